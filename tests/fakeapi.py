@@ -890,10 +890,7 @@ class FakeApiServer:
             meta["remainingItemCount"] = len(entries) - end
         head = _dumps({"apiVersion": rt.api_version, "kind": f"{rt.kind}List",
                        "metadata": meta})[:-1] + b',"items":['
-        if rt.builtin:
-            items = b",".join(e.blob for e in page)
-        else:
-            items = b",".join(_with_type(e.blob, rt) for e in page)
+        items = b",".join(e.blob for e in page) if rt.builtin else b",".join(_with_type(e.blob, rt) for e in page)
         return head + items + b"]}"
 
 

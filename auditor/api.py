@@ -1,0 +1,117 @@
+"""The Python API, as thin as the CLI: `run_audit(...) -> AuditResult`."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from importlib.resources import files
+from pathlib import Path
+from typing import Any
+
+from auditor import engine
+from auditor.config import Config, load_config
+from auditor.engine import AuditResult
+from auditor.errors import UsageError
+from auditor.sources.base import SourceSet
+from auditor.sources.live import LiveCluster
+from auditor.sources.snapshot import SnapshotWriter, open_snapshot
+
+
+@dataclass
+class ClusterSpec:
+    """One live cluster: NAME=KUBECONFIG[@CONTEXT]."""
+
+    name: str
+    kubeconfig: str | None
+    context: str | None = None
+
+    @classmethod
+    def parse(cls, text: str) -> ClusterSpec:
+        name, sep, rest = text.partition("=")
+        if not sep or not name or not rest:
+            raise UsageError(f"--cluster {text!r}: expected NAME=KUBECONFIG[@CONTEXT]")
+        kubeconfig, _, context = rest.partition("@")
+        return cls(name=name, kubeconfig=kubeconfig or None, context=context or None)
+
+
+@dataclass
+class Target:
+    """Where to read from: a snapshot, or live clusters (+ the ASM control plane)."""
+
+    snapshot: str | None = None
+    kubeconfig: str | None = None
+    context: str | None = None
+    clusters: list[ClusterSpec] = field(default_factory=list)
+    asm_kubeconfig: str | None = None
+    asm_context: str | None = None
+    timeout_s: float = 30.0
+
+
+def demo_snapshot_path() -> Path:
+    return Path(str(files("auditor.demo") / "snapshot"))
+
+
+def _current_context(kubeconfig: str | None) -> str | None:
+    from kubernetes import config as kconfig
+
+    try:
+        _, active = kconfig.list_kube_config_contexts(config_file=kubeconfig)
+    except Exception:  # reported properly when the cluster is first used
+        return None
+    return (active or {}).get("name")
+
+
+def open_sources(target: Target) -> SourceSet:
+    if target.snapshot:
+        if target.clusters or target.kubeconfig or target.context:
+            raise UsageError("--snapshot cannot be combined with live cluster options")
+        return open_snapshot(target.snapshot)
+    specs = list(target.clusters)
+    if not specs:
+        name = target.context or _current_context(target.kubeconfig) or "default"
+        specs = [ClusterSpec(name=name, kubeconfig=target.kubeconfig, context=target.context)]
+    names = [s.name for s in specs]
+    if len(set(names)) != len(names):
+        raise UsageError(f"cluster names must be unique: {', '.join(names)}")
+    data_planes = [LiveCluster(s.name, "data-plane", s.kubeconfig, s.context, target.timeout_s) for s in specs]
+    asm_kubeconfig = target.asm_kubeconfig or os.environ.get("ASM_KUBECONFIG")
+    asm = LiveCluster("asm", "asm", asm_kubeconfig, target.asm_context, target.timeout_s) if (
+        asm_kubeconfig) else None
+    for cluster in [*data_planes, *([asm] if asm else [])]:
+        cluster.validate()
+    return SourceSet(data_planes=data_planes, asm=asm, origin="live", inputs_sha256="")
+
+
+def run_audit(
+    target: Target | None = None,
+    phase: str = "auto",
+    config: Config | str | Path | None = None,
+    *,
+    sources: SourceSet | None = None,
+    allow_unknown: bool = False,
+    strict: bool = False,
+    progress: Any = None,
+    snapshot_out: Path | None = None,
+    **kwargs: Any,
+) -> AuditResult:
+    """Audit live clusters or a snapshot. Raises UsageError on bad input."""
+    if not isinstance(config, Config):
+        config = load_config(config)
+    owned = sources is None
+    sources = sources or open_sources(target or Target())
+    writer = SnapshotWriter(snapshot_out) if snapshot_out else None
+    try:
+        result = engine.run_audit(sources, phase, config, allow_unknown=allow_unknown, strict=strict,
+                                  progress=progress or engine._quiet, writer=writer, **kwargs)
+        if writer:
+            if sources.asm_openapi:
+                writer.extra("asm_openapi", sources.asm_openapi)
+            writer.finish(result.generated_at)
+        return result
+    except BaseException:
+        if writer:
+            writer.abort()
+        raise
+    finally:
+        if owned:
+            sources.close()

@@ -1,0 +1,90 @@
+"""What the commands share: console on stderr, progress, error handling, the human summary."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.markup import escape
+from rich.table import Table
+
+from auditor.engine import AuditResult
+from auditor.findings import blockers
+from auditor.model import Verdict
+
+# Human output goes to stderr; stdout stays clean for machine output.
+err = Console(stderr=True, highlight=False, soft_wrap=False)
+
+VERDICT_STYLE = {Verdict.GO: "bold white on green", Verdict.NO_GO: "bold white on red",
+                 Verdict.INCOMPLETE: "bold black on yellow"}
+
+PhaseOpt = Annotated[str, typer.Option("--phase", help="Gate: auto, all, assessment, setup, migrating, "
+                                       "uninstall, finished.")]
+OutOpt = Annotated[Path, typer.Option("--out", help="Report directory ('-' prints findings.json to stdout).")]
+QuietOpt = Annotated[bool, typer.Option("--quiet", "-q", help="No progress, only the verdict line.")]
+
+
+class Progress:
+    """Progress on stderr: a Rich status line on a TTY, plain lines otherwise, nothing with --quiet."""
+
+    def __init__(self, quiet: bool) -> None:
+        self.quiet = quiet
+        self.tty = sys.stderr.isatty()
+        self._status = None
+
+    def __enter__(self) -> Progress:
+        if not self.quiet and self.tty:
+            self._status = err.status("collecting...")
+            self._status.__enter__()
+        return self
+
+    def __call__(self, message: str) -> None:
+        if self.quiet:
+            return
+        if self._status is not None:
+            self._status.update(escape(message))
+        else:
+            print(message, file=sys.stderr, flush=True)
+
+    def __exit__(self, *exc: object) -> None:
+        if self._status is not None:
+            self._status.__exit__(None, None, None)
+
+
+def print_summary(result: AuditResult, written: list[Path], quiet: bool = False, top: int = 10) -> None:
+    verdict = result.verdict
+    gates = ", ".join(result.gates) if result.gate == "all" else result.gate
+    err.print(f"[{VERDICT_STYLE[verdict]}] {verdict.value} [/] gate [bold]{escape(gates)}[/] "
+              f"({escape(result.gate_reason)}) exit {result.exit_code}")
+    if quiet:
+        return
+    counts = "  ".join(f"{k} {v}" for k, v in result.summary.items() if v)
+    err.print(f"findings: {counts or 'none'}")
+    block = blockers(result.findings)
+    if not block.empty:
+        table = Table(title=f"Blockers ({len(block)})", title_justify="left", show_lines=False,
+                      expand=False)
+        for col in ("check", "cluster", "subject", "message"):
+            table.add_column(col, overflow="fold")
+        for row in block.head(top).itertuples(index=False):
+            subject = "/".join(x for x in (row.kind, row.namespace, row.name) if x)
+            table.add_row(escape(str(row.check_id)), escape(str(row.cluster)), escape(subject),
+                          escape(str(row.message)))
+        err.print(table)
+        if len(block) > top:
+            err.print(f"... and {len(block) - top} more in the report")
+        first = block.iloc[0]
+        if first["remediation"]:
+            err.print(f"next: {escape(str(first['remediation']))}")
+    unknown = result.findings[result.findings["status"].astype(str) == "UNKNOWN"]
+    if not unknown.empty and verdict is not Verdict.NO_GO:
+        err.print(f"[yellow]{len(unknown)} UNKNOWN[/] (no evidence; --allow-unknown to accept):")
+        for row in unknown.head(top).itertuples(index=False):
+            err.print(f"  {escape(str(row.check_id))} {escape(str(row.cluster))}: {escape(str(row.message))}")
+    for note in result.notes:
+        err.print(f"note: {escape(note)}")
+    for path in written:
+        err.print(f"wrote {escape(str(path))}")

@@ -1,0 +1,31 @@
+"""`asm-audit demo`: the whole product on the bundled example; no cluster needed."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from auditor import api
+from auditor.cli.common import OutOpt, PhaseOpt, Progress, QuietOpt
+from auditor.cli.run import check_phase, emit
+from auditor.render import parse_formats, renderers
+from auditor.sources.snapshot import open_snapshot
+
+
+def demo(
+    out: OutOpt = Path("asm-audit-demo"),
+    phase: PhaseOpt = "auto",
+    format: Annotated[str | None, typer.Option("--format", help="Default: every format.")] = None,
+    quiet: QuietOpt = False,
+) -> None:
+    """Audit the bundled example: ASM control plane + two clusters mid-migration with an east-west gateway."""
+    formats = parse_formats(format) if format else [f for f in ("html", "pdf", "json", "csv", "junit", "md")
+                                                    if f in renderers()]
+    check_phase(phase)
+    sources = open_snapshot(api.demo_snapshot_path())
+    with Progress(quiet) as progress:
+        result = api.run_audit(phase=phase, sources=sources, progress=progress)
+    emit(result, out, formats, quiet)
+    raise typer.Exit(result.exit_code)

@@ -1,0 +1,376 @@
+"""Gate selection, the collection plan, running checks (UNKNOWN on crash), verdict.
+
+Flow, one direction: select checks for the gate -> ask them which kinds they need -> collect each
+kind once per cluster -> checks judge the inventory -> findings frame, exemptions, verdict.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import fnmatch
+import logging
+import traceback
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+import pandas as pd
+
+from auditor import __version__, mesh
+from auditor import kinds as K
+from auditor.check import Check, ClusterCheck, Context
+from auditor.config import CHECK_ALIASES, Config
+from auditor.errors import ClusterUnreachable, EvidenceUnavailable, KindNotServed, SourceError, UsageError
+from auditor.findings import (
+    ExemptionReport,
+    apply_exemptions,
+    exit_code_of,
+    findings_frame,
+    summary_of,
+    verdict_of,
+    worst,
+)
+from auditor.inventory import ClusterInventory, Inventory, slim, summarise_pod
+from auditor.kinds import Kind
+from auditor.model import GATE_ORDER, Finding, Gate, Severity, Status, Verdict
+from auditor.registry import Registry, load_registry
+from auditor.sources.base import ClusterSource, ListRestarted, SourceSet
+from auditor.sources.snapshot import STATUS_NOT_SERVED, STATUS_OK, SnapshotWriter
+
+log = logging.getLogger("asm_audit")
+Progress = Callable[[str], None]
+PHASES = ("auto", "all", *(g.value for g in Gate))
+
+
+def _quiet(_: str) -> None:
+    pass
+
+
+# ---------------------------------------------------------------- collection
+class Collector:
+    """Reads each kind at most once per cluster, slims it, and fills the inventory."""
+
+    def __init__(self, sources: SourceSet, inv: Inventory, progress: Progress = _quiet,
+                 writer: SnapshotWriter | None = None) -> None:
+        self.sources = sources
+        self.inv = inv
+        self.progress = progress
+        self.writer = writer
+        self.pairs: list[tuple[ClusterSource, ClusterInventory]] = []
+        for source in sources.data_planes:
+            self.pairs.append((source, self._start(source, inv.data_planes)))
+        if sources.asm is not None:
+            cluster = self._start(sources.asm, None)
+            inv.asm = cluster
+            self.pairs.append((sources.asm, cluster))
+
+    def _start(self, source: ClusterSource, into: list[ClusterInventory] | None) -> ClusterInventory:
+        cluster = ClusterInventory(name=source.name, role=source.role, cluster_id=source.cluster_id)
+        if into is not None:
+            into.append(cluster)
+        try:
+            cluster.version_info = source.version()
+            if self.writer:
+                self.writer.version(source, cluster.version_info)
+        except ClusterUnreachable as exc:
+            cluster.unreachable = exc.reason
+        except SourceError as exc:
+            cluster.version_error = exc.reason
+        return cluster
+
+    def ensure(self, kinds: Iterable[Kind], role: str) -> None:
+        wanted = list(dict.fromkeys(kinds))
+        for source, cluster in self.pairs:
+            if source.role != role:
+                continue
+            for kind in wanted:
+                if cluster.unreachable or cluster.collected(kind):
+                    continue
+                self._collect(source, cluster, kind)
+
+    def _collect(self, source: ClusterSource, cluster: ClusterInventory, kind: Kind) -> None:
+        self.progress(f"{cluster.name}: reading {kind.kind}")
+        is_pod = kind is K.POD
+        objects: list[dict[str, Any]] = []
+        rows = cluster.pod_rows
+        start_rows = len(rows)
+        rules = self.inv.rules
+        if self.writer:
+            self.writer.begin(source, kind)
+        status = STATUS_OK
+        try:
+            for page in source.pages(kind):
+                if isinstance(page, ListRestarted):
+                    objects.clear()
+                    del rows[start_rows:]
+                    if self.writer:
+                        self.writer.restart(source, kind)
+                    continue
+                page = [slim(kind, obj) for obj in page]
+                if self.writer:
+                    self.writer.items(source, kind, page)
+                if is_pod:
+                    rows.extend(summarise_pod(obj, rules) for obj in page)
+                else:
+                    objects.extend(page)
+            cluster.objects_by_kind[kind.key] = objects
+        except KindNotServed:
+            status = STATUS_NOT_SERVED
+            cluster.objects_by_kind[kind.key] = []
+            cluster.not_served.add(kind.key)
+        except ClusterUnreachable as exc:
+            del rows[start_rows:]
+            cluster.unreachable = exc.reason
+            status = f"unreachable: {exc.reason}"
+        except SourceError as exc:
+            del rows[start_rows:]
+            cluster.record_error(kind, exc.reason)
+            status = exc.reason
+        finally:
+            if self.writer:
+                self.writer.end(source, kind, status)
+
+
+# ---------------------------------------------------------------- gate selection
+def migration_resource(inv: Inventory) -> dict[str, Any] | None:
+    """ASMMigrateFromIstio/default, None when absent; raises EvidenceUnavailable when unreadable."""
+    asm = inv.require_asm()
+    return asm.get(K.ASM_MIGRATION, "default")
+
+
+def istio_control_plane_present(inv: Inventory) -> bool:
+    return any(mesh.is_istiod_deployment(d) for c in inv.data_planes if c.available(K.DEPLOYMENT)
+               for d in c.objects(K.DEPLOYMENT))
+
+
+def auto_gate(inv: Inventory) -> tuple[Gate, str]:
+    """The next step after what the cluster shows (product.md), and why."""
+    try:
+        cr = migration_resource(inv)
+    except EvidenceUnavailable as exc:
+        return Gate.ASSESSMENT, f"migration state unknown ({exc.reason}); auditing the first gate"
+    if cr is None:
+        return Gate.ASSESSMENT, "no ASMMigrateFromIstio/default on the ASM control plane"
+    state = ((cr.get("status") or {}).get("state")) or "Init"
+    if state == "Init":
+        return Gate.SETUP, "state Init"
+    if state == "SetupIstioForMigrate":
+        return Gate.MIGRATING, "state SetupIstioForMigrate"
+    if state == "Migrating":
+        if istio_control_plane_present(inv):
+            return Gate.UNINSTALL, "state Migrating and Istio's control plane still installed"
+        return Gate.FINISHED, "state Migrating and Istio's control plane removed"
+    if state == "Finished":
+        return Gate.FINISHED, "state Finished"
+    return Gate.ASSESSMENT, f"unrecognised state {state!r}; auditing the first gate"
+
+
+# ---------------------------------------------------------------- running checks
+def _stamp(f: Finding, check: type[Check], gate: Gate, severity: Severity) -> Finding:
+    f.gate = gate.value
+    f.check_id = check.id
+    f.title = check.title
+    if f.severity is None:
+        f.severity = severity
+    return f
+
+
+def _run_one(check: type[Check], ctx: Context, severity: Severity) -> list[Finding]:
+    instance = check()
+    out: list[Finding] = []
+
+    def guarded(cluster: str, produce: Callable[[], Iterable[Finding]]) -> None:
+        produced: list[Finding] = []
+        try:
+            produced = list(produce())
+        except EvidenceUnavailable as exc:
+            produced = [instance.unknown(exc.cluster or cluster, exc.reason)]
+        except Exception as exc:  # a crashing check is UNKNOWN, never PASS, never a crashed run
+            log.debug("check %s crashed:\n%s", check.id, traceback.format_exc())
+            produced = [instance.unknown(cluster, f"check crashed: {type(exc).__name__}: {exc}",
+                                         evidence={"traceback": traceback.format_exc(limit=5)})]
+        if not produced:
+            produced = [instance.unknown(cluster, "check produced no result")]
+        out.extend(_stamp(f, check, ctx.gate, severity) for f in produced)
+
+    if isinstance(instance, ClusterCheck):
+        for cluster in ctx.inv.data_planes:
+            guarded(cluster.name, lambda c=cluster: instance.check_cluster(c, ctx))
+    else:
+        guarded(ctx.inv.asm.name if ctx.inv.asm else "mesh", lambda: instance.run(ctx))
+    return out
+
+
+# ---------------------------------------------------------------- result
+@dataclass
+class AuditResult:
+    findings: pd.DataFrame
+    verdict: Verdict
+    exit_code: int
+    gate: str                      # what was asked: a gate, or "all"
+    gates: list[str]
+    gate_reason: str
+    gate_verdicts: dict[str, str]
+    clusters: list[dict[str, Any]]
+    summary: dict[str, int]
+    inputs_sha256: str
+    generated_at: str
+    tool_version: str = __version__
+    exemptions: ExemptionReport = field(default_factory=ExemptionReport)
+    checks: list[dict[str, Any]] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    inventory: Inventory | None = None
+    options: dict[str, Any] = field(default_factory=dict)
+
+
+def cluster_facts(inv: Inventory, cr: dict[str, Any] | None) -> list[dict[str, Any]]:
+    state = ((cr or {}).get("status") or {}).get("state") if cr else None
+    networks = asm_networks(inv)
+    out = []
+    for c in inv.clusters():
+        k8s = mesh.kubernetes_version(c.version_info)
+        istio = None
+        network = None
+        asm_version = None
+        if c.role == "data-plane":
+            if c.available(K.DEPLOYMENT):
+                versions = sorted({v for d in c.objects(K.DEPLOYMENT) if mesh.is_istiod_deployment(d)
+                                   for v in [mesh.istiod_version(d)[0]] if v})
+                istio = ", ".join(str(v) for v in versions) or None
+            if c.available(K.NAMESPACE):
+                ns = c.get(K.NAMESPACE, "istio-system")
+                network = (((ns or {}).get("metadata") or {}).get("labels") or {}).get(
+                    "topology.istio.io/network")
+            if c.available(K.SERVICE):
+                found = mesh.asm_istiod_services(c.objects(K.SERVICE))
+                asm_version = str(max(v for _, v in found)) if found else None
+        out.append({
+            "name": c.name, "role": c.role, "cluster_id": c.cluster_id,
+            "kubernetes_version": c.version_info.get("gitVersion") if c.version_info else None,
+            "kubernetes_semver": str(k8s) if k8s else None,
+            "istio_version": istio, "asm_version": asm_version,
+            "migration_state": state, "network": network,
+            "asm_network": networks.get(c.name) if networks else None,
+            "reachable": c.unreachable is None, "error": c.unreachable,
+        })
+    return out
+
+
+def asm_networks(inv: Inventory) -> dict[str, str]:
+    """Cluster name -> network as ASM has it, from config or the saved OpenAPI answer."""
+    settings_networks = inv.asm_openapi.get("_config_networks") or {}
+    if settings_networks:
+        return dict(settings_networks)
+    answer = inv.asm_openapi.get("DescribeMeshMultiClusterNetwork") or {}
+    by_id = {}
+    for item in _network_items(answer):
+        cid = item.get("ClusterId") or item.get("clusterId")
+        net = item.get("Network") or item.get("network")
+        if cid and net:
+            by_id[cid] = net
+    return {c.name: by_id[c.cluster_id] for c in inv.data_planes if c.cluster_id in by_id}
+
+
+def _network_items(answer: dict[str, Any]) -> list[dict[str, Any]]:
+    nets = answer.get("MultiClusterNetworks") or answer.get("multiClusterNetworks") or []
+    if isinstance(nets, dict):
+        # {"cluster-id": {...}} or {"Networks": [...]}
+        if all(isinstance(v, dict) for v in nets.values()):
+            return [{"ClusterId": k, **v} for k, v in nets.items()]
+        nets = nets.get("Networks") or []
+    return [n for n in nets if isinstance(n, dict)]
+
+
+def run_audit(
+    sources: SourceSet,
+    phase: str = "auto",
+    config: Config | None = None,
+    *,
+    allow_unknown: bool = False,
+    strict: bool = False,
+    progress: Progress = _quiet,
+    writer: SnapshotWriter | None = None,
+    extra_checks: list[type[Check]] | None = None,
+    traffic_provider: Callable[[Inventory, Config], Any] | None = None,
+    today: dt.date | None = None,
+    now: dt.datetime | None = None,
+) -> AuditResult:
+    """Audit the sources for a gate. Raises UsageError for bad input; never returns GO without evidence."""
+    if phase not in PHASES:
+        raise UsageError(f"unknown phase {phase!r}; choose one of: {', '.join(PHASES)}")
+    config = config or Config()
+    now = now or dt.datetime.now(dt.UTC)
+    today = today or now.date()
+    registry: Registry = load_registry(extra_checks)
+    disabled = config.disabled()
+    unknown_ids = sorted((disabled | set(config.severity_overrides())) - set(registry.checks))
+    if unknown_ids:
+        raise UsageError(f"config names unknown check id(s): {', '.join(unknown_ids)}; "
+                         "see `asm-audit checks`")
+    for exemption in config.exemptions:
+        cid = CHECK_ALIASES.get(exemption.check, exemption.check)
+        if not any(fnmatch.fnmatchcase(c, cid) for c in registry.checks):
+            raise UsageError(f"exemption names unknown check id {exemption.check!r}")
+
+    rules = mesh.ProxyRules(**{k: v for k, v in config.classification.model_dump().items() if v is not None})
+    openapi = dict(sources.asm_openapi)
+    if config.asm.networks:
+        openapi["_config_networks"] = config.asm.networks
+    inv = Inventory(data_planes=[], rules=rules, asm_openapi=openapi)
+    collector = Collector(sources, inv, progress, writer)
+    for c in inv.data_planes:
+        if c.cluster_id is None and c.name in config.asm.cluster_ids:
+            c.cluster_id = config.asm.cluster_ids[c.name]
+
+    notes: list[str] = []
+    collector.ensure([K.ASM_MIGRATION], "asm")
+    if phase == "auto":
+        collector.ensure([K.DEPLOYMENT], "data-plane")
+        gate, reason = auto_gate(inv)
+        gates = [gate]
+    elif phase == "all":
+        gates, reason = list(GATE_ORDER), "every gate requested"
+    else:
+        gates, reason = [Gate(phase)], f"--phase {phase}"
+
+    selected = [c for c in registry.ordered() if c.id not in disabled and set(c.gates) & set(gates)]
+    collector.ensure([k for c in selected for k in (*c.needs, *c.uses)], "data-plane")
+    collector.ensure([k for c in selected for k in c.asm_needs], "asm")
+    if traffic_provider and any(c.needs_traffic for c in selected):
+        inv.traffic = traffic_provider(inv, config)
+
+    overrides = config.severity_overrides()
+    settings = {"config": config, "now": now}
+    findings: list[Finding] = []
+    for gate in gates:
+        ctx = Context(inv=inv, gate=gate, settings=settings)
+        for check in selected:
+            if gate in check.gates:
+                findings.extend(_run_one(check, ctx, overrides.get(check.id, check.severity)))
+    for name, problem in registry.broken.items():
+        for gate in gates:
+            findings.append(Finding(Status.UNKNOWN, "mesh", f"check plugin did not load: {problem}",
+                                    severity=Severity.MAJOR, gate=gate.value, check_id=f"plugin:{name}",
+                                    title=f"Check plugin {name}"))
+
+    exemption_report = apply_exemptions(findings, config.exemptions, today)
+    for e in exemption_report.expired:
+        notes.append(f"exemption for {e.check} ({e.namespace}/{e.name}) expired on {e.expires}; not applied")
+    frame = findings_frame(findings)
+    gate_verdicts = {
+        g.value: verdict_of(frame[frame["gate"] == g.value], allow_unknown=allow_unknown, strict=strict).value
+        for g in gates}
+    verdict = worst(Verdict(v) for v in gate_verdicts.values())
+    try:
+        cr = migration_resource(inv)
+    except EvidenceUnavailable:
+        cr = None
+    return AuditResult(
+        findings=frame, verdict=verdict, exit_code=exit_code_of(verdict),
+        gate=phase if phase == "all" else gates[0].value, gates=[g.value for g in gates], gate_reason=reason,
+        gate_verdicts=gate_verdicts, clusters=cluster_facts(inv, cr), summary=summary_of(frame),
+        inputs_sha256=sources.inputs_sha256, generated_at=now.isoformat(timespec="seconds").replace(
+            "+00:00", "Z"),
+        exemptions=exemption_report, checks=[c.metadata() for c in selected], notes=notes, inventory=inv,
+        options={"allow_unknown": allow_unknown, "strict": strict, "phase": phase, "origin": sources.origin},
+    )

@@ -1,0 +1,34 @@
+"""Exceptions with a meaning for the exit code or for a check's status."""
+
+from __future__ import annotations
+
+
+class UsageError(Exception):
+    """Bad input from the user (flags, kubeconfig, snapshot, config): one line, exit 2."""
+
+
+class EvidenceUnavailable(Exception):
+    """What a check needs could not be read. The engine turns it into UNKNOWN with this reason."""
+
+    def __init__(self, reason: str, *, kind: str = "", cluster: str = "") -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.kind = kind
+        self.cluster = cluster
+
+
+class SourceError(Exception):
+    """A source failed to read a kind or a whole cluster; recorded, then surfaced as EvidenceUnavailable."""
+
+    def __init__(self, reason: str, *, status: int | None = None) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.status = status
+
+
+class ClusterUnreachable(SourceError):
+    """The cluster's API server did not answer at all."""
+
+
+class KindNotServed(SourceError):
+    """The API server does not serve this kind (its CRD is not installed): an empty, known answer."""

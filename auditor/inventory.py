@@ -1,0 +1,296 @@
+"""What checks read: objects by kind per cluster, owner chains, and a compact table of pods.
+
+Pods are summarised as they stream in (one tuple of small values per pod) so that full pod
+objects are never all held in memory; the table becomes a pandas DataFrame with categorical
+columns on first use. Other kinds are kept as slimmed dicts (no managedFields bodies, no
+ConfigMap data outside istio-system, only the owner chain of ReplicaSets and Jobs).
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+import orjson
+import pandas as pd
+
+from auditor import kinds as K
+from auditor import mesh
+from auditor.errors import EvidenceUnavailable
+from auditor.kinds import Kind
+
+ACTIVE_PHASES = ("Running", "Pending", "Unknown", "")
+_LONG_LIVED_PORT_HINTS = ("grpc", "websocket", "ws-", "tcp", "mongo", "mysql", "redis", "kafka", "amqp")
+
+
+# ---------------------------------------------------------------- slimming
+def _slim_managed_fields(meta: dict[str, Any]) -> None:
+    managed = meta.get("managedFields")
+    if managed:
+        meta["managedFields"] = [
+            {k: m[k] for k in ("manager", "operation", "time") if k in m} for m in managed
+        ]
+
+
+def slim(kind: Kind, obj: dict[str, Any]) -> dict[str, Any]:
+    """Drop what no check reads. Idempotent, so a snapshot of slimmed objects audits the same."""
+    meta = obj.get("metadata")
+    if not isinstance(meta, dict):
+        return obj
+    _slim_managed_fields(meta)
+    if kind in (K.REPLICASET, K.JOB):
+        keep = {k: meta[k] for k in ("name", "namespace", "uid", "ownerReferences", "creationTimestamp",
+                                    "labels") if k in meta}
+        return {"apiVersion": obj.get("apiVersion"), "kind": obj.get("kind"), "metadata": keep,
+                "status": {k: v for k, v in (obj.get("status") or {}).items()
+                           if k in ("replicas", "readyReplicas", "active", "succeeded", "failed")}}
+    if kind is K.CONFIGMAP and meta.get("namespace") != "istio-system":
+        obj.pop("data", None)
+        obj.pop("binaryData", None)
+    if kind is K.CRD:
+        # CRD schemas are huge and unused: keep names, group, versions served.
+        spec = obj.get("spec") or {}
+        obj["spec"] = {"group": spec.get("group"), "names": spec.get("names"), "scope": spec.get("scope"),
+                       "versions": [{"name": v.get("name"), "served": v.get("served"),
+                                     "storage": v.get("storage")} for v in spec.get("versions") or ()]}
+    return obj
+
+
+# ---------------------------------------------------------------- pod summaries
+POD_COLUMNS = (
+    "namespace", "name", "owner_kind", "owner_name", "phase", "ready", "restarts", "proxy", "role",
+    "native", "proxy_image", "xds_agent", "asm_inject", "revision", "created", "started", "gateway_label",
+    "term_grace", "prestop", "long_lived", "drain", "exit_on_zero", "template_hash",
+)
+_CATEGORICAL = ("namespace", "owner_kind", "phase", "proxy", "role", "proxy_image", "xds_agent",
+                "revision", "gateway_label", "drain")
+
+
+def _intern(value: str | None) -> str:
+    return sys.intern(value) if value else ""
+
+
+def summarise_pod(pod: dict[str, Any], rules: mesh.ProxyRules) -> tuple:
+    """One pod -> one tuple of POD_COLUMNS. Everything a check may ask of a pod is decided here."""
+    meta = pod.get("metadata") or {}
+    spec = pod.get("spec") or {}
+    status = pod.get("status") or {}
+    labels = meta.get("labels") or {}
+    annotations = meta.get("annotations") or {}
+
+    owner_kind = owner_name = ""
+    for ref in meta.get("ownerReferences") or ():
+        if ref.get("controller") or not owner_kind:
+            owner_kind, owner_name = ref.get("kind", ""), ref.get("name", "")
+
+    ready = any(c.get("type") == "Ready" and c.get("status") == "True" for c in status.get("conditions") or ())
+    restarts = sum(int(cs.get("restartCount") or 0) for cs in
+                   [*(status.get("containerStatuses") or ()), *(status.get("initContainerStatuses") or ())])
+
+    container, native = mesh.find_proxy_container(spec)
+    proxy, role, image, xds = mesh.PROXY_NONE, "", "", None
+    exit_on_zero = False
+    if container is not None:
+        env = mesh.env_map(container)
+        image = container.get("image") or ""
+        proxy = mesh.PROXY_ASM if rules.is_asm(image, env) else mesh.PROXY_ISTIO
+        role = mesh.ROLE_GATEWAY if mesh.is_gateway_proxy(container) else mesh.ROLE_SIDECAR
+        xds = mesh.xds_agent_value(env)
+        exit_on_zero = env.get("EXIT_ON_ZERO_ACTIVE_CONNECTIONS", "").lower() == "true"
+    revision = annotations.get("istio.io/rev") or ""
+    if not revision and container is not None:
+        try:
+            revision = (orjson.loads(annotations.get("sidecar.istio.io/status") or "{}") or {}).get(
+                "revision") or ""
+        except (orjson.JSONDecodeError, AttributeError):
+            revision = ""
+
+    prestop = False
+    long_lived = False
+    for c in spec.get("containers") or ():
+        if c.get("name") == mesh.PROXY_CONTAINER:
+            continue
+        prestop = prestop or bool((c.get("lifecycle") or {}).get("preStop"))
+        for port in c.get("ports") or ():
+            pname = (port.get("name") or "").lower()
+            long_lived = long_lived or any(h in pname for h in _LONG_LIVED_PORT_HINTS)
+    drain = ""
+    proxy_config = annotations.get("proxy.istio.io/config")
+    if proxy_config and "terminationDrainDuration" in proxy_config:
+        try:
+            import yaml
+
+            drain = str((yaml.safe_load(proxy_config) or {}).get("terminationDrainDuration") or "")
+        except Exception:  # a malformed annotation is the pod's problem, not the audit's
+            drain = "unparseable"
+    grace = spec.get("terminationGracePeriodSeconds")
+    return (
+        _intern(meta.get("namespace")), meta.get("name") or "", _intern(owner_kind), owner_name,
+        _intern(status.get("phase")), ready, restarts, proxy, role, native, _intern(image),
+        _intern(xds) if xds is not None else "<absent>", labels.get(mesh.ASM_INJECT_LABEL) == "true",
+        _intern(revision), meta.get("creationTimestamp") or "", status.get("startTime") or "",
+        _intern(labels.get("istio")), -1 if grace is None else int(grace), prestop, long_lived,
+        _intern(drain), exit_on_zero, labels.get("pod-template-hash") or "",
+    )
+
+
+# ---------------------------------------------------------------- cluster inventory
+@dataclass
+class ClusterInventory:
+    """Everything read from one cluster. Accessors raise EvidenceUnavailable when a kind is missing."""
+
+    name: str
+    role: str = "data-plane"  # or "asm"
+    cluster_id: str | None = None
+    version_info: dict[str, Any] | None = None
+    version_error: str | None = None
+    unreachable: str | None = None
+    objects_by_kind: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+    errors: dict[str, str] = field(default_factory=dict)
+    not_served: set[str] = field(default_factory=set)
+    pod_rows: list[tuple] = field(default_factory=list)
+    _pods: pd.DataFrame | None = None
+
+    # -- collection side
+    def collected(self, kind: Kind) -> bool:
+        return kind.key in self.objects_by_kind or kind.key in self.errors
+
+    def record_error(self, kind: Kind, reason: str) -> None:
+        self.errors[kind.key] = reason
+        self.objects_by_kind.pop(kind.key, None)
+
+    # -- check side
+    def _require(self, kind: Kind) -> None:
+        if self.unreachable:
+            raise EvidenceUnavailable(f"cluster {self.name} unreachable: {self.unreachable}",
+                                      kind=kind.kind, cluster=self.name)
+        if kind.key in self.errors:
+            raise EvidenceUnavailable(f"could not read {kind.kind} in {self.name}: {self.errors[kind.key]}",
+                                      kind=kind.kind, cluster=self.name)
+        if kind.key not in self.objects_by_kind:
+            raise EvidenceUnavailable(f"{kind.kind} objects of {self.name} were not collected",
+                                      kind=kind.kind, cluster=self.name)
+
+    def available(self, kind: Kind) -> bool:
+        return not self.unreachable and kind.key in self.objects_by_kind
+
+    def served(self, kind: Kind) -> bool:
+        """False when the API server said it does not serve the kind (CRD absent)."""
+        self._require(kind)
+        return kind.key not in self.not_served
+
+    def objects(self, kind: Kind) -> list[dict[str, Any]]:
+        self._require(kind)
+        return self.objects_by_kind[kind.key]
+
+    def get(self, kind: Kind, name: str, namespace: str | None = None) -> dict[str, Any] | None:
+        for obj in self.objects(kind):
+            meta = obj.get("metadata") or {}
+            if meta.get("name") == name and (namespace is None or meta.get("namespace") == namespace):
+                return obj
+        return None
+
+    def select(self, kind: Kind, labels: dict[str, str], namespace: str | None = None) -> list[dict[str, Any]]:
+        out = []
+        for obj in self.objects(kind):
+            meta = obj.get("metadata") or {}
+            have = meta.get("labels") or {}
+            if namespace is not None and meta.get("namespace") != namespace:
+                continue
+            if all(have.get(k) == v for k, v in labels.items()):
+                out.append(obj)
+        return out
+
+    def pods(self) -> pd.DataFrame:
+        """One row per pod (POD_COLUMNS plus workload_kind/workload_name); raises when pods are missing."""
+        self._require(K.POD)
+        if self._pods is None:
+            self._pods = self._build_pod_frame()
+            self.pod_rows = []  # the frame now holds the data; free the tuples
+        return self._pods
+
+    def _owner_map(self, kind: Kind) -> dict[tuple[str, str], tuple[str, str]]:
+        if not self.available(kind):
+            return {}
+        out = {}
+        for obj in self.objects_by_kind[kind.key]:
+            meta = obj.get("metadata") or {}
+            for ref in meta.get("ownerReferences") or ():
+                if ref.get("controller", True):
+                    out[(meta.get("namespace", ""), meta.get("name", ""))] = (ref.get("kind", ""),
+                                                                              ref.get("name", ""))
+                    break
+        return out
+
+    def _build_pod_frame(self) -> pd.DataFrame:
+        frame = pd.DataFrame.from_records(self.pod_rows, columns=list(POD_COLUMNS))
+        if frame.empty:
+            frame["workload_kind"] = pd.Series(dtype="object")
+            frame["workload_name"] = pd.Series(dtype="object")
+            return frame
+        rs_owner = self._owner_map(K.REPLICASET)
+        job_owner = self._owner_map(K.JOB)
+        have_rs = self.available(K.REPLICASET)
+        wl_kind: list[str] = []
+        wl_name: list[str] = []
+        # Resolve per distinct owner, not per pod: a 150k-pod cluster has far fewer owners.
+        cache: dict[tuple[str, str, str, str, str], tuple[str, str]] = {}
+        for ns, pod, okind, oname, thash in zip(frame["namespace"], frame["name"], frame["owner_kind"],
+                                              frame["owner_name"], frame["template_hash"], strict=True):
+            key = (ns, okind, oname, thash, pod if not okind else "")
+            hit = cache.get(key)
+            if hit is None:
+                hit = _resolve_owner(ns, pod, okind, oname, thash, rs_owner, job_owner, have_rs)
+                cache[key] = hit
+            wl_kind.append(hit[0])
+            wl_name.append(hit[1])
+        frame["workload_kind"] = pd.Categorical(wl_kind)
+        frame["workload_name"] = wl_name
+        for col in _CATEGORICAL:
+            frame[col] = frame[col].astype("category")
+        return frame
+
+
+def _resolve_owner(ns: str, pod: str, okind: str, oname: str, thash: str,
+                   rs_owner: dict, job_owner: dict, have_rs: bool) -> tuple[str, str]:
+    if not okind:
+        return "Pod", pod
+    if okind == "ReplicaSet":
+        owner = rs_owner.get((ns, oname))
+        if owner:
+            return owner
+        # ReplicaSets not readable: Deployment-made names end with -<pod-template-hash>.
+        if not have_rs and thash and oname.endswith("-" + thash):
+            return "Deployment", oname[: -len(thash) - 1]
+        return "ReplicaSet", oname
+    if okind == "Job":
+        owner = job_owner.get((ns, oname))
+        if owner and owner[0] == "CronJob":
+            return owner
+        return "Job", oname
+    return okind, oname
+
+
+@dataclass
+class Inventory:
+    """All clusters of one audit plus what no Kubernetes object tells (ASM OpenAPI answers, traffic)."""
+
+    data_planes: list[ClusterInventory]
+    asm: ClusterInventory | None = None
+    asm_openapi: dict[str, Any] = field(default_factory=dict)
+    traffic: Any = None  # filled by the Prometheus source when configured
+    rules: mesh.ProxyRules = field(default_factory=mesh.ProxyRules)
+
+    def clusters(self) -> Iterable[ClusterInventory]:
+        yield from self.data_planes
+        if self.asm is not None:
+            yield self.asm
+
+    def require_asm(self) -> ClusterInventory:
+        if self.asm is None:
+            raise EvidenceUnavailable(
+                "no ASM control plane given: pass --asm-kubeconfig (or set ASM_KUBECONFIG), "
+                "or include asm/ in the snapshot")
+        return self.asm

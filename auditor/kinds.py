@@ -1,0 +1,101 @@
+"""The resource kinds the auditor may read. Checks name them in `needs`; the engine collects each once.
+
+Versions are candidates in order of preference: the served one is discovered at run time, because
+Istio CRDs and ASMMigrateFromIstio are served as v1 or v1beta1 depending on the release.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True, slots=True)
+class Kind:
+    kind: str
+    group: str
+    versions: tuple[str, ...]
+    plural: str
+    namespaced: bool = True
+
+    @property
+    def key(self) -> str:
+        """Stable id used in snapshots, logs and RBAC: `pods`, `virtualservices.networking.istio.io`."""
+        return f"{self.plural}.{self.group}" if self.group else self.plural
+
+    def __str__(self) -> str:
+        return self.kind
+
+
+def _k(kind: str, group: str, versions: str, plural: str, namespaced: bool = True) -> Kind:
+    return Kind(kind, group, tuple(versions.split(",")), plural, namespaced)
+
+
+POD = _k("Pod", "", "v1", "pods")
+SERVICE = _k("Service", "", "v1", "services")
+CONFIGMAP = _k("ConfigMap", "", "v1", "configmaps")
+NAMESPACE = _k("Namespace", "", "v1", "namespaces", namespaced=False)
+SERVICEACCOUNT = _k("ServiceAccount", "", "v1", "serviceaccounts")
+DEPLOYMENT = _k("Deployment", "apps", "v1", "deployments")
+REPLICASET = _k("ReplicaSet", "apps", "v1", "replicasets")
+STATEFULSET = _k("StatefulSet", "apps", "v1", "statefulsets")
+DAEMONSET = _k("DaemonSet", "apps", "v1", "daemonsets")
+JOB = _k("Job", "batch", "v1", "jobs")
+CRONJOB = _k("CronJob", "batch", "v1,v1beta1", "cronjobs")
+PDB = _k("PodDisruptionBudget", "policy", "v1,v1beta1", "poddisruptionbudgets")
+MUTATING_WEBHOOK = _k("MutatingWebhookConfiguration", "admissionregistration.k8s.io", "v1",
+                      "mutatingwebhookconfigurations", namespaced=False)
+VALIDATING_WEBHOOK = _k("ValidatingWebhookConfiguration", "admissionregistration.k8s.io", "v1",
+                        "validatingwebhookconfigurations", namespaced=False)
+VALIDATING_ADMISSION_POLICY = _k("ValidatingAdmissionPolicy", "admissionregistration.k8s.io",
+                                 "v1,v1beta1", "validatingadmissionpolicies", namespaced=False)
+CRD = _k("CustomResourceDefinition", "apiextensions.k8s.io", "v1", "customresourcedefinitions",
+         namespaced=False)
+CLUSTERROLE = _k("ClusterRole", "rbac.authorization.k8s.io", "v1", "clusterroles", namespaced=False)
+CLUSTERROLEBINDING = _k("ClusterRoleBinding", "rbac.authorization.k8s.io", "v1", "clusterrolebindings",
+                        namespaced=False)
+
+# Istio APIs (also served by ASM on its control plane).
+_NET = "networking.istio.io"
+_SEC = "security.istio.io"
+VIRTUALSERVICE = _k("VirtualService", _NET, "v1,v1beta1,v1alpha3", "virtualservices")
+DESTINATIONRULE = _k("DestinationRule", _NET, "v1,v1beta1,v1alpha3", "destinationrules")
+GATEWAY = _k("Gateway", _NET, "v1,v1beta1,v1alpha3", "gateways")
+SERVICEENTRY = _k("ServiceEntry", _NET, "v1,v1beta1,v1alpha3", "serviceentries")
+SIDECAR = _k("Sidecar", _NET, "v1,v1beta1,v1alpha3", "sidecars")
+WORKLOADENTRY = _k("WorkloadEntry", _NET, "v1,v1beta1,v1alpha3", "workloadentries")
+WORKLOADGROUP = _k("WorkloadGroup", _NET, "v1,v1beta1,v1alpha3", "workloadgroups")
+ENVOYFILTER = _k("EnvoyFilter", _NET, "v1alpha3", "envoyfilters")
+PROXYCONFIG = _k("ProxyConfig", _NET, "v1beta1", "proxyconfigs")
+AUTHORIZATIONPOLICY = _k("AuthorizationPolicy", _SEC, "v1,v1beta1", "authorizationpolicies")
+PEERAUTHENTICATION = _k("PeerAuthentication", _SEC, "v1,v1beta1", "peerauthentications")
+REQUESTAUTHENTICATION = _k("RequestAuthentication", _SEC, "v1,v1beta1", "requestauthentications")
+TELEMETRY = _k("Telemetry", "telemetry.istio.io", "v1,v1alpha1", "telemetries")
+WASMPLUGIN = _k("WasmPlugin", "extensions.istio.io", "v1alpha1", "wasmplugins")
+ISTIOOPERATOR = _k("IstioOperator", "install.istio.io", "v1alpha1", "istiooperators")
+
+ISTIO_API_KINDS: tuple[Kind, ...] = (
+    VIRTUALSERVICE, DESTINATIONRULE, GATEWAY, SERVICEENTRY, SIDECAR, WORKLOADENTRY, WORKLOADGROUP,
+    ENVOYFILTER, PROXYCONFIG, AUTHORIZATIONPOLICY, PEERAUTHENTICATION, REQUESTAUTHENTICATION,
+    TELEMETRY, WASMPLUGIN,
+)
+
+# ASM control-plane APIs.
+_ASM = "istio.alibabacloud.com"
+ASM_MIGRATION = _k("ASMMigrateFromIstio", _ASM, "v1beta1,v1", "asmmigratefromistios", namespaced=False)
+ISTIO_GATEWAY_ASM = _k("IstioGateway", _ASM, "v1beta1,v1", "istiogateways")
+
+ALL_KINDS: tuple[Kind, ...] = (
+    POD, SERVICE, CONFIGMAP, NAMESPACE, SERVICEACCOUNT, DEPLOYMENT, REPLICASET, STATEFULSET, DAEMONSET,
+    JOB, CRONJOB, PDB, MUTATING_WEBHOOK, VALIDATING_WEBHOOK, VALIDATING_ADMISSION_POLICY, CRD,
+    CLUSTERROLE, CLUSTERROLEBINDING, *ISTIO_API_KINDS, ISTIOOPERATOR, ASM_MIGRATION, ISTIO_GATEWAY_ASM,
+)
+
+BY_GROUP_KIND: dict[tuple[str, str], Kind] = {(k.group, k.kind): k for k in ALL_KINDS}
+BY_KEY: dict[str, Kind] = {k.key: k for k in ALL_KINDS}
+
+
+def kind_of(obj: dict) -> Kind | None:
+    """The Kind of a raw object from its apiVersion/kind, or None when the auditor does not read it."""
+    api_version = obj.get("apiVersion") or ""
+    group = api_version.rpartition("/")[0] if "/" in api_version else ""
+    return BY_GROUP_KIND.get((group, obj.get("kind") or ""))

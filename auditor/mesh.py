@@ -1,0 +1,290 @@
+"""Istio/ASM domain knowledge shared by checks: proxy classification, versions, mesh config.
+
+One place for these facts so that checks stay small (see ../shared/docs/domain.md).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+import orjson
+import yaml
+
+PROXY_CONTAINER = "istio-proxy"
+ASM_INJECT_LABEL = "sidecar.asm.aliyun.com/inject"
+XDS_AGENT_KEY = "PROXY_CONFIG_XDS_AGENT"
+
+# Proxy kinds of a pod, as stored in the inventory.
+PROXY_NONE = "none"
+PROXY_ISTIO = "istio"
+PROXY_ASM = "asm"
+# Role of the istio-proxy container: a sidecar next to an app, or a gateway (`proxy router`).
+ROLE_SIDECAR = "sidecar"
+ROLE_GATEWAY = "gateway"
+
+
+@dataclass
+class ProxyRules:
+    """How to tell an ASM proxy from an Istio sidecar; configurable because registries get mirrored."""
+
+    asm_image_patterns: list[str] = field(default_factory=lambda: [
+        r"(^|/)acs/proxyv2[:@]",               # registry[-vpc].<region>.aliyuncs.com/acs/proxyv2:<tag>
+        r"aliyuncs\.com/.*proxyv2[:@]",
+        r":v?\d+\.\d+\.\d+(\.\d+)?-g[0-9a-f]+-aliyun$",  # ASM tags: v1.22.6.54-g<sha>-aliyun
+    ])
+    asm_env_names: list[str] = field(default_factory=lambda: ["ASM_ID", "ASM_APP_VERSION"])
+    # ASM proxies get their certificates from the managed istiod-<rev> (e.g. istiod-1-24-6).
+    asm_ca_addr_pattern: str = r"^istiod-\d+-\d+-\d+\."
+
+    def __post_init__(self) -> None:
+        self._image_res = [re.compile(p) for p in self.asm_image_patterns]
+        self._ca_re = re.compile(self.asm_ca_addr_pattern)
+
+    def is_asm(self, image: str, env: dict[str, str]) -> bool:
+        if any(name in env for name in self.asm_env_names):
+            return True
+        if any(r.search(image) for r in self._image_res):
+            return True
+        return bool(self._ca_re.search(env.get("CA_ADDR", "")))
+
+
+
+def find_proxy_container(spec: dict[str, Any]) -> tuple[dict[str, Any] | None, bool]:
+    """The istio-proxy container of a pod spec and whether it is a native sidecar.
+
+    Newer Istio injects it into initContainers with restartPolicy Always; older releases (and
+    manual injection) into containers. Both are checked.
+    """
+    for container in spec.get("initContainers") or ():
+        if container.get("name") == PROXY_CONTAINER and container.get("restartPolicy") == "Always":
+            return container, True
+    for container in spec.get("containers") or ():
+        if container.get("name") == PROXY_CONTAINER:
+            return container, False
+    return None, False
+
+
+def env_map(container: dict[str, Any]) -> dict[str, str]:
+    """Literal env values of a container (valueFrom entries count as present with an empty value)."""
+    out: dict[str, str] = {}
+    for item in container.get("env") or ():
+        name = item.get("name")
+        if name:
+            value = item.get("value")
+            out[name] = "" if value is None else str(value)
+    return out
+
+
+def is_gateway_proxy(container: dict[str, Any]) -> bool:
+    """Gateways run `pilot-agent proxy router`; sidecars run `proxy sidecar`."""
+    args = container.get("args") or ()
+    return "router" in args
+
+
+def xds_agent_value(env: dict[str, str]) -> str | None:
+    """PROXY_CONFIG_XDS_AGENT as the proxy sees it: env var first, else PROXY_CONFIG's proxyMetadata."""
+    if XDS_AGENT_KEY in env:
+        return env[XDS_AGENT_KEY]
+    raw = env.get("PROXY_CONFIG")
+    if raw:
+        try:
+            meta = (orjson.loads(raw) or {}).get("proxyMetadata") or {}
+        except (orjson.JSONDecodeError, AttributeError):
+            return None
+        value = meta.get(XDS_AGENT_KEY) if isinstance(meta, dict) else None
+        return None if value is None else str(value)
+    return None
+
+
+# ---------------------------------------------------------------- versions
+_SEMVER = re.compile(r"^v?(\d+)\.(\d+)(?:\.(\d+))?")
+_REV_VERSION = re.compile(r"^(\d+)-(\d+)(?:-(\d+))?$")
+
+
+@dataclass(frozen=True, slots=True, order=True)
+class Version:
+    major: int
+    minor: int
+    patch: int = 0
+
+    def __str__(self) -> str:
+        return f"{self.major}.{self.minor}.{self.patch}"
+
+    def at_least(self, major: int, minor: int) -> bool:
+        return (self.major, self.minor) >= (major, minor)
+
+
+def parse_version(text: str | None) -> Version | None:
+    """Parse `v1.28.3-aliyun.1`, `1.22.3-distroless`, `v1.24.6.62-g5c7e1f0b-aliyun`, `1-24-6`.
+
+    `latest`, digests and garbage give None: the caller says UNKNOWN rather than guessing.
+    """
+    if not text or not isinstance(text, str):
+        return None
+    text = text.strip()
+    m = _SEMVER.match(text) or _REV_VERSION.match(text)
+    if not m:
+        return None
+    major, minor, patch = int(m.group(1)), int(m.group(2)), int(m.group(3) or 0)
+    if major > 99 or minor > 999:
+        return None
+    return Version(major, minor, patch)
+
+
+def image_tag(image: str | None) -> str | None:
+    """The tag of an image reference, None when it is pinned by digest only or has no tag."""
+    if not image:
+        return None
+    name = image.split("@", 1)[0]
+    last = name.rsplit("/", 1)[-1]
+    if ":" not in last:
+        return None
+    return last.rsplit(":", 1)[1] or None
+
+
+def kubernetes_version(version_info: dict[str, Any] | None) -> Version | None:
+    if not version_info:
+        return None
+    parsed = parse_version(version_info.get("gitVersion"))
+    if parsed:
+        return parsed
+    major = re.sub(r"\D", "", str(version_info.get("major", "")))
+    minor = re.sub(r"\D", "", str(version_info.get("minor", "")))
+    return Version(int(major), int(minor)) if major and minor else None
+
+
+# ---------------------------------------------------------------- mesh config
+MESH_CONFIGMAP = re.compile(r"^istio(-.+)?$")
+
+
+def mesh_configmaps(configmaps: list[dict[str, Any]], namespace: str = "istio-system") -> list[dict[str, Any]]:
+    """Mesh ConfigMaps: `istio` or `istio-<rev>` in istio-system holding a `mesh` key."""
+    out = []
+    for cm in configmaps:
+        meta = cm.get("metadata") or {}
+        if meta.get("namespace") != namespace or not MESH_CONFIGMAP.match(meta.get("name", "")):
+            continue
+        if "mesh" in (cm.get("data") or {}):
+            out.append(cm)
+    return out
+
+
+def parse_mesh(cm: dict[str, Any]) -> dict[str, Any]:
+    """The `mesh` YAML of a mesh ConfigMap; raises ValueError with a reason when it is not YAML."""
+    text = (cm.get("data") or {}).get("mesh") or ""
+    try:
+        mesh = yaml.safe_load(text) or {}
+    except yaml.YAMLError as exc:
+        raise ValueError(f"mesh config is not valid YAML: {exc}".splitlines()[0]) from exc
+    if not isinstance(mesh, dict):
+        raise ValueError("mesh config is not a mapping")
+    return mesh
+
+
+def revision_of_configmap(name: str) -> str:
+    return name[len("istio-"):] if name.startswith("istio-") else "default"
+
+
+def last_change_time(obj: dict[str, Any]) -> str | None:
+    """The newest managedFields time (RFC3339 sorts as text), else creationTimestamp."""
+    meta = obj.get("metadata") or {}
+    times = [m.get("time") for m in meta.get("managedFields") or () if m.get("time")]
+    return max(times) if times else meta.get("creationTimestamp")
+
+
+# ---------------------------------------------------------------- istiod
+def is_istiod_deployment(dep: dict[str, Any]) -> bool:
+    """The self-built control plane: label app=istiod (ASM's is managed: only a headless Service)."""
+    labels = (dep.get("metadata") or {}).get("labels") or {}
+    return labels.get("app") == "istiod"
+
+
+def istiod_revision(dep: dict[str, Any]) -> str:
+    labels = (dep.get("metadata") or {}).get("labels") or {}
+    return labels.get("istio.io/rev") or "default"
+
+
+def istiod_version(dep: dict[str, Any]) -> tuple[Version | None, str]:
+    """Version of an istiod Deployment and where it came from (image tag, then labels)."""
+    containers = (((dep.get("spec") or {}).get("template") or {}).get("spec") or {}).get("containers") or []
+    for c in containers:
+        if c.get("name") == "discovery" or "pilot" in (c.get("image") or ""):
+            tag = image_tag(c.get("image"))
+            v = parse_version(tag)
+            if v:
+                return v, f"image {c.get('image')}"
+    labels = (dep.get("metadata") or {}).get("labels") or {}
+    for key in ("operator.istio.io/version", "app.kubernetes.io/version"):
+        v = parse_version(labels.get(key))
+        if v:
+            return v, f"label {key}={labels[key]}"
+    image = containers[0].get("image") if containers else None
+    return None, f"image {image!r} has no readable version tag"
+
+
+ASM_ISTIOD_SERVICE = re.compile(r"^istiod-(\d+-\d+-\d+)$")
+
+
+def asm_istiod_services(services: list[dict[str, Any]]) -> list[tuple[str, Version]]:
+    """ASM's managed control plane leaves a headless Service istiod-<rev> (e.g. istiod-1-24-6)."""
+    out = []
+    for svc in services:
+        meta = svc.get("metadata") or {}
+        m = ASM_ISTIOD_SERVICE.match(meta.get("name", ""))
+        if m and meta.get("namespace") == "istio-system":
+            v = parse_version(m.group(1))
+            if v:
+                out.append((meta["name"], v))
+    return out
+
+
+def kubeconfig_var(cluster: str) -> str:
+    """Placeholder for a cluster's kubeconfig in remediation commands, e.g. ${KUBECONFIG_CLUSTER_A}."""
+    return "${KUBECONFIG_" + re.sub(r"[^A-Za-z0-9]", "_", cluster).upper() + "}"
+
+
+# ---------------------------------------------------------------- remediation commands
+ASM_KUBECTL = "kubectl --kubeconfig=${ASM_KUBECONFIG}"
+_ROLLOUT_KINDS = {"Deployment": "deployment", "StatefulSet": "statefulset", "DaemonSet": "daemonset"}
+
+
+def kubectl(cluster: str) -> str:
+    return f"kubectl --kubeconfig={kubeconfig_var(cluster)}"
+
+
+def restart_command(cluster: str, kind: str, namespace: str, name: str) -> str:
+    """The command that recreates a workload's pods so the injector runs again."""
+    if kind in _ROLLOUT_KINDS:
+        return f"{kubectl(cluster)} -n {namespace} rollout restart {_ROLLOUT_KINDS[kind]}/{name}"
+    if kind == "CronJob":
+        return f"# pods of CronJob {namespace}/{name} pick up the change at their next run"
+    if kind == "Job":
+        return f"{kubectl(cluster)} -n {namespace} delete pod -l job-name={name}  # or re-run the Job"
+    return f"{kubectl(cluster)} -n {namespace} delete pod {name}  # recreate it from its manifest"
+
+
+def asm_inject_command(cluster: str, kind: str, namespace: str, name: str) -> str:
+    """The seed's command that moves a workload to the ASM proxy (triggers a rolling restart)."""
+    labels = '{"metadata":{"labels":{"sidecar.asm.aliyun.com/inject":"true"}}}'
+    if kind in _ROLLOUT_KINDS:
+        patch = '{"spec":{"template":' + labels + "}}"
+        return f"{kubectl(cluster)} -n {namespace} patch {_ROLLOUT_KINDS[kind]} {name} --type='merge' -p '{patch}'"
+    if kind == "CronJob":
+        patch = '{"spec":{"jobTemplate":{"spec":{"template":' + labels + "}}}}"
+        return f"{kubectl(cluster)} -n {namespace} patch cronjob {name} --type='merge' -p '{patch}'"
+    return (f"# add label sidecar.asm.aliyun.com/inject=true to the pod template of {kind} "
+            f"{namespace}/{name} in its manifest, then recreate it")
+
+
+def migration_patch(field_json: str) -> str:
+    return f"{ASM_KUBECTL} patch asmmigratefromistio default --type='merge' -p '{field_json}'"
+
+
+def desired_state_command(state: str) -> str:
+    return migration_patch('{"spec":{"desiredState":"' + state + '"}}')
+
+
+def retry_command(next_counter: int) -> str:
+    return migration_patch('{"spec":{"retryCounter":' + str(next_counter) + "}}")

@@ -1,0 +1,73 @@
+"""The vocabulary shared by engine, checks and renderers: gates, statuses, severities, findings."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any
+
+
+class Gate(StrEnum):
+    ASSESSMENT = "assessment"
+    SETUP = "setup"
+    MIGRATING = "migrating"
+    UNINSTALL = "uninstall"
+    FINISHED = "finished"
+
+
+GATE_ORDER: tuple[Gate, ...] = tuple(Gate)
+
+# The ASMMigrateFromIstio states, in the only order the control plane accepts.
+MIGRATION_STATES: tuple[str, ...] = ("Init", "SetupIstioForMigrate", "Migrating", "Finished")
+
+
+class Status(StrEnum):
+    PASS = "PASS"
+    FAIL = "FAIL"
+    WARN = "WARN"
+    UNKNOWN = "UNKNOWN"
+    NOT_APPLICABLE = "NOT_APPLICABLE"
+
+
+class Severity(StrEnum):
+    BLOCKER = "blocker"
+    MAJOR = "major"
+    MINOR = "minor"
+    INFO = "info"
+
+
+class Verdict(StrEnum):
+    GO = "GO"
+    NO_GO = "NO-GO"
+    INCOMPLETE = "INCOMPLETE"
+
+
+EXIT_CODES: dict[Verdict, int] = {Verdict.GO: 0, Verdict.NO_GO: 1, Verdict.INCOMPLETE: 3}
+EXIT_USAGE = 2
+EXIT_INTERNAL = 4
+
+
+@dataclass(slots=True)
+class Finding:
+    """One judgement about one subject. Checks leave gate/check_id/title empty; the engine stamps them."""
+
+    status: Status
+    cluster: str
+    message: str
+    kind: str = ""
+    namespace: str = ""
+    name: str = ""
+    remediation: str = ""
+    evidence: dict[str, Any] = field(default_factory=dict)
+    severity: Severity | None = None
+    gate: str = ""
+    check_id: str = ""
+    title: str = ""
+    exempt: bool = False
+    exempt_reason: str | None = None
+
+
+FINDING_COLUMNS: tuple[str, ...] = (
+    "cluster", "gate", "check_id", "title", "severity", "status", "kind", "namespace", "name",
+    "message", "remediation", "evidence", "exempt", "exempt_reason",
+)

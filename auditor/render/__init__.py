@@ -1,0 +1,66 @@
+"""Renderers: turn an AuditResult into files. They never compute verdicts."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+
+from auditor.engine import AuditResult
+from auditor.errors import UsageError
+
+Renderer = Callable[[AuditResult, Path], Path]
+DEFAULT_FORMATS = ("html", "pdf", "json")
+
+
+def write_atomic(path: Path, data: bytes) -> Path:
+    """Write via a temp file and rename, so a reader never sees half a report."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return path
+
+
+def renderers() -> dict[str, Renderer]:
+    from auditor.render import csv_out, json_out
+
+    table: dict[str, Renderer] = {"json": json_out.render, "csv": csv_out.render}
+    try:
+        from auditor.render import junit, markdown
+
+        table["junit"] = junit.render
+        table["md"] = markdown.render
+    except ImportError:
+        pass
+    try:
+        from auditor.render import html
+
+        table["html"] = html.render_html
+        table["pdf"] = html.render_pdf
+    except ImportError:
+        pass
+    return table
+
+
+def parse_formats(text: str) -> list[str]:
+    wanted = [f.strip().lower() for f in text.split(",") if f.strip()]
+    known = ("html", "pdf", "json", "csv", "junit", "md")
+    bad = [f for f in wanted if f not in known]
+    if bad or not wanted:
+        raise UsageError(f"unknown format {', '.join(bad) or text!r}; choose from {', '.join(known)}")
+    return list(dict.fromkeys(wanted))
+
+
+def render_all(result: AuditResult, out_dir: Path, formats: list[str]) -> list[Path]:
+    table = renderers()
+    missing = [f for f in formats if f not in table]
+    if missing:
+        raise UsageError(f"format(s) not available in this build: {', '.join(missing)}")
+    return [table[f](result, out_dir) for f in formats]

@@ -1,0 +1,48 @@
+"""findings.json, schema_version 1 (product.md); the input of `diff` and CI."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+from auditor.engine import AuditResult
+from auditor.findings import records
+from auditor.render import write_atomic
+
+SCHEMA_VERSION = 1
+
+
+def document(result: AuditResult) -> dict[str, Any]:
+    exemptions = result.exemptions
+    return {
+        "schema_version": SCHEMA_VERSION,
+        "tool_version": result.tool_version,
+        "generated_at": result.generated_at,
+        "gate": result.gate,
+        "gates": result.gates,
+        "gate_reason": result.gate_reason,
+        "gate_verdicts": result.gate_verdicts,
+        "verdict": result.verdict.value,
+        "exit_code": result.exit_code,
+        "inputs_sha256": result.inputs_sha256,
+        "options": result.options,
+        "clusters": result.clusters,
+        "summary": result.summary,
+        "notes": result.notes,
+        "exemptions": {
+            "expired": [e.model_dump(mode="json") for e in exemptions.expired],
+            "unused": [e.model_dump(mode="json") for e in exemptions.unused],
+        },
+        "findings": records(result.findings),
+    }
+
+
+def dumps(result: AuditResult) -> bytes:
+    return orjson.dumps(document(result), default=str,
+                        option=orjson.OPT_INDENT_2 | orjson.OPT_NON_STR_KEYS | orjson.OPT_SERIALIZE_NUMPY)
+
+
+def render(result: AuditResult, out_dir: Path) -> Path:
+    return write_atomic(out_dir / "findings.json", dumps(result))

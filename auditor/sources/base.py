@@ -1,0 +1,56 @@
+"""The one interface every cluster source implements."""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+from auditor.kinds import Kind
+
+
+class ListRestarted:
+    """Yielded by `pages()` when a list had to start over (410 Gone): drop what came before."""
+
+
+LIST_RESTARTED = ListRestarted()
+
+
+class ClusterSource(ABC):
+    name: str
+    role: str  # "data-plane" or "asm"
+    cluster_id: str | None = None
+
+    @abstractmethod
+    def version(self) -> dict[str, Any]:
+        """The /version answer. Raises SourceError."""
+
+    @abstractmethod
+    def pages(self, kind: Kind) -> Iterator[list[dict[str, Any]] | ListRestarted]:
+        """Raw objects of a kind, page by page. Raises KindNotServed, ClusterUnreachable, SourceError."""
+
+    def describe(self) -> str:
+        return self.name
+
+    def close(self) -> None:  # noqa: B027 - optional hook
+        pass
+
+
+@dataclass
+class SourceSet:
+    """The clusters of one audit and the extra answers that no Kubernetes object holds."""
+
+    data_planes: list[ClusterSource]
+    asm: ClusterSource | None = None
+    asm_openapi: dict[str, Any] = field(default_factory=dict)
+    recorded_prometheus: dict[str, Any] | None = None
+    inputs_sha256: str = ""
+    origin: str = "live"  # "live" | "snapshot"
+
+    def all(self) -> list[ClusterSource]:
+        return [*self.data_planes, *([self.asm] if self.asm else [])]
+
+    def close(self) -> None:
+        for source in self.all():
+            source.close()

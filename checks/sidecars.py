@@ -1,0 +1,65 @@
+"""Pods that still run Istio's sidecar (not ASM's proxy), one finding per workload."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+import pandas as pd
+
+from auditor import kinds as K
+from auditor import mesh
+from auditor.check import ClusterCheck, Context
+from auditor.inventory import ACTIVE_PHASES, ClusterInventory
+from auditor.model import Finding, Gate, Severity
+
+
+def istio_sidecar_pods(pods: pd.DataFrame) -> pd.DataFrame:
+    """Active pods whose istio-proxy is Istio's and runs as a sidecar (gateways excluded)."""
+    mask = (pods["proxy"] == mesh.PROXY_ISTIO) & (pods["role"] == mesh.ROLE_SIDECAR) & pods["phase"].isin(
+        ACTIVE_PHASES)
+    return pods[mask]
+
+
+def by_workload(pods: pd.DataFrame) -> Iterable[tuple[tuple[str, str, str], pd.DataFrame]]:
+    if pods.empty:
+        return []
+    return pods.groupby(["namespace", "workload_kind", "workload_name"], observed=True, sort=True)
+
+
+class IstioSidecarsRemaining(ClusterCheck):
+    id = "istio-sidecars-remaining"
+    title = "No pod still runs an Istio sidecar"
+    gates = (Gate.UNINSTALL, Gate.FINISHED)
+    severity = Severity.BLOCKER
+    rationale = ("`istioctl uninstall --purge` removes istiod; pods still on Istio's sidecar then lose their "
+                 "control plane and certificates. Every workload must run ASM's proxy first.")
+    remediation = "Label the pod template with sidecar.asm.aliyun.com/inject=true (rolling restart)."
+    needs = (K.POD,)
+    uses = (K.REPLICASET, K.JOB)
+
+    def check_cluster(self, cluster: ClusterInventory, ctx: Context) -> Iterable[Finding]:
+        pods = cluster.pods()
+        sidecars = istio_sidecar_pods(pods)
+        for (namespace, kind, name), group in by_workload(sidecars):
+            native = int(group["native"].sum())
+            total = len(group)
+            pending = bool(group["asm_inject"].all())
+            detail = f"{native} native, {total - native} classic"
+            if pending:
+                message = (f"restart pending: {total} pod(s) labelled sidecar.asm.aliyun.com/inject=true "
+                           f"still run Istio's sidecar ({detail})")
+                remediation = mesh.restart_command(cluster.name, kind, namespace, name)
+            else:
+                message = f"{total} pod(s) still run Istio's sidecar ({detail})"
+                remediation = mesh.asm_inject_command(cluster.name, kind, namespace, name)
+            yield self.fail(cluster.name, message, kind=kind, namespace=namespace, name=name,
+                            remediation=remediation,
+                            evidence={"pods": sorted(group["name"].tolist())[:20], "pod_count": total,
+                                      "native": native, "images": sorted(map(str, group["proxy_image"].unique())),
+                                      "restart_pending": pending})
+        if sidecars.empty:
+            asm = int(((pods["proxy"] == mesh.PROXY_ASM) & (pods["role"] == mesh.ROLE_SIDECAR)).sum())
+            gateways = int((pods["role"] == mesh.ROLE_GATEWAY).sum())
+            yield self.passed(cluster.name, f"no Istio sidecar left ({asm} pods on ASM proxies)",
+                              evidence={"asm_proxy_pods": asm, "gateway_pods": gateways,
+                                        "pods": len(pods)})
