@@ -1,0 +1,246 @@
+"""Builders of real-shaped Kubernetes / Istio / ASM objects for tests.
+
+Shapes follow what the API server returns (see ../shared/docs/domain.md): injected pods carry the
+istio-proxy container (classic in `containers`, native in `initContainers` with restartPolicy Always),
+the `sidecar.istio.io/status` annotation, Istio's labels and env. Every builder returns a plain dict.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from typing import Any
+
+ISTIO_PROXY_IMAGE = "docker.io/istio/proxyv2:1.22.3"
+ASM_PROXY_IMAGE = "registry-cn-hangzhou.ack.aliyuncs.com/acs/proxyv2:v1.24.6.62-g5c7e1f0b-aliyun"
+T0 = "2026-11-10T08:00:00Z"
+
+
+def _uid(*parts: str) -> str:
+    h = hashlib.sha1("/".join(parts).encode()).hexdigest()
+    return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:32]}"
+
+
+def _hash(name: str) -> str:
+    alphabet = "bcdfghjklmnpqrstvwxz2456789"
+    n = int(hashlib.md5(name.encode()).hexdigest(), 16)
+    return "".join(alphabet[(n >> (5 * i)) % len(alphabet)] for i in range(9))[:9]
+
+
+def meta(name: str, namespace: str | None = None, labels: dict | None = None,
+         annotations: dict | None = None, created: str = T0, **extra: Any) -> dict[str, Any]:
+    m: dict[str, Any] = {"name": name, "uid": _uid(namespace or "", name), "resourceVersion": "1000",
+                         "creationTimestamp": created}
+    if namespace is not None:
+        m["namespace"] = namespace
+    if labels:
+        m["labels"] = dict(labels)
+    if annotations:
+        m["annotations"] = dict(annotations)
+    m.update(extra)
+    return m
+
+
+def namespace(name: str, labels: dict | None = None) -> dict[str, Any]:
+    return {"apiVersion": "v1", "kind": "Namespace", "metadata": meta(name, labels=labels),
+            "spec": {"finalizers": ["kubernetes"]}, "status": {"phase": "Active"}}
+
+
+def proxy_container(kind: str = "istio", *, native: bool = False, xds_agent: str | None = "true",
+                    gateway: bool = False, image: str | None = None, cluster_id: str = "c1",
+                    extra_env: dict[str, str] | None = None) -> dict[str, Any]:
+    """The istio-proxy container as the injector writes it; kind 'istio' or 'asm'."""
+    env = [
+        {"name": "PILOT_CERT_PROVIDER", "value": "istiod"},
+        {"name": "CA_ADDR", "value": "istiod.istio-system.svc:15012" if kind == "istio"
+         else "istiod-1-24-6.istio-system.svc:15012"},
+        {"name": "POD_NAME", "valueFrom": {"fieldRef": {"apiVersion": "v1", "fieldPath": "metadata.name"}}},
+        {"name": "ISTIO_META_CLUSTER_ID", "value": cluster_id},
+    ]
+    proxy_config: dict[str, Any] = {}
+    if xds_agent is not None:
+        env.append({"name": "PROXY_CONFIG_XDS_AGENT", "value": xds_agent})
+        proxy_config["proxyMetadata"] = {"PROXY_CONFIG_XDS_AGENT": xds_agent}
+    env.append({"name": "PROXY_CONFIG", "value": json.dumps(proxy_config)})
+    if kind == "asm":
+        env += [{"name": "ASM_ID", "value": "c0ffee00deadbeef"}, {"name": "ASM_APP_VERSION", "value": "v1"}]
+    for k, v in (extra_env or {}).items():
+        env.append({"name": k, "value": v})
+    c: dict[str, Any] = {
+        "name": "istio-proxy",
+        "image": image or (ISTIO_PROXY_IMAGE if kind == "istio" else ASM_PROXY_IMAGE),
+        "args": ["proxy", "router" if gateway else "sidecar", "--domain", "$(POD_NAMESPACE).svc.cluster.local"],
+        "env": env,
+        "ports": [{"containerPort": 15090, "name": "http-envoy-prom", "protocol": "TCP"}],
+        "readinessProbe": {"httpGet": {"path": "/healthz/ready", "port": 15021}},
+        "resources": {"requests": {"cpu": "100m", "memory": "128Mi"}},
+    }
+    if native:
+        c["restartPolicy"] = "Always"
+    return c
+
+
+def pod(name: str, namespace: str = "shop", *, proxy: str | None = "istio", native: bool = False,
+        xds_agent: str | None = "true", owner: tuple[str, str] | None = None, labels: dict | None = None,
+        annotations: dict | None = None, ready: bool = True, phase: str = "Running", restarts: int = 0,
+        gateway: bool = False, image: str | None = None, created: str = T0, grace: int | None = 30,
+        prestop: bool = False, ports: list[dict] | None = None, proxy_env: dict[str, str] | None = None,
+        cluster_id: str = "c1") -> dict[str, Any]:
+    """A pod; proxy None/'istio'/'asm'. owner=(kind, name), e.g. ('ReplicaSet', 'cart-5d8f7c9b6')."""
+    labels = dict(labels or {"app": name.split("-")[0]})
+    annotations = dict(annotations or {})
+    app: dict[str, Any] = {"name": "app", "image": f"registry.example.com/{namespace}/{name}:1.0",
+                           "ports": ports or [{"containerPort": 8080, "name": "http", "protocol": "TCP"}],
+                           "resources": {"requests": {"cpu": "50m"}}}
+    if prestop:
+        app["lifecycle"] = {"preStop": {"exec": {"command": ["sleep", "10"]}}}
+    spec: dict[str, Any] = {"containers": [] if gateway else [app], "serviceAccountName": "default",
+                            "nodeName": "node-1", "restartPolicy": "Always"}
+    if grace is not None:
+        spec["terminationGracePeriodSeconds"] = grace
+    if proxy:
+        container = proxy_container(proxy, native=native, xds_agent=xds_agent, gateway=gateway, image=image,
+                                    cluster_id=cluster_id, extra_env=proxy_env)
+        if not gateway:
+            labels.setdefault("security.istio.io/tlsMode", "istio")
+            labels.setdefault("service.istio.io/canonical-name", labels.get("app", name))
+            annotations.setdefault("sidecar.istio.io/status", json.dumps({
+                "initContainers": ["istio-validation" if native else "istio-init"],
+                "containers": [] if native else ["istio-proxy"],
+                "volumes": ["workload-socket", "istio-envoy", "istio-data", "istio-podinfo", "istio-token"],
+                "imagePullSecrets": None, "revision": "default"}))
+        if native:
+            spec["initContainers"] = [container]
+        else:
+            spec["containers"].append(container)
+    owner_refs = None
+    if owner:
+        okind, oname = owner
+        owner_refs = [{"apiVersion": "batch/v1" if okind == "Job" else "apps/v1", "kind": okind, "name": oname,
+                       "uid": _uid(namespace, oname), "controller": True, "blockOwnerDeletion": True}]
+        if okind == "ReplicaSet":
+            labels.setdefault("pod-template-hash", oname.rsplit("-", 1)[-1])
+    m = meta(name, namespace, labels, annotations, created)
+    if owner_refs:
+        m["ownerReferences"] = owner_refs
+    statuses = [{"name": c["name"], "ready": ready, "restartCount": restarts, "image": c["image"],
+                 "started": True, "state": {"running": {"startedAt": created}}} for c in spec["containers"]]
+    status: dict[str, Any] = {
+        "phase": phase, "podIP": "10.0.0.10", "startTime": created, "qosClass": "Burstable",
+        "conditions": [{"type": "Ready", "status": "True" if ready else "False"},
+                       {"type": "ContainersReady", "status": "True" if ready else "False"}],
+        "containerStatuses": statuses,
+    }
+    return {"apiVersion": "v1", "kind": "Pod", "metadata": m, "spec": spec, "status": status}
+
+
+def deployment(name: str, namespace: str = "shop", *, replicas: int = 2, template_labels: dict | None = None,
+               template_annotations: dict | None = None, containers: list[dict] | None = None,
+               labels: dict | None = None, grace: int | None = 30) -> tuple[dict[str, Any], dict[str, Any]]:
+    """A Deployment and its current ReplicaSet (name-<pod-template-hash>)."""
+    tl = dict(template_labels or {"app": name})
+    h = _hash(name)
+    template = {"metadata": {"labels": tl, **({"annotations": template_annotations} if template_annotations else {})},
+                "spec": {"containers": containers or [{"name": "app", "image": f"registry.example.com/{name}:1.0"}]}}
+    if grace is not None:
+        template["spec"]["terminationGracePeriodSeconds"] = grace
+    dep = {"apiVersion": "apps/v1", "kind": "Deployment", "metadata": meta(name, namespace, labels or {"app": name}),
+           "spec": {"replicas": replicas, "selector": {"matchLabels": {"app": tl.get("app", name)}},
+                    "template": template},
+           "status": {"replicas": replicas, "readyReplicas": replicas, "updatedReplicas": replicas}}
+    rs_meta = meta(f"{name}-{h}", namespace, {**tl, "pod-template-hash": h})
+    rs_meta["ownerReferences"] = [{"apiVersion": "apps/v1", "kind": "Deployment", "name": name,
+                                   "uid": dep["metadata"]["uid"], "controller": True, "blockOwnerDeletion": True}]
+    rs = {"apiVersion": "apps/v1", "kind": "ReplicaSet", "metadata": rs_meta,
+          "spec": {"replicas": replicas, "template": template}, "status": {"replicas": replicas}}
+    return dep, rs
+
+
+def workload_pods(dep_rs: tuple[dict, dict], count: int, **pod_kw: Any) -> list[dict[str, Any]]:
+    """`count` pods owned by the ReplicaSet of deployment()."""
+    dep, rs = dep_rs
+    rs_name = rs["metadata"]["name"]
+    ns = rs["metadata"]["namespace"]
+    labels = dict(rs["metadata"]["labels"])
+    labels.update(pod_kw.pop("labels", {}) or {})
+    return [pod(f"{rs_name}-{_hash(rs_name + str(i))[:5]}", ns, owner=("ReplicaSet", rs_name), labels=labels,
+                **pod_kw) for i in range(count)]
+
+
+def istiod(revision: str = "default", version: str = "1.22.3", namespace: str = "istio-system") -> dict[str, Any]:
+    name = "istiod" if revision == "default" else f"istiod-{revision}"
+    labels = {"app": "istiod", "istio": "pilot", "istio.io/rev": revision, "operator.istio.io/component": "Pilot",
+              "app.kubernetes.io/version": version}
+    dep, _ = deployment(name, namespace, replicas=1, template_labels={"app": "istiod", "istio.io/rev": revision},
+                        containers=[{"name": "discovery", "image": f"docker.io/istio/pilot:{version}",
+                                     "args": ["discovery", "--monitoringAddr=:15014"]}], labels=labels)
+    return dep
+
+
+def configmap(name: str, namespace: str, data: dict[str, str], managed_times: list[str] | None = None,
+              labels: dict | None = None) -> dict[str, Any]:
+    m = meta(name, namespace, labels)
+    if managed_times:
+        m["managedFields"] = [{"manager": "pilot-discovery" if i == 0 else "asm-controller",
+                               "operation": "Update", "apiVersion": "v1", "time": t, "fieldsType": "FieldsV1",
+                               "fieldsV1": {"f:data": {"f:mesh": {}}}} for i, t in enumerate(managed_times)]
+    return {"apiVersion": "v1", "kind": "ConfigMap", "metadata": m, "data": data}
+
+
+def mesh_configmap(xds_agent: str | None = "true", revision: str = "default",
+                   changed: list[str] | None = None) -> dict[str, Any]:
+    metadata = (f'  proxyMetadata:\n    PROXY_CONFIG_XDS_AGENT: "{xds_agent}"\n' if xds_agent is not None else "")
+    mesh = ("defaultConfig:\n  discoveryAddress: istiod.istio-system.svc:15012\n" + metadata
+            + "enablePrometheusMerge: true\nrootNamespace: istio-system\ntrustDomain: cluster.local\n")
+    name = "istio" if revision == "default" else f"istio-{revision}"
+    return configmap(name, "istio-system", {"mesh": mesh, "meshNetworks": "networks: {}"},
+                     managed_times=changed or ["2026-11-01T10:00:00Z", "2026-11-12T09:00:00Z"],
+                     labels={"istio.io/rev": revision, "operator.istio.io/component": "Pilot"})
+
+
+def migration_cr(state: str = "Init", desired: str | None = None, message: str = "", spec_retry: int = 0,
+                 status_retry: int | None = None, option: str | None = None,
+                 api_version: str = "istio.alibabacloud.com/v1beta1") -> dict[str, Any]:
+    spec: dict[str, Any] = {"desiredState": desired or state, "retryCounter": spec_retry}
+    if option:
+        spec["advancedOptions"] = {option: True}
+    return {"apiVersion": api_version, "kind": "ASMMigrateFromIstio", "metadata": meta("default"),
+            "spec": spec, "status": {"state": state, "message": message,
+                                     "retryCounter": spec_retry if status_retry is None else status_retry}}
+
+
+def service(name: str, namespace: str, *, labels: dict | None = None, annotations: dict | None = None,
+            ports: list[dict] | None = None, cluster_ip: str = "10.96.0.10", type_: str = "ClusterIP") -> dict:
+    return {"apiVersion": "v1", "kind": "Service", "metadata": meta(name, namespace, labels, annotations),
+            "spec": {"type": type_, "clusterIP": cluster_ip, "selector": {"app": name},
+                     "ports": ports or [{"name": "http", "port": 80, "targetPort": 8080, "protocol": "TCP"}]}}
+
+
+def version_info(git_version: str = "v1.30.4-aliyun.1") -> dict[str, Any]:
+    import re
+
+    m = re.match(r"v?(\d+)\.(\d+)", git_version)
+    major, minor = (m.group(1), m.group(2)) if m else ("", "")
+    return {"major": major, "minor": minor, "gitVersion": git_version, "gitCommit": "abc",
+            "gitTreeState": "clean", "buildDate": "2026-09-01T00:00:00Z", "goVersion": "go1.22.5",
+            "compiler": "gc", "platform": "linux/amd64"}
+
+
+def write_snapshot(root: Any, clusters: dict[str, list[dict]], versions: dict[str, dict] | None = None,
+                   manifest: dict | None = None) -> Any:
+    """Write {cluster: objects} as a snapshot directory (one List file per cluster)."""
+    from pathlib import Path
+
+    import yaml
+
+    root = Path(root)
+    for name, objects in clusters.items():
+        d = root / name
+        d.mkdir(parents=True, exist_ok=True)
+        (d / "objects.yaml").write_text(yaml.safe_dump({"apiVersion": "v1", "kind": "List", "items": objects},
+                                                       sort_keys=False))
+        if versions and name in versions:
+            (d / "version.json").write_text(json.dumps(versions[name]))
+    if manifest is not None:
+        (root / "manifest.json").write_text(json.dumps(manifest))
+    return root
