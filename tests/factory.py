@@ -158,7 +158,7 @@ def deployment(name: str, namespace: str = "shop", *, replicas: int = 2, templat
 
 def workload_pods(dep_rs: tuple[dict, dict], count: int, **pod_kw: Any) -> list[dict[str, Any]]:
     """`count` pods owned by the ReplicaSet of deployment()."""
-    dep, rs = dep_rs
+    _, rs = dep_rs
     rs_name = rs["metadata"]["name"]
     ns = rs["metadata"]["namespace"]
     labels = dict(rs["metadata"]["labels"])
