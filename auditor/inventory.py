@@ -43,9 +43,11 @@ def slim(kind: Kind, obj: dict[str, Any]) -> dict[str, Any]:
     if kind in (K.REPLICASET, K.JOB):
         keep = {k: meta[k] for k in ("name", "namespace", "uid", "ownerReferences", "creationTimestamp",
                                     "labels") if k in meta}
-        return {"apiVersion": obj.get("apiVersion"), "kind": obj.get("kind"), "metadata": keep,
-                "status": {k: v for k, v in (obj.get("status") or {}).items()
-                           if k in ("replicas", "readyReplicas", "active", "succeeded", "failed")}}
+        out = {k: obj[k] for k in ("apiVersion", "kind") if obj.get(k)}
+        out["metadata"] = keep
+        out["status"] = {k: v for k, v in (obj.get("status") or {}).items()
+                         if k in ("replicas", "readyReplicas", "active", "succeeded", "failed")}
+        return out
     if kind is K.CONFIGMAP and meta.get("namespace") != "istio-system":
         obj.pop("data", None)
         obj.pop("binaryData", None)

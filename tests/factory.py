@@ -156,15 +156,15 @@ def deployment(name: str, namespace: str = "shop", *, replicas: int = 2, templat
     return dep, rs
 
 
-def workload_pods(dep_rs: tuple[dict, dict], count: int, **pod_kw: Any) -> list[dict[str, Any]]:
-    """`count` pods owned by the ReplicaSet of deployment()."""
+def workload_pods(dep_rs: tuple[dict, dict], count: int, first: int = 0, **pod_kw: Any) -> list[dict[str, Any]]:
+    """`count` pods owned by the ReplicaSet of deployment(); use `first` to add more to the same one."""
     _, rs = dep_rs
     rs_name = rs["metadata"]["name"]
     ns = rs["metadata"]["namespace"]
     labels = dict(rs["metadata"]["labels"])
     labels.update(pod_kw.pop("labels", {}) or {})
     return [pod(f"{rs_name}-{_hash(rs_name + str(i))[:5]}", ns, owner=("ReplicaSet", rs_name), labels=labels,
-                **pod_kw) for i in range(count)]
+                **pod_kw) for i in range(first, first + count)]
 
 
 def istiod(revision: str = "default", version: str = "1.22.3", namespace: str = "istio-system") -> dict[str, Any]:

@@ -276,8 +276,8 @@ class SnapshotWriter:
         fh, first = self._open[(source.name, kind.key)]
         api_version = f"{kind.group}/{kind.versions[0]}" if kind.group else "v1"
         for item in items:
-            if "kind" not in item:
-                item = {"apiVersion": api_version, "kind": kind.kind, **item}
+            if not item.get("kind"):
+                item = {**item, "apiVersion": api_version, "kind": kind.kind}
             if not first:
                 fh.write(b",\n")
             fh.write(orjson.dumps(item))
