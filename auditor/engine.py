@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import fnmatch
+import hashlib
 import logging
 import traceback
 from collections.abc import Callable, Iterable
@@ -281,6 +282,16 @@ def _network_items(answer: dict[str, Any]) -> list[dict[str, Any]]:
     return [n for n in nets if isinstance(n, dict)]
 
 
+def live_digest(sources: SourceSet) -> str:
+    """SHA-256 over what every live source read (each keeps a running digest of the bytes)."""
+    combined = hashlib.sha256()
+    for source in sources.all():
+        digest = getattr(source, "digest", None)
+        if digest is not None:
+            combined.update(source.name.encode() + b"\0" + digest.digest())
+    return combined.hexdigest()
+
+
 def run_audit(
     sources: SourceSet,
     phase: str = "auto",
@@ -369,8 +380,8 @@ def run_audit(
         findings=frame, verdict=verdict, exit_code=exit_code_of(verdict),
         gate=phase if phase == "all" else gates[0].value, gates=[g.value for g in gates], gate_reason=reason,
         gate_verdicts=gate_verdicts, clusters=cluster_facts(inv, cr), summary=summary_of(frame),
-        inputs_sha256=sources.inputs_sha256, generated_at=now.isoformat(timespec="seconds").replace(
-            "+00:00", "Z"),
+        inputs_sha256=sources.inputs_sha256 or live_digest(sources),
+        generated_at=now.isoformat(timespec="seconds").replace("+00:00", "Z"),
         exemptions=exemption_report, checks=[c.metadata() for c in selected], notes=notes, inventory=inv,
         options={"allow_unknown": allow_unknown, "strict": strict, "phase": phase, "origin": sources.origin},
     )

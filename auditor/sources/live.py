@@ -7,6 +7,7 @@ ever sent, and never for Secrets.
 
 from __future__ import annotations
 
+import hashlib
 import os
 import time
 from collections.abc import Iterator
@@ -40,6 +41,8 @@ class LiveCluster(ClusterSource):
         self._groups: dict[str, list[str]] | None = None
         self._resources: dict[str, set[str] | None] = {}
         self.requests = 0
+        # What was read, hashed as it arrives: the report's inputs_sha256 for a live run.
+        self.digest = hashlib.sha256()
 
     def describe(self) -> str:
         where = self.kubeconfig or os.environ.get("KUBECONFIG") or "~/.kube/config"
@@ -114,6 +117,7 @@ class LiveCluster(ClusterSource):
         for attempt in range(1, MAX_ATTEMPTS + 1):
             status, body, headers = self._raw_get(path, query)
             if 200 <= status < 300:
+                self.digest.update(path.encode() + b"\n" + body)
                 try:
                     return orjson.loads(body)
                 except orjson.JSONDecodeError as exc:
