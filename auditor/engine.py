@@ -40,6 +40,7 @@ from auditor.sources.snapshot import STATUS_NOT_SERVED, STATUS_OK, SnapshotWrite
 
 log = logging.getLogger("asm_audit")
 Progress = Callable[[str], None]
+FACT_KINDS = (K.NAMESPACE, K.DEPLOYMENT, K.SERVICE)
 PHASES = ("auto", "all", *(g.value for g in Gate))
 
 
@@ -345,7 +346,8 @@ def run_audit(
         gates, reason = [Gate(phase)], f"--phase {phase}"
 
     selected = [c for c in registry.ordered() if c.id not in disabled and set(c.gates) & set(gates)]
-    collector.ensure([k for c in selected for k in (*c.needs, *c.uses)], "data-plane")
+    # Namespaces, Deployments and Services also feed the clusters table (network, Istio/ASM versions).
+    collector.ensure([k for c in selected for k in (*c.needs, *c.uses)] + list(FACT_KINDS), "data-plane")
     collector.ensure([k for c in selected for k in c.asm_needs], "asm")
     if traffic_provider and any(c.needs_traffic for c in selected):
         inv.traffic = traffic_provider(inv, config)

@@ -16,7 +16,7 @@ from auditor.findings import blockers
 from auditor.model import Verdict
 
 # Human output goes to stderr; stdout stays clean for machine output.
-err = Console(stderr=True, highlight=False, soft_wrap=False)
+err = Console(stderr=True, highlight=False, soft_wrap=True)
 
 VERDICT_STYLE = {Verdict.GO: "bold white on green", Verdict.NO_GO: "bold white on red",
                  Verdict.INCOMPLETE: "bold black on yellow"}
