@@ -6,12 +6,15 @@ Validated strictly: an unknown key is a usage error naming it (exit 2), never si
 from __future__ import annotations
 
 import datetime as dt
+import difflib
 import fnmatch
+import types
+import typing
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from auditor.errors import UsageError
 from auditor.model import Severity
@@ -32,12 +35,22 @@ class ChecksConfig(_Strict):
     severity: dict[str, Severity] = Field(default_factory=dict)
 
 
+ExemptStatus = Literal["FAIL", "WARN", "UNKNOWN"]
+
+
 class Exemption(_Strict):
+    """Accepts findings of one check on matching subjects (globs), with a reason and an optional expiry.
+
+    `expires` is the last day the exemption applies (UTC date of the run); from the next day on it is
+    listed as expired and the findings block again. `status` narrows it (default: FAIL, WARN and UNKNOWN).
+    """
+
     check: str
     cluster: str = "*"
     namespace: str = "*"
     name: str = "*"
     kind: str = "*"
+    status: list[ExemptStatus] = Field(default_factory=lambda: ["FAIL", "WARN", "UNKNOWN"])
     reason: str
     owner: str | None = None
     ticket: str | None = None
@@ -50,15 +63,42 @@ class Exemption(_Strict):
             raise ValueError("every exemption needs a non-empty reason")
         return value
 
+    @field_validator("status", mode="before")
+    @classmethod
+    def _one_status(cls, value: Any) -> Any:
+        return [value] if isinstance(value, str) else value
+
+    @model_validator(mode="after")
+    def _narrow(self) -> Exemption:
+        # An exemption matching every finding would turn any audit into GO: refuse it.
+        if all(p.strip() in ("*", "") for p in (self.check, self.cluster, self.namespace, self.name, self.kind)):
+            raise ValueError("an exemption must name a check or a subject (every field is '*')")
+        return self
+
+    @property
+    def check_id(self) -> str:
+        """The catalogue id (old draft ids mapped through CHECK_ALIASES)."""
+        return CHECK_ALIASES.get(self.check, self.check)
+
     def expired(self, today: dt.date) -> bool:
         return self.expires is not None and self.expires < today
 
-    def matches(self, check_id: str, cluster: str, namespace: str, name: str, kind: str) -> bool:
-        return (fnmatch.fnmatchcase(check_id, CHECK_ALIASES.get(self.check, self.check))
+    def matches(self, check_id: str, cluster: str, namespace: str, name: str, kind: str,
+                status: str | None = None) -> bool:
+        return ((status is None or status in self.status)
+                and fnmatch.fnmatchcase(check_id, self.check_id)
                 and fnmatch.fnmatchcase(cluster or "", self.cluster)
                 and fnmatch.fnmatchcase(namespace or "", self.namespace)
                 and fnmatch.fnmatchcase(name or "", self.name)
-                and fnmatch.fnmatchcase(kind or "", self.kind))
+                # kinds are written either way in the wild ("deployment", "Deployment")
+                and fnmatch.fnmatchcase((kind or "").lower(), self.kind.lower()))
+
+    def subject(self) -> str:
+        """Human-readable pattern, e.g. `pods-xds-agent cluster-a/legacy-*/batch-*`."""
+        parts = [self.cluster, self.namespace, self.name]
+        where = "/".join(parts) if any(p != "*" for p in parts) else "*"
+        kind = f" {self.kind}" if self.kind != "*" else ""
+        return f"{self.check}{kind} {where}"
 
 
 class PrometheusConfig(_Strict):
@@ -116,12 +156,103 @@ class Config(_Strict):
     def severity_overrides(self) -> dict[str, Severity]:
         return {CHECK_ALIASES.get(k, k): v for k, v in self.checks.severity.items()}
 
+    def aliases_used(self) -> dict[str, str]:
+        """Old draft check ids the file uses -> the catalogue ids they were mapped to."""
+        used = [*self.checks.disable, *self.checks.severity, *(e.check for e in self.exemptions)]
+        return {old: CHECK_ALIASES[old] for old in used if old in CHECK_ALIASES}
+
+    def alias_note(self) -> str | None:
+        used = self.aliases_used()
+        if not used:
+            return None
+        pairs = ", ".join(f"{old} -> {new}" for old, new in sorted(used.items()))
+        return f"config uses old check id(s) {pairs}; write the catalogue id(s) instead"
+
+
+# ---------------------------------------------------------------- error messages
+def dotted(loc: tuple[Any, ...]) -> str:
+    """('exemptions', 0, 'nmae') -> 'exemptions[0].nmae'."""
+    out = ""
+    for part in loc:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out
+
+
+def _unwrap(annotation: Any) -> Any:
+    """The model (or container) inside Optional[...] / X | None."""
+    origin = typing.get_origin(annotation)
+    if origin in (typing.Union, types.UnionType):
+        args = [a for a in typing.get_args(annotation) if a is not type(None)]
+        return _unwrap(args[0]) if len(args) == 1 else annotation
+    return annotation
+
+
+def model_at(model: type[BaseModel], loc: tuple[Any, ...]) -> type[BaseModel] | None:
+    """The pydantic model that holds the last element of `loc` (None when it is not a model)."""
+    current: Any = model
+    for part in loc[:-1]:
+        if isinstance(current, type) and issubclass(current, BaseModel):
+            field = current.model_fields.get(str(part))
+            if field is None:
+                return None
+            current = _unwrap(field.annotation)
+            continue
+        origin = typing.get_origin(current)
+        args = typing.get_args(current)
+        if origin is list and args:
+            current = _unwrap(args[0])
+        elif origin is dict and len(args) == 2:
+            current = _unwrap(args[1])
+        else:
+            return None
+    return current if isinstance(current, type) and issubclass(current, BaseModel) else None
+
+
+def describe_error(error: dict[str, Any], root: type[BaseModel]) -> str:
+    """One line for one pydantic error: the dotted path, and for unknown keys what is allowed there."""
+    loc = tuple(error.get("loc", ()))
+    where = dotted(loc)
+    if error.get("type") == "extra_forbidden":
+        holder = model_at(root, loc)
+        allowed = list(holder.model_fields) if holder else []
+        close = difflib.get_close_matches(str(loc[-1]), allowed, n=1) if allowed else []
+        hint = f"; did you mean '{close[0]}'?" if close else ""
+        keys = f" (allowed: {', '.join(allowed)})" if allowed else ""
+        return f"unknown key '{where}'{keys}{hint}"
+    message = str(error.get("msg", "invalid")).removeprefix("Value error, ")
+    if error.get("type") == "missing":
+        return f"missing required key '{where}'"
+    got = error.get("input")
+    shown = f" (got {got!r})" if isinstance(got, str | int | float | bool) and len(repr(got)) < 60 else ""
+    return f"'{where or '(top level)'}': {message}{shown}"
+
 
 def _describe(error: dict[str, Any]) -> str:
-    where = ".".join(str(p) for p in error.get("loc", ()))
-    if error.get("type") == "extra_forbidden":
-        return f"unknown key '{where}'"
-    return f"'{where}': {error.get('msg')}"
+    return describe_error(error, Config)
+
+
+def validation_message(exc: ValidationError, root: type[BaseModel]) -> str:
+    errors = exc.errors()
+    more = f" (and {len(errors) - 1} more problem(s))" if len(errors) > 1 else ""
+    return describe_error(errors[0], root) + more
+
+
+# Files named in the config; relative paths are taken relative to the config file.
+_PATH_FIELDS = (("asm", "describe_service_mesh_detail"), ("asm", "multi_cluster_network"),
+                ("prometheus", "bearer_token_file"), ("prometheus", "password_file"), ("prometheus", "ca_file"))
+
+
+def _resolve_paths(config: Config, base: Path) -> None:
+    for section, key in _PATH_FIELDS:
+        holder = getattr(config, section)
+        value = getattr(holder, key)
+        if not value:
+            continue
+        path = Path(value).expanduser()
+        if not path.is_absolute() and (base / path).exists():
+            setattr(holder, key, str(base / path))
+        else:
+            setattr(holder, key, str(path))
 
 
 def load_config(path: str | Path | None) -> Config:
@@ -143,6 +274,8 @@ def load_config(path: str | Path | None) -> Config:
     if not isinstance(raw, dict):
         raise UsageError(f"config {path}: expected a mapping at the top level")
     try:
-        return Config.model_validate(raw)
+        config = Config.model_validate(raw)
     except ValidationError as exc:
-        raise UsageError(f"config {path}: {_describe(exc.errors()[0])}") from exc
+        raise UsageError(f"config {path}: {validation_message(exc, Config)}") from exc
+    _resolve_paths(config, path.parent)
+    return config

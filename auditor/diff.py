@@ -1,0 +1,372 @@
+"""What changed between two audits: two findings.json documents (schema_version 1), or a baseline and a run.
+
+A subject is (cluster, gate, check_id, kind, namespace, name). A check may give several findings for one
+subject; the subject's status is the worst of them and it blocks when any of them blocks. "Blocks" is
+judged as each report recorded it: a non-exempt FAIL of severity blocker/major (any FAIL or WARN when that
+report ran with --strict). So an exemption that expired, or a severity raised in the config, makes a
+blocker "new" even when the cluster did not change: the approver did not accept it before.
+"""
+
+from __future__ import annotations
+
+from collections import Counter, defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+from auditor.errors import UsageError
+
+SCHEMA_VERSION = 1
+SIDECARS_CHECK = "istio-sidecars-remaining"
+BLOCKING_SEVERITIES = ("blocker", "major")
+# Worst first: the order a subject's several findings collapse in.
+STATUS_RANK = {"FAIL": 0, "UNKNOWN": 1, "WARN": 2, "PASS": 3, "NOT_APPLICABLE": 4}
+ABSENT = "absent"
+REQUIRED_FINDING_KEYS = ("cluster", "gate", "check_id", "status", "severity")
+
+Key = tuple[str, str, str, str, str, str]  # cluster, gate, check_id, kind, namespace, name
+
+
+# ---------------------------------------------------------------- reading
+def load_report(path: str | Path) -> dict[str, Any]:
+    """A findings.json, checked enough that a wrong file is a usage error (exit 2), not a wrong diff."""
+    path = Path(path)
+    try:
+        raw = path.read_bytes()
+    except OSError as exc:
+        raise UsageError(f"{path}: cannot read: {exc.strerror or exc}") from exc
+    try:
+        doc = orjson.loads(raw)
+    except orjson.JSONDecodeError as exc:
+        raise UsageError(f"{path}: not JSON: {exc}") from exc
+    check_report(doc, str(path))
+    return doc
+
+
+def check_report(doc: Any, where: str) -> None:
+    if not isinstance(doc, dict) or "schema_version" not in doc:
+        raise UsageError(f"{where}: not an asm-audit findings.json (no schema_version)")
+    if doc["schema_version"] != SCHEMA_VERSION:
+        raise UsageError(f"{where}: findings.json schema_version {doc['schema_version']!r} is not supported "
+                         f"(this asm-audit reads {SCHEMA_VERSION})")
+    findings = doc.get("findings")
+    if not isinstance(findings, list) or not isinstance(doc.get("verdict"), str):
+        raise UsageError(f"{where}: findings.json without a findings list or verdict")
+    for i, rec in enumerate(findings):
+        if not isinstance(rec, dict) or any(k not in rec for k in REQUIRED_FINDING_KEYS):
+            raise UsageError(f"{where}: findings[{i}] lacks one of {', '.join(REQUIRED_FINDING_KEYS)}")
+
+
+def audit_verdict(doc: dict[str, Any]) -> str:
+    """The verdict of the audit itself (before any --fail-on-new relief), so runs compare like with like."""
+    baseline = doc.get("baseline") or {}
+    return baseline.get("verdict_without_baseline") or doc["verdict"]
+
+
+# ---------------------------------------------------------------- subjects
+def is_blocking(rec: dict[str, Any], strict: bool = False) -> bool:
+    if rec.get("exempt"):
+        return False
+    status = rec.get("status")
+    if strict:
+        return status in ("FAIL", "WARN")
+    return status == "FAIL" and rec.get("severity") in BLOCKING_SEVERITIES
+
+
+def key_of(rec: dict[str, Any]) -> Key:
+    return tuple(str(rec.get(k) or "") for k in ("cluster", "gate", "check_id", "kind", "namespace",
+                                                  "name"))  # type: ignore[return-value]
+
+
+@dataclass
+class Subject:
+    key: Key
+    status: str
+    blocking: bool
+    severity: str
+    title: str
+    message: str
+    remediation: str
+    exempt: bool
+
+    def as_dict(self) -> dict[str, Any]:
+        cluster, gate, check_id, kind, namespace, name = self.key
+        return {"cluster": cluster, "gate": gate, "check_id": check_id, "kind": kind, "namespace": namespace,
+                "name": name, "status": self.status, "severity": self.severity, "title": self.title,
+                "message": self.message, "remediation": self.remediation, "exempt": self.exempt}
+
+
+def subjects(findings: Iterable[dict[str, Any]], strict: bool = False) -> dict[Key, Subject]:
+    grouped: dict[Key, list[dict[str, Any]]] = defaultdict(list)
+    for rec in findings:
+        grouped[key_of(rec)].append(rec)
+    out: dict[Key, Subject] = {}
+    for key, recs in grouped.items():
+        # The representative: a blocking finding if any, else the worst status.
+        rep = min(recs, key=lambda r: (not is_blocking(r, strict), STATUS_RANK.get(str(r.get("status")), 9)))
+        out[key] = Subject(key, str(rep.get("status")), is_blocking(rep, strict), str(rep.get("severity")),
+                           str(rep.get("title") or ""), str(rep.get("message") or ""),
+                           str(rep.get("remediation") or ""), bool(rep.get("exempt")))
+    return out
+
+
+def blocking_keys(doc: dict[str, Any]) -> set[Key]:
+    strict = bool((doc.get("options") or {}).get("strict"))
+    return {k for k, s in subjects(doc.get("findings") or (), strict).items() if s.blocking}
+
+
+# ---------------------------------------------------------------- migration progress
+def _sidecar_workloads(doc: dict[str, Any]) -> tuple[dict[str, dict[tuple[str, str, str], int]], set[str]]:
+    """Per cluster: Istio-sidecar workloads (kind, ns, name) -> pods, and the clusters the check judged."""
+    left: dict[str, dict[tuple[str, str, str], int]] = defaultdict(dict)
+    judged: set[str] = set()
+    for rec in doc.get("findings") or ():
+        if rec.get("check_id") != SIDECARS_CHECK or rec.get("status") not in ("FAIL", "PASS"):
+            continue
+        cluster = str(rec.get("cluster"))
+        judged.add(cluster)
+        if rec.get("status") == "FAIL" and rec.get("name"):
+            evidence = rec.get("evidence") or {}
+            pods = evidence.get("pod_count") if isinstance(evidence, dict) else None
+            workload = (str(rec.get("kind") or ""), str(rec.get("namespace") or ""), str(rec["name"]))
+            # The same workload appears once per gate audited: count it once.
+            left[cluster][workload] = int(pods) if isinstance(pods, int) else left[cluster].get(workload, 0)
+    return left, judged
+
+
+def _fleet_rows(doc: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    return {str(r.get("cluster")): r for r in doc.get("fleet") or () if isinstance(r, dict)}
+
+
+def _data_planes(doc: dict[str, Any]) -> list[str]:
+    names = [str(c.get("name")) for c in doc.get("clusters") or ()
+             if isinstance(c, dict) and c.get("role", "data-plane") == "data-plane"]
+    return names
+
+
+def _label(workload: tuple[str, str, str]) -> str:
+    return "/".join(x for x in workload if x)
+
+
+def migration_progress(old: dict[str, Any], new: dict[str, Any]) -> dict[str, Any]:
+    """Istio-sidecar workloads and pods per cluster, before and after; which workloads moved.
+
+    Workloads come from istio-sidecars-remaining findings (uninstall/finished gates). Where that check did
+    not run, the pod counts of the fleet overview are used (any gate that reads pods); otherwise unknown.
+    """
+    old_left, old_judged = _sidecar_workloads(old)
+    new_left, new_judged = _sidecar_workloads(new)
+    old_fleet, new_fleet = _fleet_rows(old), _fleet_rows(new)
+    clusters = list(dict.fromkeys([*_data_planes(old), *_data_planes(new), *old_judged, *new_judged]))
+    rows = []
+    for cluster in clusters:
+        before = _side(cluster, old_left, old_judged, old_fleet)
+        after = _side(cluster, new_left, new_judged, new_fleet)
+        row: dict[str, Any] = {"cluster": cluster,
+                               "istio_sidecar_workloads": {"before": before["workloads"],
+                                                           "after": after["workloads"]},
+                               "istio_sidecar_pods": {"before": before["pods"], "after": after["pods"]},
+                               "asm_proxy_pods": {"before": before["asm"], "after": after["asm"]},
+                               "moved": None, "back_on_istio": None, "source": after["source"] or before["source"]}
+        if cluster in old_judged and cluster in new_judged:
+            gone = sorted(set(old_left.get(cluster, {})) - set(new_left.get(cluster, {})))
+            came = sorted(set(new_left.get(cluster, {})) - set(old_left.get(cluster, {})))
+            row["moved"] = [_label(w) for w in gone]
+            row["back_on_istio"] = [_label(w) for w in came]
+        elif isinstance(before["workloads"], int) and isinstance(after["workloads"], int):
+            row["moved_count"] = max(before["workloads"] - after["workloads"], 0)
+        rows.append(row)
+    moved = [r["moved"] for r in rows if r["moved"] is not None]
+    return {"clusters": rows, "moved_total": sum(len(m) for m in moved) if moved else None}
+
+
+def _side(cluster: str, left: dict[str, dict[tuple[str, str, str], int]], judged: set[str],
+          fleet: dict[str, dict[str, Any]]) -> dict[str, Any]:
+    row = fleet.get(cluster) or {}
+    asm = row.get("asm_proxy_pods")
+    if cluster in judged:
+        workloads = left.get(cluster, {})
+        return {"workloads": len(workloads), "pods": sum(workloads.values()), "asm": asm,
+                "source": SIDECARS_CHECK}
+    if row.get("istio_sidecar_workloads") is not None:
+        return {"workloads": row["istio_sidecar_workloads"], "pods": row.get("istio_sidecar_pods"), "asm": asm,
+                "source": "pods"}
+    return {"workloads": None, "pods": None, "asm": asm, "source": None}
+
+
+# ---------------------------------------------------------------- comparing
+def _header(doc: dict[str, Any]) -> dict[str, Any]:
+    return {"generated_at": doc.get("generated_at"), "gate": doc.get("gate"), "gates": doc.get("gates"),
+            "verdict": audit_verdict(doc), "tool_version": doc.get("tool_version"),
+            "inputs_sha256": doc.get("inputs_sha256"), "summary": doc.get("summary")}
+
+
+def _sort_key(item: dict[str, Any]) -> tuple:
+    return (item["check_id"], item["cluster"], item["gate"], item["namespace"], item["name"])
+
+
+def compare(old: dict[str, Any], new: dict[str, Any]) -> dict[str, Any]:
+    """The delta from `old` to `new` (both findings.json documents) as plain JSON-able data."""
+    old_strict = bool((old.get("options") or {}).get("strict"))
+    new_strict = bool((new.get("options") or {}).get("strict"))
+    before = subjects(old.get("findings") or (), old_strict)
+    after = subjects(new.get("findings") or (), new_strict)
+
+    new_blockers = [s.as_dict() for k, s in after.items() if s.blocking and not (k in before and before[k].blocking)]
+    resolved = []
+    for k, s in before.items():
+        if s.blocking and not (k in after and after[k].blocking):
+            item = s.as_dict()
+            now = after.get(k)
+            item["now"] = ("exempt " + now.status) if now and now.exempt else (now.status if now else ABSENT)
+            resolved.append(item)
+    still = sum(1 for k, s in after.items() if s.blocking and k in before and before[k].blocking)
+
+    changes = []
+    per_check: dict[str, Counter[str]] = defaultdict(Counter)
+    for k in sorted(set(before) | set(after)):
+        b, a = before.get(k), after.get(k)
+        was = b.status if b else ABSENT
+        now = a.status if a else ABSENT
+        if was == now and (b is None or a is None or b.exempt == a.exempt):
+            continue
+        subject = (a or b)
+        assert subject is not None
+        item = {**subject.as_dict(), "from": was, "to": now,
+                "exempt_before": bool(b and b.exempt), "exempt_after": bool(a and a.exempt)}
+        item.pop("status")
+        changes.append(item)
+        per_check[k[2]][f"{was}->{now}"] += 1
+
+    old_verdict, new_verdict = audit_verdict(old), audit_verdict(new)
+    return {
+        "old": _header(old),
+        "new": _header(new),
+        "verdict_change": {"from": old_verdict, "to": new_verdict, "changed": old_verdict != new_verdict},
+        "gate_changed": (old.get("gates") or [old.get("gate")]) != (new.get("gates") or [new.get("gate")]),
+        "blockers": {"before": sum(1 for s in before.values() if s.blocking),
+                     "after": sum(1 for s in after.values() if s.blocking),
+                     "new": len(new_blockers), "resolved": len(resolved), "still_open": still},
+        "new_blockers": sorted(new_blockers, key=_sort_key),
+        "resolved_blockers": sorted(resolved, key=_sort_key),
+        "status_changes": changes,
+        "status_changes_by_check": {c: dict(sorted(n.items())) for c, n in sorted(per_check.items())},
+        "migration": migration_progress(old, new),
+    }
+
+
+# ---------------------------------------------------------------- rendering
+def _subject(item: dict[str, Any]) -> str:
+    return "/".join(x for x in (item.get("kind"), item.get("namespace"), item.get("name")) if x) or "(cluster)"
+
+
+def _count(value: Any) -> str:
+    return "?" if value is None else str(value)
+
+
+def _arrow(pair: dict[str, Any]) -> str:
+    return f"{_count(pair.get('before'))} -> {_count(pair.get('after'))}"
+
+
+def render_text(delta: dict[str, Any], top: int = 25) -> str:
+    old, new = delta["old"], delta["new"]
+    verdict = delta["verdict_change"]
+    b = delta["blockers"]
+    lines = [
+        f"asm-audit diff: {old['generated_at']} ({_gates(old)}) -> {new['generated_at']} ({_gates(new)})",
+        f"verdict: {verdict['from']} -> {verdict['to']}" + ("" if verdict["changed"] else " (unchanged)"),
+        f"blockers: {b['before']} -> {b['after']} ({b['new']} new, {b['resolved']} resolved, "
+        f"{b['still_open']} still open)",
+    ]
+    if delta["gate_changed"]:
+        lines.append("note: the two reports audit different gates; findings of a gate only one of them "
+                     "audited show as new or resolved")
+    for title, items, extra in (("New blockers", delta["new_blockers"], None),
+                                ("Resolved blockers", delta["resolved_blockers"], "now")):
+        lines.append("")
+        lines.append(f"{title} ({len(items)})")
+        for item in items[:top]:
+            tail = f" [now {item[extra]}]" if extra else ""
+            lines.append(f"  {item['check_id']}  {item['cluster']}  {_subject(item)}  ({item['gate']}): "
+                         f"{item['message']}{tail}")
+        if len(items) > top:
+            lines.append(f"  ... and {len(items) - top} more (--format json lists all)")
+    lines += ["", "Migration progress (Istio sidecars left)"]
+    mig = delta["migration"]["clusters"]
+    if not mig:
+        lines.append("  no data-plane cluster in either report")
+    for row in mig:
+        moved = row.get("moved")
+        moved_text = (f"{len(moved)} moved" + (f": {', '.join(moved[:8])}" + (" ..." if len(moved) > 8 else "")
+                                               if moved else "")) if moved is not None else (
+            f"{row['moved_count']} fewer" if "moved_count" in row else "moved: unknown")
+        back = row.get("back_on_istio") or []
+        back_text = f"; {len(back)} new on Istio: {', '.join(back[:8])}" if back else ""
+        lines.append(f"  {row['cluster']}: workloads {_arrow(row['istio_sidecar_workloads'])}, "
+                     f"pods {_arrow(row['istio_sidecar_pods'])}; {moved_text}{back_text}")
+    lines += ["", f"Status changes ({len(delta['status_changes'])} subjects)"]
+    for check_id, counts in delta["status_changes_by_check"].items():
+        lines.append(f"  {check_id}: " + ", ".join(f"{k} {v}" for k, v in counts.items()))
+    return "\n".join(lines) + "\n"
+
+
+def _gates(header: dict[str, Any]) -> str:
+    gates = header.get("gates") or [header.get("gate")]
+    return ", ".join(str(g) for g in gates)
+
+
+def _md_cell(text: Any) -> str:
+    return str(text).replace("|", "\\|").replace("\n", " ")
+
+
+def render_markdown(delta: dict[str, Any], top: int = 50) -> str:
+    old, new = delta["old"], delta["new"]
+    verdict = delta["verdict_change"]
+    b = delta["blockers"]
+    out = [
+        "## asm-audit: since last report",
+        "",
+        f"**Verdict:** {verdict['from']} → **{verdict['to']}**" + ("" if verdict["changed"] else " (unchanged)"),
+        f"  \n**Blockers:** {b['before']} → {b['after']} ({b['new']} new, {b['resolved']} resolved, "
+        f"{b['still_open']} still open)",
+        f"  \nReports: `{old['generated_at']}` ({_gates(old)}) → `{new['generated_at']}` ({_gates(new)})",
+        "",
+    ]
+    if delta["gate_changed"]:
+        out += ["> The two reports audit different gates; findings of a gate only one of them audited show "
+                "as new or resolved.", ""]
+    for title, items, extra in (("New blockers", delta["new_blockers"], None),
+                                ("Resolved blockers", delta["resolved_blockers"], "now")):
+        out.append(f"### {title} ({len(items)})")
+        if items:
+            out += ["", "| check | cluster | subject | gate | " + ("now |" if extra else "message |"),
+                    "|---|---|---|---|---|"]
+            for item in items[:top]:
+                last = item[extra] if extra else item["message"]
+                out.append(f"| `{item['check_id']}` | {_md_cell(item['cluster'])} | {_md_cell(_subject(item))} | "
+                           f"{item['gate']} | {_md_cell(last)} |")
+            if len(items) > top:
+                out.append(f"\n… and {len(items) - top} more.")
+        out.append("")
+    out += ["### Migration progress (Istio sidecars left)", "",
+            "| cluster | workloads | pods | moved since last report |", "|---|---|---|---|"]
+    for row in delta["migration"]["clusters"]:
+        moved = row.get("moved")
+        moved_text = (", ".join(moved[:10]) + (" …" if len(moved) > 10 else "") if moved else "none") if (
+            moved is not None) else (f"{row['moved_count']} fewer" if "moved_count" in row else "unknown")
+        out.append(f"| {_md_cell(row['cluster'])} | {_arrow(row['istio_sidecar_workloads'])} | "
+                   f"{_arrow(row['istio_sidecar_pods'])} | {_md_cell(moved_text)} |")
+    out += ["", f"### Status changes ({len(delta['status_changes'])} subjects)", ""]
+    for check_id, counts in delta["status_changes_by_check"].items():
+        out.append(f"- `{check_id}`: " + ", ".join(f"{k} {v}" for k, v in counts.items()))
+    return "\n".join(out) + "\n"
+
+
+def render_json(delta: dict[str, Any]) -> bytes:
+    return orjson.dumps(delta, default=str, option=orjson.OPT_INDENT_2 | orjson.OPT_NON_STR_KEYS)
+
+
+FORMATS = {"text": render_text, "md": render_markdown}

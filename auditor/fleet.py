@@ -1,0 +1,188 @@
+"""Several data-plane clusters in one audit: the fleet file, and one verdict per cluster.
+
+Fleet file (YAML; relative kubeconfig paths are taken relative to the file)::
+
+    clusters:
+      - name: cluster-a
+        kubeconfig: kubeconfigs/a.yaml     # default: $KUBECONFIG / ~/.kube/config
+        context: ack-a                     # default: the kubeconfig's current context
+        cluster_id: c5d1...                # the ACK cluster id ASM knows it by (optional)
+        network: network-1                 # the cluster's network in ASM (optional; = config asm.networks)
+      - name: cluster-b
+        kubeconfig: kubeconfigs/b.yaml
+    asm:                                   # the ASM control plane (optional; default --asm-kubeconfig)
+      kubeconfig: kubeconfigs/asm.yaml
+      context: asm
+
+Verdicts: a data-plane cluster's verdict is the verdict of the findings about that cluster (same rules
+as the run's verdict); findings about the mesh as a whole (the ASM control plane, the migration resource)
+get their own row. The fleet verdict is the worst of all rows, which is the run's verdict.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from auditor import kinds as K
+from auditor import mesh
+from auditor.config import validation_message
+from auditor.errors import EvidenceUnavailable, UsageError
+from auditor.findings import BLOCKING_SEVERITIES, summary_of, verdict_of, worst
+from auditor.inventory import ACTIVE_PHASES, ClusterInventory, Inventory
+from auditor.model import Status, Verdict
+
+STATE_OK = "ok"
+STATE_PARTIAL = "partial"          # reachable, but some kinds could not be read
+STATE_UNREACHABLE = "unreachable"
+STATE_ABSENT = "not given"         # the ASM control plane was not configured
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class FleetCluster(_Strict):
+    name: str
+    kubeconfig: str | None = None
+    context: str | None = None
+    cluster_id: str | None = None
+    network: str | None = None
+
+    @field_validator("name")
+    @classmethod
+    def _plain_name(cls, value: str) -> str:
+        if not value.strip() or "/" in value or value == "asm":
+            raise ValueError("a cluster name must be non-empty, without '/', and not 'asm'")
+        return value
+
+
+class FleetAsm(_Strict):
+    kubeconfig: str | None = None
+    context: str | None = None
+
+
+class FleetFile(_Strict):
+    clusters: list[FleetCluster] = Field(min_length=1)
+    asm: FleetAsm | None = None
+
+
+def _resolve(path: str | None, base: Path) -> str | None:
+    if not path:
+        return path
+    p = Path(path).expanduser()
+    return str(p if p.is_absolute() else base / p)
+
+
+def load_fleet(path: str | Path) -> FleetFile:
+    """Parse and validate a fleet file; any problem is one UsageError line naming the key (exit 2)."""
+    path = Path(path)
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError) as exc:
+        raise UsageError(f"fleet {path}: cannot read: {exc}") from exc
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        line = f" line {mark.line + 1}" if mark is not None else ""
+        raise UsageError(f"fleet {path}:{line}: malformed YAML: {getattr(exc, 'problem', exc)}") from exc
+    if not isinstance(raw, dict):
+        raise UsageError(f"fleet {path}: expected a mapping with a 'clusters' list")
+    try:
+        fleet = FleetFile.model_validate(raw)
+    except ValidationError as exc:
+        raise UsageError(f"fleet {path}: {validation_message(exc, FleetFile)}") from exc
+    names = [c.name for c in fleet.clusters]
+    dupes = sorted({n for n in names if names.count(n) > 1})
+    if dupes:
+        raise UsageError(f"fleet {path}: cluster names must be unique: {', '.join(dupes)}")
+    base = path.parent
+    for c in fleet.clusters:
+        c.kubeconfig = _resolve(c.kubeconfig, base)
+    if fleet.asm:
+        fleet.asm.kubeconfig = _resolve(fleet.asm.kubeconfig, base)
+    return fleet
+
+
+# ---------------------------------------------------------------- per-cluster verdicts
+def _verdict(frame: pd.DataFrame, gates: list[str], allow_unknown: bool, strict: bool) -> Verdict:
+    """Worst verdict over the gates this subset has findings for; no finding at all proves nothing."""
+    if frame.empty:
+        return Verdict.INCOMPLETE
+    present = [g for g in gates if (frame["gate"].astype(str) == g).any()]
+    return worst(verdict_of(frame[frame["gate"].astype(str) == g], allow_unknown=allow_unknown, strict=strict)
+                 for g in present)
+
+
+def _state(cluster: ClusterInventory | None) -> tuple[str, str | None]:
+    if cluster is None:
+        return STATE_ABSENT, None
+    if cluster.unreachable:
+        return STATE_UNREACHABLE, cluster.unreachable
+    if cluster.errors:
+        return STATE_PARTIAL, "; ".join(f"{k}: {v}" for k, v in sorted(cluster.errors.items()))
+    return STATE_OK, None
+
+
+def proxy_counts(cluster: ClusterInventory) -> dict[str, int | None]:
+    """Istio-sidecar workloads/pods and ASM-proxy pods, when pods were read (None otherwise)."""
+    empty: dict[str, int | None] = {"istio_sidecar_workloads": None, "istio_sidecar_pods": None,
+                                    "asm_proxy_pods": None, "pods": None}
+    if not cluster.available(K.POD):
+        return empty
+    try:
+        pods = cluster.pods()
+    except EvidenceUnavailable:
+        return empty
+    if pods.empty:
+        return {"istio_sidecar_workloads": 0, "istio_sidecar_pods": 0, "asm_proxy_pods": 0, "pods": 0}
+    active = pods["phase"].isin(ACTIVE_PHASES)
+    sidecar = pods["role"] == mesh.ROLE_SIDECAR
+    istio = pods[active & sidecar & (pods["proxy"] == mesh.PROXY_ISTIO)]
+    workloads = istio[["namespace", "workload_kind", "workload_name"]].astype(str).drop_duplicates()
+    return {"istio_sidecar_workloads": int(len(workloads)), "istio_sidecar_pods": int(len(istio)),
+            "asm_proxy_pods": int((active & sidecar & (pods["proxy"] == mesh.PROXY_ASM)).sum()),
+            "pods": int(len(pods))}
+
+
+def _row(name: str, role: str, sub: pd.DataFrame, gates: list[str], allow_unknown: bool, strict: bool,
+         cluster: ClusterInventory | None) -> dict[str, Any]:
+    state, error = _state(cluster)
+    status = sub["status"].astype(str) if not sub.empty else pd.Series(dtype=str)
+    live = ~sub["exempt"] if not sub.empty else pd.Series(dtype=bool)
+    blocking = (live & (status == Status.FAIL.value) & sub["severity"].astype(str).isin(BLOCKING_SEVERITIES)
+                ) if not sub.empty else live
+    row: dict[str, Any] = {
+        "cluster": name, "role": role, "verdict": _verdict(sub, gates, allow_unknown, strict).value,
+        "state": state, "error": error, "cluster_id": cluster.cluster_id if cluster else None,
+        "counts": summary_of(sub) if not sub.empty else {s.value: 0 for s in Status},
+        "blockers": int(blocking.sum()), "unknown": int(((status == Status.UNKNOWN.value) & live).sum()),
+        "exempt": int(sub["exempt"].sum()) if not sub.empty else 0,
+    }
+    if role == "data-plane" and cluster is not None:
+        row.update(proxy_counts(cluster))
+    return row
+
+
+def overview(inv: Inventory, frame: pd.DataFrame, gates: list[str], *, allow_unknown: bool = False,
+             strict: bool = False) -> list[dict[str, Any]]:
+    """One row per data-plane cluster, then one for mesh-wide findings (ASM control plane)."""
+    names = [c.name for c in inv.data_planes]
+    cluster_col = frame["cluster"].astype(str) if not frame.empty else pd.Series(dtype=str)
+    rows = [_row(c.name, "data-plane", frame[cluster_col == c.name] if not frame.empty else frame, gates,
+                 allow_unknown, strict, c) for c in inv.data_planes]
+    rest = frame[~cluster_col.isin(names)] if not frame.empty else frame
+    if not rest.empty or inv.asm is not None:
+        label = inv.asm.name if inv.asm is not None else "mesh"
+        rows.append(_row(label, "asm", rest, gates, allow_unknown, strict, inv.asm))
+        if rest.empty:
+            # Nothing was judged at mesh level: the row informs, it does not make the fleet INCOMPLETE.
+            rows[-1]["verdict"] = None
+    return rows
+
+
+def fleet_verdict(rows: list[dict[str, Any]]) -> Verdict:
+    return worst(Verdict(r["verdict"]) for r in rows if r["verdict"])
