@@ -47,6 +47,9 @@ def slim(kind: Kind, obj: dict[str, Any]) -> dict[str, Any]:
         out["metadata"] = keep
         out["status"] = {k: v for k, v in (obj.get("status") or {}).items()
                          if k in ("replicas", "readyReplicas", "active", "succeeded", "failed")}
+        if not meta.get("ownerReferences") and isinstance((obj.get("spec") or {}).get("template"), dict):
+            # An ownerless ReplicaSet/Job is a workload of its own: manual-injection reads its template.
+            out["spec"] = {"template": obj["spec"]["template"]}
         return out
     if kind is K.CONFIGMAP and meta.get("namespace") != "istio-system":
         obj.pop("data", None)

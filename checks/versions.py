@@ -11,14 +11,22 @@ import orjson
 from auditor import kinds as K
 from auditor import mesh
 from auditor.check import Check, ClusterCheck, Context
+from auditor.config import Config
 from auditor.errors import EvidenceUnavailable
-from auditor.inventory import ClusterInventory
+from auditor.gateways import eastwest_signals
+from auditor.inventory import ACTIVE_PHASES, ClusterInventory
 from auditor.model import Finding, Gate, Severity
 
 MIN_KUBERNETES = (1, 21)
 MIN_ISTIO = (1, 10)
 MIN_ASM = (1, 24)
-MAX_PROXY_SKEW_MINORS = 2
+MIN_ASM_CROSS_CLUSTER = (1, 22)
+# Istio's policy: the control plane may be one minor ahead of the data plane, never behind it.
+MAX_PROXY_LAG_MINORS = 1
+
+
+def _fmt(version: tuple[int, int]) -> str:
+    return f"{version[0]}.{version[1]}"
 
 
 class KubernetesVersion(ClusterCheck):
@@ -35,18 +43,53 @@ class KubernetesVersion(ClusterCheck):
         if cluster.version_info is None:
             yield self.unknown(cluster.name, f"Kubernetes version unknown: {cluster.version_error}")
             return
-        raw = cluster.version_info.get("gitVersion") or ""
-        version = mesh.kubernetes_version(cluster.version_info)
-        evidence = {"gitVersion": raw, "major": cluster.version_info.get("major"),
-                    "minor": cluster.version_info.get("minor")}
+        info = cluster.version_info
+        raw = str(info.get("gitVersion") or "")
+        evidence = {"gitVersion": raw, "major": info.get("major"), "minor": info.get("minor")}
+        # gitVersion carries vendor suffixes (v1.28.3-aliyun.1, v1.27.8-eks-...); major/minor ("1", "28+")
+        # are the fallback when it is not a version at all.
+        version = mesh.parse_version(raw)
+        source = f"gitVersion {raw}"
         if version is None:
-            yield self.unknown(cluster.name, f"cannot read a version from /version answer {raw!r}",
+            version = mesh.kubernetes_version({"major": info.get("major"), "minor": info.get("minor")})
+            source = f"major/minor {info.get('major')}.{info.get('minor')} (gitVersion {raw!r} unreadable)"
+        evidence["source"] = source
+        if version is None:
+            yield self.unknown(cluster.name, f"cannot read a Kubernetes version from the /version answer "
+                               f"(gitVersion {raw!r}, major {info.get('major')!r}, minor {info.get('minor')!r})",
                                evidence=evidence)
         elif version.at_least(*MIN_KUBERNETES):
-            yield self.passed(cluster.name, f"Kubernetes {raw} (>= 1.21)", evidence=evidence)
+            yield self.passed(cluster.name, f"Kubernetes {version.major}.{version.minor} (>= 1.21), from {source}",
+                              evidence=evidence)
         else:
-            yield self.fail(cluster.name, f"Kubernetes {raw} is older than 1.21", evidence=evidence,
-                            remediation=self.remediation)
+            yield self.fail(cluster.name, f"Kubernetes {version.major}.{version.minor} is older than 1.21 "
+                            f"(from {source})", evidence=evidence, remediation=self.remediation)
+
+
+def istiod_image(dep: dict[str, Any]) -> str:
+    containers = (((dep.get("spec") or {}).get("template") or {}).get("spec") or {}).get("containers") or []
+    for c in containers:
+        if c.get("name") == "discovery" or "/pilot" in (c.get("image") or ""):
+            return c.get("image") or ""
+    return (containers[0].get("image") or "") if containers else ""
+
+
+def istiod_pinned_version(dep: dict[str, Any]) -> tuple[mesh.Version | None, str]:
+    """The version the istiod image pins, or None with why. Labels are only reported, never trusted:
+    an image `pilot:latest` or `pilot@sha256:...` runs whatever was pulled, whatever the install labels say."""
+    image = istiod_image(dep)
+    tag = mesh.image_tag(image)
+    version = mesh.parse_version(tag)
+    if version:
+        return version, f"image {image}"
+    if tag is None:
+        why = f"image {image!r} is pinned by digest or has no tag"
+    else:
+        why = f"image tag {tag!r} of {image!r} is not a version"
+    claimed, source = mesh.istiod_version(dep)
+    if claimed and source.startswith("label"):
+        why += f"; the install {source} claims {claimed}, confirm it with `istioctl version`"
+    return None, why
 
 
 class IstioVersion(ClusterCheck):
@@ -54,7 +97,8 @@ class IstioVersion(ClusterCheck):
     title = "Every istiod revision is Istio 1.10 or later; data-plane skew is supported"
     gates = (Gate.ASSESSMENT, Gate.SETUP)
     severity = Severity.BLOCKER
-    rationale = "ASM migrates self-built Istio 1.10 or later; proxies far behind istiod misbehave in the move."
+    rationale = ("ASM migrates self-built Istio 1.10 or later, every revision of it; proxies more than one minor "
+                 "behind (or ahead of) their istiod are outside Istio's supported skew during the move.")
     remediation = "Upgrade Istio to >= 1.10 with istioctl upgrade (revision by revision) before migrating."
     needs = (K.DEPLOYMENT, K.POD)
     uses = (K.REPLICASET, K.JOB)
@@ -64,38 +108,73 @@ class IstioVersion(ClusterCheck):
         if not istiods:
             yield self.not_applicable(cluster.name, "no self-built istiod Deployment (label app=istiod) found")
             return
-        newest = None
+        by_revision: dict[str, mesh.Version] = {}
         for dep in istiods:
             meta = dep["metadata"]
-            version, source = mesh.istiod_version(dep)
+            version, source = istiod_pinned_version(dep)
             revision = mesh.istiod_revision(dep)
             common = {"kind": "Deployment", "namespace": meta.get("namespace", ""), "name": meta["name"],
-                      "evidence": {"revision": revision, "source": source}}
+                      "evidence": {"revision": revision, "source": source, "labels": meta.get("labels") or {}}}
             if version is None:
                 yield self.unknown(cluster.name, f"istiod revision {revision}: version unknown ({source})",
                                    **common)
-            elif version.at_least(*MIN_ISTIO):
-                newest = max(newest, version) if newest else version
-                yield self.passed(cluster.name, f"istiod revision {revision} runs Istio {version}", **common)
+                continue
+            by_revision[revision] = version
+            if version.at_least(*MIN_ISTIO):
+                yield self.passed(cluster.name, f"istiod revision {revision} runs Istio {version} (from {source})",
+                                  **common)
             else:
                 yield self.fail(cluster.name, f"istiod revision {revision} runs Istio {version} (< 1.10)",
                                 remediation=self.remediation, **common)
-        if newest is None:
-            return
+        if by_revision:
+            yield from self._skew(cluster, by_revision)
+
+    def _skew(self, cluster: ClusterInventory, by_revision: dict[str, mesh.Version]) -> Iterable[Finding]:
+        """Proxy image versions against the istiod of their revision (one row per image and revision)."""
         pods = cluster.pods()
-        sidecars = pods[(pods["proxy"] == mesh.PROXY_ISTIO)]
-        skewed: dict[str, int] = {}
-        for image, count in sidecars["proxy_image"].value_counts().items():
+        proxies = pods[(pods["proxy"] == mesh.PROXY_ISTIO) & pods["phase"].isin(ACTIVE_PHASES)]
+        if proxies.empty:
+            return
+        only = next(iter(by_revision.values())) if len(by_revision) == 1 else None
+        counts = proxies.groupby(["revision", "proxy_image"], observed=True).size()
+        skewed: list[dict[str, Any]] = []
+        unpinned: dict[str, int] = {}
+        unmatched: dict[str, int] = {}
+        compared = 0
+        for (revision, image), count in counts.items():
             if not count:
                 continue
-            version = mesh.parse_version(mesh.image_tag(str(image)))
-            if version and (newest.major, newest.minor - MAX_PROXY_SKEW_MINORS) > (version.major, version.minor):
-                skewed[str(image)] = int(count)
+            proxy_version = mesh.parse_version(mesh.image_tag(str(image)))
+            if proxy_version is None:
+                unpinned[str(image)] = unpinned.get(str(image), 0) + int(count)
+                continue
+            control = by_revision.get(str(revision) or "default") or only
+            if control is None:
+                unmatched[f"{revision or '?'} {image}"] = int(count)
+                continue
+            compared += int(count)
+            lag = (control.major - proxy_version.major) * 1000 + control.minor - proxy_version.minor
+            if lag > MAX_PROXY_LAG_MINORS or lag < 0:
+                skewed.append({"image": str(image), "pods": int(count), "proxy": str(proxy_version),
+                               "istiod": str(control), "revision": str(revision),
+                               "problem": "ahead of istiod" if lag < 0 else f"{lag} minor versions behind"})
+        evidence = {"skewed": skewed, "unpinned_images": unpinned, "unmatched_revisions": unmatched,
+                    "compared_pods": compared}
+        note = (f"; {sum(unpinned.values())} proxy pod(s) run images without a version tag (not compared)"
+                if unpinned else "")
         if skewed:
-            yield self.warn(cluster.name, f"{sum(skewed.values())} Istio proxies are more than "
-                            f"{MAX_PROXY_SKEW_MINORS} minor versions behind istiod {newest}",
-                            severity=Severity.MINOR, evidence={"images": skewed},
-                            remediation="Restart the workloads on old proxies before migrating.")
+            pods_skewed = sum(s["pods"] for s in skewed)
+            yield self.warn(cluster.name, f"{pods_skewed} Istio proxy pod(s) are outside the supported skew "
+                            f"(istiod may be at most {MAX_PROXY_LAG_MINORS} minor ahead, never behind){note}",
+                            severity=Severity.MINOR, evidence=evidence,
+                            remediation="Restart the workloads on old proxies (kubectl rollout restart) so they "
+                                        "are injected with their revision's proxy before migrating.")
+        elif compared:
+            yield self.passed(cluster.name, f"{compared} Istio proxy pod(s) within the supported skew of their "
+                              f"istiod{note}", evidence=evidence)
+        elif unpinned:
+            yield self.unknown(cluster.name, f"data-plane skew unknown{note}", severity=Severity.MINOR,
+                               evidence=evidence)
 
 
 def _load_json_file(path: str) -> dict[str, Any]:
@@ -106,24 +185,44 @@ def _load_json_file(path: str) -> dict[str, Any]:
 
 
 def asm_version(ctx: Context) -> tuple[mesh.Version | None, str, str | None]:
-    """(version, where it came from, raw text). Sources in domain.md's order of trust."""
-    config = ctx.setting("config")
+    """(version, where it came from, raw text) of the ASM instance, in domain.md's order of trust:
+    the user's config or a saved DescribeServiceMeshDetail answer, then ASM's istiod-<rev> Service in a
+    data plane. (ASM proxy image tags only bound it from below; see AsmVersion.)"""
+    config: Config | None = ctx.setting("config")
     if config and config.asm.version:
         return mesh.parse_version(config.asm.version), "config asm.version", config.asm.version
     detail = ctx.inv.asm_openapi.get("DescribeServiceMeshDetail")
+    origin = "saved ASM OpenAPI DescribeServiceMeshDetail answer (snapshot)"
     if config and config.asm.describe_service_mesh_detail:
         detail = _load_json_file(config.asm.describe_service_mesh_detail)
+        origin = f"ASM OpenAPI DescribeServiceMeshDetail answer {config.asm.describe_service_mesh_detail}"
     if detail:
         raw = (((detail.get("ServiceMesh") or {}).get("ServiceMeshInfo") or {}).get("Version"))
         if raw:
-            return mesh.parse_version(raw), "ASM OpenAPI DescribeServiceMeshDetail", raw
+            return mesh.parse_version(raw), origin, raw
+    services = []
     for cluster in ctx.inv.data_planes:
         if cluster.available(K.SERVICE):
-            found = mesh.asm_istiod_services(cluster.objects(K.SERVICE))
-            if found:
-                name, version = max(found, key=lambda item: item[1])
-                return version, f"Service istio-system/{name} in {cluster.name}", name
+            services += [(version, name, cluster.name) for name, version in
+                         mesh.asm_istiod_services(cluster.objects(K.SERVICE))]
+    if services:
+        # During an ASM canary upgrade two istiod-<rev> Services exist; the instance runs the newest.
+        version, name, where = max(services)
+        return version, f"Service istio-system/{name} in {where}", name
     return None, "", None
+
+
+def asm_proxy_versions(ctx: Context) -> dict[str, int]:
+    """ASM proxy image tags seen in the data planes -> pod count."""
+    seen: dict[str, int] = {}
+    for cluster in ctx.inv.data_planes:
+        if not cluster.available(K.POD):
+            continue
+        pods = cluster.pods()
+        for image, count in pods.loc[pods["proxy"] == mesh.PROXY_ASM, "proxy_image"].value_counts().items():
+            if count:
+                seen[str(image)] = seen.get(str(image), 0) + int(count)
+    return seen
 
 
 class AsmVersion(Check):
@@ -134,20 +233,45 @@ class AsmVersion(Check):
     rationale = ("The migration needs an ASM instance of 1.24 or later (1.22 at least for the cross-cluster "
                  "mesh proxy that replaces Istio's east-west gateway).")
     remediation = "Create (or upgrade to) an ASM instance of version >= 1.24 for the migration."
-    uses = (K.SERVICE,)
+    uses = (K.SERVICE, K.POD, K.DEPLOYMENT, K.GATEWAY)
 
     def run(self, ctx: Context) -> Iterable[Finding]:
         where = ctx.inv.asm.name if ctx.inv.asm else "asm"
         version, source, raw = asm_version(ctx)
-        evidence = {"source": source, "raw": raw}
+        eastwest = self._eastwest(ctx)
+        evidence: dict[str, Any] = {"source": source, "raw": raw, "eastwest": eastwest}
+        need = ""
+        if eastwest:
+            need = (f"; east-west gateway in use ({'; '.join(eastwest[:3])}): the cross-cluster mesh proxy that "
+                    f"replaces it needs ASM >= {_fmt(MIN_ASM_CROSS_CLUSTER)}")
         if raw is None:
-            yield self.unknown(where, "ASM version unknown: set asm.version (or "
-                               "asm.describe_service_mesh_detail) in the config, or join a cluster so "
-                               "ASM's istiod-<rev> Service appears", evidence=evidence)
+            proxies = asm_proxy_versions(ctx)
+            evidence["asm_proxy_images"] = proxies
+            parsed = [v for v in (mesh.parse_version(mesh.image_tag(i)) for i in proxies) if v]
+            if parsed and max(parsed).at_least(*MIN_ASM):
+                # The control plane is never older than the proxies it injected.
+                evidence["source"] = "ASM proxy image tags (a lower bound of the instance version)"
+                yield self.passed(where, f"ASM proxies run {max(parsed)}, so the instance is >= {max(parsed)} "
+                                  f"(from ASM proxy image tags){need}", evidence=evidence)
+                return
+            seen = f"; ASM proxies run {max(parsed)}, which only bounds it from below" if parsed else ""
+            yield self.unknown(where, "ASM version unknown: set asm.version (or asm.describe_service_mesh_detail "
+                               "with a saved DescribeServiceMeshDetail answer) in the config, or join a cluster so "
+                               f"ASM's istiod-<rev> Service appears{seen}{need}", evidence=evidence)
         elif version is None:
-            yield self.unknown(where, f"cannot read a version from {raw!r} ({source})", evidence=evidence)
+            yield self.unknown(where, f"cannot read a version from {raw!r} ({source}){need}", evidence=evidence)
         elif version.at_least(*MIN_ASM):
-            yield self.passed(where, f"ASM {version} (>= 1.24), from {source}", evidence=evidence)
+            yield self.passed(where, f"ASM {version} (>= 1.24), from {source}{need}", evidence=evidence)
         else:
-            yield self.fail(where, f"ASM {version} is older than 1.24 (from {source})", evidence=evidence,
+            yield self.fail(where, f"ASM {version} is older than 1.24 (from {source}){need}", evidence=evidence,
                             remediation=self.remediation)
+
+    @staticmethod
+    def _eastwest(ctx: Context) -> list[str]:
+        config: Config | None = ctx.setting("config")
+        signals: list[str] = []
+        for cluster in ctx.inv.data_planes:
+            if cluster.available(K.DEPLOYMENT) and cluster.available(K.SERVICE):
+                names = config.gateways if config else None
+                signals += [f"{cluster.name}: {s}" for s in eastwest_signals(cluster, ctx.inv.rules, names)]
+        return signals

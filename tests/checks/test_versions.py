@@ -1,0 +1,181 @@
+"""kubernetes-version, istio-version and asm-version on real-shaped objects through the engine."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from auditor import kinds as K
+from tests import factory as f
+
+ISTIO = f.ISTIO_PROXY_IMAGE
+
+
+def eastwest_gateway() -> list[dict]:
+    dep, rs = f.deployment("istio-eastwestgateway", "istio-system",
+                           template_labels={"app": "istio-eastwestgateway", "istio": "eastwestgateway"},
+                           containers=[f.proxy_container("istio", gateway=True)])
+    svc = f.service("istio-eastwestgateway", "istio-system",
+                    labels={"istio": "eastwestgateway", "topology.istio.io/network": "network-1"},
+                    ports=[{"name": "tls", "port": 15443, "targetPort": 15443}])
+    return [dep, rs, svc]
+
+
+# ---------------------------------------------------------------- kubernetes-version
+@pytest.mark.parametrize(("git_version", "status", "shown"), [
+    ("v1.28.3-aliyun.1", "PASS", "1.28"),
+    ("v1.27.8-eks-8cb36c9", "PASS", "1.27"),
+    ("v1.21.0", "PASS", "1.21"),
+    ("1.20", "FAIL", "1.20"),
+    ("v1.19.16-gke.1000", "FAIL", "1.19"),
+])
+def test_kubernetes_version_parses_vendor_strings(audit, git_version, status, shown):
+    run = audit({"c1": []}, "assessment", versions={"c1": f.version_info(git_version)})
+    [row] = run.rows("kubernetes-version")
+    assert row["status"] == status
+    assert f"Kubernetes {shown}" in row["message"]
+    assert row["evidence"]["gitVersion"] == git_version
+    if status == "FAIL":
+        assert row["remediation"] and row["severity"] == "blocker"
+
+
+def test_kubernetes_version_falls_back_to_major_minor(audit):
+    info = {**f.version_info(), "gitVersion": "custom-build", "major": "1", "minor": "29+"}
+    [row] = audit({"c1": []}, "setup", versions={"c1": info}).rows("kubernetes-version")
+    assert row["status"] == "PASS"
+    assert "major/minor" in row["message"] and "custom-build" in row["message"]
+
+
+def test_kubernetes_version_garbage_is_unknown(audit):
+    info = {**f.version_info(), "gitVersion": "not-a-version", "major": "", "minor": ""}
+    [row] = audit({"c1": []}, "assessment", versions={"c1": info}).rows("kubernetes-version")
+    assert row["status"] == "UNKNOWN"
+    assert "not-a-version" in row["message"]
+
+
+def test_kubernetes_version_missing_version_json_is_unknown(audit):
+    run = audit({"c1": [], "c2": []}, "assessment", versions={"c1": None})
+    rows = {r["cluster"]: r for r in run.rows("kubernetes-version")}
+    assert rows["c1"]["status"] == "UNKNOWN" and "version.json" in rows["c1"]["message"]
+    assert rows["c2"]["status"] == "PASS"  # one cluster's gap does not hide the other's answer
+    assert run.result.verdict.value == "INCOMPLETE"
+
+
+# ---------------------------------------------------------------- istio-version
+def test_istio_version_every_revision_and_distroless(audit):
+    old = f.istiod("1-9-5", "1.9.5")
+    new = f.istiod("default", "1.22.3-distroless")
+    pods = [f.pod("a-1", owner=None)]
+    run = audit({"c1": [old, new, *pods]}, "assessment")
+    rows = run.by_name("istio-version")
+    assert rows["istiod"]["status"] == "PASS" and "Istio 1.22.3" in rows["istiod"]["message"]
+    assert "distroless" in rows["istiod"]["evidence"]["source"]
+    assert rows["istiod-1-9-5"]["status"] == "FAIL" and "1.9.5 (< 1.10)" in rows["istiod-1-9-5"]["message"]
+    assert run.result.verdict.value == "NO-GO"
+
+
+@pytest.mark.parametrize("image", ["docker.io/istio/pilot:latest",
+                                   "docker.io/istio/pilot@sha256:" + "a" * 64,
+                                   "registry.example.com/mesh/pilot:prod-stable"])
+def test_istio_version_unpinned_image_is_unknown_not_a_guess(audit, image):
+    dep = f.istiod("default", "1.22.3")
+    dep["spec"]["template"]["spec"]["containers"][0]["image"] = image
+    [row] = [r for r in audit({"c1": [dep]}, "assessment").rows("istio-version") if r["name"] == "istiod"]
+    assert row["status"] == "UNKNOWN"
+    assert "claims 1.22.3" in row["message"]  # the label is shown, not trusted
+
+
+def test_istio_version_proxy_skew_per_revision(audit):
+    stable = f.istiod("default", "1.22.3")
+    canary = f.istiod("1-23-1", "1.23.1")
+    behind = [f.pod(f"old-{i}", owner=None, image="docker.io/istio/proxyv2:1.20.8") for i in range(3)]
+    ok = [f.pod("fine-1", owner=None)]
+    # 1.23 proxies on the canary revision are fine; the same image on the 1.22 revision is ahead of istiod.
+    canary_pod = f.pod("canary-1", owner=None, image="docker.io/istio/proxyv2:1.23.1",
+                       annotations={"istio.io/rev": "1-23-1"})
+    ahead = f.pod("ahead-1", owner=None, image="docker.io/istio/proxyv2:1.23.1")
+    digest = f.pod("pinned-1", owner=None, image="docker.io/istio/proxyv2@sha256:" + "b" * 64)
+    run = audit({"c1": [stable, canary, *behind, *ok, canary_pod, ahead, digest]}, "assessment")
+    [warn] = [r for r in run.rows("istio-version") if r["status"] == "WARN"]
+    assert warn["severity"] == "minor"
+    problems = {(s["image"], s["revision"]): s for s in warn["evidence"]["skewed"]}
+    assert problems[("docker.io/istio/proxyv2:1.20.8", "default")]["pods"] == 3
+    assert problems[("docker.io/istio/proxyv2:1.23.1", "default")]["problem"] == "ahead of istiod"
+    assert ("docker.io/istio/proxyv2:1.23.1", "1-23-1") not in problems
+    assert "without a version tag" in warn["message"]
+    assert "FAIL" not in run.statuses("istio-version")  # skew warns, it does not block
+
+
+def test_istio_version_proxies_in_skew_pass(audit):
+    run = audit({"c1": [f.istiod("default", "1.22.3"), f.pod("a-1", owner=None,
+                                                             image="docker.io/istio/proxyv2:1.21.5")]},
+                "assessment")
+    statuses = sorted(run.statuses("istio-version"))
+    assert statuses == ["PASS", "PASS"]
+    assert any("within the supported skew" in r["message"] for r in run.rows("istio-version"))
+
+
+def test_istio_version_without_istiod_is_not_applicable(audit):
+    dep, rs = f.deployment("cart")
+    assert audit({"c1": [dep, rs]}, "assessment").statuses("istio-version") == ["NOT_APPLICABLE"]
+
+
+def test_istio_version_unreadable_deployments_is_unknown(audit):
+    run = audit({"c1": [f.istiod()]}, "assessment", unreadable={"c1": {K.DEPLOYMENT: "403 Forbidden"}})
+    [row] = run.rows("istio-version")
+    assert row["status"] == "UNKNOWN" and "403 Forbidden" in row["message"]
+
+
+# ---------------------------------------------------------------- asm-version
+def test_asm_version_from_config_wins(audit):
+    svc = f.service("istiod-1-22-6", "istio-system", ports=[{"name": "grpc-xds", "port": 15012}])
+    run = audit({"c1": [svc]}, "assessment", asm=[],
+                config={"asm": {"version": "v1.24.6.62-g5c7e1f0b-aliyun"}})
+    [row] = run.rows("asm-version")
+    assert row["status"] == "PASS" and "config asm.version" in row["message"] and "1.24.6" in row["message"]
+
+
+def test_asm_version_from_saved_openapi_answer(audit, tmp_path):
+    answer = {"ServiceMesh": {"ServiceMeshInfo": {"Version": "v1.23.2.40-g0123abc-aliyun"}}}
+    path = tmp_path / "detail.json"
+    path.write_text(json.dumps(answer))
+    [row] = audit({"c1": []}, "setup", asm=[], config={"asm": {"describe_service_mesh_detail": str(path)}}
+                  ).rows("asm-version")
+    assert row["status"] == "FAIL" and "1.23.2" in row["message"] and "DescribeServiceMeshDetail" in row["message"]
+    [row] = audit({"c1": []}, "setup", asm=[], asm_openapi={"DescribeServiceMeshDetail": {
+        "ServiceMesh": {"ServiceMeshInfo": {"Version": "v1.25.1.10-gfeed-aliyun"}}}}).rows("asm-version")
+    assert row["status"] == "PASS" and "snapshot" in row["evidence"]["source"]
+
+
+def test_asm_version_from_istiod_service(audit):
+    ok = audit({"c1": [f.service("istiod-1-24-6", "istio-system")]}, "assessment").rows("asm-version")
+    assert ok[0]["status"] == "PASS" and "istiod-1-24-6 in c1" in ok[0]["message"]
+    old = audit({"c1": [f.service("istiod-1-22-6", "istio-system")]}, "assessment").rows("asm-version")
+    assert old[0]["status"] == "FAIL" and "1.22.6 is older than 1.24" in old[0]["message"]
+
+
+def test_asm_version_from_proxy_tags_is_only_a_lower_bound(audit):
+    new = audit({"c1": [f.pod("a-1", owner=None, proxy="asm")]}, "assessment").rows("asm-version")
+    assert new[0]["status"] == "PASS" and "lower bound" in new[0]["evidence"]["source"]
+    old_image = "registry-cn-hangzhou.ack.aliyuncs.com/acs/proxyv2:v1.22.6.54-g1234567-aliyun"
+    old = audit({"c1": [f.pod("a-1", owner=None, proxy="asm", image=old_image)]}, "assessment").rows("asm-version")
+    assert old[0]["status"] == "UNKNOWN" and "bounds it from below" in old[0]["message"]
+
+
+def test_asm_version_unknown_without_any_source(audit):
+    [row] = audit({"c1": [f.pod("a-1", owner=None)]}, "assessment").rows("asm-version")
+    assert row["status"] == "UNKNOWN" and "asm.version" in row["message"]
+
+
+def test_asm_version_garbage_in_config_is_unknown(audit):
+    [row] = audit({"c1": []}, "assessment", config={"asm": {"version": "latest"}}).rows("asm-version")
+    assert row["status"] == "UNKNOWN" and "'latest'" in row["message"]
+
+
+def test_asm_version_names_the_cross_cluster_need_with_eastwest(audit):
+    run = audit({"c1": [*eastwest_gateway(), f.service("istiod-1-24-6", "istio-system")]}, "assessment")
+    [row] = run.rows("asm-version")
+    assert row["status"] == "PASS"
+    assert "east-west gateway in use" in row["message"] and ">= 1.22" in row["message"]
+    assert any("istio-eastwestgateway" in s for s in row["evidence"]["eastwest"])
