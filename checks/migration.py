@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable
 from typing import Any
 
@@ -17,14 +18,26 @@ EXPECTED_STATE = {
     Gate.UNINSTALL: "Migrating",
     Gate.FINISHED: "Migrating",  # before the switch; Finished afterwards proves completion
 }
+# The seed names the istio-system label option twice: in the table/sample output and in the patch command.
 ADVANCED_OPTION_NAMES = ("stopIstioSystemInjectionDisabling", "disableIstioSystemLabelReconciliation")
 
 
-def advanced_option(cr: dict[str, Any]) -> tuple[bool, str | None]:
-    """Whether the istio-system label option is set, and under which of the seed's two names."""
+def uninstall_command(clusters: list[str]) -> str:
+    """The seed's uninstall, per data-plane cluster, with the istioctl of the installed Istio version."""
+    return "; ".join(f"istioctl --kubeconfig={mesh.kubeconfig_var(c)} uninstall --purge" for c in clusters) + (
+        "  # use the istioctl that matches the installed Istio version")
+
+
+def advanced_options(cr: dict[str, Any]) -> dict[str, Any]:
+    """Values of the istio-system label option under each name the seed uses (only names present)."""
     options = ((cr.get("spec") or {}).get("advancedOptions")) or {}
-    for name in ADVANCED_OPTION_NAMES:
-        if options.get(name) is True:
+    return {name: options[name] for name in ADVANCED_OPTION_NAMES if name in options}
+
+
+def advanced_option(cr: dict[str, Any]) -> tuple[bool, str | None]:
+    """Whether the istio-system label option is set (true), and under which of the seed's two names."""
+    for name, value in advanced_options(cr).items():
+        if value is True:
             return True, name
     return False, None
 
@@ -32,6 +45,15 @@ def advanced_option(cr: dict[str, Any]) -> tuple[bool, str | None]:
 def next_state(state: str) -> str | None:
     idx = MIGRATION_STATES.index(state) if state in MIGRATION_STATES else -1
     return MIGRATION_STATES[idx + 1] if 0 <= idx < len(MIGRATION_STATES) - 1 else None
+
+
+def escaped(text: str) -> str:
+    """status.message verbatim, quoted and escaped so newlines or quotes cannot break a report line."""
+    return json.dumps(text, ensure_ascii=False)
+
+
+def _counter(value: Any) -> int | None:
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
 
 
 class MigrationResource(Check):
@@ -53,56 +75,77 @@ class MigrationResource(Check):
         if cr is None:
             served = asm.served(K.ASM_MIGRATION)
             yield self.fail(where, "ASMMigrateFromIstio/default not found on the ASM control plane"
-                            + ("" if served else " (the CRD is not served: the cluster was never added)"),
+                            + ("" if served else " (its CRD is not served: no cluster was added to this ASM "
+                               "instance yet)"),
                             remediation="Add the cluster to the ASM instance with 'Ignore istio-system "
-                                        "namespace check' selected; ASM then creates the resource.",
+                                        "namespace check' selected; ASM then creates the resource "
+                                        f"(check: {mesh.ASM_KUBECTL} get asmmigratefromistio default -o yaml).",
                             **subject)
             return
         spec, status = cr.get("spec") or {}, cr.get("status") or {}
-        desired = spec.get("desiredState") or "Init"
-        state = status.get("state") or ""
-        message = status.get("message") or ""
-        spec_retry, status_retry = spec.get("retryCounter", 0) or 0, status.get("retryCounter", 0) or 0
-        _, option_name = advanced_option(cr)
+        desired = str(spec.get("desiredState") or "Init")
+        state = str(status.get("state") or "")
+        message = str(status.get("message") or "")
+        spec_retry, status_retry = _counter(spec.get("retryCounter", 0)), _counter(status.get("retryCounter", 0))
+        options = advanced_options(cr)
+        option_set, option_name = advanced_option(cr)
         evidence = {"desiredState": desired, "state": state, "message": message,
-                    "spec.retryCounter": spec_retry, "status.retryCounter": status_retry,
-                    "advancedOption": option_name, "apiVersion": cr.get("apiVersion")}
+                    "spec.retryCounter": spec.get("retryCounter"), "status.retryCounter": status.get("retryCounter"),
+                    "advancedOptions": options, "advancedOption": option_name, "apiVersion": cr.get("apiVersion")}
+        retry = (mesh.retry_command(spec_retry + 1) if spec_retry is not None
+                 else "increment spec.retryCounter (it is not an integer now)")
         expected = EXPECTED_STATE[ctx.gate]
-        retry = mesh.retry_command(int(spec_retry) + 1) if isinstance(spec_retry, int) else self.remediation
+        option_note = ""
+        if ctx.gate is Gate.SETUP and options:
+            option_note = (f"; advanced option {option_name}=true" if option_set else
+                           "; advanced option " + ", ".join(f"{k}={json.dumps(v)}" for k, v in options.items()))
 
         if message:
-            yield self.fail(where, f"the last switch to {desired} failed: {message}",
-                            remediation=f"Do what the message says, then: {retry}", evidence=evidence,
-                            **subject)
+            yield self.fail(where, f"the switch to {desired} failed (state {state or 'empty'}); status.message: "
+                            f"{escaped(message)}", remediation=f"Do what the message says, then retry: {retry}",
+                            evidence=evidence, **subject)
+            return
+        if spec_retry is None or spec_retry != status_retry:
+            yield self.fail(where, f"last change not reconciled yet: spec.retryCounter "
+                            f"{spec.get('retryCounter')!r}, status.retryCounter {status.get('retryCounter')!r}",
+                            remediation="Wait for the control plane to reconcile, then re-run the audit; if it "
+                                        f"does not: {retry}", evidence=evidence, **subject)
+            return
+        if state not in MIGRATION_STATES:
+            yield self.unknown(where, f"unrecognised status.state {state!r} (desiredState {desired})",
+                               evidence=evidence, **subject)
             return
         if desired != state:
-            yield self.fail(where, f"switch to {desired} not complete (status.state is {state or 'empty'})",
-                            remediation=f"Wait and re-run; if it does not move: {retry}", evidence=evidence,
-                            **subject)
-            return
-        if spec_retry != status_retry:
-            yield self.fail(where, f"retryCounter {spec_retry} not reconciled yet (status {status_retry})",
-                            remediation="Wait for the control plane to reconcile, then re-run the audit.",
-                            evidence=evidence, **subject)
+            step = next_state(state)
+            if desired != step:
+                # The control plane only accepts the next state; anything else never completes.
+                fix = (mesh.desired_state_command(step) if step else "set spec.desiredState back to Finished")
+                yield self.fail(where, f"desiredState {desired} cannot be reached from state {state}: states "
+                                f"move one step forward at a time ({' -> '.join(MIGRATION_STATES)})",
+                                remediation=fix, evidence=evidence, **subject)
+            else:
+                yield self.fail(where, f"switch to {desired} in progress or stuck: status.state is still {state} "
+                                "and status.message is empty", remediation="Wait a minute and re-run the audit; "
+                                f"if the state does not move: {retry}", evidence=evidence, **subject)
             return
         if ctx.gate is Gate.FINISHED and state == "Finished":
             yield self.passed(where, "migration completed: status.state is Finished", evidence=evidence,
                               **subject)
             return
-        if state not in MIGRATION_STATES:
-            yield self.unknown(where, f"unrecognised state {state!r}", evidence=evidence, **subject)
-            return
         have, want = MIGRATION_STATES.index(state), MIGRATION_STATES.index(expected)
         if have < want:
             step = next_state(state)
-            yield self.fail(where, f"state is {state}; this gate needs {expected}",
+            yield self.fail(where, f"state is {state}; the {ctx.gate.value} gate needs {expected}{option_note}",
                             remediation=mesh.desired_state_command(step) if step else self.remediation,
                             evidence=evidence, **subject)
         elif have > want:
-            yield self.not_applicable(where, f"state is already {state}; the {ctx.gate.value} gate is behind",
-                                      evidence=evidence, **subject)
+            yield self.not_applicable(where, f"state is already {state}; the {ctx.gate.value} step is behind "
+                                      "the migration", evidence=evidence, **subject)
         else:
-            step = next_state(state)
-            yield self.passed(where, f"state {state}, reconciled, no message",
-                              remediation=mesh.desired_state_command(step) if step else "",
-                              evidence=evidence, **subject)
+            # The gate's own step: a state switch, or (uninstall) removing Istio while in Migrating.
+            step = None if ctx.gate is Gate.UNINSTALL else next_state(state)
+            command = (mesh.desired_state_command(step) if step
+                       else uninstall_command([c.name for c in ctx.inv.data_planes]))
+            yield self.passed(where, f"state {state}, reconciled, no message{option_note}; next: "
+                              + (f"switch to {step}" if step else "istioctl uninstall --purge"),
+                              remediation=command, evidence=evidence, **subject)

@@ -1,0 +1,109 @@
+"""migration-resource: the ASMMigrateFromIstio CR on the ASM control plane, per gate."""
+
+from __future__ import annotations
+
+import pytest
+
+from auditor import kinds as K
+from tests import factory as f
+
+PATCH = "kubectl --kubeconfig=${ASM_KUBECONFIG} patch asmmigratefromistio default --type='merge' -p "
+
+
+def rows_for(audit, cr: dict | None, phase: str, **kw) -> list[dict]:
+    run = audit({"cluster-a": [f.istiod()]}, phase, asm=[cr] if cr else [], **kw)
+    return run.rows("migration-resource")
+
+
+@pytest.mark.parametrize(("gate", "state", "status", "command"), [
+    ("setup", "Init", "PASS", PATCH + '\'{"spec":{"desiredState":"SetupIstioForMigrate"}}\''),
+    ("migrating", "SetupIstioForMigrate", "PASS", PATCH + '\'{"spec":{"desiredState":"Migrating"}}\''),
+    ("uninstall", "Migrating", "PASS", "istioctl --kubeconfig=${KUBECONFIG_CLUSTER_A} uninstall --purge"),
+    ("finished", "Migrating", "PASS", PATCH + '\'{"spec":{"desiredState":"Finished"}}\''),
+    ("finished", "Finished", "PASS", ""),
+    ("setup", "Migrating", "NOT_APPLICABLE", ""),
+    ("migrating", "Init", "FAIL", PATCH + '\'{"spec":{"desiredState":"SetupIstioForMigrate"}}\''),
+    ("uninstall", "SetupIstioForMigrate", "FAIL", PATCH + '\'{"spec":{"desiredState":"Migrating"}}\''),
+])
+def test_expected_state_per_gate_and_next_command(audit, gate, state, status, command):
+    [row] = rows_for(audit, f.migration_cr(state), gate)
+    assert row["status"] == status, row["message"]
+    assert row["cluster"] == "asm" and row["kind"] == "ASMMigrateFromIstio" and row["name"] == "default"
+    if command:
+        assert row["remediation"].startswith(command)
+    if status == "FAIL":
+        assert row["severity"] == "blocker"
+
+
+def test_finished_state_proves_completion(audit):
+    [row] = rows_for(audit, f.migration_cr("Finished"), "finished")
+    assert "migration completed" in row["message"]
+
+
+def test_failed_switch_shows_message_verbatim_and_the_retry_command(audit):
+    message = 'istio-system still has "istiod" Deployment\nremove it first'
+    cr = f.migration_cr("Migrating", desired="Finished", message=message, spec_retry=2)
+    [row] = rows_for(audit, cr, "finished")
+    assert row["status"] == "FAIL"
+    # Escaped, so a newline or quote in the message cannot break a report line, and otherwise verbatim.
+    assert '"istio-system still has \\"istiod\\" Deployment\\nremove it first"' in row["message"]
+    assert row["evidence"]["message"] == message
+    assert row["remediation"].endswith(PATCH + '\'{"spec":{"retryCounter":3}}\'')
+
+
+def test_switch_in_progress_is_a_fail_with_retry(audit):
+    [row] = rows_for(audit, f.migration_cr("Init", desired="SetupIstioForMigrate", spec_retry=0), "migrating")
+    assert row["status"] == "FAIL"
+    assert "in progress or stuck" in row["message"] and "still Init" in row["message"]
+    assert PATCH + '\'{"spec":{"retryCounter":1}}\'' in row["remediation"]
+
+
+def test_desired_state_skipping_a_step_is_named(audit):
+    [row] = rows_for(audit, f.migration_cr("Init", desired="Migrating"), "migrating")
+    assert row["status"] == "FAIL" and "one step forward" in row["message"]
+    assert row["remediation"] == PATCH + '\'{"spec":{"desiredState":"SetupIstioForMigrate"}}\''
+
+
+def test_unreconciled_retry_counter_fails(audit):
+    [row] = rows_for(audit, f.migration_cr("Init", spec_retry=4, status_retry=3), "setup")
+    assert row["status"] == "FAIL" and "not reconciled" in row["message"]
+    assert row["evidence"]["spec.retryCounter"] == 4 and row["evidence"]["status.retryCounter"] == 3
+
+
+@pytest.mark.parametrize("option", ["stopIstioSystemInjectionDisabling", "disableIstioSystemLabelReconciliation"])
+def test_both_advanced_option_names_are_accepted_and_reported(audit, option):
+    [row] = rows_for(audit, f.migration_cr("Init", option=option), "setup")
+    assert row["status"] == "PASS"
+    assert row["evidence"]["advancedOption"] == option
+    assert f"advanced option {option}=true" in row["message"]
+
+
+def test_served_as_v1_works_the_same(audit):
+    cr = f.migration_cr("SetupIstioForMigrate", api_version="istio.alibabacloud.com/v1")
+    [row] = rows_for(audit, cr, "migrating")
+    assert row["status"] == "PASS" and row["evidence"]["apiVersion"] == "istio.alibabacloud.com/v1"
+
+
+def test_missing_resource_fails_and_says_why(audit):
+    [served] = rows_for(audit, None, "setup")
+    assert served["status"] == "FAIL" and "not found" in served["message"]
+    assert "CRD" not in served["message"]
+    [absent] = rows_for(audit, None, "setup", unreadable={"asm": {K.ASM_MIGRATION: "not-served"}})
+    assert absent["status"] == "FAIL" and "CRD is not served" in absent["message"]
+
+
+def test_unrecognised_state_is_unknown(audit):
+    [row] = rows_for(audit, f.migration_cr("Paused"), "migrating")
+    assert row["status"] == "UNKNOWN" and "'Paused'" in row["message"]
+
+
+def test_without_asm_control_plane_is_unknown(audit):
+    run = audit({"cluster-a": [f.istiod()]}, "setup")
+    [row] = run.rows("migration-resource")
+    assert row["status"] == "UNKNOWN" and "--asm-kubeconfig" in row["message"]
+
+
+def test_unreadable_resource_is_unknown(audit):
+    [row] = rows_for(audit, f.migration_cr("Init"), "setup",
+                     unreadable={"asm": {K.ASM_MIGRATION: "403 Forbidden: asmmigratefromistios"}})
+    assert row["status"] == "UNKNOWN" and "403 Forbidden" in row["message"]
