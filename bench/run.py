@@ -1,0 +1,334 @@
+"""The scale benchmark: a full `--phase all` audit of a generated N-pod cluster, against the floor.
+
+    python -m bench.run --pods 10000 --mode live
+    python -m bench.run --pods 150000 --mode snapshot --repeat 3
+
+Prints ONE JSON line on stdout (progress goes to stderr):
+
+- `audit_s`: wall time of `auditor.api.run_audit(..., phase="all")` (the real engine, every built-in
+  check), measured in a fresh subprocess per repetition so memory numbers do not mix;
+- `baseline_s`: the floor, measured in the same run and also in a fresh subprocess: fetch the same
+  lists over HTTP with the same page size (live) or read the same snapshot files (snapshot), and
+  `orjson.loads` every page; `ratio` = audit_s / baseline_s;
+- `peak_rss_mb`: ru_maxrss of the audit subprocess (imports included);
+- `api_requests`: requests the audit sent to the (fake) API servers (0 for a snapshot);
+- `pdf_s`, `pdf_pages`: rendering report.pdf of that audit (null while no PDF renderer exists);
+- `naive_*`: the naive path at a smaller N (`--naive-pods`, default 5,000): the `kubernetes`
+  client's list calls building model objects, against this tool at the same N (live), and the speed-up.
+
+Live mode serves the snapshot from `tests.fakeapi.FakeApiServer` (real HTTP on 127.0.0.1, one server
+for the data plane and one for the ASM control plane) in this process, and the audit reaches it through
+the `kubernetes` client's kubeconfig loading, exactly as against a real cluster. Medians over
+`--repeat` repetitions; `load_avg` is the 1-minute load average before and after (the machine is shared).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_CACHE = Path(os.environ.get("ASM_AUDIT_BENCH_DIR", Path(tempfile.gettempdir()) / "asm-audit-bench"))
+TOKEN = "bench-token"
+
+
+def log(message: str) -> None:
+    print(f"[bench] {message}", file=sys.stderr, flush=True)
+
+
+def load_avg() -> float:
+    return round(os.getloadavg()[0], 2)
+
+
+# ---------------------------------------------------------------- children (fresh processes)
+def _peak_rss_mb() -> float:
+    import resource
+
+    return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)  # KiB on Linux
+
+
+def child_audit(args: dict[str, Any]) -> dict[str, Any]:
+    """One full audit; imports happen before the clock starts (they are not the audit's work)."""
+    import checks  # noqa: F401 - import the catalogue before timing
+    from auditor import api
+
+    if args["mode"] == "snapshot":
+        target = api.Target(snapshot=args["snapshot"])
+    else:
+        target = api.Target(kubeconfig=args["kubeconfig"], asm_kubeconfig=args["asm_kubeconfig"])
+    start = time.perf_counter()
+    result = api.run_audit(target, phase="all")
+    audit_s = time.perf_counter() - start
+    out: dict[str, Any] = {"audit_s": audit_s, "peak_rss_mb": _peak_rss_mb(), "verdict": result.verdict.value,
+                           "findings": len(result.findings), "summary": result.summary,
+                           "pods_seen": sum(len(c.pods()) for c in result.inventory.data_planes)}
+    out["pdf_s"], out["pdf_pages"] = None, None
+    if args.get("pdf"):
+        from auditor.render import renderers
+
+        table = renderers()
+        if "pdf" in table:
+            with tempfile.TemporaryDirectory() as tmp:
+                start = time.perf_counter()
+                path = table["pdf"](result, Path(tmp))
+                out["pdf_s"] = time.perf_counter() - start
+                out["pdf_pages"] = _pdf_pages(Path(path))
+    return out
+
+
+def _pdf_pages(path: Path) -> int:
+    try:
+        from pypdf import PdfReader
+
+        return len(PdfReader(str(path)).pages)
+    except ImportError:  # pypdf is a test extra; count page objects instead
+        import re
+
+        return len(re.findall(rb"/Type\s*/Page[^s]", path.read_bytes()))
+
+
+def child_baseline(args: dict[str, Any]) -> dict[str, Any]:
+    """The floor: the same bytes, read and parsed, nothing else."""
+    pages = 0
+    size = 0
+    if args["mode"] == "snapshot":
+        start = time.perf_counter()
+        for path in sorted(Path(args["snapshot"]).rglob("*.json")):
+            raw = path.read_bytes()
+            orjson.loads(raw)
+            size += len(raw)
+            pages += 1
+        return {"baseline_s": time.perf_counter() - start, "pages": pages, "bytes": size}
+    from urllib.parse import urlencode
+
+    import urllib3
+
+    pool = urllib3.PoolManager(maxsize=4)
+    headers = {"Accept": "application/json", "Authorization": f"Bearer {TOKEN}"}
+    start = time.perf_counter()
+    for base, path in args["lists"]:
+        token = None
+        while True:
+            query = [("limit", args["page_size"])] + ([("continue", token)] if token else [])
+            resp = pool.request("GET", f"{base}{path}?{urlencode(query)}", headers=headers, retries=False)
+            if resp.status != 200:
+                raise SystemExit(f"baseline: GET {path} answered {resp.status}")
+            answer = orjson.loads(resp.data)
+            size += len(resp.data)
+            pages += 1
+            token = (answer.get("metadata") or {}).get("continue")
+            if not token:
+                break
+    return {"baseline_s": time.perf_counter() - start, "pages": pages, "bytes": size}
+
+
+def child_naive(args: dict[str, Any]) -> dict[str, Any]:
+    """What a straightforward script does: the client's typed list calls, model objects per item."""
+    from kubernetes import client, config
+
+    api_client = config.new_client_from_config(config_file=args["kubeconfig"])
+    core, apps, batch = client.CoreV1Api(api_client), client.AppsV1Api(api_client), client.BatchV1Api(api_client)
+    start = time.perf_counter()
+    lists = {"pods": core.list_pod_for_all_namespaces, "services": core.list_service_for_all_namespaces,
+             "namespaces": core.list_namespace, "deployments": apps.list_deployment_for_all_namespaces,
+             "replicasets": apps.list_replica_set_for_all_namespaces, "jobs": batch.list_job_for_all_namespaces}
+    held: dict[str, list[Any]] = {}
+    for name, call in lists.items():
+        items: list[Any] = []
+        token = None
+        while True:
+            kwargs = {"limit": args["page_size"]} | ({"_continue": token} if token else {})
+            page = call(**kwargs)
+            items.extend(page.items)
+            token = page.metadata._continue
+            if not token:
+                break
+        held[name] = items
+    # The naive judgement: Istio sidecars per owner, walking the models.
+    istio_by_owner: dict[tuple[str, str], int] = {}
+    for pod in held["pods"]:
+        containers = [*(pod.spec.init_containers or []), *(pod.spec.containers or [])]
+        for c in containers:
+            if c.name == "istio-proxy":
+                env = {e.name: e.value for e in c.env or []}
+                if "ASM_ID" not in env:
+                    owner = (pod.metadata.owner_references or [None])[0]
+                    key = (pod.metadata.namespace, owner.name if owner else pod.metadata.name)
+                    istio_by_owner[key] = istio_by_owner.get(key, 0) + 1
+    return {"naive_s": time.perf_counter() - start, "peak_rss_mb": _peak_rss_mb(),
+            "pods": len(held["pods"]), "istio_workloads": len(istio_by_owner)}
+
+
+CHILDREN = {"audit": child_audit, "baseline": child_baseline, "naive": child_naive}
+
+
+def spawn(kind: str, args: dict[str, Any], env: dict[str, str] | None = None) -> dict[str, Any]:
+    """Run one child in a fresh interpreter; its last stdout line is its JSON answer."""
+    proc = subprocess.run([sys.executable, "-m", "bench.run", "--child", kind, "--child-args", orjson.dumps(
+        args).decode()], cwd=ROOT, capture_output=True, text=True, env={**os.environ, **(env or {})})
+    if proc.returncode != 0:
+        raise SystemExit(f"bench child {kind} failed ({proc.returncode}):\n{proc.stderr[-4000:]}")
+    return orjson.loads(proc.stdout.strip().splitlines()[-1])
+
+
+# ---------------------------------------------------------------- live serving
+class LiveClusters:
+    """The snapshot served by two fake API servers (data plane, ASM) with kubeconfigs for them."""
+
+    def __init__(self, snapshot: Path, workdir: Path) -> None:
+        sys.path.insert(0, str(ROOT))
+        from tests.fakeapi import FakeApiServer
+
+        self.servers = {}
+        self.kubeconfigs = {}
+        for name in ("cluster-a", "asm"):
+            server = FakeApiServer().start()
+            start = time.perf_counter()
+            for path in sorted((snapshot / name).glob("*.json")):
+                if path.name != "version.json":
+                    server.load([orjson.loads(path.read_bytes())])
+            version = orjson.loads((snapshot / name / "version.json").read_bytes())
+            server.set_version(version["gitVersion"])
+            log(f"fake API server for {name}: loaded in {time.perf_counter() - start:.1f}s at {server.url}")
+            self.servers[name] = server
+            self.kubeconfigs[name] = str(server.write_kubeconfig(workdir / f"kubeconfig-{name}", context=name,
+                                                                 token=TOKEN))
+
+    def clear(self) -> None:
+        for server in self.servers.values():
+            server.clear_requests()
+
+    def requests(self) -> int:
+        return sum(len(s.requests) for s in self.servers.values())
+
+    def list_paths(self) -> list[tuple[str, str]]:
+        """(server url, path) of every list the audit read: the baseline reads exactly these."""
+        out = []
+        for server in self.servers.values():
+            for r in server.requests:
+                if "limit" in r.query and "continue" not in r.query and r.status == 200:
+                    out.append((server.url, r.path))
+        return out
+
+    def stop(self) -> None:
+        for server in self.servers.values():
+            server.stop()
+
+
+# ---------------------------------------------------------------- orchestration
+def measure(pods: int, mode: str, repeat: int, cache: Path, pdf: bool, page_size: int) -> dict[str, Any]:
+    from bench.generate import ensure
+
+    start = time.perf_counter()
+    snapshot = ensure(pods, cache)
+    log(f"dataset {snapshot} ready in {time.perf_counter() - start:.1f}s")
+    audits: list[dict[str, Any]] = []
+    baselines: list[dict[str, Any]] = []
+    requests: list[int] = []
+    env = {"ASM_AUDIT_PAGE_SIZE": str(page_size)}
+    with tempfile.TemporaryDirectory(prefix="asm-audit-bench-") as tmp:
+        live = LiveClusters(snapshot, Path(tmp)) if mode == "live" else None
+        try:
+            for i in range(repeat):
+                args: dict[str, Any] = {"mode": mode, "snapshot": str(snapshot), "pdf": pdf and i == 0,
+                                        "page_size": page_size}
+                if live:
+                    args["kubeconfig"] = live.kubeconfigs["cluster-a"]
+                    args["asm_kubeconfig"] = live.kubeconfigs["asm"]
+                    live.clear()
+                audit = spawn("audit", args, env)
+                if live:
+                    requests.append(live.requests())
+                    args["lists"] = live.list_paths()
+                audits.append(audit)
+                baselines.append(spawn("baseline", args, env))
+                log(f"{mode} {pods} pods, run {i + 1}/{repeat}: audit {audit['audit_s']:.2f}s "
+                    f"(rss {audit['peak_rss_mb']} MB), baseline {baselines[-1]['baseline_s']:.2f}s, "
+                    f"load {load_avg()}")
+        finally:
+            if live:
+                live.stop()
+    audit_s = statistics.median(a["audit_s"] for a in audits)
+    baseline_s = statistics.median(b["baseline_s"] for b in baselines)
+    first = audits[0]
+    return {
+        "pods": pods if first["pods_seen"] == pods else first["pods_seen"], "mode": mode,
+        "audit_s": round(audit_s, 3), "baseline_s": round(baseline_s, 3),
+        "ratio": round(audit_s / baseline_s, 3) if baseline_s else None,
+        "peak_rss_mb": statistics.median(a["peak_rss_mb"] for a in audits),
+        "api_requests": int(statistics.median(requests)) if requests else 0,
+        "pdf_s": round(first["pdf_s"], 2) if first["pdf_s"] is not None else None, "pdf_pages": first["pdf_pages"],
+        "findings": first["findings"], "verdict": first["verdict"],
+        "bytes_read": baselines[0]["bytes"], "repeat": repeat,
+        "audit_runs_s": [round(a["audit_s"], 3) for a in audits],
+        "baseline_runs_s": [round(b["baseline_s"], 3) for b in baselines],
+    }
+
+
+def measure_naive(pods: int, repeat: int, cache: Path, page_size: int) -> dict[str, Any]:
+    from bench.generate import ensure
+
+    snapshot = ensure(pods, cache)
+    naive: list[dict[str, Any]] = []
+    tool: list[dict[str, Any]] = []
+    env = {"ASM_AUDIT_PAGE_SIZE": str(page_size)}
+    with tempfile.TemporaryDirectory(prefix="asm-audit-bench-") as tmp:
+        live = LiveClusters(snapshot, Path(tmp))
+        try:
+            for _ in range(repeat):
+                args = {"mode": "live", "kubeconfig": live.kubeconfigs["cluster-a"],
+                        "asm_kubeconfig": live.kubeconfigs["asm"], "page_size": page_size}
+                naive.append(spawn("naive", args, env))
+                tool.append(spawn("audit", args, env))
+                log(f"naive {pods} pods: client models {naive[-1]['naive_s']:.2f}s "
+                    f"(rss {naive[-1]['peak_rss_mb']} MB), tool {tool[-1]['audit_s']:.2f}s")
+        finally:
+            live.stop()
+    naive_s = statistics.median(n["naive_s"] for n in naive)
+    tool_s = statistics.median(t["audit_s"] for t in tool)
+    return {"naive_pods": pods, "naive_s": round(naive_s, 3), "naive_tool_s": round(tool_s, 3),
+            "naive_speedup": round(naive_s / tool_s, 2) if tool_s else None,
+            "naive_peak_rss_mb": statistics.median(n["peak_rss_mb"] for n in naive)}
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description="asm-audit scale benchmark (one JSON line on stdout)")
+    parser.add_argument("--pods", type=int, default=10_000)
+    parser.add_argument("--mode", choices=("live", "snapshot"), default="live")
+    parser.add_argument("--naive-pods", type=int, default=5_000, help="N for the naive client-model path (0: skip)")
+    parser.add_argument("--repeat", type=int, default=3, help="repetitions; medians are reported")
+    parser.add_argument("--no-pdf", action="store_true", help="skip rendering report.pdf")
+    parser.add_argument("--page-size", type=int, default=int(os.environ.get("ASM_AUDIT_PAGE_SIZE", "500")))
+    parser.add_argument("--cache", type=Path, default=DEFAULT_CACHE, help="where generated clusters are kept")
+    parser.add_argument("--child", choices=sorted(CHILDREN), help=argparse.SUPPRESS)
+    parser.add_argument("--child-args", help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if args.child:
+        print(orjson.dumps(CHILDREN[args.child](orjson.loads(args.child_args))).decode(), flush=True)
+        return 0
+    if args.pods < 1 or args.repeat < 1:
+        parser.error("--pods and --repeat must be positive")
+    load_before = load_avg()
+    line = measure(args.pods, args.mode, args.repeat, args.cache, not args.no_pdf, args.page_size)
+    if args.naive_pods:
+        line.update(measure_naive(args.naive_pods, args.repeat, args.cache, args.page_size))
+    else:
+        line.update({"naive_pods": None, "naive_s": None, "naive_tool_s": None, "naive_speedup": None,
+                     "naive_peak_rss_mb": None})
+    line["load_avg"] = [load_before, load_avg()]
+    line["cpus"] = os.cpu_count()
+    print(orjson.dumps(line).decode(), flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
