@@ -279,3 +279,18 @@ def load_config(path: str | Path | None) -> Config:
         raise UsageError(f"config {path}: {validation_message(exc, Config)}") from exc
     _resolve_paths(config, path.parent)
     return config
+
+
+def load_openapi_answer(path: str) -> dict[str, Any]:
+    """A saved ASM OpenAPI answer (JSON) named in the config; unreadable is a usage error (exit 2)."""
+    import orjson
+
+    try:
+        answer = orjson.loads(Path(path).read_bytes())
+    except OSError as exc:
+        raise UsageError(f"config: cannot read saved ASM OpenAPI answer {path}: {exc.strerror or exc}") from exc
+    except orjson.JSONDecodeError as exc:
+        raise UsageError(f"config: saved ASM OpenAPI answer {path} is not JSON: {exc}") from exc
+    if not isinstance(answer, dict):
+        raise UsageError(f"config: saved ASM OpenAPI answer {path} is not a JSON object")
+    return answer

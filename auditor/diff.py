@@ -16,8 +16,10 @@ from pathlib import Path
 from typing import Any
 
 import orjson
+import pandas as pd
 
 from auditor.errors import UsageError
+from auditor.findings import records
 
 SCHEMA_VERSION = 1
 SIDECARS_CHECK = "istio-sidecars-remaining"
@@ -43,6 +45,7 @@ def load_report(path: str | Path) -> dict[str, Any]:
     except orjson.JSONDecodeError as exc:
         raise UsageError(f"{path}: not JSON: {exc}") from exc
     check_report(doc, str(path))
+    doc["_source"] = str(path)  # for the report's "since" line; never written back
     return doc
 
 
@@ -138,7 +141,9 @@ def _sidecar_workloads(doc: dict[str, Any]) -> tuple[dict[str, dict[tuple[str, s
 
 
 def _fleet_rows(doc: dict[str, Any]) -> dict[str, dict[str, Any]]:
-    return {str(r.get("cluster")): r for r in doc.get("fleet") or () if isinstance(r, dict)}
+    fleet = doc.get("fleet") or ()
+    rows = fleet.get("clusters") or () if isinstance(fleet, dict) else fleet  # findings.json nests the rows
+    return {str(r.get("cluster")): r for r in rows if isinstance(r, dict)}
 
 
 def _data_planes(doc: dict[str, Any]) -> list[str]:
@@ -370,3 +375,40 @@ def render_json(delta: dict[str, Any]) -> bytes:
 
 
 FORMATS = {"text": render_text, "md": render_markdown}
+
+
+# ---------------------------------------------------------------- run --baseline
+def _blocking_mask(frame: pd.DataFrame, strict: bool) -> pd.Series:
+    status = frame["status"].astype(str)
+    if strict:
+        blocking = status.isin(("FAIL", "WARN"))
+    else:
+        blocking = (status == "FAIL") & frame["severity"].astype(str).isin(BLOCKING_SEVERITIES)
+    return blocking & ~frame["exempt"].astype(bool)
+
+
+def existing_blockers(frame: pd.DataFrame, baseline: dict[str, Any], strict: bool) -> pd.Series:
+    """Rows that block now and whose subject already blocked in the baseline report (accepted debt)."""
+    if frame.empty:
+        return pd.Series([], dtype=bool, index=frame.index)
+    known = blocking_keys(baseline)
+    cols = [frame[c].astype(str).where(frame[c].notna(), "") for c in ("cluster", "gate", "check_id", "kind",
+                                                                         "namespace", "name")]
+    keys = pd.Series([tuple(k) in known for k in zip(*cols, strict=True)], index=frame.index, dtype=bool)
+    return keys & _blocking_mask(frame, strict)
+
+
+def since_baseline(result: Any, baseline: dict[str, Any], *, fail_on_new: bool, accepted: int,
+                   verdict_without_baseline: str, source: str | None = None) -> dict[str, Any]:
+    """The "since last report" section of a run: compare(baseline, this run) plus how it gated."""
+    current = {
+        "generated_at": result.generated_at, "gate": result.gate, "gates": result.gates,
+        "verdict": verdict_without_baseline, "tool_version": result.tool_version,
+        "inputs_sha256": result.inputs_sha256, "summary": result.summary, "options": result.options,
+        "clusters": result.clusters, "fleet": result.fleet, "findings": records(result.findings),
+    }
+    delta = compare(baseline, current)
+    delta.update({"baseline_file": source, "fail_on_new": fail_on_new,
+                  "verdict_without_baseline": verdict_without_baseline,
+                  "accepted_from_baseline": accepted if fail_on_new else 0})
+    return delta

@@ -20,17 +20,20 @@ import pandas as pd
 from auditor import __version__, mesh
 from auditor import kinds as K
 from auditor.check import Check, ClusterCheck, Context
-from auditor.config import CHECK_ALIASES, Config
+from auditor.config import CHECK_ALIASES, Config, load_openapi_answer
+from auditor.diff import existing_blockers, since_baseline
 from auditor.errors import ClusterUnreachable, EvidenceUnavailable, KindNotServed, SourceError, UsageError
 from auditor.findings import (
     ExemptionReport,
     apply_exemptions,
+    exemption_notes,
     exit_code_of,
     findings_frame,
     summary_of,
     verdict_of,
     worst,
 )
+from auditor.fleet import overview
 from auditor.inventory import ClusterInventory, Inventory, slim, summarise_pod
 from auditor.kinds import Kind
 from auditor.model import GATE_ORDER, Finding, Gate, Severity, Status, Verdict
@@ -223,6 +226,11 @@ class AuditResult:
     notes: list[str] = field(default_factory=list)
     inventory: Inventory | None = None
     options: dict[str, Any] = field(default_factory=dict)
+    # One row per data-plane cluster (+ one for mesh-wide findings): verdict, state, counts (auditor/fleet.py).
+    fleet: list[dict[str, Any]] = field(default_factory=list)
+    cluster_verdicts: dict[str, str] = field(default_factory=dict)
+    # run --baseline: what changed since that report (auditor/diff.py compare() + how it gated), else None.
+    baseline_delta: dict[str, Any] | None = None
 
 
 def cluster_facts(inv: Inventory, cr: dict[str, Any] | None) -> list[dict[str, Any]]:
@@ -306,10 +314,18 @@ def run_audit(
     traffic_provider: Callable[[Inventory, Config], Any] | None = None,
     today: dt.date | None = None,
     now: dt.datetime | None = None,
+    baseline: dict[str, Any] | None = None,
+    fail_on_new: bool = False,
 ) -> AuditResult:
-    """Audit the sources for a gate. Raises UsageError for bad input; never returns GO without evidence."""
+    """Audit the sources for a gate. Raises UsageError for bad input; never returns GO without evidence.
+
+    `baseline` (a findings.json document) adds `baseline_delta`; with `fail_on_new` only blockers that did
+    not block in the baseline decide NO-GO (UNKNOWN still makes INCOMPLETE).
+    """
     if phase not in PHASES:
         raise UsageError(f"unknown phase {phase!r}; choose one of: {', '.join(PHASES)}")
+    if fail_on_new and baseline is None:
+        raise UsageError("--fail-on-new needs --baseline OLD.json")
     config = config or Config()
     now = now or dt.datetime.now(dt.UTC)
     today = today or now.date()
@@ -326,15 +342,19 @@ def run_audit(
 
     rules = mesh.ProxyRules(**{k: v for k, v in config.classification.model_dump().items() if v is not None})
     openapi = dict(sources.asm_openapi)
-    if config.asm.networks:
-        openapi["_config_networks"] = config.asm.networks
+    # Networks from a fleet file (put there by api.open_sources) and from the config; the config wins.
+    networks = {**(openapi.get("_config_networks") or {}), **config.asm.networks}
+    if networks:
+        openapi["_config_networks"] = networks
+    if config.asm.multi_cluster_network:
+        openapi["DescribeMeshMultiClusterNetwork"] = load_openapi_answer(config.asm.multi_cluster_network)
     inv = Inventory(data_planes=[], rules=rules, asm_openapi=openapi)
     collector = Collector(sources, inv, progress, writer)
     for c in inv.data_planes:
         if c.cluster_id is None and c.name in config.asm.cluster_ids:
             c.cluster_id = config.asm.cluster_ids[c.name]
 
-    notes: list[str] = []
+    notes: list[str] = [n for n in [config.alias_note()] if n]
     collector.ensure([K.ASM_MIGRATION], "asm")
     if phase == "auto":
         collector.ensure([K.DEPLOYMENT], "data-plane")
@@ -366,24 +386,44 @@ def run_audit(
                                     severity=Severity.MAJOR, gate=gate.value, check_id=f"plugin:{name}",
                                     title=f"Check plugin {name}"))
 
-    exemption_report = apply_exemptions(findings, config.exemptions, today)
-    for e in exemption_report.expired:
-        notes.append(f"exemption for {e.check} ({e.namespace}/{e.name}) expired on {e.expires}; not applied")
+    exemption_report = apply_exemptions(findings, config.exemptions, today,
+                                        audited_checks=[c.id for c in selected])
+    notes.extend(exemption_notes(exemption_report))
     frame = findings_frame(findings)
-    gate_verdicts = {
-        g.value: verdict_of(frame[frame["gate"] == g.value], allow_unknown=allow_unknown, strict=strict).value
-        for g in gates}
+
+    def verdicts_by_gate(judged: pd.DataFrame) -> dict[str, str]:
+        return {g.value: verdict_of(judged[judged["gate"] == g.value], allow_unknown=allow_unknown,
+                                    strict=strict).value for g in gates}
+
+    relieved = existing_blockers(frame, baseline, strict) if baseline is not None and fail_on_new else None
+    judged = frame.assign(exempt=frame["exempt"] | relieved) if relieved is not None else frame
+    gate_verdicts = verdicts_by_gate(judged)
     verdict = worst(Verdict(v) for v in gate_verdicts.values())
+    verdict_without_baseline = worst(Verdict(v) for v in verdicts_by_gate(frame).values()) if (
+        relieved is not None) else verdict
+    fleet_rows = overview(inv, frame, [g.value for g in gates], allow_unknown=allow_unknown, strict=strict,
+                          relieved=relieved)
     try:
         cr = migration_resource(inv)
     except EvidenceUnavailable:
         cr = None
-    return AuditResult(
+    result = AuditResult(
         findings=frame, verdict=verdict, exit_code=exit_code_of(verdict),
         gate=phase if phase == "all" else gates[0].value, gates=[g.value for g in gates], gate_reason=reason,
         gate_verdicts=gate_verdicts, clusters=cluster_facts(inv, cr), summary=summary_of(frame),
         inputs_sha256=sources.inputs_sha256 or live_digest(sources),
         generated_at=now.isoformat(timespec="seconds").replace("+00:00", "Z"),
         exemptions=exemption_report, checks=[c.metadata() for c in selected], notes=notes, inventory=inv,
-        options={"allow_unknown": allow_unknown, "strict": strict, "phase": phase, "origin": sources.origin},
+        options={"allow_unknown": allow_unknown, "strict": strict, "phase": phase, "origin": sources.origin,
+                 "fail_on_new": fail_on_new},
+        fleet=fleet_rows, cluster_verdicts={r["cluster"]: r["verdict"] for r in fleet_rows if r["verdict"]},
     )
+    if baseline is not None:
+        accepted = int(relieved.sum()) if relieved is not None else 0
+        result.baseline_delta = since_baseline(result, baseline, fail_on_new=fail_on_new, accepted=accepted,
+                                               verdict_without_baseline=verdict_without_baseline.value,
+                                               source=baseline.get("_source"))
+        if accepted:
+            result.notes.append(f"--fail-on-new: {accepted} blocker finding(s) already in the baseline do not "
+                                f"block; without the baseline the verdict is {verdict_without_baseline.value}")
+    return result

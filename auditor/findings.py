@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import fnmatch
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
@@ -44,30 +45,102 @@ def findings_frame(findings: Iterable[Finding]) -> pd.DataFrame:
 
 @dataclass
 class ExemptionReport:
+    """What the config's exemptions did in this run: for the report's exemptions section."""
+
     applied: dict[int, int] = field(default_factory=dict)   # exemption index -> findings matched
     expired: list[Exemption] = field(default_factory=list)
     unused: list[Exemption] = field(default_factory=list)
+    exemptions: list[Exemption] = field(default_factory=list)    # all of them, in config order
+    unknown_exempted: dict[int, int] = field(default_factory=dict)  # index -> UNKNOWN findings accepted
+    would_match: dict[int, int] = field(default_factory=dict)  # expired index -> findings it would match
+    audited_checks: set[str] | None = None  # None: not known (then "unused" cannot say why)
+    today: dt.date | None = None
+
+    def state(self, index: int) -> str:
+        exemption = self.exemptions[index]
+        if self.today is not None and exemption.expired(self.today):
+            return "expired"
+        return "applied" if index in self.applied else "unused"
+
+    def entries(self, soon_days: int = 14) -> list[dict[str, Any]]:
+        """Every exemption with its state, counts, and why an unused one matched nothing."""
+        out = []
+        for i, e in enumerate(self.exemptions):
+            item: dict[str, Any] = {**e.model_dump(mode="json"), "index": i, "state": self.state(i),
+                                    "check_id": e.check_id, "matched": self.applied.get(i, 0),
+                                    "unknown_exempted": self.unknown_exempted.get(i, 0)}
+            if item["state"] == "expired":
+                item["would_match"] = self.would_match.get(i, 0)
+            if item["state"] == "unused":
+                item["why"] = self._why_unused(e)
+            if e.expires and self.today and item["state"] != "expired":
+                left = (e.expires - self.today).days
+                item["days_left"] = left
+                item["expires_soon"] = left <= soon_days
+            out.append(item)
+        return out
+
+    def _why_unused(self, e: Exemption) -> str:
+        if self.audited_checks is not None and not any(fnmatch.fnmatchcase(c, e.check_id)
+                                                       for c in self.audited_checks):
+            return "its check was not audited in this run (other gate, or disabled)"
+        return "no FAIL/WARN/UNKNOWN finding matched (fixed, or the pattern is stale)"
 
 
-def apply_exemptions(findings: list[Finding], exemptions: list[Exemption], today: dt.date) -> ExemptionReport:
-    """Mark matching FAIL/WARN/UNKNOWN findings exempt; expired exemptions match nothing but are listed."""
-    report = ExemptionReport()
+def apply_exemptions(findings: list[Finding], exemptions: list[Exemption], today: dt.date, *,
+                     audited_checks: Iterable[str] | None = None) -> ExemptionReport:
+    """Mark matching FAIL/WARN/UNKNOWN findings exempt (first matching exemption wins).
+
+    Exempt findings stay in the report with the reason; they no longer block. Expired exemptions match
+    nothing (the findings block again) but are listed, with how many findings they would have covered.
+    An exemption can cover an UNKNOWN on purpose (e.g. a gateway Prometheus does not scrape); the report
+    counts those separately so missing evidence is never accepted silently.
+    """
+    report = ExemptionReport(exemptions=list(exemptions), today=today,
+                             audited_checks=set(audited_checks) if audited_checks is not None else None)
     active = [(i, e) for i, e in enumerate(exemptions) if not e.expired(today)]
-    report.expired = [e for e in exemptions if e.expired(today)]
+    lapsed = [(i, e) for i, e in enumerate(exemptions) if e.expired(today)]
+    report.expired = [e for _, e in lapsed]
     for f in findings:
         if f.status in (Status.PASS, Status.NOT_APPLICABLE):
             continue
+        subject = (f.check_id, f.cluster, f.namespace, f.name, f.kind, str(f.status))
+        for i, e in lapsed:
+            if e.matches(*subject):
+                report.would_match[i] = report.would_match.get(i, 0) + 1
         for i, e in active:
-            if e.matches(f.check_id, f.cluster, f.namespace, f.name, f.kind):
+            if e.matches(*subject):
                 f.exempt = True
-                who = f" (owner {e.owner})" if e.owner else ""
-                until = f", until {e.expires.isoformat()}" if e.expires else ""
-                ticket = f" [{e.ticket}]" if e.ticket else ""
-                f.exempt_reason = f"{e.reason}{ticket}{who}{until}"
+                f.exempt_reason = exemption_text(e)
                 report.applied[i] = report.applied.get(i, 0) + 1
+                if f.status == Status.UNKNOWN:
+                    report.unknown_exempted[i] = report.unknown_exempted.get(i, 0) + 1
                 break
     report.unused = [e for i, e in active if i not in report.applied]
     return report
+
+
+def exemption_text(e: Exemption) -> str:
+    who = f" (owner {e.owner})" if e.owner else ""
+    until = f", until {e.expires.isoformat()}" if e.expires else ""
+    ticket = f" [{e.ticket}]" if e.ticket else ""
+    return f"{e.reason}{ticket}{who}{until}"
+
+
+def exemption_notes(report: ExemptionReport) -> list[str]:
+    """One line per exemption the reader must act on: expired (blocking again), unused (stale)."""
+    notes = []
+    for item in report.entries():
+        pattern = report.exemptions[item["index"]].subject()
+        if item["state"] == "expired":
+            notes.append(f"exemption {pattern} expired on {item['expires']}; not applied "
+                         f"({item['would_match']} finding(s) count again)")
+        elif item["state"] == "unused":
+            notes.append(f"exemption {pattern} is unused: {item['why']}")
+        if item["unknown_exempted"]:
+            notes.append(f"exemption {pattern} accepts {item['unknown_exempted']} UNKNOWN finding(s) "
+                         f"(missing evidence): {item['reason']}")
+    return notes
 
 
 def verdict_of(frame: pd.DataFrame, *, allow_unknown: bool = False, strict: bool = False) -> Verdict:

@@ -143,24 +143,32 @@ def proxy_counts(cluster: ClusterInventory) -> dict[str, int | None]:
     sidecar = pods["role"] == mesh.ROLE_SIDECAR
     istio = pods[active & sidecar & (pods["proxy"] == mesh.PROXY_ISTIO)]
     workloads = istio[["namespace", "workload_kind", "workload_name"]].astype(str).drop_duplicates()
-    return {"istio_sidecar_workloads": int(len(workloads)), "istio_sidecar_pods": int(len(istio)),
+    return {"istio_sidecar_workloads": len(workloads), "istio_sidecar_pods": len(istio),
             "asm_proxy_pods": int((active & sidecar & (pods["proxy"] == mesh.PROXY_ASM)).sum()),
-            "pods": int(len(pods))}
+            "pods": len(pods)}
 
 
 def _row(name: str, role: str, sub: pd.DataFrame, gates: list[str], allow_unknown: bool, strict: bool,
-         cluster: ClusterInventory | None) -> dict[str, Any]:
+         cluster: ClusterInventory | None, relieved: pd.Series | None) -> dict[str, Any]:
     state, error = _state(cluster)
+    judged = sub
+    accepted = 0
+    if relieved is not None and not sub.empty:
+        # --fail-on-new: blockers already in the baseline do not decide the verdict (still counted below).
+        mask = relieved.reindex(sub.index, fill_value=False)
+        accepted = int(mask.sum())
+        judged = sub.assign(exempt=sub["exempt"] | mask)
     status = sub["status"].astype(str) if not sub.empty else pd.Series(dtype=str)
     live = ~sub["exempt"] if not sub.empty else pd.Series(dtype=bool)
     blocking = (live & (status == Status.FAIL.value) & sub["severity"].astype(str).isin(BLOCKING_SEVERITIES)
                 ) if not sub.empty else live
     row: dict[str, Any] = {
-        "cluster": name, "role": role, "verdict": _verdict(sub, gates, allow_unknown, strict).value,
+        "cluster": name, "role": role, "verdict": _verdict(judged, gates, allow_unknown, strict).value,
         "state": state, "error": error, "cluster_id": cluster.cluster_id if cluster else None,
         "counts": summary_of(sub) if not sub.empty else {s.value: 0 for s in Status},
         "blockers": int(blocking.sum()), "unknown": int(((status == Status.UNKNOWN.value) & live).sum()),
         "exempt": int(sub["exempt"].sum()) if not sub.empty else 0,
+        "accepted_from_baseline": accepted,
     }
     if role == "data-plane" and cluster is not None:
         row.update(proxy_counts(cluster))
@@ -168,16 +176,19 @@ def _row(name: str, role: str, sub: pd.DataFrame, gates: list[str], allow_unknow
 
 
 def overview(inv: Inventory, frame: pd.DataFrame, gates: list[str], *, allow_unknown: bool = False,
-             strict: bool = False) -> list[dict[str, Any]]:
-    """One row per data-plane cluster, then one for mesh-wide findings (ASM control plane)."""
+             strict: bool = False, relieved: pd.Series | None = None) -> list[dict[str, Any]]:
+    """One row per data-plane cluster, then one for mesh-wide findings (ASM control plane).
+
+    `relieved` marks blockers accepted from a baseline (--fail-on-new): they count, but do not decide.
+    """
     names = [c.name for c in inv.data_planes]
     cluster_col = frame["cluster"].astype(str) if not frame.empty else pd.Series(dtype=str)
     rows = [_row(c.name, "data-plane", frame[cluster_col == c.name] if not frame.empty else frame, gates,
-                 allow_unknown, strict, c) for c in inv.data_planes]
+                 allow_unknown, strict, c, relieved) for c in inv.data_planes]
     rest = frame[~cluster_col.isin(names)] if not frame.empty else frame
     if not rest.empty or inv.asm is not None:
         label = inv.asm.name if inv.asm is not None else "mesh"
-        rows.append(_row(label, "asm", rest, gates, allow_unknown, strict, inv.asm))
+        rows.append(_row(label, "asm", rest, gates, allow_unknown, strict, inv.asm, relieved))
         if rest.empty:
             # Nothing was judged at mesh level: the row informs, it does not make the fleet INCOMPLETE.
             rows[-1]["verdict"] = None

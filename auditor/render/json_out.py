@@ -34,7 +34,13 @@ def document(result: AuditResult) -> dict[str, Any]:
         "exemptions": {
             "expired": [e.model_dump(mode="json") for e in exemptions.expired],
             "unused": [e.model_dump(mode="json") for e in exemptions.unused],
+            # Added in 1.x (schema_version stays 1): every exemption with state applied|expired|unused,
+            # matched / unknown_exempted / would_match counts, days_left, and why an unused one matched nothing.
+            "entries": exemptions.entries(),
         },
+        "fleet": {"verdict": result.verdict.value, "clusters": result.fleet},
+        "cluster_verdicts": result.cluster_verdicts,
+        "baseline": result.baseline_delta,
         "findings": records(result.findings),
     }
 
