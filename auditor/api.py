@@ -12,8 +12,9 @@ from auditor import engine
 from auditor.config import Config, load_config
 from auditor.engine import AuditResult
 from auditor.errors import UsageError
+from auditor.fleet import load_fleet
 from auditor.sources.base import SourceSet
-from auditor.sources.live import LiveCluster
+from auditor.sources.live import LiveCluster, RunDeadline
 from auditor.sources.snapshot import SnapshotWriter, open_snapshot
 
 
@@ -24,6 +25,8 @@ class ClusterSpec:
     name: str
     kubeconfig: str | None
     context: str | None = None
+    cluster_id: str | None = None  # the ACK cluster id ASM knows it by (fleet file)
+    network: str | None = None     # its network in ASM (fleet file; config asm.networks wins)
 
     @classmethod
     def parse(cls, text: str) -> ClusterSpec:
@@ -44,7 +47,9 @@ class Target:
     clusters: list[ClusterSpec] = field(default_factory=list)
     asm_kubeconfig: str | None = None
     asm_context: str | None = None
+    fleet: str | None = None  # a fleet file (auditor/fleet.py): clusters added to `clusters`
     timeout_s: float = 30.0
+    run_timeout_s: float | None = None  # the whole collection's deadline; what is left unread is UNKNOWN
 
 
 def demo_snapshot_path() -> Path:
@@ -63,23 +68,33 @@ def _current_context(kubeconfig: str | None) -> str | None:
 
 def open_sources(target: Target) -> SourceSet:
     if target.snapshot:
-        if target.clusters or target.kubeconfig or target.context:
+        if target.clusters or target.kubeconfig or target.context or target.fleet:
             raise UsageError("--snapshot cannot be combined with live cluster options")
         return open_snapshot(target.snapshot)
     specs = list(target.clusters)
+    asm_kubeconfig = target.asm_kubeconfig or os.environ.get("ASM_KUBECONFIG")
+    asm_context = target.asm_context
+    if target.fleet:
+        fleet = load_fleet(target.fleet)
+        specs += [ClusterSpec(c.name, c.kubeconfig, c.context, c.cluster_id, c.network) for c in fleet.clusters]
+        if fleet.asm and not target.asm_kubeconfig:  # the command line wins over the file
+            asm_kubeconfig, asm_context = fleet.asm.kubeconfig, fleet.asm.context
     if not specs:
         name = target.context or _current_context(target.kubeconfig) or "default"
         specs = [ClusterSpec(name=name, kubeconfig=target.kubeconfig, context=target.context)]
     names = [s.name for s in specs]
     if len(set(names)) != len(names):
         raise UsageError(f"cluster names must be unique: {', '.join(names)}")
-    data_planes = [LiveCluster(s.name, "data-plane", s.kubeconfig, s.context, target.timeout_s) for s in specs]
-    asm_kubeconfig = target.asm_kubeconfig or os.environ.get("ASM_KUBECONFIG")
-    asm = LiveCluster("asm", "asm", asm_kubeconfig, target.asm_context, target.timeout_s) if (
+    deadline = RunDeadline(target.run_timeout_s)
+    data_planes = [LiveCluster(s.name, "data-plane", s.kubeconfig, s.context, target.timeout_s, deadline=deadline,
+                               cluster_id=s.cluster_id) for s in specs]
+    asm = LiveCluster("asm", "asm", asm_kubeconfig, asm_context, target.timeout_s, deadline=deadline) if (
         asm_kubeconfig) else None
     for cluster in [*data_planes, *([asm] if asm else [])]:
         cluster.validate()
-    return SourceSet(data_planes=data_planes, asm=asm, origin="live", inputs_sha256="")
+    networks = {s.name: s.network for s in specs if s.network}
+    return SourceSet(data_planes=data_planes, asm=asm, origin="live", inputs_sha256="",
+                     asm_openapi={"_config_networks": networks} if networks else {})
 
 
 def run_audit(

@@ -64,6 +64,8 @@ def main(argv: list[str] | None = None) -> int:
         code = result if isinstance(result, int) else 0
     except typer.Exit as exc:
         code = exc.exit_code
+        if isinstance(exc.__cause__, KeyboardInterrupt):  # Typer turns Ctrl-C into a silent Exit(130)
+            code = _fail("interrupted; no report was written", 130)
     except (typer.Abort, KeyboardInterrupt):
         code = _fail("interrupted; no report was written", 130)
     except UsageError as exc:

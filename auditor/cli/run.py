@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import math
+import os
+import shutil
 import sys
+import tempfile
 from pathlib import Path
 from typing import Annotated
 
@@ -10,6 +14,7 @@ import typer
 
 from auditor import api
 from auditor.cli.common import OutOpt, PhaseOpt, Progress, QuietOpt, print_summary
+from auditor.diff import load_report
 from auditor.engine import PHASES, AuditResult
 from auditor.errors import UsageError
 from auditor.render import DEFAULT_FORMATS, parse_formats, render_all
@@ -22,12 +27,46 @@ def check_phase(phase: str) -> None:
 
 
 def target_from(snapshot: str | None, kubeconfig: str | None, context: str | None, cluster: list[str],
-                asm_kubeconfig: str | None, asm_context: str | None, timeout: float) -> api.Target:
-    if timeout <= 0:
-        raise UsageError("--timeout must be positive")
+                asm_kubeconfig: str | None, asm_context: str | None, timeout: float,
+                run_timeout: float | None = None) -> api.Target:
+    if not math.isfinite(timeout) or timeout <= 0:
+        raise UsageError("--timeout must be a positive number of seconds")
+    if run_timeout is not None and (not math.isfinite(run_timeout) or run_timeout <= 0):
+        raise UsageError("--run-timeout must be a positive number of seconds")
     return api.Target(snapshot=snapshot, kubeconfig=kubeconfig, context=context,
                       clusters=[api.ClusterSpec.parse(c) for c in cluster or []],
-                      asm_kubeconfig=asm_kubeconfig, asm_context=asm_context, timeout_s=timeout)
+                      asm_kubeconfig=asm_kubeconfig, asm_context=asm_context, timeout_s=timeout,
+                      run_timeout_s=run_timeout)
+
+
+def render_staged(result: AuditResult, out: Path, formats: list[str]) -> list[Path]:
+    """Render every format into a scratch directory next to --out, then move the files into place.
+
+    Why: a renderer failing half-way (or Ctrl-C) must leave an existing report directory exactly as it
+    was, never a mix of new and old files presented as one report.
+    """
+    if out.exists() and not out.is_dir():
+        raise UsageError(f"--out {out} exists and is not a directory")
+    try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        stage = Path(tempfile.mkdtemp(prefix=f".{out.name}.", suffix=".partial", dir=out.parent))
+    except OSError as exc:
+        raise UsageError(f"cannot write the report next to {out}: {exc.strerror or exc}") from exc
+    try:
+        returned = render_all(result, stage, formats)
+        out.mkdir(parents=True, exist_ok=True)
+        written = []
+        # Every file a renderer left (the ones it returned first, in format order), each moved atomically.
+        files = list(dict.fromkeys([*returned, *sorted(p for p in stage.rglob("*") if p.is_file())]))
+        for path in files:
+            target = out / path.relative_to(stage)
+            target.parent.mkdir(parents=True, exist_ok=True)
+            os.replace(path, target)
+            if path in returned:
+                written.append(target)
+        return written
+    finally:
+        shutil.rmtree(stage, ignore_errors=True)
 
 
 def emit(result: AuditResult, out: Path, formats: list[str], quiet: bool) -> None:
@@ -37,7 +76,7 @@ def emit(result: AuditResult, out: Path, formats: list[str], quiet: bool) -> Non
         sys.stdout.buffer.write(dumps(result) + b"\n")
         print_summary(result, [], quiet)
         return
-    written = render_all(result, out, formats)
+    written = render_staged(result, out, formats)
     print_summary(result, written, quiet)
 
 
@@ -59,12 +98,25 @@ def run(
     allow_unknown: Annotated[bool, typer.Option(help="UNKNOWN findings do not block GO.")] = False,
     strict: Annotated[bool, typer.Option(help="WARN and minor FAIL block GO too.")] = False,
     timeout: Annotated[float, typer.Option(help="Seconds per API request.")] = 30.0,
+    run_timeout: Annotated[float | None, typer.Option(
+        help="Deadline in seconds for the whole collection; what is not read by then is UNKNOWN.")] = None,
+    fleet: Annotated[Path | None, typer.Option(help="Fleet file: data-plane clusters with kubeconfig/context "
+                                               "(and the ASM control plane).")] = None,
+    baseline: Annotated[Path | None, typer.Option(help="A previous findings.json: adds 'since last report'.")
+                        ] = None,
+    fail_on_new: Annotated[bool, typer.Option(help="With --baseline: only blockers new since the baseline "
+                                              "make NO-GO.")] = False,
     quiet: QuietOpt = False,
 ) -> None:
     """Audit one gate (default: the next step the cluster shows) and write the reports."""
     formats = parse_formats(format)
     check_phase(phase)
-    target = target_from(snapshot, kubeconfig, context, cluster or [], asm_kubeconfig, asm_context, timeout)
+    target = target_from(snapshot, kubeconfig, context, cluster or [], asm_kubeconfig, asm_context, timeout,
+                         run_timeout)
+    target.fleet = str(fleet) if fleet else None
+    if fail_on_new and baseline is None:
+        raise UsageError("--fail-on-new needs --baseline OLD.json")
+    previous = load_report(baseline) if baseline else None  # a bad baseline fails before collection
     cfg = api.load_config(config)
     if prometheus:
         cfg.prometheus.url = prometheus
@@ -72,6 +124,6 @@ def run(
         cfg.prometheus.window = traffic_window
     with Progress(quiet) as progress:
         result = api.run_audit(target, phase, cfg, allow_unknown=allow_unknown, strict=strict,
-                               progress=progress)
+                               progress=progress, baseline=previous, fail_on_new=fail_on_new)
     emit(result, out, formats, quiet)
     raise typer.Exit(result.exit_code)

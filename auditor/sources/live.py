@@ -8,6 +8,7 @@ ever sent, and never for Secrets.
 from __future__ import annotations
 
 import hashlib
+import math
 import os
 import time
 from collections.abc import Iterator
@@ -23,20 +24,55 @@ from auditor.kinds import Kind
 from auditor.sources.base import LIST_RESTARTED, ClusterSource, ListRestarted
 
 PAGE_SIZE = int(os.environ.get("ASM_AUDIT_PAGE_SIZE", "500"))
+# Retries of 429/5xx/dropped connections: at most MAX_ATTEMPTS tries, waits of BASE_DELAY_S doubling
+# (or the server's Retry-After, capped), so one request never costs more than ~MAX_ATTEMPTS * cap.
 MAX_ATTEMPTS = 4
+BASE_DELAY_S = 0.5
 MAX_RETRY_AFTER_S = 10.0
-FORBIDDEN_PATH_PARTS = ("/secrets",)
+RETRY_STATUSES = (429, 500, 502, 503, 504)
+# Path segments never requested, whatever a check asks for: Secrets hold credentials.
+FORBIDDEN_SEGMENTS = frozenset({"secrets"})
+
+
+class DeadlineExceeded(SourceError):
+    """The run's deadline (--run-timeout) passed: what is left is not read, its checks are UNKNOWN."""
+
+
+class RequestTimeout(SourceError):
+    """One request got no answer within --timeout."""
+
+
+class ConnectionDropped(SourceError):
+    """The connection broke mid-request; retried like a 503."""
+
+
+class RunDeadline:
+    """One deadline shared by every cluster of a run (monotonic clock); None means no deadline."""
+
+    def __init__(self, seconds: float | None) -> None:
+        self.seconds = seconds
+        self.expires = time.monotonic() + seconds if seconds else None
+
+    def remaining(self) -> float | None:
+        return None if self.expires is None else self.expires - time.monotonic()
+
+    def check(self, what: str) -> None:
+        left = self.remaining()
+        if left is not None and left <= 0:
+            raise DeadlineExceeded(f"run deadline of {self.seconds:g}s (--run-timeout) reached before {what}")
 
 
 class LiveCluster(ClusterSource):
     def __init__(self, name: str, role: str, kubeconfig: str | None, context: str | None,
-                 timeout_s: float = 30.0, cluster_id: str | None = None) -> None:
+                 timeout_s: float = 30.0, cluster_id: str | None = None,
+                 deadline: RunDeadline | None = None) -> None:
         self.name = name
         self.role = role
         self.kubeconfig = kubeconfig
         self.context = context
         self.timeout_s = timeout_s
         self.cluster_id = cluster_id
+        self.deadline = deadline or RunDeadline(None)
         self._client: Any = None
         self._groups: dict[str, list[str]] | None = None
         self._resources: dict[str, set[str] | None] = {}
@@ -67,6 +103,7 @@ class LiveCluster(ClusterSource):
                 if not Path(os.path.expanduser(first)).is_file():
                     raise UsageError(f"cluster {self.name}: no kubeconfig ({default} not found); "
                                      "pass --kubeconfig or --snapshot")
+            self._check_kubeconfig(path)
             configuration = client.Configuration()
             try:
                 config.load_kube_config(config_file=path, context=self.context,
@@ -86,6 +123,29 @@ class LiveCluster(ClusterSource):
             self._client.user_agent = "asm-audit (read-only)"
         return self._client
 
+    def _check_kubeconfig(self, path: str | None) -> None:
+        """Our own reading of the kubeconfig file(s), for one-line errors that name the file, line and context.
+
+        The client's loader reports malformed files as bare TypeErrors or YAML dumps; it loads them again after.
+        """
+        files = [path] if path else [f for f in os.environ.get("KUBECONFIG", "~/.kube/config").split(os.pathsep)
+                                     if f and Path(os.path.expanduser(f)).is_file()]
+        contexts: list[str] = []
+        current = None
+        for file in files:
+            doc = _read_kubeconfig(self.name, file)
+            for entry in doc.get("contexts") or ():
+                if isinstance(entry, dict) and isinstance(entry.get("name"), str):
+                    contexts.append(entry["name"])
+            current = current or doc.get("current-context")
+        where = ", ".join(files)
+        known = f" (contexts: {', '.join(contexts)})" if contexts else " (it defines no context)"
+        if self.context and self.context not in contexts:
+            raise UsageError(f"cluster {self.name}: unknown context {self.context!r} in kubeconfig {where}{known}")
+        if not self.context and not current:
+            raise UsageError(f"cluster {self.name}: kubeconfig {where} has no current-context; "
+                             f"pass --context{known}")
+
     def close(self) -> None:
         if self._client is not None:
             self._client.close()
@@ -93,8 +153,8 @@ class LiveCluster(ClusterSource):
 
     # -- one GET
     def _raw_get(self, path: str, query: list[tuple[str, Any]] | None = None) -> tuple[int, bytes, Any]:
-        if any(part in path for part in FORBIDDEN_PATH_PARTS):
-            raise SourceError(f"refusing to read {path}: Secrets are never read")
+        refuse_unsafe(path, query)
+        self.deadline.check(f"GET {path}")
         api = self._api()
         url = api.configuration.host.rstrip("/") + path + ("?" + urlencode(query) if query else "")
         headers = {"Accept": "application/json", "User-Agent": api.user_agent}
@@ -102,48 +162,84 @@ class LiveCluster(ClusterSource):
         auth = api.configuration.auth_settings().get("BearerToken")
         if auth and auth.get("value"):
             headers[auth["key"]] = auth["value"]
+        # Never wait past the run's deadline: the last request gets what is left of it.
+        left = self.deadline.remaining()
+        read_timeout = self.timeout_s if left is None else max(0.05, min(self.timeout_s, left))
         self.requests += 1
         try:
             resp = api.rest_client.pool_manager.request(
                 "GET", url, headers=headers, preload_content=True,
-                timeout=urllib3.Timeout(connect=min(10.0, self.timeout_s), read=self.timeout_s),
+                timeout=urllib3.Timeout(connect=min(10.0, read_timeout), read=read_timeout),
                 retries=False)
+        except urllib3.exceptions.ReadTimeoutError as exc:
+            self.deadline.check(f"GET {path} answered")
+            raise RequestTimeout(f"timed out: no answer within {read_timeout:g}s (--timeout): GET {path}") from exc
+        except urllib3.exceptions.ProtocolError as exc:
+            raise ConnectionDropped(f"connection dropped: {_short(exc)}") from exc
         except (urllib3.exceptions.HTTPError, OSError) as exc:
             raise ClusterUnreachable(f"{type(exc).__name__}: {_short(exc)}") from exc
         return resp.status, resp.data, resp.headers
 
     def _get_json(self, path: str, query: list[tuple[str, Any]] | None = None) -> dict[str, Any]:
-        delay = 0.5
+        delay = BASE_DELAY_S
         for attempt in range(1, MAX_ATTEMPTS + 1):
-            status, body, headers = self._raw_get(path, query)
+            try:
+                status, body, headers = self._raw_get(path, query)
+            except ConnectionDropped as exc:
+                # A GET is idempotent: a connection reset (API server restart, stale keep-alive) is retried.
+                if attempt == MAX_ATTEMPTS:
+                    raise ClusterUnreachable(f"{exc.reason} (after {MAX_ATTEMPTS} attempts)") from exc
+                self._backoff(delay, None, path)
+                delay *= 2
+                continue
             if 200 <= status < 300:
                 self.digest.update(path.encode() + b"\n" + body)
                 try:
-                    return orjson.loads(body)
+                    answer = orjson.loads(body)
                 except orjson.JSONDecodeError as exc:
-                    raise SourceError(f"GET {path}: answer is not JSON", status=status) from exc
-            if status in (429, 500, 502, 503, 504) and attempt < MAX_ATTEMPTS:
-                retry_after = headers.get("Retry-After")
-                try:
-                    wait = min(float(retry_after), MAX_RETRY_AFTER_S) if retry_after else delay
-                except ValueError:
-                    wait = delay
-                time.sleep(wait)
+                    raise SourceError(f"GET {path}: answer is not valid JSON ({exc})", status=status) from exc
+                if not isinstance(answer, dict):
+                    raise SourceError(f"GET {path}: answer is not a JSON object", status=status)
+                return answer
+            if status in RETRY_STATUSES and attempt < MAX_ATTEMPTS:
+                self._backoff(delay, headers.get("Retry-After"), path)
                 delay *= 2
                 continue
             raise SourceError(_status_reason(path, status, body), status=status)
         raise AssertionError("unreachable")
 
+    def _backoff(self, delay: float, retry_after: str | None, path: str) -> None:
+        """Wait before a retry: the server's Retry-After (seconds, capped) or our doubling delay; never
+        past the run's deadline."""
+        wait = delay
+        if retry_after:
+            try:
+                wait = float(retry_after)
+            except ValueError:  # an HTTP-date or garbage: our own delay
+                wait = delay
+            if not math.isfinite(wait):
+                wait = delay
+        wait = min(max(wait, 0.0), MAX_RETRY_AFTER_S)
+        left = self.deadline.remaining()
+        if left is not None and left <= wait:
+            time.sleep(max(left, 0.0))
+            self.deadline.check(f"retrying GET {path}")
+        time.sleep(wait)
+
     # -- interface
     def version(self) -> dict[str, Any]:
-        return self._get_json("/version")
+        try:
+            return self._get_json("/version")
+        except RequestTimeout as exc:
+            # A server that cannot answer /version in time will not answer lists: do not wait on each.
+            raise ClusterUnreachable(exc.reason) from exc
 
     def _served_version(self, kind: Kind) -> str | None:
         if not kind.group:
             return "v1" if self._has_resource("/api/v1", kind.plural) else None
         if self._groups is None:
-            groups = self._get_json("/apis").get("groups") or []
-            self._groups = {g.get("name"): [v.get("version") for v in g.get("versions") or ()]
+            groups = _list_of_dicts(self._get_json("/apis").get("groups"))
+            self._groups = {g.get("name"): [v.get("version") for v in _list_of_dicts(g.get("versions"))]
                             for g in groups}
         served = self._groups.get(kind.group) or []
         for version in [*kind.versions, *served]:
@@ -155,7 +251,7 @@ class LiveCluster(ClusterSource):
         if gv_path not in self._resources:
             try:
                 listing = self._get_json(gv_path)
-                self._resources[gv_path] = {r.get("name") for r in listing.get("resources") or ()}
+                self._resources[gv_path] = {r.get("name") for r in _list_of_dicts(listing.get("resources"))}
             except SourceError as exc:
                 if exc.status == 404:
                     self._resources[gv_path] = None
@@ -178,6 +274,8 @@ class LiveCluster(ClusterSource):
                 query.append(("continue", token))
             try:
                 answer = self._get_json(path, query)
+            except DeadlineExceeded:
+                raise
             except SourceError as exc:
                 if exc.status == 410 and token and not restarted:
                     # The continue token expired mid-list: start over once, consistently.
@@ -185,14 +283,71 @@ class LiveCluster(ClusterSource):
                     token = None
                     yield LIST_RESTARTED
                     continue
-                if exc.status == 404:
+                if exc.status == 410 and token:
+                    raise SourceError(f"the list of {kind.key} expired twice while being read (continue token "
+                                      "too old: the cluster changes faster than it can be paged); retry the "
+                                      "audit, or raise ASM_AUDIT_PAGE_SIZE", status=410) from exc
+                if exc.status == 404 and not token and not restarted:
                     raise KindNotServed(exc.reason, status=404) from exc
+                if exc.status == 403:
+                    raise SourceError(forbidden_message(kind), status=403) from exc
                 raise
-            items = answer.get("items") or []
+            items = answer.get("items")
+            if items is None:
+                items = []
+            if not isinstance(items, list) or not all(isinstance(i, dict) for i in items):
+                raise SourceError(f"GET {path}: malformed list answer (items is not a list of objects)")
             yield items
-            token = (answer.get("metadata") or {}).get("continue") or None
+            token = (answer.get("metadata") or {}).get("continue") if isinstance(
+                answer.get("metadata"), dict) else None
             if not token:
                 return
+            if not isinstance(token, str):
+                raise SourceError(f"GET {path}: malformed list answer (continue token is not a string)")
+
+
+def forbidden_message(kind: Kind, verb: str = "list") -> str:
+    """What a 403 means, in the words of the fix: which permission to grant (the RBAC of `asm-audit rbac`)."""
+    group = f'API group "{kind.group}"' if kind.group else 'the core API group ("")'
+    return (f"forbidden: cannot {verb} {kind.key} — grant get and list on {kind.plural} in {group} "
+            "(`asm-audit rbac` prints the read-only ClusterRole)")
+
+
+def _list_of_dicts(value: Any) -> list[dict[str, Any]]:
+    return [v for v in value if isinstance(v, dict)] if isinstance(value, list) else []
+
+
+def refuse_unsafe(path: str, query: list[tuple[str, Any]] | None = None) -> None:
+    """The read-only guarantee, enforced where every request is made: no Secrets, no watches."""
+    segments = path.split("?")[0].lower().split("/")
+    if FORBIDDEN_SEGMENTS & set(segments):
+        raise SourceError(f"refusing to read {path}: Secrets are never read")
+    if "watch" in segments or any(k == "watch" for k, _ in query or ()):
+        raise SourceError(f"refusing to watch {path}: the auditor only lists")
+
+
+def _read_kubeconfig(cluster: str, file: str) -> dict[str, Any]:
+    import yaml
+
+    try:
+        text = Path(os.path.expanduser(file)).read_text(encoding="utf-8")
+    except UnicodeDecodeError as exc:
+        raise UsageError(f"cluster {cluster}: kubeconfig {file} is not UTF-8 text (byte {exc.start})") from exc
+    except OSError as exc:
+        raise UsageError(f"cluster {cluster}: cannot read kubeconfig {file}: {exc.strerror or exc}") from exc
+    try:
+        doc = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        line = f" line {mark.line + 1}" if mark is not None else ""
+        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+        raise UsageError(f"cluster {cluster}: malformed kubeconfig {file}{line}: {problem}") from exc
+    if doc is None:
+        return {}
+    if not isinstance(doc, dict):
+        raise UsageError(f"cluster {cluster}: kubeconfig {file} is not a kubeconfig "
+                         f"(expected a mapping, found {type(doc).__name__})")
+    return doc
 
 
 def _short(exc: BaseException) -> str:

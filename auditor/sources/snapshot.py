@@ -14,6 +14,7 @@ import os
 import shutil
 import tarfile
 import tempfile
+import weakref
 import zlib
 from collections.abc import Iterator
 from pathlib import Path
@@ -29,8 +30,32 @@ from auditor.sources.base import ClusterSource, ListRestarted, SourceSet
 
 OBJECT_SUFFIXES = (".yaml", ".yml", ".json")
 SPECIAL_FILES = {"version.json", "manifest.json"}
-MAX_TAR_BYTES = int(os.environ.get("ASM_AUDIT_MAX_SNAPSHOT_BYTES", str(8 * 1024**3)))
-MAX_TAR_MEMBERS = int(os.environ.get("ASM_AUDIT_MAX_SNAPSHOT_MEMBERS", "100000"))
+# Limits on what a .tar.gz may expand to (a hostile or corrupt archive must not fill the disk).
+# Read at each extraction so tests and users can set them through the environment.
+DEFAULT_MAX_TAR_BYTES = 8 * 1024**3
+DEFAULT_MAX_TAR_MEMBERS = 100_000
+
+
+def _limit(env: str, default: int) -> int:
+    text = os.environ.get(env)
+    if not text:
+        return default
+    try:
+        value = int(text)
+    except ValueError as exc:
+        raise UsageError(f"{env}={text!r} is not a whole number") from exc
+    if value <= 0:
+        raise UsageError(f"{env} must be positive")
+    return value
+
+
+def max_tar_bytes() -> int:
+    return _limit("ASM_AUDIT_MAX_SNAPSHOT_BYTES", DEFAULT_MAX_TAR_BYTES)
+
+
+def max_tar_members() -> int:
+    return _limit("ASM_AUDIT_MAX_SNAPSHOT_MEMBERS", DEFAULT_MAX_TAR_MEMBERS)
+
 _YAML_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 STATUS_OK = "ok"
@@ -58,7 +83,33 @@ def _objects_in(doc: Any, path: Path) -> Iterator[dict[str, Any]]:
     meta = doc.get("metadata")
     if not isinstance(meta, dict) or not isinstance(meta.get("name"), str):
         raise UsageError(f"{path}: {kind} object without metadata.name")
+    problem = _metadata_problem(meta)
+    if problem:
+        raise UsageError(f"{path}: {kind} {meta['name']!r}: {problem}")
     yield doc
+
+
+def _metadata_problem(meta: dict[str, Any]) -> str | None:
+    """What the API server would have refused in metadata; every check relies on these shapes."""
+    for key in ("namespace", "creationTimestamp", "uid", "resourceVersion"):
+        if meta.get(key) is not None and not isinstance(meta[key], str):
+            return f"metadata.{key} must be a string"
+    for key in ("labels", "annotations"):
+        value = meta.get(key)
+        if value is None:
+            continue
+        if not isinstance(value, dict) or not all(
+                isinstance(k, str) and isinstance(v, str) for k, v in value.items()):
+            return f"metadata.{key} must map strings to strings"
+    refs = meta.get("ownerReferences")
+    if refs is not None and (not isinstance(refs, list) or not all(
+            isinstance(r, dict) and isinstance(r.get("kind"), str) and isinstance(r.get("name"), str)
+            for r in refs)):
+        return "metadata.ownerReferences must be a list of {kind, name} objects"
+    fields = meta.get("managedFields")
+    if fields is not None and (not isinstance(fields, list) or not all(isinstance(f, dict) for f in fields)):
+        return "metadata.managedFields must be a list of objects"
+    return None
 
 
 def read_object_file(path: Path) -> Iterator[dict[str, Any]]:
@@ -71,7 +122,7 @@ def read_object_file(path: Path) -> Iterator[dict[str, Any]]:
         try:
             doc = orjson.loads(raw)
         except orjson.JSONDecodeError as exc:
-            raise UsageError(f"{path}: malformed JSON: {exc}") from exc
+            raise UsageError(f"{path}: malformed JSON at line {exc.lineno}: {exc.msg}") from exc
         yield from _objects_in(doc, path)
         return
     try:
@@ -83,13 +134,16 @@ def read_object_file(path: Path) -> Iterator[dict[str, Any]]:
             yield from _objects_in(doc, path)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
-        where = f" line {mark.line + 1}" if mark is not None else ""
+        where = f" line {mark.line + 1}:" if mark is not None else ""
         problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
-        raise UsageError(f"{path}:{where}: malformed YAML: {problem}") from exc
+        raise UsageError(f"{path}:{where} malformed YAML: {problem}") from exc
+    except RecursionError as exc:  # pathologically nested documents
+        raise UsageError(f"{path}: malformed YAML: nested too deeply") from exc
 
 
 class SnapshotCluster(ClusterSource):
-    def __init__(self, name: str, role: str, directory: Path, entry: dict[str, Any]) -> None:
+    def __init__(self, name: str, role: str, directory: Path, entry: dict[str, Any],
+                 tree: _ExtractedTree | None = None) -> None:
         self.name = name
         self.role = role
         self.directory = directory
@@ -97,9 +151,17 @@ class SnapshotCluster(ClusterSource):
         self.complete = bool(entry.get("complete"))
         self.kind_status: dict[str, str] = dict(entry.get("kinds") or {})
         self._buckets: dict[str, list[dict[str, Any]]] | None = None
+        self._tree = tree
+        if tree is not None:
+            tree.acquire()
 
     def describe(self) -> str:
         return f"{self.name} (snapshot {self.directory})"
+
+    def close(self) -> None:
+        tree, self._tree = self._tree, None
+        if tree is not None:
+            tree.release()
 
     def version(self) -> dict[str, Any]:
         path = self.directory / "version.json"
@@ -139,26 +201,62 @@ class SnapshotCluster(ClusterSource):
 
 
 def _safe_extract(archive: Path, target: Path) -> None:
-    """Extract a snapshot tarball refusing anything that could escape or exhaust the temp dir."""
+    """Extract a snapshot tarball refusing anything that could escape or exhaust the temp dir.
+
+    Every member is vetted before anything is written: only regular files and directories, relative
+    paths without `..`, within the limits on members and total bytes. `filter="data"` re-checks the same.
+    """
+    max_members, max_bytes = max_tar_members(), max_tar_bytes()
     total = 0
     try:
         with tarfile.open(archive, "r:*") as tar:
             members = []
             for count, member in enumerate(tar, start=1):
-                if count > MAX_TAR_MEMBERS:
-                    raise UsageError(f"{archive}: more than {MAX_TAR_MEMBERS} members; refusing")
+                if count > max_members:
+                    raise UsageError(f"{archive}: more than {max_members} members (ASM_AUDIT_MAX_SNAPSHOT_MEMBERS); "
+                                     "refusing")
                 name = member.name
-                if name.startswith(("/", "\\")) or ".." in Path(name).parts or ":" in name.split("/")[0]:
+                parts = name.replace("\\", "/").split("/")
+                if (name.startswith(("/", "\\")) or ".." in parts or ":" in parts[0] or "\0" in name
+                        or any(ord(ch) < 32 for ch in name)):
                     raise UsageError(f"{archive}: unsafe member path {name!r}; refusing")
                 if not (member.isfile() or member.isdir()):
-                    raise UsageError(f"{archive}: member {name!r} is a link or device; refusing")
+                    what = "link" if member.issym() or member.islnk() else "device or special file"
+                    raise UsageError(f"{archive}: member {name!r} is a {what}; refusing")
                 total += member.size
-                if total > MAX_TAR_BYTES:
-                    raise UsageError(f"{archive}: expands to more than {MAX_TAR_BYTES} bytes; refusing")
+                if total > max_bytes:
+                    raise UsageError(f"{archive}: expands to more than {max_bytes} bytes "
+                                     "(ASM_AUDIT_MAX_SNAPSHOT_BYTES); refusing")
                 members.append(member)
             tar.extractall(target, members=members, filter="data")
-    except (tarfile.TarError, EOFError, OSError, zlib.error) as exc:
-        raise UsageError(f"{archive}: not a readable .tar.gz snapshot: {exc}") from exc
+    except (tarfile.TarError, EOFError, OSError, zlib.error, ValueError) as exc:
+        raise UsageError(f"{archive}: not a readable .tar.gz snapshot: {_first_line(exc)}") from exc
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
+
+
+class _ExtractedTree:
+    """The temp directory a .tar.gz was extracted into; removed when the last cluster reading it closes
+    (or at interpreter exit, whichever comes first)."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self.users = 0
+        self._finalizer = weakref.finalize(self, shutil.rmtree, str(root), True)
+
+    def acquire(self) -> None:
+        self.users += 1
+
+    def release(self) -> None:
+        self.users -= 1
+        if self.users <= 0:
+            self._finalizer()
+
+    def discard(self) -> None:
+        self._finalizer()
 
 
 def _sha256_tree(root: Path) -> str:
@@ -176,32 +274,52 @@ def open_snapshot(path: str | Path) -> SourceSet:
     path = Path(path)
     if not path.exists():
         raise UsageError(f"snapshot {path} does not exist")
+    tree: _ExtractedTree | None = None
     if path.is_file():
-        tmp = Path(tempfile.mkdtemp(prefix="asm-audit-snapshot-"))
-        _safe_extract(path, tmp)
-        children = [c for c in tmp.iterdir()]
-        # Tarballs often wrap everything in one top folder.
-        root = children[0] if len(children) == 1 and children[0].is_dir() and not (
-            tmp / "manifest.json").exists() else tmp
-        sha = hashlib.sha256(path.read_bytes()).hexdigest()
-    elif path.is_dir():
-        root, sha = path, _sha256_tree(path)
-    else:
-        raise UsageError(f"snapshot {path} is neither a directory nor a file")
+        tree = _ExtractedTree(Path(tempfile.mkdtemp(prefix="asm-audit-snapshot-")))
+        tmp = tree.root
+        try:
+            _safe_extract(path, tmp)
+            children = [c for c in tmp.iterdir()]
+            # Tarballs often wrap everything in one top folder.
+            root = children[0] if len(children) == 1 and children[0].is_dir() and not (
+                tmp / "manifest.json").exists() else tmp
+            sha = _sha256_file(path)
+            return _open_root(path, root, sha, tree)
+        except BaseException:
+            tree.discard()  # nothing of a refused archive stays on disk
+            raise
+    if path.is_dir():
+        return _open_root(path, path, _sha256_tree(path), None)
+    raise UsageError(f"snapshot {path} is neither a directory nor a file")
 
+
+def _sha256_file(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def _open_root(path: Path, root: Path, sha: str, tree: _ExtractedTree | None) -> SourceSet:
+    """The clusters of a snapshot rooted at `root` (a directory, or where a .tar.gz was extracted)."""
     manifest: dict[str, Any] = {}
     manifest_path = root / "manifest.json"
     if manifest_path.exists():
         try:
             manifest = orjson.loads(manifest_path.read_bytes())
         except orjson.JSONDecodeError as exc:
-            raise UsageError(f"{manifest_path}: malformed JSON: {exc}") from exc
+            raise UsageError(f"{manifest_path}: malformed JSON at line {exc.lineno}: {exc.msg}") from exc
+        except OSError as exc:
+            raise UsageError(f"{manifest_path}: cannot read: {exc.strerror or exc}") from exc
         if not isinstance(manifest, dict):
             raise UsageError(f"{manifest_path}: expected a JSON object")
+    problem = _manifest_problem(manifest)
+    if problem:
+        raise UsageError(f"{manifest_path}: {problem}")
 
     entries: list[dict[str, Any]] = manifest.get("clusters") or []
-    if not isinstance(entries, list) or not all(isinstance(e, dict) and e.get("name") for e in entries):
-        raise UsageError(f"{manifest_path}: 'clusters' must be a list of objects with a name")
     if not entries:
         subdirs = sorted(d for d in root.iterdir() if d.is_dir() and any(
             f.suffix in OBJECT_SUFFIXES for f in d.rglob("*")))
@@ -216,19 +334,46 @@ def open_snapshot(path: str | Path) -> SourceSet:
     for entry in entries:
         directory = (root / entry.get("dir", entry["name"])).resolve()
         if not directory.is_dir() or root.resolve() not in (directory, *directory.parents):
-            raise UsageError(f"snapshot cluster {entry['name']!r}: directory {directory} missing")
+            raise UsageError(f"snapshot cluster {entry['name']!r}: directory {entry.get('dir', entry['name'])!r} "
+                             "missing or outside the snapshot")
         role = entry.get("role", "data-plane")
         if role not in ("data-plane", "asm"):
             raise UsageError(f"{manifest_path}: cluster {entry['name']!r} has unknown role {role!r}")
-        source = SnapshotCluster(entry["name"], role, directory, entry)
+        source = SnapshotCluster(entry["name"], role, directory, entry, tree)
         if role == "asm":
+            if asm is not None:
+                raise UsageError(f"{manifest_path}: more than one cluster has role 'asm'")
             asm = source
         else:
             data_planes.append(source)
     if not data_planes:
         raise UsageError(f"snapshot {path} holds no data-plane cluster")
+    names = [s.name for s in [*data_planes, *([asm] if asm else [])]]
+    if len(set(names)) != len(names):
+        raise UsageError(f"{manifest_path}: cluster names must be unique: {', '.join(names)}")
     return SourceSet(data_planes=data_planes, asm=asm, asm_openapi=manifest.get("asm_openapi") or {},
                      recorded_prometheus=manifest.get("prometheus"), inputs_sha256=sha, origin="snapshot")
+
+
+def _manifest_problem(manifest: dict[str, Any]) -> str | None:
+    """Why manifest.json cannot be used, or None. Checked up front so nothing downstream trips on its shape."""
+    entries = manifest.get("clusters")
+    if entries is not None and (not isinstance(entries, list) or not all(
+            isinstance(e, dict) and isinstance(e.get("name"), str) and e["name"] for e in entries)):
+        return "'clusters' must be a list of objects with a name"
+    for entry in entries or ():
+        name = entry["name"]
+        for key in ("dir", "role", "cluster_id"):
+            if entry.get(key) is not None and not isinstance(entry[key], str):
+                return f"cluster {name!r}: {key!r} must be a string"
+        kinds = entry.get("kinds")
+        if kinds is not None and (not isinstance(kinds, dict) or not all(
+                isinstance(k, str) and isinstance(v, str) for k, v in kinds.items())):
+            return f"cluster {name!r}: 'kinds' must map kind keys to status strings"
+    for key in ("asm_openapi", "prometheus"):
+        if manifest.get(key) is not None and not isinstance(manifest[key], dict):
+            return f"{key!r} must be a JSON object"
+    return None
 
 
 # ---------------------------------------------------------------- writing
