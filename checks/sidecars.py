@@ -12,6 +12,8 @@ from auditor.check import ClusterCheck, Context
 from auditor.inventory import ACTIVE_PHASES, ClusterInventory
 from auditor.model import Finding, Gate, Severity
 
+WORKLOAD_KEY = ["namespace", "workload_kind", "workload_name"]
+
 
 def istio_sidecar_pods(pods: pd.DataFrame) -> pd.DataFrame:
     """Active pods whose istio-proxy is Istio's and runs as a sidecar (gateways excluded)."""
@@ -20,10 +22,15 @@ def istio_sidecar_pods(pods: pd.DataFrame) -> pd.DataFrame:
     return pods[mask]
 
 
+def istio_proxy_pods(pods: pd.DataFrame) -> pd.DataFrame:
+    """Active pods running Istio's proxy, sidecars and gateways alike."""
+    return pods[(pods["proxy"] == mesh.PROXY_ISTIO) & pods["phase"].isin(ACTIVE_PHASES)]
+
+
 def by_workload(pods: pd.DataFrame) -> Iterable[tuple[tuple[str, str, str], pd.DataFrame]]:
     if pods.empty:
         return []
-    return pods.groupby(["namespace", "workload_kind", "workload_name"], observed=True, sort=True)
+    return pods.groupby(WORKLOAD_KEY, observed=True, sort=True)
 
 
 class IstioSidecarsRemaining(ClusterCheck):
@@ -35,31 +42,43 @@ class IstioSidecarsRemaining(ClusterCheck):
                  "control plane and certificates. Every workload must run ASM's proxy first.")
     remediation = "Label the pod template with sidecar.asm.aliyun.com/inject=true (rolling restart)."
     needs = (K.POD,)
-    uses = (K.REPLICASET, K.JOB)
+    uses = (K.REPLICASET, K.JOB, K.DEPLOYMENT, K.STATEFULSET, K.DAEMONSET, K.CRONJOB)
 
     def check_cluster(self, cluster: ClusterInventory, ctx: Context) -> Iterable[Finding]:
+        from checks.workloads import manual_injections, rerender_remediation
+
         pods = cluster.pods()
         sidecars = istio_sidecar_pods(pods)
+        baked, _ = manual_injections(cluster, ctx.inv.rules) if not sidecars.empty else ({}, {})
         for (namespace, kind, name), group in by_workload(sidecars):
             native = int(group["native"].sum())
             total = len(group)
-            pending = bool(group["asm_inject"].all())
+            labelled = int(group["asm_inject"].sum())
             detail = f"{native} native, {total - native} classic"
-            if pending:
+            evidence = {"pods": sorted(group["name"].tolist())[:20], "pod_count": total, "native": native,
+                        "images": sorted(map(str, group["proxy_image"].unique())), "labelled_for_asm": labelled,
+                        "restart_pending": labelled == total}
+            if (namespace, kind, name) in baked:
+                message = (f"{total} pod(s) still run Istio's sidecar ({detail}); the workload template itself "
+                           "contains istio-proxy (kube-inject), so relabelling alone may not move it")
+                remediation = rerender_remediation(cluster.name, kind, namespace, name)
+                evidence["manual_injection"] = True
+            elif labelled == total:
                 message = (f"restart pending: {total} pod(s) labelled sidecar.asm.aliyun.com/inject=true "
                            f"still run Istio's sidecar ({detail})")
                 remediation = mesh.restart_command(cluster.name, kind, namespace, name)
+            elif labelled:
+                message = (f"{total} pod(s) still run Istio's sidecar ({detail}); {labelled} of them carry "
+                           "sidecar.asm.aliyun.com/inject=true (rollout in progress or stuck?)")
+                remediation = mesh.asm_inject_command(cluster.name, kind, namespace, name)
             else:
                 message = f"{total} pod(s) still run Istio's sidecar ({detail})"
                 remediation = mesh.asm_inject_command(cluster.name, kind, namespace, name)
             yield self.fail(cluster.name, message, kind=kind, namespace=namespace, name=name,
-                            remediation=remediation,
-                            evidence={"pods": sorted(group["name"].tolist())[:20], "pod_count": total,
-                                      "native": native, "images": sorted(map(str, group["proxy_image"].unique())),
-                                      "restart_pending": pending})
+                            remediation=remediation, evidence=evidence)
         if sidecars.empty:
             asm = int(((pods["proxy"] == mesh.PROXY_ASM) & (pods["role"] == mesh.ROLE_SIDECAR)).sum())
             gateways = int((pods["role"] == mesh.ROLE_GATEWAY).sum())
-            yield self.passed(cluster.name, f"no Istio sidecar left ({asm} pods on ASM proxies)",
-                              evidence={"asm_proxy_pods": asm, "gateway_pods": gateways,
-                                        "pods": len(pods)})
+            yield self.passed(cluster.name, f"no Istio sidecar left ({asm} pods on ASM proxies; gateway pods "
+                              "are judged by the gateway checks)",
+                              evidence={"asm_proxy_pods": asm, "gateway_pods": gateways, "pods": len(pods)})

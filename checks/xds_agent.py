@@ -1,4 +1,4 @@
-"""PROXY_CONFIG_XDS_AGENT on Istio-sidecar pods: only pods created after SetupIstioForMigrate carry it."""
+"""PROXY_CONFIG_XDS_AGENT on Istio-proxy pods: only pods created after SetupIstioForMigrate carry it."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from auditor import mesh
 from auditor.check import ClusterCheck, Context
 from auditor.inventory import ClusterInventory
 from auditor.model import Finding, Gate, Severity
-from checks.sidecars import by_workload, istio_sidecar_pods
+from checks.sidecars import by_workload, istio_proxy_pods
 
 
 class PodsXdsAgent(ClusterCheck):
@@ -18,29 +18,36 @@ class PodsXdsAgent(ClusterCheck):
     gates = (Gate.MIGRATING,)
     severity = Severity.BLOCKER
     rationale = ("Only pods created after SetupIstioForMigrate (and after istiod restarted) carry the setting "
-                 "that lets Istio sidecars and ASM proxies talk mTLS during the migration.")
+                 "that lets Istio sidecars and ASM proxies talk mTLS during the migration. The value must be "
+                 "\"true\": the seed's grep would also pass \"false\". Istio gateways originate mTLS to moved "
+                 "workloads too, so their pods are checked as well (severity major).")
     remediation = "Restart the workload so its pods are injected again (kubectl rollout restart)."
     needs = (K.POD,)
     uses = (K.REPLICASET, K.JOB)
 
     def check_cluster(self, cluster: ClusterInventory, ctx: Context) -> Iterable[Finding]:
-        sidecars = istio_sidecar_pods(cluster.pods())
+        proxies = istio_proxy_pods(cluster.pods())
         ok_workloads = 0
-        for (namespace, kind, name), group in by_workload(sidecars):
+        for (namespace, kind, name), group in by_workload(proxies):
             values = group["xds_agent"].astype(str)
             missing = group[values != "true"]
             if missing.empty:
                 ok_workloads += 1
                 continue
             seen = {str(k): int(v) for k, v in missing["xds_agent"].astype(str).value_counts().items() if v}
+            gateway = bool((group["role"] == mesh.ROLE_GATEWAY).any())
+            what = "gateway pod(s)" if gateway else "pod(s)"
             yield self.fail(
-                cluster.name, f"{len(missing)}/{len(group)} pod(s) lack PROXY_CONFIG_XDS_AGENT=\"true\" "
+                cluster.name, f"{len(missing)}/{len(group)} {what} lack PROXY_CONFIG_XDS_AGENT=\"true\" "
                 f"(seen: {', '.join(f'{k} x{v}' for k, v in seen.items())})",
                 kind=kind, namespace=namespace, name=name,
+                severity=Severity.MAJOR if gateway else None,
                 remediation=mesh.restart_command(cluster.name, kind, namespace, name),
                 evidence={"pods": sorted(missing["name"].tolist())[:20], "values": seen,
-                          "pod_count": len(group)})
-        if ok_workloads or sidecars.empty:
-            yield self.passed(cluster.name, f"{ok_workloads} workload(s) on Istio sidecars carry "
-                              f"PROXY_CONFIG_XDS_AGENT=true" if ok_workloads else
-                              "no Istio-sidecar pod to check", evidence={"workloads_ok": ok_workloads})
+                          "pod_count": len(group), "gateway": gateway})
+        if proxies.empty:
+            yield self.passed(cluster.name, "no pod runs Istio's proxy: nothing to restart",
+                              evidence={"workloads_ok": 0})
+        elif ok_workloads:
+            yield self.passed(cluster.name, f"{ok_workloads} workload(s) on Istio's proxy carry "
+                              "PROXY_CONFIG_XDS_AGENT=\"true\"", evidence={"workloads_ok": ok_workloads})

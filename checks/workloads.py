@@ -1,0 +1,208 @@
+"""Workload templates and ASM-proxied pods: manual injection (kube-inject) and readiness after the move."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+import pandas as pd
+
+from auditor import kinds as K
+from auditor import mesh
+from auditor.check import ClusterCheck, Context
+from auditor.inventory import ACTIVE_PHASES, ClusterInventory
+from auditor.model import Finding, Gate, Severity
+from checks.sidecars import by_workload
+
+STATUS_ANNOTATION = "sidecar.istio.io/status"
+# Kinds whose objects carry a pod template; ReplicaSets and Jobs only when nothing owns them.
+TEMPLATE_KINDS: tuple[K.Kind, ...] = (K.DEPLOYMENT, K.STATEFULSET, K.DAEMONSET, K.CRONJOB, K.JOB, K.REPLICASET)
+
+
+def pod_template(kind: K.Kind, obj: dict[str, Any]) -> dict[str, Any] | None:
+    spec = obj.get("spec") or {}
+    if kind is K.CRONJOB:
+        spec = ((spec.get("jobTemplate") or {}).get("spec")) or {}
+    template = spec.get("template")
+    return template if isinstance(template, dict) else None
+
+
+def workload_templates(cluster: ClusterInventory, kinds: Iterable[K.Kind] = TEMPLATE_KINDS
+                       ) -> tuple[list[tuple[K.Kind, dict[str, Any], dict[str, Any]]], dict[str, str]]:
+    """(kind, object, pod template) of every top-level workload whose kind was read, and the kinds that
+    could not be read (kind -> reason), so a caller never mistakes an unread kind for "none found"."""
+    found: list[tuple[K.Kind, dict[str, Any], dict[str, Any]]] = []
+    missing: dict[str, str] = {}
+    for kind in kinds:
+        if not cluster.available(kind):
+            missing[kind.kind] = cluster.errors.get(kind.key) or cluster.unreachable or "not collected"
+            continue
+        for obj in cluster.objects(kind):
+            meta = obj.get("metadata") or {}
+            if kind in (K.REPLICASET, K.JOB) and meta.get("ownerReferences"):
+                continue  # a Deployment's ReplicaSet or a CronJob's Job: judged through its owner
+            template = pod_template(kind, obj)
+            if template is not None:
+                found.append((kind, obj, template))
+    return found, missing
+
+
+@dataclass(frozen=True)
+class TemplateInjection:
+    """What a workload template carries of a sidecar that an injector would otherwise add."""
+
+    container: bool        # an istio-proxy container with a concrete Istio image
+    status_annotation: bool
+    native: bool
+    image: str
+    xds_agent: str         # PROXY_CONFIG_XDS_AGENT in the template's proxy ('<absent>' when not set)
+
+
+def template_injection(template: dict[str, Any], rules: mesh.ProxyRules) -> TemplateInjection | None:
+    """An Istio sidecar baked into a pod template (istioctl kube-inject), or None.
+
+    Not counted: gateways (they define their proxy by design), `image: auto` (the documented injection
+    customisation, filled in by the injector) and ASM's proxy.
+    """
+    spec = template.get("spec") or {}
+    annotations = ((template.get("metadata") or {}).get("annotations")) or {}
+    has_status = STATUS_ANNOTATION in annotations
+    container, native = mesh.find_proxy_container(spec)
+    concrete = False
+    image = ""
+    xds = "<absent>"
+    if container is not None:
+        image = container.get("image") or ""
+        env = mesh.env_map(container)
+        if mesh.is_gateway_proxy(container) or rules.is_asm(image, env):
+            return None
+        concrete = image not in ("", "auto")
+        value = mesh.xds_agent_value(env)
+        xds = "<absent>" if value is None else value
+    if not concrete and not has_status:
+        return None
+    return TemplateInjection(concrete, has_status, native, image, xds)
+
+
+def manual_injections(cluster: ClusterInventory, rules: mesh.ProxyRules, kinds: Iterable[K.Kind] = TEMPLATE_KINDS
+                      ) -> tuple[dict[tuple[str, str, str], TemplateInjection], dict[str, str]]:
+    """(namespace, kind, name) -> what the template carries; plus the kinds that could not be read."""
+    templates, missing = workload_templates(cluster, kinds)
+    out = {}
+    for kind, obj, template in templates:
+        found = template_injection(template, rules)
+        if found is not None:
+            meta = obj.get("metadata") or {}
+            out[(meta.get("namespace", ""), kind.kind, meta.get("name", ""))] = found
+    return out, missing
+
+
+def rerender_remediation(cluster: str, kind: str, namespace: str, name: str) -> str:
+    return (f"Re-render {kind} {namespace}/{name} from its source manifest without `istioctl kube-inject` "
+            "(no istio-proxy/istio-init/istio-validation containers, no sidecar.istio.io/status annotation), "
+            f"add label sidecar.asm.aliyun.com/inject=true to its pod template and apply it; check with: "
+            f"{mesh.kubectl(cluster)} -n {namespace} get {kind.lower()} {name} -o yaml | grep -n istio-proxy")
+
+
+class ManualInjection(ClusterCheck):
+    id = "manual-injection"
+    title = "No workload template carries a kube-injected Istio sidecar"
+    gates = (Gate.ASSESSMENT, Gate.MIGRATING, Gate.UNINSTALL)
+    severity = Severity.MAJOR
+    rationale = ("`istioctl kube-inject` writes Istio's proxy into the workload template itself. Every new pod "
+                 "gets that proxy again, frozen as it was rendered: a restart does not add "
+                 "PROXY_CONFIG_XDS_AGENT, and relabelling for ASM moves the pod only if an injector re-injects "
+                 "it. The manifest has to be re-rendered without kube-inject.")
+    remediation = "Re-render the manifest without istioctl kube-inject, label it for ASM injection, apply it."
+    needs = (K.DEPLOYMENT, K.STATEFULSET, K.DAEMONSET)
+    uses = (K.CRONJOB, K.JOB, K.REPLICASET)
+
+    def check_cluster(self, cluster: ClusterInventory, ctx: Context) -> Iterable[Finding]:
+        found, missing = manual_injections(cluster, ctx.inv.rules)
+        for (namespace, kind, name), inj in sorted(found.items()):
+            yield self._judge(cluster.name, ctx.gate, namespace, kind, name, inj)
+        if missing:
+            yield self.unknown(cluster.name, "could not read " + "; ".join(f"{k}: {why}" for k, why in
+                                                                           missing.items()),
+                               evidence={"unread_kinds": missing})
+        elif not found:
+            yield self.passed(cluster.name, "no workload template carries an Istio sidecar (kube-inject)")
+
+    def _judge(self, cluster: str, gate: Gate, namespace: str, kind: str, name: str,
+               inj: TemplateInjection) -> Finding:
+        subject = {"kind": kind, "namespace": namespace, "name": name,
+                   "remediation": rerender_remediation(cluster, kind, namespace, name),
+                   "evidence": {"image": inj.image, "native": inj.native, "status_annotation": inj.status_annotation,
+                                "xds_agent": inj.xds_agent, "proxy_container": inj.container}}
+        if not inj.container:
+            # Only the annotation: the template was copied from an injected pod; injectors read it as a
+            # previous injection to strip. Harmless for current injectors, confusing in every audit.
+            return self.warn(cluster, f"template carries {STATUS_ANNOTATION} but no istio-proxy container "
+                             "(copied from an injected pod?)", severity=Severity.MINOR, **subject)
+        where = "initContainers (native sidecar)" if inj.native else "containers"
+        baked = f"template contains Istio's istio-proxy ({inj.image}) in {where}"
+        if gate is Gate.ASSESSMENT:
+            return self.warn(cluster, f"{baked}: plan to re-render it; relabelling alone may keep Istio's proxy",
+                             **subject)
+        if gate is Gate.MIGRATING:
+            if inj.xds_agent != "true":
+                return self.fail(cluster, f"{baked} with PROXY_CONFIG_XDS_AGENT={inj.xds_agent}: a restart "
+                                 "re-creates pods without PROXY_CONFIG_XDS_AGENT=\"true\"", **subject)
+            return self.warn(cluster, f"{baked} (it carries PROXY_CONFIG_XDS_AGENT=true); it will have to be "
+                             "re-rendered to move to ASM", **subject)
+        return self.fail(cluster, f"{baked}: it still brings Istio's sidecar into new pods", **subject)
+
+
+class AsmProxiesReady(ClusterCheck):
+    id = "asm-proxies-ready"
+    title = "Pods on ASM proxies are ready and not restarting"
+    gates = (Gate.UNINSTALL,)
+    severity = Severity.MAJOR
+    rationale = ("The seed's last condition before uninstalling Istio: workloads injected with ASM's proxy "
+                 "function as expected. Unready or crash-looping ASM-proxied pods are the first sign they do not.")
+    remediation = "Find the cause in the pod's events and the istio-proxy log before removing Istio."
+    needs = (K.POD,)
+    uses = (K.REPLICASET, K.JOB)
+    restart_threshold = 3  # restartCount (all containers) above this counts as restarting
+
+    def check_cluster(self, cluster: ClusterInventory, ctx: Context) -> Iterable[Finding]:
+        pods = cluster.pods()
+        asm = pods[(pods["proxy"] == mesh.PROXY_ASM) & pods["phase"].isin(ACTIVE_PHASES)]
+        if asm.empty:
+            yield self.not_applicable(cluster.name, "no pod runs an ASM proxy yet")
+            return
+        not_ready = ~asm["ready"].astype(bool)
+        restarting = asm["restarts"] > self.restart_threshold
+        bad = asm[not_ready | restarting]
+        sizes = asm.groupby(["namespace", "workload_kind", "workload_name"], observed=True).size()
+        for (namespace, kind, name), group in by_workload(bad):
+            total = int(sizes.get((namespace, kind, name), len(group)))
+            unready = group[~group["ready"].astype(bool)]
+            looping = group[group["restarts"] > self.restart_threshold]
+            parts = []
+            if len(unready):
+                parts.append(f"{len(unready)} not ready")
+            if len(looping):
+                parts.append(f"{len(looping)} restarted more than {self.restart_threshold} times "
+                             f"(max {int(looping['restarts'].max())})")
+            first = str(group["name"].iloc[0])
+            yield self.fail(cluster.name, f"{' and '.join(parts)} of {total} ASM-proxied pod(s)", kind=kind,
+                            namespace=namespace, name=name,
+                            remediation=(f"{mesh.kubectl(cluster.name)} -n {namespace} describe pod {first}; "
+                                         f"{mesh.kubectl(cluster.name)} -n {namespace} logs {first} -c istio-proxy "
+                                         "--previous"),
+                            evidence={"not_ready": sorted(unready["name"].tolist())[:20],
+                                      "restarting": {str(p): int(r) for p, r in
+                                                     zip(looping["name"], looping["restarts"], strict=True)},
+                                      "phases": _counts(group["phase"]), "pod_count": total,
+                                      "restart_threshold": self.restart_threshold})
+        if bad.empty:
+            workloads = len(sizes)
+            yield self.passed(cluster.name, f"all {len(asm)} ASM-proxied pod(s) of {workloads} workload(s) ready, "
+                              f"none restarted more than {self.restart_threshold} times",
+                              evidence={"pods": len(asm), "workloads": workloads})
+
+
+def _counts(series: pd.Series) -> dict[str, int]:
+    return {str(k): int(v) for k, v in series.astype(str).value_counts().items() if v}

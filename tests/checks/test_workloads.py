@@ -1,0 +1,151 @@
+"""manual-injection (kube-injected templates) and asm-proxies-ready (ASM-proxied pods healthy)."""
+
+from __future__ import annotations
+
+import pytest
+
+from auditor import kinds as K
+from checks.workloads import AsmProxiesReady
+from tests import factory as f
+
+
+def kube_injected(name: str, namespace: str = "shop", *, xds_agent: str | None = None,
+                  native: bool = False) -> tuple[dict, dict]:
+    """A Deployment whose template is what `istioctl kube-inject` renders: proxy container + status annotation."""
+    rendered = f.pod("render", namespace, xds_agent=xds_agent, native=native)
+    status = rendered["metadata"]["annotations"]["sidecar.istio.io/status"]
+    dep, rs = f.deployment(name, namespace, containers=rendered["spec"]["containers"],
+                           template_annotations={"sidecar.istio.io/status": status})
+    if native:
+        dep["spec"]["template"]["spec"]["initContainers"] = rendered["spec"]["initContainers"]
+    return dep, rs
+
+
+def gateway_deployments() -> list[dict]:
+    """Gateways define istio-proxy by design: Helm's `image: auto` and an operator-rendered router."""
+    helm, _ = f.deployment("istio-ingressgateway", "istio-system",
+                           template_labels={"app": "istio-ingressgateway", "istio": "ingressgateway"},
+                           template_annotations={"inject.istio.io/templates": "gateway"},
+                           containers=[{"name": "istio-proxy", "image": "auto"}])
+    rendered, _ = f.deployment("istio-egressgateway", "istio-system",
+                               containers=[f.proxy_container("istio", gateway=True)],
+                               template_labels={"app": "istio-egressgateway", "istio": "egressgateway"})
+    asm, _ = f.deployment("istio-asm-ingress", "istio-system", containers=[f.proxy_container("asm", gateway=True)])
+    customised, _ = f.deployment("tuned", "shop", containers=[
+        {"name": "app", "image": "registry.example.com/tuned:1"},
+        {"name": "istio-proxy", "image": "auto", "resources": {"requests": {"cpu": "500m"}}}])
+    return [helm, rendered, asm, customised]
+
+
+# ---------------------------------------------------------------- manual-injection
+def test_clean_templates_and_gateways_pass(audit):
+    cart = f.deployment("cart")
+    run = audit({"c1": [*cart, *gateway_deployments()]}, "assessment")
+    [row] = run.rows("manual-injection")
+    assert row["status"] == "PASS"
+
+
+@pytest.mark.parametrize(("gate", "xds", "status"), [
+    ("assessment", None, "WARN"),
+    ("migrating", None, "FAIL"),
+    ("migrating", "false", "FAIL"),
+    ("migrating", "true", "WARN"),
+    ("uninstall", "true", "FAIL"),
+])
+def test_kube_injected_deployment_per_gate(audit, gate, xds, status):
+    legacy = kube_injected("legacy", xds_agent=xds)
+    [row] = audit({"c1": [*legacy]}, gate).rows("manual-injection")
+    assert (row["status"], row["kind"], row["namespace"], row["name"]) == (status, "Deployment", "shop", "legacy")
+    assert row["severity"] == "major"
+    assert row["remediation"].startswith("Re-render Deployment shop/legacy")
+    assert "without `istioctl kube-inject`" in row["remediation"]
+    if gate == "migrating" and status == "FAIL":
+        assert f"PROXY_CONFIG_XDS_AGENT={xds or '<absent>'}" in row["message"]
+
+
+def test_native_sidecar_in_template_is_found(audit):
+    dep, rs = kube_injected("modern", native=True)
+    [row] = audit({"c1": [dep, rs]}, "uninstall").rows("manual-injection")
+    assert row["status"] == "FAIL" and "native sidecar" in row["message"]
+
+
+def test_every_template_kind_and_only_top_level_owners(audit):
+    rendered = f.pod("render", "batch", xds_agent=None)
+    template = {"metadata": {"labels": {"app": "x"}, "annotations": rendered["metadata"]["annotations"]},
+                "spec": rendered["spec"]}
+    sts = {"apiVersion": "apps/v1", "kind": "StatefulSet", "metadata": f.meta("db", "batch"),
+           "spec": {"replicas": 1, "serviceName": "db", "template": template}}
+    ds = {"apiVersion": "apps/v1", "kind": "DaemonSet", "metadata": f.meta("agent", "batch"),
+          "spec": {"template": template}}
+    cron = {"apiVersion": "batch/v1", "kind": "CronJob", "metadata": f.meta("nightly", "batch"),
+            "spec": {"schedule": "0 1 * * *", "jobTemplate": {"spec": {"template": template}}}}
+    owned_job = {"apiVersion": "batch/v1", "kind": "Job", "metadata": f.meta(
+        "nightly-29000000", "batch", ownerReferences=[{"apiVersion": "batch/v1", "kind": "CronJob", "name": "nightly",
+                                                       "uid": "u", "controller": True}]),
+        "spec": {"template": template}}
+    lone_job = {"apiVersion": "batch/v1", "kind": "Job", "metadata": f.meta("migrate-db", "batch"),
+                "spec": {"template": template}}
+    lone_rs = {"apiVersion": "apps/v1", "kind": "ReplicaSet", "metadata": f.meta("orphan", "batch"),
+               "spec": {"replicas": 1, "template": template}}
+    run = audit({"c1": [sts, ds, cron, owned_job, lone_job, lone_rs]}, "uninstall")
+    found = {(r["kind"], r["name"]) for r in run.rows("manual-injection")}
+    assert found == {("StatefulSet", "db"), ("DaemonSet", "agent"), ("CronJob", "nightly"), ("Job", "migrate-db"),
+                     ("ReplicaSet", "orphan")}
+
+
+def test_status_annotation_without_proxy_warns_minor(audit):
+    dep, rs = f.deployment("copied", template_annotations={"sidecar.istio.io/status": '{"containers":["istio-proxy"]}'})
+    [row] = audit({"c1": [dep, rs]}, "uninstall").rows("manual-injection")
+    assert row["status"] == "WARN" and row["severity"] == "minor" and "copied from an injected pod" in row["message"]
+
+
+def test_unreadable_needed_kind_is_unknown(audit):
+    run = audit({"c1": [*kube_injected("legacy")]}, "assessment",
+                unreadable={"c1": {K.DEPLOYMENT: "403 Forbidden: deployments.apps"}})
+    [row] = run.rows("manual-injection")
+    assert row["status"] == "UNKNOWN" and "deployments.apps" in row["message"]
+
+
+def test_unreadable_optional_kind_is_unknown_not_pass(audit):
+    run = audit({"c1": [*f.deployment("cart")]}, "assessment", unreadable={"c1": {K.CRONJOB: "403 Forbidden"}})
+    [row] = run.rows("manual-injection")
+    assert row["status"] == "UNKNOWN" and "CronJob: 403 Forbidden" in row["message"]
+
+
+# ---------------------------------------------------------------- asm-proxies-ready
+def test_ready_asm_pods_pass(audit):
+    cart = f.deployment("cart")
+    [row] = audit({"c1": [*cart, *f.workload_pods(cart, 3, proxy="asm", restarts=1)]}, "uninstall"
+                  ).rows("asm-proxies-ready")
+    assert row["status"] == "PASS" and "3 ASM-proxied pod(s) of 1 workload(s)" in row["message"]
+
+
+def test_unready_or_restarting_workloads_fail_one_finding_each(audit):
+    cart, web, ok = f.deployment("cart"), f.deployment("web"), f.deployment("ok")
+    pods = [*f.workload_pods(cart, 2, proxy="asm", ready=False, phase="Running"),
+            *f.workload_pods(web, 1, proxy="asm", restarts=7),  # app + proxy: 14 restarts in all
+            *f.workload_pods(ok, 2, proxy="asm"),
+            f.pod("istio-left", owner=None, ready=False)]  # an Istio sidecar is another check's business
+    rows = audit({"c1": [*cart, *web, *ok, *pods]}, "uninstall").by_name("asm-proxies-ready")
+    assert set(rows) == {"cart", "web"}
+    assert rows["cart"]["status"] == "FAIL" and rows["cart"]["message"].startswith("2 not ready of 2")
+    assert "restarted more than 3 times (max 14)" in rows["web"]["message"]
+    assert rows["web"]["severity"] == "major"
+    assert "logs" in rows["web"]["remediation"] and "-c istio-proxy --previous" in rows["web"]["remediation"]
+
+
+def test_restart_threshold_is_a_class_attribute(audit, monkeypatch):
+    web = f.deployment("web")
+    snapshot = {"c1": [*web, *f.workload_pods(web, 1, proxy="asm", restarts=7)]}  # 14 in all
+    monkeypatch.setattr(AsmProxiesReady, "restart_threshold", 20)
+    assert audit(snapshot, "uninstall").statuses("asm-proxies-ready") == ["PASS"]
+
+
+def test_no_asm_pods_is_not_applicable(audit):
+    [row] = audit({"c1": [f.pod("a", owner=None)]}, "uninstall").rows("asm-proxies-ready")
+    assert row["status"] == "NOT_APPLICABLE"
+
+
+def test_unreadable_pods_is_unknown(audit):
+    [row] = audit({"c1": []}, "uninstall", unreadable={"c1": {K.POD: "timeout"}}).rows("asm-proxies-ready")
+    assert row["status"] == "UNKNOWN" and "timeout" in row["message"]

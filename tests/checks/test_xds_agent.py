@@ -1,0 +1,71 @@
+"""pods-xds-agent: the value must be exactly "true"; one finding per workload with the restart command."""
+
+from __future__ import annotations
+
+import json
+
+from auditor import kinds as K
+from tests import factory as f
+
+
+def test_pods_with_true_pass(audit):
+    cart = f.deployment("cart")
+    run = audit({"c1": [*cart, *f.workload_pods(cart, 2, xds_agent="true")]}, "migrating")
+    [row] = run.rows("pods-xds-agent")
+    assert row["status"] == "PASS" and "1 workload(s)" in row["message"]
+
+
+def test_false_fails_like_absent_one_finding_per_workload(audit):
+    cart = f.deployment("cart")
+    web = f.deployment("web", "front")
+    pods = [*f.workload_pods(cart, 1, xds_agent="false"), *f.workload_pods(cart, 2, xds_agent="true")[1:],
+            *f.workload_pods(web, 2, xds_agent=None)]
+    run = audit({"c1": [*cart, *web, *pods]}, "migrating")
+    rows = run.by_name("pods-xds-agent")
+    assert set(rows) == {"cart", "web"}  # no PASS row: no workload is fully done
+    assert rows["cart"]["status"] == "FAIL" and "1/2 pod(s)" in rows["cart"]["message"]
+    assert rows["cart"]["evidence"]["values"] == {"false": 1}  # the seed's grep would have passed this pod
+    assert rows["web"]["evidence"]["values"] == {"<absent>": 2}
+    assert rows["cart"]["remediation"] == ("kubectl --kubeconfig=${KUBECONFIG_C1} -n shop "
+                                           "rollout restart deployment/cart")
+    assert rows["web"]["remediation"].endswith("-n front rollout restart deployment/web")
+    assert rows["web"]["severity"] == "blocker"
+
+
+def test_value_must_be_exactly_true(audit):
+    pods = [f.pod("a", owner=None, xds_agent="True"), f.pod("b", owner=None, xds_agent="1")]
+    rows = audit({"c1": pods}, "migrating").by_name("pods-xds-agent")
+    assert rows["a"]["status"] == rows["b"]["status"] == "FAIL"
+    assert "delete pod a" in rows["a"]["remediation"]
+
+
+def test_value_read_from_proxy_config_json_when_no_env_var(audit):
+    pod = f.pod("a", owner=None, xds_agent=None)
+    env = pod["spec"]["containers"][1]["env"]
+    for item in env:
+        if item["name"] == "PROXY_CONFIG":
+            item["value"] = json.dumps({"proxyMetadata": {"PROXY_CONFIG_XDS_AGENT": "true"}})
+    [row] = audit({"c1": [pod]}, "migrating").rows("pods-xds-agent")
+    assert row["status"] == "PASS"
+
+
+def test_istio_gateways_are_checked_asm_proxies_are_not(audit):
+    gw = f.deployment("istio-ingressgateway", "istio-system",
+                      template_labels={"app": "istio-ingressgateway", "istio": "ingressgateway"})
+    moved = f.deployment("cart")
+    pods = [*f.workload_pods(gw, 1, gateway=True, xds_agent=None), *f.workload_pods(moved, 2, proxy="asm",
+                                                                                    xds_agent=None)]
+    rows = audit({"c1": [*gw, *moved, *pods]}, "migrating").rows("pods-xds-agent")
+    [row] = rows
+    assert row["name"] == "istio-ingressgateway" and row["status"] == "FAIL"
+    assert row["severity"] == "major" and "gateway pod(s)" in row["message"]
+
+
+def test_no_istio_proxy_left_passes(audit):
+    [row] = audit({"c1": [f.pod("a", owner=None, proxy="asm")]}, "migrating").rows("pods-xds-agent")
+    assert row["status"] == "PASS" and "nothing to restart" in row["message"]
+
+
+def test_unreadable_pods_are_unknown(audit):
+    [row] = audit({"c1": []}, "migrating", unreadable={"c1": {K.POD: "403 Forbidden"}}).rows("pods-xds-agent")
+    assert row["status"] == "UNKNOWN" and "403 Forbidden" in row["message"]
