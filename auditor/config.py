@@ -111,7 +111,9 @@ class PrometheusConfig(_Strict):
     password_file: str | None = None
     ca_file: str | None = None
     insecure_skip_verify: bool = False
-    cluster_label: str = "cluster"
+    cluster_label: str = "cluster"  # "" = series carry no cluster label; do not restrict by one
+    # audit cluster name -> value of cluster_label in Prometheus, when they differ (default: the name)
+    cluster_label_values: dict[str, str] = Field(default_factory=dict)
 
 
 class AsmConfig(_Strict):
@@ -255,6 +257,21 @@ def _resolve_paths(config: Config, base: Path) -> None:
             setattr(holder, key, str(path))
 
 
+class _Loader(yaml.SafeLoader):
+    """Safe YAML without implicit timestamps: dates reach pydantic as text, so `2027-13-01` is a clear
+    validation error naming its key instead of a ValueError from inside the YAML parser."""
+
+
+_Loader.yaml_implicit_resolvers = {
+    first: [(tag, regexp) for tag, regexp in resolvers if tag != "tag:yaml.org,2002:timestamp"]
+    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
+
+
+def load_yaml(text: str) -> Any:
+    return yaml.load(text, Loader=_Loader)  # a SafeLoader subclass: no arbitrary objects
+
+
 def load_config(path: str | Path | None) -> Config:
     if path is None:
         return Config()
@@ -264,7 +281,7 @@ def load_config(path: str | Path | None) -> Config:
     except (OSError, UnicodeDecodeError) as exc:
         raise UsageError(f"config {path}: cannot read: {exc}") from exc
     try:
-        raw = yaml.safe_load(text)
+        raw = load_yaml(text)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         line = f" line {mark.line + 1}" if mark is not None else ""

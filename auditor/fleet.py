@@ -30,7 +30,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from auditor import kinds as K
 from auditor import mesh
-from auditor.config import validation_message
+from auditor.config import load_yaml, validation_message
 from auditor.errors import EvidenceUnavailable, UsageError
 from auditor.findings import BLOCKING_SEVERITIES, summary_of, verdict_of, worst
 from auditor.inventory import ACTIVE_PHASES, ClusterInventory, Inventory
@@ -82,7 +82,7 @@ def load_fleet(path: str | Path) -> FleetFile:
     """Parse and validate a fleet file; any problem is one UsageError line naming the key (exit 2)."""
     path = Path(path)
     try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+        raw = load_yaml(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError) as exc:
         raise UsageError(f"fleet {path}: cannot read: {exc}") from exc
     except yaml.YAMLError as exc:

@@ -1,0 +1,189 @@
+"""Config file validation: unknown keys and wrong types are one clear line and exit 2; aliases are noted."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from auditor import api
+from auditor.cli.main import main
+from auditor.config import Config, load_config
+from auditor.errors import UsageError
+
+
+def write(tmp_path: Path, text: str, name: str = "asm-audit.yaml") -> Path:
+    path = tmp_path / name
+    path.write_text(text)
+    return path
+
+
+def run_cli(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str]:
+    code = main(list(args))
+    return code, capsys.readouterr().err
+
+
+# ---------------------------------------------------------------- the product.md example
+PRODUCT_EXAMPLE = """\
+checks:
+  disable: [graceful-shutdown-risk]
+  severity: {istio-sidecars-remaining: blocker}
+exemptions:
+  - check: xds-agent-proxy-metadata
+    namespace: legacy-*
+    name: batch-*
+    reason: "CHG-1234: jobs finish before cutover"
+    owner: team-payments
+    expires: 2027-01-31
+prometheus: {url: http://prometheus:9090, window: 24h}
+asm:
+  version: v1.24.6.62-g5c7e1f0b-aliyun
+  networks: {cluster-a: network-1, cluster-b: network-2}
+gateways:
+  istio_egress: istio-egressgateway
+  asm_egress: asm-egressgateway
+"""
+
+
+def test_product_example_loads_and_maps_old_ids(tmp_path):
+    config = load_config(write(tmp_path, PRODUCT_EXAMPLE))
+    assert config.disabled() == {"restart-risk"}
+    assert config.exemptions[0].check_id == "pods-xds-agent"
+    assert config.exemptions[0].expires.isoformat() == "2027-01-31"
+    assert config.asm.networks == {"cluster-a": "network-1", "cluster-b": "network-2"}
+    assert config.aliases_used() == {"graceful-shutdown-risk": "restart-risk",
+                                     "xds-agent-proxy-metadata": "pods-xds-agent"}
+    assert "graceful-shutdown-risk -> restart-risk" in config.alias_note()
+
+
+def test_catalogue_ids_give_no_alias_note(tmp_path):
+    config = load_config(write(tmp_path, "checks: {disable: [pods-xds-agent]}\n"))
+    assert config.alias_note() is None
+
+
+# ---------------------------------------------------------------- unknown keys
+@pytest.mark.parametrize(("text", "path", "allowed", "hint"), [
+    ("gateway: {istio_egress: x}\n", "'gateway'", "checks, exemptions, prometheus", "gateways"),
+    ("prometheus: {url: http://p:9090, windw: 1h}\n", "'prometheus.windw'", "url, window, timeout", "window"),
+    ("exemptions:\n  - {check: pods-xds-agent, reason: r, nmae: batch-*}\n", "'exemptions[0].nmae'",
+     "check, cluster, namespace, name, kind", "name"),
+    ("asm: {networks: {a: n1}, clusterid: {a: x}}\n", "'asm.clusterid'", "networks", None),
+])
+def test_unknown_nested_key_names_dotted_path_and_allowed_keys(tmp_path, text, path, allowed, hint):
+    with pytest.raises(UsageError) as err:
+        load_config(write(tmp_path, text))
+    message = str(err.value)
+    assert f"unknown key {path}" in message
+    assert allowed in message
+    if hint:
+        assert f"did you mean '{hint}'" in message
+    assert "\n" not in message
+
+
+def test_unknown_key_exits_2_with_one_line_on_stderr(tmp_path, capsys, demo_dir):
+    cfg = write(tmp_path, "checks:\n  disable: []\n  severities: {pods-xds-agent: minor}\n")
+    code, err = run_cli(capsys, "run", "--snapshot", str(demo_dir), "--config", str(cfg), "--out",
+                        str(tmp_path / "out"), "--format", "json", "-q")
+    assert code == 2
+    lines = err.strip().splitlines()
+    assert len(lines) == 1
+    assert "unknown key 'checks.severities'" in lines[0] and "allowed: disable, severity" in lines[0]
+    assert not (tmp_path / "out").exists()
+
+
+# ---------------------------------------------------------------- wrong types and values
+@pytest.mark.parametrize(("text", "expected"), [
+    ("prometheus: {timeout: soon}\n", "'prometheus.timeout': Input should be a valid number"),
+    ("checks: {severity: {istio-sidecars-remaining: critical}}\n",
+     "'checks.severity.istio-sidecars-remaining': Input should be 'blocker', 'major', 'minor' or 'info'"),
+    ("checks: {disable: pods-xds-agent}\n", "'checks.disable': Input should be a valid list"),
+    ("exemptions:\n  - {check: pods-xds-agent, reason: r, expires: 2027-13-01}\n", "'exemptions[0].expires'"),
+    ("exemptions:\n  - {check: pods-xds-agent, name: x}\n", "missing required key 'exemptions[0].reason'"),
+    ("exemptions:\n  - {check: pods-xds-agent, name: x, reason: '  '}\n", "needs a non-empty reason"),
+    ("exemptions:\n  - {check: '*', reason: everything}\n", "must name a check or a subject"),
+    ("exemptions:\n  - {check: pods-xds-agent, reason: r, status: PASS}\n", "'exemptions[0].status[0]'"),
+    ("- just\n- a list\n", "expected a mapping at the top level"),
+    ("checks: [unclosed\n", "line 2: malformed YAML"),
+])
+def test_wrong_types_and_values_are_clear(tmp_path, text, expected):
+    with pytest.raises(UsageError) as err:
+        load_config(write(tmp_path, text))
+    assert expected in str(err.value)
+    assert str(err.value).startswith("config ")
+
+
+def test_wrong_type_exits_2(tmp_path, capsys, demo_dir):
+    cfg = write(tmp_path, "prometheus: {insecure_skip_verify: maybe}\n")
+    code, err = run_cli(capsys, "run", "--snapshot", str(demo_dir), "--config", str(cfg), "--out",
+                        str(tmp_path / "out"), "--format", "json", "-q")
+    assert code == 2
+    assert "'prometheus.insecure_skip_verify'" in err and "maybe" in err
+
+
+def test_empty_file_is_the_default_config(tmp_path):
+    assert load_config(write(tmp_path, "")) == Config()
+
+
+def test_unknown_check_id_is_a_usage_error(tmp_path, demo_dir):
+    cfg = write(tmp_path, "checks: {disable: [no-such-check]}\n")
+    with pytest.raises(UsageError, match=r"unknown check id.*no-such-check"):
+        api.run_audit(api.Target(snapshot=str(demo_dir)), "uninstall", cfg)
+
+
+# ---------------------------------------------------------------- aliases in a real run
+def test_alias_in_exemption_applies_and_is_noted_once(tmp_path, capsys, demo_dir):
+    # Old draft id in an exemption: it must act on pods-xds-agent and say so once on stderr.
+    cfg = write(tmp_path, "exemptions:\n  - check: xds-agent-proxy-metadata\n    namespace: '*'\n"
+                          "    reason: 'CHG-1: restarts scheduled'\n")
+    out = tmp_path / "out"
+    code, err = run_cli(capsys, "run", "--snapshot", str(demo_dir), "--phase", "migrating", "--config", str(cfg),
+                        "--out", str(out), "--format", "json")
+    assert code in (0, 1, 3)
+    assert err.count("xds-agent-proxy-metadata -> pods-xds-agent") == 1
+    doc = json.loads((out / "findings.json").read_text())
+    assert any("xds-agent-proxy-metadata -> pods-xds-agent" in n for n in doc["notes"])
+    xds = [r for r in doc["findings"] if r["check_id"] == "pods-xds-agent" and r["status"] == "FAIL"]
+    assert xds, "the demo has Istio-sidecar pods without the xDS agent setting at the migrating gate"
+    assert all(r["exempt"] and r["exempt_reason"].startswith("CHG-1: restarts scheduled") for r in xds)
+
+
+# ---------------------------------------------------------------- ASM facts from files
+def test_relative_openapi_paths_are_taken_next_to_the_config(tmp_path, monkeypatch):
+    conf_dir = tmp_path / "conf"
+    conf_dir.mkdir()
+    (conf_dir / "mesh.json").write_text(json.dumps({"ServiceMesh": {"ServiceMeshInfo": {"Version": "v1.24.6"}}}))
+    monkeypatch.chdir(tmp_path)
+    config = load_config(write(conf_dir, "asm: {describe_service_mesh_detail: mesh.json}\n"))
+    assert Path(config.asm.describe_service_mesh_detail) == conf_dir / "mesh.json"
+
+
+def test_saved_multi_cluster_network_answer_feeds_asm_networks(tmp_path, demo_dir):
+    answer = {"MultiClusterNetworks": {"Networks": [
+        {"ClusterId": "ccd5fb440ca044596d71f6863e74de82e", "Network": "net-from-file"}]}}
+    (tmp_path / "networks.json").write_text(json.dumps(answer))
+    cfg = write(tmp_path, "asm: {multi_cluster_network: networks.json}\n")
+    result = api.run_audit(api.Target(snapshot=str(demo_dir)), "uninstall", cfg)
+    facts = {c["name"]: c for c in result.clusters}
+    assert facts["cluster-a"]["asm_network"] == "net-from-file"
+
+
+def test_unreadable_saved_answer_is_exit_2(tmp_path, capsys, demo_dir):
+    cfg = write(tmp_path, "asm: {multi_cluster_network: missing.json}\n")
+    code, err = run_cli(capsys, "run", "--snapshot", str(demo_dir), "--config", str(cfg), "--out",
+                        str(tmp_path / "out"), "--format", "json", "-q")
+    assert code == 2
+    assert "missing.json" in err
+
+
+def test_config_networks_win_over_fleet_networks_in_sources(tmp_path, demo_dir):
+    from auditor.sources.snapshot import open_snapshot
+
+    sources = open_snapshot(str(demo_dir))
+    sources.asm_openapi = {**sources.asm_openapi, "_config_networks": {"cluster-a": "from-fleet",
+                                                                        "cluster-b": "fleet-b"}}
+    config = Config.model_validate({"asm": {"networks": {"cluster-a": "from-config"}}})
+    result = api.run_audit(sources=sources, phase="uninstall", config=config)
+    facts = {c["name"]: c for c in result.clusters}
+    assert facts["cluster-a"]["asm_network"] == "from-config"
+    assert facts["cluster-b"]["asm_network"] == "fleet-b"
