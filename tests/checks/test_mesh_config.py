@@ -1,0 +1,133 @@
+"""mesh-config-xds-agent and istiod-restarted: every revision's mesh ConfigMap and istiod pods."""
+
+from __future__ import annotations
+
+from auditor import kinds as K
+from tests import factory as f
+
+CHANGED = ["2026-11-01T10:00:00Z", "2026-11-12T09:00:00Z"]  # ASM's SetupIstioForMigrate edit is the newest
+BEFORE, AFTER = "2026-11-12T08:59:00Z", "2026-11-12T09:05:00Z"
+
+
+def istiod_with_pods(revision: str = "default", version: str = "1.22.3", started: list[str] | None = None
+                     ) -> list[dict]:
+    """istiod Deployment, its ReplicaSet and pods (started at the given times) as the controllers write them."""
+    dep = f.istiod(revision, version)
+    name = dep["metadata"]["name"]
+    _, rs = f.deployment(name, "istio-system", replicas=1,
+                         template_labels={"app": "istiod", "istio.io/rev": revision})
+    pods = [f.pod(f"{rs['metadata']['name']}-{i}{i}abc", "istio-system", proxy=None,
+                  owner=("ReplicaSet", rs["metadata"]["name"]), created=t,
+                  labels={"app": "istiod", "istio.io/rev": revision}) for i, t in enumerate(started or [AFTER])]
+    return [dep, rs, *pods]
+
+
+def mesh_cm(name: str, mesh_text: str, managed: list[str] | None = CHANGED) -> dict:
+    return f.configmap(name, "istio-system", {"mesh": mesh_text}, managed_times=managed)
+
+
+# ---------------------------------------------------------------- mesh-config-xds-agent
+def test_every_revision_checked_and_false_fails(audit):
+    objects = [*istiod_with_pods(), *istiod_with_pods("1-23-1", "1.23.1"),
+               f.mesh_configmap("true"), f.mesh_configmap("false", revision="1-23-1")]
+    rows = audit({"c1": objects}, "migrating").by_name("mesh-config-xds-agent")
+    assert rows["istio"]["status"] == "PASS" and "revision default" in rows["istio"]["message"]
+    assert rows["istio-1-23-1"]["status"] == "FAIL" and "'false'" in rows["istio-1-23-1"]["message"]
+    assert rows["istio-1-23-1"]["kind"] == "ConfigMap" and rows["istio-1-23-1"]["severity"] == "blocker"
+
+
+def test_absent_setting_fails_and_names_the_operator(audit):
+    operator, _ = f.deployment("istio-operator", "istio-operator", labels={"name": "istio-operator"})
+    [row] = audit({"c1": [*istiod_with_pods(), operator, f.mesh_configmap(None)]}, "migrating"
+                  ).rows("mesh-config-xds-agent")
+    assert row["status"] == "FAIL" and "is absent" in row["message"]
+    assert "istio-operator/istio-operator may have reverted it" in row["remediation"]
+
+
+def test_unquoted_yaml_true_is_not_the_string(audit):
+    cm = mesh_cm("istio", "defaultConfig:\n  proxyMetadata:\n    PROXY_CONFIG_XDS_AGENT: true\n")
+    [row] = audit({"c1": [*istiod_with_pods(), cm]}, "migrating").rows("mesh-config-xds-agent")
+    assert row["status"] == "FAIL" and "unquoted" in row["message"]
+
+
+def test_revision_without_configmap_fails(audit):
+    [row] = audit({"c1": istiod_with_pods("canary")}, "migrating").rows("mesh-config-xds-agent")
+    assert row["status"] == "FAIL" and row["name"] == "istio-canary" and "not found" in row["message"]
+
+
+def test_configmap_named_by_the_istiod_volume(audit):
+    objects = istiod_with_pods()
+    objects[0]["spec"]["template"]["spec"]["volumes"] = [
+        {"name": "local-certs", "emptyDir": {"medium": "Memory"}},
+        {"name": "config-volume", "configMap": {"name": "istio-mesh-prod"}}]
+    cm = mesh_cm("istio-mesh-prod", 'defaultConfig:\n  proxyMetadata:\n    PROXY_CONFIG_XDS_AGENT: "true"\n')
+    [row] = audit({"c1": [*objects, cm, f.mesh_configmap(None)]}, "migrating").rows("mesh-config-xds-agent")
+    assert row["status"] == "PASS" and row["name"] == "istio-mesh-prod"
+
+
+def test_malformed_mesh_yaml_fails_with_the_reason(audit):
+    cm = mesh_cm("istio", "defaultConfig: [unclosed\n")
+    [row] = audit({"c1": [*istiod_with_pods(), cm]}, "migrating").rows("mesh-config-xds-agent")
+    assert row["status"] == "FAIL" and "not valid YAML" in row["message"]
+
+
+def test_no_istiod_is_not_applicable(audit):
+    assert audit({"c1": [f.mesh_configmap()]}, "migrating").statuses("mesh-config-xds-agent") == ["NOT_APPLICABLE"]
+
+
+def test_unreadable_configmaps_are_unknown(audit):
+    run = audit({"c1": [*istiod_with_pods(), f.mesh_configmap()]}, "migrating",
+                unreadable={"c1": {K.CONFIGMAP: "403 Forbidden: configmaps"}})
+    [row] = run.rows("mesh-config-xds-agent")
+    assert row["status"] == "UNKNOWN" and "configmaps" in row["message"]
+
+
+# ---------------------------------------------------------------- istiod-restarted
+def test_istiod_started_after_the_change_passes(audit):
+    [row] = audit({"c1": [*istiod_with_pods(started=[AFTER, AFTER]), f.mesh_configmap(changed=CHANGED)]},
+                  "migrating").rows("istiod-restarted")
+    assert row["status"] == "PASS" and "all 2 istiod pod(s)" in row["message"]
+    assert row["evidence"]["configmap_changed"] == CHANGED[-1]
+
+
+def test_stale_pod_fails_per_revision_with_the_rollout_command(audit):
+    objects = [*istiod_with_pods(started=[AFTER]), *istiod_with_pods("1-23-1", "1.23.1", started=[AFTER, BEFORE]),
+               f.mesh_configmap(), f.mesh_configmap(revision="1-23-1")]
+    rows = audit({"c1": objects}, "migrating").by_name("istiod-restarted")
+    assert rows["istiod"]["status"] == "PASS"
+    canary = rows["istiod-1-23-1"]
+    assert canary["status"] == "FAIL" and "1/2 istiod pod(s) started before" in canary["message"]
+    assert canary["remediation"] == ("kubectl --kubeconfig=${KUBECONFIG_C1} -n istio-system rollout restart "
+                                     "deployment/istiod-1-23-1")
+
+
+def test_no_running_istiod_pod_fails(audit):
+    dep, rs, *_ = istiod_with_pods()
+    [row] = audit({"c1": [dep, rs, f.mesh_configmap()]}, "migrating").rows("istiod-restarted")
+    assert row["status"] == "FAIL" and "no running istiod pod" in row["message"]
+
+
+def test_without_managed_fields_only_creation_is_known(audit):
+    after_creation = audit({"c1": [*istiod_with_pods(started=[AFTER]), mesh_cm("istio", "{}", managed=None)]},
+                           "migrating").rows("istiod-restarted")
+    assert after_creation[0]["status"] == "UNKNOWN" and "managedFields" in after_creation[0]["message"]
+    cm = mesh_cm("istio", "{}", managed=None)
+    cm["metadata"]["creationTimestamp"] = "2026-11-14T00:00:00Z"  # created after istiod started: certainly stale
+    before_creation = audit({"c1": [*istiod_with_pods(started=[AFTER]), cm]}, "migrating").rows("istiod-restarted")
+    assert before_creation[0]["status"] == "FAIL"
+
+
+def test_missing_configmap_is_unknown(audit):
+    [row] = audit({"c1": istiod_with_pods()}, "migrating").rows("istiod-restarted")
+    assert row["status"] == "UNKNOWN" and "see mesh-config-xds-agent" in row["message"]
+
+
+def test_restarted_without_istiod_is_not_applicable(audit):
+    assert audit({"c1": [f.mesh_configmap()]}, "migrating").statuses("istiod-restarted") == ["NOT_APPLICABLE"]
+
+
+def test_unreadable_pods_are_unknown(audit):
+    run = audit({"c1": [*istiod_with_pods(), f.mesh_configmap()]}, "migrating",
+                unreadable={"c1": {K.POD: "the server was unable to return a response in the time allotted"}})
+    [row] = run.rows("istiod-restarted")
+    assert row["status"] == "UNKNOWN" and "time allotted" in row["message"]
