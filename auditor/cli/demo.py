@@ -9,7 +9,7 @@ import typer
 
 from auditor import api
 from auditor.cli.common import OutOpt, PhaseOpt, Progress, QuietOpt
-from auditor.cli.run import check_phase, emit
+from auditor.cli.run import PaperOpt, check_paper, check_phase, emit
 from auditor.render import parse_formats, renderers
 from auditor.sources.snapshot import open_snapshot
 
@@ -18,14 +18,17 @@ def demo(
     out: OutOpt = Path("asm-audit-demo"),
     phase: PhaseOpt = "auto",
     format: Annotated[str | None, typer.Option("--format", help="Default: every format.")] = None,
+    paper: PaperOpt = "a4",
     quiet: QuietOpt = False,
 ) -> None:
     """Audit the bundled example: ASM control plane + two clusters mid-migration with an east-west gateway."""
     formats = parse_formats(format) if format else [f for f in ("html", "pdf", "json", "csv", "junit", "md")
                                                     if f in renderers()]
     check_phase(phase)
+    paper = check_paper(paper)
     sources = open_snapshot(api.demo_snapshot_path())
     with Progress(quiet) as progress:
         result = api.run_audit(phase=phase, sources=sources, progress=progress)
+    result.options["paper"] = paper  # read by the PDF renderer
     emit(result, out, formats, quiet)
     raise typer.Exit(result.exit_code)

@@ -26,6 +26,15 @@ def check_phase(phase: str) -> None:
         raise UsageError(f"unknown phase {phase!r}; choose one of: {', '.join(PHASES)}")
 
 
+PaperOpt = Annotated[str, typer.Option("--paper", help="PDF paper size: a4 or letter.")]
+
+
+def check_paper(paper: str) -> str:
+    if paper.lower() not in ("a4", "letter"):
+        raise UsageError(f"unknown paper size {paper!r}; choose a4 or letter")
+    return paper.lower()
+
+
 def target_from(snapshot: str | None, kubeconfig: str | None, context: str | None, cluster: list[str],
                 asm_kubeconfig: str | None, asm_context: str | None, timeout: float,
                 run_timeout: float | None = None) -> api.Target:
@@ -106,11 +115,13 @@ def run(
                         ] = None,
     fail_on_new: Annotated[bool, typer.Option(help="With --baseline: only blockers new since the baseline "
                                               "make NO-GO.")] = False,
+    paper: PaperOpt = "a4",
     quiet: QuietOpt = False,
 ) -> None:
     """Audit one gate (default: the next step the cluster shows) and write the reports."""
     formats = parse_formats(format)
     check_phase(phase)
+    paper = check_paper(paper)
     target = target_from(snapshot, kubeconfig, context, cluster or [], asm_kubeconfig, asm_context, timeout,
                          run_timeout)
     target.fleet = str(fleet) if fleet else None
@@ -125,5 +136,6 @@ def run(
     with Progress(quiet) as progress:
         result = api.run_audit(target, phase, cfg, allow_unknown=allow_unknown, strict=strict,
                                progress=progress, baseline=previous, fail_on_new=fail_on_new)
+    result.options["paper"] = paper  # read by the PDF renderer
     emit(result, out, formats, quiet)
     raise typer.Exit(result.exit_code)

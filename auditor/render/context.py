@@ -1,0 +1,505 @@
+"""What the HTML and PDF reports show, computed once from an AuditResult.
+
+Summaries, not rows: a 150k-pod audit has tens of thousands of findings. The reports show the blockers
+(capped, grouped by check), aggregate PASS rows per check and cluster, and name findings.csv for the rest,
+so the PDF stays a few dozen pages and renders in seconds whatever the cluster size.
+
+Every string that may come from a cluster passes through `clean` (control characters stripped, bidi
+overrides removed, very long text cut); escaping is the templates' job (Jinja2 autoescape).
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+import pandas as pd
+
+from auditor import mesh
+from auditor.engine import AuditResult
+from auditor.errors import EvidenceUnavailable
+from auditor.findings import BLOCKING_SEVERITIES
+from auditor.inventory import ACTIVE_PHASES
+from auditor.model import GATE_ORDER, Status
+from auditor.render import charts
+
+STATUS_RANK = {"FAIL": 0, "UNKNOWN": 1, "WARN": 2, "PASS": 3, "NOT_APPLICABLE": 4}
+SEVERITY_RANK = {"blocker": 0, "major": 1, "minor": 2, "info": 3}
+STATUS_ORDER = tuple(STATUS_RANK)
+RISK_CHECK = "restart-risk"
+TRAFFIC_CHECK = "istio-gateway-traffic"
+
+GATE_STEP = {
+    "assessment": "join the cluster(s) to ASM",
+    "setup": "desiredState \u2192 SetupIstioForMigrate",
+    "migrating": "desiredState \u2192 Migrating",
+    "uninstall": "istioctl uninstall --purge",
+    "finished": "desiredState \u2192 Finished",
+}
+GATE_TARGET_STATE = {"setup": "SetupIstioForMigrate", "migrating": "Migrating", "finished": "Finished"}
+
+
+@dataclass(frozen=True)
+class Limits:
+    """How many rows each section shows before it says "N more in findings.csv"."""
+
+    blockers: int
+    findings: int
+    unknowns: int
+    warnings: int
+    risk: int = 25
+    namespaces: int = 12
+    gateways: int = 8
+    exemptions: int = 40
+    commands: int = 12
+    text: int = 600
+
+
+HTML_LIMITS = Limits(blockers=300, findings=3000, unknowns=200, warnings=200, namespaces=25, gateways=24,
+                     exemptions=300, commands=25, text=4000)
+PDF_LIMITS = Limits(blockers=40, findings=120, unknowns=30, warnings=30)
+
+
+# ---------------------------------------------------------------- text hygiene
+# C0/C1 controls except tab and newline, lone surrogates (bytes that were not UTF-8), non-characters and
+# bidi overrides (text that displays differently from what it says).
+_UNSAFE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\ufffe\uffff\u202a-\u202e\u2066-\u2069]")
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def clean(value: Any, limit: int | None = None) -> str:
+    """Text safe to show anywhere (HTML, PDF, XML, Markdown once escaped): no control characters, cut long."""
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return ""
+    text = value if isinstance(value, str) else str(value)
+    text = text.replace("\r\n", "\n").replace("\r", "\n")
+    text = _SURROGATE.sub("\ufffd", _UNSAFE.sub("", text))
+    if limit is not None and len(text) > limit:
+        text = f"{text[:limit]}\u2026 [{len(text) - limit:,} more characters in findings.json]"
+    return text
+
+
+def subject_of(kind: Any, namespace: Any, name: Any) -> str:
+    """'Deployment shop/cart' (or whatever part is known)."""
+    kind, namespace, name = clean(kind), clean(namespace), clean(name)
+    path = "/".join(p for p in (namespace, name) if p)
+    return " ".join(p for p in (kind, path) if p)
+
+
+def _row(r: Any, limits: Limits) -> dict[str, Any]:
+    return {
+        "cluster": clean(r.cluster), "gate": clean(r.gate), "check_id": clean(r.check_id),
+        "title": clean(r.title), "severity": clean(r.severity), "status": clean(r.status),
+        "kind": clean(r.kind), "namespace": clean(r.namespace), "name": clean(r.name),
+        "subject": subject_of(r.kind, r.namespace, r.name),
+        "message": clean(r.message, limits.text), "remediation": clean(r.remediation, limits.text * 2),
+        "exempt": bool(r.exempt), "exempt_reason": clean(r.exempt_reason, limits.text),
+    }
+
+
+def rows_of(frame: pd.DataFrame, limits: Limits) -> list[dict[str, Any]]:
+    return [_row(r, limits) for r in frame.itertuples(index=False)]
+
+
+def _str(series: pd.Series) -> pd.Series:
+    return series.astype(str)
+
+
+def _sorted(frame: pd.DataFrame) -> pd.DataFrame:
+    """Worst first: status, then severity, then check, cluster, namespace, name."""
+    if frame.empty:
+        return frame
+    keyed = frame.assign(
+        _s=_str(frame["status"]).map(STATUS_RANK).fillna(9),
+        _v=_str(frame["severity"]).map(SEVERITY_RANK).fillna(9),
+        _c=_str(frame["check_id"]), _k=_str(frame["cluster"]), _n=_str(frame["namespace"]),
+        _m=frame["name"].astype(str))
+    keyed = keyed.sort_values(["_s", "_v", "_c", "_k", "_n", "_m"], kind="stable")
+    return keyed.drop(columns=["_s", "_v", "_c", "_k", "_n", "_m"])
+
+
+# ---------------------------------------------------------------- sections
+def blocking_mask(frame: pd.DataFrame) -> pd.Series:
+    return (~frame["exempt"]) & (_str(frame["status"]) == Status.FAIL.value) & _str(frame["severity"]).isin(
+        BLOCKING_SEVERITIES)
+
+
+def blockers_by_check(block: pd.DataFrame) -> list[dict[str, Any]]:
+    """One line per blocking check: how many subjects, in which clusters, the first command."""
+    out = []
+    if block.empty:
+        return out
+    for (check_id, severity), group in block.groupby([_str(block["check_id"]), _str(block["severity"])],
+                                                     sort=False):
+        first = group.iloc[0]
+        clusters = sorted({clean(c) for c in group["cluster"].astype(str)})
+        namespaces = {str(n) for n in group["namespace"].astype(str) if n}
+        out.append({
+            "check_id": clean(check_id), "severity": severity, "title": clean(first["title"]),
+            "count": len(group), "clusters": clusters, "namespaces": len(namespaces),
+            "example": subject_of(first["kind"], first["namespace"], first["name"]),
+            "message": clean(first["message"], 300),
+        })
+    out.sort(key=lambda b: (SEVERITY_RANK.get(b["severity"], 9), -b["count"], b["check_id"]))
+    return out
+
+
+def check_rollup(frame: pd.DataFrame) -> list[dict[str, Any]]:
+    """One line per (gate, check, cluster): counts by status, the worst non-exempt status."""
+    if frame.empty:
+        return []
+    keys = pd.DataFrame({
+        "gate": _str(frame["gate"]), "check_id": _str(frame["check_id"]), "cluster": _str(frame["cluster"]),
+        "status": _str(frame["status"]).where(~frame["exempt"], "EXEMPT"), "severity": _str(frame["severity"]),
+        "title": frame["title"].astype(str)})
+    counts = keys.groupby(["gate", "check_id", "cluster", "status"], sort=False).size()
+    meta = keys.drop_duplicates(["gate", "check_id", "cluster"]).set_index(["gate", "check_id", "cluster"])
+    out: dict[tuple[str, str, str], dict[str, Any]] = {}
+    for (gate, check_id, cluster, status), n in counts.items():
+        key = (gate, check_id, cluster)
+        entry = out.get(key)
+        if entry is None:
+            m = meta.loc[key]
+            entry = out[key] = {"gate": gate, "check_id": clean(check_id), "cluster": clean(cluster),
+                                "title": clean(m["title"]), "severity": m["severity"], "counts": {}}
+        entry["counts"][status] = int(n)
+    rows = list(out.values())
+    for r in rows:
+        live = [s for s in r["counts"] if s in STATUS_RANK]
+        r["worst"] = min(live, key=STATUS_RANK.__getitem__) if live else "EXEMPT"
+        r["total"] = sum(r["counts"].values())
+    gate_rank = {g.value: i for i, g in enumerate(GATE_ORDER)}
+    rows.sort(key=lambda r: (gate_rank.get(r["gate"], 9), STATUS_RANK.get(r["worst"], 5),
+                             SEVERITY_RANK.get(r["severity"], 9), r["check_id"], r["cluster"]))
+    return rows
+
+
+def finding_rows(frame: pd.DataFrame, limits: Limits) -> tuple[list[dict[str, Any]], int]:
+    """For the per-check table: every non-PASS finding (capped) plus one aggregated row per
+    (gate, check, cluster) for PASS / NOT_APPLICABLE, so 20k passing workloads are one line each."""
+    if frame.empty:
+        return [], 0
+    status = _str(frame["status"])
+    quiet = status.isin([Status.PASS.value, Status.NOT_APPLICABLE.value]) & ~frame["exempt"]
+    loud = _sorted(frame[~quiet])
+    shown = rows_of(loud.head(limits.findings), limits)
+    hidden = max(0, len(loud) - limits.findings)
+    passing = frame[quiet]
+    if not passing.empty:
+        groups = passing.groupby([_str(passing["gate"]), _str(passing["check_id"]), _str(passing["cluster"]),
+                                  _str(passing["status"])], sort=True)
+        for (_, _, _, st), group in groups:
+            first = _row(next(group.itertuples(index=False)), limits)
+            if len(group) > 1:
+                namespaces = sorted({str(n) for n in group["namespace"].astype(str) if n})
+                first["subject"] = f"{len(group):,} subjects"
+                first["namespace"] = namespaces[0] if len(namespaces) == 1 else ""
+                first["name"] = ""
+                first["message"] = (f"{len(group):,} findings {st}; e.g. {first['message']}")
+                first["aggregated"] = len(group)
+            shown.append(first)
+    return shown, hidden
+
+
+def exemption_sections(result: AuditResult, limits: Limits) -> dict[str, Any]:
+    frame = result.findings
+    applied: list[dict[str, Any]] = []
+    if not frame.empty and frame["exempt"].any():
+        ex = frame[frame["exempt"]]
+        grouped = ex.groupby([_str(ex["check_id"]), ex["exempt_reason"].astype(str)], sort=True)
+        for (check_id, reason), group in grouped:
+            clusters = sorted({clean(c) for c in group["cluster"].astype(str)})
+            applied.append({"check_id": clean(check_id), "reason": clean(reason, limits.text),
+                            "count": len(group), "clusters": clusters,
+                            "statuses": ", ".join(f"{s} {n}" for s, n in
+                                                  _str(group["status"]).value_counts().items() if n),
+                            "example": subject_of(group.iloc[0]["kind"], group.iloc[0]["namespace"],
+                                                  group.iloc[0]["name"])})
+        applied.sort(key=lambda a: -a["count"])
+
+    def listed(items: Iterable[Any]) -> list[dict[str, Any]]:
+        return [{"check": clean(e.check), "scope": clean("/".join([e.cluster, e.namespace, e.name])),
+                 "kind": clean(e.kind), "reason": clean(e.reason, limits.text), "owner": clean(e.owner),
+                 "ticket": clean(e.ticket), "expires": e.expires.isoformat() if e.expires else ""}
+                for e in items]
+
+    report = result.exemptions
+    return {"applied": applied[: limits.exemptions], "applied_more": max(0, len(applied) - limits.exemptions),
+            "applied_findings": int(frame["exempt"].sum()) if not frame.empty else 0,
+            "expired": listed(report.expired), "unused": listed(report.unused)}
+
+
+# ---------------------------------------------------------------- migration progress
+def progress_section(result: AuditResult, limits: Limits) -> dict[str, Any]:
+    """Workloads by proxy kind (Istio sidecar / ASM proxy / none) per cluster and namespace.
+
+    A workload counts as Istio while any of its pods still runs Istio's sidecar (it has work left), as ASM
+    when its pods run ASM's proxy, else none. Gateways are counted apart.
+    """
+    rows: list[dict[str, Any]] = []
+    missing: list[str] = []
+    totals = {"istio": 0, "asm": 0, "none": 0}
+    gateways: list[dict[str, Any]] = []
+    inv = result.inventory
+    for cluster in inv.data_planes if inv else []:
+        try:
+            pods = cluster.pods()
+        except EvidenceUnavailable as exc:
+            missing.append(clean(f"{cluster.name}: {exc.reason}", 300))
+            continue
+        if pods.empty:
+            rows.append({"label": clean(cluster.name), "istio": 0, "asm": 0, "none": 0, "total": True})
+            continue
+        active = pods[pods["phase"].astype(str).isin(ACTIVE_PHASES)]
+        gw = active[active["role"].astype(str) == mesh.ROLE_GATEWAY]
+        gateways.append({"cluster": clean(cluster.name),
+                         "istio": int((gw["proxy"].astype(str) == mesh.PROXY_ISTIO).sum()),
+                         "asm": int((gw["proxy"].astype(str) == mesh.PROXY_ASM).sum())})
+        side = active[active["role"].astype(str) != mesh.ROLE_GATEWAY]
+        rank = side["proxy"].astype(str).map({mesh.PROXY_ISTIO: 2, mesh.PROXY_ASM: 1}).fillna(0)
+        per_workload = pd.DataFrame({
+            "namespace": side["namespace"].astype(str), "kind": side["workload_kind"].astype(str),
+            "name": side["workload_name"].astype(str), "rank": rank,
+        }).groupby(["namespace", "kind", "name"], sort=False)["rank"].max().reset_index()
+        per_workload["proxy"] = per_workload["rank"].map({2: "istio", 1: "asm", 0: "none"})
+        table = pd.crosstab(per_workload["namespace"], per_workload["proxy"])
+        for col in ("istio", "asm", "none"):
+            if col not in table:
+                table[col] = 0
+        table = table[["istio", "asm", "none"]]
+        sums = {k: int(table[k].sum()) for k in ("istio", "asm", "none")}
+        for k, v in sums.items():
+            totals[k] += v
+        rows.append({"label": clean(cluster.name), **sums, "total": True})
+        # Namespaces with work left first, then the biggest; the rest in one line.
+        order = table.assign(_all=table.sum(axis=1)).sort_values(["istio", "_all"], ascending=False)
+        for ns, counts in order.head(limits.namespaces).iterrows():
+            rows.append({"label": clean(ns), "istio": int(counts["istio"]), "asm": int(counts["asm"]),
+                         "none": int(counts["none"]), "indent": True})
+        rest = order.iloc[limits.namespaces:]
+        if len(rest):
+            rows.append({"label": f"{len(rest):,} other namespaces", "istio": int(rest["istio"].sum()),
+                         "asm": int(rest["asm"].sum()), "none": int(rest["none"].sum()), "indent": True})
+    meshed = totals["istio"] + totals["asm"]
+    return {"rows": rows, "svg": charts.progress(rows) if rows else None, "missing": missing,
+            "totals": totals, "percent": round(100 * totals["asm"] / meshed) if meshed else None,
+            "gateways": gateways}
+
+
+# ---------------------------------------------------------------- gateway traffic
+def _num(value: Any) -> float | None:
+    try:
+        f = float(value)
+    except (TypeError, ValueError):
+        return None
+    return f if math.isfinite(f) else None
+
+
+def traffic_section(frame: pd.DataFrame, limits: Limits) -> dict[str, Any]:
+    """Rows and a chart from the traffic check's evidence (gateway_type, requests, series ...)."""
+    if frame.empty:
+        return {"rows": [], "svg": None, "more": 0, "present": False}
+    sub = _sorted(frame[_str(frame["check_id"]) == TRAFFIC_CHECK])
+    rows: list[dict[str, Any]] = []
+    for r in sub.itertuples(index=False):
+        ev = r.evidence if isinstance(r.evidence, dict) else {}
+        rows.append({
+            "cluster": clean(r.cluster), "subject": subject_of("", r.namespace, r.name) or clean(r.cluster),
+            "gateway_type": clean(ev.get("gateway_type"), 40), "status": clean(r.status),
+            "requests": _num(ev.get("requests")), "connections": _num(ev.get("connections")),
+            "bytes": _num(ev.get("bytes")), "last_seen": clean(ev.get("last_seen"), 40),
+            "window": clean(ev.get("window"), 20), "message": clean(r.message, limits.text),
+            "series": ev.get("series") if isinstance(ev.get("series"), list) else None,
+            "tcp_series": ev.get("tcp_series") if isinstance(ev.get("tcp_series"), list) else None,
+            "promql": ({clean(k, 60): clean(v, 800) for k, v in ev["promql"].items()}
+                       if isinstance(ev.get("promql"), dict) else {}),
+        })
+    charted = [r for r in rows if r["series"] or r["tcp_series"]][: limits.gateways]
+    svg = charts.traffic([{
+        "label": r["subject"], "status": r["status"],
+        "sublabel": " \u00b7 ".join(p for p in (r["cluster"], r["gateway_type"], r["window"]) if p),
+        "series": r["series"] or r["tcp_series"]} for r in charted]) if charted else None
+    promql: dict[str, str] = {}
+    for r in rows:
+        for k, v in r["promql"].items():
+            promql.setdefault(k, v)
+    return {"rows": rows[: limits.gateways * 3], "more": max(0, len(rows) - limits.gateways * 3), "svg": svg,
+            "present": bool(rows), "charted": len(charted), "promql": promql}
+
+
+# ---------------------------------------------------------------- restart risk
+def risk_section(frame: pd.DataFrame, limits: Limits) -> dict[str, Any]:
+    """The riskiest workloads still to move (restart-risk evidence: score, reasons), top N."""
+    if frame.empty:
+        return {"rows": [], "more": 0, "present": False}
+    sub = frame[(_str(frame["check_id"]) == RISK_CHECK)
+                & ~_str(frame["status"]).isin([Status.NOT_APPLICABLE.value])]
+    scores = [_num(e.get("score")) if isinstance(e, dict) else None for e in sub["evidence"]]
+    scored = sub.assign(risk_score=pd.Series(scores, index=sub.index, dtype="float64"))
+    scored = scored[scored["risk_score"].notna() & (scored["name"].astype(str) != "")]
+    if scored.empty:
+        unscored = sub[_str(sub["status"]) == Status.UNKNOWN.value]
+        return {"rows": [], "more": 0, "present": not sub.empty,
+                "unknown": [clean(m, 300) for m in unscored["message"].head(5)]}
+    scored = scored.sort_values(["risk_score", "namespace", "name"], ascending=[False, True, True], kind="stable")
+    rows = []
+    for r in scored.head(limits.risk).itertuples(index=False):
+        ev = r.evidence if isinstance(r.evidence, dict) else {}
+        reasons = ev.get("reasons")
+        if isinstance(reasons, list | tuple):
+            reasons_text = "; ".join(clean(x, 200) for x in reasons[:6])
+        else:
+            reasons_text = clean(reasons or r.message, 400)
+        rows.append({"cluster": clean(r.cluster), "namespace": clean(r.namespace), "kind": clean(r.kind),
+                     "name": clean(r.name), "score": r.risk_score, "status": clean(r.status),
+                     "severity": clean(r.severity), "reasons": reasons_text,
+                     "level": clean(ev.get("level") or ev.get("risk"), 20),
+                     "pods": _num(ev.get("pods") or ev.get("pod_count"))})
+    return {"rows": rows, "more": max(0, len(scored) - limits.risk), "present": True, "total": len(scored)}
+
+
+# ---------------------------------------------------------------- runbook
+def _audit_command(result: AuditResult, gate: str) -> str:
+    data_planes = [c["name"] for c in result.clusters if c.get("role") == "data-plane"]
+    parts = [f"asm-audit run --phase {gate}"]
+    if result.options.get("origin") == "snapshot":
+        parts.append("--snapshot <new snapshot>")
+    else:
+        parts += [f"--cluster {n}={mesh.kubeconfig_var(n)}" for n in data_planes[:6]]
+    parts.append("--out <report dir>")
+    return " ".join(parts)
+
+
+def runbook(result: AuditResult, block: pd.DataFrame, unknown: pd.DataFrame, limits: Limits) -> list[dict]:
+    """Next steps with the exact commands: fix, re-audit, take the step, verify."""
+    steps: list[dict[str, Any]] = []
+    verdict = result.verdict.value
+    if not block.empty:
+        commands = [clean(c, 2000) for c in dict.fromkeys(block["remediation"].astype(str)) if c.strip()]
+        steps.append({
+            "title": f"Fix the {len(block):,} blocking finding(s)",
+            "text": "Run the remediation of each blocker (one per workload or object). "
+                    "Every command is also in findings.csv, column remediation.",
+            "commands": commands[: limits.commands], "more": max(0, len(commands) - limits.commands)})
+    if not unknown.empty:
+        reasons = sorted({clean(m, 300) for m in unknown["message"].astype(str)})
+        steps.append({
+            "title": f"Restore the missing evidence ({len(unknown):,} UNKNOWN)",
+            "text": "UNKNOWN is not PASS: grant read access, pass the missing kubeconfig or Prometheus URL, "
+                    "or wait for data in the window. Reasons: " + "; ".join(reasons[:5])
+                    + (f"; and {len(reasons) - 5} more" if len(reasons) > 5 else ""),
+            "commands": [], "more": 0})
+    gates = result.gates
+    for gate in gates:
+        steps.append({"title": f"Re-run the audit for the {gate} gate" if verdict != "GO" else
+                      f"Keep this report with the change record ({gate} gate)",
+                      "text": "The step may be taken only on a GO from a fresh audit." if verdict != "GO" else
+                      "The audit is a point-in-time record; re-run it if the change window moves.",
+                      "commands": [_audit_command(result, gate)] if verdict != "GO" else [], "more": 0})
+    data_planes = [c for c in result.clusters if c.get("role") == "data-plane"]
+    verify = f"{mesh.ASM_KUBECTL} get asmmigratefromistio default -o yaml"
+    for gate in gates:
+        when = "Now (GO):" if result.gate_verdicts.get(gate) == "GO" else "After a GO only:"
+        step: dict[str, Any] = {"title": f"{when} {GATE_STEP.get(gate, gate)}", "commands": [], "more": 0}
+        if gate == "assessment":
+            step["text"] = ("In the ASM console add each cluster to the ASM instance with \u201cIgnore "
+                            "istio-system namespace check\u201d selected; ASM then creates "
+                            "ASMMigrateFromIstio/default. Check that it exists:")
+            step["commands"] = [verify]
+        elif gate in GATE_TARGET_STATE:
+            state = GATE_TARGET_STATE[gate]
+            step["text"] = (f"Switch the state, then verify: status.state must read {state} and status.message "
+                            "be empty. If not, follow status.message, then increment spec.retryCounter by 1.")
+            step["commands"] = [mesh.desired_state_command(state), verify]
+            if gate == "setup":
+                step["text"] += (" Then restart istiod in each cluster so it picks up "
+                                 "PROXY_CONFIG_XDS_AGENT, and restart every workload on an Istio sidecar.")
+                step["commands"] += [f"{mesh.kubectl(c['name'])} -n istio-system rollout restart deployment "
+                                     "-l app=istiod" for c in data_planes[:6]]
+        elif gate == "uninstall":
+            versions = ", ".join(sorted({clean(c.get("istio_version")) for c in data_planes
+                                         if c.get("istio_version")})) or "the installed version"
+            step["text"] = (f"With the istioctl that matches the installed Istio ({versions}), in each cluster; "
+                            "then audit the finished gate.")
+            step["commands"] = [f"istioctl --kubeconfig={mesh.kubeconfig_var(c['name'])} uninstall --purge"
+                                for c in data_planes[:6]]
+        steps.append(step)
+    return steps
+
+
+# ---------------------------------------------------------------- the whole context
+def headline(result: AuditResult, n_block: int, n_checks: int, n_unknown: int, n_warn: int) -> str:
+    verdict = result.verdict.value
+    step = GATE_STEP.get(result.gate, "every gate") if result.gate != "all" else "the audited gates"
+    if verdict == "NO-GO":
+        return (f"Do not proceed with {step}: {n_block:,} blocking finding(s) from {n_checks} check(s) "
+                "must be fixed first.")
+    if verdict == "INCOMPLETE":
+        return (f"No decision on {step}: {n_unknown:,} result(s) lack evidence (UNKNOWN), and UNKNOWN "
+                "is not PASS.")
+    extra = f" {n_warn:,} warning(s) are listed for the record." if n_warn else ""
+    return f"The evidence supports {step}: no blocking finding, nothing unknown.{extra}"
+
+
+def build(result: AuditResult, limits: Limits = HTML_LIMITS) -> dict[str, Any]:
+    frame = result.findings
+    block = _sorted(frame[blocking_mask(frame)]) if not frame.empty else frame
+    status = _str(frame["status"]) if not frame.empty else pd.Series(dtype=str)
+    live = ~frame["exempt"] if not frame.empty else pd.Series(dtype=bool)
+    unknown = _sorted(frame[(status == "UNKNOWN") & live]) if not frame.empty else frame
+    warn = _sorted(frame[((status == "WARN") | ((status == "FAIL") & ~blocking_mask(frame))) & live]) if (
+        not frame.empty) else frame
+    by_check = blockers_by_check(block)
+    clusters = [{k: clean(v, 300) if isinstance(v, str) else v for k, v in c.items()} for c in result.clusters]
+    data_planes = [c for c in clusters if c.get("role") == "data-plane"]
+    positions = {c["name"]: charts.stage_index(c.get("migration_state"), result.gates) for c in data_planes}
+    verdict = result.verdict.value
+    names = [c["name"] for c in data_planes]
+    rows, rows_hidden = finding_rows(frame, limits)
+    return {
+        "verdict": verdict, "verdict_class": charts.VERDICT_CLASS.get(verdict, "incomplete"),
+        "exit_code": result.exit_code, "gate": clean(result.gate), "gates": [clean(g) for g in result.gates],
+        "gate_step": GATE_STEP.get(result.gate, "all gates"),
+        "gate_reason": clean(result.gate_reason, 300),
+        "gate_verdicts": [{"gate": g, "verdict": v, "step": GATE_STEP.get(g, g),
+                           "class": charts.VERDICT_CLASS.get(v, "incomplete")}
+                          for g, v in result.gate_verdicts.items()],
+        "headline": headline(result, len(block), len(by_check), len(unknown), len(warn)),
+        "generated_at": clean(result.generated_at), "tool_version": clean(result.tool_version),
+        "inputs_sha256": clean(result.inputs_sha256) or "", "origin": clean(result.options.get("origin")),
+        "options": {k: v for k, v in result.options.items() if k in ("allow_unknown", "strict")},
+        "cluster_names": names,
+        "cluster_label": ", ".join(names[:4]) + (f" +{len(names) - 4} more" if len(names) > 4 else ""),
+        "clusters": clusters,
+        "summary": result.summary, "total": int(sum(result.summary.values())),
+        "status_order": STATUS_ORDER,
+        "status_svg": charts.status_bar(result.summary, STATUS_ORDER),
+        "timeline_svg": charts.timeline(positions, result.gate_verdicts),
+        "blocking": len(block), "blockers_by_check": by_check,
+        "blockers": rows_of(block.head(limits.blockers), limits),
+        "blockers_more": max(0, len(block) - limits.blockers),
+        "unknowns": rows_of(unknown.head(limits.unknowns), limits),
+        "unknowns_total": len(unknown), "unknowns_more": max(0, len(unknown) - limits.unknowns),
+        "warnings": rows_of(warn.head(limits.warnings), limits),
+        "warnings_total": len(warn), "warnings_more": max(0, len(warn) - limits.warnings),
+        "checks": check_rollup(frame),
+        "check_meta": {c["id"]: {"title": clean(c.get("title")), "rationale": clean(c.get("rationale"), 600),
+                                 "remediation": clean(c.get("remediation"), 600)} for c in result.checks},
+        "rows": rows, "rows_hidden": rows_hidden,
+        "filters": {
+            "status": [s for s in STATUS_ORDER if result.summary.get(s)],
+            "severity": [s for s in SEVERITY_RANK if not frame.empty and (frame["severity"].astype(str) == s).any()],
+            "cluster": sorted({r["cluster"] for r in rows}),
+            "gate": [g for g in result.gates],
+        },
+        "exemptions": exemption_sections(result, limits),
+        "progress": progress_section(result, limits),
+        "traffic": traffic_section(frame, limits),
+        "risk": risk_section(frame, limits),
+        "runbook": runbook(result, block, unknown, limits),
+        "notes": [clean(n, 600) for n in result.notes],
+        "limits": limits,
+    }

@@ -1,0 +1,127 @@
+"""report.html (self-contained) and report.pdf (the CAB pack, WeasyPrint) from the same templates.
+
+Safety, because every string in these reports may come from a cluster:
+- Jinja2 runs sandboxed with autoescape on; cluster data is only ever a value, never template source.
+- report.html has no external reference: CSS and the one script are inline, and a Content-Security-Policy
+  pins the script by its SHA-256 and forbids every fetch, so even a slipped-through tag could load nothing.
+- WeasyPrint gets a URL fetcher that refuses every URL: no network, no file system, no data: URLs either
+  (the templates need none: charts are inline SVG, fonts come from fontconfig).
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import logging
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+from jinja2 import FileSystemLoader, StrictUndefined, select_autoescape
+from jinja2.sandbox import SandboxedEnvironment
+from markupsafe import Markup
+
+import reports
+from auditor.engine import AuditResult
+from auditor.errors import UsageError
+from auditor.render import context as report_context
+from auditor.render import write_atomic
+
+TEMPLATES = Path(reports.__file__).parent / "templates"
+PAPER_SIZES = {"a4": "A4", "letter": "Letter"}
+log = logging.getLogger("asm_audit")
+
+
+class FetchRefused(Exception):
+    """Raised for every resource WeasyPrint asks for: the PDF is built from the inline document alone."""
+
+
+def refuse_fetch(url: str, *args: Any, **kwargs: Any) -> dict[str, Any]:
+    raise FetchRefused(f"asm-audit fetches nothing while rendering the PDF (asked for {url[:80]!r})")
+
+
+def url_fetcher() -> Any:
+    """A fetcher that refuses everything, in the form the installed WeasyPrint expects: a URLFetcher
+    subclass from version 66 on (it reads attributes of the fetcher), a plain function before."""
+    try:
+        from weasyprint.urls import URLFetcher
+    except ImportError:
+        return refuse_fetch
+
+    class RefusingFetcher(URLFetcher):
+        def fetch(self, url: str, headers: Any = None) -> Any:
+            return refuse_fetch(url)
+
+    return RefusingFetcher(allowed_protocols=(), allow_redirects=False, fail_on_errors=False)
+
+
+def num(value: Any) -> str:
+    """1234567 -> '1,234,567' (what the templates print for counts)."""
+    try:
+        return f"{int(value):,}"
+    except (TypeError, ValueError):
+        return str(value)
+
+
+def fmt_num(value: float | None, unit: str = "") -> str:
+    """Counts for the traffic table: '-' when absent, thousands separators, bytes in KiB/MiB/GiB."""
+    if value is None:
+        return "-"
+    if unit == "B":
+        for suffix, size in (("GiB", 1 << 30), ("MiB", 1 << 20), ("KiB", 1 << 10)):
+            if value >= size:
+                return f"{value / size:,.1f} {suffix}"
+        return f"{value:,.0f} B"
+    return f"{value:,.0f}" if float(value).is_integer() or value >= 100 else f"{value:,.2f}"
+
+
+@cache
+def environment() -> SandboxedEnvironment:
+    env = SandboxedEnvironment(loader=FileSystemLoader(str(TEMPLATES)),
+                               autoescape=select_autoescape(default=True, default_for_string=True),
+                               undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True)
+    env.filters["num"] = num
+    return env
+
+
+def _asset(name: str) -> str:
+    return (TEMPLATES / name).read_text(encoding="utf-8")
+
+
+def _render(template: str, **values: Any) -> str:
+    return environment().get_template(template).render(**values)
+
+
+def html_document(result: AuditResult) -> str:
+    ctx = report_context.build(result, report_context.HTML_LIMITS)
+    script = _asset("report.js")
+    digest = base64.b64encode(hashlib.sha256(script.encode("utf-8")).digest()).decode()
+    return _render("report.html.j2", ctx=ctx, css=Markup(_asset("base.css") + _asset("screen.css")),
+                   script=Markup(script), script_hash=f"sha256-{digest}", fmt_num=fmt_num)
+
+
+def paper_of(result: AuditResult, paper: str | None = None) -> str:
+    choice = (paper or result.options.get("paper") or "a4").lower()
+    if choice not in PAPER_SIZES:
+        raise UsageError(f"unknown paper size {choice!r}; choose a4 or letter")
+    return PAPER_SIZES[choice]
+
+
+def pdf_document(result: AuditResult, paper: str | None = None) -> str:
+    ctx = report_context.build(result, report_context.PDF_LIMITS)
+    return _render("report.pdf.j2", ctx=ctx, css=Markup(_asset("base.css") + _asset("print.css")),
+                   paper=paper_of(result, paper), fmt_num=fmt_num)
+
+
+def render_html(result: AuditResult, out_dir: Path) -> Path:
+    return write_atomic(Path(out_dir) / "report.html", html_document(result).encode("utf-8"))
+
+
+def render_pdf(result: AuditResult, out_dir: Path, paper: str | None = None) -> Path:
+    from weasyprint import HTML  # imported late: it pulls in Pango; JSON-only runs need not pay for it
+
+    document = pdf_document(result, paper)
+    # WeasyPrint logs (does not raise) when a fetch fails; the refusing fetcher makes any stray reference
+    # visible in the log instead of reaching out.
+    data = HTML(string=document, base_url=None, url_fetcher=url_fetcher()).write_pdf()
+    return write_atomic(Path(out_dir) / "report.pdf", data)

@@ -1,0 +1,124 @@
+"""junit.xml for CI widgets: one testsuite per gate, one testcase per check and cluster.
+
+A testcase carries the worst non-exempt status of its findings: FAIL -> <failure>, UNKNOWN -> <error>,
+all NOT_APPLICABLE -> <skipped>, otherwise it passes (WARN and exempt findings are listed in
+<system-out>). The shape is the one Jenkins, GitLab, GitHub test reporters and Azure read:
+testsuites/testsuite/testcase with tests/failures/errors/skipped counts that add up.
+Text from clusters goes through `clean` (XML 1.0 forbids most control characters) and ElementTree
+escaping; each testcase lists at most MAX_LINES findings, the rest are in findings.csv.
+"""
+
+from __future__ import annotations
+
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+import pandas as pd
+
+from auditor.engine import AuditResult
+from auditor.model import GATE_ORDER
+from auditor.render import write_atomic
+from auditor.render.context import STATUS_RANK, clean, subject_of
+
+MAX_LINES = 50
+MESSAGE_CHARS = 300
+
+
+def _line(row: pd.Series) -> str:
+    subject = subject_of(row["kind"], row["namespace"], row["name"]) or "-"
+    text = f"{row['status']} [{row['severity']}] {subject}: {clean(row['message'], 1000)}"
+    if row["exempt"]:
+        text += f" (exempt: {clean(row['exempt_reason'], 300)})"
+    if row["remediation"] and str(row["status"]) in ("FAIL", "UNKNOWN", "WARN"):
+        text += f"\n    remediation: {clean(row['remediation'], 2000)}"
+    return text
+
+
+def _lines(group: pd.DataFrame) -> str:
+    shown = [_line(r) for _, r in group.head(MAX_LINES).iterrows()]
+    if len(group) > MAX_LINES:
+        shown.append(f"... {len(group) - MAX_LINES:,} more in findings.csv")
+    return "\n".join(shown)
+
+
+def _testcase(suite: ET.Element, gate: str, check_id: str, cluster: str, group: pd.DataFrame) -> str:
+    """Add one testcase; returns its outcome: failure, error, skipped or passed."""
+    case = ET.SubElement(suite, "testcase", {
+        "name": clean(f"{check_id} [{cluster}]", 300), "classname": clean(f"asm-audit.{gate}.{check_id}", 300),
+        "time": "0"})
+    status = group["status"].astype(str)
+    live = group[~group["exempt"]]
+    live_status = live["status"].astype(str)
+    outcome = "passed"
+    if (live_status == "FAIL").any():
+        failing = live[live_status == "FAIL"]
+        first = failing.iloc[0]
+        worst = min(failing["severity"].astype(str), key=lambda s: ["blocker", "major", "minor", "info"].index(s)
+                    if s in ("blocker", "major", "minor", "info") else 9)
+        el = ET.SubElement(case, "failure", {
+            "message": clean(f"{len(failing)} FAIL: {first['message']}", MESSAGE_CHARS), "type": worst})
+        el.text = _lines(failing)
+        outcome = "failure"
+    elif (live_status == "UNKNOWN").any():
+        unknown = live[live_status == "UNKNOWN"]
+        el = ET.SubElement(case, "error", {
+            "message": clean(f"{len(unknown)} UNKNOWN: {unknown.iloc[0]['message']}", MESSAGE_CHARS),
+            "type": "UNKNOWN"})
+        el.text = _lines(unknown)
+        outcome = "error"
+    elif len(group) and (status == "NOT_APPLICABLE").all():
+        ET.SubElement(case, "skipped", {"message": clean(f"not applicable: {group.iloc[0]['message']}",
+                                                         MESSAGE_CHARS)})
+        outcome = "skipped"
+    # Everything else (passes, warnings, exempt findings, and the UNKNOWN behind a failure) for the record.
+    rest = group.drop(index=live[live_status == "FAIL"].index) if outcome == "failure" else group
+    if outcome == "error":
+        rest = rest.drop(index=live[live_status == "UNKNOWN"].index)
+    if outcome != "skipped" and len(rest):
+        order = rest.assign(_rank=rest["status"].astype(str).map(STATUS_RANK).fillna(9)).sort_values(
+            "_rank", kind="stable").drop(columns="_rank")
+        ET.SubElement(case, "system-out").text = _lines(order)
+    return outcome
+
+
+def document(result: AuditResult) -> ET.Element:
+    root = ET.Element("testsuites", {"name": "asm-audit"})
+    frame = result.findings
+    totals = {"tests": 0, "failures": 0, "errors": 0, "skipped": 0}
+    timestamp = clean(result.generated_at).removesuffix("Z")[:19]
+    gates = [g.value for g in GATE_ORDER if g.value in result.gates] or list(result.gates)
+    for gate in gates:
+        suite = ET.SubElement(root, "testsuite", {
+            "name": f"asm-audit {gate}", "timestamp": timestamp, "hostname": "asm-audit", "time": "0"})
+        props = ET.SubElement(suite, "properties")
+        for name, value in (("verdict", result.gate_verdicts.get(gate, result.verdict.value)),
+                            ("overall_verdict", result.verdict.value), ("exit_code", str(result.exit_code)),
+                            ("inputs_sha256", result.inputs_sha256), ("tool_version", result.tool_version),
+                            ("clusters", ", ".join(c["name"] for c in result.clusters))):
+            ET.SubElement(props, "property", {"name": name, "value": clean(value, 1000)})
+        counts = {"tests": 0, "failures": 0, "errors": 0, "skipped": 0}
+        sub = frame[frame["gate"].astype(str) == gate] if not frame.empty else frame
+        if not sub.empty:
+            keys = [sub["check_id"].astype(str), sub["cluster"].astype(str)]
+            for (check_id, cluster), group in sub.groupby(keys, sort=False):
+                outcome = _testcase(suite, gate, check_id, cluster, group)
+                counts["tests"] += 1
+                if outcome != "passed":
+                    counts[{"failure": "failures", "error": "errors", "skipped": "skipped"}[outcome]] += 1
+        for key, value in counts.items():
+            suite.set(key, str(value))
+            totals[key] += value
+    for key, value in totals.items():
+        root.set(key, str(value))
+    root.set("time", "0")
+    return root
+
+
+def dumps(result: AuditResult) -> bytes:
+    tree = ET.ElementTree(document(result))
+    ET.indent(tree, space="  ")
+    return ET.tostring(tree.getroot(), encoding="utf-8", xml_declaration=True) + b"\n"
+
+
+def render(result: AuditResult, out_dir: Path) -> Path:
+    return write_atomic(Path(out_dir) / "junit.xml", dumps(result))

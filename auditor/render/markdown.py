@@ -1,0 +1,107 @@
+"""summary.md for PR comments and chat: verdict, counts, top blockers and their commands.
+
+GitHub-flavoured Markdown renders inline HTML, links and @mentions, so text from clusters is escaped:
+HTML metacharacters as entities, Markdown punctuation with backslashes, table pipes, and mentions,
+issue references and bare URLs broken with a word joiner so a hostile status.message can neither inject
+markup nor ping anyone. Commands go into fenced blocks whose fence is longer than any backtick run inside.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pandas as pd
+
+from auditor.engine import AuditResult
+from auditor.render import write_atomic
+from auditor.render.context import GATE_STEP, STATUS_ORDER, blocking_mask, clean, subject_of
+
+TOP = 10
+ICON = {"GO": "\U0001f7e2", "NO-GO": "\U0001f534", "INCOMPLETE": "\U0001f7e1"}
+WJ = "\u2060"  # word joiner: invisible, but breaks @mentions, #refs and autolinks
+_MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+!|~>])")
+
+
+def md(value: object, limit: int = 300) -> str:
+    """One line of cluster text, safe inside a Markdown paragraph or table cell."""
+    text = clean(value, limit).replace("\n", " ").replace("\t", " ")
+    text = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    text = _MD_SPECIAL.sub(r"\\\1", text)
+    text = text.replace("@", "@" + WJ).replace("://", ":" + WJ + "//").replace("www.", "www" + WJ + ".")
+    return text
+
+
+def code_span(value: object, limit: int = 120) -> str:
+    """Inline code: no backticks inside; a table pipe stays escaped (GFM reads \\| in code spans too)."""
+    text = clean(value, limit).replace("\n", " ").replace("`", "'").replace("|", "\\|")
+    return f"`{text}`" if text else ""
+
+
+def code_block(lines: list[str], lang: str = "bash") -> str:
+    body = "\n".join(clean(line, 4000) for line in lines)
+    longest = max((len(m) for m in re.findall(r"`+", body)), default=0)
+    fence = "`" * max(3, longest + 1)
+    return f"{fence}{lang}\n{body}\n{fence}"
+
+
+def _table(rows: pd.DataFrame, with_status: bool = False) -> list[str]:
+    head = "| " + ("Status | " if with_status else "") + "Severity | Check | Cluster | Subject | Finding |"
+    out = [head, "|" + "---|" * (6 if with_status else 5)]
+    for r in rows.itertuples(index=False):
+        status = f"{md(r.status)} | " if with_status else ""
+        out.append(f"| {status}{md(r.severity)} | {code_span(r.check_id, 80)} | {md(r.cluster, 80)} | "
+                   f"{md(subject_of(r.kind, r.namespace, r.name), 160)} | {md(r.message, 240)} |")
+    return out
+
+
+def document(result: AuditResult) -> str:
+    frame = result.findings
+    verdict = result.verdict.value
+    step = GATE_STEP.get(result.gate, "every gate")
+    names = [c["name"] for c in result.clusters if c.get("role") == "data-plane"]
+    lines = [f"## {ICON.get(verdict, '')} {verdict} \u2014 {md(result.gate)} gate ({md(step)})", ""]
+    block = frame[blocking_mask(frame)] if not frame.empty else frame
+    status = frame["status"].astype(str) if not frame.empty else pd.Series(dtype=str)
+    unknown = frame[(status == "UNKNOWN") & ~frame["exempt"]] if not frame.empty else frame
+    if verdict == "NO-GO":
+        lines.append(f"**Do not proceed:** {len(block):,} blocking finding(s) must be fixed first.")
+    elif verdict == "INCOMPLETE":
+        lines.append(f"**No decision:** {len(unknown):,} result(s) lack evidence (UNKNOWN is not PASS).")
+    else:
+        lines.append("**Go:** no blocking finding, nothing unknown.")
+    lines.append("")
+    counts = " \u00b7 ".join(f"{s.replace('_', ' ')} {result.summary.get(s, 0):,}" for s in STATUS_ORDER
+                             if result.summary.get(s))
+    lines += [
+        "| Clusters | Audited at | Exit code | Tool | Inputs SHA-256 |", "|---|---|---|---|---|",
+        f"| {md(', '.join(names), 400) or '-'} | {md(result.generated_at)} | {result.exit_code} | "
+        f"asm\\-audit {md(result.tool_version)} | {code_span(result.inputs_sha256, 80) or 'n/a (live)'} |", "",
+        f"**Findings:** {counts or 'none'} \u2014 **{len(block):,} blocking**", ""]
+    if len(result.gate_verdicts) > 1:
+        lines.append("**Per gate:** " + ", ".join(f"{md(g)} {ICON.get(v, '')} {v}"
+                                                   for g, v in result.gate_verdicts.items()))
+        lines.append("")
+    if not block.empty:
+        shown = block.sort_values(["severity", "check_id", "cluster", "namespace", "name"]).head(TOP)
+        lines += [f"### Blockers ({len(block):,})", "", *_table(shown), ""]
+        if len(block) > TOP:
+            lines += [f"\u2026 and {len(block) - TOP:,} more in `findings.csv` / `report.html`.", ""]
+        commands = [c for c in dict.fromkeys(shown["remediation"].astype(str)) if c.strip()]
+        if commands:
+            lines += ["<details><summary>Commands for these blockers</summary>", "", code_block(commands), "",
+                      "</details>", ""]
+    if not unknown.empty:
+        lines += [f"### Unknown ({len(unknown):,})", "", *_table(unknown.head(5)), ""]
+        if len(unknown) > 5:
+            lines += [f"\u2026 and {len(unknown) - 5:,} more in `findings.csv`.", ""]
+    expired = result.exemptions.expired
+    if expired:
+        lines += ["**Expired exemptions (not applied):** " + ", ".join(
+            f"{code_span(e.check, 80)} ({md(e.reason, 120)}, expired {e.expires})" for e in expired[:5]), ""]
+    lines.append("_Full evidence: `report.pdf` (CAB pack), `report.html`, `findings.json`._")
+    return "\n".join(lines) + "\n"
+
+
+def render(result: AuditResult, out_dir: Path) -> Path:
+    return write_atomic(Path(out_dir) / "summary.md", document(result).encode("utf-8"))

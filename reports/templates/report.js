@@ -1,0 +1,106 @@
+(function () {
+  "use strict";
+  var root = document.documentElement;
+  root.className = root.className.replace("no-js", "js");
+
+  // Copy buttons on every command; without JS the commands stay plain, selectable text.
+  function copyText(text, button) {
+    function done() {
+      button.textContent = "Copied";
+      button.className = "copy done";
+      setTimeout(function () { button.textContent = "Copy"; button.className = "copy"; }, 1500);
+    }
+    if (navigator.clipboard && navigator.clipboard.writeText) {
+      navigator.clipboard.writeText(text).then(done, function () { fallback(text); done(); });
+    } else { fallback(text); done(); }
+  }
+  function fallback(text) {
+    var area = document.createElement("textarea");
+    area.value = text;
+    area.setAttribute("readonly", "");
+    area.style.position = "fixed";
+    area.style.opacity = "0";
+    document.body.appendChild(area);
+    area.select();
+    try { document.execCommand("copy"); } catch (e) { /* the text stays selectable */ }
+    document.body.removeChild(area);
+  }
+  Array.prototype.forEach.call(document.querySelectorAll("pre.cmd"), function (pre) {
+    var wrap = document.createElement("div");
+    wrap.className = "cmdwrap";
+    pre.parentNode.insertBefore(wrap, pre);
+    wrap.appendChild(pre);
+    var button = document.createElement("button");
+    button.type = "button";
+    button.className = "copy";
+    button.textContent = "Copy";
+    button.title = "Copy the command";
+    button.addEventListener("click", function () { copyText(pre.textContent, button); });
+    wrap.appendChild(button);
+  });
+
+  // Filter and sort the per-check table without a server.
+  var table = document.getElementById("findings-table");
+  if (!table) { return; }
+  var body = table.tBodies[0];
+  var rows = Array.prototype.slice.call(body.rows);
+  var controls = Array.prototype.slice.call(document.querySelectorAll("[data-filter]"));
+  var shown = document.getElementById("findings-shown");
+
+  function apply() {
+    var want = {};
+    controls.forEach(function (c) { want[c.getAttribute("data-filter")] = c.value.trim(); });
+    var text = (want.text || "").toLowerCase();
+    var ns = (want.namespace || "").toLowerCase();
+    var count = 0;
+    rows.forEach(function (row) {
+      var d = row.dataset;
+      var ok = (!want.status || d.status === want.status) &&
+        (!want.severity || d.severity === want.severity) &&
+        (!want.cluster || d.cluster === want.cluster) &&
+        (!want.gate || d.gate === want.gate) &&
+        (!ns || d.namespace.toLowerCase().indexOf(ns) !== -1) &&
+        (!text || row.textContent.toLowerCase().indexOf(text) !== -1);
+      row.hidden = !ok;
+      if (ok) { count += 1; }
+    });
+    if (shown) { shown.textContent = count + " of " + rows.length + " rows shown"; }
+  }
+  controls.forEach(function (c) {
+    c.addEventListener(c.tagName === "INPUT" ? "input" : "change", apply);
+  });
+  var reset = document.getElementById("findings-reset");
+  if (reset) {
+    reset.addEventListener("click", function () {
+      controls.forEach(function (c) { c.value = ""; });
+      apply();
+    });
+  }
+
+  var headers = Array.prototype.slice.call(table.tHead.rows[0].cells);
+  headers.forEach(function (th, index) {
+    if (!th.hasAttribute("data-sort")) { return; }
+    th.setAttribute("tabindex", "0");
+    function sort() {
+      var ascending = th.getAttribute("aria-sort") !== "ascending";
+      headers.forEach(function (h) { h.removeAttribute("aria-sort"); });
+      th.setAttribute("aria-sort", ascending ? "ascending" : "descending");
+      function key(row) {
+        var cell = row.cells[index];
+        var v = cell.getAttribute("data-v");
+        return v !== null ? Number(v) : cell.textContent.trim().toLowerCase();
+      }
+      var keyed = rows.map(function (row, i) { return [key(row), i, row]; });
+      keyed.sort(function (a, b) {
+        if (a[0] < b[0]) { return ascending ? -1 : 1; }
+        if (a[0] > b[0]) { return ascending ? 1 : -1; }
+        return a[1] - b[1];
+      });
+      rows = keyed.map(function (k) { return k[2]; });
+      rows.forEach(function (row) { body.appendChild(row); });
+    }
+    th.addEventListener("click", sort);
+    th.addEventListener("keydown", function (e) { if (e.key === "Enter" || e.key === " ") { e.preventDefault(); sort(); } });
+  });
+  apply();
+}());
