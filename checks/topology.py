@@ -1,0 +1,173 @@
+"""What kind of Istio is installed: revisions, tags and who uses them; ambient data plane."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from auditor import kinds as K
+from auditor import mesh
+from auditor.check import ClusterCheck, Context
+from auditor.gateways import ASM_MARKER
+from auditor.inventory import ACTIVE_PHASES, ClusterInventory
+from auditor.model import Finding, Gate, Severity
+from checks.mesh_config import istiods
+from checks.versions import istiod_pinned_version
+
+REV_LABEL = "istio.io/rev"
+TAG_LABEL = "istio.io/tag"
+INJECTION_LABEL = "istio-injection"
+DATAPLANE_MODE_LABEL = "istio.io/dataplane-mode"
+WAYPOINT_CLASS = "istio-waypoint"
+
+
+def _labels(obj: dict[str, Any]) -> dict[str, str]:
+    return ((obj.get("metadata") or {}).get("labels")) or {}
+
+
+def _is_asm(obj: dict[str, Any]) -> bool:
+    meta = obj.get("metadata") or {}
+    return any(ASM_MARKER in k for k in [*(meta.get("labels") or {}), *(meta.get("annotations") or {})])
+
+
+def revision_tags(webhooks: list[dict[str, Any]]) -> dict[str, str]:
+    """Tag -> revision from `istio-revision-tag-*` MutatingWebhookConfigurations (labels istio.io/tag, istio.io/rev)."""
+    return {labels[TAG_LABEL]: labels.get(REV_LABEL, "default") for labels in map(_labels, webhooks)
+            if labels.get(TAG_LABEL)}
+
+
+def namespace_usage(namespaces: list[dict[str, Any]], tags: dict[str, str]) -> dict[str, list[str]]:
+    """Revision (or tag -> revision) -> namespaces that inject it. `istio-injection` wins over `istio.io/rev`,
+    as in Istio's webhooks; `enabled` means the `default` tag (or the default revision)."""
+    usage: dict[str, list[str]] = {}
+    for ns in namespaces:
+        labels = _labels(ns)
+        name = (ns.get("metadata") or {}).get("name", "")
+        injection = labels.get(INJECTION_LABEL)
+        if injection is not None:
+            if injection != "enabled":
+                continue
+            key = f"default -> {tags['default']}" if "default" in tags else "default"
+        elif labels.get(REV_LABEL):
+            rev = labels[REV_LABEL]
+            key = f"{rev} -> {tags[rev]}" if rev in tags else rev
+        else:
+            continue
+        usage.setdefault(key, []).append(name)
+    return {k: sorted(v) for k, v in sorted(usage.items())}
+
+
+class IstioRevisions(ClusterCheck):
+    id = "istio-revisions"
+    title = "Istio revisions, tags and the namespaces using them"
+    gates = (Gate.ASSESSMENT,)
+    severity = Severity.INFO
+    rationale = ("Every revision has its own istiod, mesh ConfigMap and injector: each must be prepared and "
+                 "emptied during the migration. Tags and namespace labels tell which workloads each one serves; "
+                 "an in-cluster istio-operator reconciles Istio's config back and can undo ASM's changes.")
+    remediation = "Finish or roll back canary upgrades before migrating; stop the in-cluster istio-operator."
+    needs = (K.DEPLOYMENT, K.NAMESPACE, K.MUTATING_WEBHOOK)
+    uses = (K.POD, K.REPLICASET, K.ISTIOOPERATOR)
+
+    def check_cluster(self, cluster: ClusterInventory, ctx: Context) -> Iterable[Finding]:
+        deployments = istiods(cluster)
+        operators = [d for d in cluster.objects(K.DEPLOYMENT)
+                     if d["metadata"].get("name") == "istio-operator" or _labels(d).get("name") == "istio-operator"]
+        if not deployments:
+            yield self.not_applicable(cluster.name, "no self-built istiod Deployment (label app=istiod) found")
+            return
+        revisions: dict[str, dict[str, Any]] = {}
+        for dep in deployments:
+            version, _ = istiod_pinned_version(dep)
+            revisions[mesh.istiod_revision(dep)] = {"istiod": f"{dep['metadata'].get('namespace')}/"
+                                                              f"{dep['metadata']['name']}",
+                                                    "version": str(version) if version else "unknown"}
+        webhooks = [w for w in cluster.objects(K.MUTATING_WEBHOOK) if not _is_asm(w)]
+        tags = revision_tags(webhooks)
+        usage = namespace_usage(cluster.objects(K.NAMESPACE), tags)
+        served = set(revisions)
+        elsewhere = {key: nss for key, nss in usage.items() if key.split(" -> ")[-1] not in served}
+        evidence: dict[str, Any] = {
+            "revisions": revisions, "tags": tags, "namespaces": usage,
+            "not_served_by_self_built_istiod": elsewhere,
+            "injector_webhooks": sorted(w["metadata"]["name"] for w in webhooks
+                                        if REV_LABEL in _labels(w) or TAG_LABEL in _labels(w)),
+        }
+        if cluster.available(K.POD):
+            pods = cluster.pods()
+            proxies = pods[(pods["proxy"] == mesh.PROXY_ISTIO) & pods["phase"].isin(ACTIVE_PHASES)]
+            evidence["istio_proxy_pods_by_revision"] = {
+                (str(k) or "unknown"): int(v) for k, v in proxies["revision"].astype(str).value_counts().items() if v}
+        if cluster.available(K.ISTIOOPERATOR):
+            evidence["istiooperators"] = [
+                f"{o['metadata'].get('namespace')}/{o['metadata']['name']} (revision "
+                f"{(o.get('spec') or {}).get('revision') or 'default'})" for o in cluster.objects(K.ISTIOOPERATOR)]
+        summary = ", ".join(f"{rev} ({info['version']})" for rev, info in sorted(revisions.items()))
+        tag_text = ", ".join(f"{t} -> {r}" for t, r in sorted(tags.items())) or "none"
+        if len(revisions) > 1:
+            yield self.warn(cluster.name, f"{len(revisions)} Istio revisions: {summary}; tags: {tag_text}. Each one "
+                            "needs its mesh config set, its istiod restarted and its pods moved",
+                            severity=Severity.MINOR, evidence=evidence)
+        else:
+            yield self.passed(cluster.name, f"one Istio revision: {summary}; tags: {tag_text}; "
+                              f"{sum(len(v) for v in usage.values())} namespace(s) labelled for injection",
+                              evidence=evidence)
+        for op in operators:
+            meta = op["metadata"]
+            yield self.warn(cluster.name, "the in-cluster istio-operator reconciles Istio's installation and can "
+                            "revert the mesh config ASM sets (PROXY_CONFIG_XDS_AGENT)", severity=Severity.MINOR,
+                            kind="Deployment", namespace=meta.get("namespace", ""), name=meta["name"],
+                            remediation=f"{mesh.kubectl(cluster.name)} -n {meta.get('namespace')} scale deployment/"
+                                        f"{meta['name']} --replicas=0  # or add the setting to the IstioOperator")
+
+
+def ambient_signals(cluster: ClusterInventory) -> list[str]:
+    """Why this cluster runs Istio's ambient data plane; empty when nothing says so."""
+    signals = [f"Namespace {ns['metadata']['name']} labelled {DATAPLANE_MODE_LABEL}=ambient"
+               for ns in cluster.objects(K.NAMESPACE) if _labels(ns).get(DATAPLANE_MODE_LABEL) == "ambient"]
+    for ds in cluster.objects(K.DAEMONSET):
+        meta = ds.get("metadata") or {}
+        if _is_asm(ds):
+            continue
+        where = f"DaemonSet {meta.get('namespace')}/{meta.get('name')}"
+        if meta.get("name") == "ztunnel" or _labels(ds).get("app") == "ztunnel":
+            signals.append(f"{where} (ztunnel)")
+            continue
+        containers = ((((ds.get("spec") or {}).get("template") or {}).get("spec") or {}).get("containers")) or ()
+        for container in containers:
+            if mesh.env_map(container).get("AMBIENT_ENABLED", "").lower() == "true":
+                signals.append(f"{where} (istio-cni with AMBIENT_ENABLED=true)")
+                break
+    if cluster.available(K.CONFIGMAP):
+        for cm in cluster.objects(K.CONFIGMAP):
+            meta = cm.get("metadata") or {}
+            if meta.get("name") == "istio-cni-config" and str((cm.get("data") or {}).get(
+                    "AMBIENT_ENABLED", "")).lower() == "true":
+                signals.append(f"ConfigMap {meta.get('namespace')}/istio-cni-config (AMBIENT_ENABLED=true)")
+    if cluster.available(K.DEPLOYMENT):
+        for dep in cluster.objects(K.DEPLOYMENT):
+            if _labels(dep).get("gateway.networking.k8s.io/gateway-class-name") == WAYPOINT_CLASS:
+                meta = dep["metadata"]
+                signals.append(f"Deployment {meta.get('namespace')}/{meta['name']} (waypoint proxy)")
+    return signals
+
+
+class AmbientMode(ClusterCheck):
+    id = "ambient-mode"
+    title = "Istio's ambient data plane is not in use"
+    gates = (Gate.ASSESSMENT,)
+    severity = Severity.MAJOR
+    rationale = ("The procedure migrates sidecar workloads (Istio sidecar -> ASM proxy). Workloads on ztunnel and "
+                 "waypoints are not covered by it and need a plan of their own.")
+    remediation = "Move ambient namespaces back to sidecars (or plan their migration with Alibaba Cloud) first."
+    needs = (K.NAMESPACE, K.DAEMONSET)
+    uses = (K.CONFIGMAP, K.DEPLOYMENT)
+
+    def check_cluster(self, cluster: ClusterInventory, ctx: Context) -> Iterable[Finding]:
+        signals = ambient_signals(cluster)
+        if signals:
+            yield self.fail(cluster.name, f"ambient data plane in use ({'; '.join(signals[:3])}"
+                            f"{'; ...' if len(signals) > 3 else ''}): not covered by this migration procedure",
+                            remediation=self.remediation, evidence={"signals": signals})
+        else:
+            yield self.passed(cluster.name, "no ambient namespace, ztunnel, ambient istio-cni or waypoint found")

@@ -1,0 +1,105 @@
+"""istio-revisions (revisions, tags, namespace usage) and ambient-mode."""
+
+from __future__ import annotations
+
+from auditor import kinds as K
+from tests import factory as f
+
+
+def injector_webhook(name: str, revision: str, tag: str | None = None) -> dict:
+    labels = {"app": "sidecar-injector", "istio.io/rev": revision}
+    if tag:
+        labels["istio.io/tag"] = tag
+    return {"apiVersion": "admissionregistration.k8s.io/v1", "kind": "MutatingWebhookConfiguration",
+            "metadata": f.meta(name, labels=labels),
+            "webhooks": [{"name": "rev.namespace.sidecar-injector.istio.io", "admissionReviewVersions": ["v1"],
+                          "sideEffects": "None",
+                          "clientConfig": {"service": {"name": f"istiod-{revision}", "namespace": "istio-system",
+                                                       "path": "/inject", "port": 443}},
+                          "namespaceSelector": {"matchExpressions": [
+                              {"key": "istio.io/rev", "operator": "In", "values": [tag or revision]},
+                              {"key": "istio-injection", "operator": "DoesNotExist"}]}}]}
+
+
+def daemonset(name: str, namespace: str, labels: dict | None = None, env: dict | None = None) -> dict:
+    container = {"name": "main", "image": f"docker.io/istio/{name}:1.22.3",
+                 "env": [{"name": k, "value": v} for k, v in (env or {}).items()]}
+    return {"apiVersion": "apps/v1", "kind": "DaemonSet", "metadata": f.meta(name, namespace, labels or {"app": name}),
+            "spec": {"selector": {"matchLabels": {"app": name}},
+                     "template": {"metadata": {"labels": {"app": name}}, "spec": {"containers": [container]}}}}
+
+
+# ---------------------------------------------------------------- istio-revisions
+def test_single_revision_passes_with_usage_as_evidence(audit):
+    objects = [f.istiod(), injector_webhook("istio-sidecar-injector", "default"),
+               f.namespace("shop", {"istio-injection": "enabled"}), f.namespace("front", {"istio.io/rev": "default"}),
+               f.namespace("kube-system", {"istio-injection": "disabled"}), f.namespace("plain"),
+               f.pod("a", owner=None), f.pod("b", "front", owner=None)]
+    [row] = audit({"c1": objects}, "assessment").rows("istio-revisions")
+    assert row["status"] == "PASS" and row["severity"] == "info"
+    assert "one Istio revision: default (1.22.3)" in row["message"]
+    assert row["evidence"]["namespaces"] == {"default": ["front", "shop"]}
+    assert row["evidence"]["istio_proxy_pods_by_revision"] == {"default": 2}
+
+
+def test_several_revisions_and_tags_warn(audit):
+    objects = [f.istiod("1-21-4", "1.21.4"), f.istiod("1-22-3", "1.22.3"),
+               injector_webhook("istio-revision-tag-default", "1-21-4", tag="default"),
+               injector_webhook("istio-revision-tag-canary", "1-22-3", tag="canary"),
+               f.namespace("shop", {"istio-injection": "enabled", "istio.io/rev": "canary"}),  # injection wins
+               f.namespace("front", {"istio.io/rev": "canary"}),
+               f.namespace("new", {"istio.io/rev": "1-24-6"})]  # ASM's revision: not a self-built istiod
+    [row] = audit({"c1": objects}, "assessment").rows("istio-revisions")
+    assert row["status"] == "WARN" and row["severity"] == "minor"
+    assert "2 Istio revisions" in row["message"] and "canary -> 1-22-3" in row["message"]
+    assert row["evidence"]["tags"] == {"default": "1-21-4", "canary": "1-22-3"}
+    assert row["evidence"]["namespaces"] == {"1-24-6": ["new"], "canary -> 1-22-3": ["front"],
+                                             "default -> 1-21-4": ["shop"]}
+    assert row["evidence"]["not_served_by_self_built_istiod"] == {"1-24-6": ["new"]}
+
+
+def test_in_cluster_operator_is_called_out(audit):
+    operator, _ = f.deployment("istio-operator", "istio-operator", labels={"name": "istio-operator"})
+    rows = audit({"c1": [f.istiod(), operator]}, "assessment").rows("istio-revisions")
+    warn = [r for r in rows if r["status"] == "WARN"]
+    assert [r["name"] for r in warn] == ["istio-operator"]
+    assert "scale deployment/istio-operator --replicas=0" in warn[0]["remediation"]
+
+
+def test_revisions_not_applicable_without_istiod(audit):
+    assert audit({"c1": [f.namespace("shop")]}, "assessment").statuses("istio-revisions") == ["NOT_APPLICABLE"]
+
+
+def test_revisions_unknown_when_webhooks_unreadable(audit):
+    run = audit({"c1": [f.istiod()]}, "assessment",
+                unreadable={"c1": {K.MUTATING_WEBHOOK: "403 Forbidden: mutatingwebhookconfigurations"}})
+    [row] = run.rows("istio-revisions")
+    assert row["status"] == "UNKNOWN" and "mutatingwebhookconfigurations" in row["message"]
+
+
+# ---------------------------------------------------------------- ambient-mode
+def test_no_ambient_passes(audit):
+    objects = [f.namespace("shop", {"istio-injection": "enabled"}),
+               daemonset("istio-cni-node", "kube-system", env={"AMBIENT_ENABLED": "false"})]
+    [row] = audit({"c1": objects}, "assessment").rows("ambient-mode")
+    assert row["status"] == "PASS"
+
+
+def test_ambient_signals_fail_major(audit):
+    waypoint, _ = f.deployment("waypoint", "shop",
+                               labels={"gateway.networking.k8s.io/gateway-class-name": "istio-waypoint"})
+    cni_config = f.configmap("istio-cni-config", "istio-system", {"AMBIENT_ENABLED": "true"})
+    objects = [f.namespace("shop", {"istio.io/dataplane-mode": "ambient"}), daemonset("ztunnel", "istio-system"),
+               daemonset("istio-cni-node", "istio-system", env={"AMBIENT_ENABLED": "true"}), waypoint, cni_config]
+    [row] = audit({"c1": objects}, "assessment").rows("ambient-mode")
+    assert row["status"] == "FAIL" and row["severity"] == "major"
+    assert "not covered by this migration procedure" in row["message"]
+    assert len(row["evidence"]["signals"]) == 5
+    assert any("ztunnel" in s for s in row["evidence"]["signals"])
+
+
+def test_ambient_unknown_when_namespaces_unreadable(audit):
+    run = audit({"c1": [daemonset("ztunnel", "istio-system")]}, "assessment",
+                unreadable={"c1": {K.NAMESPACE: "403 Forbidden: namespaces"}})
+    [row] = run.rows("ambient-mode")
+    assert row["status"] == "UNKNOWN"
