@@ -8,6 +8,7 @@ from __future__ import annotations
 import datetime as dt
 import difflib
 import fnmatch
+import re
 import types
 import typing
 from pathlib import Path
@@ -134,9 +135,22 @@ class GatewaysConfig(_Strict):
 
 
 class ClassificationConfig(_Strict):
+    """Regular expressions (Python `re`, searched) that tell ASM's proxy from Istio's; None = built-in."""
+
     asm_image_patterns: list[str] | None = None
     asm_env_names: list[str] | None = None
     asm_ca_addr_pattern: str | None = None
+
+    @field_validator("asm_image_patterns", "asm_ca_addr_pattern")
+    @classmethod
+    def _compiles(cls, value: list[str] | str | None) -> list[str] | str | None:
+        # A bad pattern is the user's input error (exit 2), not a crash in the middle of collection.
+        for pattern in [value] if isinstance(value, str) else value or ():
+            try:
+                re.compile(pattern)
+            except re.error as exc:
+                raise ValueError(f"not a regular expression: {pattern!r} ({exc})") from exc
+        return value
 
 
 class ResidueConfig(_Strict):

@@ -103,6 +103,8 @@ def test_unknown_key_exits_2_with_one_line_on_stderr(tmp_path, capsys, demo_dir)
     ("exemptions:\n  - {check: pods-xds-agent, name: x, reason: '  '}\n", "needs a non-empty reason"),
     ("exemptions:\n  - {check: '*', reason: everything}\n", "must name a check or a subject"),
     ("exemptions:\n  - {check: pods-xds-agent, reason: r, status: PASS}\n", "'exemptions[0].status[0]'"),
+    ("classification: {asm_image_patterns: ['mirror.corp/(acs']}\n",
+     "'classification.asm_image_patterns': not a regular expression"),
     ("- just\n- a list\n", "expected a mapping at the top level"),
     ("checks: [unclosed\n", "line 2: malformed YAML"),
 ])
@@ -187,3 +189,26 @@ def test_config_networks_win_over_fleet_networks_in_sources(tmp_path, demo_dir):
     facts = {c["name"]: c for c in result.clusters}
     assert facts["cluster-a"]["asm_network"] == "from-config"
     assert facts["cluster-b"]["asm_network"] == "fleet-b"
+
+
+def test_mirrored_registry_pattern_classifies_asm_proxies(tmp_path):
+    """ASM's proxy pulled from a private mirror is only recognised with a configured pattern."""
+    from auditor.engine import run_audit
+    from auditor.findings import records
+    from auditor.sources.snapshot import open_snapshot
+    from tests import factory as f
+
+    dep = f.deployment("cart")
+    pods = f.workload_pods(dep, 2, proxy="istio", image="mirror.corp.example/mesh/asm-proxy:v1.24.6")
+    root = f.write_snapshot(tmp_path / "snap", {"cluster-a": [f.namespace("shop"), *dep, *pods]},
+                            manifest={"clusters": [{"name": "cluster-a", "role": "data-plane", "dir": "cluster-a",
+                                                    "complete": True}]})
+
+    def sidecars(config: Config) -> list[str]:
+        result = run_audit(open_snapshot(root), "uninstall", config)
+        return [r["status"] for r in records(result.findings) if r["check_id"] == "istio-sidecars-remaining"]
+
+    assert sidecars(Config()) == ["FAIL"]  # Istio's env, unknown image: taken for Istio's sidecar
+    mirrored = load_config(write(tmp_path, "classification:\n"
+                                           "  asm_image_patterns: ['^mirror\\.corp\\.example/mesh/asm-proxy:']\n"))
+    assert sidecars(mirrored) == ["PASS"]
