@@ -9,7 +9,7 @@ from auditor import mesh
 from auditor.check import ClusterCheck, Context
 from auditor.inventory import ClusterInventory
 from auditor.model import Finding, Gate, Severity
-from checks.sidecars import by_workload, istio_proxy_pods
+from checks.sidecars import WORKLOAD_KEY, by_workload, istio_proxy_pods
 
 
 class PodsXdsAgent(ClusterCheck):
@@ -27,24 +27,24 @@ class PodsXdsAgent(ClusterCheck):
 
     def check_cluster(self, cluster: ClusterInventory, ctx: Context) -> Iterable[Finding]:
         proxies = istio_proxy_pods(cluster.pods())
-        ok_workloads = 0
-        for (namespace, kind, name), group in by_workload(proxies):
-            values = group["xds_agent"].astype(str)
-            missing = group[values != "true"]
-            if missing.empty:
-                ok_workloads += 1
-                continue
+        # Vectorised: one mask over all pods, then only the workloads that lack the value are grouped.
+        missing_all = proxies[proxies["xds_agent"].astype(str) != "true"]
+        sizes = proxies.groupby(WORKLOAD_KEY, observed=True).size()
+        for (namespace, kind, name), missing in by_workload(missing_all):
+            total = int(sizes.get((namespace, kind, name), len(missing)))
             seen = {str(k): int(v) for k, v in missing["xds_agent"].astype(str).value_counts().items() if v}
-            gateway = bool((group["role"] == mesh.ROLE_GATEWAY).any())
+            gateway = bool((missing["role"] == mesh.ROLE_GATEWAY).any())
             what = "gateway pod(s)" if gateway else "pod(s)"
             yield self.fail(
-                cluster.name, f"{len(missing)}/{len(group)} {what} lack PROXY_CONFIG_XDS_AGENT=\"true\" "
+                cluster.name, f"{len(missing)}/{total} {what} lack PROXY_CONFIG_XDS_AGENT=\"true\" "
                 f"(seen: {', '.join(f'{k} x{v}' for k, v in seen.items())})",
                 kind=kind, namespace=namespace, name=name,
                 severity=Severity.MAJOR if gateway else None,
                 remediation=mesh.restart_command(cluster.name, kind, namespace, name),
                 evidence={"pods": sorted(missing["name"].tolist())[:20], "values": seen,
-                          "pod_count": len(group), "gateway": gateway})
+                          "pod_count": total, "gateway": gateway})
+        ok_workloads = len(sizes) - (missing_all.groupby(WORKLOAD_KEY, observed=True).ngroups
+                                     if not missing_all.empty else 0)
         if proxies.empty:
             yield self.passed(cluster.name, "no pod runs Istio's proxy: nothing to restart",
                               evidence={"workloads_ok": 0})

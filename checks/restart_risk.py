@@ -1,0 +1,242 @@
+"""Restart risk of every workload still on Istio's sidecar: moving it to ASM restarts all its pods."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+import pandas as pd
+
+from auditor import kinds as K
+from auditor import mesh
+from auditor.check import ClusterCheck, Context
+from auditor.inventory import ClusterInventory
+from auditor.model import Finding, Gate, Severity
+from checks.sidecars import WORKLOAD_KEY, istio_sidecar_pods
+
+DEFAULT_DRAIN_SECONDS = 5.0   # ProxyConfig.terminationDrainDuration default
+DEFAULT_GRACE_SECONDS = 30    # Kubernetes' terminationGracePeriodSeconds default
+_DURATION = re.compile(r"(\d+(?:\.\d+)?)(ms|s|m|h)")
+_UNIT = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0}
+RUN_TO_COMPLETION = ("Job", "CronJob")
+
+
+def parse_duration(text: str | None) -> float | None:
+    """Seconds of a protobuf/Go duration ("5s", "1m30s", "500ms"); None when it is not one."""
+    text = (text or "").strip()
+    if not text or _DURATION.sub("", text):
+        return None
+    return sum(float(n) * _UNIT[u] for n, u in _DURATION.findall(text))
+
+
+def mesh_drain_defaults(cluster: ClusterInventory) -> dict[str, float]:
+    """Revision -> defaultConfig.terminationDrainDuration of its mesh config (seconds), where set."""
+    if not cluster.available(K.CONFIGMAP):
+        return {}
+    out = {}
+    for cm in mesh.mesh_configmaps(cluster.objects(K.CONFIGMAP)):
+        try:
+            default = mesh.parse_mesh(cm).get("defaultConfig") or {}
+        except ValueError:
+            continue
+        seconds = parse_duration(str(default.get("terminationDrainDuration") or "")) if isinstance(
+            default, dict) else None
+        if seconds is not None:
+            out[mesh.revision_of_configmap(cm["metadata"]["name"])] = seconds
+    return out
+
+
+def selector_matches(selector: dict[str, Any] | None, labels: dict[str, str]) -> bool:
+    """A LabelSelector against labels. policy/v1: an empty selector matches every pod; a null one none."""
+    if selector is None:
+        return False
+    for key, value in (selector.get("matchLabels") or {}).items():
+        if labels.get(key) != value:
+            return False
+    for expr in selector.get("matchExpressions") or ():
+        key, op, values = expr.get("key"), expr.get("operator"), expr.get("values") or []
+        if op == "In" and labels.get(key) not in values:
+            return False
+        if op == "NotIn" and key in labels and labels[key] in values:
+            return False
+        if op == "Exists" and key not in labels:
+            return False
+        if op == "DoesNotExist" and key in labels:
+            return False
+    return True
+
+
+@dataclass
+class Risk:
+    score: int = 0
+    reasons: list[str] = field(default_factory=list)
+    fixes: list[str] = field(default_factory=list)
+
+    def add(self, points: int, reason: str, fix: str = "") -> None:
+        self.score += points
+        self.reasons.append(f"+{points} {reason}" if points else reason)
+        if fix:
+            self.fixes.append(fix)
+
+
+def wave_of(score: int) -> int:
+    return 1 if score <= 1 else 2 if score <= 4 else 3
+
+
+WAVES = {1: "low risk (score 0-1)", 2: "medium risk (score 2-4)", 3: "high risk (score 5+)"}
+
+
+class RestartRisk(ClusterCheck):
+    id = "restart-risk"
+    title = "Graceful-shutdown risk of the workloads still to move"
+    gates = (Gate.ASSESSMENT, Gate.MIGRATING, Gate.UNINSTALL)
+    severity = Severity.MINOR
+    rationale = ("Moving a workload to ASM's proxy restarts every pod of it. Traffic is lost when the pod cannot "
+                 "drain: terminationGracePeriodSeconds not above the proxy's terminationDrainDuration, no preStop "
+                 "hook, a single replica, no PodDisruptionBudget, long-lived connections that the proxy cuts "
+                 "(unless EXIT_ON_ZERO_ACTIVE_CONNECTIONS). Move low-risk workloads first, off-peak.")
+    remediation = "Fix the listed reasons before the workload's wave, or move it in a maintenance window."
+    needs = (K.POD,)
+    uses = (K.REPLICASET, K.JOB, K.DEPLOYMENT, K.STATEFULSET, K.PDB, K.CONFIGMAP)
+    max_listed_per_wave = 50  # the aggregate evidence lists this many names per wave (counts are complete)
+
+    def check_cluster(self, cluster: ClusterInventory, ctx: Context) -> Iterable[Finding]:
+        todo = istio_sidecar_pods(cluster.pods())
+        if todo.empty:
+            yield self.not_applicable(cluster.name, "no workload left on Istio's sidecar")
+            return
+        per_workload = self._aggregate(cluster, todo)
+        objects = self._workload_objects(cluster)
+        pdbs = self._pdbs(cluster)
+        scored: list[tuple[int, str, str, str, Risk]] = []
+        for row in per_workload.itertuples(index=False):
+            risk = self._score(row, objects, pdbs)
+            scored.append((risk.score, row.namespace, row.workload_kind, row.workload_name, risk))
+            if risk.score >= 2:
+                yield self.warn(
+                    cluster.name, f"restart risk {risk.score} ({WAVES[wave_of(risk.score)]}): "
+                    + "; ".join(r for r in risk.reasons if r.startswith("+")),
+                    severity=Severity.MAJOR if risk.score >= 5 else Severity.MINOR,
+                    kind=row.workload_kind, namespace=row.namespace, name=row.workload_name,
+                    remediation=" ".join(dict.fromkeys(risk.fixes)) + " Then move it: "
+                    + mesh.asm_inject_command(cluster.name, row.workload_kind, row.namespace, row.workload_name),
+                    evidence={"score": risk.score, "wave": wave_of(risk.score), "reasons": risk.reasons,
+                              "pods": int(row.pods), "grace_seconds": int(row.grace_min),
+                              "drain_seconds": float(row.drain_max)})
+        yield self._plan(cluster.name, scored)
+
+    # -- per-pod work stays vectorised: one pass over the frame, then one row per workload
+    @staticmethod
+    def _aggregate(cluster: ClusterInventory, todo: pd.DataFrame) -> pd.DataFrame:
+        defaults = mesh_drain_defaults(cluster)
+        # Categorical columns: map the few distinct values, not the (up to 150k) rows.
+        drain_values = [str(v) for v in todo["drain"].astype("category").cat.categories]
+        parsed = {v: parse_duration(v) for v in drain_values}
+        bad = {v: bool(v) and parsed[v] is None for v in drain_values}
+        revisions = [str(r) for r in todo["revision"].astype("category").cat.categories]
+        by_revision = todo["revision"].map({r: defaults.get(r or "default", DEFAULT_DRAIN_SECONDS)
+                                            for r in revisions}).astype(float)
+        drain = (todo["drain"].map({v: (float("nan") if p is None else p) for v, p in parsed.items()})
+                 .astype(float).fillna(by_revision).fillna(DEFAULT_DRAIN_SECONDS))
+        grace = todo["term_grace"].where(todo["term_grace"] >= 0, DEFAULT_GRACE_SECONDS)
+        frame = pd.DataFrame({
+            "namespace": todo["namespace"].astype(str), "workload_kind": todo["workload_kind"].astype(str),
+            "workload_name": todo["workload_name"].astype(str), "grace": grace, "drain": drain,
+            "short_grace": grace <= drain, "prestop": todo["prestop"].astype(bool),
+            "long_lived": todo["long_lived"].astype(bool), "exit_on_zero": todo["exit_on_zero"].astype(bool),
+            "bad_drain": todo["drain"].map(bad).astype(bool)})
+        return frame.groupby(WORKLOAD_KEY, sort=True).agg(
+            pods=("grace", "size"), grace_min=("grace", "min"), drain_max=("drain", "max"),
+            short_grace=("short_grace", "any"), prestop=("prestop", "all"), long_lived=("long_lived", "any"),
+            exit_on_zero=("exit_on_zero", "all"), bad_drain=("bad_drain", "any")).reset_index()
+
+    @staticmethod
+    def _workload_objects(cluster: ClusterInventory) -> dict[tuple[str, str, str], dict[str, Any]]:
+        out = {}
+        for kind in (K.DEPLOYMENT, K.STATEFULSET):
+            if cluster.available(kind):
+                for obj in cluster.objects(kind):
+                    meta = obj.get("metadata") or {}
+                    out[(meta.get("namespace", ""), kind.kind, meta.get("name", ""))] = obj
+        return out
+
+    @staticmethod
+    def _pdbs(cluster: ClusterInventory) -> dict[str, list[dict[str, Any]]] | None:
+        if not cluster.available(K.PDB):
+            return None
+        out: dict[str, list[dict[str, Any]]] = {}
+        for pdb in cluster.objects(K.PDB):
+            out.setdefault((pdb.get("metadata") or {}).get("namespace", ""), []).append(pdb)
+        return out
+
+    def _score(self, row: Any, objects: dict, pdbs: dict[str, list[dict[str, Any]]] | None) -> Risk:
+        risk = Risk()
+        kind, namespace, name = row.workload_kind, row.namespace, row.workload_name
+        if kind in RUN_TO_COMPLETION:
+            risk.add(0, "runs to completion: it moves at its next run")
+            return risk
+        if row.short_grace:
+            risk.add(3, f"terminationGracePeriodSeconds {int(row.grace_min)}s is not above terminationDrainDuration "
+                     f"{row.drain_max:g}s: the proxy is killed while draining",
+                     f"Set terminationGracePeriodSeconds above {row.drain_max:g}s.")
+        if row.bad_drain:
+            risk.add(0, "proxy.istio.io/config has an unreadable terminationDrainDuration (default assumed)")
+        obj = objects.get((namespace, kind, name))
+        spec = (obj or {}).get("spec") or {}
+        template_labels = (((spec.get("template") or {}).get("metadata") or {}).get("labels")) or {}
+        if kind == "Pod":
+            risk.add(3, "bare pod: deleting it is an outage until it is re-created from its manifest",
+                     "Run it under a Deployment before the move.")
+        elif obj is not None and kind in ("Deployment", "StatefulSet"):
+            replicas = spec.get("replicas", 1)
+            if (spec.get("strategy") or {}).get("type") == "Recreate":
+                risk.add(3, "strategy Recreate: every pod stops before new ones start",
+                         "Switch to RollingUpdate for the move.")
+            elif replicas == 1:
+                points = 3 if kind == "StatefulSet" else 2
+                risk.add(points, "single replica: no other pod serves while it restarts",
+                         "Scale to 2 or more replicas for the move.")
+        elif int(row.pods) == 1 and kind not in ("DaemonSet",):
+            risk.add(2, f"single pod ({kind} spec not readable)", "Scale to 2 or more replicas for the move.")
+        if not row.prestop:
+            risk.add(1, "no preStop hook in the app: it may exit before endpoints stop sending traffic",
+                     "Add a preStop hook (e.g. sleep 5) to the app container.")
+        if pdbs is None:
+            risk.add(0, "PodDisruptionBudgets not readable: not scored")
+        elif kind != "Pod" and template_labels and not any(
+                selector_matches((p.get("spec") or {}).get("selector"), template_labels)
+                for p in pdbs.get(namespace, ())):
+            risk.add(1, "no PodDisruptionBudget: node drains during the move are not limited",
+                     "Add a PodDisruptionBudget.")
+        if row.long_lived:
+            if row.exit_on_zero:
+                risk.add(1, "long-lived connections (gRPC/websocket/TCP ports); EXIT_ON_ZERO_ACTIVE_CONNECTIONS "
+                         "lets the proxy wait for them")
+            else:
+                risk.add(2, "long-lived connections (gRPC/websocket/TCP ports) are cut when the proxy stops",
+                         "Set proxyMetadata EXIT_ON_ZERO_ACTIVE_CONNECTIONS=\"true\" (annotation "
+                         "proxy.istio.io/config) and make clients reconnect.")
+        return risk
+
+    def _plan(self, cluster: str, scored: list[tuple[int, str, str, str, Risk]]) -> Finding:
+        """The one aggregate: migration waves, lowest risk first (complete counts, names capped)."""
+        scored.sort(key=lambda s: (s[0], s[1], s[2], s[3]))
+        waves = []
+        for wave, label in WAVES.items():
+            members = [s for s in scored if wave_of(s[0]) == wave]
+            if members:
+                waves.append({"wave": wave, "risk": label, "workloads": len(members),
+                              "list": [f"{ns}/{kind}/{name} ({score})" for score, ns, kind, name, _ in
+                                       members[: self.max_listed_per_wave]]})
+        risky = sum(1 for s in scored if s[0] >= 2)
+        text = ", ".join(f"wave {w['wave']}: {w['workloads']} {w['risk'].split(' (')[0]}" for w in waves)
+        message = f"{len(scored)} workload(s) still to move, lowest risk first: {text}"
+        evidence = {"waves": waves, "workloads": len(scored), "risky": risky,
+                    "scoring": "grace<=drain +3; bare pod/Recreate +3; single replica +2 (StatefulSet +3); "
+                               "no preStop +1; no PDB +1; long-lived ports +2 "
+                               "(+1 with EXIT_ON_ZERO_ACTIVE_CONNECTIONS)"}
+        if risky:
+            return self.warn(cluster, message, severity=Severity.INFO, evidence=evidence)
+        return self.passed(cluster, message, severity=Severity.INFO, evidence=evidence)
