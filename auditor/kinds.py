@@ -48,6 +48,8 @@ VALIDATING_WEBHOOK = _k("ValidatingWebhookConfiguration", "admissionregistration
                         "validatingwebhookconfigurations", namespaced=False)
 VALIDATING_ADMISSION_POLICY = _k("ValidatingAdmissionPolicy", "admissionregistration.k8s.io",
                                  "v1,v1beta1", "validatingadmissionpolicies", namespaced=False)
+VALIDATING_ADMISSION_POLICY_BINDING = _k("ValidatingAdmissionPolicyBinding", "admissionregistration.k8s.io",
+                                         "v1,v1beta1", "validatingadmissionpolicybindings", namespaced=False)
 CRD = _k("CustomResourceDefinition", "apiextensions.k8s.io", "v1", "customresourcedefinitions",
          namespaced=False)
 CLUSTERROLE = _k("ClusterRole", "rbac.authorization.k8s.io", "v1", "clusterroles", namespaced=False)
@@ -86,7 +88,8 @@ ISTIO_GATEWAY_ASM = _k("IstioGateway", _ASM, "v1beta1,v1", "istiogateways")
 
 ALL_KINDS: tuple[Kind, ...] = (
     POD, SERVICE, CONFIGMAP, NAMESPACE, SERVICEACCOUNT, DEPLOYMENT, REPLICASET, STATEFULSET, DAEMONSET,
-    JOB, CRONJOB, PDB, MUTATING_WEBHOOK, VALIDATING_WEBHOOK, VALIDATING_ADMISSION_POLICY, CRD,
+    JOB, CRONJOB, PDB, MUTATING_WEBHOOK, VALIDATING_WEBHOOK, VALIDATING_ADMISSION_POLICY,
+    VALIDATING_ADMISSION_POLICY_BINDING, CRD,
     CLUSTERROLE, CLUSTERROLEBINDING, *ISTIO_API_KINDS, ISTIOOPERATOR, ASM_MIGRATION, ISTIO_GATEWAY_ASM,
 )
 

@@ -244,3 +244,162 @@ def write_snapshot(root: Any, clusters: dict[str, list[dict]], versions: dict[st
     if manifest is not None:
         (root / "manifest.json").write_text(json.dumps(manifest))
     return root
+
+
+# ---------------------------------------------------------------- gateways, Istio API objects, webhooks, residue
+def gateway_deployment(name: str, namespace: str = "istio-system", *, istio_label: str | None = None,
+                       asm: bool = False, gateway_type: str | None = None, labels: dict | None = None,
+                       created: str = T0) -> dict[str, Any]:
+    """A gateway Deployment as istioctl/Helm (Istio) or the IstioGateway controller (asm=True) writes it."""
+    pod_labels = {"app": name, "istio": istio_label or name.removeprefix("istio-")}
+    dep_labels = dict(pod_labels)
+    annotations = {}
+    if asm:
+        marks = {"asm.alibabacloud.com/managed-by-asm": "true", "provider": "asm", "istio.io/rev": "1-24-6"}
+        if gateway_type:
+            marks["asm.alibabacloud.com/gateway-type"] = gateway_type
+        pod_labels.update(marks)
+        dep_labels.update(marks)
+        annotations = {"asm.alibabacloud.com/istio-gateway": f"{namespace}/{name.removeprefix('istio-')}"}
+    else:
+        dep_labels.update({"operator.istio.io/component": "IngressGateways", "istio.io/rev": "default",
+                           "operator.istio.io/managed": "Reconcile"})
+    dep_labels.update(labels or {})
+    pod_labels.update({k: v for k, v in (labels or {}).items() if k.startswith("topology.istio.io")})
+    proxy = proxy_container("asm" if asm else "istio", gateway=True, xds_agent=None)
+    dep, _ = deployment(name, namespace, replicas=1, template_labels=pod_labels, containers=[proxy],
+                        labels=dep_labels)
+    dep["metadata"]["creationTimestamp"] = created
+    if annotations:
+        dep["metadata"]["annotations"] = annotations
+    dep["spec"]["selector"] = {"matchLabels": {"app": name, "istio": pod_labels["istio"]}}
+    return dep
+
+
+def gateway_service(name: str, namespace: str = "istio-system", *, selector: dict | None = None,
+                    annotations: dict | None = None, labels: dict | None = None, ports: list[int] | None = None,
+                    type_: str = "LoadBalancer") -> dict[str, Any]:
+    svc = service(name, namespace, labels=labels or {"app": name}, annotations=annotations, type_=type_,
+                  ports=[{"name": f"p{p}", "port": p, "targetPort": p, "protocol": "TCP"} for p in ports or [80, 443]])
+    svc["spec"]["selector"] = selector or {"app": name, "istio": name.removeprefix("istio-")}
+    return svc
+
+
+def route(*destinations: tuple[str, int | None], mirror: str | None = None, port: int = 80) -> dict[str, Any]:
+    """One http/tcp/tls rule: route to (host, weight) pairs; weight None leaves the field out."""
+    dests = []
+    for host, weight in destinations:
+        d: dict[str, Any] = {"destination": {"host": host, "port": {"number": port}}}
+        if weight is not None:
+            d["weight"] = weight
+        dests.append(d)
+    rule: dict[str, Any] = {"match": [{"gateways": ["mesh"], "port": port}], "route": dests}
+    if mirror:
+        rule["mirror"] = {"host": mirror}
+    return rule
+
+
+def virtualservice(name: str, namespace: str = "shop", *, hosts: list[str] | None = None,
+                   http: list[dict] | None = None, tcp: list[dict] | None = None, tls: list[dict] | None = None,
+                   gateways: list[str] | None = None, uid_salt: str = "") -> dict[str, Any]:
+    spec: dict[str, Any] = {"hosts": hosts or [f"{name}.example.com"]}
+    if gateways:
+        spec["gateways"] = gateways
+    for key, value in (("http", http), ("tcp", tcp), ("tls", tls)):
+        if value is not None:
+            spec[key] = value
+    return istio_object("VirtualService", name, namespace, spec, uid_salt=uid_salt)
+
+
+_ISTIO_API_VERSIONS = {
+    "VirtualService": "networking.istio.io/v1", "DestinationRule": "networking.istio.io/v1",
+    "Gateway": "networking.istio.io/v1", "ServiceEntry": "networking.istio.io/v1",
+    "Sidecar": "networking.istio.io/v1", "EnvoyFilter": "networking.istio.io/v1alpha3",
+    "AuthorizationPolicy": "security.istio.io/v1", "PeerAuthentication": "security.istio.io/v1",
+    "RequestAuthentication": "security.istio.io/v1", "Telemetry": "telemetry.istio.io/v1",
+    "WasmPlugin": "extensions.istio.io/v1alpha1",
+}
+
+
+def istio_object(kind: str, name: str, namespace: str, spec: dict[str, Any], *, labels: dict | None = None,
+                 uid_salt: str = "", resource_version: str = "1000", generation: int = 1) -> dict[str, Any]:
+    """An Istio API object as the API server returns it (server-set metadata included)."""
+    m = meta(name, namespace, labels)
+    m["uid"] = _uid(kind, namespace, name, uid_salt)
+    m["resourceVersion"] = resource_version
+    m["generation"] = generation
+    return {"apiVersion": _ISTIO_API_VERSIONS[kind], "kind": kind, "metadata": m, "spec": spec}
+
+
+def istio_gateway_cr(name: str, gateway_type: str, *, cluster_ids: list[str] | None = None,
+                     namespace: str = "istio-system", created: str = T0, overrides: dict | None = None,
+                     service_annotations: dict | None = None, status: dict | None = None) -> dict[str, Any]:
+    """ASM's IstioGateway (istio.alibabacloud.com) on the ASM control plane."""
+    spec: dict[str, Any] = {"gatewayType": gateway_type, "replicaCount": 1, "serviceType": "LoadBalancer",
+                            "ports": [{"name": "http-0", "port": 80, "protocol": "TCP", "targetPort": 80}]}
+    if cluster_ids is not None:
+        spec["clusterIds"] = cluster_ids
+    if overrides:
+        spec["overrides"] = overrides
+    if service_annotations:
+        spec["serviceAnnotations"] = service_annotations
+    return {"apiVersion": "istio.alibabacloud.com/v1beta1", "kind": "IstioGateway",
+            "metadata": meta(name, namespace, annotations={"asm.alibabacloud.com/managed-by-asm": "true"},
+                             created=created),
+            "spec": spec, "status": status or {"Status": "Active"}}
+
+
+def webhook_config(name: str, *, mutating: bool = True, service_name: str = "istiod", revision: str = "default",
+                   labels: dict | None = None, annotations: dict | None = None,
+                   failure_policy: str = "Fail") -> dict[str, Any]:
+    """An injector (mutating) or validator webhook configuration calling istio-system/<service_name>."""
+    hook: dict[str, Any] = {
+        "name": ("rev.namespace.sidecar-injector.istio.io" if mutating else "rev.validation.istio.io"),
+        "admissionReviewVersions": ["v1"], "sideEffects": "None", "failurePolicy": failure_policy,
+        "clientConfig": {"service": {"name": service_name, "namespace": "istio-system",
+                                     "path": "/inject" if mutating else "/validate", "port": 443}},
+        "namespaceSelector": {"matchExpressions": [{"key": "istio.io/rev", "operator": "In",
+                                                    "values": [revision]}]},
+    }
+    kind = "MutatingWebhookConfiguration" if mutating else "ValidatingWebhookConfiguration"
+    return {"apiVersion": "admissionregistration.k8s.io/v1", "kind": kind,
+            "metadata": meta(name, labels={"istio.io/rev": revision, **(labels or {})}, annotations=annotations),
+            "webhooks": [hook]}
+
+
+ISTIO_INSTALL_LABELS = {"operator.istio.io/component": "Base", "install.operator.istio.io/owning-resource":
+                        "installed-state", "release": "istio"}
+
+
+def crd(name: str, *, labels: dict | None = None, annotations: dict | None = None) -> dict[str, Any]:
+    plural, _, group = name.partition(".")
+    kind = plural[:-1].capitalize() if plural.endswith("s") else plural
+    return {"apiVersion": "apiextensions.k8s.io/v1", "kind": "CustomResourceDefinition",
+            "metadata": meta(name, labels=labels, annotations=annotations),
+            "spec": {"group": group, "names": {"kind": kind, "plural": plural}, "scope": "Namespaced",
+                     "versions": [{"name": "v1", "served": True, "storage": True}]}}
+
+
+def cluster_rbac(name: str, *, binding: bool = False, labels: dict | None = None) -> dict[str, Any]:
+    kind = "ClusterRoleBinding" if binding else "ClusterRole"
+    obj: dict[str, Any] = {"apiVersion": "rbac.authorization.k8s.io/v1", "kind": kind,
+                           "metadata": meta(name, labels=labels)}
+    if binding:
+        obj["roleRef"] = {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": name}
+    else:
+        obj["rules"] = [{"apiGroups": ["networking.istio.io"], "resources": ["*"], "verbs": ["get", "list"]}]
+    return obj
+
+
+def admission_policy(name: str, *, binding: bool = False, labels: dict | None = None) -> dict[str, Any]:
+    kind = "ValidatingAdmissionPolicyBinding" if binding else "ValidatingAdmissionPolicy"
+    spec = ({"policyName": name.replace("-binding", ""), "validationActions": ["Deny"]} if binding else
+            {"failurePolicy": "Fail", "validations": [{"expression": "object.kind != 'EnvoyFilter'"}]})
+    return {"apiVersion": "admissionregistration.k8s.io/v1", "kind": kind,
+            "metadata": meta(name, labels=labels or {"release": "istio", "istio": "istiod"}), "spec": spec}
+
+
+def istio_operator_cr(name: str = "installed-state", namespace: str = "istio-system") -> dict[str, Any]:
+    return {"apiVersion": "install.istio.io/v1alpha1", "kind": "IstioOperator",
+            "metadata": meta(name, namespace, finalizers=["istio-finalizer.install.istio.io"]),
+            "spec": {"profile": "default", "tag": "1.22.3"}}

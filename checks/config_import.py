@@ -1,0 +1,169 @@
+"""Every Istio API object of each data-plane cluster is on the ASM control plane with an equal spec.
+
+After the uninstall only ASM's control plane serves configuration; an object left behind in a cluster
+stops applying. Objects are compared by (kind, namespace, name) and `spec` only: status and server-set
+metadata (uid, resourceVersion, generation, managedFields, timestamps) differ by nature.
+
+"Data-plane KubeAPI access to Istio resources" (ASM instances created since Nov 2024) makes the cluster's
+API server answer Istio kinds from ASM: each finding says which source its object came from, and an
+object with the same uid on both sides is marked as served from ASM.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+from auditor import kinds as K
+from auditor import mesh
+from auditor.check import Check, Context
+from auditor.errors import EvidenceUnavailable
+from auditor.inventory import ClusterInventory
+from auditor.kinds import Kind
+from auditor.model import Finding, Gate, Severity
+from checks.gateways import per_cluster
+
+DIFF_LIMIT = 20
+VALUE_CHARS = 160
+# Objects the Istio installer itself created (istioctl/operator): ASM brings its own equivalents.
+INSTALL_LABELS = ("operator.istio.io/component", "install.operator.istio.io/owning-resource")
+STRIP = ("del(.metadata.uid, .metadata.resourceVersion, .metadata.creationTimestamp, .metadata.generation, "
+         ".metadata.managedFields, .metadata.ownerReferences, .status)")
+
+
+def _short(value: Any) -> Any:
+    text = repr(value)
+    return value if len(text) <= VALUE_CHARS else text[:VALUE_CHARS] + "..."
+
+
+def spec_diff(cluster_side: Any, asm_side: Any, path: str = "spec",
+              out: list[dict[str, Any]] | None = None) -> list[dict[str, Any]]:
+    """Paths where two specs differ, with both values (shortened), at most DIFF_LIMIT entries."""
+    out = [] if out is None else out
+    if len(out) >= DIFF_LIMIT or cluster_side == asm_side:
+        return out
+    if isinstance(cluster_side, dict) and isinstance(asm_side, dict):
+        for key in sorted(set(cluster_side) | set(asm_side), key=str):
+            sub = f"{path}.{key}"
+            if key not in asm_side:
+                out.append({"path": sub, "cluster": _short(cluster_side[key]), "asm": "<absent>"})
+            elif key not in cluster_side:
+                out.append({"path": sub, "cluster": "<absent>", "asm": _short(asm_side[key])})
+            else:
+                spec_diff(cluster_side[key], asm_side[key], sub, out)
+            if len(out) >= DIFF_LIMIT:
+                break
+    elif isinstance(cluster_side, list) and isinstance(asm_side, list) and len(cluster_side) == len(asm_side):
+        for i, (a, b) in enumerate(zip(cluster_side, asm_side, strict=True)):
+            spec_diff(a, b, f"{path}[{i}]", out)
+    else:
+        out.append({"path": path, "cluster": _short(cluster_side), "asm": _short(asm_side)})
+    return out
+
+
+def _import_command(cluster: str, kind: Kind, namespace: str, name: str) -> str:
+    resource = f"{kind.plural}.{kind.group}"
+    ns = f"-n {namespace} " if namespace else ""
+    return (f"{mesh.kubectl(cluster)} {ns}get {resource} {name} -o json | jq '{STRIP}' | "
+            f"{mesh.ASM_KUBECTL} apply -f -")
+
+
+class IstioConfigImported(Check):
+    id = "istio-config-imported"
+    title = "Every Istio API object is on the ASM control plane with an equal spec"
+    gates = (Gate.UNINSTALL,)
+    severity = Severity.BLOCKER
+    rationale = ("After `istioctl uninstall --purge` only ASM's control plane configures the mesh: a "
+                 "VirtualService, DestinationRule, AuthorizationPolicy... that exists only in the cluster (or "
+                 "differs on ASM) silently stops applying, which can open or break traffic.")
+    remediation = ("Apply the cluster's object to the ASM control plane (kubectl --kubeconfig=${ASM_KUBECONFIG} "
+                   "apply), or align the two specs.")
+    needs = K.ISTIO_API_KINDS
+    asm_needs = K.ISTIO_API_KINDS
+
+    def run(self, ctx: Context) -> Iterator[Finding]:
+        asm = ctx.inv.require_asm()
+        index: dict[str, dict[tuple[str, str], dict[str, Any]]] = {}
+        asm_errors: dict[str, str] = {}
+        for kind in K.ISTIO_API_KINDS:
+            try:
+                index[kind.key] = {((o.get("metadata") or {}).get("namespace", ""),
+                                    (o.get("metadata") or {}).get("name", "")): o for o in asm.objects(kind)}
+            except EvidenceUnavailable as exc:
+                asm_errors[kind.key] = exc.reason
+        yield from per_cluster(self, ctx, lambda c: self._cluster(c, asm.name, index, asm_errors))
+
+    def _cluster(self, cluster: ClusterInventory, asm_name: str, index: dict[str, dict[tuple[str, str], Any]],
+                 asm_errors: dict[str, str]) -> Iterator[Finding]:
+        source = f"data-plane API server of {cluster.name}"
+        counts: dict[str, int] = {}
+        skipped: list[str] = []
+        served_from_asm = 0
+        problems = 0
+        for kind in K.ISTIO_API_KINDS:
+            try:
+                objects = cluster.objects(kind)
+            except EvidenceUnavailable as exc:
+                problems += 1
+                yield self.unknown(cluster.name, f"{kind.kind} objects cannot be compared: {exc.reason}",
+                                   kind=kind.kind, evidence={"source": source})
+                continue
+            candidates = []
+            for obj in objects:
+                meta = obj.get("metadata") or {}
+                keys = [*(meta.get("labels") or {}), *(meta.get("annotations") or {})]
+                if any(k in INSTALL_LABELS for k in keys):
+                    skipped.append(f"{kind.kind} {meta.get('namespace', '')}/{meta.get('name')} (installed by Istio)")
+                elif any("asm.alibabacloud.com" in k for k in keys):
+                    skipped.append(f"{kind.kind} {meta.get('namespace', '')}/{meta.get('name')} (ASM's own)")
+                else:
+                    candidates.append(obj)
+            if not candidates:
+                continue
+            if kind.key in asm_errors:
+                problems += 1
+                yield self.unknown(cluster.name, f"{len(candidates)} {kind.kind} object(s) cannot be compared: "
+                                   f"the ASM control plane's {kind.kind} objects are unreadable: "
+                                   f"{asm_errors[kind.key]}", kind=kind.kind,
+                                   evidence={"source": source, "objects": [
+                                       f"{(o.get('metadata') or {}).get('namespace', '')}/"
+                                       f"{(o.get('metadata') or {}).get('name')}" for o in candidates[:20]]})
+                continue
+            on_asm = index.get(kind.key, {})
+            for obj in candidates:
+                meta = obj.get("metadata") or {}
+                ns, name = meta.get("namespace", ""), meta.get("name", "")
+                subject = {"kind": kind.kind, "namespace": ns, "name": name}
+                twin = on_asm.get((ns, name))
+                same_uid = twin is not None and bool(meta.get("uid")) and (
+                    (twin.get("metadata") or {}).get("uid") == meta.get("uid"))
+                served_from_asm += same_uid
+                evidence: dict[str, Any] = {"source": source, "compared_with": f"ASM control plane ({asm_name})",
+                                            "served_from_asm": same_uid, "apiVersion": obj.get("apiVersion")}
+                command = _import_command(cluster.name, kind, ns, name)
+                if twin is None:
+                    problems += 1
+                    yield self.fail(cluster.name, f"{kind.kind} {ns}/{name} is not on the ASM control plane",
+                                    remediation=command, evidence=evidence, **subject)
+                elif (obj.get("spec") or {}) != (twin.get("spec") or {}):
+                    problems += 1
+                    diff = spec_diff(obj.get("spec") or {}, twin.get("spec") or {})
+                    paths = ", ".join(d["path"] for d in diff[:5]) + (" ..." if len(diff) > 5 else "")
+                    yield self.fail(cluster.name, f"{kind.kind} {ns}/{name} differs on the ASM control plane "
+                                    f"({paths})",
+                                    remediation="# decide which spec is right; to make ASM's equal to the "
+                                                f"cluster's:\n{command}",
+                                    evidence={**evidence, "diff": diff}, **subject)
+                else:
+                    counts[kind.kind] = counts.get(kind.kind, 0) + 1
+        if problems:
+            return
+        total = sum(counts.values())
+        note = ""
+        if total and served_from_asm == total:
+            note = (" (the cluster's API server returns ASM's own objects, same uids: data-plane KubeAPI access "
+                    "to Istio resources is on, so Istio's cluster-local copies cannot be seen separately)")
+        yield self.passed(cluster.name, f"{total} Istio API object(s) are on the ASM control plane with an equal "
+                          f"spec{note}",
+                          evidence={"source": source, "by_kind": counts, "served_from_asm": served_from_asm,
+                                    "skipped": skipped[:50]})

@@ -1,0 +1,647 @@
+"""Gateways during the migration: east-west options, egress routes, ASM gateways, CLB weights, cross-network.
+
+Istio's gateways are found in the data-plane clusters (auditor.gateways); ASM's are IstioGateway objects
+on the ASM control plane (spec.gatewayType ingress | egress | cross-network, spec.clusterIds) and the
+`istio-<name>` Deployments/Services their controller creates in each cluster.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+from auditor import kinds as K
+from auditor import mesh
+from auditor.check import Check, ClusterCheck, Context
+from auditor.config import GatewaysConfig
+from auditor.errors import EvidenceUnavailable
+from auditor.gateways import (
+    EASTWEST,
+    EGRESS,
+    INGRESS,
+    LB_ID_ANNOTATIONS,
+    LB_WEIGHT_ANNOTATIONS,
+    AsmGateway,
+    GatewayService,
+    asm_gateways,
+    eastwest_signals,
+    first_annotation,
+    gateway_services,
+    gateway_workloads,
+    istio_gateways,
+    refers_to_service,
+)
+from auditor.inventory import ClusterInventory
+from auditor.model import Finding, Gate, Severity
+from checks.migration import advanced_option
+
+ISTIO_SYSTEM = "istio-system"
+INJECTION_OFF = ("disable", "disabled")
+# The published API type (and the seed's table) name the option so; the seed's patch command uses
+# disableIstioSystemLabelReconciliation. Both count as set (checks.migration.advanced_option).
+OPTION_FIELD = "stopIstioSystemInjectionDisabling"
+
+
+def gateway_names(ctx: Context) -> GatewaysConfig:
+    config = ctx.setting("config")
+    return config.gateways if config is not None else GatewaysConfig()
+
+
+def parse_time(text: str | None) -> dt.datetime | None:
+    """RFC3339 as Kubernetes writes it; None when absent or unreadable (the caller says UNKNOWN)."""
+    if not text:
+        return None
+    try:
+        value = dt.datetime.fromisoformat(str(text).replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return value if value.tzinfo else value.replace(tzinfo=dt.UTC)
+
+
+def per_cluster(check: Check, ctx: Context,
+                judge: Any) -> Iterator[Finding]:
+    """Run judge(cluster) for every data-plane cluster; one unreadable cluster is UNKNOWN for it alone."""
+    for cluster in ctx.inv.data_planes:
+        try:
+            yield from list(judge(cluster))
+        except EvidenceUnavailable as exc:
+            yield check.unknown(exc.cluster or cluster.name, exc.reason)
+
+
+# ================================================================ eastwest-gateway-options
+class EastwestGatewayOptions(ClusterCheck):
+    id = "eastwest-gateway-options"
+    title = "With an east-west gateway: ASM keeps istio-system injectable"
+    gates = (Gate.SETUP,)
+    severity = Severity.BLOCKER
+    rationale = ("Istio's east-west gateway pod needs the injection webhook in istio-system, but ASM disables "
+                 "injection there by default. With an east-west gateway the ASMMigrateFromIstio advanced option "
+                 "(stopIstioSystemInjectionDisabling; the seed's patch spells it "
+                 "disableIstioSystemLabelReconciliation) must be set and the label istio-injection: disable(d) "
+                 "removed from istio-system before SetupIstioForMigrate.")
+    remediation = ("Set spec.advancedOptions.stopIstioSystemInjectionDisabling=true on ASMMigrateFromIstio/default, "
+                   "then `kubectl label ns istio-system istio-injection-` in the cluster.")
+    needs = (K.DEPLOYMENT, K.SERVICE, K.NAMESPACE)
+    uses = (K.GATEWAY,)
+    asm_needs = (K.ASM_MIGRATION,)
+
+    def check_cluster(self, cluster: ClusterInventory, ctx: Context) -> Iterable[Finding]:
+        signals = eastwest_signals(cluster, ctx.inv.rules, gateway_names(ctx))
+        if not signals:
+            yield self.not_applicable(
+                cluster.name, "no east-west gateway (no eastwestgateway Deployment, no Service labelled "
+                "topology.istio.io/network on 15443/15008, no AUTO_PASSTHROUGH Gateway)")
+            return
+        ns = cluster.get(K.NAMESPACE, ISTIO_SYSTEM)
+        label = (((ns or {}).get("metadata") or {}).get("labels") or {}).get("istio-injection")
+        label_blocks = label in INJECTION_OFF
+        evidence: dict[str, Any] = {"eastwest_signals": signals, "istio-system istio-injection": label}
+        problems: list[str] = []
+        commands: list[str] = []
+        option_unknown: str | None = None
+        try:
+            cr = ctx.inv.require_asm().get(K.ASM_MIGRATION, "default")
+        except EvidenceUnavailable as exc:
+            cr, option_unknown = None, exc.reason
+        if option_unknown is None:
+            if cr is None:
+                problems.append("ASMMigrateFromIstio/default does not exist, so the advanced option cannot be set")
+                evidence["advanced_option"] = None
+            else:
+                is_set, found = advanced_option(cr)
+                options = ((cr.get("spec") or {}).get("advancedOptions")) or {}
+                evidence["advanced_option"] = found
+                evidence["advancedOptions"] = options
+                if not is_set:
+                    problems.append("advanced option not set (spec.advancedOptions: "
+                                    f"{json.dumps(options, sort_keys=True) if options else 'absent'})")
+                    commands.append(
+                        mesh.migration_patch('{"spec":{"advancedOptions":{"' + OPTION_FIELD + '":true}}}')
+                        + "  # the seed's patch names it disableIstioSystemLabelReconciliation; the published "
+                          "API type names it stopIstioSystemInjectionDisabling")
+        if label_blocks:
+            problems.append(f"namespace istio-system is labelled istio-injection={label}")
+            commands.append(f"{mesh.kubectl(cluster.name)} label ns {ISTIO_SYSTEM} istio-injection-")
+        subject = {"kind": "Namespace", "name": ISTIO_SYSTEM}
+        if problems:
+            yield self.fail(cluster.name, "east-west gateway in use: " + "; ".join(problems),
+                            remediation="\n".join(commands), evidence=evidence, **subject)
+        elif option_unknown is not None:
+            yield self.unknown(cluster.name, "east-west gateway in use and istio-system is not labelled "
+                               f"istio-injection=disable(d), but the advanced option cannot be read: "
+                               f"{option_unknown}", evidence=evidence, **subject)
+        else:
+            yield self.passed(cluster.name, f"east-west gateway in use; advanced option {evidence['advanced_option']}"
+                              " is set and istio-system carries no istio-injection: disable(d)",
+                              evidence=evidence, **subject)
+
+
+# ================================================================ egress-routes-to-asm
+@dataclass
+class RouteSplit:
+    section: str          # http | tcp | tls
+    index: int
+    istio: int = 0
+    asm: int = 0
+    other: int = 0
+    mirror_to_istio: bool = False
+    destinations: list[dict[str, Any]] = field(default_factory=list)
+
+    @property
+    def text(self) -> str:
+        split = f"{self.istio}:{self.asm}" + (f":{self.other}" if self.other else "")
+        legend = "Istio:ASM" + (":other" if self.other else "")
+        return f"{self.section}[{self.index}] {split} ({legend})" + (
+            " + mirror to Istio egress" if self.mirror_to_istio else "")
+
+    @property
+    def uses_istio(self) -> bool:
+        return self.istio > 0 or self.mirror_to_istio
+
+
+@dataclass
+class EgressHosts:
+    """Services that are Istio's egress gateway and ASM's, as (namespace, name)."""
+
+    istio: set[tuple[str, str]] = field(default_factory=set)
+    asm: set[tuple[str, str]] = field(default_factory=set)
+
+    def kind_of(self, host: str, rule_namespace: str) -> str | None:
+        if any(refers_to_service(host, rule_namespace, n, ns) for ns, n in self.istio):
+            return "istio"
+        if any(refers_to_service(host, rule_namespace, n, ns) for ns, n in self.asm):
+            return "asm"
+        return None
+
+    def asm_host(self) -> str:
+        ns, name = sorted(self.asm)[0]
+        return f"{name}.{ns}.svc.cluster.local"
+
+
+def egress_hosts(cluster: ClusterInventory | None, ctx: Context, asm: list[AsmGateway]) -> EgressHosts:
+    names = gateway_names(ctx)
+    hosts = EgressHosts(istio={(names.namespace, names.istio_egress)}, asm={(names.namespace, names.asm_egress)})
+    for gw in asm:
+        if gw.type == EGRESS:
+            hosts.asm.add((gw.namespace or names.namespace, gw.workload_name))
+    clusters = [cluster] if cluster is not None else ctx.inv.data_planes
+    for c in clusters:
+        if not (c.available(K.DEPLOYMENT) and c.available(K.SERVICE)):
+            continue
+        for svc in gateway_services(c, ctx.inv.rules, names):
+            if svc.gateway.type == EGRESS:
+                (hosts.asm if svc.gateway.asm else hosts.istio).add((svc.namespace, svc.name))
+    return hosts
+
+
+class WeightError(ValueError):
+    pass
+
+
+def route_splits(vs: dict[str, Any], hosts: EgressHosts) -> list[RouteSplit]:
+    """Routes of a VirtualService that reach an egress gateway (Istio's or ASM's), with their weights.
+
+    A destination without weight gets 100 when it is the rule's only one, else 0 (Istio's rule).
+    """
+    namespace = (vs.get("metadata") or {}).get("namespace") or "default"
+    spec = vs.get("spec") or {}
+    out = []
+    for section in ("http", "tcp", "tls"):
+        for index, rule in enumerate(spec.get(section) or ()):
+            if not isinstance(rule, dict):
+                continue
+            route = [d for d in rule.get("route") or () if isinstance(d, dict)]
+            split = RouteSplit(section, index)
+            touched = False
+            for dest in route:
+                host = str((dest.get("destination") or {}).get("host") or "")
+                raw = dest.get("weight")
+                if raw is None:
+                    weight = 100 if len(route) == 1 else 0
+                else:
+                    try:
+                        weight = int(raw)
+                    except (TypeError, ValueError) as exc:
+                        raise WeightError(f"{section}[{index}] destination {host}: weight {raw!r} is not a "
+                                          "number") from exc
+                which = hosts.kind_of(host, namespace)
+                touched = touched or which is not None
+                split.destinations.append({"host": host, "weight": raw, "effective_weight": weight,
+                                           "gateway": which or "other"})
+                if which == "istio":
+                    split.istio += weight
+                elif which == "asm":
+                    split.asm += weight
+                else:
+                    split.other += weight
+            mirror = str(((rule.get("mirror") or {}).get("host")) or "")
+            if mirror and hosts.kind_of(mirror, namespace) == "istio":
+                split.mirror_to_istio = touched = True
+            if touched:
+                out.append(split)
+    return out
+
+
+def egress_patch(splits: list[RouteSplit], hosts: EgressHosts) -> list[dict[str, Any]]:
+    """A JSON patch that sends every route to the ASM egress gateway (weight 0 to Istio's, or host swapped)."""
+    ops: list[dict[str, Any]] = []
+    for s in splits:
+        base = f"/spec/{s.section}/{s.index}/route"
+        has_asm = any(d["gateway"] == "asm" for d in s.destinations)
+        for i, d in enumerate(s.destinations):
+            if d["gateway"] == "istio":
+                if has_asm:
+                    ops.append({"op": "add", "path": f"{base}/{i}/weight", "value": 0})
+                else:
+                    ops.append({"op": "replace", "path": f"{base}/{i}/destination/host", "value": hosts.asm_host()})
+            elif d["gateway"] == "asm" and s.istio:
+                ops.append({"op": "add", "path": f"{base}/{i}/weight", "value": d["effective_weight"] + s.istio})
+        if s.mirror_to_istio:
+            ops.append({"op": "remove", "path": f"/spec/{s.section}/{s.index}/mirror"})
+    return ops
+
+
+class EgressRoutesToAsm(Check):
+    id = "egress-routes-to-asm"
+    title = "VirtualServices send all egress to the ASM egress gateway"
+    gates = (Gate.UNINSTALL,)
+    severity = Severity.BLOCKER
+    rationale = ("The seed moves egress by weights between istio-egressgateway and the ASM egress gateway "
+                 "(e.g. 99:1). Uninstalling Istio removes its egress gateway: any route still giving it "
+                 "weight (or mirroring to it) loses that share of egress traffic.")
+    remediation = "Set the Istio egress gateway destination's weight to 0 and the ASM egress gateway's to 100."
+    needs = (K.VIRTUALSERVICE, K.DEPLOYMENT, K.SERVICE)
+    asm_needs = (K.VIRTUALSERVICE, K.ISTIO_GATEWAY_ASM)
+
+    def run(self, ctx: Context) -> Iterator[Finding]:
+        asm_gws: list[AsmGateway] = []
+        asm_error = None
+        asm = ctx.inv.asm
+        try:
+            asm_gws = asm_gateways(ctx.inv.require_asm())
+        except EvidenceUnavailable as exc:
+            asm_error = exc.reason
+        reported: dict[tuple[str, str], tuple[str, Any]] = {}  # (ns, name) -> (verdict, spec) of a data-plane copy
+        yield from per_cluster(self, ctx, lambda c: self._cluster(c, ctx, asm_gws, reported))
+        # ASM proxies follow the control plane's copies: judge those that no data-plane finding already covers.
+        if asm is None or asm_error or not asm.available(K.VIRTUALSERVICE):
+            reason = asm_error or (asm.errors.get(K.VIRTUALSERVICE.key) if asm else None) or "not collected"
+            yield self.unknown(asm.name if asm else "asm", "the ASM control plane's VirtualServices (which ASM "
+                               f"proxies follow) could not be read: {reason}", kind="VirtualService")
+            return
+        hosts = egress_hosts(None, ctx, asm_gws)
+        referenced = 0
+        for vs in asm.objects(K.VIRTUALSERVICE):
+            meta = vs.get("metadata") or {}
+            key = (meta.get("namespace", ""), meta.get("name", ""))
+            finding = self._judge(asm.name, vs, hosts, mesh.ASM_KUBECTL)
+            if finding is None:
+                continue
+            referenced += 1
+            seen = reported.get(key)
+            if seen and seen[0] == finding.status and seen[1] == (vs.get("spec") or {}):
+                continue  # same spec and verdict as the data-plane copy already reported
+            yield finding
+        if not referenced:
+            yield self.not_applicable(asm.name, "no VirtualService on the ASM control plane references an "
+                                      "egress gateway")
+
+    def _cluster(self, cluster: ClusterInventory, ctx: Context, asm_gws: list[AsmGateway],
+                 reported: dict[tuple[str, str], tuple[str, Any]]) -> Iterator[Finding]:
+        hosts = egress_hosts(cluster, ctx, asm_gws)
+        found = 0
+        for vs in cluster.objects(K.VIRTUALSERVICE):
+            finding = self._judge(cluster.name, vs, hosts, mesh.kubectl(cluster.name))
+            if finding is None:
+                continue
+            found += 1
+            reported[(finding.namespace, finding.name)] = (finding.status, vs.get("spec") or {})
+            yield finding
+        if not found:
+            yield self.not_applicable(cluster.name, "no VirtualService references an egress gateway "
+                                      f"(Istio: {sorted(f'{n}.{ns}' for ns, n in hosts.istio)}, "
+                                      f"ASM: {sorted(f'{n}.{ns}' for ns, n in hosts.asm)})")
+
+    def _judge(self, where: str, vs: dict[str, Any], hosts: EgressHosts, kubectl: str) -> Finding | None:
+        meta = vs.get("metadata") or {}
+        ns, name = meta.get("namespace", ""), meta.get("name", "")
+        subject = {"kind": "VirtualService", "namespace": ns, "name": name}
+        vs_hosts = [str(h) for h in (vs.get("spec") or {}).get("hosts") or ()]
+        try:
+            splits = route_splits(vs, hosts)
+        except WeightError as exc:
+            return self.unknown(where, f"cannot read the split: {exc}", evidence={"hosts": vs_hosts}, **subject)
+        if not splits:
+            return None
+        evidence = {"hosts": vs_hosts, "routes": [
+            {"route": f"{s.section}[{s.index}]", "istio": s.istio, "asm": s.asm, "other": s.other,
+             "mirror_to_istio": s.mirror_to_istio, "destinations": s.destinations} for s in splits],
+            "istio_egress_hosts": sorted(f"{n}.{n2}" for n2, n in hosts.istio)}
+        summary = ", ".join(s.text for s in splits)
+        label = ", ".join(vs_hosts) or name
+        if any(s.uses_istio for s in splits):
+            patch = json.dumps(egress_patch([s for s in splits if s.uses_istio], hosts), separators=(",", ":"))
+            return self.fail(where, f"{label}: the Istio egress gateway still gets traffic: {summary}",
+                             remediation=f"{kubectl} -n {ns} patch virtualservice {name} --type=json -p '{patch}'",
+                             evidence=evidence, **subject)
+        return self.passed(where, f"{label}: all egress to the ASM egress gateway: {summary}", evidence=evidence,
+                           **subject)
+
+
+# ================================================================ asm-gateways-present
+def _stem(name: str) -> str:
+    """`istio-ingressgateway` and `ingressgateway-asm` share the stem `ingressgateway`."""
+    for affix in ("istio-", "asm-"):
+        if name.startswith(affix):
+            name = name[len(affix):]
+    for affix in ("-asm", "-istio"):
+        if name.endswith(affix):
+            name = name[: -len(affix)]
+    return name
+
+
+class AsmGatewaysPresent(Check):
+    id = "asm-gateways-present"
+    title = "An ASM gateway exists for each Istio ingress and egress gateway"
+    gates = (Gate.UNINSTALL,)
+    severity = Severity.BLOCKER
+    rationale = ("`istioctl uninstall --purge` removes Istio's ingress and egress gateways; each needs its ASM "
+                 "replacement (an IstioGateway of the same gatewayType targeting the cluster) first.")
+    remediation = ("Create an IstioGateway (gatewayType ingress|egress, clusterIds [<cluster id>]) on the ASM "
+                   "control plane (ASM console > ASM Gateways > Create).")
+    needs = (K.DEPLOYMENT,)
+    asm_needs = (K.ISTIO_GATEWAY_ASM,)
+
+    def run(self, ctx: Context) -> Iterator[Finding]:
+        gws = asm_gateways(ctx.inv.require_asm())
+        yield from per_cluster(self, ctx, lambda c: self._cluster(c, ctx, gws))
+
+    def _cluster(self, cluster: ClusterInventory, ctx: Context, gws: list[AsmGateway]) -> Iterator[Finding]:
+        names = gateway_names(ctx)
+        istio = [g for g in istio_gateways(cluster, ctx.inv.rules, names) if g.type in (INGRESS, EGRESS)]
+        if not istio:
+            yield self.not_applicable(cluster.name, "no Istio ingress or egress gateway in this cluster")
+            return
+        deployed = {(g.namespace, g.name) for g in gateway_workloads(cluster, ctx.inv.rules, names) if g.asm}
+        cid = cluster.cluster_id
+        for gtype in (INGRESS, EGRESS):
+            mine = sorted((g for g in istio if g.type == gtype), key=lambda g: (g.namespace, g.name))
+            if not mine:
+                continue
+            covering, undecided = [], []
+            for gw in gws:
+                if gw.type != gtype:
+                    continue
+                covers = gw.covers(cid)
+                if covers is None and (gw.namespace, gw.workload_name) in deployed:
+                    covers = True  # its istio-<name> Deployment runs here, so it targets this cluster
+                if covers:
+                    covering.append(gw)
+                elif covers is None:
+                    undecided.append(gw)
+            free = list(covering)
+            for istio_gw in mine:
+                subject = {"kind": "Deployment", "namespace": istio_gw.namespace, "name": istio_gw.name}
+                match = next((g for g in free if _stem(g.name) == _stem(istio_gw.name)), None) or (
+                    free[0] if free else None)
+                if match is not None:
+                    free.remove(match)
+                    yield self._matched(cluster, istio_gw.name, gtype, match, deployed, subject)
+                elif covering:
+                    yield self.warn(cluster.name, f"{len(mine)} Istio {gtype} gateways but {len(covering)} ASM "
+                                    f"{gtype} gateway(s) for this cluster: confirm that "
+                                    f"{', '.join(g.name for g in covering)} also serves {istio_gw.name}'s hosts",
+                                    severity=Severity.MINOR, evidence={"asm_gateways": [g.name for g in covering]},
+                                    remediation=self.remediation, **subject)
+                elif undecided:
+                    yield self.unknown(cluster.name, f"cannot tell whether ASM {gtype} gateway(s) "
+                                       f"{', '.join(g.name for g in undecided)} target this cluster: its cluster id "
+                                       "is unknown (set asm.cluster_ids in the config or cluster_id in the "
+                                       "snapshot manifest)",
+                                       evidence={"clusterIds": {g.name: list(g.cluster_ids) for g in undecided}},
+                                       **subject)
+                else:
+                    others = [f"{g.namespace}/{g.name} ({g.raw_type})" for g in gws]
+                    yield self.fail(cluster.name, f"no ASM {gtype} gateway for this cluster replaces Istio's "
+                                    f"{istio_gw.namespace}/{istio_gw.name}",
+                                    remediation=f"Create an IstioGateway with gatewayType: {gtype} and clusterIds: "
+                                    f"[{cid or '<cluster id of ' + cluster.name + '>'}] on the ASM control plane "
+                                    f"(ASM console > ASM Gateways > Create), then re-run.",
+                                    evidence={"cluster_id": cid, "asm_gateways": others}, **subject)
+
+    def _matched(self, cluster: ClusterInventory, istio_name: str, gtype: str, gw: AsmGateway,
+                 deployed: set[tuple[str, str]], subject: dict[str, str]) -> Finding:
+        evidence = {"istio_gateway": istio_name, "asm_gateway": f"{gw.namespace}/{gw.name}",
+                    "gatewayType": gw.raw_type, "clusterIds": list(gw.cluster_ids), "cluster_id": cluster.cluster_id,
+                    "status": gw.state, "error": gw.error,
+                    "deployment": f"{gw.namespace}/{gw.workload_name}",
+                    "deployment_present": (gw.namespace, gw.workload_name) in deployed}
+        if gw.error or (gw.namespace, gw.workload_name) not in deployed:
+            why = (f"its status reports: {gw.error}" if gw.error
+                   else f"its Deployment {gw.namespace}/{gw.workload_name} is not in this cluster yet")
+            return self.warn(cluster.name, f"ASM {gtype} gateway {gw.name} targets this cluster for {istio_name}, "
+                             f"but {why}", severity=Severity.MINOR, evidence=evidence,
+                             remediation=f"{mesh.ASM_KUBECTL} -n {gw.namespace} get istiogateway {gw.name} -o yaml"
+                                         "  # see status", **subject)
+        return self.passed(cluster.name, f"ASM {gtype} gateway {gw.name} (deployed as {gw.workload_name}) "
+                           f"replaces {istio_name}", evidence=evidence, **subject)
+
+
+# ================================================================ ingress-lb-weights
+@dataclass
+class LbMember:
+    service: str           # ns/name, or the IstioGateway that declares it
+    asm: bool
+    weight: str | None
+    source: str
+    managed_by_operator: bool = False
+    spelling: str = LB_WEIGHT_ANNOTATIONS[0]
+
+
+def _weight(value: str | None) -> int | None:
+    if value is None:
+        return None
+    return int(str(value).strip())
+
+
+class IngressLbWeights(ClusterCheck):
+    id = "ingress-lb-weights"
+    title = "Where Istio and ASM ingress gateways share a CLB, the Istio Service's weight is 0"
+    gates = (Gate.UNINSTALL,)
+    severity = Severity.BLOCKER
+    rationale = ("ASM's documented ingress cut-over puts the Istio and ASM ingress gateway Services on one CLB "
+                 "and moves traffic with the alibaba-cloud-loadbalancer-weight annotation. Until the Istio "
+                 "Service's weight is 0 the CLB still sends it a share, which uninstalling Istio would drop.")
+    remediation = ("kubectl -n istio-system annotate service <istio ingress Service> "
+                   "service.beta.kubernetes.io/alibaba-cloud-loadbalancer-weight=0 --overwrite")
+    needs = (K.SERVICE, K.DEPLOYMENT)
+    asm_needs = (K.ISTIO_GATEWAY_ASM,)
+
+    def check_cluster(self, cluster: ClusterInventory, ctx: Context) -> Iterable[Finding]:
+        services = [s for s in gateway_services(cluster, ctx.inv.rules, gateway_names(ctx))
+                    if s.gateway.type == INGRESS]
+        groups: dict[str, list[LbMember]] = {}
+        for svc in services:
+            if svc.lb_id:
+                groups.setdefault(svc.lb_id, []).append(self._member(svc))
+        declared_note = None
+        asm = ctx.inv.asm
+        if asm is not None and asm.available(K.ISTIO_GATEWAY_ASM):
+            for gw in asm_gateways(asm):
+                if gw.type != INGRESS or gw.covers(cluster.cluster_id) is not True:
+                    continue
+                annotations = gw.service_annotations(cluster.cluster_id)
+                lb = first_annotation(annotations, LB_ID_ANNOTATIONS)
+                members = groups.setdefault(lb, []) if lb else None
+                if members is not None and not any(m.asm for m in members):
+                    members.append(LbMember(f"IstioGateway {gw.namespace}/{gw.name}", True,
+                                            first_annotation(annotations, LB_WEIGHT_ANNOTATIONS),
+                                            "declared on the ASM control plane"))
+        elif asm is not None:
+            declared_note = "ASM IstioGateways not readable; only the cluster's Services were compared"
+        shared = {lb: m for lb, m in groups.items() if any(x.asm for x in m) and any(not x.asm for x in m)}
+        if not shared:
+            yield self.not_applicable(cluster.name, "no CLB is shared by an Istio and an ASM ingress gateway "
+                                      "Service (the cut-over is not done by CLB weights here; the traffic check "
+                                      "decides)", evidence={"clb_by_service": {m.service: lb for lb, ms in
+                                                                             groups.items() for m in ms},
+                                                            "note": declared_note})
+            return
+        for lb, members in sorted(shared.items()):
+            yield from self._judge(cluster, lb, members)
+
+    @staticmethod
+    def _member(svc: GatewayService) -> LbMember:
+        # Keep the spelling the Service already uses (weight key, else the CLB id key's generation).
+        old_style = LB_ID_ANNOTATIONS[1] in svc.annotations and LB_ID_ANNOTATIONS[0] not in svc.annotations
+        spelling = next((k for k in LB_WEIGHT_ANNOTATIONS if k in svc.annotations),
+                        LB_WEIGHT_ANNOTATIONS[1 if old_style else 0])
+        return LbMember(f"{svc.namespace}/{svc.name}", svc.gateway.asm, svc.lb_weight, "Service annotation",
+                        svc.gateway.labels.get("operator.istio.io/managed") == "Reconcile", spelling)
+
+    def _judge(self, cluster: ClusterInventory, lb: str, members: list[LbMember]) -> Iterator[Finding]:
+        try:
+            weights = {m.service: _weight(m.weight) for m in members}
+        except ValueError:
+            bad = {m.service: m.weight for m in members}
+            yield self.unknown(cluster.name, f"CLB {lb}: a weight annotation is not a number: {bad}",
+                               kind="Service", evidence={"weights": bad})
+            return
+        istio_sum = sum(w if w is not None else 100 for m in members if not m.asm for w in [weights[m.service]])
+        asm_sum = sum(w if w is not None else 100 for m in members if m.asm for w in [weights[m.service]])
+        split = f"Istio {istio_sum} : ASM {asm_sum}"
+        if istio_sum + asm_sum:
+            split += f" ({round(100 * istio_sum / (istio_sum + asm_sum))}% to Istio)"
+        evidence = {"clb": lb, "split": split, "members": [
+            {"service": m.service, "asm": m.asm, "weight": m.weight, "source": m.source} for m in members]}
+        for m in (m for m in members if not m.asm):
+            ns, _, name = m.service.partition("/")
+            subject = {"kind": "Service", "namespace": ns, "name": name}
+            weight = weights[m.service]
+            command = (f"{mesh.kubectl(cluster.name)} -n {ns} annotate service {name} {m.spelling}=0 --overwrite")
+            if m.managed_by_operator:
+                command += ("\n# the Service is reconciled by the Istio operator (operator.istio.io/managed="
+                            "Reconcile): set the annotation in the IstioOperator's ingressGateways[].k8s."
+                            "serviceAnnotations too, or it is reverted")
+            if weight == 0 and asm_sum == 0:
+                yield self.fail(cluster.name, f"CLB {lb}: every backend has weight 0 ({split}): nothing serves "
+                                "this CLB", remediation="Give the ASM ingress gateway Service weight 100.",
+                                evidence=evidence, **subject)
+            elif weight == 0:
+                yield self.passed(cluster.name, f"CLB {lb}: Istio ingress Service weight 0 ({split})",
+                                  evidence=evidence, **subject)
+            elif weight is None:
+                yield self.fail(cluster.name, f"CLB {lb}: Istio ingress Service {name} has no weight annotation, "
+                                f"so the CLB still sends it traffic ({split}, unset counted as 100)",
+                                remediation=command, evidence=evidence, **subject)
+            else:
+                yield self.fail(cluster.name, f"CLB {lb}: Istio ingress Service {name} still has weight {weight} "
+                                f"({split})", remediation=command, evidence=evidence, **subject)
+
+
+# ================================================================ cross-cluster-gateway-first
+class CrossClusterGatewayFirst(Check):
+    id = "cross-cluster-gateway-first"
+    title = "With east-west: the ASM cross-network gateway existed before the first ASM proxy"
+    gates = (Gate.MIGRATING, Gate.UNINSTALL)
+    severity = Severity.BLOCKER
+    rationale = ("Workloads on ASM proxies reach other clusters through ASM's cross-network gateway, not Istio's "
+                 "east-west gateway. The seed requires it before any workload moves to an ASM proxy; pods that "
+                 "started earlier ran without a cross-cluster path.")
+    remediation = ("Create the ASM cross-network gateway (enable 'access through cross-cluster mesh proxy' for the "
+                   "cluster in the ASM console) before moving workloads; restart workloads moved before it.")
+    needs = (K.POD, K.DEPLOYMENT, K.SERVICE)
+    uses = (K.GATEWAY, K.REPLICASET, K.JOB)
+    asm_needs = (K.ISTIO_GATEWAY_ASM,)
+
+    def run(self, ctx: Context) -> Iterator[Finding]:
+        yield from per_cluster(self, ctx, lambda c: self._cluster(c, ctx))
+
+    def _cluster(self, cluster: ClusterInventory, ctx: Context) -> Iterator[Finding]:
+        names = gateway_names(ctx)
+        signals = eastwest_signals(cluster, ctx.inv.rules, names)
+        if not signals:
+            yield self.not_applicable(cluster.name, "no Istio east-west gateway in this cluster")
+            return
+        pods = cluster.pods()
+        moved = pods[(pods["proxy"] == mesh.PROXY_ASM) & (pods["role"] == mesh.ROLE_SIDECAR)]
+        created = [(parse_time(t), ns, kind, name, pod) for t, ns, kind, name, pod in zip(
+            moved["created"], moved["namespace"], moved["workload_kind"], moved["workload_name"], moved["name"],
+            strict=True)]
+        dated = sorted((c for c in created if c[0] is not None), key=lambda c: c[0])
+        deployed = {(g.namespace, g.name) for g in gateway_workloads(cluster, ctx.inv.rules, names)
+                    if g.asm and g.type == EASTWEST}
+        crossnet = []
+        for gw in asm_gateways(ctx.inv.require_asm()):
+            if gw.type != EASTWEST:
+                continue
+            covers = gw.covers(cluster.cluster_id)
+            if covers or (covers is None and (gw.namespace, gw.workload_name) in deployed):
+                crossnet.append(gw)
+        evidence: dict[str, Any] = {"eastwest_signals": signals, "asm_proxy_pods": len(moved),
+                                    "oldest_asm_pod": (f"{dated[0][1]}/{dated[0][4]} {dated[0][0].isoformat()}"
+                                                       if dated else None),
+                                    "cross_network_gateways": [f"{g.namespace}/{g.name} ({g.raw_type}, created "
+                                                               f"{g.created})" for g in crossnet]}
+        if not crossnet:
+            if moved.empty:
+                yield self.warn(cluster.name, "east-west gateway in use and no ASM cross-network gateway for this "
+                                "cluster yet: create it before moving the first workload to an ASM proxy",
+                                remediation=self.remediation, evidence=evidence)
+            else:
+                yield self.fail(cluster.name, f"{len(moved)} pod(s) already run ASM proxies but ASM has no "
+                                "cross-network gateway for this cluster: their cross-cluster calls have no path",
+                                remediation=self.remediation, evidence=evidence)
+            return
+        gw_times = [parse_time(g.created) for g in crossnet]
+        if any(t is None for t in gw_times):
+            yield self.unknown(cluster.name, "the cross-network IstioGateway has no readable creationTimestamp",
+                               evidence=evidence)
+            return
+        first_gw = min(t for t in gw_times if t is not None)
+        evidence["cross_network_created"] = first_gw.isoformat()
+        if moved.empty:
+            yield self.passed(cluster.name, f"ASM cross-network gateway exists (created {first_gw.isoformat()}); "
+                              "no workload on an ASM proxy yet", evidence=evidence)
+            return
+        if len(dated) < len(created):
+            evidence["pods_without_creation_time"] = len(created) - len(dated)
+        early = [c for c in dated if c[0] < first_gw]
+        if early:
+            workloads = sorted({(c[1], c[2], c[3]) for c in early})
+            evidence["pods_before_gateway"] = [f"{c[1]}/{c[4]} {c[0].isoformat()}" for c in early[:20]]
+            yield self.fail(cluster.name, f"{len(early)} ASM-proxied pod(s) in {len(workloads)} workload(s) were "
+                            f"created before the cross-network gateway ({first_gw.isoformat()}); the first at "
+                            f"{early[0][0].isoformat()}",
+                            remediation="\n".join(mesh.restart_command(cluster.name, k, ns, n)
+                                                  for ns, k, n in workloads),
+                            evidence={**evidence, "workloads": [f"{k} {ns}/{n}" for ns, k, n in workloads]})
+        elif len(dated) < len(created):
+            yield self.unknown(cluster.name, f"{len(created) - len(dated)} ASM-proxied pod(s) have no readable "
+                               "creation time", evidence=evidence)
+        else:
+            yield self.passed(cluster.name, f"ASM cross-network gateway created {first_gw.isoformat()}, before the "
+                              f"first ASM-proxied pod ({dated[0][0].isoformat()})", evidence=evidence)

@@ -1,0 +1,262 @@
+"""Each cluster's network in ASM equals its Istio network; cross-cluster mesh proxy on where east-west is used.
+
+Istio's side is read from the cluster (namespace istio-system label `topology.istio.io/network`, then
+the injector's `global.network`, the east-west gateway's network label, `meshNetworks`). ASM's side is
+no Kubernetes object: it comes from the config (`asm.networks`) or a saved answer of ASM's OpenAPI
+`DescribeMeshMultiClusterNetwork` (config `asm.multi_cluster_network`, or the snapshot manifest).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import orjson
+import yaml
+
+from auditor import kinds as K
+from auditor import mesh
+from auditor.check import Check, Context
+from auditor.engine import _network_items
+from auditor.errors import EvidenceUnavailable
+from auditor.gateways import EASTWEST, asm_gateways, eastwest_signals, gateway_workloads, istio_gateways
+from auditor.inventory import ClusterInventory
+from auditor.model import Finding, Gate, Severity
+from checks.gateways import gateway_names, per_cluster
+
+NETWORK_LABEL = "topology.istio.io/network"
+HOW_TO_PROVIDE = ("set asm.networks {<cluster>: <network>} in the config, or save the answer of "
+                  "`aliyun servicemesh DescribeMeshMultiClusterNetwork --ServiceMeshId <mesh id>` as JSON and "
+                  "point asm.multi_cluster_network at it (a snapshot may carry it in manifest.json asm_openapi)")
+CONSOLE_STEP = ("ASM console > Cluster & workload management > Kubernetes clusters > network settings: set the "
+                "cluster's network to {network} (it must equal Istio's)")
+
+
+# ---------------------------------------------------------------- Istio's side
+def istio_network(cluster: ClusterInventory,
+                  rules: mesh.ProxyRules | None = None) -> tuple[str | None, list[tuple[str, str]]]:
+    """(network, [(source, value), ...]) for a cluster as Istio sees it; the first source wins.
+
+    istiod takes its cluster's network from the system namespace's label first
+    (pilot/pkg/serviceregistry/kube/controller/network.go), so that is authoritative.
+    """
+    seen: list[tuple[str, str]] = []
+    ns = cluster.get(K.NAMESPACE, "istio-system")
+    label = (((ns or {}).get("metadata") or {}).get("labels") or {}).get(NETWORK_LABEL)
+    if label:
+        seen.append(("namespace istio-system label topology.istio.io/network", label))
+    if cluster.available(K.CONFIGMAP):
+        for cm in cluster.objects(K.CONFIGMAP):
+            meta = cm.get("metadata") or {}
+            if meta.get("namespace") != "istio-system":
+                continue
+            name = meta.get("name", "")
+            data = cm.get("data") or {}
+            if name.startswith("istio-sidecar-injector") and data.get("values"):
+                try:
+                    values = orjson.loads(data["values"])
+                except orjson.JSONDecodeError:
+                    values = {}
+                network = ((values or {}).get("global") or {}).get("network") if isinstance(values, dict) else None
+                if network:
+                    seen.append((f"ConfigMap istio-system/{name} values global.network", str(network)))
+    if cluster.available(K.DEPLOYMENT):
+        for gw in istio_gateways(cluster, rules or mesh.ProxyRules()):
+            if gw.type == EASTWEST and gw.labels.get(NETWORK_LABEL):
+                seen.append((f"east-west gateway {gw.namespace}/{gw.name} label", gw.labels[NETWORK_LABEL]))
+        mesh_networks = _mesh_networks_network(cluster)
+        if mesh_networks:
+            seen.append(mesh_networks)
+    if cluster.available(K.SERVICE):
+        for svc in cluster.objects(K.SERVICE):
+            meta = svc.get("metadata") or {}
+            labels = meta.get("labels") or {}
+            if labels.get(NETWORK_LABEL) and not any("asm.alibabacloud.com" in k for k in labels) and (
+                    labels.get("istio") == "eastwestgateway"):
+                seen.append((f"Service {meta.get('namespace')}/{meta.get('name')} label", labels[NETWORK_LABEL]))
+    return (seen[0][1] if seen else None), seen
+
+
+def _mesh_networks_network(cluster: ClusterInventory) -> tuple[str, str] | None:
+    """The network whose meshNetworks endpoints name this istiod's CLUSTER_ID (fromRegistry)."""
+    cluster_ids = set()
+    for dep in cluster.objects(K.DEPLOYMENT):
+        if not mesh.is_istiod_deployment(dep):
+            continue
+        for c in (((dep.get("spec") or {}).get("template") or {}).get("spec") or {}).get("containers") or ():
+            value = mesh.env_map(c).get("CLUSTER_ID")
+            if value:
+                cluster_ids.add(value)
+    if not cluster_ids or not cluster.available(K.CONFIGMAP):
+        return None
+    for cm in mesh.mesh_configmaps(cluster.objects(K.CONFIGMAP)):
+        try:
+            parsed = yaml.safe_load((cm.get("data") or {}).get("meshNetworks") or "") or {}
+        except yaml.YAMLError:
+            continue
+        networks = parsed.get("networks") if isinstance(parsed, dict) else None
+        for network, body in (networks or {}).items():
+            for endpoint in (body or {}).get("endpoints") or ():
+                if isinstance(endpoint, dict) and endpoint.get("fromRegistry") in cluster_ids:
+                    return (f"ConfigMap istio-system/{cm['metadata']['name']} meshNetworks "
+                            f"(fromRegistry {endpoint['fromRegistry']})", str(network))
+    return None
+
+
+# ---------------------------------------------------------------- ASM's side
+@dataclass
+class AsmNetworkSettings:
+    by_cluster: dict[str, dict[str, Any]] = field(default_factory=dict)  # cluster name -> settings
+    by_id: dict[str, dict[str, Any]] = field(default_factory=dict)       # ASM answer, per cluster id
+    sources: list[str] = field(default_factory=list)
+
+    @property
+    def empty(self) -> bool:
+        return not self.by_cluster and not self.by_id
+
+
+def _load_answer(path: str) -> dict[str, Any]:
+    try:
+        answer = orjson.loads(Path(path).read_bytes())
+    except (OSError, orjson.JSONDecodeError) as exc:
+        raise EvidenceUnavailable(f"cannot read ASM OpenAPI answer {path}: {exc}") from exc
+    if not isinstance(answer, dict):
+        raise EvidenceUnavailable(f"ASM OpenAPI answer {path} is not a JSON object")
+    return answer
+
+
+def asm_network_settings(ctx: Context) -> AsmNetworkSettings:
+    """ASM's per-cluster Network / EnableGateway / GatewayName, from config and saved OpenAPI answers."""
+    config = ctx.setting("config")
+    out = AsmNetworkSettings()
+    answer = ctx.inv.asm_openapi.get("DescribeMeshMultiClusterNetwork")
+    source = "ASM OpenAPI DescribeMeshMultiClusterNetwork (snapshot)"
+    if config is not None and config.asm.multi_cluster_network:
+        answer = _load_answer(config.asm.multi_cluster_network)
+        source = f"ASM OpenAPI DescribeMeshMultiClusterNetwork ({config.asm.multi_cluster_network})"
+    if answer:
+        for item in _network_items(answer):
+            cid = item.get("ClusterId") or item.get("clusterId")
+            if cid:
+                out.by_id[str(cid)] = {
+                    "network": item.get("Network") or item.get("network"),
+                    "enable_gateway": item.get("EnableGateway", item.get("enableGateway")),
+                    "gateway_name": item.get("GatewayName") or item.get("gatewayName"),
+                    "source": source}
+        out.sources.append(source)
+    for cluster in ctx.inv.data_planes:
+        if cluster.cluster_id and cluster.cluster_id in out.by_id:
+            out.by_cluster[cluster.name] = dict(out.by_id[cluster.cluster_id])
+    networks = config.asm.networks if config is not None else {}
+    for name, network in (networks or {}).items():
+        entry = out.by_cluster.setdefault(name, {"enable_gateway": None, "gateway_name": None})
+        entry["network"] = network
+        entry["source"] = "config asm.networks"
+    if networks:
+        out.sources.append("config asm.networks")
+    return out
+
+
+# ---------------------------------------------------------------- the check
+class NetworkConsistency(Check):
+    id = "network-consistency"
+    title = "Each cluster's network in ASM equals its Istio network"
+    gates = (Gate.MIGRATING, Gate.UNINSTALL)
+    severity = Severity.BLOCKER
+    rationale = ("ASM routes between networks through its cross-network gateways; if a cluster's network in ASM "
+                 "differs from the one Istio gave it, Istio sidecars and ASM proxies disagree on which endpoints "
+                 "are reachable directly. With an east-west gateway the cluster also needs ASM's cross-cluster "
+                 "mesh proxy switch (EnableGateway) on.")
+    remediation = ("Set each cluster's network in ASM to Istio's (ASM console, cluster network settings) and enable "
+                   "access through the cross-cluster mesh proxy for clusters with an east-west gateway.")
+    needs = (K.NAMESPACE, K.DEPLOYMENT, K.SERVICE, K.CONFIGMAP)
+    uses = (K.GATEWAY,)
+    asm_needs = (K.ISTIO_GATEWAY_ASM,)
+
+    def run(self, ctx: Context) -> Iterator[Finding]:
+        settings = asm_network_settings(ctx)
+        yield from per_cluster(self, ctx, lambda c: self._cluster(c, ctx, settings))
+
+    def _cluster(self, cluster: ClusterInventory, ctx: Context, settings: AsmNetworkSettings) -> Iterator[Finding]:
+        istio, sources = istio_network(cluster, ctx.inv.rules)
+        signals = eastwest_signals(cluster, ctx.inv.rules, gateway_names(ctx))
+        asm_entry = settings.by_cluster.get(cluster.name)
+        asm_net = (asm_entry or {}).get("network")
+        evidence: dict[str, Any] = {
+            "istio_network": istio, "istio_sources": [f"{s}: {v}" for s, v in sources],
+            "asm_network": asm_net, "asm_source": (asm_entry or {}).get("source"),
+            "cluster_id": cluster.cluster_id, "eastwest_signals": signals}
+        distinct = sorted({v for _, v in sources})
+        if len(distinct) > 1:
+            evidence["istio_sources_disagree"] = distinct
+        subject = {"kind": "Namespace", "name": "istio-system"}
+        step = CONSOLE_STEP.format(network=istio)
+
+        if istio is None and not signals:
+            if asm_net:
+                yield self.warn(cluster.name, f"Istio gives this cluster no network (single network), ASM puts it "
+                                f"in {asm_net}: ASM proxies will treat Istio sidecars here as another network",
+                                severity=Severity.MINOR, evidence=evidence, remediation=self.remediation, **subject)
+            else:
+                yield self.not_applicable(cluster.name, "Istio gives this cluster no network (no "
+                                          "topology.istio.io/network anywhere, no east-west gateway)",
+                                          evidence=evidence, **subject)
+        elif istio is None:
+            yield self.unknown(cluster.name, "an east-west gateway is in use but Istio's network for this cluster "
+                               "was not found (label topology.istio.io/network on istio-system, injector "
+                               "global.network, meshNetworks)", evidence=evidence, **subject)
+        elif asm_entry is None or not asm_net:
+            if settings.empty:
+                why = f"ASM's network for {cluster.name} is not known: {HOW_TO_PROVIDE}"
+                yield self.unknown(cluster.name, f"Istio network {istio}; {why}", evidence=evidence, **subject)
+            elif settings.by_id and not cluster.cluster_id:
+                yield self.unknown(cluster.name, f"Istio network {istio}; the ASM answer is keyed by cluster id and "
+                                   f"the id of {cluster.name} is unknown: set asm.cluster_ids in the config "
+                                   "(or cluster_id in the snapshot manifest)",
+                                   evidence={**evidence, "asm_cluster_ids": sorted(settings.by_id)}, **subject)
+            else:
+                yield self.fail(cluster.name, f"ASM has no network for this cluster (Istio: {istio})",
+                                remediation=step, evidence={**evidence, "asm_cluster_ids": sorted(settings.by_id)},
+                                **subject)
+        elif asm_net == istio:
+            yield self.passed(cluster.name, f"network {istio} in Istio and ASM", evidence=evidence, **subject)
+        else:
+            yield self.fail(cluster.name, f"ASM puts this cluster in network {asm_net}, Istio in {istio}",
+                            remediation=step, evidence=evidence, **subject)
+
+        if signals:
+            yield self._switch(cluster, ctx, asm_entry, evidence)
+
+    def _switch(self, cluster: ClusterInventory, ctx: Context, entry: dict[str, Any] | None,
+                evidence: dict[str, Any]) -> Finding:
+        """The cross-cluster mesh proxy switch (EnableGateway), needed where an east-west gateway is used."""
+        subject = {"kind": "MultiClusterNetwork", "name": cluster.cluster_id or cluster.name}
+        enabled = (entry or {}).get("enable_gateway")
+        step = ("ASM console > the cluster's network settings: enable 'Access Through Cross-cluster Mesh Proxy' "
+                f"for {cluster.name}")
+        if enabled is True:
+            return self.passed(cluster.name, "cross-cluster mesh proxy enabled (EnableGateway true, gateway "
+                               f"{entry.get('gateway_name') or '?'})", evidence=evidence, **subject)
+        if enabled is False:
+            return self.fail(cluster.name, "an east-west gateway is in use but ASM's cross-cluster mesh proxy is "
+                             "off for this cluster (EnableGateway false)", remediation=step, evidence=evidence,
+                             **subject)
+        # Not in the answer: a cross-network IstioGateway targeting the cluster shows the switch is on.
+        reason = "EnableGateway is not known"
+        asm = ctx.inv.asm
+        if asm is not None and asm.available(K.ISTIO_GATEWAY_ASM):
+            deployed = {(g.namespace, g.name) for g in gateway_workloads(cluster, ctx.inv.rules, gateway_names(ctx))
+                        if g.asm and g.type == EASTWEST} if cluster.available(K.DEPLOYMENT) else set()
+            for gw in asm_gateways(asm):
+                covers = gw.covers(cluster.cluster_id)
+                if gw.type == EASTWEST and (covers or (covers is None and (gw.namespace, gw.workload_name)
+                                                       in deployed)):
+                    return self.passed(cluster.name, f"cross-cluster mesh proxy on: ASM cross-network gateway "
+                                       f"{gw.namespace}/{gw.name} targets this cluster (EnableGateway itself not "
+                                       "provided)", evidence={**evidence, "cross_network_gateway": gw.name},
+                                       **subject)
+            reason += " and no ASM cross-network IstioGateway targets this cluster"
+        return self.unknown(cluster.name, f"east-west gateway in use; {reason}: {HOW_TO_PROVIDE}",
+                            evidence=evidence, **subject)

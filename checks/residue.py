@@ -1,0 +1,444 @@
+"""Istio's control plane gone, and what `istioctl uninstall --purge` leaves behind (domain.md).
+
+ASM shares Istio's names and APIs in the data plane (istio-system, `istiod-<rev>` Service,
+`istio-sidecar-injector-<rev>` webhook, Istio CRDs), so nothing is flagged that ASM owns: ASM
+labels/annotations (`asm.alibabacloud.com/*`, `provider: asm`), owner references, objects of an ASM
+revision, or the config's `residue.allow` globs ("Kind/name" or "Kind/namespace/name").
+Secrets are never read: remote secrets (`istio-remote-secret-*`) are not checked and the report says so.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import re
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
+from typing import Any
+
+from auditor import kinds as K
+from auditor import mesh
+from auditor.check import ClusterCheck, Context
+from auditor.errors import EvidenceUnavailable
+from auditor.gateways import gateway_services, istio_gateways
+from auditor.inventory import ClusterInventory
+from auditor.model import Finding, Gate, Severity, Status
+from checks.gateways import gateway_names
+
+ISTIO_SYSTEM = "istio-system"
+ASM_MARK = "asm.alibabacloud.com"
+ISTIO_INJECTOR = re.compile(r"^(istio-sidecar-injector.*|istio-revision-tag-.+)$")
+ISTIO_VALIDATOR = re.compile(r"^(istio-validator.*|istiod-default-validator|istiod-.*istio-system)$")
+ISTIO_RBAC = re.compile(r"^(istiod|istio-reader)-")
+ISTIO_SYSTEM_CONFIGMAP = re.compile(r"^istio(-sidecar-injector)?(-.+)?$")
+STABLE_CHANNEL = re.compile(r"^stable-channel-.*\.istio\.io$")
+ISTIOD_SERVICE = re.compile(r"^istiod(-.+)?$")
+REMOTE_SECRETS_NOTE = ("remote secrets (istio-remote-secret-*, label istio/multiCluster=true) are not checked: the "
+                       "auditor never reads Secrets; list them with `kubectl get secrets -A -l "
+                       "istio/multiCluster=true`")
+
+
+# ---------------------------------------------------------------- ownership
+def asm_owned(meta: dict[str, Any]) -> str | None:
+    """Why ASM (or another owner) owns this object, None when nothing says so."""
+    labels = meta.get("labels") or {}
+    keys = [*labels, *(meta.get("annotations") or {})]
+    if any(ASM_MARK in k for k in keys):
+        return "ASM label/annotation"
+    if labels.get("provider") == "asm":
+        return "label provider=asm"
+    refs = meta.get("ownerReferences") or ()
+    if refs:
+        return f"owned by {refs[0].get('kind')}/{refs[0].get('name')}"
+    return None
+
+
+def istio_installed(meta: dict[str, Any]) -> str | None:
+    """Why this object looks installed by Istio (istioctl/operator or Helm), None otherwise."""
+    labels = meta.get("labels") or {}
+    annotations = meta.get("annotations") or {}
+    if "operator.istio.io/component" in labels or "install.operator.istio.io/owning-resource" in labels:
+        return "istioctl/operator labels"
+    release = str(annotations.get("meta.helm.sh/release-name") or labels.get("release") or "")
+    chart = str(labels.get("helm.sh/chart") or labels.get("chart") or "")
+    if "istio" in release or chart.startswith(("istio", "base-", "istiod-", "gateway")) or (
+            labels.get("app.kubernetes.io/part-of") == "istio"):
+        return "Helm chart labels"
+    return None
+
+
+def allow_reason(kind: str, meta: dict[str, Any], globs: list[str]) -> str | None:
+    name, ns = meta.get("name", ""), meta.get("namespace", "")
+    subjects = [f"{kind}/{name}"] + ([f"{kind}/{ns}/{name}"] if ns else [])
+    for pattern in globs:
+        if any(fnmatch.fnmatchcase(s, pattern) for s in subjects):
+            return f"config residue.allow {pattern!r}"
+    return None
+
+
+def _allow_globs(ctx: Context) -> list[str]:
+    config = ctx.setting("config")
+    return list(config.residue.allow) if config is not None else []
+
+
+def istiod_deployment_names(cluster: ClusterInventory) -> set[str]:
+    return {(d.get("metadata") or {}).get("name", "") for d in cluster.objects(K.DEPLOYMENT)
+            if mesh.is_istiod_deployment(d)}
+
+
+def asm_istiod_names(cluster: ClusterInventory) -> set[str]:
+    """ASM's managed istiod Services (`istiod-<rev>`): no Deployment behind them, no Istio install labels."""
+    istio = istiod_deployment_names(cluster) if cluster.available(K.DEPLOYMENT) else set()
+    out = set()
+    for name, _ in mesh.asm_istiod_services(cluster.objects(K.SERVICE)):
+        svc = cluster.get(K.SERVICE, name, ISTIO_SYSTEM) or {}
+        meta = svc.get("metadata") or {}
+        if name not in istio and (asm_owned(meta) or not istio_installed(meta)):
+            out.add(name)
+    return out
+
+
+def webhook_targets(obj: dict[str, Any]) -> list[str]:
+    return [str(((w.get("clientConfig") or {}).get("service") or {}).get("name") or "")
+            for w in obj.get("webhooks") or ()]
+
+
+def served_revisions(webhook: dict[str, Any]) -> set[str]:
+    """Revisions an injector webhook serves: its istio.io/rev / istio.io/tag labels and selector values."""
+    labels = (webhook.get("metadata") or {}).get("labels") or {}
+    out = {labels[k] for k in ("istio.io/rev", "istio.io/tag") if labels.get(k)}
+    for hook in webhook.get("webhooks") or ():
+        for selector in (hook.get("namespaceSelector"), hook.get("objectSelector")):
+            for expr in (selector or {}).get("matchExpressions") or ():
+                if expr.get("key") == "istio.io/rev" and expr.get("operator") == "In":
+                    out.update(str(v) for v in expr.get("values") or ())
+            rev = ((selector or {}).get("matchLabels") or {}).get("istio.io/rev")
+            if rev:
+                out.add(str(rev))
+    return out
+
+
+def is_istio_webhook(obj: dict[str, Any], pattern: re.Pattern[str], asm_istiods: set[str]) -> bool:
+    """Istio's injector/validator: by name or by pointing at Istio's istiod, never ASM's."""
+    meta = obj.get("metadata") or {}
+    if asm_owned(meta):
+        return False
+    targets = [t for t in webhook_targets(obj) if t]
+    if targets and all(t in asm_istiods for t in targets) and not istio_installed(meta):
+        return False  # points only at ASM's managed istiod-<rev>
+    if pattern.match(meta.get("name", "")):
+        return True
+    return any(ISTIOD_SERVICE.match(t) and t not in asm_istiods for t in targets)
+
+
+def asm_revisions(cluster: ClusterInventory) -> set[str]:
+    """Revisions ASM's injectors serve in this cluster (from istiod-<rev> Services and ASM's webhooks)."""
+    asm_istiods = asm_istiod_names(cluster)
+    revs = {name[len("istiod-"):] for name in asm_istiods}
+    for obj in cluster.objects(K.MUTATING_WEBHOOK):
+        if not is_istio_webhook(obj, ISTIO_INJECTOR, asm_istiods) and (
+                asm_owned(obj.get("metadata") or {}) or any(t in asm_istiods for t in webhook_targets(obj))):
+            revs |= served_revisions(obj)
+    return revs
+
+
+# ---------------------------------------------------------------- leftovers
+@dataclass
+class Leftover:
+    kind: str
+    name: str
+    why: str
+    command: str
+    namespace: str = ""
+    status: Status = Status.FAIL
+    evidence: dict[str, Any] | None = None
+
+
+def _delete(cluster: str, resource: str, name: str, namespace: str = "") -> str:
+    ns = f"-n {namespace} " if namespace else ""
+    return f"{mesh.kubectl(cluster)} {ns}delete {resource} {name}"
+
+
+class _LeftoverCheck(ClusterCheck):
+    """Runs each category of leftovers separately: one unreadable kind is UNKNOWN for its category alone."""
+
+    categories: tuple[str, ...] = ()
+
+    def check_cluster(self, cluster: ClusterInventory, ctx: Context) -> Iterable[Finding]:
+        globs = _allow_globs(ctx)
+        kept: list[str] = []
+        found = 0
+        unknown = 0
+        out: list[Finding] = []
+        for category in self.categories:
+            produce: Callable[..., Iterator[Leftover]] = getattr(self, f"_{category}")
+            try:
+                items = list(produce(cluster, ctx, globs, kept))
+            except EvidenceUnavailable as exc:
+                unknown += 1
+                out.append(self.unknown(cluster.name, f"{category.replace('_', ' ')}: {exc.reason}"))
+                continue
+            for item in items:
+                found += 1
+                make = self.fail if item.status is Status.FAIL else self.warn
+                extra = {} if item.status is Status.FAIL else {"severity": Severity.MINOR}
+                out.append(make(cluster.name, item.why, kind=item.kind, namespace=item.namespace, name=item.name,
+                                remediation=item.command, evidence={"category": category, **(item.evidence or {})},
+                                **extra))
+        if not found and not unknown:
+            out.append(self.passed(cluster.name, self.clean_message, evidence=self._clean_evidence(kept)))
+        elif kept:
+            out.append(self.passed(cluster.name, f"{len(kept)} object(s) with Istio's names kept as ASM's or "
+                                   "allowed", evidence=self._clean_evidence(kept)))
+        return out
+
+    clean_message = "nothing left"
+
+    def _clean_evidence(self, kept: list[str]) -> dict[str, Any]:
+        return {"kept_as_asm_or_allowed": kept[:50]}
+
+    @staticmethod
+    def _skip(kind: str, meta: dict[str, Any], globs: list[str], kept: list[str]) -> bool:
+        reason = asm_owned(meta) or allow_reason(kind, meta, globs)
+        if reason:
+            ns = meta.get("namespace")
+            kept.append(f"{kind} {ns + '/' if ns else ''}{meta.get('name')}: {reason}")
+            return True
+        return False
+
+
+# ================================================================ istio-control-plane-removed
+class IstioControlPlaneRemoved(_LeftoverCheck):
+    id = "istio-control-plane-removed"
+    title = "No istiod, Istio webhooks or Istio operator left"
+    gates = (Gate.FINISHED,)
+    severity = Severity.BLOCKER
+    rationale = ("The Finished switch expects Istio's control plane gone. A leftover istiod keeps fighting ASM "
+                 "over certificates and config; a leftover injector webhook injects Istio sidecars (or, with "
+                 "failurePolicy Fail and no istiod, blocks pod creation); a leftover validator rejects Istio API "
+                 "writes; an operator re-installs what was removed. ASM's istiod-<rev> Service and injector are "
+                 "not Istio's and are never flagged.")
+    remediation = ("Run `istioctl uninstall --purge` with the istioctl of the installed version, then delete "
+                   "each object listed.")
+    needs = (K.DEPLOYMENT, K.POD, K.SERVICE, K.MUTATING_WEBHOOK, K.VALIDATING_WEBHOOK, K.ISTIOOPERATOR)
+    uses = (K.REPLICASET,)
+    categories = ("istiod", "istiod_pods", "webhooks", "operator", "istio_operators")
+    clean_message = "no istiod, Istio webhook or Istio operator left"
+
+    def _istiod(self, cluster: ClusterInventory, ctx: Context, globs: list[str], kept: list[str]) -> Iterator[Leftover]:
+        for dep in cluster.objects(K.DEPLOYMENT):
+            meta = dep.get("metadata") or {}
+            if not mesh.is_istiod_deployment(dep) or self._skip("Deployment", meta, globs, kept):
+                continue
+            ns, name = meta.get("namespace", ""), meta.get("name", "")
+            version, _ = mesh.istiod_version(dep)
+            yield Leftover("Deployment", name, f"Istio's istiod {ns}/{name} (revision {mesh.istiod_revision(dep)}, "
+                           f"{version or 'version unknown'}) is still installed",
+                           _delete(cluster.name, "deployment", name, ns), ns)
+
+    def _istiod_pods(self, cluster: ClusterInventory, ctx: Context, globs: list[str],
+                     kept: list[str]) -> Iterator[Leftover]:
+        """istiod pods whose Deployment is gone (terminating, or orphaned by a --cascade=orphan delete)."""
+        listed = {((d.get("metadata") or {}).get("namespace", ""), (d.get("metadata") or {}).get("name", ""))
+                  for d in cluster.objects(K.DEPLOYMENT) if mesh.is_istiod_deployment(d)}
+        pods = cluster.pods()
+        istiod = pods["workload_name"].astype(str).str.match(r"^istiod(-.+)?$") & (pods["proxy"] == mesh.PROXY_NONE)
+        orphans = pods[istiod]
+        for (ns, wl), group in orphans.groupby(["namespace", "workload_name"], observed=True):
+            if (str(ns), str(wl)) in listed:
+                continue
+            yield Leftover("Pod", str(wl), f"{len(group)} istiod pod(s) of {ns}/{wl} still exist without their "
+                           "Deployment", f"{mesh.kubectl(cluster.name)} -n {ns} delete pod "
+                           + " ".join(sorted(group["name"].astype(str))[:20]), str(ns))
+
+    def _webhooks(self, cluster: ClusterInventory, ctx: Context, globs: list[str],
+                  kept: list[str]) -> Iterator[Leftover]:
+        asm_istiods = asm_istiod_names(cluster)
+        for kind, pattern, resource in ((K.MUTATING_WEBHOOK, ISTIO_INJECTOR, "mutatingwebhookconfiguration"),
+                                        (K.VALIDATING_WEBHOOK, ISTIO_VALIDATOR, "validatingwebhookconfiguration")):
+            for obj in cluster.objects(kind):
+                meta = obj.get("metadata") or {}
+                name = meta.get("name", "")
+                looks_istio = pattern.match(name) or any(ISTIOD_SERVICE.match(t) for t in webhook_targets(obj))
+                if not looks_istio or self._skip(kind.kind, meta, globs, kept):
+                    continue
+                if not is_istio_webhook(obj, pattern, asm_istiods):
+                    kept.append(f"{kind.kind} {name}: points at ASM's {', '.join(sorted(set(webhook_targets(obj))))}")
+                    continue
+                targets = sorted(set(webhook_targets(obj)))
+                policies = sorted({str(w.get("failurePolicy") or "") for w in obj.get("webhooks") or ()})
+                yield Leftover(kind.kind, name, f"Istio's {kind.kind} {name} is still installed (calls "
+                               f"{', '.join(targets) or 'a URL'}, failurePolicy {'/'.join(policies)})",
+                               _delete(cluster.name, resource, name),
+                               evidence={"targets": targets, "revisions": sorted(served_revisions(obj))})
+
+    def _operator(self, cluster: ClusterInventory, ctx: Context, globs: list[str],
+                  kept: list[str]) -> Iterator[Leftover]:
+        for dep in cluster.objects(K.DEPLOYMENT):
+            meta = dep.get("metadata") or {}
+            labels = meta.get("labels") or {}
+            if "istio-operator" not in (meta.get("name"), labels.get("name"), labels.get("app.kubernetes.io/name")):
+                continue
+            if self._skip("Deployment", meta, globs, kept):
+                continue
+            ns, name = meta.get("namespace", ""), meta.get("name", "")
+            yield Leftover("Deployment", name, f"Istio operator {ns}/{name} is still installed (it would "
+                           "re-install Istio from its IstioOperator)", _delete(cluster.name, "deployment", name, ns),
+                           ns)
+
+    def _istio_operators(self, cluster: ClusterInventory, ctx: Context, globs: list[str],
+                         kept: list[str]) -> Iterator[Leftover]:
+        for obj in cluster.objects(K.ISTIOOPERATOR):
+            meta = obj.get("metadata") or {}
+            if self._skip("IstioOperator", meta, globs, kept):
+                continue
+            ns, name = meta.get("namespace", ""), meta.get("name", "")
+            resource = "istiooperators.install.istio.io"
+            yield Leftover("IstioOperator", name, f"IstioOperator {ns}/{name} is still present",
+                           _delete(cluster.name, resource, name, ns)
+                           + f"\n# if it hangs on its finalizer (operator gone): {mesh.kubectl(cluster.name)} -n {ns} "
+                           f"patch {resource} {name} --type=merge -p '{{\"metadata\":{{\"finalizers\":[]}}}}'", ns)
+
+
+# ================================================================ istio-residue
+class IstioResidue(_LeftoverCheck):
+    id = "istio-residue"
+    title = "No Istio leftovers after `istioctl uninstall --purge`"
+    gates = (Gate.FINISHED,)
+    severity = Severity.MAJOR
+    rationale = ("`istioctl uninstall --purge` deletes only objects labelled operator.istio.io/component; Helm "
+                 "installs and a few objects survive. ASM does not document which leftovers make the Finished "
+                 "switch fail, so the auditor FAILs what keeps acting on the cluster (Istio gateway Deployments "
+                 "whose proxies lost their control plane; stable-channel ValidatingAdmissionPolicies that keep "
+                 "rejecting Istio API writes; namespaces pinned by istio.io/rev to a revision no ASM injector "
+                 "serves, whose new pods start without a proxy) and WARNs about inert ones (Istio CRDs, RBAC, "
+                 "ConfigMaps, the istiod Service). Not flagged: istio-system (ASM uses it), istio-injection "
+                 "labels (ASM honours them), istio-ca-root-cert ConfigMaps (ASM's istiod writes the same ones "
+                 "for its proxies), anything ASM owns.")
+    remediation = "Delete each leftover with the command given (CRDs only after istio-config-imported passes)."
+    needs = (K.NAMESPACE, K.CRD, K.CLUSTERROLE, K.CLUSTERROLEBINDING, K.CONFIGMAP, K.DEPLOYMENT, K.SERVICE,
+             K.MUTATING_WEBHOOK, K.VALIDATING_ADMISSION_POLICY, K.VALIDATING_ADMISSION_POLICY_BINDING)
+    categories = ("gateways", "admission_policies", "namespace_labels", "crds", "rbac", "configmaps",
+                  "istiod_service")
+    clean_message = f"no Istio leftovers; {REMOTE_SECRETS_NOTE}"
+
+    def _clean_evidence(self, kept: list[str]) -> dict[str, Any]:
+        return {"kept_as_asm_or_allowed": kept[:50], "not_checked": REMOTE_SECRETS_NOTE,
+                "not_flagged": "istio-system namespace, istio-injection labels, istio-ca-root-cert ConfigMaps "
+                               "(shared with ASM)"}
+
+    def _gateways(self, cluster: ClusterInventory, ctx: Context, globs: list[str],
+                  kept: list[str]) -> Iterator[Leftover]:
+        names = gateway_names(ctx)
+        services = gateway_services(cluster, ctx.inv.rules, names)
+        for gw in istio_gateways(cluster, ctx.inv.rules, names):
+            meta = {"name": gw.name, "namespace": gw.namespace, "labels": gw.labels}
+            if allow_reason("Deployment", meta, globs):
+                kept.append(f"Deployment {gw.namespace}/{gw.name}: {allow_reason('Deployment', meta, globs)}")
+                continue
+            fronts = sorted(s.name for s in services if s.gateway == gw)
+            command = _delete(cluster.name, "deployment", gw.name, gw.namespace)
+            if fronts:
+                command += "\n" + _delete(cluster.name, "service", " ".join(fronts), gw.namespace)
+            yield Leftover("Deployment", gw.name, f"Istio {gw.type} gateway {gw.namespace}/{gw.name} is still "
+                           "deployed: its proxies lost their control plane (certificates expire) and its Service "
+                           f"may still get traffic ({', '.join(fronts) or 'no Service'})", command, gw.namespace,
+                           evidence={"services": fronts})
+
+    def _admission_policies(self, cluster: ClusterInventory, ctx: Context, globs: list[str],
+                            kept: list[str]) -> Iterator[Leftover]:
+        for kind, resource in ((K.VALIDATING_ADMISSION_POLICY, "validatingadmissionpolicy"),
+                               (K.VALIDATING_ADMISSION_POLICY_BINDING, "validatingadmissionpolicybinding")):
+            for obj in cluster.objects(kind):
+                meta = obj.get("metadata") or {}
+                name = meta.get("name", "")
+                if not STABLE_CHANNEL.match(name) or self._skip(kind.kind, meta, globs, kept):
+                    continue
+                yield Leftover(kind.kind, name, f"Istio's {kind.kind} {name} still rejects Istio API writes in this "
+                               "cluster (EnvoyFilter, alpha fields)", _delete(cluster.name, resource, name))
+
+    def _namespace_labels(self, cluster: ClusterInventory, ctx: Context, globs: list[str],
+                          kept: list[str]) -> Iterator[Leftover]:
+        pinned = []
+        for ns in cluster.objects(K.NAMESPACE):
+            meta = ns.get("metadata") or {}
+            rev = (meta.get("labels") or {}).get("istio.io/rev")
+            if rev and not allow_reason("Namespace", meta, globs):
+                pinned.append((meta.get("name", ""), rev))
+        if not pinned:
+            return
+        served = asm_revisions(cluster)
+        if not served:
+            raise EvidenceUnavailable(f"{len(pinned)} namespace(s) carry istio.io/rev "
+                                      f"({', '.join(f'{n}={r}' for n, r in pinned[:10])}) but no ASM injector "
+                                      "revision was found to compare with (no istiod-<rev> Service, no ASM "
+                                      "MutatingWebhookConfiguration)")
+        target = sorted(served)[0] if len(served) == 1 else None
+        for name, rev in pinned:
+            if rev in served:
+                continue
+            fix = (f"{mesh.kubectl(cluster.name)} label ns {name} istio.io/rev={target} --overwrite" if target else
+                   f"{mesh.kubectl(cluster.name)} label ns {name} istio.io/rev-  # then label it for one of ASM's "
+                   f"revisions: {', '.join(sorted(served))}")
+            yield Leftover("Namespace", name, f"namespace {name} is pinned to revision {rev}, which no ASM injector "
+                           f"serves (ASM: {', '.join(sorted(served))}): its new pods start without a proxy", fix,
+                           evidence={"revision": rev, "asm_revisions": sorted(served)})
+
+    def _crds(self, cluster: ClusterInventory, ctx: Context, globs: list[str], kept: list[str]) -> Iterator[Leftover]:
+        for crd in cluster.objects(K.CRD):
+            meta = crd.get("metadata") or {}
+            group = str((crd.get("spec") or {}).get("group") or meta.get("name", "").partition(".")[2])
+            if not group.endswith("istio.io"):
+                continue
+            why = istio_installed(meta) or ("Istio's installer API" if group == "install.istio.io" else None)
+            if not why or self._skip("CustomResourceDefinition", meta, globs, kept):
+                continue
+            name = meta.get("name", "")
+            kind = ((crd.get("spec") or {}).get("names") or {}).get("kind") or name
+            yield Leftover("CustomResourceDefinition", name, f"Istio-installed CRD {name} ({why}) is still present",
+                           _delete(cluster.name, "crd", name) + f"  # deletes every {kind} in this cluster: only "
+                           "after istio-config-imported passes and if ASM does not serve this API from the cluster",
+                           status=Status.WARN)
+
+    def _rbac(self, cluster: ClusterInventory, ctx: Context, globs: list[str], kept: list[str]) -> Iterator[Leftover]:
+        revisions = asm_revisions(cluster) if cluster.available(K.SERVICE) else set()
+        for kind, resource in ((K.CLUSTERROLE, "clusterrole"), (K.CLUSTERROLEBINDING, "clusterrolebinding")):
+            for obj in cluster.objects(kind):
+                meta = obj.get("metadata") or {}
+                name = meta.get("name", "")
+                if not ISTIO_RBAC.match(name) or self._skip(kind.kind, meta, globs, kept):
+                    continue
+                if any(f"-{rev}-" in f"{name}-" for rev in revisions if re.match(r"^\d+-\d+", rev)):
+                    kept.append(f"{kind.kind} {name}: names an ASM revision")
+                    continue
+                yield Leftover(kind.kind, name, f"Istio's {kind.kind} {name} is still present",
+                               _delete(cluster.name, resource, name), status=Status.WARN)
+
+    def _configmaps(self, cluster: ClusterInventory, ctx: Context, globs: list[str],
+                    kept: list[str]) -> Iterator[Leftover]:
+        for cm in cluster.objects(K.CONFIGMAP):
+            meta = cm.get("metadata") or {}
+            name = meta.get("name", "")
+            if meta.get("namespace") != ISTIO_SYSTEM or name == "istio-ca-root-cert":
+                continue
+            if not ISTIO_SYSTEM_CONFIGMAP.match(name) or not istio_installed(meta):
+                continue
+            if self._skip("ConfigMap", meta, globs, kept):
+                continue
+            yield Leftover("ConfigMap", name, f"Istio's ConfigMap {ISTIO_SYSTEM}/{name} ({istio_installed(meta)}) is "
+                           "still present", _delete(cluster.name, "configmap", name, ISTIO_SYSTEM), ISTIO_SYSTEM,
+                           status=Status.WARN)
+
+    def _istiod_service(self, cluster: ClusterInventory, ctx: Context, globs: list[str],
+                        kept: list[str]) -> Iterator[Leftover]:
+        asm_istiods = asm_istiod_names(cluster)
+        for svc in cluster.objects(K.SERVICE):
+            meta = svc.get("metadata") or {}
+            name = meta.get("name", "")
+            if meta.get("namespace") != ISTIO_SYSTEM or not ISTIOD_SERVICE.match(name) or name in asm_istiods:
+                continue
+            if self._skip("Service", meta, globs, kept):
+                continue
+            yield Leftover("Service", name, f"Istio's Service {ISTIO_SYSTEM}/{name} is still present (no istiod "
+                           "behind it once uninstalled)", _delete(cluster.name, "service", name, ISTIO_SYSTEM),
+                           ISTIO_SYSTEM, status=Status.WARN)
+

@@ -1,0 +1,371 @@
+"""Gateway checks through the real engine: east-west options, egress routes, ASM gateways, CLB weights,
+cross-network gateway first."""
+
+from __future__ import annotations
+
+import pytest
+
+from auditor import kinds as K
+from auditor.gateways import EASTWEST, EGRESS, INGRESS, host_fqdn, normalise_gateway_type, refers_to_service
+from tests import factory as f
+
+ISTIO_EGRESS = "istio-egressgateway.istio-system.svc.cluster.local"
+ASM_EGRESS = "asm-egressgateway.istio-system.svc.cluster.local"
+IDS = {"asm": {"cluster_ids": {"cluster-a": "c-a", "cluster-b": "c-b"}}}
+CCM = "service.beta.kubernetes.io/"
+
+
+def ns_istio_system(**labels: str) -> dict:
+    return f.namespace("istio-system", labels={"kubernetes.io/metadata.name": "istio-system", **labels})
+
+
+def eastwest() -> list[dict]:
+    """Istio's east-west gateway as `istioctl install -f eastwest-gateway.yaml` leaves it (network-1)."""
+    return [f.gateway_deployment("istio-eastwestgateway", labels={"topology.istio.io/network": "network-1"}),
+            f.gateway_service("istio-eastwestgateway", labels={"istio": "eastwestgateway",
+                                                               "topology.istio.io/network": "network-1"},
+                              ports=[15021, 15443, 15012, 15017])]
+
+
+def ingress(weight: str | None = None, lb: str | None = "lb-1", spelling: str = "alibaba-cloud-") -> list[dict]:
+    ann = {}
+    if lb:
+        ann[f"{CCM}{spelling}loadbalancer-id"] = lb
+    if weight is not None:
+        ann[f"{CCM}{spelling}loadbalancer-weight"] = weight
+    return [f.gateway_deployment("istio-ingressgateway"),
+            f.gateway_service("istio-ingressgateway", annotations=ann)]
+
+
+def asm_ingress(weight: str | None = None, lb: str | None = "lb-1", spelling: str = "alibaba-cloud-") -> list[dict]:
+    ann = {"asm.alibabacloud.com/managed-by-asm": "true"}
+    if lb:
+        ann[f"{CCM}{spelling}loadbalancer-id"] = lb
+    if weight is not None:
+        ann[f"{CCM}{spelling}loadbalancer-weight"] = weight
+    return [f.gateway_deployment("istio-ingressgateway-asm", asm=True, gateway_type="ingress"),
+            f.gateway_service("istio-ingressgateway-asm", annotations=ann,
+                              selector={"app": "istio-ingressgateway-asm", "istio": "ingressgateway-asm"})]
+
+
+def egress_gateways() -> list[dict]:
+    return [f.gateway_deployment("istio-egressgateway"),
+            f.gateway_service("istio-egressgateway", type_="ClusterIP"),
+            f.gateway_deployment("istio-asm-egressgateway", asm=True, gateway_type="egress"),
+            f.gateway_service("istio-asm-egressgateway", type_="ClusterIP",
+                              selector={"app": "istio-asm-egressgateway", "istio": "asm-egressgateway"}),
+            # the seed's VirtualService names asm-egressgateway: an alias Service in front of ASM's pods
+            f.gateway_service("asm-egressgateway", type_="ClusterIP", labels={"app": "asm-egressgateway"},
+                              selector={"app": "istio-asm-egressgateway", "istio": "asm-egressgateway"})]
+
+
+# ================================================================ domain helpers
+def test_host_resolution_follows_istio_short_names():
+    assert host_fqdn("istio-egressgateway", "shop") == "istio-egressgateway.shop.svc.cluster.local"
+    assert refers_to_service("istio-egressgateway", "istio-system", "istio-egressgateway", "istio-system")
+    assert not refers_to_service("istio-egressgateway", "shop", "istio-egressgateway", "istio-system")
+    for host in ("istio-egressgateway.istio-system", "istio-egressgateway.istio-system.svc", ISTIO_EGRESS):
+        assert refers_to_service(host, "shop", "istio-egressgateway", "istio-system"), host
+    assert not refers_to_service("istio-egressgateway.example.com", "shop", "istio-egressgateway", "istio-system")
+
+
+@pytest.mark.parametrize("raw,expected", [("ingress", INGRESS), ("egress", EGRESS), ("cross-network", EASTWEST),
+                                          ("CrossNetwork", EASTWEST), ("cross_network", EASTWEST),
+                                          ("crossnetwork", EASTWEST), ("eastwest", None), ("", None)])
+def test_gateway_type_spellings(raw, expected):
+    assert normalise_gateway_type(raw) == expected
+
+
+# ================================================================ eastwest-gateway-options
+CHECK_EW = "eastwest-gateway-options"
+
+
+def test_eastwest_options_not_applicable_without_eastwest(audit):
+    a = audit({"cluster-a": [ns_istio_system(), f.istiod(), *ingress()]}, "setup",
+              asm=[f.migration_cr("Init")])
+    assert a.statuses(CHECK_EW) == ["NOT_APPLICABLE"]
+
+
+@pytest.mark.parametrize("option", ["stopIstioSystemInjectionDisabling", "disableIstioSystemLabelReconciliation"])
+def test_eastwest_options_pass_reports_which_option(audit, option):
+    a = audit({"cluster-a": [ns_istio_system(), f.istiod(), *eastwest()]}, "setup",
+              asm=[f.migration_cr("Init", option=option)])
+    (row,) = a.rows(CHECK_EW)
+    assert row["status"] == "PASS"
+    assert row["evidence"]["advanced_option"] == option
+    assert option in row["message"]
+
+
+def test_eastwest_options_fail_on_label_and_missing_option(audit):
+    a = audit({"cluster-a": [ns_istio_system(**{"istio-injection": "disabled"}), f.istiod(), *eastwest()]},
+              "setup", asm=[f.migration_cr("Init")])
+    (row,) = a.rows(CHECK_EW)
+    assert row["status"] == "FAIL"
+    assert "istio-injection=disabled" in row["message"] and "advanced option not set" in row["message"]
+    assert "label ns istio-system istio-injection-" in row["remediation"]
+    assert '"stopIstioSystemInjectionDisabling":true' in row["remediation"]
+    assert row["remediation"].startswith("kubectl --kubeconfig=${ASM_KUBECONFIG} patch asmmigratefromistio default")
+
+
+def test_eastwest_options_detects_service_and_gateway_signals(audit):
+    """No eastwestgateway Deployment: a 15443 Service with a network label, or AUTO_PASSTHROUGH, is enough."""
+    svc = f.gateway_service("ew", labels={"topology.istio.io/network": "n1"}, ports=[15443])
+    gw = f.istio_object("Gateway", "cross-network-gateway", "istio-system", {
+        "selector": {"istio": "eastwestgateway"},
+        "servers": [{"port": {"number": 15443, "name": "tls", "protocol": "TLS"}, "tls": {"mode": "AUTO_PASSTHROUGH"},
+                     "hosts": ["*.local"]}]})
+    for objects in ([svc], [gw]):
+        a = audit({"cluster-a": [ns_istio_system(**{"istio-injection": "disable"}), *objects]}, "setup",
+                  asm=[f.migration_cr("Init", option="stopIstioSystemInjectionDisabling")])
+        (row,) = a.rows(CHECK_EW)
+        assert row["status"] == "FAIL", objects
+        assert "istio-injection=disable" in row["message"]
+
+
+def test_eastwest_options_unknown_without_asm_but_label_fail_stays(audit):
+    a = audit({"cluster-a": [ns_istio_system(), *eastwest()]}, "setup")
+    (row,) = a.rows(CHECK_EW)
+    assert row["status"] == "UNKNOWN" and "ASM" in row["message"]
+    a = audit({"cluster-a": [ns_istio_system(**{"istio-injection": "disabled"}), *eastwest()]}, "setup")
+    assert a.statuses(CHECK_EW) == ["FAIL"]
+
+
+# ================================================================ egress-routes-to-asm
+CHECK_EG = "egress-routes-to-asm"
+
+
+def cnn_vs(*dests: tuple[str, int | None], **kw) -> dict:
+    return f.virtualservice("direct-cnn-through-egress-gateway", hosts=["edition.cnn.com"],
+                            gateways=["istio-egressgateway", "mesh"], http=[f.route(*dests, **kw)])
+
+
+def test_egress_fail_reports_split_and_exact_patch(audit):
+    vs = cnn_vs((ISTIO_EGRESS, 99), (ASM_EGRESS, 1))
+    a = audit({"cluster-a": [*egress_gateways(), vs]}, "uninstall", asm=[vs])
+    rows = a.rows(CHECK_EG)
+    assert [r["status"] for r in rows] == ["FAIL"]  # the ASM copy is the same: reported once
+    (row,) = rows
+    assert row["name"] == "direct-cnn-through-egress-gateway" and row["namespace"] == "shop"
+    assert "99:1" in row["message"] and "edition.cnn.com" in row["message"]
+    assert row["evidence"]["routes"][0]["istio"] == 99 and row["evidence"]["routes"][0]["asm"] == 1
+    assert ('[{"op":"add","path":"/spec/http/0/route/0/weight","value":0},'
+            '{"op":"add","path":"/spec/http/0/route/1/weight","value":100}]') in row["remediation"]
+
+
+def test_egress_pass_when_istio_weight_zero_or_only_asm(audit):
+    zero = cnn_vs((ISTIO_EGRESS, 0), (ASM_EGRESS, 100))
+    only = f.virtualservice("api-egress", hosts=["api.example.com"], http=[f.route(("asm-egressgateway", None))])
+    only["metadata"]["namespace"] = "istio-system"  # short name resolves in the rule's own namespace
+    a = audit({"cluster-a": [*egress_gateways(), zero, only]}, "uninstall", asm=[zero, only])
+    rows = a.by_name(CHECK_EG)
+    assert rows["direct-cnn-through-egress-gateway"]["status"] == "PASS"
+    assert "0:100" in rows["direct-cnn-through-egress-gateway"]["message"]
+    assert rows["api-egress"]["status"] == "PASS"
+
+
+def test_egress_single_destination_without_weight_is_100_and_host_swapped(audit):
+    vs = f.virtualservice("legacy", "istio-system", hosts=["legacy.example.com"],
+                          tcp=[f.route(("istio-egressgateway", None), port=443)])
+    a = audit({"cluster-a": [*egress_gateways(), vs]}, "uninstall", asm=[vs])
+    (row,) = [r for r in a.rows(CHECK_EG) if r["cluster"] == "cluster-a"]
+    assert row["status"] == "FAIL" and "tcp[0] 100:0" in row["message"]
+    assert '"op":"replace","path":"/spec/tcp/0/route/0/destination/host"' in row["remediation"]
+
+
+def test_egress_mirror_to_istio_fails(audit):
+    vs = cnn_vs((ASM_EGRESS, 100), mirror=ISTIO_EGRESS)
+    a = audit({"cluster-a": [*egress_gateways(), vs]}, "uninstall", asm=[vs])
+    (row,) = a.rows(CHECK_EG)
+    assert row["status"] == "FAIL" and "mirror" in row["message"]
+    assert '"op":"remove","path":"/spec/http/0/mirror"' in row["remediation"]
+
+
+def test_egress_short_name_in_other_namespace_is_not_the_gateway(audit):
+    vs = f.virtualservice("local", "shop", http=[f.route(("istio-egressgateway", None))])
+    a = audit({"cluster-a": [*egress_gateways(), vs]}, "uninstall", asm=[vs])
+    assert set(a.statuses(CHECK_EG)) == {"NOT_APPLICABLE"}
+
+
+def test_egress_asm_copy_that_differs_is_judged_on_its_own(audit):
+    done = cnn_vs((ISTIO_EGRESS, 0), (ASM_EGRESS, 100))
+    stale = cnn_vs((ISTIO_EGRESS, 50), (ASM_EGRESS, 50))
+    a = audit({"cluster-a": [*egress_gateways(), done]}, "uninstall", asm=[stale])
+    by_cluster = {r["cluster"]: r for r in a.rows(CHECK_EG)}
+    assert by_cluster["cluster-a"]["status"] == "PASS"
+    assert by_cluster["asm"]["status"] == "FAIL" and "50:50" in by_cluster["asm"]["message"]
+    assert "${ASM_KUBECONFIG}" in by_cluster["asm"]["remediation"]
+
+
+def test_egress_unknown_when_unreadable_or_weight_garbage(audit):
+    a = audit({"cluster-a": [*egress_gateways()]}, "uninstall", asm=[],
+              unreadable={"cluster-a": {K.VIRTUALSERVICE: "forbidden: cannot list virtualservices"}})
+    (row,) = [r for r in a.rows(CHECK_EG) if r["cluster"] == "cluster-a"]
+    assert row["status"] == "UNKNOWN" and "forbidden" in row["message"]
+    vs = cnn_vs((ISTIO_EGRESS, "ninety"), (ASM_EGRESS, 1))
+    a = audit({"cluster-a": [*egress_gateways(), vs]}, "uninstall", asm=[vs])
+    assert "UNKNOWN" in a.statuses(CHECK_EG)
+    # without the ASM control plane the data plane is still judged, the ASM side is UNKNOWN
+    a = audit({"cluster-a": [*egress_gateways(), cnn_vs((ISTIO_EGRESS, 99), (ASM_EGRESS, 1))]}, "uninstall")
+    assert sorted(a.statuses(CHECK_EG)) == ["FAIL", "UNKNOWN"]
+
+
+# ================================================================ asm-gateways-present
+CHECK_GW = "asm-gateways-present"
+
+
+def asm_side(*crs: dict) -> list[dict]:
+    return [f.migration_cr("Migrating"), *crs]
+
+
+def test_asm_gateways_pass_for_ingress_and_egress(audit):
+    cluster = [*ingress(), *asm_ingress(), *egress_gateways()]
+    a = audit({"cluster-a": cluster}, "uninstall", config=IDS,
+              asm=asm_side(f.istio_gateway_cr("ingressgateway-asm", "ingress", cluster_ids=["c-a"]),
+                           f.istio_gateway_cr("asm-egressgateway", "egress", cluster_ids=["c-a", "c-b"])))
+    rows = a.by_name(CHECK_GW)
+    assert rows["istio-ingressgateway"]["status"] == "PASS"
+    assert rows["istio-ingressgateway"]["evidence"]["asm_gateway"] == "istio-system/ingressgateway-asm"
+    assert rows["istio-egressgateway"]["status"] == "PASS"
+
+
+def test_asm_gateways_fail_when_missing_or_for_another_cluster(audit):
+    cluster = [*ingress(), *egress_gateways()]
+    a = audit({"cluster-a": cluster}, "uninstall", config=IDS,
+              asm=asm_side(f.istio_gateway_cr("ingressgateway-asm", "ingress", cluster_ids=["c-b"])))
+    rows = a.by_name(CHECK_GW)
+    assert rows["istio-ingressgateway"]["status"] == "FAIL"
+    assert "clusterIds: [c-a]" in rows["istio-ingressgateway"]["remediation"]
+    assert rows["istio-egressgateway"]["status"] == "FAIL"
+
+
+def test_asm_gateways_warn_when_declared_but_not_deployed(audit):
+    a = audit({"cluster-a": ingress()}, "uninstall", config=IDS,
+              asm=asm_side(f.istio_gateway_cr("ingressgateway-asm", "ingress", cluster_ids=["c-a"])))
+    (row,) = a.rows(CHECK_GW)
+    assert row["status"] == "WARN" and "istio-ingressgateway-asm is not in this cluster" in row["message"]
+
+
+def test_asm_gateways_unknown_without_asm_or_cluster_id(audit):
+    a = audit({"cluster-a": ingress()}, "uninstall")
+    assert a.statuses(CHECK_GW) == ["UNKNOWN"]
+    a = audit({"cluster-a": ingress()}, "uninstall",
+              asm=asm_side(f.istio_gateway_cr("ingressgateway-asm", "ingress", cluster_ids=["c-a"])))
+    (row,) = a.rows(CHECK_GW)
+    assert row["status"] == "UNKNOWN" and "asm.cluster_ids" in row["message"]
+    # ... unless its istio-<name> Deployment in the cluster shows it targets it
+    a = audit({"cluster-a": [*ingress(), *asm_ingress()]}, "uninstall",
+              asm=asm_side(f.istio_gateway_cr("ingressgateway-asm", "ingress", cluster_ids=["c-a"])))
+    assert a.statuses(CHECK_GW) == ["PASS"]
+
+
+def test_asm_gateways_not_applicable_without_istio_gateways(audit):
+    a = audit({"cluster-a": [f.istiod()]}, "uninstall", asm=asm_side())
+    assert a.statuses(CHECK_GW) == ["NOT_APPLICABLE"]
+
+
+# ================================================================ ingress-lb-weights
+CHECK_LB = "ingress-lb-weights"
+
+
+def test_lb_weights_fail_reports_split(audit):
+    a = audit({"cluster-a": [*ingress("20"), *asm_ingress("80")]}, "uninstall", asm=[])
+    (row,) = a.rows(CHECK_LB)
+    assert row["status"] == "FAIL" and row["name"] == "istio-ingressgateway"
+    assert "Istio 20 : ASM 80" in row["message"] and "20% to Istio" in row["message"]
+    assert row["remediation"].endswith(
+        f"-n istio-system annotate service istio-ingressgateway {CCM}alibaba-cloud-loadbalancer-weight=0 "
+        "--overwrite\n# the Service is reconciled by the Istio operator (operator.istio.io/managed=Reconcile): "
+        "set the annotation in the IstioOperator's ingressGateways[].k8s.serviceAnnotations too, or it is reverted")
+
+
+def test_lb_weights_pass_when_istio_weight_zero(audit):
+    a = audit({"cluster-a": [*ingress("0"), *asm_ingress("100")]}, "uninstall", asm=[])
+    (row,) = a.rows(CHECK_LB)
+    assert row["status"] == "PASS" and "Istio 0 : ASM 100" in row["message"]
+
+
+def test_lb_weights_old_spelling_and_missing_weight(audit):
+    a = audit({"cluster-a": [*ingress(None, spelling="alicloud-"), *asm_ingress("100", spelling="alicloud-")]},
+              "uninstall", asm=[])
+    (row,) = a.rows(CHECK_LB)
+    assert row["status"] == "FAIL" and "no weight annotation" in row["message"]
+    assert f"{CCM}alicloud-loadbalancer-weight=0" in row["remediation"]
+
+
+def test_lb_weights_all_zero_is_a_fail(audit):
+    a = audit({"cluster-a": [*ingress("0"), *asm_ingress("0")]}, "uninstall", asm=[])
+    (row,) = a.rows(CHECK_LB)
+    assert row["status"] == "FAIL" and "nothing serves" in row["message"]
+
+
+def test_lb_weights_declared_on_asm_istiogateway(audit):
+    """The ASM gateway's Service is not in the cluster yet; its IstioGateway declares the shared CLB."""
+    cr = f.istio_gateway_cr("ingressgateway-asm", "ingress", cluster_ids=["c-a"], overrides={
+        "c-a": {"serviceAnnotations": {f"{CCM}alibaba-cloud-loadbalancer-id": "lb-1",
+                                       f"{CCM}alibaba-cloud-loadbalancer-weight": "60"}}})
+    a = audit({"cluster-a": ingress("40")}, "uninstall", asm=[cr], config=IDS)
+    (row,) = a.rows(CHECK_LB)
+    assert row["status"] == "FAIL" and "Istio 40 : ASM 60" in row["message"]
+    assert row["evidence"]["members"][1]["source"] == "declared on the ASM control plane"
+
+
+def test_lb_weights_not_applicable_without_shared_clb(audit):
+    a = audit({"cluster-a": [*ingress("100", lb="lb-1"), *asm_ingress("100", lb="lb-2")]}, "uninstall", asm=[])
+    assert a.statuses(CHECK_LB) == ["NOT_APPLICABLE"]
+
+
+def test_lb_weights_unknown(audit):
+    a = audit({"cluster-a": [*ingress("half"), *asm_ingress("100")]}, "uninstall", asm=[])
+    (row,) = a.rows(CHECK_LB)
+    assert row["status"] == "UNKNOWN" and "not a number" in row["message"]
+    a = audit({"cluster-a": [*ingress("0"), *asm_ingress("100")]}, "uninstall", asm=[],
+              unreadable={"cluster-a": {K.SERVICE: "forbidden"}})
+    assert a.statuses(CHECK_LB) == ["UNKNOWN"]
+
+
+# ================================================================ cross-cluster-gateway-first
+CHECK_CN = "cross-cluster-gateway-first"
+GW_TIME = "2026-11-13T09:41:30Z"
+
+
+def moved_pods(created: str) -> list[dict]:
+    dep_rs = f.deployment("cart")
+    return [*dep_rs, *f.workload_pods(dep_rs, 2, proxy="asm", created=created)]
+
+
+def test_cross_network_not_applicable_without_eastwest(audit):
+    a = audit({"cluster-a": moved_pods("2026-11-14T00:00:00Z")}, "migrating", asm=[])
+    assert a.statuses(CHECK_CN) == ["NOT_APPLICABLE"]
+
+
+@pytest.mark.parametrize("spelling", ["cross-network", "CrossNetwork"])
+def test_cross_network_pass_when_gateway_first(audit, spelling):
+    a = audit({"cluster-a": [*eastwest(), *moved_pods("2026-11-14T00:00:00Z")]}, "migrating", config=IDS,
+              asm=[f.istio_gateway_cr("asm-cross-network-m1", spelling, cluster_ids=["c-a"], created=GW_TIME)])
+    (row,) = a.rows(CHECK_CN)
+    assert row["status"] == "PASS" and "before the first ASM-proxied pod" in row["message"]
+
+
+def test_cross_network_fail_when_pods_moved_first(audit):
+    a = audit({"cluster-a": [*eastwest(), *moved_pods("2026-11-12T08:00:00Z")]}, "uninstall", config=IDS,
+              asm=[f.istio_gateway_cr("asm-cross-network-m1", "cross-network", created=GW_TIME)])
+    (row,) = a.rows(CHECK_CN)
+    assert row["status"] == "FAIL" and "2 ASM-proxied pod(s) in 1 workload(s)" in row["message"]
+    assert "rollout restart deployment/cart" in row["remediation"]
+
+
+def test_cross_network_fail_without_gateway_and_warn_before_any_move(audit):
+    a = audit({"cluster-a": [*eastwest(), *moved_pods("2026-11-14T00:00:00Z")]}, "migrating", config=IDS,
+              asm=[f.istio_gateway_cr("asm-cross-network-m1", "cross-network", cluster_ids=["c-b"])])
+    (row,) = a.rows(CHECK_CN)
+    assert row["status"] == "FAIL" and "no cross-network gateway" in row["message"]
+    a = audit({"cluster-a": eastwest()}, "migrating", asm=[])
+    assert a.statuses(CHECK_CN) == ["WARN"]
+
+
+def test_cross_network_unknown(audit):
+    a = audit({"cluster-a": [*eastwest(), *moved_pods("2026-11-14T00:00:00Z")]}, "migrating")
+    assert a.statuses(CHECK_CN) == ["UNKNOWN"]
+    a = audit({"cluster-a": [*eastwest(), *moved_pods("2026-11-14T00:00:00Z")]}, "migrating", asm=[],
+              unreadable={"cluster-a": {K.POD: "the server was unable to return a response"}})
+    assert a.statuses(CHECK_CN) == ["UNKNOWN"]
