@@ -63,9 +63,21 @@ def print_summary(result: AuditResult, written: list[Path], quiet: bool = False,
         return
     counts = "  ".join(f"{k} {v}" for k, v in result.summary.items() if v)
     err.print(f"findings: {counts or 'none'}")
+    fleet = getattr(result, "fleet", None) or []
+    if sum(1 for r in fleet if r["role"] == "data-plane") > 1:  # per-cluster verdicts (auditor/fleet.py)
+        err.print("clusters: " + ", ".join(f"{escape(str(r['cluster']))} {r['verdict']}" + (
+            f" ({r['state']})" if r["state"] != "ok" else "") for r in fleet if r["verdict"]))
+    delta = getattr(result, "baseline_delta", None) or {}
+    if delta:
+        moved = (delta.get("migration") or {}).get("moved_total")
+        err.print(f"since {escape(str(delta['old'].get('generated_at')))}: {delta['blockers']['new']} new "
+                  f"blocker(s), {delta['blockers']['resolved']} resolved, {delta['blockers']['still_open']} "
+                  f"still open" + (f"; {moved} workload(s) moved off Istio sidecars" if moved else ""))
+    accepted = int(delta.get("accepted_from_baseline") or 0)
     block = blockers(result.findings)
     if not block.empty:
-        table = Table(title=f"Blockers ({len(block)})", title_justify="left", show_lines=False,
+        accepted_text = f"; {accepted} already in the baseline, not blocking (--fail-on-new)" if accepted else ""
+        table = Table(title=f"Blockers ({len(block)}{accepted_text})", title_justify="left", show_lines=False,
                       expand=False)
         for col in ("check", "cluster", "subject", "message"):
             table.add_column(col, overflow="fold")
