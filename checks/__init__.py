@@ -14,20 +14,31 @@ from checks.gateways import (
     EgressRoutesToAsm,
     IngressLbWeights,
 )
+from checks.mesh_config import IstiodRestarted, MeshConfigXdsAgent
 from checks.migration import MigrationResource
 from checks.network import NetworkConsistency
 from checks.residue import IstioControlPlaneRemoved, IstioResidue
+from checks.restart_risk import RestartRisk
 from checks.sidecars import IstioSidecarsRemaining
+from checks.topology import AmbientMode, IstioRevisions
 from checks.versions import AsmVersion, IstioVersion, KubernetesVersion
+from checks.workloads import AsmProxiesReady, ManualInjection
 from checks.xds_agent import PodsXdsAgent
 
 BUILTIN_CHECKS = (
     KubernetesVersion,
     IstioVersion,
     AsmVersion,
+    IstioRevisions,
+    AmbientMode,
+    ManualInjection,
     MigrationResource,
+    MeshConfigXdsAgent,
+    IstiodRestarted,
     PodsXdsAgent,
     IstioSidecarsRemaining,
+    AsmProxiesReady,
+    RestartRisk,
     EastwestGatewayOptions,
     EgressRoutesToAsm,
     AsmGatewaysPresent,
