@@ -19,14 +19,20 @@ class PodsXdsAgent(ClusterCheck):
     severity = Severity.BLOCKER
     rationale = ("Only pods created after SetupIstioForMigrate (and after istiod restarted) carry the setting "
                  "that lets Istio sidecars and ASM proxies talk mTLS during the migration. The value must be "
-                 "\"true\": the seed's grep would also pass \"false\". Istio gateways originate mTLS to moved "
-                 "workloads too, so their pods are checked as well (severity major).")
+                 "\"true\": the seed's grep would also pass \"false\". Istio ingress/egress gateways originate mTLS to "
+                 "moved workloads too, so their pods are checked as well (severity major); east-west gateways "
+                 "only pass mTLS through and are not.")
     remediation = "Restart the workload so its pods are injected again (kubectl rollout restart)."
     needs = (K.POD,)
     uses = (K.REPLICASET, K.JOB)
 
     def check_cluster(self, cluster: ClusterInventory, ctx: Context) -> Iterable[Finding]:
         proxies = istio_proxy_pods(cluster.pods())
+        # East-west gateways pass mTLS through (AUTO_PASSTHROUGH) without terminating it: their trust does
+        # not matter. Ingress/egress gateways originate mTLS to moved workloads, so they are checked.
+        eastwest = proxies["gateway_label"].astype(str) == "eastwestgateway"
+        skipped = int(eastwest.sum())
+        proxies = proxies[~eastwest]
         # Vectorised: one mask over all pods, then only the workloads that lack the value are grouped.
         missing_all = proxies[proxies["xds_agent"].astype(str) != "true"]
         sizes = proxies.groupby(WORKLOAD_KEY, observed=True).size()
@@ -47,7 +53,8 @@ class PodsXdsAgent(ClusterCheck):
                                      if not missing_all.empty else 0)
         if proxies.empty:
             yield self.passed(cluster.name, "no pod runs Istio's proxy: nothing to restart",
-                              evidence={"workloads_ok": 0})
+                              evidence={"workloads_ok": 0, "eastwest_gateway_pods_skipped": skipped})
         elif ok_workloads:
             yield self.passed(cluster.name, f"{ok_workloads} workload(s) on Istio's proxy carry "
-                              "PROXY_CONFIG_XDS_AGENT=\"true\"", evidence={"workloads_ok": ok_workloads})
+                              "PROXY_CONFIG_XDS_AGENT=\"true\"",
+                              evidence={"workloads_ok": ok_workloads, "eastwest_gateway_pods_skipped": skipped})

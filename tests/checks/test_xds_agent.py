@@ -69,3 +69,12 @@ def test_no_istio_proxy_left_passes(audit):
 def test_unreadable_pods_are_unknown(audit):
     [row] = audit({"c1": []}, "migrating", unreadable={"c1": {K.POD: "403 Forbidden"}}).rows("pods-xds-agent")
     assert row["status"] == "UNKNOWN" and "403 Forbidden" in row["message"]
+
+
+def test_eastwest_gateway_passes_mtls_through_and_is_not_checked(audit):
+    ew = f.deployment("istio-eastwestgateway", "istio-system",
+                      template_labels={"app": "istio-eastwestgateway", "istio": "eastwestgateway"})
+    cart = f.deployment("cart")
+    pods = [*f.workload_pods(ew, 2, gateway=True, xds_agent=None), *f.workload_pods(cart, 1)]
+    [row] = audit({"c1": [*ew, *cart, *pods]}, "migrating").rows("pods-xds-agent")
+    assert row["status"] == "PASS" and row["evidence"]["eastwest_gateway_pods_skipped"] == 2
