@@ -179,3 +179,10 @@ def test_asm_version_names_the_cross_cluster_need_with_eastwest(audit):
     assert row["status"] == "PASS"
     assert "east-west gateway in use" in row["message"] and ">= 1.22" in row["message"]
     assert any("istio-eastwestgateway" in s for s in row["evidence"]["eastwest"])
+
+
+def test_istio_version_unreadable_pods_leave_only_the_skew_unknown(audit):
+    run = audit({"c1": [f.istiod()]}, "assessment", unreadable={"c1": {K.POD: "403 Forbidden: pods"}})
+    rows = run.rows("istio-version")
+    assert [r["status"] for r in rows] == ["PASS", "UNKNOWN"]
+    assert "skew unknown" in rows[1]["message"] and rows[1]["severity"] == "minor"
