@@ -79,6 +79,8 @@ class Collector:
                 self.writer.version(source, cluster.version_info)
         except ClusterUnreachable as exc:
             cluster.unreachable = exc.reason
+            if self.writer:
+                self.writer.unreachable(source, exc.reason)
         except SourceError as exc:
             cluster.version_error = exc.reason
         return cluster

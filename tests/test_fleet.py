@@ -205,3 +205,17 @@ def test_demo_has_a_row_per_cluster(demo_dir):
     for name in ("cluster-a", "cluster-b"):
         sub = result.findings[result.findings["cluster"] == name]
         assert rows[name]["counts"]["FAIL"] == int((sub["status"] == "FAIL").sum())
+
+
+def test_snapshot_of_a_fleet_audits_the_same_offline(fleet_file, tmp_path, capsys):
+    snap = tmp_path / "fleet.tar.gz"
+    code = main(["snapshot", "--fleet", str(fleet_file), "--out", str(snap), "-q"])
+    assert code == 3  # cluster-down is recorded as unreachable
+    assert "cluster-down" in capsys.readouterr().err
+    live = api.run_audit(api.Target(fleet=str(fleet_file)), "uninstall", judged_only())
+    offline = api.run_audit(api.Target(snapshot=str(snap)), "uninstall", judged_only())
+    assert offline.cluster_verdicts == live.cluster_verdicts
+    assert offline.verdict is live.verdict is Verdict.NO_GO
+    # The fleet file's networks travel with the snapshot.
+    assert {c["name"]: c["asm_network"] for c in offline.clusters if c["role"] == "data-plane"} == {
+        "cluster-go": "network-1", "cluster-nogo": "network-2", "cluster-down": None}

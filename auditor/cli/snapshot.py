@@ -20,6 +20,8 @@ def snapshot(
     asm_kubeconfig: Annotated[str | None, typer.Option(help="ASM kubeconfig (default: $ASM_KUBECONFIG).")] = None,
     asm_context: Annotated[str | None, typer.Option(help="Context in the ASM kubeconfig.")] = None,
     cluster: Annotated[list[str] | None, typer.Option(help="NAME=KUBECONFIG[@CONTEXT], repeatable.")] = None,
+    fleet: Annotated[Path | None, typer.Option(help="Fleet file: data-plane clusters with kubeconfig/context "
+                                               "(and the ASM control plane).")] = None,
     prometheus: Annotated[str | None, typer.Option(help="Record gateway traffic from this Prometheus.")] = None,
     config: Annotated[Path | None, typer.Option(help="YAML config file.")] = None,
     timeout: Annotated[float, typer.Option(help="Seconds per API request.")] = 30.0,
@@ -29,6 +31,7 @@ def snapshot(
     if not out.name.endswith((".tar.gz", ".tgz")):
         raise UsageError("--out must name a .tar.gz file")
     target = target_from(None, kubeconfig, context, cluster or [], asm_kubeconfig, asm_context, timeout)
+    target.fleet = str(fleet) if fleet else None
     cfg = api.load_config(config)
     if prometheus:
         cfg.prometheus.url = prometheus

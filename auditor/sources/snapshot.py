@@ -24,7 +24,7 @@ import orjson
 import yaml
 
 from auditor import __version__
-from auditor.errors import KindNotServed, SourceError, UsageError
+from auditor.errors import ClusterUnreachable, KindNotServed, SourceError, UsageError
 from auditor.kinds import Kind, kind_of
 from auditor.sources.base import ClusterSource, ListRestarted, SourceSet
 
@@ -150,6 +150,9 @@ class SnapshotCluster(ClusterSource):
         self.cluster_id = entry.get("cluster_id")
         self.complete = bool(entry.get("complete"))
         self.kind_status: dict[str, str] = dict(entry.get("kinds") or {})
+        # A cluster that did not answer when the snapshot was taken stays unreachable offline (INCOMPLETE),
+        # instead of vanishing from the audit.
+        self.unreachable: str | None = entry.get("unreachable")
         self._buckets: dict[str, list[dict[str, Any]]] | None = None
         self._tree = tree
         if tree is not None:
@@ -164,6 +167,8 @@ class SnapshotCluster(ClusterSource):
             tree.release()
 
     def version(self) -> dict[str, Any]:
+        if self.unreachable:
+            raise ClusterUnreachable(f"{self.unreachable} (recorded in the snapshot)")
         path = self.directory / "version.json"
         if not path.exists():
             raise SourceError("the snapshot has no version.json for this cluster")
@@ -363,7 +368,7 @@ def _manifest_problem(manifest: dict[str, Any]) -> str | None:
         return "'clusters' must be a list of objects with a name"
     for entry in entries or ():
         name = entry["name"]
-        for key in ("dir", "role", "cluster_id"):
+        for key in ("dir", "role", "cluster_id", "unreachable"):
             if entry.get(key) is not None and not isinstance(entry[key], str):
                 return f"cluster {name!r}: {key!r} must be a string"
         kinds = entry.get("kinds")
@@ -400,6 +405,11 @@ class SnapshotWriter:
             self.manifest["clusters"].append(entry)
             (self.root / source.name).mkdir(parents=True, exist_ok=True)
         return entry
+
+    def unreachable(self, source: ClusterSource, reason: str) -> None:
+        """Record a cluster that did not answer, so an audit of the snapshot says so (never drops it)."""
+        self.cluster(source)["unreachable"] = reason
+        (self.root / source.name).mkdir(parents=True, exist_ok=True)
 
     def version(self, source: ClusterSource, info: dict[str, Any]) -> None:
         self.cluster(source)
