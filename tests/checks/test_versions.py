@@ -186,3 +186,10 @@ def test_istio_version_unreadable_pods_leave_only_the_skew_unknown(audit):
     rows = run.rows("istio-version")
     assert [r["status"] for r in rows] == ["PASS", "UNKNOWN"]
     assert "skew unknown" in rows[1]["message"] and rows[1]["severity"] == "minor"
+
+
+def test_asm_version_unreadable_openapi_answer_is_unknown(audit, tmp_path):
+    [row] = audit({"c1": [f.service("istiod-1-24-6", "istio-system")]}, "assessment",
+                  config={"asm": {"describe_service_mesh_detail": str(tmp_path / "missing.json")}}
+                  ).rows("asm-version")
+    assert row["status"] == "UNKNOWN" and "missing.json" in row["message"]  # a named source that fails is not skipped
