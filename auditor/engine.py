@@ -200,12 +200,38 @@ def _run_one(check: type[Check], ctx: Context, severity: Severity) -> list[Findi
             produced = [instance.unknown(cluster, "check produced no result")]
         out.extend(_stamp(f, check, ctx.gate, severity) for f in produced)
 
+    # `needs` is a promise: without one of those kinds a cluster's result is UNKNOWN, whatever the check
+    # would have made of the gap (fail safe also for checks that quietly fall back to defaults).
+    missing = {c.name: reason for c in ctx.inv.data_planes if (reason := _unreadable(c, check.needs))}
     if isinstance(instance, ClusterCheck):
         for cluster in ctx.inv.data_planes:
+            if cluster.name in missing:
+                out.append(_stamp(instance.unknown(cluster.name, missing[cluster.name]), check, ctx.gate, severity))
+                continue
             guarded(cluster.name, lambda c=cluster: instance.check_cluster(c, ctx))
     else:
         guarded(ctx.inv.asm.name if ctx.inv.asm else "mesh", lambda: instance.run(ctx))
+        if missing:
+            # Cross-cluster judgements made without that evidence cannot pass; FAILs found anyway stand.
+            data_planes = {c.name for c in ctx.inv.data_planes}
+            out[:] = [f for f in out if f.status not in (Status.PASS, Status.NOT_APPLICABLE)
+                      or (f.cluster in data_planes and f.cluster not in missing)]
+            said = [(f.cluster, f.message) for f in out if f.status is Status.UNKNOWN]
+            out.extend(_stamp(instance.unknown(name, reason), check, ctx.gate, severity)
+                       for name, reason in missing.items()
+                       if not any(c == name and reason in m for c, m in said))
     return out
+
+
+def _unreadable(cluster: ClusterInventory, kinds: Iterable[Kind]) -> str | None:
+    """Why the first of `kinds` cannot be read from this cluster, or None when all can."""
+    for kind in kinds:
+        if not cluster.available(kind):
+            try:
+                cluster.objects(kind)
+            except EvidenceUnavailable as exc:
+                return exc.reason
+    return None
 
 
 # ---------------------------------------------------------------- result

@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from auditor import __version__
+from auditor import __version__, engine
 from auditor import kinds as K
 from auditor.errors import UsageError
 from auditor.kinds import Kind
@@ -58,9 +58,13 @@ def required_kinds(phase: str = "all", registry: Registry | None = None,
         if reader not in readers:
             readers.append(reader)
 
+    # What the engine reads besides the checks (engine.run_audit): the migration resource for gate
+    # selection, Deployments for --phase auto, and the kinds behind the report's cluster facts.
     add("asm", K.ASM_MIGRATION, "engine: gate selection")
     if phase == "auto":
         add("data-plane", K.DEPLOYMENT, "engine: gate selection")
+    for kind in getattr(engine, "FACT_KINDS", ()):
+        add("data-plane", kind, "engine: cluster facts")
     for check in selected_checks(phase, registry, disabled):
         for kind in (*check.needs, *check.uses):
             add("data-plane", kind, check.id)

@@ -246,6 +246,23 @@ def write_snapshot(root: Any, clusters: dict[str, list[dict]], versions: dict[st
     return root
 
 
+def serve_cluster_dir(server: Any, directory: Any) -> Any:
+    """Serve one cluster directory of a snapshot (its objects and version.json) from a FakeApiServer."""
+    from pathlib import Path
+
+    import yaml
+
+    directory = Path(directory)
+    for path in sorted(directory.rglob("*")):
+        if path.name == "version.json":
+            server.set_version(json.loads(path.read_text())["gitVersion"])
+        elif path.suffix in (".yaml", ".yml", ".json") and path.name != "manifest.json":
+            docs = [json.loads(path.read_text())] if path.suffix == ".json" else list(
+                yaml.load_all(path.read_text(), Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader)))
+            server.load(d for d in docs if d)
+    return server
+
+
 # ---------------------------------------------------------------- gateways, Istio API objects, webhooks, residue
 def gateway_deployment(name: str, namespace: str = "istio-system", *, istio_label: str | None = None,
                        asm: bool = False, gateway_type: str | None = None, labels: dict | None = None,
