@@ -78,7 +78,7 @@ class IstioConfigImported(Check):
                  "differs on ASM) silently stops applying, which can open or break traffic.")
     remediation = ("Apply the cluster's object to the ASM control plane (kubectl --kubeconfig=${ASM_KUBECONFIG} "
                    "apply), or align the two specs.")
-    needs = K.ISTIO_API_KINDS
+    uses = K.ISTIO_API_KINDS  # an unreadable kind is UNKNOWN for that kind alone (see _cluster)
     asm_needs = K.ISTIO_API_KINDS
 
     def run(self, ctx: Context) -> Iterator[Finding]:

@@ -171,8 +171,8 @@ class NetworkConsistency(Check):
                  "mesh proxy switch (EnableGateway) on.")
     remediation = ("Set each cluster's network in ASM to Istio's (ASM console, cluster network settings) and enable "
                    "access through the cross-cluster mesh proxy for clusters with an east-west gateway.")
-    needs = (K.NAMESPACE, K.DEPLOYMENT, K.SERVICE, K.CONFIGMAP)
-    uses = (K.GATEWAY,)
+    needs = (K.NAMESPACE, K.DEPLOYMENT, K.SERVICE)
+    uses = (K.CONFIGMAP, K.GATEWAY)
     asm_needs = (K.ISTIO_GATEWAY_ASM,)
 
     def run(self, ctx: Context) -> Iterator[Finding]:

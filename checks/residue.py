@@ -151,6 +151,11 @@ class Leftover:
     namespace: str = ""
     status: Status = Status.FAIL
     evidence: dict[str, Any] | None = None
+    purge_managed: bool = False  # labelled operator.istio.io/component: `istioctl uninstall --purge` removes it
+
+
+def _purge_managed(meta: dict[str, Any]) -> bool:
+    return "operator.istio.io/component" in (meta.get("labels") or {})
 
 
 def _delete(cluster: str, resource: str, name: str, namespace: str = "") -> str:
@@ -162,6 +167,7 @@ class _LeftoverCheck(ClusterCheck):
     """Runs each category of leftovers separately: one unreadable kind is UNKNOWN for its category alone."""
 
     categories: tuple[str, ...] = ()
+    aggregate_purge_managed = False
 
     def check_cluster(self, cluster: ClusterInventory, ctx: Context) -> Iterable[Finding]:
         globs = _allow_globs(ctx)
@@ -169,6 +175,7 @@ class _LeftoverCheck(ClusterCheck):
         found = 0
         unknown = 0
         out: list[Finding] = []
+        purge_batch: list[tuple[str, Leftover]] = []
         for category in self.categories:
             produce: Callable[..., Iterator[Leftover]] = getattr(self, f"_{category}")
             try:
@@ -177,6 +184,10 @@ class _LeftoverCheck(ClusterCheck):
                 unknown += 1
                 out.append(self.unknown(cluster.name, f"{category.replace('_', ' ')}: {exc.reason}"))
                 continue
+            if self.aggregate_purge_managed:
+                purge = [i for i in items if i.purge_managed and i.status is Status.WARN]
+                items = [i for i in items if i not in purge]
+                purge_batch.extend((category, i) for i in purge)
             for item in items:
                 found += 1
                 make = self.fail if item.status is Status.FAIL else self.warn
@@ -184,11 +195,24 @@ class _LeftoverCheck(ClusterCheck):
                 out.append(make(cluster.name, item.why, kind=item.kind, namespace=item.namespace, name=item.name,
                                 remediation=item.command, evidence={"category": category, **(item.evidence or {})},
                                 **extra))
+        if purge_batch:
+            # Not residue yet: the installer's own objects, which the seed's uninstall step removes in one go.
+            found += 1
+            out.append(self.warn(
+                cluster.name, f"{len(purge_batch)} inert Istio object(s) still carry operator.istio.io/component: "
+                "`istioctl uninstall --purge` has not run here (or failed); it removes them",
+                severity=Severity.MINOR,
+                remediation=f"istioctl --kubeconfig={mesh.kubeconfig_var(cluster.name)} uninstall --purge  # with "
+                            "the istioctl of the installed version\n# or one by one:\n"
+                            + "\n".join(i.command for _, i in purge_batch),
+                evidence={"objects": [f"{i.kind} {i.namespace + '/' if i.namespace else ''}{i.name}"
+                                      for _, i in purge_batch],
+                          "categories": sorted({c for c, _ in purge_batch})}))
         if not found and not unknown:
             out.append(self.passed(cluster.name, self.clean_message, evidence=self._clean_evidence(kept)))
-        elif kept:
-            out.append(self.passed(cluster.name, f"{len(kept)} object(s) with Istio's names kept as ASM's or "
-                                   "allowed", evidence=self._clean_evidence(kept)))
+        for finding in out:
+            # Say what was recognised as ASM's (or allowed) and therefore not flagged.
+            finding.evidence.setdefault("kept_as_asm_or_allowed", kept[:10])
         return out
 
     clean_message = "nothing left"
@@ -219,8 +243,9 @@ class IstioControlPlaneRemoved(_LeftoverCheck):
                  "not Istio's and are never flagged.")
     remediation = ("Run `istioctl uninstall --purge` with the istioctl of the installed version, then delete "
                    "each object listed.")
-    needs = (K.DEPLOYMENT, K.POD, K.SERVICE, K.MUTATING_WEBHOOK, K.VALIDATING_WEBHOOK, K.ISTIOOPERATOR)
-    uses = (K.REPLICASET,)
+    # All optional to the engine: each category says UNKNOWN for itself when its kinds are unreadable.
+    uses = (K.DEPLOYMENT, K.POD, K.SERVICE, K.MUTATING_WEBHOOK, K.VALIDATING_WEBHOOK, K.ISTIOOPERATOR,
+            K.REPLICASET)
     categories = ("istiod", "istiod_pods", "webhooks", "operator", "istio_operators")
     clean_message = "no istiod, Istio webhook or Istio operator left"
 
@@ -315,11 +340,12 @@ class IstioResidue(_LeftoverCheck):
                  "labels (ASM honours them), istio-ca-root-cert ConfigMaps (ASM's istiod writes the same ones "
                  "for its proxies), anything ASM owns.")
     remediation = "Delete each leftover with the command given (CRDs only after istio-config-imported passes)."
-    needs = (K.NAMESPACE, K.CRD, K.CLUSTERROLE, K.CLUSTERROLEBINDING, K.CONFIGMAP, K.DEPLOYMENT, K.SERVICE,
-             K.MUTATING_WEBHOOK, K.VALIDATING_ADMISSION_POLICY, K.VALIDATING_ADMISSION_POLICY_BINDING)
+    uses = (K.NAMESPACE, K.CRD, K.CLUSTERROLE, K.CLUSTERROLEBINDING, K.CONFIGMAP, K.DEPLOYMENT, K.SERVICE,
+            K.MUTATING_WEBHOOK, K.VALIDATING_ADMISSION_POLICY, K.VALIDATING_ADMISSION_POLICY_BINDING)
     categories = ("gateways", "admission_policies", "namespace_labels", "crds", "rbac", "configmaps",
                   "istiod_service")
     clean_message = f"no Istio leftovers; {REMOTE_SECRETS_NOTE}"
+    aggregate_purge_managed = True
 
     def _clean_evidence(self, kept: list[str]) -> dict[str, Any]:
         return {"kept_as_asm_or_allowed": kept[:50], "not_checked": REMOTE_SECRETS_NOTE,
@@ -340,9 +366,9 @@ class IstioResidue(_LeftoverCheck):
             if fronts:
                 command += "\n" + _delete(cluster.name, "service", " ".join(fronts), gw.namespace)
             yield Leftover("Deployment", gw.name, f"Istio {gw.type} gateway {gw.namespace}/{gw.name} is still "
-                           "deployed: its proxies lost their control plane (certificates expire) and its Service "
-                           f"may still get traffic ({', '.join(fronts) or 'no Service'})", command, gw.namespace,
-                           evidence={"services": fronts})
+                           "deployed: without istiod its proxies get no config and their certificates expire, "
+                           f"and its Service may still get traffic ({', '.join(fronts) or 'no Service'})", command,
+                           gw.namespace, evidence={"services": fronts})
 
     def _admission_policies(self, cluster: ClusterInventory, ctx: Context, globs: list[str],
                             kept: list[str]) -> Iterator[Leftover]:
@@ -397,7 +423,7 @@ class IstioResidue(_LeftoverCheck):
             yield Leftover("CustomResourceDefinition", name, f"Istio-installed CRD {name} ({why}) is still present",
                            _delete(cluster.name, "crd", name) + f"  # deletes every {kind} in this cluster: only "
                            "after istio-config-imported passes and if ASM does not serve this API from the cluster",
-                           status=Status.WARN)
+                           status=Status.WARN, purge_managed=_purge_managed(meta))
 
     def _rbac(self, cluster: ClusterInventory, ctx: Context, globs: list[str], kept: list[str]) -> Iterator[Leftover]:
         revisions = asm_revisions(cluster) if cluster.available(K.SERVICE) else set()
@@ -411,7 +437,8 @@ class IstioResidue(_LeftoverCheck):
                     kept.append(f"{kind.kind} {name}: names an ASM revision")
                     continue
                 yield Leftover(kind.kind, name, f"Istio's {kind.kind} {name} is still present",
-                               _delete(cluster.name, resource, name), status=Status.WARN)
+                               _delete(cluster.name, resource, name), status=Status.WARN,
+                               purge_managed=_purge_managed(meta))
 
     def _configmaps(self, cluster: ClusterInventory, ctx: Context, globs: list[str],
                     kept: list[str]) -> Iterator[Leftover]:
@@ -426,7 +453,7 @@ class IstioResidue(_LeftoverCheck):
                 continue
             yield Leftover("ConfigMap", name, f"Istio's ConfigMap {ISTIO_SYSTEM}/{name} ({istio_installed(meta)}) is "
                            "still present", _delete(cluster.name, "configmap", name, ISTIO_SYSTEM), ISTIO_SYSTEM,
-                           status=Status.WARN)
+                           status=Status.WARN, purge_managed=_purge_managed(meta))
 
     def _istiod_service(self, cluster: ClusterInventory, ctx: Context, globs: list[str],
                         kept: list[str]) -> Iterator[Leftover]:
@@ -440,5 +467,5 @@ class IstioResidue(_LeftoverCheck):
                 continue
             yield Leftover("Service", name, f"Istio's Service {ISTIO_SYSTEM}/{name} is still present (no istiod "
                            "behind it once uninstalled)", _delete(cluster.name, "service", name, ISTIO_SYSTEM),
-                           ISTIO_SYSTEM, status=Status.WARN)
+                           ISTIO_SYSTEM, status=Status.WARN, purge_managed=_purge_managed(meta))
 

@@ -1,0 +1,106 @@
+"""istio-config-imported through the real engine: data-plane Istio objects vs the ASM control plane."""
+
+from __future__ import annotations
+
+from auditor import kinds as K
+from checks.config_import import spec_diff
+from tests import factory as f
+
+CHECK = "istio-config-imported"
+
+CART_DR = {"host": "cart.shop.svc.cluster.local",
+           "trafficPolicy": {"loadBalancer": {"simple": "LEAST_REQUEST"},
+                             "connectionPool": {"http": {"http1MaxPendingRequests": 100}}}}
+ALLOW_SHOP = {"selector": {"matchLabels": {"app": "payments-api"}}, "action": "ALLOW",
+              "rules": [{"from": [{"source": {"namespaces": ["shop"]}}]}]}
+CATALOG_VS = {"hosts": ["catalog"], "http": [{"route": [{"destination": {"host": "catalog", "subset": "v1"}}]}]}
+
+
+def objects(side: str) -> list[dict]:
+    """The same three objects as another API server returns them: other uids, resourceVersions, status."""
+    salt, rv = (side, "7000") if side == "asm" else ("", "1000")
+    out = [f.istio_object("DestinationRule", "cart", "shop", CART_DR, uid_salt=salt, resource_version=rv),
+           f.istio_object("AuthorizationPolicy", "allow-shop", "payments", ALLOW_SHOP, uid_salt=salt,
+                          resource_version=rv),
+           f.virtualservice("catalog", http=CATALOG_VS["http"], hosts=CATALOG_VS["hosts"], uid_salt=salt)]
+    if side == "asm":
+        out[0]["status"] = {"observedGeneration": 1, "conditions": [{"type": "Reconciled", "status": "True"}]}
+        out[0]["metadata"]["generation"] = 3
+    return out
+
+
+def test_pass_when_every_object_is_on_asm_with_equal_spec(audit):
+    a = audit({"cluster-a": objects("cluster")}, "uninstall", asm=objects("asm"))
+    (row,) = a.rows(CHECK)
+    assert row["status"] == "PASS"
+    assert row["message"].startswith("3 Istio API object(s) are on the ASM control plane")
+    assert row["evidence"]["by_kind"] == {"VirtualService": 1, "DestinationRule": 1, "AuthorizationPolicy": 1}
+    assert row["evidence"]["source"] == "data-plane API server of cluster-a"
+    assert row["evidence"]["served_from_asm"] == 0
+
+
+def test_fail_per_missing_and_different_object_with_diff(audit):
+    asm = objects("asm")
+    asm[0]["spec"] = {"host": "cart.shop.svc.cluster.local",
+                      "trafficPolicy": {"loadBalancer": {"simple": "ROUND_ROBIN"}}}
+    del asm[1]  # allow-shop never imported
+    a = audit({"cluster-a": objects("cluster")}, "uninstall", asm=asm)
+    rows = a.by_name(CHECK)
+    assert set(rows) == {"cart", "allow-shop"}
+    missing = rows["allow-shop"]
+    assert missing["status"] == "FAIL" and missing["kind"] == "AuthorizationPolicy"
+    assert missing["message"] == "AuthorizationPolicy payments/allow-shop is not on the ASM control plane"
+    assert ("-n payments get authorizationpolicies.security.istio.io allow-shop -o json | jq" in
+            missing["remediation"])
+    assert missing["remediation"].endswith("kubectl --kubeconfig=${ASM_KUBECONFIG} apply -f -")
+    different = rows["cart"]
+    assert different["status"] == "FAIL"
+    paths = {d["path"]: d for d in different["evidence"]["diff"]}
+    assert paths["spec.trafficPolicy.loadBalancer.simple"] == {
+        "path": "spec.trafficPolicy.loadBalancer.simple", "cluster": "LEAST_REQUEST", "asm": "ROUND_ROBIN"}
+    assert paths["spec.trafficPolicy.connectionPool"]["asm"] == "<absent>"
+    assert different["evidence"]["source"] == "data-plane API server of cluster-a"
+
+
+def test_object_seen_through_asm_is_marked(audit):
+    """Data-plane KubeAPI access: the cluster's API server returns ASM's object (same uid)."""
+    same = objects("cluster")
+    a = audit({"cluster-a": same}, "uninstall", asm=objects("cluster"))
+    (row,) = a.rows(CHECK)
+    assert row["status"] == "PASS" and row["evidence"]["served_from_asm"] == 3
+    assert "data-plane KubeAPI access" in row["message"]
+
+
+def test_installer_and_asm_objects_are_not_required(audit):
+    stats = f.istio_object("EnvoyFilter", "stats-filter-1.22", "istio-system", {"configPatches": []},
+                           labels={"operator.istio.io/component": "Pilot", "istio.io/rev": "default"})
+    asm_owned = f.istio_object("Gateway", "asm-gw", "istio-system", {"servers": []},
+                               labels={"asm.alibabacloud.com/managed-by-asm": "true"})
+    a = audit({"cluster-a": [stats, asm_owned]}, "uninstall", asm=[])
+    (row,) = a.rows(CHECK)
+    assert row["status"] == "PASS"
+    assert len(row["evidence"]["skipped"]) == 2
+
+
+def test_unknown_when_asm_missing_or_unreadable(audit):
+    a = audit({"cluster-a": objects("cluster")}, "uninstall")
+    assert a.statuses(CHECK) == ["UNKNOWN"]
+    a = audit({"cluster-a": objects("cluster")}, "uninstall", asm=objects("asm"),
+              unreadable={"asm": {K.AUTHORIZATIONPOLICY: "forbidden: cannot list authorizationpolicies"}})
+    rows = a.rows(CHECK)
+    assert [r["status"] for r in rows] == ["UNKNOWN"]
+    assert rows[0]["kind"] == "AuthorizationPolicy" and "forbidden" in rows[0]["message"]
+
+
+def test_unknown_when_data_plane_kind_unreadable(audit):
+    a = audit({"cluster-a": objects("cluster")}, "uninstall", asm=objects("asm"),
+              unreadable={"cluster-a": {K.DESTINATIONRULE: "the server was unable to return a response"}})
+    (row,) = a.rows(CHECK)
+    assert row["status"] == "UNKNOWN" and row["kind"] == "DestinationRule"
+
+
+def test_spec_diff_lists_and_limits():
+    assert spec_diff({"a": [1, 2]}, {"a": [1, 3]}) == [{"path": "spec.a[1]", "cluster": 2, "asm": 3}]
+    assert spec_diff({"a": [1]}, {"a": [1, 2]}) == [{"path": "spec.a", "cluster": [1], "asm": [1, 2]}]
+    many = spec_diff({f"k{i}": i for i in range(50)}, {})
+    assert len(many) == 20

@@ -1,0 +1,136 @@
+"""network-consistency through the real engine: Istio's network per cluster vs ASM's settings."""
+
+from __future__ import annotations
+
+import json
+
+from auditor import kinds as K
+from tests import factory as f
+
+CHECK = "network-consistency"
+IDS = {"cluster-a": "c-a", "cluster-b": "c-b"}
+
+
+def istio_system(network: str | None) -> dict:
+    labels = {"kubernetes.io/metadata.name": "istio-system"}
+    if network:
+        labels["topology.istio.io/network"] = network
+    return f.namespace("istio-system", labels=labels)
+
+
+def eastwest(network: str) -> list[dict]:
+    return [f.gateway_deployment("istio-eastwestgateway", labels={"topology.istio.io/network": network}),
+            f.gateway_service("istio-eastwestgateway", ports=[15021, 15443],
+                              labels={"istio": "eastwestgateway", "topology.istio.io/network": network})]
+
+
+def answer(**by_id: tuple[str, bool]) -> dict:
+    """A saved DescribeMeshMultiClusterNetwork answer: cluster id -> (Network, EnableGateway)."""
+    return {"DescribeMeshMultiClusterNetwork": {"RequestId": "9B3E7C21", "MultiClusterNetworks": {
+        cid.replace("_", "-"): {"Network": net, "EnableGateway": gw, "GatewayName": "asm-cross-network-m1",
+                                "CustomGatewayAddress": ""} for cid, (net, gw) in by_id.items()}}}
+
+
+def rows_by_kind(a) -> dict[str, dict]:
+    return {(r["cluster"], r["kind"]): r for r in a.rows(CHECK)}
+
+
+def test_pass_with_openapi_answer_and_gateway_switch(audit):
+    a = audit({"cluster-a": [istio_system("network-1"), *eastwest("network-1")],
+               "cluster-b": [istio_system("network-2"), *eastwest("network-2")]}, "migrating", asm=[],
+              config={"asm": {"cluster_ids": IDS}},
+              asm_openapi=answer(c_a=("network-1", True), c_b=("network-2", True)))
+    rows = rows_by_kind(a)
+    assert {r["status"] for r in rows.values()} == {"PASS"}
+    assert len(rows) == 4
+    assert rows[("cluster-a", "Namespace")]["message"] == "network network-1 in Istio and ASM"
+    assert "EnableGateway true" in rows[("cluster-b", "MultiClusterNetwork")]["message"]
+    assert rows[("cluster-a", "Namespace")]["evidence"]["asm_source"].startswith("ASM OpenAPI")
+
+
+def test_fail_on_mismatch_and_switch_off(audit):
+    a = audit({"cluster-a": [istio_system("network-1"), *eastwest("network-1")]}, "uninstall", asm=[],
+              config={"asm": {"cluster_ids": IDS}}, asm_openapi=answer(c_a=("network-2", False)))
+    rows = rows_by_kind(a)
+    net = rows[("cluster-a", "Namespace")]
+    assert net["status"] == "FAIL" and net["message"] == \
+        "ASM puts this cluster in network network-2, Istio in network-1"
+    assert "network-1" in net["remediation"]
+    switch = rows[("cluster-a", "MultiClusterNetwork")]
+    assert switch["status"] == "FAIL" and "EnableGateway false" in switch["message"]
+
+
+def test_config_networks_and_answer_file(audit, tmp_path):
+    """asm.networks wins for the network; a saved answer file supplies EnableGateway."""
+    saved = tmp_path / "networks.json"
+    saved.write_text(json.dumps(answer(c_a=("network-9", True))["DescribeMeshMultiClusterNetwork"]))
+    a = audit({"cluster-a": [istio_system("network-1"), *eastwest("network-1")]}, "migrating", asm=[],
+              config={"asm": {"cluster_ids": IDS, "networks": {"cluster-a": "network-1"},
+                              "multi_cluster_network": str(saved)}})
+    rows = rows_by_kind(a)
+    assert rows[("cluster-a", "Namespace")]["status"] == "PASS"
+    assert rows[("cluster-a", "Namespace")]["evidence"]["asm_source"] == "config asm.networks"
+    assert rows[("cluster-a", "MultiClusterNetwork")]["status"] == "PASS"
+
+
+def test_fail_when_answer_lacks_the_cluster(audit):
+    a = audit({"cluster-a": [istio_system("network-1")]}, "migrating", asm=[],
+              config={"asm": {"cluster_ids": IDS}}, asm_openapi=answer(c_b=("network-2", True)))
+    (row,) = a.rows(CHECK)
+    assert row["status"] == "FAIL" and "ASM has no network for this cluster" in row["message"]
+
+
+def test_unknown_without_asm_side_says_how_to_provide(audit):
+    a = audit({"cluster-a": [istio_system("network-1"), *eastwest("network-1")]}, "migrating", asm=[])
+    rows = rows_by_kind(a)
+    net = rows[("cluster-a", "Namespace")]
+    assert net["status"] == "UNKNOWN"
+    assert "asm.networks" in net["message"] and "DescribeMeshMultiClusterNetwork" in net["message"]
+    assert rows[("cluster-a", "MultiClusterNetwork")]["status"] == "UNKNOWN"
+
+
+def test_unknown_when_cluster_id_missing(audit):
+    a = audit({"cluster-a": [istio_system("network-1")]}, "migrating", asm=[],
+              asm_openapi=answer(c_a=("network-1", True)))
+    (row,) = a.rows(CHECK)
+    assert row["status"] == "UNKNOWN" and "asm.cluster_ids" in row["message"]
+
+
+def test_unknown_when_namespaces_unreadable(audit):
+    a = audit({"cluster-a": [istio_system("network-1")]}, "migrating", asm=[],
+              config={"asm": {"networks": {"cluster-a": "network-1"}}},
+              unreadable={"cluster-a": {K.NAMESPACE: "forbidden: cannot list namespaces"}})
+    (row,) = a.rows(CHECK)
+    assert row["status"] == "UNKNOWN" and "forbidden" in row["message"]
+
+
+def test_not_applicable_single_network_and_warn_if_asm_sets_one(audit):
+    a = audit({"cluster-a": [istio_system(None), f.istiod()]}, "migrating", asm=[])
+    assert a.statuses(CHECK) == ["NOT_APPLICABLE"]
+    a = audit({"cluster-a": [istio_system(None), f.istiod()]}, "migrating", asm=[],
+              config={"asm": {"networks": {"cluster-a": "network-1"}}})
+    assert a.statuses(CHECK) == ["WARN"]
+
+
+def test_istio_network_from_injector_values_and_eastwest_label(audit):
+    injector = f.configmap("istio-sidecar-injector", "istio-system",
+                           {"values": json.dumps({"global": {"network": "net-x", "hub": "docker.io/istio"}}),
+                            "config": "policy: enabled"})
+    a = audit({"cluster-a": [istio_system(None), injector]}, "migrating", asm=[],
+              config={"asm": {"networks": {"cluster-a": "net-x"}}})
+    (row,) = a.rows(CHECK)
+    assert row["status"] == "PASS"
+    assert row["evidence"]["istio_sources"] == ["ConfigMap istio-system/istio-sidecar-injector values global.network: "
+                                                "net-x"]
+    # no namespace label: the east-west gateway's own network label tells it
+    a = audit({"cluster-a": [istio_system(None), *eastwest("net-y")]}, "migrating", asm=[],
+              config={"asm": {"networks": {"cluster-a": "net-z"}}})
+    assert rows_by_kind(a)[("cluster-a", "Namespace")]["status"] == "FAIL"
+
+
+def test_switch_inferred_from_cross_network_istiogateway(audit):
+    cr = f.istio_gateway_cr("asm-cross-network-m1", "cross-network", cluster_ids=["c-a"])
+    a = audit({"cluster-a": [istio_system("network-1"), *eastwest("network-1")]}, "migrating", asm=[cr],
+              config={"asm": {"cluster_ids": IDS, "networks": {"cluster-a": "network-1"}}})
+    switch = rows_by_kind(a)[("cluster-a", "MultiClusterNetwork")]
+    assert switch["status"] == "PASS" and "asm-cross-network-m1" in switch["message"]

@@ -1,0 +1,166 @@
+"""istio-control-plane-removed and istio-residue through the real engine: Istio's leftovers, never ASM's."""
+
+from __future__ import annotations
+
+from auditor import kinds as K
+from tests import factory as f
+
+CP = "istio-control-plane-removed"
+RES = "istio-residue"
+ASM_MARKS = {"asm.alibabacloud.com/managed-by-asm": "true", "provider": "asm"}
+
+
+def asm_footprint() -> list[dict]:
+    """What ASM itself puts into a data-plane cluster: headless istiod-<rev>, its injector, shared objects."""
+    istiod_svc = f.service("istiod-1-24-6", "istio-system", labels={"app": "istiod", "istio.io/rev": "1-24-6",
+                                                                    **ASM_MARKS},
+                           ports=[{"name": "grpc-xds", "port": 15012, "targetPort": 15012}], cluster_ip="None")
+    injector = f.webhook_config("istio-sidecar-injector-1-24-6", service_name="istiod-1-24-6", revision="1-24-6",
+                                labels=ASM_MARKS)
+    return [
+        f.namespace("istio-system", labels={"topology.istio.io/network": "network-1"}),
+        f.namespace("shop", labels={"istio-injection": "enabled"}),
+        f.namespace("kube-system", labels={"istio-injection": "disabled"}),
+        istiod_svc, injector,
+        f.configmap("istio-ca-root-cert", "shop", {"root-cert.pem": "x"}, labels={"istio.io/config": "true"}),
+        # installed by ASM from Istio's chart: Istio's labels, but ASM's mark wins
+        f.crd("virtualservices.networking.istio.io", labels={"asm.alibabacloud.com/managed-by-asm": "true",
+                                                             "app.kubernetes.io/part-of": "istio"}),
+        f.cluster_rbac("istiod-clusterrole-1-24-6-istio-system"),
+        f.cluster_rbac("istio-reader-clusterrole-1-24-6-istio-system", binding=True),
+        f.gateway_deployment("istio-ingressgateway-asm", asm=True, gateway_type="ingress"),
+    ]
+
+
+def istio_control_plane() -> list[dict]:
+    return [f.istiod(), f.service("istiod", "istio-system", labels={"app": "istiod", "istio": "pilot",
+                                                                    **f.ISTIO_INSTALL_LABELS}),
+            f.webhook_config("istio-sidecar-injector", labels=f.ISTIO_INSTALL_LABELS),
+            f.webhook_config("istio-validator-istio-system", mutating=False, labels=f.ISTIO_INSTALL_LABELS),
+            f.webhook_config("istiod-default-validator", mutating=False, labels=f.ISTIO_INSTALL_LABELS)]
+
+
+# ================================================================ istio-control-plane-removed
+def test_control_plane_removed_passes_with_only_asm_left(audit):
+    a = audit({"cluster-a": asm_footprint()}, "finished", asm=[])
+    (row,) = a.rows(CP)
+    assert row["status"] == "PASS"
+    kept = " ".join(row["evidence"]["kept_as_asm_or_allowed"])
+    assert "istio-sidecar-injector-1-24-6" in kept
+
+
+def test_control_plane_fails_per_leftover_with_delete_command(audit):
+    a = audit({"cluster-a": [*asm_footprint(), *istio_control_plane(), f.istio_operator_cr()]}, "finished", asm=[])
+    rows = {(r["kind"], r["name"]): r for r in a.rows(CP) if r["status"] == "FAIL"}
+    assert set(rows) == {("Deployment", "istiod"), ("MutatingWebhookConfiguration", "istio-sidecar-injector"),
+                         ("ValidatingWebhookConfiguration", "istio-validator-istio-system"),
+                         ("ValidatingWebhookConfiguration", "istiod-default-validator"),
+                         ("IstioOperator", "installed-state")}
+    assert rows[("Deployment", "istiod")]["remediation"] == (
+        "kubectl --kubeconfig=${KUBECONFIG_CLUSTER_A} -n istio-system delete deployment istiod")
+    assert rows[("MutatingWebhookConfiguration", "istio-sidecar-injector")]["remediation"] == (
+        "kubectl --kubeconfig=${KUBECONFIG_CLUSTER_A} delete mutatingwebhookconfiguration istio-sidecar-injector")
+    assert "finalizers" in rows[("IstioOperator", "installed-state")]["remediation"]
+    # ASM's injector with Istio's naming scheme is never flagged
+    assert not any(name == "istio-sidecar-injector-1-24-6" for _, name in rows)
+
+
+def test_revisioned_istio_is_not_mistaken_for_asm(audit):
+    """Istio 1-22-3 installed by revision has istiod-1-22-3 too: its Deployment and labels tell it apart."""
+    istiod = f.istiod(revision="1-22-3")
+    svc = f.service("istiod-1-22-3", "istio-system", labels={"app": "istiod", **f.ISTIO_INSTALL_LABELS})
+    hook = f.webhook_config("istio-sidecar-injector-1-22-3", service_name="istiod-1-22-3", revision="1-22-3",
+                            labels=f.ISTIO_INSTALL_LABELS)
+    tag = f.webhook_config("istio-revision-tag-prod-stable", service_name="istiod-1-22-3", revision="1-22-3")
+    a = audit({"cluster-a": [*asm_footprint(), istiod, svc, hook, tag]}, "finished", asm=[])
+    failed = {r["name"] for r in a.rows(CP) if r["status"] == "FAIL"}
+    assert failed == {"istiod-1-22-3", "istio-sidecar-injector-1-22-3", "istio-revision-tag-prod-stable"}
+
+
+def test_operator_deployment_and_allow_list(audit):
+    operator, _ = f.deployment("istio-operator", "istio-operator", labels={"name": "istio-operator"})
+    cluster = [*asm_footprint(), operator, f.webhook_config("istiod-default-validator", mutating=False)]
+    a = audit({"cluster-a": cluster}, "finished", asm=[])
+    assert {r["name"] for r in a.rows(CP) if r["status"] == "FAIL"} == {"istio-operator", "istiod-default-validator"}
+    a = audit({"cluster-a": cluster}, "finished", asm=[],
+              config={"residue": {"allow": ["ValidatingWebhookConfiguration/istiod-default-*"]}})
+    assert {r["name"] for r in a.rows(CP) if r["status"] == "FAIL"} == {"istio-operator"}
+
+
+def test_control_plane_unknown_per_category(audit):
+    a = audit({"cluster-a": [*asm_footprint(), f.istiod()]}, "finished", asm=[],
+              unreadable={"cluster-a": {K.MUTATING_WEBHOOK: "forbidden: cannot list mutatingwebhookconfigurations"}})
+    statuses = sorted(r["status"] for r in a.rows(CP))
+    assert statuses == ["FAIL", "UNKNOWN"]  # istiod still reported; webhooks unknown
+    (unknown,) = [r for r in a.rows(CP) if r["status"] == "UNKNOWN"]
+    assert unknown["message"].startswith("webhooks: ") and "forbidden" in unknown["message"]
+
+
+# ================================================================ istio-residue
+def test_residue_pass_keeps_asm_and_shared_objects(audit):
+    a = audit({"cluster-a": asm_footprint()}, "finished", asm=[])
+    (row,) = a.rows(RES)
+    assert row["status"] == "PASS"
+    assert "remote secrets" in row["message"] and "never reads Secrets" in row["message"]
+    kept = " ".join(row["evidence"]["kept_as_asm_or_allowed"])
+    assert "istiod-clusterrole-1-24-6-istio-system" in kept and "virtualservices.networking.istio.io" in kept
+
+
+def test_residue_fails_what_still_acts(audit):
+    pinned = f.namespace("payments", labels={"istio.io/rev": "1-22-3"})
+    served = f.namespace("search", labels={"istio.io/rev": "1-24-6"})
+    vap = f.admission_policy("stable-channel-default-policy.istio.io")
+    binding = f.admission_policy("stable-channel-default-policy-binding.istio.io", binding=True)
+    gateway = [f.gateway_deployment("istio-ingressgateway"), f.gateway_service("istio-ingressgateway")]
+    a = audit({"cluster-a": [*asm_footprint(), pinned, served, vap, binding, *gateway]}, "finished", asm=[])
+    rows = {r["name"]: r for r in a.rows(RES) if r["status"] == "FAIL"}
+    assert set(rows) == {"payments", "stable-channel-default-policy.istio.io",
+                         "stable-channel-default-policy-binding.istio.io", "istio-ingressgateway"}
+    assert rows["payments"]["remediation"] == (
+        "kubectl --kubeconfig=${KUBECONFIG_CLUSTER_A} label ns payments istio.io/rev=1-24-6 --overwrite")
+    assert "start without a proxy" in rows["payments"]["message"]
+    assert rows["istio-ingressgateway"]["remediation"].splitlines()[1] == (
+        "kubectl --kubeconfig=${KUBECONFIG_CLUSTER_A} -n istio-system delete service istio-ingressgateway")
+    assert {r["severity"] for r in rows.values()} == {"major"}
+
+
+def test_residue_warns_about_inert_leftovers(audit):
+    helm_crd = f.crd("destinationrules.networking.istio.io",
+                     annotations={"meta.helm.sh/release-name": "istio-base", "helm.sh/resource-policy": "keep"},
+                     labels={"app.kubernetes.io/managed-by": "Helm"})
+    operator_crd = f.crd("istiooperators.install.istio.io")
+    unowned_crd = f.crd("wasmplugins.extensions.istio.io")  # no marker either way: not flagged
+    role = f.cluster_rbac("istiod-clusterrole-istio-system", labels={"app": "istiod", "release": "istio"})
+    mesh_cm = f.configmap("istio", "istio-system", {"mesh": "{}"}, labels=f.ISTIO_INSTALL_LABELS)
+    cluster = [*asm_footprint(), helm_crd, operator_crd, unowned_crd, role, mesh_cm, *istio_control_plane()[1:2]]
+    a = audit({"cluster-a": cluster}, "finished", asm=[])
+    warned = {r["name"]: r for r in a.rows(RES) if r["status"] == "WARN"}
+    # the installer's own (operator.istio.io/component) objects: one finding, the seed's uninstall removes them
+    assert set(warned) == {"destinationrules.networking.istio.io", "istiooperators.install.istio.io",
+                           "istiod-clusterrole-istio-system", ""}
+    purge = warned[""]
+    assert purge["evidence"]["objects"] == ["ConfigMap istio-system/istio", "Service istio-system/istiod"]
+    assert purge["remediation"].startswith("istioctl --kubeconfig=${KUBECONFIG_CLUSTER_A} uninstall --purge")
+    assert "-n istio-system delete configmap istio" in purge["remediation"]
+    assert {r["severity"] for r in warned.values()} == {"minor"}
+    assert "deletes every Destinationrule in this cluster" in warned["destinationrules.networking.istio.io"][
+        "remediation"]
+    assert "FAIL" not in a.statuses(RES)
+
+
+def test_residue_unknown_per_category(audit):
+    pinned = f.namespace("payments", labels={"istio.io/rev": "1-22-3"})
+    a = audit({"cluster-a": [pinned]}, "finished", asm=[])
+    (row,) = a.rows(RES)
+    assert row["status"] == "UNKNOWN" and "no ASM injector revision was found" in row["message"]
+    a = audit({"cluster-a": asm_footprint()}, "finished", asm=[],
+              unreadable={"cluster-a": {K.VALIDATING_ADMISSION_POLICY: "forbidden"}})
+    (row,) = a.rows(RES)
+    assert row["status"] == "UNKNOWN" and row["message"].startswith("admission policies: ")
+
+
+def test_residue_allow_list_by_kind_and_name(audit):
+    role = f.cluster_rbac("istio-reader-clusterrole-istio-system")
+    a = audit({"cluster-a": [*asm_footprint(), role]}, "finished", asm=[],
+              config={"residue": {"allow": ["ClusterRole/istio-reader-*"]}})
+    assert a.statuses(RES) == ["PASS"]
