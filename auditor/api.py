@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from importlib.resources import files
 from pathlib import Path
@@ -15,6 +16,13 @@ from auditor.errors import UsageError
 from auditor.fleet import load_fleet
 from auditor.sources.base import SourceSet
 from auditor.sources.live import LiveCluster, RunDeadline
+from auditor.sources.prometheus import (
+    PrometheusSource,
+    live_provider,
+    parse_duration,
+    recorded_provider,
+    rfc3339,
+)
 from auditor.sources.snapshot import SnapshotWriter, open_snapshot
 
 
@@ -115,12 +123,23 @@ def run_audit(
     owned = sources is None
     sources = sources or open_sources(target or Target())
     writer = SnapshotWriter(snapshot_out) if snapshot_out else None
+    live_traffic = None
     try:
+        if "traffic_provider" not in kwargs:
+            # Built before collection: a bad window, URL or credentials file fails fast (exit 2).
+            kwargs["traffic_provider"] = live_traffic = traffic_provider_for(
+                sources, config, now=kwargs.get("now"), progress=progress)
         result = engine.run_audit(sources, phase, config, allow_unknown=allow_unknown, strict=strict,
                                   progress=progress or engine._quiet, writer=writer, **kwargs)
+        traffic = result.inventory.traffic if result.inventory else None
+        if traffic is not None and getattr(traffic, "origin", "") == "recorded":
+            result.notes.append(f"gateway traffic: recorded Prometheus answers (window {traffic.window} up to "
+                                f"{rfc3339(traffic.query_time)}), not a live query")
         if writer:
             if sources.asm_openapi:
                 writer.extra("asm_openapi", sources.asm_openapi)
+            if traffic is not None:  # live answers, or the recording carried over: the same finding offline
+                writer.extra("prometheus", traffic.to_record())
             writer.finish(result.generated_at)
         return result
     except BaseException:
@@ -128,5 +147,19 @@ def run_audit(
             writer.abort()
         raise
     finally:
+        if isinstance(live_traffic, PrometheusSource):
+            live_traffic.close()
         if owned:
             sources.close()
+
+
+def traffic_provider_for(sources: SourceSet, config: Config, *, now: Any = None,
+                         progress: Any = None) -> Callable[[Any, Config], Any] | None:
+    """Gateway traffic: a live Prometheus when prometheus.url is set, else the snapshot's recording, else none
+    (the traffic check is then UNKNOWN)."""
+    if config.prometheus.url:
+        return live_provider(config.prometheus, now=now, progress=progress)
+    if sources.recorded_prometheus is not None:
+        return recorded_provider(sources.recorded_prometheus)
+    parse_duration(config.prometheus.window)  # a bad --traffic-window is an error even without Prometheus
+    return None

@@ -21,6 +21,7 @@ from checks.residue import IstioControlPlaneRemoved, IstioResidue
 from checks.restart_risk import RestartRisk
 from checks.sidecars import IstioSidecarsRemaining
 from checks.topology import AmbientMode, IstioRevisions
+from checks.traffic import IstioGatewayTraffic
 from checks.versions import AsmVersion, IstioVersion, KubernetesVersion
 from checks.workloads import AsmProxiesReady, ManualInjection
 from checks.xds_agent import PodsXdsAgent
@@ -37,6 +38,7 @@ BUILTIN_CHECKS = (
     IstiodRestarted,
     PodsXdsAgent,
     IstioSidecarsRemaining,
+    IstioGatewayTraffic,
     AsmProxiesReady,
     RestartRisk,
     EastwestGatewayOptions,

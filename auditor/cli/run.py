@@ -14,6 +14,16 @@ import typer
 
 from auditor import api
 from auditor.cli.common import OutOpt, PhaseOpt, Progress, QuietOpt, print_summary
+from auditor.cli.prometheus_options import (
+    CaFileOpt,
+    InsecureOpt,
+    PasswordFileOpt,
+    PromTimeoutOpt,
+    TokenFileOpt,
+    TrafficWindowOpt,
+    UsernameOpt,
+    apply_prometheus_options,
+)
 from auditor.diff import load_report
 from auditor.engine import PHASES, AuditResult
 from auditor.errors import UsageError
@@ -99,7 +109,13 @@ def run(
     cluster: Annotated[list[str] | None, typer.Option(help="NAME=KUBECONFIG[@CONTEXT], repeatable.")] = None,
     prometheus: Annotated[str | None, typer.Option(help="Prometheus URL for gateway traffic.")] = None,
     snapshot: Annotated[str | None, typer.Option(help="Audit a snapshot directory or .tar.gz.")] = None,
-    traffic_window: Annotated[str | None, typer.Option(help="Traffic window, e.g. 24h.")] = None,
+    traffic_window: TrafficWindowOpt = None,
+    prometheus_bearer_token_file: TokenFileOpt = None,
+    prometheus_username: UsernameOpt = None,
+    prometheus_password_file: PasswordFileOpt = None,
+    prometheus_ca_file: CaFileOpt = None,
+    prometheus_insecure_skip_verify: InsecureOpt = False,
+    prometheus_timeout: PromTimeoutOpt = None,
     config: Annotated[Path | None, typer.Option(help="YAML config file.")] = None,
     out: OutOpt = Path("asm-audit-report"),
     format: Annotated[str, typer.Option("--format", help="html,pdf,json,csv,junit,md")] = ",".join(
@@ -128,11 +144,11 @@ def run(
     if fail_on_new and baseline is None:
         raise UsageError("--fail-on-new needs --baseline OLD.json")
     previous = load_report(baseline) if baseline else None  # a bad baseline fails before collection
-    cfg = api.load_config(config)
-    if prometheus:
-        cfg.prometheus.url = prometheus
-    if traffic_window:
-        cfg.prometheus.window = traffic_window
+    cfg = apply_prometheus_options(
+        api.load_config(config), url=prometheus, window=traffic_window,
+        bearer_token_file=prometheus_bearer_token_file, username=prometheus_username,
+        password_file=prometheus_password_file, ca_file=prometheus_ca_file,
+        insecure_skip_verify=prometheus_insecure_skip_verify, timeout=prometheus_timeout)
     with Progress(quiet) as progress:
         result = api.run_audit(target, phase, cfg, allow_unknown=allow_unknown, strict=strict,
                                progress=progress, baseline=previous, fail_on_new=fail_on_new)

@@ -6,9 +6,20 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from rich.markup import escape
 
 from auditor import api
 from auditor.cli.common import Progress, QuietOpt, err
+from auditor.cli.prometheus_options import (
+    CaFileOpt,
+    InsecureOpt,
+    PasswordFileOpt,
+    PromTimeoutOpt,
+    TokenFileOpt,
+    TrafficWindowOpt,
+    UsernameOpt,
+    apply_prometheus_options,
+)
 from auditor.cli.run import target_from
 from auditor.errors import UsageError
 
@@ -23,6 +34,13 @@ def snapshot(
     fleet: Annotated[Path | None, typer.Option(help="Fleet file: data-plane clusters with kubeconfig/context "
                                                "(and the ASM control plane).")] = None,
     prometheus: Annotated[str | None, typer.Option(help="Record gateway traffic from this Prometheus.")] = None,
+    traffic_window: TrafficWindowOpt = None,
+    prometheus_bearer_token_file: TokenFileOpt = None,
+    prometheus_username: UsernameOpt = None,
+    prometheus_password_file: PasswordFileOpt = None,
+    prometheus_ca_file: CaFileOpt = None,
+    prometheus_insecure_skip_verify: InsecureOpt = False,
+    prometheus_timeout: PromTimeoutOpt = None,
     config: Annotated[Path | None, typer.Option(help="YAML config file.")] = None,
     timeout: Annotated[float, typer.Option(help="Seconds per API request.")] = 30.0,
     quiet: QuietOpt = False,
@@ -32,14 +50,24 @@ def snapshot(
         raise UsageError("--out must name a .tar.gz file")
     target = target_from(None, kubeconfig, context, cluster or [], asm_kubeconfig, asm_context, timeout)
     target.fleet = str(fleet) if fleet else None
-    cfg = api.load_config(config)
-    if prometheus:
-        cfg.prometheus.url = prometheus
+    cfg = apply_prometheus_options(
+        api.load_config(config), url=prometheus, window=traffic_window,
+        bearer_token_file=prometheus_bearer_token_file, username=prometheus_username,
+        password_file=prometheus_password_file, ca_file=prometheus_ca_file,
+        insecure_skip_verify=prometheus_insecure_skip_verify, timeout=prometheus_timeout)
     with Progress(quiet) as progress:
         result = api.run_audit(target, "all", cfg, progress=progress, snapshot_out=out)
     unreachable = [c["name"] for c in result.clusters if not c["reachable"]]
     err.print(f"wrote {out} ({out.stat().st_size // 1024} KiB; clusters: "
               f"{', '.join(c['name'] for c in result.clusters)})")
+    traffic = result.inventory.traffic if result.inventory else None
+    if traffic is None:
+        err.print("gateway traffic not recorded (no --prometheus): the traffic check will be UNKNOWN offline")
+    else:
+        failed = [g for g in traffic.gateways if g.error]
+        err.print(f"gateway traffic recorded for {len(traffic.gateways)} gateway(s), window {traffic.window}"
+                  + (f"; [yellow]{len(failed)} without an answer[/]: {escape(failed[0].error or '')}"
+                     if failed else ""))
     if unreachable:
         err.print(f"[yellow]unreachable, recorded as such:[/] {', '.join(unreachable)}")
         raise typer.Exit(3)

@@ -29,7 +29,7 @@ from auditor.kinds import Kind, kind_of
 from auditor.sources.base import ClusterSource, ListRestarted, SourceSet
 
 OBJECT_SUFFIXES = (".yaml", ".yml", ".json")
-SPECIAL_FILES = {"version.json", "manifest.json"}
+SPECIAL_FILES = {"version.json", "manifest.json", "prometheus.json"}
 # Limits on what a .tar.gz may expand to (a hostile or corrupt archive must not fill the disk).
 # Read at each extraction so tests and users can set them through the environment.
 DEFAULT_MAX_TAR_BYTES = 8 * 1024**3
@@ -357,7 +357,26 @@ def _open_root(path: Path, root: Path, sha: str, tree: _ExtractedTree | None) ->
     if len(set(names)) != len(names):
         raise UsageError(f"{manifest_path}: cluster names must be unique: {', '.join(names)}")
     return SourceSet(data_planes=data_planes, asm=asm, asm_openapi=manifest.get("asm_openapi") or {},
-                     recorded_prometheus=manifest.get("prometheus"), inputs_sha256=sha, origin="snapshot")
+                     recorded_prometheus=_recorded_prometheus(root, manifest), inputs_sha256=sha,
+                     origin="snapshot")
+
+
+def _recorded_prometheus(root: Path, manifest: dict[str, Any]) -> dict[str, Any] | None:
+    """Recorded gateway traffic: a top-level prometheus.json (hand-made snapshots, the demo) wins over
+    manifest["prometheus"] (what `asm-audit snapshot --prometheus` writes)."""
+    path = root / "prometheus.json"
+    if not path.is_file():
+        return manifest.get("prometheus")
+    try:
+        record = orjson.loads(path.read_bytes())
+    except orjson.JSONDecodeError as exc:
+        raise UsageError(f"{path}: malformed JSON at line {exc.lineno}: {exc.msg}") from exc
+    except OSError as exc:
+        raise UsageError(f"{path}: cannot read: {exc.strerror or exc}") from exc
+    if not isinstance(record, dict):
+        raise UsageError(f"{path}: expected a JSON object")
+    return record
+
 
 
 def _manifest_problem(manifest: dict[str, Any]) -> str | None:

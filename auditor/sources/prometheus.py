@@ -1,0 +1,566 @@
+"""Traffic through Istio gateways, from Prometheus (live) or as recorded in a snapshot.
+
+The source measures and never judges: for every Istio gateway Deployment of every data-plane
+cluster it runs a fixed set of named PromQL queries at one evaluation time and keeps Prometheus'
+answers verbatim (`GatewayTraffic.answers`). `checks/traffic.py` derives the numbers from those
+answers and decides. A snapshot records exactly the same structure (window, query time, PromQL and
+answers per gateway), so an offline audit derives the same numbers and gives the same finding.
+
+Queries (selector S = the gateway as the reporting client, domain.md):
+  S = reporter="source", source_workload="<gw>", source_workload_namespace="<ns>"[, <cluster_label>="<c>"]
+- series_from / series_until: first and last minute in the window at which any of the gateway's
+  request/TCP series existed, grouped by the cluster label (this also tells which clusters the
+  series carry). Presence over the whole window is what proves the gateway was scraped.
+- requests, connections, bytes_sent, bytes_received: sum(increase(<counter>{S}[W])); increase()
+  handles counter resets.
+- *_new_series: the first values of series born inside the window (no sample in the hour before
+  it). Istio creates its counters at the first request, so a new series already counts traffic that
+  increase() cannot see.
+- last_seen: the last minute at which any of those counters grew (subquery, 5m lookback).
+- series / tcp_series: hourly requests/s and TCP connections/s over the window (query_range).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import math
+import re
+import time
+import warnings
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit, urlunsplit
+
+from auditor.config import Config, PrometheusConfig
+from auditor.errors import EvidenceUnavailable, UsageError
+from auditor.gateways import istio_gateways
+
+log = logging.getLogger("asm_audit")
+
+RECORD_FORMAT = "asm-audit-prometheus"
+RECORD_VERSION = 1
+
+FAMILIES: dict[str, str] = {
+    "requests": "istio_requests_total",
+    "connections": "istio_tcp_connections_opened_total",
+    "bytes_sent": "istio_tcp_sent_bytes_total",
+    "bytes_received": "istio_tcp_received_bytes_total",
+}
+ALL_FAMILIES = "|".join(FAMILIES.values())
+BORN_LOOKBACK = "1h"      # a series with no sample in this hour before the window is new in the window
+LAST_SEEN_RANGE = "5m"    # increase() range of the last-seen subquery
+MIN_WINDOW_S = 600
+
+_DURATION = re.compile(r"^(?:(\d+)y)?(?:(\d+)w)?(?:(\d+)d)?(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?(?:(\d+)ms)?$")
+_UNIT_S = (365 * 86400, 7 * 86400, 86400, 3600, 60, 1, 0.001)
+# Query errors that concern one query (bad_data, execution), not the whole Prometheus.
+_PER_QUERY_STATUS = (400, 422)
+
+
+def parse_duration(text: str) -> int:
+    """A Prometheus duration (`24h`, `1d12h`, `90m`) in whole seconds; UsageError when invalid."""
+    match = _DURATION.match(text.strip()) if text else None
+    if not match or not any(match.groups()):
+        raise UsageError(f"traffic window {text!r} is not a Prometheus duration like 24h, 7d or 90m")
+    seconds = int(sum(int(g) * unit for g, unit in zip(match.groups(), _UNIT_S, strict=True) if g))
+    if seconds < MIN_WINDOW_S:
+        raise UsageError(f"traffic window {text!r} is shorter than 10m: too short to prove anything")
+    return seconds
+
+
+def prom_duration(seconds: int) -> str:
+    for unit, suffix in ((86400, "d"), (3600, "h"), (60, "m")):
+        if seconds % unit == 0:
+            return f"{seconds // unit}{suffix}"
+    return f"{seconds}s"
+
+
+def rfc3339(ts: float | None) -> str | None:
+    if ts is None:
+        return None
+    return dt.datetime.fromtimestamp(ts, dt.UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
+
+
+def parse_rfc3339(text: str) -> float:
+    return dt.datetime.fromisoformat(text.replace("Z", "+00:00")).timestamp()
+
+
+def redact_url(url: str) -> str:
+    """The URL without user:password@ (recorded in snapshots and reports)."""
+    parts = urlsplit(url)
+    if parts.username or parts.password:
+        host = parts.hostname or ""
+        netloc = f"{host}:{parts.port}" if parts.port else host
+        return urlunsplit((parts.scheme, netloc, parts.path, parts.query, parts.fragment))
+    return url
+
+
+def window_steps(window_s: int) -> tuple[int, int]:
+    """(subquery step, series step): 1m resolution for presence/last seen, hourly chart points."""
+    sub_step = max(60, math.ceil(window_s / 1440 / 60) * 60)
+    if window_s >= 2 * 3600:
+        series_step = max(3600, math.ceil(window_s / 744 / 3600) * 3600)  # at most a month of hours
+    else:
+        series_step = max(60, window_s // 12 // 60 * 60)
+    return sub_step, series_step
+
+
+# ---------------------------------------------------------------- measurements
+def _value(sample: dict[str, Any]) -> float | None:
+    try:
+        value = float(sample["value"][1])
+    except (KeyError, IndexError, TypeError, ValueError):
+        return None
+    return None if math.isnan(value) else value
+
+
+@dataclass
+class GatewayTraffic:
+    """Prometheus' answers for one gateway; the numbers are derived, identically live and offline."""
+
+    cluster: str
+    namespace: str
+    name: str
+    gateway_type: str
+    cluster_label: str = ""          # "" = the numbers are not restricted by a cluster label
+    cluster_wanted: str | None = None  # the label value that names this cluster (config or cluster name)
+    cluster_value: str | None = None  # label value the numbers are restricted to ("" = series without it)
+    promql: dict[str, str] = field(default_factory=dict)
+    answers: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+    error: str | None = None
+
+    # -- derived
+    def scalar(self, name: str) -> float | None:
+        answer = self.answers.get(name) or []
+        values = [v for v in (_value(s) for s in answer) if v is not None]
+        return sum(values) if values else None
+
+    def grouped(self, name: str) -> dict[str, float]:
+        out: dict[str, float] = {}
+        for sample in self.answers.get(name) or []:
+            value = _value(sample)
+            if value is not None:
+                key = (sample.get("metric") or {}).get(self.cluster_label, "") if self.cluster_label else ""
+                out[key] = value
+        return out
+
+    @property
+    def clusters_seen(self) -> list[str]:
+        """Cluster label values of the gateway's series in the window ("" = series without the label)."""
+        return sorted(self.grouped("series_from"))
+
+    @property
+    def scope(self) -> str:
+        """none | mismatch | cluster | unlabelled | all: what the numbers cover."""
+        seen = self.grouped("series_from")
+        if not seen:
+            return "none"
+        if not self.cluster_label:
+            return "all"
+        if self.cluster_value is None or self.cluster_value not in seen:
+            return "mismatch"
+        return "cluster" if self.cluster_value else "unlabelled"
+
+    def _scoped(self, name: str) -> float | None:
+        if not self.cluster_label:
+            return self.grouped(name).get("")
+        if self.cluster_value is None:
+            return None
+        return self.grouped(name).get(self.cluster_value)
+
+    @property
+    def series_from(self) -> float | None:
+        return self._scoped("series_from")
+
+    @property
+    def series_until(self) -> float | None:
+        return self._scoped("series_until")
+
+    def increase(self, family: str) -> float | None:
+        return self.scalar(family)
+
+    def new_series(self, family: str) -> float | None:
+        return self.scalar(f"{family}_new_series")
+
+    @property
+    def last_seen(self) -> float | None:
+        return self.scalar("last_seen")
+
+    def points(self, name: str) -> list[list[Any]]:
+        """[[RFC3339, value], ...] of a range answer (summed over series)."""
+        by_time: dict[float, float] = {}
+        for series in self.answers.get(name) or []:
+            for ts, raw in series.get("values") or ():
+                try:
+                    value = float(raw)
+                except (TypeError, ValueError):
+                    continue
+                if not math.isnan(value):
+                    by_time[float(ts)] = by_time.get(float(ts), 0.0) + value
+        return [[rfc3339(ts), round(v, 6)] for ts, v in sorted(by_time.items())]
+
+    # -- record
+    def to_record(self) -> dict[str, Any]:
+        return {"cluster": self.cluster, "namespace": self.namespace, "name": self.name,
+                "gateway_type": self.gateway_type, "cluster_label": self.cluster_label,
+                "cluster_wanted": self.cluster_wanted, "cluster_value": self.cluster_value,
+                "error": self.error, "promql": dict(self.promql), "results": dict(self.answers)}
+
+    @classmethod
+    def from_record(cls, rec: dict[str, Any]) -> GatewayTraffic:
+        return cls(cluster=str(rec["cluster"]), namespace=str(rec["namespace"]), name=str(rec["name"]),
+                   gateway_type=str(rec.get("gateway_type") or ""),
+                   cluster_label=str(rec.get("cluster_label") or ""),
+                   cluster_wanted=rec.get("cluster_wanted"), cluster_value=rec.get("cluster_value"),
+                   promql=dict(rec.get("promql") or {}), answers=dict(rec.get("results") or {}),
+                   error=rec.get("error"))
+
+
+@dataclass
+class TrafficData:
+    """Everything measured for one audit: window, evaluation time, and one entry per gateway."""
+
+    origin: str                # "live" | "recorded"
+    url: str | None
+    window: str
+    window_seconds: int
+    query_time: float          # the evaluation time of every query (unix seconds)
+    cluster_label: str
+    gateways: list[GatewayTraffic] = field(default_factory=list)
+    stats: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def window_start(self) -> float:
+        return self.query_time - self.window_seconds
+
+    def find(self, cluster: str, namespace: str, name: str) -> GatewayTraffic | None:
+        for g in self.gateways:
+            if (g.cluster, g.namespace, g.name) == (cluster, namespace, name):
+                return g
+        return None
+
+    def to_record(self) -> dict[str, Any]:
+        return {"format": RECORD_FORMAT, "format_version": RECORD_VERSION, "url": self.url,
+                "window": self.window, "window_seconds": self.window_seconds,
+                "query_time": rfc3339(self.query_time), "cluster_label": self.cluster_label,
+                "stats": dict(self.stats), "gateways": [g.to_record() for g in self.gateways]}
+
+    @classmethod
+    def from_record(cls, rec: Any, where: str = "recorded Prometheus data") -> TrafficData:
+        """Validate and load a recording; malformed input is a UsageError naming where it came from."""
+        if not isinstance(rec, dict) or rec.get("format") != RECORD_FORMAT:
+            raise UsageError(f"{where}: not an {RECORD_FORMAT} record (missing 'format')")
+        if rec.get("format_version") != RECORD_VERSION:
+            raise UsageError(f"{where}: unsupported format_version {rec.get('format_version')!r}")
+        try:
+            window = str(rec["window"])
+            seconds = int(rec.get("window_seconds") or parse_duration(window))
+            query_time = parse_rfc3339(str(rec["query_time"]))
+            gateways = [GatewayTraffic.from_record(g) for g in rec.get("gateways") or []]
+        except (KeyError, TypeError, ValueError) as exc:
+            raise UsageError(f"{where}: malformed record: {type(exc).__name__}: {exc}") from exc
+        return cls(origin="recorded", url=rec.get("url"), window=window, window_seconds=seconds,
+                   query_time=query_time, cluster_label=str(rec.get("cluster_label") or ""),
+                   gateways=gateways, stats=dict(rec.get("stats") or {}))
+
+
+# ---------------------------------------------------------------- errors
+class PrometheusUnavailable(Exception):
+    """Prometheus as a whole cannot answer (unreachable, timeout, TLS, auth, 5xx): stop asking."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+class QueryFailed(Exception):
+    """One query was refused (HTTP 400/422): that gateway is UNKNOWN, the others go on."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+_STATUS = re.compile(r"HTTP Status Code (\d+) \((.*)\)\s*$", re.S)
+_PROM_ERROR = re.compile(r'"error"\s*:\s*"((?:[^"\\]|\\.)*)"')
+
+
+def _http_reason(message: str) -> tuple[int | None, str]:
+    match = _STATUS.search(message)
+    if not match:
+        return None, message[:200]
+    status = int(match.group(1))
+    body = match.group(2)
+    err = _PROM_ERROR.search(body)
+    detail = err.group(1) if err else body.strip("b'\"")[:160]
+    return status, detail
+
+
+_KNOWN_CAUSES = ("Connection refused", "Name or service not known", "No route to host",
+                 "Temporary failure in name resolution", "Connection reset by peer", "certificate verify failed",
+                 "wrong version number", "Remote end closed connection", "hostname mismatch",
+                 "self-signed certificate", "unable to get local issuer certificate")
+
+
+def _read_timeout(exc: BaseException) -> bool:
+    from urllib3.exceptions import MaxRetryError, ReadTimeoutError
+
+    cause = exc.args[0] if exc.args else None
+    return isinstance(cause, ReadTimeoutError) or (
+        isinstance(cause, MaxRetryError) and isinstance(cause.reason, ReadTimeoutError))
+
+
+def _short(exc: BaseException) -> str:
+    """The useful words of a requests/urllib3 error, without connection-pool and object reprs."""
+    text = str(exc)
+    found = [marker for marker in _KNOWN_CAUSES if marker in text]
+    return ", ".join(found) if found else text[:200]
+
+
+# ---------------------------------------------------------------- live client
+class PrometheusClient:
+    """Thin wrapper of prometheus_api_client.PrometheusConnect: auth, TLS, timeouts, error mapping."""
+
+    def __init__(self, cfg: PrometheusConfig) -> None:
+        import requests
+        from prometheus_api_client import PrometheusConnect
+        from urllib3.util.retry import Retry
+
+        if not cfg.url:
+            raise UsageError("no Prometheus URL: pass --prometheus URL or set prometheus.url")
+        parts = urlsplit(cfg.url)
+        if parts.scheme not in ("http", "https") or not parts.netloc:
+            raise UsageError(f"--prometheus {redact_url(cfg.url)!r}: expected an http(s):// URL")
+        if not math.isfinite(cfg.timeout) or cfg.timeout <= 0:
+            raise UsageError("prometheus timeout must be a positive number of seconds")
+        self.url = redact_url(cfg.url).rstrip("/")
+        self.timeout = float(cfg.timeout)
+        headers: dict[str, str] = {}
+        token = cfg.bearer_token
+        if cfg.bearer_token_file:
+            if token:
+                raise UsageError("prometheus: give bearer_token or bearer_token_file, not both")
+            token = _read_secret_file(cfg.bearer_token_file, "bearer token")
+        if token:
+            headers["Authorization"] = f"Bearer {token}"
+        auth = None
+        if cfg.username or cfg.password_file:
+            if not (cfg.username and cfg.password_file):
+                raise UsageError("prometheus: basic auth needs both username and password_file")
+            if token:
+                raise UsageError("prometheus: use either a bearer token or basic auth, not both")
+            auth = (cfg.username, _read_secret_file(cfg.password_file, "password"))
+        elif parts.username:
+            auth = (parts.username, parts.password or "")  # https://user:pass@host, as requests does
+        if cfg.ca_file and not Path(cfg.ca_file).is_file():
+            raise UsageError(f"prometheus.ca_file {cfg.ca_file}: no such file")
+
+        # A session of our own, as the library's users do for a custom CA: verify is a path or a bool.
+        session = requests.Session()
+        session.verify = False if cfg.insecure_skip_verify else (cfg.ca_file or True)
+        self._insecure = cfg.insecure_skip_verify
+        # One quick retry of a refused connection or a 502/503/504 from a proxy; never of a read
+        # timeout (that would double the wait); the final 5xx answer is reported, not swallowed.
+        retry = Retry(total=2, connect=1, read=0, status=1, other=0, backoff_factor=0.2,
+                      status_forcelist=(502, 503, 504), raise_on_status=False,
+                      respect_retry_after_header=False, allowed_methods=("GET",))
+        self._requests = requests
+        self.client = PrometheusConnect(url=self.url, headers=headers or None, auth=auth,
+                                        session=session, retry=retry, timeout=self.timeout)
+        self.queries = 0
+        self.seconds = 0.0
+
+    def close(self) -> None:
+        self.client.close()
+
+    def _call(self, fn: Callable[[], Any]) -> list[dict[str, Any]]:
+        requests = self._requests
+        from prometheus_api_client.exceptions import PrometheusApiClientException
+
+        started = time.perf_counter()
+        try:
+            with warnings.catch_warnings():
+                if self._insecure:  # the user asked for it; do not print a warning per query
+                    warnings.simplefilter("ignore")
+                result = fn()
+        except requests.exceptions.SSLError as exc:
+            raise PrometheusUnavailable(f"TLS error talking to {self.url}: {_short(exc)} "
+                                        "(set prometheus.ca_file, or insecure_skip_verify)") from exc
+        except requests.exceptions.Timeout as exc:
+            raise PrometheusUnavailable(f"no answer from {self.url} within "
+                                        f"{self.timeout:g}s (prometheus.timeout)") from exc
+        except requests.exceptions.ConnectionError as exc:
+            if _read_timeout(exc):  # with a Retry object, requests reports a read timeout this way
+                raise PrometheusUnavailable(f"no answer from {self.url} within {self.timeout:g}s "
+                                            "(prometheus.timeout)") from exc
+            raise PrometheusUnavailable(f"{self.url} unreachable: {_short(exc)}") from exc
+        except requests.exceptions.RequestException as exc:
+            raise PrometheusUnavailable(f"request to {self.url} failed: {_short(exc)}") from exc
+        except PrometheusApiClientException as exc:
+            status, detail = _http_reason(str(exc))
+            if status in _PER_QUERY_STATUS:
+                raise QueryFailed(f"Prometheus refused the query (HTTP {status}): {detail}") from exc
+            hint = {401: " (check the bearer token / credentials)", 403: " (not allowed to query)",
+                    404: " (is the URL Prometheus' base URL?)"}.get(status or 0, "")
+            raise PrometheusUnavailable(f"{self.url} answered HTTP {status}{hint}: {detail}") from exc
+        except (ValueError, KeyError, TypeError) as exc:  # 200 but not a Prometheus API answer
+            raise PrometheusUnavailable(f"{self.url} did not answer like Prometheus' HTTP API: "
+                                        f"{type(exc).__name__}") from exc
+        finally:
+            self.queries += 1
+            self.seconds += time.perf_counter() - started
+        if not isinstance(result, list):
+            raise PrometheusUnavailable(f"{self.url} gave an unexpected answer ({type(result).__name__})")
+        return result
+
+    def query(self, promql: str, at: float) -> list[dict[str, Any]]:
+        params = {"time": f"{at:.3f}", "timeout": f"{self.timeout:g}s"}
+        return self._call(lambda: self.client.custom_query(promql, params=params))
+
+    def query_range(self, promql: str, start: float, end: float, step: int) -> list[dict[str, Any]]:
+        params = {"timeout": f"{self.timeout:g}s"}
+        return self._call(lambda: self.client.custom_query_range(
+            promql, start_time=dt.datetime.fromtimestamp(start, dt.UTC),
+            end_time=dt.datetime.fromtimestamp(end, dt.UTC), step=str(step), params=params))
+
+
+def _read_secret_file(path: str, what: str) -> str:
+    try:
+        value = Path(path).read_text(encoding="utf-8").strip()
+    except (OSError, UnicodeDecodeError) as exc:
+        raise UsageError(f"prometheus {what} file {path}: cannot read: {exc}") from exc
+    if not value:
+        raise UsageError(f"prometheus {what} file {path} is empty")
+    return value
+
+
+# ---------------------------------------------------------------- the queries
+def _label_value(value: str) -> str:
+    return value.replace("\\", "\\\\").replace('"', '\\"')
+
+
+def gateway_selector(namespace: str, name: str) -> str:
+    return (f'reporter="source",source_workload="{_label_value(name)}",'
+            f'source_workload_namespace="{_label_value(namespace)}"')
+
+
+def presence_queries(base: str, cluster_label: str, window: str, sub_step: str) -> dict[str, str]:
+    by = f" by ({cluster_label})" if cluster_label else ""
+    present = f'count{by} ({{__name__=~"{ALL_FAMILIES}",{base}}})'
+    return {"series_from": f"min_over_time(timestamp({present})[{window}:{sub_step}])",
+            "series_until": f"max_over_time(timestamp({present})[{window}:{sub_step}])"}
+
+
+def traffic_queries(sel: str, window: str, sub_step: str, series_step: str) -> dict[str, str]:
+    out: dict[str, str] = {}
+    for family, metric in FAMILIES.items():
+        m = f"{metric}{{{sel}}}"
+        out[family] = f"sum(increase({m}[{window}]))"
+        out[f"{family}_new_series"] = (f"sum(min_over_time({m}[{window}]) "
+                                       f"unless last_over_time({m}[{BORN_LOOKBACK}] offset {window}))")
+    grew = " or ".join(f"(sum(increase({metric}{{{sel}}}[{LAST_SEEN_RANGE}])) > 0)" for metric in FAMILIES.values())
+    out["last_seen"] = f"max_over_time(timestamp({grew})[{window}:{sub_step}])"
+    out["series"] = f'sum(rate({FAMILIES["requests"]}{{{sel}}}[{series_step}]))'
+    out["tcp_series"] = f'sum(rate({FAMILIES["connections"]}{{{sel}}}[{series_step}]))'
+    return out
+
+
+RANGE_QUERIES = ("series", "tcp_series")
+
+
+class PrometheusSource:
+    """Measures every Istio gateway of an inventory against a live Prometheus."""
+
+    def __init__(self, cfg: PrometheusConfig, *, now: dt.datetime | None = None,
+                 progress: Callable[[str], None] | None = None) -> None:
+        self.cfg = cfg
+        self.window_s = parse_duration(cfg.window)
+        self.window = cfg.window.strip()
+        self.now = now
+        self.progress = progress or (lambda _m: None)
+        self.client = PrometheusClient(cfg)  # validates URL, auth files, CA file: UsageError up front
+
+    def close(self) -> None:
+        self.client.close()
+
+    def __call__(self, inv: Any, config: Config) -> TrafficData:
+        return self.measure(inv, config)
+
+    def measure(self, inv: Any, config: Config) -> TrafficData:
+        now = self.now or dt.datetime.now(dt.UTC)
+        at = float(int(now.timestamp()))  # whole seconds: recorded exactly as RFC3339
+        label = self.cfg.cluster_label.strip()
+        data = TrafficData(origin="live", url=self.client.url, window=self.window,
+                           window_seconds=self.window_s, query_time=at, cluster_label=label)
+        failure: str | None = None
+        for cluster in inv.data_planes:
+            try:
+                gateways = istio_gateways(cluster, inv.rules, config.gateways)
+            except EvidenceUnavailable:
+                continue  # the check says UNKNOWN for this cluster from the inventory itself
+            for gw in gateways:
+                traffic = GatewayTraffic(cluster.name, gw.namespace, gw.name, gw.type, cluster_label=label)
+                data.gateways.append(traffic)
+                if failure:
+                    traffic.error = failure
+                    continue
+                self.progress(f"prometheus: {cluster.name} {gw.namespace}/{gw.name}")
+                try:
+                    self._measure(traffic, at, self.cfg.cluster_label_values.get(cluster.name, cluster.name))
+                except PrometheusUnavailable as exc:
+                    failure = traffic.error = exc.reason
+                except QueryFailed as exc:
+                    traffic.error = exc.reason
+        data.stats = {"queries": self.client.queries, "seconds": round(self.client.seconds, 3)}
+        log.debug("prometheus: %s queries in %.3fs", self.client.queries, self.client.seconds)
+        return data
+
+    def _measure(self, traffic: GatewayTraffic, at: float, expected: str) -> None:
+        sub_step_s, series_step_s = window_steps(self.window_s)
+        sub_step, series_step = prom_duration(sub_step_s), prom_duration(series_step_s)
+        base = gateway_selector(traffic.namespace, traffic.name)
+        label = traffic.cluster_label
+        traffic.cluster_wanted = expected if label else None
+        self._run(traffic, presence_queries(base, label, self.window, sub_step), at)
+        seen = traffic.grouped("series_from")
+        if not seen:
+            return  # no series at all: nothing more to ask (UNKNOWN, never PASS)
+        sel = base
+        if label:
+            if expected in seen:
+                traffic.cluster_value = expected
+            elif "" in seen:
+                traffic.cluster_value = ""  # label="" selects the series that do not carry it
+            else:
+                return  # only other clusters' series: nothing of this cluster to measure
+            sel = f'{base},{label}="{_label_value(traffic.cluster_value)}"'
+        queries = traffic_queries(sel, self.window, sub_step, series_step)
+        self._run(traffic, {k: v for k, v in queries.items() if k not in RANGE_QUERIES}, at)
+        start = at - self.window_s + series_step_s
+        for name in RANGE_QUERIES:
+            traffic.promql[name] = queries[name]
+            traffic.answers[name] = self.client.query_range(queries[name], start, at, series_step_s)
+
+    def _run(self, traffic: GatewayTraffic, queries: dict[str, str], at: float) -> None:
+        for name, promql in queries.items():
+            traffic.promql[name] = promql
+            traffic.answers[name] = self.client.query(promql, at)
+
+
+# ---------------------------------------------------------------- providers (engine.run_audit's traffic_provider)
+def recorded_provider(record: Any, where: str = "snapshot prometheus data") -> Callable[[Any, Config], TrafficData]:
+    data = TrafficData.from_record(record, where)  # validated before collection starts
+
+    def provide(_inv: Any, _config: Config) -> TrafficData:
+        return data
+
+    return provide
+
+
+def live_provider(cfg: PrometheusConfig, *, now: dt.datetime | None = None,
+                  progress: Callable[[str], None] | None = None) -> PrometheusSource:
+    return PrometheusSource(cfg, now=now, progress=progress)
+
