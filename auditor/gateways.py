@@ -26,6 +26,8 @@ ASM_GATEWAY_TYPE_LABEL = "asm.alibabacloud.com/gateway-type"
 _CCM = "service.beta.kubernetes.io/"
 LB_ID_ANNOTATIONS = (_CCM + "alibaba-cloud-loadbalancer-id", _CCM + "alicloud-loadbalancer-id")
 LB_WEIGHT_ANNOTATIONS = (_CCM + "alibaba-cloud-loadbalancer-weight", _CCM + "alicloud-loadbalancer-weight")
+# CCM labels a Service with the CLB it created or reuses: the only trace of an auto-created CLB.
+LB_ID_LABEL = "service.k8s.alibaba/loadbalancer-id"
 
 
 @dataclass(frozen=True)
@@ -158,6 +160,8 @@ def eastwest_signals(cluster: ClusterInventory, rules: mesh.ProxyRules,
                            f"{sorted(ports & set(EASTWEST_PORTS))[0]})")
     if cluster.available(K.GATEWAY):
         for gw in cluster.objects(K.GATEWAY):
+            if _has_asm_marker(gw.get("metadata") or {}):
+                continue  # ASM's own cross-network Gateway is not Istio's east-west
             servers = (gw.get("spec") or {}).get("servers") or ()
             if any(((s.get("tls") or {}).get("mode")) == "AUTO_PASSTHROUGH" for s in servers):
                 meta = gw.get("metadata") or {}
@@ -174,6 +178,7 @@ class GatewayService:
     namespace: str
     name: str
     annotations: dict[str, str] = field(default_factory=dict, hash=False, compare=False)
+    labels: dict[str, str] = field(default_factory=dict, hash=False, compare=False)
 
     @property
     def fqdn(self) -> str:
@@ -181,7 +186,7 @@ class GatewayService:
 
     @property
     def lb_id(self) -> str | None:
-        return first_annotation(self.annotations, LB_ID_ANNOTATIONS)
+        return first_annotation(self.annotations, LB_ID_ANNOTATIONS) or self.labels.get(LB_ID_LABEL) or None
 
     @property
     def lb_weight(self) -> str | None:
@@ -213,7 +218,7 @@ def gateway_services(cluster: ClusterInventory, rules: mesh.ProxyRules,
             if gw.namespace == meta.get("namespace") and all(
                     gw.pod_labels.get(k) == v for k, v in selector.items()):
                 out.append(GatewayService(gw, meta.get("namespace", ""), meta.get("name", ""),
-                                          dict(meta.get("annotations") or {})))
+                                          dict(meta.get("annotations") or {}), dict(meta.get("labels") or {})))
                 break
     return out
 

@@ -369,3 +369,19 @@ def test_cross_network_unknown(audit):
     a = audit({"cluster-a": [*eastwest(), *moved_pods("2026-11-14T00:00:00Z")]}, "migrating", asm=[],
               unreadable={"cluster-a": {K.POD: "the server was unable to return a response"}})
     assert a.statuses(CHECK_CN) == ["UNKNOWN"]
+
+
+def test_cross_network_unknown_when_pod_creation_time_unreadable(audit):
+    a = audit({"cluster-a": [*eastwest(), *moved_pods("")]}, "migrating", config=IDS,
+              asm=[f.istio_gateway_cr("asm-cross-network-m1", "cross-network", cluster_ids=["c-a"], created=GW_TIME)])
+    (row,) = a.rows(CHECK_CN)
+    assert row["status"] == "UNKNOWN" and "no readable creation time" in row["message"]
+
+
+def test_lb_weights_auto_created_clb_seen_through_ccm_label(audit):
+    """Istio's CLB was created by CCM (only its label names it); ASM's Service reuses it by annotation."""
+    istio = ingress("30", lb=None)
+    istio[1]["metadata"]["labels"]["service.k8s.alibaba/loadbalancer-id"] = "lb-auto"
+    a = audit({"cluster-a": [*istio, *asm_ingress("70", lb="lb-auto")]}, "uninstall", asm=[])
+    (row,) = a.rows(CHECK_LB)
+    assert row["status"] == "FAIL" and "CLB lb-auto" in row["message"] and "Istio 30 : ASM 70" in row["message"]
