@@ -42,7 +42,7 @@ def _t(value: Any) -> str:
 def _svg(width: float, height: float, body: Sequence[str], title: str) -> Markup:
     # width 100% + viewBox: scales to the column in the browser and in WeasyPrint alike.
     return Markup(
-        f'<svg xmlns="http://www.w3.org/2000/svg" class="chart" role="img" viewBox="0 0 {width:.0f} {height:.0f}" '
+        f'<svg class="chart" role="img" viewBox="0 0 {width:.0f} {height:.0f}" '
         f'width="100%" preserveAspectRatio="xMinYMin meet" font-family="{FONT}" font-size="11">'
         f"<title>{_t(title)}</title>{''.join(body)}</svg>")
 
@@ -66,7 +66,10 @@ def human(n: float) -> str:
     for unit, size in (("G", 1e9), ("M", 1e6), ("k", 1e3)):
         if a >= size:
             return f"{n / size:.1f}{unit}".replace(".0" + unit, unit)
-    return f"{n:.0f}" if float(n).is_integer() else f"{n:.2g}"
+    if float(n).is_integer():
+        return f"{n:.0f}"
+    text = f"{n:.2f}" if a < 10 else f"{n:.1f}"
+    return text.rstrip("0").rstrip(".")
 
 
 # ---------------------------------------------------------------- gate timeline
@@ -329,9 +332,10 @@ def traffic(gateways: Sequence[dict[str, Any]]) -> Markup:
         area = f"{coords[0][0]:.1f},{py + ph} {line} {coords[-1][0]:.1f},{py + ph}"
         body.append(f'<polygon points="{area}" fill="{color}" fill-opacity="0.18"/>')
         body.append(f'<polyline points="{line}" fill="none" stroke="{color}" stroke-width="1.5"/>')
-        body.append(_text(width - 2, y + 18, f"peak {human(peak)} req/s", anchor="end", size=10,
+        unit = str(gw.get("unit") or "req/s")
+        body.append(_text(width - 2, y + 18, f"peak {human(peak)} {unit}", anchor="end", size=10,
                           weight="bold" if peak > 0 else "normal", fill=INK if peak > 0 else MUTED))
-        body.append(_text(width - 2, y + 31, f"last {human(pts[-1][1])} req/s", anchor="end", size=9.5,
+        body.append(_text(width - 2, y + 31, f"last {human(pts[-1][1])} {unit}", anchor="end", size=9.5,
                           fill=MUTED))
     axis_y = row_h * len(parsed) + 2
     for frac in (0.0, 0.25, 0.5, 0.75, 1.0):

@@ -227,9 +227,63 @@ def exemption_sections(result: AuditResult, limits: Limits) -> dict[str, Any]:
                 for e in items]
 
     report = result.exemptions
+    entries: list[dict[str, Any]] = []
+    if callable(getattr(report, "entries", None)):
+        # One line per configured exemption with what it did in this run (applied / expired / unused).
+        rank = {"expired": 0, "applied": 1, "unused": 2}
+        for e in sorted(report.entries(), key=lambda x: (rank.get(x.get("state"), 3), x.get("index", 0))):
+            scope = "/".join(str(e.get(k) or "*") for k in ("cluster", "namespace", "name"))
+            entries.append({
+                "state": clean(e.get("state")), "check": clean(e.get("check") or e.get("check_id"), 120),
+                "scope": clean(scope, 300), "kind": clean(e.get("kind") or "*", 60),
+                "reason": clean(e.get("reason"), limits.text), "owner": clean(e.get("owner"), 120),
+                "ticket": clean(e.get("ticket"), 120), "expires": clean(e.get("expires")),
+                "matched": int(e.get("matched") or 0), "unknown_exempted": int(e.get("unknown_exempted") or 0),
+                "would_match": int(e.get("would_match") or 0), "why": clean(e.get("why"), 300),
+                "days_left": e.get("days_left"), "expires_soon": bool(e.get("expires_soon"))})
     return {"applied": applied[: limits.exemptions], "applied_more": max(0, len(applied) - limits.exemptions),
             "applied_findings": int(frame["exempt"].sum()) if not frame.empty else 0,
+            "entries": entries[: limits.exemptions], "entries_more": max(0, len(entries) - limits.exemptions),
             "expired": listed(report.expired), "unused": listed(report.unused)}
+
+
+def fleet_rows(result: AuditResult) -> list[dict[str, Any]]:
+    """One verdict per cluster (auditor/fleet.py), when the engine computed them."""
+    out = []
+    for row in getattr(result, "fleet", None) or []:
+        verdict = row.get("verdict")
+        out.append({"cluster": clean(row.get("cluster")), "role": clean(row.get("role")),
+                    "verdict": clean(verdict) or "-", "class": charts.VERDICT_CLASS.get(verdict or "", "none"),
+                    "state": clean(row.get("state")), "error": clean(row.get("error"), 300),
+                    "blockers": int(row.get("blockers") or 0), "unknown": int(row.get("unknown") or 0),
+                    "exempt": int(row.get("exempt") or 0),
+                    "istio_workloads": row.get("istio_sidecar_workloads"),
+                    "asm_pods": row.get("asm_proxy_pods"), "pods": row.get("pods")})
+    return out
+
+
+def since_section(result: AuditResult, limits: Limits) -> dict[str, Any] | None:
+    """'Since the last report' from run --baseline (auditor/diff.py), summarised."""
+    delta = getattr(result, "baseline_delta", None)
+    if not isinstance(delta, dict):
+        return None
+    old = delta.get("old") or {}
+    blockers = delta.get("blockers") or {}
+    verdict = delta.get("verdict_change") or {}
+
+    def items(key: str) -> list[dict[str, Any]]:
+        return [{"check_id": clean(i.get("check_id")), "cluster": clean(i.get("cluster")),
+                 "subject": subject_of(i.get("kind"), i.get("namespace"), i.get("name")),
+                 "message": clean(i.get("message"), 300), "now": clean(i.get("now"))}
+                for i in (delta.get(key) or [])[:10]]
+
+    return {"old_generated_at": clean(old.get("generated_at")), "verdict_from": clean(verdict.get("from")),
+            "verdict_to": clean(verdict.get("to")), "gate_changed": bool(delta.get("gate_changed")),
+            "before": blockers.get("before"), "after": blockers.get("after"), "new": blockers.get("new", 0),
+            "resolved": blockers.get("resolved", 0), "still_open": blockers.get("still_open", 0),
+            "new_blockers": items("new_blockers"), "resolved_blockers": items("resolved_blockers"),
+            "fail_on_new": bool(delta.get("fail_on_new")),
+            "accepted": int(delta.get("accepted_from_baseline") or 0)}
 
 
 # ---------------------------------------------------------------- migration progress
@@ -321,7 +375,8 @@ def traffic_section(frame: pd.DataFrame, limits: Limits) -> dict[str, Any]:
     svg = charts.traffic([{
         "label": r["subject"], "status": r["status"],
         "sublabel": " \u00b7 ".join(p for p in (r["cluster"], r["gateway_type"], r["window"]) if p),
-        "series": r["series"] or r["tcp_series"]} for r in charted]) if charted else None
+        "series": r["series"] or r["tcp_series"], "unit": "req/s" if r["series"] else "conn/s"}
+        for r in charted]) if charted else None
     promql: dict[str, str] = {}
     for r in rows:
         for k, v in r["promql"].items():
@@ -331,18 +386,36 @@ def traffic_section(frame: pd.DataFrame, limits: Limits) -> dict[str, Any]:
 
 
 # ---------------------------------------------------------------- restart risk
+def _wave(score: float, evidence: dict[str, Any]) -> int:
+    """restart-risk's waves: 1 low (0-1), 2 medium (2-4), 3 high (5+); evidence['wave'] wins."""
+    wave = _num(evidence.get("wave"))
+    if wave in (1.0, 2.0, 3.0):
+        return int(wave)
+    return 1 if score <= 1 else 2 if score <= 4 else 3
+
+
 def risk_section(frame: pd.DataFrame, limits: Limits) -> dict[str, Any]:
-    """The riskiest workloads still to move (restart-risk evidence: score, reasons), top N."""
+    """The riskiest workloads still to move (restart-risk evidence: score, wave, reasons), top N, plus the
+    per-cluster wave plan (the check's aggregate finding: evidence['waves'])."""
     if frame.empty:
-        return {"rows": [], "more": 0, "present": False}
+        return {"rows": [], "more": 0, "present": False, "plans": []}
     sub = frame[(_str(frame["check_id"]) == RISK_CHECK)
                 & ~_str(frame["status"]).isin([Status.NOT_APPLICABLE.value])]
+    plans = []
+    for r in sub.itertuples(index=False):
+        ev = r.evidence if isinstance(r.evidence, dict) else {}
+        if isinstance(ev.get("waves"), list):
+            plans.append({"cluster": clean(r.cluster), "workloads": int(_num(ev.get("workloads")) or 0),
+                          "waves": [{"wave": clean(w.get("wave")), "risk": clean(w.get("risk"), 60),
+                                     "workloads": int(_num(w.get("workloads")) or 0)}
+                                    for w in ev["waves"] if isinstance(w, dict)],
+                          "scoring": clean(ev.get("scoring"), 400)})
     scores = [_num(e.get("score")) if isinstance(e, dict) else None for e in sub["evidence"]]
     scored = sub.assign(risk_score=pd.Series(scores, index=sub.index, dtype="float64"))
     scored = scored[scored["risk_score"].notna() & (scored["name"].astype(str) != "")]
     if scored.empty:
         unscored = sub[_str(sub["status"]) == Status.UNKNOWN.value]
-        return {"rows": [], "more": 0, "present": not sub.empty,
+        return {"rows": [], "more": 0, "present": not sub.empty, "plans": plans,
                 "unknown": [clean(m, 300) for m in unscored["message"].head(5)]}
     scored = scored.sort_values(["risk_score", "namespace", "name"], ascending=[False, True, True], kind="stable")
     rows = []
@@ -350,15 +423,17 @@ def risk_section(frame: pd.DataFrame, limits: Limits) -> dict[str, Any]:
         ev = r.evidence if isinstance(r.evidence, dict) else {}
         reasons = ev.get("reasons")
         if isinstance(reasons, list | tuple):
-            reasons_text = "; ".join(clean(x, 200) for x in reasons[:6])
+            items = [clean(x, 200) for x in reasons]
+            counted = [x for x in items if x.startswith("+")]  # "+2 single replica ..." scored; others are notes
+            reasons_text = "; ".join((counted or items)[:6])
         else:
             reasons_text = clean(reasons or r.message, 400)
         rows.append({"cluster": clean(r.cluster), "namespace": clean(r.namespace), "kind": clean(r.kind),
-                     "name": clean(r.name), "score": r.risk_score, "status": clean(r.status),
-                     "severity": clean(r.severity), "reasons": reasons_text,
-                     "level": clean(ev.get("level") or ev.get("risk"), 20),
+                     "name": clean(r.name), "score": r.risk_score, "wave": _wave(r.risk_score, ev),
+                     "status": clean(r.status), "severity": clean(r.severity), "reasons": reasons_text,
                      "pods": _num(ev.get("pods") or ev.get("pod_count"))})
-    return {"rows": rows, "more": max(0, len(scored) - limits.risk), "present": True, "total": len(scored)}
+    return {"rows": rows, "more": max(0, len(scored) - limits.risk), "present": True, "total": len(scored),
+            "plans": plans}
 
 
 # ---------------------------------------------------------------- runbook
@@ -454,6 +529,12 @@ def build(result: AuditResult, limits: Limits = HTML_LIMITS) -> dict[str, Any]:
         not frame.empty) else frame
     by_check = blockers_by_check(block)
     clusters = [{k: clean(v, 300) if isinstance(v, str) else v for k, v in c.items()} for c in result.clusters]
+    fleet = fleet_rows(result)
+    by_name = {f["cluster"]: f for f in fleet}
+    for c in clusters:
+        f = by_name.get(c.get("name"))
+        c["verdict"], c["verdict_class"] = (f["verdict"], f["class"]) if f else ("", "none")
+        c["blockers"], c["unknown"] = (f["blockers"], f["unknown"]) if f else (None, None)
     data_planes = [c for c in clusters if c.get("role") == "data-plane"]
     positions = {c["name"]: charts.stage_index(c.get("migration_state"), result.gates) for c in data_planes}
     verdict = result.verdict.value
@@ -496,6 +577,8 @@ def build(result: AuditResult, limits: Limits = HTML_LIMITS) -> dict[str, Any]:
             "gate": [g for g in result.gates],
         },
         "exemptions": exemption_sections(result, limits),
+        "fleet": fleet,
+        "since": since_section(result, limits),
         "progress": progress_section(result, limits),
         "traffic": traffic_section(frame, limits),
         "risk": risk_section(frame, limits),
