@@ -10,14 +10,16 @@ import datetime as dt
 import fnmatch
 import hashlib
 import logging
+import queue
+import threading
 import traceback
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
 import pandas as pd
 
-from auditor import __version__, mesh
+from auditor import __version__, mesh, podwire
 from auditor import kinds as K
 from auditor.check import Check, ClusterCheck, Context
 from auditor.config import CHECK_ALIASES, Config, load_openapi_answer
@@ -39,7 +41,8 @@ from auditor.kinds import Kind
 from auditor.model import GATE_ORDER, Finding, Gate, Severity, Status, Verdict
 from auditor.registry import Registry, load_registry
 from auditor.sources.base import ClusterSource, ListRestarted, SourceSet
-from auditor.sources.snapshot import STATUS_NOT_SERVED, STATUS_OK, SnapshotWriter
+from auditor.sources.live import LiveCluster
+from auditor.sources.snapshot import STATUS_NOT_SERVED, STATUS_OK, SnapshotCluster, SnapshotWriter
 
 log = logging.getLogger("asm_audit")
 Progress = Callable[[str], None]
@@ -86,40 +89,56 @@ class Collector:
         return cluster
 
     def ensure(self, kinds: Iterable[Kind], role: str) -> None:
-        wanted = list(dict.fromkeys(kinds))
+        # Pods first: the biggest list, and for a snapshot the one pass over its files then reads
+        # everything else along with it.
+        wanted = sorted(dict.fromkeys(kinds), key=lambda k: k is not K.POD)
         for source, cluster in self.pairs:
             if source.role != role:
                 continue
-            for kind in wanted:
+            todo = [k for k in wanted if not cluster.collected(k)]
+            if cluster.unreachable or not todo:
+                continue
+            if isinstance(source, SnapshotCluster):
+                self._scan(source, cluster, todo)
+                continue
+            for kind in todo:
                 if cluster.unreachable or cluster.collected(kind):
                     continue
                 self._collect(source, cluster, kind)
 
+    def _absorb(self, source: ClusterSource, cluster: ClusterInventory, kind: Kind, page: list[dict[str, Any]],
+                objects: list[dict[str, Any]]) -> None:
+        """One page: slimmed; pods summarised to rows at once (the page is then dropped), others kept."""
+        if kind is K.POD:
+            if self.writer:
+                page = [slim(kind, obj) for obj in page]
+                self.writer.items(source, kind, page)
+            rules = self.inv.rules
+            cluster.pod_rows.extend([summarise_pod(obj, rules) for obj in page])
+            return
+        page = [slim(kind, obj) for obj in page]
+        if self.writer:
+            self.writer.items(source, kind, page)
+        objects.extend(page)
+
     def _collect(self, source: ClusterSource, cluster: ClusterInventory, kind: Kind) -> None:
         self.progress(f"{cluster.name}: reading {kind.kind}")
-        is_pod = kind is K.POD
         objects: list[dict[str, Any]] = []
         rows = cluster.pod_rows
         start_rows = len(rows)
-        rules = self.inv.rules
         if self.writer:
             self.writer.begin(source, kind)
         status = STATUS_OK
         try:
-            for page in source.pages(kind):
+            # The next page is fetched and parsed while this one is summarised.
+            for page in read_ahead(self._pages(source, kind)):
                 if isinstance(page, ListRestarted):
                     objects.clear()
                     del rows[start_rows:]
                     if self.writer:
                         self.writer.restart(source, kind)
                     continue
-                page = [slim(kind, obj) for obj in page]
-                if self.writer:
-                    self.writer.items(source, kind, page)
-                if is_pod:
-                    rows.extend(summarise_pod(obj, rules) for obj in page)
-                else:
-                    objects.extend(page)
+                self._absorb(source, cluster, kind, page, objects)
             cluster.objects_by_kind[kind.key] = objects
         except KindNotServed:
             status = STATUS_NOT_SERVED
@@ -136,6 +155,96 @@ class Collector:
         finally:
             if self.writer:
                 self.writer.end(source, kind, status)
+
+    def _pages(self, source: ClusterSource, kind: Kind) -> Iterator[list[dict[str, Any]] | ListRestarted]:
+        if kind is K.POD and self.writer is None and isinstance(source, LiveCluster):
+            # Without a snapshot to write, pods are decoded only as far as their summary reads.
+            return source.pages(kind, decode=podwire.decode_pod_list)
+        return source.pages(kind)
+
+    def _scan(self, source: SnapshotCluster, cluster: ClusterInventory, kinds: list[Kind]) -> None:
+        """All wanted kinds of a snapshot cluster in one pass over its files, one file in memory at a time."""
+        todo: list[Kind] = []
+        for kind in kinds:
+            try:
+                source.check_status(kind)
+                todo.append(kind)
+            except KindNotServed:
+                cluster.objects_by_kind[kind.key] = []
+                cluster.not_served.add(kind.key)
+                self._record(source, kind, STATUS_NOT_SERVED)
+            except SourceError as exc:
+                cluster.record_error(kind, exc.reason)
+                self._record(source, kind, exc.reason)
+        if not todo:
+            return
+        self.progress(f"{cluster.name}: reading {', '.join(k.kind for k in todo)}")
+        collected: dict[str, list[dict[str, Any]]] = {k.key: [] for k in todo}
+        if self.writer:
+            for kind in todo:
+                self.writer.begin(source, kind)
+        # Without a snapshot to write, pods are decoded only as far as their summary reads.
+        for kind, page in source.scan(todo, reduce_pods=self.writer is None):
+            self._absorb(source, cluster, kind, page, collected[kind.key])
+        for kind in todo:
+            error = source.absent_error(kind)
+            if error is None:
+                cluster.objects_by_kind[kind.key] = collected[kind.key]
+            else:
+                cluster.record_error(kind, error.reason)
+            if self.writer:
+                self.writer.end(source, kind, STATUS_OK if error is None else error.reason)
+
+    def _record(self, source: ClusterSource, kind: Kind, status: str) -> None:
+        if self.writer:
+            self.writer.begin(source, kind)
+            self.writer.end(source, kind, status)
+
+
+_DONE = object()
+
+
+def read_ahead(pages: Iterable[Any], depth: int = 2) -> Iterator[Any]:
+    """Iterate `pages` in a helper thread, up to `depth` items ahead of the consumer.
+
+    Reading a page is mostly waiting (the API server, the socket) and parsing; summarising the
+    previous page meanwhile hides that wait. The source is still used by one thread at a time (its
+    generator runs only in the helper), so sources need not be thread-safe. Exceptions, including
+    those raised by the source, reach the consumer in order.
+    """
+    box: queue.Queue[tuple[Any, BaseException | None]] = queue.Queue(maxsize=depth)
+    stop = threading.Event()
+
+    def offer(item: Any, error: BaseException | None = None) -> bool:
+        while not stop.is_set():
+            try:
+                box.put((item, error), timeout=0.1)
+                return True
+            except queue.Full:
+                continue
+        return False  # nobody is listening any more
+
+    def produce() -> None:
+        try:
+            for item in pages:
+                if not offer(item):
+                    return
+            offer(_DONE)
+        except BaseException as exc:  # handed to the consumer, which raises it
+            offer(_DONE, exc)
+
+    helper = threading.Thread(target=produce, name="asm-audit-read-ahead", daemon=True)
+    helper.start()
+    try:
+        while True:
+            item, error = box.get()
+            if error is not None:
+                raise error
+            if item is _DONE:
+                return
+            yield item
+    finally:
+        stop.set()  # the consumer stopped early (error, Ctrl-C): the helper stops at its next page
 
 
 # ---------------------------------------------------------------- gate selection
@@ -385,7 +494,13 @@ def run_audit(
     notes: list[str] = [n for n in [config.alias_note()] if n]
     collector.ensure([K.ASM_MIGRATION], "asm")
     if phase == "auto":
-        collector.ensure([K.DEPLOYMENT], "data-plane")
+        first = [K.DEPLOYMENT]
+        if sources.origin == "snapshot":
+            # One pass over a snapshot's files reads every kind any gate may need; reading the
+            # Deployments alone first would parse the (big) pod files twice.
+            first += [k for c in registry.ordered() if c.id not in disabled for k in (*c.needs, *c.uses)]
+            first += FACT_KINDS
+        collector.ensure(first, "data-plane")
         gate, reason = auto_gate(inv)
         gates = [gate]
     elif phase == "all":
@@ -413,6 +528,11 @@ def run_audit(
             findings.append(Finding(Status.UNKNOWN, "mesh", f"check plugin did not load: {problem}",
                                     severity=Severity.MAJOR, gate=gate.value, check_id=f"plugin:{name}",
                                     title=f"Check plugin {name}"))
+    if phase == "auto" and inv.asm is not None and not inv.asm.available(K.ASM_MIGRATION):
+        # The gate is a guess: its GO must not be read as a GO for the step the cluster is really at.
+        findings.append(Finding(Status.UNKNOWN, inv.asm.name, f"{reason}: the gate is a guess, so this audit "
+                                "cannot be GO; fix the access or pass --phase", severity=Severity.BLOCKER,
+                                gate=gates[0].value, check_id="gate-selection", title="Gate selection (--phase auto)"))
 
     exemption_report = apply_exemptions(findings, config.exemptions, today,
                                         audited_checks=[c.id for c in selected])

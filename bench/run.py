@@ -65,9 +65,18 @@ def child_audit(args: dict[str, Any]) -> dict[str, Any]:
         target = api.Target(snapshot=args["snapshot"])
     else:
         target = api.Target(kubeconfig=args["kubeconfig"], asm_kubeconfig=args["asm_kubeconfig"])
+    profiler = None
+    if args.get("profile"):
+        import cProfile
+
+        profiler = cProfile.Profile()
+        profiler.enable()
     start = time.perf_counter()
     result = api.run_audit(target, phase="all")
     audit_s = time.perf_counter() - start
+    if profiler is not None:
+        profiler.disable()
+        profiler.dump_stats(args["profile"])
     out: dict[str, Any] = {"audit_s": audit_s, "peak_rss_mb": _peak_rss_mb(), "verdict": result.verdict.value,
                            "findings": len(result.findings), "summary": result.summary,
                            "pods_seen": sum(len(c.pods()) for c in result.inventory.data_planes)}
@@ -225,7 +234,8 @@ class LiveClusters:
 
 
 # ---------------------------------------------------------------- orchestration
-def measure(pods: int, mode: str, repeat: int, cache: Path, pdf: bool, page_size: int) -> dict[str, Any]:
+def measure(pods: int, mode: str, repeat: int, cache: Path, pdf: bool, page_size: int,
+            profile: Path | None = None) -> dict[str, Any]:
     from bench.generate import ensure
 
     start = time.perf_counter()
@@ -246,6 +256,10 @@ def measure(pods: int, mode: str, repeat: int, cache: Path, pdf: bool, page_size
                     args["asm_kubeconfig"] = live.kubeconfigs["asm"]
                     live.clear()
                 audit = spawn("audit", args, env)
+                if profile is not None and i == 0:
+                    # A separate, profiled run: cProfile slows the audit, so it is never the one timed.
+                    spawn("audit", {**args, "profile": str(profile), "pdf": False}, env)
+                    _print_profile(profile)
                 if live:
                     requests.append(live.requests())
                     args["lists"] = live.list_paths()
@@ -272,6 +286,18 @@ def measure(pods: int, mode: str, repeat: int, cache: Path, pdf: bool, page_size
         "audit_runs_s": [round(a["audit_s"], 3) for a in audits],
         "baseline_runs_s": [round(b["baseline_s"], 3) for b in baselines],
     }
+
+
+def _print_profile(path: Path, top: int = 25) -> None:
+    import io
+    import pstats
+
+    for order in ("tottime", "cumulative"):
+        text = io.StringIO()
+        pstats.Stats(str(path), stream=text).sort_stats(order).print_stats(top)
+        lines = text.getvalue().splitlines()
+        start = next((i for i, line in enumerate(lines) if line.lstrip().startswith("ncalls")), 0)
+        log(f"profile by {order} ({path}):\n" + "\n".join(lines[start - 2:start + top + 1]))
 
 
 def measure_naive(pods: int, repeat: int, cache: Path, page_size: int) -> dict[str, Any]:
@@ -309,6 +335,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--no-pdf", action="store_true", help="skip rendering report.pdf")
     parser.add_argument("--page-size", type=int, default=int(os.environ.get("ASM_AUDIT_PAGE_SIZE", "500")))
     parser.add_argument("--cache", type=Path, default=DEFAULT_CACHE, help="where generated clusters are kept")
+    parser.add_argument("--profile", type=Path, help="also run one audit under cProfile, save the stats here "
+                        "and print the top entries on stderr")
     parser.add_argument("--child", choices=sorted(CHILDREN), help=argparse.SUPPRESS)
     parser.add_argument("--child-args", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
@@ -318,7 +346,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.pods < 1 or args.repeat < 1:
         parser.error("--pods and --repeat must be positive")
     load_before = load_avg()
-    line = measure(args.pods, args.mode, args.repeat, args.cache, not args.no_pdf, args.page_size)
+    line = measure(args.pods, args.mode, args.repeat, args.cache, not args.no_pdf, args.page_size,
+                   args.profile)
     if args.naive_pods:
         line.update(measure_naive(args.naive_pods, args.repeat, args.cache, args.page_size))
     else:

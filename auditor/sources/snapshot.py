@@ -23,7 +23,7 @@ from typing import Any
 import orjson
 import yaml
 
-from auditor import __version__
+from auditor import __version__, podwire
 from auditor.errors import ClusterUnreachable, KindNotServed, SourceError, UsageError
 from auditor.kinds import Kind, kind_of
 from auditor.sources.base import ClusterSource, ListRestarted, SourceSet
@@ -59,6 +59,7 @@ def max_tar_members() -> int:
 _YAML_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 STATUS_OK = "ok"
+WRITE_PART_ITEMS = 5000  # objects per written snapshot file (pods.json, pods.part0001.json, ...)
 STATUS_NOT_SERVED = "not-served"
 
 
@@ -112,12 +113,21 @@ def _metadata_problem(meta: dict[str, Any]) -> str | None:
     return None
 
 
-def read_object_file(path: Path) -> Iterator[dict[str, Any]]:
-    """Objects of one file; malformed content is a UsageError naming the file (and line for YAML)."""
+def read_object_file(path: Path, reduce_pods: bool = False) -> Iterator[dict[str, Any]]:
+    """Objects of one file; malformed content is a UsageError naming the file (and line for YAML).
+
+    `reduce_pods`: pods of a JSON List come reduced to what the pod summary reads (auditor.podwire).
+    """
     try:
         raw = path.read_bytes()
     except OSError as exc:
         raise UsageError(f"{path}: cannot read: {exc.strerror or exc}") from exc
+    if path.suffix == ".json" and reduce_pods:
+        reduced = podwire.reduced_list(raw)
+        if reduced is not None:
+            del raw
+            yield from _objects_in(reduced, path)
+            return
     if path.suffix == ".json":
         try:
             doc = orjson.loads(raw)
@@ -153,7 +163,9 @@ class SnapshotCluster(ClusterSource):
         # A cluster that did not answer when the snapshot was taken stays unreachable offline (INCOMPLETE),
         # instead of vanishing from the audit.
         self.unreachable: str | None = entry.get("unreachable")
-        self._buckets: dict[str, list[dict[str, Any]]] | None = None
+        self._files: list[Path] | None = None
+        self._file_kinds: dict[Path, set[str]] = {}  # kinds each file holds, learnt by the first scan
+        self._found: set[str] = set()
         self._tree = tree
         if tree is not None:
             tree.acquire()
@@ -180,29 +192,63 @@ class SnapshotCluster(ClusterSource):
             raise UsageError(f"{path}: expected the /version object")
         return info
 
-    def _load(self) -> dict[str, list[dict[str, Any]]]:
-        if self._buckets is None:
-            buckets: dict[str, list[dict[str, Any]]] = {}
-            for path in sorted(self.directory.rglob("*")):
-                if path.suffix not in OBJECT_SUFFIXES or path.name in SPECIAL_FILES or not path.is_file():
-                    continue
-                for obj in read_object_file(path):
-                    kind = kind_of(obj)
-                    if kind is not None:  # unknown kinds are ignored by contract
-                        buckets.setdefault(kind.key, []).append(obj)
-            self._buckets = buckets
-        return self._buckets
+    def _object_files(self) -> list[Path]:
+        if self._files is None:
+            self._files = [p for p in sorted(self.directory.rglob("*"))
+                           if p.suffix in OBJECT_SUFFIXES and p.name not in SPECIAL_FILES and p.is_file()]
+        return self._files
 
-    def pages(self, kind: Kind) -> Iterator[list[dict[str, Any]] | ListRestarted]:
+    def check_status(self, kind: Kind) -> None:
+        """Raise what the snapshot recorded for a kind that could not be read when it was taken."""
         status = self.kind_status.get(kind.key)
         if status == STATUS_NOT_SERVED:
             raise KindNotServed(f"{kind.kind} was not served by the cluster when the snapshot was taken")
         if status is not None and status != STATUS_OK:
             raise SourceError(f"{status} (recorded in the snapshot)")
-        objects = self._load().pop(kind.key, None)
-        if objects is None and status is None and not self.complete:
-            raise SourceError(f"the snapshot holds no {kind.kind} objects for this cluster (not collected)")
-        yield objects or []
+
+    def absent_error(self, kind: Kind) -> SourceError | None:
+        """After a scan for `kind` found no object: an error unless the snapshot says none existed."""
+        if kind.key in self._found or self.complete or self.kind_status.get(kind.key) is not None:
+            return None
+        return SourceError(f"the snapshot holds no {kind.kind} objects for this cluster (not collected)")
+
+    def scan(self, kinds: list[Kind], reduce_pods: bool = False) -> Iterator[tuple[Kind, list[dict[str, Any]]]]:
+        """(kind, objects of one file) for several kinds in one pass over the files, one file at a time.
+
+        Bounded memory: only one parsed file is held, and objects of kinds not asked for are dropped.
+        Which kinds each file holds is remembered, so a later scan parses only the files it needs.
+        `reduce_pods`: pods come reduced to what the pod summary reads (see read_object_file).
+        """
+        wanted = {k.key: k for k in kinds}
+        for path in self._object_files():
+            held = self._file_kinds.get(path)
+            if held is not None and held.isdisjoint(wanted):
+                continue
+            found: dict[str, list[dict[str, Any]]] = {}
+            held = set()
+            for obj in read_object_file(path, reduce_pods):
+                kind = kind_of(obj)
+                if kind is None:  # unknown kinds are ignored by contract
+                    continue
+                held.add(kind.key)
+                if kind.key in wanted:
+                    found.setdefault(kind.key, []).append(obj)
+            self._file_kinds[path] = held
+            self._found |= held
+            for key, objects in found.items():
+                yield wanted[key], objects
+
+    def pages(self, kind: Kind) -> Iterator[list[dict[str, Any]] | ListRestarted]:
+        self.check_status(kind)
+        empty = True
+        for _, objects in self.scan([kind]):
+            empty = False
+            yield objects
+        if empty:
+            error = self.absent_error(kind)
+            if error is not None:
+                raise error
+            yield []
 
 
 def _safe_extract(archive: Path, target: Path) -> None:
@@ -412,7 +458,8 @@ class SnapshotWriter:
             "collected_at": None, "clusters": [],
         }
         self._entries: dict[str, dict[str, Any]] = {}
-        self._open: dict[tuple[str, str], tuple[io.BufferedWriter, bool]] = {}
+        # (cluster, kind) -> (open part, objects in it, part number)
+        self._open: dict[tuple[str, str], tuple[io.BufferedWriter, int, int]] = {}
 
     def cluster(self, source: ClusterSource) -> dict[str, Any]:
         entry = self._entries.get(source.name)
@@ -434,37 +481,55 @@ class SnapshotWriter:
         self.cluster(source)
         (self.root / source.name / "version.json").write_bytes(orjson.dumps(info, option=orjson.OPT_INDENT_2))
 
+    def _part(self, source: ClusterSource, kind: Kind, part: int) -> Path:
+        return self.root / source.name / (f"{kind.key}.json" if part == 0 else f"{kind.key}.part{part:04d}.json")
+
+    def _open_part(self, source: ClusterSource, kind: Kind, part: int) -> None:
+        fh = self._part(source, kind, part).open("wb")
+        fh.write(b'{"apiVersion":"v1","kind":"List","items":[\n')
+        self._open[(source.name, kind.key)] = (fh, 0, part)
+
     def begin(self, source: ClusterSource, kind: Kind) -> None:
         self.cluster(source)
-        path = self.root / source.name / f"{kind.key}.json"
-        fh = path.open("wb")
-        fh.write(b'{"apiVersion":"v1","kind":"List","items":[\n')
-        self._open[(source.name, kind.key)] = (fh, True)
+        self._open_part(source, kind, 0)
+
+    def _drop(self, source: ClusterSource, kind: Kind) -> None:
+        fh, _, last = self._open.pop((source.name, kind.key))
+        fh.close()
+        for part in range(last + 1):
+            self._part(source, kind, part).unlink(missing_ok=True)
 
     def restart(self, source: ClusterSource, kind: Kind) -> None:
-        fh, _ = self._open.pop((source.name, kind.key))
-        fh.close()
+        self._drop(source, kind)
         self.begin(source, kind)
 
     def items(self, source: ClusterSource, kind: Kind, items: list[dict[str, Any]]) -> None:
-        fh, first = self._open[(source.name, kind.key)]
+        fh, count, part = self._open[(source.name, kind.key)]
         api_version = f"{kind.group}/{kind.versions[0]}" if kind.group else "v1"
         for item in items:
+            if count >= WRITE_PART_ITEMS:
+                # Long lists go into several files, so reading the snapshot back holds one part at a time.
+                fh.write(b"\n]}\n")
+                fh.close()
+                self._open_part(source, kind, part + 1)
+                fh, count, part = self._open[(source.name, kind.key)]
             if not item.get("kind"):
                 item = {**item, "apiVersion": api_version, "kind": kind.kind}
-            if not first:
+            if count:
                 fh.write(b",\n")
             fh.write(orjson.dumps(item))
-            first = False
-        self._open[(source.name, kind.key)] = (fh, first)
+            count += 1
+        self._open[(source.name, kind.key)] = (fh, count, part)
 
     def end(self, source: ClusterSource, kind: Kind, status: str) -> None:
-        handle = self._open.pop((source.name, kind.key), None)
+        handle = self._open.get((source.name, kind.key))
         if handle:
-            handle[0].write(b"\n]}\n")
-            handle[0].close()
             if status != STATUS_OK:
-                (self.root / source.name / f"{kind.key}.json").unlink(missing_ok=True)
+                self._drop(source, kind)
+            else:
+                self._open.pop((source.name, kind.key))
+                handle[0].write(b"\n]}\n")
+                handle[0].close()
         self.cluster(source)["kinds"][kind.key] = status
 
     def extra(self, key: str, value: Any) -> None:
@@ -483,6 +548,6 @@ class SnapshotWriter:
         return self.out
 
     def abort(self) -> None:
-        for fh, _ in self._open.values():
+        for fh, _, _ in self._open.values():
             fh.close()
         shutil.rmtree(self.root, ignore_errors=True)
