@@ -82,18 +82,19 @@ class IstioConfigImported(Check):
     asm_needs = K.ISTIO_API_KINDS
 
     def run(self, ctx: Context) -> Iterator[Finding]:
-        asm = ctx.inv.require_asm()
         index: dict[str, dict[tuple[str, str], dict[str, Any]]] = {}
         asm_errors: dict[str, str] = {}
-        for kind in K.ISTIO_API_KINDS:
-            try:
-                index[kind.key] = {((o.get("metadata") or {}).get("namespace", ""),
-                                    (o.get("metadata") or {}).get("name", "")): o for o in asm.objects(kind)}
-            except EvidenceUnavailable as exc:
-                asm_errors[kind.key] = exc.reason
-        yield from per_cluster(self, ctx, lambda c: self._cluster(c, asm.name, index, asm_errors))
+        asm = ctx.inv.asm
+        if asm is not None:
+            for kind in K.ISTIO_API_KINDS:
+                try:
+                    index[kind.key] = {((o.get("metadata") or {}).get("namespace", ""),
+                                        (o.get("metadata") or {}).get("name", "")): o for o in asm.objects(kind)}
+                except EvidenceUnavailable as exc:
+                    asm_errors[kind.key] = exc.reason
+        yield from per_cluster(self, ctx, lambda c: self._cluster(c, ctx, index, asm_errors))
 
-    def _cluster(self, cluster: ClusterInventory, asm_name: str, index: dict[str, dict[tuple[str, str], Any]],
+    def _cluster(self, cluster: ClusterInventory, ctx: Context, index: dict[str, dict[tuple[str, str], Any]],
                  asm_errors: dict[str, str]) -> Iterator[Finding]:
         source = f"data-plane API server of {cluster.name}"
         counts: dict[str, int] = {}
@@ -120,6 +121,7 @@ class IstioConfigImported(Check):
                     candidates.append(obj)
             if not candidates:
                 continue
+            asm_name = ctx.inv.require_asm().name  # only needed once there is something to compare
             if kind.key in asm_errors:
                 problems += 1
                 yield self.unknown(cluster.name, f"{len(candidates)} {kind.kind} object(s) cannot be compared: "
@@ -163,7 +165,8 @@ class IstioConfigImported(Check):
         if total and served_from_asm == total:
             note = (" (the cluster's API server returns ASM's own objects, same uids: data-plane KubeAPI access "
                     "to Istio resources is on, so Istio's cluster-local copies cannot be seen separately)")
-        yield self.passed(cluster.name, f"{total} Istio API object(s) are on the ASM control plane with an equal "
-                          f"spec{note}",
+        message = (f"{total} Istio API object(s) are on the ASM control plane with an equal spec{note}" if total
+                   else "no Istio API object to import in this cluster")
+        yield self.passed(cluster.name, message,
                           evidence={"source": source, "by_kind": counts, "served_from_asm": served_from_asm,
                                     "skipped": skipped[:50]})

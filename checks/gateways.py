@@ -290,6 +290,8 @@ class EgressRoutesToAsm(Check):
         yield from per_cluster(self, ctx, lambda c: self._cluster(c, ctx, asm_gws, reported))
         # ASM proxies follow the control plane's copies: judge those that no data-plane finding already covers.
         if asm is None or asm_error or not asm.available(K.VIRTUALSERVICE):
+            if self._no_istio_egress_anywhere(ctx, reported):
+                return  # nothing can route to an Istio egress gateway that no cluster has
             reason = asm_error or (asm.errors.get(K.VIRTUALSERVICE.key) if asm else None) or "not collected"
             yield self.unknown(asm.name if asm else "asm", "the ASM control plane's VirtualServices (which ASM "
                                f"proxies follow) could not be read: {reason}", kind="VirtualService")
@@ -310,6 +312,16 @@ class EgressRoutesToAsm(Check):
         if not referenced:
             yield self.not_applicable(asm.name, "no VirtualService on the ASM control plane references an "
                                       "egress gateway")
+
+    @staticmethod
+    def _no_istio_egress_anywhere(ctx: Context, reported: dict[tuple[str, str], tuple[str, Any]]) -> bool:
+        """Every cluster readable, none runs an Istio egress gateway, no VirtualService routes to one."""
+        for c in ctx.inv.data_planes:
+            if not (c.available(K.DEPLOYMENT) and c.available(K.SERVICE) and c.available(K.VIRTUALSERVICE)):
+                return False
+            if any(g.type == EGRESS for g in istio_gateways(c, ctx.inv.rules, gateway_names(ctx))):
+                return False
+        return not reported
 
     def _cluster(self, cluster: ClusterInventory, ctx: Context, asm_gws: list[AsmGateway],
                  reported: dict[tuple[str, str], tuple[str, Any]]) -> Iterator[Finding]:
@@ -378,15 +390,15 @@ class AsmGatewaysPresent(Check):
     asm_needs = (K.ISTIO_GATEWAY_ASM,)
 
     def run(self, ctx: Context) -> Iterator[Finding]:
-        gws = asm_gateways(ctx.inv.require_asm())
-        yield from per_cluster(self, ctx, lambda c: self._cluster(c, ctx, gws))
+        yield from per_cluster(self, ctx, lambda c: self._cluster(c, ctx))
 
-    def _cluster(self, cluster: ClusterInventory, ctx: Context, gws: list[AsmGateway]) -> Iterator[Finding]:
+    def _cluster(self, cluster: ClusterInventory, ctx: Context) -> Iterator[Finding]:
         names = gateway_names(ctx)
         istio = [g for g in istio_gateways(cluster, ctx.inv.rules, names) if g.type in (INGRESS, EGRESS)]
         if not istio:
             yield self.not_applicable(cluster.name, "no Istio ingress or egress gateway in this cluster")
             return
+        gws = asm_gateways(ctx.inv.require_asm())  # only needed once there is something to replace
         deployed = {(g.namespace, g.name) for g in gateway_workloads(cluster, ctx.inv.rules, names) if g.asm}
         cid = cluster.cluster_id
         for gtype in (INGRESS, EGRESS):

@@ -104,3 +104,9 @@ def test_spec_diff_lists_and_limits():
     assert spec_diff({"a": [1]}, {"a": [1, 2]}) == [{"path": "spec.a", "cluster": [1], "asm": [1, 2]}]
     many = spec_diff({f"k{i}": i for i in range(50)}, {})
     assert len(many) == 20
+
+
+def test_no_istio_objects_needs_no_asm_control_plane(audit):
+    a = audit({"cluster-a": [f.istiod()]}, "uninstall")
+    (row,) = a.rows(CHECK)
+    assert row["status"] == "PASS" and row["message"] == "no Istio API object to import in this cluster"

@@ -385,3 +385,13 @@ def test_lb_weights_auto_created_clb_seen_through_ccm_label(audit):
     a = audit({"cluster-a": [*istio, *asm_ingress("70", lb="lb-auto")]}, "uninstall", asm=[])
     (row,) = a.rows(CHECK_LB)
     assert row["status"] == "FAIL" and "CLB lb-auto" in row["message"] and "Istio 30 : ASM 70" in row["message"]
+
+
+def test_nothing_to_replace_needs_no_asm_control_plane(audit):
+    """Without Istio gateways or egress routes there is nothing ASM must hold: not UNKNOWN for want of ASM."""
+    a = audit({"cluster-a": [f.istiod()]}, "uninstall")
+    assert a.statuses(CHECK_GW) == ["NOT_APPLICABLE"]
+    assert a.statuses(CHECK_EG) == ["NOT_APPLICABLE"]
+    # an Istio egress gateway exists: ASM's VirtualServices could still route to it, so UNKNOWN without ASM
+    a = audit({"cluster-a": [f.istiod(), *egress_gateways()]}, "uninstall")
+    assert sorted(a.statuses(CHECK_EG)) == ["NOT_APPLICABLE", "UNKNOWN"]
