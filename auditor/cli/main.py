@@ -62,10 +62,10 @@ def main(argv: list[str] | None = None) -> int:
     try:
         result = app(args=argv, prog_name="asm-audit", standalone_mode=False)
         code = result if isinstance(result, int) else 0
+        if code == 130:  # Typer turns Ctrl-C into a silent exit code 130; no command returns 130 itself
+            code = _fail("interrupted; no report was written", 130)
     except typer.Exit as exc:
         code = exc.exit_code
-        if isinstance(exc.__cause__, KeyboardInterrupt):  # Typer turns Ctrl-C into a silent Exit(130)
-            code = _fail("interrupted; no report was written", 130)
     except (typer.Abort, KeyboardInterrupt):
         code = _fail("interrupted; no report was written", 130)
     except UsageError as exc:
