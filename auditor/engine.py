@@ -533,11 +533,6 @@ def run_audit(
         findings.append(Finding(Status.UNKNOWN, inv.asm.name, f"{reason}: the gate is a guess, so this audit "
                                 "cannot be GO; fix the access or pass --phase", severity=Severity.BLOCKER,
                                 gate=gates[0].value, check_id="gate-selection", title="Gate selection (--phase auto)"))
-    if phase == "auto" and inv.asm is not None and not inv.asm.available(K.ASM_MIGRATION):
-        # The gate is a guess: its GO must not be read as a GO for the step the cluster is really at.
-        findings.append(Finding(Status.UNKNOWN, inv.asm.name, f"{reason}: the gate is a guess, so this audit "
-                                "cannot be GO; fix the access or pass --phase", severity=Severity.BLOCKER,
-                                gate=gates[0].value, check_id="gate-selection", title="Gate selection (--phase auto)"))
 
     exemption_report = apply_exemptions(findings, config.exemptions, today,
                                         audited_checks=[c.id for c in selected])
