@@ -135,6 +135,9 @@ def run_audit(
         if traffic is not None and getattr(traffic, "origin", "") == "recorded":
             result.notes.append(f"gateway traffic: recorded Prometheus answers (window {traffic.window} up to "
                                 f"{rfc3339(traffic.query_time)}), not a live query")
+            if parse_duration(config.prometheus.window) != traffic.window_seconds:
+                result.notes.append(f"traffic window {config.prometheus.window} not applied: the recording "
+                                    f"covers {traffic.window}; pass --prometheus to query again")
         if writer:
             if sources.asm_openapi:
                 writer.extra("asm_openapi", sources.asm_openapi)

@@ -80,7 +80,7 @@ def openmetrics(series: Iterable[Series]) -> str:
         lines.append(f"# TYPE {family} {'counter' if metric.endswith('_total') else 'gauge'}")
         for s in members:
             labels = ",".join(f'{k}="{_escape(v)}"' for k, v in sorted(s.labels.items()))
-            lines.extend(f"{metric}{{{labels}}} {v:.6g} {t:.3f}" for t, v in s.samples)
+            lines.extend(f"{metric}{{{labels}}} {v:.17g} {t:.3f}" for t, v in s.samples)
     lines.append("# EOF")
     return "\n".join(lines) + "\n"
 

@@ -10,7 +10,9 @@ Queries (selector S = the gateway as the reporting client, domain.md):
   S = reporter="source", source_workload="<gw>", source_workload_namespace="<ns>"[, <cluster_label>="<c>"]
 - series_from / series_until: first and last minute in the window at which any of the gateway's
   request/TCP series existed, grouped by the cluster label (this also tells which clusters the
-  series carry). Presence over the whole window is what proves the gateway was scraped.
+  series carry). Presence over the whole window is what proves the gateway was scraped. (A series
+  counts as present while its last sample is within Prometheus' lookback, 5m by default; a target
+  that goes away is marked stale by Prometheus at once.)
 - requests, connections, bytes_sent, bytes_received: sum(increase(<counter>{S}[W])); increase()
   handles counter resets.
 - *_new_series: the first values of series born inside the window (no sample in the hour before
@@ -542,12 +544,17 @@ class PrometheusSource:
         start = at - self.window_s + series_step_s
         for name in RANGE_QUERIES:
             traffic.promql[name] = queries[name]
-            traffic.answers[name] = self.client.query_range(queries[name], start, at, series_step_s)
+            traffic.answers[name] = _ordered(self.client.query_range(queries[name], start, at, series_step_s))
 
     def _run(self, traffic: GatewayTraffic, queries: dict[str, str], at: float) -> None:
         for name, promql in queries.items():
             traffic.promql[name] = promql
-            traffic.answers[name] = self.client.query(promql, at)
+            traffic.answers[name] = _ordered(self.client.query(promql, at))
+
+
+def _ordered(result: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Prometheus returns series in no particular order; sorted, a recording is reproducible."""
+    return sorted(result, key=lambda s: sorted((s.get("metric") or {}).items()))
 
 
 # ---------------------------------------------------------------- providers (engine.run_audit's traffic_provider)
