@@ -9,7 +9,7 @@ ConfigMap data outside istio-system, only the owner chain of ReplicaSets and Job
 from __future__ import annotations
 
 import sys
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -139,6 +139,36 @@ def summarise_pod(pod: dict[str, Any], rules: mesh.ProxyRules) -> tuple:
         _intern(labels.get("istio")), -1 if grace is None else int(grace), prestop, long_lived,
         _intern(drain), exit_on_zero, labels.get("pod-template-hash") or "",
     )
+
+
+WORKLOAD_KEY = ("namespace", "workload_kind", "workload_name")
+
+
+def workload_rows(frame: pd.DataFrame, columns: Iterable[str]
+                  ) -> Iterator[tuple[tuple[str, str, str], dict[str, list[Any]]]]:
+    """Pods of `frame` per workload, sorted by (namespace, kind, name) then pod name, as plain lists.
+
+    Same groups and order as `frame.groupby(WORKLOAD_KEY, observed=True, sort=True)`, without a
+    DataFrame per group: pandas spends ~0.5 ms building each one, and a 150k-pod cluster has tens
+    of thousands of workloads. One pass over the sorted columns instead.
+    """
+    if frame.empty:
+        return
+    columns = list(columns)
+    ordered = frame.sort_values([*WORKLOAD_KEY, "name"], kind="stable")
+    keys = zip(*(ordered[k].tolist() for k in WORKLOAD_KEY), strict=True)
+    values = list(zip(*(ordered[c].tolist() for c in columns), strict=True))
+    current: tuple[str, str, str] | None = None
+    bucket: dict[str, list[Any]] = {}
+    for key, row in zip(keys, values, strict=True):
+        if key != current:
+            if current is not None:
+                yield current, bucket
+            current, bucket = key, {c: [] for c in columns}
+        for column, value in zip(columns, row, strict=True):
+            bucket[column].append(value)
+    if current is not None:
+        yield current, bucket
 
 
 # ---------------------------------------------------------------- cluster inventory

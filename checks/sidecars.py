@@ -9,7 +9,7 @@ import pandas as pd
 from auditor import kinds as K
 from auditor import mesh
 from auditor.check import ClusterCheck, Context
-from auditor.inventory import ACTIVE_PHASES, ClusterInventory
+from auditor.inventory import ACTIVE_PHASES, ClusterInventory, workload_rows
 from auditor.model import Finding, Gate, Severity
 
 WORKLOAD_KEY = ["namespace", "workload_kind", "workload_name"]
@@ -50,13 +50,15 @@ class IstioSidecarsRemaining(ClusterCheck):
         pods = cluster.pods()
         sidecars = istio_sidecar_pods(pods)
         baked, _ = manual_injections(cluster, ctx.inv.rules) if not sidecars.empty else ({}, {})
-        for (namespace, kind, name), group in by_workload(sidecars):
-            native = int(group["native"].sum())
-            total = len(group)
-            labelled = int(group["asm_inject"].sum())
+        # Plain lists per workload (inventory.workload_rows): no DataFrame per group at 150k pods.
+        for (namespace, kind, name), group in workload_rows(sidecars, ("name", "native", "asm_inject",
+                                                                       "proxy_image")):
+            native = sum(map(bool, group["native"]))
+            total = len(group["name"])
+            labelled = sum(map(bool, group["asm_inject"]))
             detail = f"{native} native, {total - native} classic"
-            evidence = {"pods": sorted(group["name"].tolist())[:20], "pod_count": total, "native": native,
-                        "images": sorted(map(str, group["proxy_image"].unique())), "labelled_for_asm": labelled,
+            evidence = {"pods": group["name"][:20], "pod_count": total, "native": native,
+                        "images": sorted({str(i) for i in group["proxy_image"]}), "labelled_for_asm": labelled,
                         "restart_pending": labelled == total}
             if (namespace, kind, name) in baked:
                 message = (f"{total} pod(s) still run Istio's sidecar ({detail}); the workload template itself "

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
@@ -11,9 +12,8 @@ import pandas as pd
 from auditor import kinds as K
 from auditor import mesh
 from auditor.check import ClusterCheck, Context
-from auditor.inventory import ACTIVE_PHASES, ClusterInventory
+from auditor.inventory import ACTIVE_PHASES, ClusterInventory, workload_rows
 from auditor.model import Finding, Gate, Severity
-from checks.sidecars import by_workload
 
 STATUS_ANNOTATION = "sidecar.istio.io/status"
 # Kinds whose objects carry a pod template; ReplicaSets and Jobs only when nothing owns them.
@@ -176,26 +176,27 @@ class AsmProxiesReady(ClusterCheck):
         restarting = asm["restarts"] > self.restart_threshold
         bad = asm[not_ready | restarting]
         sizes = asm.groupby(["namespace", "workload_kind", "workload_name"], observed=True).size()
-        for (namespace, kind, name), group in by_workload(bad):
-            total = int(sizes.get((namespace, kind, name), len(group)))
-            unready = group[~group["ready"].astype(bool)]
-            looping = group[group["restarts"] > self.restart_threshold]
+        # Plain lists per workload (inventory.workload_rows): no DataFrame per group at 150k pods.
+        for (namespace, kind, name), group in workload_rows(bad, ("name", "ready", "restarts", "phase")):
+            total = int(sizes.get((namespace, kind, name), len(group["name"])))
+            rows = list(zip(group["name"], group["ready"], group["restarts"], strict=True))
+            unready = [pod for pod, ready, _ in rows if not ready]
+            looping = {str(pod): int(count) for pod, _, count in rows if count > self.restart_threshold}
             parts = []
-            if len(unready):
+            if unready:
                 parts.append(f"{len(unready)} not ready")
-            if len(looping):
+            if looping:
                 parts.append(f"{len(looping)} restarted more than {self.restart_threshold} times "
-                             f"(max {int(looping['restarts'].max())})")
-            first = str(group["name"].iloc[0])
+                             f"(max {max(looping.values())})")
+            first = str(group["name"][0])
             yield self.fail(cluster.name, f"{' and '.join(parts)} of {total} ASM-proxied pod(s)", kind=kind,
                             namespace=namespace, name=name,
                             remediation=(f"{mesh.kubectl(cluster.name)} -n {namespace} describe pod {first}; "
                                          f"{mesh.kubectl(cluster.name)} -n {namespace} logs {first} -c istio-proxy "
                                          "--previous"),
-                            evidence={"not_ready": sorted(unready["name"].tolist())[:20],
-                                      "restarting": {str(p): int(r) for p, r in
-                                                     zip(looping["name"], looping["restarts"], strict=True)},
-                                      "phases": _counts(group["phase"]), "pod_count": total,
+                            evidence={"not_ready": sorted(unready)[:20], "restarting": looping,
+                                      "phases": dict(Counter(map(str, group["phase"])).most_common()),
+                                      "pod_count": total,
                                       "restart_threshold": self.restart_threshold})
         if bad.empty:
             workloads = len(sizes)

@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Iterable
 
 from auditor import kinds as K
 from auditor import mesh
 from auditor.check import ClusterCheck, Context
-from auditor.inventory import ClusterInventory
+from auditor.inventory import ClusterInventory, workload_rows
 from auditor.model import Finding, Gate, Severity
-from checks.sidecars import WORKLOAD_KEY, by_workload, istio_proxy_pods
+from checks.sidecars import WORKLOAD_KEY, istio_proxy_pods
 
 
 class PodsXdsAgent(ClusterCheck):
@@ -36,18 +37,19 @@ class PodsXdsAgent(ClusterCheck):
         # Vectorised: one mask over all pods, then only the workloads that lack the value are grouped.
         missing_all = proxies[proxies["xds_agent"].astype(str) != "true"]
         sizes = proxies.groupby(WORKLOAD_KEY, observed=True).size()
-        for (namespace, kind, name), missing in by_workload(missing_all):
-            total = int(sizes.get((namespace, kind, name), len(missing)))
-            seen = {str(k): int(v) for k, v in missing["xds_agent"].astype(str).value_counts().items() if v}
-            gateway = bool((missing["role"] == mesh.ROLE_GATEWAY).any())
+        # Plain lists per workload (inventory.workload_rows): no DataFrame per group at 150k pods.
+        for (namespace, kind, name), missing in workload_rows(missing_all, ("name", "xds_agent", "role")):
+            total = int(sizes.get((namespace, kind, name), len(missing["name"])))
+            seen = dict(Counter(map(str, missing["xds_agent"])).most_common())
+            gateway = mesh.ROLE_GATEWAY in missing["role"]
             what = "gateway pod(s)" if gateway else "pod(s)"
             yield self.fail(
-                cluster.name, f"{len(missing)}/{total} {what} lack PROXY_CONFIG_XDS_AGENT=\"true\" "
+                cluster.name, f"{len(missing['name'])}/{total} {what} lack PROXY_CONFIG_XDS_AGENT=\"true\" "
                 f"(seen: {', '.join(f'{k} x{v}' for k, v in seen.items())})",
                 kind=kind, namespace=namespace, name=name,
                 severity=Severity.MAJOR if gateway else None,
                 remediation=mesh.restart_command(cluster.name, kind, namespace, name),
-                evidence={"pods": sorted(missing["name"].tolist())[:20], "values": seen,
+                evidence={"pods": missing["name"][:20], "values": seen,
                           "pod_count": total, "gateway": gateway})
         ok_workloads = len(sizes) - (missing_all.groupby(WORKLOAD_KEY, observed=True).ngroups
                                      if not missing_all.empty else 0)
