@@ -56,10 +56,11 @@ class Limits:
     exemptions: int = 40
     commands: int = 12
     text: int = 600
+    promql_keys: tuple[str, ...] | None = ("requests", "connections", "series", "tcp_series")
 
 
 HTML_LIMITS = Limits(blockers=300, findings=3000, unknowns=200, warnings=200, namespaces=25, gateways=24,
-                     exemptions=300, commands=25, text=4000)
+                     exemptions=300, commands=25, text=4000, promql_keys=None)
 PDF_LIMITS = Limits(blockers=40, findings=120, unknowns=30, warnings=30)
 
 
@@ -82,6 +83,15 @@ def clean(value: Any, limit: int | None = None) -> str:
     return text
 
 
+_COMMAND_WORDS = ("kubectl", "istioctl", "asm-audit", "helm", "curl", "aliyun", "jq", "export", "for", "#", "(")
+
+
+def looks_like_command(text: str) -> bool:
+    """A remediation to show as a copyable command (starts with a command) rather than as advice."""
+    first = text.lstrip().split(" ", 1)[0] if text.strip() else ""
+    return first.startswith(_COMMAND_WORDS) or first.startswith("${")
+
+
 def subject_of(kind: Any, namespace: Any, name: Any) -> str:
     """'Deployment shop/cart' (or whatever part is known)."""
     kind, namespace, name = clean(kind), clean(namespace), clean(name)
@@ -96,6 +106,7 @@ def _row(r: Any, limits: Limits) -> dict[str, Any]:
         "kind": clean(r.kind), "namespace": clean(r.namespace), "name": clean(r.name),
         "subject": subject_of(r.kind, r.namespace, r.name),
         "message": clean(r.message, limits.text), "remediation": clean(r.remediation, limits.text * 2),
+        "remediation_is_command": looks_like_command(str(r.remediation or "")),
         "exempt": bool(r.exempt), "exempt_reason": clean(r.exempt_reason, limits.text),
     }
 
@@ -377,12 +388,15 @@ def traffic_section(frame: pd.DataFrame, limits: Limits) -> dict[str, Any]:
         "sublabel": " \u00b7 ".join(p for p in (r["cluster"], r["gateway_type"], r["window"]) if p),
         "series": r["series"] or r["tcp_series"], "unit": "req/s" if r["series"] else "conn/s"}
         for r in charted]) if charted else None
-    promql: dict[str, str] = {}
-    for r in rows:
-        for k, v in r["promql"].items():
-            promql.setdefault(k, v)
+    # The queries of the first gateway that has them, as an example of what was asked (each finding's
+    # evidence.promql in findings.json has its own); the PDF shows the main ones only.
+    example = next((r for r in rows if r["promql"]), None)
+    promql = dict(example["promql"]) if example else {}
+    if limits.promql_keys is not None:
+        promql = {k: v for k, v in promql.items() if k in limits.promql_keys}
     return {"rows": rows[: limits.gateways * 3], "more": max(0, len(rows) - limits.gateways * 3), "svg": svg,
-            "present": bool(rows), "charted": len(charted), "promql": promql}
+            "present": bool(rows), "charted": len(charted), "promql": promql,
+            "promql_for": f"{example['subject']} ({example['cluster']})" if example else ""}
 
 
 # ---------------------------------------------------------------- restart risk
@@ -453,12 +467,15 @@ def runbook(result: AuditResult, block: pd.DataFrame, unknown: pd.DataFrame, lim
     steps: list[dict[str, Any]] = []
     verdict = result.verdict.value
     if not block.empty:
-        commands = [clean(c, 2000) for c in dict.fromkeys(block["remediation"].astype(str)) if c.strip()]
+        distinct = [clean(c, 2000) for c in dict.fromkeys(block["remediation"].astype(str)) if c.strip()]
+        commands = [c for c in distinct if looks_like_command(c)]
+        advice = [c for c in distinct if not looks_like_command(c)]
         steps.append({
             "title": f"Fix the {len(block):,} blocking finding(s)",
             "text": "Run the remediation of each blocker (one per workload or object). "
                     "Every command is also in findings.csv, column remediation.",
-            "commands": commands[: limits.commands], "more": max(0, len(commands) - limits.commands)})
+            "advice": advice[: limits.commands], "commands": commands[: limits.commands],
+            "more": max(0, len(commands) - limits.commands) + max(0, len(advice) - limits.commands)})
     if not unknown.empty:
         reasons = sorted({clean(m, 300) for m in unknown["message"].astype(str)})
         steps.append({
@@ -525,8 +542,10 @@ def build(result: AuditResult, limits: Limits = HTML_LIMITS) -> dict[str, Any]:
     status = _str(frame["status"]) if not frame.empty else pd.Series(dtype=str)
     live = ~frame["exempt"] if not frame.empty else pd.Series(dtype=bool)
     unknown = _sorted(frame[(status == "UNKNOWN") & live]) if not frame.empty else frame
-    warn = _sorted(frame[((status == "WARN") | ((status == "FAIL") & ~blocking_mask(frame))) & live]) if (
+    # Restart-risk warnings have their own section (scores and waves); listing them again would double it.
+    warn_all = frame[((status == "WARN") | ((status == "FAIL") & ~blocking_mask(frame))) & live] if (
         not frame.empty) else frame
+    warn = _sorted(warn_all[_str(warn_all["check_id"]) != RISK_CHECK]) if not warn_all.empty else warn_all
     by_check = blockers_by_check(block)
     clusters = [{k: clean(v, 300) if isinstance(v, str) else v for k, v in c.items()} for c in result.clusters]
     fleet = fleet_rows(result)
@@ -548,7 +567,7 @@ def build(result: AuditResult, limits: Limits = HTML_LIMITS) -> dict[str, Any]:
         "gate_verdicts": [{"gate": g, "verdict": v, "step": GATE_STEP.get(g, g),
                            "class": charts.VERDICT_CLASS.get(v, "incomplete")}
                           for g, v in result.gate_verdicts.items()],
-        "headline": headline(result, len(block), len(by_check), len(unknown), len(warn)),
+        "headline": headline(result, len(block), len(by_check), len(unknown), len(warn_all)),
         "generated_at": clean(result.generated_at), "tool_version": clean(result.tool_version),
         "inputs_sha256": clean(result.inputs_sha256) or "", "origin": clean(result.options.get("origin")),
         "options": {k: v for k, v in result.options.items() if k in ("allow_unknown", "strict")},
@@ -566,6 +585,7 @@ def build(result: AuditResult, limits: Limits = HTML_LIMITS) -> dict[str, Any]:
         "unknowns_total": len(unknown), "unknowns_more": max(0, len(unknown) - limits.unknowns),
         "warnings": rows_of(warn.head(limits.warnings), limits),
         "warnings_total": len(warn), "warnings_more": max(0, len(warn) - limits.warnings),
+        "warnings_all": len(warn_all), "warnings_risk": len(warn_all) - len(warn),
         "checks": check_rollup(frame),
         "check_meta": {c["id"]: {"title": clean(c.get("title")), "rationale": clean(c.get("rationale"), 600),
                                  "remediation": clean(c.get("remediation"), 600)} for c in result.checks},
