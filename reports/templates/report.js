@@ -77,6 +77,19 @@
     });
   }
 
+  // A shareable filtered view: report.html#findings?status=FAIL&cluster=cluster-a
+  var hash = window.location.hash;
+  if (hash.indexOf("#findings?") === 0) {
+    hash.slice(10).split("&").forEach(function (pair) {
+      var kv = pair.split("=");
+      var value = decodeURIComponent((kv[1] || "").replace(/\+/g, " "));
+      controls.forEach(function (c) {
+        if (c.getAttribute("data-filter") === kv[0]) { c.value = value; }
+      });
+    });
+    table.scrollIntoView();
+  }
+
   var headers = Array.prototype.slice.call(table.tHead.rows[0].cells);
   headers.forEach(function (th, index) {
     if (!th.hasAttribute("data-sort")) { return; }
