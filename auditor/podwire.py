@@ -14,6 +14,7 @@ malformed input meets exactly the checks and errors it met before.
 
 from __future__ import annotations
 
+import re
 from typing import Any, Required, TypedDict
 
 import msgspec
@@ -135,6 +136,14 @@ def decode_pod_list(body: bytes) -> Any:
         return _POD_LIST.decode(body)
     except (msgspec.DecodeError, msgspec.ValidationError):
         return orjson.loads(body)
+
+
+_POD_KIND = re.compile(rb'"kind"\s*:\s*"Pod(?:List)?"')
+
+
+def may_hold_pods(raw: bytes) -> bool:
+    """Cheap test before the fast path: a file without `"kind": "Pod"` is parsed whole at once."""
+    return _POD_KIND.search(raw) is not None
 
 
 def reduced_list(raw: bytes) -> dict[str, Any] | None:

@@ -14,8 +14,8 @@ proxy; Services (<= 10,000), namespaces (<= 10,000), Istio config objects, istio
 webhooks, Istio ingress/egress/east-west gateways and ASM's gateways; on the ASM side the migration
 CR, IstioGateways and the imported Istio config.
 
-Written as a snapshot directory (manifest.json, one folder per cluster, JSON `List` files; pods split
-into files of POD_FILE_SIZE) which `asm-audit run --snapshot` reads and
+Written as a snapshot directory (manifest.json, one folder per cluster, JSON `List` files; long lists split
+into files of FILE_SIZE objects) which `asm-audit run --snapshot` reads and
 `tests.fakeapi.FakeApiServer.load_yaml_dir` serves.
 
     python -m bench.generate --pods 10000 --out /tmp/bench-10k
@@ -36,7 +36,9 @@ import orjson
 
 DATA_PLANE = "cluster-a"
 CLUSTER_ID = "c5f1d9a7e3b2c4d6e8f0a1b3c5d7e9f01"
-POD_FILE_SIZE = 2000
+# Objects per List file, as `asm-audit snapshot` writes them (snapshot.WRITE_PART_ITEMS): reading one
+# file back holds one part of a long list in memory, not the whole list.
+FILE_SIZE = 5000
 ISTIO_VERSION = "1.22.3"
 ISTIO_PROXY_IMAGE = f"docker.io/istio/proxyv2:{ISTIO_VERSION}"
 ASM_TAG = "v1.24.6.62-g5c7e1f0b-aliyun"
@@ -747,7 +749,7 @@ def generate(pods: int, out: Path, seed: int = 7) -> dict[str, Any]:
     namespaces, workloads = plan(pods, seed)
 
     counts: dict[str, int] = {}
-    objects = _ListWriter(dp_dir)
+    objects = _ListWriter(dp_dir, split=FILE_SIZE)
     istio_config: list[dict[str, Any]] = []
     for key, obj in cluster_objects(namespaces, workloads):
         obj = _istiod_fixups(obj)
@@ -757,7 +759,7 @@ def generate(pods: int, out: Path, seed: int = 7) -> dict[str, Any]:
             istio_config.append(obj)
     objects.close()
 
-    pod_writer = _ListWriter(dp_dir, split=POD_FILE_SIZE)
+    pod_writer = _ListWriter(dp_dir, split=FILE_SIZE)
     written = 0
     for w in workloads:
         for pod in pods_of(w, rng):
@@ -770,7 +772,7 @@ def generate(pods: int, out: Path, seed: int = 7) -> dict[str, Any]:
     pod_writer.close()
     counts["pods"] = written
 
-    asm_writer = _ListWriter(asm_dir)
+    asm_writer = _ListWriter(asm_dir, split=FILE_SIZE)
     for key, obj in asm_objects(namespaces, istio_config):
         asm_writer.add(key, obj)
     asm_writer.close()
@@ -795,7 +797,7 @@ def generate(pods: int, out: Path, seed: int = 7) -> dict[str, Any]:
 
 def ensure(pods: int, root: Path, seed: int = 7) -> Path:
     """A cached snapshot for (pods, seed) under root; generated once."""
-    out = Path(root) / f"pods-{pods}-seed-{seed}"
+    out = Path(root) / f"v2-pods-{pods}-seed-{seed}"  # v2: every list split every FILE_SIZE objects
     done = out / ".complete"
     if not done.exists():
         generate(pods, out, seed)
