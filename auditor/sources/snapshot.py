@@ -122,7 +122,7 @@ def read_object_file(path: Path, reduce_pods: bool = False) -> Iterator[dict[str
         raw = path.read_bytes()
     except OSError as exc:
         raise UsageError(f"{path}: cannot read: {exc.strerror or exc}") from exc
-    if path.suffix == ".json" and reduce_pods:
+    if path.suffix == ".json" and reduce_pods and podwire.may_hold_pods(raw):
         reduced = podwire.reduced_list(raw)
         if reduced is not None:
             del raw
