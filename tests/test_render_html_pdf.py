@@ -465,3 +465,50 @@ def test_cli_paper_option(tmp_path: Path, capsys: pytest.CaptureFixture[str]) ->
     assert (out / "report.html").stat().st_size > 10_000
     assert main(["run", "--snapshot", str(snap), "--format", "pdf", "--paper", "a3", "--out", str(out)]) == 2
     assert "paper" in capsys.readouterr().err
+
+
+# ---------------------------------------------------------------- every verdict and optional section
+def test_go_and_incomplete_first_pages(tmp_path: Path) -> None:
+    go = audit_scene(tmp_path / "go", phase="setup", state="Init")
+    assert go.verdict.value == "GO"
+    page = pdf_text_page(html.render_pdf(go, tmp_path / "go-out"), 1)
+    assert "verdict GO" in page and "verdict NO-GO" not in page
+    assert "Checks passed" in page and "The evidence supports" in page
+    assert "Now (GO): desiredState" in pdf_text(tmp_path / "go-out" / "report.pdf"), "runbook: take the step"
+
+    incomplete = audit_scene(tmp_path / "inc", phase="setup", asm=False)
+    assert incomplete.verdict.value == "INCOMPLETE"
+    pdf = html.render_pdf(incomplete, tmp_path / "inc-out")
+    page = pdf_text_page(pdf, 1)
+    assert "INCOMPLETE" in page and "What could not be judged" in page and "migration-resource" in page
+    assert "Restore the missing evidence" in pdf_text(pdf)
+    text = html.render_html(incomplete, tmp_path / "inc-out").read_text(encoding="utf-8")
+    assert 'id="unknowns"' in text and "UNKNOWN is not PASS" in text
+
+
+def test_exemptions_and_since_last_report_sections(tmp_path: Path) -> None:
+    from auditor.config import Config
+    from auditor.render.json_out import document
+
+    snap = migration_scene(tmp_path / "snap")
+    first = run_audit(sources=open_snapshot(snap), phase="uninstall")
+    baseline = json.loads(json.dumps(document(first), default=str))
+    config = Config.model_validate({"exemptions": [
+        {"check": "istio-sidecars-remaining", "namespace": "payments", "reason": "CHG-1234: <ledger> moves "
+         "in the next window", "owner": "team-payments", "ticket": "CHG-1234", "expires": "2099-01-31"},
+        {"check": "istio-sidecars-remaining", "namespace": "batch", "reason": "lapsed waiver",
+         "expires": "2020-01-01"},
+        {"check": "istio-sidecars-remaining", "namespace": "nothing-here", "reason": "stale pattern"},
+    ]})
+    result = run_audit(sources=open_snapshot(snap), phase="uninstall", config=config, baseline=baseline)
+    ctx = context.build(result, context.PDF_LIMITS)
+    states = {e["state"] for e in ctx["exemptions"]["entries"]}
+    assert states == {"applied", "expired", "unused"}
+    assert ctx["exemptions"]["applied_findings"] == 1
+    assert ctx["since"] is not None and ctx["since"]["resolved"] == 1, "the exempted ledger no longer blocks"
+    text = pdf_text(html.render_pdf(result, tmp_path / "out"))
+    flat = squash(text)
+    assert squash("CHG-1234: <ledger> moves") in flat and "2099-01-31" in text and "expired" in text
+    assert "Since the last report" in text and squash("1 resolved") in flat
+    page = html.render_html(result, tmp_path / "out").read_text(encoding="utf-8")
+    assert "CHG-1234: &lt;ledger&gt; moves" in page and 'value="EXEMPT"' in page
