@@ -512,3 +512,16 @@ def test_exemptions_and_since_last_report_sections(tmp_path: Path) -> None:
     assert "Since the last report" in text and squash("1 resolved") in flat
     page = html.render_html(result, tmp_path / "out").read_text(encoding="utf-8")
     assert "CHG-1234: &lt;ledger&gt; moves" in page and 'value="EXEMPT"' in page
+
+
+def test_phase_all_lists_each_risky_workload_once(all_gates_result: AuditResult) -> None:
+    risk = context.risk_section(all_gates_result.findings, context.PDF_LIMITS)
+    keys = [(w["cluster"], w["namespace"], w["name"]) for w in risk["rows"]]
+    assert keys and len(keys) == len(set(keys))
+    assert len({p["cluster"] for p in risk["plans"]}) == len(risk["plans"])
+    assert "every gate" in html.pdf_document(all_gates_result)
+
+
+@pytest.fixture(scope="module")
+def all_gates_result(tmp_path_factory: pytest.TempPathFactory) -> AuditResult:
+    return audit_scene(tmp_path_factory.mktemp("all"), phase="all")

@@ -416,9 +416,12 @@ def risk_section(frame: pd.DataFrame, limits: Limits) -> dict[str, Any]:
     sub = frame[(_str(frame["check_id"]) == RISK_CHECK)
                 & ~_str(frame["status"]).isin([Status.NOT_APPLICABLE.value])]
     plans = []
+    planned: set[str] = set()
     for r in sub.itertuples(index=False):
         ev = r.evidence if isinstance(r.evidence, dict) else {}
-        if isinstance(ev.get("waves"), list):
+        # --phase all runs the check once per gate on the same pods: one plan per cluster is enough.
+        if isinstance(ev.get("waves"), list) and str(r.cluster) not in planned:
+            planned.add(str(r.cluster))
             plans.append({"cluster": clean(r.cluster), "workloads": int(_num(ev.get("workloads")) or 0),
                           "waves": [{"wave": clean(w.get("wave")), "risk": clean(w.get("risk"), 60),
                                      "workloads": int(_num(w.get("workloads")) or 0)}
@@ -432,6 +435,8 @@ def risk_section(frame: pd.DataFrame, limits: Limits) -> dict[str, Any]:
         return {"rows": [], "more": 0, "present": not sub.empty, "plans": plans,
                 "unknown": [clean(m, 300) for m in unscored["message"].head(5)]}
     scored = scored.sort_values(["risk_score", "namespace", "name"], ascending=[False, True, True], kind="stable")
+    # The same workload scored under several gates (--phase all) is one workload to move.
+    scored = scored.drop_duplicates(subset=["cluster", "namespace", "kind", "name"])
     rows = []
     for r in scored.head(limits.risk).itertuples(index=False):
         ev = r.evidence if isinstance(r.evidence, dict) else {}
@@ -563,6 +568,7 @@ def build(result: AuditResult, limits: Limits = HTML_LIMITS) -> dict[str, Any]:
         "verdict": verdict, "verdict_class": charts.VERDICT_CLASS.get(verdict, "incomplete"),
         "exit_code": result.exit_code, "gate": clean(result.gate), "gates": [clean(g) for g in result.gates],
         "gate_step": GATE_STEP.get(result.gate, "all gates"),
+        "gate_title": "every gate" if result.gate == "all" else f"{clean(result.gate)} gate",
         "gate_reason": clean(result.gate_reason, 300),
         "gate_verdicts": [{"gate": g, "verdict": v, "step": GATE_STEP.get(g, g),
                            "class": charts.VERDICT_CLASS.get(v, "incomplete")}
