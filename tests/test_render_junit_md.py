@@ -163,3 +163,15 @@ def test_markdown_escapes_hostile_text(all_gates: AuditResult) -> None:
     fence = re.search(r"^(`{3,})bash$", text, re.M).group(1)
     body = text.split(fence + "bash\n", 1)[1].split("\n" + fence, 1)[0]
     assert "echo '```'" in body and len(fence) > 3
+
+
+def test_markdown_command_block_stays_pasteable(all_gates: AuditResult) -> None:
+    advice = Finding(Status.FAIL, "cluster-a", "east-west traffic", kind="Deployment", namespace="istio-system",
+                     name="istio-eastwestgateway", remediation="Move the remaining workloads to ASM proxies,\n"
+                     "then audit again after a full window.", severity=Severity.BLOCKER, gate="assessment",
+                     check_id="aaa-first", title="t")
+    text = markdown.document(with_findings(all_gates, [advice]))
+    block = text.split("```bash\n", 1)[1].split("\n```", 1)[0]
+    assert "# Move the remaining workloads to ASM proxies,\n# then audit again" in block
+    assert all(line.startswith(("kubectl", "#", "istioctl")) for line in block.splitlines()), block
+    assert "\\(" not in text and "\\)" not in text, "parentheses need no escape (noise in chat)"

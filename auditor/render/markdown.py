@@ -15,12 +15,12 @@ import pandas as pd
 
 from auditor.engine import AuditResult
 from auditor.render import write_atomic
-from auditor.render.context import GATE_STEP, STATUS_ORDER, blocking_mask, clean, subject_of
+from auditor.render.context import GATE_STEP, STATUS_ORDER, blocking_mask, clean, looks_like_command, subject_of
 
 TOP = 10
 ICON = {"GO": "\U0001f7e2", "NO-GO": "\U0001f534", "INCOMPLETE": "\U0001f7e1"}
 WJ = "\u2060"  # word joiner: invisible, but breaks @mentions, #refs and autolinks
-_MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+!|~>])")
+_MD_SPECIAL = re.compile(r"([\\`*_\[\]|~])")  # emphasis, code, links, tables, strike; < > & become entities
 
 
 def md(value: object, limit: int = 300) -> str:
@@ -29,7 +29,7 @@ def md(value: object, limit: int = 300) -> str:
     text = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
     text = _MD_SPECIAL.sub(r"\\\1", text)
     text = text.replace("@", "@" + WJ).replace("://", ":" + WJ + "//").replace("www.", "www" + WJ + ".")
-    return text
+    return re.sub(r"#(?=\d)", "#" + WJ, text)  # "#123" would link an issue
 
 
 def code_span(value: object, limit: int = 120) -> str:
@@ -87,7 +87,9 @@ def document(result: AuditResult) -> str:
         lines += [f"### Blockers ({len(block):,})", "", *_table(shown), ""]
         if len(block) > TOP:
             lines += [f"\u2026 and {len(block) - TOP:,} more in `findings.csv` / `report.html`.", ""]
-        commands = [c for c in dict.fromkeys(shown["remediation"].astype(str)) if c.strip()]
+        # Advice that is not a command becomes a comment, so the block stays pasteable into a shell.
+        commands = [c if looks_like_command(c) else "# " + c.replace("\n", "\n# ")
+                    for c in dict.fromkeys(shown["remediation"].astype(str)) if c.strip()]
         if commands:
             lines += ["<details><summary>Commands for these blockers</summary>", "", code_block(commands), "",
                       "</details>", ""]
