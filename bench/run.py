@@ -10,7 +10,7 @@ Prints ONE JSON line on stdout (progress goes to stderr):
 - `baseline_s`: the floor, measured in the same run and also in a fresh subprocess: fetch the same
   lists over HTTP with the same page size (live) or read the same snapshot files (snapshot), and
   `orjson.loads` every page; `ratio` = audit_s / baseline_s;
-- `peak_rss_mb`: ru_maxrss of the audit subprocess (imports included);
+- `peak_rss_mb`: peak RSS (VmHWM) of the audit subprocess, imports included;
 - `api_requests`: requests the audit sent to the (fake) API servers (0 for a snapshot);
 - `pdf_s`, `pdf_pages`: rendering report.pdf of that audit (null while no PDF renderer exists);
 - `naive_*`: the naive path at a smaller N (`--naive-pods`, default 5,000): the `kubernetes`
@@ -51,6 +51,14 @@ def load_avg() -> float:
 
 # ---------------------------------------------------------------- children (fresh processes)
 def _peak_rss_mb() -> float:
+    """Peak RSS of this process. VmHWM, not ru_maxrss: Linux keeps ru_maxrss across execve, so a child
+    of the process holding the fake API server's data would report that process's size."""
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return round(int(line.split()[1]) / 1024, 1)
+    except OSError:
+        pass
     import resource
 
     return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)  # KiB on Linux
