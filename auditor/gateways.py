@@ -108,6 +108,13 @@ def gateway_workloads(cluster: ClusterInventory, rules: mesh.ProxyRules,
                       names: GatewaysConfig | None = None) -> list[GatewayWorkload]:
     """Every gateway Deployment of the cluster, Istio's and ASM's (see `.asm`). Needs Deployments."""
     names = names or GatewaysConfig()
+    # Many checks and gates ask; one scan of the Deployments per cluster (tens of thousands at scale).
+    return list(cluster.memo(("gateway_workloads", id(rules), repr(names)),
+                             lambda: _gateway_workloads(cluster, rules, names)))
+
+
+def _gateway_workloads(cluster: ClusterInventory, rules: mesh.ProxyRules,
+                       names: GatewaysConfig) -> list[GatewayWorkload]:
     out = []
     for dep in cluster.objects(K.DEPLOYMENT):
         meta = dep.get("metadata") or {}

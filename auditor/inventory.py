@@ -9,7 +9,7 @@ ConfigMap data outside istio-system, only the owner chain of ReplicaSets and Job
 from __future__ import annotations
 
 import sys
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -187,6 +187,7 @@ class ClusterInventory:
     not_served: set[str] = field(default_factory=set)
     pod_rows: list[tuple] = field(default_factory=list)
     _pods: pd.DataFrame | None = None
+    _memo: dict[Any, Any] = field(default_factory=dict)
 
     # -- collection side
     def collected(self, kind: Kind) -> bool:
@@ -195,6 +196,18 @@ class ClusterInventory:
     def record_error(self, kind: Kind, reason: str) -> None:
         self.errors[kind.key] = reason
         self.objects_by_kind.pop(kind.key, None)
+        self._memo.clear()
+
+    def memo(self, key: Any, compute: Callable[[], Any]) -> Any:
+        """`compute()` once per key while what was collected stays the same (the collector calls
+        `forget()` when it adds a kind). For derived views several checks and gates ask for, e.g. the
+        gateway Deployments: at 150k pods recomputing them per check and gate adds up."""
+        if key not in self._memo:
+            self._memo[key] = compute()
+        return self._memo[key]
+
+    def forget(self) -> None:
+        self._memo.clear()
 
     # -- check side
     def _require(self, kind: Kind) -> None:

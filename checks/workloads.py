@@ -88,6 +88,15 @@ def template_injection(template: dict[str, Any], rules: mesh.ProxyRules) -> Temp
 def manual_injections(cluster: ClusterInventory, rules: mesh.ProxyRules, kinds: Iterable[K.Kind] = TEMPLATE_KINDS
                       ) -> tuple[dict[tuple[str, str, str], TemplateInjection], dict[str, str]]:
     """(namespace, kind, name) -> what the template carries; plus the kinds that could not be read."""
+    kinds = tuple(kinds)
+    # Several checks and gates ask; one pass over the templates per cluster (tens of thousands at scale).
+    found, missing = cluster.memo(("manual_injections", id(rules), tuple(k.key for k in kinds)),
+                                  lambda: _manual_injections(cluster, rules, kinds))
+    return dict(found), dict(missing)
+
+
+def _manual_injections(cluster: ClusterInventory, rules: mesh.ProxyRules, kinds: tuple[K.Kind, ...]
+                       ) -> tuple[dict[tuple[str, str, str], TemplateInjection], dict[str, str]]:
     templates, missing = workload_templates(cluster, kinds)
     out = {}
     for kind, obj, template in templates:
