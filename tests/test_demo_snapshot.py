@@ -368,8 +368,10 @@ def test_egress_virtualservice_split():
     assert len(routes) == 1
     weights = {d["destination"]["host"]: d.get("weight", 0) for d in routes[0]["route"]}
     assert sum(weights.values()) == 100
-    assert weights[ISTIO_EGRESS_HOST] == 99
-    assert weights[ASM_EGRESS_HOST] == 1
+    # Cut-over nearly done (seed: adjust the ratio until all traffic goes to ASM): 1% still via Istio,
+    # which the recorded Prometheus data shows too.
+    assert weights[ISTIO_EGRESS_HOST] == 1
+    assert weights[ASM_EGRESS_HOST] == 99
     # the ASM egress gateway host resolves to a Service in istio-system
     assert find("cluster-a", "Service", "asm-egressgateway", "istio-system") is not None
 
