@@ -64,7 +64,8 @@ STATUS_NOT_SERVED = "not-served"
 
 
 # ---------------------------------------------------------------- reading files
-def _objects_in(doc: Any, path: Path) -> Iterator[dict[str, Any]]:
+def _objects_in(doc: Any, path: Path, checked_pods: bool = False) -> Iterator[dict[str, Any]]:
+    """`checked_pods`: Pods were decoded by auditor.podwire, whose types enforce _metadata_problem's rules."""
     if doc is None:
         return
     if not isinstance(doc, dict):
@@ -79,12 +80,12 @@ def _objects_in(doc: Any, path: Path) -> Iterator[dict[str, Any]]:
                 raise UsageError(f"{path}: a List item is not an object")
             if item_kind and "kind" not in item:  # typed lists (PodList) omit kind on items
                 item = {"apiVersion": doc.get("apiVersion"), "kind": item_kind, **item}
-            yield from _objects_in(item, path)
+            yield from _objects_in(item, path, checked_pods)
         return
     meta = doc.get("metadata")
     if not isinstance(meta, dict) or not isinstance(meta.get("name"), str):
         raise UsageError(f"{path}: {kind} object without metadata.name")
-    problem = _metadata_problem(meta)
+    problem = None if checked_pods and kind == "Pod" else _metadata_problem(meta)
     if problem:
         raise UsageError(f"{path}: {kind} {meta['name']!r}: {problem}")
     yield doc
@@ -126,7 +127,7 @@ def read_object_file(path: Path, reduce_pods: bool = False) -> Iterator[dict[str
         reduced = podwire.reduced_list(raw)
         if reduced is not None:
             del raw
-            yield from _objects_in(reduced, path)
+            yield from _objects_in(reduced, path, checked_pods=True)
             return
     if path.suffix == ".json":
         try:
