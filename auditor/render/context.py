@@ -71,6 +71,11 @@ _UNSAFE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\ufffe\uffff\u202a-\u202e\u206
 _SURROGATE = re.compile("[\ud800-\udfff]")
 
 
+# Names, ids and other short fields: Kubernetes names stop at 253 characters; a snapshot can hold a 200k
+# one, which WeasyPrint would lay out for minutes (one unbreakable word). Cut whatever has no explicit limit.
+FIELD_LIMIT = 512
+
+
 def clean(value: Any, limit: int | None = None) -> str:
     """Text safe to show anywhere (HTML, PDF, XML, Markdown once escaped): no control characters, cut long."""
     if value is None or (isinstance(value, float) and math.isnan(value)):
@@ -78,7 +83,8 @@ def clean(value: Any, limit: int | None = None) -> str:
     text = value if isinstance(value, str) else str(value)
     text = text.replace("\r\n", "\n").replace("\r", "\n")
     text = _SURROGATE.sub("\ufffd", _UNSAFE.sub("", text))
-    if limit is not None and len(text) > limit:
+    limit = FIELD_LIMIT if limit is None else limit
+    if len(text) > limit:
         text = f"{text[:limit]}\u2026 [{len(text) - limit:,} more characters in findings.json]"
     return text
 

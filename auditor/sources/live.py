@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import math
 import os
+import shutil
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -126,25 +127,54 @@ class LiveCluster(ClusterSource):
     def _check_kubeconfig(self, path: str | None) -> None:
         """Our own reading of the kubeconfig file(s), for one-line errors that name the file, line and context.
 
-        The client's loader reports malformed files as bare TypeErrors or YAML dumps; it loads them again after.
+        The client's loader reports malformed files as bare TypeErrors or YAML dumps, and only logs a missing
+        credential plugin; it loads the files again after this.
         """
         files = [path] if path else [f for f in os.environ.get("KUBECONFIG", "~/.kube/config").split(os.pathsep)
                                      if f and Path(os.path.expanduser(f)).is_file()]
-        contexts: list[str] = []
+        # Merged like kubectl: the first file that names an entry wins.
+        entries: dict[str, dict[str, dict[str, Any]]] = {"contexts": {}, "clusters": {}, "users": {}}
         current = None
         for file in files:
             doc = _read_kubeconfig(self.name, file)
-            for entry in doc.get("contexts") or ():
-                if isinstance(entry, dict) and isinstance(entry.get("name"), str):
-                    contexts.append(entry["name"])
-            current = current or doc.get("current-context")
+            for section, named in entries.items():
+                items = doc.get(section)
+                if items is None:
+                    continue
+                if not isinstance(items, list) or not all(
+                        isinstance(e, dict) and isinstance(e.get("name"), str) for e in items):
+                    raise UsageError(f"cluster {self.name}: malformed kubeconfig {file}: '{section}' must be a "
+                                     "list of entries with a name")
+                for entry in items:
+                    named.setdefault(entry["name"], entry)
+            if not current and isinstance(doc.get("current-context"), str):
+                current = doc["current-context"]
         where = ", ".join(files)
+        contexts = list(entries["contexts"])
         known = f" (contexts: {', '.join(contexts)})" if contexts else " (it defines no context)"
         if self.context and self.context not in contexts:
             raise UsageError(f"cluster {self.name}: unknown context {self.context!r} in kubeconfig {where}{known}")
         if not self.context and not current:
             raise UsageError(f"cluster {self.name}: kubeconfig {where} has no current-context; "
                              f"pass --context{known}")
+        name = self.context or current
+        context = (entries["contexts"].get(name) or {}).get("context")
+        if not isinstance(context, dict):
+            return  # the client's own message names what is missing
+        cluster = (entries["clusters"].get(context.get("cluster")) or {}).get("cluster")
+        server = cluster.get("server") if isinstance(cluster, dict) else None
+        if isinstance(server, str) and not server.startswith(("https://", "http://")):
+            raise UsageError(f"cluster {self.name}: context {name!r} has server {server[:100]!r}; expected an "
+                             "https:// URL")
+        user = (entries["users"].get(context.get("user")) or {}).get("user")
+        plugin = (user.get("exec") or {}) if isinstance(user, dict) else {}
+        command = plugin.get("command") if isinstance(plugin, dict) else None
+        # Bare names are looked up on PATH, absolute paths checked; relative paths (resolved against the
+        # kubeconfig's directory by kubectl) are left to the client.
+        checkable = isinstance(command, str) and command and (os.sep not in command or os.path.isabs(command))
+        if checkable and shutil.which(command) is None:
+            raise UsageError(f"cluster {self.name}: the credential plugin {command!r} of context {name!r} is not "
+                             "installed (not found on PATH)")
 
     def close(self) -> None:
         if self._client is not None:
