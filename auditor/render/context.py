@@ -354,6 +354,8 @@ def progress_section(result: AuditResult, limits: Limits) -> dict[str, Any]:
         if len(rest):
             rows.append({"label": f"{len(rest):,} other namespaces", "istio": int(rest["istio"].sum()),
                          "asm": int(rest["asm"].sum()), "none": int(rest["none"].sum()), "indent": True})
+    if inv is None:
+        missing.append("the pod inventory is not part of this result (rendered from findings only)")
     meshed = totals["istio"] + totals["asm"]
     return {"rows": rows, "svg": charts.progress(rows) if rows else None, "missing": missing,
             "totals": totals, "percent": round(100 * totals["asm"] / meshed) if meshed else None,
