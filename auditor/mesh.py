@@ -125,7 +125,7 @@ def parse_version(text: str | None) -> Version | None:
         return None
     text = text.strip()
     m = _SEMVER.match(text) or _REV_VERSION.match(text)
-    if not m:
+    if not m or any(len(g) > 9 for g in m.groups() if g):  # absurd digit runs (int() refuses > 4300 digits)
         return None
     major, minor, patch = int(m.group(1)), int(m.group(2)), int(m.group(3) or 0)
     if major > 99 or minor > 999:
@@ -152,7 +152,9 @@ def kubernetes_version(version_info: dict[str, Any] | None) -> Version | None:
         return parsed
     major = re.sub(r"\D", "", str(version_info.get("major", "")))
     minor = re.sub(r"\D", "", str(version_info.get("minor", "")))
-    return Version(int(major), int(minor)) if major and minor else None
+    if not major or not minor or len(major) > 9 or len(minor) > 9:
+        return None
+    return Version(int(major), int(minor))
 
 
 # ---------------------------------------------------------------- mesh config

@@ -26,8 +26,10 @@ class _Object(TypedDict, total=False):
     """Any JSON object, contents skipped (managedFields entries must still be objects)."""
 
 
+# Required[...]: what the API server always sends. A pod without it is malformed: it falls back to the
+# full parse, where the snapshot reader refuses it by name (auditor.sources.snapshot._REQUIRED).
 class _EnvVar(TypedDict, total=False):
-    name: str
+    name: Required[str]
     value: str
 
 
@@ -40,7 +42,7 @@ class _Lifecycle(TypedDict, total=False):
 
 
 class _Container(TypedDict, total=False):
-    name: str
+    name: Required[str]
     image: str
     args: list[str]
     env: list[_EnvVar]
@@ -68,7 +70,7 @@ class _Metadata(TypedDict, total=False):
 
 
 class _Spec(TypedDict, total=False):
-    containers: list[_Container]
+    containers: Required[list[_Container]]
     initContainers: list[_Container]
     terminationGracePeriodSeconds: int
 
@@ -94,7 +96,7 @@ class _Pod(TypedDict, total=False):
     apiVersion: str
     kind: str
     metadata: _Metadata
-    spec: _Spec
+    spec: Required[_Spec]
     status: _Status
 
 
