@@ -386,3 +386,70 @@ def test_ctrl_c_exits_promptly_with_one_line_and_no_report(tmp_path, fake_api, f
     assert "Traceback" not in err
     assert not (out / "findings.json").exists() and not (out / "report.html").exists()
     assert not list(tmp_path.glob(".out.*.partial"))
+
+
+# ---------------------------------------------------------------- outputs never lost
+OLD = {"findings.json": b'{"old": true}', "findings.csv": b"old,csv\n", "report.html": b"<p>old report</p>"}
+
+
+def old_report(out: Path) -> None:
+    out.mkdir(parents=True)
+    for name, data in OLD.items():
+        (out / name).write_bytes(data)
+
+
+def test_a_failing_renderer_leaves_the_previous_report_untouched(tmp_path, capsys, monkeypatch):
+    from auditor.render import csv_out
+
+    def disk_full(result: Any, out_dir: Path) -> Path:
+        (Path(out_dir) / "findings.csv").write_bytes(b"half a fi")  # what a crash mid-write leaves behind
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(csv_out, "render", disk_full)
+    out = tmp_path / "report"
+    old_report(out)
+    code = main(["run", "--snapshot", str(api.demo_snapshot_path()), "--phase", "uninstall", "--out", str(out),
+                 "--format", "json,md,csv", "--quiet"])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert code == 4 and len(err) == 1 and "No space left on device" in err[0]
+    assert {p.name: p.read_bytes() for p in out.iterdir()} == OLD  # not one file replaced, none added
+    assert not [p for p in tmp_path.iterdir() if p.name.endswith(".partial")]
+
+
+def test_a_successful_run_replaces_the_report_files_and_leaves_no_temporaries(tmp_path, capsys):
+    out = tmp_path / "report"
+    old_report(out)
+    code = main(["run", "--snapshot", str(api.demo_snapshot_path()), "--phase", "uninstall", "--out", str(out),
+                 "--format", "json,csv", "--quiet"])
+    assert code == 1
+    assert json.loads((out / "findings.json").read_text())["gate"] == "uninstall"
+    assert (out / "findings.csv").read_bytes() != OLD["findings.csv"]
+    assert (out / "report.html").read_bytes() == OLD["report.html"]  # not asked for: left alone
+    assert sorted(p.name for p in out.iterdir()) == ["findings.csv", "findings.json", "report.html"]
+    assert not [p for p in tmp_path.iterdir() if p.name.endswith(".partial")]
+
+
+def test_write_atomic_never_leaves_half_a_file(tmp_path, monkeypatch):
+    from auditor import render
+
+    target = tmp_path / "findings.json"
+    target.write_bytes(b"previous")
+
+    def interrupted(src: str, dst: str) -> None:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(render.os, "replace", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        render.write_atomic(target, b"new content")
+    assert target.read_bytes() == b"previous"
+    assert [p.name for p in tmp_path.iterdir()] == ["findings.json"]  # the temp file is gone too
+
+
+def test_out_pointing_at_a_file_is_a_usage_error(tmp_path, capsys):
+    out = tmp_path / "report"
+    out.write_text("not a directory")
+    code = main(["run", "--snapshot", str(api.demo_snapshot_path()), "--phase", "uninstall", "--out", str(out),
+                 "--format", "json", "--quiet"])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert code == 2 and len(err) == 1 and "not a directory" in err[0]
+    assert out.read_text() == "not a directory"
