@@ -44,14 +44,18 @@ class KubernetesVersion(ClusterCheck):
             yield self.unknown(cluster.name, f"Kubernetes version unknown: {cluster.version_error}")
             return
         info = cluster.version_info
-        raw = str(info.get("gitVersion") or "")
-        evidence = {"gitVersion": raw, "major": info.get("major"), "minor": info.get("minor")}
+        git_version = info.get("gitVersion")
+        raw = git_version if isinstance(git_version, str) else repr(git_version)
+        evidence = {"gitVersion": git_version, "major": info.get("major"), "minor": info.get("minor")}
         # gitVersion carries vendor suffixes (v1.28.3-aliyun.1, v1.27.8-eks-...); major/minor ("1", "28+")
-        # are the fallback when it is not a version at all.
-        version = mesh.parse_version(raw)
+        # are the fallback when it is not a version at all. A non-string gitVersion is malformed: not read.
+        version = mesh.parse_version(git_version) if isinstance(git_version, str) else None
         source = f"gitVersion {raw}"
         if version is None:
-            version = mesh.kubernetes_version({"major": info.get("major"), "minor": info.get("minor")})
+            try:
+                version = mesh.kubernetes_version({"major": info.get("major"), "minor": info.get("minor")})
+            except ValueError:  # digits beyond int()'s limit are no version either
+                version = None
             source = f"major/minor {info.get('major')}.{info.get('minor')} (gitVersion {raw!r} unreadable)"
         evidence["source"] = source
         if version is None:

@@ -54,6 +54,14 @@ def test_kubernetes_version_garbage_is_unknown(audit):
     assert "not-a-version" in row["message"]
 
 
+@pytest.mark.parametrize(("major", "minor", "status"), [("1", "29", "PASS"), (None, None, "UNKNOWN"),
+                                                      ("1" * 5000, "1", "UNKNOWN")])
+def test_kubernetes_version_non_string_git_version_is_not_read(audit, major, minor, status):
+    info = {**f.version_info(), "gitVersion": 1.0, "major": major, "minor": minor}
+    [row] = audit({"c1": []}, "assessment", versions={"c1": info}).rows("kubernetes-version")
+    assert row["status"] == status  # a float 1.0 is malformed, never "Kubernetes 1.0"
+
+
 def test_kubernetes_version_missing_version_json_is_unknown(audit):
     run = audit({"c1": [], "c2": []}, "assessment", versions={"c1": None})
     rows = {r["cluster"]: r for r in run.rows("kubernetes-version")}
