@@ -304,8 +304,9 @@ def _pod_owner(w: Workload, index: int) -> tuple[str, str, str, str]:
         return "apps/v1", "ReplicaSet", rs, f"{rs}-{_ALPHABET[index % 27]}{_ALPHABET[index // 27 % 27]}" \
             f"{_ALPHABET[index // 729 % 27]}{w.hash[:2]}"
     if w.kind in ("StatefulSet", "DaemonSet"):
-        suffix = str(index) if w.kind == "StatefulSet" else f"{w.hash[:3]}{_ALPHABET[index % 27]}" \
-            f"{_ALPHABET[index // 27 % 27]}"
+        # Pod names must be unique in a namespace (the API server would refuse a second one).
+        suffix = str(index) if w.kind == "StatefulSet" else f"{w.hash[:2]}{_ALPHABET[index % 27]}" \
+            f"{_ALPHABET[index // 27 % 27]}{_ALPHABET[index // 729 % 27]}"
         return "apps/v1", w.kind, w.name, f"{w.name}-{suffix}"
     if w.kind == "CronJob":
         job = f"{w.name}-2956{index % 10:02d}{w.hash[:2]}"[:52]
@@ -797,7 +798,7 @@ def generate(pods: int, out: Path, seed: int = 7) -> dict[str, Any]:
 
 def ensure(pods: int, root: Path, seed: int = 7) -> Path:
     """A cached snapshot for (pods, seed) under root; generated once."""
-    out = Path(root) / f"v2-pods-{pods}-seed-{seed}"  # v2: every list split every FILE_SIZE objects
+    out = Path(root) / f"v3-pods-{pods}-seed-{seed}"  # v3: unique DaemonSet pod names
     done = out / ".complete"
     if not done.exists():
         generate(pods, out, seed)

@@ -32,6 +32,17 @@ def test_generator_writes_the_pods_asked_for_with_every_proxy_kind(tmp_path: Pat
     assert b"acs/proxyv2" in images and b"istio/proxyv2" in images
     assert b'"restartPolicy":"Always"' in images  # native sidecars
     assert (tmp_path / "snap" / "asm" / "asmmigratefromistios-0000.json").exists()
+    keys = [(p["metadata"]["namespace"], p["metadata"]["name"]) for f in (tmp_path / "snap" / "cluster-a").glob(
+        "pods-*.json") for p in orjson.loads(f.read_bytes())["items"]]
+    assert len(set(keys)) == len(keys) == 500  # an API server holds one pod per namespace/name
+
+
+def test_pod_names_stay_unique_at_the_largest_scale():
+    from bench.generate import _pod_owner, plan
+
+    _, workloads = plan(150_000)
+    keys = {(w.namespace, _pod_owner(w, i)[3]) for w in workloads for i in range(w.replicas)}
+    assert len(keys) == 150_000
 
 
 def test_snapshot_mode_prints_one_sane_json_line(tmp_path: Path):
