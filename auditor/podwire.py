@@ -31,6 +31,7 @@ class _Object(TypedDict, total=False):
 class _EnvVar(TypedDict, total=False):
     name: Required[str]
     value: str
+    valueFrom: _Object  # must be an object (as the full parse checks); its contents are not read
 
 
 class _Port(TypedDict, total=False):
@@ -45,6 +46,7 @@ class _Container(TypedDict, total=False):
     name: Required[str]
     image: str
     args: list[str]
+    command: list[str]
     env: list[_EnvVar]
     ports: list[_Port]
     lifecycle: _Lifecycle

@@ -82,6 +82,8 @@ def test_typed_podlist_items_without_kind_are_pods(tmp_path: Path):
     lambda p: p["metadata"].__setitem__("ownerReferences", [{"kind": "ReplicaSet"}]),
     lambda p: p["metadata"].pop("name"),
     lambda p: p["metadata"].__setitem__("managedFields", ["not-an-object"]),
+    lambda p: p["spec"]["containers"][-1]["env"][2].__setitem__("valueFrom", "not-an-object"),
+    lambda p: p["spec"]["containers"][-1].__setitem__("command", "not-a-list"),
 ])
 def test_malformed_pods_meet_the_usual_errors(tmp_path: Path, mutate):
     """Anything the fast path refuses is read the usual way, so the usual error names the file."""
