@@ -5,6 +5,7 @@ One place for these facts so that checks stay small (see ../shared/docs/domain.m
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from dataclasses import dataclass, field
 from typing import Any
@@ -187,6 +188,17 @@ def parse_mesh(cm: dict[str, Any]) -> dict[str, Any]:
 
 def revision_of_configmap(name: str) -> str:
     return name[len("istio-"):] if name.startswith("istio-") else "default"
+
+
+def parse_time(text: str | None) -> dt.datetime | None:
+    """RFC3339 as Kubernetes writes it; None when absent or unreadable (the caller says UNKNOWN)."""
+    if not text:
+        return None
+    try:
+        value = dt.datetime.fromisoformat(str(text).replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return value if value.tzinfo else value.replace(tzinfo=dt.UTC)
 
 
 def last_change_time(obj: dict[str, Any]) -> str | None:

@@ -7,7 +7,6 @@ on the ASM control plane (spec.gatewayType ingress | egress | cross-network, spe
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
@@ -50,17 +49,6 @@ OPTION_FIELD = "stopIstioSystemInjectionDisabling"
 def gateway_names(ctx: Context) -> GatewaysConfig:
     config = ctx.setting("config")
     return config.gateways if config is not None else GatewaysConfig()
-
-
-def parse_time(text: str | None) -> dt.datetime | None:
-    """RFC3339 as Kubernetes writes it; None when absent or unreadable (the caller says UNKNOWN)."""
-    if not text:
-        return None
-    try:
-        value = dt.datetime.fromisoformat(str(text).replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    return value if value.tzinfo else value.replace(tzinfo=dt.UTC)
 
 
 def per_cluster(check: Check, ctx: Context,
@@ -631,7 +619,7 @@ class CrossClusterGatewayFirst(Check):
                                 "cross-network gateway for this cluster: their cross-cluster calls have no path",
                                 remediation=self.remediation, evidence=evidence)
             return
-        gw_times = [parse_time(g.created) for g in crossnet]
+        gw_times = [mesh.parse_time(g.created) for g in crossnet]
         if any(t is None for t in gw_times):
             yield self.unknown(cluster.name, "the cross-network IstioGateway has no readable creationTimestamp",
                                evidence=evidence)

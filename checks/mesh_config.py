@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 from collections.abc import Iterable
 from typing import Any
 
@@ -30,16 +29,6 @@ def mesh_configmap_name(dep: dict[str, Any]) -> str:
             return name
     revision = mesh.istiod_revision(dep)
     return "istio" if revision == "default" else f"istio-{revision}"
-
-
-def parse_time(text: str | None) -> dt.datetime | None:
-    if not text:
-        return None
-    try:
-        value = dt.datetime.fromisoformat(str(text).replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    return value if value.tzinfo else value.replace(tzinfo=dt.UTC)
 
 
 def xds_agent_in_mesh(cm: dict[str, Any]) -> tuple[Any, str | None]:
@@ -157,7 +146,7 @@ class IstiodRestarted(ClusterCheck):
             cm_meta = cm.get("metadata") or {}
             managed = [m.get("time") for m in cm_meta.get("managedFields") or () if m.get("time")]
             changed_text = max(managed) if managed else cm_meta.get("creationTimestamp")
-            changed = parse_time(changed_text)
+            changed = mesh.parse_time(changed_text)
             mine = active[(active["namespace"] == namespace) & (active["workload_name"] == name)]
             starts = {str(p): (s or c) for p, s, c in zip(mine["name"], mine["started"], mine["created"],
                                                           strict=True)}
@@ -173,7 +162,7 @@ class IstiodRestarted(ClusterCheck):
                 yield self.fail(cluster.name, f"revision {revision}: no running istiod pod of {namespace}/{name}, so "
                                 "nothing serves the new mesh config", remediation=restart, evidence=evidence, **subject)
                 continue
-            times = {p: parse_time(t) for p, t in starts.items()}
+            times = {p: mesh.parse_time(t) for p, t in starts.items()}
             unknown = sorted(p for p, t in times.items() if t is None)
             stale = sorted(p for p, t in times.items() if t is not None and t <= changed)
             if stale:
