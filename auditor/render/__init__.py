@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import os
 import tempfile
 from collections.abc import Callable
@@ -14,6 +15,13 @@ Renderer = Callable[[AuditResult, Path], Path]
 DEFAULT_FORMATS = ("html", "pdf", "json")
 
 
+@functools.cache
+def _umask() -> int:
+    current = os.umask(0o022)
+    os.umask(current)
+    return current
+
+
 def write_atomic(path: Path, data: bytes) -> Path:
     """Write via a temp file and rename, so a reader never sees half a report."""
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -21,6 +29,8 @@ def write_atomic(path: Path, data: bytes) -> Path:
     try:
         with os.fdopen(fd, "wb") as fh:
             fh.write(data)
+        # mkstemp creates 0600; reports are meant to be shared like any file the user writes.
+        os.chmod(tmp, 0o666 & ~_umask())
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
