@@ -390,6 +390,13 @@ def _template(w: Workload) -> dict[str, Any]:
     return {"metadata": {"labels": _template_labels(w)}, "spec": spec}
 
 
+def _owner_labels(w: Workload, labels: dict[str, str]) -> dict[str, str]:
+    """ASM's IstioGateway controller marks the gateway Deployments it creates."""
+    if w.gateway and w.proxy == "asm":
+        return {**labels, "asm.alibabacloud.com/managed-by-asm": "true"}
+    return labels
+
+
 def workload_objects(w: Workload) -> Iterator[tuple[str, dict[str, Any]]]:
     """(file key, object) for the owner objects of a workload (Deployment + ReplicaSets, ...)."""
     labels = {"app": w.name}
@@ -398,8 +405,8 @@ def workload_objects(w: Workload) -> Iterator[tuple[str, dict[str, Any]]]:
               "observedGeneration": 1}
     if w.kind == "Deployment":
         yield "deployments", {"apiVersion": "apps/v1", "kind": "Deployment",
-                              "metadata": _meta(w.name, w.namespace, labels, {"deployment.kubernetes.io/revision":
-                                                                            "3"}),
+                              "metadata": _meta(w.name, w.namespace, _owner_labels(w, labels),
+                                                {"deployment.kubernetes.io/revision": "3"}),
                               "spec": {"replicas": w.replicas, "selector": {"matchLabels": labels},
                                        "strategy": {"type": "RollingUpdate", "rollingUpdate": {
                                            "maxSurge": "25%", "maxUnavailable": "25%"}},
