@@ -805,7 +805,7 @@ def generate(pods: int, out: Path, seed: int = 7) -> dict[str, Any]:
 
 def ensure(pods: int, root: Path, seed: int = 7) -> Path:
     """A cached snapshot for (pods, seed) under root; generated once."""
-    out = Path(root) / f"v3-pods-{pods}-seed-{seed}"  # v3: unique DaemonSet pod names
+    out = Path(root) / f"v4-pods-{pods}-seed-{seed}"  # v4: ASM gateway Deployments marked
     done = out / ".complete"
     if not done.exists():
         generate(pods, out, seed)
