@@ -36,6 +36,16 @@ PhaseOpt = Annotated[str, typer.Option("--phase", help="Gate: auto, all, assessm
                                        "uninstall, finished.")]
 OutOpt = Annotated[Path, typer.Option("--out", help="Report directory ('-' prints findings.json to stdout).")]
 QuietOpt = Annotated[bool, typer.Option("--quiet", "-q", help="No progress, only the verdict line.")]
+# Where to read from: the same options for `run` and `snapshot`.
+KubeconfigOpt = Annotated[str | None, typer.Option(help="Data-plane kubeconfig (default: $KUBECONFIG).")]
+ContextOpt = Annotated[str | None, typer.Option(help="Context in the kubeconfig (default: current).")]
+AsmKubeconfigOpt = Annotated[str | None, typer.Option(help="ASM control-plane kubeconfig (default: $ASM_KUBECONFIG).")]
+AsmContextOpt = Annotated[str | None, typer.Option(help="Context in the ASM kubeconfig.")]
+ClusterOpt = Annotated[list[str] | None, typer.Option(help=r"NAME=KUBECONFIG\[@CONTEXT], repeatable.")]
+FleetOpt = Annotated[Path | None, typer.Option(help="Fleet file: data-plane clusters with kubeconfig/context "
+                                               "(and the ASM control plane).")]
+ConfigOpt = Annotated[Path | None, typer.Option(help="YAML config file.")]
+TimeoutOpt = Annotated[float, typer.Option(help="Seconds per API request.")]
 
 
 class Progress:

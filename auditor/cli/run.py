@@ -13,7 +13,21 @@ from typing import Annotated
 import typer
 
 from auditor import api
-from auditor.cli.common import OutOpt, PhaseOpt, Progress, QuietOpt, print_summary
+from auditor.cli.common import (
+    AsmContextOpt,
+    AsmKubeconfigOpt,
+    ClusterOpt,
+    ConfigOpt,
+    ContextOpt,
+    FleetOpt,
+    KubeconfigOpt,
+    OutOpt,
+    PhaseOpt,
+    Progress,
+    QuietOpt,
+    TimeoutOpt,
+    print_summary,
+)
 from auditor.cli.prometheus_options import (
     CaFileOpt,
     InsecureOpt,
@@ -101,12 +115,11 @@ def emit(result: AuditResult, out: Path, formats: list[str], quiet: bool) -> Non
 
 def run(
     phase: PhaseOpt = "auto",
-    kubeconfig: Annotated[str | None, typer.Option(help="Data-plane kubeconfig (default: $KUBECONFIG).")] = None,
-    context: Annotated[str | None, typer.Option(help="Context in the kubeconfig (default: current).")] = None,
-    asm_kubeconfig: Annotated[str | None, typer.Option(help="ASM control-plane kubeconfig "
-                                                       "(default: $ASM_KUBECONFIG).")] = None,
-    asm_context: Annotated[str | None, typer.Option(help="Context in the ASM kubeconfig.")] = None,
-    cluster: Annotated[list[str] | None, typer.Option(help="NAME=KUBECONFIG[@CONTEXT], repeatable.")] = None,
+    kubeconfig: KubeconfigOpt = None,
+    context: ContextOpt = None,
+    asm_kubeconfig: AsmKubeconfigOpt = None,
+    asm_context: AsmContextOpt = None,
+    cluster: ClusterOpt = None,
     prometheus: Annotated[str | None, typer.Option(help="Prometheus URL for gateway traffic.")] = None,
     snapshot: Annotated[str | None, typer.Option(help="Audit a snapshot directory or .tar.gz.")] = None,
     traffic_window: TrafficWindowOpt = None,
@@ -116,17 +129,16 @@ def run(
     prometheus_ca_file: CaFileOpt = None,
     prometheus_insecure_skip_verify: InsecureOpt = False,
     prometheus_timeout: PromTimeoutOpt = None,
-    config: Annotated[Path | None, typer.Option(help="YAML config file.")] = None,
+    config: ConfigOpt = None,
     out: OutOpt = Path("asm-audit-report"),
     format: Annotated[str, typer.Option("--format", help="html,pdf,json,csv,junit,md")] = ",".join(
         DEFAULT_FORMATS),
     allow_unknown: Annotated[bool, typer.Option(help="UNKNOWN findings do not block GO.")] = False,
     strict: Annotated[bool, typer.Option(help="WARN and minor FAIL block GO too.")] = False,
-    timeout: Annotated[float, typer.Option(help="Seconds per API request.")] = 30.0,
+    timeout: TimeoutOpt = 30.0,
     run_timeout: Annotated[float | None, typer.Option(
         help="Deadline in seconds for the whole collection; what is not read by then is UNKNOWN.")] = None,
-    fleet: Annotated[Path | None, typer.Option(help="Fleet file: data-plane clusters with kubeconfig/context "
-                                               "(and the ASM control plane).")] = None,
+    fleet: FleetOpt = None,
     baseline: Annotated[Path | None, typer.Option(help="A previous findings.json: adds 'since last report'.")
                         ] = None,
     fail_on_new: Annotated[bool, typer.Option(help="With --baseline: only blockers new since the baseline "

@@ -9,7 +9,19 @@ import typer
 from rich.markup import escape
 
 from auditor import api
-from auditor.cli.common import Progress, QuietOpt, err
+from auditor.cli.common import (
+    AsmContextOpt,
+    AsmKubeconfigOpt,
+    ClusterOpt,
+    ConfigOpt,
+    ContextOpt,
+    FleetOpt,
+    KubeconfigOpt,
+    Progress,
+    QuietOpt,
+    TimeoutOpt,
+    err,
+)
 from auditor.cli.prometheus_options import (
     CaFileOpt,
     InsecureOpt,
@@ -26,13 +38,12 @@ from auditor.errors import UsageError
 
 def snapshot(
     out: Annotated[Path, typer.Option("--out", help="The .tar.gz to write.")],
-    kubeconfig: Annotated[str | None, typer.Option(help="Data-plane kubeconfig (default: $KUBECONFIG).")] = None,
-    context: Annotated[str | None, typer.Option(help="Context in the kubeconfig.")] = None,
-    asm_kubeconfig: Annotated[str | None, typer.Option(help="ASM kubeconfig (default: $ASM_KUBECONFIG).")] = None,
-    asm_context: Annotated[str | None, typer.Option(help="Context in the ASM kubeconfig.")] = None,
-    cluster: Annotated[list[str] | None, typer.Option(help="NAME=KUBECONFIG[@CONTEXT], repeatable.")] = None,
-    fleet: Annotated[Path | None, typer.Option(help="Fleet file: data-plane clusters with kubeconfig/context "
-                                               "(and the ASM control plane).")] = None,
+    kubeconfig: KubeconfigOpt = None,
+    context: ContextOpt = None,
+    asm_kubeconfig: AsmKubeconfigOpt = None,
+    asm_context: AsmContextOpt = None,
+    cluster: ClusterOpt = None,
+    fleet: FleetOpt = None,
     prometheus: Annotated[str | None, typer.Option(help="Record gateway traffic from this Prometheus.")] = None,
     traffic_window: TrafficWindowOpt = None,
     prometheus_bearer_token_file: TokenFileOpt = None,
@@ -41,8 +52,8 @@ def snapshot(
     prometheus_ca_file: CaFileOpt = None,
     prometheus_insecure_skip_verify: InsecureOpt = False,
     prometheus_timeout: PromTimeoutOpt = None,
-    config: Annotated[Path | None, typer.Option(help="YAML config file.")] = None,
-    timeout: Annotated[float, typer.Option(help="Seconds per API request.")] = 30.0,
+    config: ConfigOpt = None,
+    timeout: TimeoutOpt = 30.0,
     quiet: QuietOpt = False,
 ) -> None:
     """Read everything every gate needs (GET only, never Secrets) into a snapshot .tar.gz."""
