@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 from typing import Annotated
@@ -27,7 +28,9 @@ def escape(text: str) -> str:
 
 
 # Human output goes to stderr; stdout stays clean for machine output.
-err = Console(stderr=True, highlight=False, soft_wrap=True)
+# Piped into a CI log there is no terminal width; 80 columns would fold every table row.
+err = Console(stderr=True, highlight=False, soft_wrap=True,
+              width=None if sys.stderr.isatty() or os.environ.get("COLUMNS") else 140)
 
 VERDICT_STYLE = {Verdict.GO: "bold white on green", Verdict.NO_GO: "bold white on red",
                  Verdict.INCOMPLETE: "bold black on yellow"}
