@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import fnmatch
+import functools
 import gc
 import hashlib
 import logging
@@ -482,7 +483,7 @@ def live_digest(sources: SourceSet) -> str:
     return combined.hexdigest()
 
 
-def run_audit(
+def _run_audit(
     sources: SourceSet,
     phase: str = "auto",
     config: Config | None = None,
@@ -619,5 +620,14 @@ def run_audit(
         if accepted:
             result.notes.append(f"--fail-on-new: {accepted} blocker finding(s) already in the baseline do not "
                                 f"block; without the baseline the verdict is {verdict_without_baseline.value}")
-    gc.unfreeze()  # the inventory was frozen while collecting (gc_paused): hand it back to the collector
     return result
+
+
+@functools.wraps(_run_audit)
+def run_audit(*args: Any, **kwargs: Any) -> AuditResult:
+    try:
+        return _run_audit(*args, **kwargs)
+    finally:
+        # The inventory was frozen while collecting (gc_paused): hand it back to the collector, also when the
+        # audit failed, so a long-lived caller does not keep it forever.
+        gc.unfreeze()
