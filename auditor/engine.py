@@ -605,7 +605,7 @@ def _run_audit(
         findings=frame, verdict=verdict, exit_code=exit_code_of(verdict),
         gate=phase if phase == "all" else gates[0].value, gates=[g.value for g in gates], gate_reason=reason,
         gate_verdicts=gate_verdicts, clusters=cluster_facts(inv, cr), summary=summary_of(frame),
-        inputs_sha256=sources.inputs_sha256 or live_digest(sources),
+        inputs_sha256=sources.digest() or live_digest(sources),
         generated_at=now.isoformat(timespec="seconds").replace("+00:00", "Z"),
         exemptions=exemption_report, checks=[c.metadata() for c in selected], notes=notes, inventory=inv,
         options={"allow_unknown": allow_unknown, "strict": strict, "phase": phase, "origin": sources.origin,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import Iterator
+from concurrent.futures import Future
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -47,6 +48,14 @@ class SourceSet:
     recorded_prometheus: dict[str, Any] | None = None
     inputs_sha256: str = ""
     origin: str = "live"  # "live" | "snapshot"
+    # A snapshot directory is hashed in a thread while it is parsed (hashlib releases the GIL).
+    pending_sha256: Future[str] | None = None
+
+    def digest(self) -> str:
+        """inputs_sha256, waiting for the background hash of a snapshot directory when there is one."""
+        if not self.inputs_sha256 and self.pending_sha256 is not None:
+            self.inputs_sha256 = self.pending_sha256.result()
+        return self.inputs_sha256
 
     def all(self) -> list[ClusterSource]:
         return [*self.data_planes, *([self.asm] if self.asm else [])]
