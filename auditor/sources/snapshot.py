@@ -453,17 +453,8 @@ def _sha256_file(path: Path) -> str:
 
 def _open_root(path: Path, root: Path, sha: str, tree: _ExtractedTree | None) -> SourceSet:
     """The clusters of a snapshot rooted at `root` (a directory, or where a .tar.gz was extracted)."""
-    manifest: dict[str, Any] = {}
     manifest_path = root / "manifest.json"
-    if manifest_path.exists():
-        try:
-            manifest = orjson.loads(manifest_path.read_bytes())
-        except orjson.JSONDecodeError as exc:
-            raise UsageError(f"{manifest_path}: malformed JSON at line {exc.lineno}: {exc.msg}") from exc
-        except OSError as exc:
-            raise UsageError(f"{manifest_path}: cannot read: {exc.strerror or exc}") from exc
-        if not isinstance(manifest, dict):
-            raise UsageError(f"{manifest_path}: expected a JSON object")
+    manifest: dict[str, Any] = _read_json_object(manifest_path) if manifest_path.exists() else {}
     problem = _manifest_problem(manifest)
     if problem:
         raise UsageError(f"{manifest_path}: {problem}")
@@ -509,17 +500,20 @@ def _recorded_prometheus(root: Path, manifest: dict[str, Any]) -> dict[str, Any]
     """Recorded gateway traffic: a top-level prometheus.json (hand-made snapshots, the demo) wins over
     manifest["prometheus"] (what `asm-audit snapshot --prometheus` writes)."""
     path = root / "prometheus.json"
-    if not path.is_file():
-        return manifest.get("prometheus")
+    return _read_json_object(path) if path.is_file() else manifest.get("prometheus")
+
+
+def _read_json_object(path: Path) -> dict[str, Any]:
+    """A JSON file holding one object; anything else is a usage error naming the file."""
     try:
-        record = orjson.loads(path.read_bytes())
+        doc = orjson.loads(path.read_bytes())
     except orjson.JSONDecodeError as exc:
         raise UsageError(f"{path}: malformed JSON at line {exc.lineno}: {exc.msg}") from exc
     except OSError as exc:
         raise UsageError(f"{path}: cannot read: {exc.strerror or exc}") from exc
-    if not isinstance(record, dict):
+    if not isinstance(doc, dict):
         raise UsageError(f"{path}: expected a JSON object")
-    return record
+    return doc
 
 
 def _manifest_problem(manifest: dict[str, Any]) -> str | None:
