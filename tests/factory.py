@@ -420,3 +420,10 @@ def istio_operator_cr(name: str = "installed-state", namespace: str = "istio-sys
     return {"apiVersion": "install.istio.io/v1alpha1", "kind": "IstioOperator",
             "metadata": meta(name, namespace, finalizers=["istio-finalizer.install.istio.io"]),
             "spec": {"profile": "default", "tag": "1.22.3"}}
+
+
+def only_checks(*check_ids: str) -> dict[str, Any]:
+    """Config data that disables every registered check except these, so other checks cannot decide a verdict."""
+    from auditor.registry import load_registry
+
+    return {"checks": {"disable": sorted(set(load_registry().checks) - set(check_ids))}}

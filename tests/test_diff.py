@@ -18,7 +18,7 @@ import yaml
 from auditor import diff as D
 from auditor.cli.main import main
 from auditor.errors import UsageError
-from auditor.registry import load_registry
+from tests import factory
 
 SIDECARS = "istio-sidecars-remaining"
 RESTARTED_AT = "2026-11-19T08:00:00Z"  # between the gateway (11-13) and the demo's collection (11-20)
@@ -250,7 +250,7 @@ def test_diff_missing_file_and_bad_format(runs, tmp_path, capsys):
 def only_sidecars_config(tmp: Path) -> Path:
     """Judge only istio-sidecars-remaining so other checks (traffic needs Prometheus) cannot decide."""
     cfg = tmp / "only-sidecars.yaml"
-    cfg.write_text(yaml.safe_dump({"checks": {"disable": sorted(set(load_registry().checks) - {SIDECARS})}}))
+    cfg.write_text(yaml.safe_dump(factory.only_checks(SIDECARS)))
     return cfg
 
 

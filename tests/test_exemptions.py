@@ -14,7 +14,6 @@ from auditor.config import Config, Exemption
 from auditor.engine import run_audit
 from auditor.findings import apply_exemptions, exemption_notes, records
 from auditor.model import Finding, Status, Verdict
-from auditor.registry import load_registry
 from auditor.sources.snapshot import open_snapshot
 from tests import factory as f
 
@@ -132,9 +131,7 @@ def test_status_filter_keeps_unknown_blocking():
 
 
 # ---------------------------------------------------------------- through the engine
-def only(*check_ids: str) -> dict:
-    """Disable every registered check except these, so other checks cannot change the verdict under test."""
-    return {"checks": {"disable": sorted(set(load_registry().checks) - set(check_ids))}}
+only = f.only_checks
 
 
 def sidecar_snapshot(root: Path) -> Path:

@@ -21,7 +21,6 @@ from auditor.config import Config
 from auditor.errors import UsageError
 from auditor.fleet import load_fleet
 from auditor.model import Finding, Gate, Severity, Verdict
-from auditor.registry import load_registry
 from tests import factory as f
 from tests.fakeapi import FakeApiServer
 
@@ -69,7 +68,7 @@ def fleet_file(tmp_path: Path) -> Iterator[Path]:
 
 def judged_only() -> Config:
     """Judge only what the fixture is built for; checks other helpers add cannot change these verdicts."""
-    return Config.model_validate({"checks": {"disable": sorted(set(load_registry().checks) - set(JUDGED))}})
+    return Config.model_validate(f.only_checks(*JUDGED))
 
 
 class SeesTheFleet(Check):
