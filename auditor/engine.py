@@ -166,9 +166,12 @@ class Collector:
                 self.writer.end(source, kind, status)
 
     def _pages(self, source: ClusterSource, kind: Kind) -> Iterator[list[dict[str, Any]] | ListRestarted]:
-        if kind is K.POD and self.writer is None and isinstance(source, LiveCluster):
-            # Without a snapshot to write, pods are decoded only as far as their summary reads.
-            return source.pages(kind, decode=podwire.decode_pod_list)
+        if self.writer is None and isinstance(source, LiveCluster):
+            # Without a snapshot to write, pods, ReplicaSets and Jobs are decoded only as far as the inventory reads.
+            if kind is K.POD:
+                return source.pages(kind, decode=podwire.decode_pod_list)
+            if kind in (K.REPLICASET, K.JOB):
+                return source.pages(kind, decode=podwire.decode_owned_list)
         return source.pages(kind)
 
     def _scan(self, source: SnapshotCluster, cluster: ClusterInventory, kinds: list[Kind]) -> None:
@@ -192,8 +195,8 @@ class Collector:
         if self.writer:
             for kind in todo:
                 self.writer.begin(source, kind)
-        # Without a snapshot to write, pods are decoded only as far as their summary reads.
-        for kind, page in source.scan(todo, reduce_pods=self.writer is None):
+        # Without a snapshot to write, pods, ReplicaSets and Jobs are decoded only as far as the inventory reads.
+        for kind, page in source.scan(todo, reduce=self.writer is None):
             self._absorb(source, cluster, kind, page, collected[kind.key])
         for kind in todo:
             error = source.absent_error(kind)

@@ -1,5 +1,8 @@
 """Pods decoded straight into what the pod summary reads, skipping everything else (msgspec).
 
+Also ReplicaSets and Jobs that have an owner: `inventory.slim` keeps only their metadata and a few status
+counts, so their pod template (nearly all of their bytes) is skipped too.
+
 Why: a real pod is ~10 KB of JSON (managedFields, volumes, probes, env, statuses) of which
 `inventory.summarise_pod` reads a few hundred bytes. Building Python objects for all of it
 (`orjson.loads`) costs ~0.3 ms and thousands of allocations per pod: at 150,000 pods, most of an
@@ -54,9 +57,12 @@ class _Container(TypedDict, total=False):
 
 
 class _OwnerReference(TypedDict, total=False):
+    apiVersion: str
     kind: Required[str]
     name: Required[str]
+    uid: str
     controller: bool
+    blockOwnerDeletion: bool
 
 
 class _Metadata(TypedDict, total=False):
@@ -102,6 +108,25 @@ class _Pod(TypedDict, total=False):
     status: _Status
 
 
+class _OwnedStatus(TypedDict, total=False):
+    """What inventory.slim keeps of a ReplicaSet's or Job's status."""
+    replicas: int
+    readyReplicas: int
+    active: int
+    succeeded: int
+    failed: int
+
+
+class _Owned(TypedDict, total=False):
+    """A ReplicaSet or Job as inventory.slim keeps it when it has an owner: no spec."""
+    apiVersion: str
+    kind: str
+    metadata: Required[_Metadata]
+    status: _OwnedStatus
+
+
+OWNED_KINDS = frozenset({"ReplicaSet", "Job"})
+
 _ListMeta = TypedDict("_ListMeta", {"resourceVersion": str, "continue": str, "remainingItemCount": int},
                       total=False)
 
@@ -113,21 +138,23 @@ class _PodList(TypedDict, total=False):
     items: list[_Pod]
 
 
-class _RawList(msgspec.Struct):
-    apiVersion: str | None = None
-    kind: str | None = None
-    items: list[msgspec.Raw] | None = None
-
-
 class _TypeMeta(msgspec.Struct):
     apiVersion: str | None = None
     kind: str | None = None
 
 
+class _RawPage(msgspec.Struct):
+    apiVersion: str | None = None
+    kind: str | None = None
+    metadata: _ListMeta | None = None
+    items: list[msgspec.Raw] | None = None
+
+
 _POD_LIST = msgspec.json.Decoder(_PodList)
 _POD = msgspec.json.Decoder(_Pod)
-_RAW_LIST = msgspec.json.Decoder(_RawList)
 _TYPE_META = msgspec.json.Decoder(_TypeMeta)
+_RAW_PAGE = msgspec.json.Decoder(_RawPage)
+_OWNED = msgspec.json.Decoder(_Owned)
 
 
 def decode_pod_list(body: bytes) -> Any:
@@ -142,27 +169,55 @@ def decode_pod_list(body: bytes) -> Any:
         return orjson.loads(body)
 
 
-_POD_KIND = re.compile(rb'"kind"\s*:\s*"Pod(?:List)?"')
+def _reduce_owned(raw_item: bytes) -> dict[str, Any]:
+    """A ReplicaSet or Job without its spec when it has an owner; whole (template and all) when it has none.
+
+    An ownerless one is a workload of its own whose template checks read: it is parsed, and so validated,
+    exactly as without this decoder.
+    """
+    item = _OWNED.decode(raw_item)
+    if not item["metadata"].get("ownerReferences"):
+        return orjson.loads(memoryview(raw_item))
+    return item
 
 
-def may_hold_pods(raw: bytes) -> bool:
-    """Cheap test before the fast path: a file without `"kind": "Pod"` is parsed whole at once."""
-    return _POD_KIND.search(raw) is not None
+def decode_owned_list(body: bytes) -> Any:
+    """A ReplicaSetList or JobList answer with owned items reduced (see _reduce_owned).
+
+    Anything msgspec refuses is parsed by orjson instead: the caller sees the same answer, or the same
+    orjson.JSONDecodeError, as without this decoder.
+    """
+    try:
+        page = _RAW_PAGE.decode(body)
+        answer: dict[str, Any] = {"apiVersion": page.apiVersion, "kind": page.kind, "metadata": page.metadata or {}}
+        if page.items is not None:
+            answer["items"] = [_reduce_owned(raw) for raw in page.items]
+        return answer
+    except (msgspec.DecodeError, msgspec.ValidationError, orjson.JSONDecodeError):
+        return orjson.loads(body)
+
+
+_REDUCED_KIND = re.compile(rb'"kind"\s*:\s*"(?:Pod|ReplicaSet|Job)(?:List)?"')
+
+
+def may_reduce(raw: bytes) -> bool:
+    """Cheap test before the fast path: a file without Pods, ReplicaSets or Jobs is parsed whole at once."""
+    return _REDUCED_KIND.search(raw) is not None
 
 
 def reduced_list(raw: bytes) -> dict[str, Any] | None:
-    """A snapshot file holding a List, with its pods reduced and other items parsed whole.
+    """A snapshot file holding a List, with its pods and owned ReplicaSets/Jobs reduced, others parsed whole.
 
     None when the file is not a flat List this fast path understands (a single object, nested
     Lists, anything msgspec refuses): the caller then reads it the usual way.
     """
     try:
-        doc = _RAW_LIST.decode(raw)
+        doc = _RAW_PAGE.decode(raw)
     except (msgspec.DecodeError, msgspec.ValidationError):
         return None
     if doc.items is None or not doc.kind or not doc.kind.endswith("List"):
         return None
-    typed_items = doc.kind[:-4] if doc.kind != "List" else None  # PodList items may omit kind
+    typed_items = doc.kind[:-4] if doc.kind != "List" else None  # typed List items may omit kind
     items: list[Any] = []
     try:
         for raw_item in doc.items:
@@ -170,10 +225,12 @@ def reduced_list(raw: bytes) -> dict[str, Any] | None:
             kind = meta.kind or typed_items
             if kind == "Pod":  # every Pod is decoded (and so type-checked) by msgspec: see _objects_in
                 items.append(_POD.decode(raw_item))
+            elif kind in OWNED_KINDS:
+                items.append(_reduce_owned(raw_item))
             elif kind and kind.endswith("List"):
                 return None
             else:
-                items.append(orjson.loads(raw_item))
+                items.append(orjson.loads(memoryview(raw_item)))
     except (msgspec.DecodeError, msgspec.ValidationError, orjson.JSONDecodeError):
         return None
     return {"apiVersion": doc.apiVersion, "kind": doc.kind, "items": items}

@@ -2,6 +2,7 @@
 
     python -m bench.run --pods 10000 --mode live
     python -m bench.run --pods 150000 --mode snapshot --repeat 3
+    python -m bench.run --growth 10000,50000 --mode snapshot --repeat 5   # audit_s(50k) / audit_s(10k)
 
 Prints ONE JSON line on stdout (progress goes to stderr):
 
@@ -315,6 +316,56 @@ def _print_profile(path: Path, top: int = 25) -> None:
         log(f"profile by {order} ({path}):\n" + "\n".join(lines[start - 2:start + top + 1]))
 
 
+def measure_growth(sizes: list[int], mode: str, repeat: int, cache: Path, page_size: int) -> dict[str, Any]:
+    """How audit time grows with the cluster: audits of each size, interleaved (A B A B ...) in one run.
+
+    Timing each size in a separate run compares two moments of a shared machine; interleaving makes a
+    slow drift of its load hit both sizes alike. `growth` = median audit_s of the last size / of the first.
+    """
+    from bench.generate import ensure
+
+    env = {"ASM_AUDIT_PAGE_SIZE": str(page_size)}
+    snapshots = [ensure(n, cache) for n in sizes]
+    audits: dict[int, list[float]] = {n: [] for n in sizes}
+    baselines: dict[int, list[float]] = {n: [] for n in sizes}
+    data: dict[int, int] = {}
+    with tempfile.TemporaryDirectory(prefix="asm-audit-bench-") as tmp:
+        lives = [LiveClusters(snap, Path(tmp) / str(n)) if mode == "live" else None
+                 for n, snap in zip(sizes, snapshots, strict=True)]
+        try:
+            for i in range(repeat):
+                for n, snap, live in zip(sizes, snapshots, lives, strict=True):
+                    args: dict[str, Any] = {"mode": mode, "snapshot": str(snap), "pdf": False, "page_size": page_size}
+                    if live:
+                        args["kubeconfig"] = live.kubeconfigs["cluster-a"]
+                        args["asm_kubeconfig"] = live.kubeconfigs["asm"]
+                        live.clear()
+                    audits[n].append(spawn("audit", args, env)["audit_s"])
+                    if live:
+                        args["lists"] = live.list_paths()
+                    baseline = spawn("baseline", args, env)
+                    baselines[n].append(baseline["baseline_s"])
+                    data[n] = baseline["bytes"]
+                    log(f"growth run {i + 1}/{repeat}, {n} pods: audit {audits[n][-1]:.2f}s, "
+                        f"baseline {baselines[n][-1]:.2f}s, load {load_avg()}")
+        finally:
+            for live in lives:
+                if live:
+                    live.stop()
+    first, last = sizes[0], sizes[-1]
+    audit_s = {n: statistics.median(v) for n, v in audits.items()}
+    baseline_s = {n: statistics.median(v) for n, v in baselines.items()}
+    return {
+        "mode": mode, "growth_pods": sizes, "repeat": repeat,
+        "audit_s": [round(audit_s[n], 3) for n in sizes], "baseline_s": [round(baseline_s[n], 3) for n in sizes],
+        "bytes_read": [data[n] for n in sizes],
+        "growth": round(audit_s[last] / audit_s[first], 3),
+        "baseline_growth": round(baseline_s[last] / baseline_s[first], 3),
+        "data_growth": round(data[last] / data[first], 3),
+        "pair_growths": [round(b / a, 3) for a, b in zip(audits[first], audits[last], strict=True)],
+    }
+
+
 def measure_naive(pods: int, repeat: int, cache: Path, page_size: int) -> dict[str, Any]:
     from bench.generate import ensure
 
@@ -352,6 +403,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--cache", type=Path, default=DEFAULT_CACHE, help="where generated clusters are kept")
     parser.add_argument("--profile", type=Path, help="also run one audit under cProfile, save the stats here "
                         "and print the top entries on stderr")
+    parser.add_argument("--growth", metavar="N1,N2", help="instead: audits of these sizes interleaved in one run; "
+                        "prints how audit time grows from the first size to the last")
     parser.add_argument("--child", choices=sorted(CHILDREN), help=argparse.SUPPRESS)
     parser.add_argument("--child-args", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
@@ -361,6 +414,18 @@ def main(argv: list[str] | None = None) -> int:
     if args.pods < 1 or args.repeat < 1:
         parser.error("--pods and --repeat must be positive")
     load_before = load_avg()
+    if args.growth:
+        try:
+            sizes = [int(n) for n in args.growth.split(",")]
+        except ValueError:
+            parser.error("--growth takes pod counts separated by commas, e.g. 10000,50000")
+        if len(sizes) < 2 or min(sizes) < 1:
+            parser.error("--growth needs at least two positive pod counts")
+        line = measure_growth(sizes, args.mode, args.repeat, args.cache, args.page_size)
+        line["load_avg"] = [load_before, load_avg()]
+        line["cpus"] = os.cpu_count()
+        print(orjson.dumps(line).decode(), flush=True)
+        return 0
     line = measure(args.pods, args.mode, args.repeat, args.cache, not args.no_pdf, args.page_size,
                    args.profile)
     if args.naive_pods:

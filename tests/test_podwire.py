@@ -8,9 +8,10 @@ from pathlib import Path
 import orjson
 import pytest
 
+from auditor import kinds as K
 from auditor import mesh, podwire
 from auditor.errors import UsageError
-from auditor.inventory import summarise_pod
+from auditor.inventory import POD_COLUMNS, slim, summarise_pod
 from auditor.sources.snapshot import read_object_file
 from bench.generate import Workload, pods_of
 from tests import factory as f
@@ -61,9 +62,12 @@ def test_snapshot_list_reduced_pods_and_whole_other_objects(tmp_path: Path):
     path = tmp_path / "mixed.json"
     path.write_bytes(orjson.dumps({"apiVersion": "v1", "kind": "List", "items": [dep, *pods, rs]}))
     full = list(read_object_file(path))
-    fast = list(read_object_file(path, reduce_pods=True))
+    fast = list(read_object_file(path, reduce=True))
     assert [o["kind"] for o in fast] == [o["kind"] for o in full]
-    assert fast[0] == dep and fast[-1] == rs  # other kinds are parsed whole
+    assert fast[0] == dep  # other kinds are parsed whole
+    assert slim(K.REPLICASET, fast[-1]) == slim(K.REPLICASET, rs) and "spec" not in fast[-1]  # owned: reduced
+    # The fast path really is taken for a mixed file (it once fell back whole on every non-pod item).
+    assert podwire.reduced_list(path.read_bytes()) is not None
     for a, b in zip(full[1:-1], fast[1:-1], strict=True):
         assert summarise_pod(b, RULES) == summarise_pod(a, RULES)
 
@@ -73,7 +77,7 @@ def test_typed_podlist_items_without_kind_are_pods(tmp_path: Path):
     item = {k: v for k, v in pod.items() if k not in ("apiVersion", "kind")}
     path = tmp_path / "pods.json"
     path.write_bytes(orjson.dumps({"apiVersion": "v1", "kind": "PodList", "items": [item]}))
-    (obj,) = read_object_file(path, reduce_pods=True)
+    (obj,) = read_object_file(path, reduce=True)
     assert obj["kind"] == "Pod" and summarise_pod(obj, RULES) == summarise_pod(pod, RULES)
 
 
@@ -94,7 +98,7 @@ def test_malformed_pods_meet_the_usual_errors(tmp_path: Path, mutate):
     with pytest.raises(UsageError) as full_error:
         list(read_object_file(path))
     with pytest.raises(UsageError) as fast_error:
-        list(read_object_file(path, reduce_pods=True))
+        list(read_object_file(path, reduce=True))
     assert str(fast_error.value) == str(full_error.value)
     assert str(path) in str(fast_error.value)
 
@@ -104,3 +108,98 @@ def test_malformed_answers_fall_back_to_the_full_parse():
     assert podwire.decode_pod_list(body) == orjson.loads(body)
     with pytest.raises(orjson.JSONDecodeError):
         podwire.decode_pod_list(b'{"kind": "PodList", "items": [')
+
+
+# ---------------------------------------------------------------- ReplicaSets and Jobs
+def owner_objects() -> list[dict]:
+    """Owned and ownerless ReplicaSets and Jobs, as the API server returns them."""
+    dep, rs = f.deployment("cart", template_annotations={"sidecar.istio.io/inject": "true"})
+    rs["metadata"]["annotations"] = {"deployment.kubernetes.io/revision": "4",
+                                     "deployment.kubernetes.io/desired-replicas": "2"}
+    rs["metadata"]["managedFields"] = [{"manager": "kube-controller-manager", "operation": "Update",
+                                        "apiVersion": "apps/v1", "fieldsType": "FieldsV1",
+                                        "fieldsV1": {"f:status": {"f:replicas": {}}}}]
+    rs["status"].update(readyReplicas=2, availableReplicas=2, fullyLabeledReplicas=2, observedGeneration=3)
+    old_rs = orjson.loads(orjson.dumps(rs))
+    old_rs["metadata"]["name"] = "cart-7c9d8f6b54"
+    old_rs["spec"]["replicas"] = 0
+    old_rs["status"] = {"replicas": 0, "observedGeneration": 2}
+    orphan_rs = orjson.loads(orjson.dumps(rs))
+    orphan_rs["metadata"]["name"] = "legacy-frontend-5f7b9c"
+    del orphan_rs["metadata"]["ownerReferences"]
+    template = dep["spec"]["template"]
+    cron_job = {"apiVersion": "batch/v1", "kind": "Job",
+                "metadata": f.meta("nightly-29391840", "shop", {"app": "nightly"}, ownerReferences=[
+                    {"apiVersion": "batch/v1", "kind": "CronJob", "name": "nightly", "uid": "0c5e7a7e-cron",
+                     "controller": True, "blockOwnerDeletion": True}]),
+                "spec": {"backoffLimit": 6, "completions": 1, "parallelism": 1, "template": template},
+                "status": {"startTime": f.T0, "completionTime": f.T0, "succeeded": 1, "ready": 0}}
+    standalone_job = {"apiVersion": "batch/v1", "kind": "Job", "metadata": f.meta("db-migrate", "shop"),
+                      "spec": {"backoffLimit": 2, "template": template}, "status": {"active": 1, "failed": 1}}
+    return [rs, old_rs, orphan_rs, cron_job, standalone_job]
+
+
+def test_owned_replicasets_and_jobs_decode_to_what_slim_keeps():
+    objects = owner_objects()
+    for kind in ("ReplicaSet", "Job"):
+        full_items = [o for o in objects if o["kind"] == kind]
+        # The API server's typed lists omit kind and apiVersion on items.
+        items = [{k: v for k, v in o.items() if k not in ("apiVersion", "kind")} for o in full_items]
+        body = orjson.dumps({"apiVersion": full_items[0]["apiVersion"], "kind": f"{kind}List",
+                             "metadata": {"continue": "next-page", "resourceVersion": "77"}, "items": items})
+        answer = podwire.decode_owned_list(body)
+        assert answer["metadata"]["continue"] == "next-page"
+        kind_obj = K.kind_of(full_items[0])
+        for full, reduced in zip(items, answer["items"], strict=True):
+            assert slim(kind_obj, reduced) == slim(kind_obj, orjson.loads(orjson.dumps(full)))
+            # Owned: the template (nearly all the bytes) is skipped; ownerless: kept whole for its checks.
+            assert ("spec" in reduced) == (not full["metadata"].get("ownerReferences"))
+
+
+def test_snapshot_list_reduces_owned_objects_only(tmp_path: Path):
+    objects = owner_objects()
+    path = tmp_path / "owners.json"
+    path.write_bytes(orjson.dumps({"apiVersion": "v1", "kind": "List", "items": objects}))
+    full = list(read_object_file(path))
+    fast = list(read_object_file(path, reduce=True))
+    assert [o["metadata"]["name"] for o in fast] == [o["metadata"]["name"] for o in full]
+    for a, b in zip(full, fast, strict=True):
+        kind = K.kind_of(a)
+        assert slim(kind, b) == slim(kind, a)
+    assert "spec" not in fast[0] and fast[2]["spec"] == full[2]["spec"]  # owned vs ownerless ReplicaSet
+
+
+@pytest.mark.parametrize("mutate", [
+    lambda o: o["metadata"].__setitem__("labels", {"app": 5}),
+    lambda o: o["metadata"].__setitem__("creationTimestamp", 1700000000),
+    lambda o: o["metadata"]["ownerReferences"][0].pop("name"),
+])
+def test_malformed_owned_objects_meet_the_usual_errors(tmp_path: Path, mutate):
+    rs = owner_objects()[0]
+    mutate(rs)
+    path = tmp_path / "replicasets.json"
+    path.write_bytes(orjson.dumps({"apiVersion": "v1", "kind": "List", "items": [rs]}))
+    with pytest.raises(UsageError) as full_error:
+        list(read_object_file(path))
+    with pytest.raises(UsageError) as fast_error:
+        list(read_object_file(path, reduce=True))
+    assert str(fast_error.value) == str(full_error.value)
+
+
+def test_owned_list_answers_msgspec_refuses_are_parsed_whole():
+    rs = owner_objects()[0]
+    rs["status"]["replicas"] = "two"
+    body = orjson.dumps({"kind": "ReplicaSetList", "items": [rs]})
+    assert podwire.decode_owned_list(body) == orjson.loads(body)
+    with pytest.raises(orjson.JSONDecodeError):
+        podwire.decode_owned_list(b'{"kind": "ReplicaSetList", "items": [')
+
+
+def test_summary_rows_hold_their_own_copies_of_per_pod_strings():
+    """Rows must not pin the parsed page's memory (see inventory._own): equal strings, other objects."""
+    pod = f.pod("cart-5d8f7c9b6-x2v9q", owner=("ReplicaSet", "cart-5d8f7c9b6"))
+    row = dict(zip(POD_COLUMNS, summarise_pod(pod, RULES), strict=True))
+    for column, value in (("name", pod["metadata"]["name"]), ("owner_name", "cart-5d8f7c9b6"),
+                          ("created", pod["metadata"]["creationTimestamp"])):
+        original = value if column != "owner_name" else pod["metadata"]["ownerReferences"][0]["name"]
+        assert row[column] == original and row[column] is not original

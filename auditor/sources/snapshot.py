@@ -195,16 +195,17 @@ def _metadata_problem(meta: dict[str, Any]) -> str | None:
     return None
 
 
-def read_object_file(path: Path, reduce_pods: bool = False) -> Iterator[dict[str, Any]]:
+def read_object_file(path: Path, reduce: bool = False) -> Iterator[dict[str, Any]]:
     """Objects of one file; malformed content is a UsageError naming the file (and line for YAML).
 
-    `reduce_pods`: pods of a JSON List come reduced to what the pod summary reads (auditor.podwire).
+    `reduce`: pods of a JSON List come reduced to what the pod summary reads, owned ReplicaSets and Jobs
+    to what inventory.slim keeps (auditor.podwire).
     """
     try:
         raw = path.read_bytes()
     except OSError as exc:
         raise UsageError(f"{path}: cannot read: {exc.strerror or exc}") from exc
-    if path.suffix == ".json" and reduce_pods and podwire.may_hold_pods(raw):
+    if path.suffix == ".json" and reduce and podwire.may_reduce(raw):
         reduced = podwire.reduced_list(raw)
         if reduced is not None:
             del raw
@@ -294,12 +295,12 @@ class SnapshotCluster(ClusterSource):
             return None
         return SourceError(f"the snapshot holds no {kind.kind} objects for this cluster (not collected)")
 
-    def scan(self, kinds: list[Kind], reduce_pods: bool = False) -> Iterator[tuple[Kind, list[dict[str, Any]]]]:
+    def scan(self, kinds: list[Kind], reduce: bool = False) -> Iterator[tuple[Kind, list[dict[str, Any]]]]:
         """(kind, objects of one file) for several kinds in one pass over the files, one file at a time.
 
         Bounded memory: only one parsed file is held, and objects of kinds not asked for are dropped.
         Which kinds each file holds is remembered, so a later scan parses only the files it needs.
-        `reduce_pods`: pods come reduced to what the pod summary reads (see read_object_file).
+        `reduce`: pods, owned ReplicaSets and Jobs come reduced to what the inventory keeps (read_object_file).
         """
         wanted = {k.key: k for k in kinds}
         for path in self._object_files():
@@ -308,7 +309,7 @@ class SnapshotCluster(ClusterSource):
                 continue
             found: dict[str, list[dict[str, Any]]] = {}
             held = set()
-            for obj in read_object_file(path, reduce_pods):
+            for obj in read_object_file(path, reduce):
                 kind = kind_of(obj)
                 if kind is None:  # unknown kinds are ignored by contract
                     continue
