@@ -283,6 +283,33 @@ def test_fail_on_new_accepts_existing_blockers(runs):
     assert rows["cluster-b"]["accepted_from_baseline"] == rows["cluster-b"]["blockers"]
 
 
+def test_reports_show_the_verdict_without_the_baseline_beside_the_badge(runs):
+    """A CAB reader of a --fail-on-new GO must see that the cluster on its own is NO-GO."""
+    import subprocess
+
+    cfg = only_sidecars_config(runs["tmp"])
+    out = runs["tmp"] / "out-fon-reports"
+    code = main(["run", "--snapshot", str(runs["after"]), "--phase", "uninstall", "--out", str(out), "--format",
+                 "html,pdf,md", "-q", "--config", str(cfg), "--baseline", str(runs["old_path"]), "--fail-on-new"])
+    assert code == 0
+    html = (out / "report.html").read_text(encoding="utf-8")
+    assert html.count('<span class="verdict-baseline">without the baseline: NO-GO</span>') == 2  # header + summary
+    text = subprocess.run(["pdftotext", str(out / "report.pdf"), "-"], check=True, capture_output=True,
+                          text=True).stdout
+    assert "without the baseline: NO-GO" in text
+    accepted = f"{len(sidecar_failures(runs['new'], 'cluster-a')) + len(sidecar_failures(runs['new'], 'cluster-b'))}"
+    assert f"{accepted} known blocker(s) accepted (without the baseline: NO-GO)" in " ".join(text.split())
+    assert "no blocking finding, nothing unknown" not in html  # the plain GO headline would be untrue here
+    summary = (out / "summary.md").read_text(encoding="utf-8")
+    assert "**Go under --fail-on-new:** no blocking finding new since the baseline" in summary
+    assert f"{accepted} known blocker(s) accepted (without the baseline: NO-GO)" in summary
+    # Without --fail-on-new the verdict is the cluster's own: nothing to add.
+    plain = runs["tmp"] / "out-baseline-reports"
+    main(["run", "--snapshot", str(runs["after"]), "--phase", "uninstall", "--out", str(plain), "--format", "html",
+          "-q", "--config", str(cfg), "--baseline", str(runs["old_path"])])
+    assert 'class="verdict-baseline"' not in (plain / "report.html").read_text(encoding="utf-8")
+
+
 def test_fail_on_new_fails_on_a_new_blocker(runs):
     newer = runs["tmp"] / "after-new-pod"
     shutil.copytree(runs["after"], newer)

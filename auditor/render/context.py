@@ -300,6 +300,7 @@ def since_section(result: AuditResult, limits: Limits) -> dict[str, Any] | None:
             "resolved": blockers.get("resolved", 0), "still_open": blockers.get("still_open", 0),
             "new_blockers": items("new_blockers"), "resolved_blockers": items("resolved_blockers"),
             "fail_on_new": bool(delta.get("fail_on_new")),
+            "verdict_without_baseline": clean(delta.get("verdict_without_baseline")),
             "accepted": int(delta.get("accepted_from_baseline") or 0)}
 
 
@@ -546,7 +547,20 @@ def headline(result: AuditResult, n_block: int, n_checks: int, n_unknown: int, n
         return (f"No decision on {step}: {n_unknown:,} result(s) lack evidence (UNKNOWN), and UNKNOWN "
                 "is not PASS.")
     extra = f" {n_warn:,} warning(s) are listed for the record." if n_warn else ""
+    accepted = accepted_from_baseline(result)
+    if accepted:
+        return (f"Under --fail-on-new the evidence supports {step}: no blocking finding new since the baseline, "
+                f"nothing unknown; {accepted:,} known blocker(s) accepted (without the baseline: "
+                f"{clean(result.baseline_delta.get('verdict_without_baseline'))}).{extra}")
     return f"The evidence supports {step}: no blocking finding, nothing unknown.{extra}"
+
+
+def accepted_from_baseline(result: AuditResult) -> int:
+    """Blockers that --fail-on-new let through because the baseline already had them (0 otherwise)."""
+    delta = getattr(result, "baseline_delta", None)
+    if not isinstance(delta, dict) or not delta.get("fail_on_new"):
+        return 0
+    return int(delta.get("accepted_from_baseline") or 0)
 
 
 def build(result: AuditResult, limits: Limits = HTML_LIMITS) -> dict[str, Any]:

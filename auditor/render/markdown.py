@@ -15,7 +15,15 @@ import pandas as pd
 
 from auditor.engine import AuditResult
 from auditor.render import write_atomic
-from auditor.render.context import GATE_STEP, STATUS_ORDER, blocking_mask, clean, looks_like_command, subject_of
+from auditor.render.context import (
+    GATE_STEP,
+    STATUS_ORDER,
+    accepted_from_baseline,
+    blocking_mask,
+    clean,
+    looks_like_command,
+    subject_of,
+)
 
 TOP = 10
 ICON = {"GO": "\U0001f7e2", "NO-GO": "\U0001f534", "INCOMPLETE": "\U0001f7e1"}
@@ -68,6 +76,10 @@ def document(result: AuditResult) -> str:
         lines.append(f"**Do not proceed:** {len(block):,} blocking finding(s) must be fixed first.")
     elif verdict == "INCOMPLETE":
         lines.append(f"**No decision:** {len(unknown):,} result(s) lack evidence (UNKNOWN is not PASS).")
+    elif accepted_from_baseline(result):
+        lines.append(f"**Go under --fail-on-new:** no blocking finding new since the baseline, nothing unknown; "
+                     f"{accepted_from_baseline(result):,} known blocker(s) accepted (without the baseline: "
+                     f"{md(result.baseline_delta.get('verdict_without_baseline'))}).")
     else:
         lines.append("**Go:** no blocking finding, nothing unknown.")
     lines.append("")
