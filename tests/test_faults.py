@@ -225,6 +225,27 @@ def test_run_deadline_stops_collection_and_leaves_the_rest_unknown(served, fake_
     assert "run deadline of 1.5s" in deadline[0]["message"]
 
 
+def test_snapshot_run_deadline_records_what_was_not_read(served, fake_api, tmp_path, capsys):
+    """`asm-audit snapshot --run-timeout`: stops in time, exit 3, and the snapshot says what it lacks."""
+    for path in (r"^/api/v1/pods$", r"^/api/v1/services$", r"^/apis/apps/v1/deployments$",
+                 r"^/apis/apps/v1/replicasets$", r"^/api/v1/configmaps$", r"^/api/v1/namespaces$"):
+        fake_api.add_fault(path, 200, times=None, delay_s=0.7)
+    tarball = tmp_path / "snap.tar.gz"
+    started = time.monotonic()
+    code = main(["snapshot", "--out", str(tarball), "--kubeconfig", str(served.kubeconfig), "--context",
+                 str(served.context), "--asm-kubeconfig", str(served.asm_kubeconfig), "--asm-context",
+                 str(served.asm_context), "--run-timeout", "1.5", "--quiet"])
+    elapsed = time.monotonic() - started
+    err = capsys.readouterr().err
+    assert code == 3 and elapsed < 6, (code, elapsed)
+    assert "not read, recorded as such" in err and "prod/" in err
+    # Offline, the kinds the deadline cut off are UNKNOWN with the reason, never PASS.
+    result = api.run_audit(api.Target(snapshot=str(tarball)), "migrating", focus_config(tmp_path), now=NOW)
+    unknown = [r for r in rows(result) if r["status"] == "UNKNOWN"]
+    assert unknown and any("--run-timeout" in r["message"] for r in unknown)
+    assert result.exit_code == 3
+
+
 @pytest.mark.parametrize("flag, value", [("--timeout", "0"), ("--timeout", "nan"), ("--run-timeout", "-1"),
                                          ("--run-timeout", "inf")])
 def test_bad_timeouts_are_usage_errors(served, tmp_path, capsys, flag, value):

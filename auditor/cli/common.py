@@ -49,6 +49,8 @@ FleetOpt = Annotated[Path | None, typer.Option(help="Fleet file: data-plane clus
                                                "(and the ASM control plane).")]
 ConfigOpt = Annotated[Path | None, typer.Option(help="YAML config file.")]
 TimeoutOpt = Annotated[float, typer.Option(help="Seconds per API request.")]
+RunTimeoutOpt = Annotated[float | None, typer.Option(
+    help="Deadline in seconds for the whole collection; what is not read by then is UNKNOWN.")]
 
 
 class Progress:

@@ -25,6 +25,7 @@ from auditor.cli.common import (
     PhaseOpt,
     Progress,
     QuietOpt,
+    RunTimeoutOpt,
     TimeoutOpt,
     print_summary,
 )
@@ -136,8 +137,7 @@ def run(
     allow_unknown: Annotated[bool, typer.Option(help="UNKNOWN findings do not block GO.")] = False,
     strict: Annotated[bool, typer.Option(help="WARN and minor FAIL block GO too.")] = False,
     timeout: TimeoutOpt = 30.0,
-    run_timeout: Annotated[float | None, typer.Option(
-        help="Deadline in seconds for the whole collection; what is not read by then is UNKNOWN.")] = None,
+    run_timeout: RunTimeoutOpt = None,
     fleet: FleetOpt = None,
     baseline: Annotated[Path | None, typer.Option(help="A previous findings.json: adds 'since last report'.")
                         ] = None,

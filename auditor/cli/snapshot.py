@@ -19,6 +19,7 @@ from auditor.cli.common import (
     KubeconfigOpt,
     Progress,
     QuietOpt,
+    RunTimeoutOpt,
     TimeoutOpt,
     err,
 )
@@ -54,12 +55,14 @@ def snapshot(
     prometheus_timeout: PromTimeoutOpt = None,
     config: ConfigOpt = None,
     timeout: TimeoutOpt = 30.0,
+    run_timeout: RunTimeoutOpt = None,
     quiet: QuietOpt = False,
 ) -> None:
     """Read everything every gate needs (GET only, never Secrets) into a snapshot .tar.gz."""
     if not out.name.endswith((".tar.gz", ".tgz")):
         raise UsageError("--out must name a .tar.gz file")
-    target = target_from(None, kubeconfig, context, cluster or [], asm_kubeconfig, asm_context, timeout)
+    target = target_from(None, kubeconfig, context, cluster or [], asm_kubeconfig, asm_context, timeout,
+                         run_timeout)
     target.fleet = str(fleet) if fleet else None
     cfg = apply_prometheus_options(
         api.load_config(config), url=prometheus, window=traffic_window,
@@ -79,6 +82,12 @@ def snapshot(
         err.print(f"gateway traffic recorded for {len(traffic.gateways)} gateway(s), window {traffic.window}"
                   + (f"; [yellow]{len(failed)} without an answer[/]: {escape(failed[0].error or '')}"
                      if failed else ""))
+    unread = [f"{c.name}/{kind}" for c in result.inventory.clusters() for kind in c.errors] if result.inventory else []
+    if unread:
+        # Recorded with their reason (e.g. the --run-timeout deadline): offline, those checks are UNKNOWN.
+        err.print(f"[yellow]{len(unread)} kind(s) not read, recorded as such:[/] {escape(', '.join(unread[:8]))}"
+                  + (f" and {len(unread) - 8} more" if len(unread) > 8 else ""))
     if unreachable:
         err.print(f"[yellow]unreachable, recorded as such:[/] {', '.join(unreachable)}")
+    if unreachable or unread:
         raise typer.Exit(3)
