@@ -65,3 +65,18 @@ def test_live_mode_and_naive_path(tmp_path: Path, naive: str):
     assert line["pdf_s"] is None and line["pdf_pages"] is None
     assert line["naive_pods"] == 200 and line["naive_s"] > 0 and line["naive_tool_s"] > 0
     assert line["naive_speedup"] > 0
+
+
+def test_growth_mode_interleaves_the_sizes(tmp_path: Path):
+    line = bench(tmp_path, "--growth", "200,400", "--mode", "snapshot")
+    assert line["growth_pods"] == [200, 400] and line["mode"] == "snapshot"
+    assert len(line["audit_s"]) == len(line["baseline_s"]) == 2 and min(line["audit_s"]) > 0
+    assert line["growth"] == pytest.approx(line["audit_s"][1] / line["audit_s"][0], rel=0.05)  # medians, rounded
+    assert 1.5 < line["data_growth"] < 2.5  # twice the pods, about twice the bytes
+    assert len(line["pair_growths"]) == 1
+
+
+def test_growth_needs_two_sizes(tmp_path: Path):
+    proc = subprocess.run([sys.executable, "-m", "bench.run", "--growth", "500"], cwd=ROOT, capture_output=True,
+                          text=True, timeout=60)
+    assert proc.returncode == 2 and "at least two" in proc.stderr
