@@ -6,6 +6,7 @@ The fleet verdict is NO-GO (worst of all), the unreachable cluster is INCOMPLETE
 
 from __future__ import annotations
 
+import itertools
 import json
 from collections.abc import Iterable, Iterator
 from pathlib import Path
@@ -218,3 +219,34 @@ def test_snapshot_of_a_fleet_audits_the_same_offline(fleet_file, tmp_path, capsy
     # The fleet file's networks travel with the snapshot.
     assert {c["name"]: c["asm_network"] for c in offline.clusters if c["role"] == "data-plane"} == {
         "cluster-go": "network-1", "cluster-nogo": "network-2", "cluster-down": None}
+
+
+# ---------------------------------------------------------------- reading a fleet
+def test_live_clusters_of_a_fleet_are_read_side_by_side(tmp_path):
+    """Each cluster's slow pod list overlaps the others' (server request logs), and findings do not depend on it."""
+    kdir = tmp_path / "kubeconfigs"
+    with FakeApiServer() as one, FakeApiServer() as two, FakeApiServer() as three, FakeApiServer() as asm:
+        servers = {"cluster-1": one, "cluster-2": two, "cluster-3": three}
+        for i, (name, server) in enumerate(servers.items()):
+            serve(server, data_plane("istio" if i % 2 else "asm", f"network-{i}"))
+            server.write_kubeconfig(kdir / f"{name}.yaml", context=name)
+            server.add_fault(r"^/api/v1/pods$", 200, times=None, delay_s=0.4)
+        serve(asm, [f.migration_cr("Migrating")])
+        asm.write_kubeconfig(kdir / "asm.yaml", context="asm")
+        fleet = tmp_path / "fleet.yaml"
+        fleet.write_text(yaml.safe_dump({
+            "clusters": [{"name": n, "kubeconfig": f"kubeconfigs/{n}.yaml", "context": n} for n in servers],
+            "asm": {"kubeconfig": "kubeconfigs/asm.yaml", "context": "asm"}}))
+        result = api.run_audit(api.Target(fleet=str(fleet)), "uninstall", judged_only())
+        spans = {}
+        for name, server in servers.items():
+            [pods] = [r for r in server.requests if r.path == "/api/v1/pods"]
+            spans[name] = (pods.started, pods.started + pods.duration_s)
+    # Every pair of pod lists was in flight at the same time (one after the other, none would overlap).
+    names = sorted(spans)
+    for a, b in itertools.combinations(names, 2):
+        assert spans[a][0] < spans[b][1] and spans[b][0] < spans[a][1], spans
+    # Order and verdicts stay those of the fleet file, whichever cluster answered first.
+    assert [c.name for c in result.inventory.data_planes] == names
+    assert [c["name"] for c in result.clusters if c["role"] == "data-plane"] == names
+    assert result.cluster_verdicts == {"cluster-1": "GO", "cluster-2": "NO-GO", "cluster-3": "GO", "asm": "GO"}
