@@ -6,7 +6,9 @@ One place for these facts so that checks stay small (see ../shared/docs/domain.m
 from __future__ import annotations
 
 import datetime as dt
+import json
 import re
+import shlex
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -273,9 +275,20 @@ def shell_safe(text: str) -> bool:
 
 def sh(text: str) -> str:
     """`text` as one shell word: unchanged when safe, else single-quoted (names from a snapshot are untrusted)."""
-    import shlex
-
     return text if shell_safe(text) else shlex.quote(text)
+
+
+# Characters that end a line when pasted into a terminal (the tty turns CR into NL) or drive it (ESC).
+_LINE_BREAKING = re.compile(r"[\x00-\x1f\x7f\x85\u2028\u2029]")
+
+
+def sh_text(text: str) -> str:
+    """`text` quoted like sh() and kept on one line, for a `# ...` comment or prose around a command.
+
+    Quoting does not help there: a newline ends the comment and whatever follows runs as a command, so
+    control characters are shown escaped (`\\n`, `\\x1b`).
+    """
+    return _LINE_BREAKING.sub(lambda m: m.group().encode("unicode_escape").decode("ascii"), sh(text))
 
 
 def kubectl(cluster: str) -> str:
@@ -284,11 +297,11 @@ def kubectl(cluster: str) -> str:
 
 def restart_command(cluster: str, kind: str, namespace: str, name: str) -> str:
     """The command that recreates a workload's pods so the injector runs again."""
+    if kind == "CronJob":  # a comment: the names must not break out of its line
+        return f"# pods of CronJob {sh_text(namespace)}/{sh_text(name)} pick up the change at their next run"
     namespace, name = sh(namespace), sh(name)
     if kind in _ROLLOUT_KINDS:
         return f"{kubectl(cluster)} -n {namespace} rollout restart {_ROLLOUT_KINDS[kind]}/{name}"
-    if kind == "CronJob":
-        return f"# pods of CronJob {namespace}/{name} pick up the change at their next run"
     if kind == "Job":
         return f"{kubectl(cluster)} -n {namespace} delete pod -l job-name={name}  # or re-run the Job"
     return f"{kubectl(cluster)} -n {namespace} delete pod {name}  # recreate it from its manifest"
@@ -297,23 +310,25 @@ def restart_command(cluster: str, kind: str, namespace: str, name: str) -> str:
 def asm_inject_command(cluster: str, kind: str, namespace: str, name: str) -> str:
     """The seed's command that moves a workload to the ASM proxy (triggers a rolling restart)."""
     labels = '{"metadata":{"labels":{"sidecar.asm.aliyun.com/inject":"true"}}}'
+    if kind not in _ROLLOUT_KINDS and kind != "CronJob":
+        # The kind comes from an owner reference (any string): it and the names stand in a comment.
+        return (f"# add label sidecar.asm.aliyun.com/inject=true to the pod template of {sh_text(kind)} "
+                f"{sh_text(namespace)}/{sh_text(name)} in its manifest, then recreate it")
     namespace, name = sh(namespace), sh(name)
     if kind in _ROLLOUT_KINDS:
         patch = '{"spec":{"template":' + labels + "}}"
         return f"{kubectl(cluster)} -n {namespace} patch {_ROLLOUT_KINDS[kind]} {name} --type='merge' -p '{patch}'"
-    if kind == "CronJob":
-        patch = '{"spec":{"jobTemplate":{"spec":{"template":' + labels + "}}}}"
-        return f"{kubectl(cluster)} -n {namespace} patch cronjob {name} --type='merge' -p '{patch}'"
-    return (f"# add label sidecar.asm.aliyun.com/inject=true to the pod template of {kind} "
-            f"{namespace}/{name} in its manifest, then recreate it")
+    patch = '{"spec":{"jobTemplate":{"spec":{"template":' + labels + "}}}}"
+    return f"{kubectl(cluster)} -n {namespace} patch cronjob {name} --type='merge' -p '{patch}'"
 
 
 def migration_patch(field_json: str) -> str:
-    return f"{ASM_KUBECTL} patch asmmigratefromistio default --type='merge' -p '{field_json}'"
+    """Merge-patch ASMMigrateFromIstio/default; the JSON is one shell word (single-quoted, as JSON always is)."""
+    return f"{ASM_KUBECTL} patch asmmigratefromistio default --type='merge' -p {sh(field_json)}"
 
 
 def desired_state_command(state: str) -> str:
-    return migration_patch('{"spec":{"desiredState":"' + state + '"}}')
+    return migration_patch(json.dumps({"spec": {"desiredState": state}}, separators=(",", ":")))
 
 
 def retry_command(next_counter: int) -> str:

@@ -24,7 +24,7 @@ def mesh_configmap_name(dep: dict[str, Any]) -> str:
     """The ConfigMap istiod reads its mesh config from: its `config-volume` (Istio's charts), else by revision."""
     volumes = (((dep.get("spec") or {}).get("template") or {}).get("spec") or {}).get("volumes") or ()
     for volume in volumes:
-        name = ((volume.get("configMap") or {}).get("name")) or ""
+        name = str(((volume.get("configMap") or {}).get("name")) or "")  # volumes are not type-checked on load
         if volume.get("name") == "config-volume" and name:
             return name
     revision = mesh.istiod_revision(dep)
@@ -51,7 +51,9 @@ def operator_note(cluster: ClusterInventory) -> str:
     for dep in cluster.objects(K.DEPLOYMENT):
         meta = dep.get("metadata") or {}
         if meta.get("name") == "istio-operator" or (meta.get("labels") or {}).get("name") == "istio-operator":
-            return (f" The in-cluster operator {meta.get('namespace')}/{meta.get('name')} may have reverted it: "
+            # Another object's name in the same line as the command: kept quoted and on one line.
+            return (f" The in-cluster operator {mesh.sh_text(meta.get('namespace') or '')}/"
+                    f"{mesh.sh_text(meta.get('name') or '')} may have reverted it: "
                     "add the setting to the IstioOperator's meshConfig.defaultConfig.proxyMetadata too.")
     return ""
 
@@ -81,7 +83,7 @@ class MeshConfigXdsAgent(ClusterCheck):
             seen.add(name)
             revision = mesh.istiod_revision(dep)
             subject = {"kind": "ConfigMap", "namespace": ISTIO_NS, "name": name}
-            show = (f"{mesh.kubectl(cluster.name)} -n {ISTIO_NS} get configmap {name} "
+            show = (f"{mesh.kubectl(cluster.name)} -n {ISTIO_NS} get configmap {mesh.sh(name)} "
                     "-o jsonpath='{.data.mesh}'")
             cm = cluster.get(K.CONFIGMAP, name, ISTIO_NS)
             evidence: dict[str, Any] = {"revision": revision, "istiod": dep["metadata"]["name"]}
@@ -102,7 +104,8 @@ class MeshConfigXdsAgent(ClusterCheck):
                 # proxyMetadata is map<string,string>: an unquoted YAML true is a bool and fails Istio's parser.
                 yield self.fail(cluster.name, f"revision {revision}: PROXY_CONFIG_XDS_AGENT is an unquoted YAML "
                                 "true; proxyMetadata values are strings, istiod rejects the mesh config",
-                                remediation=f"Quote the value (\"true\") in {ISTIO_NS}/{name}; check: {show}",
+                                remediation=f"Quote the value (\"true\") in {ISTIO_NS}/{mesh.sh_text(name)}; "
+                                            f"check: {show}",
                                 evidence=evidence, **subject)
             else:
                 found = "absent" if value is None else f"{value!r}"
@@ -136,7 +139,7 @@ class IstiodRestarted(ClusterCheck):
             namespace, name = meta.get("namespace", ""), meta["name"]
             revision = mesh.istiod_revision(dep)
             subject = {"kind": "Deployment", "namespace": namespace, "name": name}
-            restart = f"{mesh.kubectl(cluster.name)} -n {namespace} rollout restart deployment/{name}"
+            restart = mesh.restart_command(cluster.name, "Deployment", namespace, name)
             cm_name = mesh_configmap_name(dep)
             cm = cluster.get(K.CONFIGMAP, cm_name, ISTIO_NS)
             if cm is None:

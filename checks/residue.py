@@ -158,9 +158,11 @@ def _purge_managed(meta: dict[str, Any]) -> bool:
     return "operator.istio.io/component" in (meta.get("labels") or {})
 
 
-def _delete(cluster: str, resource: str, name: str, namespace: str = "") -> str:
-    ns = f"-n {namespace} " if namespace else ""
-    return f"{mesh.kubectl(cluster)} {ns}delete {resource} {name}"
+def _delete(cluster: str, resource: str, names: str | list[str], namespace: str = "") -> str:
+    """`kubectl delete` of one object or several (each name its own shell word: they come from the cluster)."""
+    ns = f"-n {mesh.sh(namespace)} " if namespace else ""
+    words = " ".join(mesh.sh(n) for n in ([names] if isinstance(names, str) else names))
+    return f"{mesh.kubectl(cluster)} {ns}delete {resource} {words}"
 
 
 class _LeftoverCheck(ClusterCheck):
@@ -272,8 +274,8 @@ class IstioControlPlaneRemoved(_LeftoverCheck):
             if (str(ns), str(wl)) in listed:
                 continue
             yield Leftover("Pod", str(wl), f"{len(group)} istiod pod(s) of {ns}/{wl} still exist without their "
-                           "Deployment", f"{mesh.kubectl(cluster.name)} -n {ns} delete pod "
-                           + " ".join(sorted(group["name"].astype(str))[:20]), str(ns))
+                           "Deployment", _delete(cluster.name, "pod", sorted(group["name"].astype(str))[:20], str(ns)),
+                           str(ns))
 
     def _webhooks(self, cluster: ClusterInventory, ctx: Context, globs: list[str],
                   kept: list[str]) -> Iterator[Leftover]:
@@ -320,8 +322,9 @@ class IstioControlPlaneRemoved(_LeftoverCheck):
             resource = "istiooperators.install.istio.io"
             yield Leftover("IstioOperator", name, f"IstioOperator {ns}/{name} is still present",
                            _delete(cluster.name, resource, name, ns)
-                           + f"\n# if it hangs on its finalizer (operator gone): {mesh.kubectl(cluster.name)} -n {ns} "
-                           f"patch {resource} {name} --type=merge -p '{{\"metadata\":{{\"finalizers\":[]}}}}'", ns)
+                           + f"\n# if it hangs on its finalizer (operator gone): {mesh.kubectl(cluster.name)} "
+                           f"-n {mesh.sh_text(ns)} patch {resource} {mesh.sh_text(name)} --type=merge "
+                           "-p '{\"metadata\":{\"finalizers\":[]}}'", ns)
 
 
 # ================================================================ istio-residue
@@ -364,7 +367,7 @@ class IstioResidue(_LeftoverCheck):
             fronts = sorted(s.name for s in services if s.gateway == gw)
             command = _delete(cluster.name, "deployment", gw.name, gw.namespace)
             if fronts:
-                command += "\n" + _delete(cluster.name, "service", " ".join(fronts), gw.namespace)
+                command += "\n" + _delete(cluster.name, "service", fronts, gw.namespace)
             yield Leftover("Deployment", gw.name, f"Istio {gw.type} gateway {gw.namespace}/{gw.name} is still "
                            "deployed: without istiod its proxies get no config and their certificates expire, "
                            f"and its Service may still get traffic ({', '.join(fronts) or 'no Service'})", command,
@@ -402,9 +405,11 @@ class IstioResidue(_LeftoverCheck):
         for name, rev in pinned:
             if rev in served:
                 continue
-            fix = (f"{mesh.kubectl(cluster.name)} label ns {name} istio.io/rev={target} --overwrite" if target else
-                   f"{mesh.kubectl(cluster.name)} label ns {name} istio.io/rev-  # then label it for one of ASM's "
-                   f"revisions: {', '.join(sorted(served))}")
+            # The revisions come from other objects (webhook labels and selectors), not this namespace.
+            fix = (f"{mesh.kubectl(cluster.name)} label ns {mesh.sh(name)} istio.io/rev={mesh.sh(target)} --overwrite"
+                   if target else
+                   f"{mesh.kubectl(cluster.name)} label ns {mesh.sh(name)} istio.io/rev-  # then label it for one of "
+                   f"ASM's revisions: {', '.join(mesh.sh_text(r) for r in sorted(served))}")
             yield Leftover("Namespace", name, f"namespace {name} is pinned to revision {rev}, which no ASM injector "
                            f"serves (ASM: {', '.join(sorted(served))}): its new pods start without a proxy", fix,
                            evidence={"revision": rev, "asm_revisions": sorted(served)})
@@ -421,7 +426,9 @@ class IstioResidue(_LeftoverCheck):
             name = meta.get("name", "")
             kind = ((crd.get("spec") or {}).get("names") or {}).get("kind") or name
             yield Leftover("CustomResourceDefinition", name, f"Istio-installed CRD {name} ({why}) is still present",
-                           _delete(cluster.name, "crd", name) + f"  # deletes every {kind} in this cluster: only "
+                           # spec.names.kind is free text of the CRD: in a comment, it must stay on this line.
+                           _delete(cluster.name, "crd", name) + f"  # deletes every {mesh.sh_text(str(kind))} in this "
+                           "cluster: only "
                            "after istio-config-imported passes and if ASM does not serve this API from the cluster",
                            status=Status.WARN, purge_managed=_purge_managed(meta))
 

@@ -117,8 +117,9 @@ class IstioRevisions(ClusterCheck):
             yield self.warn(cluster.name, "the in-cluster istio-operator reconciles Istio's installation and can "
                             "revert the mesh config ASM sets (PROXY_CONFIG_XDS_AGENT)", severity=Severity.MINOR,
                             kind="Deployment", namespace=meta.get("namespace", ""), name=meta["name"],
-                            remediation=f"{mesh.kubectl(cluster.name)} -n {meta.get('namespace')} scale deployment/"
-                                        f"{meta['name']} --replicas=0  # or add the setting to the IstioOperator")
+                            remediation=f"{mesh.kubectl(cluster.name)} -n {mesh.sh(meta.get('namespace') or '')} "
+                                        f"scale deployment/{mesh.sh(meta['name'])} --replicas=0  # or add the "
+                                        "setting to the IstioOperator")
 
 
 def ambient_signals(cluster: ClusterInventory) -> list[str]:

@@ -108,10 +108,12 @@ def _manual_injections(cluster: ClusterInventory, rules: mesh.ProxyRules, kinds:
 
 
 def rerender_remediation(cluster: str, kind: str, namespace: str, name: str) -> str:
-    return (f"Re-render {kind} {namespace}/{name} from its source manifest without `istioctl kube-inject` "
+    return (f"Re-render {mesh.sh_text(kind)} {mesh.sh_text(namespace)}/{mesh.sh_text(name)} from its source "
+            "manifest without `istioctl kube-inject` "
             "(no istio-proxy/istio-init/istio-validation containers, no sidecar.istio.io/status annotation), "
             f"add label sidecar.asm.aliyun.com/inject=true to its pod template and apply it; check with: "
-            f"{mesh.kubectl(cluster)} -n {namespace} get {kind.lower()} {name} -o yaml | grep -n istio-proxy")
+            f"{mesh.kubectl(cluster)} -n {mesh.sh(namespace)} get {mesh.sh(kind.lower())} {mesh.sh(name)} -o yaml "
+            "| grep -n istio-proxy")
 
 
 class ManualInjection(ClusterCheck):
@@ -197,12 +199,12 @@ class AsmProxiesReady(ClusterCheck):
             if looping:
                 parts.append(f"{len(looping)} restarted more than {self.restart_threshold} times "
                              f"(max {max(looping.values())})")
-            first = str(group["name"][0])
+            first = mesh.sh(str(group["name"][0]))  # a pod's name, not the finding's own: quoted here
             yield self.fail(cluster.name, f"{' and '.join(parts)} of {total} ASM-proxied pod(s)", kind=kind,
                             namespace=namespace, name=name,
-                            remediation=(f"{mesh.kubectl(cluster.name)} -n {namespace} describe pod {first}; "
-                                         f"{mesh.kubectl(cluster.name)} -n {namespace} logs {first} -c istio-proxy "
-                                         "--previous"),
+                            remediation=(f"{mesh.kubectl(cluster.name)} -n {mesh.sh(namespace)} describe pod "
+                                         f"{first}; {mesh.kubectl(cluster.name)} -n {mesh.sh(namespace)} logs {first} "
+                                         "-c istio-proxy --previous"),
                             evidence={"not_ready": sorted(unready)[:20], "restarting": looping,
                                       "phases": dict(Counter(map(str, group["phase"])).most_common()),
                                       "pod_count": total,
