@@ -135,6 +135,13 @@ class _Fault:
     retry_after: int | None
     delay_s: float
     body: str | None
+    trickle_s: float = 0.0
+
+
+class _Trickle(bytes):
+    """A body the handler sends a few bytes at a time, `interval_s` apart (a server that trickles)."""
+
+    interval_s: float = 0.0
 
 
 @dataclass
@@ -570,15 +577,17 @@ class FakeApiServer:
 
     def add_fault(self, path_regex: str, status: int, times: int | None = 1,
                   retry_after: int | None = None, delay_s: float = 0.0,
-                  body: str | None = None) -> None:
+                  body: str | None = None, trickle_s: float = 0.0) -> None:
         """Answer requests whose path matches (``re.search``) with ``status``.
 
         ``times=None``: forever. ``retry_after`` sets the Retry-After header (and
         ``details.retryAfterSeconds``). ``delay_s`` sleeps first; with status 200 the request is
         then answered normally. ``body``, when given, is sent verbatim instead of a Status JSON.
-        Faults apply after authentication and the method check, before RBAC and routing.
+        ``trickle_s`` (status 200): the answer is sent 64 bytes at a time, that many seconds apart, so
+        no single read waits long but the whole answer takes ages. Faults apply after authentication and
+        the method check, before RBAC and routing.
         """
-        fault = _Fault(re.compile(path_regex), status, times, retry_after, delay_s, body)
+        fault = _Fault(re.compile(path_regex), status, times, retry_after, delay_s, body, trickle_s)
         with self._lock:
             self._faults.append(fault)
 
@@ -741,6 +750,11 @@ class FakeApiServer:
                 raise _HttpError(fault.status,
                                  _DEFAULT_MESSAGES.get(fault.status, "injected fault"),
                                  details=details, headers=fault_headers)
+            if fault.trickle_s:
+                status, extra, body = self._route(path.rstrip("/") or "/", query)
+                trickle = _Trickle(body)
+                trickle.interval_s = fault.trickle_s
+                return status, extra, trickle
         return self._route(path.rstrip("/") or "/", query)
 
     def _take_fault(self, path: str) -> _Fault | None:
@@ -1007,7 +1021,13 @@ class _Handler(BaseHTTPRequestHandler):
             for key, value in extra.items():
                 self.send_header(key, value)
             self.end_headers()
-            if self.command != "HEAD":
+            if self.command != "HEAD" and isinstance(body, _Trickle):
+                for start in range(0, len(body), 64):
+                    self.wfile.write(body[start:start + 64])
+                    self.wfile.flush()
+                    if self.api._stopping.wait(body.interval_s):
+                        break
+            elif self.command != "HEAD":
                 self.wfile.write(body)
         except (BrokenPipeError, ConnectionResetError):
             self.close_connection = True  # client gave up (e.g. its timeout fired)

@@ -225,6 +225,25 @@ def test_run_deadline_stops_collection_and_leaves_the_rest_unknown(served, fake_
     assert "run deadline of 1.5s" in deadline[0]["message"]
 
 
+def test_run_deadline_also_cuts_a_server_that_trickles(served, fake_api, tmp_path, capsys):
+    """64 bytes every 0.2 s never trips --timeout (per wait), so only --run-timeout can stop it."""
+    fake_api.add_fault(r"^/api/v1/pods$", 200, times=None, trickle_s=0.2)
+    started = time.monotonic()
+    code = main(cli(served, tmp_path / "out", "--phase", "migrating", "--run-timeout", "1.5", "--timeout", "5"))
+    elapsed = time.monotonic() - started
+    assert elapsed < 4, elapsed  # the pod list alone would take minutes at this pace
+    doc = json.loads((tmp_path / "out" / "findings.json").read_text())
+    assert code == 3 and doc["verdict"] == "INCOMPLETE"
+    [row] = [r for r in doc["findings"] if r["check_id"] == "pods-xds-agent"]
+    assert row["status"] == "UNKNOWN" and "run deadline of 1.5s (--run-timeout)" in row["message"]
+
+
+def test_a_slow_but_steady_answer_is_read_whole(served, fake_api, tmp_path, capsys):
+    """Reading in pieces changes nothing for an answer that arrives in time."""
+    fake_api.add_fault(r"^/apis/apps/v1/deployments$", 200, times=None, trickle_s=0.001)
+    assert main(cli(served, tmp_path / "out", "--phase", "migrating", "--run-timeout", "60")) == 0
+
+
 def test_snapshot_run_deadline_records_what_was_not_read(served, fake_api, tmp_path, capsys):
     """`asm-audit snapshot --run-timeout`: stops in time, exit 3, and the snapshot says what it lacks."""
     for path in (r"^/api/v1/pods$", r"^/api/v1/services$", r"^/apis/apps/v1/deployments$",

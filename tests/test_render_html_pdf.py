@@ -525,3 +525,19 @@ def test_phase_all_lists_each_risky_workload_once(all_gates_result: AuditResult)
 @pytest.fixture(scope="module")
 def all_gates_result(tmp_path_factory: pytest.TempPathFactory) -> AuditResult:
     return audit_scene(tmp_path_factory.mktemp("all"), phase="all")
+
+
+def test_the_re_audit_command_quotes_cluster_names() -> None:
+    """Cluster names come from kubeconfigs, fleet files and snapshot manifests: untrusted in a command."""
+    import shlex
+    from types import SimpleNamespace
+
+    from auditor.render.context import _audit_command
+
+    result = SimpleNamespace(clusters=[{"name": "prod;touch /tmp/pwned", "role": "data-plane"},
+                                       {"name": "cluster-b", "role": "data-plane"}], options={"origin": "live"})
+    command = _audit_command(result, "uninstall")
+    words = shlex.split(command)
+    assert "--cluster" in words and "touch" not in words
+    assert any(w.startswith("prod;touch /tmp/pwned=${KUBECONFIG_") for w in words)  # one word, name and variable
+    assert "cluster-b=${KUBECONFIG_CLUSTER_B}" in command  # ordinary names unchanged

@@ -471,7 +471,7 @@ def _audit_command(result: AuditResult, gate: str) -> str:
     if result.options.get("origin") == "snapshot":
         parts.append("--snapshot <new snapshot>")
     else:
-        parts += [f"--cluster {n}={mesh.kubeconfig_var(n)}" for n in data_planes[:6]]
+        parts += [f"--cluster {mesh.sh(n)}={mesh.kubeconfig_var(n)}" for n in data_planes[:6]]  # names: untrusted
     parts.append("--out <report dir>")
     return " ".join(parts)
 

@@ -198,9 +198,10 @@ class LiveCluster(ClusterSource):
         self.requests += 1
         try:
             resp = api.rest_client.pool_manager.request(
-                "GET", url, headers=headers, preload_content=True,
+                "GET", url, headers=headers, preload_content=False,
                 timeout=urllib3.Timeout(connect=min(10.0, read_timeout), read=read_timeout),
                 retries=False)
+            body = self._read_body(resp, path)
         except urllib3.exceptions.ReadTimeoutError as exc:
             self.deadline.check(f"GET {path} answered")
             raise RequestTimeout(f"timed out: no answer within {read_timeout:g}s (--timeout): GET {path}") from exc
@@ -208,7 +209,27 @@ class LiveCluster(ClusterSource):
             raise ConnectionDropped(f"connection dropped: {_short(exc)}") from exc
         except (urllib3.exceptions.HTTPError, OSError) as exc:
             raise ClusterUnreachable(f"{type(exc).__name__}: {_short(exc)}") from exc
-        return resp.status, resp.data, resp.headers
+        return resp.status, body, resp.headers
+
+    def _read_body(self, resp: Any, path: str) -> bytes:
+        """The whole answer, checking the run's deadline between reads.
+
+        --timeout bounds each wait for bytes; a server that trickles a few bytes at a time never trips it.
+        Without this check such a server would hold the run past --run-timeout, however far.
+        """
+        chunks: list[bytes] = []
+        try:
+            while True:
+                chunk = resp.read1(1 << 20)
+                if not chunk:
+                    break
+                chunks.append(chunk)
+                if self.deadline.expires is not None and self.deadline.remaining() <= 0:
+                    resp.close()  # drop the connection: what is left of the answer is not wanted
+                    self.deadline.check(f"GET {path} was read to the end")
+            return b"".join(chunks)
+        finally:
+            resp.release_conn()
 
     def _get_json(self, path: str, query: list[tuple[str, Any]] | None = None,
                   decode: Callable[[bytes], Any] = orjson.loads) -> dict[str, Any]:
