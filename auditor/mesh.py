@@ -264,6 +264,10 @@ def kubeconfig_var(cluster: str) -> str:
 # ---------------------------------------------------------------- remediation commands
 ASM_KUBECTL = "kubectl --kubeconfig=${ASM_KUBECONFIG}"
 _ROLLOUT_KINDS = {"Deployment": "deployment", "StatefulSet": "statefulset", "DaemonSet": "daemonset"}
+# Owner kinds of Argo Rollouts and OpenKruise: (kubectl plugin and its restart verb, resource prefix).
+_PLUGIN_RESTARTS = {"Rollout": ("argo rollouts restart", ""), "CloneSet": ("kruise rollout restart", "cloneset/")}
+# Kinds whose pod template is spec.template (a patch there rolls the pods): built-ins, Argo, OpenKruise.
+_TEMPLATE_KINDS = {**_ROLLOUT_KINDS, "Rollout": "rollouts.argoproj.io", "CloneSet": "clonesets.apps.kruise.io"}
 # What a Kubernetes name can hold that a shell reads as one plain word (RBAC names add ':', '@', '+', '=').
 _SHELL_WORD = re.compile(r"[A-Za-z0-9._:@+=-]+")
 
@@ -299,6 +303,21 @@ def restart_command(cluster: str, kind: str, namespace: str, name: str) -> str:
     """The command that recreates a workload's pods so the injector runs again."""
     if kind == "CronJob":  # a comment: the names must not break out of its line
         return f"# pods of CronJob {sh_text(namespace)}/{sh_text(name)} pick up the change at their next run"
+    if kind in _PLUGIN_RESTARTS:
+        # Workload kinds of popular controllers, restarted by their own kubectl plugins (which take the
+        # kubeconfig from the environment, not from flags before the plugin's name).
+        plugin, resource = _PLUGIN_RESTARTS[kind]
+        return (f"KUBECONFIG={kubeconfig_var(cluster)} kubectl {plugin} -n {sh(namespace)} "
+                f"{resource}{sh(name)}")
+    if kind not in (*_ROLLOUT_KINDS, "Job", "ReplicaSet", "Pod"):
+        return (f"# restart the pods of {sh_text(kind)} {sh_text(namespace)}/{sh_text(name)} through its "
+                "controller (not a built-in workload kind)")
+    if kind == "ReplicaSet":
+        # A ReplicaSet without a Deployment names its pods <name>-<5 characters> (the prefix cut at 58
+        # characters, as the API server generates names) and recreates deleted ones.
+        pods = sh(f"^pod/{re.escape((name + '-')[:58])}[a-z0-9]{{5}}$")
+        return (f"{kubectl(cluster)} -n {sh(namespace)} get pods -o name | grep -E {pods} | "
+                f"xargs {kubectl(cluster)} -n {sh(namespace)} delete  # the ReplicaSet recreates them")
     namespace, name = sh(namespace), sh(name)
     if kind in _ROLLOUT_KINDS:
         return f"{kubectl(cluster)} -n {namespace} rollout restart {_ROLLOUT_KINDS[kind]}/{name}"
@@ -310,14 +329,14 @@ def restart_command(cluster: str, kind: str, namespace: str, name: str) -> str:
 def asm_inject_command(cluster: str, kind: str, namespace: str, name: str) -> str:
     """The seed's command that moves a workload to the ASM proxy (triggers a rolling restart)."""
     labels = '{"metadata":{"labels":{"sidecar.asm.aliyun.com/inject":"true"}}}'
-    if kind not in _ROLLOUT_KINDS and kind != "CronJob":
+    if kind not in _TEMPLATE_KINDS and kind != "CronJob":
         # The kind comes from an owner reference (any string): it and the names stand in a comment.
         return (f"# add label sidecar.asm.aliyun.com/inject=true to the pod template of {sh_text(kind)} "
                 f"{sh_text(namespace)}/{sh_text(name)} in its manifest, then recreate it")
     namespace, name = sh(namespace), sh(name)
-    if kind in _ROLLOUT_KINDS:
+    if kind in _TEMPLATE_KINDS:
         patch = '{"spec":{"template":' + labels + "}}"
-        return f"{kubectl(cluster)} -n {namespace} patch {_ROLLOUT_KINDS[kind]} {name} --type='merge' -p '{patch}'"
+        return f"{kubectl(cluster)} -n {namespace} patch {_TEMPLATE_KINDS[kind]} {name} --type='merge' -p '{patch}'"
     patch = '{"spec":{"jobTemplate":{"spec":{"template":' + labels + "}}}}"
     return f"{kubectl(cluster)} -n {namespace} patch cronjob {name} --type='merge' -p '{patch}'"
 
