@@ -257,12 +257,21 @@ def asm_istiod_services(services: list[dict[str, Any]]) -> list[tuple[str, Versi
 
 
 def kubeconfig_var(cluster: str) -> str:
-    """Placeholder for a cluster's kubeconfig in remediation commands, e.g. ${KUBECONFIG_CLUSTER_A}."""
-    return "${KUBECONFIG_" + re.sub(r"[^A-Za-z0-9]", "_", cluster).upper() + "}"
+    """Placeholder for a cluster's kubeconfig in remediation commands, e.g. "${KUBECONFIG_CLUSTER_A}".
+
+    Double-quoted: the operator's path may hold spaces (macOS home directories often do).
+    """
+    return '"${' + kubeconfig_env(cluster) + '}"'
+
+
+def kubeconfig_env(cluster: str) -> str:
+    """The environment variable that holds a cluster's kubeconfig path, e.g. KUBECONFIG_CLUSTER_A."""
+    return "KUBECONFIG_" + re.sub(r"[^A-Za-z0-9]", "_", cluster).upper()
+
 
 
 # ---------------------------------------------------------------- remediation commands
-ASM_KUBECTL = "kubectl --kubeconfig=${ASM_KUBECONFIG}"
+ASM_KUBECTL = 'kubectl --kubeconfig="${ASM_KUBECONFIG}"'
 _ROLLOUT_KINDS = {"Deployment": "deployment", "StatefulSet": "statefulset", "DaemonSet": "daemonset"}
 # Owner kinds of Argo Rollouts and OpenKruise: (kubectl plugin and its restart verb, resource prefix).
 _PLUGIN_RESTARTS = {"Rollout": ("argo rollouts restart", ""), "CloneSet": ("kruise rollout restart", "cloneset/")}

@@ -92,10 +92,14 @@ def clean(value: Any, limit: int | None = None) -> str:
 _COMMAND_WORDS = ("kubectl", "istioctl", "asm-audit", "helm", "curl", "aliyun", "jq", "export", "for", "#", "(")
 
 
+_ENV_ASSIGNMENT = re.compile(r"[A-Z_][A-Z0-9_]*=\S*\s+")
+
+
 def looks_like_command(text: str) -> bool:
     """A remediation to show as a copyable command (starts with a command) rather than as advice."""
-    first = text.lstrip().split(" ", 1)[0] if text.strip() else ""
-    return first.startswith(_COMMAND_WORDS) or first.startswith("${")
+    text = _ENV_ASSIGNMENT.sub("", text.lstrip(), count=1)  # KUBECONFIG=... kubectl argo rollouts ...
+    first = text.split(" ", 1)[0] if text.strip() else ""
+    return first.startswith(_COMMAND_WORDS) or first.startswith(("${", '"${'))
 
 
 def subject_of(kind: Any, namespace: Any, name: Any) -> str:
@@ -480,6 +484,15 @@ def runbook(result: AuditResult, block: pd.DataFrame, unknown: pd.DataFrame, lim
     """Next steps with the exact commands: fix, re-audit, take the step, verify."""
     steps: list[dict[str, Any]] = []
     verdict = result.verdict.value
+    names = [c["name"] for c in result.clusters if c.get("role") == "data-plane"]
+    steps.append({
+        "title": "Point the commands at your clusters",
+        "text": "Every command below names its cluster's kubeconfig through a variable; set them once in the "
+                "shell you run the commands from.",
+        # The cluster name stands in a comment (sh_text keeps it there): it comes from the cluster or snapshot.
+        "commands": [f"export {mesh.kubeconfig_env(n)}=/path/to/kubeconfig  # cluster {mesh.sh_text(clean(n, 100))}"
+                     for n in names[:6]] + ["export ASM_KUBECONFIG=/path/to/kubeconfig  # the ASM control plane"],
+        "more": max(0, len(names) - 6)})
     if not block.empty:
         distinct = [clean(c, 2000) for c in dict.fromkeys(block["remediation"].astype(str)) if c.strip()]
         commands = [c for c in distinct if looks_like_command(c)]

@@ -104,7 +104,7 @@ def test_eastwest_options_fail_on_label_and_missing_option(audit):
     assert "istio-injection=disabled" in row["message"] and "advanced option not set" in row["message"]
     assert "label ns istio-system istio-injection-" in row["remediation"]
     assert '"stopIstioSystemInjectionDisabling":true' in row["remediation"]
-    assert row["remediation"].startswith("kubectl --kubeconfig=${ASM_KUBECONFIG} patch asmmigratefromistio default")
+    assert row["remediation"].startswith("kubectl --kubeconfig=\"${ASM_KUBECONFIG}\" patch asmmigratefromistio default")
 
 
 def test_eastwest_options_detects_service_and_gateway_signals(audit):
