@@ -97,7 +97,10 @@ _ENV_ASSIGNMENT = re.compile(r"[A-Z_][A-Z0-9_]*=\S*\s+")
 
 def looks_like_command(text: str) -> bool:
     """A remediation to show as a copyable command (starts with a command) rather than as advice."""
-    text = _ENV_ASSIGNMENT.sub("", text.lstrip(), count=1)  # KUBECONFIG=... kubectl argo rollouts ...
+    text = text.lstrip()
+    prefix = _ENV_ASSIGNMENT.match(text)  # KUBECONFIG=... kubectl argo rollouts ... (anchored: texts can be long)
+    if prefix:
+        text = text[prefix.end():]
     first = text.split(" ", 1)[0] if text.strip() else ""
     return first.startswith(_COMMAND_WORDS) or first.startswith(("${", '"${'))
 
