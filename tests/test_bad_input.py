@@ -88,6 +88,10 @@ KUBECONFIG_OK_TAIL = ("clusters:\n- name: c\n  cluster: {server: 'https://127.0.
      "clusters:\n- name: c\n  cluster: {server: 'https://127.0.0.1:1'}\n"
      "users:\n- name: u\n  user:\n    exec: {apiVersion: client.authentication.k8s.io/v1beta1, "
      "command: asm-audit-no-such-plugin}\n", ["credential plugin 'asm-audit-no-such-plugin'", "not installed"]),
+    ("current-context: x\ncontexts:\n- name: x\n  context: {cluster: c, user: u}\n"
+     "clusters:\n- name: c\n  cluster: {server: 'https://127.0.0.1:1'}\n"
+     "users:\n- name: u\n  user:\n    exec: {apiVersion: client.authentication.k8s.io/v1beta1, "
+     "command: 'false', interactiveMode: Never}\n", ["credential plugin failed", "process returned 1"]),
     ("current-context: x\ncontexts:\n- name: x\n  context: {cluster: missing, user: u}\n" + KUBECONFIG_OK_TAIL,
      ["missing"]),
     ("current-context: x\ncontexts:\n- name: x\n  context: {cluster: c, user: u2}\n"
@@ -95,7 +99,7 @@ KUBECONFIG_OK_TAIL = ("clusters:\n- name: c\n  cluster: {server: 'https://127.0.
      "users:\n- name: u2\n  user: {client-certificate: /no/such/cert, client-key: /no/such/key}\n",
      ["/no/such/cert"]),
 ], ids=["yaml-syntax", "not-a-mapping", "binary", "contexts-not-list", "no-current-context", "bad-server",
-        "missing-exec-plugin", "context-to-missing-cluster", "missing-client-cert"])
+        "missing-exec-plugin", "failing-exec-plugin", "context-to-missing-cluster", "missing-client-cert"])
 def test_malformed_kubeconfig_is_one_line_exit_2(tmp_path, capsys, content, expect):
     kc = write(tmp_path / "kubeconfig", content)
     code, err = run_cli(capsys, "run", "--kubeconfig", str(kc), "--out", str(tmp_path / "out"), "--quiet")

@@ -8,9 +8,11 @@ ever sent, and never for Secrets.
 from __future__ import annotations
 
 import hashlib
+import logging
 import math
 import os
 import shutil
+import threading
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -63,6 +65,19 @@ class RunDeadline:
             raise DeadlineExceeded(f"run deadline of {self.seconds:g}s (--run-timeout) reached before {what}")
 
 
+class _ThreadErrors(logging.Handler):
+    """ERROR records logged by this thread (the kubernetes client reports credential-plugin failures so)."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.ERROR)
+        self.thread = threading.get_ident()
+        self.messages: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if record.thread == self.thread:
+            self.messages.append(" ".join(record.getMessage().split())[:300])
+
+
 class LiveCluster(ClusterSource):
     def __init__(self, name: str, role: str, kubeconfig: str | None, context: str | None,
                  timeout_s: float = 30.0, cluster_id: str | None = None,
@@ -106,6 +121,8 @@ class LiveCluster(ClusterSource):
                                      "pass --kubeconfig or --snapshot")
             self._check_kubeconfig(path)
             configuration = client.Configuration()
+            plugin_errors = _ThreadErrors()
+            logging.getLogger().addHandler(plugin_errors)
             try:
                 config.load_kube_config(config_file=path, context=self.context,
                                         client_configuration=configuration, persist_config=False)
@@ -119,6 +136,13 @@ class LiveCluster(ClusterSource):
             except Exception as exc:  # yaml errors and others from the loader
                 raise UsageError(f"cluster {self.name}: cannot load kubeconfig: "
                                  f"{str(exc).splitlines()[0]}") from exc
+            finally:
+                logging.getLogger().removeHandler(plugin_errors)
+            if plugin_errors.messages:
+                # The loader only logs a failing credential plugin and goes on without credentials: every
+                # request would then be refused, hiding the cause (an expired login, a missing profile).
+                raise UsageError(f"cluster {self.name}: the kubeconfig's credential plugin failed: "
+                                 f"{plugin_errors.messages[0]} (log in again, or check users[].user.exec)")
             configuration.retries = 0  # we retry ourselves, with Retry-After and a bound
             self._client = client.ApiClient(configuration)
             self._client.user_agent = "asm-audit (read-only)"
