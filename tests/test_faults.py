@@ -493,3 +493,18 @@ def test_out_pointing_at_a_file_is_a_usage_error(tmp_path, capsys):
     err = capsys.readouterr().err.strip().splitlines()
     assert code == 2 and len(err) == 1 and "not a directory" in err[0]
     assert out.read_text() == "not a directory"
+
+
+def test_a_live_pod_with_fields_of_the_wrong_type_is_no_crash(served, fake_api, tmp_path, capsys):
+    """A live answer is not shape-checked like a snapshot: odd types must still never end the run."""
+    odd = f.pod("odd-1", owner=None)
+    odd["metadata"]["creationTimestamp"] = 1700000000
+    odd["status"]["startTime"] = 1700000001
+    odd["metadata"]["labels"] = {"pod-template-hash": 7}
+    fake_api.load([odd])
+    code = main(cli(served, tmp_path / "out", "--phase", "migrating"))
+    assert code in (0, 1, 3), capsys.readouterr().err
+    doc = json.loads((tmp_path / "out" / "findings.json").read_text())
+    [row] = [r for r in doc["findings"] if r["check_id"] == "pods-xds-agent"]
+    assert row["status"] == "PASS" and row["message"].startswith("2 workload(s)"), row  # cart and odd-1
+    assert code == 0  # the odd pod runs Istio's sidecar with PROXY_CONFIG_XDS_AGENT=true: judged, not lost

@@ -200,3 +200,14 @@ def test_summary_rows_hold_their_own_copies_of_per_pod_strings():
                           ("created", pod["metadata"]["creationTimestamp"])):
         original = value if column != "owner_name" else pod["metadata"]["ownerReferences"][0]["name"]
         assert row[column] == original and row[column] is not original
+
+
+def test_a_live_pod_of_the_wrong_types_is_summarised_not_a_crash():
+    """msgspec refuses it, orjson parses it whole (no type checks on a live answer): the summary still runs."""
+    pod = f.pod("odd-1")
+    pod["metadata"]["creationTimestamp"] = 1700000000
+    pod["status"]["startTime"] = 1700000001
+    body = orjson.dumps({"kind": "PodList", "items": [pod]})
+    [decoded] = podwire.decode_pod_list(body)["items"]
+    row = dict(zip(POD_COLUMNS, summarise_pod(decoded, RULES), strict=True))
+    assert row["name"] == "odd-1" and row["created"] == "1700000000" and row["started"] == "1700000001"
