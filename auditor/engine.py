@@ -15,6 +15,7 @@ import hashlib
 import logging
 import queue
 import threading
+import time
 import traceback
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
@@ -79,6 +80,7 @@ class Collector:
         if writer:
             for source, _ in self.pairs:
                 writer.cluster(source)  # manifest order = cluster order, whichever cluster answers first
+        self._stopping = threading.Event()  # set on Ctrl-C: threads reading other clusters stop at their next page
         self._each_cluster([functools.partial(self._start, source, cluster) for source, cluster in self.pairs],
                            [source for source, _ in self.pairs])
 
@@ -94,8 +96,7 @@ class Collector:
         except SourceError as exc:
             cluster.version_error = exc.reason
 
-    @staticmethod
-    def _each_cluster(tasks: list[Callable[[], None]], sources: list[ClusterSource]) -> None:
+    def _each_cluster(self, tasks: list[Callable[[], None]], sources: list[ClusterSource]) -> None:
         """Run one task per cluster: live clusters side by side, snapshot clusters one after the other.
 
         Reading a live cluster is mostly waiting for its API server, so a fleet is read in about the time
@@ -123,9 +124,17 @@ class Collector:
                    for i, task in enumerate(parallel)]
         for thread in threads:
             thread.start()
-        for thread in threads:
-            while thread.is_alive():
-                thread.join(0.1)
+        try:
+            for thread in threads:
+                while thread.is_alive():
+                    thread.join(0.1)
+        except KeyboardInterrupt:
+            # Let the others stop at their next page before the caller cleans up what they write into.
+            self._stopping.set()
+            give_up = time.monotonic() + 2.0
+            for thread in threads:
+                thread.join(max(0.0, give_up - time.monotonic()))
+            raise
         if errors:
             raise errors[0]
 
@@ -180,6 +189,8 @@ class Collector:
         try:
             # The next page is fetched and parsed while this one is summarised.
             for page in read_ahead(self._pages(source, kind)):
+                if self._stopping.is_set():
+                    raise KeyboardInterrupt  # interrupted in another thread: stop here (ends this thread only)
                 if isinstance(page, ListRestarted):
                     objects.clear()
                     del rows[start_rows:]
@@ -572,6 +583,7 @@ def _run_audit(
         openapi["_config_networks"] = networks
     if config.asm.multi_cluster_network:
         openapi["DescribeMeshMultiClusterNetwork"] = load_openapi_answer(config.asm.multi_cluster_network)
+    _check_kubeconfig_variables([s.name for s in sources.data_planes])
     inv = Inventory(data_planes=[], rules=rules, asm_openapi=openapi)
     collector = Collector(sources, inv, progress, writer)
     for c in inv.data_planes:
@@ -663,6 +675,18 @@ def _run_audit(
             result.notes.append(f"--fail-on-new: {accepted} blocker finding(s) already in the baseline do not "
                                 f"block; without the baseline the verdict is {verdict_without_baseline.value}")
     return result
+
+
+def _check_kubeconfig_variables(names: list[str]) -> None:
+    """Commands name each cluster's kubeconfig by a variable made from its name: two clusters must not share one,
+    or the commands for one would run against the other."""
+    seen: dict[str, str] = {}
+    for name in names:
+        var = mesh.kubeconfig_env(name)
+        if var in seen:
+            raise UsageError(f"clusters {seen[var]!r} and {name!r} would share the variable {var} in the reports' "
+                             "commands; rename one (--cluster NAME=..., the fleet file or the snapshot manifest)")
+        seen[var] = name
 
 
 @functools.wraps(_run_audit)

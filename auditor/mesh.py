@@ -257,11 +257,13 @@ def asm_istiod_services(services: list[dict[str, Any]]) -> list[tuple[str, Versi
 
 
 def kubeconfig_var(cluster: str) -> str:
-    """Placeholder for a cluster's kubeconfig in remediation commands, e.g. "${KUBECONFIG_CLUSTER_A}".
+    """Placeholder for a cluster's kubeconfig in remediation commands, e.g. "${KUBECONFIG_CLUSTER_A:?}".
 
-    Double-quoted: the operator's path may hold spaces (macOS home directories often do).
+    Double-quoted: the operator's path may hold spaces (macOS home directories often do). `:?`: unset, the
+    shell stops the command, where an empty --kubeconfig would fall back to kubectl's current context,
+    which may be another cluster.
     """
-    return '"${' + kubeconfig_env(cluster) + '}"'
+    return '"${' + kubeconfig_env(cluster) + ':?}"'
 
 
 def kubeconfig_env(cluster: str) -> str:
@@ -271,12 +273,14 @@ def kubeconfig_env(cluster: str) -> str:
 
 
 # ---------------------------------------------------------------- remediation commands
-ASM_KUBECTL = 'kubectl --kubeconfig="${ASM_KUBECONFIG}"'
+ASM_KUBECTL = 'kubectl --kubeconfig="${ASM_KUBECONFIG:?}"'
 _ROLLOUT_KINDS = {"Deployment": "deployment", "StatefulSet": "statefulset", "DaemonSet": "daemonset"}
 # Owner kinds of Argo Rollouts and OpenKruise: (kubectl plugin and its restart verb, resource prefix).
 _PLUGIN_RESTARTS = {"Rollout": ("argo rollouts restart", ""), "CloneSet": ("kruise rollout restart", "cloneset/")}
-# Kinds whose pod template is spec.template (a patch there rolls the pods): built-ins, Argo, OpenKruise.
-_TEMPLATE_KINDS = {**_ROLLOUT_KINDS, "Rollout": "rollouts.argoproj.io", "CloneSet": "clonesets.apps.kruise.io"}
+_OWNER_COLUMNS = ("custom-columns=NAME:.metadata.name,KIND:.metadata.ownerReferences[0].kind,"
+                  "OWNER:.metadata.ownerReferences[0].name")
+# Kinds whose pod template is always spec.template (a patch there rolls the pods): built-ins, OpenKruise.
+_TEMPLATE_KINDS = {**_ROLLOUT_KINDS, "CloneSet": "clonesets.apps.kruise.io"}
 # What a Kubernetes name can hold that a shell reads as one plain word (RBAC names add ':', '@', '+', '=').
 _SHELL_WORD = re.compile(r"[A-Za-z0-9._:@+=-]+")
 
@@ -322,11 +326,12 @@ def restart_command(cluster: str, kind: str, namespace: str, name: str) -> str:
         return (f"# restart the pods of {sh_text(kind)} {sh_text(namespace)}/{sh_text(name)} through its "
                 "controller (not a built-in workload kind)")
     if kind == "ReplicaSet":
-        # A ReplicaSet without a Deployment names its pods <name>-<5 characters> (the prefix cut at 58
-        # characters, as the API server generates names) and recreates deleted ones.
-        pods = sh(f"^pod/{re.escape((name + '-')[:58])}[a-z0-9]{{5}}$")
-        return (f"{kubectl(cluster)} -n {sh(namespace)} get pods -o name | grep -E {pods} | "
-                f"xargs {kubectl(cluster)} -n {sh(namespace)} delete  # the ReplicaSet recreates them")
+        # A ReplicaSet without a Deployment recreates the pods it owns once deleted. Selected by owner, not by
+        # name: a Job or DaemonSet of the same name makes pods named alike.
+        k = f"{kubectl(cluster)} -n {sh(namespace)}"
+        return (f"{k} get pods --no-headers -o '{_OWNER_COLUMNS}' | awk -v rs={sh(name)} "
+                f"'$2 == \"ReplicaSet\" && $3 == rs {{print \"pod/\" $1}}' | xargs -r {k} delete"
+                "  # the ReplicaSet recreates them")
     namespace, name = sh(namespace), sh(name)
     if kind in _ROLLOUT_KINDS:
         return f"{kubectl(cluster)} -n {namespace} rollout restart {_ROLLOUT_KINDS[kind]}/{name}"
@@ -338,6 +343,11 @@ def restart_command(cluster: str, kind: str, namespace: str, name: str) -> str:
 def asm_inject_command(cluster: str, kind: str, namespace: str, name: str) -> str:
     """The seed's command that moves a workload to the ASM proxy (triggers a rolling restart)."""
     labels = '{"metadata":{"labels":{"sidecar.asm.aliyun.com/inject":"true"}}}'
+    if kind == "Rollout":
+        # An Argo Rollout holds its template itself or points at a Deployment's (spec.workloadRef).
+        return (f"# add label sidecar.asm.aliyun.com/inject=true to the pod template of Rollout "
+                f"{sh_text(namespace)}/{sh_text(name)} (its spec.template, or that of the Deployment its "
+                f"spec.workloadRef names), then restart it:\n{restart_command(cluster, kind, namespace, name)}")
     if kind not in _TEMPLATE_KINDS and kind != "CronJob":
         # The kind comes from an owner reference (any string): it and the names stand in a comment.
         return (f"# add label sidecar.asm.aliyun.com/inject=true to the pod template of {sh_text(kind)} "

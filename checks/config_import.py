@@ -76,7 +76,7 @@ class IstioConfigImported(Check):
     rationale = ("After `istioctl uninstall --purge` only ASM's control plane configures the mesh: a "
                  "VirtualService, DestinationRule, AuthorizationPolicy... that exists only in the cluster (or "
                  "differs on ASM) silently stops applying, which can open or break traffic.")
-    remediation = ("Apply the cluster's object to the ASM control plane (kubectl --kubeconfig=\"${ASM_KUBECONFIG}\" "
+    remediation = ("Apply the cluster's object to the ASM control plane (kubectl --kubeconfig=\"${ASM_KUBECONFIG:?}\" "
                    "apply), or align the two specs.")
     uses = K.ISTIO_API_KINDS  # an unreadable kind is UNKNOWN for that kind alone (see _cluster)
     asm_needs = K.ISTIO_API_KINDS

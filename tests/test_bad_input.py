@@ -598,3 +598,14 @@ def test_commands_around_names_with_shell_metacharacters_are_withheld(tmp_path, 
     else:
         assert row["remediation"].startswith("# no command shown: the name ")
         assert "\n" not in row["remediation"]  # one shell comment line: inert even if pasted
+
+
+def test_clusters_whose_kubeconfig_variables_collide_are_refused(tmp_path, capsys):
+    """prod-1 and prod_1 would both be "${KUBECONFIG_PROD_1:?}": commands for one would hit the other."""
+    objects = [f.namespace("shop")]
+    snap = f.write_snapshot(tmp_path / "snap", {"prod-1": objects, "prod_1": objects}, manifest={
+        "clusters": [{"name": "prod-1", "role": "data-plane", "dir": "prod-1"},
+                     {"name": "prod_1", "role": "data-plane", "dir": "prod_1"}]})
+    code, err = run_cli(capsys, "run", "--snapshot", str(snap), "--out", str(tmp_path / "out"), "--quiet")
+    assert_usage_error(code, err, "'prod-1' and 'prod_1'", "KUBECONFIG_PROD_1")
+    assert not (tmp_path / "out").exists()

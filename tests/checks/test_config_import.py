@@ -52,7 +52,7 @@ def test_fail_per_missing_and_different_object_with_diff(audit):
     assert missing["message"] == "AuthorizationPolicy payments/allow-shop is not on the ASM control plane"
     assert ("-n payments get authorizationpolicies.security.istio.io allow-shop -o json | jq" in
             missing["remediation"])
-    assert missing["remediation"].endswith("kubectl --kubeconfig=\"${ASM_KUBECONFIG}\" apply -f -")
+    assert missing["remediation"].endswith("kubectl --kubeconfig=\"${ASM_KUBECONFIG:?}\" apply -f -")
     different = rows["cart"]
     assert different["status"] == "FAIL"
     paths = {d["path"]: d for d in different["evidence"]["diff"]}

@@ -104,7 +104,8 @@ def test_eastwest_options_fail_on_label_and_missing_option(audit):
     assert "istio-injection=disabled" in row["message"] and "advanced option not set" in row["message"]
     assert "label ns istio-system istio-injection-" in row["remediation"]
     assert '"stopIstioSystemInjectionDisabling":true' in row["remediation"]
-    assert row["remediation"].startswith("kubectl --kubeconfig=\"${ASM_KUBECONFIG}\" patch asmmigratefromistio default")
+    assert row["remediation"].startswith(
+        "kubectl --kubeconfig=\"${ASM_KUBECONFIG:?}\" patch asmmigratefromistio default")
 
 
 def test_eastwest_options_detects_service_and_gateway_signals(audit):
@@ -193,7 +194,7 @@ def test_egress_asm_copy_that_differs_is_judged_on_its_own(audit):
     by_cluster = {r["cluster"]: r for r in a.rows(CHECK_EG)}
     assert by_cluster["cluster-a"]["status"] == "PASS"
     assert by_cluster["asm"]["status"] == "FAIL" and "50:50" in by_cluster["asm"]["message"]
-    assert "${ASM_KUBECONFIG}" in by_cluster["asm"]["remediation"]
+    assert "${ASM_KUBECONFIG:?}" in by_cluster["asm"]["remediation"]
 
 
 def test_egress_unknown_when_unreadable_or_weight_garbage(audit):

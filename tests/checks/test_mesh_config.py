@@ -97,7 +97,7 @@ def test_stale_pod_fails_per_revision_with_the_rollout_command(audit):
     assert rows["istiod"]["status"] == "PASS"
     canary = rows["istiod-1-23-1"]
     assert canary["status"] == "FAIL" and "1/2 istiod pod(s) started before" in canary["message"]
-    assert canary["remediation"] == ("kubectl --kubeconfig=\"${KUBECONFIG_C1}\" -n istio-system rollout restart "
+    assert canary["remediation"] == ("kubectl --kubeconfig=\"${KUBECONFIG_C1:?}\" -n istio-system rollout restart "
                                      "deployment/istiod-1-23-1")
 
 

@@ -7,7 +7,7 @@ import pytest
 from auditor import kinds as K
 from tests import factory as f
 
-PATCH = "kubectl --kubeconfig=\"${ASM_KUBECONFIG}\" patch asmmigratefromistio default --type='merge' -p "
+PATCH = "kubectl --kubeconfig=\"${ASM_KUBECONFIG:?}\" patch asmmigratefromistio default --type='merge' -p "
 
 
 def rows_for(audit, cr: dict | None, phase: str, **kw) -> list[dict]:
@@ -18,7 +18,7 @@ def rows_for(audit, cr: dict | None, phase: str, **kw) -> list[dict]:
 @pytest.mark.parametrize(("gate", "state", "status", "command"), [
     ("setup", "Init", "PASS", PATCH + '\'{"spec":{"desiredState":"SetupIstioForMigrate"}}\''),
     ("migrating", "SetupIstioForMigrate", "PASS", PATCH + '\'{"spec":{"desiredState":"Migrating"}}\''),
-    ("uninstall", "Migrating", "PASS", "istioctl --kubeconfig=\"${KUBECONFIG_CLUSTER_A}\" uninstall --purge"),
+    ("uninstall", "Migrating", "PASS", "istioctl --kubeconfig=\"${KUBECONFIG_CLUSTER_A:?}\" uninstall --purge"),
     ("finished", "Migrating", "PASS", PATCH + '\'{"spec":{"desiredState":"Finished"}}\''),
     ("finished", "Finished", "PASS", ""),
     ("setup", "Migrating", "NOT_APPLICABLE", ""),

@@ -242,7 +242,7 @@ def test_own_name_with_a_quote_is_shown_quoted(audit, check_id):
 @payloads
 def test_kubeconfig_variable_is_one_plain_word_for_any_cluster_name(value):
     # Double-quoted: the path it holds may have spaces, and it stays one word.
-    assert re.fullmatch(r'"\$\{KUBECONFIG_[A-Z0-9_]+\}"', mesh.kubeconfig_var(value))
+    assert re.fullmatch(r'"\$\{KUBECONFIG_[A-Z0-9_]+:\?\}"', mesh.kubeconfig_var(value))
     assert shell_words(mesh.kubectl(value))[1] == f"--kubeconfig={mesh.kubeconfig_var(value).strip(chr(34))}"
 
 

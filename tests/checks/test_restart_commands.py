@@ -3,8 +3,8 @@ workload kinds of Argo Rollouts and OpenKruise, which `kubectl rollout restart` 
 
 from __future__ import annotations
 
-import re
 import shlex
+import subprocess
 
 from auditor import mesh
 from tests import factory as f
@@ -12,16 +12,16 @@ from tests import factory as f
 
 def test_builtin_kinds_keep_their_commands():
     assert mesh.restart_command("c1", "Deployment", "shop", "cart") == (
-        "kubectl --kubeconfig=\"${KUBECONFIG_C1}\" -n shop rollout restart deployment/cart")
+        "kubectl --kubeconfig=\"${KUBECONFIG_C1:?}\" -n shop rollout restart deployment/cart")
     assert mesh.restart_command("c1", "Pod", "ops", "debug").startswith(
-        "kubectl --kubeconfig=\"${KUBECONFIG_C1}\" -n ops delete pod debug")
+        "kubectl --kubeconfig=\"${KUBECONFIG_C1:?}\" -n ops delete pod debug")
 
 
 def test_argo_rollouts_and_openkruise_clonesets_use_their_plugins():
     assert mesh.restart_command("cluster-a", "Rollout", "shop", "web") == (
-        "KUBECONFIG=\"${KUBECONFIG_CLUSTER_A}\" kubectl argo rollouts restart -n shop web")
+        "KUBECONFIG=\"${KUBECONFIG_CLUSTER_A:?}\" kubectl argo rollouts restart -n shop web")
     assert mesh.restart_command("cluster-a", "CloneSet", "shop", "web") == (
-        "KUBECONFIG=\"${KUBECONFIG_CLUSTER_A}\" kubectl kruise rollout restart -n shop cloneset/web")
+        "KUBECONFIG=\"${KUBECONFIG_CLUSTER_A:?}\" kubectl kruise rollout restart -n shop cloneset/web")
 
 
 def test_other_controllers_get_advice_not_a_wrong_command():
@@ -31,22 +31,29 @@ def test_other_controllers_get_advice_not_a_wrong_command():
     assert "\n" not in mesh.restart_command("c1", "Odd\nkind", "ci", "x")
 
 
-def grep_pattern(command: str) -> re.Pattern[str]:
-    words = shlex.split(command)
-    return re.compile(words[words.index("-E") + 1])
+def owned_pods(command: str, kubectl_output: str) -> list[str]:
+    """Run the command's awk filter (the real awk) on what `kubectl get pods -o custom-columns` prints."""
+    pipeline = command.split(" | ")
+    assert pipeline[0].endswith("--no-headers -o " + shlex.quote(mesh._OWNER_COLUMNS))
+    awk = shlex.split(pipeline[1])
+    assert awk[0] == "awk"
+    out = subprocess.run(awk, input=kubectl_output, capture_output=True, text=True, check=True).stdout
+    return out.split()
 
 
-def test_a_replicaset_without_deployment_restarts_exactly_its_pods():
-    command = mesh.restart_command("c1", "ReplicaSet", "shop", "legacy.v1-5f7b9c")
-    pattern = grep_pattern(command)
-    assert pattern.search("pod/legacy.v1-5f7b9c-x2v9q")
-    assert not pattern.search("pod/legacy.v1-5f7b9c-v2-x2v9q")  # another ReplicaSet's pod
-    assert not pattern.search("pod/legacyxv1-5f7b9c-x2v9q")  # the dot is literal
-    assert command.endswith("delete  # the ReplicaSet recreates them")
-    # Long names: the API server cuts generateName prefixes at 58 characters before the 5 random ones.
-    long_name = "a" * 60
-    assert grep_pattern(mesh.restart_command("c1", "ReplicaSet", "shop", long_name)).search(
-        "pod/" + "a" * 58 + "x2v9q")
+def test_a_replicaset_without_deployment_restarts_exactly_the_pods_it_owns():
+    command = mesh.restart_command("c1", "ReplicaSet", "shop", "web")
+    listing = ("web-x2v9q     ReplicaSet   web\n"
+               "web-6d9f8-ab  ReplicaSet   web-6d9f8\n"   # another ReplicaSet, same prefix
+               "web-k7m2p     Job          web\n"         # a Job of the same name names its pods alike
+               "web-z9x8w     DaemonSet    web\n"
+               "debug         <none>       <none>\n")
+    assert owned_pods(command, listing) == ["pod/web-x2v9q"]
+    assert "| xargs -r " in command and command.endswith("delete  # the ReplicaSet recreates them")
+    # An odd name is one awk variable, never awk or shell code.
+    odd = mesh.restart_command("c1", "ReplicaSet", "shop", "we'b;touch x")
+    assert owned_pods(odd, "a ReplicaSet we'b;touch\n") == []
+    assert "touch" not in [w for part in odd.split(" | ") for w in shlex.split(part)[:1]]
 
 
 def test_pods_of_an_argo_rollout_get_the_argo_command(audit):
@@ -60,13 +67,17 @@ def test_pods_of_an_argo_rollout_get_the_argo_command(audit):
     pods = [f.pod(f"web-6d9f8b7c5-{s}", owner=("ReplicaSet", "web-6d9f8b7c5"), xds_agent=None) for s in "ab"]
     [row] = audit({"c1": [rs, *pods]}, "migrating").rows("pods-xds-agent")
     assert (row["status"], row["kind"], row["name"]) == ("FAIL", "Rollout", "web")
-    assert row["remediation"] == "KUBECONFIG=\"${KUBECONFIG_C1}\" kubectl argo rollouts restart -n shop web"
+    assert row["remediation"] == "KUBECONFIG=\"${KUBECONFIG_C1:?}\" kubectl argo rollouts restart -n shop web"
 
 
-def test_moving_rollouts_and_clonesets_to_asm_patches_their_template():
-    for kind, resource in (("Rollout", "rollouts.argoproj.io"), ("CloneSet", "clonesets.apps.kruise.io")):
-        command = mesh.asm_inject_command("c1", kind, "shop", "web")
-        assert command.startswith(f"kubectl --kubeconfig=\"${{KUBECONFIG_C1}}\" -n shop patch {resource} web ")
-        words = shlex.split(command)
-        assert words[words.index("-p") + 1] == (
-            '{"spec":{"template":{"metadata":{"labels":{"sidecar.asm.aliyun.com/inject":"true"}}}}}')
+def test_moving_clonesets_to_asm_patches_their_template_rollouts_get_steps():
+    command = mesh.asm_inject_command("c1", "CloneSet", "shop", "web")
+    assert command.startswith('kubectl --kubeconfig="${KUBECONFIG_C1:?}" -n shop patch clonesets.apps.kruise.io web ')
+    words = shlex.split(command)
+    assert words[words.index("-p") + 1] == (
+        '{"spec":{"template":{"metadata":{"labels":{"sidecar.asm.aliyun.com/inject":"true"}}}}}')
+    # A Rollout may take its template from a Deployment (spec.workloadRef): a patch of spec.template would
+    # add a second one. Say where to label, then give the restart.
+    comment, restart = mesh.asm_inject_command("c1", "Rollout", "shop", "web").split("\n")
+    assert comment.startswith("# add label sidecar.asm.aliyun.com/inject=true") and "spec.workloadRef" in comment
+    assert restart == mesh.restart_command("c1", "Rollout", "shop", "web")

@@ -31,7 +31,7 @@ def test_one_finding_per_workload_with_the_seed_patch_command(audit):
     assert "1 native, 2 classic" in row["message"]
     assert row["severity"] == "blocker"
     assert row["remediation"] == (
-        "kubectl --kubeconfig=\"${KUBECONFIG_C1}\" -n shop patch deployment cart --type='merge' -p "
+        "kubectl --kubeconfig=\"${KUBECONFIG_C1:?}\" -n shop patch deployment cart --type='merge' -p "
         '\'{"spec":{"template":{"metadata":{"labels":{"sidecar.asm.aliyun.com/inject":"true"}}}}}\'')
 
 

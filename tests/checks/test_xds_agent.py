@@ -26,7 +26,7 @@ def test_false_fails_like_absent_one_finding_per_workload(audit):
     assert rows["cart"]["status"] == "FAIL" and "1/2 pod(s)" in rows["cart"]["message"]
     assert rows["cart"]["evidence"]["values"] == {"false": 1}  # the seed's grep would have passed this pod
     assert rows["web"]["evidence"]["values"] == {"<absent>": 2}
-    assert rows["cart"]["remediation"] == ("kubectl --kubeconfig=\"${KUBECONFIG_C1}\" -n shop "
+    assert rows["cart"]["remediation"] == ("kubectl --kubeconfig=\"${KUBECONFIG_C1:?}\" -n shop "
                                            "rollout restart deployment/cart")
     assert rows["web"]["remediation"].endswith("-n front rollout restart deployment/web")
     assert rows["web"]["severity"] == "blocker"
