@@ -550,3 +550,44 @@ def test_ctrl_c_while_a_fleet_is_read_into_a_snapshot(tmp_path, fake_api, fake_a
     assert err.splitlines() == ["asm-audit: error: interrupted; no report was written"], err
     assert not out.exists()
     assert not list(scratch.iterdir())  # the writer's temp directory is gone
+
+
+@pytest.mark.parametrize("old_token_accepted", [True, False], ids=["old-token-still-valid", "old-token-refused"])
+def test_a_credential_plugin_that_fails_to_renew(tmp_path, fake_api, fake_asm, capsys, old_token_accepted):
+    """First call: a token already past its expiry; later calls fail (a login that timed out mid-run).
+
+    The old token is still sent: a server that takes it gives a normal audit; one that refuses it gives
+    UNKNOWN naming the plugin's failure. Either way no stray log line.
+    """
+    fake_api.load(cluster_objects())
+    fake_asm.load([f.migration_cr("SetupIstioForMigrate")])
+    fake_api.write_kubeconfig(tmp_path / "token-only", context="t",
+                              token="renew-me" if old_token_accepted else "someone-else")  # what the server takes
+    marker = tmp_path / "called"
+    plugin = tmp_path / "fake-login"
+    plugin.write_text("#!/bin/sh\n"
+                      f"if [ -e '{marker}' ]; then echo 'login session expired' >&2; exit 1; fi\n"
+                      f"touch '{marker}'\n"
+                      "echo '{\"apiVersion\": \"client.authentication.k8s.io/v1beta1\", \"kind\": \"ExecCredential\", "
+                      "\"status\": {\"token\": \"renew-me\", \"expirationTimestamp\": \"2020-01-01T00:00:00Z\"}}'\n")
+    plugin.chmod(0o755)
+    kc = tmp_path / "kc"
+    kc.write_text(json.dumps({
+        "apiVersion": "v1", "kind": "Config", "current-context": "prod",
+        "clusters": [{"name": "c", "cluster": {"server": fake_api.url}}],
+        "users": [{"name": "u", "user": {"exec": {"apiVersion": "client.authentication.k8s.io/v1beta1",
+                                                  "command": str(plugin), "interactiveMode": "Never"}}}],
+        "contexts": [{"name": "prod", "context": {"cluster": "c", "user": "u"}}]}))
+    akc = fake_asm.write_kubeconfig(tmp_path / "akc", context="asm")
+    code = main(["run", "--kubeconfig", str(kc), "--asm-kubeconfig", str(akc), "--phase", "migrating", "--out",
+                 str(tmp_path / "out"), "--format", "json", "--quiet", "--config", str(focus_config(tmp_path))])
+    err = capsys.readouterr().err
+    assert "ERROR" not in err and "Traceback" not in err, err
+    assert marker.exists()  # the plugin ran, and failed when asked to renew
+    doc = json.loads((tmp_path / "out" / "findings.json").read_text())
+    [row] = [r for r in doc["findings"] if r["check_id"] == "pods-xds-agent"]
+    if old_token_accepted:
+        assert code == 0 and row["status"] == "PASS"
+    else:
+        assert code == 3 and row["status"] == "UNKNOWN"
+        assert "credential plugin failed to renew the token: exec: process returned 1" in row["message"], row

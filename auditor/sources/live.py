@@ -66,7 +66,8 @@ class RunDeadline:
 
 
 class _ThreadErrors(logging.Handler):
-    """ERROR records logged by this thread (the kubernetes client reports credential-plugin failures so)."""
+    """ERROR records this thread logs while in the `with` block (the kubernetes client reports credential-plugin
+    failures only so, on the root logger), kept here instead of printed."""
 
     def __init__(self) -> None:
         super().__init__(logging.ERROR)
@@ -76,6 +77,14 @@ class _ThreadErrors(logging.Handler):
     def emit(self, record: logging.LogRecord) -> None:
         if record.thread == self.thread:
             self.messages.append(" ".join(record.getMessage().split())[:300])
+
+    def __enter__(self) -> _ThreadErrors:
+        self.thread = threading.get_ident()
+        logging.getLogger().addHandler(self)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        logging.getLogger().removeHandler(self)
 
 
 class LiveCluster(ClusterSource):
@@ -93,6 +102,7 @@ class LiveCluster(ClusterSource):
         self._groups: dict[str, list[str]] | None = None
         self._resources: dict[str, set[str] | None] = {}
         self.requests = 0
+        self.renewal_failure = ""  # the last message of a credential plugin that failed to renew the token
         # What was read, hashed as it arrives: the report's inputs_sha256 for a live run.
         self.digest = hashlib.sha256()
 
@@ -122,10 +132,10 @@ class LiveCluster(ClusterSource):
             self._check_kubeconfig(path)
             configuration = client.Configuration()
             plugin_errors = _ThreadErrors()
-            logging.getLogger().addHandler(plugin_errors)
             try:
-                config.load_kube_config(config_file=path, context=self.context,
-                                        client_configuration=configuration, persist_config=False)
+                with plugin_errors:
+                    config.load_kube_config(config_file=path, context=self.context,
+                                            client_configuration=configuration, persist_config=False)
             except ConfigException as exc:
                 raise UsageError(f"cluster {self.name}: {str(exc).splitlines()[0]}") from exc
             except (OSError, ValueError, TypeError, AttributeError, KeyError) as exc:
@@ -136,8 +146,6 @@ class LiveCluster(ClusterSource):
             except Exception as exc:  # yaml errors and others from the loader
                 raise UsageError(f"cluster {self.name}: cannot load kubeconfig: "
                                  f"{str(exc).splitlines()[0]}") from exc
-            finally:
-                logging.getLogger().removeHandler(plugin_errors)
             if plugin_errors.messages:
                 # The loader only logs a failing credential plugin and goes on without credentials: every
                 # request would then be refused, hiding the cause (an expired login, a missing profile).
@@ -212,8 +220,12 @@ class LiveCluster(ClusterSource):
         api = self._api()
         url = api.configuration.host.rstrip("/") + path + ("?" + urlencode(query) if query else "")
         headers = {"Accept": "application/json", "User-Agent": api.user_agent}
-        # Authentication the way the client does it (token, basic, client cert via pool).
-        auth = api.configuration.auth_settings().get("BearerToken")
+        # Authentication the way the client does it (token, basic, client cert via pool). An exec credential
+        # that expired is refreshed here by the client, which only logs a failing plugin.
+        with _ThreadErrors() as plugin_errors:
+            auth = api.configuration.auth_settings().get("BearerToken")
+        if plugin_errors.messages:  # the old token is sent; if refused, the 401 says why (_get_json)
+            self.renewal_failure = plugin_errors.messages[0]
         if auth and auth.get("value"):
             headers[auth["key"]] = auth["value"]
         # Never wait past the run's deadline: the last request gets what is left of it.
@@ -283,7 +295,11 @@ class LiveCluster(ClusterSource):
                 self._backoff(delay, headers.get("Retry-After"), path)
                 delay *= 2
                 continue
-            raise SourceError(_status_reason(path, status, body), status=status)
+            reason = _status_reason(path, status, body)
+            if status == 401 and self.renewal_failure:
+                reason += (f" (the kubeconfig's credential plugin failed to renew the token: {self.renewal_failure};"
+                           " log in again, then re-run)")
+            raise SourceError(reason, status=status)
         raise AssertionError("unreachable")
 
     def _backoff(self, delay: float, retry_after: str | None, path: str) -> None:
