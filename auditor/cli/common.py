@@ -48,7 +48,8 @@ ClusterOpt = Annotated[list[str] | None, typer.Option(help=r"NAME=KUBECONFIG\[@C
 FleetOpt = Annotated[Path | None, typer.Option(help="Fleet file: data-plane clusters with kubeconfig/context "
                                                "(and the ASM control plane).")]
 ConfigOpt = Annotated[Path | None, typer.Option(help="YAML config file.")]
-TimeoutOpt = Annotated[float, typer.Option(help="Seconds per API request.")]
+TimeoutOpt = Annotated[float, typer.Option(
+    help="Seconds to wait for an API answer to start or go on (each wait; --run-timeout bounds the run).")]
 RunTimeoutOpt = Annotated[float | None, typer.Option(
     help="Deadline in seconds for the whole collection; what is not read by then is UNKNOWN.")]
 
