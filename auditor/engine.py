@@ -170,13 +170,29 @@ class Collector:
             if self.writer:
                 page = [slim(kind, obj) for obj in page]
                 self.writer.items(source, kind, page)
-            rules = self.inv.rules
-            cluster.pod_rows.extend([summarise_pod(obj, rules) for obj in page])
+            cluster.pod_rows.extend(self._summaries(page))
             return
         page = [slim(kind, obj) for obj in page]
         if self.writer:
             self.writer.items(source, kind, page)
         objects.extend(page)
+
+    def _summaries(self, page: list[dict[str, Any]]) -> list[tuple]:
+        """Pod summaries of a page. A pod whose fields have odd types (a live answer is not shape-checked like a
+        snapshot) makes the pods of this cluster unreadable (UNKNOWN, named), never a crash of the run."""
+        rules = self.inv.rules
+        try:
+            return [summarise_pod(obj, rules) for obj in page]
+        except (TypeError, ValueError, AttributeError, KeyError):
+            for obj in page:  # name the pod
+                try:
+                    summarise_pod(obj, rules)
+                except (TypeError, ValueError, AttributeError, KeyError) as exc:
+                    meta = obj.get("metadata") if isinstance(obj, dict) else None
+                    name = f"{meta.get('namespace')}/{meta.get('name')}" if isinstance(meta, dict) else "?"
+                    raise SourceError(f"pod {name!r} has a field of an unexpected type "
+                                      f"({type(exc).__name__}: {str(exc)[:200]}); pods were not judged") from exc
+            raise
 
     def _collect(self, source: ClusterSource, cluster: ClusterInventory, kind: Kind) -> None:
         self.progress(f"{cluster.name}: reading {kind.kind}")
@@ -246,8 +262,11 @@ class Collector:
             for kind in todo:
                 self.writer.begin(source, kind)
         # Without a snapshot to write, pods, ReplicaSets and Jobs are decoded only as far as the inventory reads.
-        for kind, page in source.scan(todo, reduce=self.writer is None):
-            self._absorb(source, cluster, kind, page, collected[kind.key])
+        try:
+            for kind, page in source.scan(todo, reduce=self.writer is None):
+                self._absorb(source, cluster, kind, page, collected[kind.key])
+        except SourceError as exc:  # a snapshot is input: what cannot be read in it is bad input (exit 2)
+            raise UsageError(f"snapshot cluster {source.name}: {exc.reason}") from exc
         for kind in todo:
             error = source.absent_error(kind)
             if error is None:

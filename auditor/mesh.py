@@ -275,8 +275,11 @@ def kubeconfig_env(cluster: str) -> str:
 # ---------------------------------------------------------------- remediation commands
 ASM_KUBECTL = 'kubectl --kubeconfig="${ASM_KUBECONFIG:?}"'
 _ROLLOUT_KINDS = {"Deployment": "deployment", "StatefulSet": "statefulset", "DaemonSet": "daemonset"}
-# Owner kinds of Argo Rollouts and OpenKruise: (kubectl plugin and its restart verb, resource prefix).
+# Owner kinds restarted by their own kubectl plugin: (plugin and its restart verb, resource prefix).
 _PLUGIN_RESTARTS = {"Rollout": ("argo rollouts restart", ""), "CloneSet": ("kruise rollout restart", "cloneset/")}
+# A CloneSet updating in place (updateStrategy InPlaceIfPossible/InPlaceOnly) keeps its pods: no injection.
+_IN_PLACE_NOTE = ("  # if its updateStrategy.type is InPlaceIfPossible or InPlaceOnly, the pods are updated in "
+                  "place and keep their sidecar: delete them one by one instead")
 _OWNER_COLUMNS = ("custom-columns=NAME:.metadata.name,KIND:.metadata.ownerReferences[0].kind,"
                   "OWNER:.metadata.ownerReferences[0].name")
 # Kinds whose pod template is always spec.template (a patch there rolls the pods): built-ins, OpenKruise.
@@ -321,23 +324,28 @@ def restart_command(cluster: str, kind: str, namespace: str, name: str) -> str:
         # kubeconfig from the environment, not from flags before the plugin's name).
         plugin, resource = _PLUGIN_RESTARTS[kind]
         return (f"KUBECONFIG={kubeconfig_var(cluster)} kubectl {plugin} -n {sh(namespace)} "
-                f"{resource}{sh(name)}")
+                f"{resource}{sh(name)}" + (_IN_PLACE_NOTE if kind == "CloneSet" else ""))
     if kind not in (*_ROLLOUT_KINDS, "Job", "ReplicaSet", "Pod"):
         return (f"# restart the pods of {sh_text(kind)} {sh_text(namespace)}/{sh_text(name)} through its "
                 "controller (not a built-in workload kind)")
     if kind == "ReplicaSet":
-        # A ReplicaSet without a Deployment recreates the pods it owns once deleted. Selected by owner, not by
-        # name: a Job or DaemonSet of the same name makes pods named alike.
-        k = f"{kubectl(cluster)} -n {sh(namespace)}"
-        return (f"{k} get pods --no-headers -o '{_OWNER_COLUMNS}' | awk -v rs={sh(name)} "
-                f"'$2 == \"ReplicaSet\" && $3 == rs {{print \"pod/\" $1}}' | xargs -r {k} delete"
-                "  # the ReplicaSet recreates them")
+        return _delete_owned_pods(cluster, kind, namespace, name)
     namespace, name = sh(namespace), sh(name)
     if kind in _ROLLOUT_KINDS:
         return f"{kubectl(cluster)} -n {namespace} rollout restart {_ROLLOUT_KINDS[kind]}/{name}"
     if kind == "Job":
         return f"{kubectl(cluster)} -n {namespace} delete pod -l job-name={name}  # or re-run the Job"
     return f"{kubectl(cluster)} -n {namespace} delete pod {name}  # recreate it from its manifest"
+
+
+def _delete_owned_pods(cluster: str, kind: str, namespace: str, name: str) -> str:
+    """Delete the pods a controller owns one at a time, selected by owner reference, not by name: a Job or
+    DaemonSet of the same name makes pods named alike. The owner's name reaches awk through the environment
+    (ENVIRON), which, unlike `awk -v`, does not turn backslash sequences into other characters."""
+    k = f"{kubectl(cluster)} -n {sh(namespace)}"
+    return (f"{k} get pods --no-headers -o '{_OWNER_COLUMNS}' | owner={sh(name)} awk "
+            f"'$2 == \"{kind}\" && $3 == ENVIRON[\"owner\"] {{print \"pod/\" $1}}' | xargs -r -n 1 {k} delete"
+            f"  # one at a time; the {kind} recreates them")
 
 
 def asm_inject_command(cluster: str, kind: str, namespace: str, name: str) -> str:
@@ -355,7 +363,8 @@ def asm_inject_command(cluster: str, kind: str, namespace: str, name: str) -> st
     namespace, name = sh(namespace), sh(name)
     if kind in _TEMPLATE_KINDS:
         patch = '{"spec":{"template":' + labels + "}}"
-        return f"{kubectl(cluster)} -n {namespace} patch {_TEMPLATE_KINDS[kind]} {name} --type='merge' -p '{patch}'"
+        return (f"{kubectl(cluster)} -n {namespace} patch {_TEMPLATE_KINDS[kind]} {name} --type='merge' -p '{patch}'"
+                + (_IN_PLACE_NOTE if kind == "CloneSet" else ""))
     patch = '{"spec":{"jobTemplate":{"spec":{"template":' + labels + "}}}}"
     return f"{kubectl(cluster)} -n {namespace} patch cronjob {name} --type='merge' -p '{patch}'"
 

@@ -7,6 +7,7 @@ ever sent, and never for Secrets.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import logging
 import math
@@ -65,26 +66,48 @@ class RunDeadline:
             raise DeadlineExceeded(f"run deadline of {self.seconds:g}s (--run-timeout) reached before {what}")
 
 
-class _ThreadErrors(logging.Handler):
-    """ERROR records this thread logs while in the `with` block (the kubernetes client reports credential-plugin
-    failures only so, on the root logger), kept here instead of printed."""
+class _PluginErrors(logging.Filter):
+    """Keeps the ERROR records a thread logs while it captures, instead of printing them.
+
+    The kubernetes client reports a failing credential plugin only with `logging.error` on the root logger
+    (a stray `ERROR:root:` line), then goes on without credentials. One filter, installed once on the root
+    logger and routing by thread: handlers added and removed per call would race between the threads of a
+    fleet (a handler list changing under `callHandlers` skips handlers). Other threads' records pass.
+    """
 
     def __init__(self) -> None:
-        super().__init__(logging.ERROR)
-        self.thread = threading.get_ident()
-        self.messages: list[str] = []
+        super().__init__()
+        self.active: dict[int, list[str]] = {}  # thread ident -> its messages; each thread touches its own key
 
-    def emit(self, record: logging.LogRecord) -> None:
-        if record.thread == self.thread:
-            self.messages.append(" ".join(record.getMessage().split())[:300])
+    def filter(self, record: logging.LogRecord) -> bool:
+        messages = self.active.get(record.thread) if record.levelno >= logging.ERROR else None
+        if messages is None:
+            return True
+        messages.append(" ".join(record.getMessage().split())[:300])
+        return False
 
-    def __enter__(self) -> _ThreadErrors:
-        self.thread = threading.get_ident()
-        logging.getLogger().addHandler(self)
-        return self
+    @contextlib.contextmanager
+    def capture(self) -> Iterator[list[str]]:
+        ident = threading.get_ident()
+        messages: list[str] = []
+        self.active[ident] = messages
+        try:
+            yield messages
+        finally:
+            self.active.pop(ident, None)
 
-    def __exit__(self, *exc: object) -> None:
-        logging.getLogger().removeHandler(self)
+
+_PLUGIN_ERRORS = _PluginErrors()
+_PLUGIN_ERRORS_LOCK = threading.Lock()
+
+
+def _plugin_errors() -> _PluginErrors:
+    """The root logger's filter, installed at first use (not at import)."""
+    with _PLUGIN_ERRORS_LOCK:
+        root = logging.getLogger()
+        if _PLUGIN_ERRORS not in root.filters:
+            root.addFilter(_PLUGIN_ERRORS)
+    return _PLUGIN_ERRORS
 
 
 class LiveCluster(ClusterSource):
@@ -131,9 +154,8 @@ class LiveCluster(ClusterSource):
                                      "pass --kubeconfig or --snapshot")
             self._check_kubeconfig(path)
             configuration = client.Configuration()
-            plugin_errors = _ThreadErrors()
             try:
-                with plugin_errors:
+                with _plugin_errors().capture() as plugin_errors:
                     config.load_kube_config(config_file=path, context=self.context,
                                             client_configuration=configuration, persist_config=False)
             except ConfigException as exc:
@@ -146,11 +168,11 @@ class LiveCluster(ClusterSource):
             except Exception as exc:  # yaml errors and others from the loader
                 raise UsageError(f"cluster {self.name}: cannot load kubeconfig: "
                                  f"{str(exc).splitlines()[0]}") from exc
-            if plugin_errors.messages:
+            if plugin_errors:
                 # The loader only logs a failing credential plugin and goes on without credentials: every
                 # request would then be refused, hiding the cause (an expired login, a missing profile).
                 raise UsageError(f"cluster {self.name}: the kubeconfig's credential plugin failed: "
-                                 f"{plugin_errors.messages[0]} (log in again, or check users[].user.exec)")
+                                 f"{plugin_errors[0]} (log in again, or check users[].user.exec)")
             configuration.retries = 0  # we retry ourselves, with Retry-After and a bound
             self._client = client.ApiClient(configuration)
             self._client.user_agent = "asm-audit (read-only)"
@@ -222,10 +244,10 @@ class LiveCluster(ClusterSource):
         headers = {"Accept": "application/json", "User-Agent": api.user_agent}
         # Authentication the way the client does it (token, basic, client cert via pool). An exec credential
         # that expired is refreshed here by the client, which only logs a failing plugin.
-        with _ThreadErrors() as plugin_errors:
+        with _plugin_errors().capture() as plugin_errors:
             auth = api.configuration.auth_settings().get("BearerToken")
-        if plugin_errors.messages:  # the old token is sent; if refused, the 401 says why (_get_json)
-            self.renewal_failure = plugin_errors.messages[0]
+        # The old token is sent; if refused, the 401 says why (_get_json). No message: no failed renewal now.
+        self.renewal_failure = plugin_errors[0] if plugin_errors else ""
         if auth and auth.get("value"):
             headers[auth["key"]] = auth["value"]
         # Never wait past the run's deadline: the last request gets what is left of it.

@@ -8,6 +8,7 @@ cluster sub-directories is one data-plane cluster named `default`.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import io
 import os
@@ -17,7 +18,7 @@ import tempfile
 import threading
 import weakref
 import zlib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from concurrent.futures import Future
 from pathlib import Path
 from typing import Any
@@ -539,6 +540,21 @@ def _manifest_problem(manifest: dict[str, Any]) -> str | None:
 
 
 # ---------------------------------------------------------------- writing
+def _unless_aborted(method: Callable[..., Any]) -> Callable[..., Any]:
+    """Writer methods run under the writer's lock and do nothing once it is aborted.
+
+    Live clusters are read in threads: after Ctrl-C one of them may still be waiting for a page when the
+    main thread aborts the writer; what it writes afterwards must neither fail nor recreate the temp dir.
+    """
+    @functools.wraps(method)
+    def guarded(self: SnapshotWriter, *args: Any, **kwargs: Any) -> Any:
+        with self._lock:
+            if self._aborted:
+                return None
+            return method(self, *args, **kwargs)
+    return guarded
+
+
 class SnapshotWriter:
     """Streams what the collector reads into a snapshot directory, then packs it as .tar.gz."""
 
@@ -550,9 +566,12 @@ class SnapshotWriter:
             "collected_at": None, "clusters": [],
         }
         self._entries: dict[str, dict[str, Any]] = {}
+        self._lock = threading.RLock()  # cluster() is called from the other guarded methods
+        self._aborted = False
         # (cluster, kind) -> (open part, objects in it, part number)
         self._open: dict[tuple[str, str], tuple[io.BufferedWriter, int, int]] = {}
 
+    @_unless_aborted
     def cluster(self, source: ClusterSource) -> dict[str, Any]:
         entry = self._entries.get(source.name)
         if entry is None:
@@ -564,11 +583,13 @@ class SnapshotWriter:
             (self.root / source.name).mkdir(parents=True, exist_ok=True)
         return entry
 
+    @_unless_aborted
     def unreachable(self, source: ClusterSource, reason: str) -> None:
         """Record a cluster that did not answer, so an audit of the snapshot says so (never drops it)."""
         self.cluster(source)["unreachable"] = reason
         (self.root / source.name).mkdir(parents=True, exist_ok=True)
 
+    @_unless_aborted
     def version(self, source: ClusterSource, info: dict[str, Any]) -> None:
         self.cluster(source)
         (self.root / source.name / "version.json").write_bytes(orjson.dumps(info, option=orjson.OPT_INDENT_2))
@@ -581,6 +602,7 @@ class SnapshotWriter:
         fh.write(b'{"apiVersion":"v1","kind":"List","items":[\n')
         self._open[(source.name, kind.key)] = (fh, 0, part)
 
+    @_unless_aborted
     def begin(self, source: ClusterSource, kind: Kind) -> None:
         self.cluster(source)
         self._open_part(source, kind, 0)
@@ -591,10 +613,12 @@ class SnapshotWriter:
         for part in range(last + 1):
             self._part(source, kind, part).unlink(missing_ok=True)
 
+    @_unless_aborted
     def restart(self, source: ClusterSource, kind: Kind) -> None:
         self._drop(source, kind)
         self.begin(source, kind)
 
+    @_unless_aborted
     def items(self, source: ClusterSource, kind: Kind, items: list[dict[str, Any]]) -> None:
         fh, count, part = self._open[(source.name, kind.key)]
         api_version = f"{kind.group}/{kind.versions[0]}" if kind.group else "v1"
@@ -613,6 +637,7 @@ class SnapshotWriter:
             count += 1
         self._open[(source.name, kind.key)] = (fh, count, part)
 
+    @_unless_aborted
     def end(self, source: ClusterSource, kind: Kind, status: str) -> None:
         handle = self._open.get((source.name, kind.key))
         if handle:
@@ -624,9 +649,11 @@ class SnapshotWriter:
                 handle[0].close()
         self.cluster(source)["kinds"][kind.key] = status
 
+    @_unless_aborted
     def extra(self, key: str, value: Any) -> None:
         self.manifest[key] = value
 
+    @_unless_aborted
     def finish(self, collected_at: str) -> Path:
         self.manifest["collected_at"] = collected_at
         (self.root / "manifest.json").write_bytes(orjson.dumps(self.manifest, option=orjson.OPT_INDENT_2))
@@ -640,7 +667,9 @@ class SnapshotWriter:
         return self.out
 
     def abort(self) -> None:
-        # A copy: after Ctrl-C, threads still reading other clusters may open or close parts meanwhile.
-        for fh, _, _ in list(self._open.values()):
-            fh.close()
-        shutil.rmtree(self.root, ignore_errors=True)
+        with self._lock:
+            self._aborted = True
+            for fh, _, _ in self._open.values():
+                fh.close()
+            self._open.clear()
+            shutil.rmtree(self.root, ignore_errors=True)

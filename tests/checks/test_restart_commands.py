@@ -20,8 +20,10 @@ def test_builtin_kinds_keep_their_commands():
 def test_argo_rollouts_and_openkruise_clonesets_use_their_plugins():
     assert mesh.restart_command("cluster-a", "Rollout", "shop", "web") == (
         "KUBECONFIG=\"${KUBECONFIG_CLUSTER_A:?}\" kubectl argo rollouts restart -n shop web")
-    assert mesh.restart_command("cluster-a", "CloneSet", "shop", "web") == (
-        "KUBECONFIG=\"${KUBECONFIG_CLUSTER_A:?}\" kubectl kruise rollout restart -n shop cloneset/web")
+    clone = mesh.restart_command("cluster-a", "CloneSet", "shop", "web")
+    assert clone.startswith(
+        "KUBECONFIG=\"${KUBECONFIG_CLUSTER_A:?}\" kubectl kruise rollout restart -n shop cloneset/web  # ")
+    assert "InPlaceIfPossible" in clone  # in-place updates keep the old sidecar: said on the same line
 
 
 def test_other_controllers_get_advice_not_a_wrong_command():
@@ -32,12 +34,12 @@ def test_other_controllers_get_advice_not_a_wrong_command():
 
 
 def owned_pods(command: str, kubectl_output: str) -> list[str]:
-    """Run the command's awk filter (the real awk) on what `kubectl get pods -o custom-columns` prints."""
+    """Run the command's filter stage (`owner=... awk ...`, the real awk) on what `kubectl get pods -o
+    custom-columns` prints."""
     pipeline = command.split(" | ")
     assert pipeline[0].endswith("--no-headers -o " + shlex.quote(mesh._OWNER_COLUMNS))
-    awk = shlex.split(pipeline[1])
-    assert awk[0] == "awk"
-    out = subprocess.run(awk, input=kubectl_output, capture_output=True, text=True, check=True).stdout
+    out = subprocess.run(["sh", "-c", pipeline[1]], input=kubectl_output, capture_output=True, text=True,
+                         check=True).stdout
     return out.split()
 
 
@@ -49,11 +51,12 @@ def test_a_replicaset_without_deployment_restarts_exactly_the_pods_it_owns():
                "web-z9x8w     DaemonSet    web\n"
                "debug         <none>       <none>\n")
     assert owned_pods(command, listing) == ["pod/web-x2v9q"]
-    assert "| xargs -r " in command and command.endswith("delete  # the ReplicaSet recreates them")
-    # An odd name is one awk variable, never awk or shell code.
-    odd = mesh.restart_command("c1", "ReplicaSet", "shop", "we'b;touch x")
-    assert owned_pods(odd, "a ReplicaSet we'b;touch\n") == []
-    assert "touch" not in [w for part in odd.split(" | ") for w in shlex.split(part)[:1]]
+    assert "| xargs -r -n 1 " in command and command.endswith("delete  # one at a time; the ReplicaSet recreates them")
+    # Backslashes in a name stay themselves (awk -v would turn w\145b into web and pick web's pods).
+    odd = mesh.restart_command("c1", "ReplicaSet", "shop", "w\\145b")
+    assert owned_pods(odd, "web-x2v9q ReplicaSet web\nw-1 ReplicaSet w\\145b\n") == ["pod/w-1"]
+    # Shell metacharacters are one quoted word, never code.
+    assert owned_pods(mesh.restart_command("c1", "ReplicaSet", "shop", "a;touch x"), "p ReplicaSet a;touch\n") == []
 
 
 def test_pods_of_an_argo_rollout_get_the_argo_command(audit):
@@ -73,7 +76,8 @@ def test_pods_of_an_argo_rollout_get_the_argo_command(audit):
 def test_moving_clonesets_to_asm_patches_their_template_rollouts_get_steps():
     command = mesh.asm_inject_command("c1", "CloneSet", "shop", "web")
     assert command.startswith('kubectl --kubeconfig="${KUBECONFIG_C1:?}" -n shop patch clonesets.apps.kruise.io web ')
-    words = shlex.split(command)
+    assert "InPlaceIfPossible" in command
+    words = shlex.split(command, comments=True)
     assert words[words.index("-p") + 1] == (
         '{"spec":{"template":{"metadata":{"labels":{"sidecar.asm.aliyun.com/inject":"true"}}}}}')
     # A Rollout may take its template from a Deployment (spec.workloadRef): a patch of spec.template would
