@@ -491,7 +491,9 @@ def runbook(result: AuditResult, block: pd.DataFrame, unknown: pd.DataFrame, lim
     steps.append({
         "title": "Point the commands at your clusters",
         "text": "Every command below names its cluster's kubeconfig through a variable; set them once in the "
-                "shell you run the commands from.",
+                "shell you run the commands from. The commands pass no --context: each file's current context "
+                "must be that cluster (one context cut out of a shared kubeconfig: kubectl config view --minify "
+                "--flatten --context CONTEXT > FILE).",
         # The cluster name stands in a comment (sh_text keeps it there): it comes from the cluster or snapshot.
         "commands": [f"export {mesh.kubeconfig_env(n)}=/path/to/kubeconfig  # cluster {mesh.sh_text(clean(n, 100))}"
                      for n in names[:6]] + ["export ASM_KUBECONFIG=/path/to/kubeconfig  # the ASM control plane"],
