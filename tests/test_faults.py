@@ -395,6 +395,27 @@ def test_rejected_credentials_are_unknown_never_go(tmp_path, fake_api, fake_asm,
 
 
 # ---------------------------------------------------------------- Ctrl-C
+def interrupt_when_listing_pods(argv: list[str], cwd: Path, env: dict[str, str], servers: list[FakeApiServer]
+                                ) -> tuple[subprocess.Popen[str], str, float]:
+    """Run the CLI in a subprocess, send SIGINT once every server has been asked for its pods (lists the tests
+    delay); return the process, its stderr and how long it took to end after the signal."""
+    proc = subprocess.Popen([sys.executable, "-m", "auditor.cli.main", *argv], cwd=cwd, env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 30
+        while not all(any(r.path == "/api/v1/pods" for r in s.requests) for s in servers):
+            assert proc.poll() is None, proc.communicate()
+            assert time.monotonic() < deadline, "the run never reached the pod lists"
+            time.sleep(0.05)
+        sent = time.monotonic()
+        proc.send_signal(signal.SIGINT)
+        _, err = proc.communicate(timeout=15)
+        return proc, err, time.monotonic() - sent
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+
+
 def test_ctrl_c_exits_promptly_with_one_line_and_no_report(tmp_path, fake_api, fake_asm):
     fake_api.load(cluster_objects())
     fake_asm.load([f.migration_cr("SetupIstioForMigrate")])
@@ -403,23 +424,9 @@ def test_ctrl_c_exits_promptly_with_one_line_and_no_report(tmp_path, fake_api, f
     akc = fake_asm.write_kubeconfig(tmp_path / "akc", context="asm")
     out = tmp_path / "out"
     env = {**os.environ, "PYTHONPATH": str(REPO)}
-    proc = subprocess.Popen([sys.executable, "-m", "auditor.cli.main", "run", "--kubeconfig", str(kc),
-                             "--asm-kubeconfig", str(akc), "--phase", "all", "--out", str(out),
-                             "--format", "json,csv", "--quiet"], cwd=tmp_path, env=env, stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True)
-    try:
-        deadline = time.monotonic() + 30
-        while not any(r.path == "/api/v1/pods" for r in fake_api.requests):
-            assert proc.poll() is None, proc.communicate()
-            assert time.monotonic() < deadline, "the run never reached the pod list"
-            time.sleep(0.05)
-        sent = time.monotonic()
-        proc.send_signal(signal.SIGINT)
-        _, err = proc.communicate(timeout=10)
-        took = time.monotonic() - sent
-    finally:
-        if proc.poll() is None:
-            proc.kill()
+    proc, err, took = interrupt_when_listing_pods(
+        ["run", "--kubeconfig", str(kc), "--asm-kubeconfig", str(akc), "--phase", "all", "--out", str(out),
+         "--format", "json,csv", "--quiet"], tmp_path, env, [fake_api])
     assert proc.returncode == 130
     assert took < 3, took
     assert err.splitlines() == ["asm-audit: error: interrupted; no report was written"], err
@@ -526,22 +533,8 @@ def test_ctrl_c_while_a_fleet_is_read_into_a_snapshot(tmp_path, fake_api, fake_a
         scratch.mkdir()
         env = {**os.environ, "PYTHONPATH": str(REPO), "TMPDIR": str(scratch)}
         out = tmp_path / "snap.tar.gz"
-        proc = subprocess.Popen([sys.executable, "-m", "auditor.cli.main", "snapshot", "--fleet", str(fleet),
-                                 "--out", str(out), "--quiet"], cwd=tmp_path, env=env, stdout=subprocess.PIPE,
-                                stderr=subprocess.PIPE, text=True)
-        try:
-            deadline = time.monotonic() + 30
-            while not all(any(r.path == "/api/v1/pods" for r in s.requests) for s in (fake_api, second)):
-                assert proc.poll() is None, proc.communicate()
-                assert time.monotonic() < deadline, "the run never reached both pod lists"
-                time.sleep(0.05)
-            sent = time.monotonic()
-            proc.send_signal(signal.SIGINT)
-            _, err = proc.communicate(timeout=15)
-            took = time.monotonic() - sent
-        finally:
-            if proc.poll() is None:
-                proc.kill()
+        proc, err, took = interrupt_when_listing_pods(["snapshot", "--fleet", str(fleet), "--out", str(out),
+                                                       "--quiet"], tmp_path, env, [fake_api, second])
     finally:
         second.stop()
     assert proc.returncode == 130, err
