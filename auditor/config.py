@@ -12,7 +12,7 @@ import re
 import types
 import typing
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
@@ -286,28 +286,38 @@ def load_yaml(text: str) -> Any:
     return yaml.load(text, Loader=_Loader)  # a SafeLoader subclass: no arbitrary objects
 
 
+def read_yaml_file(path: Path, what: str) -> Any:
+    """A user's YAML file (config, fleet): unreadable or malformed is one UsageError naming `what`, file, line."""
+    try:
+        return load_yaml(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError) as exc:
+        raise UsageError(f"{what} {path}: cannot read: {exc}") from exc
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        line = f" line {mark.line + 1}" if mark is not None else ""
+        raise UsageError(f"{what} {path}:{line}: malformed YAML: {getattr(exc, 'problem', exc)}") from exc
+
+
+M = TypeVar("M", bound=BaseModel)
+
+
+def validate_file_model(model: type[M], raw: dict[str, Any], path: Path, what: str) -> M:
+    try:
+        return model.model_validate(raw)
+    except ValidationError as exc:
+        raise UsageError(f"{what} {path}: {validation_message(exc, model)}") from exc
+
+
 def load_config(path: str | Path | None) -> Config:
     if path is None:
         return Config()
     path = Path(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise UsageError(f"config {path}: cannot read: {exc}") from exc
-    try:
-        raw = load_yaml(text)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        line = f" line {mark.line + 1}" if mark is not None else ""
-        raise UsageError(f"config {path}:{line}: malformed YAML: {getattr(exc, 'problem', exc)}") from exc
+    raw = read_yaml_file(path, "config")
     if raw is None:
         return Config()
     if not isinstance(raw, dict):
         raise UsageError(f"config {path}: expected a mapping at the top level")
-    try:
-        config = Config.model_validate(raw)
-    except ValidationError as exc:
-        raise UsageError(f"config {path}: {validation_message(exc, Config)}") from exc
+    config = validate_file_model(Config, raw, path, "config")
     _resolve_paths(config, path.parent)
     return config
 

@@ -25,12 +25,11 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
-import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from auditor import kinds as K
 from auditor import mesh
-from auditor.config import load_yaml, validation_message
+from auditor.config import read_yaml_file, validate_file_model
 from auditor.errors import EvidenceUnavailable, UsageError
 from auditor.findings import BLOCKING_SEVERITIES, summary_of, verdict_of, worst
 from auditor.inventory import ACTIVE_PHASES, ClusterInventory, Inventory
@@ -81,20 +80,10 @@ def _resolve(path: str | None, base: Path) -> str | None:
 def load_fleet(path: str | Path) -> FleetFile:
     """Parse and validate a fleet file; any problem is one UsageError line naming the key (exit 2)."""
     path = Path(path)
-    try:
-        raw = load_yaml(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError) as exc:
-        raise UsageError(f"fleet {path}: cannot read: {exc}") from exc
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        line = f" line {mark.line + 1}" if mark is not None else ""
-        raise UsageError(f"fleet {path}:{line}: malformed YAML: {getattr(exc, 'problem', exc)}") from exc
+    raw = read_yaml_file(path, "fleet")
     if not isinstance(raw, dict):
         raise UsageError(f"fleet {path}: expected a mapping with a 'clusters' list")
-    try:
-        fleet = FleetFile.model_validate(raw)
-    except ValidationError as exc:
-        raise UsageError(f"fleet {path}: {validation_message(exc, FleetFile)}") from exc
+    fleet = validate_file_model(FleetFile, raw, path, "fleet")
     names = [c.name for c in fleet.clusters]
     dupes = sorted({n for n in names if names.count(n) > 1})
     if dupes:
