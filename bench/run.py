@@ -250,6 +250,16 @@ class LiveClusters:
 
 
 # ---------------------------------------------------------------- orchestration
+def child_args(mode: str, snapshot: Path, live: LiveClusters | None, page_size: int, pdf: bool) -> dict[str, Any]:
+    """What an audit or baseline child reads; with live servers, their kubeconfigs (request logs cleared)."""
+    args: dict[str, Any] = {"mode": mode, "snapshot": str(snapshot), "pdf": pdf, "page_size": page_size}
+    if live:
+        args["kubeconfig"] = live.kubeconfigs["cluster-a"]
+        args["asm_kubeconfig"] = live.kubeconfigs["asm"]
+        live.clear()
+    return args
+
+
 def measure(pods: int, mode: str, repeat: int, cache: Path, pdf: bool, page_size: int,
             profile: Path | None = None) -> dict[str, Any]:
     from bench.generate import ensure
@@ -265,12 +275,7 @@ def measure(pods: int, mode: str, repeat: int, cache: Path, pdf: bool, page_size
         live = LiveClusters(snapshot, Path(tmp)) if mode == "live" else None
         try:
             for i in range(repeat):
-                args: dict[str, Any] = {"mode": mode, "snapshot": str(snapshot), "pdf": pdf and i == 0,
-                                        "page_size": page_size}
-                if live:
-                    args["kubeconfig"] = live.kubeconfigs["cluster-a"]
-                    args["asm_kubeconfig"] = live.kubeconfigs["asm"]
-                    live.clear()
+                args = child_args(mode, snapshot, live, page_size, pdf=pdf and i == 0)
                 audit = spawn("audit", args, env)
                 if profile is not None and i == 0:
                     # A separate, profiled run: cProfile slows the audit, so it is never the one timed.
@@ -335,11 +340,7 @@ def measure_growth(sizes: list[int], mode: str, repeat: int, cache: Path, page_s
         try:
             for i in range(repeat):
                 for n, snap, live in zip(sizes, snapshots, lives, strict=True):
-                    args: dict[str, Any] = {"mode": mode, "snapshot": str(snap), "pdf": False, "page_size": page_size}
-                    if live:
-                        args["kubeconfig"] = live.kubeconfigs["cluster-a"]
-                        args["asm_kubeconfig"] = live.kubeconfigs["asm"]
-                        live.clear()
+                    args = child_args(mode, snap, live, page_size, pdf=False)
                     audits[n].append(spawn("audit", args, env)["audit_s"])
                     if live:
                         args["lists"] = live.list_paths()
