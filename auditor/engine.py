@@ -50,7 +50,9 @@ from auditor.sources.snapshot import STATUS_NOT_SERVED, STATUS_OK, SnapshotClust
 
 log = logging.getLogger("asm_audit")
 Progress = Callable[[str], None]
-FACT_KINDS = (K.NAMESPACE, K.DEPLOYMENT, K.SERVICE)
+# What the clusters table and the gateway classification read whatever the gate: a gateway's role comes from
+# the Istio Gateways selecting it and the VirtualServices bound to them; the gateway chart can make DaemonSets.
+FACT_KINDS = (K.NAMESPACE, K.DEPLOYMENT, K.SERVICE, K.DAEMONSET, K.GATEWAY, K.VIRTUALSERVICE)
 MAX_PARALLEL_CLUSTERS = 8  # live clusters read side by side (a fleet); each also reads its next page ahead
 PHASES = ("auto", "all", *(g.value for g in Gate))
 
@@ -505,9 +507,8 @@ def cluster_facts(inv: Inventory, cr: dict[str, Any] | None) -> list[dict[str, A
                 ns = c.get(K.NAMESPACE, "istio-system")
                 network = (((ns or {}).get("metadata") or {}).get("labels") or {}).get(
                     "topology.istio.io/network")
-            if c.available(K.SERVICE):
-                found = mesh.asm_istiod_services(c.objects(K.SERVICE))
-                asm_version = str(max(v for _, v in found)) if found else None
+            found = mesh.asm_istiod_versions(c.istiod_owners())
+            asm_version = str(max(v for _, v in found)) if found else None
         out.append({
             "name": c.name, "role": c.role, "cluster_id": c.cluster_id,
             "kubernetes_version": c.version_info.get("gitVersion") if c.version_info else None,

@@ -14,14 +14,33 @@ from typing import Any
 from auditor import kinds as K
 from auditor import mesh
 from auditor.config import GatewaysConfig
-from auditor.inventory import ClusterInventory
+from auditor.inventory import ACTIVE_PHASES, ClusterInventory
 
 INGRESS, EGRESS, EASTWEST = "ingress", "egress", "eastwest"
+ROLE_UNKNOWN = "unknown"  # an Istio gateway whose role nothing tells: still judged (drained and replaced)
 _LABEL_TO_TYPE = {"ingressgateway": INGRESS, "egressgateway": EGRESS, "eastwestgateway": EASTWEST}
+# Role tokens in a renamed gateway's `istio` label or name (Helm release `istio-ingress` -> istio=ingress).
+_ROLE_TOKENS = (("eastwest", EASTWEST), ("east-west", EASTWEST), ("crossnetwork", EASTWEST),
+                ("egress", EGRESS), ("ingress", INGRESS))
 EASTWEST_PORTS = (15443, 15008)
 ASM_MARKER = "asm.alibabacloud.com"
 # ASM's gateway Deployments/Services carry their IstioGateway type (ingress | egress | cross-network).
 ASM_GATEWAY_TYPE_LABEL = "asm.alibabacloud.com/gateway-type"
+# Gateway API: istiod deploys `<gateway>-istio` labelled with the Gateway's name (older releases:
+# istio.io/gateway-name) and gateway.istio.io/managed (pilot/pkg/config/kube/gateway, kube-gateway template).
+GATEWAY_API_NAME_LABELS = ("gateway.networking.k8s.io/gateway-name", "istio.io/gateway-name")
+GATEWAY_API_MANAGED_LABEL = "gateway.istio.io/managed"
+# Ambient waypoints are Gateway API proxies too, but belong to the ambient data plane (ambient-mode check).
+WAYPOINT_MARKS = ("istio.io/waypoint-for", "gateway.istio.io/waypoint-for")
+WAYPOINT_CLASS = "istio-waypoint"
+GATEWAY_CLASS_LABEL = "gateway.networking.k8s.io/gateway-class-name"
+# What the N/A findings say was looked for (product.md: NOT_APPLICABLE names what it looked for).
+LOOKED_FOR = ("Deployments/DaemonSets whose istio-proxy runs `proxy router`, the gateway chart's injection "
+              "template, Gateway API deployments, labels istio=ingressgateway|egressgateway|eastwestgateway, "
+              "and the configured gateway names")
+# How a gateway was installed decides how it gets new proxy settings (remediation).
+INSTALL_ISTIOCTL, INSTALL_HELM, INSTALL_GATEWAY_API, INSTALL_ASM, INSTALL_OTHER = (
+    "istioctl", "helm", "gateway-api", "asm", "other")
 # Alibaba Cloud CCM annotations for a shared CLB; the older `alicloud-` spelling is still honoured.
 _CCM = "service.beta.kubernetes.io/"
 LB_ID_ANNOTATIONS = (_CCM + "alibaba-cloud-loadbalancer-id", _CCM + "alicloud-loadbalancer-id")
@@ -32,13 +51,15 @@ LB_ID_LABEL = "service.k8s.alibaba/loadbalancer-id"
 
 @dataclass(frozen=True)
 class GatewayWorkload:
-    type: str          # ingress | egress | eastwest
+    type: str          # ingress | egress | eastwest | unknown (ROLE_UNKNOWN)
     namespace: str
-    name: str          # Deployment name (= Prometheus source_workload)
+    name: str          # workload name (= Prometheus source_workload)
     asm: bool          # True when ASM manages it
     labels: dict[str, str] = field(default_factory=dict, hash=False, compare=False)
-    reason: str = ""   # why it was classified so
+    reason: str = ""   # why it was classified so (what it is, and its role)
     pod_labels: dict[str, str] = field(default_factory=dict, hash=False, compare=False)  # template labels
+    kind: str = "Deployment"   # or DaemonSet (the gateway chart's `kind: DaemonSet`)
+    installed_by: str = INSTALL_OTHER
 
 
 def _has_asm_marker(meta: dict[str, Any]) -> bool:
@@ -47,17 +68,52 @@ def _has_asm_marker(meta: dict[str, Any]) -> bool:
         ref.get("kind") == "IstioGateway" for ref in meta.get("ownerReferences") or ())
 
 
-def _gateway_template(dep: dict[str, Any], proxy: dict[str, Any] | None) -> bool:
-    """The pod template is a gateway's: `proxy router`, or Helm's gateway injection template (image auto)."""
+def _template(workload: dict[str, Any]) -> dict[str, Any]:
+    return ((workload.get("spec") or {}).get("template")) or {}
+
+
+def _gateway_shaped(template: dict[str, Any], proxy: dict[str, Any] | None, labels: dict[str, str]) -> str:
+    """What makes a pod template an Istio gateway's whatever its labels, "" when nothing does.
+
+    `proxy router` (istioctl/IstioOperator gateways, the injected gateway template); the Helm gateway chart's
+    template (istio-proxy with image `auto` and `inject.istio.io/templates: gateway`, no application
+    container); a Deployment istiod made for a Gateway API Gateway.
+    """
+    if any(key in labels for key in GATEWAY_API_NAME_LABELS) or labels.get(GATEWAY_API_MANAGED_LABEL):
+        return "Gateway API deployment (gateway-name label)"
     if proxy is None:
-        return False
-    annotations = (((dep.get("spec") or {}).get("template") or {}).get("metadata") or {}).get("annotations") or {}
-    return (mesh.is_gateway_proxy(proxy) or proxy.get("image") == "auto"
-            or annotations.get("inject.istio.io/templates") == "gateway")
+        return ""
+    if mesh.is_gateway_proxy(proxy):
+        return "istio-proxy runs `proxy router`"
+    annotations = (template.get("metadata") or {}).get("annotations") or {}
+    containers = ((template.get("spec") or {}).get("containers")) or []
+    alone = all(c.get("name") == mesh.PROXY_CONTAINER for c in containers)
+    if alone and (annotations.get("inject.istio.io/templates") == "gateway" or proxy.get("image") == "auto"):
+        return "gateway injection template (istio-proxy only, image auto)"
+    return ""
+
+
+def _is_waypoint(labels: dict[str, str]) -> bool:
+    return any(k in labels for k in WAYPOINT_MARKS) or labels.get(GATEWAY_CLASS_LABEL) == WAYPOINT_CLASS
+
+
+def _installed_by(meta: dict[str, Any], labels: dict[str, str], asm: bool) -> str:
+    if asm:
+        return INSTALL_ASM
+    if any(key in labels for key in GATEWAY_API_NAME_LABELS) or labels.get(GATEWAY_API_MANAGED_LABEL):
+        return INSTALL_GATEWAY_API
+    own = meta.get("labels") or {}
+    if "operator.istio.io/component" in own or "install.operator.istio.io/owning-resource" in own:
+        return INSTALL_ISTIOCTL
+    annotations = meta.get("annotations") or {}
+    if own.get("app.kubernetes.io/managed-by") == "Helm" or "meta.helm.sh/release-name" in annotations or (
+            str(own.get("helm.sh/chart") or "").startswith("gateway")):
+        return INSTALL_HELM
+    return INSTALL_OTHER
 
 
 def _template_proxy(dep: dict[str, Any]) -> dict[str, Any] | None:
-    spec = (((dep.get("spec") or {}).get("template") or {}).get("spec")) or {}
+    spec = _template(dep).get("spec") or {}
     container, _ = mesh.find_proxy_container(spec)
     return container
 
@@ -79,6 +135,7 @@ def normalise_gateway_type(value: Any) -> str | None:
 
 
 def gateway_type_of(labels: dict[str, str], name: str, names: GatewaysConfig) -> str | None:
+    """The role that labels or configured names state outright, None when they do not."""
     asm_type = normalise_gateway_type(labels.get(ASM_GATEWAY_TYPE_LABEL))
     if asm_type:
         return asm_type
@@ -96,17 +153,65 @@ def gateway_type_of(labels: dict[str, str], name: str, names: GatewaysConfig) ->
 
 
 def _renamed_gateway_type(labels: dict[str, str], name: str) -> str | None:
-    """Renamed gateways keep the role in the label or name (istio=internal-ingressgateway, x-egressgateway)."""
-    for text in (labels.get("istio", ""), name):
-        for token, gtype in _LABEL_TO_TYPE.items():
-            if token in text:
+    """Renamed gateways keep the role in the label or name (istio=ingress, x-egressgateway, edge-eastwest)."""
+    for text in (labels.get("istio", ""), labels.get("app", ""), name):
+        for token, gtype in _ROLE_TOKENS:
+            if token in text.lower():
                 return gtype
     return None
 
 
+def _role_from_config(cluster: ClusterInventory, namespace: str, pod_labels: dict[str, str]) -> tuple[str, str] | None:
+    """The role the cluster's Istio config and Services give a gateway's pods, None when they say nothing.
+
+    An Istio Gateway whose selector picks the pods: AUTO_PASSTHROUGH servers make it east-west; a
+    VirtualService that binds that Gateway together with `mesh` sends mesh traffic out through it (egress);
+    any other Gateway serves traffic from outside (ingress). A Service in front of the pods labelled
+    topology.istio.io/network on 15443/15008 is an east-west gateway's.
+    """
+    if cluster.available(K.SERVICE):
+        for svc in cluster.objects(K.SERVICE):
+            meta = svc.get("metadata") or {}
+            selector = (svc.get("spec") or {}).get("selector") or {}
+            if meta.get("namespace") != namespace or not selector or not _matches(selector, pod_labels):
+                continue
+            ports = {p.get("port") for p in (svc.get("spec") or {}).get("ports") or ()}
+            if "topology.istio.io/network" in (meta.get("labels") or {}) and ports & set(EASTWEST_PORTS):
+                return EASTWEST, f"Service {namespace}/{meta.get('name')} is labelled topology.istio.io/network"
+    if not cluster.available(K.GATEWAY):
+        return None
+    selecting = []
+    for gw in cluster.objects(K.GATEWAY):
+        selector = (gw.get("spec") or {}).get("selector") or {}
+        if selector and _matches(selector, pod_labels):
+            selecting.append(gw)
+    if not selecting:
+        return None
+    names = []
+    for gw in selecting:
+        meta = gw.get("metadata") or {}
+        names.append(f"{meta.get('namespace')}/{meta.get('name')}")
+        servers = (gw.get("spec") or {}).get("servers") or ()
+        if any(((srv.get("tls") or {}).get("mode")) == "AUTO_PASSTHROUGH" for srv in servers):
+            return EASTWEST, f"Gateway {names[-1]} passes mTLS through (AUTO_PASSTHROUGH)"
+    if cluster.available(K.VIRTUALSERVICE):
+        for vs in cluster.objects(K.VIRTUALSERVICE):
+            vs_ns = (vs.get("metadata") or {}).get("namespace", "")
+            bound = {g if "/" in g else f"{vs_ns}/{g}" for g in ((vs.get("spec") or {}).get("gateways") or ())
+                     if isinstance(g, str)}
+            if "mesh" in ((vs.get("spec") or {}).get("gateways") or ()) and bound & set(names):
+                return EGRESS, f"VirtualService {vs_ns}/{(vs.get('metadata') or {}).get('name')} routes mesh " \
+                               f"traffic through Gateway {sorted(bound & set(names))[0]}"
+    return INGRESS, f"Gateway {names[0]} selects its pods (traffic from outside the mesh)"
+
+
+def _matches(selector: dict[str, Any], labels: dict[str, str]) -> bool:
+    return all(labels.get(k) == v for k, v in selector.items())
+
+
 def gateway_workloads(cluster: ClusterInventory, rules: mesh.ProxyRules,
                       names: GatewaysConfig | None = None) -> list[GatewayWorkload]:
-    """Every gateway Deployment of the cluster, Istio's and ASM's (see `.asm`). Needs Deployments."""
+    """Every gateway workload of the cluster, Istio's and ASM's (see `.asm`). Needs Deployments."""
     names = names or GatewaysConfig()
     # Many checks and gates ask; one scan of the Deployments per cluster (tens of thousands at scale).
     return list(cluster.memo(("gateway_workloads", id(rules), repr(names)),
@@ -115,29 +220,72 @@ def gateway_workloads(cluster: ClusterInventory, rules: mesh.ProxyRules,
 
 def _gateway_workloads(cluster: ClusterInventory, rules: mesh.ProxyRules,
                        names: GatewaysConfig) -> list[GatewayWorkload]:
+    """Gateways by what they are (a `proxy router` template, the gateway injection template, a Gateway API
+    deployment) or by what labels and configured names state; a sidecar-injected app never counts."""
+    workloads = [("Deployment", d) for d in cluster.objects(K.DEPLOYMENT)]
+    if cluster.available(K.DAEMONSET):
+        workloads += [("DaemonSet", d) for d in cluster.objects(K.DAEMONSET)]
     out = []
-    for dep in cluster.objects(K.DEPLOYMENT):
+    for kind, dep in workloads:
         meta = dep.get("metadata") or {}
-        tmpl_labels = ((((dep.get("spec") or {}).get("template") or {}).get("metadata") or {}).get("labels")) or {}
+        name, namespace = meta.get("name", ""), meta.get("namespace", "")
+        template = _template(dep)
+        tmpl_labels = ((template.get("metadata") or {}).get("labels")) or {}
         labels = {**(meta.get("labels") or {}), **tmpl_labels}
-        proxy = _template_proxy(dep)
-        gtype = gateway_type_of(labels, meta.get("name", ""), names)
-        if gtype is None and _gateway_template(dep, proxy):
-            # Only a template that itself runs `proxy router` is trusted on a partial name match.
-            gtype = _renamed_gateway_type(labels, meta.get("name", ""))
-        if gtype is None:
+        if _is_waypoint(labels):
             continue
+        proxy = _template_proxy(dep)
+        shaped = _gateway_shaped(template, proxy, labels)
+        stated = gateway_type_of(labels, name, names)
+        if not shaped and stated is None:
+            continue
+        if not shaped and proxy is not None and (proxy.get("args") or []) and not mesh.is_gateway_proxy(proxy):
+            continue  # a sidecar-injected app that happens to carry a gateway's label or name
         image = (proxy or {}).get("image") or ""
-        asm = _has_asm_marker(meta) or (bool(image) and rules.is_asm(image, mesh.env_map(proxy or {})))
-        if proxy is not None and not mesh.is_gateway_proxy(proxy) and not asm and image:
-            # A sidecar-injected app that happens to carry the label is not a gateway.
-            args = proxy.get("args") or []
-            if args and "router" not in args:
-                continue
-        why = "ASM marker/image" if asm else f"label istio={labels.get('istio', '')} / name"
-        out.append(GatewayWorkload(gtype, meta.get("namespace", ""), meta.get("name", ""), asm, labels, why,
-                                   dict(tmpl_labels)))
+        env = mesh.env_map(proxy or {})
+        marks = cluster.proxy_marks(rules.has_asm_env(env), rules.image_kind(image) if image else "",
+                                    rules.ca_service(env.get("CA_ADDR", "")), image)
+        asm = _has_asm_marker(meta) or mesh.classify(marks) == mesh.PROXY_ASM
+        gtype, why_role = stated, "label istio / gateway name"
+        if gtype is None and _installed_by(meta, labels, asm) == INSTALL_GATEWAY_API:
+            # istiod's Gateway API deployments serve north-south traffic unless their class is east-west.
+            east_west = "east-west" in labels.get(GATEWAY_CLASS_LABEL, "")
+            gtype = EASTWEST if east_west else INGRESS
+            owner = next((labels[k] for k in GATEWAY_API_NAME_LABELS if labels.get(k)), "")
+            why_role = f"Gateway API Gateway {owner}"
+        if gtype is None and not asm:
+            found = _role_from_config(cluster, namespace, tmpl_labels)
+            if found is not None:
+                gtype, why_role = found
+        if gtype is None:
+            gtype = _renamed_gateway_type(labels, name)
+            why_role = "role named in its label or name"
+        if gtype is None:
+            if asm:
+                continue  # an ASM workload without a gateway role is not a gateway to replace
+            gtype, why_role = ROLE_UNKNOWN, "no label, name, Gateway or Service tells its role"
+        what = "ASM marker/image" if asm else (shaped or "gateway label/name")
+        out.append(GatewayWorkload(gtype, namespace, name, asm, labels, f"{what}; {why_role}", dict(tmpl_labels),
+                                   kind, _installed_by(meta, labels, asm)))
     return out
+
+
+def unrecognised_gateway_pods(cluster: ClusterInventory, gateways: list[GatewayWorkload]) -> list[str]:
+    """Workloads of active pods whose istio-proxy runs `proxy router` but that no gateway workload explains
+    (bare pods, an unusual owner): reported, never silently left out. Empty when pods are unreadable."""
+    if not cluster.available(K.POD):
+        return []
+    pods = cluster.pods()
+    if pods.empty:
+        return []
+    known = {(g.namespace, g.kind, g.name) for g in gateways}
+    routers = pods[(pods["role"] == mesh.ROLE_GATEWAY) & pods["phase"].isin(ACTIVE_PHASES)]
+    seen = set()
+    for ns, kind, name in zip(routers["namespace"].astype(str), routers["workload_kind"].astype(str),
+                              routers["workload_name"].astype(str), strict=True):
+        if (ns, kind, name) not in known:
+            seen.add(f"{kind} {ns}/{name}")
+    return sorted(seen)
 
 
 def istio_gateways(cluster: ClusterInventory, rules: mesh.ProxyRules,

@@ -68,9 +68,11 @@ POD_COLUMNS = (
     "namespace", "name", "owner_kind", "owner_name", "phase", "ready", "restarts", "proxy", "role",
     "native", "proxy_image", "xds_agent", "asm_inject", "revision", "created", "started", "gateway_label",
     "term_grace", "prestop", "long_lived", "drain", "exit_on_zero", "template_hash",
+    # The marks `proxy` is decided from (mesh.classify), once the cluster's istiod Services are known.
+    "asm_env", "image_kind", "ca_service",
 )
 _CATEGORICAL = ("namespace", "owner_kind", "phase", "proxy", "role", "proxy_image", "xds_agent",
-                "revision", "gateway_label", "drain")
+                "revision", "gateway_label", "drain", "image_kind", "ca_service")
 
 
 def _intern(value: str | None) -> str:
@@ -93,8 +95,9 @@ def _own(value: str | None) -> str:
 _SUMMARY_ENV = ("CA_ADDR", mesh.XDS_AGENT_KEY, "PROXY_CONFIG", "EXIT_ON_ZERO_ACTIVE_CONNECTIONS")
 
 
-def _summary_state(rules: mesh.ProxyRules) -> tuple[frozenset[str], dict[tuple[str, bool, str], bool]]:
-    """Per ProxyRules: the env names the summary reads, and a cache of image classifications.
+def _summary_state(rules: mesh.ProxyRules) -> tuple[frozenset[str], dict[str, tuple[str, str]]]:
+    """Per ProxyRules: the env names the summary reads, and a cache of (image kind, CA service) per
+    (image, CA_ADDR).
 
     Kept on the rules object itself, so a cache never outlives (or crosses) the rules it was made with.
     """
@@ -135,9 +138,10 @@ def summarise_pod(pod: dict[str, Any], rules: mesh.ProxyRules) -> tuple:
 
     container, native = mesh.find_proxy_container(spec)
     proxy, role, image, xds = mesh.PROXY_NONE, "", "", None
-    exit_on_zero = False
+    exit_on_zero = asm_env = False
+    image_kind = ca_service = ""
     if container is not None:
-        wanted, classified = _summary_state(rules)
+        wanted, seen = _summary_state(rules)
         env: dict[str, str] = {}  # mesh.env_map restricted to what is read below
         for item in container.get("env") or ():
             name = item.get("name")
@@ -145,11 +149,14 @@ def summarise_pod(pod: dict[str, Any], rules: mesh.ProxyRules) -> tuple:
                 value = item.get("value")
                 env[name] = "" if value is None else str(value)
         image = container.get("image") or ""
-        key = (image, any(name in env for name in rules.asm_env_names), env.get("CA_ADDR", ""))
-        is_asm = classified.get(key)
-        if is_asm is None:
-            is_asm = classified[key] = rules.is_asm(image, env)
-        proxy = mesh.PROXY_ASM if is_asm else mesh.PROXY_ISTIO
+        key = (image, env.get("CA_ADDR", ""))
+        marks = seen.get(key)
+        if marks is None:
+            marks = seen[key] = (rules.image_kind(image), rules.ca_service(key[1]))
+        image_kind, ca_service = marks
+        asm_env = rules.has_asm_env(env)
+        # Provisional: the cluster's istiod Services decide what the CA_ADDR mark is worth (ClusterInventory).
+        proxy = mesh.PROXY_ISTIO
         role = mesh.ROLE_GATEWAY if mesh.is_gateway_proxy(container) else mesh.ROLE_SIDECAR
         xds = mesh.xds_agent_value(env)
         exit_on_zero = env.get("EXIT_ON_ZERO_ACTIVE_CONNECTIONS", "").lower() == "true"
@@ -192,6 +199,7 @@ def summarise_pod(pod: dict[str, Any], rules: mesh.ProxyRules) -> tuple:
         _intern(revision), _own(meta.get("creationTimestamp")), _own(status.get("startTime")),
         _intern(labels.get("istio")), -1 if grace is None else int(grace), prestop, long_lived,
         _intern(drain), exit_on_zero, _own(labels.get("pod-template-hash")),
+        asm_env, _intern(image_kind), _intern(ca_service),
     )
 
 
@@ -241,6 +249,7 @@ class ClusterInventory:
     not_served: set[str] = field(default_factory=set)
     pod_rows: list[tuple] = field(default_factory=list)
     _pods: pd.DataFrame | None = None
+    _classified_with: tuple[bool, bool] | None = None  # (Services, Deployments) readable when `proxy` was set
     _memo: dict[Any, Any] = field(default_factory=dict)
 
     # -- collection side
@@ -311,7 +320,46 @@ class ClusterInventory:
         if self._pods is None:
             self._pods = self._build_pod_frame()
             self.pod_rows = []  # the frame now holds the data; free the tuples
+        if self._classified_with != self._owner_evidence():
+            self._classify_proxies(self._pods)
         return self._pods
+
+    # -- proxy classification (mesh.classify), once the istiod Services are known
+    def _owner_evidence(self) -> tuple[bool, bool]:
+        return self.available(K.SERVICE), self.available(K.DEPLOYMENT)
+
+    def istiod_owners(self) -> dict[str, tuple[str, str]]:
+        """`<ns>/<name>` of each istiod Service -> (mesh.OWNER_*, why); {} when Services or Deployments are
+        unreadable (then no CA_ADDR proves anything: mesh.OWNER_UNPROVEN)."""
+        if not all(self._owner_evidence()):
+            return {}
+        return self.memo("istiod_owners", lambda: mesh.istiod_owners(self.objects_by_kind[K.SERVICE.key],
+                                                                     self.objects_by_kind[K.DEPLOYMENT.key]))
+
+    def proxy_marks(self, asm_env: bool, image_kind: str, ca_service: str, image: str = "") -> mesh.ProxyMarks:
+        owner = self.istiod_owners().get(str(ca_service), (mesh.OWNER_UNPROVEN, ""))[0]
+        return mesh.ProxyMarks(bool(asm_env), str(image_kind), owner, str(image), str(ca_service))
+
+    def _classify_proxies(self, frame: pd.DataFrame) -> None:
+        """Set `proxy` from each pod's marks: one decision per distinct (ASM env, image kind, CA service)."""
+        self._classified_with = self._owner_evidence()
+        if frame.empty:
+            return
+        decided: dict[tuple[bool, str, str], str] = {}
+        kinds = []
+        for current, env, image_kind, ca in zip(frame["proxy"].astype(str), frame["asm_env"],
+                                                frame["image_kind"].astype(str), frame["ca_service"].astype(str),
+                                                strict=True):
+            if current == mesh.PROXY_NONE:
+                kinds.append(mesh.PROXY_NONE)
+                continue
+            key = (bool(env), image_kind, ca)
+            kind = decided.get(key)
+            if kind is None:
+                kind = decided[key] = mesh.classify(self.proxy_marks(*key))
+            kinds.append(kind)
+        frame["proxy"] = pd.Categorical(kinds, categories=[mesh.PROXY_NONE, mesh.PROXY_ISTIO, mesh.PROXY_ASM,
+                                                           mesh.PROXY_UNKNOWN])
 
     def _owner_map(self, kind: Kind) -> dict[tuple[str, str], tuple[str, str]]:
         if not self.available(kind):

@@ -23,35 +23,99 @@ XDS_AGENT_KEY = "PROXY_CONFIG_XDS_AGENT"
 PROXY_NONE = "none"
 PROXY_ISTIO = "istio"
 PROXY_ASM = "asm"
+PROXY_UNKNOWN = "unknown"  # marks that contradict each other: counted neither as Istio's nor as ASM's
 # Role of the istio-proxy container: a sidecar next to an app, or a gateway (`proxy router`).
 ROLE_SIDECAR = "sidecar"
 ROLE_GATEWAY = "gateway"
 
 
+# What a proxy image says: ASM's own build, an Istio release, or nothing readable (digest, `latest`).
+IMAGE_ASM, IMAGE_ISTIO, IMAGE_UNREADABLE = "asm", "istio", ""
+# Who runs the istiod a proxy's CA_ADDR names (see istiod_owners).
+OWNER_ASM, OWNER_ISTIO, OWNER_UNPROVEN = "asm", "istio", ""
+
+
 @dataclass
 class ProxyRules:
-    """How to tell an ASM proxy from an Istio sidecar; configurable because registries get mirrored."""
+    """How to tell an ASM proxy from an Istio sidecar: only by marks ASM alone sets (domain.md).
+
+    Configurable because registries get mirrored. An aliyuncs.com registry proves nothing (teams mirror
+    Istio's proxyv2 into their own Alibaba Cloud registry); ASM's image is its own repository `acs/proxyv2`
+    on ASM's registry hosts, or ASM's tag scheme `v1.24.6.62-g<sha>-aliyun`.
+    """
 
     asm_image_patterns: list[str] = field(default_factory=lambda: [
-        r"(^|/)acs/proxyv2[:@]",               # registry[-vpc].<region>.aliyuncs.com/acs/proxyv2:<tag>
-        r"aliyuncs\.com/.*proxyv2[:@]",
+        # registry[-vpc].<region>.aliyuncs.com/acs/proxyv2, registry-<region>[-vpc].ack.aliyuncs.com/acs/proxyv2
+        r"^registry[.-][a-z0-9.-]*aliyuncs\.com/acs/proxyv2[:@]",
         r":v?\d+\.\d+\.\d+(\.\d+)?-g[0-9a-f]+-aliyun$",  # ASM tags: v1.22.6.54-g<sha>-aliyun
     ])
     asm_env_names: list[str] = field(default_factory=lambda: ["ASM_ID", "ASM_APP_VERSION"])
-    # ASM proxies get their certificates from the managed istiod-<rev> (e.g. istiod-1-24-6).
-    asm_ca_addr_pattern: str = r"^istiod-\d+-\d+-\d+\."
+    # CA_ADDRs that may name an istiod (`istiod[-<rev>].<ns>.svc[...]:15012`). Naming ASM's revision pattern
+    # proves nothing (Istio's own revisions are named 1-24-2 too): the Service must be proven ASM's.
+    asm_ca_addr_pattern: str = r"^istiod(-[a-z0-9-]+)?\.[a-z0-9-]+\.svc"
 
     def __post_init__(self) -> None:
         self._image_res = [re.compile(p) for p in self.asm_image_patterns]
         self._ca_re = re.compile(self.asm_ca_addr_pattern)
 
-    def is_asm(self, image: str, env: dict[str, str]) -> bool:
-        if any(name in env for name in self.asm_env_names):
-            return True
+    def image_kind(self, image: str) -> str:
+        """IMAGE_ASM for ASM's image, IMAGE_ISTIO for a release-tagged image of anyone else's (Istio's, or a
+        mirror of it), IMAGE_UNREADABLE when the reference says nothing (digest only, `latest`, no image)."""
         if any(r.search(image) for r in self._image_res):
-            return True
-        return bool(self._ca_re.search(env.get("CA_ADDR", "")))
+            return IMAGE_ASM
+        return IMAGE_ISTIO if parse_version(image_tag(image)) else IMAGE_UNREADABLE
 
+    def has_asm_env(self, env: dict[str, str]) -> bool:
+        return any(name in env for name in self.asm_env_names)
+
+    def ca_service(self, ca_addr: str) -> str:
+        """`<namespace>/<service>` of the istiod a CA_ADDR names, "" when it names none (other CA, absent)."""
+        if not ca_addr or not self._ca_re.search(ca_addr):
+            return ""
+        m = _CA_SERVICE.match(ca_addr)
+        return f"{m.group(2)}/{m.group(1)}" if m else ""
+
+
+_CA_SERVICE = re.compile(r"^(istiod(?:-[a-z0-9-]+)?)\.([a-z0-9-]+)\.svc\b")
+
+
+@dataclass(frozen=True, slots=True)
+class ProxyMarks:
+    """What a proxy container says about who made it; classify() turns it into a proxy kind."""
+
+    asm_env: bool       # ASM_ID / ASM_APP_VERSION present
+    image_kind: str     # IMAGE_*
+    ca_owner: str       # OWNER_* of the istiod its CA_ADDR names
+    image: str = ""
+    ca_service: str = ""
+
+    def describe(self) -> str:
+        parts = []
+        if self.asm_env:
+            parts.append("ASM env (ASM_ID/ASM_APP_VERSION): ASM")
+        if self.image_kind:
+            parts.append(f"image {self.image}: {'ASM' if self.image_kind == IMAGE_ASM else 'Istio release'}")
+        if self.ca_owner:
+            owner = "ASM" if self.ca_owner == OWNER_ASM else "Istio"
+            parts.append(f"CA_ADDR names {self.ca_service}: {owner}'s istiod")
+        return "; ".join(parts) or "no mark"
+
+
+def classify(marks: ProxyMarks) -> str:
+    """The rule table: ASM only by marks ASM alone sets, none of them contradicted.
+
+    ASM marks: ASM env, ASM's image, CA_ADDR of an istiod proven ASM's.
+    Istio marks: a release-tagged image that is not ASM's (Istio's or a mirror), CA_ADDR of a local istiod.
+    | ASM marks | Istio marks | kind                                                 |
+    | any       | none        | asm                                                  |
+    | any       | any         | unknown (named with its marks; blocks GO)            |
+    | none      | any or none | istio (an istio-proxy nothing proves ASM's is Istio's) |
+    """
+    asm = marks.asm_env or marks.image_kind == IMAGE_ASM or marks.ca_owner == OWNER_ASM
+    istio = marks.image_kind == IMAGE_ISTIO or marks.ca_owner == OWNER_ISTIO
+    if asm and istio:
+        return PROXY_UNKNOWN
+    return PROXY_ASM if asm else PROXY_ISTIO
 
 
 def find_proxy_container(spec: dict[str, Any]) -> tuple[dict[str, Any] | None, bool]:
@@ -240,19 +304,93 @@ def istiod_version(dep: dict[str, Any]) -> tuple[Version | None, str]:
     return None, f"image {image!r} has no readable version tag"
 
 
-ASM_ISTIOD_SERVICE = re.compile(r"^istiod-(\d+-\d+-\d+)$")
+ISTIOD_SERVICE = re.compile(r"^istiod(-[a-z0-9-]+)?$")
+ASM_MARK = "asm.alibabacloud.com"
 
 
-def asm_istiod_services(services: list[dict[str, Any]]) -> list[tuple[str, Version]]:
-    """ASM's managed control plane leaves a headless Service istiod-<rev> (e.g. istiod-1-24-6)."""
-    out = []
+def asm_owned(meta: dict[str, Any]) -> str | None:
+    """Why ASM (or another owner) owns this object, None when nothing says so."""
+    labels = meta.get("labels") or {}
+    keys = [*labels, *(meta.get("annotations") or {})]
+    if any(ASM_MARK in k for k in keys):
+        return "ASM label/annotation"
+    if labels.get("provider") == "asm":
+        return "label provider=asm"
+    refs = meta.get("ownerReferences") or ()
+    if refs:
+        return f"owned by {refs[0].get('kind')}/{refs[0].get('name')}"
+    return None
+
+
+def istio_installed(meta: dict[str, Any]) -> str | None:
+    """Why this object looks installed by Istio (istioctl/operator or Helm), None otherwise."""
+    labels = meta.get("labels") or {}
+    annotations = meta.get("annotations") or {}
+    if "operator.istio.io/component" in labels or "install.operator.istio.io/owning-resource" in labels:
+        return "istioctl/operator labels"
+    release = str(annotations.get("meta.helm.sh/release-name") or labels.get("release") or "")
+    chart = str(labels.get("helm.sh/chart") or labels.get("chart") or "")
+    if "istio" in release or chart.startswith(("istio", "base-", "istiod-", "gateway")) or (
+            labels.get("app.kubernetes.io/part-of") == "istio"):
+        return "Helm chart labels"
+    return None
+
+
+def istiod_owners(services: list[dict[str, Any]], deployments: list[dict[str, Any]]
+                  ) -> dict[str, tuple[str, str]]:
+    """`<namespace>/<name>` of every istiod[-<rev>] Service or istiod Deployment -> (OWNER_ASM | OWNER_ISTIO, why).
+
+    ASM's managed control plane leaves a Service istiod-<rev> with nothing behind it in the cluster. A
+    self-built Istio has a Service of the same shape (`istiod-1-24-2` from a version-named revision), backed
+    by its own istiod Deployment and labelled by its installer. So a Service is ASM's only when no local
+    istiod Deployment backs it and it carries no Istio install labels (domain.md).
+    """
+    local: dict[str, dict[str, Any]] = {}
+    for dep in deployments:
+        if is_istiod_deployment(dep):
+            meta = dep.get("metadata") or {}
+            local[f"{meta.get('namespace', '')}/{meta.get('name', '')}"] = dep
+    out: dict[str, tuple[str, str]] = {}
     for svc in services:
         meta = svc.get("metadata") or {}
-        m = ASM_ISTIOD_SERVICE.match(meta.get("name", ""))
-        if m and meta.get("namespace") == "istio-system":
+        name = meta.get("name", "")
+        if not ISTIOD_SERVICE.match(name):
+            continue
+        key = f"{meta.get('namespace', '')}/{name}"
+        selector = (svc.get("spec") or {}).get("selector") or {}
+        backing = [k for k, dep in local.items() if k == key or (
+            selector and k.split("/")[0] == meta.get("namespace") and _selects(selector, dep))]
+        installed = istio_installed(meta)
+        marked = any(ASM_MARK in k for k in (*(meta.get("labels") or {}), *(meta.get("annotations") or {})))
+        if backing:
+            out[key] = (OWNER_ISTIO, f"istiod Deployment {backing[0]} runs in the cluster")
+        elif marked:
+            out[key] = (OWNER_ASM, f"Service {key} carries ASM's {ASM_MARK} labels/annotations")
+        elif installed:
+            out[key] = (OWNER_ISTIO, f"Service {key} carries {installed}")
+        else:
+            out[key] = (OWNER_ASM, f"Service {key} has no local istiod behind it and no Istio install labels")
+    for key in local:  # a CA_ADDR naming a local istiod Deployment is Istio's, with or without its Service
+        out.setdefault(key, (OWNER_ISTIO, f"istiod Deployment {key} runs in the cluster"))
+    return out
+
+
+def _selects(selector: dict[str, Any], dep: dict[str, Any]) -> bool:
+    labels = ((((dep.get("spec") or {}).get("template") or {}).get("metadata") or {}).get("labels")) or {}
+    return all(labels.get(k) == v for k, v in selector.items())
+
+
+def asm_istiod_versions(owners: dict[str, tuple[str, str]]) -> list[tuple[str, Version]]:
+    """(Service name, version) of ASM's istiod-<rev> Services in istio-system whose revision is a version
+    (`istiod-1-24-6` -> 1.24.6). Never an Istio one: a version-named Istio revision says nothing of ASM."""
+    out = []
+    for key, (owner, _) in owners.items():
+        namespace, _, name = key.partition("/")
+        m = re.match(r"^istiod-(\d+-\d+-\d+)$", name)
+        if owner == OWNER_ASM and namespace == "istio-system" and m:
             v = parse_version(m.group(1))
             if v:
-                out.append((meta["name"], v))
+                out.append((name, v))
     return out
 
 

@@ -25,8 +25,11 @@ from auditor.gateways import (
     INGRESS,
     LB_ID_ANNOTATIONS,
     LB_WEIGHT_ANNOTATIONS,
+    LOOKED_FOR,
+    ROLE_UNKNOWN,
     AsmGateway,
     GatewayService,
+    GatewayWorkload,
     asm_gateways,
     eastwest_signals,
     first_annotation,
@@ -34,6 +37,7 @@ from auditor.gateways import (
     gateway_workloads,
     istio_gateways,
     refers_to_service,
+    unrecognised_gateway_pods,
 )
 from auditor.inventory import ClusterInventory
 from auditor.model import Finding, Gate, Severity
@@ -384,13 +388,22 @@ class AsmGatewaysPresent(Check):
 
     def _cluster(self, cluster: ClusterInventory, ctx: Context) -> Iterator[Finding]:
         names = gateway_names(ctx)
-        istio = [g for g in istio_gateways(cluster, ctx.inv.rules, names) if g.type in (INGRESS, EGRESS)]
+        istio = [g for g in istio_gateways(cluster, ctx.inv.rules, names) if g.type != EASTWEST]
+        stray = unrecognised_gateway_pods(cluster, gateway_workloads(cluster, ctx.inv.rules, names))
+        for workload in stray:
+            yield self.unknown(cluster.name, f"pods of {workload} run istio-proxy as a gateway (`proxy router`) but "
+                               "no gateway Deployment or DaemonSet explains them: cannot tell what replaces them",
+                               remediation="Name the gateway in the config (gateways:) or check its owner, then "
+                                           "audit again.", evidence={"workload": workload})
         if not istio:
-            yield self.not_applicable(cluster.name, "no Istio ingress or egress gateway in this cluster")
+            if not stray:
+                yield self.not_applicable(cluster.name, "no Istio ingress or egress gateway in this cluster "
+                                          f"(looked for {LOOKED_FOR})")
             return
         gws = asm_gateways(ctx.inv.require_asm())  # only needed once there is something to replace
         deployed = {(g.namespace, g.name) for g in gateway_workloads(cluster, ctx.inv.rules, names) if g.asm}
         cid = cluster.cluster_id
+        yield from self._role_unknown(cluster, [g for g in istio if g.type == ROLE_UNKNOWN], gws, deployed)
         for gtype in (INGRESS, EGRESS):
             mine = sorted((g for g in istio if g.type == gtype), key=lambda g: (g.namespace, g.name))
             if not mine:
@@ -408,7 +421,7 @@ class AsmGatewaysPresent(Check):
                     undecided.append(gw)
             free = list(covering)
             for istio_gw in mine:
-                subject = {"kind": "Deployment", "namespace": istio_gw.namespace, "name": istio_gw.name}
+                subject = {"kind": istio_gw.kind, "namespace": istio_gw.namespace, "name": istio_gw.name}
                 match = next((g for g in free if _stem(g.name) == _stem(istio_gw.name)), None) or (
                     free[0] if free else None)
                 if match is not None:
@@ -435,6 +448,26 @@ class AsmGatewaysPresent(Check):
                                     f"[{cid or '<cluster id of ' + cluster.name + '>'}] on the ASM control plane "
                                     f"(ASM console > ASM Gateways > Create), then re-run.",
                                     evidence={"cluster_id": cid, "asm_gateways": others}, **subject)
+
+    def _role_unknown(self, cluster: ClusterInventory, unknown: list[GatewayWorkload], gws: list[AsmGateway],
+                      deployed: set[tuple[str, str]]) -> Iterator[Finding]:
+        """Istio gateways whose role nothing tells are still replaced: any ASM ingress/egress gateway for this
+        cluster may be the one; none at all is a FAIL."""
+        candidates = [g for g in gws if g.type in (INGRESS, EGRESS) and (
+            g.covers(cluster.cluster_id) or (g.namespace, g.workload_name) in deployed)]
+        for gw in unknown:
+            subject = {"kind": gw.kind, "namespace": gw.namespace, "name": gw.name}
+            evidence = {"why_gateway": gw.reason, "installed_by": gw.installed_by,
+                        "asm_gateways": [f"{g.namespace}/{g.name} ({g.raw_type})" for g in candidates]}
+            if candidates:
+                yield self.warn(cluster.name, f"Istio gateway {gw.namespace}/{gw.name} (role unknown: no label, name, "
+                                f"Gateway or Service tells it): confirm that "
+                                f"{', '.join(g.name for g in candidates)} serves its hosts before it is removed",
+                                severity=Severity.MAJOR, evidence=evidence, remediation=self.remediation, **subject)
+            else:
+                yield self.fail(cluster.name, f"no ASM gateway for this cluster replaces Istio's gateway "
+                                f"{gw.namespace}/{gw.name} (role unknown: no label, name, Gateway or Service tells "
+                                "it)", remediation=self.remediation, evidence=evidence, **subject)
 
     def _matched(self, cluster: ClusterInventory, istio_name: str, gtype: str, gw: AsmGateway,
                  deployed: set[tuple[str, str]], subject: dict[str, str]) -> Finding:

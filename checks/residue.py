@@ -21,6 +21,7 @@ from auditor.check import ClusterCheck, Context
 from auditor.errors import EvidenceUnavailable
 from auditor.gateways import gateway_services, istio_gateways
 from auditor.inventory import ClusterInventory
+from auditor.mesh import asm_owned, istio_installed
 from auditor.model import Finding, Gate, Severity, Status
 from checks.gateways import gateway_names
 
@@ -38,34 +39,6 @@ REMOTE_SECRETS_NOTE = ("remote secrets (istio-remote-secret-*, label istio/multi
 
 
 # ---------------------------------------------------------------- ownership
-def asm_owned(meta: dict[str, Any]) -> str | None:
-    """Why ASM (or another owner) owns this object, None when nothing says so."""
-    labels = meta.get("labels") or {}
-    keys = [*labels, *(meta.get("annotations") or {})]
-    if any(ASM_MARK in k for k in keys):
-        return "ASM label/annotation"
-    if labels.get("provider") == "asm":
-        return "label provider=asm"
-    refs = meta.get("ownerReferences") or ()
-    if refs:
-        return f"owned by {refs[0].get('kind')}/{refs[0].get('name')}"
-    return None
-
-
-def istio_installed(meta: dict[str, Any]) -> str | None:
-    """Why this object looks installed by Istio (istioctl/operator or Helm), None otherwise."""
-    labels = meta.get("labels") or {}
-    annotations = meta.get("annotations") or {}
-    if "operator.istio.io/component" in labels or "install.operator.istio.io/owning-resource" in labels:
-        return "istioctl/operator labels"
-    release = str(annotations.get("meta.helm.sh/release-name") or labels.get("release") or "")
-    chart = str(labels.get("helm.sh/chart") or labels.get("chart") or "")
-    if "istio" in release or chart.startswith(("istio", "base-", "istiod-", "gateway")) or (
-            labels.get("app.kubernetes.io/part-of") == "istio"):
-        return "Helm chart labels"
-    return None
-
-
 def allow_reason(kind: str, meta: dict[str, Any], globs: list[str]) -> str | None:
     name, ns = meta.get("name", ""), meta.get("namespace", "")
     subjects = [f"{kind}/{name}"] + ([f"{kind}/{ns}/{name}"] if ns else [])
@@ -86,15 +59,10 @@ def istiod_deployment_names(cluster: ClusterInventory) -> set[str]:
 
 
 def asm_istiod_names(cluster: ClusterInventory) -> set[str]:
-    """ASM's managed istiod Services (`istiod-<rev>`): no Deployment behind them, no Istio install labels."""
-    istio = istiod_deployment_names(cluster) if cluster.available(K.DEPLOYMENT) else set()
-    out = set()
-    for name, _ in mesh.asm_istiod_services(cluster.objects(K.SERVICE)):
-        svc = cluster.get(K.SERVICE, name, ISTIO_SYSTEM) or {}
-        meta = svc.get("metadata") or {}
-        if name not in istio and (asm_owned(meta) or not istio_installed(meta)):
-            out.add(name)
-    return out
+    """ASM's managed istiod Services in istio-system (mesh.istiod_owners: no local istiod, no Istio labels)."""
+    cluster.objects(K.SERVICE)  # unreadable Services: EvidenceUnavailable, as before
+    return {key.partition("/")[2] for key, (owner, _) in cluster.istiod_owners().items()
+            if owner == mesh.OWNER_ASM and key.startswith(ISTIO_SYSTEM + "/")}
 
 
 def webhook_targets(obj: dict[str, Any]) -> list[str]:

@@ -27,6 +27,24 @@ def istio_proxy_pods(pods: pd.DataFrame) -> pd.DataFrame:
     return pods[(pods["proxy"] == mesh.PROXY_ISTIO) & pods["phase"].isin(ACTIVE_PHASES)]
 
 
+def unclassified_proxy_findings(check: ClusterCheck, cluster: ClusterInventory, pods: pd.DataFrame
+                                ) -> Iterable[Finding]:
+    """One UNKNOWN per workload whose pods' marks contradict each other (mesh.classify): neither counted as
+    moved nor as left, named with the marks, so the operator can settle it (fix the pod or the rules)."""
+    unknown = pods[(pods["proxy"] == mesh.PROXY_UNKNOWN) & pods["phase"].isin(ACTIVE_PHASES)]
+    for (namespace, kind, name), group in workload_rows(unknown, ("name", "asm_env", "image_kind", "ca_service",
+                                                                  "proxy_image")):
+        marks = sorted({cluster.proxy_marks(*m).describe() for m in zip(
+            group["asm_env"], group["image_kind"], group["ca_service"], group["proxy_image"], strict=True)})
+        yield check.unknown(cluster.name, f"{len(group['name'])} pod(s) carry contradicting proxy marks, so it "
+                            f"cannot be told whether they run Istio's sidecar or ASM's proxy: {marks[0]}",
+                            kind=kind, namespace=namespace, name=name,
+                            remediation="Inspect the pod's istio-proxy (image, env ASM_ID, CA_ADDR); if the image is "
+                                        "ASM's mirrored under another name, add it to classification.asm_image_"
+                                        "patterns in the config; then audit again.",
+                            evidence={"pods": group["name"][:20], "pod_count": len(group["name"]), "marks": marks})
+
+
 def by_workload(pods: pd.DataFrame) -> Iterable[tuple[tuple[str, str, str], pd.DataFrame]]:
     if pods.empty:
         return []
@@ -78,7 +96,9 @@ class IstioSidecarsRemaining(ClusterCheck):
                 remediation = mesh.asm_inject_command(cluster.name, kind, namespace, name)
             yield self.fail(cluster.name, message, kind=kind, namespace=namespace, name=name,
                             remediation=remediation, evidence=evidence)
-        if sidecars.empty:
+        unclassified = list(unclassified_proxy_findings(self, cluster, pods))
+        yield from unclassified
+        if sidecars.empty and not unclassified:
             asm = int(((pods["proxy"] == mesh.PROXY_ASM) & (pods["role"] == mesh.ROLE_SIDECAR)).sum())
             gateways = int((pods["role"] == mesh.ROLE_GATEWAY).sum())
             yield self.passed(cluster.name, f"no Istio sidecar left ({asm} pods on ASM proxies; gateway pods "

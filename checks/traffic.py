@@ -15,12 +15,22 @@ from typing import Any
 from auditor import kinds as K
 from auditor.check import ClusterCheck, Context
 from auditor.config import Config
-from auditor.gateways import EASTWEST, EGRESS, INGRESS, GatewayWorkload, istio_gateways
+from auditor.gateways import (
+    EASTWEST,
+    EGRESS,
+    INGRESS,
+    LOOKED_FOR,
+    ROLE_UNKNOWN,
+    GatewayWorkload,
+    gateway_workloads,
+    istio_gateways,
+    unrecognised_gateway_pods,
+)
 from auditor.inventory import ClusterInventory
 from auditor.model import Finding, Gate, Severity
 from auditor.sources.prometheus import GatewayTraffic, TrafficData, parse_rfc3339, rfc3339, window_steps
 
-TYPE_NAMES = {INGRESS: "ingress", EGRESS: "egress", EASTWEST: "east-west"}
+TYPE_NAMES = {INGRESS: "ingress", EGRESS: "egress", EASTWEST: "east-west", ROLE_UNKNOWN: "(role unknown)"}
 MIN_TOLERANCE_S = 600  # a scrape may lag; presence within 10 minutes of either end of the window counts
 
 REMEDIATION = {
@@ -74,12 +84,15 @@ class IstioGatewayTraffic(ClusterCheck):
     def check_cluster(self, cluster: ClusterInventory, ctx: Context) -> Iterable[Finding]:
         config: Config = ctx.setting("config") or Config()
         gateways = istio_gateways(cluster, ctx.inv.rules, config.gateways)
-        if not gateways:
-            names = config.gateways
-            yield self.not_applicable(
-                cluster.name, "no Istio gateway Deployment (labels istio=ingressgateway|egressgateway|"
-                f"eastwestgateway, or names {names.istio_ingress}, {names.istio_egress}, {names.istio_eastwest}); "
-                "ASM gateways are not counted")
+        stray = unrecognised_gateway_pods(cluster, gateway_workloads(cluster, ctx.inv.rules, config.gateways))
+        for workload in stray:
+            yield self.unknown(cluster.name, f"pods of {workload} run istio-proxy as a gateway (`proxy router`) but "
+                               "no gateway Deployment or DaemonSet explains them: their traffic is not measured",
+                               remediation="Name the gateway in the config (gateways:) or check its owner, then "
+                                           "audit again.", evidence={"workload": workload})
+        if not gateways and not stray:
+            yield self.not_applicable(cluster.name, f"no Istio gateway in this cluster (looked for {LOOKED_FOR}); "
+                                      "ASM gateways are not counted")
             return
         traffic: TrafficData | None = ctx.inv.traffic if isinstance(ctx.inv.traffic, TrafficData) else None
         several = len(ctx.inv.data_planes) > 1
@@ -89,7 +102,7 @@ class IstioGatewayTraffic(ClusterCheck):
     # ------------------------------------------------------------ one gateway
     def _judge(self, cluster: ClusterInventory, gw: GatewayWorkload, traffic: TrafficData | None,
                several: bool) -> Finding:
-        kind = {"kind": "Deployment", "namespace": gw.namespace, "name": gw.name}
+        kind = {"kind": gw.kind, "namespace": gw.namespace, "name": gw.name}
         what = f"Istio {TYPE_NAMES.get(gw.type, gw.type)} gateway"
         if traffic is None:
             return self.unknown(cluster.name, f"{what}: no Prometheus configured, so no proof of zero traffic",

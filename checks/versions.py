@@ -212,9 +212,9 @@ def asm_version(ctx: Context) -> tuple[mesh.Version | None, str, str | None]:
             return mesh.parse_version(raw), origin, raw
     services = []
     for cluster in ctx.inv.data_planes:
-        if cluster.available(K.SERVICE):
-            services += [(version, name, cluster.name) for name, version in
-                         mesh.asm_istiod_services(cluster.objects(K.SERVICE))]
+        # Only Services proven ASM's: a version-named Istio revision (istiod-1-24-2) says nothing of ASM.
+        services += [(version, name, cluster.name) for name, version in
+                     mesh.asm_istiod_versions(cluster.istiod_owners())]
     if services:
         # During an ASM canary upgrade two istiod-<rev> Services exist; the instance runs the newest.
         version, name, where = max(services)

@@ -75,7 +75,8 @@ def template_injection(template: dict[str, Any], rules: mesh.ProxyRules) -> Temp
     if container is not None:
         image = container.get("image") or ""
         env = mesh.env_map(container)
-        if mesh.is_gateway_proxy(container) or rules.is_asm(image, env):
+        marks = mesh.ProxyMarks(rules.has_asm_env(env), rules.image_kind(image), mesh.OWNER_UNPROVEN, image)
+        if mesh.is_gateway_proxy(container) or mesh.classify(marks) == mesh.PROXY_ASM:
             return None
         concrete = image not in ("", "auto")
         value = mesh.xds_agent_value(env)

@@ -8,9 +8,10 @@ from collections.abc import Iterable
 from auditor import kinds as K
 from auditor import mesh
 from auditor.check import ClusterCheck, Context
+from auditor.gateways import INSTALL_ISTIOCTL, gateway_workloads
 from auditor.inventory import ClusterInventory, workload_rows
 from auditor.model import Finding, Gate, Severity
-from checks.sidecars import WORKLOAD_KEY, istio_proxy_pods
+from checks.sidecars import WORKLOAD_KEY, istio_proxy_pods, unclassified_proxy_findings
 
 
 class PodsXdsAgent(ClusterCheck):
@@ -25,10 +26,16 @@ class PodsXdsAgent(ClusterCheck):
                  "only pass mTLS through and are not.")
     remediation = "Restart the workload so its pods are injected again (kubectl rollout restart)."
     needs = (K.POD,)
-    uses = (K.REPLICASET, K.JOB)
+    uses = (K.REPLICASET, K.JOB, K.DEPLOYMENT)
 
     def check_cluster(self, cluster: ClusterInventory, ctx: Context) -> Iterable[Finding]:
+        yield from unclassified_proxy_findings(self, cluster, cluster.pods())
         proxies = istio_proxy_pods(cluster.pods())
+        installers = {}
+        if cluster.available(K.DEPLOYMENT):
+            config = ctx.setting("config")
+            installers = {(g.namespace, g.kind, g.name): g.installed_by for g in gateway_workloads(
+                cluster, ctx.inv.rules, config.gateways if config is not None else None)}
         # East-west gateways pass mTLS through (AUTO_PASSTHROUGH) without terminating it: their trust does
         # not matter. Ingress/egress gateways originate mTLS to moved workloads, so they are checked.
         eastwest = proxies["gateway_label"].astype(str) == "eastwestgateway"
@@ -48,9 +55,10 @@ class PodsXdsAgent(ClusterCheck):
                 f"(seen: {', '.join(f'{k} x{v}' for k, v in seen.items())})",
                 kind=kind, namespace=namespace, name=name,
                 severity=Severity.MAJOR if gateway else None,
-                remediation=mesh.restart_command(cluster.name, kind, namespace, name),
-                evidence={"pods": missing["name"][:20], "values": seen,
-                          "pod_count": total, "gateway": gateway})
+                remediation=self._remedy(cluster.name, kind, namespace, name,
+                                         installers.get((namespace, kind, name), "") if gateway else ""),
+                evidence={"pods": missing["name"][:20], "values": seen, "pod_count": total, "gateway": gateway,
+                          "installed_by": installers.get((namespace, kind, name)) if gateway else None})
         ok_workloads = len(sizes) - (missing_all.groupby(WORKLOAD_KEY, observed=True).ngroups
                                      if not missing_all.empty else 0)
         if proxies.empty:
@@ -60,3 +68,19 @@ class PodsXdsAgent(ClusterCheck):
             yield self.passed(cluster.name, f"{ok_workloads} workload(s) on Istio's proxy carry "
                               "PROXY_CONFIG_XDS_AGENT=\"true\"",
                               evidence={"workloads_ok": ok_workloads, "eastwest_gateway_pods_skipped": skipped})
+
+    @staticmethod
+    def _remedy(cluster: str, kind: str, namespace: str, name: str, installed_by: str) -> str:
+        """Injected pods get the setting at their next start; istioctl/IstioOperator gateways are not injected:
+        their env was rendered at install time from the IstioOperator, so a restart changes nothing."""
+        if installed_by != INSTALL_ISTIOCTL:
+            return mesh.restart_command(cluster, kind, namespace, name)
+        return (f"# {kind} {mesh.sh_text(namespace)}/{mesh.sh_text(name)} was rendered by istioctl from an "
+                "IstioOperator and is not injected: a restart does not add the setting.\n"
+                "# Set spec.meshConfig.defaultConfig.proxyMetadata.PROXY_CONFIG_XDS_AGENT: \"true\" in the "
+                "IstioOperator you installed with, then re-apply it with the istioctl of the installed version:\n"
+                f"istioctl --kubeconfig={mesh.kubeconfig_var(cluster)} install -f "
+                "\"${ISTIOOPERATOR_FILE:?the IstioOperator file you installed with}\"\n"
+                "# or set it on the workload directly (the next `istioctl install` must carry it too):\n"
+                f"{mesh.kubectl(cluster)} -n {mesh.sh(namespace)} set env {kind.lower()}/{mesh.sh(name)} "
+                f"{mesh.XDS_AGENT_KEY}=true")

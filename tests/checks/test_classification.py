@@ -1,0 +1,257 @@
+"""Telling an Istio sidecar from an ASM proxy by the marks only ASM sets (domain.md), through the real engine.
+
+Shapes, and where they come from:
+- Istio's injection template (istio/istio manifests/charts/istio-control/istio-discovery/files/
+  injection-template.yaml, 1.10 to 1.24): `CA_ADDR` is `istiod-<revision>.<istioNamespace>.svc:15012` for
+  any revision, `istiod.istio-system.svc:15012` without one; no ASM_ID / ASM_APP_VERSION.
+- Istio's canary-upgrade guide names revisions after versions (`1-24-2`): `helm install istiod-1-24-2
+  istio/istiod --set revision=1-24-2` makes Deployment and Service `istiod-1-24-2` (chart templates
+  deployment.yaml / service.yaml: labels app=istiod, istio.io/rev, operator.istio.io/component=Pilot,
+  install.operator.istio.io/owning-resource; the Service selects app=istiod + istio.io/rev).
+- ASM (domain.md): image `registry-<region>.ack.aliyuncs.com/acs/proxyv2:v1.24.6.62-g<sha>-aliyun`, env
+  ASM_ID / ASM_APP_VERSION, a headless Service istiod-<rev> with no Deployment behind it.
+- Mirrors: teams in China copy `proxyv2` into their own ACR namespace (`registry.cn-hangzhou.aliyuncs.com/
+  <ns>/proxyv2:1.22.3`) or an ACR Enterprise instance (`<instance>-registry.cn-hangzhou.cr.aliyuncs.com`).
+
+Every fixture carries ONE mark (or one contradiction), so removing any rule from mesh.classify breaks a test.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+
+from auditor import mesh
+from tests import factory as f
+
+SIDECARS = "istio-sidecars-remaining"
+XDS = "pods-xds-agent"
+DIGEST = "@sha256:" + "ab" * 32
+HELM_LABELS = {"install.operator.istio.io/owning-resource": "unknown", "operator.istio.io/component": "Pilot",
+               "app.kubernetes.io/managed-by": "Helm", "helm.sh/chart": "istiod-1.24.2", "release": "istiod-1-24-2"}
+
+
+def istio_revision(rev: str = "1-24-2", version: str = "1.24.2", service_labels: dict | None = None) -> list[dict]:
+    """A self-built, version-named istiod revision: its Deployment and its Service (Helm chart istiod)."""
+    dep = f.istiod(rev, version)
+    labels = {"app": "istiod", "istio": "pilot", "istio.io/rev": rev,
+              **(HELM_LABELS if service_labels is None else service_labels)}
+    svc = f.service(f"istiod-{rev}", "istio-system", labels=labels,
+                    ports=[{"name": "grpc-xds", "port": 15010}, {"name": "https-dns", "port": 15012},
+                           {"name": "https-webhook", "port": 443, "targetPort": 15017}])
+    svc["spec"]["selector"] = {"app": "istiod", "istio.io/rev": rev}
+    return [dep, svc]
+
+
+def asm_istiod_service(rev: str = "1-24-6") -> dict:
+    """ASM's managed control plane in a data-plane cluster: a headless Service, nothing behind it."""
+    svc = f.service(f"istiod-{rev}", "istio-system", labels={"app": "istiod", "istio.io/rev": rev},
+                    ports=[{"name": "grpc-xds", "port": 15012}])
+    svc["spec"]["clusterIP"] = "None"
+    return svc
+
+
+def sidecar_pod(name: str, *, image: str, ca_addr: str | None, asm_env: bool = False, rev: str = "default",
+                xds: str | None = "true") -> dict:
+    """An injected pod carrying exactly the marks asked for (no more: factory's ASM pods carry all three)."""
+    p = f.pod(name, "shop", proxy="istio", image=image, xds_agent=xds,
+              owner=("ReplicaSet", f"{name.rsplit('-', 2)[0]}-5d8f7c9b6"),
+              annotations={"sidecar.istio.io/status": json.dumps({
+                  "initContainers": ["istio-init"], "containers": ["istio-proxy"],
+                  "volumes": ["istio-envoy", "istio-data", "istio-podinfo", "istio-token", "istiod-ca-cert"],
+                  "imagePullSecrets": None, "revision": rev})},
+              labels={"app": name.split("-")[0], "istio.io/rev": rev, "security.istio.io/tlsMode": "istio",
+                      "service.istio.io/canonical-name": name.split("-")[0]})
+    proxy = next(c for c in p["spec"]["containers"] if c["name"] == "istio-proxy")
+    proxy["env"] = [e for e in proxy["env"] if e["name"] not in ("CA_ADDR", "ASM_ID", "ASM_APP_VERSION")]
+    if ca_addr is not None:
+        proxy["env"].append({"name": "CA_ADDR", "value": ca_addr})
+    if asm_env:
+        proxy["env"] += [{"name": "ASM_ID", "value": "c0ffee00deadbeef"}, {"name": "ASM_APP_VERSION", "value": "v1"}]
+    return p
+
+
+def with_owner(pods: list[dict]) -> list[dict]:
+    """Pods plus the Deployment/ReplicaSet that own them (workload `cart` in namespace shop)."""
+    dep, rs = f.deployment("cart", "shop")
+    for p in pods:
+        p["metadata"]["ownerReferences"][0]["name"] = rs["metadata"]["name"]
+        p["metadata"]["labels"]["pod-template-hash"] = rs["metadata"]["name"].rsplit("-", 1)[1]
+    return [dep, rs, *pods]
+
+
+def cluster(*objs: Any) -> list[dict]:
+    return [f.namespace("istio-system"), f.namespace("shop", {"istio-injection": "enabled"}), *objs]
+
+
+def proxy_kinds(a) -> list[str]:
+    pods = a.result.inventory.data_planes[0].pods()
+    return sorted(pods.loc[pods["proxy"].astype(str) != mesh.PROXY_NONE, "proxy"].astype(str))
+
+
+# ---------------------------------------------------------------- Istio that looks like ASM
+ISTIO_CASES = {
+    # revision named like ASM's, Helm-installed: CA_ADDR alone proves nothing
+    "version-named revision": (istio_revision(), "docker.io/istio/proxyv2:1.24.2",
+                               "istiod-1-24-2.istio-system.svc:15012", "1-24-2"),
+    # the same, image pinned by digest: the Service is Istio's (its own Deployment backs it)
+    "version-named revision, digest image": (istio_revision(), "docker.io/istio/proxyv2" + DIGEST,
+                                             "istiod-1-24-2.istio-system.svc:15012", "1-24-2"),
+    # a Service without installer labels (hand-applied) is still Istio's: a local istiod backs it
+    "revision service without labels": (istio_revision(service_labels={}), "docker.io/istio/proxyv2" + DIGEST,
+                                        "istiod-1-24-2.istio-system.svc:15012", "1-24-2"),
+    # Istio's proxyv2 mirrored into the team's own ACR namespace (default revision)
+    "ACR mirror": ([f.istiod()], "registry.cn-hangzhou.aliyuncs.com/acme/proxyv2:1.22.3",
+                   "istiod.istio-system.svc:15012", "default"),
+    "ACR mirror over VPC": ([f.istiod()], "registry-vpc.cn-hangzhou.aliyuncs.com/acme-mesh/proxyv2:1.22.3",
+                            "istiod.istio-system.svc:15012", "default"),
+    "ACR Enterprise mirror": ([f.istiod()], "acme-registry.cn-hangzhou.cr.aliyuncs.com/mesh/proxyv2:1.22.3-distroless",
+                              "istiod.istio-system.svc:15012", "default"),
+}
+
+
+@pytest.mark.parametrize("case", list(ISTIO_CASES))
+def test_istio_sidecars_that_look_like_asm_are_istio_sidecars(audit, case):
+    control, image, ca, rev = ISTIO_CASES[case]
+    pods = [sidecar_pod(f"cart-5d8f7c9b6-{i}", image=image, ca_addr=ca, rev=rev) for i in "ab"]
+    a = audit({"cluster-a": cluster(*control, *with_owner(pods))}, "uninstall",
+              asm=[f.migration_cr("Migrating")])
+    assert proxy_kinds(a) == ["istio", "istio"]
+    assert a.statuses(SIDECARS) == ["FAIL"]
+    assert a.result.verdict == "NO-GO"
+
+
+def test_version_named_istio_revision_pods_lacking_xds_agent_fail_at_migrating(audit):
+    pods = [sidecar_pod(f"cart-5d8f7c9b6-{i}", image="docker.io/istio/proxyv2:1.24.2", xds=None,
+                        ca_addr="istiod-1-24-2.istio-system.svc:15012", rev="1-24-2") for i in "ab"]
+    a = audit({"cluster-a": cluster(*istio_revision(), *with_owner(pods))}, "migrating",
+              asm=[f.migration_cr("SetupIstioForMigrate")])
+    rows = a.rows(XDS)
+    assert [(r["status"], r["name"]) for r in rows] == [("FAIL", "cart")]
+    assert a.result.verdict == "NO-GO"
+
+
+def test_asm_version_is_never_read_from_an_istio_revision_service(audit):
+    a = audit({"cluster-a": cluster(*istio_revision())}, "assessment", asm=[])
+    assert a.statuses("asm-version") == ["UNKNOWN"]
+    facts = {c["name"]: c for c in a.result.clusters}
+    assert facts["cluster-a"]["asm_version"] is None
+
+
+def test_asm_version_from_asm_service(audit):
+    """Control: ASM's own headless istiod-1-24-6 beside a default-revision Istio gives 1.24.6."""
+    a = audit({"cluster-a": cluster(f.istiod(), asm_istiod_service())}, "assessment", asm=[])
+    assert a.statuses("asm-version") == ["PASS"]
+    assert {c["name"]: c["asm_version"] for c in a.result.clusters}["cluster-a"] == "1.24.6"
+
+
+# ---------------------------------------------------------------- each ASM mark alone
+ASM_CASES = {
+    "ASM env alone": dict(image="docker.io/istio/proxyv2" + DIGEST, ca_addr=None, asm_env=True),
+    "ASM image alone": dict(image=f.ASM_PROXY_IMAGE, ca_addr=None),
+    "ASM tag scheme alone (ASM image copied to a private registry)": dict(
+        image="harbor.corp.example/mesh/proxyv2:v1.24.6.62-g5c7e1f0b-aliyun", ca_addr=None),
+    "ASM registry path, digest": dict(image="registry-cn-hangzhou-vpc.ack.aliyuncs.com/acs/proxyv2" + DIGEST,
+                                      ca_addr=None),
+    "CA_ADDR of a proven ASM istiod alone": dict(image="harbor.corp.example/mesh/proxyv2" + DIGEST,
+                                                 ca_addr="istiod-1-24-6.istio-system.svc:15012"),
+}
+
+
+@pytest.mark.parametrize("case", list(ASM_CASES))
+def test_each_asm_mark_alone_makes_an_asm_proxy(audit, case):
+    pods = [sidecar_pod(f"cart-5d8f7c9b6-{i}", rev="1-24-6", **ASM_CASES[case]) for i in "ab"]
+    a = audit({"cluster-a": cluster(asm_istiod_service(), *with_owner(pods))}, "uninstall",
+              asm=[f.migration_cr("Migrating")])
+    assert proxy_kinds(a) == ["asm", "asm"]
+    assert a.statuses(SIDECARS) == ["PASS"]
+
+
+def test_ca_addr_of_an_unproven_service_is_no_asm_mark(audit):
+    """istiod-1-24-6 named by CA_ADDR but no such Service in the cluster: nothing proves ASM; Istio's."""
+    pods = [sidecar_pod("cart-5d8f7c9b6-a", image="harbor.corp.example/mesh/proxyv2" + DIGEST,
+                        ca_addr="istiod-1-24-6.istio-system.svc:15012", rev="1-24-6")]
+    a = audit({"cluster-a": cluster(*with_owner(pods))}, "uninstall", asm=[f.migration_cr("Migrating")])
+    assert proxy_kinds(a) == ["istio"]
+    assert a.statuses(SIDECARS) == ["FAIL"]
+
+
+# ---------------------------------------------------------------- contradictions
+CONFLICTS = {
+    # ASM's env with Istio's release image
+    "ASM env, Istio image": (dict(image="docker.io/istio/proxyv2:1.22.3", ca_addr=None, asm_env=True), []),
+    # ASM's image, but certificates from the local self-built istiod
+    "ASM image, Istio CA": (dict(image=f.ASM_PROXY_IMAGE, ca_addr="istiod.istio-system.svc:15012"), [f.istiod()]),
+    # Istio's image, CA of ASM's managed istiod
+    "Istio image, ASM CA": (dict(image="docker.io/istio/proxyv2:1.22.3",
+                                 ca_addr="istiod-1-24-6.istio-system.svc:15012"), [asm_istiod_service()]),
+}
+
+
+@pytest.mark.parametrize("case", list(CONFLICTS))
+def test_conflicting_marks_are_unknown_and_block_go(audit, case):
+    marks, control = CONFLICTS[case]
+    pods = [sidecar_pod("cart-5d8f7c9b6-a", **marks)]
+    a = audit({"cluster-a": cluster(*control, *with_owner(pods))}, "uninstall", asm=[f.migration_cr("Migrating")])
+    assert proxy_kinds(a) == ["unknown"]
+    rows = a.rows(SIDECARS)
+    assert [(r["status"], r["kind"], r["name"]) for r in rows] == [("UNKNOWN", "Deployment", "cart")]
+    assert rows[0]["evidence"]["pods"] == ["cart-5d8f7c9b6-a"]
+    assert a.result.verdict in ("INCOMPLETE", "NO-GO")
+    assert a.result.verdict != "GO"
+
+
+def test_conflicting_marks_are_unknown_for_pods_xds_agent_too(audit):
+    pods = [sidecar_pod("cart-5d8f7c9b6-a", image="docker.io/istio/proxyv2:1.22.3", ca_addr=None, asm_env=True)]
+    a = audit({"cluster-a": cluster(f.istiod(), *with_owner(pods))}, "migrating",
+              asm=[f.migration_cr("SetupIstioForMigrate")])
+    assert [(r["status"], r["name"]) for r in a.rows(XDS) if r["name"]] == [("UNKNOWN", "cart")]
+
+
+def test_services_unreadable_leave_ca_addr_unproven(audit):
+    """Without Services nothing can prove an istiod ASM's: a CA_ADDR-only pod stays Istio's (fail safe)."""
+    from auditor import kinds as K
+
+    pods = [sidecar_pod("cart-5d8f7c9b6-a", image="harbor.corp.example/mesh/proxyv2" + DIGEST,
+                        ca_addr="istiod-1-24-6.istio-system.svc:15012", rev="1-24-6")]
+    a = audit({"cluster-a": cluster(asm_istiod_service(), *with_owner(pods))}, "uninstall",
+              asm=[f.migration_cr("Migrating")], unreadable={"cluster-a": {K.SERVICE: "forbidden"}})
+    assert proxy_kinds(a) == ["istio"]
+    assert a.statuses(SIDECARS) == ["FAIL"]
+
+
+# ---------------------------------------------------------------- the rule table itself
+@pytest.mark.parametrize("env,image,owner,expected", [
+    (False, "", "", "istio"), (True, "", "", "asm"), (False, "asm", "", "asm"), (False, "", "asm", "asm"),
+    (False, "istio", "", "istio"), (False, "", "istio", "istio"), (True, "istio", "", "unknown"),
+    (False, "asm", "istio", "unknown"), (False, "istio", "asm", "unknown"), (True, "asm", "asm", "asm"),
+])
+def test_rule_table(env, image, owner, expected):
+    assert mesh.classify(mesh.ProxyMarks(env, image, owner)) == expected
+
+
+@pytest.mark.parametrize("image,expected", [
+    ("registry-cn-hangzhou.ack.aliyuncs.com/acs/proxyv2:v1.24.6.62-g5c7e1f0b-aliyun", "asm"),
+    ("registry.cn-beijing.aliyuncs.com/acs/proxyv2:v1.22.6.54-g0a1b2c3-aliyun", "asm"),
+    ("registry-vpc.cn-shanghai.aliyuncs.com/acs/proxyv2" + DIGEST, "asm"),
+    ("registry.cn-hangzhou.aliyuncs.com/acme/proxyv2:1.22.3", "istio"),
+    ("acme-registry.cn-hangzhou.cr.aliyuncs.com/acs/proxyv2:1.22.3", "istio"),  # their own `acs` namespace
+    ("docker.io/istio/proxyv2:1.24.2-distroless", "istio"),
+    ("gcr.io/istio-release/proxyv2:1.18.7", "istio"),
+    ("docker.io/istio/proxyv2:latest", ""),
+    ("docker.io/istio/proxyv2" + DIGEST, ""),
+])
+def test_image_kinds(image, expected):
+    assert mesh.ProxyRules().image_kind(image) == expected
+
+
+@pytest.mark.parametrize("ca,expected", [
+    ("istiod.istio-system.svc:15012", "istio-system/istiod"),
+    ("istiod-1-24-2.istio-system.svc:15012", "istio-system/istiod-1-24-2"),
+    ("istiod-canary.istio-control.svc.cluster.local:15012", "istio-control/istiod-canary"),
+    ("", ""), ("my-ca.example.com:443", ""),
+])
+def test_ca_services(ca, expected):
+    assert mesh.ProxyRules().ca_service(ca) == expected

@@ -1,0 +1,240 @@
+"""Istio gateways found by what they are, whatever their labels, through the real engine.
+
+Shapes, and where they come from (istio/istio):
+- Helm chart `istio/gateway` (manifests/charts/gateway, 1.12+): `helm install istio-ingress istio/gateway -n
+  istio-ingress` gives a Deployment named after the release with selector labels `app: istio-ingress`,
+  `istio: ingress` (the release name without "istio-"), Helm labels (`app.kubernetes.io/managed-by: Helm`,
+  `helm.sh/chart: gateway-<v>`), pod annotations `inject.istio.io/templates: gateway` and
+  `sidecar.istio.io/inject: "true"`, one container `istio-proxy` with `image: auto`; values `kind: DaemonSet`
+  makes a DaemonSet. Injected pods run `pilot-agent proxy router` (files/gateway-injection-template.yaml).
+- istioctl / IstioOperator gateways (manifests/charts/gateways/istio-ingress): labels `istio: ingressgateway`,
+  `operator.istio.io/component: IngressGateways`, the full proxy container rendered at install time
+  (args `proxy router`), not injected.
+- Gateway API (pilot/pkg/config/kube/gateway, kube-gateway injection template): istiod deploys
+  `<gateway>-istio` labelled `gateway.networking.k8s.io/gateway-name: <gateway>` and
+  `gateway.istio.io/managed: istio.io-gateway-controller`; waypoints add `istio.io/waypoint-for`.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from auditor import gateways as G
+from auditor.config import GatewaysConfig
+from auditor.mesh import ProxyRules
+from tests import factory as f
+
+PRESENT = "asm-gateways-present"
+TRAFFIC = "istio-gateway-traffic"
+XDS = "pods-xds-agent"
+IDS = {"asm": {"cluster_ids": {"cluster-a": "c-a"}}}
+
+
+def helm_gateway(release: str, namespace: str, *, kind: str = "Deployment", version: str = "1.24.2",
+                 pods: int = 1, xds: str | None = "true") -> list[dict[str, Any]]:
+    """`helm install <release> istio/gateway -n <namespace>`: the workload, its Service, its injected pods."""
+    selector = {"app": release, "istio": release.removeprefix("istio-")}
+    helm = {"app.kubernetes.io/name": release, "app.kubernetes.io/instance": release,
+            "app.kubernetes.io/managed-by": "Helm", "app.kubernetes.io/version": version,
+            "app.kubernetes.io/part-of": "istio", "helm.sh/chart": f"gateway-{version}", **selector}
+    dep, rs = f.deployment(release, namespace, replicas=pods, template_labels={**selector,
+                           "sidecar.istio.io/inject": "true"},
+                           template_annotations={"inject.istio.io/templates": "gateway",
+                                                 "prometheus.io/port": "15020", "prometheus.io/scrape": "true"},
+                           containers=[{"name": "istio-proxy", "image": "auto",
+                                        "ports": [{"containerPort": 15090, "name": "http-envoy-prom"}]}],
+                           labels=helm)
+    dep["metadata"]["annotations"] = {"meta.helm.sh/release-name": release,
+                                      "meta.helm.sh/release-namespace": namespace}
+    dep["spec"]["selector"] = {"matchLabels": selector}
+    svc = f.service(release, namespace, labels=helm, type_="LoadBalancer",
+                    ports=[{"name": "status-port", "port": 15021, "targetPort": 15021},
+                           {"name": "http2", "port": 80, "targetPort": 80},
+                           {"name": "https", "port": 443, "targetPort": 443}])
+    svc["spec"]["selector"] = selector
+    injected = f.workload_pods((dep, rs), pods, proxy="istio", gateway=True, xds_agent=xds,
+                               image=f"docker.io/istio/proxyv2:{version}")
+    if kind == "DaemonSet":
+        dep["kind"] = "DaemonSet"
+        for p in injected:
+            p["metadata"]["ownerReferences"] = [{"apiVersion": "apps/v1", "kind": "DaemonSet", "name": release,
+                                                 "uid": dep["metadata"]["uid"], "controller": True}]
+        return [dep, svc, *injected]
+    return [dep, rs, svc, *injected]
+
+
+def gateway_api(gateway: str, namespace: str, *, waypoint: bool = False) -> list[dict[str, Any]]:
+    """The Deployment istiod makes for a Gateway API Gateway of class istio (or a waypoint)."""
+    name = gateway if waypoint else f"{gateway}-istio"
+    labels = {"gateway.networking.k8s.io/gateway-name": gateway,
+              "gateway.istio.io/managed": "istio.io-gateway-controller"}
+    if waypoint:
+        labels["istio.io/waypoint-for"] = "service"
+        labels["gateway.networking.k8s.io/gateway-class-name"] = "istio-waypoint"
+    dep, rs = f.deployment(name, namespace, replicas=1, template_labels={**labels, "sidecar.istio.io/inject": "true"},
+                           template_annotations={"inject.istio.io/templates": "gateway"},
+                           containers=[{"name": "istio-proxy", "image": "auto"}], labels=labels)
+    return [dep, rs]
+
+
+def custom_gateway(name: str, namespace: str, label: str) -> list[dict[str, Any]]:
+    """A gateway Deployment written by hand after Istio's docs ("Deploying a gateway"): image auto."""
+    dep, rs = f.deployment(name, namespace, replicas=1,
+                           template_labels={"istio": label, "sidecar.istio.io/inject": "true"},
+                           template_annotations={"inject.istio.io/templates": "gateway"},
+                           containers=[{"name": "istio-proxy", "image": "auto"}], labels={"app": name})
+    dep["spec"]["selector"] = {"matchLabels": {"istio": label}}
+    return [dep, rs]
+
+
+def istio_gateway_object(name: str, namespace: str, selector: dict, *, passthrough: bool = False) -> dict:
+    server: dict[str, Any] = {"port": {"number": 443, "name": "https", "protocol": "HTTPS"}, "hosts": ["*.example.com"],
+                              "tls": {"mode": "SIMPLE", "credentialName": "example-cert"}}
+    if passthrough:
+        server = {"port": {"number": 15443, "name": "tls", "protocol": "TLS"}, "hosts": ["*.local"],
+                  "tls": {"mode": "AUTO_PASSTHROUGH"}}
+    return f.istio_object("Gateway", name, namespace, {"selector": selector, "servers": [server]})
+
+
+def cluster(*objs: Any) -> list[dict]:
+    return [f.namespace("istio-system"), f.namespace("istio-ingress"), f.namespace("edge"), f.istiod(), *objs]
+
+
+def kinds_found(a) -> dict[str, str]:
+    c = a.result.inventory.data_planes[0]
+    return {f"{g.namespace}/{g.name}": g.type for g in G.istio_gateways(c, ProxyRules(), GatewaysConfig())}
+
+
+# ---------------------------------------------------------------- gateways no default label names
+def test_helm_gateway_chart_release_istio_ingress_is_judged(audit):
+    a = audit({"cluster-a": cluster(*helm_gateway("istio-ingress", "istio-ingress"))}, "uninstall",
+              asm=[f.migration_cr("Migrating")], config=IDS)
+    assert kinds_found(a) == {"istio-ingress/istio-ingress": "ingress"}
+    assert [(r["status"], r["namespace"], r["name"]) for r in a.rows(PRESENT)] == [
+        ("FAIL", "istio-ingress", "istio-ingress")]
+    assert [(r["status"], r["name"]) for r in a.rows(TRAFFIC)] == [("UNKNOWN", "istio-ingress")]
+    assert a.result.verdict == "NO-GO"
+
+
+def test_helm_gateway_chart_daemonset_is_judged(audit):
+    a = audit({"cluster-a": cluster(*helm_gateway("istio-ingressgateway", "istio-system", kind="DaemonSet"))},
+              "uninstall", asm=[f.migration_cr("Migrating")], config=IDS)
+    assert kinds_found(a) == {"istio-system/istio-ingressgateway": "ingress"}
+    assert [(r["status"], r["kind"]) for r in a.rows(PRESENT)] == [("FAIL", "DaemonSet")]
+
+
+def test_helm_gateway_replaced_by_asm_ingress_passes(audit):
+    asm = [f.migration_cr("Migrating"), f.istio_gateway_cr("ingressgateway", "ingress", cluster_ids=["c-a"])]
+    objs = cluster(*helm_gateway("istio-ingress", "istio-ingress"),
+                   f.gateway_deployment("istio-ingressgateway", asm=True, gateway_type="ingress"))
+    a = audit({"cluster-a": objs}, "uninstall", asm=asm, config=IDS)
+    assert [(r["status"], r["name"]) for r in a.rows(PRESENT)] == [("PASS", "istio-ingress")]
+
+
+def test_custom_gateway_role_from_the_gateway_selecting_it(audit):
+    objs = cluster(*custom_gateway("edge-gw", "edge", "edge-gw"),
+                   istio_gateway_object("public", "edge", {"istio": "edge-gw"}))
+    a = audit({"cluster-a": objs}, "uninstall", asm=[f.migration_cr("Migrating")], config=IDS)
+    assert kinds_found(a) == {"edge/edge-gw": "ingress"}
+    assert a.statuses(PRESENT) == ["FAIL"]
+
+
+def test_custom_gateway_role_egress_from_a_mesh_bound_virtualservice(audit):
+    objs = cluster(*custom_gateway("outbound", "edge", "outbound"),
+                   istio_gateway_object("outbound", "edge", {"istio": "outbound"}),
+                   f.virtualservice("ext", "edge", hosts=["api.example.com"], gateways=["outbound", "mesh"]))
+    a = audit({"cluster-a": objs}, "uninstall", asm=[f.migration_cr("Migrating")], config=IDS)
+    assert kinds_found(a) == {"edge/outbound": "egress"}
+
+
+def test_custom_gateway_role_eastwest_from_auto_passthrough(audit):
+    objs = cluster(*custom_gateway("xnet", "edge", "xnet"),
+                   istio_gateway_object("cross", "edge", {"istio": "xnet"}, passthrough=True))
+    a = audit({"cluster-a": objs}, "uninstall", asm=[f.migration_cr("Migrating")], config=IDS)
+    assert kinds_found(a) == {"edge/xnet": "eastwest"}
+
+
+def test_gateway_of_unknown_role_is_still_judged(audit):
+    a = audit({"cluster-a": cluster(*custom_gateway("gw-7", "edge", "gw-7"))}, "uninstall",
+              asm=[f.migration_cr("Migrating")], config=IDS)
+    assert kinds_found(a) == {"edge/gw-7": "unknown"}
+    assert [(r["status"], r["name"]) for r in a.rows(PRESENT)] == [("FAIL", "gw-7")]
+    assert [(r["status"], r["name"]) for r in a.rows(TRAFFIC)] == [("UNKNOWN", "gw-7")]
+
+
+def test_gateway_of_unknown_role_with_asm_gateways_asks_to_confirm(audit):
+    asm = [f.migration_cr("Migrating"), f.istio_gateway_cr("ingressgateway", "ingress", cluster_ids=["c-a"])]
+    a = audit({"cluster-a": cluster(*custom_gateway("gw-7", "edge", "gw-7"))}, "uninstall", asm=asm, config=IDS)
+    assert [(r["status"], r["severity"]) for r in a.rows(PRESENT)] == [("WARN", "major")]
+
+
+def test_gateway_api_deployment_is_an_istio_gateway(audit):
+    a = audit({"cluster-a": cluster(*gateway_api("web", "edge"))}, "uninstall", asm=[f.migration_cr("Migrating")],
+              config=IDS)
+    assert kinds_found(a) == {"edge/web-istio": "ingress"}
+    assert a.statuses(PRESENT) == ["FAIL"]
+
+
+def test_waypoint_is_not_a_gateway_to_replace(audit):
+    a = audit({"cluster-a": cluster(*gateway_api("waypoint", "edge", waypoint=True))}, "uninstall",
+              asm=[f.migration_cr("Migrating")], config=IDS)
+    assert kinds_found(a) == {}
+    rows = a.rows(PRESENT)
+    assert [r["status"] for r in rows] == ["NOT_APPLICABLE"]
+    assert "proxy router" in rows[0]["message"]  # N/A says what it looked for
+
+
+def test_router_pods_without_a_gateway_workload_are_reported(audit):
+    """A bare pod running `proxy router` (no Deployment/DaemonSet): never silently left out."""
+    bare = f.pod("ingress-debug", "edge", proxy="istio", gateway=True, labels={"app": "ingress-debug"})
+    a = audit({"cluster-a": cluster(bare)}, "uninstall", asm=[f.migration_cr("Migrating")], config=IDS)
+    assert a.statuses(PRESENT) == ["UNKNOWN"]
+    assert a.statuses(TRAFFIC) == ["UNKNOWN"]
+    assert a.result.verdict != "GO"
+
+
+def test_sidecar_app_with_a_gateway_label_is_not_a_gateway(audit):
+    dep, rs = f.deployment("ingressgateway-ui", "shop", template_labels={"app": "ui", "istio": "ingressgateway"},
+                           containers=[{"name": "app", "image": "registry.example.com/ui:1"},
+                                       f.proxy_container("istio")])
+    a = audit({"cluster-a": cluster(dep, rs)}, "uninstall", asm=[f.migration_cr("Migrating")], config=IDS)
+    assert kinds_found(a) == {}
+
+
+# ---------------------------------------------------------------- remediation by installer
+def xds_remediation(a, name: str) -> str:
+    return next(r["remediation"] for r in a.rows(XDS) if r["name"] == name)
+
+
+def test_istioctl_gateway_lacking_xds_agent_gets_install_not_restart(audit):
+    dep = f.gateway_deployment("istio-ingressgateway")
+    h = dep["metadata"]["name"] + "-" + "abc12"
+    rs = {"apiVersion": "apps/v1", "kind": "ReplicaSet", "metadata": f.meta(h, "istio-system", {"app": "x"},
+          ownerReferences=[{"apiVersion": "apps/v1", "kind": "Deployment", "name": "istio-ingressgateway",
+                            "controller": True, "uid": dep["metadata"]["uid"]}])}
+    pod = f.pod(f"{h}-q7x2z", "istio-system", proxy="istio", gateway=True, xds_agent=None,
+                owner=("ReplicaSet", h), labels={"app": "istio-ingressgateway", "istio": "ingressgateway"})
+    a = audit({"cluster-a": cluster(dep, rs, pod)}, "migrating", asm=[f.migration_cr("SetupIstioForMigrate")])
+    text = xds_remediation(a, "istio-ingressgateway")
+    assert "set env deployment/istio-ingressgateway PROXY_CONFIG_XDS_AGENT=true" in text
+    assert "istioctl" in text and "install -f" in text
+    assert "rollout restart" not in text
+
+
+def test_helm_chart_gateway_lacking_xds_agent_is_restarted(audit):
+    objs = cluster(*helm_gateway("istio-ingress", "istio-ingress", xds=None))
+    a = audit({"cluster-a": objs}, "migrating", asm=[f.migration_cr("SetupIstioForMigrate")])
+    assert "rollout restart deployment/istio-ingress" in xds_remediation(a, "istio-ingress")
+
+
+@pytest.mark.parametrize("labels,name,expected", [
+    ({"istio": "ingress"}, "istio-ingress", "ingress"),
+    ({"istio": "egress"}, "istio-egress", "egress"),
+    ({"istio": "eastwest"}, "istio-eastwest", "eastwest"),
+    ({"istio": "gw"}, "corp-egress-proxy", "egress"),
+    ({"istio": "gw"}, "gw", None),
+])
+def test_role_tokens(labels, name, expected):
+    assert G._renamed_gateway_type(labels, name) == expected
