@@ -6,6 +6,8 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
+from auditor import kinds as K
+from auditor import mesh
 from auditor.inventory import ClusterInventory, Inventory
 from auditor.kinds import Kind
 from auditor.model import Finding, Gate, Severity, Status
@@ -78,3 +80,19 @@ class ClusterCheck(Check):
 
     def check_cluster(self, cluster: ClusterInventory, ctx: Context) -> Iterable[Finding]:
         raise NotImplementedError
+
+    def no_istiod(self, cluster: ClusterInventory) -> Finding:
+        """No istiod Deployment here. NOT_APPLICABLE only when no pod runs Istio's proxy either: Istio sidecars
+        with no local istiod get their config from a control plane in another cluster (primary-remote), which
+        this cluster's objects cannot judge."""
+        looked = "no self-built istiod Deployment (label app=istiod) found"
+        if not cluster.available(K.POD):
+            return self.unknown(cluster.name, f"{looked}, and pods were not read: cannot tell whether Istio "
+                                "proxies here use a control plane in another cluster")
+        pods = cluster.pods()
+        proxies = int(pods["proxy"].isin([mesh.PROXY_ISTIO, mesh.PROXY_UNKNOWN]).sum()) if not pods.empty else 0
+        if proxies:
+            return self.unknown(cluster.name, f"{looked}, but {proxies} pod(s) run Istio's proxy: their istiod runs "
+                                "elsewhere (primary-remote); audit the cluster that runs it",
+                                evidence={"istio_proxy_pods": proxies})
+        return self.not_applicable(cluster.name, f"{looked} and no pod runs Istio's proxy")

@@ -130,7 +130,8 @@ def proxy_counts(cluster: ClusterInventory) -> dict[str, int | None]:
         return {"istio_sidecar_workloads": 0, "istio_sidecar_pods": 0, "asm_proxy_pods": 0, "pods": 0}
     active = pods["phase"].isin(ACTIVE_PHASES)
     sidecar = pods["role"] == mesh.ROLE_SIDECAR
-    istio = pods[active & sidecar & (pods["proxy"] == mesh.PROXY_ISTIO)]
+    # Pods whose marks contradict each other (mesh.PROXY_UNKNOWN) are not proven moved: counted as still to move.
+    istio = pods[active & sidecar & pods["proxy"].isin([mesh.PROXY_ISTIO, mesh.PROXY_UNKNOWN])]
     workloads = istio[["namespace", "workload_kind", "workload_name"]].astype(str).drop_duplicates()
     return {"istio_sidecar_workloads": len(workloads), "istio_sidecar_pods": len(istio),
             "asm_proxy_pods": int((active & sidecar & (pods["proxy"] == mesh.PROXY_ASM)).sum()),

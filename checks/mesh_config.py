@@ -69,11 +69,12 @@ class MeshConfigXdsAgent(ClusterCheck):
     remediation = ("Switch ASMMigrateFromIstio to SetupIstioForMigrate (ASM writes the setting); if it is missing "
                    "afterwards, find what reverted it (istio-operator, Helm, GitOps) and re-run the switch.")
     needs = (K.DEPLOYMENT, K.CONFIGMAP)
+    uses = (K.POD, K.REPLICASET)  # Istio proxies without a local istiod: UNKNOWN, not N/A
 
     def check_cluster(self, cluster: ClusterInventory, ctx: Context) -> Iterable[Finding]:
         deployments = istiods(cluster)
         if not deployments:
-            yield self.not_applicable(cluster.name, "no self-built istiod Deployment (label app=istiod) found")
+            yield self.no_istiod(cluster)
             return
         seen: set[str] = set()
         for dep in deployments:
@@ -130,7 +131,7 @@ class IstiodRestarted(ClusterCheck):
     def check_cluster(self, cluster: ClusterInventory, ctx: Context) -> Iterable[Finding]:
         deployments = istiods(cluster)
         if not deployments:
-            yield self.not_applicable(cluster.name, "no self-built istiod Deployment (label app=istiod) found")
+            yield self.no_istiod(cluster)
             return
         pods = cluster.pods()
         active = pods[pods["phase"].isin(ACTIVE_PHASES) & (pods["workload_kind"] == "Deployment")]

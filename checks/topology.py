@@ -74,7 +74,7 @@ class IstioRevisions(ClusterCheck):
         operators = [d for d in cluster.objects(K.DEPLOYMENT)
                      if d["metadata"].get("name") == "istio-operator" or _labels(d).get("name") == "istio-operator"]
         if not deployments:
-            yield self.not_applicable(cluster.name, "no self-built istiod Deployment (label app=istiod) found")
+            yield self.no_istiod(cluster)
             return
         revisions: dict[str, dict[str, Any]] = {}
         for dep in deployments:

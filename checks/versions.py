@@ -110,7 +110,7 @@ class IstioVersion(ClusterCheck):
     def check_cluster(self, cluster: ClusterInventory, ctx: Context) -> Iterable[Finding]:
         istiods = [d for d in cluster.objects(K.DEPLOYMENT) if mesh.is_istiod_deployment(d)]
         if not istiods:
-            yield self.not_applicable(cluster.name, "no self-built istiod Deployment (label app=istiod) found")
+            yield self.no_istiod(cluster)
             return
         by_revision: dict[str, mesh.Version] = {}
         for dep in istiods:

@@ -338,7 +338,8 @@ def progress_section(result: AuditResult, limits: Limits) -> dict[str, Any]:
                          "istio": int((gw["proxy"].astype(str) == mesh.PROXY_ISTIO).sum()),
                          "asm": int((gw["proxy"].astype(str) == mesh.PROXY_ASM).sum())})
         side = active[active["role"].astype(str) != mesh.ROLE_GATEWAY]
-        rank = side["proxy"].astype(str).map({mesh.PROXY_ISTIO: 2, mesh.PROXY_ASM: 1}).fillna(0)
+        # A proxy whose marks contradict each other is not proven moved: shown as still on Istio's.
+        rank = side["proxy"].astype(str).map({mesh.PROXY_ISTIO: 2, mesh.PROXY_UNKNOWN: 2, mesh.PROXY_ASM: 1}).fillna(0)
         per_workload = pd.DataFrame({
             "namespace": side["namespace"].astype(str), "kind": side["workload_kind"].astype(str),
             "name": side["workload_name"].astype(str), "rank": rank,

@@ -255,3 +255,22 @@ def test_image_kinds(image, expected):
 ])
 def test_ca_services(ca, expected):
     assert mesh.ProxyRules().ca_service(ca) == expected
+
+
+# ---------------------------------------------------------------- primary-remote: sidecars, no local istiod
+def test_remote_cluster_sidecars_without_istiod_are_unknown_not_not_applicable(audit):
+    """Istio's primary-remote install (istio/istio manifests/charts/istio-control/istio-discovery with
+    `profile=remote`): the remote cluster runs injected pods but no istiod Deployment."""
+    pods = [sidecar_pod("cart-5d8f7c9b6-a", image="docker.io/istio/proxyv2:1.22.3",
+                        ca_addr="istiod.istio-system.svc:15012")]
+    a = audit({"cluster-a": cluster(*with_owner(pods))}, "migrating", asm=[f.migration_cr("SetupIstioForMigrate")])
+    assert a.statuses("mesh-config-xds-agent") == ["UNKNOWN"]
+    assert a.statuses("istiod-restarted") == ["UNKNOWN"]
+    b = audit({"cluster-a": cluster(*with_owner(pods))}, "assessment", asm=[])
+    assert b.statuses("istio-version") == ["UNKNOWN"]
+
+
+def test_no_istiod_and_no_istio_proxy_is_not_applicable(audit):
+    a = audit({"cluster-a": cluster()}, "migrating", asm=[f.migration_cr("SetupIstioForMigrate")])
+    rows = a.rows("mesh-config-xds-agent")
+    assert [r["status"] for r in rows] == ["NOT_APPLICABLE"]
