@@ -271,7 +271,7 @@ def _gateway_workloads(cluster: ClusterInventory, rules: mesh.ProxyRules,
 
 
 def unrecognised_gateway_pods(cluster: ClusterInventory, gateways: list[GatewayWorkload]) -> list[str]:
-    """Workloads of active pods whose istio-proxy runs `proxy router` but that no gateway workload explains
+    """Workloads of active Istio pods whose istio-proxy runs `proxy router` but that no gateway workload explains
     (bare pods, an unusual owner): reported, never silently left out. Empty when pods are unreadable."""
     if not cluster.available(K.POD):
         return []
@@ -279,7 +279,9 @@ def unrecognised_gateway_pods(cluster: ClusterInventory, gateways: list[GatewayW
     if pods.empty:
         return []
     known = {(g.namespace, g.kind, g.name) for g in gateways}
-    routers = pods[(pods["role"] == mesh.ROLE_GATEWAY) & pods["phase"].isin(ACTIVE_PHASES)]
+    # ASM's own gateway pods need no replacing; Istio's (or unproven) ones must all be explained.
+    routers = pods[(pods["role"] == mesh.ROLE_GATEWAY) & pods["phase"].isin(ACTIVE_PHASES)
+                   & pods["proxy"].isin([mesh.PROXY_ISTIO, mesh.PROXY_UNKNOWN])]
     seen = set()
     for ns, kind, name in zip(routers["namespace"].astype(str), routers["workload_kind"].astype(str),
                               routers["workload_name"].astype(str), strict=True):

@@ -41,6 +41,10 @@ CLUSTER_ID = "c5f1d9a7e3b2c4d6e8f0a1b3c5d7e9f01"
 FILE_SIZE = 5000
 ISTIO_VERSION = "1.22.3"
 ISTIO_PROXY_IMAGE = f"docker.io/istio/proxyv2:{ISTIO_VERSION}"
+# Real installs the classifier must not mistake for ASM (issue: never a false GO on a real install): a canary
+# revision named after its version (Istio's upgrade guide) and Istio's image mirrored into the team's ACR.
+CANARY_REVISION, CANARY_VERSION = "1-24-2", "1.24.2"
+MIRRORED_PROXY_IMAGE = f"registry.cn-hangzhou.aliyuncs.com/acme/proxyv2:{ISTIO_VERSION}"
 ASM_TAG = "v1.24.6.62-g5c7e1f0b-aliyun"
 ASM_PROXY_IMAGE = f"registry-cn-hangzhou-vpc.ack.aliyuncs.com/acs/proxyv2:{ASM_TAG}"
 T_CREATED = "2026-10-01T08:00:00Z"
@@ -87,8 +91,10 @@ def _managed(manager: str, t: str, fields: dict[str, Any], api_version: str = "v
 
 
 # ---------------------------------------------------------------- the istio-proxy container
-def _proxy_env(kind: str, xds_agent: bool, app: str, namespace: str, gateway: bool) -> list[dict[str, Any]]:
-    ca = "istiod.istio-system.svc:15012" if kind == "istio" else "istiod-1-24-6.istio-system.svc:15012"
+def _proxy_env(kind: str, xds_agent: bool, app: str, namespace: str, gateway: bool,
+               revision: str = "") -> list[dict[str, Any]]:
+    ca = (f"istiod{'-' + revision if revision else ''}.istio-system.svc:15012" if kind == "istio"
+          else "istiod-1-24-6.istio-system.svc:15012")
     metadata = {"PROXY_CONFIG_XDS_AGENT": "true"} if xds_agent else {}
     env: list[dict[str, Any]] = [
         {"name": "PILOT_CERT_PROVIDER", "value": "istiod"},
@@ -125,13 +131,13 @@ def _proxy_env(kind: str, xds_agent: bool, app: str, namespace: str, gateway: bo
 
 
 def proxy_container(kind: str, *, native: bool, xds_agent: bool, app: str, namespace: str,
-                    gateway: bool = False) -> dict[str, Any]:
+                    gateway: bool = False, revision: str = "", image: str = "") -> dict[str, Any]:
     c: dict[str, Any] = {
         "name": "istio-proxy",
-        "image": ISTIO_PROXY_IMAGE if kind == "istio" else ASM_PROXY_IMAGE,
+        "image": image or (ISTIO_PROXY_IMAGE if kind == "istio" else ASM_PROXY_IMAGE),
         "args": ["proxy", "router" if gateway else "sidecar", "--domain", "$(POD_NAMESPACE).svc.cluster.local",
                  "--proxyLogLevel=warning", "--proxyComponentLogLevel=misc:error", "--log_output_level=default:info"],
-        "env": _proxy_env(kind, xds_agent, app, namespace, gateway),
+        "env": _proxy_env(kind, xds_agent, app, namespace, gateway, revision),
         "imagePullPolicy": "IfNotPresent",
         "ports": [{"containerPort": 15090, "name": "http-envoy-prom", "protocol": "TCP"}],
         "readinessProbe": {"failureThreshold": 4, "httpGet": {"path": "/healthz/ready", "port": 15021,
@@ -241,6 +247,11 @@ class Workload:
         self.grace = rng.choice((30, 30, 30, 10, 60, 5))
         self.prestop = rng.random() < 0.3
         self.port_name = rng.choice(("http", "http", "http-web", "grpc", "tcp-redis", "http2"))
+        # From the seed, not the rng: the shapes of earlier benchmarks stay where they were.
+        on_istio = proxy == "istio" and not gateway
+        self.revision = CANARY_REVISION if on_istio and self.seed % 3 == 0 else ""
+        self.proxy_image = MIRRORED_PROXY_IMAGE if on_istio and self.seed % 10 == 1 else ""
+        self.helm_gateway = gateway == "ingress"  # `helm install istio-ingress istio/gateway -n istio-ingress`
 
 
 def _template_labels(w: Workload) -> dict[str, str]:
@@ -249,6 +260,8 @@ def _template_labels(w: Workload) -> dict[str, str]:
         labels["sidecar.asm.aliyun.com/inject"] = "true"
     if w.gateway:
         labels["istio"] = w.gateway
+    if w.revision:
+        labels["istio.io/rev"] = w.revision
     return labels
 
 
@@ -276,7 +289,8 @@ def _pod_spec(w: Workload, xds: bool) -> dict[str, Any]:
     spec: dict[str, Any] = {"containers": [] if gateway else [_app_container(w)]}
     if w.proxy != "none":
         proxy = proxy_container(w.proxy, native=w.native and not gateway, xds_agent=xds, app=w.name,
-                                namespace=w.namespace, gateway=gateway)
+                                namespace=w.namespace, gateway=gateway, revision=w.revision,
+                                image=w.proxy_image)
         if w.native and not gateway:
             spec["initContainers"] = [_init_container(True), proxy]
         else:
@@ -387,6 +401,11 @@ def _template(w: Workload) -> dict[str, Any]:
     spec.pop("initContainers", None)
     spec.pop("volumes", None)
     spec.pop("nodeName", None)
+    if w.helm_gateway:
+        # The gateway chart's template: istio-proxy alone, image auto, the gateway injection template.
+        spec["containers"] = [{"name": "istio-proxy", "image": "auto"}]
+        return {"metadata": {"labels": {**_template_labels(w), "sidecar.istio.io/inject": "true"},
+                             "annotations": {"inject.istio.io/templates": "gateway"}}, "spec": spec}
     return {"metadata": {"labels": _template_labels(w)}, "spec": spec}
 
 
@@ -461,6 +480,9 @@ def plan(pods: int, seed: int = 7) -> tuple[list[str], list[Workload]]:
     # The mesh's own workloads in istio-system: istiod, Istio gateways (classic), ASM gateways.
     system = [
         Workload("Deployment", "istio-system", "istiod", 2, "none", False, 0.0, False, rng),
+        Workload("Deployment", "istio-system", f"istiod-{CANARY_REVISION}", 2, "none", False, 0.0, False, rng),
+        Workload("Deployment", "istio-ingress", "istio-ingress", 2, "istio", False, 1.0, False, rng,
+                 gateway="ingress"),
         Workload("Deployment", "istio-system", "istio-ingressgateway", 3, "istio", False, 1.0, False, rng,
                  gateway="ingressgateway"),
         Workload("Deployment", "istio-system", "istio-egressgateway", 2, "istio", False, 1.0, False, rng,
@@ -499,7 +521,7 @@ def plan(pods: int, seed: int = 7) -> tuple[list[str], list[Workload]]:
         workloads.append(Workload(kind, ns, f"svc-{i:06d}", replicas, proxy, native, xds_fraction, asm_label, rng))
         remaining -= replicas
         i += 1
-    return ["istio-system", "kube-system", "default", *namespaces], workloads
+    return ["istio-system", "istio-ingress", "kube-system", "default", *namespaces], workloads
 
 
 # ---------------------------------------------------------------- mesh and cluster objects
@@ -628,6 +650,12 @@ def cluster_objects(namespaces: list[str], workloads: list[Workload]) -> Iterato
                                ports=[{"name": "grpc-xds", "port": 15010, "protocol": "TCP"},
                                       {"name": "https-dns", "port": 15012, "protocol": "TCP"},
                                       {"name": "https-webhook", "port": 443, "targetPort": 15017, "protocol": "TCP"}])
+    canary = _service(f"istiod-{CANARY_REVISION}", "istio-system",
+                      {"app": "istiod", "istio": "pilot", "istio.io/rev": CANARY_REVISION,
+                       "operator.istio.io/component": "Pilot", "app.kubernetes.io/managed-by": "Helm"},
+                      ports=[{"name": "https-dns", "port": 15012, "protocol": "TCP"}],
+                      selector={"app": "istiod", "istio.io/rev": CANARY_REVISION})
+    yield "services", canary
     asm_istiod = _service("istiod-1-24-6", "istio-system", {"app": "istiod", "istio.io/rev": "1-24-6"},
                           {"asm.alibabacloud.com/managed-by-asm": "true"},
                           [{"name": "https-dns", "port": 15012, "protocol": "TCP"}], selector={})
@@ -676,13 +704,15 @@ def cluster_objects(namespaces: list[str], workloads: list[Workload]) -> Iterato
 def _istiod_fixups(obj: dict[str, Any]) -> dict[str, Any]:
     """The istiod Deployment: Istio's labels and the pilot image (what version checks read)."""
     meta = obj["metadata"]
-    if obj.get("kind") == "Deployment" and meta.get("name") == "istiod" and meta.get("namespace") == "istio-system":
-        meta["labels"] = {"app": "istiod", "istio": "pilot", "istio.io/rev": "default",
-                          "operator.istio.io/component": "Pilot", "app.kubernetes.io/version": ISTIO_VERSION}
+    revisions = {"istiod": ("default", ISTIO_VERSION), f"istiod-{CANARY_REVISION}": (CANARY_REVISION, CANARY_VERSION)}
+    if obj.get("kind") == "Deployment" and meta.get("name") in revisions and meta.get("namespace") == "istio-system":
+        revision, version = revisions[meta["name"]]
+        meta["labels"] = {"app": "istiod", "istio": "pilot", "istio.io/rev": revision,
+                          "operator.istio.io/component": "Pilot", "app.kubernetes.io/version": version}
         spec = obj["spec"]["template"]["spec"]
-        spec["containers"] = [{"name": "discovery", "image": f"docker.io/istio/pilot:{ISTIO_VERSION}",
+        spec["containers"] = [{"name": "discovery", "image": f"docker.io/istio/pilot:{version}",
                                "args": ["discovery", "--monitoringAddr=:15014"]}]
-        obj["spec"]["template"]["metadata"]["labels"] = {"app": "istiod", "istio.io/rev": "default"}
+        obj["spec"]["template"]["metadata"]["labels"] = {"app": "istiod", "istio.io/rev": revision}
     return obj
 
 

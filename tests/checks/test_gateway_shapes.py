@@ -238,3 +238,16 @@ def test_helm_chart_gateway_lacking_xds_agent_is_restarted(audit):
 ])
 def test_role_tokens(labels, name, expected):
     assert G._renamed_gateway_type(labels, name) == expected
+
+
+def test_asm_gateway_pods_are_not_unrecognised_istio_gateways(audit):
+    """ASM's gateway (IstioGateway-made, ASM proxy) with a label no rule names: nothing to replace."""
+    dep = f.gateway_deployment("istio-asm-ingressgateway", asm=True)
+    h = "istio-asm-ingressgateway-7c9d8"
+    rs = {"apiVersion": "apps/v1", "kind": "ReplicaSet", "metadata": f.meta(h, "istio-system", {"app": "x"},
+          ownerReferences=[{"apiVersion": "apps/v1", "kind": "Deployment", "name": "istio-asm-ingressgateway",
+                            "controller": True, "uid": dep["metadata"]["uid"]}])}
+    pod = f.pod(f"{h}-k2m4p", "istio-system", proxy="asm", gateway=True, owner=("ReplicaSet", h),
+                labels={"app": "istio-asm-ingressgateway", "istio": "asm-ingressgateway"})
+    a = audit({"cluster-a": cluster(dep, rs, pod)}, "uninstall", asm=[f.migration_cr("Migrating")], config=IDS)
+    assert a.statuses(PRESENT) == ["NOT_APPLICABLE"]
