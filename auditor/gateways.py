@@ -38,6 +38,8 @@ GATEWAY_CLASS_LABEL = "gateway.networking.k8s.io/gateway-class-name"
 LOOKED_FOR = ("Deployments/DaemonSets whose istio-proxy runs `proxy router`, the gateway chart's injection "
               "template, Gateway API deployments, labels istio=ingressgateway|egressgateway|eastwestgateway, "
               "and the configured gateway names")
+EASTWEST_LOOKED_FOR = ("an east-west gateway Deployment, a Service labelled topology.istio.io/network on 15443/15008, "
+                      "an AUTO_PASSTHROUGH Gateway")
 # How a gateway was installed decides how it gets new proxy settings (remediation).
 INSTALL_ISTIOCTL, INSTALL_HELM, INSTALL_GATEWAY_API, INSTALL_ASM, INSTALL_OTHER = (
     "istioctl", "helm", "gateway-api", "asm", "other")

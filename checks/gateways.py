@@ -21,6 +21,7 @@ from auditor.config import GatewaysConfig
 from auditor.errors import EvidenceUnavailable
 from auditor.gateways import (
     EASTWEST,
+    EASTWEST_LOOKED_FOR,
     EGRESS,
     INGRESS,
     LB_ID_ANNOTATIONS,
@@ -85,9 +86,7 @@ class EastwestGatewayOptions(ClusterCheck):
     def check_cluster(self, cluster: ClusterInventory, ctx: Context) -> Iterable[Finding]:
         signals = eastwest_signals(cluster, ctx.inv.rules, gateway_names(ctx))
         if not signals:
-            yield self.not_applicable(
-                cluster.name, "no east-west gateway (no eastwestgateway Deployment, no Service labelled "
-                "topology.istio.io/network on 15443/15008, no AUTO_PASSTHROUGH Gateway)")
+            yield self.not_applicable(cluster.name, f"no east-west gateway (looked for {EASTWEST_LOOKED_FOR})")
             return
         ns = cluster.get(K.NAMESPACE, ISTIO_SYSTEM)
         label = (((ns or {}).get("metadata") or {}).get("labels") or {}).get("istio-injection")
@@ -622,7 +621,7 @@ class CrossClusterGatewayFirst(Check):
         names = gateway_names(ctx)
         signals = eastwest_signals(cluster, ctx.inv.rules, names)
         if not signals:
-            yield self.not_applicable(cluster.name, "no Istio east-west gateway in this cluster")
+            yield self.not_applicable(cluster.name, f"no Istio east-west gateway (looked for {EASTWEST_LOOKED_FOR})")
             return
         pods = cluster.pods()
         moved = pods[(pods["proxy"] == mesh.PROXY_ASM) & (pods["role"] == mesh.ROLE_SIDECAR)]
