@@ -92,7 +92,7 @@ def test_residue_deletes_each_fronting_service_as_one_word(audit, value):
     row = only(a.rows("istio-residue"), name="istio-ingressgateway")
     assert row["status"] == "FAIL"
     assert_quoted(row["remediation"], value)
-    assert row["remediation"].endswith(f"delete service {shlex.quote(value)}")
+    assert row["remediation"].endswith(f"delete service/{shlex.quote(value)}")
 
 
 @payloads
@@ -134,7 +134,7 @@ def test_orphaned_istiod_pods_are_deleted_one_word_each(audit, value):
     assert row["status"] == "FAIL"
     assert_quoted(row["remediation"], value)
     words = shell_words(row["remediation"])
-    assert words[words.index("pod") + 1:] == sorted([value, "istiod-7f9c6d5b8-k2x9q"])
+    assert words[words.index("delete") + 1:] == ["pod/" + n for n in sorted([value, "istiod-7f9c6d5b8-k2x9q"])]
 
 
 @payloads
