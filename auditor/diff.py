@@ -20,6 +20,7 @@ import pandas as pd
 
 from auditor.errors import UsageError
 from auditor.findings import records
+from auditor.model import Severity, Status, Verdict
 
 SCHEMA_VERSION = 1
 SIDECARS_CHECK = "istio-sidecars-remaining"
@@ -28,6 +29,9 @@ BLOCKING_SEVERITIES = ("blocker", "major")
 STATUS_RANK = {"FAIL": 0, "UNKNOWN": 1, "WARN": 2, "PASS": 3, "NOT_APPLICABLE": 4}
 ABSENT = "absent"
 REQUIRED_FINDING_KEYS = ("cluster", "gate", "check_id", "status", "severity")
+STATUSES = tuple(s.value for s in Status)
+SEVERITIES = tuple(s.value for s in Severity)
+VERDICTS = tuple(v.value for v in Verdict)
 
 Key = tuple[str, str, str, str, str, str]  # cluster, gate, check_id, kind, namespace, name
 
@@ -58,9 +62,24 @@ def check_report(doc: Any, where: str) -> None:
     findings = doc.get("findings")
     if not isinstance(findings, list) or not isinstance(doc.get("verdict"), str):
         raise UsageError(f"{where}: findings.json without a findings list or verdict")
+    # A value outside the documented sets would be compared as if it meant something ("PASSED" is no PASS).
+    _check_value(where, "verdict", doc["verdict"], VERDICTS)
+    baseline = doc.get("baseline")
+    if isinstance(baseline, dict) and baseline.get("verdict_without_baseline") is not None:
+        _check_value(where, "baseline.verdict_without_baseline", baseline["verdict_without_baseline"], VERDICTS)
     for i, rec in enumerate(findings):
         if not isinstance(rec, dict) or any(k not in rec for k in REQUIRED_FINDING_KEYS):
             raise UsageError(f"{where}: findings[{i}] lacks one of {', '.join(REQUIRED_FINDING_KEYS)}")
+        _check_value(where, f"findings[{i}].status", rec["status"], STATUSES)
+        _check_value(where, f"findings[{i}].severity", rec["severity"], SEVERITIES)
+        for key in ("cluster", "gate", "check_id"):
+            if not isinstance(rec[key], str):
+                raise UsageError(f"{where}: findings[{i}].{key} is not a string: {rec[key]!r:.80}")
+
+
+def _check_value(where: str, field: str, value: Any, allowed: tuple[str, ...]) -> None:
+    if value not in allowed:
+        raise UsageError(f"{where}: {field} {value!r:.80} is not one of {', '.join(allowed)}")
 
 
 def audit_verdict(doc: dict[str, Any]) -> str:
@@ -323,11 +342,10 @@ def _gates(header: dict[str, Any]) -> str:
     return ", ".join(str(g) for g in gates)
 
 
-def _md_cell(text: Any) -> str:
-    return str(text).replace("|", "\\|").replace("\n", " ")
-
-
 def render_markdown(delta: dict[str, Any], top: int = 50) -> str:
+    # Text from the reports (names, messages) escaped as summary.md escapes it: pipes, markup, mentions, controls.
+    from auditor.render.markdown import code_span, md
+
     old, new = delta["old"], delta["new"]
     verdict = delta["verdict_change"]
     b = delta["blockers"]
@@ -337,7 +355,8 @@ def render_markdown(delta: dict[str, Any], top: int = 50) -> str:
         f"**Verdict:** {verdict['from']} → **{verdict['to']}**" + ("" if verdict["changed"] else " (unchanged)"),
         f"  \n**Blockers:** {b['before']} → {b['after']} ({b['new']} new, {b['resolved']} resolved, "
         f"{b['still_open']} still open)",
-        f"  \nReports: `{old['generated_at']}` ({_gates(old)}) → `{new['generated_at']}` ({_gates(new)})",
+        f"  \nReports: {code_span(old['generated_at'])} ({md(_gates(old))}) → {code_span(new['generated_at'])} "
+        f"({md(_gates(new))})",
         "",
     ]
     if delta["gate_changed"]:
@@ -351,8 +370,8 @@ def render_markdown(delta: dict[str, Any], top: int = 50) -> str:
                     "|---|---|---|---|---|"]
             for item in items[:top]:
                 last = item[extra] if extra else item["message"]
-                out.append(f"| `{item['check_id']}` | {_md_cell(item['cluster'])} | {_md_cell(_subject(item))} | "
-                           f"{item['gate']} | {_md_cell(last)} |")
+                out.append(f"| {code_span(item['check_id'])} | {md(item['cluster'])} | {md(_subject(item))} | "
+                           f"{md(item['gate'])} | {md(last)} |")
             if len(items) > top:
                 out.append(f"\n… and {len(items) - top} more.")
         out.append("")
@@ -362,11 +381,11 @@ def render_markdown(delta: dict[str, Any], top: int = 50) -> str:
         moved = row.get("moved")
         moved_text = (", ".join(moved[:10]) + (" …" if len(moved) > 10 else "") if moved else "none") if (
             moved is not None) else (f"{row['moved_count']} fewer" if "moved_count" in row else "unknown")
-        out.append(f"| {_md_cell(row['cluster'])} | {_arrow(row['istio_sidecar_workloads'])} | "
-                   f"{_arrow(row['istio_sidecar_pods'])} | {_md_cell(moved_text)} |")
+        out.append(f"| {md(row['cluster'])} | {_arrow(row['istio_sidecar_workloads'])} | "
+                   f"{_arrow(row['istio_sidecar_pods'])} | {md(moved_text, 1000)} |")
     out += ["", f"### Status changes ({len(delta['status_changes'])} subjects)", ""]
     for check_id, counts in delta["status_changes_by_check"].items():
-        out.append(f"- `{check_id}`: " + ", ".join(f"{k} {v}" for k, v in counts.items()))
+        out.append(f"- {code_span(check_id)}: " + ", ".join(f"{md(k)} {v}" for k, v in counts.items()))
     return "\n".join(out) + "\n"
 
 

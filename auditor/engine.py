@@ -408,6 +408,11 @@ def _defuse_remediation(f: Finding) -> None:
             f.remediation = (f"# no command shown: the {what} {shown} contains characters a shell would "
                              "interpret (corrupt or hostile input); act on it by hand")
             return
+        # `delete deployment --all`: a name standing alone as a word that starts with `-` is read as an option.
+        if value and value.startswith("-") and value in f.remediation.split():
+            f.remediation = (f"# no command shown: the {what} {value!r} would be read as a command-line option; "
+                             "act on it by hand")
+            return
 
 
 def _run_one(check: type[Check], ctx: Context, severity: Severity) -> list[Finding]:

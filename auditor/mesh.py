@@ -414,7 +414,8 @@ def kubeconfig_env(cluster: str) -> str:
 ASM_KUBECTL = 'kubectl --kubeconfig="${ASM_KUBECONFIG:?}"'
 _ROLLOUT_KINDS = {"Deployment": "deployment", "StatefulSet": "statefulset", "DaemonSet": "daemonset"}
 # Owner kinds restarted by their own kubectl plugin: (plugin and its restart verb, resource prefix).
-_PLUGIN_RESTARTS = {"Rollout": ("argo rollouts restart", ""), "CloneSet": ("kruise rollout restart", "cloneset/")}
+# The Argo plugin takes a bare name: `--` ends its options, so a Rollout named `--all` stays a name.
+_PLUGIN_RESTARTS = {"Rollout": ("argo rollouts restart", "-- "), "CloneSet": ("kruise rollout restart", "cloneset/")}
 # A CloneSet updating in place (updateStrategy InPlaceIfPossible/InPlaceOnly) keeps its pods: no injection.
 _IN_PLACE_NOTE = ("  # if its updateStrategy.type is InPlaceIfPossible or InPlaceOnly, the pods are updated in "
                   "place and keep their sidecar: delete them one by one instead")
@@ -453,6 +454,18 @@ def kubectl(cluster: str) -> str:
     return f"kubectl --kubeconfig={kubeconfig_var(cluster)}"
 
 
+def ns_flag(namespace: str) -> str:
+    """`-n NAMESPACE` as shell words; `--namespace=NAMESPACE` (one argument) when the name starts with `-`, so
+    no tool on the way (xargs, a plugin) can read it as an option of its own."""
+    return f"--namespace={sh(namespace)}" if namespace.startswith("-") else f"-n {sh(namespace)}"
+
+
+def object_ref(resource: str, name: str) -> str:
+    """`resource/name` as one argument: kubectl reads `pod/--all` as a pod's name, where `pod --all` would
+    delete every pod. Names taken from a cluster or a snapshot can be anything, so every command uses this."""
+    return f"{resource}/{sh(name)}"
+
+
 def restart_command(cluster: str, kind: str, namespace: str, name: str) -> str:
     """The command that recreates a workload's pods so the injector runs again."""
     if kind == "CronJob":  # a comment: the names must not break out of its line
@@ -461,26 +474,26 @@ def restart_command(cluster: str, kind: str, namespace: str, name: str) -> str:
         # Workload kinds of popular controllers, restarted by their own kubectl plugins (which take the
         # kubeconfig from the environment, not from flags before the plugin's name).
         plugin, resource = _PLUGIN_RESTARTS[kind]
-        return (f"KUBECONFIG={kubeconfig_var(cluster)} kubectl {plugin} -n {sh(namespace)} "
+        return (f"KUBECONFIG={kubeconfig_var(cluster)} kubectl {plugin} {ns_flag(namespace)} "
                 f"{resource}{sh(name)}" + (_IN_PLACE_NOTE if kind == "CloneSet" else ""))
     if kind not in (*_ROLLOUT_KINDS, "Job", "ReplicaSet", "Pod"):
         return (f"# restart the pods of {sh_text(kind)} {sh_text(namespace)}/{sh_text(name)} through its "
                 "controller (not a built-in workload kind)")
     if kind == "ReplicaSet":
         return _delete_owned_pods(cluster, kind, namespace, name)
-    namespace, name = sh(namespace), sh(name)
+    k = f"{kubectl(cluster)} {ns_flag(namespace)}"
     if kind in _ROLLOUT_KINDS:
-        return f"{kubectl(cluster)} -n {namespace} rollout restart {_ROLLOUT_KINDS[kind]}/{name}"
+        return f"{k} rollout restart {object_ref(_ROLLOUT_KINDS[kind], name)}"
     if kind == "Job":
-        return f"{kubectl(cluster)} -n {namespace} delete pod -l job-name={name}  # or re-run the Job"
-    return f"{kubectl(cluster)} -n {namespace} delete pod {name}  # recreate it from its manifest"
+        return f"{k} delete pod -l job-name={sh(name)}  # or re-run the Job"
+    return f"{k} delete {object_ref('pod', name)}  # recreate it from its manifest"
 
 
 def _delete_owned_pods(cluster: str, kind: str, namespace: str, name: str) -> str:
     """Delete the pods a controller owns one at a time, selected by owner reference, not by name: a Job or
     DaemonSet of the same name makes pods named alike. The owner's name reaches awk through the environment
     (ENVIRON), which, unlike `awk -v`, does not turn backslash sequences into other characters."""
-    k = f"{kubectl(cluster)} -n {sh(namespace)}"
+    k = f"{kubectl(cluster)} {ns_flag(namespace)}"
     return (f"{k} get pods --no-headers -o '{_OWNER_COLUMNS}' | owner={sh(name)} awk "
             f"'$2 == \"{kind}\" && $3 == ENVIRON[\"owner\"] {{print \"pod/\" $1}}' | xargs -r -n 1 {k} delete"
             f"  # one at a time; the {kind} recreates them")
@@ -498,13 +511,13 @@ def asm_inject_command(cluster: str, kind: str, namespace: str, name: str) -> st
         # The kind comes from an owner reference (any string): it and the names stand in a comment.
         return (f"# add label sidecar.asm.aliyun.com/inject=true to the pod template of {sh_text(kind)} "
                 f"{sh_text(namespace)}/{sh_text(name)} in its manifest, then recreate it")
-    namespace, name = sh(namespace), sh(name)
+    k = f"{kubectl(cluster)} {ns_flag(namespace)}"
     if kind in _TEMPLATE_KINDS:
         patch = '{"spec":{"template":' + labels + "}}"
-        return (f"{kubectl(cluster)} -n {namespace} patch {_TEMPLATE_KINDS[kind]} {name} --type='merge' -p '{patch}'"
+        return (f"{k} patch {object_ref(_TEMPLATE_KINDS[kind], name)} --type='merge' -p '{patch}'"
                 + (_IN_PLACE_NOTE if kind == "CloneSet" else ""))
     patch = '{"spec":{"jobTemplate":{"spec":{"template":' + labels + "}}}}"
-    return f"{kubectl(cluster)} -n {namespace} patch cronjob {name} --type='merge' -p '{patch}'"
+    return f"{k} patch {object_ref('cronjob', name)} --type='merge' -p '{patch}'"
 
 
 def migration_patch(field_json: str) -> str:

@@ -63,8 +63,8 @@ def spec_diff(cluster_side: Any, asm_side: Any, path: str = "spec",
 
 def _import_command(cluster: str, kind: Kind, namespace: str, name: str) -> str:
     resource = f"{kind.plural}.{kind.group}"
-    ns = f"-n {mesh.sh(namespace)} " if namespace else ""
-    return (f"{mesh.kubectl(cluster)} {ns}get {resource} {mesh.sh(name)} -o json | jq '{STRIP}' | "
+    ns = f"{mesh.ns_flag(namespace)} " if namespace else ""
+    return (f"{mesh.kubectl(cluster)} {ns}get {mesh.object_ref(resource, name)} -o json | jq '{STRIP}' | "
             f"{mesh.ASM_KUBECTL} apply -f -")
 
 

@@ -351,8 +351,8 @@ class EgressRoutesToAsm(Check):
             patch = json.dumps(egress_patch([s for s in splits if s.uses_istio], hosts), separators=(",", ":"))
             return self.fail(where, f"{label}: the Istio egress gateway still gets traffic: {summary}",
                              # The patch carries the ASM egress host, built from other objects' names.
-                             remediation=f"{kubectl} -n {mesh.sh(ns)} patch virtualservice {mesh.sh(name)} "
-                                         f"--type=json -p {mesh.sh(patch)}",
+                             remediation=f"{kubectl} {mesh.ns_flag(ns)} patch "
+                                         f"{mesh.object_ref('virtualservice', name)} --type=json -p {mesh.sh(patch)}",
                              evidence=evidence, **subject)
         return self.passed(where, f"{label}: all egress to the ASM egress gateway: {summary}", evidence=evidence,
                            **subject)
@@ -480,8 +480,8 @@ class AsmGatewaysPresent(Check):
                    else f"its Deployment {gw.namespace}/{gw.workload_name} is not in this cluster yet")
             return self.warn(cluster.name, f"ASM {gtype} gateway {gw.name} targets this cluster for {istio_name}, "
                              f"but {why}", severity=Severity.MINOR, evidence=evidence,
-                             remediation=f"{mesh.ASM_KUBECTL} -n {mesh.sh(gw.namespace)} get istiogateway "
-                                         f"{mesh.sh(gw.name)} -o yaml  # see status", **subject)
+                             remediation=f"{mesh.ASM_KUBECTL} {mesh.ns_flag(gw.namespace)} get "
+                                         f"{mesh.object_ref('istiogateway', gw.name)} -o yaml  # see status", **subject)
         return self.passed(cluster.name, f"ASM {gtype} gateway {gw.name} (deployed as {gw.workload_name}) "
                            f"replaces {istio_name}", evidence=evidence, **subject)
 
@@ -577,7 +577,7 @@ class IngressLbWeights(ClusterCheck):
             ns, _, name = m.service.partition("/")
             subject = {"kind": "Service", "namespace": ns, "name": name}
             weight = weights[m.service]
-            command = (f"{mesh.kubectl(cluster.name)} -n {mesh.sh(ns)} annotate service {mesh.sh(name)} "
+            command = (f"{mesh.kubectl(cluster.name)} {mesh.ns_flag(ns)} annotate {mesh.object_ref('service', name)} "
                        f"{m.spelling}=0 --overwrite")
             if m.managed_by_operator:
                 command += ("\n# the Service is reconciled by the Istio operator (operator.istio.io/managed="

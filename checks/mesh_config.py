@@ -84,7 +84,7 @@ class MeshConfigXdsAgent(ClusterCheck):
             seen.add(name)
             revision = mesh.istiod_revision(dep)
             subject = {"kind": "ConfigMap", "namespace": ISTIO_NS, "name": name}
-            show = (f"{mesh.kubectl(cluster.name)} -n {ISTIO_NS} get configmap {mesh.sh(name)} "
+            show = (f"{mesh.kubectl(cluster.name)} -n {ISTIO_NS} get {mesh.object_ref('configmap', name)} "
                     "-o jsonpath='{.data.mesh}'")
             cm = cluster.get(K.CONFIGMAP, name, ISTIO_NS)
             evidence: dict[str, Any] = {"revision": revision, "istiod": dep["metadata"]["name"]}

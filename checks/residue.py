@@ -128,9 +128,9 @@ def _purge_managed(meta: dict[str, Any]) -> bool:
 
 def _delete(cluster: str, resource: str, names: str | list[str], namespace: str = "") -> str:
     """`kubectl delete` of one object or several (each name its own shell word: they come from the cluster)."""
-    ns = f"-n {mesh.sh(namespace)} " if namespace else ""
-    words = " ".join(mesh.sh(n) for n in ([names] if isinstance(names, str) else names))
-    return f"{mesh.kubectl(cluster)} {ns}delete {resource} {words}"
+    ns = f"{mesh.ns_flag(namespace)} " if namespace else ""
+    words = " ".join(mesh.object_ref(resource, n) for n in ([names] if isinstance(names, str) else names))
+    return f"{mesh.kubectl(cluster)} {ns}delete {words}"
 
 
 class _LeftoverCheck(ClusterCheck):
@@ -291,7 +291,7 @@ class IstioControlPlaneRemoved(_LeftoverCheck):
             yield Leftover("IstioOperator", name, f"IstioOperator {ns}/{name} is still present",
                            _delete(cluster.name, resource, name, ns)
                            + f"\n# if it hangs on its finalizer (operator gone): {mesh.kubectl(cluster.name)} "
-                           f"-n {mesh.sh_text(ns)} patch {resource} {mesh.sh_text(name)} --type=merge "
+                           f"{mesh.sh_text(mesh.ns_flag(ns))} patch {resource}/{mesh.sh_text(name)} --type=merge "
                            "-p '{\"metadata\":{\"finalizers\":[]}}'", ns)
 
 
@@ -374,9 +374,10 @@ class IstioResidue(_LeftoverCheck):
             if rev in served:
                 continue
             # The revisions come from other objects (webhook labels and selectors), not this namespace.
-            fix = (f"{mesh.kubectl(cluster.name)} label ns {mesh.sh(name)} istio.io/rev={mesh.sh(target)} --overwrite"
+            relabel = f"{mesh.kubectl(cluster.name)} label {mesh.object_ref('ns', name)}"
+            fix = (f"{relabel} istio.io/rev={mesh.sh(target)} --overwrite"
                    if target else
-                   f"{mesh.kubectl(cluster.name)} label ns {mesh.sh(name)} istio.io/rev-  # then label it for one of "
+                   f"{relabel} istio.io/rev-  # then label it for one of "
                    f"ASM's revisions: {', '.join(mesh.sh_text(r) for r in sorted(served))}")
             yield Leftover("Namespace", name, f"namespace {name} is pinned to revision {rev}, which no ASM injector "
                            f"serves (ASM: {', '.join(sorted(served))}): its new pods start without a proxy", fix,

@@ -117,7 +117,7 @@ class IstioRevisions(ClusterCheck):
             yield self.warn(cluster.name, "the in-cluster istio-operator reconciles Istio's installation and can "
                             "revert the mesh config ASM sets (PROXY_CONFIG_XDS_AGENT)", severity=Severity.MINOR,
                             kind="Deployment", namespace=meta.get("namespace", ""), name=meta["name"],
-                            remediation=f"{mesh.kubectl(cluster.name)} -n {mesh.sh(meta.get('namespace') or '')} "
+                            remediation=f"{mesh.kubectl(cluster.name)} {mesh.ns_flag(meta.get('namespace') or '')} "
                                         f"scale deployment/{mesh.sh(meta['name'])} --replicas=0  # or add the "
                                         "setting to the IstioOperator")
 

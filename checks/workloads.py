@@ -113,8 +113,8 @@ def rerender_remediation(cluster: str, kind: str, namespace: str, name: str) -> 
             "manifest without `istioctl kube-inject` "
             "(no istio-proxy/istio-init/istio-validation containers, no sidecar.istio.io/status annotation), "
             f"add label sidecar.asm.aliyun.com/inject=true to its pod template and apply it; check with: "
-            f"{mesh.kubectl(cluster)} -n {mesh.sh(namespace)} get {mesh.sh(kind.lower())} {mesh.sh(name)} -o yaml "
-            "| grep -n istio-proxy")
+            f"{mesh.kubectl(cluster)} {mesh.ns_flag(namespace)} get {mesh.object_ref(mesh.sh(kind.lower()), name)} "
+            "-o yaml | grep -n istio-proxy")
 
 
 class ManualInjection(ClusterCheck):
@@ -200,11 +200,11 @@ class AsmProxiesReady(ClusterCheck):
             if looping:
                 parts.append(f"{len(looping)} restarted more than {self.restart_threshold} times "
                              f"(max {max(looping.values())})")
-            first = mesh.sh(str(group["name"][0]))  # a pod's name, not the finding's own: quoted here
+            first = mesh.object_ref("pod", str(group["name"][0]))  # a pod's name, not the finding's own
+            k = f"{mesh.kubectl(cluster.name)} {mesh.ns_flag(namespace)}"
             yield self.fail(cluster.name, f"{' and '.join(parts)} of {total} ASM-proxied pod(s)", kind=kind,
                             namespace=namespace, name=name,
-                            remediation=(f"{mesh.kubectl(cluster.name)} -n {mesh.sh(namespace)} describe pod "
-                                         f"{first}; {mesh.kubectl(cluster.name)} -n {mesh.sh(namespace)} logs {first} "
+                            remediation=(f"{k} describe {first}; {k} logs {first} "
                                          "-c istio-proxy --previous"),
                             evidence={"not_ready": sorted(unready)[:20], "restarting": looping,
                                       "phases": dict(Counter(map(str, group["phase"])).most_common()),

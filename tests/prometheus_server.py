@@ -327,6 +327,8 @@ SCENARIOS: dict[str, tuple[str, str]] = {
     "nolabel-busy": ("istio-ingressgateway", "ingress"),
     "multi": ("istio-ingressgateway", "ingress"),
     "trickle": ("istio-egressgateway", "egress"),
+    "one": ("istio-ingressgateway", "ingress"),
+    "born-one": ("istio-ingressgateway", "ingress"),
 }
 
 
@@ -387,6 +389,12 @@ def scenario_series(now: float) -> list[Series]:
     add("multi", "requests", counter(begin, end, initial=6_000), cluster="cluster-b")
     # trickle: an egress gateway still carrying 0.01 req/s (FAIL, 864 requests)
     add("trickle", "requests", counter(begin, end, rate=0.01, initial=99_000))
+    # one: exactly one request, mid-window, on a series scraped all along (FAIL: one request is traffic)
+    mid = end - 12 * 3600
+    add("one", "requests", counter(begin, end, rate=lambda t: 1 / STEP if t == mid else 0.0, initial=321))
+    # born-one: a new pod's series first seen inside the window at exactly 1 (FAIL, 1 request)
+    add("born-one", "requests", counter(begin, end, initial=50), pod="gw-a")
+    add("born-one", "requests", counter(end - 6 * 3600, end, initial=1), pod="gw-new")
     return out
 
 

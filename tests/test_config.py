@@ -141,7 +141,7 @@ def test_alias_in_exemption_applies_and_is_noted_once(tmp_path, capsys, demo_dir
     out = tmp_path / "out"
     code, err = run_cli(capsys, "run", "--snapshot", str(demo_dir), "--phase", "migrating", "--config", str(cfg),
                         "--out", str(out), "--format", "json")
-    assert code in (0, 1, 3)
+    assert code == 0  # every finding that blocks the demo's migrating gate is an exempted pods-xds-agent FAIL
     assert err.count("xds-agent-proxy-metadata -> pods-xds-agent") == 1
     doc = json.loads((out / "findings.json").read_text())
     assert any("xds-agent-proxy-metadata -> pods-xds-agent" in n for n in doc["notes"])

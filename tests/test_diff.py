@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import copy
 import json
+import re
 import shutil
 from pathlib import Path
 from typing import Any
@@ -344,3 +345,73 @@ def test_unreadable_baseline_is_exit_2_before_collection(runs, tmp_path, capsys)
 def test_load_report_rejects_a_directory(tmp_path):
     with pytest.raises(UsageError):
         D.load_report(tmp_path)
+
+
+# ---------------------------------------------------------------- values outside the documented sets (issue 16)
+def _report(**top: Any) -> dict[str, Any]:
+    rec = {"cluster": "c1", "gate": "uninstall", "check_id": SIDECARS, "kind": "Deployment", "namespace": "shop",
+           "name": "cart", "status": "FAIL", "severity": "blocker", "exempt": False, "message": "m"}
+    doc: dict[str, Any] = {"schema_version": 1, "verdict": "NO-GO", "generated_at": "2026-11-20T08:00:00Z",
+                           "gate": "uninstall", "findings": [rec]}
+    for key, value in top.items():
+        if key.startswith("finding_"):
+            rec[key.removeprefix("finding_")] = value
+        else:
+            doc[key] = value
+    return doc
+
+
+@pytest.mark.parametrize(("change", "field"), [
+    ({"verdict": "GOOD"}, "verdict 'GOOD' is not one of GO, NO-GO, INCOMPLETE"),
+    ({"baseline": {"verdict_without_baseline": "go"}}, "baseline.verdict_without_baseline 'go' is not one of"),
+    ({"finding_status": "PASSED"}, "findings[0].status 'PASSED' is not one of PASS, FAIL, WARN, UNKNOWN, "
+                                   "NOT_APPLICABLE"),
+    ({"finding_status": None}, "findings[0].status None is not one of"),
+    ({"finding_severity": "critical"}, "findings[0].severity 'critical' is not one of blocker, major, minor, info"),
+    ({"finding_cluster": 7}, "findings[0].cluster is not a string: 7"),
+])
+@pytest.mark.parametrize("side", ["old", "new"])
+def test_diff_rejects_values_outside_the_documented_sets(tmp_path, capsys, change, field, side):
+    good, bad = tmp_path / "good.json", tmp_path / "bad.json"
+    good.write_text(json.dumps(_report()))
+    bad.write_text(json.dumps(_report(**change)))
+    argv = ["diff", str(bad), str(good)] if side == "old" else ["diff", str(good), str(bad)]
+    assert main(argv) == 2
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    lines = captured.err.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith(f"asm-audit: error: {bad}: {field}"), lines
+
+
+def test_diff_accepts_the_documented_values(tmp_path, capsys):
+    old, new = tmp_path / "old.json", tmp_path / "new.json"
+    old.write_text(json.dumps(_report()))
+    new.write_text(json.dumps(_report(verdict="GO", finding_status="PASS", finding_severity="info")))
+    assert main(["diff", str(old), str(new)]) == 0
+    assert "verdict: NO-GO -> GO" in capsys.readouterr().out
+
+
+def test_diff_markdown_keeps_table_rows_whole_and_text_inert(tmp_path, capsys):
+    old, new = tmp_path / "old.json", tmp_path / "new.json"
+    old.write_text(json.dumps(_report(finding_status="PASS")))
+    new.write_text(json.dumps(_report(finding_check_id="x|y", finding_gate="uninstall|z", finding_cluster="c|1",
+                                      finding_name="a|b", finding_message="<b>m</b> | \x1b[31m\u202e")))
+    assert main(["diff", str(old), str(new), "--format", "md"]) == 0
+    out = capsys.readouterr().out
+    assert not re.search("[\x00-\x08\x0b-\x1f\x7f\u202e]", out)
+    table = [line for line in out.splitlines() if line.startswith("| ")]
+    header = "| check | cluster | subject | gate | message |"
+    assert header in table
+    new_rows = table[table.index(header) + 1:table.index(header) + 2]
+    assert len(new_rows) == 1 and len(re.findall(r"(?<!\\)\|", new_rows[0])) == 6, new_rows
+    assert "<b>" not in out
+
+
+def test_diff_text_shows_control_characters_as_escapes(tmp_path, capsys):
+    old, new = tmp_path / "old.json", tmp_path / "new.json"
+    old.write_text(json.dumps(_report(finding_status="PASS")))
+    new.write_text(json.dumps(_report(finding_name="cart\x1b]0;owned\x07\r\u202e")))
+    assert main(["diff", str(old), str(new)]) == 0
+    out = capsys.readouterr().out
+    assert "cart\\x1b]0;owned\\x07\\x0d\\u202e" in out
+    assert not re.search("[\x00-\x08\x0b-\x1f\x7f\u202e]", out)

@@ -395,12 +395,19 @@ def test_rejected_credentials_are_unknown_never_go(tmp_path, fake_api, fake_asm,
 
 
 # ---------------------------------------------------------------- Ctrl-C
+def _default_sigint() -> None:
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def interrupt_when_listing_pods(argv: list[str], cwd: Path, env: dict[str, str], servers: list[FakeApiServer]
                                 ) -> tuple[subprocess.Popen[str], str, float]:
     """Run the CLI in a subprocess, send SIGINT once every server has been asked for its pods (lists the tests
     delay); return the process, its stderr and how long it took to end after the signal."""
+    # preexec_fn: a shell starts background jobs with SIGINT ignored and children inherit that (Python then
+    # installs no KeyboardInterrupt handler); the child gets the default back, as from an interactive shell.
     proc = subprocess.Popen([sys.executable, "-m", "auditor.cli.main", *argv], cwd=cwd, env=env,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            preexec_fn=_default_sigint)
     try:
         deadline = time.monotonic() + 30
         while not all(any(r.path == "/api/v1/pods" for r in s.requests) for s in servers):

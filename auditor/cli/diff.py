@@ -10,6 +10,7 @@ import typer
 
 from auditor import diff as delta_of
 from auditor.errors import UsageError
+from auditor.render import show_controls
 
 FORMATS = ("text", "md", "json")
 
@@ -31,5 +32,6 @@ def diff(
     if fmt == "json":
         sys.stdout.buffer.write(delta_of.render_json(delta) + b"\n")
     else:
-        sys.stdout.write(delta_of.FORMATS[fmt](delta))
+        # Names and messages come from the reports: no terminal escape or bidi override reaches the screen.
+        sys.stdout.write(show_controls(delta_of.FORMATS[fmt](delta), keep="\n"))
     sys.stdout.flush()

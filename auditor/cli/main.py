@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import datetime as dt
+import os
 import sys
 import tempfile
 import traceback
-from pathlib import Path
 
 import typer
 
@@ -47,10 +47,13 @@ def _fail(message: str, code: int) -> int:
 
 
 def _internal(exc: Exception) -> int:
+    # A private new file (mkstemp: O_CREAT|O_EXCL, mode 0600, random name): a predictable path in a shared /tmp
+    # could be a planted symlink that makes us overwrite another file, or let others read the traceback.
     stamp = dt.datetime.now().strftime("%Y%m%d-%H%M%S")
-    path = Path(tempfile.gettempdir()) / f"asm-audit-crash-{stamp}.log"
     try:
-        path.write_text(traceback.format_exc(), encoding="utf-8")
+        fd, path = tempfile.mkstemp(prefix=f"asm-audit-crash-{stamp}-", suffix=".log")
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write(traceback.format_exc())
         where = f"details in {path}"
     except OSError:
         where = "details could not be written"

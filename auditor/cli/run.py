@@ -73,6 +73,16 @@ def target_from(snapshot: str | None, kubeconfig: str | None, context: str | Non
                       run_timeout_s=run_timeout)
 
 
+def check_out_outside(out: Path, snapshot: str | None) -> None:
+    """--out inside the snapshot directory would write reports into the evidence they were made from."""
+    if not snapshot or str(out) == "-":
+        return
+    evidence, reports = Path(snapshot).resolve(), out.resolve()
+    if reports == evidence or evidence in reports.parents:
+        raise UsageError(f"--out {out} is inside the snapshot {snapshot}: write the reports elsewhere, the "
+                         "snapshot is evidence")
+
+
 def render_staged(result: AuditResult, out: Path, formats: list[str]) -> list[Path]:
     """Render every format into a scratch directory next to --out, then move the files into place.
 
@@ -89,18 +99,44 @@ def render_staged(result: AuditResult, out: Path, formats: list[str]) -> list[Pa
     try:
         returned = render_all(result, stage, formats)
         out.mkdir(parents=True, exist_ok=True)
-        written = []
-        # Every file a renderer left (the ones it returned first, in format order), each moved atomically.
+        # Every file a renderer left (the ones it returned first, in format order).
         files = list(dict.fromkeys([*returned, *sorted(p for p in stage.rglob("*") if p.is_file())]))
-        for path in files:
-            target = out / path.relative_to(stage)
-            target.parent.mkdir(parents=True, exist_ok=True)
-            os.replace(path, target)
-            if path in returned:
-                written.append(target)
-        return written
+        moves = [(path, out / path.relative_to(stage)) for path in files]
+        _move_set(moves, out, stage)
+        return [target for path, target in moves if path in returned]
     finally:
         shutil.rmtree(stage, ignore_errors=True)
+
+
+def _move_set(moves: list[tuple[Path, Path]], out: Path, stage: Path) -> None:
+    """Move the new report files into place all together or not at all.
+
+    Each old file is first set aside (inside the stage); if any move fails, the new files placed so far are
+    removed and the old ones put back, so --out never holds a new report.html beside an old findings.json.
+    """
+    for _, target in moves:  # what cannot be replaced by a file is refused before anything moves
+        if target.is_symlink() or (target.exists() and not target.is_file()):
+            raise UsageError(f"--out {out}: {target.name} exists and is not a regular file; nothing was written")
+    previous = stage / ".previous"
+    kept: list[tuple[Path, Path]] = []
+    placed: list[Path] = []
+    try:
+        for path, target in moves:
+            target.parent.mkdir(parents=True, exist_ok=True)
+            if target.exists():
+                aside = previous / target.relative_to(out)
+                aside.parent.mkdir(parents=True, exist_ok=True)
+                os.replace(target, aside)
+                kept.append((aside, target))
+            os.replace(path, target)
+            placed.append(target)
+    except OSError as exc:
+        for target in placed:
+            target.unlink(missing_ok=True)
+        for aside, target in reversed(kept):
+            os.replace(aside, target)
+        raise UsageError(f"--out {out}: cannot write the report set: {exc.strerror or exc}; the previous "
+                         "report files are unchanged") from exc
 
 
 def emit(result: AuditResult, out: Path, formats: list[str], quiet: bool) -> None:
@@ -153,6 +189,7 @@ def run(
     target = target_from(snapshot, kubeconfig, context, cluster or [], asm_kubeconfig, asm_context, timeout,
                          run_timeout)
     target.fleet = str(fleet) if fleet else None
+    check_out_outside(out, snapshot)
     if fail_on_new and baseline is None:
         raise UsageError("--fail-on-new needs --baseline OLD.json")
     previous = load_report(baseline) if baseline else None  # a bad baseline fails before collection

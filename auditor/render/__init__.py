@@ -14,6 +14,19 @@ from auditor.errors import UsageError
 Renderer = Callable[[AuditResult, Path], Path]
 DEFAULT_FORMATS = ("html", "pdf", "json")
 
+# Characters that drive a terminal or reorder what it shows: C0/C1 controls (ESC, CR, NUL...), DEL, bidi marks,
+# embeddings, overrides and isolates (U+202E shows "exe.txt" as "txt.exe"), line/paragraph separators.
+# Where cluster text is shown as plain text (terminal, findings.csv) they become visible escapes such as \x1b.
+CONTROL_ESCAPES = {c: f"\\x{c:02x}" for c in (*range(0x20), 0x7F, *range(0x80, 0xA0))}
+CONTROL_ESCAPES.update({c: f"\\u{c:04x}" for c in (0x061C, 0x200E, 0x200F, 0x2028, 0x2029, *range(0x202A, 0x202F),
+                                                     *range(0x2066, 0x206A))})
+
+
+def show_controls(text: str, keep: str = "") -> str:
+    """`text` with the characters above shown as escapes, except those in `keep` (e.g. newline in a CSV cell)."""
+    table = {c: v for c, v in CONTROL_ESCAPES.items() if chr(c) not in keep} if keep else CONTROL_ESCAPES
+    return text.translate(table)
+
 
 @functools.cache
 def _umask() -> int:

@@ -67,7 +67,8 @@ PDF_LIMITS = Limits(blockers=40, findings=120, unknowns=30, warnings=30)
 # ---------------------------------------------------------------- text hygiene
 # C0/C1 controls except tab and newline, lone surrogates (bytes that were not UTF-8), non-characters and
 # bidi overrides (text that displays differently from what it says).
-_UNSAFE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\ufffe\uffff\u202a-\u202e\u2066-\u2069]")
+_UNSAFE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\ufffe\uffff\u061c\u200e\u200f\u2028\u2029"
+                     "\u202a-\u202e\u2066-\u2069]")
 _SURROGATE = re.compile("[\ud800-\udfff]")
 
 

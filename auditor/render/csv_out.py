@@ -1,7 +1,10 @@
 """findings.csv: one row per finding, evidence as compact JSON, safe to open in a spreadsheet.
 
-findings.json is the exact record; this file is what people open in Excel or LibreOffice, so two things
-are done to text cells there:
+findings.json is the exact record; this file is what people open in Excel or LibreOffice (or `cat`), so
+three things are done to text cells there:
+- control and bidi characters (CR, NUL, ESC, U+202E...) are shown as escapes such as `\\x0d`: a bare CR
+  ends a record for many CSV readers (forged rows), ESC drives the terminal of whoever runs `cat findings.csv`;
+  newlines and tabs stay (multi-line commands), inside a quoted field;
 - a cell that a spreadsheet would run as a formula (starting with =, +, -, @, tab or CR: OWASP's
   "CSV injection") gets a leading apostrophe, which spreadsheets read as "this is text";
 - a cell longer than Excel's limit (32,767 characters) is cut, saying how much more findings.json holds
@@ -10,16 +13,19 @@ are done to text cells there:
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import orjson
 import pandas as pd
 
 from auditor.engine import AuditResult
-from auditor.render import write_atomic
+from auditor.render import CONTROL_ESCAPES, show_controls, write_atomic
 
 CELL_LIMIT = 32_767  # Excel's maximum characters per cell
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+_KEPT = "\n\t"  # inside a quoted field, harmless: multi-line commands keep their lines
+_SHOWN = re.compile("[" + "".join(re.escape(chr(c)) for c in CONTROL_ESCAPES if chr(c) not in _KEPT) + "]")
 
 
 def _excel_length(text: str) -> int:
@@ -29,6 +35,7 @@ def _excel_length(text: str) -> int:
 
 def spreadsheet_text(text: str) -> str:
     """One text cell made safe for a spreadsheet (see the module docstring)."""
+    text = show_controls(text, keep=_KEPT)
     if text.startswith(_FORMULA_START):
         text = "'" + text
     if _excel_length(text) > CELL_LIMIT:
@@ -41,7 +48,7 @@ def spreadsheet_text(text: str) -> str:
 
 
 def _needs_care(value: object) -> bool:
-    return isinstance(value, str) and (value.startswith(_FORMULA_START) or (
+    return isinstance(value, str) and (value.startswith(_FORMULA_START) or _SHOWN.search(value) is not None or (
         len(value) > CELL_LIMIT // 2 and _excel_length(value) > CELL_LIMIT))
 
 

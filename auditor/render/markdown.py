@@ -41,8 +41,11 @@ def md(value: object, limit: int = 300) -> str:
 
 
 def code_span(value: object, limit: int = 120) -> str:
-    """Inline code: no backticks inside; a table pipe stays escaped (GFM reads \\| in code spans too)."""
-    text = clean(value, limit).replace("\n", " ").replace("`", "'").replace("|", "\\|")
+    """Inline code: no backticks inside. A value with a table pipe is plain escaped text instead: GFM splits a
+    row at `\\|` (escaped backslash, bare pipe), and inside a code span a backslash cannot be escaped."""
+    text = clean(value, limit).replace("\n", " ").replace("`", "'")
+    if "|" in text:
+        return md(text, limit)
     return f"`{text}`" if text else ""
 
 

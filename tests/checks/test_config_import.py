@@ -50,7 +50,7 @@ def test_fail_per_missing_and_different_object_with_diff(audit):
     missing = rows["allow-shop"]
     assert missing["status"] == "FAIL" and missing["kind"] == "AuthorizationPolicy"
     assert missing["message"] == "AuthorizationPolicy payments/allow-shop is not on the ASM control plane"
-    assert ("-n payments get authorizationpolicies.security.istio.io allow-shop -o json | jq" in
+    assert ("-n payments get authorizationpolicies.security.istio.io/allow-shop -o json | jq" in
             missing["remediation"])
     assert missing["remediation"].endswith("kubectl --kubeconfig=\"${ASM_KUBECONFIG:?}\" apply -f -")
     different = rows["cart"]

@@ -274,7 +274,7 @@ def test_lb_weights_fail_reports_split(audit):
     assert row["status"] == "FAIL" and row["name"] == "istio-ingressgateway"
     assert "Istio 20 : ASM 80" in row["message"] and "20% to Istio" in row["message"]
     assert row["remediation"].endswith(
-        f"-n istio-system annotate service istio-ingressgateway {CCM}alibaba-cloud-loadbalancer-weight=0 "
+        f"-n istio-system annotate service/istio-ingressgateway {CCM}alibaba-cloud-loadbalancer-weight=0 "
         "--overwrite\n# the Service is reconciled by the Istio operator (operator.istio.io/managed=Reconcile): "
         "set the annotation in the IstioOperator's ingressGateways[].k8s.serviceAnnotations too, or it is reverted")
 

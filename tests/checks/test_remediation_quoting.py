@@ -16,6 +16,7 @@ from typing import Any
 import pytest
 
 from auditor import mesh
+from auditor.findings import records
 from tests import factory as f
 
 IDS = {"asm": {"cluster_ids": {"cluster-a": "c-a"}}}
@@ -92,7 +93,7 @@ def test_residue_deletes_each_fronting_service_as_one_word(audit, value):
     row = only(a.rows("istio-residue"), name="istio-ingressgateway")
     assert row["status"] == "FAIL"
     assert_quoted(row["remediation"], value)
-    assert row["remediation"].endswith(f"delete service {shlex.quote(value)}")
+    assert row["remediation"].endswith(f"delete service/{shlex.quote(value)}")
 
 
 @payloads
@@ -134,7 +135,7 @@ def test_orphaned_istiod_pods_are_deleted_one_word_each(audit, value):
     assert row["status"] == "FAIL"
     assert_quoted(row["remediation"], value)
     words = shell_words(row["remediation"])
-    assert words[words.index("pod") + 1:] == sorted([value, "istiod-7f9c6d5b8-k2x9q"])
+    assert words[words.index("delete") + 1:] == ["pod/" + n for n in sorted([value, "istiod-7f9c6d5b8-k2x9q"])]
 
 
 @payloads
@@ -252,3 +253,103 @@ def test_migration_patch_json_is_one_word(value):
     assert PWN not in words
     assert json.loads(words[-1]) == {"spec": {"desiredState": value}}
     assert mesh.desired_state_command("Migrating").endswith(""" -p '{"spec":{"desiredState":"Migrating"}}'""")
+
+
+# ================================================================ names that read as options (issue 16 item 1)
+# `kubectl delete pod --all` deletes every pod; quoting does not help (`--all` needs no quotes). Every command
+# names objects as `kind/name` (or after `--`), and a namespace starting with `-` as `--namespace=...`.
+OPTION_NAMES = ["--all", "--field-selector=metadata.name=x"]
+OPTION_NAMESPACE = "--all-namespaces"
+# Every option our commands write, standing alone; values of the first group follow as the next word.
+FLAGS_WITH_VALUE = {"-n", "-l", "-o", "-p", "-c", "-f"}
+OUR_FLAGS = FLAGS_WITH_VALUE | {"-r", "--type=merge", "--type=json", "--overwrite", "--previous", "--no-headers",
+                                "--replicas=0", "--purge", "--"}
+OUR_FLAG_PREFIXES = ("--kubeconfig=", "--namespace=")
+
+
+COMMAND_START = re.compile(r"\b(?:kubectl|istioctl) |KUBECONFIG=")
+
+
+def words_read_as_options(command: str) -> list[str]:
+    """Words of the commands in `command` (prose before them skipped) that a parser reads as options we did not
+    write."""
+    bad = []
+    for line in command.splitlines():
+        start = COMMAND_START.search(line)
+        if not start:
+            continue
+        words = shell_words(line[start.start():])
+        ended = False  # after `--` every word is a name
+        for previous, word in zip(["", *words], words, strict=False):
+            if ended or word == "-" or not word.startswith("-"):
+                continue
+            if previous in FLAGS_WITH_VALUE:
+                bad.append(f"{previous} {word}")
+            elif word == "--":
+                ended = True
+            elif word not in OUR_FLAGS and not word.startswith(OUR_FLAG_PREFIXES):
+                bad.append(word)
+    return bad
+
+
+def test_the_option_checker_catches_a_bare_option_name():
+    assert words_read_as_options("kubectl -n shop delete pod --all") == ["--all"]
+    assert words_read_as_options("kubectl -n --all-namespaces delete pod/x") == ["-n --all-namespaces"]
+    assert words_read_as_options("kubectl --namespace=--all delete pod/--all  # note --all") == []
+    assert words_read_as_options("kubectl argo rollouts restart -n shop -- --all") == []
+
+
+def _option_named_objects(name: str) -> dict[str, tuple[str, list[dict]]]:
+    """Scenarios (phase, data-plane objects) whose findings carry a command built around `name`."""
+    asm_label = {"sidecar.asm.aliyun.com/inject": "true"}
+    dep, rs = f.deployment(name, "shop")
+    moved_dep, moved_rs = f.deployment("moved", OPTION_NAMESPACE)
+    labelled = [f.pod(f"p{i}", "shop", owner=(kind, name), labels={"app": f"p{i}", **asm_label})
+                for i, kind in enumerate(["Job", "ReplicaSet", "Rollout", "CloneSet"])]
+    return {
+        "sidecars": ("uninstall", [dep, rs, *f.workload_pods((dep, rs), 2), moved_dep, moved_rs,
+                                   *f.workload_pods((moved_dep, moved_rs), 1),
+                                   f.pod(name, "ops", labels={"app": "debug", **asm_label}), *labelled,
+                                   f.pod("kruise-x", "shop", owner=("CloneSet", name + "-k"))]),
+        "own-name": ("uninstall", [f.virtualservice(name), *_shared_clb(name)]),
+        "mesh-config": ("migrating", [_istiod_reading(name), f.configmap(name, "istio-system", {"mesh": "x: 1\n"})]),
+        "istiod": ("migrating", [_renamed(f.istiod(), name), f.mesh_configmap()]),
+        "operator": ("assessment", [f.istiod(), f.deployment(name, OPTION_NAMESPACE,
+                                                             labels={"name": "istio-operator"})[0]]),
+        "kube-inject": ("assessment", _kube_injected(name)),
+        "residue": ("finished", [
+            f.istio_operator_cr(name, OPTION_NAMESPACE), f.cluster_rbac(f"istiod-{name}"),
+            f.webhook_config(name, labels=f.ISTIO_INSTALL_LABELS),
+            f.crd(name + ".networking.istio.io", annotations={"meta.helm.sh/release-name": "istio-base"}),
+            f.gateway_deployment("istio-ingressgateway"),
+            f.gateway_service(name, selector={"app": "istio-ingressgateway", "istio": "ingressgateway"}),
+            f.pod(name, "istio-system", proxy=None, owner=("ReplicaSet", "istiod-7f9c6d5b8"))]),
+        "unready": ("uninstall", [dep, rs, f.pod(name, "shop", proxy="asm", ready=False,
+                                                 owner=("ReplicaSet", rs["metadata"]["name"]))]),
+    }
+
+
+@pytest.mark.parametrize("name", OPTION_NAMES)
+def test_no_command_reads_an_object_name_as_an_option(audit, name):
+    """Objects named like options, through the real engine: every printed command keeps them names."""
+    with_name: set[str] = set()
+    for phase, objects in _option_named_objects(name).values():
+        a = audit({"cluster-a": objects}, phase, asm=[])
+        for row in records(a.result.findings):
+            command = row["remediation"] or ""
+            assert words_read_as_options(command) == [], (row["check_id"], command)
+            if name in command and not command.startswith("# no command shown"):
+                with_name.add(row["check_id"])
+    # Not vacuous: each command builder ran with the name in its command.
+    assert with_name >= {"istio-sidecars-remaining", "restart-risk", "istio-config-imported", "ingress-lb-weights",
+                         "mesh-config-xds-agent", "istiod-restarted", "manual-injection",
+                         "istio-control-plane-removed", "istio-residue", "asm-proxies-ready"}, with_name
+
+
+@pytest.mark.parametrize("kind", ["Deployment", "StatefulSet", "DaemonSet", "Job", "ReplicaSet", "Pod", "Rollout",
+                                  "CloneSet", "CronJob"])
+@pytest.mark.parametrize("name", OPTION_NAMES)
+def test_restart_and_move_commands_keep_option_names_names(kind, name):
+    for command in (mesh.restart_command("c1", kind, OPTION_NAMESPACE, name),
+                    mesh.asm_inject_command("c1", kind, OPTION_NAMESPACE, name)):
+        assert words_read_as_options(command) == [], command

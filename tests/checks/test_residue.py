@@ -57,9 +57,9 @@ def test_control_plane_fails_per_leftover_with_delete_command(audit):
                          ("ValidatingWebhookConfiguration", "istiod-default-validator"),
                          ("IstioOperator", "installed-state")}
     assert rows[("Deployment", "istiod")]["remediation"] == (
-        "kubectl --kubeconfig=\"${KUBECONFIG_CLUSTER_A:?}\" -n istio-system delete deployment istiod")
+        "kubectl --kubeconfig=\"${KUBECONFIG_CLUSTER_A:?}\" -n istio-system delete deployment/istiod")
     assert rows[("MutatingWebhookConfiguration", "istio-sidecar-injector")]["remediation"] == (
-        "kubectl --kubeconfig=\"${KUBECONFIG_CLUSTER_A:?}\" delete mutatingwebhookconfiguration istio-sidecar-injector")
+        "kubectl --kubeconfig=\"${KUBECONFIG_CLUSTER_A:?}\" delete mutatingwebhookconfiguration/istio-sidecar-injector")
     assert "finalizers" in rows[("IstioOperator", "installed-state")]["remediation"]
     # ASM's injector with Istio's naming scheme is never flagged
     assert not any(name == "istio-sidecar-injector-1-24-6" for _, name in rows)
@@ -117,10 +117,10 @@ def test_residue_fails_what_still_acts(audit):
     assert set(rows) == {"payments", "stable-channel-default-policy.istio.io",
                          "stable-channel-default-policy-binding.istio.io", "istio-ingressgateway"}
     assert rows["payments"]["remediation"] == (
-        "kubectl --kubeconfig=\"${KUBECONFIG_CLUSTER_A:?}\" label ns payments istio.io/rev=1-24-6 --overwrite")
+        "kubectl --kubeconfig=\"${KUBECONFIG_CLUSTER_A:?}\" label ns/payments istio.io/rev=1-24-6 --overwrite")
     assert "start without a proxy" in rows["payments"]["message"]
     assert rows["istio-ingressgateway"]["remediation"].splitlines()[1] == (
-        "kubectl --kubeconfig=\"${KUBECONFIG_CLUSTER_A:?}\" -n istio-system delete service istio-ingressgateway")
+        "kubectl --kubeconfig=\"${KUBECONFIG_CLUSTER_A:?}\" -n istio-system delete service/istio-ingressgateway")
     assert {r["severity"] for r in rows.values()} == {"major"}
 
 
@@ -141,7 +141,7 @@ def test_residue_warns_about_inert_leftovers(audit):
     purge = warned[""]
     assert purge["evidence"]["objects"] == ["ConfigMap istio-system/istio", "Service istio-system/istiod"]
     assert purge["remediation"].startswith("istioctl --kubeconfig=\"${KUBECONFIG_CLUSTER_A:?}\" uninstall --purge")
-    assert "-n istio-system delete configmap istio" in purge["remediation"]
+    assert "-n istio-system delete configmap/istio" in purge["remediation"]
     assert {r["severity"] for r in warned.values()} == {"minor"}
     assert "deletes every Destinationrule in this cluster" in warned["destinationrules.networking.istio.io"][
         "remediation"]

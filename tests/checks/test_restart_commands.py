@@ -14,12 +14,12 @@ def test_builtin_kinds_keep_their_commands():
     assert mesh.restart_command("c1", "Deployment", "shop", "cart") == (
         "kubectl --kubeconfig=\"${KUBECONFIG_C1:?}\" -n shop rollout restart deployment/cart")
     assert mesh.restart_command("c1", "Pod", "ops", "debug").startswith(
-        "kubectl --kubeconfig=\"${KUBECONFIG_C1:?}\" -n ops delete pod debug")
+        "kubectl --kubeconfig=\"${KUBECONFIG_C1:?}\" -n ops delete pod/debug")
 
 
 def test_argo_rollouts_and_openkruise_clonesets_use_their_plugins():
     assert mesh.restart_command("cluster-a", "Rollout", "shop", "web") == (
-        "KUBECONFIG=\"${KUBECONFIG_CLUSTER_A:?}\" kubectl argo rollouts restart -n shop web")
+        "KUBECONFIG=\"${KUBECONFIG_CLUSTER_A:?}\" kubectl argo rollouts restart -n shop -- web")
     clone = mesh.restart_command("cluster-a", "CloneSet", "shop", "web")
     assert clone.startswith(
         "KUBECONFIG=\"${KUBECONFIG_CLUSTER_A:?}\" kubectl kruise rollout restart -n shop cloneset/web  # ")
@@ -70,12 +70,12 @@ def test_pods_of_an_argo_rollout_get_the_argo_command(audit):
     pods = [f.pod(f"web-6d9f8b7c5-{s}", owner=("ReplicaSet", "web-6d9f8b7c5"), xds_agent=None) for s in "ab"]
     [row] = audit({"c1": [rs, *pods]}, "migrating").rows("pods-xds-agent")
     assert (row["status"], row["kind"], row["name"]) == ("FAIL", "Rollout", "web")
-    assert row["remediation"] == "KUBECONFIG=\"${KUBECONFIG_C1:?}\" kubectl argo rollouts restart -n shop web"
+    assert row["remediation"] == "KUBECONFIG=\"${KUBECONFIG_C1:?}\" kubectl argo rollouts restart -n shop -- web"
 
 
 def test_moving_clonesets_to_asm_patches_their_template_rollouts_get_steps():
     command = mesh.asm_inject_command("c1", "CloneSet", "shop", "web")
-    assert command.startswith('kubectl --kubeconfig="${KUBECONFIG_C1:?}" -n shop patch clonesets.apps.kruise.io web ')
+    assert command.startswith('kubectl --kubeconfig="${KUBECONFIG_C1:?}" -n shop patch clonesets.apps.kruise.io/web ')
     assert "InPlaceIfPossible" in command
     words = shlex.split(command, comments=True)
     assert words[words.index("-p") + 1] == (

@@ -47,7 +47,7 @@ def test_risky_workload_warns_with_reasons_and_waves_order_lowest_first(audit):
                    "single replica", "no preStop", "no PodDisruptionBudget", "long-lived connections"):
         assert reason in ledger["message"]
     assert "Set terminationGracePeriodSeconds above 5s." in ledger["remediation"]
-    assert "patch deployment ledger" in ledger["remediation"]
+    assert "patch deployment/ledger" in ledger["remediation"]
     search = rows["search"]  # 2 replicas, but no preStop and no PDB
     assert (search["status"], search["severity"], search["evidence"]["score"]) == ("WARN", "minor", 2)
     plan = rows[""]

@@ -31,7 +31,7 @@ def test_one_finding_per_workload_with_the_seed_patch_command(audit):
     assert "1 native, 2 classic" in row["message"]
     assert row["severity"] == "blocker"
     assert row["remediation"] == (
-        "kubectl --kubeconfig=\"${KUBECONFIG_C1:?}\" -n shop patch deployment cart --type='merge' -p "
+        "kubectl --kubeconfig=\"${KUBECONFIG_C1:?}\" -n shop patch deployment/cart --type='merge' -p "
         '\'{"spec":{"template":{"metadata":{"labels":{"sidecar.asm.aliyun.com/inject":"true"}}}}}\'')
 
 
@@ -66,7 +66,7 @@ def test_partly_labelled_workload_is_not_called_pending(audit):
     pods = [*f.workload_pods(cart, 1, labels={"sidecar.asm.aliyun.com/inject": "true"}),
             *f.workload_pods(cart, 2)[1:]]
     [row] = audit({"c1": [*cart, *pods]}, "uninstall").rows("istio-sidecars-remaining")
-    assert "1 of them carry" in row["message"] and "patch deployment cart" in row["remediation"]
+    assert "1 of them carry" in row["message"] and "patch deployment/cart" in row["remediation"]
 
 
 def test_kube_injected_template_gets_the_rerender_remediation(audit):

@@ -36,7 +36,7 @@ def test_value_must_be_exactly_true(audit):
     pods = [f.pod("a", owner=None, xds_agent="True"), f.pod("b", owner=None, xds_agent="1")]
     rows = audit({"c1": pods}, "migrating").by_name("pods-xds-agent")
     assert rows["a"]["status"] == rows["b"]["status"] == "FAIL"
-    assert "delete pod a" in rows["a"]["remediation"]
+    assert "delete pod/a" in rows["a"]["remediation"]
 
 
 def test_value_read_from_proxy_config_json_when_no_env_var(audit):
