@@ -26,7 +26,7 @@ import pandas as pd
 from auditor import __version__, mesh, podwire
 from auditor import kinds as K
 from auditor.check import Check, ClusterCheck, Context
-from auditor.config import CHECK_ALIASES, Config, load_openapi_answer
+from auditor.config import CHECK_ALIASES, Config, catch_all_checks, load_openapi_answer
 from auditor.diff import existing_blockers, since_baseline
 from auditor.errors import ClusterUnreachable, EvidenceUnavailable, KindNotServed, SourceError, UsageError
 from auditor.findings import (
@@ -593,6 +593,9 @@ def _run_audit(
         cid = CHECK_ALIASES.get(exemption.check, exemption.check)
         if not any(fnmatch.fnmatchcase(c, cid) for c in registry.checks):
             raise UsageError(f"exemption names unknown check id {exemption.check!r}")
+        if catch_all_checks(cid, registry.checks):
+            raise UsageError(f"exemption check {exemption.check!r} matches every check id: an exemption must "
+                             "name a check (one exemption per check; globs like 'istio-*' are fine)")
 
     rules = mesh.ProxyRules(**{k: v for k, v in config.classification.model_dump().items() if v is not None})
     openapi = dict(sources.asm_openapi)
