@@ -32,6 +32,7 @@ from auditor.errors import ClusterUnreachable, EvidenceUnavailable, KindNotServe
 from auditor.findings import (
     ExemptionReport,
     apply_exemptions,
+    config_effects,
     exemption_notes,
     exit_code_of,
     findings_frame,
@@ -382,12 +383,13 @@ def auto_gate(inv: Inventory) -> tuple[Gate, str]:
 
 
 # ---------------------------------------------------------------- running checks
-def _stamp(f: Finding, check: type[Check], gate: Gate, severity: Severity) -> Finding:
+def _stamp(f: Finding, check: type[Check], gate: Gate, override: Severity | None) -> Finding:
     f.gate = gate.value
     f.check_id = check.id
     f.title = check.title
-    if f.severity is None:
-        f.severity = severity
+    # The config's override reaches every finding of the check, also those the check gave their own severity.
+    f.default_severity = f.severity or check.severity
+    f.severity = override or f.default_severity
     _defuse_remediation(f)
     return f
 
@@ -408,7 +410,7 @@ def _defuse_remediation(f: Finding) -> None:
             return
 
 
-def _run_one(check: type[Check], ctx: Context, severity: Severity) -> list[Finding]:
+def _run_one(check: type[Check], ctx: Context, severity: Severity | None) -> list[Finding]:
     instance = check()
     out: list[Finding] = []
 
@@ -644,7 +646,7 @@ def _run_audit(
             ctx = Context(inv=inv, gate=gate, settings=settings)
             for check in selected:
                 if gate in check.gates:
-                    findings.extend(_run_one(check, ctx, overrides.get(check.id, check.severity)))
+                    findings.extend(_run_one(check, ctx, overrides.get(check.id)))
     for name, problem in registry.broken.items():
         for gate in gates:
             findings.append(Finding(Status.UNKNOWN, "mesh", f"check plugin did not load: {problem}",
@@ -680,7 +682,8 @@ def _run_audit(
     result = AuditResult(
         findings=frame, verdict=verdict, exit_code=exit_code_of(verdict),
         gate=phase if phase == "all" else gates[0].value, gates=[g.value for g in gates], gate_reason=reason,
-        gate_verdicts=gate_verdicts, clusters=cluster_facts(inv, cr), summary=summary_of(frame),
+        gate_verdicts=gate_verdicts, clusters=cluster_facts(inv, cr),
+        summary={**summary_of(frame), **config_effects(frame)},
         inputs_sha256=sources.digest() or live_digest(sources),
         generated_at=now.isoformat(timespec="seconds").replace("+00:00", "Z"),
         exemptions=exemption_report, checks=[c.metadata() for c in selected], notes=notes, inventory=inv,

@@ -65,9 +65,10 @@ class Finding:
     title: str = ""
     exempt: bool = False
     exempt_reason: str | None = None
+    default_severity: Severity | None = None  # before the config's override (the engine sets both)
 
 
 FINDING_COLUMNS: tuple[str, ...] = (
-    "cluster", "gate", "check_id", "title", "severity", "status", "kind", "namespace", "name",
+    "cluster", "gate", "check_id", "title", "severity", "default_severity", "status", "kind", "namespace", "name",
     "message", "remediation", "evidence", "exempt", "exempt_reason",
 )
