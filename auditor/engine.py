@@ -43,7 +43,7 @@ from auditor.findings import (
 from auditor.fleet import overview
 from auditor.inventory import ClusterInventory, Inventory, slim, summarise_pod
 from auditor.kinds import Kind
-from auditor.model import GATE_ORDER, Finding, Gate, Severity, Status, Verdict
+from auditor.model import GATE_ORDER, MIGRATION_STATES, Finding, Gate, Severity, Status, Verdict
 from auditor.registry import Registry, load_registry
 from auditor.sources.base import ClusterSource, ListRestarted, SourceSet
 from auditor.sources.live import LiveCluster
@@ -382,6 +382,55 @@ def auto_gate(inv: Inventory) -> tuple[Gate, str]:
     return Gate.ASSESSMENT, f"unrecognised state {state!r}; auditing the first gate"
 
 
+# The last state of ASMMigrateFromIstio at which each gate's step still lies ahead (later: "already past").
+GATE_LAST_STATE = {Gate.ASSESSMENT: "Init", Gate.SETUP: "Init", Gate.MIGRATING: "SetupIstioForMigrate",
+                   Gate.UNINSTALL: "Migrating", Gate.FINISHED: "Finished"}
+ASM_KEY_PREFIX = "asm.alibabacloud.com/"
+
+
+def gate_already_past(inv: Inventory, gate: Gate) -> str | None:
+    """The CR's state when the migration is past the step `gate` guards (None when not, or unreadable)."""
+    try:
+        cr = migration_resource(inv)
+    except EvidenceUnavailable:
+        return None
+    state = str(((cr or {}).get("status") or {}).get("state") or "") if cr else ""
+    if state not in MIGRATION_STATES:
+        return None
+    return state if MIGRATION_STATES.index(state) > MIGRATION_STATES.index(GATE_LAST_STATE[gate]) else None
+
+
+def _asm_keys(obj: dict[str, Any]) -> list[str]:
+    metas = [obj.get("metadata") or {}, (((obj.get("spec") or {}).get("template") or {}).get("metadata") or {})]
+    return sorted({k for meta in metas if isinstance(meta, dict) for part in ("labels", "annotations")
+                   if isinstance(meta.get(part), dict) for k in meta[part] if str(k).startswith(ASM_KEY_PREFIX)})
+
+
+def asm_marks(cluster: ClusterInventory) -> list[str]:
+    """Signs on a data plane that ASM is already at work there (what `--phase auto` cannot see without ASM)."""
+    marks: list[str] = []
+    with contextlib.suppress(EvidenceUnavailable):
+        pods = cluster.pods()
+        asm_pods = int((pods["proxy"].astype(str) == mesh.PROXY_ASM).sum())
+        if asm_pods:
+            marks.append(f"{asm_pods} pod(s) with an ASM proxy")
+    local_istiod = cluster.available(K.DEPLOYMENT) and any(
+        mesh.is_istiod_deployment(d) for d in cluster.objects(K.DEPLOYMENT))
+    if cluster.available(K.SERVICE) and not local_istiod:
+        marks += [f"Service istio-system/{name} without a local istiod Deployment (ASM's managed control plane)"
+                  for name, _ in mesh.asm_istiod_services(cluster.objects(K.SERVICE))]
+    for kind in (K.DEPLOYMENT, K.SERVICE, K.NAMESPACE):
+        if cluster.available(kind):
+            for obj in cluster.objects(kind):
+                keys = _asm_keys(obj)
+                if keys:
+                    meta = obj.get("metadata") or {}
+                    where = "/".join(str(x) for x in (meta.get("namespace"), meta.get("name")) if x)
+                    marks.append(f"{kind.kind} {where} carries {keys[0]}")
+                    break  # one object per kind is enough to say so
+    return marks
+
+
 # ---------------------------------------------------------------- running checks
 def _stamp(f: Finding, check: type[Check], gate: Gate, override: Severity | None) -> Finding:
     f.gate = gate.value
@@ -652,6 +701,7 @@ def _run_audit(
             findings.append(Finding(Status.UNKNOWN, "mesh", f"check plugin did not load: {problem}",
                                     severity=Severity.MAJOR, gate=gate.value, check_id=f"plugin:{name}",
                                     title=f"Check plugin {name}"))
+    findings.extend(_gate_findings(collector, inv, phase, gates))
     if phase == "auto" and inv.asm is not None and not inv.asm.available(K.ASM_MIGRATION):
         # The gate is a guess: its GO must not be read as a GO for the step the cluster is really at.
         findings.append(Finding(Status.UNKNOWN, inv.asm.name, f"{reason}: the gate is a guess, so this audit "
@@ -700,6 +750,36 @@ def _run_audit(
             result.notes.append(f"--fail-on-new: {accepted} blocker finding(s) already in the baseline do not "
                                 f"block; without the baseline the verdict is {verdict_without_baseline.value}")
     return result
+
+
+def _gate_findings(collector: Collector, inv: Inventory, phase: str, gates: list[Gate]) -> list[Finding]:
+    """A GO must be about the step the cluster is at: an unknown gate is UNKNOWN, a gate already past is a FAIL."""
+    gate = gates[0]
+    title = "Gate selection (--phase)"
+    if phase == "auto" and inv.asm is None:
+        collector.ensure([K.POD, *FACT_KINDS], "data-plane")  # what ASM leaves on a data plane
+        marks = [f"{c.name}: {m}" for c in inv.data_planes for m in asm_marks(c)]
+        if marks:
+            shown = "; ".join(marks[:5]) + (f"; and {len(marks) - 5} more" if len(marks) > 5 else "")
+            return [Finding(Status.UNKNOWN, "mesh", f"--phase auto chose {gate.value} without an ASM control plane "
+                            f"to read the migration state from, but the data plane shows ASM at work ({shown}): the "
+                            "migration may be under way, so the gate is unknown; "
+                            "pass --asm-kubeconfig (or ASM_KUBECONFIG) or --phase GATE",
+                            remediation="Give the ASM control plane (--asm-kubeconfig FILE or ASM_KUBECONFIG) so the "
+                                        "migration state can be read, or name the gate with --phase GATE.",
+                            severity=Severity.BLOCKER, gate=gate.value, check_id="gate-selection", title=title,
+                            evidence={"asm_marks": marks[:50]})]
+    if phase in (g.value for g in Gate):
+        state = gate_already_past(inv, gate)
+        if state:
+            ahead = auto_gate(inv)[0].value
+            return [Finding(Status.FAIL, "mesh", f"--phase {phase}: already past: ASMMigrateFromIstio/default is in "
+                            f"state {state}, beyond the step this gate guards; its checks say nothing about the "
+                            f"next step ({ahead})",
+                            remediation=f"asm-audit run --phase {ahead}   # or --phase auto",
+                            severity=Severity.BLOCKER, gate=gate.value, check_id="gate-selection", title=title,
+                            evidence={"state": state, "next_gate": ahead})]
+    return []
 
 
 def _check_kubeconfig_variables(names: list[str]) -> None:
