@@ -29,8 +29,8 @@ BLOCKING_SEVERITIES = (Severity.BLOCKER.value, Severity.MAJOR.value)
 
 def findings_frame(findings: Iterable[Finding]) -> pd.DataFrame:
     rows = [
-        (f.cluster, f.gate, f.check_id, f.title, str(f.severity), str(f.default_severity or f.severity),
-         str(f.status), f.kind, f.namespace, f.name, f.message, f.remediation, f.evidence, f.exempt, f.exempt_reason)
+        (f.cluster, f.gate, f.check_id, f.title, str(f.severity), str(f.status), f.kind, f.namespace, f.name,
+         f.message, f.remediation, f.evidence, f.exempt, f.exempt_reason, str(f.default_severity or f.severity))
         for f in findings
     ]
     frame = pd.DataFrame.from_records(rows, columns=list(FINDING_COLUMNS))

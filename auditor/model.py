@@ -69,6 +69,7 @@ class Finding:
 
 
 FINDING_COLUMNS: tuple[str, ...] = (
-    "cluster", "gate", "check_id", "title", "severity", "default_severity", "status", "kind", "namespace", "name",
+    "cluster", "gate", "check_id", "title", "severity", "status", "kind", "namespace", "name",
     "message", "remediation", "evidence", "exempt", "exempt_reason",
+    "default_severity",  # last: CSV columns that existed before keep their position
 )
