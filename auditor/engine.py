@@ -14,6 +14,7 @@ import gc
 import hashlib
 import logging
 import queue
+import re
 import threading
 import time
 import traceback
@@ -386,6 +387,7 @@ def auto_gate(inv: Inventory) -> tuple[Gate, str]:
 GATE_LAST_STATE = {Gate.ASSESSMENT: "Init", Gate.SETUP: "Init", Gate.MIGRATING: "SetupIstioForMigrate",
                    Gate.UNINSTALL: "Migrating", Gate.FINISHED: "Finished"}
 ASM_KEY_PREFIX = "asm.alibabacloud.com/"
+ASM_ISTIOD_NAME = re.compile(r"^istiod-\d+-\d+-\d+$")  # ASM's managed istiod-<version> Service (istiod-1-24-6)
 
 
 def gate_already_past(inv: Inventory, gate: Gate) -> str | None:
@@ -417,8 +419,11 @@ def asm_marks(cluster: ClusterInventory) -> list[str]:
     local_istiod = cluster.available(K.DEPLOYMENT) and any(
         mesh.is_istiod_deployment(d) for d in cluster.objects(K.DEPLOYMENT))
     if cluster.available(K.SERVICE) and not local_istiod:
+        metas = [svc.get("metadata") or {} for svc in cluster.objects(K.SERVICE)]
+        names = sorted(str(m.get("name")) for m in metas
+                       if m.get("namespace") == "istio-system" and ASM_ISTIOD_NAME.match(str(m.get("name"))))
         marks += [f"Service istio-system/{name} without a local istiod Deployment (ASM's managed control plane)"
-                  for name, _ in mesh.asm_istiod_services(cluster.objects(K.SERVICE))]
+                  for name in names]
     for kind in (K.DEPLOYMENT, K.SERVICE, K.NAMESPACE):
         if cluster.available(kind):
             for obj in cluster.objects(kind):
