@@ -464,7 +464,7 @@ def _defuse_remediation(f: Finding) -> None:
             return
 
 
-def _run_one(check: type[Check], ctx: Context, severity: Severity | None) -> list[Finding]:
+def _run_one(check: type[Check], ctx: Context, override: Severity | None) -> list[Finding]:
     instance = check()
     out: list[Finding] = []
 
@@ -480,7 +480,7 @@ def _run_one(check: type[Check], ctx: Context, severity: Severity | None) -> lis
                                          evidence={"traceback": traceback.format_exc(limit=5)})]
         if not produced:
             produced = [instance.unknown(cluster, "check produced no result")]
-        out.extend(_stamp(f, check, ctx.gate, severity) for f in produced)
+        out.extend(_stamp(f, check, ctx.gate, override) for f in produced)
 
     # `needs` is a promise: without one of those kinds a cluster's result is UNKNOWN, whatever the check
     # would have made of the gap (fail safe also for checks that quietly fall back to defaults).
@@ -488,7 +488,7 @@ def _run_one(check: type[Check], ctx: Context, severity: Severity | None) -> lis
     if isinstance(instance, ClusterCheck):
         for cluster in ctx.inv.data_planes:
             if cluster.name in missing:
-                out.append(_stamp(instance.unknown(cluster.name, missing[cluster.name]), check, ctx.gate, severity))
+                out.append(_stamp(instance.unknown(cluster.name, missing[cluster.name]), check, ctx.gate, override))
                 continue
             guarded(cluster.name, lambda c=cluster: instance.check_cluster(c, ctx))
     else:
@@ -499,7 +499,7 @@ def _run_one(check: type[Check], ctx: Context, severity: Severity | None) -> lis
             out[:] = [f for f in out if f.status not in (Status.PASS, Status.NOT_APPLICABLE)
                       or (f.cluster in data_planes and f.cluster not in missing)]
             said = [(f.cluster, f.message) for f in out if f.status is Status.UNKNOWN]
-            out.extend(_stamp(instance.unknown(name, reason), check, ctx.gate, severity)
+            out.extend(_stamp(instance.unknown(name, reason), check, ctx.gate, override)
                        for name, reason in missing.items()
                        if not any(c == name and reason in m for c, m in said))
     return out
