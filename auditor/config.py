@@ -11,6 +11,7 @@ import fnmatch
 import re
 import types
 import typing
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any, Literal, TypeVar
 
@@ -37,6 +38,21 @@ class ChecksConfig(_Strict):
 
 
 ExemptStatus = Literal["FAIL", "WARN", "UNKNOWN"]
+
+
+# Ids no catalogue holds: a check pattern matching all of them matches whatever id a check may have.
+UNLIKELY_CHECK_IDS = ("a", "Z", "0", "zz-unlikely-check-9", "x_y", "UNK0001", "plugin:none", "-", "check.v2")
+
+
+def matches_any_id(pattern: str) -> bool:
+    """True when a check pattern matches any id at all (`*`, `**`, `?*`, `[!-]*`...)."""
+    return all(fnmatch.fnmatchcase(probe, pattern) for probe in UNLIKELY_CHECK_IDS)
+
+
+def catch_all_checks(pattern: str, check_ids: Iterable[str]) -> bool:
+    """True when a check pattern matches every registered check id (e.g. `*-*` today) or any id at all."""
+    ids = list(check_ids)
+    return matches_any_id(pattern) or (len(ids) > 1 and all(fnmatch.fnmatchcase(c, pattern) for c in ids))
 
 
 class Exemption(_Strict):
@@ -71,9 +87,11 @@ class Exemption(_Strict):
 
     @model_validator(mode="after")
     def _narrow(self) -> Exemption:
-        # An exemption matching every finding would turn any audit into GO: refuse it.
-        if all(p.strip() in ("*", "") for p in (self.check, self.cluster, self.namespace, self.name, self.kind)):
-            raise ValueError("an exemption must name a check or a subject (every field is '*')")
+        # An exemption of every check would turn any audit into GO: refuse `*`, `**`, `?*`, `[!-]*`...
+        # (patterns that match every registered id, like `*-*`, are refused by the engine: catch_all_checks).
+        if not self.check.strip() or matches_any_id(self.check_id):
+            raise ValueError(f"check {self.check!r} matches every check id: an exemption must name a check "
+                             "(one exemption per check; globs like 'istio-*' are fine)")
         return self
 
     @property

@@ -26,12 +26,13 @@ import pandas as pd
 from auditor import __version__, mesh, podwire
 from auditor import kinds as K
 from auditor.check import Check, ClusterCheck, Context
-from auditor.config import CHECK_ALIASES, Config, load_openapi_answer
+from auditor.config import CHECK_ALIASES, Config, catch_all_checks, load_openapi_answer
 from auditor.diff import existing_blockers, since_baseline
 from auditor.errors import ClusterUnreachable, EvidenceUnavailable, KindNotServed, SourceError, UsageError
 from auditor.findings import (
     ExemptionReport,
     apply_exemptions,
+    config_effects,
     exemption_notes,
     exit_code_of,
     findings_frame,
@@ -42,7 +43,7 @@ from auditor.findings import (
 from auditor.fleet import overview
 from auditor.inventory import ClusterInventory, Inventory, slim, summarise_pod
 from auditor.kinds import Kind
-from auditor.model import GATE_ORDER, Finding, Gate, Severity, Status, Verdict
+from auditor.model import GATE_ORDER, MIGRATION_STATES, Finding, Gate, Severity, Status, Verdict
 from auditor.registry import Registry, load_registry
 from auditor.sources.base import ClusterSource, ListRestarted, SourceSet
 from auditor.sources.live import LiveCluster
@@ -383,13 +384,61 @@ def auto_gate(inv: Inventory) -> tuple[Gate, str]:
     return Gate.ASSESSMENT, f"unrecognised state {state!r}; auditing the first gate"
 
 
+# The last state of ASMMigrateFromIstio at which each gate's step still lies ahead (later: "already past").
+GATE_LAST_STATE = {Gate.ASSESSMENT: "Init", Gate.SETUP: "Init", Gate.MIGRATING: "SetupIstioForMigrate",
+                   Gate.UNINSTALL: "Migrating", Gate.FINISHED: "Finished"}
+ASM_KEY_PREFIX = "asm.alibabacloud.com/"
+
+
+def gate_already_past(inv: Inventory, gate: Gate) -> str | None:
+    """The CR's state when the migration is past the step `gate` guards (None when not, or unreadable)."""
+    try:
+        cr = migration_resource(inv)
+    except EvidenceUnavailable:
+        return None
+    state = str(((cr or {}).get("status") or {}).get("state") or "") if cr else ""
+    if state not in MIGRATION_STATES:
+        return None
+    return state if MIGRATION_STATES.index(state) > MIGRATION_STATES.index(GATE_LAST_STATE[gate]) else None
+
+
+def _asm_keys(obj: dict[str, Any]) -> list[str]:
+    metas = [obj.get("metadata") or {}, (((obj.get("spec") or {}).get("template") or {}).get("metadata") or {})]
+    return sorted({k for meta in metas if isinstance(meta, dict) for part in ("labels", "annotations")
+                   if isinstance(meta.get(part), dict) for k in meta[part] if str(k).startswith(ASM_KEY_PREFIX)})
+
+
+def asm_marks(cluster: ClusterInventory) -> list[str]:
+    """Signs on a data plane that ASM is already at work there (what `--phase auto` cannot see without ASM)."""
+    marks: list[str] = []
+    with contextlib.suppress(EvidenceUnavailable):
+        pods = cluster.pods()
+        asm_pods = int((pods["proxy"].astype(str) == mesh.PROXY_ASM).sum())
+        if asm_pods:
+            marks.append(f"{asm_pods} pod(s) with an ASM proxy")
+    # ASM's managed istiod Service, proven by mesh.istiod_owners (an Istio revision named 1-24-2 is not ASM's).
+    marks += [f"Service {key} without a local istiod Deployment (ASM's managed control plane)"
+              for key, (owner, _) in sorted(cluster.istiod_owners().items()) if owner == mesh.OWNER_ASM]
+    for kind in (K.DEPLOYMENT, K.SERVICE, K.NAMESPACE):
+        if cluster.available(kind):
+            for obj in cluster.objects(kind):
+                keys = _asm_keys(obj)
+                if keys:
+                    meta = obj.get("metadata") or {}
+                    where = "/".join(str(x) for x in (meta.get("namespace"), meta.get("name")) if x)
+                    marks.append(f"{kind.kind} {where} carries {keys[0]}")
+                    break  # one object per kind is enough to say so
+    return marks
+
+
 # ---------------------------------------------------------------- running checks
-def _stamp(f: Finding, check: type[Check], gate: Gate, severity: Severity) -> Finding:
+def _stamp(f: Finding, check: type[Check], gate: Gate, override: Severity | None) -> Finding:
     f.gate = gate.value
     f.check_id = check.id
     f.title = check.title
-    if f.severity is None:
-        f.severity = severity
+    # The config's override reaches every finding of the check, also those the check gave their own severity.
+    f.default_severity = f.severity or check.severity
+    f.severity = override or f.default_severity
     _defuse_remediation(f)
     return f
 
@@ -415,7 +464,7 @@ def _defuse_remediation(f: Finding) -> None:
             return
 
 
-def _run_one(check: type[Check], ctx: Context, severity: Severity) -> list[Finding]:
+def _run_one(check: type[Check], ctx: Context, override: Severity | None) -> list[Finding]:
     instance = check()
     out: list[Finding] = []
 
@@ -431,7 +480,7 @@ def _run_one(check: type[Check], ctx: Context, severity: Severity) -> list[Findi
                                          evidence={"traceback": traceback.format_exc(limit=5)})]
         if not produced:
             produced = [instance.unknown(cluster, "check produced no result")]
-        out.extend(_stamp(f, check, ctx.gate, severity) for f in produced)
+        out.extend(_stamp(f, check, ctx.gate, override) for f in produced)
 
     # `needs` is a promise: without one of those kinds a cluster's result is UNKNOWN, whatever the check
     # would have made of the gap (fail safe also for checks that quietly fall back to defaults).
@@ -439,7 +488,7 @@ def _run_one(check: type[Check], ctx: Context, severity: Severity) -> list[Findi
     if isinstance(instance, ClusterCheck):
         for cluster in ctx.inv.data_planes:
             if cluster.name in missing:
-                out.append(_stamp(instance.unknown(cluster.name, missing[cluster.name]), check, ctx.gate, severity))
+                out.append(_stamp(instance.unknown(cluster.name, missing[cluster.name]), check, ctx.gate, override))
                 continue
             guarded(cluster.name, lambda c=cluster: instance.check_cluster(c, ctx))
     else:
@@ -450,7 +499,7 @@ def _run_one(check: type[Check], ctx: Context, severity: Severity) -> list[Findi
             out[:] = [f for f in out if f.status not in (Status.PASS, Status.NOT_APPLICABLE)
                       or (f.cluster in data_planes and f.cluster not in missing)]
             said = [(f.cluster, f.message) for f in out if f.status is Status.UNKNOWN]
-            out.extend(_stamp(instance.unknown(name, reason), check, ctx.gate, severity)
+            out.extend(_stamp(instance.unknown(name, reason), check, ctx.gate, override)
                        for name, reason in missing.items()
                        if not any(c == name and reason in m for c, m in said))
     return out
@@ -599,6 +648,9 @@ def _run_audit(
         cid = CHECK_ALIASES.get(exemption.check, exemption.check)
         if not any(fnmatch.fnmatchcase(c, cid) for c in registry.checks):
             raise UsageError(f"exemption names unknown check id {exemption.check!r}")
+        if catch_all_checks(cid, registry.checks):
+            raise UsageError(f"exemption check {exemption.check!r} matches every check id: an exemption must "
+                             "name a check (one exemption per check; globs like 'istio-*' are fine)")
 
     rules = mesh.ProxyRules(**{k: v for k, v in config.classification.model_dump().items() if v is not None})
     openapi = dict(sources.asm_openapi)
@@ -647,12 +699,13 @@ def _run_audit(
             ctx = Context(inv=inv, gate=gate, settings=settings)
             for check in selected:
                 if gate in check.gates:
-                    findings.extend(_run_one(check, ctx, overrides.get(check.id, check.severity)))
+                    findings.extend(_run_one(check, ctx, overrides.get(check.id)))
     for name, problem in registry.broken.items():
         for gate in gates:
             findings.append(Finding(Status.UNKNOWN, "mesh", f"check plugin did not load: {problem}",
                                     severity=Severity.MAJOR, gate=gate.value, check_id=f"plugin:{name}",
                                     title=f"Check plugin {name}"))
+    findings.extend(_gate_findings(collector, inv, phase, gates))
     if phase == "auto" and inv.asm is not None and not inv.asm.available(K.ASM_MIGRATION):
         # The gate is a guess: its GO must not be read as a GO for the step the cluster is really at.
         findings.append(Finding(Status.UNKNOWN, inv.asm.name, f"{reason}: the gate is a guess, so this audit "
@@ -683,7 +736,8 @@ def _run_audit(
     result = AuditResult(
         findings=frame, verdict=verdict, exit_code=exit_code_of(verdict),
         gate=phase if phase == "all" else gates[0].value, gates=[g.value for g in gates], gate_reason=reason,
-        gate_verdicts=gate_verdicts, clusters=cluster_facts(inv, cr), summary=summary_of(frame),
+        gate_verdicts=gate_verdicts, clusters=cluster_facts(inv, cr),
+        summary={**summary_of(frame), **config_effects(frame)},
         inputs_sha256=sources.digest() or live_digest(sources),
         generated_at=now.isoformat(timespec="seconds").replace("+00:00", "Z"),
         exemptions=exemption_report, checks=[c.metadata() for c in selected], notes=notes, inventory=inv,
@@ -700,6 +754,36 @@ def _run_audit(
             result.notes.append(f"--fail-on-new: {accepted} blocker finding(s) already in the baseline do not "
                                 f"block; without the baseline the verdict is {verdict_without_baseline.value}")
     return result
+
+
+def _gate_findings(collector: Collector, inv: Inventory, phase: str, gates: list[Gate]) -> list[Finding]:
+    """A GO must be about the step the cluster is at: an unknown gate is UNKNOWN, a gate already past is a FAIL."""
+    gate = gates[0]
+    title = "Gate selection (--phase)"
+    if phase == "auto" and inv.asm is None:
+        collector.ensure([K.POD, *FACT_KINDS], "data-plane")  # what ASM leaves on a data plane
+        marks = [f"{c.name}: {m}" for c in inv.data_planes for m in asm_marks(c)]
+        if marks:
+            shown = "; ".join(marks[:5]) + (f"; and {len(marks) - 5} more" if len(marks) > 5 else "")
+            return [Finding(Status.UNKNOWN, "mesh", f"--phase auto chose {gate.value} without an ASM control plane "
+                            f"to read the migration state from, but the data plane shows ASM at work ({shown}): the "
+                            "migration may be under way, so the gate is unknown; "
+                            "pass --asm-kubeconfig (or ASM_KUBECONFIG) or --phase GATE",
+                            remediation="Give the ASM control plane (--asm-kubeconfig FILE or ASM_KUBECONFIG) so the "
+                                        "migration state can be read, or name the gate with --phase GATE.",
+                            severity=Severity.BLOCKER, gate=gate.value, check_id="gate-selection", title=title,
+                            evidence={"asm_marks": marks[:50]})]
+    if phase in (g.value for g in Gate):
+        state = gate_already_past(inv, gate)
+        if state:
+            ahead = auto_gate(inv)[0].value
+            return [Finding(Status.FAIL, "mesh", f"--phase {phase}: already past: ASMMigrateFromIstio/default is in "
+                            f"state {state}, beyond the step this gate guards; its checks say nothing about the "
+                            f"next step ({ahead})",
+                            remediation=f"asm-audit run --phase {ahead}   # or --phase auto",
+                            severity=Severity.BLOCKER, gate=gate.value, check_id="gate-selection", title=title,
+                            evidence={"state": state, "next_gate": ahead})]
+    return []
 
 
 def _check_kubeconfig_variables(names: list[str]) -> None:

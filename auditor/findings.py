@@ -29,13 +29,14 @@ BLOCKING_SEVERITIES = (Severity.BLOCKER.value, Severity.MAJOR.value)
 
 def findings_frame(findings: Iterable[Finding]) -> pd.DataFrame:
     rows = [
-        (f.cluster, f.gate, f.check_id, f.title, str(f.severity), str(f.status), f.kind, f.namespace,
-         f.name, f.message, f.remediation, f.evidence, f.exempt, f.exempt_reason)
+        (f.cluster, f.gate, f.check_id, f.title, str(f.severity), str(f.status), f.kind, f.namespace, f.name,
+         f.message, f.remediation, f.evidence, f.exempt, f.exempt_reason, str(f.default_severity or f.severity))
         for f in findings
     ]
     frame = pd.DataFrame.from_records(rows, columns=list(FINDING_COLUMNS))
     frame["status"] = frame["status"].astype(STATUS_DTYPE)
     frame["severity"] = frame["severity"].astype(SEVERITY_DTYPE)
+    frame["default_severity"] = frame["default_severity"].astype(SEVERITY_DTYPE)
     frame["gate"] = frame["gate"].astype(GATE_DTYPE)
     for col in ("cluster", "check_id", "kind", "namespace"):
         frame[col] = frame[col].astype("category")
@@ -101,9 +102,12 @@ def apply_exemptions(findings: list[Finding], exemptions: list[Exemption], today
     active = [(i, e) for i, e in enumerate(exemptions) if not e.expired(today)]
     lapsed = [(i, e) for i, e in enumerate(exemptions) if e.expired(today)]
     report.expired = [e for _, e in lapsed]
+    audited = report.audited_checks
     for f in findings:
         if f.status in (Status.PASS, Status.NOT_APPLICABLE):
             continue
+        if audited is not None and f.check_id not in audited:
+            continue  # the engine's own findings (gate selection, broken plugins) are never exempted
         subject = (f.check_id, f.cluster, f.namespace, f.name, f.kind, str(f.status))
         for i, e in lapsed:
             if e.matches(*subject):
@@ -173,6 +177,25 @@ def summary_of(frame: pd.DataFrame) -> dict[str, int]:
     return {s.value: int(counts.get(s.value, 0)) for s in Status}
 
 
+def config_effects(frame: pd.DataFrame) -> dict[str, int]:
+    """What the config did to the findings: exempted ones, and ones whose severity it changed."""
+    if frame.empty:
+        return {"exempted": 0, "severity_overridden": 0}
+    changed = frame["severity"].astype(str) != frame["default_severity"].astype(str)
+    return {"exempted": int(frame["exempt"].sum()), "severity_overridden": int(changed.sum())}
+
+
+def disclosure(summary: dict[str, int]) -> str:
+    """The words said next to the verdict, e.g. "2 findings exempted, 3 severities overridden by config"."""
+    exempted, overridden = summary.get("exempted", 0), summary.get("severity_overridden", 0)
+    parts = []
+    if exempted:
+        parts.append(f"{exempted} finding{'s' if exempted != 1 else ''} exempted")
+    if overridden:
+        parts.append(f"{overridden} severit{'ies' if overridden != 1 else 'y'} overridden")
+    return ", ".join(parts) + " by config" if parts else ""
+
+
 def worst(verdicts: Iterable[Verdict]) -> Verdict:
     order = {Verdict.NO_GO: 0, Verdict.INCOMPLETE: 1, Verdict.GO: 2}
     items = list(verdicts)
@@ -193,7 +216,7 @@ def records(frame: pd.DataFrame) -> list[dict[str, Any]]:
     out = []
     for row in frame.itertuples(index=False):
         d = row._asdict()
-        for key in ("cluster", "gate", "check_id", "severity", "status", "kind", "namespace"):
+        for key in ("cluster", "gate", "check_id", "severity", "default_severity", "status", "kind", "namespace"):
             d[key] = "" if pd.isna(d[key]) else str(d[key])
         d["exempt"] = bool(d["exempt"])
         out.append(d)

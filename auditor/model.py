@@ -65,9 +65,11 @@ class Finding:
     title: str = ""
     exempt: bool = False
     exempt_reason: str | None = None
+    default_severity: Severity | None = None  # before the config's override (the engine sets both)
 
 
 FINDING_COLUMNS: tuple[str, ...] = (
     "cluster", "gate", "check_id", "title", "severity", "status", "kind", "namespace", "name",
     "message", "remediation", "evidence", "exempt", "exempt_reason",
+    "default_severity",  # last: CSV columns that existed before keep their position
 )

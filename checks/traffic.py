@@ -118,6 +118,10 @@ class IstioGatewayTraffic(ClusterCheck):
             return self.unknown(cluster.name, f"{what}: Prometheus could not answer: {measured.error}",
                                 remediation="Fix the Prometheus connection (URL, credentials, CA, timeout) "
                                             "and audit again.", evidence=evidence, **kind)
+        problem = measured.answer_problem()
+        if problem:
+            return self.unknown(cluster.name, f"{what}: Prometheus' answer is not evidence: {problem} {as_of}",
+                                remediation=SCRAPE_HINT, evidence=evidence, **kind)
         label = traffic.cluster_label
         scope = measured.scope
         if scope == "none":
@@ -190,8 +194,13 @@ class IstioGatewayTraffic(ClusterCheck):
                                 remediation=(f"Give the series a {label!r} label (external_labels or relabelling) "
                                              "or query one Prometheus per cluster."),
                                 evidence=evidence, **kind)
-        evidence.update(_numbers(increases, born))
         families = [f for f, v in increases.items() if v is not None]
+        if not families:
+            # Series exist, yet no counter's increase() gave a number: nothing shows a real 0.
+            return self.unknown(cluster.name, f"{what}: series present, but no request or TCP counter gave an "
+                                f"increase over the window (empty answers) {as_of}; an empty answer is not zero",
+                                remediation=SCRAPE_HINT, evidence=evidence, **kind)
+        evidence.update(_numbers(increases, born))
         return self.passed(cluster.name,
                            f"{what}: no traffic in the last {window} up to {rfc3339(end)}: series present from "
                            f"{rfc3339(first)} to {rfc3339(last)} with zero increase ({', '.join(families)})",

@@ -101,7 +101,7 @@ def test_unknown_key_exits_2_with_one_line_on_stderr(tmp_path, capsys, demo_dir)
     ("exemptions:\n  - {check: pods-xds-agent, reason: r, expires: 2027-13-01}\n", "'exemptions[0].expires'"),
     ("exemptions:\n  - {check: pods-xds-agent, name: x}\n", "missing required key 'exemptions[0].reason'"),
     ("exemptions:\n  - {check: pods-xds-agent, name: x, reason: '  '}\n", "needs a non-empty reason"),
-    ("exemptions:\n  - {check: '*', reason: everything}\n", "must name a check or a subject"),
+    ("exemptions:\n  - {check: '*', reason: everything}\n", "matches every check id: an exemption must name a check"),
     ("exemptions:\n  - {check: pods-xds-agent, reason: r, status: PASS}\n", "'exemptions[0].status[0]'"),
     ("classification: {asm_image_patterns: ['mirror.corp/(acs']}\n",
      "'classification.asm_image_patterns': not a regular expression"),

@@ -226,3 +226,47 @@ def test_api_accepts_a_config_path(tmp_path):
                                                "reason": "all of them, on purpose"}]}))
     result = api.run_audit(api.Target(snapshot=str(root)), "uninstall", cfg)
     assert result.verdict is Verdict.GO
+
+
+# ---------------------------------------------------------------- catch-all check patterns (issue 16, item 6)
+# Each turned the sidecar snapshot's NO-GO into GO on main (only check '*' with every other field '*' was refused).
+CATCH_ALL = [
+    {"check": "**"},
+    {"check": "?*"},
+    {"check": "[!-]*"},
+    {"check": "*?"},
+    {"check": "*-*"},                       # matches every registered id today (all have a dash): refused too
+    {"check": "*", "namespace": "shop"},   # every check, even narrowed to a subject
+    {"check": "**", "cluster": "cluster-a", "namespace": "*", "name": "*"},
+]
+
+
+@pytest.mark.parametrize("pattern", CATCH_ALL, ids=[json.dumps(p) for p in CATCH_ALL])
+def test_catch_all_check_pattern_is_refused_with_exit_2(pattern, tmp_path, capsys):
+    root = sidecar_snapshot(tmp_path / "snap")
+    cfg = tmp_path / "cfg.json"
+    cfg.write_text(json.dumps({"exemptions": [{**pattern, "reason": "make it green"}]}))
+    code = main(["run", "--snapshot", str(root), "--phase", "uninstall", "--config", str(cfg),
+                 "--out", str(tmp_path / "out"), "--format", "json", "-q"])
+    err = capsys.readouterr().err
+    assert code == 2
+    assert len(err.strip().splitlines()) == 1, err
+    assert "matches every check id" in err and "Traceback" not in err
+    assert not (tmp_path / "out" / "findings.json").exists()
+
+
+def test_catch_all_pattern_is_refused_through_the_api(tmp_path):
+    from auditor.errors import UsageError
+
+    root = sidecar_snapshot(tmp_path / "snap")
+    config = Config.model_validate({"exemptions": [{"check": "*-*", "reason": "everything"}]})
+    with pytest.raises(UsageError, match=r"exemption check '\*-\*' matches every check id"):
+        run_audit(open_snapshot(root), "uninstall", config, today=TODAY, now=NOW)
+
+
+@pytest.mark.parametrize("pattern", ["istio-*", "*-remaining", "istio-sidecars-remaining", "*sidecar*"])
+def test_narrow_check_globs_are_still_accepted(pattern, tmp_path):
+    root = sidecar_snapshot(tmp_path / "snap")
+    result = audit(root, [{"check": pattern, "reason": "CAB accepted (CHG-5)"}])
+    assert result.verdict is Verdict.GO and result.exit_code == 0
+    assert result.findings["exempt"].sum() == 2

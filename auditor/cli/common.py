@@ -13,8 +13,8 @@ from rich.markup import escape as _markup_escape
 from rich.table import Table
 
 from auditor.engine import AuditResult
-from auditor.findings import blockers
-from auditor.model import Verdict
+from auditor.findings import blockers, disclosure
+from auditor.model import Status, Verdict
 from auditor.render import show_controls
 
 
@@ -83,11 +83,13 @@ class Progress:
 def print_summary(result: AuditResult, written: list[Path], quiet: bool = False, top: int = 10) -> None:
     verdict = result.verdict
     gates = ", ".join(result.gates) if result.gate == "all" else result.gate
-    err.print(f"[{VERDICT_STYLE[verdict]}] {verdict.value} [/] gate [bold]{escape(gates)}[/] "
+    said = disclosure(result.summary)
+    config = f" [bold]- {escape(said)}[/]" if said else ""
+    err.print(f"[{VERDICT_STYLE[verdict]}] {verdict.value} [/]{config} gate [bold]{escape(gates)}[/] "
               f"({escape(result.gate_reason)}) exit {result.exit_code}")
     if quiet:
         return
-    counts = "  ".join(f"{k} {v}" for k, v in result.summary.items() if v)
+    counts = "  ".join(f"{s.value} {result.summary.get(s.value, 0)}" for s in Status if result.summary.get(s.value))
     err.print(f"findings: {counts or 'none'}")
     fleet = getattr(result, "fleet", None) or []
     if sum(1 for r in fleet if r["role"] == "data-plane") > 1:  # per-cluster verdicts (auditor/fleet.py)

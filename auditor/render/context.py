@@ -21,7 +21,7 @@ import pandas as pd
 from auditor import mesh
 from auditor.engine import AuditResult
 from auditor.errors import EvidenceUnavailable
-from auditor.findings import BLOCKING_SEVERITIES
+from auditor.findings import BLOCKING_SEVERITIES, disclosure
 from auditor.inventory import ACTIVE_PHASES
 from auditor.model import GATE_ORDER, Status
 from auditor.render import charts
@@ -567,6 +567,9 @@ def headline(result: AuditResult, n_block: int, n_checks: int, n_unknown: int, n
         return (f"No decision on {step}: {n_unknown:,} result(s) lack evidence (UNKNOWN), and UNKNOWN "
                 "is not PASS.")
     extra = f" {n_warn:,} warning(s) are listed for the record." if n_warn else ""
+    said = disclosure(result.summary)
+    if said:
+        extra += f" Config: {said}."
     accepted = accepted_from_baseline(result)
     if accepted:
         return (f"Under --fail-on-new the evidence supports {step}: no blocking finding new since the baseline, "
@@ -622,7 +625,8 @@ def build(result: AuditResult, limits: Limits = HTML_LIMITS) -> dict[str, Any]:
         "cluster_names": names,
         "cluster_label": ", ".join(names[:4]) + (f" +{len(names) - 4} more" if len(names) > 4 else ""),
         "clusters": clusters,
-        "summary": result.summary, "total": int(sum(result.summary.values())),
+        "summary": result.summary, "total": int(sum(result.summary.get(s, 0) for s in STATUS_ORDER)),
+        "disclosure": clean(disclosure(result.summary)),
         "status_order": STATUS_ORDER,
         "status_svg": charts.status_bar(result.summary, STATUS_ORDER),
         "timeline_svg": charts.timeline(positions, result.gate_verdicts),

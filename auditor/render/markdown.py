@@ -14,6 +14,7 @@ from pathlib import Path
 import pandas as pd
 
 from auditor.engine import AuditResult
+from auditor.findings import disclosure
 from auditor.render import write_atomic
 from auditor.render.context import (
     GATE_STEP,
@@ -71,7 +72,9 @@ def document(result: AuditResult) -> str:
     verdict = result.verdict.value
     step = GATE_STEP.get(result.gate, "every gate")
     names = [c["name"] for c in result.clusters if c.get("role") == "data-plane"]
-    lines = [f"## {ICON.get(verdict, '')} {verdict} \u2014 {md(result.gate)} gate ({md(step)})", ""]
+    said = disclosure(result.summary)
+    config = f" ({md(said)})" if said else ""
+    lines = [f"## {ICON.get(verdict, '')} {verdict}{config} \u2014 {md(result.gate)} gate ({md(step)})", ""]
     block = frame[blocking_mask(frame)] if not frame.empty else frame
     status = frame["status"].astype(str) if not frame.empty else pd.Series(dtype=str)
     unknown = frame[(status == "UNKNOWN") & ~frame["exempt"]] if not frame.empty else frame

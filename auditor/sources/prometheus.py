@@ -119,6 +119,39 @@ def _value(sample: dict[str, Any]) -> float | None:
     return None if math.isnan(value) else value
 
 
+# Answers that are counter increases: a real one is a finite number >= 0 (increase() handles resets).
+COUNTER_ANSWERS = frozenset({*FAMILIES, *(f"{family}_new_series" for family in FAMILIES)})
+
+
+def _shown(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 80 else text[:77] + "..."
+
+
+def sample_problem(name: str, sample: Any) -> str | None:
+    """Why one sample of an instant answer is not a number we may judge by, or None when it is."""
+    if not isinstance(sample, dict):
+        return f"answer to {name!r} is not an instant vector (got {_shown(sample)}; a scalar or string result?)"
+    if not isinstance(sample.get("metric", {}), dict):
+        return f"answer to {name!r} has a sample whose labels are not a mapping ({_shown(sample.get('metric'))})"
+    pair = sample.get("value")
+    if not isinstance(pair, list | tuple) or len(pair) != 2:
+        return f"answer to {name!r} has a sample without a [time, value] pair (got {_shown(pair)})"
+    raw = pair[1]
+    try:
+        # Prometheus sends numbers as text; a hand-made recording may hold plain JSON numbers.
+        value = float(raw) if isinstance(raw, str | int | float) and not isinstance(raw, bool) else None
+    except ValueError:
+        value = None
+    if value is None:
+        return f"answer to {name!r} has a value that is not a number (got {_shown(raw)})"
+    if not math.isfinite(value):
+        return f"answer to {name!r} is {raw} (not a finite number: no increase can be read from it)"
+    if name in COUNTER_ANSWERS and value < 0:
+        return f"answer to {name!r} is {raw}: a counter increase cannot be negative"
+    return None
+
+
 @dataclass
 class GatewayTraffic:
     """Prometheus' answers for one gateway; the numbers are derived, identically live and offline."""
@@ -135,14 +168,37 @@ class GatewayTraffic:
     error: str | None = None
 
     # -- derived
+    def _samples(self, name: str) -> list[dict[str, Any]]:
+        """The well-formed samples of an answer (malformed ones are reported by `answer_problem`)."""
+        answer = self.answers.get(name)
+        if not isinstance(answer, list):
+            return []
+        return [s for s in answer if isinstance(s, dict) and isinstance(s.get("metric", {}), dict)]
+
+    def answer_problem(self) -> str | None:
+        """Why Prometheus' instant answers (live or recorded) cannot be judged, or None.
+
+        Only finite numbers are evidence: NaN, +-Inf, text, a missing value, a scalar or string result
+        instead of a vector, or a negative counter increase make the gateway UNKNOWN, never "zero".
+        """
+        for name, answer in self.answers.items():
+            if name in RANGE_QUERIES:
+                continue  # chart points only; never judged
+            if not isinstance(answer, list):
+                return f"answer to {name!r} is not a list of samples (got {_shown(answer)})"
+            for sample in answer:
+                problem = sample_problem(name, sample)
+                if problem:
+                    return problem
+        return None
+
     def scalar(self, name: str) -> float | None:
-        answer = self.answers.get(name) or []
-        values = [v for v in (_value(s) for s in answer) if v is not None]
+        values = [v for v in (_value(s) for s in self._samples(name)) if v is not None]
         return sum(values) if values else None
 
     def grouped(self, name: str) -> dict[str, float]:
         out: dict[str, float] = {}
-        for sample in self.answers.get(name) or []:
+        for sample in self._samples(name):
             value = _value(sample)
             if value is not None:
                 key = (sample.get("metric") or {}).get(self.cluster_label, "") if self.cluster_label else ""
@@ -194,14 +250,15 @@ class GatewayTraffic:
     def points(self, name: str) -> list[list[Any]]:
         """[[RFC3339, value], ...] of a range answer (summed over series)."""
         by_time: dict[float, float] = {}
-        for series in self.answers.get(name) or []:
-            for ts, raw in series.get("values") or ():
+        for series in self._samples(name):
+            values = series.get("values")
+            for point in values if isinstance(values, list) else ():
                 try:
-                    value = float(raw)
-                except (TypeError, ValueError):
+                    ts, value = float(point[0]), float(point[1])
+                except (TypeError, ValueError, IndexError, KeyError):
                     continue
-                if not math.isnan(value):
-                    by_time[float(ts)] = by_time.get(float(ts), 0.0) + value
+                if math.isfinite(value) and math.isfinite(ts):
+                    by_time[ts] = by_time.get(ts, 0.0) + value
         return [[rfc3339(ts), round(v, 6)] for ts, v in sorted(by_time.items())]
 
     # -- record
@@ -552,8 +609,14 @@ class PrometheusSource:
             traffic.answers[name] = _ordered(self.client.query(promql, at))
 
 
-def _ordered(result: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Prometheus returns series in no particular order; sorted, a recording is reproducible."""
+def _ordered(result: list[Any]) -> list[Any]:
+    """Prometheus returns series in no particular order; sorted, a recording is reproducible.
+
+    An answer that is not a vector of labelled samples (a scalar or string result) is kept as it came:
+    `GatewayTraffic.answer_problem` names it and the gateway is UNKNOWN.
+    """
+    if not all(isinstance(s, dict) and isinstance(s.get("metric") or {}, dict) for s in result):
+        return result
     return sorted(result, key=lambda s: sorted((s.get("metric") or {}).items()))
 
 
