@@ -150,6 +150,10 @@ class _RawPage(msgspec.Struct):
     items: list[msgspec.Raw] | None = None
 
 
+# What msgspec may raise on input it cannot take. RecursionError: nesting deeper than the interpreter's
+# recursion limit (msgspec counts its depth there); orjson then refuses it with a JSONDecodeError (depth limit).
+_REFUSED = (msgspec.DecodeError, msgspec.ValidationError, RecursionError)
+
 _POD_LIST = msgspec.json.Decoder(_PodList)
 _POD = msgspec.json.Decoder(_Pod)
 _TYPE_META = msgspec.json.Decoder(_TypeMeta)
@@ -165,7 +169,7 @@ def decode_pod_list(body: bytes) -> Any:
     """
     try:
         return _POD_LIST.decode(body)
-    except (msgspec.DecodeError, msgspec.ValidationError):
+    except _REFUSED:
         return orjson.loads(body)
 
 
@@ -193,7 +197,7 @@ def decode_owned_list(body: bytes) -> Any:
         if page.items is not None:
             answer["items"] = [_reduce_owned(raw) for raw in page.items]
         return answer
-    except (msgspec.DecodeError, msgspec.ValidationError, orjson.JSONDecodeError):
+    except (*_REFUSED, orjson.JSONDecodeError):
         return orjson.loads(body)
 
 
@@ -213,7 +217,7 @@ def reduced_list(raw: bytes) -> dict[str, Any] | None:
     """
     try:
         doc = _RAW_PAGE.decode(raw)
-    except (msgspec.DecodeError, msgspec.ValidationError):
+    except _REFUSED:
         return None
     if doc.items is None or not doc.kind or not doc.kind.endswith("List"):
         return None
@@ -231,6 +235,6 @@ def reduced_list(raw: bytes) -> dict[str, Any] | None:
                 return None
             else:
                 items.append(orjson.loads(memoryview(raw_item)))
-    except (msgspec.DecodeError, msgspec.ValidationError, orjson.JSONDecodeError):
+    except (*_REFUSED, orjson.JSONDecodeError):
         return None
     return {"apiVersion": doc.apiVersion, "kind": doc.kind, "items": items}

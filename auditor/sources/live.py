@@ -447,6 +447,8 @@ def refuse_unsafe(path: str, query: list[tuple[str, Any]] | None = None) -> None
 def _read_kubeconfig(cluster: str, file: str) -> dict[str, Any]:
     import yaml
 
+    from auditor import yamlsafe
+
     try:
         text = Path(os.path.expanduser(file)).read_text(encoding="utf-8")
     except UnicodeDecodeError as exc:
@@ -454,7 +456,7 @@ def _read_kubeconfig(cluster: str, file: str) -> dict[str, Any]:
     except OSError as exc:
         raise UsageError(f"cluster {cluster}: cannot read kubeconfig {file}: {exc.strerror or exc}") from exc
     try:
-        doc = yaml.safe_load(text)
+        doc = yamlsafe.safe_load(text)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         line = f" line {mark.line + 1}" if mark is not None else ""

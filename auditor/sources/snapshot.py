@@ -30,6 +30,7 @@ from auditor import __version__, podwire
 from auditor.errors import ClusterUnreachable, KindNotServed, SourceError, UsageError
 from auditor.kinds import Kind, kind_of
 from auditor.sources.base import ClusterSource, ListRestarted, SourceSet
+from auditor.yamlsafe import BoundedSafeLoader
 
 OBJECT_SUFFIXES = (".yaml", ".yml", ".json")
 SPECIAL_FILES = {"version.json", "manifest.json", "prometheus.json"}
@@ -59,7 +60,6 @@ def max_tar_bytes() -> int:
 def max_tar_members() -> int:
     return _limit("ASM_AUDIT_MAX_SNAPSHOT_MEMBERS", DEFAULT_MAX_TAR_MEMBERS)
 
-_YAML_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 STATUS_OK = "ok"
 WRITE_PART_ITEMS = 5000  # objects per written snapshot file (pods.json, pods.part0001.json, ...)
@@ -224,7 +224,7 @@ def read_object_file(path: Path, reduce: bool = False) -> Iterator[dict[str, Any
     except UnicodeDecodeError as exc:
         raise UsageError(f"{path}: not UTF-8 text (byte {exc.start})") from exc
     try:
-        for doc in yaml.load_all(text, Loader=_YAML_LOADER):
+        for doc in yaml.load_all(text, Loader=BoundedSafeLoader):
             yield from _objects_in(doc, path)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
