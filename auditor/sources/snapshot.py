@@ -38,6 +38,12 @@ SPECIAL_FILES = {"version.json", "manifest.json", "prometheus.json"}
 # Read at each extraction so tests and users can set them through the environment.
 DEFAULT_MAX_TAR_BYTES = 8 * 1024**3
 DEFAULT_MAX_TAR_MEMBERS = 100_000
+# Each file is read and parsed whole: its size bounds the memory of the audit. The snapshots this tool writes
+# hold at most WRITE_PART_ITEMS objects per file (tens of MB); 512 MiB is a `kubectl get pods -A -o json` of
+# ~50,000 full pods, whose reading peaks near 1 GB (the bytes, plus the pods reduced by auditor.podwire).
+# A bigger file, or one an archive only claims to be small, is refused instead of meeting the OOM killer.
+DEFAULT_MAX_FILE_BYTES = 512 * 1024**2
+FILE_LIMIT_VARIABLE = "ASM_AUDIT_MAX_SNAPSHOT_FILE_BYTES"
 
 
 def _limit(env: str, default: int) -> int:
@@ -59,6 +65,28 @@ def max_tar_bytes() -> int:
 
 def max_tar_members() -> int:
     return _limit("ASM_AUDIT_MAX_SNAPSHOT_MEMBERS", DEFAULT_MAX_TAR_MEMBERS)
+
+
+def max_file_bytes() -> int:
+    return _limit(FILE_LIMIT_VARIABLE, DEFAULT_MAX_FILE_BYTES)
+
+
+def _too_big(path: Path | str, limit: int) -> UsageError:
+    return UsageError(f"{path}: larger than {limit} bytes, the most one snapshot file may hold "
+                      f"({FILE_LIMIT_VARIABLE}); refusing")
+
+
+def read_snapshot_file(path: Path) -> bytes:
+    """The bytes of one snapshot file, refused past max_file_bytes(): counted as read, not taken from stat."""
+    limit = max_file_bytes()
+    try:
+        with path.open("rb") as fh:
+            raw = fh.read(limit + 1)
+    except OSError as exc:
+        raise UsageError(f"{path}: cannot read: {exc.strerror or exc}") from exc
+    if len(raw) > limit:
+        raise _too_big(path, limit)
+    return raw
 
 
 STATUS_OK = "ok"
@@ -202,10 +230,7 @@ def read_object_file(path: Path, reduce: bool = False) -> Iterator[dict[str, Any
     `reduce`: pods of a JSON List come reduced to what the pod summary reads, owned ReplicaSets and Jobs
     to what inventory.slim keeps (auditor.podwire).
     """
-    try:
-        raw = path.read_bytes()
-    except OSError as exc:
-        raise UsageError(f"{path}: cannot read: {exc.strerror or exc}") from exc
+    raw = read_snapshot_file(path)
     if path.suffix == ".json" and reduce and podwire.may_reduce(raw):
         reduced = podwire.reduced_list(raw)
         if reduced is not None:
@@ -269,8 +294,8 @@ class SnapshotCluster(ClusterSource):
         if not path.exists():
             raise SourceError("the snapshot has no version.json for this cluster")
         try:
-            info = orjson.loads(path.read_bytes())
-        except (OSError, orjson.JSONDecodeError) as exc:
+            info = orjson.loads(read_snapshot_file(path))
+        except orjson.JSONDecodeError as exc:
             raise UsageError(f"{path}: malformed JSON: {exc}") from exc
         if not isinstance(info, dict):
             raise UsageError(f"{path}: expected the /version object")
@@ -339,9 +364,10 @@ def _safe_extract(archive: Path, target: Path) -> None:
     """Extract a snapshot tarball refusing anything that could escape or exhaust the temp dir.
 
     Every member is vetted before anything is written: only regular files and directories, relative
-    paths without `..`, within the limits on members and total bytes. `filter="data"` re-checks the same.
+    paths without `..`, within the limits on members, bytes per file and total bytes (as declared). Then
+    the bytes are counted again as they are written, so an archive cannot expand past what it declared.
     """
-    max_members, max_bytes = max_tar_members(), max_tar_bytes()
+    max_members, max_bytes, max_file = max_tar_members(), max_tar_bytes(), max_file_bytes()
     total = 0
     try:
         with tarfile.open(archive, "r:*") as tar:
@@ -358,14 +384,40 @@ def _safe_extract(archive: Path, target: Path) -> None:
                 if not (member.isfile() or member.isdir()):
                     what = "link" if member.issym() or member.islnk() else "device or special file"
                     raise UsageError(f"{archive}: member {name!r} is a {what}; refusing")
+                if member.size > max_file:
+                    raise _too_big(f"{archive}: member {name!r}", max_file)
                 total += member.size
                 if total > max_bytes:
                     raise UsageError(f"{archive}: expands to more than {max_bytes} bytes "
                                      "(ASM_AUDIT_MAX_SNAPSHOT_BYTES); refusing")
                 members.append(member)
-            tar.extractall(target, members=members, filter="data")
+            for member in members:
+                _extract_member(tar, member, target, archive)
     except (tarfile.TarError, EOFError, OSError, zlib.error, ValueError) as exc:
         raise UsageError(f"{archive}: not a readable .tar.gz snapshot: {_first_line(exc)}") from exc
+
+
+def _extract_member(tar: tarfile.TarFile, member: tarfile.TarInfo, target: Path, archive: Path) -> None:
+    """One vetted member written under `target`, never more bytes than it declared (already within the limits)."""
+    path = target.joinpath(*member.name.replace("\\", "/").split("/"))
+    if member.isdir():
+        path.mkdir(parents=True, exist_ok=True)
+        return
+    path.parent.mkdir(parents=True, exist_ok=True)
+    source = tar.extractfile(member)
+    if source is None:
+        raise UsageError(f"{archive}: member {member.name!r} cannot be read; refusing")
+    written = 0
+    with source, path.open("wb") as out:
+        while chunk := source.read(1 << 20):
+            written += len(chunk)
+            if written > member.size:
+                raise UsageError(f"{archive}: member {member.name!r} holds more than the {member.size} bytes it "
+                                 "declares; refusing")
+            out.write(chunk)
+    if written != member.size:
+        raise UsageError(f"{archive}: member {member.name!r} is cut short ({written} of {member.size} bytes); "
+                         "refusing")
 
 
 def _first_line(exc: BaseException) -> str:
@@ -508,11 +560,9 @@ def _recorded_prometheus(root: Path, manifest: dict[str, Any]) -> dict[str, Any]
 def _read_json_object(path: Path) -> dict[str, Any]:
     """A JSON file holding one object; anything else is a usage error naming the file."""
     try:
-        doc = orjson.loads(path.read_bytes())
+        doc = orjson.loads(read_snapshot_file(path))
     except orjson.JSONDecodeError as exc:
         raise UsageError(f"{path}: malformed JSON at line {exc.lineno}: {exc.msg}") from exc
-    except OSError as exc:
-        raise UsageError(f"{path}: cannot read: {exc.strerror or exc}") from exc
     if not isinstance(doc, dict):
         raise UsageError(f"{path}: expected a JSON object")
     return doc
