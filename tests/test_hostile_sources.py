@@ -1,0 +1,178 @@
+"""Hostile evidence (issue 16): what the sources read must never become PASS/GO, a hang, a crash or an OOM.
+
+Snapshots: alias bombs, deep nesting, files and archives that expand past the limits (exit 2 naming the file).
+Live, through the real kubernetes client against tests/fakeapi.py: answers that are not lists of the kind
+asked for, malformed objects, a repeated continue token, a credential plugin that hangs (that kind or
+cluster UNKNOWN, exit 3).
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import signal
+import subprocess
+import sys
+import tarfile
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from auditor import api, mesh
+from auditor.cli.main import main
+from tests import factory as f
+from tests.fakeapi import FakeApiServer
+from tests.test_bad_input import assert_usage_error, private_tmp, run_cli, snapshot_run  # noqa: F401 - fixture
+from tests.test_faults import cli, focus_config, rows, served, small_pages  # noqa: F401 - fixtures
+from tests.test_readonly import NOW
+
+REPO = Path(__file__).resolve().parents[1]
+POD_YAML = yaml.safe_dump(f.pod("ok-1"))
+
+
+def run_subprocess(argv: list[str], timeout: float = 60, **env: str) -> tuple[int, list[str], float]:
+    """The CLI in a child process: a crash of the interpreter (SIGSEGV) must show as that, not end pytest."""
+    start = time.monotonic()
+    proc = subprocess.run([sys.executable, "-m", "auditor.cli.main", *argv], capture_output=True, text=True,
+                          timeout=timeout, env={**os.environ, "PYTHONPATH": str(REPO), **env})
+    return proc.returncode, proc.stderr.strip().splitlines(), time.monotonic() - start
+
+
+def snapshot_with(tmp_path: Path, name: str, content: str | bytes) -> Path:
+    root = tmp_path / "snap"
+    path = root / "c1" / name
+    path.parent.mkdir(parents=True)
+    (path.write_bytes if isinstance(content, bytes) else path.write_text)(content)
+    (root / "c1" / "ok.yaml").write_text(POD_YAML)
+    return root
+
+
+# ---------------------------------------------------------------- YAML aliases (item 9)
+def alias_bomb(levels: int) -> str:
+    """Billion laughs: each level is nine aliases of the one before (9**levels strings)."""
+    lines = ["apiVersion: networking.istio.io/v1beta1", "kind: VirtualService",
+             "metadata: {name: vs, namespace: shop}", "spec:", '  l0: &l0 ["lol","lol","lol","lol","lol","lol",'
+             '"lol","lol","lol"]']
+    lines += [f"  l{i}: &l{i} [{','.join([f'*l{i - 1}'] * 9)}]" for i in range(1, levels)]
+    return "\n".join(lines) + "\n"
+
+
+def test_the_bomb_is_small():
+    assert len(alias_bomb(9)) < 700  # the 642-byte VirtualService of the review, give or take
+
+
+def test_a_yaml_alias_bomb_in_a_snapshot_is_refused_naming_the_file(tmp_path):
+    root = snapshot_with(tmp_path, "vs.yaml", alias_bomb(9))
+    code, err, took = run_subprocess([*snapshot_run(root, tmp_path), "--run-timeout", "30"], timeout=120)
+    assert code == 2, err
+    assert len(err) == 1 and "c1/vs.yaml: line 10:" in err[0] and "aliases expand to more than 100000 nodes" in err[0]
+    assert took < 20, took
+
+
+def test_a_recursive_yaml_alias_is_refused(tmp_path, capsys):
+    root = snapshot_with(tmp_path, "vs.yaml", "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: x}\n"
+                                              "data: &d {self: *d}\n")
+    code, err = run_cli(capsys, *snapshot_run(root, tmp_path))
+    assert_usage_error(code, err, "c1/vs.yaml: line 4:", "recursive alias *d refused")
+
+
+def test_a_few_aliases_and_merge_keys_are_still_read(tmp_path, capsys):
+    """The bound refuses bombs, not YAML that reuses a block: the control for the tests above."""
+    reused = ("apiVersion: v1\nkind: List\nitems:\n"
+              "- {apiVersion: v1, kind: ConfigMap, metadata: &m {name: a, namespace: shop}, data: &d {k: v}}\n"
+              "- {apiVersion: v1, kind: ConfigMap, metadata: {<<: *m, name: b}, data: *d}\n")
+    root = snapshot_with(tmp_path, "cms.yaml", reused)
+    code, err = run_cli(capsys, *snapshot_run(root, tmp_path, "--phase", "uninstall"))
+    assert code == 1, err  # read and judged (NO-GO: the pod of ok.yaml still runs Istio's sidecar)
+    assert (tmp_path / "out" / "findings.json").exists()
+
+
+def test_an_alias_bomb_in_the_config_file_is_a_usage_error(tmp_path, capsys):
+    config = tmp_path / "config.yaml"
+    config.write_text("checks:\n" + "".join(f"  {line}\n" for line in alias_bomb(9).splitlines()[3:]))
+    code, err = run_cli(capsys, "run", "--snapshot", str(api.demo_snapshot_path()), "--config", str(config),
+                        "--out", str(tmp_path / "out"), "--quiet")
+    assert_usage_error(code, err, str(config), "aliases expand to more than 100000 nodes")
+
+
+def test_an_alias_bomb_in_a_kubeconfig_is_a_usage_error(tmp_path, capsys):
+    kubeconfig = tmp_path / "kc"
+    kubeconfig.write_text("current-context: x\n" + alias_bomb(9).replace("spec:", "preferences:"))
+    code, err = run_cli(capsys, "run", "--kubeconfig", str(kubeconfig), "--out", str(tmp_path / "out"), "--quiet")
+    assert_usage_error(code, err, str(kubeconfig), "aliases expand to more than 100000 nodes")
+
+
+def test_an_alias_bomb_in_the_mesh_config_of_a_cluster_is_a_reason_not_a_hang():
+    """The `mesh` key of istio's ConfigMap is cluster data: parse_mesh's ValueError makes it UNKNOWN."""
+    start = time.monotonic()
+    with pytest.raises(ValueError, match="aliases expand to more than 100000 nodes"):
+        mesh.parse_mesh({"data": {"mesh": alias_bomb(9)}})
+    assert time.monotonic() - start < 5
+
+
+# ---------------------------------------------------------------- deep nesting (item 11)
+DEEP = 100_000
+
+
+@pytest.mark.parametrize("name, content, expect", [
+    ("pods.json", "[" * DEEP + "]" * DEEP, "c1/pods.json: malformed JSON at line 1: depth limit exceeded"),
+    ("pods.json", '{"apiVersion":"v1","kind":"PodList","items":[{"metadata":{"name":"a"},"spec":{"containers":'
+                  '[{"name":"x","args":' + "[" * DEEP + "]" * DEEP + "}]}}]}",
+     "c1/pods.json: malformed JSON at line 1: depth limit exceeded"),
+    ("pods.yaml", "a: " + "[" * DEEP + "]" * DEEP + "\n", "c1/pods.yaml: line 1: malformed YAML: nested deeper "
+                                                         "than 200 levels"),
+    ("pods.yaml", "".join("  " * i + "- \n" for i in range(300)), "nested deeper than 200 levels"),
+], ids=["json", "json-pod-list", "yaml-flow", "yaml-block"])
+def test_deep_nesting_is_one_line_exit_2_naming_the_file(tmp_path, name, content, expect):
+    root = snapshot_with(tmp_path, name, content)
+    code, err, _ = run_subprocess(snapshot_run(root, tmp_path))
+    assert code == 2, (code, err)  # on the old code: exit 4 (RecursionError) or -11 (SIGSEGV in libyaml)
+    assert len(err) == 1 and expect in err[0], err
+
+
+# ---------------------------------------------------------------- file sizes (item 10)
+def tar_of(path: Path, members: dict[str, bytes]) -> Path:
+    with tarfile.open(path, "w:gz") as tar:
+        for name, data in members.items():
+            info = tarfile.TarInfo(name)
+            info.size = len(data)
+            tar.addfile(info, io.BytesIO(data))
+    return path
+
+
+def test_an_archive_member_past_the_file_limit_is_refused_before_extraction(tmp_path, capsys, private_tmp,
+                                                                            monkeypatch):
+    """20 MB of padding compresses to ~20 KB: refused from its declared size, nothing written."""
+    big = POD_YAML.encode() + b"#" * 20_000_000
+    archive = tar_of(tmp_path / "snap.tar.gz", {"c1/ok.yaml": POD_YAML.encode(), "c1/big.yaml": big})
+    assert archive.stat().st_size < 200_000
+    monkeypatch.setenv("ASM_AUDIT_MAX_SNAPSHOT_FILE_BYTES", str(1024 * 1024))
+    code, err = run_cli(capsys, *snapshot_run(archive, tmp_path))
+    assert_usage_error(code, err, str(archive), "member 'c1/big.yaml'", "larger than 1048576 bytes",
+                       "ASM_AUDIT_MAX_SNAPSHOT_FILE_BYTES", "refusing")
+    assert list(private_tmp.iterdir()) == []
+    assert not (tmp_path / "out").exists()
+
+
+def test_a_snapshot_file_past_the_file_limit_is_refused(tmp_path, capsys, monkeypatch):
+    root = snapshot_with(tmp_path, "big.json", json.dumps({"apiVersion": "v1", "kind": "List",
+                                                           "items": [f.pod(f"p-{i}") for i in range(200)]}))
+    size = (root / "c1" / "big.json").stat().st_size
+    monkeypatch.setenv("ASM_AUDIT_MAX_SNAPSHOT_FILE_BYTES", str(size - 1))
+    code, err = run_cli(capsys, *snapshot_run(root, tmp_path))
+    assert_usage_error(code, err, "c1/big.json: larger than", "ASM_AUDIT_MAX_SNAPSHOT_FILE_BYTES")
+    monkeypatch.setenv("ASM_AUDIT_MAX_SNAPSHOT_FILE_BYTES", str(size))  # at the limit: read
+    code, err = run_cli(capsys, *snapshot_run(root, tmp_path, "--phase", "uninstall"))
+    assert code == 1, err  # read and judged
+
+
+@pytest.mark.parametrize("value", ["lots", "0"])
+def test_a_bad_file_limit_is_a_usage_error(tmp_path, capsys, monkeypatch, value):
+    root = snapshot_with(tmp_path, "pods.yaml", POD_YAML)
+    monkeypatch.setenv("ASM_AUDIT_MAX_SNAPSHOT_FILE_BYTES", value)
+    code, err = run_cli(capsys, *snapshot_run(root, tmp_path))
+    assert_usage_error(code, err, "ASM_AUDIT_MAX_SNAPSHOT_FILE_BYTES")
