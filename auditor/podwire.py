@@ -30,7 +30,7 @@ class _Object(TypedDict, total=False):
 
 
 # Required[...]: what the API server always sends. A pod without it is malformed: it falls back to the
-# full parse, where the snapshot reader refuses it by name (auditor.sources.snapshot._REQUIRED).
+# full parse, where the snapshot reader refuses it by name (auditor.sources.shapes._REQUIRED).
 class _EnvVar(TypedDict, total=False):
     name: Required[str]
     value: str
@@ -161,6 +161,10 @@ _RAW_PAGE = msgspec.json.Decoder(_RawPage)
 _OWNED = msgspec.json.Decoder(_Owned)
 
 
+class CheckedPodList(dict[str, Any]):
+    """A PodList answer whose pods msgspec decoded, and so type-checked (auditor.sources.shapes need not)."""
+
+
 def decode_pod_list(body: bytes) -> Any:
     """A PodList answer (`GET /api/v1/pods`) with each pod reduced to what the summary reads.
 
@@ -168,7 +172,7 @@ def decode_pod_list(body: bytes) -> Any:
     caller sees the same answer, or the same orjson.JSONDecodeError, as without this decoder.
     """
     try:
-        return _POD_LIST.decode(body)
+        return CheckedPodList(_POD_LIST.decode(body))
     except _REFUSED:
         return orjson.loads(body)
 

@@ -23,9 +23,12 @@ from urllib.parse import urlencode
 import orjson
 import urllib3
 
+from auditor import kinds as K
+from auditor import podwire
 from auditor.errors import ClusterUnreachable, KindNotServed, SourceError, UsageError
 from auditor.kinds import Kind
 from auditor.sources.base import LIST_RESTARTED, ClusterSource, ListRestarted
+from auditor.sources.shapes import object_problem
 
 PAGE_SIZE = int(os.environ.get("ASM_AUDIT_PAGE_SIZE", "500"))
 # Retries of 429/5xx/dropped connections: at most MAX_ATTEMPTS tries, waits of BASE_DELAY_S doubling
@@ -386,6 +389,7 @@ class LiveCluster(ClusterSource):
         path = f"{prefix}/{kind.plural}"
         token: str | None = None
         restarted = False
+        seen_tokens: set[str] = set()  # of this pass over the list: a server that repeats one would page forever
         while True:
             query: list[tuple[str, Any]] = [("limit", PAGE_SIZE)]
             if token:
@@ -399,6 +403,7 @@ class LiveCluster(ClusterSource):
                     # The continue token expired mid-list: start over once, consistently.
                     restarted = True
                     token = None
+                    seen_tokens.clear()
                     yield LIST_RESTARTED
                     continue
                 if exc.status == 410 and token:
@@ -410,18 +415,52 @@ class LiveCluster(ClusterSource):
                 if exc.status == 403:
                     raise SourceError(forbidden_message(kind), status=403) from exc
                 raise
-            items = answer.get("items")
-            if items is None:
-                items = []
-            if not isinstance(items, list) or not all(isinstance(i, dict) for i in items):
-                raise SourceError(f"GET {path}: malformed list answer (items is not a list of objects)")
-            yield items
+            yield list_items(kind, path, answer)
             token = (answer.get("metadata") or {}).get("continue") if isinstance(
                 answer.get("metadata"), dict) else None
             if not token:
                 return
             if not isinstance(token, str):
                 raise SourceError(f"GET {path}: malformed list answer (continue token is not a string)")
+            if token in seen_tokens:
+                raise SourceError(f"GET {path}: the API server repeated continue token {token[:40]!r} (the list "
+                                  f"would never end); {kind.kind} objects were not all read")
+            seen_tokens.add(token)
+
+
+def list_items(kind: Kind, path: str, answer: dict[str, Any]) -> list[dict[str, Any]]:
+    """The objects of one list page, or a SourceError (the kind UNKNOWN for this cluster) naming what is wrong.
+
+    Only a `<Kind>List` with `items` proves what exists: an HTTP 200 carrying a Status, a list of another kind
+    or no items at all is not "none of them". Each object must have the shape checks rely on, as in a
+    snapshot (auditor.sources.shapes); one that has not names itself, instead of being read as "no sidecar".
+    """
+    expected = f"{kind.kind}List"
+    got = answer.get("kind")
+    if got != expected:
+        if got == "Status":
+            detail = ", ".join(str(answer[k])[:200] for k in ("status", "reason", "message") if answer.get(k))
+            what = f"a Status ({detail})" if detail else "a Status"
+        else:
+            what = f"kind {str(got)[:100]!r}" if got is not None else "an object without kind"
+        raise SourceError(f"GET {path}: the answer is {what}, not a {expected}; {kind.kind} objects were not read")
+    if "items" not in answer:
+        raise SourceError(f"GET {path}: the {expected} has no items; {kind.kind} objects were not read")
+    items = answer["items"]
+    if items is None:  # how Go encodes an empty (nil) list
+        return []
+    if not isinstance(items, list) or not all(isinstance(i, dict) for i in items):
+        raise SourceError(f"GET {path}: malformed list answer (items is not a list of objects)")
+    checked = kind is K.POD and isinstance(answer, podwire.CheckedPodList)
+    for item in items:
+        item_kind = item.get("kind")
+        if item_kind is not None and item_kind != kind.kind:
+            raise SourceError(f"GET {path}: the {expected} holds a {str(item_kind)[:100]!r}; {kind.kind} objects "
+                              "were not read")
+        problem = object_problem(kind.kind, item, checked)
+        if problem:
+            raise SourceError(f"GET {path}: {problem}; {kind.kind} objects were not judged")
+    return items
 
 
 def forbidden_message(kind: Kind, verb: str = "list") -> str:
