@@ -136,6 +136,10 @@ class _PodList(TypedDict, total=False):
     kind: str
     metadata: _ListMeta
     items: list[_Pod]
+    # A Status sent in place of the list (HTTP 200 or not) says why: kept for the message.
+    status: str
+    reason: str
+    message: str
 
 
 class _TypeMeta(msgspec.Struct):
@@ -148,6 +152,9 @@ class _RawPage(msgspec.Struct):
     kind: str | None = None
     metadata: _ListMeta | None = None
     items: list[msgspec.Raw] | None = None
+    status: str | None = None  # of a Status sent in place of the list, kept for the message
+    reason: str | None = None
+    message: str | None = None
 
 
 # What msgspec may raise on input it cannot take. RecursionError: nesting deeper than the interpreter's
@@ -198,6 +205,7 @@ def decode_owned_list(body: bytes) -> Any:
     try:
         page = _RAW_PAGE.decode(body)
         answer: dict[str, Any] = {"apiVersion": page.apiVersion, "kind": page.kind, "metadata": page.metadata or {}}
+        answer.update((k, v) for k in ("status", "reason", "message") if (v := getattr(page, k)) is not None)
         if page.items is not None:
             answer["items"] = [_reduce_owned(raw) for raw in page.items]
         return answer

@@ -176,3 +176,104 @@ def test_a_bad_file_limit_is_a_usage_error(tmp_path, capsys, monkeypatch, value)
     monkeypatch.setenv("ASM_AUDIT_MAX_SNAPSHOT_FILE_BYTES", value)
     code, err = run_cli(capsys, *snapshot_run(root, tmp_path))
     assert_usage_error(code, err, "ASM_AUDIT_MAX_SNAPSHOT_FILE_BYTES")
+
+
+# ---------------------------------------------------------------- live answers that are not lists (item 2)
+STATUS_200 = ('{"kind":"Status","apiVersion":"v1","metadata":{},"status":"Failure",'
+              '"message":"etcdserver: request timed out","reason":"InternalError","code":500}')
+
+
+@pytest.mark.parametrize("body, expect", [
+    (STATUS_200, "GET /api/v1/pods: the answer is a Status (Failure, InternalError, etcdserver: request timed "
+                 "out), not a PodList; Pod objects were not read"),
+    ('{"kind":"PodList","apiVersion":"v1","metadata":{"resourceVersion":"1"}}',
+     "GET /api/v1/pods: the PodList has no items; Pod objects were not read"),
+    ('{"kind":"ServiceList","apiVersion":"v1","metadata":{},"items":[]}',
+     "GET /api/v1/pods: the answer is kind 'ServiceList', not a PodList"),
+    ('{"apiVersion":"v1","metadata":{},"items":[]}', "GET /api/v1/pods: the answer is an object without kind"),
+    ('{"kind":"PodList","apiVersion":"v1","metadata":{},"items":[{"kind":"Service","metadata":{"name":"s"}}]}',
+     "GET /api/v1/pods: the PodList holds a 'Service'"),
+], ids=["status-200", "no-items", "service-list", "no-kind", "item-of-another-kind"])
+def test_a_live_pod_answer_that_is_not_a_pod_list_makes_pods_unknown(served, fake_api, body, expect):
+    """Through the msgspec fast path (auditor.podwire): on the old code all of these were "no pods" (GO)."""
+    fake_api.add_fault(r"^/api/v1/pods$", 200, times=None, body=body)
+    result = api.run_audit(served, "migrating", focus_config(Path(str(served.kubeconfig)).parent), now=NOW)
+    [row] = rows(result, "pods-xds-agent")
+    assert row["status"] == "UNKNOWN" and expect in row["message"], row
+    assert result.exit_code == 3
+
+
+def test_a_live_status_instead_of_the_migration_cr_list_is_unknown(served, fake_asm):
+    """Another kind, on the ASM control plane: a 200 Status is not "no ASMMigrateFromIstio"."""
+    fake_asm.add_fault(r"/asmmigratefromistios$", 200, times=None, body=STATUS_200)
+    result = api.run_audit(served, "migrating", focus_config(Path(str(served.kubeconfig)).parent), now=NOW)
+    [row] = rows(result, "migration-resource")
+    assert row["status"] == "UNKNOWN", row
+    assert "the answer is a Status (Failure, InternalError, etcdserver: request timed out), not a " \
+           "ASMMigrateFromIstioList" in row["message"], row
+    assert result.exit_code == 3
+
+
+# ---------------------------------------------------------------- live malformed objects (item 3)
+def odd_pod(mutate: Any) -> dict[str, Any]:
+    pod = f.pod("odd-3", owner=None, labels={"app": "odd"})
+    mutate(pod)
+    return pod
+
+
+@pytest.mark.parametrize("mutate, expect", [
+    (lambda p: p.__setitem__("spec", None), "Pod 'shop/odd-3': spec is missing"),
+    (lambda p: p["spec"]["containers"][0].__setitem__("name", 5),
+     "Pod 'shop/odd-3': spec.containers[0].name must be a string"),
+    (lambda p: p["spec"].__setitem__("containers", {"name": "app"}), "Pod 'shop/odd-3': spec.containers must be a list"),
+    (lambda p: p["spec"]["containers"][0].__setitem__("env", [{"value": "x"}]),
+     "Pod 'shop/odd-3': spec.containers[0].env[0].name is missing"),
+], ids=["spec-null", "int-container-name", "containers-not-a-list", "env-without-name"])
+def test_a_malformed_live_pod_makes_pods_unknown_naming_it(served, fake_api, tmp_path, capsys, mutate, expect):
+    """The same pod in a snapshot is refused (exit 2); live it was dropped silently and the rest passed."""
+    fake_api.load([odd_pod(mutate)])
+    code = main(cli(served, tmp_path / "out", "--phase", "migrating"))
+    capsys.readouterr()
+    doc = json.loads((tmp_path / "out" / "findings.json").read_text())
+    [row] = [r for r in doc["findings"] if r["check_id"] == "pods-xds-agent"]
+    assert row["status"] == "UNKNOWN" and f"GET /api/v1/pods: {expect}; Pod objects were not judged" in row["message"]
+    assert code == 3 and doc["verdict"] == "INCOMPLETE"
+
+
+def test_a_live_pod_whose_metadata_is_not_a_mapping_makes_pods_unknown(served, fake_api):
+    body = json.dumps({"kind": "PodList", "apiVersion": "v1", "metadata": {},
+                       "items": [f.pod("ok-9"), {**f.pod("odd-4"), "metadata": "odd-4"}]})
+    fake_api.add_fault(r"^/api/v1/pods$", 200, times=None, body=body)
+    result = api.run_audit(served, "migrating", focus_config(Path(str(served.kubeconfig)).parent), now=NOW)
+    [row] = rows(result, "pods-xds-agent")
+    assert row["status"] == "UNKNOWN" and "GET /api/v1/pods: Pod object without metadata.name" in row["message"]
+    assert result.exit_code == 3
+
+
+def test_a_malformed_live_deployment_makes_deployments_unknown_naming_it(served, fake_api):
+    """Another kind: a Deployment whose template names a container with a number."""
+    [deployment, _] = f.deployment("bad")
+    deployment["spec"]["template"]["spec"]["containers"][0]["name"] = 7
+    fake_api.load([deployment])
+    result = api.run_audit(served, "migrating", focus_config(Path(str(served.kubeconfig)).parent), now=NOW)
+    [cluster] = result.inventory.data_planes
+    assert cluster.errors["deployments.apps"] == (
+        "GET /apis/apps/v1/deployments: Deployment 'shop/bad': spec.template.spec.containers[0].name must be a "
+        "string; Deployment objects were not judged")
+    assert result.exit_code == 3
+
+
+# ---------------------------------------------------------------- a repeated continue token (item 13)
+def test_a_repeated_continue_token_stops_the_list_as_unknown(served, fake_api):
+    body = '{"kind":"PodList","apiVersion":"v1","metadata":{"continue":"again"},"items":[]}'
+    fake_api.add_fault(r"^/api/v1/pods$", 200, times=None, body=body)
+    served.run_timeout_s = 30  # the old code paged until this deadline
+    start = time.monotonic()
+    result = api.run_audit(served, "migrating", focus_config(Path(str(served.kubeconfig)).parent), now=NOW)
+    assert time.monotonic() - start < 15
+    [row] = rows(result, "pods-xds-agent")
+    assert row["status"] == "UNKNOWN", row
+    assert "GET /api/v1/pods: the API server repeated continue token 'again' (the list would never end)" \
+           in row["message"], row
+    assert sum(1 for r in fake_api.requests if r.path == "/api/v1/pods") == 2
+    assert result.exit_code == 3
