@@ -11,7 +11,6 @@ from __future__ import annotations
 import io
 import json
 import os
-import signal
 import subprocess
 import sys
 import tarfile
@@ -25,10 +24,14 @@ import yaml
 from auditor import api, mesh
 from auditor.cli.main import main
 from tests import factory as f
-from tests.fakeapi import FakeApiServer
-from tests.test_bad_input import assert_usage_error, private_tmp, run_cli, snapshot_run  # noqa: F401 - fixture
-from tests.test_faults import cli, focus_config, rows, served, small_pages  # noqa: F401 - fixtures
+from tests import test_bad_input, test_faults
+from tests.test_bad_input import assert_usage_error, run_cli, snapshot_run
+from tests.test_faults import cli, focus_config, rows
 from tests.test_readonly import NOW
+
+# Fixtures shared with those modules.
+private_tmp = test_bad_input.private_tmp
+served = test_faults.served
 
 REPO = Path(__file__).resolve().parents[1]
 POD_YAML = yaml.safe_dump(f.pod("ok-1"))
@@ -225,7 +228,8 @@ def odd_pod(mutate: Any) -> dict[str, Any]:
     (lambda p: p.__setitem__("spec", None), "Pod 'shop/odd-3': spec is missing"),
     (lambda p: p["spec"]["containers"][0].__setitem__("name", 5),
      "Pod 'shop/odd-3': spec.containers[0].name must be a string"),
-    (lambda p: p["spec"].__setitem__("containers", {"name": "app"}), "Pod 'shop/odd-3': spec.containers must be a list"),
+    (lambda p: p["spec"].__setitem__("containers", {"name": "app"}),
+     "Pod 'shop/odd-3': spec.containers must be a list"),
     (lambda p: p["spec"]["containers"][0].__setitem__("env", [{"value": "x"}]),
      "Pod 'shop/odd-3': spec.containers[0].env[0].name is missing"),
 ], ids=["spec-null", "int-container-name", "containers-not-a-list", "env-without-name"])
@@ -277,3 +281,53 @@ def test_a_repeated_continue_token_stops_the_list_as_unknown(served, fake_api):
            in row["message"], row
     assert sum(1 for r in fake_api.requests if r.path == "/api/v1/pods") == 2
     assert result.exit_code == 3
+
+
+# ---------------------------------------------------------------- a credential plugin that hangs (item 5)
+def alive(pid: int) -> bool:
+    """A process that still exists and is not a zombie (in a container, orphans may wait long to be reaped)."""
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except (FileNotFoundError, ProcessLookupError):
+        return False
+    return state != "Z"
+
+
+@pytest.mark.parametrize("limits, waited", [
+    (("--timeout", "2", "--run-timeout", "30"), "within 2s"),
+    (("--timeout", "30", "--run-timeout", "3"), "within 2.9"),  # what was left of the run's 3 s
+], ids=["request-timeout", "run-timeout"])
+def test_a_credential_plugin_that_hangs_is_killed_and_its_cluster_unknown(tmp_path, fake_api, fake_asm, limits,
+                                                                          waited):
+    """A real exec plugin (a shell script that starts a sleep and waits): the run ends within the bound of
+    --timeout or --run-timeout with exit 3, and neither the script nor its child survives."""
+    fake_api.load(f.workload_pods(f.deployment("cart"), 2, proxy="istio"))
+    fake_asm.load([f.migration_cr("SetupIstioForMigrate")])
+    pids = tmp_path / "pids"
+    plugin = tmp_path / "hung-login"
+    plugin.write_text(f"#!/bin/sh\necho $$ >> '{pids}'\nsleep 40 &\necho $! >> '{pids}'\nwait\n")
+    plugin.chmod(0o755)
+    kc = tmp_path / "kc"
+    kc.write_text(json.dumps({
+        "apiVersion": "v1", "kind": "Config", "current-context": "prod",
+        "clusters": [{"name": "c", "cluster": {"server": fake_api.url}}],
+        "users": [{"name": "u", "user": {"exec": {"apiVersion": "client.authentication.k8s.io/v1beta1",
+                                                  "command": str(plugin), "interactiveMode": "Never"}}}],
+        "contexts": [{"name": "prod", "context": {"cluster": "c", "user": "u"}}]}))
+    akc = fake_asm.write_kubeconfig(tmp_path / "akc", context="asm")
+    out = tmp_path / "out"
+    code, err, took = run_subprocess(["run", "--kubeconfig", str(kc), "--asm-kubeconfig", str(akc), "--phase",
+                                      "migrating", *limits, "--out", str(out),
+                                      "--format", "json", "--quiet", "--config", str(focus_config(tmp_path))],
+                                     timeout=60)
+    assert code == 3, err
+    assert took < 15, took  # the plugin was waited for 2-3 s, not 40
+    assert "Traceback" not in "\n".join(err) and "ERROR" not in "\n".join(err), err
+    doc = json.loads((out / "findings.json").read_text())
+    [row] = [r for r in doc["findings"] if r["check_id"] == "pods-xds-agent"]
+    assert row["status"] == "UNKNOWN", row
+    assert f"the kubeconfig's credential plugin '{plugin}' gave no answer {waited}" in row["message"], row
+    assert row["message"].endswith("s and was stopped"), row
+    started = [int(p) for p in pids.read_text().split()]
+    assert len(started) == 2  # started once (validation), not again for /version and every kind
+    assert [pid for pid in started if alive(pid)] == []

@@ -13,8 +13,11 @@ import logging
 import math
 import os
 import shutil
+import signal
+import subprocess
 import threading
 import time
+import types
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -104,6 +107,86 @@ _PLUGIN_ERRORS = _PluginErrors()
 _PLUGIN_ERRORS_LOCK = threading.Lock()
 
 
+class PluginTimedOut(Exception):
+    """A credential plugin gave no answer in time and was killed."""
+
+
+class _PluginBound(threading.local):
+    """Per thread (a fleet reads its clusters side by side): how long a credential plugin may run now, and
+    what happened to the last one that ran out of time."""
+
+    seconds: float | None = None
+    timed_out: str = ""
+
+
+_PLUGIN_BOUND = _PluginBound()
+
+
+class _BoundedPopen(subprocess.Popen):  # type: ignore[type-arg]
+    """The client's credential plugin process, which it waits for without a timeout (`communicate()`).
+
+    A plugin that hangs (a login waiting for a browser, a network call to a dead IdP) would hold the run past
+    --timeout and --run-timeout. Here it is waited for at most the bound of the calling thread, then killed
+    with everything it started (its own process group, unless it talks to the user's terminal).
+    """
+
+    def __init__(self, args: Any, **kwargs: Any) -> None:
+        self._own_group = kwargs.get("stdin") is None  # interactive plugins keep the terminal's group
+        if self._own_group:
+            kwargs["process_group"] = 0
+        super().__init__(args, **kwargs)
+
+    def communicate(self, input: Any = None, timeout: float | None = None) -> Any:
+        bound = _PLUGIN_BOUND.seconds if timeout is None else timeout
+        try:
+            return super().communicate(input, timeout=bound)
+        except subprocess.TimeoutExpired:
+            self._kill()
+            command = self.args[0] if isinstance(self.args, list | tuple) and self.args else self.args
+            _PLUGIN_BOUND.timed_out = (f"the kubeconfig's credential plugin {str(command)[:200]!r} gave no answer "
+                                       f"within {bound:g}s and was stopped")
+            raise PluginTimedOut(_PLUGIN_BOUND.timed_out) from None
+
+    def _kill(self) -> None:
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            if self._own_group:
+                os.killpg(self.pid, signal.SIGKILL)
+            else:
+                self.kill()
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            super().communicate(timeout=2)  # reap it and close its pipes
+        for pipe in (self.stdout, self.stderr):
+            if pipe is not None:
+                pipe.close()
+
+
+class _BoundedSubprocess(types.ModuleType):
+    """`subprocess` as the client's exec provider sees it: the same module, with Popen bounded."""
+
+    Popen = _BoundedPopen
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(subprocess, name)
+
+
+_SUBPROCESS_LOCK = threading.Lock()
+
+
+@contextlib.contextmanager
+def _bounded_plugins(seconds: float) -> Iterator[None]:
+    """Credential plugins started by the client in this thread, within the block, run at most `seconds`."""
+    from kubernetes.config import exec_provider
+
+    with _SUBPROCESS_LOCK:
+        if not isinstance(exec_provider.subprocess, _BoundedSubprocess):
+            exec_provider.subprocess = _BoundedSubprocess("subprocess")
+    _PLUGIN_BOUND.seconds, _PLUGIN_BOUND.timed_out = seconds, ""
+    try:
+        yield
+    finally:
+        _PLUGIN_BOUND.seconds = None
+
+
 def _plugin_errors() -> _PluginErrors:
     """The root logger's filter, installed at first use (not at import)."""
     with _PLUGIN_ERRORS_LOCK:
@@ -128,6 +211,7 @@ class LiveCluster(ClusterSource):
         self._groups: dict[str, list[str]] | None = None
         self._resources: dict[str, set[str] | None] = {}
         self.requests = 0
+        self.plugin_timed_out = ""  # a credential plugin that hung and was killed: the cluster is unreachable
         self.renewal_failure = ""  # the last message of a credential plugin that failed to renew the token
         # What was read, hashed as it arrives: the report's inputs_sha256 for a live run.
         self.digest = hashlib.sha256()
@@ -138,10 +222,22 @@ class LiveCluster(ClusterSource):
 
     # -- client, built on first use so nothing happens at import or construction
     def validate(self) -> None:
-        """Load the kubeconfig now so a bad one is a usage error before any collection starts."""
-        self._api()
+        """Load the kubeconfig now so a bad one is a usage error before any collection starts.
+
+        A credential plugin that hangs is no usage error: the cluster is unreachable (UNKNOWN), as it says when
+        the collection asks for its /version.
+        """
+        with contextlib.suppress(ClusterUnreachable):
+            self._api()
+
+    def _plugin_bound(self) -> contextlib.AbstractContextManager[None]:
+        """A credential plugin may take what one request may (--timeout), never past the run's deadline."""
+        left = self.deadline.remaining()
+        return _bounded_plugins(self.timeout_s if left is None else max(0.05, min(self.timeout_s, left)))
 
     def _api(self) -> Any:
+        if self.plugin_timed_out:  # not started again: it would only hang again
+            raise ClusterUnreachable(self.plugin_timed_out)
         if self._client is None:
             from kubernetes import client, config
             from kubernetes.config.config_exception import ConfigException
@@ -158,7 +254,7 @@ class LiveCluster(ClusterSource):
             self._check_kubeconfig(path)
             configuration = client.Configuration()
             try:
-                with _plugin_errors().capture() as plugin_errors:
+                with _plugin_errors().capture() as plugin_errors, self._plugin_bound():
                     config.load_kube_config(config_file=path, context=self.context,
                                             client_configuration=configuration, persist_config=False)
             except ConfigException as exc:
@@ -171,6 +267,9 @@ class LiveCluster(ClusterSource):
             except Exception as exc:  # yaml errors and others from the loader
                 raise UsageError(f"cluster {self.name}: cannot load kubeconfig: "
                                  f"{str(exc).splitlines()[0]}") from exc
+            if _PLUGIN_BOUND.timed_out:
+                self.plugin_timed_out = _PLUGIN_BOUND.timed_out
+                raise ClusterUnreachable(self.plugin_timed_out)
             if plugin_errors:
                 # The loader only logs a failing credential plugin and goes on without credentials: every
                 # request would then be refused, hiding the cause (an expired login, a missing profile).
@@ -241,14 +340,19 @@ class LiveCluster(ClusterSource):
     # -- one GET
     def _raw_get(self, path: str, query: list[tuple[str, Any]] | None = None) -> tuple[int, bytes, Any]:
         refuse_unsafe(path, query)
+        if self.plugin_timed_out:  # the cause, rather than the deadline it may have used up
+            raise ClusterUnreachable(self.plugin_timed_out)
         self.deadline.check(f"GET {path}")
         api = self._api()
         url = api.configuration.host.rstrip("/") + path + ("?" + urlencode(query) if query else "")
         headers = {"Accept": "application/json", "User-Agent": api.user_agent}
         # Authentication the way the client does it (token, basic, client cert via pool). An exec credential
         # that expired is refreshed here by the client, which only logs a failing plugin.
-        with _plugin_errors().capture() as plugin_errors:
+        with _plugin_errors().capture() as plugin_errors, self._plugin_bound():
             auth = api.configuration.auth_settings().get("BearerToken")
+        if _PLUGIN_BOUND.timed_out:
+            self.plugin_timed_out = _PLUGIN_BOUND.timed_out
+            raise ClusterUnreachable(self.plugin_timed_out)
         # The old token is sent; if refused, the 401 says why (_get_json). No message: no failed renewal now.
         self.renewal_failure = plugin_errors[0] if plugin_errors else ""
         if auth and auth.get("value"):
