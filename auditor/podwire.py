@@ -151,7 +151,7 @@ class _RawPage(msgspec.Struct):
     apiVersion: str | None = None
     kind: str | None = None
     metadata: _ListMeta | None = None
-    items: list[msgspec.Raw] | None = None
+    items: list[msgspec.Raw] | msgspec.UnsetType | None = msgspec.UNSET  # UNSET: no items key at all
     status: str | None = None  # of a Status sent in place of the list, kept for the message
     reason: str | None = None
     message: str | None = None
@@ -206,8 +206,8 @@ def decode_owned_list(body: bytes) -> Any:
         page = _RAW_PAGE.decode(body)
         answer: dict[str, Any] = {"apiVersion": page.apiVersion, "kind": page.kind, "metadata": page.metadata or {}}
         answer.update((k, v) for k in ("status", "reason", "message") if (v := getattr(page, k)) is not None)
-        if page.items is not None:
-            answer["items"] = [_reduce_owned(raw) for raw in page.items]
+        if page.items is not msgspec.UNSET:  # null stays null: an empty list, as Go encodes it
+            answer["items"] = None if page.items is None else [_reduce_owned(raw) for raw in page.items]
         return answer
     except (*_REFUSED, orjson.JSONDecodeError):
         return orjson.loads(body)
@@ -231,7 +231,7 @@ def reduced_list(raw: bytes) -> dict[str, Any] | None:
         doc = _RAW_PAGE.decode(raw)
     except _REFUSED:
         return None
-    if doc.items is None or not doc.kind or not doc.kind.endswith("List"):
+    if not isinstance(doc.items, list) or not doc.kind or not doc.kind.endswith("List"):
         return None
     typed_items = doc.kind[:-4] if doc.kind != "List" else None  # typed List items may omit kind
     items: list[Any] = []

@@ -217,6 +217,30 @@ def test_a_live_status_instead_of_the_migration_cr_list_is_unknown(served, fake_
     assert result.exit_code == 3
 
 
+@pytest.mark.parametrize("body, expect", [
+    (STATUS_200, "GET /apis/apps/v1/replicasets: the answer is a Status (Failure, InternalError, etcdserver: "
+                 "request timed out), not a ReplicaSetList; ReplicaSet objects were not read"),
+    ('{"kind":"ReplicaSetList","apiVersion":"apps/v1","metadata":{}}',
+     "GET /apis/apps/v1/replicasets: the ReplicaSetList has no items; ReplicaSet objects were not read"),
+], ids=["status-200", "no-items"])
+def test_a_live_replicaset_answer_that_is_not_a_list_is_unknown(served, fake_api, body, expect):
+    """Through the other fast path (podwire.decode_owned_list)."""
+    fake_api.add_fault(r"^/apis/apps/v1/replicasets$", 200, times=None, body=body)
+    result = api.run_audit(served, "migrating", focus_config(Path(str(served.kubeconfig)).parent), now=NOW)
+    [cluster] = result.inventory.data_planes
+    assert cluster.errors["replicasets.apps"] == expect
+
+
+def test_a_live_list_with_null_items_is_an_empty_list(served, fake_api):
+    """`"items": null` is how Go encodes an empty list: nothing there, read as such (the control)."""
+    fake_api.add_fault(r"^/apis/apps/v1/replicasets$", 200, times=None,
+                       body='{"kind":"ReplicaSetList","apiVersion":"apps/v1","metadata":{},"items":null}')
+    result = api.run_audit(served, "migrating", focus_config(Path(str(served.kubeconfig)).parent), now=NOW)
+    [cluster] = result.inventory.data_planes
+    assert "replicasets.apps" not in cluster.errors
+    assert cluster.objects_by_kind["replicasets.apps"] == []
+
+
 # ---------------------------------------------------------------- live malformed objects (item 3)
 def odd_pod(mutate: Any) -> dict[str, Any]:
     pod = f.pod("odd-3", owner=None, labels={"app": "odd"})
