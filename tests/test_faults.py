@@ -546,6 +546,17 @@ def test_ctrl_c_while_a_fleet_is_read_into_a_snapshot(tmp_path, fake_api, fake_a
     assert not list(scratch.iterdir())  # the writer's temp directory is gone
 
 
+def exec_plugin_kubeconfig(path: Path, server: str, plugin: Path) -> Path:
+    """A kubeconfig (context `prod`) whose user runs `plugin` as its credential plugin (users[].user.exec)."""
+    path.write_text(json.dumps({
+        "apiVersion": "v1", "kind": "Config", "current-context": "prod",
+        "clusters": [{"name": "c", "cluster": {"server": server}}],
+        "users": [{"name": "u", "user": {"exec": {"apiVersion": "client.authentication.k8s.io/v1beta1",
+                                                  "command": str(plugin), "interactiveMode": "Never"}}}],
+        "contexts": [{"name": "prod", "context": {"cluster": "c", "user": "u"}}]}))
+    return path
+
+
 @pytest.mark.parametrize("old_token_accepted", [True, False], ids=["old-token-still-valid", "old-token-refused"])
 def test_a_credential_plugin_that_fails_to_renew(tmp_path, fake_api, fake_asm, old_token_accepted):
     """First call: a token already past its expiry; later calls fail (a login that timed out mid-run).
@@ -565,13 +576,7 @@ def test_a_credential_plugin_that_fails_to_renew(tmp_path, fake_api, fake_asm, o
                       "echo '{\"apiVersion\": \"client.authentication.k8s.io/v1beta1\", \"kind\": \"ExecCredential\", "
                       "\"status\": {\"token\": \"renew-me\", \"expirationTimestamp\": \"2020-01-01T00:00:00Z\"}}'\n")
     plugin.chmod(0o755)
-    kc = tmp_path / "kc"
-    kc.write_text(json.dumps({
-        "apiVersion": "v1", "kind": "Config", "current-context": "prod",
-        "clusters": [{"name": "c", "cluster": {"server": fake_api.url}}],
-        "users": [{"name": "u", "user": {"exec": {"apiVersion": "client.authentication.k8s.io/v1beta1",
-                                                  "command": str(plugin), "interactiveMode": "Never"}}}],
-        "contexts": [{"name": "prod", "context": {"cluster": "c", "user": "u"}}]}))
+    kc = exec_plugin_kubeconfig(tmp_path / "kc", fake_api.url, plugin)
     akc = fake_asm.write_kubeconfig(tmp_path / "akc", context="asm")
     # In a subprocess: under pytest the root logger has a capturing handler, so a stray line would not show.
     proc = subprocess.run([sys.executable, "-m", "auditor.cli.main", "run", "--kubeconfig", str(kc),

@@ -26,7 +26,7 @@ from auditor.cli.main import main
 from tests import factory as f
 from tests import test_bad_input, test_faults
 from tests.test_bad_input import assert_usage_error, run_cli, snapshot_run
-from tests.test_faults import cli, focus_config, rows
+from tests.test_faults import cli, exec_plugin_kubeconfig, focus_config, rows
 from tests.test_readonly import NOW
 
 # Fixtures shared with those modules.
@@ -331,13 +331,7 @@ def test_a_credential_plugin_that_hangs_is_killed_and_its_cluster_unknown(tmp_pa
     plugin = tmp_path / "hung-login"
     plugin.write_text(f"#!/bin/sh\necho $$ >> '{pids}'\nsleep 40 &\necho $! >> '{pids}'\nwait\n")
     plugin.chmod(0o755)
-    kc = tmp_path / "kc"
-    kc.write_text(json.dumps({
-        "apiVersion": "v1", "kind": "Config", "current-context": "prod",
-        "clusters": [{"name": "c", "cluster": {"server": fake_api.url}}],
-        "users": [{"name": "u", "user": {"exec": {"apiVersion": "client.authentication.k8s.io/v1beta1",
-                                                  "command": str(plugin), "interactiveMode": "Never"}}}],
-        "contexts": [{"name": "prod", "context": {"cluster": "c", "user": "u"}}]}))
+    kc = exec_plugin_kubeconfig(tmp_path / "kc", fake_api.url, plugin)
     akc = fake_asm.write_kubeconfig(tmp_path / "akc", context="asm")
     out = tmp_path / "out"
     code, err, took = run_subprocess(["run", "--kubeconfig", str(kc), "--asm-kubeconfig", str(akc), "--phase",
