@@ -206,6 +206,23 @@ def test_a_live_pod_answer_that_is_not_a_pod_list_makes_pods_unknown(served, fak
     assert result.exit_code == 3
 
 
+def test_a_snapshot_taken_from_a_status_answer_records_pods_as_unread(served, fake_api, tmp_path, capsys):
+    """The `snapshot` command reads whole pods (no fast path): the answer is judged the same, and recorded."""
+    fake_api.add_fault(r"^/api/v1/pods$", 200, times=None, body=STATUS_200)
+    tarball = tmp_path / "snap.tar.gz"
+    code = main(["snapshot", "--out", str(tarball), "--kubeconfig", str(served.kubeconfig), "--context",
+                 str(served.context), "--asm-kubeconfig", str(served.asm_kubeconfig), "--asm-context",
+                 str(served.asm_context), "--quiet"])
+    capsys.readouterr()
+    assert code == 3
+    result = api.run_audit(api.Target(snapshot=str(tarball)), "migrating", focus_config(tmp_path), now=NOW)
+    [row] = rows(result, "pods-xds-agent")
+    assert row["status"] == "UNKNOWN", row
+    assert "the answer is a Status (Failure, InternalError, etcdserver: request timed out), not a PodList" \
+           in row["message"], row
+    assert result.exit_code == 3
+
+
 def test_a_live_status_instead_of_the_migration_cr_list_is_unknown(served, fake_asm):
     """Another kind, on the ASM control plane: a 200 Status is not "no ASMMigrateFromIstio"."""
     fake_asm.add_fault(r"/asmmigratefromistios$", 200, times=None, body=STATUS_200)
