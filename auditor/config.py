@@ -20,6 +20,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from auditor.errors import UsageError
 from auditor.model import Severity
+from auditor.yamlsafe import BoundedSafeLoader
 
 # Ids used in early drafts of the product contract, mapped to the catalogue's stable ids.
 CHECK_ALIASES = {
@@ -289,7 +290,7 @@ def _resolve_paths(config: Config, base: Path) -> None:
             setattr(holder, key, str(path))
 
 
-class _Loader(yaml.SafeLoader):
+class _Loader(BoundedSafeLoader):
     """Safe YAML without implicit timestamps: dates reach pydantic as text, so `2027-13-01` is a clear
     validation error naming its key instead of a ValueError from inside the YAML parser."""
 

@@ -186,9 +186,9 @@ def summarise_pod(pod: dict[str, Any], rules: mesh.ProxyRules) -> tuple:
     proxy_config = annotations.get("proxy.istio.io/config")
     if proxy_config and "terminationDrainDuration" in proxy_config:
         try:
-            import yaml
+            from auditor import yamlsafe
 
-            drain = str((yaml.safe_load(proxy_config) or {}).get("terminationDrainDuration") or "")
+            drain = str((yamlsafe.safe_load(proxy_config) or {}).get("terminationDrainDuration") or "")
         except Exception:  # a malformed annotation is the pod's problem, not the audit's
             drain = "unparseable"
     grace = spec.get("terminationGracePeriodSeconds")

@@ -15,6 +15,8 @@ from typing import Any
 import orjson
 import yaml
 
+from auditor import yamlsafe
+
 PROXY_CONTAINER = "istio-proxy"
 ASM_INJECT_LABEL = "sidecar.asm.aliyun.com/inject"
 XDS_AGENT_KEY = "PROXY_CONFIG_XDS_AGENT"
@@ -244,7 +246,7 @@ def parse_mesh(cm: dict[str, Any]) -> dict[str, Any]:
     """The `mesh` YAML of a mesh ConfigMap; raises ValueError with a reason when it is not YAML."""
     text = (cm.get("data") or {}).get("mesh") or ""
     try:
-        mesh = yaml.safe_load(text) or {}
+        mesh = yamlsafe.safe_load(text) or {}
     except yaml.YAMLError as exc:
         raise ValueError(f"mesh config is not valid YAML: {exc}".splitlines()[0]) from exc
     if not isinstance(mesh, dict):

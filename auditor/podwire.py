@@ -30,7 +30,7 @@ class _Object(TypedDict, total=False):
 
 
 # Required[...]: what the API server always sends. A pod without it is malformed: it falls back to the
-# full parse, where the snapshot reader refuses it by name (auditor.sources.snapshot._REQUIRED).
+# full parse, where the snapshot reader refuses it by name (auditor.sources.shapes._REQUIRED).
 class _EnvVar(TypedDict, total=False):
     name: Required[str]
     value: str
@@ -136,6 +136,10 @@ class _PodList(TypedDict, total=False):
     kind: str
     metadata: _ListMeta
     items: list[_Pod]
+    # A Status sent in place of the list (HTTP 200 or not) says why: kept for the message.
+    status: str
+    reason: str
+    message: str
 
 
 class _TypeMeta(msgspec.Struct):
@@ -147,14 +151,25 @@ class _RawPage(msgspec.Struct):
     apiVersion: str | None = None
     kind: str | None = None
     metadata: _ListMeta | None = None
-    items: list[msgspec.Raw] | None = None
+    items: list[msgspec.Raw] | msgspec.UnsetType | None = msgspec.UNSET  # UNSET: no items key at all
+    status: str | None = None  # of a Status sent in place of the list, kept for the message
+    reason: str | None = None
+    message: str | None = None
 
+
+# What msgspec may raise on input it cannot take. RecursionError: nesting deeper than the interpreter's
+# recursion limit (msgspec counts its depth there); orjson then refuses it with a JSONDecodeError (depth limit).
+_REFUSED = (msgspec.DecodeError, msgspec.ValidationError, RecursionError)
 
 _POD_LIST = msgspec.json.Decoder(_PodList)
 _POD = msgspec.json.Decoder(_Pod)
 _TYPE_META = msgspec.json.Decoder(_TypeMeta)
 _RAW_PAGE = msgspec.json.Decoder(_RawPage)
 _OWNED = msgspec.json.Decoder(_Owned)
+
+
+class CheckedPodList(dict[str, Any]):
+    """A PodList answer whose pods msgspec decoded, and so type-checked (auditor.sources.shapes need not)."""
 
 
 def decode_pod_list(body: bytes) -> Any:
@@ -164,8 +179,8 @@ def decode_pod_list(body: bytes) -> Any:
     caller sees the same answer, or the same orjson.JSONDecodeError, as without this decoder.
     """
     try:
-        return _POD_LIST.decode(body)
-    except (msgspec.DecodeError, msgspec.ValidationError):
+        return CheckedPodList(_POD_LIST.decode(body))
+    except _REFUSED:
         return orjson.loads(body)
 
 
@@ -190,10 +205,11 @@ def decode_owned_list(body: bytes) -> Any:
     try:
         page = _RAW_PAGE.decode(body)
         answer: dict[str, Any] = {"apiVersion": page.apiVersion, "kind": page.kind, "metadata": page.metadata or {}}
-        if page.items is not None:
-            answer["items"] = [_reduce_owned(raw) for raw in page.items]
+        answer.update((k, v) for k in ("status", "reason", "message") if (v := getattr(page, k)) is not None)
+        if page.items is not msgspec.UNSET:  # null stays null: an empty list, as Go encodes it
+            answer["items"] = None if page.items is None else [_reduce_owned(raw) for raw in page.items]
         return answer
-    except (msgspec.DecodeError, msgspec.ValidationError, orjson.JSONDecodeError):
+    except (*_REFUSED, orjson.JSONDecodeError):
         return orjson.loads(body)
 
 
@@ -213,9 +229,9 @@ def reduced_list(raw: bytes) -> dict[str, Any] | None:
     """
     try:
         doc = _RAW_PAGE.decode(raw)
-    except (msgspec.DecodeError, msgspec.ValidationError):
+    except _REFUSED:
         return None
-    if doc.items is None or not doc.kind or not doc.kind.endswith("List"):
+    if not isinstance(doc.items, list) or not doc.kind or not doc.kind.endswith("List"):
         return None
     typed_items = doc.kind[:-4] if doc.kind != "List" else None  # typed List items may omit kind
     items: list[Any] = []
@@ -231,6 +247,6 @@ def reduced_list(raw: bytes) -> dict[str, Any] | None:
                 return None
             else:
                 items.append(orjson.loads(memoryview(raw_item)))
-    except (msgspec.DecodeError, msgspec.ValidationError, orjson.JSONDecodeError):
+    except (*_REFUSED, orjson.JSONDecodeError):
         return None
     return {"apiVersion": doc.apiVersion, "kind": doc.kind, "items": items}

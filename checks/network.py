@@ -17,7 +17,7 @@ import orjson
 import yaml
 
 from auditor import kinds as K
-from auditor import mesh
+from auditor import mesh, yamlsafe
 from auditor.check import Check, Context
 from auditor.engine import _network_items
 from auditor.errors import EvidenceUnavailable
@@ -93,7 +93,7 @@ def _mesh_networks_network(cluster: ClusterInventory) -> tuple[str, str] | None:
         return None
     for cm in mesh.mesh_configmaps(cluster.objects(K.CONFIGMAP)):
         try:
-            parsed = yaml.safe_load((cm.get("data") or {}).get("meshNetworks") or "") or {}
+            parsed = yamlsafe.safe_load((cm.get("data") or {}).get("meshNetworks") or "") or {}
         except yaml.YAMLError:
             continue
         networks = parsed.get("networks") if isinstance(parsed, dict) else None

@@ -13,8 +13,11 @@ import logging
 import math
 import os
 import shutil
+import signal
+import subprocess
 import threading
 import time
+import types
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -23,9 +26,12 @@ from urllib.parse import urlencode
 import orjson
 import urllib3
 
+from auditor import kinds as K
+from auditor import podwire
 from auditor.errors import ClusterUnreachable, KindNotServed, SourceError, UsageError
 from auditor.kinds import Kind
 from auditor.sources.base import LIST_RESTARTED, ClusterSource, ListRestarted
+from auditor.sources.shapes import object_problem
 
 PAGE_SIZE = int(os.environ.get("ASM_AUDIT_PAGE_SIZE", "500"))
 # Retries of 429/5xx/dropped connections: at most MAX_ATTEMPTS tries, waits of BASE_DELAY_S doubling
@@ -101,6 +107,86 @@ _PLUGIN_ERRORS = _PluginErrors()
 _PLUGIN_ERRORS_LOCK = threading.Lock()
 
 
+class PluginTimedOut(Exception):
+    """A credential plugin gave no answer in time and was killed."""
+
+
+class _PluginBound(threading.local):
+    """Per thread (a fleet reads its clusters side by side): how long a credential plugin may run now, and
+    what happened to the last one that ran out of time."""
+
+    seconds: float | None = None
+    timed_out: str = ""
+
+
+_PLUGIN_BOUND = _PluginBound()
+
+
+class _BoundedPopen(subprocess.Popen):  # type: ignore[type-arg]
+    """The client's credential plugin process, which it waits for without a timeout (`communicate()`).
+
+    A plugin that hangs (a login waiting for a browser, a network call to a dead IdP) would hold the run past
+    --timeout and --run-timeout. Here it is waited for at most the bound of the calling thread, then killed
+    with everything it started (its own process group, unless it talks to the user's terminal).
+    """
+
+    def __init__(self, args: Any, **kwargs: Any) -> None:
+        self._own_group = kwargs.get("stdin") is None  # interactive plugins keep the terminal's group
+        if self._own_group:
+            kwargs["process_group"] = 0
+        super().__init__(args, **kwargs)
+
+    def communicate(self, input: Any = None, timeout: float | None = None) -> Any:
+        bound = _PLUGIN_BOUND.seconds if timeout is None else timeout
+        try:
+            return super().communicate(input, timeout=bound)
+        except subprocess.TimeoutExpired:
+            self._kill()
+            command = self.args[0] if isinstance(self.args, list | tuple) and self.args else self.args
+            _PLUGIN_BOUND.timed_out = (f"the kubeconfig's credential plugin {str(command)[:200]!r} gave no answer "
+                                       f"within {bound:g}s and was stopped")
+            raise PluginTimedOut(_PLUGIN_BOUND.timed_out) from None
+
+    def _kill(self) -> None:
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            if self._own_group:
+                os.killpg(self.pid, signal.SIGKILL)
+            else:
+                self.kill()
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            super().communicate(timeout=2)  # reap it and close its pipes
+        for pipe in (self.stdout, self.stderr):
+            if pipe is not None:
+                pipe.close()
+
+
+class _BoundedSubprocess(types.ModuleType):
+    """`subprocess` as the client's exec provider sees it: the same module, with Popen bounded."""
+
+    Popen = _BoundedPopen
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(subprocess, name)
+
+
+_SUBPROCESS_LOCK = threading.Lock()
+
+
+@contextlib.contextmanager
+def _bounded_plugins(seconds: float) -> Iterator[None]:
+    """Credential plugins started by the client in this thread, within the block, run at most `seconds`."""
+    from kubernetes.config import exec_provider
+
+    with _SUBPROCESS_LOCK:
+        if not isinstance(exec_provider.subprocess, _BoundedSubprocess):
+            exec_provider.subprocess = _BoundedSubprocess("subprocess")
+    _PLUGIN_BOUND.seconds, _PLUGIN_BOUND.timed_out = seconds, ""
+    try:
+        yield
+    finally:
+        _PLUGIN_BOUND.seconds = None
+
+
 def _plugin_errors() -> _PluginErrors:
     """The root logger's filter, installed at first use (not at import)."""
     with _PLUGIN_ERRORS_LOCK:
@@ -125,6 +211,7 @@ class LiveCluster(ClusterSource):
         self._groups: dict[str, list[str]] | None = None
         self._resources: dict[str, set[str] | None] = {}
         self.requests = 0
+        self.plugin_timed_out = ""  # a credential plugin that hung and was killed: the cluster is unreachable
         self.renewal_failure = ""  # the last message of a credential plugin that failed to renew the token
         # What was read, hashed as it arrives: the report's inputs_sha256 for a live run.
         self.digest = hashlib.sha256()
@@ -135,10 +222,22 @@ class LiveCluster(ClusterSource):
 
     # -- client, built on first use so nothing happens at import or construction
     def validate(self) -> None:
-        """Load the kubeconfig now so a bad one is a usage error before any collection starts."""
-        self._api()
+        """Load the kubeconfig now so a bad one is a usage error before any collection starts.
+
+        A credential plugin that hangs is no usage error: the cluster is unreachable (UNKNOWN), as it says when
+        the collection asks for its /version.
+        """
+        with contextlib.suppress(ClusterUnreachable):
+            self._api()
+
+    def _plugin_bound(self) -> contextlib.AbstractContextManager[None]:
+        """A credential plugin may take what one request may (--timeout), never past the run's deadline."""
+        left = self.deadline.remaining()
+        return _bounded_plugins(self.timeout_s if left is None else max(0.05, min(self.timeout_s, left)))
 
     def _api(self) -> Any:
+        if self.plugin_timed_out:  # not started again: it would only hang again
+            raise ClusterUnreachable(self.plugin_timed_out)
         if self._client is None:
             from kubernetes import client, config
             from kubernetes.config.config_exception import ConfigException
@@ -155,7 +254,7 @@ class LiveCluster(ClusterSource):
             self._check_kubeconfig(path)
             configuration = client.Configuration()
             try:
-                with _plugin_errors().capture() as plugin_errors:
+                with _plugin_errors().capture() as plugin_errors, self._plugin_bound():
                     config.load_kube_config(config_file=path, context=self.context,
                                             client_configuration=configuration, persist_config=False)
             except ConfigException as exc:
@@ -168,6 +267,9 @@ class LiveCluster(ClusterSource):
             except Exception as exc:  # yaml errors and others from the loader
                 raise UsageError(f"cluster {self.name}: cannot load kubeconfig: "
                                  f"{str(exc).splitlines()[0]}") from exc
+            if _PLUGIN_BOUND.timed_out:
+                self.plugin_timed_out = _PLUGIN_BOUND.timed_out
+                raise ClusterUnreachable(self.plugin_timed_out)
             if plugin_errors:
                 # The loader only logs a failing credential plugin and goes on without credentials: every
                 # request would then be refused, hiding the cause (an expired login, a missing profile).
@@ -238,14 +340,19 @@ class LiveCluster(ClusterSource):
     # -- one GET
     def _raw_get(self, path: str, query: list[tuple[str, Any]] | None = None) -> tuple[int, bytes, Any]:
         refuse_unsafe(path, query)
+        if self.plugin_timed_out:  # the cause, rather than the deadline it may have used up
+            raise ClusterUnreachable(self.plugin_timed_out)
         self.deadline.check(f"GET {path}")
         api = self._api()
         url = api.configuration.host.rstrip("/") + path + ("?" + urlencode(query) if query else "")
         headers = {"Accept": "application/json", "User-Agent": api.user_agent}
         # Authentication the way the client does it (token, basic, client cert via pool). An exec credential
         # that expired is refreshed here by the client, which only logs a failing plugin.
-        with _plugin_errors().capture() as plugin_errors:
+        with _plugin_errors().capture() as plugin_errors, self._plugin_bound():
             auth = api.configuration.auth_settings().get("BearerToken")
+        if _PLUGIN_BOUND.timed_out:
+            self.plugin_timed_out = _PLUGIN_BOUND.timed_out
+            raise ClusterUnreachable(self.plugin_timed_out)
         # The old token is sent; if refused, the 401 says why (_get_json). No message: no failed renewal now.
         self.renewal_failure = plugin_errors[0] if plugin_errors else ""
         if auth and auth.get("value"):
@@ -386,6 +493,7 @@ class LiveCluster(ClusterSource):
         path = f"{prefix}/{kind.plural}"
         token: str | None = None
         restarted = False
+        seen_tokens: set[str] = set()  # of this pass over the list: a server that repeats one would page forever
         while True:
             query: list[tuple[str, Any]] = [("limit", PAGE_SIZE)]
             if token:
@@ -399,6 +507,7 @@ class LiveCluster(ClusterSource):
                     # The continue token expired mid-list: start over once, consistently.
                     restarted = True
                     token = None
+                    seen_tokens.clear()
                     yield LIST_RESTARTED
                     continue
                 if exc.status == 410 and token:
@@ -410,18 +519,52 @@ class LiveCluster(ClusterSource):
                 if exc.status == 403:
                     raise SourceError(forbidden_message(kind), status=403) from exc
                 raise
-            items = answer.get("items")
-            if items is None:
-                items = []
-            if not isinstance(items, list) or not all(isinstance(i, dict) for i in items):
-                raise SourceError(f"GET {path}: malformed list answer (items is not a list of objects)")
-            yield items
+            yield list_items(kind, path, answer)
             token = (answer.get("metadata") or {}).get("continue") if isinstance(
                 answer.get("metadata"), dict) else None
             if not token:
                 return
             if not isinstance(token, str):
                 raise SourceError(f"GET {path}: malformed list answer (continue token is not a string)")
+            if token in seen_tokens:
+                raise SourceError(f"GET {path}: the API server repeated continue token {token[:40]!r} (the list "
+                                  f"would never end); {kind.kind} objects were not all read")
+            seen_tokens.add(token)
+
+
+def list_items(kind: Kind, path: str, answer: dict[str, Any]) -> list[dict[str, Any]]:
+    """The objects of one list page, or a SourceError (the kind UNKNOWN for this cluster) naming what is wrong.
+
+    Only a `<Kind>List` with `items` proves what exists: an HTTP 200 carrying a Status, a list of another kind
+    or no items at all is not "none of them". Each object must have the shape checks rely on, as in a
+    snapshot (auditor.sources.shapes); one that has not names itself, instead of being read as "no sidecar".
+    """
+    expected = f"{kind.kind}List"
+    got = answer.get("kind")
+    if got != expected:
+        if got == "Status":
+            detail = ", ".join(str(answer[k])[:200] for k in ("status", "reason", "message") if answer.get(k))
+            what = f"a Status ({detail})" if detail else "a Status"
+        else:
+            what = f"kind {str(got)[:100]!r}" if got is not None else "an object without kind"
+        raise SourceError(f"GET {path}: the answer is {what}, not a {expected}; {kind.kind} objects were not read")
+    if "items" not in answer:
+        raise SourceError(f"GET {path}: the {expected} has no items; {kind.kind} objects were not read")
+    items = answer["items"]
+    if items is None:  # how Go encodes an empty (nil) list
+        return []
+    if not isinstance(items, list) or not all(isinstance(i, dict) for i in items):
+        raise SourceError(f"GET {path}: malformed list answer (items is not a list of objects)")
+    checked = kind is K.POD and isinstance(answer, podwire.CheckedPodList)
+    for item in items:
+        item_kind = item.get("kind")
+        if item_kind is not None and item_kind != kind.kind:
+            raise SourceError(f"GET {path}: the {expected} holds a {str(item_kind)[:100]!r}; {kind.kind} objects "
+                              "were not read")
+        problem = object_problem(kind.kind, item, checked)
+        if problem:
+            raise SourceError(f"GET {path}: {problem}; {kind.kind} objects were not judged")
+    return items
 
 
 def forbidden_message(kind: Kind, verb: str = "list") -> str:
@@ -447,6 +590,8 @@ def refuse_unsafe(path: str, query: list[tuple[str, Any]] | None = None) -> None
 def _read_kubeconfig(cluster: str, file: str) -> dict[str, Any]:
     import yaml
 
+    from auditor import yamlsafe
+
     try:
         text = Path(os.path.expanduser(file)).read_text(encoding="utf-8")
     except UnicodeDecodeError as exc:
@@ -454,7 +599,7 @@ def _read_kubeconfig(cluster: str, file: str) -> dict[str, Any]:
     except OSError as exc:
         raise UsageError(f"cluster {cluster}: cannot read kubeconfig {file}: {exc.strerror or exc}") from exc
     try:
-        doc = yaml.safe_load(text)
+        doc = yamlsafe.safe_load(text)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         line = f" line {mark.line + 1}" if mark is not None else ""

@@ -30,6 +30,8 @@ from auditor import __version__, podwire
 from auditor.errors import ClusterUnreachable, KindNotServed, SourceError, UsageError
 from auditor.kinds import Kind, kind_of
 from auditor.sources.base import ClusterSource, ListRestarted, SourceSet
+from auditor.sources.shapes import object_problem
+from auditor.yamlsafe import BoundedSafeLoader
 
 OBJECT_SUFFIXES = (".yaml", ".yml", ".json")
 SPECIAL_FILES = {"version.json", "manifest.json", "prometheus.json"}
@@ -37,6 +39,13 @@ SPECIAL_FILES = {"version.json", "manifest.json", "prometheus.json"}
 # Read at each extraction so tests and users can set them through the environment.
 DEFAULT_MAX_TAR_BYTES = 8 * 1024**3
 DEFAULT_MAX_TAR_MEMBERS = 100_000
+# Each file is read and parsed whole: its size bounds the memory of the audit. The snapshots this tool writes
+# hold at most WRITE_PART_ITEMS objects per file (tens of MB); 512 MiB is a `kubectl get pods -A -o json` of
+# ~50,000 full pods. A file of objects parsed whole peaks at ~3.5 times its size (measured: a 614 MB List of
+# ConfigMaps, 2.2 GB), so one at the limit stays under 2 GB; pods reduced by auditor.podwire take less.
+# A bigger file, however small the archive it comes in (that one was 2 MB), is refused, not the OOM killer's.
+DEFAULT_MAX_FILE_BYTES = 512 * 1024**2
+FILE_LIMIT_VARIABLE = "ASM_AUDIT_MAX_SNAPSHOT_FILE_BYTES"
 
 
 def _limit(env: str, default: int) -> int:
@@ -59,7 +68,28 @@ def max_tar_bytes() -> int:
 def max_tar_members() -> int:
     return _limit("ASM_AUDIT_MAX_SNAPSHOT_MEMBERS", DEFAULT_MAX_TAR_MEMBERS)
 
-_YAML_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+def max_file_bytes() -> int:
+    return _limit(FILE_LIMIT_VARIABLE, DEFAULT_MAX_FILE_BYTES)
+
+
+def _too_big(path: Path | str, limit: int) -> UsageError:
+    return UsageError(f"{path}: larger than {limit} bytes, the most one snapshot file may hold "
+                      f"({FILE_LIMIT_VARIABLE}); refusing")
+
+
+def read_snapshot_file(path: Path) -> bytes:
+    """The bytes of one snapshot file, refused past max_file_bytes(): counted as read, not taken from stat."""
+    limit = max_file_bytes()
+    try:
+        with path.open("rb") as fh:
+            raw = fh.read(limit + 1)
+    except OSError as exc:
+        raise UsageError(f"{path}: cannot read: {exc.strerror or exc}") from exc
+    if len(raw) > limit:
+        raise _too_big(path, limit)
+    return raw
+
 
 STATUS_OK = "ok"
 WRITE_PART_ITEMS = 5000  # objects per written snapshot file (pods.json, pods.part0001.json, ...)
@@ -68,7 +98,7 @@ STATUS_NOT_SERVED = "not-served"
 
 # ---------------------------------------------------------------- reading files
 def _objects_in(doc: Any, path: Path, checked_pods: bool = False) -> Iterator[dict[str, Any]]:
-    """`checked_pods`: Pods were decoded by auditor.podwire, whose types enforce _metadata_problem's rules."""
+    """`checked_pods`: Pods were decoded by auditor.podwire, whose types enforce the shapes' rules."""
     if doc is None:
         return
     if not isinstance(doc, dict):
@@ -85,115 +115,10 @@ def _objects_in(doc: Any, path: Path, checked_pods: bool = False) -> Iterator[di
                 item = {"apiVersion": doc.get("apiVersion"), "kind": item_kind, **item}
             yield from _objects_in(item, path, checked_pods)
         return
-    meta = doc.get("metadata")
-    if not isinstance(meta, dict) or not isinstance(meta.get("name"), str):
-        raise UsageError(f"{path}: {kind} object without metadata.name")
-    # Pods decoded by podwire had their types and required keys enforced by msgspec already.
-    problem = None if checked_pods and kind == "Pod" else _metadata_problem(meta) or _body_problem(kind, doc)
+    problem = object_problem(kind, doc, checked=checked_pods and kind == "Pod")
     if problem:
-        raise UsageError(f"{path}: {kind} {meta['name']!r}: {problem}")
+        raise UsageError(f"{path}: {problem}")
     yield doc
-
-
-# ---------------------------------------------------------------- the shapes checks rely on
-# What the API server guarantees for the fields checks read, so that a malformed snapshot is refused
-# (exit 2, naming the object) instead of being read as "no sidecar here" and passing. A schema is a type,
-# a tuple of types, [item schema], or {key: schema}; keys are optional unless listed in _REQUIRED under
-# the schema's name. null counts as absent for optional keys, as kubectl omits them.
-_ENV = {"name": str, "value": str, "valueFrom": dict}
-_CONTAINER = {"name": str, "image": str, "args": [str], "command": [str], "env": [_ENV],
-              "ports": [{"name": str}], "lifecycle": {"preStop": dict}, "restartPolicy": str}
-_POD_SPEC = {"containers": [_CONTAINER], "initContainers": [_CONTAINER], "terminationGracePeriodSeconds": int}
-_TEMPLATE = {"metadata": {"labels": {str: str}, "annotations": {str: str}}, "spec": _POD_SPEC}
-_POD_STATUS = {"phase": str, "startTime": str, "conditions": [{"type": str, "status": str}],
-               "containerStatuses": [{"restartCount": int}], "initContainerStatuses": [{"restartCount": int}]}
-_BODIES: dict[str, dict[str, Any]] = {
-    "Pod": {"spec": _POD_SPEC, "status": _POD_STATUS},
-    "Deployment": {"spec": {"replicas": int, "template": _TEMPLATE}},
-    "StatefulSet": {"spec": {"replicas": int, "template": _TEMPLATE}},
-    "DaemonSet": {"spec": {"template": _TEMPLATE}},
-    "ReplicaSet": {"spec": {"replicas": int, "template": _TEMPLATE}},
-    "Job": {"spec": {"template": _TEMPLATE}},
-    "CronJob": {"spec": {"jobTemplate": {"spec": {"template": _TEMPLATE}}}},
-    "ConfigMap": {"data": {str: str}},
-    "Service": {"spec": {"ports": [dict], "selector": {str: str}, "type": str}},
-    "ASMMigrateFromIstio": {"spec": {"desiredState": str, "retryCounter": int, "advancedOptions": dict},
-                            "status": {"state": str, "message": str, "retryCounter": int}},
-}
-# Required keys, by the path of the mapping that holds them (".": the object itself).
-_REQUIRED: dict[str, dict[str, tuple[str, ...]]] = {
-    "Pod": {".": ("spec",), "spec": ("containers",), "spec.containers[]": ("name",),
-            "spec.initContainers[]": ("name",), "spec.containers[].env[]": ("name",),
-            "spec.initContainers[].env[]": ("name",)},
-}
-
-
-def _body_problem(kind: str, doc: dict[str, Any]) -> str | None:
-    schema = _BODIES.get(kind)
-    if schema is None:
-        return None
-    return _shape(doc, schema, "", _REQUIRED.get(kind, {}))
-
-
-def _shape(value: Any, schema: Any, where: str, required: dict[str, tuple[str, ...]]) -> str | None:
-    if isinstance(schema, dict):
-        if not isinstance(value, dict):
-            return f"{where or 'the object'} must be an object"
-        if len(schema) == 1 and next(iter(schema)) is str:  # {str: str}: a map of strings
-            ok = all(isinstance(k, str) and isinstance(v, str) for k, v in value.items())
-            return None if ok else f"{where} must map strings to strings"
-        for key in required.get(where or ".", ()):
-            if value.get(key) is None:
-                return f"{_join(where, key)} is missing"
-        for key, sub in schema.items():
-            item = value.get(key)
-            if item is not None:
-                problem = _shape(item, sub, _join(where, key), required)
-                if problem:
-                    return problem
-        return None
-    if isinstance(schema, list):
-        if not isinstance(value, list):
-            return f"{where} must be a list"
-        for index, item in enumerate(value):
-            if item is None:
-                return f"{where}[{index}] is null"
-            problem = _shape(item, schema[0], f"{where}[]", required)
-            if problem:
-                return problem.replace(f"{where}[]", f"{where}[{index}]", 1)
-        return None
-    ok = isinstance(value, schema) and not (schema is int and isinstance(value, bool))
-    return None if ok else f"{where} must be {_TYPE_NAMES.get(schema, getattr(schema, '__name__', schema))}"
-
-
-_TYPE_NAMES = {str: "a string", int: "a whole number", dict: "an object"}
-
-
-def _join(where: str, key: str) -> str:
-    return f"{where}.{key}" if where else key
-
-
-def _metadata_problem(meta: dict[str, Any]) -> str | None:
-    """What the API server would have refused in metadata; every check relies on these shapes."""
-    for key in ("namespace", "creationTimestamp", "uid", "resourceVersion"):
-        if meta.get(key) is not None and not isinstance(meta[key], str):
-            return f"metadata.{key} must be a string"
-    for key in ("labels", "annotations"):
-        value = meta.get(key)
-        if value is None:
-            continue
-        if not isinstance(value, dict) or not all(
-                isinstance(k, str) and isinstance(v, str) for k, v in value.items()):
-            return f"metadata.{key} must map strings to strings"
-    refs = meta.get("ownerReferences")
-    if refs is not None and (not isinstance(refs, list) or not all(
-            isinstance(r, dict) and isinstance(r.get("kind"), str) and isinstance(r.get("name"), str)
-            for r in refs)):
-        return "metadata.ownerReferences must be a list of {kind, name} objects"
-    fields = meta.get("managedFields")
-    if fields is not None and (not isinstance(fields, list) or not all(isinstance(f, dict) for f in fields)):
-        return "metadata.managedFields must be a list of objects"
-    return None
 
 
 def read_object_file(path: Path, reduce: bool = False) -> Iterator[dict[str, Any]]:
@@ -202,10 +127,7 @@ def read_object_file(path: Path, reduce: bool = False) -> Iterator[dict[str, Any
     `reduce`: pods of a JSON List come reduced to what the pod summary reads, owned ReplicaSets and Jobs
     to what inventory.slim keeps (auditor.podwire).
     """
-    try:
-        raw = path.read_bytes()
-    except OSError as exc:
-        raise UsageError(f"{path}: cannot read: {exc.strerror or exc}") from exc
+    raw = read_snapshot_file(path)
     if path.suffix == ".json" and reduce and podwire.may_reduce(raw):
         reduced = podwire.reduced_list(raw)
         if reduced is not None:
@@ -224,7 +146,7 @@ def read_object_file(path: Path, reduce: bool = False) -> Iterator[dict[str, Any
     except UnicodeDecodeError as exc:
         raise UsageError(f"{path}: not UTF-8 text (byte {exc.start})") from exc
     try:
-        for doc in yaml.load_all(text, Loader=_YAML_LOADER):
+        for doc in yaml.load_all(text, Loader=BoundedSafeLoader):
             yield from _objects_in(doc, path)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
@@ -269,8 +191,8 @@ class SnapshotCluster(ClusterSource):
         if not path.exists():
             raise SourceError("the snapshot has no version.json for this cluster")
         try:
-            info = orjson.loads(path.read_bytes())
-        except (OSError, orjson.JSONDecodeError) as exc:
+            info = orjson.loads(read_snapshot_file(path))
+        except orjson.JSONDecodeError as exc:
             raise UsageError(f"{path}: malformed JSON: {exc}") from exc
         if not isinstance(info, dict):
             raise UsageError(f"{path}: expected the /version object")
@@ -339,9 +261,10 @@ def _safe_extract(archive: Path, target: Path) -> None:
     """Extract a snapshot tarball refusing anything that could escape or exhaust the temp dir.
 
     Every member is vetted before anything is written: only regular files and directories, relative
-    paths without `..`, within the limits on members and total bytes. `filter="data"` re-checks the same.
+    paths without `..`, within the limits on members, bytes per file and total bytes (as declared). Then
+    the bytes are counted again as they are written, so an archive cannot expand past what it declared.
     """
-    max_members, max_bytes = max_tar_members(), max_tar_bytes()
+    max_members, max_bytes, max_file = max_tar_members(), max_tar_bytes(), max_file_bytes()
     total = 0
     try:
         with tarfile.open(archive, "r:*") as tar:
@@ -358,14 +281,40 @@ def _safe_extract(archive: Path, target: Path) -> None:
                 if not (member.isfile() or member.isdir()):
                     what = "link" if member.issym() or member.islnk() else "device or special file"
                     raise UsageError(f"{archive}: member {name!r} is a {what}; refusing")
+                if member.size > max_file:
+                    raise _too_big(f"{archive}: member {name!r}", max_file)
                 total += member.size
                 if total > max_bytes:
                     raise UsageError(f"{archive}: expands to more than {max_bytes} bytes "
                                      "(ASM_AUDIT_MAX_SNAPSHOT_BYTES); refusing")
                 members.append(member)
-            tar.extractall(target, members=members, filter="data")
+            for member in members:
+                _extract_member(tar, member, target, archive)
     except (tarfile.TarError, EOFError, OSError, zlib.error, ValueError) as exc:
         raise UsageError(f"{archive}: not a readable .tar.gz snapshot: {_first_line(exc)}") from exc
+
+
+def _extract_member(tar: tarfile.TarFile, member: tarfile.TarInfo, target: Path, archive: Path) -> None:
+    """One vetted member written under `target`, never more bytes than it declared (already within the limits)."""
+    path = target.joinpath(*member.name.replace("\\", "/").split("/"))
+    if member.isdir():
+        path.mkdir(parents=True, exist_ok=True)
+        return
+    path.parent.mkdir(parents=True, exist_ok=True)
+    source = tar.extractfile(member)
+    if source is None:
+        raise UsageError(f"{archive}: member {member.name!r} cannot be read; refusing")
+    written = 0
+    with source, path.open("wb") as out:
+        while chunk := source.read(1 << 20):
+            written += len(chunk)
+            if written > member.size:
+                raise UsageError(f"{archive}: member {member.name!r} holds more than the {member.size} bytes it "
+                                 "declares; refusing")
+            out.write(chunk)
+    if written != member.size:
+        raise UsageError(f"{archive}: member {member.name!r} is cut short ({written} of {member.size} bytes); "
+                         "refusing")
 
 
 def _first_line(exc: BaseException) -> str:
@@ -508,11 +457,9 @@ def _recorded_prometheus(root: Path, manifest: dict[str, Any]) -> dict[str, Any]
 def _read_json_object(path: Path) -> dict[str, Any]:
     """A JSON file holding one object; anything else is a usage error naming the file."""
     try:
-        doc = orjson.loads(path.read_bytes())
+        doc = orjson.loads(read_snapshot_file(path))
     except orjson.JSONDecodeError as exc:
         raise UsageError(f"{path}: malformed JSON at line {exc.lineno}: {exc.msg}") from exc
-    except OSError as exc:
-        raise UsageError(f"{path}: cannot read: {exc.strerror or exc}") from exc
     if not isinstance(doc, dict):
         raise UsageError(f"{path}: expected a JSON object")
     return doc

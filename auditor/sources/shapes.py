@@ -1,0 +1,127 @@
+"""The shapes checks rely on, for objects read from a snapshot or a live API server.
+
+What the API server guarantees for the fields checks read, so that a malformed object is refused (a snapshot:
+exit 2 naming the object; live: its kind UNKNOWN for that cluster, naming the object) instead of being read as
+"no sidecar here" and passing.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+def object_problem(kind: str, doc: dict[str, Any], checked: bool = False) -> str | None:
+    """What is wrong with one object of `kind`, naming it ("Pod 'shop/web-1': spec is missing"), or None.
+
+    `checked`: a Pod decoded by auditor.podwire, whose msgspec types already enforce these rules (but not
+    metadata.name).
+    """
+    meta = doc.get("metadata")
+    if not isinstance(meta, dict) or not isinstance(meta.get("name"), str):
+        return f"{kind} object without metadata.name"
+    problem = None if checked else _metadata_problem(meta) or _body_problem(kind, doc)
+    if problem is None:
+        return None
+    namespace = meta.get("namespace")
+    name = f"{namespace}/{meta['name']}" if isinstance(namespace, str) and namespace else meta["name"]
+    return f"{kind} {name!r}: {problem}"
+
+
+# What the API server guarantees for the fields checks read, so that a malformed snapshot is refused
+# (exit 2, naming the object) instead of being read as "no sidecar here" and passing. A schema is a type,
+# a tuple of types, [item schema], or {key: schema}; keys are optional unless listed in _REQUIRED under
+# the schema's name. null counts as absent for optional keys, as kubectl omits them.
+_ENV = {"name": str, "value": str, "valueFrom": dict}
+_CONTAINER = {"name": str, "image": str, "args": [str], "command": [str], "env": [_ENV],
+              "ports": [{"name": str}], "lifecycle": {"preStop": dict}, "restartPolicy": str}
+_POD_SPEC = {"containers": [_CONTAINER], "initContainers": [_CONTAINER], "terminationGracePeriodSeconds": int}
+_TEMPLATE = {"metadata": {"labels": {str: str}, "annotations": {str: str}}, "spec": _POD_SPEC}
+_POD_STATUS = {"phase": str, "startTime": str, "conditions": [{"type": str, "status": str}],
+               "containerStatuses": [{"restartCount": int}], "initContainerStatuses": [{"restartCount": int}]}
+_BODIES: dict[str, dict[str, Any]] = {
+    "Pod": {"spec": _POD_SPEC, "status": _POD_STATUS},
+    "Deployment": {"spec": {"replicas": int, "template": _TEMPLATE}},
+    "StatefulSet": {"spec": {"replicas": int, "template": _TEMPLATE}},
+    "DaemonSet": {"spec": {"template": _TEMPLATE}},
+    "ReplicaSet": {"spec": {"replicas": int, "template": _TEMPLATE}},
+    "Job": {"spec": {"template": _TEMPLATE}},
+    "CronJob": {"spec": {"jobTemplate": {"spec": {"template": _TEMPLATE}}}},
+    "ConfigMap": {"data": {str: str}},
+    "Service": {"spec": {"ports": [dict], "selector": {str: str}, "type": str}},
+    "ASMMigrateFromIstio": {"spec": {"desiredState": str, "retryCounter": int, "advancedOptions": dict},
+                            "status": {"state": str, "message": str, "retryCounter": int}},
+}
+# Required keys, by the path of the mapping that holds them (".": the object itself).
+_REQUIRED: dict[str, dict[str, tuple[str, ...]]] = {
+    "Pod": {".": ("spec",), "spec": ("containers",), "spec.containers[]": ("name",),
+            "spec.initContainers[]": ("name",), "spec.containers[].env[]": ("name",),
+            "spec.initContainers[].env[]": ("name",)},
+}
+
+
+def _body_problem(kind: str, doc: dict[str, Any]) -> str | None:
+    schema = _BODIES.get(kind)
+    if schema is None:
+        return None
+    return _shape(doc, schema, "", _REQUIRED.get(kind, {}))
+
+
+def _shape(value: Any, schema: Any, where: str, required: dict[str, tuple[str, ...]]) -> str | None:
+    if isinstance(schema, dict):
+        if not isinstance(value, dict):
+            return f"{where or 'the object'} must be an object"
+        if len(schema) == 1 and next(iter(schema)) is str:  # {str: str}: a map of strings
+            ok = all(isinstance(k, str) and isinstance(v, str) for k, v in value.items())
+            return None if ok else f"{where} must map strings to strings"
+        for key in required.get(where or ".", ()):
+            if value.get(key) is None:
+                return f"{_join(where, key)} is missing"
+        for key, sub in schema.items():
+            item = value.get(key)
+            if item is not None:
+                problem = _shape(item, sub, _join(where, key), required)
+                if problem:
+                    return problem
+        return None
+    if isinstance(schema, list):
+        if not isinstance(value, list):
+            return f"{where} must be a list"
+        for index, item in enumerate(value):
+            if item is None:
+                return f"{where}[{index}] is null"
+            problem = _shape(item, schema[0], f"{where}[]", required)
+            if problem:
+                return problem.replace(f"{where}[]", f"{where}[{index}]", 1)
+        return None
+    ok = isinstance(value, schema) and not (schema is int and isinstance(value, bool))
+    return None if ok else f"{where} must be {_TYPE_NAMES.get(schema, getattr(schema, '__name__', schema))}"
+
+
+_TYPE_NAMES = {str: "a string", int: "a whole number", dict: "an object"}
+
+
+def _join(where: str, key: str) -> str:
+    return f"{where}.{key}" if where else key
+
+
+def _metadata_problem(meta: dict[str, Any]) -> str | None:
+    """What the API server would have refused in metadata; every check relies on these shapes."""
+    for key in ("namespace", "creationTimestamp", "uid", "resourceVersion"):
+        if meta.get(key) is not None and not isinstance(meta[key], str):
+            return f"metadata.{key} must be a string"
+    for key in ("labels", "annotations"):
+        value = meta.get(key)
+        if value is None:
+            continue
+        if not isinstance(value, dict) or not all(
+                isinstance(k, str) and isinstance(v, str) for k, v in value.items()):
+            return f"metadata.{key} must map strings to strings"
+    refs = meta.get("ownerReferences")
+    if refs is not None and (not isinstance(refs, list) or not all(
+            isinstance(r, dict) and isinstance(r.get("kind"), str) and isinstance(r.get("name"), str)
+            for r in refs)):
+        return "metadata.ownerReferences must be a list of {kind, name} objects"
+    fields = meta.get("managedFields")
+    if fields is not None and (not isinstance(fields, list) or not all(isinstance(f, dict) for f in fields)):
+        return "metadata.managedFields must be a list of objects"
+    return None
