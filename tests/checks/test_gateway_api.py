@@ -107,3 +107,81 @@ def test_cluster_without_gateway_api_crds_has_nothing_to_import(audit):
               unreadable={"cluster-a": {kind: "not-served" for kind in K.GATEWAY_API_KINDS}})
     (row,) = a.rows(IMPORT)
     assert row["status"] == "PASS" and row["message"] == "no Istio API object to import in this cluster"
+
+
+# ---------------------------------------------------------------- istio-residue (finished gate)
+def residue_rows(a) -> dict[tuple[str, str], dict]:
+    return {(r["kind"], r["name"]): r for r in a.rows(RESIDUE)}
+
+
+def test_gateway_api_gateway_and_its_istio_deployment_left_fail(audit):
+    """On main the `web-istio` Deployment was kept as 'owned by Gateway/web': a false GO after uninstall."""
+    web = f.k8s_gateway("web", "edge")
+    legacy = f.k8s_gateway("old", "edge")  # made by Istio 1.16: Deployment named after the Gateway
+    objects = [f.gateway_class("istio"), web, *f.gateway_api_deployment(web), legacy,
+               *f.gateway_api_deployment(legacy, legacy=True)]
+    a = audit({"cluster-a": objects}, "finished", asm=[], config=f.only_checks(RESIDUE))
+    rows = residue_rows(a)
+    assert set(rows) == {("Deployment", "web-istio"), ("Deployment", "old"), ("GatewayClass", "istio")}
+    web_row = rows[("Deployment", "web-istio")]
+    assert web_row["status"] == "FAIL" and web_row["namespace"] == "edge"
+    assert web_row["message"].startswith("Istio's Gateway API gateway edge/web (class istio) still runs Deployment "
+                                         "web-istio")
+    assert web_row["remediation"].splitlines() == [
+        'kubectl --kubeconfig="${KUBECONFIG_CLUSTER_A:?}" -n edge delete deployment web-istio',
+        'kubectl --kubeconfig="${KUBECONFIG_CLUSTER_A:?}" -n edge delete service web-istio',
+        'kubectl --kubeconfig="${KUBECONFIG_CLUSTER_A:?}" -n edge delete gateways.gateway.networking.k8s.io web  '
+        "# the Gateway itself (its Deployment and Service go with it): only after istio-config-imported passes"]
+    assert rows[("Deployment", "old")]["status"] == "FAIL"
+    gc = rows[("GatewayClass", "istio")]
+    assert gc["status"] == "WARN" and "istio.io/gateway-controller" in gc["message"]
+    assert a.result.exit_code == 1
+
+
+def test_istio_gateway_without_deployment_and_orphaned_deployment(audit):
+    remote = f.k8s_gateway("eastwest", "istio-system", "istio-remote")  # istio-remote never deploys anything
+    gone = f.k8s_gateway("gone", "edge")
+    orphans = f.gateway_api_deployment(gone)  # Gateway deleted with --cascade=orphan
+    a = audit({"cluster-a": [remote, *orphans]}, "finished", asm=[], config=f.only_checks(RESIDUE))
+    rows = residue_rows(a)
+    assert set(rows) == {("Gateway.gateway.networking.k8s.io", "eastwest"), ("Deployment", "gone-istio")}
+    assert rows[("Gateway.gateway.networking.k8s.io", "eastwest")]["status"] == "WARN"
+    assert rows[("Deployment", "gone-istio")]["status"] == "FAIL"
+    assert "(their Gateway is gone)" in rows[("Deployment", "gone-istio")]["message"]
+
+
+def test_asm_and_other_classes_gateway_api_objects_are_not_residue(audit):
+    web = f.k8s_gateway("web", "edge")
+    alb = f.k8s_gateway("public", "edge", "alb")
+    alb_deployment = f.deployment("public-alb", "edge")  # ALB's controller: no gateway.istio.io/managed
+    allowed = f.k8s_gateway("internal", "edge")
+    objects = [f.gateway_class("alb", "gateways.alibabacloud.com/alb/v1"), alb, *alb_deployment,
+               web, *f.gateway_api_deployment(web, asm=True), allowed]
+    a = audit({"cluster-a": objects}, "finished", asm=[],
+              config={**f.only_checks(RESIDUE),
+                      "residue": {"allow": ["Gateway.gateway.networking.k8s.io/edge/internal"]}})
+    (row,) = a.rows(RESIDUE)
+    assert row["status"] == "PASS"
+    kept = row["evidence"]["kept_as_asm_or_allowed"]
+    assert "Deployment edge/web-istio: ASM's Gateway API gateway" in kept
+    assert "Service edge/web-istio: ASM's Gateway API gateway" in kept
+    assert ("Gateway.gateway.networking.k8s.io edge/internal: config residue.allow "
+            "'Gateway.gateway.networking.k8s.io/edge/internal'") in kept
+
+
+def test_unreadable_gateway_api_is_unknown_not_clean(audit):
+    web = f.k8s_gateway("web", "edge")
+    a = audit({"cluster-a": [web, *f.gateway_api_deployment(web)]}, "finished", asm=[],
+              unreadable={"cluster-a": {K.K8S_GATEWAY: "forbidden: cannot list gateways.gateway.networking.k8s.io"}},
+              config=f.only_checks(RESIDUE))
+    rows = a.rows(RESIDUE)
+    assert [r["status"] for r in rows] == ["UNKNOWN"]
+    assert rows[0]["message"].startswith("gateway api: could not read Gateway in cluster-a: forbidden")
+    assert a.result.exit_code == 3
+
+
+def test_no_gateway_api_crds_is_clean(audit):
+    a = audit({"cluster-a": [f.namespace("shop")]}, "finished", asm=[],
+              unreadable={"cluster-a": {kind: "not-served" for kind in K.GATEWAY_API_KINDS}},
+              config=f.only_checks(RESIDUE))
+    assert a.statuses(RESIDUE) == ["PASS"]
