@@ -66,8 +66,9 @@ def slim(kind: Kind, obj: dict[str, Any]) -> dict[str, Any]:
 # ---------------------------------------------------------------- pod summaries
 POD_COLUMNS = (
     "namespace", "name", "owner_kind", "owner_name", "phase", "ready", "restarts", "proxy", "role",
-    "native", "proxy_image", "xds_agent", "asm_inject", "revision", "created", "started", "gateway_label",
-    "term_grace", "prestop", "long_lived", "drain", "exit_on_zero", "template_hash", "held_by_proxy",
+    "native", "held_by_proxy", "proxy_image", "xds_agent", "asm_inject", "revision", "created", "started",
+    "gateway_label",
+    "term_grace", "prestop", "long_lived", "drain", "exit_on_zero", "template_hash",
 )
 _CATEGORICAL = ("namespace", "owner_kind", "phase", "proxy", "role", "proxy_image", "xds_agent",
                 "revision", "gateway_label", "drain")
@@ -194,11 +195,11 @@ def summarise_pod(pod: dict[str, Any], rules: mesh.ProxyRules) -> tuple:
         held_by_proxy = bool(app_states) and all("terminated" in st for st in app_states)
     return (
         _intern(meta.get("namespace")), _own(meta.get("name")), _intern(owner_kind), _own(owner_name),
-        _intern(status.get("phase")), ready, restarts, proxy, role, native, _intern(image),
+        _intern(status.get("phase")), ready, restarts, proxy, role, native, held_by_proxy, _intern(image),
         _intern(xds) if xds is not None else "<absent>", labels.get(mesh.ASM_INJECT_LABEL) == "true",
         _intern(revision), _own(meta.get("creationTimestamp")), _own(status.get("startTime")),
         _intern(labels.get("istio")), -1 if grace is None else int(grace), prestop, long_lived,
-        _intern(drain), exit_on_zero, _own(labels.get("pod-template-hash")), held_by_proxy,
+        _intern(drain), exit_on_zero, _own(labels.get("pod-template-hash")),
     )
 
 
