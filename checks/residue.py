@@ -19,7 +19,7 @@ from auditor import gatewayapi, mesh
 from auditor import kinds as K
 from auditor.check import ClusterCheck, Context
 from auditor.errors import EvidenceUnavailable
-from auditor.gateways import gateway_services, istio_gateways
+from auditor.gateways import gateway_services, gateway_workloads, istio_gateways
 from auditor.inventory import ClusterInventory
 from auditor.model import Finding, Gate, Severity, Status
 from checks.gateways import gateway_names
@@ -345,7 +345,7 @@ class IstioResidue(_LeftoverCheck):
     remediation = "Delete each leftover with the command given (CRDs only after istio-config-imported passes)."
     uses = (K.NAMESPACE, K.CRD, K.CLUSTERROLE, K.CLUSTERROLEBINDING, K.CONFIGMAP, K.DEPLOYMENT, K.SERVICE,
             K.MUTATING_WEBHOOK, K.VALIDATING_ADMISSION_POLICY, K.VALIDATING_ADMISSION_POLICY_BINDING,
-            K.K8S_GATEWAY, K.K8S_GATEWAYCLASS)
+            K.K8S_GATEWAY, K.K8S_GATEWAYCLASS, K.POD, K.REPLICASET)
     categories = ("gateways", "gateway_api", "gateway_classes", "admission_policies", "namespace_labels", "crds",
                   "rbac", "configmaps", "istiod_service")
     clean_message = f"no Istio leftovers; {REMOTE_SECRETS_NOTE}"
@@ -390,6 +390,7 @@ class IstioResidue(_LeftoverCheck):
             class_name = str((gw.get("spec") or {}).get("gatewayClassName") or "")
             if gatewayapi.class_is_istio(class_name, classes):
                 gateways[(meta.get("namespace", ""), meta.get("name", ""))] = (gw, class_name)
+        asm_deployments = self._asm_gateway_deployments(cluster, ctx)
         deployed: dict[tuple[str, str], list[tuple[str, str]]] = {}  # (ns, gateway) -> [(kind, name)]
         asm_gateways: set[tuple[str, str]] = set()  # an ASM proxy or ASM marks: the whole gateway is ASM's
         for kind in (K.DEPLOYMENT, K.SERVICE):
@@ -401,7 +402,7 @@ class IstioResidue(_LeftoverCheck):
                 subject = f"{kind.kind} {key[0]}/{meta.get('name')}"
                 if key in asm_gateways or asm_owned({"labels": meta.get("labels"),
                                                      "annotations": meta.get("annotations")}) or (
-                        kind is K.DEPLOYMENT and self._asm_proxy(obj, ctx)):
+                        kind is K.DEPLOYMENT and (key[0], meta.get("name", "")) in asm_deployments):
                     asm_gateways.add(key)
                     kept.append(f"{subject}: ASM's Gateway API gateway")
                 elif allow_reason(kind.kind, meta, globs):
@@ -441,10 +442,18 @@ class IstioResidue(_LeftoverCheck):
                            + "  # only after istio-config-imported passes", ns, status=Status.WARN)
 
     @staticmethod
-    def _asm_proxy(dep: dict[str, Any], ctx: Context) -> bool:
-        spec = ((dep.get("spec") or {}).get("template") or {}).get("spec") or {}
-        container, _ = mesh.find_proxy_container(spec)
-        return container is not None and ctx.inv.rules.is_asm(container.get("image") or "", mesh.env_map(container))
+    def _asm_gateway_deployments(cluster: ClusterInventory, ctx: Context) -> set[tuple[str, str]]:
+        """(namespace, name) of Deployments the proxy classifier calls ASM's: as a gateway workload, or by their
+        pods (all proxies ASM's). Unproven stays Istio's: FAIL rather than a false GO."""
+        out = {(g.namespace, g.name) for g in gateway_workloads(cluster, ctx.inv.rules, gateway_names(ctx)) if g.asm}
+        if cluster.available(K.POD):
+            pods = cluster.pods()
+            pods = pods[(pods["workload_kind"].astype(str) == "Deployment") & (pods["proxy"] != mesh.PROXY_NONE)]
+            keys = list(zip(pods["namespace"].astype(str), pods["workload_name"].astype(str), strict=True))
+            asm = {k for k, p in zip(keys, pods["proxy"].astype(str), strict=True) if p == mesh.PROXY_ASM}
+            other = {k for k, p in zip(keys, pods["proxy"].astype(str), strict=True) if p != mesh.PROXY_ASM}
+            out |= asm - other
+        return out
 
     def _gateway_classes(self, cluster: ClusterInventory, ctx: Context, globs: list[str],
                          kept: list[str]) -> Iterator[Leftover]:

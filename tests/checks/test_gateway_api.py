@@ -156,7 +156,8 @@ def test_asm_and_other_classes_gateway_api_objects_are_not_residue(audit):
     alb_deployment = f.deployment("public-alb", "edge")  # ALB's controller: no gateway.istio.io/managed
     allowed = f.k8s_gateway("internal", "edge")
     objects = [f.gateway_class("alb", "gateways.alibabacloud.com/alb/v1"), alb, *alb_deployment,
-               web, *f.gateway_api_deployment(web, asm=True), allowed]
+               web, *(asm_gw := f.gateway_api_deployment(web, asm=True)),
+               *f.workload_pods((asm_gw[0], asm_gw[1]), 2, proxy="asm", gateway=True), allowed]
     a = audit({"cluster-a": objects}, "finished", asm=[],
               config={**f.only_checks(RESIDUE),
                       "residue": {"allow": ["Gateway.gateway.networking.k8s.io/edge/internal"]}})
