@@ -147,13 +147,20 @@ class RestartRisk(ClusterCheck):
             "workload_name": todo["workload_name"].astype(str), "grace": grace, "drain": drain,
             "short_grace": grace <= drain, "prestop": todo["prestop"].astype(bool),
             "long_lived": todo["long_lived"].astype(bool), "exit_on_zero": todo["exit_on_zero"].astype(bool),
-            "bad_drain": todo["drain"].map(bad).astype(bool), "held": todo["held_by_proxy"].astype(bool),
-            "held_pod": todo["name"].astype(str).where(todo["held_by_proxy"].astype(bool), "")})
-        return frame.groupby(WORKLOAD_KEY, sort=True).agg(
+            "bad_drain": todo["drain"].map(bad).astype(bool), "held": todo["held_by_proxy"].astype(bool)})
+        out = frame.groupby(WORKLOAD_KEY, sort=True).agg(
             pods=("grace", "size"), grace_min=("grace", "min"), drain_max=("drain", "max"),
             short_grace=("short_grace", "any"), prestop=("prestop", "all"), long_lived=("long_lived", "any"),
-            exit_on_zero=("exit_on_zero", "all"), bad_drain=("bad_drain", "any"), held=("held", "sum"),
-            held_pods=("held_pod", lambda names: sorted(n for n in names if n)[:HELD_PODS_LISTED])).reset_index()
+            exit_on_zero=("exit_on_zero", "all"), bad_drain=("bad_drain", "any"), held=("held", "sum")).reset_index()
+        # Names only of the (few) held pods: no per-workload Python call over the whole frame.
+        held_names: dict[tuple[str, str, str], list[str]] = {}
+        held = frame[frame["held"]]
+        for key in zip(held["namespace"], held["workload_kind"], held["workload_name"],
+                       todo.loc[held.index, "name"].astype(str), strict=True):
+            held_names.setdefault(key[:3], []).append(key[3])
+        out["held_pods"] = [sorted(held_names.get(k, ()))[:HELD_PODS_LISTED] for k in zip(
+            out["namespace"], out["workload_kind"], out["workload_name"], strict=True)]
+        return out
 
     @staticmethod
     def _workload_objects(cluster: ClusterInventory) -> dict[tuple[str, str, str], dict[str, Any]]:
