@@ -61,7 +61,9 @@ def test_gateway_api_routes_missing_or_different_on_asm_fail(audit):
     assert set(rows) == {"web", "shop"}
     assert rows["shop"]["status"] == "FAIL" and rows["shop"]["kind"] == HTTP
     assert rows["shop"]["message"] == f"{HTTP} shop/shop is not on the ASM control plane"
-    assert "-n shop get httproutes.gateway.networking.k8s.io shop -o json" in rows["shop"]["remediation"]
+    command = rows["shop"]["remediation"]
+    assert "-n shop get httproutes.gateway.networking.k8s.io" in command and " -o json | jq " in command
+    assert command.endswith('kubectl --kubeconfig="${ASM_KUBECONFIG:?}" apply -f -')
     assert rows["web"]["status"] == "FAIL" and rows["web"]["kind"] == GW
     assert [d["path"] for d in rows["web"]["evidence"]["diff"]] == ["spec.listeners[0].hostname"]
     assert a.result.exit_code == 1
@@ -127,11 +129,15 @@ def test_gateway_api_gateway_and_its_istio_deployment_left_fail(audit):
     assert web_row["status"] == "FAIL" and web_row["namespace"] == "edge"
     assert web_row["message"].startswith("Istio's Gateway API gateway edge/web (class istio) still runs Deployment "
                                          "web-istio")
-    assert web_row["remediation"].splitlines() == [
-        'kubectl --kubeconfig="${KUBECONFIG_CLUSTER_A:?}" -n edge delete deployment web-istio',
-        'kubectl --kubeconfig="${KUBECONFIG_CLUSTER_A:?}" -n edge delete service web-istio',
-        'kubectl --kubeconfig="${KUBECONFIG_CLUSTER_A:?}" -n edge delete gateways.gateway.networking.k8s.io web  '
-        "# the Gateway itself (its Deployment and Service go with it): only after istio-config-imported passes"]
+    # One delete per line: the Deployment, its Service, then the Gateway (object syntax left to mesh/_delete).
+    lines = web_row["remediation"].splitlines()
+    assert len(lines) == 3
+    assert all(line.startswith('kubectl --kubeconfig="${KUBECONFIG_CLUSTER_A:?}" -n edge delete ') for line in lines)
+    for line, (resource, name) in zip(lines, [("deployment", "web-istio"), ("service", "web-istio"),
+                                              ("gateways.gateway.networking.k8s.io", "web")], strict=True):
+        assert resource in line and name in line
+    assert lines[2].endswith("# the Gateway itself (its Deployment and Service go with it): only after "
+                             "istio-config-imported passes")
     assert rows[("Deployment", "old")]["status"] == "FAIL"
     gc = rows[("GatewayClass", "istio")]
     assert gc["status"] == "WARN" and "istio.io/gateway-controller" in gc["message"]
