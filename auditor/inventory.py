@@ -66,7 +66,8 @@ def slim(kind: Kind, obj: dict[str, Any]) -> dict[str, Any]:
 # ---------------------------------------------------------------- pod summaries
 POD_COLUMNS = (
     "namespace", "name", "owner_kind", "owner_name", "phase", "ready", "restarts", "proxy", "role",
-    "native", "proxy_image", "xds_agent", "asm_inject", "revision", "created", "started", "gateway_label",
+    "native", "held_by_proxy", "proxy_image", "xds_agent", "asm_inject", "revision", "created", "started",
+    "gateway_label",
     "term_grace", "prestop", "long_lived", "drain", "exit_on_zero", "template_hash",
     # The marks `proxy` is decided from (mesh.classify), once the cluster's istiod Services are known.
     "asm_env", "image_kind", "ca_service",
@@ -192,9 +193,16 @@ def summarise_pod(pod: dict[str, Any], rules: mesh.ProxyRules) -> tuple:
         except Exception:  # a malformed annotation is the pod's problem, not the audit's
             drain = "unparseable"
     grace = spec.get("terminationGracePeriodSeconds")
+    # A run-to-completion pod whose app containers all ended while the classic (non-native) istio-proxy keeps
+    # it Running: it never completes, so it never moves to ASM by itself.
+    held_by_proxy = False
+    if container is not None and not native and status.get("phase") == "Running":
+        app_states = [cs.get("state") or {} for cs in status.get("containerStatuses") or ()
+                      if cs.get("name") != mesh.PROXY_CONTAINER]
+        held_by_proxy = bool(app_states) and all("terminated" in st for st in app_states)
     return (
         _intern(meta.get("namespace")), _own(meta.get("name")), _intern(owner_kind), _own(owner_name),
-        _intern(status.get("phase")), ready, restarts, proxy, role, native, _intern(image),
+        _intern(status.get("phase")), ready, restarts, proxy, role, native, held_by_proxy, _intern(image),
         _intern(xds) if xds is not None else "<absent>", labels.get(mesh.ASM_INJECT_LABEL) == "true",
         _intern(revision), _own(meta.get("creationTimestamp")), _own(status.get("startTime")),
         _intern(labels.get("istio")), -1 if grace is None else int(grace), prestop, long_lived,

@@ -81,6 +81,23 @@ ISTIO_API_KINDS: tuple[Kind, ...] = (
     TELEMETRY, WASMPLUGIN,
 )
 
+# Gateway API (gateway.networking.k8s.io): Istio implements it (GatewayClass `istio`, controller
+# istio.io/gateway-controller), and so does ASM on its control plane. Not Istio's `Gateway` above (K.GATEWAY):
+# these are K8S_*. Served versions differ by Gateway API release (GA kinds v1 since v1.0, GRPCRoute v1 since
+# v1.1, TCPRoute/TLSRoute still v1alpha2 in most installs). UDPRoute is left out: Istio does not implement it.
+_GWAPI = "gateway.networking.k8s.io"
+K8S_GATEWAYCLASS = _k("GatewayClass", _GWAPI, "v1,v1beta1", "gatewayclasses", namespaced=False)
+K8S_GATEWAY = _k("Gateway", _GWAPI, "v1,v1beta1", "gateways")
+K8S_HTTPROUTE = _k("HTTPRoute", _GWAPI, "v1,v1beta1", "httproutes")
+K8S_GRPCROUTE = _k("GRPCRoute", _GWAPI, "v1,v1alpha2", "grpcroutes")
+K8S_TCPROUTE = _k("TCPRoute", _GWAPI, "v1,v1alpha2", "tcproutes")
+K8S_TLSROUTE = _k("TLSRoute", _GWAPI, "v1,v1alpha2", "tlsroutes")
+K8S_REFERENCEGRANT = _k("ReferenceGrant", _GWAPI, "v1,v1beta1,v1alpha2", "referencegrants")
+K8S_ROUTE_KINDS: tuple[Kind, ...] = (K8S_HTTPROUTE, K8S_GRPCROUTE, K8S_TCPROUTE, K8S_TLSROUTE)
+# Namespaced Gateway API configuration Istio serves; GatewayClass is cluster-wide and created by istiod.
+GATEWAY_API_CONFIG_KINDS: tuple[Kind, ...] = (K8S_GATEWAY, *K8S_ROUTE_KINDS, K8S_REFERENCEGRANT)
+GATEWAY_API_KINDS: tuple[Kind, ...] = (K8S_GATEWAYCLASS, *GATEWAY_API_CONFIG_KINDS)
+
 # ASM control-plane APIs.
 _ASM = "istio.alibabacloud.com"
 ASM_MIGRATION = _k("ASMMigrateFromIstio", _ASM, "v1beta1,v1", "asmmigratefromistios", namespaced=False)
@@ -90,7 +107,8 @@ ALL_KINDS: tuple[Kind, ...] = (
     POD, SERVICE, CONFIGMAP, NAMESPACE, SERVICEACCOUNT, DEPLOYMENT, REPLICASET, STATEFULSET, DAEMONSET,
     JOB, CRONJOB, PDB, MUTATING_WEBHOOK, VALIDATING_WEBHOOK, VALIDATING_ADMISSION_POLICY,
     VALIDATING_ADMISSION_POLICY_BINDING, CRD,
-    CLUSTERROLE, CLUSTERROLEBINDING, *ISTIO_API_KINDS, ISTIOOPERATOR, ASM_MIGRATION, ISTIO_GATEWAY_ASM,
+    CLUSTERROLE, CLUSTERROLEBINDING, *ISTIO_API_KINDS, *GATEWAY_API_KINDS, ISTIOOPERATOR, ASM_MIGRATION,
+    ISTIO_GATEWAY_ASM,
 )
 
 BY_GROUP_KIND: dict[tuple[str, str], Kind] = {(k.group, k.kind): k for k in ALL_KINDS}

@@ -88,8 +88,14 @@ class _Condition(TypedDict, total=False):
     status: str
 
 
+class _ContainerState(TypedDict, total=False):
+    terminated: _Object  # only its presence is read
+
+
 class _ContainerStatus(TypedDict, total=False):
+    name: str
     restartCount: int
+    state: _ContainerState
 
 
 class _Status(TypedDict, total=False):

@@ -7,6 +7,12 @@ metadata (uid, resourceVersion, generation, managedFields, timestamps) differ by
 "Data-plane KubeAPI access to Istio resources" (ASM instances created since Nov 2024) makes the cluster's
 API server answer Istio kinds from ASM: each finding says which source its object came from, and an
 object with the same uid on both sides is marked as served from ASM.
+
+Gateway API objects (gateway.networking.k8s.io) are Istio configuration when Istio serves them: Gateways of
+an Istio GatewayClass, routes attached to those or to a Service (mesh routes), and the ReferenceGrants they
+use (auditor/gatewayapi.py). ASM serves Gateway API on its control plane, so they are compared the same way.
+Gateways of other classes (ALB, nginx...) and their routes are not Istio's: skipped, and listed as such.
+GatewayClasses are not compared: istiod creates its own, and ASM its own.
 """
 
 from __future__ import annotations
@@ -14,8 +20,8 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
+from auditor import gatewayapi, mesh
 from auditor import kinds as K
-from auditor import mesh
 from auditor.check import Check, Context
 from auditor.errors import EvidenceUnavailable
 from auditor.inventory import ClusterInventory
@@ -27,6 +33,7 @@ DIFF_LIMIT = 20
 VALUE_CHARS = 160
 # Objects the Istio installer itself created (istioctl/operator): ASM brings its own equivalents.
 INSTALL_LABELS = ("operator.istio.io/component", "install.operator.istio.io/owning-resource")
+COMPARED_KINDS: tuple[Kind, ...] = (*K.ISTIO_API_KINDS, *K.GATEWAY_API_CONFIG_KINDS)
 STRIP = ("del(.metadata.uid, .metadata.resourceVersion, .metadata.creationTimestamp, .metadata.generation, "
          ".metadata.managedFields, .metadata.ownerReferences, .status)")
 
@@ -68,6 +75,13 @@ def _import_command(cluster: str, kind: Kind, namespace: str, name: str) -> str:
             f"{mesh.ASM_KUBECTL} apply -f -")
 
 
+def _not_served_note(ctx: Context, kind: Kind) -> str:
+    asm = ctx.inv.asm
+    if asm is not None and kind in K.GATEWAY_API_KINDS and asm.available(kind) and not asm.served(kind):
+        return " (the ASM control plane does not serve the Gateway API: enable it on the ASM instance first)"
+    return ""
+
+
 class IstioConfigImported(Check):
     id = "istio-config-imported"
     title = "Every Istio API object is on the ASM control plane with an equal spec"
@@ -78,15 +92,16 @@ class IstioConfigImported(Check):
                  "differs on ASM) silently stops applying, which can open or break traffic.")
     remediation = ("Apply the cluster's object to the ASM control plane (kubectl --kubeconfig=\"${ASM_KUBECONFIG:?}\" "
                    "apply), or align the two specs.")
-    uses = K.ISTIO_API_KINDS  # an unreadable kind is UNKNOWN for that kind alone (see _cluster)
-    asm_needs = K.ISTIO_API_KINDS
+    # An unreadable kind is UNKNOWN for that kind alone (see _cluster). GatewayClasses tell Istio's Gateways.
+    uses = (*COMPARED_KINDS, K.K8S_GATEWAYCLASS)
+    asm_needs = COMPARED_KINDS
 
     def run(self, ctx: Context) -> Iterator[Finding]:
         index: dict[str, dict[tuple[str, str], dict[str, Any]]] = {}
         asm_errors: dict[str, str] = {}
         asm = ctx.inv.asm
         if asm is not None:
-            for kind in K.ISTIO_API_KINDS:
+            for kind in COMPARED_KINDS:
                 try:
                     index[kind.key] = {((o.get("metadata") or {}).get("namespace", ""),
                                         (o.get("metadata") or {}).get("name", "")): o for o in asm.objects(kind)}
@@ -101,22 +116,26 @@ class IstioConfigImported(Check):
         skipped: list[str] = []
         served_from_asm = 0
         problems = 0
-        for kind in K.ISTIO_API_KINDS:
+        gateway_api = gatewayapi.istio_gateway_api(cluster)
+        skipped.extend(gateway_api.skipped)
+        for kind in COMPARED_KINDS:
+            label = gatewayapi.display(kind)
             try:
-                objects = cluster.objects(kind)
+                objects = (gatewayapi.objects_of(gateway_api, kind) if kind in K.GATEWAY_API_KINDS
+                           else cluster.objects(kind))
             except EvidenceUnavailable as exc:
                 problems += 1
-                yield self.unknown(cluster.name, f"{kind.kind} objects cannot be compared: {exc.reason}",
-                                   kind=kind.kind, evidence={"source": source})
+                yield self.unknown(cluster.name, f"{label} objects cannot be compared: {exc.reason}",
+                                   kind=label, evidence={"source": source})
                 continue
             candidates = []
             for obj in objects:
                 meta = obj.get("metadata") or {}
                 keys = [*(meta.get("labels") or {}), *(meta.get("annotations") or {})]
                 if any(k in INSTALL_LABELS for k in keys):
-                    skipped.append(f"{kind.kind} {meta.get('namespace', '')}/{meta.get('name')} (installed by Istio)")
+                    skipped.append(f"{label} {meta.get('namespace', '')}/{meta.get('name')} (installed by Istio)")
                 elif any("asm.alibabacloud.com" in k for k in keys):
-                    skipped.append(f"{kind.kind} {meta.get('namespace', '')}/{meta.get('name')} (ASM's own)")
+                    skipped.append(f"{label} {meta.get('namespace', '')}/{meta.get('name')} (ASM's own)")
                 else:
                     candidates.append(obj)
             if not candidates:
@@ -124,9 +143,9 @@ class IstioConfigImported(Check):
             asm_name = ctx.inv.require_asm().name  # only needed once there is something to compare
             if kind.key in asm_errors:
                 problems += 1
-                yield self.unknown(cluster.name, f"{len(candidates)} {kind.kind} object(s) cannot be compared: "
-                                   f"the ASM control plane's {kind.kind} objects are unreadable: "
-                                   f"{asm_errors[kind.key]}", kind=kind.kind,
+                yield self.unknown(cluster.name, f"{len(candidates)} {label} object(s) cannot be compared: "
+                                   f"the ASM control plane's {label} objects are unreadable: "
+                                   f"{asm_errors[kind.key]}", kind=label,
                                    evidence={"source": source, "objects": [
                                        f"{(o.get('metadata') or {}).get('namespace', '')}/"
                                        f"{(o.get('metadata') or {}).get('name')}" for o in candidates[:20]]})
@@ -135,7 +154,7 @@ class IstioConfigImported(Check):
             for obj in candidates:
                 meta = obj.get("metadata") or {}
                 ns, name = meta.get("namespace", ""), meta.get("name", "")
-                subject = {"kind": kind.kind, "namespace": ns, "name": name}
+                subject = {"kind": label, "namespace": ns, "name": name}
                 twin = on_asm.get((ns, name))
                 same_uid = twin is not None and bool(meta.get("uid")) and (
                     (twin.get("metadata") or {}).get("uid") == meta.get("uid"))
@@ -145,19 +164,19 @@ class IstioConfigImported(Check):
                 command = _import_command(cluster.name, kind, ns, name)
                 if twin is None:
                     problems += 1
-                    yield self.fail(cluster.name, f"{kind.kind} {ns}/{name} is not on the ASM control plane",
-                                    remediation=command, evidence=evidence, **subject)
+                    yield self.fail(cluster.name, f"{label} {ns}/{name} is not on the ASM control plane"
+                                    + _not_served_note(ctx, kind), remediation=command, evidence=evidence, **subject)
                 elif (obj.get("spec") or {}) != (twin.get("spec") or {}):
                     problems += 1
                     diff = spec_diff(obj.get("spec") or {}, twin.get("spec") or {})
                     paths = ", ".join(d["path"] for d in diff[:5]) + (" ..." if len(diff) > 5 else "")
-                    yield self.fail(cluster.name, f"{kind.kind} {ns}/{name} differs on the ASM control plane "
+                    yield self.fail(cluster.name, f"{label} {ns}/{name} differs on the ASM control plane "
                                     f"({paths})",
                                     remediation="# decide which spec is right; to make ASM's equal to the "
                                                 f"cluster's:\n{command}",
                                     evidence={**evidence, "diff": diff}, **subject)
                 else:
-                    counts[kind.kind] = counts.get(kind.kind, 0) + 1
+                    counts[label] = counts.get(label, 0) + 1
         if problems:
             return
         total = sum(counts.values())
@@ -167,6 +186,9 @@ class IstioConfigImported(Check):
                     "to Istio resources is on, so Istio's cluster-local copies cannot be seen separately)")
         message = (f"{total} Istio API object(s) are on the ASM control plane with an equal spec{note}" if total
                    else "no Istio API object to import in this cluster")
+        if gateway_api.skipped:
+            message += (f"; {len(gateway_api.skipped)} Gateway API object(s) not served by Istio (other "
+                        "GatewayClasses) left out")
         yield self.passed(cluster.name, message,
                           evidence={"source": source, "by_kind": counts, "served_from_asm": served_from_asm,
                                     "skipped": skipped[:50]})

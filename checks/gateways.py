@@ -42,13 +42,10 @@ from auditor.gateways import (
 )
 from auditor.inventory import ClusterInventory
 from auditor.model import Finding, Gate, Severity
-from checks.migration import advanced_option
+from checks.migration import NO_EFFECT, advanced_option, option_patch, seed_spelling_used
 
 ISTIO_SYSTEM = "istio-system"
 INJECTION_OFF = ("disable", "disabled")
-# The published API type (and the seed's table) name the option so; the seed's patch command uses
-# disableIstioSystemLabelReconciliation. Both count as set (checks.migration.advanced_option).
-OPTION_FIELD = "stopIstioSystemInjectionDisabling"
 
 
 def gateway_names(ctx: Context) -> GatewaysConfig:
@@ -74,8 +71,8 @@ class EastwestGatewayOptions(ClusterCheck):
     severity = Severity.BLOCKER
     rationale = ("Istio's east-west gateway pod needs the injection webhook in istio-system, but ASM disables "
                  "injection there by default. With an east-west gateway the ASMMigrateFromIstio advanced option "
-                 "(stopIstioSystemInjectionDisabling; the seed's patch spells it "
-                 "disableIstioSystemLabelReconciliation) must be set and the label istio-injection: disable(d) "
+                 "stopIstioSystemInjectionDisabling must be set (the seed's patch spelling "
+                 "disableIstioSystemLabelReconciliation has no effect) and the label istio-injection: disable(d) "
                  "removed from istio-system before SetupIstioForMigrate.")
     remediation = ("Set spec.advancedOptions.stopIstioSystemInjectionDisabling=true on ASMMigrateFromIstio/default, "
                    "then `kubectl label ns istio-system istio-injection-` in the cluster.")
@@ -110,11 +107,10 @@ class EastwestGatewayOptions(ClusterCheck):
                 evidence["advancedOptions"] = options
                 if not is_set:
                     problems.append("advanced option not set (spec.advancedOptions: "
-                                    f"{json.dumps(options, sort_keys=True) if options else 'absent'})")
-                    commands.append(
-                        mesh.migration_patch('{"spec":{"advancedOptions":{"' + OPTION_FIELD + '":true}}}')
-                        + "  # the seed's patch names it disableIstioSystemLabelReconciliation; the published "
-                          "API type names it stopIstioSystemInjectionDisabling")
+                                    f"{json.dumps(options, sort_keys=True) if options else 'absent'})"
+                                    + (f"; {NO_EFFECT}" if seed_spelling_used(cr) else ""))
+                    commands.append(option_patch(cr) + "  # the seed's patch names it "
+                                    "disableIstioSystemLabelReconciliation, which ASM does not read")
         if label_blocks:
             problems.append(f"namespace istio-system is labelled istio-injection={label}")
             commands.append(f"{mesh.kubectl(cluster.name)} label ns {ISTIO_SYSTEM} istio-injection-")

@@ -19,7 +19,13 @@ EXPECTED_STATE = {
     Gate.FINISHED: "Migrating",  # before the switch; Finished afterwards proves completion
 }
 # The seed names the istio-system label option twice: in the table/sample output and in the patch command.
-ADVANCED_OPTION_NAMES = ("stopIstioSystemInjectionDisabling", "disableIstioSystemLabelReconciliation")
+# ASM's published type (aliyun/alibabacloud-servicemesh-api, alibabacloudservicemesh/v1/
+# asmmigratefromistio_types.go) has only the first: the patch spelling is pruned by the CRD or ignored.
+ADVANCED_OPTION = "stopIstioSystemInjectionDisabling"
+SEED_PATCH_SPELLING = "disableIstioSystemLabelReconciliation"
+ADVANCED_OPTION_NAMES = (ADVANCED_OPTION, SEED_PATCH_SPELLING)
+NO_EFFECT = (f"spec.advancedOptions.{SEED_PATCH_SPELLING} (the seed's patch spelling) has no effect: ASM's API "
+             f"names the option {ADVANCED_OPTION}")
 
 
 def uninstall_command(clusters: list[str]) -> str:
@@ -35,11 +41,24 @@ def advanced_options(cr: dict[str, Any]) -> dict[str, Any]:
 
 
 def advanced_option(cr: dict[str, Any]) -> tuple[bool, str | None]:
-    """Whether the istio-system label option is set (true), and under which of the seed's two names."""
-    for name, value in advanced_options(cr).items():
-        if value is True:
-            return True, name
+    """Whether the istio-system label option is set (true) under the name ASM reads, and that name.
+
+    The seed's patch spelling never counts: ASM does not read it (see `seed_spelling_used`).
+    """
+    if advanced_options(cr).get(ADVANCED_OPTION) is True:
+        return True, ADVANCED_OPTION
     return False, None
+
+
+def seed_spelling_used(cr: dict[str, Any]) -> bool:
+    """The seed's patch spelling is in spec.advancedOptions: the user believes the option set, ASM ignores it."""
+    return SEED_PATCH_SPELLING in advanced_options(cr)
+
+
+def option_patch(cr: dict[str, Any] | None) -> str:
+    """The merge patch setting the option ASM reads (and dropping the seed's spelling when present)."""
+    drop = f',"{SEED_PATCH_SPELLING}":null' if cr is not None and seed_spelling_used(cr) else ""
+    return mesh.migration_patch('{"spec":{"advancedOptions":{"' + ADVANCED_OPTION + '":true' + drop + "}}}")
 
 
 def next_state(state: str) -> str | None:
@@ -98,7 +117,12 @@ class MigrationResource(Check):
         option_note = ""
         if ctx.gate is Gate.SETUP and options:
             option_note = (f"; advanced option {option_name}=true" if option_set else
-                           "; advanced option " + ", ".join(f"{k}={json.dumps(v)}" for k, v in options.items()))
+                           f"; advanced option {ADVANCED_OPTION} not set ("
+                           + ", ".join(f"{k}={json.dumps(v)}" for k, v in options.items()) + ")")
+        if seed_spelling_used(cr):
+            yield self.warn(where, NO_EFFECT + (f" (which is {json.dumps(options.get(ADVANCED_OPTION))})"
+                                                if ADVANCED_OPTION in options else " (not set)"),
+                            severity=Severity.MINOR, remediation=option_patch(cr), evidence=evidence, **subject)
 
         if message:
             yield self.fail(where, f"the switch to {desired} failed (state {state or 'empty'}); status.message: "

@@ -15,11 +15,11 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
+from auditor import gatewayapi, mesh
 from auditor import kinds as K
-from auditor import mesh
 from auditor.check import ClusterCheck, Context
 from auditor.errors import EvidenceUnavailable
-from auditor.gateways import gateway_services, istio_gateways
+from auditor.gateways import gateway_services, gateway_workloads, istio_gateways
 from auditor.inventory import ClusterInventory
 from auditor.mesh import asm_owned, istio_installed
 from auditor.model import Finding, Gate, Severity, Status
@@ -312,9 +312,10 @@ class IstioResidue(_LeftoverCheck):
                  "for its proxies), anything ASM owns.")
     remediation = "Delete each leftover with the command given (CRDs only after istio-config-imported passes)."
     uses = (K.NAMESPACE, K.CRD, K.CLUSTERROLE, K.CLUSTERROLEBINDING, K.CONFIGMAP, K.DEPLOYMENT, K.SERVICE,
-            K.MUTATING_WEBHOOK, K.VALIDATING_ADMISSION_POLICY, K.VALIDATING_ADMISSION_POLICY_BINDING)
-    categories = ("gateways", "admission_policies", "namespace_labels", "crds", "rbac", "configmaps",
-                  "istiod_service")
+            K.MUTATING_WEBHOOK, K.VALIDATING_ADMISSION_POLICY, K.VALIDATING_ADMISSION_POLICY_BINDING,
+            K.K8S_GATEWAY, K.K8S_GATEWAYCLASS, K.POD, K.REPLICASET)
+    categories = ("gateways", "gateway_api", "gateway_classes", "admission_policies", "namespace_labels", "crds",
+                  "rbac", "configmaps", "istiod_service")
     clean_message = f"no Istio leftovers; {REMOTE_SECRETS_NOTE}"
     aggregate_purge_managed = True
 
@@ -329,6 +330,8 @@ class IstioResidue(_LeftoverCheck):
         services = gateway_services(cluster, ctx.inv.rules, names)
         for gw in istio_gateways(cluster, ctx.inv.rules, names):
             meta = {"name": gw.name, "namespace": gw.namespace, "labels": gw.labels}
+            if gatewayapi.managed_by_istio(meta):
+                continue  # deployed for a Gateway API Gateway: the gateway_api category judges it with its Gateway
             if allow_reason("Deployment", meta, globs):
                 kept.append(f"Deployment {gw.namespace}/{gw.name}: {allow_reason('Deployment', meta, globs)}")
                 continue
@@ -340,6 +343,102 @@ class IstioResidue(_LeftoverCheck):
                            "deployed: without istiod its proxies get no config and their certificates expire, "
                            f"and its Service may still get traffic ({', '.join(fronts) or 'no Service'})", command,
                            gw.namespace, evidence={"services": fronts})
+
+    def _gateway_api(self, cluster: ClusterInventory, ctx: Context, globs: list[str],
+                     kept: list[str]) -> Iterator[Leftover]:
+        """Gateway API Gateways of Istio's classes and the `<gateway>-istio` Deployments/Services istiod made.
+
+        Those Deployments are owned by their Gateway (ownerReferences), so the generic owner rule must not
+        keep them: only ASM's marks, an ASM proxy (the proxy classifier, see _asm_gateway_deployments) or
+        residue.allow do.
+        """
+        classes = {(c.get("metadata") or {}).get("name", ""): c for c in cluster.objects(K.K8S_GATEWAYCLASS)}
+        gateways = {}
+        for gw in cluster.objects(K.K8S_GATEWAY):
+            meta = gw.get("metadata") or {}
+            class_name = str((gw.get("spec") or {}).get("gatewayClassName") or "")
+            if gatewayapi.class_is_istio(class_name, classes):
+                gateways[(meta.get("namespace", ""), meta.get("name", ""))] = (gw, class_name)
+        asm_deployments = self._asm_gateway_deployments(cluster, ctx)
+        deployed: dict[tuple[str, str], list[tuple[str, str]]] = {}  # (ns, gateway) -> [(kind, name)]
+        asm_gateways: set[tuple[str, str]] = set()  # an ASM proxy or ASM marks: the whole gateway is ASM's
+        for kind in (K.DEPLOYMENT, K.SERVICE):
+            for obj in cluster.objects(kind):
+                meta = obj.get("metadata") or {}
+                if not gatewayapi.managed_by_istio(meta):
+                    continue
+                key = (meta.get("namespace", ""), gatewayapi.owning_gateway(meta) or meta.get("name", ""))
+                subject = f"{kind.kind} {key[0]}/{meta.get('name')}"
+                if key in asm_gateways or asm_owned({"labels": meta.get("labels"),
+                                                     "annotations": meta.get("annotations")}) or (
+                        kind is K.DEPLOYMENT and (key[0], meta.get("name", "")) in asm_deployments):
+                    asm_gateways.add(key)
+                    kept.append(f"{subject}: ASM's Gateway API gateway")
+                elif allow_reason(kind.kind, meta, globs):
+                    kept.append(f"{subject}: {allow_reason(kind.kind, meta, globs)}")
+                else:
+                    deployed.setdefault(key, []).append((kind.kind, meta.get("name", "")))
+        for key in asm_gateways:
+            gateways.pop(key, None)
+            for kind_name, name in deployed.pop(key, []):
+                kept.append(f"{kind_name} {key[0]}/{name}: ASM's Gateway API gateway")
+        resource = f"gateways.{gatewayapi.GROUP}"
+        for (ns, name), objects in sorted(deployed.items()):
+            deployments = sorted(n for k, n in objects if k == "Deployment")
+            services = sorted(n for k, n in objects if k == "Service")
+            commands = ([_delete(cluster.name, "deployment", deployments, ns)] if deployments else []) + (
+                [_delete(cluster.name, "service", services, ns)] if services else [])
+            owner = gateways.pop((ns, name), None)
+            if owner is not None:
+                commands.append(_delete(cluster.name, resource, name, ns) + "  # the Gateway itself (its Deployment "
+                                "and Service go with it): only after istio-config-imported passes")
+            what = (f"Istio's Gateway API gateway {ns}/{name} (class {owner[1]})" if owner else
+                    f"Istio's Gateway API gateway objects of {ns}/{name} (their Gateway is gone)")
+            runs = (f"still runs Deployment {', '.join(deployments)}: without istiod its proxies get no config and "
+                    "their certificates expire" if deployments else "has no Deployment left")
+            yield Leftover("Deployment" if deployments else "Service", (deployments or services)[0],
+                           f"{what} {runs}; Service: {', '.join(services) or 'none'}", "\n".join(commands), ns,
+                           status=Status.FAIL if deployments else Status.WARN,
+                           evidence={"gateway": name, "deployments": deployments, "services": services})
+        for (ns, name), (gw, class_name) in sorted(gateways.items()):
+            meta = gw.get("metadata") or {}
+            if self._skip(f"Gateway.{gatewayapi.GROUP}", {k: v for k, v in meta.items() if k != "ownerReferences"},
+                          globs, kept):
+                continue
+            yield Leftover(f"Gateway.{gatewayapi.GROUP}", name, f"Gateway {ns}/{name} of Istio's class {class_name} "
+                           "is still in the cluster (nothing deployed for it any more): ASM serves Gateway API "
+                           "from its control plane", _delete(cluster.name, resource, name, ns)
+                           + "  # only after istio-config-imported passes", ns, status=Status.WARN)
+
+    @staticmethod
+    def _asm_gateway_deployments(cluster: ClusterInventory, ctx: Context) -> set[tuple[str, str]]:
+        """(namespace, name) of Deployments the proxy classifier calls ASM's: as a gateway workload, or by their
+        pods (all proxies ASM's). Unproven stays Istio's: FAIL rather than a false GO."""
+        out = {(g.namespace, g.name) for g in gateway_workloads(cluster, ctx.inv.rules, gateway_names(ctx)) if g.asm}
+        if cluster.available(K.POD):
+            pods = cluster.pods()
+            pods = pods[(pods["workload_kind"].astype(str) == "Deployment") & (pods["proxy"] != mesh.PROXY_NONE)]
+            keys = list(zip(pods["namespace"].astype(str), pods["workload_name"].astype(str), strict=True))
+            asm = {k for k, p in zip(keys, pods["proxy"].astype(str), strict=True) if p == mesh.PROXY_ASM}
+            other = {k for k, p in zip(keys, pods["proxy"].astype(str), strict=True) if p != mesh.PROXY_ASM}
+            out |= asm - other
+        return out
+
+    def _gateway_classes(self, cluster: ClusterInventory, ctx: Context, globs: list[str],
+                         kept: list[str]) -> Iterator[Leftover]:
+        """The GatewayClasses istiod creates (istio, istio-waypoint, istio-remote...): no controller after it."""
+        for gc in cluster.objects(K.K8S_GATEWAYCLASS):
+            meta = gc.get("metadata") or {}
+            name = meta.get("name", "")
+            controller = str((gc.get("spec") or {}).get("controllerName") or "")
+            if name not in gatewayapi.BUILTIN_CLASSES or not controller.startswith(gatewayapi.ISTIO_CONTROLLER_PREFIX):
+                continue
+            if self._skip("GatewayClass", meta, globs, kept):
+                continue
+            yield Leftover("GatewayClass", name, f"istiod's GatewayClass {name} (controller {controller}) is still "
+                           "present: no Istio controller programs its Gateways any more (keep it only if ASM "
+                           "programs Gateway API in this cluster: residue.allow GatewayClass/" + name + ")",
+                           _delete(cluster.name, f"gatewayclasses.{gatewayapi.GROUP}", name), status=Status.WARN)
 
     def _admission_policies(self, cluster: ClusterInventory, ctx: Context, globs: list[str],
                             kept: list[str]) -> Iterator[Leftover]:

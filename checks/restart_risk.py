@@ -21,6 +21,7 @@ DEFAULT_GRACE_SECONDS = 30    # Kubernetes' terminationGracePeriodSeconds defaul
 _DURATION = re.compile(r"(\d+(?:\.\d+)?)(ms|s|m|h)")
 _UNIT = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0}
 RUN_TO_COMPLETION = ("Job", "CronJob")
+HELD_PODS_LISTED = 10
 
 
 def parse_duration(text: str | None) -> float | None:
@@ -112,7 +113,7 @@ class RestartRisk(ClusterCheck):
         pdbs = self._pdbs(cluster)
         scored: list[tuple[int, str, str, str, Risk]] = []
         for row in per_workload.itertuples(index=False):
-            risk = self._score(row, objects, pdbs)
+            risk = self._score(row, objects, pdbs, cluster.name)
             scored.append((risk.score, row.namespace, row.workload_kind, row.workload_name, risk))
             if risk.score >= 2:
                 yield self.warn(
@@ -146,11 +147,20 @@ class RestartRisk(ClusterCheck):
             "workload_name": todo["workload_name"].astype(str), "grace": grace, "drain": drain,
             "short_grace": grace <= drain, "prestop": todo["prestop"].astype(bool),
             "long_lived": todo["long_lived"].astype(bool), "exit_on_zero": todo["exit_on_zero"].astype(bool),
-            "bad_drain": todo["drain"].map(bad).astype(bool)})
-        return frame.groupby(WORKLOAD_KEY, sort=True).agg(
+            "bad_drain": todo["drain"].map(bad).astype(bool), "held": todo["held_by_proxy"].astype(bool)})
+        out = frame.groupby(WORKLOAD_KEY, sort=True).agg(
             pods=("grace", "size"), grace_min=("grace", "min"), drain_max=("drain", "max"),
             short_grace=("short_grace", "any"), prestop=("prestop", "all"), long_lived=("long_lived", "any"),
-            exit_on_zero=("exit_on_zero", "all"), bad_drain=("bad_drain", "any")).reset_index()
+            exit_on_zero=("exit_on_zero", "all"), bad_drain=("bad_drain", "any"), held=("held", "sum")).reset_index()
+        # Names only of the (few) held pods: no per-workload Python call over the whole frame.
+        held_names: dict[tuple[str, str, str], list[str]] = {}
+        held = frame[frame["held"]]
+        for key in zip(held["namespace"], held["workload_kind"], held["workload_name"],
+                       todo.loc[held.index, "name"].astype(str), strict=True):
+            held_names.setdefault(key[:3], []).append(key[3])
+        out["held_pods"] = [sorted(held_names.get(k, ()))[:HELD_PODS_LISTED] for k in zip(
+            out["namespace"], out["workload_kind"], out["workload_name"], strict=True)]
+        return out
 
     @staticmethod
     def _workload_objects(cluster: ClusterInventory) -> dict[tuple[str, str, str], dict[str, Any]]:
@@ -171,11 +181,20 @@ class RestartRisk(ClusterCheck):
             out.setdefault((pdb.get("metadata") or {}).get("namespace", ""), []).append(pdb)
         return out
 
-    def _score(self, row: Any, objects: dict, pdbs: dict[str, list[dict[str, Any]]] | None) -> Risk:
+    def _score(self, row: Any, objects: dict, pdbs: dict[str, list[dict[str, Any]]] | None, cluster: str) -> Risk:
         risk = Risk()
         kind, namespace, name = row.workload_kind, row.namespace, row.workload_name
         if kind in RUN_TO_COMPLETION:
-            risk.add(0, "runs to completion: it moves at its next run")
+            if row.held:
+                # Its next run never comes: the pod is Running with a finished app, held by the classic sidecar.
+                risk.add(2, f"{int(row.held)} pod(s) held Running by the Istio sidecar after the app finished "
+                         f"({', '.join(row.held_pods)}{' ...' if row.held > len(row.held_pods) else ''}): "
+                         "not moving by itself, end the proxy",
+                         "End each held pod's proxy: " + "; ".join(
+                             f"{mesh.kubectl(cluster)} -n {mesh.sh(namespace)} exec {mesh.sh(pod)} -c istio-proxy "
+                             "-- pilot-agent request POST quitquitquit" for pod in row.held_pods) + ".")
+            else:
+                risk.add(0, "runs to completion: it moves at its next run")
             return risk
         if row.short_grace:
             risk.add(3, f"terminationGracePeriodSeconds {int(row.grace_min)}s is not above terminationDrainDuration "

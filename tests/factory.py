@@ -427,3 +427,110 @@ def only_checks(*check_ids: str) -> dict[str, Any]:
     from auditor.registry import load_registry
 
     return {"checks": {"disable": sorted(set(load_registry().checks) - set(check_ids))}}
+
+
+# ---------------------------------------------------------------- Gateway API (gateway.networking.k8s.io)
+# Shapes from istio/istio: GatewayClasses as istiod creates them (pilot/pkg/config/kube/gatewaycommon/
+# gatewayclass.go + classinfo.go: no labels, controllerName and description only); the Deployment/Service
+# of a Gateway from manifests/charts/istio-control/istio-discovery/files/kube-gateway.yaml (1.17+: named
+# <gateway>-<class>, labels gateway.istio.io/managed + gateway.networking.k8s.io/gateway-name, owned by the
+# Gateway); routes and ReferenceGrants as in pilot/pkg/config/kube/gateway/testdata/*.yaml.
+GWAPI = "gateway.networking.k8s.io"
+ISTIO_GATEWAY_CLASSES = {"istio": ("istio.io/gateway-controller", "The default Istio GatewayClass"),
+                         "istio-waypoint": ("istio.io/mesh-controller", "The default Istio waypoint GatewayClass"),
+                         "istio-remote": ("istio.io/unmanaged-gateway",
+                                          "Remote to this cluster. Does not deploy or affect configuration.")}
+
+
+def gateway_class(name: str, controller: str | None = None, *, api_version: str = "v1") -> dict[str, Any]:
+    """A GatewayClass; an Istio built-in name gets istiod's controllerName and description."""
+    default_controller, description = ISTIO_GATEWAY_CLASSES.get(name, (controller or "", ""))
+    spec: dict[str, Any] = {"controllerName": controller or default_controller}
+    if description:
+        spec["description"] = description
+    return {"apiVersion": f"{GWAPI}/{api_version}", "kind": "GatewayClass", "metadata": meta(name), "spec": spec,
+            "status": {"conditions": [{"type": "Accepted", "status": "True", "reason": "Accepted"}]}}
+
+
+def k8s_gateway(name: str, namespace: str, class_name: str = "istio", *, hostname: str = "*.example.com",
+                uid_salt: str = "", api_version: str = "v1") -> dict[str, Any]:
+    """A Gateway API Gateway (not Istio's networking.istio.io Gateway)."""
+    m = meta(name, namespace, generation=1)
+    m["uid"] = _uid("k8s-gateway", namespace, name, uid_salt)
+    return {"apiVersion": f"{GWAPI}/{api_version}", "kind": "Gateway", "metadata": m,
+            "spec": {"gatewayClassName": class_name,
+                     "listeners": [{"name": "http", "hostname": hostname, "port": 80, "protocol": "HTTP",
+                                    "allowedRoutes": {"namespaces": {"from": "All"}}}]},
+            "status": {"conditions": [{"type": "Programmed", "status": "True"}]}}
+
+
+def k8s_route(kind: str, name: str, namespace: str, parents: list[dict[str, Any]], *, backend: str = "web",
+              port: int = 8080, uid_salt: str = "", api_version: str | None = None) -> dict[str, Any]:
+    """An HTTPRoute/GRPCRoute/TCPRoute/TLSRoute with parentRefs as given (e.g. {"name": "gw"})."""
+    version = api_version or ("v1" if kind in ("HTTPRoute", "GRPCRoute") else "v1alpha2")
+    m = meta(name, namespace, generation=1)
+    m["uid"] = _uid(kind, namespace, name, uid_salt)
+    rule: dict[str, Any] = {"backendRefs": [{"name": backend, "port": port}]}
+    if kind == "HTTPRoute":
+        rule["matches"] = [{"path": {"type": "PathPrefix", "value": "/"}}]
+    return {"apiVersion": f"{GWAPI}/{version}", "kind": kind, "metadata": m,
+            "spec": {"parentRefs": parents, "rules": [rule]}}
+
+
+def reference_grant(name: str, namespace: str, from_kind: str, from_namespace: str,
+                    uid_salt: str = "") -> dict[str, Any]:
+    m = meta(name, namespace, generation=1)
+    m["uid"] = _uid("ReferenceGrant", namespace, name, uid_salt)
+    return {"apiVersion": f"{GWAPI}/v1beta1", "kind": "ReferenceGrant", "metadata": m,
+            "spec": {"from": [{"group": GWAPI, "kind": from_kind, "namespace": from_namespace}],
+                     "to": [{"group": "", "kind": "Service"}]}}
+
+
+def gateway_api_deployment(gateway: dict[str, Any], *, asm: bool = False,
+                           legacy: bool = False) -> list[dict[str, Any]]:
+    """The Deployment, its ReplicaSet and the Service istiod deploys for a Gateway (kube-gateway.yaml).
+
+    legacy=True: Istio 1.16's shape (pilot/pkg/config/kube/gateway/templates/): named after the Gateway,
+    pods labelled istio.io/gateway-name, owner apiVersion v1alpha2, injected (image auto).
+    """
+    gw_meta = gateway["metadata"]
+    gw_name, namespace = gw_meta["name"], gw_meta["namespace"]
+    class_name = gateway["spec"]["gatewayClassName"]
+    name = gw_name if legacy else f"{gw_name}-{class_name}"
+    name_label = "istio.io/gateway-name" if legacy else "gateway.networking.k8s.io/gateway-name"
+    labels = {"gateway.istio.io/managed": "istio.io-gateway-controller"}
+    if not legacy:
+        labels.update({"gateway.networking.k8s.io/gateway-name": gw_name,
+                       "gateway.networking.k8s.io/gateway-class-name": class_name})
+    pod_labels = {**labels, name_label: gw_name, "service.istio.io/canonical-name": name,
+                  "sidecar.istio.io/inject": "true" if legacy else "false"}
+    proxy = proxy_container("asm" if asm else "istio", gateway=True, xds_agent=None,
+                            image="auto" if legacy else None)
+    dep, rs = deployment(name, namespace, replicas=1, template_labels=pod_labels, containers=[proxy],
+                         labels=labels)
+    dep["spec"]["selector"] = {"matchLabels": {name_label: gw_name}}
+    owner = [{"apiVersion": f"{GWAPI}/{'v1alpha2' if legacy else 'v1'}", "kind": "Gateway", "name": gw_name,
+              "uid": gw_meta["uid"]}]
+    dep["metadata"]["ownerReferences"] = owner
+    svc = gateway_service(name, namespace, selector={name_label: gw_name}, labels=labels, ports=[15021, 80])
+    svc["metadata"]["ownerReferences"] = owner
+    return [dep, rs, svc]
+
+
+def job_pod(name: str, namespace: str, job: str, *, app_finished: bool = True, native: bool = False,
+            **pod_kw: Any) -> dict[str, Any]:
+    """A Job's pod. app_finished: the app container exited 0; with a classic istio-proxy (not native) the pod
+    stays Running, not Ready, until someone ends the proxy (Istio's known Job limitation: the classic
+    sidecar does not exit when the app does; native sidecars are ended by the kubelet)."""
+    p = pod(name, namespace, owner=("Job", job), native=native, labels={"job-name": job}, **pod_kw)
+    p["spec"]["restartPolicy"] = "Never"
+    if app_finished:
+        for cs in p["status"]["containerStatuses"]:
+            if cs["name"] != "istio-proxy":
+                cs.update({"ready": False, "started": False, "state": {"terminated": {
+                    "exitCode": 0, "reason": "Completed", "startedAt": T0, "finishedAt": "2026-11-10T08:05:00Z"}}})
+        p["status"]["conditions"] = [{"type": "Ready", "status": "False", "reason": "ContainersNotReady"},
+                                     {"type": "ContainersReady", "status": "False"}]
+        if native:  # the kubelet ends a native sidecar once the app containers are done: the pod Succeeds
+            p["status"]["phase"] = "Succeeded"
+    return p

@@ -252,6 +252,19 @@ _BUILTIN_KINDS: tuple[tuple[str, str, str, str, bool], ...] = (
     ("storage.k8s.io", "v1", "StorageClass", "storageclasses", False),
 )
 
+# Gateway API CRDs (gateway.networking.k8s.io) as each release channel serves them: (kind, plural, namespaced,
+# versions). From the CRDs of kubernetes-sigs/gateway-api: v0.8 (v1beta1 era), v1.2 standard+experimental.
+GATEWAY_API_CRDS: dict[str, tuple[tuple[str, str, bool, tuple[str, ...]], ...]] = {
+    "v0.8": (("GatewayClass", "gatewayclasses", False, ("v1beta1",)), ("Gateway", "gateways", True, ("v1beta1",)),
+             ("HTTPRoute", "httproutes", True, ("v1beta1",)), ("GRPCRoute", "grpcroutes", True, ("v1alpha2",)),
+             ("TCPRoute", "tcproutes", True, ("v1alpha2",)), ("TLSRoute", "tlsroutes", True, ("v1alpha2",)),
+             ("ReferenceGrant", "referencegrants", True, ("v1alpha2", "v1beta1"))),
+    "v1.2": (("GatewayClass", "gatewayclasses", False, ("v1", "v1beta1")),
+             ("Gateway", "gateways", True, ("v1", "v1beta1")), ("HTTPRoute", "httproutes", True, ("v1", "v1beta1")),
+             ("GRPCRoute", "grpcroutes", True, ("v1",)), ("TCPRoute", "tcproutes", True, ("v1alpha2",)),
+             ("TLSRoute", "tlsroutes", True, ("v1alpha2",)), ("ReferenceGrant", "referencegrants", True, ("v1beta1",))),
+}
+
 _VERSION_RE = re.compile(r"^v(\d+)(?:(alpha|beta)(\d+))?$")
 
 
@@ -567,6 +580,12 @@ class FakeApiServer:
         with self._lock:
             self._register(rt)
         return rt
+
+    def install_gateway_api(self, release: str = "v1.2") -> None:
+        """Serve the Gateway API CRDs of a release (GATEWAY_API_CRDS), empty until objects are loaded."""
+        for kind, plural, namespaced, versions in GATEWAY_API_CRDS[release]:
+            for version in versions:
+                self.register_kind("gateway.networking.k8s.io", version, kind, plural, namespaced)
 
     def _register(self, rt: ResourceType) -> None:
         if rt.group == "" and rt.version != "v1":

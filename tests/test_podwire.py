@@ -34,6 +34,7 @@ def varied_pods() -> list[dict]:
               labels={"app": "e", "sidecar.asm.aliyun.com/inject": "true"}),
         f.pod("e-2", proxy="istio", annotations={"proxy.istio.io/config": "terminationDrainDuration: [oops"}),
         f.pod("e-3", proxy="istio", image="mirror.example.com/acs/proxyv2:v1.24.6.62-g5c7e1f0b-aliyun"),
+        f.job_pod("j-1", "shop", "j"),  # app terminated, classic istio-proxy still running: held_by_proxy
     ]
     for proxy, native in (("istio", False), ("istio", True), ("asm", True), ("none", False)):
         w = Workload("Deployment", "team-1", f"svc-{proxy}-{native}", 3, proxy, native, 0.5, proxy == "asm", rng)

@@ -86,14 +86,29 @@ def test_eastwest_options_not_applicable_without_eastwest(audit):
     assert a.statuses(CHECK_EW) == ["NOT_APPLICABLE"]
 
 
-@pytest.mark.parametrize("option", ["stopIstioSystemInjectionDisabling", "disableIstioSystemLabelReconciliation"])
-def test_eastwest_options_pass_reports_which_option(audit, option):
+def test_eastwest_options_pass_reports_which_option(audit):
+    option = "stopIstioSystemInjectionDisabling"
     a = audit({"cluster-a": [ns_istio_system(), f.istiod(), *eastwest()]}, "setup",
               asm=[f.migration_cr("Init", option=option)])
     (row,) = a.rows(CHECK_EW)
     assert row["status"] == "PASS"
     assert row["evidence"]["advanced_option"] == option
     assert option in row["message"]
+
+
+def test_eastwest_options_seed_patch_spelling_is_not_set(audit):
+    """main PASSed on disableIstioSystemLabelReconciliation, which ASM's API type does not have."""
+    a = audit({"cluster-a": [ns_istio_system(), f.istiod(), *eastwest()]}, "setup",
+              asm=[f.migration_cr("Init", option="disableIstioSystemLabelReconciliation")])
+    (row,) = a.rows(CHECK_EW)
+    assert row["status"] == "FAIL"
+    assert row["evidence"]["advanced_option"] is None
+    assert row["message"] == (
+        'east-west gateway in use: advanced option not set (spec.advancedOptions: '
+        '{"disableIstioSystemLabelReconciliation": true}); spec.advancedOptions.disableIstioSystemLabelReconciliation '
+        "(the seed's patch spelling) has no effect: ASM's API names the option stopIstioSystemInjectionDisabling")
+    assert ('{"spec":{"advancedOptions":{"stopIstioSystemInjectionDisabling":true,'
+            '"disableIstioSystemLabelReconciliation":null}}}' in row["remediation"])
 
 
 def test_eastwest_options_fail_on_label_and_missing_option(audit):

@@ -70,12 +70,26 @@ def test_unreconciled_retry_counter_fails(audit):
     assert row["evidence"]["spec.retryCounter"] == 4 and row["evidence"]["status.retryCounter"] == 3
 
 
-@pytest.mark.parametrize("option", ["stopIstioSystemInjectionDisabling", "disableIstioSystemLabelReconciliation"])
-def test_both_advanced_option_names_are_accepted_and_reported(audit, option):
-    [row] = rows_for(audit, f.migration_cr("Init", option=option), "setup")
+def test_published_advanced_option_name_is_reported(audit):
+    [row] = rows_for(audit, f.migration_cr("Init", option="stopIstioSystemInjectionDisabling"), "setup")
     assert row["status"] == "PASS"
-    assert row["evidence"]["advancedOption"] == option
-    assert f"advanced option {option}=true" in row["message"]
+    assert row["evidence"]["advancedOption"] == "stopIstioSystemInjectionDisabling"
+    assert "advanced option stopIstioSystemInjectionDisabling=true" in row["message"]
+
+
+def test_seed_patch_spelling_warns_that_it_has_no_effect(audit):
+    """ASM's type has only stopIstioSystemInjectionDisabling; main counted the seed's patch spelling as set."""
+    rows = rows_for(audit, f.migration_cr("Init", option="disableIstioSystemLabelReconciliation"), "setup")
+    assert [r["status"] for r in rows] == ["WARN", "PASS"]
+    warn, state = rows
+    assert warn["message"] == ("spec.advancedOptions.disableIstioSystemLabelReconciliation (the seed's patch "
+                               "spelling) has no effect: ASM's API names the option stopIstioSystemInjectionDisabling "
+                               "(not set)")
+    assert warn["remediation"] == PATCH + ("'{\"spec\":{\"advancedOptions\":{\"stopIstioSystemInjectionDisabling\""
+                                           ":true,\"disableIstioSystemLabelReconciliation\":null}}}'")
+    assert state["evidence"]["advancedOption"] is None
+    assert ("advanced option stopIstioSystemInjectionDisabling not set (disableIstioSystemLabelReconciliation=true)"
+            in state["message"])
 
 
 def test_served_as_v1_works_the_same(audit):

@@ -156,3 +156,22 @@ def test_scales_to_150k_pods_vectorised(audit):
     # Odd workloads: grace 5s = drain (+3); even ones with a gRPC port: +2; all: no preStop (+1).
     assert len(findings) == 750 + 250 + 1 and findings[-1].evidence["workloads"] == 1500
     assert elapsed < 5, f"restart-risk took {elapsed:.1f}s for 150k pods"
+
+
+def test_job_held_running_by_its_sidecar_is_not_moving_by_itself(audit):
+    """main said every Job "moves at its next run": false for a pod whose app finished while the classic
+    istio-proxy keeps it Running (it never completes, so it never runs again)."""
+    objects = [f.job_pod("report-7x2k", "data", "report"), f.job_pod("report-9q4m", "data", "report"),
+               f.job_pod("fresh-1", "data", "fresh", app_finished=False),  # still working: moves at its next run
+               f.job_pod("native-1", "data", "native", native=True)]  # kubelet ends native sidecars: Succeeded
+    rows = audit({"c1": objects}, "uninstall").by_name("restart-risk")
+    held = rows["report"]
+    assert held["status"] == "WARN" and held["kind"] == "Job" and held["evidence"]["score"] == 2
+    assert held["message"] == ("restart risk 2 (medium risk (score 2-4)): +2 2 pod(s) held Running by the Istio "
+                               "sidecar after the app finished (report-7x2k, report-9q4m): not moving by itself, "
+                               "end the proxy")
+    assert held["remediation"].startswith(
+        'End each held pod\'s proxy: kubectl --kubeconfig="${KUBECONFIG_C1:?}" -n data exec report-7x2k -c '
+        "istio-proxy -- pilot-agent request POST quitquitquit; ")
+    assert "fresh" not in rows and "native" not in rows
+    assert "data/Job/fresh (0)" in rows[""]["evidence"]["waves"][0]["list"]

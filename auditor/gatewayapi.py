@@ -1,0 +1,210 @@
+"""Which Gateway API (gateway.networking.k8s.io) objects of a cluster Istio serves.
+
+Facts from istio/istio (pilot/pkg/config/kube/gatewaycommon/classinfo.go, gatewayclass.go,
+manifests/charts/istio-control/istio-discovery/files/kube-gateway.yaml, 1.16's
+pilot/pkg/config/kube/gateway/templates/): istiod creates the GatewayClasses `istio`
+(controllerName istio.io/gateway-controller), `istio-waypoint` (istio.io/mesh-controller), `istio-remote`
+(istio.io/unmanaged-gateway) and `istio-east-west` (istio.io/eastwest-controller), with no labels. For each
+Gateway of its classes it deploys a Deployment and a Service named `<gateway>-<class>` (the bare gateway name
+before 1.17 and for waypoints), labelled `gateway.istio.io/managed: istio.io-gateway-controller` (waypoints:
+istio.io-mesh-controller) and `gateway.networking.k8s.io/gateway-name` (before 1.17 the pods carry
+`istio.io/gateway-name`), owned by the Gateway. Routes attach to a Gateway through `spec.parentRefs` (group
+gateway.networking.k8s.io and kind Gateway by default, namespace the route's own), or to a Service (mesh
+routes, which Istio serves to its sidecars).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from auditor import kinds as K
+from auditor.errors import EvidenceUnavailable
+from auditor.inventory import ClusterInventory
+from auditor.kinds import Kind
+
+GROUP = "gateway.networking.k8s.io"
+ISTIO_CONTROLLER_PREFIX = "istio.io/"
+# Created by istiod itself: they count as Istio's even before (or without) their GatewayClass object.
+BUILTIN_CLASSES = ("istio", "istio-waypoint", "istio-remote", "istio-east-west")
+MANAGED_LABEL = "gateway.istio.io/managed"
+MANAGED_VALUE_PREFIX = "istio.io-"  # istio.io-gateway-controller, istio.io-mesh-controller, ...
+GATEWAY_NAME_LABELS = ("gateway.networking.k8s.io/gateway-name", "istio.io/gateway-name")
+
+
+def display(kind: Kind) -> str:
+    """`HTTPRoute.gateway.networking.k8s.io`: never confused with Istio's Gateway (networking.istio.io)."""
+    return f"{kind.kind}.{kind.group}" if kind.group == GROUP else kind.kind
+
+
+def _meta(obj: dict[str, Any]) -> dict[str, Any]:
+    return obj.get("metadata") or {}
+
+
+def _ref(obj: dict[str, Any]) -> str:
+    meta = _meta(obj)
+    return f"{meta.get('namespace', '')}/{meta.get('name', '')}"
+
+
+@dataclass
+class IstioGatewayApi:
+    """The Gateway API objects of one cluster that Istio serves, and why the others were left out."""
+
+    served: dict[str, list[dict[str, Any]]] = field(default_factory=dict)   # kind key -> objects
+    skipped: list[str] = field(default_factory=list)                         # not Istio's, with the reason
+    undecided: dict[str, list[str]] = field(default_factory=dict)            # kind key -> "ns/name: why"
+    gateway_classes: dict[str, str] = field(default_factory=dict)            # Gateway ns/name -> class
+
+
+def class_is_istio(name: str, classes: dict[str, dict[str, Any]] | None) -> bool | None:
+    """Whether a GatewayClass is Istio's: its controllerName, else istiod's built-in names; None = cannot tell.
+
+    `classes` is None when the GatewayClasses could not be read.
+    """
+    obj = (classes or {}).get(name)
+    if obj is not None:
+        return str((obj.get("spec") or {}).get("controllerName") or "").startswith(ISTIO_CONTROLLER_PREFIX)
+    if name in BUILTIN_CLASSES:
+        return True
+    return False if classes is not None else None
+
+
+def _classes(cluster: ClusterInventory) -> tuple[dict[str, dict[str, Any]] | None, str]:
+    try:
+        return {_meta(o).get("name", ""): o for o in cluster.objects(K.K8S_GATEWAYCLASS)}, ""
+    except EvidenceUnavailable as exc:
+        return None, exc.reason
+
+
+def istio_gateway_api(cluster: ClusterInventory) -> IstioGatewayApi:
+    """Istio's Gateways (by class), the routes attached to them or to Services, the ReferenceGrants they use.
+
+    An unreadable kind raises EvidenceUnavailable when that kind is asked for (`objects_of`).
+    """
+    return cluster.memo(("istio_gateway_api",), lambda: _select(cluster))
+
+
+def objects_of(selection: IstioGatewayApi, kind: Kind) -> list[dict[str, Any]]:
+    if kind.key not in selection.served:
+        raise EvidenceUnavailable(selection.undecided.get(kind.key, [f"{kind.kind} objects were not read"])[0],
+                                  kind=kind.kind)
+    return selection.served[kind.key]
+
+
+def _select(cluster: ClusterInventory) -> IstioGatewayApi:
+    out = IstioGatewayApi()
+    classes, classes_error = _classes(cluster)
+    try:
+        gateways = cluster.objects(K.K8S_GATEWAY)
+    except EvidenceUnavailable as exc:
+        gateways = None
+        out.undecided[K.K8S_GATEWAY.key] = [exc.reason]
+    istio_gateways: set[tuple[str, str]] = set()
+    unsure_gateways: dict[tuple[str, str], str] = {}
+    if gateways is not None:
+        chosen, unsure = [], []
+        for gw in gateways:
+            meta = _meta(gw)
+            key = (meta.get("namespace", ""), meta.get("name", ""))
+            gw_class = str((gw.get("spec") or {}).get("gatewayClassName") or "")
+            out.gateway_classes[_ref(gw)] = gw_class
+            verdict = class_is_istio(gw_class, classes)
+            if verdict is None:
+                unsure_gateways[key] = gw_class
+                unsure.append(f"{_ref(gw)}: GatewayClass {gw_class!r} cannot be read ({classes_error})")
+            elif verdict:
+                istio_gateways.add(key)
+                chosen.append(gw)
+            else:
+                out.skipped.append(f"Gateway.{GROUP} {_ref(gw)} (class {gw_class!r}: not Istio's)")
+        if unsure:
+            out.undecided[K.K8S_GATEWAY.key] = [f"cannot tell whether {len(unsure)} Gateway(s) are Istio's: "
+                                                + "; ".join(unsure[:5])]
+        else:
+            out.served[K.K8S_GATEWAY.key] = chosen
+    used_from: set[tuple[str, str]] = {(K.K8S_GATEWAY.kind, ns) for ns, _ in istio_gateways}
+    for kind in K.K8S_ROUTE_KINDS:
+        try:
+            routes = cluster.objects(kind)
+        except EvidenceUnavailable as exc:
+            out.undecided[kind.key] = [exc.reason]
+            continue
+        if routes and gateways is None:
+            out.undecided[kind.key] = [f"{len(routes)} {kind.kind}(s) cannot be told Istio's or not: "
+                                       f"{out.undecided[K.K8S_GATEWAY.key][0]}"]
+            continue
+        chosen, unsure = [], []
+        for route in routes:
+            verdict, why = _route_is_istio(route, istio_gateways, unsure_gateways)
+            if verdict is None:
+                unsure.append(f"{_ref(route)}: {why}")
+            elif verdict:
+                chosen.append(route)
+                used_from.add((kind.kind, _meta(route).get("namespace", "")))
+            else:
+                out.skipped.append(f"{kind.kind}.{GROUP} {_ref(route)} ({why})")
+        if unsure:
+            out.undecided[kind.key] = [f"cannot tell whether {len(unsure)} {kind.kind}(s) are Istio's: "
+                                       + "; ".join(unsure[:5])]
+        else:
+            out.served[kind.key] = chosen
+    try:
+        grants = cluster.objects(K.K8S_REFERENCEGRANT)
+    except EvidenceUnavailable as exc:
+        out.undecided[K.K8S_REFERENCEGRANT.key] = [exc.reason]
+    else:
+        chosen = []
+        for grant in grants:
+            sources = {(str(f.get("kind") or ""), str(f.get("namespace") or ""))
+                       for f in (grant.get("spec") or {}).get("from") or () if (f.get("group") or "") == GROUP}
+            if sources & used_from:
+                chosen.append(grant)
+            else:
+                out.skipped.append(f"ReferenceGrant.{GROUP} {_ref(grant)} (grants nothing to an Istio Gateway or "
+                                   "route)")
+        if any(k in out.undecided for k in (K.K8S_GATEWAY.key, *(r.key for r in K.K8S_ROUTE_KINDS))) and grants:
+            out.undecided[K.K8S_REFERENCEGRANT.key] = [
+                f"{len(grants)} ReferenceGrant(s) cannot be told Istio's or not while the Gateways or routes they "
+                "may serve are undecided"]
+        else:
+            out.served[K.K8S_REFERENCEGRANT.key] = chosen
+    return out
+
+
+def _route_is_istio(route: dict[str, Any], istio_gateways: set[tuple[str, str]],
+                    unsure_gateways: dict[tuple[str, str], str]) -> tuple[bool | None, str]:
+    """A route is Istio's when one of its parents is an Istio Gateway or a Service (mesh route)."""
+    namespace = _meta(route).get("namespace", "")
+    parents = (route.get("spec") or {}).get("parentRefs") or ()
+    unsure = ""
+    others = []
+    for ref in parents:
+        group = ref.get("group", GROUP)
+        kind = ref.get("kind") or "Gateway"
+        target = (ref.get("namespace") or namespace, str(ref.get("name") or ""))
+        if kind == "Service" and group in ("", "core"):
+            return True, "mesh route (parent Service)"
+        if group == GROUP and kind == "Gateway":
+            if target in istio_gateways:
+                return True, "parent Gateway is Istio's"
+            if target in unsure_gateways:
+                unsure = f"parent Gateway {target[0]}/{target[1]} has an unreadable class"
+                continue
+        others.append(f"{kind} {target[0]}/{target[1]}")
+    if unsure:
+        return None, unsure
+    return False, ("parents not Istio's: " + ", ".join(others[:3])) if others else "no parentRefs"
+
+
+def managed_by_istio(meta: dict[str, Any]) -> bool:
+    """A Deployment/Service istiod's Gateway API controller deployed (label gateway.istio.io/managed)."""
+    return str((meta.get("labels") or {}).get(MANAGED_LABEL) or "").startswith(MANAGED_VALUE_PREFIX)
+
+
+def owning_gateway(meta: dict[str, Any]) -> str | None:
+    """Name of the Gateway API Gateway that owns this object (ownerReferences, else its gateway-name label)."""
+    for ref in meta.get("ownerReferences") or ():
+        if ref.get("kind") == "Gateway" and str(ref.get("apiVersion") or "").startswith(GROUP + "/"):
+            return str(ref.get("name") or "")
+    labels = meta.get("labels") or {}
+    return next((str(labels[k]) for k in GATEWAY_NAME_LABELS if labels.get(k)), None)
