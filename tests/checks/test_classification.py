@@ -274,3 +274,28 @@ def test_no_istiod_and_no_istio_proxy_is_not_applicable(audit):
     a = audit({"cluster-a": cluster()}, "migrating", asm=[f.migration_cr("SetupIstioForMigrate")])
     rows = a.rows("mesh-config-xds-agent")
     assert [r["status"] for r in rows] == ["NOT_APPLICABLE"]
+
+
+def test_a_service_selecting_a_local_istiod_is_istios_whatever_its_name(audit):
+    """A hand-made `istiod` Service (no installer labels) in front of revision 1-24-2's pods, so that pods
+    injected with the default CA_ADDR keep working after a canary upgrade: its selector picks a local istiod."""
+    svc = f.service("istiod", "istio-system", labels={"app": "istiod"},
+                    ports=[{"name": "https-dns", "port": 15012}])
+    svc["spec"]["selector"] = {"app": "istiod", "istio.io/rev": "1-24-2"}
+    pods = [sidecar_pod("cart-5d8f7c9b6-a", image="harbor.corp.example/mesh/proxyv2" + DIGEST,
+                        ca_addr="istiod.istio-system.svc:15012")]
+    a = audit({"cluster-a": cluster(f.istiod("1-24-2", "1.24.2"), svc, *with_owner(pods))}, "uninstall",
+              asm=[f.migration_cr("Migrating")])
+    owners = a.result.inventory.data_planes[0].istiod_owners()
+    assert owners["istio-system/istiod"][0] == mesh.OWNER_ISTIO
+    assert proxy_kinds(a) == ["istio"]
+    assert a.statuses(SIDECARS) == ["FAIL"]
+
+
+def test_a_selector_that_picks_nothing_local_leaves_the_service_asms(audit):
+    svc = asm_istiod_service()
+    svc["spec"]["selector"] = {"app": "istiod", "istio.io/rev": "1-24-6"}  # no such pods here: managed elsewhere
+    a = audit({"cluster-a": cluster(f.istiod(), svc)}, "assessment", asm=[])
+    owners = a.result.inventory.data_planes[0].istiod_owners()
+    assert owners["istio-system/istiod-1-24-6"][0] == mesh.OWNER_ASM
+    assert owners["istio-system/istiod"][0] == mesh.OWNER_ISTIO
