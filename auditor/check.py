@@ -10,7 +10,7 @@ from auditor import kinds as K
 from auditor import mesh
 from auditor.inventory import ClusterInventory, Inventory
 from auditor.kinds import Kind
-from auditor.model import Finding, Gate, Severity, Status
+from auditor.model import Finding, Gate, Outcome, Severity, Status
 
 
 @dataclass
@@ -38,9 +38,25 @@ class Check:
     uses: ClassVar[tuple[Kind, ...]] = ()         # data-plane kinds, read when available
     asm_needs: ClassVar[tuple[Kind, ...]] = ()    # ASM control-plane kinds, required
     needs_traffic: ClassVar[bool] = False
+    # Every outcome the check can report (code, status, meaning); a finding of a status the check did not
+    # declare is turned into an UNKNOWN of its own by the engine (ENGINE_UNDECLARED).
+    outcomes: ClassVar[tuple[Outcome, ...]] = ()
 
     def run(self, ctx: Context) -> Iterable[Finding]:
         raise NotImplementedError
+
+    def report(self, outcome: Outcome, cluster: str, message: str, **kw: Any) -> Finding:
+        """A finding of a declared outcome: its status, code and (unless given) its severity."""
+        kw.setdefault("severity", outcome.severity)
+        return Finding(outcome.status, cluster, message, code=outcome.code, **kw)
+
+    @classmethod
+    def outcome_for(cls, status: Status, code: str = "") -> Outcome | None:
+        """The declared outcome a finding stands for: by code when it names one, else the first of its status."""
+        for outcome in cls.outcomes:
+            if (outcome.code == code) if code else (outcome.status is status):
+                return outcome
+        return None
 
     # -- finding helpers; the engine stamps gate/check id/title/severity
     def finding(self, status: Status, cluster: str, message: str, **kw: Any) -> Finding:
@@ -68,7 +84,26 @@ class Check:
             "severity": cls.severity.value, "rationale": cls.rationale, "remediation": cls.remediation,
             "needs": [k.kind for k in cls.needs], "uses": [k.kind for k in cls.uses],
             "asm_needs": [k.kind for k in cls.asm_needs], "module": cls.__module__,
+            "outcomes": [{"code": o.code, "status": o.status.value, "meaning": o.meaning,
+                          "severity": (o.severity or cls.severity).value} for o in cls.outcomes],
         }
+
+
+# Outcomes the engine reports on any check's behalf (codes AA00xx).
+ENGINE_UNREADABLE = Outcome("AA0001", Status.UNKNOWN, "evidence the check needs could not be read (forbidden, "
+                            "unreachable, not collected, malformed); the reason names it")
+ENGINE_CRASHED = Outcome("AA0002", Status.UNKNOWN, "the check crashed on this input: UNKNOWN, never PASS")
+ENGINE_SILENT = Outcome("AA0003", Status.UNKNOWN, "the check produced no result for this cluster")
+ENGINE_UNDECLARED = Outcome("AA0004", Status.UNKNOWN, "the check reported an outcome it does not declare "
+                            "(a plugin or catalogue defect): shown as UNKNOWN, never trusted")
+GATE_UNKNOWN = Outcome("AA0010", Status.UNKNOWN, "the gate to audit cannot be told (no readable migration state, "
+                       "or a data plane showing ASM without an ASM control plane): pass --asm-kubeconfig or "
+                       "--phase", Severity.BLOCKER)
+GATE_PAST = Outcome("AA0011", Status.FAIL, "the migration is already past the step this gate guards: its checks "
+                    "say nothing about the next step", Severity.BLOCKER)
+PLUGIN_BROKEN = Outcome("AA0020", Status.UNKNOWN, "a check plugin did not load", Severity.MAJOR)
+ENGINE_OUTCOMES = (ENGINE_UNREADABLE, ENGINE_CRASHED, ENGINE_SILENT, ENGINE_UNDECLARED, GATE_UNKNOWN, GATE_PAST,
+                   PLUGIN_BROKEN)
 
 
 class ClusterCheck(Check):

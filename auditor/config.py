@@ -19,7 +19,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from auditor.errors import UsageError
-from auditor.model import Severity
+from auditor.model import CODE_PATTERN, Severity
 from auditor.yamlsafe import BoundedSafeLoader
 
 # Ids used in early drafts of the product contract, mapped to the catalogue's stable ids.
@@ -103,10 +103,15 @@ class Exemption(_Strict):
     def expired(self, today: dt.date) -> bool:
         return self.expires is not None and self.expires < today
 
+    @property
+    def by_code(self) -> bool:
+        """`check:` names a finding code (AA1210) rather than a check id."""
+        return bool(re.fullmatch(CODE_PATTERN, self.check))
+
     def matches(self, check_id: str, cluster: str, namespace: str, name: str, kind: str,
-                status: str | None = None) -> bool:
+                status: str | None = None, code: str = "") -> bool:
         return ((status is None or status in self.status)
-                and fnmatch.fnmatchcase(check_id, self.check_id)
+                and (code == self.check if self.by_code else fnmatch.fnmatchcase(check_id, self.check_id))
                 and fnmatch.fnmatchcase(cluster or "", self.cluster)
                 and fnmatch.fnmatchcase(namespace or "", self.namespace)
                 and fnmatch.fnmatchcase(name or "", self.name)

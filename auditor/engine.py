@@ -25,7 +25,18 @@ import pandas as pd
 
 from auditor import __version__, mesh, podwire
 from auditor import kinds as K
-from auditor.check import Check, ClusterCheck, Context
+from auditor.check import (
+    ENGINE_CRASHED,
+    ENGINE_SILENT,
+    ENGINE_UNDECLARED,
+    ENGINE_UNREADABLE,
+    GATE_PAST,
+    GATE_UNKNOWN,
+    PLUGIN_BROKEN,
+    Check,
+    ClusterCheck,
+    Context,
+)
 from auditor.config import CHECK_ALIASES, Config, catch_all_checks, load_openapi_answer
 from auditor.diff import existing_blockers, since_baseline
 from auditor.errors import ClusterUnreachable, EvidenceUnavailable, KindNotServed, SourceError, UsageError
@@ -432,15 +443,32 @@ def asm_marks(cluster: ClusterInventory) -> list[str]:
 
 
 # ---------------------------------------------------------------- running checks
-def _stamp(f: Finding, check: type[Check], gate: Gate, override: Severity | None) -> Finding:
+def _stamp(f: Finding, check: type[Check], gate: Gate, overrides: dict[str, Severity]) -> Finding:
     f.gate = gate.value
     f.check_id = check.id
     f.title = check.title
-    # The config's override reaches every finding of the check, also those the check gave their own severity.
+    if not f.code:
+        outcome = check.outcome_for(f.status, f.code)
+        if outcome is None:  # a status the check never declared: not trusted (fail safe), named
+            f.evidence = {**f.evidence, "undeclared_status": f.status.value, "message": f.message}
+            f.message = f"{check.id} reported an undeclared {f.status.value} outcome: {f.message}"
+            f.status, f.code, f.severity = ENGINE_UNDECLARED.status, ENGINE_UNDECLARED.code, None
+        else:
+            f.code = outcome.code
+            f.severity = f.severity or outcome.severity
+    elif check.outcome_for(f.status, f.code) is None and f.code not in _ENGINE_CODES:
+        f.evidence = {**f.evidence, "undeclared_code": f.code}
+        f.message = f"{check.id} reported undeclared code {f.code}: {f.message}"
+        f.status, f.code, f.severity = ENGINE_UNDECLARED.status, ENGINE_UNDECLARED.code, None
+    # The config's override reaches every finding of the check, also those the check gave their own severity;
+    # an override by code wins over one by check id.
     f.default_severity = f.severity or check.severity
-    f.severity = override or f.default_severity
+    f.severity = overrides.get(f.code) or overrides.get(check.id) or f.default_severity
     _defuse_remediation(f)
     return f
+
+
+_ENGINE_CODES = {o.code for o in (ENGINE_CRASHED, ENGINE_SILENT, ENGINE_UNDECLARED, ENGINE_UNREADABLE)}
 
 
 def _defuse_remediation(f: Finding) -> None:
@@ -464,7 +492,7 @@ def _defuse_remediation(f: Finding) -> None:
             return
 
 
-def _run_one(check: type[Check], ctx: Context, override: Severity | None) -> list[Finding]:
+def _run_one(check: type[Check], ctx: Context, overrides: dict[str, Severity]) -> list[Finding]:
     instance = check()
     out: list[Finding] = []
 
@@ -473,14 +501,14 @@ def _run_one(check: type[Check], ctx: Context, override: Severity | None) -> lis
         try:
             produced = list(produce())
         except EvidenceUnavailable as exc:
-            produced = [instance.unknown(exc.cluster or cluster, exc.reason)]
+            produced = [instance.report(ENGINE_UNREADABLE, exc.cluster or cluster, exc.reason)]
         except Exception as exc:  # a crashing check is UNKNOWN, never PASS, never a crashed run
             log.debug("check %s crashed:\n%s", check.id, traceback.format_exc())
-            produced = [instance.unknown(cluster, f"check crashed: {type(exc).__name__}: {exc}",
-                                         evidence={"traceback": traceback.format_exc(limit=5)})]
+            produced = [instance.report(ENGINE_CRASHED, cluster, f"check crashed: {type(exc).__name__}: {exc}",
+                                        evidence={"traceback": traceback.format_exc(limit=5)})]
         if not produced:
-            produced = [instance.unknown(cluster, "check produced no result")]
-        out.extend(_stamp(f, check, ctx.gate, override) for f in produced)
+            produced = [instance.report(ENGINE_SILENT, cluster, "check produced no result")]
+        out.extend(_stamp(f, check, ctx.gate, overrides) for f in produced)
 
     # `needs` is a promise: without one of those kinds a cluster's result is UNKNOWN, whatever the check
     # would have made of the gap (fail safe also for checks that quietly fall back to defaults).
@@ -488,7 +516,8 @@ def _run_one(check: type[Check], ctx: Context, override: Severity | None) -> lis
     if isinstance(instance, ClusterCheck):
         for cluster in ctx.inv.data_planes:
             if cluster.name in missing:
-                out.append(_stamp(instance.unknown(cluster.name, missing[cluster.name]), check, ctx.gate, override))
+                out.append(_stamp(instance.report(ENGINE_UNREADABLE, cluster.name, missing[cluster.name]), check,
+                                  ctx.gate, overrides))
                 continue
             guarded(cluster.name, lambda c=cluster: instance.check_cluster(c, ctx))
     else:
@@ -499,7 +528,7 @@ def _run_one(check: type[Check], ctx: Context, override: Severity | None) -> lis
             out[:] = [f for f in out if f.status not in (Status.PASS, Status.NOT_APPLICABLE)
                       or (f.cluster in data_planes and f.cluster not in missing)]
             said = [(f.cluster, f.message) for f in out if f.status is Status.UNKNOWN]
-            out.extend(_stamp(instance.unknown(name, reason), check, ctx.gate, override)
+            out.extend(_stamp(instance.report(ENGINE_UNREADABLE, name, reason), check, ctx.gate, overrides)
                        for name, reason in missing.items()
                        if not any(c == name and reason in m for c, m in said))
     return out
@@ -640,11 +669,17 @@ def _run_audit(
     today = today or now.date()
     registry: Registry = load_registry(extra_checks)
     disabled = config.disabled()
-    unknown_ids = sorted((disabled | set(config.severity_overrides())) - set(registry.checks))
+    codes = registry.codes()
+    unknown_ids = sorted((disabled - set(registry.checks)) | (set(config.severity_overrides()) - set(registry.checks)
+                                                              - set(codes)))
     if unknown_ids:
-        raise UsageError(f"config names unknown check id(s): {', '.join(unknown_ids)}; "
+        raise UsageError(f"config names unknown check id(s) or code(s): {', '.join(unknown_ids)}; "
                          "see `asm-audit checks`")
     for exemption in config.exemptions:
+        if exemption.by_code:
+            if exemption.check not in codes:
+                raise UsageError(f"exemption names unknown finding code {exemption.check!r}; see `asm-audit checks`")
+            continue
         cid = CHECK_ALIASES.get(exemption.check, exemption.check)
         if not any(fnmatch.fnmatchcase(c, cid) for c in registry.checks):
             raise UsageError(f"exemption names unknown check id {exemption.check!r}")
@@ -699,18 +734,20 @@ def _run_audit(
             ctx = Context(inv=inv, gate=gate, settings=settings)
             for check in selected:
                 if gate in check.gates:
-                    findings.extend(_run_one(check, ctx, overrides.get(check.id)))
+                    findings.extend(_run_one(check, ctx, overrides))
     for name, problem in registry.broken.items():
         for gate in gates:
             findings.append(Finding(Status.UNKNOWN, "mesh", f"check plugin did not load: {problem}",
                                     severity=Severity.MAJOR, gate=gate.value, check_id=f"plugin:{name}",
+                                    code=PLUGIN_BROKEN.code, default_severity=PLUGIN_BROKEN.severity,
                                     title=f"Check plugin {name}"))
     findings.extend(_gate_findings(collector, inv, phase, gates))
     if phase == "auto" and inv.asm is not None and not inv.asm.available(K.ASM_MIGRATION):
         # The gate is a guess: its GO must not be read as a GO for the step the cluster is really at.
         findings.append(Finding(Status.UNKNOWN, inv.asm.name, f"{reason}: the gate is a guess, so this audit "
                                 "cannot be GO; fix the access or pass --phase", severity=Severity.BLOCKER,
-                                gate=gates[0].value, check_id="gate-selection", title="Gate selection (--phase auto)"))
+                                gate=gates[0].value, check_id="gate-selection", title="Gate selection (--phase auto)",
+                                code=GATE_UNKNOWN.code, default_severity=GATE_UNKNOWN.severity))
 
     exemption_report = apply_exemptions(findings, config.exemptions, today,
                                         audited_checks=[c.id for c in selected])
@@ -772,7 +809,8 @@ def _gate_findings(collector: Collector, inv: Inventory, phase: str, gates: list
                             remediation="Give the ASM control plane (--asm-kubeconfig FILE or ASM_KUBECONFIG) so the "
                                         "migration state can be read, or name the gate with --phase GATE.",
                             severity=Severity.BLOCKER, gate=gate.value, check_id="gate-selection", title=title,
-                            evidence={"asm_marks": marks[:50]})]
+                            evidence={"asm_marks": marks[:50]}, code=GATE_UNKNOWN.code,
+                            default_severity=GATE_UNKNOWN.severity)]
     if phase in (g.value for g in Gate):
         state = gate_already_past(inv, gate)
         if state:
@@ -782,7 +820,8 @@ def _gate_findings(collector: Collector, inv: Inventory, phase: str, gates: list
                             f"next step ({ahead})",
                             remediation=f"asm-audit run --phase {ahead}   # or --phase auto",
                             severity=Severity.BLOCKER, gate=gate.value, check_id="gate-selection", title=title,
-                            evidence={"state": state, "next_gate": ahead})]
+                            evidence={"state": state, "next_gate": ahead}, code=GATE_PAST.code,
+                            default_severity=GATE_PAST.severity)]
     return []
 
 

@@ -30,7 +30,8 @@ BLOCKING_SEVERITIES = (Severity.BLOCKER.value, Severity.MAJOR.value)
 def findings_frame(findings: Iterable[Finding]) -> pd.DataFrame:
     rows = [
         (f.cluster, f.gate, f.check_id, f.title, str(f.severity), str(f.status), f.kind, f.namespace, f.name,
-         f.message, f.remediation, f.evidence, f.exempt, f.exempt_reason, str(f.default_severity or f.severity))
+         f.message, f.remediation, f.evidence, f.exempt, f.exempt_reason, str(f.default_severity or f.severity),
+         f.code)
         for f in findings
     ]
     frame = pd.DataFrame.from_records(rows, columns=list(FINDING_COLUMNS))
@@ -38,7 +39,7 @@ def findings_frame(findings: Iterable[Finding]) -> pd.DataFrame:
     frame["severity"] = frame["severity"].astype(SEVERITY_DTYPE)
     frame["default_severity"] = frame["default_severity"].astype(SEVERITY_DTYPE)
     frame["gate"] = frame["gate"].astype(GATE_DTYPE)
-    for col in ("cluster", "check_id", "kind", "namespace"):
+    for col in ("cluster", "check_id", "kind", "namespace", "code"):
         frame[col] = frame[col].astype("category")
     frame["exempt"] = frame["exempt"].astype(bool)
     return frame
@@ -108,7 +109,7 @@ def apply_exemptions(findings: list[Finding], exemptions: list[Exemption], today
             continue
         if audited is not None and f.check_id not in audited:
             continue  # the engine's own findings (gate selection, broken plugins) are never exempted
-        subject = (f.check_id, f.cluster, f.namespace, f.name, f.kind, str(f.status))
+        subject = (f.check_id, f.cluster, f.namespace, f.name, f.kind, str(f.status), f.code)
         for i, e in lapsed:
             if e.matches(*subject):
                 report.would_match[i] = report.would_match.get(i, 0) + 1

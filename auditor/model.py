@@ -66,10 +66,30 @@ class Finding:
     exempt: bool = False
     exempt_reason: str | None = None
     default_severity: Severity | None = None  # before the config's override (the engine sets both)
+    code: str = ""  # the declared outcome (Outcome.code); the engine fills it in from the status when unset
+
+
+CODE_PATTERN = r"^[A-Z]{2,4}[0-9]{3,4}$"
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """One outcome a check can report, declared as data on the check class (like Istio's IST0xxx messages).
+
+    `code` is stable and never reused; `meaning` is what `asm-audit explain CODE` and the catalogue say;
+    `severity` overrides the check's for this outcome; `fix`, when set, replaces the check's remediation text.
+    """
+
+    code: str
+    status: Status
+    meaning: str
+    severity: Severity | None = None
+    fix: str = ""
 
 
 FINDING_COLUMNS: tuple[str, ...] = (
     "cluster", "gate", "check_id", "title", "severity", "status", "kind", "namespace", "name",
     "message", "remediation", "evidence", "exempt", "exempt_reason",
     "default_severity",  # last: CSV columns that existed before keep their position
+    "code",
 )

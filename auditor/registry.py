@@ -6,12 +6,13 @@ An entry point names a Check subclass or an iterable of them. Nothing registers 
 from __future__ import annotations
 
 import inspect
+import re
 from dataclasses import dataclass, field
 from importlib.metadata import entry_points
 from typing import Any
 
-from auditor.check import Check
-from auditor.model import Gate, Severity
+from auditor.check import ENGINE_OUTCOMES, Check
+from auditor.model import CODE_PATTERN, Gate, Outcome, Severity
 
 ENTRY_POINT_GROUP = "asm_audit.checks"
 
@@ -23,6 +24,13 @@ class Registry:
 
     def ordered(self) -> list[type[Check]]:
         return list(self.checks.values())
+
+    def codes(self) -> dict[str, tuple[str, Outcome]]:
+        """Every declared finding code -> (check id, outcome); the engine's own codes under "engine"."""
+        out: dict[str, tuple[str, Outcome]] = {o.code: ("engine", o) for o in ENGINE_OUTCOMES}
+        for cls in self.checks.values():
+            out.update({o.code: (cls.id, o) for o in cls.outcomes})
+        return out
 
 
 def validate_check(cls: Any) -> str | None:
@@ -36,6 +44,13 @@ def validate_check(cls: Any) -> str | None:
         return f"{cls.__name__}.gates must be Gate values"
     if not isinstance(cls.severity, Severity):
         return f"{cls.__name__}.severity must be a Severity"
+    if not cls.outcomes:
+        return f"{cls.__name__} declares no outcomes (codes)"
+    for outcome in cls.outcomes:
+        if not isinstance(outcome, Outcome) or not re.fullmatch(CODE_PATTERN, outcome.code):
+            return f"{cls.__name__}: outcome {outcome!r} needs a code like AB1234"
+        if not outcome.meaning:
+            return f"{cls.__name__}: outcome {outcome.code} has no meaning"
     return None
 
 
@@ -48,6 +63,11 @@ def _add(registry: Registry, origin: str, obj: Any) -> None:
             continue
         if cls.id in registry.checks and registry.checks[cls.id] is not cls:
             registry.broken[f"{origin}:{cls.id}"] = f"duplicate check id {cls.id!r}"
+            continue
+        taken = registry.codes()
+        clash = next((o.code for o in cls.outcomes if o.code in taken and taken[o.code][0] != cls.id), None)
+        if clash:
+            registry.broken[f"{origin}:{cls.id}"] = f"code {clash} already belongs to {taken[clash][0]}"
             continue
         registry.checks[cls.id] = cls
 

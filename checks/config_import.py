@@ -26,7 +26,7 @@ from auditor.check import Check, Context
 from auditor.errors import EvidenceUnavailable
 from auditor.inventory import ClusterInventory
 from auditor.kinds import Kind
-from auditor.model import Finding, Gate, Severity
+from auditor.model import Finding, Gate, Outcome, Severity, Status
 from checks.gateways import per_cluster
 
 DIFF_LIMIT = 20
@@ -92,6 +92,11 @@ class IstioConfigImported(Check):
                  "differs on ASM) silently stops applying, which can open or break traffic.")
     remediation = ("Apply the cluster's object to the ASM control plane (kubectl --kubeconfig=\"${ASM_KUBECONFIG:?}\" "
                    "apply), or align the two specs.")
+    outcomes = (
+        Outcome("AA2101", Status.PASS, "every Istio API object is on the ASM control plane with an equal spec"),
+        Outcome("AA2110", Status.FAIL, "Istio API objects missing on ASM or with a different spec"),
+        Outcome("AA2130", Status.UNKNOWN, "objects of a kind cannot be compared (unreadable on either side)"),
+    )
     # An unreadable kind is UNKNOWN for that kind alone (see _cluster). GatewayClasses tell Istio's Gateways.
     uses = (*COMPARED_KINDS, K.K8S_GATEWAYCLASS)
     asm_needs = COMPARED_KINDS

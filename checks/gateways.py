@@ -41,7 +41,7 @@ from auditor.gateways import (
     unrecognised_gateway_pods,
 )
 from auditor.inventory import ClusterInventory
-from auditor.model import Finding, Gate, Severity
+from auditor.model import Finding, Gate, Outcome, Severity, Status
 from checks.migration import NO_EFFECT, advanced_option, option_patch, seed_spelling_used
 
 ISTIO_SYSTEM = "istio-system"
@@ -76,6 +76,15 @@ class EastwestGatewayOptions(ClusterCheck):
                  "removed from istio-system before SetupIstioForMigrate.")
     remediation = ("Set spec.advancedOptions.stopIstioSystemInjectionDisabling=true on ASMMigrateFromIstio/default, "
                    "then `kubectl label ns istio-system istio-injection-` in the cluster.")
+    outcomes = (
+        Outcome("AA0801", Status.PASS,
+                "with an east-west gateway: the advanced option is set and istio-system stays injectable"),
+        Outcome("AA0810", Status.FAIL,
+                "with an east-west gateway: the advanced option is not set, or istio-system is labelled "
+                "istio-injection=disable(d)"),
+        Outcome("AA0830", Status.UNKNOWN, "an east-west gateway is in use and the advanced option cannot be read"),
+        Outcome("AA0840", Status.NOT_APPLICABLE, "no east-west gateway in the cluster"),
+    )
     needs = (K.DEPLOYMENT, K.SERVICE, K.NAMESPACE)
     uses = (K.GATEWAY,)
     asm_needs = (K.ASM_MIGRATION,)
@@ -262,6 +271,12 @@ class EgressRoutesToAsm(Check):
                  "(e.g. 99:1). Uninstalling Istio removes its egress gateway: any route still giving it "
                  "weight (or mirroring to it) loses that share of egress traffic.")
     remediation = "Set the Istio egress gateway destination's weight to 0 and the ASM egress gateway's to 100."
+    outcomes = (
+        Outcome("AA1601", Status.PASS, "egress VirtualServices send 100% to the ASM egress gateway"),
+        Outcome("AA1610", Status.FAIL, "a VirtualService still sends egress traffic to Istio's egress gateway"),
+        Outcome("AA1630", Status.UNKNOWN, "the VirtualServices (data plane or ASM) cannot be read"),
+        Outcome("AA1640", Status.NOT_APPLICABLE, "no VirtualService references an egress gateway"),
+    )
     needs = (K.VIRTUALSERVICE, K.DEPLOYMENT, K.SERVICE)
     asm_needs = (K.VIRTUALSERVICE, K.ISTIO_GATEWAY_ASM)
 
@@ -375,6 +390,17 @@ class AsmGatewaysPresent(Check):
                  "replacement (an IstioGateway of the same gatewayType targeting the cluster) first.")
     remediation = ("Create an IstioGateway (gatewayType ingress|egress, clusterIds [<cluster id>]) on the ASM "
                    "control plane (ASM console > ASM Gateways > Create).")
+    outcomes = (
+        Outcome("AA1701", Status.PASS, "an ASM gateway replaces the Istio gateway in this cluster"),
+        Outcome("AA1710", Status.FAIL,
+                "no ASM gateway replaces the Istio gateway (ingress, egress, or of unknown role)"),
+        Outcome("AA1720", Status.WARN,
+                "an ASM gateway targets the cluster but is not deployed or healthy, or must be confirmed to serve the"
+                " hosts"),
+        Outcome("AA1730", Status.UNKNOWN,
+                "cannot tell which ASM gateway targets the cluster, or gateway pods no workload explains"),
+        Outcome("AA1740", Status.NOT_APPLICABLE, "no Istio ingress or egress gateway (what was looked for is named)"),
+    )
     needs = (K.DEPLOYMENT,)
     asm_needs = (K.ISTIO_GATEWAY_ASM,)
 
@@ -509,6 +535,13 @@ class IngressLbWeights(ClusterCheck):
                  "Service's weight is 0 the CLB still sends it a share, which uninstalling Istio would drop.")
     remediation = ("kubectl -n istio-system annotate service <istio ingress Service> "
                    "service.beta.kubernetes.io/alibaba-cloud-loadbalancer-weight=0 --overwrite")
+    outcomes = (
+        Outcome("AA2001", Status.PASS, "the Istio ingress gateway Service's CLB weight is 0"),
+        Outcome("AA2010", Status.FAIL,
+                "the Istio ingress gateway Service still takes CLB traffic (weight above 0 or unset)"),
+        Outcome("AA2030", Status.UNKNOWN, "a CLB weight annotation is not a number"),
+        Outcome("AA2040", Status.NOT_APPLICABLE, "no CLB shared by an Istio and an ASM ingress gateway Service"),
+    )
     needs = (K.SERVICE, K.DEPLOYMENT)
     asm_needs = (K.ISTIO_GATEWAY_ASM,)
 
@@ -606,6 +639,13 @@ class CrossClusterGatewayFirst(Check):
                  "started earlier ran without a cross-cluster path.")
     remediation = ("Create the ASM cross-network gateway (enable 'access through cross-cluster mesh proxy' for the "
                    "cluster in the ASM console) before moving workloads; restart workloads moved before it.")
+    outcomes = (
+        Outcome("AA1801", Status.PASS, "the ASM cross-network gateway existed before the first ASM-proxied pod"),
+        Outcome("AA1810", Status.FAIL, "ASM-proxied pods started before (or without) the ASM cross-network gateway"),
+        Outcome("AA1820", Status.WARN, "no ASM cross-network gateway yet: create it before moving the first workload"),
+        Outcome("AA1830", Status.UNKNOWN, "creation times cannot be read"),
+        Outcome("AA1840", Status.NOT_APPLICABLE, "no Istio east-west gateway in the cluster"),
+    )
     needs = (K.POD, K.DEPLOYMENT, K.SERVICE)
     uses = (K.GATEWAY, K.REPLICASET, K.JOB)
     asm_needs = (K.ISTIO_GATEWAY_ASM,)

@@ -9,7 +9,7 @@ from auditor import kinds as K
 from auditor import mesh
 from auditor.check import ClusterCheck, Context
 from auditor.inventory import ACTIVE_PHASES, ClusterInventory
-from auditor.model import Finding, Gate, Severity
+from auditor.model import Finding, Gate, Outcome, Severity, Status
 
 ISTIO_NS = "istio-system"
 
@@ -68,6 +68,13 @@ class MeshConfigXdsAgent(ClusterCheck):
                  "then on can talk mTLS to ASM proxies. A revision without it injects pods that cannot.")
     remediation = ("Switch ASMMigrateFromIstio to SetupIstioForMigrate (ASM writes the setting); if it is missing "
                    "afterwards, find what reverted it (istio-operator, Helm, GitOps) and re-run the switch.")
+    outcomes = (
+        Outcome("AA0901", Status.PASS, "every revision's mesh config sets PROXY_CONFIG_XDS_AGENT: \"true\""),
+        Outcome("AA0910", Status.FAIL,
+                "a revision's mesh config lacks PROXY_CONFIG_XDS_AGENT: \"true\" (or cannot be parsed)"),
+        Outcome("AA0930", Status.UNKNOWN, "Istio proxies run without a local istiod: the mesh config lives elsewhere"),
+        Outcome("AA0940", Status.NOT_APPLICABLE, "no istiod Deployment and no pod running Istio's proxy"),
+    )
     needs = (K.DEPLOYMENT, K.CONFIGMAP)
     uses = (K.POD, K.REPLICASET)  # Istio proxies without a local istiod: UNKNOWN, not N/A
 
@@ -125,6 +132,13 @@ class IstiodRestarted(ClusterCheck):
                  "an istiod pod started before the mesh ConfigMap's last change (newest managedFields time) may "
                  "still inject pods without PROXY_CONFIG_XDS_AGENT.")
     remediation = "kubectl -n istio-system rollout restart deployment/istiod[-<rev>]"
+    outcomes = (
+        Outcome("AA1001", Status.PASS, "every istiod pod started after the mesh-config change"),
+        Outcome("AA1010", Status.FAIL,
+                "istiod pods started before the mesh-config change: new pods would be injected without the setting"),
+        Outcome("AA1030", Status.UNKNOWN, "start times or the mesh config's change time cannot be read"),
+        Outcome("AA1040", Status.NOT_APPLICABLE, "no istiod Deployment and no pod running Istio's proxy"),
+    )
     needs = (K.DEPLOYMENT, K.CONFIGMAP, K.POD)
     uses = (K.REPLICASET,)
 

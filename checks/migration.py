@@ -9,7 +9,7 @@ from typing import Any
 from auditor import kinds as K
 from auditor import mesh
 from auditor.check import Check, Context
-from auditor.model import MIGRATION_STATES, Finding, Gate, Severity
+from auditor.model import MIGRATION_STATES, Finding, Gate, Outcome, Severity, Status
 
 # The state the resource must be in for the gate's step to be taken.
 EXPECTED_STATE = {
@@ -84,6 +84,16 @@ class MigrationResource(Check):
                  "Migrating -> Finished); a switch counts only when status.state equals spec.desiredState, "
                  "status.message is empty and status.retryCounter equals spec.retryCounter.")
     remediation = "Fix what status.message says, then increment spec.retryCounter to retry the switch."
+    outcomes = (
+        Outcome("AA0701", Status.PASS,
+                "ASMMigrateFromIstio/default is in the state this gate needs, reconciled, no message"),
+        Outcome("AA0710", Status.FAIL,
+                "ASMMigrateFromIstio/default is missing, in another state, not reconciled or reports a failure"),
+        Outcome("AA0720", Status.WARN,
+                "ASMMigrateFromIstio/default carries a setting with no effect (the seed's option spelling)"),
+        Outcome("AA0730", Status.UNKNOWN, "ASMMigrateFromIstio cannot be read on the ASM control plane"),
+        Outcome("AA0740", Status.NOT_APPLICABLE, "the migration is already past this gate's step"),
+    )
     asm_needs = (K.ASM_MIGRATION,)
 
     def run(self, ctx: Context) -> Iterable[Finding]:

@@ -23,7 +23,7 @@ from auditor.engine import _network_items
 from auditor.errors import EvidenceUnavailable
 from auditor.gateways import EASTWEST, asm_gateways, eastwest_signals, gateway_workloads, istio_gateways
 from auditor.inventory import ClusterInventory
-from auditor.model import Finding, Gate, Severity
+from auditor.model import Finding, Gate, Outcome, Severity, Status
 from checks.gateways import gateway_names, per_cluster
 
 NETWORK_LABEL = "topology.istio.io/network"
@@ -171,6 +171,15 @@ class NetworkConsistency(Check):
                  "mesh proxy switch (EnableGateway) on.")
     remediation = ("Set each cluster's network in ASM to Istio's (ASM console, cluster network settings) and enable "
                    "access through the cross-cluster mesh proxy for clusters with an east-west gateway.")
+    outcomes = (
+        Outcome("AA1901", Status.PASS, "the cluster's network in ASM equals its Istio network"),
+        Outcome("AA1910", Status.FAIL,
+                "the cluster's network in ASM differs from Istio's, or the cross-cluster switch is off"),
+        Outcome("AA1920", Status.WARN, "network settings to confirm"),
+        Outcome("AA1930", Status.UNKNOWN,
+                "ASM's networks are not known (config or saved DescribeMeshMultiClusterNetwork answer)"),
+        Outcome("AA1940", Status.NOT_APPLICABLE, "Istio gives the cluster no network"),
+    )
     needs = (K.NAMESPACE, K.DEPLOYMENT, K.SERVICE)
     uses = (K.CONFIGMAP, K.GATEWAY)
     asm_needs = (K.ISTIO_GATEWAY_ASM,)

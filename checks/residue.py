@@ -22,7 +22,7 @@ from auditor.errors import EvidenceUnavailable
 from auditor.gateways import gateway_services, gateway_workloads, istio_gateways
 from auditor.inventory import ClusterInventory
 from auditor.mesh import asm_owned, istio_installed
-from auditor.model import Finding, Gate, Severity, Status
+from auditor.model import Finding, Gate, Outcome, Severity, Status
 from checks.gateways import gateway_names
 
 ISTIO_SYSTEM = "istio-system"
@@ -213,6 +213,12 @@ class IstioControlPlaneRemoved(_LeftoverCheck):
                  "not Istio's and are never flagged.")
     remediation = ("Run `istioctl uninstall --purge` with the istioctl of the installed version, then delete "
                    "each object listed.")
+    outcomes = (
+        Outcome("AA2201", Status.PASS, "no istiod, Istio webhook or operator left"),
+        Outcome("AA2210", Status.FAIL, "Istio's control plane is still installed"),
+        Outcome("AA2220", Status.WARN, "Istio control-plane leftovers to review"),
+        Outcome("AA2230", Status.UNKNOWN, "a category of objects cannot be read"),
+    )
     # All optional to the engine: each category says UNKNOWN for itself when its kinds are unreadable.
     uses = (K.DEPLOYMENT, K.POD, K.SERVICE, K.MUTATING_WEBHOOK, K.VALIDATING_WEBHOOK, K.ISTIOOPERATOR,
             K.REPLICASET)
@@ -311,6 +317,12 @@ class IstioResidue(_LeftoverCheck):
                  "labels (ASM honours them), istio-ca-root-cert ConfigMaps (ASM's istiod writes the same ones "
                  "for its proxies), anything ASM owns.")
     remediation = "Delete each leftover with the command given (CRDs only after istio-config-imported passes)."
+    outcomes = (
+        Outcome("AA2301", Status.PASS, "nothing left behind by `istioctl uninstall --purge`"),
+        Outcome("AA2310", Status.FAIL, "Istio objects left that must be deleted"),
+        Outcome("AA2320", Status.WARN, "Istio leftovers to review (labels, CRDs, ConfigMaps)"),
+        Outcome("AA2330", Status.UNKNOWN, "a category of objects cannot be read"),
+    )
     uses = (K.NAMESPACE, K.CRD, K.CLUSTERROLE, K.CLUSTERROLEBINDING, K.CONFIGMAP, K.DEPLOYMENT, K.SERVICE,
             K.MUTATING_WEBHOOK, K.VALIDATING_ADMISSION_POLICY, K.VALIDATING_ADMISSION_POLICY_BINDING,
             K.K8S_GATEWAY, K.K8S_GATEWAYCLASS, K.POD, K.REPLICASET)

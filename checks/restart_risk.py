@@ -13,7 +13,7 @@ from auditor import kinds as K
 from auditor import mesh
 from auditor.check import ClusterCheck, Context
 from auditor.inventory import ClusterInventory
-from auditor.model import Finding, Gate, Severity
+from auditor.model import Finding, Gate, Outcome, Severity, Status
 from checks.sidecars import WORKLOAD_KEY, istio_sidecar_pods
 
 DEFAULT_DRAIN_SECONDS = 5.0   # ProxyConfig.terminationDrainDuration default
@@ -99,6 +99,12 @@ class RestartRisk(ClusterCheck):
                  "hook, a single replica, no PodDisruptionBudget, long-lived connections that the proxy cuts "
                  "(unless EXIT_ON_ZERO_ACTIVE_CONNECTIONS). Move low-risk workloads first, off-peak.")
     remediation = "Fix the listed reasons before the workload's wave, or move it in a maintenance window."
+    outcomes = (
+        Outcome("AA1401", Status.PASS, "the workloads still to move can restart without expected traffic loss"),
+        Outcome("AA1420", Status.WARN,
+                "workloads whose restart risks traffic loss (graceful shutdown, replicas, sidecar-held Jobs)"),
+        Outcome("AA1440", Status.NOT_APPLICABLE, "no workload left on Istio's sidecar"),
+    )
     needs = (K.POD,)
     uses = (K.REPLICASET, K.JOB, K.DEPLOYMENT, K.STATEFULSET, K.PDB, K.CONFIGMAP)
     max_listed_per_wave = 50  # the aggregate evidence lists this many names per wave (counts are complete)

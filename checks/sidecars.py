@@ -10,7 +10,7 @@ from auditor import kinds as K
 from auditor import mesh
 from auditor.check import ClusterCheck, Context
 from auditor.inventory import ACTIVE_PHASES, ClusterInventory, workload_rows
-from auditor.model import Finding, Gate, Severity
+from auditor.model import Finding, Gate, Outcome, Severity, Status
 
 WORKLOAD_KEY = ["namespace", "workload_kind", "workload_name"]
 
@@ -59,6 +59,12 @@ class IstioSidecarsRemaining(ClusterCheck):
     rationale = ("`istioctl uninstall --purge` removes istiod; pods still on Istio's sidecar then lose their "
                  "control plane and certificates. Every workload must run ASM's proxy first.")
     remediation = "Label the pod template with sidecar.asm.aliyun.com/inject=true (rolling restart)."
+    outcomes = (
+        Outcome("AA1201", Status.PASS, "no pod runs Istio's sidecar"),
+        Outcome("AA1210", Status.FAIL, "pods of a workload still run Istio's sidecar"),
+        Outcome("AA1230", Status.UNKNOWN,
+                "pods whose proxy marks contradict each other: Istio's or ASM's cannot be told"),
+    )
     needs = (K.POD,)
     uses = (K.REPLICASET, K.JOB, K.DEPLOYMENT, K.STATEFULSET, K.DAEMONSET, K.CRONJOB)
 

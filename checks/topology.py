@@ -10,7 +10,7 @@ from auditor import mesh
 from auditor.check import ClusterCheck, Context
 from auditor.gateways import ASM_MARKER
 from auditor.inventory import ACTIVE_PHASES, ClusterInventory
-from auditor.model import Finding, Gate, Severity
+from auditor.model import Finding, Gate, Outcome, Severity, Status
 from checks.mesh_config import istiods
 from checks.versions import istiod_pinned_version
 
@@ -66,6 +66,13 @@ class IstioRevisions(ClusterCheck):
                  "emptied during the migration. Tags and namespace labels tell which workloads each one serves; "
                  "an in-cluster istio-operator reconciles Istio's config back and can undo ASM's changes.")
     remediation = "Finish or roll back canary upgrades before migrating; stop the in-cluster istio-operator."
+    outcomes = (
+        Outcome("AA0401", Status.PASS, "Istio revisions, tags and the namespaces using them are listed"),
+        Outcome("AA0420", Status.WARN,
+                "several revisions, an istio-operator, or namespaces on a revision without istiod"),
+        Outcome("AA0430", Status.UNKNOWN, "Istio proxies run without a local istiod (primary-remote)"),
+        Outcome("AA0440", Status.NOT_APPLICABLE, "no istiod Deployment and no pod running Istio's proxy"),
+    )
     needs = (K.DEPLOYMENT, K.NAMESPACE, K.MUTATING_WEBHOOK)
     uses = (K.POD, K.REPLICASET, K.ISTIOOPERATOR)
 
@@ -161,6 +168,10 @@ class AmbientMode(ClusterCheck):
     rationale = ("The procedure migrates sidecar workloads (Istio sidecar -> ASM proxy). Workloads on ztunnel and "
                  "waypoints are not covered by it and need a plan of their own.")
     remediation = "Move ambient namespaces back to sidecars (or plan their migration with Alibaba Cloud) first."
+    outcomes = (
+        Outcome("AA0501", Status.PASS, "no ambient data plane (ztunnel, ambient namespaces) in use"),
+        Outcome("AA0510", Status.FAIL, "the ambient data plane is in use: not covered by this migration procedure"),
+    )
     needs = (K.NAMESPACE, K.DAEMONSET)
     uses = (K.CONFIGMAP, K.DEPLOYMENT)
 

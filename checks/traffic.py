@@ -27,7 +27,7 @@ from auditor.gateways import (
     unrecognised_gateway_pods,
 )
 from auditor.inventory import ClusterInventory
-from auditor.model import Finding, Gate, Severity
+from auditor.model import Finding, Gate, Outcome, Severity, Status
 from auditor.sources.prometheus import GatewayTraffic, TrafficData, parse_rfc3339, rfc3339, window_steps
 
 TYPE_NAMES = {INGRESS: "ingress", EGRESS: "egress", EASTWEST: "east-west", ROLE_UNKNOWN: "(role unknown)"}
@@ -77,6 +77,14 @@ class IstioGatewayTraffic(ClusterCheck):
                  "lost. Only Prometheus can prove that nothing flowed over a window: series present for the "
                  "whole window with zero increase. No series is no proof.")
     remediation = "Move the remaining traffic to the ASM gateways, then audit again after a full window."
+    outcomes = (
+        Outcome("AA1501", Status.PASS,
+                "Prometheus proves zero traffic through the Istio gateway over the whole window"),
+        Outcome("AA1510", Status.FAIL, "traffic still crosses the Istio gateway in the window"),
+        Outcome("AA1530", Status.UNKNOWN,
+                "no proof either way: no Prometheus, no series, a partial window, an answer that is not a number"),
+        Outcome("AA1540", Status.NOT_APPLICABLE, "no Istio gateway in the cluster (what was looked for is named)"),
+    )
     needs = (K.DEPLOYMENT,)
     uses = (K.POD, K.REPLICASET)   # to explain missing series by gateway pods started inside the window
     needs_traffic = True

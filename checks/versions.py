@@ -15,7 +15,7 @@ from auditor.config import Config
 from auditor.errors import EvidenceUnavailable
 from auditor.gateways import eastwest_signals
 from auditor.inventory import ACTIVE_PHASES, ClusterInventory
-from auditor.model import Finding, Gate, Severity
+from auditor.model import Finding, Gate, Outcome, Severity, Status
 
 MIN_KUBERNETES = (1, 21)
 MIN_ISTIO = (1, 10)
@@ -36,6 +36,11 @@ class KubernetesVersion(ClusterCheck):
     severity = Severity.BLOCKER
     rationale = "ASM only migrates clusters running Kubernetes 1.21 or later."
     remediation = "Upgrade the cluster to Kubernetes >= 1.21 (ACK: Clusters > Upgrade) before joining it to ASM."
+    outcomes = (
+        Outcome("AA0101", Status.PASS, "the cluster runs Kubernetes 1.21 or later"),
+        Outcome("AA0110", Status.FAIL, "the cluster runs Kubernetes older than 1.21"),
+        Outcome("AA0130", Status.UNKNOWN, "the Kubernetes version could not be read or parsed"),
+    )
 
     def check_cluster(self, cluster: ClusterInventory, ctx: Context) -> Iterable[Finding]:
         if cluster.unreachable:
@@ -104,6 +109,15 @@ class IstioVersion(ClusterCheck):
     rationale = ("ASM migrates self-built Istio 1.10 or later, every revision of it; proxies more than one minor "
                  "behind (or ahead of) their istiod are outside Istio's supported skew during the move.")
     remediation = "Upgrade Istio to >= 1.10 with istioctl upgrade (revision by revision) before migrating."
+    outcomes = (
+        Outcome("AA0201", Status.PASS,
+                "every istiod revision is Istio 1.10 or later and proxies are within the supported skew"),
+        Outcome("AA0210", Status.FAIL, "an istiod revision is older than Istio 1.10"),
+        Outcome("AA0220", Status.WARN, "data-plane proxies are outside Istio's supported version skew of their istiod"),
+        Outcome("AA0230", Status.UNKNOWN,
+                "an istiod's version cannot be read (digest, `latest`), or Istio proxies run without a local istiod"),
+        Outcome("AA0240", Status.NOT_APPLICABLE, "no istiod Deployment and no pod running Istio's proxy"),
+    )
     needs = (K.DEPLOYMENT,)
     uses = (K.POD,)
 
@@ -243,6 +257,13 @@ class AsmVersion(Check):
     rationale = ("The migration needs an ASM instance of 1.24 or later (1.22 at least for the cross-cluster "
                  "mesh proxy that replaces Istio's east-west gateway).")
     remediation = "Create (or upgrade to) an ASM instance of version >= 1.24 for the migration."
+    outcomes = (
+        Outcome("AA0301", Status.PASS,
+                "the ASM instance is 1.24 or later (1.22 where the cross-cluster mesh proxy is needed)"),
+        Outcome("AA0310", Status.FAIL, "the ASM instance is older than the migration needs"),
+        Outcome("AA0330", Status.UNKNOWN,
+                "no source tells the ASM version (config, saved DescribeServiceMeshDetail, ASM's istiod Service)"),
+    )
     uses = (K.SERVICE, K.POD, K.DEPLOYMENT, K.GATEWAY)
 
     def run(self, ctx: Context) -> Iterable[Finding]:

@@ -13,7 +13,7 @@ from auditor import kinds as K
 from auditor import mesh
 from auditor.check import ClusterCheck, Context
 from auditor.inventory import ACTIVE_PHASES, ClusterInventory, workload_rows
-from auditor.model import Finding, Gate, Severity
+from auditor.model import Finding, Gate, Outcome, Severity, Status
 
 STATUS_ANNOTATION = "sidecar.istio.io/status"
 # Kinds whose objects carry a pod template; ReplicaSets and Jobs only when nothing owns them.
@@ -127,6 +127,14 @@ class ManualInjection(ClusterCheck):
                  "PROXY_CONFIG_XDS_AGENT, and relabelling for ASM moves the pod only if an injector re-injects "
                  "it. The manifest has to be re-rendered without kube-inject.")
     remediation = "Re-render the manifest without istioctl kube-inject, label it for ASM injection, apply it."
+    outcomes = (
+        Outcome("AA0601", Status.PASS, "no workload template contains istio-proxy"),
+        Outcome("AA0610", Status.FAIL,
+                "a workload template contains Istio's proxy (istioctl kube-inject): relabelling will not move it"),
+        Outcome("AA0620", Status.WARN,
+                "a workload template carries injection traces (status annotation, image auto) to review"),
+        Outcome("AA0630", Status.UNKNOWN, "workload templates of some kinds could not be read"),
+    )
     needs = (K.DEPLOYMENT, K.STATEFULSET, K.DAEMONSET)
     uses = (K.CRONJOB, K.JOB, K.REPLICASET)
 
@@ -174,6 +182,11 @@ class AsmProxiesReady(ClusterCheck):
     rationale = ("The seed's last condition before uninstalling Istio: workloads injected with ASM's proxy "
                  "function as expected. Unready or crash-looping ASM-proxied pods are the first sign they do not.")
     remediation = "Find the cause in the pod's events and the istio-proxy log before removing Istio."
+    outcomes = (
+        Outcome("AA1301", Status.PASS, "every ASM-proxied pod is ready and not restarting"),
+        Outcome("AA1310", Status.FAIL, "ASM-proxied pods are not ready or restart"),
+        Outcome("AA1340", Status.NOT_APPLICABLE, "no pod runs ASM's proxy yet"),
+    )
     needs = (K.POD,)
     uses = (K.REPLICASET, K.JOB)
     restart_threshold = 3  # restartCount (all containers) above this counts as restarting

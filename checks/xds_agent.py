@@ -10,7 +10,7 @@ from auditor import mesh
 from auditor.check import ClusterCheck, Context
 from auditor.gateways import INSTALL_ISTIOCTL, gateway_workloads
 from auditor.inventory import ClusterInventory, workload_rows
-from auditor.model import Finding, Gate, Severity
+from auditor.model import Finding, Gate, Outcome, Severity, Status
 from checks.sidecars import WORKLOAD_KEY, istio_proxy_pods, unclassified_proxy_findings
 
 
@@ -25,6 +25,13 @@ class PodsXdsAgent(ClusterCheck):
                  "moved workloads too, so their pods are checked as well (severity major); east-west gateways "
                  "only pass mTLS through and are not.")
     remediation = "Restart the workload so its pods are injected again (kubectl rollout restart)."
+    outcomes = (
+        Outcome("AA1101", Status.PASS, "every Istio-proxy pod of the workloads carries PROXY_CONFIG_XDS_AGENT=true"),
+        Outcome("AA1110", Status.FAIL,
+                "pods of a workload lack PROXY_CONFIG_XDS_AGENT=true: restart them (istioctl gateways: re-install)"),
+        Outcome("AA1130", Status.UNKNOWN,
+                "pods whose proxy marks contradict each other: Istio's or ASM's cannot be told"),
+    )
     needs = (K.POD,)
     uses = (K.REPLICASET, K.JOB, K.DEPLOYMENT)
 

@@ -19,7 +19,7 @@ def checks(
     phase: Annotated[str | None, typer.Option("--phase", help="Only checks of this gate.")] = None,
     format: Annotated[str, typer.Option("--format", help="table, json or md.")] = "table",
 ) -> None:
-    """List the check catalogue: id, gates, severity, rationale, remediation."""
+    """List the check catalogue: id, gates, severity, finding codes, rationale, remediation."""
     if phase is not None and phase not in {g.value for g in Gate}:
         raise UsageError(f"unknown phase {phase!r}; choose one of: {', '.join(g.value for g in Gate)}")
     if format not in ("table", "json", "md"):
@@ -29,16 +29,17 @@ def checks(
     if format == "json":
         sys.stdout.buffer.write(orjson.dumps(rows, option=orjson.OPT_INDENT_2) + b"\n")
     elif format == "md":
-        lines = ["| id | gates | severity | title | remediation |", "|---|---|---|---|---|"]
-        lines += [f"| `{r['id']}` | {', '.join(r['gates'])} | {r['severity']} | {r['title']} | "
-                  f"{r['remediation']} |" for r in rows]
+        lines = ["| id | gates | severity | codes | title |", "|---|---|---|---|---|"]
+        lines += [f"| `{r['id']}` | {', '.join(r['gates'])} | {r['severity']} | "
+                  f"{' '.join(o['code'] + ' ' + o['status'] for o in r['outcomes'])} | {r['title']} |" for r in rows]
         sys.stdout.write("\n".join(lines) + "\n")
     else:
         table = Table(title="asm-audit checks")
-        for col in ("id", "gates", "severity", "title"):
+        for col in ("id", "gates", "severity", "codes", "title"):
             table.add_column(col, overflow="fold")
         for r in rows:
-            table.add_row(r["id"], ", ".join(r["gates"]), r["severity"], r["title"])
+            table.add_row(r["id"], ", ".join(r["gates"]), r["severity"],
+                          " ".join(o["code"] for o in r["outcomes"]), r["title"])
         from rich.console import Console
 
         Console().print(table)

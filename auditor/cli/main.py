@@ -16,7 +16,7 @@ from auditor.model import EXIT_INTERNAL, EXIT_USAGE
 
 
 def build_app() -> typer.Typer:
-    from auditor.cli import checks, demo, run, snapshot
+    from auditor.cli import checks, demo, explain, run, snapshot
 
     app = typer.Typer(name="asm-audit", no_args_is_help=True, add_completion=False,
                       pretty_exceptions_enable=False,
@@ -25,6 +25,7 @@ def build_app() -> typer.Typer:
     app.command()(snapshot.snapshot)
     app.command()(demo.demo)
     app.command()(checks.checks)
+    app.command()(explain.explain)
     for optional in ("diff", "rbac"):
         try:
             module = __import__(f"auditor.cli.{optional}", fromlist=[optional])

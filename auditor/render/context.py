@@ -116,7 +116,7 @@ def subject_of(kind: Any, namespace: Any, name: Any) -> str:
 def _row(r: Any, limits: Limits) -> dict[str, Any]:
     return {
         "cluster": clean(r.cluster), "gate": clean(r.gate), "check_id": clean(r.check_id),
-        "title": clean(r.title), "severity": clean(r.severity), "status": clean(r.status),
+        "code": clean(getattr(r, "code", "")), "title": clean(r.title), "severity": clean(r.severity), "status": clean(r.status),
         "kind": clean(r.kind), "namespace": clean(r.namespace), "name": clean(r.name),
         "subject": subject_of(r.kind, r.namespace, r.name),
         "message": clean(r.message, limits.text), "remediation": clean(r.remediation, limits.text * 2),
@@ -164,6 +164,7 @@ def blockers_by_check(block: pd.DataFrame) -> list[dict[str, Any]]:
         namespaces = {str(n) for n in group["namespace"].astype(str) if n}
         out.append({
             "check_id": clean(check_id), "severity": severity, "title": clean(first["title"]),
+            "codes": sorted({clean(c) for c in group["code"].astype(str) if c}) if "code" in group else [],
             "count": len(group), "clusters": clusters, "namespaces": len(namespaces),
             "example": subject_of(first["kind"], first["namespace"], first["name"]),
             "message": clean(first["message"], 300),

@@ -43,8 +43,9 @@ def _lines(group: pd.DataFrame) -> str:
 
 def _testcase(suite: ET.Element, gate: str, check_id: str, cluster: str, group: pd.DataFrame) -> str:
     """Add one testcase; returns its outcome: failure, error, skipped or passed."""
+    codes = " ".join(sorted({str(c) for c in group["code"] if c})) if "code" in group else ""
     case = ET.SubElement(suite, "testcase", {
-        "name": clean(f"{check_id} [{cluster}]", 300), "classname": clean(f"asm-audit.{gate}.{check_id}", 300),
+        "name": clean(f"{check_id} [{cluster}]" + (f" {codes}" if codes else ""), 300), "classname": clean(f"asm-audit.{gate}.{check_id}", 300),
         "time": "0"})
     status = group["status"].astype(str)
     live = group[~group["exempt"]]

@@ -1,0 +1,35 @@
+"""`asm-audit explain CODE`: what a finding code means, why it matters, how to fix it."""
+
+from __future__ import annotations
+
+import difflib
+import sys
+from typing import Annotated
+
+import typer
+
+from auditor.errors import UsageError
+from auditor.registry import load_registry
+
+
+def explain(code: Annotated[str, typer.Argument(help="A finding code, e.g. AA1210 (see `asm-audit checks`).")]) -> None:
+    """Explain a finding code: the outcome it names, why it matters, and how to fix it."""
+    registry = load_registry()
+    codes = registry.codes()
+    wanted = code.strip().upper()
+    if wanted not in codes:
+        near = difflib.get_close_matches(wanted, list(codes), n=3)
+        hint = f"; did you mean {', '.join(near)}?" if near else "; `asm-audit checks --format json` lists them"
+        raise UsageError(f"unknown finding code {code!r}{hint}")
+    owner, outcome = codes[wanted]
+    check = registry.checks.get(owner)
+    severity = outcome.severity or (check.severity if check else None)
+    lines = [f"{outcome.code}  {outcome.status.value}" + (f"  {severity.value}" if severity else ""),
+             f"check:   {owner}" + (f" ({check.title})" if check else " (reported by the engine for any check)"),
+             f"meaning: {outcome.meaning}"]
+    if check:
+        lines.append(f"why:     {check.rationale}")
+        lines.append(f"fix:     {outcome.fix or check.remediation}")
+        gates = ", ".join(g.value for g in check.gates)
+        lines.append(f"gates:   {gates}")
+    sys.stdout.write("\n".join(lines) + "\n")
