@@ -107,6 +107,9 @@ class Shape:
     istio_gateways: set[tuple[str, str]] = field(default_factory=set)  # (namespace, Deployment) any role
     asm_workloads: set[tuple[str, str]] = field(default_factory=set)
     istio_versions: set[str] = field(default_factory=set)   # what istiod Deployments run
+    # Istio proxies that are neither app sidecars nor north-south/east-west gateways (ambient waypoints):
+    # must not be missed, may be reported as sidecars or as gateways.
+    other_istio_proxies: set[tuple[str, str]] = field(default_factory=set)
     ambient: bool = False
 
     def extend(self, objects: list[dict[str, Any]]) -> None:
@@ -122,6 +125,7 @@ class Shape:
         self.istio_gateways |= other.istio_gateways
         self.asm_workloads |= other.asm_workloads
         self.istio_versions |= other.istio_versions
+        self.other_istio_proxies |= other.other_istio_proxies
         self.ambient = self.ambient or other.ambient
         return self
 
@@ -821,6 +825,7 @@ def ambient_shape(version: str = "1.24.6") -> Shape:
     shape = _control_plane(inj, "helm").add(_apps(inj, "billing"))
     shape.extend(ambient_mesh(inj))
     shape.ambient = True
+    shape.other_istio_proxies.add(("ambient-apps", "waypoint"))
     shape.name, shape.source = f"ambient-{version}", f"charts/ztunnel@{version}"
     return shape
 
