@@ -785,6 +785,19 @@ def iop_gateways(version: str = "1.22.8", *, xds_agent: bool = False) -> Shape:
     return shape
 
 
+def iop_custom_gateway(version: str = "1.24.6", name: str = "ilb-gateway") -> Shape:
+    """An extra IstioOperator ingress gateway with its own name and labels
+    (spec.components.ingressGateways[] {name: ilb-gateway, label: {istio: ilb-gateway}}), the documented way
+    to add an internal-load-balancer gateway: neither the name nor the label says "ingressgateway"."""
+    inj = Injector(version)
+    shape = _control_plane(inj, "istioctl").add(_apps(inj, "intranet"))
+    shape.extend(iop_gateway(inj, name, "IngressGateways", istio_label=name))
+    shape.extend([istio_gateway_object("intranet-gateway", APPS_NS, {"istio": name}, ["intranet.example.com"])])
+    shape.istio_gateways.add((ISTIO_NS, name))
+    shape.name, shape.source = f"iop-custom-{name}-{version}", f"charts/gateways/istio-ingress@{version}"
+    return shape
+
+
 def eastwest(version: str = "1.22.8", network: str = "network-1") -> Shape:
     """samples/multicluster gen-eastwest-gateway.sh output: an IstioOperator gateway istio-eastwestgateway,
     label istio=eastwestgateway and topology.istio.io/network, port 15443, Gateway cross-network-gateway."""
@@ -863,12 +876,14 @@ def all_shapes() -> list[Shape]:
         helm_revision("1.22.8", ""),
         helm_revision("1.24.2", "1-24-2"),
         helm_revision("1.18.7", "1-18-7", hub="gcr.io/istio-release"),
+        helm_revision("1.26.3", "1-26-3"),
         revision_tags(),
         canary(),
         gateway_chart("istio-ingress", "istio-ingress"),
         gateway_chart("istio-ingressgateway", ISTIO_NS),
         gateway_chart("edge-gw", "edge", version="1.30.3"),
         iop_gateways(),
+        iop_custom_gateway(),
         eastwest(),
         gateway_api_shape("1.24.6"),
         gateway_api_shape("1.18.7", name="internal", ns="internal"),
