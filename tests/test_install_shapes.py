@@ -290,3 +290,33 @@ def test_go_only_when_every_istio_sidecar_and_gateway_is_accounted_for(
     if result.verdict == "GO":
         assert not shape.istio_sidecar_workloads
         assert gate == "finished" or not shape.istio_gateways
+
+
+# ---------------------------------------------------------------- marks that do not prove ASM
+def test_istio_revision_service_without_its_istiod_is_still_istios(tmp_path: Path) -> None:
+    """`istiod-1-24-2` keeps Istio's install labels after its Deployment went (scaled away, half-uninstalled):
+    the sidecars pointing at it are Istio's, orphaned, not ASM's."""
+    shape = mixed("helm-1-24-2-1.24.2")
+    shape.objects = [o for o in shape.objects if not (
+        o["kind"] in ("Deployment", "ReplicaSet", "Pod") and o["metadata"]["name"].startswith("istiod-1-24-2"))]
+    result = audit(tmp_path, shape, "uninstall", "Migrating")
+    assert workloads(result, "istio-sidecars-remaining", "FAIL") == shape.istio_sidecar_workloads
+    assert (result.verdict, result.exit_code) == ("NO-GO", 1)
+
+
+def test_conflicting_marks_are_never_taken_for_asm(tmp_path: Path) -> None:
+    """ASM_ID on a pod that runs Istio's own image and gets its certificates from the local Istio istiod:
+    the marks conflict. Whatever the tool calls it (Istio sidecar, or UNKNOWN naming the workload), it is not
+    a moved workload, so the uninstall gate is not GO."""
+    shape = s.istioctl_profile("minimal", "1.22.8")
+    shape.objects = [o for o in shape.objects if not _belongs_to(o, shape.istio_sidecar_workloads)]
+    shape.extend([s.namespace("moved"), s.asm_istiod_service()])
+    odd = s.injected_workload(s.Injector("1.22.8"), "cart", "moved")
+    for pod in odd[2:]:
+        pod["spec"]["containers"][-1]["env"].append({"name": "ASM_ID", "value": "c3adfe9d5d949fb7fc79433dec16a6ecc"})
+    shape.extend(odd)
+    result = audit(tmp_path, shape, "uninstall", "Migrating")
+    named = {(r["namespace"], r["name"]) for r in records(result.findings)
+             if r["status"] in ("FAIL", "UNKNOWN") and r["check_id"] != "istio-gateway-traffic"}
+    assert ("moved", "cart") in named
+    assert result.verdict != "GO"
