@@ -267,7 +267,8 @@ def _released_then(gateway: tuple[str, int]) -> bool:
 _injector = st.integers(min_value=0, max_value=len(INJECTORS) - 1)
 
 
-@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=25, deadline=None, derandomize=True, database=None,
+          suppress_health_check=[HealthCheck.too_slow])
 @given(sidecars=st.lists(_injector, max_size=3),
        gateways=st.lists(st.tuples(st.sampled_from(GATEWAY_KINDS), _injector).filter(_released_then), max_size=3,
                          unique_by=lambda g: g[0]),
