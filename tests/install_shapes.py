@@ -159,6 +159,9 @@ def sidecar_env(inj: Injector, workload: str, namespace: str, app_containers: li
         {"name": "PROXY_CONFIG", "value": json.dumps(proxy_config) + "\n"},
         {"name": "ISTIO_META_POD_PORTS", "value": '[\n    {"name":"http","containerPort":8080,"protocol":"TCP"}\n]'},
         {"name": "ISTIO_META_APP_CONTAINERS", "value": ",".join(app_containers)},
+        # GOMEMLIMIT/GOMAXPROCS from 1.20 on (absent @1.18.7, present @1.20.8)
+        *([_resource_env("GOMEMLIMIT", "limits.memory"), _resource_env("GOMAXPROCS", "limits.cpu")]
+          if _minor(inj.version) >= 20 else []),
         {"name": "ISTIO_META_CLUSTER_ID", "value": "Kubernetes"},
         _field_env("ISTIO_META_NODE_NAME", "spec.nodeName"),
         {"name": "ISTIO_META_INTERCEPTION_MODE", "value": "REDIRECT"},

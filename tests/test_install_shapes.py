@@ -113,6 +113,7 @@ def test_asm_version_from_asm_service_once_joined(tmp_path: Path, name: str) -> 
     [row] = rows(result, "asm-version")
     assert row["status"] == "PASS"
     assert "ASM 1.24.6 " in row["message"] and "istiod-1-24-6" in row["message"]
+    assert (result.verdict, result.exit_code) == ("GO", 0)  # Init, option set: the switch may go ahead
 
 
 # ---------------------------------------------------------------- gateways: judged however installed
@@ -305,10 +306,9 @@ def test_istio_revision_service_without_its_istiod_is_still_istios(tmp_path: Pat
     assert (result.verdict, result.exit_code) == ("NO-GO", 1)
 
 
-def test_conflicting_marks_are_never_taken_for_asm(tmp_path: Path) -> None:
+def test_conflicting_marks_are_unknown_never_asm(tmp_path: Path) -> None:
     """ASM_ID on a pod that runs Istio's own image and gets its certificates from the local Istio istiod:
-    the marks conflict. Whatever the tool calls it (Istio sidecar, or UNKNOWN naming the workload), it is not
-    a moved workload, so the uninstall gate is not GO."""
+    the marks conflict, so the workload is UNKNOWN (issue 15), never a moved one; the gate is not GO."""
     shape = s.istioctl_profile("minimal", "1.22.8")
     shape.objects = [o for o in shape.objects if not _belongs_to(o, shape.istio_sidecar_workloads)]
     shape.extend([s.namespace("moved"), s.asm_istiod_service()])
@@ -317,7 +317,15 @@ def test_conflicting_marks_are_never_taken_for_asm(tmp_path: Path) -> None:
         pod["spec"]["containers"][-1]["env"].append({"name": "ASM_ID", "value": "c3adfe9d5d949fb7fc79433dec16a6ecc"})
     shape.extend(odd)
     result = audit(tmp_path, shape, "uninstall", "Migrating")
-    named = {(r["namespace"], r["name"]) for r in records(result.findings)
-             if r["status"] in ("FAIL", "UNKNOWN") and r["check_id"] != "istio-gateway-traffic"}
-    assert ("moved", "cart") in named
-    assert result.verdict != "GO"
+    assert [(r["namespace"], r["name"], r["status"]) for r in rows(result, "istio-sidecars-remaining")] == [
+        ("moved", "cart", "UNKNOWN")]
+    assert (result.verdict, result.exit_code) == ("INCOMPLETE", 3)
+
+
+def test_ambient_components_are_not_kube_injected_sidecars(tmp_path: Path) -> None:
+    """ztunnel's container is named istio-proxy (charts/ztunnel daemonset.yaml @1.24.6) and a waypoint's
+    Deployment is rendered by istiod with its proxy: neither is a template someone ran `istioctl kube-inject`
+    on, so manual-injection must not tell the user to re-render them."""
+    result = audit(tmp_path, s.shape_by_name("ambient-1.24.6"), "assessment", None)
+    flagged = {(r["namespace"], r["name"]) for r in rows(result, "manual-injection") if r["status"] != "PASS"}
+    assert not flagged & {(s.ISTIO_NS, "ztunnel"), ("ambient-apps", "waypoint")}
