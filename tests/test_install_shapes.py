@@ -189,8 +189,13 @@ def test_each_asm_mark_alone_is_an_asm_proxy(tmp_path: Path, marks: frozenset[st
     assert (result.verdict, result.exit_code) == ("GO", 0)
 
 
-def test_asm_public_registry_image_is_an_asm_proxy(tmp_path: Path) -> None:
-    result = audit(tmp_path, _asm_only_cluster(frozenset({"image"}), s.ASM_IMAGE_PUBLIC), "uninstall", "Migrating")
+@pytest.mark.parametrize("image", [
+    s.ASM_IMAGE_PUBLIC,                                                          # public endpoint, ASM tag
+    "registry-cn-hangzhou-vpc.ack.aliyuncs.com/acs/proxyv2@sha256:" + "5c" * 32,  # ASM's repository, by digest
+    "registry.cn-hangzhou.aliyuncs.com/mirror/proxyv2:" + s.ASM_VERSION_TAG,     # ASM's tag scheme, mirrored
+], ids=["public-tag", "repository-digest", "mirrored-asm-tag"])
+def test_asm_image_alone_is_an_asm_proxy(tmp_path: Path, image: str) -> None:
+    result = audit(tmp_path, _asm_only_cluster(frozenset({"image"}), image), "uninstall", "Migrating")
     assert [r["status"] for r in rows(result, "istio-sidecars-remaining")] == ["PASS"]
 
 
@@ -306,16 +311,29 @@ def test_istio_revision_service_without_its_istiod_is_still_istios(tmp_path: Pat
     assert (result.verdict, result.exit_code) == ("NO-GO", 1)
 
 
-def test_conflicting_marks_are_unknown_never_asm(tmp_path: Path) -> None:
-    """ASM_ID on a pod that runs Istio's own image and gets its certificates from the local Istio istiod:
-    the marks conflict, so the workload is UNKNOWN (issue 15), never a moved one; the gate is not GO."""
+ISTIO_CA = {"name": "CA_ADDR", "value": "istiod.istio-system.svc:15012"}  # the local Istio istiod's
+
+
+def _conflicting(kind: str) -> list[dict[str, Any]]:
+    """A workload whose proxy carries an ASM mark and an Istio mark at once."""
+    if kind == "asm-env+istio-image":  # Istio's injector, someone added ASM_ID
+        objs = s.injected_workload(s.Injector("1.22.8"), "cart", "moved")
+        extra = {"name": "ASM_ID", "value": "c3adfe9d5d949fb7fc79433dec16a6ecc"}
+    elif kind == "asm-env+istio-ca":    # image says nothing (digest), certificates from the local Istio istiod
+        objs, extra = s.asm_workload("cart", "moved", marks=frozenset({"env"})), ISTIO_CA
+    else:                               # ASM's image, certificates from the local Istio istiod
+        objs, extra = s.asm_workload("cart", "moved", marks=frozenset({"image"})), ISTIO_CA
+    for pod in objs[2:]:
+        pod["spec"]["containers"][-1]["env"].append(dict(extra))
+    return objs
+
+
+@pytest.mark.parametrize("kind", ["asm-env+istio-image", "asm-env+istio-ca", "asm-image+istio-ca"])
+def test_conflicting_marks_are_unknown_never_asm(tmp_path: Path, kind: str) -> None:
+    """The marks conflict, so the workload is UNKNOWN naming it (issue 15), never a moved one: not GO."""
     shape = s.istioctl_profile("minimal", "1.22.8")
     shape.objects = [o for o in shape.objects if not _belongs_to(o, shape.istio_sidecar_workloads)]
-    shape.extend([s.namespace("moved"), s.asm_istiod_service()])
-    odd = s.injected_workload(s.Injector("1.22.8"), "cart", "moved")
-    for pod in odd[2:]:
-        pod["spec"]["containers"][-1]["env"].append({"name": "ASM_ID", "value": "c3adfe9d5d949fb7fc79433dec16a6ecc"})
-    shape.extend(odd)
+    shape.extend([s.namespace("moved"), s.asm_istiod_service(), *_conflicting(kind)])
     result = audit(tmp_path, shape, "uninstall", "Migrating")
     assert [(r["namespace"], r["name"], r["status"]) for r in rows(result, "istio-sidecars-remaining")] == [
         ("moved", "cart", "UNKNOWN")]
