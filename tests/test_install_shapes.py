@@ -172,11 +172,17 @@ def test_ambient_is_reported_at_assessment(tmp_path: Path) -> None:
 ONE_MARK = [frozenset({"env"}), frozenset({"image"}), frozenset({"ca"}), frozenset({"env", "image", "ca"})]
 
 
-def _asm_only_cluster(marks: frozenset[str], image: str = s.ASM_IMAGE_VPC) -> s.Shape:
-    """Istio's control plane (all moved) plus one ASM-proxied workload carrying only `marks`."""
+def _istiod_only() -> s.Shape:
+    """istioctl minimal 1.22.8 after its applications left: istiod and nothing else of Istio's."""
     shape = s.istioctl_profile("minimal", "1.22.8")
     shape.objects = [o for o in shape.objects if not _belongs_to(o, shape.istio_sidecar_workloads)]
     shape.istio_sidecar_workloads = set()
+    return shape
+
+
+def _asm_only_cluster(marks: frozenset[str], image: str = s.ASM_IMAGE_VPC) -> s.Shape:
+    """Istio's control plane (all moved) plus one ASM-proxied workload carrying only `marks`."""
+    shape = _istiod_only()
     shape.extend([s.namespace("moved"), s.asm_istiod_service()])
     shape.extend(s.asm_workload("cart", "moved", marks=marks, image=image))
     return shape
@@ -331,8 +337,7 @@ def _conflicting(kind: str) -> list[dict[str, Any]]:
 @pytest.mark.parametrize("kind", ["asm-env+istio-image", "asm-env+istio-ca", "asm-image+istio-ca"])
 def test_conflicting_marks_are_unknown_never_asm(tmp_path: Path, kind: str) -> None:
     """The marks conflict, so the workload is UNKNOWN naming it (issue 15), never a moved one: not GO."""
-    shape = s.istioctl_profile("minimal", "1.22.8")
-    shape.objects = [o for o in shape.objects if not _belongs_to(o, shape.istio_sidecar_workloads)]
+    shape = _istiod_only()
     shape.extend([s.namespace("moved"), s.asm_istiod_service(), *_conflicting(kind)])
     result = audit(tmp_path, shape, "uninstall", "Migrating")
     assert [(r["namespace"], r["name"], r["status"]) for r in rows(result, "istio-sidecars-remaining")] == [
