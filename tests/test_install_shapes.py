@@ -1,0 +1,354 @@
+"""Shape x gate: every way Istio is really installed (tests/install_shapes.py), mixed with workloads already
+on ASM's proxies, audited at each gate through the public API on a snapshot directory.
+
+The expectations are written from the facts (../shared/docs/domain.md, product.md, issue 15), before
+running the tool: a pod is an ASM proxy only by marks ASM sets; every Istio sidecar left blocks the
+uninstall and finished gates; every Istio gateway, however it was installed, is judged by the gateway
+checks; the ASM version never comes from Istio's own istiod-<rev> Service.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from auditor.api import Target, run_audit
+from auditor.engine import AuditResult
+from auditor.findings import records
+from tests import factory as f
+from tests import install_shapes as s
+
+NOW = dt.datetime(2026, 11, 15, 12, 0, tzinfo=dt.UTC)
+CLUSTER = "cluster-a"
+GATE_AT_STATE = {"Init": "setup", "SetupIstioForMigrate": "migrating", "Migrating": "uninstall",
+                 "Finished": "finished"}
+
+SHAPES = {shape.name: shape for shape in s.all_shapes()}
+SIDECAR_SHAPES = sorted(name for name, shape in SHAPES.items() if shape.istio_sidecar_workloads)
+GATEWAY_SHAPES = sorted(name for name, shape in SHAPES.items() if shape.istio_gateways)
+NORTH_SOUTH = {"eastwest-1.22.8": False}  # east-west gateways pass mTLS through: no ASM ingress/egress twin
+
+
+def audit(root: Path, shape: s.Shape, gate: str, state: str | None) -> AuditResult:
+    """Write the shape (cluster-a) and ASM's control plane (asm/) as a snapshot and audit it at `gate`."""
+    clusters = {CLUSTER: shape.objects, "asm": s.asm_control_plane(state, shape.objects)}
+    manifest = {"clusters": [
+        {"name": CLUSTER, "role": "data-plane", "dir": CLUSTER, "complete": True, "cluster_id": s.ACK_CLUSTER_ID},
+        {"name": "asm", "role": "asm", "dir": "asm", "complete": True}]}
+    f.write_snapshot(root, clusters, versions={name: f.version_info() for name in clusters}, manifest=manifest)
+    return run_audit(Target(snapshot=str(root)), gate, now=NOW)
+
+
+def rows(result: AuditResult, check_id: str) -> list[dict[str, Any]]:
+    return [r for r in records(result.findings) if r["check_id"] == check_id]
+
+
+def workloads(result: AuditResult, check_id: str, status: str) -> set[tuple[str, str]]:
+    return {(r["namespace"], r["name"]) for r in rows(result, check_id) if r["status"] == status}
+
+
+def mixed(name: str) -> s.Shape:
+    """The shape with two workloads already moved to ASM (and ASM's istiod-1-24-6 Service)."""
+    return s.moved_to_asm(s.shape_by_name(name))
+
+
+def gateways_only(name: str) -> s.Shape:
+    """The shape after every application moved to ASM: only Istio's control plane and gateways are left."""
+    shape = mixed(name)
+    gone = shape.istio_sidecar_workloads
+    shape.objects = [o for o in shape.objects if not _belongs_to(o, gone)]
+    shape.istio_sidecar_workloads = set()
+    return shape
+
+
+def _belongs_to(obj: dict[str, Any], owners: set[tuple[str, str]]) -> bool:
+    if obj["kind"] not in ("Deployment", "ReplicaSet", "Pod"):
+        return False
+    meta = obj["metadata"]
+    return any(meta.get("namespace") == ns and (meta["name"] == name or meta["name"].startswith(name + "-"))
+               for ns, name in owners)
+
+
+# ---------------------------------------------------------------- sidecars: counted at every gate
+@pytest.mark.parametrize("name", SIDECAR_SHAPES)
+@pytest.mark.parametrize("state", ["Migrating", "Finished"])
+def test_every_istio_sidecar_blocks_uninstall_and_finished(tmp_path: Path, name: str, state: str) -> None:
+    shape = mixed(name)
+    result = audit(tmp_path, shape, GATE_AT_STATE[state], state)
+    failed = workloads(result, "istio-sidecars-remaining", "FAIL")
+    assert shape.istio_sidecar_workloads <= failed <= shape.istio_sidecar_workloads | shape.other_istio_proxies
+    assert {r["kind"] for r in rows(result, "istio-sidecars-remaining") if r["status"] == "FAIL"} == {"Deployment"}
+    assert (result.verdict, result.exit_code) == ("NO-GO", 1)
+
+
+@pytest.mark.parametrize("name", SIDECAR_SHAPES)
+def test_migrating_lists_every_istio_sidecar_without_the_xds_agent(tmp_path: Path, name: str) -> None:
+    """Pods injected before SetupIstioForMigrate lack PROXY_CONFIG_XDS_AGENT; ASM's proxies are not judged."""
+    shape = mixed(name)
+    result = audit(tmp_path, shape, "migrating", "SetupIstioForMigrate")
+    failed = workloads(result, "pods-xds-agent", "FAIL")
+    assert shape.istio_sidecar_workloads <= failed
+    assert not failed & shape.asm_workloads
+    assert (result.verdict, result.exit_code) == ("NO-GO", 1)
+
+
+@pytest.mark.parametrize("name", SIDECAR_SHAPES)
+def test_asm_version_never_comes_from_istio(tmp_path: Path, name: str) -> None:
+    """Before the cluster joins ASM nothing in it tells ASM's version: UNKNOWN, never a GO."""
+    result = audit(tmp_path, s.shape_by_name(name), "assessment", None)
+    assert [r["status"] for r in rows(result, "asm-version")] == ["UNKNOWN"]
+    expected = ("NO-GO", 1) if SHAPES[name].ambient else ("INCOMPLETE", 3)
+    assert (result.verdict, result.exit_code) == expected
+
+
+@pytest.mark.parametrize("name", SIDECAR_SHAPES)
+def test_asm_version_from_asm_service_once_joined(tmp_path: Path, name: str) -> None:
+    result = audit(tmp_path, mixed(name), "setup", "Init")
+    [row] = rows(result, "asm-version")
+    assert row["status"] == "PASS"
+    assert "ASM 1.24.6 " in row["message"] and "istiod-1-24-6" in row["message"]
+    assert (result.verdict, result.exit_code) == ("GO", 0)  # Init, option set: the switch may go ahead
+
+
+# ---------------------------------------------------------------- gateways: judged however installed
+@pytest.mark.parametrize("name", GATEWAY_SHAPES)
+def test_every_istio_gateway_is_judged_at_uninstall(tmp_path: Path, name: str) -> None:
+    """All applications moved; Istio's gateways remain. No Prometheus: each gateway's traffic is UNKNOWN,
+    and no ASM gateway replaces an ingress/egress one: asm-gateways-present FAILs. Never a GO."""
+    shape = gateways_only(name)
+    result = audit(tmp_path, shape, "uninstall", "Migrating")
+    traffic = rows(result, "istio-gateway-traffic")
+    assert {(r["namespace"], r["name"]) for r in traffic} == shape.istio_gateways
+    assert {r["status"] for r in traffic} == {"UNKNOWN"}
+    present = {r["status"] for r in rows(result, "asm-gateways-present")}
+    assert present == ({"FAIL"} if NORTH_SOUTH.get(name, True) else {"NOT_APPLICABLE"})
+    assert (result.verdict, result.exit_code) == ("NO-GO", 1)
+
+
+@pytest.mark.parametrize("name", sorted(n for n in GATEWAY_SHAPES if NORTH_SOUTH.get(n, True)))
+def test_ingress_and_egress_gateways_need_the_xds_agent(tmp_path: Path, name: str) -> None:
+    """Ingress/egress gateways originate mTLS to moved workloads: made before SetupIstioForMigrate, they
+    lack PROXY_CONFIG_XDS_AGENT and are listed at the migrating gate (severity major)."""
+    shape = gateways_only(name)
+    result = audit(tmp_path, shape, "migrating", "SetupIstioForMigrate")
+    gateway_rows = [r for r in rows(result, "pods-xds-agent") if (r["namespace"], r["name"]) in shape.istio_gateways]
+    assert {(r["namespace"], r["name"]) for r in gateway_rows} == shape.istio_gateways
+    assert {(r["status"], r["severity"]) for r in gateway_rows} == {("FAIL", "major")}
+
+
+def test_istioctl_gateways_are_fixed_by_reinstall_not_by_restart(tmp_path: Path) -> None:
+    """IstioOperator gateways are not injected: their env is rendered at `istioctl install`, so a restart never
+    adds PROXY_CONFIG_XDS_AGENT (issue 15, item 4). The remediation must say how to set it."""
+    shape = s.moved_to_asm(s.iop_gateways())
+    result = audit(tmp_path, shape, "migrating", "SetupIstioForMigrate")
+    by_name = {r["name"]: r for r in rows(result, "pods-xds-agent") if r["status"] == "FAIL"}
+    for gateway in ("istio-ingressgateway", "istio-egressgateway"):
+        remediation = by_name[gateway]["remediation"]
+        assert "rollout restart" not in remediation
+        assert "PROXY_CONFIG_XDS_AGENT" in remediation
+
+
+def test_istioctl_gateways_installed_with_the_setting_pass(tmp_path: Path) -> None:
+    shape = s.moved_to_asm(s.iop_gateways(xds_agent=True))
+    result = audit(tmp_path, shape, "migrating", "SetupIstioForMigrate")
+    failed = workloads(result, "pods-xds-agent", "FAIL")
+    assert failed == {(s.APPS_NS, "web")}
+
+
+# ---------------------------------------------------------------- ambient
+def test_ambient_is_reported_at_assessment(tmp_path: Path) -> None:
+    result = audit(tmp_path, s.shape_by_name("ambient-1.24.6"), "assessment", None)
+    [row] = rows(result, "ambient-mode")
+    assert (row["status"], row["severity"]) == ("FAIL", "major")
+
+
+# ---------------------------------------------------------------- ASM's marks, one at a time
+ONE_MARK = [frozenset({"env"}), frozenset({"image"}), frozenset({"ca"}), frozenset({"env", "image", "ca"})]
+
+
+def _istiod_only() -> s.Shape:
+    """istioctl minimal 1.22.8 after its applications left: istiod and nothing else of Istio's."""
+    shape = s.istioctl_profile("minimal", "1.22.8")
+    shape.objects = [o for o in shape.objects if not _belongs_to(o, shape.istio_sidecar_workloads)]
+    shape.istio_sidecar_workloads = set()
+    return shape
+
+
+def _asm_only_cluster(marks: frozenset[str], image: str = s.ASM_IMAGE_VPC) -> s.Shape:
+    """Istio's control plane (all moved) plus one ASM-proxied workload carrying only `marks`."""
+    shape = _istiod_only()
+    shape.extend([s.namespace("moved"), s.asm_istiod_service()])
+    shape.extend(s.asm_workload("cart", "moved", marks=marks, image=image))
+    return shape
+
+
+@pytest.mark.parametrize("marks", ONE_MARK, ids=lambda m: "+".join(sorted(m)))
+def test_each_asm_mark_alone_is_an_asm_proxy(tmp_path: Path, marks: frozenset[str]) -> None:
+    result = audit(tmp_path, _asm_only_cluster(marks), "uninstall", "Migrating")
+    assert [r["status"] for r in rows(result, "istio-sidecars-remaining")] == ["PASS"]
+    assert (result.verdict, result.exit_code) == ("GO", 0)
+
+
+@pytest.mark.parametrize("image", [
+    s.ASM_IMAGE_PUBLIC,                                                          # public endpoint, ASM tag
+    "registry-cn-hangzhou-vpc.ack.aliyuncs.com/acs/proxyv2@sha256:" + "5c" * 32,  # ASM's repository, by digest
+    "registry.cn-hangzhou.aliyuncs.com/mirror/proxyv2:" + s.ASM_VERSION_TAG,     # ASM's tag scheme, mirrored
+], ids=["public-tag", "repository-digest", "mirrored-asm-tag"])
+def test_asm_image_alone_is_an_asm_proxy(tmp_path: Path, image: str) -> None:
+    result = audit(tmp_path, _asm_only_cluster(frozenset({"image"}), image), "uninstall", "Migrating")
+    assert [r["status"] for r in rows(result, "istio-sidecars-remaining")] == ["PASS"]
+
+
+def test_a_proxy_without_any_asm_mark_is_istios(tmp_path: Path) -> None:
+    result = audit(tmp_path, _asm_only_cluster(frozenset()), "uninstall", "Migrating")
+    assert workloads(result, "istio-sidecars-remaining", "FAIL") == {("moved", "cart")}
+    assert (result.verdict, result.exit_code) == ("NO-GO", 1)
+
+
+def test_baseline_everything_moved_is_go(tmp_path: Path) -> None:
+    """The control for the tests above: with nothing of Istio's left but its control plane, uninstall is GO."""
+    shape = gateways_only("istioctl-minimal-1.18.7")
+    result = audit(tmp_path, shape, "uninstall", "Migrating")
+    assert (result.verdict, result.exit_code) == ("GO", 0)
+
+
+# ---------------------------------------------------------------- shapes mixed at random
+# Injectors as the corpus meets them: default and version-named revisions, hubs, mirrors, native, cni.
+INJECTORS = [
+    s.Injector("1.10.6"), s.Injector("1.18.7", "1-18-7", hub="gcr.io/istio-release"), s.Injector("1.22.8"),
+    s.Injector("1.24.2", "1-24-2"), s.Injector("1.24.6", "canary", cni=True), s.Injector("1.30.3", native=True),
+    s.Injector("1.22.3", image="registry.cn-hangzhou.aliyuncs.com/acme/proxyv2:1.22.3"),
+    s.Injector("1.22.3", image="acme-registry.cn-hangzhou.cr.aliyuncs.com/mesh/proxyv2:1.22.3"),
+]
+GATEWAY_KINDS = ["iop-ingress", "iop-egress", "chart-istio-ingress", "chart-edge-gw", "gateway-api", "eastwest"]
+
+
+def _gateway(kind: str, inj: s.Injector) -> tuple[list[dict[str, Any]], tuple[str, str]]:
+    if kind == "iop-ingress":
+        return s.iop_gateway(inj, "istio-ingressgateway", "IngressGateways", istio_label="ingressgateway"), (
+            s.ISTIO_NS, "istio-ingressgateway")
+    if kind == "iop-egress":
+        return s.iop_gateway(inj, "istio-egressgateway", "EgressGateways", istio_label="egressgateway"), (
+            s.ISTIO_NS, "istio-egressgateway")
+    if kind == "chart-istio-ingress":
+        return s.helm_gateway(inj, "istio-ingress", "istio-ingress"), ("istio-ingress", "istio-ingress")
+    if kind == "chart-edge-gw":
+        return s.helm_gateway(inj, "edge-gw", "edge"), ("edge", "edge-gw")
+    if kind == "gateway-api":
+        return s.gateway_api(inj, "public", "web"), ("web", "public-istio")
+    return s.iop_gateway(inj, "istio-eastwestgateway", "IngressGateways", istio_label="eastwestgateway",
+                         extra_labels={"topology.istio.io/network": "network-1"},
+                         ports=[("status-port", 15021), ("tls", 15443)]), (s.ISTIO_NS, "istio-eastwestgateway")
+
+
+def mix(sidecars: list[int], gateways: list[tuple[str, int]], asm_marks: list[frozenset[str]]) -> s.Shape:
+    """Istio sidecar workloads (an injector each), Istio gateways, and ASM-proxied workloads in one cluster;
+    every injector used has its istiod (Istio never injects without one)."""
+    shape = s.Shape("mix", "random")
+    used = {i for i in sidecars} | {i for _, i in gateways}
+    for i in sorted(used):
+        shape.extend([s.namespace(s.ISTIO_NS), *s.istiod(INJECTORS[i], method="helm")])
+    for n, i in enumerate(sidecars):
+        ns = f"team-{n}"
+        shape.extend([s.namespace(ns), *s.injected_workload(INJECTORS[i], f"svc-{n}", ns)])
+        shape.istio_sidecar_workloads.add((ns, f"svc-{n}"))
+    for kind, i in gateways:
+        objs, key = _gateway(kind, INJECTORS[i])
+        shape.extend(objs)
+        shape.istio_gateways.add(key)
+    if asm_marks:
+        shape.extend([s.namespace("moved"), s.asm_istiod_service()])
+    for n, marks in enumerate(asm_marks):
+        shape.extend(s.asm_workload(f"moved-{n}", "moved", marks=marks))
+        shape.asm_workloads.add(("moved", f"moved-{n}"))
+    return shape
+
+
+def _released_then(gateway: tuple[str, int]) -> bool:
+    """The gateway chart (1.12) and Gateway API deployments came after Istio 1.10."""
+    kind, i = gateway
+    return kind.startswith("iop") or kind == "eastwest" or INJECTORS[i].version != "1.10.6"
+
+
+_injector = st.integers(min_value=0, max_value=len(INJECTORS) - 1)
+
+
+@settings(max_examples=25, deadline=None, derandomize=True, database=None,
+          suppress_health_check=[HealthCheck.too_slow])
+@given(sidecars=st.lists(_injector, max_size=3),
+       gateways=st.lists(st.tuples(st.sampled_from(GATEWAY_KINDS), _injector).filter(_released_then), max_size=3,
+                         unique_by=lambda g: g[0]),
+       asm_marks=st.lists(st.sets(st.sampled_from(["env", "image", "ca"]), min_size=1).map(frozenset), max_size=3),
+       state=st.sampled_from(["Migrating", "Finished"]))
+def test_go_only_when_every_istio_sidecar_and_gateway_is_accounted_for(
+        sidecars: list[int], gateways: list[tuple[str, int]], asm_marks: list[frozenset[str]], state: str) -> None:
+    shape = mix(sidecars, gateways, asm_marks)
+    gate = GATE_AT_STATE[state]
+    with tempfile.TemporaryDirectory() as tmp:
+        result = audit(Path(tmp), shape, gate, state)
+    assert workloads(result, "istio-sidecars-remaining", "FAIL") == shape.istio_sidecar_workloads
+    if shape.istio_sidecar_workloads:
+        assert (result.verdict, result.exit_code) == ("NO-GO", 1)
+    if gate == "uninstall":
+        judged = {(r["namespace"], r["name"]) for r in rows(result, "istio-gateway-traffic")}
+        assert judged == shape.istio_gateways or (not shape.istio_gateways and judged == {("", "")})
+        if shape.istio_gateways:
+            assert result.verdict != "GO"
+    if result.verdict == "GO":
+        assert not shape.istio_sidecar_workloads
+        assert gate == "finished" or not shape.istio_gateways
+
+
+# ---------------------------------------------------------------- marks that do not prove ASM
+def test_istio_revision_service_without_its_istiod_is_still_istios(tmp_path: Path) -> None:
+    """`istiod-1-24-2` keeps Istio's install labels after its Deployment went (scaled away, half-uninstalled):
+    the sidecars pointing at it are Istio's, orphaned, not ASM's."""
+    shape = mixed("helm-1-24-2-1.24.2")
+    shape.objects = [o for o in shape.objects if not (
+        o["kind"] in ("Deployment", "ReplicaSet", "Pod") and o["metadata"]["name"].startswith("istiod-1-24-2"))]
+    result = audit(tmp_path, shape, "uninstall", "Migrating")
+    assert workloads(result, "istio-sidecars-remaining", "FAIL") == shape.istio_sidecar_workloads
+    assert (result.verdict, result.exit_code) == ("NO-GO", 1)
+
+
+ISTIO_CA = {"name": "CA_ADDR", "value": "istiod.istio-system.svc:15012"}  # the local Istio istiod's
+
+
+def _conflicting(kind: str) -> list[dict[str, Any]]:
+    """A workload whose proxy carries an ASM mark and an Istio mark at once."""
+    if kind == "asm-env+istio-image":  # Istio's injector, someone added ASM_ID
+        objs = s.injected_workload(s.Injector("1.22.8"), "cart", "moved")
+        extra = {"name": "ASM_ID", "value": "c3adfe9d5d949fb7fc79433dec16a6ecc"}
+    elif kind == "asm-env+istio-ca":    # image says nothing (digest), certificates from the local Istio istiod
+        objs, extra = s.asm_workload("cart", "moved", marks=frozenset({"env"})), ISTIO_CA
+    else:                               # ASM's image, certificates from the local Istio istiod
+        objs, extra = s.asm_workload("cart", "moved", marks=frozenset({"image"})), ISTIO_CA
+    for pod in objs[2:]:
+        pod["spec"]["containers"][-1]["env"].append(dict(extra))
+    return objs
+
+
+@pytest.mark.parametrize("kind", ["asm-env+istio-image", "asm-env+istio-ca", "asm-image+istio-ca"])
+def test_conflicting_marks_are_unknown_never_asm(tmp_path: Path, kind: str) -> None:
+    """The marks conflict, so the workload is UNKNOWN naming it (issue 15), never a moved one: not GO."""
+    shape = _istiod_only()
+    shape.extend([s.namespace("moved"), s.asm_istiod_service(), *_conflicting(kind)])
+    result = audit(tmp_path, shape, "uninstall", "Migrating")
+    assert [(r["namespace"], r["name"], r["status"]) for r in rows(result, "istio-sidecars-remaining")] == [
+        ("moved", "cart", "UNKNOWN")]
+    assert (result.verdict, result.exit_code) == ("INCOMPLETE", 3)
+
+
+def test_ambient_components_are_not_kube_injected_sidecars(tmp_path: Path) -> None:
+    """ztunnel's container is named istio-proxy (charts/ztunnel daemonset.yaml @1.24.6) and a waypoint's
+    Deployment is rendered by istiod with its proxy: neither is a template someone ran `istioctl kube-inject`
+    on, so manual-injection must not tell the user to re-render them."""
+    result = audit(tmp_path, s.shape_by_name("ambient-1.24.6"), "assessment", None)
+    flagged = {(r["namespace"], r["name"]) for r in rows(result, "manual-injection") if r["status"] != "PASS"}
+    assert not flagged & {(s.ISTIO_NS, "ztunnel"), ("ambient-apps", "waypoint")}
