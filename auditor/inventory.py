@@ -158,7 +158,7 @@ def summarise_pod(pod: dict[str, Any], rules: mesh.ProxyRules) -> tuple:
         asm_env = rules.has_asm_env(env)
         # Provisional: the cluster's istiod Services decide what the CA_ADDR mark is worth (ClusterInventory).
         proxy = mesh.PROXY_ISTIO
-        role = mesh.ROLE_GATEWAY if mesh.is_gateway_proxy(container) else mesh.ROLE_SIDECAR
+        role = mesh.proxy_role(container)
         xds = mesh.xds_agent_value(env)
         exit_on_zero = env.get("EXIT_ON_ZERO_ACTIVE_CONNECTIONS", "").lower() == "true"
     revision = annotations.get("istio.io/rev") or ""

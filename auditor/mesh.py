@@ -29,6 +29,9 @@ PROXY_UNKNOWN = "unknown"  # marks that contradict each other: counted neither a
 # Role of the istio-proxy container: a sidecar next to an app, or a gateway (`proxy router`).
 ROLE_SIDECAR = "sidecar"
 ROLE_GATEWAY = "gateway"
+# Ambient data-plane proxies (ztunnel, waypoints): Istio's, but neither an app's sidecar nor a gateway to replace;
+# the ambient-mode check judges them (this migration procedure does not cover ambient).
+ROLE_AMBIENT = "ambient"
 
 
 # What a proxy image says: ASM's own build, an Istio release, or nothing readable (digest, `latest`).
@@ -144,6 +147,16 @@ def env_map(container: dict[str, Any]) -> dict[str, str]:
             value = item.get("value")
             out[name] = "" if value is None else str(value)
     return out
+
+
+def proxy_role(container: dict[str, Any]) -> str:
+    """ROLE_GATEWAY for `proxy router`, ROLE_AMBIENT for `proxy waypoint` / ztunnel, else ROLE_SIDECAR."""
+    args = container.get("args") or ()
+    if "router" in args:
+        return ROLE_GATEWAY
+    if "waypoint" in args or "ztunnel" in args or "/ztunnel:" in str(container.get("image") or ""):
+        return ROLE_AMBIENT
+    return ROLE_SIDECAR
 
 
 def is_gateway_proxy(container: dict[str, Any]) -> bool:

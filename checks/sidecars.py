@@ -23,8 +23,10 @@ def istio_sidecar_pods(pods: pd.DataFrame) -> pd.DataFrame:
 
 
 def istio_proxy_pods(pods: pd.DataFrame) -> pd.DataFrame:
-    """Active pods running Istio's proxy, sidecars and gateways alike."""
-    return pods[(pods["proxy"] == mesh.PROXY_ISTIO) & pods["phase"].isin(ACTIVE_PHASES)]
+    """Active pods running Istio's proxy, sidecars and gateways alike (not ambient's ztunnel or waypoints)."""
+    # Ambient proxies (ztunnel, waypoints) are left to the ambient-mode check.
+    return pods[(pods["proxy"] == mesh.PROXY_ISTIO) & (pods["role"] != mesh.ROLE_AMBIENT)
+                & pods["phase"].isin(ACTIVE_PHASES)]
 
 
 def unclassified_proxy_findings(check: ClusterCheck, cluster: ClusterInventory, pods: pd.DataFrame

@@ -76,7 +76,8 @@ def template_injection(template: dict[str, Any], rules: mesh.ProxyRules) -> Temp
         image = container.get("image") or ""
         env = mesh.env_map(container)
         marks = mesh.ProxyMarks(rules.has_asm_env(env), rules.image_kind(image), mesh.OWNER_UNPROVEN, image)
-        if mesh.is_gateway_proxy(container) or mesh.classify(marks) == mesh.PROXY_ASM:
+        # Gateways and ambient proxies (ztunnel, waypoints) define their proxy by design; ASM's is not Istio's.
+        if mesh.proxy_role(container) != mesh.ROLE_SIDECAR or mesh.classify(marks) == mesh.PROXY_ASM:
             return None
         concrete = image not in ("", "auto")
         value = mesh.xds_agent_value(env)

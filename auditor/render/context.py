@@ -116,7 +116,8 @@ def subject_of(kind: Any, namespace: Any, name: Any) -> str:
 def _row(r: Any, limits: Limits) -> dict[str, Any]:
     return {
         "cluster": clean(r.cluster), "gate": clean(r.gate), "check_id": clean(r.check_id),
-        "code": clean(getattr(r, "code", "")), "title": clean(r.title), "severity": clean(r.severity), "status": clean(r.status),
+        "code": clean(getattr(r, "code", "")), "title": clean(r.title), "severity": clean(r.severity),
+        "status": clean(r.status),
         "kind": clean(r.kind), "namespace": clean(r.namespace), "name": clean(r.name),
         "subject": subject_of(r.kind, r.namespace, r.name),
         "message": clean(r.message, limits.text), "remediation": clean(r.remediation, limits.text * 2),

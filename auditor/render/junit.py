@@ -45,7 +45,8 @@ def _testcase(suite: ET.Element, gate: str, check_id: str, cluster: str, group: 
     """Add one testcase; returns its outcome: failure, error, skipped or passed."""
     codes = " ".join(sorted({str(c) for c in group["code"] if c})) if "code" in group else ""
     case = ET.SubElement(suite, "testcase", {
-        "name": clean(f"{check_id} [{cluster}]" + (f" {codes}" if codes else ""), 300), "classname": clean(f"asm-audit.{gate}.{check_id}", 300),
+        "name": clean(f"{check_id} [{cluster}]" + (f" {codes}" if codes else ""), 300),
+        "classname": clean(f"asm-audit.{gate}.{check_id}", 300),
         "time": "0"})
     status = group["status"].astype(str)
     live = group[~group["exempt"]]
