@@ -546,6 +546,7 @@ class AuditResult:
 def cluster_facts(inv: Inventory, cr: dict[str, Any] | None) -> list[dict[str, Any]]:
     state = ((cr or {}).get("status") or {}).get("state") if cr else None
     networks = asm_networks(inv)
+    joined = asm_joined_cluster_ids(inv)
     out = []
     for c in inv.clusters():
         k8s = mesh.kubernetes_version(c.version_info)
@@ -570,6 +571,9 @@ def cluster_facts(inv: Inventory, cr: dict[str, Any] | None) -> list[dict[str, A
             "istio_version": istio, "asm_version": asm_version,
             "migration_state": state, "network": network,
             "asm_network": networks.get(c.name) if networks else None,
+            # True/False only from ASM's own list of joined clusters (and a known cluster id), else None.
+            "asm_joined": (c.cluster_id in joined) if joined is not None and c.cluster_id and c.role == "data-plane"
+            else None,
             "reachable": c.unreachable is None, "error": c.unreachable,
         })
     return out
@@ -588,6 +592,15 @@ def asm_networks(inv: Inventory) -> dict[str, str]:
         if cid and net:
             by_id[cid] = net
     return {c.name: by_id[c.cluster_id] for c in inv.data_planes if c.cluster_id in by_id}
+
+
+def asm_joined_cluster_ids(inv: Inventory) -> set[str] | None:
+    """Cluster ids joined to the ASM instance, from its OpenAPI answers; None when no answer says."""
+    listed = (inv.asm_openapi.get("DescribeClustersInServiceMesh") or {}).get("Clusters")
+    if isinstance(listed, list):
+        return {str(c["ClusterId"]) for c in listed if isinstance(c, dict) and c.get("ClusterId")}
+    ids = ((inv.asm_openapi.get("DescribeServiceMeshDetail") or {}).get("ServiceMesh") or {}).get("Clusters")
+    return {str(i) for i in ids} if isinstance(ids, list) else None
 
 
 def _network_items(answer: dict[str, Any]) -> list[dict[str, Any]]:

@@ -27,7 +27,8 @@ from auditor.model import Finding, Gate, Severity
 from checks.gateways import gateway_names, per_cluster
 
 NETWORK_LABEL = "topology.istio.io/network"
-HOW_TO_PROVIDE = ("set asm.networks {<cluster>: <network>} in the config, or save the answer of "
+HOW_TO_PROVIDE = ("pass --asm-mesh-id/--asm-region to read it from ASM, set asm.networks {<cluster>: <network>} "
+                  "in the config, or save the answer of "
                   "`aliyun servicemesh DescribeMeshMultiClusterNetwork --ServiceMeshId <mesh id>` as JSON and "
                   "point asm.multi_cluster_network at it (a snapshot may carry it in manifest.json asm_openapi)")
 CONSOLE_STEP = ("ASM console > Cluster & workload management > Kubernetes clusters > network settings: set the "
@@ -131,11 +132,12 @@ def asm_network_settings(ctx: Context) -> AsmNetworkSettings:
     """ASM's per-cluster Network / EnableGateway / GatewayName, from config and saved OpenAPI answers."""
     config = ctx.setting("config")
     out = AsmNetworkSettings()
-    answer = ctx.inv.asm_openapi.get("DescribeMeshMultiClusterNetwork")
-    source = "ASM OpenAPI DescribeMeshMultiClusterNetwork (snapshot)"
     if config is not None and config.asm.multi_cluster_network:
         answer = _load_answer(config.asm.multi_cluster_network)
         source = f"ASM OpenAPI DescribeMeshMultiClusterNetwork ({config.asm.multi_cluster_network})"
+    else:  # live or snapshot; a live read that failed makes the check UNKNOWN with the action and code
+        answer = ctx.inv.openapi_answer("DescribeMeshMultiClusterNetwork")
+        source = ctx.inv.openapi_origin("DescribeMeshMultiClusterNetwork")
     if answer:
         for item in _network_items(answer):
             cid = item.get("ClusterId") or item.get("clusterId")

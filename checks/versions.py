@@ -201,11 +201,12 @@ def asm_version(ctx: Context) -> tuple[mesh.Version | None, str, str | None]:
     config: Config | None = ctx.setting("config")
     if config and config.asm.version:
         return mesh.parse_version(config.asm.version), "config asm.version", config.asm.version
-    detail = ctx.inv.asm_openapi.get("DescribeServiceMeshDetail")
-    origin = "saved ASM OpenAPI DescribeServiceMeshDetail answer (snapshot)"
     if config and config.asm.describe_service_mesh_detail:
         detail = _load_json_file(config.asm.describe_service_mesh_detail)
         origin = f"ASM OpenAPI DescribeServiceMeshDetail answer {config.asm.describe_service_mesh_detail}"
+    else:  # live or snapshot; a live read that failed is UNKNOWN here, not skipped for a weaker source
+        detail = ctx.inv.openapi_answer("DescribeServiceMeshDetail")
+        origin = ctx.inv.openapi_origin("DescribeServiceMeshDetail")
     if detail:
         raw = (((detail.get("ServiceMesh") or {}).get("ServiceMeshInfo") or {}).get("Version"))
         if raw:
@@ -265,8 +266,9 @@ class AsmVersion(Check):
                                   f"(from ASM proxy image tags){need}", evidence=evidence)
                 return
             seen = f"; ASM proxies run {max(parsed)}, which only bounds it from below" if parsed else ""
-            yield self.unknown(where, "ASM version unknown: set asm.version (or asm.describe_service_mesh_detail "
-                               "with a saved DescribeServiceMeshDetail answer) in the config, or join a cluster so "
+            yield self.unknown(where, "ASM version unknown: pass --asm-mesh-id/--asm-region to read it from ASM, "
+                               "set asm.version (or asm.describe_service_mesh_detail with a saved "
+                               "DescribeServiceMeshDetail answer) in the config, or join a cluster so "
                                f"ASM's istiod-<rev> Service appears{seen}{need}", evidence=evidence)
         elif version is None:
             yield self.unknown(where, f"cannot read a version from {raw!r} ({source}){need}", evidence=evidence)
