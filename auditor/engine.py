@@ -671,8 +671,12 @@ def _run_audit(
     networks = {**(openapi.get("_config_networks") or {}), **config.asm.networks}
     if networks:
         openapi["_config_networks"] = networks
-    if config.asm.multi_cluster_network:
-        openapi["DescribeMeshMultiClusterNetwork"] = load_openapi_answer(config.asm.multi_cluster_network)
+    # Saved answers named in the config take the place of live or snapshot ones: one shape for the checks.
+    for action, path in (("DescribeServiceMeshDetail", config.asm.describe_service_mesh_detail),
+                         ("DescribeMeshMultiClusterNetwork", config.asm.multi_cluster_network)):
+        if path:
+            openapi[action] = load_openapi_answer(path)
+            openapi["_origins"] = {**(openapi.get("_origins") or {}), action: f"ASM OpenAPI {action} answer {path}"}
     _check_kubeconfig_variables([s.name for s in sources.data_planes])
     inv = Inventory(data_planes=[], rules=rules, asm_openapi=openapi)
     collector = Collector(sources, inv, progress, writer)

@@ -461,6 +461,9 @@ class Inventory:
 
     def openapi_origin(self, action: str) -> str:
         """Where an OpenAPI answer in asm_openapi came from, for messages and evidence."""
+        named = (self.asm_openapi.get("_origins") or {}).get(action)  # a file named in the config
+        if named:
+            return str(named)
         read = self.asm_openapi.get("_read_from")
         if isinstance(read, dict):
             return (f"ASM OpenAPI {action} of mesh {read.get('mesh_id')} in {read.get('region')} "

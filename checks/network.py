@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import orjson
@@ -20,7 +19,6 @@ from auditor import kinds as K
 from auditor import mesh, yamlsafe
 from auditor.check import Check, Context
 from auditor.engine import _network_items
-from auditor.errors import EvidenceUnavailable
 from auditor.gateways import EASTWEST, asm_gateways, eastwest_signals, gateway_workloads, istio_gateways
 from auditor.inventory import ClusterInventory
 from auditor.model import Finding, Gate, Severity
@@ -118,26 +116,13 @@ class AsmNetworkSettings:
         return not self.by_cluster and not self.by_id
 
 
-def _load_answer(path: str) -> dict[str, Any]:
-    try:
-        answer = orjson.loads(Path(path).read_bytes())
-    except (OSError, orjson.JSONDecodeError) as exc:
-        raise EvidenceUnavailable(f"cannot read ASM OpenAPI answer {path}: {exc}") from exc
-    if not isinstance(answer, dict):
-        raise EvidenceUnavailable(f"ASM OpenAPI answer {path} is not a JSON object")
-    return answer
-
-
 def asm_network_settings(ctx: Context) -> AsmNetworkSettings:
     """ASM's per-cluster Network / EnableGateway / GatewayName, from config and saved OpenAPI answers."""
     config = ctx.setting("config")
     out = AsmNetworkSettings()
-    if config is not None and config.asm.multi_cluster_network:
-        answer = _load_answer(config.asm.multi_cluster_network)
-        source = f"ASM OpenAPI DescribeMeshMultiClusterNetwork ({config.asm.multi_cluster_network})"
-    else:  # live or snapshot; a live read that failed makes the check UNKNOWN with the action and code
-        answer = ctx.inv.openapi_answer("DescribeMeshMultiClusterNetwork")
-        source = ctx.inv.openapi_origin("DescribeMeshMultiClusterNetwork")
+    # Config file, live or snapshot answer; a live read that failed makes the check UNKNOWN with the action and code.
+    answer = ctx.inv.openapi_answer("DescribeMeshMultiClusterNetwork")
+    source = ctx.inv.openapi_origin("DescribeMeshMultiClusterNetwork")
     if answer:
         for item in _network_items(answer):
             cid = item.get("ClusterId") or item.get("clusterId")

@@ -3,10 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from pathlib import Path
 from typing import Any
-
-import orjson
 
 from auditor import kinds as K
 from auditor import mesh
@@ -187,13 +184,6 @@ class IstioVersion(ClusterCheck):
                                evidence=evidence)
 
 
-def _load_json_file(path: str) -> dict[str, Any]:
-    try:
-        return orjson.loads(Path(path).read_bytes())
-    except (OSError, orjson.JSONDecodeError) as exc:
-        raise EvidenceUnavailable(f"cannot read ASM OpenAPI answer {path}: {exc}") from exc
-
-
 def asm_version(ctx: Context) -> tuple[mesh.Version | None, str, str | None]:
     """(version, where it came from, raw text) of the ASM instance, in domain.md's order of trust:
     the user's config or a saved DescribeServiceMeshDetail answer, then ASM's istiod-<rev> Service in a
@@ -201,12 +191,9 @@ def asm_version(ctx: Context) -> tuple[mesh.Version | None, str, str | None]:
     config: Config | None = ctx.setting("config")
     if config and config.asm.version:
         return mesh.parse_version(config.asm.version), "config asm.version", config.asm.version
-    if config and config.asm.describe_service_mesh_detail:
-        detail = _load_json_file(config.asm.describe_service_mesh_detail)
-        origin = f"ASM OpenAPI DescribeServiceMeshDetail answer {config.asm.describe_service_mesh_detail}"
-    else:  # live or snapshot; a live read that failed is UNKNOWN here, not skipped for a weaker source
-        detail = ctx.inv.openapi_answer("DescribeServiceMeshDetail")
-        origin = ctx.inv.openapi_origin("DescribeServiceMeshDetail")
+    # Config file, live or snapshot answer; a live read that failed is UNKNOWN here, not skipped for a weaker source.
+    detail = ctx.inv.openapi_answer("DescribeServiceMeshDetail")
+    origin = ctx.inv.openapi_origin("DescribeServiceMeshDetail")
     if detail:
         raw = (((detail.get("ServiceMesh") or {}).get("ServiceMeshInfo") or {}).get("Version"))
         if raw:
