@@ -199,6 +199,6 @@ def test_istio_version_unreadable_pods_leave_only_the_skew_unknown(audit):
 
 def test_asm_version_unreadable_openapi_answer_is_a_usage_error(audit, tmp_path):
     # A named source that fails is not skipped for a weaker one: bad input, like asm.multi_cluster_network.
-    with pytest.raises(UsageError, match="missing.json"):
+    with pytest.raises(UsageError, match=r"missing\.json"):
         audit({"c1": [f.service("istiod-1-24-6", "istio-system")]}, "assessment",
               config={"asm": {"describe_service_mesh_detail": str(tmp_path / "missing.json")}})
