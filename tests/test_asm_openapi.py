@@ -278,3 +278,16 @@ def test_rbac_ram_prints_the_minimal_policy(capsys):
         "Resource": ["acs:servicemesh:*:*:servicemesh/c3adfe9d5d949fb7fc79433dec16a6ecc"]}]}
     assert main(["rbac", "--ram"]) == 0
     assert json.loads(capsys.readouterr().out)["Statement"][0]["Resource"] == ["acs:servicemesh:*:*:servicemesh/*"]
+
+
+def test_a_failed_read_is_recorded_in_the_snapshot_and_unknown_offline(tmp_path, capsys, credentials, asm_openapi,
+                                                                       data_plane):
+    asm_openapi.fault("DescribeServiceMeshDetail", "forbidden")
+    snap = tmp_path / "snap.tar.gz"
+    code, err = run_cli(capsys, "snapshot", *live_args(data_plane, asm_openapi), "--out", str(snap))
+    assert code == 3  # recorded as not read, like an unreadable kind
+    assert "not recorded: ASM OpenAPI DescribeServiceMeshDetail: Forbidden.RAM" in err
+    offline = api.run_audit(sources=open_snapshot(str(snap)), phase="setup", config=write_config(tmp_path))
+    [row] = [r for r in records(offline.findings) if r["check_id"] == "asm-version"]
+    assert row["status"] == "UNKNOWN" and "DescribeServiceMeshDetail: Forbidden.RAM" in row["message"]
+    assert offline.exit_code == 3
