@@ -10,6 +10,7 @@ needed it say UNKNOWN with that line. Credentials come from the SDK's default ch
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import re
 import time
 from collections.abc import Callable
@@ -93,6 +94,9 @@ def _client(target: AsmOpenApiTarget) -> Any:
     from alibabacloud_servicemesh20200111.client import Client
     from alibabacloud_tea_openapi import models as open_api_models
 
+    # The credential providers print tracebacks through their own stderr handler while they try the chain;
+    # a missing credential is reported once, as one line, by _failure.
+    logging.getLogger("credentials").disabled = True
     timeout_ms = max(1, int(target.timeout_s * 1000))
     config = open_api_models.Config(credential=CredentialClient(), region_id=target.region,
                                     read_timeout=timeout_ms, connect_timeout=timeout_ms)
