@@ -14,6 +14,7 @@ from auditor.config import Config, load_config
 from auditor.engine import AuditResult
 from auditor.errors import UsageError
 from auditor.fleet import load_fleet
+from auditor.sources.asm_openapi import read_asm_openapi, settings_from
 from auditor.sources.base import SourceSet
 from auditor.sources.live import LiveCluster, RunDeadline
 from auditor.sources.prometheus import (
@@ -121,16 +122,27 @@ def run_audit(
     if not isinstance(config, Config):
         config = load_config(config)
     owned = sources is None
+    # A bad --asm-mesh-id/--asm-region/--asm-endpoint fails before anything is read (exit 2).
+    openapi_target = settings_from(config, (target or Target()).timeout_s)
     sources = sources or open_sources(target or Target())
     writer = SnapshotWriter(snapshot_out) if snapshot_out else None
     live_traffic = None
+    notes: list[str] = []
     try:
+        if openapi_target is not None and sources.origin == "snapshot":
+            notes.append("asm.mesh_id not read live: a snapshot is audited with the ASM OpenAPI answers it carries")
+        elif openapi_target is not None:
+            # Live answers take the place saved ones have: same keys, same shape, recorded by `snapshot`.
+            answers = read_asm_openapi(openapi_target, progress)
+            sources.asm_openapi = {**sources.asm_openapi, **answers}
+            notes += list(dict.fromkeys((answers.get("_errors") or {}).values()))  # one line per failure
         if "traffic_provider" not in kwargs:
             # Built before collection: a bad window, URL or credentials file fails fast (exit 2).
             kwargs["traffic_provider"] = live_traffic = traffic_provider_for(
                 sources, config, now=kwargs.get("now"), progress=progress)
         result = engine.run_audit(sources, phase, config, allow_unknown=allow_unknown, strict=strict,
                                   progress=progress or engine._quiet, writer=writer, **kwargs)
+        result.notes.extend(notes)
         traffic = result.inventory.traffic if result.inventory else None
         if traffic is not None and getattr(traffic, "origin", "") == "recorded":
             result.notes.append(f"gateway traffic: recorded Prometheus answers (window {traffic.window} up to "

@@ -142,6 +142,10 @@ class PrometheusConfig(_Strict):
 
 
 class AsmConfig(_Strict):
+    # The live ASM OpenAPI (auditor/sources/asm_openapi.py); the --asm-* flags override these.
+    mesh_id: str | None = None
+    region: str | None = None
+    endpoint: str | None = None
     version: str | None = None
     describe_service_mesh_detail: str | None = None
     networks: dict[str, str] = Field(default_factory=dict)

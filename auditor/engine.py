@@ -575,6 +575,7 @@ class AuditResult:
 def cluster_facts(inv: Inventory, cr: dict[str, Any] | None) -> list[dict[str, Any]]:
     state = ((cr or {}).get("status") or {}).get("state") if cr else None
     networks = asm_networks(inv)
+    joined = asm_joined_cluster_ids(inv)
     out = []
     for c in inv.clusters():
         k8s = mesh.kubernetes_version(c.version_info)
@@ -599,6 +600,9 @@ def cluster_facts(inv: Inventory, cr: dict[str, Any] | None) -> list[dict[str, A
             "istio_version": istio, "asm_version": asm_version,
             "migration_state": state, "network": network,
             "asm_network": networks.get(c.name) if networks else None,
+            # True/False only from ASM's own list of joined clusters (and a known cluster id), else None.
+            "asm_joined": (c.cluster_id in joined) if joined is not None and c.cluster_id and c.role == "data-plane"
+            else None,
             "reachable": c.unreachable is None, "error": c.unreachable,
         })
     return out
@@ -617,6 +621,15 @@ def asm_networks(inv: Inventory) -> dict[str, str]:
         if cid and net:
             by_id[cid] = net
     return {c.name: by_id[c.cluster_id] for c in inv.data_planes if c.cluster_id in by_id}
+
+
+def asm_joined_cluster_ids(inv: Inventory) -> set[str] | None:
+    """Cluster ids joined to the ASM instance, from its OpenAPI answers; None when no answer says."""
+    listed = (inv.asm_openapi.get("DescribeClustersInServiceMesh") or {}).get("Clusters")
+    if isinstance(listed, list):
+        return {str(c["ClusterId"]) for c in listed if isinstance(c, dict) and c.get("ClusterId")}
+    ids = ((inv.asm_openapi.get("DescribeServiceMeshDetail") or {}).get("ServiceMesh") or {}).get("Clusters")
+    return {str(i) for i in ids} if isinstance(ids, list) else None
 
 
 def _network_items(answer: dict[str, Any]) -> list[dict[str, Any]]:
@@ -693,8 +706,12 @@ def _run_audit(
     networks = {**(openapi.get("_config_networks") or {}), **config.asm.networks}
     if networks:
         openapi["_config_networks"] = networks
-    if config.asm.multi_cluster_network:
-        openapi["DescribeMeshMultiClusterNetwork"] = load_openapi_answer(config.asm.multi_cluster_network)
+    # Saved answers named in the config take the place of live or snapshot ones: one shape for the checks.
+    for action, path in (("DescribeServiceMeshDetail", config.asm.describe_service_mesh_detail),
+                         ("DescribeMeshMultiClusterNetwork", config.asm.multi_cluster_network)):
+        if path:
+            openapi[action] = load_openapi_answer(path)
+            openapi["_origins"] = {**(openapi.get("_origins") or {}), action: f"ASM OpenAPI {action} answer {path}"}
     _check_kubeconfig_variables([s.name for s in sources.data_planes])
     inv = Inventory(data_planes=[], rules=rules, asm_openapi=openapi)
     collector = Collector(sources, inv, progress, writer)

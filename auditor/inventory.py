@@ -446,6 +446,30 @@ class Inventory:
         if self.asm is not None:
             yield self.asm
 
+    def openapi_answer(self, action: str) -> dict[str, Any] | None:
+        """ASM's OpenAPI answer to `action` (live, snapshot or config), None when nobody gave one.
+
+        Raises EvidenceUnavailable with the recorded line when reading it live failed: the checks that
+        needed it are UNKNOWN with the action and the error code, never judged on a fallback."""
+        answer = self.asm_openapi.get(action)
+        if isinstance(answer, dict) and answer:
+            return answer
+        error = (self.asm_openapi.get("_errors") or {}).get(action)
+        if error:
+            raise EvidenceUnavailable(str(error))
+        return None
+
+    def openapi_origin(self, action: str) -> str:
+        """Where an OpenAPI answer in asm_openapi came from, for messages and evidence."""
+        named = (self.asm_openapi.get("_origins") or {}).get(action)  # a file named in the config
+        if named:
+            return str(named)
+        read = self.asm_openapi.get("_read_from")
+        if isinstance(read, dict):
+            return (f"ASM OpenAPI {action} of mesh {read.get('mesh_id')} in {read.get('region')} "
+                    f"(read {read.get('read_at')})")
+        return f"ASM OpenAPI {action} answer (snapshot)"
+
     def require_asm(self) -> ClusterInventory:
         if self.asm is None:
             raise EvidenceUnavailable(

@@ -140,3 +140,17 @@ def permission_table(phase: str = "all", registry: Registry | None = None,
             rows.append({"plane": plane, "apiGroup": kind.group, "resource": kind.plural,
                          "verbs": list(VERBS), "read_by": readers})
     return rows
+
+
+def ram_policy(mesh_id: str | None = None) -> dict[str, Any]:
+    """The minimal RAM policy for the ASM OpenAPI reads: the allow-listed Describe* actions on the mesh's ARN
+    (every mesh of the account when no id is given). Nothing else: no kubeconfig, no gateway secrets."""
+    from auditor.sources.asm_openapi import ALLOWED_ACTIONS, AsmOpenApiTarget
+
+    if mesh_id is not None:
+        AsmOpenApiTarget(mesh_id, "cn-hangzhou")  # the id's shape only; the region plays no part in the ARN
+    return {"Version": "1", "Statement": [{
+        "Effect": "Allow",
+        "Action": [f"servicemesh:{action}" for action in ALLOWED_ACTIONS],
+        "Resource": [f"acs:servicemesh:*:*:servicemesh/{mesh_id or '*'}"],
+    }]}

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import orjson
@@ -20,14 +19,14 @@ from auditor import kinds as K
 from auditor import mesh, yamlsafe
 from auditor.check import Check, Context
 from auditor.engine import _network_items
-from auditor.errors import EvidenceUnavailable
 from auditor.gateways import EASTWEST, asm_gateways, eastwest_signals, gateway_workloads, istio_gateways
 from auditor.inventory import ClusterInventory
 from auditor.model import Finding, Gate, Outcome, Severity, Status
 from checks.gateways import gateway_names, per_cluster
 
 NETWORK_LABEL = "topology.istio.io/network"
-HOW_TO_PROVIDE = ("set asm.networks {<cluster>: <network>} in the config, or save the answer of "
+HOW_TO_PROVIDE = ("pass --asm-mesh-id/--asm-region to read it from ASM, set asm.networks {<cluster>: <network>} "
+                  "in the config, or save the answer of "
                   "`aliyun servicemesh DescribeMeshMultiClusterNetwork --ServiceMeshId <mesh id>` as JSON and "
                   "point asm.multi_cluster_network at it (a snapshot may carry it in manifest.json asm_openapi)")
 CONSOLE_STEP = ("ASM console > Cluster & workload management > Kubernetes clusters > network settings: set the "
@@ -117,25 +116,13 @@ class AsmNetworkSettings:
         return not self.by_cluster and not self.by_id
 
 
-def _load_answer(path: str) -> dict[str, Any]:
-    try:
-        answer = orjson.loads(Path(path).read_bytes())
-    except (OSError, orjson.JSONDecodeError) as exc:
-        raise EvidenceUnavailable(f"cannot read ASM OpenAPI answer {path}: {exc}") from exc
-    if not isinstance(answer, dict):
-        raise EvidenceUnavailable(f"ASM OpenAPI answer {path} is not a JSON object")
-    return answer
-
-
 def asm_network_settings(ctx: Context) -> AsmNetworkSettings:
     """ASM's per-cluster Network / EnableGateway / GatewayName, from config and saved OpenAPI answers."""
     config = ctx.setting("config")
     out = AsmNetworkSettings()
-    answer = ctx.inv.asm_openapi.get("DescribeMeshMultiClusterNetwork")
-    source = "ASM OpenAPI DescribeMeshMultiClusterNetwork (snapshot)"
-    if config is not None and config.asm.multi_cluster_network:
-        answer = _load_answer(config.asm.multi_cluster_network)
-        source = f"ASM OpenAPI DescribeMeshMultiClusterNetwork ({config.asm.multi_cluster_network})"
+    # Config file, live or snapshot answer; a live read that failed makes the check UNKNOWN with the action and code.
+    answer = ctx.inv.openapi_answer("DescribeMeshMultiClusterNetwork")
+    source = ctx.inv.openapi_origin("DescribeMeshMultiClusterNetwork")
     if answer:
         for item in _network_items(answer):
             cid = item.get("ClusterId") or item.get("clusterId")

@@ -3,10 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from pathlib import Path
 from typing import Any
-
-import orjson
 
 from auditor import kinds as K
 from auditor import mesh
@@ -201,13 +198,6 @@ class IstioVersion(ClusterCheck):
                                evidence=evidence)
 
 
-def _load_json_file(path: str) -> dict[str, Any]:
-    try:
-        return orjson.loads(Path(path).read_bytes())
-    except (OSError, orjson.JSONDecodeError) as exc:
-        raise EvidenceUnavailable(f"cannot read ASM OpenAPI answer {path}: {exc}") from exc
-
-
 def asm_version(ctx: Context) -> tuple[mesh.Version | None, str, str | None]:
     """(version, where it came from, raw text) of the ASM instance, in domain.md's order of trust:
     the user's config or a saved DescribeServiceMeshDetail answer, then ASM's istiod-<rev> Service in a
@@ -215,11 +205,9 @@ def asm_version(ctx: Context) -> tuple[mesh.Version | None, str, str | None]:
     config: Config | None = ctx.setting("config")
     if config and config.asm.version:
         return mesh.parse_version(config.asm.version), "config asm.version", config.asm.version
-    detail = ctx.inv.asm_openapi.get("DescribeServiceMeshDetail")
-    origin = "saved ASM OpenAPI DescribeServiceMeshDetail answer (snapshot)"
-    if config and config.asm.describe_service_mesh_detail:
-        detail = _load_json_file(config.asm.describe_service_mesh_detail)
-        origin = f"ASM OpenAPI DescribeServiceMeshDetail answer {config.asm.describe_service_mesh_detail}"
+    # Config file, live or snapshot answer; a live read that failed is UNKNOWN here, not skipped for a weaker source.
+    detail = ctx.inv.openapi_answer("DescribeServiceMeshDetail")
+    origin = ctx.inv.openapi_origin("DescribeServiceMeshDetail")
     if detail:
         raw = (((detail.get("ServiceMesh") or {}).get("ServiceMeshInfo") or {}).get("Version"))
         if raw:
@@ -286,8 +274,9 @@ class AsmVersion(Check):
                                   f"(from ASM proxy image tags){need}", evidence=evidence)
                 return
             seen = f"; ASM proxies run {max(parsed)}, which only bounds it from below" if parsed else ""
-            yield self.unknown(where, "ASM version unknown: set asm.version (or asm.describe_service_mesh_detail "
-                               "with a saved DescribeServiceMeshDetail answer) in the config, or join a cluster so "
+            yield self.unknown(where, "ASM version unknown: pass --asm-mesh-id/--asm-region to read it from ASM, "
+                               "set asm.version (or asm.describe_service_mesh_detail with a saved "
+                               "DescribeServiceMeshDetail answer) in the config, or join a cluster so "
                                f"ASM's istiod-<rev> Service appears{seen}{need}", evidence=evidence)
         elif version is None:
             yield self.unknown(where, f"cannot read a version from {raw!r} ({source}){need}", evidence=evidence)

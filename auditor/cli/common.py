@@ -12,7 +12,9 @@ from rich.console import Console
 from rich.markup import escape as _markup_escape
 from rich.table import Table
 
+from auditor.config import Config
 from auditor.engine import AuditResult
+from auditor.errors import UsageError
 from auditor.findings import blockers, disclosure
 from auditor.model import Status, Verdict
 from auditor.render import show_controls
@@ -47,6 +49,25 @@ ClusterOpt = Annotated[list[str] | None, typer.Option(help=r"NAME=KUBECONFIG\[@C
 FleetOpt = Annotated[Path | None, typer.Option(help="Fleet file: data-plane clusters with kubeconfig/context "
                                                "(and the ASM control plane).")]
 ConfigOpt = Annotated[Path | None, typer.Option(help="YAML config file.")]
+# ASM's own facts through its OpenAPI (auditor/sources/asm_openapi.py); credentials from the SDK's default chain.
+AsmMeshIdOpt = Annotated[str | None, typer.Option(help="ASM instance id: read its version, networks and clusters "
+                                                  "from the ASM OpenAPI (config asm.mesh_id).")]
+AsmRegionOpt = Annotated[str | None, typer.Option(help="Region of the ASM instance, e.g. cn-hangzhou (config "
+                                                  "asm.region).")]
+AsmEndpointOpt = Annotated[str | None, typer.Option(help="ASM OpenAPI endpoint, e.g. a VPC endpoint (default: the "
+                                                    "SDK's public endpoint; config asm.endpoint).")]
+
+
+def apply_asm_options(config: Config, mesh_id: str | None, region: str | None, endpoint: str | None,
+                      snapshot: str | None = None) -> Config:
+    """The --asm-* flags over the config's asm.mesh_id / region / endpoint."""
+    if snapshot and (mesh_id or region or endpoint):
+        raise UsageError("--asm-mesh-id/--asm-region/--asm-endpoint read ASM live and cannot be combined with "
+                         "--snapshot (the snapshot carries the ASM OpenAPI answers it was taken with)")
+    for key, value in (("mesh_id", mesh_id), ("region", region), ("endpoint", endpoint)):
+        if value is not None:
+            setattr(config.asm, key, value)
+    return config
 TimeoutOpt = Annotated[float, typer.Option(
     help="Seconds to wait for an API answer to start or go on (each wait; --run-timeout bounds the run).")]
 RunTimeoutOpt = Annotated[float | None, typer.Option(

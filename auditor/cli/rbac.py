@@ -30,8 +30,19 @@ def rbac(
     format: Annotated[str, typer.Option("--format", help="yaml or json (a v1 List).")] = "yaml",
     plane: Annotated[str, typer.Option("--plane", help="data-plane, asm or all.")] = "all",
     config: Annotated[Path | None, typer.Option(help="YAML config file (disabled checks need nothing).")] = None,
+    ram: Annotated[bool, typer.Option("--ram", help="Print the minimal RAM policy (JSON) for the ASM OpenAPI reads "
+                                      "instead.")] = False,
+    asm_mesh_id: Annotated[str | None, typer.Option(help="With --ram: the ASM instance the policy is scoped to "
+                                                    "(default: config asm.mesh_id, else every mesh).")] = None,
 ) -> None:
     """Print the minimal read-only ClusterRole(s) and a ClusterRoleBinding template to stdout."""
+    if ram:
+        mesh_id = asm_mesh_id or (load_config(config).asm.mesh_id if config else None)
+        policy = rbac_model.ram_policy(mesh_id)
+        sys.stdout.buffer.write(orjson.dumps(policy, option=orjson.OPT_INDENT_2) + b"\n")
+        print("# attach to the RAM user or role whose credentials the default chain finds; read-only Describe* "
+              "actions, never DescribeServiceMeshKubeconfig or gateway secrets", file=sys.stderr)
+        return
     if format not in ("yaml", "json"):
         raise UsageError(f"unknown format {format!r}; choose yaml or json")
     if plane not in (*PLANES, "all"):

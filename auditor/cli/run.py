@@ -15,7 +15,10 @@ import typer
 from auditor import api
 from auditor.cli.common import (
     AsmContextOpt,
+    AsmEndpointOpt,
     AsmKubeconfigOpt,
+    AsmMeshIdOpt,
+    AsmRegionOpt,
     ClusterOpt,
     ConfigOpt,
     ContextOpt,
@@ -27,6 +30,7 @@ from auditor.cli.common import (
     QuietOpt,
     RunTimeoutOpt,
     TimeoutOpt,
+    apply_asm_options,
     print_summary,
 )
 from auditor.cli.prometheus_options import (
@@ -157,6 +161,9 @@ def run(
     asm_kubeconfig: AsmKubeconfigOpt = None,
     asm_context: AsmContextOpt = None,
     cluster: ClusterOpt = None,
+    asm_mesh_id: AsmMeshIdOpt = None,
+    asm_region: AsmRegionOpt = None,
+    asm_endpoint: AsmEndpointOpt = None,
     prometheus: Annotated[str | None, typer.Option(help="Prometheus URL for gateway traffic.")] = None,
     snapshot: Annotated[str | None, typer.Option(help="Audit a snapshot directory or .tar.gz.")] = None,
     traffic_window: TrafficWindowOpt = None,
@@ -198,6 +205,7 @@ def run(
         bearer_token_file=prometheus_bearer_token_file, username=prometheus_username,
         password_file=prometheus_password_file, ca_file=prometheus_ca_file,
         insecure_skip_verify=prometheus_insecure_skip_verify, timeout=prometheus_timeout)
+    cfg = apply_asm_options(cfg, asm_mesh_id, asm_region, asm_endpoint, snapshot)
     with Progress(quiet) as progress:
         result = api.run_audit(target, phase, cfg, allow_unknown=allow_unknown, strict=strict,
                                progress=progress, baseline=previous, fail_on_new=fail_on_new)

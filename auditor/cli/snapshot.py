@@ -11,7 +11,10 @@ from rich.markup import escape
 from auditor import api
 from auditor.cli.common import (
     AsmContextOpt,
+    AsmEndpointOpt,
     AsmKubeconfigOpt,
+    AsmMeshIdOpt,
+    AsmRegionOpt,
     ClusterOpt,
     ConfigOpt,
     ContextOpt,
@@ -21,6 +24,7 @@ from auditor.cli.common import (
     QuietOpt,
     RunTimeoutOpt,
     TimeoutOpt,
+    apply_asm_options,
     err,
 )
 from auditor.cli.prometheus_options import (
@@ -45,6 +49,9 @@ def snapshot(
     asm_context: AsmContextOpt = None,
     cluster: ClusterOpt = None,
     fleet: FleetOpt = None,
+    asm_mesh_id: AsmMeshIdOpt = None,
+    asm_region: AsmRegionOpt = None,
+    asm_endpoint: AsmEndpointOpt = None,
     prometheus: Annotated[str | None, typer.Option(help="Record gateway traffic from this Prometheus.")] = None,
     traffic_window: TrafficWindowOpt = None,
     prometheus_bearer_token_file: TokenFileOpt = None,
@@ -69,6 +76,7 @@ def snapshot(
         bearer_token_file=prometheus_bearer_token_file, username=prometheus_username,
         password_file=prometheus_password_file, ca_file=prometheus_ca_file,
         insecure_skip_verify=prometheus_insecure_skip_verify, timeout=prometheus_timeout)
+    cfg = apply_asm_options(cfg, asm_mesh_id, asm_region, asm_endpoint)
     with Progress(quiet) as progress:
         result = api.run_audit(target, "all", cfg, progress=progress, snapshot_out=out)
     unreachable = [c["name"] for c in result.clusters if not c["reachable"]]
@@ -82,6 +90,10 @@ def snapshot(
         err.print(f"gateway traffic recorded for {len(traffic.gateways)} gateway(s), window {traffic.window}"
                   + (f"; [yellow]{len(failed)} without an answer[/]: {escape(failed[0].error or '')}"
                      if failed else ""))
+    openapi_errors = (result.inventory.asm_openapi.get("_errors") or {}) if result.inventory else {}
+    for line in dict.fromkeys(openapi_errors.values()):
+        # Recorded as such: offline, the checks that needed the answer are UNKNOWN with this line.
+        err.print(f"[yellow]not recorded:[/] {escape(line)}")
     unread = [f"{c.name}/{kind}" for c in result.inventory.clusters() for kind in c.errors] if result.inventory else []
     if unread:
         # Recorded with their reason (e.g. the --run-timeout deadline): offline, those checks are UNKNOWN.
@@ -89,5 +101,5 @@ def snapshot(
                   + (f" and {len(unread) - 8} more" if len(unread) > 8 else ""))
     if unreachable:
         err.print(f"[yellow]unreachable, recorded as such:[/] {', '.join(unreachable)}")
-    if unreachable or unread:
+    if unreachable or unread or openapi_errors:
         raise typer.Exit(3)

@@ -7,6 +7,7 @@ import json
 import pytest
 
 from auditor import kinds as K
+from auditor.errors import UsageError
 from tests import factory as f
 
 ISTIO = f.ISTIO_PROXY_IMAGE
@@ -196,8 +197,8 @@ def test_istio_version_unreadable_pods_leave_only_the_skew_unknown(audit):
     assert "skew unknown" in rows[1]["message"] and rows[1]["severity"] == "minor"
 
 
-def test_asm_version_unreadable_openapi_answer_is_unknown(audit, tmp_path):
-    [row] = audit({"c1": [f.service("istiod-1-24-6", "istio-system")]}, "assessment",
-                  config={"asm": {"describe_service_mesh_detail": str(tmp_path / "missing.json")}}
-                  ).rows("asm-version")
-    assert row["status"] == "UNKNOWN" and "missing.json" in row["message"]  # a named source that fails is not skipped
+def test_asm_version_unreadable_openapi_answer_is_a_usage_error(audit, tmp_path):
+    # A named source that fails is not skipped for a weaker one: bad input, like asm.multi_cluster_network.
+    with pytest.raises(UsageError, match=r"missing\.json"):
+        audit({"c1": [f.service("istiod-1-24-6", "istio-system")]}, "assessment",
+              config={"asm": {"describe_service_mesh_detail": str(tmp_path / "missing.json")}})

@@ -1,0 +1,213 @@
+"""ASM's facts from ASM itself: the Service Mesh OpenAPI through Alibaba Cloud's official SDK.
+
+Only the read actions in ALLOWED_ACTIONS are ever called (never DescribeServiceMeshKubeconfig, a credential,
+nor gateway secret details). Each answer is stored exactly as a saved answer is (`asm_openapi[action] = the
+JSON body`), so checks read live, snapshot and config answers the same way. An action that fails is recorded
+under `asm_openapi["_errors"][action]` as one line naming the action and the error code; the checks that
+needed it say UNKNOWN with that line. Credentials come from the SDK's default chain and never leave it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import re
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlsplit
+
+from auditor.errors import UsageError
+
+# action -> (SDK request model, SDK client method); what each serves is in README "Giving the tool ASM access".
+ACTIONS: dict[str, tuple[str, str]] = {
+    # version (asm-version); MeshConfig (OutboundTrafficPolicy, SidecarInjector.InitCNIConfiguration, LocalityLB)
+    "DescribeServiceMeshDetail": ("DescribeServiceMeshDetailRequest", "describe_service_mesh_detail_with_options"),
+    # per-cluster Network, EnableGateway, GatewayName (network-consistency, cluster table)
+    "DescribeMeshMultiClusterNetwork": ("DescribeMeshMultiClusterNetworkRequest",
+                                        "describe_mesh_multi_cluster_network_with_options"),
+    # the clusters joined to the mesh (cluster table: joined or not, instead of a guess)
+    "DescribeClustersInServiceMesh": ("DescribeClustersInServiceMeshRequest",
+                                      "describe_clusters_in_service_mesh_with_options"),
+}
+ALLOWED_ACTIONS: tuple[str, ...] = tuple(ACTIONS)
+# Never called, whatever a caller asks: a kubeconfig is a credential, gateway secrets hold private keys.
+FORBIDDEN_ACTIONS = frozenset({"DescribeServiceMeshKubeconfig", "DescribeGatewaySecretDetails"})
+ERRORS_KEY = "_errors"
+READ_FROM_KEY = "_read_from"
+
+THROTTLING_ATTEMPTS = 4
+_MESH_ID = re.compile(r"^[a-z0-9]{8,64}$")
+_REGION = re.compile(r"^[a-z]{2,}(-[a-z0-9]+)+$")
+
+
+@dataclass(frozen=True)
+class AsmOpenApiTarget:
+    mesh_id: str
+    region: str
+    endpoint: str | None = None  # https://host, http://127.0.0.1:port, or a bare host (HTTPS)
+    timeout_s: float = 30.0
+    backoff_s: float = 0.5       # first wait after Throttling; doubles each retry
+
+    def __post_init__(self) -> None:
+        if not _MESH_ID.match(self.mesh_id):
+            raise UsageError(f"--asm-mesh-id {self.mesh_id!r}: not an ASM instance id (lowercase letters and digits)")
+        if not _REGION.match(self.region):
+            raise UsageError(f"--asm-region {self.region!r}: not a region id such as cn-hangzhou")
+        if self.endpoint is not None:
+            endpoint_parts(self.endpoint)
+
+
+def endpoint_parts(endpoint: str) -> tuple[str, str]:
+    """(protocol, host[:port]) of --asm-endpoint; a bare host means HTTPS."""
+    if "://" not in endpoint:
+        endpoint = f"https://{endpoint}"
+    parts = urlsplit(endpoint)
+    if parts.scheme not in ("http", "https") or not parts.netloc or parts.path not in ("", "/") or (
+            parts.query or parts.username or parts.password):
+        raise UsageError(f"--asm-endpoint {endpoint!r}: expected https://HOST[:PORT] (or http:// for a local test "
+                         "endpoint), no path, no credentials")
+    return parts.scheme, parts.netloc
+
+
+def settings_from(config: Any, timeout_s: float) -> AsmOpenApiTarget | None:
+    """The live OpenAPI target from config asm.mesh_id / region / endpoint (the CLI flags write there)."""
+    asm = config.asm
+    if not asm.mesh_id:
+        if asm.region or asm.endpoint:
+            raise UsageError("--asm-region/--asm-endpoint need --asm-mesh-id (config asm.mesh_id)")
+        return None
+    if not asm.region:
+        raise UsageError("--asm-mesh-id needs --asm-region (config asm.region), the region of the ASM instance")
+    return AsmOpenApiTarget(asm.mesh_id, asm.region, asm.endpoint, timeout_s)
+
+
+class OpenApiFailure(Exception):
+    def __init__(self, action: str, code: str, detail: str) -> None:
+        super().__init__(f"ASM OpenAPI {action}: {code} ({detail})" if detail else f"ASM OpenAPI {action}: {code}")
+        self.action, self.code = action, code
+
+
+def _client(target: AsmOpenApiTarget) -> Any:
+    from alibabacloud_credentials.client import Client as CredentialClient
+    from alibabacloud_servicemesh20200111.client import Client
+    from alibabacloud_tea_openapi import models as open_api_models
+
+    # The credential providers print tracebacks through their own stderr handler while they try the chain;
+    # a missing credential is reported once, as one line, by _failure.
+    logging.getLogger("credentials").disabled = True
+    timeout_ms = max(1, int(target.timeout_s * 1000))
+    config = open_api_models.Config(credential=CredentialClient(), region_id=target.region,
+                                    read_timeout=timeout_ms, connect_timeout=timeout_ms)
+    if target.endpoint:
+        config.protocol, config.endpoint = endpoint_parts(target.endpoint)
+    return Client(config)
+
+
+def _clean(text: str, limit: int = 160) -> str:
+    """An SDK message fit for one line: no URL query (signatures, key ids), no newlines, bounded."""
+    text = re.sub(r"\?\S*", "", str(text)).replace("\n", " ").strip()
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def _failure(action: str, exc: BaseException) -> OpenApiFailure:
+    """One line for whatever the SDK raised (it reports HTTP errors, credentials and timeouts differently)."""
+    code = getattr(exc, "code", None)
+    if code and str(code) not in ("None", ""):
+        message = getattr(exc, "message", "") or ""
+        message = re.sub(r"^code: \d+, ", "", str(message))
+        message = re.sub(r" request id: \S+$", "", message)
+        return OpenApiFailure(action, str(code), _clean(message))
+    inner = getattr(exc, "inner_exception", None) or exc
+    name = type(inner).__name__
+    if "timeout" in name.lower() or "timed out" in str(inner).lower():
+        return OpenApiFailure(action, "Timeout", "no answer within the timeout")
+    if "credential" in name.lower() or "credential" in str(inner).lower():
+        return OpenApiFailure(action, "NoCredentials", "no Alibaba Cloud credentials found by the default chain "
+                              "(env ALIBABA_CLOUD_ACCESS_KEY_ID/_SECRET, profile, ECS RAM role, OIDC)")
+    return OpenApiFailure(action, name, _clean(str(inner)))
+
+
+def _is_throttling(exc: BaseException) -> bool:
+    return str(getattr(exc, "code", "") or "").startswith("Throttling")
+
+
+class AsmOpenApi:
+    """The one way the tool calls ASM's OpenAPI: allow-listed read actions, throttling retried with backoff."""
+
+    def __init__(self, target: AsmOpenApiTarget, *, client: Any = None,
+                 sleep: Callable[[float], None] = time.sleep) -> None:
+        self.target = target
+        self._client = client
+        self._sleep = sleep
+
+    def describe(self, action: str) -> dict[str, Any]:
+        """The answer body of one allowed action, as the SDK's model maps it. Raises OpenApiFailure."""
+        if action in FORBIDDEN_ACTIONS or action not in ACTIONS:
+            raise PermissionError(f"ASM OpenAPI action {action} is not allowed (read-only allow-list: "
+                                  f"{', '.join(ALLOWED_ACTIONS)})")
+        from alibabacloud_servicemesh20200111 import models
+        from alibabacloud_tea_util import models as util_models
+
+        request_model, method = ACTIONS[action]
+        wait = self.target.backoff_s
+        for attempt in range(1, THROTTLING_ATTEMPTS + 1):
+            try:
+                if self._client is None:
+                    self._client = _client(self.target)
+                request = getattr(models, request_model)(service_mesh_id=self.target.mesh_id)
+                response = getattr(self._client, method)(request, util_models.RuntimeOptions())
+                body = response.body.to_map() if response.body is not None else {}
+                if not isinstance(body, dict):
+                    raise OpenApiFailure(action, "MalformedAnswer", "the answer is not a JSON object")
+                return body
+            except OpenApiFailure:
+                raise
+            except Exception as exc:
+                if _is_throttling(exc) and attempt < THROTTLING_ATTEMPTS:
+                    retry_after = getattr(exc, "retry_after", None)
+                    self._sleep(min(10.0, max(wait, (retry_after or 0) / 1000)))
+                    wait *= 2
+                    continue
+                failure = _failure(action, exc)
+                if _is_throttling(exc):
+                    failure = OpenApiFailure(action, failure.code, f"still throttled after {attempt} attempts")
+                raise failure from None
+        raise AssertionError("unreachable")
+
+
+def read_asm_openapi(target: AsmOpenApiTarget, progress: Callable[[str], None] | None = None,
+                     api: AsmOpenApi | None = None) -> dict[str, Any]:
+    """Every allowed action's answer, keyed by action, plus `_errors` (action -> line) and `_read_from`."""
+    api = api or AsmOpenApi(target)
+    answers: dict[str, Any] = {}
+    errors: dict[str, str] = {}
+    for action in ALLOWED_ACTIONS:
+        if progress:
+            progress(f"ASM OpenAPI {action} ({target.mesh_id}, {target.region})")
+        try:
+            answers[action] = api.describe(action)
+        except OpenApiFailure as exc:
+            errors[action] = str(exc)
+    mismatch = _wrong_mesh(target, answers.get("DescribeServiceMeshDetail"))
+    if mismatch:
+        # The instance answering is not the one asked for: none of its answers may stand for it.
+        errors = {action: mismatch for action in ALLOWED_ACTIONS}
+        answers = {}
+    answers[READ_FROM_KEY] = {"mesh_id": target.mesh_id, "region": target.region,
+                              "read_at": dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")}
+    if errors:
+        answers[ERRORS_KEY] = errors
+    return answers
+
+
+def _wrong_mesh(target: AsmOpenApiTarget, detail: dict[str, Any] | None) -> str | None:
+    info = ((detail or {}).get("ServiceMesh") or {}).get("ServiceMeshInfo") or {}
+    if info.get("ServiceMeshId") and info["ServiceMeshId"] != target.mesh_id:
+        return (f"ASM OpenAPI DescribeServiceMeshDetail: MeshIdMismatch (asked for {target.mesh_id}, the answer is "
+                f"for {info['ServiceMeshId']})")
+    if info.get("RegionId") and info["RegionId"] != target.region:
+        return (f"ASM OpenAPI DescribeServiceMeshDetail: RegionMismatch (mesh {target.mesh_id} is in "
+                f"{info['RegionId']}, --asm-region is {target.region}): fix --asm-region")
+    return None
