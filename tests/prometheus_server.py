@@ -112,8 +112,9 @@ class PrometheusServer:
     """Backfill `series` into a fresh TSDB and run a real Prometheus on it (context manager)."""
 
     def __init__(self, series: Iterable[Series], workdir: Path, *, tls: dict[str, Path] | None = None,
-                 basic_auth: bool = False, ready_timeout: float = 20.0) -> None:
+                 basic_auth: bool = False, ready_timeout: float = 20.0, scrape: list[str] | None = None) -> None:
         self.series = list(series)
+        self.scrape = scrape or []  # host:port targets scraped every second (honor_labels, e.g. a Pushgateway)
         self.workdir = Path(workdir)
         self.tls = tls
         self.basic_auth = basic_auth
@@ -138,12 +139,18 @@ class PrometheusServer:
         data = self.workdir / "data"
         source = self.workdir / "series.om"
         started = time.perf_counter()
-        source.write_text(openmetrics(self.series))
-        subprocess.run([PROMTOOL, "tsdb", "create-blocks-from", "openmetrics", "-q", str(source), str(data)],
-                       check=True, capture_output=True)
+        if self.series:
+            source.write_text(openmetrics(self.series))
+            subprocess.run([PROMTOOL, "tsdb", "create-blocks-from", "openmetrics", "-q", str(source), str(data)],
+                           check=True, capture_output=True)
         self.timings["backfill_s"] = time.perf_counter() - started
         config = self.workdir / "prometheus.yml"
         config.write_text("global:\n  scrape_interval: 1h\n  evaluation_interval: 1h\n")  # scrapes nothing
+        if self.scrape:
+            config.write_text(json.dumps({  # JSON is YAML
+                "global": {"scrape_interval": "1s", "evaluation_interval": "1h"},
+                "scrape_configs": [{"job_name": "scraped", "honor_labels": True,
+                                    "static_configs": [{"targets": self.scrape}]}]}))
         args = [PROMETHEUS, f"--storage.tsdb.path={data}", f"--config.file={config}",
                 "--storage.tsdb.retention.time=3650d", "--log.level=warn"]
         if self.tls or self.basic_auth:

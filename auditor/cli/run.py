@@ -39,6 +39,7 @@ from auditor.cli.prometheus_options import (
     UsernameOpt,
     apply_prometheus_options,
 )
+from auditor.cli.tracking_options import MetricsFileOpt, PushgatewayJobOpt, PushgatewayOpt, Tracking
 from auditor.diff import load_report
 from auditor.engine import PHASES, AuditResult
 from auditor.errors import UsageError
@@ -180,6 +181,9 @@ def run(
     fail_on_new: Annotated[bool, typer.Option(help="With --baseline: only blockers new since the baseline "
                                               "make NO-GO.")] = False,
     paper: PaperOpt = "a4",
+    metrics_file: MetricsFileOpt = None,
+    pushgateway: PushgatewayOpt = None,
+    pushgateway_job: PushgatewayJobOpt = "asm-audit",
     quiet: QuietOpt = False,
 ) -> None:
     """Audit one gate (default: the next step the cluster shows) and write the reports."""
@@ -193,6 +197,8 @@ def run(
     if fail_on_new and baseline is None:
         raise UsageError("--fail-on-new needs --baseline OLD.json")
     previous = load_report(baseline) if baseline else None  # a bad baseline fails before collection
+    tracking = Tracking(metrics_file=metrics_file, pushgateway=pushgateway, pushgateway_job=pushgateway_job)
+    tracking.check()
     cfg = apply_prometheus_options(
         api.load_config(config), url=prometheus, window=traffic_window,
         bearer_token_file=prometheus_bearer_token_file, username=prometheus_username,
@@ -203,4 +209,5 @@ def run(
                                progress=progress, baseline=previous, fail_on_new=fail_on_new)
     result.options["paper"] = paper  # read by the PDF renderer
     emit(result, out, formats, quiet)
+    tracking.publish(result)
     raise typer.Exit(result.exit_code)
