@@ -25,7 +25,7 @@ def build_app() -> typer.Typer:
     app.command()(snapshot.snapshot)
     app.command()(demo.demo)
     app.command()(checks.checks)
-    for optional in ("diff", "rbac"):
+    for optional in ("diff", "rbac", "history"):
         try:
             module = __import__(f"auditor.cli.{optional}", fromlist=[optional])
         except ImportError:

@@ -39,7 +39,13 @@ from auditor.cli.prometheus_options import (
     UsernameOpt,
     apply_prometheus_options,
 )
-from auditor.cli.tracking_options import MetricsFileOpt, PushgatewayJobOpt, PushgatewayOpt, Tracking
+from auditor.cli.tracking_options import (
+    HistoryOpt,
+    MetricsFileOpt,
+    PushgatewayJobOpt,
+    PushgatewayOpt,
+    Tracking,
+)
 from auditor.diff import load_report
 from auditor.engine import PHASES, AuditResult
 from auditor.errors import UsageError
@@ -184,6 +190,7 @@ def run(
     metrics_file: MetricsFileOpt = None,
     pushgateway: PushgatewayOpt = None,
     pushgateway_job: PushgatewayJobOpt = "asm-audit",
+    history: HistoryOpt = None,
     quiet: QuietOpt = False,
 ) -> None:
     """Audit one gate (default: the next step the cluster shows) and write the reports."""
@@ -197,17 +204,22 @@ def run(
     if fail_on_new and baseline is None:
         raise UsageError("--fail-on-new needs --baseline OLD.json")
     previous = load_report(baseline) if baseline else None  # a bad baseline fails before collection
-    tracking = Tracking(metrics_file=metrics_file, pushgateway=pushgateway, pushgateway_job=pushgateway_job)
-    tracking.check()
     cfg = apply_prometheus_options(
         api.load_config(config), url=prometheus, window=traffic_window,
         bearer_token_file=prometheus_bearer_token_file, username=prometheus_username,
         password_file=prometheus_password_file, ca_file=prometheus_ca_file,
         insecure_skip_verify=prometheus_insecure_skip_verify, timeout=prometheus_timeout)
-    with Progress(quiet) as progress:
-        result = api.run_audit(target, phase, cfg, allow_unknown=allow_unknown, strict=strict,
-                               progress=progress, baseline=previous, fail_on_new=fail_on_new)
-    result.options["paper"] = paper  # read by the PDF renderer
-    emit(result, out, formats, quiet)
-    tracking.publish(result)
+    tracking = Tracking(metrics_file=metrics_file, pushgateway=pushgateway, pushgateway_job=pushgateway_job,
+                        history_path=history)
+    try:
+        tracking.check()
+        with Progress(quiet) as progress:
+            result = api.run_audit(target, phase, cfg, allow_unknown=allow_unknown, strict=strict,
+                                   progress=progress, baseline=previous, fail_on_new=fail_on_new)
+        result.options["paper"] = paper  # read by the PDF renderer
+        tracking.before_reports(result)
+        emit(result, out, formats, quiet)
+        tracking.after_reports()
+    finally:
+        tracking.close()
     raise typer.Exit(result.exit_code)
