@@ -42,6 +42,10 @@ from auditor.cli.prometheus_options import (
 from auditor.cli.tracking_options import (
     HistoryOpt,
     MetricsFileOpt,
+    NotifyFormatOpt,
+    NotifyOnOpt,
+    NotifyOpt,
+    NotifySecretFileOpt,
     PushgatewayJobOpt,
     PushgatewayOpt,
     Tracking,
@@ -191,6 +195,10 @@ def run(
     pushgateway: PushgatewayOpt = None,
     pushgateway_job: PushgatewayJobOpt = "asm-audit",
     history: HistoryOpt = None,
+    notify: NotifyOpt = None,
+    notify_format: NotifyFormatOpt = None,
+    notify_on: NotifyOnOpt = None,
+    notify_secret_file: NotifySecretFileOpt = None,
     quiet: QuietOpt = False,
 ) -> None:
     """Audit one gate (default: the next step the cluster shows) and write the reports."""
@@ -210,7 +218,8 @@ def run(
         password_file=prometheus_password_file, ca_file=prometheus_ca_file,
         insecure_skip_verify=prometheus_insecure_skip_verify, timeout=prometheus_timeout)
     tracking = Tracking(metrics_file=metrics_file, pushgateway=pushgateway, pushgateway_job=pushgateway_job,
-                        history_path=history)
+                        history_path=history, notify_spec=notify, notify_format=notify_format,
+                        notify_on=notify_on, notify_secret_file=notify_secret_file, quiet=quiet)
     try:
         tracking.check()
         with Progress(quiet) as progress:
