@@ -19,6 +19,7 @@ from auditor.metrics import capped_namespaces
 from tests import factory as f
 from tests.prometheus_server import PROMTOOL, PrometheusServer, free_port
 from tests.pushgateway_server import PushgatewayServer
+from tests.test_deploy import dashboard_exprs
 from tests.test_live import mid_migration_cluster, serve
 
 DEMO_VERDICTS = {("asm", "uninstall"): 0.0, ("cluster-a", "uninstall"): 1.0, ("cluster-b", "uninstall"): 1.0}
@@ -118,6 +119,9 @@ def test_pushed_metrics_reach_the_pushgateway_and_a_scraping_prometheus(tmp_path
             remaining = query(prometheus, "sum by (cluster) (asm_audit_istio_sidecar_pods)")
             assert {r["metric"]["cluster"]: float(r["value"][1]) for r in remaining} == {"cluster-a": 13.0,
                                                                                         "cluster-b": 11.0}
+            # Every query of the Grafana dashboard is valid PromQL and finds the pushed series.
+            for title, expr in dashboard_exprs():
+                assert query(prometheus, expr), title
 
 
 def test_unreachable_pushgateway_is_a_warning_and_the_verdict_stands(tmp_path, capsys):
