@@ -361,7 +361,7 @@ def _line_panel(series: dict[str, list[tuple[float, float]]], t0: float, t1: flo
     body = [_text(0, top + 11, title, weight="bold", size=11)]
     body.append(f'<rect x="{px}" y="{py}" width="{plot_w}" height="{plot_h}" fill="#f6f8fa" stroke="{GRID}"/>')
     peak = max((v for pts in series.values() for _, v in pts), default=0.0)
-    scale = peak if peak > 0 else 1.0
+    scale = float(math.ceil(peak / 2) * 2) if peak > 0 else 1.0  # even: the middle gridline is a whole count
     for frac in (0.0, 0.5, 1.0):
         gy = py + plot_h - (plot_h - 6) * frac
         body.append(f'<line x1="{px}" y1="{gy:.1f}" x2="{px + plot_w}" y2="{gy:.1f}" stroke="{GRID}"/>')
