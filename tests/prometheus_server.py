@@ -108,6 +108,35 @@ def tls_files(directory: Path) -> dict[str, Path]:
     return {"ca": ca, "cert": cert, "key": key}
 
 
+def wait_ready(process: subprocess.Popen[bytes], request: urllib.request.Request, timeout: float,
+               context: ssl.SSLContext | None = None) -> bool:
+    """Poll a readiness URL until it answers 200 (True), the process exits or the timeout passes (False)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            return False
+        try:
+            with urllib.request.urlopen(request, timeout=1, context=context) as answer:
+                if answer.status == 200:
+                    return True
+        except (OSError, urllib.error.URLError):
+            pass
+        time.sleep(0.05)
+    return False
+
+
+def stop_process(process: subprocess.Popen[bytes] | None) -> None:
+    """Terminate a server the tests started, killing it when it does not stop within 10 seconds."""
+    if process is None:
+        return
+    process.terminate()
+    try:
+        process.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait(timeout=5)
+
+
 class PrometheusServer:
     """Backfill `series` into a fresh TSDB and run a real Prometheus on it (context manager)."""
 
@@ -182,31 +211,13 @@ class PrometheusServer:
 
             headers["Authorization"] = "Basic " + base64.b64encode(
                 f"{BASIC_USER}:{BASIC_PASSWORD}".encode()).decode()
-        deadline = time.monotonic() + self.ready_timeout
-        while time.monotonic() < deadline:
-            assert self.process is not None
-            if self.process.poll() is not None:
-                return False
-            try:
-                request = urllib.request.Request(f"{self.url}/-/ready", headers=headers)
-                with urllib.request.urlopen(request, timeout=1, context=context) as answer:
-                    if answer.status == 200:
-                        return True
-            except (OSError, urllib.error.URLError):
-                pass
-            time.sleep(0.05)
-        return False
+        assert self.process is not None
+        return wait_ready(self.process, urllib.request.Request(f"{self.url}/-/ready", headers=headers),
+                          self.ready_timeout, context)
 
     def stop(self) -> None:
         process, self.process = self.process, None
-        if process is None:
-            return
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(timeout=5)
+        stop_process(process)
 
 
 class FaultProxy:

@@ -10,12 +10,10 @@ from __future__ import annotations
 
 import shutil
 import subprocess
-import time
-import urllib.error
 import urllib.request
 from pathlib import Path
 
-from tests.prometheus_server import free_port
+from tests.prometheus_server import free_port, stop_process, wait_ready
 
 PUSHGATEWAY = shutil.which("prometheus-pushgateway") or "/usr/bin/prometheus-pushgateway"
 
@@ -53,19 +51,8 @@ class PushgatewayServer:
         self.stop()
 
     def _wait_ready(self) -> bool:
-        deadline = time.monotonic() + self.ready_timeout
-        while time.monotonic() < deadline:
-            assert self.process is not None
-            if self.process.poll() is not None:
-                return False
-            try:
-                with urllib.request.urlopen(f"{self.url}/-/ready", timeout=1) as answer:
-                    if answer.status == 200:
-                        return True
-            except (OSError, urllib.error.URLError):
-                pass
-            time.sleep(0.05)
-        return False
+        assert self.process is not None
+        return wait_ready(self.process, urllib.request.Request(f"{self.url}/-/ready"), self.ready_timeout)
 
     def metrics_text(self) -> str:
         with urllib.request.urlopen(f"{self.url}/metrics", timeout=10) as answer:
@@ -73,11 +60,4 @@ class PushgatewayServer:
 
     def stop(self) -> None:
         process, self.process = self.process, None
-        if process is None:
-            return
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(timeout=5)
+        stop_process(process)
