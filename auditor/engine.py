@@ -570,6 +570,8 @@ class AuditResult:
     cluster_verdicts: dict[str, str] = field(default_factory=dict)
     # run --baseline: what changed since that report (auditor/diff.py compare() + how it gated), else None.
     baseline_delta: dict[str, Any] | None = None
+    # run --history: the burn-down series (auditor/history.py History.burndown()) for the reports, else None.
+    history: dict[str, Any] | None = None
 
 
 def cluster_facts(inv: Inventory, cr: dict[str, Any] | None) -> list[dict[str, Any]]:

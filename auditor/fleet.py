@@ -116,6 +116,13 @@ def _state(cluster: ClusterInventory | None) -> tuple[str, str | None]:
     return STATE_OK, None
 
 
+def istio_sidecar_pods(pods: pd.DataFrame) -> pd.DataFrame:
+    """The active sidecar pods still to move to ASM's proxy (the pods frame's rows)."""
+    # Pods whose marks contradict each other (mesh.PROXY_UNKNOWN) are not proven moved: counted as still to move.
+    return pods[pods["phase"].isin(ACTIVE_PHASES) & (pods["role"] == mesh.ROLE_SIDECAR)
+                & pods["proxy"].isin([mesh.PROXY_ISTIO, mesh.PROXY_UNKNOWN])]
+
+
 def proxy_counts(cluster: ClusterInventory) -> dict[str, int | None]:
     """Istio-sidecar workloads/pods and ASM-proxy pods, when pods were read (None otherwise)."""
     empty: dict[str, int | None] = {"istio_sidecar_workloads": None, "istio_sidecar_pods": None,
@@ -130,8 +137,7 @@ def proxy_counts(cluster: ClusterInventory) -> dict[str, int | None]:
         return {"istio_sidecar_workloads": 0, "istio_sidecar_pods": 0, "asm_proxy_pods": 0, "pods": 0}
     active = pods["phase"].isin(ACTIVE_PHASES)
     sidecar = pods["role"] == mesh.ROLE_SIDECAR
-    # Pods whose marks contradict each other (mesh.PROXY_UNKNOWN) are not proven moved: counted as still to move.
-    istio = pods[active & sidecar & pods["proxy"].isin([mesh.PROXY_ISTIO, mesh.PROXY_UNKNOWN])]
+    istio = istio_sidecar_pods(pods)
     workloads = istio[["namespace", "workload_kind", "workload_name"]].astype(str).drop_duplicates()
     return {"istio_sidecar_workloads": len(workloads), "istio_sidecar_pods": len(istio),
             "asm_proxy_pods": int((active & sidecar & (pods["proxy"] == mesh.PROXY_ASM)).sum()),

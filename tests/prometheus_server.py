@@ -108,12 +108,42 @@ def tls_files(directory: Path) -> dict[str, Path]:
     return {"ca": ca, "cert": cert, "key": key}
 
 
+def wait_ready(process: subprocess.Popen[bytes], request: urllib.request.Request, timeout: float,
+               context: ssl.SSLContext | None = None) -> bool:
+    """Poll a readiness URL until it answers 200 (True), the process exits or the timeout passes (False)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            return False
+        try:
+            with urllib.request.urlopen(request, timeout=1, context=context) as answer:
+                if answer.status == 200:
+                    return True
+        except (OSError, urllib.error.URLError):
+            pass
+        time.sleep(0.05)
+    return False
+
+
+def stop_process(process: subprocess.Popen[bytes] | None) -> None:
+    """Terminate a server the tests started, killing it when it does not stop within 10 seconds."""
+    if process is None:
+        return
+    process.terminate()
+    try:
+        process.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait(timeout=5)
+
+
 class PrometheusServer:
     """Backfill `series` into a fresh TSDB and run a real Prometheus on it (context manager)."""
 
     def __init__(self, series: Iterable[Series], workdir: Path, *, tls: dict[str, Path] | None = None,
-                 basic_auth: bool = False, ready_timeout: float = 20.0) -> None:
+                 basic_auth: bool = False, ready_timeout: float = 20.0, scrape: list[str] | None = None) -> None:
         self.series = list(series)
+        self.scrape = scrape or []  # host:port targets scraped every second (honor_labels, e.g. a Pushgateway)
         self.workdir = Path(workdir)
         self.tls = tls
         self.basic_auth = basic_auth
@@ -138,12 +168,18 @@ class PrometheusServer:
         data = self.workdir / "data"
         source = self.workdir / "series.om"
         started = time.perf_counter()
-        source.write_text(openmetrics(self.series))
-        subprocess.run([PROMTOOL, "tsdb", "create-blocks-from", "openmetrics", "-q", str(source), str(data)],
-                       check=True, capture_output=True)
+        if self.series:
+            source.write_text(openmetrics(self.series))
+            subprocess.run([PROMTOOL, "tsdb", "create-blocks-from", "openmetrics", "-q", str(source), str(data)],
+                           check=True, capture_output=True)
         self.timings["backfill_s"] = time.perf_counter() - started
         config = self.workdir / "prometheus.yml"
         config.write_text("global:\n  scrape_interval: 1h\n  evaluation_interval: 1h\n")  # scrapes nothing
+        if self.scrape:
+            config.write_text(json.dumps({  # JSON is YAML
+                "global": {"scrape_interval": "1s", "evaluation_interval": "1h"},
+                "scrape_configs": [{"job_name": "scraped", "honor_labels": True,
+                                    "static_configs": [{"targets": self.scrape}]}]}))
         args = [PROMETHEUS, f"--storage.tsdb.path={data}", f"--config.file={config}",
                 "--storage.tsdb.retention.time=3650d", "--log.level=warn"]
         if self.tls or self.basic_auth:
@@ -175,31 +211,13 @@ class PrometheusServer:
 
             headers["Authorization"] = "Basic " + base64.b64encode(
                 f"{BASIC_USER}:{BASIC_PASSWORD}".encode()).decode()
-        deadline = time.monotonic() + self.ready_timeout
-        while time.monotonic() < deadline:
-            assert self.process is not None
-            if self.process.poll() is not None:
-                return False
-            try:
-                request = urllib.request.Request(f"{self.url}/-/ready", headers=headers)
-                with urllib.request.urlopen(request, timeout=1, context=context) as answer:
-                    if answer.status == 200:
-                        return True
-            except (OSError, urllib.error.URLError):
-                pass
-            time.sleep(0.05)
-        return False
+        assert self.process is not None
+        return wait_ready(self.process, urllib.request.Request(f"{self.url}/-/ready", headers=headers),
+                          self.ready_timeout, context)
 
     def stop(self) -> None:
         process, self.process = self.process, None
-        if process is None:
-            return
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(timeout=5)
+        stop_process(process)
 
 
 class FaultProxy:

@@ -26,7 +26,7 @@ def build_app() -> typer.Typer:
     app.command()(demo.demo)
     app.command()(checks.checks)
     app.command()(explain.explain)
-    for optional in ("diff", "rbac"):
+    for optional in ("diff", "rbac", "history"):
         try:
             module = __import__(f"auditor.cli.{optional}", fromlist=[optional])
         except ImportError:

@@ -43,6 +43,17 @@ from auditor.cli.prometheus_options import (
     UsernameOpt,
     apply_prometheus_options,
 )
+from auditor.cli.tracking_options import (
+    HistoryOpt,
+    MetricsFileOpt,
+    NotifyFormatOpt,
+    NotifyOnOpt,
+    NotifyOpt,
+    NotifySecretFileOpt,
+    PushgatewayJobOpt,
+    PushgatewayOpt,
+    Tracking,
+)
 from auditor.diff import load_report
 from auditor.engine import PHASES, AuditResult
 from auditor.errors import UsageError
@@ -187,6 +198,14 @@ def run(
     fail_on_new: Annotated[bool, typer.Option(help="With --baseline: only blockers new since the baseline "
                                               "make NO-GO.")] = False,
     paper: PaperOpt = "a4",
+    metrics_file: MetricsFileOpt = None,
+    pushgateway: PushgatewayOpt = None,
+    pushgateway_job: PushgatewayJobOpt = "asm-audit",
+    history: HistoryOpt = None,
+    notify: NotifyOpt = None,
+    notify_format: NotifyFormatOpt = None,
+    notify_on: NotifyOnOpt = None,
+    notify_secret_file: NotifySecretFileOpt = None,
     quiet: QuietOpt = False,
 ) -> None:
     """Audit one gate (default: the next step the cluster shows) and write the reports."""
@@ -206,9 +225,18 @@ def run(
         password_file=prometheus_password_file, ca_file=prometheus_ca_file,
         insecure_skip_verify=prometheus_insecure_skip_verify, timeout=prometheus_timeout)
     cfg = apply_asm_options(cfg, asm_mesh_id, asm_region, asm_endpoint, snapshot)
-    with Progress(quiet) as progress:
-        result = api.run_audit(target, phase, cfg, allow_unknown=allow_unknown, strict=strict,
-                               progress=progress, baseline=previous, fail_on_new=fail_on_new)
-    result.options["paper"] = paper  # read by the PDF renderer
-    emit(result, out, formats, quiet)
+    tracking = Tracking(metrics_file=metrics_file, pushgateway=pushgateway, pushgateway_job=pushgateway_job,
+                        history_path=history, notify_spec=notify, notify_format=notify_format,
+                        notify_on=notify_on, notify_secret_file=notify_secret_file, quiet=quiet)
+    try:
+        tracking.check()
+        with Progress(quiet) as progress:
+            result = api.run_audit(target, phase, cfg, allow_unknown=allow_unknown, strict=strict,
+                                   progress=progress, baseline=previous, fail_on_new=fail_on_new)
+        result.options["paper"] = paper  # read by the PDF renderer
+        tracking.before_reports(result)
+        emit(result, out, formats, quiet)
+        tracking.after_reports()
+    finally:
+        tracking.close()
     raise typer.Exit(result.exit_code)

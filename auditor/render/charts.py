@@ -347,3 +347,59 @@ def traffic(gateways: Sequence[dict[str, Any]]) -> Markup:
                               fill=MUTED))
     body.append(_text(label_w - 8, axis_y + 14, "time (UTC)", anchor="end", size=9, fill=MUTED))
     return _svg(width, height, body, "Traffic through Istio gateways")
+
+
+# ---------------------------------------------------------------- burn-down (run --history)
+SERIES_COLORS = ("#1d4e89", "#e0892b", "#1b8a78", "#c0392b", "#7b5ea7", "#c98a00", "#66788a", "#2f9fd0")
+
+
+def _line_panel(series: dict[str, list[tuple[float, float]]], t0: float, t1: float, top: float, title: str,
+                width: float, label_w: float) -> list[str]:
+    """One panel: a title, a 0..max axis, one line (with dots) per series, legend on the left."""
+    plot_w, plot_h = width - label_w - 10, 120
+    px, py = label_w, top + 18
+    body = [_text(0, top + 11, title, weight="bold", size=11)]
+    body.append(f'<rect x="{px}" y="{py}" width="{plot_w}" height="{plot_h}" fill="#f6f8fa" stroke="{GRID}"/>')
+    peak = max((v for pts in series.values() for _, v in pts), default=0.0)
+    scale = float(math.ceil(peak / 2) * 2) if peak > 0 else 1.0  # even: the middle gridline is a whole count
+    for frac in (0.0, 0.5, 1.0):
+        gy = py + plot_h - (plot_h - 6) * frac
+        body.append(f'<line x1="{px}" y1="{gy:.1f}" x2="{px + plot_w}" y2="{gy:.1f}" stroke="{GRID}"/>')
+        body.append(_text(px - 4, gy + 3.5, human(scale * frac if peak > 0 else 0), anchor="end", size=9,
+                          fill=MUTED))
+    if not series:
+        body.append(_text(px + plot_w / 2, py + plot_h / 2, "nothing recorded", anchor="middle", size=10,
+                          fill=MUTED))
+    for i, (name, pts) in enumerate(sorted(series.items())[: len(SERIES_COLORS)]):
+        color = SERIES_COLORS[i]
+        coords = [(px + plot_w * (t - t0) / (t1 - t0), py + plot_h - (plot_h - 6) * v / scale) for t, v in pts]
+        if len(coords) > 1:
+            line = " ".join(f"{x:.1f},{y:.1f}" for x, y in coords)
+            body.append(f'<polyline points="{line}" fill="none" stroke="{color}" stroke-width="2"/>')
+        body.extend(f'<circle cx="{x:.1f}" cy="{y:.1f}" r="2.6" fill="{color}"/>' for x, y in coords)
+        ly = py + 8 + i * 15
+        body.append(f'<rect x="0" y="{ly}" width="10" height="10" fill="{color}"/>')
+        last = pts[-1][1] if pts else None
+        body.append(_text(14, ly + 9, f"{fit(name, 18)}: {human(last) if last is not None else '-'}", size=9.5))
+    return body
+
+
+def burndown(sidecars: dict[str, list[tuple[float, float]]], blockers: dict[str, list[tuple[float, float]]],
+             ) -> Markup:
+    """Istio-sidecar pods left per cluster and blockers per gate, run after run (from the history database).
+
+    Each series is drawn where it was measured only (a cluster whose pods were unread has no point that run).
+    """
+    width, label_w = 720, 170
+    times = [t for group in (sidecars, blockers) for pts in group.values() for t, _ in pts]
+    t0, t1 = (min(times), max(times)) if times else (0.0, 1.0)
+    if t1 <= t0:
+        t0, t1 = t0 - 1, t1 + 1  # one run: the points sit in the middle
+    body = _line_panel(sidecars, t0, t1, 0, "Pods still on Istio's sidecar, per cluster", width, label_w)
+    body += _line_panel(blockers, t0, t1, 150, "Blockers, per audited gate", width, label_w)
+    axis_y = 150 + 18 + 120 + 4
+    for frac, anchor in ((0.0, "start"), (0.5, "middle"), (1.0, "end")):
+        ax = label_w + (width - label_w - 10) * frac
+        body.append(_text(ax, axis_y + 10, _short_time(t0 + (t1 - t0) * frac), anchor=anchor, size=9, fill=MUTED))
+    body.append(_text(label_w - 8, axis_y + 10, "time (UTC)", anchor="end", size=9, fill=MUTED))
+    return _svg(width, axis_y + 16, body, "Burn-down: Istio-sidecar pods and blockers over time")

@@ -374,6 +374,16 @@ def progress_section(result: AuditResult, limits: Limits) -> dict[str, Any]:
             "gateways": gateways}
 
 
+def burndown_section(result: AuditResult) -> dict[str, Any] | None:
+    """run --history: the burn-down chart over the recorded runs (this one included), else None."""
+    history = getattr(result, "history", None)
+    if not isinstance(history, dict) or not history.get("runs"):
+        return None
+    sidecars, blockers = history.get("sidecars") or {}, history.get("blockers") or {}
+    return {"runs": int(history["runs"]), "svg": charts.burndown(sidecars, blockers),
+            "clusters": len(sidecars), "hidden": max(0, len(sidecars) - len(charts.SERIES_COLORS))}
+
+
 # ---------------------------------------------------------------- gateway traffic
 def _num(value: Any) -> float | None:
     try:
@@ -654,6 +664,7 @@ def build(result: AuditResult, limits: Limits = HTML_LIMITS) -> dict[str, Any]:
         "fleet": fleet,
         "since": since_section(result, limits),
         "progress": progress_section(result, limits),
+        "burndown": burndown_section(result),
         "traffic": traffic_section(frame, limits),
         "risk": risk_section(frame, limits),
         "runbook": runbook(result, block, unknown, limits),
