@@ -27,7 +27,7 @@ from auditor import kinds as K
 from auditor.check import ClusterCheck
 from auditor.cli.main import main
 from auditor.findings import records
-from auditor.model import Gate, Severity
+from auditor.model import Gate, Outcome, Severity, Status
 from auditor.render import renderers
 from tests import factory as f
 
@@ -578,6 +578,8 @@ class _NaiveCommand(ClusterCheck):
     severity = Severity.MAJOR
     rationale = "test"
     remediation = "test"
+    outcomes: ClassVar = (Outcome("NAV001", Status.PASS, "ok"), Outcome("NAV010", Status.FAIL, "a command"),
+                          Outcome("NAV020", Status.WARN, "a command"))
     needs: ClassVar = (K.DEPLOYMENT,)
 
     def check_cluster(self, cluster, ctx):

@@ -14,7 +14,7 @@ from auditor import kinds as K
 from auditor.check import ClusterCheck
 from auditor.engine import run_audit
 from auditor.findings import findings_frame, records, verdict_of
-from auditor.model import Finding, Gate, Severity, Status, Verdict
+from auditor.model import Finding, Gate, Outcome, Severity, Status, Verdict
 from auditor.registry import load_registry
 from auditor.sources.snapshot import open_snapshot
 from tests import factory as f
@@ -50,6 +50,7 @@ class Crashing(ClusterCheck):
     severity = Severity.MINOR
     rationale = "r"
     remediation = "x"
+    outcomes = (Outcome("TST101", Status.PASS, "never reached"),)
     needs = (K.POD,)
 
     def check_cluster(self, cluster, ctx):
@@ -63,6 +64,7 @@ class Silent(ClusterCheck):
     severity = Severity.MINOR
     rationale = "r"
     remediation = "x"
+    outcomes = (Outcome("TST201", Status.PASS, "never reached"),)
 
     def check_cluster(self, cluster, ctx):
         return []
@@ -103,7 +105,7 @@ def test_third_party_check_registers_through_the_entry_point(tmp_path, monkeypat
     (pkg / "acme_checks").mkdir(parents=True)
     (pkg / "acme_checks" / "__init__.py").write_text(textwrap.dedent('''
         from auditor.check import ClusterCheck
-        from auditor.model import Gate, Severity
+        from auditor.model import Gate, Outcome, Severity, Status
 
         class NoBarePods(ClusterCheck):
             id = "acme-no-bare-pods"
@@ -112,6 +114,8 @@ def test_third_party_check_registers_through_the_entry_point(tmp_path, monkeypat
             severity = Severity.MAJOR
             rationale = "Bare pods are not recreated."
             remediation = "Wrap them in a Deployment."
+            outcomes = (Outcome("ACME001", Status.PASS, "no bare pod"),
+                        Outcome("ACME010", Status.FAIL, "a pod without owner"))
 
             def check_cluster(self, cluster, ctx):
                 pods = cluster.pods()

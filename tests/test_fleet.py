@@ -21,7 +21,7 @@ from auditor.cli.main import main
 from auditor.config import Config
 from auditor.errors import UsageError
 from auditor.fleet import load_fleet
-from auditor.model import Finding, Gate, Severity, Verdict
+from auditor.model import Finding, Gate, Outcome, Severity, Status, Verdict
 from tests import factory as f
 from tests.fakeapi import FakeApiServer
 
@@ -81,6 +81,7 @@ class SeesTheFleet(Check):
     severity = Severity.INFO
     rationale = "test"
     remediation = "none"
+    outcomes = (Outcome("FLT001", Status.PASS, "every data plane seen"),)
     uses = (K.NAMESPACE,)
 
     def run(self, ctx: Context) -> Iterable[Finding]:

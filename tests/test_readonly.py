@@ -23,7 +23,7 @@ from auditor.cli.main import main
 from auditor.errors import SourceError
 from auditor.findings import records
 from auditor.kinds import Kind
-from auditor.model import Gate, Severity
+from auditor.model import Gate, Outcome, Severity, Status
 from auditor.sources.live import LiveCluster, refuse_unsafe
 from tests import factory as f
 from tests.fakeapi import FakeApiServer, RequestRecord
@@ -157,6 +157,7 @@ class ReadsRemoteSecrets(ClusterCheck):
     severity = Severity.MAJOR
     rationale = "test"
     remediation = "test"
+    outcomes: ClassVar = (Outcome("SEC001", Status.PASS, "secrets counted"),)
     needs: ClassVar = (SECRET,)
 
     def check_cluster(self, cluster, ctx):

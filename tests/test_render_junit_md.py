@@ -70,8 +70,11 @@ def test_junit_shape_and_counts_add_up(all_gates: AuditResult, tmp_path: Path) -
 
 def test_junit_maps_statuses(all_gates: AuditResult, no_asm: AuditResult, tmp_path: Path) -> None:
     root = parse(junit.render(all_gates, tmp_path))
-    cases = {(s.get("name").split()[-1], c.get("name")): c for s in root for c in s.findall("testcase")}
+    # testcase names: "<check> [<cluster>] <codes>"; keyed here by check and cluster
+    cases = {(s.get("name").split()[-1], " ".join(c.get("name").split()[:2])): c for s in root
+             for c in s.findall("testcase")}
     sidecars = cases[("uninstall", "istio-sidecars-remaining [cluster-a]")]
+    assert sidecars.get("name") == "istio-sidecars-remaining [cluster-a] AA1210"
     failure = sidecars.find("failure")
     assert failure is not None and failure.get("type") == "blocker"
     assert failure.get("message").startswith("3 FAIL")
@@ -95,7 +98,7 @@ def test_junit_exempt_failure_passes_and_is_listed(all_gates: AuditResult, tmp_p
                      name="old", severity=Severity.BLOCKER, gate="uninstall", check_id="istio-sidecars-remaining",
                      title="t", exempt=True, exempt_reason="CHG-1234 until 2027-01-31")
     root = parse(junit.render(with_findings(all_gates, [exempt]), tmp_path))
-    case = next(c for c in root.iter("testcase") if c.get("name") == "istio-sidecars-remaining [cluster-z]")
+    case = next(c for c in root.iter("testcase") if c.get("name").startswith("istio-sidecars-remaining [cluster-z]"))
     assert outcome(case) == "passed"
     assert "exempt: CHG-1234" in case.find("system-out").text
 
@@ -109,8 +112,8 @@ def test_junit_strips_xml_invalid_characters_and_escapes(all_gates: AuditResult,
     assert not re.search(rb"[\x00-\x08\x0b\x0c\x0e-\x1f]", raw)
     assert b"<script>" not in raw and b"&lt;script&gt;" in raw
     root = parse(path)  # parses: no invalid character survived
-    text = next(c for c in root.iter("testcase") if c.get("name") == "istio-sidecars-remaining [cluster-a]").find(
-        "failure").text
+    case = next(c for c in root.iter("testcase") if c.get("name").startswith("istio-sidecars-remaining [cluster-a]"))
+    text = case.find("failure").text
     assert "<script>alert(1)</script>" in text and "{{ 7*7 }}" in text and "shop/evil:" in text
 
 
@@ -119,7 +122,7 @@ def test_junit_caps_lines_per_testcase(all_gates: AuditResult, tmp_path: Path) -
                     name=f"w{i:04d}", severity=Severity.BLOCKER, gate="uninstall",
                     check_id="istio-sidecars-remaining", title="t") for i in range(500)]
     root = parse(junit.render(with_findings(all_gates, many), tmp_path))
-    case = next(c for c in root.iter("testcase") if c.get("name") == "istio-sidecars-remaining [cluster-q]")
+    case = next(c for c in root.iter("testcase") if c.get("name").startswith("istio-sidecars-remaining [cluster-q]"))
     failure = case.find("failure")
     assert failure.get("message").startswith("500 FAIL")
     assert failure.text.count("FAIL [blocker]") == junit.MAX_LINES
