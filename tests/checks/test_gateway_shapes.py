@@ -251,3 +251,18 @@ def test_asm_gateway_pods_are_not_unrecognised_istio_gateways(audit):
                 labels={"app": "istio-asm-ingressgateway", "istio": "asm-ingressgateway"})
     a = audit({"cluster-a": cluster(dep, rs, pod)}, "uninstall", asm=[f.migration_cr("Migrating")], config=IDS)
     assert a.statuses(PRESENT) == ["NOT_APPLICABLE"]
+
+
+def test_custom_gateway_role_eastwest_from_its_network_service(audit):
+    """Istio's multicluster docs (samples/multicluster/gen-eastwest-gateway.sh) expose the east-west gateway
+    through a Service labelled topology.istio.io/network on 15443; here with a custom name and label."""
+    svc = f.gateway_service("xnet", "edge", labels={"app": "xnet", "topology.istio.io/network": "network-1"},
+                            selector={"istio": "xnet"}, ports=[15021, 15443])
+    other = f.gateway_service("xnet-other", "istio-system", labels={"topology.istio.io/network": "network-1"},
+                              selector={"istio": "xnet"}, ports=[15443])  # same selector, other namespace: not it
+    a = audit({"cluster-a": cluster(*custom_gateway("xnet", "edge", "xnet"), other)}, "uninstall",
+              asm=[f.migration_cr("Migrating")], config=IDS)
+    assert kinds_found(a) == {"edge/xnet": "unknown"}
+    b = audit({"cluster-a": cluster(*custom_gateway("xnet", "edge", "xnet"), svc)}, "uninstall",
+              asm=[f.migration_cr("Migrating")], config=IDS)
+    assert kinds_found(b) == {"edge/xnet": "eastwest"}
