@@ -61,12 +61,18 @@ class IstioSidecarsRemaining(ClusterCheck):
     rationale = ("`istioctl uninstall --purge` removes istiod; pods still on Istio's sidecar then lose their "
                  "control plane and certificates. Every workload must run ASM's proxy first.")
     remediation = "Label the pod template with sidecar.asm.aliyun.com/inject=true (rolling restart)."
-    outcomes = (
-        Outcome("AA1201", Status.PASS, "no pod runs Istio's sidecar"),
-        Outcome("AA1210", Status.FAIL, "pods of a workload still run Istio's sidecar"),
-        Outcome("AA1230", Status.UNKNOWN,
-                "pods whose proxy marks contradict each other: Istio's or ASM's cannot be told"),
-    )
+    CLEAN = Outcome("AA1201", Status.PASS, "no pod runs Istio's sidecar")
+    LEFT = Outcome("AA1210", Status.FAIL, "pods of a workload still run Istio's sidecar; the workload is not "
+                   "labelled for ASM's proxy yet")
+    RESTART_PENDING = Outcome("AA1211", Status.FAIL, "the workload is labelled for ASM's proxy but its pods still run "
+                              "Istio's sidecar: restart pending")
+    PARTLY_MOVED = Outcome("AA1212", Status.FAIL, "some pods of the workload carry the ASM label, all still run "
+                           "Istio's sidecar: rollout in progress or stuck")
+    BAKED_IN = Outcome("AA1213", Status.FAIL, "Istio's sidecar is in the workload template itself (istioctl "
+                       "kube-inject): relabelling alone does not move it; re-render the manifest")
+    UNCLASSIFIED = Outcome("AA1230", Status.UNKNOWN,
+                           "pods whose proxy marks contradict each other: Istio's or ASM's cannot be told")
+    outcomes = (CLEAN, LEFT, RESTART_PENDING, PARTLY_MOVED, BAKED_IN, UNCLASSIFIED)
     needs = (K.POD,)
     uses = (K.REPLICASET, K.JOB, K.DEPLOYMENT, K.STATEFULSET, K.DAEMONSET, K.CRONJOB)
 
@@ -91,19 +97,23 @@ class IstioSidecarsRemaining(ClusterCheck):
                            "contains istio-proxy (kube-inject), so relabelling alone may not move it")
                 remediation = rerender_remediation(cluster.name, kind, namespace, name)
                 evidence["manual_injection"] = True
+                outcome = self.BAKED_IN
             elif labelled == total:
                 message = (f"restart pending: {total} pod(s) labelled sidecar.asm.aliyun.com/inject=true "
                            f"still run Istio's sidecar ({detail})")
                 remediation = mesh.restart_command(cluster.name, kind, namespace, name)
+                outcome = self.RESTART_PENDING
             elif labelled:
                 message = (f"{total} pod(s) still run Istio's sidecar ({detail}); {labelled} of them carry "
                            "sidecar.asm.aliyun.com/inject=true (rollout in progress or stuck?)")
                 remediation = mesh.asm_inject_command(cluster.name, kind, namespace, name)
+                outcome = self.PARTLY_MOVED
             else:
                 message = f"{total} pod(s) still run Istio's sidecar ({detail})"
                 remediation = mesh.asm_inject_command(cluster.name, kind, namespace, name)
-            yield self.fail(cluster.name, message, kind=kind, namespace=namespace, name=name,
-                            remediation=remediation, evidence=evidence)
+                outcome = self.LEFT
+            yield self.report(outcome, cluster.name, message, kind=kind, namespace=namespace, name=name,
+                              remediation=remediation, evidence=evidence)
         unclassified = list(unclassified_proxy_findings(self, cluster, pods))
         yield from unclassified
         if sidecars.empty and not unclassified:
