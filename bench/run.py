@@ -215,10 +215,12 @@ def child_naive(args: dict[str, Any]) -> dict[str, Any]:
 CHILDREN = {"audit": child_audit, "baseline": child_baseline, "floor": child_floor, "naive": child_naive}
 
 
-def spawn(kind: str, args: dict[str, Any], env: dict[str, str] | None = None) -> dict[str, Any]:
-    """Run one child in a fresh interpreter; its last stdout line is its JSON answer."""
+def spawn(kind: str, args: dict[str, Any], env: dict[str, str] | None = None, code: Path = ROOT) -> dict[str, Any]:
+    """Run one child in a fresh interpreter; its last stdout line is its JSON answer. `code`: the checkout whose
+    auditor it imports (`-m` puts the working directory first on sys.path)."""
+    env = {**os.environ, **(env or {}), "PYTHONPATH": str(code)}
     proc = subprocess.run([sys.executable, "-m", "bench.run", "--child", kind, "--child-args", orjson.dumps(
-        args).decode()], cwd=ROOT, capture_output=True, text=True, env={**os.environ, **(env or {})})
+        args).decode()], cwd=code, capture_output=True, text=True, env=env)
     if proc.returncode != 0:
         raise SystemExit(f"bench child {kind} failed ({proc.returncode}):\n{proc.stderr[-4000:]}")
     return orjson.loads(proc.stdout.strip().splitlines()[-1])
@@ -286,7 +288,7 @@ def child_args(mode: str, snapshot: Path, live: LiveClusters | None, page_size: 
 
 
 def measure(pods: int, mode: str, repeat: int, cache: Path, pdf: bool, page_size: int,
-            profile: Path | None = None, gzip: bool = True) -> dict[str, Any]:
+            profile: Path | None = None, gzip: bool = True, old_code: Path | None = None) -> dict[str, Any]:
     from bench.generate import ensure
 
     start = time.perf_counter()
@@ -297,6 +299,7 @@ def measure(pods: int, mode: str, repeat: int, cache: Path, pdf: bool, page_size
     floors: list[dict[str, Any]] = []
     requests: list[int] = []
     wire: list[int] = []
+    old_audits: list[dict[str, Any]] = []
     env = {"ASM_AUDIT_PAGE_SIZE": str(page_size)}
     with tempfile.TemporaryDirectory(prefix="asm-audit-bench-") as tmp:
         live = LiveClusters(snapshot, Path(tmp), gzip) if mode == "live" else None
@@ -313,6 +316,9 @@ def measure(pods: int, mode: str, repeat: int, cache: Path, pdf: bool, page_size
                     wire.append(live.bytes_sent())
                     args["lists"] = live.list_paths()
                 audits.append(audit)
+                if old_code is not None:
+                    old_audits.append(spawn("audit", {**args, "pdf": False}, env, code=old_code))
+                    log(f"old code: audit {old_audits[-1]['audit_s']:.2f}s (rss {old_audits[-1]['peak_rss_mb']} MB)")
                 baselines.append(spawn("baseline", args, env))
                 floors.append(spawn("floor", args, env))
                 log(f"{mode} {pods} pods, run {i + 1}/{repeat}: audit {audit['audit_s']:.2f}s "
@@ -339,7 +345,16 @@ def measure(pods: int, mode: str, repeat: int, cache: Path, pdf: bool, page_size
         "baseline_runs_s": [round(b["baseline_s"], 3) for b in baselines],
         "floor_runs_s": [round(f["floor_s"], 3) for f in floors],
         "bytes_on_wire": wire[0] if wire else None,
-    }
+    } | (_old_fields(old_audits, floor_s) if old_audits else {})
+
+
+def _old_fields(old_audits: list[dict[str, Any]], floor_s: float) -> dict[str, Any]:
+    """The same audits by another checkout (--old-code), interleaved with ours: before/after on the same load."""
+    old_s = statistics.median(a["audit_s"] for a in old_audits)
+    return {"old_audit_s": round(old_s, 3), "old_ratio_floor": round(old_s / floor_s, 3) if floor_s else None,
+            "old_peak_rss_mb": statistics.median(a["peak_rss_mb"] for a in old_audits),
+            "old_audit_runs_s": [round(a["audit_s"], 3) for a in old_audits],
+            "old_findings": old_audits[0]["findings"]}
 
 
 def _print_profile(path: Path, top: int = 25) -> None:
@@ -439,6 +454,8 @@ def main(argv: list[str] | None = None) -> int:
                         "and print the top entries on stderr")
     parser.add_argument("--no-gzip", action="store_true", help="live: the fake API servers never compress "
                         "(bytes_on_wire and audit_s without gzip)")
+    parser.add_argument("--old-code", type=Path, help="also time the audit of another checkout (e.g. main, with "
+                        "this bench/ copied in), interleaved with ours: old_audit_s, old_ratio_floor")
     parser.add_argument("--growth", metavar="N1,N2", help="instead: audits of these sizes interleaved in one run; "
                         "prints how audit time grows from the first size to the last")
     parser.add_argument("--child", choices=sorted(CHILDREN), help=argparse.SUPPRESS)
@@ -463,7 +480,7 @@ def main(argv: list[str] | None = None) -> int:
         print(orjson.dumps(line).decode(), flush=True)
         return 0
     line = measure(args.pods, args.mode, args.repeat, args.cache, not args.no_pdf, args.page_size,
-                   args.profile, gzip=not args.no_gzip)
+                   args.profile, gzip=not args.no_gzip, old_code=args.old_code)
     if args.naive_pods:
         line.update(measure_naive(args.naive_pods, args.repeat, args.cache, args.page_size))
     else:
