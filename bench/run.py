@@ -258,6 +258,11 @@ class LiveClusters:
     def requests(self) -> int:
         return sum(len(s.requests) for s in self.servers.values())
 
+    def compress(self, on: bool) -> None:
+        """Servers that gzip large answers (as kube-apiserver does) or never compress."""
+        for server in self.servers.values():
+            server.gzip_min_bytes = 128 * 1024 if on else None
+
     def bytes_sent(self) -> int:
         """Bytes of the answers as sent (compressed or not): what crossed the wire."""
         return sum(r.bytes_sent or 0 for s in self.servers.values() for r in s.requests)
@@ -288,7 +293,8 @@ def child_args(mode: str, snapshot: Path, live: LiveClusters | None, page_size: 
 
 
 def measure(pods: int, mode: str, repeat: int, cache: Path, pdf: bool, page_size: int,
-            profile: Path | None = None, gzip: bool = True, old_code: Path | None = None) -> dict[str, Any]:
+            profile: Path | None = None, gzip: bool = True, old_code: Path | None = None,
+            gzip_ab: bool = False) -> dict[str, Any]:
     from bench.generate import ensure
 
     start = time.perf_counter()
@@ -300,6 +306,7 @@ def measure(pods: int, mode: str, repeat: int, cache: Path, pdf: bool, page_size
     requests: list[int] = []
     wire: list[int] = []
     old_audits: list[dict[str, Any]] = []
+    plain: list[tuple[float, int]] = []  # --gzip-ab: (audit_s, bytes on the wire) with compression off
     env = {"ASM_AUDIT_PAGE_SIZE": str(page_size)}
     with tempfile.TemporaryDirectory(prefix="asm-audit-bench-") as tmp:
         live = LiveClusters(snapshot, Path(tmp), gzip) if mode == "live" else None
@@ -316,6 +323,12 @@ def measure(pods: int, mode: str, repeat: int, cache: Path, pdf: bool, page_size
                     wire.append(live.bytes_sent())
                     args["lists"] = live.list_paths()
                 audits.append(audit)
+                if live and gzip_ab:
+                    live.compress(False)
+                    live.clear()
+                    plain.append((spawn("audit", {**args, "pdf": False}, env)["audit_s"], live.bytes_sent()))
+                    live.compress(True)
+                    log(f"without gzip: audit {plain[-1][0]:.2f}s, {plain[-1][1]} bytes on the wire")
                 if old_code is not None:
                     old_audits.append(spawn("audit", {**args, "pdf": False}, env, code=old_code))
                     log(f"old code: audit {old_audits[-1]['audit_s']:.2f}s (rss {old_audits[-1]['peak_rss_mb']} MB)")
@@ -345,7 +358,9 @@ def measure(pods: int, mode: str, repeat: int, cache: Path, pdf: bool, page_size
         "baseline_runs_s": [round(b["baseline_s"], 3) for b in baselines],
         "floor_runs_s": [round(f["floor_s"], 3) for f in floors],
         "bytes_on_wire": wire[0] if wire else None,
-    } | (_old_fields(old_audits, floor_s) if old_audits else {})
+    } | (_old_fields(old_audits, floor_s) if old_audits else {}) | ({
+        "nogzip_audit_s": round(statistics.median(a for a, _ in plain), 3), "nogzip_bytes_on_wire": plain[0][1],
+        "nogzip_audit_runs_s": [round(a, 3) for a, _ in plain]} if plain else {})
 
 
 def _old_fields(old_audits: list[dict[str, Any]], floor_s: float) -> dict[str, Any]:
@@ -454,6 +469,8 @@ def main(argv: list[str] | None = None) -> int:
                         "and print the top entries on stderr")
     parser.add_argument("--no-gzip", action="store_true", help="live: the fake API servers never compress "
                         "(bytes_on_wire and audit_s without gzip)")
+    parser.add_argument("--gzip-ab", action="store_true", help="live: also time each repetition's audit with the "
+                        "servers' compression off (nogzip_audit_s, nogzip_bytes_on_wire), interleaved")
     parser.add_argument("--old-code", type=Path, help="also time the audit of another checkout (e.g. main, with "
                         "this bench/ copied in), interleaved with ours: old_audit_s, old_ratio_floor")
     parser.add_argument("--growth", metavar="N1,N2", help="instead: audits of these sizes interleaved in one run; "
@@ -480,7 +497,8 @@ def main(argv: list[str] | None = None) -> int:
         print(orjson.dumps(line).decode(), flush=True)
         return 0
     line = measure(args.pods, args.mode, args.repeat, args.cache, not args.no_pdf, args.page_size,
-                   args.profile, gzip=not args.no_gzip, old_code=args.old_code)
+                   args.profile, gzip=not args.no_gzip, old_code=args.old_code,
+                   gzip_ab=args.gzip_ab)
     if args.naive_pods:
         line.update(measure_naive(args.naive_pods, args.repeat, args.cache, args.page_size))
     else:
