@@ -97,7 +97,7 @@ def child_audit(args: dict[str, Any]) -> dict[str, Any]:
     if args.get("pdf"):
         from auditor.render import renderers
 
-        table = renderers()
+        table = renderers(["pdf"])
         if "pdf" in table:
             with tempfile.TemporaryDirectory() as tmp:
                 start = time.perf_counter()
