@@ -44,6 +44,20 @@ def test_every_request_accepts_gzip_and_names_the_tool_with_its_version(tmp_path
     assert sum(r.bytes_sent for r in requests) * 2 < sum(r.bytes_sent for r in plain_requests)
 
 
+def test_gzipped_answers_read_in_pieces_under_a_run_deadline_are_the_same(tmp_path):
+    """With --run-timeout the body is read in pieces (LiveCluster._read_body): those are decompressed too."""
+    with live_demo(tmp_path) as demo:
+        for server in demo.servers.values():
+            server.gzip_min_bytes = 0
+        pieces = api.run_audit(demo.target(run_timeout_s=300), phase="all")
+        whole = api.run_audit(demo.target(), phase="all")
+        encodings = {r.content_encoding for r in demo.requests() if r.status == 200}
+    assert encodings == {"gzip"}
+    assert pieces.inputs_sha256 == whole.inputs_sha256 != ""
+    assert (pieces.verdict.value, len(pieces.findings)) == ("NO-GO", 144)
+    assert comparable(pieces) == comparable(whole)
+
+
 def test_cluster_scoped_config_comes_from_the_watch_cache_and_pods_are_paged_consistently(tmp_path, monkeypatch):
     monkeypatch.setattr(live, "PAGE_SIZE", 7)  # the demo has 9 CRDs, 8 namespaces and 34 pods per data plane
     with live_demo(tmp_path) as demo:
