@@ -61,7 +61,8 @@ from urllib.parse import parse_qs, urlsplit
 
 import yaml
 
-__all__ = ["EXPIRED_CONTINUE_MESSAGE", "FakeApiServer", "RequestRecord", "ResourceType", "guess_plural"]
+__all__ = ["EXPIRED_CONTINUE_MESSAGE", "GZIP_MIN_BYTES", "FakeApiServer", "RequestRecord", "ResourceType",
+           "guess_plural"]
 
 # Real kube-apiserver message, verbatim, so code matching on it is tested against the truth.
 EXPIRED_CONTINUE_MESSAGE = (
@@ -99,6 +100,8 @@ _DEFAULT_MESSAGES: dict[int, str] = {
 }
 
 _FIRST_RESOURCE_VERSION = 1000
+# kube-apiserver gzips answers of at least this many bytes when the client accepts gzip (APIResponseCompression).
+GZIP_MIN_BYTES = 128 * 1024
 
 
 @dataclass(frozen=True)
@@ -462,7 +465,7 @@ class FakeApiServer:
         self._version: dict[str, str] = {}
         self.set_version("v1.30.4")
         # Answers at least this large are gzipped when the client accepts it (kube-apiserver: 128 KiB); None: never.
-        self.gzip_min_bytes: int | None = 128 * 1024
+        self.gzip_min_bytes: int | None = GZIP_MIN_BYTES
         self._httpd: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
         self._stopping = threading.Event()
