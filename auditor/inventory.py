@@ -8,6 +8,7 @@ ConfigMap data outside istio-system, only the owner chain of ReplicaSets and Job
 
 from __future__ import annotations
 
+import operator
 import sys
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
@@ -395,8 +396,10 @@ class ClusterInventory:
         wl_name: list[str] = []
         # Resolve per distinct owner, not per pod: a 150k-pod cluster has far fewer owners.
         cache: dict[tuple[str, str, str, str, str], tuple[str, str]] = {}
-        for ns, pod, okind, oname, thash in zip(frame["namespace"], frame["name"], frame["owner_kind"],
-                                              frame["owner_name"], frame["template_hash"], strict=True):
+        # From the rows, not the frame's columns: iterating pandas' string arrays costs ~1 µs per value.
+        fields = operator.itemgetter(*(POD_COLUMNS.index(c) for c in ("namespace", "name", "owner_kind",
+                                                                      "owner_name", "template_hash")))
+        for ns, pod, okind, oname, thash in map(fields, self.pod_rows):
             key = (ns, okind, oname, thash, pod if not okind else "")
             hit = cache.get(key)
             if hit is None:

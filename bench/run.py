@@ -11,6 +11,9 @@ Prints ONE JSON line on stdout (progress goes to stderr):
 - `baseline_s`: the floor, measured in the same run and also in a fresh subprocess: fetch the same
   lists over HTTP with the same page size (live) or read the same snapshot files (snapshot), and
   `orjson.loads` every page (cyclic GC off, the strictest floor); `ratio` = audit_s / baseline_s;
+- `floor_s`: the typed floor, measured alike: the same bytes decoded by msgspec into Structs holding only the
+  fields the checks read (bench/floor.py); `ratio_floor` = audit_s / floor_s;
+- `bytes_on_wire` (live): the answers' bytes as the fake API servers sent them (gzip unless `--no-gzip`);
 - `peak_rss_mb`: peak RSS (VmHWM) of the audit subprocess, imports included;
 - `api_requests`: requests the audit sent to the (fake) API servers (0 for a snapshot);
 - `pdf_s`, `pdf_pages`: rendering report.pdf of that audit (null while no PDF renderer exists);
@@ -32,6 +35,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -93,7 +97,7 @@ def child_audit(args: dict[str, Any]) -> dict[str, Any]:
     if args.get("pdf"):
         from auditor.render import renderers
 
-        table = renderers()
+        table = renderers(["pdf"])
         if "pdf" in table:
             with tempfile.TemporaryDirectory() as tmp:
                 start = time.perf_counter()
@@ -115,11 +119,30 @@ def _pdf_pages(path: Path) -> int:
 
 
 def child_baseline(args: dict[str, Any]) -> dict[str, Any]:
-    """The floor: the same bytes, read and parsed, nothing else.
+    """The floor: the same bytes, read and parsed (`orjson.loads`), nothing else.
 
     Cyclic GC is off, as in the audit while it reads: with it on, full collections walking the objects
     being parsed triple the time of `orjson.loads` (measured), which would flatter the ratio.
     """
+    return _read_all(args, "baseline_s", orjson.loads, _orjson_page)
+
+
+def _orjson_page(_path: str, body: bytes) -> tuple[Any, str | None]:
+    answer = orjson.loads(body)
+    return answer, (answer.get("metadata") or {}).get("continue")
+
+
+def child_floor(args: dict[str, Any]) -> dict[str, Any]:
+    """The typed floor: the same bytes, read and decoded by msgspec into Structs holding only the fields the
+    checks read (bench/floor.py)."""
+    from bench import floor
+
+    return _read_all(args, "floor_s", floor.decode_snapshot_file, floor.decode_page)
+
+
+def _read_all(args: dict[str, Any], label: str, decode_file: Callable[[bytes], Any],
+              decode_page: Callable[[str, bytes], tuple[Any, str | None]]) -> dict[str, Any]:
+    """Every snapshot file, or every page of the lists the audit read (same page size, same server), decoded."""
     import gc
 
     gc.disable()
@@ -129,16 +152,17 @@ def child_baseline(args: dict[str, Any]) -> dict[str, Any]:
         start = time.perf_counter()
         for path in sorted(Path(args["snapshot"]).rglob("*.json")):
             raw = path.read_bytes()
-            orjson.loads(raw)
+            decode_file(raw)
             size += len(raw)
             pages += 1
-        return {"baseline_s": time.perf_counter() - start, "pages": pages, "bytes": size}
+        return {label: time.perf_counter() - start, "pages": pages, "bytes": size}
     from urllib.parse import urlencode
 
     import urllib3
 
     pool = urllib3.PoolManager(maxsize=4)
-    headers = {"Accept": "application/json", "Authorization": f"Bearer {TOKEN}"}
+    # As the audit asks: gzip when the server compresses (the bytes are counted decompressed).
+    headers = {"Accept": "application/json", "Authorization": f"Bearer {TOKEN}", "Accept-Encoding": "gzip"}
     start = time.perf_counter()
     for base, path in args["lists"]:
         token = None
@@ -146,14 +170,13 @@ def child_baseline(args: dict[str, Any]) -> dict[str, Any]:
             query = [("limit", args["page_size"])] + ([("continue", token)] if token else [])
             resp = pool.request("GET", f"{base}{path}?{urlencode(query)}", headers=headers, retries=False)
             if resp.status != 200:
-                raise SystemExit(f"baseline: GET {path} answered {resp.status}")
-            answer = orjson.loads(resp.data)
+                raise SystemExit(f"{label}: GET {path} answered {resp.status}")
+            _answer, token = decode_page(path, resp.data)
             size += len(resp.data)
             pages += 1
-            token = (answer.get("metadata") or {}).get("continue")
             if not token:
                 break
-    return {"baseline_s": time.perf_counter() - start, "pages": pages, "bytes": size}
+    return {label: time.perf_counter() - start, "pages": pages, "bytes": size}
 
 
 def child_naive(args: dict[str, Any]) -> dict[str, Any]:
@@ -193,13 +216,15 @@ def child_naive(args: dict[str, Any]) -> dict[str, Any]:
             "pods": len(held["pods"]), "istio_workloads": len(istio_by_owner)}
 
 
-CHILDREN = {"audit": child_audit, "baseline": child_baseline, "naive": child_naive}
+CHILDREN = {"audit": child_audit, "baseline": child_baseline, "floor": child_floor, "naive": child_naive}
 
 
-def spawn(kind: str, args: dict[str, Any], env: dict[str, str] | None = None) -> dict[str, Any]:
-    """Run one child in a fresh interpreter; its last stdout line is its JSON answer."""
+def spawn(kind: str, args: dict[str, Any], env: dict[str, str] | None = None, code: Path = ROOT) -> dict[str, Any]:
+    """Run one child in a fresh interpreter; its last stdout line is its JSON answer. `code`: the checkout whose
+    auditor it imports (`-m` puts the working directory first on sys.path)."""
+    env = {**os.environ, **(env or {}), "PYTHONPATH": str(code)}
     proc = subprocess.run([sys.executable, "-m", "bench.run", "--child", kind, "--child-args", orjson.dumps(
-        args).decode()], cwd=ROOT, capture_output=True, text=True, env={**os.environ, **(env or {})})
+        args).decode()], cwd=code, capture_output=True, text=True, env=env)
     if proc.returncode != 0:
         raise SystemExit(f"bench child {kind} failed ({proc.returncode}):\n{proc.stderr[-4000:]}")
     return orjson.loads(proc.stdout.strip().splitlines()[-1])
@@ -209,7 +234,7 @@ def spawn(kind: str, args: dict[str, Any], env: dict[str, str] | None = None) ->
 class LiveClusters:
     """The snapshot served by two fake API servers (data plane, ASM) with kubeconfigs for them."""
 
-    def __init__(self, snapshot: Path, workdir: Path) -> None:
+    def __init__(self, snapshot: Path, workdir: Path, gzip: bool = True) -> None:
         sys.path.insert(0, str(ROOT))
         from tests.fakeapi import FakeApiServer
 
@@ -227,6 +252,7 @@ class LiveClusters:
             self.servers[name] = server
             self.kubeconfigs[name] = str(server.write_kubeconfig(workdir / f"kubeconfig-{name}", context=name,
                                                                  token=TOKEN))
+        self.compress(gzip)
 
     def clear(self) -> None:
         for server in self.servers.values():
@@ -234,6 +260,17 @@ class LiveClusters:
 
     def requests(self) -> int:
         return sum(len(s.requests) for s in self.servers.values())
+
+    def compress(self, on: bool) -> None:
+        """Servers that gzip large answers (as kube-apiserver does) or never compress."""
+        from tests.fakeapi import GZIP_MIN_BYTES
+
+        for server in self.servers.values():
+            server.gzip_min_bytes = GZIP_MIN_BYTES if on else None  # None: APIResponseCompression off
+
+    def bytes_sent(self) -> int:
+        """Bytes of the answers as sent (compressed or not): what crossed the wire."""
+        return sum(r.bytes_sent or 0 for s in self.servers.values() for r in s.requests)
 
     def list_paths(self) -> list[tuple[str, str]]:
         """(server url, path) of every list the audit read: the baseline reads exactly these."""
@@ -261,7 +298,8 @@ def child_args(mode: str, snapshot: Path, live: LiveClusters | None, page_size: 
 
 
 def measure(pods: int, mode: str, repeat: int, cache: Path, pdf: bool, page_size: int,
-            profile: Path | None = None) -> dict[str, Any]:
+            profile: Path | None = None, gzip: bool = True, old_code: Path | None = None,
+            gzip_ab: bool = False) -> dict[str, Any]:
     from bench.generate import ensure
 
     start = time.perf_counter()
@@ -269,10 +307,14 @@ def measure(pods: int, mode: str, repeat: int, cache: Path, pdf: bool, page_size
     log(f"dataset {snapshot} ready in {time.perf_counter() - start:.1f}s")
     audits: list[dict[str, Any]] = []
     baselines: list[dict[str, Any]] = []
+    floors: list[dict[str, Any]] = []
     requests: list[int] = []
+    wire: list[int] = []
+    old_audits: list[dict[str, Any]] = []
+    plain: list[tuple[float, int]] = []  # --gzip-ab: (audit_s, bytes on the wire) with compression off
     env = {"ASM_AUDIT_PAGE_SIZE": str(page_size)}
     with tempfile.TemporaryDirectory(prefix="asm-audit-bench-") as tmp:
-        live = LiveClusters(snapshot, Path(tmp)) if mode == "live" else None
+        live = LiveClusters(snapshot, Path(tmp), gzip) if mode == "live" else None
         try:
             for i in range(repeat):
                 args = child_args(mode, snapshot, live, page_size, pdf=pdf and i == 0)
@@ -283,22 +325,35 @@ def measure(pods: int, mode: str, repeat: int, cache: Path, pdf: bool, page_size
                     _print_profile(profile)
                 if live:
                     requests.append(live.requests())
+                    wire.append(live.bytes_sent())
                     args["lists"] = live.list_paths()
                 audits.append(audit)
+                if live and gzip_ab:
+                    live.compress(False)
+                    live.clear()
+                    plain.append((spawn("audit", {**args, "pdf": False}, env)["audit_s"], live.bytes_sent()))
+                    live.compress(True)
+                    log(f"without gzip: audit {plain[-1][0]:.2f}s, {plain[-1][1]} bytes on the wire")
+                if old_code is not None:
+                    old_audits.append(spawn("audit", {**args, "pdf": False}, env, code=old_code))
+                    log(f"old code: audit {old_audits[-1]['audit_s']:.2f}s (rss {old_audits[-1]['peak_rss_mb']} MB)")
                 baselines.append(spawn("baseline", args, env))
+                floors.append(spawn("floor", args, env))
                 log(f"{mode} {pods} pods, run {i + 1}/{repeat}: audit {audit['audit_s']:.2f}s "
                     f"(rss {audit['peak_rss_mb']} MB), baseline {baselines[-1]['baseline_s']:.2f}s, "
-                    f"load {load_avg()}")
+                    f"floor {floors[-1]['floor_s']:.2f}s, load {load_avg()}")
         finally:
             if live:
                 live.stop()
     audit_s = statistics.median(a["audit_s"] for a in audits)
     baseline_s = statistics.median(b["baseline_s"] for b in baselines)
+    floor_s = statistics.median(f["floor_s"] for f in floors)
     first = audits[0]
     return {
         "pods": pods if first["pods_seen"] == pods else first["pods_seen"], "mode": mode,
         "audit_s": round(audit_s, 3), "baseline_s": round(baseline_s, 3),
         "ratio": round(audit_s / baseline_s, 3) if baseline_s else None,
+        "floor_s": round(floor_s, 3), "ratio_floor": round(audit_s / floor_s, 3) if floor_s else None,
         "peak_rss_mb": statistics.median(a["peak_rss_mb"] for a in audits),
         "api_requests": int(statistics.median(requests)) if requests else 0,
         "pdf_s": round(first["pdf_s"], 2) if first["pdf_s"] is not None else None, "pdf_pages": first["pdf_pages"],
@@ -306,7 +361,20 @@ def measure(pods: int, mode: str, repeat: int, cache: Path, pdf: bool, page_size
         "bytes_read": baselines[0]["bytes"], "repeat": repeat,
         "audit_runs_s": [round(a["audit_s"], 3) for a in audits],
         "baseline_runs_s": [round(b["baseline_s"], 3) for b in baselines],
-    }
+        "floor_runs_s": [round(f["floor_s"], 3) for f in floors],
+        "bytes_on_wire": wire[0] if wire else None,
+    } | (_old_fields(old_audits, floor_s) if old_audits else {}) | ({
+        "nogzip_audit_s": round(statistics.median(a for a, _ in plain), 3), "nogzip_bytes_on_wire": plain[0][1],
+        "nogzip_audit_runs_s": [round(a, 3) for a, _ in plain]} if plain else {})
+
+
+def _old_fields(old_audits: list[dict[str, Any]], floor_s: float) -> dict[str, Any]:
+    """The same audits by another checkout (--old-code), interleaved with ours: before/after on the same load."""
+    old_s = statistics.median(a["audit_s"] for a in old_audits)
+    return {"old_audit_s": round(old_s, 3), "old_ratio_floor": round(old_s / floor_s, 3) if floor_s else None,
+            "old_peak_rss_mb": statistics.median(a["peak_rss_mb"] for a in old_audits),
+            "old_audit_runs_s": [round(a["audit_s"], 3) for a in old_audits],
+            "old_findings": old_audits[0]["findings"]}
 
 
 def _print_profile(path: Path, top: int = 25) -> None:
@@ -404,6 +472,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--cache", type=Path, default=DEFAULT_CACHE, help="where generated clusters are kept")
     parser.add_argument("--profile", type=Path, help="also run one audit under cProfile, save the stats here "
                         "and print the top entries on stderr")
+    parser.add_argument("--no-gzip", action="store_true", help="live: the fake API servers never compress "
+                        "(bytes_on_wire and audit_s without gzip)")
+    parser.add_argument("--gzip-ab", action="store_true", help="live: also time each repetition's audit with the "
+                        "servers' compression off (nogzip_audit_s, nogzip_bytes_on_wire), interleaved")
+    parser.add_argument("--old-code", type=Path, help="also time the audit of another checkout (e.g. main, with "
+                        "this bench/ copied in), interleaved with ours: old_audit_s, old_ratio_floor")
     parser.add_argument("--growth", metavar="N1,N2", help="instead: audits of these sizes interleaved in one run; "
                         "prints how audit time grows from the first size to the last")
     parser.add_argument("--child", choices=sorted(CHILDREN), help=argparse.SUPPRESS)
@@ -428,7 +502,8 @@ def main(argv: list[str] | None = None) -> int:
         print(orjson.dumps(line).decode(), flush=True)
         return 0
     line = measure(args.pods, args.mode, args.repeat, args.cache, not args.no_pdf, args.page_size,
-                   args.profile)
+                   args.profile, gzip=not args.no_gzip, old_code=args.old_code,
+                   gzip_ab=args.gzip_ab)
     if args.naive_pods:
         line.update(measure_naive(args.naive_pods, args.repeat, args.cache, args.page_size))
     else:

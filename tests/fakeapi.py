@@ -30,6 +30,12 @@ Behaviour worth knowing (documented here because tests rely on it):
   way. Client code must therefore not depend on either shape.
 * One object is served under every registered version of its group/kind (as the real server
   does for multi-version CRDs; no conversion is attempted besides ``apiVersion``).
+* Answers are gzip-compressed when the request accepts gzip (``Accept-Encoding``) and the body is at
+  least :attr:`FakeApiServer.gzip_min_bytes` (128 KiB, as kube-apiserver's APIResponseCompression does);
+  ``gzip_min_bytes = None`` turns compression off. :attr:`RequestRecord.bytes_sent` is the body as sent.
+* ``resourceVersion=0`` on a list without ``continue`` is served as kube-apiserver's watch cache serves
+  it before pagination from the cache: the whole list in one answer, ``limit`` ignored. ``resourceVersion``
+  together with ``continue`` is refused (400), as by the real server.
 * Continue tokens are opaque base64 JSON (offset, resourceVersion, path); they are only valid
   for the path that issued them (400 otherwise, like a malformed token on a real server).
 """
@@ -39,6 +45,7 @@ from __future__ import annotations
 import base64
 import binascii
 import contextlib
+import gzip
 import json
 import re
 import threading
@@ -54,7 +61,8 @@ from urllib.parse import parse_qs, urlsplit
 
 import yaml
 
-__all__ = ["EXPIRED_CONTINUE_MESSAGE", "FakeApiServer", "RequestRecord", "ResourceType", "guess_plural"]
+__all__ = ["EXPIRED_CONTINUE_MESSAGE", "GZIP_MIN_BYTES", "FakeApiServer", "RequestRecord", "ResourceType",
+           "guess_plural"]
 
 # Real kube-apiserver message, verbatim, so code matching on it is tested against the truth.
 EXPIRED_CONTINUE_MESSAGE = (
@@ -92,6 +100,8 @@ _DEFAULT_MESSAGES: dict[int, str] = {
 }
 
 _FIRST_RESOURCE_VERSION = 1000
+# kube-apiserver gzips answers of at least this many bytes when the client accepts gzip (APIResponseCompression).
+GZIP_MIN_BYTES = 128 * 1024
 
 
 @dataclass(frozen=True)
@@ -125,6 +135,8 @@ class RequestRecord:
     status: int | None = None
     started: float = field(default_factory=time.monotonic)
     duration_s: float | None = None
+    bytes_sent: int | None = None  # the body as sent (compressed when Content-Encoding is gzip)
+    content_encoding: str | None = None
 
 
 @dataclass
@@ -452,6 +464,8 @@ class FakeApiServer:
         self._requests: list[RequestRecord] = []
         self._version: dict[str, str] = {}
         self.set_version("v1.30.4")
+        # Answers at least this large are gzipped when the client accepts it (kube-apiserver: 128 KiB); None: never.
+        self.gzip_min_bytes: int | None = GZIP_MIN_BYTES
         self._httpd: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
         self._stopping = threading.Event()
@@ -728,7 +742,8 @@ class FakeApiServer:
         split = urlsplit(raw_path)
         path = split.path
         query = {k: v[-1] for k, v in parse_qs(split.query, keep_blank_values=True).items()}
-        kept = {"Accept": headers.get("accept"), "User-Agent": headers.get("user-agent")}
+        kept = {"Accept": headers.get("accept"), "User-Agent": headers.get("user-agent"),
+                "Accept-Encoding": headers.get("accept-encoding")}
         record = RequestRecord(method, path, query, {k: v for k, v in kept.items() if v is not None})
         with self._lock:
             self._requests.append(record)
@@ -738,9 +753,17 @@ class FakeApiServer:
             status, extra, body = err.code, err.headers, _dumps(err.body)
         except Exception as exc:  # a bug here must surface as a 500 Status, not a hang
             status, extra, body = 500, {}, _dumps(_status(500, f"fakeapi bug: {exc!r}"))
+        minimum = self.gzip_min_bytes
+        if (minimum is not None and len(body) >= minimum and not isinstance(body, _Trickle)
+                and _accepts_gzip(headers.get("accept-encoding", ""))):
+            # Level 1, as kube-apiserver compresses (defaultGzipContentEncodingLevel).
+            body = gzip.compress(body, compresslevel=1, mtime=0)
+            extra = {**extra, "Content-Encoding": "gzip", "Vary": "Accept-Encoding"}
         with self._lock:
             record.status = status
             record.duration_s = time.monotonic() - record.started
+            record.bytes_sent = len(body)
+            record.content_encoding = extra.get("Content-Encoding")
         return status, extra, body
 
     def _respond(self, method: str, path: str, query: dict[str, str],
@@ -853,6 +876,8 @@ class FakeApiServer:
                 namespace is None and name is not None and rt.namespaced):
             raise _HttpError(404, "the server could not find the requested resource")
         self._authorize(rt, "get" if name is not None else "list", namespace, name)
+        if name is None and query.get("continue") and query.get("resourceVersion"):
+            raise _HttpError(400, "specifying resource version is not allowed when using continue")
         if name is None and query.get("continue"):
             with self._lock:
                 expired = self._expire_continue > 0
@@ -915,6 +940,9 @@ class FakeApiServer:
             limit = int(query.get("limit") or 0)
         except ValueError as exc:
             raise _HttpError(400, f"invalid limit: {query.get('limit')!r}") from exc
+        if query.get("resourceVersion") == "0" and not token:
+            limit = 0  # the watch cache answers the whole list, whatever the limit
+
         end = len(entries) if limit <= 0 else min(len(entries), offset + limit)
         page = entries[offset:end]
         meta: dict[str, Any] = {"resourceVersion": resource_version}
@@ -925,6 +953,15 @@ class FakeApiServer:
                        "metadata": meta})[:-1] + b',"items":['
         items = b",".join(e.blob for e in page) if rt.builtin else b",".join(_with_type(e.blob, rt) for e in page)
         return head + items + b"]}"
+
+
+def _accepts_gzip(accept_encoding: str) -> bool:
+    """Whether an Accept-Encoding header accepts gzip (`gzip`, `gzip;q=0.5`; not `gzip;q=0`)."""
+    for part in accept_encoding.lower().split(","):
+        coding, _, params = part.strip().partition(";")
+        if coding.strip() == "gzip":
+            return params.replace(" ", "") not in ("q=0", "q=0.0", "q=0.00", "q=0.000")
+    return False
 
 
 def path_key(group: str, version: str, plural: str, namespace: str | None) -> str:

@@ -441,3 +441,43 @@ def test_merged_kubeconfig_reaches_two_servers(api: FakeApiServer, tmp_path: Pat
             assert [n.metadata.name for n in client.CoreV1Api(kube).list_namespace().items] == [
                 expected]
             kube.close()
+
+
+# ------------------------------------------------------------------------------- gzip and the watch cache
+
+
+def test_answers_are_gzipped_only_when_accepted_and_large_enough(api: FakeApiServer) -> None:
+    api.load(pod(f"p{i}", "default") for i in range(40))
+    http = urllib3.PoolManager()
+    url = f"{api.url}/api/v1/pods"
+    plain = http.request("GET", url, headers={"Authorization": "Bearer test-token", "Accept-Encoding": "identity"})
+    api.gzip_min_bytes = 1024
+    zipped = http.request("GET", url, headers={"Authorization": "Bearer test-token", "Accept-Encoding": "gzip"})
+    refused = http.request("GET", url, headers={"Authorization": "Bearer test-token",
+                                                "Accept-Encoding": "gzip;q=0, identity"})
+    small = http.request("GET", f"{api.url}/version", headers={"Accept-Encoding": "gzip"})
+    api.gzip_min_bytes = None
+    off = http.request("GET", url, headers={"Authorization": "Bearer test-token", "Accept-Encoding": "gzip"})
+
+    assert [r.headers.get("Content-Encoding") for r in (plain, zipped, refused, small, off)] == [
+        None, "gzip", None, None, None]
+    assert zipped.data == plain.data == refused.data == off.data  # urllib3 decompressed it: the same list
+    assert len(json.loads(zipped.data)["items"]) == 40
+    records = api.requests
+    assert [r.headers.get("Accept-Encoding") for r in records] == [
+        "identity", "gzip", "gzip;q=0, identity", "gzip", "gzip"]
+    assert [r.content_encoding for r in records] == [None, "gzip", None, None, None]
+    assert records[1].bytes_sent is not None and records[0].bytes_sent is not None
+    assert records[1].bytes_sent * 3 < records[0].bytes_sent == len(plain.data)
+
+
+def test_resource_version_0_is_the_whole_list_and_refused_with_continue(api: FakeApiServer, kube: ApiClient) -> None:
+    api.load(pod(f"p{i}", "default") for i in range(5))
+    cached = get_json(kube, "/api/v1/pods", limit="2", resourceVersion="0")
+    paged = get_json(kube, "/api/v1/pods", limit="2")
+    assert (len(cached["items"]), "continue" in cached["metadata"]) == (5, False)
+    assert (len(paged["items"]), "continue" in paged["metadata"]) == (2, True)
+    with pytest.raises(ApiException) as refused:
+        raw_get(kube, "/api/v1/pods", limit="2", resourceVersion="0", **{"continue": paged["metadata"]["continue"]})
+    assert refused.value.status == 400
+    assert status_body(refused.value)["message"] == "specifying resource version is not allowed when using continue"

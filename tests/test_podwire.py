@@ -73,6 +73,24 @@ def test_snapshot_list_reduced_pods_and_whole_other_objects(tmp_path: Path):
         assert summarise_pod(b, RULES) == summarise_pod(a, RULES)
 
 
+def test_a_file_of_pods_only_is_decoded_in_one_pass_with_the_same_summaries(tmp_path: Path):
+    pods = varied_pods()
+    path = tmp_path / "pods.json"
+    path.write_bytes(orjson.dumps({"apiVersion": "v1", "kind": "List", "items": pods}))
+    one_pass = podwire._pod_file(path.read_bytes())
+    assert one_pass is not None and len(one_pass["items"]) == 24
+    full = list(read_object_file(path))
+    fast = list(read_object_file(path, reduce=True))
+    assert [o["metadata"]["name"] for o in fast] == [o["metadata"]["name"] for o in full]
+    for a, b in zip(full, fast, strict=True):
+        assert summarise_pod(b, RULES) == summarise_pod(a, RULES)
+    # A file holding another kind is not a pod file: it takes the item-by-item path.
+    dep, _rs = f.deployment("cart")
+    assert podwire._pod_file(orjson.dumps({"apiVersion": "v1", "kind": "List", "items": [*pods, dep]})) is None
+    service = {"apiVersion": "v1", "kind": "Service", "metadata": {"name": "s"}, "spec": {"containers": []}}
+    assert podwire._pod_file(orjson.dumps({"apiVersion": "v1", "kind": "List", "items": [service]})) is None
+
+
 def test_typed_podlist_items_without_kind_are_pods(tmp_path: Path):
     pod = f.pod("x-1")
     item = {k: v for k, v in pod.items() if k not in ("apiVersion", "kind")}

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import re
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
@@ -84,7 +85,8 @@ def assert_read_only(requests: list[RequestRecord]) -> None:
     assert {r.method for r in requests} == {"GET"}
     assert not [r.path for r in requests if "secrets" in segments(r.path)]
     assert not [r for r in requests if "watch" in r.query or "watch" in segments(r.path)]
-    assert {r.headers.get("User-Agent") for r in requests} == {"asm-audit (read-only)"}
+    user_agents = {r.headers.get("User-Agent") for r in requests}
+    assert len(user_agents) == 1 and re.fullmatch(r"asm-audit/\d+\.\d+\.\d+\S* \(read-only\)", user_agents.pop())
 
 
 @pytest.fixture

@@ -5,7 +5,7 @@ from __future__ import annotations
 import functools
 import os
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 
 from auditor.engine import AuditResult
@@ -51,24 +51,31 @@ def write_atomic(path: Path, data: bytes) -> Path:
     return path
 
 
-def renderers() -> dict[str, Renderer]:
-    from auditor.render import csv_out, json_out
+# Format -> (module, function). A module is imported only when one of its formats is asked for: the HTML/PDF
+# machinery (Jinja2, WeasyPrint) costs more to import than a small CI gate's whole JSON audit.
+_RENDERERS: dict[str, tuple[str, str]] = {
+    "json": ("json_out", "render"), "csv": ("csv_out", "render"), "junit": ("junit", "render"),
+    "md": ("markdown", "render"), "html": ("html", "render_html"), "pdf": ("html", "render_pdf"),
+}
 
-    table: dict[str, Renderer] = {"json": json_out.render, "csv": csv_out.render}
-    try:
-        from auditor.render import junit, markdown
 
-        table["junit"] = junit.render
-        table["md"] = markdown.render
-    except ImportError:
-        pass
-    try:
-        from auditor.render import html
+def renderers(formats: Iterable[str] | None = None) -> dict[str, Renderer]:
+    """The renderers of `formats` (default: every format) this build can run; a format whose module cannot be
+    imported (an optional dependency missing) is left out."""
+    import importlib
 
-        table["html"] = html.render_html
-        table["pdf"] = html.render_pdf
-    except ImportError:
-        pass
+    table: dict[str, Renderer] = {}
+    for fmt in _RENDERERS if formats is None else formats:
+        if fmt not in _RENDERERS:
+            continue
+        module_name, function = _RENDERERS[fmt]
+        try:
+            module = importlib.import_module(f"auditor.render.{module_name}")
+        except ImportError:
+            if fmt in ("json", "csv"):
+                raise  # always shipped: a failure here is a broken install, not an option
+            continue
+        table[fmt] = getattr(module, function)
     return table
 
 
@@ -82,7 +89,7 @@ def parse_formats(text: str) -> list[str]:
 
 
 def render_all(result: AuditResult, out_dir: Path, formats: list[str]) -> list[Path]:
-    table = renderers()
+    table = renderers(formats)
     missing = [f for f in formats if f not in table]
     if missing:
         raise UsageError(f"format(s) not available in this build: {', '.join(missing)}")

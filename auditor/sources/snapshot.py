@@ -113,7 +113,15 @@ def _objects_in(doc: Any, path: Path, checked_pods: bool = False) -> Iterator[di
                 raise UsageError(f"{path}: a List item is not an object")
             if item_kind and "kind" not in item:  # typed lists (PodList) omit kind on items
                 item = {"apiVersion": doc.get("apiVersion"), "kind": item_kind, **item}
-            yield from _objects_in(item, path, checked_pods)
+            own_kind = item.get("kind")
+            if isinstance(own_kind, str) and own_kind and not own_kind.endswith("List"):
+                # A plain object, the usual case: checked here rather than through a generator per item.
+                problem = object_problem(own_kind, item, checked=checked_pods and own_kind == "Pod")
+                if problem:
+                    raise UsageError(f"{path}: {problem}")
+                yield item
+            else:
+                yield from _objects_in(item, path, checked_pods)
         return
     problem = object_problem(kind, doc, checked=checked_pods and kind == "Pod")
     if problem:

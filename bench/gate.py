@@ -1,0 +1,92 @@
+"""Fixed cost of a small CI gate: `asm-audit run --snapshot <demo> --format json`, against `python -c "import pandas"`.
+
+    python -m bench.gate --repeat 7                       # the bundled demo (YAML), and the same demo as JSON files
+    python -m bench.gate --repeat 7 --old-code /tmp/main  # also another checkout's gate, interleaved
+
+Every run is a fresh interpreter, timed from outside (start-up and imports included); the commands alternate
+within each repetition so a drifting load on a shared machine hits them alike. Prints ONE JSON line: medians,
+`gate_ratio` = gate / import pandas (the target is <= 2.0), per-run times and the load average.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import orjson
+import yaml
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def json_demo(demo: Path, out: Path) -> Path:
+    """The demo snapshot with every YAML file rewritten as a JSON List (as `asm-audit snapshot` writes them)."""
+    for path in sorted(demo.rglob("*")):
+        target = out / path.relative_to(demo)
+        if path.is_dir():
+            target.mkdir(parents=True, exist_ok=True)
+        elif path.suffix in (".yaml", ".yml"):
+            items = []
+            for doc in yaml.safe_load_all(path.read_text()):
+                if doc:
+                    items.extend(doc["items"] if str(doc.get("kind", "")).endswith("List") else [doc])
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.with_suffix(".json").write_bytes(orjson.dumps({"apiVersion": "v1", "kind": "List", "items": items}))
+        else:
+            target.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(path, target)
+    return out
+
+
+def timed(argv: list[str], code: Path) -> float:
+    env = {**os.environ, "PYTHONPATH": str(code)}
+    start = time.perf_counter()
+    proc = subprocess.run(argv, cwd=code, env=env, capture_output=True)
+    took = time.perf_counter() - start
+    if proc.returncode not in (0, 1):  # GO or NO-GO
+        raise SystemExit(f"{' '.join(argv)} exited {proc.returncode}: {proc.stderr.decode()[-2000:]}")
+    return took
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repeat", type=int, default=7)
+    parser.add_argument("--old-code", type=Path, help="another checkout whose gate is timed too (e.g. main)")
+    args = parser.parse_args(argv)
+    demo = ROOT / "auditor" / "demo" / "snapshot"
+    load_before = round(os.getloadavg()[0], 2)
+    with tempfile.TemporaryDirectory(prefix="asm-audit-gate-") as tmp:
+        as_json = json_demo(demo, Path(tmp) / "demo-json")
+        gate = [sys.executable, "-m", "auditor.cli.main", "run", "--format", "json", "--quiet", "--out"]
+        commands = {
+            "pandas": ([sys.executable, "-c", "import pandas"], ROOT),
+            "gate_yaml": ([*gate, f"{tmp}/out-yaml", "--snapshot", str(demo)], ROOT),
+            "gate_json": ([*gate, f"{tmp}/out-json", "--snapshot", str(as_json)], ROOT),
+        }
+        if args.old_code:
+            commands["old_gate_yaml"] = ([*gate, f"{tmp}/out-old-yaml", "--snapshot", str(demo)], args.old_code)
+            commands["old_gate_json"] = ([*gate, f"{tmp}/out-old-json", "--snapshot", str(as_json)], args.old_code)
+        runs: dict[str, list[float]] = {name: [] for name in commands}
+        for _ in range(args.repeat):
+            for name, (command, code) in commands.items():
+                runs[name].append(timed(command, code))
+    medians = {name: round(statistics.median(values), 3) for name, values in runs.items()}
+    line = {f"{name}_s": value for name, value in medians.items()}
+    for name in medians:
+        if name != "pandas":
+            line[f"{name}_ratio"] = round(medians[name] / medians["pandas"], 2)
+    line |= {"runs_s": {n: [round(v, 3) for v in values] for n, values in runs.items()}, "repeat": args.repeat,
+             "load_avg": [load_before, round(os.getloadavg()[0], 2)], "cpus": os.cpu_count()}
+    print(orjson.dumps(line).decode(), flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,45 @@
+"""A small CI gate (`run --snapshot ... --format json`) pays only for what its report needs (issue 18).
+
+Checked in a fresh interpreter, through the real entry point: which modules the run loaded.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from auditor import api
+
+ROOT = Path(__file__).resolve().parent.parent
+PROBE = """
+import json, sys
+from auditor.cli.main import main
+code = main(sys.argv[1:])
+heavy = sorted(m for m in sys.modules if m.split(".")[0] in ("jinja2", "weasyprint", "markupsafe")
+               or m in ("auditor.render.html", "auditor.render.junit", "auditor.render.markdown"))
+print(json.dumps({"code": code, "heavy": heavy}))
+"""
+
+
+def run_probe(*argv: str) -> dict:
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    proc = subprocess.run([sys.executable, "-c", PROBE, *argv], capture_output=True, text=True, env=env, cwd=ROOT,
+                          timeout=300)
+    return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
+def test_a_json_gate_loads_neither_jinja2_nor_the_html_pdf_junit_or_markdown_renderers(tmp_path):
+    probe = run_probe("run", "--snapshot", str(api.demo_snapshot_path()), "--format", "json", "--out",
+                      str(tmp_path / "out"), "--quiet")
+    assert probe == {"code": 1, "heavy": []}  # the demo is NO-GO
+    assert json.loads((tmp_path / "out" / "findings.json").read_text())["exit_code"] == 1
+
+
+def test_asking_for_html_loads_its_renderer(tmp_path):
+    probe = run_probe("run", "--snapshot", str(api.demo_snapshot_path()), "--format", "json,html", "--out",
+                      str(tmp_path / "out"), "--quiet")
+    assert probe["code"] == 1 and "jinja2" in probe["heavy"] and "auditor.render.html" in probe["heavy"]
+    assert (tmp_path / "out" / "report.html").is_file()

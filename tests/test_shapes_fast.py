@@ -1,0 +1,86 @@
+"""The shape rules checked in C (shapes._fits) never accept what the Python walk refuses (issue 18).
+
+Many objects of every kind with a body schema, each mutated at a random place into a random wrong (or right)
+value: whenever the walk names a problem, object_problem still names that same problem.
+"""
+
+from __future__ import annotations
+
+import copy
+import random
+from typing import Any
+
+import pytest
+
+from auditor.sources import shapes
+from bench.generate import Workload, pods_of
+from tests import factory as f
+
+ODD_VALUES: list[Any] = [None, True, False, 0, 7, 1.5, 2**70, "", "x", [], [None], ["x"], [1], {}, {"k": None},
+                         {"k": "v"}, {"k": 1}, {1: "v"}, [{}], [{"name": 3}], [{"name": "n"}]]
+
+
+def objects() -> list[dict[str, Any]]:
+    rng = random.Random(5)
+    dep, rs = f.deployment("cart")
+    sts = copy.deepcopy(dep) | {"kind": "StatefulSet"}
+    ds = copy.deepcopy(dep) | {"kind": "DaemonSet"}
+    job = {"apiVersion": "batch/v1", "kind": "Job", "metadata": f.meta("j", "shop"),
+           "spec": {"template": copy.deepcopy(dep["spec"]["template"])}}
+    cron = {"apiVersion": "batch/v1", "kind": "CronJob", "metadata": f.meta("c", "shop"),
+            "spec": {"jobTemplate": {"spec": {"template": copy.deepcopy(dep["spec"]["template"])}}}}
+    out = [dep, rs, sts, ds, job, cron, f.service("web", "shop", annotations={"a": "b"}), f.configmap(
+        "istio", "istio-system", {"mesh": "x"}), f.migration_cr("Migrating"), f.pod("p-1"), f.crd("x.example.com"),
+           f.namespace("shop", labels={"l": "v"})]
+    w = Workload("Deployment", "team-1", "svc", 2, "istio", True, 0.5, False, rng)
+    out.extend({"apiVersion": "v1", "kind": "Pod", **p} for p in pods_of(w, rng))
+    return out
+
+
+def places(value: Any, path: tuple = ()) -> list[tuple]:
+    """Every (container, key) path inside `value`."""
+    found = []
+    items = value.items() if isinstance(value, dict) else enumerate(value) if isinstance(value, list) else ()
+    for key, sub in items:
+        found.append((*path, key))
+        found.extend(places(sub, (*path, key)))
+    return found
+
+
+def walk(kind: str, doc: dict[str, Any]) -> str | None:
+    """What the Python walk alone says (the rules as they were before the C check)."""
+    meta = doc.get("metadata")
+    if not isinstance(meta, dict) or not isinstance(meta.get("name"), str):
+        return f"{kind} object without metadata.name"
+    problem = shapes._metadata_problem(meta) or shapes._body_problem(kind, doc)
+    if problem is None:
+        return None
+    namespace = meta.get("namespace")
+    name = f"{namespace}/{meta['name']}" if isinstance(namespace, str) and namespace else meta["name"]
+    return f"{kind} {name!r}: {problem}"
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_mutated_objects_get_exactly_the_walks_verdict(seed):
+    rng = random.Random(seed)
+    checked = refused = 0
+    for original in objects():
+        paths = [p for p in places(original) if p[0] not in ("kind", "apiVersion")]  # the kind is given
+        for _ in range(60):
+            doc = copy.deepcopy(original)
+            path = rng.choice(paths)
+            holder = doc
+            for key in path[:-1]:
+                holder = holder[key]
+            holder[path[-1]] = copy.deepcopy(rng.choice(ODD_VALUES))
+            expected = walk(doc["kind"], doc)
+            assert shapes.object_problem(doc["kind"], doc) == expected, (path, holder[path[-1]])
+            checked += 1
+            refused += expected is not None
+    assert checked == 60 * len(objects())
+    assert refused > checked // 4  # the mutations do hit the rules
+
+
+def test_well_formed_objects_are_accepted_in_c():
+    for doc in objects():
+        assert shapes._fits(doc["kind"], doc), doc["kind"]
