@@ -95,7 +95,8 @@ ENGINE_UNREADABLE = Outcome("AA0001", Status.UNKNOWN, "evidence the check needs 
 ENGINE_CRASHED = Outcome("AA0002", Status.UNKNOWN, "the check crashed on this input: UNKNOWN, never PASS")
 ENGINE_SILENT = Outcome("AA0003", Status.UNKNOWN, "the check produced no result for this cluster")
 ENGINE_UNDECLARED = Outcome("AA0004", Status.UNKNOWN, "the check reported an outcome it does not declare "
-                            "(a plugin or catalogue defect): shown as UNKNOWN, never trusted")
+                            "(a plugin or catalogue defect): shown as UNKNOWN (a FAIL stays a FAIL), never "
+                            "trusted")
 GATE_UNKNOWN = Outcome("AA0010", Status.UNKNOWN, "the gate to audit cannot be told (no readable migration state, "
                        "or a data plane showing ASM without an ASM control plane): pass --asm-kubeconfig or "
                        "--phase", Severity.BLOCKER)

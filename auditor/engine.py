@@ -450,16 +450,12 @@ def _stamp(f: Finding, check: type[Check], gate: Gate, overrides: dict[str, Seve
     if not f.code:
         outcome = check.outcome_for(f.status, f.code)
         if outcome is None:  # a status the check never declared: not trusted (fail safe), named
-            f.evidence = {**f.evidence, "undeclared_status": f.status.value, "message": f.message}
-            f.message = f"{check.id} reported an undeclared {f.status.value} outcome: {f.message}"
-            f.status, f.code, f.severity = ENGINE_UNDECLARED.status, ENGINE_UNDECLARED.code, None
+            _undeclared(f, check, f"an undeclared {f.status.value} outcome", {"undeclared_status": f.status.value})
         else:
             f.code = outcome.code
             f.severity = f.severity or outcome.severity
     elif check.outcome_for(f.status, f.code) is None and f.code not in _ENGINE_CODES:
-        f.evidence = {**f.evidence, "undeclared_code": f.code}
-        f.message = f"{check.id} reported undeclared code {f.code}: {f.message}"
-        f.status, f.code, f.severity = ENGINE_UNDECLARED.status, ENGINE_UNDECLARED.code, None
+        _undeclared(f, check, f"undeclared code {f.code}", {"undeclared_code": f.code})
     # The config's override reaches every finding of the check, also those the check gave their own severity;
     # an override by code wins over one by check id.
     f.default_severity = f.severity or check.severity
@@ -469,6 +465,16 @@ def _stamp(f: Finding, check: type[Check], gate: Gate, overrides: dict[str, Seve
 
 
 _ENGINE_CODES = {o.code for o in (ENGINE_CRASHED, ENGINE_SILENT, ENGINE_UNDECLARED, ENGINE_UNREADABLE)}
+
+
+def _undeclared(f: Finding, check: type[Check], what: str, evidence: dict[str, str]) -> None:
+    """An outcome the check did not declare is never trusted: a PASS/WARN/N/A becomes UNKNOWN; a FAIL stays a FAIL
+    (so --allow-unknown can never turn it into a GO). Both carry ENGINE_UNDECLARED's code."""
+    f.evidence = {**f.evidence, **evidence, "message": f.message}
+    f.message = f"{check.id} reported {what}: {f.message}"
+    if f.status is not Status.FAIL:
+        f.status = ENGINE_UNDECLARED.status
+    f.code, f.severity = ENGINE_UNDECLARED.code, None
 
 
 def _defuse_remediation(f: Finding) -> None:

@@ -154,7 +154,8 @@ def test_a_plugin_finding_of_a_declared_outcome_keeps_its_code(tmp_path):
 
 
 def test_a_plugin_finding_with_an_undeclared_status_or_code_is_an_unknown_of_its_own(tmp_path):
-    assert _plugin_audit(tmp_path, "undeclared-status") == [{"status": "UNKNOWN", "code": "AA0004"}]
+    # an undeclared FAIL stays a FAIL (--allow-unknown must not turn it into a GO); a PASS becomes UNKNOWN
+    assert _plugin_audit(tmp_path, "undeclared-status") == [{"status": "FAIL", "code": "AA0004"}]
     assert _plugin_audit(tmp_path, "undeclared-code") == [{"status": "UNKNOWN", "code": "AA0004"}]
 
 
