@@ -25,13 +25,18 @@ class PodsXdsAgent(ClusterCheck):
                  "moved workloads too, so their pods are checked as well (severity major); east-west gateways "
                  "only pass mTLS through and are not.")
     remediation = "Restart the workload so its pods are injected again (kubectl rollout restart)."
-    outcomes = (
-        Outcome("AA1101", Status.PASS, "every Istio-proxy pod of the workloads carries PROXY_CONFIG_XDS_AGENT=true"),
-        Outcome("AA1110", Status.FAIL,
-                "pods of a workload lack PROXY_CONFIG_XDS_AGENT=true: restart them (istioctl gateways: re-install)"),
-        Outcome("AA1130", Status.UNKNOWN,
-                "pods whose proxy marks contradict each other: Istio's or ASM's cannot be told"),
-    )
+    CARRIED = Outcome("AA1101", Status.PASS, "every Istio-proxy pod of the workloads carries "
+                      "PROXY_CONFIG_XDS_AGENT=true")
+    MISSING = Outcome("AA1110", Status.FAIL, "pods of a workload lack PROXY_CONFIG_XDS_AGENT=true: restart the "
+                      "workload")
+    GATEWAY_MISSING = Outcome("AA1111", Status.FAIL, "ingress/egress gateway pods lack PROXY_CONFIG_XDS_AGENT=true: "
+                              "restart the gateway (injected: the gateway chart, Gateway API)", Severity.MAJOR)
+    ISTIOCTL_GATEWAY_MISSING = Outcome("AA1112", Status.FAIL, "an istioctl/IstioOperator gateway lacks "
+                                       "PROXY_CONFIG_XDS_AGENT=true: it is not injected, so set the IstioOperator "
+                                       "value and re-install (or `kubectl set env`), never a restart", Severity.MAJOR)
+    UNCLASSIFIED = Outcome("AA1130", Status.UNKNOWN,
+                           "pods whose proxy marks contradict each other: Istio's or ASM's cannot be told")
+    outcomes = (CARRIED, MISSING, GATEWAY_MISSING, ISTIOCTL_GATEWAY_MISSING, UNCLASSIFIED)
     needs = (K.POD,)
     uses = (K.REPLICASET, K.JOB, K.DEPLOYMENT)
 
@@ -57,15 +62,16 @@ class PodsXdsAgent(ClusterCheck):
             seen = dict(Counter(map(str, missing["xds_agent"])).most_common())
             gateway = mesh.ROLE_GATEWAY in missing["role"]
             what = "gateway pod(s)" if gateway else "pod(s)"
-            yield self.fail(
-                cluster.name, f"{len(missing['name'])}/{total} {what} lack PROXY_CONFIG_XDS_AGENT=\"true\" "
+            installed_by = installers.get((namespace, kind, name), "") if gateway else ""
+            outcome = (self.ISTIOCTL_GATEWAY_MISSING if installed_by == INSTALL_ISTIOCTL
+                       else self.GATEWAY_MISSING if gateway else self.MISSING)
+            yield self.report(
+                outcome, cluster.name, f"{len(missing['name'])}/{total} {what} lack PROXY_CONFIG_XDS_AGENT=\"true\" "
                 f"(seen: {', '.join(f'{k} x{v}' for k, v in seen.items())})",
                 kind=kind, namespace=namespace, name=name,
-                severity=Severity.MAJOR if gateway else None,
-                remediation=self._remedy(cluster.name, kind, namespace, name,
-                                         installers.get((namespace, kind, name), "") if gateway else ""),
+                remediation=self._remedy(cluster.name, kind, namespace, name, installed_by),
                 evidence={"pods": missing["name"][:20], "values": seen, "pod_count": total, "gateway": gateway,
-                          "installed_by": installers.get((namespace, kind, name)) if gateway else None})
+                          "installed_by": installed_by or None})
         ok_workloads = len(sizes) - (missing_all.groupby(WORKLOAD_KEY, observed=True).ngroups
                                      if not missing_all.empty else 0)
         if proxies.empty:

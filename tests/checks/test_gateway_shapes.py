@@ -221,12 +221,14 @@ def test_istioctl_gateway_lacking_xds_agent_gets_install_not_restart(audit):
     assert "set env deployment/istio-ingressgateway PROXY_CONFIG_XDS_AGENT=true" in text
     assert "istioctl" in text and "install -f" in text
     assert "rollout restart" not in text
+    assert {r["code"] for r in a.rows(XDS) if r["name"] == "istio-ingressgateway"} == {"AA1112"}
 
 
 def test_helm_chart_gateway_lacking_xds_agent_is_restarted(audit):
     objs = cluster(*helm_gateway("istio-ingress", "istio-ingress", xds=None))
     a = audit({"cluster-a": objs}, "migrating", asm=[f.migration_cr("SetupIstioForMigrate")])
     assert "rollout restart deployment/istio-ingress" in xds_remediation(a, "istio-ingress")
+    assert [(r["code"], r["severity"]) for r in a.rows(XDS) if r["name"] == "istio-ingress"] == [("AA1111", "major")]
 
 
 @pytest.mark.parametrize("labels,name,expected", [
