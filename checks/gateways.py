@@ -392,13 +392,14 @@ class AsmGatewaysPresent(Check):
                    "control plane (ASM console > ASM Gateways > Create).")
     outcomes = (
         Outcome("AA1701", Status.PASS, "an ASM gateway replaces the Istio gateway in this cluster"),
-        Outcome("AA1710", Status.FAIL,
-                "no ASM gateway replaces the Istio gateway (ingress, egress, or of unknown role)"),
+        Outcome("AA1710", Status.FAIL, "no ASM gateway of the same type replaces the Istio ingress or egress gateway"),
+        Outcome("AA1711", Status.FAIL, "no ASM gateway at all for an Istio gateway whose role nothing tells"),
         Outcome("AA1720", Status.WARN,
                 "an ASM gateway targets the cluster but is not deployed or healthy, or must be confirmed to serve the"
                 " hosts"),
-        Outcome("AA1730", Status.UNKNOWN,
-                "cannot tell which ASM gateway targets the cluster, or gateway pods no workload explains"),
+        Outcome("AA1730", Status.UNKNOWN, "cannot tell which ASM gateway targets the cluster (cluster id unknown)"),
+        Outcome("AA1731", Status.UNKNOWN, "pods run Istio's proxy as a gateway (`proxy router`) but no gateway "
+                "Deployment or DaemonSet explains them"),
         Outcome("AA1740", Status.NOT_APPLICABLE, "no Istio ingress or egress gateway (what was looked for is named)"),
     )
     needs = (K.DEPLOYMENT,)
@@ -414,6 +415,7 @@ class AsmGatewaysPresent(Check):
         for workload in stray:
             yield self.unknown(cluster.name, f"pods of {workload} run istio-proxy as a gateway (`proxy router`) but "
                                "no gateway Deployment or DaemonSet explains them: cannot tell what replaces them",
+                               code="AA1731",
                                remediation="Name the gateway in the config (gateways:) or check its owner, then "
                                            "audit again.", evidence={"workload": workload})
         if not istio:
@@ -488,7 +490,7 @@ class AsmGatewaysPresent(Check):
             else:
                 yield self.fail(cluster.name, f"no ASM gateway for this cluster replaces Istio's gateway "
                                 f"{gw.namespace}/{gw.name} (role unknown: no label, name, Gateway or Service tells "
-                                "it)", remediation=self.remediation, evidence=evidence, **subject)
+                                "it)", remediation=self.remediation, evidence=evidence, code="AA1711", **subject)
 
     def _matched(self, cluster: ClusterInventory, istio_name: str, gtype: str, gw: AsmGateway,
                  deployed: set[tuple[str, str]], subject: dict[str, str]) -> Finding:

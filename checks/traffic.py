@@ -83,6 +83,8 @@ class IstioGatewayTraffic(ClusterCheck):
         Outcome("AA1510", Status.FAIL, "traffic still crosses the Istio gateway in the window"),
         Outcome("AA1530", Status.UNKNOWN,
                 "no proof either way: no Prometheus, no series, a partial window, an answer that is not a number"),
+        Outcome("AA1531", Status.UNKNOWN, "pods run Istio's proxy as a gateway (`proxy router`) but no gateway "
+                "Deployment or DaemonSet explains them: their traffic is not measured"),
         Outcome("AA1540", Status.NOT_APPLICABLE, "no Istio gateway in the cluster (what was looked for is named)"),
     )
     needs = (K.DEPLOYMENT,)
@@ -96,6 +98,7 @@ class IstioGatewayTraffic(ClusterCheck):
         for workload in stray:
             yield self.unknown(cluster.name, f"pods of {workload} run istio-proxy as a gateway (`proxy router`) but "
                                "no gateway Deployment or DaemonSet explains them: their traffic is not measured",
+                               code="AA1531",
                                remediation="Name the gateway in the config (gateways:) or check its owner, then "
                                            "audit again.", evidence={"workload": workload})
         if not gateways and not stray:

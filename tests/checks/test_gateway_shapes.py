@@ -160,7 +160,7 @@ def test_gateway_of_unknown_role_is_still_judged(audit):
     a = audit({"cluster-a": cluster(*custom_gateway("gw-7", "edge", "gw-7"))}, "uninstall",
               asm=[f.migration_cr("Migrating")], config=IDS)
     assert kinds_found(a) == {"edge/gw-7": "unknown"}
-    assert [(r["status"], r["name"]) for r in a.rows(PRESENT)] == [("FAIL", "gw-7")]
+    assert [(r["status"], r["name"], r["code"]) for r in a.rows(PRESENT)] == [("FAIL", "gw-7", "AA1711")]
     assert [(r["status"], r["name"]) for r in a.rows(TRAFFIC)] == [("UNKNOWN", "gw-7")]
 
 
@@ -190,8 +190,8 @@ def test_router_pods_without_a_gateway_workload_are_reported(audit):
     """A bare pod running `proxy router` (no Deployment/DaemonSet): never silently left out."""
     bare = f.pod("ingress-debug", "edge", proxy="istio", gateway=True, labels={"app": "ingress-debug"})
     a = audit({"cluster-a": cluster(bare)}, "uninstall", asm=[f.migration_cr("Migrating")], config=IDS)
-    assert a.statuses(PRESENT) == ["UNKNOWN"]
-    assert a.statuses(TRAFFIC) == ["UNKNOWN"]
+    assert [(r["status"], r["code"]) for r in a.rows(PRESENT)] == [("UNKNOWN", "AA1731")]
+    assert [(r["status"], r["code"]) for r in a.rows(TRAFFIC)] == [("UNKNOWN", "AA1531")]
     assert a.result.verdict != "GO"
 
 
