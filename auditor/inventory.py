@@ -303,6 +303,10 @@ class ClusterInventory:
 
     def objects(self, kind: Kind) -> list[dict[str, Any]]:
         self._require(kind)
+        if kind is K.POD:
+            # Pods are summarised as they stream in and never kept whole: an empty list here would let a check
+            # count no pods and pass with no evidence. Use pods() (one row per pod).
+            raise TypeError("pods are not kept as objects: use ClusterInventory.pods()")
         return self.objects_by_kind[kind.key]
 
     def get(self, kind: Kind, name: str, namespace: str | None = None) -> dict[str, Any] | None:

@@ -12,6 +12,7 @@ import yaml
 from auditor import api
 from auditor import kinds as K
 from auditor.check import ClusterCheck
+from auditor.config import Config
 from auditor.engine import run_audit
 from auditor.findings import findings_frame, records, verdict_of
 from auditor.model import Finding, Gate, Outcome, Severity, Status, Verdict
@@ -170,3 +171,14 @@ def test_phase_all_runs_every_gate_and_takes_the_worst(tmp_path):
     assert set(result.gate_verdicts) == {g.value for g in Gate}
     assert result.gate_verdicts["uninstall"] == "NO-GO"
     assert result.verdict is Verdict.NO_GO
+
+
+def test_pods_are_read_through_pods_never_as_an_empty_object_list(demo_dir):
+    """A plugin counting `objects(K.POD)` would see [] (pods are summarised, not kept) and pass with no evidence."""
+    from auditor.sources.snapshot import open_snapshot
+
+    result = run_audit(open_snapshot(demo_dir), "uninstall", Config())
+    cluster = result.inventory.data_planes[0]
+    assert len(cluster.pods()) > 0
+    with pytest.raises(TypeError, match=r"use ClusterInventory\.pods\(\)"):
+        cluster.objects(K.POD)
