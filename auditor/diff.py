@@ -19,12 +19,11 @@ import orjson
 import pandas as pd
 
 from auditor.errors import UsageError
-from auditor.findings import records
+from auditor.findings import blocking_mask, is_blocking, records
 from auditor.model import Severity, Status, Verdict
 
 SCHEMA_VERSION = 1
 SIDECARS_CHECK = "istio-sidecars-remaining"
-BLOCKING_SEVERITIES = ("blocker", "major")
 # Worst first: the order a subject's several findings collapse in.
 STATUS_RANK = {"FAIL": 0, "UNKNOWN": 1, "WARN": 2, "PASS": 3, "NOT_APPLICABLE": 4}
 ABSENT = "absent"
@@ -89,15 +88,6 @@ def audit_verdict(doc: dict[str, Any]) -> str:
 
 
 # ---------------------------------------------------------------- subjects
-def is_blocking(rec: dict[str, Any], strict: bool = False) -> bool:
-    if rec.get("exempt"):
-        return False
-    status = rec.get("status")
-    if strict:
-        return status in ("FAIL", "WARN")
-    return status == "FAIL" and rec.get("severity") in BLOCKING_SEVERITIES
-
-
 def key_of(rec: dict[str, Any]) -> Key:
     return tuple(str(rec.get(k) or "") for k in ("cluster", "gate", "check_id", "kind", "namespace",
                                                   "name"))  # type: ignore[return-value]
@@ -397,15 +387,6 @@ FORMATS = {"text": render_text, "md": render_markdown}
 
 
 # ---------------------------------------------------------------- run --baseline
-def _blocking_mask(frame: pd.DataFrame, strict: bool) -> pd.Series:
-    status = frame["status"].astype(str)
-    if strict:
-        blocking = status.isin(("FAIL", "WARN"))
-    else:
-        blocking = (status == "FAIL") & frame["severity"].astype(str).isin(BLOCKING_SEVERITIES)
-    return blocking & ~frame["exempt"].astype(bool)
-
-
 def existing_blockers(frame: pd.DataFrame, baseline: dict[str, Any], strict: bool) -> pd.Series:
     """Rows that block now and whose subject already blocked in the baseline report (accepted debt)."""
     if frame.empty:
@@ -414,7 +395,7 @@ def existing_blockers(frame: pd.DataFrame, baseline: dict[str, Any], strict: boo
     cols = [frame[c].astype(str).where(frame[c].notna(), "") for c in ("cluster", "gate", "check_id", "kind",
                                                                          "namespace", "name")]
     keys = pd.Series([tuple(k) in known for k in zip(*cols, strict=True)], index=frame.index, dtype=bool)
-    return keys & _blocking_mask(frame, strict)
+    return keys & blocking_mask(frame, strict)
 
 
 def since_baseline(result: Any, baseline: dict[str, Any], *, fail_on_new: bool, accepted: int,

@@ -148,6 +148,27 @@ def exemption_notes(report: ExemptionReport) -> list[str]:
     return notes
 
 
+def blocking_mask(frame: pd.DataFrame, strict: bool = False) -> pd.Series:
+    """THE rule for what blocks: a non-exempt FAIL of severity blocker/major (with --strict: any FAIL or WARN).
+    Every caller (verdict, reports, diff, --baseline) asks this one function or is_blocking()."""
+    status = frame["status"].astype(str)
+    if strict:
+        blocking = status.isin((Status.FAIL.value, Status.WARN.value))
+    else:
+        blocking = (status == Status.FAIL.value) & frame["severity"].astype(str).isin(BLOCKING_SEVERITIES)
+    return blocking & ~frame["exempt"].astype(bool)
+
+
+def is_blocking(rec: dict[str, Any], strict: bool = False) -> bool:
+    """blocking_mask() for one finding record (a findings.json row)."""
+    if rec.get("exempt"):
+        return False
+    status = rec.get("status")
+    if strict:
+        return status in (Status.FAIL.value, Status.WARN.value)
+    return status == Status.FAIL.value and rec.get("severity") in BLOCKING_SEVERITIES
+
+
 def verdict_of(frame: pd.DataFrame, *, allow_unknown: bool = False, strict: bool = False) -> Verdict:
     """NO-GO on a non-exempt blocker/major FAIL (any FAIL or WARN with --strict); INCOMPLETE on UNKNOWN.
 
@@ -155,15 +176,9 @@ def verdict_of(frame: pd.DataFrame, *, allow_unknown: bool = False, strict: bool
     """
     if frame.empty:
         return Verdict.INCOMPLETE
-    live = frame[~frame["exempt"]]
-    status = live["status"].astype(str)
-    failing = status == Status.FAIL.value
-    if strict:
-        failing = failing | (status == Status.WARN.value)
-    else:
-        failing = failing & live["severity"].astype(str).isin(BLOCKING_SEVERITIES)
-    if failing.any():
+    if blocking_mask(frame, strict).any():
         return Verdict.NO_GO
+    status = frame.loc[~frame["exempt"].astype(bool), "status"].astype(str)
     if not allow_unknown and (status == Status.UNKNOWN.value).any():
         return Verdict.INCOMPLETE
     return Verdict.GO
@@ -207,9 +222,7 @@ def blockers(frame: pd.DataFrame) -> pd.DataFrame:
     """Non-exempt FAILs that block, most severe first."""
     if frame.empty:
         return frame
-    mask = (~frame["exempt"]) & (frame["status"].astype(str) == Status.FAIL.value) & frame[
-        "severity"].astype(str).isin(BLOCKING_SEVERITIES)
-    return frame[mask].sort_values(["severity", "check_id", "cluster", "namespace", "name"])
+    return frame[blocking_mask(frame)].sort_values(["severity", "check_id", "cluster", "namespace", "name"])
 
 
 def records(frame: pd.DataFrame) -> list[dict[str, Any]]:

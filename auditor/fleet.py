@@ -31,7 +31,7 @@ from auditor import kinds as K
 from auditor import mesh
 from auditor.config import read_yaml_file, validate_file_model
 from auditor.errors import EvidenceUnavailable, UsageError
-from auditor.findings import BLOCKING_SEVERITIES, summary_of, verdict_of, worst
+from auditor.findings import blocking_mask, summary_of, verdict_of, worst
 from auditor.inventory import ACTIVE_PHASES, ClusterInventory, Inventory
 from auditor.model import Status, Verdict
 
@@ -156,8 +156,7 @@ def _row(name: str, role: str, sub: pd.DataFrame, gates: list[str], allow_unknow
         judged = sub.assign(exempt=sub["exempt"] | mask)
     status = sub["status"].astype(str) if not sub.empty else pd.Series(dtype=str)
     live = ~sub["exempt"] if not sub.empty else pd.Series(dtype=bool)
-    blocking = (live & (status == Status.FAIL.value) & sub["severity"].astype(str).isin(BLOCKING_SEVERITIES)
-                ) if not sub.empty else live
+    blocking = blocking_mask(sub) if not sub.empty else live
     row: dict[str, Any] = {
         "cluster": name, "role": role, "verdict": _verdict(judged, gates, allow_unknown, strict).value,
         "state": state, "error": error, "cluster_id": cluster.cluster_id if cluster else None,

@@ -13,9 +13,9 @@ from typing import TYPE_CHECKING
 import pandas as pd
 
 from auditor.errors import EvidenceUnavailable
-from auditor.findings import BLOCKING_SEVERITIES, verdict_of
+from auditor.findings import blocking_mask, verdict_of
 from auditor.fleet import istio_sidecar_pods
-from auditor.model import Status, Verdict
+from auditor.model import Verdict
 
 if TYPE_CHECKING:
     from auditor.engine import AuditResult
@@ -128,8 +128,7 @@ def record_of(result: AuditResult) -> RunRecord:
         table = frame[keys].astype(str).replace("nan", "")
         for (cluster, gate, check_id, status, severity), n in table.value_counts(sort=False).items():
             checks.append(CheckCount(cluster, gate, check_id, status, severity, int(n)))
-        blocking = (~frame["exempt"] & (frame["status"].astype(str) == Status.FAIL.value)
-                    & frame["severity"].astype(str).isin(BLOCKING_SEVERITIES))
+        blocking = blocking_mask(frame)
         if blocking.any():
             counted = table[blocking][["cluster", "gate", "check_id"]].value_counts(sort=False)
             blockers = [BlockerCount(c, g, k, int(n)) for (c, g, k), n in counted.items()]

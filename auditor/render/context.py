@@ -21,7 +21,7 @@ import pandas as pd
 from auditor import mesh
 from auditor.engine import AuditResult
 from auditor.errors import EvidenceUnavailable
-from auditor.findings import BLOCKING_SEVERITIES, disclosure
+from auditor.findings import blocking_mask, disclosure
 from auditor.inventory import ACTIVE_PHASES
 from auditor.model import GATE_ORDER, Status
 from auditor.render import charts
@@ -148,11 +148,6 @@ def _sorted(frame: pd.DataFrame) -> pd.DataFrame:
 
 
 # ---------------------------------------------------------------- sections
-def blocking_mask(frame: pd.DataFrame) -> pd.Series:
-    return (~frame["exempt"]) & (_str(frame["status"]) == Status.FAIL.value) & _str(frame["severity"]).isin(
-        BLOCKING_SEVERITIES)
-
-
 def blockers_by_check(block: pd.DataFrame) -> list[dict[str, Any]]:
     """One line per blocking check: how many subjects, in which clusters, the first command."""
     out = []
