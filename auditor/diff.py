@@ -20,12 +20,11 @@ import pandas as pd
 
 from auditor.errors import UsageError
 from auditor.findings import blocking_mask, is_blocking, records
-from auditor.model import Severity, Status, Verdict
+from auditor.model import STATUS_RANK, Severity, Status, Verdict
 
 SCHEMA_VERSION = 1
 SIDECARS_CHECK = "istio-sidecars-remaining"
 # Worst first: the order a subject's several findings collapse in.
-STATUS_RANK = {"FAIL": 0, "UNKNOWN": 1, "WARN": 2, "PASS": 3, "NOT_APPLICABLE": 4}
 ABSENT = "absent"
 REQUIRED_FINDING_KEYS = ("cluster", "gate", "check_id", "status", "severity")
 STATUSES = tuple(s.value for s in Status)

@@ -36,6 +36,12 @@ class Severity(StrEnum):
     INFO = "info"
 
 
+# Worst first: the one order in which statuses and severities are ranked (reports, diff, junit).
+STATUS_RANK: dict[str, int] = {s.value: i for i, s in enumerate(
+    (Status.FAIL, Status.UNKNOWN, Status.WARN, Status.PASS, Status.NOT_APPLICABLE))}
+SEVERITY_RANK: dict[str, int] = {s.value: i for i, s in enumerate(Severity)}
+
+
 class Verdict(StrEnum):
     GO = "GO"
     NO_GO = "NO-GO"

@@ -23,11 +23,9 @@ from auditor.engine import AuditResult
 from auditor.errors import EvidenceUnavailable
 from auditor.findings import blocking_mask, disclosure
 from auditor.inventory import ACTIVE_PHASES
-from auditor.model import GATE_ORDER, Status
+from auditor.model import GATE_ORDER, SEVERITY_RANK, STATUS_RANK, Status
 from auditor.render import charts
 
-STATUS_RANK = {"FAIL": 0, "UNKNOWN": 1, "WARN": 2, "PASS": 3, "NOT_APPLICABLE": 4}
-SEVERITY_RANK = {"blocker": 0, "major": 1, "minor": 2, "info": 3}
 STATUS_ORDER = tuple(STATUS_RANK)
 RISK_CHECK = "restart-risk"
 TRAFFIC_CHECK = "istio-gateway-traffic"

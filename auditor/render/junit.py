@@ -16,9 +16,9 @@ from pathlib import Path
 import pandas as pd
 
 from auditor.engine import AuditResult
-from auditor.model import GATE_ORDER
+from auditor.model import GATE_ORDER, SEVERITY_RANK, STATUS_RANK
 from auditor.render import write_atomic
-from auditor.render.context import STATUS_RANK, clean, subject_of
+from auditor.render.context import clean, subject_of
 
 MAX_LINES = 50
 MESSAGE_CHARS = 300
@@ -55,8 +55,7 @@ def _testcase(suite: ET.Element, gate: str, check_id: str, cluster: str, group: 
     if (live_status == "FAIL").any():
         failing = live[live_status == "FAIL"]
         first = failing.iloc[0]
-        worst = min(failing["severity"].astype(str), key=lambda s: ["blocker", "major", "minor", "info"].index(s)
-                    if s in ("blocker", "major", "minor", "info") else 9)
+        worst = min(failing["severity"].astype(str), key=lambda s: SEVERITY_RANK.get(s, 9))
         el = ET.SubElement(case, "failure", {
             "message": clean(f"{len(failing)} FAIL: {first['message']}", MESSAGE_CHARS), "type": worst})
         el.text = _lines(failing)
