@@ -153,6 +153,28 @@ def blocking_mask(frame: pd.DataFrame) -> pd.Series:
         BLOCKING_SEVERITIES)
 
 
+# What one blocker is: the same workload failing the same check is one thing to fix, however many gates
+# (--phase all) report it.
+BLOCKER_IDENTITY = ("cluster", "check_id", "kind", "namespace", "name")
+
+
+def distinct_blockers(block: pd.DataFrame) -> int:
+    return len(block[list(BLOCKER_IDENTITY)].astype(str).drop_duplicates())
+
+
+def blocker_counts(block: pd.DataFrame, gates: list[str]) -> tuple[int, list[tuple[str, int]]]:
+    """Distinct blockers, and the blocking findings of each gate (in gate order, gates without any left out)."""
+    if block.empty:
+        return 0, []
+    per_gate = _str(block["gate"]).value_counts()
+    return distinct_blockers(block), [(g, int(per_gate[g])) for g in gates if per_gate.get(g, 0)]
+
+
+def per_gate_text(per_gate: list[tuple[str, int]]) -> str:
+    """'migrating 5, uninstall 23, finished 26' ('' when one gate or none: nothing to add)."""
+    return ", ".join(f"{clean(g)} {n:,}" for g, n in per_gate) if len(per_gate) > 1 else ""
+
+
 def blockers_by_check(block: pd.DataFrame) -> list[dict[str, Any]]:
     """One line per blocking check: how many subjects, in which clusters, the first command."""
     out = []
@@ -166,7 +188,7 @@ def blockers_by_check(block: pd.DataFrame) -> list[dict[str, Any]]:
         out.append({
             "check_id": clean(check_id), "severity": severity, "title": clean(first["title"]),
             "codes": sorted({clean(c) for c in group["code"].astype(str) if c}) if "code" in group else [],
-            "count": len(group), "clusters": clusters, "namespaces": len(namespaces),
+            "count": distinct_blockers(group), "clusters": clusters, "namespaces": len(namespaces),
             "example": subject_of(first["kind"], first["namespace"], first["name"]),
             "message": clean(first["message"], 300),
         })
@@ -569,12 +591,14 @@ def runbook(result: AuditResult, block: pd.DataFrame, unknown: pd.DataFrame, lim
 
 
 # ---------------------------------------------------------------- the whole context
-def headline(result: AuditResult, n_block: int, n_checks: int, n_unknown: int, n_warn: int) -> str:
+def headline(result: AuditResult, n_block: int, n_checks: int, n_unknown: int, n_warn: int,
+             per_gate: str = "") -> str:
     verdict = result.verdict.value
     step = GATE_STEP.get(result.gate, "every gate") if result.gate != "all" else "the audited gates"
     if verdict == "NO-GO":
+        beside = f" (per gate: {per_gate})" if per_gate else ""
         return (f"Do not proceed with {step}: {n_block:,} blocking finding(s) from {n_checks} check(s) "
-                "must be fixed first.")
+                f"must be fixed first{beside}.")
     if verdict == "INCOMPLETE":
         return (f"No decision on {step}: {n_unknown:,} result(s) lack evidence (UNKNOWN), and UNKNOWN "
                 "is not PASS.")
@@ -621,6 +645,7 @@ def build(result: AuditResult, limits: Limits = HTML_LIMITS) -> dict[str, Any]:
     verdict = result.verdict.value
     names = [c["name"] for c in data_planes]
     rows, rows_hidden = finding_rows(frame, limits)
+    n_block, per_gate = blocker_counts(block, list(result.gates))
     return {
         "verdict": verdict, "verdict_class": charts.VERDICT_CLASS.get(verdict, "incomplete"),
         "exit_code": result.exit_code, "gate": clean(result.gate), "gates": [clean(g) for g in result.gates],
@@ -630,7 +655,7 @@ def build(result: AuditResult, limits: Limits = HTML_LIMITS) -> dict[str, Any]:
         "gate_verdicts": [{"gate": g, "verdict": v, "step": GATE_STEP.get(g, g),
                            "class": charts.VERDICT_CLASS.get(v, "incomplete")}
                           for g, v in result.gate_verdicts.items()],
-        "headline": headline(result, len(block), len(by_check), len(unknown), len(warn_all)),
+        "headline": headline(result, n_block, len(by_check), len(unknown), len(warn_all), per_gate_text(per_gate)),
         "generated_at": clean(result.generated_at), "tool_version": clean(result.tool_version),
         "inputs_sha256": clean(result.inputs_sha256) or "", "origin": clean(result.options.get("origin")),
         "options": {k: v for k, v in result.options.items() if k in ("allow_unknown", "strict")},
@@ -642,7 +667,8 @@ def build(result: AuditResult, limits: Limits = HTML_LIMITS) -> dict[str, Any]:
         "status_order": STATUS_ORDER,
         "status_svg": charts.status_bar(result.summary, STATUS_ORDER),
         "timeline_svg": charts.timeline(positions, result.gate_verdicts),
-        "blocking": len(block), "blockers_by_check": by_check,
+        "blocking": n_block, "blocking_rows": len(block), "blocking_per_gate": per_gate_text(per_gate),
+        "blockers_by_check": by_check,
         "blockers": rows_of(block.head(limits.blockers), limits),
         "blockers_more": max(0, len(block) - limits.blockers),
         "unknowns": rows_of(unknown.head(limits.unknowns), limits),
