@@ -18,7 +18,7 @@ from auditor.errors import UsageError
 from auditor.findings import blockers, disclosure
 from auditor.model import Status, Verdict
 from auditor.render import show_controls
-from auditor.render.context import blocker_counts, per_gate_text
+from auditor.render.counts import blocker_counts, per_gate_text
 
 
 def escape(text: str) -> str:

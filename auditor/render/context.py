@@ -25,6 +25,7 @@ from auditor.findings import BLOCKING_SEVERITIES, disclosure
 from auditor.inventory import ACTIVE_PHASES
 from auditor.model import GATE_ORDER, Status
 from auditor.render import charts
+from auditor.render.counts import blocker_counts, distinct_blockers, per_gate_text
 
 STATUS_RANK = {"FAIL": 0, "UNKNOWN": 1, "WARN": 2, "PASS": 3, "NOT_APPLICABLE": 4}
 SEVERITY_RANK = {"blocker": 0, "major": 1, "minor": 2, "info": 3}
@@ -151,28 +152,6 @@ def _sorted(frame: pd.DataFrame) -> pd.DataFrame:
 def blocking_mask(frame: pd.DataFrame) -> pd.Series:
     return (~frame["exempt"]) & (_str(frame["status"]) == Status.FAIL.value) & _str(frame["severity"]).isin(
         BLOCKING_SEVERITIES)
-
-
-# What one blocker is: the same workload failing the same check is one thing to fix, however many gates
-# (--phase all) report it.
-BLOCKER_IDENTITY = ("cluster", "check_id", "kind", "namespace", "name")
-
-
-def distinct_blockers(block: pd.DataFrame) -> int:
-    return len(block[list(BLOCKER_IDENTITY)].astype(str).drop_duplicates())
-
-
-def blocker_counts(block: pd.DataFrame, gates: list[str]) -> tuple[int, list[tuple[str, int]]]:
-    """Distinct blockers, and the blocking findings of each gate (in gate order, gates without any left out)."""
-    if block.empty:
-        return 0, []
-    per_gate = _str(block["gate"]).value_counts()
-    return distinct_blockers(block), [(g, int(per_gate[g])) for g in gates if per_gate.get(g, 0)]
-
-
-def per_gate_text(per_gate: list[tuple[str, int]]) -> str:
-    """'migrating 5, uninstall 23, finished 26' ('' when one gate or none: nothing to add)."""
-    return ", ".join(f"{clean(g)} {n:,}" for g, n in per_gate) if len(per_gate) > 1 else ""
 
 
 def blockers_by_check(block: pd.DataFrame) -> list[dict[str, Any]]:

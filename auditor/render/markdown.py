@@ -20,13 +20,12 @@ from auditor.render.context import (
     GATE_STEP,
     STATUS_ORDER,
     accepted_from_baseline,
-    blocker_counts,
     blocking_mask,
     clean,
     looks_like_command,
-    per_gate_text,
     subject_of,
 )
+from auditor.render.counts import blocker_counts, per_gate_text
 
 TOP = 10
 ICON = {"GO": "\U0001f7e2", "NO-GO": "\U0001f534", "INCOMPLETE": "\U0001f7e1"}
