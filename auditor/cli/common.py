@@ -18,6 +18,7 @@ from auditor.errors import UsageError
 from auditor.findings import blockers, disclosure
 from auditor.model import Status, Verdict
 from auditor.render import show_controls
+from auditor.render.counts import blocker_counts, per_gate_text
 
 
 def escape(text: str) -> str:
@@ -126,7 +127,9 @@ def print_summary(result: AuditResult, written: list[Path], quiet: bool = False,
     block = blockers(result.findings)
     if not block.empty:
         accepted_text = f"; {accepted} already in the baseline, not blocking (--fail-on-new)" if accepted else ""
-        table = Table(title=f"Blockers ({len(block)}{accepted_text})", title_justify="left", show_lines=False,
+        n_block, per_gate = blocker_counts(block, list(result.gates))
+        beside = f"; per gate: {per_gate_text(per_gate)}" if per_gate_text(per_gate) else ""
+        table = Table(title=f"Blockers ({n_block}{beside}{accepted_text})", title_justify="left", show_lines=False,
                       expand=False)
         for col in ("check", "cluster", "subject", "message"):
             table.add_column(col, overflow="fold")

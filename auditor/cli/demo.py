@@ -10,7 +10,7 @@ import typer
 from auditor import api
 from auditor.cli.common import OutOpt, PhaseOpt, Progress, QuietOpt
 from auditor.cli.run import PaperOpt, check_paper, check_phase, emit
-from auditor.render import parse_formats, renderers
+from auditor.render import check_outputs, parse_formats, renderers
 from auditor.sources.snapshot import open_snapshot
 
 
@@ -26,6 +26,7 @@ def demo(
                                                     if f in renderers()]
     check_phase(phase)
     paper = check_paper(paper)
+    check_outputs(out, formats)
     sources = open_snapshot(api.demo_snapshot_path())
     with Progress(quiet) as progress:
         result = api.run_audit(phase=phase, sources=sources, progress=progress)

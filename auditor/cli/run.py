@@ -57,7 +57,7 @@ from auditor.cli.tracking_options import (
 from auditor.diff import load_report
 from auditor.engine import PHASES, AuditResult
 from auditor.errors import UsageError
-from auditor.render import DEFAULT_FORMATS, parse_formats, render_all
+from auditor.render import DEFAULT_FORMATS, check_outputs, parse_formats, render_all
 from auditor.render.json_out import dumps
 
 
@@ -155,9 +155,8 @@ def _move_set(moves: list[tuple[Path, Path]], out: Path, stage: Path) -> None:
 
 
 def emit(result: AuditResult, out: Path, formats: list[str], quiet: bool) -> None:
+    check_outputs(out, formats)
     if str(out) == "-":
-        if formats != ["json"]:
-            raise UsageError("--out - writes findings.json to stdout; use it with --format json")
         sys.stdout.buffer.write(dumps(result) + b"\n")
         print_summary(result, [], quiet)
         return
@@ -216,6 +215,7 @@ def run(
                          run_timeout)
     target.fleet = str(fleet) if fleet else None
     check_out_outside(out, snapshot)
+    check_outputs(out, formats)
     if fail_on_new and baseline is None:
         raise UsageError("--fail-on-new needs --baseline OLD.json")
     previous = load_report(baseline) if baseline else None  # a bad baseline fails before collection

@@ -88,6 +88,23 @@ def parse_formats(text: str) -> list[str]:
     return list(dict.fromkeys(wanted))
 
 
+PDF_LIBRARIES_HINT = "apt-get install libpango-1.0-0 libpangoft2-1.0-0"
+
+
+def check_outputs(out: Path, formats: list[str]) -> None:
+    """Refuse, before any audit starts, outputs this run cannot write: hours of collection must not end in a
+    crash at the last step."""
+    if str(out) == "-" and formats != ["json"]:
+        raise UsageError("--out - writes findings.json to stdout; use it with --format json")
+    if "pdf" in formats:
+        try:
+            import weasyprint  # noqa: F401  (loads Pango through cffi: an OSError when the library is absent)
+        except (ImportError, OSError) as exc:
+            first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+            raise UsageError(f"the PDF report needs Pango, which could not be loaded ({first[:120]}); install it "
+                             f"({PDF_LIBRARIES_HINT}) or leave pdf out of --format") from exc
+
+
 def render_all(result: AuditResult, out_dir: Path, formats: list[str]) -> list[Path]:
     table = renderers(formats)
     missing = [f for f in formats if f not in table]

@@ -25,6 +25,7 @@ from auditor.findings import blocking_mask, disclosure
 from auditor.inventory import ACTIVE_PHASES
 from auditor.model import GATE_ORDER, SEVERITY_RANK, STATUS_RANK, Status
 from auditor.render import charts
+from auditor.render.counts import blocker_counts, distinct_blockers, per_gate_text
 
 STATUS_ORDER = tuple(STATUS_RANK)
 RISK_CHECK = "restart-risk"
@@ -159,7 +160,7 @@ def blockers_by_check(block: pd.DataFrame) -> list[dict[str, Any]]:
         out.append({
             "check_id": clean(check_id), "severity": severity, "title": clean(first["title"]),
             "codes": sorted({clean(c) for c in group["code"].astype(str) if c}) if "code" in group else [],
-            "count": len(group), "clusters": clusters, "namespaces": len(namespaces),
+            "count": distinct_blockers(group), "clusters": clusters, "namespaces": len(namespaces),
             "example": subject_of(first["kind"], first["namespace"], first["name"]),
             "message": clean(first["message"], 300),
         })
@@ -562,12 +563,14 @@ def runbook(result: AuditResult, block: pd.DataFrame, unknown: pd.DataFrame, lim
 
 
 # ---------------------------------------------------------------- the whole context
-def headline(result: AuditResult, n_block: int, n_checks: int, n_unknown: int, n_warn: int) -> str:
+def headline(result: AuditResult, n_block: int, n_checks: int, n_unknown: int, n_warn: int,
+             per_gate: str = "") -> str:
     verdict = result.verdict.value
     step = GATE_STEP.get(result.gate, "every gate") if result.gate != "all" else "the audited gates"
     if verdict == "NO-GO":
+        beside = f" (per gate: {per_gate})" if per_gate else ""
         return (f"Do not proceed with {step}: {n_block:,} blocking finding(s) from {n_checks} check(s) "
-                "must be fixed first.")
+                f"must be fixed first{beside}.")
     if verdict == "INCOMPLETE":
         return (f"No decision on {step}: {n_unknown:,} result(s) lack evidence (UNKNOWN), and UNKNOWN "
                 "is not PASS.")
@@ -614,6 +617,7 @@ def build(result: AuditResult, limits: Limits = HTML_LIMITS) -> dict[str, Any]:
     verdict = result.verdict.value
     names = [c["name"] for c in data_planes]
     rows, rows_hidden = finding_rows(frame, limits)
+    n_block, per_gate = blocker_counts(block, list(result.gates))
     return {
         "verdict": verdict, "verdict_class": charts.VERDICT_CLASS.get(verdict, "incomplete"),
         "exit_code": result.exit_code, "gate": clean(result.gate), "gates": [clean(g) for g in result.gates],
@@ -623,7 +627,7 @@ def build(result: AuditResult, limits: Limits = HTML_LIMITS) -> dict[str, Any]:
         "gate_verdicts": [{"gate": g, "verdict": v, "step": GATE_STEP.get(g, g),
                            "class": charts.VERDICT_CLASS.get(v, "incomplete")}
                           for g, v in result.gate_verdicts.items()],
-        "headline": headline(result, len(block), len(by_check), len(unknown), len(warn_all)),
+        "headline": headline(result, n_block, len(by_check), len(unknown), len(warn_all), per_gate_text(per_gate)),
         "generated_at": clean(result.generated_at), "tool_version": clean(result.tool_version),
         "inputs_sha256": clean(result.inputs_sha256) or "", "origin": clean(result.options.get("origin")),
         "options": {k: v for k, v in result.options.items() if k in ("allow_unknown", "strict")},
@@ -635,7 +639,8 @@ def build(result: AuditResult, limits: Limits = HTML_LIMITS) -> dict[str, Any]:
         "status_order": STATUS_ORDER,
         "status_svg": charts.status_bar(result.summary, STATUS_ORDER),
         "timeline_svg": charts.timeline(positions, result.gate_verdicts),
-        "blocking": len(block), "blockers_by_check": by_check,
+        "blocking": n_block, "blocking_rows": len(block), "blocking_per_gate": per_gate_text(per_gate),
+        "blockers_by_check": by_check,
         "blockers": rows_of(block.head(limits.blockers), limits),
         "blockers_more": max(0, len(block) - limits.blockers),
         "unknowns": rows_of(unknown.head(limits.unknowns), limits),

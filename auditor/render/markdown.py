@@ -25,6 +25,7 @@ from auditor.render.context import (
     looks_like_command,
     subject_of,
 )
+from auditor.render.counts import blocker_counts, per_gate_text
 
 TOP = 10
 ICON = {"GO": "\U0001f7e2", "NO-GO": "\U0001f534", "INCOMPLETE": "\U0001f7e1"}
@@ -78,8 +79,10 @@ def document(result: AuditResult) -> str:
     block = frame[blocking_mask(frame)] if not frame.empty else frame
     status = frame["status"].astype(str) if not frame.empty else pd.Series(dtype=str)
     unknown = frame[(status == "UNKNOWN") & ~frame["exempt"]] if not frame.empty else frame
+    n_block, per_gate = blocker_counts(block, list(result.gates))
+    beside = f" (per gate: {md(per_gate_text(per_gate))})" if per_gate_text(per_gate) else ""
     if verdict == "NO-GO":
-        lines.append(f"**Do not proceed:** {len(block):,} blocking finding(s) must be fixed first.")
+        lines.append(f"**Do not proceed:** {n_block:,} blocking finding(s) must be fixed first{beside}.")
     elif verdict == "INCOMPLETE":
         lines.append(f"**No decision:** {len(unknown):,} result(s) lack evidence (UNKNOWN is not PASS).")
     elif accepted_from_baseline(result):
@@ -95,7 +98,7 @@ def document(result: AuditResult) -> str:
         "| Clusters | Audited at | Exit code | Tool | Inputs SHA-256 |", "|---|---|---|---|---|",
         f"| {md(', '.join(names), 400) or '-'} | {md(result.generated_at)} | {result.exit_code} | "
         f"asm\\-audit {md(result.tool_version)} | {code_span(result.inputs_sha256, 80) or 'n/a (live)'} |", "",
-        f"**Findings:** {counts or 'none'} \u2014 **{len(block):,} blocking**", ""]
+        f"**Findings:** {counts or 'none'} \u2014 **{n_block:,} blocking**{beside}", ""]
     if len(result.gate_verdicts) > 1:
         lines.append("**Per gate:** " + ", ".join(f"{md(g)} {ICON.get(v, '')} {v}"
                                                    for g, v in result.gate_verdicts.items()))
