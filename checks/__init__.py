@@ -17,6 +17,7 @@ from checks.gateways import (
 from checks.mesh_config import IstiodRestarted, MeshConfigXdsAgent
 from checks.migration import MigrationResource
 from checks.network import NetworkConsistency
+from checks.purge import PurgePreview
 from checks.residue import IstioControlPlaneRemoved, IstioResidue
 from checks.restart_risk import RestartRisk
 from checks.sidecars import IstioSidecarsRemaining
@@ -50,4 +51,5 @@ BUILTIN_CHECKS = (
     IstioConfigImported,
     IstioControlPlaneRemoved,
     IstioResidue,
+    PurgePreview,
 )
