@@ -6,6 +6,7 @@ third-party checks; nothing registers as a side effect of import.
 
 from __future__ import annotations
 
+from checks.cni import CniCompatibility
 from checks.config_import import IstioConfigImported
 from checks.gateways import (
     AsmGatewaysPresent,
@@ -52,4 +53,5 @@ BUILTIN_CHECKS = (
     IstioControlPlaneRemoved,
     IstioResidue,
     PurgePreview,
+    CniCompatibility,
 )
