@@ -52,8 +52,9 @@ def crd_kind(crd: dict[str, Any]) -> tuple[str, Kind | None]:
     return f"{kind}.{group}", K.BY_GROUP_KIND.get((group, kind))
 
 
-def istioctl_version(cluster: ClusterInventory) -> str:
-    """The Istio version whose istioctl must run the purge, from the operator-installed istiod images."""
+def istioctl_version(cluster: ClusterInventory) -> tuple[str, str]:
+    """(version, note): the Istio version whose istioctl must run the purge ("" when not one), from the
+    operator-installed istiod images."""
     versions, unread = set(), []
     for dep in cluster.objects(K.DEPLOYMENT):
         if COMPONENT_LABEL in (_meta(dep).get("labels") or {}) and mesh.is_istiod_deployment(dep):
@@ -63,11 +64,12 @@ def istioctl_version(cluster: ClusterInventory) -> str:
             else:
                 unread.append(why)
     if len(versions) == 1 and not unread:
-        return f"use istioctl {versions.pop()} (the installed istiod's version)"
+        version = versions.pop()
+        return version, f"use istioctl {version} (the installed istiod's version)"
     if versions:
-        return (f"istiod revisions run {', '.join(sorted(versions))}; use the istioctl of each revision's "
-                "version (`istioctl uninstall --revision <rev>`) before --purge")
-    return "the installed Istio version cannot be read from istiod's image; confirm it with `istioctl version`"
+        return "", (f"istiod revisions run {', '.join(sorted(versions))}; use the istioctl of each revision's "
+                    "version (`istioctl uninstall --revision <rev>`) before --purge")
+    return "", "the installed Istio version cannot be read from istiod's image; confirm it with `istioctl version`"
 
 
 class PurgePreview(ClusterCheck):
@@ -149,9 +151,9 @@ class PurgePreview(ClusterCheck):
 
     def _purge(self, cluster: ClusterInventory, ctx: Context, labelled: list[tuple[str, dict[str, Any]]],
                evidence_base: dict[str, Any]) -> Iterator[Finding]:
-        version = istioctl_version(cluster)
-        command = (f"istioctl --kubeconfig={mesh.kubeconfig_var(cluster.name)} uninstall --purge --dry-run  "
-                   f"# {mesh.sh_text(version)}")
+        exact, version = istioctl_version(cluster)
+        command = (f"istioctl --kubeconfig={mesh.kubeconfig_var(cluster.name)} uninstall --purge --dry-run"
+                   + (f"  # istioctl {exact}" if exact else ""))
         listing = sorted(_subject(kind, _meta(obj)) for kind, obj in labelled)
         evidence = {**evidence_base, "deleted": listing[:50], "deleted_count": len(listing),
                     "by_kind": dict(sorted(Counter(kind for kind, _ in labelled).items())), "istioctl": version}
@@ -166,7 +168,7 @@ class PurgePreview(ClusterCheck):
                                   "the purge deletes it",
                                   kind=kind, namespace=meta.get("namespace", ""), name=meta.get("name", ""),
                                   remediation=f"kubectl --kubeconfig={mesh.kubeconfig_var(cluster.name)}"
-                                              f" label {kind.lower()} {mesh.sh(meta.get('name', ''))}"
+                                              f" label {mesh.sh(kind.lower() + '/' + meta.get('name', ''))}"
                                               + (f" {mesh.ns_flag(meta['namespace'])}" if meta.get("namespace")
                                                  else "") + f" {COMPONENT_LABEL}-",
                                   evidence={**evidence_base, "istioctl": version})

@@ -58,8 +58,8 @@ def test_pass_lists_what_the_purge_deletes_and_the_istioctl_version(audit):
                                           "ValidatingWebhookConfiguration": 1}
     assert "CustomResourceDefinition/virtualservices.networking.istio.io" in row["evidence"]["deleted"]
     assert "istioctl 1.22.3" in row["message"]
-    assert row["remediation"].startswith(
-        'istioctl --kubeconfig="${KUBECONFIG_CLUSTER_A:?}" uninstall --purge --dry-run')
+    assert row["remediation"] == (
+        'istioctl --kubeconfig="${KUBECONFIG_CLUSTER_A:?}" uninstall --purge --dry-run  # istioctl 1.22.3')
     assert "Secrets" in row["evidence"]["not_read"]
 
 
@@ -87,7 +87,7 @@ def test_fail_when_an_asm_object_carries_the_operator_label(audit):
     (row,) = a.rows(CHECK)
     assert (row["status"], row["code"], row["kind"], row["name"]) == (
         "FAIL", "AA2510", "Deployment", "istio-ingressgateway-asm")
-    assert row["remediation"] == ('kubectl --kubeconfig="${KUBECONFIG_CLUSTER_A:?}" label deployment '
+    assert row["remediation"] == ('kubectl --kubeconfig="${KUBECONFIG_CLUSTER_A:?}" label deployment/'
                                   "istio-ingressgateway-asm -n istio-system operator.istio.io/component-")
 
 
