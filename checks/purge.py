@@ -3,8 +3,8 @@
 istio/istio operator/pkg/uninstall/prune.go: with --purge, every object labelled `operator.istio.io/component`
 (any value, any namespace) of the pruned kinds is deleted, CustomResourceDefinitions included; deleting a CRD
 deletes every object of its kind stored in the cluster. Helm-installed Istio carries Helm's labels instead and
-is removed per release with `helm uninstall`. Secrets, Roles, RoleBindings, HorizontalPodAutoscalers and
-NetworkAttachmentDefinitions are pruned too but never read here: every finding says so.
+is removed per release with `helm uninstall`. Secrets, ServiceAccounts, Roles, RoleBindings,
+HorizontalPodAutoscalers and NetworkAttachmentDefinitions are pruned too but never read here: every finding says so.
 """
 
 from __future__ import annotations
@@ -27,9 +27,9 @@ COMPONENT_LABEL = "operator.istio.io/component"
 # The kinds prune.go deletes with --purge that the auditor reads (NamespacedResources + AllClusterResources).
 PRUNED_KINDS: tuple[Kind, ...] = (
     K.MUTATING_WEBHOOK, K.VALIDATING_WEBHOOK, K.CLUSTERROLE, K.CLUSTERROLEBINDING, K.CRD,
-    K.DEPLOYMENT, K.DAEMONSET, K.SERVICE, K.CONFIGMAP, K.POD, K.SERVICEACCOUNT, K.PDB,
+    K.DEPLOYMENT, K.DAEMONSET, K.SERVICE, K.CONFIGMAP, K.POD, K.PDB,
 )
-NOT_READ_NOTE = ("also pruned but never read by the auditor: Secrets, Roles, RoleBindings, "
+NOT_READ_NOTE = ("also pruned but never read by the auditor: Secrets, ServiceAccounts, Roles, RoleBindings, "
                  "HorizontalPodAutoscalers, NetworkAttachmentDefinitions, EnvoyFilters and waypoint Gateways "
                  "carrying the label; list them with `kubectl get <kind> -A -l operator.istio.io/component`")
 HELM_RELEASE = "meta.helm.sh/release-name"
