@@ -151,6 +151,8 @@ class AsmConfig(_Strict):
     networks: dict[str, str] = Field(default_factory=dict)
     multi_cluster_network: str | None = None
     cluster_ids: dict[str, str] = Field(default_factory=dict)
+    # ASM's CNI plug-in on (true) or off (false); None: read it from DescribeServiceMeshDetail (cni-compatibility)
+    cni: bool | None = None
 
 
 class GatewaysConfig(_Strict):

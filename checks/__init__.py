@@ -6,6 +6,7 @@ third-party checks; nothing registers as a side effect of import.
 
 from __future__ import annotations
 
+from checks.cni import CniCompatibility
 from checks.config_import import IstioConfigImported
 from checks.gateways import (
     AsmGatewaysPresent,
@@ -17,6 +18,7 @@ from checks.gateways import (
 from checks.mesh_config import IstiodRestarted, MeshConfigXdsAgent
 from checks.migration import MigrationResource
 from checks.network import NetworkConsistency
+from checks.purge import PurgePreview
 from checks.residue import IstioControlPlaneRemoved, IstioResidue
 from checks.restart_risk import RestartRisk
 from checks.sidecars import IstioSidecarsRemaining
@@ -50,4 +52,6 @@ BUILTIN_CHECKS = (
     IstioConfigImported,
     IstioControlPlaneRemoved,
     IstioResidue,
+    PurgePreview,
+    CniCompatibility,
 )

@@ -263,7 +263,7 @@ OPTION_NAMESPACE = "--all-namespaces"
 # Every option our commands write, standing alone; values of the first group follow as the next word.
 FLAGS_WITH_VALUE = {"-n", "-l", "-o", "-p", "-c", "-f"}
 OUR_FLAGS = FLAGS_WITH_VALUE | {"-r", "--type=merge", "--type=json", "--overwrite", "--previous", "--no-headers",
-                                "--replicas=0", "--purge", "--"}
+                                "--replicas=0", "--purge", "--dry-run", "-A", "--"}
 OUR_FLAG_PREFIXES = ("--kubeconfig=", "--namespace=")
 
 

@@ -1,0 +1,201 @@
+"""istio-cni in use, and namespaces that will reject ASM's `istio-init` (domain.md, "Beyond the seed": CNI).
+
+Istio with istio-cni (DaemonSet `istio-cni-node`) injects no privileged `istio-init`; ASM without its CNI plug-in
+does, and `istio-init` needs NET_ADMIN / NET_RAW, which Pod Security `baseline` and `restricted` (label
+`pod-security.kubernetes.io/enforce`) and capability-checking ValidatingAdmissionPolicies reject. ASM's CNI state
+comes from the config (`asm.cni`), the saved DescribeServiceMeshDetail answer
+(`ServiceMesh.Spec.MeshConfig.SidecarInjector.InitCNIConfiguration.Enabled` / `ExcludeNamespaces`), or an ASM-marked
+CNI DaemonSet in the cluster. Policies of Gatekeeper or Kyverno are not read: their webhooks are named instead.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+import pandas as pd
+
+from auditor import kinds as K
+from auditor import mesh
+from auditor.check import ClusterCheck, Context
+from auditor.errors import EvidenceUnavailable
+from auditor.inventory import ACTIVE_PHASES, ClusterInventory
+from auditor.model import Finding, Gate, Outcome, Severity, Status
+
+ISTIO_CNI_DAEMONSET = "istio-cni-node"
+PSA_ENFORCE = "pod-security.kubernetes.io/enforce"
+PSA_FORBIDDING = ("baseline", "restricted")
+INJECTION_LABELS = ("istio-injection", "istio.io/rev")
+CAPABILITY_WORDS = ("NET_ADMIN", "NET_RAW", "capabilities")
+POLICY_ENGINES = ("gatekeeper", "kyverno")
+ENABLE_ASM_CNI = ("Enable ASM's CNI plug-in before moving the namespace (ASM console: Data Plane Component "
+                  "Management, or OpenAPI UpdateMeshFeature CniEnabled=true), then set asm.cni: true in the config "
+                  "and audit again.")
+
+
+@dataclass
+class AsmCni:
+    """ASM's CNI plug-in: on (True), off (False) or unknown (None), where that came from, namespaces it skips."""
+
+    enabled: bool | None
+    source: str
+    excluded: frozenset[str] = frozenset()
+
+
+def asm_cni_state(cluster: ClusterInventory, ctx: Context) -> AsmCni:
+    config = ctx.setting("config")
+    if config is not None and config.asm.cni is not None:
+        return AsmCni(bool(config.asm.cni), "config asm.cni")
+    why = "neither config asm.cni nor a DescribeServiceMeshDetail answer says whether ASM's CNI plug-in is on"
+    try:
+        detail = ctx.inv.openapi_answer("DescribeServiceMeshDetail")
+    except EvidenceUnavailable as exc:
+        detail, why = None, f"DescribeServiceMeshDetail could not be read: {exc.reason}"
+    if detail:
+        spec = (detail.get("ServiceMesh") or {}).get("Spec") or {}
+        cni = ((spec.get("MeshConfig") or {}).get("SidecarInjector") or {}).get("InitCNIConfiguration")
+        if isinstance(cni, dict) and isinstance(cni.get("Enabled"), bool):
+            excluded = frozenset(n.strip() for n in str(cni.get("ExcludeNamespaces") or "").split(",") if n.strip())
+            origin = ctx.inv.openapi_origin("DescribeServiceMeshDetail")
+            return AsmCni(cni["Enabled"], f"{origin} (InitCNIConfiguration.Enabled)", excluded)
+        why = "the DescribeServiceMeshDetail answer has no SidecarInjector.InitCNIConfiguration.Enabled"
+    for ds in cluster.objects(K.DAEMONSET):
+        meta = ds.get("metadata") or {}
+        if "cni" in meta.get("name", "") and mesh.asm_owned(meta) in ("ASM label/annotation", "label provider=asm"):
+            return AsmCni(True, f"ASM-marked DaemonSet {meta.get('namespace')}/{meta.get('name')}")
+    return AsmCni(None, why)
+
+
+def meshed_namespaces(cluster: ClusterInventory, pods: pd.DataFrame) -> set[str]:
+    """Namespaces whose pods run Istio's sidecar or that are labelled for Istio's injection: they move to ASM."""
+    sidecars = pods[(pods["proxy"] == mesh.PROXY_ISTIO) & (pods["role"] == mesh.ROLE_SIDECAR)
+                    & pods["phase"].isin(ACTIVE_PHASES)] if not pods.empty else pods
+    names = {str(ns) for ns in sidecars["namespace"]} if not sidecars.empty else set()
+    for ns in cluster.objects(K.NAMESPACE):
+        meta = ns.get("metadata") or {}
+        labels = meta.get("labels") or {}
+        if labels.get("istio-injection") == "enabled" or labels.get("istio.io/rev"):
+            names.add(meta.get("name", ""))
+    return names
+
+
+def _selects(selector: dict[str, Any] | None, labels: dict[str, str]) -> bool:
+    """A label selector's matchLabels against a namespace; matchExpressions count as matching (fail safe)."""
+    return all(labels.get(k) == v for k, v in ((selector or {}).get("matchLabels") or {}).items())
+
+
+def capability_policies(cluster: ClusterInventory) -> list[tuple[str, dict[str, Any]]]:
+    """(policy name, binding namespaceSelector) of ValidatingAdmissionPolicies that check capabilities."""
+    if not (cluster.available(K.VALIDATING_ADMISSION_POLICY) and cluster.available(
+            K.VALIDATING_ADMISSION_POLICY_BINDING)):
+        return []
+    checking = set()
+    for policy in cluster.objects(K.VALIDATING_ADMISSION_POLICY):
+        expressions = " ".join(str(v.get("expression") or "") for v in (policy.get("spec") or {}).get(
+            "validations") or ())
+        if any(word in expressions for word in CAPABILITY_WORDS):
+            checking.add((policy.get("metadata") or {}).get("name", ""))
+    out = []
+    for binding in cluster.objects(K.VALIDATING_ADMISSION_POLICY_BINDING):
+        spec = binding.get("spec") or {}
+        if spec.get("policyName") in checking and "Deny" in (spec.get("validationActions") or ["Deny"]):
+            out.append((str(spec["policyName"]), (spec.get("matchResources") or {}).get("namespaceSelector") or {}))
+    return out
+
+
+def policy_engine_webhooks(cluster: ClusterInventory) -> list[str]:
+    if not cluster.available(K.VALIDATING_WEBHOOK):
+        return []
+    return sorted(name for hook in cluster.objects(K.VALIDATING_WEBHOOK)
+                  if any(e in (name := (hook.get("metadata") or {}).get("name", "")) for e in POLICY_ENGINES))
+
+
+class CniCompatibility(ClusterCheck):
+    id = "cni-compatibility"
+    title = "Where Istio used istio-cni, ASM's istio-init is not rejected by Pod Security or admission policies"
+    gates = (Gate.ASSESSMENT, Gate.MIGRATING)
+    severity = Severity.BLOCKER
+    rationale = ("Istio with istio-cni injects no privileged init container; ASM without its CNI plug-in injects "
+                 "istio-init (NET_ADMIN, NET_RAW), which Pod Security baseline/restricted and capability policies "
+                 "reject: the moved pods are never created.")
+    remediation = ENABLE_ASM_CNI
+    CLEAN = Outcome("AA2601", Status.PASS, "ASM's CNI plug-in is on, or no namespace moving to ASM forbids "
+                    "istio-init's capabilities")
+    REJECTED = Outcome("AA2610", Status.FAIL, "a namespace moving to ASM forbids istio-init's capabilities and ASM's "
+                       "CNI plug-in is off (or skips the namespace): its pods will be rejected")
+    ENGINES = Outcome("AA2620", Status.WARN, "Gatekeeper or Kyverno admits pods here and their policies are not "
+                      "read; ASM's CNI plug-in is not known to be on", Severity.MAJOR)
+    CNI_UNKNOWN = Outcome("AA2630", Status.UNKNOWN, "a namespace moving to ASM forbids istio-init's capabilities and "
+                          "whether ASM's CNI plug-in is on cannot be told")
+    POLICIES_UNREAD = Outcome("AA2631", Status.UNKNOWN, "admission policies could not be read and ASM's CNI "
+                              "plug-in is not known to be on")
+    NO_ISTIO_CNI = Outcome("AA2640", Status.NOT_APPLICABLE, "Istio does not use istio-cni here (no istio-cni-node "
+                           "DaemonSet of Istio's): pods already pass admission with istio-init")
+    outcomes = (CLEAN, REJECTED, ENGINES, CNI_UNKNOWN, POLICIES_UNREAD, NO_ISTIO_CNI)
+    needs = (K.DAEMONSET, K.NAMESPACE, K.POD)
+    uses = (K.VALIDATING_ADMISSION_POLICY, K.VALIDATING_ADMISSION_POLICY_BINDING, K.VALIDATING_WEBHOOK)
+
+    def check_cluster(self, cluster: ClusterInventory, ctx: Context) -> Iterable[Finding]:
+        istio_cni = sorted(f"{(d.get('metadata') or {}).get('namespace')}/{ISTIO_CNI_DAEMONSET}"
+                           for d in cluster.objects(K.DAEMONSET)
+                           if (d.get("metadata") or {}).get("name") == ISTIO_CNI_DAEMONSET
+                           and not mesh.asm_owned(d.get("metadata") or {}))
+        if not istio_cni:
+            yield self.report(self.NO_ISTIO_CNI, cluster.name, "no istio-cni-node DaemonSet of Istio's: Istio's pods "
+                              "already run istio-init, which ASM injects too")
+            return
+        asm_cni = asm_cni_state(cluster, ctx)
+        meshed = meshed_namespaces(cluster, cluster.pods())
+        policies = capability_policies(cluster)
+        unread = [k.kind for k in self.uses if not cluster.available(k)]
+        evidence: dict[str, Any] = {"istio_cni": istio_cni, "asm_cni": asm_cni.enabled,
+                                    "asm_cni_source": asm_cni.source, **({"not_read": unread} if unread else {})}
+        forbidding = blocked = 0
+        for ns in sorted(cluster.objects(K.NAMESPACE), key=lambda n: (n.get("metadata") or {}).get("name", "")):
+            meta = ns.get("metadata") or {}
+            name, labels = meta.get("name", ""), meta.get("labels") or {}
+            if name not in meshed:
+                continue
+            reasons = ([f"Pod Security {PSA_ENFORCE}={labels[PSA_ENFORCE]}"]
+                       if labels.get(PSA_ENFORCE) in PSA_FORBIDDING else [])
+            reasons += [f"ValidatingAdmissionPolicy {policy}" for policy, selector in policies
+                        if _selects(selector, labels)]
+            if not reasons:
+                continue
+            forbidding += 1
+            why = " and ".join(reasons)
+            where = {"kind": "Namespace", "name": name, "evidence": {**evidence, "forbidden_by": reasons}}
+            if asm_cni.enabled and name not in asm_cni.excluded:
+                continue
+            blocked += 1
+            if asm_cni.enabled is None:
+                yield self.report(self.CNI_UNKNOWN, cluster.name, f"{why} forbids istio-init's NET_ADMIN/NET_RAW; "
+                                  f"Istio used istio-cni ({', '.join(istio_cni)}); {asm_cni.source}",
+                                  remediation="Set asm.cni (true/false) in the config or give the "
+                                              "DescribeServiceMeshDetail answer; " + ENABLE_ASM_CNI, **where)
+            else:
+                off = ("ASM's CNI plug-in skips this namespace (ExcludeNamespaces)" if asm_cni.enabled
+                       else "ASM's CNI plug-in is off")
+                yield self.report(self.REJECTED, cluster.name, f"{why} forbids istio-init's NET_ADMIN/NET_RAW and "
+                                  f"{off} ({asm_cni.source}): pods moved to ASM will be rejected",
+                                  remediation=ENABLE_ASM_CNI, **where)
+        if blocked:
+            return
+        if unread and not asm_cni.enabled:
+            yield self.report(self.POLICIES_UNREAD, cluster.name, f"{', '.join(unread)} could not be read, so "
+                              "admission policies forbidding istio-init cannot be ruled out, and ASM's CNI plug-in is "
+                              f"not known to be on ({asm_cni.source})", remediation=ENABLE_ASM_CNI, evidence=evidence)
+            return
+        engines = policy_engine_webhooks(cluster)
+        if engines and not asm_cni.enabled:
+            yield self.report(self.ENGINES, cluster.name, f"admission webhooks {', '.join(engines)} may forbid "
+                              "istio-init's capabilities; their policies are not read and ASM's CNI plug-in is not "
+                              f"known to be on ({asm_cni.source})", remediation=ENABLE_ASM_CNI,
+                              evidence={**evidence, "policy_engines": engines})
+            return
+        message = (f"ASM's CNI plug-in is on ({asm_cni.source}); {forbidding} meshed namespace(s) forbid istio-init"
+                   if asm_cni.enabled else
+                   f"no namespace moving to ASM forbids istio-init's capabilities ({len(meshed)} checked)")
+        yield self.report(self.CLEAN, cluster.name, message,
+                          evidence={**evidence, "meshed_namespaces": sorted(meshed)[:50]})

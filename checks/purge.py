@@ -1,0 +1,237 @@
+"""What `istioctl uninstall --purge` will delete in each cluster, before it runs (domain.md, "Beyond the seed").
+
+istio/istio operator/pkg/uninstall/prune.go: with --purge, every object labelled `operator.istio.io/component`
+(any value, any namespace) of the pruned kinds is deleted, CustomResourceDefinitions included; deleting a CRD
+deletes every object of its kind stored in the cluster. Helm-installed Istio carries Helm's labels instead and
+is removed per release with `helm uninstall`. Secrets, ServiceAccounts, Roles, RoleBindings,
+HorizontalPodAutoscalers and NetworkAttachmentDefinitions are pruned too but never read here: every finding says so.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterable, Iterator
+from typing import Any
+
+from auditor import kinds as K
+from auditor import mesh
+from auditor.check import ClusterCheck, Context
+from auditor.errors import EvidenceUnavailable
+from auditor.inventory import ClusterInventory
+from auditor.kinds import Kind
+from auditor.model import Finding, Gate, Outcome, Severity, Status
+from checks.gateways import per_cluster
+from checks.versions import istiod_pinned_version
+
+COMPONENT_LABEL = "operator.istio.io/component"
+# The kinds prune.go deletes with --purge that the auditor reads (NamespacedResources + AllClusterResources).
+PRUNED_KINDS: tuple[Kind, ...] = (
+    K.MUTATING_WEBHOOK, K.VALIDATING_WEBHOOK, K.CLUSTERROLE, K.CLUSTERROLEBINDING, K.CRD,
+    K.DEPLOYMENT, K.DAEMONSET, K.SERVICE, K.CONFIGMAP, K.POD, K.PDB,
+)
+NOT_READ_NOTE = ("also pruned but never read by the auditor: Secrets, ServiceAccounts, Roles, RoleBindings, "
+                 "HorizontalPodAutoscalers, NetworkAttachmentDefinitions, EnvoyFilters and waypoint Gateways "
+                 "carrying the label; list them with `kubectl get <kind> -A -l operator.istio.io/component`")
+HELM_RELEASE = "meta.helm.sh/release-name"
+HELM_NAMESPACE = "meta.helm.sh/release-namespace"
+
+
+def _meta(obj: dict[str, Any]) -> dict[str, Any]:
+    return obj.get("metadata") or {}
+
+
+def _subject(kind: str, meta: dict[str, Any]) -> str:
+    ns = meta.get("namespace")
+    return f"{kind}/{ns}/{meta.get('name', '')}" if ns else f"{kind}/{meta.get('name', '')}"
+
+
+def crd_kind(crd: dict[str, Any]) -> tuple[str, Kind | None]:
+    """The display name of the kind a CRD defines and the auditor's Kind for it (None when not read)."""
+    spec = crd.get("spec") or {}
+    group, kind = str(spec.get("group") or ""), str((spec.get("names") or {}).get("kind") or "")
+    return f"{kind}.{group}", K.BY_GROUP_KIND.get((group, kind))
+
+
+def istioctl_version(cluster: ClusterInventory) -> tuple[str, str]:
+    """(version, note): the Istio version whose istioctl must run the purge ("" when not one), from the
+    operator-installed istiod images."""
+    versions, unread = set(), []
+    for dep in cluster.objects(K.DEPLOYMENT):
+        if COMPONENT_LABEL in (_meta(dep).get("labels") or {}) and mesh.is_istiod_deployment(dep):
+            version, why = istiod_pinned_version(dep)
+            if version:
+                versions.add(str(version))
+            else:
+                unread.append(why)
+    if len(versions) == 1 and not unread:
+        version = versions.pop()
+        return version, f"use istioctl {version} (the installed istiod's version)"
+    if versions:
+        return "", (f"istiod revisions run {', '.join(sorted(versions))}; use the istioctl of each revision's "
+                    "version (`istioctl uninstall --revision <rev>`) before --purge")
+    return "", "the installed Istio version cannot be read from istiod's image; confirm it with `istioctl version`"
+
+
+class PurgePreview(ClusterCheck):
+    id = "purge-preview"
+    title = "What `istioctl uninstall --purge` will delete is Istio's alone, and already on ASM"
+    gates = (Gate.UNINSTALL,)
+    severity = Severity.BLOCKER
+    rationale = ("`istioctl uninstall --purge` deletes every object labelled operator.istio.io/component in any "
+                 "namespace, CRDs included; deleting an Istio CRD deletes every object of its kind stored in the "
+                 "cluster. Nothing of ASM's and nothing not yet on ASM may be among them.")
+    remediation = ("Preview with `istioctl uninstall --purge --dry-run` (the installed Istio's istioctl); remove the "
+                   "operator label from anything that must stay, import the rest into ASM first.")
+    CLEAN = Outcome("AA2501", Status.PASS, "the purge deletes only Istio's own control-plane objects (listed); no "
+                    "stored object goes with a CRD")
+    ASM_OBJECT = Outcome("AA2510", Status.FAIL, "the purge would delete an object of ASM's (ASM label/annotation, "
+                         "owner, or stored under a purged CRD)")
+    NOT_ON_ASM = Outcome("AA2511", Status.FAIL, "a purged CRD takes stored objects with it that ASM's control "
+                         "plane does not hold yet")
+    CASCADE = Outcome("AA2520", Status.WARN, "a purged CRD takes stored objects with it (all of them already on "
+                      "ASM): they are gone from this cluster afterwards", Severity.MAJOR)
+    HELM = Outcome("AA2521", Status.WARN, "Istio is installed with Helm here: `istioctl uninstall --purge` does "
+                   "not remove it; `helm uninstall` per release does", Severity.MAJOR)
+    CASCADE_UNREAD = Outcome("AA2530", Status.UNKNOWN, "what a purged CRD takes with it cannot be told: its "
+                             "objects (or ASM's copies) were not read")
+    UNLABELLED = Outcome("AA2531", Status.UNKNOWN, "an istiod runs with neither istioctl/operator nor Helm labels: "
+                         "how it is removed cannot be told")
+    NO_ISTIO = Outcome("AA2540", Status.NOT_APPLICABLE, "nothing carries operator.istio.io/component or Helm's "
+                       "Istio labels and no istiod runs: the purge deletes nothing here")
+    outcomes = (CLEAN, ASM_OBJECT, NOT_ON_ASM, CASCADE, HELM, CASCADE_UNREAD, UNLABELLED, NO_ISTIO)
+    needs = PRUNED_KINDS
+    uses = (*K.ISTIO_API_KINDS, *K.GATEWAY_API_KINDS, K.ISTIOOPERATOR)
+
+    def run(self, ctx: Context) -> Iterator[Finding]:
+        yield from per_cluster(self, ctx, lambda cluster: self.check_cluster(cluster, ctx))
+
+    def check_cluster(self, cluster: ClusterInventory, ctx: Context) -> Iterable[Finding]:
+        labelled: list[tuple[str, dict[str, Any]]] = []
+        helm_releases: dict[tuple[str, str], list[str]] = {}
+        istiods: list[dict[str, Any]] = []
+        for kind in PRUNED_KINDS:
+            for obj in cluster.objects(kind):
+                meta = _meta(obj)
+                if COMPONENT_LABEL in (meta.get("labels") or {}):
+                    labelled.append((kind.kind, obj))
+                elif mesh.istio_installed(meta) == "Helm chart labels" and (meta.get("annotations") or {}).get(
+                        HELM_RELEASE):
+                    annotations = meta.get("annotations") or {}
+                    release = (str(annotations[HELM_RELEASE]), str(annotations.get(HELM_NAMESPACE) or
+                                                                  meta.get("namespace") or "istio-system"))
+                    helm_releases.setdefault(release, []).append(_subject(kind.kind, meta))
+                if kind is K.DEPLOYMENT and mesh.is_istiod_deployment(obj):
+                    istiods.append(obj)
+        evidence_base = {"not_read": NOT_READ_NOTE}
+        if helm_releases:
+            commands = [f"helm --kubeconfig={mesh.kubeconfig_var(cluster.name)} uninstall {mesh.sh(release)} "
+                        f"{mesh.ns_flag(ns)}" for release, ns in sorted(helm_releases)]
+            yield self.report(self.HELM, cluster.name, f"{len(helm_releases)} Helm release(s) of Istio: "
+                              f"{', '.join(f'{r} ({ns})' for r, ns in sorted(helm_releases))}; remove them with "
+                              "`helm uninstall` (the istiod releases last the base/CRD release), not with istioctl",
+                              remediation="\n".join(commands),
+                              evidence={**evidence_base, "releases": {f"{ns}/{r}": subjects[:20] for (r, ns), subjects
+                                                                      in sorted(helm_releases.items())}})
+        unlabelled = [d for d in istiods if not mesh.istio_installed(_meta(d))]
+        for dep in unlabelled:
+            meta = _meta(dep)
+            yield self.report(self.UNLABELLED, cluster.name, "istiod carries neither operator.istio.io/component nor "
+                              "Helm's labels: `istioctl uninstall --purge` leaves it, and how it was installed "
+                              "(kubectl apply of a generated manifest?) cannot be told",
+                              kind="Deployment", namespace=meta.get("namespace", ""), name=meta.get("name", ""),
+                              remediation="Delete it with the manifest it was applied from "
+                                          "(`kubectl delete -f <manifest>`).", evidence=evidence_base)
+        if not labelled:
+            if not helm_releases and not unlabelled:
+                yield self.report(self.NO_ISTIO, cluster.name, "no object carries operator.istio.io/component or "
+                                  "Helm's Istio labels and no istiod runs: `istioctl uninstall --purge` deletes "
+                                  "nothing here", evidence=evidence_base)
+            return
+        yield from self._purge(cluster, ctx, labelled, evidence_base)
+
+    def _purge(self, cluster: ClusterInventory, ctx: Context, labelled: list[tuple[str, dict[str, Any]]],
+               evidence_base: dict[str, Any]) -> Iterator[Finding]:
+        exact, version = istioctl_version(cluster)
+        command = (f"istioctl --kubeconfig={mesh.kubeconfig_var(cluster.name)} uninstall --purge --dry-run"
+                   + (f"  # istioctl {exact}" if exact else ""))
+        listing = sorted(_subject(kind, _meta(obj)) for kind, obj in labelled)
+        evidence = {**evidence_base, "deleted": listing[:50], "deleted_count": len(listing),
+                    "by_kind": dict(sorted(Counter(kind for kind, _ in labelled).items())), "istioctl": version}
+        problems = 0
+        for kind, obj in labelled:
+            meta = _meta(obj)
+            owner = mesh.asm_owned(meta)
+            if owner and not (kind == "Pod" and owner.startswith("owned by")):  # pods are owned by their workload
+                problems += 1
+                yield self.report(self.ASM_OBJECT, cluster.name, f"{_subject(kind, meta)} carries "
+                                  f"operator.istio.io/component but is ASM's or another owner's ({owner}): "
+                                  "the purge deletes it",
+                                  kind=kind, namespace=meta.get("namespace", ""), name=meta.get("name", ""),
+                                  remediation=f"kubectl --kubeconfig={mesh.kubeconfig_var(cluster.name)}"
+                                              f" label {mesh.sh(kind.lower() + '/' + meta.get('name', ''))}"
+                                              + (f" {mesh.ns_flag(meta['namespace'])}" if meta.get("namespace")
+                                                 else "") + f" {COMPONENT_LABEL}-",
+                                  evidence={**evidence_base, "istioctl": version})
+        cascades: list[str] = []
+        for kind, crd in labelled:
+            if kind != "CustomResourceDefinition":
+                continue
+            finding, stored = self._cascade(cluster, ctx, crd, evidence_base)
+            if finding is not None:
+                problems += 1
+                yield finding
+            elif stored:
+                cascades.append(stored)
+        if problems:
+            return
+        if cascades:
+            yield self.report(self.CASCADE, cluster.name, f"the purge deletes {len(listing)} labelled object(s) and "
+                              f"with their CRDs the stored objects {'; '.join(cascades)} (all held by ASM's control "
+                              f"plane); {version}", remediation=command, evidence={**evidence, "cascade": cascades})
+            return
+        yield self.report(self.CLEAN, cluster.name, f"the purge deletes {len(listing)} object(s), all Istio's own "
+                          f"({', '.join(f'{n} {k}' for k, n in evidence['by_kind'].items())}); no stored object goes "
+                          f"with a CRD; {version}", remediation=command, evidence=evidence)
+
+    def _cascade(self, cluster: ClusterInventory, ctx: Context, crd: dict[str, Any],
+                 evidence_base: dict[str, Any]) -> tuple[Finding | None, str]:
+        """A FAIL/UNKNOWN for what deleting this CRD takes with it, or None and a summary of what it takes."""
+        name = _meta(crd).get("name", "")
+        label, kind = crd_kind(crd)
+        where = {"kind": "CustomResourceDefinition", "name": name}
+        if kind is None:
+            return self.report(self.CASCADE_UNREAD, cluster.name, f"deleting CRD {name} deletes every {label} "
+                               "stored in the cluster; the auditor does not read that kind",
+                               remediation=f"kubectl --kubeconfig={mesh.kubeconfig_var(cluster.name)} get "
+                                           f"{mesh.sh(name)} -A", evidence=evidence_base, **where), ""
+        try:
+            stored = cluster.objects(kind)
+        except EvidenceUnavailable as exc:
+            return self.report(self.CASCADE_UNREAD, cluster.name, f"deleting CRD {name} deletes every {label} "
+                               f"stored in the cluster; they could not be read: {exc.reason}",
+                               evidence=evidence_base, **where), ""
+        if not stored:
+            return None, ""
+        subjects = [_subject(kind.kind, _meta(o)) for o in stored]
+        asm_objects = [f"{s} ({why})" for s, o in zip(subjects, stored, strict=True)
+                       if (why := mesh.asm_owned(_meta(o)))]
+        if asm_objects:
+            return self.report(self.ASM_OBJECT, cluster.name, f"deleting CRD {name} deletes {len(asm_objects)} "
+                               f"{label} object(s) of ASM's or of another owner: {', '.join(asm_objects[:10])}",
+                               remediation=f"Remove {COMPONENT_LABEL} from CRD {name} before the purge so it stays",
+                               evidence={**evidence_base, "asm_objects": asm_objects[:50]}, **where), ""
+        try:
+            held = {(_meta(o).get("namespace", ""), _meta(o).get("name", ""))
+                    for o in ctx.inv.require_asm().objects(kind)}
+        except EvidenceUnavailable as exc:
+            return self.report(self.CASCADE_UNREAD, cluster.name, f"deleting CRD {name} deletes {len(stored)} "
+                               f"{label} object(s) stored here; whether ASM holds them cannot be told: {exc.reason}",
+                               evidence={**evidence_base, "stored": subjects[:50]}, **where), ""
+        missing = [s for s, o in zip(subjects, stored, strict=True)
+                   if (_meta(o).get("namespace", ""), _meta(o).get("name", "")) not in held]
+        if missing:
+            return self.report(self.NOT_ON_ASM, cluster.name, f"deleting CRD {name} deletes {len(missing)} {label} "
+                               f"object(s) ASM's control plane does not hold: {', '.join(missing[:10])}",
+                               remediation="Import them into ASM first (istio-config-imported), then audit again.",
+                               evidence={**evidence_base, "not_on_asm": missing[:50]}, **where), ""
+        return None, f"{len(stored)} {label}"

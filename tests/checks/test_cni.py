@@ -1,0 +1,117 @@
+"""cni-compatibility through the real engine: Istio on istio-cni, namespaces that reject ASM's istio-init.
+
+The DaemonSet is shaped as Istio's `cni` chart (istioctl component Cni) writes it: `istio-cni-node` with label
+k8s-app=istio-cni-node. ASM's side comes from config asm.cni or DescribeServiceMeshDetail
+(ServiceMesh.Spec.MeshConfig.SidecarInjector.InitCNIConfiguration, Alibaba Cloud's servicemesh 2020-01-11 SDK).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from auditor import kinds as K
+from tests import factory as f
+
+CHECK = "cni-compatibility"
+
+
+def istio_cni_daemonset(namespace: str = "istio-system") -> dict[str, Any]:
+    labels = {"k8s-app": "istio-cni-node", "operator.istio.io/component": "Cni", "istio.io/rev": "default",
+              "install.operator.istio.io/owning-resource": "installed-state"}
+    return {"apiVersion": "apps/v1", "kind": "DaemonSet",
+            "metadata": f.meta("istio-cni-node", namespace, labels),
+            "spec": {"selector": {"matchLabels": {"k8s-app": "istio-cni-node"}},
+                     "template": {"metadata": {"labels": {"k8s-app": "istio-cni-node"}},
+                                  "spec": {"containers": [{"name": "install-cni",
+                                                           "image": "docker.io/istio/install-cni:1.22.3"}]}}},
+            "status": {"desiredNumberScheduled": 3, "numberReady": 3}}
+
+
+def meshed_cluster(ns_labels: dict[str, str] | None = None, *extra: dict[str, Any]) -> list[dict[str, Any]]:
+    """Namespace shop (Istio injection on, plus ns_labels) with two pods on Istio's sidecar, and istio-cni."""
+    app = f.deployment("cart")
+    return [f.namespace("shop", labels={"istio-injection": "enabled", **(ns_labels or {})}),
+            f.namespace("istio-system"), istio_cni_daemonset(), f.istiod(), *app, *f.workload_pods(app, 2), *extra]
+
+
+RESTRICTED = {"pod-security.kubernetes.io/enforce": "restricted"}
+
+
+def mesh_detail(enabled: bool, exclude: str = "") -> dict[str, Any]:
+    return {"DescribeServiceMeshDetail": {"ServiceMesh": {
+        "ServiceMeshInfo": {"Version": "v1.24.6.62-g5c7e1f0b-aliyun"},
+        "Spec": {"MeshConfig": {"SidecarInjector": {"InitCNIConfiguration": {
+            "Enabled": enabled, "ExcludeNamespaces": exclude}}}}}}}
+
+
+def test_not_applicable_without_istio_cni(audit):
+    app = f.deployment("cart")
+    a = audit({"cluster-a": [f.namespace("shop", labels=RESTRICTED), f.istiod(), *app, *f.workload_pods(app, 2)]},
+              "assessment")
+    (row,) = a.rows(CHECK)
+    assert (row["status"], row["code"]) == ("NOT_APPLICABLE", "AA2640")
+
+
+def test_fail_when_pod_security_restricted_and_asm_cni_off(audit):
+    a = audit({"cluster-a": meshed_cluster(RESTRICTED)}, "assessment", config={"asm": {"cni": False}})
+    (row,) = a.rows(CHECK)
+    assert (row["status"], row["code"], row["kind"], row["name"]) == ("FAIL", "AA2610", "Namespace", "shop")
+    assert row["evidence"]["forbidden_by"] == ["Pod Security pod-security.kubernetes.io/enforce=restricted"]
+    assert row["evidence"]["istio_cni"] == ["istio-system/istio-cni-node"]
+
+
+def test_fail_when_asm_cni_skips_the_namespace(audit):
+    a = audit({"cluster-a": meshed_cluster({"pod-security.kubernetes.io/enforce": "baseline"})}, "assessment",
+              asm_openapi=mesh_detail(True, exclude="kube-system,shop"))
+    (row,) = a.rows(CHECK)
+    assert (row["status"], row["code"], row["name"]) == ("FAIL", "AA2610", "shop")
+    assert "ExcludeNamespaces" in row["message"]
+
+
+def test_fail_when_an_admission_policy_checks_capabilities(audit):
+    policy = f.admission_policy("deny-net-admin", labels={"app": "security-baseline"})
+    policy["spec"]["validations"] = [{"expression": "object.spec.containers.all(c, !has(c.securityContext) || "
+                                                    "!c.securityContext.capabilities.add.exists(x, x == 'NET_ADMIN'))"}]
+    binding = f.admission_policy("deny-net-admin-binding", binding=True, labels={"app": "security-baseline"})
+    binding["spec"]["matchResources"] = {"namespaceSelector": {"matchLabels": {"istio-injection": "enabled"}}}
+    a = audit({"cluster-a": meshed_cluster(None, policy, binding)}, "migrating", asm=[f.migration_cr("Migrating")],
+              config={"asm": {"cni": False}})
+    (row,) = a.rows(CHECK)
+    assert (row["status"], row["code"], row["name"]) == ("FAIL", "AA2610", "shop")
+    assert row["evidence"]["forbidden_by"] == ["ValidatingAdmissionPolicy deny-net-admin"]
+
+
+def test_unknown_when_asm_cni_state_is_not_known(audit):
+    a = audit({"cluster-a": meshed_cluster(RESTRICTED)}, "assessment")
+    (row,) = a.rows(CHECK)
+    assert (row["status"], row["code"], row["name"]) == ("UNKNOWN", "AA2630", "shop")
+
+
+def test_unknown_when_admission_policies_cannot_be_read(audit):
+    a = audit({"cluster-a": meshed_cluster()}, "assessment",
+              unreadable={"cluster-a": {K.VALIDATING_ADMISSION_POLICY: "403 Forbidden"}})
+    (row,) = a.rows(CHECK)
+    assert (row["status"], row["code"]) == ("UNKNOWN", "AA2631")
+
+
+def test_warn_when_kyverno_admits_pods_and_asm_cni_is_unknown(audit):
+    kyverno = f.webhook_config("kyverno-resource-validating-webhook-cfg", mutating=False, service_name="kyverno-svc",
+                               labels={"webhook.kyverno.io/managed-by": "kyverno"})
+    a = audit({"cluster-a": meshed_cluster(None, kyverno)}, "assessment")
+    (row,) = a.rows(CHECK)
+    assert (row["status"], row["code"]) == ("WARN", "AA2620")
+    assert row["evidence"]["policy_engines"] == ["kyverno-resource-validating-webhook-cfg"]
+
+
+def test_pass_when_asm_cni_is_on(audit):
+    a = audit({"cluster-a": meshed_cluster(RESTRICTED)}, "assessment", asm_openapi=mesh_detail(True))
+    (row,) = a.rows(CHECK)
+    assert (row["status"], row["code"]) == ("PASS", "AA2601")
+    assert row["evidence"]["asm_cni"] is True
+
+
+def test_pass_when_no_meshed_namespace_forbids_istio_init(audit):
+    a = audit({"cluster-a": meshed_cluster({"pod-security.kubernetes.io/enforce": "privileged"})}, "assessment")
+    (row,) = a.rows(CHECK)
+    assert (row["status"], row["code"]) == ("PASS", "AA2601")
+    assert row["evidence"]["meshed_namespaces"] == ["shop"]
