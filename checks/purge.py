@@ -25,9 +25,11 @@ from checks.versions import istiod_pinned_version
 
 COMPONENT_LABEL = "operator.istio.io/component"
 # The kinds prune.go deletes with --purge that the auditor reads (NamespacedResources + AllClusterResources).
+# Pods are pruned too, but the inventory keeps them only as summaries (no labels): labelled pods belong to the
+# labelled Deployments/DaemonSets listed here.
 PRUNED_KINDS: tuple[Kind, ...] = (
     K.MUTATING_WEBHOOK, K.VALIDATING_WEBHOOK, K.CLUSTERROLE, K.CLUSTERROLEBINDING, K.CRD,
-    K.DEPLOYMENT, K.DAEMONSET, K.SERVICE, K.CONFIGMAP, K.POD, K.PDB,
+    K.DEPLOYMENT, K.DAEMONSET, K.SERVICE, K.CONFIGMAP, K.PDB,
 )
 NOT_READ_NOTE = ("also pruned but never read by the auditor: Secrets, ServiceAccounts, Roles, RoleBindings, "
                  "HorizontalPodAutoscalers, NetworkAttachmentDefinitions, EnvoyFilters and waypoint Gateways "
