@@ -20,6 +20,7 @@ from checks.network import NetworkConsistency
 from checks.residue import IstioControlPlaneRemoved, IstioResidue
 from checks.restart_risk import RestartRisk
 from checks.sidecars import IstioSidecarsRemaining
+from checks.stuck_jobs import StuckSidecarJobs
 from checks.topology import AmbientMode, IstioRevisions
 from checks.traffic import IstioGatewayTraffic
 from checks.versions import AsmVersion, IstioVersion, KubernetesVersion
@@ -50,4 +51,5 @@ BUILTIN_CHECKS = (
     IstioConfigImported,
     IstioControlPlaneRemoved,
     IstioResidue,
+    StuckSidecarJobs,
 )
