@@ -14,6 +14,7 @@ from checks.gateways import (
     EgressRoutesToAsm,
     IngressLbWeights,
 )
+from checks.gitops import GitopsDrift
 from checks.mesh_config import IstiodRestarted, MeshConfigXdsAgent
 from checks.migration import MigrationResource
 from checks.network import NetworkConsistency
@@ -52,4 +53,5 @@ BUILTIN_CHECKS = (
     IstioControlPlaneRemoved,
     IstioResidue,
     StuckSidecarJobs,
+    GitopsDrift,
 )
