@@ -15,6 +15,7 @@ from checks.gateways import (
     EgressRoutesToAsm,
     IngressLbWeights,
 )
+from checks.gitops import GitopsDrift
 from checks.mesh_config import IstiodRestarted, MeshConfigXdsAgent
 from checks.migration import MigrationResource
 from checks.network import NetworkConsistency
@@ -22,6 +23,7 @@ from checks.purge import PurgePreview
 from checks.residue import IstioControlPlaneRemoved, IstioResidue
 from checks.restart_risk import RestartRisk
 from checks.sidecars import IstioSidecarsRemaining
+from checks.stuck_jobs import StuckSidecarJobs
 from checks.topology import AmbientMode, IstioRevisions
 from checks.traffic import IstioGatewayTraffic
 from checks.versions import AsmVersion, IstioVersion, KubernetesVersion
@@ -54,4 +56,6 @@ BUILTIN_CHECKS = (
     IstioResidue,
     PurgePreview,
     CniCompatibility,
+    StuckSidecarJobs,
+    GitopsDrift,
 )

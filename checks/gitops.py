@@ -1,0 +1,152 @@
+"""Namespaces and mesh workloads managed by Argo CD, Flux or Helm (domain.md, "Beyond the seed"): an injection
+label set with kubectl is reverted at their next sync, so the move to ASM must be made in Git."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from auditor import kinds as K
+from auditor import mesh
+from auditor.check import ClusterCheck, Context
+from auditor.inventory import ClusterInventory, workload_rows
+from auditor.model import Finding, Gate, Outcome, Severity, Status
+
+# The markers each tool writes on the objects it applies:
+# - Argo CD: annotation argocd.argoproj.io/tracking-id "<app>:<group>/<kind>:<namespace>/<name>" (annotation
+#   tracking), or label app.kubernetes.io/instance "<app>" (label tracking, Argo CD's default before 3.0).
+# - Flux: labels kustomize.toolkit.fluxcd.io/name + /namespace (kustomize-controller), helm.toolkit.fluxcd.io/name
+#   + /namespace (helm-controller's post-renderer).
+# - Helm 3.2+: annotations meta.helm.sh/release-name + release-namespace, label app.kubernetes.io/managed-by=Helm.
+ARGO_TRACKING = "argocd.argoproj.io/tracking-id"
+INSTANCE = "app.kubernetes.io/instance"
+FLUX_KUSTOMIZATION = "kustomize.toolkit.fluxcd.io"
+FLUX_HELMRELEASE = "helm.toolkit.fluxcd.io"
+HELM_RELEASE = "meta.helm.sh/release-name"
+HELM_RELEASE_NS = "meta.helm.sh/release-namespace"
+MANAGED_BY = "app.kubernetes.io/managed-by"
+# Namespace labels that decide injection (Istio's and ASM's).
+INJECTION_LABELS = ("istio-injection", "istio.io/rev", mesh.ASM_INJECT_LABEL)
+WORKLOAD_KINDS = {k.kind: k for k in (K.DEPLOYMENT, K.STATEFULSET, K.DAEMONSET, K.CRONJOB, K.JOB)}
+LISTED = 20
+
+
+def manager(meta: dict[str, Any]) -> str:
+    """Who re-applies this object from Git or a chart, named as its markers say; "" when no marker is set."""
+    labels = meta.get("labels") or {}
+    annotations = meta.get("annotations") or {}
+    own_ns = meta.get("namespace") or ""
+    for prefix, what in ((FLUX_KUSTOMIZATION, "Flux Kustomization"), (FLUX_HELMRELEASE, "Flux HelmRelease")):
+        if labels.get(f"{prefix}/name"):
+            return f"{what} {labels.get(f'{prefix}/namespace') or own_ns}/{labels[f'{prefix}/name']}"
+    tracking = annotations.get(ARGO_TRACKING)
+    if tracking:
+        return f"Argo CD Application {tracking.split(':', 1)[0].replace('_', '/', 1)}"
+    if annotations.get(HELM_RELEASE):
+        return f"Helm release {annotations.get(HELM_RELEASE_NS) or own_ns}/{annotations[HELM_RELEASE]}"
+    instance = labels.get(INSTANCE)
+    if labels.get(MANAGED_BY) == "Helm":
+        # `helm template` output applied by a tool (Argo CD renders charts this way): no release annotations.
+        return f"Helm chart (instance {instance}), applied by Argo CD or another tool" if instance else \
+            "Helm chart, applied by Argo CD or another tool"
+    if instance:
+        return f"Argo CD Application {instance} (label tracking; app.kubernetes.io/instance, not confirmed)"
+    return ""
+
+
+class GitopsDrift(ClusterCheck):
+    id = "gitops-drift"
+    title = "Injection changes of GitOps- and Helm-managed objects are made in Git"
+    gates = (Gate.ASSESSMENT, Gate.MIGRATING)
+    severity = Severity.MAJOR
+    rationale = ("Argo CD, Flux and Helm re-apply the manifests in Git: an injection label set with kubectl is "
+                 "reverted at the next sync (self-heal), and the workload goes back to Istio's sidecar at its next "
+                 "rollout.")
+    remediation = ("Add sidecar.asm.aliyun.com/inject=true to the pod template (and the namespace's injection "
+                   "labels) in Git or the chart values of the Application/Kustomization/HelmRelease/release named.")
+    CLEAN = Outcome("AA2701", Status.PASS, "no mesh workload nor injection-labelled namespace carries an Argo CD, "
+                    "Flux or Helm marker")
+    WORKLOAD_ON_ISTIO = Outcome("AA2720", Status.WARN, "a GitOps/Helm-managed workload still runs Istio's sidecar: "
+                                "its injection change belongs in Git, a kubectl change is reverted at the next sync")
+    WORKLOAD_MOVED = Outcome("AA2721", Status.WARN, "a GitOps/Helm-managed workload runs ASM's proxy: make sure its "
+                             "injection label is in Git, or its next sync and rollout bring Istio's sidecar back",
+                             Severity.MINOR)
+    NAMESPACE = Outcome("AA2722", Status.WARN, "a GitOps/Helm-managed namespace carries injection labels: change "
+                        "them in Git, a kubectl change is reverted at the next sync", Severity.MINOR)
+    MARKERS_UNREAD = Outcome("AA2730", Status.UNKNOWN, "the objects carrying the markers (workload controllers, "
+                             "Namespaces) could not be read: whether they are managed from Git cannot be told")
+    NO_MESH = Outcome("AA2740", Status.NOT_APPLICABLE, "no pod runs a sidecar and no namespace carries injection "
+                      "labels")
+    outcomes = (CLEAN, WORKLOAD_ON_ISTIO, WORKLOAD_MOVED, NAMESPACE, MARKERS_UNREAD, NO_MESH)
+    needs = (K.POD,)
+    uses = (K.NAMESPACE, *WORKLOAD_KINDS.values())
+
+    def check_cluster(self, cluster: ClusterInventory, ctx: Context) -> Iterable[Finding]:
+        pods = cluster.pods()
+        sidecars = pods[(pods["proxy"] != mesh.PROXY_NONE) & (pods["role"] == mesh.ROLE_SIDECAR)] \
+            if not pods.empty else pods
+        unread: list[str] = []
+        warned = 0
+        for (namespace, kind, name), group in workload_rows(sidecars, ("proxy",)):
+            workload_kind = WORKLOAD_KINDS.get(kind)
+            if workload_kind is None or not cluster.available(workload_kind):
+                unread.append(f"{namespace}/{kind}/{name}")
+                continue
+            obj = cluster.get(workload_kind, name, namespace)
+            by = manager((obj or {}).get("metadata") or {}) if obj else ""
+            if not by:
+                continue
+            warned += 1
+            yield self._workload(cluster.name, namespace, kind, name, by, group["proxy"])
+        namespaces_seen = 0
+        if cluster.available(K.NAMESPACE):
+            for ns in cluster.objects(K.NAMESPACE):
+                meta = ns.get("metadata") or {}
+                injection = {k: v for k, v in (meta.get("labels") or {}).items() if k in INJECTION_LABELS}
+                if not injection:
+                    continue
+                namespaces_seen += 1
+                by = manager(meta)
+                if by:
+                    warned += 1
+                    yield self._namespace(cluster.name, meta.get("name") or "", by, injection)
+        else:
+            unread.append(f"Namespaces ({cluster.errors.get(K.NAMESPACE.key) or 'not collected'})")
+        if unread:
+            yield self.report(self.MARKERS_UNREAD, cluster.name,
+                              f"the markers of {len(unread)} object(s) could not be read (kind not collected, "
+                              f"not readable, or not a built-in workload kind): {', '.join(unread[:LISTED])}",
+                              evidence={"objects": unread[:LISTED], "count": len(unread)},
+                              remediation="Grant get/list on the kinds named and audit again; for other "
+                              "controllers (Argo Rollouts, bare pods) look for the markers by hand: kubectl get "
+                              "KIND NAME -o jsonpath='{.metadata.labels}{.metadata.annotations}'.")
+        elif not warned:
+            if sidecars.empty and not namespaces_seen:
+                yield self.report(self.NO_MESH, cluster.name, "no pod runs a sidecar and no namespace carries "
+                                  "injection labels")
+            else:
+                workloads = len(list(workload_rows(sidecars, ("proxy",))))
+                yield self.report(self.CLEAN, cluster.name, f"{workloads} mesh workload(s) and {namespaces_seen} "
+                                  "injection-labelled namespace(s) carry no Argo CD, Flux or Helm marker",
+                                  evidence={"workloads": workloads, "namespaces": namespaces_seen})
+
+    def _workload(self, cluster: str, namespace: str, kind: str, name: str, by: str, proxies: list) -> Finding:
+        on_istio = sum(p != mesh.PROXY_ASM for p in proxies)
+        evidence = {"managed_by": by, "pods": len(proxies), "pods_on_istio": on_istio}
+        fix = (f"Add the label sidecar.asm.aliyun.com/inject=true to the pod template of {kind} {namespace}/{name} "
+               f"in the source of {by} (Git or chart values) and sync it; a kubectl patch is reverted at the next "
+               "sync.")
+        if on_istio:
+            return self.report(self.WORKLOAD_ON_ISTIO, cluster, f"managed by {by}; {on_istio} of {len(proxies)} "
+                               "pod(s) still run Istio's sidecar: make the injection change in Git", kind=kind,
+                               namespace=namespace, name=name, remediation=fix, evidence=evidence)
+        return self.report(self.WORKLOAD_MOVED, cluster, f"managed by {by}; its {len(proxies)} pod(s) run ASM's "
+                           "proxy: make sure the injection label is in Git", kind=kind, namespace=namespace,
+                           name=name, remediation=fix, evidence=evidence)
+
+    def _namespace(self, cluster: str, name: str, by: str, injection: dict[str, str]) -> Finding:
+        labels = ", ".join(f"{k}={v}" for k, v in sorted(injection.items()))
+        return self.report(self.NAMESPACE, cluster, f"managed by {by}; injection labels {labels}", kind="Namespace",
+                           name=name, evidence={"managed_by": by, "labels": injection},
+                           remediation=f"Change the injection labels of Namespace {name} in the source of {by} "
+                           "(Git or chart values); a kubectl label is reverted at the next sync.")

@@ -1,0 +1,103 @@
+"""Job pods held Running by a classic sidecar after their application containers ended (domain.md, "Beyond the
+seed"): the proxy never exits by itself, so such a pod never completes and never moves at its next run."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from auditor import kinds as K
+from auditor import mesh
+from auditor.check import ClusterCheck, Context
+from auditor.inventory import ClusterInventory, workload_rows
+from auditor.model import Finding, Gate, Outcome, Severity, Status
+
+RUN_TO_COMPLETION = ("Job", "CronJob")
+PODS_LISTED = 10
+# What ends a classic sidecar without a pod restart: pilot-agent asks Envoy to quit, the agent exits with it,
+# and the pod completes with its application's exit code (Istio's documented Job workaround is the same
+# /quitquitquit call made from the application).
+_QUIT = "-- pilot-agent request POST quitquitquit"
+_RECURRENCE = ("A classic sidecar (Istio's or ASM's) holds every run: have the job call "
+               "POST http://localhost:15020/quitquitquit when it ends, or use native sidecars "
+               "(Kubernetes 1.29+, sidecar.istio.io/nativeSidecar / ENABLE_NATIVE_SIDECARS).")
+
+
+def quit_proxy_command(cluster: str, namespace: str, pod: str) -> str:
+    """The command that ends one pod's classic istio-proxy so the pod completes."""
+    return (f"{mesh.kubectl(cluster)} {mesh.ns_flag(namespace)} exec {mesh.object_ref('pod', pod)} "
+            f"-c {mesh.PROXY_CONTAINER} {_QUIT}")
+
+
+class StuckSidecarJobs(ClusterCheck):
+    id = "stuck-sidecar-jobs"
+    title = "No Job pod is held Running by a classic sidecar"
+    gates = (Gate.MIGRATING, Gate.UNINSTALL)
+    severity = Severity.MAJOR
+    rationale = ("A Job pod whose application containers ended stays Running while its classic istio-proxy runs: "
+                 "the proxy never exits unless the job calls /quitquitquit. Such a pod never completes, so it "
+                 "never moves to ASM's proxy at its next run, and at uninstall it loses its control plane.")
+    remediation = ("End each held pod's proxy (kubectl exec POD -c istio-proxy -- pilot-agent request POST "
+                   "quitquitquit); move the CronJobs that produce them.")
+    CLEAN = Outcome("AA2901", Status.PASS, "Job pods run a classic sidecar, none is held Running after its "
+                    "application ended")
+    HELD = Outcome("AA2910", Status.FAIL, "pods of a Job are held Running by Istio's classic sidecar after their "
+                   "application ended: they never complete nor move; end each proxy")
+    CRONJOB_HELD = Outcome("AA2911", Status.FAIL, "pods of a CronJob are held Running by Istio's classic sidecar "
+                           "after their application ended; the CronJob keeps producing such pods until it moves")
+    ASM_HELD = Outcome("AA2920", Status.WARN, "Job pods already on ASM's proxy are held Running by its classic "
+                       "sidecar: not a migration blocker, but they never complete", Severity.MINOR)
+    OWNER_UNREAD = Outcome("AA2930", Status.UNKNOWN, "Jobs could not be read: whether a CronJob keeps producing "
+                           "the held pods cannot be told")
+    NO_SIDECAR_JOBS = Outcome("AA2940", Status.NOT_APPLICABLE, "no active Job pod runs a classic sidecar")
+    outcomes = (CLEAN, HELD, CRONJOB_HELD, ASM_HELD, OWNER_UNREAD, NO_SIDECAR_JOBS)
+    needs = (K.POD,)
+    uses = (K.JOB,)  # a Job's owner reference names the CronJob behind it
+
+    def check_cluster(self, cluster: ClusterInventory, ctx: Context) -> Iterable[Finding]:
+        pods = cluster.pods()
+        if pods.empty:
+            yield self.report(self.NO_SIDECAR_JOBS, cluster.name, "no pod in the cluster")
+            return
+        job_pods = pods[pods["workload_kind"].isin(RUN_TO_COMPLETION) & (pods["proxy"] != mesh.PROXY_NONE)]
+        classic = job_pods[~job_pods["native"].astype(bool) & (job_pods["phase"] == "Running")]
+        held = classic[classic["held_by_proxy"].astype(bool)]
+        for (namespace, kind, name), group in workload_rows(held, ("name", "proxy", "owner_name")):
+            yield self._held(cluster.name, namespace, kind, name, group)
+        if not held.empty and not cluster.available(K.JOB):
+            jobs = sorted({f"{ns}/{job}" for ns, job in zip(held["namespace"], held["owner_name"], strict=True)})
+            yield self.report(self.OWNER_UNREAD, cluster.name,
+                              f"Jobs could not be read ({cluster.errors.get(K.JOB.key) or 'not collected'}): "
+                              f"whether a CronJob keeps producing the held pods of {len(jobs)} Job(s) cannot be "
+                              "told", evidence={"jobs": jobs[:PODS_LISTED]},
+                              remediation="Grant get/list on batch/jobs to the audit identity and audit again.")
+        if held.empty:
+            if classic.empty:
+                yield self.report(self.NO_SIDECAR_JOBS, cluster.name, "no Running Job pod runs a classic sidecar "
+                                  f"({len(job_pods)} Job pod(s) with a proxy in all)",
+                                  evidence={"job_pods_with_proxy": len(job_pods)})
+            else:
+                yield self.report(self.CLEAN, cluster.name, f"{len(classic)} Running Job pod(s) run a classic "
+                                  "sidecar; none is held after its application ended",
+                                  evidence={"classic_job_pods": len(classic)})
+
+    def _held(self, cluster: str, namespace: str, kind: str, name: str, group: dict[str, list]) -> Finding:
+        names = sorted(str(p) for p in group["name"])
+        listed = names[:PODS_LISTED]
+        more = f" (and {len(names) - len(listed)} more)" if len(names) > len(listed) else ""
+        on_asm = all(p == mesh.PROXY_ASM for p in group["proxy"])
+        end = "End each held pod's proxy: " + "; ".join(quit_proxy_command(cluster, namespace, p) for p in listed)
+        evidence = {"pods": listed, "pod_count": len(names), "jobs": sorted({str(j) for j in group["owner_name"]})}
+        # Contradicting proxy marks (mesh.PROXY_UNKNOWN) are judged as Istio's: a held pod blocks either way.
+        which = "ASM's" if on_asm else ("Istio's" if all(p == mesh.PROXY_ISTIO for p in group["proxy"]) else "a")
+        message = (f"{len(names)} pod(s) held Running by {which} classic sidecar after their application ended: "
+                   f"{', '.join(listed)}{more}")
+        if on_asm:
+            return self.report(self.ASM_HELD, cluster, message, kind=kind, namespace=namespace, name=name,
+                               remediation=f"{end}. {_RECURRENCE}", evidence=evidence)
+        if kind == "CronJob":
+            return self.report(self.CRONJOB_HELD, cluster, message + "; the CronJob keeps producing such pods until "
+                               "it moves", kind=kind, namespace=namespace, name=name, evidence=evidence,
+                               remediation=f"{end}. Then move the CronJob: "
+                               f"{mesh.asm_inject_command(cluster, kind, namespace, name)}. {_RECURRENCE}")
+        return self.report(self.HELD, cluster, message, kind=kind, namespace=namespace, name=name,
+                           remediation=f"{end}. {_RECURRENCE}", evidence=evidence)

@@ -1,0 +1,107 @@
+"""gitops-drift: namespaces and mesh workloads whose injection change belongs in Git (Argo CD, Flux, Helm).
+
+Markers as the controllers write them: Argo CD's annotation argocd.argoproj.io/tracking-id
+"<app>:<group>/<kind>:<namespace>/<name>" (argo-cd util/argo/resource_tracking.go) and its label-tracking
+app.kubernetes.io/instance; Flux kustomize-controller's kustomize.toolkit.fluxcd.io/name + /namespace labels and
+helm-controller's helm.toolkit.fluxcd.io/name + /namespace labels; Helm 3's meta.helm.sh/release-name and
+release-namespace annotations with label app.kubernetes.io/managed-by=Helm (helm pkg/action/validate.go).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from auditor import kinds as K
+from tests import factory as f
+
+CHECK = "gitops-drift"
+CONFIG = f.only_checks(CHECK)
+
+
+def managed_deployment(name: str, namespace: str, *, labels: dict | None = None, annotations: dict | None = None,
+                       proxy: str | None = "istio", pods: int = 2) -> list[dict[str, Any]]:
+    dep, rs = f.deployment(name, namespace, labels={"app": name, **(labels or {})})
+    if annotations:
+        dep["metadata"]["annotations"] = dict(annotations)
+    return [dep, rs, *f.workload_pods((dep, rs), pods, proxy=proxy)]
+
+
+def test_argo_cd_workload_on_istio_warns_major_naming_the_application(audit):
+    objects = managed_deployment("cart", "shop", annotations={
+        "argocd.argoproj.io/tracking-id": "shop-prod:apps/Deployment:shop/cart"})
+    for phase in ("assessment", "migrating"):
+        [row] = audit({"c1": objects}, phase, config=CONFIG).rows(CHECK)
+        assert (row["status"], row["code"], row["severity"]) == ("WARN", "AA2720", "major")
+        assert (row["kind"], row["namespace"], row["name"]) == ("Deployment", "shop", "cart")
+        assert row["message"] == ("managed by Argo CD Application shop-prod; 2 of 2 pod(s) still run Istio's "
+                                  "sidecar: make the injection change in Git")
+        assert row["remediation"].startswith("Add the label sidecar.asm.aliyun.com/inject=true to the pod template "
+                                             "of Deployment shop/cart in the source of Argo CD Application shop-prod")
+
+
+def test_not_audited_at_uninstall(audit):
+    objects = managed_deployment("cart", "shop", annotations={
+        "argocd.argoproj.io/tracking-id": "shop-prod:apps/Deployment:shop/cart"})
+    assert audit({"c1": objects}, "uninstall", config=CONFIG).rows(CHECK) == []
+
+
+def test_apps_in_any_namespace_tracking_id_names_namespace_and_application(audit):
+    objects = managed_deployment("cart", "shop", annotations={
+        "argocd.argoproj.io/tracking-id": "team-a_shop:apps/Deployment:shop/cart"})
+    [row] = audit({"c1": objects}, "migrating", config=CONFIG).rows(CHECK)
+    assert row["evidence"]["managed_by"] == "Argo CD Application team-a/shop"
+
+
+def test_flux_namespace_and_helm_workload_on_asm_warn_minor(audit):
+    flux_ns = f.namespace("pay", {"istio-injection": "enabled", "kustomize.toolkit.fluxcd.io/name": "apps",
+                                  "kustomize.toolkit.fluxcd.io/namespace": "flux-system"})
+    helm = managed_deployment("payments", "pay", proxy="asm", labels={
+        "app.kubernetes.io/managed-by": "Helm", "app.kubernetes.io/instance": "payments"},
+        annotations={"meta.helm.sh/release-name": "payments", "meta.helm.sh/release-namespace": "pay"})
+    rows = audit({"c1": [flux_ns, *helm]}, "migrating", config=CONFIG).by_name(CHECK)
+    assert sorted(rows) == ["pay", "payments"]
+    ns = rows["pay"]
+    assert (ns["status"], ns["code"], ns["severity"], ns["kind"]) == ("WARN", "AA2722", "minor", "Namespace")
+    assert ns["message"] == "managed by Flux Kustomization flux-system/apps; injection labels istio-injection=enabled"
+    workload = rows["payments"]
+    assert (workload["status"], workload["code"], workload["severity"]) == ("WARN", "AA2721", "minor")
+    assert workload["message"] == ("managed by Helm release pay/payments; its 2 pod(s) run ASM's proxy: make sure "
+                                   "the injection label is in Git")
+
+
+def test_flux_helmrelease_labels_name_the_helmrelease(audit):
+    objects = managed_deployment("web", "shop", labels={
+        "helm.toolkit.fluxcd.io/name": "web", "helm.toolkit.fluxcd.io/namespace": "flux-system",
+        "app.kubernetes.io/managed-by": "Helm"},
+        annotations={"meta.helm.sh/release-name": "shop-web", "meta.helm.sh/release-namespace": "shop"})
+    [row] = audit({"c1": objects}, "migrating", config=CONFIG).rows(CHECK)
+    assert (row["code"], row["evidence"]["managed_by"]) == ("AA2720", "Flux HelmRelease flux-system/web")
+
+
+def test_unmanaged_mesh_workloads_and_namespaces_pass(audit):
+    objects = [f.namespace("shop", {"istio-injection": "enabled"}), *managed_deployment("cart", "shop")]
+    [row] = audit({"c1": objects}, "migrating", config=CONFIG).rows(CHECK)
+    assert (row["status"], row["code"]) == ("PASS", "AA2701")
+    assert row["message"] == ("1 mesh workload(s) and 1 injection-labelled namespace(s) carry no Argo CD, Flux or "
+                              "Helm marker")
+
+
+def test_no_sidecar_and_no_injection_label_is_not_applicable(audit):
+    argo_ns = f.namespace("tools", {"app.kubernetes.io/instance": "tools"})
+    objects = [argo_ns, *managed_deployment("cli", "tools", proxy=None)]
+    [row] = audit({"c1": objects}, "assessment", config=CONFIG).rows(CHECK)
+    assert (row["status"], row["code"]) == ("NOT_APPLICABLE", "AA2740")
+
+
+def test_unreadable_deployments_are_unknown_never_pass(audit):
+    objects = [f.namespace("shop", {"istio-injection": "enabled"}), *managed_deployment("cart", "shop")]
+    [row] = audit({"c1": objects}, "migrating", config=CONFIG,
+                  unreadable={"c1": {K.DEPLOYMENT: "forbidden"}}).rows(CHECK)
+    assert (row["status"], row["code"]) == ("UNKNOWN", "AA2730")
+    assert row["evidence"] == {"objects": ["shop/Deployment/cart"], "count": 1}
+
+
+def test_unreadable_pods_are_unknown(audit):
+    run = audit({"c1": managed_deployment("cart", "shop")}, "migrating", config=CONFIG,
+                unreadable={"c1": {K.POD: "forbidden"}})
+    assert [(r["status"], r["code"]) for r in run.rows(CHECK)] == [("UNKNOWN", "AA0001")]

@@ -1,0 +1,119 @@
+"""stuck-sidecar-jobs: Job pods held Running by a classic sidecar after their application ended.
+
+Shapes: the Job controller's pods (owner reference to the Job, label job-name, restartPolicy Never; tests/factory
+job_pod: phase Running, app container terminated with exit 0, classic istio-proxy still running, Ready False);
+a CronJob's Jobs are named <cronjob>-<scheduled minute> and owned by the CronJob (kubernetes
+pkg/controller/cronjob/utils.go getJobFromTemplate2).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from auditor import kinds as K
+from tests import factory as f
+
+CHECK = "stuck-sidecar-jobs"
+CONFIG = f.only_checks(CHECK)
+
+
+def job(name: str, namespace: str, cronjob: str | None = None) -> dict[str, Any]:
+    m = f.meta(name, namespace, {"job-name": name})
+    if cronjob:
+        m["ownerReferences"] = [{"apiVersion": "batch/v1", "kind": "CronJob", "name": cronjob,
+                                 "uid": f._uid(namespace, cronjob), "controller": True, "blockOwnerDeletion": True}]
+    return {"apiVersion": "batch/v1", "kind": "Job", "metadata": m,
+            "spec": {"backoffLimit": 6, "completions": 1, "parallelism": 1,
+                     "template": {"metadata": {"labels": {"job-name": name}},
+                                  "spec": {"restartPolicy": "Never",
+                                           "containers": [{"name": "app", "image": "registry.example.com/job:1"}]}}},
+            "status": {"active": 1, "startTime": f.T0}}
+
+
+def cronjob(name: str, namespace: str) -> dict[str, Any]:
+    return {"apiVersion": "batch/v1", "kind": "CronJob", "metadata": f.meta(name, namespace),
+            "spec": {"schedule": "0 2 * * *", "concurrencyPolicy": "Forbid",
+                     "jobTemplate": {"spec": {"template": {"spec": {
+                         "restartPolicy": "Never",
+                         "containers": [{"name": "app", "image": "registry.example.com/report:1"}]}}}}}}
+
+
+def test_job_pods_held_by_istio_sidecar_fail_with_the_command_ending_each_proxy(audit):
+    objects = [job("migrate-db", "data"), f.job_pod("migrate-db-7x2k4", "data", "migrate-db"),
+               f.job_pod("migrate-db-9q4m8", "data", "migrate-db")]
+    for phase in ("migrating", "uninstall"):
+        [row] = audit({"c1": objects}, phase, config=CONFIG).rows(CHECK)
+        assert (row["status"], row["code"], row["severity"]) == ("FAIL", "AA2910", "major")
+        assert (row["kind"], row["namespace"], row["name"]) == ("Job", "data", "migrate-db")
+        assert row["message"] == ("2 pod(s) held Running by Istio's classic sidecar after their application ended: "
+                                  "migrate-db-7x2k4, migrate-db-9q4m8")
+        assert row["remediation"].startswith(
+            "End each held pod's proxy: "
+            'kubectl --kubeconfig="${KUBECONFIG_C1:?}" -n data exec pod/migrate-db-7x2k4 -c istio-proxy '
+            "-- pilot-agent request POST quitquitquit; "
+            'kubectl --kubeconfig="${KUBECONFIG_C1:?}" -n data exec pod/migrate-db-9q4m8 -c istio-proxy '
+            "-- pilot-agent request POST quitquitquit. ")
+        assert row["evidence"]["pod_count"] == 2 and row["evidence"]["jobs"] == ["migrate-db"]
+
+
+def test_not_audited_at_assessment(audit):
+    objects = [job("migrate-db", "data"), f.job_pod("migrate-db-7x2k4", "data", "migrate-db")]
+    assert audit({"c1": objects}, "assessment", config=CONFIG).rows(CHECK) == []
+
+
+def test_cronjob_pods_held_fail_naming_the_cronjob_and_how_to_move_it(audit):
+    objects = [cronjob("nightly-report", "data"), job("nightly-report-29381760", "data", cronjob="nightly-report"),
+               f.job_pod("nightly-report-29381760-b7kqz", "data", "nightly-report-29381760")]
+    [row] = audit({"c1": objects}, "migrating", config=CONFIG).rows(CHECK)
+    assert (row["status"], row["code"]) == ("FAIL", "AA2911")
+    assert (row["kind"], row["name"]) == ("CronJob", "nightly-report")
+    assert row["message"].endswith("the CronJob keeps producing such pods until it moves")
+    assert row["evidence"]["jobs"] == ["nightly-report-29381760"]
+    assert ("Then move the CronJob: kubectl --kubeconfig=\"${KUBECONFIG_C1:?}\" -n data patch cronjob/nightly-report "
+            "--type='merge' -p '{\"spec\":{\"jobTemplate\":{\"spec\":{\"template\":{\"metadata\":{\"labels\":"
+            "{\"sidecar.asm.aliyun.com/inject\":\"true\"}}}}}}}'") in row["remediation"]
+
+
+def test_held_pods_of_unreadable_jobs_fail_and_say_the_cronjob_cannot_be_told(audit):
+    objects = [f.job_pod("nightly-report-29381760-b7kqz", "data", "nightly-report-29381760")]
+    rows = audit({"c1": objects}, "migrating", config=CONFIG, unreadable={"c1": {K.JOB: "forbidden"}}).rows(CHECK)
+    assert sorted((r["status"], r["code"], r["kind"], r["name"]) for r in rows) == [
+        ("FAIL", "AA2910", "Job", "nightly-report-29381760"), ("UNKNOWN", "AA2930", "", "")]
+    unknown = next(r for r in rows if r["status"] == "UNKNOWN")
+    assert unknown["message"] == ("Jobs could not be read (forbidden (recorded in the snapshot)): whether a CronJob "
+                                  "keeps producing the held "
+                                  "pods of 1 Job(s) cannot be told")
+
+
+def test_unreadable_pods_are_unknown_never_pass(audit):
+    run = audit({"c1": [job("migrate-db", "data")]}, "migrating", config=CONFIG,
+                unreadable={"c1": {K.POD: "forbidden"}})
+    assert [(r["status"], r["code"]) for r in run.rows(CHECK)] == [("UNKNOWN", "AA0001")]
+
+
+def test_job_pods_still_working_pass(audit):
+    objects = [job("migrate-db", "data"), f.job_pod("migrate-db-7x2k4", "data", "migrate-db", app_finished=False)]
+    [row] = audit({"c1": objects}, "migrating", config=CONFIG).rows(CHECK)
+    assert (row["status"], row["code"]) == ("PASS", "AA2901")
+    assert row["message"] == "1 Running Job pod(s) run a classic sidecar; none is held after its application ended"
+
+
+def test_native_sidecar_jobs_and_services_only_are_not_applicable(audit):
+    dep = f.deployment("cart")
+    objects = [*dep, *f.workload_pods(dep, 2), job("migrate-db", "data"),
+               f.job_pod("migrate-db-7x2k4", "data", "migrate-db", native=True)]  # kubelet ends it: Succeeded
+    [row] = audit({"c1": objects}, "uninstall", config=CONFIG).rows(CHECK)
+    assert (row["status"], row["code"]) == ("NOT_APPLICABLE", "AA2940")
+    assert row["evidence"]["job_pods_with_proxy"] == 1
+
+
+def test_no_pods_at_all_is_not_applicable(audit):
+    [row] = audit({"c1": []}, "migrating", config=CONFIG).rows(CHECK)
+    assert (row["status"], row["code"], row["message"]) == ("NOT_APPLICABLE", "AA2940", "no pod in the cluster")
+
+
+def test_job_pods_held_by_asm_sidecar_warn_minor(audit):
+    objects = [job("migrate-db", "data"), f.job_pod("migrate-db-7x2k4", "data", "migrate-db", proxy="asm")]
+    [row] = audit({"c1": objects}, "migrating", config=CONFIG).rows(CHECK)
+    assert (row["status"], row["code"], row["severity"]) == ("WARN", "AA2920", "minor")
+    assert row["message"].startswith("1 pod(s) held Running by ASM's classic sidecar")
