@@ -13,8 +13,10 @@ from typing import Any
 
 from auditor import kinds as K
 from auditor import mesh
+from auditor.check import Check
 from auditor.config import GatewaysConfig
 from auditor.inventory import ACTIVE_PHASES, ClusterInventory
+from auditor.model import Finding
 
 INGRESS, EGRESS, EASTWEST = "ingress", "egress", "eastwest"
 ROLE_UNKNOWN = "unknown"  # an Istio gateway whose role nothing tells: still judged (drained and replaced)
@@ -456,3 +458,14 @@ def asm_gateways(asm: ClusterInventory) -> list[AsmGateway]:
             overrides=dict(spec.get("overrides") or {}),
         ))
     return out
+
+
+def stray_gateway_findings(check: Check, cluster: ClusterInventory, rules: mesh.ProxyRules,
+                           names: GatewaysConfig | None, code: str, consequence: str) -> list[Finding]:
+    """One UNKNOWN (`code`) per workload whose pods run Istio's proxy as a gateway that no gateway workload
+    explains (unrecognised_gateway_pods); `consequence` says what the check cannot judge because of it."""
+    return [check.unknown(cluster.name, f"pods of {workload} run istio-proxy as a gateway (`proxy router`) but no "
+                          f"gateway Deployment or DaemonSet explains them: {consequence}", code=code,
+                          remediation="Name the gateway in the config (gateways:) or check its owner, then audit "
+                                      "again.", evidence={"workload": workload})
+            for workload in unrecognised_gateway_pods(cluster, gateway_workloads(cluster, rules, names))]

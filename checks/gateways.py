@@ -38,7 +38,7 @@ from auditor.gateways import (
     gateway_workloads,
     istio_gateways,
     refers_to_service,
-    unrecognised_gateway_pods,
+    stray_gateway_findings,
 )
 from auditor.inventory import ClusterInventory
 from auditor.model import Finding, Gate, Outcome, Severity, Status
@@ -411,13 +411,9 @@ class AsmGatewaysPresent(Check):
     def _cluster(self, cluster: ClusterInventory, ctx: Context) -> Iterator[Finding]:
         names = gateway_names(ctx)
         istio = [g for g in istio_gateways(cluster, ctx.inv.rules, names) if g.type != EASTWEST]
-        stray = unrecognised_gateway_pods(cluster, gateway_workloads(cluster, ctx.inv.rules, names))
-        for workload in stray:
-            yield self.unknown(cluster.name, f"pods of {workload} run istio-proxy as a gateway (`proxy router`) but "
-                               "no gateway Deployment or DaemonSet explains them: cannot tell what replaces them",
-                               code="AA1731",
-                               remediation="Name the gateway in the config (gateways:) or check its owner, then "
-                                           "audit again.", evidence={"workload": workload})
+        stray = stray_gateway_findings(self, cluster, ctx.inv.rules, names, "AA1731",
+                                       "cannot tell what replaces them")
+        yield from stray
         if not istio:
             if not stray:
                 yield self.not_applicable(cluster.name, "no Istio ingress or egress gateway in this cluster "

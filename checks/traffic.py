@@ -22,9 +22,8 @@ from auditor.gateways import (
     LOOKED_FOR,
     ROLE_UNKNOWN,
     GatewayWorkload,
-    gateway_workloads,
     istio_gateways,
-    unrecognised_gateway_pods,
+    stray_gateway_findings,
 )
 from auditor.inventory import ClusterInventory
 from auditor.model import Finding, Gate, Outcome, Severity, Status
@@ -94,13 +93,9 @@ class IstioGatewayTraffic(ClusterCheck):
     def check_cluster(self, cluster: ClusterInventory, ctx: Context) -> Iterable[Finding]:
         config: Config = ctx.setting("config") or Config()
         gateways = istio_gateways(cluster, ctx.inv.rules, config.gateways)
-        stray = unrecognised_gateway_pods(cluster, gateway_workloads(cluster, ctx.inv.rules, config.gateways))
-        for workload in stray:
-            yield self.unknown(cluster.name, f"pods of {workload} run istio-proxy as a gateway (`proxy router`) but "
-                               "no gateway Deployment or DaemonSet explains them: their traffic is not measured",
-                               code="AA1531",
-                               remediation="Name the gateway in the config (gateways:) or check its owner, then "
-                                           "audit again.", evidence={"workload": workload})
+        stray = stray_gateway_findings(self, cluster, ctx.inv.rules, config.gateways, "AA1531",
+                                       "their traffic is not measured")
+        yield from stray
         if not gateways and not stray:
             yield self.not_applicable(cluster.name, f"no Istio gateway in this cluster (looked for {LOOKED_FOR}); "
                                       "ASM gateways are not counted")
