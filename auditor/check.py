@@ -45,10 +45,21 @@ class Check:
     def run(self, ctx: Context) -> Iterable[Finding]:
         raise NotImplementedError
 
-    def report(self, outcome: Outcome, cluster: str, message: str, **kw: Any) -> Finding:
-        """A finding of a declared outcome: its status, code and (unless given) its severity."""
+    def report(self, outcome: Outcome, cluster: str, message: str = "", *, params: dict[str, Any] | None = None,
+               **kw: Any) -> Finding:
+        """A finding of a declared outcome: its status, code and (unless given) its severity.
+
+        With `params`, the message is the outcome's template filled with them (and they stay on the finding for
+        translation); a remediation given as a template in `outcome.fix` is filled the same way.
+        """
         kw.setdefault("severity", outcome.severity)
-        return Finding(outcome.status, cluster, message, code=outcome.code, **kw)
+        if params is not None:
+            if not outcome.message:
+                raise ValueError(f"{outcome.code} has no message template to fill")
+            message = outcome.message.format(**params)
+            if outcome.fix and "remediation" not in kw and "{" in outcome.fix:
+                kw["remediation"] = outcome.fix.format(**params)
+        return Finding(outcome.status, cluster, message, code=outcome.code, params=params, **kw)
 
     @classmethod
     def outcome_for(cls, status: Status, code: str = "") -> Outcome | None:

@@ -472,6 +472,7 @@ def _undeclared(f: Finding, check: type[Check], what: str, evidence: dict[str, s
     (so --allow-unknown can never turn it into a GO). Both carry ENGINE_UNDECLARED's code."""
     f.evidence = {**f.evidence, **evidence, "message": f.message}
     f.message = f"{check.id} reported {what}: {f.message}"
+    f.params = None  # the message is no longer the outcome's template
     if f.status is not Status.FAIL:
         f.status = ENGINE_UNDECLARED.status
     f.code, f.severity = ENGINE_UNDECLARED.code, None

@@ -73,6 +73,8 @@ class Finding:
     exempt_reason: str | None = None
     default_severity: Severity | None = None  # before the config's override (the engine sets both)
     code: str = ""  # the declared outcome (Outcome.code); the engine fills it in from the status when unset
+    # The values filled into the outcome's message template (None: a free-text message, English only).
+    params: dict[str, Any] | None = None
 
 
 CODE_PATTERN = r"^[A-Z]{2,4}[0-9]{3,4}$"
@@ -84,6 +86,8 @@ class Outcome:
 
     `code` is stable and never reused; `meaning` is what `asm-audit explain CODE` and the catalogue say;
     `severity` overrides the check's for this outcome; `fix`, when set, replaces the check's remediation text.
+    `message` is the finding's English message as a `str.format` template with named fields only; a finding made
+    from it keeps its `params`, so a renderer can say the same in another language (gettext msgid = the template).
     """
 
     code: str
@@ -91,6 +95,7 @@ class Outcome:
     meaning: str
     severity: Severity | None = None
     fix: str = ""
+    message: str = ""
 
 
 FINDING_COLUMNS: tuple[str, ...] = (
