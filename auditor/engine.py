@@ -54,7 +54,17 @@ from auditor.findings import (
 from auditor.fleet import overview
 from auditor.inventory import ClusterInventory, Inventory, slim, summarise_pod
 from auditor.kinds import Kind
-from auditor.model import GATE_ORDER, MIGRATION_STATES, Finding, Gate, Severity, Status, Verdict
+from auditor.model import (
+    GATE_ORDER,
+    GATE_STEPS,
+    MIGRATION_STATES,
+    Finding,
+    Gate,
+    Severity,
+    Status,
+    Verdict,
+    gate_past,
+)
 from auditor.registry import Registry, load_registry
 from auditor.sources.base import ClusterSource, ListRestarted, SourceSet
 from auditor.sources.live import LiveCluster
@@ -381,23 +391,19 @@ def auto_gate(inv: Inventory) -> tuple[Gate, str]:
         return Gate.ASSESSMENT, f"migration state unknown ({exc.reason}); auditing the first gate"
     if cr is None:
         return Gate.ASSESSMENT, "no ASMMigrateFromIstio/default on the ASM control plane"
-    state = ((cr.get("status") or {}).get("state")) or "Init"
-    if state == "Init":
-        return Gate.SETUP, "state Init"
-    if state == "SetupIstioForMigrate":
-        return Gate.MIGRATING, "state SetupIstioForMigrate"
-    if state == "Migrating":
+    state = ((cr.get("status") or {}).get("state")) or MIGRATION_STATES[0]
+    if state == MIGRATION_STATES[-1]:
+        return Gate.FINISHED, f"state {state}"
+    ahead = [g for g in GATE_ORDER if GATE_STEPS[g].needs_state == state]
+    if len(ahead) == 1:
+        return ahead[0], f"state {state}"
+    if ahead:  # Migrating: Istio's uninstall, then the switch to Finished
         if istio_control_plane_present(inv):
-            return Gate.UNINSTALL, "state Migrating and Istio's control plane still installed"
-        return Gate.FINISHED, "state Migrating and Istio's control plane removed"
-    if state == "Finished":
-        return Gate.FINISHED, "state Finished"
+            return ahead[0], f"state {state} and Istio's control plane still installed"
+        return ahead[-1], f"state {state} and Istio's control plane removed"
     return Gate.ASSESSMENT, f"unrecognised state {state!r}; auditing the first gate"
 
 
-# The last state of ASMMigrateFromIstio at which each gate's step still lies ahead (later: "already past").
-GATE_LAST_STATE = {Gate.ASSESSMENT: "Init", Gate.SETUP: "Init", Gate.MIGRATING: "SetupIstioForMigrate",
-                   Gate.UNINSTALL: "Migrating", Gate.FINISHED: "Finished"}
 ASM_KEY_PREFIX = "asm.alibabacloud.com/"
 
 
@@ -408,9 +414,7 @@ def gate_already_past(inv: Inventory, gate: Gate) -> str | None:
     except EvidenceUnavailable:
         return None
     state = str(((cr or {}).get("status") or {}).get("state") or "") if cr else ""
-    if state not in MIGRATION_STATES:
-        return None
-    return state if MIGRATION_STATES.index(state) > MIGRATION_STATES.index(GATE_LAST_STATE[gate]) else None
+    return state if gate_past(gate, state) else None
 
 
 def _asm_keys(obj: dict[str, Any]) -> list[str]:

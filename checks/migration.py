@@ -9,15 +9,8 @@ from typing import Any
 from auditor import kinds as K
 from auditor import mesh
 from auditor.check import Check, Context
-from auditor.model import MIGRATION_STATES, Finding, Gate, Outcome, Severity, Status
+from auditor.model import GATE_STEPS, MIGRATION_STATES, Finding, Gate, Outcome, Severity, Status
 
-# The state the resource must be in for the gate's step to be taken.
-EXPECTED_STATE = {
-    Gate.SETUP: "Init",
-    Gate.MIGRATING: "SetupIstioForMigrate",
-    Gate.UNINSTALL: "Migrating",
-    Gate.FINISHED: "Migrating",  # before the switch; Finished afterwards proves completion
-}
 # The seed names the istio-system label option twice: in the table/sample output and in the patch command.
 # ASM's published type (aliyun/alibabacloud-servicemesh-api, alibabacloudservicemesh/v1/
 # asmmigratefromistio_types.go) has only the first: the patch spelling is pruned by the CRD or ignored.
@@ -123,7 +116,7 @@ class MigrationResource(Check):
                     "advancedOptions": options, "advancedOption": option_name, "apiVersion": cr.get("apiVersion")}
         retry = (mesh.retry_command(spec_retry + 1) if spec_retry is not None
                  else "increment spec.retryCounter (it is not an integer now)")
-        expected = EXPECTED_STATE[ctx.gate]
+        expected = GATE_STEPS[ctx.gate].needs_state
         option_note = ""
         if ctx.gate is Gate.SETUP and options:
             option_note = (f"; advanced option {option_name}=true" if option_set else
