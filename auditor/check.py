@@ -119,14 +119,28 @@ ENGINE_OUTCOMES = (ENGINE_UNREADABLE, ENGINE_CRASHED, ENGINE_SILENT, ENGINE_UNDE
 
 
 class ClusterCheck(Check):
-    """A check judged per data-plane cluster; one unreadable cluster gives UNKNOWN for it alone."""
+    """A check judged per data-plane cluster: the one per-cluster idiom.
 
-    def run(self, ctx: Context) -> Iterator[Finding]:  # the engine calls check_cluster directly
+    The engine calls `prepare` once, then `check_cluster` for each data-plane cluster, then `conclude` once.
+    A cluster whose judgement crashes or lacks evidence is UNKNOWN for it alone; the others keep their findings.
+    The engine makes a fresh instance for each gate, so `prepare` may keep what every cluster shares on `self`.
+    """
+
+    def run(self, ctx: Context) -> Iterator[Finding]:  # the engine calls the hooks itself, each one guarded
+        self.prepare(ctx)
         for cluster in ctx.inv.data_planes:
             yield from self.check_cluster(cluster, ctx)
+        yield from self.conclude(ctx)
+
+    def prepare(self, ctx: Context) -> None:
+        """Once before the clusters: read what they all share (e.g. the ASM control plane's objects)."""
 
     def check_cluster(self, cluster: ClusterInventory, ctx: Context) -> Iterable[Finding]:
         raise NotImplementedError
+
+    def conclude(self, ctx: Context) -> Iterable[Finding]:
+        """Once after the clusters: findings about the mesh as a whole (none by default)."""
+        return ()
 
     def no_istiod(self, cluster: ClusterInventory) -> Finding:
         """No istiod Deployment here. NOT_APPLICABLE only when no pod runs Istio's proxy either: Istio sidecars

@@ -505,44 +505,62 @@ def _defuse_remediation(f: Finding) -> None:
 
 def _run_one(check: type[Check], ctx: Context, overrides: dict[str, Severity]) -> list[Finding]:
     instance = check()
-    out: list[Finding] = []
-
-    def guarded(cluster: str, produce: Callable[[], Iterable[Finding]]) -> None:
-        produced: list[Finding] = []
-        try:
-            produced = list(produce())
-        except EvidenceUnavailable as exc:
-            produced = [instance.report(ENGINE_UNREADABLE, exc.cluster or cluster, exc.reason)]
-        except Exception as exc:  # a crashing check is UNKNOWN, never PASS, never a crashed run
-            log.debug("check %s crashed:\n%s", check.id, traceback.format_exc())
-            produced = [instance.report(ENGINE_CRASHED, cluster, f"check crashed: {type(exc).__name__}: {exc}",
-                                        evidence={"traceback": traceback.format_exc(limit=5)})]
-        if not produced:
-            produced = [instance.report(ENGINE_SILENT, cluster, "check produced no result")]
-        out.extend(_stamp(f, check, ctx.gate, overrides) for f in produced)
-
+    mesh_wide = ctx.inv.asm.name if ctx.inv.asm else "mesh"
     # `needs` is a promise: without one of those kinds a cluster's result is UNKNOWN, whatever the check
     # would have made of the gap (fail safe also for checks that quietly fall back to defaults).
     missing = {c.name: reason for c in ctx.inv.data_planes if (reason := _unreadable(c, check.needs))}
+    out: list[Finding] = []
     if isinstance(instance, ClusterCheck):
+        prepared = _guarded(instance, mesh_wide, lambda: instance.prepare(ctx) or (), silent_ok=True)
         for cluster in ctx.inv.data_planes:
             if cluster.name in missing:
-                out.append(_stamp(instance.report(ENGINE_UNREADABLE, cluster.name, missing[cluster.name]), check,
-                                  ctx.gate, overrides))
-                continue
-            guarded(cluster.name, lambda c=cluster: instance.check_cluster(c, ctx))
+                out.append(instance.report(ENGINE_UNREADABLE, cluster.name, missing[cluster.name]))
+                if not prepared:  # judged without some evidence: only a FAIL found anyway stands
+                    out.extend(f for f in _guarded(instance, cluster.name, lambda c=cluster: instance.check_cluster(
+                        c, ctx), silent_ok=True) if f.status is Status.FAIL)
+            elif prepared:  # what every cluster needed could not be had: each cluster says so
+                out.extend(_moved(f, cluster.name) for f in prepared)
+            else:
+                out.extend(_guarded(instance, cluster.name, lambda c=cluster: instance.check_cluster(c, ctx)))
+        if not prepared:
+            out.extend(_cross_cluster(_guarded(instance, mesh_wide, lambda: instance.conclude(ctx), silent_ok=True),
+                                      ctx, missing))
     else:
-        guarded(ctx.inv.asm.name if ctx.inv.asm else "mesh", lambda: instance.run(ctx))
-        if missing:
-            # Cross-cluster judgements made without that evidence cannot pass; FAILs found anyway stand.
-            data_planes = {c.name for c in ctx.inv.data_planes}
-            out[:] = [f for f in out if f.status not in (Status.PASS, Status.NOT_APPLICABLE)
-                      or (f.cluster in data_planes and f.cluster not in missing)]
-            said = [(f.cluster, f.message) for f in out if f.status is Status.UNKNOWN]
-            out.extend(_stamp(instance.report(ENGINE_UNREADABLE, name, reason), check, ctx.gate, overrides)
-                       for name, reason in missing.items()
-                       if not any(c == name and reason in m for c, m in said))
-    return out
+        out = _cross_cluster(_guarded(instance, mesh_wide, lambda: instance.run(ctx)), ctx, missing)
+        said = [(f.cluster, f.message) for f in out if f.status is Status.UNKNOWN]
+        out.extend(instance.report(ENGINE_UNREADABLE, name, reason) for name, reason in missing.items()
+                   if not any(c == name and reason in m for c, m in said))
+    return [_stamp(f, check, ctx.gate, overrides) for f in out]
+
+
+def _guarded(instance: Check, cluster: str, produce: Callable[[], Iterable[Finding]], *,
+             silent_ok: bool = False) -> list[Finding]:
+    """The findings `produce` makes; UNKNOWN (named) when it lacks evidence or crashes, never a crashed run."""
+    try:
+        produced = list(produce())
+    except EvidenceUnavailable as exc:
+        return [instance.report(ENGINE_UNREADABLE, exc.cluster or cluster, exc.reason)]
+    except Exception as exc:  # a crashing check is UNKNOWN, never PASS, never a crashed run
+        log.debug("check %s crashed:\n%s", instance.id, traceback.format_exc())
+        return [instance.report(ENGINE_CRASHED, cluster, f"check crashed: {type(exc).__name__}: {exc}",
+                                evidence={"traceback": traceback.format_exc(limit=5)})]
+    if not produced and not silent_ok:
+        return [instance.report(ENGINE_SILENT, cluster, "check produced no result")]
+    return produced
+
+
+def _moved(f: Finding, cluster: str) -> Finding:
+    """A copy of an engine finding for another cluster."""
+    return Finding(f.status, cluster, f.message, code=f.code, evidence=dict(f.evidence))
+
+
+def _cross_cluster(findings: list[Finding], ctx: Context, missing: dict[str, str]) -> list[Finding]:
+    """Judgements over all clusters made without some cluster's evidence cannot pass; FAILs found anyway stand."""
+    if not missing:
+        return findings
+    data_planes = {c.name for c in ctx.inv.data_planes}
+    return [f for f in findings if f.status not in (Status.PASS, Status.NOT_APPLICABLE)
+            or (f.cluster in data_planes and f.cluster not in missing)]
 
 
 def _unreadable(cluster: ClusterInventory, kinds: Iterable[Kind]) -> str | None:

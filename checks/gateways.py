@@ -16,7 +16,7 @@ import pandas as pd
 
 from auditor import kinds as K
 from auditor import mesh
-from auditor.check import Check, ClusterCheck, Context
+from auditor.check import ClusterCheck, Context
 from auditor.config import GatewaysConfig
 from auditor.errors import EvidenceUnavailable
 from auditor.gateways import (
@@ -51,16 +51,6 @@ INJECTION_OFF = ("disable", "disabled")
 def gateway_names(ctx: Context) -> GatewaysConfig:
     config = ctx.setting("config")
     return config.gateways if config is not None else GatewaysConfig()
-
-
-def per_cluster(check: Check, ctx: Context,
-                judge: Any) -> Iterator[Finding]:
-    """Run judge(cluster) for every data-plane cluster; one unreadable cluster is UNKNOWN for it alone."""
-    for cluster in ctx.inv.data_planes:
-        try:
-            yield from list(judge(cluster))
-        except EvidenceUnavailable as exc:
-            yield check.unknown(exc.cluster or cluster.name, exc.reason)
 
 
 # ================================================================ eastwest-gateway-options
@@ -262,7 +252,7 @@ def egress_patch(splits: list[RouteSplit], hosts: EgressHosts) -> list[dict[str,
     return ops
 
 
-class EgressRoutesToAsm(Check):
+class EgressRoutesToAsm(ClusterCheck):
     id = "egress-routes-to-asm"
     title = "VirtualServices send all egress to the ASM egress gateway"
     gates = (Gate.UNINSTALL,)
@@ -280,17 +270,22 @@ class EgressRoutesToAsm(Check):
     needs = (K.VIRTUALSERVICE, K.DEPLOYMENT, K.SERVICE)
     asm_needs = (K.VIRTUALSERVICE, K.ISTIO_GATEWAY_ASM)
 
-    def run(self, ctx: Context) -> Iterator[Finding]:
-        asm_gws: list[AsmGateway] = []
-        asm_error = None
-        asm = ctx.inv.asm
+    def prepare(self, ctx: Context) -> None:
+        self.asm_gws: list[AsmGateway] = []
+        self.asm_error: str | None = None
         try:
-            asm_gws = asm_gateways(ctx.inv.require_asm())
+            self.asm_gws = asm_gateways(ctx.inv.require_asm())
         except EvidenceUnavailable as exc:
-            asm_error = exc.reason
-        reported: dict[tuple[str, str], tuple[str, Any]] = {}  # (ns, name) -> (verdict, spec) of a data-plane copy
-        yield from per_cluster(self, ctx, lambda c: self._cluster(c, ctx, asm_gws, reported))
-        # ASM proxies follow the control plane's copies: judge those that no data-plane finding already covers.
+            self.asm_error = exc.reason
+        # (ns, name) -> (verdict, spec) of a data-plane copy
+        self.reported: dict[tuple[str, str], tuple[str, Any]] = {}
+
+    def check_cluster(self, cluster: ClusterInventory, ctx: Context) -> Iterator[Finding]:
+        return self._cluster(cluster, ctx, self.asm_gws, self.reported)
+
+    def conclude(self, ctx: Context) -> Iterator[Finding]:
+        """ASM proxies follow the control plane's copies: judge those that no data-plane finding already covers."""
+        asm, asm_error, asm_gws, reported = ctx.inv.asm, self.asm_error, self.asm_gws, self.reported
         if asm is None or asm_error or not asm.available(K.VIRTUALSERVICE):
             if self._no_istio_egress_anywhere(ctx, reported):
                 return  # nothing can route to an Istio egress gateway that no cluster has
@@ -381,7 +376,7 @@ def _stem(name: str) -> str:
     return name
 
 
-class AsmGatewaysPresent(Check):
+class AsmGatewaysPresent(ClusterCheck):
     id = "asm-gateways-present"
     title = "An ASM gateway exists for each Istio ingress and egress gateway"
     gates = (Gate.UNINSTALL,)
@@ -405,10 +400,7 @@ class AsmGatewaysPresent(Check):
     needs = (K.DEPLOYMENT,)
     asm_needs = (K.ISTIO_GATEWAY_ASM,)
 
-    def run(self, ctx: Context) -> Iterator[Finding]:
-        yield from per_cluster(self, ctx, lambda c: self._cluster(c, ctx))
-
-    def _cluster(self, cluster: ClusterInventory, ctx: Context) -> Iterator[Finding]:
+    def check_cluster(self, cluster: ClusterInventory, ctx: Context) -> Iterator[Finding]:
         names = gateway_names(ctx)
         istio = [g for g in istio_gateways(cluster, ctx.inv.rules, names) if g.type != EASTWEST]
         stray = stray_gateway_findings(self, cluster, ctx.inv.rules, names, "AA1731",
@@ -627,7 +619,7 @@ class IngressLbWeights(ClusterCheck):
 
 
 # ================================================================ cross-cluster-gateway-first
-class CrossClusterGatewayFirst(Check):
+class CrossClusterGatewayFirst(ClusterCheck):
     id = "cross-cluster-gateway-first"
     title = "With east-west: the ASM cross-network gateway existed before the first ASM proxy"
     gates = (Gate.MIGRATING, Gate.UNINSTALL)
@@ -648,10 +640,7 @@ class CrossClusterGatewayFirst(Check):
     uses = (K.GATEWAY, K.REPLICASET, K.JOB)
     asm_needs = (K.ISTIO_GATEWAY_ASM,)
 
-    def run(self, ctx: Context) -> Iterator[Finding]:
-        yield from per_cluster(self, ctx, lambda c: self._cluster(c, ctx))
-
-    def _cluster(self, cluster: ClusterInventory, ctx: Context) -> Iterator[Finding]:
+    def check_cluster(self, cluster: ClusterInventory, ctx: Context) -> Iterator[Finding]:
         names = gateway_names(ctx)
         signals = eastwest_signals(cluster, ctx.inv.rules, names)
         if not signals:

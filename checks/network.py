@@ -17,12 +17,12 @@ import yaml
 
 from auditor import kinds as K
 from auditor import mesh, yamlsafe
-from auditor.check import Check, Context
+from auditor.check import ClusterCheck, Context
 from auditor.engine import _network_items
 from auditor.gateways import EASTWEST, asm_gateways, eastwest_signals, gateway_workloads, istio_gateways
 from auditor.inventory import ClusterInventory
 from auditor.model import Finding, Gate, Outcome, Severity, Status
-from checks.gateways import gateway_names, per_cluster
+from checks.gateways import gateway_names
 
 NETWORK_LABEL = "topology.istio.io/network"
 HOW_TO_PROVIDE = ("pass --asm-mesh-id/--asm-region to read it from ASM, set asm.networks {<cluster>: <network>} "
@@ -147,7 +147,7 @@ def asm_network_settings(ctx: Context) -> AsmNetworkSettings:
 
 
 # ---------------------------------------------------------------- the check
-class NetworkConsistency(Check):
+class NetworkConsistency(ClusterCheck):
     id = "network-consistency"
     title = "Each cluster's network in ASM equals its Istio network"
     gates = (Gate.MIGRATING, Gate.UNINSTALL)
@@ -171,9 +171,11 @@ class NetworkConsistency(Check):
     uses = (K.CONFIGMAP, K.GATEWAY)
     asm_needs = (K.ISTIO_GATEWAY_ASM,)
 
-    def run(self, ctx: Context) -> Iterator[Finding]:
-        settings = asm_network_settings(ctx)
-        yield from per_cluster(self, ctx, lambda c: self._cluster(c, ctx, settings))
+    def prepare(self, ctx: Context) -> None:
+        self.settings = asm_network_settings(ctx)
+
+    def check_cluster(self, cluster: ClusterInventory, ctx: Context) -> Iterator[Finding]:
+        return self._cluster(cluster, ctx, self.settings)
 
     def _cluster(self, cluster: ClusterInventory, ctx: Context, settings: AsmNetworkSettings) -> Iterator[Finding]:
         istio, sources = istio_network(cluster, ctx.inv.rules)
