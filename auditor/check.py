@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
 from auditor import kinds as K
 from auditor import mesh
+from auditor.config import Config
 from auditor.inventory import ClusterInventory, Inventory
 from auditor.kinds import Kind
 from auditor.model import Finding, Gate, Outcome, Severity, Status
@@ -15,14 +17,22 @@ from auditor.model import Finding, Gate, Outcome, Severity, Status
 
 @dataclass
 class Context:
-    """What a check sees: the inventory, the gate being audited and the user's settings."""
+    """Everything a check sees, gathered once before checks run: checks never read files or call the engine.
+
+    `inv` is the collected inventory (with ASM's OpenAPI answers: `inv.openapi_answer(action)`, saved files
+    named in the config included), `gate` the gate being judged, `config` the user's settings, `now` the audit's
+    clock, `networks` each cluster's network in ASM as the user declared it (fleet file, then config asm.networks).
+    """
 
     inv: Inventory
     gate: Gate
-    settings: dict[str, Any] = field(default_factory=dict)
+    config: Config = field(default_factory=Config)
+    now: dt.datetime = field(default_factory=lambda: dt.datetime.now(dt.UTC))
+    networks: dict[str, str] = field(default_factory=dict)
 
     def setting(self, key: str, default: Any = None) -> Any:
-        return self.settings.get(key, default)
+        """The typed fields by name, for plugins written against the old `settings` dict."""
+        return {"config": self.config, "now": self.now}.get(key, default)
 
 
 class Check:

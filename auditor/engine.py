@@ -25,6 +25,7 @@ import pandas as pd
 
 from auditor import __version__, mesh, podwire
 from auditor import kinds as K
+from auditor.asm import network_items
 from auditor.check import (
     ENGINE_CRASHED,
     ENGINE_SILENT,
@@ -603,9 +604,9 @@ class AuditResult:
     history: dict[str, Any] | None = None
 
 
-def cluster_facts(inv: Inventory, cr: dict[str, Any] | None) -> list[dict[str, Any]]:
+def cluster_facts(inv: Inventory, cr: dict[str, Any] | None, given: dict[str, str]) -> list[dict[str, Any]]:
     state = ((cr or {}).get("status") or {}).get("state") if cr else None
-    networks = asm_networks(inv)
+    networks = asm_networks(inv, given)
     joined = asm_joined_cluster_ids(inv)
     out = []
     for c in inv.clusters():
@@ -639,14 +640,13 @@ def cluster_facts(inv: Inventory, cr: dict[str, Any] | None) -> list[dict[str, A
     return out
 
 
-def asm_networks(inv: Inventory) -> dict[str, str]:
-    """Cluster name -> network as ASM has it, from config or the saved OpenAPI answer."""
-    settings_networks = inv.asm_openapi.get("_config_networks") or {}
-    if settings_networks:
-        return dict(settings_networks)
+def asm_networks(inv: Inventory, given: dict[str, str]) -> dict[str, str]:
+    """Cluster name -> network as ASM has it: as the user gave them (fleet file, config), else the OpenAPI answer."""
+    if given:
+        return dict(given)
     answer = inv.asm_openapi.get("DescribeMeshMultiClusterNetwork") or {}
     by_id = {}
-    for item in _network_items(answer):
+    for item in network_items(answer):
         cid = item.get("ClusterId") or item.get("clusterId")
         net = item.get("Network") or item.get("network")
         if cid and net:
@@ -661,16 +661,6 @@ def asm_joined_cluster_ids(inv: Inventory) -> set[str] | None:
         return {str(c["ClusterId"]) for c in listed if isinstance(c, dict) and c.get("ClusterId")}
     ids = ((inv.asm_openapi.get("DescribeServiceMeshDetail") or {}).get("ServiceMesh") or {}).get("Clusters")
     return {str(i) for i in ids} if isinstance(ids, list) else None
-
-
-def _network_items(answer: dict[str, Any]) -> list[dict[str, Any]]:
-    nets = answer.get("MultiClusterNetworks") or answer.get("multiClusterNetworks") or []
-    if isinstance(nets, dict):
-        # {"cluster-id": {...}} or {"Networks": [...]}
-        if all(isinstance(v, dict) for v in nets.values()):
-            return [{"ClusterId": k, **v} for k, v in nets.items()]
-        nets = nets.get("Networks") or []
-    return [n for n in nets if isinstance(n, dict)]
 
 
 def live_digest(sources: SourceSet) -> str:
@@ -733,10 +723,8 @@ def _run_audit(
 
     rules = mesh.ProxyRules(**{k: v for k, v in config.classification.model_dump().items() if v is not None})
     openapi = dict(sources.asm_openapi)
-    # Networks from a fleet file (put there by api.open_sources) and from the config; the config wins.
-    networks = {**(openapi.get("_config_networks") or {}), **config.asm.networks}
-    if networks:
-        openapi["_config_networks"] = networks
+    # Networks from a fleet file (api.open_sources, or a snapshot of a fleet) and from the config; the config wins.
+    networks = {**sources.networks, **config.asm.networks}
     # Saved answers named in the config take the place of live or snapshot ones: one shape for the checks.
     for action, path in (("DescribeServiceMeshDetail", config.asm.describe_service_mesh_detail),
                          ("DescribeMeshMultiClusterNetwork", config.asm.multi_cluster_network)):
@@ -775,11 +763,10 @@ def _run_audit(
         inv.traffic = traffic_provider(inv, config)
 
     overrides = config.severity_overrides()
-    settings = {"config": config, "now": now}
     findings: list[Finding] = []
     with gc_paused():  # checks allocate findings by the ten thousand, without cycles: no full collections
         for gate in gates:
-            ctx = Context(inv=inv, gate=gate, settings=settings)
+            ctx = Context(inv=inv, gate=gate, config=config, now=now, networks=networks)
             for check in selected:
                 if gate in check.gates:
                     findings.extend(_run_one(check, ctx, overrides))
@@ -821,7 +808,7 @@ def _run_audit(
     result = AuditResult(
         findings=frame, verdict=verdict, exit_code=exit_code_of(verdict),
         gate=phase if phase == "all" else gates[0].value, gates=[g.value for g in gates], gate_reason=reason,
-        gate_verdicts=gate_verdicts, clusters=cluster_facts(inv, cr),
+        gate_verdicts=gate_verdicts, clusters=cluster_facts(inv, cr, networks),
         summary={**summary_of(frame), **config_effects(frame)},
         inputs_sha256=sources.digest() or live_digest(sources),
         generated_at=now.isoformat(timespec="seconds").replace("+00:00", "Z"),

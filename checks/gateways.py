@@ -16,8 +16,8 @@ import pandas as pd
 
 from auditor import kinds as K
 from auditor import mesh
+from auditor.asm import NO_EFFECT, advanced_option, option_patch, seed_spelling_used
 from auditor.check import ClusterCheck, Context
-from auditor.config import GatewaysConfig
 from auditor.errors import EvidenceUnavailable
 from auditor.gateways import (
     EASTWEST,
@@ -42,15 +42,9 @@ from auditor.gateways import (
 )
 from auditor.inventory import ClusterInventory
 from auditor.model import Finding, Gate, Outcome, Severity, Status
-from checks.migration import NO_EFFECT, advanced_option, option_patch, seed_spelling_used
 
 ISTIO_SYSTEM = "istio-system"
 INJECTION_OFF = ("disable", "disabled")
-
-
-def gateway_names(ctx: Context) -> GatewaysConfig:
-    config = ctx.setting("config")
-    return config.gateways if config is not None else GatewaysConfig()
 
 
 # ================================================================ eastwest-gateway-options
@@ -80,7 +74,7 @@ class EastwestGatewayOptions(ClusterCheck):
     asm_needs = (K.ASM_MIGRATION,)
 
     def check_cluster(self, cluster: ClusterInventory, ctx: Context) -> Iterable[Finding]:
-        signals = eastwest_signals(cluster, ctx.inv.rules, gateway_names(ctx))
+        signals = eastwest_signals(cluster, ctx.inv.rules, ctx.config.gateways)
         if not signals:
             yield self.not_applicable(cluster.name, f"no east-west gateway (looked for {EASTWEST_LOOKED_FOR})")
             return
@@ -170,7 +164,7 @@ class EgressHosts:
 
 
 def egress_hosts(cluster: ClusterInventory | None, ctx: Context, asm: list[AsmGateway]) -> EgressHosts:
-    names = gateway_names(ctx)
+    names = ctx.config.gateways
     hosts = EgressHosts(istio={(names.namespace, names.istio_egress)}, asm={(names.namespace, names.asm_egress)})
     for gw in asm:
         if gw.type == EGRESS:
@@ -316,7 +310,7 @@ class EgressRoutesToAsm(ClusterCheck):
         for c in ctx.inv.data_planes:
             if not (c.available(K.DEPLOYMENT) and c.available(K.SERVICE) and c.available(K.VIRTUALSERVICE)):
                 return False
-            if any(g.type == EGRESS for g in istio_gateways(c, ctx.inv.rules, gateway_names(ctx))):
+            if any(g.type == EGRESS for g in istio_gateways(c, ctx.inv.rules, ctx.config.gateways)):
                 return False
         return not reported
 
@@ -401,7 +395,7 @@ class AsmGatewaysPresent(ClusterCheck):
     asm_needs = (K.ISTIO_GATEWAY_ASM,)
 
     def check_cluster(self, cluster: ClusterInventory, ctx: Context) -> Iterator[Finding]:
-        names = gateway_names(ctx)
+        names = ctx.config.gateways
         istio = [g for g in istio_gateways(cluster, ctx.inv.rules, names) if g.type != EASTWEST]
         stray = stray_gateway_findings(self, cluster, ctx.inv.rules, names, "AA1731",
                                        "cannot tell what replaces them")
@@ -536,7 +530,7 @@ class IngressLbWeights(ClusterCheck):
     asm_needs = (K.ISTIO_GATEWAY_ASM,)
 
     def check_cluster(self, cluster: ClusterInventory, ctx: Context) -> Iterable[Finding]:
-        services = [s for s in gateway_services(cluster, ctx.inv.rules, gateway_names(ctx))
+        services = [s for s in gateway_services(cluster, ctx.inv.rules, ctx.config.gateways)
                     if s.gateway.type == INGRESS]
         groups: dict[str, list[LbMember]] = {}
         for svc in services:
@@ -641,7 +635,7 @@ class CrossClusterGatewayFirst(ClusterCheck):
     asm_needs = (K.ISTIO_GATEWAY_ASM,)
 
     def check_cluster(self, cluster: ClusterInventory, ctx: Context) -> Iterator[Finding]:
-        names = gateway_names(ctx)
+        names = ctx.config.gateways
         signals = eastwest_signals(cluster, ctx.inv.rules, names)
         if not signals:
             yield self.not_applicable(cluster.name, f"no Istio east-west gateway (looked for {EASTWEST_LOOKED_FOR})")

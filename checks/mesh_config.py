@@ -9,15 +9,10 @@ from auditor import kinds as K
 from auditor import mesh
 from auditor.check import ClusterCheck, Context
 from auditor.inventory import ACTIVE_PHASES, ClusterInventory
+from auditor.istio import istiods
 from auditor.model import Finding, Gate, Outcome, Severity, Status
 
 ISTIO_NS = "istio-system"
-
-
-def istiods(cluster: ClusterInventory) -> list[dict[str, Any]]:
-    """Self-built istiod Deployments (label app=istiod), sorted by revision; ASM's control plane has none."""
-    found = [d for d in cluster.objects(K.DEPLOYMENT) if mesh.is_istiod_deployment(d)]
-    return sorted(found, key=lambda d: (mesh.istiod_revision(d), d["metadata"].get("name", "")))
 
 
 def mesh_configmap_name(dep: dict[str, Any]) -> str:

@@ -17,12 +17,11 @@ import yaml
 
 from auditor import kinds as K
 from auditor import mesh, yamlsafe
+from auditor.asm import network_items
 from auditor.check import ClusterCheck, Context
-from auditor.engine import _network_items
 from auditor.gateways import EASTWEST, asm_gateways, eastwest_signals, gateway_workloads, istio_gateways
 from auditor.inventory import ClusterInventory
 from auditor.model import Finding, Gate, Outcome, Severity, Status
-from checks.gateways import gateway_names
 
 NETWORK_LABEL = "topology.istio.io/network"
 HOW_TO_PROVIDE = ("pass --asm-mesh-id/--asm-region to read it from ASM, set asm.networks {<cluster>: <network>} "
@@ -118,13 +117,12 @@ class AsmNetworkSettings:
 
 def asm_network_settings(ctx: Context) -> AsmNetworkSettings:
     """ASM's per-cluster Network / EnableGateway / GatewayName, from config and saved OpenAPI answers."""
-    config = ctx.setting("config")
     out = AsmNetworkSettings()
     # Config file, live or snapshot answer; a live read that failed makes the check UNKNOWN with the action and code.
     answer = ctx.inv.openapi_answer("DescribeMeshMultiClusterNetwork")
     source = ctx.inv.openapi_origin("DescribeMeshMultiClusterNetwork")
     if answer:
-        for item in _network_items(answer):
+        for item in network_items(answer):
             cid = item.get("ClusterId") or item.get("clusterId")
             if cid:
                 out.by_id[str(cid)] = {
@@ -136,13 +134,12 @@ def asm_network_settings(ctx: Context) -> AsmNetworkSettings:
     for cluster in ctx.inv.data_planes:
         if cluster.cluster_id and cluster.cluster_id in out.by_id:
             out.by_cluster[cluster.name] = dict(out.by_id[cluster.cluster_id])
-    networks = config.asm.networks if config is not None else {}
-    for name, network in (networks or {}).items():
+    for name, network in ctx.networks.items():  # as the user gave them: fleet file, then config (which wins)
         entry = out.by_cluster.setdefault(name, {"enable_gateway": None, "gateway_name": None})
         entry["network"] = network
-        entry["source"] = "config asm.networks"
-    if networks:
-        out.sources.append("config asm.networks")
+        entry["source"] = "config asm.networks" if name in ctx.config.asm.networks else "fleet file network"
+        if entry["source"] not in out.sources:
+            out.sources.append(entry["source"])
     return out
 
 
@@ -179,7 +176,7 @@ class NetworkConsistency(ClusterCheck):
 
     def _cluster(self, cluster: ClusterInventory, ctx: Context, settings: AsmNetworkSettings) -> Iterator[Finding]:
         istio, sources = istio_network(cluster, ctx.inv.rules)
-        signals = eastwest_signals(cluster, ctx.inv.rules, gateway_names(ctx))
+        signals = eastwest_signals(cluster, ctx.inv.rules, ctx.config.gateways)
         asm_entry = settings.by_cluster.get(cluster.name)
         asm_net = (asm_entry or {}).get("network")
         evidence: dict[str, Any] = {
@@ -245,7 +242,7 @@ class NetworkConsistency(ClusterCheck):
         reason = "EnableGateway is not known"
         asm = ctx.inv.asm
         if asm is not None and asm.available(K.ISTIO_GATEWAY_ASM):
-            deployed = {(g.namespace, g.name) for g in gateway_workloads(cluster, ctx.inv.rules, gateway_names(ctx))
+            deployed = {(g.namespace, g.name) for g in gateway_workloads(cluster, ctx.inv.rules, ctx.config.gateways)
                         if g.asm and g.type == EASTWEST} if cluster.available(K.DEPLOYMENT) else set()
             for gw in asm_gateways(asm):
                 covers = gw.covers(cluster.cluster_id)

@@ -18,9 +18,9 @@ from auditor import mesh
 from auditor.check import ClusterCheck, Context
 from auditor.errors import EvidenceUnavailable
 from auditor.inventory import ClusterInventory
+from auditor.istio import istiod_pinned_version
 from auditor.kinds import Kind
 from auditor.model import Finding, Gate, Outcome, Severity, Status
-from checks.versions import istiod_pinned_version
 
 COMPONENT_LABEL = "operator.istio.io/component"
 # The kinds prune.go deletes with --purge that the auditor reads (NamespacedResources + AllClusterResources).

@@ -10,8 +10,8 @@ from auditor import mesh
 from auditor.check import ClusterCheck, Context
 from auditor.gateways import INSTALL_ISTIOCTL, gateway_workloads
 from auditor.inventory import ClusterInventory, workload_rows
+from auditor.istio import WORKLOAD_KEY, istio_proxy_pods, unclassified_proxy_findings
 from auditor.model import Finding, Gate, Outcome, Severity, Status
-from checks.sidecars import WORKLOAD_KEY, istio_proxy_pods, unclassified_proxy_findings
 
 
 class PodsXdsAgent(ClusterCheck):
@@ -45,7 +45,7 @@ class PodsXdsAgent(ClusterCheck):
         proxies = istio_proxy_pods(cluster.pods())
         installers = {}
         if cluster.available(K.DEPLOYMENT):
-            config = ctx.setting("config")
+            config = ctx.config
             installers = {(g.namespace, g.kind, g.name): g.installed_by for g in gateway_workloads(
                 cluster, ctx.inv.rules, config.gateways if config is not None else None)}
         # East-west gateways pass mTLS through (AUTO_PASSTHROUGH) without terminating it: their trust does
