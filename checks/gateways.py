@@ -55,8 +55,8 @@ class EastwestGatewayOptions(ClusterCheck):
     severity = Severity.BLOCKER
     rationale = ("Istio's east-west gateway pod needs the injection webhook in istio-system, but ASM disables "
                  "injection there by default. With an east-west gateway the ASMMigrateFromIstio advanced option "
-                 "stopIstioSystemInjectionDisabling must be set (the seed's patch spelling "
-                 "disableIstioSystemLabelReconciliation has no effect) and the label istio-injection: disable(d) "
+                 "stopIstioSystemInjectionDisabling must be set (ASM does not read the spelling "
+                 "disableIstioSystemLabelReconciliation) and the label istio-injection: disable(d) "
                  "removed from istio-system before SetupIstioForMigrate.")
     remediation = ("Set spec.advancedOptions.stopIstioSystemInjectionDisabling=true on ASMMigrateFromIstio/default, "
                    "then `kubectl label ns istio-system istio-injection-` in the cluster.")
@@ -102,8 +102,8 @@ class EastwestGatewayOptions(ClusterCheck):
                     problems.append("advanced option not set (spec.advancedOptions: "
                                     f"{json.dumps(options, sort_keys=True) if options else 'absent'})"
                                     + (f"; {NO_EFFECT}" if seed_spelling_used(cr) else ""))
-                    commands.append(option_patch(cr) + "  # the seed's patch names it "
-                                    "disableIstioSystemLabelReconciliation, which ASM does not read")
+                    commands.append(option_patch(cr) + "  # not disableIstioSystemLabelReconciliation, "
+                                    "which ASM does not read")
         if label_blocks:
             problems.append(f"namespace istio-system is labelled istio-injection={label}")
             commands.append(f"{mesh.kubectl(cluster.name)} label ns {ISTIO_SYSTEM} istio-injection-")
@@ -251,8 +251,8 @@ class EgressRoutesToAsm(ClusterCheck):
     title = "VirtualServices send all egress to the ASM egress gateway"
     gates = (Gate.UNINSTALL,)
     severity = Severity.BLOCKER
-    rationale = ("The seed moves egress by weights between istio-egressgateway and the ASM egress gateway "
-                 "(e.g. 99:1). Uninstalling Istio removes its egress gateway: any route still giving it "
+    rationale = ("The migration procedure moves egress by weights between istio-egressgateway and the ASM egress "
+                 "gateway (e.g. 99:1). Uninstalling Istio removes its egress gateway: any route still giving it "
                  "weight (or mirroring to it) loses that share of egress traffic.")
     remediation = "Set the Istio egress gateway destination's weight to 0 and the ASM egress gateway's to 100."
     outcomes = (
@@ -619,8 +619,8 @@ class CrossClusterGatewayFirst(ClusterCheck):
     gates = (Gate.MIGRATING, Gate.UNINSTALL)
     severity = Severity.BLOCKER
     rationale = ("Workloads on ASM proxies reach other clusters through ASM's cross-network gateway, not Istio's "
-                 "east-west gateway. The seed requires it before any workload moves to an ASM proxy; pods that "
-                 "started earlier ran without a cross-cluster path.")
+                 "east-west gateway. The migration procedure requires it before any workload moves to an ASM "
+                 "proxy; pods that started earlier ran without a cross-cluster path.")
     remediation = ("Create the ASM cross-network gateway (enable 'access through cross-cluster mesh proxy' for the "
                    "cluster in the ASM console) before moving workloads; restart workloads moved before it.")
     outcomes = (

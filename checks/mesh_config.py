@@ -123,9 +123,9 @@ class IstiodRestarted(ClusterCheck):
     title = "Every istiod revision restarted after its mesh config changed"
     gates = (Gate.MIGRATING,)
     severity = Severity.BLOCKER
-    rationale = ("The seed restarts istiod after SetupIstioForMigrate so that it injects the new mesh config; "
-                 "an istiod pod started before the mesh ConfigMap's last change (newest managedFields time) may "
-                 "still inject pods without PROXY_CONFIG_XDS_AGENT.")
+    rationale = ("The migration procedure restarts istiod after SetupIstioForMigrate so that it injects the new "
+                 "mesh config; an istiod pod started before the mesh ConfigMap's last change (newest managedFields "
+                 "time) may still inject pods without PROXY_CONFIG_XDS_AGENT.")
     remediation = "kubectl -n istio-system rollout restart deployment/istiod[-<rev>]"
     outcomes = (
         Outcome("AA1001", Status.PASS, "every istiod pod started after the mesh-config change"),

@@ -48,7 +48,7 @@ class MigrationResource(Check):
         Outcome("AA0710", Status.FAIL,
                 "ASMMigrateFromIstio/default is missing, in another state, not reconciled or reports a failure"),
         Outcome("AA0720", Status.WARN,
-                "ASMMigrateFromIstio/default carries a setting with no effect (the seed's option spelling)"),
+                "ASMMigrateFromIstio/default carries a setting with no effect (an option spelling ASM does not read)"),
         Outcome("AA0730", Status.UNKNOWN, "ASMMigrateFromIstio cannot be read on the ASM control plane"),
         Outcome("AA0740", Status.NOT_APPLICABLE, "the migration is already past this gate's step"),
     )

@@ -52,11 +52,6 @@ def _allow_globs(ctx: Context) -> list[str]:
     return list(config.residue.allow) if config is not None else []
 
 
-def istiod_deployment_names(cluster: ClusterInventory) -> set[str]:
-    return {(d.get("metadata") or {}).get("name", "") for d in cluster.objects(K.DEPLOYMENT)
-            if mesh.is_istiod_deployment(d)}
-
-
 def asm_istiod_names(cluster: ClusterInventory) -> set[str]:
     """ASM's managed istiod Services in istio-system (mesh.istiod_owners: no local istiod, no Istio labels)."""
     cluster.objects(K.SERVICE)  # unreadable Services: EvidenceUnavailable, as before
@@ -554,4 +549,3 @@ class IstioResidue(_LeftoverCheck):
             yield Leftover("Service", name, f"Istio's Service {ISTIO_SYSTEM}/{name} is still present (no istiod "
                            "behind it once uninstalled)", _delete(cluster.name, "service", name, ISTIO_SYSTEM),
                            ISTIO_SYSTEM, status=Status.WARN, purge_managed=_purge_managed(meta))
-

@@ -4,26 +4,17 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-import pandas as pd
-
 from auditor import kinds as K
 from auditor import mesh
 from auditor.check import ClusterCheck, Context
 from auditor.inventory import ClusterInventory, workload_rows
 from auditor.istio import (
-    WORKLOAD_KEY,
     istio_sidecar_pods,
     manual_injections,
     rerender_remediation,
     unclassified_proxy_findings,
 )
 from auditor.model import Finding, Gate, Outcome, Severity, Status
-
-
-def by_workload(pods: pd.DataFrame) -> Iterable[tuple[tuple[str, str, str], pd.DataFrame]]:
-    if pods.empty:
-        return []
-    return pods.groupby(WORKLOAD_KEY, observed=True, sort=True)
 
 
 class IstioSidecarsRemaining(ClusterCheck):

@@ -5,8 +5,6 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Iterable
 
-import pandas as pd
-
 from auditor import kinds as K
 from auditor import mesh
 from auditor.check import ClusterCheck, Context
@@ -77,8 +75,9 @@ class AsmProxiesReady(ClusterCheck):
     title = "Pods on ASM proxies are ready and not restarting"
     gates = (Gate.UNINSTALL,)
     severity = Severity.MAJOR
-    rationale = ("The seed's last condition before uninstalling Istio: workloads injected with ASM's proxy "
-                 "function as expected. Unready or crash-looping ASM-proxied pods are the first sign they do not.")
+    rationale = ("The migration procedure's last condition before uninstalling Istio: workloads injected with "
+                 "ASM's proxy function as expected. Unready or crash-looping ASM-proxied pods are the first sign they "
+                 "do not.")
     remediation = "Find the cause in the pod's events and the istio-proxy log before removing Istio."
     outcomes = (
         Outcome("AA1301", Status.PASS, "every ASM-proxied pod is ready and not restarting"),
@@ -126,7 +125,3 @@ class AsmProxiesReady(ClusterCheck):
             yield self.passed(cluster.name, f"all {len(asm)} ASM-proxied pod(s) of {workloads} workload(s) ready, "
                               f"none restarted more than {self.restart_threshold} times",
                               evidence={"pods": len(asm), "workloads": workloads})
-
-
-def _counts(series: pd.Series) -> dict[str, int]:
-    return {str(k): int(v) for k, v in series.astype(str).value_counts().items() if v}

@@ -21,9 +21,9 @@ class PodsXdsAgent(ClusterCheck):
     severity = Severity.BLOCKER
     rationale = ("Only pods created after SetupIstioForMigrate (and after istiod restarted) carry the setting "
                  "that lets Istio sidecars and ASM proxies talk mTLS during the migration. The value must be "
-                 "\"true\": the seed's grep would also pass \"false\". Istio ingress/egress gateways originate mTLS to "
-                 "moved workloads too, so their pods are checked as well (severity major); east-west gateways "
-                 "only pass mTLS through and are not.")
+                 "\"true\": a grep for the name alone would also pass \"false\". Istio ingress/egress gateways "
+                 "originate mTLS to moved workloads too, so their pods are checked as well (severity major); east-west "
+                 "gateways only pass mTLS through and are not.")
     remediation = "Restart the workload so its pods are injected again (kubectl rollout restart)."
     CARRIED = Outcome("AA1101", Status.PASS, "every Istio-proxy pod of the workloads carries "
                       "PROXY_CONFIG_XDS_AGENT=true")
