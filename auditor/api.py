@@ -103,7 +103,7 @@ def open_sources(target: Target) -> SourceSet:
         cluster.validate()
     networks = {s.name: s.network for s in specs if s.network}
     return SourceSet(data_planes=data_planes, asm=asm, origin="live", inputs_sha256="",
-                     asm_openapi={"_config_networks": networks} if networks else {})
+                     networks=networks)
 
 
 def run_audit(
@@ -153,6 +153,8 @@ def run_audit(
         if writer:
             if sources.asm_openapi:
                 writer.extra("asm_openapi", sources.asm_openapi)
+            if sources.networks:  # the fleet file's networks travel with the snapshot
+                writer.extra("networks", sources.networks)
             if traffic is not None:  # live answers, or the recording carried over: the same finding offline
                 writer.extra("prometheus", traffic.to_record())
             writer.finish(result.generated_at)

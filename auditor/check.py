@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
 from auditor import kinds as K
 from auditor import mesh
+from auditor.config import Config
 from auditor.inventory import ClusterInventory, Inventory
 from auditor.kinds import Kind
 from auditor.model import Finding, Gate, Outcome, Severity, Status
@@ -15,14 +17,22 @@ from auditor.model import Finding, Gate, Outcome, Severity, Status
 
 @dataclass
 class Context:
-    """What a check sees: the inventory, the gate being audited and the user's settings."""
+    """Everything a check sees, gathered once before checks run: checks never read files or call the engine.
+
+    `inv` is the collected inventory (with ASM's OpenAPI answers: `inv.openapi_answer(action)`, saved files
+    named in the config included), `gate` the gate being judged, `config` the user's settings, `now` the audit's
+    clock, `networks` each cluster's network in ASM as the user declared it (fleet file, then config asm.networks).
+    """
 
     inv: Inventory
     gate: Gate
-    settings: dict[str, Any] = field(default_factory=dict)
+    config: Config = field(default_factory=Config)
+    now: dt.datetime = field(default_factory=lambda: dt.datetime.now(dt.UTC))
+    networks: dict[str, str] = field(default_factory=dict)
 
     def setting(self, key: str, default: Any = None) -> Any:
-        return self.settings.get(key, default)
+        """The typed fields by name, for plugins written against the old `settings` dict."""
+        return {"config": self.config, "now": self.now}.get(key, default)
 
 
 class Check:
@@ -119,14 +129,28 @@ ENGINE_OUTCOMES = (ENGINE_UNREADABLE, ENGINE_CRASHED, ENGINE_SILENT, ENGINE_UNDE
 
 
 class ClusterCheck(Check):
-    """A check judged per data-plane cluster; one unreadable cluster gives UNKNOWN for it alone."""
+    """A check judged per data-plane cluster: the one per-cluster idiom.
 
-    def run(self, ctx: Context) -> Iterator[Finding]:  # the engine calls check_cluster directly
+    The engine calls `prepare` once, then `check_cluster` for each data-plane cluster, then `conclude` once.
+    A cluster whose judgement crashes or lacks evidence is UNKNOWN for it alone; the others keep their findings.
+    The engine makes a fresh instance for each gate, so `prepare` may keep what every cluster shares on `self`.
+    """
+
+    def run(self, ctx: Context) -> Iterator[Finding]:  # the engine calls the hooks itself, each one guarded
+        self.prepare(ctx)
         for cluster in ctx.inv.data_planes:
             yield from self.check_cluster(cluster, ctx)
+        yield from self.conclude(ctx)
+
+    def prepare(self, ctx: Context) -> None:
+        """Once before the clusters: read what they all share (e.g. the ASM control plane's objects)."""
 
     def check_cluster(self, cluster: ClusterInventory, ctx: Context) -> Iterable[Finding]:
         raise NotImplementedError
+
+    def conclude(self, ctx: Context) -> Iterable[Finding]:
+        """Once after the clusters: findings about the mesh as a whole (none by default)."""
+        return ()
 
     def no_istiod(self, cluster: ClusterInventory) -> Finding:
         """No istiod Deployment here. NOT_APPLICABLE only when no pod runs Istio's proxy either: Istio sidecars

@@ -273,10 +273,6 @@ def describe_error(error: dict[str, Any], root: type[BaseModel]) -> str:
     return f"'{where or '(top level)'}': {message}{shown}"
 
 
-def _describe(error: dict[str, Any]) -> str:
-    return describe_error(error, Config)
-
-
 def validation_message(exc: ValidationError, root: type[BaseModel]) -> str:
     errors = exc.errors()
     more = f" (and {len(errors) - 1} more problem(s))" if len(errors) > 1 else ""

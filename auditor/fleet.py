@@ -188,7 +188,3 @@ def overview(inv: Inventory, frame: pd.DataFrame, gates: list[str], *, allow_unk
             # Nothing was judged at mesh level: the row informs, it does not make the fleet INCOMPLETE.
             rows[-1]["verdict"] = None
     return rows
-
-
-def fleet_verdict(rows: list[dict[str, Any]]) -> Verdict:
-    return worst(Verdict(r["verdict"]) for r in rows if r["verdict"])

@@ -316,17 +316,6 @@ class ClusterInventory:
                 return obj
         return None
 
-    def select(self, kind: Kind, labels: dict[str, str], namespace: str | None = None) -> list[dict[str, Any]]:
-        out = []
-        for obj in self.objects(kind):
-            meta = obj.get("metadata") or {}
-            have = meta.get("labels") or {}
-            if namespace is not None and meta.get("namespace") != namespace:
-                continue
-            if all(have.get(k) == v for k, v in labels.items()):
-                out.append(obj)
-        return out
-
     def pods(self) -> pd.DataFrame:
         """One row per pod (POD_COLUMNS plus workload_kind/workload_name); raises when pods are missing."""
         self._require(K.POD)

@@ -21,6 +21,34 @@ GATE_ORDER: tuple[Gate, ...] = tuple(Gate)
 MIGRATION_STATES: tuple[str, ...] = ("Init", "SetupIstioForMigrate", "Migrating", "Finished")
 
 
+@dataclass(frozen=True)
+class GateStep:
+    """The step a gate guards, in ASMMigrateFromIstio states: the one table engine, checks and reports read."""
+
+    step: str                # what is done on a GO (reports, the approver's next step)
+    needs_state: str | None  # the state the resource must be in for the step (None: before the resource exists)
+    last_state: str          # the last state at which the step still lies ahead (later: the gate is already past)
+    target_state: str | None = None  # the desiredState the step switches to (None: not a state switch)
+
+
+GATE_STEPS: dict[Gate, GateStep] = {
+    Gate.ASSESSMENT: GateStep("join the cluster(s) to ASM", None, "Init"),
+    Gate.SETUP: GateStep("desiredState \u2192 SetupIstioForMigrate", "Init", "Init", "SetupIstioForMigrate"),
+    Gate.MIGRATING: GateStep("desiredState \u2192 Migrating", "SetupIstioForMigrate", "SetupIstioForMigrate",
+                             "Migrating"),
+    # Istio is removed while the resource stays in Migrating; the switch to Finished comes after.
+    Gate.UNINSTALL: GateStep("istioctl uninstall --purge", "Migrating", "Migrating"),
+    Gate.FINISHED: GateStep("desiredState \u2192 Finished", "Migrating", "Finished", "Finished"),
+}
+
+
+def gate_past(gate: Gate, state: str) -> bool:
+    """Whether the resource in `state` is beyond the step `gate` guards (unrecognised states: not past)."""
+    if state not in MIGRATION_STATES:
+        return False
+    return MIGRATION_STATES.index(state) > MIGRATION_STATES.index(GATE_STEPS[gate].last_state)
+
+
 class Status(StrEnum):
     PASS = "PASS"
     FAIL = "FAIL"

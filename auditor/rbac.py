@@ -1,7 +1,7 @@
 """The minimal read-only RBAC the live mode needs, computed from the checks a gate selects.
 
-Each check names the kinds it reads (`needs`, `uses`, `asm_needs`); the engine also reads
-ASMMigrateFromIstio on the ASM control plane (gate selection) and Deployments for `--phase auto`.
+What is granted comes from the audit's collection plan (auditor/plan.py): the kinds each selected check
+declares (`needs`, `uses`, `asm_needs`) and the engine's own reads (gate selection, cluster facts).
 The role grants `get` and `list` on exactly those resources, grouped by API group. Never Secrets,
 never a write verb, never `watch`: the live source refuses those requests anyway, the role makes
 the promise checkable by the cluster owner.
@@ -12,11 +12,9 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from auditor import __version__, engine
-from auditor import kinds as K
+from auditor import __version__, plan
 from auditor.errors import UsageError
 from auditor.kinds import Kind
-from auditor.model import Gate
 from auditor.registry import Registry, load_registry
 
 VERBS = ("get", "list")
@@ -33,44 +31,10 @@ DISCOVERY_RULE: dict[str, Any] = {"nonResourceURLs": ["/version", "/api", "/api/
 BINDING_GROUP = "asm-audit-readers"
 
 
-def selected_checks(phase: str, registry: Registry, disabled: Iterable[str] = ()) -> list[type]:
-    """The checks a run of `phase` may execute. `auto` may pick any gate, so it needs them all."""
-    off = set(disabled)
-    checks = [c for c in registry.ordered() if c.id not in off]
-    if phase in ("all", "auto"):
-        return checks
-    try:
-        gate = Gate(phase)
-    except ValueError as exc:
-        choices = ", ".join(("auto", "all", *(g.value for g in Gate)))
-        raise UsageError(f"unknown phase {phase!r}; choose one of: {choices}") from exc
-    return [c for c in checks if gate in c.gates]
-
-
 def required_kinds(phase: str = "all", registry: Registry | None = None,
                    disabled: Iterable[str] = ()) -> dict[str, dict[Kind, list[str]]]:
-    """Per plane, each kind read and the check ids (or engine step) that read it."""
-    registry = registry or load_registry()
-    out: dict[str, dict[Kind, list[str]]] = {"data-plane": {}, "asm": {}}
-
-    def add(plane: str, kind: Kind, reader: str) -> None:
-        readers = out[plane].setdefault(kind, [])
-        if reader not in readers:
-            readers.append(reader)
-
-    # What the engine reads besides the checks (engine.run_audit): the migration resource for gate
-    # selection, Deployments for --phase auto, and the kinds behind the report's cluster facts.
-    add("asm", K.ASM_MIGRATION, "engine: gate selection")
-    if phase == "auto":
-        add("data-plane", K.DEPLOYMENT, "engine: gate selection")
-    for kind in getattr(engine, "FACT_KINDS", ()):
-        add("data-plane", kind, "engine: cluster facts")
-    for check in selected_checks(phase, registry, disabled):
-        for kind in (*check.needs, *check.uses):
-            add("data-plane", kind, check.id)
-        for kind in check.asm_needs:
-            add("asm", kind, check.id)
-    return out
+    """Per plane, each kind read and the check ids (or engine step) that read it: the audit's own plan."""
+    return plan.required_kinds(phase, registry or load_registry(), disabled)
 
 
 def rules_for(kinds: Iterable[Kind]) -> list[dict[str, Any]]:
@@ -127,19 +91,6 @@ def manifests(phase: str = "all", planes: Iterable[str] = PLANES, registry: Regi
             raise UsageError(f"unknown plane {plane!r}; choose data-plane, asm or all")
         out += [cluster_role(plane, needed[plane], phase), cluster_role_binding(plane)]
     return out
-
-
-def permission_table(phase: str = "all", registry: Registry | None = None,
-                     disabled: Iterable[str] = ()) -> list[dict[str, Any]]:
-    """Rows (plane, apiGroup, resource, read by) for documentation and `--format table`."""
-    rows = []
-    for plane, kinds in required_kinds(phase, registry, disabled).items():
-        for kind, readers in sorted(kinds.items(), key=lambda kv: (kv[0].group, kv[0].plural)):
-            if (kind.group, kind.plural) in NEVER:
-                continue
-            rows.append({"plane": plane, "apiGroup": kind.group, "resource": kind.plural,
-                         "verbs": list(VERBS), "read_by": readers})
-    return rows
 
 
 def ram_policy(mesh_id: str | None = None) -> dict[str, Any]:

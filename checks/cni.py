@@ -44,7 +44,7 @@ class AsmCni:
 
 
 def asm_cni_state(cluster: ClusterInventory, ctx: Context) -> AsmCni:
-    config = ctx.setting("config")
+    config = ctx.config
     if config is not None and config.asm.cni is not None:
         return AsmCni(bool(config.asm.cni), "config asm.cni")
     why = "neither config asm.cni nor a DescribeServiceMeshDetail answer says whether ASM's CNI plug-in is on"

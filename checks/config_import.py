@@ -22,12 +22,11 @@ from typing import Any
 
 from auditor import gatewayapi, mesh
 from auditor import kinds as K
-from auditor.check import Check, Context
+from auditor.check import ClusterCheck, Context
 from auditor.errors import EvidenceUnavailable
 from auditor.inventory import ClusterInventory
 from auditor.kinds import Kind
 from auditor.model import Finding, Gate, Outcome, Severity, Status
-from checks.gateways import per_cluster
 
 DIFF_LIMIT = 20
 VALUE_CHARS = 160
@@ -82,7 +81,7 @@ def _not_served_note(ctx: Context, kind: Kind) -> str:
     return ""
 
 
-class IstioConfigImported(Check):
+class IstioConfigImported(ClusterCheck):
     id = "istio-config-imported"
     title = "Every Istio API object is on the ASM control plane with an equal spec"
     gates = (Gate.UNINSTALL,)
@@ -101,10 +100,10 @@ class IstioConfigImported(Check):
     uses = (*COMPARED_KINDS, K.K8S_GATEWAYCLASS)
     asm_needs = COMPARED_KINDS
 
-    def run(self, ctx: Context) -> Iterator[Finding]:
-        index: dict[str, dict[tuple[str, str], dict[str, Any]]] = {}
-        asm_errors: dict[str, str] = {}
-        asm = ctx.inv.asm
+    def prepare(self, ctx: Context) -> None:
+        self.index: dict[str, dict[tuple[str, str], dict[str, Any]]] = {}
+        self.asm_errors: dict[str, str] = {}
+        index, asm_errors, asm = self.index, self.asm_errors, ctx.inv.asm
         if asm is not None:
             for kind in COMPARED_KINDS:
                 try:
@@ -112,7 +111,9 @@ class IstioConfigImported(Check):
                                         (o.get("metadata") or {}).get("name", "")): o for o in asm.objects(kind)}
                 except EvidenceUnavailable as exc:
                     asm_errors[kind.key] = exc.reason
-        yield from per_cluster(self, ctx, lambda c: self._cluster(c, ctx, index, asm_errors))
+
+    def check_cluster(self, cluster: ClusterInventory, ctx: Context) -> Iterator[Finding]:
+        return self._cluster(cluster, ctx, self.index, self.asm_errors)
 
     def _cluster(self, cluster: ClusterInventory, ctx: Context, index: dict[str, dict[tuple[str, str], Any]],
                  asm_errors: dict[str, str]) -> Iterator[Finding]:

@@ -16,8 +16,8 @@ import pandas as pd
 
 from auditor import kinds as K
 from auditor import mesh
-from auditor.check import Check, ClusterCheck, Context
-from auditor.config import GatewaysConfig
+from auditor.asm import NO_EFFECT, advanced_option, option_patch, seed_spelling_used
+from auditor.check import ClusterCheck, Context
 from auditor.errors import EvidenceUnavailable
 from auditor.gateways import (
     EASTWEST,
@@ -42,25 +42,9 @@ from auditor.gateways import (
 )
 from auditor.inventory import ClusterInventory
 from auditor.model import Finding, Gate, Outcome, Severity, Status
-from checks.migration import NO_EFFECT, advanced_option, option_patch, seed_spelling_used
 
 ISTIO_SYSTEM = "istio-system"
 INJECTION_OFF = ("disable", "disabled")
-
-
-def gateway_names(ctx: Context) -> GatewaysConfig:
-    config = ctx.setting("config")
-    return config.gateways if config is not None else GatewaysConfig()
-
-
-def per_cluster(check: Check, ctx: Context,
-                judge: Any) -> Iterator[Finding]:
-    """Run judge(cluster) for every data-plane cluster; one unreadable cluster is UNKNOWN for it alone."""
-    for cluster in ctx.inv.data_planes:
-        try:
-            yield from list(judge(cluster))
-        except EvidenceUnavailable as exc:
-            yield check.unknown(exc.cluster or cluster.name, exc.reason)
 
 
 # ================================================================ eastwest-gateway-options
@@ -71,8 +55,8 @@ class EastwestGatewayOptions(ClusterCheck):
     severity = Severity.BLOCKER
     rationale = ("Istio's east-west gateway pod needs the injection webhook in istio-system, but ASM disables "
                  "injection there by default. With an east-west gateway the ASMMigrateFromIstio advanced option "
-                 "stopIstioSystemInjectionDisabling must be set (the seed's patch spelling "
-                 "disableIstioSystemLabelReconciliation has no effect) and the label istio-injection: disable(d) "
+                 "stopIstioSystemInjectionDisabling must be set (ASM does not read the spelling "
+                 "disableIstioSystemLabelReconciliation) and the label istio-injection: disable(d) "
                  "removed from istio-system before SetupIstioForMigrate.")
     remediation = ("Set spec.advancedOptions.stopIstioSystemInjectionDisabling=true on ASMMigrateFromIstio/default, "
                    "then `kubectl label ns istio-system istio-injection-` in the cluster.")
@@ -90,7 +74,7 @@ class EastwestGatewayOptions(ClusterCheck):
     asm_needs = (K.ASM_MIGRATION,)
 
     def check_cluster(self, cluster: ClusterInventory, ctx: Context) -> Iterable[Finding]:
-        signals = eastwest_signals(cluster, ctx.inv.rules, gateway_names(ctx))
+        signals = eastwest_signals(cluster, ctx.inv.rules, ctx.config.gateways)
         if not signals:
             yield self.not_applicable(cluster.name, f"no east-west gateway (looked for {EASTWEST_LOOKED_FOR})")
             return
@@ -118,8 +102,8 @@ class EastwestGatewayOptions(ClusterCheck):
                     problems.append("advanced option not set (spec.advancedOptions: "
                                     f"{json.dumps(options, sort_keys=True) if options else 'absent'})"
                                     + (f"; {NO_EFFECT}" if seed_spelling_used(cr) else ""))
-                    commands.append(option_patch(cr) + "  # the seed's patch names it "
-                                    "disableIstioSystemLabelReconciliation, which ASM does not read")
+                    commands.append(option_patch(cr) + "  # not disableIstioSystemLabelReconciliation, "
+                                    "which ASM does not read")
         if label_blocks:
             problems.append(f"namespace istio-system is labelled istio-injection={label}")
             commands.append(f"{mesh.kubectl(cluster.name)} label ns {ISTIO_SYSTEM} istio-injection-")
@@ -180,7 +164,7 @@ class EgressHosts:
 
 
 def egress_hosts(cluster: ClusterInventory | None, ctx: Context, asm: list[AsmGateway]) -> EgressHosts:
-    names = gateway_names(ctx)
+    names = ctx.config.gateways
     hosts = EgressHosts(istio={(names.namespace, names.istio_egress)}, asm={(names.namespace, names.asm_egress)})
     for gw in asm:
         if gw.type == EGRESS:
@@ -262,13 +246,13 @@ def egress_patch(splits: list[RouteSplit], hosts: EgressHosts) -> list[dict[str,
     return ops
 
 
-class EgressRoutesToAsm(Check):
+class EgressRoutesToAsm(ClusterCheck):
     id = "egress-routes-to-asm"
     title = "VirtualServices send all egress to the ASM egress gateway"
     gates = (Gate.UNINSTALL,)
     severity = Severity.BLOCKER
-    rationale = ("The seed moves egress by weights between istio-egressgateway and the ASM egress gateway "
-                 "(e.g. 99:1). Uninstalling Istio removes its egress gateway: any route still giving it "
+    rationale = ("The migration procedure moves egress by weights between istio-egressgateway and the ASM egress "
+                 "gateway (e.g. 99:1). Uninstalling Istio removes its egress gateway: any route still giving it "
                  "weight (or mirroring to it) loses that share of egress traffic.")
     remediation = "Set the Istio egress gateway destination's weight to 0 and the ASM egress gateway's to 100."
     outcomes = (
@@ -280,17 +264,22 @@ class EgressRoutesToAsm(Check):
     needs = (K.VIRTUALSERVICE, K.DEPLOYMENT, K.SERVICE)
     asm_needs = (K.VIRTUALSERVICE, K.ISTIO_GATEWAY_ASM)
 
-    def run(self, ctx: Context) -> Iterator[Finding]:
-        asm_gws: list[AsmGateway] = []
-        asm_error = None
-        asm = ctx.inv.asm
+    def prepare(self, ctx: Context) -> None:
+        self.asm_gws: list[AsmGateway] = []
+        self.asm_error: str | None = None
         try:
-            asm_gws = asm_gateways(ctx.inv.require_asm())
+            self.asm_gws = asm_gateways(ctx.inv.require_asm())
         except EvidenceUnavailable as exc:
-            asm_error = exc.reason
-        reported: dict[tuple[str, str], tuple[str, Any]] = {}  # (ns, name) -> (verdict, spec) of a data-plane copy
-        yield from per_cluster(self, ctx, lambda c: self._cluster(c, ctx, asm_gws, reported))
-        # ASM proxies follow the control plane's copies: judge those that no data-plane finding already covers.
+            self.asm_error = exc.reason
+        # (ns, name) -> (verdict, spec) of a data-plane copy
+        self.reported: dict[tuple[str, str], tuple[str, Any]] = {}
+
+    def check_cluster(self, cluster: ClusterInventory, ctx: Context) -> Iterator[Finding]:
+        return self._cluster(cluster, ctx, self.asm_gws, self.reported)
+
+    def conclude(self, ctx: Context) -> Iterator[Finding]:
+        """ASM proxies follow the control plane's copies: judge those that no data-plane finding already covers."""
+        asm, asm_error, asm_gws, reported = ctx.inv.asm, self.asm_error, self.asm_gws, self.reported
         if asm is None or asm_error or not asm.available(K.VIRTUALSERVICE):
             if self._no_istio_egress_anywhere(ctx, reported):
                 return  # nothing can route to an Istio egress gateway that no cluster has
@@ -321,7 +310,7 @@ class EgressRoutesToAsm(Check):
         for c in ctx.inv.data_planes:
             if not (c.available(K.DEPLOYMENT) and c.available(K.SERVICE) and c.available(K.VIRTUALSERVICE)):
                 return False
-            if any(g.type == EGRESS for g in istio_gateways(c, ctx.inv.rules, gateway_names(ctx))):
+            if any(g.type == EGRESS for g in istio_gateways(c, ctx.inv.rules, ctx.config.gateways)):
                 return False
         return not reported
 
@@ -381,7 +370,7 @@ def _stem(name: str) -> str:
     return name
 
 
-class AsmGatewaysPresent(Check):
+class AsmGatewaysPresent(ClusterCheck):
     id = "asm-gateways-present"
     title = "An ASM gateway exists for each Istio ingress and egress gateway"
     gates = (Gate.UNINSTALL,)
@@ -405,11 +394,8 @@ class AsmGatewaysPresent(Check):
     needs = (K.DEPLOYMENT,)
     asm_needs = (K.ISTIO_GATEWAY_ASM,)
 
-    def run(self, ctx: Context) -> Iterator[Finding]:
-        yield from per_cluster(self, ctx, lambda c: self._cluster(c, ctx))
-
-    def _cluster(self, cluster: ClusterInventory, ctx: Context) -> Iterator[Finding]:
-        names = gateway_names(ctx)
+    def check_cluster(self, cluster: ClusterInventory, ctx: Context) -> Iterator[Finding]:
+        names = ctx.config.gateways
         istio = [g for g in istio_gateways(cluster, ctx.inv.rules, names) if g.type != EASTWEST]
         stray = stray_gateway_findings(self, cluster, ctx.inv.rules, names, "AA1731",
                                        "cannot tell what replaces them")
@@ -544,7 +530,7 @@ class IngressLbWeights(ClusterCheck):
     asm_needs = (K.ISTIO_GATEWAY_ASM,)
 
     def check_cluster(self, cluster: ClusterInventory, ctx: Context) -> Iterable[Finding]:
-        services = [s for s in gateway_services(cluster, ctx.inv.rules, gateway_names(ctx))
+        services = [s for s in gateway_services(cluster, ctx.inv.rules, ctx.config.gateways)
                     if s.gateway.type == INGRESS]
         groups: dict[str, list[LbMember]] = {}
         for svc in services:
@@ -627,14 +613,14 @@ class IngressLbWeights(ClusterCheck):
 
 
 # ================================================================ cross-cluster-gateway-first
-class CrossClusterGatewayFirst(Check):
+class CrossClusterGatewayFirst(ClusterCheck):
     id = "cross-cluster-gateway-first"
     title = "With east-west: the ASM cross-network gateway existed before the first ASM proxy"
     gates = (Gate.MIGRATING, Gate.UNINSTALL)
     severity = Severity.BLOCKER
     rationale = ("Workloads on ASM proxies reach other clusters through ASM's cross-network gateway, not Istio's "
-                 "east-west gateway. The seed requires it before any workload moves to an ASM proxy; pods that "
-                 "started earlier ran without a cross-cluster path.")
+                 "east-west gateway. The migration procedure requires it before any workload moves to an ASM "
+                 "proxy; pods that started earlier ran without a cross-cluster path.")
     remediation = ("Create the ASM cross-network gateway (enable 'access through cross-cluster mesh proxy' for the "
                    "cluster in the ASM console) before moving workloads; restart workloads moved before it.")
     outcomes = (
@@ -648,11 +634,8 @@ class CrossClusterGatewayFirst(Check):
     uses = (K.GATEWAY, K.REPLICASET, K.JOB)
     asm_needs = (K.ISTIO_GATEWAY_ASM,)
 
-    def run(self, ctx: Context) -> Iterator[Finding]:
-        yield from per_cluster(self, ctx, lambda c: self._cluster(c, ctx))
-
-    def _cluster(self, cluster: ClusterInventory, ctx: Context) -> Iterator[Finding]:
-        names = gateway_names(ctx)
+    def check_cluster(self, cluster: ClusterInventory, ctx: Context) -> Iterator[Finding]:
+        names = ctx.config.gateways
         signals = eastwest_signals(cluster, ctx.inv.rules, names)
         if not signals:
             yield self.not_applicable(cluster.name, f"no Istio east-west gateway (looked for {EASTWEST_LOOKED_FOR})")

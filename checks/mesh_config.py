@@ -9,15 +9,10 @@ from auditor import kinds as K
 from auditor import mesh
 from auditor.check import ClusterCheck, Context
 from auditor.inventory import ACTIVE_PHASES, ClusterInventory
+from auditor.istio import istiods
 from auditor.model import Finding, Gate, Outcome, Severity, Status
 
 ISTIO_NS = "istio-system"
-
-
-def istiods(cluster: ClusterInventory) -> list[dict[str, Any]]:
-    """Self-built istiod Deployments (label app=istiod), sorted by revision; ASM's control plane has none."""
-    found = [d for d in cluster.objects(K.DEPLOYMENT) if mesh.is_istiod_deployment(d)]
-    return sorted(found, key=lambda d: (mesh.istiod_revision(d), d["metadata"].get("name", "")))
 
 
 def mesh_configmap_name(dep: dict[str, Any]) -> str:
@@ -128,9 +123,9 @@ class IstiodRestarted(ClusterCheck):
     title = "Every istiod revision restarted after its mesh config changed"
     gates = (Gate.MIGRATING,)
     severity = Severity.BLOCKER
-    rationale = ("The seed restarts istiod after SetupIstioForMigrate so that it injects the new mesh config; "
-                 "an istiod pod started before the mesh ConfigMap's last change (newest managedFields time) may "
-                 "still inject pods without PROXY_CONFIG_XDS_AGENT.")
+    rationale = ("The migration procedure restarts istiod after SetupIstioForMigrate so that it injects the new "
+                 "mesh config; an istiod pod started before the mesh ConfigMap's last change (newest managedFields "
+                 "time) may still inject pods without PROXY_CONFIG_XDS_AGENT.")
     remediation = "kubectl -n istio-system rollout restart deployment/istiod[-<rev>]"
     outcomes = (
         Outcome("AA1001", Status.PASS, "every istiod pod started after the mesh-config change"),

@@ -8,57 +8,15 @@ from typing import Any
 
 from auditor import kinds as K
 from auditor import mesh
+from auditor.asm import ADVANCED_OPTION, NO_EFFECT, advanced_option, advanced_options, option_patch, seed_spelling_used
 from auditor.check import Check, Context
-from auditor.model import MIGRATION_STATES, Finding, Gate, Outcome, Severity, Status
-
-# The state the resource must be in for the gate's step to be taken.
-EXPECTED_STATE = {
-    Gate.SETUP: "Init",
-    Gate.MIGRATING: "SetupIstioForMigrate",
-    Gate.UNINSTALL: "Migrating",
-    Gate.FINISHED: "Migrating",  # before the switch; Finished afterwards proves completion
-}
-# The seed names the istio-system label option twice: in the table/sample output and in the patch command.
-# ASM's published type (aliyun/alibabacloud-servicemesh-api, alibabacloudservicemesh/v1/
-# asmmigratefromistio_types.go) has only the first: the patch spelling is pruned by the CRD or ignored.
-ADVANCED_OPTION = "stopIstioSystemInjectionDisabling"
-SEED_PATCH_SPELLING = "disableIstioSystemLabelReconciliation"
-ADVANCED_OPTION_NAMES = (ADVANCED_OPTION, SEED_PATCH_SPELLING)
-NO_EFFECT = (f"spec.advancedOptions.{SEED_PATCH_SPELLING} (the seed's patch spelling) has no effect: ASM's API "
-             f"names the option {ADVANCED_OPTION}")
+from auditor.model import GATE_STEPS, MIGRATION_STATES, Finding, Gate, Outcome, Severity, Status
 
 
 def uninstall_command(clusters: list[str]) -> str:
     """The seed's uninstall, per data-plane cluster, with the istioctl of the installed Istio version."""
     return "; ".join(f"istioctl --kubeconfig={mesh.kubeconfig_var(c)} uninstall --purge" for c in clusters) + (
         "  # use the istioctl that matches the installed Istio version")
-
-
-def advanced_options(cr: dict[str, Any]) -> dict[str, Any]:
-    """Values of the istio-system label option under each name the seed uses (only names present)."""
-    options = ((cr.get("spec") or {}).get("advancedOptions")) or {}
-    return {name: options[name] for name in ADVANCED_OPTION_NAMES if name in options}
-
-
-def advanced_option(cr: dict[str, Any]) -> tuple[bool, str | None]:
-    """Whether the istio-system label option is set (true) under the name ASM reads, and that name.
-
-    The seed's patch spelling never counts: ASM does not read it (see `seed_spelling_used`).
-    """
-    if advanced_options(cr).get(ADVANCED_OPTION) is True:
-        return True, ADVANCED_OPTION
-    return False, None
-
-
-def seed_spelling_used(cr: dict[str, Any]) -> bool:
-    """The seed's patch spelling is in spec.advancedOptions: the user believes the option set, ASM ignores it."""
-    return SEED_PATCH_SPELLING in advanced_options(cr)
-
-
-def option_patch(cr: dict[str, Any] | None) -> str:
-    """The merge patch setting the option ASM reads (and dropping the seed's spelling when present)."""
-    drop = f',"{SEED_PATCH_SPELLING}":null' if cr is not None and seed_spelling_used(cr) else ""
-    return mesh.migration_patch('{"spec":{"advancedOptions":{"' + ADVANCED_OPTION + '":true' + drop + "}}}")
 
 
 def next_state(state: str) -> str | None:
@@ -90,7 +48,7 @@ class MigrationResource(Check):
         Outcome("AA0710", Status.FAIL,
                 "ASMMigrateFromIstio/default is missing, in another state, not reconciled or reports a failure"),
         Outcome("AA0720", Status.WARN,
-                "ASMMigrateFromIstio/default carries a setting with no effect (the seed's option spelling)"),
+                "ASMMigrateFromIstio/default carries a setting with no effect (an option spelling ASM does not read)"),
         Outcome("AA0730", Status.UNKNOWN, "ASMMigrateFromIstio cannot be read on the ASM control plane"),
         Outcome("AA0740", Status.NOT_APPLICABLE, "the migration is already past this gate's step"),
     )
@@ -123,7 +81,7 @@ class MigrationResource(Check):
                     "advancedOptions": options, "advancedOption": option_name, "apiVersion": cr.get("apiVersion")}
         retry = (mesh.retry_command(spec_retry + 1) if spec_retry is not None
                  else "increment spec.retryCounter (it is not an integer now)")
-        expected = EXPECTED_STATE[ctx.gate]
+        expected = GATE_STEPS[ctx.gate].needs_state
         option_note = ""
         if ctx.gate is Gate.SETUP and options:
             option_note = (f"; advanced option {option_name}=true" if option_set else

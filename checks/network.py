@@ -17,12 +17,11 @@ import yaml
 
 from auditor import kinds as K
 from auditor import mesh, yamlsafe
-from auditor.check import Check, Context
-from auditor.engine import _network_items
+from auditor.asm import network_items
+from auditor.check import ClusterCheck, Context
 from auditor.gateways import EASTWEST, asm_gateways, eastwest_signals, gateway_workloads, istio_gateways
 from auditor.inventory import ClusterInventory
 from auditor.model import Finding, Gate, Outcome, Severity, Status
-from checks.gateways import gateway_names, per_cluster
 
 NETWORK_LABEL = "topology.istio.io/network"
 HOW_TO_PROVIDE = ("pass --asm-mesh-id/--asm-region to read it from ASM, set asm.networks {<cluster>: <network>} "
@@ -118,13 +117,12 @@ class AsmNetworkSettings:
 
 def asm_network_settings(ctx: Context) -> AsmNetworkSettings:
     """ASM's per-cluster Network / EnableGateway / GatewayName, from config and saved OpenAPI answers."""
-    config = ctx.setting("config")
     out = AsmNetworkSettings()
     # Config file, live or snapshot answer; a live read that failed makes the check UNKNOWN with the action and code.
     answer = ctx.inv.openapi_answer("DescribeMeshMultiClusterNetwork")
     source = ctx.inv.openapi_origin("DescribeMeshMultiClusterNetwork")
     if answer:
-        for item in _network_items(answer):
+        for item in network_items(answer):
             cid = item.get("ClusterId") or item.get("clusterId")
             if cid:
                 out.by_id[str(cid)] = {
@@ -136,18 +134,17 @@ def asm_network_settings(ctx: Context) -> AsmNetworkSettings:
     for cluster in ctx.inv.data_planes:
         if cluster.cluster_id and cluster.cluster_id in out.by_id:
             out.by_cluster[cluster.name] = dict(out.by_id[cluster.cluster_id])
-    networks = config.asm.networks if config is not None else {}
-    for name, network in (networks or {}).items():
+    for name, network in ctx.networks.items():  # as the user gave them: fleet file, then config (which wins)
         entry = out.by_cluster.setdefault(name, {"enable_gateway": None, "gateway_name": None})
         entry["network"] = network
-        entry["source"] = "config asm.networks"
-    if networks:
-        out.sources.append("config asm.networks")
+        entry["source"] = "config asm.networks" if name in ctx.config.asm.networks else "fleet file network"
+        if entry["source"] not in out.sources:
+            out.sources.append(entry["source"])
     return out
 
 
 # ---------------------------------------------------------------- the check
-class NetworkConsistency(Check):
+class NetworkConsistency(ClusterCheck):
     id = "network-consistency"
     title = "Each cluster's network in ASM equals its Istio network"
     gates = (Gate.MIGRATING, Gate.UNINSTALL)
@@ -171,13 +168,15 @@ class NetworkConsistency(Check):
     uses = (K.CONFIGMAP, K.GATEWAY)
     asm_needs = (K.ISTIO_GATEWAY_ASM,)
 
-    def run(self, ctx: Context) -> Iterator[Finding]:
-        settings = asm_network_settings(ctx)
-        yield from per_cluster(self, ctx, lambda c: self._cluster(c, ctx, settings))
+    def prepare(self, ctx: Context) -> None:
+        self.settings = asm_network_settings(ctx)
+
+    def check_cluster(self, cluster: ClusterInventory, ctx: Context) -> Iterator[Finding]:
+        return self._cluster(cluster, ctx, self.settings)
 
     def _cluster(self, cluster: ClusterInventory, ctx: Context, settings: AsmNetworkSettings) -> Iterator[Finding]:
         istio, sources = istio_network(cluster, ctx.inv.rules)
-        signals = eastwest_signals(cluster, ctx.inv.rules, gateway_names(ctx))
+        signals = eastwest_signals(cluster, ctx.inv.rules, ctx.config.gateways)
         asm_entry = settings.by_cluster.get(cluster.name)
         asm_net = (asm_entry or {}).get("network")
         evidence: dict[str, Any] = {
@@ -243,7 +242,7 @@ class NetworkConsistency(Check):
         reason = "EnableGateway is not known"
         asm = ctx.inv.asm
         if asm is not None and asm.available(K.ISTIO_GATEWAY_ASM):
-            deployed = {(g.namespace, g.name) for g in gateway_workloads(cluster, ctx.inv.rules, gateway_names(ctx))
+            deployed = {(g.namespace, g.name) for g in gateway_workloads(cluster, ctx.inv.rules, ctx.config.gateways)
                         if g.asm and g.type == EASTWEST} if cluster.available(K.DEPLOYMENT) else set()
             for gw in asm_gateways(asm):
                 covers = gw.covers(cluster.cluster_id)

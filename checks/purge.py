@@ -18,10 +18,9 @@ from auditor import mesh
 from auditor.check import ClusterCheck, Context
 from auditor.errors import EvidenceUnavailable
 from auditor.inventory import ClusterInventory
+from auditor.istio import istiod_pinned_version
 from auditor.kinds import Kind
 from auditor.model import Finding, Gate, Outcome, Severity, Status
-from checks.gateways import per_cluster
-from checks.versions import istiod_pinned_version
 
 COMPONENT_LABEL = "operator.istio.io/component"
 # The kinds prune.go deletes with --purge that the auditor reads (NamespacedResources + AllClusterResources).
@@ -103,9 +102,6 @@ class PurgePreview(ClusterCheck):
     outcomes = (CLEAN, ASM_OBJECT, NOT_ON_ASM, CASCADE, HELM, CASCADE_UNREAD, UNLABELLED, NO_ISTIO)
     needs = PRUNED_KINDS
     uses = (*K.ISTIO_API_KINDS, *K.GATEWAY_API_KINDS, K.ISTIOOPERATOR)
-
-    def run(self, ctx: Context) -> Iterator[Finding]:
-        yield from per_cluster(self, ctx, lambda cluster: self.check_cluster(cluster, ctx))
 
     def check_cluster(self, cluster: ClusterInventory, ctx: Context) -> Iterable[Finding]:
         labelled: list[tuple[str, dict[str, Any]]] = []

@@ -23,7 +23,6 @@ from auditor.gateways import gateway_services, gateway_workloads, istio_gateways
 from auditor.inventory import ClusterInventory
 from auditor.mesh import asm_owned, istio_installed
 from auditor.model import Finding, Gate, Outcome, Severity, Status
-from checks.gateways import gateway_names
 
 ISTIO_SYSTEM = "istio-system"
 ASM_MARK = "asm.alibabacloud.com"
@@ -49,13 +48,8 @@ def allow_reason(kind: str, meta: dict[str, Any], globs: list[str]) -> str | Non
 
 
 def _allow_globs(ctx: Context) -> list[str]:
-    config = ctx.setting("config")
+    config = ctx.config
     return list(config.residue.allow) if config is not None else []
-
-
-def istiod_deployment_names(cluster: ClusterInventory) -> set[str]:
-    return {(d.get("metadata") or {}).get("name", "") for d in cluster.objects(K.DEPLOYMENT)
-            if mesh.is_istiod_deployment(d)}
 
 
 def asm_istiod_names(cluster: ClusterInventory) -> set[str]:
@@ -338,7 +332,7 @@ class IstioResidue(_LeftoverCheck):
 
     def _gateways(self, cluster: ClusterInventory, ctx: Context, globs: list[str],
                   kept: list[str]) -> Iterator[Leftover]:
-        names = gateway_names(ctx)
+        names = ctx.config.gateways
         services = gateway_services(cluster, ctx.inv.rules, names)
         for gw in istio_gateways(cluster, ctx.inv.rules, names):
             meta = {"name": gw.name, "namespace": gw.namespace, "labels": gw.labels}
@@ -426,7 +420,7 @@ class IstioResidue(_LeftoverCheck):
     def _asm_gateway_deployments(cluster: ClusterInventory, ctx: Context) -> set[tuple[str, str]]:
         """(namespace, name) of Deployments the proxy classifier calls ASM's: as a gateway workload, or by their
         pods (all proxies ASM's). Unproven stays Istio's: FAIL rather than a false GO."""
-        out = {(g.namespace, g.name) for g in gateway_workloads(cluster, ctx.inv.rules, gateway_names(ctx)) if g.asm}
+        out = {(g.namespace, g.name) for g in gateway_workloads(cluster, ctx.inv.rules, ctx.config.gateways) if g.asm}
         if cluster.available(K.POD):
             pods = cluster.pods()
             pods = pods[(pods["workload_kind"].astype(str) == "Deployment") & (pods["proxy"] != mesh.PROXY_NONE)]
@@ -555,4 +549,3 @@ class IstioResidue(_LeftoverCheck):
             yield Leftover("Service", name, f"Istio's Service {ISTIO_SYSTEM}/{name} is still present (no istiod "
                            "behind it once uninstalled)", _delete(cluster.name, "service", name, ISTIO_SYSTEM),
                            ISTIO_SYSTEM, status=Status.WARN, purge_managed=_purge_managed(meta))
-

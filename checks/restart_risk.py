@@ -13,8 +13,8 @@ from auditor import kinds as K
 from auditor import mesh
 from auditor.check import ClusterCheck, Context
 from auditor.inventory import ClusterInventory
+from auditor.istio import WORKLOAD_KEY, istio_sidecar_pods
 from auditor.model import Finding, Gate, Outcome, Severity, Status
-from checks.sidecars import WORKLOAD_KEY, istio_sidecar_pods
 
 DEFAULT_DRAIN_SECONDS = 5.0   # ProxyConfig.terminationDrainDuration default
 DEFAULT_GRACE_SECONDS = 30    # Kubernetes' terminationGracePeriodSeconds default

@@ -4,53 +4,17 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-import pandas as pd
-
 from auditor import kinds as K
 from auditor import mesh
 from auditor.check import ClusterCheck, Context
-from auditor.inventory import ACTIVE_PHASES, ClusterInventory, workload_rows
+from auditor.inventory import ClusterInventory, workload_rows
+from auditor.istio import (
+    istio_sidecar_pods,
+    manual_injections,
+    rerender_remediation,
+    unclassified_proxy_findings,
+)
 from auditor.model import Finding, Gate, Outcome, Severity, Status
-
-WORKLOAD_KEY = ["namespace", "workload_kind", "workload_name"]
-
-
-def istio_sidecar_pods(pods: pd.DataFrame) -> pd.DataFrame:
-    """Active pods whose istio-proxy is Istio's and runs as a sidecar (gateways excluded)."""
-    mask = (pods["proxy"] == mesh.PROXY_ISTIO) & (pods["role"] == mesh.ROLE_SIDECAR) & pods["phase"].isin(
-        ACTIVE_PHASES)
-    return pods[mask]
-
-
-def istio_proxy_pods(pods: pd.DataFrame) -> pd.DataFrame:
-    """Active pods running Istio's proxy, sidecars and gateways alike (not ambient's ztunnel or waypoints)."""
-    # Ambient proxies (ztunnel, waypoints) are left to the ambient-mode check.
-    return pods[(pods["proxy"] == mesh.PROXY_ISTIO) & (pods["role"] != mesh.ROLE_AMBIENT)
-                & pods["phase"].isin(ACTIVE_PHASES)]
-
-
-def unclassified_proxy_findings(check: ClusterCheck, cluster: ClusterInventory, pods: pd.DataFrame
-                                ) -> Iterable[Finding]:
-    """One UNKNOWN per workload whose pods' marks contradict each other (mesh.classify): neither counted as
-    moved nor as left, named with the marks, so the operator can settle it (fix the pod or the rules)."""
-    unknown = pods[(pods["proxy"] == mesh.PROXY_UNKNOWN) & pods["phase"].isin(ACTIVE_PHASES)]
-    for (namespace, kind, name), group in workload_rows(unknown, ("name", "asm_env", "image_kind", "ca_service",
-                                                                  "proxy_image")):
-        marks = sorted({cluster.proxy_marks(*m).describe() for m in zip(
-            group["asm_env"], group["image_kind"], group["ca_service"], group["proxy_image"], strict=True)})
-        yield check.unknown(cluster.name, f"{len(group['name'])} pod(s) carry contradicting proxy marks, so it "
-                            f"cannot be told whether they run Istio's sidecar or ASM's proxy: {marks[0]}",
-                            kind=kind, namespace=namespace, name=name,
-                            remediation="Inspect the pod's istio-proxy (image, env ASM_ID, CA_ADDR); if the image is "
-                                        "ASM's mirrored under another name, add it to classification.asm_image_"
-                                        "patterns in the config; then audit again.",
-                            evidence={"pods": group["name"][:20], "pod_count": len(group["name"]), "marks": marks})
-
-
-def by_workload(pods: pd.DataFrame) -> Iterable[tuple[tuple[str, str, str], pd.DataFrame]]:
-    if pods.empty:
-        return []
-    return pods.groupby(WORKLOAD_KEY, observed=True, sort=True)
 
 
 class IstioSidecarsRemaining(ClusterCheck):
@@ -77,8 +41,6 @@ class IstioSidecarsRemaining(ClusterCheck):
     uses = (K.REPLICASET, K.JOB, K.DEPLOYMENT, K.STATEFULSET, K.DAEMONSET, K.CRONJOB)
 
     def check_cluster(self, cluster: ClusterInventory, ctx: Context) -> Iterable[Finding]:
-        from checks.workloads import manual_injections, rerender_remediation
-
         pods = cluster.pods()
         sidecars = istio_sidecar_pods(pods)
         baked, _ = manual_injections(cluster, ctx.inv.rules) if not sidecars.empty else ({}, {})

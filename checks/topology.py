@@ -10,9 +10,8 @@ from auditor import mesh
 from auditor.check import ClusterCheck, Context
 from auditor.gateways import ASM_MARKER
 from auditor.inventory import ACTIVE_PHASES, ClusterInventory
+from auditor.istio import istiod_pinned_version, istiods
 from auditor.model import Finding, Gate, Outcome, Severity, Status
-from checks.mesh_config import istiods
-from checks.versions import istiod_pinned_version
 
 REV_LABEL = "istio.io/rev"
 TAG_LABEL = "istio.io/tag"

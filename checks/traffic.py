@@ -91,7 +91,7 @@ class IstioGatewayTraffic(ClusterCheck):
     needs_traffic = True
 
     def check_cluster(self, cluster: ClusterInventory, ctx: Context) -> Iterable[Finding]:
-        config: Config = ctx.setting("config") or Config()
+        config: Config = ctx.config
         gateways = istio_gateways(cluster, ctx.inv.rules, config.gateways)
         stray = stray_gateway_findings(self, cluster, ctx.inv.rules, config.gateways, "AA1531",
                                        "their traffic is not measured")

@@ -12,6 +12,7 @@ from auditor.config import Config
 from auditor.errors import EvidenceUnavailable
 from auditor.gateways import eastwest_signals
 from auditor.inventory import ACTIVE_PHASES, ClusterInventory
+from auditor.istio import istiod_pinned_version
 from auditor.model import Finding, Gate, Outcome, Severity, Status
 
 MIN_KUBERNETES = (1, 21)
@@ -70,32 +71,6 @@ class KubernetesVersion(ClusterCheck):
         else:
             yield self.fail(cluster.name, f"Kubernetes {version.major}.{version.minor} is older than 1.21 "
                             f"(from {source})", evidence=evidence, remediation=self.remediation)
-
-
-def istiod_image(dep: dict[str, Any]) -> str:
-    containers = (((dep.get("spec") or {}).get("template") or {}).get("spec") or {}).get("containers") or []
-    for c in containers:
-        if c.get("name") == "discovery" or "/pilot" in (c.get("image") or ""):
-            return c.get("image") or ""
-    return (containers[0].get("image") or "") if containers else ""
-
-
-def istiod_pinned_version(dep: dict[str, Any]) -> tuple[mesh.Version | None, str]:
-    """The version the istiod image pins, or None with why. Labels are only reported, never trusted:
-    an image `pilot:latest` or `pilot@sha256:...` runs whatever was pulled, whatever the install labels say."""
-    image = istiod_image(dep)
-    tag = mesh.image_tag(image)
-    version = mesh.parse_version(tag)
-    if version:
-        return version, f"image {image}"
-    if tag is None:
-        why = f"image {image!r} is pinned by digest or has no tag"
-    else:
-        why = f"image tag {tag!r} of {image!r} is not a version"
-    claimed, source = mesh.istiod_version(dep)
-    if claimed and source.startswith("label"):
-        why += f"; the install {source} claims {claimed}, confirm it with `istioctl version`"
-    return None, why
 
 
 class IstioVersion(ClusterCheck):
@@ -202,7 +177,7 @@ def asm_version(ctx: Context) -> tuple[mesh.Version | None, str, str | None]:
     """(version, where it came from, raw text) of the ASM instance, in domain.md's order of trust:
     the user's config or a saved DescribeServiceMeshDetail answer, then ASM's istiod-<rev> Service in a
     data plane. (ASM proxy image tags only bound it from below; see AsmVersion.)"""
-    config: Config | None = ctx.setting("config")
+    config: Config | None = ctx.config
     if config and config.asm.version:
         return mesh.parse_version(config.asm.version), "config asm.version", config.asm.version
     # Config file, live or snapshot answer; a live read that failed is UNKNOWN here, not skipped for a weaker source.
@@ -288,7 +263,7 @@ class AsmVersion(Check):
 
     @staticmethod
     def _eastwest(ctx: Context) -> list[str]:
-        config: Config | None = ctx.setting("config")
+        config: Config | None = ctx.config
         signals: list[str] = []
         for cluster in ctx.inv.data_planes:
             if cluster.available(K.DEPLOYMENT) and cluster.available(K.SERVICE):

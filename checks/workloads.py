@@ -4,118 +4,13 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Iterable
-from dataclasses import dataclass
-from typing import Any
-
-import pandas as pd
 
 from auditor import kinds as K
 from auditor import mesh
 from auditor.check import ClusterCheck, Context
 from auditor.inventory import ACTIVE_PHASES, ClusterInventory, workload_rows
+from auditor.istio import STATUS_ANNOTATION, TemplateInjection, manual_injections, rerender_remediation
 from auditor.model import Finding, Gate, Outcome, Severity, Status
-
-STATUS_ANNOTATION = "sidecar.istio.io/status"
-# Kinds whose objects carry a pod template; ReplicaSets and Jobs only when nothing owns them.
-TEMPLATE_KINDS: tuple[K.Kind, ...] = (K.DEPLOYMENT, K.STATEFULSET, K.DAEMONSET, K.CRONJOB, K.JOB, K.REPLICASET)
-
-
-def pod_template(kind: K.Kind, obj: dict[str, Any]) -> dict[str, Any] | None:
-    spec = obj.get("spec") or {}
-    if kind is K.CRONJOB:
-        spec = ((spec.get("jobTemplate") or {}).get("spec")) or {}
-    template = spec.get("template")
-    return template if isinstance(template, dict) else None
-
-
-def workload_templates(cluster: ClusterInventory, kinds: Iterable[K.Kind] = TEMPLATE_KINDS
-                       ) -> tuple[list[tuple[K.Kind, dict[str, Any], dict[str, Any]]], dict[str, str]]:
-    """(kind, object, pod template) of every top-level workload whose kind was read, and the kinds that
-    could not be read (kind -> reason), so a caller never mistakes an unread kind for "none found"."""
-    found: list[tuple[K.Kind, dict[str, Any], dict[str, Any]]] = []
-    missing: dict[str, str] = {}
-    for kind in kinds:
-        if not cluster.available(kind):
-            missing[kind.kind] = cluster.errors.get(kind.key) or cluster.unreachable or "not collected"
-            continue
-        for obj in cluster.objects(kind):
-            meta = obj.get("metadata") or {}
-            if kind in (K.REPLICASET, K.JOB) and meta.get("ownerReferences"):
-                continue  # a Deployment's ReplicaSet or a CronJob's Job: judged through its owner
-            template = pod_template(kind, obj)
-            if template is not None:
-                found.append((kind, obj, template))
-    return found, missing
-
-
-@dataclass(frozen=True)
-class TemplateInjection:
-    """What a workload template carries of a sidecar that an injector would otherwise add."""
-
-    container: bool        # an istio-proxy container with a concrete Istio image
-    status_annotation: bool
-    native: bool
-    image: str
-    xds_agent: str         # PROXY_CONFIG_XDS_AGENT in the template's proxy ('<absent>' when not set)
-
-
-def template_injection(template: dict[str, Any], rules: mesh.ProxyRules) -> TemplateInjection | None:
-    """An Istio sidecar baked into a pod template (istioctl kube-inject), or None.
-
-    Not counted: gateways (they define their proxy by design), `image: auto` (the documented injection
-    customisation, filled in by the injector) and ASM's proxy.
-    """
-    spec = template.get("spec") or {}
-    annotations = ((template.get("metadata") or {}).get("annotations")) or {}
-    has_status = STATUS_ANNOTATION in annotations
-    container, native = mesh.find_proxy_container(spec)
-    concrete = False
-    image = ""
-    xds = "<absent>"
-    if container is not None:
-        image = container.get("image") or ""
-        env = mesh.env_map(container)
-        marks = mesh.ProxyMarks(rules.has_asm_env(env), rules.image_kind(image), mesh.OWNER_UNPROVEN, image)
-        # Gateways and ambient proxies (ztunnel, waypoints) define their proxy by design; ASM's is not Istio's.
-        if mesh.proxy_role(container) != mesh.ROLE_SIDECAR or mesh.classify(marks) == mesh.PROXY_ASM:
-            return None
-        concrete = image not in ("", "auto")
-        value = mesh.xds_agent_value(env)
-        xds = "<absent>" if value is None else value
-    if not concrete and not has_status:
-        return None
-    return TemplateInjection(concrete, has_status, native, image, xds)
-
-
-def manual_injections(cluster: ClusterInventory, rules: mesh.ProxyRules, kinds: Iterable[K.Kind] = TEMPLATE_KINDS
-                      ) -> tuple[dict[tuple[str, str, str], TemplateInjection], dict[str, str]]:
-    """(namespace, kind, name) -> what the template carries; plus the kinds that could not be read."""
-    kinds = tuple(kinds)
-    # Several checks and gates ask; one pass over the templates per cluster (tens of thousands at scale).
-    found, missing = cluster.memo(("manual_injections", id(rules), tuple(k.key for k in kinds)),
-                                  lambda: _manual_injections(cluster, rules, kinds))
-    return dict(found), dict(missing)
-
-
-def _manual_injections(cluster: ClusterInventory, rules: mesh.ProxyRules, kinds: tuple[K.Kind, ...]
-                       ) -> tuple[dict[tuple[str, str, str], TemplateInjection], dict[str, str]]:
-    templates, missing = workload_templates(cluster, kinds)
-    out = {}
-    for kind, obj, template in templates:
-        found = template_injection(template, rules)
-        if found is not None:
-            meta = obj.get("metadata") or {}
-            out[(meta.get("namespace", ""), kind.kind, meta.get("name", ""))] = found
-    return out, missing
-
-
-def rerender_remediation(cluster: str, kind: str, namespace: str, name: str) -> str:
-    return (f"Re-render {mesh.sh_text(kind)} {mesh.sh_text(namespace)}/{mesh.sh_text(name)} from its source "
-            "manifest without `istioctl kube-inject` "
-            "(no istio-proxy/istio-init/istio-validation containers, no sidecar.istio.io/status annotation), "
-            f"add label sidecar.asm.aliyun.com/inject=true to its pod template and apply it; check with: "
-            f"{mesh.kubectl(cluster)} {mesh.ns_flag(namespace)} get {mesh.object_ref(mesh.sh(kind.lower()), name)} "
-            "-o yaml | grep -n istio-proxy")
 
 
 class ManualInjection(ClusterCheck):
@@ -180,8 +75,9 @@ class AsmProxiesReady(ClusterCheck):
     title = "Pods on ASM proxies are ready and not restarting"
     gates = (Gate.UNINSTALL,)
     severity = Severity.MAJOR
-    rationale = ("The seed's last condition before uninstalling Istio: workloads injected with ASM's proxy "
-                 "function as expected. Unready or crash-looping ASM-proxied pods are the first sign they do not.")
+    rationale = ("The migration procedure's last condition before uninstalling Istio: workloads injected with "
+                 "ASM's proxy function as expected. Unready or crash-looping ASM-proxied pods are the first sign they "
+                 "do not.")
     remediation = "Find the cause in the pod's events and the istio-proxy log before removing Istio."
     outcomes = (
         Outcome("AA1301", Status.PASS, "every ASM-proxied pod is ready and not restarting"),
@@ -229,7 +125,3 @@ class AsmProxiesReady(ClusterCheck):
             yield self.passed(cluster.name, f"all {len(asm)} ASM-proxied pod(s) of {workloads} workload(s) ready, "
                               f"none restarted more than {self.restart_threshold} times",
                               evidence={"pods": len(asm), "workloads": workloads})
-
-
-def _counts(series: pd.Series) -> dict[str, int]:
-    return {str(k): int(v) for k, v in series.astype(str).value_counts().items() if v}

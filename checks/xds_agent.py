@@ -10,8 +10,8 @@ from auditor import mesh
 from auditor.check import ClusterCheck, Context
 from auditor.gateways import INSTALL_ISTIOCTL, gateway_workloads
 from auditor.inventory import ClusterInventory, workload_rows
+from auditor.istio import WORKLOAD_KEY, istio_proxy_pods, unclassified_proxy_findings
 from auditor.model import Finding, Gate, Outcome, Severity, Status
-from checks.sidecars import WORKLOAD_KEY, istio_proxy_pods, unclassified_proxy_findings
 
 
 class PodsXdsAgent(ClusterCheck):
@@ -21,9 +21,9 @@ class PodsXdsAgent(ClusterCheck):
     severity = Severity.BLOCKER
     rationale = ("Only pods created after SetupIstioForMigrate (and after istiod restarted) carry the setting "
                  "that lets Istio sidecars and ASM proxies talk mTLS during the migration. The value must be "
-                 "\"true\": the seed's grep would also pass \"false\". Istio ingress/egress gateways originate mTLS to "
-                 "moved workloads too, so their pods are checked as well (severity major); east-west gateways "
-                 "only pass mTLS through and are not.")
+                 "\"true\": a grep for the name alone would also pass \"false\". Istio ingress/egress gateways "
+                 "originate mTLS to moved workloads too, so their pods are checked as well (severity major); east-west "
+                 "gateways only pass mTLS through and are not.")
     remediation = "Restart the workload so its pods are injected again (kubectl rollout restart)."
     CARRIED = Outcome("AA1101", Status.PASS, "every Istio-proxy pod of the workloads carries "
                       "PROXY_CONFIG_XDS_AGENT=true")
@@ -45,7 +45,7 @@ class PodsXdsAgent(ClusterCheck):
         proxies = istio_proxy_pods(cluster.pods())
         installers = {}
         if cluster.available(K.DEPLOYMENT):
-            config = ctx.setting("config")
+            config = ctx.config
             installers = {(g.namespace, g.kind, g.name): g.installed_by for g in gateway_workloads(
                 cluster, ctx.inv.rules, config.gateways if config is not None else None)}
         # East-west gateways pass mTLS through (AUTO_PASSTHROUGH) without terminating it: their trust does

@@ -187,8 +187,7 @@ def test_config_networks_win_over_fleet_networks_in_sources(tmp_path, demo_dir):
     from auditor.sources.snapshot import open_snapshot
 
     sources = open_snapshot(str(demo_dir))
-    sources.asm_openapi = {**sources.asm_openapi, "_config_networks": {"cluster-a": "from-fleet",
-                                                                        "cluster-b": "fleet-b"}}
+    sources.networks = {"cluster-a": "from-fleet", "cluster-b": "fleet-b"}
     config = Config.model_validate({"asm": {"networks": {"cluster-a": "from-config"}}})
     result = api.run_audit(sources=sources, phase="uninstall", config=config)
     facts = {c["name"]: c for c in result.clusters}

@@ -15,6 +15,8 @@ from typing import Any
 
 from markupsafe import Markup, escape
 
+from auditor.model import GATE_ORDER
+
 FONT = "DejaVu Sans, Helvetica, Arial, sans-serif"
 INK = "#1f2933"
 MUTED = "#66788a"
@@ -90,7 +92,7 @@ STAGES: tuple[Stage, ...] = (
     Stage("Finished", "Finished", 76),
 )
 # The gate that guards the move from stage i to stage i+1.
-GATE_BETWEEN: tuple[str, ...] = ("assessment", "setup", "migrating", "uninstall", "finished")
+GATE_BETWEEN: tuple[str, ...] = tuple(gate.value for gate in GATE_ORDER)
 
 
 def stage_index(state: str | None, gates: Sequence[str]) -> int | None:

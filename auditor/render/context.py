@@ -23,7 +23,7 @@ from auditor.engine import AuditResult
 from auditor.errors import EvidenceUnavailable
 from auditor.findings import blocking_mask, disclosure
 from auditor.inventory import ACTIVE_PHASES
-from auditor.model import GATE_ORDER, SEVERITY_RANK, STATUS_RANK, Status
+from auditor.model import GATE_ORDER, GATE_STEPS, SEVERITY_RANK, STATUS_RANK, Status
 from auditor.render import charts
 from auditor.render.counts import blocker_counts, distinct_blockers, per_gate_text
 
@@ -31,14 +31,8 @@ STATUS_ORDER = tuple(STATUS_RANK)
 RISK_CHECK = "restart-risk"
 TRAFFIC_CHECK = "istio-gateway-traffic"
 
-GATE_STEP = {
-    "assessment": "join the cluster(s) to ASM",
-    "setup": "desiredState \u2192 SetupIstioForMigrate",
-    "migrating": "desiredState \u2192 Migrating",
-    "uninstall": "istioctl uninstall --purge",
-    "finished": "desiredState \u2192 Finished",
-}
-GATE_TARGET_STATE = {"setup": "SetupIstioForMigrate", "migrating": "Migrating", "finished": "Finished"}
+GATE_STEP = {gate.value: step.step for gate, step in GATE_STEPS.items()}
+GATE_TARGET_STATE = {gate.value: step.target_state for gate, step in GATE_STEPS.items() if step.target_state}
 
 
 @dataclass(frozen=True)

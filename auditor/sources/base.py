@@ -45,6 +45,8 @@ class SourceSet:
     data_planes: list[ClusterSource]
     asm: ClusterSource | None = None
     asm_openapi: dict[str, Any] = field(default_factory=dict)
+    # Each cluster's network in ASM as the fleet file declares it (config asm.networks wins over it).
+    networks: dict[str, str] = field(default_factory=dict)
     recorded_prometheus: dict[str, Any] | None = None
     inputs_sha256: str = ""
     origin: str = "live"  # "live" | "snapshot"

@@ -450,7 +450,10 @@ def _open_root(path: Path, root: Path, sha: str, tree: _ExtractedTree | None) ->
     names = [s.name for s in [*data_planes, *([asm] if asm else [])]]
     if len(set(names)) != len(names):
         raise UsageError(f"{manifest_path}: cluster names must be unique: {', '.join(names)}")
-    return SourceSet(data_planes=data_planes, asm=asm, asm_openapi=manifest.get("asm_openapi") or {},
+    openapi = dict(manifest.get("asm_openapi") or {})
+    # Snapshots written before manifest "networks" carried the fleet file's networks inside asm_openapi.
+    networks = manifest.get("networks") or openapi.pop("_config_networks", None) or {}
+    return SourceSet(data_planes=data_planes, asm=asm, asm_openapi=openapi, networks=dict(networks),
                      recorded_prometheus=_recorded_prometheus(root, manifest), inputs_sha256=sha,
                      origin="snapshot")
 
@@ -488,9 +491,14 @@ def _manifest_problem(manifest: dict[str, Any]) -> str | None:
         if kinds is not None and (not isinstance(kinds, dict) or not all(
                 isinstance(k, str) and isinstance(v, str) for k, v in kinds.items())):
             return f"cluster {name!r}: 'kinds' must map kind keys to status strings"
-    for key in ("asm_openapi", "prometheus"):
+    for key in ("asm_openapi", "prometheus", "networks"):
         if manifest.get(key) is not None and not isinstance(manifest[key], dict):
             return f"{key!r} must be a JSON object"
+    legacy = (manifest.get("asm_openapi") or {}).get("_config_networks")
+    for networks in (manifest.get("networks"), legacy):
+        if networks is not None and not (isinstance(networks, dict) and all(
+                isinstance(k, str) and isinstance(v, str) for k, v in networks.items())):
+            return "'networks' must map cluster names to network names"
     return None
 
 

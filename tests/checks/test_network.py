@@ -134,3 +134,16 @@ def test_switch_inferred_from_cross_network_istiogateway(audit):
               config={"asm": {"cluster_ids": IDS, "networks": {"cluster-a": "network-1"}}})
     switch = rows_by_kind(a)[("cluster-a", "MultiClusterNetwork")]
     assert switch["status"] == "PASS" and "asm-cross-network-m1" in switch["message"]
+
+
+def test_fleet_file_networks_reach_the_check(audit):
+    """A fleet file's `network:` (carried in a snapshot, here in the manifest's older asm_openapi place) is the
+    cluster's network in ASM like config asm.networks, which wins over it."""
+    a = audit({"cluster-a": [istio_system("network-1")], "cluster-b": [istio_system("network-2")]}, "migrating",
+              asm=[], asm_openapi={"_config_networks": {"cluster-a": "network-1", "cluster-b": "network-1"}},
+              config={"asm": {"networks": {"cluster-b": "network-2"}}})
+    rows = rows_by_kind(a)
+    assert [(r["status"], r["code"], r["evidence"]["asm_source"]) for r in rows.values()] == [
+        ("PASS", "AA1901", "fleet file network"), ("PASS", "AA1901", "config asm.networks")]
+    assert {c["name"]: c["asm_network"] for c in a.result.clusters if c["role"] == "data-plane"} == {
+        "cluster-a": "network-1", "cluster-b": "network-2"}

@@ -1,0 +1,189 @@
+"""Istio's installed pieces as several checks see them: istiod Deployments, sidecar pods, kube-injected templates.
+
+Shared domain helpers live here (and in mesh.py, gateways.py, asm.py), never in a check module: checks do not
+import each other.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+import pandas as pd
+
+from auditor import kinds as K
+from auditor import mesh
+from auditor.check import ClusterCheck
+from auditor.inventory import ACTIVE_PHASES, ClusterInventory, workload_rows
+from auditor.model import Finding
+
+
+def istiods(cluster: ClusterInventory) -> list[dict[str, Any]]:
+    """Self-built istiod Deployments (label app=istiod), sorted by revision; ASM's control plane has none."""
+    found = [d for d in cluster.objects(K.DEPLOYMENT) if mesh.is_istiod_deployment(d)]
+    return sorted(found, key=lambda d: (mesh.istiod_revision(d), d["metadata"].get("name", "")))
+
+
+def istiod_image(dep: dict[str, Any]) -> str:
+    containers = (((dep.get("spec") or {}).get("template") or {}).get("spec") or {}).get("containers") or []
+    for c in containers:
+        if c.get("name") == "discovery" or "/pilot" in (c.get("image") or ""):
+            return c.get("image") or ""
+    return (containers[0].get("image") or "") if containers else ""
+
+
+def istiod_pinned_version(dep: dict[str, Any]) -> tuple[mesh.Version | None, str]:
+    """The version the istiod image pins, or None with why. Labels are only reported, never trusted:
+    an image `pilot:latest` or `pilot@sha256:...` runs whatever was pulled, whatever the install labels say."""
+    image = istiod_image(dep)
+    tag = mesh.image_tag(image)
+    version = mesh.parse_version(tag)
+    if version:
+        return version, f"image {image}"
+    if tag is None:
+        why = f"image {image!r} is pinned by digest or has no tag"
+    else:
+        why = f"image tag {tag!r} of {image!r} is not a version"
+    claimed, source = mesh.istiod_version(dep)
+    if claimed and source.startswith("label"):
+        why += f"; the install {source} claims {claimed}, confirm it with `istioctl version`"
+    return None, why
+
+
+WORKLOAD_KEY = ["namespace", "workload_kind", "workload_name"]
+
+
+def istio_sidecar_pods(pods: pd.DataFrame) -> pd.DataFrame:
+    """Active pods whose istio-proxy is Istio's and runs as a sidecar (gateways excluded)."""
+    mask = (pods["proxy"] == mesh.PROXY_ISTIO) & (pods["role"] == mesh.ROLE_SIDECAR) & pods["phase"].isin(
+        ACTIVE_PHASES)
+    return pods[mask]
+
+
+def istio_proxy_pods(pods: pd.DataFrame) -> pd.DataFrame:
+    """Active pods running Istio's proxy, sidecars and gateways alike (not ambient's ztunnel or waypoints)."""
+    # Ambient proxies (ztunnel, waypoints) are left to the ambient-mode check.
+    return pods[(pods["proxy"] == mesh.PROXY_ISTIO) & (pods["role"] != mesh.ROLE_AMBIENT)
+                & pods["phase"].isin(ACTIVE_PHASES)]
+
+
+def unclassified_proxy_findings(check: ClusterCheck, cluster: ClusterInventory, pods: pd.DataFrame
+                                ) -> Iterable[Finding]:
+    """One UNKNOWN per workload whose pods' marks contradict each other (mesh.classify): neither counted as
+    moved nor as left, named with the marks, so the operator can settle it (fix the pod or the rules)."""
+    unknown = pods[(pods["proxy"] == mesh.PROXY_UNKNOWN) & pods["phase"].isin(ACTIVE_PHASES)]
+    for (namespace, kind, name), group in workload_rows(unknown, ("name", "asm_env", "image_kind", "ca_service",
+                                                                  "proxy_image")):
+        marks = sorted({cluster.proxy_marks(*m).describe() for m in zip(
+            group["asm_env"], group["image_kind"], group["ca_service"], group["proxy_image"], strict=True)})
+        yield check.unknown(cluster.name, f"{len(group['name'])} pod(s) carry contradicting proxy marks, so it "
+                            f"cannot be told whether they run Istio's sidecar or ASM's proxy: {marks[0]}",
+                            kind=kind, namespace=namespace, name=name,
+                            remediation="Inspect the pod's istio-proxy (image, env ASM_ID, CA_ADDR); if the image is "
+                                        "ASM's mirrored under another name, add it to classification.asm_image_"
+                                        "patterns in the config; then audit again.",
+                            evidence={"pods": group["name"][:20], "pod_count": len(group["name"]), "marks": marks})
+
+
+STATUS_ANNOTATION = "sidecar.istio.io/status"
+# Kinds whose objects carry a pod template; ReplicaSets and Jobs only when nothing owns them.
+TEMPLATE_KINDS: tuple[K.Kind, ...] = (K.DEPLOYMENT, K.STATEFULSET, K.DAEMONSET, K.CRONJOB, K.JOB, K.REPLICASET)
+
+
+def pod_template(kind: K.Kind, obj: dict[str, Any]) -> dict[str, Any] | None:
+    spec = obj.get("spec") or {}
+    if kind is K.CRONJOB:
+        spec = ((spec.get("jobTemplate") or {}).get("spec")) or {}
+    template = spec.get("template")
+    return template if isinstance(template, dict) else None
+
+
+def workload_templates(cluster: ClusterInventory, kinds: Iterable[K.Kind] = TEMPLATE_KINDS
+                       ) -> tuple[list[tuple[K.Kind, dict[str, Any], dict[str, Any]]], dict[str, str]]:
+    """(kind, object, pod template) of every top-level workload whose kind was read, and the kinds that
+    could not be read (kind -> reason), so a caller never mistakes an unread kind for "none found"."""
+    found: list[tuple[K.Kind, dict[str, Any], dict[str, Any]]] = []
+    missing: dict[str, str] = {}
+    for kind in kinds:
+        if not cluster.available(kind):
+            missing[kind.kind] = cluster.errors.get(kind.key) or cluster.unreachable or "not collected"
+            continue
+        for obj in cluster.objects(kind):
+            meta = obj.get("metadata") or {}
+            if kind in (K.REPLICASET, K.JOB) and meta.get("ownerReferences"):
+                continue  # a Deployment's ReplicaSet or a CronJob's Job: judged through its owner
+            template = pod_template(kind, obj)
+            if template is not None:
+                found.append((kind, obj, template))
+    return found, missing
+
+
+@dataclass(frozen=True)
+class TemplateInjection:
+    """What a workload template carries of a sidecar that an injector would otherwise add."""
+
+    container: bool        # an istio-proxy container with a concrete Istio image
+    status_annotation: bool
+    native: bool
+    image: str
+    xds_agent: str         # PROXY_CONFIG_XDS_AGENT in the template's proxy ('<absent>' when not set)
+
+
+def template_injection(template: dict[str, Any], rules: mesh.ProxyRules) -> TemplateInjection | None:
+    """An Istio sidecar baked into a pod template (istioctl kube-inject), or None.
+
+    Not counted: gateways (they define their proxy by design), `image: auto` (the documented injection
+    customisation, filled in by the injector) and ASM's proxy.
+    """
+    spec = template.get("spec") or {}
+    annotations = ((template.get("metadata") or {}).get("annotations")) or {}
+    has_status = STATUS_ANNOTATION in annotations
+    container, native = mesh.find_proxy_container(spec)
+    concrete = False
+    image = ""
+    xds = "<absent>"
+    if container is not None:
+        image = container.get("image") or ""
+        env = mesh.env_map(container)
+        marks = mesh.ProxyMarks(rules.has_asm_env(env), rules.image_kind(image), mesh.OWNER_UNPROVEN, image)
+        # Gateways and ambient proxies (ztunnel, waypoints) define their proxy by design; ASM's is not Istio's.
+        if mesh.proxy_role(container) != mesh.ROLE_SIDECAR or mesh.classify(marks) == mesh.PROXY_ASM:
+            return None
+        concrete = image not in ("", "auto")
+        value = mesh.xds_agent_value(env)
+        xds = "<absent>" if value is None else value
+    if not concrete and not has_status:
+        return None
+    return TemplateInjection(concrete, has_status, native, image, xds)
+
+
+def manual_injections(cluster: ClusterInventory, rules: mesh.ProxyRules, kinds: Iterable[K.Kind] = TEMPLATE_KINDS
+                      ) -> tuple[dict[tuple[str, str, str], TemplateInjection], dict[str, str]]:
+    """(namespace, kind, name) -> what the template carries; plus the kinds that could not be read."""
+    kinds = tuple(kinds)
+    # Several checks and gates ask; one pass over the templates per cluster (tens of thousands at scale).
+    found, missing = cluster.memo(("manual_injections", id(rules), tuple(k.key for k in kinds)),
+                                  lambda: _manual_injections(cluster, rules, kinds))
+    return dict(found), dict(missing)
+
+
+def _manual_injections(cluster: ClusterInventory, rules: mesh.ProxyRules, kinds: tuple[K.Kind, ...]
+                       ) -> tuple[dict[tuple[str, str, str], TemplateInjection], dict[str, str]]:
+    templates, missing = workload_templates(cluster, kinds)
+    out = {}
+    for kind, obj, template in templates:
+        found = template_injection(template, rules)
+        if found is not None:
+            meta = obj.get("metadata") or {}
+            out[(meta.get("namespace", ""), kind.kind, meta.get("name", ""))] = found
+    return out, missing
+
+
+def rerender_remediation(cluster: str, kind: str, namespace: str, name: str) -> str:
+    return (f"Re-render {mesh.sh_text(kind)} {mesh.sh_text(namespace)}/{mesh.sh_text(name)} from its source "
+            "manifest without `istioctl kube-inject` "
+            "(no istio-proxy/istio-init/istio-validation containers, no sidecar.istio.io/status annotation), "
+            f"add label sidecar.asm.aliyun.com/inject=true to its pod template and apply it; check with: "
+            f"{mesh.kubectl(cluster)} {mesh.ns_flag(namespace)} get {mesh.object_ref(mesh.sh(kind.lower()), name)} "
+            "-o yaml | grep -n istio-proxy")

@@ -1,0 +1,227 @@
+"""Judging: each selected check runs on the Context, guarded (UNKNOWN when it crashes or lacks evidence, never a
+crashed run), and its findings are stamped (gate, check, declared code, severity override, safe commands).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import traceback
+from collections.abc import Callable, Iterable, Mapping, Sequence
+
+from auditor import kinds as K
+from auditor import mesh
+from auditor.check import (
+    ENGINE_CRASHED,
+    ENGINE_SILENT,
+    ENGINE_UNDECLARED,
+    ENGINE_UNREADABLE,
+    GATE_PAST,
+    GATE_UNKNOWN,
+    PLUGIN_BROKEN,
+    Check,
+    ClusterCheck,
+    Context,
+)
+from auditor.collect import gc_paused
+from auditor.errors import EvidenceUnavailable
+from auditor.inventory import ClusterInventory, Inventory
+from auditor.kinds import Kind
+from auditor.model import Finding, Gate, Severity, Status
+from auditor.plan import asm_marks, auto_gate, gate_already_past
+
+log = logging.getLogger("asm_audit")
+
+
+def judge(ctx: Context, gates: Sequence[Gate], selected: Sequence[type[Check]],
+          broken_plugins: Mapping[str, str]) -> list[Finding]:
+    """The stamped findings of every selected check for each of `gates` (ctx.gate is replaced per gate)."""
+    overrides = ctx.config.severity_overrides()
+    findings: list[Finding] = []
+    with gc_paused():  # checks allocate findings by the ten thousand, without cycles: no full collections
+        for gate in gates:
+            gate_ctx = dataclasses.replace(ctx, gate=gate)
+            for check in selected:
+                if gate in check.gates:
+                    findings.extend(_run_one(check, gate_ctx, overrides))
+    for name, problem in broken_plugins.items():
+        for gate in gates:
+            findings.append(Finding(Status.UNKNOWN, "mesh", f"check plugin did not load: {problem}",
+                                    severity=Severity.MAJOR, gate=gate.value, check_id=f"plugin:{name}",
+                                    code=PLUGIN_BROKEN.code, default_severity=PLUGIN_BROKEN.severity,
+                                    title=f"Check plugin {name}"))
+    return findings
+
+
+def _stamp(f: Finding, check: type[Check], gate: Gate, overrides: dict[str, Severity]) -> Finding:
+    f.gate = gate.value
+    f.check_id = check.id
+    f.title = check.title
+    if not f.code:
+        outcome = check.outcome_for(f.status, f.code)
+        if outcome is None:  # a status the check never declared: not trusted (fail safe), named
+            _undeclared(f, check, f"an undeclared {f.status.value} outcome", {"undeclared_status": f.status.value})
+        else:
+            f.code = outcome.code
+            f.severity = f.severity or outcome.severity
+    elif check.outcome_for(f.status, f.code) is None and f.code not in _ENGINE_CODES:
+        _undeclared(f, check, f"undeclared code {f.code}", {"undeclared_code": f.code})
+    # The config's override reaches every finding of the check, also those the check gave their own severity;
+    # an override by code wins over one by check id.
+    f.default_severity = f.severity or check.severity
+    f.severity = overrides.get(f.code) or overrides.get(check.id) or f.default_severity
+    _defuse_remediation(f)
+    return f
+
+
+_ENGINE_CODES = {o.code for o in (ENGINE_CRASHED, ENGINE_SILENT, ENGINE_UNDECLARED, ENGINE_UNREADABLE)}
+
+
+def _undeclared(f: Finding, check: type[Check], what: str, evidence: dict[str, str]) -> None:
+    """An outcome the check did not declare is never trusted: a PASS/WARN/N/A becomes UNKNOWN; a FAIL stays a FAIL
+    (so --allow-unknown can never turn it into a GO). Both carry ENGINE_UNDECLARED's code."""
+    f.evidence = {**f.evidence, **evidence, "message": f.message}
+    f.message = f"{check.id} reported {what}: {f.message}"
+    f.params = None  # the message is no longer the outcome's template
+    if f.status is not Status.FAIL:
+        f.status = ENGINE_UNDECLARED.status
+    f.code, f.severity = ENGINE_UNDECLARED.code, None
+
+
+def _defuse_remediation(f: Finding) -> None:
+    """No copy-paste command built around a name a shell would interpret (`x; curl evil | sh`, newlines...).
+
+    A real API server refuses most such names, but RBAC names are only path segments and a snapshot can
+    hold anything; checks format commands with plain f-strings, so the guard sits here, once for all.
+    """
+    if not f.remediation:
+        return
+    for what, value in (("name", f.name), ("namespace", f.namespace)):
+        if value and not mesh.shell_safe(value) and value in f.remediation:
+            shown = repr(value) if len(value) <= 120 else repr(value[:120]) + "..."
+            f.remediation = (f"# no command shown: the {what} {shown} contains characters a shell would "
+                             "interpret (corrupt or hostile input); act on it by hand")
+            return
+        # `delete deployment --all`: a name standing alone as a word that starts with `-` is read as an option.
+        if value and value.startswith("-") and value in f.remediation.split():
+            f.remediation = (f"# no command shown: the {what} {value!r} would be read as a command-line option; "
+                             "act on it by hand")
+            return
+
+
+def _run_one(check: type[Check], ctx: Context, overrides: dict[str, Severity]) -> list[Finding]:
+    instance = check()
+    mesh_wide = ctx.inv.asm.name if ctx.inv.asm else "mesh"
+    # `needs` is a promise: without one of those kinds a cluster's result is UNKNOWN, whatever the check
+    # would have made of the gap (fail safe also for checks that quietly fall back to defaults).
+    missing = {c.name: reason for c in ctx.inv.data_planes if (reason := _unreadable(c, check.needs))}
+    out: list[Finding] = []
+    if isinstance(instance, ClusterCheck):
+        prepared = _guarded(instance, mesh_wide, lambda: instance.prepare(ctx) or (), silent_ok=True)
+        for cluster in ctx.inv.data_planes:
+            if cluster.name in missing:
+                out.append(instance.report(ENGINE_UNREADABLE, cluster.name, missing[cluster.name]))
+                if not prepared:  # judged without some evidence: only a FAIL found anyway stands
+                    out.extend(f for f in _guarded(instance, cluster.name, lambda c=cluster: instance.check_cluster(
+                        c, ctx), silent_ok=True) if f.status is Status.FAIL)
+            elif prepared:  # what every cluster needed could not be had: each cluster says so
+                out.extend(_moved(f, cluster.name) for f in prepared)
+            else:
+                out.extend(_guarded(instance, cluster.name, lambda c=cluster: instance.check_cluster(c, ctx)))
+        if not prepared:
+            out.extend(_cross_cluster(_guarded(instance, mesh_wide, lambda: instance.conclude(ctx), silent_ok=True),
+                                      ctx, missing))
+    else:
+        out = _cross_cluster(_guarded(instance, mesh_wide, lambda: instance.run(ctx)), ctx, missing)
+        said = [(f.cluster, f.message) for f in out if f.status is Status.UNKNOWN]
+        out.extend(instance.report(ENGINE_UNREADABLE, name, reason) for name, reason in missing.items()
+                   if not any(c == name and reason in m for c, m in said))
+    return [_stamp(f, check, ctx.gate, overrides) for f in out]
+
+
+def _guarded(instance: Check, cluster: str, produce: Callable[[], Iterable[Finding]], *,
+             silent_ok: bool = False) -> list[Finding]:
+    """The findings `produce` makes; UNKNOWN (named) when it lacks evidence or crashes, never a crashed run."""
+    try:
+        produced = list(produce())
+    except EvidenceUnavailable as exc:
+        return [instance.report(ENGINE_UNREADABLE, exc.cluster or cluster, exc.reason)]
+    except Exception as exc:  # a crashing check is UNKNOWN, never PASS, never a crashed run
+        log.debug("check %s crashed:\n%s", instance.id, traceback.format_exc())
+        return [instance.report(ENGINE_CRASHED, cluster, f"check crashed: {type(exc).__name__}: {exc}",
+                                evidence={"traceback": traceback.format_exc(limit=5)})]
+    if not produced and not silent_ok:
+        return [instance.report(ENGINE_SILENT, cluster, "check produced no result")]
+    return produced
+
+
+def _moved(f: Finding, cluster: str) -> Finding:
+    """A copy of an engine finding for another cluster."""
+    return Finding(f.status, cluster, f.message, code=f.code, evidence=dict(f.evidence))
+
+
+def _cross_cluster(findings: list[Finding], ctx: Context, missing: dict[str, str]) -> list[Finding]:
+    """Judgements over all clusters made without some cluster's evidence cannot pass; FAILs found anyway stand."""
+    if not missing:
+        return findings
+    data_planes = {c.name for c in ctx.inv.data_planes}
+    return [f for f in findings if f.status not in (Status.PASS, Status.NOT_APPLICABLE)
+            or (f.cluster in data_planes and f.cluster not in missing)]
+
+
+def _unreadable(cluster: ClusterInventory, kinds: Iterable[Kind]) -> str | None:
+    """Why the first of `kinds` cannot be read from this cluster, or None when all can."""
+    for kind in kinds:
+        if not cluster.available(kind):
+            try:
+                cluster.objects(kind)
+            except EvidenceUnavailable as exc:
+                return exc.reason
+    return None
+
+
+def gate_findings(inv: Inventory, phase: str, gates: list[Gate], reason: str) -> list[Finding]:
+    """A GO must be about the step the cluster is at: an unknown gate is UNKNOWN, a gate already past is a FAIL.
+
+    Without an ASM control plane, --phase auto reads plan.ASM_MARK_KINDS (collected by now) for ASM's marks."""
+    return _gate_unknown_or_past(inv, phase, gates) + _gate_guessed(inv, phase, gates, reason)
+
+
+def _gate_guessed(inv: Inventory, phase: str, gates: list[Gate], reason: str) -> list[Finding]:
+    if phase == "auto" and inv.asm is not None and not inv.asm.available(K.ASM_MIGRATION):
+        # The gate is a guess: its GO must not be read as a GO for the step the cluster is really at.
+        return [Finding(Status.UNKNOWN, inv.asm.name, f"{reason}: the gate is a guess, so this audit "
+                        "cannot be GO; fix the access or pass --phase", severity=Severity.BLOCKER,
+                        gate=gates[0].value, check_id="gate-selection", title="Gate selection (--phase auto)",
+                        code=GATE_UNKNOWN.code, default_severity=GATE_UNKNOWN.severity)]
+    return []
+
+
+def _gate_unknown_or_past(inv: Inventory, phase: str, gates: list[Gate]) -> list[Finding]:
+    gate = gates[0]
+    title = "Gate selection (--phase)"
+    if phase == "auto" and inv.asm is None:
+        marks = [f"{c.name}: {m}" for c in inv.data_planes for m in asm_marks(c)]
+        if marks:
+            shown = "; ".join(marks[:5]) + (f"; and {len(marks) - 5} more" if len(marks) > 5 else "")
+            return [Finding(Status.UNKNOWN, "mesh", f"--phase auto chose {gate.value} without an ASM control plane "
+                            f"to read the migration state from, but the data plane shows ASM at work ({shown}): the "
+                            "migration may be under way, so the gate is unknown; "
+                            "pass --asm-kubeconfig (or ASM_KUBECONFIG) or --phase GATE",
+                            remediation="Give the ASM control plane (--asm-kubeconfig FILE or ASM_KUBECONFIG) so the "
+                                        "migration state can be read, or name the gate with --phase GATE.",
+                            severity=Severity.BLOCKER, gate=gate.value, check_id="gate-selection", title=title,
+                            evidence={"asm_marks": marks[:50]}, code=GATE_UNKNOWN.code,
+                            default_severity=GATE_UNKNOWN.severity)]
+    if phase in (g.value for g in Gate):
+        state = gate_already_past(inv, gate)
+        if state:
+            ahead = auto_gate(inv)[0].value
+            return [Finding(Status.FAIL, "mesh", f"--phase {phase}: already past: ASMMigrateFromIstio/default is in "
+                            f"state {state}, beyond the step this gate guards; its checks say nothing about the "
+                            f"next step ({ahead})",
+                            remediation=f"asm-audit run --phase {ahead}   # or --phase auto",
+                            severity=Severity.BLOCKER, gate=gate.value, check_id="gate-selection", title=title,
+                            evidence={"state": state, "next_gate": ahead}, code=GATE_PAST.code,
+                            default_severity=GATE_PAST.severity)]
+    return []

@@ -1,0 +1,161 @@
+"""The plan of an audit: which gate(s), which checks, which kinds on which plane.
+
+The gate comes from what the clusters show (ASMMigrateFromIstio's state, ASM's marks on a data plane). What is
+read is what the selected checks declare (`needs`, `uses`, `asm_needs`) plus the engine's own reads named here;
+`required_kinds` lists it per plane with its readers, and `asm-audit rbac` grants exactly that.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+from auditor import kinds as K
+from auditor import mesh
+from auditor.check import Check
+from auditor.errors import EvidenceUnavailable, UsageError
+from auditor.inventory import ClusterInventory, Inventory
+from auditor.kinds import Kind
+from auditor.model import GATE_ORDER, GATE_STEPS, MIGRATION_STATES, Gate, gate_past
+from auditor.registry import Registry
+
+# What the clusters table and the gateway classification read whatever the gate: a gateway's role comes from
+# the Istio Gateways selecting it and the VirtualServices bound to them; the gateway chart can make DaemonSets.
+FACT_KINDS = (K.NAMESPACE, K.DEPLOYMENT, K.SERVICE, K.DAEMONSET, K.GATEWAY, K.VIRTUALSERVICE)
+GATE_SELECTION_ASM_KINDS = (K.ASM_MIGRATION,)  # the migration state decides the gate
+GATE_SELECTION_KINDS = (K.DEPLOYMENT,)  # --phase auto: is Istio's control plane still installed?
+ASM_MARK_KINDS = (K.POD, *FACT_KINDS)  # --phase auto without ASM: what ASM leaves on a data plane
+PHASES = ("auto", "all", *(g.value for g in Gate))
+
+
+def migration_resource(inv: Inventory) -> dict[str, Any] | None:
+    """ASMMigrateFromIstio/default, None when absent; raises EvidenceUnavailable when unreadable."""
+    asm = inv.require_asm()
+    return asm.get(K.ASM_MIGRATION, "default")
+
+
+def istio_control_plane_present(inv: Inventory) -> bool:
+    return any(mesh.is_istiod_deployment(d) for c in inv.data_planes if c.available(K.DEPLOYMENT)
+               for d in c.objects(K.DEPLOYMENT))
+
+
+def auto_gate(inv: Inventory) -> tuple[Gate, str]:
+    """The next step after what the cluster shows (product.md), and why."""
+    try:
+        cr = migration_resource(inv)
+    except EvidenceUnavailable as exc:
+        return Gate.ASSESSMENT, f"migration state unknown ({exc.reason}); auditing the first gate"
+    if cr is None:
+        return Gate.ASSESSMENT, "no ASMMigrateFromIstio/default on the ASM control plane"
+    state = ((cr.get("status") or {}).get("state")) or MIGRATION_STATES[0]
+    if state == MIGRATION_STATES[-1]:
+        return Gate.FINISHED, f"state {state}"
+    ahead = [g for g in GATE_ORDER if GATE_STEPS[g].needs_state == state]
+    if len(ahead) == 1:
+        return ahead[0], f"state {state}"
+    if ahead:  # Migrating: Istio's uninstall, then the switch to Finished
+        if istio_control_plane_present(inv):
+            return ahead[0], f"state {state} and Istio's control plane still installed"
+        return ahead[-1], f"state {state} and Istio's control plane removed"
+    return Gate.ASSESSMENT, f"unrecognised state {state!r}; auditing the first gate"
+
+
+ASM_KEY_PREFIX = "asm.alibabacloud.com/"
+
+
+def gate_already_past(inv: Inventory, gate: Gate) -> str | None:
+    """The CR's state when the migration is past the step `gate` guards (None when not, or unreadable)."""
+    try:
+        cr = migration_resource(inv)
+    except EvidenceUnavailable:
+        return None
+    state = str(((cr or {}).get("status") or {}).get("state") or "") if cr else ""
+    return state if gate_past(gate, state) else None
+
+
+def _asm_keys(obj: dict[str, Any]) -> list[str]:
+    metas = [obj.get("metadata") or {}, (((obj.get("spec") or {}).get("template") or {}).get("metadata") or {})]
+    return sorted({k for meta in metas if isinstance(meta, dict) for part in ("labels", "annotations")
+                   if isinstance(meta.get(part), dict) for k in meta[part] if str(k).startswith(ASM_KEY_PREFIX)})
+
+
+def asm_marks(cluster: ClusterInventory) -> list[str]:
+    """Signs on a data plane that ASM is already at work there (what `--phase auto` cannot see without ASM)."""
+    marks: list[str] = []
+    with contextlib.suppress(EvidenceUnavailable):
+        pods = cluster.pods()
+        asm_pods = int((pods["proxy"].astype(str) == mesh.PROXY_ASM).sum())
+        if asm_pods:
+            marks.append(f"{asm_pods} pod(s) with an ASM proxy")
+    # ASM's managed istiod Service, proven by mesh.istiod_owners (an Istio revision named 1-24-2 is not ASM's).
+    marks += [f"Service {key} without a local istiod Deployment (ASM's managed control plane)"
+              for key, (owner, _) in sorted(cluster.istiod_owners().items()) if owner == mesh.OWNER_ASM]
+    for kind in (K.DEPLOYMENT, K.SERVICE, K.NAMESPACE):
+        if cluster.available(kind):
+            for obj in cluster.objects(kind):
+                keys = _asm_keys(obj)
+                if keys:
+                    meta = obj.get("metadata") or {}
+                    where = "/".join(str(x) for x in (meta.get("namespace"), meta.get("name")) if x)
+                    marks.append(f"{kind.kind} {where} carries {keys[0]}")
+                    break  # one object per kind is enough to say so
+    return marks
+
+
+# ---------------------------------------------------------------- checks and kinds
+def enabled_checks(registry: Registry, disabled: Iterable[str] = ()) -> list[type[Check]]:
+    off = set(disabled)
+    return [c for c in registry.ordered() if c.id not in off]
+
+
+def checks_for(gates: Sequence[Gate], registry: Registry, disabled: Iterable[str] = ()) -> list[type[Check]]:
+    """The enabled checks of any of `gates`, in catalogue order."""
+    return [c for c in enabled_checks(registry, disabled) if set(c.gates) & set(gates)]
+
+
+def selected_checks(phase: str, registry: Registry, disabled: Iterable[str] = ()) -> list[type[Check]]:
+    """The checks a run of `phase` may execute. `auto` may pick any gate, so it needs them all."""
+    if phase not in PHASES:
+        raise UsageError(f"unknown phase {phase!r}; choose one of: {', '.join(PHASES)}")
+    return checks_for(list(GATE_ORDER) if phase in ("all", "auto") else [Gate(phase)], registry, disabled)
+
+
+def data_plane_kinds(checks: Iterable[type[Check]]) -> list[Kind]:
+    """What the checks read on every data plane, and the kinds behind the clusters table (network, versions)."""
+    return [k for c in checks for k in (*c.needs, *c.uses)] + list(FACT_KINDS)
+
+
+def asm_kinds(checks: Iterable[type[Check]]) -> list[Kind]:
+    return [k for c in checks for k in c.asm_needs]
+
+
+def gates_for(phase: str, inv: Inventory) -> tuple[list[Gate], str]:
+    """The gate(s) to audit and why (for --phase auto, the GATE_SELECTION kinds must be collected)."""
+    if phase == "auto":
+        gate, reason = auto_gate(inv)
+        return [gate], reason
+    if phase == "all":
+        return list(GATE_ORDER), "every gate requested"
+    return [Gate(phase)], f"--phase {phase}"
+
+
+def required_kinds(phase: str, registry: Registry,
+                   disabled: Iterable[str] = ()) -> dict[str, dict[Kind, list[str]]]:
+    """Per plane, each kind a run of `phase` may read and who reads it (a check id or an engine step)."""
+    out: dict[str, dict[Kind, list[str]]] = {"data-plane": {}, "asm": {}}
+
+    def add(plane: str, kinds: Iterable[Kind], reader: str) -> None:
+        for kind in kinds:
+            readers = out[plane].setdefault(kind, [])
+            if reader not in readers:
+                readers.append(reader)
+
+    add("asm", GATE_SELECTION_ASM_KINDS, "engine: gate selection")
+    if phase == "auto":
+        add("data-plane", (*GATE_SELECTION_KINDS, *ASM_MARK_KINDS), "engine: gate selection")
+    add("data-plane", FACT_KINDS, "engine: cluster facts")
+    for check in selected_checks(phase, registry, disabled):
+        add("data-plane", (*check.needs, *check.uses), check.id)
+        add("asm", check.asm_needs, check.id)
+    return out

@@ -1,0 +1,116 @@
+"""The result of an audit (AuditResult) and the per-cluster facts reported beside the findings."""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+from typing import Any
+
+import pandas as pd
+
+from auditor import __version__, mesh
+from auditor import kinds as K
+from auditor.asm import network_items
+from auditor.findings import (
+    ExemptionReport,
+)
+from auditor.inventory import Inventory
+from auditor.model import Verdict
+from auditor.sources.base import SourceSet
+
+
+@dataclass
+class AuditResult:
+    findings: pd.DataFrame
+    verdict: Verdict
+    exit_code: int
+    gate: str                      # what was asked: a gate, or "all"
+    gates: list[str]
+    gate_reason: str
+    gate_verdicts: dict[str, str]
+    clusters: list[dict[str, Any]]
+    summary: dict[str, int]
+    inputs_sha256: str
+    generated_at: str
+    tool_version: str = __version__
+    exemptions: ExemptionReport = field(default_factory=ExemptionReport)
+    checks: list[dict[str, Any]] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    inventory: Inventory | None = None
+    options: dict[str, Any] = field(default_factory=dict)
+    # One row per data-plane cluster (+ one for mesh-wide findings): verdict, state, counts (auditor/fleet.py).
+    fleet: list[dict[str, Any]] = field(default_factory=list)
+    cluster_verdicts: dict[str, str] = field(default_factory=dict)
+    # run --baseline: what changed since that report (auditor/diff.py compare() + how it gated), else None.
+    baseline_delta: dict[str, Any] | None = None
+    # run --history: the burn-down series (auditor/history.py History.burndown()) for the reports, else None.
+    history: dict[str, Any] | None = None
+
+
+def cluster_facts(inv: Inventory, cr: dict[str, Any] | None, given: dict[str, str]) -> list[dict[str, Any]]:
+    state = ((cr or {}).get("status") or {}).get("state") if cr else None
+    networks = asm_networks(inv, given)
+    joined = asm_joined_cluster_ids(inv)
+    out = []
+    for c in inv.clusters():
+        k8s = mesh.kubernetes_version(c.version_info)
+        istio = None
+        network = None
+        asm_version = None
+        if c.role == "data-plane":
+            if c.available(K.DEPLOYMENT):
+                versions = sorted({v for d in c.objects(K.DEPLOYMENT) if mesh.is_istiod_deployment(d)
+                                   for v in [mesh.istiod_version(d)[0]] if v})
+                istio = ", ".join(str(v) for v in versions) or None
+            if c.available(K.NAMESPACE):
+                ns = c.get(K.NAMESPACE, "istio-system")
+                network = (((ns or {}).get("metadata") or {}).get("labels") or {}).get(
+                    "topology.istio.io/network")
+            found = mesh.asm_istiod_versions(c.istiod_owners())
+            asm_version = str(max(v for _, v in found)) if found else None
+        out.append({
+            "name": c.name, "role": c.role, "cluster_id": c.cluster_id,
+            "kubernetes_version": c.version_info.get("gitVersion") if c.version_info else None,
+            "kubernetes_semver": str(k8s) if k8s else None,
+            "istio_version": istio, "asm_version": asm_version,
+            "migration_state": state, "network": network,
+            "asm_network": networks.get(c.name) if networks else None,
+            # True/False only from ASM's own list of joined clusters (and a known cluster id), else None.
+            "asm_joined": (c.cluster_id in joined) if joined is not None and c.cluster_id and c.role == "data-plane"
+            else None,
+            "reachable": c.unreachable is None, "error": c.unreachable,
+        })
+    return out
+
+
+def asm_networks(inv: Inventory, given: dict[str, str]) -> dict[str, str]:
+    """Cluster name -> network as ASM has it: as the user gave them (fleet file, config), else the OpenAPI answer."""
+    if given:
+        return dict(given)
+    answer = inv.asm_openapi.get("DescribeMeshMultiClusterNetwork") or {}
+    by_id = {}
+    for item in network_items(answer):
+        cid = item.get("ClusterId") or item.get("clusterId")
+        net = item.get("Network") or item.get("network")
+        if cid and net:
+            by_id[cid] = net
+    return {c.name: by_id[c.cluster_id] for c in inv.data_planes if c.cluster_id in by_id}
+
+
+def asm_joined_cluster_ids(inv: Inventory) -> set[str] | None:
+    """Cluster ids joined to the ASM instance, from its OpenAPI answers; None when no answer says."""
+    listed = (inv.asm_openapi.get("DescribeClustersInServiceMesh") or {}).get("Clusters")
+    if isinstance(listed, list):
+        return {str(c["ClusterId"]) for c in listed if isinstance(c, dict) and c.get("ClusterId")}
+    ids = ((inv.asm_openapi.get("DescribeServiceMeshDetail") or {}).get("ServiceMesh") or {}).get("Clusters")
+    return {str(i) for i in ids} if isinstance(ids, list) else None
+
+
+def live_digest(sources: SourceSet) -> str:
+    """SHA-256 over what every live source read (each keeps a running digest of the bytes)."""
+    combined = hashlib.sha256()
+    for source in sources.all():
+        digest = getattr(source, "digest", None)
+        if digest is not None:
+            combined.update(source.name.encode() + b"\0" + digest.digest())
+    return combined.hexdigest()
