@@ -301,6 +301,43 @@ def test_bad_inputs_are_usage_errors(tmp_path: Path, capsys: pytest.CaptureFixtu
     assert "prometheus.json: malformed JSON" in capsys.readouterr().err
 
 
+# ---------------------------------------------------------------- recorded answers of rarer shapes
+RECORDED_AT = dt.datetime(2026, 11, 20, 9, 30, tzinfo=dt.UTC)
+
+
+def recorded_gateway(namespace: str, **answers: str) -> dict[str, Any]:
+    """One gateway's recorded answers (no cluster label): instant values by query name, the rest empty."""
+    at = RECORDED_AT.timestamp()
+    names = ["series_from", "series_until", "last_seen", "series", "tcp_series"] + [
+        f"{family}{suffix}" for family in ("requests", "connections", "bytes_sent", "bytes_received")
+        for suffix in ("", "_new_series")]
+    results = {name: [{"metric": {}, "value": [at, answers[name]]}] if name in answers else [] for name in names}
+    return {"cluster": "cluster-a", "namespace": namespace, "name": "istio-ingressgateway",
+            "gateway_type": "ingress", "cluster_label": "", "cluster_wanted": None, "cluster_value": None,
+            "error": None, "promql": {}, "results": results}
+
+
+def test_recorded_answers_give_outcomes_of_their_own(tmp_path: Path) -> None:
+    start, end = RECORDED_AT.timestamp() - 86_400, RECORDED_AT.timestamp()
+    gateways = {ns: gateway_deployment("istio-ingressgateway", ns, "ingress")
+                for ns in ("late-busy", "empty", "unrecorded")}
+    root = write(tmp_path / "snap", {"cluster-a": [o for objs in gateways.values() for o in objs]})
+    (root / "prometheus.json").write_text(json.dumps({
+        "format": RECORD_FORMAT, "format_version": 1, "url": "http://prometheus.monitoring:9090", "window": "24h",
+        "window_seconds": 86_400, "query_time": RECORDED_AT.strftime("%Y-%m-%dT%H:%M:%SZ"), "cluster_label": "",
+        "gateways": [
+            # scraped only from an hour before the end, yet counting: traffic, plus what new series saw
+            recorded_gateway("late-busy", series_from=str(end - 3600), series_until=str(end), requests="5",
+                             requests_new_series="7"),
+            # series over the whole window, but every increase() answer empty: not a zero
+            recorded_gateway("empty", series_from=str(start), series_until=str(end)),
+        ]}))
+    got = rows(audit(root, RECORDED_AT))
+    assert {ns: (r["status"], r["code"]) for (_, ns), r in got.items()} == {
+        "late-busy": ("FAIL", "AA1512"), "empty": ("UNKNOWN", "AA1534"), "unrecorded": ("UNKNOWN", "AA1532")}
+    assert got[("cluster-a", "late-busy")]["evidence"]["requests"] == 5  # the new series' 7 are not counted
+
+
 # ---------------------------------------------------------------- the demo
 def test_demo_shows_the_three_gateways() -> None:
     result = api.run_audit(sources=open_snapshot(api.demo_snapshot_path()), phase="uninstall")

@@ -427,3 +427,36 @@ def test_nothing_to_replace_needs_no_asm_control_plane(audit):
     # an Istio egress gateway exists: ASM's VirtualServices could still route to it, so UNKNOWN without ASM
     a = audit({"cluster-a": [f.istiod(), *egress_gateways()]}, "uninstall")
     assert sorted(a.statuses(CHECK_EG)) == ["NOT_APPLICABLE", "UNKNOWN"]
+
+
+# ================================================================ each outcome from a real-shaped input
+def test_egress_routes_outcomes_of_their_own(audit):
+    done = cnn_vs((ISTIO_EGRESS, 0), (ASM_EGRESS, 100))
+    a = audit({"cluster-a": [*egress_gateways(), done]}, "uninstall", asm=[])
+    assert {r["cluster"]: (r["status"], r["code"]) for r in a.rows(CHECK_EG)} == {
+        "cluster-a": ("PASS", "AA1601"), "asm": ("NOT_APPLICABLE", "AA1641")}
+    a = audit({"cluster-a": egress_gateways()}, "uninstall", asm=[done])
+    assert {r["cluster"]: (r["status"], r["code"]) for r in a.rows(CHECK_EG)} == {
+        "cluster-a": ("NOT_APPLICABLE", "AA1640"), "asm": ("PASS", "AA1601")}
+
+
+def test_asm_gateways_present_outcomes_of_their_own(audit):
+    # the ASM gateway's status reports an error
+    broken = f.istio_gateway_cr("ingressgateway-asm", "ingress", cluster_ids=["c-a"],
+                                status={"Status": "Failed", "ErrorMessage": "CLB quota exceeded"})
+    a = audit({"cluster-a": [*ingress(), *asm_ingress()]}, "uninstall", config=IDS, asm=asm_side(broken))
+    (row,) = a.rows(CHECK_GW)
+    assert (row["status"], row["code"], row["severity"]) == ("WARN", "AA1720", "minor")
+    assert "CLB quota exceeded" in row["message"]  # ASM's own words, quoted
+    # two Istio ingress gateways, one ASM ingress gateway: the second must be confirmed
+    second = [f.gateway_deployment("istio-ingressgateway-internal", labels={"istio": "ingressgateway"}),
+              f.gateway_service("istio-ingressgateway-internal", selector={"istio": "ingressgateway"})]
+    a = audit({"cluster-a": [*ingress(), *second, *asm_ingress()]}, "uninstall", config=IDS,
+              asm=asm_side(f.istio_gateway_cr("ingressgateway-asm", "ingress", cluster_ids=["c-a"])))
+    assert sorted(outcomes(a, CHECK_GW)) == [("PASS", "AA1701"), ("WARN", "AA1722")]
+
+
+def test_cross_network_gateway_ready_before_any_move(audit):
+    a = audit({"cluster-a": eastwest()}, "migrating", config=IDS,
+              asm=[f.istio_gateway_cr("asm-cross-network-m1", "cross-network", cluster_ids=["c-a"], created=GW_TIME)])
+    assert outcomes(a, CHECK_CN) == [("PASS", "AA1802")]

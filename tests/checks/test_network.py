@@ -140,3 +140,17 @@ def test_switch_inferred_from_cross_network_istiogateway(audit):
               config={"asm": {"cluster_ids": IDS, "networks": {"cluster-a": "network-1"}}})
     switch = rows_by_kind(a)[("cluster-a", "MultiClusterNetwork")]
     assert (switch["status"], switch["code"]) == ("PASS", "AA1903") and "asm-cross-network-m1" in switch["message"]
+
+
+def test_unknown_when_istio_network_not_found_or_asm_not_given(audit):
+    # an east-west gateway without any network label: Istio's network cannot be told
+    bare = [f.gateway_deployment("istio-eastwestgateway"),
+            f.gateway_service("istio-eastwestgateway", ports=[15021, 15443], labels={"istio": "eastwestgateway"})]
+    a = audit({"cluster-a": [istio_system(None), *bare]}, "migrating", asm=[],
+              config={"asm": {"networks": {"cluster-a": "network-1"}}})
+    assert codes_by_kind(a)[("cluster-a", "Namespace")] == ("UNKNOWN", "AA1931")
+    # no ASM control plane given: the switch cannot be told from its IstioGateways either
+    a = audit({"cluster-a": [istio_system("network-1"), *eastwest("network-1")]}, "migrating",
+              config={"asm": {"networks": {"cluster-a": "network-1"}}})
+    assert codes_by_kind(a) == {("cluster-a", "Namespace"): ("PASS", "AA1901"),
+                                ("cluster-a", "MultiClusterNetwork"): ("UNKNOWN", "AA1933")}

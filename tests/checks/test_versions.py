@@ -207,3 +207,34 @@ def test_asm_version_unreadable_openapi_answer_is_a_usage_error(audit, tmp_path)
     with pytest.raises(UsageError, match=r"missing\.json"):
         audit({"c1": [f.service("istiod-1-24-6", "istio-system")]}, "assessment",
               config={"asm": {"describe_service_mesh_detail": str(tmp_path / "missing.json")}})
+
+
+# ---------------------------------------------------------------- each outcome from a real-shaped input
+def test_istio_version_skew_outcomes_of_their_own(audit):
+    istiod = f.istiod("default", "1.22.3")
+    in_skew = f.pod("a-1", owner=None, image="docker.io/istio/proxyv2:1.21.5")
+    behind = f.pod("old-1", owner=None, image="docker.io/istio/proxyv2:1.20.8")
+    untagged = f.pod("pinned-1", owner=None, image="docker.io/istio/proxyv2@sha256:" + "b" * 64)
+
+    def skew(*pods: dict) -> tuple[str, str, str]:
+        rows = audit({"c1": [istiod, *pods]}, "assessment").rows("istio-version")
+        assert (rows[0]["status"], rows[0]["code"]) == ("PASS", "AA0201")  # the revision itself
+        [row] = rows[1:]
+        return row["status"], row["code"], row["severity"]
+
+    assert skew(in_skew) == ("PASS", "AA0202", "blocker")
+    assert skew(in_skew, untagged) == ("PASS", "AA0203", "blocker")
+    assert skew(behind) == ("WARN", "AA0220", "minor")
+    assert skew(behind, untagged) == ("WARN", "AA0221", "minor")
+    assert skew(untagged) == ("UNKNOWN", "AA0232", "minor")
+
+
+def test_asm_version_east_west_outcomes_of_their_own(audit):
+    def judged(*objects: dict) -> tuple[str, str]:
+        [row] = audit({"c1": [*eastwest_gateway(), *objects]}, "assessment").rows("asm-version")
+        assert ">= 1.22" in row["message"]  # what the east-west gateway's replacement needs
+        return row["status"], row["code"]
+
+    assert judged(f.service("istiod-1-24-6", "istio-system")) == ("PASS", "AA0302")
+    assert judged(f.pod("a-1", owner=None, proxy="asm")) == ("PASS", "AA0304")
+    assert judged(f.service("istiod-1-22-6", "istio-system")) == ("FAIL", "AA0311")
