@@ -26,14 +26,14 @@ MAX_PROXY_LAG_MINORS = 1
 UNTAGGED = "{untagged} proxy pod(s) run images without a version tag (not compared)"
 SKEWED_MESSAGE = ("{pods} Istio proxy pod(s) are outside the supported skew (istiod may be at most {max_lag} minor "
                   "ahead, never behind)")
+SKEW_FIX = ("Restart the workloads on old proxies (kubectl rollout restart) so they are injected with their "
+            "revision's proxy before migrating.")
 # Parts of message templates (asm-version).
 EASTWEST_NEED = ("east-west gateway in use ({eastwest}): the cross-cluster mesh proxy that replaces it needs "
                  "ASM >= {cross_cluster_min}")
 NO_SOURCE_FIX = ("pass --asm-mesh-id/--asm-region to read it from ASM, set asm.version (or "
                  "asm.describe_service_mesh_detail with a saved DescribeServiceMeshDetail answer) in the config, or "
                  "join a cluster so ASM's istiod-<rev> Service appears")
-SKEW_FIX = ("Restart the workloads on old proxies (kubectl rollout restart) so they are injected with their "
-            "revision's proxy before migrating.")
 
 
 def _fmt(version: tuple[int, int]) -> str:
