@@ -16,7 +16,7 @@ from auditor import mesh
 from auditor.check import Check
 from auditor.config import GatewaysConfig
 from auditor.inventory import ACTIVE_PHASES, ClusterInventory
-from auditor.model import Finding
+from auditor.model import Finding, Outcome
 
 INGRESS, EGRESS, EASTWEST = "ingress", "egress", "eastwest"
 ROLE_UNKNOWN = "unknown"  # an Istio gateway whose role nothing tells: still judged (drained and replaced)
@@ -460,12 +460,16 @@ def asm_gateways(asm: ClusterInventory) -> list[AsmGateway]:
     return out
 
 
+STRAY_GATEWAY = ("pods of {workload} run istio-proxy as a gateway (`proxy router`) but no gateway Deployment or "
+                 "DaemonSet explains them: ")
+STRAY_GATEWAY_FIX = "Name the gateway in the config (gateways:) or check its owner, then audit again."
+
+
 def stray_gateway_findings(check: Check, cluster: ClusterInventory, rules: mesh.ProxyRules,
-                           names: GatewaysConfig | None, code: str, consequence: str) -> list[Finding]:
-    """One UNKNOWN (`code`) per workload whose pods run Istio's proxy as a gateway that no gateway workload
-    explains (unrecognised_gateway_pods); `consequence` says what the check cannot judge because of it."""
-    return [check.unknown(cluster.name, f"pods of {workload} run istio-proxy as a gateway (`proxy router`) but no "
-                          f"gateway Deployment or DaemonSet explains them: {consequence}", code=code,
-                          remediation="Name the gateway in the config (gateways:) or check its owner, then audit "
-                                      "again.", evidence={"workload": workload})
+                           names: GatewaysConfig | None, outcome: Outcome) -> list[Finding]:
+    """One UNKNOWN of `outcome` per workload whose pods run Istio's proxy as a gateway that no gateway workload
+    explains (unrecognised_gateway_pods). The outcome's message template is STRAY_GATEWAY followed by what the
+    check cannot judge because of it (one field: {workload})."""
+    return [check.report(outcome, cluster.name, params={"workload": workload}, remediation=STRAY_GATEWAY_FIX,
+                         evidence={"workload": workload})
             for workload in unrecognised_gateway_pods(cluster, gateway_workloads(cluster, rules, names))]

@@ -16,7 +16,7 @@ import pandas as pd
 
 from auditor import kinds as K
 from auditor import mesh
-from auditor.asm import NO_EFFECT, advanced_option, option_patch, seed_spelling_used
+from auditor.asm import NO_EFFECT, SEED_PATCH_SPELLING, advanced_option, option_patch, seed_spelling_used
 from auditor.check import ClusterCheck, Context
 from auditor.errors import EvidenceUnavailable
 from auditor.gateways import (
@@ -28,6 +28,8 @@ from auditor.gateways import (
     LB_WEIGHT_ANNOTATIONS,
     LOOKED_FOR,
     ROLE_UNKNOWN,
+    STRAY_GATEWAY,
+    STRAY_GATEWAY_FIX,
     AsmGateway,
     GatewayService,
     GatewayWorkload,
@@ -44,6 +46,8 @@ from auditor.inventory import ClusterInventory
 from auditor.model import Finding, Gate, Outcome, Severity, Status
 
 ISTIO_SYSTEM = "istio-system"
+CLB_SPLIT = "(Istio {istio_weight} : ASM {asm_weight}, {istio_percent}% to Istio)"  # part of message templates
+ROLE_NOT_TOLD = "(role unknown: no label, name, Gateway or Service tells it)"  # part of message templates
 INJECTION_OFF = ("disable", "disabled")
 
 
@@ -60,15 +64,33 @@ class EastwestGatewayOptions(ClusterCheck):
                  "removed from istio-system before SetupIstioForMigrate.")
     remediation = ("Set spec.advancedOptions.stopIstioSystemInjectionDisabling=true on ASMMigrateFromIstio/default, "
                    "then `kubectl label ns istio-system istio-injection-` in the cluster.")
-    outcomes = (
-        Outcome("AA0801", Status.PASS,
-                "with an east-west gateway: the advanced option is set and istio-system stays injectable"),
-        Outcome("AA0810", Status.FAIL,
-                "with an east-west gateway: the advanced option is not set, or istio-system is labelled "
-                "istio-injection=disable(d)"),
-        Outcome("AA0830", Status.UNKNOWN, "an east-west gateway is in use and the advanced option cannot be read"),
-        Outcome("AA0840", Status.NOT_APPLICABLE, "no east-west gateway in the cluster"),
-    )
+    SET = Outcome("AA0801", Status.PASS,
+                  "with an east-west gateway: the advanced option is set and istio-system stays injectable",
+                  message="east-west gateway in use; advanced option {option} is set and istio-system carries no "
+                          "istio-injection: disable(d)")
+    OPTION_NOT_SET = Outcome("AA0810", Status.FAIL, "with an east-west gateway: the advanced option is not set",
+                             message="east-west gateway in use: advanced option not set (spec.advancedOptions: "
+                                     "{options})")
+    SEED_SPELLING = Outcome("AA0811", Status.FAIL, "with an east-west gateway: the advanced option is not set; only "
+                            f"the seed's spelling {SEED_PATCH_SPELLING} is, which ASM does not read",
+                            message="east-west gateway in use: advanced option not set (spec.advancedOptions: "
+                                    "{options}); " + NO_EFFECT)
+    NO_MIGRATION = Outcome("AA0812", Status.FAIL, "with an east-west gateway: ASMMigrateFromIstio/default does not "
+                           "exist, so the advanced option cannot be set",
+                           message="east-west gateway in use: ASMMigrateFromIstio/default does not exist, so the "
+                                   "advanced option cannot be set")
+    INJECTION_DISABLED = Outcome("AA0813", Status.FAIL, "with an east-west gateway: istio-system is labelled "
+                                 "istio-injection=disable(d)",
+                                 fix=f"`kubectl label ns {ISTIO_SYSTEM} istio-injection-` in the cluster",
+                                 message="east-west gateway in use: namespace istio-system is labelled "
+                                         "istio-injection={label}")
+    OPTION_UNREADABLE = Outcome("AA0830", Status.UNKNOWN,
+                                "an east-west gateway is in use and the advanced option cannot be read",
+                                message="east-west gateway in use and istio-system is not labelled "
+                                        "istio-injection=disable(d), but the advanced option cannot be read: {reason}")
+    NO_EASTWEST = Outcome("AA0840", Status.NOT_APPLICABLE, "no east-west gateway in the cluster",
+                          message=f"no east-west gateway (looked for {EASTWEST_LOOKED_FOR})")
+    outcomes = (SET, OPTION_NOT_SET, SEED_SPELLING, NO_MIGRATION, INJECTION_DISABLED, OPTION_UNREADABLE, NO_EASTWEST)
     needs = (K.DEPLOYMENT, K.SERVICE, K.NAMESPACE)
     uses = (K.GATEWAY,)
     asm_needs = (K.ASM_MIGRATION,)
@@ -76,14 +98,14 @@ class EastwestGatewayOptions(ClusterCheck):
     def check_cluster(self, cluster: ClusterInventory, ctx: Context) -> Iterable[Finding]:
         signals = eastwest_signals(cluster, ctx.inv.rules, ctx.config.gateways)
         if not signals:
-            yield self.not_applicable(cluster.name, f"no east-west gateway (looked for {EASTWEST_LOOKED_FOR})")
+            yield self.report(self.NO_EASTWEST, cluster.name, params={})
             return
         ns = cluster.get(K.NAMESPACE, ISTIO_SYSTEM)
         label = (((ns or {}).get("metadata") or {}).get("labels") or {}).get("istio-injection")
         label_blocks = label in INJECTION_OFF
         evidence: dict[str, Any] = {"eastwest_signals": signals, "istio-system istio-injection": label}
-        problems: list[str] = []
-        commands: list[str] = []
+        subject = {"kind": "Namespace", "name": ISTIO_SYSTEM}
+        problems: list[Finding] = []  # one FAIL per problem, each with its own command
         option_unknown: str | None = None
         try:
             cr = ctx.inv.require_asm().get(K.ASM_MIGRATION, "default")
@@ -91,33 +113,33 @@ class EastwestGatewayOptions(ClusterCheck):
             cr, option_unknown = None, exc.reason
         if option_unknown is None:
             if cr is None:
-                problems.append("ASMMigrateFromIstio/default does not exist, so the advanced option cannot be set")
                 evidence["advanced_option"] = None
+                problems.append(self.report(self.NO_MIGRATION, cluster.name, params={}, remediation=self.remediation,
+                                            evidence=evidence, **subject))
             else:
                 is_set, found = advanced_option(cr)
                 options = ((cr.get("spec") or {}).get("advancedOptions")) or {}
                 evidence["advanced_option"] = found
                 evidence["advancedOptions"] = options
                 if not is_set:
-                    problems.append("advanced option not set (spec.advancedOptions: "
-                                    f"{json.dumps(options, sort_keys=True) if options else 'absent'})"
-                                    + (f"; {NO_EFFECT}" if seed_spelling_used(cr) else ""))
-                    commands.append(option_patch(cr) + "  # not disableIstioSystemLabelReconciliation, "
-                                    "which ASM does not read")
+                    outcome = self.SEED_SPELLING if seed_spelling_used(cr) else self.OPTION_NOT_SET
+                    problems.append(self.report(
+                        outcome, cluster.name,
+                        params={"options": json.dumps(options, sort_keys=True) if options else "absent"},
+                        remediation=option_patch(cr) + "  # the seed's patch names it "
+                                                       "disableIstioSystemLabelReconciliation, which ASM does not read",
+                        evidence=evidence, **subject))
         if label_blocks:
-            problems.append(f"namespace istio-system is labelled istio-injection={label}")
-            commands.append(f"{mesh.kubectl(cluster.name)} label ns {ISTIO_SYSTEM} istio-injection-")
-        subject = {"kind": "Namespace", "name": ISTIO_SYSTEM}
+            problems.append(self.report(
+                self.INJECTION_DISABLED, cluster.name, params={"label": label}, evidence=evidence,
+                remediation=f"{mesh.kubectl(cluster.name)} label ns {ISTIO_SYSTEM} istio-injection-", **subject))
         if problems:
-            yield self.fail(cluster.name, "east-west gateway in use: " + "; ".join(problems),
-                            remediation="\n".join(commands), evidence=evidence, **subject)
+            yield from problems
         elif option_unknown is not None:
-            yield self.unknown(cluster.name, "east-west gateway in use and istio-system is not labelled "
-                               f"istio-injection=disable(d), but the advanced option cannot be read: "
-                               f"{option_unknown}", evidence=evidence, **subject)
+            yield self.report(self.OPTION_UNREADABLE, cluster.name, params={"reason": option_unknown},
+                              evidence=evidence, **subject)
         else:
-            yield self.passed(cluster.name, f"east-west gateway in use; advanced option {evidence['advanced_option']}"
-                              " is set and istio-system carries no istio-injection: disable(d)",
+            yield self.report(self.SET, cluster.name, params={"option": evidence["advanced_option"]},
                               evidence=evidence, **subject)
 
 
@@ -180,7 +202,11 @@ def egress_hosts(cluster: ClusterInventory | None, ctx: Context, asm: list[AsmGa
 
 
 class WeightError(ValueError):
-    pass
+    """A route destination's weight that is not a number (where it is and what it says)."""
+
+    def __init__(self, route: str, host: str, weight: Any) -> None:
+        super().__init__(f"{route} destination {host}: weight {weight!r} is not a number")
+        self.route, self.host, self.weight = route, host, weight
 
 
 def route_splits(vs: dict[str, Any], hosts: EgressHosts) -> list[RouteSplit]:
@@ -207,8 +233,7 @@ def route_splits(vs: dict[str, Any], hosts: EgressHosts) -> list[RouteSplit]:
                     try:
                         weight = int(raw)
                     except (TypeError, ValueError) as exc:
-                        raise WeightError(f"{section}[{index}] destination {host}: weight {raw!r} is not a "
-                                          "number") from exc
+                        raise WeightError(f"{section}[{index}]", host, raw) from exc
                 which = hosts.kind_of(host, namespace)
                 touched = touched or which is not None
                 split.destinations.append({"host": host, "weight": raw, "effective_weight": weight,
@@ -255,12 +280,23 @@ class EgressRoutesToAsm(ClusterCheck):
                  "gateway (e.g. 99:1). Uninstalling Istio removes its egress gateway: any route still giving it "
                  "weight (or mirroring to it) loses that share of egress traffic.")
     remediation = "Set the Istio egress gateway destination's weight to 0 and the ASM egress gateway's to 100."
-    outcomes = (
-        Outcome("AA1601", Status.PASS, "egress VirtualServices send 100% to the ASM egress gateway"),
-        Outcome("AA1610", Status.FAIL, "a VirtualService still sends egress traffic to Istio's egress gateway"),
-        Outcome("AA1630", Status.UNKNOWN, "the VirtualServices (data plane or ASM) cannot be read"),
-        Outcome("AA1640", Status.NOT_APPLICABLE, "no VirtualService references an egress gateway"),
-    )
+    ALL_TO_ASM = Outcome("AA1601", Status.PASS, "egress VirtualServices send 100% to the ASM egress gateway",
+                         message="{hosts}: all egress to the ASM egress gateway: {routes}")
+    TO_ISTIO = Outcome("AA1610", Status.FAIL, "a VirtualService still sends egress traffic to Istio's egress gateway",
+                       message="{hosts}: the Istio egress gateway still gets traffic: {routes}")
+    ASM_UNREADABLE = Outcome("AA1630", Status.UNKNOWN, "the VirtualServices (data plane or ASM) cannot be read",
+                             message="the ASM control plane's VirtualServices (which ASM proxies follow) could not be "
+                                     "read: {reason}")
+    BAD_WEIGHT = Outcome("AA1631", Status.UNKNOWN, "a route's weight is not a number: the split cannot be read",
+                         fix="Correct the weight in the VirtualService (an integer 0-100), then audit again.",
+                         message="cannot read the split: {route} destination {host}: weight {weight} is not a number")
+    NONE_HERE = Outcome("AA1640", Status.NOT_APPLICABLE, "no VirtualService references an egress gateway",
+                        message="no VirtualService references an egress gateway (Istio: {istio_hosts}, ASM: "
+                                "{asm_hosts})")
+    NONE_ON_ASM = Outcome("AA1641", Status.NOT_APPLICABLE,
+                          "no VirtualService on the ASM control plane references an egress gateway",
+                          message="no VirtualService on the ASM control plane references an egress gateway")
+    outcomes = (ALL_TO_ASM, TO_ISTIO, ASM_UNREADABLE, BAD_WEIGHT, NONE_HERE, NONE_ON_ASM)
     needs = (K.VIRTUALSERVICE, K.DEPLOYMENT, K.SERVICE)
     asm_needs = (K.VIRTUALSERVICE, K.ISTIO_GATEWAY_ASM)
 
@@ -284,8 +320,8 @@ class EgressRoutesToAsm(ClusterCheck):
             if self._no_istio_egress_anywhere(ctx, reported):
                 return  # nothing can route to an Istio egress gateway that no cluster has
             reason = asm_error or (asm.errors.get(K.VIRTUALSERVICE.key) if asm else None) or "not collected"
-            yield self.unknown(asm.name if asm else "asm", "the ASM control plane's VirtualServices (which ASM "
-                               f"proxies follow) could not be read: {reason}", kind="VirtualService")
+            yield self.report(self.ASM_UNREADABLE, asm.name if asm else "asm", params={"reason": reason},
+                              kind="VirtualService")
             return
         hosts = egress_hosts(None, ctx, asm_gws)
         referenced = 0
@@ -301,8 +337,7 @@ class EgressRoutesToAsm(ClusterCheck):
                 continue  # same spec and verdict as the data-plane copy already reported
             yield finding
         if not referenced:
-            yield self.not_applicable(asm.name, "no VirtualService on the ASM control plane references an "
-                                      "egress gateway")
+            yield self.report(self.NONE_ON_ASM, asm.name, params={})
 
     @staticmethod
     def _no_istio_egress_anywhere(ctx: Context, reported: dict[tuple[str, str], tuple[str, Any]]) -> bool:
@@ -326,9 +361,9 @@ class EgressRoutesToAsm(ClusterCheck):
             reported[(finding.namespace, finding.name)] = (finding.status, vs.get("spec") or {})
             yield finding
         if not found:
-            yield self.not_applicable(cluster.name, "no VirtualService references an egress gateway "
-                                      f"(Istio: {sorted(f'{n}.{ns}' for ns, n in hosts.istio)}, "
-                                      f"ASM: {sorted(f'{n}.{ns}' for ns, n in hosts.asm)})")
+            yield self.report(self.NONE_HERE, cluster.name,
+                              params={"istio_hosts": sorted(f"{n}.{ns}" for ns, n in hosts.istio),
+                                      "asm_hosts": sorted(f"{n}.{ns}" for ns, n in hosts.asm)})
 
     def _judge(self, where: str, vs: dict[str, Any], hosts: EgressHosts, kubectl: str) -> Finding | None:
         meta = vs.get("metadata") or {}
@@ -338,24 +373,24 @@ class EgressRoutesToAsm(ClusterCheck):
         try:
             splits = route_splits(vs, hosts)
         except WeightError as exc:
-            return self.unknown(where, f"cannot read the split: {exc}", evidence={"hosts": vs_hosts}, **subject)
+            return self.report(self.BAD_WEIGHT, where, params={"route": exc.route, "host": exc.host,
+                                                               "weight": repr(exc.weight)},
+                               remediation=self.BAD_WEIGHT.fix, evidence={"hosts": vs_hosts}, **subject)
         if not splits:
             return None
         evidence = {"hosts": vs_hosts, "routes": [
             {"route": f"{s.section}[{s.index}]", "istio": s.istio, "asm": s.asm, "other": s.other,
              "mirror_to_istio": s.mirror_to_istio, "destinations": s.destinations} for s in splits],
             "istio_egress_hosts": sorted(f"{n}.{n2}" for n2, n in hosts.istio)}
-        summary = ", ".join(s.text for s in splits)
-        label = ", ".join(vs_hosts) or name
+        params = {"hosts": ", ".join(vs_hosts) or name, "routes": ", ".join(s.text for s in splits)}
         if any(s.uses_istio for s in splits):
             patch = json.dumps(egress_patch([s for s in splits if s.uses_istio], hosts), separators=(",", ":"))
-            return self.fail(where, f"{label}: the Istio egress gateway still gets traffic: {summary}",
-                             # The patch carries the ASM egress host, built from other objects' names.
-                             remediation=f"{kubectl} {mesh.ns_flag(ns)} patch "
-                                         f"{mesh.object_ref('virtualservice', name)} --type=json -p {mesh.sh(patch)}",
-                             evidence=evidence, **subject)
-        return self.passed(where, f"{label}: all egress to the ASM egress gateway: {summary}", evidence=evidence,
-                           **subject)
+            return self.report(self.TO_ISTIO, where, params=params,
+                               # The patch carries the ASM egress host, built from other objects' names.
+                               remediation=f"{kubectl} {mesh.ns_flag(ns)} patch "
+                                           f"{mesh.object_ref('virtualservice', name)} --type=json -p {mesh.sh(patch)}",
+                               evidence=evidence, **subject)
+        return self.report(self.ALL_TO_ASM, where, params=params, evidence=evidence, **subject)
 
 
 # ================================================================ asm-gateways-present
@@ -379,31 +414,58 @@ class AsmGatewaysPresent(ClusterCheck):
                  "replacement (an IstioGateway of the same gatewayType targeting the cluster) first.")
     remediation = ("Create an IstioGateway (gatewayType ingress|egress, clusterIds [<cluster id>]) on the ASM "
                    "control plane (ASM console > ASM Gateways > Create).")
-    outcomes = (
-        Outcome("AA1701", Status.PASS, "an ASM gateway replaces the Istio gateway in this cluster"),
-        Outcome("AA1710", Status.FAIL, "no ASM gateway of the same type replaces the Istio ingress or egress gateway"),
-        Outcome("AA1711", Status.FAIL, "no ASM gateway at all for an Istio gateway whose role nothing tells"),
-        Outcome("AA1720", Status.WARN,
-                "an ASM gateway targets the cluster but is not deployed or healthy, or must be confirmed to serve the"
-                " hosts"),
-        Outcome("AA1730", Status.UNKNOWN, "cannot tell which ASM gateway targets the cluster (cluster id unknown)"),
-        Outcome("AA1731", Status.UNKNOWN, "pods run Istio's proxy as a gateway (`proxy router`) but no gateway "
-                "Deployment or DaemonSet explains them"),
-        Outcome("AA1740", Status.NOT_APPLICABLE, "no Istio ingress or egress gateway (what was looked for is named)"),
-    )
+    REPLACED = Outcome("AA1701", Status.PASS, "an ASM gateway replaces the Istio gateway in this cluster",
+                       message="ASM {gateway_type} gateway {asm_gateway} (deployed as {workload}) replaces "
+                               "{istio_gateway}")
+    NOT_REPLACED = Outcome("AA1710", Status.FAIL,
+                           "no ASM gateway of the same type replaces the Istio ingress or egress gateway",
+                           fix="Create an IstioGateway with gatewayType: {gateway_type} and clusterIds: [{cluster_id}] "
+                               "on the ASM control plane (ASM console > ASM Gateways > Create), then re-run.",
+                           message="no ASM {gateway_type} gateway for this cluster replaces Istio's {namespace}/{name}")
+    ROLE_UNKNOWN_NOT_REPLACED = Outcome(
+        "AA1711", Status.FAIL, "no ASM gateway at all for an Istio gateway whose role nothing tells",
+        message="no ASM gateway for this cluster replaces Istio's gateway {namespace}/{name} " + ROLE_NOT_TOLD)
+    NOT_HEALTHY = Outcome("AA1720", Status.WARN,
+                          "an ASM gateway targets the cluster but its status reports an error", Severity.MINOR,
+                          message="ASM {gateway_type} gateway {asm_gateway} targets this cluster for {istio_gateway}, "
+                                  "but its status reports: {error}")
+    NOT_DEPLOYED = Outcome("AA1721", Status.WARN, "an ASM gateway targets the cluster but its Deployment is not in "
+                           "the cluster yet", Severity.MINOR,
+                           message="ASM {gateway_type} gateway {asm_gateway} targets this cluster for {istio_gateway}, "
+                                   "but its Deployment {deployment} is not in this cluster yet")
+    FEWER = Outcome("AA1722", Status.WARN, "fewer ASM gateways than Istio gateways of a type: confirm that one ASM "
+                    "gateway serves the hosts of several Istio gateways", Severity.MINOR,
+                    message="{istio_count} Istio {gateway_type} gateways but {asm_count} ASM {gateway_type} gateway(s) "
+                            "for this cluster: confirm that {asm_gateways} also serves {istio_gateway}'s hosts")
+    ROLE_UNKNOWN_CONFIRM = Outcome(
+        "AA1723", Status.WARN, "an Istio gateway whose role nothing tells: confirm that an ASM gateway of the cluster "
+        "serves its hosts", Severity.MAJOR,
+        message="Istio gateway {namespace}/{name} " + ROLE_NOT_TOLD + ": confirm that {asm_gateways} serves its hosts "
+                "before it is removed")
+    CLUSTER_ID_UNKNOWN = Outcome(
+        "AA1730", Status.UNKNOWN, "cannot tell which ASM gateway targets the cluster (cluster id unknown)",
+        fix="Set asm.cluster_ids in the config (or cluster_id in the snapshot manifest), then audit again.",
+        message="cannot tell whether ASM {gateway_type} gateway(s) {asm_gateways} target this cluster: its cluster id "
+                "is unknown (set asm.cluster_ids in the config or cluster_id in the snapshot manifest)")
+    STRAY = Outcome("AA1731", Status.UNKNOWN, "pods run Istio's proxy as a gateway (`proxy router`) but no gateway "
+                    "Deployment or DaemonSet explains them", fix=STRAY_GATEWAY_FIX,
+                    message=STRAY_GATEWAY + "cannot tell what replaces them")
+    NO_ISTIO_GATEWAY = Outcome("AA1740", Status.NOT_APPLICABLE,
+                               "no Istio ingress or egress gateway (what was looked for is named)",
+                               message=f"no Istio ingress or egress gateway in this cluster (looked for {LOOKED_FOR})")
+    outcomes = (REPLACED, NOT_REPLACED, ROLE_UNKNOWN_NOT_REPLACED, NOT_HEALTHY, NOT_DEPLOYED, FEWER,
+                ROLE_UNKNOWN_CONFIRM, CLUSTER_ID_UNKNOWN, STRAY, NO_ISTIO_GATEWAY)
     needs = (K.DEPLOYMENT,)
     asm_needs = (K.ISTIO_GATEWAY_ASM,)
 
     def check_cluster(self, cluster: ClusterInventory, ctx: Context) -> Iterator[Finding]:
         names = ctx.config.gateways
         istio = [g for g in istio_gateways(cluster, ctx.inv.rules, names) if g.type != EASTWEST]
-        stray = stray_gateway_findings(self, cluster, ctx.inv.rules, names, "AA1731",
-                                       "cannot tell what replaces them")
+        stray = stray_gateway_findings(self, cluster, ctx.inv.rules, names, self.STRAY)
         yield from stray
         if not istio:
             if not stray:
-                yield self.not_applicable(cluster.name, "no Istio ingress or egress gateway in this cluster "
-                                          f"(looked for {LOOKED_FOR})")
+                yield self.report(self.NO_ISTIO_GATEWAY, cluster.name, params={})
             return
         gws = asm_gateways(ctx.inv.require_asm())  # only needed once there is something to replace
         deployed = {(g.namespace, g.name) for g in gateway_workloads(cluster, ctx.inv.rules, names) if g.asm}
@@ -427,32 +489,30 @@ class AsmGatewaysPresent(ClusterCheck):
             free = list(covering)
             for istio_gw in mine:
                 subject = {"kind": istio_gw.kind, "namespace": istio_gw.namespace, "name": istio_gw.name}
+                params = {"gateway_type": gtype, "istio_gateway": istio_gw.name}
                 match = next((g for g in free if _stem(g.name) == _stem(istio_gw.name)), None) or (
                     free[0] if free else None)
                 if match is not None:
                     free.remove(match)
                     yield self._matched(cluster, istio_gw.name, gtype, match, deployed, subject)
                 elif covering:
-                    yield self.warn(cluster.name, f"{len(mine)} Istio {gtype} gateways but {len(covering)} ASM "
-                                    f"{gtype} gateway(s) for this cluster: confirm that "
-                                    f"{', '.join(g.name for g in covering)} also serves {istio_gw.name}'s hosts",
-                                    severity=Severity.MINOR, evidence={"asm_gateways": [g.name for g in covering]},
-                                    remediation=self.remediation, **subject)
+                    yield self.report(self.FEWER, cluster.name,
+                                      params={**params, "istio_count": len(mine), "asm_count": len(covering),
+                                              "asm_gateways": ", ".join(g.name for g in covering)},
+                                      evidence={"asm_gateways": [g.name for g in covering]},
+                                      remediation=self.remediation, **subject)
                 elif undecided:
-                    yield self.unknown(cluster.name, f"cannot tell whether ASM {gtype} gateway(s) "
-                                       f"{', '.join(g.name for g in undecided)} target this cluster: its cluster id "
-                                       "is unknown (set asm.cluster_ids in the config or cluster_id in the "
-                                       "snapshot manifest)",
-                                       evidence={"clusterIds": {g.name: list(g.cluster_ids) for g in undecided}},
-                                       **subject)
+                    yield self.report(self.CLUSTER_ID_UNKNOWN, cluster.name,
+                                      params={**params, "asm_gateways": ", ".join(g.name for g in undecided)},
+                                      evidence={"clusterIds": {g.name: list(g.cluster_ids) for g in undecided}},
+                                      remediation=self.CLUSTER_ID_UNKNOWN.fix, **subject)
                 else:
                     others = [f"{g.namespace}/{g.name} ({g.raw_type})" for g in gws]
-                    yield self.fail(cluster.name, f"no ASM {gtype} gateway for this cluster replaces Istio's "
-                                    f"{istio_gw.namespace}/{istio_gw.name}",
-                                    remediation=f"Create an IstioGateway with gatewayType: {gtype} and clusterIds: "
-                                    f"[{cid or '<cluster id of ' + cluster.name + '>'}] on the ASM control plane "
-                                    f"(ASM console > ASM Gateways > Create), then re-run.",
-                                    evidence={"cluster_id": cid, "asm_gateways": others}, **subject)
+                    # The fix template fills the remediation: the IstioGateway to create, with the cluster's id.
+                    yield self.report(self.NOT_REPLACED, cluster.name,
+                                      params={**params, "namespace": istio_gw.namespace, "name": istio_gw.name,
+                                              "cluster_id": cid or f"<cluster id of {cluster.name}>"},
+                                      evidence={"cluster_id": cid, "asm_gateways": others}, **subject)
 
     def _role_unknown(self, cluster: ClusterInventory, unknown: list[GatewayWorkload], gws: list[AsmGateway],
                       deployed: set[tuple[str, str]]) -> Iterator[Finding]:
@@ -464,15 +524,14 @@ class AsmGatewaysPresent(ClusterCheck):
             subject = {"kind": gw.kind, "namespace": gw.namespace, "name": gw.name}
             evidence = {"why_gateway": gw.reason, "installed_by": gw.installed_by,
                         "asm_gateways": [f"{g.namespace}/{g.name} ({g.raw_type})" for g in candidates]}
+            params = {"namespace": gw.namespace, "name": gw.name}
             if candidates:
-                yield self.warn(cluster.name, f"Istio gateway {gw.namespace}/{gw.name} (role unknown: no label, name, "
-                                f"Gateway or Service tells it): confirm that "
-                                f"{', '.join(g.name for g in candidates)} serves its hosts before it is removed",
-                                severity=Severity.MAJOR, evidence=evidence, remediation=self.remediation, **subject)
+                yield self.report(self.ROLE_UNKNOWN_CONFIRM, cluster.name,
+                                  params={**params, "asm_gateways": ", ".join(g.name for g in candidates)},
+                                  evidence=evidence, remediation=self.remediation, **subject)
             else:
-                yield self.fail(cluster.name, f"no ASM gateway for this cluster replaces Istio's gateway "
-                                f"{gw.namespace}/{gw.name} (role unknown: no label, name, Gateway or Service tells "
-                                "it)", remediation=self.remediation, evidence=evidence, code="AA1711", **subject)
+                yield self.report(self.ROLE_UNKNOWN_NOT_REPLACED, cluster.name, params=params,
+                                  remediation=self.remediation, evidence=evidence, **subject)
 
     def _matched(self, cluster: ClusterInventory, istio_name: str, gtype: str, gw: AsmGateway,
                  deployed: set[tuple[str, str]], subject: dict[str, str]) -> Finding:
@@ -481,15 +540,18 @@ class AsmGatewaysPresent(ClusterCheck):
                     "status": gw.state, "error": gw.error,
                     "deployment": f"{gw.namespace}/{gw.workload_name}",
                     "deployment_present": (gw.namespace, gw.workload_name) in deployed}
+        params = {"gateway_type": gtype, "asm_gateway": gw.name, "istio_gateway": istio_name}
         if gw.error or (gw.namespace, gw.workload_name) not in deployed:
-            why = (f"its status reports: {gw.error}" if gw.error
-                   else f"its Deployment {gw.namespace}/{gw.workload_name} is not in this cluster yet")
-            return self.warn(cluster.name, f"ASM {gtype} gateway {gw.name} targets this cluster for {istio_name}, "
-                             f"but {why}", severity=Severity.MINOR, evidence=evidence,
-                             remediation=f"{mesh.ASM_KUBECTL} {mesh.ns_flag(gw.namespace)} get "
-                                         f"{mesh.object_ref('istiogateway', gw.name)} -o yaml  # see status", **subject)
-        return self.passed(cluster.name, f"ASM {gtype} gateway {gw.name} (deployed as {gw.workload_name}) "
-                           f"replaces {istio_name}", evidence=evidence, **subject)
+            if gw.error:
+                outcome, params["error"] = self.NOT_HEALTHY, gw.error
+            else:
+                outcome, params["deployment"] = self.NOT_DEPLOYED, f"{gw.namespace}/{gw.workload_name}"
+            return self.report(outcome, cluster.name, params=params, evidence=evidence,
+                               remediation=f"{mesh.ASM_KUBECTL} {mesh.ns_flag(gw.namespace)} get "
+                                           f"{mesh.object_ref('istiogateway', gw.name)} -o yaml  # see status",
+                               **subject)
+        return self.report(self.REPLACED, cluster.name, params={**params, "workload": gw.workload_name},
+                           evidence=evidence, **subject)
 
 
 # ================================================================ ingress-lb-weights
@@ -519,13 +581,26 @@ class IngressLbWeights(ClusterCheck):
                  "Service's weight is 0 the CLB still sends it a share, which uninstalling Istio would drop.")
     remediation = ("kubectl -n istio-system annotate service <istio ingress Service> "
                    "service.beta.kubernetes.io/alibaba-cloud-loadbalancer-weight=0 --overwrite")
-    outcomes = (
-        Outcome("AA2001", Status.PASS, "the Istio ingress gateway Service's CLB weight is 0"),
-        Outcome("AA2010", Status.FAIL,
-                "the Istio ingress gateway Service still takes CLB traffic (weight above 0 or unset)"),
-        Outcome("AA2030", Status.UNKNOWN, "a CLB weight annotation is not a number"),
-        Outcome("AA2040", Status.NOT_APPLICABLE, "no CLB shared by an Istio and an ASM ingress gateway Service"),
-    )
+    WEIGHT_ZERO = Outcome("AA2001", Status.PASS, "the Istio ingress gateway Service's CLB weight is 0",
+                          message="CLB {lb}: Istio ingress Service weight 0 " + CLB_SPLIT)
+    WEIGHT_ABOVE_ZERO = Outcome("AA2010", Status.FAIL,
+                                "the Istio ingress gateway Service still takes CLB traffic (weight above 0)",
+                                message="CLB {lb}: Istio ingress Service {name} still has weight {weight} " + CLB_SPLIT)
+    NOTHING_SERVES = Outcome("AA2011", Status.FAIL, "every backend of the shared CLB has weight 0: nothing serves it",
+                             fix="Give the ASM ingress gateway Service weight 100.",
+                             message="CLB {lb}: every backend has weight 0 (Istio 0 : ASM 0): nothing serves this CLB")
+    WEIGHT_UNSET = Outcome("AA2012", Status.FAIL, "the Istio ingress gateway Service has no weight annotation: the "
+                           "CLB still sends it traffic (unset counts as 100)",
+                           message="CLB {lb}: Istio ingress Service {name} has no weight annotation, so the CLB still "
+                                   "sends it traffic (Istio {istio_weight} : ASM {asm_weight}, {istio_percent}% to "
+                                   "Istio; unset counted as 100)")
+    NOT_A_NUMBER = Outcome("AA2030", Status.UNKNOWN, "a CLB weight annotation is not a number",
+                           message="CLB {lb}: a weight annotation is not a number: {weights}")
+    NOT_SHARED = Outcome("AA2040", Status.NOT_APPLICABLE,
+                         "no CLB shared by an Istio and an ASM ingress gateway Service",
+                         message="no CLB is shared by an Istio and an ASM ingress gateway Service (the cut-over is "
+                                 "not done by CLB weights here; the traffic check decides)")
+    outcomes = (WEIGHT_ZERO, WEIGHT_ABOVE_ZERO, NOTHING_SERVES, WEIGHT_UNSET, NOT_A_NUMBER, NOT_SHARED)
     needs = (K.SERVICE, K.DEPLOYMENT)
     asm_needs = (K.ISTIO_GATEWAY_ASM,)
 
@@ -553,11 +628,9 @@ class IngressLbWeights(ClusterCheck):
             declared_note = "ASM IstioGateways not readable; only the cluster's Services were compared"
         shared = {lb: m for lb, m in groups.items() if any(x.asm for x in m) and any(not x.asm for x in m)}
         if not shared:
-            yield self.not_applicable(cluster.name, "no CLB is shared by an Istio and an ASM ingress gateway "
-                                      "Service (the cut-over is not done by CLB weights here; the traffic check "
-                                      "decides)", evidence={"clb_by_service": {m.service: lb for lb, ms in
-                                                                             groups.items() for m in ms},
-                                                            "note": declared_note})
+            yield self.report(self.NOT_SHARED, cluster.name, params={},
+                              evidence={"clb_by_service": {m.service: lb for lb, ms in groups.items() for m in ms},
+                                        "note": declared_note})
             return
         for lb, members in sorted(shared.items()):
             yield from self._judge(cluster, lb, members)
@@ -576,14 +649,16 @@ class IngressLbWeights(ClusterCheck):
             weights = {m.service: _weight(m.weight) for m in members}
         except ValueError:
             bad = {m.service: m.weight for m in members}
-            yield self.unknown(cluster.name, f"CLB {lb}: a weight annotation is not a number: {bad}",
-                               kind="Service", evidence={"weights": bad})
+            yield self.report(self.NOT_A_NUMBER, cluster.name, params={"lb": lb, "weights": bad}, kind="Service",
+                              evidence={"weights": bad})
             return
         istio_sum = sum(w if w is not None else 100 for m in members if not m.asm for w in [weights[m.service]])
         asm_sum = sum(w if w is not None else 100 for m in members if m.asm for w in [weights[m.service]])
         split = f"Istio {istio_sum} : ASM {asm_sum}"
+        params: dict[str, Any] = {"lb": lb, "istio_weight": istio_sum, "asm_weight": asm_sum, "istio_percent": "n/a"}
         if istio_sum + asm_sum:
-            split += f" ({round(100 * istio_sum / (istio_sum + asm_sum))}% to Istio)"
+            params["istio_percent"] = round(100 * istio_sum / (istio_sum + asm_sum))
+            split += f" ({params['istio_percent']}% to Istio)"
         evidence = {"clb": lb, "split": split, "members": [
             {"service": m.service, "asm": m.asm, "weight": m.weight, "source": m.source} for m in members]}
         for m in (m for m in members if not m.asm):
@@ -597,19 +672,17 @@ class IngressLbWeights(ClusterCheck):
                             "Reconcile): set the annotation in the IstioOperator's ingressGateways[].k8s."
                             "serviceAnnotations too, or it is reverted")
             if weight == 0 and asm_sum == 0:
-                yield self.fail(cluster.name, f"CLB {lb}: every backend has weight 0 ({split}): nothing serves "
-                                "this CLB", remediation="Give the ASM ingress gateway Service weight 100.",
-                                evidence=evidence, **subject)
+                yield self.report(self.NOTHING_SERVES, cluster.name, params=params,
+                                  remediation=self.NOTHING_SERVES.fix, evidence=evidence, **subject)
             elif weight == 0:
-                yield self.passed(cluster.name, f"CLB {lb}: Istio ingress Service weight 0 ({split})",
-                                  evidence=evidence, **subject)
+                yield self.report(self.WEIGHT_ZERO, cluster.name, params=params, evidence=evidence, **subject)
             elif weight is None:
-                yield self.fail(cluster.name, f"CLB {lb}: Istio ingress Service {name} has no weight annotation, "
-                                f"so the CLB still sends it traffic ({split}, unset counted as 100)",
-                                remediation=command, evidence=evidence, **subject)
+                yield self.report(self.WEIGHT_UNSET, cluster.name, params={**params, "name": name},
+                                  remediation=command, evidence=evidence, **subject)
             else:
-                yield self.fail(cluster.name, f"CLB {lb}: Istio ingress Service {name} still has weight {weight} "
-                                f"({split})", remediation=command, evidence=evidence, **subject)
+                yield self.report(self.WEIGHT_ABOVE_ZERO, cluster.name,
+                                  params={**params, "name": name, "weight": weight}, remediation=command,
+                                  evidence=evidence, **subject)
 
 
 # ================================================================ cross-cluster-gateway-first
@@ -623,13 +696,34 @@ class CrossClusterGatewayFirst(ClusterCheck):
                  "proxy; pods that started earlier ran without a cross-cluster path.")
     remediation = ("Create the ASM cross-network gateway (enable 'access through cross-cluster mesh proxy' for the "
                    "cluster in the ASM console) before moving workloads; restart workloads moved before it.")
-    outcomes = (
-        Outcome("AA1801", Status.PASS, "the ASM cross-network gateway existed before the first ASM-proxied pod"),
-        Outcome("AA1810", Status.FAIL, "ASM-proxied pods started before (or without) the ASM cross-network gateway"),
-        Outcome("AA1820", Status.WARN, "no ASM cross-network gateway yet: create it before moving the first workload"),
-        Outcome("AA1830", Status.UNKNOWN, "creation times cannot be read"),
-        Outcome("AA1840", Status.NOT_APPLICABLE, "no Istio east-west gateway in the cluster"),
-    )
+    BEFORE_FIRST_POD = Outcome("AA1801", Status.PASS,
+                               "the ASM cross-network gateway existed before the first ASM-proxied pod",
+                               message="ASM cross-network gateway created {created}, before the first ASM-proxied pod "
+                                       "({oldest})")
+    READY_NO_POD = Outcome("AA1802", Status.PASS, "the ASM cross-network gateway exists and no workload runs on an "
+                           "ASM proxy yet",
+                           message="ASM cross-network gateway exists (created {created}); no workload on an ASM proxy "
+                                   "yet")
+    PODS_BEFORE = Outcome("AA1810", Status.FAIL, "ASM-proxied pods started before the ASM cross-network gateway",
+                          message="{pods} ASM-proxied pod(s) in {workloads} workload(s) were created before the "
+                                  "cross-network gateway ({created}); the first at {first}")
+    PODS_WITHOUT = Outcome("AA1811", Status.FAIL, "pods run ASM proxies but ASM has no cross-network gateway for the "
+                           "cluster: their cross-cluster calls have no path",
+                           message="{pods} pod(s) already run ASM proxies but ASM has no cross-network gateway for "
+                                   "this cluster: their cross-cluster calls have no path")
+    MISSING = Outcome("AA1820", Status.WARN, "no ASM cross-network gateway yet: create it before moving the first "
+                      "workload",
+                      message="east-west gateway in use and no ASM cross-network gateway for this cluster yet: create "
+                              "it before moving the first workload to an ASM proxy")
+    GATEWAY_UNDATED = Outcome("AA1830", Status.UNKNOWN,
+                              "the cross-network IstioGateway's creation time cannot be read",
+                              message="the cross-network IstioGateway has no readable creationTimestamp")
+    PODS_UNDATED = Outcome("AA1831", Status.UNKNOWN, "ASM-proxied pods have no readable creation time",
+                           message="{pods} ASM-proxied pod(s) have no readable creation time")
+    NO_EASTWEST = Outcome("AA1840", Status.NOT_APPLICABLE, "no Istio east-west gateway in the cluster",
+                          message=f"no Istio east-west gateway (looked for {EASTWEST_LOOKED_FOR})")
+    outcomes = (BEFORE_FIRST_POD, READY_NO_POD, PODS_BEFORE, PODS_WITHOUT, MISSING, GATEWAY_UNDATED, PODS_UNDATED,
+                NO_EASTWEST)
     needs = (K.POD, K.DEPLOYMENT, K.SERVICE)
     uses = (K.GATEWAY, K.REPLICASET, K.JOB)
     asm_needs = (K.ISTIO_GATEWAY_ASM,)
@@ -638,7 +732,7 @@ class CrossClusterGatewayFirst(ClusterCheck):
         names = ctx.config.gateways
         signals = eastwest_signals(cluster, ctx.inv.rules, names)
         if not signals:
-            yield self.not_applicable(cluster.name, f"no Istio east-west gateway (looked for {EASTWEST_LOOKED_FOR})")
+            yield self.report(self.NO_EASTWEST, cluster.name, params={})
             return
         pods = cluster.pods()
         moved = pods[(pods["proxy"] == mesh.PROXY_ASM) & (pods["role"] == mesh.ROLE_SIDECAR)]
@@ -663,24 +757,21 @@ class CrossClusterGatewayFirst(ClusterCheck):
             evidence["pods_without_creation_time"] = undated
         if not crossnet:
             if moved.empty:
-                yield self.warn(cluster.name, "east-west gateway in use and no ASM cross-network gateway for this "
-                                "cluster yet: create it before moving the first workload to an ASM proxy",
-                                remediation=self.remediation, evidence=evidence)
+                yield self.report(self.MISSING, cluster.name, params={}, remediation=self.remediation,
+                                  evidence=evidence)
             else:
-                yield self.fail(cluster.name, f"{len(moved)} pod(s) already run ASM proxies but ASM has no "
-                                "cross-network gateway for this cluster: their cross-cluster calls have no path",
-                                remediation=self.remediation, evidence=evidence)
+                yield self.report(self.PODS_WITHOUT, cluster.name, params={"pods": len(moved)},
+                                  remediation=self.remediation, evidence=evidence)
             return
         gw_times = [mesh.parse_time(g.created) for g in crossnet]
         if any(t is None for t in gw_times):
-            yield self.unknown(cluster.name, "the cross-network IstioGateway has no readable creationTimestamp",
-                               evidence=evidence)
+            yield self.report(self.GATEWAY_UNDATED, cluster.name, params={}, evidence=evidence)
             return
         first_gw = min(t for t in gw_times if t is not None)
         evidence["cross_network_created"] = first_gw.isoformat()
         if moved.empty:
-            yield self.passed(cluster.name, f"ASM cross-network gateway exists (created {first_gw.isoformat()}); "
-                              "no workload on an ASM proxy yet", evidence=evidence)
+            yield self.report(self.READY_NO_POD, cluster.name, params={"created": first_gw.isoformat()},
+                              evidence=evidence)
             return
         early_mask = (times < pd.Timestamp(first_gw)).to_numpy()
         if early_mask.any():
@@ -689,15 +780,14 @@ class CrossClusterGatewayFirst(ClusterCheck):
                 early["namespace"], early["workload_kind"], early["workload_name"], strict=True)})
             evidence["pods_before_gateway"] = [f"{ns}/{pod} {t.isoformat()}" for ns, pod, t in zip(
                 early["namespace"][:20], early["name"][:20], early["_t"][:20], strict=True)]
-            yield self.fail(cluster.name, f"{len(early)} ASM-proxied pod(s) in {len(workloads)} workload(s) were "
-                            f"created before the cross-network gateway ({first_gw.isoformat()}); the first at "
-                            f"{early['_t'].iloc[0].isoformat()}",
-                            remediation="\n".join(mesh.restart_command(cluster.name, k, ns, n)
-                                                  for ns, k, n in workloads),
-                            evidence={**evidence, "workloads": [f"{k} {ns}/{n}" for ns, k, n in workloads]})
+            yield self.report(self.PODS_BEFORE, cluster.name,
+                              params={"pods": len(early), "workloads": len(workloads), "created": first_gw.isoformat(),
+                                      "first": early["_t"].iloc[0].isoformat()},
+                              remediation="\n".join(mesh.restart_command(cluster.name, k, ns, n)
+                                                    for ns, k, n in workloads),
+                              evidence={**evidence, "workloads": [f"{k} {ns}/{n}" for ns, k, n in workloads]})
         elif undated:
-            yield self.unknown(cluster.name, f"{undated} ASM-proxied pod(s) have no readable creation time",
-                               evidence=evidence)
+            yield self.report(self.PODS_UNDATED, cluster.name, params={"pods": undated}, evidence=evidence)
         else:
-            yield self.passed(cluster.name, f"ASM cross-network gateway created {first_gw.isoformat()}, before the "
-                              f"first ASM-proxied pod ({oldest.isoformat()})", evidence=evidence)
+            yield self.report(self.BEFORE_FIRST_POD, cluster.name,
+                              params={"created": first_gw.isoformat(), "oldest": oldest.isoformat()}, evidence=evidence)

@@ -24,12 +24,16 @@ from auditor.inventory import ClusterInventory
 from auditor.model import Finding, Gate, Outcome, Severity, Status
 
 NETWORK_LABEL = "topology.istio.io/network"
-HOW_TO_PROVIDE = ("pass --asm-mesh-id/--asm-region to read it from ASM, set asm.networks {<cluster>: <network>} "
+HOW_TO_PROVIDE = ("pass --asm-mesh-id/--asm-region to read it from ASM, set asm.networks (<cluster>: <network>) "
                   "in the config, or save the answer of "
                   "`aliyun servicemesh DescribeMeshMultiClusterNetwork --ServiceMeshId <mesh id>` as JSON and "
                   "point asm.multi_cluster_network at it (a snapshot may carry it in manifest.json asm_openapi)")
+# Templates filled with the finding's params (fields {network}, {cluster}).
 CONSOLE_STEP = ("ASM console > Cluster & workload management > Kubernetes clusters > network settings: set the "
                 "cluster's network to {network} (it must equal Istio's)")
+SWITCH_STEP = ("ASM console > the cluster's network settings: enable 'Access Through Cross-cluster Mesh Proxy' "
+               "for {cluster}")
+
 
 
 # ---------------------------------------------------------------- Istio's side
@@ -155,15 +159,57 @@ class NetworkConsistency(ClusterCheck):
                  "mesh proxy switch (EnableGateway) on.")
     remediation = ("Set each cluster's network in ASM to Istio's (ASM console, cluster network settings) and enable "
                    "access through the cross-cluster mesh proxy for clusters with an east-west gateway.")
-    outcomes = (
-        Outcome("AA1901", Status.PASS, "the cluster's network in ASM equals its Istio network"),
-        Outcome("AA1910", Status.FAIL,
-                "the cluster's network in ASM differs from Istio's, or the cross-cluster switch is off"),
-        Outcome("AA1920", Status.WARN, "network settings to confirm"),
-        Outcome("AA1930", Status.UNKNOWN,
-                "ASM's networks are not known (config or saved DescribeMeshMultiClusterNetwork answer)"),
-        Outcome("AA1940", Status.NOT_APPLICABLE, "Istio gives the cluster no network"),
-    )
+    SAME = Outcome("AA1901", Status.PASS, "the cluster's network in ASM equals its Istio network",
+                   message="network {network} in Istio and ASM")
+    SWITCH_ON = Outcome("AA1902", Status.PASS, "ASM's cross-cluster mesh proxy switch (EnableGateway) is on for the "
+                        "cluster that uses an east-west gateway",
+                        message="cross-cluster mesh proxy enabled (EnableGateway true, gateway {gateway})")
+    SWITCH_ON_BY_GATEWAY = Outcome("AA1903", Status.PASS, "ASM's cross-cluster mesh proxy is on: a cross-network "
+                                   "IstioGateway targets the cluster (EnableGateway itself not provided)",
+                                   message="cross-cluster mesh proxy on: ASM cross-network gateway {gateway} targets "
+                                           "this cluster (EnableGateway itself not provided)")
+    DIFFERENT = Outcome("AA1910", Status.FAIL, "the cluster's network in ASM differs from Istio's", fix=CONSOLE_STEP,
+                        message="ASM puts this cluster in network {asm_network}, Istio in {network}")
+    ASM_HAS_NONE = Outcome("AA1911", Status.FAIL, "ASM's network settings do not list the cluster (Istio gives it a "
+                           "network)", fix=CONSOLE_STEP,
+                           message="ASM has no network for this cluster (Istio: {network})")
+    SWITCH_OFF = Outcome("AA1912", Status.FAIL, "an east-west gateway is in use but ASM's cross-cluster mesh proxy "
+                         "switch (EnableGateway) is off for the cluster", fix=SWITCH_STEP,
+                         message="an east-west gateway is in use but ASM's cross-cluster mesh proxy is off for this "
+                                 "cluster (EnableGateway false)")
+    ASM_ONLY = Outcome("AA1920", Status.WARN, "Istio gives the cluster no network but ASM puts it in one: ASM proxies "
+                       "will treat its Istio sidecars as another network", Severity.MINOR,
+                       message="Istio gives this cluster no network (single network), ASM puts it in {asm_network}: "
+                               "ASM proxies will treat Istio sidecars here as another network")
+    ASM_UNKNOWN = Outcome("AA1930", Status.UNKNOWN,
+                          "ASM's networks are not known (config or saved DescribeMeshMultiClusterNetwork answer)",
+                          fix=HOW_TO_PROVIDE,
+                          message="Istio network {network}; ASM's network for {cluster} is not known: "
+                                  + HOW_TO_PROVIDE)
+    ISTIO_UNKNOWN = Outcome("AA1931", Status.UNKNOWN, "an east-west gateway is in use but Istio's network for the "
+                            "cluster was not found",
+                            message="an east-west gateway is in use but Istio's network for this cluster was not "
+                                    "found (label topology.istio.io/network on istio-system, injector global.network, "
+                                    "meshNetworks)")
+    CLUSTER_ID_UNKNOWN = Outcome("AA1932", Status.UNKNOWN, "the ASM answer is keyed by cluster id and the cluster's "
+                                 "id is unknown",
+                                 fix="Set asm.cluster_ids in the config (or cluster_id in the snapshot manifest).",
+                                 message="Istio network {network}; the ASM answer is keyed by cluster id and the id of "
+                                         "{cluster} is unknown: set asm.cluster_ids in the config (or cluster_id in "
+                                         "the snapshot manifest)")
+    SWITCH_UNKNOWN = Outcome("AA1933", Status.UNKNOWN, "an east-west gateway is in use and whether ASM's "
+                             "cross-cluster mesh proxy is on cannot be told (EnableGateway not provided, ASM "
+                             "IstioGateways not read)", fix=HOW_TO_PROVIDE,
+                             message="east-west gateway in use; EnableGateway is not known: " + HOW_TO_PROVIDE)
+    SWITCH_NOT_SEEN = Outcome("AA1934", Status.UNKNOWN, "an east-west gateway is in use, EnableGateway is not "
+                              "provided and no ASM cross-network IstioGateway targets the cluster", fix=HOW_TO_PROVIDE,
+                              message="east-west gateway in use; EnableGateway is not known and no ASM cross-network "
+                                      "IstioGateway targets this cluster: " + HOW_TO_PROVIDE)
+    NO_NETWORK = Outcome("AA1940", Status.NOT_APPLICABLE, "Istio gives the cluster no network",
+                         message="Istio gives this cluster no network (no topology.istio.io/network anywhere, no "
+                                 "east-west gateway)")
+    outcomes = (SAME, SWITCH_ON, SWITCH_ON_BY_GATEWAY, DIFFERENT, ASM_HAS_NONE, SWITCH_OFF, ASM_ONLY, ASM_UNKNOWN,
+                ISTIO_UNKNOWN, CLUSTER_ID_UNKNOWN, SWITCH_UNKNOWN, SWITCH_NOT_SEEN, NO_NETWORK)
     needs = (K.NAMESPACE, K.DEPLOYMENT, K.SERVICE)
     uses = (K.CONFIGMAP, K.GATEWAY)
     asm_needs = (K.ISTIO_GATEWAY_ASM,)
@@ -187,39 +233,32 @@ class NetworkConsistency(ClusterCheck):
         if len(distinct) > 1:
             evidence["istio_sources_disagree"] = distinct
         subject = {"kind": "Namespace", "name": "istio-system"}
-        step = CONSOLE_STEP.format(network=istio)
+        # A fix template (CONSOLE_STEP) is filled from these params as the remediation.
+        params = {"network": istio, "asm_network": asm_net, "cluster": cluster.name}
 
         if istio is None and not signals:
             if asm_net:
-                yield self.warn(cluster.name, f"Istio gives this cluster no network (single network), ASM puts it "
-                                f"in {asm_net}: ASM proxies will treat Istio sidecars here as another network",
-                                severity=Severity.MINOR, evidence=evidence, remediation=self.remediation, **subject)
+                yield self.report(self.ASM_ONLY, cluster.name, params=params, evidence=evidence,
+                                  remediation=self.remediation, **subject)
             else:
-                yield self.not_applicable(cluster.name, "Istio gives this cluster no network (no "
-                                          "topology.istio.io/network anywhere, no east-west gateway)",
-                                          evidence=evidence, **subject)
+                yield self.report(self.NO_NETWORK, cluster.name, params=params, evidence=evidence, **subject)
         elif istio is None:
-            yield self.unknown(cluster.name, "an east-west gateway is in use but Istio's network for this cluster "
-                               "was not found (label topology.istio.io/network on istio-system, injector "
-                               "global.network, meshNetworks)", evidence=evidence, **subject)
+            yield self.report(self.ISTIO_UNKNOWN, cluster.name, params=params, evidence=evidence, **subject)
         elif asm_entry is None or not asm_net:
             if settings.empty:
-                why = f"ASM's network for {cluster.name} is not known: {HOW_TO_PROVIDE}"
-                yield self.unknown(cluster.name, f"Istio network {istio}; {why}", evidence=evidence, **subject)
+                yield self.report(self.ASM_UNKNOWN, cluster.name, params=params, remediation=HOW_TO_PROVIDE,
+                                  evidence=evidence, **subject)
             elif settings.by_id and not cluster.cluster_id:
-                yield self.unknown(cluster.name, f"Istio network {istio}; the ASM answer is keyed by cluster id and "
-                                   f"the id of {cluster.name} is unknown: set asm.cluster_ids in the config "
-                                   "(or cluster_id in the snapshot manifest)",
-                                   evidence={**evidence, "asm_cluster_ids": sorted(settings.by_id)}, **subject)
+                yield self.report(self.CLUSTER_ID_UNKNOWN, cluster.name, params=params,
+                                  remediation=self.CLUSTER_ID_UNKNOWN.fix,
+                                  evidence={**evidence, "asm_cluster_ids": sorted(settings.by_id)}, **subject)
             else:
-                yield self.fail(cluster.name, f"ASM has no network for this cluster (Istio: {istio})",
-                                remediation=step, evidence={**evidence, "asm_cluster_ids": sorted(settings.by_id)},
-                                **subject)
+                yield self.report(self.ASM_HAS_NONE, cluster.name, params=params,
+                                  evidence={**evidence, "asm_cluster_ids": sorted(settings.by_id)}, **subject)
         elif asm_net == istio:
-            yield self.passed(cluster.name, f"network {istio} in Istio and ASM", evidence=evidence, **subject)
+            yield self.report(self.SAME, cluster.name, params=params, evidence=evidence, **subject)
         else:
-            yield self.fail(cluster.name, f"ASM puts this cluster in network {asm_net}, Istio in {istio}",
-                            remediation=step, evidence=evidence, **subject)
+            yield self.report(self.DIFFERENT, cluster.name, params=params, evidence=evidence, **subject)
 
         if signals:
             yield self._switch(cluster, ctx, asm_entry, evidence)
@@ -229,17 +268,13 @@ class NetworkConsistency(ClusterCheck):
         """The cross-cluster mesh proxy switch (EnableGateway), needed where an east-west gateway is used."""
         subject = {"kind": "MultiClusterNetwork", "name": cluster.cluster_id or cluster.name}
         enabled = (entry or {}).get("enable_gateway")
-        step = ("ASM console > the cluster's network settings: enable 'Access Through Cross-cluster Mesh Proxy' "
-                f"for {cluster.name}")
         if enabled is True:
-            return self.passed(cluster.name, "cross-cluster mesh proxy enabled (EnableGateway true, gateway "
-                               f"{entry.get('gateway_name') or '?'})", evidence=evidence, **subject)
-        if enabled is False:
-            return self.fail(cluster.name, "an east-west gateway is in use but ASM's cross-cluster mesh proxy is "
-                             "off for this cluster (EnableGateway false)", remediation=step, evidence=evidence,
-                             **subject)
+            return self.report(self.SWITCH_ON, cluster.name, params={"gateway": entry.get("gateway_name") or "?"},
+                               evidence=evidence, **subject)
+        if enabled is False:  # SWITCH_STEP, filled with the cluster, is the remediation
+            return self.report(self.SWITCH_OFF, cluster.name, params={"cluster": cluster.name}, evidence=evidence,
+                               **subject)
         # Not in the answer: a cross-network IstioGateway targeting the cluster shows the switch is on.
-        reason = "EnableGateway is not known"
         asm = ctx.inv.asm
         if asm is not None and asm.available(K.ISTIO_GATEWAY_ASM):
             deployed = {(g.namespace, g.name) for g in gateway_workloads(cluster, ctx.inv.rules, ctx.config.gateways)
@@ -248,10 +283,10 @@ class NetworkConsistency(ClusterCheck):
                 covers = gw.covers(cluster.cluster_id)
                 if gw.type == EASTWEST and (covers or (covers is None and (gw.namespace, gw.workload_name)
                                                        in deployed)):
-                    return self.passed(cluster.name, f"cross-cluster mesh proxy on: ASM cross-network gateway "
-                                       f"{gw.namespace}/{gw.name} targets this cluster (EnableGateway itself not "
-                                       "provided)", evidence={**evidence, "cross_network_gateway": gw.name},
-                                       **subject)
-            reason += " and no ASM cross-network IstioGateway targets this cluster"
-        return self.unknown(cluster.name, f"east-west gateway in use; {reason}: {HOW_TO_PROVIDE}",
-                            evidence=evidence, **subject)
+                    return self.report(self.SWITCH_ON_BY_GATEWAY, cluster.name,
+                                       params={"gateway": f"{gw.namespace}/{gw.name}"},
+                                       evidence={**evidence, "cross_network_gateway": gw.name}, **subject)
+            return self.report(self.SWITCH_NOT_SEEN, cluster.name, params={}, remediation=HOW_TO_PROVIDE,
+                               evidence=evidence, **subject)
+        return self.report(self.SWITCH_UNKNOWN, cluster.name, params={}, remediation=HOW_TO_PROVIDE,
+                           evidence=evidence, **subject)

@@ -84,22 +84,55 @@ class PurgePreview(ClusterCheck):
     remediation = ("Preview with `istioctl uninstall --purge --dry-run` (the installed Istio's istioctl); remove the "
                    "operator label from anything that must stay, import the rest into ASM first.")
     CLEAN = Outcome("AA2501", Status.PASS, "the purge deletes only Istio's own control-plane objects (listed); no "
-                    "stored object goes with a CRD")
-    ASM_OBJECT = Outcome("AA2510", Status.FAIL, "the purge would delete an object of ASM's (ASM label/annotation, "
-                         "owner, or stored under a purged CRD)")
+                    "stored object goes with a CRD",
+                    message="the purge deletes {count} object(s), all Istio's own ({by_kind}); no stored object goes "
+                            "with a CRD")
+    ASM_OBJECT = Outcome("AA2510", Status.FAIL, "the purge would delete an object of ASM's or of another owner that "
+                         "carries operator.istio.io/component (ASM label/annotation, owner)",
+                         message="{subject} carries operator.istio.io/component but is ASM's or another owner's "
+                                 "({owner}): the purge deletes it")
     NOT_ON_ASM = Outcome("AA2511", Status.FAIL, "a purged CRD takes stored objects with it that ASM's control "
-                         "plane does not hold yet")
+                         "plane does not hold yet",
+                         fix="Import them into ASM first (istio-config-imported), then audit again.",
+                         message="deleting CRD {crd} deletes {count} {kind} object(s) ASM's control plane does not "
+                                 "hold: {objects}")
+    ASM_OBJECT_UNDER_CRD = Outcome("AA2512", Status.FAIL, "a purged CRD takes objects of ASM's (or of another "
+                                   "owner) stored under it with it",
+                                   fix=f"Remove {COMPONENT_LABEL} from CRD {{crd}} before the purge so it stays",
+                                   message="deleting CRD {crd} deletes {count} {kind} object(s) of ASM's or of another "
+                                           "owner: {objects}")
     CASCADE = Outcome("AA2520", Status.WARN, "a purged CRD takes stored objects with it (all of them already on "
-                      "ASM): they are gone from this cluster afterwards", Severity.MAJOR)
+                      "ASM): they are gone from this cluster afterwards", Severity.MAJOR,
+                      message="the purge deletes {count} labelled object(s) and with their CRDs the stored objects "
+                              "{cascades} (all held by ASM's control plane)")
     HELM = Outcome("AA2521", Status.WARN, "Istio is installed with Helm here: `istioctl uninstall --purge` does "
-                   "not remove it; `helm uninstall` per release does", Severity.MAJOR)
-    CASCADE_UNREAD = Outcome("AA2530", Status.UNKNOWN, "what a purged CRD takes with it cannot be told: its "
-                             "objects (or ASM's copies) were not read")
+                   "not remove it; `helm uninstall` per release does", Severity.MAJOR,
+                   message="{count} Helm release(s) of Istio: {releases}; remove them with `helm uninstall` (the "
+                           "istiod releases last the base/CRD release), not with istioctl")
+    KIND_NOT_READ = Outcome("AA2530", Status.UNKNOWN, "what a purged CRD takes with it cannot be told: the auditor "
+                            "does not read the kind it defines",
+                            message="deleting CRD {crd} deletes every {kind} stored in the cluster; the auditor does "
+                                    "not read that kind")
     UNLABELLED = Outcome("AA2531", Status.UNKNOWN, "an istiod runs with neither istioctl/operator nor Helm labels: "
-                         "how it is removed cannot be told")
+                         "how it is removed cannot be told",
+                         fix="Delete it with the manifest it was applied from (`kubectl delete -f <manifest>`).",
+                         message="istiod carries neither operator.istio.io/component nor Helm's labels: `istioctl "
+                                 "uninstall --purge` leaves it, and how it was installed (kubectl apply of a "
+                                 "generated manifest?) cannot be told")
+    STORED_UNREAD = Outcome("AA2532", Status.UNKNOWN, "what a purged CRD takes with it cannot be told: the objects "
+                            "stored under it could not be read",
+                            message="deleting CRD {crd} deletes every {kind} stored in the cluster; they could not be "
+                                    "read: {reason}")
+    ASM_COPIES_UNREAD = Outcome("AA2533", Status.UNKNOWN, "a purged CRD takes stored objects with it and whether "
+                                "ASM's control plane holds them cannot be told (ASM's copies not read)",
+                                message="deleting CRD {crd} deletes {count} {kind} object(s) stored here; whether ASM "
+                                        "holds them cannot be told: {reason}")
     NO_ISTIO = Outcome("AA2540", Status.NOT_APPLICABLE, "nothing carries operator.istio.io/component or Helm's "
-                       "Istio labels and no istiod runs: the purge deletes nothing here")
-    outcomes = (CLEAN, ASM_OBJECT, NOT_ON_ASM, CASCADE, HELM, CASCADE_UNREAD, UNLABELLED, NO_ISTIO)
+                       "Istio labels and no istiod runs: the purge deletes nothing here",
+                       message="no object carries operator.istio.io/component or Helm's Istio labels and no istiod "
+                               "runs: `istioctl uninstall --purge` deletes nothing here")
+    outcomes = (CLEAN, ASM_OBJECT, NOT_ON_ASM, ASM_OBJECT_UNDER_CRD, CASCADE, HELM, KIND_NOT_READ, UNLABELLED,
+                STORED_UNREAD, ASM_COPIES_UNREAD, NO_ISTIO)
     needs = PRUNED_KINDS
     uses = (*K.ISTIO_API_KINDS, *K.GATEWAY_API_KINDS, K.ISTIOOPERATOR)
 
@@ -124,34 +157,29 @@ class PurgePreview(ClusterCheck):
         if helm_releases:
             commands = [f"helm --kubeconfig={mesh.kubeconfig_var(cluster.name)} uninstall {mesh.sh(release)} "
                         f"{mesh.ns_flag(ns)}" for release, ns in sorted(helm_releases)]
-            yield self.report(self.HELM, cluster.name, f"{len(helm_releases)} Helm release(s) of Istio: "
-                              f"{', '.join(f'{r} ({ns})' for r, ns in sorted(helm_releases))}; remove them with "
-                              "`helm uninstall` (the istiod releases last the base/CRD release), not with istioctl",
+            releases = ", ".join(f"{r} ({ns})" for r, ns in sorted(helm_releases))
+            yield self.report(self.HELM, cluster.name, params={"count": len(helm_releases), "releases": releases},
                               remediation="\n".join(commands),
                               evidence={**evidence_base, "releases": {f"{ns}/{r}": subjects[:20] for (r, ns), subjects
                                                                       in sorted(helm_releases.items())}})
         unlabelled = [d for d in istiods if not mesh.istio_installed(_meta(d))]
         for dep in unlabelled:
             meta = _meta(dep)
-            yield self.report(self.UNLABELLED, cluster.name, "istiod carries neither operator.istio.io/component nor "
-                              "Helm's labels: `istioctl uninstall --purge` leaves it, and how it was installed "
-                              "(kubectl apply of a generated manifest?) cannot be told",
-                              kind="Deployment", namespace=meta.get("namespace", ""), name=meta.get("name", ""),
-                              remediation="Delete it with the manifest it was applied from "
-                                          "(`kubectl delete -f <manifest>`).", evidence=evidence_base)
+            yield self.report(self.UNLABELLED, cluster.name, params={}, kind="Deployment",
+                              namespace=meta.get("namespace", ""), name=meta.get("name", ""),
+                              remediation=self.UNLABELLED.fix, evidence=evidence_base)
         if not labelled:
             if not helm_releases and not unlabelled:
-                yield self.report(self.NO_ISTIO, cluster.name, "no object carries operator.istio.io/component or "
-                                  "Helm's Istio labels and no istiod runs: `istioctl uninstall --purge` deletes "
-                                  "nothing here", evidence=evidence_base)
+                yield self.report(self.NO_ISTIO, cluster.name, params={}, evidence=evidence_base)
             return
         yield from self._purge(cluster, ctx, labelled, evidence_base)
 
     def _purge(self, cluster: ClusterInventory, ctx: Context, labelled: list[tuple[str, dict[str, Any]]],
                evidence_base: dict[str, Any]) -> Iterator[Finding]:
         exact, version = istioctl_version(cluster)
+        # Which istioctl to run belongs to the command: its version, or why one version cannot be named.
         command = (f"istioctl --kubeconfig={mesh.kubeconfig_var(cluster.name)} uninstall --purge --dry-run"
-                   + (f"  # istioctl {exact}" if exact else ""))
+                   + (f"  # istioctl {exact}" if exact else f"\n# {version}"))
         listing = sorted(_subject(kind, _meta(obj)) for kind, obj in labelled)
         evidence = {**evidence_base, "deleted": listing[:50], "deleted_count": len(listing),
                     "by_kind": dict(sorted(Counter(kind for kind, _ in labelled).items())), "istioctl": version}
@@ -161,9 +189,8 @@ class PurgePreview(ClusterCheck):
             owner = mesh.asm_owned(meta)
             if owner and not (kind == "Pod" and owner.startswith("owned by")):  # pods are owned by their workload
                 problems += 1
-                yield self.report(self.ASM_OBJECT, cluster.name, f"{_subject(kind, meta)} carries "
-                                  f"operator.istio.io/component but is ASM's or another owner's ({owner}): "
-                                  "the purge deletes it",
+                yield self.report(self.ASM_OBJECT, cluster.name,
+                                  params={"subject": _subject(kind, meta), "owner": owner},
                                   kind=kind, namespace=meta.get("namespace", ""), name=meta.get("name", ""),
                                   remediation=f"kubectl --kubeconfig={mesh.kubeconfig_var(cluster.name)}"
                                               f" label {mesh.sh(kind.lower() + '/' + meta.get('name', ''))}"
@@ -183,13 +210,13 @@ class PurgePreview(ClusterCheck):
         if problems:
             return
         if cascades:
-            yield self.report(self.CASCADE, cluster.name, f"the purge deletes {len(listing)} labelled object(s) and "
-                              f"with their CRDs the stored objects {'; '.join(cascades)} (all held by ASM's control "
-                              f"plane); {version}", remediation=command, evidence={**evidence, "cascade": cascades})
+            yield self.report(self.CASCADE, cluster.name,
+                              params={"count": len(listing), "cascades": "; ".join(cascades)}, remediation=command,
+                              evidence={**evidence, "cascade": cascades})
             return
-        yield self.report(self.CLEAN, cluster.name, f"the purge deletes {len(listing)} object(s), all Istio's own "
-                          f"({', '.join(f'{n} {k}' for k, n in evidence['by_kind'].items())}); no stored object goes "
-                          f"with a CRD; {version}", remediation=command, evidence=evidence)
+        yield self.report(self.CLEAN, cluster.name, params={
+            "count": len(listing), "by_kind": ", ".join(f"{n} {k}" for k, n in evidence["by_kind"].items())},
+            remediation=command, evidence=evidence)
 
     def _cascade(self, cluster: ClusterInventory, ctx: Context, crd: dict[str, Any],
                  evidence_base: dict[str, Any]) -> tuple[Finding | None, str]:
@@ -197,16 +224,15 @@ class PurgePreview(ClusterCheck):
         name = _meta(crd).get("name", "")
         label, kind = crd_kind(crd)
         where = {"kind": "CustomResourceDefinition", "name": name}
+        params: dict[str, Any] = {"crd": name, "kind": label}
         if kind is None:
-            return self.report(self.CASCADE_UNREAD, cluster.name, f"deleting CRD {name} deletes every {label} "
-                               "stored in the cluster; the auditor does not read that kind",
+            return self.report(self.KIND_NOT_READ, cluster.name, params=params,
                                remediation=f"kubectl --kubeconfig={mesh.kubeconfig_var(cluster.name)} get "
                                            f"{mesh.sh(name)} -A", evidence=evidence_base, **where), ""
         try:
             stored = cluster.objects(kind)
         except EvidenceUnavailable as exc:
-            return self.report(self.CASCADE_UNREAD, cluster.name, f"deleting CRD {name} deletes every {label} "
-                               f"stored in the cluster; they could not be read: {exc.reason}",
+            return self.report(self.STORED_UNREAD, cluster.name, params={**params, "reason": exc.reason},
                                evidence=evidence_base, **where), ""
         if not stored:
             return None, ""
@@ -214,22 +240,22 @@ class PurgePreview(ClusterCheck):
         asm_objects = [f"{s} ({why})" for s, o in zip(subjects, stored, strict=True)
                        if (why := mesh.asm_owned(_meta(o)))]
         if asm_objects:
-            return self.report(self.ASM_OBJECT, cluster.name, f"deleting CRD {name} deletes {len(asm_objects)} "
-                               f"{label} object(s) of ASM's or of another owner: {', '.join(asm_objects[:10])}",
-                               remediation=f"Remove {COMPONENT_LABEL} from CRD {name} before the purge so it stays",
+            # The fix template, filled with the CRD, is the remediation.
+            return self.report(self.ASM_OBJECT_UNDER_CRD, cluster.name,
+                               params={**params, "count": len(asm_objects), "objects": ", ".join(asm_objects[:10])},
                                evidence={**evidence_base, "asm_objects": asm_objects[:50]}, **where), ""
         try:
             held = {(_meta(o).get("namespace", ""), _meta(o).get("name", ""))
                     for o in ctx.inv.require_asm().objects(kind)}
         except EvidenceUnavailable as exc:
-            return self.report(self.CASCADE_UNREAD, cluster.name, f"deleting CRD {name} deletes {len(stored)} "
-                               f"{label} object(s) stored here; whether ASM holds them cannot be told: {exc.reason}",
+            return self.report(self.ASM_COPIES_UNREAD, cluster.name,
+                               params={**params, "count": len(stored), "reason": exc.reason},
                                evidence={**evidence_base, "stored": subjects[:50]}, **where), ""
         missing = [s for s, o in zip(subjects, stored, strict=True)
                    if (_meta(o).get("namespace", ""), _meta(o).get("name", "")) not in held]
         if missing:
-            return self.report(self.NOT_ON_ASM, cluster.name, f"deleting CRD {name} deletes {len(missing)} {label} "
-                               f"object(s) ASM's control plane does not hold: {', '.join(missing[:10])}",
-                               remediation="Import them into ASM first (istio-config-imported), then audit again.",
+            return self.report(self.NOT_ON_ASM, cluster.name,
+                               params={**params, "count": len(missing), "objects": ", ".join(missing[:10])},
+                               remediation=self.NOT_ON_ASM.fix,
                                evidence={**evidence_base, "not_on_asm": missing[:50]}, **where), ""
         return None, f"{len(stored)} {label}"

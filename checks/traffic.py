@@ -21,6 +21,8 @@ from auditor.gateways import (
     INGRESS,
     LOOKED_FOR,
     ROLE_UNKNOWN,
+    STRAY_GATEWAY,
+    STRAY_GATEWAY_FIX,
     GatewayWorkload,
     istio_gateways,
     stray_gateway_findings,
@@ -40,10 +42,19 @@ REMEDIATION = {
     EASTWEST: ("Cross-cluster traffic still crosses the Istio east-west gateway: enable ASM's cross-network "
                "gateway, move the remaining workloads to ASM proxies, then audit again after a full window."),
 }
-NO_PROMETHEUS = ("Pass --prometheus URL (config prometheus.url) of the Prometheus that scrapes the gateways, "
+NO_PROMETHEUS_FIX = ("Pass --prometheus URL (config prometheus.url) of the Prometheus that scrapes the gateways, "
                  "or audit a snapshot recorded with `asm-audit snapshot --prometheus URL`.")
 SCRAPE_HINT = ("Make sure Prometheus scrapes the gateway pods (istio_requests_total / istio_tcp_* with "
                "reporter=\"source\"), then audit again after a full window.")
+PROMETHEUS_ERROR_FIX = "Fix the Prometheus connection (URL, credentials, CA, timeout) and audit again."
+CLUSTER_LABEL_FIX = ("Map the cluster to its label value with prometheus.cluster_label_values ({cluster}: <value>) "
+                     "or set prometheus.cluster_label.")
+CLUSTER_LABEL_MISSING_FIX = ("Give the series the cluster label prometheus.cluster_label names (external_labels or "
+                             "relabelling) or query one Prometheus per cluster.")
+# Parts of the message templates below (one gateway's finding).
+GATEWAY = "Istio {gateway_type} gateway: "
+AS_OF = "(window {window} up to {query_time})"
+TRAFFIC_SEEN = "traffic in the last {window} up to {end}: {amounts}; last seen {last_seen}"
 
 
 def _count(value: float | None) -> str:
@@ -76,16 +87,71 @@ class IstioGatewayTraffic(ClusterCheck):
                  "lost. Only Prometheus can prove that nothing flowed over a window: series present for the "
                  "whole window with zero increase. No series is no proof.")
     remediation = "Move the remaining traffic to the ASM gateways, then audit again after a full window."
-    outcomes = (
-        Outcome("AA1501", Status.PASS,
-                "Prometheus proves zero traffic through the Istio gateway over the whole window"),
-        Outcome("AA1510", Status.FAIL, "traffic still crosses the Istio gateway in the window"),
-        Outcome("AA1530", Status.UNKNOWN,
-                "no proof either way: no Prometheus, no series, a partial window, an answer that is not a number"),
-        Outcome("AA1531", Status.UNKNOWN, "pods run Istio's proxy as a gateway (`proxy router`) but no gateway "
-                "Deployment or DaemonSet explains them: their traffic is not measured"),
-        Outcome("AA1540", Status.NOT_APPLICABLE, "no Istio gateway in the cluster (what was looked for is named)"),
-    )
+    PASS = Outcome("AA1501", Status.PASS,
+                   "Prometheus proves zero traffic through the Istio gateway over the whole window",
+                   message=GATEWAY + "no traffic in the last {window} up to {end}: series present from {first} to "
+                           "{last} with zero increase ({families})")
+    TRAFFIC = Outcome("AA1510", Status.FAIL, "traffic still crosses the Istio gateway in the window",
+                      message=GATEWAY + TRAFFIC_SEEN)
+    TRAFFIC_ALL_CLUSTERS = Outcome(
+        "AA1511", Status.FAIL, "traffic crosses an Istio gateway of this name in the window; the series carry no "
+        "cluster label, so the numbers may come from another audited cluster's gateway of the same name",
+        fix=CLUSTER_LABEL_MISSING_FIX,
+        message=GATEWAY + TRAFFIC_SEEN + "; the series carry no {label!r} label, so these numbers cover every audited "
+                "cluster's {namespace}/{name}")
+    TRAFFIC_NEW_SERIES_UNCOUNTED = Outcome(
+        "AA1512", Status.FAIL, "traffic still crosses the Istio gateway in the window; more was counted by series "
+        "first seen inside the window, which are left out because Prometheus has no data at the window's start",
+        message=GATEWAY + TRAFFIC_SEEN + " (plus {uncounted} counted by series first seen inside the window, not "
+                "included: Prometheus has no data for the gateway at the window's start)")
+    NO_PROMETHEUS = Outcome("AA1530", Status.UNKNOWN, "no Prometheus configured (and none recorded in the "
+                            "snapshot): no proof of zero traffic", fix=NO_PROMETHEUS_FIX,
+                            message=GATEWAY + "no Prometheus configured, so no proof of zero traffic")
+    STRAY = Outcome("AA1531", Status.UNKNOWN, "pods run Istio's proxy as a gateway (`proxy router`) but no gateway "
+                    "Deployment or DaemonSet explains them: their traffic is not measured", fix=STRAY_GATEWAY_FIX,
+                    message=STRAY_GATEWAY + "their traffic is not measured")
+    NOT_RECORDED = Outcome("AA1532", Status.UNKNOWN, "the recorded Prometheus data (snapshot) holds nothing for "
+                           "this gateway", fix=NO_PROMETHEUS_FIX,
+                           message=GATEWAY + "not in the recorded Prometheus data " + AS_OF)
+    PROMETHEUS_ERROR = Outcome("AA1533", Status.UNKNOWN, "Prometheus could not answer (unreachable, refused, "
+                               "HTTP or query error)", fix=PROMETHEUS_ERROR_FIX,
+                               message=GATEWAY + "Prometheus could not answer: {error}")
+    ANSWER_NOT_EVIDENCE = Outcome("AA1534", Status.UNKNOWN, "Prometheus answered, but not with finite numbers "
+                                  "(NaN, Inf, text, a negative increase, the wrong result type, or empty answers "
+                                  "where a counter's increase was asked): an answer that is not a number is not zero",
+                                  fix=SCRAPE_HINT,
+                                  message=GATEWAY + "Prometheus' answer is not evidence: {problem} " + AS_OF)
+    NO_SERIES = Outcome("AA1535", Status.UNKNOWN, "Prometheus has no request or TCP series of the gateway: absent "
+                        "series prove nothing (not scraped, renamed, or idle since its pods started)",
+                        fix=SCRAPE_HINT,
+                        message=GATEWAY + "no request or TCP series in Prometheus " + AS_OF + "; absent series prove "
+                                "nothing (not scraped, renamed, or no traffic since the pods started)")
+    OTHER_CLUSTER_LABEL = Outcome(
+        "AA1536", Status.UNKNOWN, "the gateway's series carry other clusters' label values only: the cluster is not "
+        "mapped to its label value", fix=CLUSTER_LABEL_FIX,
+        message=GATEWAY + "series exist only for {seen}, none for {label}={wanted!r} " + AS_OF)
+    NEW_SERIES_ONLY = Outcome(
+        "AA1537", Status.UNKNOWN, "the gateway's series first appear inside the window already counting: traffic "
+        "after a restart, or Prometheus began scraping then", fix=SCRAPE_HINT,
+        message=GATEWAY + "series first seen at {first}, inside the window, already counting {counted}: either traffic "
+                "after a restart or Prometheus began scraping then " + AS_OF)
+    PARTIAL_WINDOW = Outcome(
+        "AA1538", Status.UNKNOWN, "zero increase, but the gateway's series do not cover the whole window",
+        fix=SCRAPE_HINT,
+        message=GATEWAY + "zero increase, but the series cover only {first}..{last}: the window {start}..{end} is not "
+                "fully covered")
+    ZERO_ALL_CLUSTERS = Outcome(
+        "AA1539", Status.UNKNOWN, "zero increase, but the series carry no cluster label: they do not prove that "
+        "this cluster's gateway was scraped", fix=CLUSTER_LABEL_MISSING_FIX,
+        message=GATEWAY + "zero increase " + AS_OF + "; the series carry no {label!r} label, so these numbers cover "
+                "every audited cluster's {namespace}/{name}; that does not prove this cluster's gateway was scraped")
+    NO_GATEWAY = Outcome("AA1540", Status.NOT_APPLICABLE,
+                         "no Istio gateway in the cluster (what was looked for is named)",
+                         message=f"no Istio gateway in this cluster (looked for {LOOKED_FOR}); ASM gateways are not "
+                                 "counted")
+    outcomes = (PASS, TRAFFIC, TRAFFIC_ALL_CLUSTERS, TRAFFIC_NEW_SERIES_UNCOUNTED, NO_PROMETHEUS, STRAY, NOT_RECORDED,
+                PROMETHEUS_ERROR, ANSWER_NOT_EVIDENCE, NO_SERIES, OTHER_CLUSTER_LABEL, NEW_SERIES_ONLY, PARTIAL_WINDOW,
+                ZERO_ALL_CLUSTERS, NO_GATEWAY)
     needs = (K.DEPLOYMENT,)
     uses = (K.POD, K.REPLICASET)   # to explain missing series by gateway pods started inside the window
     needs_traffic = True
@@ -93,12 +159,10 @@ class IstioGatewayTraffic(ClusterCheck):
     def check_cluster(self, cluster: ClusterInventory, ctx: Context) -> Iterable[Finding]:
         config: Config = ctx.config
         gateways = istio_gateways(cluster, ctx.inv.rules, config.gateways)
-        stray = stray_gateway_findings(self, cluster, ctx.inv.rules, config.gateways, "AA1531",
-                                       "their traffic is not measured")
+        stray = stray_gateway_findings(self, cluster, ctx.inv.rules, config.gateways, self.STRAY)
         yield from stray
         if not gateways and not stray:
-            yield self.not_applicable(cluster.name, f"no Istio gateway in this cluster (looked for {LOOKED_FOR}); "
-                                      "ASM gateways are not counted")
+            yield self.report(self.NO_GATEWAY, cluster.name, params={})
             return
         traffic: TrafficData | None = ctx.inv.traffic if isinstance(ctx.inv.traffic, TrafficData) else None
         several = len(ctx.inv.data_planes) > 1
@@ -108,50 +172,47 @@ class IstioGatewayTraffic(ClusterCheck):
     # ------------------------------------------------------------ one gateway
     def _judge(self, cluster: ClusterInventory, gw: GatewayWorkload, traffic: TrafficData | None,
                several: bool) -> Finding:
-        kind = {"kind": gw.kind, "namespace": gw.namespace, "name": gw.name}
-        what = f"Istio {TYPE_NAMES.get(gw.type, gw.type)} gateway"
+        subject = {"kind": gw.kind, "namespace": gw.namespace, "name": gw.name}
+        params: dict[str, Any] = {"gateway_type": TYPE_NAMES.get(gw.type, gw.type)}
+
+        def gateway_finding(outcome: Outcome, evidence: dict[str, Any], explanation: str = "",
+                            **values: Any) -> Finding:
+            """A finding of this gateway; a fix without fields is its remediation, after what explains it."""
+            remediation = {"remediation": explanation + outcome.fix} if "{" not in outcome.fix else {}
+            return self.report(outcome, cluster.name, params={**params, **values}, evidence=evidence,
+                               **remediation, **subject)
+
         if traffic is None:
-            return self.unknown(cluster.name, f"{what}: no Prometheus configured, so no proof of zero traffic",
-                                remediation=NO_PROMETHEUS, evidence=_evidence(gw, None, None), **kind)
+            return gateway_finding(self.NO_PROMETHEUS, _evidence(gw, None, None))
         window = traffic.window
+        params.update(window=window, query_time=rfc3339(traffic.query_time))
         measured = traffic.find(cluster.name, gw.namespace, gw.name)
-        as_of = f"(window {window} up to {rfc3339(traffic.query_time)})"
         if measured is None:
-            return self.unknown(cluster.name, f"{what}: not in the recorded Prometheus data {as_of}",
-                                remediation=NO_PROMETHEUS, evidence=_evidence(gw, traffic, None), **kind)
+            return gateway_finding(self.NOT_RECORDED, _evidence(gw, traffic, None))
         evidence = _evidence(gw, traffic, measured)
         if measured.error:
-            return self.unknown(cluster.name, f"{what}: Prometheus could not answer: {measured.error}",
-                                remediation="Fix the Prometheus connection (URL, credentials, CA, timeout) "
-                                            "and audit again.", evidence=evidence, **kind)
+            return gateway_finding(self.PROMETHEUS_ERROR, evidence, error=measured.error)
         problem = measured.answer_problem()
         if problem:
-            return self.unknown(cluster.name, f"{what}: Prometheus' answer is not evidence: {problem} {as_of}",
-                                remediation=SCRAPE_HINT, evidence=evidence, **kind)
+            return gateway_finding(self.ANSWER_NOT_EVIDENCE, evidence, problem=problem)
         label = traffic.cluster_label
         scope = measured.scope
         if scope == "none":
-            return self.unknown(cluster.name, f"{what}: no request or TCP series in Prometheus {as_of}; "
-                                "absent series prove nothing (not scraped, renamed, or no traffic since the "
-                                f"pods started){_restarts(cluster, gw, traffic)}",
-                                remediation=SCRAPE_HINT, evidence=evidence, **kind)
+            return gateway_finding(self.NO_SERIES, evidence, _restarts(cluster, gw, traffic))
         if scope == "mismatch":
             seen = ", ".join(f"{label}={v!r}" for v in measured.clusters_seen)
-            return self.unknown(cluster.name, f"{what}: series exist only for {seen}, none for "
-                                f"{label}={measured.cluster_wanted or cluster.name!r} {as_of}",
-                                remediation=f"Map the cluster to its label value with prometheus.cluster_label_values"
-                                            f" (e.g. {{{cluster.name}: <value>}}) or set prometheus.cluster_label.",
-                                evidence=evidence, **kind)
-        shared = ""
-        if scope in ("unlabelled", "all") and several:
-            shared = (f"; the series carry no {label or 'cluster'!r} label, so these numbers cover every "
-                      f"audited cluster's {gw.namespace}/{gw.name}")
+            return gateway_finding(self.OTHER_CLUSTER_LABEL, evidence, seen=seen, label=label,
+                                   wanted=measured.cluster_wanted or cluster.name, cluster=cluster.name)
+        shared = scope in ("unlabelled", "all") and several
+        if shared:
+            params.update(label=label or "cluster", namespace=gw.namespace, name=gw.name)
 
         tolerance = max(MIN_TOLERANCE_S, 2 * window_steps(traffic.window_seconds)[0])
         start, end = traffic.window_start, traffic.query_time
         first, last = measured.series_from, measured.series_until
         from_start = first is not None and first <= start + tolerance
         to_end = last is not None and last >= end - tolerance
+        params.update(end=rfc3339(end))
 
         increases = {f: measured.increase(f) for f in ("requests", "connections", "bytes_sent", "bytes_received")}
         born = {f: measured.new_series(f) for f in increases}
@@ -163,54 +224,36 @@ class IstioGatewayTraffic(ClusterCheck):
             counted = born if from_start else dict.fromkeys(born, 0.0)
             numbers = _numbers(increases, counted)
             evidence.update(numbers)
-            seen = rfc3339(measured.last_seen)
-            extra = ""
-            if born_traffic and not from_start:
-                extra = (f" (plus {_count(_sum(*born.values()))} counted by series first seen inside the window, "
-                         "not included: Prometheus has no data for the gateway at the window's start)")
             amounts = [text for value, text in (
                 (numbers["requests"], f"{_count(numbers['requests'])} requests"),
                 (numbers["connections"], f"{_count(numbers['connections'])} TCP connections"),
                 (numbers["bytes"], f"{_bytes(numbers['bytes'])} TCP bytes")) if value is not None]
-            return self.fail(cluster.name,
-                             f"{what}: traffic in the last {window} up to {rfc3339(end)}: {', '.join(amounts)}; "
-                             f"last seen {seen or 'when its series first appeared'}{extra}{shared}",
-                             remediation=REMEDIATION.get(gw.type, self.remediation), evidence=evidence, **kind)
+            params.update(amounts=", ".join(amounts), last_seen=rfc3339(measured.last_seen) or "n/a")
+            remediation = REMEDIATION.get(gw.type, self.remediation)
+            uncounted = _sum(*born.values()) if born_traffic and not from_start else None
+            outcome = self.TRAFFIC
+            if shared:  # the numbers may not even be this cluster's: that says more than what was left out
+                outcome = self.TRAFFIC_ALL_CLUSTERS
+            elif uncounted is not None:
+                outcome, params["uncounted"] = self.TRAFFIC_NEW_SERIES_UNCOUNTED, _count(uncounted)
+            return self.report(outcome, cluster.name, params=params, remediation=remediation, evidence=evidence,
+                               **subject)
         if born_traffic:
-            return self.unknown(cluster.name,
-                                f"{what}: series first seen at {rfc3339(first)}, inside the window, already "
-                                f"counting {_count(_sum(*born.values()))}: either traffic after a restart or "
-                                f"Prometheus began scraping then {as_of}",
-                                remediation=SCRAPE_HINT, evidence=evidence, **kind)
+            return gateway_finding(self.NEW_SERIES_ONLY, evidence, first=rfc3339(first),
+                                   counted=_count(_sum(*born.values())))
         if not (from_start and to_end):
-            gap = []
-            if not from_start:
-                gap.append(f"begin only at {rfc3339(first)}")
-            if not to_end:
-                gap.append(f"end at {rfc3339(last)}")
-            return self.unknown(cluster.name,
-                                f"{what}: zero increase, but the series {' and '.join(gap)}: the window "
-                                f"{rfc3339(start)}..{rfc3339(end)} is not fully covered"
-                                f"{_restarts(cluster, gw, traffic)}",
-                                remediation=SCRAPE_HINT, evidence=evidence, **kind)
+            return gateway_finding(self.PARTIAL_WINDOW, evidence, _restarts(cluster, gw, traffic),
+                                   first=rfc3339(first) or "n/a", last=rfc3339(last) or "n/a", start=rfc3339(start))
         if shared:
-            return self.unknown(cluster.name,
-                                f"{what}: zero increase {as_of}{shared}; that does not prove this cluster's "
-                                "gateway was scraped",
-                                remediation=(f"Give the series a {label!r} label (external_labels or relabelling) "
-                                             "or query one Prometheus per cluster."),
-                                evidence=evidence, **kind)
+            return gateway_finding(self.ZERO_ALL_CLUSTERS, evidence)
         families = [f for f, v in increases.items() if v is not None]
         if not families:
             # Series exist, yet no counter's increase() gave a number: nothing shows a real 0.
-            return self.unknown(cluster.name, f"{what}: series present, but no request or TCP counter gave an "
-                                f"increase over the window (empty answers) {as_of}; an empty answer is not zero",
-                                remediation=SCRAPE_HINT, evidence=evidence, **kind)
+            return gateway_finding(self.ANSWER_NOT_EVIDENCE, evidence, problem="no request or TCP counter gave an "
+                                   "increase over the window (empty answers; an empty answer is not zero)")
         evidence.update(_numbers(increases, born))
-        return self.passed(cluster.name,
-                           f"{what}: no traffic in the last {window} up to {rfc3339(end)}: series present from "
-                           f"{rfc3339(first)} to {rfc3339(last)} with zero increase ({', '.join(families)})",
-                           evidence=evidence, **kind)
+        return gateway_finding(self.PASS, evidence, first=rfc3339(first), last=rfc3339(last),
+                               families=", ".join(families))
 
 
 def _numbers(increases: dict[str, float | None], born: dict[str, float | None]) -> dict[str, float | None]:
@@ -250,5 +293,5 @@ def _restarts(cluster: ClusterInventory, gw: GatewayWorkload, traffic: TrafficDa
             continue
     if not started:
         return ""
-    return (f"; {len(started)} gateway pod(s) started inside the window (latest {max(started)}): an idle "
-            "restarted gateway has no series until its first request")
+    return (f"{len(started)} gateway pod(s) started inside the window (latest {max(started)}): an idle restarted "
+            "gateway has no series until its first request. ")

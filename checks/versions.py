@@ -23,6 +23,20 @@ MIN_ASM_CROSS_CLUSTER = (1, 22)
 MAX_PROXY_LAG_MINORS = 1
 
 
+# Parts of message templates (istio-version's data-plane skew).
+UNTAGGED = "{untagged} proxy pod(s) run images without a version tag (not compared)"
+SKEWED_MESSAGE = ("{pods} Istio proxy pod(s) are outside the supported skew (istiod may be at most {max_lag} minor "
+                  "ahead, never behind)")
+SKEW_FIX = ("Restart the workloads on old proxies (kubectl rollout restart) so they are injected with their "
+            "revision's proxy before migrating.")
+# Parts of message templates (asm-version).
+EASTWEST_NEED = ("east-west gateway in use ({eastwest}): the cross-cluster mesh proxy that replaces it needs "
+                 "ASM >= {cross_cluster_min}")
+NO_SOURCE_FIX = ("pass --asm-mesh-id/--asm-region to read it from ASM, set asm.version (or "
+                 "asm.describe_service_mesh_detail with a saved DescribeServiceMeshDetail answer) in the config, or "
+                 "join a cluster so ASM's istiod-<rev> Service appears")
+
+
 def _fmt(version: tuple[int, int]) -> str:
     return f"{version[0]}.{version[1]}"
 
@@ -34,17 +48,23 @@ class KubernetesVersion(ClusterCheck):
     severity = Severity.BLOCKER
     rationale = "ASM only migrates clusters running Kubernetes 1.21 or later."
     remediation = "Upgrade the cluster to Kubernetes >= 1.21 (ACK: Clusters > Upgrade) before joining it to ASM."
-    outcomes = (
-        Outcome("AA0101", Status.PASS, "the cluster runs Kubernetes 1.21 or later"),
-        Outcome("AA0110", Status.FAIL, "the cluster runs Kubernetes older than 1.21"),
-        Outcome("AA0130", Status.UNKNOWN, "the Kubernetes version could not be read or parsed"),
-    )
+    SUPPORTED = Outcome("AA0101", Status.PASS, "the cluster runs Kubernetes 1.21 or later",
+                        message="Kubernetes {version} (>= 1.21), from {source}")
+    TOO_OLD = Outcome("AA0110", Status.FAIL, "the cluster runs Kubernetes older than 1.21",
+                      message="Kubernetes {version} is older than 1.21 (from {source})")
+    UNREAD = Outcome("AA0130", Status.UNKNOWN, "the Kubernetes version could not be read (/version did not answer)",
+                     message="Kubernetes version unknown: {reason}")
+    UNPARSED = Outcome("AA0131", Status.UNKNOWN, "the /version answer holds no readable version (gitVersion and "
+                       "major/minor are not versions)",
+                       message="cannot read a Kubernetes version from the /version answer (gitVersion {git_version}, "
+                               "major {major}, minor {minor})")
+    outcomes = (SUPPORTED, TOO_OLD, UNREAD, UNPARSED)
 
     def check_cluster(self, cluster: ClusterInventory, ctx: Context) -> Iterable[Finding]:
         if cluster.unreachable:
             raise EvidenceUnavailable(f"cluster unreachable: {cluster.unreachable}")
         if cluster.version_info is None:
-            yield self.unknown(cluster.name, f"Kubernetes version unknown: {cluster.version_error}")
+            yield self.report(self.UNREAD, cluster.name, params={"reason": cluster.version_error})
             return
         info = cluster.version_info
         git_version = info.get("gitVersion")
@@ -62,15 +82,16 @@ class KubernetesVersion(ClusterCheck):
             source = f"major/minor {info.get('major')}.{info.get('minor')} (gitVersion {raw!r} unreadable)"
         evidence["source"] = source
         if version is None:
-            yield self.unknown(cluster.name, f"cannot read a Kubernetes version from the /version answer "
-                               f"(gitVersion {raw!r}, major {info.get('major')!r}, minor {info.get('minor')!r})",
-                               evidence=evidence)
-        elif version.at_least(*MIN_KUBERNETES):
-            yield self.passed(cluster.name, f"Kubernetes {version.major}.{version.minor} (>= 1.21), from {source}",
-                              evidence=evidence)
+            yield self.report(self.UNPARSED, cluster.name, params={
+                "git_version": repr(raw), "major": repr(info.get("major")), "minor": repr(info.get("minor"))},
+                evidence=evidence)
         else:
-            yield self.fail(cluster.name, f"Kubernetes {version.major}.{version.minor} is older than 1.21 "
-                            f"(from {source})", evidence=evidence, remediation=self.remediation)
+            params = {"version": f"{version.major}.{version.minor}", "source": source}
+            if version.at_least(*MIN_KUBERNETES):
+                yield self.report(self.SUPPORTED, cluster.name, params=params, evidence=evidence)
+            else:
+                yield self.report(self.TOO_OLD, cluster.name, params=params, evidence=evidence,
+                                  remediation=self.remediation)
 
 
 class IstioVersion(ClusterCheck):
@@ -81,15 +102,31 @@ class IstioVersion(ClusterCheck):
     rationale = ("ASM migrates self-built Istio 1.10 or later, every revision of it; proxies more than one minor "
                  "behind (or ahead of) their istiod are outside Istio's supported skew during the move.")
     remediation = "Upgrade Istio to >= 1.10 with istioctl upgrade (revision by revision) before migrating."
-    outcomes = (
-        Outcome("AA0201", Status.PASS,
-                "every istiod revision is Istio 1.10 or later and proxies are within the supported skew"),
-        Outcome("AA0210", Status.FAIL, "an istiod revision is older than Istio 1.10"),
-        Outcome("AA0220", Status.WARN, "data-plane proxies are outside Istio's supported version skew of their istiod"),
-        Outcome("AA0230", Status.UNKNOWN,
-                "an istiod's version cannot be read (digest, `latest`), or Istio proxies run without a local istiod"),
-        Outcome("AA0240", Status.NOT_APPLICABLE, "no istiod Deployment and no pod running Istio's proxy"),
-    )
+    REVISION_SUPPORTED = Outcome("AA0201", Status.PASS, "an istiod revision runs Istio 1.10 or later",
+                                 message="istiod revision {revision} runs Istio {version} (from {source})")
+    SKEW_SUPPORTED = Outcome("AA0202", Status.PASS, "the Istio proxies are within the supported skew of their istiod",
+                             message="{pods} Istio proxy pod(s) within the supported skew of their istiod")
+    SKEW_SUPPORTED_SOME_UNTAGGED = Outcome(
+        "AA0203", Status.PASS, "the Istio proxies compared are within the supported skew of their istiod; some run "
+        "images without a version tag (not compared)",
+        message="{pods} Istio proxy pod(s) within the supported skew of their istiod; " + UNTAGGED)
+    REVISION_TOO_OLD = Outcome("AA0210", Status.FAIL, "an istiod revision is older than Istio 1.10",
+                               message="istiod revision {revision} runs Istio {version} (< 1.10)")
+    SKEWED = Outcome("AA0220", Status.WARN, "data-plane proxies are outside Istio's supported version skew of their "
+                     "istiod", Severity.MINOR, fix=SKEW_FIX, message=SKEWED_MESSAGE)
+    SKEWED_SOME_UNTAGGED = Outcome("AA0221", Status.WARN, "data-plane proxies are outside Istio's supported version "
+                                   "skew of their istiod; some run images without a version tag (not compared)",
+                                   Severity.MINOR, fix=SKEW_FIX, message=SKEWED_MESSAGE + "; " + UNTAGGED)
+    REVISION_UNREAD = Outcome("AA0230", Status.UNKNOWN,
+                              "an istiod's version cannot be read (digest, `latest`), or Istio proxies run without a "
+                              "local istiod", message="istiod revision {revision}: version unknown ({reason})")
+    SKEW_PODS_UNREAD = Outcome("AA0231", Status.UNKNOWN, "data-plane skew unknown: the pods could not be read",
+                               Severity.MINOR, message="data-plane skew unknown: pods not readable ({reason})")
+    SKEW_ALL_UNTAGGED = Outcome("AA0232", Status.UNKNOWN, "data-plane skew unknown: every Istio proxy image lacks a "
+                                "version tag", Severity.MINOR, message="data-plane skew unknown; " + UNTAGGED)
+    NO_ISTIO = Outcome("AA0240", Status.NOT_APPLICABLE, "no istiod Deployment and no pod running Istio's proxy")
+    outcomes = (REVISION_SUPPORTED, SKEW_SUPPORTED, SKEW_SUPPORTED_SOME_UNTAGGED, REVISION_TOO_OLD, SKEWED,
+                SKEWED_SOME_UNTAGGED, REVISION_UNREAD, SKEW_PODS_UNREAD, SKEW_ALL_UNTAGGED, NO_ISTIO)
     needs = (K.DEPLOYMENT,)
     uses = (K.POD,)
 
@@ -106,16 +143,16 @@ class IstioVersion(ClusterCheck):
             common = {"kind": "Deployment", "namespace": meta.get("namespace", ""), "name": meta["name"],
                       "evidence": {"revision": revision, "source": source, "labels": meta.get("labels") or {}}}
             if version is None:
-                yield self.unknown(cluster.name, f"istiod revision {revision}: version unknown ({source})",
-                                   **common)
+                yield self.report(self.REVISION_UNREAD, cluster.name, params={"revision": revision, "reason": source},
+                                  **common)
                 continue
             by_revision[revision] = version
+            params = {"revision": revision, "version": str(version), "source": source}
             if version.at_least(*MIN_ISTIO):
-                yield self.passed(cluster.name, f"istiod revision {revision} runs Istio {version} (from {source})",
-                                  **common)
+                yield self.report(self.REVISION_SUPPORTED, cluster.name, params=params, **common)
             else:
-                yield self.fail(cluster.name, f"istiod revision {revision} runs Istio {version} (< 1.10)",
-                                remediation=self.remediation, **common)
+                yield self.report(self.REVISION_TOO_OLD, cluster.name, params=params, remediation=self.remediation,
+                                  **common)
         if by_revision:
             yield from self._skew(cluster, by_revision)
 
@@ -124,8 +161,7 @@ class IstioVersion(ClusterCheck):
         if not cluster.available(K.POD):
             # The revisions were judged; only the data-plane half is missing, and it says so.
             reason = cluster.errors.get(K.POD.key) or "not collected"
-            yield self.unknown(cluster.name, f"data-plane skew unknown: pods not readable ({reason})",
-                               severity=Severity.MINOR)
+            yield self.report(self.SKEW_PODS_UNREAD, cluster.name, params={"reason": reason})
             return
         pods = cluster.pods()
         proxies = pods[(pods["proxy"] == mesh.PROXY_ISTIO) & pods["phase"].isin(ACTIVE_PHASES)]
@@ -156,21 +192,16 @@ class IstioVersion(ClusterCheck):
                                "problem": "ahead of istiod" if lag < 0 else f"{lag} minor versions behind"})
         evidence = {"skewed": skewed, "unpinned_images": unpinned, "unmatched_revisions": unmatched,
                     "compared_pods": compared}
-        note = (f"; {sum(unpinned.values())} proxy pod(s) run images without a version tag (not compared)"
-                if unpinned else "")
+        params = {"untagged": sum(unpinned.values())}
         if skewed:
-            pods_skewed = sum(s["pods"] for s in skewed)
-            yield self.warn(cluster.name, f"{pods_skewed} Istio proxy pod(s) are outside the supported skew "
-                            f"(istiod may be at most {MAX_PROXY_LAG_MINORS} minor ahead, never behind){note}",
-                            severity=Severity.MINOR, evidence=evidence,
-                            remediation="Restart the workloads on old proxies (kubectl rollout restart) so they "
-                                        "are injected with their revision's proxy before migrating.")
+            params.update(pods=sum(s["pods"] for s in skewed), max_lag=MAX_PROXY_LAG_MINORS)
+            yield self.report(self.SKEWED_SOME_UNTAGGED if unpinned else self.SKEWED, cluster.name, params=params,
+                              evidence=evidence, remediation=SKEW_FIX)
         elif compared:
-            yield self.passed(cluster.name, f"{compared} Istio proxy pod(s) within the supported skew of their "
-                              f"istiod{note}", evidence=evidence)
+            yield self.report(self.SKEW_SUPPORTED_SOME_UNTAGGED if unpinned else self.SKEW_SUPPORTED, cluster.name,
+                              params={**params, "pods": compared}, evidence=evidence)
         elif unpinned:
-            yield self.unknown(cluster.name, f"data-plane skew unknown{note}", severity=Severity.MINOR,
-                               evidence=evidence)
+            yield self.report(self.SKEW_ALL_UNTAGGED, cluster.name, params=params, evidence=evidence)
 
 
 def asm_version(ctx: Context) -> tuple[mesh.Version | None, str, str | None]:
@@ -220,13 +251,36 @@ class AsmVersion(Check):
     rationale = ("The migration needs an ASM instance of 1.24 or later (1.22 at least for the cross-cluster "
                  "mesh proxy that replaces Istio's east-west gateway).")
     remediation = "Create (or upgrade to) an ASM instance of version >= 1.24 for the migration."
-    outcomes = (
-        Outcome("AA0301", Status.PASS,
-                "the ASM instance is 1.24 or later (1.22 where the cross-cluster mesh proxy is needed)"),
-        Outcome("AA0310", Status.FAIL, "the ASM instance is older than the migration needs"),
-        Outcome("AA0330", Status.UNKNOWN,
-                "no source tells the ASM version (config, saved DescribeServiceMeshDetail, ASM's istiod Service)"),
-    )
+    SUPPORTED = Outcome("AA0301", Status.PASS, "the ASM instance is 1.24 or later",
+                        message="ASM {version} (>= 1.24), from {source}")
+    SUPPORTED_EASTWEST = Outcome("AA0302", Status.PASS, "the ASM instance is 1.24 or later, which also covers the "
+                                 "cross-cluster mesh proxy (>= 1.22) that replaces the east-west gateway in use",
+                                 message="ASM {version} (>= 1.24), from {source}; " + EASTWEST_NEED)
+    AT_LEAST = Outcome("AA0303", Status.PASS, "ASM's proxies run 1.24 or later, so the instance does too (the "
+                       "instance's own version was not read)",
+                       message="ASM proxies run {version}, so the instance is >= {version} (from ASM proxy image "
+                               "tags)")
+    AT_LEAST_EASTWEST = Outcome("AA0304", Status.PASS, "ASM's proxies run 1.24 or later, so the instance does too, "
+                                "which also covers the cross-cluster mesh proxy that replaces the east-west gateway",
+                                message="ASM proxies run {version}, so the instance is >= {version} (from ASM proxy "
+                                        "image tags); " + EASTWEST_NEED)
+    TOO_OLD = Outcome("AA0310", Status.FAIL, "the ASM instance is older than the migration needs",
+                      message="ASM {version} is older than 1.24 (from {source})")
+    TOO_OLD_EASTWEST = Outcome("AA0311", Status.FAIL, "the ASM instance is older than the migration needs; an "
+                               "east-west gateway is in use, whose replacement needs ASM 1.22 or later",
+                               message="ASM {version} is older than 1.24 (from {source}); " + EASTWEST_NEED)
+    NO_SOURCE = Outcome("AA0330", Status.UNKNOWN,
+                        "no source tells the ASM version (config, saved DescribeServiceMeshDetail, ASM's istiod "
+                        "Service)", fix=NO_SOURCE_FIX, message="ASM version unknown: " + NO_SOURCE_FIX)
+    NO_SOURCE_OLD_PROXIES = Outcome("AA0331", Status.UNKNOWN, "no source tells the ASM version, and ASM's proxies "
+                                    "run a version older than 1.24, which only bounds it from below",
+                                    fix=NO_SOURCE_FIX,
+                                    message="ASM version unknown: " + NO_SOURCE_FIX + "; ASM proxies run "
+                                            "{proxy_version}, which only bounds it from below")
+    UNPARSED = Outcome("AA0332", Status.UNKNOWN, "the ASM version given is not a version",
+                       message="cannot read a version from {raw} ({source})")
+    outcomes = (SUPPORTED, SUPPORTED_EASTWEST, AT_LEAST, AT_LEAST_EASTWEST, TOO_OLD, TOO_OLD_EASTWEST, NO_SOURCE,
+                NO_SOURCE_OLD_PROXIES, UNPARSED)
     uses = (K.SERVICE, K.POD, K.DEPLOYMENT, K.GATEWAY)
 
     def run(self, ctx: Context) -> Iterable[Finding]:
@@ -234,10 +288,9 @@ class AsmVersion(Check):
         version, source, raw = asm_version(ctx)
         eastwest = self._eastwest(ctx)
         evidence: dict[str, Any] = {"source": source, "raw": raw, "eastwest": eastwest}
-        need = ""
-        if eastwest:
-            need = (f"; east-west gateway in use ({'; '.join(eastwest[:3])}): the cross-cluster mesh proxy that "
-                    f"replaces it needs ASM >= {_fmt(MIN_ASM_CROSS_CLUSTER)}")
+        # With an east-west gateway a verdict also names what its replacement needs (an UNKNOWN only in evidence).
+        params: dict[str, Any] = {"eastwest": "; ".join(eastwest[:3]), "cross_cluster_min": _fmt(MIN_ASM_CROSS_CLUSTER),
+                                  "source": source}
         if raw is None:
             proxies = asm_proxy_versions(ctx)
             evidence["asm_proxy_images"] = proxies
@@ -245,21 +298,22 @@ class AsmVersion(Check):
             if parsed and max(parsed).at_least(*MIN_ASM):
                 # The control plane is never older than the proxies it injected.
                 evidence["source"] = "ASM proxy image tags (a lower bound of the instance version)"
-                yield self.passed(where, f"ASM proxies run {max(parsed)}, so the instance is >= {max(parsed)} "
-                                  f"(from ASM proxy image tags){need}", evidence=evidence)
-                return
-            seen = f"; ASM proxies run {max(parsed)}, which only bounds it from below" if parsed else ""
-            yield self.unknown(where, "ASM version unknown: pass --asm-mesh-id/--asm-region to read it from ASM, "
-                               "set asm.version (or asm.describe_service_mesh_detail with a saved "
-                               "DescribeServiceMeshDetail answer) in the config, or join a cluster so "
-                               f"ASM's istiod-<rev> Service appears{seen}{need}", evidence=evidence)
+                yield self.report(self.AT_LEAST_EASTWEST if eastwest else self.AT_LEAST, where,
+                                  params={**params, "version": str(max(parsed))}, evidence=evidence)
+            elif parsed:
+                yield self.report(self.NO_SOURCE_OLD_PROXIES, where, params={"proxy_version": str(max(parsed))},
+                                  remediation=NO_SOURCE_FIX, evidence=evidence)
+            else:
+                yield self.report(self.NO_SOURCE, where, params={}, remediation=NO_SOURCE_FIX, evidence=evidence)
         elif version is None:
-            yield self.unknown(where, f"cannot read a version from {raw!r} ({source}){need}", evidence=evidence)
+            yield self.report(self.UNPARSED, where, params={"raw": repr(raw), "source": source}, evidence=evidence)
         elif version.at_least(*MIN_ASM):
-            yield self.passed(where, f"ASM {version} (>= 1.24), from {source}{need}", evidence=evidence)
+            yield self.report(self.SUPPORTED_EASTWEST if eastwest else self.SUPPORTED, where,
+                              params={**params, "version": str(version)}, evidence=evidence)
         else:
-            yield self.fail(where, f"ASM {version} is older than 1.24 (from {source}){need}", evidence=evidence,
-                            remediation=self.remediation)
+            yield self.report(self.TOO_OLD_EASTWEST if eastwest else self.TOO_OLD, where,
+                              params={**params, "version": str(version)}, evidence=evidence,
+                              remediation=self.remediation)
 
     @staticmethod
     def _eastwest(ctx: Context) -> list[str]:

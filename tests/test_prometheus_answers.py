@@ -148,7 +148,7 @@ def test_the_double_gives_pass_for_a_real_zero(tmp_path: Path) -> None:
     with AnswerDouble(requests="0") as double:
         result = audit_with(root, double.url, NOW)
     row = gateway_finding(result)
-    assert row["status"] == "PASS", row["message"]
+    assert (row["status"], row["code"]) == ("PASS", "AA1501"), row["message"]
     assert row["evidence"]["requests"] == 0.0
 
 
@@ -159,8 +159,8 @@ def test_an_answer_that_is_not_a_number_is_unknown(case: str, tmp_path: Path) ->
     with AnswerDouble(**settings) as double:
         result = audit_with(root, double.url, NOW)
     row = gateway_finding(result)
-    assert row["status"] == "UNKNOWN", (case, row["status"], row["message"])
-    assert words in row["message"], row["message"]
+    assert (row["status"], row["code"]) == ("UNKNOWN", "AA1534"), (case, row["status"], row["message"])
+    assert words in row["message"], row["message"]  # what is wrong with the answer, quoted
     assert row["evidence"]["requests"] is None
     assert result.verdict.value == "INCOMPLETE" and result.exit_code == 3
 
@@ -174,7 +174,7 @@ def test_recorded_answers_are_validated_the_same_way(case: str, tmp_path: Path) 
     record = live.inventory.traffic.to_record()
     offline = audit_with(snapshot(tmp_path / "offline", {"prometheus": record}), None, NOW)
     live_row, offline_row = gateway_finding(live), gateway_finding(offline)
-    assert offline_row["status"] == "UNKNOWN" and words in offline_row["message"]
+    assert (offline_row["status"], offline_row["code"]) == ("UNKNOWN", "AA1534") and words in offline_row["message"]
     assert offline_row["message"] == live_row["message"]
     assert offline.exit_code == 3
 
@@ -194,7 +194,7 @@ def test_a_hand_made_recording_with_a_negative_zero_proof_is_unknown(tmp_path: P
     record["gateways"] = [gateway]
     result = audit_with(snapshot(tmp_path / "snap", {"prometheus": record}), None, NOW)
     row = gateway_finding(result)
-    assert row["status"] == "UNKNOWN" and "answer to 'requests' is -1" in row["message"]
+    assert (row["status"], row["code"]) == ("UNKNOWN", "AA1534") and "answer to 'requests' is -1" in row["message"]
     assert result.exit_code == 3
 
 
@@ -214,7 +214,7 @@ def real_prometheus(tmp_path_factory: pytest.TempPathFactory):
 def test_nan_from_a_real_prometheus_is_unknown(real_prometheus: PrometheusServer, tmp_path: Path) -> None:
     result = audit_with(snapshot(tmp_path / "snap"), real_prometheus.url, NOW)
     row = gateway_finding(result)
-    assert row["status"] == "UNKNOWN", row["message"]
+    assert (row["status"], row["code"]) == ("UNKNOWN", "AA1534"), row["message"]
     assert "answer to 'requests' is NaN" in row["message"]
     assert result.exit_code == 3
 

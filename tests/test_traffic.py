@@ -83,6 +83,13 @@ EXPECTED = {
     "elsewhere": "UNKNOWN", "nolabel": "PASS", "nolabel-busy": "FAIL", "multi": "FAIL", "trickle": "FAIL",
     "one": "FAIL", "born-one": "FAIL",
 }
+# Each scenario's declared outcome: traffic AA1510, proof of zero AA1501, and every UNKNOWN its own reason.
+EXPECTED_CODES = {
+    "busy": "AA1510", "before": "AA1501", "drained": "AA1501", "absent": "AA1535", "reset": "AA1510",
+    "eastwest": "AA1510", "longlived": "AA1510", "born": "AA1510", "late": "AA1537", "stopped": "AA1538",
+    "elsewhere": "AA1536", "nolabel": "AA1501", "nolabel-busy": "AA1510", "multi": "AA1510", "trickle": "AA1510",
+    "one": "AA1510", "born-one": "AA1510",
+}
 
 
 @pytest.fixture(scope="module")
@@ -96,6 +103,7 @@ def single(prom: Live, tmp_path_factory: pytest.TempPathFactory) -> dict[tuple[s
 def test_every_scenario_gets_its_status(single: dict) -> None:
     got = {ns: row["status"] for (_, ns), row in single.items()}
     assert got == EXPECTED
+    assert {ns: row["code"] for (_, ns), row in single.items()} == EXPECTED_CODES
     for row in single.values():
         assert set(row["evidence"]) == EVIDENCE_KEYS, row["namespace"]
         assert row["kind"] == "Deployment" and row["severity"] == "blocker" and row["gate"] == "uninstall"
@@ -103,7 +111,7 @@ def test_every_scenario_gets_its_status(single: dict) -> None:
 
 def test_fail_carries_the_numbers(single: dict, prom: Live) -> None:
     busy = single[("cluster-a", "busy")]
-    assert "864,000 requests" in busy["message"] and "last seen" in busy["message"]
+    assert busy["code"] == "AA1510" and "864,000 requests" in busy["message"]  # the numbers, formatted
     ev = busy["evidence"]
     assert ev["requests"] == pytest.approx(864_000, rel=0.002) and ev["connections"] is None and ev["bytes"] is None
     assert ev["window"] == "24h" and ev["gateway_type"] == "ingress"
@@ -146,27 +154,28 @@ def test_a_single_request_is_traffic(single: dict) -> None:
 
 def test_pass_needs_series_over_the_whole_window(single: dict, prom: Live) -> None:
     drained = single[("cluster-a", "drained")]
-    assert "zero increase" in drained["message"]
+    assert drained["code"] == "AA1501"
     assert drained["evidence"]["requests"] == 0 and drained["evidence"]["connections"] == 0
     assert drained["evidence"]["bytes"] == 0 and drained["evidence"]["last_seen"] is None
     before = single[("cluster-a", "before")]
     assert before["evidence"]["requests"] == 0 and all(v == 0 for _, v in before["evidence"]["series"])
     late = single[("cluster-a", "late")]
-    assert "first seen at" in late["message"] and late["evidence"]["requests"] is None
+    assert late["code"] == "AA1537" and late["evidence"]["requests"] is None
     stopped = single[("cluster-a", "stopped")]
     # The last sample is 3h before the end; presence lasts Prometheus' 5m lookback after it (backfilled data
     # has no staleness markers, which a live target that disappears gets at once).
     ends = [dt.datetime.fromtimestamp(prom.now - 3 * 3600 + m * 60, dt.UTC).strftime("%Y-%m-%dT%H:%M")
             for m in range(6)]
-    assert any("end at " + e in stopped["message"] for e in ends) and "not fully covered" in stopped["message"]
+    assert stopped["code"] == "AA1538" and any(e in stopped["message"] for e in ends)
 
 
 def test_no_series_is_never_pass(single: dict) -> None:
     absent = single[("cluster-a", "absent")]
-    assert "no request or TCP series" in absent["message"] and "prove nothing" in absent["message"]
+    assert (absent["status"], absent["code"]) == ("UNKNOWN", "AA1535")
     assert set(absent["evidence"]["promql"]) == {"series_from", "series_until"}
     elsewhere = single[("cluster-a", "elsewhere")]
-    assert "cluster='prod-hz'" in elsewhere["message"] and "cluster_label_values" in elsewhere["remediation"]
+    assert elsewhere["code"] == "AA1536" and "cluster='prod-hz'" in elsewhere["message"]
+    assert "cluster_label_values (cluster-a: <value>)" in elsewhere["remediation"]
 
 
 # ---------------------------------------------------------------- cluster labels
@@ -178,9 +187,9 @@ def test_two_clusters_told_apart_by_label(prom: Live, tmp_path: Path) -> None:
     assert got[("cluster-b", "multi")]["status"] == "PASS"
     for cluster in ("cluster-a", "cluster-b"):
         shared = got[(cluster, "nolabel")]
-        assert shared["status"] == "UNKNOWN" and "carry no 'cluster' label" in shared["message"]
+        assert (shared["status"], shared["code"]) == ("UNKNOWN", "AA1539")
         busy = got[(cluster, "nolabel-busy")]
-        assert busy["status"] == "FAIL" and "every audited cluster" in busy["message"]
+        assert (busy["status"], busy["code"]) == ("FAIL", "AA1511")
 
 
 def test_label_value_mapping(prom: Live, tmp_path: Path) -> None:
@@ -201,20 +210,21 @@ def test_asm_gateways_are_not_judged_and_restarts_explain_absence(prom: Live, tm
     got = rows(audit(root, prom.when, {"url": prom.url}))
     assert set(got) == {("cluster-a", "busy"), ("cluster-a", "absent")}
     assert got[("cluster-a", "busy")]["name"] == "istio-ingressgateway"
-    assert "2 gateway pod(s) started inside the window" in got[("cluster-a", "absent")]["message"]
+    absent = got[("cluster-a", "absent")]
+    assert absent["code"] == "AA1535" and absent["remediation"].startswith("2 gateway pod(s) started inside the window")
 
 
 def test_no_gateway_is_not_applicable(tmp_path: Path) -> None:
     root = write(tmp_path / "snap", {"cluster-a": list(f.deployment("cart"))})
     got = rows(audit(root, dt.datetime.now(dt.UTC)))
-    assert [r["status"] for r in got.values()] == ["NOT_APPLICABLE"]
+    assert [(r["status"], r["code"]) for r in got.values()] == [("NOT_APPLICABLE", "AA1540")]
 
 
 def test_no_prometheus_is_unknown(tmp_path: Path) -> None:
     root = write(tmp_path / "snap", {"cluster-a": scenario_gateways(["drained"])})
     result = audit(root, dt.datetime.now(dt.UTC))
     row = rows(result)[("cluster-a", "drained")]
-    assert row["status"] == "UNKNOWN" and "no Prometheus configured" in row["message"]
+    assert (row["status"], row["code"]) == ("UNKNOWN", "AA1530")
     assert "--prometheus" in row["remediation"] and row["evidence"]["requests"] is None
     assert result.verdict.value != "GO"
 
@@ -222,8 +232,8 @@ def test_no_prometheus_is_unknown(tmp_path: Path) -> None:
 def test_prometheus_down_is_unknown(prom: Live, tmp_path: Path) -> None:
     root = write(tmp_path / "snap", {"cluster-a": scenario_gateways(["drained", "busy"])})
     got = rows(audit(root, prom.when, {"url": closed_port_url(), "timeout": 2}))
-    assert {r["status"] for r in got.values()} == {"UNKNOWN"}
-    assert all("Connection refused" in r["message"] for r in got.values())
+    assert {(r["status"], r["code"]) for r in got.values()} == {("UNKNOWN", "AA1533")}
+    assert all("Connection refused" in r["message"] for r in got.values())  # Prometheus' own reason, quoted
 
 
 # ---------------------------------------------------------------- snapshots: the same finding offline
@@ -289,6 +299,43 @@ def test_bad_inputs_are_usage_errors(tmp_path: Path, capsys: pytest.CaptureFixtu
     (root / "prometheus.json").write_text("{not json")
     assert main(["run", "--snapshot", str(root), "--quiet", "--out", "-", "--format", "json"]) == 2
     assert "prometheus.json: malformed JSON" in capsys.readouterr().err
+
+
+# ---------------------------------------------------------------- recorded answers of rarer shapes
+RECORDED_AT = dt.datetime(2026, 11, 20, 9, 30, tzinfo=dt.UTC)
+
+
+def recorded_gateway(namespace: str, **answers: str) -> dict[str, Any]:
+    """One gateway's recorded answers (no cluster label): instant values by query name, the rest empty."""
+    at = RECORDED_AT.timestamp()
+    names = ["series_from", "series_until", "last_seen", "series", "tcp_series"] + [
+        f"{family}{suffix}" for family in ("requests", "connections", "bytes_sent", "bytes_received")
+        for suffix in ("", "_new_series")]
+    results = {name: [{"metric": {}, "value": [at, answers[name]]}] if name in answers else [] for name in names}
+    return {"cluster": "cluster-a", "namespace": namespace, "name": "istio-ingressgateway",
+            "gateway_type": "ingress", "cluster_label": "", "cluster_wanted": None, "cluster_value": None,
+            "error": None, "promql": {}, "results": results}
+
+
+def test_recorded_answers_give_outcomes_of_their_own(tmp_path: Path) -> None:
+    start, end = RECORDED_AT.timestamp() - 86_400, RECORDED_AT.timestamp()
+    gateways = {ns: gateway_deployment("istio-ingressgateway", ns, "ingress")
+                for ns in ("late-busy", "empty", "unrecorded")}
+    root = write(tmp_path / "snap", {"cluster-a": [o for objs in gateways.values() for o in objs]})
+    (root / "prometheus.json").write_text(json.dumps({
+        "format": RECORD_FORMAT, "format_version": 1, "url": "http://prometheus.monitoring:9090", "window": "24h",
+        "window_seconds": 86_400, "query_time": RECORDED_AT.strftime("%Y-%m-%dT%H:%M:%SZ"), "cluster_label": "",
+        "gateways": [
+            # scraped only from an hour before the end, yet counting: traffic, plus what new series saw
+            recorded_gateway("late-busy", series_from=str(end - 3600), series_until=str(end), requests="5",
+                             requests_new_series="7"),
+            # series over the whole window, but every increase() answer empty: not a zero
+            recorded_gateway("empty", series_from=str(start), series_until=str(end)),
+        ]}))
+    got = rows(audit(root, RECORDED_AT))
+    assert {ns: (r["status"], r["code"]) for (_, ns), r in got.items()} == {
+        "late-busy": ("FAIL", "AA1512"), "empty": ("UNKNOWN", "AA1534"), "unrecorded": ("UNKNOWN", "AA1532")}
+    assert got[("cluster-a", "late-busy")]["evidence"]["requests"] == 5  # the new series' 7 are not counted
 
 
 # ---------------------------------------------------------------- the demo

@@ -167,7 +167,7 @@ def test_gateway_of_unknown_role_is_still_judged(audit):
 def test_gateway_of_unknown_role_with_asm_gateways_asks_to_confirm(audit):
     asm = [f.migration_cr("Migrating"), f.istio_gateway_cr("ingressgateway", "ingress", cluster_ids=["c-a"])]
     a = audit({"cluster-a": cluster(*custom_gateway("gw-7", "edge", "gw-7"))}, "uninstall", asm=asm, config=IDS)
-    assert [(r["status"], r["severity"]) for r in a.rows(PRESENT)] == [("WARN", "major")]
+    assert [(r["status"], r["severity"], r["code"]) for r in a.rows(PRESENT)] == [("WARN", "major", "AA1723")]
 
 
 def test_gateway_api_deployment_is_an_istio_gateway(audit):

@@ -80,10 +80,15 @@ def test_gateway_type_spellings(raw, expected):
 CHECK_EW = "eastwest-gateway-options"
 
 
+def outcomes(a, check: str) -> list[tuple[str, str]]:
+    """(status, code) of each finding of one check, in order."""
+    return [(r["status"], r["code"]) for r in a.rows(check)]
+
+
 def test_eastwest_options_not_applicable_without_eastwest(audit):
     a = audit({"cluster-a": [ns_istio_system(), f.istiod(), *ingress()]}, "setup",
               asm=[f.migration_cr("Init")])
-    assert a.statuses(CHECK_EW) == ["NOT_APPLICABLE"]
+    assert outcomes(a, CHECK_EW) == [("NOT_APPLICABLE", "AA0840")]
 
 
 def test_eastwest_options_pass_reports_which_option(audit):
@@ -91,9 +96,9 @@ def test_eastwest_options_pass_reports_which_option(audit):
     a = audit({"cluster-a": [ns_istio_system(), f.istiod(), *eastwest()]}, "setup",
               asm=[f.migration_cr("Init", option=option)])
     (row,) = a.rows(CHECK_EW)
-    assert row["status"] == "PASS"
+    assert (row["status"], row["code"]) == ("PASS", "AA0801")
     assert row["evidence"]["advanced_option"] == option
-    assert option in row["message"]
+    assert option in row["message"]  # the option's name, as ASM spells it
 
 
 def test_eastwest_options_seed_patch_spelling_is_not_set(audit):
@@ -101,9 +106,9 @@ def test_eastwest_options_seed_patch_spelling_is_not_set(audit):
     a = audit({"cluster-a": [ns_istio_system(), f.istiod(), *eastwest()]}, "setup",
               asm=[f.migration_cr("Init", option="disableIstioSystemLabelReconciliation")])
     (row,) = a.rows(CHECK_EW)
-    assert row["status"] == "FAIL"
+    assert (row["status"], row["code"]) == ("FAIL", "AA0811")
     assert row["evidence"]["advanced_option"] is None
-    assert row["message"] == (
+    assert row["message"] == (  # the wording is the point: which spelling is set and which one ASM reads
         'east-west gateway in use: advanced option not set (spec.advancedOptions: '
         '{"disableIstioSystemLabelReconciliation": true}); spec.advancedOptions.disableIstioSystemLabelReconciliation '
         "(the seed's patch spelling) has no effect: ASM's API names the option stopIstioSystemInjectionDisabling")
@@ -114,13 +119,19 @@ def test_eastwest_options_seed_patch_spelling_is_not_set(audit):
 def test_eastwest_options_fail_on_label_and_missing_option(audit):
     a = audit({"cluster-a": [ns_istio_system(**{"istio-injection": "disabled"}), f.istiod(), *eastwest()]},
               "setup", asm=[f.migration_cr("Init")])
-    (row,) = a.rows(CHECK_EW)
-    assert row["status"] == "FAIL"
-    assert "istio-injection=disabled" in row["message"] and "advanced option not set" in row["message"]
-    assert "label ns istio-system istio-injection-" in row["remediation"]
-    assert '"stopIstioSystemInjectionDisabling":true' in row["remediation"]
-    assert row["remediation"].startswith(
+    # one FAIL per problem, each with its own command
+    option, label = a.rows(CHECK_EW)
+    assert outcomes(a, CHECK_EW) == [("FAIL", "AA0810"), ("FAIL", "AA0813")]
+    assert "istio-injection=disabled" in label["message"]  # the label's value as found
+    assert label["remediation"].endswith("label ns istio-system istio-injection-")
+    assert '"stopIstioSystemInjectionDisabling":true' in option["remediation"]
+    assert option["remediation"].startswith(
         "kubectl --kubeconfig=\"${ASM_KUBECONFIG:?}\" patch asmmigratefromistio default")
+
+
+def test_eastwest_options_fail_without_the_migration_resource(audit):
+    a = audit({"cluster-a": [ns_istio_system(), f.istiod(), *eastwest()]}, "setup", asm=[])
+    assert outcomes(a, CHECK_EW) == [("FAIL", "AA0812")]
 
 
 def test_eastwest_options_detects_service_and_gateway_signals(audit):
@@ -134,16 +145,16 @@ def test_eastwest_options_detects_service_and_gateway_signals(audit):
         a = audit({"cluster-a": [ns_istio_system(**{"istio-injection": "disable"}), *objects]}, "setup",
                   asm=[f.migration_cr("Init", option="stopIstioSystemInjectionDisabling")])
         (row,) = a.rows(CHECK_EW)
-        assert row["status"] == "FAIL", objects
+        assert (row["status"], row["code"]) == ("FAIL", "AA0813"), objects
         assert "istio-injection=disable" in row["message"]
 
 
 def test_eastwest_options_unknown_without_asm_but_label_fail_stays(audit):
     a = audit({"cluster-a": [ns_istio_system(), *eastwest()]}, "setup")
     (row,) = a.rows(CHECK_EW)
-    assert row["status"] == "UNKNOWN" and "ASM" in row["message"]
+    assert (row["status"], row["code"]) == ("UNKNOWN", "AA0830")
     a = audit({"cluster-a": [ns_istio_system(**{"istio-injection": "disabled"}), *eastwest()]}, "setup")
-    assert a.statuses(CHECK_EW) == ["FAIL"]
+    assert outcomes(a, CHECK_EW) == [("FAIL", "AA0813")]
 
 
 # ================================================================ egress-routes-to-asm
@@ -216,13 +227,14 @@ def test_egress_unknown_when_unreadable_or_weight_garbage(audit):
     a = audit({"cluster-a": [*egress_gateways()]}, "uninstall", asm=[],
               unreadable={"cluster-a": {K.VIRTUALSERVICE: "forbidden: cannot list virtualservices"}})
     (row,) = [r for r in a.rows(CHECK_EG) if r["cluster"] == "cluster-a"]
-    assert row["status"] == "UNKNOWN" and "forbidden" in row["message"]
+    assert row["status"] == "UNKNOWN" and "forbidden" in row["message"]  # the API server's reason, quoted
     vs = cnn_vs((ISTIO_EGRESS, "ninety"), (ASM_EGRESS, 1))
     a = audit({"cluster-a": [*egress_gateways(), vs]}, "uninstall", asm=[vs])
-    assert "UNKNOWN" in a.statuses(CHECK_EG)
+    assert outcomes(a, CHECK_EG) == [("UNKNOWN", "AA1631")]  # the ASM copy, same spec and verdict, not repeated
+    assert "weight 'ninety'" in a.rows(CHECK_EG)[0]["message"]  # the value as found
     # without the ASM control plane the data plane is still judged, the ASM side is UNKNOWN
     a = audit({"cluster-a": [*egress_gateways(), cnn_vs((ISTIO_EGRESS, 99), (ASM_EGRESS, 1))]}, "uninstall")
-    assert sorted(a.statuses(CHECK_EG)) == ["FAIL", "UNKNOWN"]
+    assert outcomes(a, CHECK_EG) == [("FAIL", "AA1610"), ("UNKNOWN", "AA1630")]
 
 
 # ================================================================ asm-gateways-present
@@ -249,16 +261,17 @@ def test_asm_gateways_fail_when_missing_or_for_another_cluster(audit):
     a = audit({"cluster-a": cluster}, "uninstall", config=IDS,
               asm=asm_side(f.istio_gateway_cr("ingressgateway-asm", "ingress", cluster_ids=["c-b"])))
     rows = a.by_name(CHECK_GW)
-    assert rows["istio-ingressgateway"]["status"] == "FAIL"
-    assert "clusterIds: [c-a]" in rows["istio-ingressgateway"]["remediation"]
-    assert rows["istio-egressgateway"]["status"] == "FAIL"
+    assert (rows["istio-ingressgateway"]["status"], rows["istio-ingressgateway"]["code"]) == ("FAIL", "AA1710")
+    assert "gatewayType: ingress and clusterIds: [c-a]" in rows["istio-ingressgateway"]["remediation"]
+    assert (rows["istio-egressgateway"]["status"], rows["istio-egressgateway"]["code"]) == ("FAIL", "AA1710")
 
 
 def test_asm_gateways_warn_when_declared_but_not_deployed(audit):
     a = audit({"cluster-a": ingress()}, "uninstall", config=IDS,
               asm=asm_side(f.istio_gateway_cr("ingressgateway-asm", "ingress", cluster_ids=["c-a"])))
     (row,) = a.rows(CHECK_GW)
-    assert row["status"] == "WARN" and "istio-ingressgateway-asm is not in this cluster" in row["message"]
+    assert (row["status"], row["code"], row["severity"]) == ("WARN", "AA1721", "minor")
+    assert "istio-system/istio-ingressgateway-asm" in row["message"]
 
 
 def test_asm_gateways_unknown_without_asm_or_cluster_id(audit):
@@ -266,8 +279,7 @@ def test_asm_gateways_unknown_without_asm_or_cluster_id(audit):
     assert a.statuses(CHECK_GW) == ["UNKNOWN"]
     a = audit({"cluster-a": ingress()}, "uninstall",
               asm=asm_side(f.istio_gateway_cr("ingressgateway-asm", "ingress", cluster_ids=["c-a"])))
-    (row,) = a.rows(CHECK_GW)
-    assert row["status"] == "UNKNOWN" and "asm.cluster_ids" in row["message"]
+    assert outcomes(a, CHECK_GW) == [("UNKNOWN", "AA1730")]
     # ... unless its istio-<name> Deployment in the cluster shows it targets it
     a = audit({"cluster-a": [*ingress(), *asm_ingress()]}, "uninstall",
               asm=asm_side(f.istio_gateway_cr("ingressgateway-asm", "ingress", cluster_ids=["c-a"])))
@@ -276,7 +288,7 @@ def test_asm_gateways_unknown_without_asm_or_cluster_id(audit):
 
 def test_asm_gateways_not_applicable_without_istio_gateways(audit):
     a = audit({"cluster-a": [f.istiod()]}, "uninstall", asm=asm_side())
-    assert a.statuses(CHECK_GW) == ["NOT_APPLICABLE"]
+    assert outcomes(a, CHECK_GW) == [("NOT_APPLICABLE", "AA1740")]
 
 
 # ================================================================ ingress-lb-weights
@@ -286,8 +298,8 @@ CHECK_LB = "ingress-lb-weights"
 def test_lb_weights_fail_reports_split(audit):
     a = audit({"cluster-a": [*ingress("20"), *asm_ingress("80")]}, "uninstall", asm=[])
     (row,) = a.rows(CHECK_LB)
-    assert row["status"] == "FAIL" and row["name"] == "istio-ingressgateway"
-    assert "Istio 20 : ASM 80" in row["message"] and "20% to Istio" in row["message"]
+    assert (row["status"], row["code"], row["name"]) == ("FAIL", "AA2010", "istio-ingressgateway")
+    assert row["evidence"]["split"] == "Istio 20 : ASM 80 (20% to Istio)"
     assert row["remediation"].endswith(
         f"-n istio-system annotate service/istio-ingressgateway {CCM}alibaba-cloud-loadbalancer-weight=0 "
         "--overwrite\n# the Service is reconciled by the Istio operator (operator.istio.io/managed=Reconcile): "
@@ -297,21 +309,22 @@ def test_lb_weights_fail_reports_split(audit):
 def test_lb_weights_pass_when_istio_weight_zero(audit):
     a = audit({"cluster-a": [*ingress("0"), *asm_ingress("100")]}, "uninstall", asm=[])
     (row,) = a.rows(CHECK_LB)
-    assert row["status"] == "PASS" and "Istio 0 : ASM 100" in row["message"]
+    assert (row["status"], row["code"]) == ("PASS", "AA2001")
+    assert row["evidence"]["split"] == "Istio 0 : ASM 100 (0% to Istio)"
 
 
 def test_lb_weights_old_spelling_and_missing_weight(audit):
     a = audit({"cluster-a": [*ingress(None, spelling="alicloud-"), *asm_ingress("100", spelling="alicloud-")]},
               "uninstall", asm=[])
     (row,) = a.rows(CHECK_LB)
-    assert row["status"] == "FAIL" and "no weight annotation" in row["message"]
+    assert (row["status"], row["code"]) == ("FAIL", "AA2012")
     assert f"{CCM}alicloud-loadbalancer-weight=0" in row["remediation"]
 
 
 def test_lb_weights_all_zero_is_a_fail(audit):
     a = audit({"cluster-a": [*ingress("0"), *asm_ingress("0")]}, "uninstall", asm=[])
     (row,) = a.rows(CHECK_LB)
-    assert row["status"] == "FAIL" and "nothing serves" in row["message"]
+    assert (row["status"], row["code"]) == ("FAIL", "AA2011")
 
 
 def test_lb_weights_declared_on_asm_istiogateway(audit):
@@ -321,19 +334,20 @@ def test_lb_weights_declared_on_asm_istiogateway(audit):
                                        f"{CCM}alibaba-cloud-loadbalancer-weight": "60"}}})
     a = audit({"cluster-a": ingress("40")}, "uninstall", asm=[cr], config=IDS)
     (row,) = a.rows(CHECK_LB)
-    assert row["status"] == "FAIL" and "Istio 40 : ASM 60" in row["message"]
+    assert (row["status"], row["code"]) == ("FAIL", "AA2010")
+    assert row["evidence"]["split"].startswith("Istio 40 : ASM 60")
     assert row["evidence"]["members"][1]["source"] == "declared on the ASM control plane"
 
 
 def test_lb_weights_not_applicable_without_shared_clb(audit):
     a = audit({"cluster-a": [*ingress("100", lb="lb-1"), *asm_ingress("100", lb="lb-2")]}, "uninstall", asm=[])
-    assert a.statuses(CHECK_LB) == ["NOT_APPLICABLE"]
+    assert outcomes(a, CHECK_LB) == [("NOT_APPLICABLE", "AA2040")]
 
 
 def test_lb_weights_unknown(audit):
     a = audit({"cluster-a": [*ingress("half"), *asm_ingress("100")]}, "uninstall", asm=[])
     (row,) = a.rows(CHECK_LB)
-    assert row["status"] == "UNKNOWN" and "not a number" in row["message"]
+    assert (row["status"], row["code"]) == ("UNKNOWN", "AA2030") and "'half'" in row["message"]
     a = audit({"cluster-a": [*ingress("0"), *asm_ingress("100")]}, "uninstall", asm=[],
               unreadable={"cluster-a": {K.SERVICE: "forbidden"}})
     assert a.statuses(CHECK_LB) == ["UNKNOWN"]
@@ -351,7 +365,7 @@ def moved_pods(created: str) -> list[dict]:
 
 def test_cross_network_not_applicable_without_eastwest(audit):
     a = audit({"cluster-a": moved_pods("2026-11-14T00:00:00Z")}, "migrating", asm=[])
-    assert a.statuses(CHECK_CN) == ["NOT_APPLICABLE"]
+    assert outcomes(a, CHECK_CN) == [("NOT_APPLICABLE", "AA1840")]
 
 
 @pytest.mark.parametrize("spelling", ["cross-network", "CrossNetwork"])
@@ -359,14 +373,15 @@ def test_cross_network_pass_when_gateway_first(audit, spelling):
     a = audit({"cluster-a": [*eastwest(), *moved_pods("2026-11-14T00:00:00Z")]}, "migrating", config=IDS,
               asm=[f.istio_gateway_cr("asm-cross-network-m1", spelling, cluster_ids=["c-a"], created=GW_TIME)])
     (row,) = a.rows(CHECK_CN)
-    assert row["status"] == "PASS" and "before the first ASM-proxied pod" in row["message"]
+    assert (row["status"], row["code"]) == ("PASS", "AA1801")
 
 
 def test_cross_network_fail_when_pods_moved_first(audit):
     a = audit({"cluster-a": [*eastwest(), *moved_pods("2026-11-12T08:00:00Z")]}, "uninstall", config=IDS,
               asm=[f.istio_gateway_cr("asm-cross-network-m1", "cross-network", created=GW_TIME)])
     (row,) = a.rows(CHECK_CN)
-    assert row["status"] == "FAIL" and "2 ASM-proxied pod(s) in 1 workload(s)" in row["message"]
+    assert (row["status"], row["code"]) == ("FAIL", "AA1810")
+    assert row["evidence"]["workloads"] == ["Deployment shop/cart"]
     assert "rollout restart deployment/cart" in row["remediation"]
 
 
@@ -374,9 +389,9 @@ def test_cross_network_fail_without_gateway_and_warn_before_any_move(audit):
     a = audit({"cluster-a": [*eastwest(), *moved_pods("2026-11-14T00:00:00Z")]}, "migrating", config=IDS,
               asm=[f.istio_gateway_cr("asm-cross-network-m1", "cross-network", cluster_ids=["c-b"])])
     (row,) = a.rows(CHECK_CN)
-    assert row["status"] == "FAIL" and "no cross-network gateway" in row["message"]
+    assert (row["status"], row["code"]) == ("FAIL", "AA1811")
     a = audit({"cluster-a": eastwest()}, "migrating", asm=[])
-    assert a.statuses(CHECK_CN) == ["WARN"]
+    assert outcomes(a, CHECK_CN) == [("WARN", "AA1820")]
 
 
 def test_cross_network_unknown(audit):
@@ -391,7 +406,7 @@ def test_cross_network_unknown_when_pod_creation_time_unreadable(audit):
     a = audit({"cluster-a": [*eastwest(), *moved_pods("")]}, "migrating", config=IDS,
               asm=[f.istio_gateway_cr("asm-cross-network-m1", "cross-network", cluster_ids=["c-a"], created=GW_TIME)])
     (row,) = a.rows(CHECK_CN)
-    assert row["status"] == "UNKNOWN" and "no readable creation time" in row["message"]
+    assert (row["status"], row["code"]) == ("UNKNOWN", "AA1831")
 
 
 def test_lb_weights_auto_created_clb_seen_through_ccm_label(audit):
@@ -400,7 +415,8 @@ def test_lb_weights_auto_created_clb_seen_through_ccm_label(audit):
     istio[1]["metadata"]["labels"]["service.k8s.alibaba/loadbalancer-id"] = "lb-auto"
     a = audit({"cluster-a": [*istio, *asm_ingress("70", lb="lb-auto")]}, "uninstall", asm=[])
     (row,) = a.rows(CHECK_LB)
-    assert row["status"] == "FAIL" and "CLB lb-auto" in row["message"] and "Istio 30 : ASM 70" in row["message"]
+    assert (row["status"], row["code"], row["evidence"]["clb"]) == ("FAIL", "AA2010", "lb-auto")
+    assert row["evidence"]["split"].startswith("Istio 30 : ASM 70")
 
 
 def test_nothing_to_replace_needs_no_asm_control_plane(audit):
@@ -411,3 +427,36 @@ def test_nothing_to_replace_needs_no_asm_control_plane(audit):
     # an Istio egress gateway exists: ASM's VirtualServices could still route to it, so UNKNOWN without ASM
     a = audit({"cluster-a": [f.istiod(), *egress_gateways()]}, "uninstall")
     assert sorted(a.statuses(CHECK_EG)) == ["NOT_APPLICABLE", "UNKNOWN"]
+
+
+# ================================================================ each outcome from a real-shaped input
+def test_egress_routes_outcomes_of_their_own(audit):
+    done = cnn_vs((ISTIO_EGRESS, 0), (ASM_EGRESS, 100))
+    a = audit({"cluster-a": [*egress_gateways(), done]}, "uninstall", asm=[])
+    assert {r["cluster"]: (r["status"], r["code"]) for r in a.rows(CHECK_EG)} == {
+        "cluster-a": ("PASS", "AA1601"), "asm": ("NOT_APPLICABLE", "AA1641")}
+    a = audit({"cluster-a": egress_gateways()}, "uninstall", asm=[done])
+    assert {r["cluster"]: (r["status"], r["code"]) for r in a.rows(CHECK_EG)} == {
+        "cluster-a": ("NOT_APPLICABLE", "AA1640"), "asm": ("PASS", "AA1601")}
+
+
+def test_asm_gateways_present_outcomes_of_their_own(audit):
+    # the ASM gateway's status reports an error
+    broken = f.istio_gateway_cr("ingressgateway-asm", "ingress", cluster_ids=["c-a"],
+                                status={"Status": "Failed", "ErrorMessage": "CLB quota exceeded"})
+    a = audit({"cluster-a": [*ingress(), *asm_ingress()]}, "uninstall", config=IDS, asm=asm_side(broken))
+    (row,) = a.rows(CHECK_GW)
+    assert (row["status"], row["code"], row["severity"]) == ("WARN", "AA1720", "minor")
+    assert "CLB quota exceeded" in row["message"]  # ASM's own words, quoted
+    # two Istio ingress gateways, one ASM ingress gateway: the second must be confirmed
+    second = [f.gateway_deployment("istio-ingressgateway-internal", labels={"istio": "ingressgateway"}),
+              f.gateway_service("istio-ingressgateway-internal", selector={"istio": "ingressgateway"})]
+    a = audit({"cluster-a": [*ingress(), *second, *asm_ingress()]}, "uninstall", config=IDS,
+              asm=asm_side(f.istio_gateway_cr("ingressgateway-asm", "ingress", cluster_ids=["c-a"])))
+    assert sorted(outcomes(a, CHECK_GW)) == [("PASS", "AA1701"), ("WARN", "AA1722")]
+
+
+def test_cross_network_gateway_ready_before_any_move(audit):
+    a = audit({"cluster-a": eastwest()}, "migrating", config=IDS,
+              asm=[f.istio_gateway_cr("asm-cross-network-m1", "cross-network", cluster_ids=["c-a"], created=GW_TIME)])
+    assert outcomes(a, CHECK_CN) == [("PASS", "AA1802")]

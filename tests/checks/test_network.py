@@ -35,16 +35,21 @@ def rows_by_kind(a) -> dict[str, dict]:
     return {(r["cluster"], r["kind"]): r for r in a.rows(CHECK)}
 
 
+def codes_by_kind(a) -> dict[tuple[str, str], tuple[str, str]]:
+    """(cluster, kind) -> (status, code)."""
+    return {key: (r["status"], r["code"]) for key, r in rows_by_kind(a).items()}
+
+
 def test_pass_with_openapi_answer_and_gateway_switch(audit):
     a = audit({"cluster-a": [istio_system("network-1"), *eastwest("network-1")],
                "cluster-b": [istio_system("network-2"), *eastwest("network-2")]}, "migrating", asm=[],
               config={"asm": {"cluster_ids": IDS}},
               asm_openapi=answer(c_a=("network-1", True), c_b=("network-2", True)))
     rows = rows_by_kind(a)
-    assert {r["status"] for r in rows.values()} == {"PASS"}
-    assert len(rows) == 4
-    assert rows[("cluster-a", "Namespace")]["message"] == "network network-1 in Istio and ASM"
-    assert "EnableGateway true" in rows[("cluster-b", "MultiClusterNetwork")]["message"]
+    assert codes_by_kind(a) == {
+        ("cluster-a", "Namespace"): ("PASS", "AA1901"), ("cluster-a", "MultiClusterNetwork"): ("PASS", "AA1902"),
+        ("cluster-b", "Namespace"): ("PASS", "AA1901"), ("cluster-b", "MultiClusterNetwork"): ("PASS", "AA1902")}
+    assert "network-1" in rows[("cluster-a", "Namespace")]["message"]
     assert rows[("cluster-a", "Namespace")]["evidence"]["asm_source"].startswith("ASM OpenAPI")
 
 
@@ -53,11 +58,10 @@ def test_fail_on_mismatch_and_switch_off(audit):
               config={"asm": {"cluster_ids": IDS}}, asm_openapi=answer(c_a=("network-2", False)))
     rows = rows_by_kind(a)
     net = rows[("cluster-a", "Namespace")]
-    assert net["status"] == "FAIL" and net["message"] == \
-        "ASM puts this cluster in network network-2, Istio in network-1"
-    assert "network-1" in net["remediation"]
-    switch = rows[("cluster-a", "MultiClusterNetwork")]
-    assert switch["status"] == "FAIL" and "EnableGateway false" in switch["message"]
+    assert codes_by_kind(a) == {("cluster-a", "Namespace"): ("FAIL", "AA1910"),
+                                ("cluster-a", "MultiClusterNetwork"): ("FAIL", "AA1912")}
+    assert "set the cluster's network to network-1" in net["remediation"]  # the fix template, filled
+    assert rows[("cluster-a", "MultiClusterNetwork")]["remediation"].endswith("Mesh Proxy' for cluster-a")
 
 
 def test_config_networks_and_answer_file(audit, tmp_path):
@@ -68,32 +72,34 @@ def test_config_networks_and_answer_file(audit, tmp_path):
               config={"asm": {"cluster_ids": IDS, "networks": {"cluster-a": "network-1"},
                               "multi_cluster_network": str(saved)}})
     rows = rows_by_kind(a)
-    assert rows[("cluster-a", "Namespace")]["status"] == "PASS"
+    assert codes_by_kind(a) == {("cluster-a", "Namespace"): ("PASS", "AA1901"),
+                                ("cluster-a", "MultiClusterNetwork"): ("PASS", "AA1902")}
     assert rows[("cluster-a", "Namespace")]["evidence"]["asm_source"] == "config asm.networks"
-    assert rows[("cluster-a", "MultiClusterNetwork")]["status"] == "PASS"
 
 
 def test_fail_when_answer_lacks_the_cluster(audit):
     a = audit({"cluster-a": [istio_system("network-1")]}, "migrating", asm=[],
               config={"asm": {"cluster_ids": IDS}}, asm_openapi=answer(c_b=("network-2", True)))
     (row,) = a.rows(CHECK)
-    assert row["status"] == "FAIL" and "ASM has no network for this cluster" in row["message"]
+    assert (row["status"], row["code"]) == ("FAIL", "AA1911")
+    assert "set the cluster's network to network-1" in row["remediation"]
 
 
 def test_unknown_without_asm_side_says_how_to_provide(audit):
     a = audit({"cluster-a": [istio_system("network-1"), *eastwest("network-1")]}, "migrating", asm=[])
     rows = rows_by_kind(a)
     net = rows[("cluster-a", "Namespace")]
-    assert net["status"] == "UNKNOWN"
-    assert "asm.networks" in net["message"] and "DescribeMeshMultiClusterNetwork" in net["message"]
-    assert rows[("cluster-a", "MultiClusterNetwork")]["status"] == "UNKNOWN"
+    assert codes_by_kind(a) == {("cluster-a", "Namespace"): ("UNKNOWN", "AA1930"),
+                                ("cluster-a", "MultiClusterNetwork"): ("UNKNOWN", "AA1934")}
+    # the settings and the OpenAPI call that provide ASM's side
+    assert "asm.networks" in net["remediation"] and "DescribeMeshMultiClusterNetwork" in net["remediation"]
 
 
 def test_unknown_when_cluster_id_missing(audit):
     a = audit({"cluster-a": [istio_system("network-1")]}, "migrating", asm=[],
               asm_openapi=answer(c_a=("network-1", True)))
     (row,) = a.rows(CHECK)
-    assert row["status"] == "UNKNOWN" and "asm.cluster_ids" in row["message"]
+    assert (row["status"], row["code"]) == ("UNKNOWN", "AA1932") and "asm.cluster_ids" in row["remediation"]
 
 
 def test_unknown_when_namespaces_unreadable(audit):
@@ -101,15 +107,15 @@ def test_unknown_when_namespaces_unreadable(audit):
               config={"asm": {"networks": {"cluster-a": "network-1"}}},
               unreadable={"cluster-a": {K.NAMESPACE: "forbidden: cannot list namespaces"}})
     (row,) = a.rows(CHECK)
-    assert row["status"] == "UNKNOWN" and "forbidden" in row["message"]
+    assert row["status"] == "UNKNOWN" and "forbidden" in row["message"]  # the API server's reason, quoted
 
 
 def test_not_applicable_single_network_and_warn_if_asm_sets_one(audit):
     a = audit({"cluster-a": [istio_system(None), f.istiod()]}, "migrating", asm=[])
-    assert a.statuses(CHECK) == ["NOT_APPLICABLE"]
+    assert list(codes_by_kind(a).values()) == [("NOT_APPLICABLE", "AA1940")]
     a = audit({"cluster-a": [istio_system(None), f.istiod()]}, "migrating", asm=[],
               config={"asm": {"networks": {"cluster-a": "network-1"}}})
-    assert a.statuses(CHECK) == ["WARN"]
+    assert list(codes_by_kind(a).values()) == [("WARN", "AA1920")]
 
 
 def test_istio_network_from_injector_values_and_eastwest_label(audit):
@@ -125,7 +131,7 @@ def test_istio_network_from_injector_values_and_eastwest_label(audit):
     # no namespace label: the east-west gateway's own network label tells it
     a = audit({"cluster-a": [istio_system(None), *eastwest("net-y")]}, "migrating", asm=[],
               config={"asm": {"networks": {"cluster-a": "net-z"}}})
-    assert rows_by_kind(a)[("cluster-a", "Namespace")]["status"] == "FAIL"
+    assert codes_by_kind(a)[("cluster-a", "Namespace")] == ("FAIL", "AA1910")
 
 
 def test_switch_inferred_from_cross_network_istiogateway(audit):
@@ -133,7 +139,7 @@ def test_switch_inferred_from_cross_network_istiogateway(audit):
     a = audit({"cluster-a": [istio_system("network-1"), *eastwest("network-1")]}, "migrating", asm=[cr],
               config={"asm": {"cluster_ids": IDS, "networks": {"cluster-a": "network-1"}}})
     switch = rows_by_kind(a)[("cluster-a", "MultiClusterNetwork")]
-    assert switch["status"] == "PASS" and "asm-cross-network-m1" in switch["message"]
+    assert (switch["status"], switch["code"]) == ("PASS", "AA1903") and "asm-cross-network-m1" in switch["message"]
 
 
 def test_fleet_file_networks_reach_the_check(audit):
@@ -147,3 +153,19 @@ def test_fleet_file_networks_reach_the_check(audit):
         ("PASS", "AA1901", "fleet file network"), ("PASS", "AA1901", "config asm.networks")]
     assert {c["name"]: c["asm_network"] for c in a.result.clusters if c["role"] == "data-plane"} == {
         "cluster-a": "network-1", "cluster-b": "network-2"}
+
+
+
+
+def test_unknown_when_istio_network_not_found_or_asm_not_given(audit):
+    # an east-west gateway without any network label: Istio's network cannot be told
+    bare = [f.gateway_deployment("istio-eastwestgateway"),
+            f.gateway_service("istio-eastwestgateway", ports=[15021, 15443], labels={"istio": "eastwestgateway"})]
+    a = audit({"cluster-a": [istio_system(None), *bare]}, "migrating", asm=[],
+              config={"asm": {"networks": {"cluster-a": "network-1"}}})
+    assert codes_by_kind(a)[("cluster-a", "Namespace")] == ("UNKNOWN", "AA1931")
+    # no ASM control plane given: the switch cannot be told from its IstioGateways either
+    a = audit({"cluster-a": [istio_system("network-1"), *eastwest("network-1")]}, "migrating",
+              config={"asm": {"networks": {"cluster-a": "network-1"}}})
+    assert codes_by_kind(a) == {("cluster-a", "Namespace"): ("PASS", "AA1901"),
+                                ("cluster-a", "MultiClusterNetwork"): ("UNKNOWN", "AA1933")}

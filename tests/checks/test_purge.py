@@ -57,7 +57,7 @@ def test_pass_lists_what_the_purge_deletes_and_the_istioctl_version(audit):
                                           "MutatingWebhookConfiguration": 1, "Service": 1,
                                           "ValidatingWebhookConfiguration": 1}
     assert "CustomResourceDefinition/virtualservices.networking.istio.io" in row["evidence"]["deleted"]
-    assert "istioctl 1.22.3" in row["message"]
+    assert row["evidence"]["istioctl"] == "use istioctl 1.22.3 (the installed istiod's version)"
     assert row["remediation"] == (
         'istioctl --kubeconfig="${KUBECONFIG_CLUSTER_A:?}" uninstall --purge --dry-run  # istioctl 1.22.3')
     assert "Secrets" in row["evidence"]["not_read"]
@@ -97,7 +97,9 @@ def test_fail_when_a_crd_takes_asm_objects_with_it(audit):
                                               operator_labels("Base")), asm_filter]
     a = audit({"cluster-a": cluster}, "uninstall", asm=[f.migration_cr("Migrating")])
     (row,) = a.rows(CHECK)
-    assert (row["status"], row["code"], row["name"]) == ("FAIL", "AA2510", "envoyfilters.networking.istio.io")
+    assert (row["status"], row["code"], row["name"]) == ("FAIL", "AA2512", "envoyfilters.networking.istio.io")
+    assert row["remediation"] == ("Remove operator.istio.io/component from CRD envoyfilters.networking.istio.io "
+                                  "before the purge so it stays")
     assert row["evidence"]["asm_objects"] == ["EnvoyFilter/istio-system/asm-stats (ASM label/annotation)"]
 
 
@@ -105,15 +107,15 @@ def test_unknown_when_the_stored_objects_of_a_purged_crd_cannot_be_read(audit):
     a = audit({"cluster-a": operator_install()}, "uninstall", asm=[f.migration_cr("Migrating")],
               unreadable={"cluster-a": {K.VIRTUALSERVICE: "403 Forbidden"}})
     (row,) = a.rows(CHECK)
-    assert (row["status"], row["code"]) == ("UNKNOWN", "AA2530")
-    assert "403 Forbidden" in row["message"]
+    assert (row["status"], row["code"]) == ("UNKNOWN", "AA2532")
+    assert "403 Forbidden" in row["message"]  # the API server's reason, quoted
 
 
 def test_unknown_when_asm_copies_cannot_be_read(audit):
     a = audit({"cluster-a": [*operator_install(), reviews_vs()]}, "uninstall", asm=[f.migration_cr("Migrating")],
               unreadable={"asm": {K.VIRTUALSERVICE: "403 Forbidden"}})
     (row,) = a.rows(CHECK)
-    assert (row["status"], row["code"]) == ("UNKNOWN", "AA2530")
+    assert (row["status"], row["code"]) == ("UNKNOWN", "AA2533")
     assert row["evidence"]["stored"] == ["VirtualService/shop/reviews"]
 
 

@@ -24,18 +24,18 @@ def eastwest_gateway() -> list[dict]:
 
 
 # ---------------------------------------------------------------- kubernetes-version
-@pytest.mark.parametrize(("git_version", "status", "shown"), [
-    ("v1.28.3-aliyun.1", "PASS", "1.28"),
-    ("v1.27.8-eks-8cb36c9", "PASS", "1.27"),
-    ("v1.21.0", "PASS", "1.21"),
-    ("1.20", "FAIL", "1.20"),
-    ("v1.19.16-gke.1000", "FAIL", "1.19"),
+@pytest.mark.parametrize(("git_version", "status", "code", "shown"), [
+    ("v1.28.3-aliyun.1", "PASS", "AA0101", "1.28"),
+    ("v1.27.8-eks-8cb36c9", "PASS", "AA0101", "1.27"),
+    ("v1.21.0", "PASS", "AA0101", "1.21"),
+    ("1.20", "FAIL", "AA0110", "1.20"),
+    ("v1.19.16-gke.1000", "FAIL", "AA0110", "1.19"),
 ])
-def test_kubernetes_version_parses_vendor_strings(audit, git_version, status, shown):
+def test_kubernetes_version_parses_vendor_strings(audit, git_version, status, code, shown):
     run = audit({"c1": []}, "assessment", versions={"c1": f.version_info(git_version)})
     [row] = run.rows("kubernetes-version")
-    assert row["status"] == status
-    assert f"Kubernetes {shown}" in row["message"]
+    assert (row["status"], row["code"]) == (status, code)
+    assert f"Kubernetes {shown}" in row["message"]  # the version as parsed
     assert row["evidence"]["gitVersion"] == git_version
     if status == "FAIL":
         assert row["remediation"] and row["severity"] == "blocker"
@@ -44,29 +44,31 @@ def test_kubernetes_version_parses_vendor_strings(audit, git_version, status, sh
 def test_kubernetes_version_falls_back_to_major_minor(audit):
     info = {**f.version_info(), "gitVersion": "custom-build", "major": "1", "minor": "29+"}
     [row] = audit({"c1": []}, "setup", versions={"c1": info}).rows("kubernetes-version")
-    assert row["status"] == "PASS"
-    assert "major/minor" in row["message"] and "custom-build" in row["message"]
+    assert (row["status"], row["code"]) == ("PASS", "AA0101")
+    assert row["evidence"]["source"] == "major/minor 1.29+ (gitVersion 'custom-build' unreadable)"
 
 
 def test_kubernetes_version_garbage_is_unknown(audit):
     info = {**f.version_info(), "gitVersion": "not-a-version", "major": "", "minor": ""}
     [row] = audit({"c1": []}, "assessment", versions={"c1": info}).rows("kubernetes-version")
-    assert row["status"] == "UNKNOWN"
-    assert "not-a-version" in row["message"]
+    assert (row["status"], row["code"]) == ("UNKNOWN", "AA0131")
+    assert "'not-a-version'" in row["message"]  # the value as found
 
 
-@pytest.mark.parametrize(("major", "minor", "status"), [("1", "29", "PASS"), (None, None, "UNKNOWN"),
-                                                      ("1" * 5000, "1", "UNKNOWN")])
-def test_kubernetes_version_non_string_git_version_is_not_read(audit, major, minor, status):
+@pytest.mark.parametrize(("major", "minor", "status", "code"), [("1", "29", "PASS", "AA0101"),
+                                                              (None, None, "UNKNOWN", "AA0131"),
+                                                              ("1" * 5000, "1", "UNKNOWN", "AA0131")])
+def test_kubernetes_version_non_string_git_version_is_not_read(audit, major, minor, status, code):
     info = {**f.version_info(), "gitVersion": 1.0, "major": major, "minor": minor}
     [row] = audit({"c1": []}, "assessment", versions={"c1": info}).rows("kubernetes-version")
-    assert row["status"] == status  # a float 1.0 is malformed, never "Kubernetes 1.0"
+    assert (row["status"], row["code"]) == (status, code)  # a float 1.0 is malformed, never "Kubernetes 1.0"
 
 
 def test_kubernetes_version_missing_version_json_is_unknown(audit):
     run = audit({"c1": [], "c2": []}, "assessment", versions={"c1": None})
     rows = {r["cluster"]: r for r in run.rows("kubernetes-version")}
-    assert rows["c1"]["status"] == "UNKNOWN" and "version.json" in rows["c1"]["message"]
+    assert (rows["c1"]["status"], rows["c1"]["code"]) == ("UNKNOWN", "AA0130")
+    assert "version.json" in rows["c1"]["message"]  # the reason names the missing file
     assert rows["c2"]["status"] == "PASS"  # one cluster's gap does not hide the other's answer
     assert run.result.verdict.value == "INCOMPLETE"
 
@@ -78,9 +80,10 @@ def test_istio_version_every_revision_and_distroless(audit):
     pods = [f.pod("a-1", owner=None)]
     run = audit({"c1": [old, new, *pods]}, "assessment")
     rows = run.by_name("istio-version")
-    assert rows["istiod"]["status"] == "PASS" and "Istio 1.22.3" in rows["istiod"]["message"]
+    assert (rows["istiod"]["status"], rows["istiod"]["code"]) == ("PASS", "AA0201")
+    assert "Istio 1.22.3" in rows["istiod"]["message"]  # the version as parsed
     assert "distroless" in rows["istiod"]["evidence"]["source"]
-    assert rows["istiod-1-9-5"]["status"] == "FAIL" and "1.9.5 (< 1.10)" in rows["istiod-1-9-5"]["message"]
+    assert (rows["istiod-1-9-5"]["status"], rows["istiod-1-9-5"]["code"]) == ("FAIL", "AA0210")
     assert run.result.verdict.value == "NO-GO"
 
 
@@ -91,7 +94,7 @@ def test_istio_version_unpinned_image_is_unknown_not_a_guess(audit, image):
     dep = f.istiod("default", "1.22.3")
     dep["spec"]["template"]["spec"]["containers"][0]["image"] = image
     [row] = [r for r in audit({"c1": [dep]}, "assessment").rows("istio-version") if r["name"] == "istiod"]
-    assert row["status"] == "UNKNOWN"
+    assert (row["status"], row["code"]) == ("UNKNOWN", "AA0230")
     assert "claims 1.22.3" in row["message"]  # the label is shown, not trusted
 
 
@@ -107,12 +110,12 @@ def test_istio_version_proxy_skew_per_revision(audit):
     digest = f.pod("pinned-1", owner=None, image="docker.io/istio/proxyv2@sha256:" + "b" * 64)
     run = audit({"c1": [stable, canary, *behind, *ok, canary_pod, ahead, digest]}, "assessment")
     [warn] = [r for r in run.rows("istio-version") if r["status"] == "WARN"]
-    assert warn["severity"] == "minor"
+    assert (warn["code"], warn["severity"]) == ("AA0221", "minor")  # skewed, and one image untagged
     problems = {(s["image"], s["revision"]): s for s in warn["evidence"]["skewed"]}
     assert problems[("docker.io/istio/proxyv2:1.20.8", "default")]["pods"] == 3
     assert problems[("docker.io/istio/proxyv2:1.23.1", "default")]["problem"] == "ahead of istiod"
     assert ("docker.io/istio/proxyv2:1.23.1", "1-23-1") not in problems
-    assert "without a version tag" in warn["message"]
+    assert warn["evidence"]["unpinned_images"] == {"docker.io/istio/proxyv2@sha256:" + "b" * 64: 1}
     assert "FAIL" not in run.statuses("istio-version")  # skew warns, it does not block
 
 
@@ -120,9 +123,7 @@ def test_istio_version_proxies_in_skew_pass(audit):
     run = audit({"c1": [f.istiod("default", "1.22.3"), f.pod("a-1", owner=None,
                                                              image="docker.io/istio/proxyv2:1.21.5")]},
                 "assessment")
-    statuses = sorted(run.statuses("istio-version"))
-    assert statuses == ["PASS", "PASS"]
-    assert any("within the supported skew" in r["message"] for r in run.rows("istio-version"))
+    assert [(r["status"], r["code"]) for r in run.rows("istio-version")] == [("PASS", "AA0201"), ("PASS", "AA0202")]
 
 
 def test_istio_version_without_istiod_is_not_applicable(audit):
@@ -142,7 +143,8 @@ def test_asm_version_from_config_wins(audit):
     run = audit({"c1": [svc]}, "assessment", asm=[],
                 config={"asm": {"version": "v1.24.6.62-g5c7e1f0b-aliyun"}})
     [row] = run.rows("asm-version")
-    assert row["status"] == "PASS" and "config asm.version" in row["message"] and "1.24.6" in row["message"]
+    assert (row["status"], row["code"], row["evidence"]["source"]) == ("PASS", "AA0301", "config asm.version")
+    assert "1.24.6" in row["message"]
 
 
 def test_asm_version_from_saved_openapi_answer(audit, tmp_path):
@@ -151,7 +153,8 @@ def test_asm_version_from_saved_openapi_answer(audit, tmp_path):
     path.write_text(json.dumps(answer))
     [row] = audit({"c1": []}, "setup", asm=[], config={"asm": {"describe_service_mesh_detail": str(path)}}
                   ).rows("asm-version")
-    assert row["status"] == "FAIL" and "1.23.2" in row["message"] and "DescribeServiceMeshDetail" in row["message"]
+    assert (row["status"], row["code"]) == ("FAIL", "AA0310")
+    assert "1.23.2" in row["message"] and "DescribeServiceMeshDetail" in row["evidence"]["source"]
     [row] = audit({"c1": []}, "setup", asm=[], asm_openapi={"DescribeServiceMeshDetail": {
         "ServiceMesh": {"ServiceMeshInfo": {"Version": "v1.25.1.10-gfeed-aliyun"}}}}).rows("asm-version")
     assert row["status"] == "PASS" and "snapshot" in row["evidence"]["source"]
@@ -159,42 +162,44 @@ def test_asm_version_from_saved_openapi_answer(audit, tmp_path):
 
 def test_asm_version_from_istiod_service(audit):
     ok = audit({"c1": [f.service("istiod-1-24-6", "istio-system")]}, "assessment").rows("asm-version")
-    assert ok[0]["status"] == "PASS" and "istiod-1-24-6 in c1" in ok[0]["message"]
+    assert (ok[0]["status"], ok[0]["code"]) == ("PASS", "AA0301")
+    assert ok[0]["evidence"]["source"] == "Service istio-system/istiod-1-24-6 in c1"
     old = audit({"c1": [f.service("istiod-1-22-6", "istio-system")]}, "assessment").rows("asm-version")
-    assert old[0]["status"] == "FAIL" and "1.22.6 is older than 1.24" in old[0]["message"]
+    assert (old[0]["status"], old[0]["code"]) == ("FAIL", "AA0310") and "1.22.6" in old[0]["message"]
 
 
 def test_asm_version_from_proxy_tags_is_only_a_lower_bound(audit):
     new = audit({"c1": [f.pod("a-1", owner=None, proxy="asm")]}, "assessment").rows("asm-version")
-    assert new[0]["status"] == "PASS" and "lower bound" in new[0]["evidence"]["source"]
+    assert (new[0]["status"], new[0]["code"]) == ("PASS", "AA0303") and "lower bound" in new[0]["evidence"]["source"]
     old_image = "registry-cn-hangzhou.ack.aliyuncs.com/acs/proxyv2:v1.22.6.54-g1234567-aliyun"
     old = audit({"c1": [f.pod("a-1", owner=None, proxy="asm", image=old_image)]}, "assessment").rows("asm-version")
-    assert old[0]["status"] == "UNKNOWN" and "bounds it from below" in old[0]["message"]
+    assert (old[0]["status"], old[0]["code"]) == ("UNKNOWN", "AA0331") and "1.22.6" in old[0]["message"]
 
 
 def test_asm_version_unknown_without_any_source(audit):
     [row] = audit({"c1": [f.pod("a-1", owner=None)]}, "assessment").rows("asm-version")
-    assert row["status"] == "UNKNOWN" and "asm.version" in row["message"]
+    assert (row["status"], row["code"]) == ("UNKNOWN", "AA0330")
+    assert "asm.version" in row["remediation"]  # the settings to give
 
 
 def test_asm_version_garbage_in_config_is_unknown(audit):
     [row] = audit({"c1": []}, "assessment", config={"asm": {"version": "latest"}}).rows("asm-version")
-    assert row["status"] == "UNKNOWN" and "'latest'" in row["message"]
+    assert (row["status"], row["code"]) == ("UNKNOWN", "AA0332") and "'latest'" in row["message"]
 
 
 def test_asm_version_names_the_cross_cluster_need_with_eastwest(audit):
     run = audit({"c1": [*eastwest_gateway(), f.service("istiod-1-24-6", "istio-system")]}, "assessment")
     [row] = run.rows("asm-version")
-    assert row["status"] == "PASS"
-    assert "east-west gateway in use" in row["message"] and ">= 1.22" in row["message"]
+    assert (row["status"], row["code"]) == ("PASS", "AA0302")
+    assert ">= 1.22" in row["message"]
     assert any("istio-eastwestgateway" in s for s in row["evidence"]["eastwest"])
 
 
 def test_istio_version_unreadable_pods_leave_only_the_skew_unknown(audit):
     run = audit({"c1": [f.istiod()]}, "assessment", unreadable={"c1": {K.POD: "403 Forbidden: pods"}})
     rows = run.rows("istio-version")
-    assert [r["status"] for r in rows] == ["PASS", "UNKNOWN"]
-    assert "skew unknown" in rows[1]["message"] and rows[1]["severity"] == "minor"
+    assert [(r["status"], r["code"]) for r in rows] == [("PASS", "AA0201"), ("UNKNOWN", "AA0231")]
+    assert rows[1]["severity"] == "minor"
 
 
 def test_asm_version_unreadable_openapi_answer_is_a_usage_error(audit, tmp_path):
@@ -202,3 +207,34 @@ def test_asm_version_unreadable_openapi_answer_is_a_usage_error(audit, tmp_path)
     with pytest.raises(UsageError, match=r"missing\.json"):
         audit({"c1": [f.service("istiod-1-24-6", "istio-system")]}, "assessment",
               config={"asm": {"describe_service_mesh_detail": str(tmp_path / "missing.json")}})
+
+
+# ---------------------------------------------------------------- each outcome from a real-shaped input
+def test_istio_version_skew_outcomes_of_their_own(audit):
+    istiod = f.istiod("default", "1.22.3")
+    in_skew = f.pod("a-1", owner=None, image="docker.io/istio/proxyv2:1.21.5")
+    behind = f.pod("old-1", owner=None, image="docker.io/istio/proxyv2:1.20.8")
+    untagged = f.pod("pinned-1", owner=None, image="docker.io/istio/proxyv2@sha256:" + "b" * 64)
+
+    def skew(*pods: dict) -> tuple[str, str, str]:
+        rows = audit({"c1": [istiod, *pods]}, "assessment").rows("istio-version")
+        assert (rows[0]["status"], rows[0]["code"]) == ("PASS", "AA0201")  # the revision itself
+        [row] = rows[1:]
+        return row["status"], row["code"], row["severity"]
+
+    assert skew(in_skew) == ("PASS", "AA0202", "blocker")
+    assert skew(in_skew, untagged) == ("PASS", "AA0203", "blocker")
+    assert skew(behind) == ("WARN", "AA0220", "minor")
+    assert skew(behind, untagged) == ("WARN", "AA0221", "minor")
+    assert skew(untagged) == ("UNKNOWN", "AA0232", "minor")
+
+
+def test_asm_version_east_west_outcomes_of_their_own(audit):
+    def judged(*objects: dict) -> tuple[str, str]:
+        [row] = audit({"c1": [*eastwest_gateway(), *objects]}, "assessment").rows("asm-version")
+        assert ">= 1.22" in row["message"]  # what the east-west gateway's replacement needs
+        return row["status"], row["code"]
+
+    assert judged(f.service("istiod-1-24-6", "istio-system")) == ("PASS", "AA0302")
+    assert judged(f.pod("a-1", owner=None, proxy="asm")) == ("PASS", "AA0304")
+    assert judged(f.service("istiod-1-22-6", "istio-system")) == ("FAIL", "AA0311")
