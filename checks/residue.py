@@ -160,7 +160,8 @@ class _LeftoverCheck(ClusterCheck):
             except EvidenceUnavailable as exc:
                 unknown += 1
                 out.append(self.report(self.CATEGORY_UNREADABLE, cluster.name,
-                                       params={"category": category.replace("_", " "), "reason": exc.reason}))
+                                       params={"category": category.replace("_", " "), "reason": exc.reason},
+                                       evidence={"category": category}))
                 continue
             if self.aggregate_purge_managed:
                 purge = [i for i in items if i.purge_managed and i.status is Status.WARN]
