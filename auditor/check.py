@@ -155,12 +155,14 @@ NO_ISTIOD_ELSEWHERE = (_NO_ISTIOD + ", but {proxies} pod(s) run Istio's proxy: t
 NO_ISTIOD_NONE = _NO_ISTIOD + " and no pod runs Istio's proxy"
 
 
-def no_istiod_outcomes(elsewhere: str, pods_unread: str, absent: str) -> tuple[Outcome, Outcome, Outcome]:
-    """The three outcomes of `ClusterCheck.no_istiod`, under the caller's codes (UNKNOWN, UNKNOWN, N/A)."""
+def no_istiod_outcomes(elsewhere: str, absent: str, pods_unread: str = "") -> tuple[Outcome, ...]:
+    """The outcomes of `ClusterCheck.no_istiod` under the caller's codes: UNKNOWN (proxies, istiod elsewhere), N/A,
+    and UNKNOWN (pods not read) for a check that only uses pods (one that needs them never gets that far)."""
+    unread = (Outcome(pods_unread, Status.UNKNOWN, "no istiod Deployment here and pods were not read: whether Istio "
+                      "proxies use a control plane in another cluster cannot be told", message=NO_ISTIOD_PODS_UNREAD),
+              ) if pods_unread else ()
     return (Outcome(elsewhere, Status.UNKNOWN, "no istiod Deployment here, but pods run Istio's proxy: their istiod "
                     "runs in another cluster (primary-remote), whose objects this cluster cannot show",
                     message=NO_ISTIOD_ELSEWHERE),
-            Outcome(pods_unread, Status.UNKNOWN, "no istiod Deployment here and pods were not read: whether Istio "
-                    "proxies use a control plane in another cluster cannot be told", message=NO_ISTIOD_PODS_UNREAD),
             Outcome(absent, Status.NOT_APPLICABLE, "no istiod Deployment and no pod running Istio's proxy",
-                    message=NO_ISTIOD_NONE))
+                    message=NO_ISTIOD_NONE), *unread)

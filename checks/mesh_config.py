@@ -170,7 +170,7 @@ class IstiodRestarted(ClusterCheck):
                                         "last change is unknown (collect with `asm-audit snapshot`, or kubectl "
                                         "--show-managed-fields)")
     outcomes = (RESTARTED, STALE, NOT_RUNNING, START_UNKNOWN, NO_CONFIGMAP, NO_CHANGE_TIME, NO_MANAGED_FIELDS,
-                *no_istiod_outcomes(elsewhere="AA1034", pods_unread="AA1035", absent="AA1040"))
+                *no_istiod_outcomes(elsewhere="AA1034", absent="AA1040"))
     needs = (K.DEPLOYMENT, K.CONFIGMAP, K.POD)
     uses = (K.REPLICASET,)
 
