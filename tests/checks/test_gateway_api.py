@@ -48,6 +48,16 @@ def test_istio_gateway_api_objects_on_asm_pass_and_other_classes_are_left_out(au
         "ReferenceGrant.gateway.networking.k8s.io other/from-public (grants nothing to an Istio Gateway or route)"]
 
 
+def test_other_classes_left_out_when_served_from_asm_or_nothing_to_import(audit):
+    """The PASS says which objects were left out also when ASM serves the cluster's objects, or none are Istio's."""
+    served = audit({"cluster-a": [f.gateway_class("istio"), *istio_gateway_api(), *alb_gateway_api()]}, "uninstall",
+                   asm=istio_gateway_api(), config=f.only_checks(IMPORT))
+    only_alb = audit({"cluster-a": alb_gateway_api()}, "uninstall", asm=[], config=f.only_checks(IMPORT))
+    assert [(r["status"], r["code"]) for r in served.rows(IMPORT)] == [("PASS", "AA2105")]
+    assert served.rows(IMPORT)[0]["evidence"]["served_from_asm"] == 4
+    assert [(r["status"], r["code"]) for r in only_alb.rows(IMPORT)] == [("PASS", "AA2106")]
+
+
 def test_gateway_api_routes_missing_or_different_on_asm_fail(audit):
     """On main these objects were not read at all: the check PASSed with nothing to import (a false GO)."""
     asm = istio_gateway_api("asm")
