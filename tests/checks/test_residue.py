@@ -44,7 +44,7 @@ def istio_control_plane() -> list[dict]:
 def test_control_plane_removed_passes_with_only_asm_left(audit):
     a = audit({"cluster-a": asm_footprint()}, "finished", asm=[])
     (row,) = a.rows(CP)
-    assert row["status"] == "PASS"
+    assert (row["status"], row["code"]) == ("PASS", "AA2201")
     kept = " ".join(row["evidence"]["kept_as_asm_or_allowed"])
     assert "istio-sidecar-injector-1-24-6" in kept
 
