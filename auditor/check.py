@@ -163,6 +163,6 @@ def no_istiod_outcomes(elsewhere: str, absent: str, pods_unread: str = "") -> tu
               ) if pods_unread else ()
     return (Outcome(elsewhere, Status.UNKNOWN, "no istiod Deployment here, but pods run Istio's proxy: their istiod "
                     "runs in another cluster (primary-remote), whose objects this cluster cannot show",
-                    message=NO_ISTIOD_ELSEWHERE),
+                    message=NO_ISTIOD_ELSEWHERE), *unread,
             Outcome(absent, Status.NOT_APPLICABLE, "no istiod Deployment and no pod running Istio's proxy",
-                    message=NO_ISTIOD_NONE), *unread)
+                    message=NO_ISTIOD_NONE))
