@@ -141,10 +141,10 @@ class _LeftoverCheck(ClusterCheck):
     """Runs each category of leftovers separately: one unreadable kind is UNKNOWN for its category alone."""
 
     categories: tuple[str, ...] = ()
-    aggregate_purge_managed = False
     CLEAN: Outcome
     CATEGORY_UNREADABLE: Outcome
-    PURGE_PENDING: Outcome | None = None  # the one WARN for the installer's own objects (aggregate_purge_managed)
+    # Set: the installer's own inert objects (operator.istio.io/component) are one WARN of this outcome.
+    PURGE_PENDING: Outcome | None = None
 
     def check_cluster(self, cluster: ClusterInventory, ctx: Context) -> Iterable[Finding]:
         globs = _allow_globs(ctx)
@@ -163,7 +163,7 @@ class _LeftoverCheck(ClusterCheck):
                                        params={"category": category.replace("_", " "), "reason": exc.reason},
                                        evidence={"category": category}))
                 continue
-            if self.aggregate_purge_managed:
+            if self.PURGE_PENDING is not None:
                 purge = [i for i in items if i.purge_managed and i.status is Status.WARN]
                 items = [i for i in items if i not in purge]
                 purge_batch.extend((category, i) for i in purge)
@@ -172,7 +172,7 @@ class _LeftoverCheck(ClusterCheck):
                 out.append(self.report(item.outcome, cluster.name, params=item.params, kind=item.kind,
                                        namespace=item.namespace, name=item.name, remediation=item.command,
                                        evidence={"category": category, **(item.evidence or {})}))
-        if purge_batch and self.PURGE_PENDING is not None:
+        if purge_batch:
             # Not residue yet: the installer's own objects, which the seed's uninstall step removes in one go.
             found += 1
             out.append(self.report(
@@ -404,7 +404,6 @@ class IstioResidue(_LeftoverCheck):
             K.K8S_GATEWAY, K.K8S_GATEWAYCLASS, K.POD, K.REPLICASET)
     categories = ("gateways", "gateway_api", "gateway_classes", "admission_policies", "namespace_labels", "crds",
                   "rbac", "configmaps", "istiod_service")
-    aggregate_purge_managed = True
 
     def _clean_evidence(self, kept: list[str]) -> dict[str, Any]:
         return {"kept_as_asm_or_allowed": kept[:50], "not_checked": REMOTE_SECRETS_NOTE,
