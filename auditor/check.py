@@ -155,15 +155,38 @@ class ClusterCheck(Check):
     def no_istiod(self, cluster: ClusterInventory) -> Finding:
         """No istiod Deployment here. NOT_APPLICABLE only when no pod runs Istio's proxy either: Istio sidecars
         with no local istiod get their config from a control plane in another cluster (primary-remote), which
-        this cluster's objects cannot judge."""
-        looked = "no self-built istiod Deployment (label app=istiod) found"
+        this cluster's objects cannot judge. Reported through the caller's outcomes made by `no_istiod_outcomes`
+        (matched by template); a check that declares none gets the same English as free text."""
         if not cluster.available(K.POD):
-            return self.unknown(cluster.name, f"{looked}, and pods were not read: cannot tell whether Istio "
-                                "proxies here use a control plane in another cluster")
-        pods = cluster.pods()
-        proxies = int(pods["proxy"].isin([mesh.PROXY_ISTIO, mesh.PROXY_UNKNOWN]).sum()) if not pods.empty else 0
-        if proxies:
-            return self.unknown(cluster.name, f"{looked}, but {proxies} pod(s) run Istio's proxy: their istiod runs "
-                                "elsewhere (primary-remote); audit the cluster that runs it",
-                                evidence={"istio_proxy_pods": proxies})
-        return self.not_applicable(cluster.name, f"{looked} and no pod runs Istio's proxy")
+            template, params, evidence = NO_ISTIOD_PODS_UNREAD, {}, {}
+        else:
+            pods = cluster.pods()
+            proxies = int(pods["proxy"].isin([mesh.PROXY_ISTIO, mesh.PROXY_UNKNOWN]).sum()) if not pods.empty else 0
+            template, params = (NO_ISTIOD_ELSEWHERE, {"proxies": proxies}) if proxies else (NO_ISTIOD_NONE, {})
+            evidence = {"istio_proxy_pods": proxies} if proxies else {}
+        declared = next((o for o in self.outcomes if o.message == template), None)
+        if declared is not None:
+            return self.report(declared, cluster.name, params=params, evidence=evidence)
+        status = Status.NOT_APPLICABLE if template is NO_ISTIOD_NONE else Status.UNKNOWN
+        return self.finding(status, cluster.name, template.format(**params), evidence=evidence)
+
+
+_NO_ISTIOD = "no self-built istiod Deployment (label app=istiod) found"
+NO_ISTIOD_PODS_UNREAD = (_NO_ISTIOD + ", and pods were not read: cannot tell whether Istio proxies here use a "
+                         "control plane in another cluster")
+NO_ISTIOD_ELSEWHERE = (_NO_ISTIOD + ", but {proxies} pod(s) run Istio's proxy: their istiod runs elsewhere "
+                       "(primary-remote); audit the cluster that runs it")
+NO_ISTIOD_NONE = _NO_ISTIOD + " and no pod runs Istio's proxy"
+
+
+def no_istiod_outcomes(elsewhere: str, absent: str, pods_unread: str = "") -> tuple[Outcome, ...]:
+    """The outcomes of `ClusterCheck.no_istiod` under the caller's codes: UNKNOWN (proxies, istiod elsewhere), N/A,
+    and UNKNOWN (pods not read) for a check that only uses pods (one that needs them never gets that far)."""
+    unread = (Outcome(pods_unread, Status.UNKNOWN, "no istiod Deployment here and pods were not read: whether Istio "
+                      "proxies use a control plane in another cluster cannot be told", message=NO_ISTIOD_PODS_UNREAD),
+              ) if pods_unread else ()
+    return (Outcome(elsewhere, Status.UNKNOWN, "no istiod Deployment here, but pods run Istio's proxy: their istiod "
+                    "runs in another cluster (primary-remote), whose objects this cluster cannot show",
+                    message=NO_ISTIOD_ELSEWHERE), *unread,
+            Outcome(absent, Status.NOT_APPLICABLE, "no istiod Deployment and no pod running Istio's proxy",
+                    message=NO_ISTIOD_NONE))

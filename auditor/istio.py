@@ -16,7 +16,7 @@ from auditor import kinds as K
 from auditor import mesh
 from auditor.check import ClusterCheck
 from auditor.inventory import ACTIVE_PHASES, ClusterInventory, workload_rows
-from auditor.model import Finding
+from auditor.model import Finding, Outcome
 
 
 def istiods(cluster: ClusterInventory) -> list[dict[str, Any]]:
@@ -68,22 +68,26 @@ def istio_proxy_pods(pods: pd.DataFrame) -> pd.DataFrame:
                 & pods["phase"].isin(ACTIVE_PHASES)]
 
 
-def unclassified_proxy_findings(check: ClusterCheck, cluster: ClusterInventory, pods: pd.DataFrame
+UNCLASSIFIED_MESSAGE = ("{pods} pod(s) carry contradicting proxy marks, so it cannot be told whether they run Istio's "
+                        "sidecar or ASM's proxy: {marks}")
+
+
+def unclassified_proxy_findings(check: ClusterCheck, outcome: Outcome, cluster: ClusterInventory, pods: pd.DataFrame
                                 ) -> Iterable[Finding]:
-    """One UNKNOWN per workload whose pods' marks contradict each other (mesh.classify): neither counted as
-    moved nor as left, named with the marks, so the operator can settle it (fix the pod or the rules)."""
+    """One UNKNOWN (`outcome`, message UNCLASSIFIED_MESSAGE) per workload whose pods' marks contradict each other
+    (mesh.classify): neither counted as moved nor as left, named with the marks, so the operator can settle it (fix
+    the pod or the rules)."""
     unknown = pods[(pods["proxy"] == mesh.PROXY_UNKNOWN) & pods["phase"].isin(ACTIVE_PHASES)]
     for (namespace, kind, name), group in workload_rows(unknown, ("name", "asm_env", "image_kind", "ca_service",
                                                                   "proxy_image")):
         marks = sorted({cluster.proxy_marks(*m).describe() for m in zip(
             group["asm_env"], group["image_kind"], group["ca_service"], group["proxy_image"], strict=True)})
-        yield check.unknown(cluster.name, f"{len(group['name'])} pod(s) carry contradicting proxy marks, so it "
-                            f"cannot be told whether they run Istio's sidecar or ASM's proxy: {marks[0]}",
-                            kind=kind, namespace=namespace, name=name,
-                            remediation="Inspect the pod's istio-proxy (image, env ASM_ID, CA_ADDR); if the image is "
-                                        "ASM's mirrored under another name, add it to classification.asm_image_"
-                                        "patterns in the config; then audit again.",
-                            evidence={"pods": group["name"][:20], "pod_count": len(group["name"]), "marks": marks})
+        yield check.report(outcome, cluster.name, params={"pods": len(group["name"]), "marks": marks[0]},
+                           kind=kind, namespace=namespace, name=name,
+                           remediation="Inspect the pod's istio-proxy (image, env ASM_ID, CA_ADDR); if the image is "
+                                       "ASM's mirrored under another name, add it to classification.asm_image_"
+                                       "patterns in the config; then audit again.",
+                           evidence={"pods": group["name"][:20], "pod_count": len(group["name"]), "marks": marks})
 
 
 STATUS_ANNOTATION = "sidecar.istio.io/status"

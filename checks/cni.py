@@ -41,6 +41,8 @@ class AsmCni:
     enabled: bool | None
     source: str
     excluded: frozenset[str] = frozenset()
+    unknown_why: str = ""  # when enabled is None: "unsaid", "unreadable" (with reason) or "no_field"
+    reason: str = ""
 
 
 def asm_cni_state(cluster: ClusterInventory, ctx: Context) -> AsmCni:
@@ -48,10 +50,12 @@ def asm_cni_state(cluster: ClusterInventory, ctx: Context) -> AsmCni:
     if config is not None and config.asm.cni is not None:
         return AsmCni(bool(config.asm.cni), "config asm.cni")
     why = "neither config asm.cni nor a DescribeServiceMeshDetail answer says whether ASM's CNI plug-in is on"
+    unknown_why, reason = "unsaid", ""
     try:
         detail = ctx.inv.openapi_answer("DescribeServiceMeshDetail")
     except EvidenceUnavailable as exc:
-        detail, why = None, f"DescribeServiceMeshDetail could not be read: {exc.reason}"
+        detail, why, unknown_why, reason = (None, f"DescribeServiceMeshDetail could not be read: {exc.reason}",
+                                            "unreadable", exc.reason)
     if detail:
         spec = (detail.get("ServiceMesh") or {}).get("Spec") or {}
         cni = ((spec.get("MeshConfig") or {}).get("SidecarInjector") or {}).get("InitCNIConfiguration")
@@ -60,11 +64,12 @@ def asm_cni_state(cluster: ClusterInventory, ctx: Context) -> AsmCni:
             origin = ctx.inv.openapi_origin("DescribeServiceMeshDetail")
             return AsmCni(cni["Enabled"], f"{origin} (InitCNIConfiguration.Enabled)", excluded)
         why = "the DescribeServiceMeshDetail answer has no SidecarInjector.InitCNIConfiguration.Enabled"
+        unknown_why = "no_field"
     for ds in cluster.objects(K.DAEMONSET):
         meta = ds.get("metadata") or {}
         if "cni" in meta.get("name", "") and mesh.asm_owned(meta) in ("ASM label/annotation", "label provider=asm"):
             return AsmCni(True, f"ASM-marked DaemonSet {meta.get('namespace')}/{meta.get('name')}")
-    return AsmCni(None, why)
+    return AsmCni(None, why, unknown_why=unknown_why, reason=reason)
 
 
 def meshed_namespaces(cluster: ClusterInventory, pods: pd.DataFrame) -> set[str]:
@@ -120,19 +125,54 @@ class CniCompatibility(ClusterCheck):
                  "istio-init (NET_ADMIN, NET_RAW), which Pod Security baseline/restricted and capability policies "
                  "reject: the moved pods are never created.")
     remediation = ENABLE_ASM_CNI
-    CLEAN = Outcome("AA2601", Status.PASS, "ASM's CNI plug-in is on, or no namespace moving to ASM forbids "
-                    "istio-init's capabilities")
+    _FORBIDS = "{why} forbids istio-init's NET_ADMIN/NET_RAW"
+    _CNI_UNKNOWN = _FORBIDS + "; Istio used istio-cni ({istio_cni}); "
+    _ENGINES = ("admission webhooks {engines} may forbid istio-init's capabilities; their policies are not read and "
+                "ASM's CNI plug-in ")
+    _UNREAD = ("{kinds} could not be read, so admission policies forbidding istio-init cannot be ruled out, and ASM's "
+               "CNI plug-in ")
+    CLEAN = Outcome("AA2601", Status.PASS, "no namespace moving to ASM forbids istio-init's capabilities",
+                    message="no namespace moving to ASM forbids istio-init's capabilities ({checked} checked)")
+    CNI_ON = Outcome("AA2602", Status.PASS, "ASM's CNI plug-in is on: ASM injects no istio-init",
+                     message="ASM's CNI plug-in is on ({source}); {forbidding} meshed namespace(s) forbid istio-init")
     REJECTED = Outcome("AA2610", Status.FAIL, "a namespace moving to ASM forbids istio-init's capabilities and ASM's "
-                       "CNI plug-in is off (or skips the namespace): its pods will be rejected")
+                       "CNI plug-in is off: its pods will be rejected",
+                       message=_FORBIDS + " and ASM's CNI plug-in is off ({source}): pods moved to ASM will be "
+                                          "rejected")
+    EXCLUDED = Outcome("AA2611", Status.FAIL, "a namespace moving to ASM forbids istio-init's capabilities and ASM's "
+                       "CNI plug-in skips it (ExcludeNamespaces): its pods will be rejected",
+                       message=_FORBIDS + " and ASM's CNI plug-in skips this namespace (ExcludeNamespaces) ({source}): "
+                                          "pods moved to ASM will be rejected")
     ENGINES = Outcome("AA2620", Status.WARN, "Gatekeeper or Kyverno admits pods here and their policies are not "
-                      "read; ASM's CNI plug-in is not known to be on", Severity.MAJOR)
+                      "read; whether ASM's CNI plug-in is on is not known", Severity.MAJOR,
+                      message=_ENGINES + "is not known to be on")
+    ENGINES_CNI_OFF = Outcome("AA2621", Status.WARN, "Gatekeeper or Kyverno admits pods here and their policies are "
+                              "not read; ASM's CNI plug-in is off", Severity.MAJOR,
+                              message=_ENGINES + "is off ({source})")
     CNI_UNKNOWN = Outcome("AA2630", Status.UNKNOWN, "a namespace moving to ASM forbids istio-init's capabilities and "
-                          "whether ASM's CNI plug-in is on cannot be told")
-    POLICIES_UNREAD = Outcome("AA2631", Status.UNKNOWN, "admission policies could not be read and ASM's CNI "
-                              "plug-in is not known to be on")
+                          "neither the config (asm.cni) nor a DescribeServiceMeshDetail answer says whether ASM's CNI "
+                          "plug-in is on", message=_CNI_UNKNOWN + "neither config asm.cni nor a "
+                                                                  "DescribeServiceMeshDetail answer says whether ASM's "
+                                                                  "CNI plug-in is on")
+    POLICIES_UNREAD = Outcome("AA2631", Status.UNKNOWN, "admission policies could not be read and whether ASM's CNI "
+                              "plug-in is on is not known", message=_UNREAD + "is not known to be on")
+    CNI_ANSWER_UNREADABLE = Outcome("AA2632", Status.UNKNOWN, "a namespace moving to ASM forbids istio-init's "
+                                    "capabilities and the DescribeServiceMeshDetail answer could not be read",
+                                    message=_CNI_UNKNOWN + "DescribeServiceMeshDetail could not be read: {reason}")
+    CNI_ANSWER_SILENT = Outcome("AA2633", Status.UNKNOWN, "a namespace moving to ASM forbids istio-init's capabilities "
+                                "and the DescribeServiceMeshDetail answer has no InitCNIConfiguration.Enabled",
+                                message=_CNI_UNKNOWN + "the DescribeServiceMeshDetail answer has no "
+                                                       "SidecarInjector.InitCNIConfiguration.Enabled")
+    POLICIES_UNREAD_CNI_OFF = Outcome("AA2634", Status.UNKNOWN, "admission policies could not be read and ASM's CNI "
+                                      "plug-in is off", message=_UNREAD + "is off ({source})")
     NO_ISTIO_CNI = Outcome("AA2640", Status.NOT_APPLICABLE, "Istio does not use istio-cni here (no istio-cni-node "
-                           "DaemonSet of Istio's): pods already pass admission with istio-init")
-    outcomes = (CLEAN, REJECTED, ENGINES, CNI_UNKNOWN, POLICIES_UNREAD, NO_ISTIO_CNI)
+                           "DaemonSet of Istio's): pods already pass admission with istio-init",
+                           message="no istio-cni-node DaemonSet of Istio's: Istio's pods already run istio-init, which "
+                                   "ASM injects too")
+    outcomes = (CLEAN, CNI_ON, REJECTED, EXCLUDED, ENGINES, ENGINES_CNI_OFF, CNI_UNKNOWN, POLICIES_UNREAD,
+                CNI_ANSWER_UNREADABLE, CNI_ANSWER_SILENT, POLICIES_UNREAD_CNI_OFF, NO_ISTIO_CNI)
+    # Why the ASM CNI state is unknown (AsmCni.unknown_why) -> the UNKNOWN that says so.
+    _CNI_UNKNOWN_BY_WHY = {"unsaid": CNI_UNKNOWN, "unreadable": CNI_ANSWER_UNREADABLE, "no_field": CNI_ANSWER_SILENT}
     needs = (K.DAEMONSET, K.NAMESPACE, K.POD)
     uses = (K.VALIDATING_ADMISSION_POLICY, K.VALIDATING_ADMISSION_POLICY_BINDING, K.VALIDATING_WEBHOOK)
 
@@ -142,8 +182,7 @@ class CniCompatibility(ClusterCheck):
                            if (d.get("metadata") or {}).get("name") == ISTIO_CNI_DAEMONSET
                            and not mesh.asm_owned(d.get("metadata") or {}))
         if not istio_cni:
-            yield self.report(self.NO_ISTIO_CNI, cluster.name, "no istio-cni-node DaemonSet of Istio's: Istio's pods "
-                              "already run istio-init, which ASM injects too")
+            yield self.report(self.NO_ISTIO_CNI, cluster.name, params={})
             return
         asm_cni = asm_cni_state(cluster, ctx)
         meshed = meshed_namespaces(cluster, cluster.pods())
@@ -164,38 +203,33 @@ class CniCompatibility(ClusterCheck):
             if not reasons:
                 continue
             forbidding += 1
-            why = " and ".join(reasons)
+            params = {"why": " and ".join(reasons), "source": asm_cni.source}
             where = {"kind": "Namespace", "name": name, "evidence": {**evidence, "forbidden_by": reasons}}
             if asm_cni.enabled and name not in asm_cni.excluded:
                 continue
             blocked += 1
             if asm_cni.enabled is None:
-                yield self.report(self.CNI_UNKNOWN, cluster.name, f"{why} forbids istio-init's NET_ADMIN/NET_RAW; "
-                                  f"Istio used istio-cni ({', '.join(istio_cni)}); {asm_cni.source}",
+                yield self.report(self._CNI_UNKNOWN_BY_WHY[asm_cni.unknown_why], cluster.name,
+                                  params={**params, "istio_cni": ", ".join(istio_cni), "reason": asm_cni.reason},
                                   remediation="Set asm.cni (true/false) in the config or give the "
                                               "DescribeServiceMeshDetail answer; " + ENABLE_ASM_CNI, **where)
             else:
-                off = ("ASM's CNI plug-in skips this namespace (ExcludeNamespaces)" if asm_cni.enabled
-                       else "ASM's CNI plug-in is off")
-                yield self.report(self.REJECTED, cluster.name, f"{why} forbids istio-init's NET_ADMIN/NET_RAW and "
-                                  f"{off} ({asm_cni.source}): pods moved to ASM will be rejected",
+                yield self.report(self.EXCLUDED if asm_cni.enabled else self.REJECTED, cluster.name, params=params,
                                   remediation=ENABLE_ASM_CNI, **where)
         if blocked:
             return
         if unread and not asm_cni.enabled:
-            yield self.report(self.POLICIES_UNREAD, cluster.name, f"{', '.join(unread)} could not be read, so "
-                              "admission policies forbidding istio-init cannot be ruled out, and ASM's CNI plug-in is "
-                              f"not known to be on ({asm_cni.source})", remediation=ENABLE_ASM_CNI, evidence=evidence)
+            yield self.report(self.POLICIES_UNREAD if asm_cni.enabled is None else self.POLICIES_UNREAD_CNI_OFF,
+                              cluster.name, params={"kinds": ", ".join(unread), "source": asm_cni.source},
+                              remediation=ENABLE_ASM_CNI, evidence=evidence)
             return
         engines = policy_engine_webhooks(cluster)
         if engines and not asm_cni.enabled:
-            yield self.report(self.ENGINES, cluster.name, f"admission webhooks {', '.join(engines)} may forbid "
-                              "istio-init's capabilities; their policies are not read and ASM's CNI plug-in is not "
-                              f"known to be on ({asm_cni.source})", remediation=ENABLE_ASM_CNI,
+            yield self.report(self.ENGINES if asm_cni.enabled is None else self.ENGINES_CNI_OFF, cluster.name,
+                              params={"engines": ", ".join(engines), "source": asm_cni.source},
+                              remediation=ENABLE_ASM_CNI,
                               evidence={**evidence, "policy_engines": engines})
             return
-        message = (f"ASM's CNI plug-in is on ({asm_cni.source}); {forbidding} meshed namespace(s) forbid istio-init"
-                   if asm_cni.enabled else
-                   f"no namespace moving to ASM forbids istio-init's capabilities ({len(meshed)} checked)")
-        yield self.report(self.CLEAN, cluster.name, message,
+        yield self.report(self.CNI_ON if asm_cni.enabled else self.CLEAN, cluster.name,
+                          params={"source": asm_cni.source, "forbidding": forbidding, "checked": len(meshed)},
                           evidence={**evidence, "meshed_namespaces": sorted(meshed)[:50]})

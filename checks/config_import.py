@@ -33,6 +33,11 @@ VALUE_CHARS = 160
 # Objects the Istio installer itself created (istioctl/operator): ASM brings its own equivalents.
 INSTALL_LABELS = ("operator.istio.io/component", "install.operator.istio.io/owning-resource")
 COMPARED_KINDS: tuple[Kind, ...] = (*K.ISTIO_API_KINDS, *K.GATEWAY_API_CONFIG_KINDS)
+_EQUAL = "{total} Istio API object(s) are on the ASM control plane with an equal spec"
+_SERVED = (" (the cluster's API server returns ASM's own objects, same uids: data-plane KubeAPI access to Istio "
+           "resources is on, so Istio's cluster-local copies cannot be seen separately)")
+_NOTHING = "no Istio API object to import in this cluster"
+_LEFT_OUT = "; {skipped} Gateway API object(s) not served by Istio (other GatewayClasses) left out"
 STRIP = ("del(.metadata.uid, .metadata.resourceVersion, .metadata.creationTimestamp, .metadata.generation, "
          ".metadata.managedFields, .metadata.ownerReferences, .status)")
 
@@ -74,11 +79,9 @@ def _import_command(cluster: str, kind: Kind, namespace: str, name: str) -> str:
             f"{mesh.ASM_KUBECTL} apply -f -")
 
 
-def _not_served_note(ctx: Context, kind: Kind) -> str:
+def _asm_lacks_gateway_api(ctx: Context, kind: Kind) -> bool:
     asm = ctx.inv.asm
-    if asm is not None and kind in K.GATEWAY_API_KINDS and asm.available(kind) and not asm.served(kind):
-        return " (the ASM control plane does not serve the Gateway API: enable it on the ASM instance first)"
-    return ""
+    return asm is not None and kind in K.GATEWAY_API_KINDS and asm.available(kind) and not asm.served(kind)
 
 
 class IstioConfigImported(ClusterCheck):
@@ -91,11 +94,36 @@ class IstioConfigImported(ClusterCheck):
                  "differs on ASM) silently stops applying, which can open or break traffic.")
     remediation = ("Apply the cluster's object to the ASM control plane (kubectl --kubeconfig=\"${ASM_KUBECONFIG:?}\" "
                    "apply), or align the two specs.")
-    outcomes = (
-        Outcome("AA2101", Status.PASS, "every Istio API object is on the ASM control plane with an equal spec"),
-        Outcome("AA2110", Status.FAIL, "Istio API objects missing on ASM or with a different spec"),
-        Outcome("AA2130", Status.UNKNOWN, "objects of a kind cannot be compared (unreadable on either side)"),
-    )
+    EQUAL = Outcome("AA2101", Status.PASS, "every Istio API object is on the ASM control plane with an equal spec",
+                    message=_EQUAL)
+    EQUAL_SERVED = Outcome("AA2102", Status.PASS, "every Istio API object the cluster returns is ASM's own (same "
+                           "uids: data-plane KubeAPI access to Istio resources is on)", message=_EQUAL + _SERVED)
+    NOTHING = Outcome("AA2103", Status.PASS, "the cluster has no Istio API object to import", message=_NOTHING)
+    EQUAL_LEFT_OUT = Outcome("AA2104", Status.PASS, "every Istio API object is on the ASM control plane with an equal "
+                             "spec; Gateway API objects of other GatewayClasses were left out",
+                             message=_EQUAL + _LEFT_OUT)
+    EQUAL_SERVED_LEFT_OUT = Outcome("AA2105", Status.PASS, "every Istio API object the cluster returns is ASM's own; "
+                                    "Gateway API objects of other GatewayClasses were left out",
+                                    message=_EQUAL + _SERVED + _LEFT_OUT)
+    NOTHING_LEFT_OUT = Outcome("AA2106", Status.PASS, "no Istio API object to import; Gateway API objects of other "
+                               "GatewayClasses were left out", message=_NOTHING + _LEFT_OUT)
+    MISSING = Outcome("AA2110", Status.FAIL, "an Istio API object of the cluster is not on the ASM control plane",
+                      message="{kind} {namespace}/{name} is not on the ASM control plane")
+    GATEWAY_API_NOT_SERVED = Outcome("AA2111", Status.FAIL, "a Gateway API object is not on the ASM control plane, "
+                                     "which does not serve the Gateway API: enable it on the ASM instance first",
+                                     message="{kind} {namespace}/{name} is not on the ASM control plane (the ASM "
+                                             "control plane does not serve the Gateway API: enable it on the ASM "
+                                             "instance first)")
+    DIFFERS = Outcome("AA2112", Status.FAIL, "an Istio API object's spec differs on the ASM control plane",
+                      message="{kind} {namespace}/{name} differs on the ASM control plane ({paths})")
+    UNREADABLE = Outcome("AA2130", Status.UNKNOWN, "objects of a kind cannot be read in the cluster, so they cannot be "
+                         "compared", message="{kind} objects cannot be compared: {reason}")
+    ASM_UNREADABLE = Outcome("AA2131", Status.UNKNOWN, "objects of a kind cannot be read on the ASM control plane, so "
+                             "the cluster's cannot be compared",
+                             message="{count} {kind} object(s) cannot be compared: the ASM control plane's {kind} "
+                                     "objects are unreadable: {reason}")
+    outcomes = (EQUAL, EQUAL_SERVED, NOTHING, EQUAL_LEFT_OUT, EQUAL_SERVED_LEFT_OUT, NOTHING_LEFT_OUT, MISSING,
+                GATEWAY_API_NOT_SERVED, DIFFERS, UNREADABLE, ASM_UNREADABLE)
     # An unreadable kind is UNKNOWN for that kind alone (see _cluster). GatewayClasses tell Istio's Gateways.
     uses = (*COMPARED_KINDS, K.K8S_GATEWAYCLASS)
     asm_needs = COMPARED_KINDS
@@ -131,8 +159,8 @@ class IstioConfigImported(ClusterCheck):
                            else cluster.objects(kind))
             except EvidenceUnavailable as exc:
                 problems += 1
-                yield self.unknown(cluster.name, f"{label} objects cannot be compared: {exc.reason}",
-                                   kind=label, evidence={"source": source})
+                yield self.report(self.UNREADABLE, cluster.name, params={"kind": label, "reason": exc.reason},
+                                  kind=label, evidence={"source": source})
                 continue
             candidates = []
             for obj in objects:
@@ -149,12 +177,11 @@ class IstioConfigImported(ClusterCheck):
             asm_name = ctx.inv.require_asm().name  # only needed once there is something to compare
             if kind.key in asm_errors:
                 problems += 1
-                yield self.unknown(cluster.name, f"{len(candidates)} {label} object(s) cannot be compared: "
-                                   f"the ASM control plane's {label} objects are unreadable: "
-                                   f"{asm_errors[kind.key]}", kind=label,
-                                   evidence={"source": source, "objects": [
-                                       f"{(o.get('metadata') or {}).get('namespace', '')}/"
-                                       f"{(o.get('metadata') or {}).get('name')}" for o in candidates[:20]]})
+                listed = [f"{(o.get('metadata') or {}).get('namespace', '')}/{(o.get('metadata') or {}).get('name')}"
+                          for o in candidates[:20]]
+                yield self.report(self.ASM_UNREADABLE, cluster.name,
+                                  params={"count": len(candidates), "kind": label, "reason": asm_errors[kind.key]},
+                                  kind=label, evidence={"source": source, "objects": listed})
                 continue
             on_asm = index.get(kind.key, {})
             for obj in candidates:
@@ -170,31 +197,30 @@ class IstioConfigImported(ClusterCheck):
                 command = _import_command(cluster.name, kind, ns, name)
                 if twin is None:
                     problems += 1
-                    yield self.fail(cluster.name, f"{label} {ns}/{name} is not on the ASM control plane"
-                                    + _not_served_note(ctx, kind), remediation=command, evidence=evidence, **subject)
+                    outcome = self.GATEWAY_API_NOT_SERVED if _asm_lacks_gateway_api(ctx, kind) else self.MISSING
+                    yield self.report(outcome, cluster.name, params={"kind": label, "namespace": ns, "name": name},
+                                      remediation=command, evidence=evidence, **subject)
                 elif (obj.get("spec") or {}) != (twin.get("spec") or {}):
                     problems += 1
                     diff = spec_diff(obj.get("spec") or {}, twin.get("spec") or {})
                     paths = ", ".join(d["path"] for d in diff[:5]) + (" ..." if len(diff) > 5 else "")
-                    yield self.fail(cluster.name, f"{label} {ns}/{name} differs on the ASM control plane "
-                                    f"({paths})",
-                                    remediation="# decide which spec is right; to make ASM's equal to the "
-                                                f"cluster's:\n{command}",
-                                    evidence={**evidence, "diff": diff}, **subject)
+                    yield self.report(self.DIFFERS, cluster.name, params={"kind": label, "namespace": ns,
+                                                                          "name": name, "paths": paths},
+                                      remediation="# decide which spec is right; to make ASM's equal to the "
+                                                  f"cluster's:\n{command}",
+                                      evidence={**evidence, "diff": diff}, **subject)
                 else:
                     counts[label] = counts.get(label, 0) + 1
         if problems:
             return
         total = sum(counts.values())
-        note = ""
-        if total and served_from_asm == total:
-            note = (" (the cluster's API server returns ASM's own objects, same uids: data-plane KubeAPI access "
-                    "to Istio resources is on, so Istio's cluster-local copies cannot be seen separately)")
-        message = (f"{total} Istio API object(s) are on the ASM control plane with an equal spec{note}" if total
-                   else "no Istio API object to import in this cluster")
-        if gateway_api.skipped:
-            message += (f"; {len(gateway_api.skipped)} Gateway API object(s) not served by Istio (other "
-                        "GatewayClasses) left out")
-        yield self.passed(cluster.name, message,
+        left_out = bool(gateway_api.skipped)
+        if not total:
+            outcome = self.NOTHING_LEFT_OUT if left_out else self.NOTHING
+        elif served_from_asm == total:
+            outcome = self.EQUAL_SERVED_LEFT_OUT if left_out else self.EQUAL_SERVED
+        else:
+            outcome = self.EQUAL_LEFT_OUT if left_out else self.EQUAL
+        yield self.report(outcome, cluster.name, params={"total": total, "skipped": len(gateway_api.skipped)},
                           evidence={"source": source, "by_kind": counts, "served_from_asm": served_from_asm,
                                     "skipped": skipped[:50]})

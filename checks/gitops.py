@@ -65,18 +65,26 @@ class GitopsDrift(ClusterCheck):
     remediation = ("Add sidecar.asm.aliyun.com/inject=true to the pod template (and the namespace's injection "
                    "labels) in Git or the chart values of the Application/Kustomization/HelmRelease/release named.")
     CLEAN = Outcome("AA2701", Status.PASS, "no mesh workload nor injection-labelled namespace carries an Argo CD, "
-                    "Flux or Helm marker")
+                    "Flux or Helm marker",
+                    message="{workloads} mesh workload(s) and {namespaces} injection-labelled namespace(s) carry no "
+                            "Argo CD, Flux or Helm marker")
     WORKLOAD_ON_ISTIO = Outcome("AA2720", Status.WARN, "a GitOps/Helm-managed workload still runs Istio's sidecar: "
-                                "its injection change belongs in Git, a kubectl change is reverted at the next sync")
+                                "its injection change belongs in Git, a kubectl change is reverted at the next sync",
+                                message="managed by {manager}; {on_istio} of {pods} pod(s) still run Istio's sidecar: "
+                                        "make the injection change in Git")
     WORKLOAD_MOVED = Outcome("AA2721", Status.WARN, "a GitOps/Helm-managed workload runs ASM's proxy: make sure its "
                              "injection label is in Git, or its next sync and rollout bring Istio's sidecar back",
-                             Severity.MINOR)
+                             Severity.MINOR, message="managed by {manager}; its {pods} pod(s) run ASM's proxy: make "
+                                                     "sure the injection label is in Git")
     NAMESPACE = Outcome("AA2722", Status.WARN, "a GitOps/Helm-managed namespace carries injection labels: change "
-                        "them in Git, a kubectl change is reverted at the next sync", Severity.MINOR)
+                        "them in Git, a kubectl change is reverted at the next sync", Severity.MINOR,
+                        message="managed by {manager}; injection labels {labels}")
     MARKERS_UNREAD = Outcome("AA2730", Status.UNKNOWN, "the objects carrying the markers (workload controllers, "
-                             "Namespaces) could not be read: whether they are managed from Git cannot be told")
+                             "Namespaces) could not be read: whether they are managed from Git cannot be told",
+                             message="the markers of {count} object(s) could not be read (kind not collected, not "
+                                     "readable, or not a built-in workload kind): {objects}")
     NO_MESH = Outcome("AA2740", Status.NOT_APPLICABLE, "no pod runs a sidecar and no namespace carries injection "
-                      "labels")
+                      "labels", message="no pod runs a sidecar and no namespace carries injection labels")
     outcomes = (CLEAN, WORKLOAD_ON_ISTIO, WORKLOAD_MOVED, NAMESPACE, MARKERS_UNREAD, NO_MESH)
     needs = (K.POD,)
     uses = (K.NAMESPACE, *WORKLOAD_KINDS.values())
@@ -114,20 +122,18 @@ class GitopsDrift(ClusterCheck):
             unread.append(f"Namespaces ({cluster.errors.get(K.NAMESPACE.key) or 'not collected'})")
         if unread:
             yield self.report(self.MARKERS_UNREAD, cluster.name,
-                              f"the markers of {len(unread)} object(s) could not be read (kind not collected, "
-                              f"not readable, or not a built-in workload kind): {', '.join(unread[:LISTED])}",
+                              params={"count": len(unread), "objects": ", ".join(unread[:LISTED])},
                               evidence={"objects": unread[:LISTED], "count": len(unread)},
                               remediation="Grant get/list on the kinds named and audit again; for other "
                               "controllers (Argo Rollouts, bare pods) look for the markers by hand: kubectl get "
                               "KIND NAME -o jsonpath='{.metadata.labels}{.metadata.annotations}'.")
         elif not warned:
             if sidecars.empty and not namespaces_seen:
-                yield self.report(self.NO_MESH, cluster.name, "no pod runs a sidecar and no namespace carries "
-                                  "injection labels")
+                yield self.report(self.NO_MESH, cluster.name, params={})
             else:
                 workloads = len(list(workload_rows(sidecars, ("proxy",))))
-                yield self.report(self.CLEAN, cluster.name, f"{workloads} mesh workload(s) and {namespaces_seen} "
-                                  "injection-labelled namespace(s) carry no Argo CD, Flux or Helm marker",
+                yield self.report(self.CLEAN, cluster.name, params={"workloads": workloads,
+                                                                    "namespaces": namespaces_seen},
                                   evidence={"workloads": workloads, "namespaces": namespaces_seen})
 
     def _workload(self, cluster: str, namespace: str, kind: str, name: str, by: str, proxies: list) -> Finding:
@@ -136,17 +142,13 @@ class GitopsDrift(ClusterCheck):
         fix = (f"Add the label sidecar.asm.aliyun.com/inject=true to the pod template of {kind} {namespace}/{name} "
                f"in the source of {by} (Git or chart values) and sync it; a kubectl patch is reverted at the next "
                "sync.")
-        if on_istio:
-            return self.report(self.WORKLOAD_ON_ISTIO, cluster, f"managed by {by}; {on_istio} of {len(proxies)} "
-                               "pod(s) still run Istio's sidecar: make the injection change in Git", kind=kind,
-                               namespace=namespace, name=name, remediation=fix, evidence=evidence)
-        return self.report(self.WORKLOAD_MOVED, cluster, f"managed by {by}; its {len(proxies)} pod(s) run ASM's "
-                           "proxy: make sure the injection label is in Git", kind=kind, namespace=namespace,
-                           name=name, remediation=fix, evidence=evidence)
+        params = {"manager": by, "on_istio": on_istio, "pods": len(proxies)}
+        return self.report(self.WORKLOAD_ON_ISTIO if on_istio else self.WORKLOAD_MOVED, cluster, params=params,
+                           kind=kind, namespace=namespace, name=name, remediation=fix, evidence=evidence)
 
     def _namespace(self, cluster: str, name: str, by: str, injection: dict[str, str]) -> Finding:
         labels = ", ".join(f"{k}={v}" for k, v in sorted(injection.items()))
-        return self.report(self.NAMESPACE, cluster, f"managed by {by}; injection labels {labels}", kind="Namespace",
+        return self.report(self.NAMESPACE, cluster, params={"manager": by, "labels": labels}, kind="Namespace",
                            name=name, evidence={"managed_by": by, "labels": injection},
                            remediation=f"Change the injection labels of Namespace {name} in the source of {by} "
                            "(Git or chart values); a kubectl label is reverted at the next sync.")

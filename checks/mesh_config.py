@@ -7,7 +7,7 @@ from typing import Any
 
 from auditor import kinds as K
 from auditor import mesh
-from auditor.check import ClusterCheck, Context
+from auditor.check import ClusterCheck, Context, no_istiod_outcomes
 from auditor.inventory import ACTIVE_PHASES, ClusterInventory
 from auditor.istio import istiods
 from auditor.model import Finding, Gate, Outcome, Severity, Status
@@ -63,13 +63,27 @@ class MeshConfigXdsAgent(ClusterCheck):
                  "then on can talk mTLS to ASM proxies. A revision without it injects pods that cannot.")
     remediation = ("Switch ASMMigrateFromIstio to SetupIstioForMigrate (ASM writes the setting); if it is missing "
                    "afterwards, find what reverted it (istio-operator, Helm, GitOps) and re-run the switch.")
-    outcomes = (
-        Outcome("AA0901", Status.PASS, "every revision's mesh config sets PROXY_CONFIG_XDS_AGENT: \"true\""),
-        Outcome("AA0910", Status.FAIL,
-                "a revision's mesh config lacks PROXY_CONFIG_XDS_AGENT: \"true\" (or cannot be parsed)"),
-        Outcome("AA0930", Status.UNKNOWN, "Istio proxies run without a local istiod: the mesh config lives elsewhere"),
-        Outcome("AA0940", Status.NOT_APPLICABLE, "no istiod Deployment and no pod running Istio's proxy"),
-    )
+    SET = Outcome("AA0901", Status.PASS, "every revision's mesh config sets PROXY_CONFIG_XDS_AGENT: \"true\"",
+                  message="revision {revision}: PROXY_CONFIG_XDS_AGENT: \"true\" in {namespace}/{configmap}")
+    ABSENT = Outcome("AA0910", Status.FAIL, "a revision's mesh config lacks PROXY_CONFIG_XDS_AGENT",
+                     message="revision {revision}: PROXY_CONFIG_XDS_AGENT is absent in {namespace}/{configmap} "
+                             "(must be \"true\")")
+    NO_CONFIGMAP = Outcome("AA0911", Status.FAIL, "a revision's mesh ConfigMap is missing: its istiod injects without "
+                           "PROXY_CONFIG_XDS_AGENT",
+                           message="revision {revision}: mesh ConfigMap {namespace}/{configmap} not found, so istiod "
+                                   "{istiod} injects without PROXY_CONFIG_XDS_AGENT")
+    UNPARSABLE = Outcome("AA0912", Status.FAIL, "a revision's mesh config cannot be parsed",
+                         message="revision {revision}: {problem}")
+    UNQUOTED = Outcome("AA0913", Status.FAIL, "PROXY_CONFIG_XDS_AGENT is an unquoted YAML true: proxyMetadata values "
+                       "are strings, istiod rejects the mesh config",
+                       message="revision {revision}: PROXY_CONFIG_XDS_AGENT is an unquoted YAML true; proxyMetadata "
+                               "values are strings, istiod rejects the mesh config")
+    WRONG_VALUE = Outcome("AA0914", Status.FAIL, "a revision's mesh config sets PROXY_CONFIG_XDS_AGENT to a value "
+                          "other than \"true\"",
+                          message="revision {revision}: PROXY_CONFIG_XDS_AGENT is {value} in {namespace}/{configmap} "
+                                  "(must be \"true\")")
+    outcomes = (SET, ABSENT, NO_CONFIGMAP, UNPARSABLE, UNQUOTED, WRONG_VALUE,
+                *no_istiod_outcomes(elsewhere="AA0930", pods_unread="AA0931", absent="AA0940"))
     needs = (K.DEPLOYMENT, K.CONFIGMAP)
     uses = (K.POD, K.REPLICASET)  # Istio proxies without a local istiod: UNKNOWN, not N/A
 
@@ -90,32 +104,30 @@ class MeshConfigXdsAgent(ClusterCheck):
                     "-o jsonpath='{.data.mesh}'")
             cm = cluster.get(K.CONFIGMAP, name, ISTIO_NS)
             evidence: dict[str, Any] = {"revision": revision, "istiod": dep["metadata"]["name"]}
+            where = {"revision": revision, "namespace": ISTIO_NS, "configmap": name}
             if cm is None:
-                yield self.fail(cluster.name, f"revision {revision}: mesh ConfigMap {ISTIO_NS}/{name} not found, so "
-                                f"istiod {dep['metadata']['name']} injects without PROXY_CONFIG_XDS_AGENT",
-                                remediation=self.remediation, evidence=evidence, **subject)
+                yield self.report(self.NO_CONFIGMAP, cluster.name, params={**where, "istiod": dep["metadata"]["name"]},
+                                  remediation=self.remediation, evidence=evidence, **subject)
                 continue
             value, problem = xds_agent_in_mesh(cm)
             evidence.update({"value": value, "last_change": mesh.last_change_time(cm)})
             if problem:
-                yield self.fail(cluster.name, f"revision {revision}: {problem}", remediation=f"Inspect it: {show}",
-                                evidence=evidence, **subject)
+                yield self.report(self.UNPARSABLE, cluster.name, params={"revision": revision, "problem": problem},
+                                  remediation=f"Inspect it: {show}", evidence=evidence, **subject)
             elif value == "true":
-                yield self.passed(cluster.name, f"revision {revision}: PROXY_CONFIG_XDS_AGENT: \"true\" in "
-                                  f"{ISTIO_NS}/{name}", evidence=evidence, **subject)
+                yield self.report(self.SET, cluster.name, params=where, evidence=evidence, **subject)
             elif value is True:
                 # proxyMetadata is map<string,string>: an unquoted YAML true is a bool and fails Istio's parser.
-                yield self.fail(cluster.name, f"revision {revision}: PROXY_CONFIG_XDS_AGENT is an unquoted YAML "
-                                "true; proxyMetadata values are strings, istiod rejects the mesh config",
-                                remediation=f"Quote the value (\"true\") in {ISTIO_NS}/{mesh.sh_text(name)}; "
+                yield self.report(self.UNQUOTED, cluster.name, params={"revision": revision},
+                                  remediation=f"Quote the value (\"true\") in {ISTIO_NS}/{mesh.sh_text(name)}; "
                                             f"check: {show}",
                                 evidence=evidence, **subject)
             else:
-                found = "absent" if value is None else f"{value!r}"
-                yield self.fail(cluster.name, f"revision {revision}: PROXY_CONFIG_XDS_AGENT is {found} in "
-                                f"{ISTIO_NS}/{name} (must be \"true\")",
-                                remediation=self.remediation + operator_note(cluster) + f" Check: {show}",
-                                evidence=evidence, **subject)
+                outcome, params = (self.ABSENT, where) if value is None else (self.WRONG_VALUE,
+                                                                              {**where, "value": repr(value)})
+                yield self.report(outcome, cluster.name, params=params,
+                                  remediation=self.remediation + operator_note(cluster) + f" Check: {show}",
+                                  evidence=evidence, **subject)
 
 
 class IstiodRestarted(ClusterCheck):
@@ -127,13 +139,33 @@ class IstiodRestarted(ClusterCheck):
                  "mesh config; an istiod pod started before the mesh ConfigMap's last change (newest managedFields "
                  "time) may still inject pods without PROXY_CONFIG_XDS_AGENT.")
     remediation = "kubectl -n istio-system rollout restart deployment/istiod[-<rev>]"
-    outcomes = (
-        Outcome("AA1001", Status.PASS, "every istiod pod started after the mesh-config change"),
-        Outcome("AA1010", Status.FAIL,
-                "istiod pods started before the mesh-config change: new pods would be injected without the setting"),
-        Outcome("AA1030", Status.UNKNOWN, "start times or the mesh config's change time cannot be read"),
-        Outcome("AA1040", Status.NOT_APPLICABLE, "no istiod Deployment and no pod running Istio's proxy"),
-    )
+    RESTARTED = Outcome("AA1001", Status.PASS, "every istiod pod started after the mesh-config change",
+                        message="revision {revision}: all {pods} istiod pod(s) started after {namespace}/{configmap} "
+                                "last changed ({changed})")
+    STALE = Outcome("AA1010", Status.FAIL, "istiod pods started before the mesh-config change: new pods would be "
+                    "injected without the setting",
+                    message="revision {revision}: {stale}/{pods} istiod pod(s) started before {namespace}/{configmap} "
+                            "last changed ({changed})")
+    NOT_RUNNING = Outcome("AA1011", Status.FAIL, "no istiod pod of the revision runs: nothing serves the new mesh "
+                          "config", message="revision {revision}: no running istiod pod of {namespace}/{name}, so "
+                                            "nothing serves the new mesh config")
+    START_UNKNOWN = Outcome("AA1030", Status.UNKNOWN, "the start time of an istiod pod cannot be read",
+                            message="revision {revision}: start time of {pods} unknown")
+    NO_CONFIGMAP = Outcome("AA1031", Status.UNKNOWN, "the revision's mesh ConfigMap is missing: there is no change "
+                           "time to compare istiod's start with (mesh-config-xds-agent fails on it)",
+                           message="revision {revision}: no mesh ConfigMap {namespace}/{configmap} to compare "
+                                   "istiod's start with (see mesh-config-xds-agent)")
+    NO_CHANGE_TIME = Outcome("AA1032", Status.UNKNOWN, "the mesh ConfigMap carries no readable change time",
+                             message="revision {revision}: {namespace}/{configmap} carries no readable change time")
+    NO_MANAGED_FIELDS = Outcome("AA1033", Status.UNKNOWN, "the mesh ConfigMap was collected without managedFields: "
+                                "its last change is unknown (creation is only a lower bound)",
+                                fix="Collect with `asm-audit snapshot`, or kubectl --show-managed-fields, and audit "
+                                    "again.",
+                                message="revision {revision}: {namespace}/{configmap} has no managedFields, so its "
+                                        "last change is unknown (collect with `asm-audit snapshot`, or kubectl "
+                                        "--show-managed-fields)")
+    outcomes = (RESTARTED, STALE, NOT_RUNNING, START_UNKNOWN, NO_CONFIGMAP, NO_CHANGE_TIME, NO_MANAGED_FIELDS,
+                *no_istiod_outcomes(elsewhere="AA1034", absent="AA1040"))
     needs = (K.DEPLOYMENT, K.CONFIGMAP, K.POD)
     uses = (K.REPLICASET,)
 
@@ -151,10 +183,10 @@ class IstiodRestarted(ClusterCheck):
             subject = {"kind": "Deployment", "namespace": namespace, "name": name}
             restart = mesh.restart_command(cluster.name, "Deployment", namespace, name)
             cm_name = mesh_configmap_name(dep)
+            where = {"revision": revision, "namespace": ISTIO_NS, "configmap": cm_name}
             cm = cluster.get(K.CONFIGMAP, cm_name, ISTIO_NS)
             if cm is None:
-                yield self.unknown(cluster.name, f"revision {revision}: no mesh ConfigMap {ISTIO_NS}/{cm_name} to "
-                                   "compare istiod's start with (see mesh-config-xds-agent)", **subject)
+                yield self.report(self.NO_CONFIGMAP, cluster.name, params=where, **subject)
                 continue
             cm_meta = cm.get("metadata") or {}
             managed = [m.get("time") for m in cm_meta.get("managedFields") or () if m.get("time")]
@@ -168,28 +200,28 @@ class IstiodRestarted(ClusterCheck):
                                         "change_time_source": "managedFields" if managed else "creationTimestamp",
                                         "pods_started": starts}
             if changed is None:
-                yield self.unknown(cluster.name, f"revision {revision}: {ISTIO_NS}/{cm_name} carries no readable "
-                                   "change time", evidence=evidence, **subject)
+                yield self.report(self.NO_CHANGE_TIME, cluster.name, params=where, evidence=evidence, **subject)
                 continue
             if mine.empty:
-                yield self.fail(cluster.name, f"revision {revision}: no running istiod pod of {namespace}/{name}, so "
-                                "nothing serves the new mesh config", remediation=restart, evidence=evidence, **subject)
+                yield self.report(self.NOT_RUNNING, cluster.name, params={"revision": revision, "namespace": namespace,
+                                                                           "name": name},
+                                  remediation=restart, evidence=evidence, **subject)
                 continue
             times = {p: mesh.parse_time(t) for p, t in starts.items()}
             unknown = sorted(p for p, t in times.items() if t is None)
             stale = sorted(p for p, t in times.items() if t is not None and t <= changed)
             if stale:
-                yield self.fail(cluster.name, f"revision {revision}: {len(stale)}/{len(times)} istiod pod(s) started "
-                                f"before {ISTIO_NS}/{cm_name} last changed ({changed_text})",
-                                remediation=restart, evidence={**evidence, "stale": stale}, **subject)
+                yield self.report(self.STALE, cluster.name, params={**where, "stale": len(stale), "pods": len(times),
+                                                                     "changed": changed_text},
+                                  remediation=restart, evidence={**evidence, "stale": stale}, **subject)
             elif unknown:
-                yield self.unknown(cluster.name, f"revision {revision}: start time of {', '.join(unknown)} unknown",
-                                   evidence=evidence, **subject)
+                yield self.report(self.START_UNKNOWN, cluster.name, params={"revision": revision,
+                                                                             "pods": ", ".join(unknown)},
+                                  evidence=evidence, **subject)
             elif not managed:
                 # `kubectl get -o yaml` hides managedFields: creation is only a lower bound of the last change.
-                yield self.unknown(cluster.name, f"revision {revision}: {ISTIO_NS}/{cm_name} has no managedFields, "
-                                   "so its last change is unknown (collect with `asm-audit snapshot`, or kubectl "
-                                   "--show-managed-fields)", evidence=evidence, **subject)
+                yield self.report(self.NO_MANAGED_FIELDS, cluster.name, params=where, evidence=evidence, **subject)
             else:
-                yield self.passed(cluster.name, f"revision {revision}: all {len(times)} istiod pod(s) started after "
-                                  f"{ISTIO_NS}/{cm_name} last changed ({changed_text})", evidence=evidence, **subject)
+                yield self.report(self.RESTARTED, cluster.name, params={**where, "pods": len(times),
+                                                                         "changed": changed_text},
+                                  evidence=evidence, **subject)

@@ -42,16 +42,59 @@ class MigrationResource(Check):
                  "Migrating -> Finished); a switch counts only when status.state equals spec.desiredState, "
                  "status.message is empty and status.retryCounter equals spec.retryCounter.")
     remediation = "Fix what status.message says, then increment spec.retryCounter to retry the switch."
-    outcomes = (
-        Outcome("AA0701", Status.PASS,
-                "ASMMigrateFromIstio/default is in the state this gate needs, reconciled, no message"),
-        Outcome("AA0710", Status.FAIL,
-                "ASMMigrateFromIstio/default is missing, in another state, not reconciled or reports a failure"),
-        Outcome("AA0720", Status.WARN,
-                "ASMMigrateFromIstio/default carries a setting with no effect (an option spelling ASM does not read)"),
-        Outcome("AA0730", Status.UNKNOWN, "ASMMigrateFromIstio cannot be read on the ASM control plane"),
-        Outcome("AA0740", Status.NOT_APPLICABLE, "the migration is already past this gate's step"),
-    )
+    _IDLE = "state {state}, reconciled, no message"
+    READY = Outcome("AA0701", Status.PASS, "ASMMigrateFromIstio/default is in the state this gate needs, reconciled, "
+                    "no message: the gate's switch can be made", message=_IDLE + "; next: switch to {next_state}")
+    READY_TO_UNINSTALL = Outcome("AA0702", Status.PASS, "ASMMigrateFromIstio/default is in Migrating, reconciled, no "
+                                 "message: Istio can be uninstalled",
+                                 message=_IDLE + "; next: istioctl uninstall --purge")
+    COMPLETED = Outcome("AA0703", Status.PASS, "the migration completed: status.state is Finished",
+                        message="migration completed: status.state is Finished")
+    READY_OPTION_SET = Outcome("AA0704", Status.PASS, "ASMMigrateFromIstio/default is in Init, reconciled, with the "
+                               "istio-system label option set under the name ASM reads",
+                               message=_IDLE + "; advanced option {option}=true; next: switch to {next_state}")
+    READY_OPTION_NOT_SET = Outcome("AA0705", Status.PASS, "ASMMigrateFromIstio/default is in Init, reconciled; "
+                                   "spec.advancedOptions is given but the istio-system label option ASM reads is not "
+                                   "true", message=_IDLE + "; advanced option {option} not set ({options}); next: "
+                                   "switch to {next_state}")
+    MISSING = Outcome("AA0710", Status.FAIL, "ASMMigrateFromIstio/default is not on the ASM control plane",
+                      message="ASMMigrateFromIstio/default not found on the ASM control plane")
+    NOT_SERVED = Outcome("AA0711", Status.FAIL, "the ASMMigrateFromIstio CRD is not served: no cluster was added to "
+                         "this ASM instance yet", message="ASMMigrateFromIstio/default not found on the ASM control "
+                         "plane (its CRD is not served: no cluster was added to this ASM instance yet)")
+    SWITCH_FAILED = Outcome("AA0712", Status.FAIL, "the last state switch failed: status.message says why",
+                            fix="Do what the message says, then retry: {retry}",
+                            message="the switch to {desired} failed (state {state}); status.message: {message}")
+    NOT_RECONCILED = Outcome("AA0713", Status.FAIL, "the last change is not reconciled yet: spec.retryCounter and "
+                             "status.retryCounter differ (or are not integers)",
+                             fix="Wait for the control plane to reconcile, then re-run the audit; if it does not: "
+                                 "{retry}",
+                             message="last change not reconciled yet: spec.retryCounter {spec_retry}, "
+                                     "status.retryCounter {status_retry}")
+    UNREACHABLE_STATE = Outcome("AA0714", Status.FAIL, "spec.desiredState skips a step: the control plane only moves "
+                                "one state forward, so the switch never completes",
+                                message="desiredState {desired} cannot be reached from state {state}: states move "
+                                        "one step forward at a time ({order})")
+    SWITCH_PENDING = Outcome("AA0715", Status.FAIL, "a state switch is in progress or stuck: status.state has not "
+                             "reached spec.desiredState and status.message is empty",
+                             fix="Wait a minute and re-run the audit; if the state does not move: {retry}",
+                             message="switch to {desired} in progress or stuck: status.state is still {state} and "
+                                     "status.message is empty")
+    BEHIND = Outcome("AA0716", Status.FAIL, "the migration has not reached the state this gate needs yet",
+                     message="state is {state}; the {gate} gate needs {expected}")
+    OPTION_NO_EFFECT = Outcome("AA0720", Status.WARN, "spec.advancedOptions carries the seed's patch spelling of the "
+                        "istio-system label option, which ASM ignores; the name ASM reads is not set",
+                        Severity.MINOR, message=NO_EFFECT + " (not set)")
+    NO_EFFECT_BESIDE = Outcome("AA0721", Status.WARN, "spec.advancedOptions carries the seed's patch spelling of the "
+                               "istio-system label option (ignored by ASM) beside the name ASM reads",
+                               Severity.MINOR, message=NO_EFFECT + " (which is {value})")
+    UNKNOWN_STATE = Outcome("AA0730", Status.UNKNOWN, "status.state is not one of the migration's states",
+                            message="unrecognised status.state {state} (desiredState {desired})")
+    PAST = Outcome("AA0740", Status.NOT_APPLICABLE, "the migration is already past this gate's step",
+                   message="state is already {state}; the {gate} step is behind the migration")
+    outcomes = (READY, READY_TO_UNINSTALL, COMPLETED, READY_OPTION_SET, READY_OPTION_NOT_SET, MISSING, NOT_SERVED,
+                SWITCH_FAILED, NOT_RECONCILED, UNREACHABLE_STATE, SWITCH_PENDING, BEHIND, OPTION_NO_EFFECT,
+                NO_EFFECT_BESIDE, UNKNOWN_STATE, PAST)
     asm_needs = (K.ASM_MIGRATION,)
 
     def run(self, ctx: Context) -> Iterable[Finding]:
@@ -60,14 +103,11 @@ class MigrationResource(Check):
         cr = asm.get(K.ASM_MIGRATION, "default")
         subject = {"kind": "ASMMigrateFromIstio", "name": "default"}
         if cr is None:
-            served = asm.served(K.ASM_MIGRATION)
-            yield self.fail(where, "ASMMigrateFromIstio/default not found on the ASM control plane"
-                            + ("" if served else " (its CRD is not served: no cluster was added to this ASM "
-                               "instance yet)"),
-                            remediation="Add the cluster to the ASM instance with 'Ignore istio-system "
-                                        "namespace check' selected; ASM then creates the resource "
-                                        f"(check: {mesh.ASM_KUBECTL} get asmmigratefromistio default -o yaml).",
-                            **subject)
+            yield self.report(self.MISSING if asm.served(K.ASM_MIGRATION) else self.NOT_SERVED, where, params={},
+                              remediation="Add the cluster to the ASM instance with 'Ignore istio-system "
+                                          "namespace check' selected; ASM then creates the resource "
+                                          f"(check: {mesh.ASM_KUBECTL} get asmmigratefromistio default -o yaml).",
+                              **subject)
             return
         spec, status = cr.get("spec") or {}, cr.get("status") or {}
         desired = str(spec.get("desiredState") or "Init")
@@ -82,62 +122,67 @@ class MigrationResource(Check):
         retry = (mesh.retry_command(spec_retry + 1) if spec_retry is not None
                  else "increment spec.retryCounter (it is not an integer now)")
         expected = GATE_STEPS[ctx.gate].needs_state
-        option_note = ""
-        if ctx.gate is Gate.SETUP and options:
-            option_note = (f"; advanced option {option_name}=true" if option_set else
-                           f"; advanced option {ADVANCED_OPTION} not set ("
-                           + ", ".join(f"{k}={json.dumps(v)}" for k, v in options.items()) + ")")
         if seed_spelling_used(cr):
-            yield self.warn(where, NO_EFFECT + (f" (which is {json.dumps(options.get(ADVANCED_OPTION))})"
-                                                if ADVANCED_OPTION in options else " (not set)"),
-                            severity=Severity.MINOR, remediation=option_patch(cr), evidence=evidence, **subject)
+            if ADVANCED_OPTION in options:
+                outcome, params = self.NO_EFFECT_BESIDE, {"value": json.dumps(options[ADVANCED_OPTION])}
+            else:
+                outcome, params = self.OPTION_NO_EFFECT, {}
+            yield self.report(outcome, where, params=params, remediation=option_patch(cr), evidence=evidence,
+                              **subject)
 
         if message:
-            yield self.fail(where, f"the switch to {desired} failed (state {state or 'empty'}); status.message: "
-                            f"{escaped(message)}", remediation=f"Do what the message says, then retry: {retry}",
-                            evidence=evidence, **subject)
+            yield self.report(self.SWITCH_FAILED, where, params={"desired": desired, "state": state or "empty",
+                                                                 "message": escaped(message), "retry": retry},
+                              evidence=evidence, **subject)
             return
         if spec_retry is None or spec_retry != status_retry:
-            yield self.fail(where, f"last change not reconciled yet: spec.retryCounter "
-                            f"{spec.get('retryCounter')!r}, status.retryCounter {status.get('retryCounter')!r}",
-                            remediation="Wait for the control plane to reconcile, then re-run the audit; if it "
-                                        f"does not: {retry}", evidence=evidence, **subject)
+            yield self.report(self.NOT_RECONCILED, where, params={
+                "spec_retry": repr(spec.get("retryCounter")), "status_retry": repr(status.get("retryCounter")),
+                "retry": retry}, evidence=evidence, **subject)
             return
         if state not in MIGRATION_STATES:
-            yield self.unknown(where, f"unrecognised status.state {state!r} (desiredState {desired})",
-                               evidence=evidence, **subject)
+            yield self.report(self.UNKNOWN_STATE, where, params={"state": repr(state), "desired": desired},
+                              evidence=evidence, **subject)
             return
         if desired != state:
             step = next_state(state)
             if desired != step:
                 # The control plane only accepts the next state; anything else never completes.
                 fix = (mesh.desired_state_command(step) if step else "set spec.desiredState back to Finished")
-                yield self.fail(where, f"desiredState {desired} cannot be reached from state {state}: states "
-                                f"move one step forward at a time ({' -> '.join(MIGRATION_STATES)})",
-                                remediation=fix, evidence=evidence, **subject)
+                yield self.report(self.UNREACHABLE_STATE, where, params={
+                    "desired": desired, "state": state, "order": " -> ".join(MIGRATION_STATES)},
+                    remediation=fix, evidence=evidence, **subject)
             else:
-                yield self.fail(where, f"switch to {desired} in progress or stuck: status.state is still {state} "
-                                "and status.message is empty", remediation="Wait a minute and re-run the audit; "
-                                f"if the state does not move: {retry}", evidence=evidence, **subject)
+                yield self.report(self.SWITCH_PENDING, where, params={"desired": desired, "state": state,
+                                                                      "retry": retry}, evidence=evidence, **subject)
             return
         if ctx.gate is Gate.FINISHED and state == "Finished":
-            yield self.passed(where, "migration completed: status.state is Finished", evidence=evidence,
-                              **subject)
+            yield self.report(self.COMPLETED, where, params={}, evidence=evidence, **subject)
             return
         have, want = MIGRATION_STATES.index(state), MIGRATION_STATES.index(expected)
         if have < want:
             step = next_state(state)
-            yield self.fail(where, f"state is {state}; the {ctx.gate.value} gate needs {expected}{option_note}",
-                            remediation=mesh.desired_state_command(step) if step else self.remediation,
-                            evidence=evidence, **subject)
+            yield self.report(self.BEHIND, where, params={"state": state, "gate": ctx.gate.value,
+                                                          "expected": expected},
+                              remediation=mesh.desired_state_command(step) if step else self.remediation,
+                              evidence=evidence, **subject)
         elif have > want:
-            yield self.not_applicable(where, f"state is already {state}; the {ctx.gate.value} step is behind "
-                                      "the migration", evidence=evidence, **subject)
+            yield self.report(self.PAST, where, params={"state": state, "gate": ctx.gate.value}, evidence=evidence,
+                              **subject)
+        elif ctx.gate is Gate.UNINSTALL:
+            # The gate's own step: removing Istio while in Migrating.
+            yield self.report(self.READY_TO_UNINSTALL, where, params={"state": state},
+                              remediation=uninstall_command([c.name for c in ctx.inv.data_planes]),
+                              evidence=evidence, **subject)
         else:
-            # The gate's own step: a state switch, or (uninstall) removing Istio while in Migrating.
-            step = None if ctx.gate is Gate.UNINSTALL else next_state(state)
-            command = (mesh.desired_state_command(step) if step
-                       else uninstall_command([c.name for c in ctx.inv.data_planes]))
-            yield self.passed(where, f"state {state}, reconciled, no message{option_note}; next: "
-                              + (f"switch to {step}" if step else "istioctl uninstall --purge"),
-                              remediation=command, evidence=evidence, **subject)
+            # The gate's own step: the next state switch (the setup gate names the istio-system label option).
+            step = next_state(state) or ""
+            params = {"state": state, "next_state": step}
+            outcome = self.READY
+            if ctx.gate is Gate.SETUP and options:
+                outcome = self.READY_OPTION_SET if option_set else self.READY_OPTION_NOT_SET
+                params["option"] = option_name if option_set else ADVANCED_OPTION
+                if not option_set:
+                    params["options"] = ", ".join(f"{k}={json.dumps(v)}" for k, v in options.items())
+            yield self.report(outcome, where, params=params, remediation=mesh.desired_state_command(step),
+                              evidence=evidence, **subject)

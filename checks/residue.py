@@ -108,12 +108,16 @@ def asm_revisions(cluster: ClusterInventory) -> set[str]:
 class Leftover:
     kind: str
     name: str
-    why: str
+    outcome: Outcome  # what the leftover is (its status and message template) ...
+    params: dict[str, Any]  # ... and the values filled into the template
     command: str
     namespace: str = ""
-    status: Status = Status.FAIL
     evidence: dict[str, Any] | None = None
     purge_managed: bool = False  # labelled operator.istio.io/component: `istioctl uninstall --purge` removes it
+
+    @property
+    def status(self) -> Status:
+        return self.outcome.status
 
 
 def _purge_managed(meta: dict[str, Any]) -> bool:
@@ -131,7 +135,10 @@ class _LeftoverCheck(ClusterCheck):
     """Runs each category of leftovers separately: one unreadable kind is UNKNOWN for its category alone."""
 
     categories: tuple[str, ...] = ()
-    aggregate_purge_managed = False
+    CLEAN: Outcome
+    CATEGORY_UNREADABLE: Outcome
+    # Set: the installer's own inert objects (operator.istio.io/component) are one WARN of this outcome.
+    PURGE_PENDING: Outcome | None = None
 
     def check_cluster(self, cluster: ClusterInventory, ctx: Context) -> Iterable[Finding]:
         globs = _allow_globs(ctx)
@@ -146,26 +153,24 @@ class _LeftoverCheck(ClusterCheck):
                 items = list(produce(cluster, ctx, globs, kept))
             except EvidenceUnavailable as exc:
                 unknown += 1
-                out.append(self.unknown(cluster.name, f"{category.replace('_', ' ')}: {exc.reason}"))
+                out.append(self.report(self.CATEGORY_UNREADABLE, cluster.name,
+                                       params={"category": category.replace("_", " "), "reason": exc.reason},
+                                       evidence={"category": category}))
                 continue
-            if self.aggregate_purge_managed:
+            if self.PURGE_PENDING is not None:
                 purge = [i for i in items if i.purge_managed and i.status is Status.WARN]
                 items = [i for i in items if i not in purge]
                 purge_batch.extend((category, i) for i in purge)
             for item in items:
                 found += 1
-                make = self.fail if item.status is Status.FAIL else self.warn
-                extra = {} if item.status is Status.FAIL else {"severity": Severity.MINOR}
-                out.append(make(cluster.name, item.why, kind=item.kind, namespace=item.namespace, name=item.name,
-                                remediation=item.command, evidence={"category": category, **(item.evidence or {})},
-                                **extra))
+                out.append(self.report(item.outcome, cluster.name, params=item.params, kind=item.kind,
+                                       namespace=item.namespace, name=item.name, remediation=item.command,
+                                       evidence={"category": category, **(item.evidence or {})}))
         if purge_batch:
             # Not residue yet: the installer's own objects, which the seed's uninstall step removes in one go.
             found += 1
-            out.append(self.warn(
-                cluster.name, f"{len(purge_batch)} inert Istio object(s) still carry operator.istio.io/component: "
-                "`istioctl uninstall --purge` has not run here (or failed); it removes them",
-                severity=Severity.MINOR,
+            out.append(self.report(
+                self.PURGE_PENDING, cluster.name, params={"count": len(purge_batch)},
                 remediation=f"istioctl --kubeconfig={mesh.kubeconfig_var(cluster.name)} uninstall --purge  # with "
                             "the istioctl of the installed version\n# or one by one:\n"
                             + "\n".join(i.command for _, i in purge_batch),
@@ -173,13 +178,11 @@ class _LeftoverCheck(ClusterCheck):
                                       for _, i in purge_batch],
                           "categories": sorted({c for c, _ in purge_batch})}))
         if not found and not unknown:
-            out.append(self.passed(cluster.name, self.clean_message, evidence=self._clean_evidence(kept)))
+            out.append(self.report(self.CLEAN, cluster.name, params={}, evidence=self._clean_evidence(kept)))
         for finding in out:
             # Say what was recognised as ASM's (or allowed) and therefore not flagged.
             finding.evidence.setdefault("kept_as_asm_or_allowed", kept[:10])
         return out
-
-    clean_message = "nothing left"
 
     def _clean_evidence(self, kept: list[str]) -> dict[str, Any]:
         return {"kept_as_asm_or_allowed": kept[:50]}
@@ -207,17 +210,30 @@ class IstioControlPlaneRemoved(_LeftoverCheck):
                  "not Istio's and are never flagged.")
     remediation = ("Run `istioctl uninstall --purge` with the istioctl of the installed version, then delete "
                    "each object listed.")
-    outcomes = (
-        Outcome("AA2201", Status.PASS, "no istiod, Istio webhook or operator left"),
-        Outcome("AA2210", Status.FAIL, "Istio's control plane is still installed"),
-        Outcome("AA2220", Status.WARN, "Istio control-plane leftovers to review"),
-        Outcome("AA2230", Status.UNKNOWN, "a category of objects cannot be read"),
-    )
+    CLEAN = Outcome("AA2201", Status.PASS, "no istiod, Istio webhook or operator left",
+                    message="no istiod, Istio webhook or Istio operator left")
+    ISTIOD = Outcome("AA2210", Status.FAIL, "Istio's istiod Deployment is still installed",
+                     message="Istio's istiod {namespace}/{name} (revision {revision}, version {version}) is still "
+                             "installed")
+    ISTIOD_PODS = Outcome("AA2211", Status.FAIL, "istiod pods still run without their Deployment (terminating, or "
+                          "orphaned by a --cascade=orphan delete)",
+                          message="{count} istiod pod(s) of {namespace}/{workload} still exist without their "
+                                  "Deployment")
+    WEBHOOK = Outcome("AA2212", Status.FAIL, "Istio's injector or validator webhook is still installed: it injects "
+                      "Istio sidecars, blocks pod creation or rejects Istio API writes",
+                      message="Istio's {kind} {name} is still installed (calls {targets}, failurePolicy {policies})")
+    OPERATOR = Outcome("AA2213", Status.FAIL, "Istio's operator is still installed: it would re-install Istio",
+                       message="Istio operator {namespace}/{name} is still installed (it would re-install Istio from "
+                               "its IstioOperator)")
+    ISTIO_OPERATOR = Outcome("AA2214", Status.FAIL, "an IstioOperator resource is still present",
+                             message="IstioOperator {namespace}/{name} is still present")
+    CATEGORY_UNREADABLE = Outcome("AA2230", Status.UNKNOWN, "a category of objects cannot be read",
+                                  message="{category}: {reason}")
+    outcomes = (CLEAN, ISTIOD, ISTIOD_PODS, WEBHOOK, OPERATOR, ISTIO_OPERATOR, CATEGORY_UNREADABLE)
     # All optional to the engine: each category says UNKNOWN for itself when its kinds are unreadable.
     uses = (K.DEPLOYMENT, K.POD, K.SERVICE, K.MUTATING_WEBHOOK, K.VALIDATING_WEBHOOK, K.ISTIOOPERATOR,
             K.REPLICASET)
     categories = ("istiod", "istiod_pods", "webhooks", "operator", "istio_operators")
-    clean_message = "no istiod, Istio webhook or Istio operator left"
 
     def _istiod(self, cluster: ClusterInventory, ctx: Context, globs: list[str], kept: list[str]) -> Iterator[Leftover]:
         for dep in cluster.objects(K.DEPLOYMENT):
@@ -226,8 +242,9 @@ class IstioControlPlaneRemoved(_LeftoverCheck):
                 continue
             ns, name = meta.get("namespace", ""), meta.get("name", "")
             version, _ = mesh.istiod_version(dep)
-            yield Leftover("Deployment", name, f"Istio's istiod {ns}/{name} (revision {mesh.istiod_revision(dep)}, "
-                           f"{version or 'version unknown'}) is still installed",
+            yield Leftover("Deployment", name, self.ISTIOD, {"namespace": ns, "name": name,
+                                                             "revision": mesh.istiod_revision(dep),
+                                                             "version": version or "unknown"},
                            _delete(cluster.name, "deployment", name, ns), ns)
 
     def _istiod_pods(self, cluster: ClusterInventory, ctx: Context, globs: list[str],
@@ -241,8 +258,9 @@ class IstioControlPlaneRemoved(_LeftoverCheck):
         for (ns, wl), group in orphans.groupby(["namespace", "workload_name"], observed=True):
             if (str(ns), str(wl)) in listed:
                 continue
-            yield Leftover("Pod", str(wl), f"{len(group)} istiod pod(s) of {ns}/{wl} still exist without their "
-                           "Deployment", _delete(cluster.name, "pod", sorted(group["name"].astype(str))[:20], str(ns)),
+            yield Leftover("Pod", str(wl), self.ISTIOD_PODS, {"count": len(group), "namespace": str(ns),
+                                                            "workload": str(wl)},
+                           _delete(cluster.name, "pod", sorted(group["name"].astype(str))[:20], str(ns)),
                            str(ns))
 
     def _webhooks(self, cluster: ClusterInventory, ctx: Context, globs: list[str],
@@ -261,8 +279,10 @@ class IstioControlPlaneRemoved(_LeftoverCheck):
                     continue
                 targets = sorted(set(webhook_targets(obj)))
                 policies = sorted({str(w.get("failurePolicy") or "") for w in obj.get("webhooks") or ()})
-                yield Leftover(kind.kind, name, f"Istio's {kind.kind} {name} is still installed (calls "
-                               f"{', '.join(targets) or 'a URL'}, failurePolicy {'/'.join(policies)})",
+                # A webhook without a Service target calls the URL in its clientConfig.
+                yield Leftover(kind.kind, name, self.WEBHOOK, {"kind": kind.kind, "name": name,
+                                                               "targets": ", ".join(targets) or "clientConfig.url",
+                                                               "policies": "/".join(policies)},
                                _delete(cluster.name, resource, name),
                                evidence={"targets": targets, "revisions": sorted(served_revisions(obj))})
 
@@ -276,9 +296,8 @@ class IstioControlPlaneRemoved(_LeftoverCheck):
             if self._skip("Deployment", meta, globs, kept):
                 continue
             ns, name = meta.get("namespace", ""), meta.get("name", "")
-            yield Leftover("Deployment", name, f"Istio operator {ns}/{name} is still installed (it would "
-                           "re-install Istio from its IstioOperator)", _delete(cluster.name, "deployment", name, ns),
-                           ns)
+            yield Leftover("Deployment", name, self.OPERATOR, {"namespace": ns, "name": name},
+                           _delete(cluster.name, "deployment", name, ns), ns)
 
     def _istio_operators(self, cluster: ClusterInventory, ctx: Context, globs: list[str],
                          kept: list[str]) -> Iterator[Leftover]:
@@ -288,7 +307,7 @@ class IstioControlPlaneRemoved(_LeftoverCheck):
                 continue
             ns, name = meta.get("namespace", ""), meta.get("name", "")
             resource = "istiooperators.install.istio.io"
-            yield Leftover("IstioOperator", name, f"IstioOperator {ns}/{name} is still present",
+            yield Leftover("IstioOperator", name, self.ISTIO_OPERATOR, {"namespace": ns, "name": name},
                            _delete(cluster.name, resource, name, ns)
                            + f"\n# if it hangs on its finalizer (operator gone): {mesh.kubectl(cluster.name)} "
                            f"{mesh.sh_text(mesh.ns_flag(ns))} patch {resource}/{mesh.sh_text(name)} --type=merge "
@@ -311,19 +330,74 @@ class IstioResidue(_LeftoverCheck):
                  "labels (ASM honours them), istio-ca-root-cert ConfigMaps (ASM's istiod writes the same ones "
                  "for its proxies), anything ASM owns.")
     remediation = "Delete each leftover with the command given (CRDs only after istio-config-imported passes)."
-    outcomes = (
-        Outcome("AA2301", Status.PASS, "nothing left behind by `istioctl uninstall --purge`"),
-        Outcome("AA2310", Status.FAIL, "Istio objects left that must be deleted"),
-        Outcome("AA2320", Status.WARN, "Istio leftovers to review (labels, CRDs, ConfigMaps)"),
-        Outcome("AA2330", Status.UNKNOWN, "a category of objects cannot be read"),
-    )
+    _GATEWAY_API = "Istio's Gateway API gateway {namespace}/{gateway} (class {gateway_class})"
+    _GATEWAY_API_ORPHAN = "Istio's Gateway API gateway objects of {namespace}/{gateway} (their Gateway is gone)"
+    _RUNS = (" still runs Deployment {deployments}: without istiod its proxies get no config and their certificates "
+             "expire; Service: {services}")
+    _NOTHING_RUNS = " has no Deployment left; Service: {services}"
+    CLEAN = Outcome("AA2301", Status.PASS, "nothing left behind by `istioctl uninstall --purge`",
+                    message="no Istio leftovers; " + REMOTE_SECRETS_NOTE)
+    GATEWAY = Outcome("AA2310", Status.FAIL, "an Istio gateway Deployment is still deployed: without istiod its "
+                      "proxies get no config and their certificates expire",
+                      message="Istio {type} gateway {namespace}/{name} is still deployed: without istiod its proxies "
+                              "get no config and their certificates expire, and its Service may still get traffic "
+                              "({services})")
+    GATEWAY_API = Outcome("AA2311", Status.FAIL, "Istio's Gateway API gateway still runs its Deployment without "
+                          "istiod", message=_GATEWAY_API + _RUNS)
+    GATEWAY_API_ORPHAN = Outcome("AA2312", Status.FAIL, "Deployments istiod made for a Gateway API gateway still run, "
+                                 "their Gateway gone", message=_GATEWAY_API_ORPHAN + _RUNS)
+    ADMISSION_POLICY = Outcome("AA2313", Status.FAIL, "Istio's stable-channel ValidatingAdmissionPolicy (or its "
+                               "binding) still rejects Istio API writes",
+                               message="Istio's {kind} {name} still rejects Istio API writes in this cluster "
+                                       "(EnvoyFilter, alpha fields)")
+    PINNED_NAMESPACE = Outcome("AA2314", Status.FAIL, "a namespace is pinned (istio.io/rev) to a revision no ASM "
+                               "injector serves: its new pods start without a proxy",
+                               message="namespace {name} is pinned to revision {revision}, which no ASM injector "
+                                       "serves (ASM: {asm_revisions}): its new pods start without a proxy")
+    CRD = Outcome("AA2320", Status.WARN, "an Istio-installed CRD is still present (delete it only after "
+                  "istio-config-imported passes)", Severity.MINOR,
+                  message="Istio-installed CRD {name} ({why}) is still present")
+    GATEWAY_API_SERVICE = Outcome("AA2321", Status.WARN, "only the Service istiod made for a Gateway API gateway is "
+                                  "left", Severity.MINOR, message=_GATEWAY_API + _NOTHING_RUNS)
+    GATEWAY_API_ORPHAN_SERVICE = Outcome("AA2322", Status.WARN, "only the Service istiod made for a Gateway API "
+                                         "gateway is left, its Gateway gone", Severity.MINOR,
+                                         message=_GATEWAY_API_ORPHAN + _NOTHING_RUNS)
+    GATEWAY_OF_ISTIO_CLASS = Outcome("AA2323", Status.WARN, "a Gateway of Istio's class is left with nothing "
+                                     "deployed for it: ASM serves Gateway API from its control plane", Severity.MINOR,
+                                     message="Gateway {namespace}/{name} of Istio's class {gateway_class} is still in "
+                                             "the cluster (nothing deployed for it any more): ASM serves Gateway API "
+                                             "from its control plane")
+    GATEWAY_CLASS = Outcome("AA2324", Status.WARN, "a GatewayClass istiod created is left: no Istio controller "
+                            "programs its Gateways any more", Severity.MINOR,
+                            message="istiod's GatewayClass {name} (controller {controller}) is still present: no Istio "
+                                    "controller programs its Gateways any more (keep it only if ASM programs Gateway "
+                                    "API in this cluster: residue.allow GatewayClass/{name})")
+    RBAC = Outcome("AA2325", Status.WARN, "Istio's ClusterRole or ClusterRoleBinding is left", Severity.MINOR,
+                   message="Istio's {kind} {name} is still present")
+    CONFIGMAP = Outcome("AA2326", Status.WARN, "an Istio-installed ConfigMap in istio-system is left", Severity.MINOR,
+                        message="Istio's ConfigMap {namespace}/{name} ({why}) is still present")
+    ISTIOD_SERVICE = Outcome("AA2327", Status.WARN, "Istio's istiod Service is left (no istiod behind it)",
+                             Severity.MINOR, message="Istio's Service {namespace}/{name} is still present (no istiod "
+                                                     "behind it once uninstalled)")
+    PURGE_PENDING = Outcome("AA2328", Status.WARN, "inert objects of Istio's installer are left: `istioctl uninstall "
+                            "--purge` has not run (or failed); it removes them", Severity.MINOR,
+                            message="{count} inert Istio object(s) still carry operator.istio.io/component: "
+                                    "`istioctl uninstall --purge` has not run here (or failed); it removes them")
+    CATEGORY_UNREADABLE = Outcome("AA2330", Status.UNKNOWN, "a category of objects cannot be read",
+                                  message="{category}: {reason}")
+    NO_ASM_REVISION = Outcome("AA2331", Status.UNKNOWN, "namespaces carry istio.io/rev but no ASM injector revision "
+                              "was found to compare with",
+                              message="{count} namespace(s) carry istio.io/rev ({namespaces}) but no ASM injector "
+                                      "revision was found to compare with (no istiod-<rev> Service, no ASM "
+                                      "MutatingWebhookConfiguration)")
+    outcomes = (CLEAN, GATEWAY, GATEWAY_API, GATEWAY_API_ORPHAN, ADMISSION_POLICY, PINNED_NAMESPACE, CRD,
+                GATEWAY_API_SERVICE, GATEWAY_API_ORPHAN_SERVICE, GATEWAY_OF_ISTIO_CLASS, GATEWAY_CLASS, RBAC,
+                CONFIGMAP, ISTIOD_SERVICE, PURGE_PENDING, CATEGORY_UNREADABLE, NO_ASM_REVISION)
     uses = (K.NAMESPACE, K.CRD, K.CLUSTERROLE, K.CLUSTERROLEBINDING, K.CONFIGMAP, K.DEPLOYMENT, K.SERVICE,
             K.MUTATING_WEBHOOK, K.VALIDATING_ADMISSION_POLICY, K.VALIDATING_ADMISSION_POLICY_BINDING,
             K.K8S_GATEWAY, K.K8S_GATEWAYCLASS, K.POD, K.REPLICASET)
     categories = ("gateways", "gateway_api", "gateway_classes", "admission_policies", "namespace_labels", "crds",
                   "rbac", "configmaps", "istiod_service")
-    clean_message = f"no Istio leftovers; {REMOTE_SECRETS_NOTE}"
-    aggregate_purge_managed = True
 
     def _clean_evidence(self, kept: list[str]) -> dict[str, Any]:
         return {"kept_as_asm_or_allowed": kept[:50], "not_checked": REMOTE_SECRETS_NOTE,
@@ -345,10 +419,10 @@ class IstioResidue(_LeftoverCheck):
             command = _delete(cluster.name, "deployment", gw.name, gw.namespace)
             if fronts:
                 command += "\n" + _delete(cluster.name, "service", fronts, gw.namespace)
-            yield Leftover("Deployment", gw.name, f"Istio {gw.type} gateway {gw.namespace}/{gw.name} is still "
-                           "deployed: without istiod its proxies get no config and their certificates expire, "
-                           f"and its Service may still get traffic ({', '.join(fronts) or 'no Service'})", command,
-                           gw.namespace, evidence={"services": fronts})
+            params = {"type": gw.type, "namespace": gw.namespace, "name": gw.name,
+                      "services": ", ".join(fronts) or "none"}
+            yield Leftover("Deployment", gw.name, self.GATEWAY, params, command, gw.namespace,
+                           evidence={"services": fronts})
 
     def _gateway_api(self, cluster: ClusterInventory, ctx: Context, globs: list[str],
                      kept: list[str]) -> Iterator[Leftover]:
@@ -398,23 +472,24 @@ class IstioResidue(_LeftoverCheck):
             if owner is not None:
                 commands.append(_delete(cluster.name, resource, name, ns) + "  # the Gateway itself (its Deployment "
                                 "and Service go with it): only after istio-config-imported passes")
-            what = (f"Istio's Gateway API gateway {ns}/{name} (class {owner[1]})" if owner else
-                    f"Istio's Gateway API gateway objects of {ns}/{name} (their Gateway is gone)")
-            runs = (f"still runs Deployment {', '.join(deployments)}: without istiod its proxies get no config and "
-                    "their certificates expire" if deployments else "has no Deployment left")
-            yield Leftover("Deployment" if deployments else "Service", (deployments or services)[0],
-                           f"{what} {runs}; Service: {', '.join(services) or 'none'}", "\n".join(commands), ns,
-                           status=Status.FAIL if deployments else Status.WARN,
+            if deployments:
+                outcome = self.GATEWAY_API if owner else self.GATEWAY_API_ORPHAN
+            else:
+                outcome = self.GATEWAY_API_SERVICE if owner else self.GATEWAY_API_ORPHAN_SERVICE
+            params = {"namespace": ns, "gateway": name, "gateway_class": owner[1] if owner else "",
+                      "deployments": ", ".join(deployments), "services": ", ".join(services) or "none"}
+            yield Leftover("Deployment" if deployments else "Service", (deployments or services)[0], outcome, params,
+                           "\n".join(commands), ns,
                            evidence={"gateway": name, "deployments": deployments, "services": services})
         for (ns, name), (gw, class_name) in sorted(gateways.items()):
             meta = gw.get("metadata") or {}
             if self._skip(f"Gateway.{gatewayapi.GROUP}", {k: v for k, v in meta.items() if k != "ownerReferences"},
                           globs, kept):
                 continue
-            yield Leftover(f"Gateway.{gatewayapi.GROUP}", name, f"Gateway {ns}/{name} of Istio's class {class_name} "
-                           "is still in the cluster (nothing deployed for it any more): ASM serves Gateway API "
-                           "from its control plane", _delete(cluster.name, resource, name, ns)
-                           + "  # only after istio-config-imported passes", ns, status=Status.WARN)
+            yield Leftover(f"Gateway.{gatewayapi.GROUP}", name, self.GATEWAY_OF_ISTIO_CLASS,
+                           {"namespace": ns, "name": name, "gateway_class": class_name},
+                           _delete(cluster.name, resource, name, ns) + "  # only after istio-config-imported passes",
+                           ns)
 
     @staticmethod
     def _asm_gateway_deployments(cluster: ClusterInventory, ctx: Context) -> set[tuple[str, str]]:
@@ -441,10 +516,8 @@ class IstioResidue(_LeftoverCheck):
                 continue
             if self._skip("GatewayClass", meta, globs, kept):
                 continue
-            yield Leftover("GatewayClass", name, f"istiod's GatewayClass {name} (controller {controller}) is still "
-                           "present: no Istio controller programs its Gateways any more (keep it only if ASM "
-                           "programs Gateway API in this cluster: residue.allow GatewayClass/" + name + ")",
-                           _delete(cluster.name, f"gatewayclasses.{gatewayapi.GROUP}", name), status=Status.WARN)
+            yield Leftover("GatewayClass", name, self.GATEWAY_CLASS, {"name": name, "controller": controller},
+                           _delete(cluster.name, f"gatewayclasses.{gatewayapi.GROUP}", name))
 
     def _admission_policies(self, cluster: ClusterInventory, ctx: Context, globs: list[str],
                             kept: list[str]) -> Iterator[Leftover]:
@@ -455,8 +528,8 @@ class IstioResidue(_LeftoverCheck):
                 name = meta.get("name", "")
                 if not STABLE_CHANNEL.match(name) or self._skip(kind.kind, meta, globs, kept):
                     continue
-                yield Leftover(kind.kind, name, f"Istio's {kind.kind} {name} still rejects Istio API writes in this "
-                               "cluster (EnvoyFilter, alpha fields)", _delete(cluster.name, resource, name))
+                yield Leftover(kind.kind, name, self.ADMISSION_POLICY, {"kind": kind.kind, "name": name},
+                               _delete(cluster.name, resource, name))
 
     def _namespace_labels(self, cluster: ClusterInventory, ctx: Context, globs: list[str],
                           kept: list[str]) -> Iterator[Leftover]:
@@ -470,10 +543,10 @@ class IstioResidue(_LeftoverCheck):
             return
         served = asm_revisions(cluster)
         if not served:
-            raise EvidenceUnavailable(f"{len(pinned)} namespace(s) carry istio.io/rev "
-                                      f"({', '.join(f'{n}={r}' for n, r in pinned[:10])}) but no ASM injector "
-                                      "revision was found to compare with (no istiod-<rev> Service, no ASM "
-                                      "MutatingWebhookConfiguration)")
+            yield Leftover("Namespace", "", self.NO_ASM_REVISION, {
+                "count": len(pinned), "namespaces": ", ".join(f"{n}={r}" for n, r in pinned[:10])}, "",
+                evidence={"pinned": dict(pinned)})
+            return
         target = sorted(served)[0] if len(served) == 1 else None
         for name, rev in pinned:
             if rev in served:
@@ -484,8 +557,8 @@ class IstioResidue(_LeftoverCheck):
                    if target else
                    f"{relabel} istio.io/rev-  # then label it for one of "
                    f"ASM's revisions: {', '.join(mesh.sh_text(r) for r in sorted(served))}")
-            yield Leftover("Namespace", name, f"namespace {name} is pinned to revision {rev}, which no ASM injector "
-                           f"serves (ASM: {', '.join(sorted(served))}): its new pods start without a proxy", fix,
+            yield Leftover("Namespace", name, self.PINNED_NAMESPACE, {
+                "name": name, "revision": rev, "asm_revisions": ", ".join(sorted(served))}, fix,
                            evidence={"revision": rev, "asm_revisions": sorted(served)})
 
     def _crds(self, cluster: ClusterInventory, ctx: Context, globs: list[str], kept: list[str]) -> Iterator[Leftover]:
@@ -499,12 +572,12 @@ class IstioResidue(_LeftoverCheck):
                 continue
             name = meta.get("name", "")
             kind = ((crd.get("spec") or {}).get("names") or {}).get("kind") or name
-            yield Leftover("CustomResourceDefinition", name, f"Istio-installed CRD {name} ({why}) is still present",
+            yield Leftover("CustomResourceDefinition", name, self.CRD, {"name": name, "why": why},
                            # spec.names.kind is free text of the CRD: in a comment, it must stay on this line.
                            _delete(cluster.name, "crd", name) + f"  # deletes every {mesh.sh_text(str(kind))} in this "
                            "cluster: only "
                            "after istio-config-imported passes and if ASM does not serve this API from the cluster",
-                           status=Status.WARN, purge_managed=_purge_managed(meta))
+                           purge_managed=_purge_managed(meta))
 
     def _rbac(self, cluster: ClusterInventory, ctx: Context, globs: list[str], kept: list[str]) -> Iterator[Leftover]:
         revisions = asm_revisions(cluster) if cluster.available(K.SERVICE) else set()
@@ -517,9 +590,8 @@ class IstioResidue(_LeftoverCheck):
                 if any(f"-{rev}-" in f"{name}-" for rev in revisions if re.match(r"^\d+-\d+", rev)):
                     kept.append(f"{kind.kind} {name}: names an ASM revision")
                     continue
-                yield Leftover(kind.kind, name, f"Istio's {kind.kind} {name} is still present",
-                               _delete(cluster.name, resource, name), status=Status.WARN,
-                               purge_managed=_purge_managed(meta))
+                yield Leftover(kind.kind, name, self.RBAC, {"kind": kind.kind, "name": name},
+                               _delete(cluster.name, resource, name), purge_managed=_purge_managed(meta))
 
     def _configmaps(self, cluster: ClusterInventory, ctx: Context, globs: list[str],
                     kept: list[str]) -> Iterator[Leftover]:
@@ -532,9 +604,10 @@ class IstioResidue(_LeftoverCheck):
                 continue
             if self._skip("ConfigMap", meta, globs, kept):
                 continue
-            yield Leftover("ConfigMap", name, f"Istio's ConfigMap {ISTIO_SYSTEM}/{name} ({istio_installed(meta)}) is "
-                           "still present", _delete(cluster.name, "configmap", name, ISTIO_SYSTEM), ISTIO_SYSTEM,
-                           status=Status.WARN, purge_managed=_purge_managed(meta))
+            yield Leftover("ConfigMap", name, self.CONFIGMAP, {"namespace": ISTIO_SYSTEM, "name": name,
+                                                               "why": istio_installed(meta)},
+                           _delete(cluster.name, "configmap", name, ISTIO_SYSTEM), ISTIO_SYSTEM,
+                           purge_managed=_purge_managed(meta))
 
     def _istiod_service(self, cluster: ClusterInventory, ctx: Context, globs: list[str],
                         kept: list[str]) -> Iterator[Leftover]:
@@ -546,6 +619,7 @@ class IstioResidue(_LeftoverCheck):
                 continue
             if self._skip("Service", meta, globs, kept):
                 continue
-            yield Leftover("Service", name, f"Istio's Service {ISTIO_SYSTEM}/{name} is still present (no istiod "
-                           "behind it once uninstalled)", _delete(cluster.name, "service", name, ISTIO_SYSTEM),
-                           ISTIO_SYSTEM, status=Status.WARN, purge_managed=_purge_managed(meta))
+            yield Leftover("Service", name, self.ISTIOD_SERVICE, {"namespace": ISTIO_SYSTEM, "name": name},
+                           _delete(cluster.name, "service", name, ISTIO_SYSTEM), ISTIO_SYSTEM,
+                           purge_managed=_purge_managed(meta))
+

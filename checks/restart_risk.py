@@ -99,12 +99,20 @@ class RestartRisk(ClusterCheck):
                  "hook, a single replica, no PodDisruptionBudget, long-lived connections that the proxy cuts "
                  "(unless EXIT_ON_ZERO_ACTIVE_CONNECTIONS). Move low-risk workloads first, off-peak.")
     remediation = "Fix the listed reasons before the workload's wave, or move it in a maintenance window."
-    outcomes = (
-        Outcome("AA1401", Status.PASS, "the workloads still to move can restart without expected traffic loss"),
-        Outcome("AA1420", Status.WARN,
-                "workloads whose restart risks traffic loss (graceful shutdown, replicas, sidecar-held Jobs)"),
-        Outcome("AA1440", Status.NOT_APPLICABLE, "no workload left on Istio's sidecar"),
-    )
+    _PLAN = "{workloads} workload(s) still to move, lowest risk first: {waves}"
+    PLAN = Outcome("AA1401", Status.PASS, "the workloads still to move can restart without expected traffic loss",
+                   Severity.INFO, message=_PLAN)
+    MEDIUM = Outcome("AA1420", Status.WARN, "a workload whose restart risks traffic loss (graceful shutdown, "
+                     "replicas, sidecar-held Jobs): medium risk, score 2-4", Severity.MINOR,
+                     message="restart risk {score} (medium risk (score 2-4)): {reasons}")
+    HIGH = Outcome("AA1421", Status.WARN, "a workload whose restart risks traffic loss: high risk, score 5 or more; "
+                   "move it in a maintenance window", Severity.MAJOR,
+                   message="restart risk {score} (high risk (score 5+)): {reasons}")
+    RISKY_PLAN = Outcome("AA1422", Status.WARN, "the migration waves of the workloads still to move, some of them "
+                         "risky (each has its own finding)", Severity.INFO, message=_PLAN)
+    NOTHING_TO_MOVE = Outcome("AA1440", Status.NOT_APPLICABLE, "no workload left on Istio's sidecar",
+                              message="no workload left on Istio's sidecar")
+    outcomes = (PLAN, MEDIUM, HIGH, RISKY_PLAN, NOTHING_TO_MOVE)
     needs = (K.POD,)
     uses = (K.REPLICASET, K.JOB, K.DEPLOYMENT, K.STATEFULSET, K.PDB, K.CONFIGMAP)
     max_listed_per_wave = 50  # the aggregate evidence lists this many names per wave (counts are complete)
@@ -112,7 +120,7 @@ class RestartRisk(ClusterCheck):
     def check_cluster(self, cluster: ClusterInventory, ctx: Context) -> Iterable[Finding]:
         todo = istio_sidecar_pods(cluster.pods())
         if todo.empty:
-            yield self.not_applicable(cluster.name, "no workload left on Istio's sidecar")
+            yield self.report(self.NOTHING_TO_MOVE, cluster.name, params={})
             return
         per_workload = self._aggregate(cluster, todo)
         objects = self._workload_objects(cluster)
@@ -122,10 +130,9 @@ class RestartRisk(ClusterCheck):
             risk = self._score(row, objects, pdbs, cluster.name)
             scored.append((risk.score, row.namespace, row.workload_kind, row.workload_name, risk))
             if risk.score >= 2:
-                yield self.warn(
-                    cluster.name, f"restart risk {risk.score} ({WAVES[wave_of(risk.score)]}): "
-                    + "; ".join(r for r in risk.reasons if r.startswith("+")),
-                    severity=Severity.MAJOR if risk.score >= 5 else Severity.MINOR,
+                yield self.report(
+                    self.HIGH if wave_of(risk.score) == 3 else self.MEDIUM, cluster.name,
+                    params={"score": risk.score, "reasons": "; ".join(r for r in risk.reasons if r.startswith("+"))},
                     kind=row.workload_kind, namespace=row.namespace, name=row.workload_name,
                     remediation=" ".join(dict.fromkeys(risk.fixes)) + " Then move it: "
                     + mesh.asm_inject_command(cluster.name, row.workload_kind, row.namespace, row.workload_name),
@@ -257,11 +264,9 @@ class RestartRisk(ClusterCheck):
                                        members[: self.max_listed_per_wave]]})
         risky = sum(1 for s in scored if s[0] >= 2)
         text = ", ".join(f"wave {w['wave']}: {w['workloads']} {w['risk'].split(' (')[0]}" for w in waves)
-        message = f"{len(scored)} workload(s) still to move, lowest risk first: {text}"
         evidence = {"waves": waves, "workloads": len(scored), "risky": risky,
                     "scoring": "grace<=drain +3; bare pod/Recreate +3; single replica +2 (StatefulSet +3); "
                                "no preStop +1; no PDB +1; long-lived ports +2 "
                                "(+1 with EXIT_ON_ZERO_ACTIVE_CONNECTIONS)"}
-        if risky:
-            return self.warn(cluster, message, severity=Severity.INFO, evidence=evidence)
-        return self.passed(cluster, message, severity=Severity.INFO, evidence=evidence)
+        return self.report(self.RISKY_PLAN if risky else self.PLAN, cluster,
+                           params={"workloads": len(scored), "waves": text}, evidence=evidence)

@@ -9,6 +9,7 @@ from auditor import mesh
 from auditor.check import ClusterCheck, Context
 from auditor.inventory import ClusterInventory, workload_rows
 from auditor.istio import (
+    UNCLASSIFIED_MESSAGE,
     istio_sidecar_pods,
     manual_injections,
     rerender_remediation,
@@ -25,17 +26,27 @@ class IstioSidecarsRemaining(ClusterCheck):
     rationale = ("`istioctl uninstall --purge` removes istiod; pods still on Istio's sidecar then lose their "
                  "control plane and certificates. Every workload must run ASM's proxy first.")
     remediation = "Label the pod template with sidecar.asm.aliyun.com/inject=true (rolling restart)."
-    CLEAN = Outcome("AA1201", Status.PASS, "no pod runs Istio's sidecar")
+    _LEFT = "{total} pod(s) still run Istio's sidecar ({native} native, {classic} classic)"
+    CLEAN = Outcome("AA1201", Status.PASS, "no pod runs Istio's sidecar",
+                    message="no Istio sidecar left ({asm} pods on ASM proxies; gateway pods are judged by the gateway "
+                            "checks)")
     LEFT = Outcome("AA1210", Status.FAIL, "pods of a workload still run Istio's sidecar; the workload is not "
-                   "labelled for ASM's proxy yet")
+                   "labelled for ASM's proxy yet", message=_LEFT)
     RESTART_PENDING = Outcome("AA1211", Status.FAIL, "the workload is labelled for ASM's proxy but its pods still run "
-                              "Istio's sidecar: restart pending")
+                              "Istio's sidecar: restart pending",
+                              message="restart pending: {total} pod(s) labelled sidecar.asm.aliyun.com/inject=true "
+                                      "still run Istio's sidecar ({native} native, {classic} classic)")
     PARTLY_MOVED = Outcome("AA1212", Status.FAIL, "some pods of the workload carry the ASM label, all still run "
-                           "Istio's sidecar: rollout in progress or stuck")
+                           "Istio's sidecar: rollout in progress or stuck",
+                           message=_LEFT + "; {labelled} of them carry sidecar.asm.aliyun.com/inject=true (rollout in "
+                                           "progress or stuck?)")
     BAKED_IN = Outcome("AA1213", Status.FAIL, "Istio's sidecar is in the workload template itself (istioctl "
-                       "kube-inject): relabelling alone does not move it; re-render the manifest")
+                       "kube-inject): relabelling alone does not move it; re-render the manifest",
+                       message=_LEFT + "; the workload template itself contains istio-proxy (kube-inject), so "
+                                       "relabelling alone may not move it")
     UNCLASSIFIED = Outcome("AA1230", Status.UNKNOWN,
-                           "pods whose proxy marks contradict each other: Istio's or ASM's cannot be told")
+                           "pods whose proxy marks contradict each other: Istio's or ASM's cannot be told",
+                           message=UNCLASSIFIED_MESSAGE)
     outcomes = (CLEAN, LEFT, RESTART_PENDING, PARTLY_MOVED, BAKED_IN, UNCLASSIFIED)
     needs = (K.POD,)
     uses = (K.REPLICASET, K.JOB, K.DEPLOYMENT, K.STATEFULSET, K.DAEMONSET, K.CRONJOB)
@@ -50,37 +61,30 @@ class IstioSidecarsRemaining(ClusterCheck):
             native = sum(map(bool, group["native"]))
             total = len(group["name"])
             labelled = sum(map(bool, group["asm_inject"]))
-            detail = f"{native} native, {total - native} classic"
+            params = {"total": total, "native": native, "classic": total - native}
             evidence = {"pods": group["name"][:20], "pod_count": total, "native": native,
                         "images": sorted({str(i) for i in group["proxy_image"]}), "labelled_for_asm": labelled,
                         "restart_pending": labelled == total}
             if (namespace, kind, name) in baked:
-                message = (f"{total} pod(s) still run Istio's sidecar ({detail}); the workload template itself "
-                           "contains istio-proxy (kube-inject), so relabelling alone may not move it")
                 remediation = rerender_remediation(cluster.name, kind, namespace, name)
                 evidence["manual_injection"] = True
                 outcome = self.BAKED_IN
             elif labelled == total:
-                message = (f"restart pending: {total} pod(s) labelled sidecar.asm.aliyun.com/inject=true "
-                           f"still run Istio's sidecar ({detail})")
                 remediation = mesh.restart_command(cluster.name, kind, namespace, name)
                 outcome = self.RESTART_PENDING
             elif labelled:
-                message = (f"{total} pod(s) still run Istio's sidecar ({detail}); {labelled} of them carry "
-                           "sidecar.asm.aliyun.com/inject=true (rollout in progress or stuck?)")
+                params["labelled"] = labelled
                 remediation = mesh.asm_inject_command(cluster.name, kind, namespace, name)
                 outcome = self.PARTLY_MOVED
             else:
-                message = f"{total} pod(s) still run Istio's sidecar ({detail})"
                 remediation = mesh.asm_inject_command(cluster.name, kind, namespace, name)
                 outcome = self.LEFT
-            yield self.report(outcome, cluster.name, message, kind=kind, namespace=namespace, name=name,
+            yield self.report(outcome, cluster.name, params=params, kind=kind, namespace=namespace, name=name,
                               remediation=remediation, evidence=evidence)
-        unclassified = list(unclassified_proxy_findings(self, cluster, pods))
+        unclassified = list(unclassified_proxy_findings(self, self.UNCLASSIFIED, cluster, pods))
         yield from unclassified
         if sidecars.empty and not unclassified:
             asm = int(((pods["proxy"] == mesh.PROXY_ASM) & (pods["role"] == mesh.ROLE_SIDECAR)).sum())
             gateways = int((pods["role"] == mesh.ROLE_GATEWAY).sum())
-            yield self.passed(cluster.name, f"no Istio sidecar left ({asm} pods on ASM proxies; gateway pods "
-                              "are judged by the gateway checks)",
+            yield self.report(self.CLEAN, cluster.name, params={"asm": asm},
                               evidence={"asm_proxy_pods": asm, "gateway_pods": gateways, "pods": len(pods)})

@@ -38,25 +38,39 @@ class StuckSidecarJobs(ClusterCheck):
                  "never moves to ASM's proxy at its next run, and at uninstall it loses its control plane.")
     remediation = ("End each held pod's proxy (kubectl exec POD -c istio-proxy -- pilot-agent request POST "
                    "quitquitquit); move the CronJobs that produce them.")
+    _HELD = "{count} pod(s) held Running by %s classic sidecar after their application ended: {pods}"
     CLEAN = Outcome("AA2901", Status.PASS, "Job pods run a classic sidecar, none is held Running after its "
-                    "application ended")
+                    "application ended", message="{classic} Running Job pod(s) run a classic sidecar; none is held "
+                                                 "after its application ended")
     HELD = Outcome("AA2910", Status.FAIL, "pods of a Job are held Running by Istio's classic sidecar after their "
-                   "application ended: they never complete nor move; end each proxy")
+                   "application ended: they never complete nor move; end each proxy",
+                   message=_HELD % "Istio's")
     CRONJOB_HELD = Outcome("AA2911", Status.FAIL, "pods of a CronJob are held Running by Istio's classic sidecar "
-                           "after their application ended; the CronJob keeps producing such pods until it moves")
+                           "after their application ended; the CronJob keeps producing such pods until it moves",
+                           message=_HELD % "Istio's" + "; the CronJob keeps producing such pods until it "
+                                                                  "moves")
+    HELD_UNCLASSIFIED = Outcome("AA2912", Status.FAIL, "Job pods are held Running by a classic sidecar whose proxy "
+                                "marks contradict each other (judged as Istio's: a held pod blocks either way)",
+                                message=_HELD % "a")
     ASM_HELD = Outcome("AA2920", Status.WARN, "Job pods already on ASM's proxy are held Running by its classic "
-                       "sidecar: not a migration blocker, but they never complete", Severity.MINOR)
+                       "sidecar: not a migration blocker, but they never complete", Severity.MINOR,
+                       message=_HELD % "ASM's")
     OWNER_UNREAD = Outcome("AA2930", Status.UNKNOWN, "Jobs could not be read: whether a CronJob keeps producing "
-                           "the held pods cannot be told")
-    NO_SIDECAR_JOBS = Outcome("AA2940", Status.NOT_APPLICABLE, "no active Job pod runs a classic sidecar")
-    outcomes = (CLEAN, HELD, CRONJOB_HELD, ASM_HELD, OWNER_UNREAD, NO_SIDECAR_JOBS)
+                           "the held pods cannot be told",
+                           message="Jobs could not be read ({reason}): whether a CronJob keeps producing the held pods "
+                                   "of {jobs} Job(s) cannot be told")
+    NO_SIDECAR_JOBS = Outcome("AA2940", Status.NOT_APPLICABLE, "no active Job pod runs a classic sidecar",
+                              message="no Running Job pod runs a classic sidecar ({job_pods} Job pod(s) with a proxy "
+                                      "in all)")
+    NO_PODS = Outcome("AA2941", Status.NOT_APPLICABLE, "the cluster has no pod at all", message="no pod in the cluster")
+    outcomes = (CLEAN, HELD, CRONJOB_HELD, HELD_UNCLASSIFIED, ASM_HELD, OWNER_UNREAD, NO_SIDECAR_JOBS, NO_PODS)
     needs = (K.POD,)
     uses = (K.JOB,)  # a Job's owner reference names the CronJob behind it
 
     def check_cluster(self, cluster: ClusterInventory, ctx: Context) -> Iterable[Finding]:
         pods = cluster.pods()
         if pods.empty:
-            yield self.report(self.NO_SIDECAR_JOBS, cluster.name, "no pod in the cluster")
+            yield self.report(self.NO_PODS, cluster.name, params={})
             return
         job_pods = pods[pods["workload_kind"].isin(RUN_TO_COMPLETION) & (pods["proxy"] != mesh.PROXY_NONE)]
         classic = job_pods[~job_pods["native"].astype(bool) & (job_pods["phase"] == "Running")]
@@ -66,38 +80,37 @@ class StuckSidecarJobs(ClusterCheck):
         if not held.empty and not cluster.available(K.JOB):
             jobs = sorted({f"{ns}/{job}" for ns, job in zip(held["namespace"], held["owner_name"], strict=True)})
             yield self.report(self.OWNER_UNREAD, cluster.name,
-                              f"Jobs could not be read ({cluster.errors.get(K.JOB.key) or 'not collected'}): "
-                              f"whether a CronJob keeps producing the held pods of {len(jobs)} Job(s) cannot be "
-                              "told", evidence={"jobs": jobs[:PODS_LISTED]},
+                              params={"reason": cluster.errors.get(K.JOB.key) or "not collected", "jobs": len(jobs)},
+                              evidence={"jobs": jobs[:PODS_LISTED]},
                               remediation="Grant get/list on batch/jobs to the audit identity and audit again.")
         if held.empty:
             if classic.empty:
-                yield self.report(self.NO_SIDECAR_JOBS, cluster.name, "no Running Job pod runs a classic sidecar "
-                                  f"({len(job_pods)} Job pod(s) with a proxy in all)",
+                yield self.report(self.NO_SIDECAR_JOBS, cluster.name, params={"job_pods": len(job_pods)},
                                   evidence={"job_pods_with_proxy": len(job_pods)})
             else:
-                yield self.report(self.CLEAN, cluster.name, f"{len(classic)} Running Job pod(s) run a classic "
-                                  "sidecar; none is held after its application ended",
+                yield self.report(self.CLEAN, cluster.name, params={"classic": len(classic)},
                                   evidence={"classic_job_pods": len(classic)})
 
     def _held(self, cluster: str, namespace: str, kind: str, name: str, group: dict[str, list]) -> Finding:
         names = sorted(str(p) for p in group["name"])
         listed = names[:PODS_LISTED]
-        more = f" (and {len(names) - len(listed)} more)" if len(names) > len(listed) else ""
         on_asm = all(p == mesh.PROXY_ASM for p in group["proxy"])
         end = "End each held pod's proxy: " + "; ".join(quit_proxy_command(cluster, namespace, p) for p in listed)
         evidence = {"pods": listed, "pod_count": len(names), "jobs": sorted({str(j) for j in group["owner_name"]})}
-        # Contradicting proxy marks (mesh.PROXY_UNKNOWN) are judged as Istio's: a held pod blocks either way.
-        which = "ASM's" if on_asm else ("Istio's" if all(p == mesh.PROXY_ISTIO for p in group["proxy"]) else "a")
-        message = (f"{len(names)} pod(s) held Running by {which} classic sidecar after their application ended: "
-                   f"{', '.join(listed)}{more}")
+        # The count is in the message: the names listed are enough, the rest is "...".
+        params = {"count": len(names), "pods": ", ".join(listed) + (" ..." if len(names) > len(listed) else "")}
         if on_asm:
-            return self.report(self.ASM_HELD, cluster, message, kind=kind, namespace=namespace, name=name,
+            return self.report(self.ASM_HELD, cluster, params=params, kind=kind, namespace=namespace, name=name,
                                remediation=f"{end}. {_RECURRENCE}", evidence=evidence)
         if kind == "CronJob":
-            return self.report(self.CRONJOB_HELD, cluster, message + "; the CronJob keeps producing such pods until "
-                               "it moves", kind=kind, namespace=namespace, name=name, evidence=evidence,
-                               remediation=f"{end}. Then move the CronJob: "
-                               f"{mesh.asm_inject_command(cluster, kind, namespace, name)}. {_RECURRENCE}")
-        return self.report(self.HELD, cluster, message, kind=kind, namespace=namespace, name=name,
-                           remediation=f"{end}. {_RECURRENCE}", evidence=evidence)
+            remediation = (f"{end}. Then move the CronJob: {mesh.asm_inject_command(cluster, kind, namespace, name)}. "
+                           f"{_RECURRENCE}")
+        else:
+            remediation = f"{end}. {_RECURRENCE}"
+        # Contradicting proxy marks (mesh.PROXY_UNKNOWN) are judged as Istio's: a held pod blocks either way.
+        if not all(p == mesh.PROXY_ISTIO for p in group["proxy"]):
+            outcome = self.HELD_UNCLASSIFIED
+        else:
+            outcome = self.CRONJOB_HELD if kind == "CronJob" else self.HELD
+        return self.report(outcome, cluster, params=params, kind=kind, namespace=namespace, name=name,
+                           remediation=remediation, evidence=evidence)

@@ -7,7 +7,7 @@ from typing import Any
 
 from auditor import kinds as K
 from auditor import mesh
-from auditor.check import ClusterCheck, Context
+from auditor.check import ClusterCheck, Context, no_istiod_outcomes
 from auditor.gateways import ASM_MARKER
 from auditor.inventory import ACTIVE_PHASES, ClusterInventory
 from auditor.istio import istiod_pinned_version, istiods
@@ -65,13 +65,18 @@ class IstioRevisions(ClusterCheck):
                  "emptied during the migration. Tags and namespace labels tell which workloads each one serves; "
                  "an in-cluster istio-operator reconciles Istio's config back and can undo ASM's changes.")
     remediation = "Finish or roll back canary upgrades before migrating; stop the in-cluster istio-operator."
-    outcomes = (
-        Outcome("AA0401", Status.PASS, "Istio revisions, tags and the namespaces using them are listed"),
-        Outcome("AA0420", Status.WARN,
-                "several revisions, an istio-operator, or namespaces on a revision without istiod"),
-        Outcome("AA0430", Status.UNKNOWN, "Istio proxies run without a local istiod (primary-remote)"),
-        Outcome("AA0440", Status.NOT_APPLICABLE, "no istiod Deployment and no pod running Istio's proxy"),
-    )
+    ONE = Outcome("AA0401", Status.PASS, "one Istio revision; its tags and the namespaces using it are listed",
+                  message="one Istio revision: {revisions}; tags: {tags}; {namespaces} namespace(s) labelled for "
+                          "injection")
+    SEVERAL = Outcome("AA0420", Status.WARN, "several Istio revisions: each one needs its mesh config set, its istiod "
+                      "restarted and its pods moved", Severity.MINOR,
+                      message="{count} Istio revisions: {revisions}; tags: {tags}. Each one needs its mesh config set, "
+                              "its istiod restarted and its pods moved")
+    OPERATOR = Outcome("AA0421", Status.WARN, "an in-cluster istio-operator reconciles Istio's installation and can "
+                       "revert the mesh config ASM sets", Severity.MINOR,
+                       message="the in-cluster istio-operator reconciles Istio's installation and can revert the mesh "
+                               "config ASM sets (PROXY_CONFIG_XDS_AGENT)")
+    outcomes = (ONE, SEVERAL, OPERATOR, *no_istiod_outcomes(elsewhere="AA0430", pods_unread="AA0431", absent="AA0440"))
     needs = (K.DEPLOYMENT, K.NAMESPACE, K.MUTATING_WEBHOOK)
     uses = (K.POD, K.REPLICASET, K.ISTIOOPERATOR)
 
@@ -111,21 +116,19 @@ class IstioRevisions(ClusterCheck):
         summary = ", ".join(f"{rev} ({info['version']})" for rev, info in sorted(revisions.items()))
         tag_text = ", ".join(f"{t} -> {r}" for t, r in sorted(tags.items())) or "none"
         if len(revisions) > 1:
-            yield self.warn(cluster.name, f"{len(revisions)} Istio revisions: {summary}; tags: {tag_text}. Each one "
-                            "needs its mesh config set, its istiod restarted and its pods moved",
-                            severity=Severity.MINOR, evidence=evidence)
+            yield self.report(self.SEVERAL, cluster.name, params={"count": len(revisions), "revisions": summary,
+                                                                  "tags": tag_text}, evidence=evidence)
         else:
-            yield self.passed(cluster.name, f"one Istio revision: {summary}; tags: {tag_text}; "
-                              f"{sum(len(v) for v in usage.values())} namespace(s) labelled for injection",
+            yield self.report(self.ONE, cluster.name, params={"revisions": summary, "tags": tag_text,
+                                                              "namespaces": sum(len(v) for v in usage.values())},
                               evidence=evidence)
         for op in operators:
             meta = op["metadata"]
-            yield self.warn(cluster.name, "the in-cluster istio-operator reconciles Istio's installation and can "
-                            "revert the mesh config ASM sets (PROXY_CONFIG_XDS_AGENT)", severity=Severity.MINOR,
-                            kind="Deployment", namespace=meta.get("namespace", ""), name=meta["name"],
-                            remediation=f"{mesh.kubectl(cluster.name)} {mesh.ns_flag(meta.get('namespace') or '')} "
-                                        f"scale deployment/{mesh.sh(meta['name'])} --replicas=0  # or add the "
-                                        "setting to the IstioOperator")
+            yield self.report(self.OPERATOR, cluster.name, params={},
+                              kind="Deployment", namespace=meta.get("namespace", ""), name=meta["name"],
+                              remediation=f"{mesh.kubectl(cluster.name)} {mesh.ns_flag(meta.get('namespace') or '')} "
+                                          f"scale deployment/{mesh.sh(meta['name'])} --replicas=0  # or add the "
+                                          "setting to the IstioOperator")
 
 
 def ambient_signals(cluster: ClusterInventory) -> list[str]:
@@ -167,18 +170,19 @@ class AmbientMode(ClusterCheck):
     rationale = ("The procedure migrates sidecar workloads (Istio sidecar -> ASM proxy). Workloads on ztunnel and "
                  "waypoints are not covered by it and need a plan of their own.")
     remediation = "Move ambient namespaces back to sidecars (or plan their migration with Alibaba Cloud) first."
-    outcomes = (
-        Outcome("AA0501", Status.PASS, "no ambient data plane (ztunnel, ambient namespaces) in use"),
-        Outcome("AA0510", Status.FAIL, "the ambient data plane is in use: not covered by this migration procedure"),
-    )
+    NOT_IN_USE = Outcome("AA0501", Status.PASS, "no ambient data plane (ztunnel, ambient namespaces) in use",
+                         message="no ambient namespace, ztunnel, ambient istio-cni or waypoint found")
+    IN_USE = Outcome("AA0510", Status.FAIL, "the ambient data plane is in use: not covered by this migration procedure",
+                     message="ambient data plane in use ({signals}): not covered by this migration procedure")
+    outcomes = (NOT_IN_USE, IN_USE)
     needs = (K.NAMESPACE, K.DAEMONSET)
     uses = (K.CONFIGMAP, K.DEPLOYMENT)
 
     def check_cluster(self, cluster: ClusterInventory, ctx: Context) -> Iterable[Finding]:
         signals = ambient_signals(cluster)
         if signals:
-            yield self.fail(cluster.name, f"ambient data plane in use ({'; '.join(signals[:3])}"
-                            f"{'; ...' if len(signals) > 3 else ''}): not covered by this migration procedure",
-                            remediation=self.remediation, evidence={"signals": signals})
+            shown = "; ".join(signals[:3]) + ("; ..." if len(signals) > 3 else "")
+            yield self.report(self.IN_USE, cluster.name, params={"signals": shown},
+                              remediation=self.remediation, evidence={"signals": signals})
         else:
-            yield self.passed(cluster.name, "no ambient namespace, ztunnel, ambient istio-cni or waypoint found")
+            yield self.report(self.NOT_IN_USE, cluster.name, params={})

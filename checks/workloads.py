@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Iterable
+from typing import Any
 
 from auditor import kinds as K
 from auditor import mesh
@@ -23,14 +24,31 @@ class ManualInjection(ClusterCheck):
                  "PROXY_CONFIG_XDS_AGENT, and relabelling for ASM moves the pod only if an injector re-injects "
                  "it. The manifest has to be re-rendered without kube-inject.")
     remediation = "Re-render the manifest without istioctl kube-inject, label it for ASM injection, apply it."
-    outcomes = (
-        Outcome("AA0601", Status.PASS, "no workload template contains istio-proxy"),
-        Outcome("AA0610", Status.FAIL,
-                "a workload template contains Istio's proxy (istioctl kube-inject): relabelling will not move it"),
-        Outcome("AA0620", Status.WARN,
-                "a workload template carries injection traces (status annotation, image auto) to review"),
-        Outcome("AA0630", Status.UNKNOWN, "workload templates of some kinds could not be read"),
-    )
+    _BAKED = "template contains Istio's istio-proxy ({image}) in {field}"
+    CLEAN = Outcome("AA0601", Status.PASS, "no workload template contains istio-proxy",
+                    message="no workload template carries an Istio sidecar (kube-inject)")
+    BAKED = Outcome("AA0610", Status.FAIL, "a workload template contains Istio's proxy (istioctl kube-inject): "
+                    "relabelling will not move it, and it keeps bringing Istio's sidecar into new pods",
+                    message=_BAKED + ": it still brings Istio's sidecar into new pods")
+    BAKED_WITHOUT_XDS = Outcome("AA0611", Status.FAIL, "a kube-injected template lacks "
+                                "PROXY_CONFIG_XDS_AGENT=\"true\": a restart during the migration re-creates pods "
+                                "that cannot talk to ASM proxies",
+                                message=_BAKED + " with PROXY_CONFIG_XDS_AGENT={xds_agent}: a restart re-creates pods "
+                                                 "without PROXY_CONFIG_XDS_AGENT=\"true\"")
+    BAKED_TO_PLAN = Outcome("AA0620", Status.WARN, "a workload template contains Istio's proxy (istioctl kube-inject): "
+                            "plan to re-render it before the move",
+                            message=_BAKED + ": plan to re-render it; relabelling alone may keep Istio's proxy")
+    STATUS_ONLY = Outcome("AA0621", Status.WARN, "a workload template carries sidecar.istio.io/status without a "
+                          "proxy container (copied from an injected pod): harmless, confusing", Severity.MINOR,
+                          message="template carries {annotation} but no istio-proxy container (copied from an "
+                                  "injected pod?)")
+    BAKED_WITH_XDS = Outcome("AA0622", Status.WARN, "a kube-injected template carries PROXY_CONFIG_XDS_AGENT=true: "
+                             "fine during the migration, but it must be re-rendered to move to ASM",
+                             message=_BAKED + " (it carries PROXY_CONFIG_XDS_AGENT=true); it will have to be "
+                                              "re-rendered to move to ASM")
+    UNREAD = Outcome("AA0630", Status.UNKNOWN, "workload templates of some kinds could not be read",
+                     message="could not read {reasons}")
+    outcomes = (CLEAN, BAKED, BAKED_WITHOUT_XDS, BAKED_TO_PLAN, STATUS_ONLY, BAKED_WITH_XDS, UNREAD)
     needs = (K.DEPLOYMENT, K.STATEFULSET, K.DAEMONSET)
     uses = (K.CRONJOB, K.JOB, K.REPLICASET)
 
@@ -39,11 +57,11 @@ class ManualInjection(ClusterCheck):
         for (namespace, kind, name), inj in sorted(found.items()):
             yield self._judge(cluster.name, ctx.gate, namespace, kind, name, inj)
         if missing:
-            yield self.unknown(cluster.name, "could not read " + "; ".join(f"{k}: {why}" for k, why in
-                                                                           missing.items()),
-                               evidence={"unread_kinds": missing})
+            yield self.report(self.UNREAD, cluster.name,
+                              params={"reasons": "; ".join(f"{k}: {why}" for k, why in missing.items())},
+                              evidence={"unread_kinds": missing})
         elif not found:
-            yield self.passed(cluster.name, "no workload template carries an Istio sidecar (kube-inject)")
+            yield self.report(self.CLEAN, cluster.name, params={})
 
     def _judge(self, cluster: str, gate: Gate, namespace: str, kind: str, name: str,
                inj: TemplateInjection) -> Finding:
@@ -54,20 +72,17 @@ class ManualInjection(ClusterCheck):
         if not inj.container:
             # Only the annotation: the template was copied from an injected pod; injectors read it as a
             # previous injection to strip. Harmless for current injectors, confusing in every audit.
-            return self.warn(cluster, f"template carries {STATUS_ANNOTATION} but no istio-proxy container "
-                             "(copied from an injected pod?)", severity=Severity.MINOR, **subject)
-        where = "initContainers (native sidecar)" if inj.native else "containers"
-        baked = f"template contains Istio's istio-proxy ({inj.image}) in {where}"
+            return self.report(self.STATUS_ONLY, cluster, params={"annotation": STATUS_ANNOTATION}, **subject)
+        # A native sidecar is an init container (evidence "native" says so).
+        params = {"image": inj.image, "field": "initContainers" if inj.native else "containers"}
         if gate is Gate.ASSESSMENT:
-            return self.warn(cluster, f"{baked}: plan to re-render it; relabelling alone may keep Istio's proxy",
-                             **subject)
+            return self.report(self.BAKED_TO_PLAN, cluster, params=params, **subject)
         if gate is Gate.MIGRATING:
             if inj.xds_agent != "true":
-                return self.fail(cluster, f"{baked} with PROXY_CONFIG_XDS_AGENT={inj.xds_agent}: a restart "
-                                 "re-creates pods without PROXY_CONFIG_XDS_AGENT=\"true\"", **subject)
-            return self.warn(cluster, f"{baked} (it carries PROXY_CONFIG_XDS_AGENT=true); it will have to be "
-                             "re-rendered to move to ASM", **subject)
-        return self.fail(cluster, f"{baked}: it still brings Istio's sidecar into new pods", **subject)
+                return self.report(self.BAKED_WITHOUT_XDS, cluster, params={**params, "xds_agent": inj.xds_agent},
+                                   **subject)
+            return self.report(self.BAKED_WITH_XDS, cluster, params=params, **subject)
+        return self.report(self.BAKED, cluster, params=params, **subject)
 
 
 class AsmProxiesReady(ClusterCheck):
@@ -79,11 +94,21 @@ class AsmProxiesReady(ClusterCheck):
                  "ASM's proxy function as expected. Unready or crash-looping ASM-proxied pods are the first sign they "
                  "do not.")
     remediation = "Find the cause in the pod's events and the istio-proxy log before removing Istio."
-    outcomes = (
-        Outcome("AA1301", Status.PASS, "every ASM-proxied pod is ready and not restarting"),
-        Outcome("AA1310", Status.FAIL, "ASM-proxied pods are not ready or restart"),
-        Outcome("AA1340", Status.NOT_APPLICABLE, "no pod runs ASM's proxy yet"),
-    )
+    _RESTARTING = "{restarting} restarted more than {threshold} times (max {max_restarts})"
+    READY = Outcome("AA1301", Status.PASS, "every ASM-proxied pod is ready and not restarting",
+                    message="all {pods} ASM-proxied pod(s) of {workloads} workload(s) ready, none restarted more than "
+                            "{threshold} times")
+    NOT_READY = Outcome("AA1310", Status.FAIL, "ASM-proxied pods of a workload are not ready",
+                        message="{unready} not ready of {total} ASM-proxied pod(s)")
+    RESTARTING = Outcome("AA1311", Status.FAIL, "ASM-proxied pods of a workload restart over and over",
+                         message=_RESTARTING + " of {total} ASM-proxied pod(s)")
+    NOT_READY_AND_RESTARTING = Outcome("AA1312", Status.FAIL, "ASM-proxied pods of a workload are not ready and "
+                                       "restart over and over",
+                                       message="{unready} not ready and " + _RESTARTING + " of {total} ASM-proxied "
+                                               "pod(s)")
+    NO_ASM_PROXY = Outcome("AA1340", Status.NOT_APPLICABLE, "no pod runs ASM's proxy yet",
+                           message="no pod runs an ASM proxy yet")
+    outcomes = (READY, NOT_READY, RESTARTING, NOT_READY_AND_RESTARTING, NO_ASM_PROXY)
     needs = (K.POD,)
     uses = (K.REPLICASET, K.JOB)
     restart_threshold = 3  # restartCount (all containers) above this counts as restarting
@@ -92,7 +117,7 @@ class AsmProxiesReady(ClusterCheck):
         pods = cluster.pods()
         asm = pods[(pods["proxy"] == mesh.PROXY_ASM) & pods["phase"].isin(ACTIVE_PHASES)]
         if asm.empty:
-            yield self.not_applicable(cluster.name, "no pod runs an ASM proxy yet")
+            yield self.report(self.NO_ASM_PROXY, cluster.name, params={})
             return
         not_ready = ~asm["ready"].astype(bool)
         restarting = asm["restarts"] > self.restart_threshold
@@ -104,15 +129,15 @@ class AsmProxiesReady(ClusterCheck):
             rows = list(zip(group["name"], group["ready"], group["restarts"], strict=True))
             unready = [pod for pod, ready, _ in rows if not ready]
             looping = {str(pod): int(count) for pod, _, count in rows if count > self.restart_threshold}
-            parts = []
-            if unready:
-                parts.append(f"{len(unready)} not ready")
+            params: dict[str, Any] = {"unready": len(unready), "total": total}
+            outcome = self.NOT_READY
             if looping:
-                parts.append(f"{len(looping)} restarted more than {self.restart_threshold} times "
-                             f"(max {max(looping.values())})")
+                params.update(restarting=len(looping), threshold=self.restart_threshold,
+                              max_restarts=max(looping.values()))
+                outcome = self.NOT_READY_AND_RESTARTING if unready else self.RESTARTING
             first = mesh.object_ref("pod", str(group["name"][0]))  # a pod's name, not the finding's own
             k = f"{mesh.kubectl(cluster.name)} {mesh.ns_flag(namespace)}"
-            yield self.fail(cluster.name, f"{' and '.join(parts)} of {total} ASM-proxied pod(s)", kind=kind,
+            yield self.report(outcome, cluster.name, params=params, kind=kind,
                             namespace=namespace, name=name,
                             remediation=(f"{k} describe {first}; {k} logs {first} "
                                          "-c istio-proxy --previous"),
@@ -122,6 +147,6 @@ class AsmProxiesReady(ClusterCheck):
                                       "restart_threshold": self.restart_threshold})
         if bad.empty:
             workloads = len(sizes)
-            yield self.passed(cluster.name, f"all {len(asm)} ASM-proxied pod(s) of {workloads} workload(s) ready, "
-                              f"none restarted more than {self.restart_threshold} times",
+            yield self.report(self.READY, cluster.name, params={"pods": len(asm), "workloads": workloads,
+                                                                 "threshold": self.restart_threshold},
                               evidence={"pods": len(asm), "workloads": workloads})

@@ -10,7 +10,7 @@ from auditor import mesh
 from auditor.check import ClusterCheck, Context
 from auditor.gateways import INSTALL_ISTIOCTL, gateway_workloads
 from auditor.inventory import ClusterInventory, workload_rows
-from auditor.istio import WORKLOAD_KEY, istio_proxy_pods, unclassified_proxy_findings
+from auditor.istio import UNCLASSIFIED_MESSAGE, WORKLOAD_KEY, istio_proxy_pods, unclassified_proxy_findings
 from auditor.model import Finding, Gate, Outcome, Severity, Status
 
 
@@ -25,23 +25,30 @@ class PodsXdsAgent(ClusterCheck):
                  "originate mTLS to moved workloads too, so their pods are checked as well (severity major); east-west "
                  "gateways only pass mTLS through and are not.")
     remediation = "Restart the workload so its pods are injected again (kubectl rollout restart)."
+    _LACK = "{missing}/{total} {what} lack PROXY_CONFIG_XDS_AGENT=\"true\" (seen: {seen})"
     CARRIED = Outcome("AA1101", Status.PASS, "every Istio-proxy pod of the workloads carries "
-                      "PROXY_CONFIG_XDS_AGENT=true")
+                      "PROXY_CONFIG_XDS_AGENT=true",
+                      message="{workloads} workload(s) on Istio's proxy carry PROXY_CONFIG_XDS_AGENT=\"true\"")
+    NO_ISTIO_PROXY = Outcome("AA1102", Status.PASS, "no pod runs Istio's proxy (east-west gateways aside): nothing "
+                             "to restart", message="no pod runs Istio's proxy: nothing to restart")
     MISSING = Outcome("AA1110", Status.FAIL, "pods of a workload lack PROXY_CONFIG_XDS_AGENT=true: restart the "
-                      "workload")
+                      "workload", message=_LACK.replace("{what}", "pod(s)"))
     GATEWAY_MISSING = Outcome("AA1111", Status.FAIL, "ingress/egress gateway pods lack PROXY_CONFIG_XDS_AGENT=true: "
-                              "restart the gateway (injected: the gateway chart, Gateway API)", Severity.MAJOR)
+                              "restart the gateway (injected: the gateway chart, Gateway API)", Severity.MAJOR,
+                              message=_LACK.replace("{what}", "gateway pod(s)"))
     ISTIOCTL_GATEWAY_MISSING = Outcome("AA1112", Status.FAIL, "an istioctl/IstioOperator gateway lacks "
                                        "PROXY_CONFIG_XDS_AGENT=true: it is not injected, so set the IstioOperator "
-                                       "value and re-install (or `kubectl set env`), never a restart", Severity.MAJOR)
+                                       "value and re-install (or `kubectl set env`), never a restart", Severity.MAJOR,
+                                       message=_LACK.replace("{what}", "gateway pod(s)"))
     UNCLASSIFIED = Outcome("AA1130", Status.UNKNOWN,
-                           "pods whose proxy marks contradict each other: Istio's or ASM's cannot be told")
-    outcomes = (CARRIED, MISSING, GATEWAY_MISSING, ISTIOCTL_GATEWAY_MISSING, UNCLASSIFIED)
+                           "pods whose proxy marks contradict each other: Istio's or ASM's cannot be told",
+                           message=UNCLASSIFIED_MESSAGE)
+    outcomes = (CARRIED, NO_ISTIO_PROXY, MISSING, GATEWAY_MISSING, ISTIOCTL_GATEWAY_MISSING, UNCLASSIFIED)
     needs = (K.POD,)
     uses = (K.REPLICASET, K.JOB, K.DEPLOYMENT)
 
     def check_cluster(self, cluster: ClusterInventory, ctx: Context) -> Iterable[Finding]:
-        yield from unclassified_proxy_findings(self, cluster, cluster.pods())
+        yield from unclassified_proxy_findings(self, self.UNCLASSIFIED, cluster, cluster.pods())
         proxies = istio_proxy_pods(cluster.pods())
         installers = {}
         if cluster.available(K.DEPLOYMENT):
@@ -61,13 +68,12 @@ class PodsXdsAgent(ClusterCheck):
             total = int(sizes.get((namespace, kind, name), len(missing["name"])))
             seen = dict(Counter(map(str, missing["xds_agent"])).most_common())
             gateway = mesh.ROLE_GATEWAY in missing["role"]
-            what = "gateway pod(s)" if gateway else "pod(s)"
             installed_by = installers.get((namespace, kind, name), "") if gateway else ""
             outcome = (self.ISTIOCTL_GATEWAY_MISSING if installed_by == INSTALL_ISTIOCTL
                        else self.GATEWAY_MISSING if gateway else self.MISSING)
             yield self.report(
-                outcome, cluster.name, f"{len(missing['name'])}/{total} {what} lack PROXY_CONFIG_XDS_AGENT=\"true\" "
-                f"(seen: {', '.join(f'{k} x{v}' for k, v in seen.items())})",
+                outcome, cluster.name, params={"missing": len(missing["name"]), "total": total,
+                                               "seen": ", ".join(f"{k} x{v}" for k, v in seen.items())},
                 kind=kind, namespace=namespace, name=name,
                 remediation=self._remedy(cluster.name, kind, namespace, name, installed_by),
                 evidence={"pods": missing["name"][:20], "values": seen, "pod_count": total, "gateway": gateway,
@@ -75,11 +81,10 @@ class PodsXdsAgent(ClusterCheck):
         ok_workloads = len(sizes) - (missing_all.groupby(WORKLOAD_KEY, observed=True).ngroups
                                      if not missing_all.empty else 0)
         if proxies.empty:
-            yield self.passed(cluster.name, "no pod runs Istio's proxy: nothing to restart",
+            yield self.report(self.NO_ISTIO_PROXY, cluster.name, params={},
                               evidence={"workloads_ok": 0, "eastwest_gateway_pods_skipped": skipped})
         elif ok_workloads:
-            yield self.passed(cluster.name, f"{ok_workloads} workload(s) on Istio's proxy carry "
-                              "PROXY_CONFIG_XDS_AGENT=\"true\"",
+            yield self.report(self.CARRIED, cluster.name, params={"workloads": ok_workloads},
                               evidence={"workloads_ok": ok_workloads, "eastwest_gateway_pods_skipped": skipped})
 
     @staticmethod

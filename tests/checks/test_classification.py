@@ -197,7 +197,8 @@ def test_conflicting_marks_are_unknown_and_block_go(audit, case):
     a = audit({"cluster-a": cluster(*control, *with_owner(pods))}, "uninstall", asm=[f.migration_cr("Migrating")])
     assert proxy_kinds(a) == ["unknown"]
     rows = a.rows(SIDECARS)
-    assert [(r["status"], r["kind"], r["name"]) for r in rows] == [("UNKNOWN", "Deployment", "cart")]
+    assert [(r["status"], r["code"], r["kind"], r["name"]) for r in rows] == [
+        ("UNKNOWN", "AA1230", "Deployment", "cart")]
     assert rows[0]["evidence"]["pods"] == ["cart-5d8f7c9b6-a"]
     assert a.result.verdict in ("INCOMPLETE", "NO-GO")
     assert a.result.verdict != "GO"
@@ -207,7 +208,7 @@ def test_conflicting_marks_are_unknown_for_pods_xds_agent_too(audit):
     pods = [sidecar_pod("cart-5d8f7c9b6-a", image="docker.io/istio/proxyv2:1.22.3", ca_addr=None, asm_env=True)]
     a = audit({"cluster-a": cluster(f.istiod(), *with_owner(pods))}, "migrating",
               asm=[f.migration_cr("SetupIstioForMigrate")])
-    assert [(r["status"], r["name"]) for r in a.rows(XDS) if r["name"]] == [("UNKNOWN", "cart")]
+    assert [(r["status"], r["code"], r["name"]) for r in a.rows(XDS) if r["name"]] == [("UNKNOWN", "AA1130", "cart")]
 
 
 def test_services_unreadable_leave_ca_addr_unproven(audit):

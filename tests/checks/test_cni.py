@@ -64,8 +64,7 @@ def test_fail_when_asm_cni_skips_the_namespace(audit):
     a = audit({"cluster-a": meshed_cluster({"pod-security.kubernetes.io/enforce": "baseline"})}, "assessment",
               asm_openapi=mesh_detail(True, exclude="kube-system,shop"))
     (row,) = a.rows(CHECK)
-    assert (row["status"], row["code"], row["name"]) == ("FAIL", "AA2610", "shop")
-    assert "ExcludeNamespaces" in row["message"]
+    assert (row["status"], row["code"], row["name"]) == ("FAIL", "AA2611", "shop")
 
 
 def test_fail_when_an_admission_policy_checks_capabilities(audit):
@@ -106,7 +105,7 @@ def test_warn_when_kyverno_admits_pods_and_asm_cni_is_unknown(audit):
 def test_pass_when_asm_cni_is_on(audit):
     a = audit({"cluster-a": meshed_cluster(RESTRICTED)}, "assessment", asm_openapi=mesh_detail(True))
     (row,) = a.rows(CHECK)
-    assert (row["status"], row["code"]) == ("PASS", "AA2601")
+    assert (row["status"], row["code"]) == ("PASS", "AA2602")
     assert row["evidence"]["asm_cni"] is True
 
 
@@ -115,3 +114,26 @@ def test_pass_when_no_meshed_namespace_forbids_istio_init(audit):
     (row,) = a.rows(CHECK)
     assert (row["status"], row["code"]) == ("PASS", "AA2601")
     assert row["evidence"]["meshed_namespaces"] == ["shop"]
+
+
+def test_each_unknown_asm_cni_state_has_its_own_code(audit):
+    """Why ASM's CNI state is unknown is an outcome of its own: nothing said, answer unreadable, answer silent."""
+    unreadable = {"_errors": {"DescribeServiceMeshDetail": "Forbidden.NoPermission (HTTP 403)"}}
+    silent = {"DescribeServiceMeshDetail": {"ServiceMesh": {"Spec": {"MeshConfig": {"SidecarInjector": {}}}}}}
+    (told_nothing,) = audit({"cluster-a": meshed_cluster(RESTRICTED)}, "assessment").rows(CHECK)
+    (no_answer,) = audit({"cluster-a": meshed_cluster(RESTRICTED)}, "assessment", asm_openapi=unreadable).rows(CHECK)
+    (no_field,) = audit({"cluster-a": meshed_cluster(RESTRICTED)}, "assessment", asm_openapi=silent).rows(CHECK)
+    assert [(r["status"], r["code"]) for r in (told_nothing, no_answer, no_field)] == [
+        ("UNKNOWN", "AA2630"), ("UNKNOWN", "AA2632"), ("UNKNOWN", "AA2633")]
+    assert "Forbidden.NoPermission (HTTP 403)" in no_answer["message"]  # the recorded error, verbatim
+
+
+def test_policies_unread_or_policy_engine_with_asm_cni_off_have_their_own_codes(audit):
+    kyverno = f.webhook_config("kyverno-resource-validating-webhook-cfg", mutating=False, service_name="kyverno-svc",
+                               labels={"webhook.kyverno.io/managed-by": "kyverno"})
+    off = {"asm": {"cni": False}}
+    (engines,) = audit({"cluster-a": meshed_cluster(None, kyverno)}, "assessment", config=off).rows(CHECK)
+    (unread,) = audit({"cluster-a": meshed_cluster()}, "assessment", config=off,
+                      unreadable={"cluster-a": {K.VALIDATING_ADMISSION_POLICY: "403 Forbidden"}}).rows(CHECK)
+    assert [(r["status"], r["code"]) for r in (engines, unread)] == [("WARN", "AA2621"), ("UNKNOWN", "AA2634")]
+    assert (engines["severity"], engines["evidence"]["asm_cni_source"]) == ("major", "config asm.cni")

@@ -40,14 +40,22 @@ def test_istio_gateway_api_objects_on_asm_pass_and_other_classes_are_left_out(au
     cluster = [f.gateway_class("istio"), *istio_gateway_api(), *alb_gateway_api()]
     a = audit({"cluster-a": cluster}, "uninstall", asm=istio_gateway_api("asm"))
     (row,) = a.rows(IMPORT)
-    assert row["status"] == "PASS"
-    assert row["message"] == ("4 Istio API object(s) are on the ASM control plane with an equal spec; 3 Gateway API "
-                              "object(s) not served by Istio (other GatewayClasses) left out")
+    assert (row["status"], row["code"]) == ("PASS", "AA2104")  # equal, and other classes' objects left out
     assert row["evidence"]["by_kind"] == {GW: 1, HTTP: 2, "ReferenceGrant.gateway.networking.k8s.io": 1}
     assert sorted(row["evidence"]["skipped"]) == [
         "Gateway.gateway.networking.k8s.io edge/public (class 'alb': not Istio's)",
         "HTTPRoute.gateway.networking.k8s.io shop/public-shop (parents not Istio's: Gateway edge/public)",
         "ReferenceGrant.gateway.networking.k8s.io other/from-public (grants nothing to an Istio Gateway or route)"]
+
+
+def test_other_classes_left_out_when_served_from_asm_or_nothing_to_import(audit):
+    """The PASS says which objects were left out also when ASM serves the cluster's objects, or none are Istio's."""
+    served = audit({"cluster-a": [f.gateway_class("istio"), *istio_gateway_api(), *alb_gateway_api()]}, "uninstall",
+                   asm=istio_gateway_api(), config=f.only_checks(IMPORT))
+    only_alb = audit({"cluster-a": alb_gateway_api()}, "uninstall", asm=[], config=f.only_checks(IMPORT))
+    assert [(r["status"], r["code"]) for r in served.rows(IMPORT)] == [("PASS", "AA2105")]
+    assert served.rows(IMPORT)[0]["evidence"]["served_from_asm"] == 4
+    assert [(r["status"], r["code"]) for r in only_alb.rows(IMPORT)] == [("PASS", "AA2106")]
 
 
 def test_gateway_api_routes_missing_or_different_on_asm_fail(audit):
@@ -60,7 +68,7 @@ def test_gateway_api_routes_missing_or_different_on_asm_fail(audit):
     rows = a.by_name(IMPORT)
     assert set(rows) == {"web", "shop"}
     assert rows["shop"]["status"] == "FAIL" and rows["shop"]["kind"] == HTTP
-    assert rows["shop"]["message"] == f"{HTTP} shop/shop is not on the ASM control plane"
+    assert (rows["shop"]["code"], rows["web"]["code"]) == ("AA2110", "AA2112")  # missing; differs
     command = rows["shop"]["remediation"]
     assert "-n shop get httproutes.gateway.networking.k8s.io" in command and " -o json | jq " in command
     assert command.endswith('kubectl --kubeconfig="${ASM_KUBECONFIG:?}" apply -f -')
@@ -73,9 +81,7 @@ def test_asm_without_gateway_api_fails_and_says_to_enable_it(audit):
     a = audit({"cluster-a": [f.gateway_class("istio"), *istio_gateway_api()]}, "uninstall", asm=[],
               unreadable={"asm": {kind: "not-served" for kind in K.GATEWAY_API_KINDS}})
     rows = a.rows(IMPORT)
-    assert [r["status"] for r in rows] == ["FAIL"] * 4
-    assert all(r["message"].endswith("(the ASM control plane does not serve the Gateway API: enable it on the "
-                                     "ASM instance first)") for r in rows)
+    assert [(r["status"], r["code"]) for r in rows] == [("FAIL", "AA2111")] * 4
 
 
 def test_class_that_cannot_be_read_is_unknown_builtin_istio_class_still_compared(audit):
@@ -89,6 +95,7 @@ def test_class_that_cannot_be_read_is_unknown_builtin_istio_class_still_compared
     assert sorted((r["status"], r["kind"]) for r in rows) == [
         ("UNKNOWN", GW), ("UNKNOWN", HTTP), ("UNKNOWN", "ReferenceGrant.gateway.networking.k8s.io")]
     gw_row = next(r for r in rows if r["kind"] == GW)
+    assert gw_row["code"] == "AA2130"
     assert "edge/internal: GatewayClass 'corp-gateways' cannot be read (could not read GatewayClass" in (
         gw_row["message"])
     assert a.result.exit_code == 3
@@ -108,7 +115,7 @@ def test_cluster_without_gateway_api_crds_has_nothing_to_import(audit):
     a = audit({"cluster-a": [f.istiod()]}, "uninstall",
               unreadable={"cluster-a": {kind: "not-served" for kind in K.GATEWAY_API_KINDS}})
     (row,) = a.rows(IMPORT)
-    assert row["status"] == "PASS" and row["message"] == "no Istio API object to import in this cluster"
+    assert (row["status"], row["code"]) == ("PASS", "AA2103")
 
 
 # ---------------------------------------------------------------- istio-residue (finished gate)
@@ -126,9 +133,8 @@ def test_gateway_api_gateway_and_its_istio_deployment_left_fail(audit):
     rows = residue_rows(a)
     assert set(rows) == {("Deployment", "web-istio"), ("Deployment", "old"), ("GatewayClass", "istio")}
     web_row = rows[("Deployment", "web-istio")]
-    assert web_row["status"] == "FAIL" and web_row["namespace"] == "edge"
-    assert web_row["message"].startswith("Istio's Gateway API gateway edge/web (class istio) still runs Deployment "
-                                         "web-istio")
+    assert (web_row["status"], web_row["code"], web_row["namespace"]) == ("FAIL", "AA2311", "edge")
+    assert web_row["evidence"]["deployments"] == ["web-istio"]
     # One delete per line: the Deployment, its Service, then the Gateway (object syntax left to mesh/_delete).
     lines = web_row["remediation"].splitlines()
     assert len(lines) == 3
@@ -140,7 +146,7 @@ def test_gateway_api_gateway_and_its_istio_deployment_left_fail(audit):
                              "istio-config-imported passes")
     assert rows[("Deployment", "old")]["status"] == "FAIL"
     gc = rows[("GatewayClass", "istio")]
-    assert gc["status"] == "WARN" and "istio.io/gateway-controller" in gc["message"]
+    assert (gc["status"], gc["code"]) == ("WARN", "AA2324")
     assert a.result.exit_code == 1
 
 
@@ -151,9 +157,20 @@ def test_istio_gateway_without_deployment_and_orphaned_deployment(audit):
     a = audit({"cluster-a": [remote, *orphans]}, "finished", asm=[], config=f.only_checks(RESIDUE))
     rows = residue_rows(a)
     assert set(rows) == {("Gateway.gateway.networking.k8s.io", "eastwest"), ("Deployment", "gone-istio")}
-    assert rows[("Gateway.gateway.networking.k8s.io", "eastwest")]["status"] == "WARN"
-    assert rows[("Deployment", "gone-istio")]["status"] == "FAIL"
-    assert "(their Gateway is gone)" in rows[("Deployment", "gone-istio")]["message"]
+    eastwest, orphan = rows[("Gateway.gateway.networking.k8s.io", "eastwest")], rows[("Deployment", "gone-istio")]
+    assert (eastwest["status"], eastwest["code"]) == ("WARN", "AA2323")
+    assert (orphan["status"], orphan["code"]) == ("FAIL", "AA2312")  # its Gateway is gone
+
+
+def test_only_the_service_istiod_made_is_left_warns(audit):
+    """The Deployment deleted, its Service kept: inert, a WARN; with and without its Gateway."""
+    web, gone = f.k8s_gateway("web", "edge"), f.k8s_gateway("gone", "edge")
+    services = [f.gateway_api_deployment(web)[2], f.gateway_api_deployment(gone)[2]]
+    a = audit({"cluster-a": [f.gateway_class("istio"), web, *services]}, "finished", asm=[],
+              config=f.only_checks(RESIDUE))
+    rows = residue_rows(a)
+    assert (rows[("Service", "web-istio")]["status"], rows[("Service", "web-istio")]["code"]) == ("WARN", "AA2321")
+    assert (rows[("Service", "gone-istio")]["status"], rows[("Service", "gone-istio")]["code"]) == ("WARN", "AA2322")
 
 
 def test_asm_and_other_classes_gateway_api_objects_are_not_residue(audit):

@@ -33,8 +33,7 @@ def test_argo_cd_workload_on_istio_warns_major_naming_the_application(audit):
         [row] = audit({"c1": objects}, phase, config=CONFIG).rows(CHECK)
         assert (row["status"], row["code"], row["severity"]) == ("WARN", "AA2720", "major")
         assert (row["kind"], row["namespace"], row["name"]) == ("Deployment", "shop", "cart")
-        assert row["message"] == ("managed by Argo CD Application shop-prod; 2 of 2 pod(s) still run Istio's "
-                                  "sidecar: make the injection change in Git")
+        assert (row["evidence"]["managed_by"], row["evidence"]["pods_on_istio"]) == ("Argo CD Application shop-prod", 2)
         assert row["remediation"].startswith("Add the label sidecar.asm.aliyun.com/inject=true to the pod template "
                                              "of Deployment shop/cart in the source of Argo CD Application shop-prod")
 
@@ -62,11 +61,12 @@ def test_flux_namespace_and_helm_workload_on_asm_warn_minor(audit):
     assert sorted(rows) == ["pay", "payments"]
     ns = rows["pay"]
     assert (ns["status"], ns["code"], ns["severity"], ns["kind"]) == ("WARN", "AA2722", "minor", "Namespace")
-    assert ns["message"] == "managed by Flux Kustomization flux-system/apps; injection labels istio-injection=enabled"
+    assert ns["evidence"] == {"managed_by": "Flux Kustomization flux-system/apps",
+                              "labels": {"istio-injection": "enabled"}}
     workload = rows["payments"]
     assert (workload["status"], workload["code"], workload["severity"]) == ("WARN", "AA2721", "minor")
-    assert workload["message"] == ("managed by Helm release pay/payments; its 2 pod(s) run ASM's proxy: make sure "
-                                   "the injection label is in Git")
+    assert (workload["evidence"]["managed_by"], workload["evidence"]["pods_on_istio"]) == ("Helm release pay/payments",
+                                                                                         0)
 
 
 def test_flux_helmrelease_labels_name_the_helmrelease(audit):
@@ -82,8 +82,7 @@ def test_unmanaged_mesh_workloads_and_namespaces_pass(audit):
     objects = [f.namespace("shop", {"istio-injection": "enabled"}), *managed_deployment("cart", "shop")]
     [row] = audit({"c1": objects}, "migrating", config=CONFIG).rows(CHECK)
     assert (row["status"], row["code"]) == ("PASS", "AA2701")
-    assert row["message"] == ("1 mesh workload(s) and 1 injection-labelled namespace(s) carry no Argo CD, Flux or "
-                              "Helm marker")
+    assert row["evidence"] == {"workloads": 1, "namespaces": 1}
 
 
 def test_no_sidecar_and_no_injection_label_is_not_applicable(audit):

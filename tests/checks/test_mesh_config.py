@@ -31,8 +31,10 @@ def test_every_revision_checked_and_false_fails(audit):
     objects = [*istiod_with_pods(), *istiod_with_pods("1-23-1", "1.23.1"),
                f.mesh_configmap("true"), f.mesh_configmap("false", revision="1-23-1")]
     rows = audit({"c1": objects}, "migrating").by_name("mesh-config-xds-agent")
-    assert rows["istio"]["status"] == "PASS" and "revision default" in rows["istio"]["message"]
-    assert rows["istio-1-23-1"]["status"] == "FAIL" and "'false'" in rows["istio-1-23-1"]["message"]
+    assert (rows["istio"]["status"], rows["istio"]["code"], rows["istio"]["evidence"]["revision"]) == (
+        "PASS", "AA0901", "default")
+    assert (rows["istio-1-23-1"]["status"], rows["istio-1-23-1"]["code"]) == ("FAIL", "AA0914")
+    assert rows["istio-1-23-1"]["evidence"]["value"] == "false"
     assert rows["istio-1-23-1"]["kind"] == "ConfigMap" and rows["istio-1-23-1"]["severity"] == "blocker"
 
 
@@ -40,19 +42,19 @@ def test_absent_setting_fails_and_names_the_operator(audit):
     operator, _ = f.deployment("istio-operator", "istio-operator", labels={"name": "istio-operator"})
     [row] = audit({"c1": [*istiod_with_pods(), operator, f.mesh_configmap(None)]}, "migrating"
                   ).rows("mesh-config-xds-agent")
-    assert row["status"] == "FAIL" and "is absent" in row["message"]
+    assert (row["status"], row["code"]) == ("FAIL", "AA0910")
     assert "istio-operator/istio-operator may have reverted it" in row["remediation"]
 
 
 def test_unquoted_yaml_true_is_not_the_string(audit):
     cm = mesh_cm("istio", "defaultConfig:\n  proxyMetadata:\n    PROXY_CONFIG_XDS_AGENT: true\n")
     [row] = audit({"c1": [*istiod_with_pods(), cm]}, "migrating").rows("mesh-config-xds-agent")
-    assert row["status"] == "FAIL" and "unquoted" in row["message"]
+    assert (row["status"], row["code"], row["evidence"]["value"]) == ("FAIL", "AA0913", True)
 
 
 def test_revision_without_configmap_fails(audit):
     [row] = audit({"c1": istiod_with_pods("canary")}, "migrating").rows("mesh-config-xds-agent")
-    assert row["status"] == "FAIL" and row["name"] == "istio-canary" and "not found" in row["message"]
+    assert (row["status"], row["code"], row["name"]) == ("FAIL", "AA0911", "istio-canary")
 
 
 def test_configmap_named_by_the_istiod_volume(audit):
@@ -68,25 +70,29 @@ def test_configmap_named_by_the_istiod_volume(audit):
 def test_malformed_mesh_yaml_fails_with_the_reason(audit):
     cm = mesh_cm("istio", "defaultConfig: [unclosed\n")
     [row] = audit({"c1": [*istiod_with_pods(), cm]}, "migrating").rows("mesh-config-xds-agent")
-    assert row["status"] == "FAIL" and "not valid YAML" in row["message"]
+    assert (row["status"], row["code"]) == ("FAIL", "AA0912")
+    assert "not valid YAML" in row["message"]  # the parser's reason, as it says it
 
 
 def test_no_istiod_is_not_applicable(audit):
-    assert audit({"c1": [f.mesh_configmap()]}, "migrating").statuses("mesh-config-xds-agent") == ["NOT_APPLICABLE"]
+    [row] = audit({"c1": [f.mesh_configmap()]}, "migrating").rows("mesh-config-xds-agent")
+    assert (row["status"], row["code"]) == ("NOT_APPLICABLE", "AA0940")
 
 
 def test_unreadable_configmaps_are_unknown(audit):
     run = audit({"c1": [*istiod_with_pods(), f.mesh_configmap()]}, "migrating",
                 unreadable={"c1": {K.CONFIGMAP: "403 Forbidden: configmaps"}})
     [row] = run.rows("mesh-config-xds-agent")
-    assert row["status"] == "UNKNOWN" and "configmaps" in row["message"]
+    assert (row["status"], row["code"]) == ("UNKNOWN", "AA0001")
+    assert "403 Forbidden: configmaps" in row["message"]  # the recorded error, verbatim
 
 
 # ---------------------------------------------------------------- istiod-restarted
 def test_istiod_started_after_the_change_passes(audit):
     [row] = audit({"c1": [*istiod_with_pods(started=[AFTER, AFTER]), f.mesh_configmap(changed=CHANGED)]},
                   "migrating").rows("istiod-restarted")
-    assert row["status"] == "PASS" and "all 2 istiod pod(s)" in row["message"]
+    assert (row["status"], row["code"], sorted(row["evidence"]["pods_started"].values())) == (
+        "PASS", "AA1001", [AFTER, AFTER])
     assert row["evidence"]["configmap_changed"] == CHANGED[-1]
 
 
@@ -96,7 +102,7 @@ def test_stale_pod_fails_per_revision_with_the_rollout_command(audit):
     rows = audit({"c1": objects}, "migrating").by_name("istiod-restarted")
     assert rows["istiod"]["status"] == "PASS"
     canary = rows["istiod-1-23-1"]
-    assert canary["status"] == "FAIL" and "1/2 istiod pod(s) started before" in canary["message"]
+    assert (canary["status"], canary["code"], len(canary["evidence"]["stale"])) == ("FAIL", "AA1010", 1)
     assert canary["remediation"] == ("kubectl --kubeconfig=\"${KUBECONFIG_C1:?}\" -n istio-system rollout restart "
                                      "deployment/istiod-1-23-1")
 
@@ -104,13 +110,13 @@ def test_stale_pod_fails_per_revision_with_the_rollout_command(audit):
 def test_no_running_istiod_pod_fails(audit):
     dep, rs, *_ = istiod_with_pods()
     [row] = audit({"c1": [dep, rs, f.mesh_configmap()]}, "migrating").rows("istiod-restarted")
-    assert row["status"] == "FAIL" and "no running istiod pod" in row["message"]
+    assert (row["status"], row["code"]) == ("FAIL", "AA1011")
 
 
 def test_without_managed_fields_only_creation_is_known(audit):
     after_creation = audit({"c1": [*istiod_with_pods(started=[AFTER]), mesh_cm("istio", "{}", managed=None)]},
                            "migrating").rows("istiod-restarted")
-    assert after_creation[0]["status"] == "UNKNOWN" and "managedFields" in after_creation[0]["message"]
+    assert (after_creation[0]["status"], after_creation[0]["code"]) == ("UNKNOWN", "AA1033")
     cm = mesh_cm("istio", "{}", managed=None)
     cm["metadata"]["creationTimestamp"] = "2026-11-14T00:00:00Z"  # created after istiod started: certainly stale
     before_creation = audit({"c1": [*istiod_with_pods(started=[AFTER]), cm]}, "migrating").rows("istiod-restarted")
@@ -119,15 +125,42 @@ def test_without_managed_fields_only_creation_is_known(audit):
 
 def test_missing_configmap_is_unknown(audit):
     [row] = audit({"c1": istiod_with_pods()}, "migrating").rows("istiod-restarted")
-    assert row["status"] == "UNKNOWN" and "see mesh-config-xds-agent" in row["message"]
+    assert (row["status"], row["code"]) == ("UNKNOWN", "AA1031")
 
 
 def test_restarted_without_istiod_is_not_applicable(audit):
-    assert audit({"c1": [f.mesh_configmap()]}, "migrating").statuses("istiod-restarted") == ["NOT_APPLICABLE"]
+    [row] = audit({"c1": [f.mesh_configmap()]}, "migrating").rows("istiod-restarted")
+    assert (row["status"], row["code"]) == ("NOT_APPLICABLE", "AA1040")
 
 
 def test_unreadable_pods_are_unknown(audit):
     run = audit({"c1": [*istiod_with_pods(), f.mesh_configmap()]}, "migrating",
                 unreadable={"c1": {K.POD: "the server was unable to return a response in the time allotted"}})
     [row] = run.rows("istiod-restarted")
-    assert row["status"] == "UNKNOWN" and "time allotted" in row["message"]
+    assert (row["status"], row["code"]) == ("UNKNOWN", "AA0001")
+    assert "time allotted" in row["message"]  # the recorded error, verbatim
+
+
+def test_no_local_istiod_codes_for_proxies_elsewhere_and_unread_pods(audit):
+    """Istio sidecars without a local istiod: their control plane runs elsewhere (primary-remote), UNKNOWN."""
+    app = f.deployment("cart")
+    remote = audit({"c1": [*app, *f.workload_pods(app, 2), f.mesh_configmap()]}, "migrating")
+    assert [(r["status"], r["code"]) for r in remote.rows("mesh-config-xds-agent")] == [("UNKNOWN", "AA0930")]
+    assert [(r["status"], r["code"]) for r in remote.rows("istiod-restarted")] == [("UNKNOWN", "AA1034")]
+    assert remote.rows("istiod-restarted")[0]["evidence"]["istio_proxy_pods"] == 2
+    unread = audit({"c1": [f.mesh_configmap()]}, "migrating", unreadable={"c1": {K.POD: "403 Forbidden: pods"}})
+    assert [(r["status"], r["code"]) for r in unread.rows("mesh-config-xds-agent")] == [("UNKNOWN", "AA0931")]
+
+
+def test_unknown_start_time_and_unreadable_change_time_have_their_own_codes(audit):
+    dep, rs, pod = istiod_with_pods()
+    pod["metadata"]["creationTimestamp"] = ""  # neither a start nor a creation time to compare
+    pod["status"].pop("startTime", None)
+    for status in pod["status"].get("containerStatuses") or ():
+        status["state"] = {"waiting": {"reason": "ContainerCreating"}}
+    [start] = audit({"c1": [dep, rs, pod, f.mesh_configmap()]}, "migrating").rows("istiod-restarted")
+    assert (start["status"], start["code"]) == ("UNKNOWN", "AA1030")
+    cm = mesh_cm("istio", "{}", managed=None)
+    cm["metadata"].pop("creationTimestamp", None)
+    [change] = audit({"c1": [*istiod_with_pods(), cm]}, "migrating").rows("istiod-restarted")
+    assert (change["status"], change["code"]) == ("UNKNOWN", "AA1032")

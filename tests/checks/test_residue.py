@@ -44,7 +44,7 @@ def istio_control_plane() -> list[dict]:
 def test_control_plane_removed_passes_with_only_asm_left(audit):
     a = audit({"cluster-a": asm_footprint()}, "finished", asm=[])
     (row,) = a.rows(CP)
-    assert row["status"] == "PASS"
+    assert (row["status"], row["code"]) == ("PASS", "AA2201")
     kept = " ".join(row["evidence"]["kept_as_asm_or_allowed"])
     assert "istio-sidecar-injector-1-24-6" in kept
 
@@ -61,6 +61,11 @@ def test_control_plane_fails_per_leftover_with_delete_command(audit):
     assert rows[("MutatingWebhookConfiguration", "istio-sidecar-injector")]["remediation"] == (
         "kubectl --kubeconfig=\"${KUBECONFIG_CLUSTER_A:?}\" delete mutatingwebhookconfiguration/istio-sidecar-injector")
     assert "finalizers" in rows[("IstioOperator", "installed-state")]["remediation"]
+    assert {key: r["code"] for key, r in rows.items()} == {
+        ("Deployment", "istiod"): "AA2210", ("MutatingWebhookConfiguration", "istio-sidecar-injector"): "AA2212",
+        ("ValidatingWebhookConfiguration", "istio-validator-istio-system"): "AA2212",
+        ("ValidatingWebhookConfiguration", "istiod-default-validator"): "AA2212",
+        ("IstioOperator", "installed-state"): "AA2214"}
     # ASM's injector with Istio's naming scheme is never flagged
     assert not any(name == "istio-sidecar-injector-1-24-6" for _, name in rows)
 
@@ -81,7 +86,8 @@ def test_operator_deployment_and_allow_list(audit):
     operator, _ = f.deployment("istio-operator", "istio-operator", labels={"name": "istio-operator"})
     cluster = [*asm_footprint(), operator, f.webhook_config("istiod-default-validator", mutating=False)]
     a = audit({"cluster-a": cluster}, "finished", asm=[])
-    assert {r["name"] for r in a.rows(CP) if r["status"] == "FAIL"} == {"istio-operator", "istiod-default-validator"}
+    assert {r["name"]: r["code"] for r in a.rows(CP) if r["status"] == "FAIL"} == {
+        "istio-operator": "AA2213", "istiod-default-validator": "AA2212"}
     a = audit({"cluster-a": cluster}, "finished", asm=[],
               config={"residue": {"allow": ["ValidatingWebhookConfiguration/istiod-default-*"]}})
     assert {r["name"] for r in a.rows(CP) if r["status"] == "FAIL"} == {"istio-operator"}
@@ -93,15 +99,26 @@ def test_control_plane_unknown_per_category(audit):
     statuses = sorted(r["status"] for r in a.rows(CP))
     assert statuses == ["FAIL", "UNKNOWN"]  # istiod still reported; webhooks unknown
     (unknown,) = [r for r in a.rows(CP) if r["status"] == "UNKNOWN"]
-    assert unknown["message"].startswith("webhooks: ") and "forbidden" in unknown["message"]
+    assert (unknown["code"], unknown["evidence"]["category"]) == ("AA2230", "webhooks")
+    assert "forbidden: cannot list mutatingwebhookconfigurations" in unknown["message"]  # the reason, verbatim
+
+
+def test_istiod_pods_without_their_deployment_fail(audit):
+    """istiod's pods left by a --cascade=orphan delete (or still terminating): Istio's control plane still runs."""
+    orphan = f.pod("istiod-5d8f7c9b6-x2x7q", "istio-system", proxy=None, owner=("ReplicaSet", "istiod-5d8f7c9b6"),
+                   labels={"app": "istiod", "istio.io/rev": "default"})
+    a = audit({"cluster-a": [*asm_footprint(), orphan]}, "finished", asm=[])
+    (row,) = a.rows(CP)
+    assert (row["status"], row["code"], row["kind"], row["namespace"]) == ("FAIL", "AA2211", "Pod", "istio-system")
+    assert row["remediation"].endswith("-n istio-system delete pod/istiod-5d8f7c9b6-x2x7q")
 
 
 # ================================================================ istio-residue
 def test_residue_pass_keeps_asm_and_shared_objects(audit):
     a = audit({"cluster-a": asm_footprint()}, "finished", asm=[])
     (row,) = a.rows(RES)
-    assert row["status"] == "PASS"
-    assert "remote secrets" in row["message"] and "never reads Secrets" in row["message"]
+    assert (row["status"], row["code"]) == ("PASS", "AA2301")
+    assert row["evidence"]["not_checked"].startswith("remote secrets (istio-remote-secret-*")
     kept = " ".join(row["evidence"]["kept_as_asm_or_allowed"])
     assert "istiod-clusterrole-1-24-6-istio-system" in kept and "virtualservices.networking.istio.io" in kept
 
@@ -118,7 +135,9 @@ def test_residue_fails_what_still_acts(audit):
                          "stable-channel-default-policy-binding.istio.io", "istio-ingressgateway"}
     assert rows["payments"]["remediation"] == (
         "kubectl --kubeconfig=\"${KUBECONFIG_CLUSTER_A:?}\" label ns/payments istio.io/rev=1-24-6 --overwrite")
-    assert "start without a proxy" in rows["payments"]["message"]
+    assert {name: r["code"] for name, r in rows.items()} == {
+        "payments": "AA2314", "stable-channel-default-policy.istio.io": "AA2313",
+        "stable-channel-default-policy-binding.istio.io": "AA2313", "istio-ingressgateway": "AA2310"}
     assert rows["istio-ingressgateway"]["remediation"].splitlines()[1] == (
         "kubectl --kubeconfig=\"${KUBECONFIG_CLUSTER_A:?}\" -n istio-system delete service/istio-ingressgateway")
     assert {r["severity"] for r in rows.values()} == {"major"}
@@ -143,6 +162,9 @@ def test_residue_warns_about_inert_leftovers(audit):
     assert purge["remediation"].startswith("istioctl --kubeconfig=\"${KUBECONFIG_CLUSTER_A:?}\" uninstall --purge")
     assert "-n istio-system delete configmap/istio" in purge["remediation"]
     assert {r["severity"] for r in warned.values()} == {"minor"}
+    assert {name: r["code"] for name, r in warned.items()} == {
+        "destinationrules.networking.istio.io": "AA2320", "istiooperators.install.istio.io": "AA2320",
+        "istiod-clusterrole-istio-system": "AA2325", "": "AA2328"}
     assert "deletes every Destinationrule in this cluster" in warned["destinationrules.networking.istio.io"][
         "remediation"]
     assert "FAIL" not in a.statuses(RES)
@@ -152,11 +174,12 @@ def test_residue_unknown_per_category(audit):
     pinned = f.namespace("payments", labels={"istio.io/rev": "1-22-3"})
     a = audit({"cluster-a": [pinned]}, "finished", asm=[])
     (row,) = a.rows(RES)
-    assert row["status"] == "UNKNOWN" and "no ASM injector revision was found" in row["message"]
+    assert (row["status"], row["code"], row["kind"]) == ("UNKNOWN", "AA2331", "Namespace")
+    assert row["evidence"]["pinned"] == {"payments": "1-22-3"}
     a = audit({"cluster-a": asm_footprint()}, "finished", asm=[],
               unreadable={"cluster-a": {K.VALIDATING_ADMISSION_POLICY: "forbidden"}})
     (row,) = a.rows(RES)
-    assert row["status"] == "UNKNOWN" and row["message"].startswith("admission policies: ")
+    assert (row["status"], row["code"], row["evidence"]["category"]) == ("UNKNOWN", "AA2330", "admission_policies")
 
 
 def test_residue_allow_list_by_kind_and_name(audit):
@@ -164,3 +187,13 @@ def test_residue_allow_list_by_kind_and_name(audit):
     a = audit({"cluster-a": [*asm_footprint(), role]}, "finished", asm=[],
               config={"residue": {"allow": ["ClusterRole/istio-reader-*"]}})
     assert a.statuses(RES) == ["PASS"]
+
+
+def test_helm_installed_configmap_and_istiod_service_warn_each(audit):
+    """Helm installs carry no operator.istio.io/component: not the purge's, so each is a finding of its own."""
+    helm = {"app.kubernetes.io/part-of": "istio", "release": "istiod"}
+    mesh_cm = f.configmap("istio", "istio-system", {"mesh": "{}"}, labels=helm)
+    svc = f.service("istiod", "istio-system", labels={"app": "istiod", **helm})
+    a = audit({"cluster-a": [*asm_footprint(), mesh_cm, svc]}, "finished", asm=[])
+    rows = {(r["kind"], r["name"]): (r["status"], r["code"]) for r in a.rows(RES)}
+    assert rows == {("ConfigMap", "istio"): ("WARN", "AA2326"), ("Service", "istiod"): ("WARN", "AA2327")}

@@ -27,8 +27,7 @@ def safe_workload(name: str = "cart") -> list[dict]:
 def test_low_risk_workloads_pass_with_the_plan(audit):
     run = audit({"c1": [*safe_workload("cart"), *safe_workload("web")]}, "assessment")
     [row] = run.rows("restart-risk")
-    assert row["status"] == "PASS" and row["severity"] == "info"
-    assert "2 workload(s) still to move" in row["message"]
+    assert (row["status"], row["code"], row["severity"], row["evidence"]["workloads"]) == ("PASS", "AA1401", "info", 2)
     [wave] = row["evidence"]["waves"]
     assert wave["wave"] == 1 and wave["list"] == ["shop/Deployment/cart (0)", "shop/Deployment/web (0)"]
 
@@ -41,17 +40,19 @@ def test_risky_workload_warns_with_reasons_and_waves_order_lowest_first(audit):
     run = audit({"c1": objects}, "migrating")
     rows = run.by_name("restart-risk")
     ledger = rows["ledger"]
-    assert ledger["status"] == "WARN" and ledger["severity"] == "major"
+    assert (ledger["status"], ledger["code"], ledger["severity"]) == ("WARN", "AA1421", "major")
     assert ledger["evidence"]["score"] == 3 + 2 + 1 + 1 + 2
+    reasons = " ".join(ledger["evidence"]["reasons"])
     for reason in ("terminationGracePeriodSeconds 5s is not above terminationDrainDuration 5s",
                    "single replica", "no preStop", "no PodDisruptionBudget", "long-lived connections"):
-        assert reason in ledger["message"]
+        assert reason in reasons
     assert "Set terminationGracePeriodSeconds above 5s." in ledger["remediation"]
     assert "patch deployment/ledger" in ledger["remediation"]
     search = rows["search"]  # 2 replicas, but no preStop and no PDB
-    assert (search["status"], search["severity"], search["evidence"]["score"]) == ("WARN", "minor", 2)
+    assert (search["status"], search["code"], search["severity"], search["evidence"]["score"]) == (
+        "WARN", "AA1420", "minor", 2)
     plan = rows[""]
-    assert plan["status"] == "WARN" and plan["severity"] == "info"
+    assert (plan["status"], plan["code"], plan["severity"]) == ("WARN", "AA1422", "info")
     assert [w["wave"] for w in plan["evidence"]["waves"]] == [1, 2, 3]
     assert plan["evidence"]["waves"][0]["list"] == ["shop/Deployment/cart (0)"]
     assert plan["evidence"]["waves"][2]["list"] == ["shop/Deployment/ledger (9)"]
@@ -66,8 +67,8 @@ def test_drain_duration_from_pod_annotation_and_mesh_config(audit):
                                             annotations={"proxy.istio.io/config": "terminationDrainDuration: 45s"}),
                *by_mesh, *f.workload_pods(by_mesh, 3, prestop=True, grace=45), mesh]
     rows = audit({"c1": objects}, "assessment").by_name("restart-risk")
-    assert "30s is not above terminationDrainDuration 45s" in rows["annotated"]["message"]
-    assert "45s is not above terminationDrainDuration 60s" in rows["meshwide"]["message"]
+    assert (rows["annotated"]["evidence"]["drain_seconds"], rows["meshwide"]["evidence"]["drain_seconds"]) == (45, 60)
+    assert (rows["annotated"]["evidence"]["grace_seconds"], rows["meshwide"]["evidence"]["grace_seconds"]) == (30, 45)
 
 
 def test_exit_on_zero_lowers_the_long_lived_penalty(audit):
@@ -79,7 +80,7 @@ def test_exit_on_zero_lowers_the_long_lived_penalty(audit):
     rows = audit({"c1": objects}, "assessment").by_name("restart-risk")
     assert rows["stream"]["evidence"]["score"] == 2 + 1  # long-lived + no PDB
     assert rows["tuned"]["evidence"]["score"] == 1 + 1
-    assert "EXIT_ON_ZERO_ACTIVE_CONNECTIONS lets the proxy wait" in rows["tuned"]["message"]
+    assert any("EXIT_ON_ZERO_ACTIVE_CONNECTIONS lets the proxy wait" in r for r in rows["tuned"]["evidence"]["reasons"])
 
 
 def test_statefulset_recreate_bare_pod_and_jobs(audit):
@@ -94,9 +95,10 @@ def test_statefulset_recreate_bare_pod_and_jobs(audit):
                f.pod("once-x1", "data", owner=("Job", "once"), prestop=True),
                pdb("all", "data", {})]  # an empty selector covers every pod of the namespace
     rows = audit({"c1": objects}, "uninstall").by_name("restart-risk")
-    assert rows["db"]["evidence"]["score"] == 3 and "single replica" in rows["db"]["message"]
-    assert rows["batchy"]["evidence"]["score"] == 3 and "Recreate" in rows["batchy"]["message"]
-    assert rows["debug"]["evidence"]["score"] == 3 and "bare pod" in rows["debug"]["message"]
+    assert rows["db"]["evidence"]["reasons"][0] == "+3 single replica: no other pod serves while it restarts"
+    assert rows["batchy"]["evidence"]["reasons"][0] == "+3 strategy Recreate: every pod stops before new ones start"
+    assert rows["debug"]["evidence"]["reasons"][0].startswith("+3 bare pod")
+    assert {rows[n]["evidence"]["score"] for n in ("db", "batchy", "debug")} == {3}
     assert "once" not in rows  # a Job runs to completion: wave 1, no finding
     assert "data/Job/once (0)" in rows[""]["evidence"]["waves"][0]["list"]
 
@@ -106,18 +108,19 @@ def test_unreadable_pdbs_are_said_not_guessed(audit):
     run = audit({"c1": [*dep, *f.workload_pods(dep, 3, prestop=True)]}, "assessment",
                 unreadable={"c1": {K.PDB: "403 Forbidden"}})
     [row] = run.rows("restart-risk")
-    assert row["status"] == "PASS"  # nothing scored on PDBs, and nothing invented either
+    assert (row["status"], row["code"]) == ("PASS", "AA1401")  # nothing scored on PDBs, nothing invented either
 
 
 def test_nothing_left_to_move_is_not_applicable(audit):
     dep = f.deployment("cart")
-    assert audit({"c1": [*dep, *f.workload_pods(dep, 2, proxy="asm")]}, "uninstall"
-                 ).statuses("restart-risk") == ["NOT_APPLICABLE"]
+    [row] = audit({"c1": [*dep, *f.workload_pods(dep, 2, proxy="asm")]}, "uninstall").rows("restart-risk")
+    assert (row["status"], row["code"]) == ("NOT_APPLICABLE", "AA1440")
 
 
 def test_unreadable_pods_are_unknown(audit):
     [row] = audit({"c1": []}, "assessment", unreadable={"c1": {K.POD: "connection refused"}}).rows("restart-risk")
-    assert row["status"] == "UNKNOWN" and "connection refused" in row["message"]
+    assert (row["status"], row["code"]) == ("UNKNOWN", "AA0001")
+    assert "connection refused" in row["message"]  # the recorded error, verbatim
 
 
 @pytest.mark.parametrize(("text", "seconds"), [("5s", 5), ("1m30s", 90), ("500ms", 0.5), ("2h", 7200),
@@ -166,10 +169,9 @@ def test_job_held_running_by_its_sidecar_is_not_moving_by_itself(audit):
                f.job_pod("native-1", "data", "native", native=True)]  # kubelet ends native sidecars: Succeeded
     rows = audit({"c1": objects}, "uninstall").by_name("restart-risk")
     held = rows["report"]
-    assert held["status"] == "WARN" and held["kind"] == "Job" and held["evidence"]["score"] == 2
-    assert held["message"] == ("restart risk 2 (medium risk (score 2-4)): +2 2 pod(s) held Running by the Istio "
-                               "sidecar after the app finished (report-7x2k, report-9q4m): not moving by itself, "
-                               "end the proxy")
+    assert (held["status"], held["code"], held["kind"], held["evidence"]["score"]) == ("WARN", "AA1420", "Job", 2)
+    assert held["evidence"]["reasons"] == ["+2 2 pod(s) held Running by the Istio sidecar after the app finished "
+                                           "(report-7x2k, report-9q4m): not moving by itself, end the proxy"]
     assert held["remediation"].startswith(
         'End each held pod\'s proxy: kubectl --kubeconfig="${KUBECONFIG_C1:?}" -n data exec report-7x2k -c '
         "istio-proxy -- pilot-agent request POST quitquitquit; ")

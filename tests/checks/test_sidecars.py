@@ -27,8 +27,9 @@ def test_one_finding_per_workload_with_the_seed_patch_command(audit):
     pods[0] = f.workload_pods(cart, 1, native=True)[0]
     run = audit({"c1": [*cart, *pods]}, "uninstall")
     [row] = run.rows("istio-sidecars-remaining")
-    assert (row["status"], row["kind"], row["namespace"], row["name"]) == ("FAIL", "Deployment", "shop", "cart")
-    assert "1 native, 2 classic" in row["message"]
+    assert (row["status"], row["code"], row["kind"], row["namespace"], row["name"]) == (
+        "FAIL", "AA1210", "Deployment", "shop", "cart")
+    assert (row["evidence"]["pod_count"], row["evidence"]["native"]) == (3, 1)
     assert row["severity"] == "blocker"
     assert row["remediation"] == (
         "kubectl --kubeconfig=\"${KUBECONFIG_C1:?}\" -n shop patch deployment/cart --type='merge' -p "
@@ -56,7 +57,7 @@ def test_without_replicasets_the_deployment_comes_from_the_pod_template_hash(aud
 def test_restart_pending_when_labelled_but_still_istio(audit):
     cart = f.deployment("cart", template_labels={"app": "cart", "sidecar.asm.aliyun.com/inject": "true"})
     [row] = audit({"c1": [*cart, *f.workload_pods(cart, 2)]}, "uninstall").rows("istio-sidecars-remaining")
-    assert row["status"] == "FAIL" and row["message"].startswith("restart pending")
+    assert (row["status"], row["code"]) == ("FAIL", "AA1211")
     assert row["remediation"].endswith("-n shop rollout restart deployment/cart")
     assert row["evidence"]["restart_pending"] is True
 
@@ -66,7 +67,8 @@ def test_partly_labelled_workload_is_not_called_pending(audit):
     pods = [*f.workload_pods(cart, 1, labels={"sidecar.asm.aliyun.com/inject": "true"}),
             *f.workload_pods(cart, 2)[1:]]
     [row] = audit({"c1": [*cart, *pods]}, "uninstall").rows("istio-sidecars-remaining")
-    assert "1 of them carry" in row["message"] and "patch deployment/cart" in row["remediation"]
+    assert (row["code"], row["evidence"]["labelled_for_asm"]) == ("AA1212", 1)
+    assert "patch deployment/cart" in row["remediation"]
 
 
 def test_kube_injected_template_gets_the_rerender_remediation(audit):
@@ -75,7 +77,8 @@ def test_kube_injected_template_gets_the_rerender_remediation(audit):
                            template_annotations={"sidecar.istio.io/status": injected["metadata"]["annotations"][
                                "sidecar.istio.io/status"]})
     [row] = audit({"c1": [dep, rs, *f.workload_pods((dep, rs), 1)]}, "uninstall").rows("istio-sidecars-remaining")
-    assert "kube-inject" in row["message"] and row["remediation"].startswith("Re-render Deployment shop/legacy")
+    assert (row["code"], row["evidence"]["manual_injection"]) == ("AA1213", True)
+    assert row["remediation"].startswith("Re-render Deployment shop/legacy")
 
 
 def test_asm_proxies_gateways_and_finished_pods_do_not_count(audit):
@@ -86,7 +89,7 @@ def test_asm_proxies_gateways_and_finished_pods_do_not_count(audit):
     run = audit({"c1": [*moved, *f.workload_pods(moved, 2, proxy="asm"), gateway, done,
                         f.pod("plain", "default", proxy=None, owner=None)]}, "uninstall")
     [row] = run.rows("istio-sidecars-remaining")
-    assert row["status"] == "PASS" and row["name"] == ""
+    assert (row["status"], row["code"], row["name"]) == ("PASS", "AA1201", "")
     assert row["evidence"]["asm_proxy_pods"] == 2 and row["evidence"]["gateway_pods"] == 1
 
 
@@ -94,5 +97,6 @@ def test_unreadable_pods_are_unknown(audit):
     run = audit({"c1": [f.pod("a", owner=None)]}, "uninstall",
                 unreadable={"c1": {K.POD: "Unauthorized: token expired"}})
     [row] = run.rows("istio-sidecars-remaining")
-    assert row["status"] == "UNKNOWN" and "token expired" in row["message"]
+    assert (row["status"], row["code"]) == ("UNKNOWN", "AA0001")
+    assert "token expired" in row["message"]  # the recorded error, verbatim
 

@@ -36,8 +36,8 @@ def test_single_revision_passes_with_usage_as_evidence(audit):
                f.namespace("kube-system", {"istio-injection": "disabled"}), f.namespace("plain"),
                f.pod("a", owner=None), f.pod("b", "front", owner=None)]
     [row] = audit({"c1": objects}, "assessment").rows("istio-revisions")
-    assert row["status"] == "PASS" and row["severity"] == "info"
-    assert "one Istio revision: default (1.22.3)" in row["message"]
+    assert (row["status"], row["code"], row["severity"]) == ("PASS", "AA0401", "info")
+    assert row["evidence"]["revisions"] == {"default": {"istiod": "istio-system/istiod", "version": "1.22.3"}}
     assert row["evidence"]["namespaces"] == {"default": ["front", "shop"]}
     assert row["evidence"]["istio_proxy_pods_by_revision"] == {"default": 2}
 
@@ -50,8 +50,8 @@ def test_several_revisions_and_tags_warn(audit):
                f.namespace("front", {"istio.io/rev": "canary"}),
                f.namespace("new", {"istio.io/rev": "1-24-6"})]  # ASM's revision: not a self-built istiod
     [row] = audit({"c1": objects}, "assessment").rows("istio-revisions")
-    assert row["status"] == "WARN" and row["severity"] == "minor"
-    assert "2 Istio revisions" in row["message"] and "canary -> 1-22-3" in row["message"]
+    assert (row["status"], row["code"], row["severity"]) == ("WARN", "AA0420", "minor")
+    assert sorted(row["evidence"]["revisions"]) == ["1-21-4", "1-22-3"]
     assert row["evidence"]["tags"] == {"default": "1-21-4", "canary": "1-22-3"}
     assert row["evidence"]["namespaces"] == {"1-24-6": ["new"], "canary -> 1-22-3": ["front"],
                                              "default -> 1-21-4": ["shop"]}
@@ -62,19 +62,31 @@ def test_in_cluster_operator_is_called_out(audit):
     operator, _ = f.deployment("istio-operator", "istio-operator", labels={"name": "istio-operator"})
     rows = audit({"c1": [f.istiod(), operator]}, "assessment").rows("istio-revisions")
     warn = [r for r in rows if r["status"] == "WARN"]
-    assert [r["name"] for r in warn] == ["istio-operator"]
+    assert [(r["name"], r["code"], r["severity"]) for r in warn] == [("istio-operator", "AA0421", "minor")]
     assert "scale deployment/istio-operator --replicas=0" in warn[0]["remediation"]
 
 
 def test_revisions_not_applicable_without_istiod(audit):
-    assert audit({"c1": [f.namespace("shop")]}, "assessment").statuses("istio-revisions") == ["NOT_APPLICABLE"]
+    [row] = audit({"c1": [f.namespace("shop")]}, "assessment").rows("istio-revisions")
+    assert (row["status"], row["code"]) == ("NOT_APPLICABLE", "AA0440")
+
+
+def test_revisions_without_istiod_unknown_when_proxies_run_or_pods_are_unread(audit):
+    app = f.deployment("cart")
+    [remote] = audit({"c1": [f.namespace("shop"), *app, *f.workload_pods(app, 1)]}, "assessment"
+                     ).rows("istio-revisions")
+    assert (remote["status"], remote["code"], remote["evidence"]["istio_proxy_pods"]) == ("UNKNOWN", "AA0430", 1)
+    [unread] = audit({"c1": [f.namespace("shop")]}, "assessment", unreadable={"c1": {K.POD: "403 Forbidden"}}
+                     ).rows("istio-revisions")
+    assert (unread["status"], unread["code"]) == ("UNKNOWN", "AA0431")
 
 
 def test_revisions_unknown_when_webhooks_unreadable(audit):
     run = audit({"c1": [f.istiod()]}, "assessment",
                 unreadable={"c1": {K.MUTATING_WEBHOOK: "403 Forbidden: mutatingwebhookconfigurations"}})
     [row] = run.rows("istio-revisions")
-    assert row["status"] == "UNKNOWN" and "mutatingwebhookconfigurations" in row["message"]
+    assert (row["status"], row["code"]) == ("UNKNOWN", "AA0001")
+    assert "403 Forbidden: mutatingwebhookconfigurations" in row["message"]  # the recorded error, verbatim
 
 
 # ---------------------------------------------------------------- ambient-mode
@@ -82,7 +94,7 @@ def test_no_ambient_passes(audit):
     objects = [f.namespace("shop", {"istio-injection": "enabled"}),
                daemonset("istio-cni-node", "kube-system", env={"AMBIENT_ENABLED": "false"})]
     [row] = audit({"c1": objects}, "assessment").rows("ambient-mode")
-    assert row["status"] == "PASS"
+    assert (row["status"], row["code"]) == ("PASS", "AA0501")
 
 
 def test_ambient_signals_fail_major(audit):
@@ -92,8 +104,7 @@ def test_ambient_signals_fail_major(audit):
     objects = [f.namespace("shop", {"istio.io/dataplane-mode": "ambient"}), daemonset("ztunnel", "istio-system"),
                daemonset("istio-cni-node", "istio-system", env={"AMBIENT_ENABLED": "true"}), waypoint, cni_config]
     [row] = audit({"c1": objects}, "assessment").rows("ambient-mode")
-    assert row["status"] == "FAIL" and row["severity"] == "major"
-    assert "not covered by this migration procedure" in row["message"]
+    assert (row["status"], row["code"], row["severity"]) == ("FAIL", "AA0510", "major")
     assert len(row["evidence"]["signals"]) == 5
     assert any("ztunnel" in s for s in row["evidence"]["signals"])
 

@@ -42,7 +42,7 @@ def test_clean_templates_and_gateways_pass(audit):
     cart = f.deployment("cart")
     run = audit({"c1": [*cart, *gateway_deployments()]}, "assessment")
     [row] = run.rows("manual-injection")
-    assert row["status"] == "PASS"
+    assert (row["status"], row["code"]) == ("PASS", "AA0601")
 
 
 @pytest.mark.parametrize(("gate", "xds", "status"), [
@@ -59,14 +59,15 @@ def test_kube_injected_deployment_per_gate(audit, gate, xds, status):
     assert row["severity"] == "major"
     assert row["remediation"].startswith("Re-render Deployment shop/legacy")
     assert "without `istioctl kube-inject`" in row["remediation"]
-    if gate == "migrating" and status == "FAIL":
-        assert f"PROXY_CONFIG_XDS_AGENT={xds or '<absent>'}" in row["message"]
+    assert row["code"] == {"assessment": "AA0620", "migrating": "AA0611" if status == "FAIL" else "AA0622",
+                           "uninstall": "AA0610"}[gate]
+    assert row["evidence"]["xds_agent"] == (xds or "<absent>")
 
 
 def test_native_sidecar_in_template_is_found(audit):
     dep, rs = kube_injected("modern", native=True)
     [row] = audit({"c1": [dep, rs]}, "uninstall").rows("manual-injection")
-    assert row["status"] == "FAIL" and "native sidecar" in row["message"]
+    assert (row["status"], row["code"], row["evidence"]["native"]) == ("FAIL", "AA0610", True)
 
 
 def test_every_template_kind_and_only_top_level_owners(audit):
@@ -96,20 +97,23 @@ def test_every_template_kind_and_only_top_level_owners(audit):
 def test_status_annotation_without_proxy_warns_minor(audit):
     dep, rs = f.deployment("copied", template_annotations={"sidecar.istio.io/status": '{"containers":["istio-proxy"]}'})
     [row] = audit({"c1": [dep, rs]}, "uninstall").rows("manual-injection")
-    assert row["status"] == "WARN" and row["severity"] == "minor" and "copied from an injected pod" in row["message"]
+    assert (row["status"], row["code"], row["severity"]) == ("WARN", "AA0621", "minor")
 
 
 def test_unreadable_needed_kind_is_unknown(audit):
     run = audit({"c1": [*kube_injected("legacy")]}, "assessment",
                 unreadable={"c1": {K.DEPLOYMENT: "403 Forbidden: deployments.apps"}})
     [row] = run.rows("manual-injection")
-    assert row["status"] == "UNKNOWN" and "deployments.apps" in row["message"]
+    assert (row["status"], row["code"]) == ("UNKNOWN", "AA0001")
+    assert "403 Forbidden: deployments.apps" in row["message"]  # the recorded error, verbatim
 
 
 def test_unreadable_optional_kind_is_unknown_not_pass(audit):
     run = audit({"c1": [*f.deployment("cart")]}, "assessment", unreadable={"c1": {K.CRONJOB: "403 Forbidden"}})
     [row] = run.rows("manual-injection")
-    assert row["status"] == "UNKNOWN" and "CronJob: 403 Forbidden" in row["message"]
+    assert (row["status"], row["code"], row["evidence"]["unread_kinds"]) == ("UNKNOWN", "AA0630",
+                                                                          {"CronJob": "403 Forbidden (recorded in the "
+                                                                                      "snapshot)"})
 
 
 # ---------------------------------------------------------------- asm-proxies-ready
@@ -117,7 +121,7 @@ def test_ready_asm_pods_pass(audit):
     cart = f.deployment("cart")
     [row] = audit({"c1": [*cart, *f.workload_pods(cart, 3, proxy="asm", restarts=1)]}, "uninstall"
                   ).rows("asm-proxies-ready")
-    assert row["status"] == "PASS" and "3 ASM-proxied pod(s) of 1 workload(s)" in row["message"]
+    assert (row["status"], row["code"], row["evidence"]) == ("PASS", "AA1301", {"pods": 3, "workloads": 1})
 
 
 def test_unready_or_restarting_workloads_fail_one_finding_each(audit):
@@ -128,8 +132,10 @@ def test_unready_or_restarting_workloads_fail_one_finding_each(audit):
             f.pod("istio-left", owner=None, ready=False)]  # an Istio sidecar is another check's business
     rows = audit({"c1": [*cart, *web, *ok, *pods]}, "uninstall").by_name("asm-proxies-ready")
     assert set(rows) == {"cart", "web"}
-    assert rows["cart"]["status"] == "FAIL" and rows["cart"]["message"].startswith("2 not ready of 2")
-    assert "restarted more than 3 times (max 14)" in rows["web"]["message"]
+    assert (rows["cart"]["status"], rows["cart"]["code"], len(rows["cart"]["evidence"]["not_ready"])) == (
+        "FAIL", "AA1310", 2)
+    assert (rows["web"]["status"], rows["web"]["code"], list(rows["web"]["evidence"]["restarting"].values())) == (
+        "FAIL", "AA1311", [14])
     assert rows["web"]["severity"] == "major"
     assert "logs" in rows["web"]["remediation"] and "-c istio-proxy --previous" in rows["web"]["remediation"]
 
@@ -143,9 +149,18 @@ def test_restart_threshold_is_a_class_attribute(audit, monkeypatch):
 
 def test_no_asm_pods_is_not_applicable(audit):
     [row] = audit({"c1": [f.pod("a", owner=None)]}, "uninstall").rows("asm-proxies-ready")
-    assert row["status"] == "NOT_APPLICABLE"
+    assert (row["status"], row["code"]) == ("NOT_APPLICABLE", "AA1340")
 
 
 def test_unreadable_pods_is_unknown(audit):
     [row] = audit({"c1": []}, "uninstall", unreadable={"c1": {K.POD: "timeout"}}).rows("asm-proxies-ready")
-    assert row["status"] == "UNKNOWN" and "timeout" in row["message"]
+    assert (row["status"], row["code"]) == ("UNKNOWN", "AA0001")
+    assert "timeout" in row["message"]  # the recorded error, verbatim
+
+
+def test_unready_and_restarting_pods_of_one_workload_have_their_own_code(audit):
+    cart = f.deployment("cart")
+    pods = f.workload_pods(cart, 2, proxy="asm", ready=False, restarts=5)  # app + proxy: 10 restarts each
+    [row] = audit({"c1": [*cart, *pods]}, "uninstall").rows("asm-proxies-ready")
+    assert (row["status"], row["code"], row["name"]) == ("FAIL", "AA1312", "cart")
+    assert (len(row["evidence"]["not_ready"]), len(row["evidence"]["restarting"])) == (2, 2)

@@ -12,7 +12,7 @@ def test_pods_with_true_pass(audit):
     cart = f.deployment("cart")
     run = audit({"c1": [*cart, *f.workload_pods(cart, 2, xds_agent="true")]}, "migrating")
     [row] = run.rows("pods-xds-agent")
-    assert row["status"] == "PASS" and "1 workload(s)" in row["message"]
+    assert (row["status"], row["code"], row["evidence"]["workloads_ok"]) == ("PASS", "AA1101", 1)
 
 
 def test_false_fails_like_absent_one_finding_per_workload(audit):
@@ -23,7 +23,8 @@ def test_false_fails_like_absent_one_finding_per_workload(audit):
     run = audit({"c1": [*cart, *web, *pods]}, "migrating")
     rows = run.by_name("pods-xds-agent")
     assert set(rows) == {"cart", "web"}  # no PASS row: no workload is fully done
-    assert rows["cart"]["status"] == "FAIL" and "1/2 pod(s)" in rows["cart"]["message"]
+    assert (rows["cart"]["status"], rows["cart"]["code"], rows["cart"]["evidence"]["pod_count"]) == (
+        "FAIL", "AA1110", 2)
     assert rows["cart"]["evidence"]["values"] == {"false": 1}  # the seed's grep would have passed this pod
     assert rows["web"]["evidence"]["values"] == {"<absent>": 2}
     assert rows["cart"]["remediation"] == ("kubectl --kubeconfig=\"${KUBECONFIG_C1:?}\" -n shop "
@@ -58,17 +59,18 @@ def test_istio_gateways_are_checked_asm_proxies_are_not(audit):
     rows = audit({"c1": [*gw, *moved, *pods]}, "migrating").rows("pods-xds-agent")
     [row] = rows
     assert row["name"] == "istio-ingressgateway" and row["status"] == "FAIL"
-    assert row["severity"] == "major" and "gateway pod(s)" in row["message"]
+    assert (row["code"], row["severity"], row["evidence"]["gateway"]) == ("AA1111", "major", True)
 
 
 def test_no_istio_proxy_left_passes(audit):
     [row] = audit({"c1": [f.pod("a", owner=None, proxy="asm")]}, "migrating").rows("pods-xds-agent")
-    assert row["status"] == "PASS" and "nothing to restart" in row["message"]
+    assert (row["status"], row["code"], row["evidence"]["workloads_ok"]) == ("PASS", "AA1102", 0)
 
 
 def test_unreadable_pods_are_unknown(audit):
     [row] = audit({"c1": []}, "migrating", unreadable={"c1": {K.POD: "403 Forbidden"}}).rows("pods-xds-agent")
-    assert row["status"] == "UNKNOWN" and "403 Forbidden" in row["message"]
+    assert (row["status"], row["code"]) == ("UNKNOWN", "AA0001")
+    assert "403 Forbidden" in row["message"]  # the recorded error, verbatim
 
 
 def test_eastwest_gateway_passes_mtls_through_and_is_not_checked(audit):
