@@ -57,7 +57,7 @@ BUILTIN_CHECKS = (
     IstioResidue,
     PurgePreview,
     CniCompatibility,
+    StuckSidecarJobs,
     GitopsDrift,
     EnvoyFilterCompatibility,
-    StuckSidecarJobs,
 )

@@ -94,7 +94,7 @@ class AsmVersions:
         return out + [(f"ASM proxy image {image}", spellings) for image, spellings in sorted(self.proxies.items())]
 
     def label(self) -> str:
-        return ", ".join(spellings[0] for _, spellings in self.all())
+        return ", ".join(dict.fromkeys(spellings[0] for _, spellings in self.all()))
 
 
 def _spellings(raw: str | None) -> tuple[str, ...]:
