@@ -76,6 +76,8 @@ _GENERATED = re.compile(r"^(stats-filter|tcp-stats-filter|metadata-exchange|tcp-
                         r"stackdriver-filter|tcp-stackdriver-filter)-(1\.\d+)(-[a-z0-9-]+)?$")
 _INSTALLER_LABELS = ("istio.io/rev", "operator.istio.io/component")
 _PURGE_LABEL = "operator.istio.io/component"
+_SET_VERSION = ("Set asm.version in the config (or give the saved DescribeServiceMeshDetail answer) and audit "
+                "again.")
 
 
 @dataclass
@@ -297,18 +299,13 @@ class EnvoyFilterCompatibility(ClusterCheck):
                               remediation=self._edit(cluster.name, where), **where)
         else:
             yield from self._versions(cluster.name, obj, patches, filters, versions, shown, where)
-        names = removed_names(patches)
-        if names:
-            listed = ", ".join(f"{n['name']} at {n['path']} (use {n['use']})" for n in names[:LISTED])
-            yield self.report(self.REMOVED_NAME, cluster.name, params={"names": listed},
-                              remediation=self._edit(cluster.name, where), evidence={"names": names[:LISTED]},
-                              **where)
-        types = v2_types(patches)
-        if types:
-            listed = ", ".join(f"{t['type']} at {t['path']} (use {t['use']})" for t in types[:LISTED])
-            yield self.report(self.V2_TYPE, cluster.name, params={"types": listed},
-                              remediation=self._edit(cluster.name, where), evidence={"types": types[:LISTED]},
-                              **where)
+        for outcome, key, label, found in ((self.REMOVED_NAME, "names", "name", removed_names(patches)),
+                                           (self.V2_TYPE, "types", "type", v2_types(patches))):
+            if found:
+                listed = ", ".join(f"{item[label]} at {item['path']} (use {item['use']})" for item in found[:LISTED])
+                yield self.report(outcome, cluster.name, params={key: listed},
+                                  remediation=self._edit(cluster.name, where), evidence={key: found[:LISTED]},
+                                  **where)
 
     @staticmethod
     def _generated_release(obj: dict[str, Any], regexes: list[str]) -> str | None:
@@ -346,8 +343,7 @@ class EnvoyFilterCompatibility(ClusterCheck):
             why = versions.unread or ("no config asm.version, no DescribeServiceMeshDetail answer, no ASM istiod-<rev> "
                                       "Service, no ASM proxy seen")
             yield self.report(self.VERSION_UNKNOWN, cluster, params={"regexes": shown, "why": why},
-                              remediation="Set asm.version in the config (or give the saved DescribeServiceMeshDetail "
-                                          "answer) and audit again.", **where)
+                              remediation=_SET_VERSION, **where)
             return
         excluded: dict[str, None] = {}
         partial: list[tuple[str, str]] = []
@@ -382,9 +378,7 @@ class EnvoyFilterCompatibility(ClusterCheck):
         elif not versions.instance:
             why = versions.unread or "only ASM proxy image tags tell it, and new injections get the instance's version"
             yield self.report(self.VERSION_UNKNOWN, cluster, params={"regexes": shown, "why": why},
-                              remediation="Set asm.version in the config (or give the saved DescribeServiceMeshDetail "
-                                          "answer) and audit again.", evidence={"asm_versions": [v for v, _ in known]},
-                              **where)
+                              remediation=_SET_VERSION, evidence={"asm_versions": [v for v, _ in known]}, **where)
 
     @staticmethod
     def _covered(obj: dict[str, Any], patch: dict[str, Any], filters: list[dict[str, Any]],
