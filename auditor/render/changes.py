@@ -117,9 +117,9 @@ CHANGES: dict[str, GateChange] = {c.gate: c for c in (
             "{kubectl} get istiooperators.install.istio.io -A -o yaml > istiooperator-{cluster}.yaml",
             "{kubectl} get " + ISTIO_CATEGORY + " -A -o yaml > istio-objects-{cluster}.yaml",
             "istioctl --kubeconfig={kubeconfig} uninstall --purge --dry-run"),
-        undo_after=("Not undone: Istio can only be installed again, with the same revision and values and the "
-                    "istioctl of that version; the deleted objects come back only from the backup (create them "
-                    "again after removing metadata.uid, resourceVersion and creationTimestamp).",),
+        undo_after=("The purge cannot be undone: Istio can only be installed again, with the same revision and "
+                    "values and the istioctl of that version; the deleted objects come back only from the backup "
+                    "(create them again after removing metadata.uid, resourceVersion and creationTimestamp).",),
         undo_after_commands=("istioctl --kubeconfig={kubeconfig} install -f <saved IstioOperator>",),
         irreversible=("Deleting an Istio CRD deletes every stored object of its kind: only the backup restores "
                       "them.",
@@ -183,8 +183,8 @@ def _purge_numbers(rows: pd.DataFrame) -> list[dict[str, Any]]:
                                    int(m.group(1)), "", f"purge-preview {code}"))
         if "releases" in evidence:
             releases = evidence["releases"] or {}
-            out.append(_number("Helm releases of Istio to remove with helm uninstall", len(releases), ", ".join(releases),
-                               f"purge-preview {code}"))
+            out.append(_number("Helm releases of Istio to remove with helm uninstall", len(releases),
+                               ", ".join(releases), f"purge-preview {code}"))
         if str(r.status) == "NOT_APPLICABLE":
             out.append(_number("objects deleted", 0, str(r.message), f"purge-preview {code}"))
         elif str(r.status) == "UNKNOWN":
