@@ -14,16 +14,7 @@ def _numbers(audit_result, cluster: str = "cluster-a") -> list[tuple[int | None,
 
 
 def test_helm_releases_are_counted_and_named(audit):
-    helm = {"app.kubernetes.io/managed-by": "Helm", "helm.sh/chart": "istiod-1.22.3"}
-    istiod = f.istiod()
-    istiod["metadata"]["labels"] = {"app": "istiod", "istio.io/rev": "default", **helm}
-    istiod["metadata"]["annotations"] = {"meta.helm.sh/release-name": "istiod",
-                                         "meta.helm.sh/release-namespace": "istio-system"}
-    base_crd = f.crd("virtualservices.networking.istio.io", labels={"app.kubernetes.io/managed-by": "Helm",
-                                                                    "helm.sh/chart": "base-1.22.3"},
-                     annotations={"meta.helm.sh/release-name": "istio-base",
-                                  "meta.helm.sh/release-namespace": "istio-system"})
-    a = audit({"cluster-a": [istiod, base_crd]}, "uninstall", asm=[f.migration_cr("Migrating")])
+    a = audit({"cluster-a": f.helm_installed_istio()}, "uninstall", asm=[f.migration_cr("Migrating")])
     assert _numbers(a) == [(2, "Helm releases of Istio to remove with helm uninstall",
                             "istio-system/istio-base, istio-system/istiod")]
 
