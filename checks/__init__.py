@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from checks.cni import CniCompatibility
 from checks.config_import import IstioConfigImported
+from checks.envoyfilter import EnvoyFilterCompatibility
 from checks.gateways import (
     AsmGatewaysPresent,
     CrossClusterGatewayFirst,
@@ -58,4 +59,5 @@ BUILTIN_CHECKS = (
     CniCompatibility,
     StuckSidecarJobs,
     GitopsDrift,
+    EnvoyFilterCompatibility,
 )

@@ -181,8 +181,10 @@ class PurgePreview(ClusterCheck):
         command = (f"istioctl --kubeconfig={mesh.kubeconfig_var(cluster.name)} uninstall --purge --dry-run"
                    + (f"  # istioctl {exact}" if exact else f"\n# {version}"))
         listing = sorted(_subject(kind, _meta(obj)) for kind, obj in labelled)
-        evidence = {**evidence_base, "deleted": listing[:50], "deleted_count": len(listing),
-                    "by_kind": dict(sorted(Counter(kind for kind, _ in labelled).items())), "istioctl": version}
+        # Every finding says how much the purge deletes: the CAB pack's "what the step changes" reads it.
+        evidence_base = {**evidence_base, "deleted_count": len(listing),
+                         "by_kind": dict(sorted(Counter(kind for kind, _ in labelled).items()))}
+        evidence = {**evidence_base, "deleted": listing[:50], "istioctl": version}
         problems = 0
         for kind, obj in labelled:
             meta = _meta(obj)

@@ -397,6 +397,21 @@ def crd(name: str, *, labels: dict | None = None, annotations: dict | None = Non
                      "versions": [{"name": "v1", "served": True, "storage": True}]}}
 
 
+def helm_installed_istio() -> list[dict[str, Any]]:
+    """istiod (release istiod) and a CRD (release istio-base) as Helm installs them: Helm's labels and release
+    annotations, no operator.istio.io/component."""
+    helm = {"app.kubernetes.io/managed-by": "Helm", "helm.sh/chart": "istiod-1.22.3"}
+    control_plane = istiod()
+    control_plane["metadata"]["labels"] = {"app": "istiod", "istio.io/rev": "default", **helm}
+    control_plane["metadata"]["annotations"] = {"meta.helm.sh/release-name": "istiod",
+                                                "meta.helm.sh/release-namespace": "istio-system"}
+    base_crd = crd("virtualservices.networking.istio.io", labels={"app.kubernetes.io/managed-by": "Helm",
+                                                                  "helm.sh/chart": "base-1.22.3"},
+                   annotations={"meta.helm.sh/release-name": "istio-base",
+                                "meta.helm.sh/release-namespace": "istio-system"})
+    return [control_plane, base_crd]
+
+
 def cluster_rbac(name: str, *, binding: bool = False, labels: dict | None = None) -> dict[str, Any]:
     kind = "ClusterRoleBinding" if binding else "ClusterRole"
     obj: dict[str, Any] = {"apiVersion": "rbac.authorization.k8s.io/v1", "kind": kind,

@@ -5,7 +5,7 @@
 - `summary.exempted` / `summary.severity_overridden` in findings.json, and the same words next to the verdict
   in the terminal, summary.md, report.html and page 1 of report.pdf.
 
-All on the bundled demo (uninstall gate): 23 FAIL, 11 WARN (restart-risk), 15 PASS, 1 NOT_APPLICABLE, no UNKNOWN.
+All on the bundled demo (uninstall gate): 26 FAIL, 11 WARN, 17 PASS, 2 NOT_APPLICABLE, no UNKNOWN.
 """
 
 from __future__ import annotations
@@ -23,13 +23,14 @@ from auditor.findings import records
 from auditor.sources.snapshot import open_snapshot
 
 # Every check with a blocking FAIL in the demo, downgraded: the demo's NO-GO becomes GO.
-DOWNGRADED = ["asm-proxies-ready", "egress-routes-to-asm", "ingress-lb-weights", "istio-config-imported",
-              "istio-gateway-traffic", "istio-sidecars-remaining", "manual-injection", "purge-preview"]
+DOWNGRADED = ["asm-proxies-ready", "egress-routes-to-asm", "envoyfilter-compatibility", "ingress-lb-weights",
+              "istio-config-imported", "istio-gateway-traffic", "istio-sidecars-remaining", "manual-injection",
+              "purge-preview"]
 HIDDEN_GO_CONFIG = {
     "checks": {"severity": dict.fromkeys(DOWNGRADED, "info")},
     "exemptions": [{"check": "restart-risk", "cluster": "cluster-b", "reason": "CHG-42: restarts at night"}],
 }
-DISCLOSURE = "5 findings exempted, 31 severities overridden by config"
+DISCLOSURE = "5 findings exempted, 33 severities overridden by config"
 
 
 def demo_audit(config: dict) -> api.AuditResult:
@@ -50,7 +51,7 @@ def test_override_reaches_findings_whose_check_set_its_own_severity() -> None:
 def test_without_config_default_severity_equals_severity_and_nothing_is_counted() -> None:
     result = demo_audit({})
     rows = records(result.findings)
-    assert all(r["default_severity"] == r["severity"] for r in rows) and len(rows) == 54
+    assert all(r["default_severity"] == r["severity"] for r in rows) and len(rows) == 56
     assert result.summary["exempted"] == 0 and result.summary["severity_overridden"] == 0
 
 
@@ -76,11 +77,11 @@ def test_downgraded_go_is_counted_in_findings_json(hidden_go: tuple[int, str, Pa
     assert code == 0, err
     doc = json.loads((out / "findings.json").read_text())
     assert doc["schema_version"] == 1 and doc["verdict"] == "GO"
-    assert doc["summary"]["exempted"] == 5 and doc["summary"]["severity_overridden"] == 31
-    assert doc["summary"]["FAIL"] == 25  # the statuses are unchanged: only their weight was
+    assert doc["summary"]["exempted"] == 5 and doc["summary"]["severity_overridden"] == 33
+    assert doc["summary"]["FAIL"] == 26  # the statuses are unchanged: only their weight was
     downgraded = [f for f in doc["findings"] if f["check_id"] in DOWNGRADED]
-    assert Counter(f["severity"] for f in downgraded) == {"info": 31}
-    assert Counter(f["default_severity"] for f in downgraded) == {"blocker": 27, "major": 4}
+    assert Counter(f["severity"] for f in downgraded) == {"info": 33}
+    assert Counter(f["default_severity"] for f in downgraded) == {"blocker": 27, "major": 6}
     assert sum(f["exempt"] for f in doc["findings"]) == 5
 
 

@@ -24,8 +24,8 @@ from markupsafe import Markup
 import reports
 from auditor.engine import AuditResult
 from auditor.errors import UsageError
+from auditor.render import changes, write_atomic
 from auditor.render import context as report_context
-from auditor.render import write_atomic
 
 TEMPLATES = Path(reports.__file__).parent / "templates"
 PAPER_SIZES = {"a4": "A4", "letter": "Letter"}
@@ -94,6 +94,7 @@ def _render(template: str, **values: Any) -> str:
 
 def html_document(result: AuditResult) -> str:
     ctx = report_context.build(result, report_context.HTML_LIMITS)
+    ctx["changes"] = changes.plan(result)
     script = _asset("report.js")
     digest = base64.b64encode(hashlib.sha256(script.encode("utf-8")).digest()).decode()
     return _render("report.html.j2", ctx=ctx, css=Markup(_asset("base.css") + _asset("screen.css")),
@@ -109,6 +110,7 @@ def paper_of(result: AuditResult, paper: str | None = None) -> str:
 
 def pdf_document(result: AuditResult, paper: str | None = None) -> str:
     ctx = report_context.build(result, report_context.PDF_LIMITS)
+    ctx["changes"] = changes.plan(result)
     return _render("report.pdf.j2", ctx=ctx, css=Markup(_asset("base.css") + _asset("print.css")),
                    paper=paper_of(result, paper), fmt_num=fmt_num)
 

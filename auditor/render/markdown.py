@@ -16,6 +16,7 @@ import pandas as pd
 from auditor.engine import AuditResult
 from auditor.findings import disclosure
 from auditor.render import write_atomic
+from auditor.render.changes import plan
 from auditor.render.context import (
     GATE_STEP,
     STATUS_ORDER,
@@ -122,8 +123,31 @@ def document(result: AuditResult) -> str:
     if expired:
         lines += ["**Expired exemptions (not applied):** " + ", ".join(
             f"{code_span(e.check, 80)} ({md(e.reason, 120)}, expired {e.expires})" for e in expired[:5]), ""]
+    lines += _changes_section(result)
     lines.append("_Full evidence: `report.pdf` (CAB pack), `report.html`, `findings.json`._")
     return "\n".join(lines) + "\n"
+
+
+def _changes_section(result: AuditResult) -> list[str]:
+    """What each gate's step changes and how to back out (auditor/render/changes.py), folded: it is long."""
+    out: list[str] = []
+    for g in plan(result):
+        out += [f"**{md(g['gate'])} gate ({md(g['step'])})**", ""]
+        for label, key in (("Creates", "creates"), ("Changes", "changes"), ("Deletes", "deletes")):
+            out += [f"- {label}: {md(item, 400)}" for item in g[key]]
+        for c in g["clusters"]:
+            out += [f"- {md(c['name'], 80)}: **{'n/a' if n['count'] is None else format(n['count'], ',')}** "
+                    f"{md(n['what'], 200)}" + (f" ({md(n['detail'], 200)})" if n["detail"] else "")
+                    for n in c["numbers"]]
+        out += [f"- Before the step: {md(item, 400)}" for item in g["undo_before"]]
+        out += [f"- Back out after: {md(item, 400)}" for item in g["undo_after"]]
+        out += [f"- Cannot be undone: {md(item, 400)}" for item in g["irreversible"]]
+        commands = ((["# before the step", *g["undo_before_commands"]] if g["undo_before_commands"] else [])
+                    + (["# back out after", *g["undo_after_commands"]] if g["undo_after_commands"] else []))
+        out += (["", code_block(commands)] if commands else []) + [""]
+    if not out:
+        return []
+    return ["<details><summary>What each step changes, and how to back out</summary>", "", *out, "</details>", ""]
 
 
 def render(result: AuditResult, out_dir: Path) -> Path:

@@ -137,16 +137,7 @@ def test_unknown_when_an_istiod_carries_no_installer_labels(audit):
 
 
 def test_helm_installed_istio_names_the_releases_to_uninstall(audit):
-    helm = {"app.kubernetes.io/managed-by": "Helm", "helm.sh/chart": "istiod-1.22.3"}
-    istiod = f.istiod()
-    istiod["metadata"]["labels"] = {"app": "istiod", "istio.io/rev": "default", **helm}
-    istiod["metadata"]["annotations"] = {"meta.helm.sh/release-name": "istiod",
-                                         "meta.helm.sh/release-namespace": "istio-system"}
-    base_crd = f.crd("virtualservices.networking.istio.io", labels={"app.kubernetes.io/managed-by": "Helm",
-                                                                    "helm.sh/chart": "base-1.22.3"},
-                     annotations={"meta.helm.sh/release-name": "istio-base",
-                                  "meta.helm.sh/release-namespace": "istio-system"})
-    a = audit({"cluster-a": [istiod, base_crd]}, "uninstall", asm=[f.migration_cr("Migrating")])
+    a = audit({"cluster-a": f.helm_installed_istio()}, "uninstall", asm=[f.migration_cr("Migrating")])
     (row,) = a.rows(CHECK)
     assert (row["status"], row["code"]) == ("WARN", "AA2521")
     assert row["remediation"] == (

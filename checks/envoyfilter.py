@@ -1,0 +1,405 @@
+"""EnvoyFilters that will not apply to ASM's proxies (domain.md, "Beyond the seed / EnvoyFilters").
+
+- `configPatches[].match.proxy.proxyVersion` is an RE2 regex istiod matches (unanchored) against the proxy's
+  ISTIO_VERSION metadata; a proxy without a match gets no patch, silently (istio/istio
+  pilot/pkg/model/envoyfilter.go proxyMatch).
+- Deprecated Envoy names (`envoy.http_connection_manager`, `envoy.lua`, `envoy.listener.tls_inspector`...,
+  istio/istio pkg/config/xds/deprecated.go): istiod translated them in listener matches until Istio 1.18 and no
+  longer does since 1.19 (pilot/pkg/networking/core/v1alpha3/envoyfilter/listener_patch.go), so on ASM (>= 1.24) a
+  match on them selects nothing; Envoy no longer looks extensions up by name.
+- The v2 xDS API (`envoy.config.filter.*.v2.*`, `envoy.api.v2.*` type URLs) is gone from Envoy since 1.18: istiod
+  rejects such a patch ("referenced type unknown (hint: try using the v3 XDS API)").
+- Istio's installer generated per-release telemetry filters (`stats-filter-1.x`, `tcp-stats-filter-1.x`,
+  `metadata-exchange-1.x`, `tcp-metadata-exchange-1.x`, `stackdriver-filter-1.x`; Istio 1.10 to 1.21,
+  manifests/charts/istio-control/istio-discovery/templates/telemetryv2_1.x.yaml) matching only that release's
+  proxies: they go with the release, and ASM's proxies have the telemetry built in.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+from auditor import kinds as K
+from auditor import mesh
+from auditor.check import ClusterCheck, Context
+from auditor.errors import EvidenceUnavailable
+from auditor.inventory import ClusterInventory
+from auditor.model import Finding, Gate, Outcome, Severity, Status
+from checks.versions import asm_proxy_versions, asm_version
+
+KIND = K.ENVOYFILTER.kind
+LISTED = 10
+# Istio's own bound on a proxyVersion expression; longer ones match no proxy (pilot/pkg/model/envoyfilter.go).
+MAX_PROXY_VERSION_LEN = 1024
+# Python's `re` accepts what RE2 (Go's regexp, used by istiod) refuses: lookarounds and backreferences.
+_NOT_RE2 = re.compile(r"\(\?[=!]|\(\?<[=!]|\\[1-9]|\(\?P=")
+# Deprecated name -> its canonical name (istio/istio pkg/config/xds/deprecated.go). `envoy.ext_authz` named both
+# the HTTP and the network filter; `envoy.gzip` is gone altogether (the compressor filter replaced it).
+REMOVED_NAMES: dict[str, str] = {
+    "envoy.buffer": "envoy.filters.http.buffer",
+    "envoy.cors": "envoy.filters.http.cors",
+    "envoy.csrf": "envoy.filters.http.csrf",
+    "envoy.http_dynamo_filter": "envoy.filters.http.dynamo",
+    "envoy.ext_authz": "envoy.filters.http.ext_authz (HTTP) or envoy.filters.network.ext_authz (network)",
+    "envoy.fault": "envoy.filters.http.fault",
+    "envoy.grpc_http1_bridge": "envoy.filters.http.grpc_http1_bridge",
+    "envoy.grpc_json_transcoder": "envoy.filters.http.grpc_json_transcoder",
+    "envoy.grpc_web": "envoy.filters.http.grpc_web",
+    "envoy.gzip": "envoy.filters.http.compressor (with the gzip compressor library)",
+    "envoy.health_check": "envoy.filters.http.health_check",
+    "envoy.ip_tagging": "envoy.filters.http.ip_tagging",
+    "envoy.lua": "envoy.filters.http.lua",
+    "envoy.rate_limit": "envoy.filters.http.ratelimit",
+    "envoy.router": "envoy.filters.http.router",
+    "envoy.squash": "nothing (the squash filter was removed from Envoy)",
+    "envoy.listener.http_inspector": "envoy.filters.listener.http_inspector",
+    "envoy.listener.original_dst": "envoy.filters.listener.original_dst",
+    "envoy.listener.original_src": "envoy.filters.listener.original_src",
+    "envoy.listener.proxy_protocol": "envoy.filters.listener.proxy_protocol",
+    "envoy.listener.tls_inspector": "envoy.filters.listener.tls_inspector",
+    "envoy.client_ssl_auth": "envoy.filters.network.client_ssl_auth",
+    "envoy.http_connection_manager": "envoy.filters.network.http_connection_manager",
+    "envoy.mongo_proxy": "envoy.filters.network.mongo_proxy",
+    "envoy.ratelimit": "envoy.filters.network.ratelimit",
+    "envoy.redis_proxy": "envoy.filters.network.redis_proxy",
+    "envoy.tcp_proxy": "envoy.filters.network.tcp_proxy",
+}
+_TYPE_KEYS = ("@type", "type_url", "typeUrl")
+_V2_FILTER_TYPE = re.compile(r"envoy\.config\.filter\.(http|network|listener|udp)\.(\w+)\.v2\w*\.(\w+)")
+_V2_TYPE = re.compile(r"envoy\.api\.v2\.|envoy\.config\.filter\.|envoy\.config\.[\w.]+\.v2(alpha\d*)?\.")
+# Names the installer gives its per-release telemetry filters, with an optional `-<revision>` suffix.
+_GENERATED = re.compile(r"^(stats-filter|tcp-stats-filter|metadata-exchange|tcp-metadata-exchange|"
+                        r"stackdriver-filter|tcp-stackdriver-filter)-(1\.\d+)(-[a-z0-9-]+)?$")
+_INSTALLER_LABELS = ("istio.io/rev", "operator.istio.io/component")
+_PURGE_LABEL = "operator.istio.io/component"
+_SET_VERSION = ("Set asm.version in the config (or give the saved DescribeServiceMeshDetail answer) and audit "
+                "again.")
+
+
+@dataclass
+class AsmVersions:
+    """The version strings ASM's proxies may report as ISTIO_VERSION, per source ("1.24.6" and, from a raw
+    `v1.24.6.62-g5c7e1f0b-aliyun`, "1.24.6.62-g5c7e1f0b-aliyun": which of them a proxy reports is not documented,
+    so a regex must match every spelling)."""
+
+    instance: tuple[str, ...] = ()      # the ASM instance: what new injections get
+    instance_source: str = ""
+    proxies: dict[str, tuple[str, ...]] = field(default_factory=dict)  # ASM proxy image -> spellings
+    unread: str = ""                     # why the instance version could not be read
+
+    def all(self) -> list[tuple[str, tuple[str, ...]]]:
+        out = [(f"ASM {self.instance[0]} ({self.instance_source})", self.instance)] if self.instance else []
+        return out + [(f"ASM proxy image {image}", spellings) for image, spellings in sorted(self.proxies.items())]
+
+    def label(self) -> str:
+        return ", ".join(dict.fromkeys(spellings[0] for _, spellings in self.all()))
+
+
+def _spellings(raw: str | None) -> tuple[str, ...]:
+    version = mesh.parse_version(raw)
+    if version is None:
+        return ()
+    plain = str(version)
+    full = str(raw).strip().removeprefix("v")
+    return (plain, full) if full != plain and full.startswith(plain) else (plain,)
+
+
+def asm_versions(ctx: Context) -> AsmVersions:
+    """ASM's proxy versions: the instance version (checks/versions.py asm_version) and the ASM proxies' image tags."""
+    out = AsmVersions()
+    try:
+        version, source, raw = asm_version(ctx)
+    except EvidenceUnavailable as exc:  # a live OpenAPI read that failed
+        version, source, raw, out.unread = None, "", None, exc.reason
+    if version is not None:
+        spellings = _spellings(raw) if mesh.parse_version(raw) == version else ()
+        out.instance, out.instance_source = spellings or (str(version),), source
+    elif raw is not None:
+        out.unread = f"cannot read a version from {raw!r} ({source})"
+    for image in asm_proxy_versions(ctx):
+        spellings = _spellings(mesh.image_tag(image))
+        if spellings:
+            out.proxies[image] = spellings
+    return out
+
+
+def _meta(obj: dict[str, Any]) -> dict[str, Any]:
+    return obj.get("metadata") or {}
+
+
+def _walk(value: Any, path: str) -> Iterator[tuple[str, str, Any]]:
+    """(path, key, value) of every dict entry under `value`."""
+    if isinstance(value, dict):
+        for key, item in value.items():
+            yield path, str(key), item
+            yield from _walk(item, f"{path}.{key}")
+    elif isinstance(value, list):
+        for i, item in enumerate(value):
+            yield from _walk(item, f"{path}[{i}]")
+
+
+def removed_names(patches: list[Any]) -> list[dict[str, str]]:
+    """Every deprecated Envoy name in the patches' matches and values, with where it is and what replaces it."""
+    out = []
+    for i, patch in enumerate(patches):
+        for path, key, value in _walk(patch, f"configPatches[{i}]"):
+            if key == "name" and isinstance(value, str) and value in REMOVED_NAMES:
+                out.append({"path": f"{path}.name", "name": value, "use": REMOVED_NAMES[value]})
+    return out
+
+
+def v2_types(patches: list[Any]) -> list[dict[str, str]]:
+    """Every type URL of Envoy's removed v2 API in the patches, with its v3 replacement where it is mechanical."""
+    out = []
+    for i, patch in enumerate(patches):
+        for path, key, value in _walk(patch, f"configPatches[{i}]"):
+            if key in _TYPE_KEYS and isinstance(value, str) and _V2_TYPE.search(value):
+                m = _V2_FILTER_TYPE.search(value)
+                use = (f"type.googleapis.com/envoy.extensions.filters.{m.group(1)}.{m.group(2)}.v3.{m.group(3)}"
+                       if m else "its v3 type (envoy.extensions.* / envoy.config.*.v3)")
+                out.append({"path": f"{path}.{key}", "type": value, "use": use})
+    return out
+
+
+def regex_problem(expression: Any) -> str | None:
+    """Why a proxyVersion expression is not one istiod can use, or None."""
+    if not isinstance(expression, str):
+        return f"proxyVersion {expression!r} is not a string"
+    if len(expression) > MAX_PROXY_VERSION_LEN:
+        return f"proxyVersion is {len(expression)} characters (istiod matches no proxy beyond {MAX_PROXY_VERSION_LEN})"
+    if _NOT_RE2.search(expression):
+        return f"proxyVersion {expression!r} uses a lookaround or backreference, which RE2 (istiod) refuses"
+    try:
+        re.compile(expression)
+    except re.error as exc:
+        return f"proxyVersion {expression!r} is not a valid regex ({exc})"
+    return None
+
+
+def _match_without_version(patch: dict[str, Any]) -> str:
+    """A patch's applyTo and match minus proxy.proxyVersion: two patches alike but for it do the same thing."""
+    match = json.loads(json.dumps(patch.get("match") or {}, default=str))
+    proxy = match.get("proxy")
+    if isinstance(proxy, dict):
+        proxy.pop("proxyVersion", None)
+        if not proxy:
+            match.pop("proxy")
+    return json.dumps([patch.get("applyTo"), match], sort_keys=True)
+
+
+def _proxy_version(patch: Any) -> Any:
+    match = patch.get("match") if isinstance(patch, dict) else None
+    proxy = match.get("proxy") if isinstance(match, dict) else None
+    return proxy.get("proxyVersion") if isinstance(proxy, dict) else None
+
+
+class EnvoyFilterCompatibility(ClusterCheck):
+    id = "envoyfilter-compatibility"
+    title = "Every EnvoyFilter applies to ASM's proxies"
+    gates = (Gate.MIGRATING, Gate.UNINSTALL)
+    severity = Severity.MAJOR
+    rationale = ("An EnvoyFilter whose proxyVersion regex excludes ASM's proxy version, or that names Envoy filters "
+                 "or v2 API types newer Envoy removed, silently stops applying (or is rejected) once the workload "
+                 "runs ASM's proxy. Filters Istio's installer generated for one release belong to that release.")
+    remediation = ("Make proxyVersion match ASM's version (or drop it), use the canonical envoy.filters.* names and "
+                   "v3 types, on ASM's control plane and in the cluster; leave the installer's filters to Istio.")
+    COMPATIBLE = Outcome(
+        "AA2801", Status.PASS, "every EnvoyFilter applies to ASM's proxies (proxyVersion, names and types checked)",
+        message="{total} EnvoyFilter(s), all compatible with ASM's proxies ({versions}){generated}")
+    VERSION_EXCLUDED = Outcome(
+        "AA2810", Status.FAIL, "a proxyVersion match excludes ASM's proxy version: the patch never applies to "
+        "ASM's proxies",
+        message="proxyVersion {regexes} does not match ASM's proxy version {excluded}: {patches} of {total} patch(es) "
+                "stop applying when the workloads move to ASM's proxy")
+    REMOVED_NAME = Outcome(
+        "AA2811", Status.FAIL, "the filter names an Envoy extension by a deprecated name newer Envoy and istiod no "
+        "longer know: its match selects nothing (or Envoy rejects it) on ASM's proxies",
+        message="uses Envoy names removed from ASM's Envoy: {names}")
+    V2_TYPE = Outcome(
+        "AA2812", Status.FAIL, "the filter uses a type URL of Envoy's removed v2 API: istiod rejects the patch",
+        message="uses type URLs of Envoy's removed v2 API: {types}")
+    GENERATED = Outcome(
+        "AA2820", Status.WARN, "a telemetry filter Istio's installer generated for one Istio release: it goes with "
+        "that release; ASM needs no equivalent (its proxies have the telemetry built in)", Severity.MINOR,
+        message="generated by Istio {release}'s installer for its own proxies (proxyVersion {regexes}): it goes with "
+                "Istio; ASM needs no equivalent (stats and metadata exchange are built into ASM's proxies; metrics "
+                "are configured in ASM's observability settings)")
+    UNJUDGEABLE = Outcome(
+        "AA2830", Status.UNKNOWN, "a proxyVersion regex istiod cannot use (invalid, not RE2, too long) or malformed "
+        "configPatches: whether the filter applies cannot be told",
+        message="cannot be judged: {reason}")
+    VERSION_UNKNOWN = Outcome(
+        "AA2831", Status.UNKNOWN, "the filter matches on proxyVersion and ASM's version is unknown",
+        message="matches proxyVersion {regexes} but ASM's proxy version is unknown ({why}): whether it applies to "
+                "ASM's proxies cannot be told")
+    SPELLING = Outcome(
+        "AA2832", Status.UNKNOWN, "the proxyVersion regex matches one spelling of ASM's version and not the other "
+        "(which one ASM's proxies report as ISTIO_VERSION is not documented)",
+        message="proxyVersion {regexes} matches {matched} but not {unmatched}: which of them ASM's proxies report "
+                "is not documented")
+    NONE = Outcome("AA2840", Status.NOT_APPLICABLE, "no EnvoyFilter exists in the cluster (the kind was read)",
+                   message="no EnvoyFilter in the cluster{why}")
+    outcomes = (COMPATIBLE, VERSION_EXCLUDED, REMOVED_NAME, V2_TYPE, GENERATED, UNJUDGEABLE, VERSION_UNKNOWN,
+                SPELLING, NONE)
+    needs = (K.ENVOYFILTER,)
+    uses = (K.SERVICE, K.DEPLOYMENT, K.POD)  # where ASM's version shows when no config or OpenAPI answer says it
+
+    def check_cluster(self, cluster: ClusterInventory, ctx: Context) -> Iterable[Finding]:
+        filters = cluster.objects(K.ENVOYFILTER)
+        if not filters:
+            why = "" if cluster.served(K.ENVOYFILTER) else " (the EnvoyFilter CRD is not served)"
+            yield self.report(self.NONE, cluster.name, params={"why": why})
+            return
+        versions = asm_versions(ctx)
+        problems = generated = 0
+        for obj in filters:
+            findings = list(self._judge(cluster, obj, filters, versions))
+            generated += any(f.code == self.GENERATED.code for f in findings)
+            problems += any(f.code != self.GENERATED.code for f in findings)
+            yield from findings
+        if not problems:
+            note = f"; {generated} generated by Istio's installer (warned)" if generated else ""
+            yield self.report(self.COMPATIBLE, cluster.name,
+                              params={"total": len(filters), "versions": versions.label() or "not needed",
+                                      "generated": note},
+                              evidence={"envoyfilters": len(filters), "generated": generated,
+                                        "asm_versions": [v for v, _ in versions.all()]})
+
+    def _where(self, obj: dict[str, Any]) -> dict[str, str]:
+        meta = _meta(obj)
+        return {"kind": KIND, "namespace": str(meta.get("namespace") or ""), "name": str(meta.get("name") or "")}
+
+    def _edit(self, cluster: str, where: dict[str, str]) -> str:
+        ref = f"{mesh.ns_flag(where['namespace'])} edit {mesh.object_ref('envoyfilter', where['name'])}"
+        return (f"Fix it where ASM's proxies read it: {mesh.ASM_KUBECTL} {ref}; and in the cluster, so a new import "
+                f"carries the fix: {mesh.kubectl(cluster)} {ref}")
+
+    def _judge(self, cluster: ClusterInventory, obj: dict[str, Any], filters: list[dict[str, Any]],
+               versions: AsmVersions) -> Iterator[Finding]:
+        where = self._where(obj)
+        spec = obj.get("spec")
+        patches = spec.get("configPatches") if isinstance(spec, dict) else None
+        if not isinstance(patches, list) or not all(isinstance(p, dict) for p in patches):
+            yield self.report(self.UNJUDGEABLE, cluster.name, params={"reason": "spec.configPatches is not a list of "
+                              "patches"}, remediation=self._edit(cluster.name, where), **where)
+            return
+        regexes = sorted({str(v) for p in patches if (v := _proxy_version(p)) is not None})
+        shown = ", ".join(f"'{r}'" for r in regexes)
+        release = self._generated_release(obj, regexes)
+        if release:
+            yield self._generated_finding(cluster.name, obj, release, shown, where)
+            return
+        bad = [why for p in patches if (v := _proxy_version(p)) is not None and (why := regex_problem(v))]
+        if bad:
+            yield self.report(self.UNJUDGEABLE, cluster.name, params={"reason": "; ".join(sorted(set(bad)))},
+                              remediation=self._edit(cluster.name, where), **where)
+        else:
+            yield from self._versions(cluster.name, obj, patches, filters, versions, shown, where)
+        for outcome, key, label, found in ((self.REMOVED_NAME, "names", "name", removed_names(patches)),
+                                           (self.V2_TYPE, "types", "type", v2_types(patches))):
+            if found:
+                listed = ", ".join(f"{item[label]} at {item['path']} (use {item['use']})" for item in found[:LISTED])
+                yield self.report(outcome, cluster.name, params={key: listed},
+                                  remediation=self._edit(cluster.name, where), evidence={key: found[:LISTED]},
+                                  **where)
+
+    @staticmethod
+    def _generated_release(obj: dict[str, Any], regexes: list[str]) -> str | None:
+        """The Istio release whose installer made it (its name and labels say so, and it matches that release's
+        proxies only), else None."""
+        meta = _meta(obj)
+        m = _GENERATED.match(str(meta.get("name") or ""))
+        labels = meta.get("labels") or {}
+        if m and any(k in labels for k in _INSTALLER_LABELS) and regexes == [f"^{re.escape(m.group(2))}.*"]:
+            return m.group(2)
+        return None
+
+    def _generated_finding(self, cluster: str, obj: dict[str, Any], release: str, shown: str,
+                           where: dict[str, str]) -> Finding:
+        labels = _meta(obj).get("labels") or {}
+        delete = (f"{mesh.kubectl(cluster)} {mesh.ns_flag(where['namespace'])} delete "
+                  f"{mesh.object_ref('envoyfilter', where['name'])}")
+        if _PURGE_LABEL in labels:
+            fix = ("Nothing to carry to ASM: do not import it. `istioctl uninstall --purge` deletes it with Istio "
+                   f"(label {_PURGE_LABEL}); once no Istio {release} proxy is left it may go earlier: {delete}")
+        else:
+            fix = ("Nothing to carry to ASM: do not import it. `helm uninstall` of the istiod release that rendered "
+                   f"it removes it; once no Istio {release} proxy is left: {delete}")
+        return self.report(self.GENERATED, cluster, params={"release": release, "regexes": shown}, remediation=fix,
+                           evidence={"labels": {k: labels[k] for k in _INSTALLER_LABELS if k in labels}}, **where)
+
+    def _versions(self, cluster: str, obj: dict[str, Any], patches: list[dict[str, Any]],
+                  filters: list[dict[str, Any]], versions: AsmVersions, shown: str,
+                  where: dict[str, str]) -> Iterator[Finding]:
+        versioned = [p for p in patches if _proxy_version(p) is not None]
+        if not versioned:
+            return
+        known = versions.all()
+        if not known:
+            why = versions.unread or ("no config asm.version, no DescribeServiceMeshDetail answer, no ASM istiod-<rev> "
+                                      "Service, no ASM proxy seen")
+            yield self.report(self.VERSION_UNKNOWN, cluster, params={"regexes": shown, "why": why},
+                              remediation=_SET_VERSION, **where)
+            return
+        excluded: dict[str, None] = {}
+        partial: list[tuple[str, str]] = []
+        uncovered = 0
+        for patch in versioned:
+            regex = re.compile(str(_proxy_version(patch)))
+            misses = []
+            for _, spellings in known:
+                hits = [s for s in spellings if regex.search(s)]
+                if not hits:
+                    misses.append(spellings[0])
+                elif len(hits) < len(spellings):
+                    partial.append((hits[0], next(s for s in spellings if s not in hits)))
+            if misses and not self._covered(obj, patch, filters, known):
+                uncovered += 1
+                excluded.update(dict.fromkeys(misses))
+        if uncovered:
+            yield self.report(self.VERSION_EXCLUDED, cluster,
+                              params={"regexes": shown, "excluded": ", ".join(excluded), "patches": uncovered,
+                                      "total": len(patches)},
+                              remediation=f"Make proxyVersion match {', '.join(excluded)} (e.g. "
+                                          f"'^{re.escape(next(iter(excluded)).rsplit('.', 1)[0])}.*') or drop it. "
+                                          + self._edit(cluster, where),
+                              evidence={"asm_versions": [v for v, _ in known]}, **where)
+        elif partial:
+            matched, unmatched = partial[0]
+            yield self.report(self.SPELLING, cluster, params={"regexes": shown, "matched": matched,
+                                                              "unmatched": unmatched},
+                              remediation="Match the version prefix only (e.g. '^1\\.24.*'). " + self._edit(cluster,
+                                                                                                         where),
+                              evidence={"asm_versions": [v for v, _ in known]}, **where)
+        elif not versions.instance:
+            why = versions.unread or "only ASM proxy image tags tell it, and new injections get the instance's version"
+            yield self.report(self.VERSION_UNKNOWN, cluster, params={"regexes": shown, "why": why},
+                              remediation=_SET_VERSION, evidence={"asm_versions": [v for v, _ in known]}, **where)
+
+    @staticmethod
+    def _covered(obj: dict[str, Any], patch: dict[str, Any], filters: list[dict[str, Any]],
+                 known: list[tuple[str, tuple[str, ...]]]) -> bool:
+        """Another patch alike but for proxyVersion (in this filter, or in one of the same namespace and workload
+        selector) matches every ASM version: a per-version pair, the excluded one only serves Istio's proxies."""
+        key = _match_without_version(patch)
+        meta, selector = _meta(obj), (obj.get("spec") or {}).get("workloadSelector")
+        for other in filters:
+            spec = other.get("spec") if isinstance(other.get("spec"), dict) else {}
+            if _meta(other).get("namespace") != meta.get("namespace") or spec.get("workloadSelector") != selector:
+                continue
+            for candidate in spec.get("configPatches") or ():
+                if candidate is patch or not isinstance(candidate, dict) or _match_without_version(candidate) != key:
+                    continue
+                version = _proxy_version(candidate)
+                if version is None:
+                    return True  # applies to every proxy, ASM's included
+                if regex_problem(version):
+                    continue
+                regex = re.compile(str(version))
+                if all(regex.search(s) for _, spellings in known for s in spellings):
+                    return True
+        return False

@@ -1,0 +1,27 @@
+"""The CAB plan's uninstall numbers for Helm-installed Istio and for a cluster without Istio, from purge-preview's
+findings (auditor/render/changes.py). Shapes as in test_purge.py (Helm's labels and release annotations)."""
+
+from __future__ import annotations
+
+from auditor.render import changes
+from tests import factory as f
+
+
+def _numbers(audit_result, cluster: str = "cluster-a") -> list[tuple[int | None, str, str]]:
+    [entry] = changes.plan(audit_result.result)
+    [c] = [c for c in entry["clusters"] if c["name"] == cluster]
+    return [(n["count"], n["what"], n["detail"]) for n in c["numbers"]]
+
+
+def test_helm_releases_are_counted_and_named(audit):
+    a = audit({"cluster-a": f.helm_installed_istio()}, "uninstall", asm=[f.migration_cr("Migrating")])
+    assert _numbers(a) == [(2, "Helm releases of Istio to remove with helm uninstall",
+                            "istio-system/istio-base, istio-system/istiod")]
+
+
+def test_a_cluster_without_istio_deletes_nothing(audit):
+    app = f.deployment("web")
+    a = audit({"cluster-a": [f.namespace("shop"), *app, *f.workload_pods(app, 2, proxy="asm")]}, "uninstall",
+              asm=[f.migration_cr("Migrating")])
+    [(count, what, _detail)] = _numbers(a)
+    assert (count, what) == (0, "objects deleted")

@@ -1,0 +1,201 @@
+"""envoyfilter-compatibility: EnvoyFilters that will not apply to ASM's proxies.
+
+Shapes, all from istio/istio:
+- `stats-filter-1.16` / `tcp-stats-filter-1.16`: manifests/charts/istio-control/istio-discovery/templates/
+  telemetryv2_1.16.yaml at tag 1.16.0 (Helm: label istio.io/rev only; istioctl renders the same chart and adds
+  operator.istio.io/component and install.operator.istio.io/owning-resource, as telemetryv2_1.10.yaml at 1.10.0
+  spells out for metadata-exchange-1.10).
+- `test-lua`: tests/testdata/networking/envoyfilter-without-service/configs.yaml at tag 1.6.0 (deprecated names
+  envoy.http_connection_manager / envoy.router / envoy.lua and the v2 type envoy.config.filter.http.lua.v2.Lua).
+- `hcm-tweaks` (match proxy.proxyVersion): the EnvoyFilter reference's example (istio/api
+  networking/v1alpha3/envoy_filter.proto), pinned to the Istio release it was written for.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from auditor import kinds as K
+from tests import factory as f
+
+CHECK = "envoyfilter-compatibility"
+ASM_RAW = "v1.24.6.62-g5c7e1f0b-aliyun"  # DescribeServiceMeshDetail's ServiceMeshInfo.Version shape (domain.md)
+ONLY = f.only_checks(CHECK)
+WITH_ASM = {**ONLY, "asm": {"version": ASM_RAW}}
+HCM = "envoy.filters.network.http_connection_manager"
+
+
+def hcm_tweaks(proxy_version: str | None, name: str = "hcm-tweaks", namespace: str = "myns") -> dict[str, Any]:
+    match: dict[str, Any] = {"listener": {"filterChain": {"filter": {"name": HCM}}}}
+    if proxy_version is not None:
+        match["proxy"] = {"proxyVersion": proxy_version}
+    return f.istio_object("EnvoyFilter", name, namespace, {
+        "workloadSelector": {"labels": {"app": "httpbin"}},
+        "configPatches": [{"applyTo": "NETWORK_FILTER", "match": match, "patch": {"operation": "MERGE", "value": {
+            "name": HCM, "typed_config": {
+                "@type": "type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3."
+                         "HttpConnectionManager",
+                "common_http_protocol_options": {"idle_timeout": "30s"}}}}}]})
+
+
+def _stats_patch(context: str, filter_name: str, sub_filter: str | None, release: str) -> dict[str, Any]:
+    chain: dict[str, Any] = {"filter": {"name": filter_name}}
+    if sub_filter:
+        chain["filter"]["subFilter"] = {"name": sub_filter}
+    return {"applyTo": "HTTP_FILTER" if sub_filter else "NETWORK_FILTER",
+            "match": {"context": context, "proxy": {"proxyVersion": '^' + release.replace('.', '\\.') + '.*'},
+                      "listener": {"filterChain": chain}},
+            "patch": {"operation": "INSERT_BEFORE", "value": {"name": "istio.stats", "typed_config": {
+                "@type": "type.googleapis.com/udpa.type.v1.TypedStruct",
+                "type_url": "type.googleapis.com/envoy.extensions.filters.http.wasm.v3.Wasm",
+                "value": {"config": {"root_id": "stats_outbound", "vm_config": {
+                    "vm_id": "stats_outbound", "runtime": "envoy.wasm.runtime.null",
+                    "code": {"local": {"inline_string": "envoy.wasm.stats"}}},
+                    "configuration": {"@type": "type.googleapis.com/google.protobuf.StringValue",
+                                      "value": '{"debug": "false", "stat_prefix": "istio"}'}}}}}}}
+
+
+def stats_filter(release: str = "1.16", *, tcp: bool = False, istioctl: bool = False) -> dict[str, Any]:
+    labels = {"istio.io/rev": "default"}
+    if istioctl:
+        labels.update({"install.operator.istio.io/owning-resource": "unknown", "operator.istio.io/component": "Pilot"})
+    name = f"{'tcp-' if tcp else ''}stats-filter-{release}"
+    target = ("envoy.filters.network.tcp_proxy", None) if tcp else (HCM, "envoy.filters.http.router")
+    patches = [_stats_patch(ctx, *target, release) for ctx in ("SIDECAR_OUTBOUND", "SIDECAR_INBOUND", "GATEWAY")]
+    return f.istio_object("EnvoyFilter", name, "istio-system", {"priority": -1, "configPatches": patches},
+                          labels=labels)
+
+
+def lua_filter_from_istio_1_6() -> dict[str, Any]:
+    return f.istio_object("EnvoyFilter", "test-lua", "istio-system", {
+        "workloadSelector": {"labels": {"app": "envoyfilter-test-app"}},
+        "configPatches": [{"applyTo": "HTTP_FILTER",
+                           "match": {"listener": {"filterChain": {"filter": {
+                               "name": "envoy.http_connection_manager", "subFilter": {"name": "envoy.router"}}}}},
+                           "patch": {"operation": "INSERT_BEFORE", "value": {
+                               "name": "envoy.lua",
+                               "typed_config": {"@type": "type.googleapis.com/envoy.config.filter.http.lua.v2.Lua",
+                                                "inlineCode": "function envoy_on_request(request_handle)\n"
+                                                              "  request_handle:logWarn(\"Hello World\")\nend\n"}}}}]})
+
+
+
+
+def test_compatible_filters_pass_saying_how_many_at_both_gates(audit):
+    objects = [hcm_tweaks(None), hcm_tweaks("^1\\.24.*", name="hcm-tweaks-124")]
+    for phase in ("migrating", "uninstall"):
+        [row] = audit({"c1": objects}, phase, config=WITH_ASM).rows(CHECK)
+        assert (row["status"], row["code"], row["name"]) == ("PASS", "AA2801", "")
+        assert row["message"] == "2 EnvoyFilter(s), all compatible with ASM's proxies (1.24.6)"
+        assert row["evidence"]["envoyfilters"] == 2
+
+
+def test_not_audited_before_migrating(audit):
+    assert audit({"c1": [hcm_tweaks("^1\\.16.*")]}, "assessment", config=WITH_ASM).rows(CHECK) == []
+
+
+def test_proxy_version_excluding_asm_fails_naming_the_regex_the_version_and_the_fix(audit):
+    rows = audit({"c1": [hcm_tweaks("^1\\.22.*")]}, "migrating", config=WITH_ASM).rows(CHECK)
+    [row] = rows
+    assert (row["status"], row["code"], row["severity"]) == ("FAIL", "AA2810", "major")
+    assert (row["kind"], row["namespace"], row["name"]) == ("EnvoyFilter", "myns", "hcm-tweaks")
+    assert row["message"] == ("proxyVersion '^1\\.22.*' does not match ASM's proxy version 1.24.6: 1 of 1 patch(es) "
+                              "stop applying when the workloads move to ASM's proxy")
+    assert row["remediation"].startswith("Make proxyVersion match 1.24.6 (e.g. '^1\\.24.*') or drop it. ")
+    assert 'kubectl --kubeconfig="${ASM_KUBECONFIG:?}" -n myns edit envoyfilter/hcm-tweaks' in row["remediation"]
+
+
+def test_a_per_version_pair_is_compatible_when_its_asm_twin_exists(audit):
+    # The user already added the ASM twin: the 1.22 one serves Istio's proxies only and goes with them.
+    objects = [hcm_tweaks("^1\\.22.*"), hcm_tweaks("^1\\.24.*", name="hcm-tweaks-asm")]
+    [row] = audit({"c1": objects}, "migrating", config=WITH_ASM).rows(CHECK)
+    assert (row["status"], row["code"]) == ("PASS", "AA2801")
+
+
+def test_asm_proxies_seen_in_the_data_plane_count_too(audit):
+    # ASM's instance says 1.24.6, but pods still run an older ASM proxy the filter does not match.
+    old_asm = f.pod("cart-1", proxy="asm", image="registry-cn-hangzhou.ack.aliyuncs.com/acs/proxyv2:"
+                    "v1.22.6.54-g0a1b2c3-aliyun")
+    [row] = audit({"c1": [hcm_tweaks("^1\\.24.*"), old_asm]}, "migrating", config=WITH_ASM).rows(CHECK)
+    assert (row["status"], row["code"]) == ("FAIL", "AA2810")
+    assert "does not match ASM's proxy version 1.22.6:" in row["message"]
+
+
+def test_removed_envoy_names_and_v2_types_fail_naming_each_and_its_replacement(audit):
+    rows = audit({"c1": [lua_filter_from_istio_1_6()]}, "uninstall", config=WITH_ASM).rows(CHECK)
+    by_code = {r["code"]: r for r in rows}
+    assert sorted(by_code) == ["AA2811", "AA2812"]
+    assert [r["status"] for r in rows] == ["FAIL", "FAIL"]
+    names = by_code["AA2811"]
+    assert names["name"] == "test-lua"
+    assert [(n["name"], n["use"]) for n in names["evidence"]["names"]] == [
+        ("envoy.http_connection_manager", "envoy.filters.network.http_connection_manager"),
+        ("envoy.router", "envoy.filters.http.router"),
+        ("envoy.lua", "envoy.filters.http.lua")]
+    assert ("envoy.lua at configPatches[0].patch.value.name (use envoy.filters.http.lua)"
+            in names["message"])
+    [v2] = by_code["AA2812"]["evidence"]["types"]
+    assert (v2["type"], v2["use"]) == ("type.googleapis.com/envoy.config.filter.http.lua.v2.Lua",
+                                       "type.googleapis.com/envoy.extensions.filters.http.lua.v3.Lua")
+
+
+def test_installer_generated_filters_warn_that_they_go_with_istio(audit):
+    objects = [stats_filter("1.16", istioctl=True), stats_filter("1.16", tcp=True)]
+    rows = audit({"c1": objects}, "migrating", config=WITH_ASM).rows(CHECK)
+    assert sorted((r["status"], r["code"], r["name"], r["severity"]) for r in rows) == [
+        ("PASS", "AA2801", "", "major"),
+        ("WARN", "AA2820", "stats-filter-1.16", "minor"),
+        ("WARN", "AA2820", "tcp-stats-filter-1.16", "minor")]
+    by_name = {r["name"]: r for r in rows}
+    assert "ASM needs no equivalent" in by_name["stats-filter-1.16"]["message"]
+    assert by_name["stats-filter-1.16"]["remediation"].startswith(
+        "Nothing to carry to ASM: do not import it. `istioctl uninstall --purge` deletes it")
+    assert "`helm uninstall` of the istiod release" in by_name["tcp-stats-filter-1.16"]["remediation"]
+    assert by_name[""]["message"] == ("2 EnvoyFilter(s), all compatible with ASM's proxies (1.24.6); 2 generated by "
+                                      "Istio's installer (warned)")
+
+
+def test_a_copy_of_the_stats_filter_without_installer_labels_is_judged_as_the_users(audit):
+    copy = stats_filter("1.16")
+    copy["metadata"].pop("labels")
+    [row] = audit({"c1": [copy]}, "migrating", config=WITH_ASM).rows(CHECK)
+    assert (row["status"], row["code"]) == ("FAIL", "AA2810")
+    assert "3 of 3 patch(es)" in row["message"]
+
+
+def test_invalid_or_non_re2_regex_is_unknown(audit):
+    objects = [hcm_tweaks("^1\\.(2[2-4", name="broken"), hcm_tweaks("^(?!1\\.22)1\\..*", name="lookahead")]
+    rows = audit({"c1": objects}, "migrating", config=WITH_ASM).by_name(CHECK)
+    assert sorted((r["status"], r["code"]) for r in rows.values()) == [("UNKNOWN", "AA2830"), ("UNKNOWN", "AA2830")]
+    assert "is not a valid regex" in rows["broken"]["message"]
+    assert "lookaround or backreference, which RE2 (istiod) refuses" in rows["lookahead"]["message"]
+
+
+def test_unknown_asm_version_is_unknown_for_proxy_version_filters_never_pass(audit):
+    objects = [hcm_tweaks("^1\\.24.*"), hcm_tweaks(None, name="unversioned")]
+    rows = audit({"c1": objects}, "migrating", config=ONLY).rows(CHECK)
+    assert [(r["status"], r["code"], r["name"]) for r in rows] == [("UNKNOWN", "AA2831", "hcm-tweaks")]
+    assert "ASM's proxy version is unknown" in rows[0]["message"]
+
+
+def test_asm_proxies_alone_bound_nothing_for_new_injections(audit):
+    asm_pod = f.pod("cart-1", proxy="asm")  # proxyv2:v1.24.6.62-g5c7e1f0b-aliyun
+    [row] = audit({"c1": [hcm_tweaks("^1\\.24.*"), asm_pod]}, "migrating", config=ONLY).rows(CHECK)
+    assert (row["status"], row["code"]) == ("UNKNOWN", "AA2831")
+    assert "new injections get the instance's version" in row["message"]
+
+
+def test_a_regex_matching_one_spelling_of_asm_version_only_is_unknown(audit):
+    [row] = audit({"c1": [hcm_tweaks("^1\\.24\\.6$")]}, "migrating", config=WITH_ASM).rows(CHECK)
+    assert (row["status"], row["code"]) == ("UNKNOWN", "AA2832")
+    assert row["message"] == ("proxyVersion '^1\\.24\\.6$' matches 1.24.6 but not 1.24.6.62-g5c7e1f0b-aliyun: "
+                              "which of them ASM's proxies report is not documented")
+
+
+def test_no_envoyfilter_is_not_applicable_and_unreadable_is_unknown(audit):
+    [row] = audit({"c1": []}, "migrating", config=WITH_ASM).rows(CHECK)
+    assert (row["status"], row["code"], row["message"]) == ("NOT_APPLICABLE", "AA2840", "no EnvoyFilter in the cluster")
+    [row] = audit({"c1": [hcm_tweaks(None)]}, "migrating", config=WITH_ASM,
+                  unreadable={"c1": {K.ENVOYFILTER: "forbidden"}}).rows(CHECK)
+    assert (row["status"], row["code"]) == ("UNKNOWN", "AA0001")
+
