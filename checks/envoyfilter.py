@@ -25,11 +25,11 @@ from typing import Any
 
 from auditor import kinds as K
 from auditor import mesh
+from auditor.asm import asm_proxy_versions, asm_version
 from auditor.check import ClusterCheck, Context
 from auditor.errors import EvidenceUnavailable
 from auditor.inventory import ClusterInventory
 from auditor.model import Finding, Gate, Outcome, Severity, Status
-from checks.versions import asm_proxy_versions, asm_version
 
 KIND = K.ENVOYFILTER.kind
 LISTED = 10
@@ -109,7 +109,7 @@ def _spellings(raw: str | None) -> tuple[str, ...]:
 
 
 def asm_versions(ctx: Context) -> AsmVersions:
-    """ASM's proxy versions: the instance version (checks/versions.py asm_version) and the ASM proxies' image tags."""
+    """ASM's proxy versions: the instance version (auditor/asm.py asm_version) and the ASM proxies' image tags."""
     out = AsmVersions()
     try:
         version, source, raw = asm_version(ctx)

@@ -7,6 +7,7 @@ from typing import Any
 
 from auditor import kinds as K
 from auditor import mesh
+from auditor.asm import asm_proxy_versions, asm_version
 from auditor.check import Check, ClusterCheck, Context
 from auditor.config import Config
 from auditor.errors import EvidenceUnavailable
@@ -202,45 +203,6 @@ class IstioVersion(ClusterCheck):
                               params={**params, "pods": compared}, evidence=evidence)
         elif unpinned:
             yield self.report(self.SKEW_ALL_UNTAGGED, cluster.name, params=params, evidence=evidence)
-
-
-def asm_version(ctx: Context) -> tuple[mesh.Version | None, str, str | None]:
-    """(version, where it came from, raw text) of the ASM instance, in domain.md's order of trust:
-    the user's config or a saved DescribeServiceMeshDetail answer, then ASM's istiod-<rev> Service in a
-    data plane. (ASM proxy image tags only bound it from below; see AsmVersion.)"""
-    config: Config | None = ctx.config
-    if config and config.asm.version:
-        return mesh.parse_version(config.asm.version), "config asm.version", config.asm.version
-    # Config file, live or snapshot answer; a live read that failed is UNKNOWN here, not skipped for a weaker source.
-    detail = ctx.inv.openapi_answer("DescribeServiceMeshDetail")
-    origin = ctx.inv.openapi_origin("DescribeServiceMeshDetail")
-    if detail:
-        raw = (((detail.get("ServiceMesh") or {}).get("ServiceMeshInfo") or {}).get("Version"))
-        if raw:
-            return mesh.parse_version(raw), origin, raw
-    services = []
-    for cluster in ctx.inv.data_planes:
-        # Only Services proven ASM's: a version-named Istio revision (istiod-1-24-2) says nothing of ASM.
-        services += [(version, name, cluster.name) for name, version in
-                     mesh.asm_istiod_versions(cluster.istiod_owners())]
-    if services:
-        # During an ASM canary upgrade two istiod-<rev> Services exist; the instance runs the newest.
-        version, name, where = max(services)
-        return version, f"Service istio-system/{name} in {where}", name
-    return None, "", None
-
-
-def asm_proxy_versions(ctx: Context) -> dict[str, int]:
-    """ASM proxy image tags seen in the data planes -> pod count."""
-    seen: dict[str, int] = {}
-    for cluster in ctx.inv.data_planes:
-        if not cluster.available(K.POD):
-            continue
-        pods = cluster.pods()
-        for image, count in pods.loc[pods["proxy"] == mesh.PROXY_ASM, "proxy_image"].value_counts().items():
-            if count:
-                seen[str(image)] = seen.get(str(image), 0) + int(count)
-    return seen
 
 
 class AsmVersion(Check):
