@@ -567,7 +567,8 @@ def test_gateway_workloads_keep_labels_and_pod_labels() -> None:
 def _finding(status: str, severity: str | None = "major", *, exempt: bool = False, check_id: str = "pods-xds-agent",
              name: str = "cart", code: str = "") -> Finding:
     return Finding(Status(status), "cluster-a", "msg", kind="Deployment", namespace="shop", name=name,
-                   check_id=check_id, severity=Severity(severity) if severity else None, exempt=exempt, code=code)
+                   check_id=check_id, severity=Severity(severity) if severity else None, exempt=exempt, code=code,
+                   gate="uninstall")
 
 
 ROWS = [("FAIL", "blocker", False), ("FAIL", "major", False), ("FAIL", "minor", False), ("FAIL", "info", False),
