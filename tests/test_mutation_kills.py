@@ -161,6 +161,24 @@ def test_istiod_owners_rule_by_rule() -> None:
     }
 
 
+def test_asm_labels_alone_are_asm_marks_so_with_install_labels_they_conflict() -> None:
+    services = [_service("istio-ingressgateway"),   # skipped, and the Services after it are still read
+                _service("istiod-1-24-6", labels={"asm.alibabacloud.com/revision": "1-24-6", "release": "istio"}),
+                _service("istiod-1-24-5", labels={"release": "istio"},
+                         annotations={"asm.alibabacloud.com/managed-by-asm": "true"})]
+    assert owners_of(services, []) == {"istio-system/istiod-1-24-6": "conflict",
+                                       "istio-system/istiod-1-24-5": "conflict"}
+
+
+def test_objects_without_namespace_or_name() -> None:
+    """Hand-made objects may lack metadata.namespace: keys stay `/<name>` on both sides; a nameless one is skipped."""
+    services = [{"metadata": {"namespace": "istio-system"}}, {"metadata": {"name": "istiod"}},
+                {"metadata": {"name": "istiod-1-24-6"}}]
+    deployments = [{"metadata": {"name": "istiod", "labels": {"app": "istiod"}}},
+                   {"metadata": {"labels": {"app": "istiod"}}}]
+    assert owners_of(services, deployments) == {"/istiod": "istio", "/istiod-1-24-6": "asm", "/": "istio"}
+
+
 def test_a_local_istiod_backs_a_service_only_in_its_own_namespace() -> None:
     services = [_service("istiod-1-24-6", selector={"app": "istiod"}),
                 _service("istiod", "mesh-a", selector={"app": "istiod"})]
