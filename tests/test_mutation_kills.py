@@ -421,6 +421,7 @@ def role(objects: list[dict], kinds: tuple[K.Kind, ...] | None = None) -> tuple[
 def test_role_from_an_east_west_service() -> None:
     assert role([_svc("edge-ew")]) == ("eastwest", "Service istio-system/edge-ew is labelled topology.istio.io/network")
     assert role([_svc("edge-ew", ports=(80, 15008))])[0] == "eastwest"
+    assert role([_svc("web", selector={"app": "web"}), _svc("edge-ew")])[0] == "eastwest"   # every Service read
 
 
 @pytest.mark.parametrize("service", [
@@ -467,6 +468,9 @@ def test_a_virtualservice_binding_mesh_and_the_gateway_makes_it_egress() -> None
     assert role([_gw("egress-gw"), _vs("out", ["mesh", None, {"x": 1}, "istio-system/egress-gw"])])[0] == "egress"
     assert role([_gw("egress-gw"), _vs("out", ["mesh", "istio-system/egress-gw"])],
                 kinds=(K.SERVICE, K.GATEWAY))[0] == "ingress"     # VirtualServices not collected
+    # the reason names the Gateway both select, not another the VirtualService binds
+    assert role([_gw("egress-gw"), _vs("out", ["mesh", "a-team/aaa", "istio-system/egress-gw"])]) == (
+        "egress", "VirtualService shop/out routes mesh traffic through Gateway istio-system/egress-gw")
 
 
 # ================================================================ gateways: the gateway workloads of a cluster
@@ -747,3 +751,25 @@ def test_an_exempt_finding_in_a_frame_keeps_its_flag() -> None:
     frame = findings_frame([_finding("FAIL", exempt=True), _finding("FAIL")])
     assert frame["exempt"].tolist() == [True, False]
     assert isinstance(frame, pd.DataFrame)
+
+
+def test_gateway_workloads_are_remembered_per_rules_and_names() -> None:
+    """One scan per cluster, but a different config (rules or gateway names) is a different answer."""
+    cluster = inventory(shapes.helm_gateway(INJ, "edge-gw", "edge"))
+    assert [w.type for w in g.gateway_workloads(cluster, mesh.ProxyRules())] == ["unknown"]
+    assert [w.type for w in g.gateway_workloads(cluster, mesh.ProxyRules(), GatewaysConfig(istio_egress="edge-gw"))
+            ] == ["egress"]
+    iop = inventory([IOP_GATEWAY])
+    assert [w.asm for w in g.gateway_workloads(iop, mesh.ProxyRules())] == [False]
+    claims_istio_image = mesh.ProxyRules(asm_image_patterns=[r"^docker\.io/istio/proxyv2:"])
+    assert [w.asm for w in g.gateway_workloads(iop, claims_istio_image)] == [True]
+
+
+def test_a_gateway_deployment_without_namespace_or_name_keeps_empty_strings() -> None:
+    """Hand-made snapshots may omit metadata.namespace (the snapshot reader allows it)."""
+    dep = _deployment("istio-ingressgateway", {"istio": "ingressgateway"}, [APP])
+    del dep["metadata"]["namespace"]
+    nameless = _deployment("x", {"istio": "egressgateway"}, [APP], ns="edge")
+    del nameless["metadata"]["name"]
+    assert [(w.type, w.namespace, w.name) for w in g.gateway_workloads(inventory([dep, nameless]), mesh.ProxyRules())
+            ] == [("ingress", "", "istio-ingressgateway"), ("egress", "edge", "")]
