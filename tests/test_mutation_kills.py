@@ -760,8 +760,9 @@ def test_gateway_workloads_are_remembered_per_rules_and_names() -> None:
     assert [w.type for w in g.gateway_workloads(cluster, mesh.ProxyRules(), GatewaysConfig(istio_egress="edge-gw"))
             ] == ["egress"]
     iop = inventory([IOP_GATEWAY])
-    assert [w.asm for w in g.gateway_workloads(iop, mesh.ProxyRules())] == [False]
+    default_rules = mesh.ProxyRules()   # kept alive: the memo keys on id(rules)
     claims_istio_image = mesh.ProxyRules(asm_image_patterns=[r"^docker\.io/istio/proxyv2:"])
+    assert [w.asm for w in g.gateway_workloads(iop, default_rules)] == [False]
     assert [w.asm for w in g.gateway_workloads(iop, claims_istio_image)] == [True]
 
 
