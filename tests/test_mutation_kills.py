@@ -490,10 +490,10 @@ TEMPLATE = "gateway injection template (istio-proxy only, image auto)"
 
 
 def test_gateway_workloads_of_the_real_installs() -> None:
-    objects = [*shapes.helm_gateway(INJ, "istio-ingress", "istio-ingress"),
+    objects = [*shapes.ambient_mesh(INJ), *shapes.injected_workload(INJ, "reviews", "bookinfo"),   # skipped first
+               *shapes.helm_gateway(INJ, "istio-ingress", "istio-ingress"),
                *shapes.iop_gateway(INJ, "istio-egressgateway", "EgressGateways", istio_label="egressgateway"),
-               *shapes.gateway_api(INJ, "public", "web"), *shapes.injected_workload(INJ, "reviews", "bookinfo"),
-               *shapes.ambient_mesh(INJ)]
+               *shapes.gateway_api(INJ, "public", "web")]
     assert found(objects) == [
         ("ingress", "istio-ingress", "istio-ingress", False, f"{TEMPLATE}; role named in its label or name",
          "Deployment", "helm"),
@@ -539,12 +539,15 @@ def test_asm_gateways() -> None:
     assert found([typed, untyped, selected]) == [
         ("ingress", "istio-system", "istio-ingressgateway-asm", True, "ASM marker/image; label istio / gateway name",
          "Deployment", "asm")]
-    by_image = _copy(IOP_GATEWAY)                                   # no ASM marker: ASM's image and env
-    proxy = by_image["spec"]["template"]["spec"]["containers"][0]
-    proxy["image"] = shapes.ASM_IMAGE_VPC
-    proxy["env"] += [{"name": "ASM_ID", "value": "c0ffee00deadbeef"}]
+    by_image = _copy(IOP_GATEWAY)                                   # no ASM marker: ASM's image alone
+    by_image["spec"]["template"]["spec"]["containers"][0]["image"] = shapes.ASM_IMAGE_VPC
     assert found([by_image]) == [("ingress", "istio-system", "istio-ingressgateway", True,
                                   "ASM marker/image; label istio / gateway name", "Deployment", "asm")]
+    conflicting = _copy(IOP_GATEWAY)                                # ASM's env on Istio's image: not ASM's
+    conflicting["spec"]["template"]["spec"]["containers"][0]["env"] += [{"name": "ASM_ID", "value": "c0ffee00"}]
+    assert found([conflicting]) == [("ingress", "istio-system", "istio-ingressgateway", False,
+                                     "istio-proxy runs `proxy router`; label istio / gateway name", "Deployment",
+                                     "istioctl")]
 
 
 def _deployment(name: str, labels: dict, containers: list[dict], ns: str = "istio-system") -> dict[str, Any]:
