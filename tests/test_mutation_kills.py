@@ -777,3 +777,21 @@ def test_a_gateway_deployment_without_namespace_or_name_keeps_empty_strings() ->
     del nameless["metadata"]["name"]
     assert [(w.type, w.namespace, w.name) for w in g.gateway_workloads(inventory([dep, nameless]), mesh.ProxyRules())
             ] == [("ingress", "", "istio-ingressgateway"), ("egress", "edge", "")]
+
+
+def test_a_gateway_whose_only_asm_mark_is_the_ca_of_asms_istiod_is_asms() -> None:
+    ca_only = _copy(IOP_GATEWAY)
+    proxy = ca_only["spec"]["template"]["spec"]["containers"][0]
+    proxy["image"] = "harbor.corp.example/mesh/proxyv2" + DIGEST
+    proxy["env"] = [e for e in proxy["env"] if e["name"] != "CA_ADDR"] + [
+        {"name": "CA_ADDR", "value": "istiod-1-24-6.istio-system.svc:15012"}]
+    assert [w.asm for w in g.gateway_workloads(inventory([ca_only, shapes.asm_istiod_service()]),
+                                               mesh.ProxyRules())] == [True]
+    assert [w.asm for w in g.gateway_workloads(inventory([ca_only]), mesh.ProxyRules())] == [False]  # unproven
+
+
+def test_a_deployment_with_only_the_managed_label_is_a_gateway_api_gateway() -> None:
+    dep = _deployment("public-istio", {"gateway.istio.io/managed": "istio.io-gateway-controller"}, [PROXY_AUTO],
+                      ns="web")
+    assert found([dep]) == [("ingress", "web", "public-istio", False, "Gateway API deployment (gateway-name label); "
+                             "Gateway API Gateway ", "Deployment", "gateway-api")]
