@@ -717,22 +717,23 @@ def test_a_narrow_exemption_is_accepted() -> None:
 def test_apply_exemptions_counts_first_match_unknowns_expired_and_unused() -> None:
     findings = [_finding("FAIL", name="cart"), _finding("UNKNOWN", name="cart"), _finding("WARN", name="web"),
                 _finding("PASS", name="cart"), _finding("NOT_APPLICABLE", name="cart"),
-                _finding("FAIL", name="cart", check_id="engine")]       # an engine row: its check is not audited
+                _finding("FAIL", name="cart", check_id="istio-version"),   # its check was not audited (engine row)
+                _finding("UNKNOWN", name="cart"), _finding("FAIL", name="cloud")]   # still read after the skips
     exemptions = [_ex(name="cart", expires=TODAY - dt.timedelta(days=1)),   # expired: counts would-match only
                   _ex(name="cart", ticket="T-1", owner="sre"),            # first active match wins
                   _ex(name="c*"),
                   _ex(name="web", status=["FAIL"]),                       # WARN not covered
-                  _ex(check="istio-version")]                             # never matches
-    report = apply_exemptions(findings, exemptions, TODAY, audited_checks=["pods-xds-agent", "istio-version"])
-    assert [f.exempt for f in findings] == [True, True, False, False, False, False]
+                  _ex(check="istio-version")]                             # only the unaudited row would match
+    report = apply_exemptions(findings, exemptions, TODAY, audited_checks=["pods-xds-agent"])
+    assert [f.exempt for f in findings] == [True, True, False, False, False, False, True, True]
     assert findings[0].exempt_reason == "CHG-7 [T-1] (owner sre)"
     assert findings[2].exempt_reason is None
-    assert report.applied == {1: 2}
-    assert report.unknown_exempted == {1: 1}
-    assert report.would_match == {0: 2}
+    assert report.applied == {1: 3, 2: 1}
+    assert report.unknown_exempted == {1: 2}
+    assert report.would_match == {0: 3}
     assert report.expired == [exemptions[0]]
-    assert report.unused == [exemptions[2], exemptions[3], exemptions[4]]
-    assert [report.state(i) for i in range(5)] == ["expired", "applied", "unused", "unused", "unused"]
+    assert report.unused == [exemptions[3], exemptions[4]]
+    assert [report.state(i) for i in range(5)] == ["expired", "applied", "applied", "unused", "unused"]
 
 
 def test_apply_exemptions_without_audited_checks_exempts_every_check() -> None:
