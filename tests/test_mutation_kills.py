@@ -796,3 +796,11 @@ def test_a_deployment_with_only_the_managed_label_is_a_gateway_api_gateway() -> 
                       ns="web")
     assert found([dep]) == [("ingress", "web", "public-istio", False, "Gateway API deployment (gateway-name label); "
                              "Gateway API Gateway ", "Deployment", "gateway-api")]
+
+
+def test_a_gateway_whose_only_asm_mark_is_asms_env_is_asms() -> None:
+    env_only = _copy(IOP_GATEWAY)
+    proxy = env_only["spec"]["template"]["spec"]["containers"][0]
+    proxy["image"] = "harbor.corp.example/mesh/proxyv2" + DIGEST
+    proxy["env"] = [e for e in proxy["env"] if e["name"] != "CA_ADDR"] + [{"name": "ASM_ID", "value": "c0ffee00"}]
+    assert [w.asm for w in g.gateway_workloads(inventory([env_only]), mesh.ProxyRules())] == [True]
