@@ -536,7 +536,7 @@ def test_asm_gateways() -> None:
     typed = f.gateway_deployment("istio-ingressgateway-asm", asm=True, gateway_type="ingress")
     untyped = f.gateway_deployment("istio-edge", asm=True)          # role unknown: not a gateway to replace
     selected = _gw("edge-web", selector={"istio": "edge"})          # a Gateway selecting it does not make it one
-    assert found([typed, untyped, selected]) == [
+    assert found([untyped, typed, selected]) == [
         ("ingress", "istio-system", "istio-ingressgateway-asm", True, "ASM marker/image; label istio / gateway name",
          "Deployment", "asm")]
     by_image = _copy(IOP_GATEWAY)                                   # no ASM marker: ASM's image alone
