@@ -38,6 +38,11 @@ ROLE_AMBIENT = "ambient"
 IMAGE_ASM, IMAGE_ISTIO, IMAGE_UNREADABLE = "asm", "istio", ""
 # Who runs the istiod a proxy's CA_ADDR names (see istiod_owners).
 OWNER_ASM, OWNER_ISTIO, OWNER_UNPROVEN = "asm", "istio", ""
+# An istiod Service carrying ASM's marks AND Istio's install labels: whose it is cannot be told, so the proxies
+# it serves are UNKNOWN (never ASM's, never silently Istio's).
+OWNER_CONFLICT = "conflict"
+_OWNER_WORDS = {OWNER_ASM: "ASM's istiod", OWNER_ISTIO: "Istio's istiod",
+                OWNER_CONFLICT: "an istiod Service with both ASM's marks and Istio's install labels"}
 
 
 @dataclass
@@ -101,8 +106,7 @@ class ProxyMarks:
         if self.image_kind:
             parts.append(f"image {self.image}: {'ASM' if self.image_kind == IMAGE_ASM else 'Istio release'}")
         if self.ca_owner:
-            owner = "ASM" if self.ca_owner == OWNER_ASM else "Istio"
-            parts.append(f"CA_ADDR names {self.ca_service}: {owner}'s istiod")
+            parts.append(f"CA_ADDR names {self.ca_service}: {_OWNER_WORDS.get(self.ca_owner, self.ca_owner)}")
         return "; ".join(parts) or "no mark"
 
 
@@ -115,7 +119,10 @@ def classify(marks: ProxyMarks) -> str:
     | any       | none        | asm                                                  |
     | any       | any         | unknown (named with its marks; blocks GO)            |
     | none      | any or none | istio (an istio-proxy nothing proves ASM's is Istio's) |
+    A CA_ADDR naming an istiod Service whose own marks conflict (OWNER_CONFLICT) makes the proxy unknown.
     """
+    if marks.ca_owner == OWNER_CONFLICT:
+        return PROXY_UNKNOWN
     asm = marks.asm_env or marks.image_kind == IMAGE_ASM or marks.ca_owner == OWNER_ASM
     istio = marks.image_kind == IMAGE_ISTIO or marks.ca_owner == OWNER_ISTIO
     if asm and istio:
@@ -353,12 +360,13 @@ def istio_installed(meta: dict[str, Any]) -> str | None:
 
 def istiod_owners(services: list[dict[str, Any]], deployments: list[dict[str, Any]]
                   ) -> dict[str, tuple[str, str]]:
-    """`<namespace>/<name>` of every istiod[-<rev>] Service or istiod Deployment -> (OWNER_ASM | OWNER_ISTIO, why).
+    """`<namespace>/<name>` of every istiod[-<rev>] Service or istiod Deployment -> (OWNER_*, why).
 
     ASM's managed control plane leaves a Service istiod-<rev> with nothing behind it in the cluster. A
     self-built Istio has a Service of the same shape (`istiod-1-24-2` from a version-named revision), backed
     by its own istiod Deployment and labelled by its installer. So a Service is ASM's only when no local
-    istiod Deployment backs it and it carries no Istio install labels (domain.md).
+    istiod Deployment backs it and it carries no Istio install labels (domain.md). One with ASM's marks and
+    Istio's install labels but nothing behind it is OWNER_CONFLICT: the marks contradict each other.
     """
     local: dict[str, dict[str, Any]] = {}
     for dep in deployments:
@@ -379,6 +387,8 @@ def istiod_owners(services: list[dict[str, Any]], deployments: list[dict[str, An
         marked = any(ASM_MARK in k for k in (*(meta.get("labels") or {}), *(meta.get("annotations") or {})))
         if backing:
             out[key] = (OWNER_ISTIO, f"istiod Deployment {backing[0]} runs in the cluster")
+        elif marked and installed:
+            out[key] = (OWNER_CONFLICT, f"Service {key} carries ASM's {ASM_MARK} marks and {installed}")
         elif marked:
             out[key] = (OWNER_ASM, f"Service {key} carries ASM's {ASM_MARK} labels/annotations")
         elif installed:

@@ -300,3 +300,46 @@ def test_a_selector_that_picks_nothing_local_leaves_the_service_asms(audit):
     owners = a.result.inventory.data_planes[0].istiod_owners()
     assert owners["istio-system/istiod-1-24-6"][0] == mesh.OWNER_ASM
     assert owners["istio-system/istiod"][0] == mesh.OWNER_ISTIO
+
+
+# ---------------------------------------------------------------- an istiod Service with both owners' marks
+# The Service Helm's istiod chart renders for revision 1-24-6 (istio/istio manifests/charts/istio-control/
+# istio-discovery/templates/service.yaml @1.24.6: app/istio.io/rev/operator.istio.io/component plus Helm's
+# istio.labels) that also carries ASM's annotation (domain.md: `asm.alibabacloud.com/managed-by-asm`), with
+# no istiod Deployment behind it. ASM's marks and Istio's install labels contradict each other.
+CONFLICTING_SERVICE_LABELS = {
+    "istioctl": {"operator.istio.io/component": "Pilot"},
+    "helm": {"app.kubernetes.io/managed-by": "Helm", "helm.sh/chart": "istiod-1.24.6", "release": "istiod-1-24-6"},
+}
+
+
+def conflicting_istiod_service(installer: str) -> dict:
+    svc = asm_istiod_service()
+    svc["metadata"]["labels"].update(CONFLICTING_SERVICE_LABELS[installer])
+    svc["metadata"]["annotations"] = {"asm.alibabacloud.com/managed-by-asm": "true"}
+    svc["spec"]["selector"] = {"app": "istiod", "istio.io/rev": "1-24-6"}
+    return svc
+
+
+@pytest.mark.parametrize("installer", list(CONFLICTING_SERVICE_LABELS))
+@pytest.mark.parametrize("marks", [
+    dict(image="harbor.corp.example/mesh/proxyv2" + DIGEST),  # CA_ADDR is the only mark
+    dict(image=f.ASM_PROXY_IMAGE, asm_env=True),               # every other mark is ASM's
+], ids=["ca-only", "asm-image-and-env"])
+def test_ca_addr_of_an_istiod_service_with_asm_marks_and_istio_install_labels_is_unknown(audit, installer, marks):
+    pods = [sidecar_pod(f"cart-5d8f7c9b6-{i}", ca_addr="istiod-1-24-6.istio-system.svc:15012", rev="1-24-6",
+                        **marks) for i in "ab"]
+    a = audit({"cluster-a": cluster(f.istiod(), conflicting_istiod_service(installer), *with_owner(pods))},
+              "uninstall", asm=[f.migration_cr("Migrating")])
+    assert proxy_kinds(a) == ["unknown", "unknown"]
+    rows = a.rows(SIDECARS)
+    assert [(r["status"], r["kind"], r["name"]) for r in rows] == [("UNKNOWN", "Deployment", "cart")]
+    assert a.result.verdict in ("INCOMPLETE", "NO-GO")
+    owners = a.result.inventory.data_planes[0].istiod_owners()
+    assert owners["istio-system/istiod-1-24-6"][0] == "conflict"
+
+
+def test_asm_version_is_never_read_from_an_istiod_service_with_conflicting_marks(audit):
+    a = audit({"cluster-a": cluster(conflicting_istiod_service("helm"))}, "assessment", asm=[])
+    assert a.statuses("asm-version") == ["UNKNOWN"]
+    assert {c["name"]: c["asm_version"] for c in a.result.clusters}["cluster-a"] is None
