@@ -270,7 +270,7 @@ class Collector:
                 self._record(source, kind, exc.reason)
         if not todo:
             return
-        self.progress(f"{cluster.name}: reading {', '.join(k.kind for k in todo)}")
+        self.progress(f"{cluster.name}: reading {len(todo)} kinds from the snapshot")  # short: one line at 80
         collected: dict[str, list[dict[str, Any]]] = {k.key: [] for k in todo}
         if self.writer:
             for kind in todo:
