@@ -13,6 +13,7 @@ import typer
 from rich.console import Console
 from rich.markup import escape as _markup_escape
 from rich.table import Table
+from rich.text import Text
 
 from auditor.config import Config
 from auditor.engine import AuditResult
@@ -178,12 +179,13 @@ def _print_blockers(result: AuditResult, accepted: int, top: int) -> None:
     beside = f"; per gate: {per_gate_text(per_gate)}" if per_gate_text(per_gate) else ""
     title = f"Blockers ({n_block}{beside}{accepted_text})"
     shown = block.head(top)
-    if one_line_per_finding():
+    table = None if one_line_per_finding() else _blocker_table(title, shown)
+    if table is not None:
+        err.print(table)
+    else:
         err.print(title)
         for row in shown.itertuples(index=False):
             err.print(finding_line(row, str(row.severity).upper()))
-    else:
-        err.print(_blocker_table(title, shown))
     if len(block) > top:
         err.print(f"... and {len(block) - top} more in the report")
     first = block.iloc[0]
@@ -191,19 +193,25 @@ def _print_blockers(result: AuditResult, accepted: int, top: int) -> None:
         err.print(f"next: {escape(str(first['remediation']))}")
 
 
-def _blocker_table(title: str, rows: pd.DataFrame) -> Table:
+def _blocker_table(title: str, rows: pd.DataFrame) -> Table | None:
     """Ids, codes, cluster and object names are never folded mid-word (no_wrap); the message takes what is left.
-    The subject is kind on one line and namespace/name on the next, so it stays whole and narrow."""
-    table = Table(title=title, title_justify="left", show_lines=False, expand=False)
-    table.add_column("check", no_wrap=True)
-    table.add_column("cluster", no_wrap=True)
-    table.add_column("subject", no_wrap=True)
-    table.add_column("message", min_width=24, ratio=1)
+    The subject is kind on one line and namespace/name on the next, so it stays whole and narrow. None when the
+    whole names leave the message too little room: the caller prints lines then."""
+    cells = []
     for row in rows.itertuples(index=False):
         place = "/".join(str(x) for x in (row.namespace, row.name) if x)
-        subject = "\n".join(x for x in (str(row.kind or ""), place) if x)
-        table.add_row(f"{escape(str(row.check_id))}\n[dim]{escape(str(row.code))}[/]", escape(str(row.cluster)),
-                      escape(subject), escape(str(row.message)))
+        cells.append(([escape(str(row.check_id)), escape(str(row.code))], [escape(str(row.cluster))],
+                      [escape(x) for x in (str(row.kind or ""), place) if x], escape(str(row.message))))
+    widths = [max((len(Text.from_markup(line)) for c in cells for line in c[i]), default=0) for i in range(3)]
+    message_min = 24
+    if sum(widths) + message_min + 13 > err.width:  # 13: borders and padding of four columns
+        return None
+    table = Table(title=title, title_justify="left", show_lines=False, expand=False)
+    for name in ("check", "cluster", "subject"):
+        table.add_column(name, no_wrap=True)
+    table.add_column("message", min_width=message_min, overflow="fold")
+    for check, cluster, subject, message in cells:
+        table.add_row(f"{check[0]}\n[dim]{check[1]}[/]", cluster[0], "\n".join(subject), message)
     return table
 
 
