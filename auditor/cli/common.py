@@ -40,26 +40,37 @@ err = Console(stderr=True, highlight=False, soft_wrap=True,
 VERDICT_STYLE = {Verdict.GO: "bold white on green", Verdict.NO_GO: "bold white on red",
                  Verdict.INCOMPLETE: "bold black on yellow"}
 
+# --help groups the options in these panels (Typer's rich_help_panel), in this order.
+CLUSTERS, PROMETHEUS, OUTPUTS, POLICY = "Clusters", "Prometheus", "Outputs", "Policy"
+
 PhaseOpt = Annotated[str, typer.Option("--phase", help="Gate: auto, all, assessment, setup, migrating, "
-                                       "uninstall, finished.")]
-OutOpt = Annotated[Path, typer.Option("--out", help="Report directory ('-' prints findings.json to stdout).")]
-QuietOpt = Annotated[bool, typer.Option("--quiet", "-q", help="No progress, only the verdict line.")]
+                                       "uninstall, finished.", rich_help_panel=POLICY)]
+OutOpt = Annotated[Path, typer.Option("--out", help="Report directory ('-' prints findings.json to stdout).",
+                                      rich_help_panel=OUTPUTS)]
+QuietOpt = Annotated[bool, typer.Option("--quiet", "-q", help="No progress, only the verdict line.",
+                                        rich_help_panel=OUTPUTS)]
 # Where to read from: the same options for `run` and `snapshot`.
-KubeconfigOpt = Annotated[str | None, typer.Option(help="Data-plane kubeconfig (default: $KUBECONFIG).")]
-ContextOpt = Annotated[str | None, typer.Option(help="Context in the kubeconfig (default: current).")]
-AsmKubeconfigOpt = Annotated[str | None, typer.Option(help="ASM control-plane kubeconfig (default: $ASM_KUBECONFIG).")]
-AsmContextOpt = Annotated[str | None, typer.Option(help="Context in the ASM kubeconfig.")]
-ClusterOpt = Annotated[list[str] | None, typer.Option(help=r"NAME=KUBECONFIG\[@CONTEXT], repeatable.")]
+KubeconfigOpt = Annotated[str | None, typer.Option(help="Data-plane kubeconfig (default: $KUBECONFIG).",
+                                                   rich_help_panel=CLUSTERS)]
+ContextOpt = Annotated[str | None, typer.Option(help="Context in the kubeconfig (default: current).",
+                                                rich_help_panel=CLUSTERS)]
+AsmKubeconfigOpt = Annotated[str | None, typer.Option(help="ASM control-plane kubeconfig (default: $ASM_KUBECONFIG).",
+                                                      rich_help_panel=CLUSTERS)]
+AsmContextOpt = Annotated[str | None, typer.Option(help="Context in the ASM kubeconfig.", rich_help_panel=CLUSTERS)]
+ClusterOpt = Annotated[list[str] | None, typer.Option(help=r"NAME=KUBECONFIG\[@CONTEXT], repeatable.",
+                                                      rich_help_panel=CLUSTERS)]
 FleetOpt = Annotated[Path | None, typer.Option(help="Fleet file: data-plane clusters with kubeconfig/context "
-                                               "(and the ASM control plane).")]
-ConfigOpt = Annotated[Path | None, typer.Option(help="YAML config file.")]
+                                               "(and the ASM control plane).", rich_help_panel=CLUSTERS)]
+ConfigOpt = Annotated[Path | None, typer.Option(help="YAML config file.", rich_help_panel=POLICY)]
 # ASM's own facts through its OpenAPI (auditor/sources/asm_openapi.py); credentials from the SDK's default chain.
 AsmMeshIdOpt = Annotated[str | None, typer.Option(help="ASM instance id: read its version, networks and clusters "
-                                                  "from the ASM OpenAPI (config asm.mesh_id).")]
+                                                  "from the ASM OpenAPI (config asm.mesh_id).",
+                                                  rich_help_panel=CLUSTERS)]
 AsmRegionOpt = Annotated[str | None, typer.Option(help="Region of the ASM instance, e.g. cn-hangzhou (config "
-                                                  "asm.region).")]
+                                                  "asm.region).", rich_help_panel=CLUSTERS)]
 AsmEndpointOpt = Annotated[str | None, typer.Option(help="ASM OpenAPI endpoint, e.g. a VPC endpoint (default: the "
-                                                    "SDK's public endpoint; config asm.endpoint).")]
+                                                    "SDK's public endpoint; config asm.endpoint).",
+                                                    rich_help_panel=CLUSTERS)]
 
 
 def apply_asm_options(config: Config, mesh_id: str | None, region: str | None, endpoint: str | None,
@@ -72,10 +83,14 @@ def apply_asm_options(config: Config, mesh_id: str | None, region: str | None, e
         if value is not None:
             setattr(config.asm, key, value)
     return config
+
+
 TimeoutOpt = Annotated[float, typer.Option(
-    help="Seconds to wait for an API answer to start or go on (each wait; --run-timeout bounds the run).")]
+    help="Seconds to wait for an API answer to start or go on (each wait; --run-timeout bounds the run).",
+    rich_help_panel=CLUSTERS)]
 RunTimeoutOpt = Annotated[float | None, typer.Option(
-    help="Deadline in seconds for the whole collection; what is not read by then is UNKNOWN.")]
+    help="Deadline in seconds for the whole collection; what is not read by then is UNKNOWN.",
+    rich_help_panel=CLUSTERS)]
 
 
 # Below this width (or without a terminal: a CI log) a table would fold ids and names; one line per finding
