@@ -25,7 +25,7 @@ from auditor.findings import blocking_mask, disclosure
 from auditor.inventory import ACTIVE_PHASES
 from auditor.model import GATE_ORDER, SEVERITY_RANK, STATUS_RANK, Status
 from auditor.render import charts
-from auditor.render.counts import blocker_counts, distinct_blockers, per_gate_text
+from auditor.render.counts import blocker_counts, distinct_blockers, per_gate_text, plural
 
 STATUS_ORDER = tuple(STATUS_RANK)
 RISK_CHECK = "restart-risk"
@@ -562,6 +562,18 @@ def runbook(result: AuditResult, block: pd.DataFrame, unknown: pd.DataFrame, lim
     return steps
 
 
+def unreachable_clusters(result: AuditResult, unknown: pd.DataFrame) -> tuple[list[dict[str, Any]], pd.DataFrame]:
+    """Each cluster that did not answer, once (its server and error, how many findings it left UNKNOWN), and the
+    UNKNOWN findings left to list one by one: not one repeated row per check that could not read it."""
+    down = {str(c["name"]): clean(c.get("error"), 300) for c in result.clusters if c.get("reachable") is False}
+    if not down or unknown.empty:
+        return [], unknown
+    cluster = _str(unknown["cluster"])
+    listed = [{"cluster": clean(name), "error": error, "count": int((cluster == name).sum())}
+              for name, error in down.items() if (cluster == name).any()]
+    return listed, unknown[~cluster.isin(list(down))]
+
+
 # ---------------------------------------------------------------- the whole context
 def headline(result: AuditResult, n_block: int, n_checks: int, n_unknown: int, n_warn: int,
              per_gate: str = "") -> str:
@@ -569,12 +581,12 @@ def headline(result: AuditResult, n_block: int, n_checks: int, n_unknown: int, n
     step = GATE_STEP.get(result.gate, "every gate") if result.gate != "all" else "the audited gates"
     if verdict == "NO-GO":
         beside = f" (per gate: {per_gate})" if per_gate else ""
-        return (f"Do not proceed with {step}: {n_block:,} blocking finding(s) from {n_checks} check(s) "
-                f"must be fixed first{beside}.")
+        return (f"Do not proceed with {step}: {plural(n_block, 'blocking finding', 'blocking findings')} from "
+                f"{plural(n_checks, 'check', 'checks')} must be fixed first{beside}.")
     if verdict == "INCOMPLETE":
-        return (f"No decision on {step}: {n_unknown:,} result(s) lack evidence (UNKNOWN), and UNKNOWN "
-                "is not PASS.")
-    extra = f" {n_warn:,} warning(s) are listed for the record." if n_warn else ""
+        return (f"No decision on {step}: {plural(n_unknown, 'result lacks', 'results lack')} evidence (UNKNOWN), "
+                "and UNKNOWN is not PASS.")
+    extra = f" {plural(n_warn, 'warning is', 'warnings are')} listed for the record." if n_warn else ""
     said = disclosure(result.summary)
     if said:
         extra += f" Config: {said}."
@@ -600,6 +612,7 @@ def build(result: AuditResult, limits: Limits = HTML_LIMITS) -> dict[str, Any]:
     status = _str(frame["status"]) if not frame.empty else pd.Series(dtype=str)
     live = ~frame["exempt"] if not frame.empty else pd.Series(dtype=bool)
     unknown = _sorted(frame[(status == "UNKNOWN") & live]) if not frame.empty else frame
+    unreachable, unknown_listed = unreachable_clusters(result, unknown)
     # Restart-risk warnings have their own section (scores and waves); listing them again would double it.
     warn_all = frame[((status == "WARN") | ((status == "FAIL") & ~blocking_mask(frame))) & live] if (
         not frame.empty) else frame
@@ -613,7 +626,8 @@ def build(result: AuditResult, limits: Limits = HTML_LIMITS) -> dict[str, Any]:
         c["verdict"], c["verdict_class"] = (f["verdict"], f["class"]) if f else ("", "none")
         c["blockers"], c["unknown"] = (f["blockers"], f["unknown"]) if f else (None, None)
     data_planes = [c for c in clusters if c.get("role") == "data-plane"]
-    positions = {c["name"]: charts.stage_index(c.get("migration_state"), result.gates) for c in data_planes}
+    positions = {c["name"]: charts.stage_index(c.get("migration_state"), result.gates, c.get("reachable") is not False,
+                                               c.get("asm_joined")) for c in data_planes}
     verdict = result.verdict.value
     names = [c["name"] for c in data_planes]
     rows, rows_hidden = finding_rows(frame, limits)
@@ -643,8 +657,9 @@ def build(result: AuditResult, limits: Limits = HTML_LIMITS) -> dict[str, Any]:
         "blockers_by_check": by_check,
         "blockers": rows_of(block.head(limits.blockers), limits),
         "blockers_more": max(0, len(block) - limits.blockers),
-        "unknowns": rows_of(unknown.head(limits.unknowns), limits),
-        "unknowns_total": len(unknown), "unknowns_more": max(0, len(unknown) - limits.unknowns),
+        "unreachable": unreachable,
+        "unknowns": rows_of(unknown_listed.head(limits.unknowns), limits),
+        "unknowns_total": len(unknown), "unknowns_more": max(0, len(unknown_listed) - limits.unknowns),
         "warnings": rows_of(warn.head(limits.warnings), limits),
         "warnings_total": len(warn), "warnings_more": max(0, len(warn) - limits.warnings),
         "warnings_all": len(warn_all), "warnings_risk": len(warn_all) - len(warn),

@@ -13,19 +13,21 @@ from __future__ import annotations
 import base64
 import hashlib
 import logging
+import re
 from functools import cache
 from pathlib import Path
 from typing import Any
 
 from jinja2 import FileSystemLoader, StrictUndefined, select_autoescape
 from jinja2.sandbox import SandboxedEnvironment
-from markupsafe import Markup
+from markupsafe import Markup, escape
 
 import reports
 from auditor.engine import AuditResult
 from auditor.errors import UsageError
 from auditor.render import context as report_context
 from auditor.render import write_atomic
+from auditor.render.counts import plural
 
 TEMPLATES = Path(reports.__file__).parent / "templates"
 PAPER_SIZES = {"a4": "A4", "letter": "Letter"}
@@ -75,12 +77,24 @@ def fmt_num(value: float | None, unit: str = "") -> str:
     return f"{value:,.0f}" if float(value).is_integer() or value >= 100 else f"{value:,.2f}"
 
 
+# Where a long name may wrap: after these, never inside a word (`eastwes|t`, `AuthorizationP|olicy`).
+NAME_BREAKS = re.compile(r"([-/.])")
+
+
+def wbr(value: Any) -> Markup:
+    """A cluster, check or object name, escaped, with a line-break opportunity (<wbr>) after each '-', '/' and '.'.
+    """
+    return Markup(NAME_BREAKS.sub(r"\1<wbr>", str(escape(value))))
+
+
 @cache
 def environment() -> SandboxedEnvironment:
     env = SandboxedEnvironment(loader=FileSystemLoader(str(TEMPLATES)),
                                autoescape=select_autoescape(default=True, default_for_string=True),
                                undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True)
     env.filters["num"] = num
+    env.filters["wbr"] = wbr
+    env.globals["plural"] = plural
     return env
 
 
