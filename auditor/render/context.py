@@ -457,7 +457,7 @@ def risk_section(frame: pd.DataFrame, limits: Limits) -> dict[str, Any]:
     if scored.empty:
         unscored = sub[_str(sub["status"]) == Status.UNKNOWN.value]
         return {"rows": [], "more": 0, "present": not sub.empty, "plans": plans,
-                "unknown": [clean(m, 300) for m in unscored["message"].head(5)]}
+                "unknown": list(dict.fromkeys(clean(m, 300) for m in unscored["message"]))[:5]}  # once each
     scored = scored.sort_values(["risk_score", "namespace", "name"], ascending=[False, True, True], kind="stable")
     # The same workload scored under several gates (--phase all) is one workload to move.
     scored = scored.drop_duplicates(subset=["cluster", "namespace", "kind", "name"])
@@ -517,7 +517,10 @@ def runbook(result: AuditResult, block: pd.DataFrame, unknown: pd.DataFrame, lim
             "advice": advice[: limits.commands], "commands": commands[: limits.commands],
             "more": max(0, len(commands) - limits.commands) + max(0, len(advice) - limits.commands)})
     if not unknown.empty:
-        reasons = sorted({clean(m, 300) for m in unknown["message"].astype(str)})
+        down, listed = unreachable_clusters(result, unknown)
+        # An unreachable cluster is one reason, not one per kind it could not read.
+        reasons = [f"cluster {u['cluster']} unreachable: {u['error']}" for u in down]
+        reasons += sorted({clean(m, 300) for m in listed["message"].astype(str)})
         steps.append({
             "title": f"Restore the missing evidence ({len(unknown):,} UNKNOWN)",
             "text": "UNKNOWN is not PASS: grant read access, pass the missing kubeconfig or Prometheus URL, "

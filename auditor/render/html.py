@@ -18,7 +18,7 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-from jinja2 import FileSystemLoader, StrictUndefined, select_autoescape
+from jinja2 import FileSystemLoader, StrictUndefined, pass_context, select_autoescape
 from jinja2.sandbox import SandboxedEnvironment
 from markupsafe import Markup, escape
 
@@ -79,12 +79,16 @@ def fmt_num(value: float | None, unit: str = "") -> str:
 
 # Where a long name may wrap: after these, never inside a word (`eastwes|t`, `AuthorizationP|olicy`).
 NAME_BREAKS = re.compile(r"([-/.])")
+# The break opportunity: <wbr> in report.html (not copied with the name); a zero-width space in report.pdf, because
+# WeasyPrint lays a <wbr> out as a box of its own and then breaks inside the next part of the name instead.
+HTML_BREAK, PDF_BREAK = "<wbr>", "\u200b"
 
 
-def wbr(value: Any) -> Markup:
-    """A cluster, check or object name, escaped, with a line-break opportunity (<wbr>) after each '-', '/' and '.'.
-    """
-    return Markup(NAME_BREAKS.sub(r"\1<wbr>", str(escape(value))))
+@pass_context
+def wbr(context: Any, value: Any) -> Markup:
+    """A cluster, check or object name, escaped, with a line-break opportunity after each '-', '/' and '.'."""
+    mark = context.get("name_break", HTML_BREAK)
+    return Markup(NAME_BREAKS.sub(lambda m: m.group(1) + mark, str(escape(value))))
 
 
 @cache
@@ -124,7 +128,7 @@ def paper_of(result: AuditResult, paper: str | None = None) -> str:
 def pdf_document(result: AuditResult, paper: str | None = None) -> str:
     ctx = report_context.build(result, report_context.PDF_LIMITS)
     return _render("report.pdf.j2", ctx=ctx, css=Markup(_asset("base.css") + _asset("print.css")),
-                   paper=paper_of(result, paper), fmt_num=fmt_num)
+                   paper=paper_of(result, paper), fmt_num=fmt_num, name_break=PDF_BREAK)
 
 
 def render_html(result: AuditResult, out_dir: Path) -> Path:
