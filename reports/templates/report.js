@@ -114,7 +114,7 @@
         if (c.getAttribute("data-filter") === kv[0]) { c.value = value; }
       });
     });
-    table.scrollIntoView();
+    (note || table).scrollIntoView();  // the "Filter on" line first: a shared link must not pass for the whole list
   }
 
   var headers = Array.prototype.slice.call(table.tHead.rows[0].cells);
