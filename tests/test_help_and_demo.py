@@ -121,3 +121,19 @@ def test_demo_refuses_a_bad_config_in_one_line(tmp_path: Path, capsys: pytest.Ca
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and err[0].startswith(f"asm-audit: error: config {tmp_path / 'missing.yaml'}")
     assert not (tmp_path / "out").exists()
+
+
+def test_readme_lists_every_system_package_ci_installs_and_the_test_time() -> None:
+    import re
+    import tomllib
+
+    ci = (REPO / ".ci" / "run").read_text()
+    install = ci[ci.index("apt-get install"):].split(">/dev/null")[0]
+    packages = [w for w in install.replace("\\", " ").split() if not w.startswith("-")][2:]
+    assert "libpango-1.0-0" in packages and "fonts-dejavu-core" in packages
+    readme = (REPO / "README.md").read_text()
+    assert [p for p in packages if f"`{p}" not in readme and f" {p}" not in readme] == []
+    assert re.search(r"the whole suite\s+takes about \d+ minutes", readme)
+    floor = [d for d in tomllib.loads((REPO / "pyproject.toml").read_text())["project"]["dependencies"]
+             if d.startswith("weasyprint")]
+    assert floor == ["weasyprint>=63"]  # 62.x crashes with pydyf >= 0.12
