@@ -4,6 +4,7 @@ number; an unreachable cluster is one line and the timeline draws its state as u
 
 from __future__ import annotations
 
+import itertools
 import json
 import re
 import subprocess
@@ -49,7 +50,7 @@ def mid_word_breaks(pdf: Path, doc: dict[str, Any]) -> list[str]:
     lines = subprocess.run(["pdftotext", "-enc", "UTF-8", str(pdf), "-"], check=True, capture_output=True,
                            text=True).stdout.splitlines()
     cuts = []
-    for above, below in zip(lines, lines[1:], strict=False):
+    for above, below in itertools.pairwise(lines):
         left, right = re.search(r"[A-Za-z0-9]+$", above), re.match(r"[A-Za-z0-9]+", below)
         if not left or not right or f"{left.group()} {right.group()}" in source:
             continue
