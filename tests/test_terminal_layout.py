@@ -102,7 +102,7 @@ def test_demo_piped_prints_one_line_per_blocker_and_the_verdict_last(tmp_path: P
     assert "... and 15 more in the report" in lines
     verdict = "NO-GO  gate uninstall (state Migrating and Istio's control plane still installed) exit 1"
     assert [line.strip() for line in lines].count(verdict) == 2 and lines[-1].strip() == verdict
-    assert lines[4].strip() == verdict  # after the 4 progress lines
+    assert lines[5].strip() == verdict  # after where the demo snapshot is and the 4 progress lines
 
 
 def test_demo_in_an_80_column_terminal_prints_lines_not_a_folded_table(tmp_path: Path) -> None:
