@@ -224,7 +224,9 @@ class Collector:
                 self._record(source, kind, exc.reason)
         if not todo:
             return
-        self.progress(f"{cluster.name}: reading {', '.join(k.kind for k in todo)}")
+        # Short, to fit one line at 80 columns: the kinds are named only when they are few.
+        self.progress(f"{cluster.name}: reading " + (", ".join(k.kind for k in todo) if len(todo) < 3
+                                                    else f"{len(todo)} kinds from the snapshot"))
         collected: dict[str, list[dict[str, Any]]] = {k.key: [] for k in todo}
         if self.writer:
             for kind in todo:

@@ -57,7 +57,7 @@ def test_pdf_page_one_counts_distinct_blockers(all_gates: tuple[Path, str]) -> N
     out, _ = all_gates
     page1 = squash(subprocess.run(["pdftotext", "-f", "1", "-l", "1", "-enc", "UTF-8", str(out / "report.pdf"),
                                    "-"], check=True, capture_output=True, text=True).stdout)
-    assert "Do not proceed with the audited gates: 10 blocking finding(s) from 4 check(s) must be fixed first " \
+    assert "Do not proceed with the audited gates: 10 blocking findings from 4 checks must be fixed first " \
            f"({PER_GATE})." in page1
 
 

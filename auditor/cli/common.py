@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import os
 import sys
+import threading
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
+import pandas as pd
 import typer
 from rich.console import Console
 from rich.markup import escape as _markup_escape
 from rich.table import Table
+from rich.text import Text
 
 from auditor.config import Config
 from auditor.engine import AuditResult
@@ -37,26 +40,37 @@ err = Console(stderr=True, highlight=False, soft_wrap=True,
 VERDICT_STYLE = {Verdict.GO: "bold white on green", Verdict.NO_GO: "bold white on red",
                  Verdict.INCOMPLETE: "bold black on yellow"}
 
+# --help groups the options in these panels (Typer's rich_help_panel), in this order.
+CLUSTERS, PROMETHEUS, OUTPUTS, POLICY = "Clusters", "Prometheus", "Outputs", "Policy"
+
 PhaseOpt = Annotated[str, typer.Option("--phase", help="Gate: auto, all, assessment, setup, migrating, "
-                                       "uninstall, finished.")]
-OutOpt = Annotated[Path, typer.Option("--out", help="Report directory ('-' prints findings.json to stdout).")]
-QuietOpt = Annotated[bool, typer.Option("--quiet", "-q", help="No progress, only the verdict line.")]
+                                       "uninstall, finished.", rich_help_panel=POLICY)]
+OutOpt = Annotated[Path, typer.Option("--out", help="Report directory ('-' prints findings.json to stdout).",
+                                      rich_help_panel=OUTPUTS)]
+QuietOpt = Annotated[bool, typer.Option("--quiet", "-q", help="No progress, only the verdict line.",
+                                        rich_help_panel=OUTPUTS)]
 # Where to read from: the same options for `run` and `snapshot`.
-KubeconfigOpt = Annotated[str | None, typer.Option(help="Data-plane kubeconfig (default: $KUBECONFIG).")]
-ContextOpt = Annotated[str | None, typer.Option(help="Context in the kubeconfig (default: current).")]
-AsmKubeconfigOpt = Annotated[str | None, typer.Option(help="ASM control-plane kubeconfig (default: $ASM_KUBECONFIG).")]
-AsmContextOpt = Annotated[str | None, typer.Option(help="Context in the ASM kubeconfig.")]
-ClusterOpt = Annotated[list[str] | None, typer.Option(help=r"NAME=KUBECONFIG\[@CONTEXT], repeatable.")]
+KubeconfigOpt = Annotated[str | None, typer.Option(help="Data-plane kubeconfig (default: $KUBECONFIG).",
+                                                   rich_help_panel=CLUSTERS)]
+ContextOpt = Annotated[str | None, typer.Option(help="Context in the kubeconfig (default: current).",
+                                                rich_help_panel=CLUSTERS)]
+AsmKubeconfigOpt = Annotated[str | None, typer.Option(help="ASM control-plane kubeconfig (default: $ASM_KUBECONFIG).",
+                                                      rich_help_panel=CLUSTERS)]
+AsmContextOpt = Annotated[str | None, typer.Option(help="Context in the ASM kubeconfig.", rich_help_panel=CLUSTERS)]
+ClusterOpt = Annotated[list[str] | None, typer.Option(help=r"NAME=KUBECONFIG\[@CONTEXT], repeatable.",
+                                                      rich_help_panel=CLUSTERS)]
 FleetOpt = Annotated[Path | None, typer.Option(help="Fleet file: data-plane clusters with kubeconfig/context "
-                                               "(and the ASM control plane).")]
-ConfigOpt = Annotated[Path | None, typer.Option(help="YAML config file.")]
+                                               "(and the ASM control plane).", rich_help_panel=CLUSTERS)]
+ConfigOpt = Annotated[Path | None, typer.Option(help="YAML config file.", rich_help_panel=POLICY)]
 # ASM's own facts through its OpenAPI (auditor/sources/asm_openapi.py); credentials from the SDK's default chain.
 AsmMeshIdOpt = Annotated[str | None, typer.Option(help="ASM instance id: read its version, networks and clusters "
-                                                  "from the ASM OpenAPI (config asm.mesh_id).")]
+                                                  "from the ASM OpenAPI (config asm.mesh_id).",
+                                                  rich_help_panel=CLUSTERS)]
 AsmRegionOpt = Annotated[str | None, typer.Option(help="Region of the ASM instance, e.g. cn-hangzhou (config "
-                                                  "asm.region).")]
+                                                  "asm.region).", rich_help_panel=CLUSTERS)]
 AsmEndpointOpt = Annotated[str | None, typer.Option(help="ASM OpenAPI endpoint, e.g. a VPC endpoint (default: the "
-                                                    "SDK's public endpoint; config asm.endpoint).")]
+                                                    "SDK's public endpoint; config asm.endpoint).",
+                                                    rich_help_panel=CLUSTERS)]
 
 
 def apply_asm_options(config: Config, mesh_id: str | None, region: str | None, endpoint: str | None,
@@ -69,19 +83,36 @@ def apply_asm_options(config: Config, mesh_id: str | None, region: str | None, e
         if value is not None:
             setattr(config.asm, key, value)
     return config
+
+
 TimeoutOpt = Annotated[float, typer.Option(
-    help="Seconds to wait for an API answer to start or go on (each wait; --run-timeout bounds the run).")]
+    help="Seconds to wait for an API answer to start or go on (each wait; --run-timeout bounds the run).",
+    rich_help_panel=CLUSTERS)]
 RunTimeoutOpt = Annotated[float | None, typer.Option(
-    help="Deadline in seconds for the whole collection; what is not read by then is UNKNOWN.")]
+    help="Deadline in seconds for the whole collection; what is not read by then is UNKNOWN.",
+    rich_help_panel=CLUSTERS)]
+
+
+# Below this width (or without a terminal: a CI log) a table would fold ids and names; one line per finding
+# instead, like `istioctl analyze`, which grep and a narrow log viewer both read whole.
+TABLE_MIN_WIDTH = 100
+
+
+def one_line_per_finding() -> bool:
+    return not err.is_terminal or err.width < TABLE_MIN_WIDTH
 
 
 class Progress:
-    """Progress on stderr: a Rich status line on a TTY, plain lines otherwise, nothing with --quiet."""
+    """Progress on stderr: a Rich status line on a TTY, plain lines otherwise, nothing with --quiet.
+
+    Fleet clusters are read in threads: each plain line is written whole under a lock (one write call),
+    so two clusters' lines never interleave."""
 
     def __init__(self, quiet: bool) -> None:
         self.quiet = quiet
         self.tty = sys.stderr.isatty()
         self._status = None
+        self._lock = threading.Lock()
 
     def __enter__(self) -> Progress:
         if not self.quiet and self.tty:
@@ -92,23 +123,44 @@ class Progress:
     def __call__(self, message: str) -> None:
         if self.quiet:
             return
-        if self._status is not None:
-            self._status.update(escape(message))
-        else:
-            print(show_controls(message), file=sys.stderr, flush=True)
+        with self._lock:
+            if self._status is not None:
+                self._status.update(escape(message))
+            else:
+                sys.stderr.write(show_controls(message) + "\n")
+                sys.stderr.flush()
 
     def __exit__(self, *exc: object) -> None:
         if self._status is not None:
             self._status.__exit__(None, None, None)
 
 
-def print_summary(result: AuditResult, written: list[Path], quiet: bool = False, top: int = 10) -> None:
+def subject_of(row: Any) -> str:
+    return "/".join(str(x) for x in (row.kind, row.namespace, row.name) if x)
+
+
+def finding_line(row: Any, status: str) -> str:
+    """`BLOCKER AA1410 egress-routes-to-asm cluster-a VirtualService/shop/cnn: message` (markup escaped)."""
+    subject = subject_of(row)
+    where = f" {escape(subject)}" if subject else ""
+    return (f"{escape(status)} {escape(str(row.code))} {escape(str(row.check_id))} {escape(str(row.cluster))}{where}: "
+            f"{escape(str(row.message))}")
+
+
+def verdict_line(result: AuditResult) -> str:
     verdict = result.verdict
     gates = ", ".join(result.gates) if result.gate == "all" else result.gate
     said = disclosure(result.summary)
     config = f" [bold]- {escape(said)}[/]" if said else ""
-    err.print(f"[{VERDICT_STYLE[verdict]}] {verdict.value} [/]{config} gate [bold]{escape(gates)}[/] "
-              f"({escape(result.gate_reason)}) exit {result.exit_code}")
+    return (f"[{VERDICT_STYLE[verdict]}] {verdict.value} [/]{config} gate [bold]{escape(gates)}[/] "
+            f"({escape(result.gate_reason)}) exit {result.exit_code}")
+
+
+def print_summary(result: AuditResult, written: list[Path], quiet: bool = False, top: int = 10) -> None:
+    """The verdict line, counts, blockers, unknowns, notes, files written, and the verdict line again: the last
+    line of a CI log is the answer."""
+    verdict = verdict_line(result)
+    err.print(verdict)
     if quiet:
         return
     counts = "  ".join(f"{s.value} {result.summary.get(s.value, 0)}" for s in Status if result.summary.get(s.value))
@@ -123,32 +175,78 @@ def print_summary(result: AuditResult, written: list[Path], quiet: bool = False,
         err.print(f"since {escape(str(delta['old'].get('generated_at')))}: {delta['blockers']['new']} new "
                   f"blocker(s), {delta['blockers']['resolved']} resolved, {delta['blockers']['still_open']} "
                   f"still open" + (f"; {moved} workload(s) moved off Istio sidecars" if moved else ""))
-    accepted = int(delta.get("accepted_from_baseline") or 0)
-    block = blockers(result.findings)
-    if not block.empty:
-        accepted_text = f"; {accepted} already in the baseline, not blocking (--fail-on-new)" if accepted else ""
-        n_block, per_gate = blocker_counts(block, list(result.gates))
-        beside = f"; per gate: {per_gate_text(per_gate)}" if per_gate_text(per_gate) else ""
-        table = Table(title=f"Blockers ({n_block}{beside}{accepted_text})", title_justify="left", show_lines=False,
-                      expand=False)
-        for col in ("check", "cluster", "subject", "message"):
-            table.add_column(col, overflow="fold")
-        for row in block.head(top).itertuples(index=False):
-            subject = "/".join(x for x in (row.kind, row.namespace, row.name) if x)
-            table.add_row(escape(str(row.check_id)), escape(str(row.cluster)), escape(subject),
-                          escape(str(row.message)))
-        err.print(table)
-        if len(block) > top:
-            err.print(f"... and {len(block) - top} more in the report")
-        first = block.iloc[0]
-        if first["remediation"]:
-            err.print(f"next: {escape(str(first['remediation']))}")
-    unknown = result.findings[result.findings["status"].astype(str) == "UNKNOWN"]
-    if not unknown.empty and verdict is not Verdict.NO_GO:
-        err.print(f"[yellow]{len(unknown)} UNKNOWN[/] (no evidence; --allow-unknown to accept):")
-        for row in unknown.head(top).itertuples(index=False):
-            err.print(f"  {escape(str(row.check_id))} {escape(str(row.cluster))}: {escape(str(row.message))}")
+    _print_blockers(result, int(delta.get("accepted_from_baseline") or 0), top)
+    if result.verdict is not Verdict.NO_GO:
+        _print_unknowns(result, top)
     for note in result.notes:
         err.print(f"note: {escape(note)}")
     for path in written:
         err.print(f"wrote {escape(str(path))}")
+    err.print(verdict)
+
+
+def _print_blockers(result: AuditResult, accepted: int, top: int) -> None:
+    block = blockers(result.findings)
+    if block.empty:
+        return
+    accepted_text = f"; {accepted} already in the baseline, not blocking (--fail-on-new)" if accepted else ""
+    n_block, per_gate = blocker_counts(block, list(result.gates))
+    beside = f"; per gate: {per_gate_text(per_gate)}" if per_gate_text(per_gate) else ""
+    title = f"Blockers ({n_block}{beside}{accepted_text})"
+    shown = block.head(top)
+    table = None if one_line_per_finding() else _blocker_table(title, shown)
+    if table is not None:
+        err.print(table)
+    else:
+        err.print(title)
+        for row in shown.itertuples(index=False):
+            err.print(finding_line(row, str(row.severity).upper()))
+    if len(block) > top:
+        err.print(f"... and {len(block) - top} more in the report")
+    first = block.iloc[0]
+    if first["remediation"]:
+        err.print(f"next: {escape(str(first['remediation']))}")
+
+
+def _blocker_table(title: str, rows: pd.DataFrame) -> Table | None:
+    """Ids, codes, cluster and object names are never folded mid-word (no_wrap); the message takes what is left.
+    The subject is kind on one line and namespace/name on the next, so it stays whole and narrow. None when the
+    whole names leave the message too little room: the caller prints lines then."""
+    cells = []
+    for row in rows.itertuples(index=False):
+        place = "/".join(str(x) for x in (row.namespace, row.name) if x)
+        cells.append(([escape(str(row.check_id)), escape(str(row.code))], [escape(str(row.cluster))],
+                      [escape(x) for x in (str(row.kind or ""), place) if x], escape(str(row.message))))
+    widths = [max((len(Text.from_markup(line)) for c in cells for line in c[i]), default=0) for i in range(3)]
+    message_min = 24
+    if sum(widths) + message_min + 13 > err.width:  # 13: borders and padding of four columns
+        return None
+    table = Table(title=title, title_justify="left", show_lines=False, expand=False)
+    for name in ("check", "cluster", "subject"):
+        table.add_column(name, no_wrap=True)
+    table.add_column("message", min_width=message_min, overflow="fold")
+    for check, cluster, subject, message in cells:
+        table.add_row(f"{check[0]}\n[dim]{check[1]}[/]", cluster[0], "\n".join(subject), message)
+    return table
+
+
+def _print_unknowns(result: AuditResult, top: int) -> None:
+    """UNKNOWN findings, one line each; an unreachable cluster is one line naming its server and error, not one
+    repeated line per check that could not read it."""
+    frame = result.findings
+    unknown = frame[frame["status"].astype(str) == "UNKNOWN"]
+    if unknown.empty:
+        return
+    down = {str(c["name"]): str(c.get("error") or "") for c in result.clusters if c.get("reachable") is False}
+    on_down = unknown["cluster"].astype(str).isin(list(down))
+    err.print(f"[yellow]{len(unknown)} UNKNOWN[/] (no evidence; --allow-unknown to accept):")
+    for name, error in down.items():
+        n = int((unknown["cluster"].astype(str) == name).sum())
+        if n:
+            err.print(f"UNKNOWN cluster {escape(name)} unreachable: {escape(error)} ({n} finding(s) UNKNOWN)")
+    # --phase all reports one missing piece of evidence in each gate that needs it: shown once.
+    rest = unknown[~on_down].drop_duplicates(["code", "check_id", "cluster", "kind", "namespace", "name", "message"])
+    for row in rest.head(top).itertuples(index=False):
+        err.print(finding_line(row, "UNKNOWN"))
+    if len(rest) > top:
+        err.print(f"... and {len(rest) - top} more in the report")

@@ -16,14 +16,20 @@ from auditor.model import EXIT_INTERNAL, EXIT_USAGE
 
 
 def build_app() -> typer.Typer:
+    from typer import rich_utils
+
     from auditor.cli import checks, demo, explain, run, snapshot
+
+    # --help at 80 columns: one space between option columns (not two) leaves the longest option name
+    # (--prometheus-insecure-skip-verify) whole instead of cut to "--prometheus-insecure-skip-v…".
+    rich_utils.STYLE_OPTIONS_TABLE_PADDING = (0, 1, 0, 0)
 
     app = typer.Typer(name="asm-audit", no_args_is_help=True, add_completion=False,
                       pretty_exceptions_enable=False,
                       help="Read-only go/no-go auditor for Istio -> Alibaba Cloud ASM migrations.")
-    app.command()(run.run)
+    app.command(epilog=run.RUN_EXAMPLES)(run.run)
     app.command()(snapshot.snapshot)
-    app.command()(demo.demo)
+    app.command(epilog=demo.DEMO_EXAMPLES)(demo.demo)
     app.command()(checks.checks)
     app.command()(explain.explain)
     for optional in ("diff", "rbac", "history"):

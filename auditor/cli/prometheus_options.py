@@ -13,20 +13,28 @@ import typer
 
 from auditor.config import Config
 
+# --help: their own panel; metavars short, so the longest name stays whole at 80 columns.
+PANEL = "Prometheus"
 TrafficWindowOpt = Annotated[str | None, typer.Option(
-    "--traffic-window", help="Window over which gateway traffic must be zero (Prometheus duration, default 24h).")]
+    "--traffic-window", metavar="TIME", rich_help_panel=PANEL,
+    help="Window over which gateway traffic must be zero (Prometheus duration, default 24h).")]
 TokenFileOpt = Annotated[Path | None, typer.Option(
-    "--prometheus-bearer-token-file", help="File holding a bearer token for Prometheus.")]
+    "--prometheus-bearer-token-file", metavar="FILE", rich_help_panel=PANEL,
+    help="File holding a bearer token for Prometheus.")]
 UsernameOpt = Annotated[str | None, typer.Option(
-    "--prometheus-username", help="Basic-auth user for Prometheus (with --prometheus-password-file).")]
+    "--prometheus-username", metavar="USER", rich_help_panel=PANEL,
+    help="Basic-auth user for Prometheus (with --prometheus-password-file).")]
 PasswordFileOpt = Annotated[Path | None, typer.Option(
-    "--prometheus-password-file", help="File holding the basic-auth password for Prometheus.")]
+    "--prometheus-password-file", metavar="FILE", rich_help_panel=PANEL,
+    help="File holding the basic-auth password for Prometheus.")]
 CaFileOpt = Annotated[Path | None, typer.Option(
-    "--prometheus-ca-file", help="CA bundle (PEM) that signed Prometheus' TLS certificate.")]
+    "--prometheus-ca-file", metavar="FILE", rich_help_panel=PANEL,
+    help="CA bundle (PEM) that signed Prometheus' TLS certificate.")]
 InsecureOpt = Annotated[bool, typer.Option(
-    "--prometheus-insecure-skip-verify", help="Do not verify Prometheus' TLS certificate.")]
+    "--prometheus-insecure-skip-verify", metavar="", rich_help_panel=PANEL,
+    help="Do not verify Prometheus' TLS certificate.")]
 PromTimeoutOpt = Annotated[float | None, typer.Option(
-    "--prometheus-timeout", help="Seconds per Prometheus query (default 30).")]
+    "--prometheus-timeout", metavar="SECS", rich_help_panel=PANEL, help="Seconds per Prometheus query (default 30).")]
 
 
 def apply_prometheus_options(cfg: Config, *, url: str | None = None, window: str | None = None,

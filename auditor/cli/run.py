@@ -14,6 +14,10 @@ import typer
 
 from auditor import api
 from auditor.cli.common import (
+    CLUSTERS,
+    OUTPUTS,
+    POLICY,
+    PROMETHEUS,
     AsmContextOpt,
     AsmEndpointOpt,
     AsmKubeconfigOpt,
@@ -66,7 +70,24 @@ def check_phase(phase: str) -> None:
         raise UsageError(f"unknown phase {phase!r}; choose one of: {', '.join(PHASES)}")
 
 
-PaperOpt = Annotated[str, typer.Option("--paper", help="PDF paper size: a4 or letter.")]
+PaperOpt = Annotated[str, typer.Option("--paper", help="PDF paper size: a4 or letter.", rich_help_panel=OUTPUTS)]
+# Every value spelled out, so that --help shows them all at 80 columns.
+FORMAT_HELP = "Comma-separated: html, pdf, json, csv, junit, md."
+AllowUnknownOpt = Annotated[bool, typer.Option("--allow-unknown", help="UNKNOWN findings do not block GO.",
+                                               rich_help_panel=POLICY)]
+StrictOpt = Annotated[bool, typer.Option("--strict", help="WARN and minor FAIL block GO too.", rich_help_panel=POLICY)]
+BaselineOpt = Annotated[Path | None, typer.Option(
+    "--baseline", help="A previous findings.json: adds 'since last report'.", rich_help_panel=POLICY)]
+SnapshotOpt = Annotated[str | None, typer.Option(help="Audit a snapshot directory or .tar.gz.",
+                                                 rich_help_panel=CLUSTERS)]
+RUN_EXAMPLES = """Examples:
+
+  asm-audit run --kubeconfig prod.kc --asm-kubeconfig asm.kc
+  asm-audit run --fleet fleet.yaml --phase all --format html,pdf,md
+  asm-audit run --snapshot audit.tar.gz --out reports/ --strict
+  asm-audit run ... --prometheus http://prometheus:9090 --traffic-window 7d
+  asm-audit run ... --baseline last/findings.json --fail-on-new --format junit
+"""
 
 
 def check_paper(paper: str) -> str:
@@ -165,17 +186,20 @@ def emit(result: AuditResult, out: Path, formats: list[str], quiet: bool) -> Non
 
 
 def run(
-    phase: PhaseOpt = "auto",
     kubeconfig: KubeconfigOpt = None,
     context: ContextOpt = None,
     asm_kubeconfig: AsmKubeconfigOpt = None,
     asm_context: AsmContextOpt = None,
     cluster: ClusterOpt = None,
+    fleet: FleetOpt = None,
     asm_mesh_id: AsmMeshIdOpt = None,
     asm_region: AsmRegionOpt = None,
     asm_endpoint: AsmEndpointOpt = None,
-    prometheus: Annotated[str | None, typer.Option(help="Prometheus URL for gateway traffic.")] = None,
-    snapshot: Annotated[str | None, typer.Option(help="Audit a snapshot directory or .tar.gz.")] = None,
+    snapshot: SnapshotOpt = None,
+    timeout: TimeoutOpt = 30.0,
+    run_timeout: RunTimeoutOpt = None,
+    prometheus: Annotated[str | None, typer.Option(metavar="URL", help="Prometheus URL for gateway traffic.",
+                                                   rich_help_panel=PROMETHEUS)] = None,
     traffic_window: TrafficWindowOpt = None,
     prometheus_bearer_token_file: TokenFileOpt = None,
     prometheus_username: UsernameOpt = None,
@@ -183,20 +207,11 @@ def run(
     prometheus_ca_file: CaFileOpt = None,
     prometheus_insecure_skip_verify: InsecureOpt = False,
     prometheus_timeout: PromTimeoutOpt = None,
-    config: ConfigOpt = None,
     out: OutOpt = Path("asm-audit-report"),
-    format: Annotated[str, typer.Option("--format", help="html,pdf,json,csv,junit,md")] = ",".join(
+    format: Annotated[str, typer.Option("--format", help=FORMAT_HELP, rich_help_panel=OUTPUTS)] = ",".join(
         DEFAULT_FORMATS),
-    allow_unknown: Annotated[bool, typer.Option(help="UNKNOWN findings do not block GO.")] = False,
-    strict: Annotated[bool, typer.Option(help="WARN and minor FAIL block GO too.")] = False,
-    timeout: TimeoutOpt = 30.0,
-    run_timeout: RunTimeoutOpt = None,
-    fleet: FleetOpt = None,
-    baseline: Annotated[Path | None, typer.Option(help="A previous findings.json: adds 'since last report'.")
-                        ] = None,
-    fail_on_new: Annotated[bool, typer.Option(help="With --baseline: only blockers new since the baseline "
-                                              "make NO-GO.")] = False,
     paper: PaperOpt = "a4",
+    quiet: QuietOpt = False,
     metrics_file: MetricsFileOpt = None,
     pushgateway: PushgatewayOpt = None,
     pushgateway_job: PushgatewayJobOpt = "asm-audit",
@@ -205,7 +220,13 @@ def run(
     notify_format: NotifyFormatOpt = None,
     notify_on: NotifyOnOpt = None,
     notify_secret_file: NotifySecretFileOpt = None,
-    quiet: QuietOpt = False,
+    phase: PhaseOpt = "auto",
+    config: ConfigOpt = None,
+    allow_unknown: AllowUnknownOpt = False,
+    strict: StrictOpt = False,
+    baseline: BaselineOpt = None,
+    fail_on_new: Annotated[bool, typer.Option("--fail-on-new", help="With --baseline: only blockers new since the "
+                                              "baseline make NO-GO.", rich_help_panel=POLICY)] = False,
 ) -> None:
     """Audit one gate (default: the next step the cluster shows) and write the reports."""
     formats = parse_formats(format)

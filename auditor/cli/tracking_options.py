@@ -15,30 +15,35 @@ from typing import Annotated
 import typer
 
 from auditor import metrics, notify
-from auditor.cli.common import err, escape
+from auditor.cli.common import OUTPUTS, err, escape
 from auditor.engine import AuditResult
 from auditor.errors import UsageError
 from auditor.history import History, PreviousRun
 from auditor.tracking import RunRecord, record_of
 
 MetricsFileOpt = Annotated[Path | None, typer.Option(
-    "--metrics-file", help="Write Prometheus metrics (text format) here, for node-exporter's textfile collector.")]
+    "--metrics-file", help="Write Prometheus metrics (text format) here, for node-exporter's textfile collector.",
+    rich_help_panel=OUTPUTS)]
 PushgatewayOpt = Annotated[str | None, typer.Option(
-    "--pushgateway", help="Push the same metrics to this Prometheus Pushgateway URL.")]
+    "--pushgateway", help="Push the same metrics to this Prometheus Pushgateway URL.", rich_help_panel=OUTPUTS)]
 HistoryOpt = Annotated[Path | None, typer.Option(
     "--history", help="Append this audit to an SQLite history (created when missing); the reports then show "
-    "the burn-down over time.")]
+    "the burn-down over time.", rich_help_panel=OUTPUTS)]
 NotifyOpt = Annotated[str | None, typer.Option(
-    "--notify", help="Post the summary to a chat webhook given as env:NAME or file:PATH (the URL holds a token).")]
+    "--notify", help="Post the summary to a chat webhook given as env:NAME or file:PATH (the URL holds a token).",
+    rich_help_panel=OUTPUTS)]
 NotifyFormatOpt = Annotated[str | None, typer.Option(
-    "--notify-format", help="slack, dingtalk, lark or wecom (default: from the webhook's host).")]
+    "--notify-format", help="slack, dingtalk, lark or wecom (default: from the webhook's host).",
+    rich_help_panel=OUTPUTS)]
 NotifyOnOpt = Annotated[str | None, typer.Option(
     "--notify-on", help="change (default with --history: verdicts or blockers differ from the last run), nogo, "
-    "or always (default without --history).")]
+    "or always (default without --history).", rich_help_panel=OUTPUTS)]
 NotifySecretFileOpt = Annotated[Path | None, typer.Option(
-    "--notify-secret-file", help=f"DingTalk/Lark signing secret (default: ${notify.SECRET_ENV}).")]
+    "--notify-secret-file", help=f"DingTalk/Lark signing secret (default: ${notify.SECRET_ENV}).",
+    rich_help_panel=OUTPUTS)]
 PushgatewayJobOpt = Annotated[str, typer.Option(
-    "--pushgateway-job", help="Pushgateway job label (one group per job: give each audited fleet its own).")]
+    "--pushgateway-job", help="Pushgateway job label (one group per job: give each audited fleet its own).",
+    rich_help_panel=OUTPUTS)]
 
 
 def warn(message: str) -> None:

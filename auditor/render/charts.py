@@ -95,10 +95,16 @@ STAGES: tuple[Stage, ...] = (
 GATE_BETWEEN: tuple[str, ...] = tuple(gate.value for gate in GATE_ORDER)
 
 
-def stage_index(state: str | None, gates: Sequence[str]) -> int | None:
-    """Where a cluster stands on the timeline; None when its state could not be read."""
+def stage_index(state: str | None, gates: Sequence[str], reachable: bool = True,
+                joined: bool | None = None) -> int | None:
+    """Where a cluster stands on the timeline; None when its state could not be read.
+
+    A cluster that did not answer is drawn as unknown, never as "Not joined"; so is one ASM lists as joined
+    while no migration state says where it stands."""
+    if not reachable:
+        return None
     if state is None:
-        return 0 if "assessment" in gates else None
+        return 0 if "assessment" in gates and joined is not True else None
     keys = [s.key for s in STAGES]
     if state not in keys:
         return None

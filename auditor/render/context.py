@@ -25,7 +25,7 @@ from auditor.findings import blocking_mask, disclosure
 from auditor.inventory import ACTIVE_PHASES
 from auditor.model import GATE_ORDER, GATE_STEPS, SEVERITY_RANK, STATUS_RANK, Status
 from auditor.render import charts
-from auditor.render.counts import blocker_counts, distinct_blockers, per_gate_text
+from auditor.render.counts import blocker_counts, distinct_blockers, per_gate_text, plural
 
 STATUS_ORDER = tuple(STATUS_RANK)
 RISK_CHECK = "restart-risk"
@@ -451,7 +451,7 @@ def risk_section(frame: pd.DataFrame, limits: Limits) -> dict[str, Any]:
     if scored.empty:
         unscored = sub[_str(sub["status"]) == Status.UNKNOWN.value]
         return {"rows": [], "more": 0, "present": not sub.empty, "plans": plans,
-                "unknown": [clean(m, 300) for m in unscored["message"].head(5)]}
+                "unknown": list(dict.fromkeys(clean(m, 300) for m in unscored["message"]))[:5]}  # once each
     scored = scored.sort_values(["risk_score", "namespace", "name"], ascending=[False, True, True], kind="stable")
     # The same workload scored under several gates (--phase all) is one workload to move.
     scored = scored.drop_duplicates(subset=["cluster", "namespace", "kind", "name"])
@@ -511,7 +511,10 @@ def runbook(result: AuditResult, block: pd.DataFrame, unknown: pd.DataFrame, lim
             "advice": advice[: limits.commands], "commands": commands[: limits.commands],
             "more": max(0, len(commands) - limits.commands) + max(0, len(advice) - limits.commands)})
     if not unknown.empty:
-        reasons = sorted({clean(m, 300) for m in unknown["message"].astype(str)})
+        down, listed = unreachable_clusters(result, unknown)
+        # An unreachable cluster is one reason, not one per kind it could not read.
+        reasons = [f"cluster {u['cluster']} unreachable: {u['error']}" for u in down]
+        reasons += sorted({clean(m, 300) for m in listed["message"].astype(str)})
         steps.append({
             "title": f"Restore the missing evidence ({len(unknown):,} UNKNOWN)",
             "text": "UNKNOWN is not PASS: grant read access, pass the missing kubeconfig or Prometheus URL, "
@@ -556,6 +559,18 @@ def runbook(result: AuditResult, block: pd.DataFrame, unknown: pd.DataFrame, lim
     return steps
 
 
+def unreachable_clusters(result: AuditResult, unknown: pd.DataFrame) -> tuple[list[dict[str, Any]], pd.DataFrame]:
+    """Each cluster that did not answer, once (its server and error, how many findings it left UNKNOWN), and the
+    UNKNOWN findings left to list one by one: not one repeated row per check that could not read it."""
+    down = {str(c["name"]): clean(c.get("error"), 300) for c in result.clusters if c.get("reachable") is False}
+    if not down or unknown.empty:
+        return [], unknown
+    cluster = _str(unknown["cluster"])
+    listed = [{"cluster": clean(name), "error": error, "count": int((cluster == name).sum())}
+              for name, error in down.items() if (cluster == name).any()]
+    return listed, unknown[~cluster.isin(list(down))]
+
+
 # ---------------------------------------------------------------- the whole context
 def headline(result: AuditResult, n_block: int, n_checks: int, n_unknown: int, n_warn: int,
              per_gate: str = "") -> str:
@@ -563,12 +578,12 @@ def headline(result: AuditResult, n_block: int, n_checks: int, n_unknown: int, n
     step = GATE_STEP.get(result.gate, "every gate") if result.gate != "all" else "the audited gates"
     if verdict == "NO-GO":
         beside = f" (per gate: {per_gate})" if per_gate else ""
-        return (f"Do not proceed with {step}: {n_block:,} blocking finding(s) from {n_checks} check(s) "
-                f"must be fixed first{beside}.")
+        return (f"Do not proceed with {step}: {plural(n_block, 'blocking finding', 'blocking findings')} from "
+                f"{plural(n_checks, 'check', 'checks')} must be fixed first{beside}.")
     if verdict == "INCOMPLETE":
-        return (f"No decision on {step}: {n_unknown:,} result(s) lack evidence (UNKNOWN), and UNKNOWN "
-                "is not PASS.")
-    extra = f" {n_warn:,} warning(s) are listed for the record." if n_warn else ""
+        return (f"No decision on {step}: {plural(n_unknown, 'result lacks', 'results lack')} evidence (UNKNOWN), "
+                "and UNKNOWN is not PASS.")
+    extra = f" {plural(n_warn, 'warning is', 'warnings are')} listed for the record." if n_warn else ""
     said = disclosure(result.summary)
     if said:
         extra += f" Config: {said}."
@@ -594,6 +609,7 @@ def build(result: AuditResult, limits: Limits = HTML_LIMITS) -> dict[str, Any]:
     status = _str(frame["status"]) if not frame.empty else pd.Series(dtype=str)
     live = ~frame["exempt"] if not frame.empty else pd.Series(dtype=bool)
     unknown = _sorted(frame[(status == "UNKNOWN") & live]) if not frame.empty else frame
+    unreachable, unknown_listed = unreachable_clusters(result, unknown)
     # Restart-risk warnings have their own section (scores and waves); listing them again would double it.
     warn_all = frame[((status == "WARN") | ((status == "FAIL") & ~blocking_mask(frame))) & live] if (
         not frame.empty) else frame
@@ -607,7 +623,8 @@ def build(result: AuditResult, limits: Limits = HTML_LIMITS) -> dict[str, Any]:
         c["verdict"], c["verdict_class"] = (f["verdict"], f["class"]) if f else ("", "none")
         c["blockers"], c["unknown"] = (f["blockers"], f["unknown"]) if f else (None, None)
     data_planes = [c for c in clusters if c.get("role") == "data-plane"]
-    positions = {c["name"]: charts.stage_index(c.get("migration_state"), result.gates) for c in data_planes}
+    positions = {c["name"]: charts.stage_index(c.get("migration_state"), result.gates, c.get("reachable") is not False,
+                                               c.get("asm_joined")) for c in data_planes}
     verdict = result.verdict.value
     names = [c["name"] for c in data_planes]
     rows, rows_hidden = finding_rows(frame, limits)
@@ -637,8 +654,9 @@ def build(result: AuditResult, limits: Limits = HTML_LIMITS) -> dict[str, Any]:
         "blockers_by_check": by_check,
         "blockers": rows_of(block.head(limits.blockers), limits),
         "blockers_more": max(0, len(block) - limits.blockers),
-        "unknowns": rows_of(unknown.head(limits.unknowns), limits),
-        "unknowns_total": len(unknown), "unknowns_more": max(0, len(unknown) - limits.unknowns),
+        "unreachable": unreachable,
+        "unknowns": rows_of(unknown_listed.head(limits.unknowns), limits),
+        "unknowns_total": len(unknown), "unknowns_more": max(0, len(unknown_listed) - limits.unknowns),
         "warnings": rows_of(warn.head(limits.warnings), limits),
         "warnings_total": len(warn), "warnings_more": max(0, len(warn) - limits.warnings),
         "warnings_all": len(warn_all), "warnings_risk": len(warn_all) - len(warn),

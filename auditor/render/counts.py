@@ -26,3 +26,11 @@ def per_gate_text(per_gate: list[tuple[str, int]]) -> str:
     """'migrating 5, uninstall 23, finished 26' ('' for one gate or none: nothing to add). Gate names are the
     product's own words (auditor.model.GATE_ORDER), never cluster text."""
     return ", ".join(f"{g} {n:,}" for g, n in per_gate) if len(per_gate) > 1 else ""
+
+
+def plural(n: int, one: str, many: str, count: bool = True) -> str:
+    """'1 warning' / '12 warnings' (count=False: the word alone, for a label beside a big number). One place for
+    every counted noun, so one page never says '1 warnings' beside '12 warning(s)'; a translation routes it through
+    ngettext."""
+    word = one if n == 1 else many
+    return f"{n:,} {word}" if count else word

@@ -13,19 +13,21 @@ from __future__ import annotations
 import base64
 import hashlib
 import logging
+import re
 from functools import cache
 from pathlib import Path
 from typing import Any
 
-from jinja2 import FileSystemLoader, StrictUndefined, select_autoescape
+from jinja2 import FileSystemLoader, StrictUndefined, pass_context, select_autoescape
 from jinja2.sandbox import SandboxedEnvironment
-from markupsafe import Markup
+from markupsafe import Markup, escape
 
 import reports
 from auditor.engine import AuditResult
 from auditor.errors import UsageError
 from auditor.render import changes, write_atomic
 from auditor.render import context as report_context
+from auditor.render.counts import plural
 
 TEMPLATES = Path(reports.__file__).parent / "templates"
 PAPER_SIZES = {"a4": "A4", "letter": "Letter"}
@@ -75,12 +77,28 @@ def fmt_num(value: float | None, unit: str = "") -> str:
     return f"{value:,.0f}" if float(value).is_integer() or value >= 100 else f"{value:,.2f}"
 
 
+# Where a long name may wrap: after these, never inside a word (`eastwes|t`, `AuthorizationP|olicy`).
+NAME_BREAKS = re.compile(r"([-/.])")
+# The break opportunity: <wbr> in report.html (not copied with the name); a zero-width space in report.pdf, because
+# WeasyPrint lays a <wbr> out as a box of its own and then breaks inside the next part of the name instead.
+HTML_BREAK, PDF_BREAK = "<wbr>", "\u200b"
+
+
+@pass_context
+def wbr(context: Any, value: Any) -> Markup:
+    """A cluster, check or object name, escaped, with a line-break opportunity after each '-', '/' and '.'."""
+    mark = context.get("name_break", HTML_BREAK)
+    return Markup(NAME_BREAKS.sub(lambda m: m.group(1) + mark, str(escape(value))))
+
+
 @cache
 def environment() -> SandboxedEnvironment:
     env = SandboxedEnvironment(loader=FileSystemLoader(str(TEMPLATES)),
                                autoescape=select_autoescape(default=True, default_for_string=True),
                                undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True)
     env.filters["num"] = num
+    env.filters["wbr"] = wbr
+    env.globals["plural"] = plural
     return env
 
 
@@ -112,7 +130,7 @@ def pdf_document(result: AuditResult, paper: str | None = None) -> str:
     ctx = report_context.build(result, report_context.PDF_LIMITS)
     ctx["changes"] = changes.plan(result)
     return _render("report.pdf.j2", ctx=ctx, css=Markup(_asset("base.css") + _asset("print.css")),
-                   paper=paper_of(result, paper), fmt_num=fmt_num)
+                   paper=paper_of(result, paper), fmt_num=fmt_num, name_break=PDF_BREAK)
 
 
 def render_html(result: AuditResult, out_dir: Path) -> Path:

@@ -13,12 +13,14 @@ API server's watch cache (FROM_WATCH_CACHE), not from etcd.
 from __future__ import annotations
 
 import contextlib
+import errno
 import hashlib
 import logging
 import math
 import os
 import shutil
 import signal
+import socket
 import subprocess
 import threading
 import time
@@ -389,7 +391,7 @@ class LiveCluster(ClusterSource):
         except urllib3.exceptions.ProtocolError as exc:
             raise ConnectionDropped(f"connection dropped: {_short(exc)}") from exc
         except (urllib3.exceptions.HTTPError, OSError) as exc:
-            raise ClusterUnreachable(f"{type(exc).__name__}: {_short(exc)}") from exc
+            raise ClusterUnreachable(unreachable_reason(api.configuration.host, exc)) from exc
         return resp.status, body, resp.headers
 
     def _read_body(self, resp: Any, path: str) -> bytes:
@@ -629,6 +631,34 @@ def _read_kubeconfig(cluster: str, file: str) -> dict[str, Any]:
         raise UsageError(f"cluster {cluster}: kubeconfig {file} is not a kubeconfig "
                          f"(expected a mapping, found {type(doc).__name__})")
     return doc
+
+
+# The cause of a failed connection in a person's words, by the innermost OS error (errno) or urllib3 class.
+_CONNECT_ERRNO = {errno.ECONNREFUSED: "connection refused", errno.EHOSTUNREACH: "no route to host",
+                  errno.ENETUNREACH: "network unreachable", errno.ETIMEDOUT: "connection timed out",
+                  errno.ECONNRESET: "connection reset"}
+
+
+def unreachable_reason(server: str, exc: BaseException) -> str:
+    """'cannot connect to https://10.0.0.1:6443: connection refused': the server and the cause, once, instead of
+    urllib3's repr (`NewConnectionError: HTTPConnection(host=..., port=...): Failed to establish...`)."""
+    cause: BaseException | None = exc
+    seen: set[int] = set()
+    while cause is not None and id(cause) not in seen:  # urllib3 wraps the socket error in reason / __cause__
+        seen.add(id(cause))
+        if isinstance(cause, OSError) and cause.errno in _CONNECT_ERRNO:
+            return f"cannot connect to {server}: {_CONNECT_ERRNO[cause.errno]}"
+        if isinstance(cause, urllib3.exceptions.NameResolutionError | socket.gaierror):
+            return f"cannot connect to {server}: host name not resolved"
+        # NewConnectionError subclasses ConnectTimeoutError whatever the cause: its socket error tells
+        if isinstance(cause, urllib3.exceptions.ConnectTimeoutError) and not isinstance(
+                cause, urllib3.exceptions.NewConnectionError):
+            return f"cannot connect to {server}: connection timed out"
+        if isinstance(cause, urllib3.exceptions.SSLError):
+            return f"cannot connect to {server}: TLS handshake failed ({_short(cause)})"
+        inner = getattr(cause, "reason", None)
+        cause = inner if isinstance(inner, BaseException) else cause.__cause__ or cause.__context__
+    return f"cannot connect to {server}: {type(exc).__name__}: {_short(exc)}"
 
 
 def _short(exc: BaseException) -> str:

@@ -65,6 +65,32 @@
       if (ok) { count += 1; }
     });
     if (shown) { shown.textContent = count + " of " + rows.length + " rows shown"; }
+    showFilterNote(count);
+  }
+
+  // Whenever a filter is on (picked here or set by a deep link), say so above the table: a shared link must not
+  // pass for the whole list.
+  var note = document.getElementById("findings-filter-note");
+  function showFilterNote(count) {
+    if (!note) { return; }
+    var active = [];
+    controls.forEach(function (c) {
+      var value = c.value.trim();
+      if (value) { active.push(c.getAttribute("data-filter") + " = " + value); }
+    });
+    note.hidden = active.length === 0;
+    note.textContent = "";
+    if (!active.length) { return; }
+    note.appendChild(document.createTextNode("Filter on: " + active.join("; ") + " \u2014 " + count + " of " +
+      rows.length + " rows shown."));
+    var clear = document.createElement("button");
+    clear.type = "button";
+    clear.textContent = "Show all";
+    clear.addEventListener("click", function () {
+      controls.forEach(function (c) { c.value = ""; });
+      apply();
+    });
+    note.appendChild(clear);
   }
   controls.forEach(function (c) {
     c.addEventListener(c.tagName === "INPUT" ? "input" : "change", apply);
@@ -79,15 +105,16 @@
 
   // A shareable filtered view: report.html#findings?status=FAIL&cluster=cluster-a
   var hash = window.location.hash;
-  if (hash.indexOf("#findings?") === 0) {
-    hash.slice(10).split("&").forEach(function (pair) {
+  var query = hash.indexOf("#findings?") === 0 ? hash.slice(10) : window.location.search.slice(1);
+  if (query) {
+    query.split("&").forEach(function (pair) {
       var kv = pair.split("=");
       var value = decodeURIComponent((kv[1] || "").replace(/\+/g, " "));
       controls.forEach(function (c) {
         if (c.getAttribute("data-filter") === kv[0]) { c.value = value; }
       });
     });
-    table.scrollIntoView();
+    (note || table).scrollIntoView();  // the "Filter on" line first: a shared link must not pass for the whole list
   }
 
   var headers = Array.prototype.slice.call(table.tHead.rows[0].cells);
