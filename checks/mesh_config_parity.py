@@ -16,6 +16,8 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
+import yaml
+
 from auditor import kinds as K
 from auditor import mesh
 from auditor.check import ClusterCheck, Context
@@ -107,12 +109,24 @@ class AsmSide:
     """ASM's mesh config, field by field, with where each value came from; `missing` says why there is none."""
 
     values: dict[str, Any] = field(default_factory=dict)
-    sources: dict[str, str] = field(default_factory=dict)
+    sources: dict[str, str] = field(default_factory=dict)  # field -> where its value came from
+    origins: list[str] = field(default_factory=list)       # what was read: the config key, the OpenAPI answer
     missing: str = ""
     mesh_id: str = "<mesh-id>"
 
     def source(self) -> str:
-        return ", ".join(sorted(set(self.sources.values())))
+        return " and ".join(self.origins)
+
+
+def shown(value: Any) -> str:
+    """A MeshConfig value as YAML writes it: true/false, names comma-separated, mappings as flow YAML."""
+    if isinstance(value, bool):
+        return str(value).lower()
+    if isinstance(value, list):
+        return ", ".join(map(str, value)) or "(none)"
+    if isinstance(value, dict):
+        return yaml.safe_dump(value, default_flow_style=True, width=1_000_000).strip() if value else "{}"
+    return str(value)
 
 
 def _detail_fields(detail: dict[str, Any]) -> dict[str, Any]:
@@ -143,6 +157,7 @@ def asm_side(ctx: Context) -> AsmSide:
     if asm_config is not None and asm_config.mesh_config is not None:
         for name, value in mesh_fields(asm_config.mesh_config, defaults=False).items():
             side.values[name], side.sources[name] = value, CONFIG_KEY
+        side.origins.append(CONFIG_KEY)
     why = f"neither {CONFIG_KEY} nor a {DETAIL} answer gives ASM's mesh config"
     try:
         detail = ctx.inv.openapi_answer(DETAIL)
@@ -152,6 +167,7 @@ def asm_side(ctx: Context) -> AsmSide:
         side.mesh_id = str(((detail.get("ServiceMesh") or {}).get("ServiceMeshInfo") or {}).get("ServiceMeshId")
                            or side.mesh_id)
         origin = ctx.inv.openapi_origin(DETAIL)
+        side.origins.append(origin)
         for name, value in _detail_fields(detail).items():
             if name not in side.values:
                 side.values[name], side.sources[name] = value, f"{origin} ({ASM_API_FIELDS[name]})"
@@ -400,13 +416,13 @@ class MeshConfigParity(ClusterCheck):
                               evidence={"policies_with_principals": sorted(principals)})
             return
         asm_domains = [side.values[TRUST_DOMAIN], *side.values.get("trustDomainAliases", [])]
-        shown = ", ".join(asm_domains)
+        asm_shown = ", ".join(asm_domains)
         for rev in revisions:
             if not accepts(rev.fields[TRUST_DOMAIN], asm_domains):
                 yield self.report(self.TRUST_DOMAIN_DIFFERS, cluster.name, kind="ConfigMap", namespace=rev.namespace,
                                   name=rev.configmap,
                                   params={"revision": rev.revision, "istio_value": rev.fields[TRUST_DOMAIN],
-                                          "asm_value": shown, "policies": len(principals)},
+                                          "asm_value": asm_shown, "policies": len(principals)},
                                   evidence={"asm_source": side.sources[TRUST_DOMAIN]})
         # `cluster.local` in a principal stands for the local trust domain (Istio's, while the workload is there).
         istio_domains = {r.fields[TRUST_DOMAIN] for r in revisions}
@@ -419,7 +435,7 @@ class MeshConfigParity(ClusterCheck):
                 yield self.report(self.PRINCIPAL_REJECTED, cluster.name, kind="AuthorizationPolicy",
                                   namespace=namespace, name=name,
                                   params={"namespace": namespace, "name": name, "principals": listed(rejected),
-                                          "asm_value": shown, "trust_domains": ", ".join(domains)},
+                                          "asm_value": asm_shown, "trust_domains": ", ".join(domains)},
                                   evidence={"rejected": rejected, "asm_source": side.sources[TRUST_DOMAIN]})
 
     # -- extension providers named by Telemetry, CUSTOM policies and Istio's defaultProviders
@@ -474,15 +490,15 @@ class MeshConfigParity(ClusterCheck):
                 if not same(name, istio_value, ISTIO_DEFAULTS[name]):
                     out.append(self.report(self.PROXY_DEFAULT_UNCOMPARED, cluster.name, **subject,
                                            params={"revision": rev.revision, "field": name,
-                                                   "istio_value": istio_value,
+                                                   "istio_value": shown(istio_value),
                                                    "reason": f"not in {side.source()}"}))
             elif not same(name, istio_value, side.values[name]):
                 parameter = ASM_UPDATE_PARAMS.get(name)
-                shown = str(istio_value).lower() if isinstance(istio_value, bool) else mesh.sh(str(istio_value))
                 command = (f" (aliyun servicemesh UpdateMeshFeature --ServiceMeshId {common['mesh_id']} "
-                           f"--{parameter} {shown} keeps Istio's value)" if parameter else "")
+                           f"--{parameter} {mesh.sh(shown(istio_value))} keeps Istio's value)" if parameter else "")
                 out.append(self.report(self.PROXY_DEFAULT_DIFFERS, cluster.name, **subject,
-                                       params={**common, "field": name, "istio_value": istio_value,
-                                               "asm_value": side.values[name], "asm_source": side.sources[name],
+                                       params={**common, "field": name, "istio_value": shown(istio_value),
+                                               "asm_value": shown(side.values[name]),
+                                               "asm_source": side.sources[name],
                                                "asm_command": command}))
         return out
