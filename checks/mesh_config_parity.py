@@ -330,6 +330,14 @@ class MeshConfigParity(ClusterCheck):
     needs = (K.DEPLOYMENT, K.CONFIGMAP, K.AUTHORIZATIONPOLICY, K.TELEMETRY)
     uses = (K.POD, K.REPLICASET)  # Istio proxies without a local mesh config: UNKNOWN, not N/A
 
+    def say(self, outcome: Outcome, cluster: str, params: dict[str, Any], evidence: dict[str, Any] | None = None,
+            **subject: Any) -> Finding:
+        """A finding from the outcome's template; its params stay in the evidence (field, both values, sources),
+        and a fix without fields is the remediation as it stands."""
+        if outcome.fix and "{" not in outcome.fix:
+            subject.setdefault("remediation", outcome.fix)
+        return self.report(outcome, cluster, params=params, evidence={**params, **(evidence or {})}, **subject)
+
     def check_cluster(self, cluster: ClusterInventory, ctx: Context) -> Iterable[Finding]:
         revisions, unreadable = self._istio_side(cluster)
         yield from unreadable
@@ -340,7 +348,7 @@ class MeshConfigParity(ClusterCheck):
         names = listed(f"{r.revision} ({r.namespace}/{r.configmap})" for r in revisions)
         side = asm_side(ctx)
         if side.missing:
-            yield self.report(self.NO_ASM_SIDE, cluster.name, params={"revisions": names, "reason": side.missing},
+            yield self.say(self.NO_ASM_SIDE, cluster.name, params={"revisions": names, "reason": side.missing},
                               evidence={"revisions": [r.__dict__ for r in revisions]})
             return
         principals, custom = authorization_references(cluster)
@@ -352,7 +360,7 @@ class MeshConfigParity(ClusterCheck):
         if found:
             return
         compared = sorted(side.values)
-        yield self.report(self.CLEAN, cluster.name,
+        yield self.say(self.CLEAN, cluster.name,
                           params={"revisions": names, "asm_source": side.source(), "compared": ", ".join(compared)},
                           evidence={"compared": {n: {"asm": side.values[n], "asm_source": side.sources[n],
                                                      "istio": {r.revision: r.fields.get(n) for r in revisions}}
@@ -382,7 +390,7 @@ class MeshConfigParity(ClusterCheck):
             except ValueError as exc:
                 command = (f"{mesh.kubectl(cluster.name)} {mesh.ns_flag(namespace)} get "
                            f"{mesh.object_ref('configmap', name)} -o jsonpath='{{.data.mesh}}'")
-                problems.append(self.report(self.ISTIO_UNREADABLE, cluster.name, kind="ConfigMap",
+                problems.append(self.say(self.ISTIO_UNREADABLE, cluster.name, kind="ConfigMap",
                                             namespace=namespace, name=name,
                                             params={"revision": revision, "namespace": namespace, "name": name,
                                                     "problem": str(exc), "command": command}))
@@ -398,9 +406,9 @@ class MeshConfigParity(ClusterCheck):
         pods = cluster.pods()
         proxies = int(pods["proxy"].isin([mesh.PROXY_ISTIO, mesh.PROXY_UNKNOWN]).sum()) if not pods.empty else 0
         if proxies:
-            return self.report(self.ELSEWHERE, cluster.name, params={"proxies": proxies},
+            return self.say(self.ELSEWHERE, cluster.name, params={"proxies": proxies},
                                evidence={"istio_proxy_pods": proxies})
-        return self.report(self.NO_ISTIO, cluster.name, params={})
+        return self.say(self.NO_ISTIO, cluster.name, params={})
 
     # -- trust domain and AuthorizationPolicy principals
     def _trust_domain(self, cluster: ClusterInventory, revisions: list[Revision], side: AsmSide,
@@ -409,7 +417,7 @@ class MeshConfigParity(ClusterCheck):
             affected = (f"{len(principals)} AuthorizationPolicy(ies) with principals ({listed(principals)}) and "
                         "mTLS between Istio's and ASM's workloads" if principals
                         else "mTLS identities between Istio's and ASM's workloads")
-            yield self.report(self.ASM_FIELD_UNKNOWN, cluster.name,
+            yield self.say(self.ASM_FIELD_UNKNOWN, cluster.name,
                               params={"field": TRUST_DOMAIN, "reason": f"not in {side.source()}",
                                       "istio_value": listed(r.fields[TRUST_DOMAIN] for r in revisions),
                                       "affected": affected},
@@ -419,7 +427,7 @@ class MeshConfigParity(ClusterCheck):
         asm_shown = ", ".join(asm_domains)
         for rev in revisions:
             if not accepts(rev.fields[TRUST_DOMAIN], asm_domains):
-                yield self.report(self.TRUST_DOMAIN_DIFFERS, cluster.name, kind="ConfigMap", namespace=rev.namespace,
+                yield self.say(self.TRUST_DOMAIN_DIFFERS, cluster.name, kind="ConfigMap", namespace=rev.namespace,
                                   name=rev.configmap,
                                   params={"revision": rev.revision, "istio_value": rev.fields[TRUST_DOMAIN],
                                           "asm_value": asm_shown, "policies": len(principals)},
@@ -432,7 +440,7 @@ class MeshConfigParity(ClusterCheck):
             if rejected:
                 namespace, name = ref.split("/", 1)
                 domains = sorted({p.split("/")[0] for p in rejected})
-                yield self.report(self.PRINCIPAL_REJECTED, cluster.name, kind="AuthorizationPolicy",
+                yield self.say(self.PRINCIPAL_REJECTED, cluster.name, kind="AuthorizationPolicy",
                                   namespace=namespace, name=name,
                                   params={"namespace": namespace, "name": name, "principals": listed(rejected),
                                           "asm_value": asm_shown, "trust_domains": ", ".join(domains)},
@@ -453,7 +461,7 @@ class MeshConfigParity(ClusterCheck):
         if not wanted:
             return
         if PROVIDERS not in side.values:
-            yield self.report(self.ASM_FIELD_UNKNOWN, cluster.name,
+            yield self.say(self.ASM_FIELD_UNKNOWN, cluster.name,
                               params={"field": PROVIDERS, "reason": f"not in {side.source()}",
                                       "istio_value": listed(wanted),
                                       "affected": listed(o for objs in wanted.values() for o in objs)},
@@ -461,7 +469,7 @@ class MeshConfigParity(ClusterCheck):
             return
         for name, objects in sorted(wanted.items()):
             if name not in side.values[PROVIDERS]:
-                yield self.report(self.PROVIDER_MISSING, cluster.name,
+                yield self.say(self.PROVIDER_MISSING, cluster.name,
                                   params={"provider": name, "objects": listed(objects),
                                           "asm_value": ", ".join(side.values[PROVIDERS])},
                                   evidence={"objects": sorted(set(objects)), "asm_source": side.sources[PROVIDERS]})
@@ -474,21 +482,21 @@ class MeshConfigParity(ClusterCheck):
         out: list[Finding] = []
         istio_out = rev.fields[OUTBOUND]
         if OUTBOUND not in side.values:
-            out.append(self.report(self.ASM_FIELD_UNKNOWN, cluster.name, **subject,
+            out.append(self.say(self.ASM_FIELD_UNKNOWN, cluster.name, **subject,
                                    params={"field": OUTBOUND, "reason": f"not in {side.source()}",
                                            "istio_value": istio_out, "affected": "egress of every moved pod"}))
         elif side.values[OUTBOUND] != istio_out:
             effect = ("egress to hosts outside the registry, blocked on Istio, is open on ASM"
                       if istio_out == "REGISTRY_ONLY" else
                       "calls to hosts without a ServiceEntry, working on Istio, fail on ASM")
-            out.append(self.report(self.OUTBOUND_DIFFERS, cluster.name, **subject,
+            out.append(self.say(self.OUTBOUND_DIFFERS, cluster.name, **subject,
                                    params={**common, "istio_value": istio_out, "asm_value": side.values[OUTBOUND],
                                            "asm_source": side.sources[OUTBOUND], "effect": effect}))
         for name in PROXY_DEFAULTS:
             istio_value = rev.fields[name]
             if name not in side.values:
                 if not same(name, istio_value, ISTIO_DEFAULTS[name]):
-                    out.append(self.report(self.PROXY_DEFAULT_UNCOMPARED, cluster.name, **subject,
+                    out.append(self.say(self.PROXY_DEFAULT_UNCOMPARED, cluster.name, **subject,
                                            params={"revision": rev.revision, "field": name,
                                                    "istio_value": shown(istio_value),
                                                    "reason": f"not in {side.source()}"}))
@@ -496,7 +504,7 @@ class MeshConfigParity(ClusterCheck):
                 parameter = ASM_UPDATE_PARAMS.get(name)
                 command = (f" (aliyun servicemesh UpdateMeshFeature --ServiceMeshId {common['mesh_id']} "
                            f"--{parameter} {mesh.sh(shown(istio_value))} keeps Istio's value)" if parameter else "")
-                out.append(self.report(self.PROXY_DEFAULT_DIFFERS, cluster.name, **subject,
+                out.append(self.say(self.PROXY_DEFAULT_DIFFERS, cluster.name, **subject,
                                        params={**common, "field": name, "istio_value": shown(istio_value),
                                                "asm_value": shown(side.values[name]),
                                                "asm_source": side.sources[name],
