@@ -5,9 +5,9 @@ manifests/charts/istio-control/istio-discovery/templates/configmap.yaml at tags 
 `istio` / `istio-<rev>` labelled istio.io/rev, install.operator.istio.io/owning-resource, operator.istio.io/component
 Pilot, release; key `mesh` with trustDomain "cluster.local", rootNamespace, defaultProviders.metrics [prometheus],
 defaultConfig.discoveryAddress, and 1.18's default zipkin tracer). Extension providers, Telemetry and the CUSTOM
-AuthorizationPolicy are those of Istio's docs (tasks "External Authorization" with sample-ext-authz-grpc, "OpenTelemetry"
-tracing with otel-tracing). ASM's side: config asm.mesh_config, or DescribeServiceMeshDetail as the servicemesh
-2020-01-11 SDK models it (ServiceMesh.Spec.MeshConfig.OutboundTrafficPolicy, Proxy.EnableDNSProxying,
+AuthorizationPolicy are those of Istio's docs (tasks "External Authorization" with sample-ext-authz-grpc,
+"OpenTelemetry" tracing with otel-tracing). ASM's side: config asm.mesh_config, or DescribeServiceMeshDetail as
+the servicemesh 2020-01-11 SDK models it (ServiceMesh.Spec.MeshConfig.OutboundTrafficPolicy, Proxy.EnableDNSProxying,
 EnableLocalityLB, ExtraConfiguration.TerminationDrainDuration).
 """
 
@@ -320,7 +320,8 @@ def write_config(tmp_path: Path, text: str) -> Path:
 def test_mesh_config_as_yaml_text_loads(tmp_path):
     config = load_config(write_config(tmp_path, "asm:\n  mesh_config: |\n    trustDomain: cluster.local\n"
                                                 "    outboundTrafficPolicy:\n      mode: REGISTRY_ONLY\n"))
-    assert config.asm.mesh_config == {"trustDomain": "cluster.local", "outboundTrafficPolicy": {"mode": "REGISTRY_ONLY"}}
+    assert config.asm.mesh_config == {"trustDomain": "cluster.local",
+                                      "outboundTrafficPolicy": {"mode": "REGISTRY_ONLY"}}
 
 
 @pytest.mark.parametrize(("text", "expected"), [
