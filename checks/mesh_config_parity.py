@@ -60,6 +60,8 @@ ASM_UPDATE_PARAMS = {OUTBOUND: "OutboundTrafficPolicy", DNS_CAPTURE: "DNSProxyin
 _DURATION_PART = re.compile(r"(\d+(?:\.\d+)?)(h|ms|us|µs|ns|m|s)")
 _UNIT_SECONDS = {"h": 3600.0, "m": 60.0, "s": 1.0, "ms": 1e-3, "us": 1e-6, "µs": 1e-6, "ns": 1e-9}
 LISTED = 5
+# Fix fields built as shell words or prose already (quoted where needed when made).
+PREFORMATTED = frozenset({"command", "asm_command", "mesh_id", "configmap", "field"})
 
 
 def seconds(duration: str) -> float:
@@ -334,8 +336,10 @@ class MeshConfigParity(ClusterCheck):
             **subject: Any) -> Finding:
         """A finding from the outcome's template; its params stay in the evidence (field, both values, sources),
         and a fix without fields is the remediation as it stands."""
-        if outcome.fix and "{" not in outcome.fix:
-            subject.setdefault("remediation", outcome.fix)
+        if outcome.fix and "remediation" not in subject:
+            # Names from cluster objects (providers, principals, ConfigMaps) are quoted where a fix shows them.
+            subject["remediation"] = outcome.fix.format(**{
+                k: v if k in PREFORMATTED or not isinstance(v, str) else mesh.sh_text(v) for k, v in params.items()})
         return self.report(outcome, cluster, params=params, evidence={**params, **(evidence or {})}, **subject)
 
     def check_cluster(self, cluster: ClusterInventory, ctx: Context) -> Iterable[Finding]:
@@ -477,7 +481,8 @@ class MeshConfigParity(ClusterCheck):
     # -- outboundTrafficPolicy and proxy defaults, per revision
     def _compare_revision(self, cluster: ClusterInventory, rev: Revision, side: AsmSide) -> list[Finding]:
         subject = {"kind": "ConfigMap", "namespace": rev.namespace, "name": rev.configmap}
-        common = {"revision": rev.revision, "configmap": f"ConfigMap {rev.namespace}/{rev.configmap}",
+        common = {"revision": rev.revision,
+                  "configmap": f"ConfigMap {mesh.sh_text(rev.namespace)}/{mesh.sh_text(rev.configmap)}",
                   "mesh_id": mesh.sh(side.mesh_id)}
         out: list[Finding] = []
         istio_out = rev.fields[OUTBOUND]

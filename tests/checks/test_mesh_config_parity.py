@@ -190,6 +190,16 @@ def test_fail_when_referenced_extension_providers_are_missing_on_asm(audit):
     assert by_provider["otel-tracing"]["evidence"]["objects"] == ["Telemetry istio-system/otel-demo (tracing)"]
 
 
+def test_a_hostile_provider_name_is_quoted_in_the_fix(audit):
+    hostile = "x;touch /tmp/pwned"
+    a = audit({"cluster-a": cluster(MESH_1_22, telemetry("t", "shop", "tracing", hostile))}, "migrating",
+              config=asm({**ASM_EQUAL, "extensionProviders": []}))
+    (row,) = a.rows(CHECK)
+    assert (row["status"], row["code"]) == ("FAIL", "AA2412")
+    assert "'x;touch /tmp/pwned'" in row["remediation"]
+    assert hostile not in row["remediation"].replace("'x;touch /tmp/pwned'", "")
+
+
 def test_fail_when_outbound_policy_differs_from_the_openapi_answer(audit):
     registry_only = MESH_1_22 + "outboundTrafficPolicy:\n  mode: REGISTRY_ONLY\n"
     a = audit({"cluster-a": cluster(registry_only)}, "migrating",
