@@ -141,6 +141,55 @@ class PrometheusConfig(_Strict):
     cluster_label_values: dict[str, str] = Field(default_factory=dict)
 
 
+_DURATION = re.compile(r"^(?:\d+(?:\.\d+)?(?:h|m|s|ms|us|µs|ns))+$")
+# MeshConfig fields mesh-config-parity compares (a near miss of one of them is a typo, not another field).
+MESH_CONFIG_COMPARED = ("trustDomain", "trustDomainAliases", "extensionProviders", "defaultProviders",
+                        "outboundTrafficPolicy", "defaultConfig", "localityLbSetting")
+
+
+def is_duration(value: Any) -> bool:
+    """A protobuf Duration as MeshConfig YAML writes it: Go's `45s`, `1m30s`, `500ms`."""
+    return isinstance(value, str) and bool(_DURATION.match(value))
+
+
+def mesh_config_problem(mesh: dict[str, Any]) -> str | None:
+    """Why an Istio MeshConfig mapping cannot be compared (wrong type of a compared field, a typo), or None."""
+    for key in mesh:
+        close = difflib.get_close_matches(str(key), MESH_CONFIG_COMPARED, n=1, cutoff=0.85)
+        if close and key != close[0]:
+            return f"unknown MeshConfig field {key!r}; did you mean {close[0]!r}?"
+    checks: list[tuple[str, Any, bool]] = [
+        ("trustDomain", mesh.get("trustDomain"), isinstance(mesh.get("trustDomain"), str)),
+        ("trustDomainAliases", mesh.get("trustDomainAliases"), isinstance(mesh.get("trustDomainAliases"), list)
+         and all(isinstance(a, str) for a in mesh["trustDomainAliases"])),
+        ("extensionProviders", mesh.get("extensionProviders"), isinstance(mesh.get("extensionProviders"), list)
+         and all(isinstance(p, dict) and isinstance(p.get("name"), str) for p in mesh["extensionProviders"])),
+        ("defaultProviders", mesh.get("defaultProviders"), isinstance(mesh.get("defaultProviders"), dict)),
+        ("outboundTrafficPolicy", mesh.get("outboundTrafficPolicy"), isinstance(mesh.get("outboundTrafficPolicy"),
+         dict) and mesh["outboundTrafficPolicy"].get("mode", "ALLOW_ANY") in ("ALLOW_ANY", "REGISTRY_ONLY")),
+        ("localityLbSetting", mesh.get("localityLbSetting"), isinstance(mesh.get("localityLbSetting"), dict)
+         and isinstance(mesh["localityLbSetting"].get("enabled", True), bool)),
+    ]
+    default = mesh.get("defaultConfig")
+    checks.append(("defaultConfig", default, isinstance(default, dict)))
+    if isinstance(default, dict):
+        metadata = default.get("proxyMetadata")
+        checks += [
+            ("defaultConfig.holdApplicationUntilProxyStarts", default.get("holdApplicationUntilProxyStarts"),
+             isinstance(default.get("holdApplicationUntilProxyStarts"), bool)),
+            # proxyMetadata is map<string,string>: an unquoted `true` is a bool that istiod rejects.
+            ("defaultConfig.proxyMetadata", metadata,
+             isinstance(metadata, dict) and all(isinstance(v, str) for v in metadata.values())),
+            ("defaultConfig.drainDuration", default.get("drainDuration"), is_duration(default.get("drainDuration"))),
+            ("defaultConfig.terminationDrainDuration", default.get("terminationDrainDuration"),
+             is_duration(default.get("terminationDrainDuration"))),
+        ]
+    for where, value, fine in checks:
+        if value is not None and not fine:
+            return f"MeshConfig field {where} has the wrong shape or value: {value!r}"[:200]
+    return None
+
+
 class AsmConfig(_Strict):
     # The live ASM OpenAPI (auditor/sources/asm_openapi.py); the --asm-* flags override these.
     mesh_id: str | None = None
@@ -153,6 +202,28 @@ class AsmConfig(_Strict):
     cluster_ids: dict[str, str] = Field(default_factory=dict)
     # ASM's CNI plug-in on (true) or off (false); None: read it from DescribeServiceMeshDetail (cni-compatibility)
     cni: bool | None = None
+    # ASM's mesh config as Istio MeshConfig (YAML text or a mapping; mesh-config-parity). Fields left out are
+    # not assumed to be Istio's defaults: they are read from DescribeServiceMeshDetail where it has them.
+    mesh_config: dict[str, Any] | None = None
+
+    @field_validator("mesh_config", mode="before")
+    @classmethod
+    def _mesh_config(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            try:
+                value = load_yaml(value)
+            except yaml.YAMLError as exc:
+                mark = getattr(exc, "problem_mark", None)
+                line = f" (line {mark.line + 1} of the text)" if mark is not None else ""
+                raise ValueError(f"not valid YAML{line}: {getattr(exc, 'problem', exc)}") from exc
+        if value is None:
+            return None
+        if not isinstance(value, dict):
+            raise ValueError("expected an Istio MeshConfig: a mapping, or YAML text holding one")
+        problem = mesh_config_problem(value)
+        if problem:
+            raise ValueError(problem)
+        return value
 
 
 class GatewaysConfig(_Strict):

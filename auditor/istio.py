@@ -19,6 +19,17 @@ from auditor.inventory import ACTIVE_PHASES, ClusterInventory, workload_rows
 from auditor.model import Finding, Outcome
 
 
+def mesh_configmap_name(dep: dict[str, Any]) -> str:
+    """The ConfigMap istiod reads its mesh config from: its `config-volume` (Istio's charts), else by revision."""
+    volumes = (((dep.get("spec") or {}).get("template") or {}).get("spec") or {}).get("volumes") or ()
+    for volume in volumes:
+        name = str(((volume.get("configMap") or {}).get("name")) or "")  # volumes are not type-checked on load
+        if volume.get("name") == "config-volume" and name:
+            return name
+    revision = mesh.istiod_revision(dep)
+    return "istio" if revision == "default" else f"istio-{revision}"
+
+
 def istiods(cluster: ClusterInventory) -> list[dict[str, Any]]:
     """Self-built istiod Deployments (label app=istiod), sorted by revision; ASM's control plane has none."""
     found = [d for d in cluster.objects(K.DEPLOYMENT) if mesh.is_istiod_deployment(d)]

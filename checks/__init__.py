@@ -18,6 +18,7 @@ from checks.gateways import (
 )
 from checks.gitops import GitopsDrift
 from checks.mesh_config import IstiodRestarted, MeshConfigXdsAgent
+from checks.mesh_config_parity import MeshConfigParity
 from checks.migration import MigrationResource
 from checks.network import NetworkConsistency
 from checks.purge import PurgePreview
@@ -60,4 +61,5 @@ BUILTIN_CHECKS = (
     StuckSidecarJobs,
     GitopsDrift,
     EnvoyFilterCompatibility,
+    MeshConfigParity,
 )

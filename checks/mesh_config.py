@@ -9,21 +9,10 @@ from auditor import kinds as K
 from auditor import mesh
 from auditor.check import ClusterCheck, Context, no_istiod_outcomes
 from auditor.inventory import ACTIVE_PHASES, ClusterInventory
-from auditor.istio import istiods
+from auditor.istio import istiods, mesh_configmap_name
 from auditor.model import Finding, Gate, Outcome, Severity, Status
 
 ISTIO_NS = "istio-system"
-
-
-def mesh_configmap_name(dep: dict[str, Any]) -> str:
-    """The ConfigMap istiod reads its mesh config from: its `config-volume` (Istio's charts), else by revision."""
-    volumes = (((dep.get("spec") or {}).get("template") or {}).get("spec") or {}).get("volumes") or ()
-    for volume in volumes:
-        name = str(((volume.get("configMap") or {}).get("name")) or "")  # volumes are not type-checked on load
-        if volume.get("name") == "config-volume" and name:
-            return name
-    revision = mesh.istiod_revision(dep)
-    return "istio" if revision == "default" else f"istio-{revision}"
 
 
 def xds_agent_in_mesh(cm: dict[str, Any]) -> tuple[Any, str | None]:

@@ -142,14 +142,15 @@ def test_alias_in_exemption_applies_and_is_noted_once(tmp_path, capsys, demo_dir
     code, err = run_cli(capsys, "run", "--snapshot", str(demo_dir), "--phase", "migrating", "--config", str(cfg),
                         "--out", str(out), "--format", "json")
     # The demo is in state Migrating, so this gate is "already past" (a gate-selection blocker no exemption
-    # reaches); the demo's Lua EnvoyFilter pinned to Istio 1.22 proxies blocks too (envoyfilter-compatibility);
-    # every other finding that blocks it is an exempted pods-xds-agent FAIL.
+    # reaches); the demo's Lua EnvoyFilter pinned to Istio 1.22 proxies blocks too (envoyfilter-compatibility),
+    # and cluster-a's REGISTRY_ONLY against ASM's ALLOW_ANY (mesh-config-parity); every other finding that
+    # blocks it is an exempted pods-xds-agent FAIL.
     assert code == 1
     assert err.count("xds-agent-proxy-metadata -> pods-xds-agent") == 1
     doc = json.loads((out / "findings.json").read_text())
     blocking = [r["check_id"] for r in doc["findings"] if r["status"] == "FAIL" and not r["exempt"]
                 and r["severity"] in ("blocker", "major")]
-    assert blocking == ["envoyfilter-compatibility", "gate-selection"]
+    assert sorted(blocking) == ["envoyfilter-compatibility", "gate-selection", "mesh-config-parity"]
     assert any("xds-agent-proxy-metadata -> pods-xds-agent" in n for n in doc["notes"])
     xds = [r for r in doc["findings"] if r["check_id"] == "pods-xds-agent" and r["status"] == "FAIL"]
     assert xds, "the demo has Istio-sidecar pods without the xDS agent setting at the migrating gate"

@@ -19,7 +19,7 @@ def handmade(root: Path, manifest: dict | None) -> Path:
     cluster = root / "cluster-a"
     cluster.mkdir(parents=True)
     (cluster / "pods.yaml").write_text(yaml.safe_dump({"apiVersion": "v1", "kind": "List", "items": [
-        f.pod("cart-1", proxy="asm"), f.istiod()]}))
+        f.pod("cart-1", proxy="asm"), f.istiod(), f.mesh_configmap()]}))
     (cluster / "virtualservices.yaml").write_text(EMPTY_KUBECTL_LIST)
     asm = root / "asm"
     asm.mkdir()
@@ -29,9 +29,16 @@ def handmade(root: Path, manifest: dict | None) -> Path:
     return root
 
 
+# ASM's mesh config (mesh-config-parity): its trust domain is in no snapshot, so the config says it.
+ASM_MESH_CONFIG = "asm:\n  mesh_config: {trustDomain: cluster.local, outboundTrafficPolicy: {mode: ALLOW_ANY}}\n"
+
+
 def import_rows(root: Path, tmp_path: Path, name: str) -> tuple[int, list[dict]]:
     out = tmp_path / name
-    code = main(["run", "--snapshot", str(root), "--phase", "uninstall", "--format", "json", "--out", str(out)])
+    config = tmp_path / f"{name}.yaml"
+    config.write_text(ASM_MESH_CONFIG)
+    code = main(["run", "--snapshot", str(root), "--phase", "uninstall", "--format", "json", "--out", str(out),
+                 "--config", str(config)])
     doc = json.loads((out / "findings.json").read_text())
     return code, [r for r in doc["findings"] if r["check_id"] == "istio-config-imported"]
 

@@ -19,6 +19,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from auditor.api import Target, run_audit
+from auditor.config import Config
 from auditor.engine import AuditResult
 from auditor.findings import records
 from tests import factory as f
@@ -26,6 +27,10 @@ from tests import install_shapes as s
 
 NOW = dt.datetime(2026, 11, 15, 12, 0, tzinfo=dt.UTC)
 CLUSTER = "cluster-a"
+# ASM's mesh config as Istio's installers leave it (trust domain cluster.local, ALLOW_ANY): mesh-config-parity
+# needs ASM's trust domain, which no Kubernetes object or ASM answer holds.
+ASM_MESH_CONFIG = Config.model_validate({"asm": {"mesh_config": {
+    "trustDomain": "cluster.local", "outboundTrafficPolicy": {"mode": "ALLOW_ANY"}}}})
 GATE_AT_STATE = {"Init": "setup", "SetupIstioForMigrate": "migrating", "Migrating": "uninstall",
                  "Finished": "finished"}
 
@@ -42,7 +47,7 @@ def audit(root: Path, shape: s.Shape, gate: str, state: str | None) -> AuditResu
         {"name": CLUSTER, "role": "data-plane", "dir": CLUSTER, "complete": True, "cluster_id": s.ACK_CLUSTER_ID},
         {"name": "asm", "role": "asm", "dir": "asm", "complete": True}]}
     f.write_snapshot(root, clusters, versions={name: f.version_info() for name in clusters}, manifest=manifest)
-    return run_audit(Target(snapshot=str(root)), gate, now=NOW)
+    return run_audit(Target(snapshot=str(root)), gate, ASM_MESH_CONFIG, now=NOW)
 
 
 def rows(result: AuditResult, check_id: str) -> list[dict[str, Any]]:

@@ -22,15 +22,18 @@ from auditor.config import Config
 from auditor.findings import records
 from auditor.sources.snapshot import open_snapshot
 
-# Every check with a blocking FAIL in the demo, downgraded: the demo's NO-GO becomes GO.
+# Every check with a blocking FAIL in the demo, downgraded: the demo's NO-GO becomes GO. ASM's trust domain is
+# in no OpenAPI answer: given here, so mesh-config-parity compares it instead of saying UNKNOWN.
 DOWNGRADED = ["asm-proxies-ready", "egress-routes-to-asm", "envoyfilter-compatibility", "ingress-lb-weights",
               "istio-config-imported", "istio-gateway-traffic", "istio-sidecars-remaining", "manual-injection",
+              "mesh-config-parity",
               "purge-preview"]
 HIDDEN_GO_CONFIG = {
     "checks": {"severity": dict.fromkeys(DOWNGRADED, "info")},
+    "asm": {"mesh_config": {"trustDomain": "cluster.local"}},
     "exemptions": [{"check": "restart-risk", "cluster": "cluster-b", "reason": "CHG-42: restarts at night"}],
 }
-DISCLOSURE = "5 findings exempted, 33 severities overridden by config"
+DISCLOSURE = "5 findings exempted, 36 severities overridden by config"
 
 
 def demo_audit(config: dict) -> api.AuditResult:
@@ -51,7 +54,7 @@ def test_override_reaches_findings_whose_check_set_its_own_severity() -> None:
 def test_without_config_default_severity_equals_severity_and_nothing_is_counted() -> None:
     result = demo_audit({})
     rows = records(result.findings)
-    assert all(r["default_severity"] == r["severity"] for r in rows) and len(rows) == 56
+    assert all(r["default_severity"] == r["severity"] for r in rows) and len(rows) == 61
     assert result.summary["exempted"] == 0 and result.summary["severity_overridden"] == 0
 
 
@@ -77,11 +80,11 @@ def test_downgraded_go_is_counted_in_findings_json(hidden_go: tuple[int, str, Pa
     assert code == 0, err
     doc = json.loads((out / "findings.json").read_text())
     assert doc["schema_version"] == 1 and doc["verdict"] == "GO"
-    assert doc["summary"]["exempted"] == 5 and doc["summary"]["severity_overridden"] == 33
-    assert doc["summary"]["FAIL"] == 26  # the statuses are unchanged: only their weight was
+    assert doc["summary"]["exempted"] == 5 and doc["summary"]["severity_overridden"] == 36
+    assert doc["summary"]["FAIL"] == 27  # the statuses are unchanged: only their weight was
     downgraded = [f for f in doc["findings"] if f["check_id"] in DOWNGRADED]
-    assert Counter(f["severity"] for f in downgraded) == {"info": 33}
-    assert Counter(f["default_severity"] for f in downgraded) == {"blocker": 27, "major": 6}
+    assert Counter(f["severity"] for f in downgraded) == {"info": 36}
+    assert Counter(f["default_severity"] for f in downgraded) == {"blocker": 28, "major": 8}
     assert sum(f["exempt"] for f in doc["findings"]) == 5
 
 

@@ -95,11 +95,11 @@ def test_demo_piped_prints_one_line_per_blocker_and_the_verdict_last(tmp_path: P
     proc = piped(80, "demo", "--format", "json", "--out", str(tmp_path / "out"))
     assert proc.returncode == 1
     lines = proc.stderr.splitlines()
-    assert "Blockers (26)" in lines
+    assert "Blockers (27)" in lines
     assert any(line.startswith(DEMO_FIRST_BLOCKER) for line in lines)
     blocker_lines = [line for line in lines if line.startswith("BLOCKER ")]
-    assert len(blocker_lines) == 10  # the top 10; "... and 16 more in the report"
-    assert "... and 16 more in the report" in lines
+    assert len(blocker_lines) == 10  # the top 10; "... and 17 more in the report"
+    assert "... and 17 more in the report" in lines
     verdict = "NO-GO  gate uninstall (state Migrating and Istio's control plane still installed) exit 1"
     assert [line.strip() for line in lines].count(verdict) == 2 and lines[-1].strip() == verdict
     assert lines[5].strip() == verdict  # after where the demo snapshot is and the 4 progress lines
@@ -173,7 +173,7 @@ def test_an_unreachable_cluster_is_one_line_naming_its_server_and_cause(tmp_path
     err = capsys.readouterr().err
     about_down = [line for line in err.splitlines() if " unreachable: " in line]
     assert about_down == [f"UNKNOWN cluster down unreachable: cannot connect to http://127.0.0.1:{port}: "
-                          "connection refused (70 finding(s) UNKNOWN)"]
+                          "connection refused (72 finding(s) UNKNOWN)"]
     assert "NewConnectionError" not in err
     doc = json.loads((tmp_path / "out" / "findings.json").read_text())
     [facts] = [c for c in doc["clusters"] if c["name"] == "down"]

@@ -92,7 +92,7 @@ def test_dingtalk_markdown_is_signed_with_the_secret_from_a_file(tmp_path, capsy
     assert sent["query"]["sign"] == expected.decode()
     assert sent["body"]["msgtype"] == "markdown"
     text = sent["body"]["markdown"]["text"]
-    assert "NO-GO" in text and "gate uninstall" in text and "blockers 26" in text
+    assert "NO-GO" in text and "gate uninstall" in text and "blockers 27" in text
     assert "Istio-sidecar pods left 24" in text and "istio-sidecars-remaining x13" in text
     assert "clusters: asm GO, cluster-a NO-GO, cluster-b NO-GO" in text
     for leaked in (SECRET, "tok-abc123", "/robot/send"):
@@ -113,7 +113,7 @@ def test_each_chat_gets_its_own_format(tmp_path, capsys, receiver, monkeypatch, 
     assert code == 1
     assert len(receiver.posts) == 1
     body = receiver.posts[0]["body"]
-    assert "NO-GO" in text_of(body) and "blockers 26" in text_of(body)
+    assert "NO-GO" in text_of(body) and "blockers 27" in text_of(body)
     if fmt == "lark":
         stamp = body["timestamp"]
         digest = hmac.new(f"{stamp}\n{SECRET}".encode(), b"", hashlib.sha256).digest()

@@ -1,0 +1,517 @@
+"""Istio's mesh config (every revision) against ASM's where behaviour depends on it (domain.md, "Beyond the seed":
+mesh config parity).
+
+Istio's side: ConfigMap `istio` / `istio-<rev>` (key `mesh`, YAML MeshConfig) of each istiod, plus any such
+ConfigMap in istio-system; a field it leaves out has Istio's default (pkg/config/mesh/mesh.go DefaultMeshConfig).
+ASM's side, field by field: config `asm.mesh_config` (Istio MeshConfig YAML) first, then the DescribeServiceMeshDetail
+answer (`ServiceMesh.Spec.MeshConfig`, servicemesh 2020-01-11 API), mapped as ASM_API_FIELDS says. A field neither
+gives is not assumed to be a default: trust domain and extension providers are not in that API at all, so without
+`asm.mesh_config` they are UNKNOWN (trust domain always; providers when something names one).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import yaml
+
+from auditor import kinds as K
+from auditor import mesh
+from auditor.check import ClusterCheck, Context
+from auditor.config import is_duration, mesh_config_problem
+from auditor.errors import EvidenceUnavailable
+from auditor.inventory import ClusterInventory
+from auditor.istio import istiods, mesh_configmap_name
+from auditor.model import Finding, Gate, Outcome, Severity, Status
+
+ISTIO_NS = "istio-system"
+DETAIL = "DescribeServiceMeshDetail"
+CONFIG_KEY = "config asm.mesh_config"
+TRUST_DOMAIN = "trustDomain"
+PROVIDERS = "extensionProviders"
+OUTBOUND = "outboundTrafficPolicy.mode"
+HOLD = "defaultConfig.holdApplicationUntilProxyStarts"
+DNS_CAPTURE = "defaultConfig.proxyMetadata.ISTIO_META_DNS_CAPTURE"
+DRAIN = "defaultConfig.drainDuration"
+TERMINATION_DRAIN = "defaultConfig.terminationDrainDuration"
+LOCALITY = "localityLbSetting.enabled"
+LOCALITY_RULES = "localityLbSetting"
+# Fields whose difference changes behaviour but not who may talk to whom: a WARN each.
+PROXY_DEFAULTS = (HOLD, DNS_CAPTURE, DRAIN, TERMINATION_DRAIN, LOCALITY, LOCALITY_RULES)
+# Istio's defaults for what a mesh ConfigMap leaves out (pkg/config/mesh/mesh.go, 1.18 to 1.29).
+ISTIO_DEFAULTS: dict[str, Any] = {TRUST_DOMAIN: "cluster.local", OUTBOUND: "ALLOW_ANY", HOLD: False,
+                                  DNS_CAPTURE: False, DRAIN: "45s", TERMINATION_DRAIN: "5s", LOCALITY: True,
+                                  LOCALITY_RULES: {}}
+# Extension providers every istiod defines itself (DefaultMeshConfig.ExtensionProviders): ASM's istiod too.
+BUILTIN_PROVIDERS = frozenset({"prometheus", "stackdriver", "envoy"})
+# ASM's DescribeServiceMeshDetail ServiceMesh.Spec.MeshConfig -> MeshConfig field. Not in that API: trustDomain,
+# trustDomainAliases, extensionProviders, holdApplicationUntilProxyStarts (UpdateMeshFeature sets it but Describe
+# does not return it), drainDuration, localityLbSetting failover/distribute (their answer shape is undocumented).
+ASM_API_FIELDS = {OUTBOUND: "OutboundTrafficPolicy", DNS_CAPTURE: "Proxy.EnableDNSProxying",
+                  TERMINATION_DRAIN: "ExtraConfiguration.TerminationDrainDuration",
+                  LOCALITY: "LocalityLB.Enabled (else EnableLocalityLB)"}
+# The aliyun CLI (UpdateMeshFeature) parameter that sets each field on ASM, where there is one.
+ASM_UPDATE_PARAMS = {OUTBOUND: "OutboundTrafficPolicy", DNS_CAPTURE: "DNSProxyingEnabled",
+                     HOLD: "HoldApplicationUntilProxyStarts", TERMINATION_DRAIN: "TerminationDrainDuration",
+                     LOCALITY: "LocalityLoadBalancing"}
+_DURATION_PART = re.compile(r"(\d+(?:\.\d+)?)(h|ms|us|µs|ns|m|s)")
+_UNIT_SECONDS = {"h": 3600.0, "m": 60.0, "s": 1.0, "ms": 1e-3, "us": 1e-6, "µs": 1e-6, "ns": 1e-9}
+LISTED = 5
+# Fix fields built as shell words or prose already (quoted where needed when made).
+PREFORMATTED = frozenset({"command", "asm_command", "mesh_id", "configmap", "field"})
+
+
+def seconds(duration: str) -> float:
+    return sum(float(n) * _UNIT_SECONDS[u] for n, u in _DURATION_PART.findall(duration))
+
+
+def same(field_name: str, a: Any, b: Any) -> bool:
+    if field_name in (DRAIN, TERMINATION_DRAIN) and is_duration(a) and is_duration(b):
+        return seconds(a) == seconds(b)
+    return bool(a == b)
+
+
+def listed(items: Iterable[str]) -> str:
+    names = sorted(set(items))
+    more = f" and {len(names) - LISTED} more" if len(names) > LISTED else ""
+    return ", ".join(names[:LISTED]) + more
+
+
+def mesh_fields(config: dict[str, Any], *, defaults: bool) -> dict[str, Any]:
+    """The compared fields of a MeshConfig mapping (already shape-checked); Istio's defaults fill the gaps
+    only when `defaults` (Istio's own ConfigMap; never ASM's, whose gaps stay unknown)."""
+    out: dict[str, Any] = dict(ISTIO_DEFAULTS) if defaults else {}
+    default_config = config.get("defaultConfig") or {}
+    metadata = default_config.get("proxyMetadata") or {}
+    locality = config.get("localityLbSetting")
+    found = {TRUST_DOMAIN: config.get("trustDomain"),
+             OUTBOUND: (config.get("outboundTrafficPolicy") or {}).get("mode", "ALLOW_ANY")
+             if "outboundTrafficPolicy" in config else None,
+             HOLD: default_config.get("holdApplicationUntilProxyStarts"),
+             DNS_CAPTURE: (metadata["ISTIO_META_DNS_CAPTURE"].lower() == "true")
+             if "ISTIO_META_DNS_CAPTURE" in metadata else None,
+             DRAIN: default_config.get("drainDuration"),
+             TERMINATION_DRAIN: default_config.get("terminationDrainDuration"),
+             LOCALITY: locality.get("enabled", True) if isinstance(locality, dict) else None,
+             LOCALITY_RULES: {k: v for k, v in locality.items() if k != "enabled"}
+             if isinstance(locality, dict) else None}
+    out.update({k: v for k, v in found.items() if v is not None})
+    if "trustDomainAliases" in config or defaults:
+        out["trustDomainAliases"] = list(config.get("trustDomainAliases") or [])
+    if "extensionProviders" in config or defaults:
+        out[PROVIDERS] = sorted({p["name"] for p in config.get("extensionProviders") or ()} | BUILTIN_PROVIDERS)
+    return out
+
+
+@dataclass
+class AsmSide:
+    """ASM's mesh config, field by field, with where each value came from; `missing` says why there is none."""
+
+    values: dict[str, Any] = field(default_factory=dict)
+    sources: dict[str, str] = field(default_factory=dict)  # field -> where its value came from
+    origins: list[str] = field(default_factory=list)       # what was read: the config key, the OpenAPI answer
+    missing: str = ""
+    mesh_id: str = "<mesh-id>"
+
+    def source(self) -> str:
+        return " and ".join(self.origins)
+
+
+def shown(value: Any) -> str:
+    """A MeshConfig value as YAML writes it: true/false, names comma-separated, mappings as flow YAML."""
+    if isinstance(value, bool):
+        return str(value).lower()
+    if isinstance(value, list):
+        return ", ".join(map(str, value)) or "(none)"
+    if isinstance(value, dict):
+        return yaml.safe_dump(value, default_flow_style=True, width=1_000_000).strip() if value else "{}"
+    return str(value)
+
+
+def _detail_fields(detail: dict[str, Any]) -> dict[str, Any]:
+    """The MeshConfig fields DescribeServiceMeshDetail's answer gives (ASM_API_FIELDS), as Istio writes them."""
+    spec = ((detail.get("ServiceMesh") or {}).get("Spec") or {}).get("MeshConfig") or {}
+    out: dict[str, Any] = {}
+    if spec.get("OutboundTrafficPolicy") in ("ALLOW_ANY", "REGISTRY_ONLY"):
+        out[OUTBOUND] = spec["OutboundTrafficPolicy"]
+    dns = (spec.get("Proxy") or {}).get("EnableDNSProxying")
+    if isinstance(dns, bool):
+        out[DNS_CAPTURE] = dns
+    drain = (spec.get("ExtraConfiguration") or {}).get("TerminationDrainDuration")
+    if is_duration(drain):
+        out[TERMINATION_DRAIN] = drain
+    locality = (spec.get("LocalityLB") or {}).get("Enabled")
+    locality = locality if isinstance(locality, bool) else spec.get("EnableLocalityLB")
+    if isinstance(locality, bool):
+        out[LOCALITY] = locality
+    return out
+
+
+def asm_side(ctx: Context) -> AsmSide:
+    side = AsmSide()
+    config = ctx.setting("config")
+    asm_config = getattr(config, "asm", None)
+    if asm_config is not None and asm_config.mesh_id:
+        side.mesh_id = asm_config.mesh_id
+    if asm_config is not None and asm_config.mesh_config is not None:
+        for name, value in mesh_fields(asm_config.mesh_config, defaults=False).items():
+            side.values[name], side.sources[name] = value, CONFIG_KEY
+        side.origins.append(CONFIG_KEY)
+    why = f"neither {CONFIG_KEY} nor a {DETAIL} answer gives ASM's mesh config"
+    try:
+        detail = ctx.inv.openapi_answer(DETAIL)
+    except EvidenceUnavailable as exc:
+        detail, why = None, f"no {CONFIG_KEY}, and {DETAIL} could not be read: {exc.reason}"
+    if detail:
+        side.mesh_id = str(((detail.get("ServiceMesh") or {}).get("ServiceMeshInfo") or {}).get("ServiceMeshId")
+                           or side.mesh_id)
+        origin = ctx.inv.openapi_origin(DETAIL)
+        side.origins.append(origin)
+        for name, value in _detail_fields(detail).items():
+            if name not in side.values:
+                side.values[name], side.sources[name] = value, f"{origin} ({ASM_API_FIELDS[name]})"
+        if not side.sources:
+            why = f"no {CONFIG_KEY}, and the {DETAIL} answer has no MeshConfig field this check maps"
+    if not side.sources:
+        side.missing = why
+    return side
+
+
+@dataclass
+class Revision:
+    revision: str
+    namespace: str
+    configmap: str
+    fields: dict[str, Any]
+    default_providers: dict[str, Any]  # defaultProviders: metrics/tracing/accessLogging -> provider names
+
+
+def _dicts(value: Any) -> list[dict[str, Any]]:
+    """The mappings of a list field (objects are not type-checked on load: anything else is skipped)."""
+    return [v for v in value if isinstance(v, dict)] if isinstance(value, list) else []
+
+
+def _strings(*values: Any) -> list[str]:
+    return [s for value in values if isinstance(value, list) for s in value if isinstance(s, str)]
+
+
+def _ref(obj: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+    meta = obj.get("metadata") or {}
+    spec = obj.get("spec")
+    return f"{meta.get('namespace', '')}/{meta.get('name', '')}", spec if isinstance(spec, dict) else {}
+
+
+def authorization_references(cluster: ClusterInventory) -> tuple[dict[str, list[str]], dict[str, list[str]]]:
+    """(policy "ns/name" -> its principals that name a trust domain, provider -> CUSTOM policies naming it)."""
+    principals: dict[str, list[str]] = {}
+    custom: dict[str, list[str]] = {}
+    for policy in cluster.objects(K.AUTHORIZATIONPOLICY):
+        ref, spec = _ref(policy)
+        if spec.get("action") == "CUSTOM" and isinstance(spec.get("provider"), dict):
+            custom.setdefault(str(spec["provider"].get("name") or ""), []).append(f"AuthorizationPolicy {ref}")
+        found: list[str] = []
+        for rule in _dicts(spec.get("rules")):
+            for source in _dicts(rule.get("from")):
+                src = source.get("source") if isinstance(source.get("source"), dict) else {}
+                found += _strings(src.get("principals"), src.get("notPrincipals"))
+            for condition in _dicts(rule.get("when")):
+                if condition.get("key") == "source.principal":
+                    found += _strings(condition.get("values"), condition.get("notValues"))
+        # Istio checks the trust domain only of `<td>/ns/<ns>/sa/<sa>` with td other than `*` (trustdomain/bundle.go)
+        enforced = [p for p in found if len(p.split("/")) == 5 and p.split("/")[0] != "*"]
+        if enforced:
+            principals[ref] = enforced
+    return principals, custom
+
+
+def telemetry_references(cluster: ClusterInventory) -> dict[str, list[str]]:
+    """provider name -> the Telemetry objects (and the part) naming it."""
+    refs: dict[str, list[str]] = {}
+    for telemetry in cluster.objects(K.TELEMETRY):
+        ref, spec = _ref(telemetry)
+        for part in ("tracing", "accessLogging", "metrics"):
+            for entry in _dicts(spec.get(part)):
+                for provider in _dicts(entry.get("providers")):
+                    refs.setdefault(str(provider.get("name") or ""), []).append(f"Telemetry {ref} ({part})")
+    return refs
+
+
+def accepts(trust_domain: str, asm_domains: list[str]) -> bool:
+    """ASM's trust domain bundle accepts `trust_domain`: equal, or matched by a `*suffix` alias."""
+    return any(trust_domain == d or (d.startswith("*") and trust_domain.endswith(d[1:])) for d in asm_domains)
+
+
+class MeshConfigParity(ClusterCheck):
+    id = "mesh-config-parity"
+    title = "Istio's mesh config (every revision) and ASM's agree where behaviour depends on it"
+    gates = (Gate.MIGRATING, Gate.UNINSTALL)
+    severity = Severity.BLOCKER
+    rationale = ("Workloads moved to ASM run under ASM's mesh config: a different trust domain denies "
+                 "AuthorizationPolicy principals and cross-mesh mTLS, a missing extension provider fails the "
+                 "Telemetry or CUSTOM policy naming it, another outboundTrafficPolicy opens or breaks egress, "
+                 "and proxy defaults change start-up, DNS and draining.")
+    remediation = ("Make ASM's mesh config match Istio's (ASM console, or aliyun servicemesh UpdateMeshFeature), "
+                   "or change Istio's mesh ConfigMap to what ASM will do, before moving workloads; then set "
+                   "asm.mesh_config so the audit can compare.")
+    CLEAN = Outcome("AA2401", Status.PASS, "Istio's mesh config of every revision agrees with ASM's on every "
+                    "compared field", message="{revisions}: ASM's mesh config ({asm_source}) agrees on {compared}")
+    TRUST_DOMAIN_DIFFERS = Outcome(
+        "AA2410", Status.FAIL, "Istio's trust domain is neither ASM's trust domain nor one of its aliases: mTLS "
+        "identities and principals do not match across the two meshes",
+        message="revision {revision}: Istio's trustDomain {istio_value} is not ASM's trust domain or an alias "
+        "({asm_value}); Istio's workloads' identities will not be accepted by ASM's proxies ({policies} "
+        "AuthorizationPolicy(ies) name principals)",
+        fix="Add {istio_value} to ASM's trustDomainAliases (ASM console: mesh config) or give ASM Istio's trust "
+            "domain, then set asm.mesh_config trustDomain/trustDomainAliases to what ASM has.")
+    PRINCIPAL_REJECTED = Outcome(
+        "AA2411", Status.FAIL, "an AuthorizationPolicy names principals of a trust domain ASM does not accept: "
+        "requests it allows are denied (or ones it denies allowed) once workloads move",
+        message="AuthorizationPolicy {namespace}/{name}: principal(s) {principals} carry a trust domain ASM does "
+        "not accept ({asm_value})",
+        fix="Add the trust domain(s) {trust_domains} to ASM's trustDomainAliases, or rewrite the principals of "
+            "AuthorizationPolicy {namespace}/{name} to ASM's trust domain.")
+    PROVIDER_MISSING = Outcome(
+        "AA2412", Status.FAIL, "an extension provider named by a Telemetry or a CUSTOM AuthorizationPolicy is not "
+        "defined in ASM's mesh config: telemetry stops, CUSTOM authorization fails closed",
+        message="extension provider {provider} is named by {objects} but ASM's mesh config does not define it "
+        "(ASM has: {asm_value})",
+        fix="Define extension provider {provider} in ASM's mesh config (ASM console) before moving; for CUSTOM "
+            "authorization ASM uses ASMSecurityPolicy (custom authorization service). Or change the objects "
+            "naming it. Then list it in asm.mesh_config extensionProviders.")
+    OUTBOUND_DIFFERS = Outcome(
+        "AA2413", Status.FAIL, "outboundTrafficPolicy.mode differs: REGISTRY_ONLY -> ALLOW_ANY opens egress, "
+        "ALLOW_ANY -> REGISTRY_ONLY breaks calls to hosts without a ServiceEntry",
+        message="revision {revision}: outboundTrafficPolicy.mode is {istio_value} on Istio and {asm_value} on ASM "
+        "({asm_source}): {effect}",
+        fix="Make them equal before moving: aliyun servicemesh UpdateMeshFeature --ServiceMeshId {mesh_id} "
+            "--OutboundTrafficPolicy {istio_value}, or set outboundTrafficPolicy.mode: {asm_value} in Istio's "
+            "{configmap} (through the IstioOperator/Helm values meshConfig that own it).")
+    PROXY_DEFAULT_DIFFERS = Outcome(
+        "AA2420", Status.WARN, "a proxy default or locality setting differs between Istio's and ASM's mesh config: "
+        "moved pods behave differently", Severity.MAJOR,
+        message="revision {revision}: {field} is {istio_value} on Istio and {asm_value} on ASM ({asm_source})",
+        fix="Decide which value the workloads need and set it on the other side: in ASM's console{asm_command}, "
+            "or {field} in Istio's {configmap}.")
+    PROXY_DEFAULT_UNCOMPARED = Outcome(
+        "AA2421", Status.WARN, "Istio sets a proxy default ASM's side does not give: it cannot be compared",
+        Severity.MINOR,
+        message="revision {revision}: Istio sets {field}: {istio_value}; ASM's value is not known ({reason})",
+        fix="Read the value in ASM's console and write it into asm.mesh_config ({field}).")
+    NO_ASM_SIDE = Outcome(
+        "AA2430", Status.UNKNOWN, "ASM's mesh config is not known: neither asm.mesh_config nor a "
+        "DescribeServiceMeshDetail answer",
+        message="{revisions}: ASM's mesh config cannot be compared: {reason}",
+        fix="Set asm.mesh_config in the config (ASM's MeshConfig as YAML: trustDomain, trustDomainAliases, "
+            "extensionProviders, outboundTrafficPolicy, defaultConfig...) or give the DescribeServiceMeshDetail "
+            "answer (asm.describe_service_mesh_detail, or --asm-mesh-id/--asm-region).")
+    ASM_FIELD_UNKNOWN = Outcome(
+        "AA2431", Status.UNKNOWN, "a field that decides who may talk to whom (trust domain, a referenced "
+        "extension provider, outboundTrafficPolicy) is not given by ASM's side",
+        message="{field}: ASM's value is not known ({reason}); Istio's is {istio_value}; affected: {affected}",
+        fix="Write ASM's {field} into asm.mesh_config (read it in ASM's console); DescribeServiceMeshDetail does "
+            "not return it.")
+    ISTIO_UNREADABLE = Outcome(
+        "AA2433", Status.UNKNOWN, "an Istio mesh ConfigMap is missing or cannot be parsed",
+        message="revision {revision}: Istio's mesh config {namespace}/{name} cannot be read: {problem}",
+        fix="Inspect it: {command}")
+    ELSEWHERE = Outcome(
+        "AA2434", Status.UNKNOWN, "Istio proxies run here without a local istiod or mesh ConfigMap: their mesh "
+        "config lives in another cluster",
+        message="no Istio mesh ConfigMap here, but {proxies} pod(s) run Istio's proxy: audit the cluster whose "
+                "istiod serves them", fix="Audit the primary cluster that runs their istiod.")
+    NO_ISTIO = Outcome(
+        "AA2440", Status.NOT_APPLICABLE, "no Istio mesh config and no pod running Istio's proxy",
+        message="looked for istiod Deployments (label app=istiod), ConfigMaps istio / istio-<rev> with key mesh "
+                "in istio-system, and pods running Istio's proxy: none found")
+    outcomes = (CLEAN, TRUST_DOMAIN_DIFFERS, PRINCIPAL_REJECTED, PROVIDER_MISSING, OUTBOUND_DIFFERS,
+                PROXY_DEFAULT_DIFFERS, PROXY_DEFAULT_UNCOMPARED, NO_ASM_SIDE, ASM_FIELD_UNKNOWN, ISTIO_UNREADABLE,
+                ELSEWHERE, NO_ISTIO)
+    needs = (K.DEPLOYMENT, K.CONFIGMAP, K.AUTHORIZATIONPOLICY, K.TELEMETRY)
+    uses = (K.POD, K.REPLICASET)  # Istio proxies without a local mesh config: UNKNOWN, not N/A
+
+    def say(self, outcome: Outcome, cluster: str, params: dict[str, Any], evidence: dict[str, Any] | None = None,
+            **subject: Any) -> Finding:
+        """A finding from the outcome's template; its params stay in the evidence (field, both values, sources),
+        and a fix without fields is the remediation as it stands."""
+        if outcome.fix and "remediation" not in subject:
+            # Names from cluster objects (providers, principals, ConfigMaps) are quoted where a fix shows them.
+            subject["remediation"] = outcome.fix.format(**{
+                k: v if k in PREFORMATTED or not isinstance(v, str) else mesh.sh_text(v) for k, v in params.items()})
+        return self.report(outcome, cluster, params=params, evidence={**params, **(evidence or {})}, **subject)
+
+    def check_cluster(self, cluster: ClusterInventory, ctx: Context) -> Iterable[Finding]:
+        revisions, unreadable = self._istio_side(cluster)
+        yield from unreadable
+        if not revisions:
+            if not unreadable:
+                yield self._no_istio(cluster)
+            return
+        names = listed(f"{r.revision} ({r.namespace}/{r.configmap})" for r in revisions)
+        side = asm_side(ctx)
+        if side.missing:
+            yield self.say(self.NO_ASM_SIDE, cluster.name, params={"revisions": names, "reason": side.missing},
+                              evidence={"revisions": [r.__dict__ for r in revisions]})
+            return
+        principals, custom = authorization_references(cluster)
+        found = [*self._trust_domain(cluster, revisions, side, principals),
+                 *self._providers(cluster, revisions, side, custom)]
+        for rev in revisions:
+            found += self._compare_revision(cluster, rev, side)
+        yield from found
+        if found:
+            return
+        compared = sorted(side.values)
+        yield self.say(self.CLEAN, cluster.name,
+                          params={"revisions": names, "asm_source": side.source(), "compared": ", ".join(compared)},
+                          evidence={"compared": {n: {"asm": side.values[n], "asm_source": side.sources[n],
+                                                     "istio": {r.revision: r.fields.get(n) for r in revisions}}
+                                                 for n in compared},
+                                    "not_compared": sorted(set(ISTIO_DEFAULTS) - set(compared))})
+
+    # -- Istio's side
+    def _istio_side(self, cluster: ClusterInventory) -> tuple[list[Revision], list[Finding]]:
+        wanted: dict[tuple[str, str], str] = {}
+        for dep in istiods(cluster):
+            wanted.setdefault((dep["metadata"].get("namespace") or ISTIO_NS, mesh_configmap_name(dep)),
+                              mesh.istiod_revision(dep))
+        for cm in mesh.mesh_configmaps(cluster.objects(K.CONFIGMAP), ISTIO_NS):
+            name = cm["metadata"]["name"]
+            wanted.setdefault((ISTIO_NS, name), mesh.revision_of_configmap(name))
+        revisions: list[Revision] = []
+        problems: list[Finding] = []
+        for (namespace, name), revision in sorted(wanted.items()):
+            cm = cluster.get(K.CONFIGMAP, name, namespace)
+            try:
+                if cm is None or "mesh" not in (cm.get("data") or {}):
+                    raise ValueError("not found (or it has no key mesh), so istiod's mesh config is not known")
+                config = mesh.parse_mesh(cm)
+                problem = mesh_config_problem(config)
+                if problem:
+                    raise ValueError(problem)
+            except ValueError as exc:
+                command = (f"{mesh.kubectl(cluster.name)} {mesh.ns_flag(namespace)} get "
+                           f"{mesh.object_ref('configmap', name)} -o jsonpath='{{.data.mesh}}'")
+                problems.append(self.say(self.ISTIO_UNREADABLE, cluster.name, kind="ConfigMap",
+                                            namespace=namespace, name=name,
+                                            params={"revision": revision, "namespace": namespace, "name": name,
+                                                    "problem": str(exc), "command": command}))
+                continue
+            revisions.append(Revision(revision, namespace, name, mesh_fields(config, defaults=True),
+                                      config.get("defaultProviders") or {}))
+        return revisions, problems
+
+    def _no_istio(self, cluster: ClusterInventory) -> Finding:
+        if not cluster.available(K.POD):
+            raise EvidenceUnavailable("no Istio mesh ConfigMap here and pods were not read: cannot tell whether "
+                                      "Istio proxies here take their mesh config from another cluster", cluster.name)
+        pods = cluster.pods()
+        proxies = int(pods["proxy"].isin([mesh.PROXY_ISTIO, mesh.PROXY_UNKNOWN]).sum()) if not pods.empty else 0
+        if proxies:
+            return self.say(self.ELSEWHERE, cluster.name, params={"proxies": proxies},
+                               evidence={"istio_proxy_pods": proxies})
+        return self.say(self.NO_ISTIO, cluster.name, params={})
+
+    # -- trust domain and AuthorizationPolicy principals
+    def _trust_domain(self, cluster: ClusterInventory, revisions: list[Revision], side: AsmSide,
+                      principals: dict[str, list[str]]) -> Iterator[Finding]:
+        if TRUST_DOMAIN not in side.values:
+            affected = (f"{len(principals)} AuthorizationPolicy(ies) with principals ({listed(principals)}) and "
+                        "mTLS between Istio's and ASM's workloads" if principals
+                        else "mTLS identities between Istio's and ASM's workloads")
+            yield self.say(self.ASM_FIELD_UNKNOWN, cluster.name,
+                              params={"field": TRUST_DOMAIN, "reason": f"not in {side.source()}",
+                                      "istio_value": listed(r.fields[TRUST_DOMAIN] for r in revisions),
+                                      "affected": affected},
+                              evidence={"policies_with_principals": sorted(principals)})
+            return
+        asm_domains = [side.values[TRUST_DOMAIN], *side.values.get("trustDomainAliases", [])]
+        asm_shown = ", ".join(asm_domains)
+        for rev in revisions:
+            if not accepts(rev.fields[TRUST_DOMAIN], asm_domains):
+                yield self.say(self.TRUST_DOMAIN_DIFFERS, cluster.name, kind="ConfigMap", namespace=rev.namespace,
+                                  name=rev.configmap,
+                                  params={"revision": rev.revision, "istio_value": rev.fields[TRUST_DOMAIN],
+                                          "asm_value": asm_shown, "policies": len(principals)},
+                                  evidence={"asm_source": side.sources[TRUST_DOMAIN]})
+        # `cluster.local` in a principal stands for the local trust domain (Istio's, while the workload is there).
+        istio_domains = {r.fields[TRUST_DOMAIN] for r in revisions}
+        for ref, names in sorted(principals.items()):
+            rejected = sorted({p for p in names for td in ([*istio_domains] if p.split("/")[0] == "cluster.local"
+                                                          else [p.split("/")[0]]) if not accepts(td, asm_domains)})
+            if rejected:
+                namespace, name = ref.split("/", 1)
+                domains = sorted({p.split("/")[0] for p in rejected})
+                yield self.say(self.PRINCIPAL_REJECTED, cluster.name, kind="AuthorizationPolicy",
+                                  namespace=namespace, name=name,
+                                  params={"namespace": namespace, "name": name, "principals": listed(rejected),
+                                          "asm_value": asm_shown, "trust_domains": ", ".join(domains)},
+                                  evidence={"rejected": rejected, "asm_source": side.sources[TRUST_DOMAIN]})
+
+    # -- extension providers named by Telemetry, CUSTOM policies and Istio's defaultProviders
+    def _providers(self, cluster: ClusterInventory, revisions: list[Revision], side: AsmSide,
+                   custom: dict[str, list[str]]) -> Iterator[Finding]:
+        refs = telemetry_references(cluster)
+        for name, objects in custom.items():
+            refs.setdefault(name, []).extend(objects)
+        for rev in revisions:
+            for part, names in rev.default_providers.items():
+                for name in names or ():
+                    refs.setdefault(str(name), []).append(
+                        f"ConfigMap {rev.namespace}/{rev.configmap} (defaultProviders.{part})")
+        wanted = {n: objs for n, objs in refs.items() if n not in BUILTIN_PROVIDERS}
+        if not wanted:
+            return
+        if PROVIDERS not in side.values:
+            yield self.say(self.ASM_FIELD_UNKNOWN, cluster.name,
+                              params={"field": PROVIDERS, "reason": f"not in {side.source()}",
+                                      "istio_value": listed(wanted),
+                                      "affected": listed(o for objs in wanted.values() for o in objs)},
+                              evidence={"references": wanted})
+            return
+        for name, objects in sorted(wanted.items()):
+            if name not in side.values[PROVIDERS]:
+                yield self.say(self.PROVIDER_MISSING, cluster.name,
+                                  params={"provider": name, "objects": listed(objects),
+                                          "asm_value": ", ".join(side.values[PROVIDERS])},
+                                  evidence={"objects": sorted(set(objects)), "asm_source": side.sources[PROVIDERS]})
+
+    # -- outboundTrafficPolicy and proxy defaults, per revision
+    def _compare_revision(self, cluster: ClusterInventory, rev: Revision, side: AsmSide) -> list[Finding]:
+        subject = {"kind": "ConfigMap", "namespace": rev.namespace, "name": rev.configmap}
+        common = {"revision": rev.revision,
+                  "configmap": f"ConfigMap {mesh.sh_text(rev.namespace)}/{mesh.sh_text(rev.configmap)}",
+                  "mesh_id": mesh.sh(side.mesh_id)}
+        out: list[Finding] = []
+        istio_out = rev.fields[OUTBOUND]
+        if OUTBOUND not in side.values:
+            out.append(self.say(self.ASM_FIELD_UNKNOWN, cluster.name, **subject,
+                                   params={"field": OUTBOUND, "reason": f"not in {side.source()}",
+                                           "istio_value": istio_out, "affected": "egress of every moved pod"}))
+        elif side.values[OUTBOUND] != istio_out:
+            effect = ("egress to hosts outside the registry, blocked on Istio, is open on ASM"
+                      if istio_out == "REGISTRY_ONLY" else
+                      "calls to hosts without a ServiceEntry, working on Istio, fail on ASM")
+            out.append(self.say(self.OUTBOUND_DIFFERS, cluster.name, **subject,
+                                   params={**common, "istio_value": istio_out, "asm_value": side.values[OUTBOUND],
+                                           "asm_source": side.sources[OUTBOUND], "effect": effect}))
+        for name in PROXY_DEFAULTS:
+            istio_value = rev.fields[name]
+            if name not in side.values:
+                if not same(name, istio_value, ISTIO_DEFAULTS[name]):
+                    out.append(self.say(self.PROXY_DEFAULT_UNCOMPARED, cluster.name, **subject,
+                                           params={"revision": rev.revision, "field": name,
+                                                   "istio_value": shown(istio_value),
+                                                   "reason": f"not in {side.source()}"}))
+            elif not same(name, istio_value, side.values[name]):
+                parameter = ASM_UPDATE_PARAMS.get(name)
+                command = (f" (aliyun servicemesh UpdateMeshFeature --ServiceMeshId {common['mesh_id']} "
+                           f"--{parameter} {mesh.sh(shown(istio_value))} keeps Istio's value)" if parameter else "")
+                out.append(self.say(self.PROXY_DEFAULT_DIFFERS, cluster.name, **subject,
+                                       params={**common, "field": name, "istio_value": shown(istio_value),
+                                               "asm_value": shown(side.values[name]),
+                                               "asm_source": side.sources[name],
+                                               "asm_command": command}))
+        return out

@@ -1,0 +1,360 @@
+"""mesh-config-parity through the real engine: Istio's mesh config of every revision against ASM's.
+
+Istio's side is shaped as the istio-discovery chart renders it (istio/istio
+manifests/charts/istio-control/istio-discovery/templates/configmap.yaml at tags 1.18.0 and 1.22.3: ConfigMap
+`istio` / `istio-<rev>` labelled istio.io/rev, install.operator.istio.io/owning-resource, operator.istio.io/component
+Pilot, release; key `mesh` with trustDomain "cluster.local", rootNamespace, defaultProviders.metrics [prometheus],
+defaultConfig.discoveryAddress, and 1.18's default zipkin tracer). Extension providers, Telemetry and the CUSTOM
+AuthorizationPolicy are those of Istio's docs (tasks "External Authorization" with sample-ext-authz-grpc,
+"OpenTelemetry" tracing with otel-tracing). ASM's side: config asm.mesh_config, or DescribeServiceMeshDetail as
+the servicemesh 2020-01-11 SDK models it (ServiceMesh.Spec.MeshConfig.OutboundTrafficPolicy, Proxy.EnableDNSProxying,
+EnableLocalityLB, ExtraConfiguration.TerminationDrainDuration).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from auditor import kinds as K
+from auditor.cli.main import main
+from auditor.config import load_config
+from auditor.errors import UsageError
+from tests import factory as f
+
+CHECK = "mesh-config-parity"
+
+MESH_1_22 = """\
+defaultConfig:
+  discoveryAddress: istiod.istio-system.svc:15012
+defaultProviders:
+  metrics:
+  - prometheus
+enablePrometheusMerge: true
+rootNamespace: istio-system
+trustDomain: cluster.local
+"""
+MESH_1_18_CANARY = """\
+defaultConfig:
+  discoveryAddress: istiod-canary.istio-system.svc:15012
+  tracing:
+    zipkin:
+      address: zipkin.istio-system:9411
+defaultProviders:
+  metrics:
+  - prometheus
+enablePrometheusMerge: true
+rootNamespace: istio-system
+trustDomain: cluster.local
+"""
+# meshConfig.extensionProviders as Istio's docs install them (ext-authz and OpenTelemetry tasks).
+PROVIDERS_YAML = """\
+extensionProviders:
+- name: sample-ext-authz-grpc
+  envoyExtAuthzGrpc:
+    service: ext-authz.foo.svc.cluster.local
+    port: "9000"
+- name: otel-tracing
+  opentelemetry:
+    port: 4317
+    service: opentelemetry-collector.observability.svc.cluster.local
+"""
+# ASM's mesh config equal to MESH_1_22 + PROVIDERS_YAML on every compared field.
+ASM_EQUAL: dict[str, Any] = {
+    "trustDomain": "cluster.local", "outboundTrafficPolicy": {"mode": "ALLOW_ANY"},
+    "extensionProviders": [{"name": "sample-ext-authz-grpc", "envoyExtAuthzGrpc": {
+        "service": "ext-authz.foo.svc.cluster.local", "port": "9000"}},
+        {"name": "otel-tracing", "opentelemetry": {"port": 4317, "service": "otel.observability.svc.cluster.local"}}],
+    "defaultConfig": {"holdApplicationUntilProxyStarts": False, "drainDuration": "45s",
+                      "terminationDrainDuration": "5s", "proxyMetadata": {"ISTIO_META_DNS_CAPTURE": "false"}},
+    "localityLbSetting": {"enabled": True},
+}
+
+
+def mesh_cm(mesh: str, revision: str = "default") -> dict[str, Any]:
+    name = "istio" if revision == "default" else f"istio-{revision}"
+    labels = {"istio.io/rev": revision, "install.operator.istio.io/owning-resource": "unknown",
+              "operator.istio.io/component": "Pilot", "release": "istiod"}
+    return f.configmap(name, "istio-system", {"mesh": mesh, "meshNetworks": "networks: {}"}, labels=labels)
+
+
+def authz(name: str, namespace: str, principals: list[str]) -> dict[str, Any]:
+    return f.istio_object("AuthorizationPolicy", name, namespace, {
+        "selector": {"matchLabels": {"app": name}}, "action": "ALLOW",
+        "rules": [{"from": [{"source": {"principals": principals}}], "to": [{"operation": {"methods": ["GET"]}}]}]})
+
+
+def ext_authz() -> dict[str, Any]:
+    return f.istio_object("AuthorizationPolicy", "ext-authz", "foo", {
+        "selector": {"matchLabels": {"app": "httpbin"}}, "action": "CUSTOM",
+        "provider": {"name": "sample-ext-authz-grpc"}, "rules": [{"to": [{"operation": {"paths": ["/headers"]}}]}]})
+
+
+def telemetry(name: str, namespace: str, part: str, provider: str) -> dict[str, Any]:
+    return f.istio_object("Telemetry", name, namespace, {part: [{"providers": [{"name": provider}]}]})
+
+
+def cluster(mesh: str = MESH_1_22 + PROVIDERS_YAML, *extra: dict[str, Any]) -> list[dict[str, Any]]:
+    app = f.deployment("cart")
+    return [f.namespace("shop", labels={"istio-injection": "enabled"}), f.istiod(), mesh_cm(mesh), *app,
+            *f.workload_pods(app, 2), *extra]
+
+
+def detail(**mesh_config: Any) -> dict[str, Any]:
+    return {"DescribeServiceMeshDetail": {"ServiceMesh": {
+        "ServiceMeshInfo": {"ServiceMeshId": "c3adfe9d5d949fb7fc79433dec16a6ecc",
+                            "Version": "v1.24.6.62-g5c7e1f0b-aliyun"},
+        "Spec": {"MeshConfig": mesh_config}}}}
+
+
+def asm(mesh_config: Any) -> dict[str, Any]:
+    return {"asm": {"mesh_config": mesh_config}}
+
+
+def codes(rows: list[dict[str, Any]]) -> list[tuple[str, str]]:
+    return sorted((r["status"], r["code"]) for r in rows)
+
+
+# ---------------------------------------------------------------- PASS
+def test_pass_names_what_was_compared(audit):
+    objects = [authz("payments", "payments", ["cluster.local/ns/shop/sa/checkout"]), ext_authz(),
+               telemetry("otel-demo", "istio-system", "tracing", "otel-tracing"),
+               telemetry("mesh-default", "istio-system", "accessLogging", "envoy")]
+    a = audit({"cluster-a": cluster(MESH_1_22 + PROVIDERS_YAML, *objects)}, "migrating",
+              asm=[f.migration_cr("Migrating")], config=asm(ASM_EQUAL))
+    (row,) = a.rows(CHECK)
+    assert (row["status"], row["code"]) == ("PASS", "AA2401")
+    assert sorted(row["evidence"]["compared"]) == [
+        "defaultConfig.drainDuration", "defaultConfig.holdApplicationUntilProxyStarts",
+        "defaultConfig.proxyMetadata.ISTIO_META_DNS_CAPTURE", "defaultConfig.terminationDrainDuration",
+        "extensionProviders", "localityLbSetting", "localityLbSetting.enabled", "outboundTrafficPolicy.mode",
+        "trustDomain"]
+    assert "config asm.mesh_config" in row["message"] and "default (istio-system/istio)" in row["message"]
+
+
+def test_asm_trust_domain_alias_accepts_istios(audit):
+    other = {**ASM_EQUAL, "trustDomain": "prod.example.com", "trustDomainAliases": ["cluster.local"]}
+    a = audit({"cluster-a": cluster(MESH_1_22 + PROVIDERS_YAML,
+                                    authz("payments", "payments", ["cluster.local/ns/shop/sa/checkout"]))},
+              "uninstall", config=asm(other))
+    assert codes(a.rows(CHECK)) == [("PASS", "AA2401")]
+
+
+def test_durations_are_compared_by_value(audit):
+    equal = {**ASM_EQUAL, "defaultConfig": {**ASM_EQUAL["defaultConfig"], "drainDuration": "0m45s"}}
+    a = audit({"cluster-a": cluster()}, "migrating", config=asm(equal))
+    assert codes(a.rows(CHECK)) == [("PASS", "AA2401")]
+
+
+# ---------------------------------------------------------------- FAIL
+def test_fail_when_asm_trust_domain_differs_names_config_and_policies(audit):
+    other = {**ASM_EQUAL, "trustDomain": "prod.example.com"}
+    objects = [authz("payments", "payments", ["cluster.local/ns/shop/sa/checkout", "*/ns/shop/sa/cart"]),
+               authz("open", "shop", ["*"])]
+    a = audit({"cluster-a": cluster(MESH_1_22 + PROVIDERS_YAML, *objects)}, "migrating", config=asm(other))
+    rows = a.rows(CHECK)
+    assert codes(rows) == [("FAIL", "AA2410"), ("FAIL", "AA2411")]
+    td = next(r for r in rows if r["code"] == "AA2410")
+    assert (td["kind"], td["namespace"], td["name"]) == ("ConfigMap", "istio-system", "istio")
+    assert "prod.example.com" in td["remediation"] or "cluster.local" in td["remediation"]
+    policy = next(r for r in rows if r["code"] == "AA2411")
+    assert (policy["kind"], policy["namespace"], policy["name"]) == ("AuthorizationPolicy", "payments", "payments")
+    assert policy["evidence"]["rejected"] == ["cluster.local/ns/shop/sa/checkout"]  # `*/...` is not enforced
+
+
+def test_fail_for_a_principal_of_a_foreign_trust_domain(audit):
+    objects = [authz("legacy", "shop", ["old-td.example/ns/shop/sa/cart", "cluster.local/ns/shop/sa/web"]),
+               f.istio_object("AuthorizationPolicy", "deny-old", "shop", {
+                   "action": "DENY", "rules": [{"when": [{"key": "source.principal",
+                                                          "notValues": ["cluster.local/ns/shop/sa/web"]}]}]})]
+    a = audit({"cluster-a": cluster(MESH_1_22 + PROVIDERS_YAML, *objects)}, "migrating", config=asm(ASM_EQUAL))
+    (row,) = a.rows(CHECK)
+    assert (row["status"], row["code"], row["name"]) == ("FAIL", "AA2411", "legacy")
+    assert row["evidence"]["rejected"] == ["old-td.example/ns/shop/sa/cart"]
+    assert "old-td.example" in row["remediation"]
+
+
+def test_fail_when_referenced_extension_providers_are_missing_on_asm(audit):
+    without = {**ASM_EQUAL, "extensionProviders": []}
+    objects = [ext_authz(), telemetry("otel-demo", "istio-system", "tracing", "otel-tracing"),
+               telemetry("mesh-default", "istio-system", "accessLogging", "envoy")]
+    a = audit({"cluster-a": cluster(MESH_1_22 + PROVIDERS_YAML, *objects)}, "uninstall", config=asm(without))
+    rows = a.rows(CHECK)
+    assert codes(rows) == [("FAIL", "AA2412"), ("FAIL", "AA2412")]
+    by_provider = {r["evidence"]["provider"]: r for r in rows}
+    assert sorted(by_provider) == ["otel-tracing", "sample-ext-authz-grpc"]  # built-in envoy is everywhere
+    assert by_provider["sample-ext-authz-grpc"]["evidence"]["objects"] == ["AuthorizationPolicy foo/ext-authz"]
+    assert "ASMSecurityPolicy" in by_provider["sample-ext-authz-grpc"]["remediation"]
+    assert by_provider["otel-tracing"]["evidence"]["objects"] == ["Telemetry istio-system/otel-demo (tracing)"]
+
+
+def test_a_hostile_provider_name_is_quoted_in_the_fix(audit):
+    hostile = "x;touch /tmp/pwned"
+    a = audit({"cluster-a": cluster(MESH_1_22, telemetry("t", "shop", "tracing", hostile))}, "migrating",
+              config=asm({**ASM_EQUAL, "extensionProviders": []}))
+    (row,) = a.rows(CHECK)
+    assert (row["status"], row["code"]) == ("FAIL", "AA2412")
+    assert "'x;touch /tmp/pwned'" in row["remediation"]
+    assert hostile not in row["remediation"].replace("'x;touch /tmp/pwned'", "")
+
+
+def test_fail_when_outbound_policy_differs_from_the_openapi_answer(audit):
+    registry_only = MESH_1_22 + "outboundTrafficPolicy:\n  mode: REGISTRY_ONLY\n"
+    a = audit({"cluster-a": cluster(registry_only)}, "migrating",
+              asm_openapi=detail(OutboundTrafficPolicy="ALLOW_ANY"))
+    rows = a.rows(CHECK)
+    # DescribeServiceMeshDetail has no trust domain: that comparison stays UNKNOWN.
+    assert codes(rows) == [("FAIL", "AA2413"), ("UNKNOWN", "AA2431")]
+    (outbound,) = [r for r in rows if r["code"] == "AA2413"]
+    assert (outbound["evidence"]["istio_value"], outbound["evidence"]["asm_value"]) == ("REGISTRY_ONLY", "ALLOW_ANY")
+    assert "open on ASM" in outbound["message"]
+    assert ("--ServiceMeshId c3adfe9d5d949fb7fc79433dec16a6ecc --OutboundTrafficPolicy REGISTRY_ONLY"
+            in outbound["remediation"])
+
+
+def test_fail_only_for_the_revision_that_differs(audit):
+    canary = MESH_1_18_CANARY + "outboundTrafficPolicy:\n  mode: REGISTRY_ONLY\n"
+    objects = [f.istiod("canary", version="1.18.0"), mesh_cm(canary, "canary")]
+    a = audit({"cluster-a": cluster(MESH_1_22, *objects)}, "migrating",
+              config=asm({**ASM_EQUAL, "extensionProviders": []}))
+    (row,) = a.rows(CHECK)
+    assert (row["status"], row["code"], row["name"]) == ("FAIL", "AA2413", "istio-canary")
+    assert "calls to hosts without a ServiceEntry" not in row["message"]  # REGISTRY_ONLY -> ALLOW_ANY opens egress
+
+
+# ---------------------------------------------------------------- WARN
+def test_warn_for_each_differing_proxy_default(audit):
+    istio = MESH_1_22.replace("defaultConfig:\n", "defaultConfig:\n  holdApplicationUntilProxyStarts: true\n"
+                              "  proxyMetadata:\n    ISTIO_META_DNS_CAPTURE: \"true\"\n")
+    asm_side = {k: v for k, v in ASM_EQUAL.items() if k not in ("defaultConfig", "localityLbSetting")}
+    asm_side["defaultConfig"] = {"holdApplicationUntilProxyStarts": False}
+    a = audit({"cluster-a": cluster(istio)}, "migrating", config=asm(asm_side),
+              asm_openapi=detail(OutboundTrafficPolicy="ALLOW_ANY", Proxy={"EnableDNSProxying": False},
+                                 EnableLocalityLB=True))
+    rows = a.rows(CHECK)
+    assert codes(rows) == [("WARN", "AA2420"), ("WARN", "AA2420")]
+    fields = {r["evidence"]["field"]: r for r in rows}
+    assert sorted(fields) == ["defaultConfig.holdApplicationUntilProxyStarts",
+                              "defaultConfig.proxyMetadata.ISTIO_META_DNS_CAPTURE"]
+    dns = fields["defaultConfig.proxyMetadata.ISTIO_META_DNS_CAPTURE"]
+    assert (dns["evidence"]["istio_value"], dns["evidence"]["asm_value"]) == ("true", "false")
+    assert "Proxy.EnableDNSProxying" in dns["evidence"]["asm_source"]
+    assert "--DNSProxyingEnabled true" in dns["remediation"]
+
+
+def test_warn_when_istio_sets_a_proxy_default_asm_does_not_give(audit):
+    istio = MESH_1_22.replace("defaultConfig:\n", "defaultConfig:\n  drainDuration: 20s\n")
+    asm_side = {k: v for k, v in ASM_EQUAL.items() if k != "defaultConfig"}
+    a = audit({"cluster-a": cluster(istio)}, "migrating", config=asm(asm_side))
+    (row,) = a.rows(CHECK)
+    assert (row["status"], row["code"]) == ("WARN", "AA2421")
+    assert (row["evidence"]["field"], row["evidence"]["istio_value"]) == ("defaultConfig.drainDuration", "20s")
+
+
+# ---------------------------------------------------------------- UNKNOWN
+def test_unknown_without_any_asm_side(audit):
+    a = audit({"cluster-a": cluster(), "cluster-b": cluster()}, "migrating")
+    rows = a.rows(CHECK)
+    assert [(r["cluster"], r["status"], r["code"]) for r in rows] == [
+        ("cluster-a", "UNKNOWN", "AA2430"), ("cluster-b", "UNKNOWN", "AA2430")]
+    assert "asm.mesh_config" in rows[0]["message"] and "asm.mesh_config" in rows[0]["remediation"]
+
+
+def test_unknown_when_describe_service_mesh_detail_failed(audit):
+    failed = {"_errors": {"DescribeServiceMeshDetail": "ASM OpenAPI DescribeServiceMeshDetail: Forbidden.RAM"}}
+    a = audit({"cluster-a": cluster()}, "migrating", asm_openapi=failed)
+    (row,) = a.rows(CHECK)
+    assert (row["status"], row["code"]) == ("UNKNOWN", "AA2430")
+    assert "Forbidden.RAM" in row["message"]
+
+
+def test_trust_domain_unknown_from_the_openapi_answer_alone(audit):
+    a = audit({"cluster-a": cluster(MESH_1_22, authz("payments", "payments", ["cluster.local/ns/shop/sa/a"]))},
+              "migrating", asm_openapi=detail(OutboundTrafficPolicy="ALLOW_ANY", EnableLocalityLB=True))
+    (row,) = a.rows(CHECK)
+    assert (row["status"], row["code"], row["evidence"]["field"]) == ("UNKNOWN", "AA2431", "trustDomain")
+    assert row["evidence"]["policies_with_principals"] == ["payments/payments"]
+
+
+def test_referenced_provider_unknown_when_asm_side_does_not_list_providers(audit):
+    partial = {"trustDomain": "cluster.local", "outboundTrafficPolicy": {"mode": "ALLOW_ANY"}}
+    a = audit({"cluster-a": cluster(MESH_1_22 + PROVIDERS_YAML, ext_authz())}, "migrating", config=asm(partial))
+    (row,) = a.rows(CHECK)
+    assert (row["status"], row["code"], row["evidence"]["field"]) == ("UNKNOWN", "AA2431", "extensionProviders")
+
+
+def test_unreadable_configmaps_are_unknown(audit):
+    a = audit({"cluster-a": cluster()}, "migrating", config=asm(ASM_EQUAL),
+              unreadable={"cluster-a": {K.CONFIGMAP: "403 Forbidden"}})
+    (row,) = a.rows(CHECK)
+    assert (row["status"], row["code"]) == ("UNKNOWN", "AA0001")
+
+
+def test_unparseable_or_missing_mesh_config_is_unknown(audit):
+    broken = [f.istiod("canary"), mesh_cm("defaultConfig: [unclosed\n", "canary"), f.istiod("stable")]
+    a = audit({"cluster-a": cluster(MESH_1_22, *broken)}, "migrating", config=asm(ASM_EQUAL))
+    rows = a.rows(CHECK)
+    # The readable revision is judged on its own; the other two are UNKNOWN, each naming its ConfigMap.
+    assert codes(rows) == [("PASS", "AA2401"), ("UNKNOWN", "AA2433"), ("UNKNOWN", "AA2433")]
+    assert sorted(r["name"] for r in rows if r["status"] == "UNKNOWN") == ["istio-canary", "istio-stable"]
+    assert "default (istio-system/istio)" in next(r["message"] for r in rows if r["status"] == "PASS")
+
+
+# ---------------------------------------------------------------- N/A and Istio elsewhere
+def test_not_applicable_without_istio(audit):
+    app = f.deployment("cart")
+    a = audit({"cluster-a": [f.namespace("shop"), *app, *f.workload_pods(app, 2, proxy=None)]}, "migrating",
+              config=asm(ASM_EQUAL))
+    (row,) = a.rows(CHECK)
+    assert (row["status"], row["code"]) == ("NOT_APPLICABLE", "AA2440")
+    assert "ConfigMaps istio / istio-<rev>" in row["message"]
+
+
+def test_istio_proxies_without_a_local_mesh_config_are_unknown(audit):
+    app = f.deployment("cart")
+    a = audit({"cluster-a": [f.namespace("shop"), *app, *f.workload_pods(app, 2)]}, "migrating",
+              config=asm(ASM_EQUAL))
+    (row,) = a.rows(CHECK)
+    assert (row["status"], row["code"], row["evidence"]["proxies"]) == ("UNKNOWN", "AA2434", 2)
+
+
+# ---------------------------------------------------------------- config asm.mesh_config
+def write_config(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / "asm-audit.yaml"
+    path.write_text(text)
+    return path
+
+
+def test_mesh_config_as_yaml_text_loads(tmp_path):
+    config = load_config(write_config(tmp_path, "asm:\n  mesh_config: |\n    trustDomain: cluster.local\n"
+                                                "    outboundTrafficPolicy:\n      mode: REGISTRY_ONLY\n"))
+    assert config.asm.mesh_config == {"trustDomain": "cluster.local",
+                                      "outboundTrafficPolicy": {"mode": "REGISTRY_ONLY"}}
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ("asm:\n  mesh_config: |\n    trustDomain: [unclosed\n", "'asm.mesh_config': not valid YAML"),
+    ("asm:\n  mesh_config: [a, b]\n", "'asm.mesh_config': expected an Istio MeshConfig"),
+    ("asm:\n  mesh_config: {outboundTrafficPolicy: {mode: DENY_ALL}}\n", "outboundTrafficPolicy has the wrong shape"),
+    ("asm:\n  mesh_config: {trustDomian: prod.example.com}\n", "did you mean 'trustDomain'"),
+    ("asm:\n  mesh_config: {defaultConfig: {proxyMetadata: {ISTIO_META_DNS_CAPTURE: true}}}\n",
+     "defaultConfig.proxyMetadata has the wrong shape"),
+    ("asm:\n  mesh_config: {defaultConfig: {drainDuration: 45}}\n", "defaultConfig.drainDuration"),
+])
+def test_bad_mesh_config_is_a_usage_error(tmp_path, text, expected):
+    with pytest.raises(UsageError) as err:
+        load_config(write_config(tmp_path, text))
+    assert expected in str(err.value)
+
+
+def test_bad_mesh_config_exits_2_with_one_line(tmp_path, capsys, demo_dir):
+    cfg = write_config(tmp_path, "asm:\n  mesh_config: |\n    outboundTrafficPolicy: {mode: [\n")
+    code = main(["run", "--snapshot", str(demo_dir), "--config", str(cfg), "--out", str(tmp_path / "out"),
+                 "--format", "json", "-q"])
+    err = capsys.readouterr().err
+    assert code == 2
+    lines = err.strip().splitlines()
+    assert len(lines) == 1 and "'asm.mesh_config': not valid YAML" in lines[0]
+    assert not (tmp_path / "out").exists()
