@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import re
 import subprocess
+import sys
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -169,3 +170,11 @@ def test_a_plugin_without_outcomes_does_not_load():
         remediation = "r"
 
     assert "declares no outcomes" in (validate_check(NoCodes) or "")
+
+
+def test_explain_shows_a_templated_fix_with_named_slots_not_format_braces():
+    # migration-resource's AA0712 fix is the template "Do what the message says, then retry: {retry}".
+    proc = subprocess.run([sys.executable, "-m", "auditor.cli.main", "explain", "AA0712"], capture_output=True,
+                          text=True, cwd=ROOT)
+    fix = next(ln for ln in proc.stdout.splitlines() if ln.startswith("fix:"))
+    assert fix == "fix:     Do what the message says, then retry: <retry>"

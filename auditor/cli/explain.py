@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import difflib
+import re
 import sys
 from typing import Annotated
 
@@ -10,6 +11,8 @@ import typer
 
 from auditor.errors import UsageError
 from auditor.registry import load_registry
+
+FIX_SLOT = re.compile(r"\{(\w+)\}")  # a `{field}` of an Outcome.fix template
 
 
 def explain(code: Annotated[str, typer.Argument(help="A finding code, e.g. AA1210 (see `asm-audit checks`).")]) -> None:
@@ -29,7 +32,9 @@ def explain(code: Annotated[str, typer.Argument(help="A finding code, e.g. AA121
              f"meaning: {outcome.meaning}"]
     if check:
         lines.append(f"why:     {check.rationale}")
-        lines.append(f"fix:     {outcome.fix or check.remediation}")
+        # A templated fix names its per-finding values as <field>: the finding itself carries them filled in.
+        fix = FIX_SLOT.sub(r"<\1>", outcome.fix) if outcome.fix else check.remediation
+        lines.append(f"fix:     {fix}")
         gates = ", ".join(g.value for g in check.gates)
         lines.append(f"gates:   {gates}")
     sys.stdout.write("\n".join(lines) + "\n")
