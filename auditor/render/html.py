@@ -22,10 +22,12 @@ from jinja2.sandbox import SandboxedEnvironment
 from markupsafe import Markup
 
 import reports
+from auditor import i18n
 from auditor.engine import AuditResult
 from auditor.errors import UsageError
 from auditor.render import context as report_context
 from auditor.render import write_atomic
+from auditor.render.localize import localized
 
 TEMPLATES = Path(reports.__file__).parent / "templates"
 PAPER_SIZES = {"a4": "A4", "letter": "Letter"}
@@ -56,9 +58,9 @@ def url_fetcher() -> Any:
 
 
 def num(value: Any) -> str:
-    """1234567 -> '1,234,567' (what the templates print for counts)."""
+    """1234567 -> '1,234,567' in the report's language (what the templates print for counts)."""
     try:
-        return f"{int(value):,}"
+        return i18n.format_number(int(value))
     except (TypeError, ValueError):
         return str(value)
 
@@ -76,10 +78,13 @@ def fmt_num(value: float | None, unit: str = "") -> str:
 
 
 @cache
-def environment() -> SandboxedEnvironment:
+def environment(lang: str = i18n.DEFAULT_LANG) -> SandboxedEnvironment:
+    """The templates in `lang`: jinja2.ext.i18n with that language's catalog (`_`, `ngettext` in templates)."""
     env = SandboxedEnvironment(loader=FileSystemLoader(str(TEMPLATES)),
                                autoescape=select_autoescape(default=True, default_for_string=True),
-                               undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True)
+                               undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True,
+                               extensions=["jinja2.ext.i18n"])
+    env.install_gettext_translations(i18n.translations(lang), newstyle=True)  # type: ignore[attr-defined]
     env.filters["num"] = num
     return env
 
@@ -89,11 +94,12 @@ def _asset(name: str) -> str:
 
 
 def _render(template: str, **values: Any) -> str:
-    return environment().get_template(template).render(**values)
+    lang = i18n.current()
+    return environment(lang).get_template(template).render(html_lang=lang, **values)
 
 
 def html_document(result: AuditResult) -> str:
-    ctx = report_context.build(result, report_context.HTML_LIMITS)
+    ctx = report_context.build(localized(result), report_context.HTML_LIMITS)
     script = _asset("report.js")
     digest = base64.b64encode(hashlib.sha256(script.encode("utf-8")).digest()).decode()
     return _render("report.html.j2", ctx=ctx, css=Markup(_asset("base.css") + _asset("screen.css")),
@@ -108,7 +114,7 @@ def paper_of(result: AuditResult, paper: str | None = None) -> str:
 
 
 def pdf_document(result: AuditResult, paper: str | None = None) -> str:
-    ctx = report_context.build(result, report_context.PDF_LIMITS)
+    ctx = report_context.build(localized(result), report_context.PDF_LIMITS)
     return _render("report.pdf.j2", ctx=ctx, css=Markup(_asset("base.css") + _asset("print.css")),
                    paper=paper_of(result, paper), fmt_num=fmt_num)
 
