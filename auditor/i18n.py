@@ -102,7 +102,7 @@ def ngettext(singular: str, plural: str, n: int) -> str:
     return translations(current()).ngettext(singular, plural, n)
 
 
-def N_(message: str) -> str:  # noqa: N802  (the gettext convention's name)
+def N_(message: str) -> str:
     """Marks a string for extraction where it is defined; it is translated where it is shown."""
     return message
 

@@ -12,10 +12,12 @@ from rich.console import Console
 from rich.markup import escape as _markup_escape
 from rich.table import Table
 
+from auditor import i18n
 from auditor.config import Config
 from auditor.engine import AuditResult
 from auditor.errors import UsageError
 from auditor.findings import blockers, disclosure
+from auditor.i18n import gettext as _
 from auditor.model import Status, Verdict
 from auditor.render import show_controls
 from auditor.render.counts import blocker_counts, per_gate_text
@@ -41,6 +43,14 @@ PhaseOpt = Annotated[str, typer.Option("--phase", help="Gate: auto, all, assessm
                                        "uninstall, finished.")]
 OutOpt = Annotated[Path, typer.Option("--out", help="Report directory ('-' prints findings.json to stdout).")]
 QuietOpt = Annotated[bool, typer.Option("--quiet", "-q", help="No progress, only the verdict line.")]
+LangOpt = Annotated[str | None, typer.Option(
+    "--lang", help="Language of the terminal summary, HTML, PDF and summary.md: en or zh-CN (default: from "
+    "LC_ALL/LANG). findings.json, CSV and JUnit stay English.")]
+
+
+def resolve_lang(lang: str | None) -> str:
+    """--lang, else the locale's language (a bad --lang is a usage error, before any audit starts)."""
+    return i18n.parse_lang(lang) if lang is not None else i18n.lang_from_env()
 # Where to read from: the same options for `run` and `snapshot`.
 KubeconfigOpt = Annotated[str | None, typer.Option(help="Data-plane kubeconfig (default: $KUBECONFIG).")]
 ContextOpt = Annotated[str | None, typer.Option(help="Context in the kubeconfig (default: current).")]
@@ -103,35 +113,42 @@ class Progress:
 
 
 def print_summary(result: AuditResult, written: list[Path], quiet: bool = False, top: int = 10) -> None:
+    from auditor.render.localize import localized  # the CLI's cheap commands need not import the registry
+
+    result = localized(result)
     verdict = result.verdict
     gates = ", ".join(result.gates) if result.gate == "all" else result.gate
     said = disclosure(result.summary)
     config = f" [bold]- {escape(said)}[/]" if said else ""
     err.print(f"[{VERDICT_STYLE[verdict]}] {verdict.value} [/]{config} gate [bold]{escape(gates)}[/] "
-              f"({escape(result.gate_reason)}) exit {result.exit_code}")
+              f"({escape(result.gate_reason)}) " + _("exit {code}").format(code=result.exit_code))
     if quiet:
         return
     counts = "  ".join(f"{s.value} {result.summary.get(s.value, 0)}" for s in Status if result.summary.get(s.value))
-    err.print(f"findings: {counts or 'none'}")
+    err.print(_("findings: {counts}").format(counts=counts or _("none")))
     fleet = getattr(result, "fleet", None) or []
     if sum(1 for r in fleet if r["role"] == "data-plane") > 1:  # per-cluster verdicts (auditor/fleet.py)
-        err.print("clusters: " + ", ".join(f"{escape(str(r['cluster']))} {r['verdict']}" + (
+        err.print(_("clusters: ") + ", ".join(f"{escape(str(r['cluster']))} {r['verdict']}" + (
             f" ({r['state']})" if r["state"] != "ok" else "") for r in fleet if r["verdict"]))
     delta = getattr(result, "baseline_delta", None) or {}
     if delta:
         moved = (delta.get("migration") or {}).get("moved_total")
-        err.print(f"since {escape(str(delta['old'].get('generated_at')))}: {delta['blockers']['new']} new "
-                  f"blocker(s), {delta['blockers']['resolved']} resolved, {delta['blockers']['still_open']} "
-                  f"still open" + (f"; {moved} workload(s) moved off Istio sidecars" if moved else ""))
+        err.print(_("since {when}: {new} new blocker(s), {resolved} resolved, {open} still open").format(
+            when=escape(str(delta["old"].get("generated_at"))), new=delta["blockers"]["new"],
+            resolved=delta["blockers"]["resolved"], open=delta["blockers"]["still_open"])
+            + (_("; {n} workload(s) moved off Istio sidecars").format(n=moved) if moved else ""))
     accepted = int(delta.get("accepted_from_baseline") or 0)
     block = blockers(result.findings)
     if not block.empty:
-        accepted_text = f"; {accepted} already in the baseline, not blocking (--fail-on-new)" if accepted else ""
+        accepted_text = _("; {n} already in the baseline, not blocking (--fail-on-new)").format(n=accepted) if (
+            accepted) else ""
         n_block, per_gate = blocker_counts(block, list(result.gates))
-        beside = f"; per gate: {per_gate_text(per_gate)}" if per_gate_text(per_gate) else ""
-        table = Table(title=f"Blockers ({n_block}{beside}{accepted_text})", title_justify="left", show_lines=False,
-                      expand=False)
-        for col in ("check", "cluster", "subject", "message"):
+        beside = _("; per gate: {per_gate}").format(per_gate=per_gate_text(per_gate)) if per_gate_text(
+            per_gate) else ""
+        table = Table(title=_("Blockers ({n}{beside}{accepted})").format(n=n_block, beside=beside,
+                                                                      accepted=accepted_text),
+                      title_justify="left", show_lines=False, expand=False)
+        for col in (_("check"), _("cluster"), _("subject"), _("message")):
             table.add_column(col, overflow="fold")
         for row in block.head(top).itertuples(index=False):
             subject = "/".join(x for x in (row.kind, row.namespace, row.name) if x)
@@ -139,16 +156,16 @@ def print_summary(result: AuditResult, written: list[Path], quiet: bool = False,
                           escape(str(row.message)))
         err.print(table)
         if len(block) > top:
-            err.print(f"... and {len(block) - top} more in the report")
+            err.print(_("... and {n} more in the report").format(n=len(block) - top))
         first = block.iloc[0]
         if first["remediation"]:
-            err.print(f"next: {escape(str(first['remediation']))}")
+            err.print(_("next: {remediation}").format(remediation=escape(str(first["remediation"]))))
     unknown = result.findings[result.findings["status"].astype(str) == "UNKNOWN"]
     if not unknown.empty and verdict is not Verdict.NO_GO:
-        err.print(f"[yellow]{len(unknown)} UNKNOWN[/] (no evidence; --allow-unknown to accept):")
+        err.print(f"[yellow]{len(unknown)} UNKNOWN[/] " + _("(no evidence; --allow-unknown to accept):"))
         for row in unknown.head(top).itertuples(index=False):
             err.print(f"  {escape(str(row.check_id))} {escape(str(row.cluster))}: {escape(str(row.message))}")
     for note in result.notes:
-        err.print(f"note: {escape(note)}")
+        err.print(_("note: {note}").format(note=escape(note)))
     for path in written:
-        err.print(f"wrote {escape(str(path))}")
+        err.print(_("wrote {path}").format(path=escape(str(path))))
