@@ -40,6 +40,8 @@ GATE_STEP = {
     "uninstall": "istioctl uninstall --purge",
     "finished": "desiredState \u2192 Finished",
 }
+# What an exemption did in this run; the templates show the word translated (`_(x.state)`).
+EXEMPTION_STATES = (N_("applied"), N_("expired"), N_("unused"))
 GATE_TARGET_STATE = {"setup": "SetupIstioForMigrate", "migrating": "Migrating", "finished": "Finished"}
 
 

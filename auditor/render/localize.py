@@ -20,6 +20,8 @@ from auditor.model import Outcome
 from auditor.registry import load_registry
 from auditor.render.context import looks_like_command
 
+translate = i18n.gettext  # of values known only at run time (the extractor reads literal msgids only)
+
 
 @cache
 def outcomes_by_code() -> dict[str, Outcome]:
@@ -30,13 +32,13 @@ def prose(text: Any) -> Any:
     """Advice translated; a command (or anything not a string) kept verbatim."""
     if not isinstance(text, str) or not text or looks_like_command(text):
         return text
-    return i18n.gettext(text)
+    return translate(text)
 
 
 def _filled(template: str, params: dict[str, Any], english: str) -> str:
     """The translated template filled with the finding's values; the English text if the translation is missing
     or does not fit the values (a catalog defect must not lose the finding's message)."""
-    translated = i18n.gettext(template)
+    translated = translate(template)
     if translated == template:
         return english
     try:
@@ -49,7 +51,7 @@ def message_of(code: str, params: Any, message: str) -> str:
     outcome = outcomes_by_code().get(str(code))
     if isinstance(params, dict) and outcome is not None and outcome.message:
         return _filled(outcome.message, params, message)
-    return i18n.gettext(message) if isinstance(message, str) else message
+    return translate(message) if isinstance(message, str) else message
 
 
 def remediation_of(code: str, params: Any, remediation: str) -> str:
@@ -65,7 +67,7 @@ def _findings(frame: pd.DataFrame) -> pd.DataFrame:
         return frame
     params = frame["params"] if "params" in frame else pd.Series([None] * len(frame), index=frame.index)
     codes = frame["code"].astype(str)
-    titles = {t: i18n.gettext(t) for t in frame["title"].astype(str).unique()}
+    titles = {t: translate(t) for t in frame["title"].astype(str).unique()}
     return frame.assign(
         title=frame["title"].astype(str).map(titles),
         message=[message_of(c, p, m) for c, p, m in zip(codes, params, frame["message"], strict=True)],
@@ -74,9 +76,9 @@ def _findings(frame: pd.DataFrame) -> pd.DataFrame:
 
 
 def _check_meta(meta: dict[str, Any]) -> dict[str, Any]:
-    return {**meta, "title": i18n.gettext(meta.get("title") or ""), "rationale": prose(meta.get("rationale")),
+    return {**meta, "title": translate(meta.get("title") or ""), "rationale": prose(meta.get("rationale")),
             "remediation": prose(meta.get("remediation")),
-            "outcomes": [{**o, "meaning": i18n.gettext(o.get("meaning") or "")} for o in meta.get("outcomes", [])]}
+            "outcomes": [{**o, "meaning": translate(o.get("meaning") or "")} for o in meta.get("outcomes", [])]}
 
 
 def localized(result: AuditResult) -> AuditResult:
@@ -85,4 +87,4 @@ def localized(result: AuditResult) -> AuditResult:
         return result
     return dataclasses.replace(result, findings=_findings(result.findings),
                                checks=[_check_meta(m) for m in result.checks],
-                               notes=[i18n.gettext(n) for n in result.notes])
+                               notes=[translate(n) for n in result.notes])
