@@ -25,7 +25,7 @@ from babel.messages.pofile import read_po, write_po
 from auditor import i18n
 
 ROOT = Path(__file__).resolve().parent.parent
-KEYWORDS = {"_": None, "gettext": None, "ngettext": (1, 2), "N_": None}
+KEYWORDS = {"_": None, "gettext": None, "ngettext": (1, 2), "pgettext": ((1, "c"), 2), "N_": None}
 METHODS = [("auditor/**.py", "python"), ("checks/**.py", "python"),
            ("reports/templates/**.j2", "jinja2.ext:babel_extract")]
 TEMPLATE_OPTIONS = {"reports/templates/**.j2": {"extensions": "jinja2.ext.i18n", "trim_blocks": "true",
@@ -38,6 +38,7 @@ class Message:
     msgid: str | tuple[str, str]
     where: str
     template: bool = False  # an Outcome.message template, filled in per finding
+    context: str | None = None
 
 
 def _is_prose(text: str) -> bool:
@@ -68,10 +69,10 @@ def registry_messages() -> Iterator[Message]:
 
 def code_messages() -> Iterator[Message]:
     """`_()` & co. in the code and the templates."""
-    for filename, _lineno, msgid, _comments, _context in extract_from_dir(
+    for filename, _lineno, msgid, _comments, context in extract_from_dir(
             str(ROOT), METHODS, TEMPLATE_OPTIONS, keywords=KEYWORDS, strip_comment_tags=True):
         if msgid and (msgid if isinstance(msgid, str) else msgid[0]):
-            yield Message(msgid, filename)
+            yield Message(msgid, filename, context=context)
 
 
 def extract() -> Catalog:
@@ -81,12 +82,17 @@ def extract() -> Catalog:
         if not message.msgid:
             continue
         flags = [TEMPLATE_FLAG] if message.template else []
-        existing = catalog.get(message.msgid if isinstance(message.msgid, str) else message.msgid[0])
+        key = message.msgid if isinstance(message.msgid, str) else message.msgid[0]
+        existing = catalog.get(key, context=message.context)
         if existing is not None:
+            if isinstance(existing.id, tuple) != isinstance(message.msgid, tuple):
+                # gettext keys a plural by its singular: "cluster" and ngettext("cluster", ...) cannot both be
+                # translated. Say one of them with pgettext (a context) instead.
+                raise ValueError(f"{key!r} is both a plain and a plural msgid ({message.where}); give one a context")
             existing.locations.append((message.where, None))
             existing.flags.update(flags)
             continue
-        catalog.add(message.msgid, locations=[(message.where, None)], flags=flags)
+        catalog.add(message.msgid, locations=[(message.where, None)], flags=flags, context=message.context)
     return catalog
 
 
@@ -106,7 +112,8 @@ def update(lang: str) -> Catalog:
     catalog.language_team = "Simplified Chinese" if lang == "zh-CN" else lang
     for message in catalog:  # the flag follows the template (a msgid may stop or start being one)
         if message.id:
-            flagged = TEMPLATE_FLAG in (template.get(message.id).flags if template.get(message.id) else set())
+            source = template.get(message.id, context=message.context)
+            flagged = TEMPLATE_FLAG in (source.flags if source else set())
             message.flags.discard(TEMPLATE_FLAG)
             if flagged:
                 message.flags.add(TEMPLATE_FLAG)
@@ -137,6 +144,7 @@ def main(argv: list[str]) -> int:
             with i18n.catalog_path(lang).open("rb") as fh:
                 catalog = read_po(fh, locale=i18n.LANGS[lang])
             stale = {m.id for m in extract() if m.id} - {m.id for m in catalog if m.id}
+            stale = {s if isinstance(s, str) else s[0] for s in stale}
             missing = untranslated(catalog) + sorted(str(s) for s in stale)
         else:
             catalog = update(lang)

@@ -18,6 +18,7 @@ from auditor.engine import AuditResult
 from auditor.errors import UsageError
 from auditor.findings import blockers, disclosure
 from auditor.i18n import gettext as _
+from auditor.i18n import pgettext
 from auditor.model import Status, Verdict
 from auditor.render import show_controls
 from auditor.render.counts import blocker_counts, per_gate_text
@@ -120,8 +121,9 @@ def print_summary(result: AuditResult, written: list[Path], quiet: bool = False,
     gates = ", ".join(result.gates) if result.gate == "all" else result.gate
     said = disclosure(result.summary)
     config = f" [bold]- {escape(said)}[/]" if said else ""
-    err.print(f"[{VERDICT_STYLE[verdict]}] {verdict.value} [/]{config} gate [bold]{escape(gates)}[/] "
-              f"({escape(result.gate_reason)}) " + _("exit {code}").format(code=result.exit_code))
+    err.print(f"[{VERDICT_STYLE[verdict]}] {verdict.value} [/]{config} "
+              + _("gate {gate}").format(gate=f"[bold]{escape(gates)}[/]")
+              + f" ({escape(result.gate_reason)}) " + _("exit {code}").format(code=result.exit_code))
     if quiet:
         return
     counts = "  ".join(f"{s.value} {result.summary.get(s.value, 0)}" for s in Status if result.summary.get(s.value))
@@ -148,7 +150,8 @@ def print_summary(result: AuditResult, written: list[Path], quiet: bool = False,
         table = Table(title=_("Blockers ({n}{beside}{accepted})").format(n=n_block, beside=beside,
                                                                       accepted=accepted_text),
                       title_justify="left", show_lines=False, expand=False)
-        for col in (_("check"), _("cluster"), _("subject"), _("message")):
+        for col in (pgettext("terminal column", "check"), pgettext("terminal column", "cluster"),
+                    pgettext("terminal column", "subject"), pgettext("terminal column", "message")):
             table.add_column(col, overflow="fold")
         for row in block.head(top).itertuples(index=False):
             subject = "/".join(x for x in (row.kind, row.namespace, row.name) if x)

@@ -13,6 +13,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import logging
+import re
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -113,10 +114,32 @@ def paper_of(result: AuditResult, paper: str | None = None) -> str:
     return PAPER_SIZES[choice]
 
 
+def css_string(text: str) -> str:
+    """A CSS string literal (for @page margin boxes); the text is the catalog's, never cluster data."""
+    return '"' + text.replace("\\", "\\\\").replace('"', '\\"').replace("\n", " ").replace("<", "\\3c ") + '"'
+
+
+def page_footer_css() -> Markup:
+    """The @page footer in the report's language: the note, and "Page N of M" with CSS counters."""
+    note = i18n.gettext("asm-audit CAB pack \u2014 read-only audit; the complete findings are in findings.csv / "
+                        "findings.json")
+    page = i18n.gettext("Page {page} of {pages}")
+    parts: list[str] = []
+    for piece in re.split(r"(\{page\}|\{pages\})", page):
+        if piece == "{page}":
+            parts.append("counter(page)")
+        elif piece == "{pages}":
+            parts.append("counter(pages)")
+        elif piece:
+            parts.append(css_string(piece))
+    return Markup(f"@page {{ @bottom-left {{ content: {css_string(note)}; }} "
+                  f"@bottom-right {{ content: {' '.join(parts)}; }} }}")
+
+
 def pdf_document(result: AuditResult, paper: str | None = None) -> str:
     ctx = report_context.build(localized(result), report_context.PDF_LIMITS)
     return _render("report.pdf.j2", ctx=ctx, css=Markup(_asset("base.css") + _asset("print.css")),
-                   paper=paper_of(result, paper), fmt_num=fmt_num)
+                   paper=paper_of(result, paper), fmt_num=fmt_num, page_footer=page_footer_css())
 
 
 def render_html(result: AuditResult, out_dir: Path) -> Path:
