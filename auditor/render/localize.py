@@ -47,22 +47,22 @@ def _filled(template: str, params: dict[str, Any], english: str) -> str:
         return english
 
 
-def message_of(code: str, params: Any, message: str) -> str:
-    outcome = outcomes_by_code().get(str(code))
+def message_of(code: str, params: Any, message: str, outcomes: dict[str, Outcome]) -> str:
+    outcome = outcomes.get(str(code))
     if isinstance(params, dict) and outcome is not None and outcome.message:
         return _filled(outcome.message, params, message)
     return translate(message) if isinstance(message, str) else message
 
 
-def remediation_of(code: str, params: Any, remediation: str) -> str:
-    outcome = outcomes_by_code().get(str(code))
+def remediation_of(code: str, params: Any, remediation: str, outcomes: dict[str, Outcome]) -> str:
+    outcome = outcomes.get(str(code))
     if (isinstance(params, dict) and outcome is not None and "{" in outcome.fix
             and isinstance(remediation, str) and not looks_like_command(remediation)):
         return _filled(outcome.fix, params, remediation)
     return prose(remediation)
 
 
-def _findings(frame: pd.DataFrame) -> pd.DataFrame:
+def _findings(frame: pd.DataFrame, outcomes: dict[str, Outcome]) -> pd.DataFrame:
     if frame.empty:
         return frame
     params = frame["params"] if "params" in frame else pd.Series([None] * len(frame), index=frame.index)
@@ -70,8 +70,9 @@ def _findings(frame: pd.DataFrame) -> pd.DataFrame:
     titles = {t: translate(t) for t in frame["title"].astype(str).unique()}
     return frame.assign(
         title=frame["title"].astype(str).map(titles),
-        message=[message_of(c, p, m) for c, p, m in zip(codes, params, frame["message"], strict=True)],
-        remediation=[remediation_of(c, p, r) for c, p, r in zip(codes, params, frame["remediation"], strict=True)],
+        message=[message_of(c, p, m, outcomes) for c, p, m in zip(codes, params, frame["message"], strict=True)],
+        remediation=[remediation_of(c, p, r, outcomes)
+                     for c, p, r in zip(codes, params, frame["remediation"], strict=True)],
     )
 
 
@@ -81,10 +82,12 @@ def _check_meta(meta: dict[str, Any]) -> dict[str, Any]:
             "outcomes": [{**o, "meaning": translate(o.get("meaning") or "")} for o in meta.get("outcomes", [])]}
 
 
-def localized(result: AuditResult) -> AuditResult:
-    """`result` for the human reports in the current language (the same object in English)."""
+def localized(result: AuditResult, outcomes: dict[str, Outcome] | None = None) -> AuditResult:
+    """`result` for the human reports in the current language (the same object in English). `outcomes`: the
+    declared outcomes by code (default: the registry's, engine outcomes included)."""
     if i18n.current() == i18n.DEFAULT_LANG:
         return result
-    return dataclasses.replace(result, findings=_findings(result.findings),
+    table = outcomes_by_code() if outcomes is None else outcomes
+    return dataclasses.replace(result, findings=_findings(result.findings, table),
                                checks=[_check_meta(m) for m in result.checks],
                                notes=[translate(n) for n in result.notes])
