@@ -52,6 +52,8 @@ LangOpt = Annotated[str | None, typer.Option(
 def resolve_lang(lang: str | None) -> str:
     """--lang, else the locale's language (a bad --lang is a usage error, before any audit starts)."""
     return i18n.parse_lang(lang) if lang is not None else i18n.lang_from_env()
+
+
 # Where to read from: the same options for `run` and `snapshot`.
 KubeconfigOpt = Annotated[str | None, typer.Option(help="Data-plane kubeconfig (default: $KUBECONFIG).")]
 ContextOpt = Annotated[str | None, typer.Option(help="Context in the kubeconfig (default: current).")]
@@ -114,9 +116,10 @@ class Progress:
 
 
 def print_summary(result: AuditResult, written: list[Path], quiet: bool = False, top: int = 10) -> None:
-    from auditor.render.localize import localized  # the CLI's cheap commands need not import the registry
+    if i18n.current() != i18n.DEFAULT_LANG:  # imported only then: a JSON-only CI gate loads no report machinery
+        from auditor.render.localize import localized
 
-    result = localized(result)
+        result = localized(result)
     verdict = result.verdict
     gates = ", ".join(result.gates) if result.gate == "all" else result.gate
     said = disclosure(result.summary)
