@@ -3,12 +3,13 @@
     python -m auditor.i18n_catalog            # re-extract, update auditor/locale/*/LC_MESSAGES/asm_audit.po
     python -m auditor.i18n_catalog --check    # exit 1 and list what has no translation
 
-Three sources, one catalog:
+Four sources, one catalog:
 - code: `_()`, `gettext()`, `ngettext()`, `plural()` and `N_()` calls in auditor/ and checks/ (Babel's Python
   extractor);
 - templates: `_()` / `ngettext()` in reports/templates/*.j2 (Jinja2's Babel extractor);
 - the check registry: every check's title, rationale and remediation prose, every outcome's meaning and prose
   fix, and every outcome's message template (the finding messages), engine outcomes included.
+- the CAB plan: the prose of every gate's change and back-out plan (auditor/render/changes.py).
 Commands (a remediation that starts with kubectl, istioctl, ...) are not prose and are never extracted.
 """
 
@@ -69,6 +70,16 @@ def registry_messages() -> Iterator[Message]:
             yield Message(outcome.message, f"{owner} {outcome.code} message", template=True)
 
 
+def change_plan_messages() -> Iterator[Message]:
+    """The CAB plan's prose (auditor/render/changes.py CHANGES): what each gate's step changes and how to back out."""
+    from auditor.render.changes import CHANGES
+
+    for gate, change in CHANGES.items():
+        for attr in ("creates", "changes", "deletes", "undo_before", "undo_after", "irreversible"):
+            for text in getattr(change, attr):
+                yield Message(text, f"changes {gate}.{attr}")
+
+
 def code_messages() -> Iterator[Message]:
     """`_()` & co. in the code and the templates."""
     for filename, _lineno, msgid, _comments, context in extract_from_dir(
@@ -80,7 +91,7 @@ def code_messages() -> Iterator[Message]:
 def extract() -> Catalog:
     """Every msgid (the .pot), locations as comments; Outcome.message templates flagged."""
     catalog = Catalog(domain=i18n.DOMAIN, project="asm-audit", charset="utf-8")
-    for message in [*code_messages(), *registry_messages()]:
+    for message in [*code_messages(), *registry_messages(), *change_plan_messages()]:
         if not message.msgid:
             continue
         flags = [TEMPLATE_FLAG] if message.template else []

@@ -521,7 +521,8 @@ def runbook(result: AuditResult, block: pd.DataFrame, unknown: pd.DataFrame, lim
     if not unknown.empty:
         down, listed = unreachable_clusters(result, unknown)
         # An unreachable cluster is one reason, not one per kind it could not read.
-        reasons = [f"cluster {u['cluster']} unreachable: {u['error']}" for u in down]
+        reasons = [_("cluster {cluster} unreachable: {error}").format(cluster=u["cluster"], error=u["error"])
+                   for u in down]
         reasons += sorted({clean(m, 300) for m in listed["message"].astype(str)})
         steps.append({
             "title": _("Restore the missing evidence ({n} UNKNOWN)").format(n=f"{len(unknown):,}"),

@@ -117,7 +117,8 @@ def _render(template: str, **values: Any) -> str:
 
 
 def html_document(result: AuditResult) -> str:
-    ctx = report_context.build(localized(result), report_context.HTML_LIMITS)
+    result = localized(result)
+    ctx = report_context.build(result, report_context.HTML_LIMITS)
     ctx["changes"] = changes.plan(result)
     script = _asset("report.js")
     digest = base64.b64encode(hashlib.sha256(script.encode("utf-8")).digest()).decode()
@@ -155,7 +156,8 @@ def page_footer_css() -> Markup:
 
 
 def pdf_document(result: AuditResult, paper: str | None = None) -> str:
-    ctx = report_context.build(localized(result), report_context.PDF_LIMITS)
+    result = localized(result)
+    ctx = report_context.build(result, report_context.PDF_LIMITS)
     ctx["changes"] = changes.plan(result)
     return _render("report.pdf.j2", ctx=ctx, css=Markup(_asset("base.css") + _asset("print.css")),
                    paper=paper_of(result, paper), fmt_num=fmt_num, name_break=PDF_BREAK,

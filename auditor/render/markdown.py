@@ -145,23 +145,27 @@ def document(result: AuditResult) -> str:
 def _changes_section(result: AuditResult) -> list[str]:
     """What each gate's step changes and how to back out (auditor/render/changes.py), folded: it is long."""
     out: list[str] = []
+    not_counted = _("n/a")
     for g in plan(result):
-        out += [f"**{md(g['gate'])} gate ({md(g['step'])})**", ""]
-        for label, key in (("Creates", "creates"), ("Changes", "changes"), ("Deletes", "deletes")):
+        gate = _("{gate} gate").format(gate=md(g["gate"]))
+        out += [f"**{gate} ({md(g['step'])})**", ""]
+        for label, key in ((_("Creates"), "creates"), (_("Changes"), "changes"), (_("Deletes"), "deletes")):
             out += [f"- {label}: {md(item, 400)}" for item in g[key]]
         for c in g["clusters"]:
-            out += [f"- {md(c['name'], 80)}: **{'n/a' if n['count'] is None else format(n['count'], ',')}** "
+            out += [f"- {md(c['name'], 80)}: **{not_counted if n['count'] is None else format(n['count'], ',')}** "
                     f"{md(n['what'], 200)}" + (f" ({md(n['detail'], 200)})" if n["detail"] else "")
                     for n in c["numbers"]]
-        out += [f"- Before the step: {md(item, 400)}" for item in g["undo_before"]]
-        out += [f"- Back out after: {md(item, 400)}" for item in g["undo_after"]]
-        out += [f"- Cannot be undone: {md(item, 400)}" for item in g["irreversible"]]
-        commands = ((["# before the step", *g["undo_before_commands"]] if g["undo_before_commands"] else [])
-                    + (["# back out after", *g["undo_after_commands"]] if g["undo_after_commands"] else []))
+        for label, key in ((_("Before the step"), "undo_before"), (_("Back out after"), "undo_after"),
+                           (_("Cannot be undone"), "irreversible")):
+            out += [f"- {label}: {md(item, 400)}" for item in g[key]]
+        before, after = "# " + _("before the step"), "# " + _("back out after")
+        commands = (([before, *g["undo_before_commands"]] if g["undo_before_commands"] else [])
+                    + ([after, *g["undo_after_commands"]] if g["undo_after_commands"] else []))
         out += (["", code_block(commands)] if commands else []) + [""]
     if not out:
         return []
-    return ["<details><summary>What each step changes, and how to back out</summary>", "", *out, "</details>", ""]
+    summary = _("What each step changes, and how to back out")
+    return [f"<details><summary>{summary}</summary>", "", *out, "</details>", ""]
 
 
 def render(result: AuditResult, out_dir: Path) -> Path:
