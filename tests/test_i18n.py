@@ -24,10 +24,15 @@ from auditor.engine import AuditResult
 from auditor.findings import findings_frame
 from auditor.i18n_catalog import extract, registry_messages
 from auditor.model import Finding, Gate, Outcome, Severity, Status
+from auditor.render import changes
+from auditor.render.context import HTML_LIMITS
+from auditor.render.context import build as build_context
 from auditor.render.html import html_document, pdf_document
 from auditor.render.localize import localized
 from auditor.render.markdown import document as markdown_document
 from auditor.sources.snapshot import open_snapshot
+from tests.test_faults import free_port, kubeconfig_to
+from tests.test_terminal_layout import in_terminal
 
 FIELDS = re.compile(r"\{[a-z_]+\}|%\([a-z_]+\)[sd]")
 
@@ -156,8 +161,81 @@ def test_the_terminal_summary_in_zh_cn(demo: AuditResult, capsys: pytest.Capture
         print_summary(demo, [Path("out/report.pdf")])
     err = capsys.readouterr().err
     assert "关口 uninstall" in err and "退出码 1" in err and "已写入 out/report.pdf" in err
-    assert "阻断项（25" in err and "检查项" in err
+    # piped (no terminal): one line per blocker, its message translated; ids and codes as they are
+    assert "阻断项（26）" in err and "……另有 16 项，见报告" in err
+    assert ("BLOCKER AA1210 istio-sidecars-remaining cluster-a Deployment/legacy-batch/batch-scheduler: "
+            "1 个 Pod 仍在运行 Istio Sidecar（0 个原生，1 个传统）") in err
     assert "findings:" not in err and "wrote " not in err
+
+
+def test_the_headline_says_the_counted_nouns_in_zh_cn_and_in_english(demo: AuditResult) -> None:
+    """plural() goes through ngettext: the measure word comes with the noun; English keeps '26 blocking findings'."""
+    with i18n.language("zh-CN"):
+        assert build_context(localized(demo), HTML_LIMITS)["headline"] == (
+            "不要执行 istioctl uninstall --purge：必须先修复来自 9 个检查项的 26 个阻断项。")
+    assert build_context(demo, HTML_LIMITS)["headline"] == (
+        "Do not proceed with istioctl uninstall --purge: 26 blocking findings from 9 checks must be fixed first.")
+
+
+def test_the_cab_plan_is_said_in_zh_cn_with_commands_and_names_as_they_are(demo: AuditResult) -> None:
+    with i18n.language("zh-CN"):
+        [entry] = changes.plan(localized(demo))
+        page, summary = html_document(demo), markdown_document(demo)
+    assert entry["undo_after"] == ["清除操作无法撤销：只能重新安装 Istio，且须使用相同的修订版本和参数以及该版本的 "
+                                   "istioctl；被删除的对象只能从备份中恢复（移除 metadata.uid、resourceVersion 和 "
+                                   "creationTimestamp 后重新创建）。"]
+    assert entry["source"] == "domain.md：istioctl uninstall --purge（istio/istio operator/pkg/uninstall/prune.go）"
+    [first_a, second_a] = entry["clusters"][0]["numbers"]
+    assert (first_a["count"], first_a["what"]) == (27, "个带 operator.istio.io/component 标签的对象被删除")
+    assert second_a["what"] == "个随 CRD authorizationpolicies.security.istio.io 一起删除、而 ASM 中没有的已存储对象"
+    assert 'istioctl --kubeconfig="${KUBECONFIG_CLUSTER_A:?}" uninstall --purge --dry-run' in entry[
+        "undo_before_commands"]
+    text = visible_text(page)
+    assert "每个步骤更改什么，以及如何回退" in text and "uninstall 关口" in text and "无法撤销" in text
+    assert "What each step changes" not in text and "Before the step" not in text
+    assert "<summary>每个步骤更改什么，以及如何回退</summary>" in summary and "- 事后回退：清除操作无法撤销" in summary
+    assert "<summary>这些阻断项的命令</summary>" in summary and "Commands for these blockers" not in summary
+
+
+def test_the_shared_sentences_of_the_cab_plan_are_filled_in_zh_cn_and_in_english() -> None:
+    """{forward_only} / {not_documented} in a plan's prose: filled with their own translation, never left raw."""
+    with i18n.language("zh-CN"):
+        said = changes.prose(changes.CHANGES["finished"].undo_after)
+    assert said == ["spec.desiredState 只能向前推进（Init -> SetupIstioForMigrate -> Migrating -> Finished，seed）："
+                    "不支持将其改回更早的状态；离开 Finished：ASM 迁移指南未说明：请联系 ASM 技术支持。"]
+    assert changes.prose(changes.CHANGES["finished"].undo_after) == [
+        "spec.desiredState only moves forward (Init -> SetupIstioForMigrate -> Migrating -> Finished, seed): "
+        "patching it back to an earlier state is not supported; leaving Finished: not documented by the ASM "
+        "migration guide: contact ASM support."]
+
+
+def test_the_html_filter_note_words_come_from_the_catalog(demo: AuditResult) -> None:
+    with i18n.language("zh-CN"):
+        page = html_document(demo)
+    assert 'data-say-filter-on="已启用筛选：{filters}"' in page and 'data-say-show-all="显示全部"' in page
+
+
+def test_an_unreachable_cluster_is_one_zh_cn_line_and_one_report_line(tmp_path: Path,
+                                                                      capsys: pytest.CaptureFixture[str]) -> None:
+    port = free_port()
+    kc = kubeconfig_to(tmp_path / "kc", port)
+    code = main(["run", "--lang", "zh-CN", "--kubeconfig", str(kc), "--phase", "all", "--format", "json,html",
+                 "--out", str(tmp_path / "out")])
+    assert code == 3
+    err = capsys.readouterr().err
+    reason = f"cannot connect to http://127.0.0.1:{port}: connection refused"
+    assert [line for line in err.splitlines() if "不可达" in line] == [
+        f"UNKNOWN：集群 down 不可达：{reason}（70 条检查结果为 UNKNOWN）"]
+    page = visible_text((tmp_path / "out" / "report.html").read_text(encoding="utf-8"))
+    assert f"down  不可达：{reason} — 70 条检查结果为 UNKNOWN。" in page
+
+
+def test_the_blocker_table_of_a_wide_terminal_has_zh_cn_headers_and_whole_names(tmp_path: Path) -> None:
+    code, screen = in_terminal(140, "demo", "--lang", "zh-CN", "--format", "json", "--out", str(tmp_path / "out"))
+    assert code == 1
+    assert "┃ 检查项" in screen and "┃ 集群" in screen and "┃ 对象" in screen and "┃ 消息" in screen
+    assert re.search(r"│ istio-sidecars-remaining +│", screen)
+    assert screen.strip().splitlines()[-1].strip().startswith("NO-GO  关口 uninstall")
 
 
 # ---------------------------------------------------------------- finding messages from templates
@@ -265,7 +343,7 @@ def test_findings_json_and_csv_are_the_same_in_both_languages(capsys: pytest.Cap
     en, zh = (json.loads((tmp_path / lang / "findings.json").read_text(encoding="utf-8")) for lang in ("en", "zh-CN"))
     assert en.pop("generated_at") and zh.pop("generated_at")
     assert en == zh
-    assert "params" not in en["findings"][0] and len(en["findings"]) == 54
+    assert "params" not in en["findings"][0] and len(en["findings"]) == 56
     assert (tmp_path / "en" / "findings.csv").read_bytes() == (tmp_path / "zh-CN" / "findings.csv").read_bytes()
     junit = [re.sub(r'timestamp="[^"]*"', "", (tmp_path / lang / "junit.xml").read_text(encoding="utf-8"))
              for lang in ("en", "zh-CN")]

@@ -541,7 +541,8 @@ def runbook(result: AuditResult, block: pd.DataFrame, unknown: pd.DataFrame, lim
     verify = f"{mesh.ASM_KUBECTL} get asmmigratefromistio default -o yaml"
     for gate in gates:
         when = _("Now (GO):") if result.gate_verdicts.get(gate) == "GO" else _("After a GO only:")
-        step: dict[str, Any] = {"title": f"{when} {_(GATE_STEP.get(gate, gate))}", "commands": [], "more": 0}
+        what = _(GATE_STEP.get(gate, gate))  # GATE_STEP's prose step is marked N_() where it is defined
+        step: dict[str, Any] = {"title": f"{when} {what}", "commands": [], "more": 0}
         if gate == "assessment":
             step["text"] = _("In the ASM console add each cluster to the ASM instance with \u201cIgnore "
                              "istio-system namespace check\u201d selected; ASM then creates "

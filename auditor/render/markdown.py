@@ -106,11 +106,12 @@ def document(result: AuditResult) -> str:
     lines.append("")
     counts = " \u00b7 ".join(f"{s.replace('_', ' ')} {result.summary.get(s, 0):,}" for s in STATUS_ORDER
                              if result.summary.get(s))
+    live = _("n/a (live)")
     lines += [
         "| " + " | ".join((_("Clusters"), _("Audited at"), _("Exit code"), _("Tool"), _("Inputs SHA-256"))) + " |",
         "|---|---|---|---|---|",
         f"| {md(', '.join(names), 400) or '-'} | {md(format_timestamp(result.generated_at))} | {result.exit_code} | "
-        f"asm\\-audit {md(result.tool_version)} | {code_span(result.inputs_sha256, 80) or _('n/a (live)')} |", "",
+        f"asm\\-audit {md(result.tool_version)} | {code_span(result.inputs_sha256, 80) or live} |", "",
         _("**Findings:** {counts} \u2014 **{n} blocking**{beside}").format(
             counts=counts or _("none"), n=f"{n_block:,}", beside=beside), ""]
     if len(result.gate_verdicts) > 1:
@@ -126,8 +127,8 @@ def document(result: AuditResult) -> str:
         commands = [c if looks_like_command(c) else "# " + c.replace("\n", "\n# ")
                     for c in dict.fromkeys(shown["remediation"].astype(str)) if c.strip()]
         if commands:
-            lines += [f"<details><summary>{_('Commands for these blockers')}</summary>", "", code_block(commands), "",
-                      "</details>", ""]
+            summary = _("Commands for these blockers")  # not inside an f-string: the extractor reads calls only
+            lines += [f"<details><summary>{summary}</summary>", "", code_block(commands), "", "</details>", ""]
     if not unknown.empty:
         lines += [_("### Unknown ({n})").format(n=f"{len(unknown):,}"), "", *_table(unknown.head(5)), ""]
         if len(unknown) > 5:
@@ -145,19 +146,19 @@ def document(result: AuditResult) -> str:
 def _changes_section(result: AuditResult) -> list[str]:
     """What each gate's step changes and how to back out (auditor/render/changes.py), folded: it is long."""
     out: list[str] = []
-    not_counted = _("n/a")
+    not_counted, labelled = _("n/a"), _("{label}: {item}")
     for g in plan(result):
         gate = _("{gate} gate").format(gate=md(g["gate"]))
         out += [f"**{gate} ({md(g['step'])})**", ""]
         for label, key in ((_("Creates"), "creates"), (_("Changes"), "changes"), (_("Deletes"), "deletes")):
-            out += [f"- {label}: {md(item, 400)}" for item in g[key]]
+            out += ["- " + labelled.format(label=label, item=md(item, 400)) for item in g[key]]
         for c in g["clusters"]:
             out += [f"- {md(c['name'], 80)}: **{not_counted if n['count'] is None else format(n['count'], ',')}** "
                     f"{md(n['what'], 200)}" + (f" ({md(n['detail'], 200)})" if n["detail"] else "")
                     for n in c["numbers"]]
         for label, key in ((_("Before the step"), "undo_before"), (_("Back out after"), "undo_after"),
                            (_("Cannot be undone"), "irreversible")):
-            out += [f"- {label}: {md(item, 400)}" for item in g[key]]
+            out += ["- " + labelled.format(label=label, item=md(item, 400)) for item in g[key]]
         before, after = "# " + _("before the step"), "# " + _("back out after")
         commands = (([before, *g["undo_before_commands"]] if g["undo_before_commands"] else [])
                     + ([after, *g["undo_after_commands"]] if g["undo_after_commands"] else []))
