@@ -28,6 +28,7 @@ BLOCKING_SEVERITIES = (Severity.BLOCKER.value, Severity.MAJOR.value)
 
 
 def findings_frame(findings: Iterable[Finding]) -> pd.DataFrame:
+    findings = list(findings)
     rows = [
         (f.cluster, f.gate, f.check_id, f.title, str(f.severity), str(f.status), f.kind, f.namespace, f.name,
          f.message, f.remediation, f.evidence, f.exempt, f.exempt_reason, str(f.default_severity or f.severity),
@@ -42,6 +43,9 @@ def findings_frame(findings: Iterable[Finding]) -> pd.DataFrame:
     for col in ("cluster", "check_id", "kind", "namespace", "code"):
         frame[col] = frame[col].astype("category")
     frame["exempt"] = frame["exempt"].astype(bool)
+    # The message template's values, for the human reports in another language (auditor/render/localize.py);
+    # not one of FINDING_COLUMNS: findings.json and findings.csv do not carry it.
+    frame["params"] = pd.Series([f.params for f in findings], dtype=object, index=frame.index)
     return frame
 
 
@@ -230,6 +234,7 @@ def records(frame: pd.DataFrame) -> list[dict[str, Any]]:
     out = []
     for row in frame.itertuples(index=False):
         d = row._asdict()
+        d.pop("params", None)
         for key in ("cluster", "gate", "check_id", "severity", "default_severity", "status", "kind", "namespace"):
             d[key] = "" if pd.isna(d[key]) else str(d[key])
         d["exempt"] = bool(d["exempt"])

@@ -22,7 +22,7 @@ RUN_OPTIONS = (
     "--prometheus-insecure-skip-verify", "--prometheus-timeout", "--out", "--format", "--paper", "--quiet",
     "--metrics-file", "--pushgateway", "--pushgateway-job", "--history", "--notify", "--notify-format",
     "--notify-on", "--notify-secret-file", "--phase", "--config", "--allow-unknown", "--strict", "--baseline",
-    "--fail-on-new")
+    "--fail-on-new", "--lang")
 
 
 def help_text(*argv: str, columns: int = 80) -> str:

@@ -106,7 +106,8 @@ def test_a_deep_link_filter_is_announced(demo_reports: Path) -> None:
     assert '<p class="filter-note js-only" id="findings-filter-note" role="status" hidden></p>' in text
     script = (TEMPLATES / "report.js").read_text()
     assert 'document.getElementById("findings-filter-note")' in script
-    assert '"Filter on: " + active.join("; ")' in script
+    assert 'say("filter-on", "Filter on: {filters}").replace("{filters}",' in script  # words from the catalog
+    assert 'data-say-filter-on="Filter on: {filters}" data-say-show-all="Show all"' in text
     assert "window.location.search.slice(1)" in script  # report.html?status=FAIL as well as #findings?status=FAIL
 
 
@@ -146,7 +147,7 @@ def test_an_unreachable_cluster_is_one_line_in_the_reports(unreachable_reports: 
     unknowns = page[page.index('<section class="card" id="unknowns">'):]
     unknowns = unknowns[:unknowns.index("</section>")]
     assert unknowns.count(line) == 1  # (the complete, filterable list under "All checks" keeps every finding)
-    assert f"<li><b>down</b> unreachable: {line} &mdash; 72 findings UNKNOWN.</li>" in unknowns
+    assert f"<li><b>down</b> unreachable: {line} \u2014 72 findings UNKNOWN.</li>" in unknowns
     pdf = subprocess.run(["pdftotext", "-enc", "UTF-8", str(out / "report.pdf"), "-"], check=True,
                          capture_output=True, text=True).stdout
     # Once in each place that speaks of it: page 1's "What could not be judged", the runbook's "Restore the missing

@@ -15,10 +15,13 @@ from rich.markup import escape as _markup_escape
 from rich.table import Table
 from rich.text import Text
 
+from auditor import i18n
 from auditor.config import Config
 from auditor.engine import AuditResult
 from auditor.errors import UsageError
 from auditor.findings import blockers, disclosure
+from auditor.i18n import gettext as _
+from auditor.i18n import pgettext
 from auditor.model import Status, Verdict
 from auditor.render import show_controls
 from auditor.render.counts import blocker_counts, per_gate_text
@@ -49,6 +52,16 @@ OutOpt = Annotated[Path, typer.Option("--out", help="Report directory ('-' print
                                       rich_help_panel=OUTPUTS)]
 QuietOpt = Annotated[bool, typer.Option("--quiet", "-q", help="No progress, only the verdict line.",
                                         rich_help_panel=OUTPUTS)]
+LangOpt = Annotated[str | None, typer.Option(
+    "--lang", help="Language of the terminal summary, HTML, PDF and summary.md: en or zh-CN (default: from "
+    "LC_ALL/LANG). findings.json, CSV and JUnit stay English.", rich_help_panel=OUTPUTS)]
+
+
+def resolve_lang(lang: str | None) -> str:
+    """--lang, else the locale's language (a bad --lang is a usage error, before any audit starts)."""
+    return i18n.parse_lang(lang) if lang is not None else i18n.lang_from_env()
+
+
 # Where to read from: the same options for `run` and `snapshot`.
 KubeconfigOpt = Annotated[str | None, typer.Option(help="Data-plane kubeconfig (default: $KUBECONFIG).",
                                                    rich_help_panel=CLUSTERS)]
@@ -152,36 +165,42 @@ def verdict_line(result: AuditResult) -> str:
     gates = ", ".join(result.gates) if result.gate == "all" else result.gate
     said = disclosure(result.summary)
     config = f" [bold]- {escape(said)}[/]" if said else ""
-    return (f"[{VERDICT_STYLE[verdict]}] {verdict.value} [/]{config} gate [bold]{escape(gates)}[/] "
-            f"({escape(result.gate_reason)}) exit {result.exit_code}")
+    return (f"[{VERDICT_STYLE[verdict]}] {verdict.value} [/]{config} "
+            + _("gate {gate}").format(gate=f"[bold]{escape(gates)}[/]")
+            + f" ({escape(result.gate_reason)}) " + _("exit {code}").format(code=result.exit_code))
 
 
 def print_summary(result: AuditResult, written: list[Path], quiet: bool = False, top: int = 10) -> None:
     """The verdict line, counts, blockers, unknowns, notes, files written, and the verdict line again: the last
     line of a CI log is the answer."""
+    if i18n.current() != i18n.DEFAULT_LANG:  # imported only then: a JSON-only CI gate loads no report machinery
+        from auditor.render.localize import localized
+
+        result = localized(result)
     verdict = verdict_line(result)
     err.print(verdict)
     if quiet:
         return
     counts = "  ".join(f"{s.value} {result.summary.get(s.value, 0)}" for s in Status if result.summary.get(s.value))
-    err.print(f"findings: {counts or 'none'}")
+    err.print(_("findings: {counts}").format(counts=counts or _("none")))
     fleet = getattr(result, "fleet", None) or []
     if sum(1 for r in fleet if r["role"] == "data-plane") > 1:  # per-cluster verdicts (auditor/fleet.py)
-        err.print("clusters: " + ", ".join(f"{escape(str(r['cluster']))} {r['verdict']}" + (
+        err.print(_("clusters: ") + ", ".join(f"{escape(str(r['cluster']))} {r['verdict']}" + (
             f" ({r['state']})" if r["state"] != "ok" else "") for r in fleet if r["verdict"]))
     delta = getattr(result, "baseline_delta", None) or {}
     if delta:
         moved = (delta.get("migration") or {}).get("moved_total")
-        err.print(f"since {escape(str(delta['old'].get('generated_at')))}: {delta['blockers']['new']} new "
-                  f"blocker(s), {delta['blockers']['resolved']} resolved, {delta['blockers']['still_open']} "
-                  f"still open" + (f"; {moved} workload(s) moved off Istio sidecars" if moved else ""))
+        err.print(_("since {when}: {new} new blocker(s), {resolved} resolved, {open} still open").format(
+            when=escape(str(delta["old"].get("generated_at"))), new=delta["blockers"]["new"],
+            resolved=delta["blockers"]["resolved"], open=delta["blockers"]["still_open"])
+            + (_("; {n} workload(s) moved off Istio sidecars").format(n=moved) if moved else ""))
     _print_blockers(result, int(delta.get("accepted_from_baseline") or 0), top)
     if result.verdict is not Verdict.NO_GO:
         _print_unknowns(result, top)
     for note in result.notes:
-        err.print(f"note: {escape(note)}")
+        err.print(_("note: {note}").format(note=escape(note)))
     for path in written:
-        err.print(f"wrote {escape(str(path))}")
+        err.print(_("wrote {path}").format(path=escape(str(path))))
     err.print(verdict)
 
 
@@ -189,10 +208,12 @@ def _print_blockers(result: AuditResult, accepted: int, top: int) -> None:
     block = blockers(result.findings)
     if block.empty:
         return
-    accepted_text = f"; {accepted} already in the baseline, not blocking (--fail-on-new)" if accepted else ""
+    accepted_text = _("; {n} already in the baseline, not blocking (--fail-on-new)").format(n=accepted) if (
+        accepted) else ""
     n_block, per_gate = blocker_counts(block, list(result.gates))
-    beside = f"; per gate: {per_gate_text(per_gate)}" if per_gate_text(per_gate) else ""
-    title = f"Blockers ({n_block}{beside}{accepted_text})"
+    beside = _("; per gate: {per_gate}").format(per_gate=per_gate_text(per_gate)) if per_gate_text(
+        per_gate) else ""
+    title = _("Blockers ({n}{beside}{accepted})").format(n=n_block, beside=beside, accepted=accepted_text)
     shown = block.head(top)
     table = None if one_line_per_finding() else _blocker_table(title, shown)
     if table is not None:
@@ -202,10 +223,10 @@ def _print_blockers(result: AuditResult, accepted: int, top: int) -> None:
         for row in shown.itertuples(index=False):
             err.print(finding_line(row, str(row.severity).upper()))
     if len(block) > top:
-        err.print(f"... and {len(block) - top} more in the report")
+        err.print(_("... and {n} more in the report").format(n=len(block) - top))
     first = block.iloc[0]
     if first["remediation"]:
-        err.print(f"next: {escape(str(first['remediation']))}")
+        err.print(_("next: {remediation}").format(remediation=escape(str(first["remediation"]))))
 
 
 def _blocker_table(title: str, rows: pd.DataFrame) -> Table | None:
@@ -222,9 +243,10 @@ def _blocker_table(title: str, rows: pd.DataFrame) -> Table | None:
     if sum(widths) + message_min + 13 > err.width:  # 13: borders and padding of four columns
         return None
     table = Table(title=title, title_justify="left", show_lines=False, expand=False)
-    for name in ("check", "cluster", "subject"):
+    for name in (pgettext("terminal column", "check"), pgettext("terminal column", "cluster"),
+                 pgettext("terminal column", "subject")):
         table.add_column(name, no_wrap=True)
-    table.add_column("message", min_width=message_min, overflow="fold")
+    table.add_column(pgettext("terminal column", "message"), min_width=message_min, overflow="fold")
     for check, cluster, subject, message in cells:
         table.add_row(f"{check[0]}\n[dim]{check[1]}[/]", cluster[0], "\n".join(subject), message)
     return table
@@ -239,14 +261,15 @@ def _print_unknowns(result: AuditResult, top: int) -> None:
         return
     down = {str(c["name"]): str(c.get("error") or "") for c in result.clusters if c.get("reachable") is False}
     on_down = unknown["cluster"].astype(str).isin(list(down))
-    err.print(f"[yellow]{len(unknown)} UNKNOWN[/] (no evidence; --allow-unknown to accept):")
+    err.print(f"[yellow]{len(unknown)} UNKNOWN[/] " + _("(no evidence; --allow-unknown to accept):"))
     for name, error in down.items():
         n = int((unknown["cluster"].astype(str) == name).sum())
         if n:
-            err.print(f"UNKNOWN cluster {escape(name)} unreachable: {escape(error)} ({n} finding(s) UNKNOWN)")
+            err.print(_("UNKNOWN cluster {cluster} unreachable: {error} ({n} finding(s) UNKNOWN)").format(
+                cluster=escape(name), error=escape(error), n=n))
     # --phase all reports one missing piece of evidence in each gate that needs it: shown once.
     rest = unknown[~on_down].drop_duplicates(["code", "check_id", "cluster", "kind", "namespace", "name", "message"])
     for row in rest.head(top).itertuples(index=False):
         err.print(finding_line(row, "UNKNOWN"))
     if len(rest) > top:
-        err.print(f"... and {len(rest) - top} more in the report")
+        err.print(_("... and {n} more in the report").format(n=len(rest) - top))

@@ -8,8 +8,19 @@ from typing import Annotated
 
 import typer
 
-from auditor import api
-from auditor.cli.common import OUTPUTS, ConfigOpt, OutOpt, PhaseOpt, Progress, QuietOpt, err, escape
+from auditor import api, i18n
+from auditor.cli.common import (
+    OUTPUTS,
+    ConfigOpt,
+    LangOpt,
+    OutOpt,
+    PhaseOpt,
+    Progress,
+    QuietOpt,
+    err,
+    escape,
+    resolve_lang,
+)
 from auditor.cli.run import (
     FORMAT_HELP,
     AllowUnknownOpt,
@@ -22,6 +33,7 @@ from auditor.cli.run import (
 )
 from auditor.diff import load_report
 from auditor.errors import UsageError
+from auditor.i18n import gettext as _
 from auditor.render import check_outputs, parse_formats, renderers
 from auditor.sources.snapshot import open_snapshot
 
@@ -63,12 +75,15 @@ def demo(
     allow_unknown: AllowUnknownOpt = False,
     strict: StrictOpt = False,
     baseline: BaselineOpt = None,
+    lang: LangOpt = None,
 ) -> None:
     """Audit the bundled example: ASM control plane + two clusters mid-migration with an east-west gateway."""
+    language = resolve_lang(lang)
     if export is not None:
         where = export_snapshot(export)
-        err.print(f"wrote the demo snapshot to {escape(str(where))}; audit it with: asm-audit run --snapshot "
-                  f"{escape(str(where))}")
+        with i18n.language(language):
+            err.print(_("wrote the demo snapshot to {path}; audit it with: asm-audit run --snapshot {path}").format(
+                path=escape(str(where))))
         raise typer.Exit(0)
     formats = parse_formats(format) if format else [f for f in ("html", "pdf", "json", "csv", "junit", "md")
                                                     if f in renderers()]
@@ -79,11 +94,13 @@ def demo(
     cfg = api.load_config(config)
     snapshot = api.demo_snapshot_path()
     if not quiet:
-        err.print(f"demo snapshot: {escape(str(snapshot))} (a copy: asm-audit demo --export-snapshot DIR)")
+        with i18n.language(language):
+            err.print(_("demo snapshot: {path} (a copy: asm-audit demo --export-snapshot DIR)").format(
+                path=escape(str(snapshot))))
     sources = open_snapshot(snapshot)
     with Progress(quiet) as progress:
         result = api.run_audit(phase=phase, config=cfg, sources=sources, progress=progress, strict=strict,
                                allow_unknown=allow_unknown, baseline=previous)
     result.options["paper"] = paper  # read by the PDF renderer
-    emit(result, out, formats, quiet)
+    emit(result, out, formats, quiet, language)
     raise typer.Exit(result.exit_code)

@@ -12,7 +12,7 @@ from typing import Annotated
 
 import typer
 
-from auditor import api
+from auditor import api, i18n
 from auditor.cli.common import (
     CLUSTERS,
     OUTPUTS,
@@ -28,6 +28,7 @@ from auditor.cli.common import (
     ContextOpt,
     FleetOpt,
     KubeconfigOpt,
+    LangOpt,
     OutOpt,
     PhaseOpt,
     Progress,
@@ -36,6 +37,7 @@ from auditor.cli.common import (
     TimeoutOpt,
     apply_asm_options,
     print_summary,
+    resolve_lang,
 )
 from auditor.cli.prometheus_options import (
     CaFileOpt,
@@ -175,14 +177,16 @@ def _move_set(moves: list[tuple[Path, Path]], out: Path, stage: Path) -> None:
                          "report files are unchanged") from exc
 
 
-def emit(result: AuditResult, out: Path, formats: list[str], quiet: bool) -> None:
+def emit(result: AuditResult, out: Path, formats: list[str], quiet: bool, lang: str = i18n.DEFAULT_LANG) -> None:
+    """Write the reports and the terminal summary; the human ones in `lang` (machine output stays English)."""
     check_outputs(out, formats)
-    if str(out) == "-":
-        sys.stdout.buffer.write(dumps(result) + b"\n")
-        print_summary(result, [], quiet)
-        return
-    written = render_staged(result, out, formats)
-    print_summary(result, written, quiet)
+    with i18n.language(lang):
+        if str(out) == "-":
+            sys.stdout.buffer.write(dumps(result) + b"\n")
+            print_summary(result, [], quiet)
+            return
+        written = render_staged(result, out, formats)
+        print_summary(result, written, quiet)
 
 
 def run(
@@ -227,9 +231,11 @@ def run(
     baseline: BaselineOpt = None,
     fail_on_new: Annotated[bool, typer.Option("--fail-on-new", help="With --baseline: only blockers new since the "
                                               "baseline make NO-GO.", rich_help_panel=POLICY)] = False,
+    lang: LangOpt = None,
 ) -> None:
     """Audit one gate (default: the next step the cluster shows) and write the reports."""
     formats = parse_formats(format)
+    language = resolve_lang(lang)
     check_phase(phase)
     paper = check_paper(paper)
     target = target_from(snapshot, kubeconfig, context, cluster or [], asm_kubeconfig, asm_context, timeout,
@@ -256,7 +262,7 @@ def run(
                                    progress=progress, baseline=previous, fail_on_new=fail_on_new)
         result.options["paper"] = paper  # read by the PDF renderer
         tracking.before_reports(result)
-        emit(result, out, formats, quiet)
+        emit(result, out, formats, quiet, language)
         tracking.after_reports()
     finally:
         tracking.close()

@@ -16,14 +16,16 @@ from typing import Any
 import pandas as pd
 
 from auditor import mesh
+from auditor.i18n import N_
+from auditor.i18n import gettext as _
 from auditor.render.context import GATE_STEP, clean
 
-NOT_DOCUMENTED = "not documented by the ASM migration guide: contact ASM support"
-SEED = "ASM migration guide (seed)"
-PURGE_SOURCE = "domain.md: istioctl uninstall --purge (istio/istio operator/pkg/uninstall/prune.go)"
+NOT_DOCUMENTED = N_("not documented by the ASM migration guide: contact ASM support")
+SEED = N_("ASM migration guide (seed)")
+PURGE_SOURCE = N_("domain.md: istioctl uninstall --purge (istio/istio operator/pkg/uninstall/prune.go)")
 # The order the seed fixes for spec.desiredState: it never goes back.
-FORWARD_ONLY = ("spec.desiredState only moves forward (Init -> SetupIstioForMigrate -> Migrating -> Finished, "
-                "seed): patching it back to an earlier state is not supported")
+FORWARD_ONLY = N_("spec.desiredState only moves forward (Init -> SetupIstioForMigrate -> Migrating -> Finished, "
+                   "seed): patching it back to an earlier state is not supported")
 CLUSTER_COMMANDS_SHOWN = 6
 # Every Istio CRD lists the category istio-io (istio/istio manifests/charts/base/crds/crd-all.gen.yaml), so one
 # `kubectl get istio-io` backs up all Istio API objects and does not fail on a kind an older release lacks.
@@ -33,7 +35,9 @@ ISTIO_CATEGORY = "istio-io"
 @dataclass(frozen=True)
 class GateChange:
     """What one gate's step does and how to back out of it. Commands hold `{kubectl}` / `{kubeconfig}` /
-    `{cluster}` for each data-plane cluster, `{asm_kubectl}` for ASM's control plane."""
+    `{cluster}` for each data-plane cluster, `{asm_kubectl}` for ASM's control plane. The prose is English
+    msgids (auditor/i18n_catalog.py extracts them); `{forward_only}` and `{not_documented}` in it are filled
+    with FORWARD_ONLY and NOT_DOCUMENTED, translated too."""
 
     gate: str
     creates: tuple[str, ...]
@@ -62,7 +66,7 @@ CHANGES: dict[str, GateChange] = {c.gate: c for c in (
         undo_before_commands=(),
         undo_after=("The istio-system label can be removed by hand, as the seed does for east-west gateways; ASM "
                     "sets it again unless stopIstioSystemInjectionDisabling is true.",
-                    f"Removing the cluster from the ASM instance during a migration: {NOT_DOCUMENTED}."),
+                    "Removing the cluster from the ASM instance during a migration: {not_documented}."),
         undo_after_commands=("{kubectl} label namespace istio-system istio-injection-",),
         irreversible=(),
         source=SEED),
@@ -76,8 +80,8 @@ CHANGES: dict[str, GateChange] = {c.gate: c for c in (
         deletes=(),
         undo_before=("Nothing is changed before the state is switched.",),
         undo_before_commands=(),
-        undo_after=(f"{FORWARD_ONLY}.",
-                    f"Removing PROXY_CONFIG_XDS_AGENT from Istio's mesh config again: {NOT_DOCUMENTED}.",
+        undo_after=("{forward_only}.",
+                    "Removing PROXY_CONFIG_XDS_AGENT from Istio's mesh config again: {not_documented}.",
                     "Restarted pods need no undo: they run the same application with Istio's sidecar."),
         undo_after_commands=(_STATE_CHECK,),
         irreversible=("The state change to SetupIstioForMigrate.",),
@@ -98,7 +102,7 @@ CHANGES: dict[str, GateChange] = {c.gate: c for c in (
                     "seed allows either proxy during Migrating); that triggers a rolling restart.",
                     "Traffic goes back to Istio's gateways by setting the weights back (the seed's 99:1 "
                     "VirtualService example, reversed).",
-                    f"{FORWARD_ONLY}."),
+                    "{forward_only}."),
         undo_after_commands=(_UNLABEL, "{kubectl} -n <namespace> edit virtualservice <name>  # weights back"),
         irreversible=("The state change to Migrating.",),
         source=SEED),
@@ -135,7 +139,7 @@ CHANGES: dict[str, GateChange] = {c.gate: c for c in (
                      "clear what status.message names, then increment spec.retryCounter.",),
         undo_before_commands=("{asm_kubectl} patch asmmigratefromistio default --type='merge' -p "
                               "'{\"spec\":{\"retryCounter\":<current + 1>}}'",),
-        undo_after=(f"{FORWARD_ONLY}; leaving Finished: {NOT_DOCUMENTED}.",),
+        undo_after=("{forward_only}; leaving Finished: {not_documented}.",),
         undo_after_commands=(_STATE_CHECK,),
         irreversible=("The state change to Finished.",),
         source=SEED),
@@ -165,30 +169,31 @@ def _purge_numbers(rows: pd.DataFrame) -> list[dict[str, Any]]:
         code = str(r.code)
         if not counted and "deleted_count" in evidence:
             by_kind = evidence.get("by_kind") or {}
-            out.append(_number("objects labelled operator.istio.io/component deleted",
+            out.append(_number(_("objects labelled operator.istio.io/component deleted"),
                                int(evidence["deleted_count"]),
                                ", ".join(f"{n} {k}" for k, n in by_kind.items()), f"purge-preview {code}"))
             counted = True
         if "not_on_asm" in evidence:
-            out.append(_number(f"stored objects deleted with CRD {r.name} that ASM does not hold",
+            out.append(_number(_("stored objects deleted with CRD {crd} that ASM does not hold").format(crd=r.name),
                                len(evidence["not_on_asm"]), ", ".join(evidence["not_on_asm"][:10]),
                                f"purge-preview {code}"))
         if "asm_objects" in evidence:
-            out.append(_number(f"objects of ASM's deleted with CRD {r.name}", len(evidence["asm_objects"]),
-                               ", ".join(evidence["asm_objects"][:10]), f"purge-preview {code}"))
+            out.append(_number(_("objects of ASM's deleted with CRD {crd}").format(crd=r.name),
+                               len(evidence["asm_objects"]), ", ".join(evidence["asm_objects"][:10]),
+                               f"purge-preview {code}"))
         for item in evidence.get("cascade") or ():
             m = re.match(r"^(\d+) (.+)$", str(item))
             if m:
-                out.append(_number(f"stored {m.group(2)} objects deleted with their CRD (held by ASM)",
-                                   int(m.group(1)), "", f"purge-preview {code}"))
+                what = _("stored {kind} objects deleted with their CRD (held by ASM)").format(kind=m.group(2))
+                out.append(_number(what, int(m.group(1)), "", f"purge-preview {code}"))
         if "releases" in evidence:
             releases = evidence["releases"] or {}
-            out.append(_number("Helm releases of Istio to remove with helm uninstall", len(releases),
+            out.append(_number(_("Helm releases of Istio to remove with helm uninstall"), len(releases),
                                ", ".join(releases), f"purge-preview {code}"))
         if str(r.status) == "NOT_APPLICABLE":
-            out.append(_number("objects deleted", 0, str(r.message), f"purge-preview {code}"))
+            out.append(_number(_("objects deleted"), 0, str(r.message), f"purge-preview {code}"))
         elif str(r.status) == "UNKNOWN":
-            out.append(_number("cannot be counted", None, str(r.message), f"purge-preview {code}"))
+            out.append(_number(_("cannot be counted"), None, str(r.message), f"purge-preview {code}"))
     return out
 
 
@@ -200,8 +205,8 @@ def _workloads_to_move(frame: pd.DataFrame, cluster: str) -> list[dict[str, Any]
     for r in rows.itertuples(index=False):
         evidence = r.evidence if isinstance(r.evidence, dict) else {}
         if "workloads" in evidence:
-            return [_number("workloads on Istio's sidecar that restart", int(evidence["workloads"]), "",
-                            f"restart-risk {r.code} ({r.gate} gate)")]
+            return [_number(_("workloads on Istio's sidecar that restart"), int(evidence["workloads"]), "",
+                            _("restart-risk {code} ({gate} gate)").format(code=r.code, gate=r.gate))]
     return []
 
 
@@ -233,9 +238,15 @@ def _commands(templates: tuple[str, ...], clusters: list[str]) -> list[str]:
     return list(dict.fromkeys(out))
 
 
+def prose(items: tuple[str, ...]) -> list[str]:
+    """A GateChange's prose in the current language, its {forward_only} / {not_documented} filled."""
+    shared = {"forward_only": _(FORWARD_ONLY), "not_documented": _(NOT_DOCUMENTED)}
+    return [_(item).format(**shared) for item in items]
+
+
 def plan(result: Any) -> list[dict[str, Any]]:
     """One entry per audited gate: the step, what it creates/changes/deletes (with per-cluster numbers from the
-    findings) and how to back out before and after it."""
+    findings) and how to back out before and after it; prose in the current language (auditor/i18n.py)."""
     frame: pd.DataFrame = result.findings
     clusters = [str(c["name"]) for c in result.clusters if c.get("role") == "data-plane"]
     out = []
@@ -244,13 +255,13 @@ def plan(result: Any) -> list[dict[str, Any]]:
         if change is None:
             continue
         out.append({
-            "gate": gate, "step": GATE_STEP.get(gate, gate),
-            "creates": list(change.creates), "changes": list(change.changes), "deletes": list(change.deletes),
+            "gate": gate, "step": _(GATE_STEP.get(gate, gate)),
+            "creates": prose(change.creates), "changes": prose(change.changes), "deletes": prose(change.deletes),
             "clusters": [{"name": clean(c, 100), "numbers": cluster_numbers(frame, gate, c)} for c in clusters],
-            "undo_before": list(change.undo_before),
+            "undo_before": prose(change.undo_before),
             "undo_before_commands": _commands(change.undo_before_commands, clusters),
-            "undo_after": list(change.undo_after),
+            "undo_after": prose(change.undo_after),
             "undo_after_commands": _commands(change.undo_after_commands, clusters),
-            "irreversible": list(change.irreversible), "source": change.source,
+            "irreversible": prose(change.irreversible), "source": _(change.source),
         })
     return out

@@ -15,9 +15,11 @@ from typing import Any
 
 from markupsafe import Markup, escape
 
+from auditor.i18n import N_
+from auditor.i18n import gettext as _
 from auditor.model import GATE_ORDER
 
-FONT = "DejaVu Sans, Helvetica, Arial, sans-serif"
+FONT = "DejaVu Sans, Helvetica, Arial, Noto Sans CJK SC, sans-serif"  # CJK last: zh-CN labels (--lang)
 INK = "#1f2933"
 MUTED = "#66788a"
 GRID = "#e4e8ec"
@@ -84,7 +86,7 @@ class Stage:
 
 
 STAGES: tuple[Stage, ...] = (
-    Stage("not-joined", "Not joined", 86, pseudo=True),
+    Stage("not-joined", N_("Not joined"), 86, pseudo=True),
     Stage("Init", "Init", 62),
     Stage("SetupIstioForMigrate", "SetupIstioForMigrate", 150),
     Stage("Migrating", "Migrating", 84),
@@ -126,7 +128,7 @@ def _name_lines(names: Sequence[str], width: int, max_lines: int = 4) -> list[st
         elif len(lines) < max_lines:
             lines.append(name)
         else:
-            lines[-1] = fit(lines[-1], width - 9) + f" +{len(names) - i} more"
+            lines[-1] = fit(lines[-1], width - 9) + _(" +{n} more").format(n=len(names) - i)
             break
     return lines
 
@@ -165,7 +167,7 @@ def timeline(positions: dict[str, int | None], gate_verdicts: dict[str, str]) ->
         dash = ' stroke-dasharray="4 3"' if stage.pseudo else ""
         body.append(f'<rect x="{x0:.1f}" y="{top}" width="{stage.width}" height="{node_h}" rx="6" fill="{fill}" '
                     f'stroke="{stroke}" stroke-width="1.4"{dash}/>')
-        body.append(_text(x0 + stage.width / 2, top + node_h / 2 + 4, stage.label, anchor="middle",
+        body.append(_text(x0 + stage.width / 2, top + node_h / 2 + 4, _(stage.label), anchor="middle",
                           weight="bold" if not stage.pseudo else "normal", fill=ink,
                           size=11 if not stage.pseudo else 10.5))
         for n, line in enumerate(_name_lines(here.get(i, []), max(10, int((stage.width + gap) / 6.2)))):
@@ -192,10 +194,10 @@ def timeline(positions: dict[str, int | None], gate_verdicts: dict[str, str]) ->
                         f'fill="#ffffff" stroke="{color}"/>')
             body.append(_text(cx, 13, gate, anchor="middle", size=9.5, fill=MUTED))
     if unknown:
-        body.append(_text(left, height - 6, "state unknown: " + ", ".join(unknown[:6])
-                          + (f" +{len(unknown) - 6} more" if len(unknown) > 6 else ""), size=10,
+        body.append(_text(left, height - 6, _("state unknown: ") + ", ".join(unknown[:6])
+                          + (_(" +{n} more").format(n=len(unknown) - 6) if len(unknown) > 6 else ""), size=10,
                           fill=COLORS["incomplete"]))
-    return _svg(width, height, body, "Migration timeline and audited gate")
+    return _svg(width, height, body, _("Migration timeline and audited gate"))
 
 
 # ---------------------------------------------------------------- status bar
@@ -206,8 +208,8 @@ def status_bar(summary: dict[str, int], order: Sequence[str]) -> Markup:
     body: list[str] = []
     if total == 0:
         body.append(f'<rect x="0" y="0" width="{width}" height="{bar_h}" rx="3" fill="{GRID}"/>')
-        body.append(_text(6, 12, "no findings", size=10, fill=MUTED))
-        return _svg(width, height, body, "Findings by status")
+        body.append(_text(6, 12, _("no findings"), size=10, fill=MUTED))
+        return _svg(width, height, body, _("Findings by status"))
     x = 0.0
     legend_x = 0.0
     for status in order:
@@ -223,7 +225,7 @@ def status_bar(summary: dict[str, int], order: Sequence[str]) -> Markup:
                     f'fill="{STATUS_COLORS[status]}"/>')
         body.append(_text(legend_x + 13, bar_h + 16.5, label, size=10))
         legend_x += 26 + 6.3 * len(label)
-    return _svg(width, height, body, "Findings by status")
+    return _svg(width, height, body, _("Findings by status"))
 
 
 # ---------------------------------------------------------------- migration progress
@@ -238,11 +240,11 @@ def progress(rows: Sequence[dict[str, Any]]) -> Markup:
     height = legend_h + row_h * len(rows) + 4
     body: list[str] = []
     lx = label_w
-    for key, name in (("asm", "ASM proxy"), ("istio", "Istio sidecar"), ("none", "no proxy")):
+    for key, name in (("asm", _("ASM proxy")), ("istio", _("Istio sidecar")), ("none", _("no proxy"))):
         body.append(f'<rect x="{lx}" y="4" width="10" height="10" rx="2" fill="{COLORS[key]}"/>')
         body.append(_text(lx + 14, 13, name, size=10))
         lx += 28 + 6.5 * len(name)
-    body.append(_text(width - 2, 13, "on ASM / meshed", size=10, anchor="end", fill=MUTED))
+    body.append(_text(width - 2, 13, _("on ASM / meshed"), size=10, anchor="end", fill=MUTED))
     y = legend_h
     for row in rows:
         total = row["istio"] + row["asm"] + row["none"]
@@ -270,7 +272,7 @@ def progress(rows: Sequence[dict[str, Any]]) -> Markup:
         body.append(_text(width - 2, y + 13, f"{row['asm']:,} / {meshed:,}  {pct}", anchor="end", weight=bold,
                           size=10.5))
         y += row_h
-    return _svg(width, height, body, "Migration progress: workloads by proxy kind")
+    return _svg(width, height, body, _("Migration progress: workloads by proxy kind"))
 
 
 # ---------------------------------------------------------------- gateway traffic
@@ -329,7 +331,7 @@ def traffic(gateways: Sequence[dict[str, Any]]) -> Markup:
         px, py, ph = label_w, y + 5, row_h - 10
         body.append(f'<rect x="{px}" y="{py}" width="{plot_w}" height="{ph}" fill="#f6f8fa" stroke="{GRID}"/>')
         if not pts:
-            body.append(_text(px + plot_w / 2, py + ph / 2 + 4, "no series recorded", anchor="middle", size=10,
+            body.append(_text(px + plot_w / 2, py + ph / 2 + 4, _("no series recorded"), anchor="middle", size=10,
                               fill=MUTED))
             body.append(_text(width - 2, y + 23, "-", anchor="end", size=10.5))
             continue
@@ -341,9 +343,11 @@ def traffic(gateways: Sequence[dict[str, Any]]) -> Markup:
         body.append(f'<polygon points="{area}" fill="{color}" fill-opacity="0.18"/>')
         body.append(f'<polyline points="{line}" fill="none" stroke="{color}" stroke-width="1.5"/>')
         unit = str(gw.get("unit") or "req/s")
-        body.append(_text(width - 2, y + 18, f"peak {human(peak)} {unit}", anchor="end", size=10,
+        peak_text = _("peak {value} {unit}").format(value=human(peak), unit=unit)
+        last_text = _("last {value} {unit}").format(value=human(pts[-1][1]), unit=unit)
+        body.append(_text(width - 2, y + 18, peak_text, anchor="end", size=10,
                           weight="bold" if peak > 0 else "normal", fill=INK if peak > 0 else MUTED))
-        body.append(_text(width - 2, y + 31, f"last {human(pts[-1][1])} {unit}", anchor="end", size=9.5,
+        body.append(_text(width - 2, y + 31, last_text, anchor="end", size=9.5,
                           fill=MUTED))
     axis_y = row_h * len(parsed) + 2
     for frac in (0.0, 0.25, 0.5, 0.75, 1.0):
@@ -353,8 +357,8 @@ def traffic(gateways: Sequence[dict[str, Any]]) -> Markup:
             anchor = "start" if frac == 0 else ("end" if frac == 1 else "middle")
             body.append(_text(ax, axis_y + 14, _short_time(t0 + (t1 - t0) * frac), anchor=anchor, size=9,
                               fill=MUTED))
-    body.append(_text(label_w - 8, axis_y + 14, "time (UTC)", anchor="end", size=9, fill=MUTED))
-    return _svg(width, height, body, "Traffic through Istio gateways")
+    body.append(_text(label_w - 8, axis_y + 14, _("time (UTC)"), anchor="end", size=9, fill=MUTED))
+    return _svg(width, height, body, _("Traffic through Istio gateways"))
 
 
 # ---------------------------------------------------------------- burn-down (run --history)
@@ -376,7 +380,7 @@ def _line_panel(series: dict[str, list[tuple[float, float]]], t0: float, t1: flo
         body.append(_text(px - 4, gy + 3.5, human(scale * frac if peak > 0 else 0), anchor="end", size=9,
                           fill=MUTED))
     if not series:
-        body.append(_text(px + plot_w / 2, py + plot_h / 2, "nothing recorded", anchor="middle", size=10,
+        body.append(_text(px + plot_w / 2, py + plot_h / 2, _("nothing recorded"), anchor="middle", size=10,
                           fill=MUTED))
     for i, (name, pts) in enumerate(sorted(series.items())[: len(SERIES_COLORS)]):
         color = SERIES_COLORS[i]
@@ -403,11 +407,11 @@ def burndown(sidecars: dict[str, list[tuple[float, float]]], blockers: dict[str,
     t0, t1 = (min(times), max(times)) if times else (0.0, 1.0)
     if t1 <= t0:
         t0, t1 = t0 - 1, t1 + 1  # one run: the points sit in the middle
-    body = _line_panel(sidecars, t0, t1, 0, "Pods still on Istio's sidecar, per cluster", width, label_w)
-    body += _line_panel(blockers, t0, t1, 150, "Blockers, per audited gate", width, label_w)
+    body = _line_panel(sidecars, t0, t1, 0, _("Pods still on Istio's sidecar, per cluster"), width, label_w)
+    body += _line_panel(blockers, t0, t1, 150, _("Blockers, per audited gate"), width, label_w)
     axis_y = 150 + 18 + 120 + 4
     for frac, anchor in ((0.0, "start"), (0.5, "middle"), (1.0, "end")):
         ax = label_w + (width - label_w - 10) * frac
         body.append(_text(ax, axis_y + 10, _short_time(t0 + (t1 - t0) * frac), anchor=anchor, size=9, fill=MUTED))
-    body.append(_text(label_w - 8, axis_y + 10, "time (UTC)", anchor="end", size=9, fill=MUTED))
-    return _svg(width, axis_y + 16, body, "Burn-down: Istio-sidecar pods and blockers over time")
+    body.append(_text(label_w - 8, axis_y + 10, _("time (UTC)"), anchor="end", size=9, fill=MUTED))
+    return _svg(width, axis_y + 16, body, _("Burn-down: Istio-sidecar pods and blockers over time"))

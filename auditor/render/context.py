@@ -22,6 +22,8 @@ from auditor import mesh
 from auditor.engine import AuditResult
 from auditor.errors import EvidenceUnavailable
 from auditor.findings import blocking_mask, disclosure
+from auditor.i18n import N_, format_timestamp, ngettext
+from auditor.i18n import gettext as _
 from auditor.inventory import ACTIVE_PHASES
 from auditor.model import GATE_ORDER, GATE_STEPS, SEVERITY_RANK, STATUS_RANK, Status
 from auditor.render import charts
@@ -33,6 +35,10 @@ TRAFFIC_CHECK = "istio-gateway-traffic"
 
 GATE_STEP = {gate.value: step.step for gate, step in GATE_STEPS.items()}
 GATE_TARGET_STATE = {gate.value: step.target_state for gate, step in GATE_STEPS.items() if step.target_state}
+# The one step in prose (auditor.model.GATE_STEPS; the others are states and commands): shown as _(step).
+N_("join the cluster(s) to ASM")
+# What an exemption did in this run; the templates show the word translated (`_(x.state)`).
+EXEMPTION_STATES = (N_("applied"), N_("expired"), N_("unused"))
 
 
 @dataclass(frozen=True)
@@ -206,14 +212,15 @@ def finding_rows(frame: pd.DataFrame, limits: Limits) -> tuple[list[dict[str, An
     if not passing.empty:
         groups = passing.groupby([_str(passing["gate"]), _str(passing["check_id"]), _str(passing["cluster"]),
                                   _str(passing["status"])], sort=True)
-        for (_, _, _, st), group in groups:
+        for (_gate, _check, _cluster, st), group in groups:
             first = _row(next(group.itertuples(index=False)), limits)
             if len(group) > 1:
                 namespaces = sorted({str(n) for n in group["namespace"].astype(str) if n})
-                first["subject"] = f"{len(group):,} subjects"
+                first["subject"] = ngettext("{n} subject", "{n} subjects", len(group)).format(n=f"{len(group):,}")
                 first["namespace"] = namespaces[0] if len(namespaces) == 1 else ""
                 first["name"] = ""
-                first["message"] = (f"{len(group):,} findings {st}; e.g. {first['message']}")
+                first["message"] = _("{n} findings {status}; e.g. {message}").format(
+                    n=f"{len(group):,}", status=st, message=first["message"])
                 first["aggregated"] = len(group)
             shown.append(first)
     return shown, hidden
@@ -352,10 +359,11 @@ def progress_section(result: AuditResult, limits: Limits) -> dict[str, Any]:
                          "none": int(counts["none"]), "indent": True})
         rest = order.iloc[limits.namespaces:]
         if len(rest):
-            rows.append({"label": f"{len(rest):,} other namespaces", "istio": int(rest["istio"].sum()),
-                         "asm": int(rest["asm"].sum()), "none": int(rest["none"].sum()), "indent": True})
+            rows.append({"label": _("{n} other namespaces").format(n=f"{len(rest):,}"),
+                         "istio": int(rest["istio"].sum()), "asm": int(rest["asm"].sum()),
+                         "none": int(rest["none"].sum()), "indent": True})
     if inv is None:
-        missing.append("the pod inventory is not part of this result (rendered from findings only)")
+        missing.append(_("the pod inventory is not part of this result (rendered from findings only)"))
     meshed = totals["istio"] + totals["asm"]
     return {"rows": rows, "svg": charts.progress(rows) if rows else None, "missing": missing,
             "totals": totals, "percent": round(100 * totals["asm"] / meshed) if meshed else None,
@@ -491,11 +499,11 @@ def runbook(result: AuditResult, block: pd.DataFrame, unknown: pd.DataFrame, lim
     verdict = result.verdict.value
     names = [c["name"] for c in result.clusters if c.get("role") == "data-plane"]
     steps.append({
-        "title": "Point the commands at your clusters",
-        "text": "Every command below names its cluster's kubeconfig through a variable; set them once in the "
-                "shell you run the commands from. The commands pass no --context: each file's current context "
-                "must be that cluster (one context cut out of a shared kubeconfig: kubectl config view --minify "
-                "--flatten --context CONTEXT > FILE).",
+        "title": _("Point the commands at your clusters"),
+        "text": _("Every command below names its cluster's kubeconfig through a variable; set them once in the "
+                  "shell you run the commands from. The commands pass no --context: each file's current context "
+                  "must be that cluster (one context cut out of a shared kubeconfig: kubectl config view --minify "
+                  "--flatten --context CONTEXT > FILE)."),
         # The cluster name stands in a comment (sh_text keeps it there): it comes from the cluster or snapshot.
         "commands": [f"export {mesh.kubeconfig_env(n)}=/path/to/kubeconfig  # cluster {mesh.sh_text(clean(n, 100))}"
                      for n in names[:6]] + ["export ASM_KUBECONFIG=/path/to/kubeconfig  # the ASM control plane"],
@@ -505,54 +513,57 @@ def runbook(result: AuditResult, block: pd.DataFrame, unknown: pd.DataFrame, lim
         commands = [c for c in distinct if looks_like_command(c)]
         advice = [c for c in distinct if not looks_like_command(c)]
         steps.append({
-            "title": f"Fix the {len(block):,} blocking finding(s)",
-            "text": "Run the remediation of each blocker (one per workload or object). "
-                    "Every command is also in findings.csv, column remediation.",
+            "title": _("Fix the {n} blocking finding(s)").format(n=f"{len(block):,}"),
+            "text": _("Run the remediation of each blocker (one per workload or object). "
+                      "Every command is also in findings.csv, column remediation."),
             "advice": advice[: limits.commands], "commands": commands[: limits.commands],
             "more": max(0, len(commands) - limits.commands) + max(0, len(advice) - limits.commands)})
     if not unknown.empty:
         down, listed = unreachable_clusters(result, unknown)
         # An unreachable cluster is one reason, not one per kind it could not read.
-        reasons = [f"cluster {u['cluster']} unreachable: {u['error']}" for u in down]
+        reasons = [_("cluster {cluster} unreachable: {error}").format(cluster=u["cluster"], error=u["error"])
+                   for u in down]
         reasons += sorted({clean(m, 300) for m in listed["message"].astype(str)})
         steps.append({
-            "title": f"Restore the missing evidence ({len(unknown):,} UNKNOWN)",
-            "text": "UNKNOWN is not PASS: grant read access, pass the missing kubeconfig or Prometheus URL, "
-                    "or wait for data in the window. Reasons: " + "; ".join(reasons[:5])
-                    + (f"; and {len(reasons) - 5} more" if len(reasons) > 5 else ""),
+            "title": _("Restore the missing evidence ({n} UNKNOWN)").format(n=f"{len(unknown):,}"),
+            "text": _("UNKNOWN is not PASS: grant read access, pass the missing kubeconfig or Prometheus URL, "
+                      "or wait for data in the window. Reasons: {reasons}").format(reasons="; ".join(reasons[:5]))
+                    + (_("; and {n} more").format(n=len(reasons) - 5) if len(reasons) > 5 else ""),
             "commands": [], "more": 0})
     gates = result.gates
     for gate in gates:
-        steps.append({"title": f"Re-run the audit for the {gate} gate" if verdict != "GO" else
-                      f"Keep this report with the change record ({gate} gate)",
-                      "text": "The step may be taken only on a GO from a fresh audit." if verdict != "GO" else
-                      "The audit is a point-in-time record; re-run it if the change window moves.",
+        steps.append({"title": _("Re-run the audit for the {gate} gate").format(gate=gate) if verdict != "GO" else
+                      _("Keep this report with the change record ({gate} gate)").format(gate=gate),
+                      "text": _("The step may be taken only on a GO from a fresh audit.") if verdict != "GO" else
+                      _("The audit is a point-in-time record; re-run it if the change window moves."),
                       "commands": [_audit_command(result, gate)] if verdict != "GO" else [], "more": 0})
     data_planes = [c for c in result.clusters if c.get("role") == "data-plane"]
     verify = f"{mesh.ASM_KUBECTL} get asmmigratefromistio default -o yaml"
     for gate in gates:
-        when = "Now (GO):" if result.gate_verdicts.get(gate) == "GO" else "After a GO only:"
-        step: dict[str, Any] = {"title": f"{when} {GATE_STEP.get(gate, gate)}", "commands": [], "more": 0}
+        when = _("Now (GO):") if result.gate_verdicts.get(gate) == "GO" else _("After a GO only:")
+        what = _(GATE_STEP.get(gate, gate))  # GATE_STEP's prose step is marked N_() where it is defined
+        step: dict[str, Any] = {"title": f"{when} {what}", "commands": [], "more": 0}
         if gate == "assessment":
-            step["text"] = ("In the ASM console add each cluster to the ASM instance with \u201cIgnore "
-                            "istio-system namespace check\u201d selected; ASM then creates "
-                            "ASMMigrateFromIstio/default. Check that it exists:")
+            step["text"] = _("In the ASM console add each cluster to the ASM instance with \u201cIgnore "
+                             "istio-system namespace check\u201d selected; ASM then creates "
+                             "ASMMigrateFromIstio/default. Check that it exists:")
             step["commands"] = [verify]
         elif gate in GATE_TARGET_STATE:
             state = GATE_TARGET_STATE[gate]
-            step["text"] = (f"Switch the state, then verify: status.state must read {state} and status.message "
-                            "be empty. If not, follow status.message, then increment spec.retryCounter by 1.")
+            step["text"] = _("Switch the state, then verify: status.state must read {state} and status.message "
+                             "be empty. If not, follow status.message, then increment spec.retryCounter by 1."
+                             ).format(state=state)
             step["commands"] = [mesh.desired_state_command(state), verify]
             if gate == "setup":
-                step["text"] += (" Then restart istiod in each cluster so it picks up "
-                                 "PROXY_CONFIG_XDS_AGENT, and restart every workload on an Istio sidecar.")
+                step["text"] += " " + _("Then restart istiod in each cluster so it picks up "
+                                        "PROXY_CONFIG_XDS_AGENT, and restart every workload on an Istio sidecar.")
                 step["commands"] += [f"{mesh.kubectl(c['name'])} -n istio-system rollout restart deployment "
                                      "-l app=istiod" for c in data_planes[:6]]
         elif gate == "uninstall":
             versions = ", ".join(sorted({clean(c.get("istio_version")) for c in data_planes
-                                         if c.get("istio_version")})) or "the installed version"
-            step["text"] = (f"With the istioctl that matches the installed Istio ({versions}), in each cluster; "
-                            "then audit the finished gate.")
+                                         if c.get("istio_version")})) or _("the installed version")
+            step["text"] = _("With the istioctl that matches the installed Istio ({versions}), in each cluster; "
+                             "then audit the finished gate.").format(versions=versions)
             step["commands"] = [f"istioctl --kubeconfig={mesh.kubeconfig_var(c['name'])} uninstall --purge"
                                 for c in data_planes[:6]]
         steps.append(step)
@@ -575,24 +586,30 @@ def unreachable_clusters(result: AuditResult, unknown: pd.DataFrame) -> tuple[li
 def headline(result: AuditResult, n_block: int, n_checks: int, n_unknown: int, n_warn: int,
              per_gate: str = "") -> str:
     verdict = result.verdict.value
-    step = GATE_STEP.get(result.gate, "every gate") if result.gate != "all" else "the audited gates"
+    step = _(GATE_STEP.get(result.gate, N_("every gate"))) if result.gate != "all" else _("the audited gates")
     if verdict == "NO-GO":
-        beside = f" (per gate: {per_gate})" if per_gate else ""
-        return (f"Do not proceed with {step}: {plural(n_block, 'blocking finding', 'blocking findings')} from "
-                f"{plural(n_checks, 'check', 'checks')} must be fixed first{beside}.")
+        blocking = plural(n_block, "blocking finding", "blocking findings")
+        checks = plural(n_checks, "check", "checks")
+        if per_gate:
+            return _("Do not proceed with {step}: {blocking} from {checks} must be fixed first (per gate: "
+                     "{per_gate}).").format(step=step, blocking=blocking, checks=checks, per_gate=per_gate)
+        return _("Do not proceed with {step}: {blocking} from {checks} must be fixed first.").format(
+            step=step, blocking=blocking, checks=checks)
     if verdict == "INCOMPLETE":
-        return (f"No decision on {step}: {plural(n_unknown, 'result lacks', 'results lack')} evidence (UNKNOWN), "
-                "and UNKNOWN is not PASS.")
-    extra = f" {plural(n_warn, 'warning is', 'warnings are')} listed for the record." if n_warn else ""
+        return _("No decision on {step}: {lacking} evidence (UNKNOWN), and UNKNOWN is not PASS.").format(
+            step=step, lacking=plural(n_unknown, "result lacks", "results lack"))
+    extra = " " + _("{warnings} listed for the record.").format(
+        warnings=plural(n_warn, "warning is", "warnings are")) if n_warn else ""
     said = disclosure(result.summary)
     if said:
-        extra += f" Config: {said}."
+        extra += " " + _("Config: {said}.").format(said=said)
     accepted = accepted_from_baseline(result)
     if accepted:
-        return (f"Under --fail-on-new the evidence supports {step}: no blocking finding new since the baseline, "
-                f"nothing unknown; {accepted:,} known blocker(s) accepted (without the baseline: "
-                f"{clean(result.baseline_delta.get('verdict_without_baseline'))}).{extra}")
-    return f"The evidence supports {step}: no blocking finding, nothing unknown.{extra}"
+        return _("Under --fail-on-new the evidence supports {step}: no blocking finding new since the baseline, "
+                 "nothing unknown; {n} known blocker(s) accepted (without the baseline: {verdict}).").format(
+            step=step, n=f"{accepted:,}", verdict=clean(result.baseline_delta.get("verdict_without_baseline"))
+        ) + extra
+    return _("The evidence supports {step}: no blocking finding, nothing unknown.").format(step=step) + extra
 
 
 def accepted_from_baseline(result: AuditResult) -> int:
@@ -632,18 +649,18 @@ def build(result: AuditResult, limits: Limits = HTML_LIMITS) -> dict[str, Any]:
     return {
         "verdict": verdict, "verdict_class": charts.VERDICT_CLASS.get(verdict, "incomplete"),
         "exit_code": result.exit_code, "gate": clean(result.gate), "gates": [clean(g) for g in result.gates],
-        "gate_step": GATE_STEP.get(result.gate, "all gates"),
-        "gate_title": "every gate" if result.gate == "all" else f"{clean(result.gate)} gate",
+        "gate_step": _(GATE_STEP.get(result.gate, N_("all gates"))),
+        "gate_title": _("every gate") if result.gate == "all" else _("{gate} gate").format(gate=clean(result.gate)),
         "gate_reason": clean(result.gate_reason, 300),
-        "gate_verdicts": [{"gate": g, "verdict": v, "step": GATE_STEP.get(g, g),
+        "gate_verdicts": [{"gate": g, "verdict": v, "step": _(GATE_STEP.get(g, g)),
                            "class": charts.VERDICT_CLASS.get(v, "incomplete")}
                           for g, v in result.gate_verdicts.items()],
         "headline": headline(result, n_block, len(by_check), len(unknown), len(warn_all), per_gate_text(per_gate)),
-        "generated_at": clean(result.generated_at), "tool_version": clean(result.tool_version),
+        "generated_at": format_timestamp(clean(result.generated_at)), "tool_version": clean(result.tool_version),
         "inputs_sha256": clean(result.inputs_sha256) or "", "origin": clean(result.options.get("origin")),
         "options": {k: v for k, v in result.options.items() if k in ("allow_unknown", "strict")},
         "cluster_names": names,
-        "cluster_label": ", ".join(names[:4]) + (f" +{len(names) - 4} more" if len(names) > 4 else ""),
+        "cluster_label": ", ".join(names[:4]) + (_(" +{n} more").format(n=len(names) - 4) if len(names) > 4 else ""),
         "clusters": clusters,
         "summary": result.summary, "total": int(sum(result.summary.get(s, 0) for s in STATUS_ORDER)),
         "disclosure": clean(disclosure(result.summary)),

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import pandas as pd
 
+from auditor.i18n import ngettext
+
 # What one blocker is: the same workload failing the same check is one thing to fix, however many gates
 # (--phase all) report it.
 BLOCKER_IDENTITY = ("cluster", "check_id", "kind", "namespace", "name")
@@ -30,7 +32,7 @@ def per_gate_text(per_gate: list[tuple[str, int]]) -> str:
 
 def plural(n: int, one: str, many: str, count: bool = True) -> str:
     """'1 warning' / '12 warnings' (count=False: the word alone, for a label beside a big number). One place for
-    every counted noun, so one page never says '1 warnings' beside '12 warning(s)'; a translation routes it through
-    ngettext."""
-    word = one if n == 1 else many
+    every counted noun, so one page never says '1 warnings' beside '12 warning(s)'. The words go through ngettext
+    (the catalog extractor reads `plural` as ngettext: literal words only)."""
+    word = ngettext(one, many, n)
     return f"{n:,} {word}" if count else word

@@ -53,7 +53,7 @@ def _needs_care(value: object) -> bool:
 
 
 def render(result: AuditResult, out_dir: Path) -> Path:
-    frame = result.findings.copy()
+    frame = result.findings.drop(columns=["params"], errors="ignore")
     frame["evidence"] = [orjson.dumps(e, default=str).decode() for e in frame["evidence"]]
     for name in frame.columns:
         if not pd.api.types.is_numeric_dtype(frame[name]):  # text: object, str or category columns

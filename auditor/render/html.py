@@ -23,11 +23,13 @@ from jinja2.sandbox import SandboxedEnvironment
 from markupsafe import Markup, escape
 
 import reports
+from auditor import i18n
 from auditor.engine import AuditResult
 from auditor.errors import UsageError
 from auditor.render import changes, write_atomic
 from auditor.render import context as report_context
 from auditor.render.counts import plural
+from auditor.render.localize import localized
 
 TEMPLATES = Path(reports.__file__).parent / "templates"
 PAPER_SIZES = {"a4": "A4", "letter": "Letter"}
@@ -58,9 +60,9 @@ def url_fetcher() -> Any:
 
 
 def num(value: Any) -> str:
-    """1234567 -> '1,234,567' (what the templates print for counts)."""
+    """1234567 -> '1,234,567' in the report's language (what the templates print for counts)."""
     try:
-        return f"{int(value):,}"
+        return i18n.format_number(int(value))
     except (TypeError, ValueError):
         return str(value)
 
@@ -92,10 +94,13 @@ def wbr(context: Any, value: Any) -> Markup:
 
 
 @cache
-def environment() -> SandboxedEnvironment:
+def environment(lang: str = i18n.DEFAULT_LANG) -> SandboxedEnvironment:
+    """The templates in `lang`: jinja2.ext.i18n with that language's catalog (`_`, `ngettext` in templates)."""
     env = SandboxedEnvironment(loader=FileSystemLoader(str(TEMPLATES)),
                                autoescape=select_autoescape(default=True, default_for_string=True),
-                               undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True)
+                               undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True,
+                               extensions=["jinja2.ext.i18n"])
+    env.install_gettext_translations(i18n.translations(lang), newstyle=True)  # type: ignore[attr-defined]
     env.filters["num"] = num
     env.filters["wbr"] = wbr
     env.globals["plural"] = plural
@@ -107,10 +112,12 @@ def _asset(name: str) -> str:
 
 
 def _render(template: str, **values: Any) -> str:
-    return environment().get_template(template).render(**values)
+    lang = i18n.current()
+    return environment(lang).get_template(template).render(html_lang=lang, **values)
 
 
 def html_document(result: AuditResult) -> str:
+    result = localized(result)
     ctx = report_context.build(result, report_context.HTML_LIMITS)
     ctx["changes"] = changes.plan(result)
     script = _asset("report.js")
@@ -126,11 +133,35 @@ def paper_of(result: AuditResult, paper: str | None = None) -> str:
     return PAPER_SIZES[choice]
 
 
+def css_string(text: str) -> str:
+    """A CSS string literal (for @page margin boxes); the text is the catalog's, never cluster data."""
+    return '"' + text.replace("\\", "\\\\").replace('"', '\\"').replace("\n", " ").replace("<", "\\3c ") + '"'
+
+
+def page_footer_css() -> Markup:
+    """The @page footer in the report's language: the note, and "Page N of M" with CSS counters."""
+    note = i18n.gettext("asm-audit CAB pack \u2014 read-only audit; the complete findings are in findings.csv / "
+                        "findings.json")
+    page = i18n.gettext("Page {page} of {pages}")
+    parts: list[str] = []
+    for piece in re.split(r"(\{page\}|\{pages\})", page):
+        if piece == "{page}":
+            parts.append("counter(page)")
+        elif piece == "{pages}":
+            parts.append("counter(pages)")
+        elif piece:
+            parts.append(css_string(piece))
+    return Markup(f"@page {{ @bottom-left {{ content: {css_string(note)}; }} "
+                  f"@bottom-right {{ content: {' '.join(parts)}; }} }}")
+
+
 def pdf_document(result: AuditResult, paper: str | None = None) -> str:
+    result = localized(result)
     ctx = report_context.build(result, report_context.PDF_LIMITS)
     ctx["changes"] = changes.plan(result)
     return _render("report.pdf.j2", ctx=ctx, css=Markup(_asset("base.css") + _asset("print.css")),
-                   paper=paper_of(result, paper), fmt_num=fmt_num, name_break=PDF_BREAK)
+                   paper=paper_of(result, paper), fmt_num=fmt_num, name_break=PDF_BREAK,
+                   page_footer=page_footer_css())
 
 
 def render_html(result: AuditResult, out_dir: Path) -> Path:

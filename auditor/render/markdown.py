@@ -15,6 +15,8 @@ import pandas as pd
 
 from auditor.engine import AuditResult
 from auditor.findings import disclosure
+from auditor.i18n import format_timestamp
+from auditor.i18n import gettext as _
 from auditor.render import write_atomic
 from auditor.render.changes import plan
 from auditor.render.context import (
@@ -27,6 +29,7 @@ from auditor.render.context import (
     subject_of,
 )
 from auditor.render.counts import blocker_counts, per_gate_text
+from auditor.render.localize import localized
 
 TOP = 10
 ICON = {"GO": "\U0001f7e2", "NO-GO": "\U0001f534", "INCOMPLETE": "\U0001f7e1"}
@@ -60,7 +63,9 @@ def code_block(lines: list[str], lang: str = "bash") -> str:
 
 
 def _table(rows: pd.DataFrame, with_status: bool = False) -> list[str]:
-    head = "| " + ("Status | " if with_status else "") + "Severity | Check | Cluster | Subject | Finding |"
+    columns = ([_("Status")] if with_status else []) + [_("Severity"), _("Check"), _("Cluster"), _("Subject"),
+                                                          _("Finding")]
+    head = "| " + " | ".join(columns) + " |"
     out = [head, "|" + "---|" * (6 if with_status else 5)]
     for r in rows.itertuples(index=False):
         status = f"{md(r.status)} | " if with_status else ""
@@ -70,84 +75,98 @@ def _table(rows: pd.DataFrame, with_status: bool = False) -> list[str]:
 
 
 def document(result: AuditResult) -> str:
+    result = localized(result)
     frame = result.findings
     verdict = result.verdict.value
-    step = GATE_STEP.get(result.gate, "every gate")
+    step = _(GATE_STEP.get(result.gate, "every gate"))
     names = [c["name"] for c in result.clusters if c.get("role") == "data-plane"]
     said = disclosure(result.summary)
     config = f" ({md(said)})" if said else ""
-    lines = [f"## {ICON.get(verdict, '')} {verdict}{config} \u2014 {md(result.gate)} gate ({md(step)})", ""]
+    gate = _("{gate} gate").format(gate=md(result.gate))
+    lines = [f"## {ICON.get(verdict, '')} {verdict}{config} \u2014 {gate} ({md(step)})", ""]
     block = frame[blocking_mask(frame)] if not frame.empty else frame
     status = frame["status"].astype(str) if not frame.empty else pd.Series(dtype=str)
     unknown = frame[(status == "UNKNOWN") & ~frame["exempt"]] if not frame.empty else frame
     n_block, per_gate = blocker_counts(block, list(result.gates))
-    beside = f" (per gate: {md(per_gate_text(per_gate))})" if per_gate_text(per_gate) else ""
+    beside = _(" (per gate: {per_gate})").format(per_gate=md(per_gate_text(per_gate))) if per_gate_text(
+        per_gate) else ""
     if verdict == "NO-GO":
-        lines.append(f"**Do not proceed:** {n_block:,} blocking finding(s) must be fixed first{beside}.")
+        lines.append(_("**Do not proceed:** {n} blocking finding(s) must be fixed first{beside}.").format(
+            n=f"{n_block:,}", beside=beside))
     elif verdict == "INCOMPLETE":
-        lines.append(f"**No decision:** {len(unknown):,} result(s) lack evidence (UNKNOWN is not PASS).")
+        lines.append(_("**No decision:** {n} result(s) lack evidence (UNKNOWN is not PASS).").format(
+            n=f"{len(unknown):,}"))
     elif accepted_from_baseline(result):
-        lines.append(f"**Go under --fail-on-new:** no blocking finding new since the baseline, nothing unknown; "
-                     f"{accepted_from_baseline(result):,} known blocker(s) accepted (without the baseline: "
-                     f"{md(result.baseline_delta.get('verdict_without_baseline'))}).")
+        lines.append(_("**Go under --fail-on-new:** no blocking finding new since the baseline, nothing unknown; "
+                       "{n} known blocker(s) accepted (without the baseline: {verdict}).").format(
+            n=f"{accepted_from_baseline(result):,}",
+            verdict=md(result.baseline_delta.get("verdict_without_baseline"))))
     else:
-        lines.append("**Go:** no blocking finding, nothing unknown.")
+        lines.append(_("**Go:** no blocking finding, nothing unknown."))
     lines.append("")
     counts = " \u00b7 ".join(f"{s.replace('_', ' ')} {result.summary.get(s, 0):,}" for s in STATUS_ORDER
                              if result.summary.get(s))
+    live = _("n/a (live)")
     lines += [
-        "| Clusters | Audited at | Exit code | Tool | Inputs SHA-256 |", "|---|---|---|---|---|",
-        f"| {md(', '.join(names), 400) or '-'} | {md(result.generated_at)} | {result.exit_code} | "
-        f"asm\\-audit {md(result.tool_version)} | {code_span(result.inputs_sha256, 80) or 'n/a (live)'} |", "",
-        f"**Findings:** {counts or 'none'} \u2014 **{n_block:,} blocking**{beside}", ""]
+        "| " + " | ".join((_("Clusters"), _("Audited at"), _("Exit code"), _("Tool"), _("Inputs SHA-256"))) + " |",
+        "|---|---|---|---|---|",
+        f"| {md(', '.join(names), 400) or '-'} | {md(format_timestamp(result.generated_at))} | {result.exit_code} | "
+        f"asm\\-audit {md(result.tool_version)} | {code_span(result.inputs_sha256, 80) or live} |", "",
+        _("**Findings:** {counts} \u2014 **{n} blocking**{beside}").format(
+            counts=counts or _("none"), n=f"{n_block:,}", beside=beside), ""]
     if len(result.gate_verdicts) > 1:
-        lines.append("**Per gate:** " + ", ".join(f"{md(g)} {ICON.get(v, '')} {v}"
+        lines.append(_("**Per gate:**") + " " + ", ".join(f"{md(g)} {ICON.get(v, '')} {v}"
                                                    for g, v in result.gate_verdicts.items()))
         lines.append("")
     if not block.empty:
         shown = block.sort_values(["severity", "check_id", "cluster", "namespace", "name"]).head(TOP)
-        lines += [f"### Blockers ({len(block):,})", "", *_table(shown), ""]
+        lines += [_("### Blockers ({n})").format(n=f"{len(block):,}"), "", *_table(shown), ""]
         if len(block) > TOP:
-            lines += [f"\u2026 and {len(block) - TOP:,} more in `findings.csv` / `report.html`.", ""]
+            lines += [_("\u2026 and {n} more in `findings.csv` / `report.html`.").format(n=f"{len(block) - TOP:,}"), ""]
         # Advice that is not a command becomes a comment, so the block stays pasteable into a shell.
         commands = [c if looks_like_command(c) else "# " + c.replace("\n", "\n# ")
                     for c in dict.fromkeys(shown["remediation"].astype(str)) if c.strip()]
         if commands:
-            lines += ["<details><summary>Commands for these blockers</summary>", "", code_block(commands), "",
-                      "</details>", ""]
+            summary = _("Commands for these blockers")  # not inside an f-string: the extractor reads calls only
+            lines += [f"<details><summary>{summary}</summary>", "", code_block(commands), "", "</details>", ""]
     if not unknown.empty:
-        lines += [f"### Unknown ({len(unknown):,})", "", *_table(unknown.head(5)), ""]
+        lines += [_("### Unknown ({n})").format(n=f"{len(unknown):,}"), "", *_table(unknown.head(5)), ""]
         if len(unknown) > 5:
-            lines += [f"\u2026 and {len(unknown) - 5:,} more in `findings.csv`.", ""]
+            lines += [_("\u2026 and {n} more in `findings.csv`.").format(n=f"{len(unknown) - 5:,}"), ""]
     expired = result.exemptions.expired
     if expired:
-        lines += ["**Expired exemptions (not applied):** " + ", ".join(
-            f"{code_span(e.check, 80)} ({md(e.reason, 120)}, expired {e.expires})" for e in expired[:5]), ""]
+        lines += [_("**Expired exemptions (not applied):**") + " " + ", ".join(
+            _("{check} ({reason}, expired {date})").format(check=code_span(e.check, 80), reason=md(e.reason, 120),
+                                                          date=e.expires) for e in expired[:5]), ""]
     lines += _changes_section(result)
-    lines.append("_Full evidence: `report.pdf` (CAB pack), `report.html`, `findings.json`._")
+    lines.append(_("_Full evidence: `report.pdf` (CAB pack), `report.html`, `findings.json`._"))
     return "\n".join(lines) + "\n"
 
 
 def _changes_section(result: AuditResult) -> list[str]:
     """What each gate's step changes and how to back out (auditor/render/changes.py), folded: it is long."""
     out: list[str] = []
+    not_counted, labelled = _("n/a"), _("{label}: {item}")
     for g in plan(result):
-        out += [f"**{md(g['gate'])} gate ({md(g['step'])})**", ""]
-        for label, key in (("Creates", "creates"), ("Changes", "changes"), ("Deletes", "deletes")):
-            out += [f"- {label}: {md(item, 400)}" for item in g[key]]
+        gate = _("{gate} gate").format(gate=md(g["gate"]))
+        out += [f"**{gate} ({md(g['step'])})**", ""]
+        for label, key in ((_("Creates"), "creates"), (_("Changes"), "changes"), (_("Deletes"), "deletes")):
+            out += ["- " + labelled.format(label=label, item=md(item, 400)) for item in g[key]]
         for c in g["clusters"]:
-            out += [f"- {md(c['name'], 80)}: **{'n/a' if n['count'] is None else format(n['count'], ',')}** "
+            out += [f"- {md(c['name'], 80)}: **{not_counted if n['count'] is None else format(n['count'], ',')}** "
                     f"{md(n['what'], 200)}" + (f" ({md(n['detail'], 200)})" if n["detail"] else "")
                     for n in c["numbers"]]
-        out += [f"- Before the step: {md(item, 400)}" for item in g["undo_before"]]
-        out += [f"- Back out after: {md(item, 400)}" for item in g["undo_after"]]
-        out += [f"- Cannot be undone: {md(item, 400)}" for item in g["irreversible"]]
-        commands = ((["# before the step", *g["undo_before_commands"]] if g["undo_before_commands"] else [])
-                    + (["# back out after", *g["undo_after_commands"]] if g["undo_after_commands"] else []))
+        for label, key in ((_("Before the step"), "undo_before"), (_("Back out after"), "undo_after"),
+                           (_("Cannot be undone"), "irreversible")):
+            out += ["- " + labelled.format(label=label, item=md(item, 400)) for item in g[key]]
+        before, after = "# " + _("before the step"), "# " + _("back out after")
+        commands = (([before, *g["undo_before_commands"]] if g["undo_before_commands"] else [])
+                    + ([after, *g["undo_after_commands"]] if g["undo_after_commands"] else []))
         out += (["", code_block(commands)] if commands else []) + [""]
     if not out:
         return []
-    return ["<details><summary>What each step changes, and how to back out</summary>", "", *out, "</details>", ""]
+    summary = _("What each step changes, and how to back out")
+    return [f"<details><summary>{summary}</summary>", "", *out, "</details>", ""]
 
 
 def render(result: AuditResult, out_dir: Path) -> Path:

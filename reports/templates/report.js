@@ -2,13 +2,15 @@
   "use strict";
   var root = document.documentElement;
   root.className = root.className.replace("no-js", "js");
+  // The few words the script writes, in the report's language (set by the template from the catalog).
+  function say(key, english) { return root.getAttribute("data-say-" + key) || english; }
 
   // Copy buttons on every command; without JS the commands stay plain, selectable text.
   function copyText(text, button) {
     function done() {
-      button.textContent = "Copied";
+      button.textContent = say("copied", "Copied");
       button.className = "copy done";
-      setTimeout(function () { button.textContent = "Copy"; button.className = "copy"; }, 1500);
+      setTimeout(function () { button.textContent = say("copy", "Copy"); button.className = "copy"; }, 1500);
     }
     if (navigator.clipboard && navigator.clipboard.writeText) {
       navigator.clipboard.writeText(text).then(done, function () { fallback(text); done(); });
@@ -33,8 +35,8 @@
     var button = document.createElement("button");
     button.type = "button";
     button.className = "copy";
-    button.textContent = "Copy";
-    button.title = "Copy the command";
+    button.textContent = say("copy", "Copy");
+    button.title = say("copy-title", "Copy the command");
     button.addEventListener("click", function () { copyText(pre.textContent, button); });
     wrap.appendChild(button);
   });
@@ -64,8 +66,12 @@
       row.hidden = !ok;
       if (ok) { count += 1; }
     });
-    if (shown) { shown.textContent = count + " of " + rows.length + " rows shown"; }
+    if (shown) { shown.textContent = rowsShown(count); }
     showFilterNote(count);
+  }
+
+  function rowsShown(count) {
+    return say("shown", "{shown} of {total} rows shown").replace("{shown}", count).replace("{total}", rows.length);
   }
 
   // Whenever a filter is on (picked here or set by a deep link), say so above the table: a shared link must not
@@ -81,11 +87,11 @@
     note.hidden = active.length === 0;
     note.textContent = "";
     if (!active.length) { return; }
-    note.appendChild(document.createTextNode("Filter on: " + active.join("; ") + " \u2014 " + count + " of " +
-      rows.length + " rows shown."));
+    note.appendChild(document.createTextNode(say("filter-on", "Filter on: {filters}").replace("{filters}",
+      active.join("; ")) + " \u2014 " + rowsShown(count) + "."));
     var clear = document.createElement("button");
     clear.type = "button";
-    clear.textContent = "Show all";
+    clear.textContent = say("show-all", "Show all");
     clear.addEventListener("click", function () {
       controls.forEach(function (c) { c.value = ""; });
       apply();
