@@ -26,6 +26,7 @@ import reports
 from auditor import i18n
 from auditor.engine import AuditResult
 from auditor.errors import UsageError
+from auditor.model import STATUS_RANK
 from auditor.render import changes, write_atomic
 from auditor.render import context as report_context
 from auditor.render.counts import plural
@@ -104,6 +105,7 @@ def environment(lang: str = i18n.DEFAULT_LANG) -> SandboxedEnvironment:
     env.filters["num"] = num
     env.filters["wbr"] = wbr
     env.globals["plural"] = plural
+    env.globals["status_rank"] = STATUS_RANK  # the one status order (auditor/model.py), for sortable columns
     return env
 
 
