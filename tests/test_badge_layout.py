@@ -13,6 +13,7 @@ from typing import NamedTuple
 import pytest
 from PIL import Image
 
+from auditor import i18n
 from auditor.render import html
 from tests.test_render_html_pdf import audit_scene
 
@@ -42,22 +43,28 @@ def page_one_pixels(pdf: Path, tmp_path: Path) -> Image.Image:
     return Image.open(tmp_path / "page1.png").convert("RGB")
 
 
-@pytest.mark.parametrize(("verdict", "scene", "headline_start"), [
-    ("GO", {"phase": "setup", "state": "Init"}, "The"),
-    ("NO-GO", {"phase": "uninstall"}, "Do"),
-    ("INCOMPLETE", {"phase": "setup", "asm": False}, "No"),
+@pytest.mark.parametrize("lang", ["en", "zh-CN"])
+@pytest.mark.parametrize(("verdict", "scene"), [
+    ("GO", {"phase": "setup", "state": "Init"}),
+    ("NO-GO", {"phase": "uninstall"}),
+    ("INCOMPLETE", {"phase": "setup", "asm": False}),
 ])
 def test_badge_word_is_whole_and_ends_before_the_headline(tmp_path: Path, verdict: str, scene: dict[str, object],
-                                                          headline_start: str) -> None:
+                                                          lang: str) -> None:
     result = audit_scene(tmp_path / "scene", **scene)
     assert result.verdict.value == verdict
-    pdf = html.render_pdf(result, tmp_path / "out")
+    with i18n.language(lang):
+        pdf = html.render_pdf(result, tmp_path / "out")
     words = page_one_words(pdf)
-    # The badge word is the tallest box with the verdict (the running header prints it small).
+    # The badge word is the tallest box with the verdict (the running header prints it small); the verdict word
+    # stays as it is in zh-CN too (it is what CI and the exit code say).
     badge = max((w for w in words if w.word == verdict), key=lambda w: w.y_max - w.y_min)
     assert badge.y_max - badge.y_min > 20, badge  # 22pt type: the badge, not the header
-    headline = next(w for w in words if w.word == headline_start and w.y_min < badge.y_max + 20
-                    and w.y_max > badge.y_min - 20 and w.x_min > badge.x_min)
+    # The headline: the leftmost other word whose middle lies on the badge's band, right of where the badge begins
+    # (so a headline drawn over the badge is found too; the labels above and below the badge are not).
+    beside = [w for w in words if w is not badge and badge.y_min <= (w.y_min + w.y_max) / 2 <= badge.y_max
+              and w.x_min > badge.x_min]
+    headline = min(beside, key=lambda w: w.x_min)
     # The headline begins after the badge's right padding and the gap, not over or against the word.
     assert headline.x_min - badge.x_max >= BADGE_PADDING_PT + GAP_PT - 2, (badge, headline)
 
