@@ -162,19 +162,19 @@ def test_the_terminal_summary_in_zh_cn(demo: AuditResult, capsys: pytest.Capture
     err = capsys.readouterr().err
     assert "关口 uninstall" in err and "退出码 1" in err and "已写入 out/report.pdf" in err
     # piped (no terminal): one line per blocker, its message translated; ids and codes as they are
-    assert "阻断项（26）" in err and "……另有 16 项，见报告" in err
+    assert "阻断项（27）" in err and "……另有 17 项，见报告" in err
     assert ("BLOCKER AA1210 istio-sidecars-remaining cluster-a Deployment/legacy-batch/batch-scheduler: "
             "1 个 Pod 仍在运行 Istio Sidecar（0 个原生，1 个传统）") in err
     assert "findings:" not in err and "wrote " not in err
 
 
 def test_the_headline_says_the_counted_nouns_in_zh_cn_and_in_english(demo: AuditResult) -> None:
-    """plural() goes through ngettext: the measure word comes with the noun; English keeps '26 blocking findings'."""
+    """plural() goes through ngettext: the measure word comes with the noun; English keeps '27 blocking findings'."""
     with i18n.language("zh-CN"):
         assert build_context(localized(demo), HTML_LIMITS)["headline"] == (
-            "不要执行 istioctl uninstall --purge：必须先修复来自 9 个检查项的 26 个阻断项。")
+            "不要执行 istioctl uninstall --purge：必须先修复来自 10 个检查项的 27 个阻断项。")
     assert build_context(demo, HTML_LIMITS)["headline"] == (
-        "Do not proceed with istioctl uninstall --purge: 26 blocking findings from 9 checks must be fixed first.")
+        "Do not proceed with istioctl uninstall --purge: 27 blocking findings from 10 checks must be fixed first.")
 
 
 def test_the_cab_plan_is_said_in_zh_cn_with_commands_and_names_as_they_are(demo: AuditResult) -> None:
@@ -225,9 +225,9 @@ def test_an_unreachable_cluster_is_one_zh_cn_line_and_one_report_line(tmp_path: 
     err = capsys.readouterr().err
     reason = f"cannot connect to http://127.0.0.1:{port}: connection refused"
     assert [line for line in err.splitlines() if "不可达" in line] == [
-        f"UNKNOWN：集群 down 不可达：{reason}（70 条检查结果为 UNKNOWN）"]
+        f"UNKNOWN：集群 down 不可达：{reason}（72 条检查结果为 UNKNOWN）"]
     page = visible_text((tmp_path / "out" / "report.html").read_text(encoding="utf-8"))
-    assert f"down  不可达：{reason} — 70 条检查结果为 UNKNOWN。" in page
+    assert f"down  不可达：{reason} — 72 条检查结果为 UNKNOWN。" in page
 
 
 def test_the_blocker_table_of_a_wide_terminal_has_zh_cn_headers_and_whole_names(tmp_path: Path) -> None:
@@ -343,7 +343,7 @@ def test_findings_json_and_csv_are_the_same_in_both_languages(capsys: pytest.Cap
     en, zh = (json.loads((tmp_path / lang / "findings.json").read_text(encoding="utf-8")) for lang in ("en", "zh-CN"))
     assert en.pop("generated_at") and zh.pop("generated_at")
     assert en == zh
-    assert "params" not in en["findings"][0] and len(en["findings"]) == 56
+    assert "params" not in en["findings"][0] and len(en["findings"]) == 61
     assert (tmp_path / "en" / "findings.csv").read_bytes() == (tmp_path / "zh-CN" / "findings.csv").read_bytes()
     junit = [re.sub(r'timestamp="[^"]*"', "", (tmp_path / lang / "junit.xml").read_text(encoding="utf-8"))
              for lang in ("en", "zh-CN")]
