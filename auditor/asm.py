@@ -48,13 +48,23 @@ def option_patch(cr: dict[str, Any] | None) -> str:
 
 
 def network_items(answer: dict[str, Any]) -> list[dict[str, Any]]:
+    """The per-cluster entries of a DescribeMeshMultiClusterNetwork answer, each with its fields under ASM's spelling
+    (ClusterId, Network, EnableGateway, GatewayName) whichever case the answer used: read here once for every reader."""
     nets = answer.get("MultiClusterNetworks") or answer.get("multiClusterNetworks") or []
     if isinstance(nets, dict):
         # {"cluster-id": {...}} or {"Networks": [...]}
         if all(isinstance(v, dict) for v in nets.values()):
-            return [{"ClusterId": k, **v} for k, v in nets.items()]
+            return [_canonical({"ClusterId": k, **v}) for k, v in nets.items()]
         nets = nets.get("Networks") or []
-    return [n for n in nets if isinstance(n, dict)]
+    return [_canonical(n) for n in nets if isinstance(n, dict)]
+
+
+def _canonical(item: dict[str, Any]) -> dict[str, Any]:
+    return {**item, "ClusterId": item.get("ClusterId") or item.get("clusterId"),
+            "Network": item.get("Network") or item.get("network"),
+            # An explicit EnableGateway (even false or null) wins over the camel-case spelling.
+            "EnableGateway": item["EnableGateway"] if "EnableGateway" in item else item.get("enableGateway"),
+            "GatewayName": item.get("GatewayName") or item.get("gatewayName")}
 
 
 def asm_version(ctx: Context) -> tuple[mesh.Version | None, str, str | None]:

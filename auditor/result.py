@@ -90,8 +90,7 @@ def asm_networks(inv: Inventory, given: dict[str, str]) -> dict[str, str]:
     answer = inv.asm_openapi.get("DescribeMeshMultiClusterNetwork") or {}
     by_id = {}
     for item in network_items(answer):
-        cid = item.get("ClusterId") or item.get("clusterId")
-        net = item.get("Network") or item.get("network")
+        cid, net = item["ClusterId"], item["Network"]
         if cid and net:
             by_id[cid] = net
     return {c.name: by_id[c.cluster_id] for c in inv.data_planes if c.cluster_id in by_id}

@@ -127,13 +127,10 @@ def asm_network_settings(ctx: Context) -> AsmNetworkSettings:
     source = ctx.inv.openapi_origin("DescribeMeshMultiClusterNetwork")
     if answer:
         for item in network_items(answer):
-            cid = item.get("ClusterId") or item.get("clusterId")
+            cid = item["ClusterId"]
             if cid:
-                out.by_id[str(cid)] = {
-                    "network": item.get("Network") or item.get("network"),
-                    "enable_gateway": item.get("EnableGateway", item.get("enableGateway")),
-                    "gateway_name": item.get("GatewayName") or item.get("gatewayName"),
-                    "source": source}
+                out.by_id[str(cid)] = {"network": item["Network"], "enable_gateway": item["EnableGateway"],
+                                       "gateway_name": item["GatewayName"], "source": source}
         out.sources.append(source)
     for cluster in ctx.inv.data_planes:
         if cluster.cluster_id and cluster.cluster_id in out.by_id:
