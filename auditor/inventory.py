@@ -242,6 +242,22 @@ def workload_rows(frame: pd.DataFrame, columns: Iterable[str]
         yield current, bucket
 
 
+def _name_index(objects: list[dict[str, Any]]
+                ) -> tuple[dict[tuple[Any, Any], dict[str, Any]], dict[Any, dict[str, Any]]]:
+    """(namespace, name) -> first object and name -> first object, in list order (what a scan would return)."""
+    by_key: dict[tuple[Any, Any], dict[str, Any]] = {}
+    by_name: dict[Any, dict[str, Any]] = {}
+    for obj in objects:
+        meta = obj.get("metadata") or {}
+        name = meta.get("name")
+        try:
+            by_key.setdefault((meta.get("namespace"), name), obj)
+            by_name.setdefault(name, obj)
+        except TypeError:  # an unhashable name (malformed live answer) equals no str asked for
+            continue
+    return by_key, by_name
+
+
 # ---------------------------------------------------------------- cluster inventory
 @dataclass
 class ClusterInventory:
@@ -260,6 +276,8 @@ class ClusterInventory:
     _pods: pd.DataFrame | None = None
     _classified_with: tuple[bool, bool] | None = None  # (Services, Deployments) readable when `proxy` was set
     _memo: dict[Any, Any] = field(default_factory=dict)
+    # kind key -> (the list indexed, its length, (namespace, name) -> object, name -> object): see get()
+    _by_name: dict[str, tuple[Any, ...]] = field(default_factory=dict, repr=False)
 
     # -- collection side
     def collected(self, kind: Kind) -> bool:
@@ -310,11 +328,20 @@ class ClusterInventory:
         return self.objects_by_kind[kind.key]
 
     def get(self, kind: Kind, name: str, namespace: str | None = None) -> dict[str, Any] | None:
-        for obj in self.objects(kind):
-            meta = obj.get("metadata") or {}
-            if meta.get("name") == name and (namespace is None or meta.get("namespace") == namespace):
-                return obj
-        return None
+        """The first object of `kind` with this name (and namespace, when given), as a scan in list order finds it.
+
+        Looked up in an index built once per kind: checks call this once per workload, and a scan per call made
+        gitops-drift quadratic (20,536 calls x 15,000 Deployments: 70 s of a 50k-pod audit).
+        """
+        objects = self.objects(kind)
+        index = self._by_name.get(kind.key)
+        if index is None or index[0] is not objects or index[1] != len(objects):
+            index = (objects, len(objects), *_name_index(objects))
+            self._by_name[kind.key] = index
+        try:
+            return index[3].get(name) if namespace is None else index[2].get((namespace, name))
+        except TypeError:  # an unhashable name asked for matches no object's name in the index
+            return None
 
     def pods(self) -> pd.DataFrame:
         """One row per pod (POD_COLUMNS plus workload_kind/workload_name); raises when pods are missing."""
