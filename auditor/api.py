@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -106,6 +107,11 @@ def open_sources(target: Target) -> SourceSet:
                      networks=networks)
 
 
+# What run_audit passes on to the engine (the rest of engine._run_audit's keyword parameters).
+_ENGINE_OPTIONS = frozenset(inspect.signature(engine._run_audit).parameters) - {
+    "sources", "phase", "config", "allow_unknown", "strict", "progress", "writer"}
+
+
 def run_audit(
     target: Target | None = None,
     phase: str = "auto",
@@ -119,6 +125,12 @@ def run_audit(
     **kwargs: Any,
 ) -> AuditResult:
     """Audit live clusters or a snapshot. Raises UsageError on bad input."""
+    unknown = sorted(set(kwargs) - _ENGINE_OPTIONS)
+    if unknown:
+        # Before anything is opened: run_audit(snapshot=...) used to fall through to a live read of the default
+        # kubeconfig, then fail. The snapshot goes in the Target.
+        raise TypeError(f"run_audit() got unexpected keyword argument(s): {', '.join(unknown)}"
+                        + ("; pass Target(snapshot=...)" if "snapshot" in unknown else ""))
     if not isinstance(config, Config):
         config = load_config(config)
     owned = sources is None

@@ -615,3 +615,13 @@ def test_clusters_whose_kubeconfig_variables_collide_are_refused(tmp_path, capsy
     code, err = run_cli(capsys, "run", "--snapshot", str(snap), "--out", str(tmp_path / "out"), "--quiet")
     assert_usage_error(code, err, "'prod-1' and 'prod_1'", "KUBECONFIG_PROD_1")
     assert not (tmp_path / "out").exists()
+
+
+def test_api_run_audit_refuses_an_unknown_keyword_before_reading_anything(tmp_path: Path, monkeypatch):
+    """`run_audit(snapshot=DIR)` (the snapshot belongs in Target) used to open the default kubeconfig first, i.e.
+    try a live read of whatever cluster the environment pointed at, and only then fail on the keyword."""
+    monkeypatch.setenv("KUBECONFIG", str(tmp_path / "no-such-kubeconfig"))
+    with pytest.raises(TypeError, match=r"snapshot; pass Target\(snapshot=\.\.\.\)"):
+        api.run_audit(snapshot=str(tmp_path))
+    with pytest.raises(TypeError, match="phse"):
+        api.run_audit(api.Target(snapshot=str(tmp_path)), phse="uninstall")
