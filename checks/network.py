@@ -37,9 +37,10 @@ SWITCH_STEP = ("ASM console > the cluster's network settings: enable 'Access Thr
 
 
 # ---------------------------------------------------------------- Istio's side
-def istio_network(cluster: ClusterInventory,
-                  rules: mesh.ProxyRules | None = None) -> tuple[str | None, list[tuple[str, str]]]:
-    """(network, [(source, value), ...]) for a cluster as Istio sees it; the first source wins.
+def istio_network(cluster: ClusterInventory, rules: mesh.ProxyRules | None = None
+                  ) -> tuple[str | None, list[tuple[str, str]], list[str]]:
+    """(network, [(source, value), ...], [source that could not be read, ...]) for a cluster as Istio sees it; the
+    first source wins.
 
     istiod takes its cluster's network from the system namespace's label first
     (pilot/pkg/serviceregistry/kube/controller/network.go), so that is authoritative.
@@ -68,9 +69,11 @@ def istio_network(cluster: ClusterInventory,
         for gw in istio_gateways(cluster, rules or mesh.ProxyRules()):
             if gw.type == EASTWEST and gw.labels.get(NETWORK_LABEL):
                 seen.append((f"east-west gateway {gw.namespace}/{gw.name} label", gw.labels[NETWORK_LABEL]))
-        mesh_networks = _mesh_networks_network(cluster)
+        mesh_networks, unreadable = _mesh_networks_network(cluster)
         if mesh_networks:
             seen.append(mesh_networks)
+    else:
+        unreadable = []
     if cluster.available(K.SERVICE):
         for svc in cluster.objects(K.SERVICE):
             meta = svc.get("metadata") or {}
@@ -78,11 +81,12 @@ def istio_network(cluster: ClusterInventory,
             if labels.get(NETWORK_LABEL) and not any("asm.alibabacloud.com" in k for k in labels) and (
                     labels.get("istio") == "eastwestgateway"):
                 seen.append((f"Service {meta.get('namespace')}/{meta.get('name')} label", labels[NETWORK_LABEL]))
-    return (seen[0][1] if seen else None), seen
+    return (seen[0][1] if seen else None), seen, unreadable
 
 
-def _mesh_networks_network(cluster: ClusterInventory) -> tuple[str, str] | None:
-    """The network whose meshNetworks endpoints name this istiod's CLUSTER_ID (fromRegistry)."""
+def _mesh_networks_network(cluster: ClusterInventory) -> tuple[tuple[str, str] | None, list[str]]:
+    """The network whose meshNetworks endpoints name this istiod's CLUSTER_ID (fromRegistry), and the meshNetworks
+    that could not be read (not YAML, or not shaped as Istio's MeshNetworks): those may hold the network."""
     cluster_ids = set()
     for dep in cluster.objects(K.DEPLOYMENT):
         if not mesh.is_istiod_deployment(dep):
@@ -92,19 +96,25 @@ def _mesh_networks_network(cluster: ClusterInventory) -> tuple[str, str] | None:
             if value:
                 cluster_ids.add(value)
     if not cluster_ids or not cluster.available(K.CONFIGMAP):
-        return None
+        return None, []
+    unreadable: list[str] = []
     for cm in mesh.mesh_configmaps(cluster.objects(K.CONFIGMAP)):
+        where = f"ConfigMap istio-system/{cm['metadata']['name']} meshNetworks"
         try:
             parsed = yamlsafe.safe_load((cm.get("data") or {}).get("meshNetworks") or "") or {}
-        except yaml.YAMLError:
+        except yaml.YAMLError as exc:
+            unreadable.append(f"{where}: not YAML ({str(exc).splitlines()[0]})")
             continue
         networks = parsed.get("networks") if isinstance(parsed, dict) else None
+        if (networks is not None and not isinstance(networks, dict)) or not isinstance(parsed, dict) or any(
+                body is not None and not isinstance(body, dict) for body in (networks or {}).values()):
+            unreadable.append(f"{where}: not shaped as Istio's MeshNetworks (networks: <name>: {{endpoints: ...}})")
+            continue
         for network, body in (networks or {}).items():
             for endpoint in (body or {}).get("endpoints") or ():
                 if isinstance(endpoint, dict) and endpoint.get("fromRegistry") in cluster_ids:
-                    return (f"ConfigMap istio-system/{cm['metadata']['name']} meshNetworks "
-                            f"(fromRegistry {endpoint['fromRegistry']})", str(network))
-    return None
+                    return (f"{where} (fromRegistry {endpoint['fromRegistry']})", str(network)), []
+    return None, unreadable
 
 
 # ---------------------------------------------------------------- ASM's side
@@ -202,11 +212,16 @@ class NetworkConsistency(ClusterCheck):
                               "provided and no ASM cross-network IstioGateway targets the cluster", fix=HOW_TO_PROVIDE,
                               message="east-west gateway in use; EnableGateway is not known and no ASM cross-network "
                                       "IstioGateway targets this cluster: " + HOW_TO_PROVIDE)
+    MESH_NETWORKS_UNREAD = Outcome("AA1935", Status.UNKNOWN, "no source gives the cluster an Istio network and "
+                                   "istiod's meshNetworks, which may, could not be read",
+                                   fix="Fix meshNetworks in the mesh ConfigMap (or set the label "
+                                       "topology.istio.io/network on istio-system) and audit again",
+                                   message="Istio's network for this cluster cannot be told: {unreadable}")
     NO_NETWORK = Outcome("AA1940", Status.NOT_APPLICABLE, "Istio gives the cluster no network",
                          message="Istio gives this cluster no network (no topology.istio.io/network anywhere, no "
                                  "east-west gateway)")
     outcomes = (SAME, SWITCH_ON, SWITCH_ON_BY_GATEWAY, DIFFERENT, ASM_HAS_NONE, SWITCH_OFF, ASM_ONLY, ASM_UNKNOWN,
-                ISTIO_UNKNOWN, CLUSTER_ID_UNKNOWN, SWITCH_UNKNOWN, SWITCH_NOT_SEEN, NO_NETWORK)
+                ISTIO_UNKNOWN, CLUSTER_ID_UNKNOWN, SWITCH_UNKNOWN, SWITCH_NOT_SEEN, MESH_NETWORKS_UNREAD, NO_NETWORK)
     needs = (K.NAMESPACE, K.DEPLOYMENT, K.SERVICE)
     uses = (K.CONFIGMAP, K.GATEWAY)
     asm_needs = (K.ISTIO_GATEWAY_ASM,)
@@ -218,7 +233,7 @@ class NetworkConsistency(ClusterCheck):
         return self._cluster(cluster, ctx, self.settings)
 
     def _cluster(self, cluster: ClusterInventory, ctx: Context, settings: AsmNetworkSettings) -> Iterator[Finding]:
-        istio, sources = istio_network(cluster, ctx.inv.rules)
+        istio, sources, unreadable = istio_network(cluster, ctx.inv.rules)
         signals = eastwest_signals(cluster, ctx.inv.rules, ctx.config.gateways)
         asm_entry = settings.by_cluster.get(cluster.name)
         asm_net = (asm_entry or {}).get("network")
@@ -233,7 +248,12 @@ class NetworkConsistency(ClusterCheck):
         # A fix template (CONSOLE_STEP) is filled from these params as the remediation.
         params = {"network": istio, "asm_network": asm_net, "cluster": cluster.name}
 
-        if istio is None and not signals:
+        if istio is None and unreadable:
+            # Absence of a network is no evidence while the one source that may hold it could not be read.
+            outcome = self.MESH_NETWORKS_UNREAD
+            yield self.report(outcome, cluster.name, params={"unreadable": "; ".join(unreadable)},
+                              evidence={**evidence, "unreadable": unreadable}, remediation=outcome.fix, **subject)
+        elif istio is None and not signals:
             if asm_net:
                 yield self.report(self.ASM_ONLY, cluster.name, params=params, evidence=evidence,
                                   remediation=self.remediation, **subject)

@@ -169,3 +169,53 @@ def test_unknown_when_istio_network_not_found_or_asm_not_given(audit):
               config={"asm": {"networks": {"cluster-a": "network-1"}}})
     assert codes_by_kind(a) == {("cluster-a", "Namespace"): ("PASS", "AA1901"),
                                 ("cluster-a", "MultiClusterNetwork"): ("UNKNOWN", "AA1933")}
+
+
+def istiod_with_cluster_id(cluster_id: str = "Kubernetes") -> dict:
+    """istiod as the istio-discovery chart renders it: env CLUSTER_ID from global.multiCluster.clusterName, default
+    `Kubernetes` (manifests/charts/istio-control/istio-discovery/templates/deployment.yaml at 1.22.3)."""
+    dep = f.istiod()
+    dep["spec"]["template"]["spec"]["containers"][0]["env"] = [{"name": "CLUSTER_ID", "value": cluster_id}]
+    return dep
+
+
+def mesh_configmap_with_networks(mesh_networks: str) -> dict:
+    """The chart's mesh ConfigMap `istio` carries `meshNetworks` beside `mesh` (istio-discovery
+    templates/configmap.yaml at 1.22.3: `meshNetworks: |-` then `networks:` and global.meshNetworks as YAML)."""
+    cm = f.mesh_configmap()
+    cm["data"]["meshNetworks"] = mesh_networks
+    return cm
+
+
+def test_network_from_mesh_networks_matching_the_cluster_id(audit):
+    networks = "networks:\n  network-1:\n    endpoints:\n    - fromRegistry: Kubernetes\n    gateways:\n" \
+               "    - registryServiceName: istio-eastwestgateway.istio-system.svc.cluster.local\n      port: 15443\n"
+    a = audit({"cluster-a": [istio_system(None), istiod_with_cluster_id(), mesh_configmap_with_networks(networks)]},
+              "migrating", asm=[], config={"asm": {"networks": {"cluster-a": "network-1"}}})
+    assert list(codes_by_kind(a).values()) == [("PASS", "AA1901")]
+
+
+def test_unreadable_mesh_networks_is_unknown_not_single_network(audit):
+    """A meshNetworks that does not parse may hold the cluster's network: before, the check said N/A (AA1940,
+    counted toward GO) as if Istio gave the cluster none; a list where the map belongs crashed it."""
+    tabbed = "networks:\n\tnetwork-1:\n\t\tendpoints:\n\t\t- fromRegistry: Kubernetes\n"  # YAML forbids tabs
+    for broken in (tabbed, "networks:\n- network-1\n", "networks:\n  network-1: [fromRegistry]\n"):
+        a = audit({"cluster-a": [istio_system(None), istiod_with_cluster_id(), mesh_configmap_with_networks(broken)]},
+                  "migrating", asm=[], config={"asm": {"networks": {"cluster-a": "network-1"}}})
+        assert list(codes_by_kind(a).values()) == [("UNKNOWN", "AA1935")], broken
+
+
+def test_camel_case_answer_as_the_typescript_sdk_serialises_it(audit):
+    """The servicemesh 2020-01-11 TypeScript SDK's models (DescribeMeshMultiClusterNetworkResponseBody,
+    MultiClusterNetworksValue) hold the answer as multiClusterNetworks / network / enableGateway / gatewayName:
+    JSON.stringify of the model saves that spelling."""
+    saved = {"DescribeMeshMultiClusterNetwork": {"requestId": "71680038-8009-5073", "multiClusterNetworks": {
+        "c-a": {"network": "network-1", "enableGateway": True, "gatewayName": "asm-cross-network-ccb37ff104",
+                "customGatewayAddress": ""},
+        "c-b": {"network": "network-3", "enableGateway": False, "gatewayName": "", "customGatewayAddress": ""}}}}
+    a = audit({"cluster-a": [istio_system("network-1"), *eastwest("network-1")],
+               "cluster-b": [istio_system("network-2"), *eastwest("network-2")]}, "migrating", asm=[],
+              config={"asm": {"cluster_ids": IDS}}, asm_openapi=saved)
+    assert codes_by_kind(a) == {
+        ("cluster-a", "Namespace"): ("PASS", "AA1901"), ("cluster-a", "MultiClusterNetwork"): ("PASS", "AA1902"),
+        ("cluster-b", "Namespace"): ("FAIL", "AA1910"), ("cluster-b", "MultiClusterNetwork"): ("FAIL", "AA1912")}
