@@ -27,6 +27,7 @@ from auditor import kinds as K
 from auditor import mesh
 from auditor.asm import asm_proxy_versions, asm_version
 from auditor.check import ClusterCheck, Context
+from auditor.envoyfilters import INSTALLER_LABELS, generated_release, proxy_version, proxy_version_regexes
 from auditor.errors import EvidenceUnavailable
 from auditor.inventory import ClusterInventory
 from auditor.model import Finding, Gate, Outcome, Severity, Status
@@ -71,10 +72,6 @@ REMOVED_NAMES: dict[str, str] = {
 _TYPE_KEYS = ("@type", "type_url", "typeUrl")
 _V2_FILTER_TYPE = re.compile(r"envoy\.config\.filter\.(http|network|listener|udp)\.(\w+)\.v2\w*\.(\w+)")
 _V2_TYPE = re.compile(r"envoy\.api\.v2\.|envoy\.config\.filter\.|envoy\.config\.[\w.]+\.v2(alpha\d*)?\.")
-# Names the installer gives its per-release telemetry filters, with an optional `-<revision>` suffix.
-_GENERATED = re.compile(r"^(stats-filter|tcp-stats-filter|metadata-exchange|tcp-metadata-exchange|"
-                        r"stackdriver-filter|tcp-stackdriver-filter)-(1\.\d+)(-[a-z0-9-]+)?$")
-_INSTALLER_LABELS = ("istio.io/rev", "operator.istio.io/component")
 _PURGE_LABEL = "operator.istio.io/component"
 _SET_VERSION = ("Set asm.version in the config (or give the saved DescribeServiceMeshDetail answer) and audit "
                 "again.")
@@ -191,12 +188,6 @@ def _match_without_version(patch: dict[str, Any]) -> str:
     return json.dumps([patch.get("applyTo"), match], sort_keys=True)
 
 
-def _proxy_version(patch: Any) -> Any:
-    match = patch.get("match") if isinstance(patch, dict) else None
-    proxy = match.get("proxy") if isinstance(match, dict) else None
-    return proxy.get("proxyVersion") if isinstance(proxy, dict) else None
-
-
 class EnvoyFilterCompatibility(ClusterCheck):
     id = "envoyfilter-compatibility"
     title = "Every EnvoyFilter applies to ASM's proxies"
@@ -287,13 +278,13 @@ class EnvoyFilterCompatibility(ClusterCheck):
             yield self.report(self.UNJUDGEABLE, cluster.name, params={"reason": "spec.configPatches is not a list of "
                               "patches"}, remediation=self._edit(cluster.name, where), **where)
             return
-        regexes = sorted({str(v) for p in patches if (v := _proxy_version(p)) is not None})
+        regexes = proxy_version_regexes(patches)
         shown = ", ".join(f"'{r}'" for r in regexes)
-        release = self._generated_release(obj, regexes)
+        release = generated_release(obj, regexes)
         if release:
             yield self._generated_finding(cluster.name, obj, release, shown, where)
             return
-        bad = [why for p in patches if (v := _proxy_version(p)) is not None and (why := regex_problem(v))]
+        bad = [why for p in patches if (v := proxy_version(p)) is not None and (why := regex_problem(v))]
         if bad:
             yield self.report(self.UNJUDGEABLE, cluster.name, params={"reason": "; ".join(sorted(set(bad)))},
                               remediation=self._edit(cluster.name, where), **where)
@@ -307,17 +298,6 @@ class EnvoyFilterCompatibility(ClusterCheck):
                                   remediation=self._edit(cluster.name, where), evidence={key: found[:LISTED]},
                                   **where)
 
-    @staticmethod
-    def _generated_release(obj: dict[str, Any], regexes: list[str]) -> str | None:
-        """The Istio release whose installer made it (its name and labels say so, and it matches that release's
-        proxies only), else None."""
-        meta = _meta(obj)
-        m = _GENERATED.match(str(meta.get("name") or ""))
-        labels = meta.get("labels") or {}
-        if m and any(k in labels for k in _INSTALLER_LABELS) and regexes == [f"^{re.escape(m.group(2))}.*"]:
-            return m.group(2)
-        return None
-
     def _generated_finding(self, cluster: str, obj: dict[str, Any], release: str, shown: str,
                            where: dict[str, str]) -> Finding:
         labels = _meta(obj).get("labels") or {}
@@ -330,12 +310,12 @@ class EnvoyFilterCompatibility(ClusterCheck):
             fix = ("Nothing to carry to ASM: do not import it. `helm uninstall` of the istiod release that rendered "
                    f"it removes it; once no Istio {release} proxy is left: {delete}")
         return self.report(self.GENERATED, cluster, params={"release": release, "regexes": shown}, remediation=fix,
-                           evidence={"labels": {k: labels[k] for k in _INSTALLER_LABELS if k in labels}}, **where)
+                           evidence={"labels": {k: labels[k] for k in INSTALLER_LABELS if k in labels}}, **where)
 
     def _versions(self, cluster: str, obj: dict[str, Any], patches: list[dict[str, Any]],
                   filters: list[dict[str, Any]], versions: AsmVersions, shown: str,
                   where: dict[str, str]) -> Iterator[Finding]:
-        versioned = [p for p in patches if _proxy_version(p) is not None]
+        versioned = [p for p in patches if proxy_version(p) is not None]
         if not versioned:
             return
         known = versions.all()
@@ -349,7 +329,7 @@ class EnvoyFilterCompatibility(ClusterCheck):
         partial: list[tuple[str, str]] = []
         uncovered = 0
         for patch in versioned:
-            regex = re.compile(str(_proxy_version(patch)))
+            regex = re.compile(str(proxy_version(patch)))
             misses = []
             for _, spellings in known:
                 hits = [s for s in spellings if regex.search(s)]
@@ -394,7 +374,7 @@ class EnvoyFilterCompatibility(ClusterCheck):
             for candidate in spec.get("configPatches") or ():
                 if candidate is patch or not isinstance(candidate, dict) or _match_without_version(candidate) != key:
                     continue
-                version = _proxy_version(candidate)
+                version = proxy_version(candidate)
                 if version is None:
                     return True  # applies to every proxy, ASM's included
                 if regex_problem(version):
