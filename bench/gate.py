@@ -6,6 +6,11 @@
 Every run is a fresh interpreter, timed from outside (start-up and imports included); the commands alternate
 within each repetition so a drifting load on a shared machine hits them alike. Prints ONE JSON line: medians,
 `gate_ratio` = gate / import pandas (the target is <= 2.0), per-run times and the load average.
+
+Modules run from compiled bytecode, as from an installed wheel (pip compiles every .py when it installs):
+the bytecode goes to a scratch PYTHONPYCACHEPREFIX, filled by one untimed round, so a PYTHONDONTWRITEBYTECODE
+environment does not make every timed run compile our ~70 modules from source (pandas' own bytecode is
+shipped compiled). `--source` times the old way: our modules compiled on every run.
 """
 
 from __future__ import annotations
@@ -45,8 +50,11 @@ def json_demo(demo: Path, out: Path) -> Path:
     return out
 
 
-def timed(argv: list[str], code: Path) -> float:
+def timed(argv: list[str], code: Path, pycache: Path | None) -> float:
     env = {**os.environ, "PYTHONPATH": str(code)}
+    if pycache is not None:
+        env.pop("PYTHONDONTWRITEBYTECODE", None)
+        env["PYTHONPYCACHEPREFIX"] = str(pycache)
     start = time.perf_counter()
     proc = subprocess.run(argv, cwd=code, env=env, capture_output=True)
     took = time.perf_counter() - start
@@ -59,6 +67,8 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeat", type=int, default=7)
     parser.add_argument("--old-code", type=Path, help="another checkout whose gate is timed too (e.g. main)")
+    parser.add_argument("--source", action="store_true",
+                        help="no bytecode cache: every run compiles what has no __pycache__ (PYTHONDONTWRITEBYTECODE)")
     args = parser.parse_args(argv)
     demo = ROOT / "auditor" / "demo" / "snapshot"
     load_before = round(os.getloadavg()[0], 2)
@@ -73,16 +83,21 @@ def main(argv: list[str] | None = None) -> int:
         if args.old_code:
             commands["old_gate_yaml"] = ([*gate, f"{tmp}/out-old-yaml", "--snapshot", str(demo)], args.old_code)
             commands["old_gate_json"] = ([*gate, f"{tmp}/out-old-json", "--snapshot", str(as_json)], args.old_code)
+        pycache = None if args.source else Path(tmp) / "pycache"
+        if pycache is not None:  # the untimed round that compiles (as `pip install` does)
+            for command, code in commands.values():
+                timed(command, code, pycache)
         runs: dict[str, list[float]] = {name: [] for name in commands}
         for _ in range(args.repeat):
             for name, (command, code) in commands.items():
-                runs[name].append(timed(command, code))
+                runs[name].append(timed(command, code, pycache))
     medians = {name: round(statistics.median(values), 3) for name, values in runs.items()}
     line = {f"{name}_s": value for name, value in medians.items()}
     for name in medians:
         if name != "pandas":
             line[f"{name}_ratio"] = round(medians[name] / medians["pandas"], 2)
     line |= {"runs_s": {n: [round(v, 3) for v in values] for n, values in runs.items()}, "repeat": args.repeat,
+             "bytecode": "source" if args.source else "compiled",
              "load_avg": [load_before, round(os.getloadavg()[0], 2)], "cpus": os.cpu_count()}
     print(orjson.dumps(line).decode(), flush=True)
     return 0
