@@ -1,6 +1,6 @@
 """Fixed cost of a small CI gate: `asm-audit run --snapshot <demo> --format json`, against `python -c "import pandas"`.
 
-    python -m bench.gate --repeat 7                       # the bundled demo (YAML), and the same demo as JSON files
+    python -m bench.gate --repeat 7                       # the bundled demo, and the same as YAML and JSON files
     python -m bench.gate --repeat 7 --old-code /tmp/main  # also another checkout's gate, interleaved
 
 Every run is a fresh interpreter, timed from outside (start-up and imports included); the commands alternate
@@ -31,22 +31,28 @@ import yaml
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def json_demo(demo: Path, out: Path) -> Path:
-    """The demo snapshot with every YAML file rewritten as a JSON List (as `asm-audit snapshot` writes them)."""
-    for path in sorted(demo.rglob("*")):
+def object_lists(demo: Path) -> list[Path]:
+    """The demo's object files: every file in a cluster's directory but its /version answer."""
+    return [p for p in sorted(demo.glob("*/*")) if p.suffix in (".json", ".yaml", ".yml") and p.name != "version.json"]
+
+
+def rewritten(demo: Path, out: Path, suffix: str) -> Path:
+    """The demo snapshot with every object file written as a List in `suffix`'s format (.json as `asm-audit
+    snapshot` writes it, .yaml as `kubectl get -o yaml`); the other files copied."""
+    shutil.copytree(demo, out)
+    for path in object_lists(demo):
+        items = []
+        text = path.read_text()
+        for doc in [orjson.loads(text)] if path.suffix == ".json" else yaml.load_all(text, Loader=yaml.CSafeLoader):
+            if doc:
+                items.extend(doc["items"] if str(doc.get("kind", "")).endswith("List") else [doc])
         target = out / path.relative_to(demo)
-        if path.is_dir():
-            target.mkdir(parents=True, exist_ok=True)
-        elif path.suffix in (".yaml", ".yml"):
-            items = []
-            for doc in yaml.safe_load_all(path.read_text()):
-                if doc:
-                    items.extend(doc["items"] if str(doc.get("kind", "")).endswith("List") else [doc])
-            target.parent.mkdir(parents=True, exist_ok=True)
-            target.with_suffix(".json").write_bytes(orjson.dumps({"apiVersion": "v1", "kind": "List", "items": items}))
+        target.unlink()
+        listed = {"apiVersion": "v1", "items": items, "kind": "List"}
+        if suffix == ".json":
+            target.with_suffix(".json").write_bytes(orjson.dumps(listed))
         else:
-            target.parent.mkdir(parents=True, exist_ok=True)
-            shutil.copyfile(path, target)
+            target.with_suffix(".yaml").write_text(yaml.dump(listed, Dumper=yaml.CSafeDumper, sort_keys=False))
     return out
 
 
@@ -73,15 +79,17 @@ def main(argv: list[str] | None = None) -> int:
     demo = ROOT / "auditor" / "demo" / "snapshot"
     load_before = round(os.getloadavg()[0], 2)
     with tempfile.TemporaryDirectory(prefix="asm-audit-gate-") as tmp:
-        as_json = json_demo(demo, Path(tmp) / "demo-json")
+        as_yaml = rewritten(demo, Path(tmp) / "demo-yaml", ".yaml")
+        as_json = rewritten(demo, Path(tmp) / "demo-json", ".json")
         gate = [sys.executable, "-m", "auditor.cli.main", "run", "--format", "json", "--quiet", "--out"]
         commands = {
             "pandas": ([sys.executable, "-c", "import pandas"], ROOT),
-            "gate_yaml": ([*gate, f"{tmp}/out-yaml", "--snapshot", str(demo)], ROOT),
+            "gate_demo": ([*gate, f"{tmp}/out-demo", "--snapshot", str(demo)], ROOT),  # as shipped (JSON)
+            "gate_yaml": ([*gate, f"{tmp}/out-yaml", "--snapshot", str(as_yaml)], ROOT),
             "gate_json": ([*gate, f"{tmp}/out-json", "--snapshot", str(as_json)], ROOT),
         }
         if args.old_code:
-            commands["old_gate_yaml"] = ([*gate, f"{tmp}/out-old-yaml", "--snapshot", str(demo)], args.old_code)
+            commands["old_gate_yaml"] = ([*gate, f"{tmp}/out-old-yaml", "--snapshot", str(as_yaml)], args.old_code)
             commands["old_gate_json"] = ([*gate, f"{tmp}/out-old-json", "--snapshot", str(as_json)], args.old_code)
         pycache = None if args.source else Path(tmp) / "pycache"
         if pycache is not None:  # the untimed round that compiles (as `pip install` does)
