@@ -5,7 +5,8 @@
 
 Every run is a fresh interpreter, timed from outside (start-up and imports included); the commands alternate
 within each repetition so a drifting load on a shared machine hits them alike. Prints ONE JSON line: medians,
-`gate_ratio` = gate / import pandas (the target is <= 2.0), per-run times and the load average.
+`gate_ratio` = gate / import pandas (the target is <= 2.0), `*_cpu_ratio` the same for the children's CPU time
+(user + system: steadier under load), per-run times and the load average.
 
 Modules run from compiled bytecode, as from an installed wheel (pip compiles every .py when it installs):
 the bytecode goes to a scratch PYTHONPYCACHEPREFIX, filled by one untimed round, so a PYTHONDONTWRITEBYTECODE
@@ -17,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import resource
 import shutil
 import statistics
 import subprocess
@@ -56,17 +58,21 @@ def rewritten(demo: Path, out: Path, suffix: str) -> Path:
     return out
 
 
-def timed(argv: list[str], code: Path, pycache: Path | None) -> float:
+def timed(argv: list[str], code: Path, pycache: Path | None) -> tuple[float, float]:
+    """Wall time, and CPU time (user + system) of the child: on a loaded shared machine the CPU time is the
+    steadier of the two (waiting for a core counts in the wall time only)."""
     env = {**os.environ, "PYTHONPATH": str(code)}
     if pycache is not None:
         env.pop("PYTHONDONTWRITEBYTECODE", None)
         env["PYTHONPYCACHEPREFIX"] = str(pycache)
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.perf_counter()
     proc = subprocess.run(argv, cwd=code, env=env, capture_output=True)
     took = time.perf_counter() - start
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
     if proc.returncode not in (0, 1):  # GO or NO-GO
         raise SystemExit(f"{' '.join(argv)} exited {proc.returncode}: {proc.stderr.decode()[-2000:]}")
-    return took
+    return took, (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -96,14 +102,20 @@ def main(argv: list[str] | None = None) -> int:
             for command, code in commands.values():
                 timed(command, code, pycache)
         runs: dict[str, list[float]] = {name: [] for name in commands}
+        cpu: dict[str, list[float]] = {name: [] for name in commands}
         for _ in range(args.repeat):
             for name, (command, code) in commands.items():
-                runs[name].append(timed(command, code, pycache))
+                wall, used = timed(command, code, pycache)
+                runs[name].append(wall)
+                cpu[name].append(used)
     medians = {name: round(statistics.median(values), 3) for name, values in runs.items()}
+    cpu_medians = {name: round(statistics.median(values), 3) for name, values in cpu.items()}
     line = {f"{name}_s": value for name, value in medians.items()}
     for name in medians:
         if name != "pandas":
             line[f"{name}_ratio"] = round(medians[name] / medians["pandas"], 2)
+            line[f"{name}_cpu_ratio"] = round(cpu_medians[name] / cpu_medians["pandas"], 2)
+    line["cpu_s"] = cpu_medians
     line |= {"runs_s": {n: [round(v, 3) for v in values] for n, values in runs.items()}, "repeat": args.repeat,
              "bytecode": "source" if args.source else "compiled",
              "load_avg": [load_before, round(os.getloadavg()[0], 2)], "cpus": os.cpu_count()}
