@@ -18,11 +18,13 @@ import urllib.parse
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from auditor.errors import UsageError
-from auditor.history import PreviousRun
 from auditor.tracking import RunRecord
+
+if TYPE_CHECKING:  # annotations only: sqlite3 is loaded only for --history
+    from auditor.history import PreviousRun
 
 FORMATS = ("slack", "dingtalk", "lark", "wecom")
 WHEN = ("change", "nogo", "always")

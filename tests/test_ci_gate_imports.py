@@ -21,11 +21,12 @@ code = main(sys.argv[1:])
 heavy = sorted(m for m in sys.modules if m.split(".")[0] in ("jinja2", "weasyprint", "markupsafe")
                or m in ("auditor.render.html", "auditor.render.junit", "auditor.render.markdown"))
 # What a snapshot's JSON run has no use for: Typer's rich help (Rich's markdown, syntax and traceback), the live
-# source and its HTTP client, the metrics and notification clients, the commands not run.
+# source and its HTTP client, the metrics and notification clients, the history's SQLite, the terminal's table (a
+# quiet run prints one line), the commands not run.
 unused = sorted(m for m in sys.modules if m.split(".")[0] in ("urllib3", "prometheus_client", "markdown_it",
                                                               "pygments", "kubernetes")
-                or m in ("typer.rich_utils", "rich.markdown", "rich.traceback", "auditor.sources.live",
-                         "urllib.request", "http.client")
+                or m in ("typer.rich_utils", "rich.markdown", "rich.traceback", "rich.table", "auditor.sources.live",
+                         "urllib.request", "http.client", "sqlite3")
                 or (m.startswith("auditor.cli.") and m not in ("auditor.cli.main", "auditor.cli.run",
                                                                 "auditor.cli.common", "auditor.cli.prometheus_options",
                                                                 "auditor.cli.tracking_options")))
