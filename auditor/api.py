@@ -17,7 +17,6 @@ from auditor.errors import UsageError
 from auditor.fleet import load_fleet
 from auditor.sources.asm_openapi import read_asm_openapi, settings_from
 from auditor.sources.base import SourceSet
-from auditor.sources.live import LiveCluster, RunDeadline
 from auditor.sources.prometheus import (
     PrometheusSource,
     live_provider,
@@ -95,6 +94,8 @@ def open_sources(target: Target) -> SourceSet:
     names = [s.name for s in specs]
     if len(set(names)) != len(names):
         raise UsageError(f"cluster names must be unique: {', '.join(names)}")
+    from auditor.sources.live import LiveCluster, RunDeadline  # urllib3 and TLS: a snapshot's run needs neither
+
     deadline = RunDeadline(target.run_timeout_s)
     data_planes = [LiveCluster(s.name, "data-plane", s.kubeconfig, s.context, target.timeout_s, deadline=deadline,
                                cluster_id=s.cluster_id) for s in specs]

@@ -6,6 +6,7 @@ import contextlib
 import functools
 import gc
 import queue
+import sys
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
@@ -17,11 +18,16 @@ from auditor.errors import ClusterUnreachable, KindNotServed, SourceError, Usage
 from auditor.inventory import ClusterInventory, Inventory, slim, summarise_pod
 from auditor.kinds import Kind
 from auditor.sources.base import ClusterSource, ListRestarted, SourceSet
-from auditor.sources.live import LiveCluster
 from auditor.sources.snapshot import STATUS_NOT_SERVED, STATUS_OK, SnapshotCluster, SnapshotWriter
 
 Progress = Callable[[str], None]
 MAX_PARALLEL_CLUSTERS = 8  # live clusters read side by side (a fleet); each also reads its next page ahead
+
+
+def _is_live(source: ClusterSource) -> bool:
+    """A LiveCluster, without importing the live source (urllib3, TLS) for a snapshot: none exists before it is."""
+    live = sys.modules.get("auditor.sources.live")
+    return live is not None and isinstance(source, live.LiveCluster)
 
 
 def _quiet(_: str) -> None:
@@ -72,9 +78,9 @@ class Collector:
         side by side it would only hold more files in memory at once. Daemon threads joined by polling:
         Ctrl-C reaches the main thread at once, and exiting does not wait for requests in flight.
         """
-        parallel = [t for t, s in zip(tasks, sources, strict=True) if isinstance(s, LiveCluster)]
+        parallel = [t for t, s in zip(tasks, sources, strict=True) if _is_live(s)]
         for task, source in zip(tasks, sources, strict=True):
-            if not isinstance(source, LiveCluster) or len(parallel) < 2:
+            if not _is_live(source) or len(parallel) < 2:
                 task()
         if len(parallel) < 2:
             return
@@ -200,7 +206,7 @@ class Collector:
                 self.writer.end(source, kind, status)
 
     def _pages(self, source: ClusterSource, kind: Kind) -> Iterator[list[dict[str, Any]] | ListRestarted]:
-        if self.writer is None and isinstance(source, LiveCluster):
+        if self.writer is None and _is_live(source):
             # Without a snapshot to write, pods, ReplicaSets and Jobs are decoded only as far as the inventory reads.
             if kind is K.POD:
                 return source.pages(kind, decode=podwire.decode_pod_list)

@@ -9,12 +9,14 @@ from __future__ import annotations
 
 import urllib.parse
 from pathlib import Path
-
-from prometheus_client import CollectorRegistry, Gauge, push_to_gateway, write_to_textfile
+from typing import TYPE_CHECKING
 
 from auditor.errors import UsageError
 from auditor.model import EXIT_CODES, Verdict
 from auditor.tracking import RunRecord
+
+if TYPE_CHECKING:
+    from prometheus_client import CollectorRegistry
 
 NAMESPACE_CAP = 50
 OTHER_NAMESPACES = "other"
@@ -43,6 +45,9 @@ def capped_namespaces(per_namespace: dict[str, int], cap: int = NAMESPACE_CAP) -
 
 
 def registry_of(record: RunRecord) -> CollectorRegistry:
+    # imported here: a run without --metrics-file or --pushgateway never loads prometheus_client
+    from prometheus_client import CollectorRegistry, Gauge
+
     registry = CollectorRegistry()
     verdict = Gauge(VERDICT, "Verdict of the audit per cluster and gate: 0 GO, 1 NO-GO, 3 INCOMPLETE.",
                     ["cluster", "gate"], registry=registry)
@@ -93,9 +98,13 @@ def redact(url: str) -> str:
 
 def write_metrics_file(record: RunRecord, path: Path) -> None:
     """Atomic (prometheus_client writes a temporary file and renames it): the collector never reads half."""
+    from prometheus_client import write_to_textfile
+
     write_to_textfile(str(path), registry_of(record))
 
 
 def push_metrics(record: RunRecord, url: str, job: str = DEFAULT_JOB) -> None:
     """Replace this job's group on the Pushgateway with this run's metrics (PUT: stale series go)."""
+    from prometheus_client import push_to_gateway
+
     push_to_gateway(url, job=job, registry=registry_of(record), timeout=PUSH_TIMEOUT_S)

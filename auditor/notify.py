@@ -14,17 +14,17 @@ import hmac
 import json
 import os
 import time
-import urllib.error
 import urllib.parse
-import urllib.request
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from auditor.errors import UsageError
-from auditor.history import PreviousRun
 from auditor.tracking import RunRecord
+
+if TYPE_CHECKING:  # annotations only: sqlite3 is loaded only for --history
+    from auditor.history import PreviousRun
 
 FORMATS = ("slack", "dingtalk", "lark", "wecom")
 WHEN = ("change", "nogo", "always")
@@ -192,6 +192,9 @@ def payload(hook: Webhook, title: str, lines: list[str], now: float | None = Non
 
 def post(hook: Webhook, title: str, lines: list[str]) -> None:
     """POST the message; NotifyError on any failure (HTTP error, or the chat's own error code in a 200)."""
+    import urllib.error  # imported here: a run without --notify never loads http.client and the email package
+    import urllib.request
+
     url, body = payload(hook, title, lines)
     request = urllib.request.Request(url, data=json.dumps(body).encode(), method="POST",
                                      headers={"Content-Type": "application/json; charset=utf-8"})

@@ -20,7 +20,17 @@ from auditor.cli.main import main
 code = main(sys.argv[1:])
 heavy = sorted(m for m in sys.modules if m.split(".")[0] in ("jinja2", "weasyprint", "markupsafe")
                or m in ("auditor.render.html", "auditor.render.junit", "auditor.render.markdown"))
-print(json.dumps({"code": code, "heavy": heavy}))
+# What a snapshot's JSON run has no use for: Typer's rich help (Rich's markdown, syntax and traceback), the live
+# source and its HTTP client, the metrics and notification clients, the history's SQLite, the terminal's table (a
+# quiet run prints one line), the commands not run.
+unused = sorted(m for m in sys.modules if m.split(".")[0] in ("urllib3", "prometheus_client", "markdown_it",
+                                                              "pygments", "kubernetes")
+                or m in ("typer.rich_utils", "rich.markdown", "rich.traceback", "rich.table", "auditor.sources.live",
+                         "urllib.request", "http.client", "sqlite3")
+                or (m.startswith("auditor.cli.") and m not in ("auditor.cli.main", "auditor.cli.run",
+                                                                "auditor.cli.common", "auditor.cli.prometheus_options",
+                                                                "auditor.cli.tracking_options")))
+print(json.dumps({"code": code, "heavy": heavy, "unused": unused}))
 """
 
 
@@ -34,8 +44,21 @@ def run_probe(*argv: str) -> dict:
 def test_a_json_gate_loads_neither_jinja2_nor_the_html_pdf_junit_or_markdown_renderers(tmp_path):
     probe = run_probe("run", "--snapshot", str(api.demo_snapshot_path()), "--format", "json", "--out",
                       str(tmp_path / "out"), "--quiet")
-    assert probe == {"code": 1, "heavy": []}  # the demo is NO-GO
+    assert probe["code"] == 1 and probe["heavy"] == []  # the demo is NO-GO
     assert json.loads((tmp_path / "out" / "findings.json").read_text())["exit_code"] == 1
+
+
+def test_a_snapshot_json_run_loads_no_help_formatter_http_client_metrics_client_or_other_command(tmp_path):
+    probe = run_probe("run", "--snapshot", str(api.demo_snapshot_path()), "--format", "json", "--out",
+                      str(tmp_path / "out"), "--quiet")
+    assert probe["code"] == 1 and probe["unused"] == []
+
+
+def test_help_still_loads_the_help_formatter_and_lists_every_command():
+    probe = run_probe("--help")
+    assert probe["code"] == 0 and "typer.rich_utils" in probe["unused"]
+    assert {"auditor.cli.checks", "auditor.cli.demo", "auditor.cli.explain", "auditor.cli.snapshot"} <= set(
+        probe["unused"])
 
 
 def test_asking_for_html_loads_its_renderer(tmp_path):

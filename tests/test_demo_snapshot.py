@@ -46,9 +46,10 @@ def objects(cluster: str) -> tuple:
     """Every object in a cluster directory, as (file name, object)."""
     out = []
     for path in sorted((SNAPSHOT / cluster).iterdir()):
-        if path.suffix not in (".yaml", ".yml"):
+        if path.suffix not in (".yaml", ".yml", ".json") or path.name == "version.json":
             continue
-        for doc in yaml.safe_load_all(path.read_text()):
+        docs = [json.loads(path.read_text())] if path.suffix == ".json" else yaml.safe_load_all(path.read_text())
+        for doc in docs:
             if doc is None:
                 continue
             if doc.get("kind") == "List":

@@ -27,7 +27,7 @@ RESTARTED_AT = "2026-11-19T08:00:00Z"  # between the gateway (11-13) and the dem
 
 # ---------------------------------------------------------------- snapshot surgery
 def _items(path: Path) -> dict[str, Any]:
-    return yaml.safe_load(path.read_text())
+    return json.loads(path.read_text())
 
 
 def _proxy(pod: dict[str, Any]) -> tuple[str, int, dict[str, Any]] | None:
@@ -48,7 +48,7 @@ def _asm_sidecar(items: list[dict[str, Any]]) -> dict[str, Any]:
 
 def move_to_asm(snapshot: Path, cluster: str, pod_names: set[str]) -> None:
     """Give these pods ASM's injected proxy (what a restart with sidecar.asm.aliyun.com/inject=true does)."""
-    path = snapshot / cluster / "pods.yaml"
+    path = snapshot / cluster / "pods.json"
     doc = _items(path)
     asm = _asm_sidecar(doc["items"])
     moved = 0
@@ -66,12 +66,12 @@ def move_to_asm(snapshot: Path, cluster: str, pod_names: set[str]) -> None:
         pod.setdefault("status", {})["startTime"] = RESTARTED_AT
         moved += 1
     assert moved == len(pod_names), f"pods not found in {path}"
-    path.write_text(yaml.safe_dump(doc, sort_keys=False))
+    path.write_text(json.dumps(doc, indent=2))
 
 
 def add_istio_pod(snapshot: Path, cluster: str, like: str, name: str) -> None:
     """A new ownerless pod on Istio's sidecar: a workload that was not there before."""
-    path = snapshot / cluster / "pods.yaml"
+    path = snapshot / cluster / "pods.json"
     doc = _items(path)
     template = next(p for p in doc["items"] if p["metadata"]["name"] == like)
     pod = copy.deepcopy(template)
@@ -80,7 +80,7 @@ def add_istio_pod(snapshot: Path, cluster: str, like: str, name: str) -> None:
     pod["metadata"].pop("generateName", None)
     pod["metadata"]["uid"] = "0b7c5f4e-1111-4222-8333-944455556666"
     doc["items"].append(pod)
-    path.write_text(yaml.safe_dump(doc, sort_keys=False))
+    path.write_text(json.dumps(doc, indent=2))
 
 
 def run(snapshot: Path, out: Path, *extra: str) -> tuple[int, dict[str, Any]]:

@@ -179,12 +179,13 @@ def _needed_data_plane_kinds() -> list[tuple[str, str]]:
     registry = load_registry()
     served = {(g, p) for (g, _v, p) in FakeApiServer()._by_plural}  # built-in kinds: always served
     for name in ("cluster-a", "cluster-b"):
-        for path in sorted((api.demo_snapshot_path() / name).glob("*.yaml")):
-            for doc in yaml.safe_load_all(path.read_text()):
-                for obj in (doc or {}).get("items") or [doc or {}]:
-                    kind = K.kind_of(obj) if isinstance(obj, dict) else None
-                    if kind is not None:
-                        served.add((kind.group, kind.plural))
+        for path in sorted((api.demo_snapshot_path() / name).glob("*.json")):
+            if path.name == "version.json":  # the /version answer, not a list of objects
+                continue
+            for obj in json.loads(path.read_text())["items"]:
+                kind = K.kind_of(obj)
+                if kind is not None:
+                    served.add((kind.group, kind.plural))
     return sorted({(k.group, k.plural) for c in registry.ordered() for k in c.needs} & served)
 
 

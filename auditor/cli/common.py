@@ -6,14 +6,12 @@ import os
 import sys
 import threading
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import pandas as pd
 import typer
 from rich.console import Console
 from rich.markup import escape as _markup_escape
-from rich.table import Table
-from rich.text import Text
 
 from auditor import i18n
 from auditor.config import Config
@@ -25,6 +23,9 @@ from auditor.i18n import pgettext
 from auditor.model import Status, Verdict
 from auditor.render import show_controls
 from auditor.render.counts import blocker_counts, per_gate_text
+
+if TYPE_CHECKING:
+    from rich.table import Table
 
 
 def escape(text: str) -> str:
@@ -233,6 +234,9 @@ def _blocker_table(title: str, rows: pd.DataFrame) -> Table | None:
     """Ids, codes, cluster and object names are never folded mid-word (no_wrap); the message takes what is left.
     The subject is kind on one line and namespace/name on the next, so it stays whole and narrow. None when the
     whole names leave the message too little room: the caller prints lines then."""
+    from rich.table import Table  # only a wide terminal shows a table (a CI log gets lines)
+    from rich.text import Text
+
     cells = []
     for row in rows.itertuples(index=False):
         place = "/".join(str(x) for x in (row.namespace, row.name) if x)

@@ -3,41 +3,61 @@
 from __future__ import annotations
 
 import datetime as dt
+import importlib
 import os
 import sys
 import tempfile
 import traceback
+from typing import Any
 
 import typer
+from typer.core import TyperCommand, TyperGroup
 
 from auditor import __version__
 from auditor.errors import UsageError
 from auditor.model import EXIT_INTERNAL, EXIT_USAGE
 
+# Every command, in --help's order; diff, rbac and history are optional (left out when their module cannot load).
+COMMANDS = ("run", "snapshot", "demo", "checks", "explain", "diff", "rbac", "history")
+OPTIONAL = ("diff", "rbac", "history")
 
-def build_app() -> typer.Typer:
-    from typer import rich_utils
 
-    from auditor.cli import checks, demo, explain, run, snapshot
-
+def _help_padding() -> None:
     # --help at 80 columns: one space between option columns (not two) leaves the longest option name
     # (--prometheus-insecure-skip-verify) whole instead of cut to "--prometheus-insecure-skip-v…".
+    # Set when help is formatted: typer.rich_utils (Rich's markdown, syntax and traceback) costs a run ~0.1 s.
+    from typer import rich_utils
+
     rich_utils.STYLE_OPTIONS_TABLE_PADDING = (0, 1, 0, 0)
 
+
+class _Group(TyperGroup):
+    def format_help(self, ctx: Any, formatter: Any) -> None:
+        _help_padding()
+        return super().format_help(ctx, formatter)
+
+
+class _Command(TyperCommand):
+    def format_help(self, ctx: Any, formatter: Any) -> None:
+        _help_padding()
+        return super().format_help(ctx, formatter)
+
+
+def build_app(only: str | None = None) -> typer.Typer:
+    """The app with every command, or with `only` that one (the one argv names: the others' modules are not
+    imported, and a group that dispatches to `only` parses, helps and fails exactly alike)."""
     app = typer.Typer(name="asm-audit", no_args_is_help=True, add_completion=False,
-                      pretty_exceptions_enable=False,
+                      pretty_exceptions_enable=False, cls=_Group,
                       help="Read-only go/no-go auditor for Istio -> Alibaba Cloud ASM migrations.")
-    app.command(epilog=run.RUN_EXAMPLES)(run.run)
-    app.command()(snapshot.snapshot)
-    app.command(epilog=demo.DEMO_EXAMPLES)(demo.demo)
-    app.command()(checks.checks)
-    app.command()(explain.explain)
-    for optional in ("diff", "rbac", "history"):
+    for name in COMMANDS if only is None else (only,):
         try:
-            module = __import__(f"auditor.cli.{optional}", fromlist=[optional])
+            module = importlib.import_module(f"auditor.cli.{name}")
         except ImportError:
-            continue
-        app.command(name=optional)(getattr(module, optional))
+            if name in OPTIONAL:
+                continue
+            raise
+        epilog = getattr(module, f"{name.upper()}_EXAMPLES", None)
+        app.command(name=name, epilog=epilog, cls=_Command)(getattr(module, name))
 
     @app.callback(invoke_without_command=True)
     def _root(version: bool = typer.Option(False, "--version", help="Print the version.")) -> None:
@@ -68,7 +88,8 @@ def _internal(exc: Exception) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    app = build_app()
+    args = sys.argv[1:] if argv is None else argv
+    app = build_app(args[0] if args and args[0] in COMMANDS else None)
     try:
         result = app(args=argv, prog_name="asm-audit", standalone_mode=False)
         code = result if isinstance(result, int) else 0

@@ -7,10 +7,9 @@ changes the verdict or the exit code (the reports already hold the answer).
 
 from __future__ import annotations
 
-import sqlite3
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
@@ -18,8 +17,10 @@ from auditor import metrics, notify
 from auditor.cli.common import OUTPUTS, err, escape
 from auditor.engine import AuditResult
 from auditor.errors import UsageError
-from auditor.history import History, PreviousRun
 from auditor.tracking import RunRecord, record_of
+
+if TYPE_CHECKING:  # sqlite3 is loaded only for --history
+    from auditor.history import History, PreviousRun
 
 MetricsFileOpt = Annotated[Path | None, typer.Option(
     "--metrics-file", help="Write Prometheus metrics (text format) here, for node-exporter's textfile collector.",
@@ -79,6 +80,8 @@ class Tracking:
         elif self.notify_format or self.notify_on or self.notify_secret_file:
             raise UsageError("--notify-format, --notify-on and --notify-secret-file need --notify")
         if self.history_path is not None:
+            from auditor.history import History
+
             self.history = History(self.history_path)
 
     def _check_notify(self) -> None:
@@ -107,6 +110,8 @@ class Tracking:
         self.record = record_of(result)
         if self.history is None:
             return
+        import sqlite3
+
         try:
             self.previous = self.history.previous()
             self.history.append(self.record)
