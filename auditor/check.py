@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
-from collections.abc import Iterable, Iterator
+import functools
+import operator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
-from typing import Any, ClassVar
+from typing import Any, ClassVar, TypeVar
 
 from auditor import kinds as K
 from auditor import mesh
@@ -29,6 +32,9 @@ class Context:
     config: Config = field(default_factory=Config)
     now: dt.datetime = field(default_factory=lambda: dt.datetime.now(dt.UTC))
     networks: dict[str, str] = field(default_factory=dict)
+    # What a check judged once for all gates (see `same_in_every_gate`): the engine replaces only `gate` per gate,
+    # so every gate's Context shares this dict, and a new audit (a new Context) starts empty.
+    judged_once: dict[Any, list[Finding]] = field(default_factory=dict, repr=False, compare=False)
 
     def setting(self, key: str, default: Any = None) -> Any:
         """The typed fields by name, for plugins written against the old `settings` dict."""
@@ -169,6 +175,35 @@ class ClusterCheck(Check):
             return self.report(declared, cluster.name, params=params, evidence=evidence)
         status = Status.NOT_APPLICABLE if template is NO_ISTIOD_NONE else Status.UNKNOWN
         return self.finding(status, cluster.name, template.format(**params), evidence=evidence)
+
+
+_finding_values = operator.attrgetter(*(f.name for f in dataclasses.fields(Finding)))
+ClusterCheckT = TypeVar("ClusterCheckT", bound=ClusterCheck)
+CheckClusterMethod = Callable[[ClusterCheckT, ClusterInventory, Context], Iterable[Finding]]
+
+
+def same_in_every_gate(check_cluster: CheckClusterMethod) -> CheckClusterMethod:
+    """For a `check_cluster` whose findings depend neither on `ctx.gate` nor on what `prepare` keeps: judged once per
+    cluster and audit, and each gate gets fresh copies of the findings (the engine stamps, i.e. changes, each copy
+    for its gate). A check run in three gates then scores its workloads once, not three times."""
+
+    @functools.wraps(check_cluster)
+    def judged_once(self: ClusterCheckT, cluster: ClusterInventory, ctx: Context) -> list[Finding]:
+        key = (type(self), cluster.name, id(cluster))
+        found = ctx.judged_once.get(key)
+        if found is None:  # a crash or missing evidence raises before anything is kept: the next gate tries again
+            found = ctx.judged_once[key] = list(check_cluster(self, cluster, ctx))
+        return [copy_finding(f) for f in found]
+
+    return judged_once
+
+
+def copy_finding(f: Finding) -> Finding:
+    """A new Finding with the same values; its evidence and params are new dicts (their values are shared)."""
+    copy = Finding(*_finding_values(f))
+    copy.evidence = dict(f.evidence)
+    copy.params = dict(f.params) if f.params is not None else None
+    return copy
 
 
 _NO_ISTIOD = "no self-built istiod Deployment (label app=istiod) found"

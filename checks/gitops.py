@@ -8,7 +8,7 @@ from typing import Any
 
 from auditor import kinds as K
 from auditor import mesh
-from auditor.check import ClusterCheck, Context
+from auditor.check import ClusterCheck, Context, same_in_every_gate
 from auditor.inventory import ClusterInventory, workload_rows
 from auditor.model import Finding, Gate, Outcome, Severity, Status
 
@@ -89,6 +89,7 @@ class GitopsDrift(ClusterCheck):
     needs = (K.POD,)
     uses = (K.NAMESPACE, *WORKLOAD_KINDS.values())
 
+    @same_in_every_gate
     def check_cluster(self, cluster: ClusterInventory, ctx: Context) -> Iterable[Finding]:
         pods = cluster.pods()
         sidecars = pods[(pods["proxy"] != mesh.PROXY_NONE) & (pods["role"] == mesh.ROLE_SIDECAR)] \

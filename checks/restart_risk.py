@@ -11,7 +11,7 @@ import pandas as pd
 
 from auditor import kinds as K
 from auditor import mesh
-from auditor.check import ClusterCheck, Context
+from auditor.check import ClusterCheck, Context, same_in_every_gate
 from auditor.inventory import ClusterInventory
 from auditor.istio import WORKLOAD_KEY, istio_sidecar_pods
 from auditor.model import Finding, Gate, Outcome, Severity, Status
@@ -117,6 +117,7 @@ class RestartRisk(ClusterCheck):
     uses = (K.REPLICASET, K.JOB, K.DEPLOYMENT, K.STATEFULSET, K.PDB, K.CONFIGMAP)
     max_listed_per_wave = 50  # the aggregate evidence lists this many names per wave (counts are complete)
 
+    @same_in_every_gate
     def check_cluster(self, cluster: ClusterInventory, ctx: Context) -> Iterable[Finding]:
         todo = istio_sidecar_pods(cluster.pods())
         if todo.empty:
