@@ -239,6 +239,13 @@ def workload_rows(frame: pd.DataFrame, columns: Iterable[str]
             start = i
 
 
+def workload_sizes(frame: pd.DataFrame) -> dict[tuple[str, str, str], int]:
+    """Pods of `frame` per workload (namespace, kind, name), as a dict: looking a workload up in the Series of
+    `groupby(...).size()` costs a MultiIndex search (~90 µs) per workload."""
+    sizes = frame.groupby(list(WORKLOAD_KEY), observed=True).size()
+    return dict(zip(sizes.index.tolist(), sizes.tolist(), strict=True))
+
+
 def frame_rows(frame: pd.DataFrame) -> Iterator[Any]:
     """`frame.itertuples(index=False)` (namedtuples of plain Python values) without pandas' boxing of each value:
     iterating a string column costs ~1 µs per value, `tolist()` a few ns."""
