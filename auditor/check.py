@@ -57,6 +57,7 @@ class Check:
     # Every outcome the check can report (code, status, meaning); a finding of a status the check did not
     # declare is turned into an UNKNOWN of its own by the engine (ENGINE_UNDECLARED).
     outcomes: ClassVar[tuple[Outcome, ...]] = ()
+    _outcome_index: ClassVar[tuple[Any, ...]]  # outcome_for's: (outcomes, by code, by status)
 
     def run(self, ctx: Context) -> Iterable[Finding]:
         raise NotImplementedError
@@ -80,10 +81,23 @@ class Check:
     @classmethod
     def outcome_for(cls, status: Status, code: str = "") -> Outcome | None:
         """The declared outcome a finding stands for: by code when it names one, else the first of its status."""
-        for outcome in cls.outcomes:
-            if (outcome.code == code) if code else (outcome.status is status):
-                return outcome
-        return None
+        # Asked twice per finding (tens of thousands per audit): indexed once per class and tuple of outcomes.
+        index = cls.__dict__.get("_outcome_index")
+        if index is None or index[0] is not cls.outcomes:
+            by_code: dict[str, Outcome] = {}
+            by_status: dict[Status, Outcome] = {}
+            for outcome in cls.outcomes:
+                by_code.setdefault(outcome.code, outcome)
+                by_status.setdefault(outcome.status, outcome)
+            index = (cls.outcomes, by_code, by_status)
+            cls._outcome_index = index
+        try:
+            if code:
+                return index[1].get(code)
+            found = index[2].get(status)
+        except TypeError:  # an unhashable code or status (a plugin's): equal to no declared one
+            return None
+        return found if found is not None and found.status is status else None
 
     # -- finding helpers; the engine stamps gate/check id/title/severity
     def finding(self, status: Status, cluster: str, message: str, **kw: Any) -> Finding:

@@ -407,13 +407,17 @@ def host_fqdn(host: str, namespace: str) -> str:
 
 def refers_to_service(host: str, rule_namespace: str, name: str, namespace: str) -> bool:
     """Whether a VirtualService destination host names Service namespace/name (any short form)."""
-    fqdn = host_fqdn(host, rule_namespace)
-    parts = fqdn.split(".")
-    if len(parts) < 2 or parts[0] != name.lower() or parts[1] != namespace.lower():
-        return False
+    return service_of(host, rule_namespace) == (name.lower(), namespace.lower())
+
+
+def service_of(host: str, rule_namespace: str) -> tuple[str, str] | None:
+    """(name, namespace) in lower case of the Service a destination host names, None when it names none."""
+    parts = host_fqdn(host, rule_namespace).split(".")
+    if len(parts) < 2:
+        return None
     rest = parts[2:]
     # name.ns, name.ns.svc, name.ns.svc.<cluster domain>
-    return not rest or rest[0] == "svc"
+    return (parts[0], parts[1]) if not rest or rest[0] == "svc" else None
 
 
 # ---------------------------------------------------------------- ASM IstioGateway objects
