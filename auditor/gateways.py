@@ -128,7 +128,9 @@ def normalise_gateway_type(value: Any) -> str | None:
     The API's constant is `cross-network`; the CRD does not validate the field, so case and separator
     variants seen in hand-written manifests (`CrossNetwork`, `cross_network`, `crossnetwork`) count too.
     """
-    text = re.sub(r"[\s_\-]", "", str(value or "")).lower()
+    if not value:  # most workloads carry no such label: no regex for them
+        return None
+    text = re.sub(r"[\s_\-]", "", str(value)).lower()
     if text in ("ingress", "ingressgateway"):
         return INGRESS
     if text in ("egress", "egressgateway"):

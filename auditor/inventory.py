@@ -227,7 +227,9 @@ def workload_rows(frame: pd.DataFrame, columns: Iterable[str]
     if frame.empty:
         return
     columns = list(columns)
-    ordered = frame.sort_values([*WORKLOAD_KEY, "name"], kind="stable")
+    # Sort only the columns read: sorting the whole frame moves its ~30 columns.
+    ordered = frame[list(dict.fromkeys([*WORKLOAD_KEY, "name", *columns]))].sort_values([*WORKLOAD_KEY, "name"],
+                                                                                         kind="stable")
     keys = list(zip(*(ordered[k].tolist() for k in WORKLOAD_KEY), strict=True))
     values = [ordered[c].tolist() for c in columns]
     # One comparison per pod, one slice per column and workload (no append per pod and column).
