@@ -26,7 +26,7 @@ from typing import Any
 from auditor import kinds as K
 from auditor import mesh
 from auditor.asm import asm_proxy_versions, asm_version
-from auditor.check import ClusterCheck, Context, same_in_every_gate
+from auditor.check import ClusterCheck, Context
 from auditor.errors import EvidenceUnavailable
 from auditor.inventory import ClusterInventory
 from auditor.model import Finding, Gate, Outcome, Severity, Status
@@ -248,7 +248,6 @@ class EnvoyFilterCompatibility(ClusterCheck):
     needs = (K.ENVOYFILTER,)
     uses = (K.SERVICE, K.DEPLOYMENT, K.POD)  # where ASM's version shows when no config or OpenAPI answer says it
 
-    @same_in_every_gate
     def check_cluster(self, cluster: ClusterInventory, ctx: Context) -> Iterable[Finding]:
         filters = cluster.objects(K.ENVOYFILTER)
         if not filters:
