@@ -142,3 +142,24 @@ def test_the_pod_frame_is_never_read_value_by_value(monkeypatch):
         (("shop", "Pod", "solo"), ["istio"])]
     assert sizes == {("shop", "Deployment", "api"): 2, ("shop", "Deployment", "web"): 3, ("shop", "Pod", "bare"): 1,
                      ("shop", "Pod", "solo"): 1}
+
+
+def test_pods_per_workload_are_looked_up_in_a_dict_not_a_multiindex(audit, monkeypatch):
+    searches: list[Any] = []
+    get_loc = pd.MultiIndex.get_loc
+
+    def counting(self: pd.MultiIndex, key: Any) -> Any:
+        searches.append(key)
+        return get_loc(self, key)
+
+    monkeypatch.setattr(pd.MultiIndex, "get_loc", counting)
+    legacy, api = deployment("legacy"), deployment("api")
+    objects = [*_cluster_objects(), *legacy, *api, *workload_pods(legacy, 2, xds_agent=None),
+               *workload_pods(api, 1, proxy="asm"), *workload_pods(api, 1, first=1, proxy="asm", ready=False)]
+    result = audit({"c1": objects}, "all")
+    assert searches == []  # before: one MultiIndex search per workload in pods-xds-agent and asm-proxies-ready
+    assert [(r["status"], r["name"], r["message"]) for r in result.rows("pods-xds-agent")] == [
+        ("FAIL", "legacy", '2/2 pod(s) lack PROXY_CONFIG_XDS_AGENT="true" (seen: <absent> x2)'),
+        ("PASS", "", "3 workload(s) on Istio's proxy carry PROXY_CONFIG_XDS_AGENT=\"true\"")]
+    assert [(r["status"], r["name"], r["message"]) for r in result.rows("asm-proxies-ready")] == [
+        ("FAIL", "api", "1 not ready of 2 ASM-proxied pod(s)")]
