@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
-from collections.abc import Iterable, Iterator
+import functools
+import operator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
-from typing import Any, ClassVar
+from typing import Any, ClassVar, TypeVar
 
 from auditor import kinds as K
 from auditor import mesh
@@ -29,6 +32,9 @@ class Context:
     config: Config = field(default_factory=Config)
     now: dt.datetime = field(default_factory=lambda: dt.datetime.now(dt.UTC))
     networks: dict[str, str] = field(default_factory=dict)
+    # What a check judged once for all gates (see `same_in_every_gate`): the engine replaces only `gate` per gate,
+    # so every gate's Context shares this dict, and a new audit (a new Context) starts empty.
+    judged_once: dict[Any, list[Finding]] = field(default_factory=dict, repr=False, compare=False)
 
     def setting(self, key: str, default: Any = None) -> Any:
         """The typed fields by name, for plugins written against the old `settings` dict."""
@@ -51,6 +57,7 @@ class Check:
     # Every outcome the check can report (code, status, meaning); a finding of a status the check did not
     # declare is turned into an UNKNOWN of its own by the engine (ENGINE_UNDECLARED).
     outcomes: ClassVar[tuple[Outcome, ...]] = ()
+    _outcome_index: ClassVar[tuple[Any, ...]]  # outcome_for's: (outcomes, by code, by status)
 
     def run(self, ctx: Context) -> Iterable[Finding]:
         raise NotImplementedError
@@ -74,10 +81,23 @@ class Check:
     @classmethod
     def outcome_for(cls, status: Status, code: str = "") -> Outcome | None:
         """The declared outcome a finding stands for: by code when it names one, else the first of its status."""
-        for outcome in cls.outcomes:
-            if (outcome.code == code) if code else (outcome.status is status):
-                return outcome
-        return None
+        # Asked twice per finding (tens of thousands per audit): indexed once per class and tuple of outcomes.
+        index = cls.__dict__.get("_outcome_index")
+        if index is None or index[0] is not cls.outcomes:
+            by_code: dict[str, Outcome] = {}
+            by_status: dict[Status, Outcome] = {}
+            for outcome in cls.outcomes:
+                by_code.setdefault(outcome.code, outcome)
+                by_status.setdefault(outcome.status, outcome)
+            index = (cls.outcomes, by_code, by_status)
+            cls._outcome_index = index
+        try:
+            if code:
+                return index[1].get(code)
+            found = index[2].get(status)
+        except TypeError:  # an unhashable code or status (a plugin's): equal to no declared one
+            return None
+        return found if found is not None and found.status is status else None
 
     # -- finding helpers; the engine stamps gate/check id/title/severity
     def finding(self, status: Status, cluster: str, message: str, **kw: Any) -> Finding:
@@ -169,6 +189,35 @@ class ClusterCheck(Check):
             return self.report(declared, cluster.name, params=params, evidence=evidence)
         status = Status.NOT_APPLICABLE if template is NO_ISTIOD_NONE else Status.UNKNOWN
         return self.finding(status, cluster.name, template.format(**params), evidence=evidence)
+
+
+_finding_values = operator.attrgetter(*(f.name for f in dataclasses.fields(Finding)))
+ClusterCheckT = TypeVar("ClusterCheckT", bound=ClusterCheck)
+CheckClusterMethod = Callable[[ClusterCheckT, ClusterInventory, Context], Iterable[Finding]]
+
+
+def same_in_every_gate(check_cluster: CheckClusterMethod) -> CheckClusterMethod:
+    """For a `check_cluster` whose findings depend neither on `ctx.gate` nor on what `prepare` keeps: judged once per
+    cluster and audit, and each gate gets fresh copies of the findings (the engine stamps, i.e. changes, each copy
+    for its gate). A check run in three gates then scores its workloads once, not three times."""
+
+    @functools.wraps(check_cluster)
+    def judged_once(self: ClusterCheckT, cluster: ClusterInventory, ctx: Context) -> list[Finding]:
+        key = (type(self), cluster.name, id(cluster))
+        found = ctx.judged_once.get(key)
+        if found is None:  # a crash or missing evidence raises before anything is kept: the next gate tries again
+            found = ctx.judged_once[key] = list(check_cluster(self, cluster, ctx))
+        return [copy_finding(f) for f in found]
+
+    return judged_once
+
+
+def copy_finding(f: Finding) -> Finding:
+    """A new Finding with the same values; its evidence and params are new dicts (their values are shared)."""
+    copy = Finding(*_finding_values(f))
+    copy.evidence = dict(f.evidence)
+    copy.params = dict(f.params) if f.params is not None else None
+    return copy
 
 
 _NO_ISTIOD = "no self-built istiod Deployment (label app=istiod) found"

@@ -128,7 +128,9 @@ def normalise_gateway_type(value: Any) -> str | None:
     The API's constant is `cross-network`; the CRD does not validate the field, so case and separator
     variants seen in hand-written manifests (`CrossNetwork`, `cross_network`, `crossnetwork`) count too.
     """
-    text = re.sub(r"[\s_\-]", "", str(value or "")).lower()
+    if not value:  # most workloads carry no such label: no regex for them
+        return None
+    text = re.sub(r"[\s_\-]", "", str(value)).lower()
     if text in ("ingress", "ingressgateway"):
         return INGRESS
     if text in ("egress", "egressgateway"):
@@ -307,6 +309,12 @@ def eastwest_signals(cluster: ClusterInventory, rules: mesh.ProxyRules,
     topology.istio.io/network exposing 15443/15008, or Gateway `cross-network-gateway` in
     AUTO_PASSTHROUGH mode. Reads Deployments, Services and (when collected) Gateways.
     """
+    # Four checks in up to two gates each ask: one scan of the Services (ten thousand at scale) per cluster.
+    return list(cluster.memo(("eastwest_signals", id(rules), repr(names or GatewaysConfig())),
+                             lambda: _eastwest_signals(cluster, rules, names)))
+
+
+def _eastwest_signals(cluster: ClusterInventory, rules: mesh.ProxyRules, names: GatewaysConfig | None) -> list[str]:
     signals = [f"Deployment {g.namespace}/{g.name}" for g in istio_gateways(cluster, rules, names)
                if g.type == EASTWEST]
     for svc in cluster.objects(K.SERVICE):
@@ -368,6 +376,12 @@ def gateway_services(cluster: ClusterInventory, rules: mesh.ProxyRules,
     A Service counts as ASM's when the gateway it selects is ASM's, whatever its own labels say
     (an alias Service without ASM markers still sends traffic to ASM's pods). Needs Deployments, Services.
     """
+    return list(cluster.memo(("gateway_services", id(rules), repr(names or GatewaysConfig())),
+                             lambda: _gateway_services(cluster, rules, names)))
+
+
+def _gateway_services(cluster: ClusterInventory, rules: mesh.ProxyRules,
+                      names: GatewaysConfig | None) -> list[GatewayService]:
     gateways = gateway_workloads(cluster, rules, names)
     out = []
     for svc in cluster.objects(K.SERVICE):
@@ -395,13 +409,17 @@ def host_fqdn(host: str, namespace: str) -> str:
 
 def refers_to_service(host: str, rule_namespace: str, name: str, namespace: str) -> bool:
     """Whether a VirtualService destination host names Service namespace/name (any short form)."""
-    fqdn = host_fqdn(host, rule_namespace)
-    parts = fqdn.split(".")
-    if len(parts) < 2 or parts[0] != name.lower() or parts[1] != namespace.lower():
-        return False
+    return service_of(host, rule_namespace) == (name.lower(), namespace.lower())
+
+
+def service_of(host: str, rule_namespace: str) -> tuple[str, str] | None:
+    """(name, namespace) in lower case of the Service a destination host names, None when it names none."""
+    parts = host_fqdn(host, rule_namespace).split(".")
+    if len(parts) < 2:
+        return None
     rest = parts[2:]
     # name.ns, name.ns.svc, name.ns.svc.<cluster domain>
-    return not rest or rest[0] == "svc"
+    return (parts[0], parts[1]) if not rest or rest[0] == "svc" else None
 
 
 # ---------------------------------------------------------------- ASM IstioGateway objects

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import operator
 import sys
+from collections import namedtuple
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -226,20 +227,32 @@ def workload_rows(frame: pd.DataFrame, columns: Iterable[str]
     if frame.empty:
         return
     columns = list(columns)
-    ordered = frame.sort_values([*WORKLOAD_KEY, "name"], kind="stable")
-    keys = zip(*(ordered[k].tolist() for k in WORKLOAD_KEY), strict=True)
-    values = list(zip(*(ordered[c].tolist() for c in columns), strict=True))
-    current: tuple[str, str, str] | None = None
-    bucket: dict[str, list[Any]] = {}
-    for key, row in zip(keys, values, strict=True):
-        if key != current:
-            if current is not None:
-                yield current, bucket
-            current, bucket = key, {c: [] for c in columns}
-        for column, value in zip(columns, row, strict=True):
-            bucket[column].append(value)
-    if current is not None:
-        yield current, bucket
+    # Sort only the columns read: sorting the whole frame moves its ~30 columns.
+    ordered = frame[list(dict.fromkeys([*WORKLOAD_KEY, "name", *columns]))].sort_values([*WORKLOAD_KEY, "name"],
+                                                                                         kind="stable")
+    keys = list(zip(*(ordered[k].tolist() for k in WORKLOAD_KEY), strict=True))
+    values = [ordered[c].tolist() for c in columns]
+    # One comparison per pod, one slice per column and workload (no append per pod and column).
+    start, end = 0, len(keys)
+    for i in range(1, end + 1):
+        if i == end or keys[i] != keys[start]:
+            yield keys[start], {column: column_values[start:i] for column, column_values in zip(columns, values,
+                                                                                                  strict=True)}
+            start = i
+
+
+def workload_sizes(frame: pd.DataFrame) -> dict[tuple[str, str, str], int]:
+    """Pods of `frame` per workload (namespace, kind, name), as a dict: looking a workload up in the Series of
+    `groupby(...).size()` costs a MultiIndex search (~90 µs) per workload."""
+    sizes = frame.groupby(list(WORKLOAD_KEY), observed=True).size()
+    return dict(zip(sizes.index.tolist(), sizes.tolist(), strict=True))
+
+
+def frame_rows(frame: pd.DataFrame) -> Iterator[Any]:
+    """`frame.itertuples(index=False)` (namedtuples of plain Python values) without pandas' boxing of each value:
+    iterating a string column costs ~1 µs per value, `tolist()` a few ns."""
+    row = namedtuple("Row", frame.columns)  # type: ignore[misc]
+    return map(row._make, zip(*(frame[c].tolist() for c in frame.columns), strict=True))
 
 
 def _name_index(objects: list[dict[str, Any]]
@@ -376,9 +389,10 @@ class ClusterInventory:
             return
         decided: dict[tuple[bool, str, str], str] = {}
         kinds = []
-        for current, env, image_kind, ca in zip(frame["proxy"].astype(str), frame["asm_env"],
-                                                frame["image_kind"].astype(str), frame["ca_service"].astype(str),
-                                                strict=True):
+        # tolist(): iterating pandas' string arrays themselves costs ~1 µs per value (150k pods: 0.15 s a column).
+        for current, env, image_kind, ca in zip(frame["proxy"].astype(str).tolist(), frame["asm_env"].tolist(),
+                                                frame["image_kind"].astype(str).tolist(),
+                                                frame["ca_service"].astype(str).tolist(), strict=True):
             if current == mesh.PROXY_NONE:
                 kinds.append(mesh.PROXY_NONE)
                 continue

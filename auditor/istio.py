@@ -32,8 +32,15 @@ def mesh_configmap_name(dep: dict[str, Any]) -> str:
 
 def istiods(cluster: ClusterInventory) -> list[dict[str, Any]]:
     """Self-built istiod Deployments (label app=istiod), sorted by revision; ASM's control plane has none."""
-    found = [d for d in cluster.objects(K.DEPLOYMENT) if mesh.is_istiod_deployment(d)]
-    return sorted(found, key=lambda d: (mesh.istiod_revision(d), d["metadata"].get("name", "")))
+    return sorted(istiod_deployments(cluster), key=lambda d: (mesh.istiod_revision(d), d["metadata"].get("name", "")))
+
+
+def istiod_deployments(cluster: ClusterInventory) -> list[dict[str, Any]]:
+    """Self-built istiod Deployments in the order read. Several checks in several gates ask: one scan of the
+    Deployments (tens of thousands at scale) per cluster."""
+    deployments = cluster.objects(K.DEPLOYMENT)  # raises when they were not read, also once memoised
+    return list(cluster.memo("istiod_deployments",
+                             lambda: [d for d in deployments if mesh.is_istiod_deployment(d)]))
 
 
 def istiod_image(dep: dict[str, Any]) -> str:

@@ -44,6 +44,7 @@ def judge(ctx: Context, gates: Sequence[Gate], selected: Sequence[type[Check]],
             for check in selected:
                 if gate in check.gates:
                     findings.extend(_run_one(check, gate_ctx, overrides))
+    ctx.judged_once.clear()  # the gates' Contexts share it: findings judged once for all gates are not kept further
     for name, problem in broken_plugins.items():
         for gate in gates:
             findings.append(Finding(Status.UNKNOWN, "mesh", f"check plugin did not load: {problem}",

@@ -6,6 +6,7 @@ One place for these facts so that checks stay small (see ../shared/docs/domain.m
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import json
 import re
 import shlex
@@ -429,6 +430,7 @@ def kubeconfig_var(cluster: str) -> str:
     return '"${' + kubeconfig_env(cluster) + ':?}"'
 
 
+@functools.lru_cache(maxsize=1024)  # asked once per remediation command: tens of thousands per audit, few clusters
 def kubeconfig_env(cluster: str) -> str:
     """The environment variable that holds a cluster's kubeconfig path, e.g. KUBECONFIG_CLUSTER_A."""
     return "KUBECONFIG_" + re.sub(r"[^A-Za-z0-9]", "_", cluster).upper()
@@ -475,6 +477,7 @@ def sh_text(text: str) -> str:
     return _LINE_BREAKING.sub(lambda m: m.group().encode("unicode_escape").decode("ascii"), sh(text))
 
 
+@functools.lru_cache(maxsize=1024)
 def kubectl(cluster: str) -> str:
     return f"kubectl --kubeconfig={kubeconfig_var(cluster)}"
 

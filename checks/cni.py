@@ -18,7 +18,7 @@ import pandas as pd
 
 from auditor import kinds as K
 from auditor import mesh
-from auditor.check import ClusterCheck, Context
+from auditor.check import ClusterCheck, Context, same_in_every_gate
 from auditor.errors import EvidenceUnavailable
 from auditor.inventory import ACTIVE_PHASES, ClusterInventory
 from auditor.model import Finding, Gate, Outcome, Severity, Status
@@ -176,6 +176,7 @@ class CniCompatibility(ClusterCheck):
     needs = (K.DAEMONSET, K.NAMESPACE, K.POD)
     uses = (K.VALIDATING_ADMISSION_POLICY, K.VALIDATING_ADMISSION_POLICY_BINDING, K.VALIDATING_WEBHOOK)
 
+    @same_in_every_gate
     def check_cluster(self, cluster: ClusterInventory, ctx: Context) -> Iterable[Finding]:
         istio_cni = sorted(f"{(d.get('metadata') or {}).get('namespace')}/{ISTIO_CNI_DAEMONSET}"
                            for d in cluster.objects(K.DAEMONSET)

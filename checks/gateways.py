@@ -39,7 +39,7 @@ from auditor.gateways import (
     gateway_services,
     gateway_workloads,
     istio_gateways,
-    refers_to_service,
+    service_of,
     stray_gateway_findings,
 )
 from auditor.inventory import ClusterInventory
@@ -174,9 +174,12 @@ class EgressHosts:
     asm: set[tuple[str, str]] = field(default_factory=set)
 
     def kind_of(self, host: str, rule_namespace: str) -> str | None:
-        if any(refers_to_service(host, rule_namespace, n, ns) for ns, n in self.istio):
+        service = service_of(host, rule_namespace)  # once per host, not once per host and egress Service
+        if service is None:
+            return None
+        if any(service == (n.lower(), ns.lower()) for ns, n in self.istio):
             return "istio"
-        if any(refers_to_service(host, rule_namespace, n, ns) for ns, n in self.asm):
+        if any(service == (n.lower(), ns.lower()) for ns, n in self.asm):
             return "asm"
         return None
 

@@ -20,7 +20,7 @@ import yaml
 
 from auditor import kinds as K
 from auditor import mesh
-from auditor.check import ClusterCheck, Context
+from auditor.check import ClusterCheck, Context, same_in_every_gate
 from auditor.config import is_duration, mesh_config_problem
 from auditor.errors import EvidenceUnavailable
 from auditor.inventory import ClusterInventory
@@ -342,6 +342,7 @@ class MeshConfigParity(ClusterCheck):
                 k: v if k in PREFORMATTED or not isinstance(v, str) else mesh.sh_text(v) for k, v in params.items()})
         return self.report(outcome, cluster, params=params, evidence={**params, **(evidence or {})}, **subject)
 
+    @same_in_every_gate
     def check_cluster(self, cluster: ClusterInventory, ctx: Context) -> Iterable[Finding]:
         revisions, unreadable = self._istio_side(cluster)
         yield from unreadable

@@ -18,7 +18,7 @@ import yaml
 from auditor import kinds as K
 from auditor import mesh, yamlsafe
 from auditor.asm import network_items
-from auditor.check import ClusterCheck, Context
+from auditor.check import ClusterCheck, Context, same_in_every_gate
 from auditor.gateways import EASTWEST, asm_gateways, eastwest_signals, gateway_workloads, istio_gateways
 from auditor.inventory import ClusterInventory
 from auditor.model import Finding, Gate, Outcome, Severity, Status
@@ -229,6 +229,7 @@ class NetworkConsistency(ClusterCheck):
     def prepare(self, ctx: Context) -> None:
         self.settings = asm_network_settings(ctx)
 
+    @same_in_every_gate
     def check_cluster(self, cluster: ClusterInventory, ctx: Context) -> Iterator[Finding]:
         return self._cluster(cluster, ctx, self.settings)
 

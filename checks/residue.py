@@ -499,9 +499,11 @@ class IstioResidue(_LeftoverCheck):
         if cluster.available(K.POD):
             pods = cluster.pods()
             pods = pods[(pods["workload_kind"].astype(str) == "Deployment") & (pods["proxy"] != mesh.PROXY_NONE)]
-            keys = list(zip(pods["namespace"].astype(str), pods["workload_name"].astype(str), strict=True))
-            asm = {k for k, p in zip(keys, pods["proxy"].astype(str), strict=True) if p == mesh.PROXY_ASM}
-            other = {k for k, p in zip(keys, pods["proxy"].astype(str), strict=True) if p != mesh.PROXY_ASM}
+            keys = list(zip(pods["namespace"].astype(str).tolist(), pods["workload_name"].astype(str).tolist(),
+                            strict=True))
+            proxies = pods["proxy"].astype(str).tolist()
+            asm = {k for k, p in zip(keys, proxies, strict=True) if p == mesh.PROXY_ASM}
+            other = {k for k, p in zip(keys, proxies, strict=True) if p != mesh.PROXY_ASM}
             out |= asm - other
         return out
 

@@ -11,8 +11,8 @@ import pandas as pd
 
 from auditor import kinds as K
 from auditor import mesh
-from auditor.check import ClusterCheck, Context
-from auditor.inventory import ClusterInventory
+from auditor.check import ClusterCheck, Context, same_in_every_gate
+from auditor.inventory import ClusterInventory, frame_rows
 from auditor.istio import WORKLOAD_KEY, istio_sidecar_pods
 from auditor.model import Finding, Gate, Outcome, Severity, Status
 
@@ -117,6 +117,7 @@ class RestartRisk(ClusterCheck):
     uses = (K.REPLICASET, K.JOB, K.DEPLOYMENT, K.STATEFULSET, K.PDB, K.CONFIGMAP)
     max_listed_per_wave = 50  # the aggregate evidence lists this many names per wave (counts are complete)
 
+    @same_in_every_gate
     def check_cluster(self, cluster: ClusterInventory, ctx: Context) -> Iterable[Finding]:
         todo = istio_sidecar_pods(cluster.pods())
         if todo.empty:
@@ -126,7 +127,7 @@ class RestartRisk(ClusterCheck):
         objects = self._workload_objects(cluster)
         pdbs = self._pdbs(cluster)
         scored: list[tuple[int, str, str, str, Risk]] = []
-        for row in per_workload.itertuples(index=False):
+        for row in frame_rows(per_workload):
             risk = self._score(row, objects, pdbs, cluster.name)
             scored.append((risk.score, row.namespace, row.workload_kind, row.workload_name, risk))
             if risk.score >= 2:
@@ -172,7 +173,7 @@ class RestartRisk(ClusterCheck):
                        todo.loc[held.index, "name"].astype(str), strict=True):
             held_names.setdefault(key[:3], []).append(key[3])
         out["held_pods"] = [sorted(held_names.get(k, ()))[:HELD_PODS_LISTED] for k in zip(
-            out["namespace"], out["workload_kind"], out["workload_name"], strict=True)]
+            out["namespace"].tolist(), out["workload_kind"].tolist(), out["workload_name"].tolist(), strict=True)]
         return out
 
     @staticmethod

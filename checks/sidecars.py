@@ -6,7 +6,7 @@ from collections.abc import Iterable
 
 from auditor import kinds as K
 from auditor import mesh
-from auditor.check import ClusterCheck, Context
+from auditor.check import ClusterCheck, Context, same_in_every_gate
 from auditor.inventory import ClusterInventory, workload_rows
 from auditor.istio import (
     UNCLASSIFIED_MESSAGE,
@@ -51,6 +51,7 @@ class IstioSidecarsRemaining(ClusterCheck):
     needs = (K.POD,)
     uses = (K.REPLICASET, K.JOB, K.DEPLOYMENT, K.STATEFULSET, K.DAEMONSET, K.CRONJOB)
 
+    @same_in_every_gate
     def check_cluster(self, cluster: ClusterInventory, ctx: Context) -> Iterable[Finding]:
         pods = cluster.pods()
         sidecars = istio_sidecar_pods(pods)

@@ -7,7 +7,7 @@ from collections.abc import Iterable
 
 from auditor import kinds as K
 from auditor import mesh
-from auditor.check import ClusterCheck, Context
+from auditor.check import ClusterCheck, Context, same_in_every_gate
 from auditor.inventory import ClusterInventory, workload_rows
 from auditor.model import Finding, Gate, Outcome, Severity, Status
 
@@ -67,6 +67,7 @@ class StuckSidecarJobs(ClusterCheck):
     needs = (K.POD,)
     uses = (K.JOB,)  # a Job's owner reference names the CronJob behind it
 
+    @same_in_every_gate
     def check_cluster(self, cluster: ClusterInventory, ctx: Context) -> Iterable[Finding]:
         pods = cluster.pods()
         if pods.empty:

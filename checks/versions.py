@@ -8,12 +8,12 @@ from typing import Any
 from auditor import kinds as K
 from auditor import mesh
 from auditor.asm import asm_proxy_versions, asm_version
-from auditor.check import Check, ClusterCheck, Context
+from auditor.check import Check, ClusterCheck, Context, same_in_every_gate
 from auditor.config import Config
 from auditor.errors import EvidenceUnavailable
 from auditor.gateways import eastwest_signals
 from auditor.inventory import ACTIVE_PHASES, ClusterInventory
-from auditor.istio import istiod_pinned_version
+from auditor.istio import istiod_deployments, istiod_pinned_version
 from auditor.model import Finding, Gate, Outcome, Severity, Status
 
 MIN_KUBERNETES = (1, 21)
@@ -61,6 +61,7 @@ class KubernetesVersion(ClusterCheck):
                                "major {major}, minor {minor})")
     outcomes = (SUPPORTED, TOO_OLD, UNREAD, UNPARSED)
 
+    @same_in_every_gate
     def check_cluster(self, cluster: ClusterInventory, ctx: Context) -> Iterable[Finding]:
         if cluster.unreachable:
             raise EvidenceUnavailable(f"cluster unreachable: {cluster.unreachable}")
@@ -131,8 +132,9 @@ class IstioVersion(ClusterCheck):
     needs = (K.DEPLOYMENT,)
     uses = (K.POD,)
 
+    @same_in_every_gate
     def check_cluster(self, cluster: ClusterInventory, ctx: Context) -> Iterable[Finding]:
-        istiods = [d for d in cluster.objects(K.DEPLOYMENT) if mesh.is_istiod_deployment(d)]
+        istiods = istiod_deployments(cluster)
         if not istiods:
             yield self.no_istiod(cluster)
             return

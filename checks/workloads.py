@@ -9,7 +9,7 @@ from typing import Any
 from auditor import kinds as K
 from auditor import mesh
 from auditor.check import ClusterCheck, Context
-from auditor.inventory import ACTIVE_PHASES, ClusterInventory, workload_rows
+from auditor.inventory import ACTIVE_PHASES, ClusterInventory, workload_rows, workload_sizes
 from auditor.istio import STATUS_ANNOTATION, TemplateInjection, manual_injections, rerender_remediation
 from auditor.model import Finding, Gate, Outcome, Severity, Status
 
@@ -122,7 +122,7 @@ class AsmProxiesReady(ClusterCheck):
         not_ready = ~asm["ready"].astype(bool)
         restarting = asm["restarts"] > self.restart_threshold
         bad = asm[not_ready | restarting]
-        sizes = asm.groupby(["namespace", "workload_kind", "workload_name"], observed=True).size()
+        sizes = workload_sizes(asm)
         # Plain lists per workload (inventory.workload_rows): no DataFrame per group at 150k pods.
         for (namespace, kind, name), group in workload_rows(bad, ("name", "ready", "restarts", "phase")):
             total = int(sizes.get((namespace, kind, name), len(group["name"])))

@@ -9,7 +9,7 @@ from auditor import kinds as K
 from auditor import mesh
 from auditor.check import ClusterCheck, Context
 from auditor.gateways import INSTALL_ISTIOCTL, gateway_workloads
-from auditor.inventory import ClusterInventory, workload_rows
+from auditor.inventory import ClusterInventory, workload_rows, workload_sizes
 from auditor.istio import UNCLASSIFIED_MESSAGE, WORKLOAD_KEY, istio_proxy_pods, unclassified_proxy_findings
 from auditor.model import Finding, Gate, Outcome, Severity, Status
 
@@ -62,7 +62,7 @@ class PodsXdsAgent(ClusterCheck):
         proxies = proxies[~eastwest]
         # Vectorised: one mask over all pods, then only the workloads that lack the value are grouped.
         missing_all = proxies[proxies["xds_agent"].astype(str) != "true"]
-        sizes = proxies.groupby(WORKLOAD_KEY, observed=True).size()
+        sizes = workload_sizes(proxies)
         # Plain lists per workload (inventory.workload_rows): no DataFrame per group at 150k pods.
         for (namespace, kind, name), missing in workload_rows(missing_all, ("name", "xds_agent", "role")):
             total = int(sizes.get((namespace, kind, name), len(missing["name"])))

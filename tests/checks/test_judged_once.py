@@ -1,0 +1,165 @@
+"""The checks' cost at scale, counted in work (calls, value-by-value reads), never timed (issue 18).
+
+A check whose findings do not depend on the gate is judged once per cluster and audit, and each gate gets its own
+copies (same findings, stamped per gate); derived views several checks ask for are computed once per cluster; the
+pod frame is read through `tolist()`, never value by value (pandas boxes each value of a string array: ~1 µs).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pandas as pd
+import pytest
+
+from auditor import judge, mesh
+from auditor import kinds as K
+from auditor.gateways import eastwest_signals
+from auditor.inventory import ClusterInventory, summarise_pod, workload_rows, workload_sizes
+from auditor.model import Finding
+from checks.restart_risk import RestartRisk
+from tests.factory import deployment, istiod, mesh_configmap, namespace, pod, service, workload_pods
+
+GATES_OF_RESTART_RISK = ["assessment", "migrating", "uninstall"]
+
+
+def _cluster_objects() -> list[dict[str, Any]]:
+    cart = deployment("cart", replicas=1)
+    web = deployment("web", replicas=3)
+    return [namespace("shop", {"istio-injection": "enabled"}), istiod(), mesh_configmap(), *cart, *web,
+            *workload_pods(cart, 1), *workload_pods(web, 3, prestop=True), pod("bare", proxy="istio")]
+
+
+def test_a_gate_independent_check_scores_once_for_its_three_gates(audit, monkeypatch):
+    calls: list[str] = []
+    aggregate = RestartRisk._aggregate
+
+    def counting(cluster: ClusterInventory, todo: pd.DataFrame) -> pd.DataFrame:
+        calls.append(cluster.name)
+        return aggregate(cluster, todo)
+
+    monkeypatch.setattr(RestartRisk, "_aggregate", staticmethod(counting))
+    result = audit({"c1": _cluster_objects()}, "all")
+    assert calls == ["c1"]  # once per cluster, not once per gate (3 before)
+    rows = result.rows("restart-risk")
+    by_gate = {gate: [(r["status"], r["code"], r["kind"], r["namespace"], r["name"], r["message"], r["severity"],
+                       r["remediation"], r["evidence"]) for r in rows if r["gate"] == gate]
+               for gate in GATES_OF_RESTART_RISK}
+    assert sorted({r["gate"] for r in rows}) == sorted(GATES_OF_RESTART_RISK)
+    # Every gate has the same findings, stamped with its own gate.
+    assert by_gate["assessment"] == by_gate["migrating"] == by_gate["uninstall"]
+    assert [(s, n) for s, _, _, _, n, *_ in by_gate["assessment"]] == [
+        ("WARN", "cart"), ("WARN", "bare"), ("WARN", "")]
+
+
+def test_each_gate_gets_its_own_finding_objects(audit, monkeypatch):
+    stamped: list[Finding] = []
+    stamp = judge._stamp
+
+    def keeping(f: Finding, check: Any, gate: Any, overrides: Any) -> Finding:
+        if check.id == "restart-risk":
+            stamped.append(f)
+        return stamp(f, check, gate, overrides)
+
+    monkeypatch.setattr(judge, "_stamp", keeping)
+    audit({"c1": _cluster_objects()}, "all")
+    assert len(stamped) == 9
+    assert len({id(f) for f in stamped}) == 9
+    assert len({id(f.evidence) for f in stamped}) == 9
+    assert [f.gate for f in stamped] == ["assessment"] * 3 + ["migrating"] * 3 + ["uninstall"] * 3
+
+
+def test_a_crashing_gate_independent_check_is_unknown_in_every_gate(audit, monkeypatch):
+    def crash(cluster: ClusterInventory, todo: pd.DataFrame) -> pd.DataFrame:
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr(RestartRisk, "_aggregate", staticmethod(crash))
+    rows = audit({"c1": _cluster_objects()}, "all").rows("restart-risk")
+    assert [(r["gate"], r["status"], r["code"]) for r in rows] == [
+        ("assessment", "UNKNOWN", "AA0002"), ("migrating", "UNKNOWN", "AA0002"), ("uninstall", "UNKNOWN", "AA0002")]
+
+
+def _eastwest_cluster() -> ClusterInventory:
+    east = service("istio-eastwestgateway", "istio-system", labels={"topology.istio.io/network": "net1"},
+                   ports=[{"name": "tls", "port": 15443, "targetPort": 15443, "protocol": "TCP"}])
+    return ClusterInventory(name="c1", objects_by_kind={K.DEPLOYMENT.key: [], K.SERVICE.key: [east]})
+
+
+def test_eastwest_signals_read_the_services_once_per_cluster(monkeypatch):
+    cluster = _eastwest_cluster()
+    reads: list[str] = []
+    objects = cluster.objects
+
+    def counting(kind: K.Kind) -> list[dict[str, Any]]:
+        reads.append(kind.kind)
+        return objects(kind)
+
+    monkeypatch.setattr(cluster, "objects", counting)
+    rules = mesh.ProxyRules()
+    first = eastwest_signals(cluster, rules)
+    first.append("changed by a caller")
+    second = eastwest_signals(cluster, rules)
+    assert second == ["Service istio-system/istio-eastwestgateway (network net1, port 15443)"]
+    assert reads.count("Service") == 1  # once per cluster (four checks in two gates asked: 7 scans before)
+
+
+def test_eastwest_signals_of_a_cluster_without_services_stay_unreadable():
+    cluster = ClusterInventory(name="c1", objects_by_kind={K.DEPLOYMENT.key: []}, errors={K.SERVICE.key: "forbidden"})
+    for _ in range(2):  # a failure is not memoised as "no signal"
+        with pytest.raises(Exception, match="forbidden"):
+            eastwest_signals(cluster, mesh.ProxyRules())
+
+
+def _pod_cluster() -> ClusterInventory:
+    rules = mesh.ProxyRules()
+    web, api = deployment("web"), deployment("api")
+    pods = [*workload_pods(web, 3), *workload_pods(api, 2, proxy="asm"), pod("bare", proxy=None),
+            pod("solo", proxy="istio")]
+    cluster = ClusterInventory(name="c1", objects_by_kind={K.POD.key: [], K.REPLICASET.key: [web[1], api[1]],
+                                                           K.DEPLOYMENT.key: [web[0], api[0]], K.SERVICE.key: []})
+    cluster.pod_rows = [summarise_pod(p, rules) for p in pods]
+    return cluster
+
+
+def test_the_pod_frame_is_never_read_value_by_value(monkeypatch):
+    cluster = _pod_cluster()
+    boxed: list[str] = []
+    iterate = pd.api.extensions.ExtensionArray.__iter__
+
+    def counting(self: Any) -> Any:
+        boxed.append(type(self).__name__)
+        return iterate(self)
+
+    monkeypatch.setattr(pd.api.extensions.ExtensionArray, "__iter__", counting)
+    frame = cluster.pods()
+    groups = list(workload_rows(frame, ("name", "proxy", "native")))
+    sizes = workload_sizes(frame)
+    assert boxed == []  # before: 3 string columns iterated value by value to classify the proxies
+    assert [(key, group["proxy"]) for key, group in groups] == [
+        (("shop", "Deployment", "api"), ["asm", "asm"]),
+        (("shop", "Deployment", "web"), ["istio", "istio", "istio"]),
+        (("shop", "Pod", "bare"), ["none"]),
+        (("shop", "Pod", "solo"), ["istio"])]
+    assert sizes == {("shop", "Deployment", "api"): 2, ("shop", "Deployment", "web"): 3, ("shop", "Pod", "bare"): 1,
+                     ("shop", "Pod", "solo"): 1}
+
+
+def test_pods_per_workload_are_looked_up_in_a_dict_not_a_multiindex(audit, monkeypatch):
+    searches: list[Any] = []
+    get_loc = pd.MultiIndex.get_loc
+
+    def counting(self: pd.MultiIndex, key: Any) -> Any:
+        searches.append(key)
+        return get_loc(self, key)
+
+    monkeypatch.setattr(pd.MultiIndex, "get_loc", counting)
+    legacy, api = deployment("legacy"), deployment("api")
+    objects = [*_cluster_objects(), *legacy, *api, *workload_pods(legacy, 2, xds_agent=None),
+               *workload_pods(api, 1, proxy="asm"), *workload_pods(api, 1, first=1, proxy="asm", ready=False)]
+    result = audit({"c1": objects}, "all")
+    assert searches == []  # before: one MultiIndex search per workload in pods-xds-agent and asm-proxies-ready
+    assert [(r["status"], r["name"], r["message"]) for r in result.rows("pods-xds-agent")] == [
+        ("FAIL", "legacy", '2/2 pod(s) lack PROXY_CONFIG_XDS_AGENT="true" (seen: <absent> x2)'),
+        ("PASS", "", "3 workload(s) on Istio's proxy carry PROXY_CONFIG_XDS_AGENT=\"true\"")]
+    assert [(r["status"], r["name"], r["message"]) for r in result.rows("asm-proxies-ready")] == [
+        ("FAIL", "api", "1 not ready of 2 ASM-proxied pod(s)")]
