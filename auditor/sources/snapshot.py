@@ -28,7 +28,7 @@ import yaml
 
 from auditor import __version__, podwire
 from auditor.errors import ClusterUnreachable, KindNotServed, SourceError, UsageError
-from auditor.kinds import Kind, kind_of
+from auditor.kinds import POD, Kind, kind_of
 from auditor.sources.base import ClusterSource, ListRestarted, SourceSet
 from auditor.sources.shapes import object_problem
 from auditor.yamlsafe import BoundedSafeLoader
@@ -94,6 +94,7 @@ def read_snapshot_file(path: Path) -> bytes:
 STATUS_OK = "ok"
 WRITE_PART_ITEMS = 5000  # objects per written snapshot file (pods.json, pods.part0001.json, ...)
 STATUS_NOT_SERVED = "not-served"
+_POD_KEY = POD.key
 
 
 # ---------------------------------------------------------------- reading files
@@ -129,13 +130,14 @@ def _objects_in(doc: Any, path: Path, checked_pods: bool = False) -> Iterator[di
     yield doc
 
 
-def read_object_file(path: Path, reduce: bool = False) -> Iterator[dict[str, Any]]:
+def read_object_file(path: Path, reduce: bool = False, raw: bytes | None = None) -> Iterator[dict[str, Any]]:
     """Objects of one file; malformed content is a UsageError naming the file (and line for YAML).
 
     `reduce`: pods of a JSON List come reduced to what the pod summary reads, owned ReplicaSets and Jobs
-    to what inventory.slim keeps (auditor.podwire).
+    to what inventory.slim keeps (auditor.podwire). `raw`: the file's bytes, when already read.
     """
-    raw = read_snapshot_file(path)
+    if raw is None:
+        raw = read_snapshot_file(path)
     if path.suffix == ".json" and reduce and podwire.may_reduce(raw):
         reduced = podwire.reduced_list(raw)
         if reduced is not None:
@@ -238,15 +240,26 @@ class SnapshotCluster(ClusterSource):
             held = self._file_kinds.get(path)
             if held is not None and held.isdisjoint(wanted):
                 continue
-            found: dict[str, list[dict[str, Any]]] = {}
+            found: dict[str, list[Any]] = {}
             held = set()
-            for obj in read_object_file(path, reduce):
-                kind = kind_of(obj)
-                if kind is None:  # unknown kinds are ignored by contract
-                    continue
-                held.add(kind.key)
-                if kind.key in wanted:
-                    found.setdefault(kind.key, []).append(obj)
+            raw = read_snapshot_file(path)
+            pods = podwire.pod_structs(raw) if reduce and path.suffix == ".json" and podwire.may_reduce(raw) else None
+            if pods is not None:  # a file of pods only, decoded as Structs in one pass: no object to look at here
+                del raw
+                if pods:
+                    held.add(_POD_KEY)
+                    if _POD_KEY in wanted:
+                        found[_POD_KEY] = pods
+            else:
+                objects = read_object_file(path, reduce, raw)
+                del raw  # the generator holds it until it has parsed the file
+                for obj in objects:
+                    kind = kind_of(obj)
+                    if kind is None:  # unknown kinds are ignored by contract
+                        continue
+                    held.add(kind.key)
+                    if kind.key in wanted:
+                        found.setdefault(kind.key, []).append(obj)
             self._file_kinds[path] = held
             self._found |= held
             for key, objects in found.items():

@@ -1,0 +1,151 @@
+"""Snapshot files of pods are decoded into msgspec Structs (auditor.podwire.Pod) and summarised by attribute.
+
+Two promises: the Struct reader of summarise_pod gives exactly the row the dict reader gives for the same pod, and
+the Struct types are never laxer than the shape rules (auditor.sources.shapes) they stand in for: a pod they
+accept has no shape problem. Checked over real-shaped pods and random mutations of them (hypothesis). The speed
+is counted, not timed: dict lookups while scanning and summarising a file of pods.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+import orjson
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from auditor import kinds as K
+from auditor import mesh, podwire
+from auditor.inventory import summarise_pod
+from auditor.sources.shapes import object_problem
+from auditor.sources.snapshot import SnapshotCluster
+from tests.test_podwire import varied_pods
+
+RULES = mesh.ProxyRules()
+PODS = varied_pods()
+MUTATE = settings(max_examples=400, deadline=None, derandomize=True, database=None,
+                  suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+
+# Values an odd or hostile snapshot may hold anywhere: nulls, empty and wrong-typed values, and the few strings
+# the summary compares with (so a mutation can also turn a field into a meaningful value).
+ODD_VALUES = st.sampled_from([
+    None, "", "x", "true", "True", "Always", "Ready", "Running", "istio-proxy", "grpc-web", "router", 0, 3, -1,
+    True, False, 2.5, [], {}, ["router"], [None], {"a": "b"}, {"a": None}, {"terminated": None},
+    {"terminated": {}}, {"preStop": {}}, {"preStop": {"exec": {}}}, [{"name": "CA_ADDR", "value": None}],
+    [{"name": "ASM_ID"}], 2**70,
+])
+
+
+def paths_of(value: Any, where: tuple = ()) -> list[tuple]:
+    """Every place inside a JSON value: dict keys and list indexes, depth first."""
+    found = [where] if where else []
+    if isinstance(value, dict):
+        for key, item in value.items():
+            found.extend(paths_of(item, (*where, key)))
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            found.extend(paths_of(item, (*where, index)))
+    return found
+
+
+@st.composite
+def mutated_pods(draw: st.DrawFn) -> dict[str, Any]:
+    pod = copy.deepcopy(draw(st.sampled_from(PODS)))
+    for _ in range(draw(st.integers(min_value=1, max_value=3))):
+        places = paths_of(pod)
+        where = draw(st.sampled_from(places))
+        parent = pod
+        for step in where[:-1]:
+            parent = parent[step]
+        action = draw(st.sampled_from(["set", "set", "delete", "add"]))
+        if action == "delete" and isinstance(parent, dict):
+            del parent[where[-1]]
+        elif action == "add" and isinstance(parent[where[-1]], dict):
+            key = draw(st.sampled_from(["terminated", "preStop", "controller", "restartPolicy", "value", "kind",
+                                        "labels", "annotations", "status", "ports", "state", "x"]))
+            parent[where[-1]][key] = copy.deepcopy(draw(ODD_VALUES))
+        else:
+            parent[where[-1]] = copy.deepcopy(draw(ODD_VALUES))
+    return pod
+
+
+def structs_of(pods: list[dict[str, Any]]) -> list[podwire.Pod] | None:
+    return podwire.pod_structs(orjson.dumps({"apiVersion": "v1", "kind": "List", "items": pods}))
+
+
+def test_real_shaped_pods_decode_as_structs_and_summarise_like_dicts():
+    structs = structs_of(PODS)
+    assert structs is not None and len(structs) == 24
+    for pod, struct in zip(PODS, structs, strict=True):
+        assert summarise_pod(struct, RULES) == summarise_pod(pod, RULES)
+
+
+@MUTATE
+@given(mutated_pods())
+def test_a_mutated_pod_the_structs_accept_has_no_shape_problem_and_the_same_row(pod: dict[str, Any]):
+    raw = json.dumps({"apiVersion": "v1", "kind": "List", "items": [pod]}).encode()
+    structs = podwire.pod_structs(raw)
+    if structs is None:  # refused: the file takes the dict path (orjson, shape walk, dict reader)
+        return
+    (full,) = orjson.loads(raw)["items"]  # as the dict path parses it
+    assert object_problem("Pod", full) is None
+    assert summarise_pod(structs[0], RULES) == summarise_pod(full, RULES)
+
+
+def test_null_and_absent_differ_where_the_dict_reader_tells_them_apart():
+    """`terminated: null` counts as terminated (the dict reader tests `"terminated" in state`)."""
+    base = next(p for p in PODS if p["metadata"]["name"] == "j-1")  # app terminated, classic proxy running
+    for state, held in (({"terminated": None}, True), ({}, False), ({"running": {}}, False)):
+        pod = copy.deepcopy(base)
+        for cs in pod["status"]["containerStatuses"]:
+            if cs["name"] != "istio-proxy":
+                cs["state"] = state
+        (struct,) = structs_of([pod]) or ()
+        row, dict_row = summarise_pod(struct, RULES), summarise_pod(pod, RULES)
+        assert row == dict_row and row[10] is held  # held_by_proxy
+
+
+def test_files_the_structs_do_not_cover_take_the_dict_path():
+    pod = PODS[0]
+    without_kind = {k: v for k, v in pod.items() if k != "kind"}
+    assert structs_of([without_kind]) is None  # typed PodList items without kind: dict path as before
+    assert structs_of([{**pod, "apiVersion": "example.com/v1"}]) is None  # not the core Pod
+    assert structs_of([{**pod, "kind": "Deployment"}]) is None
+    assert podwire.pod_structs(orjson.dumps({"apiVersion": "v1", "kind": "Other", "items": [pod]})) is None
+    assert podwire.pod_structs(b'{"kind": "List", "items": [') is None
+
+
+def count_dict_lookups(work: Any) -> tuple[Any, int]:
+    calls = 0
+
+    def count(frame: Any, event: str, arg: Any) -> None:
+        nonlocal calls
+        if event == "c_call" and getattr(arg, "__qualname__", "") == "dict.get":
+            calls += 1
+
+    sys.setprofile(count)
+    try:
+        result = work()
+    finally:
+        sys.setprofile(None)
+    return result, calls
+
+
+def test_a_snapshot_file_of_pods_is_scanned_and_summarised_without_dicts_per_pod(tmp_path: Path):
+    """Pods come out of the scan as Structs, and their summaries do a few dict lookups each (annotations,
+    labels, env), not one per field read (70 per pod with TypedDict dicts)."""
+    (tmp_path / "pods.json").write_bytes(orjson.dumps({"apiVersion": "v1", "kind": "List", "items": PODS}))
+    source = SnapshotCluster("c1", "data-plane", tmp_path, {"complete": True})
+    pages = list(source.scan([K.POD], reduce=True))
+    assert [type(obj) for _, page in pages for obj in page] == [podwire.Pod] * 24
+
+    def scan_and_summarise() -> list[tuple]:
+        return [summarise_pod(pod, RULES) for _, page in source.scan([K.POD], reduce=True) for pod in page]
+
+    rows, lookups = count_dict_lookups(scan_and_summarise)
+    assert rows == [summarise_pod(pod, RULES) for pod in PODS]
+    assert lookups <= 24 * 12
