@@ -146,14 +146,14 @@ def summarise_pod(pod: dict[str, Any] | podwire.Pod, rules: mesh.ProxyRules) -> 
     container, native = mesh.find_proxy_container(spec)
     proxy = None
     if container is not None:
-        wanted = _summary_state(rules)[0]
+        wanted, seen = _summary_state(rules)
         env: dict[str, str] = {}  # mesh.env_map restricted to what is read below
         for item in container.get("env") or ():
             name = item.get("name")
             if name in wanted:
                 value = item.get("value")
                 env[name] = "" if value is None else str(value)
-        proxy = _proxy_columns(env, container.get("image") or "", rules, lambda: mesh.proxy_role(container))
+        proxy = _proxy_columns(env, container.get("image") or "", rules, seen, mesh.proxy_role, container)
     # Decided in the order of the code before the Struct reader: a malformed live pod meets the same first error.
     revision = _revision(annotations, container is not None)
 
@@ -225,11 +225,9 @@ def _summarise_struct(pod: podwire.Pod, rules: mesh.ProxyRules) -> tuple:
             long_lived = _long_lived(port.name for port in c.ports)
     proxy = None
     if container is not None:
-        wanted = _summary_state(rules)[0]
+        wanted, seen = _summary_state(rules)
         env = {item.name: item.value or "" for item in container.env or () if item.name in wanted}
-        image = container.image or ""
-        args = container.args or ()
-        proxy = _proxy_columns(env, image, rules, lambda: mesh.role_of(args, image))
+        proxy = _proxy_columns(env, container.image or "", rules, seen, _struct_role, container)
     held_by_proxy = False
     if container is not None and not native and status.phase == "Running":
         app_states = [cs.state for cs in status.containerStatuses or () if cs.name != mesh.PROXY_CONTAINER]
@@ -250,17 +248,21 @@ def _long_lived(port_names: Iterable[str | None]) -> bool:
     return False
 
 
-def _proxy_columns(env: dict[str, str], image: str, rules: mesh.ProxyRules, role: Callable[[], str]
-                   ) -> tuple[str, str, str, str, bool, str | None, bool]:
+def _struct_role(container: podwire.Container) -> str:
+    return mesh.role_of(container.args or (), container.image or "")
+
+
+def _proxy_columns(env: dict[str, str], image: str, rules: mesh.ProxyRules, seen: dict[tuple[str, str], Any],
+                   role_of: Callable[[Any], str], container: Any) -> tuple[str, str, str, str, bool, str | None, bool]:
     """(image, image kind, CA service, role, ASM env present, xDS agent value, exit on zero) of a proxy container,
-    from the env vars the summary reads (_summary_state). `role` is called after the image is classified."""
-    seen = _summary_state(rules)[1]
+    from the env vars the summary reads and the cache of _summary_state. The role is decided after the image is
+    classified (the order the first error of a malformed live pod depends on)."""
     key = (image, env.get("CA_ADDR", ""))
     marks = seen.get(key)
     if marks is None:
         marks = seen[key] = (rules.image_kind(image), rules.ca_service(key[1]))
     asm_env = rules.has_asm_env(env)
-    return (image, marks[0], marks[1], role(), asm_env, mesh.xds_agent_value(env),
+    return (image, marks[0], marks[1], role_of(container), asm_env, mesh.xds_agent_value(env),
             env.get("EXIT_ON_ZERO_ACTIVE_CONNECTIONS", "").lower() == "true")
 
 
