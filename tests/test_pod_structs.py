@@ -10,19 +10,26 @@ from __future__ import annotations
 
 import copy
 import json
+import random
 import sys
 from pathlib import Path
 from typing import Any
 
 import orjson
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from auditor import kinds as K
 from auditor import mesh, podwire
+from auditor.errors import UsageError
 from auditor.inventory import summarise_pod
+from auditor.sources import shapes
+from auditor.sources import snapshot as snapshot_module
 from auditor.sources.shapes import object_problem
 from auditor.sources.snapshot import SnapshotCluster
+from tests import factory as f
+from tests import test_shapes_fast
 from tests.test_podwire import varied_pods
 
 RULES = mesh.ProxyRules()
@@ -149,3 +156,49 @@ def test_a_snapshot_file_of_pods_is_scanned_and_summarised_without_dicts_per_pod
     rows, lookups = count_dict_lookups(scan_and_summarise)
     assert rows == [summarise_pod(pod, RULES) for pod in PODS]
     assert lookups <= 24 * 12
+
+
+# ---------------------------------------------------------------- other kinds: a List's shapes checked in one pass
+def test_a_list_checked_in_one_pass_is_never_laxer_than_object_by_object():
+    """shapes.all_fit accepts a List only if object_problem finds nothing in any of its objects."""
+    rng = random.Random(11)
+    accepted = 0
+    for original in test_shapes_fast.objects():
+        paths = test_shapes_fast.places(original)
+        for _ in range(40):
+            doc = copy.deepcopy(original)
+            path = rng.choice(paths)
+            holder = doc
+            for key in path[:-1]:
+                holder = holder[key]
+            holder[path[-1]] = copy.deepcopy(rng.choice(test_shapes_fast.ODD_VALUES))
+            items = [copy.deepcopy(original), doc]
+            if shapes.all_fit(items):
+                accepted += 1
+                assert [object_problem(o["kind"], o) for o in items] == [None, None], path
+                assert doc["kind"] == original["kind"] and doc["apiVersion"] == original["apiVersion"]
+    assert accepted > 100  # harmless mutations (e.g. of values no rule reads) do pass
+
+
+def test_a_file_of_one_kind_is_shape_checked_in_one_pass(tmp_path: Path, monkeypatch):
+    """Counted, not timed: no object_problem call per Deployment of a well-formed file (one per object before);
+    a file with one malformed object still names it, as object by object."""
+    deployments = []
+    for i in range(50):
+        dep, _rs = f.deployment(f"web-{i}")
+        deployments.append(dep)
+    path = tmp_path / "deployments.json"
+    path.write_bytes(orjson.dumps({"apiVersion": "v1", "kind": "List", "items": deployments}))
+    calls = []
+    real = snapshot_module.object_problem
+    monkeypatch.setattr(snapshot_module, "object_problem", lambda *a, **k: calls.append(a[0]) or real(*a, **k))
+    source = SnapshotCluster("c1", "data-plane", tmp_path, {"complete": True})
+    [(kind, objects)] = list(source.scan([K.DEPLOYMENT], reduce=True))
+    assert kind is K.DEPLOYMENT and objects == deployments
+    assert calls == []
+    deployments[37]["spec"]["replicas"] = "three"
+    path.write_bytes(orjson.dumps({"apiVersion": "v1", "kind": "List", "items": deployments}))
+    with pytest.raises(UsageError, match=r"deployments\.json: Deployment 'shop/web-37': spec\.replicas must be a "
+                                         r"whole number"):
+        list(SnapshotCluster("c1", "data-plane", tmp_path, {"complete": True}).scan([K.DEPLOYMENT], reduce=True))
+    assert len(calls) == 38  # object by object, up to the malformed one

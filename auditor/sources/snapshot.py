@@ -30,7 +30,7 @@ from auditor import __version__, podwire
 from auditor.errors import ClusterUnreachable, KindNotServed, SourceError, UsageError
 from auditor.kinds import POD, Kind, kind_of
 from auditor.sources.base import ClusterSource, ListRestarted, SourceSet
-from auditor.sources.shapes import object_problem
+from auditor.sources.shapes import all_fit, object_problem
 from auditor.yamlsafe import BoundedSafeLoader
 
 OBJECT_SUFFIXES = (".yaml", ".yml", ".json")
@@ -130,26 +130,48 @@ def _objects_in(doc: Any, path: Path, checked_pods: bool = False) -> Iterator[di
     yield doc
 
 
+def _batches_in(doc: Any, path: Path, checked_pods: bool = False) -> Iterator[tuple[list[dict[str, Any]], bool]]:
+    """The objects of `doc` (what _objects_in yields), and whether they are all of one kind and apiVersion.
+
+    A List whose items are all of one kind and apiVersion and meet every shape rule (shapes.all_fit, one pass in
+    C) is taken as it is; anything else is looked at object by object, which names the first problem.
+    """
+    if isinstance(doc, dict):
+        kind, items = doc.get("kind"), doc.get("items")
+        if isinstance(kind, str) and kind.endswith("List") and isinstance(items, list) and all_fit(items):
+            yield items, True
+            return
+    yield list(_objects_in(doc, path, checked_pods)), False
+
+
 def read_object_file(path: Path, reduce: bool = False, raw: bytes | None = None) -> Iterator[dict[str, Any]]:
     """Objects of one file; malformed content is a UsageError naming the file (and line for YAML).
 
     `reduce`: pods of a JSON List come reduced to what the pod summary reads, owned ReplicaSets and Jobs
     to what inventory.slim keeps (auditor.podwire). `raw`: the file's bytes, when already read.
     """
+    for objects, _ in _file_batches(path, reduce, raw):
+        yield from objects
+
+
+def _file_batches(path: Path, reduce: bool = False, raw: bytes | None = None
+                  ) -> Iterator[tuple[list[dict[str, Any]], bool]]:
+    """read_object_file in batches: (objects, all of one kind and apiVersion)."""
     if raw is None:
         raw = read_snapshot_file(path)
     if path.suffix == ".json" and reduce and podwire.may_reduce(raw):
         reduced = podwire.reduced_list(raw)
         if reduced is not None:
             del raw
-            yield from _objects_in(reduced, path, checked_pods=True)
+            yield from _batches_in(reduced, path, checked_pods=True)
             return
     if path.suffix == ".json":
         try:
             doc = orjson.loads(raw)
         except orjson.JSONDecodeError as exc:
             raise UsageError(f"{path}: malformed JSON at line {exc.lineno}: {exc.msg}") from exc
-        yield from _objects_in(doc, path)
+        del raw
+        yield from _batches_in(doc, path)
         return
     try:
         text = raw.decode("utf-8")
@@ -157,7 +179,7 @@ def read_object_file(path: Path, reduce: bool = False, raw: bytes | None = None)
         raise UsageError(f"{path}: not UTF-8 text (byte {exc.start})") from exc
     try:
         for doc in yaml.load_all(text, Loader=BoundedSafeLoader):
-            yield from _objects_in(doc, path)
+            yield from _batches_in(doc, path)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" line {mark.line + 1}:" if mark is not None else ""
@@ -251,15 +273,23 @@ class SnapshotCluster(ClusterSource):
                     if _POD_KEY in wanted:
                         found[_POD_KEY] = pods
             else:
-                objects = read_object_file(path, reduce, raw)
+                batches = _file_batches(path, reduce, raw)
                 del raw  # the generator holds it until it has parsed the file
-                for obj in objects:
-                    kind = kind_of(obj)
-                    if kind is None:  # unknown kinds are ignored by contract
+                for objects, uniform in batches:
+                    if uniform:  # one kind and apiVersion: the kind of the first is the kind of all
+                        kind = kind_of(objects[0]) if objects else None
+                        if kind is not None:  # unknown kinds are ignored by contract
+                            held.add(kind.key)
+                            if kind.key in wanted:
+                                found.setdefault(kind.key, []).extend(objects)
                         continue
-                    held.add(kind.key)
-                    if kind.key in wanted:
-                        found.setdefault(kind.key, []).append(obj)
+                    for obj in objects:
+                        kind = kind_of(obj)
+                        if kind is None:  # unknown kinds are ignored by contract
+                            continue
+                        held.add(kind.key)
+                        if kind.key in wanted:
+                            found.setdefault(kind.key, []).append(obj)
             self._file_kinds[path] = held
             self._found |= held
             for key, objects in found.items():
