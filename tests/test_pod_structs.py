@@ -202,3 +202,28 @@ def test_a_file_of_one_kind_is_shape_checked_in_one_pass(tmp_path: Path, monkeyp
                                          r"whole number"):
         list(SnapshotCluster("c1", "data-plane", tmp_path, {"complete": True}).scan([K.DEPLOYMENT], reduce=True))
     assert len(calls) == 38  # object by object, up to the malformed one
+
+
+def test_a_file_of_several_kinds_is_shape_checked_kind_by_kind(tmp_path: Path, monkeypatch):
+    """Istio configuration comes as one List of several kinds: checked one kind at a time (no object_problem call
+    per object), each kind's objects in file order; read_object_file still yields them in file order."""
+    items = []
+    for i in range(6):
+        for kind in ("VirtualService", "DestinationRule"):
+            items.append({"apiVersion": "networking.istio.io/v1", "kind": kind,
+                          "metadata": {"name": f"{kind.lower()}-{i}", "namespace": "shop"}, "spec": {"hosts": ["x"]}})
+    path = tmp_path / "istio-config.json"
+    path.write_bytes(orjson.dumps({"apiVersion": "v1", "kind": "List", "items": items}))
+    calls = []
+    real = snapshot_module.object_problem
+    monkeypatch.setattr(snapshot_module, "object_problem", lambda *a, **k: calls.append(a[0]) or real(*a, **k))
+    source = SnapshotCluster("c1", "data-plane", tmp_path, {"complete": True})
+    found = dict(source.scan([K.VIRTUALSERVICE, K.DESTINATIONRULE], reduce=True))
+    assert found[K.VIRTUALSERVICE] == items[0::2] and found[K.DESTINATIONRULE] == items[1::2]
+    assert calls == []
+    assert list(snapshot_module.read_object_file(path)) == items
+    items[7]["metadata"]["labels"] = {"app": 5}  # the fourth DestinationRule
+    path.write_bytes(orjson.dumps({"apiVersion": "v1", "kind": "List", "items": items}))
+    with pytest.raises(UsageError, match=r"DestinationRule 'shop/destinationrule-3': metadata\.labels must map "
+                                         r"strings to strings"):
+        list(SnapshotCluster("c1", "data-plane", tmp_path, {"complete": True}).scan([K.DESTINATIONRULE], reduce=True))

@@ -130,18 +130,41 @@ def _objects_in(doc: Any, path: Path, checked_pods: bool = False) -> Iterator[di
     yield doc
 
 
-def _batches_in(doc: Any, path: Path, checked_pods: bool = False) -> Iterator[tuple[list[dict[str, Any]], bool]]:
+def _batches_in(doc: Any, path: Path, checked_pods: bool = False, by_kind: bool = False
+                ) -> Iterator[tuple[list[dict[str, Any]], bool]]:
     """The objects of `doc` (what _objects_in yields), and whether they are all of one kind and apiVersion.
 
     A List whose items are all of one kind and apiVersion and meet every shape rule (shapes.all_fit, one pass in
-    C) is taken as it is; anything else is looked at object by object, which names the first problem.
+    C) is taken as it is. `by_kind` (the caller files objects by kind, so only the order within a kind counts): a
+    List of several kinds is taken kind by kind when each kind's items are of one apiVersion and fit. Anything
+    else is looked at object by object, which names the first problem.
     """
     if isinstance(doc, dict):
         kind, items = doc.get("kind"), doc.get("items")
-        if isinstance(kind, str) and kind.endswith("List") and isinstance(items, list) and all_fit(items):
-            yield items, True
-            return
+        if isinstance(kind, str) and kind.endswith("List") and isinstance(items, list):
+            if all_fit(items):
+                yield items, True
+                return
+            groups = _kinds_of(items) if by_kind else None
+            if groups is not None and len(groups) > 1 and all(all_fit(group) for group in groups):
+                for group in groups:
+                    yield group, True
+                return
     yield list(_objects_in(doc, path, checked_pods)), False
+
+
+def _kinds_of(items: list[Any]) -> list[list[dict[str, Any]]] | None:
+    """The items split by their `kind`, each part in list order; None if one is not an object or its kind cannot
+    be a key."""
+    groups: dict[Any, list[dict[str, Any]]] = {}
+    try:
+        for item in items:
+            if not isinstance(item, dict):
+                return None
+            groups.setdefault(item.get("kind"), []).append(item)
+    except TypeError:  # an unhashable kind: looked at object by object
+        return None
+    return list(groups.values())
 
 
 def read_object_file(path: Path, reduce: bool = False, raw: bytes | None = None) -> Iterator[dict[str, Any]]:
@@ -154,16 +177,16 @@ def read_object_file(path: Path, reduce: bool = False, raw: bytes | None = None)
         yield from objects
 
 
-def _file_batches(path: Path, reduce: bool = False, raw: bytes | None = None
+def _file_batches(path: Path, reduce: bool = False, raw: bytes | None = None, by_kind: bool = False
                   ) -> Iterator[tuple[list[dict[str, Any]], bool]]:
-    """read_object_file in batches: (objects, all of one kind and apiVersion)."""
+    """read_object_file in batches: (objects, all of one kind and apiVersion). `by_kind`: see _batches_in."""
     if raw is None:
         raw = read_snapshot_file(path)
     if path.suffix == ".json" and reduce and podwire.may_reduce(raw):
         reduced = podwire.reduced_list(raw)
         if reduced is not None:
             del raw
-            yield from _batches_in(reduced, path, checked_pods=True)
+            yield from _batches_in(reduced, path, True, by_kind)
             return
     if path.suffix == ".json":
         try:
@@ -171,7 +194,7 @@ def _file_batches(path: Path, reduce: bool = False, raw: bytes | None = None
         except orjson.JSONDecodeError as exc:
             raise UsageError(f"{path}: malformed JSON at line {exc.lineno}: {exc.msg}") from exc
         del raw
-        yield from _batches_in(doc, path)
+        yield from _batches_in(doc, path, False, by_kind)
         return
     try:
         text = raw.decode("utf-8")
@@ -179,7 +202,7 @@ def _file_batches(path: Path, reduce: bool = False, raw: bytes | None = None
         raise UsageError(f"{path}: not UTF-8 text (byte {exc.start})") from exc
     try:
         for doc in yaml.load_all(text, Loader=BoundedSafeLoader):
-            yield from _batches_in(doc, path)
+            yield from _batches_in(doc, path, False, by_kind)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" line {mark.line + 1}:" if mark is not None else ""
@@ -273,7 +296,7 @@ class SnapshotCluster(ClusterSource):
                     if _POD_KEY in wanted:
                         found[_POD_KEY] = pods
             else:
-                batches = _file_batches(path, reduce, raw)
+                batches = _file_batches(path, reduce, raw, by_kind=True)
                 del raw  # the generator holds it until it has parsed the file
                 for objects, uniform in batches:
                     if uniform:  # one kind and apiVersion: the kind of the first is the kind of all
