@@ -9,6 +9,7 @@ ConfigMap data outside istio-system, only the owner chain of ReplicaSets and Job
 from __future__ import annotations
 
 import operator
+import re
 import sys
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
@@ -25,6 +26,8 @@ from auditor.kinds import Kind
 
 ACTIVE_PHASES = ("Running", "Pending", "Unknown", "")
 _LONG_LIVED_PORT_HINTS = ("grpc", "websocket", "ws-", "tcp", "mongo", "mysql", "redis", "kafka", "amqp")
+# A port name holding any hint, in one C call instead of a generator over the hints.
+_LONG_LIVED_PORT = re.compile("|".join(map(re.escape, _LONG_LIVED_PORT_HINTS)))
 
 
 # ---------------------------------------------------------------- slimming
@@ -218,7 +221,10 @@ def _summarise_struct(pod: podwire.Pod, rules: mesh.ProxyRules) -> tuple:
             lifecycle = c.lifecycle
             prestop = lifecycle is not None and bool(lifecycle.preStop)
         if not long_lived and c.ports:
-            long_lived = _long_lived(port.name for port in c.ports)
+            for port in c.ports:
+                if port.name and _LONG_LIVED_PORT.search(port.name.lower()):
+                    long_lived = True
+                    break
     proxy = None
     if container is not None:
         wanted, seen = _summary_state(rules)
@@ -239,7 +245,7 @@ def _summarise_struct(pod: podwire.Pod, rules: mesh.ProxyRules) -> tuple:
 def _long_lived(port_names: Iterable[str | None]) -> bool:
     for name in port_names:
         lowered = (name or "").lower()
-        if lowered and any(h in lowered for h in _LONG_LIVED_PORT_HINTS):
+        if lowered and _LONG_LIVED_PORT.search(lowered):
             return True
     return False
 
