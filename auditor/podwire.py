@@ -6,13 +6,14 @@ counts, so their pod template (nearly all of their bytes) is skipped too.
 Why: a real pod is ~10 KB of JSON (managedFields, volumes, probes, env, statuses) of which
 `inventory.summarise_pod` reads a few hundred bytes. Building Python objects for all of it
 (`orjson.loads`) costs ~0.3 ms and thousands of allocations per pod: at 150,000 pods, most of an
-audit. msgspec decodes into the typed structs declared below and skips undeclared fields in C
-(~10x faster on this machine); `to_builtins` then gives the same dict shape summarise_pod reads,
-so there is one summary implementation, not two.
+audit. msgspec decodes into the types declared below and skips undeclared fields in C (~10x faster on this
+machine): TypedDicts (plain dicts, the shape summarise_pod reads of a full pod) for live pages and mixed snapshot
+files; Structs (`Pod`, read by attribute, no dict per object) for snapshot files of pods only, the bulk of a
+snapshot. Both readers of summarise_pod hand the same values to one row builder.
 
-Contract: every pod field summarise_pod reads is declared here (tests/test_podwire.py compares the
-summaries of full and decoded pods). A decode or type error falls back to the full parse, so
-malformed input meets exactly the checks and errors it met before.
+Contract: every pod field summarise_pod reads is declared here (tests/test_podwire.py and
+tests/test_pod_structs.py compare the summaries of full and decoded pods). A decode or type error falls back to
+the full parse, so malformed input meets exactly the checks and errors it met before.
 """
 
 from __future__ import annotations
@@ -22,6 +23,10 @@ from typing import Annotated, Any, Required, TypedDict
 
 import msgspec
 import orjson
+
+# orjson, which the full parse uses, reads a whole number outside int64/uint64 as a float (which the shape rules
+# refuse): the types below refuse it too (and the uint64-only range, which then takes the full parse).
+Int64 = Annotated[int, msgspec.Meta(ge=-(2**63), le=2**63 - 1)]
 
 
 # TypedDicts: msgspec decodes straight into plain dicts holding only the declared keys.
@@ -80,7 +85,7 @@ class _Metadata(TypedDict, total=False):
 class _Spec(TypedDict, total=False):
     containers: Required[list[_Container]]
     initContainers: list[_Container]
-    terminationGracePeriodSeconds: int
+    terminationGracePeriodSeconds: Int64
 
 
 class _Condition(TypedDict, total=False):
@@ -94,7 +99,7 @@ class _ContainerState(TypedDict, total=False):
 
 class _ContainerStatus(TypedDict, total=False):
     name: str
-    restartCount: int
+    restartCount: Int64
     state: _ContainerState
 
 
@@ -116,11 +121,11 @@ class _Pod(TypedDict, total=False):
 
 class _OwnedStatus(TypedDict, total=False):
     """What inventory.slim keeps of a ReplicaSet's or Job's status."""
-    replicas: int
-    readyReplicas: int
-    active: int
-    succeeded: int
-    failed: int
+    replicas: Int64
+    readyReplicas: Int64
+    active: Int64
+    succeeded: Int64
+    failed: Int64
 
 
 class _Owned(TypedDict, total=False):
@@ -190,9 +195,6 @@ _OWNED = msgspec.json.Decoder(_Owned)
 # The types enforce every rule auditor.sources.shapes checks for a Pod, never laxer (null is absent for optional
 # keys, never a list item or a map value; bool is not a whole number): a file they refuse takes the dict path,
 # where the usual checks name the problem. Fields no summary reads and no shape rule checks are not declared.
-# orjson, which the dict path parses with, reads a whole number outside int64/uint64 as a float (which the shape
-# rules refuse): these types refuse it too (and the uint64-only range, which then takes the dict path).
-Int64 = Annotated[int, msgspec.Meta(ge=-(2**63), le=2**63 - 1)]
 
 
 class Obj(msgspec.Struct, gc=False):

@@ -227,3 +227,19 @@ def test_a_file_of_several_kinds_is_shape_checked_kind_by_kind(tmp_path: Path, m
     with pytest.raises(UsageError, match=r"DestinationRule 'shop/destinationrule-3': metadata\.labels must map "
                                          r"strings to strings"):
         list(SnapshotCluster("c1", "data-plane", tmp_path, {"complete": True}).scan([K.DESTINATIONRULE], reduce=True))
+
+
+@pytest.mark.parametrize("kind", ["pods only", "mixed"])
+def test_a_whole_number_beyond_64_bits_meets_the_full_parse_error(tmp_path: Path, kind: str):
+    """orjson reads 2**70 as a float, which the shape rules refuse: the fast paths must not accept it as an int."""
+    pod = copy.deepcopy(PODS[0])
+    pod["status"]["containerStatuses"][0]["restartCount"] = 2**70
+    items = [pod] if kind == "pods only" else [pod, f.deployment("cart")[0]]
+    path = tmp_path / "pods.json"
+    path.write_text(json.dumps({"apiVersion": "v1", "kind": "List", "items": items}))
+    with pytest.raises(UsageError) as full:
+        list(snapshot_module.read_object_file(path))
+    with pytest.raises(UsageError) as scanned:
+        list(SnapshotCluster("c1", "data-plane", tmp_path, {"complete": True}).scan([K.POD], reduce=True))
+    assert str(scanned.value) == str(full.value)
+    assert "restartCount must be a whole number" in str(full.value)
