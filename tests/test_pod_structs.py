@@ -180,18 +180,22 @@ def test_a_list_checked_in_one_pass_is_never_laxer_than_object_by_object():
     assert accepted > 100  # harmless mutations (e.g. of values no rule reads) do pass
 
 
-def test_a_file_of_one_kind_is_shape_checked_in_one_pass(tmp_path: Path, monkeypatch):
-    """Counted, not timed: no object_problem call per Deployment of a well-formed file (one per object before);
-    a file with one malformed object still names it, as object by object."""
-    deployments = []
-    for i in range(50):
-        dep, _rs = f.deployment(f"web-{i}")
-        deployments.append(dep)
-    path = tmp_path / "deployments.json"
-    path.write_bytes(orjson.dumps({"apiVersion": "v1", "kind": "List", "items": deployments}))
-    calls = []
+@pytest.fixture
+def object_problem_calls(monkeypatch) -> list[str]:
+    """The kinds snapshot reading asks object_problem about, one entry per object looked at."""
+    calls: list[str] = []
     real = snapshot_module.object_problem
     monkeypatch.setattr(snapshot_module, "object_problem", lambda *a, **k: calls.append(a[0]) or real(*a, **k))
+    return calls
+
+
+def test_a_file_of_one_kind_is_shape_checked_in_one_pass(tmp_path: Path, object_problem_calls: list[str]):
+    """Counted, not timed: no object_problem call per Deployment of a well-formed file (one per object before);
+    a file with one malformed object still names it, as object by object."""
+    calls = object_problem_calls
+    deployments = [f.deployment(f"web-{i}")[0] for i in range(50)]
+    path = tmp_path / "deployments.json"
+    path.write_bytes(orjson.dumps({"apiVersion": "v1", "kind": "List", "items": deployments}))
     source = SnapshotCluster("c1", "data-plane", tmp_path, {"complete": True})
     [(kind, objects)] = list(source.scan([K.DEPLOYMENT], reduce=True))
     assert kind is K.DEPLOYMENT and objects == deployments
@@ -204,7 +208,7 @@ def test_a_file_of_one_kind_is_shape_checked_in_one_pass(tmp_path: Path, monkeyp
     assert len(calls) == 38  # object by object, up to the malformed one
 
 
-def test_a_file_of_several_kinds_is_shape_checked_kind_by_kind(tmp_path: Path, monkeypatch):
+def test_a_file_of_several_kinds_is_shape_checked_kind_by_kind(tmp_path: Path, object_problem_calls: list[str]):
     """Istio configuration comes as one List of several kinds: checked one kind at a time (no object_problem call
     per object), each kind's objects in file order; read_object_file still yields them in file order."""
     items = []
@@ -214,13 +218,10 @@ def test_a_file_of_several_kinds_is_shape_checked_kind_by_kind(tmp_path: Path, m
                           "metadata": {"name": f"{kind.lower()}-{i}", "namespace": "shop"}, "spec": {"hosts": ["x"]}})
     path = tmp_path / "istio-config.json"
     path.write_bytes(orjson.dumps({"apiVersion": "v1", "kind": "List", "items": items}))
-    calls = []
-    real = snapshot_module.object_problem
-    monkeypatch.setattr(snapshot_module, "object_problem", lambda *a, **k: calls.append(a[0]) or real(*a, **k))
     source = SnapshotCluster("c1", "data-plane", tmp_path, {"complete": True})
     found = dict(source.scan([K.VIRTUALSERVICE, K.DESTINATIONRULE], reduce=True))
     assert found[K.VIRTUALSERVICE] == items[0::2] and found[K.DESTINATIONRULE] == items[1::2]
-    assert calls == []
+    assert object_problem_calls == []
     assert list(snapshot_module.read_object_file(path)) == items
     items[7]["metadata"]["labels"] = {"app": 5}  # the fourth DestinationRule
     path.write_bytes(orjson.dumps({"apiVersion": "v1", "kind": "List", "items": items}))
