@@ -177,12 +177,15 @@ def read_object_file(path: Path, reduce: bool = False, raw: bytes | None = None)
         yield from objects
 
 
-def _file_batches(path: Path, reduce: bool = False, raw: bytes | None = None, by_kind: bool = False
-                  ) -> Iterator[tuple[list[dict[str, Any]], bool]]:
-    """read_object_file in batches: (objects, all of one kind and apiVersion). `by_kind`: see _batches_in."""
+def _file_batches(path: Path, reduce: bool = False, raw: bytes | None = None, by_kind: bool = False,
+                  reducible: bool | None = None) -> Iterator[tuple[list[dict[str, Any]], bool]]:
+    """read_object_file in batches: (objects, all of one kind and apiVersion). `by_kind`: see _batches_in.
+    `reducible`: podwire.may_reduce(raw), when the caller already knows it (one regex pass over the file)."""
     if raw is None:
         raw = read_snapshot_file(path)
-    if path.suffix == ".json" and reduce and podwire.may_reduce(raw):
+    if reducible is None:
+        reducible = path.suffix == ".json" and reduce and podwire.may_reduce(raw)
+    if reducible:
         reduced = podwire.reduced_list(raw)
         if reduced is not None:
             del raw
@@ -288,7 +291,8 @@ class SnapshotCluster(ClusterSource):
             found: dict[str, list[Any]] = {}
             held = set()
             raw = read_snapshot_file(path)
-            pods = podwire.pod_structs(raw) if reduce and path.suffix == ".json" and podwire.may_reduce(raw) else None
+            reducible = reduce and path.suffix == ".json" and podwire.may_reduce(raw)
+            pods = podwire.pod_structs(raw) if reducible else None
             if pods is not None:  # a file of pods only, decoded as Structs in one pass: no object to look at here
                 del raw
                 if pods:
@@ -296,7 +300,7 @@ class SnapshotCluster(ClusterSource):
                     if _POD_KEY in wanted:
                         found[_POD_KEY] = pods
             else:
-                batches = _file_batches(path, reduce, raw, by_kind=True)
+                batches = _file_batches(path, reduce, raw, by_kind=True, reducible=reducible)
                 del raw  # the generator holds it until it has parsed the file
                 for objects, uniform in batches:
                     if uniform:  # one kind and apiVersion: the kind of the first is the kind of all
