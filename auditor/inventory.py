@@ -9,22 +9,26 @@ ConfigMap data outside istio-system, only the owner chain of ReplicaSets and Job
 from __future__ import annotations
 
 import operator
+import re
 import sys
 from collections import namedtuple
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
+import msgspec
 import orjson
 import pandas as pd
 
 from auditor import kinds as K
-from auditor import mesh
+from auditor import mesh, podwire
 from auditor.errors import EvidenceUnavailable
 from auditor.kinds import Kind
 
 ACTIVE_PHASES = ("Running", "Pending", "Unknown", "")
 _LONG_LIVED_PORT_HINTS = ("grpc", "websocket", "ws-", "tcp", "mongo", "mysql", "redis", "kafka", "amqp")
+# A port name holding any hint, in one C call instead of a generator over the hints.
+_LONG_LIVED_PORT = re.compile("|".join(map(re.escape, _LONG_LIVED_PORT_HINTS)))
 
 
 # ---------------------------------------------------------------- slimming
@@ -78,10 +82,6 @@ _CATEGORICAL = ("namespace", "owner_kind", "phase", "proxy", "role", "proxy_imag
                 "revision", "gateway_label", "drain", "image_kind", "ca_service")
 
 
-def _intern(value: str | None) -> str:
-    return sys.intern(value) if value else ""
-
-
 def _own(value: str | None) -> str:
     """A fresh copy of a string that outlives the page it was parsed from.
 
@@ -111,13 +111,17 @@ def _summary_state(rules: mesh.ProxyRules) -> tuple[frozenset[str], dict[str, tu
     return state
 
 
-def summarise_pod(pod: dict[str, Any], rules: mesh.ProxyRules) -> tuple:
+def summarise_pod(pod: dict[str, Any] | podwire.Pod, rules: mesh.ProxyRules) -> tuple:
     """One pod -> one tuple of POD_COLUMNS. Everything a check may ask of a pod is decided here.
 
     Runs once per pod (150,000 times in a large cluster): plain loops, only the env vars it reads, and
-    proxy classifications cached per (image, ASM env present, CA_ADDR). Every field read here must be
-    declared in auditor/podwire.py (tests/test_podwire.py).
+    proxy classifications cached per (image, ASM env present, CA_ADDR). A pod decoded as a Struct
+    (auditor.podwire.Pod: snapshot files of pods) is read by attribute, any other as a dict; both readers hand
+    the same values to _row, which decides (tests/test_podwire.py: identical rows for real-shaped and mutated
+    pods). Every field read here must be declared in auditor/podwire.py.
     """
+    if type(pod) is podwire.Pod:
+        return _summarise_struct(pod, rules)
     meta = pod.get("metadata") or {}
     spec = pod.get("spec") or {}
     status = pod.get("status") or {}
@@ -140,9 +144,7 @@ def summarise_pod(pod: dict[str, Any], rules: mesh.ProxyRules) -> tuple:
             restarts += int(cs.get("restartCount") or 0)
 
     container, native = mesh.find_proxy_container(spec)
-    proxy, role, image, xds = mesh.PROXY_NONE, "", "", None
-    exit_on_zero = asm_env = False
-    image_kind = ca_service = ""
+    proxy = None
     if container is not None:
         wanted, seen = _summary_state(rules)
         env: dict[str, str] = {}  # mesh.env_map restricted to what is read below
@@ -151,25 +153,9 @@ def summarise_pod(pod: dict[str, Any], rules: mesh.ProxyRules) -> tuple:
             if name in wanted:
                 value = item.get("value")
                 env[name] = "" if value is None else str(value)
-        image = container.get("image") or ""
-        key = (image, env.get("CA_ADDR", ""))
-        marks = seen.get(key)
-        if marks is None:
-            marks = seen[key] = (rules.image_kind(image), rules.ca_service(key[1]))
-        image_kind, ca_service = marks
-        asm_env = rules.has_asm_env(env)
-        # Provisional: the cluster's istiod Services decide what the CA_ADDR mark is worth (ClusterInventory).
-        proxy = mesh.PROXY_ISTIO
-        role = mesh.proxy_role(container)
-        xds = mesh.xds_agent_value(env)
-        exit_on_zero = env.get("EXIT_ON_ZERO_ACTIVE_CONNECTIONS", "").lower() == "true"
-    revision = annotations.get("istio.io/rev") or ""
-    if not revision and container is not None:
-        try:
-            revision = (orjson.loads(annotations.get("sidecar.istio.io/status") or "{}") or {}).get(
-                "revision") or ""
-        except (orjson.JSONDecodeError, AttributeError):
-            revision = ""
+        proxy = _proxy_columns(env, container.get("image") or "", rules, seen, mesh.proxy_role, container)
+    # Decided in the order of the code before the Struct reader: a malformed live pod meets the same first error.
+    revision = _revision(annotations, container is not None)
 
     prestop = False
     long_lived = False
@@ -180,21 +166,8 @@ def summarise_pod(pod: dict[str, Any], rules: mesh.ProxyRules) -> tuple:
             lifecycle = c.get("lifecycle")
             prestop = bool(lifecycle and lifecycle.get("preStop"))
         if not long_lived:
-            for port in c.get("ports") or ():
-                pname = (port.get("name") or "").lower()
-                if pname and any(h in pname for h in _LONG_LIVED_PORT_HINTS):
-                    long_lived = True
-                    break
-    drain = ""
-    proxy_config = annotations.get("proxy.istio.io/config")
-    if proxy_config and "terminationDrainDuration" in proxy_config:
-        try:
-            from auditor import yamlsafe
-
-            drain = str((yamlsafe.safe_load(proxy_config) or {}).get("terminationDrainDuration") or "")
-        except Exception:  # a malformed annotation is the pod's problem, not the audit's
-            drain = "unparseable"
-    grace = spec.get("terminationGracePeriodSeconds")
+            long_lived = _long_lived(port.get("name") for port in c.get("ports") or ())
+    drain = _drain(annotations)
     # A run-to-completion pod whose app containers all ended while the classic (non-native) istio-proxy keeps
     # it Running: it never completes, so it never moves to ASM by itself.
     held_by_proxy = False
@@ -202,14 +175,146 @@ def summarise_pod(pod: dict[str, Any], rules: mesh.ProxyRules) -> tuple:
         app_states = [cs.get("state") or {} for cs in status.get("containerStatuses") or ()
                       if cs.get("name") != mesh.PROXY_CONTAINER]
         held_by_proxy = bool(app_states) and all("terminated" in st for st in app_states)
+    return _row(meta.get("namespace"), meta.get("name"), owner_kind, owner_name, status.get("phase"), ready,
+                restarts, proxy, native, held_by_proxy, labels, revision, meta.get("creationTimestamp"),
+                status.get("startTime"), spec.get("terminationGracePeriodSeconds"), prestop, long_lived, drain)
+
+
+_NO_STATUS = podwire.PodStatus()
+
+
+def _summarise_struct(pod: podwire.Pod, rules: mesh.ProxyRules) -> tuple:
+    """summarise_pod of a pod decoded as a Struct: the same values read by attribute (null is absent)."""
+    meta = pod.metadata
+    spec = pod.spec
+    status = pod.status or _NO_STATUS
+
+    owner_kind = owner_name = ""
+    for ref in meta.ownerReferences or ():
+        if ref.controller or not owner_kind:
+            owner_kind, owner_name = ref.kind, ref.name
+
+    ready = False
+    for condition in status.conditions or ():
+        if condition.type == "Ready" and condition.status == "True":
+            ready = True
+            break
+    restarts = 0
+    for cs in status.containerStatuses or ():
+        restarts += cs.restartCount or 0
+    for cs in status.initContainerStatuses or ():
+        restarts += cs.restartCount or 0
+
+    # mesh.find_proxy_container: a native sidecar first, then a classic one.
+    container, native = None, False
+    for c in spec.initContainers or ():
+        if c.name == mesh.PROXY_CONTAINER and c.restartPolicy == "Always":
+            container, native = c, True
+            break
+    prestop = False
+    long_lived = False
+    for c in spec.containers:
+        if c.name == mesh.PROXY_CONTAINER:
+            if container is None:
+                container = c
+            continue
+        if not prestop:
+            lifecycle = c.lifecycle
+            prestop = lifecycle is not None and bool(lifecycle.preStop)
+        if not long_lived and c.ports:
+            for port in c.ports:
+                if port.name and _LONG_LIVED_PORT.search(port.name.lower()):
+                    long_lived = True
+                    break
+    proxy = None
+    if container is not None:
+        wanted, seen = _summary_state(rules)
+        env = {item.name: item.value or "" for item in container.env or () if item.name in wanted}
+        proxy = _proxy_columns(env, container.image or "", rules, seen, _struct_role, container)
+    held_by_proxy = False
+    if container is not None and not native and status.phase == "Running":
+        app_states = [cs.state for cs in status.containerStatuses or () if cs.name != mesh.PROXY_CONTAINER]
+        held_by_proxy = bool(app_states) and all(
+            st is not None and st.terminated is not msgspec.UNSET for st in app_states)
+    annotations = meta.annotations or {}
+    return _row(meta.namespace, meta.name, owner_kind, owner_name, status.phase, ready, restarts, proxy, native,
+                held_by_proxy, meta.labels or {}, _revision(annotations, container is not None),
+                meta.creationTimestamp, status.startTime, spec.terminationGracePeriodSeconds, prestop, long_lived,
+                _drain(annotations))
+
+
+def _long_lived(port_names: Iterable[str | None]) -> bool:
+    for name in port_names:
+        lowered = (name or "").lower()
+        if lowered and _LONG_LIVED_PORT.search(lowered):
+            return True
+    return False
+
+
+def _struct_role(container: podwire.Container) -> str:
+    return mesh.role_of(container.args or (), container.image or "")
+
+
+def _proxy_columns(env: dict[str, str], image: str, rules: mesh.ProxyRules, seen: dict[tuple[str, str], Any],
+                   role_of: Callable[[Any], str], container: Any) -> tuple[str, str, str, str, bool, str | None, bool]:
+    """(image, image kind, CA service, role, ASM env present, xDS agent value, exit on zero) of a proxy container,
+    from the env vars the summary reads and the cache of _summary_state. The role is decided after the image is
+    classified (the order the first error of a malformed live pod depends on)."""
+    key = (image, env.get("CA_ADDR", ""))
+    marks = seen.get(key)
+    if marks is None:
+        marks = seen[key] = (rules.image_kind(image), rules.ca_service(key[1]))
+    asm_env = rules.has_asm_env(env)
+    return (image, marks[0], marks[1], role_of(container), asm_env, mesh.xds_agent_value(env),
+            env.get("EXIT_ON_ZERO_ACTIVE_CONNECTIONS", "").lower() == "true")
+
+
+def _revision(annotations: dict[str, str], has_proxy: bool) -> str:
+    revision = annotations.get("istio.io/rev") or ""
+    if not revision and has_proxy:
+        try:
+            revision = (orjson.loads(annotations.get("sidecar.istio.io/status") or "{}") or {}).get(
+                "revision") or ""
+        except (orjson.JSONDecodeError, AttributeError):
+            revision = ""
+    return revision
+
+
+def _drain(annotations: dict[str, str]) -> str:
+    proxy_config = annotations.get("proxy.istio.io/config")
+    if proxy_config and "terminationDrainDuration" in proxy_config:
+        try:
+            from auditor import yamlsafe
+
+            return str((yamlsafe.safe_load(proxy_config) or {}).get("terminationDrainDuration") or "")
+        except Exception:  # a malformed annotation is the pod's problem, not the audit's
+            return "unparseable"
+    return ""
+
+
+def _row(namespace: str | None, name: str | None, owner_kind: str, owner_name: str, phase: str | None, ready: bool,
+         restarts: int, proxy: tuple[str, str, str, str, bool, str | None, bool] | None, native: bool,
+         held_by_proxy: bool, labels: dict[str, str], revision: str, created: str | None, started: str | None,
+         grace: int | None, prestop: bool, long_lived: bool, drain: str) -> tuple:
+    """The summary tuple (POD_COLUMNS) from the values both readers of summarise_pod give."""
+    if proxy is None:
+        kind, role, image, xds = mesh.PROXY_NONE, "", "", None
+        image_kind = ca_service = ""
+        asm_env = exit_on_zero = False
+    else:
+        # Provisional: the cluster's istiod Services decide what the CA_ADDR mark is worth (ClusterInventory).
+        kind = mesh.PROXY_ISTIO
+        image, image_kind, ca_service, role, asm_env, xds, exit_on_zero = proxy
+    intern = sys.intern  # inline, `intern(x) if x else ""`: ten function calls per pod fewer
     return (
-        _intern(meta.get("namespace")), _own(meta.get("name")), _intern(owner_kind), _own(owner_name),
-        _intern(status.get("phase")), ready, restarts, proxy, role, native, held_by_proxy, _intern(image),
-        _intern(xds) if xds is not None else "<absent>", labels.get(mesh.ASM_INJECT_LABEL) == "true",
-        _intern(revision), _own(meta.get("creationTimestamp")), _own(status.get("startTime")),
-        _intern(labels.get("istio")), -1 if grace is None else int(grace), prestop, long_lived,
-        _intern(drain), exit_on_zero, _own(labels.get("pod-template-hash")),
-        asm_env, _intern(image_kind), _intern(ca_service),
+        intern(namespace) if namespace else "", _own(name), intern(owner_kind) if owner_kind else "",
+        _own(owner_name), intern(phase) if phase else "", ready, restarts, kind, role, native, held_by_proxy,
+        intern(image) if image else "", (intern(xds) if xds else "") if xds is not None else "<absent>",
+        labels.get(mesh.ASM_INJECT_LABEL) == "true", intern(revision) if revision else "", _own(created),
+        _own(started), intern(gateway) if (gateway := labels.get("istio")) else "",
+        -1 if grace is None else int(grace), prestop, long_lived, intern(drain) if drain else "", exit_on_zero,
+        _own(labels.get("pod-template-hash")), asm_env, intern(image_kind) if image_kind else "",
+        intern(ca_service) if ca_service else "",
     )
 
 

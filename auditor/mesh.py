@@ -159,10 +159,14 @@ def env_map(container: dict[str, Any]) -> dict[str, str]:
 
 def proxy_role(container: dict[str, Any]) -> str:
     """ROLE_GATEWAY for `proxy router`, ROLE_AMBIENT for `proxy waypoint` / ztunnel, else ROLE_SIDECAR."""
-    args = container.get("args") or ()
+    return role_of(container.get("args") or (), str(container.get("image") or ""))
+
+
+def role_of(args: Any, image: str) -> str:
+    """proxy_role from a proxy container's args and image (what pods decoded as Structs give)."""
     if "router" in args:
         return ROLE_GATEWAY
-    if "waypoint" in args or "ztunnel" in args or "/ztunnel:" in str(container.get("image") or ""):
+    if "waypoint" in args or "ztunnel" in args or "/ztunnel:" in image:
         return ROLE_AMBIENT
     return ROLE_SIDECAR
 

@@ -6,22 +6,27 @@ counts, so their pod template (nearly all of their bytes) is skipped too.
 Why: a real pod is ~10 KB of JSON (managedFields, volumes, probes, env, statuses) of which
 `inventory.summarise_pod` reads a few hundred bytes. Building Python objects for all of it
 (`orjson.loads`) costs ~0.3 ms and thousands of allocations per pod: at 150,000 pods, most of an
-audit. msgspec decodes into the typed structs declared below and skips undeclared fields in C
-(~10x faster on this machine); `to_builtins` then gives the same dict shape summarise_pod reads,
-so there is one summary implementation, not two.
+audit. msgspec decodes into the types declared below and skips undeclared fields in C (~10x faster on this
+machine): TypedDicts (plain dicts, the shape summarise_pod reads of a full pod) for live pages and mixed snapshot
+files; Structs (`Pod`, read by attribute, no dict per object) for snapshot files of pods only, the bulk of a
+snapshot. Both readers of summarise_pod hand the same values to one row builder.
 
-Contract: every pod field summarise_pod reads is declared here (tests/test_podwire.py compares the
-summaries of full and decoded pods). A decode or type error falls back to the full parse, so
-malformed input meets exactly the checks and errors it met before.
+Contract: every pod field summarise_pod reads is declared here (tests/test_podwire.py and
+tests/test_pod_structs.py compare the summaries of full and decoded pods). A decode or type error falls back to
+the full parse, so malformed input meets exactly the checks and errors it met before.
 """
 
 from __future__ import annotations
 
 import re
-from typing import Any, Required, TypedDict
+from typing import Annotated, Any, Required, TypedDict
 
 import msgspec
 import orjson
+
+# orjson, which the full parse uses, reads a whole number outside int64/uint64 as a float (which the shape rules
+# refuse): the types below refuse it too (and the uint64-only range, which then takes the full parse).
+Int64 = Annotated[int, msgspec.Meta(ge=-(2**63), le=2**63 - 1)]
 
 
 # TypedDicts: msgspec decodes straight into plain dicts holding only the declared keys.
@@ -80,7 +85,7 @@ class _Metadata(TypedDict, total=False):
 class _Spec(TypedDict, total=False):
     containers: Required[list[_Container]]
     initContainers: list[_Container]
-    terminationGracePeriodSeconds: int
+    terminationGracePeriodSeconds: Int64
 
 
 class _Condition(TypedDict, total=False):
@@ -94,7 +99,7 @@ class _ContainerState(TypedDict, total=False):
 
 class _ContainerStatus(TypedDict, total=False):
     name: str
-    restartCount: int
+    restartCount: Int64
     state: _ContainerState
 
 
@@ -116,11 +121,11 @@ class _Pod(TypedDict, total=False):
 
 class _OwnedStatus(TypedDict, total=False):
     """What inventory.slim keeps of a ReplicaSet's or Job's status."""
-    replicas: int
-    readyReplicas: int
-    active: int
-    succeeded: int
-    failed: int
+    replicas: Int64
+    readyReplicas: Int64
+    active: Int64
+    succeeded: Int64
+    failed: Int64
 
 
 class _Owned(TypedDict, total=False):
@@ -182,6 +187,124 @@ _POD = msgspec.json.Decoder(_Pod)
 _TYPE_META = msgspec.json.Decoder(_TypeMeta)
 _RAW_PAGE = msgspec.json.Decoder(_RawPage)
 _OWNED = msgspec.json.Decoder(_Owned)
+
+
+# ---------------------------------------------------------------- pods as Structs (snapshot files of pods)
+# A snapshot file of pods is decoded into these Structs and summarised by attribute
+# (inventory.summarise_pod): no dict per object and no `.get` per field. gc=False: they hold no cycles.
+# The types enforce every rule auditor.sources.shapes checks for a Pod, never laxer (null is absent for optional
+# keys, never a list item or a map value; bool is not a whole number): a file they refuse takes the dict path,
+# where the usual checks name the problem. Fields no summary reads and no shape rule checks are not declared.
+
+
+class Obj(msgspec.Struct, gc=False):
+    """Any JSON object, contents skipped."""
+
+
+class EnvVar(msgspec.Struct, gc=False):
+    name: str
+    value: str | None = None
+    valueFrom: Obj | None = None  # must be an object (a shape rule); contents not read
+
+
+class Port(msgspec.Struct, gc=False):
+    name: str | None = None
+
+
+class Lifecycle(msgspec.Struct, gc=False):
+    preStop: dict[str, Any] | None = None  # an empty preStop is no preStop: its contents are needed
+
+
+class Container(msgspec.Struct, gc=False):
+    name: str
+    image: str | None = None
+    args: list[str] | None = None
+    command: list[str] | None = None
+    env: list[EnvVar] | None = None
+    ports: list[Port] | None = None
+    lifecycle: Lifecycle | None = None
+    restartPolicy: str | None = None
+
+
+class OwnerReference(msgspec.Struct, gc=False):
+    kind: str
+    name: str
+    controller: bool | None = None
+
+
+class Metadata(msgspec.Struct, gc=False):
+    name: str
+    namespace: str | None = None
+    uid: str | None = None
+    resourceVersion: str | None = None
+    creationTimestamp: str | None = None
+    labels: dict[str, str] | None = None
+    annotations: dict[str, str] | None = None
+    ownerReferences: list[OwnerReference] | None = None
+    managedFields: list[Obj] | None = None
+
+
+class PodSpec(msgspec.Struct, gc=False):
+    containers: list[Container]
+    initContainers: list[Container] | None = None
+    terminationGracePeriodSeconds: Int64 | None = None
+
+
+class Condition(msgspec.Struct, gc=False):
+    type: str | None = None
+    status: str | None = None
+
+
+class ContainerState(msgspec.Struct, gc=False):
+    # Only its presence is read, and a null one is present (the dict summary tests `"terminated" in state`).
+    terminated: Obj | msgspec.UnsetType | None = msgspec.UNSET
+
+
+class ContainerStatus(msgspec.Struct, gc=False):
+    name: str | None = None
+    restartCount: Int64 | None = None
+    state: ContainerState | None = None
+
+
+class PodStatus(msgspec.Struct, gc=False):
+    phase: str | None = None
+    startTime: str | None = None
+    conditions: list[Condition] | None = None
+    containerStatuses: list[ContainerStatus] | None = None
+    initContainerStatuses: list[ContainerStatus] | None = None
+
+
+class Pod(msgspec.Struct, gc=False):
+    """A Pod of a snapshot file, as far as the summary reads (apiVersion v1 and kind Pod: see pod_structs)."""
+    apiVersion: str
+    kind: str
+    metadata: Metadata
+    spec: PodSpec
+    status: PodStatus | None = None
+
+
+class _PodStructFile(msgspec.Struct, gc=False):
+    kind: str
+    items: list[Pod]
+
+
+_POD_STRUCT_FILE = msgspec.json.Decoder(_PodStructFile)
+
+
+def pod_structs(raw: bytes) -> list[Pod] | None:
+    """The pods of a snapshot List file holding only Pods that each say `apiVersion: v1, kind: Pod` (what
+    `asm-audit snapshot` writes), decoded in one pass; None for any other file (it takes the dict path).
+    """
+    try:
+        doc = _POD_STRUCT_FILE.decode(raw)
+    except _REFUSED:
+        return None
+    if doc.kind not in ("List", "PodList"):
+        return None
+    for pod in doc.items:
+        if pod.kind != "Pod" or pod.apiVersion != "v1":
+            return None
+    return doc.items
 
 
 class CheckedPodList(dict[str, Any]):

@@ -35,13 +35,13 @@ def _key(result) -> list[tuple]:
 @pytest.mark.parametrize("phase", ["all", "auto"])
 def test_each_snapshot_file_is_parsed_once(cluster: Path, monkeypatch, phase: str):
     parsed: list[Path] = []
-    real = snapshot_module.read_object_file
+    real = snapshot_module.read_snapshot_file  # every file's bytes (pod files are decoded without read_object_file)
 
     def counting(path: Path, *args, **kwargs):
         parsed.append(path)
         return real(path, *args, **kwargs)
 
-    monkeypatch.setattr(snapshot_module, "read_object_file", counting)
+    monkeypatch.setattr(snapshot_module, "read_snapshot_file", counting)
     result = api.run_audit(api.Target(snapshot=str(cluster)), phase=phase)
     assert len(result.inventory.data_planes[0].pods()) == 300
     # The auto gate reads Deployments first; one pass reads everything else along with them. (The small

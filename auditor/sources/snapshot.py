@@ -28,9 +28,9 @@ import yaml
 
 from auditor import __version__, podwire
 from auditor.errors import ClusterUnreachable, KindNotServed, SourceError, UsageError
-from auditor.kinds import Kind, kind_of
+from auditor.kinds import POD, Kind, kind_of
 from auditor.sources.base import ClusterSource, ListRestarted, SourceSet
-from auditor.sources.shapes import object_problem
+from auditor.sources.shapes import all_fit, object_problem
 from auditor.yamlsafe import BoundedSafeLoader
 
 OBJECT_SUFFIXES = (".yaml", ".yml", ".json")
@@ -94,6 +94,7 @@ def read_snapshot_file(path: Path) -> bytes:
 STATUS_OK = "ok"
 WRITE_PART_ITEMS = 5000  # objects per written snapshot file (pods.json, pods.part0001.json, ...)
 STATUS_NOT_SERVED = "not-served"
+_POD_KEY = POD.key
 
 
 # ---------------------------------------------------------------- reading files
@@ -129,25 +130,74 @@ def _objects_in(doc: Any, path: Path, checked_pods: bool = False) -> Iterator[di
     yield doc
 
 
-def read_object_file(path: Path, reduce: bool = False) -> Iterator[dict[str, Any]]:
+def _batches_in(doc: Any, path: Path, checked_pods: bool = False, by_kind: bool = False
+                ) -> Iterator[tuple[list[dict[str, Any]], bool]]:
+    """The objects of `doc` (what _objects_in yields), and whether they are all of one kind and apiVersion.
+
+    A List whose items are all of one kind and apiVersion and meet every shape rule (shapes.all_fit, one pass in
+    C) is taken as it is. `by_kind` (the caller files objects by kind, so only the order within a kind counts): a
+    List of several kinds is taken kind by kind when each kind's items are of one apiVersion and fit. Anything
+    else is looked at object by object, which names the first problem.
+    """
+    if isinstance(doc, dict):
+        kind, items = doc.get("kind"), doc.get("items")
+        if isinstance(kind, str) and kind.endswith("List") and isinstance(items, list):
+            if all_fit(items):
+                yield items, True
+                return
+            groups = _kinds_of(items) if by_kind else None
+            if groups is not None and len(groups) > 1 and all(all_fit(group) for group in groups):
+                for group in groups:
+                    yield group, True
+                return
+    yield list(_objects_in(doc, path, checked_pods)), False
+
+
+def _kinds_of(items: list[Any]) -> list[list[dict[str, Any]]] | None:
+    """The items split by their `kind`, each part in list order; None if one is not an object or its kind cannot
+    be a key."""
+    groups: dict[Any, list[dict[str, Any]]] = {}
+    try:
+        for item in items:
+            if not isinstance(item, dict):
+                return None
+            groups.setdefault(item.get("kind"), []).append(item)
+    except TypeError:  # an unhashable kind: looked at object by object
+        return None
+    return list(groups.values())
+
+
+def read_object_file(path: Path, reduce: bool = False, raw: bytes | None = None) -> Iterator[dict[str, Any]]:
     """Objects of one file; malformed content is a UsageError naming the file (and line for YAML).
 
     `reduce`: pods of a JSON List come reduced to what the pod summary reads, owned ReplicaSets and Jobs
-    to what inventory.slim keeps (auditor.podwire).
+    to what inventory.slim keeps (auditor.podwire). `raw`: the file's bytes, when already read.
     """
-    raw = read_snapshot_file(path)
-    if path.suffix == ".json" and reduce and podwire.may_reduce(raw):
+    for objects, _ in _file_batches(path, reduce, raw):
+        yield from objects
+
+
+def _file_batches(path: Path, reduce: bool = False, raw: bytes | None = None, by_kind: bool = False,
+                  reducible: bool | None = None) -> Iterator[tuple[list[dict[str, Any]], bool]]:
+    """read_object_file in batches: (objects, all of one kind and apiVersion). `by_kind`: see _batches_in.
+    `reducible`: podwire.may_reduce(raw), when the caller already knows it (one regex pass over the file)."""
+    if raw is None:
+        raw = read_snapshot_file(path)
+    if reducible is None:
+        reducible = path.suffix == ".json" and reduce and podwire.may_reduce(raw)
+    if reducible:
         reduced = podwire.reduced_list(raw)
         if reduced is not None:
             del raw
-            yield from _objects_in(reduced, path, checked_pods=True)
+            yield from _batches_in(reduced, path, True, by_kind)
             return
     if path.suffix == ".json":
         try:
             doc = orjson.loads(raw)
         except orjson.JSONDecodeError as exc:
             raise UsageError(f"{path}: malformed JSON at line {exc.lineno}: {exc.msg}") from exc
-        yield from _objects_in(doc, path)
+        del raw
+        yield from _batches_in(doc, path, False, by_kind)
         return
     try:
         text = raw.decode("utf-8")
@@ -155,7 +205,7 @@ def read_object_file(path: Path, reduce: bool = False) -> Iterator[dict[str, Any
         raise UsageError(f"{path}: not UTF-8 text (byte {exc.start})") from exc
     try:
         for doc in yaml.load_all(text, Loader=BoundedSafeLoader):
-            yield from _objects_in(doc, path)
+            yield from _batches_in(doc, path, False, by_kind)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" line {mark.line + 1}:" if mark is not None else ""
@@ -238,15 +288,35 @@ class SnapshotCluster(ClusterSource):
             held = self._file_kinds.get(path)
             if held is not None and held.isdisjoint(wanted):
                 continue
-            found: dict[str, list[dict[str, Any]]] = {}
+            found: dict[str, list[Any]] = {}
             held = set()
-            for obj in read_object_file(path, reduce):
-                kind = kind_of(obj)
-                if kind is None:  # unknown kinds are ignored by contract
-                    continue
-                held.add(kind.key)
-                if kind.key in wanted:
-                    found.setdefault(kind.key, []).append(obj)
+            raw = read_snapshot_file(path)
+            reducible = reduce and path.suffix == ".json" and podwire.may_reduce(raw)
+            pods = podwire.pod_structs(raw) if reducible else None
+            if pods is not None:  # a file of pods only, decoded as Structs in one pass: no object to look at here
+                del raw
+                if pods:
+                    held.add(_POD_KEY)
+                    if _POD_KEY in wanted:
+                        found[_POD_KEY] = pods
+            else:
+                batches = _file_batches(path, reduce, raw, by_kind=True, reducible=reducible)
+                del raw  # the generator holds it until it has parsed the file
+                for objects, uniform in batches:
+                    if uniform:  # one kind and apiVersion: the kind of the first is the kind of all
+                        kind = kind_of(objects[0]) if objects else None
+                        if kind is not None:  # unknown kinds are ignored by contract
+                            held.add(kind.key)
+                            if kind.key in wanted:
+                                found.setdefault(kind.key, []).extend(objects)
+                        continue
+                    for obj in objects:
+                        kind = kind_of(obj)
+                        if kind is None:  # unknown kinds are ignored by contract
+                            continue
+                        held.add(kind.key)
+                        if kind.key in wanted:
+                            found.setdefault(kind.key, []).append(obj)
             self._file_kinds[path] = held
             self._found |= held
             for key, objects in found.items():
