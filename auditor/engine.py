@@ -199,6 +199,11 @@ def _cluster_by_cluster(phase: str, sources: SourceSet, writer: SnapshotWriter |
 # checks (asm-version, egress-routes-to-asm's conclude), the gate already past (plan), the cluster facts.
 KEPT_VIEWS = ("istiod_owners", "istiod_deployed", "gateway_workloads", "eastwest_signals", "gateway_services",
               "data_plane_facts")
+# The pod frame's columns read after a cluster's checks: ASM proxy images (asm.asm_proxy_versions), the fleet rows'
+# counts (fleet.proxy_counts), the report's progress (render.context), tracking's sidecar pods; and the marks a
+# proxy is classified from (ClusterInventory._classify_proxies).
+KEPT_POD_COLUMNS = ("namespace", "phase", "role", "proxy", "proxy_image", "workload_kind", "workload_name",
+                    "asm_env", "image_kind", "ca_service")
 
 
 class _OneAtATime:
@@ -228,7 +233,7 @@ class _OneAtATime:
                     gateway_services(cluster, rules, names)
         except Exception:  # kept whole: its readers meet the same problem later, as without a release
             return
-        cluster.release(KEPT_VIEWS, {kind.key for kind in keep})
+        cluster.release(KEPT_VIEWS, {kind.key for kind in keep}, KEPT_POD_COLUMNS)
 
 
 def _check_config_names(config: Config, registry: Registry) -> None:

@@ -310,11 +310,19 @@ class ClusterInventory:
     def forget(self) -> None:
         self._memo.clear()
 
-    def release(self, keep_memo: Iterable[str], keep_kinds: Iterable[str] = ()) -> None:
+    def release(self, keep_memo: Iterable[str], keep_kinds: Iterable[str] = (),
+                keep_pod_columns: Iterable[str] | None = None) -> None:
         """Drop the objects of every kind but pods and `keep_kinds` (keys) once every check has judged this
-        cluster (a fleet judged cluster by cluster), keeping the pod frame and the derived views named in
-        `keep_memo` (memo keys, or their first element) that later readers use: cross-cluster checks, cluster
-        facts, reports. A reader of a dropped kind gets EvidenceUnavailable naming it, never an empty list."""
+        cluster (a fleet judged cluster by cluster), keeping the derived views named in `keep_memo` (memo keys,
+        or their first element) and the pod frame's `keep_pod_columns` (all when None) that later readers use:
+        cross-cluster checks, cluster facts, reports. A reader of a dropped kind gets EvidenceUnavailable naming
+        it, never an empty list. Build the pod frame first (pods()): its owners come from ReplicaSets and Jobs."""
+        if self._pods is not None and keep_pod_columns is not None:
+            frame = self._pods[[c for c in keep_pod_columns if c in self._pods.columns]]
+            if "workload_name" in frame and not isinstance(frame["workload_name"].dtype, pd.CategoricalDtype):
+                # Readers take it as text (astype(str)): one string per workload instead of one per pod.
+                frame = frame.assign(workload_name=frame["workload_name"].astype("category"))
+            self._pods = frame
         kept = set(keep_memo)
         for key in [k for k in self.objects_by_kind if k != K.POD.key and k not in keep_kinds]:
             del self.objects_by_kind[key]

@@ -87,12 +87,15 @@ def _cluster_by_cluster(ctx: Context, gates: Sequence[Gate], selected: Sequence[
     keep = {kind for j in later for kind in j.check.needs}
     for cluster in ctx.inv.data_planes:
         cluster.pending = True
+    pool: dict[str, str] = {}
     try:
         for cluster in ctx.inv.data_planes:
             steps.collect(cluster)
             cluster.pending = False
             for judging in now:
+                done = len(judging.out)
                 judging.cluster(cluster)
+                _share_strings(judging.out[done:], pool)
             steps.release(cluster, keep)
     finally:
         for cluster in ctx.inv.data_planes:
@@ -157,6 +160,21 @@ def _defuse_remediation(f: Finding) -> None:
             f.remediation = (f"# no command shown: the {what} {value!r} would be read as a command-line option; "
                              "act on it by hand")
             return
+
+
+def _share_strings(findings: Iterable[Finding], pool: dict[str, str]) -> None:
+    """One object per distinct string in the findings' evidence and params (restart-risk's reasons, proxy images:
+    the same few texts in thousands of a fleet's findings, kept until the last cluster is judged). Lists are
+    changed in place, values only for equal ones: what the findings say does not change."""
+    for finding in findings:
+        for values in (finding.evidence, finding.params):
+            for key, value in (values or {}).items():
+                if type(value) is str:
+                    values[key] = pool.setdefault(value, value)
+                elif type(value) is list:
+                    for i, item in enumerate(value):
+                        if type(item) is str:
+                            value[i] = pool.setdefault(item, item)
 
 
 @dataclasses.dataclass
