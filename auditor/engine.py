@@ -4,6 +4,10 @@ plan.py picks the gate(s) and the checks and says which kinds each plane must gi
 collect.py reads each kind once per cluster into the inventory; judge.py runs the checks on a Context, guarded,
 and stamps their findings; here the findings become a frame, exemptions apply and the verdict is reached
 (result.py holds AuditResult). `run_audit` is the entry point for the CLI, the API and the tests.
+
+A snapshot of several data planes is judged one cluster at a time (`_cluster_by_cluster`): each data plane is
+read, judged by every check of every gate, and released (its pod frame, its findings and a few derived views stay)
+before the next one is read, so a fleet needs about one cluster's memory plus what each keeps (bench/README.md).
 """
 
 from __future__ import annotations

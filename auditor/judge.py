@@ -49,12 +49,12 @@ def judge(ctx: Context, gates: Sequence[Gate], selected: Sequence[type[Check]],
     """The stamped findings of every selected check for each of `gates` (ctx.gate is replaced per gate).
 
     With `steps`, each data plane is collected, judged by every check of every gate, then released before the
-    next one is collected (see _cluster_by_cluster); the findings come in the same order either way."""
+    next one is collected (see _judge_one_at_a_time); the findings come in the same order either way."""
     overrides = ctx.config.severity_overrides()
     findings: list[Finding] = []
     with gc_paused():  # checks allocate findings by the ten thousand, without cycles: no full collections
         if steps is not None:
-            findings = _cluster_by_cluster(ctx, gates, selected, overrides, steps)
+            findings = _judge_one_at_a_time(ctx, gates, selected, overrides, steps)
         else:
             for gate in gates:
                 gate_ctx = dataclasses.replace(ctx, gate=gate)
@@ -73,7 +73,7 @@ def judge(ctx: Context, gates: Sequence[Gate], selected: Sequence[type[Check]],
     return findings
 
 
-def _cluster_by_cluster(ctx: Context, gates: Sequence[Gate], selected: Sequence[type[Check]],
+def _judge_one_at_a_time(ctx: Context, gates: Sequence[Gate], selected: Sequence[type[Check]],
                         overrides: dict[str, Severity], steps: ClusterSteps) -> list[Finding]:
     """Every check prepared, then per data plane: collect it, judge it in every gate, release it; then what reads
     every cluster (conclude, whole-fleet checks, checks that `reads_other_clusters`) runs on what was kept.

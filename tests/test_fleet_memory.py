@@ -1,4 +1,4 @@
-"""A snapshot fleet is judged cluster by cluster (engine._cluster_by_cluster, judge._cluster_by_cluster): each
+"""A snapshot fleet is judged cluster by cluster (engine._cluster_by_cluster, judge._judge_one_at_a_time): each
 data plane is collected, judged by every check of every gate, then its objects are released before the next one
 is read; only its pod frame (a few columns), the views later readers use and its findings stay. Counted, not
 timed: the objects held when the next cluster is read, and what is kept at the end."""
