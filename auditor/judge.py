@@ -163,10 +163,12 @@ def _defuse_remediation(f: Finding) -> None:
 
 
 def _share_strings(findings: Iterable[Finding], pool: dict[str, str]) -> None:
-    """One object per distinct string in the findings' evidence and params (restart-risk's reasons, proxy images:
-    the same few texts in thousands of a fleet's findings, kept until the last cluster is judged). Lists are
-    changed in place, values only for equal ones: what the findings say does not change."""
+    """One object per distinct string in the findings' messages, evidence and params (restart-risk's reasons,
+    proxy images, "1 pod(s) still run Istio's sidecar ...": the same few texts in thousands of a fleet's findings,
+    kept until the last cluster is judged). Lists are changed in place, values only for equal ones: what the
+    findings say does not change."""
     for finding in findings:
+        finding.message = pool.setdefault(finding.message, finding.message)
         for values in (finding.evidence, finding.params):
             for key, value in (values or {}).items():
                 if type(value) is str:
