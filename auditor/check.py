@@ -54,6 +54,9 @@ class Check:
     uses: ClassVar[tuple[Kind, ...]] = ()         # data-plane kinds, read when available
     asm_needs: ClassVar[tuple[Kind, ...]] = ()    # ASM control-plane kinds, required
     needs_traffic: ClassVar[bool] = False
+    # True when judging one cluster reads other clusters too (e.g. ASM's version from any data plane): in a fleet
+    # judged cluster by cluster, its check_cluster then runs once every cluster was collected.
+    reads_other_clusters: ClassVar[bool] = False
     # Every outcome the check can report (code, status, meaning); a finding of a status the check did not
     # declare is turned into an UNKNOWN of its own by the engine (ENGINE_UNDECLARED).
     outcomes: ClassVar[tuple[Outcome, ...]] = ()

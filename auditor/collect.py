@@ -116,10 +116,14 @@ class Collector:
         with gc_paused():
             self._ensure(kinds, role)
 
+    def ensure_cluster(self, cluster: ClusterInventory, kinds: Iterable[Kind]) -> None:
+        """`kinds` of one cluster only (a fleet judged cluster by cluster: engine.py)."""
+        source = next(source for source, known in self.pairs if known is cluster)
+        with gc_paused():
+            self._read_cluster(source, cluster, _pods_first(kinds))
+
     def _ensure(self, kinds: Iterable[Kind], role: str) -> None:
-        # Pods first: the biggest list, and for a snapshot the one pass over its files then reads
-        # everything else along with it.
-        wanted = sorted(dict.fromkeys(kinds), key=lambda k: k is not K.POD)
+        wanted = _pods_first(kinds)
         pairs = [(source, cluster) for source, cluster in self.pairs if source.role == role]
         self._each_cluster([functools.partial(self._read_cluster, source, cluster, wanted)
                             for source, cluster in pairs], [source for source, _ in pairs])
@@ -256,6 +260,12 @@ class Collector:
         if self.writer:
             self.writer.begin(source, kind)
             self.writer.end(source, kind, status)
+
+
+def _pods_first(kinds: Iterable[Kind]) -> list[Kind]:
+    """Pods first: the biggest list, and for a snapshot the one pass over its files then reads everything else
+    along with it."""
+    return sorted(dict.fromkeys(kinds), key=lambda k: k is not K.POD)
 
 
 @contextlib.contextmanager

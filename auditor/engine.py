@@ -4,6 +4,10 @@ plan.py picks the gate(s) and the checks and says which kinds each plane must gi
 collect.py reads each kind once per cluster into the inventory; judge.py runs the checks on a Context, guarded,
 and stamps their findings; here the findings become a frame, exemptions apply and the verdict is reached
 (result.py holds AuditResult). `run_audit` is the entry point for the CLI, the API and the tests.
+
+A snapshot of several data planes is judged one cluster at a time (`_cluster_by_cluster`): each data plane is
+read, judged by every check of every gate, and released (its pod frame, its findings and a few derived views stay)
+before the next one is read, so a fleet needs about one cluster's memory plus what each keeps (bench/README.md).
 """
 
 from __future__ import annotations
@@ -18,6 +22,7 @@ from typing import Any
 import pandas as pd
 
 from auditor import judge, mesh, plan
+from auditor import kinds as K
 from auditor.check import Check, Context
 from auditor.collect import Collector, Progress, _quiet, gc_paused, read_ahead
 from auditor.config import CHECK_ALIASES, Config, catch_all_checks, load_openapi_answer
@@ -34,11 +39,13 @@ from auditor.findings import (
     worst,
 )
 from auditor.fleet import overview
-from auditor.inventory import Inventory
+from auditor.gateways import eastwest_signals, gateway_services, gateway_workloads
+from auditor.inventory import ClusterInventory, Inventory
+from auditor.kinds import Kind
 from auditor.model import Gate, Verdict
 from auditor.plan import FACT_KINDS, PHASES, migration_resource
 from auditor.registry import Registry, load_registry
-from auditor.result import AuditResult, cluster_facts, live_digest
+from auditor.result import AuditResult, cluster_facts, data_plane_facts, live_digest
 from auditor.sources.base import SourceSet
 from auditor.sources.snapshot import SnapshotWriter
 
@@ -116,15 +123,21 @@ def _run_audit(
         collector.ensure(first, "data-plane")
     gates, reason = plan.gates_for(phase, inv)
     selected = plan.checks_for(gates, registry, disabled)
-    collector.ensure(plan.data_plane_kinds(selected), "data-plane")
-    collector.ensure(plan.asm_kinds(selected), "asm")
-    if phase == "auto" and inv.asm is None:
-        collector.ensure(plan.ASM_MARK_KINDS, "data-plane")  # what ASM leaves on a data plane
-    if traffic_provider and any(c.needs_traffic for c in selected):
-        inv.traffic = traffic_provider(inv, config)
-
+    traffic = bool(traffic_provider and any(c.needs_traffic for c in selected))
     ctx = Context(inv=inv, gate=gates[0], config=config, now=now, networks=networks)
-    findings = judge.judge(ctx, gates, selected, registry.broken)
+    steps = None
+    if _cluster_by_cluster(phase, sources, writer, selected, traffic):
+        collector.ensure(plan.asm_kinds(selected), "asm")
+        steps = _OneAtATime(collector, plan.data_plane_kinds(selected), ctx)
+    else:
+        collector.ensure(plan.data_plane_kinds(selected), "data-plane")
+        collector.ensure(plan.asm_kinds(selected), "asm")
+        if phase == "auto" and inv.asm is None:
+            collector.ensure(plan.ASM_MARK_KINDS, "data-plane")  # what ASM leaves on a data plane
+        if traffic and traffic_provider:
+            inv.traffic = traffic_provider(inv, config)
+
+    findings = judge.judge(ctx, gates, selected, registry.broken, steps)
     if phase == "auto" and inv.asm is None:
         collector.ensure(plan.ASM_MARK_KINDS, "data-plane")  # after the checks: they judge what they declared
     findings.extend(judge.gate_findings(inv, phase, gates, reason))
@@ -171,6 +184,60 @@ def _run_audit(
             result.notes.append(f"--fail-on-new: {accepted} blocker finding(s) already in the baseline do not "
                                 f"block; without the baseline the verdict is {verdict_without_baseline.value}")
     return result
+
+
+def _cluster_by_cluster(phase: str, sources: SourceSet, writer: SnapshotWriter | None,
+                        selected: list[type[Check]], traffic: bool) -> bool:
+    """Whether the data planes are judged one at a time, each released before the next is read (judge.py).
+
+    For a snapshot of several data planes judged by the built-in checks. Not for --phase auto (the gate is chosen
+    from every cluster's Deployments first), a snapshot being written, gateway traffic (read for every cluster
+    before the checks), plug-in checks (what they read of other clusters is not known), nor live clusters (read
+    side by side, so a live fleet takes the time of its slowest cluster, not the sum).
+    """
+    return (phase != "auto" and writer is None and sources.origin == "snapshot" and len(sources.data_planes) > 1
+            and not traffic and all(c.__module__.split(".")[0] == "checks" for c in selected))
+
+
+# What readers after a cluster's checks use of it (derived views kept in ClusterInventory.memo): cross-cluster
+# checks (asm-version, egress-routes-to-asm's conclude), the gate already past (plan), the cluster facts.
+KEPT_VIEWS = ("istiod_owners", "istiod_deployed", "gateway_workloads", "eastwest_signals", "gateway_services",
+              "data_plane_facts")
+# The pod frame's columns read after a cluster's checks: ASM proxy images (asm.asm_proxy_versions), the fleet rows'
+# counts (fleet.proxy_counts), the report's progress (render.context), tracking's sidecar pods; and the marks a
+# proxy is classified from (ClusterInventory._classify_proxies).
+KEPT_POD_COLUMNS = ("namespace", "phase", "role", "proxy", "proxy_image", "workload_kind", "workload_name",
+                    "asm_env", "image_kind", "ca_service")
+
+
+class _OneAtATime:
+    """judge.ClusterSteps for a snapshot fleet: read one data plane; once judged, compute what later readers use
+    of it (KEPT_VIEWS, the pod frame) and drop its objects."""
+
+    def __init__(self, collector: Collector, kinds: list[Kind], ctx: Context) -> None:
+        self.collector, self.kinds, self.ctx = collector, kinds, ctx
+
+    def collect(self, cluster: ClusterInventory) -> None:
+        self.collector.ensure_cluster(cluster, self.kinds)
+
+    def release(self, cluster: ClusterInventory, keep: set[Kind]) -> None:
+        if cluster.unreachable:
+            return
+        rules, names = self.ctx.inv.rules, self.ctx.config.gateways
+        try:
+            if cluster.available(K.POD):
+                cluster.pods()
+            cluster.istiod_owners()
+            data_plane_facts(cluster)
+            if cluster.available(K.DEPLOYMENT):
+                plan.istiod_deployed(cluster)
+                gateway_workloads(cluster, rules, names)
+                if cluster.available(K.SERVICE):
+                    eastwest_signals(cluster, rules, names)
+                    gateway_services(cluster, rules, names)
+        except Exception:  # kept whole: its readers meet the same problem later, as without a release
+            return
+        cluster.release(KEPT_VIEWS, {kind.key for kind in keep}, KEPT_POD_COLUMNS)
 
 
 def _check_config_names(config: Config, registry: Registry) -> None:

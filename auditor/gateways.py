@@ -309,12 +309,13 @@ def eastwest_signals(cluster: ClusterInventory, rules: mesh.ProxyRules,
     topology.istio.io/network exposing 15443/15008, or Gateway `cross-network-gateway` in
     AUTO_PASSTHROUGH mode. Reads Deployments, Services and (when collected) Gateways.
     """
-    # Four checks in up to two gates each ask: one scan of the Services (ten thousand at scale) per cluster.
-    return list(cluster.memo(("eastwest_signals", id(rules), repr(names or GatewaysConfig())),
+    names = names or GatewaysConfig()
+    # Once per cluster: also read by checks over the whole fleet after the cluster's objects were released.
+    return list(cluster.memo(("eastwest_signals", id(rules), repr(names)),
                              lambda: _eastwest_signals(cluster, rules, names)))
 
 
-def _eastwest_signals(cluster: ClusterInventory, rules: mesh.ProxyRules, names: GatewaysConfig | None) -> list[str]:
+def _eastwest_signals(cluster: ClusterInventory, rules: mesh.ProxyRules, names: GatewaysConfig) -> list[str]:
     signals = [f"Deployment {g.namespace}/{g.name}" for g in istio_gateways(cluster, rules, names)
                if g.type == EASTWEST]
     for svc in cluster.objects(K.SERVICE):
@@ -376,12 +377,14 @@ def gateway_services(cluster: ClusterInventory, rules: mesh.ProxyRules,
     A Service counts as ASM's when the gateway it selects is ASM's, whatever its own labels say
     (an alias Service without ASM markers still sends traffic to ASM's pods). Needs Deployments, Services.
     """
-    return list(cluster.memo(("gateway_services", id(rules), repr(names or GatewaysConfig())),
+    names = names or GatewaysConfig()
+    # Once per cluster: also read by checks over the whole fleet after the cluster's objects were released.
+    return list(cluster.memo(("gateway_services", id(rules), repr(names)),
                              lambda: _gateway_services(cluster, rules, names)))
 
 
 def _gateway_services(cluster: ClusterInventory, rules: mesh.ProxyRules,
-                      names: GatewaysConfig | None) -> list[GatewayService]:
+                      names: GatewaysConfig) -> list[GatewayService]:
     gateways = gateway_workloads(cluster, rules, names)
     out = []
     for svc in cluster.objects(K.SERVICE):

@@ -377,6 +377,11 @@ def _name_index(objects: list[dict[str, Any]]
 
 
 # ---------------------------------------------------------------- cluster inventory
+class ClusterPending(RuntimeError):
+    """A cluster of a fleet judged cluster by cluster was read before it was collected (an engine defect or a
+    check reading other clusters without declaring it: `Check.reads_other_clusters`); the check is UNKNOWN."""
+
+
 @dataclass
 class ClusterInventory:
     """Everything read from one cluster. Accessors raise EvidenceUnavailable when a kind is missing."""
@@ -396,10 +401,16 @@ class ClusterInventory:
     _memo: dict[Any, Any] = field(default_factory=dict)
     # kind key -> (the list indexed, its length, (namespace, name) -> object, name -> object): see get()
     _by_name: dict[str, tuple[Any, ...]] = field(default_factory=dict, repr=False)
+    # Kinds whose objects were dropped once every check had judged this cluster (a fleet, judged cluster by
+    # cluster: see release()); they stay available, but reading them raises EvidenceUnavailable.
+    released: set[str] = field(default_factory=set)
+    # Set while a fleet is judged cluster by cluster and this cluster is not collected yet: reading it then
+    # would judge another cluster without this one's evidence, so it raises (ClusterPending) instead.
+    pending: bool = False
 
     # -- collection side
     def collected(self, kind: Kind) -> bool:
-        return kind.key in self.objects_by_kind or kind.key in self.errors
+        return kind.key in self.objects_by_kind or kind.key in self.errors or kind.key in self.released
 
     def record_error(self, kind: Kind, reason: str) -> None:
         self.errors[kind.key] = reason
@@ -417,24 +428,56 @@ class ClusterInventory:
     def forget(self) -> None:
         self._memo.clear()
 
+    def release(self, keep_memo: Iterable[str], keep_kinds: Iterable[str] = (),
+                keep_pod_columns: Iterable[str] | None = None) -> None:
+        """Drop the objects of every kind but pods and `keep_kinds` (keys) once every check has judged this
+        cluster (a fleet judged cluster by cluster), keeping the derived views named in `keep_memo` (memo keys,
+        or their first element) and the pod frame's `keep_pod_columns` (all when None) that later readers use:
+        cross-cluster checks, cluster facts, reports. A reader of a dropped kind gets EvidenceUnavailable naming
+        it, never an empty list. Build the pod frame first (pods()): its owners come from ReplicaSets and Jobs."""
+        if self._pods is not None and keep_pod_columns is not None:
+            frame = self._pods[[c for c in keep_pod_columns if c in self._pods.columns]]
+            if "workload_name" in frame and not isinstance(frame["workload_name"].dtype, pd.CategoricalDtype):
+                # Readers take it as text (astype(str)): one string per workload instead of one per pod.
+                frame = frame.assign(workload_name=frame["workload_name"].astype("category"))
+            self._pods = frame
+        kept = set(keep_memo)
+        for key in [k for k in self.objects_by_kind if k != K.POD.key and k not in keep_kinds]:
+            del self.objects_by_kind[key]
+            self.released.add(key)
+        self._memo = {k: v for k, v in self._memo.items() if (k if isinstance(k, str) else k[0]) in kept}
+        self._by_name.clear()
+        self.pod_rows = []
+
     # -- check side
     def _require(self, kind: Kind) -> None:
+        self._not_pending()
         if self.unreachable:
             raise EvidenceUnavailable(f"cluster {self.name} unreachable: {self.unreachable}",
                                       kind=kind.kind, cluster=self.name)
         if kind.key in self.errors:
             raise EvidenceUnavailable(f"could not read {kind.kind} in {self.name}: {self.errors[kind.key]}",
                                       kind=kind.kind, cluster=self.name)
+        if kind.key in self.released:
+            raise EvidenceUnavailable(f"{kind.kind} objects of {self.name} were released once its checks ran",
+                                      kind=kind.kind, cluster=self.name)
         if kind.key not in self.objects_by_kind:
             raise EvidenceUnavailable(f"{kind.kind} objects of {self.name} were not collected",
                                       kind=kind.kind, cluster=self.name)
 
+    def _not_pending(self) -> None:
+        if self.pending:
+            raise ClusterPending(f"cluster {self.name} is not collected yet: it cannot be read while another "
+                                 "cluster is judged")
+
     def available(self, kind: Kind) -> bool:
-        return not self.unreachable and kind.key in self.objects_by_kind
+        self._not_pending()
+        return not self.unreachable and (kind.key in self.objects_by_kind or kind.key in self.released)
 
     def served(self, kind: Kind) -> bool:
         """False when the API server said it does not serve the kind (CRD absent)."""
-        self._require(kind)
+        if kind.key not in self.released:
+            self._require(kind)
         return kind.key not in self.not_served
 
     def objects(self, kind: Kind) -> list[dict[str, Any]]:
@@ -480,8 +523,8 @@ class ClusterInventory:
         unreadable (then no CA_ADDR proves anything: mesh.OWNER_UNPROVEN)."""
         if not all(self._owner_evidence()):
             return {}
-        return self.memo("istiod_owners", lambda: mesh.istiod_owners(self.objects_by_kind[K.SERVICE.key],
-                                                                     self.objects_by_kind[K.DEPLOYMENT.key]))
+        return self.memo("istiod_owners", lambda: mesh.istiod_owners(self.objects(K.SERVICE),
+                                                                     self.objects(K.DEPLOYMENT)))
 
     def proxy_marks(self, asm_env: bool, image_kind: str, ca_service: str, image: str = "") -> mesh.ProxyMarks:
         owner = self.istiod_owners().get(str(ca_service), (mesh.OWNER_UNPROVEN, ""))[0]
@@ -513,7 +556,7 @@ class ClusterInventory:
         if not self.available(kind):
             return {}
         out = {}
-        for obj in self.objects_by_kind[kind.key]:
+        for obj in self.objects(kind):
             meta = obj.get("metadata") or {}
             for ref in meta.get("ownerReferences") or ():
                 if ref.get("controller", True):

@@ -8,6 +8,7 @@ import dataclasses
 import logging
 import traceback
 from collections.abc import Callable, Iterable, Mapping, Sequence
+from typing import Protocol
 
 from auditor import kinds as K
 from auditor import mesh
@@ -33,17 +34,36 @@ from auditor.plan import asm_marks, auto_gate, gate_already_past
 log = logging.getLogger("asm_audit")
 
 
+class ClusterSteps(Protocol):
+    """A fleet judged cluster by cluster: what the engine does before and after every check judged a cluster."""
+
+    def collect(self, cluster: ClusterInventory) -> None:
+        """Read the cluster's kinds (before any check judges it)."""
+
+    def release(self, cluster: ClusterInventory, keep: set[Kind]) -> None:
+        """Drop what no later reader needs (after every check judged it), but the kinds in `keep`."""
+
+
 def judge(ctx: Context, gates: Sequence[Gate], selected: Sequence[type[Check]],
-          broken_plugins: Mapping[str, str]) -> list[Finding]:
-    """The stamped findings of every selected check for each of `gates` (ctx.gate is replaced per gate)."""
+          broken_plugins: Mapping[str, str], steps: ClusterSteps | None = None) -> list[Finding]:
+    """The stamped findings of every selected check for each of `gates` (ctx.gate is replaced per gate).
+
+    With `steps`, each data plane is collected, judged by every check of every gate, then released before the
+    next one is collected (see _judge_one_at_a_time); the findings come in the same order either way."""
     overrides = ctx.config.severity_overrides()
     findings: list[Finding] = []
     with gc_paused():  # checks allocate findings by the ten thousand, without cycles: no full collections
-        for gate in gates:
-            gate_ctx = dataclasses.replace(ctx, gate=gate)
-            for check in selected:
-                if gate in check.gates:
-                    findings.extend(_run_one(check, gate_ctx, overrides))
+        if steps is not None:
+            findings = _judge_one_at_a_time(ctx, gates, selected, overrides, steps)
+        else:
+            for gate in gates:
+                gate_ctx = dataclasses.replace(ctx, gate=gate)
+                for check in selected:
+                    if gate in check.gates:
+                        judging = _Judging.start(check, gate_ctx)
+                        for cluster in ctx.inv.data_planes:
+                            judging.cluster(cluster)
+                        findings.extend(judging.finish(overrides))
     ctx.judged_once.clear()  # the gates' Contexts share it: findings judged once for all gates are not kept further
     for name, problem in broken_plugins.items():
         for gate in gates:
@@ -52,6 +72,43 @@ def judge(ctx: Context, gates: Sequence[Gate], selected: Sequence[type[Check]],
                                     code=PLUGIN_BROKEN.code, default_severity=PLUGIN_BROKEN.severity,
                                     title=f"Check plugin {name}"))
     return findings
+
+
+def _judge_one_at_a_time(ctx: Context, gates: Sequence[Gate], selected: Sequence[type[Check]],
+                        overrides: dict[str, Severity], steps: ClusterSteps) -> list[Finding]:
+    """Every check prepared, then per data plane: collect it, judge it in every gate, release it; then what reads
+    every cluster (conclude, whole-fleet checks, checks that `reads_other_clusters`) runs on what was kept.
+
+    A fleet's memory is then one cluster's objects plus each cluster's pod frame and findings, not every
+    cluster's objects at once. A cluster not collected yet is `pending`: reading it raises (UNKNOWN)."""
+    judgings = [_Judging.start(check, dataclasses.replace(ctx, gate=gate))
+                for gate in gates for check in selected if gate in check.gates]
+    now = [j for j in judgings if not j.check.reads_other_clusters]
+    later = [j for j in judgings if j.check.reads_other_clusters]
+    keep = {kind for j in later for kind in j.check.needs}
+    for cluster in ctx.inv.data_planes:
+        cluster.pending = True
+    pool: dict[str, str] = {}
+    try:
+        for cluster in ctx.inv.data_planes:
+            steps.collect(cluster)
+            cluster.pending = False
+            for judging in now:
+                done = len(judging.out)
+                judging.cluster(cluster)
+                _share_strings(judging.out[done:], pool)
+            # Every gate has its copies of what was judged once for this cluster (same_in_every_gate): drop the
+            # originals now rather than keep one more set of findings per cluster until the end.
+            for key in [k for k in ctx.judged_once if k[1] == cluster.name and k[2] == id(cluster)]:
+                del ctx.judged_once[key]
+            steps.release(cluster, keep)
+    finally:
+        for cluster in ctx.inv.data_planes:
+            cluster.pending = False
+    for cluster in ctx.inv.data_planes:
+        for judging in later:
+            judging.cluster(cluster)
+    return [f for judging in judgings for f in judging.finish(overrides)]
 
 
 def _stamp(f: Finding, check: type[Check], gate: Gate, overrides: dict[str, Severity]) -> Finding:
@@ -110,34 +167,75 @@ def _defuse_remediation(f: Finding) -> None:
             return
 
 
-def _run_one(check: type[Check], ctx: Context, overrides: dict[str, Severity]) -> list[Finding]:
-    instance = check()
-    mesh_wide = ctx.inv.asm.name if ctx.inv.asm else "mesh"
+def _share_strings(findings: Iterable[Finding], pool: dict[str, str]) -> None:
+    """One object per distinct string in the findings' messages, evidence and params (restart-risk's reasons,
+    proxy images, "1 pod(s) still run Istio's sidecar ...": the same few texts in thousands of a fleet's findings,
+    kept until the last cluster is judged). Lists are changed in place, values only for equal ones: what the
+    findings say does not change."""
+    for finding in findings:
+        finding.message = pool.setdefault(finding.message, finding.message)
+        for values in (finding.evidence, finding.params):
+            for key, value in (values or {}).items():
+                if type(value) is str:
+                    values[key] = pool.setdefault(value, value)
+                elif type(value) is list:
+                    for i, item in enumerate(value):
+                        if type(item) is str:
+                            value[i] = pool.setdefault(item, item)
+
+
+@dataclasses.dataclass
+class _Judging:
+    """One check judged in one gate: `start` (prepare), `cluster` for each data plane in order, then `finish`
+    (conclude, or `run` for a check over the whole inventory) stamps the findings."""
+
+    check: type[Check]
+    ctx: Context
+    instance: Check
+    mesh_wide: str
+    prepared: list[Finding]
     # `needs` is a promise: without one of those kinds a cluster's result is UNKNOWN, whatever the check
     # would have made of the gap (fail safe also for checks that quietly fall back to defaults).
-    missing = {c.name: reason for c in ctx.inv.data_planes if (reason := _unreadable(c, check.needs))}
-    out: list[Finding] = []
-    if isinstance(instance, ClusterCheck):
-        prepared = _guarded(instance, mesh_wide, lambda: instance.prepare(ctx) or (), silent_ok=True)
-        for cluster in ctx.inv.data_planes:
-            if cluster.name in missing:
-                out.append(instance.report(ENGINE_UNREADABLE, cluster.name, missing[cluster.name]))
-                if not prepared:  # judged without some evidence: only a FAIL found anyway stands
-                    out.extend(f for f in _guarded(instance, cluster.name, lambda c=cluster: instance.check_cluster(
-                        c, ctx), silent_ok=True) if f.status is Status.FAIL)
-            elif prepared:  # what every cluster needed could not be had: each cluster says so
-                out.extend(_moved(f, cluster.name) for f in prepared)
-            else:
-                out.extend(_guarded(instance, cluster.name, lambda c=cluster: instance.check_cluster(c, ctx)))
-        if not prepared:
-            out.extend(_cross_cluster(_guarded(instance, mesh_wide, lambda: instance.conclude(ctx), silent_ok=True),
-                                      ctx, missing))
-    else:
-        out = _cross_cluster(_guarded(instance, mesh_wide, lambda: instance.run(ctx)), ctx, missing)
-        said = [(f.cluster, f.message) for f in out if f.status is Status.UNKNOWN]
-        out.extend(instance.report(ENGINE_UNREADABLE, name, reason) for name, reason in missing.items()
-                   if not any(c == name and reason in m for c, m in said))
-    return [_stamp(f, check, ctx.gate, overrides) for f in out]
+    missing: dict[str, str] = dataclasses.field(default_factory=dict)
+    out: list[Finding] = dataclasses.field(default_factory=list)
+
+    @classmethod
+    def start(cls, check: type[Check], ctx: Context) -> _Judging:
+        instance = check()
+        mesh_wide = ctx.inv.asm.name if ctx.inv.asm else "mesh"
+        prepared = (_guarded(instance, mesh_wide, lambda: instance.prepare(ctx) or (), silent_ok=True)
+                    if isinstance(instance, ClusterCheck) else [])
+        return cls(check, ctx, instance, mesh_wide, prepared)
+
+    def cluster(self, cluster: ClusterInventory) -> None:
+        reason = _unreadable(cluster, self.check.needs)
+        if reason:
+            self.missing[cluster.name] = reason
+        instance, ctx = self.instance, self.ctx
+        if not isinstance(instance, ClusterCheck):
+            return
+        if reason:
+            self.out.append(instance.report(ENGINE_UNREADABLE, cluster.name, reason))
+            if not self.prepared:  # judged without some evidence: only a FAIL found anyway stands
+                self.out.extend(f for f in _guarded(instance, cluster.name, lambda: instance.check_cluster(
+                    cluster, ctx), silent_ok=True) if f.status is Status.FAIL)
+        elif self.prepared:  # what every cluster needed could not be had: each cluster says so
+            self.out.extend(_moved(f, cluster.name) for f in self.prepared)
+        else:
+            self.out.extend(_guarded(instance, cluster.name, lambda: instance.check_cluster(cluster, ctx)))
+
+    def finish(self, overrides: dict[str, Severity]) -> list[Finding]:
+        instance, ctx, missing, out = self.instance, self.ctx, self.missing, self.out
+        if isinstance(instance, ClusterCheck):
+            if not self.prepared:
+                out.extend(_cross_cluster(_guarded(instance, self.mesh_wide, lambda: instance.conclude(ctx),
+                                                   silent_ok=True), ctx, missing))
+        else:
+            out = _cross_cluster(_guarded(instance, self.mesh_wide, lambda: instance.run(ctx)), ctx, missing)
+            said = [(f.cluster, f.message) for f in out if f.status is Status.UNKNOWN]
+            out.extend(instance.report(ENGINE_UNREADABLE, name, reason) for name, reason in missing.items()
+                       if not any(c == name and reason in m for c, m in said))
+        return [_stamp(f, self.check, ctx.gate, overrides) for f in out]
 
 
 def _guarded(instance: Check, cluster: str, produce: Callable[[], Iterable[Finding]], *,

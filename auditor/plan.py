@@ -36,8 +36,13 @@ def migration_resource(inv: Inventory) -> dict[str, Any] | None:
 
 
 def istio_control_plane_present(inv: Inventory) -> bool:
-    return any(mesh.is_istiod_deployment(d) for c in inv.data_planes if c.available(K.DEPLOYMENT)
-               for d in c.objects(K.DEPLOYMENT))
+    return any(istiod_deployed(c) for c in inv.data_planes if c.available(K.DEPLOYMENT))
+
+
+def istiod_deployed(cluster: ClusterInventory) -> bool:
+    """An istiod Deployment in this cluster (kept once the cluster's objects are released)."""
+    return cluster.memo("istiod_deployed", lambda: any(mesh.is_istiod_deployment(d)
+                                                       for d in cluster.objects(K.DEPLOYMENT)))
 
 
 def auto_gate(inv: Inventory) -> tuple[Gate, str]:

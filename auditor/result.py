@@ -14,7 +14,7 @@ from auditor.asm import network_items
 from auditor.findings import (
     ExemptionReport,
 )
-from auditor.inventory import Inventory
+from auditor.inventory import ClusterInventory, Inventory
 from auditor.model import Verdict
 from auditor.sources.base import SourceSet
 
@@ -54,20 +54,9 @@ def cluster_facts(inv: Inventory, cr: dict[str, Any] | None, given: dict[str, st
     out = []
     for c in inv.clusters():
         k8s = mesh.kubernetes_version(c.version_info)
-        istio = None
-        network = None
-        asm_version = None
+        istio = network = asm_version = None
         if c.role == "data-plane":
-            if c.available(K.DEPLOYMENT):
-                versions = sorted({v for d in c.objects(K.DEPLOYMENT) if mesh.is_istiod_deployment(d)
-                                   for v in [mesh.istiod_version(d)[0]] if v})
-                istio = ", ".join(str(v) for v in versions) or None
-            if c.available(K.NAMESPACE):
-                ns = c.get(K.NAMESPACE, "istio-system")
-                network = (((ns or {}).get("metadata") or {}).get("labels") or {}).get(
-                    "topology.istio.io/network")
-            found = mesh.asm_istiod_versions(c.istiod_owners())
-            asm_version = str(max(v for _, v in found)) if found else None
+            istio, network, asm_version = data_plane_facts(c)
         out.append({
             "name": c.name, "role": c.role, "cluster_id": c.cluster_id,
             "kubernetes_version": c.version_info.get("gitVersion") if c.version_info else None,
@@ -81,6 +70,25 @@ def cluster_facts(inv: Inventory, cr: dict[str, Any] | None, given: dict[str, st
             "reachable": c.unreachable is None, "error": c.unreachable,
         })
     return out
+
+
+def data_plane_facts(c: ClusterInventory) -> tuple[str | None, str | None, str | None]:
+    """(Istio versions of its istiod Deployments, istio-system's network label, ASM's version from its istiod
+    Services) of a data plane; kept once the cluster's objects are released (a fleet judged cluster by cluster)."""
+    return c.memo("data_plane_facts", lambda: _data_plane_facts(c))
+
+
+def _data_plane_facts(c: ClusterInventory) -> tuple[str | None, str | None, str | None]:
+    istio = network = None
+    if c.available(K.DEPLOYMENT):
+        versions = sorted({v for d in c.objects(K.DEPLOYMENT) if mesh.is_istiod_deployment(d)
+                           for v in [mesh.istiod_version(d)[0]] if v})
+        istio = ", ".join(str(v) for v in versions) or None
+    if c.available(K.NAMESPACE):
+        ns = c.get(K.NAMESPACE, "istio-system")
+        network = (((ns or {}).get("metadata") or {}).get("labels") or {}).get("topology.istio.io/network")
+    found = mesh.asm_istiod_versions(c.istiod_owners())
+    return istio, network, (str(max(v for _, v in found)) if found else None)
 
 
 def asm_networks(inv: Inventory, given: dict[str, str]) -> dict[str, str]:

@@ -3,6 +3,7 @@
     python -m bench.run --pods 10000 --mode live
     python -m bench.run --pods 150000 --mode snapshot --repeat 3
     python -m bench.run --growth 10000,50000 --mode snapshot --repeat 5   # audit_s(50k) / audit_s(10k)
+    python -m bench.run --fleet 10 --pods 15000 --mode snapshot           # 10 copies of the 15k cluster vs one
 
 Prints ONE JSON line on stdout (progress goes to stderr):
 
@@ -17,6 +18,8 @@ Prints ONE JSON line on stdout (progress goes to stderr):
 - `peak_rss_mb`: peak RSS (VmHWM) of the audit subprocess, imports included;
 - `api_requests`: requests the audit sent to the (fake) API servers (0 for a snapshot);
 - `pdf_s`, `pdf_pages`: rendering report.pdf of that audit (null while no PDF renderer exists);
+- `fleet_*` (with `--fleet N`, snapshot mode): the same cluster N times in one fleet snapshot (bench.fleet), audited
+  in the same repetitions as the single cluster; `fleet_rss_ratio` = fleet peak RSS / the single cluster's;
 - `naive_*`: the naive path at a smaller N (`--naive-pods`, default 5,000): the `kubernetes`
   client's list calls building model objects, against this tool at the same N (live), and the speed-up.
 
@@ -92,7 +95,7 @@ def child_audit(args: dict[str, Any]) -> dict[str, Any]:
         profiler.dump_stats(args["profile"])
     out: dict[str, Any] = {"audit_s": audit_s, "peak_rss_mb": _peak_rss_mb(), "verdict": result.verdict.value,
                            "findings": len(result.findings), "summary": result.summary,
-                           "pods_seen": sum(len(c.pods()) for c in result.inventory.data_planes)}
+                           "pods_seen": sum(row.get("pods") or 0 for row in result.fleet)}
     out["pdf_s"], out["pdf_pages"] = None, None
     if args.get("pdf"):
         from auditor.render import renderers
@@ -389,6 +392,48 @@ def _print_profile(path: Path, top: int = 25) -> None:
         log(f"profile by {order} ({path}):\n" + "\n".join(lines[start - 2:start + top + 1]))
 
 
+def measure_fleet(pods: int, clusters: int, repeat: int, cache: Path, page_size: int,
+                  old_code: Path | None = None) -> dict[str, Any]:
+    """A fleet of `clusters` copies of the `pods`-pod cluster against that one cluster, interleaved in one run:
+    peak RSS and time of each (and of another checkout's fleet audit with `--old-code`)."""
+    from bench.fleet import ensure_fleet
+    from bench.generate import ensure
+
+    single = ensure(pods, cache)
+    fleet = ensure_fleet(single, clusters, cache)
+    env = {"ASM_AUDIT_PAGE_SIZE": str(page_size)}
+    runs: dict[str, list[dict[str, Any]]] = {"single": [], "fleet": [], "old_fleet": []}
+    for i in range(repeat):
+        runs["single"].append(spawn("audit", child_args("snapshot", single, None, page_size, pdf=False), env))
+        runs["fleet"].append(spawn("audit", child_args("snapshot", fleet, None, page_size, pdf=False), env))
+        if old_code is not None:
+            runs["old_fleet"].append(spawn("audit", child_args("snapshot", fleet, None, page_size, pdf=False), env,
+                                           code=old_code))
+        log(f"fleet run {i + 1}/{repeat}: one cluster {runs['single'][-1]['audit_s']:.2f}s "
+            f"({runs['single'][-1]['peak_rss_mb']} MB), {clusters} clusters {runs['fleet'][-1]['audit_s']:.2f}s "
+            f"({runs['fleet'][-1]['peak_rss_mb']} MB), load {load_avg()}")
+
+    def median(name: str, key: str) -> float:
+        return statistics.median(r[key] for r in runs[name])
+
+    out = {
+        "pods": pods, "fleet_clusters": clusters, "repeat": repeat, "mode": "snapshot",
+        "single_audit_s": round(median("single", "audit_s"), 3), "single_peak_rss_mb": median("single", "peak_rss_mb"),
+        "fleet_audit_s": round(median("fleet", "audit_s"), 3), "fleet_peak_rss_mb": median("fleet", "peak_rss_mb"),
+        "fleet_rss_ratio": round(median("fleet", "peak_rss_mb") / median("single", "peak_rss_mb"), 3),
+        "fleet_pods": runs["fleet"][0]["pods_seen"], "single_findings": runs["single"][0]["findings"],
+        "fleet_findings": runs["fleet"][0]["findings"], "fleet_verdict": runs["fleet"][0]["verdict"],
+        "fleet_runs_s": [round(r["audit_s"], 3) for r in runs["fleet"]],
+        "fleet_runs_rss_mb": [r["peak_rss_mb"] for r in runs["fleet"]],
+    }
+    if runs["old_fleet"]:
+        out |= {"old_fleet_audit_s": round(median("old_fleet", "audit_s"), 3),
+                "old_fleet_peak_rss_mb": median("old_fleet", "peak_rss_mb"),
+                "old_fleet_rss_ratio": round(median("old_fleet", "peak_rss_mb") / median("single", "peak_rss_mb"), 3),
+                "old_fleet_findings": runs["old_fleet"][0]["findings"]}
+    return out
+
+
 def measure_growth(sizes: list[int], mode: str, repeat: int, cache: Path, page_size: int) -> dict[str, Any]:
     """How audit time grows with the cluster: audits of each size, interleaved (A B A B ...) in one run.
 
@@ -480,6 +525,8 @@ def main(argv: list[str] | None = None) -> int:
                         "this bench/ copied in), interleaved with ours: old_audit_s, old_ratio_floor")
     parser.add_argument("--growth", metavar="N1,N2", help="instead: audits of these sizes interleaved in one run; "
                         "prints how audit time grows from the first size to the last")
+    parser.add_argument("--fleet", type=int, metavar="N", help="instead: a fleet snapshot of N copies of the "
+                        "--pods cluster against that one cluster (snapshot mode): peak RSS and time of each")
     parser.add_argument("--child", choices=sorted(CHILDREN), help=argparse.SUPPRESS)
     parser.add_argument("--child-args", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
@@ -497,6 +544,14 @@ def main(argv: list[str] | None = None) -> int:
         if len(sizes) < 2 or min(sizes) < 1:
             parser.error("--growth needs at least two positive pod counts")
         line = measure_growth(sizes, args.mode, args.repeat, args.cache, args.page_size)
+        line["load_avg"] = [load_before, load_avg()]
+        line["cpus"] = os.cpu_count()
+        print(orjson.dumps(line).decode(), flush=True)
+        return 0
+    if args.fleet:
+        if args.fleet < 2 or args.mode != "snapshot":
+            parser.error("--fleet needs N >= 2 and --mode snapshot")
+        line = measure_fleet(args.pods, args.fleet, args.repeat, args.cache, args.page_size, args.old_code)
         line["load_avg"] = [load_before, load_avg()]
         line["cpus"] = os.cpu_count()
         print(orjson.dumps(line).decode(), flush=True)

@@ -238,6 +238,7 @@ class EnvoyFilterCompatibility(ClusterCheck):
                 SPELLING, NONE)
     needs = (K.ENVOYFILTER,)
     uses = (K.SERVICE, K.DEPLOYMENT, K.POD)  # where ASM's version shows when no config or OpenAPI answer says it
+    reads_other_clusters = True  # ASM's version and proxy images from every data plane (asm_versions)
 
     def check_cluster(self, cluster: ClusterInventory, ctx: Context) -> Iterable[Finding]:
         filters = cluster.objects(K.ENVOYFILTER)
