@@ -35,7 +35,7 @@ from auditor.findings import (
     exit_code_of,
     findings_frame,
     summary_of,
-    verdict_of,
+    verdicts_by_gate,
     worst,
 )
 from auditor.fleet import overview
@@ -147,15 +147,15 @@ def _run_audit(
     notes.extend(exemption_notes(exemption_report))
     frame = findings_frame(findings)
 
-    def verdicts_by_gate(judged: pd.DataFrame) -> dict[str, str]:
-        return {g.value: verdict_of(judged[judged["gate"] == g.value], allow_unknown=allow_unknown,
-                                    strict=strict).value for g in gates}
+    def gate_verdicts_of(judged: pd.DataFrame) -> dict[str, str]:
+        return {g: v.value for g, v in verdicts_by_gate(judged, [g.value for g in gates], allow_unknown=allow_unknown,
+                                                         strict=strict).items()}
 
     relieved = existing_blockers(frame, baseline, strict) if baseline is not None and fail_on_new else None
     judged = frame.assign(exempt=frame["exempt"] | relieved) if relieved is not None else frame
-    gate_verdicts = verdicts_by_gate(judged)
+    gate_verdicts = gate_verdicts_of(judged)
     verdict = worst(Verdict(v) for v in gate_verdicts.values())
-    verdict_without_baseline = worst(Verdict(v) for v in verdicts_by_gate(frame).values()) if (
+    verdict_without_baseline = worst(Verdict(v) for v in gate_verdicts_of(frame).values()) if (
         relieved is not None) else verdict
     fleet_rows = overview(inv, frame, [g.value for g in gates], allow_unknown=allow_unknown, strict=strict,
                           relieved=relieved)

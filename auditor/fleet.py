@@ -31,7 +31,7 @@ from auditor import kinds as K
 from auditor import mesh
 from auditor.config import read_yaml_file, validate_file_model
 from auditor.errors import EvidenceUnavailable, UsageError
-from auditor.findings import blocking_mask, summary_of, verdict_of, worst
+from auditor.findings import VERDICT_COLUMNS, blocking_mask, summary_of, verdicts_by_gate, worst
 from auditor.inventory import ACTIVE_PHASES, ClusterInventory, Inventory
 from auditor.model import Status, Verdict
 
@@ -101,9 +101,9 @@ def _verdict(frame: pd.DataFrame, gates: list[str], allow_unknown: bool, strict:
     """Worst verdict over the gates this subset has findings for; no finding at all proves nothing."""
     if frame.empty:
         return Verdict.INCOMPLETE
-    present = [g for g in gates if (frame["gate"].astype(str) == g).any()]
-    return worst(verdict_of(frame[frame["gate"].astype(str) == g], allow_unknown=allow_unknown, strict=strict)
-                 for g in present)
+    gate = frame["gate"]
+    present = [g for g in gates if (gate == g).any()]
+    return worst(verdicts_by_gate(frame, present, allow_unknown=allow_unknown, strict=strict).values())
 
 
 def _state(cluster: ClusterInventory | None) -> tuple[str, str | None]:
@@ -118,9 +118,13 @@ def _state(cluster: ClusterInventory | None) -> tuple[str, str | None]:
 
 def istio_sidecar_pods(pods: pd.DataFrame) -> pd.DataFrame:
     """The active sidecar pods still to move to ASM's proxy (the pods frame's rows)."""
+    return pods[_istio_sidecar_mask(pods)]
+
+
+def _istio_sidecar_mask(pods: pd.DataFrame) -> pd.Series:
     # Pods whose marks contradict each other (mesh.PROXY_UNKNOWN) are not proven moved: counted as still to move.
-    return pods[pods["phase"].isin(ACTIVE_PHASES) & (pods["role"] == mesh.ROLE_SIDECAR)
-                & pods["proxy"].isin([mesh.PROXY_ISTIO, mesh.PROXY_UNKNOWN])]
+    return (pods["phase"].isin(ACTIVE_PHASES) & (pods["role"] == mesh.ROLE_SIDECAR)
+            & pods["proxy"].isin([mesh.PROXY_ISTIO, mesh.PROXY_UNKNOWN]))
 
 
 def proxy_counts(cluster: ClusterInventory) -> dict[str, int | None]:
@@ -137,9 +141,10 @@ def proxy_counts(cluster: ClusterInventory) -> dict[str, int | None]:
         return {"istio_sidecar_workloads": 0, "istio_sidecar_pods": 0, "asm_proxy_pods": 0, "pods": 0}
     active = pods["phase"].isin(ACTIVE_PHASES)
     sidecar = pods["role"] == mesh.ROLE_SIDECAR
-    istio = istio_sidecar_pods(pods)
-    workloads = istio[["namespace", "workload_kind", "workload_name"]].astype(str).drop_duplicates()
-    return {"istio_sidecar_workloads": len(workloads), "istio_sidecar_pods": len(istio),
+    istio = _istio_sidecar_mask(pods)
+    # Only the workload columns of those pods: the pod frame has thirty.
+    workloads = pods.loc[istio, ["namespace", "workload_kind", "workload_name"]].astype(str).drop_duplicates()
+    return {"istio_sidecar_workloads": len(workloads), "istio_sidecar_pods": int(istio.sum()),
             "asm_proxy_pods": int((active & sidecar & (pods["proxy"] == mesh.PROXY_ASM)).sum()),
             "pods": len(pods)}
 
@@ -177,6 +182,9 @@ def overview(inv: Inventory, frame: pd.DataFrame, gates: list[str], *, allow_unk
     `relieved` marks blockers accepted from a baseline (--fail-on-new): they count, but do not decide.
     """
     names = [c.name for c in inv.data_planes]
+    # What a row reads (its verdict, counts and blockers): each cluster's slice then copies four columns, not the
+    # findings' messages and evidence.
+    frame = frame[["cluster", *VERDICT_COLUMNS]]
     cluster_col = frame["cluster"].astype(str) if not frame.empty else pd.Series(dtype=str)
     rows = [_row(c.name, "data-plane", frame[cluster_col == c.name] if not frame.empty else frame, gates,
                  allow_unknown, strict, c, relieved) for c in inv.data_planes]
