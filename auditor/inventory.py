@@ -48,8 +48,11 @@ def slim(kind: Kind, obj: dict[str, Any]) -> dict[str, Any]:
         return obj
     _slim_managed_fields(meta)
     if kind in (K.REPLICASET, K.JOB):
+        # An ownerless one is a workload of its own: its annotations may say who manages it (gitops-drift reads
+        # Argo CD's tracking-id, Helm's release). An owned one's are never read (its owner is the workload).
         keep = {k: meta[k] for k in ("name", "namespace", "uid", "ownerReferences", "creationTimestamp",
-                                    "labels") if k in meta}
+                                    "labels", *(() if meta.get("ownerReferences") else ("annotations",)))
+                if k in meta}
         out = {k: obj[k] for k in ("apiVersion", "kind") if obj.get(k)}
         out["metadata"] = keep
         out["status"] = {k: v for k, v in (obj.get("status") or {}).items()

@@ -104,3 +104,20 @@ def test_unreadable_pods_are_unknown(audit):
     run = audit({"c1": managed_deployment("cart", "shop")}, "migrating", config=CONFIG,
                 unreadable={"c1": {K.POD: "forbidden"}})
     assert [(r["status"], r["code"]) for r in run.rows(CHECK)] == [("UNKNOWN", "AA0001")]
+
+
+def test_a_standalone_job_tracked_by_annotation_warns(audit):
+    """A Job of its own (no CronJob) deployed by Argo CD with annotation tracking (the default since Argo CD 3.0:
+    argocd.argoproj.io/tracking-id "<app>:<group>/<kind>:<namespace>/<name>"). The inventory used to drop every
+    Job's annotations, so the marker was never seen and the check said CLEAN (AA2701)."""
+    job = {"apiVersion": "batch/v1", "kind": "Job", "metadata": f.meta("migrate-db", "shop"),
+           "spec": {"backoffLimit": 6, "completions": 1, "parallelism": 1,
+                    "template": {"metadata": {"labels": {"job-name": "migrate-db"}},
+                                 "spec": {"restartPolicy": "Never", "containers": [{"name": "migrate", "image":
+                                                                                   "registry.example.com/shop/migrate:4.2"}]}}},
+           "status": {"active": 1, "startTime": "2026-11-10T08:00:00Z"}}
+    job["metadata"]["annotations"] = {"argocd.argoproj.io/tracking-id": "shop-prod:batch/Job:shop/migrate-db"}
+    pod = f.job_pod("migrate-db-x7k2p", "shop", "migrate-db", app_finished=False)
+    [row] = audit({"c1": [job, pod]}, "migrating", config=CONFIG).rows(CHECK)
+    assert (row["status"], row["code"], row["kind"], row["name"]) == ("WARN", "AA2720", "Job", "migrate-db")
+    assert row["evidence"]["managed_by"] == "Argo CD Application shop-prod"
