@@ -120,9 +120,9 @@ def summarise_pod(pod: dict[str, Any] | podwire.Pod, rules: mesh.ProxyRules) -> 
 
     Runs once per pod (150,000 times in a large cluster): plain loops, only the env vars it reads, and
     proxy classifications cached per (image, ASM env present, CA_ADDR). A pod decoded as a Struct
-    (auditor.podwire.Pod: snapshot files of pods) is read by attribute, any other as a dict; both readers hand
-    the same values to _row, which decides (tests/test_podwire.py: identical rows for real-shaped and mutated
-    pods). Every field read here must be declared in auditor/podwire.py.
+    (auditor.podwire.Pod: snapshot files of pods, live PodList pages) is read by attribute, any other as a dict;
+    both readers hand the same values to _row, which decides (tests/test_podwire.py: identical rows for
+    real-shaped and mutated pods). Every field read here must be declared in auditor/podwire.py.
     """
     if type(pod) is podwire.Pod:
         return _summarise_struct(pod, rules)

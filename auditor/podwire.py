@@ -7,9 +7,9 @@ Why: a real pod is ~10 KB of JSON (managedFields, volumes, probes, env, statuses
 `inventory.summarise_pod` reads a few hundred bytes. Building Python objects for all of it
 (`orjson.loads`) costs ~0.3 ms and thousands of allocations per pod: at 150,000 pods, most of an
 audit. msgspec decodes into the types declared below and skips undeclared fields in C (~10x faster on this
-machine): TypedDicts (plain dicts, the shape summarise_pod reads of a full pod) for live pages and mixed snapshot
-files; Structs (`Pod`, read by attribute, no dict per object) for snapshot files of pods only, the bulk of a
-snapshot. Both readers of summarise_pod hand the same values to one row builder.
+machine): TypedDicts (plain dicts, the shape summarise_pod reads of a full pod) for mixed snapshot files;
+Structs (`Pod`, read by attribute, no dict per object) for live PodList pages and snapshot files of pods only,
+the bulk of an audit. Both readers of summarise_pod hand the same values to one row builder.
 
 Contract: every pod field summarise_pod reads is declared here (tests/test_podwire.py and
 tests/test_pod_structs.py compare the summaries of full and decoded pods). A decode or type error falls back to
@@ -142,17 +142,6 @@ _ListMeta = TypedDict("_ListMeta", {"resourceVersion": str, "continue": str, "re
                       total=False)
 
 
-class _PodList(TypedDict, total=False):
-    apiVersion: str
-    kind: str
-    metadata: _ListMeta
-    items: list[_Pod]
-    # A Status sent in place of the list (HTTP 200 or not) says why: kept for the message.
-    status: str
-    reason: str
-    message: str
-
-
 class _TypeMeta(msgspec.Struct):
     apiVersion: str | None = None
     kind: str | None = None
@@ -172,8 +161,6 @@ class _RawPage(msgspec.Struct):
 # recursion limit (msgspec counts its depth there); orjson then refuses it with a JSONDecodeError (depth limit).
 _REFUSED = (msgspec.DecodeError, msgspec.ValidationError, RecursionError)
 
-_POD_LIST = msgspec.json.Decoder(_PodList)
-
 
 class _PodFile(TypedDict, total=False):
     """A snapshot List file in the shape `asm-audit snapshot` writes pods: every item a Pod."""
@@ -189,8 +176,8 @@ _RAW_PAGE = msgspec.json.Decoder(_RawPage)
 _OWNED = msgspec.json.Decoder(_Owned)
 
 
-# ---------------------------------------------------------------- pods as Structs (snapshot files of pods)
-# A snapshot file of pods is decoded into these Structs and summarised by attribute
+# ---------------------------------------------------------------- pods as Structs (pod files, live pages)
+# A snapshot file of pods, or a live PodList page, is decoded into these Structs and summarised by attribute
 # (inventory.summarise_pod): no dict per object and no `.get` per field. gc=False: they hold no cycles.
 # The types enforce every rule auditor.sources.shapes checks for a Pod, never laxer (null is absent for optional
 # keys, never a list item or a map value; bool is not a whole number): a file they refuse takes the dict path,
@@ -274,10 +261,12 @@ class PodStatus(msgspec.Struct, gc=False):
     initContainerStatuses: list[ContainerStatus] | None = None
 
 
-class Pod(msgspec.Struct, gc=False):
-    """A Pod of a snapshot file, as far as the summary reads (apiVersion v1 and kind Pod: see pod_structs)."""
-    apiVersion: str
-    kind: str
+class Pod(msgspec.Struct, gc=False, kw_only=True):
+    """A Pod as far as the summary reads: of a snapshot file (apiVersion v1 and kind Pod: see pod_structs) or of
+    a live PodList page (whose items omit both)."""
+    # UNSET, not None: a null kind or apiVersion is refused, as by the TypedDicts live pages were decoded with.
+    apiVersion: str | msgspec.UnsetType = msgspec.UNSET
+    kind: str | msgspec.UnsetType = msgspec.UNSET
     metadata: Metadata
     spec: PodSpec
     status: PodStatus | None = None
@@ -307,20 +296,38 @@ def pod_structs(raw: bytes) -> list[Pod] | None:
     return doc.items
 
 
+class _PodListStructs(msgspec.Struct, gc=False):
+    """A live PodList page, its items as Pod Structs. UNSET for an absent key (null is refused, as before)."""
+    apiVersion: str | msgspec.UnsetType = msgspec.UNSET
+    kind: str | msgspec.UnsetType = msgspec.UNSET
+    metadata: _ListMeta | msgspec.UnsetType = msgspec.UNSET  # continue token, remainingItemCount, resourceVersion
+    items: list[Pod] | msgspec.UnsetType = msgspec.UNSET
+    # A Status sent in place of the list (HTTP 200 or not) says why: kept for the message.
+    status: str | msgspec.UnsetType = msgspec.UNSET
+    reason: str | msgspec.UnsetType = msgspec.UNSET
+    message: str | msgspec.UnsetType = msgspec.UNSET
+
+
+_POD_LIST_STRUCTS = msgspec.json.Decoder(_PodListStructs)
+
+
 class CheckedPodList(dict[str, Any]):
-    """A PodList answer whose pods msgspec decoded, and so type-checked (auditor.sources.shapes need not)."""
+    """A PodList answer whose pods msgspec decoded as Pod Structs, and so type-checked (auditor.sources.shapes
+    need not): its keys as in the JSON, its items Pods."""
 
 
 def decode_pod_list(body: bytes) -> Any:
-    """A PodList answer (`GET /api/v1/pods`) with each pod reduced to what the summary reads.
+    """A PodList answer (`GET /api/v1/pods`) with each pod decoded as a Pod Struct (what the summary reads).
 
     Anything msgspec refuses (malformed JSON, unexpected types) is parsed by orjson instead, so the
     caller sees the same answer, or the same orjson.JSONDecodeError, as without this decoder.
     """
     try:
-        return CheckedPodList(_POD_LIST.decode(body))
+        page = _POD_LIST_STRUCTS.decode(body)
     except _REFUSED:
         return orjson.loads(body)
+    return CheckedPodList((key, value) for key in _PodListStructs.__struct_fields__
+                          if (value := getattr(page, key)) is not msgspec.UNSET)
 
 
 def _reduce_owned(raw_item: bytes) -> dict[str, Any]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import random
 from pathlib import Path
 
+import msgspec
 import orjson
 import pytest
 
@@ -49,12 +50,38 @@ def test_decoded_pods_summarise_exactly_like_full_pods():
     body = orjson.dumps({"apiVersion": "v1", "kind": "PodList", "metadata": {"continue": "tok", "resourceVersion": "9"},
                          "items": pods})
     answer = podwire.decode_pod_list(body)
-    assert answer["metadata"]["continue"] == "tok"
-    assert len(answer["items"]) == len(pods)
+    assert isinstance(answer, podwire.CheckedPodList)
+    assert sorted(answer) == ["apiVersion", "items", "kind", "metadata"]  # only the keys the JSON has
+    assert answer["metadata"] == {"continue": "tok", "resourceVersion": "9"}
+    assert len(answer["items"]) == 24
     for full, reduced in zip(pods, answer["items"], strict=True):
+        # Structs, read by attribute (inventory._summarise_struct), not dicts for the slower dict reader.
+        assert type(reduced) is podwire.Pod
         assert summarise_pod(reduced, RULES) == summarise_pod(full, RULES)
-        # What is skipped really is skipped: the reduced pod is a small fraction of the full one.
-        assert "volumes" not in reduced.get("spec", {})
+        # What is skipped really is skipped: the reduced pod declares none of the rest.
+        assert not hasattr(reduced.spec, "volumes")
+
+
+def test_live_page_items_without_kind_are_pod_structs_and_a_status_keeps_its_message():
+    pod = f.pod("x-1")
+    item = {k: v for k, v in pod.items() if k not in ("apiVersion", "kind")}
+    body = orjson.dumps({"kind": "PodList", "metadata": {"continue": "c2", "remainingItemCount": 40},
+                         "items": [item]})
+    answer = podwire.decode_pod_list(body)
+    assert answer["metadata"] == {"continue": "c2", "remainingItemCount": 40}
+    [decoded] = answer["items"]
+    assert type(decoded) is podwire.Pod and decoded.kind is msgspec.UNSET
+    assert summarise_pod(decoded, RULES) == summarise_pod(pod, RULES)
+    status = {"kind": "Status", "apiVersion": "v1", "status": "Failure", "reason": "Expired",
+              "message": "too old resource version", "code": 410}
+    assert podwire.decode_pod_list(orjson.dumps(status)) == {
+        "kind": "Status", "apiVersion": "v1", "status": "Failure", "reason": "Expired",
+        "message": "too old resource version"}
+    # null where the list has a string or a list: refused, parsed whole (as before the Structs).
+    for odd in ({"kind": "PodList", "items": None}, {"kind": None, "items": []}, {"kind": "PodList", "metadata": None},
+                {"kind": "PodList", "items": [{**item, "kind": None}]}):
+        answer = podwire.decode_pod_list(orjson.dumps(odd))
+        assert type(answer) is dict and answer == odd
 
 
 def test_snapshot_list_reduced_pods_and_whole_other_objects(tmp_path: Path):

@@ -30,6 +30,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
 
+import msgspec
 import orjson
 import urllib3
 
@@ -573,18 +574,26 @@ def list_items(kind: Kind, path: str, answer: dict[str, Any]) -> list[dict[str, 
     items = answer["items"]
     if items is None:  # how Go encodes an empty (nil) list
         return []
+    if kind is K.POD and isinstance(answer, podwire.CheckedPodList):
+        # podwire.Pod Structs: their types enforce the shape rules and metadata.name; only their kind is left.
+        for pod in items:
+            _refuse_foreign_item(path, kind, None if pod.kind is msgspec.UNSET else pod.kind)
+        return items
     if not isinstance(items, list) or not all(isinstance(i, dict) for i in items):
         raise SourceError(f"GET {path}: malformed list answer (items is not a list of objects)")
-    checked = kind is K.POD and isinstance(answer, podwire.CheckedPodList)
     for item in items:
-        item_kind = item.get("kind")
-        if item_kind is not None and item_kind != kind.kind:
-            raise SourceError(f"GET {path}: the {expected} holds a {str(item_kind)[:100]!r}; {kind.kind} objects "
-                              "were not read")
-        problem = object_problem(kind.kind, item, checked)
+        _refuse_foreign_item(path, kind, item.get("kind"))
+        problem = object_problem(kind.kind, item)
         if problem:
             raise SourceError(f"GET {path}: {problem}; {kind.kind} objects were not judged")
     return items
+
+
+def _refuse_foreign_item(path: str, kind: Kind, item_kind: Any) -> None:
+    """A list item that names another kind than its list's (an item without kind is of the list's kind)."""
+    if item_kind is not None and item_kind != kind.kind:
+        raise SourceError(f"GET {path}: the {kind.kind}List holds a {str(item_kind)[:100]!r}; {kind.kind} objects "
+                          "were not read")
 
 
 def forbidden_message(kind: Kind, verb: str = "list") -> str:
