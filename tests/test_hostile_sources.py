@@ -196,7 +196,10 @@ STATUS_200 = ('{"kind":"Status","apiVersion":"v1","metadata":{},"status":"Failur
     ('{"apiVersion":"v1","metadata":{},"items":[]}', "GET /api/v1/pods: the answer is an object without kind"),
     ('{"kind":"PodList","apiVersion":"v1","metadata":{},"items":[{"kind":"Service","metadata":{"name":"s"}}]}',
      "GET /api/v1/pods: the PodList holds a 'Service'"),
-], ids=["status-200", "no-items", "service-list", "no-kind", "item-of-another-kind"])
+    # Pod-shaped, so decoded as a podwire.Pod Struct: its kind is still checked.
+    ('{"kind":"PodList","apiVersion":"v1","metadata":{},"items":[{"kind":"Service","metadata":{"name":"s"},'
+     '"spec":{"containers":[]}}]}', "GET /api/v1/pods: the PodList holds a 'Service'"),
+], ids=["status-200", "no-items", "service-list", "no-kind", "item-of-another-kind", "pod-shaped-other-kind"])
 def test_a_live_pod_answer_that_is_not_a_pod_list_makes_pods_unknown(served, fake_api, body, expect):
     """Through the msgspec fast path (auditor.podwire): on the old code all of these were "no pods" (GO)."""
     fake_api.add_fault(r"^/api/v1/pods$", 200, times=None, body=body)
