@@ -553,7 +553,7 @@ class LiveCluster(ClusterSource):
             seen_tokens.add(token)
 
 
-def list_items(kind: Kind, path: str, answer: dict[str, Any]) -> list[dict[str, Any]]:
+def list_items(kind: Kind, path: str, answer: dict[str, Any]) -> list[Any]:
     """The objects of one list page, or a SourceError (the kind UNKNOWN for this cluster) naming what is wrong.
 
     Only a `<Kind>List` with `items` proves what exists: an HTTP 200 carrying a Status, a list of another kind
