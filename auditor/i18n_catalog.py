@@ -15,6 +15,7 @@ Commands (a remediation that starts with kubectl, istioctl, ...) are not prose a
 
 from __future__ import annotations
 
+import io
 import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -113,12 +114,14 @@ def update(lang: str) -> Catalog:
     """Merge the extracted msgids into `lang`'s .po: translations kept, new msgids empty, gone ones dropped."""
     path = i18n.catalog_path(lang)
     template = extract()
+    before = path.read_bytes() if path.exists() else None
     if path.exists():
         with path.open("rb") as fh:
             catalog = read_po(fh, locale=i18n.LANGS[lang], domain=i18n.DOMAIN)
     else:
         path.parent.mkdir(parents=True, exist_ok=True)
         catalog = Catalog(locale=i18n.LANGS[lang], domain=i18n.DOMAIN, project="asm-audit", charset="utf-8")
+    previous_date = catalog.creation_date
     catalog.update(template, no_fuzzy_matching=True)
     catalog.fuzzy = False  # the header: a fuzzy header is dropped by msgfmt, and with it the plural forms
     catalog.last_translator = "asm-audit maintainers"
@@ -130,10 +133,20 @@ def update(lang: str) -> Catalog:
             message.flags.discard(TEMPLATE_FLAG)
             if flagged:
                 message.flags.add(TEMPLATE_FLAG)
-    with path.open("wb") as fh:
-        write_po(fh, catalog, width=120, ignore_obsolete=True, sort_output=False, include_previous=False)
+    # Nothing but the date would change: leave the file as it is (a new POT-Creation-Date on every run was a diff
+    # of its own in every commit that re-extracted).
+    new_date, catalog.creation_date = catalog.creation_date, previous_date
+    if before is None or _po_bytes(catalog) != before:
+        catalog.creation_date = new_date
+        path.write_bytes(_po_bytes(catalog))
     i18n.translations.cache_clear()
     return catalog
+
+
+def _po_bytes(catalog: Catalog) -> bytes:
+    out = io.BytesIO()
+    write_po(out, catalog, width=120, ignore_obsolete=True, sort_output=False, include_previous=False)
+    return out.getvalue()
 
 
 def untranslated(catalog: Catalog) -> list[str]:

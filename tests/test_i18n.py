@@ -348,3 +348,26 @@ def test_findings_json_and_csv_are_the_same_in_both_languages(capsys: pytest.Cap
     junit = [re.sub(r'timestamp="[^"]*"', "", (tmp_path / lang / "junit.xml").read_text(encoding="utf-8"))
              for lang in ("en", "zh-CN")]
     assert junit[0] == junit[1]
+
+
+def test_re_extracting_an_unchanged_catalog_leaves_the_po_file_byte_for_byte(tmp_path, monkeypatch):
+    """`python -m auditor.i18n_catalog` wrote a new POT-Creation-Date on every run: a one-line diff in every commit
+    that re-extracted, with nothing translated. A real change (a msgid added) still writes the file, dated anew."""
+    from auditor import i18n, i18n_catalog
+
+    copy = tmp_path / "asm_audit.po"
+    copy.write_bytes(i18n.catalog_path("zh-CN").read_bytes())
+    monkeypatch.setattr(i18n, "catalog_path", lambda lang: copy)
+    before = copy.read_bytes()
+    i18n_catalog.update("zh-CN")
+    assert copy.read_bytes() == before
+
+    # Drop one translated message from the copy: re-extracting brings it back (untranslated) and rewrites the file.
+    text = before.decode()
+    start = text.index('msgid "Istio\'s network for this cluster cannot be told: {unreadable}"')
+    end = text.index("\n\n", start)
+    copy.write_text(text[:start] + text[end + 2:])
+    i18n_catalog.update("zh-CN")
+    after = copy.read_text()
+    assert 'msgid "Istio\'s network for this cluster cannot be told: {unreadable}"' in after
+    assert after != text
