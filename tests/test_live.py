@@ -154,3 +154,28 @@ def test_live_pod_pages_are_summarised_from_structs_not_by_the_dict_reader(tmp_p
     rows = [r for r in records(result.findings) if r["check_id"] == "istio-sidecars-remaining"]
     assert rows[0]["evidence"]["pod_count"] == 10
     assert summarised == ["Pod"] * 23  # on main: 23 times "dict"
+
+
+def test_an_object_too_deep_to_write_makes_its_kind_unknown_in_the_snapshot_not_a_crash(tmp_path, fake_api, fake_asm):
+    """Istio configuration holds free-form JSON (an EnvoyFilter patch's value). orjson reads 1,024 levels but writes
+    255: a live run with --snapshot-out crashed (TypeError: Recursion limit reached) after reading everything. Now
+    the live audit stands and the snapshot records EnvoyFilters as not written, so its audit says UNKNOWN for them."""
+    deep: dict = {}
+    level = deep
+    for _ in range(300):
+        level["value"] = {}
+        level = level["value"]
+    envoyfilter = f.istio_object("EnvoyFilter", "deep-merge", "shop", {"configPatches": [
+        {"applyTo": "HTTP_FILTER", "patch": {"operation": "MERGE", "value": deep}}]})
+    serve(fake_api, [*mid_migration_cluster(), envoyfilter])
+    serve(fake_asm, [f.migration_cr("Migrating", spec_retry=1)], "v1.31.1-aliyun.1")
+    snap = tmp_path / "snap.tar.gz"
+    live_result = api.run_audit(target(tmp_path, fake_api, fake_asm), phase="uninstall", snapshot_out=snap)
+    live_rows = [r for r in records(live_result.findings) if r["check_id"] == "envoyfilter-compatibility"]
+    assert live_rows and all(r["code"] != "AA0001" for r in live_rows)  # the live run judged the filter itself
+
+    offline = api.run_audit(sources=open_snapshot(snap), phase="uninstall")
+    [row] = [r for r in records(offline.findings) if r["check_id"] == "envoyfilter-compatibility"]
+    assert (row["status"], row["code"]) == ("UNKNOWN", "AA0001")
+    assert "EnvoyFilter shop/deep-merge could not be written to the snapshot" in row["message"]
+    assert offline.verdict.value != "GO"

@@ -603,6 +603,8 @@ class SnapshotWriter:
         self._aborted = False
         # (cluster, kind) -> (open part, objects in it, part number)
         self._open: dict[tuple[str, str], tuple[io.BufferedWriter, int, int]] = {}
+        # (cluster, kind) whose objects could not be written, and why: recorded as the kind's status at end().
+        self._unwritable: dict[tuple[str, str], str] = {}
 
     @_unless_aborted
     def cluster(self, source: ClusterSource) -> dict[str, Any]:
@@ -638,6 +640,7 @@ class SnapshotWriter:
     @_unless_aborted
     def begin(self, source: ClusterSource, kind: Kind) -> None:
         self.cluster(source)
+        self._unwritable.pop((source.name, kind.key), None)
         self._open_part(source, kind, 0)
 
     def _drop(self, source: ClusterSource, kind: Kind) -> None:
@@ -653,6 +656,8 @@ class SnapshotWriter:
 
     @_unless_aborted
     def items(self, source: ClusterSource, kind: Kind, items: list[dict[str, Any]]) -> None:
+        if (source.name, kind.key) in self._unwritable:
+            return
         fh, count, part = self._open[(source.name, kind.key)]
         api_version = f"{kind.group}/{kind.versions[0]}" if kind.group else "v1"
         for item in items:
@@ -664,15 +669,28 @@ class SnapshotWriter:
                 fh, count, part = self._open[(source.name, kind.key)]
             if not item.get("kind"):
                 item = {**item, "apiVersion": api_version, "kind": kind.kind}
+            try:
+                encoded = orjson.dumps(item)
+            except orjson.JSONEncodeError as exc:
+                # E.g. an EnvoyFilter patch nested deeper than orjson writes (255 levels; it reads up to 1,024). The
+                # audit of this run has the object; the snapshot records the kind as not written, so an audit of
+                # the snapshot says UNKNOWN for it instead of judging the kind without this object.
+                meta = item.get("metadata") if isinstance(item.get("metadata"), dict) else {}
+                self._unwritable[(source.name, kind.key)] = (
+                    f"{kind.kind} {meta.get('namespace') or ''}/{meta.get('name') or '?'} could not be written to "
+                    f"the snapshot ({exc})")
+                return
             if count:
                 fh.write(b",\n")
-            fh.write(orjson.dumps(item))
+            fh.write(encoded)
             count += 1
         self._open[(source.name, kind.key)] = (fh, count, part)
 
     @_unless_aborted
     def end(self, source: ClusterSource, kind: Kind, status: str) -> None:
         handle = self._open.get((source.name, kind.key))
+        if status == STATUS_OK and (source.name, kind.key) in self._unwritable:
+            status = self._unwritable.pop((source.name, kind.key))
         if handle:
             if status != STATUS_OK:
                 self._drop(source, kind)
