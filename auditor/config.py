@@ -46,7 +46,8 @@ UNLIKELY_CHECK_IDS = ("a", "Z", "0", "zz-unlikely-check-9", "x_y", "UNK0001", "p
 
 
 def matches_any_id(pattern: str) -> bool:
-    """True when a check pattern matches any id at all (`*`, `**`, `?*`, `[!-]*`...)."""
+    """True when a check pattern matches any id at all (`*`, `**`, `?*`, `[!@]*`...; not `[!-]*`, which misses ids
+    starting with `-`: catch_all_checks refuses it, as it matches every registered id)."""
     return all(fnmatch.fnmatchcase(probe, pattern) for probe in UNLIKELY_CHECK_IDS)
 
 
@@ -88,8 +89,9 @@ class Exemption(_Strict):
 
     @model_validator(mode="after")
     def _narrow(self) -> Exemption:
-        # An exemption of every check would turn any audit into GO: refuse `*`, `**`, `?*`, `[!-]*`...
-        # (patterns that match every registered id, like `*-*`, are refused by the engine: catch_all_checks).
+        # An exemption of every check would turn any audit into GO: refuse `*`, `**`, `?*`, `[!@]*`... here;
+        # patterns that match every registered id but not every conceivable one, like `*-*` or `[!-]*`, are refused
+        # by the engine once the registry is known (catch_all_checks).
         if not self.check.strip() or matches_any_id(self.check_id):
             raise ValueError(f"check {self.check!r} matches every check id: an exemption must name a check "
                              "(one exemption per check; globs like 'istio-*' are fine)")
