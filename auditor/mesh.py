@@ -498,6 +498,13 @@ def object_ref(resource: str, name: str) -> str:
     return f"{resource}/{sh(name)}"
 
 
+def quit_proxy_command(cluster: str, namespace: str, pod: str) -> str:
+    """The command that ends one pod's classic istio-proxy so a run-to-completion pod completes (what Istio's Job
+    workaround has the application call: POST /quitquitquit on the agent)."""
+    return (f"{kubectl(cluster)} {ns_flag(namespace)} exec {object_ref('pod', pod)} -c {PROXY_CONTAINER} "
+            "-- pilot-agent request POST quitquitquit")
+
+
 def restart_command(cluster: str, kind: str, namespace: str, name: str) -> str:
     """The command that recreates a workload's pods so the injector runs again."""
     if kind == "CronJob":  # a comment: the names must not break out of its line

@@ -205,8 +205,7 @@ class RestartRisk(ClusterCheck):
                          f"({', '.join(row.held_pods)}{' ...' if row.held > len(row.held_pods) else ''}): "
                          "not moving by itself, end the proxy",
                          "End each held pod's proxy: " + "; ".join(
-                             f"{mesh.kubectl(cluster)} -n {mesh.sh(namespace)} exec {mesh.sh(pod)} -c istio-proxy "
-                             "-- pilot-agent request POST quitquitquit" for pod in row.held_pods) + ".")
+                             mesh.quit_proxy_command(cluster, namespace, pod) for pod in row.held_pods) + ".")
             else:
                 risk.add(0, "runs to completion: it moves at its next run")
             return risk

@@ -13,19 +13,12 @@ from auditor.model import Finding, Gate, Outcome, Severity, Status
 
 RUN_TO_COMPLETION = ("Job", "CronJob")
 PODS_LISTED = 10
-# What ends a classic sidecar without a pod restart: pilot-agent asks Envoy to quit, the agent exits with it,
-# and the pod completes with its application's exit code (Istio's documented Job workaround is the same
-# /quitquitquit call made from the application).
-_QUIT = "-- pilot-agent request POST quitquitquit"
+# What ends a classic sidecar without a pod restart (mesh.quit_proxy_command): pilot-agent asks Envoy to quit, the
+# agent exits with it, and the pod completes with its application's exit code (Istio's documented Job workaround is
+# the same /quitquitquit call made from the application).
 _RECURRENCE = ("A classic sidecar (Istio's or ASM's) holds every run: have the job call "
                "POST http://localhost:15020/quitquitquit when it ends, or use native sidecars "
                "(Kubernetes 1.29+, sidecar.istio.io/nativeSidecar / ENABLE_NATIVE_SIDECARS).")
-
-
-def quit_proxy_command(cluster: str, namespace: str, pod: str) -> str:
-    """The command that ends one pod's classic istio-proxy so the pod completes."""
-    return (f"{mesh.kubectl(cluster)} {mesh.ns_flag(namespace)} exec {mesh.object_ref('pod', pod)} "
-            f"-c {mesh.PROXY_CONTAINER} {_QUIT}")
 
 
 class StuckSidecarJobs(ClusterCheck):
@@ -96,7 +89,7 @@ class StuckSidecarJobs(ClusterCheck):
         names = sorted(str(p) for p in group["name"])
         listed = names[:PODS_LISTED]
         on_asm = all(p == mesh.PROXY_ASM for p in group["proxy"])
-        end = "End each held pod's proxy: " + "; ".join(quit_proxy_command(cluster, namespace, p) for p in listed)
+        end = "End each held pod's proxy: " + "; ".join(mesh.quit_proxy_command(cluster, namespace, p) for p in listed)
         evidence = {"pods": listed, "pod_count": len(names), "jobs": sorted({str(j) for j in group["owner_name"]})}
         # The count is in the message: the names listed are enough, the rest is "...".
         params = {"count": len(names), "pods": ", ".join(listed) + (" ..." if len(names) > len(listed) else "")}

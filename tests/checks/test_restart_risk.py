@@ -173,7 +173,7 @@ def test_job_held_running_by_its_sidecar_is_not_moving_by_itself(audit):
     assert held["evidence"]["reasons"] == ["+2 2 pod(s) held Running by the Istio sidecar after the app finished "
                                            "(report-7x2k, report-9q4m): not moving by itself, end the proxy"]
     assert held["remediation"].startswith(
-        'End each held pod\'s proxy: kubectl --kubeconfig="${KUBECONFIG_C1:?}" -n data exec report-7x2k -c '
+        'End each held pod\'s proxy: kubectl --kubeconfig="${KUBECONFIG_C1:?}" -n data exec pod/report-7x2k -c '
         "istio-proxy -- pilot-agent request POST quitquitquit; ")
     assert "fresh" not in rows and "native" not in rows
     assert "data/Job/fresh (0)" in rows[""]["evidence"]["waves"][0]["list"]
