@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from auditor.errors import UsageError
+from auditor.secretfile import read_secret_file
 from auditor.tracking import RunRecord
 
 if TYPE_CHECKING:  # annotations only: sqlite3 is loaded only for --history
@@ -56,16 +57,6 @@ def redacted(url: str) -> str:
     return f"{parsed.scheme}://{parsed.hostname or '?'}" + (f":{parsed.port}" if parsed.port else "")
 
 
-def _read_secret_file(path: Path, what: str) -> str:
-    try:
-        text = path.read_text(encoding="utf-8").strip()
-    except (OSError, UnicodeDecodeError) as exc:
-        raise UsageError(f"{what} {path}: cannot read: {getattr(exc, 'strerror', None) or exc}") from exc
-    if not text:
-        raise UsageError(f"{what} {path} is empty")
-    return text
-
-
 def resolve_url(spec: str) -> str:
     """`env:NAME`, `file:PATH` or a literal URL without a token; UsageError (never echoing a token) otherwise."""
     if spec.startswith("env:"):
@@ -74,7 +65,7 @@ def resolve_url(spec: str) -> str:
         if not url:
             raise UsageError(f"--notify env:{name}: the variable is not set or empty")
     elif spec.startswith("file:"):
-        url = _read_secret_file(Path(spec[5:]), "--notify file:")
+        url = read_secret_file(Path(spec[5:]), "--notify file:")
     else:
         url = spec.strip()
         parsed = urllib.parse.urlsplit(url)
@@ -105,7 +96,7 @@ def detect_format(url: str, explicit: str | None) -> str:
 
 def webhook_of(spec: str, fmt: str | None, secret_file: Path | None) -> Webhook:
     url = resolve_url(spec)
-    secret = _read_secret_file(secret_file, "--notify-secret-file") if secret_file else (
+    secret = read_secret_file(secret_file, "--notify-secret-file") if secret_file else (
         os.environ.get(SECRET_ENV, "").strip() or None)
     return Webhook(url=url, format=detect_format(url, fmt), secret=secret)
 

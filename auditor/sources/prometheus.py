@@ -39,6 +39,7 @@ from urllib.parse import urlsplit, urlunsplit
 from auditor.config import Config, PrometheusConfig
 from auditor.errors import EvidenceUnavailable, UsageError
 from auditor.gateways import istio_gateways
+from auditor.secretfile import read_secret_file
 
 log = logging.getLogger("asm_audit")
 
@@ -402,7 +403,7 @@ class PrometheusClient:
         if cfg.bearer_token_file:
             if token:
                 raise UsageError("prometheus: give bearer_token or bearer_token_file, not both")
-            token = _read_secret_file(cfg.bearer_token_file, "bearer token")
+            token = read_secret_file(cfg.bearer_token_file, "prometheus bearer token file")
         if token:
             headers["Authorization"] = f"Bearer {token}"
         auth = None
@@ -411,7 +412,7 @@ class PrometheusClient:
                 raise UsageError("prometheus: basic auth needs both username and password_file")
             if token:
                 raise UsageError("prometheus: use either a bearer token or basic auth, not both")
-            auth = (cfg.username, _read_secret_file(cfg.password_file, "password"))
+            auth = (cfg.username, read_secret_file(cfg.password_file, "prometheus password file"))
         elif parts.username:
             auth = (parts.username, parts.password or "")  # https://user:pass@host, as requests does
         if cfg.ca_file and not Path(cfg.ca_file).is_file():
@@ -484,16 +485,6 @@ class PrometheusClient:
         return self._call(lambda: self.client.custom_query_range(
             promql, start_time=dt.datetime.fromtimestamp(start, dt.UTC),
             end_time=dt.datetime.fromtimestamp(end, dt.UTC), step=str(step), params=params))
-
-
-def _read_secret_file(path: str, what: str) -> str:
-    try:
-        value = Path(path).read_text(encoding="utf-8").strip()
-    except (OSError, UnicodeDecodeError) as exc:
-        raise UsageError(f"prometheus {what} file {path}: cannot read: {exc}") from exc
-    if not value:
-        raise UsageError(f"prometheus {what} file {path} is empty")
-    return value
 
 
 # ---------------------------------------------------------------- the queries
