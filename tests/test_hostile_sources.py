@@ -8,6 +8,7 @@ cluster UNKNOWN, exit 3).
 
 from __future__ import annotations
 
+import gzip
 import io
 import json
 import os
@@ -35,6 +36,7 @@ served = test_faults.served
 
 REPO = Path(__file__).resolve().parents[1]
 POD_YAML = yaml.safe_dump(f.pod("ok-1"))
+NAMESPACE_YAML = yaml.safe_dump(f.namespace("shop", {"istio-injection": "enabled"}))
 
 
 def run_subprocess(argv: list[str], timeout: float = 60, **env: str) -> tuple[int, list[str], float]:
@@ -369,3 +371,40 @@ def test_a_credential_plugin_that_hangs_is_killed_and_its_cluster_unknown(tmp_pa
     started = [int(p) for p in pids.read_text().split()]
     assert len(started) == 2  # started once (validation), not again for /version and every kind
     assert [pid for pid in started if alive(pid)] == []
+
+
+def test_an_archive_with_a_huge_pax_header_is_refused_before_it_is_read(tmp_path, capsys, private_tmp):
+    """tarfile reads a PAX header whole into memory before the member it describes is seen: 8 KB of gzip here
+    declares 8 MiB (a real one holds a path and a few attributes). It was read, and the archive accepted."""
+    raw = io.BytesIO()
+    with tarfile.open(fileobj=raw, mode="w", format=tarfile.PAX_FORMAT) as tar:
+        info = tarfile.TarInfo("c1/pods.yaml")
+        info.size = len(POD_YAML.encode())
+        info.pax_headers = {"comment": "x" * (8 * 1024 * 1024)}
+        tar.addfile(info, io.BytesIO(POD_YAML.encode()))
+    archive = tmp_path / "snap.tar.gz"
+    archive.write_bytes(gzip.compress(raw.getvalue()))
+    assert archive.stat().st_size < 50_000
+    code, err = run_cli(capsys, *snapshot_run(archive, tmp_path))
+    assert_usage_error(code, err, str(archive), "a PAX header of 8388625 bytes", "refusing")
+    assert list(private_tmp.iterdir()) == []
+
+
+def test_a_corrupt_header_in_the_middle_of_an_archive_is_an_error_not_its_end(tmp_path, capsys, private_tmp):
+    """tarfile takes an invalid header after the first member for the end of the archive: every member from there
+    on was silently dropped (here the pods) and the audit went on with what was left."""
+    raw = io.BytesIO()
+    with tarfile.open(fileobj=raw, mode="w", format=tarfile.USTAR_FORMAT) as tar:
+        for name, text in (("c1/namespaces.yaml", NAMESPACE_YAML), ("c1/pods.yaml", POD_YAML)):
+            info = tarfile.TarInfo(name)
+            info.size = len(text.encode())
+            tar.addfile(info, io.BytesIO(text.encode()))
+    data = bytearray(raw.getvalue())
+    second = 512 + -(-len(NAMESPACE_YAML.encode()) // 512) * 512  # the header after the first member's data blocks
+    assert data[second:second + 12].rstrip(b"\0") == b"c1/pods.yaml"
+    data[second + 148:second + 156] = b"0000000\0"  # its checksum field, now wrong
+    archive = tmp_path / "snap.tar.gz"
+    archive.write_bytes(gzip.compress(bytes(data)))
+    code, err = run_cli(capsys, *snapshot_run(archive, tmp_path))
+    assert_usage_error(code, err, str(archive), f"corrupt member header at byte {second}: bad checksum")
+    assert list(private_tmp.iterdir()) == []

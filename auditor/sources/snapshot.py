@@ -335,6 +335,36 @@ class SnapshotCluster(ClusterSource):
             yield []
 
 
+# PAX and GNU long-name headers are read whole into memory by tarfile, before any member is seen: a few KB of gzip
+# can declare gigabytes. Real ones hold a path and a few attributes.
+MAX_EXTENDED_HEADER_BYTES = 1024 * 1024
+
+
+class _StrictTarInfo(tarfile.TarInfo):
+    """tarfile's member header, stricter: bounded extended headers, and a corrupt header in the middle of an archive
+    is an error (tarfile takes it for the end of the archive and silently drops every member after it)."""
+
+    @classmethod
+    def fromtarfile(cls, archive: tarfile.TarFile) -> tarfile.TarInfo:
+        try:
+            return super().fromtarfile(archive)
+        except tarfile.InvalidHeaderError as exc:
+            raise tarfile.ReadError(f"corrupt member header at byte {archive.offset}: {exc}") from None
+
+    def _proc_pax(self, archive: tarfile.TarFile) -> tarfile.TarInfo:
+        self._bounded("PAX")
+        return super()._proc_pax(archive)
+
+    def _proc_gnulong(self, archive: tarfile.TarFile) -> tarfile.TarInfo:
+        self._bounded("GNU long-name")
+        return super()._proc_gnulong(archive)
+
+    def _bounded(self, what: str) -> None:
+        if self.size > MAX_EXTENDED_HEADER_BYTES:
+            raise tarfile.ReadError(f"a {what} header of {self.size} bytes (more than {MAX_EXTENDED_HEADER_BYTES}); "
+                                    "refusing")
+
+
 def _safe_extract(archive: Path, target: Path) -> None:
     """Extract a snapshot tarball refusing anything that could escape or exhaust the temp dir.
 
@@ -345,7 +375,11 @@ def _safe_extract(archive: Path, target: Path) -> None:
     max_members, max_bytes, max_file = max_tar_members(), max_tar_bytes(), max_file_bytes()
     total = 0
     try:
-        with tarfile.open(archive, "r:*") as tar:
+        # A gzip stream is opened as one (with "r:*" an error in its first header would read "file could not be
+        # opened successfully", tarfile having tried every other compression after it).
+        with archive.open("rb") as fh:
+            mode = "r:gz" if fh.read(2) == b"\x1f\x8b" else "r:*"
+        with tarfile.open(archive, mode, tarinfo=_StrictTarInfo) as tar:
             members = []
             for count, member in enumerate(tar, start=1):
                 if count > max_members:
