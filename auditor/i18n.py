@@ -18,6 +18,7 @@ from contextlib import contextmanager
 from contextvars import ContextVar
 from functools import cache
 from pathlib import Path
+from typing import Any
 
 from auditor.errors import UsageError
 
@@ -110,6 +111,24 @@ def pgettext(context: str, message: str) -> str:
 def N_(message: str) -> str:
     """Marks a string for extraction where it is defined; it is translated where it is shown."""
     return message
+
+
+class Phrase(str):
+    """English text (what findings.json and logs carry) that keeps its template and values, so that a terminal or a
+    report can say it in the reader's language: `say(phrase)`. The template must be marked with N_()."""
+
+    template: str
+    params: dict[str, Any]
+
+    def __new__(cls, template: str, **params: Any) -> Phrase:
+        phrase = super().__new__(cls, template.format(**params))
+        phrase.template, phrase.params = template, params
+        return phrase
+
+
+def say(text: str) -> str:
+    """`text` in the current language when it is a Phrase; other text as it is (read back from a file, say)."""
+    return gettext(text.template).format(**text.params) if isinstance(text, Phrase) else text
 
 
 def format_number(value: float | int, decimals: int = 0) -> str:

@@ -15,6 +15,7 @@ from auditor import kinds as K
 from auditor import mesh
 from auditor.check import Check
 from auditor.errors import EvidenceUnavailable, UsageError
+from auditor.i18n import N_, Phrase
 from auditor.inventory import ClusterInventory, Inventory
 from auditor.kinds import Kind
 from auditor.model import GATE_ORDER, GATE_STEPS, MIGRATION_STATES, Gate, gate_past
@@ -50,20 +51,21 @@ def auto_gate(inv: Inventory) -> tuple[Gate, str]:
     try:
         cr = migration_resource(inv)
     except EvidenceUnavailable as exc:
-        return Gate.ASSESSMENT, f"migration state unknown ({exc.reason}); auditing the first gate"
+        return Gate.ASSESSMENT, Phrase(N_("migration state unknown ({reason}); auditing the first gate"),
+                                       reason=exc.reason)
     if cr is None:
-        return Gate.ASSESSMENT, "no ASMMigrateFromIstio/default on the ASM control plane"
+        return Gate.ASSESSMENT, Phrase(N_("no ASMMigrateFromIstio/default on the ASM control plane"))
     state = ((cr.get("status") or {}).get("state")) or MIGRATION_STATES[0]
     if state == MIGRATION_STATES[-1]:
-        return Gate.FINISHED, f"state {state}"
+        return Gate.FINISHED, Phrase(N_("state {state}"), state=state)
     ahead = [g for g in GATE_ORDER if GATE_STEPS[g].needs_state == state]
     if len(ahead) == 1:
-        return ahead[0], f"state {state}"
+        return ahead[0], Phrase(N_("state {state}"), state=state)
     if ahead:  # Migrating: Istio's uninstall, then the switch to Finished
         if istio_control_plane_present(inv):
-            return ahead[0], f"state {state} and Istio's control plane still installed"
-        return ahead[-1], f"state {state} and Istio's control plane removed"
-    return Gate.ASSESSMENT, f"unrecognised state {state!r}; auditing the first gate"
+            return ahead[0], Phrase(N_("state {state} and Istio's control plane still installed"), state=state)
+        return ahead[-1], Phrase(N_("state {state} and Istio's control plane removed"), state=state)
+    return Gate.ASSESSMENT, Phrase(N_("unrecognised state {state}; auditing the first gate"), state=repr(state))
 
 
 ASM_KEY_PREFIX = "asm.alibabacloud.com/"
@@ -141,8 +143,8 @@ def gates_for(phase: str, inv: Inventory) -> tuple[list[Gate], str]:
         gate, reason = auto_gate(inv)
         return [gate], reason
     if phase == "all":
-        return list(GATE_ORDER), "every gate requested"
-    return [Gate(phase)], f"--phase {phase}"
+        return list(GATE_ORDER), Phrase(N_("every gate requested"))
+    return [Gate(phase)], Phrase(N_("--phase {phase}"), phase=phase)
 
 
 def required_kinds(phase: str, registry: Registry,

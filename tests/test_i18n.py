@@ -122,9 +122,10 @@ def english_fragments() -> list[str]:
 
 
 def free_text(result: AuditResult) -> str:
-    """What stays English by design: finding messages and remediations without params, notes, gate reason, evidence."""
+    """What stays English by design: finding messages and remediations without params, notes, evidence. (The gate
+    reason is said in the reader's language since session 5: it is not allowed here.)"""
     frame = result.findings
-    parts = [*frame["message"].astype(str), *frame["remediation"].astype(str), *result.notes, result.gate_reason,
+    parts = [*frame["message"].astype(str), *frame["remediation"].astype(str), *result.notes,
              *(json.dumps(e) for e in frame["evidence"])]
     return "\n".join(parts)
 
@@ -161,6 +162,7 @@ def test_the_terminal_summary_in_zh_cn(demo: AuditResult, capsys: pytest.Capture
         print_summary(demo, [Path("out/report.pdf")])
     err = capsys.readouterr().err
     assert "关口 uninstall" in err and "退出码 1" in err and "已写入 out/report.pdf" in err
+    assert "(状态 Migrating，且 Istio 控制面仍已安装)" in err  # why this gate: said in Chinese, the state as it is
     # piped (no terminal): one line per blocker, its message translated; ids and codes as they are
     assert "阻断项（27）" in err and "……另有 17 项，见报告" in err
     assert ("BLOCKER AA1210 istio-sidecars-remaining cluster-a Deployment/legacy-batch/batch-scheduler: "
@@ -371,3 +373,17 @@ def test_re_extracting_an_unchanged_catalog_leaves_the_po_file_byte_for_byte(tmp
     after = copy.read_text()
     assert 'msgid "Istio\'s network for this cluster cannot be told: {unreadable}"' in after
     assert after != text
+
+
+def test_the_gate_reason_is_said_in_the_readers_language_and_stays_english_in_findings_json(
+        capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    """The reason the gate was chosen was English in a zh-CN report and terminal (a Phrase now: English text that
+    keeps its template); machine output keeps the English."""
+    assert main(["demo", "--lang", "zh-CN", "--format", "json,html", "--out", str(tmp_path / "zh")]) == 1
+    err = capsys.readouterr().err
+    assert "状态 Migrating，且 Istio 控制面仍已安装" in err
+    assert "state Migrating and Istio's control plane still installed" not in err
+    page = (tmp_path / "zh" / "report.html").read_text()
+    assert "状态 Migrating，且 Istio 控制面仍已安装" in visible_text(page)
+    document = json.loads((tmp_path / "zh" / "findings.json").read_text())
+    assert document["gate_reason"] == "state Migrating and Istio's control plane still installed"

@@ -19,7 +19,7 @@ from auditor.engine import AuditResult
 from auditor.errors import UsageError
 from auditor.findings import blockers, disclosure
 from auditor.i18n import gettext as _
-from auditor.i18n import pgettext
+from auditor.i18n import pgettext, say
 from auditor.model import Status, Verdict
 from auditor.render import show_controls
 from auditor.render.counts import blocker_counts, per_gate_text
@@ -168,7 +168,7 @@ def verdict_line(result: AuditResult) -> str:
     config = f" [bold]- {escape(said)}[/]" if said else ""
     return (f"[{VERDICT_STYLE[verdict]}] {verdict.value} [/]{config} "
             + _("gate {gate}").format(gate=f"[bold]{escape(gates)}[/]")
-            + f" ({escape(result.gate_reason)}) " + _("exit {code}").format(code=result.exit_code))
+            + f" ({escape(say(result.gate_reason))}) " + _("exit {code}").format(code=result.exit_code))
 
 
 def print_summary(result: AuditResult, written: list[Path], quiet: bool = False, top: int = 10) -> None:

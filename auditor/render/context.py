@@ -22,7 +22,7 @@ from auditor import mesh
 from auditor.engine import AuditResult
 from auditor.errors import EvidenceUnavailable
 from auditor.findings import blocking_mask, disclosure
-from auditor.i18n import N_, format_timestamp, ngettext
+from auditor.i18n import N_, format_timestamp, ngettext, say
 from auditor.i18n import gettext as _
 from auditor.inventory import ACTIVE_PHASES
 from auditor.model import GATE_ORDER, GATE_STEPS, SEVERITY_RANK, STATUS_RANK, Status
@@ -651,7 +651,7 @@ def build(result: AuditResult, limits: Limits = HTML_LIMITS) -> dict[str, Any]:
         "exit_code": result.exit_code, "gate": clean(result.gate), "gates": [clean(g) for g in result.gates],
         "gate_step": _(GATE_STEP.get(result.gate, N_("all gates"))),
         "gate_title": _("every gate") if result.gate == "all" else _("{gate} gate").format(gate=clean(result.gate)),
-        "gate_reason": clean(result.gate_reason, 300),
+        "gate_reason": clean(say(result.gate_reason), 300),
         "gate_verdicts": [{"gate": g, "verdict": v, "step": _(GATE_STEP.get(g, g)),
                            "class": charts.VERDICT_CLASS.get(v, "incomplete")}
                           for g, v in result.gate_verdicts.items()],
