@@ -15,6 +15,7 @@ from auditor.config import Config, load_config
 from auditor.engine import AuditResult
 from auditor.errors import UsageError
 from auditor.fleet import load_fleet
+from auditor.i18n import N_, Phrase
 from auditor.sources.asm_openapi import read_asm_openapi, settings_from
 from auditor.sources.base import SourceSet
 from auditor.sources.prometheus import (
@@ -143,7 +144,8 @@ def run_audit(
     notes: list[str] = []
     try:
         if openapi_target is not None and sources.origin == "snapshot":
-            notes.append("asm.mesh_id not read live: a snapshot is audited with the ASM OpenAPI answers it carries")
+            notes.append(Phrase(N_("asm.mesh_id not read live: a snapshot is audited with the ASM OpenAPI answers it "
+                                   "carries")))
         elif openapi_target is not None:
             # Live answers take the place saved ones have: same keys, same shape, recorded by `snapshot`.
             answers = read_asm_openapi(openapi_target, progress)
@@ -158,11 +160,13 @@ def run_audit(
         result.notes.extend(notes)
         traffic = result.inventory.traffic if result.inventory else None
         if traffic is not None and getattr(traffic, "origin", "") == "recorded":
-            result.notes.append(f"gateway traffic: recorded Prometheus answers (window {traffic.window} up to "
-                                f"{rfc3339(traffic.query_time)}), not a live query")
+            result.notes.append(Phrase(N_("gateway traffic: recorded Prometheus answers (window {window} up to "
+                                          "{until}), not a live query"), window=traffic.window,
+                                       until=rfc3339(traffic.query_time)))
             if parse_duration(config.prometheus.window) != traffic.window_seconds:
-                result.notes.append(f"traffic window {config.prometheus.window} not applied: the recording "
-                                    f"covers {traffic.window}; pass --prometheus to query again")
+                result.notes.append(Phrase(N_("traffic window {asked} not applied: the recording covers {window}; "
+                                              "pass --prometheus to query again"), asked=config.prometheus.window,
+                                           window=traffic.window))
         if writer:
             if sources.asm_openapi:
                 writer.extra("asm_openapi", sources.asm_openapi)

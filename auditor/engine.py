@@ -40,6 +40,7 @@ from auditor.findings import (
 )
 from auditor.fleet import overview
 from auditor.gateways import eastwest_signals, gateway_services, gateway_workloads
+from auditor.i18n import N_, Phrase
 from auditor.inventory import ClusterInventory, Inventory
 from auditor.kinds import Kind
 from auditor.model import Gate, Verdict
@@ -181,8 +182,9 @@ def _run_audit(
                                                verdict_without_baseline=verdict_without_baseline.value,
                                                source=baseline.get("_source"))
         if accepted:
-            result.notes.append(f"--fail-on-new: {accepted} blocker finding(s) already in the baseline do not "
-                                f"block; without the baseline the verdict is {verdict_without_baseline.value}")
+            result.notes.append(Phrase(N_("--fail-on-new: {count} blocker finding(s) already in the baseline do not "
+                                          "block; without the baseline the verdict is {verdict}"), count=accepted,
+                                       verdict=verdict_without_baseline.value))
     return result
 
 

@@ -11,6 +11,7 @@ from typing import Any
 import pandas as pd
 
 from auditor.config import Exemption
+from auditor.i18n import N_, Phrase
 from auditor.model import (
     EXIT_CODES,
     FINDING_COLUMNS,
@@ -142,13 +143,13 @@ def exemption_notes(report: ExemptionReport) -> list[str]:
     for item in report.entries():
         pattern = report.exemptions[item["index"]].subject()
         if item["state"] == "expired":
-            notes.append(f"exemption {pattern} expired on {item['expires']}; not applied "
-                         f"({item['would_match']} finding(s) count again)")
+            notes.append(Phrase(N_("exemption {pattern} expired on {expires}; not applied ({count} finding(s) count "
+                                   "again)"), pattern=pattern, expires=item["expires"], count=item["would_match"]))
         elif item["state"] == "unused":
-            notes.append(f"exemption {pattern} is unused: {item['why']}")
+            notes.append(Phrase(N_("exemption {pattern} is unused: {why}"), pattern=pattern, why=item["why"]))
         if item["unknown_exempted"]:
-            notes.append(f"exemption {pattern} accepts {item['unknown_exempted']} UNKNOWN finding(s) "
-                         f"(missing evidence): {item['reason']}")
+            notes.append(Phrase(N_("exemption {pattern} accepts {count} UNKNOWN finding(s) (missing evidence): "
+                                   "{reason}"), pattern=pattern, count=item["unknown_exempted"], reason=item["reason"]))
     return notes
 
 

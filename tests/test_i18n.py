@@ -375,7 +375,7 @@ def test_re_extracting_an_unchanged_catalog_leaves_the_po_file_byte_for_byte(tmp
     assert after != text
 
 
-def test_the_gate_reason_is_said_in_the_readers_language_and_stays_english_in_findings_json(
+def test_the_gate_reason_and_notes_are_said_in_the_readers_language_and_stay_english_in_findings_json(
         capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
     """The reason the gate was chosen was English in a zh-CN report and terminal (a Phrase now: English text that
     keeps its template); machine output keeps the English."""
@@ -387,3 +387,8 @@ def test_the_gate_reason_is_said_in_the_readers_language_and_stays_english_in_fi
     assert "状态 Migrating，且 Istio 控制面仍已安装" in visible_text(page)
     document = json.loads((tmp_path / "zh" / "findings.json").read_text())
     assert document["gate_reason"] == "state Migrating and Istio's control plane still installed"
+    # The notes too: the demo's gateway traffic comes from a recording
+    assert "网关流量：使用录制的 Prometheus 应答（窗口 24h，截至 2026-11-20T09:30:00Z），而非实时查询" in err
+    assert "网关流量：使用录制的 Prometheus 应答" in visible_text(page)
+    assert document["notes"] == [
+        "gateway traffic: recorded Prometheus answers (window 24h up to 2026-11-20T09:30:00Z), not a live query"]
