@@ -226,10 +226,7 @@ def _summarise_struct(pod: podwire.Pod, rules: mesh.ProxyRules) -> tuple:
             lifecycle = c.lifecycle
             prestop = lifecycle is not None and bool(lifecycle.preStop)
         if not long_lived and c.ports:
-            for port in c.ports:
-                if port.name and _LONG_LIVED_PORT.search(port.name.lower()):
-                    long_lived = True
-                    break
+            long_lived = _long_lived(port.name for port in c.ports)
     proxy = None
     if container is not None:
         wanted, seen = _summary_state(rules)
