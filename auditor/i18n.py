@@ -127,8 +127,9 @@ class Phrase(str):
 
 
 def say(text: str) -> str:
-    """`text` in the current language when it is a Phrase; other text as it is (read back from a file, say)."""
-    return gettext(text.template).format(**text.params) if isinstance(text, Phrase) else text
+    """`text` in the current language: a Phrase through its template, other text as a msgid (itself when the
+    catalog does not hold it, e.g. read back from a file)."""
+    return gettext(text.template).format(**text.params) if isinstance(text, Phrase) else gettext(text)
 
 
 def format_number(value: float | int, decimals: int = 0) -> str:

@@ -90,5 +90,4 @@ def localized(result: AuditResult, outcomes: dict[str, Outcome] | None = None) -
     table = outcomes_by_code() if outcomes is None else outcomes
     return dataclasses.replace(result, findings=_findings(result.findings, table),
                                checks=[_check_meta(m) for m in result.checks],
-                               notes=[i18n.say(n) if isinstance(n, i18n.Phrase) else translate(n)
-                                      for n in result.notes])
+                               notes=[i18n.say(n) for n in result.notes])
