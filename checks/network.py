@@ -46,6 +46,7 @@ def istio_network(cluster: ClusterInventory, rules: mesh.ProxyRules | None = Non
     (pilot/pkg/serviceregistry/kube/controller/network.go), so that is authoritative.
     """
     seen: list[tuple[str, str]] = []
+    unreadable: list[str] = []
     ns = cluster.get(K.NAMESPACE, "istio-system")
     label = (((ns or {}).get("metadata") or {}).get("labels") or {}).get(NETWORK_LABEL)
     if label:
@@ -72,8 +73,6 @@ def istio_network(cluster: ClusterInventory, rules: mesh.ProxyRules | None = Non
         mesh_networks, unreadable = _mesh_networks_network(cluster)
         if mesh_networks:
             seen.append(mesh_networks)
-    else:
-        unreadable = []
     if cluster.available(K.SERVICE):
         for svc in cluster.objects(K.SERVICE):
             meta = svc.get("metadata") or {}
@@ -106,8 +105,9 @@ def _mesh_networks_network(cluster: ClusterInventory) -> tuple[tuple[str, str] |
             unreadable.append(f"{where}: not YAML ({str(exc).splitlines()[0]})")
             continue
         networks = parsed.get("networks") if isinstance(parsed, dict) else None
-        if (networks is not None and not isinstance(networks, dict)) or not isinstance(parsed, dict) or any(
-                body is not None and not isinstance(body, dict) for body in (networks or {}).values()):
+        shaped = isinstance(parsed, dict) and (networks is None or (isinstance(networks, dict) and all(
+            body is None or isinstance(body, dict) for body in networks.values())))
+        if not shaped:
             unreadable.append(f"{where}: not shaped as Istio's MeshNetworks (networks: <name>: {{endpoints: ...}})")
             continue
         for network, body in (networks or {}).items():
