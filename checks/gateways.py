@@ -172,16 +172,25 @@ class EgressHosts:
 
     istio: set[tuple[str, str]] = field(default_factory=set)
     asm: set[tuple[str, str]] = field(default_factory=set)
+    # (istio, asm) as last indexed, and the index: (name, namespace) in lower case -> "istio" | "asm".
+    _indexed: tuple[frozenset[tuple[str, str]], frozenset[tuple[str, str]], dict[tuple[str, str], str]] | None = \
+        field(default=None, init=False, repr=False, compare=False)
 
     def kind_of(self, host: str, rule_namespace: str) -> str | None:
         service = service_of(host, rule_namespace)  # once per host, not once per host and egress Service
         if service is None:
             return None
-        if any(service == (n.lower(), ns.lower()) for ns, n in self.istio):
-            return "istio"
-        if any(service == (n.lower(), ns.lower()) for ns, n in self.asm):
-            return "asm"
-        return None
+        return self._by_service().get(service)
+
+    def _by_service(self) -> dict[tuple[str, str], str]:
+        """Asked once per route destination (tens of thousands at scale): indexed once, again only when the sets
+        changed since. Istio's entries are written last: a Service in both sets is Istio's."""
+        indexed = self._indexed
+        if indexed is None or indexed[0] != self.istio or indexed[1] != self.asm:
+            index = {(n.lower(), ns.lower()): "asm" for ns, n in self.asm}
+            index.update({(n.lower(), ns.lower()): "istio" for ns, n in self.istio})
+            indexed = self._indexed = (frozenset(self.istio), frozenset(self.asm), index)
+        return indexed[2]
 
     def asm_host(self) -> str:
         ns, name = sorted(self.asm)[0]
@@ -225,7 +234,7 @@ def route_splits(vs: dict[str, Any], hosts: EgressHosts) -> list[RouteSplit]:
             if not isinstance(rule, dict):
                 continue
             route = [d for d in rule.get("route") or () if isinstance(d, dict)]
-            split = RouteSplit(section, index)
+            resolved = []
             touched = False
             for dest in route:
                 host = str((dest.get("destination") or {}).get("host") or "")
@@ -239,20 +248,28 @@ def route_splits(vs: dict[str, Any], hosts: EgressHosts) -> list[RouteSplit]:
                         raise WeightError(f"{section}[{index}]", host, raw) from exc
                 which = hosts.kind_of(host, namespace)
                 touched = touched or which is not None
-                split.destinations.append({"host": host, "weight": raw, "effective_weight": weight,
-                                           "gateway": which or "other"})
-                if which == "istio":
-                    split.istio += weight
-                elif which == "asm":
-                    split.asm += weight
-                else:
-                    split.other += weight
+                resolved.append((host, raw, weight, which))
             mirror = str(((rule.get("mirror") or {}).get("host")) or "")
-            if mirror and hosts.kind_of(mirror, namespace) == "istio":
-                split.mirror_to_istio = touched = True
-            if touched:
-                out.append(split)
+            mirror_to_istio = bool(mirror) and hosts.kind_of(mirror, namespace) == "istio"
+            if touched or mirror_to_istio:  # most routes reach no egress gateway: no split built for them
+                out.append(_split(section, index, resolved, mirror_to_istio))
     return out
+
+
+def _split(section: str, index: int, resolved: list[tuple[str, Any, int, str | None]],
+           mirror_to_istio: bool) -> RouteSplit:
+    """A route's split from its destinations as (host, weight as written, effective weight, gateway or None)."""
+    split = RouteSplit(section, index, mirror_to_istio=mirror_to_istio)
+    for host, raw, weight, which in resolved:
+        split.destinations.append({"host": host, "weight": raw, "effective_weight": weight,
+                                   "gateway": which or "other"})
+        if which == "istio":
+            split.istio += weight
+        elif which == "asm":
+            split.asm += weight
+        else:
+            split.other += weight
+    return split
 
 
 def egress_patch(splits: list[RouteSplit], hosts: EgressHosts) -> list[dict[str, Any]]:

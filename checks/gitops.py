@@ -29,6 +29,9 @@ HELM_RELEASE_NS = "meta.helm.sh/release-namespace"
 MANAGED_BY = "app.kubernetes.io/managed-by"
 # Namespace labels that decide injection (Istio's and ASM's).
 INJECTION_LABELS = ("istio-injection", "istio.io/rev", mesh.ASM_INJECT_LABEL)
+# Flux's (name label, namespace label, what applies it), spelled once rather than per object asked about.
+_FLUX_LABELS = tuple((f"{prefix}/name", f"{prefix}/namespace", what) for prefix, what in (
+    (FLUX_KUSTOMIZATION, "Flux Kustomization"), (FLUX_HELMRELEASE, "Flux HelmRelease")))
 WORKLOAD_KINDS = {k.kind: k for k in (K.DEPLOYMENT, K.STATEFULSET, K.DAEMONSET, K.CRONJOB, K.JOB)}
 LISTED = 20
 
@@ -38,9 +41,9 @@ def manager(meta: dict[str, Any]) -> str:
     labels = meta.get("labels") or {}
     annotations = meta.get("annotations") or {}
     own_ns = meta.get("namespace") or ""
-    for prefix, what in ((FLUX_KUSTOMIZATION, "Flux Kustomization"), (FLUX_HELMRELEASE, "Flux HelmRelease")):
-        if labels.get(f"{prefix}/name"):
-            return f"{what} {labels.get(f'{prefix}/namespace') or own_ns}/{labels[f'{prefix}/name']}"
+    for name_label, namespace_label, what in _FLUX_LABELS:
+        if labels.get(name_label):
+            return f"{what} {labels.get(namespace_label) or own_ns}/{labels[name_label]}"
     tracking = annotations.get(ARGO_TRACKING)
     if tracking:
         return f"Argo CD Application {tracking.split(':', 1)[0].replace('_', '/', 1)}"

@@ -18,7 +18,7 @@ from auditor import mesh
 from auditor.check import ClusterCheck, Context
 from auditor.errors import EvidenceUnavailable
 from auditor.inventory import ClusterInventory
-from auditor.istio import istiod_pinned_version
+from auditor.istio import istiod_deployments, istiod_pinned_version
 from auditor.kinds import Kind
 from auditor.model import Finding, Gate, Outcome, Severity, Status
 
@@ -57,8 +57,8 @@ def istioctl_version(cluster: ClusterInventory) -> tuple[str, str]:
     """(version, note): the Istio version whose istioctl must run the purge ("" when not one), from the
     operator-installed istiod images."""
     versions, unread = set(), []
-    for dep in cluster.objects(K.DEPLOYMENT):
-        if COMPONENT_LABEL in (_meta(dep).get("labels") or {}) and mesh.is_istiod_deployment(dep):
+    for dep in istiod_deployments(cluster):
+        if COMPONENT_LABEL in (_meta(dep).get("labels") or {}):
             version, why = istiod_pinned_version(dep)
             if version:
                 versions.add(str(version))
@@ -139,20 +139,17 @@ class PurgePreview(ClusterCheck):
     def check_cluster(self, cluster: ClusterInventory, ctx: Context) -> Iterable[Finding]:
         labelled: list[tuple[str, dict[str, Any]]] = []
         helm_releases: dict[tuple[str, str], list[str]] = {}
-        istiods: list[dict[str, Any]] = []
         for kind in PRUNED_KINDS:
             for obj in cluster.objects(kind):
                 meta = _meta(obj)
                 if COMPONENT_LABEL in (meta.get("labels") or {}):
                     labelled.append((kind.kind, obj))
-                elif mesh.istio_installed(meta) == "Helm chart labels" and (meta.get("annotations") or {}).get(
-                        HELM_RELEASE):
-                    annotations = meta.get("annotations") or {}
+                # The release annotation first: a cheap test most objects fail, before the install-label rules.
+                elif (annotations := meta.get("annotations") or {}).get(HELM_RELEASE) and mesh.istio_installed(
+                        meta) == "Helm chart labels":
                     release = (str(annotations[HELM_RELEASE]), str(annotations.get(HELM_NAMESPACE) or
                                                                   meta.get("namespace") or "istio-system"))
                     helm_releases.setdefault(release, []).append(_subject(kind.kind, meta))
-                if kind is K.DEPLOYMENT and mesh.is_istiod_deployment(obj):
-                    istiods.append(obj)
         evidence_base = {"not_read": NOT_READ_NOTE}
         if helm_releases:
             commands = [f"helm --kubeconfig={mesh.kubeconfig_var(cluster.name)} uninstall {mesh.sh(release)} "
@@ -162,7 +159,7 @@ class PurgePreview(ClusterCheck):
                               remediation="\n".join(commands),
                               evidence={**evidence_base, "releases": {f"{ns}/{r}": subjects[:20] for (r, ns), subjects
                                                                       in sorted(helm_releases.items())}})
-        unlabelled = [d for d in istiods if not mesh.istio_installed(_meta(d))]
+        unlabelled = [d for d in istiod_deployments(cluster) if not mesh.istio_installed(_meta(d))]
         for dep in unlabelled:
             meta = _meta(dep)
             yield self.report(self.UNLABELLED, cluster.name, params={}, kind="Deployment",

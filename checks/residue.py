@@ -15,12 +15,16 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
+import pandas as pd
+
 from auditor import gatewayapi, mesh
 from auditor import kinds as K
 from auditor.check import ClusterCheck, Context
 from auditor.errors import EvidenceUnavailable
 from auditor.gateways import gateway_services, gateway_workloads, istio_gateways
 from auditor.inventory import ClusterInventory
+from auditor.istio import istiod_deployments
 from auditor.mesh import asm_owned, istio_installed
 from auditor.model import Finding, Gate, Outcome, Severity, Status
 
@@ -131,6 +135,14 @@ def _delete(cluster: str, resource: str, names: str | list[str], namespace: str 
     return f"{mesh.kubectl(cluster)} {ns}delete {words}"
 
 
+def _istiod_named(workload_names: pd.Series) -> pd.Series:
+    """Which pods' workload is named istiod[-...] (as `.astype(str).str.match` tells): the pattern is matched once
+    per distinct name, not once per pod."""
+    codes, distinct = pd.factorize(workload_names)
+    matched = np.asarray(pd.Index(distinct).astype(str).str.match(ISTIOD_SERVICE.pattern), dtype=bool)
+    return pd.Series(np.append(matched, False)[codes], index=workload_names.index)  # code -1 (missing): no match
+
+
 class _LeftoverCheck(ClusterCheck):
     """Runs each category of leftovers separately: one unreadable kind is UNKNOWN for its category alone."""
 
@@ -236,9 +248,9 @@ class IstioControlPlaneRemoved(_LeftoverCheck):
     categories = ("istiod", "istiod_pods", "webhooks", "operator", "istio_operators")
 
     def _istiod(self, cluster: ClusterInventory, ctx: Context, globs: list[str], kept: list[str]) -> Iterator[Leftover]:
-        for dep in cluster.objects(K.DEPLOYMENT):
+        for dep in istiod_deployments(cluster):
             meta = dep.get("metadata") or {}
-            if not mesh.is_istiod_deployment(dep) or self._skip("Deployment", meta, globs, kept):
+            if self._skip("Deployment", meta, globs, kept):
                 continue
             ns, name = meta.get("namespace", ""), meta.get("name", "")
             version, _ = mesh.istiod_version(dep)
@@ -251,9 +263,9 @@ class IstioControlPlaneRemoved(_LeftoverCheck):
                      kept: list[str]) -> Iterator[Leftover]:
         """istiod pods whose Deployment is gone (terminating, or orphaned by a --cascade=orphan delete)."""
         listed = {((d.get("metadata") or {}).get("namespace", ""), (d.get("metadata") or {}).get("name", ""))
-                  for d in cluster.objects(K.DEPLOYMENT) if mesh.is_istiod_deployment(d)}
+                  for d in istiod_deployments(cluster)}
         pods = cluster.pods()
-        istiod = pods["workload_name"].astype(str).str.match(r"^istiod(-.+)?$") & (pods["proxy"] == mesh.PROXY_NONE)
+        istiod = _istiod_named(pods["workload_name"]) & (pods["proxy"] == mesh.PROXY_NONE)
         orphans = pods[istiod]
         for (ns, wl), group in orphans.groupby(["namespace", "workload_name"], observed=True):
             if (str(ns), str(wl)) in listed:
