@@ -31,9 +31,11 @@ ASM_GATEWAY_TYPE_LABEL = "asm.alibabacloud.com/gateway-type"
 # Gateway API: istiod deploys `<gateway>-istio` labelled with the Gateway's name (older releases:
 # istio.io/gateway-name) and gateway.istio.io/managed (pilot/pkg/config/kube/gateway, kube-gateway template).
 GATEWAY_API_NAME_LABELS = ("gateway.networking.k8s.io/gateway-name", "istio.io/gateway-name")
+_NAME_LABEL, _OLD_NAME_LABEL = GATEWAY_API_NAME_LABELS
 GATEWAY_API_MANAGED_LABEL = "gateway.istio.io/managed"
 # Ambient waypoints are Gateway API proxies too, but belong to the ambient data plane (ambient-mode check).
 WAYPOINT_MARKS = ("istio.io/waypoint-for", "gateway.istio.io/waypoint-for")
+_WAYPOINT_FOR, _GATEWAY_WAYPOINT_FOR = WAYPOINT_MARKS
 WAYPOINT_CLASS = "istio-waypoint"
 GATEWAY_CLASS_LABEL = "gateway.networking.k8s.io/gateway-class-name"
 # What the N/A findings say was looked for (product.md: NOT_APPLICABLE names what it looked for).
@@ -83,7 +85,7 @@ def _gateway_shaped(template: dict[str, Any], proxy: dict[str, Any] | None, labe
     template (istio-proxy with image `auto` and `inject.istio.io/templates: gateway`, no application
     container); a Deployment istiod made for a Gateway API Gateway.
     """
-    if any(key in labels for key in GATEWAY_API_NAME_LABELS) or labels.get(GATEWAY_API_MANAGED_LABEL):
+    if _gateway_api_labelled(labels):
         return "Gateway API deployment (gateway-name label)"
     if proxy is None:
         return ""
@@ -97,14 +99,21 @@ def _gateway_shaped(template: dict[str, Any], proxy: dict[str, Any] | None, labe
     return ""
 
 
+def _gateway_api_labelled(labels: dict[str, str]) -> bool:
+    """istiod deployed it for a Gateway API Gateway (the labels one by one: asked per Deployment, where a generator
+    costs more than the test)."""
+    return _NAME_LABEL in labels or _OLD_NAME_LABEL in labels or bool(labels.get(GATEWAY_API_MANAGED_LABEL))
+
+
 def _is_waypoint(labels: dict[str, str]) -> bool:
-    return any(k in labels for k in WAYPOINT_MARKS) or labels.get(GATEWAY_CLASS_LABEL) == WAYPOINT_CLASS
+    return (_WAYPOINT_FOR in labels or _GATEWAY_WAYPOINT_FOR in labels  # one by one: asked per Deployment
+            or labels.get(GATEWAY_CLASS_LABEL) == WAYPOINT_CLASS)
 
 
 def _installed_by(meta: dict[str, Any], labels: dict[str, str], asm: bool) -> str:
     if asm:
         return INSTALL_ASM
-    if any(key in labels for key in GATEWAY_API_NAME_LABELS) or labels.get(GATEWAY_API_MANAGED_LABEL):
+    if _gateway_api_labelled(labels):
         return INSTALL_GATEWAY_API
     own = meta.get("labels") or {}
     if "operator.istio.io/component" in own or "install.operator.istio.io/owning-resource" in own:
@@ -114,12 +123,6 @@ def _installed_by(meta: dict[str, Any], labels: dict[str, str], asm: bool) -> st
             str(own.get("helm.sh/chart") or "").startswith("gateway")):
         return INSTALL_HELM
     return INSTALL_OTHER
-
-
-def _template_proxy(dep: dict[str, Any]) -> dict[str, Any] | None:
-    spec = _template(dep).get("spec") or {}
-    container, _ = mesh.find_proxy_container(spec)
-    return container
 
 
 def normalise_gateway_type(value: Any) -> str | None:
@@ -148,9 +151,14 @@ def gateway_type_of(labels: dict[str, str], name: str, names: GatewaysConfig) ->
     label = labels.get("istio", "")
     if label in _LABEL_TO_TYPE:
         return _LABEL_TO_TYPE[label]
-    by_name = {names.istio_ingress: INGRESS, names.istio_egress: EGRESS, names.istio_eastwest: EASTWEST}
-    if name in by_name:
-        return by_name[name]
+    # As a dict {ingress: INGRESS, egress: EGRESS, eastwest: EASTWEST} would say (a name configured twice: the
+    # later role), without building one per workload asked about.
+    if name == names.istio_eastwest:
+        return EASTWEST
+    if name == names.istio_egress:
+        return EGRESS
+    if name == names.istio_ingress:
+        return INGRESS
     if names.asm_egress and name in (names.asm_egress, f"istio-{names.asm_egress}"):
         return EGRESS
     if names.asm_ingress and name in (names.asm_ingress, f"istio-{names.asm_ingress}"):
@@ -240,7 +248,7 @@ def _gateway_workloads(cluster: ClusterInventory, rules: mesh.ProxyRules,
         labels = {**(meta.get("labels") or {}), **tmpl_labels}
         if _is_waypoint(labels):
             continue
-        proxy = _template_proxy(dep)
+        proxy, _ = mesh.find_proxy_container(template.get("spec") or {})
         shaped = _gateway_shaped(template, proxy, labels)
         stated = gateway_type_of(labels, name, names)
         if not shaped and stated is None:

@@ -131,9 +131,9 @@ def workload_templates(cluster: ClusterInventory, kinds: Iterable[K.Kind] = TEMP
         if not cluster.available(kind):
             missing[kind.kind] = cluster.errors.get(kind.key) or cluster.unreachable or "not collected"
             continue
+        owned_skipped = kind in (K.REPLICASET, K.JOB)  # once per kind: Kind's == compares every field
         for obj in cluster.objects(kind):
-            meta = obj.get("metadata") or {}
-            if kind in (K.REPLICASET, K.JOB) and meta.get("ownerReferences"):
+            if owned_skipped and (obj.get("metadata") or {}).get("ownerReferences"):
                 continue  # a Deployment's ReplicaSet or a CronJob's Job: judged through its owner
             template = pod_template(kind, obj)
             if template is not None:

@@ -266,7 +266,7 @@ class IstioControlPlaneRemoved(_LeftoverCheck):
                   for d in istiod_deployments(cluster)}
         pods = cluster.pods()
         istiod = _istiod_named(pods["workload_name"]) & (pods["proxy"] == mesh.PROXY_NONE)
-        orphans = pods[istiod]
+        orphans = pods.loc[istiod, ["namespace", "workload_name", "name"]]  # the columns read, not all 30
         for (ns, wl), group in orphans.groupby(["namespace", "workload_name"], observed=True):
             if (str(ns), str(wl)) in listed:
                 continue
@@ -510,7 +510,8 @@ class IstioResidue(_LeftoverCheck):
         out = {(g.namespace, g.name) for g in gateway_workloads(cluster, ctx.inv.rules, ctx.config.gateways) if g.asm}
         if cluster.available(K.POD):
             pods = cluster.pods()
-            pods = pods[(pods["workload_kind"].astype(str) == "Deployment") & (pods["proxy"] != mesh.PROXY_NONE)]
+            pods = pods.loc[(pods["workload_kind"].astype(str) == "Deployment") & (pods["proxy"] != mesh.PROXY_NONE),
+                            ["namespace", "workload_name", "proxy"]]  # the columns read, not all 30
             keys = list(zip(pods["namespace"].astype(str).tolist(), pods["workload_name"].astype(str).tolist(),
                             strict=True))
             proxies = pods["proxy"].astype(str).tolist()
