@@ -1,0 +1,101 @@
+"""The object checks' work at scale, counted (calls, objects built), never timed (issue 18).
+
+Found by the 50k-pod bench: the checks that read Kubernetes/Istio objects did per-object work whose result
+no finding used (an import command for every equal object, a route split for every route of ~10,000
+VirtualServices that reach no egress gateway) and scanned every Deployment for istiod once per check.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from auditor import mesh
+from checks import config_import
+from checks import gateways as egress
+from checks.gateways import EgressHosts, route_splits
+from tests import factory as f
+
+ISTIO_EGRESS = ("istio-system", "istio-egressgateway")
+ASM_EGRESS = ("istio-system", "asm-egressgateway")
+
+
+class CountedRouteSplit(egress.RouteSplit):
+    """A RouteSplit that counts how many were built."""
+
+    built = 0
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        CountedRouteSplit.built += 1
+        super().__init__(*args, **kwargs)
+
+
+def app_routes(count: int) -> list[dict[str, Any]]:
+    """VirtualServices of ordinary apps: one rule each, to their own Service (no egress gateway)."""
+    return [f.virtualservice(f"app-{i}", http=[f.route((f"app-{i}", None))]) for i in range(count)]
+
+
+def test_routes_to_no_egress_gateway_build_no_split(monkeypatch: pytest.MonkeyPatch):
+    monkeypatch.setattr(egress, "RouteSplit", CountedRouteSplit)
+    CountedRouteSplit.built = 0
+    hosts = EgressHosts(istio={ISTIO_EGRESS}, asm={ASM_EGRESS})
+    for vs in app_routes(500):
+        assert route_splits(vs, hosts) == []
+    # One split per route for 500 routes before; none is needed when no route reaches an egress gateway.
+    assert CountedRouteSplit.built == 0
+    to_egress = f.virtualservice("out", http=[f.route(("istio-egressgateway.istio-system", 90),
+                                                      ("asm-egressgateway.istio-system", 10))])
+    (split,) = route_splits(to_egress, hosts)
+    assert (split.istio, split.asm, split.other, split.text) == (90, 10, 0, "http[0] 90:10 (Istio:ASM)")
+    assert CountedRouteSplit.built == 1
+
+
+def test_an_egress_service_in_both_sets_is_istios_and_a_changed_set_is_read_again():
+    hosts = EgressHosts(istio={ISTIO_EGRESS}, asm={ASM_EGRESS, ISTIO_EGRESS})
+    assert hosts.kind_of("istio-egressgateway.istio-system.svc.cluster.local", "shop") == "istio"
+    assert hosts.kind_of("asm-egressgateway.istio-system", "shop") == "asm"
+    assert hosts.kind_of("egress-b", "edge") is None
+    hosts.asm.add(("edge", "Egress-B"))  # added after a first question: answered from the new sets
+    assert hosts.kind_of("egress-b", "edge") == "asm"
+
+
+def test_equal_objects_get_no_import_command(audit, monkeypatch: pytest.MonkeyPatch):
+    calls: list[str] = []
+    command = config_import._import_command
+
+    def counted(cluster: str, kind: Any, namespace: str, name: str) -> str:
+        calls.append(name)
+        return command(cluster, kind, namespace, name)
+
+    monkeypatch.setattr(config_import, "_import_command", counted)
+    cluster_side = app_routes(300)
+    asm_side = [f.virtualservice(f"app-{i}", http=[f.route((f"app-{i}", None))], uid_salt="asm") for i in range(299)]
+    a = audit({"cluster-a": cluster_side}, "uninstall", asm=asm_side,
+              config=f.only_checks("istio-config-imported"))
+    (row,) = a.rows("istio-config-imported")
+    assert (row["status"], row["code"], row["name"]) == ("FAIL", "AA2110", "app-299")
+    # The command is built for the one finding that shows it; before, for all 300 objects compared.
+    assert calls == ["app-299"]
+
+
+def test_istiod_deployments_are_told_once_per_cluster_for_every_check(audit, monkeypatch: pytest.MonkeyPatch):
+    asked: list[str] = []
+    is_istiod = mesh.is_istiod_deployment
+
+    def counted(dep: dict[str, Any]) -> bool:
+        asked.append(dep["metadata"]["name"])
+        return is_istiod(dep)
+
+    monkeypatch.setattr(mesh, "is_istiod_deployment", counted)
+    apps = [obj for i in range(200) for obj in f.deployment(f"app-{i}")]
+    a = audit({"cluster-a": [f.istiod(), *apps]}, "all", asm=[f.migration_cr("Migrating")],
+              config=f.only_checks("purge-preview", "istio-control-plane-removed"))
+    (purge,) = a.rows("purge-preview")
+    assert (purge["status"], purge["code"], purge["evidence"]["deleted"]) == ("PASS", "AA2501",
+                                                                             ["Deployment/istio-system/istiod"])
+    (istiod,) = a.rows("istio-control-plane-removed")
+    assert (istiod["status"], istiod["code"], istiod["name"]) == ("FAIL", "AA2210", "istiod")
+    # 201 Deployments asked about once by the checks (once more each by the istiod Services' owners and by the
+    # result's versions, outside the checks); before, once more per check and category: 1,006 in all.
+    assert len(asked) == 603
