@@ -145,25 +145,30 @@ def normalise_gateway_type(value: Any) -> str | None:
 
 def gateway_type_of(labels: dict[str, str], name: str, names: GatewaysConfig) -> str | None:
     """The role that labels or configured names state outright, None when they do not."""
+    return _stated_type(labels, name, _roles_by_name(names))
+
+
+def _roles_by_name(names: GatewaysConfig) -> dict[str, str]:
+    """Configured gateway names -> the role they state. A name configured for two roles states the one asked
+    first: Istio's (east-west, then egress, then ingress), then ASM's egress (also as istio-<name>), then ASM's
+    ingress. Built once per scan of the workloads, not once per workload."""
+    roles: dict[str, str] = {}
+    if names.asm_ingress:
+        roles.update({names.asm_ingress: INGRESS, f"istio-{names.asm_ingress}": INGRESS})
+    if names.asm_egress:
+        roles.update({names.asm_egress: EGRESS, f"istio-{names.asm_egress}": EGRESS})
+    roles.update({names.istio_ingress: INGRESS, names.istio_egress: EGRESS, names.istio_eastwest: EASTWEST})
+    return roles
+
+
+def _stated_type(labels: dict[str, str], name: str, roles_by_name: dict[str, str]) -> str | None:
     asm_type = normalise_gateway_type(labels.get(ASM_GATEWAY_TYPE_LABEL))
     if asm_type:
         return asm_type
     label = labels.get("istio", "")
     if label in _LABEL_TO_TYPE:
         return _LABEL_TO_TYPE[label]
-    # As a dict {ingress: INGRESS, egress: EGRESS, eastwest: EASTWEST} would say (a name configured twice: the
-    # later role), without building one per workload asked about.
-    if name == names.istio_eastwest:
-        return EASTWEST
-    if name == names.istio_egress:
-        return EGRESS
-    if name == names.istio_ingress:
-        return INGRESS
-    if names.asm_egress and name in (names.asm_egress, f"istio-{names.asm_egress}"):
-        return EGRESS
-    if names.asm_ingress and name in (names.asm_ingress, f"istio-{names.asm_ingress}"):
-        return INGRESS
-    return None
+    return roles_by_name.get(name)
 
 
 def _renamed_gateway_type(labels: dict[str, str], name: str) -> str | None:
@@ -239,6 +244,7 @@ def _gateway_workloads(cluster: ClusterInventory, rules: mesh.ProxyRules,
     workloads = [("Deployment", d) for d in cluster.objects(K.DEPLOYMENT)]
     if cluster.available(K.DAEMONSET):
         workloads += [("DaemonSet", d) for d in cluster.objects(K.DAEMONSET)]
+    roles_by_name = _roles_by_name(names)
     out = []
     for kind, dep in workloads:
         meta = dep.get("metadata") or {}
@@ -250,7 +256,7 @@ def _gateway_workloads(cluster: ClusterInventory, rules: mesh.ProxyRules,
             continue
         proxy, _ = mesh.find_proxy_container(template.get("spec") or {})
         shaped = _gateway_shaped(template, proxy, labels)
-        stated = gateway_type_of(labels, name, names)
+        stated = _stated_type(labels, name, roles_by_name)
         if not shaped and stated is None:
             continue
         if not shaped and proxy is not None and (proxy.get("args") or []) and not mesh.is_gateway_proxy(proxy):

@@ -541,7 +541,6 @@ def _delete_owned_pods(cluster: str, kind: str, namespace: str, name: str) -> st
 
 def asm_inject_command(cluster: str, kind: str, namespace: str, name: str) -> str:
     """The seed's command that moves a workload to the ASM proxy (triggers a rolling restart)."""
-    labels = '{"metadata":{"labels":{"sidecar.asm.aliyun.com/inject":"true"}}}'
     if kind == "Rollout":
         # An Argo Rollout holds its template itself or points at a Deployment's (spec.workloadRef).
         return (f"# add label sidecar.asm.aliyun.com/inject=true to the pod template of Rollout "
@@ -553,11 +552,15 @@ def asm_inject_command(cluster: str, kind: str, namespace: str, name: str) -> st
                 f"{sh_text(namespace)}/{sh_text(name)} in its manifest, then recreate it")
     k = f"{kubectl(cluster)} {ns_flag(namespace)}"
     if kind in _TEMPLATE_KINDS:
-        patch = '{"spec":{"template":' + labels + "}}"
-        return (f"{k} patch {object_ref(_TEMPLATE_KINDS[kind], name)} --type='merge' -p '{patch}'"
+        return (f"{k} patch {object_ref(_TEMPLATE_KINDS[kind], name)} --type='merge' -p '{_INJECT_TEMPLATE_PATCH}'"
                 + (_IN_PLACE_NOTE if kind == "CloneSet" else ""))
-    patch = '{"spec":{"jobTemplate":{"spec":{"template":' + labels + "}}}}"
-    return f"{k} patch {object_ref('cronjob', name)} --type='merge' -p '{patch}'"
+    return f"{k} patch {object_ref('cronjob', name)} --type='merge' -p '{_INJECT_CRONJOB_PATCH}'"
+
+
+# The merge patches that add ASM's injection label to a pod template (spelled once: one per workload moved).
+_INJECT_LABEL = '{"metadata":{"labels":{"sidecar.asm.aliyun.com/inject":"true"}}}'
+_INJECT_TEMPLATE_PATCH = '{"spec":{"template":' + _INJECT_LABEL + "}}"
+_INJECT_CRONJOB_PATCH = '{"spec":{"jobTemplate":{"spec":{"template":' + _INJECT_LABEL + "}}}}"
 
 
 def migration_patch(field_json: str) -> str:

@@ -12,6 +12,8 @@ from typing import Any
 import pytest
 
 from auditor import mesh
+from auditor.config import GatewaysConfig
+from auditor.gateways import gateway_type_of
 from checks import config_import
 from checks import gateways as egress
 from checks.gateways import EgressHosts, route_splits
@@ -99,3 +101,12 @@ def test_istiod_deployments_are_told_once_per_cluster_for_every_check(audit, mon
     # 201 Deployments asked about once by the checks (once more each by the istiod Services' owners and by the
     # result's versions, outside the checks); before, once more per check and category: 1,006 in all.
     assert len(asked) == 603
+
+
+def test_a_gateway_name_configured_for_two_roles_states_the_one_asked_first():
+    names = GatewaysConfig(istio_ingress="edge", istio_egress="edge", istio_eastwest="istio-out", asm_ingress="out",
+                           asm_egress="out")
+    assert gateway_type_of({}, "edge", names) == "egress"          # Istio's egress after its ingress
+    assert gateway_type_of({}, "istio-out", names) == "eastwest"   # Istio's names before ASM's istio-<name>
+    assert gateway_type_of({}, "out", names) == "egress"           # ASM's egress before its ingress
+    assert gateway_type_of({"istio": "ingressgateway"}, "edge", names) == "ingress"  # the label first
