@@ -69,8 +69,8 @@ class GatewayWorkload:
 
 
 def _has_asm_marker(meta: dict[str, Any]) -> bool:
-    keys = [*(meta.get("labels") or {}), *(meta.get("annotations") or {})]
-    return any(ASM_MARKER in k for k in keys) or any(
+    return any(ASM_MARKER in k for k in meta.get("labels") or {}) or any(
+        ASM_MARKER in k for k in meta.get("annotations") or {}) or any(
         ref.get("kind") == "IstioGateway" for ref in meta.get("ownerReferences") or ())
 
 
