@@ -1,21 +1,32 @@
-"""The pod summary's work is counted, not timed (issue 18): what is the same for many pods is decided once.
+"""Collection's work is counted, not timed (issue 18).
 
-A cluster has few proxy builds and settings and few distinct port names, but tens of thousands of pods: the marks
-of a proxy container (image kind, CA service, ASM env, xDS agent value, exit on zero) are decided once per
-distinct (image, env read), a port name's long-lived answer once per name, and a pod's summary makes a bounded
-number of Python calls. The rows themselves are compared with the dict reader's (tests/test_pod_structs.py).
+The pod summary: a cluster has few proxy builds and settings and few distinct port names, but tens of thousands
+of pods: the marks of a proxy container (image kind, CA service, ASM env, xDS agent value, exit on zero) are
+decided once per distinct (image, env read), a port name's long-lived answer once per name, and a pod's summary
+makes a bounded number of Python calls. The rows themselves are compared with the dict reader's
+(tests/test_pod_structs.py).
+
+Scanning a snapshot: a file of pods is freed before the next one is decoded (one page of Structs in memory, not
+two), and the next big file is read in a helper thread while the one before it is summarised.
 """
 
 from __future__ import annotations
 
 import sys
+import threading
+import weakref
+from pathlib import Path
 from typing import Any
 
 import orjson
 import pytest
 
 from auditor import inventory, mesh, podwire
-from auditor.inventory import POD_COLUMNS, summarise_pod
+from auditor import kinds as K
+from auditor.collect import Collector
+from auditor.inventory import POD_COLUMNS, Inventory, summarise_pod
+from auditor.sources import snapshot as snapshot_module
+from auditor.sources.snapshot import open_snapshot
 from tests import factory as f
 
 PODS = 40
@@ -114,3 +125,76 @@ def test_a_struct_pod_s_summary_makes_few_python_calls():
     finally:
         sys.setprofile(None)
     assert calls <= (PODS - 1) * 14
+
+
+# ---------------------------------------------------------------- scanning a snapshot of several pod files
+POD_FILES = 4
+
+
+def write_pod_files(root: Path) -> Path:
+    for part in range(POD_FILES):
+        pods = [f.pod(f"web-{part}-{i}", owner=("ReplicaSet", "web-5d8f7c9b6")) for i in range(30)]
+        (root / f"pods-{part:04d}.json").write_bytes(
+            orjson.dumps({"apiVersion": "v1", "kind": "List", "items": pods}))
+    return root
+
+
+class Page(list):
+    """A page of pods that can be watched (a plain list takes no weak reference)."""
+
+
+def collect_pods(root: Path) -> Inventory:
+    inv = Inventory(data_planes=[])
+    Collector(open_snapshot(root), inv).ensure([K.POD], "data-plane")
+    return inv
+
+
+def test_a_file_of_pods_is_freed_before_the_next_is_decoded(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    pages: list[weakref.ref] = []
+    alive_at_decode: list[int] = []
+    decode = podwire.pod_structs
+
+    def watched(raw: bytes) -> Page | None:
+        alive_at_decode.append(sum(page() is not None for page in pages))
+        pods = decode(raw)
+        if pods is None:
+            return None
+        page = Page(pods)
+        pages.append(weakref.ref(page))
+        return page
+
+    monkeypatch.setattr(podwire, "pod_structs", watched)
+    inv = collect_pods(write_pod_files(tmp_path))
+    assert len(inv.data_planes[0].pod_rows) == POD_FILES * 30
+    assert alive_at_decode == [0] * POD_FILES  # before: [0, 1, 1, 1] (the last page held until the next was read)
+
+
+def test_the_next_big_file_is_read_in_a_helper_thread(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    readers: list[tuple[str, bool]] = []
+    read = snapshot_module.read_snapshot_file
+
+    def recorded(path: Path) -> bytes:
+        readers.append((path.name, threading.current_thread() is threading.main_thread()))
+        return read(path)
+
+    monkeypatch.setattr(snapshot_module, "read_snapshot_file", recorded)
+    monkeypatch.setattr(snapshot_module, "READ_AHEAD_BYTES", 1, raising=False)  # every file counts as big
+    inv = collect_pods(write_pod_files(tmp_path))
+    assert len(inv.data_planes[0].pod_rows) == POD_FILES * 30
+    # The first file is read by the scan itself; each next one while the one before it is summarised.
+    assert readers == [("pods-0000.json", True), ("pods-0001.json", False), ("pods-0002.json", False),
+                       ("pods-0003.json", False)]
+
+
+def test_a_small_file_is_read_by_the_scan_itself(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    """A thread costs more than reading a small file (a hand-made snapshot may hold thousands)."""
+    readers: list[bool] = []
+    read = snapshot_module.read_snapshot_file
+
+    def recorded(path: Path) -> bytes:
+        readers.append(threading.current_thread() is threading.main_thread())
+        return read(path)
+
+    monkeypatch.setattr(snapshot_module, "read_snapshot_file", recorded)
+    collect_pods(write_pod_files(tmp_path))
+    assert readers == [True] * POD_FILES
