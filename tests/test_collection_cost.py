@@ -6,6 +6,8 @@ decided once per distinct (image, env read), a port name's long-lived answer onc
 makes a bounded number of Python calls. The rows themselves are compared with the dict reader's
 (tests/test_pod_structs.py).
 
+ReplicaSets and Jobs: a file of owned ones is decoded in one pass, not item by item.
+
 Scanning a snapshot: a file of pods is freed before the next one is decoded (one page of Structs in memory, not
 two), and the next big file is read in a helper thread while the one before it is summarised.
 """
@@ -28,6 +30,7 @@ from auditor.inventory import POD_COLUMNS, Inventory, summarise_pod
 from auditor.sources import snapshot as snapshot_module
 from auditor.sources.snapshot import open_snapshot
 from tests import factory as f
+from tests.test_podwire import owner_objects
 
 PODS = 40
 
@@ -198,3 +201,40 @@ def test_a_small_file_is_read_by_the_scan_itself(tmp_path: Path, monkeypatch: py
     monkeypatch.setattr(snapshot_module, "read_snapshot_file", recorded)
     collect_pods(write_pod_files(tmp_path))
     assert readers == [True] * POD_FILES
+
+
+# ---------------------------------------------------------------- owned ReplicaSets and Jobs
+class CountingDecoder:
+    """Stands in for podwire._TYPE_META, the item-by-item path's first decode of each item."""
+
+    def __init__(self, decoder: Any) -> None:
+        self.decoder = decoder
+        self.decodes = 0
+
+    def decode(self, raw: Any) -> Any:
+        self.decodes += 1
+        return self.decoder.decode(raw)
+
+
+def test_a_file_of_owned_replicasets_is_decoded_in_one_pass(monkeypatch: pytest.MonkeyPatch):
+    rs, old_rs = owner_objects()[:2]
+    items = [rs, old_rs] * 50
+    counting = CountingDecoder(podwire._TYPE_META)
+    monkeypatch.setattr(podwire, "_TYPE_META", counting)
+    reduced = podwire.reduced_list(orjson.dumps({"apiVersion": "v1", "kind": "List", "items": items}))
+    assert counting.decodes == 0  # before: one per item (100), then _OWNED's one per item
+    assert reduced is not None and len(reduced["items"]) == 100
+    assert [inventory.slim(K.REPLICASET, item) for item in reduced["items"][:2]] == [
+        inventory.slim(K.REPLICASET, orjson.loads(orjson.dumps(full))) for full in (rs, old_rs)]
+    assert "spec" not in reduced["items"][0] and reduced["items"][1]["metadata"]["name"] == "cart-7c9d8f6b54"
+
+
+def test_a_file_with_an_ownerless_replicaset_is_decoded_item_by_item(monkeypatch: pytest.MonkeyPatch):
+    """An ownerless one is a workload of its own: parsed whole, template and all (only its own bytes can be)."""
+    rs, _, orphan_rs = owner_objects()[:3]
+    counting = CountingDecoder(podwire._TYPE_META)
+    monkeypatch.setattr(podwire, "_TYPE_META", counting)
+    reduced = podwire.reduced_list(orjson.dumps({"apiVersion": "v1", "kind": "List", "items": [rs, orphan_rs]}))
+    assert counting.decodes == 2
+    assert reduced is not None and "spec" not in reduced["items"][0]
+    assert reduced["items"][1] == orjson.loads(orjson.dumps(orphan_rs))
