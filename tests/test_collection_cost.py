@@ -48,16 +48,22 @@ def as_structs(pods: list[dict[str, Any]]) -> list[podwire.Pod]:
     return structs
 
 
-class CountingPattern:
-    """Stands in for inventory._LONG_LIVED_PORT, counting its searches."""
+class Counting:
+    """Stands in for an object (a compiled pattern, a decoder), counting the calls of one of its methods."""
 
-    def __init__(self, pattern: Any) -> None:
-        self.pattern = pattern
-        self.searches = 0
+    def __init__(self, wrapped: Any, method: str) -> None:
+        self.wrapped, self.method, self.calls = wrapped, method, 0
 
-    def search(self, text: str) -> Any:
-        self.searches += 1
-        return self.pattern.search(text)
+    def __getattr__(self, name: str) -> Any:
+        attribute = getattr(self.wrapped, name)
+        if name != self.method:
+            return attribute
+
+        def counted(*args: Any) -> Any:
+            self.calls += 1
+            return attribute(*args)
+
+        return counted
 
 
 @pytest.mark.parametrize("reader", ["struct", "dict"])
@@ -95,7 +101,7 @@ def test_a_proxy_with_other_env_values_gets_its_own_marks():
 
 
 def test_a_port_name_is_searched_once_for_many_pods(monkeypatch: pytest.MonkeyPatch):
-    counting = CountingPattern(inventory._LONG_LIVED_PORT)
+    counting = Counting(inventory._LONG_LIVED_PORT, "search")
     monkeypatch.setattr(inventory, "_LONG_LIVED_PORT", counting)
     rules = mesh.ProxyRules()
     # Names no other test summarises, so the answers remembered per name start here.
@@ -104,7 +110,7 @@ def test_a_port_name_is_searched_once_for_many_pods(monkeypatch: pytest.MonkeyPa
     long_lived = POD_COLUMNS.index("long_lived")
     assert [row[long_lived] for row in grpc_rows] == [True] * PODS
     assert [row[long_lived] for row in http_rows] == [False] * PODS
-    assert counting.searches == 2
+    assert counting.calls == 2
 
 
 def test_a_struct_pod_s_summary_makes_few_python_calls():
@@ -172,7 +178,8 @@ def test_a_file_of_pods_is_freed_before_the_next_is_decoded(tmp_path: Path, monk
     assert alive_at_decode == [0] * POD_FILES  # before: [0, 1, 1, 1] (the last page held until the next was read)
 
 
-def test_the_next_big_file_is_read_in_a_helper_thread(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+def record_readers(monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, bool]]:
+    """(file name, read by the main thread) of every snapshot file read from now on."""
     readers: list[tuple[str, bool]] = []
     read = snapshot_module.read_snapshot_file
 
@@ -181,6 +188,11 @@ def test_the_next_big_file_is_read_in_a_helper_thread(tmp_path: Path, monkeypatc
         return read(path)
 
     monkeypatch.setattr(snapshot_module, "read_snapshot_file", recorded)
+    return readers
+
+
+def test_the_next_big_file_is_read_in_a_helper_thread(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    readers = record_readers(monkeypatch)
     monkeypatch.setattr(snapshot_module, "READ_AHEAD_BYTES", 1, raising=False)  # every file counts as big
     inv = collect_pods(write_pod_files(tmp_path))
     assert len(inv.data_planes[0].pod_rows) == POD_FILES * 30
@@ -191,38 +203,19 @@ def test_the_next_big_file_is_read_in_a_helper_thread(tmp_path: Path, monkeypatc
 
 def test_a_small_file_is_read_by_the_scan_itself(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
     """A thread costs more than reading a small file (a hand-made snapshot may hold thousands)."""
-    readers: list[bool] = []
-    read = snapshot_module.read_snapshot_file
-
-    def recorded(path: Path) -> bytes:
-        readers.append(threading.current_thread() is threading.main_thread())
-        return read(path)
-
-    monkeypatch.setattr(snapshot_module, "read_snapshot_file", recorded)
+    readers = record_readers(monkeypatch)
     collect_pods(write_pod_files(tmp_path))
-    assert readers == [True] * POD_FILES
+    assert [in_main for _, in_main in readers] == [True] * POD_FILES
 
 
 # ---------------------------------------------------------------- owned ReplicaSets and Jobs
-class CountingDecoder:
-    """Stands in for podwire._TYPE_META, the item-by-item path's first decode of each item."""
-
-    def __init__(self, decoder: Any) -> None:
-        self.decoder = decoder
-        self.decodes = 0
-
-    def decode(self, raw: Any) -> Any:
-        self.decodes += 1
-        return self.decoder.decode(raw)
-
-
 def test_a_file_of_owned_replicasets_is_decoded_in_one_pass(monkeypatch: pytest.MonkeyPatch):
     rs, old_rs = owner_objects()[:2]
     items = [rs, old_rs] * 50
-    counting = CountingDecoder(podwire._TYPE_META)
+    counting = Counting(podwire._TYPE_META, "decode")  # the item-by-item path's first decode of each item
     monkeypatch.setattr(podwire, "_TYPE_META", counting)
     reduced = podwire.reduced_list(orjson.dumps({"apiVersion": "v1", "kind": "List", "items": items}))
-    assert counting.decodes == 0  # before: one per item (100), then _OWNED's one per item
+    assert counting.calls == 0  # before: one per item (100), then _OWNED's one per item
     assert reduced is not None and len(reduced["items"]) == 100
     assert [inventory.slim(K.REPLICASET, item) for item in reduced["items"][:2]] == [
         inventory.slim(K.REPLICASET, orjson.loads(orjson.dumps(full))) for full in (rs, old_rs)]
@@ -232,9 +225,9 @@ def test_a_file_of_owned_replicasets_is_decoded_in_one_pass(monkeypatch: pytest.
 def test_a_file_with_an_ownerless_replicaset_is_decoded_item_by_item(monkeypatch: pytest.MonkeyPatch):
     """An ownerless one is a workload of its own: parsed whole, template and all (only its own bytes can be)."""
     rs, _, orphan_rs = owner_objects()[:3]
-    counting = CountingDecoder(podwire._TYPE_META)
+    counting = Counting(podwire._TYPE_META, "decode")  # the item-by-item path's first decode of each item
     monkeypatch.setattr(podwire, "_TYPE_META", counting)
     reduced = podwire.reduced_list(orjson.dumps({"apiVersion": "v1", "kind": "List", "items": [rs, orphan_rs]}))
-    assert counting.decodes == 2
+    assert counting.calls == 2
     assert reduced is not None and "spec" not in reduced["items"][0]
     assert reduced["items"][1] == orjson.loads(orjson.dumps(orphan_rs))
