@@ -253,16 +253,16 @@ def _summarise_struct(pod: podwire.Pod, rules: mesh.ProxyRules) -> tuple:
                     held_by_proxy = False
                     break
                 held_by_proxy = True
-    annotations = meta.annotations or _NO_ANNOTATIONS
+    annotations = meta.annotations or _NO_ENTRIES
     # The common cases without a call: `istio.io/rev` set, no proxy.istio.io/config annotation.
     revision = annotations.get("istio.io/rev") or _revision(annotations, container is not None)
     drain = _drain(annotations) if "proxy.istio.io/config" in annotations else ""
     return _row(meta.namespace, meta.name, owner_kind, owner_name, status.phase, ready, restarts, proxy, native,
-                held_by_proxy, meta.labels or _NO_ANNOTATIONS, revision, meta.creationTimestamp, status.startTime,
+                held_by_proxy, meta.labels or _NO_ENTRIES, revision, meta.creationTimestamp, status.startTime,
                 spec.terminationGracePeriodSeconds, prestop, long_lived, drain)
 
 
-_NO_ANNOTATIONS: dict[str, str] = {}  # read only
+_NO_ENTRIES: dict[str, str] = {}  # absent labels or annotations; read only
 # Whether a port name says long-lived connections, per name seen: a cluster has few distinct port names. Bounded,
 # so hostile input cannot grow it without end (names past the bound are decided each time).
 _PORT_NAME_LONG_LIVED: dict[str | None, bool] = {}
