@@ -245,6 +245,7 @@ class Collector:
         try:
             for kind, page in source.scan(todo, reduce=self.writer is None):
                 self._absorb(source, cluster, kind, page, collected[kind.key])
+                del page  # a page of pods is freed before the next file is decoded, not after
         except SourceError as exc:  # a snapshot is input: what cannot be read in it is bad input (exit 2)
             raise UsageError(f"snapshot cluster {source.name}: {exc.reason}") from exc
         for kind in todo:

@@ -46,8 +46,7 @@ def slim(kind: Kind, obj: dict[str, Any]) -> dict[str, Any]:
     meta = obj.get("metadata")
     if not isinstance(meta, dict):
         return obj
-    _slim_managed_fields(meta)
-    if kind in (K.REPLICASET, K.JOB):
+    if kind is K.REPLICASET or kind is K.JOB:  # `is`: `in` a tuple of Kinds would call the dataclass __eq__
         # An ownerless one is a workload of its own: its annotations may say who manages it (gitops-drift reads
         # Argo CD's tracking-id, Helm's release). An owned one's are never read (its owner is the workload).
         keep = {k: meta[k] for k in ("name", "namespace", "uid", "ownerReferences", "creationTimestamp",
@@ -61,6 +60,7 @@ def slim(kind: Kind, obj: dict[str, Any]) -> dict[str, Any]:
             # An ownerless ReplicaSet/Job is a workload of its own: manual-injection reads its template.
             out["spec"] = {"template": obj["spec"]["template"]}
         return out
+    _slim_managed_fields(meta)  # after the owner chains above, which keep no managedFields
     if kind is K.CONFIGMAP and meta.get("namespace") != "istio-system":
         obj.pop("data", None)
         obj.pop("binaryData", None)
@@ -95,16 +95,25 @@ def _own(value: str | None) -> str:
     first page and up to 98 ms for the tenth; with copies it stays flat (the audit grows linearly).
     """
     if isinstance(value, str):
-        return value.encode("utf-8", "surrogatepass").decode("utf-8", "surrogatepass") if value else ""
+        # Joined with "": a new string of the same characters (lone surrogates too), in one allocation.
+        return "".join((value, "")) if value else ""
     return "" if value is None else str(value)  # a live answer msgspec refused is not type-checked
 
 
 _SUMMARY_ENV = ("CA_ADDR", mesh.XDS_AGENT_KEY, "PROXY_CONFIG", "EXIT_ON_ZERO_ACTIVE_CONNECTIONS")
 
 
-def _summary_state(rules: mesh.ProxyRules) -> tuple[frozenset[str], dict[str, tuple[str, str]]]:
-    """Per ProxyRules: the env names the summary reads, and a cache of (image kind, CA service) per
-    (image, CA_ADDR).
+# Proxy marks remembered per distinct (image, env the summary reads): a fleet has few proxy builds and settings.
+# Bounded, so input with a distinct value in every pod cannot grow it without end (past it, marks are decided
+# each time).
+_PROXY_MARKS_KEPT = 10_000
+# (image kind, CA service, ASM env present, xDS agent value, exit on zero) of a proxy container.
+_ProxyMarks = tuple[str, str, bool, str | None, bool]
+
+
+def _summary_state(rules: mesh.ProxyRules) -> tuple[frozenset[str], dict[tuple, _ProxyMarks]]:
+    """Per ProxyRules: the env names the summary reads, and a cache of _proxy_columns' marks per
+    (image, env the summary reads).
 
     Kept on the rules object itself, so a cache never outlives (or crosses) the rules it was made with.
     """
@@ -226,22 +235,52 @@ def _summarise_struct(pod: podwire.Pod, rules: mesh.ProxyRules) -> tuple:
             lifecycle = c.lifecycle
             prestop = lifecycle is not None and bool(lifecycle.preStop)
         if not long_lived and c.ports:
-            long_lived = _long_lived(port.name for port in c.ports)
+            long_lived = _long_lived_ports(c.ports)
     proxy = None
+    held_by_proxy = False
     if container is not None:
         wanted, seen = _summary_state(rules)
         env = {item.name: item.value or "" for item in container.env or () if item.name in wanted}
         proxy = _proxy_columns(env, container.image or "", rules, seen, _struct_role, container)
-    held_by_proxy = False
-    if container is not None and not native and status.phase == "Running":
-        app_states = [cs.state for cs in status.containerStatuses or () if cs.name != mesh.PROXY_CONTAINER]
-        held_by_proxy = bool(app_states) and all(
-            st is not None and st.terminated is not msgspec.UNSET for st in app_states)
-    annotations = meta.annotations or {}
+        if not native and status.phase == "Running":
+            # Every app container terminated (at least one): all() over the app containers' states, stopping at
+            # the first that still runs.
+            for cs in status.containerStatuses or ():
+                if cs.name == mesh.PROXY_CONTAINER:
+                    continue
+                state = cs.state
+                if state is None or state.terminated is msgspec.UNSET:
+                    held_by_proxy = False
+                    break
+                held_by_proxy = True
+    annotations = meta.annotations or _NO_ENTRIES
+    # The common cases without a call: `istio.io/rev` set, no proxy.istio.io/config annotation.
+    revision = annotations.get("istio.io/rev") or _revision(annotations, container is not None)
+    drain = _drain(annotations) if "proxy.istio.io/config" in annotations else ""
     return _row(meta.namespace, meta.name, owner_kind, owner_name, status.phase, ready, restarts, proxy, native,
-                held_by_proxy, meta.labels or {}, _revision(annotations, container is not None),
-                meta.creationTimestamp, status.startTime, spec.terminationGracePeriodSeconds, prestop, long_lived,
-                _drain(annotations))
+                held_by_proxy, meta.labels or _NO_ENTRIES, revision, meta.creationTimestamp, status.startTime,
+                spec.terminationGracePeriodSeconds, prestop, long_lived, drain)
+
+
+_NO_ENTRIES: dict[str, str] = {}  # absent labels or annotations; read only
+# Whether a port name says long-lived connections, per name seen: a cluster has few distinct port names. Bounded,
+# so hostile input cannot grow it without end (names past the bound are decided each time).
+_PORT_NAME_LONG_LIVED: dict[str | None, bool] = {}
+_PORT_NAMES_KEPT = 4096
+
+
+def _long_lived_ports(ports: list[podwire.Port]) -> bool:
+    """_long_lived of a Struct container's ports (names are str or None), remembered per name."""
+    for port in ports:
+        name = port.name
+        hit = _PORT_NAME_LONG_LIVED.get(name)
+        if hit is None:
+            hit = _long_lived((name,))
+            if len(_PORT_NAME_LONG_LIVED) < _PORT_NAMES_KEPT:
+                _PORT_NAME_LONG_LIVED[name] = hit
+        if hit:
+            return True
+    return False
 
 
 def _long_lived(port_names: Iterable[str | None]) -> bool:
@@ -256,18 +295,21 @@ def _struct_role(container: podwire.Container) -> str:
     return mesh.role_of(container.args or (), container.image or "")
 
 
-def _proxy_columns(env: dict[str, str], image: str, rules: mesh.ProxyRules, seen: dict[tuple[str, str], Any],
-                   role_of: Callable[[Any], str], container: Any) -> tuple[str, str, str, str, bool, str | None, bool]:
+def _proxy_columns(env: dict[str, str], image: str, rules: mesh.ProxyRules,
+                   seen: dict[tuple, _ProxyMarks], role_of: Callable[[Any], str],
+                   container: Any) -> tuple[str, str, str, str, bool, str | None, bool]:
     """(image, image kind, CA service, role, ASM env present, xDS agent value, exit on zero) of a proxy container,
     from the env vars the summary reads and the cache of _summary_state. The role is decided after the image is
     classified (the order the first error of a malformed live pod depends on)."""
-    key = (image, env.get("CA_ADDR", ""))
+    key = (image, *env.items())
     marks = seen.get(key)
     if marks is None:
-        marks = seen[key] = (rules.image_kind(image), rules.ca_service(key[1]))
-    asm_env = rules.has_asm_env(env)
-    return (image, marks[0], marks[1], role_of(container), asm_env, mesh.xds_agent_value(env),
-            env.get("EXIT_ON_ZERO_ACTIVE_CONNECTIONS", "").lower() == "true")
+        # Of these only image_kind can raise (a live pod's image of another type), and it does before the role.
+        marks = (rules.image_kind(image), rules.ca_service(env.get("CA_ADDR", "")), rules.has_asm_env(env),
+                 mesh.xds_agent_value(env), env.get("EXIT_ON_ZERO_ACTIVE_CONNECTIONS", "").lower() == "true")
+        if len(seen) < _PROXY_MARKS_KEPT:
+            seen[key] = marks
+    return (image, marks[0], marks[1], role_of(container), marks[2], marks[3], marks[4])
 
 
 def _revision(annotations: dict[str, str], has_proxy: bool) -> str:

@@ -21,7 +21,7 @@ import zlib
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import orjson
 import yaml
@@ -33,6 +33,7 @@ from auditor.sources.base import ClusterSource, ListRestarted, SourceSet
 from auditor.sources.shapes import all_fit, object_problem
 from auditor.yamlsafe import BoundedSafeLoader
 
+_T = TypeVar("_T")
 OBJECT_SUFFIXES = (".yaml", ".yml", ".json")
 SPECIAL_FILES = {"version.json", "manifest.json", "prometheus.json"}
 # Limits on what a .tar.gz may expand to (a hostile or corrupt archive must not fill the disk).
@@ -92,6 +93,8 @@ def read_snapshot_file(path: Path) -> bytes:
 
 
 STATUS_OK = "ok"
+# A file at least this big is read in a helper thread while the one before it is summarised (thread start ~0.1 ms).
+READ_AHEAD_BYTES = 1024 * 1024
 WRITE_PART_ITEMS = 5000  # objects per written snapshot file (pods.json, pods.part0001.json, ...)
 STATUS_NOT_SERVED = "not-served"
 _POD_KEY = POD.key
@@ -284,13 +287,16 @@ class SnapshotCluster(ClusterSource):
         `reduce`: pods, owned ReplicaSets and Jobs come reduced to what the inventory keeps (read_object_file).
         """
         wanted = {k.key: k for k in kinds}
-        for path in self._object_files():
+        files = self._object_files()
+        ahead: tuple[Path, Future[bytes]] | None = None  # the next file, being read while this one is worked on
+        for index, path in enumerate(files):
             held = self._file_kinds.get(path)
             if held is not None and held.isdisjoint(wanted):
                 continue
             found: dict[str, list[Any]] = {}
             held = set()
-            raw = read_snapshot_file(path)
+            raw = ahead[1].result() if ahead is not None and ahead[0] == path else read_snapshot_file(path)
+            ahead = None
             reducible = reduce and path.suffix == ".json" and podwire.may_reduce(raw)
             pods = podwire.pod_structs(raw) if reducible else None
             if pods is not None:  # a file of pods only, decoded as Structs in one pass: no object to look at here
@@ -319,8 +325,29 @@ class SnapshotCluster(ClusterSource):
                             found.setdefault(kind.key, []).append(obj)
             self._file_kinds[path] = held
             self._found |= held
+            if found:  # this file's bytes are freed: the next big one is read while the caller works on these
+                ahead = self._read_ahead(files, index + 1, wanted)
             for key, objects in found.items():
                 yield wanted[key], objects
+            # The caller is done with this file's objects: freed before the next file is decoded, not after it.
+            found.clear()
+            objects = pods = None
+
+    def _read_ahead(self, files: list[Path], start: int, wanted: dict[str, Kind]
+                    ) -> tuple[Path, Future[bytes]] | None:
+        """The next file scan will read, being read in a helper thread (reading a file releases the GIL), when it
+        is big enough to pay for the thread; None otherwise (scan reads it itself)."""
+        for path in files[start:]:
+            held = self._file_kinds.get(path)
+            if held is not None and held.isdisjoint(wanted):
+                continue
+            try:
+                big = path.stat().st_size >= READ_AHEAD_BYTES
+            except OSError:  # read_snapshot_file names the problem when scan reads it
+                return None
+            return (path, _in_background(functools.partial(read_snapshot_file, path), "snapshot-read")) if big \
+                else None
+        return None
 
     def pages(self, kind: Kind) -> Iterator[list[dict[str, Any]] | ListRestarted]:
         self.check_status(kind)
@@ -467,15 +494,20 @@ def _sha256_tree(root: Path) -> str:
 
 def _hash_in_background(root: Path) -> Future[str]:
     """Hash the tree while the collector parses it: the digest no longer adds to the audit's time."""
-    future: Future[str] = Future()
+    return _in_background(functools.partial(_sha256_tree, root), "snapshot-sha256")
 
-    def work() -> None:
+
+def _in_background(work: Callable[[], _T], name: str) -> Future[_T]:
+    """`work()` in a daemon thread; its result, or what it raised, is delivered to whoever asks the Future."""
+    future: Future[_T] = Future()
+
+    def run() -> None:
         try:
-            future.set_result(_sha256_tree(root))
-        except BaseException as exc:  # delivered to whoever asks for the digest
+            future.set_result(work())
+        except BaseException as exc:  # delivered to whoever asks for the result
             future.set_exception(exc)
 
-    threading.Thread(target=work, name="snapshot-sha256", daemon=True).start()
+    threading.Thread(target=run, name=name, daemon=True).start()
     return future
 
 
