@@ -333,6 +333,23 @@ def workload_rows(frame: pd.DataFrame, columns: Iterable[str]
     if frame.empty:
         return
     columns = list(columns)
+    groups = _workload_groups(frame)
+    if groups is None:
+        yield from _workload_rows_sorted_by_pandas(frame, columns)
+        return
+    order, starts = groups
+    firsts = order[starts[:-1]]
+    keys = list(zip(*(frame[k].take(firsts).tolist() for k in WORKLOAD_KEY), strict=True))
+    values = [frame[c].take(order).tolist() for c in columns]
+    bounds = starts.tolist()
+    for g, key in enumerate(keys):
+        start, end = bounds[g], bounds[g + 1]
+        yield key, {column: column_values[start:end] for column, column_values in zip(columns, values, strict=True)}
+
+
+def _workload_rows_sorted_by_pandas(frame: pd.DataFrame, columns: list[str]
+                                    ) -> Iterator[tuple[tuple[str, str, str], dict[str, list[Any]]]]:
+    """workload_rows for a frame _workload_groups cannot order (a missing or unorderable key): pandas sorts it."""
     # Sort only the columns read: sorting the whole frame moves its ~30 columns.
     ordered = frame[list(dict.fromkeys([*WORKLOAD_KEY, "name", *columns]))].sort_values([*WORKLOAD_KEY, "name"],
                                                                                          kind="stable")
@@ -347,11 +364,56 @@ def workload_rows(frame: pd.DataFrame, columns: Iterable[str]
             start = i
 
 
+def _sort_codes(column: pd.Series) -> np.ndarray | None:
+    """One integer per row that sorts as `sort_values` sorts the column (a categorical by its category codes, text
+    by value), or None when a value is missing or the column is neither categorical nor text."""
+    if isinstance(column.dtype, pd.CategoricalDtype):
+        codes = column.cat.codes.to_numpy()
+    elif pd.api.types.is_string_dtype(column.dtype) and column.dtype != object:
+        codes = pd.factorize(column, sort=True)[0]
+    else:
+        return None
+    return None if (codes < 0).any() else codes
+
+
+def _workload_groups(frame: pd.DataFrame, by_pod_name: bool = True) -> tuple[np.ndarray, np.ndarray] | None:
+    """(row positions sorted by WORKLOAD_KEY then (`by_pod_name`) pod name, stable; where each workload starts in that
+    order, plus the end): the order `sort_values([*WORKLOAD_KEY, "name"], kind="stable")` gives, from integer codes
+    (pandas took 29 ms to sort those text columns for 20k pods). None when a key is missing or not text: pandas
+    decides then."""
+    key_codes = [_sort_codes(frame[k]) for k in WORKLOAD_KEY]
+    if any(codes is None for codes in key_codes):
+        return None
+    if by_pod_name:
+        names = frame["name"]
+        if (isinstance(names.dtype, pd.CategoricalDtype) or not pd.api.types.is_string_dtype(names.dtype)
+                or names.dtype == object or names.isna().any()):
+            return None
+        # Pod names first (stable), then a stable sort by workload: the lexicographic order of all four keys.
+        first = np.argsort(names.to_numpy(dtype=object), kind="stable")
+    else:
+        first = np.arange(len(frame))
+    sorted_keys = [codes[first] for codes in key_codes]
+    within = np.lexsort(sorted_keys[::-1])
+    changed = np.zeros(len(within), dtype=bool)
+    changed[:1] = True
+    for codes in sorted_keys:
+        in_order = codes[within]
+        changed[1:] |= in_order[1:] != in_order[:-1]
+    return first[within], np.append(np.flatnonzero(changed), len(within))
+
+
 def workload_sizes(frame: pd.DataFrame) -> dict[tuple[str, str, str], int]:
     """Pods of `frame` per workload (namespace, kind, name), as a dict: looking a workload up in the Series of
     `groupby(...).size()` costs a MultiIndex search (~90 µs) per workload."""
-    sizes = frame.groupby(list(WORKLOAD_KEY), observed=True).size()
-    return dict(zip(sizes.index.tolist(), sizes.tolist(), strict=True))
+    groups = _workload_groups(frame, by_pod_name=False) if not frame.empty else None
+    if groups is None:
+        sizes = frame.groupby(list(WORKLOAD_KEY), observed=True).size()
+        return dict(zip(sizes.index.tolist(), sizes.tolist(), strict=True))
+    order, starts = groups
+    firsts = order[starts[:-1]]
+    keys = zip(*(frame[k].take(firsts).tolist() for k in WORKLOAD_KEY), strict=True)
+    return dict(zip(keys, np.diff(starts).tolist(), strict=True))
 
 
 def frame_rows(frame: pd.DataFrame) -> Iterator[Any]:
