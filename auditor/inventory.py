@@ -333,13 +333,11 @@ def workload_rows(frame: pd.DataFrame, columns: Iterable[str]
     if frame.empty:
         return
     columns = list(columns)
-    groups = _workload_groups(frame)
+    groups = workload_groups(frame)
     if groups is None:
         yield from _workload_rows_sorted_by_pandas(frame, columns)
         return
-    order, starts = groups
-    firsts = order[starts[:-1]]
-    keys = list(zip(*(frame[k].take(firsts).tolist() for k in WORKLOAD_KEY), strict=True))
+    keys, order, starts = groups
     values = [frame[c].take(order).tolist() for c in columns]
     bounds = starts.tolist()
     for g, key in enumerate(keys):
@@ -349,7 +347,7 @@ def workload_rows(frame: pd.DataFrame, columns: Iterable[str]
 
 def _workload_rows_sorted_by_pandas(frame: pd.DataFrame, columns: list[str]
                                     ) -> Iterator[tuple[tuple[str, str, str], dict[str, list[Any]]]]:
-    """workload_rows for a frame _workload_groups cannot order (a missing or unorderable key): pandas sorts it."""
+    """workload_rows for a frame workload_groups cannot order (a missing or unorderable key): pandas sorts it."""
     # Sort only the columns read: sorting the whole frame moves its ~30 columns.
     ordered = frame[list(dict.fromkeys([*WORKLOAD_KEY, "name", *columns]))].sort_values([*WORKLOAD_KEY, "name"],
                                                                                          kind="stable")
@@ -376,9 +374,10 @@ def _sort_codes(column: pd.Series) -> np.ndarray | None:
     return None if (codes < 0).any() else codes
 
 
-def _workload_groups(frame: pd.DataFrame, by_pod_name: bool = True) -> tuple[np.ndarray, np.ndarray] | None:
-    """(row positions sorted by WORKLOAD_KEY then (`by_pod_name`) pod name, stable; where each workload starts in that
-    order, plus the end): the order `sort_values([*WORKLOAD_KEY, "name"], kind="stable")` gives, from integer codes
+def workload_groups(frame: pd.DataFrame, by_pod_name: bool = True
+                    ) -> tuple[list[tuple[str, str, str]], np.ndarray, np.ndarray] | None:
+    """(the workloads (namespace, kind, name) in order; row positions sorted by WORKLOAD_KEY then (`by_pod_name`) pod
+    name, stable; where each workload starts in that order, plus the end) of a non-empty frame: the order `sort_values([*WORKLOAD_KEY, "name"], kind="stable")` gives, from integer codes
     (pandas took 29 ms to sort those text columns for 20k pods). None when a key is missing or not text: pandas
     decides then."""
     key_codes = [_sort_codes(frame[k]) for k in WORKLOAD_KEY]
@@ -400,19 +399,19 @@ def _workload_groups(frame: pd.DataFrame, by_pod_name: bool = True) -> tuple[np.
     for codes in sorted_keys:
         in_order = codes[within]
         changed[1:] |= in_order[1:] != in_order[:-1]
-    return first[within], np.append(np.flatnonzero(changed), len(within))
+    order, starts = first[within], np.flatnonzero(changed)
+    keys = list(zip(*(frame[k].take(order[starts]).tolist() for k in WORKLOAD_KEY), strict=True))
+    return keys, order, np.append(starts, len(order))
 
 
 def workload_sizes(frame: pd.DataFrame) -> dict[tuple[str, str, str], int]:
     """Pods of `frame` per workload (namespace, kind, name), as a dict: looking a workload up in the Series of
     `groupby(...).size()` costs a MultiIndex search (~90 µs) per workload."""
-    groups = _workload_groups(frame, by_pod_name=False) if not frame.empty else None
+    groups = workload_groups(frame, by_pod_name=False) if not frame.empty else None
     if groups is None:
         sizes = frame.groupby(list(WORKLOAD_KEY), observed=True).size()
         return dict(zip(sizes.index.tolist(), sizes.tolist(), strict=True))
-    order, starts = groups
-    firsts = order[starts[:-1]]
-    keys = zip(*(frame[k].take(firsts).tolist() for k in WORKLOAD_KEY), strict=True)
+    keys, _, starts = groups
     return dict(zip(keys, np.diff(starts).tolist(), strict=True))
 
 
