@@ -636,7 +636,9 @@ class ClusterInventory:
         frame = _frame_of_rows(self.pod_rows, columns)
         kinds = _typed_column(np.fromiter(workload_kinds, dtype=object, count=len(workload_kinds)), categorical=True)
         frame["workload_kind"] = pd.Categorical(workload_kinds) if kinds is None else kinds
-        frame["workload_name"] = list(workload_names)
+        # As categories (in text order): every grouping per workload then sorts by their codes, not the text again.
+        names = _typed_column(np.fromiter(workload_names, dtype=object, count=len(workload_names)), categorical=True)
+        frame["workload_name"] = list(workload_names) if names is None else names
         return frame
 
     def _workloads(self, columns: dict[str, tuple]) -> tuple[tuple[str, ...], tuple[str, ...]]:

@@ -110,7 +110,7 @@ def test_the_pod_frame_is_built_column_by_column(monkeypatch: pytest.MonkeyPatch
     dtypes = {column: str(dtype) for column, dtype in frame.dtypes.items()}
     assert [dtypes[c] for c in ("namespace", "name", "ready", "restarts", "proxy", "term_grace", "revision",
                                 "workload_kind", "workload_name")] == [
-        "category", "str", "bool", "int64", "category", "int64", "category", "category", "str"]
+        "category", "str", "bool", "int64", "category", "int64", "category", "category", "category"]
     assert frame["namespace"].cat.categories.tolist() == ["a-shop", "shop"]  # in text order, as astype sorts them
     assert frame["workload_name"].tolist() == ["web"] * 3 + ["api"] * 2 + ["cart"] * 2 + ["solo", "bare"]
 
