@@ -3,16 +3,18 @@
 from __future__ import annotations
 
 import re
+from collections import namedtuple
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from auditor import kinds as K
 from auditor import mesh
 from auditor.check import ClusterCheck, Context, same_in_every_gate
-from auditor.inventory import ClusterInventory, frame_rows
+from auditor.inventory import ClusterInventory, frame_rows, workload_groups
 from auditor.istio import WORKLOAD_KEY, istio_sidecar_pods
 from auditor.model import Finding, Gate, Outcome, Severity, Status
 
@@ -89,6 +91,37 @@ def wave_of(score: int) -> int:
 WAVES = {1: "low risk (score 0-1)", 2: "medium risk (score 2-4)", 3: "high risk (score 5+)"}
 
 
+WorkloadPods = namedtuple("WorkloadPods", ("namespace", "workload_kind", "workload_name", "pods", "grace_min",
+                                           "drain_max", "short_grace", "prestop", "long_lived", "exit_on_zero",
+                                           "bad_drain", "held", "held_pods"))
+
+
+def _sorted_categories(todo: pd.DataFrame) -> bool:
+    """True when the workload key's categorical columns list their categories in text order: grouping by their codes
+    then sorts workloads as grouping by their text does."""
+    return all(not isinstance(todo[k].dtype, pd.CategoricalDtype) or todo[k].cat.categories.is_monotonic_increasing
+               for k in WORKLOAD_KEY)
+
+
+def _aggregate_by_pandas(todo: pd.DataFrame, pod_values: dict[str, pd.Series]) -> pd.DataFrame:
+    """The per-workload rows, grouped by pandas: for a frame whose workload key workload_groups cannot order (a missing
+    value) or whose categories are not in text order (never one of pods())."""
+    frame = pd.DataFrame({"namespace": todo["namespace"].astype(str), "workload_kind": todo["workload_kind"].astype(
+        str), "workload_name": todo["workload_name"].astype(str), **pod_values})
+    out = frame.groupby(WORKLOAD_KEY, sort=True).agg(
+        pods=("grace", "size"), grace_min=("grace", "min"), drain_max=("drain", "max"),
+        short_grace=("short_grace", "any"), prestop=("prestop", "all"), long_lived=("long_lived", "any"),
+        exit_on_zero=("exit_on_zero", "all"), bad_drain=("bad_drain", "any"), held=("held", "sum")).reset_index()
+    held_names: dict[tuple[str, str, str], list[str]] = {}
+    held = frame[frame["held"]]
+    for key in zip(held["namespace"], held["workload_kind"], held["workload_name"],
+                   todo.loc[held.index, "name"].astype(str), strict=True):
+        held_names.setdefault(key[:3], []).append(key[3])
+    out["held_pods"] = [sorted(held_names.get(k, ()))[:HELD_PODS_LISTED] for k in zip(
+        out["namespace"].tolist(), out["workload_kind"].tolist(), out["workload_name"].tolist(), strict=True)]
+    return out
+
+
 class RestartRisk(ClusterCheck):
     id = "restart-risk"
     title = "Graceful-shutdown risk of the workloads still to move"
@@ -127,7 +160,7 @@ class RestartRisk(ClusterCheck):
         objects = self._workload_objects(cluster)
         pdbs = self._pdbs(cluster)
         scored: list[tuple[int, str, str, str, Risk]] = []
-        for row in frame_rows(per_workload):
+        for row in per_workload:
             risk = self._score(row, objects, pdbs, cluster.name)
             scored.append((risk.score, row.namespace, row.workload_kind, row.workload_name, risk))
             if risk.score >= 2:
@@ -144,7 +177,8 @@ class RestartRisk(ClusterCheck):
 
     # -- per-pod work stays vectorised: one pass over the frame, then one row per workload
     @staticmethod
-    def _aggregate(cluster: ClusterInventory, todo: pd.DataFrame) -> pd.DataFrame:
+    def _aggregate(cluster: ClusterInventory, todo: pd.DataFrame) -> list[Any]:
+        """One row per workload (WorkloadPods), sorted by (namespace, kind, name)."""
         defaults = mesh_drain_defaults(cluster)
         # Categorical columns: map the few distinct values, not the (up to 150k) rows.
         drain_values = [str(v) for v in todo["drain"].astype("category").cat.categories]
@@ -156,25 +190,35 @@ class RestartRisk(ClusterCheck):
         drain = (todo["drain"].map({v: (float("nan") if p is None else p) for v, p in parsed.items()})
                  .astype(float).fillna(by_revision).fillna(DEFAULT_DRAIN_SECONDS))
         grace = todo["term_grace"].where(todo["term_grace"] >= 0, DEFAULT_GRACE_SECONDS)
-        frame = pd.DataFrame({
-            "namespace": todo["namespace"].astype(str), "workload_kind": todo["workload_kind"].astype(str),
-            "workload_name": todo["workload_name"].astype(str), "grace": grace, "drain": drain,
-            "short_grace": grace <= drain, "prestop": todo["prestop"].astype(bool),
+        pod_values = {
+            "grace": grace, "drain": drain, "short_grace": grace <= drain, "prestop": todo["prestop"].astype(bool),
             "long_lived": todo["long_lived"].astype(bool), "exit_on_zero": todo["exit_on_zero"].astype(bool),
-            "bad_drain": todo["drain"].map(bad).astype(bool), "held": todo["held_by_proxy"].astype(bool)})
-        out = frame.groupby(WORKLOAD_KEY, sort=True).agg(
-            pods=("grace", "size"), grace_min=("grace", "min"), drain_max=("drain", "max"),
-            short_grace=("short_grace", "any"), prestop=("prestop", "all"), long_lived=("long_lived", "any"),
-            exit_on_zero=("exit_on_zero", "all"), bad_drain=("bad_drain", "any"), held=("held", "sum")).reset_index()
+            "bad_drain": todo["drain"].map(bad).astype(bool), "held": todo["held_by_proxy"].astype(bool)}
+        groups = workload_groups(todo, by_pod_name=False) if _sorted_categories(todo) else None
+        if groups is None:  # pandas groups it (and drops a missing key) as before
+            return list(frame_rows(_aggregate_by_pandas(todo, pod_values)))
+        keys, order, starts = groups
+        # Each aggregate is one numpy reduction over the pods sorted by workload (a groupby with nine aggregations
+        # over three text keys took ~18 ms of a 50k-pod cluster). No value is missing: drain was filled above.
+        firsts = starts[:-1]
+        sorted_values = {name: values.to_numpy()[order] for name, values in pod_values.items()}
+        aggregates = [np.diff(starts), np.minimum.reduceat(sorted_values["grace"], firsts),
+                      np.maximum.reduceat(sorted_values["drain"], firsts)]
+        aggregates += [np.logical_or.reduceat(sorted_values[name], firsts) if anyone else
+                       np.logical_and.reduceat(sorted_values[name], firsts)
+                       for name, anyone in (("short_grace", True), ("prestop", False), ("long_lived", True),
+                                            ("exit_on_zero", False), ("bad_drain", True))]
+        aggregates.append(np.add.reduceat(sorted_values["held"].astype(np.int64), firsts))
         # Names only of the (few) held pods: no per-workload Python call over the whole frame.
-        held_names: dict[tuple[str, str, str], list[str]] = {}
-        held = frame[frame["held"]]
-        for key in zip(held["namespace"], held["workload_kind"], held["workload_name"],
-                       todo.loc[held.index, "name"].astype(str), strict=True):
-            held_names.setdefault(key[:3], []).append(key[3])
-        out["held_pods"] = [sorted(held_names.get(k, ()))[:HELD_PODS_LISTED] for k in zip(
-            out["namespace"].tolist(), out["workload_kind"].tolist(), out["workload_name"].tolist(), strict=True)]
-        return out
+        workload_of = np.empty(len(order), dtype=np.intp)
+        workload_of[order] = np.repeat(np.arange(len(keys)), np.diff(starts))
+        held = pod_values["held"].to_numpy()
+        held_names: dict[int, list[str]] = {}
+        for workload, pod in zip(workload_of[held].tolist(), todo["name"][held].astype(str).tolist(), strict=True):
+            held_names.setdefault(workload, []).append(pod)
+        held_pods = [sorted(held_names.get(w, ()))[:HELD_PODS_LISTED] for w in range(len(keys))]
+        return list(map(WorkloadPods._make, zip(*zip(*keys, strict=True), *(a.tolist() for a in aggregates), held_pods,
+                                                strict=True)))
 
     @staticmethod
     def _workload_objects(cluster: ClusterInventory) -> dict[tuple[str, str, str], dict[str, Any]]:

@@ -10,7 +10,7 @@ from auditor import mesh
 from auditor.check import ClusterCheck, Context
 from auditor.gateways import INSTALL_ISTIOCTL, gateway_workloads
 from auditor.inventory import ClusterInventory, workload_rows, workload_sizes
-from auditor.istio import UNCLASSIFIED_MESSAGE, WORKLOAD_KEY, istio_proxy_pods, unclassified_proxy_findings
+from auditor.istio import UNCLASSIFIED_MESSAGE, istio_proxy_pods, unclassified_proxy_findings
 from auditor.model import Finding, Gate, Outcome, Severity, Status
 
 
@@ -57,11 +57,12 @@ class PodsXdsAgent(ClusterCheck):
                 cluster, ctx.inv.rules, config.gateways if config is not None else None)}
         # East-west gateways pass mTLS through (AUTO_PASSTHROUGH) without terminating it: their trust does
         # not matter. Ingress/egress gateways originate mTLS to moved workloads, so they are checked.
-        eastwest = proxies["gateway_label"].astype(str) == "eastwestgateway"
+        # Compared as categories (one comparison per distinct value), not converted to text pod by pod.
+        eastwest = proxies["gateway_label"] == "eastwestgateway"
         skipped = int(eastwest.sum())
         proxies = proxies[~eastwest]
         # Vectorised: one mask over all pods, then only the workloads that lack the value are grouped.
-        missing_all = proxies[proxies["xds_agent"].astype(str) != "true"]
+        missing_all = proxies[proxies["xds_agent"] != "true"]
         sizes = workload_sizes(proxies)
         # Plain lists per workload (inventory.workload_rows): no DataFrame per group at 150k pods.
         for (namespace, kind, name), missing in workload_rows(missing_all, ("name", "xds_agent", "role")):
@@ -78,8 +79,7 @@ class PodsXdsAgent(ClusterCheck):
                 remediation=self._remedy(cluster.name, kind, namespace, name, installed_by),
                 evidence={"pods": missing["name"][:20], "values": seen, "pod_count": total, "gateway": gateway,
                           "installed_by": installed_by or None})
-        ok_workloads = len(sizes) - (missing_all.groupby(WORKLOAD_KEY, observed=True).ngroups
-                                     if not missing_all.empty else 0)
+        ok_workloads = len(sizes) - (len(workload_sizes(missing_all)) if not missing_all.empty else 0)
         if proxies.empty:
             yield self.report(self.NO_ISTIO_PROXY, cluster.name, params={},
                               evidence={"workloads_ok": 0, "eastwest_gateway_pods_skipped": skipped})

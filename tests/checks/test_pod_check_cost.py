@@ -1,0 +1,122 @@
+"""The pod-frame checks' cost, counted in work, never timed (issue 18): pods are grouped per workload from integer
+codes (no pandas sort or groupby per check), and the pod frame is built column by column, each column's type told
+once (no DataFrame.from_records guessing it value by value) unless a column holds something unexpected.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import pandas as pd
+import pytest
+
+from auditor import kinds as K
+from auditor import mesh
+from auditor.check import Context
+from auditor.inventory import POD_COLUMNS, ClusterInventory, Inventory, summarise_pod, workload_rows, workload_sizes
+from auditor.model import Gate
+from checks.restart_risk import RestartRisk
+from checks.sidecars import IstioSidecarsRemaining
+from checks.workloads import AsmProxiesReady
+from checks.xds_agent import PodsXdsAgent
+from tests.factory import deployment, pod, workload_pods
+
+
+def _cluster() -> ClusterInventory:
+    web, api, cart = deployment("web"), deployment("api"), deployment("cart", namespace="a-shop")
+    pods = [*workload_pods(web, 3, xds_agent=None), *workload_pods(api, 2, proxy="asm", ready=False),
+            *workload_pods(cart, 2), pod("solo", proxy="istio"), pod("bare", proxy=None)]
+    cluster = ClusterInventory(name="c1", objects_by_kind={
+        K.POD.key: [], K.REPLICASET.key: [web[1], api[1], cart[1]], K.DEPLOYMENT.key: [web[0], api[0], cart[0]],
+        K.SERVICE.key: [], K.STATEFULSET.key: [], K.JOB.key: [], K.PDB.key: [], K.CONFIGMAP.key: []})
+    cluster.pod_rows = [summarise_pod(p, mesh.ProxyRules()) for p in pods]
+    return cluster
+
+
+@pytest.fixture
+def pandas_sorts(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[str]]:
+    """Names of the pandas sorts and groupings called (DataFrame/Series sort_values and groupby)."""
+    calls: list[str] = []
+    for owner in (pd.DataFrame, pd.Series):
+        for method in ("sort_values", "groupby"):
+            original = getattr(owner, method)
+
+            def counting(self: Any, *args: Any, _original: Any = original, _name: str = f"{owner.__name__}.{method}",
+                         **kwargs: Any) -> Any:
+                calls.append(_name)
+                return _original(self, *args, **kwargs)
+
+            monkeypatch.setattr(owner, method, counting)
+    yield calls
+
+
+def test_the_pod_checks_group_workloads_without_pandas_sorts(pandas_sorts: list[str]):
+    cluster = _cluster()
+    ctx = Context(inv=Inventory(data_planes=[cluster]), gate=Gate.MIGRATING)
+    cluster.pods()
+    judged = {check.id: [(f.status.value, f.namespace, f.name, f.message) for f in check.check_cluster(cluster, ctx)]
+              for check in (RestartRisk(), IstioSidecarsRemaining(), PodsXdsAgent(), AsmProxiesReady())}
+    # Before: restart-risk grouped once, the sidecars one sort, xds-agent two groupings and a sort, asm-proxies-ready
+    # a grouping and a sort (7 in all).
+    assert pandas_sorts == []
+    assert [(status, ns, name) for status, ns, name, _ in judged["istio-sidecars-remaining"]] == [
+        ("FAIL", "a-shop", "cart"), ("FAIL", "shop", "web"), ("FAIL", "shop", "solo")]
+    assert judged["pods-xds-agent"] == [
+        ("FAIL", "shop", "web", '3/3 pod(s) lack PROXY_CONFIG_XDS_AGENT="true" (seen: <absent> x3)'),
+        ("PASS", "", "", '2 workload(s) on Istio\'s proxy carry PROXY_CONFIG_XDS_AGENT="true"')]
+    assert judged["asm-proxies-ready"] == [("FAIL", "shop", "api", "2 not ready of 2 ASM-proxied pod(s)")]
+    assert [(status, ns, name) for status, ns, name, _ in judged["restart-risk"]] == [
+        ("WARN", "a-shop", "cart"), ("WARN", "shop", "web"), ("WARN", "shop", "solo"), ("WARN", "", "")]
+
+
+def test_workload_groups_follow_category_codes_and_pod_names_without_sorting(pandas_sorts: list[str]):
+    # Categories deliberately not in text order: pandas' groupby and sort_values follow the codes, and so do these.
+    frame = pd.DataFrame({
+        "namespace": pd.Categorical(["b", "a", "b", "a", "b"], categories=["b", "a"]),
+        "workload_kind": pd.Categorical(["Job", "Deployment", "Deployment", "Deployment", "Job"]),
+        "workload_name": ["x", "y", "x", "y", "x"],
+        "name": ["x-2", "y-1", "x-9", "y-0", "x-1"],
+        "ready": [True, False, True, True, False],
+    })
+    assert list(workload_rows(frame, ("name", "ready"))) == [
+        (("b", "Deployment", "x"), {"name": ["x-9"], "ready": [True]}),
+        (("b", "Job", "x"), {"name": ["x-1", "x-2"], "ready": [False, True]}),
+        (("a", "Deployment", "y"), {"name": ["y-0", "y-1"], "ready": [True, False]})]
+    assert workload_sizes(frame) == {("b", "Deployment", "x"): 1, ("b", "Job", "x"): 2, ("a", "Deployment", "y"): 2}
+    assert pandas_sorts == []
+
+
+def test_workload_rows_of_a_frame_with_a_missing_key_are_sorted_by_pandas_as_before(pandas_sorts: list[str]):
+    frame = pd.DataFrame({"namespace": ["a", None, "a"], "workload_kind": ["Pod", "Pod", "Pod"],
+                          "workload_name": ["p", "q", "o"], "name": ["p", "q", "o"]})
+    keys = [key for key, _ in workload_rows(frame, ("name",))]
+    assert keys[:2] == [("a", "Pod", "o"), ("a", "Pod", "p")]
+    assert pd.isna(keys[2][0]) and keys[2][1:] == ("Pod", "q")  # the missing namespace last, as pandas sorts it
+    assert pandas_sorts == ["DataFrame.sort_values"]
+
+
+def test_the_pod_frame_is_built_column_by_column(monkeypatch: pytest.MonkeyPatch):
+    records: list[int] = []
+    from_records = pd.DataFrame.from_records
+
+    def counting(*args: Any, **kwargs: Any) -> pd.DataFrame:
+        records.append(1)
+        return from_records(*args, **kwargs)
+
+    monkeypatch.setattr(pd.DataFrame, "from_records", counting)
+    frame = _cluster().pods()
+    assert records == []  # before: one from_records guessing 27 column types value by value, then 12 astype
+    dtypes = {column: str(dtype) for column, dtype in frame.dtypes.items()}
+    assert [dtypes[c] for c in ("namespace", "name", "ready", "restarts", "proxy", "term_grace", "revision",
+                                "workload_kind", "workload_name")] == [
+        "category", "str", "bool", "int64", "category", "int64", "category", "category", "category"]
+    assert frame["namespace"].cat.categories.tolist() == ["a-shop", "shop"]  # in text order, as astype sorts them
+    assert frame["workload_name"].tolist() == ["web"] * 3 + ["api"] * 2 + ["cart"] * 2 + ["solo", "bare"]
+
+    # A column holding something else (here a restart count that is not a number) takes the inferring path.
+    odd = _cluster()
+    odd.pod_rows[0] = tuple("many" if c == "restarts" else v for c, v in zip(POD_COLUMNS, odd.pod_rows[0],
+                                                                            strict=True))
+    assert odd.pods()["restarts"].tolist()[:2] == ["many", 0]
+    assert records == [1]
