@@ -202,7 +202,11 @@ CheckClusterMethod = Callable[[ClusterCheckT, ClusterInventory, Context], Iterab
 def same_in_every_gate(check_cluster: CheckClusterMethod) -> CheckClusterMethod:
     """For a `check_cluster` whose findings depend neither on `ctx.gate` nor on what `prepare` keeps: judged once per
     cluster and audit, and each gate gets fresh copies of the findings (the engine stamps, i.e. changes, each copy
-    for its gate). A check run in three gates then scores its workloads once, not three times."""
+    for its gate). A check run in three gates then scores its workloads once, not three times.
+
+    The copies share the evidence and params dicts: after a check returns, nothing changes them in place (the engine
+    replaces a finding's evidence when it must change it: judge._undeclared), and a fleet keeps every cluster's
+    findings until the end (three dicts per finding and gate were 4 of the 7 MB a 15k-pod cluster kept)."""
 
     @functools.wraps(check_cluster)
     def judged_once(self: ClusterCheckT, cluster: ClusterInventory, ctx: Context) -> list[Finding]:
@@ -216,11 +220,8 @@ def same_in_every_gate(check_cluster: CheckClusterMethod) -> CheckClusterMethod:
 
 
 def copy_finding(f: Finding) -> Finding:
-    """A new Finding with the same values; its evidence and params are new dicts (their values are shared)."""
-    copy = Finding(*_finding_values(f))
-    copy.evidence = dict(f.evidence)
-    copy.params = dict(f.params) if f.params is not None else None
-    return copy
+    """A new Finding with the same values; its evidence and params are the same (read-only) dicts."""
+    return Finding(*_finding_values(f))
 
 
 _NO_ISTIOD = "no self-built istiod Deployment (label app=istiod) found"

@@ -52,7 +52,10 @@ def test_a_gate_independent_check_scores_once_for_its_three_gates(audit, monkeyp
         ("WARN", "cart"), ("WARN", "bare"), ("WARN", "")]
 
 
-def test_each_gate_gets_its_own_finding_objects(audit, monkeypatch):
+def test_each_gate_gets_its_own_finding_objects_sharing_the_read_only_evidence(audit, monkeypatch):
+    """Own Finding objects (the engine stamps each for its gate); the evidence and params dicts are shared: nothing
+    changes them in place after the check, and a fleet keeps every cluster's findings (fail on the old code: 9
+    evidence dicts, one per gate and workload)."""
     stamped: list[Finding] = []
     stamp = judge._stamp
 
@@ -65,8 +68,11 @@ def test_each_gate_gets_its_own_finding_objects(audit, monkeypatch):
     audit({"c1": _cluster_objects()}, "all")
     assert len(stamped) == 9
     assert len({id(f) for f in stamped}) == 9
-    assert len({id(f.evidence) for f in stamped}) == 9
+    assert len({id(f.evidence) for f in stamped}) == 3  # one per workload, whatever the gates
+    assert len({id(f.params) for f in stamped}) == 3
     assert [f.gate for f in stamped] == ["assessment"] * 3 + ["migrating"] * 3 + ["uninstall"] * 3
+    by_gate = [[(f.name, f.evidence, f.params) for f in stamped[i:i + 3]] for i in (0, 3, 6)]
+    assert by_gate[0] == by_gate[1] == by_gate[2]
 
 
 def test_a_crashing_gate_independent_check_is_unknown_in_every_gate(audit, monkeypatch):
