@@ -30,23 +30,37 @@ BLOCKING_SEVERITIES = (Severity.BLOCKER.value, Severity.MAJOR.value)
 
 def findings_frame(findings: Iterable[Finding]) -> pd.DataFrame:
     findings = list(findings)
-    rows = [
-        (f.cluster, f.gate, f.check_id, f.title, str(f.severity), str(f.status), f.kind, f.namespace, f.name,
-         f.message, f.remediation, f.evidence, f.exempt, f.exempt_reason, str(f.default_severity or f.severity),
-         f.code)
-        for f in findings
-    ]
-    frame = pd.DataFrame.from_records(rows, columns=list(FINDING_COLUMNS))
-    frame["status"] = frame["status"].astype(STATUS_DTYPE)
-    frame["severity"] = frame["severity"].astype(SEVERITY_DTYPE)
-    frame["default_severity"] = frame["default_severity"].astype(SEVERITY_DTYPE)
-    frame["gate"] = frame["gate"].astype(GATE_DTYPE)
-    for col in ("cluster", "check_id", "kind", "namespace", "code"):
-        frame[col] = frame[col].astype("category")
-    frame["exempt"] = frame["exempt"].astype(bool)
+
+    def values(name: str) -> list[Any]:
+        return [getattr(f, name) for f in findings]
+
+    def text(name: str) -> Any:  # pandas infers its string dtype from values; none at all are objects
+        return values(name) if findings else pd.Series([], dtype=object)
+
+    # Column by column, categories built from the values (no object column converted afterwards): at 25,000
+    # findings this is a fifth cheaper than rows converted column by column.
+    frame = pd.DataFrame({
+        "cluster": pd.Categorical(values("cluster")),
+        "gate": pd.Categorical(values("gate"), dtype=GATE_DTYPE),
+        "check_id": pd.Categorical(values("check_id")),
+        "title": text("title"),
+        "severity": pd.Categorical([str(f.severity) for f in findings], dtype=SEVERITY_DTYPE),
+        "status": pd.Categorical([str(f.status) for f in findings], dtype=STATUS_DTYPE),
+        "kind": pd.Categorical(values("kind")),
+        "namespace": pd.Categorical(values("namespace")),
+        "name": text("name"),
+        "message": text("message"),
+        "remediation": text("remediation"),
+        "evidence": pd.Series(values("evidence"), dtype=object),
+        "exempt": pd.Series([bool(f.exempt) for f in findings], dtype=bool),
+        "exempt_reason": text("exempt_reason"),
+        "default_severity": pd.Categorical([str(f.default_severity or f.severity) for f in findings],
+                                           dtype=SEVERITY_DTYPE),
+        "code": pd.Categorical(values("code")),
+    }, columns=list(FINDING_COLUMNS))
     # The message template's values, for the human reports in another language (auditor/render/localize.py);
     # not one of FINDING_COLUMNS: findings.json and findings.csv do not carry it.
-    frame["params"] = pd.Series([f.params for f in findings], dtype=object, index=frame.index)
+    frame["params"] = pd.Series(values("params"), dtype=object, index=frame.index)
     return frame
 
 
@@ -109,6 +123,8 @@ def apply_exemptions(findings: list[Finding], exemptions: list[Exemption], today
     lapsed = [(i, e) for i, e in enumerate(exemptions) if e.expired(today)]
     report.expired = [e for _, e in lapsed]
     audited = report.audited_checks
+    if not exemptions:
+        return report  # nothing to match: not a subject built per finding (25,000 at 50k pods)
     for f in findings:
         if f.status in (Status.PASS, Status.NOT_APPLICABLE):
             continue
