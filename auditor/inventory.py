@@ -107,8 +107,9 @@ _SUMMARY_ENV = ("CA_ADDR", mesh.XDS_AGENT_KEY, "PROXY_CONFIG", "EXIT_ON_ZERO_ACT
 # Bounded, so input with a distinct value in every pod cannot grow it without end (past it, marks are decided
 # each time).
 _PROXY_MARKS_KEPT = 10_000
-# (image kind, CA service, ASM env present, xDS agent value, exit on zero) of a proxy container.
-_ProxyMarks = tuple[str, str, bool, str | None, bool]
+# (image, image kind, CA service, ASM env present, xds_agent column, exit on zero) of a proxy container, as the pod
+# frame keeps them (interned).
+_ProxyMarks = tuple[str, str, str, bool, str, bool]
 
 
 def _summary_state(rules: mesh.ProxyRules) -> tuple[frozenset[str], dict[tuple, _ProxyMarks]]:
@@ -291,25 +292,38 @@ def _long_lived(port_names: Iterable[str | None]) -> bool:
     return False
 
 
+# Any of these among a proxy's args makes it other than a sidecar (mesh.role_of): one set test in C for the usual case.
+_NON_SIDECAR_ARGS = frozenset(("router", "waypoint", "ztunnel"))
+
+
 def _struct_role(container: podwire.Container) -> str:
-    return mesh.role_of(container.args or (), container.image or "")
+    args, image = container.args, container.image or ""
+    if (not args or _NON_SIDECAR_ARGS.isdisjoint(args)) and "/ztunnel:" not in image:
+        return mesh.ROLE_SIDECAR
+    return mesh.role_of(args or (), image)
 
 
 def _proxy_columns(env: dict[str, str], image: str, rules: mesh.ProxyRules,
                    seen: dict[tuple, _ProxyMarks], role_of: Callable[[Any], str],
-                   container: Any) -> tuple[str, str, str, str, bool, str | None, bool]:
-    """(image, image kind, CA service, role, ASM env present, xDS agent value, exit on zero) of a proxy container,
-    from the env vars the summary reads and the cache of _summary_state. The role is decided after the image is
-    classified (the order the first error of a malformed live pod depends on)."""
+                   container: Any) -> tuple[str, str, str, str, bool, str, bool]:
+    """(image, image kind, CA service, role, ASM env present, xds_agent column, exit on zero) of a proxy container,
+    from the env vars the summary reads and the cache of _summary_state; text as the pod frame keeps it (interned,
+    the xDS agent value "<absent>" when unset). The role is decided after the image is classified (the order the
+    first error of a malformed live pod depends on)."""
     key = (image, *env.items())
     marks = seen.get(key)
     if marks is None:
         # Of these only image_kind can raise (a live pod's image of another type), and it does before the role.
-        marks = (rules.image_kind(image), rules.ca_service(env.get("CA_ADDR", "")), rules.has_asm_env(env),
-                 mesh.xds_agent_value(env), env.get("EXIT_ON_ZERO_ACTIVE_CONNECTIONS", "").lower() == "true")
+        image_kind = rules.image_kind(image)
+        ca_service = rules.ca_service(env.get("CA_ADDR", ""))
+        xds = mesh.xds_agent_value(env)
+        marks = (sys.intern(image) if image else "", sys.intern(image_kind) if image_kind else "",
+                 sys.intern(ca_service) if ca_service else "", rules.has_asm_env(env),
+                 "<absent>" if xds is None else sys.intern(xds) if xds else "",
+                 env.get("EXIT_ON_ZERO_ACTIVE_CONNECTIONS", "").lower() == "true")
         if len(seen) < _PROXY_MARKS_KEPT:
             seen[key] = marks
-    return (image, marks[0], marks[1], role_of(container), marks[2], marks[3], marks[4])
+    return (marks[0], marks[1], marks[2], role_of(container), marks[3], marks[4], marks[5])
 
 
 def _revision(annotations: dict[str, str], has_proxy: bool) -> str:
@@ -336,28 +350,27 @@ def _drain(annotations: dict[str, str]) -> str:
 
 
 def _row(namespace: str | None, name: str | None, owner_kind: str, owner_name: str, phase: str | None, ready: bool,
-         restarts: int, proxy: tuple[str, str, str, str, bool, str | None, bool] | None, native: bool,
+         restarts: int, proxy: tuple[str, str, str, str, bool, str, bool] | None, native: bool,
          held_by_proxy: bool, labels: dict[str, str], revision: str, created: str | None, started: str | None,
          grace: int | None, prestop: bool, long_lived: bool, drain: str) -> tuple:
     """The summary tuple (POD_COLUMNS) from the values both readers of summarise_pod give."""
     if proxy is None:
-        kind, role, image, xds = mesh.PROXY_NONE, "", "", None
+        kind, role, image, xds = mesh.PROXY_NONE, "", "", "<absent>"
         image_kind = ca_service = ""
         asm_env = exit_on_zero = False
     else:
         # Provisional: the cluster's istiod Services decide what the CA_ADDR mark is worth (ClusterInventory).
+        # The proxy's text columns come interned from _proxy_columns.
         kind = mesh.PROXY_ISTIO
         image, image_kind, ca_service, role, asm_env, xds, exit_on_zero = proxy
     intern = sys.intern  # inline, `intern(x) if x else ""`: ten function calls per pod fewer
     return (
         intern(namespace) if namespace else "", _own(name), intern(owner_kind) if owner_kind else "",
         _own(owner_name), intern(phase) if phase else "", ready, restarts, kind, role, native, held_by_proxy,
-        intern(image) if image else "", (intern(xds) if xds else "") if xds is not None else "<absent>",
-        labels.get(mesh.ASM_INJECT_LABEL) == "true", intern(revision) if revision else "", _own(created),
+        image, xds, labels.get(mesh.ASM_INJECT_LABEL) == "true", intern(revision) if revision else "", _own(created),
         _own(started), intern(gateway) if (gateway := labels.get("istio")) else "",
         -1 if grace is None else int(grace), prestop, long_lived, intern(drain) if drain else "", exit_on_zero,
-        _own(labels.get("pod-template-hash")), asm_env, intern(image_kind) if image_kind else "",
-        intern(ca_service) if ca_service else "",
+        _own(labels.get("pod-template-hash")), asm_env, image_kind, ca_service,
     )
 
 
