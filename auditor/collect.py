@@ -15,7 +15,7 @@ from typing import Any
 from auditor import kinds as K
 from auditor import podwire
 from auditor.errors import ClusterUnreachable, KindNotServed, SourceError, UsageError
-from auditor.inventory import ClusterInventory, Inventory, slim, summarise_pod
+from auditor.inventory import ClusterInventory, Inventory, slim, summarise_pod, summarise_pods
 from auditor.kinds import Kind
 from auditor.sources.base import ClusterSource, ListRestarted, SourceSet
 from auditor.sources.snapshot import STATUS_NOT_SERVED, STATUS_OK, SnapshotCluster, SnapshotWriter
@@ -160,7 +160,7 @@ class Collector:
         snapshot) makes the pods of this cluster unreadable (UNKNOWN, named), never a crash of the run."""
         rules = self.inv.rules
         try:
-            return [summarise_pod(obj, rules) for obj in page]
+            return summarise_pods(page, rules)
         except (TypeError, ValueError, AttributeError, KeyError):
             for obj in page:  # name the pod
                 try:
