@@ -262,3 +262,26 @@ def test_a_file_with_an_ownerless_replicaset_is_decoded_item_by_item(monkeypatch
     assert counting.calls == 2
     assert reduced is not None and "spec" not in reduced["items"][0]
     assert reduced["items"][1] == orjson.loads(orjson.dumps(orphan_rs))
+
+
+def test_a_file_of_owned_replicasets_is_not_shape_checked_again(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    """Their msgspec types (podwire._Owned) are the shape rules or stricter for all that is kept; shapes.all_fit
+    would convert every item a second time (main: all 100 items)."""
+    rs, old_rs = owner_objects()[:2]
+    path = tmp_path / "replicasets.json"
+    path.write_bytes(orjson.dumps({"apiVersion": "v1", "kind": "List", "items": [rs, old_rs] * 50}))
+    checked: list[int] = []
+    all_fit = snapshot_module.all_fit
+
+    def counted(items: list[Any]) -> bool:
+        checked.append(len(items))
+        return all_fit(items)
+
+    monkeypatch.setattr(snapshot_module, "all_fit", counted)
+    fast = list(snapshot_module.read_object_file(path, reduce=True))
+    assert checked == []
+    full = list(snapshot_module.read_object_file(path))
+    assert checked == [100]  # the full parse still checks them
+    assert [inventory.slim(K.REPLICASET, obj) for obj in fast] == [inventory.slim(K.REPLICASET, obj) for obj in full]
+    assert len(fast) == 100 and "spec" not in fast[0]
+
