@@ -130,9 +130,10 @@ def summarise_pod(pod: dict[str, Any] | podwire.Pod, rules: mesh.ProxyRules) -> 
 
     Runs once per pod (150,000 times in a large cluster): plain loops, only the env vars it reads, and
     proxy classifications cached per (image, ASM env present, CA_ADDR). A pod decoded as a Struct
-    (auditor.podwire.Pod: snapshot files of pods, live PodList pages) is read by attribute, any other as a dict;
-    both readers hand the same values to _row, which decides (tests/test_podwire.py: identical rows for
-    real-shaped and mutated pods). Every field read here must be declared in auditor/podwire.py.
+    (auditor.podwire.Pod: snapshot files of pods, live PodList pages) is read by attribute (summarise_pods, which
+    the collector calls per page), any other as a dict, whose values _row turns into the same tuple
+    (tests/test_podwire.py, tests/test_pod_structs.py: identical rows for real-shaped and mutated pods). Every field
+    read here must be declared in auditor/podwire.py.
     """
     if type(pod) is podwire.Pod:
         return summarise_pods([pod], rules)[0]
@@ -198,12 +199,15 @@ _NO_STATUS = podwire.PodStatus()
 
 
 def summarise_pods(pods: list[Any], rules: mesh.ProxyRules) -> list[tuple]:
-    """summarise_pod of each pod, in one loop: a pod decoded as a Struct is read here by attribute (null is absent),
-    without a function call per pod and per part of it (~20% of the summary's time); any other by summarise_pod."""
+    """summarise_pod of each pod, in one loop: a pod decoded as a Struct is read here by attribute (null is absent)
+    into the tuple _row makes of a dict (tests/test_pod_structs.py compares them), without a function call per pod
+    and per part of it (~20% of the summary's time); any other pod by summarise_pod."""
     wanted, seen = _summary_state(rules)
     proxy_name, unset, no_status, no_entries = mesh.PROXY_CONTAINER, msgspec.UNSET, _NO_STATUS, _NO_ENTRIES
     pod_type, sidecar, non_sidecar_args = podwire.Pod, mesh.ROLE_SIDECAR, _NON_SIDECAR_ARGS
-    rows = []
+    no_proxy = (mesh.PROXY_NONE, "", "", "", "", False, "<absent>", False)  # _row's columns of a pod without proxy
+    intern, join, inject_label = sys.intern, "".join, mesh.ASM_INJECT_LABEL
+    rows: list[tuple] = []
     append = rows.append
     for pod in pods:
         if type(pod) is not pod_type:
@@ -247,17 +251,20 @@ def summarise_pods(pods: list[Any], rules: mesh.ProxyRules) -> list[tuple]:
                 prestop = lifecycle is not None and bool(lifecycle.preStop)
             if not long_lived and c.ports:
                 long_lived = _long_lived_ports(c.ports)
-        proxy = None
         held_by_proxy = False
-        if container is not None:
+        if container is None:
+            kind, image, image_kind, ca_service, role, asm_env, xds, exit_on_zero = no_proxy
+        else:
             env = {item.name: item.value or "" for item in container.env or () if item.name in wanted}
             image = container.image or ""
-            marks = seen.get((image, *env.items())) or _proxy_marks(env, image, rules, seen)
+            image, image_kind, ca_service, asm_env, xds, exit_on_zero = (
+                seen.get((image, *env.items())) or _proxy_marks(env, image, rules, seen))
             # mesh.role_of, with one set test in C for the usual case (a sidecar).
             args = container.args
             role = (sidecar if (not args or non_sidecar_args.isdisjoint(args)) and "/ztunnel:" not in image
                     else mesh.role_of(args or (), image))
-            proxy = (marks[0], marks[1], marks[2], role, marks[3], marks[4], marks[5])
+            # Provisional: the cluster's istiod Services decide what the CA_ADDR mark is worth (ClusterInventory).
+            kind = mesh.PROXY_ISTIO
             if not native and status.phase == "Running":
                 # Every app container terminated (at least one): all() over the app containers' states, stopping
                 # at the first that still runs.
@@ -273,9 +280,19 @@ def summarise_pods(pods: list[Any], rules: mesh.ProxyRules) -> list[tuple]:
         # The common cases without a call: `istio.io/rev` set, no proxy.istio.io/config annotation.
         revision = annotations.get("istio.io/rev") or _revision(annotations, container is not None)
         drain = _drain(annotations) if "proxy.istio.io/config" in annotations else ""
-        append(_row(meta.namespace, meta.name, owner_kind, owner_name, status.phase, ready, restarts, proxy, native,
-                    held_by_proxy, meta.labels or no_entries, revision, meta.creationTimestamp, status.startTime,
-                    spec.terminationGracePeriodSeconds, prestop, long_lived, drain))
+        labels = meta.labels or no_entries
+        namespace, phase, grace = meta.namespace, status.phase, spec.terminationGracePeriodSeconds
+        created, started, template_hash = meta.creationTimestamp, status.startTime, labels.get("pod-template-hash")
+        # As _row: text kept past the page copied (_own), repeated text interned.
+        append((
+            intern(namespace) if namespace else "", join((meta.name, "")), intern(owner_kind) if owner_kind else "",
+            join((owner_name, "")) if owner_name else "", intern(phase) if phase else "", ready, restarts, kind, role,
+            native, held_by_proxy, image, xds, labels.get(inject_label) == "true", intern(revision) if revision else "",
+            join((created, "")) if created else "", join((started, "")) if started else "",
+            intern(gateway) if (gateway := labels.get("istio")) else "", -1 if grace is None else grace, prestop,
+            long_lived, intern(drain) if drain else "", exit_on_zero,
+            join((template_hash, "")) if template_hash else "", asm_env, image_kind, ca_service,
+        ))
     return rows
 
 
@@ -365,7 +382,7 @@ def _row(namespace: str | None, name: str | None, owner_kind: str, owner_name: s
          restarts: int, proxy: tuple[str, str, str, str, bool, str, bool] | None, native: bool,
          held_by_proxy: bool, labels: dict[str, str], revision: str, created: str | None, started: str | None,
          grace: int | None, prestop: bool, long_lived: bool, drain: str) -> tuple:
-    """The summary tuple (POD_COLUMNS) from the values both readers of summarise_pod give."""
+    """The summary tuple (POD_COLUMNS) of a pod read as a dict (summarise_pods builds the same of a Struct)."""
     if proxy is None:
         kind, role, image, xds = mesh.PROXY_NONE, "", "", "<absent>"
         image_kind = ca_service = ""

@@ -158,13 +158,13 @@ def python_calls_summarising(page: list[Any], rules: mesh.ProxyRules) -> int:
 
 
 def test_a_page_of_struct_pods_is_summarised_in_one_loop():
-    """Per pod with a sidecar: its ports, the env comprehension, the row and its five own copies: 8; the summary
-    state, the reader and the proxy's columns and role are no call per pod (main: 14 per pod, one summarise_pod
-    each)."""
+    """Per pod with a sidecar: its ports and the env comprehension, 2 calls; the summary state, the reader, the
+    proxy's columns and role, the row and its copies of text are no call per pod (main: 14 per pod, one
+    summarise_pod each)."""
     pods = as_structs(same_workload_pods("http"))
     rules = mesh.ProxyRules()
     summarise_pod(pods[0], rules)  # the first pod decides the proxy marks and the port name
-    assert python_calls_summarising(pods, rules) <= 3 + PODS * 8
+    assert python_calls_summarising(pods, rules) <= 3 + PODS * 2
 
 
 # ---------------------------------------------------------------- scanning a snapshot of several pod files
