@@ -55,7 +55,7 @@ def test_decoded_pods_summarise_exactly_like_full_pods():
     assert answer["metadata"] == {"continue": "tok", "resourceVersion": "9"}
     assert len(answer["items"]) == 24
     for full, reduced in zip(pods, answer["items"], strict=True):
-        # Structs, read by attribute (inventory._summarise_struct), not dicts for the slower dict reader.
+        # Structs, read by attribute (inventory.summarise_pods), not dicts for the slower dict reader.
         assert type(reduced) is podwire.Pod
         assert summarise_pod(reduced, RULES) == summarise_pod(full, RULES)
         # What is skipped really is skipped: the reduced pod declares none of the rest.
