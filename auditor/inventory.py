@@ -73,6 +73,19 @@ def slim(kind: Kind, obj: dict[str, Any]) -> dict[str, Any]:
     return obj
 
 
+def slim_page(kind: Kind, page: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """slim of each object of a page of one kind. The kinds slim keeps whole but for managedFields' bodies
+    (Services, Deployments, Istio configuration...: ~50,000 objects at 50k pods) are slimmed in place in one loop,
+    without two calls per object; the page itself is returned."""
+    if kind is K.REPLICASET or kind is K.JOB or kind is K.CONFIGMAP or kind is K.CRD:
+        return [slim(kind, obj) for obj in page]
+    for obj in page:
+        meta = obj.get("metadata")
+        if isinstance(meta, dict) and meta.get("managedFields"):
+            _slim_managed_fields(meta)
+    return page
+
+
 # ---------------------------------------------------------------- pod summaries
 POD_COLUMNS = (
     "namespace", "name", "owner_kind", "owner_name", "phase", "ready", "restarts", "proxy", "role",

@@ -24,6 +24,7 @@ from typing import Any
 import orjson
 import pytest
 
+from auditor import collect as collect_module
 from auditor import inventory, mesh, podwire
 from auditor import kinds as K
 from auditor.collect import Collector
@@ -284,4 +285,26 @@ def test_a_file_of_owned_replicasets_is_not_shape_checked_again(tmp_path: Path, 
     assert checked == [100]  # the full parse still checks them
     assert [inventory.slim(K.REPLICASET, obj) for obj in fast] == [inventory.slim(K.REPLICASET, obj) for obj in full]
     assert len(fast) == 100 and "spec" not in fast[0]
+
+
+def test_a_page_of_services_is_slimmed_without_a_call_per_service(monkeypatch: pytest.MonkeyPatch):
+    """Kinds kept whole but for managedFields' bodies are slimmed in one loop (main: one slim call per object)."""
+    services = [f.service(f"web-{i}", "shop") for i in range(100)]
+    for service in services[::2]:
+        service["metadata"]["managedFields"] = [{"manager": "kubectl", "operation": "Apply", "fieldsV1": {"f:x": {}}}]
+    expected = [inventory.slim(K.SERVICE, orjson.loads(orjson.dumps(service))) for service in services]
+    calls = 0
+    slim = inventory.slim
+
+    def counted(kind: Any, obj: dict[str, Any]) -> dict[str, Any]:
+        nonlocal calls
+        calls += 1
+        return slim(kind, obj)
+
+    monkeypatch.setattr(inventory, "slim", counted)
+    monkeypatch.setattr(collect_module, "slim", counted, raising=False)
+    kept: list[dict[str, Any]] = []
+    Collector._absorb(SimpleNamespace(writer=None), None, None, K.SERVICE, services, kept)  # type: ignore[arg-type]
+    assert calls == 0
+    assert kept == expected and kept[0]["metadata"]["managedFields"] == [{"manager": "kubectl", "operation": "Apply"}]
 
