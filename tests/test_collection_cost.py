@@ -17,6 +17,7 @@ from __future__ import annotations
 import sys
 import threading
 import weakref
+from collections.abc import Callable
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
@@ -115,47 +116,31 @@ def test_a_port_name_is_searched_once_for_many_pods(monkeypatch: pytest.MonkeyPa
     assert counting.calls == 2
 
 
+def python_calls(work: Callable[[], Any]) -> int:
+    """Python function calls made while `work()` runs (its own call included)."""
+    calls = 0
+
+    def count(frame: Any, event: str, arg: Any) -> None:
+        nonlocal calls
+        if event == "call":
+            calls += 1
+
+    sys.setprofile(count)
+    try:
+        work()
+    finally:
+        sys.setprofile(None)
+    return calls
+
+
 def test_a_struct_pod_s_summary_makes_few_python_calls():
-    """Per pod with a sidecar, one pod at a time: summarise_pod, the page loop, the summary state, its ports, the env
-    comprehension, the row and its five own copies: 11 (14 with the proxy's columns and role in calls of their
-    own); nothing per env var, annotation or port beyond that (26 before the marks and port names were
-    remembered)."""
+    """Per pod with a sidecar, one pod at a time: summarise_pod, the page loop, the summary state, its ports and the
+    env comprehension: 5 (main: 14, with the proxy's columns and role, the row and its five own copies in calls of
+    their own; 26 before the marks and port names were remembered); nothing per env var, annotation or port."""
     pods = as_structs(same_workload_pods("http"))
     rules = mesh.ProxyRules()
     summarise_pod(pods[0], rules)  # the first pod decides the proxy marks and the port name
-    calls = 0
-
-    def count(frame: Any, event: str, arg: Any) -> None:
-        nonlocal calls
-        if event == "call":
-            calls += 1
-
-    sys.setprofile(count)
-    try:
-        for pod in pods[1:]:
-            summarise_pod(pod, rules)
-    finally:
-        sys.setprofile(None)
-    assert calls <= (PODS - 1) * 14
-
-
-def python_calls_summarising(page: list[Any], rules: mesh.ProxyRules) -> int:
-    """Python function calls the collector makes to summarise one page of pods."""
-    collector = SimpleNamespace(inv=SimpleNamespace(rules=rules))
-    calls = 0
-
-    def count(frame: Any, event: str, arg: Any) -> None:
-        nonlocal calls
-        if event == "call":
-            calls += 1
-
-    sys.setprofile(count)
-    try:
-        rows = Collector._summaries(collector, page)  # type: ignore[arg-type]
-    finally:
-        sys.setprofile(None)
-    assert len(rows) == len(page)
-    return calls
+    assert python_calls(lambda: [summarise_pod(pod, rules) for pod in pods[1:]]) <= 2 + (PODS - 1) * 5
 
 
 def test_a_page_of_struct_pods_is_summarised_in_one_loop():
@@ -165,7 +150,11 @@ def test_a_page_of_struct_pods_is_summarised_in_one_loop():
     pods = as_structs(same_workload_pods("http"))
     rules = mesh.ProxyRules()
     summarise_pod(pods[0], rules)  # the first pod decides the proxy marks and the port name
-    assert python_calls_summarising(pods, rules) <= 3 + PODS * 2
+    collector = SimpleNamespace(inv=SimpleNamespace(rules=rules))
+    rows: list[tuple] = []
+    calls = python_calls(lambda: rows.extend(Collector._summaries(collector, pods)))  # type: ignore[arg-type]
+    assert len(rows) == PODS
+    assert calls <= 4 + PODS * 2
 
 
 # ---------------------------------------------------------------- scanning a snapshot of several pod files
