@@ -438,7 +438,8 @@ def _owned_file(raw: bytes) -> dict[str, Any] | None:
             return None
     first = items[0] if items else {}
     kind_of_first, api_version = first.get("kind"), first.get("apiVersion")
-    if isinstance(api_version, str) and all(
+    # Each item names its kind (items of a typed List may omit it) and its apiVersion, the same for all.
+    if kind_of_first in OWNED_KINDS and isinstance(api_version, str) and all(
             item.get("kind") == kind_of_first and item.get("apiVersion") == api_version for item in items):
         items = OwnedItems(items)
     return {"apiVersion": doc.get("apiVersion"), "kind": kind, "items": items}

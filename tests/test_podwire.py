@@ -127,6 +127,19 @@ def test_typed_podlist_items_without_kind_are_pods(tmp_path: Path):
     assert obj["kind"] == "Pod" and summarise_pod(obj, RULES) == summarise_pod(pod, RULES)
 
 
+def test_typed_replicasetlist_items_without_kind_are_replicasets(tmp_path: Path):
+    """Items of a typed List may omit their kind: the one-pass file of owned ReplicaSets gives them the List's, as
+    the full parse does (they are not taken for a List of one kind as they are)."""
+    rs, old_rs = owner_objects()[:2]
+    items = [{k: v for k, v in obj.items() if k != "kind"} for obj in (rs, old_rs)]
+    path = tmp_path / "replicasets.json"
+    path.write_bytes(orjson.dumps({"apiVersion": "apps/v1", "kind": "ReplicaSetList", "items": items}))
+    fast = list(read_object_file(path, reduce=True))
+    full = list(read_object_file(path))
+    assert [obj["kind"] for obj in fast] == ["ReplicaSet", "ReplicaSet"]
+    assert [slim(K.REPLICASET, obj) for obj in fast] == [slim(K.REPLICASET, obj) for obj in full]
+
+
 @pytest.mark.parametrize("mutate", [
     lambda p: p["metadata"].__setitem__("labels", {"app": 5}),
     lambda p: p["metadata"].__setitem__("ownerReferences", [{"kind": "ReplicaSet"}]),
