@@ -94,7 +94,6 @@ def test_well_formed_objects_are_accepted_in_c():
         assert shapes._fits(doc["kind"], doc), doc["kind"]
 
 
-
 @pytest.mark.parametrize("seed", range(3))
 def test_owned_items_podwire_vouches_for_all_fit(seed):
     """A file of owned ReplicaSets or Jobs decoded in one pass is not shape-checked again when podwire marks its
@@ -119,7 +118,8 @@ def test_owned_items_podwire_vouches_for_all_fit(seed):
                 holder = doc
                 for key in path[:-1]:
                     holder = holder[key]
-                holder.pop(path[-1]) if isinstance(holder, dict) else None
+                if isinstance(holder, dict):
+                    del holder[path[-1]]
             list_kind = rng.choice(["List", f"{original['kind']}List"])
             raw = json.dumps({"apiVersion": "v1", "kind": list_kind, "items": [other, doc]}).encode()  # 2**70 too
             reduced = podwire.reduced_list(raw)
