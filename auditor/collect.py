@@ -15,7 +15,7 @@ from typing import Any
 from auditor import kinds as K
 from auditor import podwire
 from auditor.errors import ClusterUnreachable, KindNotServed, SourceError, UsageError
-from auditor.inventory import ClusterInventory, Inventory, slim, summarise_pod
+from auditor.inventory import ClusterInventory, Inventory, slim_page, summarise_pod, summarise_pods
 from auditor.kinds import Kind
 from auditor.sources.base import ClusterSource, ListRestarted, SourceSet
 from auditor.sources.snapshot import STATUS_NOT_SERVED, STATUS_OK, SnapshotCluster, SnapshotWriter
@@ -146,11 +146,11 @@ class Collector:
         """One page: slimmed; pods summarised to rows at once (the page is then dropped), others kept."""
         if kind is K.POD:
             if self.writer:
-                page = [slim(kind, obj) for obj in page]
+                page = slim_page(kind, page)
                 self.writer.items(source, kind, page)
             cluster.pod_rows.extend(self._summaries(page))
             return
-        page = [slim(kind, obj) for obj in page]
+        page = slim_page(kind, page)
         if self.writer:
             self.writer.items(source, kind, page)
         objects.extend(page)
@@ -160,7 +160,7 @@ class Collector:
         snapshot) makes the pods of this cluster unreadable (UNKNOWN, named), never a crash of the run."""
         rules = self.inv.rules
         try:
-            return [summarise_pod(obj, rules) for obj in page]
+            return summarise_pods(page, rules)
         except (TypeError, ValueError, AttributeError, KeyError):
             for obj in page:  # name the pod
                 try:

@@ -73,6 +73,19 @@ def slim(kind: Kind, obj: dict[str, Any]) -> dict[str, Any]:
     return obj
 
 
+def slim_page(kind: Kind, page: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """slim of each object of a page of one kind. The kinds slim keeps whole but for managedFields' bodies
+    (Services, Deployments, Istio configuration...: ~50,000 objects at 50k pods) are slimmed in place in one loop,
+    without two calls per object; the page itself is returned."""
+    if kind is K.REPLICASET or kind is K.JOB or kind is K.CONFIGMAP or kind is K.CRD:
+        return [slim(kind, obj) for obj in page]
+    for obj in page:
+        meta = obj.get("metadata")
+        if isinstance(meta, dict) and meta.get("managedFields"):
+            _slim_managed_fields(meta)
+    return page
+
+
 # ---------------------------------------------------------------- pod summaries
 POD_COLUMNS = (
     "namespace", "name", "owner_kind", "owner_name", "phase", "ready", "restarts", "proxy", "role",
@@ -107,8 +120,9 @@ _SUMMARY_ENV = ("CA_ADDR", mesh.XDS_AGENT_KEY, "PROXY_CONFIG", "EXIT_ON_ZERO_ACT
 # Bounded, so input with a distinct value in every pod cannot grow it without end (past it, marks are decided
 # each time).
 _PROXY_MARKS_KEPT = 10_000
-# (image kind, CA service, ASM env present, xDS agent value, exit on zero) of a proxy container.
-_ProxyMarks = tuple[str, str, bool, str | None, bool]
+# (image, image kind, CA service, ASM env present, xds_agent column, exit on zero) of a proxy container, as the pod
+# frame keeps them (interned).
+_ProxyMarks = tuple[str, str, str, bool, str, bool]
 
 
 def _summary_state(rules: mesh.ProxyRules) -> tuple[frozenset[str], dict[tuple, _ProxyMarks]]:
@@ -129,12 +143,13 @@ def summarise_pod(pod: dict[str, Any] | podwire.Pod, rules: mesh.ProxyRules) -> 
 
     Runs once per pod (150,000 times in a large cluster): plain loops, only the env vars it reads, and
     proxy classifications cached per (image, ASM env present, CA_ADDR). A pod decoded as a Struct
-    (auditor.podwire.Pod: snapshot files of pods, live PodList pages) is read by attribute, any other as a dict;
-    both readers hand the same values to _row, which decides (tests/test_podwire.py: identical rows for
-    real-shaped and mutated pods). Every field read here must be declared in auditor/podwire.py.
+    (auditor.podwire.Pod: snapshot files of pods, live PodList pages) is read by attribute (summarise_pods, which
+    the collector calls per page), any other as a dict, whose values _row turns into the same tuple
+    (tests/test_podwire.py, tests/test_pod_structs.py: identical rows for real-shaped and mutated pods). Every field
+    read here must be declared in auditor/podwire.py.
     """
     if type(pod) is podwire.Pod:
-        return _summarise_struct(pod, rules)
+        return summarise_pods([pod], rules)[0]
     meta = pod.get("metadata") or {}
     spec = pod.get("spec") or {}
     status = pod.get("status") or {}
@@ -166,7 +181,7 @@ def summarise_pod(pod: dict[str, Any] | podwire.Pod, rules: mesh.ProxyRules) -> 
             if name in wanted:
                 value = item.get("value")
                 env[name] = "" if value is None else str(value)
-        proxy = _proxy_columns(env, container.get("image") or "", rules, seen, mesh.proxy_role, container)
+        proxy = _proxy_columns(env, container.get("image") or "", rules, seen, container)
     # Decided in the order of the code before the Struct reader: a malformed live pod meets the same first error.
     revision = _revision(annotations, container is not None)
 
@@ -196,70 +211,102 @@ def summarise_pod(pod: dict[str, Any] | podwire.Pod, rules: mesh.ProxyRules) -> 
 _NO_STATUS = podwire.PodStatus()
 
 
-def _summarise_struct(pod: podwire.Pod, rules: mesh.ProxyRules) -> tuple:
-    """summarise_pod of a pod decoded as a Struct: the same values read by attribute (null is absent)."""
-    meta = pod.metadata
-    spec = pod.spec
-    status = pod.status or _NO_STATUS
-
-    owner_kind = owner_name = ""
-    for ref in meta.ownerReferences or ():
-        if ref.controller or not owner_kind:
-            owner_kind, owner_name = ref.kind, ref.name
-
-    ready = False
-    for condition in status.conditions or ():
-        if condition.type == "Ready" and condition.status == "True":
-            ready = True
-            break
-    restarts = 0
-    for cs in status.containerStatuses or ():
-        restarts += cs.restartCount or 0
-    for cs in status.initContainerStatuses or ():
-        restarts += cs.restartCount or 0
-
-    # mesh.find_proxy_container: a native sidecar first, then a classic one.
-    container, native = None, False
-    for c in spec.initContainers or ():
-        if c.name == mesh.PROXY_CONTAINER and c.restartPolicy == "Always":
-            container, native = c, True
-            break
-    prestop = False
-    long_lived = False
-    for c in spec.containers:
-        if c.name == mesh.PROXY_CONTAINER:
-            if container is None:
-                container = c
+def summarise_pods(pods: list[Any], rules: mesh.ProxyRules) -> list[tuple]:
+    """summarise_pod of each pod, in one loop: a pod decoded as a Struct is read here by attribute (null is absent)
+    into the tuple _row makes of a dict (tests/test_pod_structs.py compares them), without a function call per pod
+    and per part of it (~20% of the summary's time); any other pod by summarise_pod."""
+    wanted, seen = _summary_state(rules)
+    proxy_name, unset, no_status, no_entries = mesh.PROXY_CONTAINER, msgspec.UNSET, _NO_STATUS, _NO_ENTRIES
+    pod_type, sidecar, non_sidecar_args = podwire.Pod, mesh.ROLE_SIDECAR, _NON_SIDECAR_ARGS
+    no_proxy = (mesh.PROXY_NONE, "", "", "", "", False, "<absent>", False)  # _row's columns of a pod without proxy
+    intern, join, inject_label = sys.intern, "".join, mesh.ASM_INJECT_LABEL
+    rows: list[tuple] = []
+    append = rows.append
+    for pod in pods:
+        if type(pod) is not pod_type:
+            append(summarise_pod(pod, rules))
             continue
-        if not prestop:
-            lifecycle = c.lifecycle
-            prestop = lifecycle is not None and bool(lifecycle.preStop)
-        if not long_lived and c.ports:
-            long_lived = _long_lived_ports(c.ports)
-    proxy = None
-    held_by_proxy = False
-    if container is not None:
-        wanted, seen = _summary_state(rules)
-        env = {item.name: item.value or "" for item in container.env or () if item.name in wanted}
-        proxy = _proxy_columns(env, container.image or "", rules, seen, _struct_role, container)
-        if not native and status.phase == "Running":
-            # Every app container terminated (at least one): all() over the app containers' states, stopping at
-            # the first that still runs.
-            for cs in status.containerStatuses or ():
-                if cs.name == mesh.PROXY_CONTAINER:
-                    continue
-                state = cs.state
-                if state is None or state.terminated is msgspec.UNSET:
-                    held_by_proxy = False
-                    break
-                held_by_proxy = True
-    annotations = meta.annotations or _NO_ENTRIES
-    # The common cases without a call: `istio.io/rev` set, no proxy.istio.io/config annotation.
-    revision = annotations.get("istio.io/rev") or _revision(annotations, container is not None)
-    drain = _drain(annotations) if "proxy.istio.io/config" in annotations else ""
-    return _row(meta.namespace, meta.name, owner_kind, owner_name, status.phase, ready, restarts, proxy, native,
-                held_by_proxy, meta.labels or _NO_ENTRIES, revision, meta.creationTimestamp, status.startTime,
-                spec.terminationGracePeriodSeconds, prestop, long_lived, drain)
+        meta = pod.metadata
+        spec = pod.spec
+        status = pod.status or no_status
+
+        owner_kind = owner_name = ""
+        for ref in meta.ownerReferences or ():
+            if ref.controller or not owner_kind:
+                owner_kind, owner_name = ref.kind, ref.name
+
+        ready = False
+        for condition in status.conditions or ():
+            if condition.type == "Ready" and condition.status == "True":
+                ready = True
+                break
+        restarts = 0
+        for cs in status.containerStatuses or ():
+            restarts += cs.restartCount or 0
+        for cs in status.initContainerStatuses or ():
+            restarts += cs.restartCount or 0
+
+        # mesh.find_proxy_container: a native sidecar first, then a classic one.
+        container, native = None, False
+        for c in spec.initContainers or ():
+            if c.name == proxy_name and c.restartPolicy == "Always":
+                container, native = c, True
+                break
+        prestop = False
+        long_lived = False
+        for c in spec.containers:
+            if c.name == proxy_name:
+                if container is None:
+                    container = c
+                continue
+            if not prestop:
+                lifecycle = c.lifecycle
+                prestop = lifecycle is not None and bool(lifecycle.preStop)
+            if not long_lived and c.ports:
+                long_lived = _long_lived_ports(c.ports)
+        held_by_proxy = False
+        if container is None:
+            kind, image, image_kind, ca_service, role, asm_env, xds, exit_on_zero = no_proxy
+        else:
+            env = {item.name: item.value or "" for item in container.env or () if item.name in wanted}
+            image = container.image or ""
+            image, image_kind, ca_service, asm_env, xds, exit_on_zero = (
+                seen.get((image, *env.items())) or _proxy_marks(env, image, rules, seen))
+            # mesh.role_of, with one set test in C for the usual case (a sidecar).
+            args = container.args
+            role = (sidecar if (not args or non_sidecar_args.isdisjoint(args)) and "/ztunnel:" not in image
+                    else mesh.role_of(args or (), image))
+            # Provisional: the cluster's istiod Services decide what the CA_ADDR mark is worth (ClusterInventory).
+            kind = mesh.PROXY_ISTIO
+            if not native and status.phase == "Running":
+                # Every app container terminated (at least one): all() over the app containers' states, stopping
+                # at the first that still runs.
+                for cs in status.containerStatuses or ():
+                    if cs.name == proxy_name:
+                        continue
+                    state = cs.state
+                    if state is None or state.terminated is unset:
+                        held_by_proxy = False
+                        break
+                    held_by_proxy = True
+        annotations = meta.annotations or no_entries
+        # The common cases without a call: `istio.io/rev` set, no proxy.istio.io/config annotation.
+        revision = annotations.get("istio.io/rev") or _revision(annotations, container is not None)
+        drain = _drain(annotations) if "proxy.istio.io/config" in annotations else ""
+        labels = meta.labels or no_entries
+        namespace, phase, grace = meta.namespace, status.phase, spec.terminationGracePeriodSeconds
+        created, started, template_hash = meta.creationTimestamp, status.startTime, labels.get("pod-template-hash")
+        # As _row: text kept past the page copied (_own), repeated text interned.
+        append((
+            intern(namespace) if namespace else "", join((meta.name, "")), intern(owner_kind) if owner_kind else "",
+            join((owner_name, "")) if owner_name else "", intern(phase) if phase else "", ready, restarts, kind, role,
+            native, held_by_proxy, image, xds, labels.get(inject_label) == "true", intern(revision) if revision else "",
+            join((created, "")) if created else "", join((started, "")) if started else "",
+            intern(gateway) if (gateway := labels.get("istio")) else "", -1 if grace is None else grace, prestop,
+            long_lived, intern(drain) if drain else "", exit_on_zero,
+            join((template_hash, "")) if template_hash else "", asm_env, image_kind, ca_service,
+        ))
+    return rows
 
 
 _NO_ENTRIES: dict[str, str] = {}  # absent labels or annotations; read only
@@ -291,25 +338,34 @@ def _long_lived(port_names: Iterable[str | None]) -> bool:
     return False
 
 
-def _struct_role(container: podwire.Container) -> str:
-    return mesh.role_of(container.args or (), container.image or "")
+# Any of these among a proxy's args makes it other than a sidecar (mesh.role_of).
+_NON_SIDECAR_ARGS = frozenset(("router", "waypoint", "ztunnel"))
 
 
-def _proxy_columns(env: dict[str, str], image: str, rules: mesh.ProxyRules,
-                   seen: dict[tuple, _ProxyMarks], role_of: Callable[[Any], str],
-                   container: Any) -> tuple[str, str, str, str, bool, str | None, bool]:
-    """(image, image kind, CA service, role, ASM env present, xDS agent value, exit on zero) of a proxy container,
+def _proxy_columns(env: dict[str, str], image: str, rules: mesh.ProxyRules, seen: dict[tuple, _ProxyMarks],
+                   container: dict[str, Any]) -> tuple[str, str, str, str, bool, str, bool]:
+    """(image, image kind, CA service, role, ASM env present, xds_agent column, exit on zero) of a proxy container,
     from the env vars the summary reads and the cache of _summary_state. The role is decided after the image is
     classified (the order the first error of a malformed live pod depends on)."""
-    key = (image, *env.items())
-    marks = seen.get(key)
-    if marks is None:
-        # Of these only image_kind can raise (a live pod's image of another type), and it does before the role.
-        marks = (rules.image_kind(image), rules.ca_service(env.get("CA_ADDR", "")), rules.has_asm_env(env),
-                 mesh.xds_agent_value(env), env.get("EXIT_ON_ZERO_ACTIVE_CONNECTIONS", "").lower() == "true")
-        if len(seen) < _PROXY_MARKS_KEPT:
-            seen[key] = marks
-    return (image, marks[0], marks[1], role_of(container), marks[2], marks[3], marks[4])
+    marks = seen.get((image, *env.items())) or _proxy_marks(env, image, rules, seen)
+    return (marks[0], marks[1], marks[2], mesh.proxy_role(container), marks[3], marks[4], marks[5])
+
+
+def _proxy_marks(env: dict[str, str], image: str, rules: mesh.ProxyRules,
+                 seen: dict[tuple, _ProxyMarks]) -> _ProxyMarks:
+    """The marks of a proxy container not in the cache of _summary_state yet, cached (up to its bound); text as the
+    pod frame keeps it (interned, the xDS agent value "<absent>" when unset)."""
+    # Of these only image_kind can raise (a live pod's image of another type), and it does before the role.
+    image_kind = rules.image_kind(image)
+    ca_service = rules.ca_service(env.get("CA_ADDR", ""))
+    xds = mesh.xds_agent_value(env)
+    marks = (sys.intern(image) if image else "", sys.intern(image_kind) if image_kind else "",
+             sys.intern(ca_service) if ca_service else "", rules.has_asm_env(env),
+             "<absent>" if xds is None else sys.intern(xds) if xds else "",
+             env.get("EXIT_ON_ZERO_ACTIVE_CONNECTIONS", "").lower() == "true")
+    if len(seen) < _PROXY_MARKS_KEPT:
+        seen[(image, *env.items())] = marks
+    return marks
 
 
 def _revision(annotations: dict[str, str], has_proxy: bool) -> str:
@@ -336,28 +392,27 @@ def _drain(annotations: dict[str, str]) -> str:
 
 
 def _row(namespace: str | None, name: str | None, owner_kind: str, owner_name: str, phase: str | None, ready: bool,
-         restarts: int, proxy: tuple[str, str, str, str, bool, str | None, bool] | None, native: bool,
+         restarts: int, proxy: tuple[str, str, str, str, bool, str, bool] | None, native: bool,
          held_by_proxy: bool, labels: dict[str, str], revision: str, created: str | None, started: str | None,
          grace: int | None, prestop: bool, long_lived: bool, drain: str) -> tuple:
-    """The summary tuple (POD_COLUMNS) from the values both readers of summarise_pod give."""
+    """The summary tuple (POD_COLUMNS) of a pod read as a dict (summarise_pods builds the same of a Struct)."""
     if proxy is None:
-        kind, role, image, xds = mesh.PROXY_NONE, "", "", None
+        kind, role, image, xds = mesh.PROXY_NONE, "", "", "<absent>"
         image_kind = ca_service = ""
         asm_env = exit_on_zero = False
     else:
         # Provisional: the cluster's istiod Services decide what the CA_ADDR mark is worth (ClusterInventory).
+        # The proxy's text columns come interned from _proxy_columns.
         kind = mesh.PROXY_ISTIO
         image, image_kind, ca_service, role, asm_env, xds, exit_on_zero = proxy
     intern = sys.intern  # inline, `intern(x) if x else ""`: ten function calls per pod fewer
     return (
         intern(namespace) if namespace else "", _own(name), intern(owner_kind) if owner_kind else "",
         _own(owner_name), intern(phase) if phase else "", ready, restarts, kind, role, native, held_by_proxy,
-        intern(image) if image else "", (intern(xds) if xds else "") if xds is not None else "<absent>",
-        labels.get(mesh.ASM_INJECT_LABEL) == "true", intern(revision) if revision else "", _own(created),
+        image, xds, labels.get(mesh.ASM_INJECT_LABEL) == "true", intern(revision) if revision else "", _own(created),
         _own(started), intern(gateway) if (gateway := labels.get("istio")) else "",
         -1 if grace is None else int(grace), prestop, long_lived, intern(drain) if drain else "", exit_on_zero,
-        _own(labels.get("pod-template-hash")), asm_env, intern(image_kind) if image_kind else "",
-        intern(ca_service) if ca_service else "",
+        _own(labels.get("pod-template-hash")), asm_env, image_kind, ca_service,
     )
 
 

@@ -17,12 +17,15 @@ from __future__ import annotations
 import sys
 import threading
 import weakref
+from collections.abc import Callable
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import orjson
 import pytest
 
+from auditor import collect as collect_module
 from auditor import inventory, mesh, podwire
 from auditor import kinds as K
 from auditor.collect import Collector
@@ -113,13 +116,8 @@ def test_a_port_name_is_searched_once_for_many_pods(monkeypatch: pytest.MonkeyPa
     assert counting.calls == 2
 
 
-def test_a_struct_pod_s_summary_makes_few_python_calls():
-    """Per pod with a sidecar: summarise_pod, the Struct reader, its ports, the proxy (summary state, env
-    comprehension, columns, role in two calls), the row and its five own copies: 14; nothing per env var,
-    annotation or port beyond that (26 before the marks and port names were remembered)."""
-    pods = as_structs(same_workload_pods("http"))
-    rules = mesh.ProxyRules()
-    summarise_pod(pods[0], rules)  # the first pod decides the proxy marks and the port name
+def python_calls(work: Callable[[], Any]) -> int:
+    """Python function calls made while `work()` runs (its own call included)."""
     calls = 0
 
     def count(frame: Any, event: str, arg: Any) -> None:
@@ -129,11 +127,34 @@ def test_a_struct_pod_s_summary_makes_few_python_calls():
 
     sys.setprofile(count)
     try:
-        for pod in pods[1:]:
-            summarise_pod(pod, rules)
+        work()
     finally:
         sys.setprofile(None)
-    assert calls <= (PODS - 1) * 14
+    return calls
+
+
+def test_a_struct_pod_s_summary_makes_few_python_calls():
+    """Per pod with a sidecar, one pod at a time: summarise_pod, the page loop, the summary state, its ports and the
+    env comprehension: 5 (main: 14, with the proxy's columns and role, the row and its five own copies in calls of
+    their own; 26 before the marks and port names were remembered); nothing per env var, annotation or port."""
+    pods = as_structs(same_workload_pods("http"))
+    rules = mesh.ProxyRules()
+    summarise_pod(pods[0], rules)  # the first pod decides the proxy marks and the port name
+    assert python_calls(lambda: [summarise_pod(pod, rules) for pod in pods[1:]]) <= 2 + (PODS - 1) * 5
+
+
+def test_a_page_of_struct_pods_is_summarised_in_one_loop():
+    """Per pod with a sidecar: its ports and the env comprehension, 2 calls; the summary state, the reader, the
+    proxy's columns and role, the row and its copies of text are no call per pod (main: 14 per pod, one
+    summarise_pod each)."""
+    pods = as_structs(same_workload_pods("http"))
+    rules = mesh.ProxyRules()
+    summarise_pod(pods[0], rules)  # the first pod decides the proxy marks and the port name
+    collector = SimpleNamespace(inv=SimpleNamespace(rules=rules))
+    rows: list[tuple] = []
+    calls = python_calls(lambda: rows.extend(Collector._summaries(collector, pods)))  # type: ignore[arg-type]
+    assert len(rows) == PODS
+    assert calls <= 4 + PODS * 2
 
 
 # ---------------------------------------------------------------- scanning a snapshot of several pod files
@@ -231,3 +252,48 @@ def test_a_file_with_an_ownerless_replicaset_is_decoded_item_by_item(monkeypatch
     assert counting.calls == 2
     assert reduced is not None and "spec" not in reduced["items"][0]
     assert reduced["items"][1] == orjson.loads(orjson.dumps(orphan_rs))
+
+
+def test_a_file_of_owned_replicasets_is_not_shape_checked_again(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    """Their msgspec types (podwire._Owned) are the shape rules or stricter for all that is kept; shapes.all_fit
+    would convert every item a second time (main: all 100 items)."""
+    rs, old_rs = owner_objects()[:2]
+    path = tmp_path / "replicasets.json"
+    path.write_bytes(orjson.dumps({"apiVersion": "v1", "kind": "List", "items": [rs, old_rs] * 50}))
+    checked: list[int] = []
+    all_fit = snapshot_module.all_fit
+
+    def counted(items: list[Any]) -> bool:
+        checked.append(len(items))
+        return all_fit(items)
+
+    monkeypatch.setattr(snapshot_module, "all_fit", counted)
+    fast = list(snapshot_module.read_object_file(path, reduce=True))
+    assert checked == []
+    full = list(snapshot_module.read_object_file(path))
+    assert checked == [100]  # the full parse still checks them
+    assert [inventory.slim(K.REPLICASET, obj) for obj in fast] == [inventory.slim(K.REPLICASET, obj) for obj in full]
+    assert len(fast) == 100 and "spec" not in fast[0]
+
+
+def test_a_page_of_services_is_slimmed_without_a_call_per_service(monkeypatch: pytest.MonkeyPatch):
+    """Kinds kept whole but for managedFields' bodies are slimmed in one loop (main: one slim call per object)."""
+    services = [f.service(f"web-{i}", "shop") for i in range(100)]
+    for service in services[::2]:
+        service["metadata"]["managedFields"] = [{"manager": "kubectl", "operation": "Apply", "fieldsV1": {"f:x": {}}}]
+    expected = [inventory.slim(K.SERVICE, orjson.loads(orjson.dumps(service))) for service in services]
+    calls = 0
+    slim = inventory.slim
+
+    def counted(kind: Any, obj: dict[str, Any]) -> dict[str, Any]:
+        nonlocal calls
+        calls += 1
+        return slim(kind, obj)
+
+    monkeypatch.setattr(inventory, "slim", counted)
+    monkeypatch.setattr(collect_module, "slim", counted, raising=False)
+    kept: list[dict[str, Any]] = []
+    Collector._absorb(SimpleNamespace(writer=None), None, None, K.SERVICE, services, kept)  # type: ignore[arg-type]
+    assert calls == 0
+    assert kept == expected and kept[0]["metadata"]["managedFields"] == [{"manager": "kubectl", "operation": "Apply"}]
+

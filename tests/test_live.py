@@ -144,16 +144,24 @@ def test_live_pod_pages_are_summarised_from_structs_not_by_the_dict_reader(tmp_p
     serve(fake_api, mid_migration_cluster())
     serve(fake_asm, [f.migration_cr("Migrating", spec_retry=1)], "v1.31.1-aliyun.1")
     summarised: list[str] = []
+    read_as_dicts: list[str] = []
+    summarise_pods, summarise_pod = inventory.summarise_pods, inventory.summarise_pod
 
-    def counted(pod, rules):
-        summarised.append(type(pod).__name__)
-        return inventory.summarise_pod(pod, rules)
+    def counted(pods, rules):
+        summarised.extend(type(pod).__name__ for pod in pods)
+        return summarise_pods(pods, rules)
 
-    monkeypatch.setattr(collect, "summarise_pod", counted)
+    def dict_reader(pod, rules):
+        read_as_dicts.append(type(pod).__name__)
+        return summarise_pod(pod, rules)
+
+    monkeypatch.setattr(collect, "summarise_pods", counted)
+    monkeypatch.setattr(inventory, "summarise_pod", dict_reader)  # what summarise_pods hands a pod it cannot read
     result = api.run_audit(target(tmp_path, fake_api, fake_asm), phase="uninstall")
     rows = [r for r in records(result.findings) if r["check_id"] == "istio-sidecars-remaining"]
     assert rows[0]["evidence"]["pod_count"] == 10
-    assert summarised == ["Pod"] * 23  # on main: 23 times "dict"
+    assert summarised == ["Pod"] * 23  # before the Struct reader: 23 times "dict"
+    assert read_as_dicts == []
 
 
 def test_an_object_too_deep_to_write_makes_its_kind_unknown_in_the_snapshot_not_a_crash(tmp_path, fake_api, fake_asm):

@@ -55,7 +55,7 @@ def test_decoded_pods_summarise_exactly_like_full_pods():
     assert answer["metadata"] == {"continue": "tok", "resourceVersion": "9"}
     assert len(answer["items"]) == 24
     for full, reduced in zip(pods, answer["items"], strict=True):
-        # Structs, read by attribute (inventory._summarise_struct), not dicts for the slower dict reader.
+        # Structs, read by attribute (inventory.summarise_pods), not dicts for the slower dict reader.
         assert type(reduced) is podwire.Pod
         assert summarise_pod(reduced, RULES) == summarise_pod(full, RULES)
         # What is skipped really is skipped: the reduced pod declares none of the rest.
@@ -125,6 +125,19 @@ def test_typed_podlist_items_without_kind_are_pods(tmp_path: Path):
     path.write_bytes(orjson.dumps({"apiVersion": "v1", "kind": "PodList", "items": [item]}))
     (obj,) = read_object_file(path, reduce=True)
     assert obj["kind"] == "Pod" and summarise_pod(obj, RULES) == summarise_pod(pod, RULES)
+
+
+def test_typed_replicasetlist_items_without_kind_are_replicasets(tmp_path: Path):
+    """Items of a typed List may omit their kind: the one-pass file of owned ReplicaSets gives them the List's, as
+    the full parse does (they are not taken for a List of one kind as they are)."""
+    rs, old_rs = owner_objects()[:2]
+    items = [{k: v for k, v in obj.items() if k != "kind"} for obj in (rs, old_rs)]
+    path = tmp_path / "replicasets.json"
+    path.write_bytes(orjson.dumps({"apiVersion": "apps/v1", "kind": "ReplicaSetList", "items": items}))
+    fast = list(read_object_file(path, reduce=True))
+    full = list(read_object_file(path))
+    assert [obj["kind"] for obj in fast] == ["ReplicaSet", "ReplicaSet"]
+    assert [slim(K.REPLICASET, obj) for obj in fast] == [slim(K.REPLICASET, obj) for obj in full]
 
 
 @pytest.mark.parametrize("mutate", [

@@ -7,11 +7,13 @@ value: whenever the walk names a problem, object_problem still names that same p
 from __future__ import annotations
 
 import copy
+import json
 import random
 from typing import Any
 
 import pytest
 
+from auditor import podwire
 from auditor.sources import shapes
 from bench.generate import Workload, pods_of
 from tests import factory as f
@@ -90,3 +92,41 @@ def test_mutated_objects_get_exactly_the_walks_verdict(seed):
 def test_well_formed_objects_are_accepted_in_c():
     for doc in objects():
         assert shapes._fits(doc["kind"], doc), doc["kind"]
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_owned_items_podwire_vouches_for_all_fit(seed):
+    """A file of owned ReplicaSets or Jobs decoded in one pass is not shape-checked again when podwire marks its
+    items (podwire.OwnedItems): whatever the mutation (kind and apiVersion included), shapes.all_fit holds for
+    every file so marked, as it did when it checked them."""
+    rng = random.Random(seed)
+    dep, rs = f.deployment("cart")
+    rs["metadata"]["managedFields"] = [{"manager": "kube-controller-manager", "operation": "Update"}]
+    rs["status"] = {"replicas": 2, "readyReplicas": 2, "observedGeneration": 3}
+    job = {"apiVersion": "batch/v1", "kind": "Job", "metadata": f.meta("nightly-1", "shop", ownerReferences=[
+        {"apiVersion": "batch/v1", "kind": "CronJob", "name": "nightly", "controller": True}]),
+        "spec": {"template": copy.deepcopy(dep["spec"]["template"])}, "status": {"succeeded": 1}}
+    marked = unmarked = 0
+    for original in (rs, job):
+        other = copy.deepcopy(original)
+        other["metadata"]["name"] += "-2"
+        paths = places(original)
+        for _ in range(200):
+            path = rng.choice(paths)
+            doc = mutated(original, path, rng)
+            if rng.random() < 0.25:  # or the key taken out (kind, apiVersion: as the items of a typed List)
+                holder = doc
+                for key in path[:-1]:
+                    holder = holder[key]
+                if isinstance(holder, dict):
+                    del holder[path[-1]]
+            list_kind = rng.choice(["List", f"{original['kind']}List"])
+            raw = json.dumps({"apiVersion": "v1", "kind": list_kind, "items": [other, doc]}).encode()  # 2**70 too
+            reduced = podwire.reduced_list(raw)
+            items = reduced and reduced["items"]
+            if isinstance(items, podwire.OwnedItems):
+                assert shapes.all_fit(list(items)), doc
+                marked += 1
+            else:
+                unmarked += 1
+    assert marked > 100 and unmarked > 100  # both ways taken

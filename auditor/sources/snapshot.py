@@ -145,7 +145,7 @@ def _batches_in(doc: Any, path: Path, checked_pods: bool = False, by_kind: bool 
     if isinstance(doc, dict):
         kind, items = doc.get("kind"), doc.get("items")
         if isinstance(kind, str) and kind.endswith("List") and isinstance(items, list):
-            if all_fit(items):
+            if isinstance(items, podwire.OwnedItems) or all_fit(items):
                 yield items, True
                 return
             groups = _kinds_of(items) if by_kind else None
