@@ -628,8 +628,14 @@ class ClusterInventory:
         unreadable (then no CA_ADDR proves anything: mesh.OWNER_UNPROVEN)."""
         if not all(self._owner_evidence()):
             return {}
-        return self.memo("istiod_owners", lambda: mesh.istiod_owners(self.objects(K.SERVICE),
-                                                                     self.objects(K.DEPLOYMENT)))
+        return self.memo("istiod_owners", self._istiod_owners)
+
+    def _istiod_owners(self) -> dict[str, tuple[str, str]]:
+        # Only istiod Deployments can back an istiod Service: given those that istio.istiod_deployments keeps (same
+        # memo key, same list), mesh.istiod_owners says the same, and the Deployments are scanned once, not twice.
+        deployments = self.objects(K.DEPLOYMENT)
+        istiods = self.memo("istiod_deployments", lambda: [d for d in deployments if mesh.is_istiod_deployment(d)])
+        return mesh.istiod_owners(self.objects(K.SERVICE), istiods)
 
     def proxy_marks(self, asm_env: bool, image_kind: str, ca_service: str, image: str = "") -> mesh.ProxyMarks:
         owner = self.istiod_owners().get(str(ca_service), (mesh.OWNER_UNPROVEN, ""))[0]

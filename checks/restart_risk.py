@@ -6,7 +6,7 @@ import re
 from collections import namedtuple
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 import pandas as pd
@@ -91,6 +91,35 @@ def wave_of(score: int) -> int:
 WAVES = {1: "low risk (score 0-1)", 2: "medium risk (score 2-4)", 3: "high risk (score 5+)"}
 
 
+class WorkloadTraits(NamedTuple):
+    """What RestartRisk._score reads of a workload, its name aside: workloads of equal traits score alike."""
+
+    kind: str
+    short_grace: bool = False
+    grace_seconds: int = 0      # with short_grace: as the reason shows them
+    drain_seconds: str = ""
+    bad_drain: bool = False
+    spec_read: bool = False     # its Deployment/StatefulSet was read
+    recreate: bool = False
+    single_replica: bool = False
+    single_pod: bool = False
+    prestop: bool = False
+    pdb_missing: bool | None = None  # None: PodDisruptionBudgets not readable
+    long_lived: bool = False
+    exit_on_zero: bool = False
+
+
+class _Judged(NamedTuple):
+    """A scored risk as its findings say it (outcome None: below the score that makes a finding)."""
+
+    score: int
+    wave: int
+    outcome: Outcome | None
+    params: dict[str, Any]
+    reasons: list[str]
+    fixes: str  # the remediation's text before the workload's own command
+
+
 WorkloadPods = namedtuple("WorkloadPods", ("namespace", "workload_kind", "workload_name", "pods", "grace_min",
                                            "drain_max", "short_grace", "prestop", "long_lived", "exit_on_zero",
                                            "bad_drain", "held", "held_pods"))
@@ -159,23 +188,61 @@ class RestartRisk(ClusterCheck):
         per_workload = self._aggregate(cluster, todo)
         objects = self._workload_objects(cluster)
         pdbs = self._pdbs(cluster)
-        scored: list[tuple[int, str, str, str, Risk]] = []
+        scored: list[tuple[int, str, str, str]] = []
+        # Workloads alike score alike: each distinct WorkloadTraits is scored (and its finding's texts made) once.
+        judged: dict[WorkloadTraits, _Judged] = {}
         for row in per_workload:
-            risk = self._score(row, objects, pdbs, cluster.name)
-            scored.append((risk.score, row.namespace, row.workload_kind, row.workload_name, risk))
-            if risk.score >= 2:
-                yield self.report(
-                    self.HIGH if wave_of(risk.score) == 3 else self.MEDIUM, cluster.name,
-                    params={"score": risk.score, "reasons": "; ".join(r for r in risk.reasons if r.startswith("+"))},
-                    kind=row.workload_kind, namespace=row.namespace, name=row.workload_name,
-                    remediation=" ".join(dict.fromkeys(risk.fixes)) + " Then move it: "
-                    + mesh.asm_inject_command(cluster.name, row.workload_kind, row.namespace, row.workload_name),
-                    evidence={"score": risk.score, "wave": wave_of(risk.score), "reasons": risk.reasons,
-                              "pods": int(row.pods), "grace_seconds": int(row.grace_min),
-                              "drain_seconds": float(row.drain_max)})
+            kind, namespace, name = row.workload_kind, row.namespace, row.workload_name
+            traits = self._traits(row, objects, pdbs)
+            found = judged.get(traits) if traits is not None else None
+            if found is None:
+                found = self._judged(self._score(row, objects, pdbs, cluster.name))
+                if traits is not None:
+                    judged[traits] = found
+            score = found.score
+            scored.append((score, namespace, kind, name))
+            if found.outcome is not None:
+                yield self.report(found.outcome, cluster.name, params={**found.params}, kind=kind,
+                                  namespace=namespace, name=name,
+                                  remediation=found.fixes + mesh.asm_inject_command(cluster.name, kind, namespace,
+                                                                                    name),
+                                  evidence={"score": score, "wave": found.wave, "reasons": [*found.reasons],
+                                            "pods": int(row.pods), "grace_seconds": int(row.grace_min),
+                                            "drain_seconds": float(row.drain_max)})
         yield self._plan(cluster.name, scored)
 
-    # -- per-pod work stays vectorised: one pass over the frame, then one row per workload
+    def _judged(self, risk: Risk) -> _Judged:
+        """What a workload's finding says of its risk: the same for every workload of the same traits."""
+        wave = wave_of(risk.score)
+        if risk.score < 2:
+            return _Judged(risk.score, wave, None, {}, risk.reasons, "")
+        params = {"score": risk.score, "reasons": "; ".join(r for r in risk.reasons if r.startswith("+"))}
+        return _Judged(risk.score, wave, self.HIGH if wave == 3 else self.MEDIUM, params, risk.reasons,
+                       " ".join(dict.fromkeys(risk.fixes)) + " Then move it: ")
+
+    @staticmethod
+    def _traits(row: Any, objects: dict, pdbs: dict[str, list[dict[str, Any]]] | None) -> WorkloadTraits | None:
+        """Everything _score reads of a workload but its name (None for a run-to-completion workload holding pods:
+        its reasons name them)."""
+        kind = row.workload_kind
+        if kind in RUN_TO_COMPLETION:
+            return None if row.held else WorkloadTraits(kind)
+        short_grace = bool(row.short_grace)
+        # Read in _score's order: malformed objects raise the same error either way.
+        grace, drain = (int(row.grace_min), f"{row.drain_max:g}") if short_grace else (0, "")
+        obj = objects.get((row.namespace, kind, row.workload_name))
+        spec = (obj or {}).get("spec") or {}
+        template_labels = (((spec.get("template") or {}).get("metadata") or {}).get("labels")) or {}
+        spec_read = obj is not None and kind in ("Deployment", "StatefulSet")
+        recreate = spec_read and (spec.get("strategy") or {}).get("type") == "Recreate"
+        single_replica = spec_read and spec.get("replicas", 1) == 1
+        pdb_missing = None if pdbs is None else kind != "Pod" and bool(template_labels) and not any(
+            selector_matches((p.get("spec") or {}).get("selector"), template_labels)
+            for p in pdbs.get(row.namespace, ()))
+        return WorkloadTraits(kind, short_grace, grace, drain, bool(row.bad_drain), spec_read, recreate,
+                              single_replica, int(row.pods) == 1, bool(row.prestop), pdb_missing, bool(row.long_lived),
+                              bool(row.exit_on_zero))
+
     @staticmethod
     def _aggregate(cluster: ClusterInventory, todo: pd.DataFrame) -> list[Any]:
         """One row per workload (WorkloadPods), sorted by (namespace, kind, name)."""
@@ -296,7 +363,7 @@ class RestartRisk(ClusterCheck):
                          "proxy.istio.io/config) and make clients reconnect.")
         return risk
 
-    def _plan(self, cluster: str, scored: list[tuple[int, str, str, str, Risk]]) -> Finding:
+    def _plan(self, cluster: str, scored: list[tuple[int, str, str, str]]) -> Finding:
         """The one aggregate: migration waves, lowest risk first (complete counts, names capped)."""
         scored.sort(key=lambda s: (s[0], s[1], s[2], s[3]))
         waves = []
@@ -304,7 +371,7 @@ class RestartRisk(ClusterCheck):
             members = [s for s in scored if wave_of(s[0]) == wave]
             if members:
                 waves.append({"wave": wave, "risk": label, "workloads": len(members),
-                              "list": [f"{ns}/{kind}/{name} ({score})" for score, ns, kind, name, _ in
+                              "list": [f"{ns}/{kind}/{name} ({score})" for score, ns, kind, name in
                                        members[: self.max_listed_per_wave]]})
         risky = sum(1 for s in scored if s[0] >= 2)
         text = ", ".join(f"wave {w['wave']}: {w['workloads']} {w['risk'].split(' (')[0]}" for w in waves)
