@@ -120,3 +120,98 @@ def test_the_pod_frame_is_built_column_by_column(monkeypatch: pytest.MonkeyPatch
                                                                             strict=True))
     assert odd.pods()["restarts"].tolist()[:2] == ["many", 0]
     assert records == [1]
+
+
+def _shop(workloads: int, **pod_kw: Any) -> ClusterInventory:
+    """`workloads` Deployments alike (2 replicas, 2 Istio-sidecar pods each), a single-replica one and a bare pod."""
+    made = [deployment(f"web-{i}") for i in range(workloads)]
+    solo = deployment("solo", replicas=1)
+    pods = [p for dep_rs in made for p in workload_pods(dep_rs, 2, **pod_kw)]
+    pods += [*workload_pods(solo, 1, **pod_kw), pod("bare", proxy="istio", **pod_kw)]
+    cluster = ClusterInventory(name="c1", objects_by_kind={
+        K.POD.key: [], K.REPLICASET.key: [rs for _, rs in (*made, solo)],
+        K.DEPLOYMENT.key: [dep for dep, _ in (*made, solo)], K.SERVICE.key: [], K.STATEFULSET.key: [], K.JOB.key: [],
+        K.PDB.key: [], K.CONFIGMAP.key: []})
+    cluster.pod_rows = [summarise_pod(p, mesh.ProxyRules()) for p in pods]
+    return cluster
+
+
+def test_restart_risk_scores_each_shape_of_workload_once(monkeypatch: pytest.MonkeyPatch):
+    scored: list[str] = []
+    score = RestartRisk._score
+
+    def counting(self: RestartRisk, row: Any, *args: Any) -> Any:
+        scored.append(row.workload_name)
+        return score(self, row, *args)
+
+    monkeypatch.setattr(RestartRisk, "_score", counting)
+    cluster = _shop(6)
+    findings = list(RestartRisk().check_cluster(cluster, Context(inv=Inventory(data_planes=[cluster]),
+                                                                 gate=Gate.ASSESSMENT)))
+    # Before: one score per workload (8). Now one per shape: the six web-N alike, solo (one replica), the bare pod.
+    assert scored == ["solo", "web-0", "bare"]
+    risky = [f for f in findings if f.name]
+    assert [(f.name, f.evidence["score"], f.message) for f in risky] == [
+        ("solo", 4, "restart risk 4 (medium risk (score 2-4)): +2 single replica: no other pod serves while it "
+                    "restarts; +1 no preStop hook in the app: it may exit before endpoints stop sending traffic; +1 "
+                    "no PodDisruptionBudget: node drains during the move are not limited"),
+        *[(f"web-{i}", 2, "restart risk 2 (medium risk (score 2-4)): +1 no preStop hook in the app: it may exit "
+                          "before endpoints stop sending traffic; +1 no PodDisruptionBudget: node drains during the "
+                          "move are not limited") for i in range(6)],
+        ("bare", 4, "restart risk 4 (medium risk (score 2-4)): +3 bare pod: deleting it is an outage until it is "
+                    "re-created from its manifest; +1 no preStop hook in the app: it may exit before endpoints stop "
+                    "sending traffic")]
+    # Each finding names its own workload and keeps its own lists.
+    assert risky[2].remediation == (
+        "Add a preStop hook (e.g. sleep 5) to the app container. Add a PodDisruptionBudget. Then move it: kubectl "
+        "--kubeconfig=\"${KUBECONFIG_C1:?}\" -n shop patch deployment/web-1 --type='merge' -p "
+        "'{\"spec\":{\"template\":{\"metadata\":{\"labels\":{\"sidecar.asm.aliyun.com/inject\":\"true\"}}}}}'")
+    assert risky[1].evidence["reasons"] == risky[2].evidence["reasons"]
+    assert risky[1].evidence["reasons"] is not risky[2].evidence["reasons"]
+    assert risky[1].params is not risky[2].params
+
+
+def test_the_deployments_are_scanned_once_for_istiod(monkeypatch: pytest.MonkeyPatch):
+    from auditor.istio import istiod_deployments
+    from tests.factory import istiod
+
+    asked: list[str] = []
+    is_istiod = mesh.is_istiod_deployment
+
+    def counting(dep: dict[str, Any]) -> bool:
+        asked.append(dep["metadata"]["name"])
+        return is_istiod(dep)
+
+    monkeypatch.setattr(mesh, "is_istiod_deployment", counting)
+    cluster = _shop(2)
+    cluster.objects_by_kind[K.DEPLOYMENT.key].append(istiod())
+    cluster.pods()  # classifying the proxies asks which istiod Services are Istio's (istiod_owners)
+    assert [d["metadata"]["name"] for d in istiod_deployments(cluster)] == ["istiod"]
+    # Before: istiod_owners scanned every Deployment, then istiod_deployments again (8 questions). Now one scan, and
+    # istiod_owners asks again only of the istiod Deployments it is given.
+    assert asked == ["web-0", "web-1", "solo", "istiod", "istiod"]
+
+
+def test_pods_showing_the_same_values_are_counted_once(monkeypatch: pytest.MonkeyPatch):
+    from collections import Counter
+
+    counted: list[int] = []
+    most_common = Counter.most_common
+
+    def counting(self: Counter, *args: Any) -> Any:
+        counted.append(sum(self.values()))
+        return most_common(self, *args)
+
+    monkeypatch.setattr(Counter, "most_common", counting)
+    cluster = _shop(4, xds_agent=None)
+    findings = list(PodsXdsAgent().check_cluster(cluster, Context(inv=Inventory(data_planes=[cluster]),
+                                                                  gate=Gate.MIGRATING)))
+    # Before: the values of every workload's pods were counted (6 workloads); now once per distinct sequence of
+    # values: one pod showing <absent> (solo, bare), two (web-0..3).
+    assert counted == [1, 2]
+    assert [(f.name, f.message, f.evidence["values"]) for f in findings] == [
+        ("solo", '1/1 pod(s) lack PROXY_CONFIG_XDS_AGENT="true" (seen: <absent> x1)', {"<absent>": 1}),
+        *[(f"web-{i}", '2/2 pod(s) lack PROXY_CONFIG_XDS_AGENT="true" (seen: <absent> x2)', {"<absent>": 2})
+          for i in range(4)],
+        ("bare", '1/1 pod(s) lack PROXY_CONFIG_XDS_AGENT="true" (seen: <absent> x1)', {"<absent>": 1})]
+    assert findings[1].evidence["values"] is not findings[2].evidence["values"]
