@@ -120,6 +120,10 @@ class _Judged(NamedTuple):
     fixes: str  # the remediation's text before the workload's own command
 
 
+# The pod columns restart-risk reads: istio_sidecar_pods' and _aggregate's.
+_POD_COLUMNS = [*WORKLOAD_KEY, "name", "proxy", "role", "phase", "drain", "revision", "term_grace", "prestop",
+                "long_lived", "exit_on_zero", "held_by_proxy"]
+
 WorkloadPods = namedtuple("WorkloadPods", ("namespace", "workload_kind", "workload_name", "pods", "grace_min",
                                            "drain_max", "short_grace", "prestop", "long_lived", "exit_on_zero",
                                            "bad_drain", "held", "held_pods"))
@@ -181,7 +185,8 @@ class RestartRisk(ClusterCheck):
 
     @same_in_every_gate
     def check_cluster(self, cluster: ClusterInventory, ctx: Context) -> Iterable[Finding]:
-        todo = istio_sidecar_pods(cluster.pods())
+        # Only the columns read: filtering copies each column the frame has.
+        todo = istio_sidecar_pods(cluster.pods()[_POD_COLUMNS])
         if todo.empty:
             yield self.report(self.NOTHING_TO_MOVE, cluster.name, params={})
             return
@@ -283,7 +288,7 @@ class RestartRisk(ClusterCheck):
         held_names: dict[int, list[str]] = {}
         for workload, pod in zip(workload_of[held].tolist(), todo["name"][held].astype(str).tolist(), strict=True):
             held_names.setdefault(workload, []).append(pod)
-        held_pods = [sorted(held_names.get(w, ()))[:HELD_PODS_LISTED] for w in range(len(keys))]
+        held_pods = [sorted(held_names[w])[:HELD_PODS_LISTED] if w in held_names else [] for w in range(len(keys))]
         return list(map(WorkloadPods._make, zip(*zip(*keys, strict=True), *(a.tolist() for a in aggregates), held_pods,
                                                 strict=True)))
 
@@ -365,10 +370,13 @@ class RestartRisk(ClusterCheck):
 
     def _plan(self, cluster: str, scored: list[tuple[int, str, str, str]]) -> Finding:
         """The one aggregate: migration waves, lowest risk first (complete counts, names capped)."""
-        scored.sort(key=lambda s: (s[0], s[1], s[2], s[3]))
+        scored.sort()  # (score, namespace, kind, name)
+        by_wave: dict[int, list[tuple[int, str, str, str]]] = {wave: [] for wave in WAVES}
+        for s in scored:
+            by_wave[wave_of(s[0])].append(s)
         waves = []
         for wave, label in WAVES.items():
-            members = [s for s in scored if wave_of(s[0]) == wave]
+            members = by_wave[wave]
             if members:
                 waves.append({"wave": wave, "risk": label, "workloads": len(members),
                               "list": [f"{ns}/{kind}/{name} ({score})" for score, ns, kind, name in

@@ -10,6 +10,7 @@ from auditor.check import ClusterCheck, Context, same_in_every_gate
 from auditor.inventory import ClusterInventory, workload_columns, workload_counts
 from auditor.istio import (
     UNCLASSIFIED_MESSAGE,
+    WORKLOAD_KEY,
     istio_sidecar_pods,
     manual_injections,
     rerender_remediation,
@@ -54,7 +55,9 @@ class IstioSidecarsRemaining(ClusterCheck):
     @same_in_every_gate
     def check_cluster(self, cluster: ClusterInventory, ctx: Context) -> Iterable[Finding]:
         pods = cluster.pods()
-        sidecars = istio_sidecar_pods(pods)
+        # Only the columns read: filtering copies each column the frame has.
+        sidecars = istio_sidecar_pods(pods[[*WORKLOAD_KEY, "name", "native", "asm_inject", "proxy_image", "proxy",
+                                            "role", "phase"]])
         baked, _ = manual_injections(cluster, ctx.inv.rules) if not sidecars.empty else ({}, {})
         # Plain lists in workload order (inventory.workload_columns): no DataFrame, nor dict of lists, per workload.
         keys, bounds, values = workload_columns(sidecars, ("name", "native", "asm_inject", "proxy_image"))

@@ -10,7 +10,7 @@ from auditor import mesh
 from auditor.check import ClusterCheck, Context
 from auditor.gateways import INSTALL_ISTIOCTL, gateway_workloads
 from auditor.inventory import ClusterInventory, value_counts, workload_columns, workload_sizes
-from auditor.istio import UNCLASSIFIED_MESSAGE, istio_proxy_pods, unclassified_proxy_findings
+from auditor.istio import UNCLASSIFIED_MESSAGE, WORKLOAD_KEY, istio_proxy_pods, unclassified_proxy_findings
 from auditor.model import Finding, Gate, Outcome, Severity, Status
 
 
@@ -49,7 +49,9 @@ class PodsXdsAgent(ClusterCheck):
 
     def check_cluster(self, cluster: ClusterInventory, ctx: Context) -> Iterable[Finding]:
         yield from unclassified_proxy_findings(self, self.UNCLASSIFIED, cluster, cluster.pods())
-        proxies = istio_proxy_pods(cluster.pods())
+        # Only the columns read: filtering copies each column the frame has.
+        proxies = istio_proxy_pods(cluster.pods()[[*WORKLOAD_KEY, "name", "proxy", "role", "phase", "gateway_label",
+                                                   "xds_agent"]])
         installers = {}
         if cluster.available(K.DEPLOYMENT):
             config = ctx.config
