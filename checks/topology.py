@@ -108,9 +108,10 @@ class IstioRevisions(ClusterCheck):
         }
         if cluster.available(K.POD):
             pods = cluster.pods()
-            proxies = pods[(pods["proxy"] == mesh.PROXY_ISTIO) & pods["phase"].isin(ACTIVE_PHASES)]
+            proxy_revisions = pods["revision"][(pods["proxy"] == mesh.PROXY_ISTIO) & pods["phase"].isin(ACTIVE_PHASES)]
             evidence["istio_proxy_pods_by_revision"] = {
-                (str(k) or "unknown"): int(v) for k, v in proxies["revision"].astype(str).value_counts().items() if v}
+                (str(k) or "unknown"): int(v) for k, v in proxy_revisions.astype(str).value_counts().items()
+                if v}
         if cluster.available(K.ISTIOOPERATOR):
             evidence["istiooperators"] = [
                 f"{o['metadata'].get('namespace')}/{o['metadata']['name']} (revision "

@@ -8,7 +8,14 @@ from typing import Any
 from auditor import kinds as K
 from auditor import mesh
 from auditor.check import ClusterCheck, Context
-from auditor.inventory import ACTIVE_PHASES, ClusterInventory, value_counts, workload_columns, workload_sizes
+from auditor.inventory import (
+    ACTIVE_PHASES,
+    WORKLOAD_KEY,
+    ClusterInventory,
+    value_counts,
+    workload_columns,
+    workload_sizes,
+)
 from auditor.istio import STATUS_ANNOTATION, TemplateInjection, manual_injections, rerender_remediation
 from auditor.model import Finding, Gate, Outcome, Severity, Status
 
@@ -114,7 +121,9 @@ class AsmProxiesReady(ClusterCheck):
 
     def check_cluster(self, cluster: ClusterInventory, ctx: Context) -> Iterable[Finding]:
         pods = cluster.pods()
-        asm = pods[(pods["proxy"] == mesh.PROXY_ASM) & pods["phase"].isin(ACTIVE_PHASES)]
+        # Only the columns read: filtering copies each column the frame has.
+        asm = pods[[*WORKLOAD_KEY, "name", "ready", "restarts", "phase"]][(pods["proxy"] == mesh.PROXY_ASM)
+                                                                          & pods["phase"].isin(ACTIVE_PHASES)]
         if asm.empty:
             yield self.report(self.NO_ASM_PROXY, cluster.name, params={})
             return
