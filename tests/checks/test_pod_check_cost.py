@@ -171,27 +171,6 @@ def test_restart_risk_scores_each_shape_of_workload_once(monkeypatch: pytest.Mon
     assert risky[1].params is not risky[2].params
 
 
-def test_the_deployments_are_scanned_once_for_istiod(monkeypatch: pytest.MonkeyPatch):
-    from auditor.istio import istiod_deployments
-    from tests.factory import istiod
-
-    asked: list[str] = []
-    is_istiod = mesh.is_istiod_deployment
-
-    def counting(dep: dict[str, Any]) -> bool:
-        asked.append(dep["metadata"]["name"])
-        return is_istiod(dep)
-
-    monkeypatch.setattr(mesh, "is_istiod_deployment", counting)
-    cluster = _shop(2)
-    cluster.objects_by_kind[K.DEPLOYMENT.key].append(istiod())
-    cluster.pods()  # classifying the proxies asks which istiod Services are Istio's (istiod_owners)
-    assert [d["metadata"]["name"] for d in istiod_deployments(cluster)] == ["istiod"]
-    # Before: istiod_owners scanned every Deployment, then istiod_deployments again (8 questions). Now one scan, and
-    # istiod_owners asks again only of the istiod Deployments it is given.
-    assert asked == ["web-0", "web-1", "solo", "istiod", "istiod"]
-
-
 def test_pods_showing_the_same_values_are_counted_once(monkeypatch: pytest.MonkeyPatch):
     from collections import Counter
 
