@@ -115,6 +115,7 @@ class _Judged(NamedTuple):
     score: int
     wave: int
     outcome: Outcome | None
+    message: str
     params: dict[str, Any]
     reasons: list[str]
     fixes: str  # the remediation's text before the workload's own command
@@ -206,24 +207,24 @@ class RestartRisk(ClusterCheck):
                     judged[traits] = found
             score = found.score
             scored.append((score, namespace, kind, name))
-            if found.outcome is not None:
-                yield self.report(found.outcome, cluster.name, params={**found.params}, kind=kind,
-                                  namespace=namespace, name=name,
-                                  remediation=found.fixes + mesh.asm_inject_command(cluster.name, kind, namespace,
-                                                                                    name),
-                                  evidence={"score": score, "wave": found.wave, "reasons": [*found.reasons],
-                                            "pods": int(row.pods), "grace_seconds": int(row.grace_min),
-                                            "drain_seconds": float(row.drain_max)})
+            outcome = found.outcome
+            if outcome is not None:  # the finding report() makes, its message formatted once per traits
+                yield Finding(outcome.status, cluster.name, found.message, kind, namespace, name,
+                              found.fixes + mesh.asm_inject_command(cluster.name, kind, namespace, name),
+                              {"score": score, "wave": found.wave, "reasons": [*found.reasons], "pods": int(row.pods),
+                               "grace_seconds": int(row.grace_min), "drain_seconds": float(row.drain_max)},
+                              outcome.severity, code=outcome.code, params={**found.params})
         yield self._plan(cluster.name, scored)
 
     def _judged(self, risk: Risk) -> _Judged:
         """What a workload's finding says of its risk: the same for every workload of the same traits."""
         wave = wave_of(risk.score)
         if risk.score < 2:
-            return _Judged(risk.score, wave, None, {}, risk.reasons, "")
+            return _Judged(risk.score, wave, None, "", {}, risk.reasons, "")
+        outcome = self.HIGH if wave == 3 else self.MEDIUM
         params = {"score": risk.score, "reasons": "; ".join(r for r in risk.reasons if r.startswith("+"))}
-        return _Judged(risk.score, wave, self.HIGH if wave == 3 else self.MEDIUM, params, risk.reasons,
-                       " ".join(dict.fromkeys(risk.fixes)) + " Then move it: ")
+        return _Judged(risk.score, wave, outcome, self.report(outcome, "", params=params).message, params,
+                       risk.reasons, " ".join(dict.fromkeys(risk.fixes)) + " Then move it: ")
 
     @staticmethod
     def _traits(row: Any, objects: dict, pdbs: dict[str, list[dict[str, Any]]] | None) -> WorkloadTraits | None:
