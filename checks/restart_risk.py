@@ -6,7 +6,7 @@ import re
 from collections import namedtuple
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Any, NamedTuple
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -91,36 +91,6 @@ def wave_of(score: int) -> int:
 WAVES = {1: "low risk (score 0-1)", 2: "medium risk (score 2-4)", 3: "high risk (score 5+)"}
 
 
-class WorkloadTraits(NamedTuple):
-    """What RestartRisk._score reads of a workload, its name aside: workloads of equal traits score alike."""
-
-    kind: str
-    short_grace: bool = False
-    grace_seconds: int = 0      # with short_grace: as the reason shows them
-    drain_seconds: str = ""
-    bad_drain: bool = False
-    spec_read: bool = False     # its Deployment/StatefulSet was read
-    recreate: bool = False
-    single_replica: bool = False
-    single_pod: bool = False
-    prestop: bool = False
-    pdb_missing: bool | None = None  # None: PodDisruptionBudgets not readable
-    long_lived: bool = False
-    exit_on_zero: bool = False
-
-
-class _Judged(NamedTuple):
-    """A scored risk as its findings say it (outcome None: below the score that makes a finding)."""
-
-    score: int
-    wave: int
-    outcome: Outcome | None
-    message: str
-    params: dict[str, Any]
-    reasons: list[str]
-    fixes: str  # the remediation's text before the workload's own command
-
-
 # The pod columns restart-risk reads: istio_sidecar_pods' and _aggregate's.
 _POD_COLUMNS = [*WORKLOAD_KEY, "name", "proxy", "role", "phase", "drain", "revision", "term_grace", "prestop",
                 "long_lived", "exit_on_zero", "held_by_proxy"]
@@ -195,60 +165,22 @@ class RestartRisk(ClusterCheck):
         objects = self._workload_objects(cluster)
         pdbs = self._pdbs(cluster)
         scored: list[tuple[int, str, str, str]] = []
-        # Workloads alike score alike: each distinct WorkloadTraits is scored (and its finding's texts made) once.
-        judged: dict[WorkloadTraits, _Judged] = {}
         for row in per_workload:
-            kind, namespace, name = row.workload_kind, row.namespace, row.workload_name
-            traits = self._traits(row, objects, pdbs)
-            found = judged.get(traits) if traits is not None else None
-            if found is None:
-                found = self._judged(self._score(row, objects, pdbs, cluster.name))
-                if traits is not None:
-                    judged[traits] = found
-            score = found.score
-            scored.append((score, namespace, kind, name))
-            outcome = found.outcome
-            if outcome is not None:  # the finding report() makes, its message formatted once per traits
-                yield Finding(outcome.status, cluster.name, found.message, kind, namespace, name,
-                              found.fixes + mesh.asm_inject_command(cluster.name, kind, namespace, name),
-                              {"score": score, "wave": found.wave, "reasons": [*found.reasons], "pods": int(row.pods),
-                               "grace_seconds": int(row.grace_min), "drain_seconds": float(row.drain_max)},
-                              outcome.severity, code=outcome.code, params={**found.params})
+            risk = self._score(row, objects, pdbs, cluster.name)
+            scored.append((risk.score, row.namespace, row.workload_kind, row.workload_name))
+            if risk.score >= 2:
+                yield self.report(
+                    self.HIGH if wave_of(risk.score) == 3 else self.MEDIUM, cluster.name,
+                    params={"score": risk.score, "reasons": "; ".join(r for r in risk.reasons if r.startswith("+"))},
+                    kind=row.workload_kind, namespace=row.namespace, name=row.workload_name,
+                    remediation=" ".join(dict.fromkeys(risk.fixes)) + " Then move it: "
+                    + mesh.asm_inject_command(cluster.name, row.workload_kind, row.namespace, row.workload_name),
+                    evidence={"score": risk.score, "wave": wave_of(risk.score), "reasons": risk.reasons,
+                              "pods": int(row.pods), "grace_seconds": int(row.grace_min),
+                              "drain_seconds": float(row.drain_max)})
         yield self._plan(cluster.name, scored)
 
-    def _judged(self, risk: Risk) -> _Judged:
-        """What a workload's finding says of its risk: the same for every workload of the same traits."""
-        wave = wave_of(risk.score)
-        if risk.score < 2:
-            return _Judged(risk.score, wave, None, "", {}, risk.reasons, "")
-        outcome = self.HIGH if wave == 3 else self.MEDIUM
-        params = {"score": risk.score, "reasons": "; ".join(r for r in risk.reasons if r.startswith("+"))}
-        return _Judged(risk.score, wave, outcome, self.report(outcome, "", params=params).message, params,
-                       risk.reasons, " ".join(dict.fromkeys(risk.fixes)) + " Then move it: ")
-
-    @staticmethod
-    def _traits(row: Any, objects: dict, pdbs: dict[str, list[dict[str, Any]]] | None) -> WorkloadTraits | None:
-        """Everything _score reads of a workload but its name (None for a run-to-completion workload holding pods:
-        its reasons name them)."""
-        kind = row.workload_kind
-        if kind in RUN_TO_COMPLETION:
-            return None if row.held else WorkloadTraits(kind)
-        short_grace = bool(row.short_grace)
-        # Read in _score's order: malformed objects raise the same error either way.
-        grace, drain = (int(row.grace_min), f"{row.drain_max:g}") if short_grace else (0, "")
-        obj = objects.get((row.namespace, kind, row.workload_name))
-        spec = (obj or {}).get("spec") or {}
-        template_labels = (((spec.get("template") or {}).get("metadata") or {}).get("labels")) or {}
-        spec_read = obj is not None and kind in ("Deployment", "StatefulSet")
-        recreate = spec_read and (spec.get("strategy") or {}).get("type") == "Recreate"
-        single_replica = spec_read and spec.get("replicas", 1) == 1
-        pdb_missing = None if pdbs is None else kind != "Pod" and bool(template_labels) and not any(
-            selector_matches((p.get("spec") or {}).get("selector"), template_labels)
-            for p in pdbs.get(row.namespace, ()))
-        return WorkloadTraits(kind, short_grace, grace, drain, bool(row.bad_drain), spec_read, recreate,
-                              single_replica, int(row.pods) == 1, bool(row.prestop), pdb_missing, bool(row.long_lived),
-                              bool(row.exit_on_zero))
-
+    # -- per-pod work stays vectorised: one pass over the frame, then one row per workload
     @staticmethod
     def _aggregate(cluster: ClusterInventory, todo: pd.DataFrame) -> list[Any]:
         """One row per workload (WorkloadPods), sorted by (namespace, kind, name)."""

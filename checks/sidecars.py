@@ -63,7 +63,6 @@ class IstioSidecarsRemaining(ClusterCheck):
         keys, bounds, values = workload_columns(sidecars, ("name", "native", "asm_inject", "proxy_image"))
         natives, labels = workload_counts(values["native"], bounds), workload_counts(values["asm_inject"], bounds)
         pod_names, images = values["name"], values["proxy_image"]
-        messages: dict[tuple[str, int, int, int], str] = {}
         for g, (namespace, kind, name) in enumerate(keys):
             start, end = bounds[g], bounds[g + 1]
             native, labelled, total = natives[g], labels[g], end - start
@@ -85,12 +84,8 @@ class IstioSidecarsRemaining(ClusterCheck):
             else:
                 remediation = mesh.asm_inject_command(cluster.name, kind, namespace, name)
                 outcome = self.LEFT
-            # The finding report() makes, its message made once per outcome and counts (workloads alike share them).
-            said = messages.get((outcome.code, total, native, labelled))
-            if said is None:
-                said = messages[outcome.code, total, native, labelled] = self.report(outcome, "", params=params).message
-            yield Finding(outcome.status, cluster.name, said, kind, namespace, name, remediation, evidence,
-                          outcome.severity, code=outcome.code, params=params)
+            yield self.report(outcome, cluster.name, params=params, kind=kind, namespace=namespace, name=name,
+                              remediation=remediation, evidence=evidence)
         unclassified = list(unclassified_proxy_findings(self, self.UNCLASSIFIED, cluster, pods))
         yield from unclassified
         if sidecars.empty and not unclassified:

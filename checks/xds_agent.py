@@ -70,7 +70,6 @@ class PodsXdsAgent(ClusterCheck):
         keys, bounds, values = workload_columns(missing_all, ("name", "xds_agent", "role"))
         pod_names, xds_values, roles = values["name"], values["xds_agent"], values["role"]
         seen_before: dict[tuple[Any, ...], dict[str, int]] = {}
-        messages: dict[tuple[str, int, int, int], tuple[str, str]] = {}  # id(seen): value_counts keeps each one
         for g, (namespace, kind, name) in enumerate(keys):
             start, end = bounds[g], bounds[g + 1]
             total = int(sizes.get((namespace, kind, name), end - start))
@@ -79,19 +78,13 @@ class PodsXdsAgent(ClusterCheck):
             installed_by = installers.get((namespace, kind, name), "") if gateway else ""
             outcome = (self.ISTIOCTL_GATEWAY_MISSING if installed_by == INSTALL_ISTIOCTL
                        else self.GATEWAY_MISSING if gateway else self.MISSING)
-            # The finding report() makes, its message made once per outcome, counts and values seen.
-            key = (outcome.code, end - start, total, id(seen))
-            said = messages.get(key)
-            if said is None:
-                seen_text = ", ".join(f"{k} x{v}" for k, v in seen.items())
-                said = messages[key] = (seen_text, self.report(outcome, "", params={
-                    "missing": end - start, "total": total, "seen": seen_text}).message)
-            seen_text, message = said
-            yield Finding(outcome.status, cluster.name, message, kind, namespace, name,
-                          self._remedy(cluster.name, kind, namespace, name, installed_by),
-                          {"pods": pod_names[start:min(end, start + 20)], "values": {**seen}, "pod_count": total,
-                           "gateway": gateway, "installed_by": installed_by or None}, outcome.severity,
-                          code=outcome.code, params={"missing": end - start, "total": total, "seen": seen_text})
+            yield self.report(
+                outcome, cluster.name, params={"missing": end - start, "total": total,
+                                               "seen": ", ".join(f"{k} x{v}" for k, v in seen.items())},
+                kind=kind, namespace=namespace, name=name,
+                remediation=self._remedy(cluster.name, kind, namespace, name, installed_by),
+                evidence={"pods": pod_names[start:min(end, start + 20)], "values": {**seen}, "pod_count": total,
+                          "gateway": gateway, "installed_by": installed_by or None})
         ok_workloads = len(sizes) - (len(workload_sizes(missing_all)) if not missing_all.empty else 0)
         if proxies.empty:
             yield self.report(self.NO_ISTIO_PROXY, cluster.name, params={},

@@ -136,41 +136,6 @@ def _shop(workloads: int, **pod_kw: Any) -> ClusterInventory:
     return cluster
 
 
-def test_restart_risk_scores_each_shape_of_workload_once(monkeypatch: pytest.MonkeyPatch):
-    scored: list[str] = []
-    score = RestartRisk._score
-
-    def counting(self: RestartRisk, row: Any, *args: Any) -> Any:
-        scored.append(row.workload_name)
-        return score(self, row, *args)
-
-    monkeypatch.setattr(RestartRisk, "_score", counting)
-    cluster = _shop(6)
-    findings = list(RestartRisk().check_cluster(cluster, Context(inv=Inventory(data_planes=[cluster]),
-                                                                 gate=Gate.ASSESSMENT)))
-    # Before: one score per workload (8). Now one per shape: the six web-N alike, solo (one replica), the bare pod.
-    assert scored == ["solo", "web-0", "bare"]
-    risky = [f for f in findings if f.name]
-    assert [(f.name, f.evidence["score"], f.message) for f in risky] == [
-        ("solo", 4, "restart risk 4 (medium risk (score 2-4)): +2 single replica: no other pod serves while it "
-                    "restarts; +1 no preStop hook in the app: it may exit before endpoints stop sending traffic; +1 "
-                    "no PodDisruptionBudget: node drains during the move are not limited"),
-        *[(f"web-{i}", 2, "restart risk 2 (medium risk (score 2-4)): +1 no preStop hook in the app: it may exit "
-                          "before endpoints stop sending traffic; +1 no PodDisruptionBudget: node drains during the "
-                          "move are not limited") for i in range(6)],
-        ("bare", 4, "restart risk 4 (medium risk (score 2-4)): +3 bare pod: deleting it is an outage until it is "
-                    "re-created from its manifest; +1 no preStop hook in the app: it may exit before endpoints stop "
-                    "sending traffic")]
-    # Each finding names its own workload and keeps its own lists.
-    assert risky[2].remediation == (
-        "Add a preStop hook (e.g. sleep 5) to the app container. Add a PodDisruptionBudget. Then move it: kubectl "
-        "--kubeconfig=\"${KUBECONFIG_C1:?}\" -n shop patch deployment/web-1 --type='merge' -p "
-        "'{\"spec\":{\"template\":{\"metadata\":{\"labels\":{\"sidecar.asm.aliyun.com/inject\":\"true\"}}}}}'")
-    assert risky[1].evidence["reasons"] == risky[2].evidence["reasons"]
-    assert risky[1].evidence["reasons"] is not risky[2].evidence["reasons"]
-    assert risky[1].params is not risky[2].params
-
-
 def test_pods_showing_the_same_values_are_counted_once(monkeypatch: pytest.MonkeyPatch):
     from collections import Counter
 
