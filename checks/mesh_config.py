@@ -164,7 +164,9 @@ class IstiodRestarted(ClusterCheck):
             yield self.no_istiod(cluster)
             return
         pods = cluster.pods()
-        active = pods[pods["phase"].isin(ACTIVE_PHASES) & (pods["workload_kind"] == "Deployment")]
+        # Only the columns read: filtering copies each column the frame has.
+        active = pods[["namespace", "workload_name", "name", "started", "created"]][
+            pods["phase"].isin(ACTIVE_PHASES) & (pods["workload_kind"] == "Deployment")]
         for dep in deployments:
             meta = dep["metadata"]
             namespace, name = meta.get("namespace", ""), meta["name"]

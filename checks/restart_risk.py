@@ -91,6 +91,10 @@ def wave_of(score: int) -> int:
 WAVES = {1: "low risk (score 0-1)", 2: "medium risk (score 2-4)", 3: "high risk (score 5+)"}
 
 
+# The pod columns restart-risk reads: istio_sidecar_pods' and _aggregate's.
+_POD_COLUMNS = [*WORKLOAD_KEY, "name", "proxy", "role", "phase", "drain", "revision", "term_grace", "prestop",
+                "long_lived", "exit_on_zero", "held_by_proxy"]
+
 WorkloadPods = namedtuple("WorkloadPods", ("namespace", "workload_kind", "workload_name", "pods", "grace_min",
                                            "drain_max", "short_grace", "prestop", "long_lived", "exit_on_zero",
                                            "bad_drain", "held", "held_pods"))
@@ -152,17 +156,18 @@ class RestartRisk(ClusterCheck):
 
     @same_in_every_gate
     def check_cluster(self, cluster: ClusterInventory, ctx: Context) -> Iterable[Finding]:
-        todo = istio_sidecar_pods(cluster.pods())
+        # Only the columns read: filtering copies each column the frame has.
+        todo = istio_sidecar_pods(cluster.pods()[_POD_COLUMNS])
         if todo.empty:
             yield self.report(self.NOTHING_TO_MOVE, cluster.name, params={})
             return
         per_workload = self._aggregate(cluster, todo)
         objects = self._workload_objects(cluster)
         pdbs = self._pdbs(cluster)
-        scored: list[tuple[int, str, str, str, Risk]] = []
+        scored: list[tuple[int, str, str, str]] = []
         for row in per_workload:
             risk = self._score(row, objects, pdbs, cluster.name)
-            scored.append((risk.score, row.namespace, row.workload_kind, row.workload_name, risk))
+            scored.append((risk.score, row.namespace, row.workload_kind, row.workload_name))
             if risk.score >= 2:
                 yield self.report(
                     self.HIGH if wave_of(risk.score) == 3 else self.MEDIUM, cluster.name,
@@ -216,7 +221,7 @@ class RestartRisk(ClusterCheck):
         held_names: dict[int, list[str]] = {}
         for workload, pod in zip(workload_of[held].tolist(), todo["name"][held].astype(str).tolist(), strict=True):
             held_names.setdefault(workload, []).append(pod)
-        held_pods = [sorted(held_names.get(w, ()))[:HELD_PODS_LISTED] for w in range(len(keys))]
+        held_pods = [sorted(held_names[w])[:HELD_PODS_LISTED] if w in held_names else [] for w in range(len(keys))]
         return list(map(WorkloadPods._make, zip(*zip(*keys, strict=True), *(a.tolist() for a in aggregates), held_pods,
                                                 strict=True)))
 
@@ -296,15 +301,18 @@ class RestartRisk(ClusterCheck):
                          "proxy.istio.io/config) and make clients reconnect.")
         return risk
 
-    def _plan(self, cluster: str, scored: list[tuple[int, str, str, str, Risk]]) -> Finding:
+    def _plan(self, cluster: str, scored: list[tuple[int, str, str, str]]) -> Finding:
         """The one aggregate: migration waves, lowest risk first (complete counts, names capped)."""
-        scored.sort(key=lambda s: (s[0], s[1], s[2], s[3]))
+        scored.sort()  # (score, namespace, kind, name)
+        by_wave: dict[int, list[tuple[int, str, str, str]]] = {wave: [] for wave in WAVES}
+        for s in scored:
+            by_wave[wave_of(s[0])].append(s)
         waves = []
         for wave, label in WAVES.items():
-            members = [s for s in scored if wave_of(s[0]) == wave]
+            members = by_wave[wave]
             if members:
                 waves.append({"wave": wave, "risk": label, "workloads": len(members),
-                              "list": [f"{ns}/{kind}/{name} ({score})" for score, ns, kind, name, _ in
+                              "list": [f"{ns}/{kind}/{name} ({score})" for score, ns, kind, name in
                                        members[: self.max_listed_per_wave]]})
         risky = sum(1 for s in scored if s[0] >= 2)
         text = ", ".join(f"wave {w['wave']}: {w['workloads']} {w['risk'].split(' (')[0]}" for w in waves)

@@ -7,9 +7,10 @@ from collections.abc import Iterable
 from auditor import kinds as K
 from auditor import mesh
 from auditor.check import ClusterCheck, Context, same_in_every_gate
-from auditor.inventory import ClusterInventory, workload_rows
+from auditor.inventory import ClusterInventory, workload_columns, workload_counts
 from auditor.istio import (
     UNCLASSIFIED_MESSAGE,
+    WORKLOAD_KEY,
     istio_sidecar_pods,
     manual_injections,
     rerender_remediation,
@@ -54,17 +55,20 @@ class IstioSidecarsRemaining(ClusterCheck):
     @same_in_every_gate
     def check_cluster(self, cluster: ClusterInventory, ctx: Context) -> Iterable[Finding]:
         pods = cluster.pods()
-        sidecars = istio_sidecar_pods(pods)
+        # Only the columns read: filtering copies each column the frame has.
+        sidecars = istio_sidecar_pods(pods[[*WORKLOAD_KEY, "name", "native", "asm_inject", "proxy_image", "proxy",
+                                            "role", "phase"]])
         baked, _ = manual_injections(cluster, ctx.inv.rules) if not sidecars.empty else ({}, {})
-        # Plain lists per workload (inventory.workload_rows): no DataFrame per group at 150k pods.
-        for (namespace, kind, name), group in workload_rows(sidecars, ("name", "native", "asm_inject",
-                                                                       "proxy_image")):
-            native = sum(map(bool, group["native"]))
-            total = len(group["name"])
-            labelled = sum(map(bool, group["asm_inject"]))
+        # Plain lists in workload order (inventory.workload_columns): no DataFrame, nor dict of lists, per workload.
+        keys, bounds, values = workload_columns(sidecars, ("name", "native", "asm_inject", "proxy_image"))
+        natives, labels = workload_counts(values["native"], bounds), workload_counts(values["asm_inject"], bounds)
+        pod_names, images = values["name"], values["proxy_image"]
+        for g, (namespace, kind, name) in enumerate(keys):
+            start, end = bounds[g], bounds[g + 1]
+            native, labelled, total = natives[g], labels[g], end - start
             params = {"total": total, "native": native, "classic": total - native}
-            evidence = {"pods": group["name"][:20], "pod_count": total, "native": native,
-                        "images": sorted({str(i) for i in group["proxy_image"]}), "labelled_for_asm": labelled,
+            evidence = {"pods": pod_names[start:min(end, start + 20)], "pod_count": total, "native": native,
+                        "images": sorted({str(i) for i in images[start:end]}), "labelled_for_asm": labelled,
                         "restart_pending": labelled == total}
             if (namespace, kind, name) in baked:
                 remediation = rerender_remediation(cluster.name, kind, namespace, name)

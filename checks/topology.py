@@ -39,20 +39,21 @@ def namespace_usage(namespaces: list[dict[str, Any]], tags: dict[str, str]) -> d
     """Revision (or tag -> revision) -> namespaces that inject it. `istio-injection` wins over `istio.io/rev`,
     as in Istio's webhooks; `enabled` means the `default` tag (or the default revision)."""
     usage: dict[str, list[str]] = {}
+    # Asked of every namespace (10,000 at scale): each one's metadata read once, its name only when it is listed.
+    default_key = f"default -> {tags['default']}" if "default" in tags else "default"
     for ns in namespaces:
-        labels = _labels(ns)
-        name = (ns.get("metadata") or {}).get("name", "")
+        meta = ns.get("metadata") or {}
+        labels = meta.get("labels") or {}
         injection = labels.get(INJECTION_LABEL)
         if injection is not None:
             if injection != "enabled":
                 continue
-            key = f"default -> {tags['default']}" if "default" in tags else "default"
-        elif labels.get(REV_LABEL):
-            rev = labels[REV_LABEL]
+            key = default_key
+        elif rev := labels.get(REV_LABEL):
             key = f"{rev} -> {tags[rev]}" if rev in tags else rev
         else:
             continue
-        usage.setdefault(key, []).append(name)
+        usage.setdefault(key, []).append(meta.get("name", ""))
     return {k: sorted(v) for k, v in sorted(usage.items())}
 
 
@@ -82,8 +83,9 @@ class IstioRevisions(ClusterCheck):
 
     def check_cluster(self, cluster: ClusterInventory, ctx: Context) -> Iterable[Finding]:
         deployments = istiods(cluster)
-        operators = [d for d in cluster.objects(K.DEPLOYMENT)
-                     if d["metadata"].get("name") == "istio-operator" or _labels(d).get("name") == "istio-operator"]
+        # Asked of every Deployment (tens of thousands at scale): their metadata read inline, not through _labels.
+        operators = [d for d in cluster.objects(K.DEPLOYMENT) if (meta := d["metadata"]).get("name") == "istio-operator"
+                     or (meta.get("labels") or {}).get("name") == "istio-operator"]
         if not deployments:
             yield self.no_istiod(cluster)
             return
@@ -106,9 +108,10 @@ class IstioRevisions(ClusterCheck):
         }
         if cluster.available(K.POD):
             pods = cluster.pods()
-            proxies = pods[(pods["proxy"] == mesh.PROXY_ISTIO) & pods["phase"].isin(ACTIVE_PHASES)]
+            proxy_revisions = pods["revision"][(pods["proxy"] == mesh.PROXY_ISTIO) & pods["phase"].isin(ACTIVE_PHASES)]
             evidence["istio_proxy_pods_by_revision"] = {
-                (str(k) or "unknown"): int(v) for k, v in proxies["revision"].astype(str).value_counts().items() if v}
+                (str(k) or "unknown"): int(v) for k, v in proxy_revisions.astype(str).value_counts().items()
+                if v}
         if cluster.available(K.ISTIOOPERATOR):
             evidence["istiooperators"] = [
                 f"{o['metadata'].get('namespace')}/{o['metadata']['name']} (revision "

@@ -167,7 +167,9 @@ class IstioVersion(ClusterCheck):
             yield self.report(self.SKEW_PODS_UNREAD, cluster.name, params={"reason": reason})
             return
         pods = cluster.pods()
-        proxies = pods[(pods["proxy"] == mesh.PROXY_ISTIO) & pods["phase"].isin(ACTIVE_PHASES)]
+        # Only the columns read: filtering copies each column the frame has.
+        proxies = pods[["revision", "proxy_image"]][(pods["proxy"] == mesh.PROXY_ISTIO) & pods["phase"].isin(
+            ACTIVE_PHASES)]
         if proxies.empty:
             return
         only = next(iter(by_revision.values())) if len(by_revision) == 1 else None

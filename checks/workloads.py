@@ -2,14 +2,20 @@
 
 from __future__ import annotations
 
-from collections import Counter
 from collections.abc import Iterable
 from typing import Any
 
 from auditor import kinds as K
 from auditor import mesh
 from auditor.check import ClusterCheck, Context
-from auditor.inventory import ACTIVE_PHASES, ClusterInventory, workload_rows, workload_sizes
+from auditor.inventory import (
+    ACTIVE_PHASES,
+    WORKLOAD_KEY,
+    ClusterInventory,
+    value_counts,
+    workload_columns,
+    workload_sizes,
+)
 from auditor.istio import STATUS_ANNOTATION, TemplateInjection, manual_injections, rerender_remediation
 from auditor.model import Finding, Gate, Outcome, Severity, Status
 
@@ -115,7 +121,9 @@ class AsmProxiesReady(ClusterCheck):
 
     def check_cluster(self, cluster: ClusterInventory, ctx: Context) -> Iterable[Finding]:
         pods = cluster.pods()
-        asm = pods[(pods["proxy"] == mesh.PROXY_ASM) & pods["phase"].isin(ACTIVE_PHASES)]
+        # Only the columns read: filtering copies each column the frame has.
+        asm = pods[[*WORKLOAD_KEY, "name", "ready", "restarts", "phase"]][(pods["proxy"] == mesh.PROXY_ASM)
+                                                                          & pods["phase"].isin(ACTIVE_PHASES)]
         if asm.empty:
             yield self.report(self.NO_ASM_PROXY, cluster.name, params={})
             return
@@ -123,10 +131,14 @@ class AsmProxiesReady(ClusterCheck):
         restarting = asm["restarts"] > self.restart_threshold
         bad = asm[not_ready | restarting]
         sizes = workload_sizes(asm)
-        # Plain lists per workload (inventory.workload_rows): no DataFrame per group at 150k pods.
-        for (namespace, kind, name), group in workload_rows(bad, ("name", "ready", "restarts", "phase")):
-            total = int(sizes.get((namespace, kind, name), len(group["name"])))
-            rows = list(zip(group["name"], group["ready"], group["restarts"], strict=True))
+        # Plain lists in workload order (inventory.workload_columns): no DataFrame, nor dict of lists, per workload.
+        keys, bounds, values = workload_columns(bad, ("name", "ready", "restarts", "phase"))
+        pod_names, readiness, restart_counts, pod_phases = (values[c] for c in ("name", "ready", "restarts", "phase"))
+        phases_seen: dict[tuple[Any, ...], dict[str, int]] = {}
+        for g, (namespace, kind, name) in enumerate(keys):
+            start, end = bounds[g], bounds[g + 1]
+            total = int(sizes.get((namespace, kind, name), end - start))
+            rows = list(zip(pod_names[start:end], readiness[start:end], restart_counts[start:end], strict=True))
             unready = [pod for pod, ready, _ in rows if not ready]
             looping = {str(pod): int(count) for pod, _, count in rows if count > self.restart_threshold}
             params: dict[str, Any] = {"unready": len(unready), "total": total}
@@ -135,14 +147,14 @@ class AsmProxiesReady(ClusterCheck):
                 params.update(restarting=len(looping), threshold=self.restart_threshold,
                               max_restarts=max(looping.values()))
                 outcome = self.NOT_READY_AND_RESTARTING if unready else self.RESTARTING
-            first = mesh.object_ref("pod", str(group["name"][0]))  # a pod's name, not the finding's own
+            first = mesh.object_ref("pod", str(pod_names[start]))  # a pod's name, not the finding's own
             k = f"{mesh.kubectl(cluster.name)} {mesh.ns_flag(namespace)}"
             yield self.report(outcome, cluster.name, params=params, kind=kind,
                             namespace=namespace, name=name,
                             remediation=(f"{k} describe {first}; {k} logs {first} "
                                          "-c istio-proxy --previous"),
                             evidence={"not_ready": sorted(unready)[:20], "restarting": looping,
-                                      "phases": dict(Counter(map(str, group["phase"])).most_common()),
+                                      "phases": {**value_counts(pod_phases[start:end], phases_seen)},
                                       "pod_count": total,
                                       "restart_threshold": self.restart_threshold})
         if bad.empty:

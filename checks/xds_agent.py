@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-from collections import Counter
 from collections.abc import Iterable
+from typing import Any
 
 from auditor import kinds as K
 from auditor import mesh
 from auditor.check import ClusterCheck, Context
 from auditor.gateways import INSTALL_ISTIOCTL, gateway_workloads
-from auditor.inventory import ClusterInventory, workload_rows, workload_sizes
-from auditor.istio import UNCLASSIFIED_MESSAGE, istio_proxy_pods, unclassified_proxy_findings
+from auditor.inventory import ClusterInventory, value_counts, workload_columns, workload_sizes
+from auditor.istio import UNCLASSIFIED_MESSAGE, WORKLOAD_KEY, istio_proxy_pods, unclassified_proxy_findings
 from auditor.model import Finding, Gate, Outcome, Severity, Status
 
 
@@ -49,7 +49,9 @@ class PodsXdsAgent(ClusterCheck):
 
     def check_cluster(self, cluster: ClusterInventory, ctx: Context) -> Iterable[Finding]:
         yield from unclassified_proxy_findings(self, self.UNCLASSIFIED, cluster, cluster.pods())
-        proxies = istio_proxy_pods(cluster.pods())
+        # Only the columns read: filtering copies each column the frame has.
+        proxies = istio_proxy_pods(cluster.pods()[[*WORKLOAD_KEY, "name", "proxy", "role", "phase", "gateway_label",
+                                                   "xds_agent"]])
         installers = {}
         if cluster.available(K.DEPLOYMENT):
             config = ctx.config
@@ -64,21 +66,25 @@ class PodsXdsAgent(ClusterCheck):
         # Vectorised: one mask over all pods, then only the workloads that lack the value are grouped.
         missing_all = proxies[proxies["xds_agent"] != "true"]
         sizes = workload_sizes(proxies)
-        # Plain lists per workload (inventory.workload_rows): no DataFrame per group at 150k pods.
-        for (namespace, kind, name), missing in workload_rows(missing_all, ("name", "xds_agent", "role")):
-            total = int(sizes.get((namespace, kind, name), len(missing["name"])))
-            seen = dict(Counter(map(str, missing["xds_agent"])).most_common())
-            gateway = mesh.ROLE_GATEWAY in missing["role"]
+        # Plain lists in workload order (inventory.workload_columns): no DataFrame, nor dict of lists, per workload.
+        keys, bounds, values = workload_columns(missing_all, ("name", "xds_agent", "role"))
+        pod_names, xds_values, roles = values["name"], values["xds_agent"], values["role"]
+        seen_before: dict[tuple[Any, ...], dict[str, int]] = {}
+        for g, (namespace, kind, name) in enumerate(keys):
+            start, end = bounds[g], bounds[g + 1]
+            total = int(sizes.get((namespace, kind, name), end - start))
+            seen = value_counts(xds_values[start:end], seen_before)
+            gateway = mesh.ROLE_GATEWAY in roles[start:end]
             installed_by = installers.get((namespace, kind, name), "") if gateway else ""
             outcome = (self.ISTIOCTL_GATEWAY_MISSING if installed_by == INSTALL_ISTIOCTL
                        else self.GATEWAY_MISSING if gateway else self.MISSING)
             yield self.report(
-                outcome, cluster.name, params={"missing": len(missing["name"]), "total": total,
+                outcome, cluster.name, params={"missing": end - start, "total": total,
                                                "seen": ", ".join(f"{k} x{v}" for k, v in seen.items())},
                 kind=kind, namespace=namespace, name=name,
                 remediation=self._remedy(cluster.name, kind, namespace, name, installed_by),
-                evidence={"pods": missing["name"][:20], "values": seen, "pod_count": total, "gateway": gateway,
-                          "installed_by": installed_by or None})
+                evidence={"pods": pod_names[start:min(end, start + 20)], "values": {**seen}, "pod_count": total,
+                          "gateway": gateway, "installed_by": installed_by or None})
         ok_workloads = len(sizes) - (len(workload_sizes(missing_all)) if not missing_all.empty else 0)
         if proxies.empty:
             yield self.report(self.NO_ISTIO_PROXY, cluster.name, params={},

@@ -120,3 +120,42 @@ def test_the_pod_frame_is_built_column_by_column(monkeypatch: pytest.MonkeyPatch
                                                                             strict=True))
     assert odd.pods()["restarts"].tolist()[:2] == ["many", 0]
     assert records == [1]
+
+
+def _shop(workloads: int, **pod_kw: Any) -> ClusterInventory:
+    """`workloads` Deployments alike (2 replicas, 2 Istio-sidecar pods each), a single-replica one and a bare pod."""
+    made = [deployment(f"web-{i}") for i in range(workloads)]
+    solo = deployment("solo", replicas=1)
+    pods = [p for dep_rs in made for p in workload_pods(dep_rs, 2, **pod_kw)]
+    pods += [*workload_pods(solo, 1, **pod_kw), pod("bare", proxy="istio", **pod_kw)]
+    cluster = ClusterInventory(name="c1", objects_by_kind={
+        K.POD.key: [], K.REPLICASET.key: [rs for _, rs in (*made, solo)],
+        K.DEPLOYMENT.key: [dep for dep, _ in (*made, solo)], K.SERVICE.key: [], K.STATEFULSET.key: [], K.JOB.key: [],
+        K.PDB.key: [], K.CONFIGMAP.key: []})
+    cluster.pod_rows = [summarise_pod(p, mesh.ProxyRules()) for p in pods]
+    return cluster
+
+
+def test_pods_showing_the_same_values_are_counted_once(monkeypatch: pytest.MonkeyPatch):
+    from collections import Counter
+
+    counted: list[int] = []
+    most_common = Counter.most_common
+
+    def counting(self: Counter, *args: Any) -> Any:
+        counted.append(sum(self.values()))
+        return most_common(self, *args)
+
+    monkeypatch.setattr(Counter, "most_common", counting)
+    cluster = _shop(4, xds_agent=None)
+    findings = list(PodsXdsAgent().check_cluster(cluster, Context(inv=Inventory(data_planes=[cluster]),
+                                                                  gate=Gate.MIGRATING)))
+    # Before: the values of every workload's pods were counted (6 workloads); now once per distinct sequence of
+    # values: one pod showing <absent> (solo, bare), two (web-0..3).
+    assert counted == [1, 2]
+    assert [(f.name, f.message, f.evidence["values"]) for f in findings] == [
+        ("solo", '1/1 pod(s) lack PROXY_CONFIG_XDS_AGENT="true" (seen: <absent> x1)', {"<absent>": 1}),
+        *[(f"web-{i}", '2/2 pod(s) lack PROXY_CONFIG_XDS_AGENT="true" (seen: <absent> x2)', {"<absent>": 2})
+          for i in range(4)],
+        ("bare", '1/1 pod(s) lack PROXY_CONFIG_XDS_AGENT="true" (seen: <absent> x1)', {"<absent>": 1})]
+    assert findings[1].evidence["values"] is not findings[2].evidence["values"]
