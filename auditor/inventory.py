@@ -599,15 +599,23 @@ class ClusterInventory:
         Looked up in an index built once per kind: checks call this once per workload, and a scan per call made
         gitops-drift quadratic (20,536 calls x 15,000 Deployments: 70 s of a 50k-pod audit).
         """
-        objects = self.objects(kind)
-        index = self._by_name.get(kind.key)
-        if index is None or index[0] is not objects or index[1] != len(objects):
-            index = (objects, len(objects), *_name_index(objects))
-            self._by_name[kind.key] = index
+        key = kind.key
+        index = self._by_name.get(key)
+        if index is None or not self._index_current(key, index):
+            objects = self.objects(kind)  # raises as every reader of an unreadable kind does
+            if index is None or index[0] is not objects or index[1] != len(objects):
+                index = (objects, len(objects), *_name_index(objects))
+                self._by_name[key] = index
         try:
             return index[3].get(name) if namespace is None else index[2].get((namespace, name))
         except TypeError:  # an unhashable name asked for matches no object's name in the index
             return None
+
+    def _index_current(self, key: str, index: tuple[Any, ...]) -> bool:
+        """The kind's list is the one indexed and readable (what _require checks): asked once per workload, so
+        without objects()' exceptions to build."""
+        return (not self.pending and not self.unreachable and key not in self.errors and key not in self.released
+                and self.objects_by_kind.get(key) is index[0] and index[1] == len(index[0]))
 
     def pods(self) -> pd.DataFrame:
         """One row per pod (POD_COLUMNS plus workload_kind/workload_name); raises when pods are missing."""
@@ -629,7 +637,13 @@ class ClusterInventory:
         if not all(self._owner_evidence()):
             return {}
         return self.memo("istiod_owners", lambda: mesh.istiod_owners(self.objects(K.SERVICE),
-                                                                     self.objects(K.DEPLOYMENT)))
+                                                                     self.istiod_deployments()))
+
+    def istiod_deployments(self) -> list[dict[str, Any]]:
+        """Self-built istiod Deployments (mesh.is_istiod_deployment) in the order read: one scan of the Deployments
+        (tens of thousands at scale) per cluster for every reader, the proxy classification's included."""
+        deployments = self.objects(K.DEPLOYMENT)  # raises when they were not read, also once memoised
+        return list(self.memo("istiod_deployments", lambda: [d for d in deployments if mesh.is_istiod_deployment(d)]))
 
     def proxy_marks(self, asm_env: bool, image_kind: str, ca_service: str, image: str = "") -> mesh.ProxyMarks:
         owner = self.istiod_owners().get(str(ca_service), (mesh.OWNER_UNPROVEN, ""))[0]

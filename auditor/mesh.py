@@ -382,7 +382,7 @@ def istiod_owners(services: list[dict[str, Any]], deployments: list[dict[str, An
     for svc in services:
         meta = svc.get("metadata") or {}
         name = meta.get("name", "")
-        if not ISTIOD_SERVICE.match(name):
+        if not name.startswith("istiod") or not ISTIOD_SERVICE.match(name):  # the prefix first: every Service
             continue
         key = f"{meta.get('namespace', '')}/{name}"
         selector = (svc.get("spec") or {}).get("selector") or {}
