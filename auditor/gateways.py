@@ -196,8 +196,10 @@ def _role_from_config(cluster: ClusterInventory, namespace: str, pod_labels: dic
     if cluster.available(K.SERVICE):
         for svc in cluster.objects(K.SERVICE):
             meta = svc.get("metadata") or {}
+            if meta.get("namespace") != namespace:
+                continue  # before reading the selector: asked of every Service of the cluster
             selector = (svc.get("spec") or {}).get("selector") or {}
-            if meta.get("namespace") != namespace or not selector or not _matches(selector, pod_labels):
+            if not selector or not _matches(selector, pod_labels):
                 continue
             ports = {p.get("port") for p in (svc.get("spec") or {}).get("ports") or ()}
             if "topology.istio.io/network" in (meta.get("labels") or {}) and ports & set(EASTWEST_PORTS):

@@ -601,7 +601,10 @@ class ClusterInventory:
         """
         key = kind.key
         index = self._by_name.get(key)
-        if index is None or not self._index_current(key, index):
+        # Asked once per workload: when the list indexed is the kind's current one and readable (what _require
+        # checks, tested here in line), the index answers without objects() and _require.
+        if index is None or self.pending or self.unreachable or key in self.errors or key in self.released \
+                or self.objects_by_kind.get(key) is not index[0] or index[1] != len(index[0]):
             objects = self.objects(kind)  # raises as every reader of an unreadable kind does
             if index is None or index[0] is not objects or index[1] != len(objects):
                 index = (objects, len(objects), *_name_index(objects))
@@ -610,12 +613,6 @@ class ClusterInventory:
             return index[3].get(name) if namespace is None else index[2].get((namespace, name))
         except TypeError:  # an unhashable name asked for matches no object's name in the index
             return None
-
-    def _index_current(self, key: str, index: tuple[Any, ...]) -> bool:
-        """The kind's list is the one indexed and readable (what _require checks): asked once per workload, so
-        without objects()' exceptions to build."""
-        return (not self.pending and not self.unreachable and key not in self.errors and key not in self.released
-                and self.objects_by_kind.get(key) is index[0] and index[1] == len(index[0]))
 
     def pods(self) -> pd.DataFrame:
         """One row per pod (POD_COLUMNS plus workload_kind/workload_name); raises when pods are missing."""

@@ -34,12 +34,18 @@ _FLUX_LABELS = tuple((f"{prefix}/name", f"{prefix}/namespace", what) for prefix,
     (FLUX_KUSTOMIZATION, "Flux Kustomization"), (FLUX_HELMRELEASE, "Flux HelmRelease")))
 WORKLOAD_KINDS = {k.kind: k for k in (K.DEPLOYMENT, K.STATEFULSET, K.DAEMONSET, K.CRONJOB, K.JOB)}
 LISTED = 20
+# The keys manager() reads: an object carrying none of them names no manager (most objects, asked per workload).
+_MARKER_LABELS = frozenset((*(name for name, _, _ in _FLUX_LABELS), INSTANCE, MANAGED_BY))
+_MARKER_ANNOTATIONS = frozenset((ARGO_TRACKING, HELM_RELEASE))
+_INJECTION_LABEL_SET = frozenset(INJECTION_LABELS)
 
 
 def manager(meta: dict[str, Any]) -> str:
     """Who re-applies this object from Git or a chart, named as its markers say; "" when no marker is set."""
     labels = meta.get("labels") or {}
     annotations = meta.get("annotations") or {}
+    if _MARKER_LABELS.isdisjoint(labels) and _MARKER_ANNOTATIONS.isdisjoint(annotations):
+        return ""
     own_ns = meta.get("namespace") or ""
     for name_label, namespace_label, what in _FLUX_LABELS:
         if labels.get(name_label):
@@ -129,9 +135,10 @@ class GitopsDrift(ClusterCheck):
         if cluster.available(K.NAMESPACE):
             for ns in cluster.objects(K.NAMESPACE):
                 meta = ns.get("metadata") or {}
-                injection = {k: v for k, v in (meta.get("labels") or {}).items() if k in INJECTION_LABELS}
-                if not injection:
-                    continue
+                labels = meta.get("labels") or {}
+                if _INJECTION_LABEL_SET.isdisjoint(labels):
+                    continue  # most namespaces: no label dict built
+                injection = {k: v for k, v in labels.items() if k in INJECTION_LABELS}
                 namespaces_seen += 1
                 by = manager(meta)
                 if by:
