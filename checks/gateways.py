@@ -172,25 +172,32 @@ class EgressHosts:
 
     istio: set[tuple[str, str]] = field(default_factory=set)
     asm: set[tuple[str, str]] = field(default_factory=set)
-    # (istio, asm) as last indexed, and the index: (name, namespace) in lower case -> "istio" | "asm".
-    _indexed: tuple[frozenset[tuple[str, str]], frozenset[tuple[str, str]], dict[tuple[str, str], str]] | None = \
-        field(default=None, init=False, repr=False, compare=False)
+    # (istio, asm) as last indexed, the index: (name, namespace) in lower case -> "istio" | "asm", and its names.
+    _indexed: tuple[frozenset[tuple[str, str]], frozenset[tuple[str, str]], dict[tuple[str, str], str],
+                    frozenset[str]] | None = field(default=None, init=False, repr=False, compare=False)
 
     def kind_of(self, host: str, rule_namespace: str) -> str | None:
+        _, _, by_service, names = self._index()
+        # A host names a Service by its first label (host_fqdn keeps it): one that is no egress Service's name
+        # answers None without resolving the host (most route destinations, tens of thousands at scale).
+        if host.strip().lower().partition(".")[0] not in names:
+            return None
         service = service_of(host, rule_namespace)  # once per host, not once per host and egress Service
         if service is None:
             return None
-        return self._by_service().get(service)
+        return by_service.get(service)
 
-    def _by_service(self) -> dict[tuple[str, str], str]:
+    def _index(self) -> tuple[frozenset[tuple[str, str]], frozenset[tuple[str, str]], dict[tuple[str, str], str],
+                              frozenset[str]]:
         """Asked once per route destination (tens of thousands at scale): indexed once, again only when the sets
         changed since. Istio's entries are written last: a Service in both sets is Istio's."""
         indexed = self._indexed
         if indexed is None or indexed[0] != self.istio or indexed[1] != self.asm:
             index = {(n.lower(), ns.lower()): "asm" for ns, n in self.asm}
             index.update({(n.lower(), ns.lower()): "istio" for ns, n in self.istio})
-            indexed = self._indexed = (frozenset(self.istio), frozenset(self.asm), index)
-        return indexed[2]
+            indexed = self._indexed = (frozenset(self.istio), frozenset(self.asm), index,
+                                       frozenset(name for name, _ in index))
+        return indexed
 
     def asm_host(self) -> str:
         ns, name = sorted(self.asm)[0]
