@@ -17,7 +17,7 @@ import pandas as pd
 from auditor import kinds as K
 from auditor import mesh
 from auditor.asm import NO_EFFECT, SEED_PATCH_SPELLING, advanced_option, option_patch, seed_spelling_used
-from auditor.check import ClusterCheck, Context
+from auditor.check import ClusterCheck, Context, same_in_every_gate
 from auditor.errors import EvidenceUnavailable
 from auditor.gateways import (
     EASTWEST,
@@ -393,18 +393,23 @@ class EgressRoutesToAsm(ClusterCheck):
                                       "asm_hosts": sorted(f"{n}.{ns}" for ns, n in hosts.asm)})
 
     def _judge(self, where: str, vs: dict[str, Any], hosts: EgressHosts, kubectl: str) -> Finding | None:
-        meta = vs.get("metadata") or {}
-        ns, name = meta.get("namespace", ""), meta.get("name", "")
-        subject = {"kind": "VirtualService", "namespace": ns, "name": name}
-        vs_hosts = [str(h) for h in (vs.get("spec") or {}).get("hosts") or ()]
+        raw_hosts = (vs.get("spec") or {}).get("hosts") or ()
+        iter(raw_hosts)  # hosts that are no list fail here, as listing them did, before the routes are read
+        bad_weight: WeightError | None = None
         try:
             splits = route_splits(vs, hosts)
         except WeightError as exc:
-            return self.report(self.BAD_WEIGHT, where, params={"route": exc.route, "host": exc.host,
-                                                               "weight": repr(exc.weight)},
+            splits, bad_weight = [], exc
+        if not splits and bad_weight is None:
+            return None  # most VirtualServices reach no egress gateway: no subject nor hosts built for them
+        meta = vs.get("metadata") or {}
+        ns, name = meta.get("namespace", ""), meta.get("name", "")
+        subject = {"kind": "VirtualService", "namespace": ns, "name": name}
+        vs_hosts = [str(h) for h in raw_hosts]
+        if bad_weight is not None:
+            return self.report(self.BAD_WEIGHT, where, params={"route": bad_weight.route, "host": bad_weight.host,
+                                                               "weight": repr(bad_weight.weight)},
                                remediation=self.BAD_WEIGHT.fix, evidence={"hosts": vs_hosts}, **subject)
-        if not splits:
-            return None
         evidence = {"hosts": vs_hosts, "routes": [
             {"route": f"{s.section}[{s.index}]", "istio": s.istio, "asm": s.asm, "other": s.other,
              "mirror_to_istio": s.mirror_to_istio, "destinations": s.destinations} for s in splits],
@@ -755,6 +760,7 @@ class CrossClusterGatewayFirst(ClusterCheck):
     uses = (K.GATEWAY, K.REPLICASET, K.JOB)
     asm_needs = (K.ISTIO_GATEWAY_ASM,)
 
+    @same_in_every_gate  # the gate changes nothing: its pods' creation times parsed once, not once per gate
     def check_cluster(self, cluster: ClusterInventory, ctx: Context) -> Iterator[Finding]:
         names = ctx.config.gateways
         signals = eastwest_signals(cluster, ctx.inv.rules, names)
