@@ -138,8 +138,11 @@ class IstioConfigImported(ClusterCheck):
         if asm is not None:
             for kind in COMPARED_KINDS:
                 try:
-                    index[kind.key] = {((o.get("metadata") or {}).get("namespace", ""),
-                                        (o.get("metadata") or {}).get("name", "")): o for o in asm.objects(kind)}
+                    by_key: dict[tuple[str, str], dict[str, Any]] = {}
+                    for obj in asm.objects(kind):
+                        meta = obj.get("metadata") or {}  # read once per object (both parts of the key)
+                        by_key[(meta.get("namespace", ""), meta.get("name", ""))] = obj
+                    index[kind.key] = by_key
                 except EvidenceUnavailable as exc:
                     asm_errors[kind.key] = exc.reason
 
@@ -169,7 +172,9 @@ class IstioConfigImported(ClusterCheck):
             for obj in objects:
                 meta = obj.get("metadata") or {}
                 labels, annotations = meta.get("labels") or {}, meta.get("annotations") or {}
-                if (_COMPONENT in labels or _OWNER in labels or _COMPONENT in annotations
+                if not labels and not annotations and kind is not K.ENVOYFILTER:
+                    candidates.append((obj, meta))  # no mark to skip it by (most objects): none looked for
+                elif (_COMPONENT in labels or _OWNER in labels or _COMPONENT in annotations
                         or _OWNER in annotations):  # INSTALL_LABELS looked up one by one: asked per object
                     skipped.append(f"{label} {meta.get('namespace', '')}/{meta.get('name')} (installed by Istio)")
                 elif kind is K.ENVOYFILTER and (release := installer_telemetry_release(obj)):
