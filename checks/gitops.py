@@ -6,12 +6,13 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from auditor import kinds as K
 from auditor import mesh
 from auditor.check import ClusterCheck, Context, same_in_every_gate
-from auditor.inventory import WORKLOAD_KEY, ClusterInventory
+from auditor.inventory import WORKLOAD_KEY, ClusterInventory, workload_groups
 from auditor.model import Finding, Gate, Outcome, Severity, Status
 
 # The markers each tool writes on the objects it applies:
@@ -67,9 +68,16 @@ def manager(meta: dict[str, Any]) -> str:
 
 def _pods_per_workload(sidecars: pd.DataFrame) -> list[tuple[tuple[str, str, str], int, int]]:
     """(workload, its pods, those not on ASM's proxy), sorted by workload as `workload_rows` yields them: counted
-    by pandas, not by listing each pod of 13,000 workloads in Python."""
+    with numpy over the rows in workload order (inventory.workload_groups), not by listing each pod of 13,000
+    workloads in Python; by pandas' groupby when a key is missing or not text."""
     if sidecars.empty:
         return []
+    groups = workload_groups(sidecars, by_pod_name=False)
+    if groups is not None:  # the workloads' order from integer codes, counted with numpy: no pandas groupby
+        keys, order, starts = groups
+        not_moved_in_order = (sidecars["proxy"] != mesh.PROXY_ASM).to_numpy(dtype=np.int64)[order]
+        on_istio = np.add.reduceat(not_moved_in_order, starts[:-1])
+        return list(zip(keys, np.diff(starts).tolist(), on_istio.tolist(), strict=True))
     not_moved = (sidecars["proxy"] != mesh.PROXY_ASM).groupby([sidecars[k] for k in WORKLOAD_KEY], observed=True,
                                                               sort=True, dropna=False).agg(["size", "sum"])
     return list(zip(not_moved.index.tolist(), not_moved["size"].tolist(), not_moved["sum"].tolist(), strict=True))
