@@ -235,29 +235,35 @@ def route_splits(vs: dict[str, Any], hosts: EgressHosts) -> list[RouteSplit]:
     """
     namespace = (vs.get("metadata") or {}).get("namespace") or "default"
     spec = vs.get("spec") or {}
+    kind_of = hosts.kind_of  # asked per destination of ~10,000 VirtualServices at scale
     out = []
     for section in ("http", "tcp", "tls"):
-        for index, rule in enumerate(spec.get(section) or ()):
+        rules = spec.get(section)
+        if not rules:
+            continue
+        for index, rule in enumerate(rules):
             if not isinstance(rule, dict):
                 continue
             route = [d for d in rule.get("route") or () if isinstance(d, dict)]
+            only = len(route) == 1
             resolved = []
             touched = False
             for dest in route:
                 host = str((dest.get("destination") or {}).get("host") or "")
                 raw = dest.get("weight")
                 if raw is None:
-                    weight = 100 if len(route) == 1 else 0
+                    weight = 100 if only else 0
                 else:
                     try:
                         weight = int(raw)
                     except (TypeError, ValueError) as exc:
                         raise WeightError(f"{section}[{index}]", host, raw) from exc
-                which = hosts.kind_of(host, namespace)
-                touched = touched or which is not None
+                which = kind_of(host, namespace)
+                if which is not None:
+                    touched = True
                 resolved.append((host, raw, weight, which))
             mirror = str(((rule.get("mirror") or {}).get("host")) or "")
-            mirror_to_istio = bool(mirror) and hosts.kind_of(mirror, namespace) == "istio"
+            mirror_to_istio = bool(mirror) and kind_of(mirror, namespace) == "istio"
             if touched or mirror_to_istio:  # most routes reach no egress gateway: no split built for them
                 out.append(_split(section, index, resolved, mirror_to_istio))
     return out
