@@ -416,11 +416,15 @@ def _gateway_services(cluster: ClusterInventory, rules: mesh.ProxyRules,
     out = []
     for svc in cluster.objects(K.SERVICE):
         meta = svc.get("metadata") or {}
+        # Only the gateways of the Service's namespace, in their order: most namespaces have none, so most
+        # Services' selectors are never read.
+        in_namespace = by_namespace.get(meta.get("namespace"))
+        if not in_namespace:
+            continue
         selector = (svc.get("spec") or {}).get("selector") or {}
         if not selector:
             continue
-        # Only the gateways of the Service's namespace, in their order (most namespaces have none).
-        for gw in by_namespace.get(meta.get("namespace"), ()):  # type: ignore[arg-type]
+        for gw in in_namespace:
             if all(gw.pod_labels.get(k) == v for k, v in selector.items()):
                 out.append(GatewayService(gw, meta.get("namespace", ""), meta.get("name", ""),
                                           dict(meta.get("annotations") or {}), dict(meta.get("labels") or {})))
