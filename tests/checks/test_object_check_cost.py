@@ -152,3 +152,12 @@ def test_pods_per_workload_with_a_missing_key_are_counted_by_pandas_as_before():
     assert counted[0] == (("shop", "Deployment", "web"), 2, 1)
     assert counted[1][1:] == (1, 1) and pd.isna(counted[1][0][0]) and counted[1][0][1:] == ("Deployment", "web")
     assert len(counted) == 2
+
+
+def test_a_virtualservice_whose_hosts_are_no_list_is_unknown_even_when_it_reaches_no_egress_gateway(audit):
+    # Its subject and hosts are built only for routes that reach an egress gateway now: malformed hosts still fail.
+    odd = f.virtualservice("odd", http=[f.route(("app-0", None))])
+    odd["spec"]["hosts"] = 5
+    a = audit({"cluster-a": [odd]}, "uninstall", config=f.only_checks("egress-routes-to-asm"))
+    assert [(r["status"], r["code"], r["cluster"], r["message"]) for r in a.rows("egress-routes-to-asm")] == [
+        ("UNKNOWN", "AA0002", "cluster-a", "check crashed: TypeError: 'int' object is not iterable")]
