@@ -68,6 +68,11 @@ class GatewayWorkload:
     installed_by: str = INSTALL_OTHER
 
 
+# Labels without which a Deployment with no istio-proxy is neither gateway-shaped (_gateway_api_labelled) nor given a
+# role (_stated_type): one set test per Deployment instead of merging its labels.
+_ROLE_LABELS = frozenset((ASM_GATEWAY_TYPE_LABEL, "istio", *GATEWAY_API_NAME_LABELS, GATEWAY_API_MANAGED_LABEL))
+
+
 def _has_asm_marker(meta: dict[str, Any]) -> bool:
     return any(ASM_MARKER in k for k in meta.get("labels") or {}) or any(
         ASM_MARKER in k for k in meta.get("annotations") or {}) or any(
@@ -191,8 +196,10 @@ def _role_from_config(cluster: ClusterInventory, namespace: str, pod_labels: dic
     if cluster.available(K.SERVICE):
         for svc in cluster.objects(K.SERVICE):
             meta = svc.get("metadata") or {}
+            if meta.get("namespace") != namespace:
+                continue  # before reading the selector: asked of every Service of the cluster
             selector = (svc.get("spec") or {}).get("selector") or {}
-            if meta.get("namespace") != namespace or not selector or not _matches(selector, pod_labels):
+            if not selector or not _matches(selector, pod_labels):
                 continue
             ports = {p.get("port") for p in (svc.get("spec") or {}).get("ports") or ()}
             if "topology.istio.io/network" in (meta.get("labels") or {}) and ports & set(EASTWEST_PORTS):
@@ -251,10 +258,14 @@ def _gateway_workloads(cluster: ClusterInventory, rules: mesh.ProxyRules,
         name, namespace = meta.get("name", ""), meta.get("namespace", "")
         template = _template(dep)
         tmpl_labels = ((template.get("metadata") or {}).get("labels")) or {}
-        labels = {**(meta.get("labels") or {}), **tmpl_labels}
+        own_labels = meta.get("labels") or {}
+        proxy, _ = mesh.find_proxy_container(template.get("spec") or {})
+        if proxy is None and name not in roles_by_name and _ROLE_LABELS.isdisjoint(own_labels) \
+                and _ROLE_LABELS.isdisjoint(tmpl_labels):
+            continue  # neither gateway-shaped nor given a role (most Deployments): skipped before merging labels
+        labels = {**own_labels, **tmpl_labels}
         if _is_waypoint(labels):
             continue
-        proxy, _ = mesh.find_proxy_container(template.get("spec") or {})
         shaped = _gateway_shaped(template, proxy, labels)
         stated = _stated_type(labels, name, roles_by_name)
         if not shaped and stated is None:
@@ -334,11 +345,11 @@ def _eastwest_signals(cluster: ClusterInventory, rules: mesh.ProxyRules, names: 
                if g.type == EASTWEST]
     for svc in cluster.objects(K.SERVICE):
         meta = svc.get("metadata") or {}
-        if _has_asm_marker(meta):
-            continue
         labels = meta.get("labels") or {}
+        if "topology.istio.io/network" not in labels or _has_asm_marker(meta):
+            continue  # the label first: asked of every Service
         ports = {p.get("port") for p in (svc.get("spec") or {}).get("ports") or ()}
-        if "topology.istio.io/network" in labels and ports & set(EASTWEST_PORTS):
+        if ports & set(EASTWEST_PORTS):
             signals.append(f"Service {meta.get('namespace')}/{meta.get('name')} "
                            f"(network {labels['topology.istio.io/network']}, port "
                            f"{sorted(ports & set(EASTWEST_PORTS))[0]})")
@@ -399,16 +410,22 @@ def gateway_services(cluster: ClusterInventory, rules: mesh.ProxyRules,
 
 def _gateway_services(cluster: ClusterInventory, rules: mesh.ProxyRules,
                       names: GatewaysConfig) -> list[GatewayService]:
-    gateways = gateway_workloads(cluster, rules, names)
+    by_namespace: dict[str, list[GatewayWorkload]] = {}
+    for gw in gateway_workloads(cluster, rules, names):
+        by_namespace.setdefault(gw.namespace, []).append(gw)
     out = []
     for svc in cluster.objects(K.SERVICE):
         meta = svc.get("metadata") or {}
+        # Only the gateways of the Service's namespace, in their order: most namespaces have none, so most
+        # Services' selectors are never read.
+        in_namespace = by_namespace.get(meta.get("namespace"))
+        if not in_namespace:
+            continue
         selector = (svc.get("spec") or {}).get("selector") or {}
         if not selector:
             continue
-        for gw in gateways:
-            if gw.namespace == meta.get("namespace") and all(
-                    gw.pod_labels.get(k) == v for k, v in selector.items()):
+        for gw in in_namespace:
+            if all(gw.pod_labels.get(k) == v for k, v in selector.items()):
                 out.append(GatewayService(gw, meta.get("namespace", ""), meta.get("name", ""),
                                           dict(meta.get("annotations") or {}), dict(meta.get("labels") or {})))
                 break

@@ -12,7 +12,7 @@ import itertools
 import re
 import sys
 from collections import Counter, namedtuple
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -681,15 +681,30 @@ class ClusterInventory:
         Looked up in an index built once per kind: checks call this once per workload, and a scan per call made
         gitops-drift quadratic (20,536 calls x 15,000 Deployments: 70 s of a 50k-pod audit).
         """
-        objects = self.objects(kind)
-        index = self._by_name.get(kind.key)
-        if index is None or index[0] is not objects or index[1] != len(objects):
-            index = (objects, len(objects), *_name_index(objects))
-            self._by_name[kind.key] = index
+        index = self._index(kind)
         try:
             return index[3].get(name) if namespace is None else index[2].get((namespace, name))
         except TypeError:  # an unhashable name asked for matches no object's name in the index
             return None
+
+    def by_namespace_and_name(self, kind: Kind) -> Mapping[tuple[Any, Any], dict[str, Any]]:
+        """(namespace, name) -> the object get(kind, name, namespace) returns (the first in list order), for a
+        reader asking about every workload: a dict lookup each instead of a call. Read it, never change it."""
+        return self._index(kind)[2]
+
+    def _index(self, kind: Kind) -> tuple[Any, ...]:
+        """(the list indexed, its length, (namespace, name) -> object, name -> object), built once per kind."""
+        key = kind.key
+        index = self._by_name.get(key)
+        # Asked once per workload: when the list indexed is the kind's current one and readable (what _require
+        # checks, tested here in line), the index answers without objects() and _require.
+        if index is None or self.pending or self.unreachable or key in self.errors or key in self.released \
+                or self.objects_by_kind.get(key) is not index[0] or index[1] != len(index[0]):
+            objects = self.objects(kind)  # raises as every reader of an unreadable kind does
+            if index is None or index[0] is not objects or index[1] != len(objects):
+                index = (objects, len(objects), *_name_index(objects))
+                self._by_name[key] = index
+        return index
 
     def pods(self) -> pd.DataFrame:
         """One row per pod (POD_COLUMNS plus workload_kind/workload_name); raises when pods are missing."""
@@ -710,14 +725,14 @@ class ClusterInventory:
         unreadable (then no CA_ADDR proves anything: mesh.OWNER_UNPROVEN)."""
         if not all(self._owner_evidence()):
             return {}
-        return self.memo("istiod_owners", self._istiod_owners)
+        return self.memo("istiod_owners", lambda: mesh.istiod_owners(self.objects(K.SERVICE),
+                                                                     self.istiod_deployments()))
 
-    def _istiod_owners(self) -> dict[str, tuple[str, str]]:
-        # Only istiod Deployments can back an istiod Service: given those that istio.istiod_deployments keeps (same
-        # memo key, same list), mesh.istiod_owners says the same, and the Deployments are scanned once, not twice.
-        deployments = self.objects(K.DEPLOYMENT)
-        istiods = self.memo("istiod_deployments", lambda: [d for d in deployments if mesh.is_istiod_deployment(d)])
-        return mesh.istiod_owners(self.objects(K.SERVICE), istiods)
+    def istiod_deployments(self) -> list[dict[str, Any]]:
+        """Self-built istiod Deployments (mesh.is_istiod_deployment) in the order read: one scan of the Deployments
+        (tens of thousands at scale) per cluster for every reader, the proxy classification's included."""
+        deployments = self.objects(K.DEPLOYMENT)  # raises when they were not read, also once memoised
+        return list(self.memo("istiod_deployments", lambda: [d for d in deployments if mesh.is_istiod_deployment(d)]))
 
     def proxy_marks(self, asm_env: bool, image_kind: str, ca_service: str, image: str = "") -> mesh.ProxyMarks:
         owner = self.istiod_owners().get(str(ca_service), (mesh.OWNER_UNPROVEN, ""))[0]

@@ -38,9 +38,7 @@ def istiods(cluster: ClusterInventory) -> list[dict[str, Any]]:
 def istiod_deployments(cluster: ClusterInventory) -> list[dict[str, Any]]:
     """Self-built istiod Deployments in the order read. Several checks in several gates ask: one scan of the
     Deployments (tens of thousands at scale) per cluster."""
-    deployments = cluster.objects(K.DEPLOYMENT)  # raises when they were not read, also once memoised
-    return list(cluster.memo("istiod_deployments",
-                             lambda: [d for d in deployments if mesh.is_istiod_deployment(d)]))
+    return cluster.istiod_deployments()
 
 
 def istiod_image(dep: dict[str, Any]) -> str:

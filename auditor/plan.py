@@ -42,8 +42,7 @@ def istio_control_plane_present(inv: Inventory) -> bool:
 
 def istiod_deployed(cluster: ClusterInventory) -> bool:
     """An istiod Deployment in this cluster (kept once the cluster's objects are released)."""
-    return cluster.memo("istiod_deployed", lambda: any(mesh.is_istiod_deployment(d)
-                                                       for d in cluster.objects(K.DEPLOYMENT)))
+    return cluster.memo("istiod_deployed", lambda: bool(cluster.istiod_deployments()))
 
 
 def auto_gate(inv: Inventory) -> tuple[Gate, str]:

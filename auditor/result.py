@@ -81,8 +81,7 @@ def data_plane_facts(c: ClusterInventory) -> tuple[str | None, str | None, str |
 def _data_plane_facts(c: ClusterInventory) -> tuple[str | None, str | None, str | None]:
     istio = network = None
     if c.available(K.DEPLOYMENT):
-        versions = sorted({v for d in c.objects(K.DEPLOYMENT) if mesh.is_istiod_deployment(d)
-                           for v in [mesh.istiod_version(d)[0]] if v})
+        versions = sorted({v for d in c.istiod_deployments() for v in [mesh.istiod_version(d)[0]] if v})
         istio = ", ".join(str(v) for v in versions) or None
     if c.available(K.NAMESPACE):
         ns = c.get(K.NAMESPACE, "istio-system")

@@ -138,8 +138,11 @@ class IstioConfigImported(ClusterCheck):
         if asm is not None:
             for kind in COMPARED_KINDS:
                 try:
-                    index[kind.key] = {((o.get("metadata") or {}).get("namespace", ""),
-                                        (o.get("metadata") or {}).get("name", "")): o for o in asm.objects(kind)}
+                    by_key: dict[tuple[str, str], dict[str, Any]] = {}
+                    for obj in asm.objects(kind):
+                        meta = obj.get("metadata") or {}  # read once per object (both parts of the key)
+                        by_key[(meta.get("namespace", ""), meta.get("name", ""))] = obj
+                    index[kind.key] = by_key
                 except EvidenceUnavailable as exc:
                     asm_errors[kind.key] = exc.reason
 
@@ -165,11 +168,13 @@ class IstioConfigImported(ClusterCheck):
                 yield self.report(self.UNREADABLE, cluster.name, params={"kind": label, "reason": exc.reason},
                                   kind=label, evidence={"source": source})
                 continue
-            candidates = []
+            candidates = []  # (object, its metadata): read once per object of ~10,000 per kind at scale
             for obj in objects:
                 meta = obj.get("metadata") or {}
                 labels, annotations = meta.get("labels") or {}, meta.get("annotations") or {}
-                if (_COMPONENT in labels or _OWNER in labels or _COMPONENT in annotations
+                if not labels and not annotations and kind is not K.ENVOYFILTER:
+                    candidates.append((obj, meta))  # no mark to skip it by (most objects): none looked for
+                elif (_COMPONENT in labels or _OWNER in labels or _COMPONENT in annotations
                         or _OWNER in annotations):  # INSTALL_LABELS looked up one by one: asked per object
                     skipped.append(f"{label} {meta.get('namespace', '')}/{meta.get('name')} (installed by Istio)")
                 elif kind is K.ENVOYFILTER and (release := installer_telemetry_release(obj)):
@@ -181,29 +186,30 @@ class IstioConfigImported(ClusterCheck):
                         annotations and any(ASM_MARK in k for k in annotations)):
                     skipped.append(f"{label} {meta.get('namespace', '')}/{meta.get('name')} (ASM's own)")
                 else:
-                    candidates.append(obj)
+                    candidates.append((obj, meta))
             if not candidates:
                 continue
             asm_name = ctx.inv.require_asm().name  # only needed once there is something to compare
             if kind.key in asm_errors:
                 problems += 1
-                listed = [f"{(o.get('metadata') or {}).get('namespace', '')}/{(o.get('metadata') or {}).get('name')}"
-                          for o in candidates[:20]]
+                listed = [f"{meta.get('namespace', '')}/{meta.get('name')}" for _, meta in candidates[:20]]
                 yield self.report(self.ASM_UNREADABLE, cluster.name,
                                   params={"count": len(candidates), "kind": label, "reason": asm_errors[kind.key]},
                                   kind=label, evidence={"source": source, "objects": listed})
                 continue
             on_asm = index.get(kind.key, {})
-            for obj in candidates:
-                meta = obj.get("metadata") or {}
+            equal = 0
+            for obj, meta in candidates:
                 ns, name = meta.get("namespace", ""), meta.get("name", "")
                 twin = on_asm.get((ns, name))
-                same_uid = twin is not None and bool(meta.get("uid")) and (
-                    (twin.get("metadata") or {}).get("uid") == meta.get("uid"))
-                served_from_asm += same_uid
-                if twin is not None and (obj.get("spec") or {}) == (twin.get("spec") or {}):
-                    counts[label] = counts.get(label, 0) + 1
-                    continue  # equal: no finding, so no evidence nor command to build (most objects at scale)
+                same_uid = False
+                if twin is not None:
+                    uid = meta.get("uid")
+                    same_uid = bool(uid) and (twin.get("metadata") or {}).get("uid") == uid
+                    served_from_asm += same_uid
+                    if (obj.get("spec") or {}) == (twin.get("spec") or {}):
+                        equal += 1
+                        continue  # equal: no finding, so no evidence nor command to build (most objects at scale)
                 evidence: dict[str, Any] = {"source": source, "compared_with": f"ASM control plane ({asm_name})",
                                             "served_from_asm": same_uid, "apiVersion": obj.get("apiVersion")}
                 command = _import_command(cluster.name, kind, ns, name)
@@ -222,6 +228,8 @@ class IstioConfigImported(ClusterCheck):
                                       remediation="# decide which spec is right; to make ASM's equal to the "
                                                   f"cluster's:\n{command}",
                                       evidence={**evidence, "diff": diff}, **subject)
+            if equal:
+                counts[label] = counts.get(label, 0) + equal
         if problems:
             return
         total = sum(counts.values())

@@ -87,9 +87,7 @@ def _mesh_networks_network(cluster: ClusterInventory) -> tuple[tuple[str, str] |
     """The network whose meshNetworks endpoints name this istiod's CLUSTER_ID (fromRegistry), and the meshNetworks
     that could not be read (not YAML, or not shaped as Istio's MeshNetworks): those may hold the network."""
     cluster_ids = set()
-    for dep in cluster.objects(K.DEPLOYMENT):
-        if not mesh.is_istiod_deployment(dep):
-            continue
+    for dep in cluster.istiod_deployments():
         for c in (((dep.get("spec") or {}).get("template") or {}).get("spec") or {}).get("containers") or ():
             value = mesh.env_map(c).get("CLUSTER_ID")
             if value:

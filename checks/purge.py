@@ -141,7 +141,7 @@ class PurgePreview(ClusterCheck):
         helm_releases: dict[tuple[str, str], list[str]] = {}
         for kind in PRUNED_KINDS:
             for obj in cluster.objects(kind):
-                meta = _meta(obj)
+                meta = obj.get("metadata") or {}  # _meta in line: asked of every object of the pruned kinds
                 if COMPONENT_LABEL in (meta.get("labels") or {}):
                     labelled.append((kind.kind, obj))
                 # The release annotation first: a cheap test most objects fail, before the install-label rules.

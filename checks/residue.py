@@ -302,9 +302,10 @@ class IstioControlPlaneRemoved(_LeftoverCheck):
                   kept: list[str]) -> Iterator[Leftover]:
         for dep in cluster.objects(K.DEPLOYMENT):
             meta = dep.get("metadata") or {}
-            labels = meta.get("labels") or {}
-            if "istio-operator" not in (meta.get("name"), labels.get("name"), labels.get("app.kubernetes.io/name")):
-                continue
+            if meta.get("name") != "istio-operator":  # the name first (one test per Deployment), then its labels
+                labels = meta.get("labels") or {}
+                if labels.get("name") != "istio-operator" and labels.get("app.kubernetes.io/name") != "istio-operator":
+                    continue
             if self._skip("Deployment", meta, globs, kept):
                 continue
             ns, name = meta.get("namespace", ""), meta.get("name", "")
@@ -451,19 +452,28 @@ class IstioResidue(_LeftoverCheck):
             class_name = str((gw.get("spec") or {}).get("gatewayClassName") or "")
             if gatewayapi.class_is_istio(class_name, classes):
                 gateways[(meta.get("namespace", ""), meta.get("name", ""))] = (gw, class_name)
-        asm_deployments = self._asm_gateway_deployments(cluster, ctx)
+        asm_deployments: set[tuple[str, str]] | None = None
+
+        def asm_deployment(namespace: str, name: str) -> bool:
+            # Told from the pods only when a Deployment istiod made is found: most clusters have none.
+            nonlocal asm_deployments
+            if asm_deployments is None:
+                asm_deployments = self._asm_gateway_deployments(cluster, ctx)
+            return (namespace, name) in asm_deployments
+
         deployed: dict[tuple[str, str], list[tuple[str, str]]] = {}  # (ns, gateway) -> [(kind, name)]
         asm_gateways: set[tuple[str, str]] = set()  # an ASM proxy or ASM marks: the whole gateway is ASM's
         for kind in (K.DEPLOYMENT, K.SERVICE):
             for obj in cluster.objects(kind):
                 meta = obj.get("metadata") or {}
-                if not gatewayapi.managed_by_istio(meta):
+                # The label's presence first (one test per Deployment and Service), then its value.
+                if gatewayapi.MANAGED_LABEL not in (meta.get("labels") or ()) or not gatewayapi.managed_by_istio(meta):
                     continue
                 key = (meta.get("namespace", ""), gatewayapi.owning_gateway(meta) or meta.get("name", ""))
                 subject = f"{kind.kind} {key[0]}/{meta.get('name')}"
                 if key in asm_gateways or asm_owned({"labels": meta.get("labels"),
                                                      "annotations": meta.get("annotations")}) or (
-                        kind is K.DEPLOYMENT and (key[0], meta.get("name", "")) in asm_deployments):
+                        kind is K.DEPLOYMENT and asm_deployment(key[0], meta.get("name", ""))):
                     asm_gateways.add(key)
                     kept.append(f"{subject}: ASM's Gateway API gateway")
                 elif allow_reason(kind.kind, meta, globs):

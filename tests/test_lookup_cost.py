@@ -8,8 +8,11 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
+
 from auditor import kinds as K
-from auditor.inventory import ClusterInventory
+from auditor.errors import EvidenceUnavailable
+from auditor.inventory import ClusterInventory, ClusterPending
 
 
 class CountingObject(dict):
@@ -71,3 +74,57 @@ def test_objects_without_a_name_and_unhashable_names_match_nothing():
     cluster = cluster_of([nameless, odd, deployment("web", "a", "uid-1")])
     assert cluster.get(K.DEPLOYMENT, "web", "a")["metadata"]["uid"] == "uid-1"
     assert cluster.get(K.DEPLOYMENT, "", "a") is None
+
+
+def test_lookups_after_the_first_skip_the_readability_checks_of_objects(monkeypatch: pytest.MonkeyPatch):
+    # gitops-drift asks get() once per mesh workload (~10,000 at 50k pods): objects() and its _require for each
+    # cost more than the lookup itself (issue 18, round 2). Counted in objects() calls.
+    calls: list[str] = []
+    objects = ClusterInventory.objects
+
+    def counted(self: ClusterInventory, kind: K.Kind) -> list[dict[str, Any]]:
+        calls.append(kind.kind)
+        return objects(self, kind)
+
+    monkeypatch.setattr(ClusterInventory, "objects", counted)
+    cluster = cluster_of([deployment(f"app-{i}", "shop", f"uid-{i}") for i in range(3000)])
+    for i in range(3000):
+        assert cluster.get(K.DEPLOYMENT, f"app-{i}", "shop")["metadata"]["uid"] == f"uid-{i}"
+    assert calls == ["Deployment"]  # 3,000 before
+
+
+def test_a_kind_made_unreadable_after_a_lookup_raises_as_objects_does():
+    cluster = cluster_of([deployment("web", "a", "uid-1")])
+    assert cluster.get(K.DEPLOYMENT, "web", "a")["metadata"]["uid"] == "uid-1"
+    cluster.record_error(K.DEPLOYMENT, "403 Forbidden")
+    with pytest.raises(EvidenceUnavailable, match="could not read Deployment in c1: 403 Forbidden"):
+        cluster.get(K.DEPLOYMENT, "web", "a")
+
+    released = cluster_of([deployment("web", "a", "uid-1")])
+    assert released.get(K.DEPLOYMENT, "web")["metadata"]["uid"] == "uid-1"
+    released.release(keep_memo=())
+    with pytest.raises(EvidenceUnavailable, match="Deployment objects of c1 were released once its checks ran"):
+        released.get(K.DEPLOYMENT, "web")
+
+    pending = cluster_of([deployment("web", "a", "uid-1")])
+    assert pending.get(K.DEPLOYMENT, "web")["metadata"]["uid"] == "uid-1"
+    pending.pending = True
+    with pytest.raises(ClusterPending):
+        pending.get(K.DEPLOYMENT, "web")
+
+    unreachable = cluster_of([deployment("web", "a", "uid-1")])
+    assert unreachable.get(K.DEPLOYMENT, "web")["metadata"]["uid"] == "uid-1"
+    unreachable.unreachable = "connection refused"
+    with pytest.raises(EvidenceUnavailable, match="cluster c1 unreachable: connection refused"):
+        unreachable.get(K.DEPLOYMENT, "web")
+
+
+def test_a_kind_key_is_one_string_read_again_not_built_per_read():
+    # Read ~50,000 times per audit at 50k pods (every lookup): a property built a new f-string each time.
+    assert K.DEPLOYMENT.key == "deployments.apps"
+    assert K.DEPLOYMENT.key is K.DEPLOYMENT.key
+    assert K.VIRTUALSERVICE.key is K.VIRTUALSERVICE.key
+    assert K.POD.key == "pods"
+    assert K.Kind("Deployment", "apps", ("v1",), "deployments") == K.DEPLOYMENT
+    assert hash(K.Kind("Deployment", "apps", ("v1",), "deployments")) == hash(K.DEPLOYMENT)
+    assert K.Kind("Deployment", "apps", ("v1",), "deployments", namespaced=False) != K.DEPLOYMENT
