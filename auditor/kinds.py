@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 
-@dataclass(frozen=True, slots=True, eq=False)
+@dataclass(frozen=True, slots=True)
 class Kind:
     kind: str
     group: str
@@ -17,25 +17,12 @@ class Kind:
     plural: str
     namespaced: bool = True
     # Stable id used in snapshots, logs and RBAC: `pods`, `virtualservices.networking.istio.io`. Computed once:
-    # read ~50,000 times per audit (every inventory lookup), where a property built a new string each time.
-    key: str = field(init=False, repr=False)
+    # read ~50,000 times per audit (every inventory lookup), where a property built a new string each time. Derived
+    # from the fields above, so not compared or hashed.
+    key: str = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "key", f"{self.plural}.{self.group}" if self.group else self.plural)
-
-    def _fields(self) -> tuple[str, str, tuple[str, ...], str, bool]:
-        return self.kind, self.group, self.versions, self.plural, self.namespaced
-
-    def __eq__(self, other: object) -> bool:
-        # The same object first: kinds are module constants, compared in `kind in (K.X, K.Y)` per object at scale.
-        if self is other:
-            return True
-        if other.__class__ is not Kind:
-            return NotImplemented
-        return self._fields() == other._fields()  # type: ignore[attr-defined]
-
-    def __hash__(self) -> int:
-        return hash(self._fields())
 
     def __str__(self) -> str:
         return self.kind
