@@ -696,14 +696,15 @@ class ClusterInventory:
         """(the list indexed, its length, (namespace, name) -> object, name -> object), built once per kind."""
         key = kind.key
         index = self._by_name.get(key)
-        # Asked once per workload: when the list indexed is the kind's current one and readable (what _require
-        # checks, tested here in line), the index answers without objects() and _require.
-        if index is None or self.pending or self.unreachable or key in self.errors or key in self.released \
-                or self.objects_by_kind.get(key) is not index[0] or index[1] != len(index[0]):
-            objects = self.objects(kind)  # raises as every reader of an unreadable kind does
-            if index is None or index[0] is not objects or index[1] != len(objects):
-                index = (objects, len(objects), *_name_index(objects))
-                self._by_name[key] = index
+        if index is not None:
+            # Asked once per workload: _require (raising as every reader of an unreadable kind does), not objects(),
+            # and the index answers while it is of the kind's current list.
+            self._require(kind)
+            if self.objects_by_kind.get(key) is index[0] and index[1] == len(index[0]):
+                return index
+        objects = self.objects(kind)
+        index = (objects, len(objects), *_name_index(objects))
+        self._by_name[key] = index
         return index
 
     def pods(self) -> pd.DataFrame:
