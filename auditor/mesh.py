@@ -466,7 +466,7 @@ def shell_safe(text: str) -> bool:
 
 def sh(text: str) -> str:
     """`text` as one shell word: unchanged when safe, else single-quoted (names from a snapshot are untrusted)."""
-    return text if _shell_word(text or "") is not None else shlex.quote(text)  # shell_safe in line: ~25,000 calls
+    return text if shell_safe(text) else shlex.quote(text)
 
 
 # Characters that end a line when pasted into a terminal (the tty turns CR into NL) or drive it (ESC).
