@@ -32,13 +32,7 @@ def mesh_configmap_name(dep: dict[str, Any]) -> str:
 
 def istiods(cluster: ClusterInventory) -> list[dict[str, Any]]:
     """Self-built istiod Deployments (label app=istiod), sorted by revision; ASM's control plane has none."""
-    return sorted(istiod_deployments(cluster), key=lambda d: (mesh.istiod_revision(d), d["metadata"].get("name", "")))
-
-
-def istiod_deployments(cluster: ClusterInventory) -> list[dict[str, Any]]:
-    """Self-built istiod Deployments in the order read. Several checks in several gates ask: one scan of the
-    Deployments (tens of thousands at scale) per cluster."""
-    return cluster.istiod_deployments()
+    return sorted(cluster.istiod_deployments(), key=lambda d: (mesh.istiod_revision(d), d["metadata"].get("name", "")))
 
 
 def istiod_image(dep: dict[str, Any]) -> str:

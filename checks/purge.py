@@ -18,7 +18,7 @@ from auditor import mesh
 from auditor.check import ClusterCheck, Context
 from auditor.errors import EvidenceUnavailable
 from auditor.inventory import ClusterInventory
-from auditor.istio import istiod_deployments, istiod_pinned_version
+from auditor.istio import istiod_pinned_version
 from auditor.kinds import Kind
 from auditor.model import Finding, Gate, Outcome, Severity, Status
 
@@ -57,7 +57,7 @@ def istioctl_version(cluster: ClusterInventory) -> tuple[str, str]:
     """(version, note): the Istio version whose istioctl must run the purge ("" when not one), from the
     operator-installed istiod images."""
     versions, unread = set(), []
-    for dep in istiod_deployments(cluster):
+    for dep in cluster.istiod_deployments():
         if COMPONENT_LABEL in (_meta(dep).get("labels") or {}):
             version, why = istiod_pinned_version(dep)
             if version:
@@ -159,7 +159,7 @@ class PurgePreview(ClusterCheck):
                               remediation="\n".join(commands),
                               evidence={**evidence_base, "releases": {f"{ns}/{r}": subjects[:20] for (r, ns), subjects
                                                                       in sorted(helm_releases.items())}})
-        unlabelled = [d for d in istiod_deployments(cluster) if not mesh.istio_installed(_meta(d))]
+        unlabelled = [d for d in cluster.istiod_deployments() if not mesh.istio_installed(_meta(d))]
         for dep in unlabelled:
             meta = _meta(dep)
             yield self.report(self.UNLABELLED, cluster.name, params={}, kind="Deployment",

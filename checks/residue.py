@@ -24,7 +24,6 @@ from auditor.check import ClusterCheck, Context
 from auditor.errors import EvidenceUnavailable
 from auditor.gateways import gateway_services, gateway_workloads, istio_gateways
 from auditor.inventory import ClusterInventory
-from auditor.istio import istiod_deployments
 from auditor.mesh import asm_owned, istio_installed
 from auditor.model import Finding, Gate, Outcome, Severity, Status
 
@@ -248,7 +247,7 @@ class IstioControlPlaneRemoved(_LeftoverCheck):
     categories = ("istiod", "istiod_pods", "webhooks", "operator", "istio_operators")
 
     def _istiod(self, cluster: ClusterInventory, ctx: Context, globs: list[str], kept: list[str]) -> Iterator[Leftover]:
-        for dep in istiod_deployments(cluster):
+        for dep in cluster.istiod_deployments():
             meta = dep.get("metadata") or {}
             if self._skip("Deployment", meta, globs, kept):
                 continue
@@ -263,7 +262,7 @@ class IstioControlPlaneRemoved(_LeftoverCheck):
                      kept: list[str]) -> Iterator[Leftover]:
         """istiod pods whose Deployment is gone (terminating, or orphaned by a --cascade=orphan delete)."""
         listed = {((d.get("metadata") or {}).get("namespace", ""), (d.get("metadata") or {}).get("name", ""))
-                  for d in istiod_deployments(cluster)}
+                  for d in cluster.istiod_deployments()}
         pods = cluster.pods()
         istiod = _istiod_named(pods["workload_name"]) & (pods["proxy"] == mesh.PROXY_NONE)
         orphans = pods.loc[istiod, ["namespace", "workload_name", "name"]]  # the columns read, not all 30

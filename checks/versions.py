@@ -13,7 +13,7 @@ from auditor.config import Config
 from auditor.errors import EvidenceUnavailable
 from auditor.gateways import eastwest_signals
 from auditor.inventory import ACTIVE_PHASES, ClusterInventory
-from auditor.istio import istiod_deployments, istiod_pinned_version
+from auditor.istio import istiod_pinned_version
 from auditor.model import Finding, Gate, Outcome, Severity, Status
 
 MIN_KUBERNETES = (1, 21)
@@ -134,7 +134,7 @@ class IstioVersion(ClusterCheck):
 
     @same_in_every_gate
     def check_cluster(self, cluster: ClusterInventory, ctx: Context) -> Iterable[Finding]:
-        istiods = istiod_deployments(cluster)
+        istiods = cluster.istiod_deployments()
         if not istiods:
             yield self.no_istiod(cluster)
             return
