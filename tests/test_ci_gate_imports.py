@@ -66,3 +66,34 @@ def test_asking_for_html_loads_its_renderer(tmp_path):
                       str(tmp_path / "out"), "--quiet")
     assert probe["code"] == 1 and "jinja2" in probe["heavy"] and "auditor.render.html" in probe["heavy"]
     assert (tmp_path / "out" / "report.html").is_file()
+
+
+# OpenBLAS starts a thread pool (one thread per core) when numpy loads; the audit does no linear algebra.
+THREADS_PROBE = """
+import json, os, sys
+from auditor.cli.main import main
+code = main(sys.argv[1:])
+print(json.dumps({"code": code, "blas": os.environ.get("OPENBLAS_NUM_THREADS"),
+                  "threads": len(os.listdir("/proc/self/task"))}))
+"""
+
+
+def run_threads_probe(env: dict[str, str], *argv: str) -> dict:
+    proc = subprocess.run([sys.executable, "-c", THREADS_PROBE, *argv], capture_output=True, text=True, cwd=ROOT,
+                          env={**env, "PYTHONPATH": str(ROOT)}, timeout=300)
+    return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
+def test_a_gate_starts_no_blas_thread_pool(tmp_path):
+    env = {k: v for k, v in os.environ.items() if k not in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS")}
+    probe = run_threads_probe(env, "run", "--snapshot", str(api.demo_snapshot_path()), "--format", "json", "--out",
+                              str(tmp_path / "out"), "--quiet")
+    # Only the main thread is left: no BLAS workers (the snapshot hash's thread has finished).
+    assert probe == {"code": 1, "blas": "1", "threads": 1}
+
+
+def test_a_blas_thread_count_the_user_set_is_kept(tmp_path):
+    env = {**os.environ, "OPENBLAS_NUM_THREADS": "2"}
+    probe = run_threads_probe(env, "run", "--snapshot", str(api.demo_snapshot_path()), "--format", "json", "--out",
+                              str(tmp_path / "out"), "--quiet")
+    assert probe["code"] == 1 and probe["blas"] == "2"

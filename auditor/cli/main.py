@@ -10,6 +10,11 @@ import tempfile
 import traceback
 from typing import Any
 
+# The audit does no linear algebra: OpenBLAS's thread pool (one thread per core, started when numpy loads, before any
+# option is read) only adds start-up time and competes with the audit for the cores; a small CI gate paid ~10% of
+# its time for it. Set before anything imports numpy; a value the user set is kept.
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+
 import typer
 from typer.core import TyperCommand, TyperGroup
 
