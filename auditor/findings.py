@@ -173,12 +173,20 @@ def exemption_notes(report: ExemptionReport) -> list[str]:
 def blocking_mask(frame: pd.DataFrame, strict: bool = False) -> pd.Series:
     """THE rule for what blocks: a non-exempt FAIL of severity blocker/major (with --strict: any FAIL or WARN).
     Every caller (verdict, reports, diff, --baseline) asks this one function or is_blocking()."""
-    status = frame["status"].astype(str)
+    status = frame["status"]
     if strict:
-        blocking = status.isin((Status.FAIL.value, Status.WARN.value))
+        blocking = _text_in(status, (Status.FAIL.value, Status.WARN.value))
     else:
-        blocking = (status == Status.FAIL.value) & frame["severity"].astype(str).isin(BLOCKING_SEVERITIES)
-    return blocking & ~frame["exempt"].astype(bool)
+        blocking = _text_in(status, (Status.FAIL.value,)) & _text_in(frame["severity"], BLOCKING_SEVERITIES)
+    return pd.Series(blocking & ~frame["exempt"].to_numpy(dtype=bool), index=frame.index)
+
+
+def _text_in(column: pd.Series, values: tuple[str, ...]) -> np.ndarray:
+    """Which rows' text (`column.astype(str)`) is one of `values`; a categorical column's asked once per category
+    (the text of 25,000 findings' statuses was built and compared per row)."""
+    if isinstance(column.dtype, pd.CategoricalDtype):
+        return _category_positions(column, list(values), text=True) >= 0
+    return column.astype(str).isin(values).to_numpy(dtype=bool)
 
 
 def is_blocking(rec: dict[str, Any], strict: bool = False) -> bool:
@@ -193,7 +201,8 @@ def is_blocking(rec: dict[str, Any], strict: bool = False) -> bool:
 
 def unknown_mask(frame: pd.DataFrame) -> pd.Series:
     """The non-exempt UNKNOWN findings: missing evidence that makes a verdict INCOMPLETE (unless --allow-unknown)."""
-    return (frame["status"].astype(str) == Status.UNKNOWN.value) & ~frame["exempt"].astype(bool)
+    return pd.Series(_text_in(frame["status"], (Status.UNKNOWN.value,)) & ~frame["exempt"].to_numpy(dtype=bool),
+                     index=frame.index)
 
 
 def verdict_of_counts(findings: int, blocking: int, unknown: int, *, allow_unknown: bool = False) -> Verdict:
@@ -222,14 +231,20 @@ def verdict_of(frame: pd.DataFrame, *, allow_unknown: bool = False, strict: bool
 VERDICT_COLUMNS = ["gate", "status", "severity", "exempt"]
 
 
-def group_codes(column: pd.Series, labels: list[str]) -> np.ndarray:
-    """Each row's position in `labels` (distinct), -1 for a value that is none of them."""
-    index = pd.Index(labels, dtype=object)
-    if isinstance(column.dtype, pd.CategoricalDtype):  # looked up once per category, not per row
-        codes = np.asarray(column.cat.codes, dtype=np.intp)
-        found = np.append(index.get_indexer(column.cat.categories), -1)  # code -1 (missing): found[-1]
-        return found[codes]
-    return np.asarray(index.get_indexer(column), dtype=np.intp)
+def group_codes(column: pd.Series, labels: list[str], *, text: bool = False) -> np.ndarray:
+    """Each row's position in `labels` (distinct), -1 for a value that is none of them; with `text`, the value as
+    `column.astype(str)` writes it."""
+    if isinstance(column.dtype, pd.CategoricalDtype):
+        return _category_positions(column, labels, text=text)
+    return np.asarray(pd.Index(labels, dtype=object).get_indexer(column.astype(str) if text else column),
+                      dtype=np.intp)
+
+
+def _category_positions(column: pd.Series, labels: list[str], *, text: bool) -> np.ndarray:
+    """group_codes of a categorical column: each category looked up once, a missing value (code -1) in no label."""
+    categories = column.cat.categories
+    found = pd.Index(labels, dtype=object).get_indexer(categories.astype(str) if text else categories)
+    return np.append(found, -1)[np.asarray(column.cat.codes, dtype=np.intp)]
 
 
 def count_by(groups: np.ndarray, size: int, mask: Any = None) -> np.ndarray:
@@ -277,7 +292,7 @@ def summary_of(frame: pd.DataFrame) -> dict[str, int]:
 def summaries_by_group(frame: pd.DataFrame, groups: np.ndarray, size: int) -> list[dict[str, int]]:
     """summary_of each group 0..size-1 of the rows (`groups`, -1: none): findings per status."""
     statuses = [s.value for s in Status]
-    status = group_codes(frame["status"].astype(str), statuses) if not frame.empty else groups
+    status = group_codes(frame["status"], statuses, text=True) if not frame.empty else groups
     cell = np.where(groups >= 0, groups * len(statuses) + status, -1)
     counts = count_by(np.where(status >= 0, cell, -1), size * len(statuses)).reshape(size, len(statuses))
     return [{s: int(n) for s, n in zip(statuses, row, strict=True)} for row in counts]

@@ -148,8 +148,9 @@ def proxy_counts(cluster: ClusterInventory) -> dict[str, int | None]:
     active = pods["phase"].isin(ACTIVE_PHASES)
     sidecar = pods["role"] == mesh.ROLE_SIDECAR
     istio = _istio_sidecar_mask(pods)
-    # Only the workload columns of those pods: the pod frame has thirty.
-    workloads = pods.loc[istio, ["namespace", "workload_kind", "workload_name"]].astype(str).drop_duplicates()
+    # Only the workload columns of those pods (the pod frame has thirty), compared as they are: the names are text
+    # already, and writing them out as text first took 4 of the 6 ms at 50k pods.
+    workloads = pods.loc[istio, ["namespace", "workload_kind", "workload_name"]].drop_duplicates()
     return {"istio_sidecar_workloads": len(workloads), "istio_sidecar_pods": int(istio.sum()),
             "asm_proxy_pods": int((active & sidecar & (pods["proxy"] == mesh.PROXY_ASM)).sum()),
             "pods": len(pods)}
@@ -192,7 +193,7 @@ def overview(inv: Inventory, frame: pd.DataFrame, gates: list[str], *, allow_unk
     names = list(dict.fromkeys(c.name for c in inv.data_planes))
     frame = frame[["cluster", *VERDICT_COLUMNS]]
     # Each finding's row: its data plane's (by name), else the mesh-wide row's (the last).
-    own = group_codes(frame["cluster"].astype(str), names) if not frame.empty else np.zeros(0, dtype=np.intp)
+    own = group_codes(frame["cluster"], names, text=True) if not frame.empty else np.zeros(0, dtype=np.intp)
     rows = np.where(own >= 0, own, len(names))
     size = len(names) + 1
     judged = frame.assign(exempt=frame["exempt"] | relieved.reindex(frame.index, fill_value=False)) if (

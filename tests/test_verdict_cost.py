@@ -96,3 +96,34 @@ def test_the_findings_frame_has_the_same_columns_and_types_with_or_without_findi
     assert frame["evidence"].dtype == object and frame["params"].dtype == object
     assert frame["message"].tolist() == [f"m{i}" for i in range(count)]
     assert frame["default_severity"].astype(str).tolist() == ["minor"] * count
+
+
+def test_verdicts_and_fleet_rows_write_no_column_out_as_text(demo_result, monkeypatch):
+    """The statuses, severities and cluster names are compared per category, not written out as text per finding
+    first (and the Istio-sidecar workloads counted from their names as they are): on the old code every verdict
+    mask and every fleet row wrote whole columns out as text (`astype(str)`)."""
+    as_text: list[str] = []
+    real = pd.Series.astype
+
+    def astype(self: pd.Series, dtype: object, *args: object, **kwargs: object) -> pd.Series:
+        if dtype is str:
+            as_text.append(str(self.name))
+        return real(self, dtype, *args, **kwargs)
+
+    real_frame = pd.DataFrame.astype
+
+    def frame_astype(self: pd.DataFrame, dtype: object, *args: object, **kwargs: object) -> pd.DataFrame:
+        if dtype is str:
+            as_text.append(",".join(map(str, self.columns)))
+        return real_frame(self, dtype, *args, **kwargs)
+
+    from auditor.findings import verdicts_by_gate
+
+    monkeypatch.setattr(pd.Series, "astype", astype)
+    monkeypatch.setattr(pd.DataFrame, "astype", frame_astype)
+    rows = overview(demo_result.inventory, demo_result.findings, demo_result.gates)
+    verdicts = verdicts_by_gate(demo_result.findings, demo_result.gates)
+    assert as_text == []
+    assert [(r["cluster"], r["verdict"], r["blockers"], r.get("istio_sidecar_workloads")) for r in rows] == [
+        ("cluster-a", "NO-GO", 38, 8), ("cluster-b", "NO-GO", 22, 5), ("asm", "GO", 0, None)]
+    assert {g: v.value for g, v in verdicts.items()} == demo_result.gate_verdicts
