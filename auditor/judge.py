@@ -121,15 +121,21 @@ class _Stamp:
 
     def __init__(self, overrides: dict[str, Severity]) -> None:
         self.overrides = overrides
-        self.done: dict[int, Finding] = {}  # id -> the finding itself (kept: an id is not reused while it lives)
+        # id -> the finding itself (kept: an id is not reused while it lives) and the check it was stamped for
+        self.done: dict[int, tuple[Finding, type[Check]]] = {}
 
     def __call__(self, f: Finding, check: type[Check], gate: Gate) -> Finding:
-        if self.done.get(id(f)) is f:
-            again = copy_finding(f)
+        seen = self.done.get(id(f))
+        if seen is None or seen[0] is not f:
+            self.done[id(f)] = (f, check)
+            return _stamp(f, check, gate, self.overrides)
+        again = copy_finding(f)
+        if seen[1] is check:
             again.gate = gate.value
             return again
-        self.done[id(f)] = f
-        return _stamp(f, check, gate, self.overrides)
+        # The same object from another check (a plugin's shared constant): judged again for that one, never trusted
+        # on the first check's word.
+        return _stamp(again, check, gate, self.overrides)
 
 
 def _stamp(f: Finding, check: type[Check], gate: Gate, overrides: dict[str, Severity]) -> Finding:

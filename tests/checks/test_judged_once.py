@@ -233,3 +233,41 @@ def test_an_undeclared_outcome_judged_once_is_untrusted_in_every_gate(tmp_path):
         ["migrating", "UNKNOWN", "AA0004", "zz-once reported an undeclared PASS outcome: a PASS it never declared"],
         ["migrating", "FAIL", "AA0004", "zz-once reported undeclared code ZZO999: a code it never declared"]]
     assert result.gate_verdicts["assessment"] == result.gate_verdicts["migrating"] == "NO-GO"
+
+
+class _DeclaresPass(ClusterCheck):
+    id = "zz-declares-pass"
+    title = "Declares its PASS"
+    gates = (Gate.ASSESSMENT,)
+    severity = Severity.MAJOR
+    rationale = "test"
+    remediation = "test"
+    outcomes: ClassVar[tuple[Outcome, ...]] = (Outcome("ZZS001", Status.PASS, "fine"),)
+    shared: ClassVar[Finding]  # set by the test: one object both checks return
+
+    def check_cluster(self, cluster: ClusterInventory, ctx: Context) -> Any:
+        return [self.shared]
+
+
+class _DeclaresFailOnly(_DeclaresPass):
+    id = "zz-declares-fail"
+    title = "Declares a FAIL only"
+    outcomes: ClassVar[tuple[Outcome, ...]] = (Outcome("ZZT001", Status.FAIL, "bad"),)
+
+
+def test_one_finding_object_returned_by_two_checks_is_judged_for_each(tmp_path, monkeypatch):
+    """A stamped finding is copied, not stamped again, only for the check it was stamped for: the same object from
+    another check meets that check's undeclared-outcome guard (a PASS it does not declare is UNKNOWN there), and the
+    first check's finding keeps its own outcome (the old code stamped the one object twice: both rows the second's)."""
+    monkeypatch.setattr(_DeclaresPass, "shared", Finding(Status.PASS, "c1", "one object from two checks"),
+                        raising=False)
+    snapshot = tmp_path / "snap"
+    factory.write_snapshot(snapshot, {"c1": [namespace("istio-system")]}, versions={"c1": factory.version_info()},
+                           manifest={"clusters": [{"name": "c1", "role": "data-plane", "dir": "c1",
+                                                   "complete": True}]})
+    result = run_audit(open_snapshot(snapshot), "assessment", Config(),
+                       extra_checks=[_DeclaresPass, _DeclaresFailOnly])
+    frame = result.findings
+    rows = frame[frame["check_id"].astype(str).str.startswith("zz-declares")][["check_id", "status", "code"]]
+    assert rows.astype(str).values.tolist() == [["zz-declares-pass", "PASS", "ZZS001"],
+                                                ["zz-declares-fail", "UNKNOWN", "AA0004"]]
