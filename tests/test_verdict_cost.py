@@ -52,20 +52,32 @@ def test_gate_verdicts_slice_only_the_columns_a_verdict_reads(demo_result, row_s
     assert row_slices == []  # counted over the whole frame (the old code sliced it once per gate: 5 slices)
 
 
+def _count_text_columns(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The names of the Series (the columns of the DataFrames) written out as text (`astype(str)`) from now on."""
+    as_text: list[str] = []
+    series_astype, frame_astype = pd.Series.astype, pd.DataFrame.astype
+
+    def series(self: pd.Series, dtype: object, *args: object, **kwargs: object) -> pd.Series:
+        if dtype is str:
+            as_text.append(str(self.name))
+        return series_astype(self, dtype, *args, **kwargs)
+
+    def frame(self: pd.DataFrame, dtype: object, *args: object, **kwargs: object) -> pd.DataFrame:
+        if dtype is str:
+            as_text.append(",".join(map(str, self.columns)))
+        return frame_astype(self, dtype, *args, **kwargs)
+
+    monkeypatch.setattr(pd.Series, "astype", series)
+    monkeypatch.setattr(pd.DataFrame, "astype", frame)
+    return as_text
+
+
 def test_proxies_are_classified_without_writing_a_pods_marks_as_text(demo_result, monkeypatch):
     """Each pod's proxy kind comes from its marks' category codes (one decision per distinct marks): converting the
     proxy, image-kind and CA columns to text cost a 50k-pod frame 15 ms for the same answer."""
     cluster = demo_result.inventory.data_planes[0]
     frame = cluster.pods().copy()
-    as_text: list[str] = []
-    real = pd.Series.astype
-
-    def astype(self: pd.Series, dtype: object, *args: object, **kwargs: object) -> pd.Series:
-        if dtype is str:
-            as_text.append(str(self.name))
-        return real(self, dtype, *args, **kwargs)
-
-    monkeypatch.setattr(pd.Series, "astype", astype)
+    as_text = _count_text_columns(monkeypatch)
     cluster._classify_proxies(frame)
     assert as_text == []
     assert frame["proxy"].value_counts().to_dict() == {"istio": 18, "asm": 11, "none": 5, "unknown": 0}
@@ -102,25 +114,9 @@ def test_verdicts_and_fleet_rows_write_no_column_out_as_text(demo_result, monkey
     """The statuses, severities and cluster names are compared per category, not written out as text per finding
     first (and the Istio-sidecar workloads counted from their names as they are): on the old code every verdict
     mask and every fleet row wrote whole columns out as text (`astype(str)`)."""
-    as_text: list[str] = []
-    real = pd.Series.astype
-
-    def astype(self: pd.Series, dtype: object, *args: object, **kwargs: object) -> pd.Series:
-        if dtype is str:
-            as_text.append(str(self.name))
-        return real(self, dtype, *args, **kwargs)
-
-    real_frame = pd.DataFrame.astype
-
-    def frame_astype(self: pd.DataFrame, dtype: object, *args: object, **kwargs: object) -> pd.DataFrame:
-        if dtype is str:
-            as_text.append(",".join(map(str, self.columns)))
-        return real_frame(self, dtype, *args, **kwargs)
-
     from auditor.findings import verdicts_by_gate
 
-    monkeypatch.setattr(pd.Series, "astype", astype)
-    monkeypatch.setattr(pd.DataFrame, "astype", frame_astype)
+    as_text = _count_text_columns(monkeypatch)
     rows = overview(demo_result.inventory, demo_result.findings, demo_result.gates)
     verdicts = verdicts_by_gate(demo_result.findings, demo_result.gates)
     assert as_text == []
