@@ -201,8 +201,9 @@ CheckClusterMethod = Callable[[ClusterCheckT, ClusterInventory, Context], Iterab
 
 def same_in_every_gate(check_cluster: CheckClusterMethod) -> CheckClusterMethod:
     """For a `check_cluster` whose findings depend neither on `ctx.gate` nor on what `prepare` keeps: judged once per
-    cluster and audit, and each gate gets fresh copies of the findings (the engine stamps, i.e. changes, each copy
-    for its gate). A check run in three gates then scores its workloads once, not three times.
+    cluster and audit, and every gate is given the same Finding objects. The engine stamps them once (outcome,
+    severity, safe command: nothing of it depends on the gate) and gives each further gate a copy with its gate
+    (judge._Stamp). A check run in three gates then scores its workloads once, not three times.
 
     The copies share the evidence and params dicts: after a check returns, nothing changes them in place (the engine
     replaces a finding's evidence when it must change it: judge._undeclared), and a fleet keeps every cluster's
@@ -214,7 +215,7 @@ def same_in_every_gate(check_cluster: CheckClusterMethod) -> CheckClusterMethod:
         found = ctx.judged_once.get(key)
         if found is None:  # a crash or missing evidence raises before anything is kept: the next gate tries again
             found = ctx.judged_once[key] = list(check_cluster(self, cluster, ctx))
-        return [copy_finding(f) for f in found]
+        return list(found)
 
     return judged_once
 

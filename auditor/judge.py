@@ -23,6 +23,7 @@ from auditor.check import (
     Check,
     ClusterCheck,
     Context,
+    copy_finding,
 )
 from auditor.collect import gc_paused
 from auditor.errors import EvidenceUnavailable
@@ -50,11 +51,11 @@ def judge(ctx: Context, gates: Sequence[Gate], selected: Sequence[type[Check]],
 
     With `steps`, each data plane is collected, judged by every check of every gate, then released before the
     next one is collected (see _judge_one_at_a_time); the findings come in the same order either way."""
-    overrides = ctx.config.severity_overrides()
+    stamp = _Stamp(ctx.config.severity_overrides())
     findings: list[Finding] = []
     with gc_paused():  # checks allocate findings by the ten thousand, without cycles: no full collections
         if steps is not None:
-            findings = _judge_one_at_a_time(ctx, gates, selected, overrides, steps)
+            findings = _judge_one_at_a_time(ctx, gates, selected, stamp, steps)
         else:
             for gate in gates:
                 gate_ctx = dataclasses.replace(ctx, gate=gate)
@@ -63,7 +64,7 @@ def judge(ctx: Context, gates: Sequence[Gate], selected: Sequence[type[Check]],
                         judging = _Judging.start(check, gate_ctx)
                         for cluster in ctx.inv.data_planes:
                             judging.cluster(cluster)
-                        findings.extend(judging.finish(overrides))
+                        findings.extend(judging.finish(stamp))
     ctx.judged_once.clear()  # the gates' Contexts share it: findings judged once for all gates are not kept further
     for name, problem in broken_plugins.items():
         for gate in gates:
@@ -75,7 +76,7 @@ def judge(ctx: Context, gates: Sequence[Gate], selected: Sequence[type[Check]],
 
 
 def _judge_one_at_a_time(ctx: Context, gates: Sequence[Gate], selected: Sequence[type[Check]],
-                        overrides: dict[str, Severity], steps: ClusterSteps) -> list[Finding]:
+                        stamp: _Stamp, steps: ClusterSteps) -> list[Finding]:
     """Every check prepared, then per data plane: collect it, judge it in every gate, release it; then what reads
     every cluster (conclude, whole-fleet checks, checks that `reads_other_clusters`) runs on what was kept.
 
@@ -108,7 +109,33 @@ def _judge_one_at_a_time(ctx: Context, gates: Sequence[Gate], selected: Sequence
     for cluster in ctx.inv.data_planes:
         for judging in later:
             judging.cluster(cluster)
-    return [f for judging in judgings for f in judging.finish(overrides)]
+    return [f for judging in judgings for f in judging.finish(stamp)]
+
+
+class _Stamp:
+    """Stamps an audit's findings: each Finding object once (_stamp); one a check returns again in a further gate
+    (judged once for every gate: check.same_in_every_gate) comes back as a copy of the stamped one with that gate.
+
+    Nothing _stamp decides depends on the gate (the severity overrides are the audit's), so the copy is what stamping
+    a fresh copy would make, without asking the outcome, the overrides and the shell again per gate."""
+
+    def __init__(self, overrides: dict[str, Severity]) -> None:
+        self.overrides = overrides
+        # id -> the finding itself (kept: an id is not reused while it lives) and the check it was stamped for
+        self.done: dict[int, tuple[Finding, type[Check]]] = {}
+
+    def __call__(self, f: Finding, check: type[Check], gate: Gate) -> Finding:
+        seen = self.done.get(id(f))
+        if seen is None or seen[0] is not f:
+            self.done[id(f)] = (f, check)
+            return _stamp(f, check, gate, self.overrides)
+        again = copy_finding(f)
+        if seen[1] is check:
+            again.gate = gate.value
+            return again
+        # The same object from another check (a plugin's shared constant): judged again for that one, never trusted
+        # on the first check's word.
+        return _stamp(again, check, gate, self.overrides)
 
 
 def _stamp(f: Finding, check: type[Check], gate: Gate, overrides: dict[str, Severity]) -> Finding:
@@ -155,7 +182,8 @@ def _defuse_remediation(f: Finding) -> None:
     if not f.remediation:
         return
     for what, value in (("name", f.name), ("namespace", f.namespace)):
-        if value and not mesh.shell_safe(value) and value in f.remediation:
+        # Asked only of a value the command holds: most findings' remediation names neither (shell_safe is a regex).
+        if value and value in f.remediation and not mesh.shell_safe(value):
             shown = repr(value) if len(value) <= 120 else repr(value[:120]) + "..."
             f.remediation = (f"# no command shown: the {what} {shown} contains characters a shell would "
                              "interpret (corrupt or hostile input); act on it by hand")
@@ -224,7 +252,7 @@ class _Judging:
         else:
             self.out.extend(_guarded(instance, cluster.name, lambda: instance.check_cluster(cluster, ctx)))
 
-    def finish(self, overrides: dict[str, Severity]) -> list[Finding]:
+    def finish(self, stamp: _Stamp) -> list[Finding]:
         instance, ctx, missing, out = self.instance, self.ctx, self.missing, self.out
         if isinstance(instance, ClusterCheck):
             if not self.prepared:
@@ -235,7 +263,7 @@ class _Judging:
             said = [(f.cluster, f.message) for f in out if f.status is Status.UNKNOWN]
             out.extend(instance.report(ENGINE_UNREADABLE, name, reason) for name, reason in missing.items()
                        if not any(c == name and reason in m for c, m in said))
-        return [_stamp(f, self.check, ctx.gate, overrides) for f in out]
+        return [stamp(f, self.check, ctx.gate) for f in out]
 
 
 def _guarded(instance: Check, cluster: str, produce: Callable[[], Iterable[Finding]], *,

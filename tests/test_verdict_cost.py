@@ -40,8 +40,8 @@ def row_slices(monkeypatch: pytest.MonkeyPatch) -> list[set[str]]:
 def test_fleet_overview_slices_only_the_columns_a_row_reads(demo_result, row_slices):
     rows = overview(demo_result.inventory, demo_result.findings, demo_result.gates)
     assert [r["verdict"] for r in rows[:2]] == ["NO-GO", "NO-GO"]
-    assert row_slices, "the rows are sliced per cluster and gate"
-    assert [cols - NARROW for cols in row_slices] == [set()] * len(row_slices)
+    # Counted over the whole frame: no slice per cluster and gate (on the old code: one per cluster and gate).
+    assert row_slices == []
 
 
 def test_gate_verdicts_slice_only_the_columns_a_verdict_reads(demo_result, row_slices):
@@ -49,8 +49,27 @@ def test_gate_verdicts_slice_only_the_columns_a_verdict_reads(demo_result, row_s
 
     verdicts = verdicts_by_gate(demo_result.findings, demo_result.gates)
     assert verdicts == {g: Verdict(v) for g, v in demo_result.gate_verdicts.items()}
-    assert len(row_slices) == 5  # one per gate: assessment, setup, migrating, uninstall, finished
-    assert [cols - NARROW for cols in row_slices] == [set()] * len(row_slices)
+    assert row_slices == []  # counted over the whole frame (the old code sliced it once per gate: 5 slices)
+
+
+def _count_text_columns(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The names of the Series (the columns of the DataFrames) written out as text (`astype(str)`) from now on."""
+    as_text: list[str] = []
+    series_astype, frame_astype = pd.Series.astype, pd.DataFrame.astype
+
+    def series(self: pd.Series, dtype: object, *args: object, **kwargs: object) -> pd.Series:
+        if dtype is str:
+            as_text.append(str(self.name))
+        return series_astype(self, dtype, *args, **kwargs)
+
+    def frame(self: pd.DataFrame, dtype: object, *args: object, **kwargs: object) -> pd.DataFrame:
+        if dtype is str:
+            as_text.append(",".join(map(str, self.columns)))
+        return frame_astype(self, dtype, *args, **kwargs)
+
+    monkeypatch.setattr(pd.Series, "astype", series)
+    monkeypatch.setattr(pd.DataFrame, "astype", frame)
+    return as_text
 
 
 def test_proxies_are_classified_without_writing_a_pods_marks_as_text(demo_result, monkeypatch):
@@ -58,15 +77,7 @@ def test_proxies_are_classified_without_writing_a_pods_marks_as_text(demo_result
     proxy, image-kind and CA columns to text cost a 50k-pod frame 15 ms for the same answer."""
     cluster = demo_result.inventory.data_planes[0]
     frame = cluster.pods().copy()
-    as_text: list[str] = []
-    real = pd.Series.astype
-
-    def astype(self: pd.Series, dtype: object, *args: object, **kwargs: object) -> pd.Series:
-        if dtype is str:
-            as_text.append(str(self.name))
-        return real(self, dtype, *args, **kwargs)
-
-    monkeypatch.setattr(pd.Series, "astype", astype)
+    as_text = _count_text_columns(monkeypatch)
     cluster._classify_proxies(frame)
     assert as_text == []
     assert frame["proxy"].value_counts().to_dict() == {"istio": 18, "asm": 11, "none": 5, "unknown": 0}
@@ -97,3 +108,18 @@ def test_the_findings_frame_has_the_same_columns_and_types_with_or_without_findi
     assert frame["evidence"].dtype == object and frame["params"].dtype == object
     assert frame["message"].tolist() == [f"m{i}" for i in range(count)]
     assert frame["default_severity"].astype(str).tolist() == ["minor"] * count
+
+
+def test_verdicts_and_fleet_rows_write_no_column_out_as_text(demo_result, monkeypatch):
+    """The statuses, severities and cluster names are compared per category, not written out as text per finding
+    first (and the Istio-sidecar workloads counted from their names as they are): on the old code every verdict
+    mask and every fleet row wrote whole columns out as text (`astype(str)`)."""
+    from auditor.findings import verdicts_by_gate
+
+    as_text = _count_text_columns(monkeypatch)
+    rows = overview(demo_result.inventory, demo_result.findings, demo_result.gates)
+    verdicts = verdicts_by_gate(demo_result.findings, demo_result.gates)
+    assert as_text == []
+    assert [(r["cluster"], r["verdict"], r["blockers"], r.get("istio_sidecar_workloads")) for r in rows] == [
+        ("cluster-a", "NO-GO", 38, 8), ("cluster-b", "NO-GO", 22, 5), ("asm", "GO", 0, None)]
+    assert {g: v.value for g, v in verdicts.items()} == demo_result.gate_verdicts

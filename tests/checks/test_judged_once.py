@@ -7,17 +7,22 @@ pod frame is read through `tolist()`, never value by value (pandas boxes each va
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, ClassVar
 
 import pandas as pd
 import pytest
 
 from auditor import judge, mesh
 from auditor import kinds as K
+from auditor.check import ClusterCheck, Context, same_in_every_gate
+from auditor.config import Config
+from auditor.engine import run_audit
 from auditor.gateways import eastwest_signals
 from auditor.inventory import ClusterInventory, summarise_pod, workload_rows, workload_sizes
-from auditor.model import Finding
+from auditor.model import Finding, Gate, Outcome, Severity, Status
+from auditor.sources.snapshot import open_snapshot
 from checks.restart_risk import RestartRisk
+from tests import factory
 from tests.factory import deployment, istiod, mesh_configmap, namespace, pod, service, workload_pods
 
 GATES_OF_RESTART_RISK = ["assessment", "migrating", "uninstall"]
@@ -53,26 +58,49 @@ def test_a_gate_independent_check_scores_once_for_its_three_gates(audit, monkeyp
 
 
 def test_each_gate_gets_its_own_finding_objects_sharing_the_read_only_evidence(audit, monkeypatch):
-    """Own Finding objects (the engine stamps each for its gate); the evidence and params dicts are shared: nothing
-    changes them in place after the check, and a fleet keeps every cluster's findings (fail on the old code: 9
-    evidence dicts, one per gate and workload)."""
-    stamped: list[Finding] = []
+    """Own Finding objects (each with its gate); the evidence and params dicts are shared: nothing changes them in
+    place after the check, and a fleet keeps every cluster's findings (fail on the old code: 9 evidence dicts, one
+    per gate and workload)."""
+    judged: list[Finding] = []
+    finish = judge._Judging.finish
+
+    def keeping(self: judge._Judging, stamp: Any) -> list[Finding]:
+        out = finish(self, stamp)
+        if self.check.id == "restart-risk":
+            judged.extend(out)
+        return out
+
+    monkeypatch.setattr(judge._Judging, "finish", keeping)
+    audit({"c1": _cluster_objects()}, "all")
+    assert len(judged) == 9
+    assert len({id(f) for f in judged}) == 9
+    assert len({id(f.evidence) for f in judged}) == 3  # one per workload, whatever the gates
+    assert len({id(f.params) for f in judged}) == 3
+    assert [f.gate for f in judged] == ["assessment"] * 3 + ["migrating"] * 3 + ["uninstall"] * 3
+    by_gate = [[(f.name, f.evidence, f.params, f.severity, f.default_severity, f.code, f.remediation)
+                for f in judged[i:i + 3]] for i in (0, 3, 6)]
+    assert by_gate[0] == by_gate[1] == by_gate[2]
+
+
+def test_a_finding_judged_once_is_stamped_once_whatever_the_gates(audit, monkeypatch):
+    """Outcome, severity override and shell-safe command do not depend on the gate: a gate-independent check's
+    findings are stamped once, each further gate gets a copy with its gate (fail on the old code: 9 stamps, and a
+    shell check of each name per gate)."""
+    stamped: list[tuple[str, str]] = []
     stamp = judge._stamp
 
-    def keeping(f: Finding, check: Any, gate: Any, overrides: Any) -> Finding:
+    def counting(f: Finding, check: Any, gate: Any, overrides: Any) -> Finding:
         if check.id == "restart-risk":
-            stamped.append(f)
+            stamped.append((gate.value, f.name))
         return stamp(f, check, gate, overrides)
 
-    monkeypatch.setattr(judge, "_stamp", keeping)
-    audit({"c1": _cluster_objects()}, "all")
-    assert len(stamped) == 9
-    assert len({id(f) for f in stamped}) == 9
-    assert len({id(f.evidence) for f in stamped}) == 3  # one per workload, whatever the gates
-    assert len({id(f.params) for f in stamped}) == 3
-    assert [f.gate for f in stamped] == ["assessment"] * 3 + ["migrating"] * 3 + ["uninstall"] * 3
-    by_gate = [[(f.name, f.evidence, f.params) for f in stamped[i:i + 3]] for i in (0, 3, 6)]
-    assert by_gate[0] == by_gate[1] == by_gate[2]
+    monkeypatch.setattr(judge, "_stamp", counting)
+    rows = audit({"c1": _cluster_objects()}, "all",
+                 config={"checks": {"severity": {"restart-risk": "major"}}}).rows("restart-risk")
+    assert stamped == [("assessment", "cart"), ("assessment", "bare"), ("assessment", "")]
+    assert [(r["gate"], r["name"], r["severity"], r["default_severity"]) for r in rows] == [
+        (gate, name, "major", default) for gate in GATES_OF_RESTART_RISK
+        for name, default in (("cart", "minor"), ("bare", "minor"), ("", "info"))]
 
 
 def test_a_crashing_gate_independent_check_is_unknown_in_every_gate(audit, monkeypatch):
@@ -169,3 +197,77 @@ def test_pods_per_workload_are_looked_up_in_a_dict_not_a_multiindex(audit, monke
         ("PASS", "", "3 workload(s) on Istio's proxy carry PROXY_CONFIG_XDS_AGENT=\"true\"")]
     assert [(r["status"], r["name"], r["message"]) for r in result.rows("asm-proxies-ready")] == [
         ("FAIL", "api", "1 not ready of 2 ASM-proxied pod(s)")]
+
+
+class _OnceJudgedPlugin(ClusterCheck):
+    """A plugin judged once for its two gates that returns an outcome it never declared, already carrying what the
+    engine stamps (check id, default severity): the engine's guard must still judge it, in every gate."""
+
+    id = "zz-once"
+    title = "A third-party check judged once"
+    gates = (Gate.ASSESSMENT, Gate.MIGRATING)
+    severity = Severity.MAJOR
+    rationale = "test"
+    remediation = "test"
+    outcomes: ClassVar[tuple[Outcome, ...]] = (Outcome("ZZO001", Status.FAIL, "bad"),)
+
+    @same_in_every_gate
+    def check_cluster(self, cluster: ClusterInventory, ctx: Context) -> Any:
+        return [Finding(Status.PASS, cluster.name, "a PASS it never declared", check_id="zz-once",
+                        default_severity=Severity.INFO, severity=Severity.INFO),
+                Finding(Status.FAIL, cluster.name, "a code it never declared", code="ZZO999", check_id="zz-once",
+                        default_severity=Severity.MINOR)]
+
+
+def test_an_undeclared_outcome_judged_once_is_untrusted_in_every_gate(tmp_path):
+    snapshot = tmp_path / "snap"
+    factory.write_snapshot(snapshot, {"c1": [namespace("istio-system")]}, versions={"c1": factory.version_info()},
+                           manifest={"clusters": [{"name": "c1", "role": "data-plane", "dir": "c1",
+                                                   "complete": True}]})
+    result = run_audit(open_snapshot(snapshot), "all", Config(), extra_checks=[_OnceJudgedPlugin])
+    frame = result.findings
+    rows = frame[frame["check_id"].astype(str) == "zz-once"][["gate", "status", "code", "message"]]
+    assert rows.astype(str).values.tolist() == [
+        ["assessment", "UNKNOWN", "AA0004", "zz-once reported an undeclared PASS outcome: a PASS it never declared"],
+        ["assessment", "FAIL", "AA0004", "zz-once reported undeclared code ZZO999: a code it never declared"],
+        ["migrating", "UNKNOWN", "AA0004", "zz-once reported an undeclared PASS outcome: a PASS it never declared"],
+        ["migrating", "FAIL", "AA0004", "zz-once reported undeclared code ZZO999: a code it never declared"]]
+    assert result.gate_verdicts["assessment"] == result.gate_verdicts["migrating"] == "NO-GO"
+
+
+class _DeclaresPass(ClusterCheck):
+    id = "zz-declares-pass"
+    title = "Declares its PASS"
+    gates = (Gate.ASSESSMENT,)
+    severity = Severity.MAJOR
+    rationale = "test"
+    remediation = "test"
+    outcomes: ClassVar[tuple[Outcome, ...]] = (Outcome("ZZS001", Status.PASS, "fine"),)
+    shared: ClassVar[Finding]  # set by the test: one object both checks return
+
+    def check_cluster(self, cluster: ClusterInventory, ctx: Context) -> Any:
+        return [self.shared]
+
+
+class _DeclaresFailOnly(_DeclaresPass):
+    id = "zz-declares-fail"
+    title = "Declares a FAIL only"
+    outcomes: ClassVar[tuple[Outcome, ...]] = (Outcome("ZZT001", Status.FAIL, "bad"),)
+
+
+def test_one_finding_object_returned_by_two_checks_is_judged_for_each(tmp_path, monkeypatch):
+    """A stamped finding is copied, not stamped again, only for the check it was stamped for: the same object from
+    another check meets that check's undeclared-outcome guard (a PASS it does not declare is UNKNOWN there), and the
+    first check's finding keeps its own outcome (the old code stamped the one object twice: both rows the second's)."""
+    monkeypatch.setattr(_DeclaresPass, "shared", Finding(Status.PASS, "c1", "one object from two checks"),
+                        raising=False)
+    snapshot = tmp_path / "snap"
+    factory.write_snapshot(snapshot, {"c1": [namespace("istio-system")]}, versions={"c1": factory.version_info()},
+                           manifest={"clusters": [{"name": "c1", "role": "data-plane", "dir": "c1",
+                                                   "complete": True}]})
+    result = run_audit(open_snapshot(snapshot), "assessment", Config(),
+                       extra_checks=[_DeclaresPass, _DeclaresFailOnly])
+    frame = result.findings
+    rows = frame[frame["check_id"].astype(str).str.startswith("zz-declares")][["check_id", "status", "code"]]
+    assert rows.astype(str).values.tolist() == [["zz-declares-pass", "PASS", "ZZS001"],
+                                                ["zz-declares-fail", "UNKNOWN", "AA0004"]]

@@ -353,3 +353,32 @@ def test_restart_and_move_commands_keep_option_names_names(kind, name):
     for command in (mesh.restart_command("c1", kind, OPTION_NAMESPACE, name),
                     mesh.asm_inject_command("c1", kind, OPTION_NAMESPACE, name)):
         assert words_read_as_options(command) == [], command
+
+
+def test_the_engine_asks_the_shell_only_about_a_name_the_command_holds(monkeypatch):
+    """_defuse_remediation's answers for names inside and outside the command, and the cost: shell_safe (a regex) is
+    asked only about a value the remediation contains (fail on the old code: asked of every name and namespace)."""
+    from auditor.judge import _defuse_remediation
+    from auditor.model import Finding, Status
+
+    asked: list[str] = []
+    shell_safe = mesh.shell_safe
+
+    def counting(text: str) -> bool:
+        asked.append(text)
+        return shell_safe(text)
+
+    monkeypatch.setattr(mesh, "shell_safe", counting)
+    elsewhere = Finding(Status.FAIL, "c1", "m", namespace="x;touch /tmp/pwned", name="web",
+                        remediation="kubectl rollout restart deployment/api -n shop")
+    inside = Finding(Status.FAIL, "c1", "m", namespace="shop", name="x;touch /tmp/pwned",
+                     remediation="kubectl delete pod x;touch /tmp/pwned -n shop")
+    plain = Finding(Status.FAIL, "c1", "m", namespace="shop", name="web",
+                    remediation="kubectl rollout restart deployment/web -n shop")
+    for finding in (elsewhere, inside, plain):
+        _defuse_remediation(finding)
+    assert asked == ["x;touch /tmp/pwned", "web", "shop"]
+    assert elsewhere.remediation == "kubectl rollout restart deployment/api -n shop"
+    assert inside.remediation == ("# no command shown: the name 'x;touch /tmp/pwned' contains characters a shell "
+                                  "would interpret (corrupt or hostile input); act on it by hand")
+    assert plain.remediation == "kubectl rollout restart deployment/web -n shop"
