@@ -9,7 +9,8 @@ makes a bounded number of Python calls. The rows themselves are compared with th
 ReplicaSets and Jobs: a file of owned ones is decoded in one pass, not item by item.
 
 Scanning a snapshot: a file of pods is freed before the next one is decoded (one page of Structs in memory, not
-two), and the next big file is read in a helper thread while the one before it is summarised.
+two), and the big files are read in a helper thread while the ones before them are parsed and summarised, within a
+budget of bytes read ahead.
 """
 
 from __future__ import annotations
@@ -220,6 +221,58 @@ def test_the_next_big_file_is_read_in_a_helper_thread(tmp_path: Path, monkeypatc
     # The first file is read by the scan itself; each next one while the one before it is summarised.
     assert readers == [("pods-0000.json", True), ("pods-0001.json", False), ("pods-0002.json", False),
                        ("pods-0003.json", False)]
+
+
+def test_a_big_file_is_read_while_the_small_files_before_it_are_parsed(tmp_path: Path,
+                                                                       monkeypatch: pytest.MonkeyPatch):
+    """The first pod file of a snapshot comes after several small files (ConfigMaps ... Namespaces): its read
+    started only once the last of them was parsed, and the scan then waited for it (~60 ms at 10k pods)."""
+    write_pod_files(tmp_path)
+    for name in ("configmaps", "deployments", "namespaces"):  # sorted before pods-*.json, each one object
+        (tmp_path / f"{name}-0000.json").write_bytes(orjson.dumps(
+            {"apiVersion": "v1", "kind": "List", "items": [f.namespace(name)]}))
+    monkeypatch.setattr(snapshot_module, "READ_AHEAD_BYTES", 2000, raising=False)  # the pod files only
+    pod_file_read = threading.Event()
+    read = snapshot_module.read_snapshot_file
+    read_during: dict[str, bool] = {}
+
+    def recorded(path: Path) -> bytes:
+        if path.name == "pods-0000.json":
+            pod_file_read.set()
+        elif path.name == "namespaces-0000.json":  # the last small file, read by the scan
+            read_during[path.name] = pod_file_read.wait(timeout=10)  # before: never, until it was parsed
+        return read(path)
+
+    monkeypatch.setattr(snapshot_module, "read_snapshot_file", recorded)
+    inv = collect_pods(tmp_path)
+    assert len(inv.data_planes[0].pod_rows) == POD_FILES * 30
+    assert read_during == {"namespaces-0000.json": True}
+
+
+def test_the_files_read_ahead_never_hold_more_than_the_budget(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    """Bytes read ahead and not yet parsed stay within READ_AHEAD_BUDGET: a pod file is read once the one before it
+    is parsed, not while it is (two files in memory at once)."""
+    write_pod_files(tmp_path)
+    size = (tmp_path / "pods-0001.json").stat().st_size
+    monkeypatch.setattr(snapshot_module, "READ_AHEAD_BYTES", 1, raising=False)
+    monkeypatch.setattr(snapshot_module, "READ_AHEAD_BUDGET", size + size // 2, raising=False)  # one file, not two
+    events: list[str] = []
+    read, decode = snapshot_module.read_snapshot_file, podwire.pod_structs
+
+    def recorded_read(path: Path) -> bytes:
+        events.append(f"read {path.name}")
+        return read(path)
+
+    def recorded_decode(raw: bytes) -> Any:
+        pods = decode(raw)
+        events.append(f"parsed {pods[0].metadata.name.rsplit('-', 1)[0]}")
+        return pods
+
+    monkeypatch.setattr(snapshot_module, "read_snapshot_file", recorded_read)
+    monkeypatch.setattr(podwire, "pod_structs", recorded_decode)
+    collect_pods(tmp_path)
+    assert events == ["read pods-0000.json", "parsed web-0", "read pods-0001.json", "parsed web-1",
+                      "read pods-0002.json", "parsed web-2", "read pods-0003.json", "parsed web-3"]
 
 
 def test_a_small_file_is_read_by_the_scan_itself(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
