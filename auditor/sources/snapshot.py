@@ -257,6 +257,8 @@ class _ReadAhead:
             except BaseException as exc:  # raised by take(), where the scan reads this file
                 raw, error = None, exc
             with self._turn:
+                if self._stopped:  # nobody will take it
+                    return
                 self._read[path] = (raw, error)
                 self._turn.notify_all()
             if error is not None:
@@ -364,8 +366,8 @@ class SnapshotCluster(ClusterSource):
         """
         wanted = {k.key: k for k in kinds}
         # The files this scan reads: those not known (from an earlier scan) to hold none of the wanted kinds.
-        files = [path for path in self._object_files()
-                 if (held := self._file_kinds.get(path)) is None or not held.isdisjoint(wanted)]
+        known = self._file_kinds
+        files = [path for path in self._object_files() if path not in known or not known[path].isdisjoint(wanted)]
         ahead = _ReadAhead(files[1:])  # the first is read here: there is nothing to parse meanwhile
         try:
             for path in files:
