@@ -95,9 +95,6 @@ def read_snapshot_file(path: Path) -> bytes:
 STATUS_OK = "ok"
 # A file at least this big is read in a helper thread while the ones before it are parsed (thread start ~0.1 ms).
 READ_AHEAD_BYTES = 1024 * 1024
-# The most bytes of big files read ahead and not yet parsed (at least one file): a file of pods as `snapshot` writes
-# it (5,000 pods, ~50 MB) fits once, not twice, so the next one is read only once the one before it is parsed.
-READ_AHEAD_BUDGET = 64 * 1024 * 1024
 WRITE_PART_ITEMS = 5000  # objects per written snapshot file (pods.json, pods.part0001.json, ...)
 STATUS_NOT_SERVED = "not-served"
 _POD_KEY = POD.key
@@ -223,9 +220,11 @@ def _file_batches(path: Path, reduce: bool = False, raw: bytes | None = None, by
 
 class _ReadAhead:
     """The big files (READ_AHEAD_BYTES and more) among `files`, read in order by one helper thread while the scan
-    parses the files before them, holding at most READ_AHEAD_BUDGET bytes read and not yet parsed (at least one
-    file): a file of pods is then read while the small files before it are parsed, not after (the scan waited
-    ~60 ms for the first pod file of a 10k-pod snapshot). Reading a file releases the GIL.
+    parses the files before them: a file of pods is then read while the small files before it are parsed, not after
+    them (the scan waited ~30-60 ms for the first pod file of a 10k-pod snapshot). Reading a file releases the GIL.
+
+    Bytes read and not yet parsed never exceed the biggest of these files (a scan reading each file itself held
+    that much too): the next file of pods is read once the one before it is parsed, not while it is.
 
     What reading a file raised is raised by take() when the scan reaches that file, as if the scan had read it.
     """
@@ -240,6 +239,7 @@ class _ReadAhead:
             if size >= READ_AHEAD_BYTES:
                 self._sizes[path] = size
         self._read: dict[Path, tuple[bytes | None, BaseException | None]] = {}
+        self._budget = max(self._sizes.values(), default=0)
         self._unparsed = 0  # bytes of files read by the helper and not yet parsed
         self._started = self._stopped = False
         self._turn = threading.Condition()
@@ -247,7 +247,7 @@ class _ReadAhead:
     def _run(self) -> None:
         for path, size in list(self._sizes.items()):
             with self._turn:
-                while not (self._stopped or not self._unparsed or self._unparsed + size <= READ_AHEAD_BUDGET):
+                while not (self._stopped or self._unparsed + size <= self._budget):
                     self._turn.wait()
                 if self._stopped:
                     return
