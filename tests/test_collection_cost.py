@@ -9,8 +9,8 @@ makes a bounded number of Python calls. The rows themselves are compared with th
 ReplicaSets and Jobs: a file of owned ones is decoded in one pass, not item by item.
 
 Scanning a snapshot: a file of pods is freed before the next one is decoded (one page of Structs in memory, not
-two), and the big files are read in a helper thread while the ones before them are parsed and summarised, within a
-budget of bytes read ahead.
+two), and the big files are read in a helper thread while the ones before them are parsed and summarised, never
+more bytes read and not yet parsed than the biggest of them.
 """
 
 from __future__ import annotations
@@ -227,7 +227,7 @@ def test_the_next_big_file_is_read_in_a_helper_thread(tmp_path: Path, monkeypatc
 def test_a_big_file_is_read_while_the_small_files_before_it_are_parsed(tmp_path: Path,
                                                                        monkeypatch: pytest.MonkeyPatch):
     """The first pod file of a snapshot comes after several small files (ConfigMaps ... Namespaces): its read
-    started only once the last of them was parsed, and the scan then waited for it (~60 ms at 10k pods)."""
+    started only once the last of them was parsed, and the scan then waited for it (~30-60 ms at 10k pods)."""
     write_pod_files(tmp_path)
     for name in ("configmaps", "deployments", "namespaces"):  # sorted before pods-*.json, each one object
         (tmp_path / f"{name}-0000.json").write_bytes(orjson.dumps(
@@ -348,7 +348,6 @@ def test_a_page_of_services_is_slimmed_without_a_call_per_service(monkeypatch: p
     Collector._absorb(SimpleNamespace(writer=None), None, None, K.SERVICE, services, kept)  # type: ignore[arg-type]
     assert calls == 0
     assert kept == expected and kept[0]["metadata"]["managedFields"] == [{"manager": "kubectl", "operation": "Apply"}]
-
 
 
 # ---------------------------------------------------------------- the pod frame
