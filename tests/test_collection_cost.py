@@ -9,7 +9,8 @@ makes a bounded number of Python calls. The rows themselves are compared with th
 ReplicaSets and Jobs: a file of owned ones is decoded in one pass, not item by item.
 
 Scanning a snapshot: a file of pods is freed before the next one is decoded (one page of Structs in memory, not
-two), and the next big file is read in a helper thread while the one before it is summarised.
+two), and the big files are read in a helper thread while the ones before them are parsed and summarised, never
+more bytes read and not yet parsed than the biggest of them.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
+import numpy as np
 import orjson
 import pytest
 
@@ -29,7 +31,7 @@ from auditor import collect as collect_module
 from auditor import inventory, mesh, podwire
 from auditor import kinds as K
 from auditor.collect import Collector
-from auditor.inventory import POD_COLUMNS, Inventory, summarise_pod
+from auditor.inventory import POD_COLUMNS, ClusterInventory, Inventory, summarise_pod
 from auditor.sources import snapshot as snapshot_module
 from auditor.sources.snapshot import open_snapshot
 from tests import factory as f
@@ -222,6 +224,56 @@ def test_the_next_big_file_is_read_in_a_helper_thread(tmp_path: Path, monkeypatc
                        ("pods-0003.json", False)]
 
 
+def test_a_big_file_is_read_while_the_small_files_before_it_are_parsed(tmp_path: Path,
+                                                                       monkeypatch: pytest.MonkeyPatch):
+    """The first pod file of a snapshot comes after several small files (ConfigMaps ... Namespaces): its read
+    started only once the last of them was parsed, and the scan then waited for it (~30-60 ms at 10k pods)."""
+    write_pod_files(tmp_path)
+    for name in ("configmaps", "deployments", "namespaces"):  # sorted before pods-*.json, each one object
+        (tmp_path / f"{name}-0000.json").write_bytes(orjson.dumps(
+            {"apiVersion": "v1", "kind": "List", "items": [f.namespace(name)]}))
+    monkeypatch.setattr(snapshot_module, "READ_AHEAD_BYTES", 2000, raising=False)  # the pod files only
+    pod_file_read = threading.Event()
+    read = snapshot_module.read_snapshot_file
+    read_during: dict[str, bool] = {}
+
+    def recorded(path: Path) -> bytes:
+        if path.name == "pods-0000.json":
+            pod_file_read.set()
+        elif path.name == "namespaces-0000.json":  # the last small file, read by the scan
+            read_during[path.name] = pod_file_read.wait(timeout=10)  # before: never, until it was parsed
+        return read(path)
+
+    monkeypatch.setattr(snapshot_module, "read_snapshot_file", recorded)
+    inv = collect_pods(tmp_path)
+    assert len(inv.data_planes[0].pod_rows) == POD_FILES * 30
+    assert read_during == {"namespaces-0000.json": True}
+
+
+def test_a_pod_file_is_read_ahead_once_the_one_before_it_is_parsed(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    """Bytes read ahead and not yet parsed never exceed the biggest file: a pod file is read once the one before it
+    is parsed, not while it is (two files in memory at once)."""
+    write_pod_files(tmp_path)
+    monkeypatch.setattr(snapshot_module, "READ_AHEAD_BYTES", 1, raising=False)
+    events: list[str] = []
+    read, decode = snapshot_module.read_snapshot_file, podwire.pod_structs
+
+    def recorded_read(path: Path) -> bytes:
+        events.append(f"read {path.name}")
+        return read(path)
+
+    def recorded_decode(raw: bytes) -> Any:
+        pods = decode(raw)
+        events.append(f"parsed {pods[0].metadata.name.rsplit('-', 1)[0]}")
+        return pods
+
+    monkeypatch.setattr(snapshot_module, "read_snapshot_file", recorded_read)
+    monkeypatch.setattr(podwire, "pod_structs", recorded_decode)
+    collect_pods(tmp_path)
+    assert events == ["read pods-0000.json", "parsed web-0", "read pods-0001.json", "parsed web-1",
+                      "read pods-0002.json", "parsed web-2", "read pods-0003.json", "parsed web-3"]
+
+
 def test_a_small_file_is_read_by_the_scan_itself(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
     """A thread costs more than reading a small file (a hand-made snapshot may hold thousands)."""
     readers = record_readers(monkeypatch)
@@ -297,3 +349,29 @@ def test_a_page_of_services_is_slimmed_without_a_call_per_service(monkeypatch: p
     assert calls == 0
     assert kept == expected and kept[0]["metadata"]["managedFields"] == [{"manager": "kubectl", "operation": "Apply"}]
 
+
+# ---------------------------------------------------------------- the pod frame
+def test_the_pod_frame_transposes_the_rows_in_one_pass(monkeypatch: pytest.MonkeyPatch):
+    """The summary rows become columns in one numpy pass, not a tuple per column (zip) then an array of each."""
+    web, api = f.deployment("web"), f.deployment("api", namespace="a-shop")
+    pods = [*f.workload_pods(web, 3), *f.workload_pods(api, 2, proxy=None), f.pod("bare", proxy="istio")]
+    cluster = ClusterInventory(name="c1", objects_by_kind={
+        K.POD.key: [], K.REPLICASET.key: [web[1], api[1]], K.DEPLOYMENT.key: [web[0], api[0]], K.SERVICE.key: [],
+        K.JOB.key: []})
+    cluster.pod_rows = [summarise_pod(p, mesh.ProxyRules()) for p in pods]
+    arrays_of_iterables: list[int] = []
+    fromiter = np.fromiter
+
+    def counting(*args: Any, **kwargs: Any) -> np.ndarray:
+        if sys._getframe(1).f_globals["__name__"] == "auditor.inventory":  # pandas calls it too
+            arrays_of_iterables.append(1)
+        return fromiter(*args, **kwargs)
+
+    monkeypatch.setattr(np, "fromiter", counting)
+    frame = cluster.pods()
+    assert len(arrays_of_iterables) == 2  # the workload kind and name; before: 29 (each of the 27 columns too)
+    assert frame["name"].tolist()[-1] == "bare"
+    assert frame["namespace"].cat.categories.tolist() == ["a-shop", "shop"]
+    assert frame["restarts"].dtype == np.int64 and frame["ready"].dtype == bool
+    assert frame["workload_name"].tolist() == ["web"] * 3 + ["api"] * 2 + ["bare"]
+    assert frame["workload_kind"].tolist() == ["Deployment"] * 5 + ["Pod"]

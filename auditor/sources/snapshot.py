@@ -93,7 +93,7 @@ def read_snapshot_file(path: Path) -> bytes:
 
 
 STATUS_OK = "ok"
-# A file at least this big is read in a helper thread while the one before it is summarised (thread start ~0.1 ms).
+# A file at least this big is read in a helper thread while the ones before it are parsed (thread start ~0.1 ms).
 READ_AHEAD_BYTES = 1024 * 1024
 WRITE_PART_ITEMS = 5000  # objects per written snapshot file (pods.json, pods.part0001.json, ...)
 STATUS_NOT_SERVED = "not-served"
@@ -218,6 +218,84 @@ def _file_batches(path: Path, reduce: bool = False, raw: bytes | None = None, by
         raise UsageError(f"{path}: malformed YAML: nested too deeply") from exc
 
 
+class _ReadAhead:
+    """The big files (READ_AHEAD_BYTES and more) among `files`, read in order by one helper thread while the scan
+    parses the files before them: a file of pods is then read while the small files before it are parsed, not after
+    them (the scan waited ~30-60 ms for the first pod file of a 10k-pod snapshot). Reading a file releases the GIL.
+
+    Bytes read and not yet parsed never exceed the biggest of these files (a scan reading each file itself held
+    that much too): the next file of pods is read once the one before it is parsed, not while it is.
+
+    What reading a file raised is raised by take() when the scan reaches that file, as if the scan had read it.
+    """
+
+    def __init__(self, files: list[Path]) -> None:
+        self._sizes: dict[Path, int] = {}
+        for path in files:
+            try:
+                size = path.stat().st_size
+            except OSError:  # read_snapshot_file names the problem when the scan reads it
+                continue
+            if size >= READ_AHEAD_BYTES:
+                self._sizes[path] = size
+        self._read: dict[Path, tuple[bytes | None, BaseException | None]] = {}
+        self._budget = max(self._sizes.values(), default=0)
+        self._unparsed = 0  # bytes of files read by the helper and not yet parsed
+        self._started = self._stopped = False
+        self._turn = threading.Condition()
+
+    def _run(self) -> None:
+        for path, size in list(self._sizes.items()):
+            with self._turn:
+                while not (self._stopped or self._unparsed + size <= self._budget):
+                    self._turn.wait()
+                if self._stopped:
+                    return
+                self._unparsed += size
+            try:
+                raw, error = read_snapshot_file(path), None
+            except BaseException as exc:  # raised by take(), where the scan reads this file
+                raw, error = None, exc
+            with self._turn:
+                if self._stopped:  # nobody will take it
+                    return
+                self._read[path] = (raw, error)
+                self._turn.notify_all()
+            if error is not None:
+                return
+            del raw
+
+    def take(self, path: Path) -> bytes | None:
+        """The bytes of `path` read by the helper (waiting for them), or None for a file it does not read."""
+        if path not in self._sizes:
+            return None
+        with self._turn:
+            self._turn.wait_for(lambda: path in self._read)
+            raw, error = self._read.pop(path)
+        if error is not None:
+            raise error
+        return raw
+
+    def parsed(self, path: Path) -> None:
+        """`path` was parsed and its bytes freed: they no longer count against the budget. The helper starts once
+        the first file is parsed (its bytes and the next file's are not held at once)."""
+        if not self._started and self._sizes:
+            self._started = True
+            threading.Thread(target=self._run, name="snapshot-read", daemon=True).start()
+        size = self._sizes.get(path)
+        if size is not None:
+            with self._turn:
+                self._unparsed -= size
+                self._turn.notify_all()
+
+    def stop(self) -> None:
+        """The scan ended (or was abandoned): the helper reads no further file."""
+        with self._turn:
+            self._stopped = True
+            self._read.clear()
+            self._turn.notify_all()
+
+
 class SnapshotCluster(ClusterSource):
     def __init__(self, name: str, role: str, directory: Path, entry: dict[str, Any],
                  tree: _ExtractedTree | None = None) -> None:
@@ -287,67 +365,53 @@ class SnapshotCluster(ClusterSource):
         `reduce`: pods, owned ReplicaSets and Jobs come reduced to what the inventory keeps (read_object_file).
         """
         wanted = {k.key: k for k in kinds}
-        files = self._object_files()
-        ahead: tuple[Path, Future[bytes]] | None = None  # the next file, being read while this one is worked on
-        for index, path in enumerate(files):
-            held = self._file_kinds.get(path)
-            if held is not None and held.isdisjoint(wanted):
-                continue
-            found: dict[str, list[Any]] = {}
-            held = set()
-            raw = ahead[1].result() if ahead is not None and ahead[0] == path else read_snapshot_file(path)
-            ahead = None
-            reducible = reduce and path.suffix == ".json" and podwire.may_reduce(raw)
-            pods = podwire.pod_structs(raw) if reducible else None
-            if pods is not None:  # a file of pods only, decoded as Structs in one pass: no object to look at here
-                del raw
-                if pods:
-                    held.add(_POD_KEY)
-                    if _POD_KEY in wanted:
-                        found[_POD_KEY] = pods
-            else:
-                batches = _file_batches(path, reduce, raw, by_kind=True, reducible=reducible)
-                del raw  # the generator holds it until it has parsed the file
-                for objects, uniform in batches:
-                    if uniform:  # one kind and apiVersion: the kind of the first is the kind of all
-                        kind = kind_of(objects[0]) if objects else None
-                        if kind is not None:  # unknown kinds are ignored by contract
+        # The files this scan reads: those not known (from an earlier scan) to hold none of the wanted kinds.
+        known = self._file_kinds
+        files = [path for path in self._object_files() if path not in known or not known[path].isdisjoint(wanted)]
+        ahead = _ReadAhead(files[1:])  # the first is read here: there is nothing to parse meanwhile
+        try:
+            for path in files:
+                raw = ahead.take(path)
+                if raw is None:  # a small file: read here
+                    raw = read_snapshot_file(path)
+                found: dict[str, list[Any]] = {}
+                held: set[str] = set()
+                reducible = reduce and path.suffix == ".json" and podwire.may_reduce(raw)
+                pods = podwire.pod_structs(raw) if reducible else None
+                if pods is not None:  # a file of pods only, decoded as Structs in one pass: no object to look at
+                    del raw
+                    if pods:
+                        held.add(_POD_KEY)
+                        if _POD_KEY in wanted:
+                            found[_POD_KEY] = pods
+                else:
+                    batches = _file_batches(path, reduce, raw, by_kind=True, reducible=reducible)
+                    del raw  # the generator holds it until it has parsed the file
+                    for objects, uniform in batches:
+                        if uniform:  # one kind and apiVersion: the kind of the first is the kind of all
+                            kind = kind_of(objects[0]) if objects else None
+                            if kind is not None:  # unknown kinds are ignored by contract
+                                held.add(kind.key)
+                                if kind.key in wanted:
+                                    found.setdefault(kind.key, []).extend(objects)
+                            continue
+                        for obj in objects:
+                            kind = kind_of(obj)
+                            if kind is None:  # unknown kinds are ignored by contract
+                                continue
                             held.add(kind.key)
                             if kind.key in wanted:
-                                found.setdefault(kind.key, []).extend(objects)
-                        continue
-                    for obj in objects:
-                        kind = kind_of(obj)
-                        if kind is None:  # unknown kinds are ignored by contract
-                            continue
-                        held.add(kind.key)
-                        if kind.key in wanted:
-                            found.setdefault(kind.key, []).append(obj)
-            self._file_kinds[path] = held
-            self._found |= held
-            if found:  # this file's bytes are freed: the next big one is read while the caller works on these
-                ahead = self._read_ahead(files, index + 1, wanted)
-            for key, objects in found.items():
-                yield wanted[key], objects
-            # The caller is done with this file's objects: freed before the next file is decoded, not after it.
-            found.clear()
-            objects = pods = None
-
-    def _read_ahead(self, files: list[Path], start: int, wanted: dict[str, Kind]
-                    ) -> tuple[Path, Future[bytes]] | None:
-        """The next file scan will read, being read in a helper thread (reading a file releases the GIL), when it
-        is big enough to pay for the thread; None otherwise (scan reads it itself)."""
-        for path in files[start:]:
-            held = self._file_kinds.get(path)
-            if held is not None and held.isdisjoint(wanted):
-                continue
-            try:
-                big = path.stat().st_size >= READ_AHEAD_BYTES
-            except OSError:  # read_snapshot_file names the problem when scan reads it
-                return None
-            return (path, _in_background(functools.partial(read_snapshot_file, path), "snapshot-read")) if big \
-                else None
-        return None
+                                found.setdefault(kind.key, []).append(obj)
+                ahead.parsed(path)  # its bytes are freed: the next big file may be read while the caller works
+                self._file_kinds[path] = held
+                self._found |= held
+                for key, objects in found.items():
+                    yield wanted[key], objects
+                # The caller is done with this file's objects: freed before the next file is decoded, not after it.
+                found.clear()
+                objects = pods = None
+        finally:
+            ahead.stop()
 
     def pages(self, kind: Kind) -> Iterator[list[dict[str, Any]] | ListRestarted]:
         self.check_status(kind)
