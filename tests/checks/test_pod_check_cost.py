@@ -159,3 +159,35 @@ def test_pods_showing_the_same_values_are_counted_once(monkeypatch: pytest.Monke
           for i in range(4)],
         ("bare", '1/1 pod(s) lack PROXY_CONFIG_XDS_AGENT="true" (seen: <absent> x1)', {"<absent>": 1})]
     assert findings[1].evidence["values"] is not findings[2].evidence["values"]
+
+
+def test_the_command_moving_a_workload_is_built_once_for_every_check_asking(monkeypatch: pytest.MonkeyPatch):
+    """restart-risk and istio-sidecars-remaining both give each workload still on Istio's sidecar the command that
+    moves it (~5,000 workloads each at 50k pods): built once per workload, the same string in both findings."""
+    refs: list[tuple[str, str]] = []
+    object_ref = mesh.object_ref
+
+    def counted(resource: str, name: str) -> str:
+        refs.append((resource, name))
+        return object_ref(resource, name)
+
+    monkeypatch.setattr(mesh, "object_ref", counted)
+    shop = deployment("once-moved", namespace="once-ns", replicas=1)
+    cluster = ClusterInventory(name="once-cluster", objects_by_kind={
+        K.POD.key: [], K.REPLICASET.key: [shop[1]], K.DEPLOYMENT.key: [shop[0]], K.SERVICE.key: [],
+        K.STATEFULSET.key: [], K.JOB.key: [], K.PDB.key: [], K.CONFIGMAP.key: []})
+    cluster.pod_rows = [summarise_pod(p, mesh.ProxyRules()) for p in workload_pods(shop, 1)]
+    ctx = Context(inv=Inventory(data_planes=[cluster]), gate=Gate.UNINSTALL)
+    risky = [f for f in RestartRisk().check_cluster(cluster, ctx) if f.name == "once-moved"]
+    left = [f for f in IstioSidecarsRemaining().check_cluster(cluster, ctx) if f.name == "once-moved"]
+    command = ('kubectl --kubeconfig="${KUBECONFIG_ONCE_CLUSTER:?}" -n once-ns patch deployment/once-moved '
+               """--type='merge' -p '{"spec":{"template":{"metadata":{"labels":{"sidecar.asm.aliyun.com/inject":"""
+               """"true"}}}}}'""")
+    assert [f.remediation for f in left] == [command]
+    assert [f.remediation.endswith(" Then move it: " + command) for f in risky] == [True]
+    assert refs == [("deployment", "once-moved")]  # one per check before
+
+
+def test_a_command_for_an_unhashable_name_fails_as_before():
+    with pytest.raises(TypeError, match="expected string or bytes-like object, got 'list'"):
+        mesh.asm_inject_command("c1", "Deployment", "shop", ["web"])  # type: ignore[arg-type]
