@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from collections import namedtuple
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -24,6 +24,10 @@ _DURATION = re.compile(r"(\d+(?:\.\d+)?)(ms|s|m|h)")
 _UNIT = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0}
 RUN_TO_COMPLETION = ("Job", "CronJob")
 HELD_PODS_LISTED = 10
+_NONE: dict[tuple[Any, Any], dict[str, Any]] = {}  # the objects of a kind not looked up (read only)
+# Kind -> (namespace, name) -> its Deployment or StatefulSet (RestartRisk._workload_objects).
+WorkloadObjects = dict[str, Mapping[tuple[Any, Any], dict[str, Any]]]
+PdbsByNamespace = dict[str, list[dict[str, Any]]]
 
 
 def parse_duration(text: str | None) -> float | None:
@@ -237,13 +241,20 @@ class RestartRisk(ClusterCheck):
                                                 strict=True)))
 
     @staticmethod
-    def _workload_objects(cluster: ClusterInventory) -> dict[tuple[str, str, str], dict[str, Any]]:
-        out = {}
+    def _workload_objects(cluster: ClusterInventory) -> WorkloadObjects:
+        """Kind -> (namespace, name) -> the Deployment or StatefulSet, the last one listed under its key (a missing
+        namespace reads as ""): the inventory's index (gitops-drift reads it too) when that holds every object under
+        a key of its own, else a dict of this check's own."""
+        out: WorkloadObjects = {}
         for kind in (K.DEPLOYMENT, K.STATEFULSET):
             if cluster.available(kind):
-                for obj in cluster.objects(kind):
-                    meta = obj.get("metadata") or {}
-                    out[(meta.get("namespace", ""), kind.kind, meta.get("name", ""))] = obj
+                unique = cluster.unique_index(kind)
+                if unique is None:
+                    unique = {}
+                    for obj in cluster.objects(kind):
+                        meta = obj.get("metadata") or {}
+                        unique[(meta.get("namespace", ""), meta.get("name", ""))] = obj
+                out[kind.kind] = unique
         return out
 
     @staticmethod
@@ -255,7 +266,7 @@ class RestartRisk(ClusterCheck):
             out.setdefault((pdb.get("metadata") or {}).get("namespace", ""), []).append(pdb)
         return out
 
-    def _score(self, row: Any, objects: dict, pdbs: dict[str, list[dict[str, Any]]] | None, cluster: str,
+    def _score(self, row: Any, objects: WorkloadObjects, pdbs: PdbsByNamespace | None, cluster: str,
                risks: dict[tuple[Any, ...], Risk]) -> Risk:
         """The workload's risk: what its objects show (_facts), scored by _risk. Thousands of workloads show a few
         dozen distinct facts at scale: each is scored once, kept in `risks`, and its Risk shared (read it, never
@@ -280,7 +291,7 @@ class RestartRisk(ClusterCheck):
         return risk
 
     @staticmethod
-    def _facts(row: Any, objects: dict, pdbs: dict[str, list[dict[str, Any]]] | None) -> tuple[Any, ...]:
+    def _facts(row: Any, objects: WorkloadObjects, pdbs: PdbsByNamespace | None) -> tuple[Any, ...]:
         """What _risk reads of a workload (not run to completion with held pods), as a key: its kind, then for the
         others (grace and drain as the reasons write them, or None; unreadable drain; what its controller shows:
         "bare", "recreate", "single-replica", "single-pod" or ""; preStop; PodDisruptionBudget: "unread",
@@ -289,7 +300,7 @@ class RestartRisk(ClusterCheck):
         if kind in RUN_TO_COMPLETION:
             return (kind,)
         grace = (int(row.grace_min), f"{row.drain_max:g}") if row.short_grace else None
-        obj = objects.get((namespace, kind, name))
+        obj = objects.get(kind, _NONE).get((namespace, name))
         spec = (obj or {}).get("spec") or {}
         template_labels = (((spec.get("template") or {}).get("metadata") or {}).get("labels")) or {}
         if kind == "Pod":

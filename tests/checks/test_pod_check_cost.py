@@ -229,3 +229,50 @@ def test_workloads_showing_the_same_facts_are_scored_once(monkeypatch: pytest.Mo
         "Add a preStop hook (e.g. sleep 5) to the app container. Add a PodDisruptionBudget. Then move it: "
         "kubectl --kubeconfig=\"${KUBECONFIG_C1:?}\" -n shop patch deployment/app-0 --type='merge' -p "
         "'{\"spec\":{\"template\":{\"metadata\":{\"labels\":{\"sidecar.asm.aliyun.com/inject\":\"true\"}}}}}'")
+
+
+class MetadataCounting(dict):
+    """An API object that counts how often its metadata is read."""
+
+    reads = 0
+
+    def get(self, key: str, default: Any = None) -> Any:
+        if key == "metadata":
+            MetadataCounting.reads += 1
+        return super().get(key, default)
+
+
+def test_restart_risk_finds_the_workloads_in_the_inventorys_index_without_a_scan_of_its_own():
+    """gitops-drift indexes the Deployments and StatefulSets by (namespace, name) (cluster.by_namespace_and_name);
+    restart-risk scanned them all again into a dict of its own (~10,000 at 50k pods). It reads the same index now."""
+    apps = [deployment(f"app-{i}", replicas=1 + i % 2) for i in range(6)]
+    idle = [deployment(f"idle-{i}") for i in range(4)]  # no pod: never looked up
+    cluster = ClusterInventory(name="c1", objects_by_kind={
+        K.POD.key: [], K.REPLICASET.key: [rs for _, rs in (*apps, *idle)],
+        K.DEPLOYMENT.key: [MetadataCounting(dep) for dep, _ in (*apps, *idle)], K.SERVICE.key: [],
+        K.STATEFULSET.key: [], K.JOB.key: [], K.PDB.key: [], K.CONFIGMAP.key: []})
+    cluster.pod_rows = [summarise_pod(p, mesh.ProxyRules()) for app in apps for p in workload_pods(app, 2)]
+    cluster.pods()
+    assert len(cluster.by_namespace_and_name(K.DEPLOYMENT)) == 10  # as gitops-drift reads it
+    MetadataCounting.reads = 0
+    findings = list(RestartRisk().check_cluster(cluster, Context(inv=Inventory(data_planes=[cluster]),
+                                                                 gate=Gate.MIGRATING)))
+    assert MetadataCounting.reads == 0  # 10 before: every Deployment's
+    assert [(f.name, f.evidence["score"]) for f in findings[:-1]] == [
+        ("app-0", 4), ("app-1", 2), ("app-2", 4), ("app-3", 2), ("app-4", 4), ("app-5", 2)]
+
+
+def test_a_deployment_listed_twice_is_scored_by_its_last_copy_as_before():
+    """A hand-made snapshot may list a Deployment twice: restart-risk reads the last copy, as its own dict did."""
+    twice, rs = deployment("twice", replicas=3)
+    last = {**twice, "spec": {**twice["spec"], "replicas": 1}}
+    cluster = ClusterInventory(name="c1", objects_by_kind={
+        K.POD.key: [], K.REPLICASET.key: [rs], K.DEPLOYMENT.key: [twice, last], K.SERVICE.key: [],
+        K.STATEFULSET.key: [], K.JOB.key: [], K.PDB.key: [], K.CONFIGMAP.key: []})
+    cluster.pod_rows = [summarise_pod(p, mesh.ProxyRules()) for p in workload_pods((twice, rs), 1)]
+    assert cluster.unique_index(K.DEPLOYMENT) is None
+    assert cluster.get(K.DEPLOYMENT, "twice", "shop") is twice  # a lookup answers the first, as a scan would
+    findings = list(RestartRisk().check_cluster(cluster, Context(inv=Inventory(data_planes=[cluster]),
+                                                                 gate=Gate.MIGRATING)))
+    assert [(f.name, f.evidence["reasons"][0]) for f in findings[:-1]] == [
+        ("twice", "+2 single replica: no other pod serves while it restarts")]
