@@ -21,6 +21,7 @@ from checks.sidecars import IstioSidecarsRemaining
 from checks.workloads import AsmProxiesReady
 from checks.xds_agent import PodsXdsAgent
 from tests.factory import deployment, pod, workload_pods
+from tests.test_lookup_cost import CountingObject
 
 
 def _cluster() -> ClusterInventory:
@@ -231,17 +232,6 @@ def test_workloads_showing_the_same_facts_are_scored_once(monkeypatch: pytest.Mo
         "'{\"spec\":{\"template\":{\"metadata\":{\"labels\":{\"sidecar.asm.aliyun.com/inject\":\"true\"}}}}}'")
 
 
-class MetadataCounting(dict):
-    """An API object that counts how often its metadata is read."""
-
-    reads = 0
-
-    def get(self, key: str, default: Any = None) -> Any:
-        if key == "metadata":
-            MetadataCounting.reads += 1
-        return super().get(key, default)
-
-
 def test_restart_risk_finds_the_workloads_in_the_inventorys_index_without_a_scan_of_its_own():
     """gitops-drift indexes the Deployments and StatefulSets by (namespace, name) (cluster.by_namespace_and_name);
     restart-risk scanned them all again into a dict of its own (~10,000 at 50k pods). It reads the same index now."""
@@ -249,15 +239,15 @@ def test_restart_risk_finds_the_workloads_in_the_inventorys_index_without_a_scan
     idle = [deployment(f"idle-{i}") for i in range(4)]  # no pod: never looked up
     cluster = ClusterInventory(name="c1", objects_by_kind={
         K.POD.key: [], K.REPLICASET.key: [rs for _, rs in (*apps, *idle)],
-        K.DEPLOYMENT.key: [MetadataCounting(dep) for dep, _ in (*apps, *idle)], K.SERVICE.key: [],
+        K.DEPLOYMENT.key: [CountingObject(dep) for dep, _ in (*apps, *idle)], K.SERVICE.key: [],
         K.STATEFULSET.key: [], K.JOB.key: [], K.PDB.key: [], K.CONFIGMAP.key: []})
     cluster.pod_rows = [summarise_pod(p, mesh.ProxyRules()) for app in apps for p in workload_pods(app, 2)]
     cluster.pods()
     assert len(cluster.by_namespace_and_name(K.DEPLOYMENT)) == 10  # as gitops-drift reads it
-    MetadataCounting.reads = 0
+    CountingObject.reads = 0
     findings = list(RestartRisk().check_cluster(cluster, Context(inv=Inventory(data_planes=[cluster]),
                                                                  gate=Gate.MIGRATING)))
-    assert MetadataCounting.reads == 0  # 10 before: every Deployment's
+    assert CountingObject.reads == 0  # 10 before: every Deployment's
     assert [(f.name, f.evidence["score"]) for f in findings[:-1]] == [
         ("app-0", 4), ("app-1", 2), ("app-2", 4), ("app-3", 2), ("app-4", 4), ("app-5", 2)]
 
