@@ -548,19 +548,24 @@ def frame_rows(frame: pd.DataFrame) -> Iterator[Any]:
 
 
 def _name_index(objects: list[dict[str, Any]]
-                ) -> tuple[dict[tuple[Any, Any], dict[str, Any]], dict[Any, dict[str, Any]]]:
-    """(namespace, name) -> first object and name -> first object, in list order (what a scan would return)."""
+                ) -> tuple[dict[tuple[Any, Any], dict[str, Any]], dict[Any, dict[str, Any]], bool]:
+    """(namespace, name) -> first object and name -> first object, in list order (what a scan would return), and
+    whether the first index holds every object under a key of its own, namespace and name given (see unique_index)."""
     by_key: dict[tuple[Any, Any], dict[str, Any]] = {}
     by_name: dict[Any, dict[str, Any]] = {}
+    named = True
     for obj in objects:
         meta = obj.get("metadata") or {}
         name = meta.get("name")
+        namespace = meta.get("namespace")
         try:
-            by_key.setdefault((meta.get("namespace"), name), obj)
+            by_key.setdefault((namespace, name), obj)
             by_name.setdefault(name, obj)
         except TypeError:  # an unhashable name (malformed live answer) equals no str asked for
             continue
-    return by_key, by_name
+        if namespace is None or name is None:
+            named = False
+    return by_key, by_name, named and len(by_key) == len(objects)
 
 
 # ---------------------------------------------------------------- cluster inventory
@@ -692,8 +697,17 @@ class ClusterInventory:
         reader asking about every workload: a dict lookup each instead of a call. Read it, never change it."""
         return self._index(kind)[2]
 
+    def unique_index(self, kind: Kind) -> Mapping[tuple[Any, Any], dict[str, Any]] | None:
+        """by_namespace_and_name when every object of the kind has a namespace, a name and a (namespace, name) no other
+        has: then the object a key finds is the only one, whichever a reader would take (the first or the last), and
+        no reader's default for a missing field can matter. None otherwise (malformed input: a missing namespace or
+        name, the same name twice, an unhashable name). Read it, never change it."""
+        index = self._index(kind)
+        return index[2] if index[4] else None
+
     def _index(self, kind: Kind) -> tuple[Any, ...]:
-        """(the list indexed, its length, (namespace, name) -> object, name -> object), built once per kind."""
+        """(the list indexed, its length, (namespace, name) -> object, name -> object, whether the first holds every
+        object under a key of its own, namespace and name given), built once per kind."""
         key = kind.key
         index = self._by_name.get(key)
         if index is not None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from collections import namedtuple
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -24,6 +24,10 @@ _DURATION = re.compile(r"(\d+(?:\.\d+)?)(ms|s|m|h)")
 _UNIT = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0}
 RUN_TO_COMPLETION = ("Job", "CronJob")
 HELD_PODS_LISTED = 10
+_NONE: dict[tuple[Any, Any], dict[str, Any]] = {}  # the objects of a kind not looked up (read only)
+# Kind -> (namespace, name) -> its Deployment or StatefulSet (RestartRisk._workload_objects).
+WorkloadObjects = dict[str, Mapping[tuple[Any, Any], dict[str, Any]]]
+PdbsByNamespace = dict[str, list[dict[str, Any]]]
 
 
 def parse_duration(text: str | None) -> float | None:
@@ -76,12 +80,21 @@ class Risk:
     score: int = 0
     reasons: list[str] = field(default_factory=list)
     fixes: list[str] = field(default_factory=list)
+    # (scored reasons, fixes) as a finding writes them: made once per Risk, which workloads of the same facts share.
+    _texts: tuple[str, str] | None = field(default=None, init=False, repr=False, compare=False)
 
     def add(self, points: int, reason: str, fix: str = "") -> None:
         self.score += points
         self.reasons.append(f"+{points} {reason}" if points else reason)
         if fix:
             self.fixes.append(fix)
+        self._texts = None
+
+    def texts(self) -> tuple[str, str]:
+        """The reasons that scored points ("; "-joined) and the distinct fixes (" "-joined), in order."""
+        if self._texts is None:
+            self._texts = ("; ".join(r for r in self.reasons if r.startswith("+")), " ".join(dict.fromkeys(self.fixes)))
+        return self._texts
 
 
 def wave_of(score: int) -> int:
@@ -165,15 +178,17 @@ class RestartRisk(ClusterCheck):
         objects = self._workload_objects(cluster)
         pdbs = self._pdbs(cluster)
         scored: list[tuple[int, str, str, str]] = []
+        risks: dict[tuple[Any, ...], Risk] = {}  # facts -> its Risk: a few dozen for thousands of workloads
         for row in per_workload:
-            risk = self._score(row, objects, pdbs, cluster.name)
+            risk = self._score(row, objects, pdbs, cluster.name, risks)
             scored.append((risk.score, row.namespace, row.workload_kind, row.workload_name))
             if risk.score >= 2:
+                reasons, fixes = risk.texts()
                 yield self.report(
                     self.HIGH if wave_of(risk.score) == 3 else self.MEDIUM, cluster.name,
-                    params={"score": risk.score, "reasons": "; ".join(r for r in risk.reasons if r.startswith("+"))},
+                    params={"score": risk.score, "reasons": reasons},
                     kind=row.workload_kind, namespace=row.namespace, name=row.workload_name,
-                    remediation=" ".join(dict.fromkeys(risk.fixes)) + " Then move it: "
+                    remediation=fixes + " Then move it: "
                     + mesh.asm_inject_command(cluster.name, row.workload_kind, row.namespace, row.workload_name),
                     evidence={"score": risk.score, "wave": wave_of(risk.score), "reasons": risk.reasons,
                               "pods": int(row.pods), "grace_seconds": int(row.grace_min),
@@ -226,13 +241,20 @@ class RestartRisk(ClusterCheck):
                                                 strict=True)))
 
     @staticmethod
-    def _workload_objects(cluster: ClusterInventory) -> dict[tuple[str, str, str], dict[str, Any]]:
-        out = {}
+    def _workload_objects(cluster: ClusterInventory) -> WorkloadObjects:
+        """Kind -> (namespace, name) -> the Deployment or StatefulSet, the last one listed under its key (a missing
+        namespace reads as ""): the inventory's index (gitops-drift reads it too) when that holds every object under
+        a key of its own, else a dict of this check's own."""
+        out: WorkloadObjects = {}
         for kind in (K.DEPLOYMENT, K.STATEFULSET):
             if cluster.available(kind):
-                for obj in cluster.objects(kind):
-                    meta = obj.get("metadata") or {}
-                    out[(meta.get("namespace", ""), kind.kind, meta.get("name", ""))] = obj
+                unique = cluster.unique_index(kind)
+                if unique is None:
+                    unique = {}
+                    for obj in cluster.objects(kind):
+                        meta = obj.get("metadata") or {}
+                        unique[(meta.get("namespace", ""), meta.get("name", ""))] = obj
+                out[kind.kind] = unique
         return out
 
     @staticmethod
@@ -244,55 +266,100 @@ class RestartRisk(ClusterCheck):
             out.setdefault((pdb.get("metadata") or {}).get("namespace", ""), []).append(pdb)
         return out
 
-    def _score(self, row: Any, objects: dict, pdbs: dict[str, list[dict[str, Any]]] | None, cluster: str) -> Risk:
+    def _score(self, row: Any, objects: WorkloadObjects, pdbs: PdbsByNamespace | None, cluster: str,
+               risks: dict[tuple[Any, ...], Risk]) -> Risk:
+        """The workload's risk: what its objects show (_facts), scored by _risk. Thousands of workloads show a few
+        dozen distinct facts at scale: each is scored once, kept in `risks`, and its Risk shared (read it, never
+        change it)."""
+        if row.workload_kind in RUN_TO_COMPLETION and row.held:
+            return self._held(row, cluster)  # names its pods: a risk of its own
+        facts = self._facts(row, objects, pdbs)
+        risk = risks.get(facts)
+        if risk is None:
+            risk = risks[facts] = self._risk(*facts)
+        return risk
+
+    @staticmethod
+    def _held(row: Any, cluster: str) -> Risk:
+        # Its next run never comes: the pod is Running with a finished app, held by the classic sidecar.
         risk = Risk()
+        risk.add(2, f"{int(row.held)} pod(s) held Running by the Istio sidecar after the app finished "
+                 f"({', '.join(row.held_pods)}{' ...' if row.held > len(row.held_pods) else ''}): "
+                 "not moving by itself, end the proxy",
+                 "End each held pod's proxy: " + "; ".join(
+                     mesh.quit_proxy_command(cluster, row.namespace, pod) for pod in row.held_pods) + ".")
+        return risk
+
+    @staticmethod
+    def _facts(row: Any, objects: WorkloadObjects, pdbs: PdbsByNamespace | None) -> tuple[Any, ...]:
+        """What _risk reads of a workload (not run to completion with held pods), as a key: its kind, then for the
+        others (grace and drain as the reasons write them, or None; unreadable drain; what its controller shows:
+        "bare", "recreate", "single-replica", "single-pod" or ""; preStop; PodDisruptionBudget: "unread",
+        "missing" or ""; long-lived ports; EXIT_ON_ZERO_ACTIVE_CONNECTIONS)."""
         kind, namespace, name = row.workload_kind, row.namespace, row.workload_name
         if kind in RUN_TO_COMPLETION:
-            if row.held:
-                # Its next run never comes: the pod is Running with a finished app, held by the classic sidecar.
-                risk.add(2, f"{int(row.held)} pod(s) held Running by the Istio sidecar after the app finished "
-                         f"({', '.join(row.held_pods)}{' ...' if row.held > len(row.held_pods) else ''}): "
-                         "not moving by itself, end the proxy",
-                         "End each held pod's proxy: " + "; ".join(
-                             mesh.quit_proxy_command(cluster, namespace, pod) for pod in row.held_pods) + ".")
-            else:
-                risk.add(0, "runs to completion: it moves at its next run")
-            return risk
-        if row.short_grace:
-            risk.add(3, f"terminationGracePeriodSeconds {int(row.grace_min)}s is not above terminationDrainDuration "
-                     f"{row.drain_max:g}s: the proxy is killed while draining",
-                     f"Set terminationGracePeriodSeconds above {row.drain_max:g}s.")
-        if row.bad_drain:
-            risk.add(0, "proxy.istio.io/config has an unreadable terminationDrainDuration (default assumed)")
-        obj = objects.get((namespace, kind, name))
+            return (kind,)
+        grace = (int(row.grace_min), f"{row.drain_max:g}") if row.short_grace else None
+        obj = objects.get(kind, _NONE).get((namespace, name))
         spec = (obj or {}).get("spec") or {}
         template_labels = (((spec.get("template") or {}).get("metadata") or {}).get("labels")) or {}
         if kind == "Pod":
-            risk.add(3, "bare pod: deleting it is an outage until it is re-created from its manifest",
-                     "Run it under a Deployment before the move.")
+            shape = "bare"
         elif obj is not None and kind in ("Deployment", "StatefulSet"):
             replicas = spec.get("replicas", 1)
-            if (spec.get("strategy") or {}).get("type") == "Recreate":
-                risk.add(3, "strategy Recreate: every pod stops before new ones start",
-                         "Switch to RollingUpdate for the move.")
-            elif replicas == 1:
-                points = 3 if kind == "StatefulSet" else 2
-                risk.add(points, "single replica: no other pod serves while it restarts",
-                         "Scale to 2 or more replicas for the move.")
+            shape = ("recreate" if (spec.get("strategy") or {}).get("type") == "Recreate"
+                     else "single-replica" if replicas == 1 else "")
         elif int(row.pods) == 1 and kind not in ("DaemonSet",):
-            risk.add(2, f"single pod ({kind} spec not readable)", "Scale to 2 or more replicas for the move.")
-        if not row.prestop:
-            risk.add(1, "no preStop hook in the app: it may exit before endpoints stop sending traffic",
-                     "Add a preStop hook (e.g. sleep 5) to the app container.")
+            shape = "single-pod"
+        else:
+            shape = ""
         if pdbs is None:
-            risk.add(0, "PodDisruptionBudgets not readable: not scored")
+            pdb = "unread"
         elif kind != "Pod" and template_labels and not any(
                 selector_matches((p.get("spec") or {}).get("selector"), template_labels)
                 for p in pdbs.get(namespace, ())):
+            pdb = "missing"
+        else:
+            pdb = ""
+        return (kind, grace, bool(row.bad_drain), shape, bool(row.prestop), pdb, bool(row.long_lived),
+                bool(row.exit_on_zero))
+
+    @staticmethod
+    def _risk(kind: str, grace: tuple[int, str] | None = None, bad_drain: bool = False, shape: str = "",
+              prestop: bool = True, pdb: str = "", long_lived: bool = False, exit_on_zero: bool = False) -> Risk:
+        """The score and reasons of a workload's facts (_facts)."""
+        risk = Risk()
+        if kind in RUN_TO_COMPLETION:
+            risk.add(0, "runs to completion: it moves at its next run")
+            return risk
+        if grace is not None:
+            risk.add(3, f"terminationGracePeriodSeconds {grace[0]}s is not above terminationDrainDuration "
+                     f"{grace[1]}s: the proxy is killed while draining",
+                     f"Set terminationGracePeriodSeconds above {grace[1]}s.")
+        if bad_drain:
+            risk.add(0, "proxy.istio.io/config has an unreadable terminationDrainDuration (default assumed)")
+        if shape == "bare":
+            risk.add(3, "bare pod: deleting it is an outage until it is re-created from its manifest",
+                     "Run it under a Deployment before the move.")
+        elif shape == "recreate":
+            risk.add(3, "strategy Recreate: every pod stops before new ones start",
+                     "Switch to RollingUpdate for the move.")
+        elif shape == "single-replica":
+            points = 3 if kind == "StatefulSet" else 2
+            risk.add(points, "single replica: no other pod serves while it restarts",
+                     "Scale to 2 or more replicas for the move.")
+        elif shape == "single-pod":
+            risk.add(2, f"single pod ({kind} spec not readable)", "Scale to 2 or more replicas for the move.")
+        if not prestop:
+            risk.add(1, "no preStop hook in the app: it may exit before endpoints stop sending traffic",
+                     "Add a preStop hook (e.g. sleep 5) to the app container.")
+        if pdb == "unread":
+            risk.add(0, "PodDisruptionBudgets not readable: not scored")
+        elif pdb == "missing":
             risk.add(1, "no PodDisruptionBudget: node drains during the move are not limited",
                      "Add a PodDisruptionBudget.")
-        if row.long_lived:
-            if row.exit_on_zero:
+        if long_lived:
+            if exit_on_zero:
                 risk.add(1, "long-lived connections (gRPC/websocket/TCP ports); EXIT_ON_ZERO_ACTIVE_CONNECTIONS "
                          "lets the proxy wait for them")
             else:

@@ -60,8 +60,8 @@ class ManualInjection(ClusterCheck):
 
     def check_cluster(self, cluster: ClusterInventory, ctx: Context) -> Iterable[Finding]:
         found, missing = manual_injections(cluster, ctx.inv.rules)
-        for (namespace, kind, name), inj in sorted(found.items()):
-            yield self._judge(cluster.name, ctx.gate, namespace, kind, name, inj)
+        for subject, inj in self._subjects(cluster, ctx.inv.rules, found):
+            yield self._judge(cluster.name, ctx.gate, subject, inj)
         if missing:
             yield self.report(self.UNREAD, cluster.name,
                               params={"reasons": "; ".join(f"{k}: {why}" for k, why in missing.items())},
@@ -69,12 +69,22 @@ class ManualInjection(ClusterCheck):
         elif not found:
             yield self.report(self.CLEAN, cluster.name, params={})
 
-    def _judge(self, cluster: str, gate: Gate, namespace: str, kind: str, name: str,
-               inj: TemplateInjection) -> Finding:
-        subject = {"kind": kind, "namespace": namespace, "name": name,
-                   "remediation": rerender_remediation(cluster, kind, namespace, name),
-                   "evidence": {"image": inj.image, "native": inj.native, "status_annotation": inj.status_annotation,
-                                "xds_agent": inj.xds_agent, "proxy_container": inj.container}}
+    @staticmethod
+    def _subjects(cluster: ClusterInventory, rules: mesh.ProxyRules, found: dict[tuple[str, str, str],
+                  TemplateInjection]) -> list[tuple[dict[str, Any], TemplateInjection]]:
+        """Each kube-injected workload's finding subject (what, remediation, evidence) in workload order, built once
+        per cluster for the three gates: only the outcome depends on the gate. The gates' findings share the
+        (read-only) evidence dicts, as same_in_every_gate's copies do."""
+        def build() -> list[tuple[dict[str, Any], TemplateInjection]]:
+            return [({"kind": kind, "namespace": namespace, "name": name,
+                      "remediation": rerender_remediation(cluster.name, kind, namespace, name),
+                      "evidence": {"image": inj.image, "native": inj.native, "status_annotation": inj.status_annotation,
+                                   "xds_agent": inj.xds_agent, "proxy_container": inj.container}}, inj)
+                    for (namespace, kind, name), inj in sorted(found.items())]
+        # Keyed as manual_injections is (its rules, the default kinds): `found` is that memo's answer.
+        return list(cluster.memo(("manual_injection_subjects", id(rules)), build))
+
+    def _judge(self, cluster: str, gate: Gate, subject: dict[str, Any], inj: TemplateInjection) -> Finding:
         if not inj.container:
             # Only the annotation: the template was copied from an injected pod; injectors read it as a
             # previous injection to strip. Harmless for current injectors, confusing in every audit.

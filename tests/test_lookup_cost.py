@@ -128,3 +128,15 @@ def test_a_kind_key_is_one_string_read_again_not_built_per_read():
     assert K.Kind("Deployment", "apps", ("v1",), "deployments") == K.DEPLOYMENT
     assert hash(K.Kind("Deployment", "apps", ("v1",), "deployments")) == hash(K.DEPLOYMENT)
     assert K.Kind("Deployment", "apps", ("v1",), "deployments", namespaced=False) != K.DEPLOYMENT
+
+
+def test_the_unique_index_is_given_only_when_every_object_has_a_key_of_its_own():
+    web, api = deployment("web", "a", "uid-1"), deployment("api", "a", "uid-2")
+    assert cluster_of([web, api]).unique_index(K.DEPLOYMENT) == {("a", "web"): web, ("a", "api"): api}
+    no_namespace = CountingObject({"metadata": {"name": "bare"}})
+    no_name = CountingObject({"metadata": {"namespace": "a"}})
+    unhashable = CountingObject({"metadata": {"name": ["web"], "namespace": "a"}})
+    for objects in ([web, deployment("web", "a", "uid-3")], [web, no_namespace], [web, no_name], [web, unhashable]):
+        cluster = cluster_of(objects)
+        assert cluster.unique_index(K.DEPLOYMENT) is None
+        assert cluster.get(K.DEPLOYMENT, "web", "a") is web  # lookups answer as before

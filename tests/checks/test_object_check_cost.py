@@ -15,7 +15,7 @@ import pytest
 from auditor import mesh
 from auditor.config import GatewaysConfig
 from auditor.gateways import gateway_type_of
-from checks import config_import, gitops
+from checks import config_import, gitops, workloads
 from checks import gateways as egress
 from checks.gateways import EgressHosts, route_splits
 from tests import factory as f
@@ -161,3 +161,31 @@ def test_a_virtualservice_whose_hosts_are_no_list_is_unknown_even_when_it_reache
     a = audit({"cluster-a": [odd]}, "uninstall", config=f.only_checks("egress-routes-to-asm"))
     assert [(r["status"], r["code"], r["cluster"], r["message"]) for r in a.rows("egress-routes-to-asm")] == [
         ("UNKNOWN", "AA0002", "cluster-a", "check crashed: TypeError: 'int' object is not iterable")]
+
+
+def test_a_kube_injected_workloads_remediation_and_evidence_are_built_once_for_the_three_gates(
+        audit, monkeypatch: pytest.MonkeyPatch):
+    """manual-injection judges each kube-injected template in three gates; only the outcome depends on the gate, so
+    the command and evidence are built once per workload (3 each before) and the gates' findings share them."""
+    built: list[tuple[str, str, str]] = []
+    rerender = workloads.rerender_remediation
+
+    def counted(cluster: str, kind: str, namespace: str, name: str) -> str:
+        built.append((kind, namespace, name))
+        return rerender(cluster, kind, namespace, name)
+
+    monkeypatch.setattr(workloads, "rerender_remediation", counted)
+    rendered = f.pod("render", "shop")
+    status = rendered["metadata"]["annotations"]["sidecar.istio.io/status"]
+    legacy = [f.deployment(name, "shop", containers=rendered["spec"]["containers"],
+                           template_annotations={"sidecar.istio.io/status": status}) for name in ("old-a", "old-b")]
+    run = audit({"c1": [obj for pair in legacy for obj in pair]}, "all", config=f.only_checks("manual-injection"))
+    assert built == [("Deployment", "shop", "old-a"), ("Deployment", "shop", "old-b")]
+    rows = run.rows("manual-injection")
+    assert [(r["gate"], r["status"], r["code"], r["name"]) for r in rows] == [
+        ("assessment", "WARN", "AA0620", "old-a"), ("assessment", "WARN", "AA0620", "old-b"),
+        ("migrating", "WARN", "AA0622", "old-a"), ("migrating", "WARN", "AA0622", "old-b"),
+        ("uninstall", "FAIL", "AA0610", "old-a"), ("uninstall", "FAIL", "AA0610", "old-b")]
+    assert {r["remediation"].split(" from its source")[0] for r in rows} == {
+        "Re-render Deployment shop/old-a", "Re-render Deployment shop/old-b"}
+    assert [r["evidence"]["proxy_container"] for r in rows] == [True] * 6

@@ -16,11 +16,12 @@ from auditor import mesh
 from auditor.check import Context
 from auditor.inventory import POD_COLUMNS, ClusterInventory, Inventory, summarise_pod, workload_rows, workload_sizes
 from auditor.model import Gate
-from checks.restart_risk import RestartRisk
+from checks.restart_risk import RestartRisk, Risk
 from checks.sidecars import IstioSidecarsRemaining
 from checks.workloads import AsmProxiesReady
 from checks.xds_agent import PodsXdsAgent
 from tests.factory import deployment, pod, workload_pods
+from tests.test_lookup_cost import CountingObject
 
 
 def _cluster() -> ClusterInventory:
@@ -159,3 +160,109 @@ def test_pods_showing_the_same_values_are_counted_once(monkeypatch: pytest.Monke
           for i in range(4)],
         ("bare", '1/1 pod(s) lack PROXY_CONFIG_XDS_AGENT="true" (seen: <absent> x1)', {"<absent>": 1})]
     assert findings[1].evidence["values"] is not findings[2].evidence["values"]
+
+
+def test_the_command_moving_a_workload_is_built_once_for_every_check_asking(monkeypatch: pytest.MonkeyPatch):
+    """restart-risk and istio-sidecars-remaining both give each workload still on Istio's sidecar the command that
+    moves it (~5,000 workloads each at 50k pods): built once per workload, the same string in both findings."""
+    refs: list[tuple[str, str]] = []
+    object_ref = mesh.object_ref
+
+    def counted(resource: str, name: str) -> str:
+        refs.append((resource, name))
+        return object_ref(resource, name)
+
+    monkeypatch.setattr(mesh, "object_ref", counted)
+    shop = deployment("once-moved", namespace="once-ns", replicas=1)
+    cluster = ClusterInventory(name="once-cluster", objects_by_kind={
+        K.POD.key: [], K.REPLICASET.key: [shop[1]], K.DEPLOYMENT.key: [shop[0]], K.SERVICE.key: [],
+        K.STATEFULSET.key: [], K.JOB.key: [], K.PDB.key: [], K.CONFIGMAP.key: []})
+    cluster.pod_rows = [summarise_pod(p, mesh.ProxyRules()) for p in workload_pods(shop, 1)]
+    ctx = Context(inv=Inventory(data_planes=[cluster]), gate=Gate.UNINSTALL)
+    risky = [f for f in RestartRisk().check_cluster(cluster, ctx) if f.name == "once-moved"]
+    left = [f for f in IstioSidecarsRemaining().check_cluster(cluster, ctx) if f.name == "once-moved"]
+    command = ('kubectl --kubeconfig="${KUBECONFIG_ONCE_CLUSTER:?}" -n once-ns patch deployment/once-moved '
+               """--type='merge' -p '{"spec":{"template":{"metadata":{"labels":{"sidecar.asm.aliyun.com/inject":"""
+               """"true"}}}}}'""")
+    assert [f.remediation for f in left] == [command]
+    assert [f.remediation.endswith(" Then move it: " + command) for f in risky] == [True]
+    assert refs == [("deployment", "once-moved")]  # one per check before
+
+
+def test_a_command_for_an_unhashable_name_fails_as_before():
+    with pytest.raises(TypeError, match="expected string or bytes-like object, got 'list'"):
+        mesh.asm_inject_command("c1", "Deployment", "shop", ["web"])  # type: ignore[arg-type]
+
+
+def test_workloads_showing_the_same_facts_are_scored_once(monkeypatch: pytest.MonkeyPatch):
+    """restart-risk scores ~5,000 workloads at 50k pods that show a few dozen distinct facts (kind, grace and drain,
+    controller shape, preStop, PodDisruptionBudget, ports): each distinct facts is scored once and its reasons and
+    fixes written once, not once per workload."""
+    added: list[str] = []
+    add = Risk.add
+
+    def counted(self: Risk, points: int, reason: str, fix: str = "") -> None:
+        added.append(reason)
+        add(self, points, reason, fix)
+
+    monkeypatch.setattr(Risk, "add", counted)
+    apps = [deployment(f"app-{i}", replicas=2) for i in range(4)]
+    solo = deployment("solo", replicas=1)
+    cluster = ClusterInventory(name="c1", objects_by_kind={
+        K.POD.key: [], K.REPLICASET.key: [rs for _, rs in (*apps, solo)],
+        K.DEPLOYMENT.key: [dep for dep, _ in (*apps, solo)], K.SERVICE.key: [], K.STATEFULSET.key: [], K.JOB.key: [],
+        K.PDB.key: [], K.CONFIGMAP.key: []})
+    cluster.pod_rows = [summarise_pod(p, mesh.ProxyRules())
+                        for p in [*(p for app in apps for p in workload_pods(app, 2)), *workload_pods(solo, 1)]]
+    findings = list(RestartRisk().check_cluster(cluster, Context(inv=Inventory(data_planes=[cluster]),
+                                                                 gate=Gate.MIGRATING)))
+    no_prestop = "no preStop hook in the app: it may exit before endpoints stop sending traffic"
+    no_pdb = "no PodDisruptionBudget: node drains during the move are not limited"
+    single = "single replica: no other pod serves while it restarts"
+    # Before: 2 reasons for each of the 4 apps, 3 for solo (11).
+    assert added == [no_prestop, no_pdb, single, no_prestop, no_pdb]
+    assert [(f.name, f.message, f.evidence["reasons"]) for f in findings[:-1]] == [
+        *[(f"app-{i}", f"restart risk 2 (medium risk (score 2-4)): +1 {no_prestop}; +1 {no_pdb}",
+           [f"+1 {no_prestop}", f"+1 {no_pdb}"]) for i in range(4)],
+        ("solo", f"restart risk 4 (medium risk (score 2-4)): +2 {single}; +1 {no_prestop}; +1 {no_pdb}",
+         [f"+2 {single}", f"+1 {no_prestop}", f"+1 {no_pdb}"])]
+    assert findings[0].remediation == (
+        "Add a preStop hook (e.g. sleep 5) to the app container. Add a PodDisruptionBudget. Then move it: "
+        "kubectl --kubeconfig=\"${KUBECONFIG_C1:?}\" -n shop patch deployment/app-0 --type='merge' -p "
+        "'{\"spec\":{\"template\":{\"metadata\":{\"labels\":{\"sidecar.asm.aliyun.com/inject\":\"true\"}}}}}'")
+
+
+def test_restart_risk_finds_the_workloads_in_the_inventorys_index_without_a_scan_of_its_own():
+    """gitops-drift indexes the Deployments and StatefulSets by (namespace, name) (cluster.by_namespace_and_name);
+    restart-risk scanned them all again into a dict of its own (~10,000 at 50k pods). It reads the same index now."""
+    apps = [deployment(f"app-{i}", replicas=1 + i % 2) for i in range(6)]
+    idle = [deployment(f"idle-{i}") for i in range(4)]  # no pod: never looked up
+    cluster = ClusterInventory(name="c1", objects_by_kind={
+        K.POD.key: [], K.REPLICASET.key: [rs for _, rs in (*apps, *idle)],
+        K.DEPLOYMENT.key: [CountingObject(dep) for dep, _ in (*apps, *idle)], K.SERVICE.key: [],
+        K.STATEFULSET.key: [], K.JOB.key: [], K.PDB.key: [], K.CONFIGMAP.key: []})
+    cluster.pod_rows = [summarise_pod(p, mesh.ProxyRules()) for app in apps for p in workload_pods(app, 2)]
+    cluster.pods()
+    assert len(cluster.by_namespace_and_name(K.DEPLOYMENT)) == 10  # as gitops-drift reads it
+    CountingObject.reads = 0
+    findings = list(RestartRisk().check_cluster(cluster, Context(inv=Inventory(data_planes=[cluster]),
+                                                                 gate=Gate.MIGRATING)))
+    assert CountingObject.reads == 0  # 10 before: every Deployment's
+    assert [(f.name, f.evidence["score"]) for f in findings[:-1]] == [
+        ("app-0", 4), ("app-1", 2), ("app-2", 4), ("app-3", 2), ("app-4", 4), ("app-5", 2)]
+
+
+def test_a_deployment_listed_twice_is_scored_by_its_last_copy_as_before():
+    """A hand-made snapshot may list a Deployment twice: restart-risk reads the last copy, as its own dict did."""
+    twice, rs = deployment("twice", replicas=3)
+    last = {**twice, "spec": {**twice["spec"], "replicas": 1}}
+    cluster = ClusterInventory(name="c1", objects_by_kind={
+        K.POD.key: [], K.REPLICASET.key: [rs], K.DEPLOYMENT.key: [twice, last], K.SERVICE.key: [],
+        K.STATEFULSET.key: [], K.JOB.key: [], K.PDB.key: [], K.CONFIGMAP.key: []})
+    cluster.pod_rows = [summarise_pod(p, mesh.ProxyRules()) for p in workload_pods((twice, rs), 1)]
+    assert cluster.unique_index(K.DEPLOYMENT) is None
+    assert cluster.get(K.DEPLOYMENT, "twice", "shop") is twice  # a lookup answers the first, as a scan would
+    findings = list(RestartRisk().check_cluster(cluster, Context(inv=Inventory(data_planes=[cluster]),
+                                                                 gate=Gate.MIGRATING)))
+    assert [(f.name, f.evidence["reasons"][0]) for f in findings[:-1]] == [
+        ("twice", "+2 single replica: no other pod serves while it restarts")]
