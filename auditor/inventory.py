@@ -791,7 +791,7 @@ class ClusterInventory:
             frame["workload_kind"] = pd.Series(dtype="object")
             frame["workload_name"] = pd.Series(dtype="object")
             return frame
-        columns = _columns_of_rows(self.pod_rows)
+        columns = dict(zip(POD_COLUMNS, zip(*self.pod_rows, strict=True), strict=True))  # one tuple per column
         workload_kinds, workload_names = self._workloads(columns)
         frame = _frame_of_rows(self.pod_rows, columns)
         kinds = _typed_column(np.fromiter(workload_kinds, dtype=object, count=len(workload_kinds)), categorical=True)
@@ -801,34 +801,24 @@ class ClusterInventory:
         frame["workload_name"] = list(workload_names) if names is None else names
         return frame
 
-    def _workloads(self, columns: dict[str, np.ndarray]) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    def _workloads(self, columns: dict[str, tuple]) -> tuple[tuple[str, ...], tuple[str, ...]]:
         """Each pod's workload kind and name: its owner, through its ReplicaSet (Deployment) or Job (CronJob) when
         those are readable; a pod without an owner is its own workload. Resolved once per distinct owner (a 150k-pod
         cluster has far fewer), matched back to the pods by dict lookups in C, not a Python loop with a key per pod."""
         rs_owner = self._owner_map(K.REPLICASET)
         job_owner = self._owner_map(K.JOB)
         have_rs = self.available(K.REPLICASET)
-        owners = list(zip(*(columns[c].tolist() for c in ("namespace", "owner_kind", "owner_name", "template_hash")),
+        owners = list(zip(columns["namespace"], columns["owner_kind"], columns["owner_name"], columns["template_hash"],
                           strict=True))
         resolved = {owner: _resolve_owner(owner[0], "", owner[1], owner[2], owner[3], rs_owner, job_owner, have_rs)
                     for owner in dict.fromkeys(owners) if owner[1]}
         # A bare pod's owner is in no `resolved`: dict.get gives it its default, ("Pod", its name).
-        workloads = map(resolved.get, owners, zip(itertools.repeat("Pod"), columns["name"].tolist()))
+        workloads = map(resolved.get, owners, zip(itertools.repeat("Pod"), columns["name"]))
         kinds, names = zip(*workloads, strict=True)
         return kinds, names
 
 
-def _columns_of_rows(rows: list[tuple]) -> dict[str, np.ndarray]:
-    """The (non-empty) summary rows' values per POD_COLUMNS column, as object arrays: numpy transposes the rows in
-    one pass in C (a tuple per column by zip(*rows), then an array of each, took ~35 ms at 50k pods, 3x as long)."""
-    table = np.array(rows, dtype=object)
-    if table.shape != (len(rows), len(POD_COLUMNS)):  # not a table of scalars: as before, one tuple per column
-        return {name: np.fromiter(values, dtype=object, count=len(rows))
-                for name, values in zip(POD_COLUMNS, zip(*rows, strict=True), strict=True)}
-    return dict(zip(POD_COLUMNS, table.T.copy(), strict=True))  # each column contiguous
-
-
-def _frame_of_rows(rows: list[tuple], columns: dict[str, np.ndarray]) -> pd.DataFrame:
+def _frame_of_rows(rows: list[tuple], columns: dict[str, tuple]) -> pd.DataFrame:
     """The frame of (non-empty) summary rows (`columns`: their values per column): POD_COLUMNS, the _CATEGORICAL ones
     as categories.
 
@@ -837,7 +827,7 @@ def _frame_of_rows(rows: list[tuple], columns: dict[str, np.ndarray]) -> pd.Data
     pods. A column holding anything else (a malformed live answer) takes that path, so the frame is the same."""
     typed: dict[str, Any] = {}
     for name, values in columns.items():
-        column = _typed_column(values, name in _CATEGORICAL)
+        column = _typed_column(np.fromiter(values, dtype=object, count=len(rows)), name in _CATEGORICAL)
         if column is None:
             frame = pd.DataFrame.from_records(rows, columns=list(POD_COLUMNS))
             for col in _CATEGORICAL:

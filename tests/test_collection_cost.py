@@ -23,7 +23,6 @@ from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
-import numpy as np
 import orjson
 import pytest
 
@@ -31,7 +30,7 @@ from auditor import collect as collect_module
 from auditor import inventory, mesh, podwire
 from auditor import kinds as K
 from auditor.collect import Collector
-from auditor.inventory import POD_COLUMNS, ClusterInventory, Inventory, summarise_pod
+from auditor.inventory import POD_COLUMNS, Inventory, summarise_pod
 from auditor.sources import snapshot as snapshot_module
 from auditor.sources.snapshot import open_snapshot
 from tests import factory as f
@@ -349,29 +348,3 @@ def test_a_page_of_services_is_slimmed_without_a_call_per_service(monkeypatch: p
     assert calls == 0
     assert kept == expected and kept[0]["metadata"]["managedFields"] == [{"manager": "kubectl", "operation": "Apply"}]
 
-
-# ---------------------------------------------------------------- the pod frame
-def test_the_pod_frame_transposes_the_rows_in_one_pass(monkeypatch: pytest.MonkeyPatch):
-    """The summary rows become columns in one numpy pass, not a tuple per column (zip) then an array of each."""
-    web, api = f.deployment("web"), f.deployment("api", namespace="a-shop")
-    pods = [*f.workload_pods(web, 3), *f.workload_pods(api, 2, proxy=None), f.pod("bare", proxy="istio")]
-    cluster = ClusterInventory(name="c1", objects_by_kind={
-        K.POD.key: [], K.REPLICASET.key: [web[1], api[1]], K.DEPLOYMENT.key: [web[0], api[0]], K.SERVICE.key: [],
-        K.JOB.key: []})
-    cluster.pod_rows = [summarise_pod(p, mesh.ProxyRules()) for p in pods]
-    arrays_of_iterables: list[int] = []
-    fromiter = np.fromiter
-
-    def counting(*args: Any, **kwargs: Any) -> np.ndarray:
-        if sys._getframe(1).f_globals["__name__"] == "auditor.inventory":  # pandas calls it too
-            arrays_of_iterables.append(1)
-        return fromiter(*args, **kwargs)
-
-    monkeypatch.setattr(np, "fromiter", counting)
-    frame = cluster.pods()
-    assert len(arrays_of_iterables) == 2  # the workload kind and name; before: 29 (each of the 27 columns too)
-    assert frame["name"].tolist()[-1] == "bare"
-    assert frame["namespace"].cat.categories.tolist() == ["a-shop", "shop"]
-    assert frame["restarts"].dtype == np.int64 and frame["ready"].dtype == bool
-    assert frame["workload_name"].tolist() == ["web"] * 3 + ["api"] * 2 + ["bare"]
-    assert frame["workload_kind"].tolist() == ["Deployment"] * 5 + ["Pod"]
