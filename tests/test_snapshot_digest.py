@@ -9,11 +9,13 @@ from __future__ import annotations
 
 import hashlib
 import io
+import shutil
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from auditor import api
 from auditor.sources import snapshot
 
 
@@ -63,3 +65,70 @@ def test_a_big_file_is_hashed_in_few_pieces(tmp_path: Path, monkeypatch: pytest.
     snapshot._sha256_tree(root)
     # 40 MiB: 3 pieces of 16 MiB and the read that finds the end (41 reads of 1 MiB before).
     assert reads.count("pods-0000.json") <= 4
+
+
+# -- where the digest is computed: a thread for a big tree, at once for a small one
+def _count_threads(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    started: list[str] = []
+    real = snapshot._in_background
+
+    def counting(work: Any, name: str) -> Any:
+        started.append(name)
+        return real(work, name)
+
+    monkeypatch.setattr(snapshot, "_in_background", counting)
+    return started
+
+
+def _digest_of(root: Path) -> str:
+    expected = hashlib.sha256()
+    for path in sorted(p for p in root.rglob("*") if p.is_file()):
+        expected.update(str(path.relative_to(root)).encode())
+        expected.update(path.read_bytes())
+    return expected.hexdigest()
+
+
+def test_a_small_snapshot_is_hashed_at_once_without_a_thread(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    """The bundled demo (2 MB): starting a thread cost the run more (~8 ms, its start waits for the GIL) than the
+    hash itself (~2 ms)."""
+    started = _count_threads(monkeypatch)
+    sources = snapshot.open_snapshot(api.demo_snapshot_path())
+    try:
+        assert started == [] and sources.pending_sha256 is not None and sources.pending_sha256.done()
+        assert sources.digest() == _digest_of(api.demo_snapshot_path())
+    finally:
+        sources.close()
+
+
+def test_a_big_snapshot_is_hashed_in_a_thread_with_the_same_digest(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    root = tmp_path / "big"
+    shutil.copytree(api.demo_snapshot_path(), root)
+    (root / "padding.bin").write_bytes(bytes(range(256)) * (20 * 4096))  # 20 MiB: past the inline bound
+    started = _count_threads(monkeypatch)
+    sources = snapshot.open_snapshot(root)
+    try:
+        assert started == ["snapshot-sha256"]
+        assert sources.digest() == _digest_of(root)
+    finally:
+        sources.close()
+
+
+def test_a_small_snapshot_s_unreadable_file_fails_where_the_digest_is_asked(tmp_path: Path,
+                                                                              monkeypatch: pytest.MonkeyPatch):
+    root = tmp_path / "small"
+    shutil.copytree(api.demo_snapshot_path(), root)
+    (root / "unreadable.bin").write_bytes(b"x")
+    real_open = Path.open
+
+    def refusing(path: Path, mode: str = "r", *args: Any, **kwargs: Any) -> Any:
+        if path.name == "unreadable.bin":
+            raise PermissionError(13, "Permission denied", str(path))
+        return real_open(path, mode, *args, **kwargs)
+
+    monkeypatch.setattr(Path, "open", refusing)
+    sources = snapshot.open_snapshot(root)  # opening does not fail: the digest is asked at the end, as before
+    try:
+        with pytest.raises(PermissionError):
+            sources.digest()
+    finally:
+        sources.close()

@@ -552,11 +552,22 @@ class _ExtractedTree:
 _HASH_PIECE = 16 << 20
 
 
-def _sha256_tree(root: Path) -> str:
+# A tree smaller than this is hashed at once (~2 ms): a thread would cost more. Its start waits for the GIL, which
+# the new thread holds while it lists the tree, and it then competes with the collector (~8 ms of the demo's run).
+_HASH_INLINE_BYTES = 4 << 20
+
+
+def _tree_files(root: Path) -> list[Path]:
+    """The files the digest covers, in its order (sorted)."""
+    return sorted(p for p in root.rglob("*") if p.is_file())
+
+
+def _sha256_tree(root: Path, files: list[Path] | None = None) -> str:
+    """SHA-256 over each file of the tree (`files`: _tree_files(root)), its path relative to `root` then its bytes."""
     digest = hashlib.sha256()
     buffer = bytearray(_HASH_PIECE)
     view = memoryview(buffer)
-    for path in sorted(p for p in root.rglob("*") if p.is_file()):
+    for path in _tree_files(root) if files is None else files:
         digest.update(str(path.relative_to(root)).encode())
         with path.open("rb", buffering=0) as fh:
             while read := fh.readinto(buffer):
@@ -564,9 +575,23 @@ def _sha256_tree(root: Path) -> str:
     return digest.hexdigest()
 
 
-def _hash_in_background(root: Path) -> Future[str]:
-    """Hash the tree while the collector parses it: the digest no longer adds to the audit's time."""
-    return _in_background(functools.partial(_sha256_tree, root), "snapshot-sha256")
+def _hash_tree(root: Path) -> Future[str]:
+    """The tree's digest: a big tree is hashed in a thread while the collector parses it (the digest then adds
+    nothing to the audit's time), a small one (_HASH_INLINE_BYTES) right away. What hashing raised is delivered to
+    whoever asks the Future, either way."""
+    try:
+        files = _tree_files(root)
+        small = sum(path.stat().st_size for path in files) < _HASH_INLINE_BYTES
+    except OSError:  # named where the digest is asked, as a failed hash is
+        files, small = None, False
+    if not small:
+        return _in_background(functools.partial(_sha256_tree, root, files), "snapshot-sha256")
+    future: Future[str] = Future()
+    try:
+        future.set_result(_sha256_tree(root, files))
+    except Exception as exc:  # delivered to whoever asks for the result, as from the thread
+        future.set_exception(exc)
+    return future
 
 
 def _in_background(work: Callable[[], _T], name: str) -> Future[_T]:
@@ -605,7 +630,7 @@ def open_snapshot(path: str | Path) -> SourceSet:
             raise
     if path.is_dir():
         sources = _open_root(path, path, "", None)
-        sources.pending_sha256 = _hash_in_background(path)
+        sources.pending_sha256 = _hash_tree(path)
         return sources
     raise UsageError(f"snapshot {path} is neither a directory nor a file")
 
