@@ -26,7 +26,7 @@ from typing import Any
 from auditor import kinds as K
 from auditor import mesh
 from auditor.asm import asm_proxy_versions, asm_version
-from auditor.check import ClusterCheck, Context
+from auditor.check import ClusterCheck, Context, same_in_every_gate
 from auditor.envoyfilters import INSTALLER_LABELS, generated_release, proxy_version, proxy_version_regexes
 from auditor.errors import EvidenceUnavailable
 from auditor.inventory import ClusterInventory
@@ -240,6 +240,9 @@ class EnvoyFilterCompatibility(ClusterCheck):
     uses = (K.SERVICE, K.DEPLOYMENT, K.POD)  # where ASM's version shows when no config or OpenAPI answer says it
     reads_other_clusters = True  # ASM's version and proxy images from every data plane (asm_versions)
 
+    # The gate changes nothing (the filters, ASM's versions from the config, answers and every data plane): each
+    # filter's regexes are compiled and its patches walked once, not once per gate.
+    @same_in_every_gate
     def check_cluster(self, cluster: ClusterInventory, ctx: Context) -> Iterable[Finding]:
         filters = cluster.objects(K.ENVOYFILTER)
         if not filters:

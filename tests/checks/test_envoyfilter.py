@@ -13,9 +13,16 @@ Shapes, all from istio/istio:
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 
+import pytest
+
+from auditor import judge
 from auditor import kinds as K
+from auditor.inventory import ClusterInventory
+from auditor.model import Finding
+from checks.envoyfilter import EnvoyFilterCompatibility
 from tests import factory as f
 
 CHECK = "envoyfilter-compatibility"
@@ -199,3 +206,60 @@ def test_no_envoyfilter_is_not_applicable_and_unreadable_is_unknown(audit):
                   unreadable={"c1": {K.ENVOYFILTER: "forbidden"}}).rows(CHECK)
     assert (row["status"], row["code"]) == ("UNKNOWN", "AA0001")
 
+
+
+GATES = ["migrating", "uninstall"]
+EXCLUDED_MESSAGE = ("proxyVersion '^1\\.22.*' does not match ASM's proxy version 1.24.6: 1 of 1 patch(es) stop "
+                    "applying when the workloads move to ASM's proxy")
+
+
+def _counting_judge(monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, str]]:
+    """(cluster, filter) of every EnvoyFilter judged."""
+    judged: list[tuple[str, str]] = []
+    judge_one = EnvoyFilterCompatibility._judge
+
+    def counting(self: EnvoyFilterCompatibility, cluster: ClusterInventory, obj: dict[str, Any],
+                 *args: Any) -> Iterator[Finding]:
+        judged.append((cluster.name, obj["metadata"]["name"]))
+        return judge_one(self, cluster, obj, *args)
+
+    monkeypatch.setattr(EnvoyFilterCompatibility, "_judge", counting)
+    return judged
+
+
+def test_each_filter_is_judged_once_for_both_gates_and_each_gate_keeps_its_findings(audit, monkeypatch):
+    judged = _counting_judge(monkeypatch)
+    rows = audit({"c1": [hcm_tweaks("^1\\.22.*"), lua_filter_from_istio_1_6()]}, "all",
+                 config=WITH_ASM).rows(CHECK)
+    assert judged == [("c1", "hcm-tweaks"), ("c1", "test-lua")]  # once per audit (before: once per gate, 4 calls)
+    assert [(r["gate"], r["status"], r["code"], r["name"], r["severity"]) for r in rows] == [
+        (gate, "FAIL", code, name, "major") for gate in GATES
+        for code, name in (("AA2810", "hcm-tweaks"), ("AA2811", "test-lua"), ("AA2812", "test-lua"))]
+    by_gate = {gate: [(r["message"], r["remediation"], r["evidence"]) for r in rows if r["gate"] == gate]
+               for gate in GATES}
+    assert by_gate["migrating"] == by_gate["uninstall"]
+    assert by_gate["migrating"][0][0] == EXCLUDED_MESSAGE
+
+
+def test_a_fleet_judged_cluster_by_cluster_judges_each_filter_once(audit, monkeypatch):
+    """Two data planes: judged one at a time, envoyfilter-compatibility after every cluster was read
+    (reads_other_clusters); each cluster's filters still once for both gates, each gate with its own findings."""
+    judged = _counting_judge(monkeypatch)
+    one_at_a_time = judge._judge_one_at_a_time
+    paths: list[str] = []
+
+    def recording(*args: Any) -> list[Finding]:
+        paths.append("one at a time")
+        return one_at_a_time(*args)
+
+    monkeypatch.setattr(judge, "_judge_one_at_a_time", recording)
+    result = audit({"c1": [hcm_tweaks("^1\\.22.*")], "c2": [hcm_tweaks(None, name="open")]}, "all",
+                   config=WITH_ASM)
+    assert paths == ["one at a time"]
+    assert judged == [("c1", "hcm-tweaks"), ("c2", "open")]  # before: 4 calls
+    assert [(r["gate"], r["cluster"], r["status"], r["code"], r["name"], r["message"])
+            for r in result.rows(CHECK)] == [
+        (gate, cluster, status, code, name, message) for gate in GATES
+        for cluster, status, code, name, message in (
+            ("c1", "FAIL", "AA2810", "hcm-tweaks", EXCLUDED_MESSAGE),
+            ("c2", "PASS", "AA2801", "", "1 EnvoyFilter(s), all compatible with ASM's proxies (1.24.6)"))]
