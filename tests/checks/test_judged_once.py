@@ -7,6 +7,9 @@ pod frame is read through `tolist()`, never value by value (pandas boxes each va
 
 from __future__ import annotations
 
+import json
+import shutil
+from pathlib import Path
 from typing import Any, ClassVar
 
 import pandas as pd
@@ -271,3 +274,46 @@ def test_one_finding_object_returned_by_two_checks_is_judged_for_each(tmp_path, 
     rows = frame[frame["check_id"].astype(str).str.startswith("zz-declares")][["check_id", "status", "code"]]
     assert rows.astype(str).values.tolist() == [["zz-declares-pass", "PASS", "ZZS001"],
                                                 ["zz-declares-fail", "UNKNOWN", "AA0004"]]
+
+
+# The checks run in two gates or more whose findings do not depend on the gate: judged once per cluster and audit
+# (same_in_every_gate). The others, and why: manual-injection's outcome is the gate's (plan it / xds agent / still
+# bakes Istio in); migration-resource (mesh-wide) compares the state with the one the gate needs and names the gate;
+# asm-version is mesh-wide (no check_cluster; its second gate costs ~0.1 ms: what it reads is kept per cluster).
+JUDGED_ONCE = ["cni-compatibility", "cross-cluster-gateway-first", "envoyfilter-compatibility", "gitops-drift",
+               "istio-sidecars-remaining", "istio-version", "kubernetes-version", "mesh-config-parity",
+               "network-consistency", "restart-risk", "stuck-sidecar-jobs"]
+JUDGED_PER_GATE = ["manual-injection"]
+
+
+@pytest.mark.parametrize("data_planes", [["cluster-a", "cluster-b"], ["cluster-a"]],
+                         ids=["fleet, cluster by cluster", "one cluster, gate by gate"])
+def test_every_gate_independent_check_hands_each_gate_the_findings_it_judged_once(
+        demo_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, data_planes: list[str]):
+    """Judged once, a check gives every gate the same Finding objects (the engine then copies them per gate); judged
+    per gate, new ones. Over the demo in phase all, whichever way the engine walks the clusters (fail on the old
+    code: envoyfilter-compatibility judged per gate)."""
+    snapshot = tmp_path / "demo"
+    shutil.copytree(demo_dir, snapshot)
+    manifest = json.loads((snapshot / "manifest.json").read_text())
+    manifest["clusters"] = [c for c in manifest["clusters"] if c["role"] == "asm" or c["name"] in data_planes]
+    (snapshot / "manifest.json").write_text(json.dumps(manifest))
+    judged: dict[str, dict[str, dict[str, list[int]]]] = {}  # check -> cluster -> gate -> ids of its findings
+    cluster = judge._Judging.cluster
+
+    def recording(self: judge._Judging, inventory: ClusterInventory) -> None:
+        done = len(self.out)
+        cluster(self, inventory)
+        by_gate = judged.setdefault(self.check.id, {}).setdefault(inventory.name, {})
+        by_gate[self.ctx.gate.value] = [id(f) for f in self.out[done:]]
+
+    monkeypatch.setattr(judge._Judging, "cluster", recording)
+    run_audit(open_snapshot(snapshot), "all", Config())
+    multi_gate = {check: clusters for check, clusters in judged.items()
+                  if len(next(iter(clusters.values()))) > 1 and any(ids for gates in clusters.values()
+                                                                    for ids in gates.values())}
+    assert all(sorted(clusters) == data_planes for clusters in multi_gate.values())
+    once = sorted(check for check, clusters in multi_gate.items()
+                  if all(len({tuple(ids) for ids in gates.values()}) == 1 for gates in clusters.values()))
+    assert once == JUDGED_ONCE
+    assert sorted(set(multi_gate) - set(once)) == JUDGED_PER_GATE
