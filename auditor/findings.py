@@ -349,14 +349,25 @@ def blockers(frame: pd.DataFrame) -> pd.DataFrame:
     return frame[blocking_mask(frame)].sort_values(["severity", "check_id", "cluster", "namespace", "name"])
 
 
+# The columns a record holds as text: "" for a missing value.
+_RECORD_TEXT_KEYS = ("cluster", "gate", "check_id", "severity", "default_severity", "status", "kind", "namespace")
+
+
 def records(frame: pd.DataFrame) -> list[dict[str, Any]]:
-    """Rows as plain dicts with str values for categoricals (for JSON and templates)."""
-    out = []
-    for row in frame.itertuples(index=False):
-        d = row._asdict()
-        d.pop("params", None)
-        for key in ("cluster", "gate", "check_id", "severity", "default_severity", "status", "kind", "namespace"):
-            d[key] = "" if pd.isna(d[key]) else str(d[key])
-        d["exempt"] = bool(d["exempt"])
-        out.append(d)
-    return out
+    """Rows as plain dicts with str values for categoricals (for JSON and templates).
+
+    Built column by column: the values a row of `frame.itertuples` holds, a categorical column's text written once
+    per category (a namedtuple, a dict and eight texts per row took 0.1 s at 25,000 findings)."""
+    columns = [c for c in frame.columns if c != "params"]
+    values = {c: frame[c].tolist() for c in columns if c not in _RECORD_TEXT_KEYS}
+    values |= {key: _record_texts(frame[key]) for key in _RECORD_TEXT_KEYS}
+    values["exempt"] = list(map(bool, values["exempt"]))
+    return [dict(zip(columns, row, strict=True)) for row in zip(*(values[c] for c in columns), strict=True)]
+
+
+def _record_texts(column: pd.Series) -> list[str]:
+    """Each value of `column` as a record writes it: "" when missing, else its str()."""
+    if not isinstance(column.dtype, pd.CategoricalDtype):
+        return ["" if pd.isna(v) else str(v) for v in column]
+    texts = np.array([*_record_texts(pd.Series(column.cat.categories, dtype=object)), ""], dtype=object)
+    return texts[np.asarray(column.cat.codes, dtype=np.intp)].tolist()
