@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import functools
+import operator
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, TypeVar
@@ -13,7 +15,7 @@ from auditor import mesh
 from auditor.config import Config
 from auditor.inventory import ClusterInventory, Inventory
 from auditor.kinds import Kind
-from auditor.model import Finding, Gate, Outcome, Severity, Status, finding_values
+from auditor.model import Finding, Gate, Outcome, Severity, Status
 
 
 @dataclass
@@ -192,6 +194,7 @@ class ClusterCheck(Check):
         return self.finding(status, cluster.name, template.format(**params), evidence=evidence)
 
 
+_finding_values = operator.attrgetter(*(f.name for f in dataclasses.fields(Finding)))
 ClusterCheckT = TypeVar("ClusterCheckT", bound=ClusterCheck)
 CheckClusterMethod = Callable[[ClusterCheckT, ClusterInventory, Context], Iterable[Finding]]
 
@@ -219,7 +222,7 @@ def same_in_every_gate(check_cluster: CheckClusterMethod) -> CheckClusterMethod:
 
 def copy_finding(f: Finding) -> Finding:
     """A new Finding with the same values; its evidence and params are the same (read-only) dicts."""
-    return Finding(*finding_values(f))
+    return Finding(*_finding_values(f))
 
 
 _NO_ISTIOD = "no self-built istiod Deployment (label app=istiod) found"

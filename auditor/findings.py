@@ -16,13 +16,11 @@ from auditor.i18n import N_, Phrase
 from auditor.model import (
     EXIT_CODES,
     FINDING_COLUMNS,
-    FINDING_FIELDS,
     Finding,
     Gate,
     Severity,
     Status,
     Verdict,
-    finding_values,
 )
 
 STATUS_DTYPE = pd.CategoricalDtype([s.value for s in Status], ordered=True)
@@ -33,38 +31,34 @@ BLOCKING_SEVERITIES = (Severity.BLOCKER.value, Severity.MAJOR.value)
 
 def findings_frame(findings: Iterable[Finding]) -> pd.DataFrame:
     findings = list(findings)
-    # Every field of every finding read in one C call per finding and transposed at once (a list per field, each
-    # built by attribute lookups in Python, was half the frame's time at 25,000 findings).
-    values: dict[str, list[Any]] = dict(zip(FINDING_FIELDS, map(list, zip(*map(finding_values, findings),
-                                                                          strict=True)), strict=True)) \
-        if findings else {name: [] for name in FINDING_FIELDS}
 
-    def text(name: str) -> Any:  # pandas infers its string dtype from values; none at all are objects
-        return values[name] if findings else pd.Series([], dtype=object)
+    def text(values: list[Any]) -> Any:  # pandas infers its string dtype from values; none at all are objects
+        return values if findings else pd.Series([], dtype=object)
 
-    severity = values["severity"]
+    # A list per field read by attribute (`f.cluster`: no getattr by name, no tuple per finding for the collector
+    # to walk); a categorical column built from its distinct values (_categorical).
     frame = pd.DataFrame({
-        "cluster": _categorical(values["cluster"]),
-        "gate": _categorical(values["gate"], GATE_DTYPE),
-        "check_id": _categorical(values["check_id"]),
-        "title": text("title"),
-        "severity": _categorical(severity, SEVERITY_DTYPE, text=True),
-        "status": _categorical(values["status"], STATUS_DTYPE, text=True),
-        "kind": _categorical(values["kind"]),
-        "namespace": _categorical(values["namespace"]),
-        "name": text("name"),
-        "message": text("message"),
-        "remediation": text("remediation"),
-        "evidence": pd.Series(values["evidence"], dtype=object),
-        "exempt": pd.Series(list(map(bool, values["exempt"])), dtype=bool),
-        "exempt_reason": text("exempt_reason"),
-        "default_severity": _categorical([d or s for d, s in zip(values["default_severity"], severity, strict=True)],
-                                         SEVERITY_DTYPE, text=True),
-        "code": _categorical(values["code"]),
+        "cluster": _categorical([f.cluster for f in findings]),
+        "gate": _categorical([f.gate for f in findings], GATE_DTYPE),
+        "check_id": _categorical([f.check_id for f in findings]),
+        "title": text([f.title for f in findings]),
+        "severity": _categorical([f.severity for f in findings], SEVERITY_DTYPE, text=True),
+        "status": _categorical([f.status for f in findings], STATUS_DTYPE, text=True),
+        "kind": _categorical([f.kind for f in findings]),
+        "namespace": _categorical([f.namespace for f in findings]),
+        "name": text([f.name for f in findings]),
+        "message": text([f.message for f in findings]),
+        "remediation": text([f.remediation for f in findings]),
+        "evidence": pd.Series([f.evidence for f in findings], dtype=object),
+        "exempt": pd.Series([bool(f.exempt) for f in findings], dtype=bool),
+        "exempt_reason": text([f.exempt_reason for f in findings]),
+        "default_severity": _categorical([f.default_severity or f.severity for f in findings], SEVERITY_DTYPE,
+                                         text=True),
+        "code": _categorical([f.code for f in findings]),
     }, columns=list(FINDING_COLUMNS))
     # The message template's values, for the human reports in another language (auditor/render/localize.py);
     # not one of FINDING_COLUMNS: findings.json and findings.csv do not carry it.
-    frame["params"] = pd.Series(values["params"], dtype=object, index=frame.index)
+    frame["params"] = pd.Series([f.params for f in findings], dtype=object, index=frame.index)
     return frame
 
 

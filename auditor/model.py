@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
-import operator
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
@@ -106,10 +104,6 @@ class Finding:
     # The values filled into the outcome's message template (None: a free-text message, English only).
     params: dict[str, Any] | None = None
 
-
-# Every field of a Finding, in order: one C call reads them all (copies, the findings frame's columns).
-FINDING_FIELDS: tuple[str, ...] = tuple(f.name for f in dataclasses.fields(Finding))
-finding_values = operator.attrgetter(*FINDING_FIELDS)
 
 CODE_PATTERN = r"^[A-Z]{2,4}[0-9]{3,4}$"
 
