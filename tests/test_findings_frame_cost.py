@@ -1,6 +1,7 @@
-"""The findings frame's work per finding, counted: its categorical columns are built by pandas from each distinct
-object a column holds, not by hashing (and writing out as text) every finding's value: a 50k-pod audit has 25,000
-findings whose columns hold a few enum members and shared names."""
+"""The work per finding after the checks, counted (a 50k-pod audit has 25,000 findings whose columns hold a few enum
+members and shared names): the findings frame's categorical columns are built by pandas from each distinct value a
+column holds, not by hashing (and writing out as text) every finding's; findings.json's records write each category's
+text once; a fleet pools each finding's strings once, not once per gate."""
 from __future__ import annotations
 
 import enum
@@ -16,9 +17,6 @@ from auditor.findings import findings_frame, records
 from auditor.model import Finding, Severity, Status
 from bench.fleet import ensure_fleet
 from bench.generate import generate
-
-CATEGORICAL = ("cluster", "gate", "check_id", "severity", "status", "kind", "namespace", "default_severity", "code")
-
 
 CLUSTERS = ("c0", "c1")
 NAMESPACES = ("ns0", "ns1", "ns2", "ns3")
@@ -46,7 +44,7 @@ def categorical_sizes(monkeypatch: pytest.MonkeyPatch) -> list[int]:
 
 
 def test_categorical_columns_are_built_from_the_distinct_objects(categorical_sizes: list[int]) -> None:
-    """1,000 findings: each categorical column is built from its few distinct objects (at most 5 here: the
+    """1,000 findings: each categorical column is built from its few distinct values (at most 5 here: the
     statuses, severities, gates, clusters, namespaces). On the old code 9 categoricals were given all 1,000."""
     frame = findings_frame(_findings(1_000))
     assert len(frame) == 1_000
