@@ -32,37 +32,50 @@ BLOCKING_SEVERITIES = (Severity.BLOCKER.value, Severity.MAJOR.value)
 def findings_frame(findings: Iterable[Finding]) -> pd.DataFrame:
     findings = list(findings)
 
-    def values(name: str) -> list[Any]:
-        return [getattr(f, name) for f in findings]
+    def text(values: list[Any]) -> Any:  # pandas infers its string dtype from values; none at all are objects
+        return values if findings else pd.Series([], dtype=object)
 
-    def text(name: str) -> Any:  # pandas infers its string dtype from values; none at all are objects
-        return values(name) if findings else pd.Series([], dtype=object)
-
-    # Column by column, categories built from the values (no object column converted afterwards): at 25,000
-    # findings this is a fifth cheaper than rows converted column by column.
+    # A list per field read by attribute (`f.cluster`: no getattr by name, no tuple per finding for the collector
+    # to walk); a categorical column built from its distinct values (_categorical).
     frame = pd.DataFrame({
-        "cluster": pd.Categorical(values("cluster")),
-        "gate": pd.Categorical(values("gate"), dtype=GATE_DTYPE),
-        "check_id": pd.Categorical(values("check_id")),
-        "title": text("title"),
-        "severity": pd.Categorical([str(f.severity) for f in findings], dtype=SEVERITY_DTYPE),
-        "status": pd.Categorical([str(f.status) for f in findings], dtype=STATUS_DTYPE),
-        "kind": pd.Categorical(values("kind")),
-        "namespace": pd.Categorical(values("namespace")),
-        "name": text("name"),
-        "message": text("message"),
-        "remediation": text("remediation"),
-        "evidence": pd.Series(values("evidence"), dtype=object),
+        "cluster": _categorical([f.cluster for f in findings]),
+        "gate": _categorical([f.gate for f in findings], GATE_DTYPE),
+        "check_id": _categorical([f.check_id for f in findings]),
+        "title": text([f.title for f in findings]),
+        "severity": _categorical([f.severity for f in findings], SEVERITY_DTYPE, text=True),
+        "status": _categorical([f.status for f in findings], STATUS_DTYPE, text=True),
+        "kind": _categorical([f.kind for f in findings]),
+        "namespace": _categorical([f.namespace for f in findings]),
+        "name": text([f.name for f in findings]),
+        "message": text([f.message for f in findings]),
+        "remediation": text([f.remediation for f in findings]),
+        "evidence": pd.Series([f.evidence for f in findings], dtype=object),
         "exempt": pd.Series([bool(f.exempt) for f in findings], dtype=bool),
-        "exempt_reason": text("exempt_reason"),
-        "default_severity": pd.Categorical([str(f.default_severity or f.severity) for f in findings],
-                                           dtype=SEVERITY_DTYPE),
-        "code": pd.Categorical(values("code")),
+        "exempt_reason": text([f.exempt_reason for f in findings]),
+        "default_severity": _categorical([f.default_severity or f.severity for f in findings], SEVERITY_DTYPE,
+                                         text=True),
+        "code": _categorical([f.code for f in findings]),
     }, columns=list(FINDING_COLUMNS))
     # The message template's values, for the human reports in another language (auditor/render/localize.py);
     # not one of FINDING_COLUMNS: findings.json and findings.csv do not carry it.
-    frame["params"] = pd.Series(values("params"), dtype=object, index=frame.index)
+    frame["params"] = pd.Series([f.params for f in findings], dtype=object, index=frame.index)
     return frame
+
+
+def _categorical(values: list[Any], dtype: pd.CategoricalDtype | None = None, *, text: bool = False) -> pd.Categorical:
+    """`pd.Categorical(values, dtype=dtype)`, of `str(value)` for each value with `text`, built by pandas from each
+    distinct value once: a findings column holds a few values (enum members, shared names) in 25,000 rows, and pandas
+    hashed (and `str` wrote) every row. Distinct by equality, as pandas tells them apart; with `text`, by object (equal
+    objects may write different texts), each written once."""
+    first_row: dict[Any, int] = {}  # each distinct key -> the first row holding it
+    rows = np.fromiter(map(first_row.setdefault, map(id, values) if text else values, range(len(values))),
+                       dtype=np.intp, count=len(values))  # each row -> the first row holding its key
+    firsts = list(first_row.values())
+    distinct = [values[row] for row in firsts]
+    once = pd.Categorical([str(v) for v in distinct] if text else distinct, dtype=dtype)
+    code_of_first = np.empty(len(values), dtype=once.codes.dtype)
+    code_of_first[firsts] = once.codes
+    return pd.Categorical.from_codes(code_of_first[rows], dtype=once.dtype)
 
 
 @dataclass
@@ -330,14 +343,25 @@ def blockers(frame: pd.DataFrame) -> pd.DataFrame:
     return frame[blocking_mask(frame)].sort_values(["severity", "check_id", "cluster", "namespace", "name"])
 
 
+# The columns a record holds as text: "" for a missing value.
+_RECORD_TEXT_KEYS = ("cluster", "gate", "check_id", "severity", "default_severity", "status", "kind", "namespace")
+
+
 def records(frame: pd.DataFrame) -> list[dict[str, Any]]:
-    """Rows as plain dicts with str values for categoricals (for JSON and templates)."""
-    out = []
-    for row in frame.itertuples(index=False):
-        d = row._asdict()
-        d.pop("params", None)
-        for key in ("cluster", "gate", "check_id", "severity", "default_severity", "status", "kind", "namespace"):
-            d[key] = "" if pd.isna(d[key]) else str(d[key])
-        d["exempt"] = bool(d["exempt"])
-        out.append(d)
-    return out
+    """Rows as plain dicts with str values for categoricals (for JSON and templates).
+
+    Built column by column: the values a row of `frame.itertuples` holds, a categorical column's text written once
+    per category (a namedtuple, a dict and eight texts per row took 0.1 s at 25,000 findings)."""
+    columns = [c for c in frame.columns if c != "params"]
+    values = {c: frame[c].tolist() for c in columns if c not in _RECORD_TEXT_KEYS}
+    values |= {key: _record_texts(frame[key]) for key in _RECORD_TEXT_KEYS}
+    values["exempt"] = list(map(bool, values["exempt"]))
+    return [dict(zip(columns, row, strict=True)) for row in zip(*(values[c] for c in columns), strict=True)]
+
+
+def _record_texts(column: pd.Series) -> list[str]:
+    """Each value of `column` as a record writes it: "" when missing, else its str()."""
+    if not isinstance(column.dtype, pd.CategoricalDtype):
+        return ["" if pd.isna(v) else str(v) for v in column]
+    texts = np.array([*_record_texts(pd.Series(column.cat.categories, dtype=object)), ""], dtype=object)
+    return texts[np.asarray(column.cat.codes, dtype=np.intp)].tolist()

@@ -90,6 +90,7 @@ def _judge_one_at_a_time(ctx: Context, gates: Sequence[Gate], selected: Sequence
     for cluster in ctx.inv.data_planes:
         cluster.pending = True
     pool: dict[str, str] = {}
+    pooled: set[int] = set()  # the findings whose strings are in the pool (kept in `judgings` till the end)
     try:
         for cluster in ctx.inv.data_planes:
             steps.collect(cluster)
@@ -97,7 +98,10 @@ def _judge_one_at_a_time(ctx: Context, gates: Sequence[Gate], selected: Sequence
             for judging in now:
                 done = len(judging.out)
                 judging.cluster(cluster)
-                _share_strings(judging.out[done:], pool)
+                # A finding judged once for every gate (same_in_every_gate) comes back in each gate: pooled once.
+                fresh = {id(f): f for f in judging.out[done:] if id(f) not in pooled}
+                pooled.update(fresh)
+                _share_strings(fresh.values(), pool)
             # Every gate has its copies of what was judged once for this cluster (same_in_every_gate): drop the
             # originals now rather than keep one more set of findings per cluster until the end.
             for key in [k for k in ctx.judged_once if k[1] == cluster.name and k[2] == id(cluster)]:
