@@ -840,15 +840,20 @@ def _frame_of_rows(rows: list[tuple], columns: dict[str, tuple]) -> pd.DataFrame
 def _typed_column(values: np.ndarray, categorical: bool) -> Any:
     """`values` (objects) as from_records (then astype("category")) makes them when all are text, booleans or 64-bit
     integers; None otherwise (missing values, mixed types)."""
-    inferred = pd.api.types.infer_dtype(values, skipna=False)
     if categorical:
-        if inferred != "string":
+        # The values are all text when none is unhashable (TypeError) or missing (code -1) and the distinct ones are
+        # all text: infer_dtype asked of the few distinct values, not of every value (a pass fewer per column).
+        try:
+            codes, uniques = pd.factorize(values)
+        except TypeError:
             return None
-        codes, uniques = pd.factorize(values)
+        if (codes < 0).any() or pd.api.types.infer_dtype(uniques, skipna=False) != "string":
+            return None
         order = np.argsort(uniques, kind="stable")  # categories in text order, as astype("category") sorts them
         rank = np.empty(len(order), dtype=codes.dtype)
         rank[order] = np.arange(len(order), dtype=codes.dtype)
         return pd.Categorical.from_codes(rank[codes], dtype=pd.CategoricalDtype(pd.Index(uniques[order], dtype="str")))
+    inferred = pd.api.types.infer_dtype(values, skipna=False)
     if inferred == "string":
         return pd.array(values, dtype="str")
     if inferred == "boolean":
