@@ -72,7 +72,12 @@ def _categorical(values: list[Any], dtype: pd.CategoricalDtype | None = None, *,
                        dtype=np.intp, count=len(values))  # each row -> the first row holding its key
     firsts = list(first_row.values())
     distinct = [values[row] for row in firsts]
-    once = pd.Categorical([str(v) for v in distinct] if text else distinct, dtype=dtype)
+    if text:
+        distinct = [str(v) for v in distinct]
+    # A value outside a fixed dtype's categories is missing (NaN), said outright: pandas deprecates doing it silently
+    # (it will raise), and a plugin's finding may carry any status or severity.
+    once = pd.Categorical(distinct) if dtype is None else pd.Categorical.from_codes(
+        dtype.categories.get_indexer(distinct), dtype=dtype)
     code_of_first = np.empty(len(values), dtype=once.codes.dtype)
     code_of_first[firsts] = once.codes
     return pd.Categorical.from_codes(code_of_first[rows], dtype=once.dtype)
