@@ -625,3 +625,22 @@ def test_api_run_audit_refuses_an_unknown_keyword_before_reading_anything(tmp_pa
         api.run_audit(snapshot=str(tmp_path))
     with pytest.raises(TypeError, match="phse"):
         api.run_audit(api.Target(snapshot=str(tmp_path)), phse="uninstall")
+
+
+def test_emoji_codes_in_cluster_text_reach_the_terminal_as_written(tmp_path, capsys):
+    """Rich turns `:warning:` into an emoji by default: a name read from a snapshot (which can hold anything) must be
+    shown as the cluster wrote it, so the terminal's consoles are built without emoji codes."""
+    dep, rs = f.deployment("cart")
+    dep["metadata"]["name"] = "cart:warning:v2"
+    rs["metadata"]["ownerReferences"][0]["name"] = "cart:warning:v2"
+    pods = f.workload_pods((dep, rs), 1, proxy="istio")
+    directory = tmp_path / "snap" / "c1"
+    directory.mkdir(parents=True)
+    (directory / "objects.json").write_text(json.dumps({"apiVersion": "v1", "kind": "List", "items": [
+        f.namespace("shop"), f.namespace("istio-system"), dep, rs, *pods]}))
+    (directory / "version.json").write_text(json.dumps(f.version_info("v1.30.4")))
+    code = main(["run", "--snapshot", str(tmp_path / "snap"), "--phase", "uninstall", "--format", "json",
+                 "--out", str(tmp_path / "out")])
+    err = capsys.readouterr().err
+    assert code == 1  # the workload still runs Istio's sidecar: a blocker, listed by name
+    assert "cart:warning:v2" in err and "\u26a0" not in err

@@ -49,7 +49,7 @@ def print_catalogue(rows: list[dict[str, Any]]) -> None:
 
     Ids and codes are never folded mid-word (`istio-sidecars-rema|ining`): the id column does not wrap, codes wrap
     only between codes, and the title takes the width that is left."""
-    out = Console()
+    out = Console(emoji=False)  # ids, titles and codes as written
     if not out.is_terminal or out.width < TABLE_MIN_WIDTH:
         for r in rows:
             out.print(f"[bold]{escape(r['id'])}[/] ({r['severity']}; {', '.join(r['gates'])})", soft_wrap=True)

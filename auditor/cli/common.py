@@ -38,7 +38,8 @@ def escape(text: str) -> str:
 
 # Human output goes to stderr; stdout stays clean for machine output.
 # Piped into a CI log there is no terminal width; 80 columns would fold every table row.
-err = Console(stderr=True, highlight=False, soft_wrap=True,
+# No emoji codes: `:warning:` in a name read from a cluster or snapshot is shown as written, not as an emoji.
+err = Console(stderr=True, highlight=False, soft_wrap=True, emoji=False,
               width=None if sys.stderr.isatty() or os.environ.get("COLUMNS") else 140)
 
 VERDICT_STYLE = {Verdict.GO: "bold white on green", Verdict.NO_GO: "bold white on red",

@@ -69,5 +69,5 @@ def history(
                                                                    "istio_sidecar_pods") else "left")
         for run in runs:
             table.add_row(*(_cell(run[c]) for c in shown))
-        Console(highlight=False, markup=False, width=160 if not sys.stdout.isatty() else None).print(table)
+        Console(highlight=False, markup=False, emoji=False, width=160 if not sys.stdout.isatty() else None).print(table)
     sys.stdout.flush()
