@@ -97,3 +97,27 @@ def test_a_blas_thread_count_the_user_set_is_kept(tmp_path):
     probe = run_threads_probe(env, "run", "--snapshot", str(api.demo_snapshot_path()), "--format", "json", "--out",
                               str(tmp_path / "out"), "--quiet")
     assert probe["code"] == 1 and probe["blas"] == "2"
+
+
+# Which entry-point groups a run scans (importlib.metadata walks every installed package for each scan).
+ENTRY_POINTS_PROBE = """
+import importlib.metadata, json, os, sys
+scanned = []
+real = importlib.metadata.entry_points
+def counting(**params):
+    scanned.append(params.get("group"))
+    return real(**params)
+importlib.metadata.entry_points = counting
+from auditor.cli.main import main
+code = main(sys.argv[1:])
+print(json.dumps({"code": code, "scanned": scanned, "plugins": os.environ.get("PYDANTIC_DISABLE_PLUGINS")}))
+"""
+
+
+def test_a_gate_scans_only_its_own_plugin_group_not_pydantics(tmp_path):
+    env = {k: v for k, v in os.environ.items() if k != "PYDANTIC_DISABLE_PLUGINS"}
+    proc = subprocess.run([sys.executable, "-c", ENTRY_POINTS_PROBE, "run", "--snapshot", str(api.demo_snapshot_path()),
+                           "--format", "json", "--out", str(tmp_path / "out"), "--quiet"], capture_output=True,
+                          text=True, cwd=ROOT, env={**env, "PYTHONPATH": str(ROOT)}, timeout=300)
+    probe = json.loads(proc.stdout.strip().splitlines()[-1])
+    assert probe == {"code": 1, "scanned": ["asm_audit.checks"], "plugins": "__all__"}
