@@ -162,7 +162,8 @@ def test_the_terminal_summary_in_zh_cn(demo: AuditResult, capsys: pytest.Capture
         print_summary(demo, [Path("out/report.pdf")])
     err = capsys.readouterr().err
     assert "关口 uninstall" in err and "退出码 1" in err and "已写入 out/report.pdf" in err
-    assert "(状态 Migrating，且 Istio 控制面仍已安装)" in err  # why this gate: said in Chinese, the state as it is
+    # Why this gate: said in Chinese, the state as it is, in full-width brackets without spaces around them.
+    assert "关口 uninstall（状态 Migrating，且 Istio 控制面仍已安装）退出码 1" in err
     # piped (no terminal): one line per blocker, its message translated; ids and codes as they are
     assert "阻断项（27）" in err and "……另有 17 项，见报告" in err
     assert ("BLOCKER AA1210 istio-sidecars-remaining cluster-a Deployment/legacy-batch/batch-scheduler: "

@@ -167,9 +167,11 @@ def verdict_line(result: AuditResult) -> str:
     gates = ", ".join(result.gates) if result.gate == "all" else result.gate
     said = disclosure(result.summary)
     config = f" [bold]- {escape(said)}[/]" if said else ""
+    # One template for the whole line: a language sets its own brackets and spacing (zh-CN: full-width, no spaces).
     return (f"[{VERDICT_STYLE[verdict]}] {verdict.value} [/]{config} "
-            + _("gate {gate}").format(gate=f"[bold]{escape(gates)}[/]")
-            + f" ({escape(say(result.gate_reason))}) " + _("exit {code}").format(code=result.exit_code))
+            + _("{gate} ({reason}) {exit}").format(
+                gate=_("gate {gate}").format(gate=f"[bold]{escape(gates)}[/]"), reason=escape(say(result.gate_reason)),
+                exit=_("exit {code}").format(code=result.exit_code)))
 
 
 def print_summary(result: AuditResult, written: list[Path], quiet: bool = False, top: int = 10) -> None:
