@@ -68,11 +68,6 @@ class GatewayWorkload:
     installed_by: str = INSTALL_OTHER
 
 
-# Labels without which a Deployment with no istio-proxy is neither gateway-shaped (_gateway_api_labelled) nor given a
-# role (_stated_type): one set test per Deployment instead of merging its labels.
-_ROLE_LABELS = frozenset((ASM_GATEWAY_TYPE_LABEL, "istio", *GATEWAY_API_NAME_LABELS, GATEWAY_API_MANAGED_LABEL))
-
-
 def _has_asm_marker(meta: dict[str, Any]) -> bool:
     return any(ASM_MARKER in k for k in meta.get("labels") or {}) or any(
         ASM_MARKER in k for k in meta.get("annotations") or {}) or any(
@@ -176,6 +171,14 @@ def _stated_type(labels: dict[str, str], name: str, roles_by_name: dict[str, str
     return roles_by_name.get(name)
 
 
+def _states_a_role(labels: dict[str, str], name: str, roles_by_name: dict[str, str]) -> bool:
+    """Whether these labels alone (a Deployment's own, or its template's) make a Deployment without istio-proxy
+    gateway-shaped or give it a role, by the rules _gateway_shaped and _stated_type apply to the merged labels: what
+    the merged labels state, one of the two states too, so neither stating anything skips the Deployment before its
+    labels are merged (most Deployments)."""
+    return _gateway_api_labelled(labels) or _stated_type(labels, name, roles_by_name) is not None
+
+
 def _renamed_gateway_type(labels: dict[str, str], name: str) -> str | None:
     """Renamed gateways keep the role in the label or name (istio=ingress, x-egressgateway, edge-eastwest)."""
     for text in (labels.get("istio", ""), labels.get("app", ""), name):
@@ -260,8 +263,8 @@ def _gateway_workloads(cluster: ClusterInventory, rules: mesh.ProxyRules,
         tmpl_labels = ((template.get("metadata") or {}).get("labels")) or {}
         own_labels = meta.get("labels") or {}
         proxy, _ = mesh.find_proxy_container(template.get("spec") or {})
-        if proxy is None and name not in roles_by_name and _ROLE_LABELS.isdisjoint(own_labels) \
-                and _ROLE_LABELS.isdisjoint(tmpl_labels):
+        if proxy is None and not _states_a_role(own_labels, name, roles_by_name) \
+                and not _states_a_role(tmpl_labels, name, roles_by_name):
             continue  # neither gateway-shaped nor given a role (most Deployments): skipped before merging labels
         labels = {**own_labels, **tmpl_labels}
         if _is_waypoint(labels):

@@ -568,6 +568,32 @@ def test_labels_and_names_make_a_gateway_unless_an_app_sidecar_runs_there() -> N
     ]
 
 
+@pytest.mark.parametrize("on", ["deployment", "template"])
+@pytest.mark.parametrize(("labels", "role"), [
+    ({"istio": "egressgateway"}, "egress"),
+    ({"asm.alibabacloud.com/gateway-type": "ingress"}, "ingress"),
+    ({"gateway.networking.k8s.io/gateway-name": "public"}, "ingress"),  # a Gateway API deployment's default role
+    ({"istio.io/gateway-name": "public"}, "ingress"),
+    ({"gateway.istio.io/managed": "istio.io-gateway-controller"}, "ingress"),
+    ({"istio": "pilot"}, None),  # istiod's label value: no role
+    ({"app": "web"}, None),
+])
+def test_a_deployment_without_istio_proxy_is_a_gateway_by_its_own_or_its_templates_labels(
+        on: str, labels: dict[str, str], role: str | None) -> None:
+    """Deployments without istio-proxy are skipped before their labels are merged unless their own labels or their
+    template's state a role or a Gateway API deployment: either one alone must still be seen."""
+    dep = _deployment("edge", labels if on == "template" else {"app": "edge"}, [APP], ns="edge")
+    if on == "deployment":
+        dep["metadata"]["labels"] = labels
+    assert [w[0] for w in found([dep])] == ([] if role is None else [role])
+
+
+def test_a_configured_name_makes_a_deployment_without_istio_proxy_a_gateway() -> None:
+    dep = _deployment("edge-out", {"app": "edge-out"}, [APP], ns="edge")
+    assert found([dep]) == []
+    assert [w[0] for w in found([dep], names=GatewaysConfig(istio_egress="edge-out"))] == ["egress"]
+
+
 def test_gateway_daemonsets_only_when_daemonsets_were_read() -> None:
     ds = _copy(HELM_GATEWAY)
     ds["kind"] = "DaemonSet"
