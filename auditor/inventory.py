@@ -217,7 +217,8 @@ def summarise_pods(pods: list[Any], rules: mesh.ProxyRules) -> list[tuple]:
     and per part of it (~20% of the summary's time); any other pod by summarise_pod."""
     wanted, seen = _summary_state(rules)
     proxy_name, unset, no_status, no_entries = mesh.PROXY_CONTAINER, msgspec.UNSET, _NO_STATUS, _NO_ENTRIES
-    pod_type, sidecar, non_sidecar_args = podwire.Pod, mesh.ROLE_SIDECAR, _NON_SIDECAR_ARGS
+    pod_type, sidecar, non_sidecar_args, ambient_image = (podwire.Pod, mesh.ROLE_SIDECAR, mesh.NON_SIDECAR_ARGS,
+                                                          mesh.AMBIENT_IMAGE_MARK)
     no_proxy = (mesh.PROXY_NONE, "", "", "", "", False, "<absent>", False)  # _row's columns of a pod without proxy
     intern, join, inject_label = sys.intern, "".join, mesh.ASM_INJECT_LABEL
     rows: list[tuple] = []
@@ -272,9 +273,9 @@ def summarise_pods(pods: list[Any], rules: mesh.ProxyRules) -> list[tuple]:
             image = container.image or ""
             image, image_kind, ca_service, asm_env, xds, exit_on_zero = (
                 seen.get((image, *env.items())) or _proxy_marks(env, image, rules, seen))
-            # mesh.role_of, with one set test in C for the usual case (a sidecar).
+            # mesh.role_of, with one set test in C (of the args role_of reads) for the usual case: a sidecar.
             args = container.args
-            role = (sidecar if (not args or non_sidecar_args.isdisjoint(args)) and "/ztunnel:" not in image
+            role = (sidecar if (not args or non_sidecar_args.isdisjoint(args)) and ambient_image not in image
                     else mesh.role_of(args or (), image))
             # Provisional: the cluster's istiod Services decide what the CA_ADDR mark is worth (ClusterInventory).
             kind = mesh.PROXY_ISTIO
@@ -336,10 +337,6 @@ def _long_lived(port_names: Iterable[str | None]) -> bool:
         if lowered and _LONG_LIVED_PORT.search(lowered):
             return True
     return False
-
-
-# Any of these among a proxy's args makes it other than a sidecar (mesh.role_of).
-_NON_SIDECAR_ARGS = frozenset(("router", "waypoint", "ztunnel"))
 
 
 def _proxy_columns(env: dict[str, str], image: str, rules: mesh.ProxyRules, seen: dict[tuple, _ProxyMarks],

@@ -162,11 +162,19 @@ def proxy_role(container: dict[str, Any]) -> str:
     return role_of(container.get("args") or (), str(container.get("image") or ""))
 
 
+# What a proxy's args (`pilot-agent proxy <type>`) and image say it is: a gateway, an ambient proxy, else a sidecar.
+GATEWAY_PROXY_ARG = "router"
+AMBIENT_PROXY_ARGS = ("waypoint", "ztunnel")
+AMBIENT_IMAGE_MARK = "/ztunnel:"
+# Every arg that makes a proxy other than a sidecar, as a set: for a reader testing a whole page of proxies.
+NON_SIDECAR_ARGS = frozenset((GATEWAY_PROXY_ARG, *AMBIENT_PROXY_ARGS))
+
+
 def role_of(args: Any, image: str) -> str:
     """proxy_role from a proxy container's args and image (what pods decoded as Structs give)."""
-    if "router" in args:
+    if GATEWAY_PROXY_ARG in args:
         return ROLE_GATEWAY
-    if "waypoint" in args or "ztunnel" in args or "/ztunnel:" in image:
+    if any(arg in args for arg in AMBIENT_PROXY_ARGS) or AMBIENT_IMAGE_MARK in image:
         return ROLE_AMBIENT
     return ROLE_SIDECAR
 
@@ -174,7 +182,7 @@ def role_of(args: Any, image: str) -> str:
 def is_gateway_proxy(container: dict[str, Any]) -> bool:
     """Gateways run `pilot-agent proxy router`; sidecars run `proxy sidecar`."""
     args = container.get("args") or ()
-    return "router" in args
+    return GATEWAY_PROXY_ARG in args
 
 
 def xds_agent_value(env: dict[str, str]) -> str | None:
