@@ -339,7 +339,8 @@ def istiod_version(dep: dict[str, Any]) -> tuple[Version | None, str]:
     return None, f"image {image!r} has no readable version tag"
 
 
-ISTIOD_SERVICE = re.compile(r"^istiod(-[a-z0-9-]+)?$")
+ISTIOD_SERVICE_PREFIX = "istiod"  # tested alone first where every Service is asked
+ISTIOD_SERVICE = re.compile(rf"^{ISTIOD_SERVICE_PREFIX}(-[a-z0-9-]+)?$")
 ASM_MARK = "asm.alibabacloud.com"
 
 
@@ -390,7 +391,7 @@ def istiod_owners(services: list[dict[str, Any]], deployments: list[dict[str, An
     for svc in services:
         meta = svc.get("metadata") or {}
         name = meta.get("name", "")
-        if not name.startswith("istiod") or not ISTIOD_SERVICE.match(name):  # the prefix first: every Service
+        if not name.startswith(ISTIOD_SERVICE_PREFIX) or not ISTIOD_SERVICE.match(name):  # every Service: prefix first
             continue
         key = f"{meta.get('namespace', '')}/{name}"
         selector = (svc.get("spec") or {}).get("selector") or {}
