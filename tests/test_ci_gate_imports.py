@@ -121,3 +121,37 @@ def test_a_gate_scans_only_its_own_plugin_group_not_pydantics(tmp_path):
                           text=True, cwd=ROOT, env={**env, "PYTHONPATH": str(ROOT)}, timeout=300)
     probe = json.loads(proc.stdout.strip().splitlines()[-1])
     assert probe == {"code": 1, "scanned": ["asm_audit.checks"], "plugins": "__all__"}
+
+
+# Interpreter shutdown collects every object the run left (pandas', pydantic's, the audit's) only to free memory the
+# exit frees anyway: ~50 ms of a small gate. The console script (main() reading sys.argv) ends the process, so it leaves
+# them out of those collections; a caller passing argv keeps running, and its objects stay collectable.
+SHUTDOWN_PROBE = """
+import atexit, gc, json, sys
+atexit.register(lambda: print(json.dumps({"frozen_at_exit": gc.get_freeze_count() > 0})))
+from auditor.cli.main import main
+if sys.argv[1] == "entry":
+    sys.argv[1:] = sys.argv[2:]
+    main()  # as the asm-audit console script calls it
+else:
+    print(json.dumps({"code": main(sys.argv[2:]), "frozen_after_main": gc.get_freeze_count() > 0}))
+"""
+
+
+def run_shutdown_probe(how: str, out: Path) -> tuple[int, list[dict]]:
+    argv = ["run", "--snapshot", str(api.demo_snapshot_path()), "--format", "json", "--out", str(out), "--quiet"]
+    proc = subprocess.run([sys.executable, "-c", SHUTDOWN_PROBE, how, *argv], capture_output=True, text=True, cwd=ROOT,
+                          env={**os.environ, "PYTHONPATH": str(ROOT)}, timeout=300)
+    return proc.returncode, [json.loads(line) for line in proc.stdout.splitlines() if line.startswith("{")]
+
+
+def test_the_console_script_leaves_its_objects_out_of_the_shutdown_collections(tmp_path):
+    code, lines = run_shutdown_probe("entry", tmp_path / "out")
+    assert code == 1  # the demo is NO-GO: the exit code still comes through
+    assert lines == [{"frozen_at_exit": True}]  # before: False; and atexit handlers still run
+    assert json.loads((tmp_path / "out" / "findings.json").read_text())["exit_code"] == 1
+
+
+def test_a_caller_passing_argv_keeps_its_objects_collectable(tmp_path):
+    code, lines = run_shutdown_probe("call", tmp_path / "out")
+    assert code == 0 and lines == [{"code": 1, "frozen_after_main": False}, {"frozen_at_exit": False}]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import gc
 import importlib
 import os
 import sys
@@ -118,6 +119,10 @@ def main(argv: list[str] | None = None) -> int:
         else:
             code = _internal(exc)
     if argv is None:
+        # The process ends here. Its objects are left out of the collections that interpreter shutdown runs: they walk
+        # every object pandas, pydantic and the audit left (~50 ms of a small CI gate's ~0.45 s) only to free memory
+        # the exit frees anyway. Shutdown still runs atexit handlers (temporary directories), flushes and closes.
+        gc.freeze()
         sys.exit(code)
     return code
 
