@@ -113,9 +113,11 @@ def _mapped(fh: io.BufferedReader) -> memoryview | None:
         mapping = mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ)
     except (OSError, ValueError):  # cannot be mapped (a special file system, a file emptied meanwhile): read it
         return None
-    if hasattr(mapping, "madvise"):
+    try:
         # From a cold page cache the kernel reads the rest of the file while its start is decoded.
         mapping.madvise(mmap.MADV_WILLNEED)
+    except (AttributeError, OSError):  # a hint only: a platform or file system without it reads on demand
+        pass
     return memoryview(mapping)
 
 
