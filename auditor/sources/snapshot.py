@@ -8,6 +8,7 @@ cluster sub-directories is one data-plane cluster named `default`.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import hashlib
 import io
@@ -113,11 +114,10 @@ def _mapped(fh: io.BufferedReader) -> memoryview | None:
         mapping = mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ)
     except (OSError, ValueError):  # cannot be mapped (a special file system, a file emptied meanwhile): read it
         return None
-    try:
-        # From a cold page cache the kernel reads the rest of the file while its start is decoded.
+    # From a cold page cache the kernel reads the rest of the file while its start is decoded. A hint only: a platform
+    # or file system without it reads on demand.
+    with contextlib.suppress(AttributeError, OSError):
         mapping.madvise(mmap.MADV_WILLNEED)
-    except (AttributeError, OSError):  # a hint only: a platform or file system without it reads on demand
-        pass
     return memoryview(mapping)
 
 
