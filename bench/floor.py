@@ -146,9 +146,10 @@ _OTHER_PAGE = msgspec.json.Decoder(msgspec.defstruct("OtherList", [("items", lis
     | None, None), ("metadata", dict[str, Any] | None, None)]))
 
 
-def decode_snapshot_file(raw: bytes) -> Any:
-    """A snapshot List file (typed items); version.json and manifest.json are plain objects."""
-    if b'"items"' not in raw:
+def decode_snapshot_file(raw: bytes | memoryview) -> Any:
+    """A snapshot List file (typed items); version.json and manifest.json are plain objects. `raw`: the file's bytes,
+    or its mapping (a memoryview of an mmap, searched through the mapping: `in` on a memoryview compares bytes)."""
+    if (raw.obj if isinstance(raw, memoryview) else raw).find(b'"items"') < 0:
         return msgspec.json.decode(raw)
     return _SNAPSHOT_FILE.decode(raw)
 

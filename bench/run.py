@@ -12,8 +12,11 @@ Prints ONE JSON line on stdout (progress goes to stderr):
 - `baseline_s`: the floor, measured in the same run and also in a fresh subprocess: fetch the same
   lists over HTTP with the same page size (live) or read the same snapshot files (snapshot), and
   `orjson.loads` every page (cyclic GC off, the strictest floor); `ratio` = audit_s / baseline_s;
-- `floor_s`: the typed floor, measured alike: the same bytes decoded by msgspec into Structs holding only the
-  fields the checks read (bench/floor.py); `ratio_floor` = audit_s / floor_s;
+- `floor_s`: the typed floor, measured alike: the same input decoded by msgspec into Structs holding only the
+  fields the checks read (bench/floor.py), its files read as the audit reads them (snapshot: files of 1 MiB or more
+  mapped, not copied, by auditor.sources.snapshot.read_snapshot_file); `ratio_floor` = audit_s / floor_s;
+- `floor_read_s` (snapshot): the same floor with each file read into memory (`Path.read_bytes`), as `floor_s` was
+  measured up to round 6 (before the audit mapped its files); `ratio_floor_read` = audit_s / floor_read_s;
 - `bytes_on_wire` (live): the answers' bytes as the fake API servers sent them (gzip unless `--no-gzip`);
 - `peak_rss_mb`: peak RSS (VmHWM) of the audit subprocess, imports included;
 - `api_requests`: requests the audit sent to the (fake) API servers (0 for a snapshot);
@@ -136,16 +139,27 @@ def _orjson_page(_path: str, body: bytes) -> tuple[Any, str | None]:
 
 
 def child_floor(args: dict[str, Any]) -> dict[str, Any]:
-    """The typed floor: the same bytes, read and decoded by msgspec into Structs holding only the fields the
-    checks read (bench/floor.py)."""
+    """The typed floor: the same input decoded by msgspec into Structs holding only the fields the checks read
+    (bench/floor.py), each snapshot file read by the audit's own reader (files of 1 MiB or more mapped, not copied:
+    the floor gets the I/O the audit gets)."""
+    from auditor.sources.snapshot import read_snapshot_file
     from bench import floor
 
-    return _read_all(args, "floor_s", floor.decode_snapshot_file, floor.decode_page)
+    return _read_all(args, "floor_s", floor.decode_snapshot_file, floor.decode_page, read=read_snapshot_file)
 
 
-def _read_all(args: dict[str, Any], label: str, decode_file: Callable[[bytes], Any],
-              decode_page: Callable[[str, bytes], tuple[Any, str | None]]) -> dict[str, Any]:
-    """Every snapshot file, or every page of the lists the audit read (same page size, same server), decoded."""
+def child_floor_read(args: dict[str, Any]) -> dict[str, Any]:
+    """The typed floor as measured up to round 6: each snapshot file read into memory, then decoded."""
+    from bench import floor
+
+    return _read_all(args, "floor_read_s", floor.decode_snapshot_file, floor.decode_page)
+
+
+def _read_all(args: dict[str, Any], label: str, decode_file: Callable[[Any], Any],
+              decode_page: Callable[[str, bytes], tuple[Any, str | None]],
+              read: Callable[[Path], Any] = Path.read_bytes) -> dict[str, Any]:
+    """Every snapshot file (its bytes as `read` gives them), or every page of the lists the audit read (same page
+    size, same server), decoded."""
     import gc
 
     gc.disable()
@@ -154,7 +168,7 @@ def _read_all(args: dict[str, Any], label: str, decode_file: Callable[[bytes], A
     if args["mode"] == "snapshot":
         start = time.perf_counter()
         for path in sorted(Path(args["snapshot"]).rglob("*.json")):
-            raw = path.read_bytes()
+            raw = read(path)
             decode_file(raw)
             size += len(raw)
             pages += 1
@@ -219,7 +233,8 @@ def child_naive(args: dict[str, Any]) -> dict[str, Any]:
             "pods": len(held["pods"]), "istio_workloads": len(istio_by_owner)}
 
 
-CHILDREN = {"audit": child_audit, "baseline": child_baseline, "floor": child_floor, "naive": child_naive}
+CHILDREN = {"audit": child_audit, "baseline": child_baseline, "floor": child_floor, "floor_read": child_floor_read,
+            "naive": child_naive}
 
 
 def spawn(kind: str, args: dict[str, Any], env: dict[str, str] | None = None, code: Path = ROOT) -> dict[str, Any]:
@@ -311,6 +326,7 @@ def measure(pods: int, mode: str, repeat: int, cache: Path, pdf: bool, page_size
     audits: list[dict[str, Any]] = []
     baselines: list[dict[str, Any]] = []
     floors: list[dict[str, Any]] = []
+    read_floors: list[dict[str, Any]] = []  # snapshot mode: the floor reading each file into memory (rounds 3-6)
     requests: list[int] = []
     wire: list[int] = []
     old_audits: list[dict[str, Any]] = []
@@ -342,21 +358,28 @@ def measure(pods: int, mode: str, repeat: int, cache: Path, pdf: bool, page_size
                     log(f"old code: audit {old_audits[-1]['audit_s']:.2f}s (rss {old_audits[-1]['peak_rss_mb']} MB)")
                 baselines.append(spawn("baseline", args, env))
                 floors.append(spawn("floor", args, env))
+                if mode == "snapshot":
+                    read_floors.append(spawn("floor_read", args, env))
                 log(f"{mode} {pods} pods, run {i + 1}/{repeat}: audit {audit['audit_s']:.2f}s "
                     f"(rss {audit['peak_rss_mb']} MB), baseline {baselines[-1]['baseline_s']:.2f}s, "
-                    f"floor {floors[-1]['floor_s']:.2f}s, load {load_avg()}")
+                    f"floor {floors[-1]['floor_s']:.2f}s"
+                    + (f" (read: {read_floors[-1]['floor_read_s']:.2f}s)" if read_floors else "")
+                    + f", load {load_avg()}")
         finally:
             if live:
                 live.stop()
     audit_s = statistics.median(a["audit_s"] for a in audits)
     baseline_s = statistics.median(b["baseline_s"] for b in baselines)
     floor_s = statistics.median(f["floor_s"] for f in floors)
+    read_s = statistics.median(f["floor_read_s"] for f in read_floors) if read_floors else None
     first = audits[0]
     return {
         "pods": pods if first["pods_seen"] == pods else first["pods_seen"], "mode": mode,
         "audit_s": round(audit_s, 3), "baseline_s": round(baseline_s, 3),
         "ratio": round(audit_s / baseline_s, 3) if baseline_s else None,
         "floor_s": round(floor_s, 3), "ratio_floor": round(audit_s / floor_s, 3) if floor_s else None,
+        "floor_read_s": round(read_s, 3) if read_s else None,
+        "ratio_floor_read": round(audit_s / read_s, 3) if read_s else None,
         "peak_rss_mb": statistics.median(a["peak_rss_mb"] for a in audits),
         "api_requests": int(statistics.median(requests)) if requests else 0,
         "pdf_s": round(first["pdf_s"], 2) if first["pdf_s"] is not None else None, "pdf_pages": first["pdf_pages"],
@@ -365,16 +388,18 @@ def measure(pods: int, mode: str, repeat: int, cache: Path, pdf: bool, page_size
         "audit_runs_s": [round(a["audit_s"], 3) for a in audits],
         "baseline_runs_s": [round(b["baseline_s"], 3) for b in baselines],
         "floor_runs_s": [round(f["floor_s"], 3) for f in floors],
+        "floor_read_runs_s": [round(f["floor_read_s"], 3) for f in read_floors],
         "bytes_on_wire": wire[0] if wire else None,
-    } | (_old_fields(old_audits, floor_s) if old_audits else {}) | ({
+    } | (_old_fields(old_audits, floor_s, read_s) if old_audits else {}) | ({
         "nogzip_audit_s": round(statistics.median(a for a, _ in plain), 3), "nogzip_bytes_on_wire": plain[0][1],
         "nogzip_audit_runs_s": [round(a, 3) for a, _ in plain]} if plain else {})
 
 
-def _old_fields(old_audits: list[dict[str, Any]], floor_s: float) -> dict[str, Any]:
+def _old_fields(old_audits: list[dict[str, Any]], floor_s: float, read_s: float | None) -> dict[str, Any]:
     """The same audits by another checkout (--old-code), interleaved with ours: before/after on the same load."""
     old_s = statistics.median(a["audit_s"] for a in old_audits)
     return {"old_audit_s": round(old_s, 3), "old_ratio_floor": round(old_s / floor_s, 3) if floor_s else None,
+            "old_ratio_floor_read": round(old_s / read_s, 3) if read_s else None,
             "old_peak_rss_mb": statistics.median(a["peak_rss_mb"] for a in old_audits),
             "old_audit_runs_s": [round(a["audit_s"], 3) for a in old_audits],
             "old_findings": old_audits[0]["findings"]}

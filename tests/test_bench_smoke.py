@@ -50,6 +50,8 @@ def test_snapshot_mode_prints_one_sane_json_line(tmp_path: Path):
     assert set(FIELDS) <= set(line)
     assert line["pods"] == 500 and line["mode"] == "snapshot"
     assert line["audit_s"] > 0 and line["baseline_s"] > 0 and line["ratio"] > 0
+    # Both typed floors: files read as the audit reads them (mapped when big), and each read into memory (rounds 3-6).
+    assert line["floor_s"] > 0 and line["floor_read_s"] > 0 and line["ratio_floor_read"] > 0
     assert 50 < line["peak_rss_mb"] < 2048
     assert line["api_requests"] == 0
     assert line["findings"] > 0 and line["verdict"] == "NO-GO"  # mid-migration: Istio sidecars remain
