@@ -1,0 +1,67 @@
+"""What the shape checks in C build, counted by type, not timed (issue 18).
+
+msgspec.convert builds the object it checks against: a TypedDict per mapping meant a new dict per mapping of every
+Deployment, Service and Istio object of a snapshot (~0.2 million at 50k pods). The checks' types hold each mapping a
+schema names as a Struct without GC tracking; only the maps of strings (labels, selectors...) and the objects no
+rule looks into stay dicts. That they accept exactly what the walk accepts: tests/test_shapes_fast.py and
+tests/test_pod_structs.py.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import msgspec.inspect as mi
+import pytest
+
+from auditor.sources import shapes
+
+
+def built(info: mi.Type, seen: set[type] | None = None) -> list[str]:
+    """What converting into `info` builds for each mapping: "struct" (gc=False), "struct with gc", "typeddict"
+    or "map" (dict[str, str] and bare dict); the fields of a Struct or TypedDict included."""
+    seen = set() if seen is None else seen
+    if isinstance(info, mi.UnionType):
+        return [what for member in info.types for what in built(member, seen)]
+    if isinstance(info, mi.ListType):
+        return built(info.item_type, seen)
+    if isinstance(info, mi.DictType):
+        return ["map"]
+    if isinstance(info, mi.StructType | mi.TypedDictType):
+        if info.cls in seen:
+            return []
+        seen.add(info.cls)
+        if isinstance(info, mi.TypedDictType):
+            what = "typeddict"
+        else:
+            what = "struct" if info.cls.__struct_config__.gc is False else "struct with gc"
+        return [what, *(w for field in info.fields for w in built(field.type, seen))]
+    return []
+
+
+CHECKED_KINDS = [*shapes._BODIES, "Namespace", "VirtualService"]
+
+
+@pytest.mark.parametrize("kind", CHECKED_KINDS)
+def test_a_list_is_checked_into_structs_not_dicts(kind: str):
+    found = built(mi.type_info(shapes._list_type(kind, "v1")))
+    assert found[0] == "struct"  # the item itself
+    assert set(found) <= {"struct", "map"}, found  # main: "typeddict" for every mapping
+
+
+@pytest.mark.parametrize("kind", CHECKED_KINDS)
+def test_one_object_is_checked_into_structs_not_dicts(kind: str):
+    fast_type: Any = shapes._FAST_TYPES.get(kind, shapes._MetadataOnly)
+    found = built(mi.type_info(fast_type))
+    assert found[0] == "struct"
+    assert set(found) <= {"struct", "map"}, found
+
+
+def test_a_deployment_holds_its_template_in_structs():
+    """The bulk of a Deployment, each a Struct: the item, its metadata and owner references, spec, template, the
+    template's metadata and spec, then containers and init containers with their env, ports and lifecycle each.
+    Dicts: the metadata's labels, annotations and managedFields, the template's labels and annotations, and each
+    kind of container's env valueFrom and lifecycle preStop."""
+    found = built(mi.type_info(shapes._list_type("Deployment", "apps/v1")))
+    assert found.count("struct") == 15
+    assert found.count("map") == 9
