@@ -294,15 +294,29 @@ def test_a_file_of_owned_replicasets_is_decoded_in_one_pass(monkeypatch: pytest.
     assert "spec" not in reduced["items"][0] and reduced["items"][1]["metadata"]["name"] == "cart-7c9d8f6b54"
 
 
-def test_a_file_with_an_ownerless_replicaset_is_decoded_item_by_item(monkeypatch: pytest.MonkeyPatch):
-    """An ownerless one is a workload of its own: parsed whole, template and all (only its own bytes can be)."""
-    rs, _, orphan_rs = owner_objects()[:3]
-    counting = Counting(podwire._TYPE_META, "decode")  # the item-by-item path's first decode of each item
-    monkeypatch.setattr(podwire, "_TYPE_META", counting)
-    reduced = podwire.reduced_list(orjson.dumps({"apiVersion": "v1", "kind": "List", "items": [rs, orphan_rs]}))
-    assert counting.calls == 2
-    assert reduced is not None and "spec" not in reduced["items"][0]
-    assert reduced["items"][1] == orjson.loads(orjson.dumps(orphan_rs))
+def test_a_file_with_ownerless_replicasets_and_jobs_is_decoded_in_two_passes(monkeypatch: pytest.MonkeyPatch):
+    """An ownerless one is a workload of its own: parsed whole, template and all, from its own bytes, which a second
+    pass over the file finds; no item is decoded one by one (main: _TYPE_META and _OWNED once per item, 2 x 100).
+    """
+    rs, old_rs, orphan_rs, cron_job, standalone_job = owner_objects()
+    for items in ([rs, orphan_rs] * 50, [cron_job, standalone_job, old_rs, rs] * 25):
+        type_meta = Counting(podwire._TYPE_META, "decode")  # the item-by-item path's first decode of each item
+        owned = Counting(podwire._OWNED, "decode")  # its second
+        monkeypatch.setattr(podwire, "_TYPE_META", type_meta)
+        monkeypatch.setattr(podwire, "_OWNED", owned)
+        reduced = podwire.reduced_list(orjson.dumps({"apiVersion": "v1", "kind": "List", "items": items}))
+        assert (type_meta.calls, owned.calls) == (0, 0)
+        assert reduced is not None and len(reduced["items"]) == 100
+        assert not isinstance(reduced["items"], podwire.OwnedItems)  # shape-checked as before (two kinds, or whole)
+        for got, full in zip(reduced["items"], items, strict=True):
+            if full["metadata"].get("ownerReferences"):
+                assert "spec" not in got and got["metadata"]["name"] == full["metadata"]["name"]
+            else:
+                assert got == orjson.loads(orjson.dumps(full))
+        monkeypatch.undo()
+    assert podwire.reduced_list(orjson.dumps({"apiVersion": "v1", "kind": "List", "items": [rs, orphan_rs]})) == {
+        "apiVersion": "v1", "kind": "List", "items": [podwire._OWNED.decode(orjson.dumps(rs)),
+                                                     orjson.loads(orjson.dumps(orphan_rs))]}
 
 
 def test_a_file_of_owned_replicasets_is_not_shape_checked_again(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
