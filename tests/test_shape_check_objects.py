@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import msgspec
 import msgspec.inspect as mi
 import pytest
 
@@ -67,3 +68,12 @@ def test_a_deployment_holds_its_template_in_structs():
     found = built(mi.type_info(shapes._list_type("Deployment", "apps/v1")))
     assert found.count("struct") == 16
     assert found.count("map") == 4
+
+
+def test_a_schema_key_need_not_be_a_python_name():
+    """Struct attributes are renamed to the keys: a rule may name any key (as TypedDicts allowed)."""
+    checked = shapes._struct("_Odd", {"x-key": (str, True), "continue": (int, False)})
+    assert msgspec.convert({"x-key": "v", "continue": None}, checked) is not None
+    for refused in ({"continue": 1}, {"x-key": "v", "continue": "1"}, {"x-key": None}):
+        with pytest.raises(msgspec.ValidationError):
+            msgspec.convert(refused, checked)

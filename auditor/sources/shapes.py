@@ -147,9 +147,12 @@ class _Object(msgspec.Struct, gc=False):
 
 
 def _struct(name: str, fields: dict[str, tuple[Any, bool]]) -> type[msgspec.Struct]:
-    """A Struct of `fields` (key: (type, required)); an optional key may be absent or null."""
-    return msgspec.defstruct(name, [(key, hint) if required else (key, hint | None, None)
-                                    for key, (hint, required) in fields.items()], kw_only=True, gc=False)
+    """A Struct of `fields` (key: (type, required)); an optional key may be absent or null. Its attributes are named
+    f0, f1... and renamed to the keys: a key need not be a Python identifier."""
+    attributes = {f"f{index}": key for index, key in enumerate(fields)}
+    return msgspec.defstruct(name, [(attribute, hint) if required else (attribute, hint | None, None)
+                                    for attribute, (hint, required) in zip(attributes, fields.values(), strict=True)],
+                             kw_only=True, gc=False, rename=attributes)
 
 
 _OwnerReference = _struct("_OwnerReference", {"kind": (str, True), "name": (str, True)})
