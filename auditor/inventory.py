@@ -41,6 +41,12 @@ def _slim_managed_fields(meta: dict[str, Any]) -> None:
         ]
 
 
+# What slim keeps of a ReplicaSet's or Job's metadata (of an ownerless one, its annotations too) and status.
+_OWNED_METADATA = ("name", "namespace", "uid", "ownerReferences", "creationTimestamp", "labels")
+_OWNERLESS_METADATA = (*_OWNED_METADATA, "annotations")
+_STATUS_COUNTS = frozenset({"replicas", "readyReplicas", "active", "succeeded", "failed"})
+
+
 def slim(kind: Kind, obj: dict[str, Any]) -> dict[str, Any]:
     """Drop what no check reads. Idempotent, so a snapshot of slimmed objects audits the same."""
     meta = obj.get("metadata")
@@ -49,14 +55,15 @@ def slim(kind: Kind, obj: dict[str, Any]) -> dict[str, Any]:
     if kind is K.REPLICASET or kind is K.JOB:  # `is`: `in` a tuple of Kinds would call the dataclass __eq__
         # An ownerless one is a workload of its own: its annotations may say who manages it (gitops-drift reads
         # Argo CD's tracking-id, Helm's release). An owned one's are never read (its owner is the workload).
-        keep = {k: meta[k] for k in ("name", "namespace", "uid", "ownerReferences", "creationTimestamp",
-                                    "labels", *(() if meta.get("ownerReferences") else ("annotations",)))
-                if k in meta}
+        owned = meta.get("ownerReferences")
+        keep = {k: meta[k] for k in (_OWNED_METADATA if owned else _OWNERLESS_METADATA) if k in meta}
         out = {k: obj[k] for k in ("apiVersion", "kind") if obj.get(k)}
         out["metadata"] = keep
-        out["status"] = {k: v for k, v in (obj.get("status") or {}).items()
-                         if k in ("replicas", "readyReplicas", "active", "succeeded", "failed")}
-        if not meta.get("ownerReferences") and isinstance((obj.get("spec") or {}).get("template"), dict):
+        status = obj.get("status") or {}
+        # Taken as it is when it holds only counts (as podwire decodes an owned one): not copied.
+        out["status"] = status if status.keys() <= _STATUS_COUNTS else {
+            k: v for k, v in status.items() if k in _STATUS_COUNTS}
+        if not owned and isinstance((obj.get("spec") or {}).get("template"), dict):
             # An ownerless ReplicaSet/Job is a workload of its own: manual-injection reads its template.
             out["spec"] = {"template": obj["spec"]["template"]}
         return out

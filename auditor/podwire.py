@@ -337,9 +337,12 @@ def _reduce_owned(raw_item: bytes) -> dict[str, Any]:
     exactly as without this decoder.
     """
     item = _OWNED.decode(raw_item)
-    if not item["metadata"].get("ownerReferences"):
-        return orjson.loads(memoryview(raw_item))
-    return item
+    return item if _has_owner(item) else orjson.loads(memoryview(raw_item))
+
+
+def _has_owner(item: dict[str, Any]) -> bool:
+    """A ReplicaSet or Job decoded as _Owned: whether it has an owner (then reduced), or is a workload of its own."""
+    return bool(item["metadata"].get("ownerReferences"))
 
 
 def decode_owned_list(body: bytes) -> Any:
@@ -420,9 +423,9 @@ _OWNED_FILE = msgspec.json.Decoder(_OwnedFile)
 
 
 def _owned_file(raw: bytes) -> dict[str, Any] | None:
-    """A List file of owned ReplicaSets and Jobs only, decoded in one pass (what reduced_list makes of it item by
-    item); None otherwise. An ownerless one must be parsed whole (see _reduce_owned): such files, and any item
-    of another kind, take the item-by-item path.
+    """A List file of ReplicaSets and Jobs only, decoded in one pass (what reduced_list makes of it item by item);
+    None otherwise: any item of another kind takes the item-by-item path. An ownerless one must be parsed whole (see
+    _reduce_owned): its own bytes, found by a second pass over the file that keeps each item's raw bytes.
     """
     try:
         doc = _OWNED_FILE.decode(raw)
@@ -433,9 +436,22 @@ def _owned_file(raw: bytes) -> dict[str, Any] | None:
         return None
     typed_items = kind[:-4] if kind != "List" else None
     items = doc["items"]
-    for item in items:
-        if (item.get("kind") or typed_items) not in OWNED_KINDS or not item["metadata"].get("ownerReferences"):
+    ownerless: list[int] = []
+    for index, item in enumerate(items):
+        if (item.get("kind") or typed_items) not in OWNED_KINDS:
             return None
+        if not _has_owner(item):
+            ownerless.append(index)
+    if ownerless:
+        try:
+            raw_items = _RAW_PAGE.decode(raw).items  # decoded as _OWNED_FILE was: a list of as many objects
+            if not isinstance(raw_items, list) or len(raw_items) != len(items):
+                return None
+            for index in ownerless:
+                items[index] = orjson.loads(memoryview(raw_items[index]))
+        except (*_REFUSED, orjson.JSONDecodeError):
+            return None
+        return {"apiVersion": doc.get("apiVersion"), "kind": kind, "items": items}
     first = items[0] if items else {}
     kind_of_first, api_version = first.get("kind"), first.get("apiVersion")
     # Each item names its kind (items of a typed List may omit it) and its apiVersion, the same for all.
