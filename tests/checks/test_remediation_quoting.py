@@ -11,6 +11,8 @@ from __future__ import annotations
 import json
 import re
 import shlex
+import sys
+from collections import Counter
 from typing import Any
 
 import pytest
@@ -382,3 +384,28 @@ def test_the_engine_asks_the_shell_only_about_a_name_the_command_holds(monkeypat
     assert inside.remediation == ("# no command shown: the name 'x;touch /tmp/pwned' contains characters a shell "
                                   "would interpret (corrupt or hostile input); act on it by hand")
     assert plain.remediation == "kubectl rollout restart deployment/web -n shop"
+
+
+def test_the_engine_asks_the_shell_once_per_name_in_an_audit(audit, monkeypatch):
+    """shell_safe (a regex) is asked by the engine once per distinct name or namespace in an audit, not once per
+    finding naming it (fail on the old code: "shop" asked for each of its workloads' findings in each gate)."""
+    asked: list[str] = []
+    shell_safe = mesh.shell_safe
+
+    def counting(text: str) -> bool:
+        if sys._getframe(1).f_globals["__name__"] == "auditor.judge":
+            asked.append(text)
+        return shell_safe(text)
+
+    monkeypatch.setattr(mesh, "shell_safe", counting)
+    apps = [f.deployment(name, replicas=1) for name in ("cart", "web", "x;touch")]
+    result = audit({"c1": [f.namespace("shop", {"istio-injection": "enabled"}), f.istiod(), f.mesh_configmap(),
+                           *(obj for app in apps for obj in app),
+                           *(pod for app in apps for pod in f.workload_pods(app, 1))]}, "all")
+    # Before: cart, web, x;touch, istiod and istio-system twice, shop 4 times.
+    assert sorted(Counter(asked).items()) == [("cart", 1), ("istio-system", 1), ("istiod", 1), ("shop", 1),
+                                              ("web", 1), ("x;touch", 1)]
+    # The answer stands for every finding naming it: no command shown around the hostile name, in any gate or check.
+    hostile = [r for r in records(result.result.findings) if r["name"] == "x;touch" and r["remediation"]]
+    assert {r["check_id"] for r in hostile} == {"istio-sidecars-remaining", "restart-risk"}
+    assert all(r["remediation"].startswith("# no command shown: the name 'x;touch'") for r in hostile)
