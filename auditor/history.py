@@ -145,9 +145,11 @@ class History:
 
     def _initialised(self, conn: sqlite3.Connection) -> bool:
         """True for our schema, False for an empty database; UsageError for anything else."""
-        application_id = conn.execute("PRAGMA application_id").fetchone()[0]
-        version = conn.execute("PRAGMA user_version").fetchone()[0]
-        tables = conn.execute("SELECT count(*) FROM sqlite_master").fetchone()[0]
+        # One statement, so one snapshot: read one by one, another run creating the same file could commit between
+        # the reads (its application id unseen, its schema seen), and the file was refused as another program's.
+        application_id, version, tables = conn.execute(
+            "SELECT (SELECT application_id FROM pragma_application_id()), "
+            "(SELECT user_version FROM pragma_user_version()), (SELECT count(*) FROM sqlite_master)").fetchone()
         if application_id == 0 and version == 0 and tables == 0:
             return False
         if application_id != APPLICATION_ID:
