@@ -8,12 +8,13 @@ from __future__ import annotations
 
 from typing import Any
 
+import pandas as pd
 import pytest
 
 from auditor import gateways, mesh
 from auditor import kinds as K
 from auditor.config import GatewaysConfig
-from auditor.inventory import ClusterInventory
+from auditor.inventory import ClusterInventory, workload_groups
 
 
 def app_deployment(name: str, namespace: str) -> dict[str, Any]:
@@ -53,3 +54,29 @@ def test_gateway_scan_asks_each_deployments_stated_role_once(monkeypatch: pytest
     # then its template's) before skipping it: 81 calls.
     assert len(calls) == 41
     assert sorted(set(calls)) == sorted([f"app-{i}" for i in range(40)] + ["istio-ingressgateway"])
+
+
+def test_workload_groups_read_each_workloads_key_from_the_sorted_codes(monkeypatch: pytest.MonkeyPatch):
+    takes: list[int] = []
+    take = pd.Series.take
+
+    def counting(self: pd.Series, indices: Any, *args: Any, **kwargs: Any) -> pd.Series:
+        takes.append(len(indices))
+        return take(self, indices, *args, **kwargs)
+
+    monkeypatch.setattr(pd.Series, "take", counting)
+    # Categories deliberately not in text order; workload_name as text (not categorical): both kinds of key column.
+    frame = pd.DataFrame({
+        "namespace": pd.Categorical(["b", "a", "b", "a", "b", "a"], categories=["b", "a", "unused"]),
+        "workload_kind": pd.Categorical(["Job", "Deployment", "Deployment", "Deployment", "Job", "Pod"]),
+        "workload_name": pd.array(["x", "y", "x", "y", "x", "solo"], dtype="str"),
+        "name": pd.array(["x-2", "y-1", "x-9", "y-0", "x-1", "solo"], dtype="str"),
+    })
+    for by_pod_name in (True, False):
+        keys, order, starts = workload_groups(frame, by_pod_name=by_pod_name)
+        assert keys == [("b", "Deployment", "x"), ("b", "Job", "x"), ("a", "Deployment", "y"), ("a", "Pod", "solo")]
+        assert [type(value) for key in keys for value in key] == [str] * 12
+        assert starts.tolist() == [0, 1, 3, 5, 6]
+    assert order.tolist() == [2, 0, 4, 1, 3, 5]  # by_pod_name=False: rows in frame order within a workload
+    # The code before took each key column at the workloads' first rows and listed it: 3 takes per call.
+    assert takes == []
