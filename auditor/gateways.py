@@ -171,14 +171,6 @@ def _stated_type(labels: dict[str, str], name: str, roles_by_name: dict[str, str
     return roles_by_name.get(name)
 
 
-def _states_a_role(labels: dict[str, str], name: str, roles_by_name: dict[str, str]) -> bool:
-    """Whether these labels alone (a Deployment's own, or its template's) make a Deployment without istio-proxy
-    gateway-shaped or give it a role, by the rules _gateway_shaped and _stated_type apply to the merged labels: what
-    the merged labels state, one of the two states too, so neither stating anything skips the Deployment before its
-    labels are merged (most Deployments)."""
-    return _gateway_api_labelled(labels) or _stated_type(labels, name, roles_by_name) is not None
-
-
 def _renamed_gateway_type(labels: dict[str, str], name: str) -> str | None:
     """Renamed gateways keep the role in the label or name (istio=ingress, x-egressgateway, edge-eastwest)."""
     for text in (labels.get("istio", ""), labels.get("app", ""), name):
@@ -263,15 +255,12 @@ def _gateway_workloads(cluster: ClusterInventory, rules: mesh.ProxyRules,
         tmpl_labels = ((template.get("metadata") or {}).get("labels")) or {}
         own_labels = meta.get("labels") or {}
         proxy, _ = mesh.find_proxy_container(template.get("spec") or {})
-        if proxy is None and not _states_a_role(own_labels, name, roles_by_name) \
-                and not _states_a_role(tmpl_labels, name, roles_by_name):
-            continue  # neither gateway-shaped nor given a role (most Deployments): skipped before merging labels
         labels = {**own_labels, **tmpl_labels}
-        if _is_waypoint(labels):
-            continue
         shaped = _gateway_shaped(template, proxy, labels)
         stated = _stated_type(labels, name, roles_by_name)
         if not shaped and stated is None:
+            continue  # neither gateway-shaped nor given a role (most Deployments)
+        if _is_waypoint(labels):
             continue
         if not shaped and proxy is not None and (proxy.get("args") or []) and not mesh.is_gateway_proxy(proxy):
             continue  # a sidecar-injected app that happens to carry a gateway's label or name

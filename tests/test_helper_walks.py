@@ -1,0 +1,82 @@
+"""The shared helpers' work per object or per workload (issue 18), counted in calls, never timed.
+
+At 50k pods the gateway scan walks ~9,500 Deployments per cluster (a question asked twice per Deployment is ~9,500
+calls too many), and the pod checks group ~5,000 workloads per call of workload_groups (8 calls per audit).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pandas as pd
+import pytest
+
+from auditor import gateways, mesh
+from auditor import kinds as K
+from auditor.config import GatewaysConfig
+from auditor.inventory import ClusterInventory, workload_groups
+
+
+def app_deployment(name: str, namespace: str) -> dict[str, Any]:
+    # Shape of a plain application Deployment (no istio-proxy in its template, no gateway label or name).
+    return {"apiVersion": "apps/v1", "kind": "Deployment",
+            "metadata": {"name": name, "namespace": namespace, "labels": {"app": name}},
+            "spec": {"replicas": 2, "template": {
+                "metadata": {"labels": {"app": name, "version": "v1"}},
+                "spec": {"containers": [{"name": "app", "image": f"registry.example.com/{name}:1.0"}]}}}}
+
+
+def ingress_gateway() -> dict[str, Any]:
+    return {"apiVersion": "apps/v1", "kind": "Deployment",
+            "metadata": {"name": "istio-ingressgateway", "namespace": "istio-system",
+                         "labels": {"app": "istio-ingressgateway", "istio": "ingressgateway"}},
+            "spec": {"template": {
+                "metadata": {"labels": {"app": "istio-ingressgateway", "istio": "ingressgateway"}},
+                "spec": {"containers": [{"name": "istio-proxy", "image": "docker.io/istio/proxyv2:1.22.3",
+                                         "args": ["proxy", "router"]}]}}}}
+
+
+def test_gateway_scan_asks_each_deployments_stated_role_once(monkeypatch: pytest.MonkeyPatch):
+    calls: list[str] = []
+    stated_type = gateways._stated_type
+
+    def counting(labels: dict[str, str], name: str, roles_by_name: dict[str, str]) -> str | None:
+        calls.append(name)
+        return stated_type(labels, name, roles_by_name)
+
+    monkeypatch.setattr(gateways, "_stated_type", counting)
+    apps = [app_deployment(f"app-{i}", f"team-{i % 7}") for i in range(40)]
+    cluster = ClusterInventory(name="c1", objects_by_kind={K.DEPLOYMENT.key: [*apps, ingress_gateway()]})
+    found = gateways.gateway_workloads(cluster, mesh.ProxyRules(), GatewaysConfig())
+    assert [(g.type, g.namespace, g.name, g.asm) for g in found] == [
+        ("ingress", "istio-system", "istio-ingressgateway", False)]
+    # Once per Deployment, of its merged labels; the code before asked each app Deployment twice (its own labels,
+    # then its template's) before skipping it: 81 calls.
+    assert len(calls) == 41
+    assert sorted(set(calls)) == sorted([f"app-{i}" for i in range(40)] + ["istio-ingressgateway"])
+
+
+def test_workload_groups_read_each_workloads_key_from_the_sorted_codes(monkeypatch: pytest.MonkeyPatch):
+    takes: list[int] = []
+    take = pd.Series.take
+
+    def counting(self: pd.Series, indices: Any, *args: Any, **kwargs: Any) -> pd.Series:
+        takes.append(len(indices))
+        return take(self, indices, *args, **kwargs)
+
+    monkeypatch.setattr(pd.Series, "take", counting)
+    # Categories deliberately not in text order; workload_name as text (not categorical): both kinds of key column.
+    frame = pd.DataFrame({
+        "namespace": pd.Categorical(["b", "a", "b", "a", "b", "a"], categories=["b", "a", "unused"]),
+        "workload_kind": pd.Categorical(["Job", "Deployment", "Deployment", "Deployment", "Job", "Pod"]),
+        "workload_name": pd.array(["x", "y", "x", "y", "x", "solo"], dtype="str"),
+        "name": pd.array(["x-2", "y-1", "x-9", "y-0", "x-1", "solo"], dtype="str"),
+    })
+    for by_pod_name in (True, False):
+        keys, order, starts = workload_groups(frame, by_pod_name=by_pod_name)
+        assert keys == [("b", "Deployment", "x"), ("b", "Job", "x"), ("a", "Deployment", "y"), ("a", "Pod", "solo")]
+        assert [type(value) for key in keys for value in key] == [str] * 12
+        assert starts.tolist() == [0, 1, 3, 5, 6]
+    assert order.tolist() == [2, 0, 4, 1, 3, 5]  # by_pod_name=False: rows in frame order within a workload
+    # The code before took each key column at the workloads' first rows and listed it: 3 takes per call.
+    assert takes == []
