@@ -316,6 +316,26 @@ def is_istiod_deployment(dep: dict[str, Any]) -> bool:
     return labels.get("app") == "istiod"
 
 
+ISTIO_OPERATOR = "istio-operator"
+# The labels that say a Deployment (or its pods) is the istio-operator: Istio's chart sets `name`, other packagings
+# `app.kubernetes.io/name`.
+_OPERATOR_LABELS = ("name", "app.kubernetes.io/name")
+
+
+def is_istio_operator(dep: dict[str, Any]) -> bool:
+    """The in-cluster istio-operator, which reconciles Istio's installation back (Istio 1.24 removed it; older
+    installs run it). As Istio's own chart makes it (manifests/charts/istio-operator, which `istioctl operator init
+    [--revision R]` renders): named istio-operator, or istio-operator-<revision>; the Deployment itself unlabelled, its
+    pods labelled name=istio-operator. Also a Deployment or pod template labelled app.kubernetes.io/name=istio-operator.
+    """
+    meta = dep.get("metadata") or {}
+    if meta.get("name") == ISTIO_OPERATOR:
+        return True
+    template = ((dep.get("spec") or {}).get("template") or {}).get("metadata") or {}
+    return any(labels.get(key) == ISTIO_OPERATOR for labels in (meta.get("labels") or {}, template.get("labels") or {})
+                for key in _OPERATOR_LABELS)
+
+
 def istiod_revision(dep: dict[str, Any]) -> str:
     labels = (dep.get("metadata") or {}).get("labels") or {}
     return labels.get("istio.io/rev") or "default"

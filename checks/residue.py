@@ -24,6 +24,7 @@ from auditor.check import ClusterCheck, Context
 from auditor.errors import EvidenceUnavailable
 from auditor.gateways import gateway_services, gateway_workloads, istio_gateways
 from auditor.inventory import ClusterInventory
+from auditor.istio import istio_operators
 from auditor.mesh import asm_owned, istio_installed
 from auditor.model import Finding, Gate, Outcome, Severity, Status
 
@@ -299,12 +300,8 @@ class IstioControlPlaneRemoved(_LeftoverCheck):
 
     def _operator(self, cluster: ClusterInventory, ctx: Context, globs: list[str],
                   kept: list[str]) -> Iterator[Leftover]:
-        for dep in cluster.objects(K.DEPLOYMENT):
+        for dep in istio_operators(cluster):
             meta = dep.get("metadata") or {}
-            if meta.get("name") != "istio-operator":  # the name first (one test per Deployment), then its labels
-                labels = meta.get("labels") or {}
-                if labels.get("name") != "istio-operator" and labels.get("app.kubernetes.io/name") != "istio-operator":
-                    continue
             if self._skip("Deployment", meta, globs, kept):
                 continue
             ns, name = meta.get("namespace", ""), meta.get("name", "")

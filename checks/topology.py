@@ -10,7 +10,7 @@ from auditor import mesh
 from auditor.check import ClusterCheck, Context, no_istiod_outcomes
 from auditor.gateways import ASM_MARKER
 from auditor.inventory import ACTIVE_PHASES, ClusterInventory
-from auditor.istio import istiod_pinned_version, istiods
+from auditor.istio import istio_operators, istiod_pinned_version, istiods
 from auditor.model import Finding, Gate, Outcome, Severity, Status
 
 REV_LABEL = "istio.io/rev"
@@ -83,9 +83,7 @@ class IstioRevisions(ClusterCheck):
 
     def check_cluster(self, cluster: ClusterInventory, ctx: Context) -> Iterable[Finding]:
         deployments = istiods(cluster)
-        # Asked of every Deployment (tens of thousands at scale): their metadata read inline, not through _labels.
-        operators = [d for d in cluster.objects(K.DEPLOYMENT) if (meta := d["metadata"]).get("name") == "istio-operator"
-                     or (meta.get("labels") or {}).get("name") == "istio-operator"]
+        operators = istio_operators(cluster)
         if not deployments:
             yield self.no_istiod(cluster)
             return

@@ -437,6 +437,27 @@ def istio_operator_cr(name: str = "installed-state", namespace: str = "istio-sys
             "spec": {"profile": "default", "tag": "1.22.3"}}
 
 
+def istio_operator_deployment(revision: str = "", version: str = "1.22.3",
+                               namespace: str = "istio-operator") -> dict[str, Any]:
+    """The in-cluster istio-operator as Istio's chart renders it (istio/istio manifests/charts/istio-operator/templates/
+    deployment.yaml, what `istioctl operator init [--revision R]` installs): named istio-operator[-<revision>], no
+    labels of its own, its pods labelled name=istio-operator, one container running `operator server`."""
+    name = f"istio-operator-{revision}" if revision else "istio-operator"
+    template = {"metadata": {"labels": {"name": "istio-operator"}},
+                "spec": {"serviceAccountName": name, "containers": [{
+                    "name": "istio-operator", "image": f"docker.io/istio/operator:{version}",
+                    "command": ["operator", "server"],
+                    "env": [{"name": "WATCH_NAMESPACE", "value": "istio-system"},
+                            {"name": "LEADER_ELECTION_NAMESPACE", "value": namespace},
+                            {"name": "POD_NAME", "valueFrom": {"fieldRef": {"fieldPath": "metadata.name"}}},
+                            {"name": "OPERATOR_NAME", "value": namespace},
+                            {"name": "WAIT_FOR_RESOURCES_TIMEOUT", "value": "300s"},
+                            {"name": "REVISION", "value": revision}]}]}}
+    return {"apiVersion": "apps/v1", "kind": "Deployment", "metadata": meta(name, namespace),
+            "spec": {"replicas": 1, "selector": {"matchLabels": {"name": "istio-operator"}}, "template": template},
+            "status": {"replicas": 1, "readyReplicas": 1, "updatedReplicas": 1}}
+
+
 def only_checks(*check_ids: str) -> dict[str, Any]:
     """Config data that disables every registered check except these, so other checks cannot decide a verdict."""
     from auditor.registry import load_registry

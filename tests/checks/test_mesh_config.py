@@ -164,3 +164,11 @@ def test_unknown_start_time_and_unreadable_change_time_have_their_own_codes(audi
     cm["metadata"].pop("creationTimestamp", None)
     [change] = audit({"c1": [*istiod_with_pods(), cm]}, "migrating").rows("istiod-restarted")
     assert (change["status"], change["code"]) == ("UNKNOWN", "AA1032")
+
+
+def test_the_note_names_a_revisioned_operator_as_istios_chart_installs_it(audit):
+    operator = f.istio_operator_deployment(revision="1-22-3")
+    [row] = audit({"c1": [*istiod_with_pods(), operator, f.mesh_configmap(None)]}, "migrating"
+                  ).rows("mesh-config-xds-agent")
+    assert (row["status"], row["code"]) == ("FAIL", "AA0910")
+    assert "istio-operator/istio-operator-1-22-3 may have reverted it" in row["remediation"]  # before: no note

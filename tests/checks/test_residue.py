@@ -197,3 +197,12 @@ def test_helm_installed_configmap_and_istiod_service_warn_each(audit):
     a = audit({"cluster-a": [*asm_footprint(), mesh_cm, svc]}, "finished", asm=[])
     rows = {(r["kind"], r["name"]): (r["status"], r["code"]) for r in a.rows(RES)}
     assert rows == {("ConfigMap", "istio"): ("WARN", "AA2326"), ("Service", "istiod"): ("WARN", "AA2327")}
+
+
+def test_a_revisioned_operator_left_behind_blocks_the_finished_gate(audit):
+    """An istio-operator installed by `istioctl operator init --revision 1-22-3` (Istio's chart: named
+    istio-operator-1-22-3, unlabelled, its pods name=istio-operator) reinstalls Istio if left running. Before: not
+    recognised, so nothing failed for it (a GO with Istio's operator still in the cluster)."""
+    a = audit({"cluster-a": [*asm_footprint(), f.istio_operator_deployment(revision="1-22-3")]}, "finished", asm=[])
+    assert {r["name"]: r["code"] for r in a.rows(CP) if r["status"] == "FAIL"} == {"istio-operator-1-22-3": "AA2213"}
+    assert a.result.gate_verdicts["finished"] == "NO-GO"

@@ -114,3 +114,21 @@ def test_ambient_unknown_when_namespaces_unreadable(audit):
                 unreadable={"c1": {K.NAMESPACE: "403 Forbidden: namespaces"}})
     [row] = run.rows("ambient-mode")
     assert row["status"] == "UNKNOWN"
+
+
+def test_a_revisioned_operator_as_istios_chart_installs_it_is_called_out(audit):
+    """`istioctl operator init --revision 1-22-3`: the Deployment is istio-operator-1-22-3 and has no labels of its
+    own; only its pods say name=istio-operator. Before, only the name istio-operator or that label on the Deployment
+    itself were looked for: no warning."""
+    operator = f.istio_operator_deployment(revision="1-22-3")
+    warn = [r for r in audit({"c1": [f.istiod(), operator]}, "assessment").rows("istio-revisions")
+            if r["status"] == "WARN"]
+    assert [(r["name"], r["code"]) for r in warn] == [("istio-operator-1-22-3", "AA0421")]
+
+
+def test_an_operator_labelled_app_kubernetes_io_name_is_called_out_too(audit):
+    """A label istio-control-plane-removed already recognised and istio-revisions did not: one rule now."""
+    operator, _ = f.deployment("mesh-operator", "istio-operator", labels={"app.kubernetes.io/name": "istio-operator"})
+    warn = [r for r in audit({"c1": [f.istiod(), operator]}, "assessment").rows("istio-revisions")
+            if r["status"] == "WARN"]
+    assert [(r["name"], r["code"]) for r in warn] == [("mesh-operator", "AA0421")]
