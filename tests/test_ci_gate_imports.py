@@ -155,3 +155,20 @@ def test_the_console_script_leaves_its_objects_out_of_the_shutdown_collections(t
 def test_a_caller_passing_argv_keeps_its_objects_collectable(tmp_path):
     code, lines = run_shutdown_probe("call", tmp_path / "out")
     assert code == 0 and lines == [{"code": 1, "frozen_after_main": False}, {"frozen_at_exit": False}]
+
+
+def test_the_console_script_still_removes_a_tarballs_extracted_copy_at_exit(tmp_path):
+    """Nothing of a .tar.gz's extracted copy is left behind by a console-script run that froze its objects at exit
+    (the copy goes when the audit closes its sources, or at exit by its finalizer)."""
+    import tarfile
+
+    archive = tmp_path / "snap.tar.gz"
+    with tarfile.open(archive, "w:gz") as tar:
+        tar.add(api.demo_snapshot_path(), arcname="snapshot")
+    scratch = tmp_path / "tmp"
+    scratch.mkdir()
+    argv = ["run", "--snapshot", str(archive), "--format", "json", "--out", str(tmp_path / "out"), "--quiet"]
+    proc = subprocess.run([sys.executable, "-c", SHUTDOWN_PROBE, "entry", *argv], capture_output=True, text=True,
+                          cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT), "TMPDIR": str(scratch)}, timeout=300)
+    assert proc.returncode == 1 and json.loads(proc.stdout.splitlines()[-1]) == {"frozen_at_exit": True}
+    assert list(scratch.iterdir()) == []  # no asm-audit-snapshot-* directory left behind
