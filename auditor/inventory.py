@@ -752,10 +752,20 @@ class ClusterInventory:
                                                                      self.istiod_deployments()))
 
     def istiod_deployments(self) -> list[dict[str, Any]]:
-        """Self-built istiod Deployments (mesh.is_istiod_deployment) in the order read: one scan of the Deployments
-        (tens of thousands at scale) per cluster for every reader, the proxy classification's included."""
+        """Self-built istiod Deployments (mesh.is_istiod_deployment) in the order read, the proxy classification's
+        included."""
+        return self._deployments_where("istiod_deployments", mesh.is_istiod_deployment)
+
+    def istio_operator_deployments(self) -> list[dict[str, Any]]:
+        """The in-cluster istio-operator's Deployments (mesh.is_istio_operator) in the order read: for istio-revisions,
+        istio-control-plane-removed and the mesh config's note."""
+        return self._deployments_where("istio_operator_deployments", mesh.is_istio_operator)
+
+    def _deployments_where(self, key: str, wanted: Callable[[dict[str, Any]], bool]) -> list[dict[str, Any]]:
+        """The Deployments `wanted` says yes to, in the order read: one scan of the Deployments (tens of thousands at
+        scale) per cluster for every reader, memoised as `key`."""
         deployments = self.objects(K.DEPLOYMENT)  # raises when they were not read, also once memoised
-        return list(self.memo("istiod_deployments", lambda: [d for d in deployments if mesh.is_istiod_deployment(d)]))
+        return list(self.memo(key, lambda: [d for d in deployments if wanted(d)]))
 
     def proxy_marks(self, asm_env: bool, image_kind: str, ca_service: str, image: str = "") -> mesh.ProxyMarks:
         owner = self.istiod_owners().get(str(ca_service), (mesh.OWNER_UNPROVEN, ""))[0]

@@ -35,14 +35,6 @@ def istiods(cluster: ClusterInventory) -> list[dict[str, Any]]:
     return sorted(cluster.istiod_deployments(), key=lambda d: (mesh.istiod_revision(d), d["metadata"].get("name", "")))
 
 
-def istio_operators(cluster: ClusterInventory) -> list[dict[str, Any]]:
-    """The cluster's istio-operator Deployments (mesh.is_istio_operator), in the order read: one scan of the
-    Deployments per cluster for the checks that ask (istio-revisions, istio-control-plane-removed, the mesh config's
-    note)."""
-    deployments = cluster.objects(K.DEPLOYMENT)  # raises when they were not read, also once memoised
-    return list(cluster.memo("istio_operators", lambda: [d for d in deployments if mesh.is_istio_operator(d)]))
-
-
 def istiod_image(dep: dict[str, Any]) -> str:
     containers = (((dep.get("spec") or {}).get("template") or {}).get("spec") or {}).get("containers") or []
     for c in containers:

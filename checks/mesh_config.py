@@ -9,7 +9,7 @@ from auditor import kinds as K
 from auditor import mesh
 from auditor.check import ClusterCheck, Context, no_istiod_outcomes
 from auditor.inventory import ACTIVE_PHASES, ClusterInventory
-from auditor.istio import istio_operators, istiods, mesh_configmap_name
+from auditor.istio import istiods, mesh_configmap_name
 from auditor.model import Finding, Gate, Outcome, Severity, Status
 
 ISTIO_NS = "istio-system"
@@ -32,7 +32,7 @@ def xds_agent_in_mesh(cm: dict[str, Any]) -> tuple[Any, str | None]:
 
 def operator_note(cluster: ClusterInventory) -> str:
     """An in-cluster istio-operator reconciles the mesh ConfigMap back to its IstioOperator."""
-    for dep in istio_operators(cluster):
+    for dep in cluster.istio_operator_deployments():
         meta = dep.get("metadata") or {}
         # Another object's name in the same line as the command: kept quoted and on one line.
         return (f" The in-cluster operator {mesh.sh_text(meta.get('namespace') or '')}/"

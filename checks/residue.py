@@ -24,7 +24,6 @@ from auditor.check import ClusterCheck, Context
 from auditor.errors import EvidenceUnavailable
 from auditor.gateways import gateway_services, gateway_workloads, istio_gateways
 from auditor.inventory import ClusterInventory
-from auditor.istio import istio_operators
 from auditor.mesh import asm_owned, istio_installed
 from auditor.model import Finding, Gate, Outcome, Severity, Status
 
@@ -300,7 +299,7 @@ class IstioControlPlaneRemoved(_LeftoverCheck):
 
     def _operator(self, cluster: ClusterInventory, ctx: Context, globs: list[str],
                   kept: list[str]) -> Iterator[Leftover]:
-        for dep in istio_operators(cluster):
+        for dep in cluster.istio_operator_deployments():
             meta = dep.get("metadata") or {}
             if self._skip("Deployment", meta, globs, kept):
                 continue

@@ -10,7 +10,7 @@ from auditor import mesh
 from auditor.check import ClusterCheck, Context, no_istiod_outcomes
 from auditor.gateways import ASM_MARKER
 from auditor.inventory import ACTIVE_PHASES, ClusterInventory
-from auditor.istio import istio_operators, istiod_pinned_version, istiods
+from auditor.istio import istiod_pinned_version, istiods
 from auditor.model import Finding, Gate, Outcome, Severity, Status
 
 REV_LABEL = "istio.io/rev"
@@ -83,7 +83,7 @@ class IstioRevisions(ClusterCheck):
 
     def check_cluster(self, cluster: ClusterInventory, ctx: Context) -> Iterable[Finding]:
         deployments = istiods(cluster)
-        operators = istio_operators(cluster)
+        operators = cluster.istio_operator_deployments()
         if not deployments:
             yield self.no_istiod(cluster)
             return
