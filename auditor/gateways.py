@@ -253,9 +253,8 @@ def _gateway_workloads(cluster: ClusterInventory, rules: mesh.ProxyRules,
         name, namespace = meta.get("name", ""), meta.get("namespace", "")
         template = _template(dep)
         tmpl_labels = ((template.get("metadata") or {}).get("labels")) or {}
-        own_labels = meta.get("labels") or {}
+        labels = {**(meta.get("labels") or {}), **tmpl_labels}
         proxy, _ = mesh.find_proxy_container(template.get("spec") or {})
-        labels = {**own_labels, **tmpl_labels}
         shaped = _gateway_shaped(template, proxy, labels)
         stated = _stated_type(labels, name, roles_by_name)
         if not shaped and stated is None:
