@@ -118,12 +118,9 @@ def workload_templates(cluster: ClusterInventory, kinds: Iterable[K.Kind] = TEMP
     """(kind, object, pod template) of every top-level workload whose kind was read, and the kinds that
     could not be read (kind -> reason), so a caller never mistakes an unread kind for "none found"."""
     found: list[tuple[K.Kind, dict[str, Any], dict[str, Any]]] = []
-    missing: dict[str, str] = {}
-    for kind in kinds:
-        if not cluster.available(kind):
-            missing[kind.kind] = cluster.errors.get(kind.key) or cluster.unreachable or "not collected"
-            continue
-        owned_skipped = kind in (K.REPLICASET, K.JOB)  # once per kind: Kind's == compares every field
+    readable, missing = _readable(cluster, kinds)
+    for kind in readable:
+        owned_skipped = _owned_skipped(kind)
         for obj in cluster.objects(kind):
             if owned_skipped and (obj.get("metadata") or {}).get("ownerReferences"):
                 continue  # a Deployment's ReplicaSet or a CronJob's Job: judged through its owner
@@ -131,6 +128,24 @@ def workload_templates(cluster: ClusterInventory, kinds: Iterable[K.Kind] = TEMP
             if template is not None:
                 found.append((kind, obj, template))
     return found, missing
+
+
+def _readable(cluster: ClusterInventory, kinds: Iterable[K.Kind]) -> tuple[list[K.Kind], dict[str, str]]:
+    """The kinds of `kinds` that were read, and why each other one was not (kind -> reason)."""
+    readable: list[K.Kind] = []
+    missing: dict[str, str] = {}
+    for kind in kinds:
+        if not cluster.available(kind):
+            missing[kind.kind] = cluster.errors.get(kind.key) or cluster.unreachable or "not collected"
+        else:
+            readable.append(kind)
+    return readable, missing
+
+
+def _owned_skipped(kind: K.Kind) -> bool:
+    """Whether a workload of this kind is judged through its owner when it has one (ReplicaSets, Jobs). Asked once
+    per kind: Kind's == compares every field."""
+    return kind in (K.REPLICASET, K.JOB)
 
 
 @dataclass(frozen=True)
@@ -150,10 +165,16 @@ def template_injection(template: dict[str, Any], rules: mesh.ProxyRules) -> Temp
     Not counted: gateways (they define their proxy by design), `image: auto` (the documented injection
     customisation, filled in by the injector) and ASM's proxy.
     """
-    spec = template.get("spec") or {}
+    container, native = mesh.find_proxy_container(template.get("spec") or {})
+    return injection_of(template, container, native, rules)
+
+
+def injection_of(template: dict[str, Any], container: dict[str, Any] | None, native: bool,
+                 rules: mesh.ProxyRules) -> TemplateInjection | None:
+    """template_injection of a pod template whose istio-proxy container (and whether it is native) a walk already
+    found with mesh.find_proxy_container."""
     annotations = ((template.get("metadata") or {}).get("annotations")) or {}
     has_status = STATUS_ANNOTATION in annotations
-    container, native = mesh.find_proxy_container(spec)
     concrete = False
     image = ""
     xds = "<absent>"
@@ -172,8 +193,11 @@ def template_injection(template: dict[str, Any], rules: mesh.ProxyRules) -> Temp
     return TemplateInjection(concrete, has_status, native, image, xds)
 
 
+InjectionKey = tuple[str, str, str]  # (namespace, kind, name) of a workload
+
+
 def manual_injections(cluster: ClusterInventory, rules: mesh.ProxyRules, kinds: Iterable[K.Kind] = TEMPLATE_KINDS
-                      ) -> tuple[dict[tuple[str, str, str], TemplateInjection], dict[str, str]]:
+                      ) -> tuple[dict[InjectionKey, TemplateInjection], dict[str, str]]:
     """(namespace, kind, name) -> what the template carries; plus the kinds that could not be read."""
     kinds = tuple(kinds)
     # Several checks and gates ask; one pass over the templates per cluster (tens of thousands at scale).
@@ -183,15 +207,37 @@ def manual_injections(cluster: ClusterInventory, rules: mesh.ProxyRules, kinds: 
 
 
 def _manual_injections(cluster: ClusterInventory, rules: mesh.ProxyRules, kinds: tuple[K.Kind, ...]
-                       ) -> tuple[dict[tuple[str, str, str], TemplateInjection], dict[str, str]]:
-    templates, missing = workload_templates(cluster, kinds)
-    out = {}
-    for kind, obj, template in templates:
+                       ) -> tuple[dict[InjectionKey, TemplateInjection], dict[str, str]]:
+    readable, missing = _readable(cluster, kinds)
+    out: dict[InjectionKey, TemplateInjection] = {}
+    for kind in readable:
+        out.update(kind_injections(cluster, rules, kind))
+    return out, missing
+
+
+def kind_injections(cluster: ClusterInventory, rules: mesh.ProxyRules, kind: K.Kind,
+                    walked: dict[InjectionKey, TemplateInjection] | None = None
+                    ) -> dict[InjectionKey, TemplateInjection]:
+    """manual_injections of one readable kind, memoised per cluster. `walked`: that answer, from a walk that judged
+    every template of the kind with template_injection's rule (injection_of) while it read them for something else
+    (the gateway scan, over Deployments and DaemonSets): kept unless the kind was already judged, so the templates
+    are not walked twice. Read it, never change it."""
+    key = ("template_injections", id(rules), kind.key)
+    if walked is not None:
+        return cluster.memo(key, lambda: walked)
+    return cluster.memo(key, lambda: _kind_injections(cluster, rules, kind))
+
+
+def _kind_injections(cluster: ClusterInventory, rules: mesh.ProxyRules, kind: K.Kind
+                     ) -> dict[InjectionKey, TemplateInjection]:
+    templates, _ = workload_templates(cluster, (kind,))
+    out: dict[InjectionKey, TemplateInjection] = {}
+    for _, obj, template in templates:
         found = template_injection(template, rules)
         if found is not None:
             meta = obj.get("metadata") or {}
             out[(meta.get("namespace", ""), kind.kind, meta.get("name", ""))] = found
-    return out, missing
+    return out
 
 
 def rerender_remediation(cluster: str, kind: str, namespace: str, name: str) -> str:

@@ -332,8 +332,14 @@ def is_istio_operator(dep: dict[str, Any]) -> bool:
     if meta.get("name") == ISTIO_OPERATOR:
         return True
     template = ((dep.get("spec") or {}).get("template") or {}).get("metadata") or {}
-    return any(labels.get(key) == ISTIO_OPERATOR for labels in (meta.get("labels") or {}, template.get("labels") or {})
-                for key in _OPERATOR_LABELS)
+    # Loops, not a generator: asked of every Deployment (~9,500 at 50k pods), where resuming a generator per label
+    # costs more than the lookups; an empty label map is passed over without a lookup.
+    for labels in (meta.get("labels"), template.get("labels")):
+        if labels:
+            for key in _OPERATOR_LABELS:
+                if labels.get(key) == ISTIO_OPERATOR:
+                    return True
+    return False
 
 
 def istiod_revision(dep: dict[str, Any]) -> str:

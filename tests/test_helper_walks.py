@@ -6,12 +6,13 @@ calls too many), and the pod checks group ~5,000 workloads per call of workload_
 
 from __future__ import annotations
 
+import sys
 from typing import Any
 
 import pandas as pd
 import pytest
 
-from auditor import gateways, mesh
+from auditor import gateways, istio, mesh
 from auditor import kinds as K
 from auditor.config import GatewaysConfig
 from auditor.inventory import ClusterInventory, workload_groups
@@ -80,3 +81,91 @@ def test_workload_groups_read_each_workloads_key_from_the_sorted_codes(monkeypat
     assert order.tolist() == [2, 0, 4, 1, 3, 5]  # by_pod_name=False: rows in frame order within a workload
     # The code before took each key column at the workloads' first rows and listed it: 3 takes per call.
     assert takes == []
+
+
+def kube_injected(name: str, namespace: str) -> dict[str, Any]:
+    # An application Deployment rendered with `istioctl kube-inject`: Istio's sidecar baked into its template.
+    dep = app_deployment(name, namespace)
+    template = dep["spec"]["template"]
+    template["metadata"]["annotations"] = {"sidecar.istio.io/status": '{"containers":["istio-proxy"]}'}
+    template["spec"]["containers"].append({"name": "istio-proxy", "image": "docker.io/istio/proxyv2:1.22.3",
+                                           "args": ["proxy", "sidecar"]})
+    return dep
+
+
+def test_deployment_templates_are_walked_once_for_the_gateway_scan_and_manual_injections(
+        monkeypatch: pytest.MonkeyPatch):
+    walked: list[int] = []
+    find_proxy_container = mesh.find_proxy_container
+
+    def counting(spec: dict[str, Any]) -> tuple[dict[str, Any] | None, bool]:
+        walked.append(id(spec))
+        return find_proxy_container(spec)
+
+    monkeypatch.setattr(mesh, "find_proxy_container", counting)
+    apps = [app_deployment(f"app-{i}", f"team-{i % 7}") for i in range(40)]
+    deployments = [*apps, kube_injected("baked", "team-9"), ingress_gateway()]
+    cluster = ClusterInventory(name="c1", objects_by_kind={K.DEPLOYMENT.key: deployments, K.DAEMONSET.key: []})
+    rules = mesh.ProxyRules()
+    found = gateways.gateway_workloads(cluster, rules, GatewaysConfig())
+    assert [(g.type, g.namespace, g.name) for g in found] == [("ingress", "istio-system", "istio-ingressgateway")]
+    injected, missing = istio.manual_injections(cluster, rules, (K.DEPLOYMENT, K.DAEMONSET))
+    assert injected == {("team-9", "Deployment", "baked"): istio.TemplateInjection(
+        container=True, status_annotation=True, native=False, image="docker.io/istio/proxyv2:1.22.3",
+        xds_agent="<absent>")}
+    assert missing == {}
+    # Each template's istio-proxy looked for once (42 Deployments); the code before walked the Deployments again for
+    # the manual injections: 84.
+    assert len(walked) == 42
+
+
+def test_manual_injections_answer_alike_asked_before_or_after_the_gateway_scan():
+    def answers(gateways_first: bool) -> tuple[Any, ...]:
+        deployments = [app_deployment("app", "team-1"), kube_injected("baked", "team-2"), ingress_gateway()]
+        statefulsets = [{**kube_injected("db", "team-3"), "kind": "StatefulSet"}]
+        cluster = ClusterInventory(name="c1", objects_by_kind={K.DEPLOYMENT.key: deployments,
+                                                               K.STATEFULSET.key: statefulsets},
+                                   errors={K.DAEMONSET.key: "forbidden"})
+        rules = mesh.ProxyRules()
+        if gateways_first:
+            scanned = gateways.gateway_workloads(cluster, rules, GatewaysConfig())
+        injected = istio.manual_injections(cluster, rules)
+        if not gateways_first:
+            scanned = gateways.gateway_workloads(cluster, rules, GatewaysConfig())
+        return [(g.type, g.name) for g in scanned], list(injected[0]), injected[1]
+
+    assert answers(True) == answers(False) == (
+        [("ingress", "istio-ingressgateway")],
+        [("team-2", "Deployment", "baked"), ("team-3", "StatefulSet", "db")],
+        {"DaemonSet": "forbidden", "CronJob": "not collected", "Job": "not collected", "ReplicaSet": "not collected"})
+
+
+def test_a_template_the_gateway_scan_cannot_judge_for_manual_injections_is_left_to_their_own_walk():
+    broken = kube_injected("baked", "team-2")
+    broken["spec"]["template"]["spec"]["containers"][1]["env"] = ["not-a-mapping"]  # malformed: not shape-checked
+    cluster = ClusterInventory(name="c1", objects_by_kind={K.DEPLOYMENT.key: [broken, ingress_gateway()]})
+    rules = mesh.ProxyRules()
+    found = gateways.gateway_workloads(cluster, rules, GatewaysConfig())
+    assert [g.name for g in found] == ["istio-ingressgateway"]  # the gateway scan answers as it always did
+    with pytest.raises(AttributeError):
+        istio.manual_injections(cluster, rules)  # and manual_injections meets the error it always met
+
+
+def test_the_istio_operator_rule_runs_no_generator_per_deployment():
+    calls: list[str] = []
+
+    def profile(frame: Any, event: str, arg: Any) -> None:
+        if event == "call":
+            calls.append(frame.f_code.co_name)
+
+    apps = [app_deployment(f"app-{i}", f"team-{i}") for i in range(30)]
+    answers = []
+    sys.setprofile(profile)
+    try:
+        for dep in apps:
+            answers.append(mesh.is_istio_operator(dep))
+    finally:
+        sys.setprofile(None)
+    assert answers == [False] * 30
+    # One frame per Deployment; the code before resumed a generator over the label maps and keys: 5 more each.
+    assert calls == ["is_istio_operator"] * 30
