@@ -12,9 +12,13 @@ from typing import Any
 import pandas as pd
 import pytest
 
+from auditor import kinds as K
 from auditor import mesh
+from auditor.check import Context
 from auditor.config import GatewaysConfig
 from auditor.gateways import gateway_type_of
+from auditor.inventory import ClusterInventory, Inventory
+from auditor.model import Gate
 from checks import config_import, gitops, workloads
 from checks import gateways as egress
 from checks.gateways import EgressHosts, route_splits
@@ -189,3 +193,32 @@ def test_a_kube_injected_workloads_remediation_and_evidence_are_built_once_for_t
     assert {r["remediation"].split(" from its source")[0] for r in rows} == {
         "Re-render Deployment shop/old-a", "Re-render Deployment shop/old-b"}
     assert [r["evidence"]["proxy_container"] for r in rows] == [True] * 6
+
+
+class ReadMetadata(dict):
+    """An object's metadata that records each key read, with whose metadata it is."""
+
+    reads: list[tuple[str, str]] = []
+
+    def get(self, key: Any, default: Any = None) -> Any:
+        ReadMetadata.reads.append((dict.get(self, "name"), key))
+        return dict.get(self, key, default)
+
+
+def test_config_import_reads_each_objects_metadata_in_one_walk():
+    cluster_side = app_routes(20)
+    for vs in cluster_side:
+        vs["metadata"] = ReadMetadata(vs["metadata"])
+    asm_side = app_routes(19)  # app-19 never imported
+    cluster = ClusterInventory(name="cluster-a", objects_by_kind={K.VIRTUALSERVICE.key: cluster_side})
+    asm = ClusterInventory(name="asm", role="asm", objects_by_kind={K.VIRTUALSERVICE.key: asm_side})
+    ctx = Context(inv=Inventory(data_planes=[cluster], asm=asm), gate=Gate.UNINSTALL)
+    check = config_import.IstioConfigImported()
+    check.prepare(ctx)
+    ReadMetadata.reads = []
+    findings = list(check.check_cluster(cluster, ctx))
+    assert [(x.code, x.name) for x in findings if x.kind == "VirtualService"] == [("AA2110", "app-19")]
+    walks = [name for i, (name, _) in enumerate(ReadMetadata.reads) if i == 0 or ReadMetadata.reads[i - 1][0] != name]
+    # Each object's metadata read in one stretch, in list order; the code before read every object's labels and
+    # annotations, then walked the candidates again for their names and uids: 40 stretches.
+    assert walks == [f"app-{i}" for i in range(20)]
