@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import dataclasses
 import datetime as dt
 import functools
-import operator
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, TypeVar
@@ -194,7 +192,6 @@ class ClusterCheck(Check):
         return self.finding(status, cluster.name, template.format(**params), evidence=evidence)
 
 
-_finding_values = operator.attrgetter(*(f.name for f in dataclasses.fields(Finding)))
 ClusterCheckT = TypeVar("ClusterCheckT", bound=ClusterCheck)
 CheckClusterMethod = Callable[[ClusterCheckT, ClusterInventory, Context], Iterable[Finding]]
 
@@ -222,7 +219,7 @@ def same_in_every_gate(check_cluster: CheckClusterMethod) -> CheckClusterMethod:
 
 def copy_finding(f: Finding) -> Finding:
     """A new Finding with the same values; its evidence and params are the same (read-only) dicts."""
-    return Finding(*_finding_values(f))
+    return f.__copy__()
 
 
 _NO_ISTIOD = "no self-built istiod Deployment (label app=istiod) found"
