@@ -131,7 +131,7 @@ class _Stamp:
         # tens of thousands of times (a workload in each gate and check, a namespace for each of its workloads).
         self.shell_safe: dict[str, bool] = {}
         # (check, status, code, severity) -> what _stamped_outcome made of them: an audit's 25,000 findings are a few
-        # dozen such keys (see _outcome_key).
+        # dozen such keys (see _stamp).
         self.outcomes: dict[tuple[object, ...], _Outcome] = {}
 
     def __call__(self, f: Finding, check: type[Check], gate: str) -> Finding:
@@ -169,10 +169,16 @@ def _stamp(f: Finding, check: type[Check], gate: str, overrides: dict[str, Sever
     f.gate = gate
     f.check_id = check.id
     f.title = check.title
-    key = _outcome_key(check, f)
+    # What _stamped_outcome made of the same check, status, code and severity is kept, by the enum members' ids (their
+    # hash is a Python-level call); only for the engine's own types: equal values of other types (a plugin's str
+    # enum equal to "FAIL") may be judged apart (outcome_for matches a status by identity) and written apart
+    # (findings_frame tells them by object).
+    status, code, severity = f.status, f.code, f.severity
+    key = (check, id(status), code, id(severity)) if type(status) is Status and type(code) is str and (
+        severity is None or type(severity) is Severity) else None
     judged = outcomes.get(key) if key is not None else None
     if judged is None:
-        judged = _stamped_outcome(check, f.status, f.code, f.severity, overrides)
+        judged = _stamped_outcome(check, status, code, severity, overrides)
         if key is not None:
             outcomes[key] = judged
     status, code, f.default_severity, f.severity, undeclared = judged
@@ -183,16 +189,6 @@ def _stamp(f: Finding, check: type[Check], gate: str, overrides: dict[str, Sever
         f.code = code
     _defuse_remediation(f, shell_safe)
     return f
-
-
-def _outcome_key(check: type[Check], f: Finding) -> tuple[object, ...] | None:
-    """The key under which _stamped_outcome's answer for `f` is kept; None (not kept) unless its status, code and
-    severity are of the engine's own types: equal values of other types (a plugin's str enum equal to "FAIL") may be
-    judged apart (outcome_for matches a status by identity) and written apart (findings_frame: by object)."""
-    status, code, severity = f.status, f.code, f.severity
-    if type(status) is Status and type(code) is str and (severity is None or type(severity) is Severity):
-        return (check, id(status), code, id(severity))  # by id: an enum member's hash is a Python-level call
-    return None
 
 
 def _stamped_outcome(check: type[Check], status: Status, code: str, severity: Severity | None,
