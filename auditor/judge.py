@@ -235,12 +235,15 @@ def _defuse_remediation(f: Finding, shell_safe: dict[str, bool] | None = None) -
     hold anything; checks format commands with plain f-strings, so the guard sits here, once for all.
     `shell_safe` keeps mesh.shell_safe's answers (a regex) for the values asked before.
     """
-    if not f.remediation:
+    remediation = f.remediation
+    if not remediation:
         return
     shell_safe = {} if shell_safe is None else shell_safe
     for what, value in (("name", f.name), ("namespace", f.namespace)):
-        # Asked only of a value the command holds: most findings' remediation names neither.
-        if not value or value not in f.remediation:
+        # A value known safe that no option parser would take for an option changes nothing, in the command or not:
+        # the command is not searched for it (a namespace named by thousands of findings). Another is asked of the
+        # shell only when the command holds it: most findings' remediation names neither.
+        if not value or (shell_safe.get(value) and not value.startswith("-")) or value not in remediation:
             continue
         safe = shell_safe.get(value)
         if safe is None:
@@ -251,7 +254,7 @@ def _defuse_remediation(f: Finding, shell_safe: dict[str, bool] | None = None) -
                              "interpret (corrupt or hostile input); act on it by hand")
             return
         # `delete deployment --all`: a name standing alone as a word that starts with `-` is read as an option.
-        if value and value.startswith("-") and value in f.remediation.split():
+        if value.startswith("-") and value in remediation.split():
             f.remediation = (f"# no command shown: the {what} {value!r} would be read as a command-line option; "
                              "act on it by hand")
             return

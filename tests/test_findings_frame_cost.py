@@ -230,3 +230,34 @@ def test_a_finding_is_built_and_copied_without_python_level_calls() -> None:
         (Status.WARN, "c1", "workload w1 is risky", "Deployment", "w1", "ZZM001", Severity.MINOR)]
     assert all(c is not f and c == f and c.params is f.params and c.evidence is f.evidence
                for c, f in zip(copies, made, strict=True))
+
+
+class _SearchedText(str):
+    """A command that counts how often it is searched for a value (`value in command`)."""
+
+    searched: ClassVar[list[str]] = []
+
+    def __contains__(self, value: object) -> bool:
+        self.searched.append(str(value))
+        return super().__contains__(value)  # type: ignore[operator]
+
+
+def test_a_command_is_searched_only_for_values_the_shell_guard_does_not_know(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The shell guard (judge._defuse_remediation) searches a command for the finding's name and namespace; a value
+    already known shell-safe and not read as an option changes nothing whether or not the command holds it, and is not
+    searched for (fail on the old code: 2 searches per finding, 8 here, "shop" four times); what the guard decides is
+    unchanged, a hostile name among known ones included."""
+    monkeypatch.setattr(_SearchedText, "searched", [])
+    shell_safe: dict[str, bool] = {}
+    findings = [Finding(Status.FAIL, "c1", "m", namespace="shop", name=name,
+                        remediation=_SearchedText(f"kubectl -n shop rollout restart deployment/{name}"))
+                for name in ("web", "api", "web", "x;touch /tmp/pwned")]
+    for finding in findings:
+        judge._defuse_remediation(finding, shell_safe)
+    assert _SearchedText.searched == ["web", "shop", "api", "x;touch /tmp/pwned"]
+    assert [f.remediation for f in findings[:3]] == ["kubectl -n shop rollout restart deployment/web",
+                                                    "kubectl -n shop rollout restart deployment/api",
+                                                    "kubectl -n shop rollout restart deployment/web"]
+    assert findings[3].remediation == ("# no command shown: the name 'x;touch /tmp/pwned' contains characters a shell "
+                                       "would interpret (corrupt or hostile input); act on it by hand")
+    assert shell_safe == {"web": True, "shop": True, "api": True, "x;touch /tmp/pwned": False}
