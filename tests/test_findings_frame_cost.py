@@ -14,6 +14,7 @@ import pandas as pd
 import pytest
 
 from auditor import api, judge
+from auditor import check as check_module
 from auditor.check import Check, ClusterCheck, Context, copy_finding
 from auditor.config import Config
 from auditor.engine import run_audit
@@ -261,3 +262,44 @@ def test_a_command_is_searched_only_for_values_the_shell_guard_does_not_know(mon
     assert findings[3].remediation == ("# no command shown: the name 'x;touch /tmp/pwned' contains characters a shell "
                                        "would interpret (corrupt or hostile input); act on it by hand")
     assert shell_safe == {"web": True, "shop": True, "api": True, "x;touch /tmp/pwned": False}
+
+
+def test_report_hands_the_subject_to_the_finding_by_position(monkeypatch: pytest.MonkeyPatch) -> None:
+    """report() gives the Finding its subject (kind, namespace, name, remediation, evidence, severity) by position, not
+    gathered into a dict of keywords and matched again by name for each finding (fail on the old code: 8 keywords per
+    finding, 2 here)."""
+    keywords: list[list[str]] = []
+    real = check_module.Finding
+
+    def counting(*args: Any, **kwargs: Any) -> Finding:
+        keywords.append(sorted(kwargs))
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(check_module, "Finding", counting)
+    check = _ManyWorkloads()
+    found = check.report(_ManyWorkloads.RISKY, "c1", params={"name": "web"}, kind="Deployment", namespace="shop",
+                         name="web", remediation="kubectl -n shop rollout restart deployment/web",
+                         evidence={"pods": 2})
+    assert keywords == [["code", "params"]]
+    assert found == real(Status.WARN, "c1", "workload web is risky", kind="Deployment", namespace="shop", name="web",
+                         remediation="kubectl -n shop rollout restart deployment/web", evidence={"pods": 2},
+                         severity=Severity.MINOR, code="ZZM001", params={"name": "web"})
+
+
+def test_what_report_is_not_given_is_the_findings_default() -> None:
+    """Not given to report(), a subject field is what a Finding made without it holds (a fresh evidence dict each);
+    given, even as None or "", it is kept: an explicit severity None, an explicit "" remediation over the fix template,
+    and any other Finding field by name."""
+    check = _ManyWorkloads()
+    bare = check.report(_ManyWorkloads.BROKEN, "c1", "said freely")
+    assert bare == Finding(Status.FAIL, "c1", "said freely", severity=None, code="ZZM002")
+    assert (bare.kind, bare.namespace, bare.name, bare.remediation, bare.evidence, bare.params) == ("", "", "", "", {},
+                                                                                                   None)
+    assert check.report(_ManyWorkloads.BROKEN, "c1", "again").evidence is not bare.evidence
+    fixed = Outcome("ZZM003", Status.FAIL, "fixable", message="{name} broke", fix="kubectl delete pod {name}")
+    assert check.report(fixed, "c1", params={"name": "p"}).remediation == "kubectl delete pod p"
+    assert check.report(fixed, "c1", params={"name": "p"}, remediation="").remediation == ""
+    assert check.report(_ManyWorkloads.RISKY, "c1", "m", severity=None).severity is None
+    assert check.report(_ManyWorkloads.RISKY, "c1", "m").severity is Severity.MINOR
+    given = check.report(_ManyWorkloads.RISKY, "c1", "m", evidence=None, exempt_reason="r")  # type: ignore[arg-type]
+    assert (given.evidence, given.exempt_reason) == (None, "r")
