@@ -303,3 +303,38 @@ def test_what_report_is_not_given_is_the_findings_default() -> None:
     assert check.report(_ManyWorkloads.RISKY, "c1", "m").severity is Severity.MINOR
     given = check.report(_ManyWorkloads.RISKY, "c1", "m", evidence=None, exempt_reason="r")  # type: ignore[arg-type]
     assert (given.evidence, given.exempt_reason) == (None, "r")
+
+
+class _LookAlikes(ClusterCheck):
+    """Findings equal to a declared FAIL but not of the engine's types: a plugin's str enum as status, a plain string
+    as severity."""
+
+    id = "zz-lookalikes"
+    title = "Look-alikes"
+    gates = (Gate.ASSESSMENT,)
+    severity = Severity.MAJOR
+    rationale = "test"
+    remediation = "test"
+    outcomes: ClassVar[tuple[Outcome, ...]] = (Outcome("ZZL001", Status.FAIL, "bad"),)
+
+    def check_cluster(self, cluster: ClusterInventory, ctx: Context) -> list[Finding]:
+        return [Finding(Status.FAIL, cluster.name, "declared"),
+                Finding(_Legacy.FAIL, cluster.name, "look-alike status"),  # type: ignore[arg-type]
+                Finding(Status.FAIL, cluster.name, "declared, severity as text", severity="minor"),  # type: ignore[arg-type]
+                Finding(Status.FAIL, cluster.name, "declared again")]
+
+
+def test_what_stamping_keeps_per_kind_of_finding_never_merges_look_alikes(tmp_path: Path) -> None:
+    """A status equal to FAIL but of a plugin's own type is judged on its own (undeclared: UNKNOWN), not as the
+    declared FAIL stamped before it; a severity given as text stays that text; the declared FAILs are stamped alike."""
+    snapshot = tmp_path / "snap"
+    factory.write_snapshot(snapshot, {"c1": [factory.namespace("istio-system")]},
+                           versions={"c1": factory.version_info()},
+                           manifest={"clusters": [{"name": "c1", "role": "data-plane", "dir": "c1", "complete": True}]})
+    frame = run_audit(open_snapshot(snapshot), "assessment", Config(), extra_checks=[_LookAlikes]).findings
+    rows = frame[frame["check_id"].astype(str) == "zz-lookalikes"][["status", "code", "severity", "message"]]
+    assert rows.astype(str).values.tolist() == [
+        ["FAIL", "ZZL001", "major", "declared"],
+        ["UNKNOWN", "AA0004", "major", "zz-lookalikes reported an undeclared FAIL outcome: look-alike status"],
+        ["FAIL", "ZZL001", "minor", "declared, severity as text"],
+        ["FAIL", "ZZL001", "major", "declared again"]]
