@@ -21,6 +21,7 @@ from auditor.engine import run_audit
 from auditor.findings import findings_frame, records
 from auditor.inventory import ClusterInventory
 from auditor.model import Finding, Gate, Outcome, Severity, Status
+from auditor.result import AuditResult
 from auditor.sources.snapshot import open_snapshot
 from bench.fleet import ensure_fleet
 from bench.generate import generate
@@ -136,6 +137,15 @@ def test_a_fleet_pools_each_findings_strings_once(tmp_path: Path, monkeypatch: p
     assert len(given) == len(set(given))
 
 
+def _audit_of_one_cluster(tmp_path: Path, check: type[Check], config: Config) -> AuditResult:
+    """The assessment audit, with `check` among the checks, of one nearly empty data plane."""
+    snapshot = tmp_path / "snap"
+    factory.write_snapshot(snapshot, {"c1": [factory.namespace("istio-system")]},
+                           versions={"c1": factory.version_info()},
+                           manifest={"clusters": [{"name": "c1", "role": "data-plane", "dir": "c1", "complete": True}]})
+    return run_audit(open_snapshot(snapshot), "assessment", config, extra_checks=[check])
+
+
 class _ManyWorkloads(ClusterCheck):
     """A check with 40 workload findings of two declared outcomes (one a template), an undeclared PASS, and a FAIL
     already carrying a code it never declared."""
@@ -173,12 +183,8 @@ def test_stamping_asks_each_checks_outcome_once_per_kind_of_finding(tmp_path: Pa
         return outcome_for(cls, status, code)
 
     monkeypatch.setattr(_ManyWorkloads, "outcome_for", classmethod(counting))
-    snapshot = tmp_path / "snap"
-    factory.write_snapshot(snapshot, {"c1": [factory.namespace("istio-system")]},
-                           versions={"c1": factory.version_info()},
-                           manifest={"clusters": [{"name": "c1", "role": "data-plane", "dir": "c1", "complete": True}]})
     config = Config.model_validate({"checks": {"severity": {"ZZM002": "blocker"}}})
-    result = run_audit(open_snapshot(snapshot), "assessment", config, extra_checks=[_ManyWorkloads])
+    result = _audit_of_one_cluster(tmp_path, _ManyWorkloads, config)
     assert sorted(asked) == [("FAIL", "ZZM002"), ("FAIL", "ZZM999"), ("PASS", ""), ("WARN", "ZZM001")]
     frame = result.findings
     rows = frame[frame["check_id"].astype(str) == "zz-many"]
@@ -327,11 +333,7 @@ class _LookAlikes(ClusterCheck):
 def test_what_stamping_keeps_per_kind_of_finding_never_merges_look_alikes(tmp_path: Path) -> None:
     """A status equal to FAIL but of a plugin's own type is judged on its own (undeclared: UNKNOWN), not as the
     declared FAIL stamped before it; a severity given as text stays that text; the declared FAILs are stamped alike."""
-    snapshot = tmp_path / "snap"
-    factory.write_snapshot(snapshot, {"c1": [factory.namespace("istio-system")]},
-                           versions={"c1": factory.version_info()},
-                           manifest={"clusters": [{"name": "c1", "role": "data-plane", "dir": "c1", "complete": True}]})
-    frame = run_audit(open_snapshot(snapshot), "assessment", Config(), extra_checks=[_LookAlikes]).findings
+    frame = _audit_of_one_cluster(tmp_path, _LookAlikes, Config()).findings
     rows = frame[frame["check_id"].astype(str) == "zz-lookalikes"][["status", "code", "severity", "message"]]
     assert rows.astype(str).values.tolist() == [
         ["FAIL", "ZZL001", "major", "declared"],
