@@ -130,43 +130,90 @@ class _Stamp:
         # A name or namespace -> mesh.shell_safe's answer: the audit's findings name the same few thousand subjects
         # tens of thousands of times (a workload in each gate and check, a namespace for each of its workloads).
         self.shell_safe: dict[str, bool] = {}
+        # (check, status, code, severity) -> what _stamped_outcome made of them: an audit's 25,000 findings are a few
+        # dozen such keys (see _stamp).
+        self.outcomes: dict[tuple[object, ...], _Outcome] = {}
 
     def __call__(self, f: Finding, check: type[Check], gate: str) -> Finding:
         """`f` stamped for `check` in the gate whose value is `gate` (read once per check and gate, not per finding:
         an enum's value is a Python-level property)."""
-        seen = self.done.get(id(f))
-        if seen is None or seen[0] is not f:
-            self.done[id(f)] = (f, check)
-            return _stamp(f, check, gate, self.overrides, self.shell_safe)
-        again = copy_finding(f)
-        if seen[1] is check:
-            again.gate = gate
-            return again
-        # The same object from another check (a plugin's shared constant): judged again for that one, never trusted
-        # on the first check's word.
-        return _stamp(again, check, gate, self.overrides, self.shell_safe)
+        return self.all([f], check, gate)[0]
+
+    def all(self, findings: Iterable[Finding], check: type[Check], gate: str) -> list[Finding]:
+        """Each of `findings` stamped for `check` in `gate` (one loop for a check's findings in a gate)."""
+        done, overrides, shell_safe, outcomes = self.done, self.overrides, self.shell_safe, self.outcomes
+        stamped: list[Finding] = []
+        for f in findings:
+            seen = done.get(id(f))
+            if seen is None or seen[0] is not f:
+                done[id(f)] = (f, check)
+                stamped.append(_stamp(f, check, gate, overrides, shell_safe, outcomes))
+                continue
+            again = copy_finding(f)
+            if seen[1] is check:
+                again.gate = gate
+                stamped.append(again)
+            else:  # the same object from another check (a plugin's shared constant): judged again for that one,
+                # never trusted on the first check's word
+                stamped.append(_stamp(again, check, gate, overrides, shell_safe, outcomes))
+        return stamped
+
+
+# What stamping makes of a finding's (status, code, severity) for a check: its status, code, default severity and
+# severity, and for an outcome the check did not declare, what to say (_undeclared's `what` and evidence).
+_Outcome = tuple[Status, str, Severity | None, Severity, tuple[str, dict[str, str]] | None]
 
 
 def _stamp(f: Finding, check: type[Check], gate: str, overrides: dict[str, Severity],
-           shell_safe: dict[str, bool]) -> Finding:
+           shell_safe: dict[str, bool], outcomes: dict[tuple[object, ...], _Outcome]) -> Finding:
     f.gate = gate
     f.check_id = check.id
     f.title = check.title
-    if not f.code:
-        outcome = check.outcome_for(f.status, f.code)
-        if outcome is None:  # a status the check never declared: not trusted (fail safe), named
-            _undeclared(f, check, f"an undeclared {f.status.value} outcome", {"undeclared_status": f.status.value})
-        else:
-            f.code = outcome.code
-            f.severity = f.severity or outcome.severity
-    elif check.outcome_for(f.status, f.code) is None and f.code not in _ENGINE_CODES:
-        _undeclared(f, check, f"undeclared code {f.code}", {"undeclared_code": f.code})
-    # The config's override reaches every finding of the check, also those the check gave their own severity;
-    # an override by code wins over one by check id.
-    f.default_severity = f.severity or check.severity
-    f.severity = overrides.get(f.code) or overrides.get(check.id) or f.default_severity
+    # What _stamped_outcome made of the same check, status, code and severity is kept, by the enum members' ids (their
+    # hash is a Python-level call); only for the engine's own types: equal values of other types (a plugin's str
+    # enum equal to "FAIL") may be judged apart (outcome_for matches a status by identity) and written apart
+    # (findings_frame tells them by object).
+    status, code, severity = f.status, f.code, f.severity
+    key = (check, id(status), code, id(severity)) if type(status) is Status and type(code) is str and (
+        severity is None or type(severity) is Severity) else None
+    judged = outcomes.get(key) if key is not None else None
+    if judged is None:
+        judged = _stamped_outcome(check, status, code, severity, overrides)
+        if key is not None:
+            outcomes[key] = judged
+    status, code, f.default_severity, f.severity, undeclared = judged
+    if undeclared is not None:
+        _undeclared(f, check, *undeclared)
+        f.status, f.code = status, code
+    elif code is not f.code:
+        f.code = code
     _defuse_remediation(f, shell_safe)
     return f
+
+
+def _stamped_outcome(check: type[Check], status: Status, code: str, severity: Severity | None,
+                     overrides: dict[str, Severity]) -> _Outcome:
+    """What a finding of `status`, `code` and `severity` is stamped with for `check`: the declared outcome's code and
+    severity (none declared: ENGINE_UNDECLARED, fail safe), the default severity, and the config's override."""
+    undeclared: tuple[str, dict[str, str]] | None = None
+    if not code:
+        outcome = check.outcome_for(status, code)
+        if outcome is None:  # a status the check never declared: not trusted (fail safe), named
+            undeclared = (f"an undeclared {status.value} outcome", {"undeclared_status": status.value})
+        else:
+            code = outcome.code
+            severity = severity or outcome.severity
+    elif check.outcome_for(status, code) is None and code not in _ENGINE_CODES:
+        undeclared = (f"undeclared code {code}", {"undeclared_code": code})
+    if undeclared is not None:
+        if status is not Status.FAIL:
+            status = ENGINE_UNDECLARED.status
+        code, severity = ENGINE_UNDECLARED.code, None
+    # The config's override reaches every finding of the check, also those the check gave their own severity;
+    # an override by code wins over one by check id.
+    default_severity = severity or check.severity
+    return status, code, default_severity, overrides.get(code) or overrides.get(check.id) or default_severity, \
+        undeclared
 
 
 _ENGINE_CODES = {o.code for o in (ENGINE_CRASHED, ENGINE_SILENT, ENGINE_UNDECLARED, ENGINE_UNREADABLE)}
@@ -174,13 +221,11 @@ _ENGINE_CODES = {o.code for o in (ENGINE_CRASHED, ENGINE_SILENT, ENGINE_UNDECLAR
 
 def _undeclared(f: Finding, check: type[Check], what: str, evidence: dict[str, str]) -> None:
     """An outcome the check did not declare is never trusted: a PASS/WARN/N/A becomes UNKNOWN; a FAIL stays a FAIL
-    (so --allow-unknown can never turn it into a GO). Both carry ENGINE_UNDECLARED's code."""
+    (so --allow-unknown can never turn it into a GO). Both carry ENGINE_UNDECLARED's code (_stamped_outcome); here
+    what the finding says names it."""
     f.evidence = {**f.evidence, **evidence, "message": f.message}
     f.message = f"{check.id} reported {what}: {f.message}"
     f.params = None  # the message is no longer the outcome's template
-    if f.status is not Status.FAIL:
-        f.status = ENGINE_UNDECLARED.status
-    f.code, f.severity = ENGINE_UNDECLARED.code, None
 
 
 def _defuse_remediation(f: Finding, shell_safe: dict[str, bool] | None = None) -> None:
@@ -190,12 +235,15 @@ def _defuse_remediation(f: Finding, shell_safe: dict[str, bool] | None = None) -
     hold anything; checks format commands with plain f-strings, so the guard sits here, once for all.
     `shell_safe` keeps mesh.shell_safe's answers (a regex) for the values asked before.
     """
-    if not f.remediation:
+    remediation = f.remediation
+    if not remediation:
         return
     shell_safe = {} if shell_safe is None else shell_safe
     for what, value in (("name", f.name), ("namespace", f.namespace)):
-        # Asked only of a value the command holds: most findings' remediation names neither.
-        if not value or value not in f.remediation:
+        # A value known safe that no option parser would take for an option changes nothing, in the command or not:
+        # the command is not searched for it (a namespace named by thousands of findings). Another is asked of the
+        # shell only when the command holds it: most findings' remediation names neither.
+        if not value or (shell_safe.get(value) and not value.startswith("-")) or value not in remediation:
             continue
         safe = shell_safe.get(value)
         if safe is None:
@@ -206,7 +254,7 @@ def _defuse_remediation(f: Finding, shell_safe: dict[str, bool] | None = None) -
                              "interpret (corrupt or hostile input); act on it by hand")
             return
         # `delete deployment --all`: a name standing alone as a word that starts with `-` is read as an option.
-        if value and value.startswith("-") and value in f.remediation.split():
+        if value.startswith("-") and value in remediation.split():
             f.remediation = (f"# no command shown: the {what} {value!r} would be read as a command-line option; "
                              "act on it by hand")
             return
@@ -281,7 +329,7 @@ class _Judging:
             out.extend(instance.report(ENGINE_UNREADABLE, name, reason) for name, reason in missing.items()
                        if not any(c == name and reason in m for c, m in said))
         gate = ctx.gate.value
-        return [stamp(f, self.check, gate) for f in out]
+        return stamp.all(out, self.check, gate)
 
 
 def _guarded(instance: Check, cluster: str, produce: Callable[[], Iterable[Finding]], *,

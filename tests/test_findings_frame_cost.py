@@ -5,18 +5,27 @@ text once; a fleet pools each finding's strings once, not once per gate."""
 from __future__ import annotations
 
 import enum
-from collections.abc import Iterable
+import sys
+from collections.abc import Callable, Iterable
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import pandas as pd
 import pytest
 
 from auditor import api, judge
+from auditor import check as check_module
+from auditor.check import Check, ClusterCheck, Context, copy_finding
+from auditor.config import Config
+from auditor.engine import run_audit
 from auditor.findings import findings_frame, records
-from auditor.model import Finding, Severity, Status
+from auditor.inventory import ClusterInventory
+from auditor.model import Finding, Gate, Outcome, Severity, Status
+from auditor.result import AuditResult
+from auditor.sources.snapshot import open_snapshot
 from bench.fleet import ensure_fleet
 from bench.generate import generate
+from tests import factory
 
 CLUSTERS = ("c0", "c1")
 NAMESPACES = ("ns0", "ns1", "ns2", "ns3")
@@ -126,3 +135,208 @@ def test_a_fleet_pools_each_findings_strings_once(tmp_path: Path, monkeypatch: p
     api.run_audit(api.Target(snapshot=str(fleet)), phase="all")
     assert len(given) > 100
     assert len(given) == len(set(given))
+
+
+def _audit_of_one_cluster(tmp_path: Path, check: type[Check], config: Config) -> AuditResult:
+    """The assessment audit, with `check` among the checks, of one nearly empty data plane."""
+    snapshot = tmp_path / "snap"
+    factory.write_snapshot(snapshot, {"c1": [factory.namespace("istio-system")]},
+                           versions={"c1": factory.version_info()},
+                           manifest={"clusters": [{"name": "c1", "role": "data-plane", "dir": "c1", "complete": True}]})
+    return run_audit(open_snapshot(snapshot), "assessment", config, extra_checks=[check])
+
+
+class _ManyWorkloads(ClusterCheck):
+    """A check with 40 workload findings of two declared outcomes (one a template), an undeclared PASS, and a FAIL
+    already carrying a code it never declared."""
+
+    id = "zz-many"
+    title = "Many findings"
+    gates = (Gate.ASSESSMENT,)
+    severity = Severity.MAJOR
+    rationale = "test"
+    remediation = "test"
+    RISKY = Outcome("ZZM001", Status.WARN, "risky", Severity.MINOR, message="workload {name} is risky")
+    BROKEN = Outcome("ZZM002", Status.FAIL, "broken", message="workload {name} is broken")
+    outcomes: ClassVar[tuple[Outcome, ...]] = (RISKY, BROKEN)
+
+    def check_cluster(self, cluster: ClusterInventory, ctx: Context) -> list[Finding]:
+        found = [self.report(self.RISKY if i % 4 else self.BROKEN, cluster.name, params={"name": f"w{i}"},
+                             kind="Deployment", namespace="shop", name=f"w{i}",
+                             remediation=f"kubectl -n shop rollout restart deployment/w{i}") for i in range(40)]
+        found.append(Finding(Status.PASS, cluster.name, "a PASS it never declared"))
+        found.append(Finding(Status.FAIL, cluster.name, "a code it never declared", code="ZZM999"))
+        return found
+
+
+def test_stamping_asks_each_checks_outcome_once_per_kind_of_finding(tmp_path: Path,
+                                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    """The outcome a finding stands for, its severity and the config's override depend on its check, status, code and
+    severity only: asked once per such kind of finding in an audit, not per finding (fail on the old code:
+    outcome_for asked 42 times for this check's 42 findings); every finding is still stamped as before."""
+    asked: list[tuple[str, str]] = []
+    outcome_for = _ManyWorkloads.outcome_for.__func__  # type: ignore[attr-defined]
+
+    def counting(cls: type[Check], status: Status, code: str = "") -> Outcome | None:
+        if cls is _ManyWorkloads:
+            asked.append((status.value, code))
+        return outcome_for(cls, status, code)
+
+    monkeypatch.setattr(_ManyWorkloads, "outcome_for", classmethod(counting))
+    config = Config.model_validate({"checks": {"severity": {"ZZM002": "blocker"}}})
+    result = _audit_of_one_cluster(tmp_path, _ManyWorkloads, config)
+    assert sorted(asked) == [("FAIL", "ZZM002"), ("FAIL", "ZZM999"), ("PASS", ""), ("WARN", "ZZM001")]
+    frame = result.findings
+    rows = frame[frame["check_id"].astype(str) == "zz-many"]
+    assert len(rows) == 42
+    cells = rows[["status", "code", "severity", "default_severity", "message", "remediation"]].astype(str)
+    assert cells.values.tolist()[:2] == [
+        ["FAIL", "ZZM002", "blocker", "major", "workload w0 is broken",
+         "kubectl -n shop rollout restart deployment/w0"],
+        ["WARN", "ZZM001", "minor", "minor", "workload w1 is risky", "kubectl -n shop rollout restart deployment/w1"]]
+    assert cells.values.tolist()[-2:] == [
+        ["UNKNOWN", "AA0004", "major", "major", "zz-many reported an undeclared PASS outcome: a PASS it never declared",
+         ""],
+        ["FAIL", "AA0004", "major", "major", "zz-many reported undeclared code ZZM999: a code it never declared", ""]]
+    assert rows["status"].astype(str).value_counts().to_dict() == {"WARN": 30, "FAIL": 11, "UNKNOWN": 1}
+    assert rows["severity"].astype(str).value_counts().to_dict() == {"minor": 30, "blocker": 10, "major": 2}
+    assert rows["evidence"].tolist()[-1] == {"undeclared_code": "ZZM999", "message": "a code it never declared"}
+
+
+def _python_calls(work: Callable[[], Any]) -> list[str]:
+    """The Python-level functions `work` calls (their names), in order: a C-level call is no event."""
+    called: list[str] = []
+
+    def profile(frame: Any, event: str, arg: Any) -> None:
+        if event == "call":
+            called.append(frame.f_code.co_name)
+
+    sys.setprofile(profile)
+    try:
+        work()
+    finally:
+        sys.setprofile(None)
+    return called
+
+
+def test_a_finding_is_built_and_copied_without_python_level_calls() -> None:
+    """report() builds a Finding, and the engine copies one per further gate (copy_finding), without running Python code
+    per field (a 50k-pod audit builds 12,000 findings and copies 13,000): fail on the old code, whose dataclass
+    __init__ (generated Python) ran for each, and copy_finding's for each copy."""
+    check = _ManyWorkloads()
+    made: list[Finding] = []
+    calls = _python_calls(lambda: made.extend(check.report(_ManyWorkloads.RISKY, "c1", params={"name": f"w{i}"},
+                                                           kind="Deployment", name=f"w{i}") for i in range(10)))
+    assert calls.count("__init__") == 0
+    assert calls.count("report") == 10
+    copies: list[Finding] = []
+    calls = _python_calls(lambda: copies.extend(copy_finding(f) for f in made))
+    assert calls.count("__init__") == 0
+    assert [(c.status, c.cluster, c.message, c.kind, c.name, c.code, c.severity) for c in copies[:2]] == [
+        (Status.WARN, "c1", "workload w0 is risky", "Deployment", "w0", "ZZM001", Severity.MINOR),
+        (Status.WARN, "c1", "workload w1 is risky", "Deployment", "w1", "ZZM001", Severity.MINOR)]
+    assert all(c is not f and c == f and c.params is f.params and c.evidence is f.evidence
+               for c, f in zip(copies, made, strict=True))
+
+
+class _SearchedText(str):
+    """A command that counts how often it is searched for a value (`value in command`)."""
+
+    searched: ClassVar[list[str]] = []
+
+    def __contains__(self, value: object) -> bool:
+        self.searched.append(str(value))
+        return super().__contains__(value)  # type: ignore[operator]
+
+
+def test_a_command_is_searched_only_for_values_the_shell_guard_does_not_know(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The shell guard (judge._defuse_remediation) searches a command for the finding's name and namespace; a value
+    already known shell-safe and not read as an option changes nothing whether or not the command holds it, and is not
+    searched for (fail on the old code: 2 searches per finding, 8 here, "shop" four times); what the guard decides is
+    unchanged, a hostile name among known ones included."""
+    monkeypatch.setattr(_SearchedText, "searched", [])
+    shell_safe: dict[str, bool] = {}
+    findings = [Finding(Status.FAIL, "c1", "m", namespace="shop", name=name,
+                        remediation=_SearchedText(f"kubectl -n shop rollout restart deployment/{name}"))
+                for name in ("web", "api", "web", "x;touch /tmp/pwned")]
+    for finding in findings:
+        judge._defuse_remediation(finding, shell_safe)
+    assert _SearchedText.searched == ["web", "shop", "api", "x;touch /tmp/pwned"]
+    assert [f.remediation for f in findings[:3]] == ["kubectl -n shop rollout restart deployment/web",
+                                                    "kubectl -n shop rollout restart deployment/api",
+                                                    "kubectl -n shop rollout restart deployment/web"]
+    assert findings[3].remediation == ("# no command shown: the name 'x;touch /tmp/pwned' contains characters a shell "
+                                       "would interpret (corrupt or hostile input); act on it by hand")
+    assert shell_safe == {"web": True, "shop": True, "api": True, "x;touch /tmp/pwned": False}
+
+
+def test_report_hands_the_subject_to_the_finding_by_position(monkeypatch: pytest.MonkeyPatch) -> None:
+    """report() gives the Finding its subject (kind, namespace, name, remediation, evidence, severity) by position, not
+    gathered into a dict of keywords and matched again by name for each finding (fail on the old code: 8 keywords per
+    finding, 2 here)."""
+    keywords: list[list[str]] = []
+    real = check_module.Finding
+
+    def counting(*args: Any, **kwargs: Any) -> Finding:
+        keywords.append(sorted(kwargs))
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(check_module, "Finding", counting)
+    check = _ManyWorkloads()
+    found = check.report(_ManyWorkloads.RISKY, "c1", params={"name": "web"}, kind="Deployment", namespace="shop",
+                         name="web", remediation="kubectl -n shop rollout restart deployment/web",
+                         evidence={"pods": 2})
+    assert keywords == [["code", "params"]]
+    assert found == real(Status.WARN, "c1", "workload web is risky", kind="Deployment", namespace="shop", name="web",
+                         remediation="kubectl -n shop rollout restart deployment/web", evidence={"pods": 2},
+                         severity=Severity.MINOR, code="ZZM001", params={"name": "web"})
+
+
+def test_what_report_is_not_given_is_the_findings_default() -> None:
+    """Not given to report(), a subject field is what a Finding made without it holds (a fresh evidence dict each);
+    given, even as None or "", it is kept: an explicit severity None, an explicit "" remediation over the fix template,
+    and any other Finding field by name."""
+    check = _ManyWorkloads()
+    bare = check.report(_ManyWorkloads.BROKEN, "c1", "said freely")
+    assert bare == Finding(Status.FAIL, "c1", "said freely", severity=None, code="ZZM002")
+    assert (bare.kind, bare.namespace, bare.name, bare.remediation, bare.evidence, bare.params) == ("", "", "", "", {},
+                                                                                                   None)
+    assert check.report(_ManyWorkloads.BROKEN, "c1", "again").evidence is not bare.evidence
+    fixed = Outcome("ZZM003", Status.FAIL, "fixable", message="{name} broke", fix="kubectl delete pod {name}")
+    assert check.report(fixed, "c1", params={"name": "p"}).remediation == "kubectl delete pod p"
+    assert check.report(fixed, "c1", params={"name": "p"}, remediation="").remediation == ""
+    assert check.report(_ManyWorkloads.RISKY, "c1", "m", severity=None).severity is None
+    assert check.report(_ManyWorkloads.RISKY, "c1", "m").severity is Severity.MINOR
+    given = check.report(_ManyWorkloads.RISKY, "c1", "m", evidence=None, exempt_reason="r")  # type: ignore[arg-type]
+    assert (given.evidence, given.exempt_reason) == (None, "r")
+
+
+class _LookAlikes(ClusterCheck):
+    """Findings equal to a declared FAIL but not of the engine's types: a plugin's str enum as status, a plain string
+    as severity."""
+
+    id = "zz-lookalikes"
+    title = "Look-alikes"
+    gates = (Gate.ASSESSMENT,)
+    severity = Severity.MAJOR
+    rationale = "test"
+    remediation = "test"
+    outcomes: ClassVar[tuple[Outcome, ...]] = (Outcome("ZZL001", Status.FAIL, "bad"),)
+
+    def check_cluster(self, cluster: ClusterInventory, ctx: Context) -> list[Finding]:
+        return [Finding(Status.FAIL, cluster.name, "declared"),
+                Finding(_Legacy.FAIL, cluster.name, "look-alike status"),  # type: ignore[arg-type]
+                Finding(Status.FAIL, cluster.name, "declared, severity as text", severity="minor"),  # type: ignore[arg-type]
+                Finding(Status.FAIL, cluster.name, "declared again")]
+
+
+def test_what_stamping_keeps_per_kind_of_finding_never_merges_look_alikes(tmp_path: Path) -> None:
+    """A status equal to FAIL but of a plugin's own type is judged on its own (undeclared: UNKNOWN), not as the
+    declared FAIL stamped before it; a severity given as text stays that text; the declared FAILs are stamped alike."""
+    frame = _audit_of_one_cluster(tmp_path, _LookAlikes, Config()).findings
+    rows = frame[frame["check_id"].astype(str) == "zz-lookalikes"][["status", "code", "severity", "message"]]
+    assert rows.astype(str).values.tolist() == [
+        ["FAIL", "ZZL001", "major", "declared"],
+        ["UNKNOWN", "AA0004", "major", "zz-lookalikes reported an undeclared FAIL outcome: look-alike status"],
+        ["FAIL", "ZZL001", "minor", "declared, severity as text"],
+        ["FAIL", "ZZL001", "major", "declared again"]]
