@@ -151,9 +151,9 @@ def test_a_page_of_struct_pods_is_summarised_in_one_loop():
     rules = mesh.ProxyRules()
     summarise_pod(pods[0], rules)  # the first pod decides the proxy marks and the port name
     collector = SimpleNamespace(inv=SimpleNamespace(rules=rules))
-    rows: list[tuple] = []
-    calls = python_calls(lambda: rows.extend(Collector._summaries(collector, pods)))  # type: ignore[arg-type]
-    assert len(rows) == PODS
+    summaries = inventory.PodSummaries.empty()
+    calls = python_calls(lambda: Collector._summarise(collector, pods, summaries))  # type: ignore[arg-type]
+    assert len(summaries) == PODS
     assert calls <= 4 + PODS * 2
 
 
@@ -195,7 +195,7 @@ def test_a_file_of_pods_is_freed_before_the_next_is_decoded(tmp_path: Path, monk
 
     monkeypatch.setattr(podwire, "pod_structs", watched)
     inv = collect_pods(write_pod_files(tmp_path))
-    assert len(inv.data_planes[0].pod_rows) == POD_FILES * 30
+    assert len(inv.data_planes[0].pod_summaries) == POD_FILES * 30
     assert alive_at_decode == [0] * POD_FILES  # before: [0, 1, 1, 1] (the last page held until the next was read)
 
 
@@ -229,7 +229,7 @@ def test_a_big_file_is_mapped_not_copied(tmp_path: Path, monkeypatch: pytest.Mon
     reads = record_reads(monkeypatch)
     monkeypatch.setattr(snapshot_module, "MAP_BYTES", 1, raising=False)  # every file counts as big
     inv = collect_pods(write_pod_files(tmp_path))
-    assert len(inv.data_planes[0].pod_rows) == POD_FILES * 30
+    assert len(inv.data_planes[0].pod_summaries) == POD_FILES * 30
     assert reads == [(f"pods-{part:04d}.json", "memoryview") for part in range(POD_FILES)]  # before: bytes
 
 
@@ -252,7 +252,7 @@ def test_a_file_is_unmapped_once_it_is_parsed(tmp_path: Path, monkeypatch: pytes
 
     monkeypatch.setattr(podwire, "pod_structs", watched)
     inv = collect_pods(write_pod_files(tmp_path))
-    assert len(inv.data_planes[0].pod_rows) == POD_FILES * 30
+    assert len(inv.data_planes[0].pod_summaries) == POD_FILES * 30
     assert mapped_at_decode == [[f"pods-{part:04d}.json"] for part in range(POD_FILES)]  # before: [] each time
     assert mapped_files(tmp_path) == []
 
@@ -260,7 +260,7 @@ def test_a_file_is_unmapped_once_it_is_parsed(tmp_path: Path, monkeypatch: pytes
 def test_a_file_that_cannot_be_mapped_is_read(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
     """A file system without mmap (some FUSE and network ones answer ENODEV): the file is read, the audit the same."""
     write_pod_files(tmp_path)
-    expected = collect_pods(tmp_path).data_planes[0].pod_rows
+    expected = collect_pods(tmp_path).data_planes[0].pod_summaries.whole_rows()
     monkeypatch.setattr(snapshot_module, "MAP_BYTES", 1, raising=False)
 
     def refused(*args: Any, **kwargs: Any) -> Any:
@@ -268,7 +268,7 @@ def test_a_file_that_cannot_be_mapped_is_read(tmp_path: Path, monkeypatch: pytes
 
     monkeypatch.setattr(snapshot_module.mmap, "mmap", refused)
     reads = record_reads(monkeypatch)
-    assert collect_pods(tmp_path).data_planes[0].pod_rows == expected
+    assert collect_pods(tmp_path).data_planes[0].pod_summaries.whole_rows() == expected
     assert {kind for _, kind in reads} == {"bytes"}
 
 
@@ -299,10 +299,10 @@ def test_a_mapped_yaml_file_gives_the_same_objects(tmp_path: Path, monkeypatch: 
     """`kubectl get pods -A -o yaml` written as one big file: parsed from its mapping as from its bytes."""
     pods = [f.pod(f"web-{i}", owner=("ReplicaSet", "web-5d8f7c9b6")) for i in range(12)]
     (tmp_path / "pods.yaml").write_text(yaml.safe_dump({"apiVersion": "v1", "kind": "List", "items": pods}))
-    read = collect_pods(tmp_path).data_planes[0].pod_rows
+    read = collect_pods(tmp_path).data_planes[0].pod_summaries.whole_rows()
     monkeypatch.setattr(snapshot_module, "MAP_BYTES", 1, raising=False)
     reads = record_reads(monkeypatch)
-    assert collect_pods(tmp_path).data_planes[0].pod_rows == read
+    assert collect_pods(tmp_path).data_planes[0].pod_summaries.whole_rows() == read
     assert reads == [("pods.yaml", "memoryview")]
 
 
