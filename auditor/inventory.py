@@ -295,6 +295,7 @@ def summarise_pods(pods: list[Any], rules: mesh.ProxyRules, into: PodSummaries) 
     intern, join, inject_label = sys.intern, "".join, mesh.ASM_INJECT_LABEL
     numbers, profiles, rows = into.numbers, into.profiles, into.rows
     append, number_of = rows.append, numbers.get
+    last_profile, last_number = None, 0
     for pod in pods:
         if type(pod) is not pod_type:
             into.add_whole_rows([summarise_pod(pod, rules)])
@@ -377,11 +378,16 @@ def summarise_pods(pods: list[Any], rules: mesh.ProxyRules, into: PodSummaries) 
             labels.get(inject_label) == "true", -1 if grace is None else grace, prestop, long_lived, exit_on_zero,
             asm_env, image_kind, ca_service,
         )
-        number = number_of(profile)
-        if number is None:
-            profile = (join((owner_name, "")), join((profile[1], "")), *map(intern, profile[2:8]), *profile[8:])
-            number = numbers[profile] = len(profiles)
-            profiles.append(profile)
+        # Pods of a workload are listed one after the other (by name): most have the profile of the pod before.
+        if profile != last_profile:
+            number = number_of(profile)
+            if number is None:
+                profile = (join((owner_name, "")), join((profile[1], "")), *map(intern, profile[2:8]), *profile[8:])
+                number = numbers[profile] = len(profiles)
+                profiles.append(profile)
+            last_profile, last_number = profile, number
+        else:
+            number = last_number
         append((number, join((meta.name, "")), restarts, join((created, "")) if created else "",
                 join((started, "")) if started else ""))
 

@@ -199,6 +199,66 @@ def test_a_file_of_pods_is_freed_before_the_next_is_decoded(tmp_path: Path, monk
     assert alive_at_decode == [0] * POD_FILES  # before: [0, 1, 1, 1] (the last page held until the next was read)
 
 
+def lengths_typed(monkeypatch: pytest.MonkeyPatch, owner: Any, attribute: str) -> list[int]:
+    """The length of what each call of owner.attribute made from auditor.inventory is given (pandas calls it too)."""
+    lengths: list[int] = []
+    original = getattr(owner, attribute)
+
+    def counting(values: Any, *args: Any, **kwargs: Any) -> Any:
+        if sys._getframe(1).f_globals["__name__"] == "auditor.inventory":
+            lengths.append(len(values))
+        return original(values, *args, **kwargs)
+
+    monkeypatch.setattr(owner, attribute, counting)
+    return lengths
+
+
+def test_the_pods_of_a_workload_are_typed_once_for_what_they_share(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    """120 pods of one ReplicaSet: what a workload's pods share (their profile: namespace, owner, proxy, marks...) is
+    kept once, and the pod frame types it once; only each pod's own values (name, restarts, created, started) and
+    its workload are typed pod by pod."""
+    cluster = collect_pods(write_pod_files(tmp_path)).data_planes[0]
+    assert len(cluster.pod_summaries) == POD_FILES * 30 and len(cluster.pod_summaries.profiles) == 1
+    inferred = lengths_typed(monkeypatch, inventory.pd.api.types, "infer_dtype")
+    factorized = lengths_typed(monkeypatch, inventory.pd, "factorize")
+    frame = cluster.pods()
+    # Before: 15 columns inferred and 14 factorized over all 120 pods.
+    assert sorted(inferred) == [1] * 25 + [120] * 4  # 11 columns and 14 categories' distinct values; 4 own columns
+    assert sorted(factorized) == [1] * 12 + [120] * 2  # the 12 categorical columns; the workload's kind and name
+    assert frame["workload_name"].tolist() == ["web"] * 120 and frame["namespace"].tolist() == ["shop"] * 120
+    assert frame["name"].tolist() == [f"web-{part}-{i}" for part in range(POD_FILES) for i in range(30)]
+
+
+def varied_pods() -> list[dict[str, Any]]:
+    """Pods of several workloads, proxies, phases and owners, listed out of workload order."""
+    pods = []
+    for i in range(12):
+        pods.append(f.pod(f"web-5d8f7c9b6-{i}", owner=("ReplicaSet", "web-5d8f7c9b6"), ready=i % 3 != 0,
+                          restarts=i % 4, proxy=("istio", "asm", None)[i % 3], native=i % 5 == 0))
+        pods.append(f.pod(f"job-{i}", namespace="batch", owner=("Job", f"nightly-{i % 2}"), phase="Succeeded",
+                          grace=None if i % 2 else 5, created=f"2026-01-0{1 + i % 3}T00:00:00Z"))
+    pods += [f.pod("bare", proxy="istio"), f.pod("gw-1", namespace="istio-system", gateway=True, proxy="istio",
+                                                 owner=("ReplicaSet", "gw-7f9d"), labels={"istio": "ingressgateway"})]
+    return pods
+
+
+def test_the_frame_of_pods_read_as_structs_is_the_frame_of_their_rows(tmp_path: Path):
+    """Profiles are an economy, not a decision: the frame of pods collected as Structs (profiles shared) is the frame
+    of the same pods summarised one by one and handed in whole (a profile each)."""
+    pods = varied_pods()
+    (tmp_path / "pods-0000.json").write_bytes(orjson.dumps({"apiVersion": "v1", "kind": "List", "items": pods}))
+    collected = collect_pods(tmp_path).data_planes[0]
+    assert len(collected.pod_summaries.profiles) < len(pods)
+    whole = inventory.ClusterInventory(name="c1", objects_by_kind={K.POD.key: []},
+                                       pod_rows=[summarise_pod(pod, mesh.ProxyRules()) for pod in pods])
+    assert collected.pod_summaries.whole_rows() == whole.pod_rows
+    frame, expected = collected.pods(), whole.pods()
+    assert frame.equals(expected) and list(frame.columns) == list(expected.columns)
+    assert [str(t) for t in frame.dtypes] == [str(t) for t in expected.dtypes]
+    for column in frame.select_dtypes("category"):
+        assert frame[column].cat.categories.tolist() == expected[column].cat.categories.tolist()
+
+
 def mapped_files(root: Path) -> list[str]:
     """Names of the files under `root` this process has mapped now (/proc/self/maps: one line per mapped region)."""
     names = set()
