@@ -106,9 +106,9 @@ POD_COLUMNS = (
 )
 _CATEGORICAL = ("namespace", "owner_kind", "phase", "proxy", "role", "proxy_image", "xds_agent",
                 "revision", "gateway_label", "drain", "image_kind", "ca_service")
-# What a pod shares with the other pods of its workload (its profile), kept once per distinct profile: a 50k-pod
-# cluster has ~14k. A pod's profile is looked up with the page's text; a new one keeps the first two copied and the
-# next six interned (see _own), the rest are interned already (the proxy's marks) or not text.
+# What a pod shares with the other pods of its workload (its profile), kept once for the pods listed one after the
+# other with the same profile (PodSummaries). A pod's profile is compared with the page's text; a new one keeps the
+# first two copied and the next six interned (see _own), the rest are interned already (the proxy's marks) or not text.
 _PROFILE_COLUMNS = (
     "owner_name", "template_hash",
     "namespace", "owner_kind", "phase", "revision", "gateway_label", "drain",
@@ -123,18 +123,18 @@ _WHOLE_ROW = operator.itemgetter(*((*_PROFILE_COLUMNS, *_OWN_COLUMNS).index(colu
 
 class PodSummaries(types.SimpleNamespace):
     """The pods of a cluster summarised so far, in order: per pod a row (its profile's number, *_OWN_COLUMNS), and
-    each distinct profile (_PROFILE_COLUMNS) once. The pod frame types and resolves a profile once, not per pod.
+    the profiles (_PROFILE_COLUMNS), one per run of pods listed together with the same profile (a workload's pods,
+    mostly: 15k profiles for 50k pods). The pod frame types and resolves a profile once, not once per pod.
 
-    Made with its parts, PodSummaries(numbers={}, profiles=[], rows=[]) (or empty()): a SimpleNamespace is made in C,
-    so summarise_pod makes one per pod without a Python call (tests/test_collection_cost.py counts them)."""
+    Made with its parts, PodSummaries(profiles=[], rows=[]) (or empty()): a SimpleNamespace is made in C, so
+    summarise_pod makes one per pod without a Python call (tests/test_collection_cost.py counts them)."""
 
-    numbers: dict[tuple, int]  # profile -> its number (pods read as Structs; a row handed in has a profile of its own)
     profiles: list[tuple]
     rows: list[tuple]
 
     @classmethod
     def empty(cls) -> PodSummaries:
-        return cls(numbers={}, profiles=[], rows=[])
+        return cls(profiles=[], rows=[])
 
     def __len__(self) -> int:
         return len(self.rows)
@@ -144,10 +144,8 @@ class PodSummaries(types.SimpleNamespace):
         return len(self.profiles), len(self.rows)
 
     def truncate(self, mark: tuple[int, int]) -> None:
-        """Forget the pods summarised since `mark` (a list restarted, a kind unreadable). A profile is added with the
-        first pod that has it, so the profiles since the mark are those of no pod before it."""
-        for profile in [profile for profile, number in self.numbers.items() if number >= mark[0]]:
-            del self.numbers[profile]
+        """Forget the pods summarised since `mark` (a list restarted, a kind unreadable). No pod of a page has a
+        profile of a page before it, so the profiles since the mark are those of no pod before it."""
         del self.profiles[mark[0]:]
         del self.rows[mark[1]:]
 
@@ -218,7 +216,7 @@ def summarise_pod(pod: dict[str, Any] | podwire.Pod, rules: mesh.ProxyRules) -> 
     read here must be declared in auditor/podwire.py.
     """
     if type(pod) is podwire.Pod:
-        one = PodSummaries(numbers={}, profiles=[], rows=[])
+        one = PodSummaries(profiles=[], rows=[])
         summarise_pods([pod], rules, one)
         return _WHOLE_ROW((*one.profiles[0], *one.rows[0][1:]))
     meta = pod.get("metadata") or {}
@@ -293,12 +291,13 @@ def summarise_pods(pods: list[Any], rules: mesh.ProxyRules, into: PodSummaries) 
                                                           mesh.AMBIENT_IMAGE_MARK)
     no_proxy = (mesh.PROXY_NONE, "", "", "", "", False, "<absent>", False)  # _row's columns of a pod without proxy
     intern, join, inject_label = sys.intern, "".join, mesh.ASM_INJECT_LABEL
-    numbers, profiles, rows = into.numbers, into.profiles, into.rows
-    append, number_of = rows.append, numbers.get
-    last_profile, last_number = None, 0
+    profiles, rows = into.profiles, into.rows
+    append = rows.append
+    last_profile, number = None, -1  # a page's pods start a profile of their own (see PodSummaries.truncate)
     for pod in pods:
         if type(pod) is not pod_type:
             into.add_whole_rows([summarise_pod(pod, rules)])
+            last_profile = None  # a row handed in has a profile of its own
             continue
         meta = pod.metadata
         spec = pod.spec
@@ -342,10 +341,11 @@ def summarise_pods(pods: list[Any], rules: mesh.ProxyRules, into: PodSummaries) 
         if container is None:
             kind, image, image_kind, ca_service, role, asm_env, xds, exit_on_zero = no_proxy
         else:
-            env = {item.name: item.value or "" for item in container.env or () if item.name in wanted}
+            # (name, value) of the env vars read, in order: the key of the marks' cache without a dict per pod.
+            env = [(item.name, item.value or "") for item in container.env or () if item.name in wanted]
             image = container.image or ""
             image, image_kind, ca_service, asm_env, xds, exit_on_zero = (
-                seen.get((image, *env.items())) or _proxy_marks(env, image, rules, seen))
+                seen.get((image, *env)) or _proxy_marks(dict(env), image, rules, seen))
             # mesh.role_of, with one set test in C (of the args role_of reads) for the usual case: a sidecar.
             args = container.args
             role = (sidecar if (not args or non_sidecar_args.isdisjoint(args)) and ambient_image not in image
@@ -378,16 +378,12 @@ def summarise_pods(pods: list[Any], rules: mesh.ProxyRules, into: PodSummaries) 
             labels.get(inject_label) == "true", -1 if grace is None else grace, prestop, long_lived, exit_on_zero,
             asm_env, image_kind, ca_service,
         )
-        # Pods of a workload are listed one after the other (by name): most have the profile of the pod before.
+        # The pods of a workload are listed one after the other (by name): a pod whose profile is not the one of the
+        # pod before starts a new one (a workload's pods listed apart, or some in another phase, have a few).
         if profile != last_profile:
-            number = number_of(profile)
-            if number is None:
-                profile = (join((owner_name, "")), join((profile[1], "")), *map(intern, profile[2:8]), *profile[8:])
-                number = numbers[profile] = len(profiles)
-                profiles.append(profile)
-            last_profile, last_number = profile, number
-        else:
-            number = last_number
+            last_profile = (join((owner_name, "")), join((profile[1], "")), *map(intern, profile[2:8]), *profile[8:])
+            number = len(profiles)
+            profiles.append(last_profile)
         append((number, join((meta.name, "")), restarts, join((created, "")) if created else "",
                 join((started, "")) if started else ""))
 
@@ -884,7 +880,7 @@ class ClusterInventory:
     def _build_pod_frame(self) -> pd.DataFrame:
         summaries = self.pod_summaries
         if self.pod_rows:  # rows handed in whole, after what was collected
-            summaries = PodSummaries(numbers={}, profiles=[*summaries.profiles], rows=[*summaries.rows])
+            summaries = PodSummaries(profiles=[*summaries.profiles], rows=[*summaries.rows])
             summaries.add_whole_rows(self.pod_rows)
         if not summaries.rows:
             frame = pd.DataFrame.from_records([], columns=list(POD_COLUMNS))

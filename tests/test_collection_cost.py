@@ -217,8 +217,10 @@ def test_the_pods_of_a_workload_are_typed_once_for_what_they_share(tmp_path: Pat
     """120 pods of one ReplicaSet: what a workload's pods share (their profile: namespace, owner, proxy, marks...) is
     kept once, and the pod frame types it once; only each pod's own values (name, restarts, created, started) and
     its workload are typed pod by pod."""
-    cluster = collect_pods(write_pod_files(tmp_path)).data_planes[0]
-    assert len(cluster.pod_summaries) == POD_FILES * 30 and len(cluster.pod_summaries.profiles) == 1
+    pods = [f.pod(f"web-5d8f7c9b6-{i:03d}", owner=("ReplicaSet", "web-5d8f7c9b6"), restarts=i % 3) for i in range(120)]
+    (tmp_path / "pods-0000.json").write_bytes(orjson.dumps({"apiVersion": "v1", "kind": "List", "items": pods}))
+    cluster = collect_pods(tmp_path).data_planes[0]
+    assert len(cluster.pod_summaries) == 120 and len(cluster.pod_summaries.profiles) == 1
     inferred = lengths_typed(monkeypatch, inventory.pd.api.types, "infer_dtype")
     factorized = lengths_typed(monkeypatch, inventory.pd, "factorize")
     frame = cluster.pods()
@@ -226,29 +228,31 @@ def test_the_pods_of_a_workload_are_typed_once_for_what_they_share(tmp_path: Pat
     assert sorted(inferred) == [1] * 25 + [120] * 4  # 11 columns and 14 categories' distinct values; 4 own columns
     assert sorted(factorized) == [1] * 12 + [120] * 2  # the 12 categorical columns; the workload's kind and name
     assert frame["workload_name"].tolist() == ["web"] * 120 and frame["namespace"].tolist() == ["shop"] * 120
-    assert frame["name"].tolist() == [f"web-{part}-{i}" for part in range(POD_FILES) for i in range(30)]
+    assert frame["name"].tolist() == [f"web-5d8f7c9b6-{i:03d}" for i in range(120)]
+    assert frame["restarts"].tolist() == [0, 2, 4] * 40  # the app's and the proxy's restarts
 
 
 def varied_pods() -> list[dict[str, Any]]:
-    """Pods of several workloads, proxies, phases and owners, listed out of workload order."""
-    pods = []
-    for i in range(12):
-        pods.append(f.pod(f"web-5d8f7c9b6-{i}", owner=("ReplicaSet", "web-5d8f7c9b6"), ready=i % 3 != 0,
-                          restarts=i % 4, proxy=("istio", "asm", None)[i % 3], native=i % 5 == 0))
-        pods.append(f.pod(f"job-{i}", namespace="batch", owner=("Job", f"nightly-{i % 2}"), phase="Succeeded",
-                          grace=None if i % 2 else 5, created=f"2026-01-0{1 + i % 3}T00:00:00Z"))
+    """Pods of several workloads, proxies, phases and owners; a workload's pods listed together (as the API server
+    lists them: by name), some of them apart."""
+    pods = [f.pod(f"web-5d8f7c9b6-{i}", owner=("ReplicaSet", "web-5d8f7c9b6"), ready=i != 5, restarts=i % 4,
+                  proxy=("istio", "asm", None)[i // 4], native=i == 2) for i in range(12)]
+    pods += [f.pod(f"nightly-{i // 6}-{i}", namespace="batch", owner=("Job", f"nightly-{i // 6}"), phase="Succeeded",
+                   grace=None if i // 6 else 5, created=f"2026-01-0{1 + i % 3}T00:00:00Z") for i in range(12)]
     pods += [f.pod("bare", proxy="istio"), f.pod("gw-1", namespace="istio-system", gateway=True, proxy="istio",
-                                                 owner=("ReplicaSet", "gw-7f9d"), labels={"istio": "ingressgateway"})]
+                                                 owner=("ReplicaSet", "gw-7f9d"), labels={"istio": "ingressgateway"}),
+             f.pod("web-5d8f7c9b6-z", owner=("ReplicaSet", "web-5d8f7c9b6"))]
     return pods
 
 
 def test_the_frame_of_pods_read_as_structs_is_the_frame_of_their_rows(tmp_path: Path):
-    """Profiles are an economy, not a decision: the frame of pods collected as Structs (profiles shared) is the frame
-    of the same pods summarised one by one and handed in whole (a profile each)."""
+    """Profiles are an economy, not a decision: the frame of pods collected as Structs (a profile shared by the pods
+    listed together with the same) is the frame of the same pods summarised one by one and handed in whole (a profile
+    each)."""
     pods = varied_pods()
     (tmp_path / "pods-0000.json").write_bytes(orjson.dumps({"apiVersion": "v1", "kind": "List", "items": pods}))
     collected = collect_pods(tmp_path).data_planes[0]
-    assert len(collected.pod_summaries.profiles) < len(pods)
+    assert len(collected.pod_summaries.profiles) == 12 and len(collected.pod_summaries) == len(pods) == 27
     whole = inventory.ClusterInventory(name="c1", objects_by_kind={K.POD.key: []},
                                        pod_rows=[summarise_pod(pod, mesh.ProxyRules()) for pod in pods])
     assert collected.pod_summaries.whole_rows() == whole.pod_rows
