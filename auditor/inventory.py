@@ -1,9 +1,10 @@
 """What checks read: objects by kind per cluster, owner chains, and a compact table of pods.
 
-Pods are summarised as they stream in (one tuple of small values per pod) so that full pod
-objects are never all held in memory; the table becomes a pandas DataFrame with categorical
-columns on first use. Other kinds are kept as slimmed dicts (no managedFields bodies, no
-ConfigMap data outside istio-system, only the owner chain of ReplicaSets and Jobs).
+Pods are summarised as they stream in (per pod a tuple of its own small values, and what it shares
+with the pods of its workload listed with it once: PodSummaries) so that full pod objects are never
+all held in memory; the table becomes a pandas DataFrame with categorical columns on first use.
+Other kinds are kept as slimmed dicts (no managedFields bodies, no ConfigMap data outside
+istio-system, only the owner chain of ReplicaSets and Jobs).
 """
 
 from __future__ import annotations
@@ -470,7 +471,7 @@ def _row(namespace: str | None, name: str | None, owner_kind: str, owner_name: s
          restarts: int, proxy: tuple[str, str, str, str, bool, str, bool] | None, native: bool,
          held_by_proxy: bool, labels: dict[str, str], revision: str, created: str | None, started: str | None,
          grace: int | None, prestop: bool, long_lived: bool, drain: str) -> tuple:
-    """The summary tuple (POD_COLUMNS) of a pod read as a dict (summarise_pods builds the same of a Struct)."""
+    """The summary tuple (POD_COLUMNS) of a pod read as a dict (summarise_pods reads the same values of a Struct)."""
     if proxy is None:
         kind, role, image, xds = mesh.PROXY_NONE, "", "", "<absent>"
         image_kind = ca_service = ""
@@ -933,7 +934,7 @@ def _frame_of_summaries(summaries: PodSummaries, profiles: dict[str, tuple], own
     profile): POD_COLUMNS, the _CATEGORICAL ones as categories.
 
     Built column by column from each column's type, told once per column (categories from codes): a profile's column
-    from the distinct profiles, then taken per pod. from_records then astype("category") guess each column's type
+    from the profiles, then taken per pod. from_records then astype("category") guess each column's type
     value by value and factorize text columns twice: ~30% slower at 50k pods. A column holding anything else (a
     malformed live answer) takes that path, so the frame is the same."""
     typed: dict[str, Any] = {}
