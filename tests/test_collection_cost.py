@@ -263,6 +263,24 @@ def test_the_frame_of_pods_read_as_structs_is_the_frame_of_their_rows(tmp_path: 
         assert frame[column].cat.categories.tolist() == expected[column].cat.categories.tolist()
 
 
+def test_pods_forgotten_leave_no_profile_behind():
+    """A list restarted (or a kind unreadable) forgets the pods summarised since the mark, and their profiles: a
+    profile no pod has would still be typed, and its text would be a category of the frame."""
+    rules = mesh.ProxyRules()
+    summaries = inventory.PodSummaries.empty()
+    inventory.summarise_pods(as_structs([f.pod("web-1"), f.pod("web-2")]), rules, summaries)
+    mark = summaries.mark()
+    inventory.summarise_pods(as_structs([f.pod("api-1", namespace="other", proxy="asm")]), rules, summaries)
+    summaries.truncate(mark)
+    inventory.summarise_pods(as_structs([f.pod("web-3")]), rules, summaries)
+    assert (len(summaries.profiles), len(summaries)) == (2, 3)  # a page's pods start a profile of their own
+    cluster = inventory.ClusterInventory(name="c1", objects_by_kind={K.POD.key: []}, pod_summaries=summaries)
+    frame = cluster.pods()
+    assert frame["name"].tolist() == ["web-1", "web-2", "web-3"]
+    assert frame["namespace"].cat.categories.tolist() == ["shop"]
+    assert frame["asm_env"].tolist() == [False] * 3
+
+
 def mapped_files(root: Path) -> list[str]:
     """Names of the files under `root` this process has mapped now (/proc/self/maps: one line per mapped region)."""
     names = set()
