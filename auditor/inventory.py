@@ -295,6 +295,8 @@ def summarise_pods(pods: list[Any], rules: mesh.ProxyRules, into: PodSummaries) 
     profiles, rows = into.profiles, into.rows
     append = rows.append
     last_profile, number = None, -1  # a page's pods start a profile of their own (see PodSummaries.truncate)
+    last_image, last_env, last_marks = None, None, None
+    last_ports, last_long_lived = None, False
     for pod in pods:
         if type(pod) is not pod_type:
             into.add_whole_rows([summarise_pod(pod, rules)])
@@ -336,17 +338,23 @@ def summarise_pods(pods: list[Any], rules: mesh.ProxyRules, into: PodSummaries) 
             if not prestop:
                 lifecycle = c.lifecycle
                 prestop = lifecycle is not None and bool(lifecycle.preStop)
-            if not long_lived and c.ports:
-                long_lived = _long_lived_ports(c.ports)
+            if not long_lived and (ports := c.ports):
+                # Most app containers have the ports of the one before (a workload's pods are listed together).
+                if ports != last_ports:
+                    last_ports, last_long_lived = ports, _long_lived_ports(ports)
+                long_lived = last_long_lived
         held_by_proxy = False
         if container is None:
             kind, image, image_kind, ca_service, role, asm_env, xds, exit_on_zero = no_proxy
         else:
-            # (name, value) of the env vars read, in order: the key of the marks' cache without a dict per pod.
+            # (name, value) of the env vars read, in order: the key of the marks' cache without a dict per pod. Most
+            # proxies have the image and env of the proxy before: its marks, without building and hashing the key.
             env = [(item.name, item.value or "") for item in container.env or () if item.name in wanted]
             image = container.image or ""
-            image, image_kind, ca_service, asm_env, xds, exit_on_zero = (
-                seen.get((image, *env)) or _proxy_marks(dict(env), image, rules, seen))
+            if image != last_image or env != last_env:
+                last_image, last_env = image, env
+                last_marks = seen.get((image, *env)) or _proxy_marks(dict(env), image, rules, seen)
+            image, image_kind, ca_service, asm_env, xds, exit_on_zero = last_marks
             # mesh.role_of, with one set test in C (of the args role_of reads) for the usual case: a sidecar.
             args = container.args
             role = (sidecar if (not args or non_sidecar_args.isdisjoint(args)) and ambient_image not in image

@@ -157,6 +157,26 @@ def test_a_page_of_struct_pods_is_summarised_in_one_loop():
     assert calls <= 4 + PODS * 2
 
 
+def test_pods_listed_together_reuse_the_answers_for_the_pod_before(monkeypatch: pytest.MonkeyPatch):
+    """A workload's pods are listed one after the other: a pod whose app ports and proxy image, env and args are the
+    pod's before takes its answers (long-lived ports, proxy marks and role) without asking again. Per pod: the env
+    comprehension only (48028bb: and its ports, 84 calls for the page)."""
+    pods = as_structs(same_workload_pods("http"))
+    rules = mesh.ProxyRules()
+    summarise_pod(pods[0], rules)  # the proxy's marks and the port name decided once
+    collector = SimpleNamespace(inv=SimpleNamespace(rules=rules))
+    summaries = inventory.PodSummaries.empty()
+    assert python_calls(lambda: Collector._summarise(collector, pods, summaries)) <= 5 + PODS  # type: ignore[arg-type]
+    asked: list[str] = []
+    marks = inventory._proxy_marks
+    monkeypatch.setattr(inventory, "_proxy_marks", lambda env, image, *args: asked.append(image) or marks(env, image,
+                                                                                                          *args))
+    other = [f.pod("web-1"), f.pod("web-2", proxy="asm"), f.pod("web-3", proxy="asm"), f.pod("web-4")]
+    inventory.summarise_pods(as_structs(other), mesh.ProxyRules(), summaries)  # new rules: nothing remembered
+    assert asked == [f.ISTIO_PROXY_IMAGE, f.ASM_PROXY_IMAGE]  # web-3: web-2's marks; web-4: the cache's
+    assert summaries.whole_rows()[-4:] == [summarise_pod(pod, mesh.ProxyRules()) for pod in other]  # the dict reader's
+
+
 # ---------------------------------------------------------------- scanning a snapshot of several pod files
 POD_FILES = 4
 
