@@ -15,7 +15,7 @@ from typing import Any
 from auditor import kinds as K
 from auditor import podwire
 from auditor.errors import ClusterUnreachable, KindNotServed, SourceError, UsageError
-from auditor.inventory import ClusterInventory, Inventory, slim_page, summarise_pod, summarise_pods
+from auditor.inventory import ClusterInventory, Inventory, PodSummaries, slim_page, summarise_pod, summarise_pods
 from auditor.kinds import Kind
 from auditor.sources.base import ClusterSource, ListRestarted, SourceSet
 from auditor.sources.snapshot import STATUS_NOT_SERVED, STATUS_OK, SnapshotCluster, SnapshotWriter
@@ -148,19 +148,20 @@ class Collector:
             if self.writer:
                 page = slim_page(kind, page)
                 self.writer.items(source, kind, page)
-            cluster.pod_rows.extend(self._summaries(page))
+            self._summarise(page, cluster.pod_summaries)
             return
         page = slim_page(kind, page)
         if self.writer:
             self.writer.items(source, kind, page)
         objects.extend(page)
 
-    def _summaries(self, page: list[dict[str, Any]]) -> list[tuple]:
-        """Pod summaries of a page. A pod whose fields have odd types (a live answer is not shape-checked like a
-        snapshot) makes the pods of this cluster unreadable (UNKNOWN, named), never a crash of the run."""
+    def _summarise(self, page: list[dict[str, Any]], into: PodSummaries) -> None:
+        """Pod summaries of a page, added to `into`. A pod whose fields have odd types (a live answer is not
+        shape-checked like a snapshot) makes the pods of this cluster unreadable (UNKNOWN, named; the caller forgets
+        its summaries), never a crash of the run."""
         rules = self.inv.rules
         try:
-            return summarise_pods(page, rules)
+            summarise_pods(page, rules, into)
         except (TypeError, ValueError, AttributeError, KeyError):
             for obj in page:  # name the pod
                 try:
@@ -175,8 +176,7 @@ class Collector:
     def _collect(self, source: ClusterSource, cluster: ClusterInventory, kind: Kind) -> None:
         self.progress(f"{cluster.name}: reading {kind.kind}")
         objects: list[dict[str, Any]] = []
-        rows = cluster.pod_rows
-        start_rows = len(rows)
+        start_pods = cluster.pod_summaries.mark()
         if self.writer:
             self.writer.begin(source, kind)
         status = STATUS_OK
@@ -187,7 +187,7 @@ class Collector:
                     raise KeyboardInterrupt  # interrupted in another thread: stop here (ends this thread only)
                 if isinstance(page, ListRestarted):
                     objects.clear()
-                    del rows[start_rows:]
+                    cluster.pod_summaries.truncate(start_pods)
                     if self.writer:
                         self.writer.restart(source, kind)
                     continue
@@ -198,11 +198,11 @@ class Collector:
             cluster.objects_by_kind[kind.key] = []
             cluster.not_served.add(kind.key)
         except ClusterUnreachable as exc:
-            del rows[start_rows:]
+            cluster.pod_summaries.truncate(start_pods)
             cluster.unreachable = exc.reason
             status = f"unreachable: {exc.reason}"
         except SourceError as exc:
-            del rows[start_rows:]
+            cluster.pod_summaries.truncate(start_pods)
             cluster.record_error(kind, exc.reason)
             status = exc.reason
         finally:

@@ -1,16 +1,19 @@
 """What checks read: objects by kind per cluster, owner chains, and a compact table of pods.
 
-Pods are summarised as they stream in (one tuple of small values per pod) so that full pod
-objects are never all held in memory; the table becomes a pandas DataFrame with categorical
-columns on first use. Other kinds are kept as slimmed dicts (no managedFields bodies, no
-ConfigMap data outside istio-system, only the owner chain of ReplicaSets and Jobs).
+Pods are summarised as they stream in (per pod a tuple of its own small values, and what it shares
+with the pods of its workload listed with it once: PodSummaries) so that full pod objects are never
+all held in memory; the table becomes a pandas DataFrame with categorical columns on first use.
+Other kinds are kept as slimmed dicts (no managedFields bodies, no ConfigMap data outside
+istio-system, only the owner chain of ReplicaSets and Jobs).
 """
 
 from __future__ import annotations
 
 import itertools
+import operator
 import re
 import sys
+import types
 from collections import Counter, namedtuple
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
@@ -104,6 +107,64 @@ POD_COLUMNS = (
 )
 _CATEGORICAL = ("namespace", "owner_kind", "phase", "proxy", "role", "proxy_image", "xds_agent",
                 "revision", "gateway_label", "drain", "image_kind", "ca_service")
+# What a pod shares with the other pods of its workload (its profile), kept once for the pods listed one after the
+# other with the same profile (PodSummaries). A pod's profile is compared with the page's text; a new one keeps the
+# first two copied and the next six interned (see _own), the rest are interned already (the proxy's marks) or not text.
+_PROFILE_COLUMNS = (
+    "owner_name", "template_hash",
+    "namespace", "owner_kind", "phase", "revision", "gateway_label", "drain",
+    "ready", "proxy", "role", "native", "held_by_proxy", "proxy_image", "xds_agent", "asm_inject", "term_grace",
+    "prestop", "long_lived", "exit_on_zero", "asm_env", "image_kind", "ca_service",
+)
+# What is each pod's own, after the number of its profile in a PodSummaries row.
+_OWN_COLUMNS = ("name", "restarts", "created", "started")
+# A row of POD_COLUMNS from a profile followed by a pod's own values.
+_WHOLE_ROW = operator.itemgetter(*((*_PROFILE_COLUMNS, *_OWN_COLUMNS).index(column) for column in POD_COLUMNS))
+
+
+class PodSummaries(types.SimpleNamespace):
+    """The pods of a cluster summarised so far, in order: per pod a row (its profile's number, *_OWN_COLUMNS), and
+    the profiles (_PROFILE_COLUMNS), one per run of pods listed together with the same profile (a workload's pods,
+    mostly: 15k profiles for 50k pods). The pod frame types and resolves a profile once, not once per pod.
+
+    Made with its parts, PodSummaries(profiles=[], rows=[]) (or empty()): a SimpleNamespace is made in C, so
+    summarise_pod makes one per pod without a Python call (tests/test_collection_cost.py counts them)."""
+
+    profiles: list[tuple]
+    rows: list[tuple]
+
+    @classmethod
+    def empty(cls) -> PodSummaries:
+        return cls(profiles=[], rows=[])
+
+    def __len__(self) -> int:
+        return len(self.rows)
+
+    def mark(self) -> tuple[int, int]:
+        """Where the summaries are now, for truncate()."""
+        return len(self.profiles), len(self.rows)
+
+    def truncate(self, mark: tuple[int, int]) -> None:
+        """Forget the pods summarised since `mark` (a list restarted, a kind unreadable). No pod of a page has a
+        profile of a page before it, so the profiles since the mark are those of no pod before it."""
+        del self.profiles[mark[0]:]
+        del self.rows[mark[1]:]
+
+    def add_whole_rows(self, whole: list[tuple]) -> None:
+        """Rows of POD_COLUMNS (summarise_pod's; rows a caller hands in), each with a profile of its own: none is taken
+        as equal to another, so values of other types (1 and True) stay as given."""
+        if not whole:
+            return
+        columns = dict(zip(POD_COLUMNS, zip(*whole, strict=True), strict=True))
+        start = len(self.profiles)
+        self.profiles.extend(zip(*(columns[column] for column in _PROFILE_COLUMNS), strict=True))
+        self.rows.extend(zip(range(start, start + len(whole)), *(columns[column] for column in _OWN_COLUMNS),
+                             strict=True))
+
+    def whole_rows(self) -> list[tuple]:
+        """The rows of POD_COLUMNS, as summarise_pod makes them."""
+        profiles = self.profiles
+        return [_WHOLE_ROW((*profiles[row[0]], *row[1:])) for row in self.rows]
 
 
 def _own(value: str | None) -> str:
@@ -156,7 +217,9 @@ def summarise_pod(pod: dict[str, Any] | podwire.Pod, rules: mesh.ProxyRules) -> 
     read here must be declared in auditor/podwire.py.
     """
     if type(pod) is podwire.Pod:
-        return summarise_pods([pod], rules)[0]
+        one = PodSummaries(profiles=[], rows=[])
+        summarise_pods([pod], rules, one)
+        return _WHOLE_ROW((*one.profiles[0], *one.rows[0][1:]))
     meta = pod.get("metadata") or {}
     spec = pod.get("spec") or {}
     status = pod.get("status") or {}
@@ -218,21 +281,26 @@ def summarise_pod(pod: dict[str, Any] | podwire.Pod, rules: mesh.ProxyRules) -> 
 _NO_STATUS = podwire.PodStatus()
 
 
-def summarise_pods(pods: list[Any], rules: mesh.ProxyRules) -> list[tuple]:
-    """summarise_pod of each pod, in one loop: a pod decoded as a Struct is read here by attribute (null is absent)
-    into the tuple _row makes of a dict (tests/test_pod_structs.py compares them), without a function call per pod
-    and per part of it (~20% of the summary's time); any other pod by summarise_pod."""
+def summarise_pods(pods: list[Any], rules: mesh.ProxyRules, into: PodSummaries) -> None:
+    """summarise_pod of each pod, added to `into`, in one loop (the collector calls this per page): a pod decoded as a
+    Struct is read here by attribute (null is absent) into the values _row makes of a dict (tests/test_pod_structs.py
+    compares them), without a function call per pod and per part of it (~20% of the summary's time); any other pod by
+    summarise_pod."""
     wanted, seen = _summary_state(rules)
     proxy_name, unset, no_status, no_entries = mesh.PROXY_CONTAINER, msgspec.UNSET, _NO_STATUS, _NO_ENTRIES
     pod_type, sidecar, non_sidecar_args, ambient_image = (podwire.Pod, mesh.ROLE_SIDECAR, mesh.NON_SIDECAR_ARGS,
                                                           mesh.AMBIENT_IMAGE_MARK)
     no_proxy = (mesh.PROXY_NONE, "", "", "", "", False, "<absent>", False)  # _row's columns of a pod without proxy
     intern, join, inject_label = sys.intern, "".join, mesh.ASM_INJECT_LABEL
-    rows: list[tuple] = []
+    profiles, rows = into.profiles, into.rows
     append = rows.append
+    last_profile, number = None, -1  # a page's pods start a profile of their own (see PodSummaries.truncate)
+    last_image, last_env, last_marks = None, None, None
+    last_ports, last_long_lived = None, False
     for pod in pods:
         if type(pod) is not pod_type:
-            append(summarise_pod(pod, rules))
+            into.add_whole_rows([summarise_pod(pod, rules)])
+            last_profile = None  # a row handed in has a profile of its own
             continue
         meta = pod.metadata
         spec = pod.spec
@@ -270,16 +338,23 @@ def summarise_pods(pods: list[Any], rules: mesh.ProxyRules) -> list[tuple]:
             if not prestop:
                 lifecycle = c.lifecycle
                 prestop = lifecycle is not None and bool(lifecycle.preStop)
-            if not long_lived and c.ports:
-                long_lived = _long_lived_ports(c.ports)
+            if not long_lived and (ports := c.ports):
+                # Most app containers have the ports of the one before (a workload's pods are listed together).
+                if ports != last_ports:
+                    last_ports, last_long_lived = ports, _long_lived_ports(ports)
+                long_lived = last_long_lived
         held_by_proxy = False
         if container is None:
             kind, image, image_kind, ca_service, role, asm_env, xds, exit_on_zero = no_proxy
         else:
-            env = {item.name: item.value or "" for item in container.env or () if item.name in wanted}
+            # (name, value) of the env vars read, in order: the key of the marks' cache without a dict per pod. Most
+            # proxies have the image and env of the proxy before: its marks, without building and hashing the key.
+            env = [(item.name, item.value or "") for item in container.env or () if item.name in wanted]
             image = container.image or ""
-            image, image_kind, ca_service, asm_env, xds, exit_on_zero = (
-                seen.get((image, *env.items())) or _proxy_marks(env, image, rules, seen))
+            if image != last_image or env != last_env:
+                last_image, last_env = image, env
+                last_marks = seen.get((image, *env)) or _proxy_marks(dict(env), image, rules, seen)
+            image, image_kind, ca_service, asm_env, xds, exit_on_zero = last_marks
             # mesh.role_of, with one set test in C (of the args role_of reads) for the usual case: a sidecar.
             args = container.args
             role = (sidecar if (not args or non_sidecar_args.isdisjoint(args)) and ambient_image not in image
@@ -304,17 +379,22 @@ def summarise_pods(pods: list[Any], rules: mesh.ProxyRules) -> list[tuple]:
         labels = meta.labels or no_entries
         namespace, phase, grace = meta.namespace, status.phase, spec.terminationGracePeriodSeconds
         created, started, template_hash = meta.creationTimestamp, status.startTime, labels.get("pod-template-hash")
-        # As _row: text kept past the page copied (_own), repeated text interned.
-        append((
-            intern(namespace) if namespace else "", join((meta.name, "")), intern(owner_kind) if owner_kind else "",
-            join((owner_name, "")) if owner_name else "", intern(phase) if phase else "", ready, restarts, kind, role,
-            native, held_by_proxy, image, xds, labels.get(inject_label) == "true", intern(revision) if revision else "",
-            join((created, "")) if created else "", join((started, "")) if started else "",
-            intern(gateway) if (gateway := labels.get("istio")) else "", -1 if grace is None else grace, prestop,
-            long_lived, intern(drain) if drain else "", exit_on_zero,
-            join((template_hash, "")) if template_hash else "", asm_env, image_kind, ca_service,
-        ))
-    return rows
+        # The profile (_PROFILE_COLUMNS) as the page gives it; a new one is kept as _row keeps text: copied (_own) or
+        # interned (repeated text).
+        profile = (
+            owner_name, template_hash or "", namespace or "", owner_kind, phase or "", revision,
+            labels.get("istio") or "", drain, ready, kind, role, native, held_by_proxy, image, xds,
+            labels.get(inject_label) == "true", -1 if grace is None else grace, prestop, long_lived, exit_on_zero,
+            asm_env, image_kind, ca_service,
+        )
+        # The pods of a workload are listed one after the other (by name): a pod whose profile is not the one of the
+        # pod before starts a new one (a workload's pods listed apart, or some in another phase, have a few).
+        if profile != last_profile:
+            last_profile = (join((owner_name, "")), join((profile[1], "")), *map(intern, profile[2:8]), *profile[8:])
+            number = len(profiles)
+            profiles.append(last_profile)
+        append((number, join((meta.name, "")), restarts, join((created, "")) if created else "",
+                join((started, "")) if started else ""))
 
 
 _NO_ENTRIES: dict[str, str] = {}  # absent labels or annotations; read only
@@ -399,7 +479,7 @@ def _row(namespace: str | None, name: str | None, owner_kind: str, owner_name: s
          restarts: int, proxy: tuple[str, str, str, str, bool, str, bool] | None, native: bool,
          held_by_proxy: bool, labels: dict[str, str], revision: str, created: str | None, started: str | None,
          grace: int | None, prestop: bool, long_lived: bool, drain: str) -> tuple:
-    """The summary tuple (POD_COLUMNS) of a pod read as a dict (summarise_pods builds the same of a Struct)."""
+    """The summary tuple (POD_COLUMNS) of a pod read as a dict (summarise_pods reads the same values of a Struct)."""
     if proxy is None:
         kind, role, image, xds = mesh.PROXY_NONE, "", "", "<absent>"
         image_kind = ca_service = ""
@@ -595,6 +675,9 @@ class ClusterInventory:
     objects_by_kind: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
     errors: dict[str, str] = field(default_factory=dict)
     not_served: set[str] = field(default_factory=set)
+    # Pods as the collector summarised them; pod_rows: summary rows (summarise_pod's) handed in whole, e.g. by a caller
+    # building an inventory itself. The pod frame is built of both (pods()), then they are freed.
+    pod_summaries: PodSummaries = field(default_factory=PodSummaries.empty)
     pod_rows: list[tuple] = field(default_factory=list)
     _pods: pd.DataFrame | None = None
     _classified_with: tuple[bool, bool] | None = None  # (Services, Deployments) readable when `proxy` was set
@@ -647,7 +730,7 @@ class ClusterInventory:
             self.released.add(key)
         self._memo = {k: v for k, v in self._memo.items() if (k if isinstance(k, str) else k[0]) in kept}
         self._by_name.clear()
-        self.pod_rows = []
+        self.pod_summaries, self.pod_rows = PodSummaries.empty(), []
 
     # -- check side
     def _require(self, kind: Kind) -> None:
@@ -734,7 +817,7 @@ class ClusterInventory:
         self._require(K.POD)
         if self._pods is None:
             self._pods = self._build_pod_frame()
-            self.pod_rows = []  # the frame now holds the data; free the tuples
+            self.pod_summaries, self.pod_rows = PodSummaries.empty(), []  # the frame now holds the data: free them
         if self._classified_with != self._owner_evidence():
             self._classify_proxies(self._pods)
         return self._pods
@@ -804,55 +887,84 @@ class ClusterInventory:
         return out
 
     def _build_pod_frame(self) -> pd.DataFrame:
-        if not self.pod_rows:
-            frame = pd.DataFrame.from_records(self.pod_rows, columns=list(POD_COLUMNS))
+        summaries = self.pod_summaries
+        if self.pod_rows:  # rows handed in whole, after what was collected
+            summaries = PodSummaries(profiles=[*summaries.profiles], rows=[*summaries.rows])
+            summaries.add_whole_rows(self.pod_rows)
+        if not summaries.rows:
+            frame = pd.DataFrame.from_records([], columns=list(POD_COLUMNS))
             frame["workload_kind"] = pd.Series(dtype="object")
             frame["workload_name"] = pd.Series(dtype="object")
             return frame
-        columns = dict(zip(POD_COLUMNS, zip(*self.pod_rows, strict=True), strict=True))  # one tuple per column
-        workload_kinds, workload_names = self._workloads(columns)
-        frame = _frame_of_rows(self.pod_rows, columns)
-        kinds = _typed_column(np.fromiter(workload_kinds, dtype=object, count=len(workload_kinds)), categorical=True)
-        frame["workload_kind"] = pd.Categorical(workload_kinds) if kinds is None else kinds
+        # One tuple per column: of the profiles, and of the pods' rows (each its profile's number first).
+        profiles = dict(zip(_PROFILE_COLUMNS, zip(*summaries.profiles, strict=True), strict=True))
+        own = dict(zip(("profile", *_OWN_COLUMNS), zip(*summaries.rows, strict=True), strict=True))
+        numbers = np.fromiter(own.pop("profile"), dtype=np.intp, count=len(summaries.rows))
+        workload_kinds, workload_names = self._workloads(profiles, numbers, own["name"])
+        frame = _frame_of_summaries(summaries, profiles, own, numbers)
+        kinds = _typed_column(workload_kinds, categorical=True)
+        frame["workload_kind"] = pd.Categorical(workload_kinds.tolist()) if kinds is None else kinds
         # As categories (in text order): every grouping per workload then sorts by their codes, not the text again.
-        names = _typed_column(np.fromiter(workload_names, dtype=object, count=len(workload_names)), categorical=True)
-        frame["workload_name"] = list(workload_names) if names is None else names
+        names = _typed_column(workload_names, categorical=True)
+        frame["workload_name"] = workload_names.tolist() if names is None else names
         return frame
 
-    def _workloads(self, columns: dict[str, tuple]) -> tuple[tuple[str, ...], tuple[str, ...]]:
-        """Each pod's workload kind and name: its owner, through its ReplicaSet (Deployment) or Job (CronJob) when
-        those are readable; a pod without an owner is its own workload. Resolved once per distinct owner (a 150k-pod
-        cluster has far fewer), matched back to the pods by dict lookups in C, not a Python loop with a key per pod."""
+    def _workloads(self, profiles: dict[str, tuple], numbers: np.ndarray, pod_names: tuple
+                   ) -> tuple[np.ndarray, np.ndarray]:
+        """Each pod's workload kind and name (objects): its owner, through its ReplicaSet (Deployment) or Job (CronJob)
+        when those are readable; a pod without an owner is its own workload. Resolved once per distinct owner of the
+        profiles (a 150k-pod cluster has far fewer), taken per pod by its profile's number."""
         rs_owner = self._owner_map(K.REPLICASET)
         job_owner = self._owner_map(K.JOB)
         have_rs = self.available(K.REPLICASET)
-        owners = list(zip(columns["namespace"], columns["owner_kind"], columns["owner_name"], columns["template_hash"],
-                          strict=True))
+        owners = list(zip(profiles["namespace"], profiles["owner_kind"], profiles["owner_name"],
+                          profiles["template_hash"], strict=True))
         resolved = {owner: _resolve_owner(owner[0], "", owner[1], owner[2], owner[3], rs_owner, job_owner, have_rs)
                     for owner in dict.fromkeys(owners) if owner[1]}
-        # A bare pod's owner is in no `resolved`: dict.get gives it its default, ("Pod", its name).
-        workloads = map(resolved.get, owners, zip(itertools.repeat("Pod"), columns["name"]))
-        kinds, names = zip(*workloads, strict=True)
+        # A bare pod's owner is in no `resolved`: dict.get gives it _BARE, and the pod is named below.
+        workloads = list(map(resolved.get, owners, itertools.repeat(_BARE)))
+        count = len(workloads)
+        bare = np.fromiter(map(operator.is_, workloads, itertools.repeat(_BARE)), dtype=bool, count=count)[numbers]
+        profile_kinds, profile_names = zip(*workloads, strict=True)
+        kinds = np.fromiter(profile_kinds, dtype=object, count=count)[numbers]
+        names = np.fromiter(profile_names, dtype=object, count=count)[numbers]
+        if bare.any():
+            names[bare] = np.fromiter(pod_names, dtype=object, count=len(numbers))[bare]
         return kinds, names
 
 
-def _frame_of_rows(rows: list[tuple], columns: dict[str, tuple]) -> pd.DataFrame:
-    """The frame of (non-empty) summary rows (`columns`: their values per column): POD_COLUMNS, the _CATEGORICAL ones
-    as categories.
+_BARE = ("Pod", None)  # the workload of a pod without an owner: itself (its name is its own)
 
-    Built column by column from each column's type, told once per column (categories from codes); from_records then
-    astype("category") guess each column's type value by value and factorize text columns twice: ~30% slower at 50k
-    pods. A column holding anything else (a malformed live answer) takes that path, so the frame is the same."""
+
+def _frame_of_summaries(summaries: PodSummaries, profiles: dict[str, tuple], own: dict[str, tuple],
+                        numbers: np.ndarray) -> pd.DataFrame:
+    """The frame of (non-empty) pod summaries (`profiles`, `own`: their values per column; `numbers`: each pod's
+    profile): POD_COLUMNS, the _CATEGORICAL ones as categories.
+
+    Built column by column from each column's type, told once per column (categories from codes): a profile's column
+    from the profiles, then taken per pod. from_records then astype("category") guess each column's type
+    value by value and factorize text columns twice: ~30% slower at 50k pods. A column holding anything else (a
+    malformed live answer) takes that path, so the frame is the same."""
     typed: dict[str, Any] = {}
-    for name, values in columns.items():
-        column = _typed_column(np.fromiter(values, dtype=object, count=len(rows)), name in _CATEGORICAL)
+    for name, values in profiles.items():
+        column = _typed_column(np.fromiter(values, dtype=object, count=len(values)), name in _CATEGORICAL)
         if column is None:
-            frame = pd.DataFrame.from_records(rows, columns=list(POD_COLUMNS))
-            for col in _CATEGORICAL:
-                frame[col] = frame[col].astype("category")
-            return frame
+            return _frame_of_records(summaries.whole_rows())
+        typed[name] = column.take(numbers)
+    for name, values in own.items():
+        column = _typed_column(np.fromiter(values, dtype=object, count=len(numbers)), name in _CATEGORICAL)
+        if column is None:
+            return _frame_of_records(summaries.whole_rows())
         typed[name] = column
-    return pd.DataFrame(typed, copy=False)
+    return pd.DataFrame({name: typed[name] for name in POD_COLUMNS}, copy=False)
+
+
+def _frame_of_records(rows: list[tuple]) -> pd.DataFrame:
+    """The frame of summary rows whose columns hold values of other types: pandas infers each column's type."""
+    frame = pd.DataFrame.from_records(rows, columns=list(POD_COLUMNS))
+    for col in _CATEGORICAL:
+        frame[col] = frame[col].astype("category")
+    return frame
 
 
 def _typed_column(values: np.ndarray, categorical: bool) -> Any:

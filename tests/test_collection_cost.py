@@ -151,10 +151,30 @@ def test_a_page_of_struct_pods_is_summarised_in_one_loop():
     rules = mesh.ProxyRules()
     summarise_pod(pods[0], rules)  # the first pod decides the proxy marks and the port name
     collector = SimpleNamespace(inv=SimpleNamespace(rules=rules))
-    rows: list[tuple] = []
-    calls = python_calls(lambda: rows.extend(Collector._summaries(collector, pods)))  # type: ignore[arg-type]
-    assert len(rows) == PODS
+    summaries = inventory.PodSummaries.empty()
+    calls = python_calls(lambda: Collector._summarise(collector, pods, summaries))  # type: ignore[arg-type]
+    assert len(summaries) == PODS
     assert calls <= 4 + PODS * 2
+
+
+def test_pods_listed_together_reuse_the_answers_for_the_pod_before(monkeypatch: pytest.MonkeyPatch):
+    """A workload's pods are listed one after the other: a pod whose app ports and proxy image, env and args are the
+    pod's before takes its answers (long-lived ports, proxy marks and role) without asking again. Per pod: the env
+    comprehension only (48028bb: and its ports, 84 calls for the page)."""
+    pods = as_structs(same_workload_pods("http"))
+    rules = mesh.ProxyRules()
+    summarise_pod(pods[0], rules)  # the proxy's marks and the port name decided once
+    collector = SimpleNamespace(inv=SimpleNamespace(rules=rules))
+    summaries = inventory.PodSummaries.empty()
+    assert python_calls(lambda: Collector._summarise(collector, pods, summaries)) <= 5 + PODS  # type: ignore[arg-type]
+    asked: list[str] = []
+    marks = inventory._proxy_marks
+    monkeypatch.setattr(inventory, "_proxy_marks", lambda env, image, *args: asked.append(image) or marks(env, image,
+                                                                                                          *args))
+    other = [f.pod("web-1"), f.pod("web-2", proxy="asm"), f.pod("web-3", proxy="asm"), f.pod("web-4")]
+    inventory.summarise_pods(as_structs(other), mesh.ProxyRules(), summaries)  # new rules: nothing remembered
+    assert asked == [f.ISTIO_PROXY_IMAGE, f.ASM_PROXY_IMAGE]  # web-3: web-2's marks; web-4: the cache's
+    assert summaries.whole_rows()[-4:] == [summarise_pod(pod, mesh.ProxyRules()) for pod in other]  # the dict reader's
 
 
 # ---------------------------------------------------------------- scanning a snapshot of several pod files
@@ -195,8 +215,90 @@ def test_a_file_of_pods_is_freed_before_the_next_is_decoded(tmp_path: Path, monk
 
     monkeypatch.setattr(podwire, "pod_structs", watched)
     inv = collect_pods(write_pod_files(tmp_path))
-    assert len(inv.data_planes[0].pod_rows) == POD_FILES * 30
+    assert len(inv.data_planes[0].pod_summaries) == POD_FILES * 30
     assert alive_at_decode == [0] * POD_FILES  # before: [0, 1, 1, 1] (the last page held until the next was read)
+
+
+def lengths_typed(monkeypatch: pytest.MonkeyPatch, owner: Any, attribute: str) -> list[int]:
+    """The length of what each call of owner.attribute made from auditor.inventory is given (pandas calls it too)."""
+    lengths: list[int] = []
+    original = getattr(owner, attribute)
+
+    def counting(values: Any, *args: Any, **kwargs: Any) -> Any:
+        if sys._getframe(1).f_globals["__name__"] == "auditor.inventory":
+            lengths.append(len(values))
+        return original(values, *args, **kwargs)
+
+    monkeypatch.setattr(owner, attribute, counting)
+    return lengths
+
+
+def test_the_pods_of_a_workload_are_typed_once_for_what_they_share(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    """120 pods of one ReplicaSet: what a workload's pods share (their profile: namespace, owner, proxy, marks...) is
+    kept once, and the pod frame types it once; only each pod's own values (name, restarts, created, started) and
+    its workload are typed pod by pod."""
+    pods = [f.pod(f"web-5d8f7c9b6-{i:03d}", owner=("ReplicaSet", "web-5d8f7c9b6"), restarts=i % 3) for i in range(120)]
+    (tmp_path / "pods-0000.json").write_bytes(orjson.dumps({"apiVersion": "v1", "kind": "List", "items": pods}))
+    cluster = collect_pods(tmp_path).data_planes[0]
+    assert len(cluster.pod_summaries) == 120 and len(cluster.pod_summaries.profiles) == 1
+    inferred = lengths_typed(monkeypatch, inventory.pd.api.types, "infer_dtype")
+    factorized = lengths_typed(monkeypatch, inventory.pd, "factorize")
+    frame = cluster.pods()
+    # Before: 15 columns inferred and 14 factorized over all 120 pods.
+    assert sorted(inferred) == [1] * 25 + [120] * 4  # 11 columns and 14 categories' distinct values; 4 own columns
+    assert sorted(factorized) == [1] * 12 + [120] * 2  # the 12 categorical columns; the workload's kind and name
+    assert frame["workload_name"].tolist() == ["web"] * 120 and frame["namespace"].tolist() == ["shop"] * 120
+    assert frame["name"].tolist() == [f"web-5d8f7c9b6-{i:03d}" for i in range(120)]
+    assert frame["restarts"].tolist() == [0, 2, 4] * 40  # the app's and the proxy's restarts
+
+
+def varied_pods() -> list[dict[str, Any]]:
+    """Pods of several workloads, proxies, phases and owners; a workload's pods listed together (as the API server
+    lists them: by name), some of them apart."""
+    pods = [f.pod(f"web-5d8f7c9b6-{i}", owner=("ReplicaSet", "web-5d8f7c9b6"), ready=i != 5, restarts=i % 4,
+                  proxy=("istio", "asm", None)[i // 4], native=i == 2) for i in range(12)]
+    pods += [f.pod(f"nightly-{i // 6}-{i}", namespace="batch", owner=("Job", f"nightly-{i // 6}"), phase="Succeeded",
+                   grace=None if i // 6 else 5, created=f"2026-01-0{1 + i % 3}T00:00:00Z") for i in range(12)]
+    pods += [f.pod("bare", proxy="istio"), f.pod("gw-1", namespace="istio-system", gateway=True, proxy="istio",
+                                                 owner=("ReplicaSet", "gw-7f9d"), labels={"istio": "ingressgateway"}),
+             f.pod("web-5d8f7c9b6-z", owner=("ReplicaSet", "web-5d8f7c9b6"))]
+    return pods
+
+
+def test_the_frame_of_pods_read_as_structs_is_the_frame_of_their_rows(tmp_path: Path):
+    """Profiles are an economy, not a decision: the frame of pods collected as Structs (a profile shared by the pods
+    listed together with the same) is the frame of the same pods summarised one by one and handed in whole (a profile
+    each)."""
+    pods = varied_pods()
+    (tmp_path / "pods-0000.json").write_bytes(orjson.dumps({"apiVersion": "v1", "kind": "List", "items": pods}))
+    collected = collect_pods(tmp_path).data_planes[0]
+    assert len(collected.pod_summaries.profiles) == 12 and len(collected.pod_summaries) == len(pods) == 27
+    whole = inventory.ClusterInventory(name="c1", objects_by_kind={K.POD.key: []},
+                                       pod_rows=[summarise_pod(pod, mesh.ProxyRules()) for pod in pods])
+    assert collected.pod_summaries.whole_rows() == whole.pod_rows
+    frame, expected = collected.pods(), whole.pods()
+    assert frame.equals(expected) and list(frame.columns) == list(expected.columns)
+    assert [str(t) for t in frame.dtypes] == [str(t) for t in expected.dtypes]
+    for column in frame.select_dtypes("category"):
+        assert frame[column].cat.categories.tolist() == expected[column].cat.categories.tolist()
+
+
+def test_pods_forgotten_leave_no_profile_behind():
+    """A list restarted (or a kind unreadable) forgets the pods summarised since the mark, and their profiles: a
+    profile no pod has would still be typed, and its text would be a category of the frame."""
+    rules = mesh.ProxyRules()
+    summaries = inventory.PodSummaries.empty()
+    inventory.summarise_pods(as_structs([f.pod("web-1"), f.pod("web-2")]), rules, summaries)
+    mark = summaries.mark()
+    inventory.summarise_pods(as_structs([f.pod("api-1", namespace="other", proxy="asm")]), rules, summaries)
+    summaries.truncate(mark)
+    inventory.summarise_pods(as_structs([f.pod("web-3")]), rules, summaries)
+    assert (len(summaries.profiles), len(summaries)) == (2, 3)  # a page's pods start a profile of their own
+    cluster = inventory.ClusterInventory(name="c1", objects_by_kind={K.POD.key: []}, pod_summaries=summaries)
+    frame = cluster.pods()
+    assert frame["name"].tolist() == ["web-1", "web-2", "web-3"]
+    assert frame["namespace"].cat.categories.tolist() == ["shop"]
+    assert frame["asm_env"].tolist() == [False] * 3
 
 
 def mapped_files(root: Path) -> list[str]:
@@ -229,7 +331,7 @@ def test_a_big_file_is_mapped_not_copied(tmp_path: Path, monkeypatch: pytest.Mon
     reads = record_reads(monkeypatch)
     monkeypatch.setattr(snapshot_module, "MAP_BYTES", 1, raising=False)  # every file counts as big
     inv = collect_pods(write_pod_files(tmp_path))
-    assert len(inv.data_planes[0].pod_rows) == POD_FILES * 30
+    assert len(inv.data_planes[0].pod_summaries) == POD_FILES * 30
     assert reads == [(f"pods-{part:04d}.json", "memoryview") for part in range(POD_FILES)]  # before: bytes
 
 
@@ -252,7 +354,7 @@ def test_a_file_is_unmapped_once_it_is_parsed(tmp_path: Path, monkeypatch: pytes
 
     monkeypatch.setattr(podwire, "pod_structs", watched)
     inv = collect_pods(write_pod_files(tmp_path))
-    assert len(inv.data_planes[0].pod_rows) == POD_FILES * 30
+    assert len(inv.data_planes[0].pod_summaries) == POD_FILES * 30
     assert mapped_at_decode == [[f"pods-{part:04d}.json"] for part in range(POD_FILES)]  # before: [] each time
     assert mapped_files(tmp_path) == []
 
@@ -260,7 +362,7 @@ def test_a_file_is_unmapped_once_it_is_parsed(tmp_path: Path, monkeypatch: pytes
 def test_a_file_that_cannot_be_mapped_is_read(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
     """A file system without mmap (some FUSE and network ones answer ENODEV): the file is read, the audit the same."""
     write_pod_files(tmp_path)
-    expected = collect_pods(tmp_path).data_planes[0].pod_rows
+    expected = collect_pods(tmp_path).data_planes[0].pod_summaries.whole_rows()
     monkeypatch.setattr(snapshot_module, "MAP_BYTES", 1, raising=False)
 
     def refused(*args: Any, **kwargs: Any) -> Any:
@@ -268,7 +370,7 @@ def test_a_file_that_cannot_be_mapped_is_read(tmp_path: Path, monkeypatch: pytes
 
     monkeypatch.setattr(snapshot_module.mmap, "mmap", refused)
     reads = record_reads(monkeypatch)
-    assert collect_pods(tmp_path).data_planes[0].pod_rows == expected
+    assert collect_pods(tmp_path).data_planes[0].pod_summaries.whole_rows() == expected
     assert {kind for _, kind in reads} == {"bytes"}
 
 
@@ -299,10 +401,10 @@ def test_a_mapped_yaml_file_gives_the_same_objects(tmp_path: Path, monkeypatch: 
     """`kubectl get pods -A -o yaml` written as one big file: parsed from its mapping as from its bytes."""
     pods = [f.pod(f"web-{i}", owner=("ReplicaSet", "web-5d8f7c9b6")) for i in range(12)]
     (tmp_path / "pods.yaml").write_text(yaml.safe_dump({"apiVersion": "v1", "kind": "List", "items": pods}))
-    read = collect_pods(tmp_path).data_planes[0].pod_rows
+    read = collect_pods(tmp_path).data_planes[0].pod_summaries.whole_rows()
     monkeypatch.setattr(snapshot_module, "MAP_BYTES", 1, raising=False)
     reads = record_reads(monkeypatch)
-    assert collect_pods(tmp_path).data_planes[0].pod_rows == read
+    assert collect_pods(tmp_path).data_planes[0].pod_summaries.whole_rows() == read
     assert reads == [("pods.yaml", "memoryview")]
 
 

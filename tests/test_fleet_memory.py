@@ -51,7 +51,7 @@ def test_each_cluster_is_released_before_the_next_is_read(fleet: Path, monkeypat
         # version, so it judges once all were read); every other kind was released.
         assert sorted(cluster.objects_by_kind) == ["envoyfilters.networking.istio.io", "pods"]
         assert K.DEPLOYMENT.key in cluster.released and K.SERVICE.key in cluster.released
-        assert cluster.pod_rows == []
+        assert cluster.pod_rows == [] and len(cluster.pod_summaries) == 0 and not cluster.pod_summaries.profiles
         assert list(cluster.pods().columns) == ["namespace", "phase", "role", "proxy", "proxy_image",
                                                 "workload_kind", "workload_name", "asm_env", "image_kind",
                                                 "ca_service"]

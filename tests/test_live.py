@@ -147,9 +147,9 @@ def test_live_pod_pages_are_summarised_from_structs_not_by_the_dict_reader(tmp_p
     read_as_dicts: list[str] = []
     summarise_pods, summarise_pod = inventory.summarise_pods, inventory.summarise_pod
 
-    def counted(pods, rules):
+    def counted(pods, rules, into):
         summarised.extend(type(pod).__name__ for pod in pods)
-        return summarise_pods(pods, rules)
+        return summarise_pods(pods, rules, into)
 
     def dict_reader(pod, rules):
         read_as_dicts.append(type(pod).__name__)
