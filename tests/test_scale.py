@@ -129,5 +129,6 @@ def test_collected_kinds_are_slimmed(cluster: Path):
     assert "template" not in (rs.get("spec") or {}) or not rs["metadata"].get("ownerReferences")
     assert all("fieldsV1" not in m for obj in inv.objects(K.CONFIGMAP)
                for m in obj["metadata"].get("managedFields") or ())
-    assert not inv.pod_rows  # tuples freed once the frame is built
+    # The summaries (collected: pod_summaries; handed in: pod_rows) are freed once the frame is built.
+    assert not inv.pod_rows and len(inv.pod_summaries) == 0 and not inv.pod_summaries.profiles
     assert isinstance(SnapshotWriter, type)
