@@ -291,11 +291,11 @@ def summarise_pods(pods: list[Any], rules: mesh.ProxyRules, into: PodSummaries) 
     pod_type, sidecar, non_sidecar_args, ambient_image = (podwire.Pod, mesh.ROLE_SIDECAR, mesh.NON_SIDECAR_ARGS,
                                                           mesh.AMBIENT_IMAGE_MARK)
     no_proxy = (mesh.PROXY_NONE, "", "", "", "", False, "<absent>", False)  # _row's columns of a pod without proxy
-    intern, join, inject_label = sys.intern, "".join, mesh.ASM_INJECT_LABEL
+    intern, join, inject_label, decode_env = sys.intern, "".join, mesh.ASM_INJECT_LABEL, podwire.ENV_VARS.decode
     profiles, rows = into.profiles, into.rows
     append = rows.append
     last_profile, number = None, -1  # a page's pods start a profile of their own (see PodSummaries.truncate)
-    last_image, last_env, last_marks = None, None, None
+    last_image, last_env_bytes, last_marks = None, None, None
     last_ports, last_long_lived = None, False
     for pod in pods:
         if type(pod) is not pod_type:
@@ -347,12 +347,13 @@ def summarise_pods(pods: list[Any], rules: mesh.ProxyRules, into: PodSummaries) 
         if container is None:
             kind, image, image_kind, ca_service, role, asm_env, xds, exit_on_zero = no_proxy
         else:
-            # (name, value) of the env vars read, in order: the key of the marks' cache without a dict per pod. Most
-            # proxies have the image and env of the proxy before: its marks, without building and hashing the key.
-            env = [(item.name, item.value or "") for item in container.env or () if item.name in wanted]
-            image = container.image or ""
-            if image != last_image or env != last_env:
-                last_image, last_env = image, env
+            # Most proxies have the image and env bytes of the proxy before: its marks, without decoding the env or
+            # building and hashing the key. Else (name, value) of the env vars read, in order: the key of the marks'
+            # cache without a dict per pod.
+            image, env_bytes = container.image or "", container.env
+            if image != last_image or env_bytes != last_env_bytes:
+                last_image, last_env_bytes = image, env_bytes
+                env = [(item.name, item.value or "") for item in decode_env(env_bytes) or () if item.name in wanted]
                 last_marks = seen.get((image, *env)) or _proxy_marks(dict(env), image, rules, seen)
             image, image_kind, ca_service, asm_env, xds, exit_on_zero = last_marks
             # mesh.role_of, with one set test in C (of the args role_of reads) for the usual case: a sidecar.

@@ -207,7 +207,10 @@ class Container(msgspec.Struct, gc=False):
     image: str | None = None
     args: list[str] | None = None
     command: list[str] | None = None
-    env: list[EnvVar] | None = None
+    # The env's JSON as it came (null when absent), typed by ENV_VARS: ~25 EnvVars per pod were most of the objects a
+    # pod's decode made, yet a workload's pods have the same env bytes (downward API values are valueFrom, not
+    # inlined). Its types are still enforced, once per distinct bytes (_check_envs); a Raw cannot be in a union.
+    env: msgspec.Raw = msgspec.Raw(b"null")
     ports: list[Port] | None = None
     lifecycle: Lifecycle | None = None
     restartPolicy: str | None = None
@@ -278,6 +281,24 @@ class _PodStructFile(msgspec.Struct, gc=False):
 
 
 _POD_STRUCT_FILE = msgspec.json.Decoder(_PodStructFile)
+# A Container's env as EnvVar Structs, None when absent or null. It raises what msgspec raises for an env that does not
+# fit, never for the env of a pod pod_structs or decode_pod_list gave (_check_envs checked it).
+ENV_VARS = msgspec.json.Decoder(list[EnvVar] | None)
+
+
+def _check_envs(pods: list[Pod]) -> None:
+    """Every container's env decoded as EnvVar Structs (and so type-checked), raising what msgspec raises for one that
+    does not fit. Equal bytes fit equally: an env with the bytes of the env last checked for a container of the same
+    name (the pod before's, mostly: a workload's pods are listed together) is not decoded again."""
+    checked: dict[str, msgspec.Raw] = {}
+    for pod in pods:
+        spec = pod.spec
+        for containers in (spec.containers, spec.initContainers or ()):
+            for container in containers:
+                env = container.env
+                if env != checked.get(container.name):
+                    ENV_VARS.decode(env)
+                    checked[container.name] = env
 
 
 def pod_structs(raw: bytes) -> list[Pod] | None:
@@ -293,6 +314,10 @@ def pod_structs(raw: bytes) -> list[Pod] | None:
     for pod in doc.items:
         if pod.kind != "Pod" or pod.apiVersion != "v1":
             return None
+    try:
+        _check_envs(doc.items)
+    except _REFUSED:
+        return None
     return doc.items
 
 
@@ -324,6 +349,8 @@ def decode_pod_list(body: bytes) -> Any:
     """
     try:
         page = _POD_LIST_STRUCTS.decode(body)
+        if page.items is not msgspec.UNSET:
+            _check_envs(page.items)
     except _REFUSED:
         return orjson.loads(body)
     return CheckedPodList((key, value) for key in _PodListStructs.__struct_fields__

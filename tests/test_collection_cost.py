@@ -21,6 +21,7 @@ from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
+import msgspec
 import orjson
 import pytest
 import yaml
@@ -175,6 +176,57 @@ def test_pods_listed_together_reuse_the_answers_for_the_pod_before(monkeypatch: 
     inventory.summarise_pods(as_structs(other), mesh.ProxyRules(), summaries)  # new rules: nothing remembered
     assert asked == [f.ISTIO_PROXY_IMAGE, f.ASM_PROXY_IMAGE]  # web-3: web-2's marks; web-4: the cache's
     assert summaries.whole_rows()[-4:] == [summarise_pod(pod, mesh.ProxyRules()) for pod in other]  # the dict reader's
+
+
+class CountingEnvDecoder:
+    """Stands in for podwire.ENV_VARS (the decoder of a container's env), counting the envs it decodes and the EnvVar
+    Structs it builds."""
+
+    decoder = msgspec.json.Decoder(list[podwire.EnvVar] | None)
+
+    def __init__(self) -> None:
+        self.envs = self.env_vars = 0
+
+    def decode(self, raw: Any) -> Any:
+        decoded = self.decoder.decode(raw)
+        self.envs += 1
+        self.env_vars += len(decoded or ())
+        return decoded
+
+
+def env_vars_built(counter: CountingEnvDecoder, decode: Callable[[], list[podwire.Pod]]) -> tuple[list[podwire.Pod],
+                                                                                                   int]:
+    """The pods `decode` gives, and the EnvVar Structs built for them: by the env decoder, or in the pods themselves
+    (main: every container's env decoded with its pod, a list of EnvVars)."""
+    before = counter.env_vars
+    pods = decode()
+    in_pods = sum(len(c.env) for pod in pods for c in pod.spec.containers if isinstance(c.env, list))
+    return pods, counter.env_vars - before + in_pods
+
+
+def test_a_workload_s_env_is_decoded_once_per_page(monkeypatch: pytest.MonkeyPatch):
+    """40 pods of one workload, the env of their proxy (6 vars) and of their app (2) the same bytes in each pod: a page
+    of them (a snapshot file or a live page) builds EnvVar Structs once per container to check their types, and the
+    summary once more for the proxy's marks; not for every pod (main: 320 for each page)."""
+    pods = same_workload_pods("http")
+    for pod in pods:
+        pod["spec"]["containers"][0]["env"] = [
+            {"name": "LOG_LEVEL", "value": "info"},
+            {"name": "POD_IP", "valueFrom": {"fieldRef": {"apiVersion": "v1", "fieldPath": "status.podIP"}}}]
+    counter = CountingEnvDecoder()
+    monkeypatch.setattr(podwire, "ENV_VARS", counter, raising=False)
+    structs, built = env_vars_built(counter, lambda: as_structs(pods))
+    assert (len(structs), built) == (PODS, 8)
+    body = orjson.dumps({"apiVersion": "v1", "kind": "PodList", "items": pods})
+    live, built = env_vars_built(counter, lambda: podwire.decode_pod_list(body)["items"])
+    assert (len(live), built) == (PODS, 8)
+    rules = mesh.ProxyRules()
+    for page in (structs, live):
+        summaries = inventory.PodSummaries.empty()
+        envs, built = counter.envs, counter.env_vars
+        inventory.summarise_pods(page, rules, summaries)
+        assert (counter.envs - envs, counter.env_vars - built) == (1, 6)  # the proxy's, for its marks
+        assert summaries.whole_rows() == [summarise_pod(pod, rules) for pod in pods]  # the dict reader's
 
 
 # ---------------------------------------------------------------- scanning a snapshot of several pod files

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import random
 from pathlib import Path
 
@@ -154,15 +155,71 @@ def test_malformed_pods_meet_the_usual_errors(tmp_path: Path, mutate):
     assert_usual_error(tmp_path / "pods.json", pod)
 
 
-def assert_usual_error(path: Path, obj: dict) -> None:
+def assert_usual_error(path: Path, *objects: dict) -> None:
     """Anything the fast path refuses is read the usual way, so the usual error names the file."""
-    path.write_bytes(orjson.dumps({"apiVersion": "v1", "kind": "List", "items": [obj]}))
+    path.write_bytes(orjson.dumps({"apiVersion": "v1", "kind": "List", "items": list(objects)}))
     with pytest.raises(UsageError) as full_error:
         list(read_object_file(path))
     with pytest.raises(UsageError) as fast_error:
         list(read_object_file(path, reduce=True))
     assert str(fast_error.value) == str(full_error.value)
     assert str(path) in str(fast_error.value)
+
+
+APP_ENV = [{"name": "LOG_LEVEL", "value": "info"},
+           {"name": "POD_IP", "valueFrom": {"fieldRef": {"apiVersion": "v1", "fieldPath": "status.podIP"}}}]
+
+
+def workload_with_app_env(count: int, native: bool = False) -> list[dict]:
+    """Pods of one ReplicaSet listed together, the env of their app and of their proxy the same in each (as the pods
+    of a workload have them)."""
+    pods = [f.pod(f"cart-5d8f7c9b6-{i}", owner=("ReplicaSet", "cart-5d8f7c9b6"), native=native) for i in range(count)]
+    for pod in pods:
+        pod["spec"]["containers"][0]["env"] = copy.deepcopy(APP_ENV)
+    return pods
+
+
+@pytest.mark.parametrize("native", [False, True], ids=["classic", "native"])
+@pytest.mark.parametrize(("container", "env"), [
+    ("app", [APP_ENV[0], {"name": "POD_IP", "value": 5}]),
+    ("app", [APP_ENV[0], {"name": "POD_IP", "valueFrom": "status.podIP"}]),
+    ("app", [APP_ENV[0], {"value": "10.0.0.10"}]),
+    ("app", [APP_ENV[0], None]),
+    ("app", {"LOG_LEVEL": "info"}),
+    ("istio-proxy", [{"name": "CA_ADDR", "value": ["istiod.istio-system.svc:15012"]}]),
+], ids=["int-value", "str-valueFrom", "no-name", "null-item", "not-a-list", "proxy-list-value"])
+def test_a_malformed_env_after_a_fitting_one_is_refused(tmp_path: Path, container: str, env: object, native: bool):
+    """The 2nd pod of a workload with an env that does not fit, after a 1st pod whose env (of the container of the same
+    name) fits: an env is checked once per distinct bytes, never skipped for its container's name. A file takes the
+    dict path, where the usual error names the problem; a live page is parsed whole (and shape-checked)."""
+    pods = workload_with_app_env(3, native)
+    spec = pods[1]["spec"]
+    [bad] = [c for c in (*spec["containers"], *spec.get("initContainers", ())) if c["name"] == container]
+    bad["env"] = env
+    fitting = [pods[0], pods[2]]
+    assert podwire.pod_structs(orjson.dumps({"apiVersion": "v1", "kind": "List", "items": fitting})) is not None
+    assert podwire.pod_structs(orjson.dumps({"apiVersion": "v1", "kind": "List", "items": pods})) is None
+    body = orjson.dumps({"apiVersion": "v1", "kind": "PodList", "items": pods})
+    answer = podwire.decode_pod_list(body)
+    assert not isinstance(answer, podwire.CheckedPodList) and answer == orjson.loads(body)
+    assert_usual_error(tmp_path / "pods.json", *pods)
+
+
+def test_a_pod_s_env_is_read_as_before():
+    """A container's env kept as its JSON reads the same: absent, null, empty and set envs, equal or not to the env of
+    the pod before, give the summary of the full parse."""
+    pods = workload_with_app_env(6)
+    pods[1]["spec"]["containers"][1]["env"] = None
+    del pods[2]["spec"]["containers"][1]["env"]
+    pods[3]["spec"]["containers"][1]["env"] = []
+    pods[4]["spec"]["containers"][1]["env"].append({"name": "CA_ADDR", "value": "istiod-1-24.istio-system.svc:15012"})
+    structs = podwire.pod_structs(orjson.dumps({"apiVersion": "v1", "kind": "List", "items": pods}))
+    assert structs is not None
+    assert [bytes(pod.spec.containers[0].env) for pod in structs] == [orjson.dumps(APP_ENV)] * 6
+    rows = [dict(zip(POD_COLUMNS, summarise_pod(pod, RULES), strict=True)) for pod in structs]
+    assert [row["ca_service"] for row in rows] == ["istio-system/istiod", "", "", "", "istio-system/istiod-1-24",
+                                                   "istio-system/istiod"]
+    assert [summarise_pod(pod, RULES) for pod in structs] == [summarise_pod(pod, RULES) for pod in pods]
 
 
 def test_malformed_answers_fall_back_to_the_full_parse():
