@@ -291,14 +291,15 @@ def _check_envs(pods: list[Pod]) -> None:
     does not fit. Equal bytes fit equally: an env with the bytes of the env last checked for a container of the same
     name (the pod before's, mostly: a workload's pods are listed together) is not decoded again."""
     checked: dict[str, msgspec.Raw] = {}
+    last_checked, decode = checked.get, ENV_VARS.decode
     for pod in pods:
         spec = pod.spec
         for containers in (spec.containers, spec.initContainers or ()):
             for container in containers:
-                env = container.env
-                if env != checked.get(container.name):
-                    ENV_VARS.decode(env)
-                    checked[container.name] = env
+                env, name = container.env, container.name
+                if env != last_checked(name):
+                    decode(env)
+                    checked[name] = env
 
 
 def pod_structs(raw: bytes) -> list[Pod] | None:
