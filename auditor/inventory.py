@@ -296,6 +296,8 @@ def summarise_pods(pods: list[Any], rules: mesh.ProxyRules, into: PodSummaries) 
     append = rows.append
     last_profile, number = None, -1  # a page's pods start a profile of their own (see PodSummaries.truncate)
     last_image, last_env_bytes, last_marks = None, None, None
+    # A page podwire checked holds the envs it decoded to check them: a proxy's is not decoded again.
+    decoded_envs = pods.decoded_envs if type(pods) is podwire.PodPage else {}
     last_ports, last_long_lived = None, False
     for pod in pods:
         if type(pod) is not pod_type:
@@ -347,13 +349,14 @@ def summarise_pods(pods: list[Any], rules: mesh.ProxyRules, into: PodSummaries) 
         if container is None:
             kind, image, image_kind, ca_service, role, asm_env, xds, exit_on_zero = no_proxy
         else:
-            # Most proxies have the image and env bytes of the proxy before: its marks, without decoding the env or
+            # Most proxies have the image and env bytes of the proxy before: its marks, without reading the env or
             # building and hashing the key. Else (name, value) of the env vars read, in order: the key of the marks'
             # cache without a dict per pod.
             image, env_bytes = container.image or "", container.env
             if image != last_image or env_bytes != last_env_bytes:
                 last_image, last_env_bytes = image, env_bytes
-                env = [(item.name, item.value or "") for item in decode_env(env_bytes) or () if item.name in wanted]
+                env_vars = decoded_envs.get(id(env_bytes)) or decode_env(env_bytes) or ()
+                env = [(item.name, item.value or "") for item in env_vars if item.name in wanted]
                 last_marks = seen.get((image, *env)) or _proxy_marks(dict(env), image, rules, seen)
             image, image_kind, ca_service, asm_env, xds, exit_on_zero = last_marks
             # mesh.role_of, with one set test in C (of the args role_of reads) for the usual case: a sidecar.

@@ -209,7 +209,7 @@ class Container(msgspec.Struct, gc=False):
     command: list[str] | None = None
     # The env's JSON as it came (null when absent), typed by ENV_VARS: ~25 EnvVars per pod were most of the objects a
     # pod's decode made, yet a workload's pods have the same env bytes (downward API values are valueFrom, not
-    # inlined). Its types are still enforced, once per distinct bytes (_check_envs); a Raw cannot be in a union.
+    # inlined). Its types are still enforced, once per distinct bytes (_checked_page); a Raw cannot be in a union.
     env: msgspec.Raw = msgspec.Raw(b"null")
     ports: list[Port] | None = None
     lifecycle: Lifecycle | None = None
@@ -282,14 +282,23 @@ class _PodStructFile(msgspec.Struct, gc=False):
 
 _POD_STRUCT_FILE = msgspec.json.Decoder(_PodStructFile)
 # A Container's env as EnvVar Structs, None when absent or null. It raises what msgspec raises for an env that does not
-# fit, never for the env of a pod pod_structs or decode_pod_list gave (_check_envs checked it).
+# fit, never for the env of a pod pod_structs or decode_pod_list gave (_checked_page checked it).
 ENV_VARS = msgspec.json.Decoder(list[EnvVar] | None)
 
 
-def _check_envs(pods: list[Pod]) -> None:
-    """Every container's env decoded as EnvVar Structs (and so type-checked), raising what msgspec raises for one that
-    does not fit. Equal bytes fit equally: an env with the bytes of the env last checked for a container of the same
-    name (the pod before's, mostly: a workload's pods are listed together) is not decoded again."""
+class PodPage(list[Pod]):
+    """The pods of a snapshot file or a live page, every container's env checked (_checked_page). `decoded_envs`: the
+    envs decoded to check them, by the id of their Raw (which the page keeps alive): the summary reads a proxy's env
+    from here instead of decoding it again."""
+
+    decoded_envs: dict[int, list[EnvVar] | None]
+
+
+def _checked_page(pods: list[Pod]) -> PodPage:
+    """The pods, every container's env decoded as EnvVar Structs (and so type-checked), raising what msgspec raises for
+    one that does not fit. Equal bytes fit equally: an env with the bytes of the env last checked for a container of the
+    same name (the pod before's, mostly: a workload's pods are listed together) is not decoded again."""
+    decoded: dict[int, list[EnvVar] | None] = {}
     checked: dict[str, msgspec.Raw] = {}
     last_checked, decode = checked.get, ENV_VARS.decode
     for pod in pods:
@@ -298,11 +307,14 @@ def _check_envs(pods: list[Pod]) -> None:
             for container in containers:
                 env, name = container.env, container.name
                 if env != last_checked(name):
-                    decode(env)
+                    decoded[id(env)] = decode(env)
                     checked[name] = env
+    page = PodPage(pods)
+    page.decoded_envs = decoded
+    return page
 
 
-def pod_structs(raw: bytes) -> list[Pod] | None:
+def pod_structs(raw: bytes) -> PodPage | None:
     """The pods of a snapshot List file holding only Pods that each say `apiVersion: v1, kind: Pod` (what
     `asm-audit snapshot` writes), decoded in one pass; None for any other file (it takes the dict path).
     """
@@ -316,10 +328,9 @@ def pod_structs(raw: bytes) -> list[Pod] | None:
         if pod.kind != "Pod" or pod.apiVersion != "v1":
             return None
     try:
-        _check_envs(doc.items)
+        return _checked_page(doc.items)
     except _REFUSED:
         return None
-    return doc.items
 
 
 class _PodListStructs(msgspec.Struct, gc=False):
@@ -351,7 +362,7 @@ def decode_pod_list(body: bytes) -> Any:
     try:
         page = _POD_LIST_STRUCTS.decode(body)
         if page.items is not msgspec.UNSET:
-            _check_envs(page.items)
+            page.items = _checked_page(page.items)
     except _REFUSED:
         return orjson.loads(body)
     return CheckedPodList((key, value) for key in _PodListStructs.__struct_fields__
