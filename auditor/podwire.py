@@ -209,7 +209,8 @@ class Container(msgspec.Struct, gc=False):
     command: list[str] | None = None
     # The env's JSON as it came (null when absent), typed by ENV_VARS: ~25 EnvVars per pod were most of the objects a
     # pod's decode made, yet a workload's pods have the same env bytes (downward API values are valueFrom, not
-    # inlined). Its types are still enforced, once per distinct bytes (_checked_page); a Raw cannot be in a union.
+    # inlined). Its types are still enforced, once per distinct bytes (_checked_page); a Raw cannot be in a union. A
+    # Raw holds the file's (or the answer's) bytes: they live as long as the page of pods does; a summary keeps none.
     env: msgspec.Raw = msgspec.Raw(b"null")
     ports: list[Port] | None = None
     lifecycle: Lifecycle | None = None
