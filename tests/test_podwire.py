@@ -13,7 +13,7 @@ import pytest
 from auditor import kinds as K
 from auditor import mesh, podwire
 from auditor.errors import UsageError
-from auditor.inventory import POD_COLUMNS, slim, summarise_pod
+from auditor.inventory import POD_COLUMNS, PodSummaries, slim, summarise_pod, summarise_pods
 from auditor.sources.snapshot import read_object_file
 from bench.generate import Workload, pods_of
 from tests import factory as f
@@ -207,7 +207,8 @@ def test_a_malformed_env_after_a_fitting_one_is_refused(tmp_path: Path, containe
 
 def test_a_pod_s_env_is_read_as_before():
     """A container's env kept as its JSON reads the same: absent, null, empty and set envs, equal or not to the env of
-    the pod before, give the summary of the full parse."""
+    the pod before, give the summary of the full parse, pod by pod and as a page (whose envs were decoded to check
+    them)."""
     pods = workload_with_app_env(6)
     pods[1]["spec"]["containers"][1]["env"] = None
     del pods[2]["spec"]["containers"][1]["env"]
@@ -220,6 +221,9 @@ def test_a_pod_s_env_is_read_as_before():
     assert [row["ca_service"] for row in rows] == ["istio-system/istiod", "", "", "", "istio-system/istiod-1-24",
                                                    "istio-system/istiod"]
     assert [summarise_pod(pod, RULES) for pod in structs] == [summarise_pod(pod, RULES) for pod in pods]
+    page = PodSummaries.empty()
+    summarise_pods(structs, RULES, page)
+    assert page.whole_rows() == [summarise_pod(pod, RULES) for pod in pods]
 
 
 def test_malformed_answers_fall_back_to_the_full_parse():
