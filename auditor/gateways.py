@@ -253,8 +253,18 @@ def _gateway_workloads(cluster: ClusterInventory, rules: mesh.ProxyRules,
     injections: dict[str, dict[istio.InjectionKey, istio.TemplateInjection] | None] = {
         kind.key: {} for kind in (K.DEPLOYMENT, K.DAEMONSET)}
     out = []
+    # The istio-operator's Deployments (mesh.is_istio_operator), asked here while each one's metadata and template are
+    # at hand: ClusterInventory.istio_operator_deployments then walks no Deployment of its own. None once the rule
+    # raised: its own walk meets the error.
+    operators: list[dict[str, Any]] | None = []
     for workload_kind, dep in workloads:
         kind = workload_kind.kind
+        if operators is not None and workload_kind is K.DEPLOYMENT:
+            try:
+                if mesh.is_istio_operator(dep):
+                    operators.append(dep)
+            except Exception:  # not this scan's question (a malformed Deployment no shape check refused)
+                operators = None
         meta = dep.get("metadata") or {}
         name, namespace = meta.get("name", ""), meta.get("namespace", "")
         template = _template(dep)
@@ -304,6 +314,8 @@ def _gateway_workloads(cluster: ClusterInventory, rules: mesh.ProxyRules,
         what = "ASM marker/image" if asm else (shaped or "gateway label/name")
         out.append(GatewayWorkload(gtype, namespace, name, asm, labels, f"{what}; {why_role}", dict(tmpl_labels),
                                    kind, _installed_by(meta, labels, asm)))
+    if operators is not None:
+        cluster.found_istio_operator_deployments(operators)
     for workload_kind in (K.DEPLOYMENT, K.DAEMONSET):
         found = injections[workload_kind.key]
         if found is not None and cluster.available(workload_kind):

@@ -662,6 +662,10 @@ class ClusterPending(RuntimeError):
     check reading other clusters without declaring it: `Check.reads_other_clusters`); the check is UNKNOWN."""
 
 
+# The memo key of ClusterInventory.istio_operator_deployments (filled by its own walk or the gateway scan's).
+_OPERATORS = "istio_operator_deployments"
+
+
 @dataclass
 class ClusterInventory:
     """Everything read from one cluster. Accessors raise EvidenceUnavailable when a kind is missing."""
@@ -842,7 +846,13 @@ class ClusterInventory:
     def istio_operator_deployments(self) -> list[dict[str, Any]]:
         """The in-cluster istio-operator's Deployments (mesh.is_istio_operator) in the order read: for istio-revisions,
         istio-control-plane-removed and the mesh config's note."""
-        return self._deployments_where("istio_operator_deployments", mesh.is_istio_operator)
+        return self._deployments_where(_OPERATORS, mesh.is_istio_operator)
+
+    def found_istio_operator_deployments(self, operators: list[dict[str, Any]]) -> None:
+        """What mesh.is_istio_operator said yes to in a whole walk of this cluster's current Deployments, in the order
+        read (the gateway scan's, which has each Deployment's metadata and template at hand): istio_operator_deployments
+        then walks none (~14 ms of cold reads at 50k pods). A walker that did not finish calls nothing."""
+        self.memo(_OPERATORS, lambda: operators)
 
     def _deployments_where(self, key: str, wanted: Callable[[dict[str, Any]], bool]) -> list[dict[str, Any]]:
         """The Deployments `wanted` says yes to, in the order read: one scan of the Deployments (tens of thousands at

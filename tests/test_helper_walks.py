@@ -16,6 +16,7 @@ from auditor import gateways, istio, mesh
 from auditor import kinds as K
 from auditor.config import GatewaysConfig
 from auditor.inventory import ClusterInventory, workload_groups
+from tests import factory as f
 
 
 def app_deployment(name: str, namespace: str) -> dict[str, Any]:
@@ -169,3 +170,44 @@ def test_the_istio_operator_rule_runs_no_generator_per_deployment():
     assert answers == [False] * 30
     # One frame per Deployment; the code before resumed a generator over the label maps and keys: 5 more each.
     assert calls == ["is_istio_operator"] * 30
+
+
+class CountedWalks(list):
+    """A kind's objects that count the walks over them (each `for` over the list is one)."""
+
+    walks = 0
+
+    def __iter__(self) -> Any:
+        self.walks += 1
+        return super().__iter__()
+
+
+def test_the_gateway_scan_finds_the_istio_operator_so_its_readers_walk_no_deployment_again():
+    operator = f.istio_operator_deployment(revision="1-22-3")
+    deployments = CountedWalks([*(app_deployment(f"app-{i}", f"team-{i % 7}") for i in range(40)), operator,
+                                ingress_gateway()])
+    cluster = ClusterInventory(name="c1", objects_by_kind={K.DEPLOYMENT.key: deployments})
+    found = gateways.gateway_workloads(cluster, mesh.ProxyRules(), GatewaysConfig())
+    assert [g.name for g in found] == ["istio-ingressgateway"]
+    assert deployments.walks == 1
+    assert [d["metadata"]["name"] for d in cluster.istio_operator_deployments()] == ["istio-operator-1-22-3"]
+    assert [d["metadata"]["name"] for d in cluster.istio_operator_deployments()] == ["istio-operator-1-22-3"]
+    # One walk for the gateways and the istio-operator; before, istio_operator_deployments walked them again: 2.
+    assert deployments.walks == 1
+
+
+def test_the_istio_operator_rule_raising_in_the_gateway_scan_is_left_to_its_own_walk(monkeypatch: pytest.MonkeyPatch):
+    is_operator = mesh.is_istio_operator
+
+    def failing(dep: dict[str, Any]) -> bool:
+        if dep["metadata"]["name"] == "odd":
+            raise KeyError("odd")
+        return is_operator(dep)
+
+    monkeypatch.setattr(mesh, "is_istio_operator", failing)
+    cluster = ClusterInventory(name="c1", objects_by_kind={K.DEPLOYMENT.key: [
+        app_deployment("odd", "team-1"), f.istio_operator_deployment(), ingress_gateway()]})
+    found = gateways.gateway_workloads(cluster, mesh.ProxyRules(), GatewaysConfig())
+    assert [g.name for g in found] == ["istio-ingressgateway"]  # the gateway scan answers as it always did
+    with pytest.raises(KeyError, match="odd"):
+        cluster.istio_operator_deployments()  # and the operator's readers meet the error they always met
