@@ -36,8 +36,8 @@ GATEWAY_API_MANAGED_LABEL = "gateway.istio.io/managed"
 # Ambient waypoints are Gateway API proxies too, but belong to the ambient data plane (ambient-mode check).
 WAYPOINT_MARKS = ("istio.io/waypoint-for", "gateway.istio.io/waypoint-for")
 _WAYPOINT_FOR, _GATEWAY_WAYPOINT_FOR = WAYPOINT_MARKS
-WAYPOINT_CLASS = "istio-waypoint"
-GATEWAY_CLASS_LABEL = "gateway.networking.k8s.io/gateway-class-name"
+WAYPOINT_CLASS = mesh.WAYPOINT_CLASS
+GATEWAY_CLASS_LABEL = mesh.GATEWAY_CLASS_LABEL
 # What the N/A findings say was looked for (product.md: NOT_APPLICABLE names what it looked for).
 LOOKED_FOR = ("Deployments/DaemonSets whose istio-proxy runs `proxy router`, the gateway chart's injection "
               "template, Gateway API deployments, labels istio=ingressgateway|egressgateway|eastwestgateway, "
@@ -253,16 +253,19 @@ def _gateway_workloads(cluster: ClusterInventory, rules: mesh.ProxyRules,
     injections: dict[str, dict[istio.InjectionKey, istio.TemplateInjection] | None] = {
         kind.key: {} for kind in (K.DEPLOYMENT, K.DAEMONSET)}
     out = []
-    # The istio-operator's Deployments (mesh.is_istio_operator), asked here while each one's metadata and template are
-    # at hand: ClusterInventory.istio_operator_deployments then walks no Deployment of its own. None once the rule
-    # raised: its own walk meets the error.
+    # The istio-operator's and the waypoints' Deployments (mesh.is_istio_operator, mesh.is_waypoint_deployment),
+    # asked here while each one's metadata and template are at hand: their ClusterInventory views then walk no
+    # Deployment of their own. None once a rule raised: their own walks meet the error.
     operators: list[dict[str, Any]] | None = []
+    waypoints: list[dict[str, Any]] = []
     for workload_kind, dep in workloads:
         kind = workload_kind.kind
         if operators is not None and workload_kind is K.DEPLOYMENT:
             try:
                 if mesh.is_istio_operator(dep):
                     operators.append(dep)
+                if mesh.is_waypoint_deployment(dep):
+                    waypoints.append(dep)
             except Exception:  # not this scan's question (a malformed Deployment no shape check refused)
                 operators = None
         meta = dep.get("metadata") or {}
@@ -315,7 +318,7 @@ def _gateway_workloads(cluster: ClusterInventory, rules: mesh.ProxyRules,
         out.append(GatewayWorkload(gtype, namespace, name, asm, labels, f"{what}; {why_role}", dict(tmpl_labels),
                                    kind, _installed_by(meta, labels, asm)))
     if operators is not None:
-        cluster.found_istio_operator_deployments(operators)
+        cluster.found_deployment_views(operators, waypoints)
     for workload_kind in (K.DEPLOYMENT, K.DAEMONSET):
         found = injections[workload_kind.key]
         if found is not None and cluster.available(workload_kind):

@@ -16,6 +16,7 @@ from auditor import gateways, istio, mesh
 from auditor import kinds as K
 from auditor.config import GatewaysConfig
 from auditor.inventory import ClusterInventory, workload_groups
+from checks import topology
 from tests import factory as f
 
 
@@ -182,18 +183,35 @@ class CountedWalks(list):
         return super().__iter__()
 
 
-def test_the_gateway_scan_finds_the_istio_operator_so_its_readers_walk_no_deployment_again():
+def test_the_gateway_scan_finds_the_istio_operator_and_waypoints_so_their_readers_walk_no_deployment_again():
     operator = f.istio_operator_deployment(revision="1-22-3")
+    waypoint = app_deployment("waypoint", "team-3")
+    waypoint["metadata"]["labels"]["gateway.networking.k8s.io/gateway-class-name"] = "istio-waypoint"
     deployments = CountedWalks([*(app_deployment(f"app-{i}", f"team-{i % 7}") for i in range(40)), operator,
-                                ingress_gateway()])
-    cluster = ClusterInventory(name="c1", objects_by_kind={K.DEPLOYMENT.key: deployments})
+                                waypoint, ingress_gateway()])
+    cluster = ClusterInventory(name="c1", objects_by_kind={K.DEPLOYMENT.key: deployments, K.DAEMONSET.key: [],
+                                                           K.NAMESPACE.key: []})
     found = gateways.gateway_workloads(cluster, mesh.ProxyRules(), GatewaysConfig())
     assert [g.name for g in found] == ["istio-ingressgateway"]
     assert deployments.walks == 1
-    assert [d["metadata"]["name"] for d in cluster.istio_operator_deployments()] == ["istio-operator-1-22-3"]
-    assert [d["metadata"]["name"] for d in cluster.istio_operator_deployments()] == ["istio-operator-1-22-3"]
-    # One walk for the gateways and the istio-operator; before, istio_operator_deployments walked them again: 2.
+    for _ in range(2):
+        assert [d["metadata"]["name"] for d in cluster.istio_operator_deployments()] == ["istio-operator-1-22-3"]
+        assert topology.ambient_signals(cluster) == ["Deployment team-3/waypoint (waypoint proxy)"]
+    # One walk for the gateways, the istio-operator and the waypoints; before, istio_operator_deployments walked them
+    # again, and ambient-mode each time it was asked: 4.
     assert deployments.walks == 1
+
+
+def test_the_deployment_views_walk_by_themselves_without_a_gateway_scan():
+    waypoint = app_deployment("waypoint", "team-3")
+    waypoint["metadata"]["labels"]["gateway.networking.k8s.io/gateway-class-name"] = "istio-waypoint"
+    deployments = CountedWalks([app_deployment("app", "team-1"), f.istio_operator_deployment(), waypoint])
+    cluster = ClusterInventory(name="c1", objects_by_kind={K.DEPLOYMENT.key: deployments})
+    assert [d["metadata"]["name"] for d in cluster.waypoint_deployments()] == ["waypoint"]
+    assert [d["metadata"]["name"] for d in cluster.istio_operator_deployments()] == ["istio-operator"]
+    assert deployments.walks == 2
+    cluster.waypoint_deployments(), cluster.istio_operator_deployments()
+    assert deployments.walks == 2  # memoised
 
 
 def test_the_istio_operator_rule_raising_in_the_gateway_scan_is_left_to_its_own_walk(monkeypatch: pytest.MonkeyPatch):
@@ -211,3 +229,4 @@ def test_the_istio_operator_rule_raising_in_the_gateway_scan_is_left_to_its_own_
     assert [g.name for g in found] == ["istio-ingressgateway"]  # the gateway scan answers as it always did
     with pytest.raises(KeyError, match="odd"):
         cluster.istio_operator_deployments()  # and the operator's readers meet the error they always met
+    assert cluster.waypoint_deployments() == []  # walked by itself: nothing the failed walk found is taken
