@@ -230,3 +230,22 @@ def test_the_istio_operator_rule_raising_in_the_gateway_scan_is_left_to_its_own_
     with pytest.raises(KeyError, match="odd"):
         cluster.istio_operator_deployments()  # and the operator's readers meet the error they always met
     assert cluster.waypoint_deployments() == []  # walked by itself: nothing the failed walk found is taken
+
+
+def test_eastwest_signals_and_gateway_services_walk_the_services_once():
+    front = f.service("istio-ingressgateway", "istio-system")
+    front["spec"]["selector"] = {"istio": "ingressgateway"}
+    network = f.service("cross-network", "istio-system", labels={"topology.istio.io/network": "net-1"},
+                        ports=[{"name": "tls", "port": 15443}])
+    services = CountedWalks([*(f.service(f"app-{i}", f"team-{i % 7}") for i in range(30)), front, network])
+    cluster = ClusterInventory(name="c1", objects_by_kind={K.DEPLOYMENT.key: [ingress_gateway()],
+                                                           K.SERVICE.key: services})
+    rules, names = mesh.ProxyRules(), GatewaysConfig()
+    for _ in range(2):
+        assert gateways.eastwest_signals(cluster, rules, names) == [
+            "Service istio-system/cross-network (network net-1, port 15443)"]
+        assert [(s.namespace, s.name, s.gateway.name) for s in gateways.gateway_services(cluster, rules, names)] == [
+            ("istio-system", "istio-ingressgateway", "istio-ingressgateway")]
+    # One walk of the Services for both, and the istiod Services' owners' (the gateway scan classifies the gateway's
+    # proxy); before, one each: 3.
+    assert services.walks == 2
