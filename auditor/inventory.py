@@ -856,8 +856,8 @@ class ClusterInventory:
     def found_deployment_views(self, operators: list[dict[str, Any]], waypoints: list[dict[str, Any]]) -> None:
         """What mesh.is_istio_operator and mesh.is_waypoint_deployment said yes to in a whole walk of this cluster's
         current Deployments, in the order read (the gateway scan's, which has each Deployment's metadata and template
-        at hand): istio_operator_deployments and waypoint_deployments then walk none (~14 and ~4 ms of cold reads at
-        50k pods). A walker that did not finish, or met an error, calls nothing."""
+        at hand): istio_operator_deployments and waypoint_deployments then walk none (istio-revisions ~15 -> ~3.5 ms,
+        ambient-mode ~4 -> ~1 ms at 50k pods). A walker that did not finish, or met an error, calls nothing."""
         self.memo(_OPERATORS, lambda: operators)
         self.memo(_WAYPOINTS, lambda: waypoints)
 
