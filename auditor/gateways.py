@@ -36,8 +36,8 @@ GATEWAY_API_MANAGED_LABEL = "gateway.istio.io/managed"
 # Ambient waypoints are Gateway API proxies too, but belong to the ambient data plane (ambient-mode check).
 WAYPOINT_MARKS = ("istio.io/waypoint-for", "gateway.istio.io/waypoint-for")
 _WAYPOINT_FOR, _GATEWAY_WAYPOINT_FOR = WAYPOINT_MARKS
-WAYPOINT_CLASS = "istio-waypoint"
-GATEWAY_CLASS_LABEL = "gateway.networking.k8s.io/gateway-class-name"
+WAYPOINT_CLASS = mesh.WAYPOINT_CLASS
+GATEWAY_CLASS_LABEL = mesh.GATEWAY_CLASS_LABEL
 # What the N/A findings say was looked for (product.md: NOT_APPLICABLE names what it looked for).
 LOOKED_FOR = ("Deployments/DaemonSets whose istio-proxy runs `proxy router`, the gateway chart's injection "
               "template, Gateway API deployments, labels istio=ingressgateway|egressgateway|eastwestgateway, "
@@ -253,8 +253,21 @@ def _gateway_workloads(cluster: ClusterInventory, rules: mesh.ProxyRules,
     injections: dict[str, dict[istio.InjectionKey, istio.TemplateInjection] | None] = {
         kind.key: {} for kind in (K.DEPLOYMENT, K.DAEMONSET)}
     out = []
+    # The istio-operator's and the waypoints' Deployments (mesh.is_istio_operator, mesh.is_waypoint_deployment),
+    # asked here while each one's metadata and template are at hand: their ClusterInventory views then walk no
+    # Deployment of their own. None once a rule raised: their own walks meet the error.
+    operators: list[dict[str, Any]] | None = []
+    waypoints: list[dict[str, Any]] = []
     for workload_kind, dep in workloads:
         kind = workload_kind.kind
+        if operators is not None and workload_kind is K.DEPLOYMENT:
+            try:
+                if mesh.is_istio_operator(dep):
+                    operators.append(dep)
+                if mesh.is_waypoint_deployment(dep):
+                    waypoints.append(dep)
+            except Exception:  # not this scan's question (a malformed Deployment no shape check refused)
+                operators = None
         meta = dep.get("metadata") or {}
         name, namespace = meta.get("name", ""), meta.get("namespace", "")
         template = _template(dep)
@@ -304,6 +317,8 @@ def _gateway_workloads(cluster: ClusterInventory, rules: mesh.ProxyRules,
         what = "ASM marker/image" if asm else (shaped or "gateway label/name")
         out.append(GatewayWorkload(gtype, namespace, name, asm, labels, f"{what}; {why_role}", dict(tmpl_labels),
                                    kind, _installed_by(meta, labels, asm)))
+    if operators is not None:
+        cluster.found_deployment_views(operators, waypoints)
     for workload_kind in (K.DEPLOYMENT, K.DAEMONSET):
         found = injections[workload_kind.key]
         if found is not None and cluster.available(workload_kind):
@@ -353,16 +368,7 @@ def eastwest_signals(cluster: ClusterInventory, rules: mesh.ProxyRules,
 def _eastwest_signals(cluster: ClusterInventory, rules: mesh.ProxyRules, names: GatewaysConfig) -> list[str]:
     signals = [f"Deployment {g.namespace}/{g.name}" for g in istio_gateways(cluster, rules, names)
                if g.type == EASTWEST]
-    for svc in cluster.objects(K.SERVICE):
-        meta = svc.get("metadata") or {}
-        labels = meta.get("labels") or {}
-        if "topology.istio.io/network" not in labels or _has_asm_marker(meta):
-            continue  # the label first: asked of every Service
-        ports = {p.get("port") for p in (svc.get("spec") or {}).get("ports") or ()}
-        if ports & set(EASTWEST_PORTS):
-            signals.append(f"Service {meta.get('namespace')}/{meta.get('name')} "
-                           f"(network {labels['topology.istio.io/network']}, port "
-                           f"{sorted(ports & set(EASTWEST_PORTS))[0]})")
+    signals += _service_walk(cluster, rules, names)[0]
     if cluster.available(K.GATEWAY):
         for gw in cluster.objects(K.GATEWAY):
             if _has_asm_marker(gw.get("metadata") or {}):
@@ -420,14 +426,36 @@ def gateway_services(cluster: ClusterInventory, rules: mesh.ProxyRules,
 
 def _gateway_services(cluster: ClusterInventory, rules: mesh.ProxyRules,
                       names: GatewaysConfig) -> list[GatewayService]:
+    return _service_walk(cluster, rules, names)[1]
+
+
+def _service_walk(cluster: ClusterInventory, rules: mesh.ProxyRules, names: GatewaysConfig
+                  ) -> tuple[list[str], list[GatewayService]]:
+    """(eastwest_signals' Service signals, gateway_services) from ONE walk of the Services (~10,000 at 50k pods, read
+    cold), memoised per cluster. Reads the gateway workloads first, then the Services, as each reader did."""
+    return cluster.memo(("gateway_service_walk", id(rules), repr(names)),
+                        lambda: _walk_services(cluster, rules, names))
+
+
+def _walk_services(cluster: ClusterInventory, rules: mesh.ProxyRules, names: GatewaysConfig
+                   ) -> tuple[list[str], list[GatewayService]]:
     by_namespace: dict[str, list[GatewayWorkload]] = {}
     for gw in gateway_workloads(cluster, rules, names):
         by_namespace.setdefault(gw.namespace, []).append(gw)
+    signals: list[str] = []
     out = []
     for svc in cluster.objects(K.SERVICE):
         meta = svc.get("metadata") or {}
-        # Only the gateways of the Service's namespace, in their order: most namespaces have none, so most
-        # Services' selectors are never read.
+        labels = meta.get("labels") or {}
+        # East-west: the label first (asked of every Service).
+        if "topology.istio.io/network" in labels and not _has_asm_marker(meta):
+            ports = {p.get("port") for p in (svc.get("spec") or {}).get("ports") or ()}
+            if ports & set(EASTWEST_PORTS):
+                signals.append(f"Service {meta.get('namespace')}/{meta.get('name')} "
+                               f"(network {labels['topology.istio.io/network']}, port "
+                               f"{sorted(ports & set(EASTWEST_PORTS))[0]})")
+        # In front of a gateway: only the gateways of the Service's namespace, in their order: most namespaces have
+        # none, so most Services' selectors are never read.
         in_namespace = by_namespace.get(meta.get("namespace"))
         if not in_namespace:
             continue
@@ -439,7 +467,7 @@ def _gateway_services(cluster: ClusterInventory, rules: mesh.ProxyRules,
                 out.append(GatewayService(gw, meta.get("namespace", ""), meta.get("name", ""),
                                           dict(meta.get("annotations") or {}), dict(meta.get("labels") or {})))
                 break
-    return out
+    return signals, out
 
 
 # ---------------------------------------------------------------- hosts

@@ -666,6 +666,11 @@ class ClusterPending(RuntimeError):
     check reading other clusters without declaring it: `Check.reads_other_clusters`); the check is UNKNOWN."""
 
 
+# The memo keys of ClusterInventory.istio_operator_deployments and waypoint_deployments (filled by their own walks
+# or the gateway scan's: found_deployment_views).
+_OPERATORS, _WAYPOINTS = "istio_operator_deployments", "waypoint_deployments"
+
+
 @dataclass
 class ClusterInventory:
     """Everything read from one cluster. Accessors raise EvidenceUnavailable when a kind is missing."""
@@ -846,7 +851,19 @@ class ClusterInventory:
     def istio_operator_deployments(self) -> list[dict[str, Any]]:
         """The in-cluster istio-operator's Deployments (mesh.is_istio_operator) in the order read: for istio-revisions,
         istio-control-plane-removed and the mesh config's note."""
-        return self._deployments_where("istio_operator_deployments", mesh.is_istio_operator)
+        return self._deployments_where(_OPERATORS, mesh.is_istio_operator)
+
+    def waypoint_deployments(self) -> list[dict[str, Any]]:
+        """Istio's ambient waypoint proxies (mesh.is_waypoint_deployment) in the order read: for ambient-mode."""
+        return self._deployments_where(_WAYPOINTS, mesh.is_waypoint_deployment)
+
+    def found_deployment_views(self, operators: list[dict[str, Any]], waypoints: list[dict[str, Any]]) -> None:
+        """What mesh.is_istio_operator and mesh.is_waypoint_deployment said yes to in a whole walk of this cluster's
+        current Deployments, in the order read (the gateway scan's, which has each Deployment's metadata and template
+        at hand): istio_operator_deployments and waypoint_deployments then walk none (istio-revisions ~15 -> ~3.5 ms,
+        ambient-mode ~4 -> ~1 ms at 50k pods). A walker that did not finish, or met an error, calls nothing."""
+        self.memo(_OPERATORS, lambda: operators)
+        self.memo(_WAYPOINTS, lambda: waypoints)
 
     def _deployments_where(self, key: str, wanted: Callable[[dict[str, Any]], bool]) -> list[dict[str, Any]]:
         """The Deployments `wanted` says yes to, in the order read: one scan of the Deployments (tens of thousands at

@@ -316,6 +316,17 @@ def is_istiod_deployment(dep: dict[str, Any]) -> bool:
     return labels.get("app") == "istiod"
 
 
+# Istio's ambient waypoint proxies: the Gateway API class istiod deploys them for, and the label naming it.
+WAYPOINT_CLASS = "istio-waypoint"
+GATEWAY_CLASS_LABEL = "gateway.networking.k8s.io/gateway-class-name"
+
+
+def is_waypoint_deployment(dep: dict[str, Any]) -> bool:
+    """A waypoint proxy of Istio's ambient data plane: a Deployment labelled with the waypoint's Gateway API class."""
+    labels = (dep.get("metadata") or {}).get("labels") or {}
+    return labels.get(GATEWAY_CLASS_LABEL) == WAYPOINT_CLASS
+
+
 ISTIO_OPERATOR = "istio-operator"
 # The labels that say a Deployment (or its pods) is the istio-operator: Istio's chart sets `name`, other packagings
 # `app.kubernetes.io/name`.

@@ -17,7 +17,6 @@ REV_LABEL = "istio.io/rev"
 TAG_LABEL = "istio.io/tag"
 INJECTION_LABEL = "istio-injection"
 DATAPLANE_MODE_LABEL = "istio.io/dataplane-mode"
-WAYPOINT_CLASS = "istio-waypoint"
 
 
 def _labels(obj: dict[str, Any]) -> dict[str, str]:
@@ -156,10 +155,9 @@ def ambient_signals(cluster: ClusterInventory) -> list[str]:
                     "AMBIENT_ENABLED", "")).lower() == "true":
                 signals.append(f"ConfigMap {meta.get('namespace')}/istio-cni-config (AMBIENT_ENABLED=true)")
     if cluster.available(K.DEPLOYMENT):
-        for dep in cluster.objects(K.DEPLOYMENT):
-            if _labels(dep).get("gateway.networking.k8s.io/gateway-class-name") == WAYPOINT_CLASS:
-                meta = dep["metadata"]
-                signals.append(f"Deployment {meta.get('namespace')}/{meta['name']} (waypoint proxy)")
+        for dep in cluster.waypoint_deployments():
+            meta = dep["metadata"]
+            signals.append(f"Deployment {meta.get('namespace')}/{meta['name']} (waypoint proxy)")
     return signals
 
 

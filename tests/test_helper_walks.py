@@ -16,6 +16,8 @@ from auditor import gateways, istio, mesh
 from auditor import kinds as K
 from auditor.config import GatewaysConfig
 from auditor.inventory import ClusterInventory, workload_groups
+from checks import topology
+from tests import factory as f
 
 
 def app_deployment(name: str, namespace: str) -> dict[str, Any]:
@@ -169,3 +171,81 @@ def test_the_istio_operator_rule_runs_no_generator_per_deployment():
     assert answers == [False] * 30
     # One frame per Deployment; the code before resumed a generator over the label maps and keys: 5 more each.
     assert calls == ["is_istio_operator"] * 30
+
+
+class CountedWalks(list):
+    """A kind's objects that count the walks over them (each `for` over the list is one)."""
+
+    walks = 0
+
+    def __iter__(self) -> Any:
+        self.walks += 1
+        return super().__iter__()
+
+
+def test_the_gateway_scan_finds_the_istio_operator_and_waypoints_so_their_readers_walk_no_deployment_again():
+    operator = f.istio_operator_deployment(revision="1-22-3")
+    waypoint = app_deployment("waypoint", "team-3")
+    waypoint["metadata"]["labels"]["gateway.networking.k8s.io/gateway-class-name"] = "istio-waypoint"
+    deployments = CountedWalks([*(app_deployment(f"app-{i}", f"team-{i % 7}") for i in range(40)), operator,
+                                waypoint, ingress_gateway()])
+    cluster = ClusterInventory(name="c1", objects_by_kind={K.DEPLOYMENT.key: deployments, K.DAEMONSET.key: [],
+                                                           K.NAMESPACE.key: []})
+    found = gateways.gateway_workloads(cluster, mesh.ProxyRules(), GatewaysConfig())
+    assert [g.name for g in found] == ["istio-ingressgateway"]
+    assert deployments.walks == 1
+    for _ in range(2):
+        assert [d["metadata"]["name"] for d in cluster.istio_operator_deployments()] == ["istio-operator-1-22-3"]
+        assert topology.ambient_signals(cluster) == ["Deployment team-3/waypoint (waypoint proxy)"]
+    # One walk for the gateways, the istio-operator and the waypoints; before, istio_operator_deployments walked them
+    # again, and ambient-mode each time it was asked: 4.
+    assert deployments.walks == 1
+
+
+def test_the_deployment_views_walk_by_themselves_without_a_gateway_scan():
+    waypoint = app_deployment("waypoint", "team-3")
+    waypoint["metadata"]["labels"]["gateway.networking.k8s.io/gateway-class-name"] = "istio-waypoint"
+    deployments = CountedWalks([app_deployment("app", "team-1"), f.istio_operator_deployment(), waypoint])
+    cluster = ClusterInventory(name="c1", objects_by_kind={K.DEPLOYMENT.key: deployments})
+    assert [d["metadata"]["name"] for d in cluster.waypoint_deployments()] == ["waypoint"]
+    assert [d["metadata"]["name"] for d in cluster.istio_operator_deployments()] == ["istio-operator"]
+    assert deployments.walks == 2
+    cluster.waypoint_deployments(), cluster.istio_operator_deployments()
+    assert deployments.walks == 2  # memoised
+
+
+def test_the_istio_operator_rule_raising_in_the_gateway_scan_is_left_to_its_own_walk(monkeypatch: pytest.MonkeyPatch):
+    is_operator = mesh.is_istio_operator
+
+    def failing(dep: dict[str, Any]) -> bool:
+        if dep["metadata"]["name"] == "odd":
+            raise KeyError("odd")
+        return is_operator(dep)
+
+    monkeypatch.setattr(mesh, "is_istio_operator", failing)
+    cluster = ClusterInventory(name="c1", objects_by_kind={K.DEPLOYMENT.key: [
+        app_deployment("odd", "team-1"), f.istio_operator_deployment(), ingress_gateway()]})
+    found = gateways.gateway_workloads(cluster, mesh.ProxyRules(), GatewaysConfig())
+    assert [g.name for g in found] == ["istio-ingressgateway"]  # the gateway scan answers as it always did
+    with pytest.raises(KeyError, match="odd"):
+        cluster.istio_operator_deployments()  # and the operator's readers meet the error they always met
+    assert cluster.waypoint_deployments() == []  # walked by itself: nothing the failed walk found is taken
+
+
+def test_eastwest_signals_and_gateway_services_walk_the_services_once():
+    front = f.service("istio-ingressgateway", "istio-system")
+    front["spec"]["selector"] = {"istio": "ingressgateway"}
+    network = f.service("cross-network", "istio-system", labels={"topology.istio.io/network": "net-1"},
+                        ports=[{"name": "tls", "port": 15443}])
+    services = CountedWalks([*(f.service(f"app-{i}", f"team-{i % 7}") for i in range(30)), front, network])
+    cluster = ClusterInventory(name="c1", objects_by_kind={K.DEPLOYMENT.key: [ingress_gateway()],
+                                                           K.SERVICE.key: services})
+    rules, names = mesh.ProxyRules(), GatewaysConfig()
+    for _ in range(2):
+        assert gateways.eastwest_signals(cluster, rules, names) == [
+            "Service istio-system/cross-network (network net-1, port 15443)"]
+        assert [(s.namespace, s.name, s.gateway.name) for s in gateways.gateway_services(cluster, rules, names)] == [
+            ("istio-system", "istio-ingressgateway", "istio-ingressgateway")]
+    # One walk of the Services for both, and the istiod Services' owners' (the gateway scan classifies the gateway's
+    # proxy); before, one each: 3.
+    assert services.walks == 2
