@@ -87,9 +87,12 @@ def unclassified_proxy_findings(check: ClusterCheck, outcome: Outcome, cluster: 
     """One UNKNOWN (`outcome`, message UNCLASSIFIED_MESSAGE) per workload whose pods' marks contradict each other
     (mesh.classify): neither counted as moved nor as left, named with the marks, so the operator can settle it (fix
     the pod or the rules)."""
-    unknown = pods[(pods["proxy"] == mesh.PROXY_UNKNOWN) & pods["phase"].isin(ACTIVE_PHASES)]
-    for (namespace, kind, name), group in workload_rows(unknown, ("name", "asm_env", "image_kind", "ca_service",
-                                                                  "proxy_image")):
+    columns = ("name", "asm_env", "image_kind", "ca_service", "proxy_image")
+    rows = ((pods["proxy"] == mesh.PROXY_UNKNOWN) & pods["phase"].isin(ACTIVE_PHASES)).to_numpy()
+    if not rows.any():  # the usual case: selecting no rows still copies each of the frame's ~30 columns
+        return
+    unknown = pods.loc[rows, [*WORKLOAD_KEY, *columns]]
+    for (namespace, kind, name), group in workload_rows(unknown, columns):
         marks = sorted({cluster.proxy_marks(*m).describe() for m in zip(
             group["asm_env"], group["image_kind"], group["ca_service"], group["proxy_image"], strict=True)})
         yield check.report(outcome, cluster.name, params={"pods": len(group["name"]), "marks": marks[0]},

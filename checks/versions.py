@@ -5,6 +5,9 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
+import numpy as np
+import pandas as pd
+
 from auditor import kinds as K
 from auditor import mesh
 from auditor.asm import asm_proxy_versions, asm_version
@@ -167,18 +170,15 @@ class IstioVersion(ClusterCheck):
             yield self.report(self.SKEW_PODS_UNREAD, cluster.name, params={"reason": reason})
             return
         pods = cluster.pods()
-        # Only the columns read: filtering copies each column the frame has.
-        proxies = pods[["revision", "proxy_image"]][(pods["proxy"] == mesh.PROXY_ISTIO) & pods["phase"].isin(
-            ACTIVE_PHASES)]
-        if proxies.empty:
+        proxies = ((pods["proxy"] == mesh.PROXY_ISTIO) & pods["phase"].isin(ACTIVE_PHASES)).to_numpy()
+        if not proxies.any():
             return
         only = next(iter(by_revision.values())) if len(by_revision) == 1 else None
-        counts = proxies.groupby(["revision", "proxy_image"], observed=True).size()
         skewed: list[dict[str, Any]] = []
         unpinned: dict[str, int] = {}
         unmatched: dict[str, int] = {}
         compared = 0
-        for (revision, image), count in counts.items():
+        for (revision, image), count in _pods_per_revision_and_image(pods, proxies):
             if not count:
                 continue
             proxy_version = mesh.parse_version(mesh.image_tag(str(image)))
@@ -207,6 +207,25 @@ class IstioVersion(ClusterCheck):
                               params={**params, "pods": compared}, evidence=evidence)
         elif unpinned:
             yield self.report(self.SKEW_ALL_UNTAGGED, cluster.name, params=params, evidence=evidence)
+
+
+def _pods_per_revision_and_image(pods: pd.DataFrame, rows: np.ndarray) -> Iterable[tuple[tuple[Any, Any], int]]:
+    """`pods[rows].groupby(["revision", "proxy_image"], observed=True).size().items()`: the same pairs in the same
+    order (category codes), counted with numpy from the codes when both columns are categorical (the pod frame's):
+    pandas' selection and grouping cost ~1 ms of fixed work per cluster."""
+    revision, image = pods["revision"], pods["proxy_image"]
+    if not (isinstance(revision.dtype, pd.CategoricalDtype) and isinstance(image.dtype, pd.CategoricalDtype)):
+        return pods.loc[rows, ["revision", "proxy_image"]].groupby(["revision", "proxy_image"],
+                                                                   observed=True).size().items()
+    revision_codes = revision.cat.codes.to_numpy()[rows].astype(np.int64)
+    image_codes = image.cat.codes.to_numpy()[rows].astype(np.int64)
+    grouped = (revision_codes >= 0) & (image_codes >= 0)  # groupby leaves missing values out
+    width = len(image.cat.categories)
+    counts = np.bincount(revision_codes[grouped] * width + image_codes[grouped])
+    pairs = np.flatnonzero(counts)
+    revisions = revision.cat.categories.to_numpy(dtype=object)[pairs // width].tolist()
+    images = image.cat.categories.to_numpy(dtype=object)[pairs % width].tolist()
+    return zip(zip(revisions, images, strict=True), counts[pairs].tolist(), strict=True)
 
 
 class AsmVersion(Check):
