@@ -163,9 +163,9 @@ class IstiodRestarted(ClusterCheck):
             yield self.no_istiod(cluster)
             return
         pods = cluster.pods()
-        # Only the columns read: filtering copies each column the frame has.
-        active = pods[["namespace", "workload_name", "name", "started", "created"]][
-            pods["phase"].isin(ACTIVE_PHASES) & (pods["workload_kind"] == "Deployment")]
+        # A mask, and each istiod's own pods taken from it: taking every active Deployment pod's texts first cost
+        # ~0.5 ms at 10k pods, and comparing a category with a name is cheaper on the frame's codes.
+        active = (pods["phase"].isin(ACTIVE_PHASES) & (pods["workload_kind"] == "Deployment")).to_numpy()
         for dep in deployments:
             meta = dep["metadata"]
             namespace, name = meta.get("namespace", ""), meta["name"]
@@ -182,7 +182,8 @@ class IstiodRestarted(ClusterCheck):
             managed = [m.get("time") for m in cm_meta.get("managedFields") or () if m.get("time")]
             changed_text = max(managed) if managed else cm_meta.get("creationTimestamp")
             changed = mesh.parse_time(changed_text)
-            mine = active[(active["namespace"] == namespace) & (active["workload_name"] == name)]
+            mine = pods.loc[active & ((pods["namespace"] == namespace) & (pods["workload_name"] == name)).to_numpy(),
+                            ["name", "started", "created"]]  # the columns read, not all 30
             starts = {str(p): (s or c) for p, s, c in zip(mine["name"], mine["started"], mine["created"],
                                                           strict=True)}
             evidence: dict[str, Any] = {"revision": revision, "configmap": f"{ISTIO_NS}/{cm_name}",
