@@ -10,7 +10,7 @@ from auditor import mesh
 from auditor.check import ClusterCheck, Context
 from auditor.gateways import INSTALL_ISTIOCTL, gateway_workloads
 from auditor.inventory import ClusterInventory, value_counts, workload_columns, workload_sizes
-from auditor.istio import UNCLASSIFIED_MESSAGE, WORKLOAD_KEY, istio_proxy_pods, unclassified_proxy_findings
+from auditor.istio import UNCLASSIFIED_MESSAGE, WORKLOAD_KEY, istio_proxy_rows, unclassified_proxy_findings
 from auditor.model import Finding, Gate, Outcome, Severity, Status
 
 
@@ -48,10 +48,9 @@ class PodsXdsAgent(ClusterCheck):
     uses = (K.REPLICASET, K.JOB, K.DEPLOYMENT)
 
     def check_cluster(self, cluster: ClusterInventory, ctx: Context) -> Iterable[Finding]:
-        yield from unclassified_proxy_findings(self, self.UNCLASSIFIED, cluster, cluster.pods())
-        # Only the columns read: filtering copies each column the frame has.
-        proxies = istio_proxy_pods(cluster.pods()[[*WORKLOAD_KEY, "name", "proxy", "role", "phase", "gateway_label",
-                                                   "xds_agent"]])
+        pods = cluster.pods()
+        yield from unclassified_proxy_findings(self, self.UNCLASSIFIED, cluster, pods)
+        istio = istio_proxy_rows(pods)
         installers = {}
         if cluster.available(K.DEPLOYMENT):
             config = ctx.config
@@ -60,9 +59,10 @@ class PodsXdsAgent(ClusterCheck):
         # East-west gateways pass mTLS through (AUTO_PASSTHROUGH) without terminating it: their trust does
         # not matter. Ingress/egress gateways originate mTLS to moved workloads, so they are checked.
         # Compared as categories (one comparison per distinct value), not converted to text pod by pod.
-        eastwest = proxies["gateway_label"] == "eastwestgateway"
-        skipped = int(eastwest.sum())
-        proxies = proxies[~eastwest]
+        eastwest = pods["gateway_label"] == "eastwestgateway"
+        skipped = int((istio & eastwest).sum())
+        # One selection of the rows (and only the columns) read: selecting copies each column it keeps.
+        proxies = pods.loc[istio & ~eastwest, [*WORKLOAD_KEY, "name", "role", "xds_agent"]]
         # Vectorised: one mask over all pods, then only the workloads that lack the value are grouped.
         missing_all = proxies[proxies["xds_agent"] != "true"]
         sizes = workload_sizes(proxies)
