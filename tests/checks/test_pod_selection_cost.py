@@ -22,6 +22,7 @@ from checks.mesh_config import IstiodRestarted
 from checks.sidecars import IstioSidecarsRemaining
 from checks.stuck_jobs import StuckSidecarJobs
 from checks.versions import IstioVersion
+from checks.xds_agent import PodsXdsAgent
 from tests.factory import deployment, istiod, job_pod, mesh_configmap, meta, pod, workload_pods
 
 
@@ -63,29 +64,44 @@ def pandas_work(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[Any]]:
     yield work
 
 
-def test_the_pod_checks_select_only_the_rows_and_columns_they_report(pandas_work: list[Any]):
+@pytest.fixture
+def cluster_ctx(pandas_work: list[Any]) -> tuple[ClusterInventory, Context]:
     cluster = _cluster()
-    ctx = Context(inv=Inventory(data_planes=[cluster]), gate=Gate.MIGRATING)
     cluster.pods()
-    pandas_work.clear()
+    pandas_work.clear()  # the pod frame's own build is not counted
+    return cluster, Context(inv=Inventory(data_planes=[cluster]), gate=Gate.MIGRATING)
 
-    stuck = [(f.code, f.name, f.evidence["pods"]) for f in StuckSidecarJobs().check_cluster(cluster, ctx)]
+
+def test_stuck_jobs_select_only_the_held_pods_and_the_columns_reported(cluster_ctx: Any, pandas_work: list[Any]):
+    stuck = [(f.code, f.name, f.evidence["pods"]) for f in StuckSidecarJobs().check_cluster(*cluster_ctx)]
     # Before: (2, 29): the Job pods with a proxy, all the frame's columns (the classic and held ones then among them).
     assert (stuck, pandas_work) == ([("AA2910", "migrate-db", ["migrate-db-7x2k4", "migrate-db-9q4m8"])], [(2, 6)])
-    pandas_work.clear()
 
-    versions = [(f.code, f.name, f.evidence.get("compared_pods")) for f in IstioVersion().check_cluster(cluster, ctx)]
+
+def test_istio_version_counts_proxies_per_revision_and_image_without_selecting_or_grouping(
+        cluster_ctx: Any, pandas_work: list[Any]):
+    versions = [(f.code, f.name, f.evidence.get("compared_pods")) for f in IstioVersion().check_cluster(*cluster_ctx)]
     # Before: (5, 2) and a groupby: the Istio proxies' two columns selected, then grouped by pandas.
     assert (versions, pandas_work) == ([("AA0201", "istiod", None), ("AA0202", "", 5)], [])
-    pandas_work.clear()
 
+
+def test_istiod_restarted_selects_only_istiods_own_pods(cluster_ctx: Any, pandas_work: list[Any]):
     restarted = [(f.code, f.name, list(f.evidence["pods_started"])) for f in IstiodRestarted().check_cluster(
-        cluster, ctx)]
+        *cluster_ctx)]
     # Before: (4, 5), (1, 5): every active Deployment pod's five columns, then istiod's own pod among them.
     assert (restarted, pandas_work) == ([("AA1010", "istiod", ["istiod-g9h59xpj9-ktxrc"])], [(1, 3)])
-    pandas_work.clear()
 
+
+def test_no_contradicting_marks_select_nothing(cluster_ctx: Any, pandas_work: list[Any]):
+    cluster, _ = cluster_ctx
     sidecars = IstioSidecarsRemaining()
     # No pod's marks contradict each other. Before: (0, 29), an empty selection of all the frame's columns.
     assert list(unclassified_proxy_findings(sidecars, sidecars.UNCLASSIFIED, cluster, cluster.pods())) == []
     assert pandas_work == []
+
+
+def test_xds_agent_selects_the_istio_proxies_once(cluster_ctx: Any, pandas_work: list[Any]):
+    xds = [(f.code, f.params) for f in PodsXdsAgent().check_cluster(*cluster_ctx)]
+    # Before: (0, 29), (5, 9), (0, 9): the contradicting marks' empty selection, the Istio proxies with nine columns
+    # (with east-west gateways among them, a second selection without them), then those lacking the value.
+    assert (xds, pandas_work) == ([("AA1101", {"workloads": 2})], [(5, 6), (0, 6)])
