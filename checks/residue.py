@@ -136,8 +136,11 @@ def _delete(cluster: str, resource: str, names: str | list[str], namespace: str 
 
 def _istiod_named(workload_names: pd.Series) -> pd.Series:
     """Which pods' workload is named istiod[-...] (as `.astype(str).str.match` tells): the pattern is matched once
-    per distinct name, not once per pod."""
-    codes, distinct = pd.factorize(workload_names)
+    per distinct name (a categorical's categories as they are: no factorizing of each pod's), not once per pod."""
+    if isinstance(workload_names.dtype, pd.CategoricalDtype):
+        codes, distinct = workload_names.cat.codes.to_numpy(), workload_names.cat.categories
+    else:
+        codes, distinct = pd.factorize(workload_names)
     matched = np.asarray(pd.Index(distinct).astype(str).str.match(ISTIOD_SERVICE.pattern), dtype=bool)
     return pd.Series(np.append(matched, False)[codes], index=workload_names.index)  # code -1 (missing): no match
 
@@ -266,9 +269,14 @@ class IstioControlPlaneRemoved(_LeftoverCheck):
         pods = cluster.pods()
         istiod = _istiod_named(pods["workload_name"]) & (pods["proxy"] == mesh.PROXY_NONE)
         orphans = pods.loc[istiod, ["namespace", "workload_name", "name"]]  # the columns read, not all 30
-        for (ns, wl), group in orphans.groupby(["namespace", "workload_name"], observed=True):
-            if (str(ns), str(wl)) in listed:
-                continue
+        # The pods of a Deployment listed are no orphans: left out before grouping, pandas groups nothing at all in
+        # the usual cluster (~0.7 ms however few the pods).
+        unlisted = np.fromiter(((str(ns), str(wl)) not in listed for ns, wl in zip(
+            orphans["namespace"].tolist(), orphans["workload_name"].tolist(), strict=True)), dtype=bool,
+            count=len(orphans))
+        if not unlisted.any():
+            return
+        for (ns, wl), group in orphans[unlisted].groupby(["namespace", "workload_name"], observed=True):
             yield Leftover("Pod", str(wl), self.ISTIOD_PODS, {"count": len(group), "namespace": str(ns),
                                                             "workload": str(wl)},
                            _delete(cluster.name, "pod", sorted(group["name"].astype(str))[:20], str(ns)),

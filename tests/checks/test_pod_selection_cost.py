@@ -19,6 +19,7 @@ from auditor.inventory import ClusterInventory, Inventory, summarise_pod
 from auditor.istio import unclassified_proxy_findings
 from auditor.model import Gate
 from checks.mesh_config import IstiodRestarted
+from checks.residue import IstioControlPlaneRemoved, _istiod_named
 from checks.sidecars import IstioSidecarsRemaining
 from checks.stuck_jobs import StuckSidecarJobs
 from checks.versions import IstioVersion
@@ -105,3 +106,28 @@ def test_xds_agent_selects_the_istio_proxies_once(cluster_ctx: Any, pandas_work:
     # Before: (0, 29), (5, 9), (0, 9): the contradicting marks' empty selection, the Istio proxies with nine columns
     # (with east-west gateways among them, a second selection without them), then those lacking the value.
     assert (xds, pandas_work) == ([("AA1101", {"workloads": 2})], [(5, 6), (0, 6)])
+
+
+def test_istiod_pods_of_a_listed_deployment_are_not_grouped(cluster_ctx: Any, pandas_work: list[Any]):
+    cluster, ctx = cluster_ctx
+    removed = [(f.code, f.name, f.evidence["category"]) for f in IstioControlPlaneRemoved().check_cluster(cluster, ctx)]
+    # istiod's pod belongs to the istiod Deployment listed: no orphan. Before: (1, 3), a groupby, (1, 3).
+    assert removed == [("AA2210", "istiod", "istiod"), ("AA2230", "", "webhooks"), ("AA2230", "", "istio_operators")]
+    assert pandas_work == [(1, 3)]
+
+
+def test_istiod_names_are_matched_on_a_categorys_values_without_factorizing_each_pod(monkeypatch: pytest.MonkeyPatch):
+    factorized: list[int] = []
+    factorize = pd.factorize
+
+    def counted(values: Any, *args: Any, **kwargs: Any) -> Any:
+        factorized.append(len(values))
+        return factorize(values, *args, **kwargs)
+
+    monkeypatch.setattr(pd, "factorize", counted)
+    names = pd.Series(pd.Categorical(["istiod", "web", None, "istiod-1-24-2", "web"],
+                                     categories=["web", "istiod-1-24-2", "istiod", "unused"]))
+    assert _istiod_named(names).tolist() == [True, False, False, True, False]
+    assert factorized == []  # before: [5], the pods' values factorized again
+    assert _istiod_named(pd.Series(["istiod", "web", "istiod"], dtype=object)).tolist() == [True, False, True]
+    assert factorized == [3]
