@@ -74,9 +74,11 @@ def asm_cni_state(cluster: ClusterInventory, ctx: Context) -> AsmCni:
 
 def meshed_namespaces(cluster: ClusterInventory, pods: pd.DataFrame) -> set[str]:
     """Namespaces whose pods run Istio's sidecar or that are labelled for Istio's injection: they move to ASM."""
-    sidecars = pods[(pods["proxy"] == mesh.PROXY_ISTIO) & (pods["role"] == mesh.ROLE_SIDECAR)
-                    & pods["phase"].isin(ACTIVE_PHASES)] if not pods.empty else pods
-    names = {str(ns) for ns in sidecars["namespace"]} if not sidecars.empty else set()
+    # Only the namespace column of those pods, each distinct value once: selecting the rows of the whole frame copied
+    # its ~30 columns.
+    sidecars = (pods["proxy"] == mesh.PROXY_ISTIO) & (pods["role"] == mesh.ROLE_SIDECAR) & pods["phase"].isin(
+        ACTIVE_PHASES) if not pods.empty else None
+    names = {str(ns) for ns in pods["namespace"][sidecars].unique()} if sidecars is not None else set()
     for ns in cluster.objects(K.NAMESPACE):
         meta = ns.get("metadata") or {}
         labels = meta.get("labels") or {}

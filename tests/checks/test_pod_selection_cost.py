@@ -18,6 +18,7 @@ from auditor.check import Context
 from auditor.inventory import ClusterInventory, Inventory, summarise_pod
 from auditor.istio import unclassified_proxy_findings
 from auditor.model import Gate
+from checks.cni import meshed_namespaces
 from checks.mesh_config import IstiodRestarted
 from checks.residue import IstioControlPlaneRemoved, _istiod_named
 from checks.sidecars import IstioSidecarsRemaining
@@ -36,7 +37,7 @@ def _cluster() -> ClusterInventory:
             job_pod("migrate-db-7x2k4", "data", "migrate-db"), job_pod("migrate-db-9q4m8", "data", "migrate-db")]
     cluster = ClusterInventory(name="c1", objects_by_kind={
         K.POD.key: [], K.REPLICASET.key: [web[1], control_rs], K.DEPLOYMENT.key: [web[0], control],
-        K.JOB.key: [migrate], K.SERVICE.key: [], K.CONFIGMAP.key: [mesh_configmap()]})
+        K.JOB.key: [migrate], K.SERVICE.key: [], K.NAMESPACE.key: [], K.CONFIGMAP.key: [mesh_configmap()]})
     cluster.pod_rows = [summarise_pod(p, mesh.ProxyRules()) for p in pods]
     return cluster
 
@@ -131,3 +132,9 @@ def test_istiod_names_are_matched_on_a_categorys_values_without_factorizing_each
     assert factorized == []  # before: [5], the pods' values factorized again
     assert _istiod_named(pd.Series(["istiod", "web", "istiod"], dtype=object)).tolist() == [True, False, True]
     assert factorized == [3]
+
+
+def test_meshed_namespaces_read_only_the_namespace_column(cluster_ctx: Any, pandas_work: list[Any]):
+    cluster, _ = cluster_ctx
+    # Before: (5, 29), every Istio sidecar pod with all the frame's columns.
+    assert (meshed_namespaces(cluster, cluster.pods()), pandas_work) == ({"data", "shop"}, [])
