@@ -581,3 +581,17 @@ def test_an_audit_of_a_phase_reads_each_asm_file_once(monkeypatch: pytest.Monkey
     api.run_audit(api.Target(snapshot=str(DEMO_SNAPSHOT)), phase=phase)
     assert reads == {"asmmigratefromistio.json": 1, "crds.json": 1, "istio-config.json": 1, "istiogateways.json": 1,
                      "namespaces.json": 1, "version.json": 1}
+
+
+def test_an_owned_replicaset_is_slimmed_in_two_python_calls():
+    """Per owned ReplicaSet or Job: slim and its metadata comprehension (main: 3, the apiVersion and kind copied by a
+    comprehension of their own; ~17,800 objects at 50k pods). What it keeps, and in which order, is unchanged."""
+    rs, _, _, _, _ = owner_objects()
+    page = [podwire._OWNED.decode(orjson.dumps(rs)) for _ in range(50)]
+    # The lambda, slim_page and its comprehension, then two calls per object.
+    assert python_calls(lambda: inventory.slim_page(K.REPLICASET, page)) == 3 + 50 * 2
+    slimmed = inventory.slim(K.REPLICASET, page[0])
+    assert list(slimmed) == ["apiVersion", "kind", "metadata", "status"]
+    assert slimmed["apiVersion"] == "apps/v1" and slimmed["kind"] == "ReplicaSet"
+    assert inventory.slim(K.REPLICASET, {"apiVersion": "", "kind": None, "metadata": {"name": "r"}}) == {
+        "metadata": {"name": "r"}, "status": {}}
