@@ -114,7 +114,12 @@ def _run_audit(
             c.cluster_id = config.asm.cluster_ids[c.name]
 
     notes: list[str] = [n for n in [config.alias_note()] if n]
-    collector.ensure(plan.GATE_SELECTION_ASM_KINDS, "asm")
+    asm_first = list(plan.GATE_SELECTION_ASM_KINDS)
+    if phase != "auto" and sources.origin == "snapshot":
+        # The gates are known: one pass over the ASM cluster's files reads every kind its checks need. Reading the
+        # migration state alone first parsed (and shape-checked) its Istio configuration files twice.
+        asm_first += plan.asm_kinds(plan.selected_checks(phase, registry, disabled))
+    collector.ensure(asm_first, "asm")
     if phase == "auto":
         first = list(plan.GATE_SELECTION_KINDS)
         if sources.origin == "snapshot":

@@ -60,7 +60,10 @@ def slim(kind: Kind, obj: dict[str, Any]) -> dict[str, Any]:
         # Argo CD's tracking-id, Helm's release). An owned one's are never read (its owner is the workload).
         owned = meta.get("ownerReferences")
         keep = {k: meta[k] for k in (_OWNED_METADATA if owned else _OWNERLESS_METADATA) if k in meta}
-        out = {k: obj[k] for k in ("apiVersion", "kind") if obj.get(k)}
+        out: dict[str, Any] = {}
+        for key in ("apiVersion", "kind"):  # a loop, not a second comprehension (a call) per object: ~16k at 50k
+            if value := obj.get(key):
+                out[key] = value
         out["metadata"] = keep
         status = obj.get("status") or {}
         # Taken as it is when it holds only counts (as podwire decodes an owned one): not copied.
