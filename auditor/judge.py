@@ -134,13 +134,10 @@ class _Stamp:
         # dozen such keys (see _stamp).
         self.outcomes: dict[tuple[object, ...], _Outcome] = {}
 
-    def __call__(self, f: Finding, check: type[Check], gate: str) -> Finding:
-        """`f` stamped for `check` in the gate whose value is `gate` (read once per check and gate, not per finding:
-        an enum's value is a Python-level property)."""
-        return self.all([f], check, gate)[0]
-
     def all(self, findings: Iterable[Finding], check: type[Check], gate: str) -> list[Finding]:
-        """Each of `findings` stamped for `check` in `gate` (one loop for a check's findings in a gate)."""
+        """Each of `findings` stamped for `check` in the gate whose value is `gate` (one loop for a check's findings in
+        a gate; the gate's value read once per check and gate, not per finding: an enum's value is a Python-level
+        property)."""
         done, overrides, shell_safe, outcomes = self.done, self.overrides, self.shell_safe, self.outcomes
         stamped: list[Finding] = []
         for f in findings:
