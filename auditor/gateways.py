@@ -36,8 +36,6 @@ GATEWAY_API_MANAGED_LABEL = "gateway.istio.io/managed"
 # Ambient waypoints are Gateway API proxies too, but belong to the ambient data plane (ambient-mode check).
 WAYPOINT_MARKS = ("istio.io/waypoint-for", "gateway.istio.io/waypoint-for")
 _WAYPOINT_FOR, _GATEWAY_WAYPOINT_FOR = WAYPOINT_MARKS
-WAYPOINT_CLASS = mesh.WAYPOINT_CLASS
-GATEWAY_CLASS_LABEL = mesh.GATEWAY_CLASS_LABEL
 # What the N/A findings say was looked for (product.md: NOT_APPLICABLE names what it looked for).
 LOOKED_FOR = ("Deployments/DaemonSets whose istio-proxy runs `proxy router`, the gateway chart's injection "
               "template, Gateway API deployments, labels istio=ingressgateway|egressgateway|eastwestgateway, "
@@ -107,7 +105,7 @@ def _gateway_api_labelled(labels: dict[str, str]) -> bool:
 
 def _is_waypoint(labels: dict[str, str]) -> bool:
     return (_WAYPOINT_FOR in labels or _GATEWAY_WAYPOINT_FOR in labels  # one by one: asked per Deployment
-            or labels.get(GATEWAY_CLASS_LABEL) == WAYPOINT_CLASS)
+            or labels.get(mesh.GATEWAY_CLASS_LABEL) == mesh.WAYPOINT_CLASS)
 
 
 def _installed_by(meta: dict[str, Any], labels: dict[str, str], asm: bool) -> str:
@@ -299,7 +297,7 @@ def _gateway_workloads(cluster: ClusterInventory, rules: mesh.ProxyRules,
         gtype, why_role = stated, "label istio / gateway name"
         if gtype is None and _installed_by(meta, labels, asm) == INSTALL_GATEWAY_API:
             # istiod's Gateway API deployments serve north-south traffic unless their class is east-west.
-            east_west = "east-west" in labels.get(GATEWAY_CLASS_LABEL, "")
+            east_west = "east-west" in labels.get(mesh.GATEWAY_CLASS_LABEL, "")
             gtype = EASTWEST if east_west else INGRESS
             owner = next((labels[k] for k in GATEWAY_API_NAME_LABELS if labels.get(k)), "")
             why_role = f"Gateway API Gateway {owner}"
@@ -421,12 +419,7 @@ def gateway_services(cluster: ClusterInventory, rules: mesh.ProxyRules,
     names = names or GatewaysConfig()
     # Once per cluster: also read by checks over the whole fleet after the cluster's objects were released.
     return list(cluster.memo(("gateway_services", id(rules), repr(names)),
-                             lambda: _gateway_services(cluster, rules, names)))
-
-
-def _gateway_services(cluster: ClusterInventory, rules: mesh.ProxyRules,
-                      names: GatewaysConfig) -> list[GatewayService]:
-    return _service_walk(cluster, rules, names)[1]
+                             lambda: _service_walk(cluster, rules, names)[1]))
 
 
 def _service_walk(cluster: ClusterInventory, rules: mesh.ProxyRules, names: GatewaysConfig
@@ -465,7 +458,7 @@ def _walk_services(cluster: ClusterInventory, rules: mesh.ProxyRules, names: Gat
         for gw in in_namespace:
             if all(gw.pod_labels.get(k) == v for k, v in selector.items()):
                 out.append(GatewayService(gw, meta.get("namespace", ""), meta.get("name", ""),
-                                          dict(meta.get("annotations") or {}), dict(meta.get("labels") or {})))
+                                          dict(meta.get("annotations") or {}), dict(labels)))
                 break
     return signals, out
 
