@@ -2,8 +2,10 @@
 
 The digest is SHA-256 over every file of the tree in sorted order, each as its relative path then its bytes. It is
 computed in a thread beside the collector, which holds the GIL while it summarises pods; each time the hash thread
-wants the GIL back it may wait a switch interval, so it reads few large pieces: at 50k pods it read 581 pieces of
-1 MiB and the audit waited ~0.15 s for it at the end; in 16 MiB pieces it is done before the checks are.
+wants the GIL back it may wait a switch interval, so it takes the GIL back rarely: at 50k pods it read 581 pieces of
+1 MiB and the audit waited ~0.15 s for it at the end; in 16 MiB pieces it was done before the checks were, but the
+16 MiB buffer was zeroed with the GIL held as the thread started (~8 ms) and every piece was copied. Now a big file is
+hashed from its mapping, as the collector reads it: no buffer, no copy, one call per file.
 """
 from __future__ import annotations
 
@@ -36,14 +38,16 @@ def test_the_digest_is_of_each_file_s_path_then_bytes_in_sorted_order(tmp_path: 
     assert snapshot._sha256_tree(root) == expected.hexdigest()
 
 
-def test_a_big_file_is_hashed_in_few_pieces(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
-    root = _tree(tmp_path / "snap")
+def _count_reads(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     reads: list[str] = []
     real_open = Path.open
 
     class Counting(io.RawIOBase):
         def __init__(self, inner: Any, name: str) -> None:
             self.inner, self.name_ = inner, name
+
+        def fileno(self) -> int:
+            return self.inner.fileno()
 
         def readinto(self, buffer: Any) -> int:
             reads.append(self.name_)
@@ -62,9 +66,27 @@ def test_a_big_file_is_hashed_in_few_pieces(tmp_path: Path, monkeypatch: pytest.
         return Counting(inner, path.name) if "b" in mode else inner
 
     monkeypatch.setattr(Path, "open", counting_open)
+    return reads
+
+
+def test_a_big_file_is_hashed_from_its_mapping_without_a_read(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    root = _tree(tmp_path / "snap")
+    reads = _count_reads(monkeypatch)
     snapshot._sha256_tree(root)
-    # 40 MiB: 3 pieces of 16 MiB and the read that finds the end (41 reads of 1 MiB before).
-    assert reads.count("pods-0000.json") <= 4
+    # 40 MiB: mapped, never read into a buffer (the code before read it in 3 pieces of 16 MiB and one more read;
+    # before that in 41 pieces of 1 MiB). The small manifest is read.
+    assert reads.count("pods-0000.json") == 0
+    assert reads.count("manifest.json") >= 1
+
+
+def test_a_big_file_that_cannot_be_mapped_is_read_in_pieces_with_the_same_digest(tmp_path: Path,
+                                                                                  monkeypatch: pytest.MonkeyPatch):
+    root = _tree(tmp_path / "snap")
+    expected = _digest_of(root)
+    monkeypatch.setattr(snapshot, "_mapped", lambda fh: None)  # a file system that cannot map
+    reads = _count_reads(monkeypatch)
+    assert snapshot._sha256_tree(root) == expected
+    assert reads.count("pods-0000.json") == 42  # 40 pieces of 1 MiB, the last 1,792 bytes, the read that finds the end
 
 
 # -- where the digest is computed: a thread for a big tree, at once for a small one
