@@ -21,6 +21,7 @@ from auditor.model import Gate
 from checks.cni import meshed_namespaces
 from checks.mesh_config import IstiodRestarted
 from checks.residue import IstioControlPlaneRemoved, _istiod_named
+from checks.restart_risk import RestartRisk
 from checks.sidecars import IstioSidecarsRemaining
 from checks.stuck_jobs import StuckSidecarJobs
 from checks.versions import IstioVersion
@@ -138,3 +139,31 @@ def test_meshed_namespaces_read_only_the_namespace_column(cluster_ctx: Any, pand
     cluster, _ = cluster_ctx
     # Before: (5, 29), every Istio sidecar pod with all the frame's columns.
     assert (meshed_namespaces(cluster, cluster.pods()), pandas_work) == ({"data", "shop"}, [])
+
+
+@pytest.fixture
+def series_conversions(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[tuple[str, int]]]:
+    """Each pandas conversion of a Series' values (map, astype, where, fillna) as (method, rows)."""
+    calls: list[tuple[str, int]] = []
+    for method in ("map", "astype", "where", "fillna"):
+        original = getattr(pd.Series, method)
+
+        def counted(self: pd.Series, *args: Any, _original: Any = original, _method: str = method, **kwargs: Any
+                    ) -> Any:
+            calls.append((_method, len(self)))
+            return _original(self, *args, **kwargs)
+
+        monkeypatch.setattr(pd.Series, method, counted)
+    yield calls
+
+
+def test_restart_risk_copies_no_frame_of_the_sidecar_pods(cluster_ctx: Any, pandas_work: list[Any],
+                                                          series_conversions: list[tuple[str, int]]):
+    risks = [(f.code, f.name, f.evidence.get("pods"), f.evidence.get("grace_seconds"))
+             for f in RestartRisk().check_cluster(*cluster_ctx)]
+    assert risks == [("AA1420", "migrate-db", 2, 30), ("AA1422", "", None, None)]
+    # Before: (5, 14), the Istio sidecar pods with fourteen columns (taken from a copy of those columns of every pod),
+    # and 15 conversions of their columns (map, astype, where, fillna). Now numpy arrays of the columns read, and only
+    # the two held pods' names converted to text.
+    assert pandas_work == []
+    assert series_conversions == [("astype", 2)]
