@@ -15,7 +15,7 @@ from auditor import kinds as K
 from auditor import mesh
 from auditor.check import ClusterCheck, Context, same_in_every_gate
 from auditor.inventory import ClusterInventory, frame_rows, workload_groups
-from auditor.istio import WORKLOAD_KEY, istio_sidecar_rows
+from auditor.istio import WORKLOAD_KEY, istio_sidecar_rows, pod_columns
 from auditor.model import Finding, Gate, Outcome, Severity, Status
 
 DEFAULT_DRAIN_SECONDS = 5.0   # ProxyConfig.terminationDrainDuration default
@@ -235,7 +235,7 @@ class RestartRisk(ClusterCheck):
                 ("prestop", "prestop"), ("long_lived", "long_lived"), ("exit_on_zero", "exit_on_zero"))},
             "bad_drain": bad_drain, "held": held}
         # The selected pods' workload key, as the frame's own arrays (categories kept): what workload_groups orders.
-        keys_frame = pd.DataFrame({k: pods[k].array[rows] for k in WORKLOAD_KEY}, copy=False)
+        keys_frame = pod_columns(pods, rows, WORKLOAD_KEY)
         groups = workload_groups(keys_frame, by_pod_name=False) if _sorted_categories(keys_frame) else None
         if groups is None:  # pandas groups it (and drops a missing key) as before
             return list(frame_rows(_aggregate_by_pandas(pods.loc[rows, [*WORKLOAD_KEY, "name"]], pod_values)))

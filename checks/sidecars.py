@@ -11,8 +11,9 @@ from auditor.inventory import ClusterInventory, workload_columns, workload_count
 from auditor.istio import (
     UNCLASSIFIED_MESSAGE,
     WORKLOAD_KEY,
-    istio_sidecar_pods,
+    istio_sidecar_rows,
     manual_injections,
+    pod_columns,
     rerender_remediation,
     unclassified_proxy_findings,
 )
@@ -55,9 +56,9 @@ class IstioSidecarsRemaining(ClusterCheck):
     @same_in_every_gate
     def check_cluster(self, cluster: ClusterInventory, ctx: Context) -> Iterable[Finding]:
         pods = cluster.pods()
-        # Only the columns read: filtering copies each column the frame has.
-        sidecars = istio_sidecar_pods(pods[[*WORKLOAD_KEY, "name", "native", "asm_inject", "proxy_image", "proxy",
-                                            "role", "phase"]])
+        # Only the rows and columns read, as a frame of those columns' arrays: filtering copies each column kept.
+        sidecars = pod_columns(pods, istio_sidecar_rows(pods), [*WORKLOAD_KEY, "name", "native", "asm_inject",
+                                                                "proxy_image"])
         baked, _ = manual_injections(cluster, ctx.inv.rules) if not sidecars.empty else ({}, {})
         # Plain lists in workload order (inventory.workload_columns): no DataFrame, nor dict of lists, per workload.
         keys, bounds, values = workload_columns(sidecars, ("name", "native", "asm_inject", "proxy_image"))

@@ -10,7 +10,14 @@ from auditor import mesh
 from auditor.check import ClusterCheck, Context
 from auditor.gateways import INSTALL_ISTIOCTL, gateway_workloads
 from auditor.inventory import ClusterInventory, value_counts, workload_columns, workload_sizes
-from auditor.istio import UNCLASSIFIED_MESSAGE, WORKLOAD_KEY, istio_proxy_rows, unclassified_proxy_findings
+from auditor.istio import (
+    UNCLASSIFIED_MESSAGE,
+    WORKLOAD_KEY,
+    among,
+    istio_proxy_rows,
+    pod_columns,
+    unclassified_proxy_findings,
+)
 from auditor.model import Finding, Gate, Outcome, Severity, Status
 
 
@@ -59,12 +66,13 @@ class PodsXdsAgent(ClusterCheck):
         # East-west gateways pass mTLS through (AUTO_PASSTHROUGH) without terminating it: their trust does
         # not matter. Ingress/egress gateways originate mTLS to moved workloads, so they are checked.
         # Compared as categories (one comparison per distinct value), not converted to text pod by pod.
-        eastwest = pods["gateway_label"] == "eastwestgateway"
+        eastwest = among(pods["gateway_label"], ("eastwestgateway",))
         skipped = int((istio & eastwest).sum())
-        # One selection of the rows (and only the columns) read: selecting copies each column it keeps.
-        proxies = pods.loc[istio & ~eastwest, [*WORKLOAD_KEY, "name", "role", "xds_agent"]]
+        # Only the rows and columns read, as frames of those columns' arrays: selecting copies each column it keeps.
+        columns = [*WORKLOAD_KEY, "name", "role", "xds_agent"]
+        proxies = pod_columns(pods, istio & ~eastwest, columns)
         # Vectorised: one mask over all pods, then only the workloads that lack the value are grouped.
-        missing_all = proxies[proxies["xds_agent"] != "true"]
+        missing_all = pod_columns(proxies, ~among(proxies["xds_agent"], ("true",)), columns)
         sizes = workload_sizes(proxies)
         # Plain lists in workload order (inventory.workload_columns): no DataFrame, nor dict of lists, per workload.
         keys, bounds, values = workload_columns(missing_all, ("name", "xds_agent", "role"))
@@ -85,7 +93,8 @@ class PodsXdsAgent(ClusterCheck):
                 remediation=self._remedy(cluster.name, kind, namespace, name, installed_by),
                 evidence={"pods": pod_names[start:min(end, start + 20)], "values": {**seen}, "pod_count": total,
                           "gateway": gateway, "installed_by": installed_by or None})
-        ok_workloads = len(sizes) - (len(workload_sizes(missing_all)) if not missing_all.empty else 0)
+        # The workloads lacking the value that `sizes` counts (a pod with a missing key is grouped by neither).
+        ok_workloads = len(sizes) - len(sizes.keys() & keys)
         if proxies.empty:
             yield self.report(self.NO_ISTIO_PROXY, cluster.name, params={},
                               evidence={"workloads_ok": 0, "eastwest_gateway_pods_skipped": skipped})
