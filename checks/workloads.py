@@ -152,6 +152,7 @@ class AsmProxiesReady(ClusterCheck):
         keys, bounds, values = workload_columns(bad, ("name", "ready", "restarts", "phase"))
         pod_names, readiness, restart_counts, pod_phases = (values[c] for c in ("name", "ready", "restarts", "phase"))
         phases_seen: dict[tuple[Any, ...], dict[str, int]] = {}
+        commands: dict[Any, str] = {}  # namespace -> the kubectl prefix of its commands: made once per namespace
         for g, (namespace, kind, name) in enumerate(keys):
             start, end = bounds[g], bounds[g + 1]
             total = int(sizes.get((namespace, kind, name), end - start))
@@ -165,7 +166,9 @@ class AsmProxiesReady(ClusterCheck):
                               max_restarts=max(looping.values()))
                 outcome = self.NOT_READY_AND_RESTARTING if unready else self.RESTARTING
             first = mesh.object_ref("pod", str(pod_names[start]))  # a pod's name, not the finding's own
-            k = f"{mesh.kubectl(cluster.name)} {mesh.ns_flag(namespace)}"
+            k = commands.get(namespace)
+            if k is None:
+                k = commands[namespace] = f"{mesh.kubectl(cluster.name)} {mesh.ns_flag(namespace)}"
             yield self.report(outcome, cluster.name, params=params, kind=kind,
                             namespace=namespace, name=name,
                             remediation=(f"{k} describe {first}; {k} logs {first} "

@@ -21,6 +21,11 @@ from auditor.istio import (
 from auditor.model import Finding, Gate, Outcome, Severity, Status
 
 
+def seen_values_text(seen: dict[str, int]) -> str:
+    """The values seen and their counts as the message writes them ("<absent> x3, false x1")."""
+    return ", ".join(f"{value} x{count}" for value, count in seen.items())
+
+
 class PodsXdsAgent(ClusterCheck):
     id = "pods-xds-agent"
     title = "Every Istio-sidecar pod carries PROXY_CONFIG_XDS_AGENT=true"
@@ -78,17 +83,21 @@ class PodsXdsAgent(ClusterCheck):
         keys, bounds, values = workload_columns(missing_all, ("name", "xds_agent", "role"))
         pod_names, xds_values, roles = values["name"], values["xds_agent"], values["role"]
         seen_before: dict[tuple[Any, ...], dict[str, int]] = {}
+        seen_texts: dict[int, str] = {}  # id of a dict of seen_before -> its text: written once per distinct values
         for g, (namespace, kind, name) in enumerate(keys):
             start, end = bounds[g], bounds[g + 1]
             total = int(sizes.get((namespace, kind, name), end - start))
             seen = value_counts(xds_values[start:end], seen_before)
+            seen_text = seen_texts.get(id(seen))
+            if seen_text is None:
+                seen_text = seen_texts[id(seen)] = seen_values_text(seen)
             gateway = mesh.ROLE_GATEWAY in roles[start:end]
             installed_by = installers.get((namespace, kind, name), "") if gateway else ""
             outcome = (self.ISTIOCTL_GATEWAY_MISSING if installed_by == INSTALL_ISTIOCTL
                        else self.GATEWAY_MISSING if gateway else self.MISSING)
             yield self.report(
                 outcome, cluster.name, params={"missing": end - start, "total": total,
-                                               "seen": ", ".join(f"{k} x{v}" for k, v in seen.items())},
+                                               "seen": seen_text},
                 kind=kind, namespace=namespace, name=name,
                 remediation=self._remedy(cluster.name, kind, namespace, name, installed_by),
                 evidence={"pods": pod_names[start:min(end, start + 20)], "values": {**seen}, "pod_count": total,
