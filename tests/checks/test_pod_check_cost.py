@@ -181,6 +181,28 @@ def test_the_values_seen_are_written_once_per_distinct_count(monkeypatch: pytest
     assert written == [{"<absent>": 1}, {"<absent>": 2}]
 
 
+def test_the_images_of_workloads_alike_are_sorted_once(monkeypatch: pytest.MonkeyPatch):
+    from checks import sidecars
+
+    sorted_images: list[list[str]] = []
+
+    def counting(values: Any) -> list[Any]:
+        out = sorted(values)
+        sorted_images.append(out)
+        return out
+
+    monkeypatch.setattr(sidecars, "sorted", counting, raising=False)
+    cluster = _shop(4)
+    findings = list(IstioSidecarsRemaining().check_cluster(cluster, Context(inv=Inventory(data_planes=[cluster]),
+                                                                            gate=Gate.UNINSTALL)))
+    image = "docker.io/istio/proxyv2:1.22.3"
+    assert [(f.name, f.evidence["images"]) for f in findings] == [
+        ("solo", [image]), *[(f"web-{i}", [image]) for i in range(4)], ("bare", [image])]
+    # Before: sorted for each of the 6 workloads; now once per distinct sequence of images (one pod, two pods).
+    assert sorted_images == [[image], [image]]
+    assert findings[0].evidence["images"] is not findings[1].evidence["images"]
+
+
 def test_the_kubectl_prefix_of_a_namespace_is_made_once(monkeypatch: pytest.MonkeyPatch):
     flags: list[str] = []
     ns_flag = mesh.ns_flag
