@@ -132,7 +132,7 @@ def _sorted_categories(todo: pd.DataFrame) -> bool:
                for k in WORKLOAD_KEY)
 
 
-def _aggregate_by_pandas(todo: pd.DataFrame, pod_values: dict[str, pd.Series]) -> pd.DataFrame:
+def _aggregate_by_pandas(todo: pd.DataFrame, pod_values: dict[str, np.ndarray]) -> pd.DataFrame:
     """The per-workload rows, grouped by pandas: for a frame whose workload key workload_groups cannot order (a missing
     value) or whose categories are not in text order (never one of pods())."""
     frame = pd.DataFrame({"namespace": todo["namespace"].astype(str), "workload_kind": todo["workload_kind"].astype(
@@ -218,7 +218,8 @@ class RestartRisk(ClusterCheck):
         defaults = mesh_drain_defaults(cluster)
         drain_codes, drain_texts = _selected_codes(pods["drain"], rows)
         parsed = [parse_duration(text) for text in drain_texts]
-        # A missing value (code -1: the tables' last entry) reads as no annotation of its own and as unreadable.
+        # A missing value (code -1: each table's last entry), as pandas' map read it: a missing drain is none of the
+        # pod's own and unreadable, a missing revision the default drain.
         own_drain = np.array([*(np.nan if p is None else p for p in parsed), np.nan])[drain_codes]
         bad_drain = np.array([*(bool(t) and p is None for t, p in zip(drain_texts, parsed, strict=True)), True])[
             drain_codes]
