@@ -65,14 +65,9 @@ def istiod_pinned_version(dep: dict[str, Any]) -> tuple[mesh.Version | None, str
 WORKLOAD_KEY = ["namespace", "workload_kind", "workload_name"]
 
 
-def istio_sidecar_pods(pods: pd.DataFrame) -> pd.DataFrame:
-    """Active pods whose istio-proxy is Istio's and runs as a sidecar (gateways excluded)."""
-    return pods[istio_sidecar_rows(pods)]
-
-
 def istio_sidecar_rows(pods: pd.DataFrame) -> np.ndarray:
-    """Which pods istio_sidecar_pods selects, as a numpy mask: a reader that takes only the columns it reads of those
-    rows copies no frame."""
+    """Which pods are active and run Istio's proxy as a sidecar (gateways excluded): a numpy mask, so that a reader
+    takes only the columns it reads of those rows (pod_columns) and copies no frame."""
     return (among(pods["proxy"], (mesh.PROXY_ISTIO,)) & among(pods["role"], (mesh.ROLE_SIDECAR,))
             & among(pods["phase"], ACTIVE_PHASES))
 
