@@ -10,6 +10,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from auditor import kinds as K
@@ -64,18 +65,39 @@ def istiod_pinned_version(dep: dict[str, Any]) -> tuple[mesh.Version | None, str
 WORKLOAD_KEY = ["namespace", "workload_kind", "workload_name"]
 
 
-def istio_sidecar_pods(pods: pd.DataFrame) -> pd.DataFrame:
-    """Active pods whose istio-proxy is Istio's and runs as a sidecar (gateways excluded)."""
-    mask = (pods["proxy"] == mesh.PROXY_ISTIO) & (pods["role"] == mesh.ROLE_SIDECAR) & pods["phase"].isin(
-        ACTIVE_PHASES)
-    return pods[mask]
+def istio_sidecar_rows(pods: pd.DataFrame) -> np.ndarray:
+    """Which pods are active and run Istio's proxy as a sidecar (gateways excluded): a numpy mask, so that a reader
+    takes only the columns it reads of those rows (pod_columns) and copies no frame."""
+    return (among(pods["proxy"], (mesh.PROXY_ISTIO,)) & among(pods["role"], (mesh.ROLE_SIDECAR,))
+            & among(pods["phase"], ACTIVE_PHASES))
 
 
-def istio_proxy_rows(pods: pd.DataFrame) -> pd.Series:
+def istio_proxy_rows(pods: pd.DataFrame) -> np.ndarray:
     """Which pods are active and run Istio's proxy, sidecars and gateways alike (not ambient's ztunnel or waypoints):
-    a mask, so that a reader narrowing it further selects the rows once."""
+    a numpy mask, so that a reader narrowing it further selects the rows once."""
     # Ambient proxies (ztunnel, waypoints) are left to the ambient-mode check.
-    return (pods["proxy"] == mesh.PROXY_ISTIO) & (pods["role"] != mesh.ROLE_AMBIENT) & pods["phase"].isin(ACTIVE_PHASES)
+    return (among(pods["proxy"], (mesh.PROXY_ISTIO,)) & ~among(pods["role"], (mesh.ROLE_AMBIENT,))
+            & among(pods["phase"], ACTIVE_PHASES))
+
+
+def among(column: pd.Series, values: tuple[Any, ...]) -> np.ndarray:
+    """`column.isin(values)` as a numpy mask. A categorical's (the pod frame's) from its codes: one comparison of the
+    codes per category among `values`, where isin hashes every row (~0.1-0.2 ms however few the categories)."""
+    if not isinstance(column.dtype, pd.CategoricalDtype):
+        return column.isin(values).to_numpy()
+    array = column.array
+    codes = array.codes
+    found = np.zeros(len(codes), dtype=bool)
+    for code, category in enumerate(array.categories.tolist()):
+        if category in values:
+            found |= codes == code
+    return found
+
+
+def pod_columns(pods: pd.DataFrame, rows: np.ndarray, columns: Iterable[str]) -> pd.DataFrame:
+    """`pods.loc[rows, columns]`, its rows numbered from 0: a frame of each column's own array (categories kept) at
+    `rows`, without loc's take of the index and copy through the frame's blocks (~0.2-0.4 ms per selection)."""
+    return pd.DataFrame({column: pods[column].array[rows] for column in columns}, copy=False)
 
 
 UNCLASSIFIED_MESSAGE = ("{pods} pod(s) carry contradicting proxy marks, so it cannot be told whether they run Istio's "
@@ -88,7 +110,7 @@ def unclassified_proxy_findings(check: ClusterCheck, outcome: Outcome, cluster: 
     (mesh.classify): neither counted as moved nor as left, named with the marks, so the operator can settle it (fix
     the pod or the rules)."""
     columns = ("name", "asm_env", "image_kind", "ca_service", "proxy_image")
-    rows = ((pods["proxy"] == mesh.PROXY_UNKNOWN) & pods["phase"].isin(ACTIVE_PHASES)).to_numpy()
+    rows = among(pods["proxy"], (mesh.PROXY_UNKNOWN,)) & among(pods["phase"], ACTIVE_PHASES)
     if not rows.any():  # the usual case: selecting no rows still copies each of the frame's ~30 columns
         return
     unknown = pods.loc[rows, [*WORKLOAD_KEY, *columns]]

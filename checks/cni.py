@@ -20,7 +20,8 @@ from auditor import kinds as K
 from auditor import mesh
 from auditor.check import ClusterCheck, Context, same_in_every_gate
 from auditor.errors import EvidenceUnavailable
-from auditor.inventory import ACTIVE_PHASES, ClusterInventory
+from auditor.inventory import ClusterInventory
+from auditor.istio import istio_sidecar_rows
 from auditor.model import Finding, Gate, Outcome, Severity, Status
 
 ISTIO_CNI_DAEMONSET = "istio-cni-node"
@@ -76,8 +77,7 @@ def meshed_namespaces(cluster: ClusterInventory, pods: pd.DataFrame) -> set[str]
     """Namespaces whose pods run Istio's sidecar or that are labelled for Istio's injection: they move to ASM."""
     # Only the namespace column of those pods, each distinct value once: selecting the rows of the whole frame copied
     # its ~30 columns.
-    sidecars = (pods["proxy"] == mesh.PROXY_ISTIO) & (pods["role"] == mesh.ROLE_SIDECAR) & pods["phase"].isin(
-        ACTIVE_PHASES) if not pods.empty else None
+    sidecars = istio_sidecar_rows(pods) if not pods.empty else None
     names = {str(ns) for ns in pods["namespace"][sidecars].unique()} if sidecars is not None else set()
     for ns in cluster.objects(K.NAMESPACE):
         meta = ns.get("metadata") or {}

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import Any
 
 from auditor import kinds as K
 from auditor import mesh
@@ -11,8 +12,9 @@ from auditor.inventory import ClusterInventory, workload_columns, workload_count
 from auditor.istio import (
     UNCLASSIFIED_MESSAGE,
     WORKLOAD_KEY,
-    istio_sidecar_pods,
+    istio_sidecar_rows,
     manual_injections,
+    pod_columns,
     rerender_remediation,
     unclassified_proxy_findings,
 )
@@ -55,21 +57,27 @@ class IstioSidecarsRemaining(ClusterCheck):
     @same_in_every_gate
     def check_cluster(self, cluster: ClusterInventory, ctx: Context) -> Iterable[Finding]:
         pods = cluster.pods()
-        # Only the columns read: filtering copies each column the frame has.
-        sidecars = istio_sidecar_pods(pods[[*WORKLOAD_KEY, "name", "native", "asm_inject", "proxy_image", "proxy",
-                                            "role", "phase"]])
+        # Only the rows and columns read, as a frame of those columns' arrays: filtering copies each column kept.
+        sidecars = pod_columns(pods, istio_sidecar_rows(pods), [*WORKLOAD_KEY, "name", "native", "asm_inject",
+                                                                "proxy_image"])
         baked, _ = manual_injections(cluster, ctx.inv.rules) if not sidecars.empty else ({}, {})
         # Plain lists in workload order (inventory.workload_columns): no DataFrame, nor dict of lists, per workload.
         keys, bounds, values = workload_columns(sidecars, ("name", "native", "asm_inject", "proxy_image"))
         natives, labels = workload_counts(values["native"], bounds), workload_counts(values["asm_inject"], bounds)
         pod_names, images = values["name"], values["proxy_image"]
+        # A workload's pods' images -> their distinct texts, sorted: written once per distinct sequence (a workload's
+        # pods mostly run the same image), a copy per finding.
+        distinct_images: dict[tuple[Any, ...], list[str]] = {}
         for g, (namespace, kind, name) in enumerate(keys):
             start, end = bounds[g], bounds[g + 1]
             native, labelled, total = natives[g], labels[g], end - start
             params = {"total": total, "native": native, "classic": total - native}
+            workload_images = tuple(images[start:end])
+            image_texts = distinct_images.get(workload_images)
+            if image_texts is None:
+                image_texts = distinct_images[workload_images] = sorted({str(i) for i in workload_images})
             evidence = {"pods": pod_names[start:min(end, start + 20)], "pod_count": total, "native": native,
-                        "images": sorted({str(i) for i in images[start:end]}), "labelled_for_asm": labelled,
-                        "restart_pending": labelled == total}
+                        "images": [*image_texts], "labelled_for_asm": labelled, "restart_pending": labelled == total}
             if (namespace, kind, name) in baked:
                 remediation = rerender_remediation(cluster.name, kind, namespace, name)
                 evidence["manual_injection"] = True

@@ -9,6 +9,7 @@ from auditor import kinds as K
 from auditor import mesh
 from auditor.check import ClusterCheck, Context, same_in_every_gate
 from auditor.inventory import WORKLOAD_KEY, ClusterInventory, workload_rows
+from auditor.istio import among, pod_columns
 from auditor.model import Finding, Gate, Outcome, Severity, Status
 
 RUN_TO_COMPLETION = ("Job", "CronJob")
@@ -68,10 +69,10 @@ class StuckSidecarJobs(ClusterCheck):
             return
         # Masks over the whole frame, and only the held pods' columns read taken: each selection of rows copies
         # every column of the frame (~30), and most clusters have no held pod at all.
-        job_pods = (pods["workload_kind"].isin(RUN_TO_COMPLETION) & (pods["proxy"] != mesh.PROXY_NONE)).to_numpy()
-        classic = job_pods & (~pods["native"].astype(bool) & (pods["phase"] == "Running")).to_numpy()
-        held_rows = classic & pods["held_by_proxy"].astype(bool).to_numpy()
-        held = pods.loc[held_rows, [*WORKLOAD_KEY, "name", "proxy", "owner_name"]]
+        job_pods = among(pods["workload_kind"], RUN_TO_COMPLETION) & ~among(pods["proxy"], (mesh.PROXY_NONE,))
+        classic = job_pods & ~pods["native"].to_numpy().astype(bool) & among(pods["phase"], ("Running",))
+        held_rows = classic & pods["held_by_proxy"].to_numpy().astype(bool)
+        held = pod_columns(pods, held_rows, [*WORKLOAD_KEY, "name", "proxy", "owner_name"])
         for (namespace, kind, name), group in workload_rows(held, ("name", "proxy", "owner_name")):
             yield self._held(cluster.name, namespace, kind, name, group)
         if not held.empty and not cluster.available(K.JOB):

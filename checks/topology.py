@@ -10,7 +10,7 @@ from auditor import mesh
 from auditor.check import ClusterCheck, Context, no_istiod_outcomes
 from auditor.gateways import ASM_MARKER
 from auditor.inventory import ACTIVE_PHASES, ClusterInventory
-from auditor.istio import istiod_pinned_version, istiods
+from auditor.istio import among, istiod_pinned_version, istiods
 from auditor.model import Finding, Gate, Outcome, Severity, Status
 
 REV_LABEL = "istio.io/rev"
@@ -105,7 +105,8 @@ class IstioRevisions(ClusterCheck):
         }
         if cluster.available(K.POD):
             pods = cluster.pods()
-            proxy_revisions = pods["revision"][(pods["proxy"] == mesh.PROXY_ISTIO) & pods["phase"].isin(ACTIVE_PHASES)]
+            proxy_revisions = pods["revision"][among(pods["proxy"], (mesh.PROXY_ISTIO,)) & among(pods["phase"],
+                                                                                                  ACTIVE_PHASES)]
             evidence["istio_proxy_pods_by_revision"] = {
                 (str(k) or "unknown"): int(v) for k, v in proxy_revisions.astype(str).value_counts().items()
                 if v}

@@ -16,7 +16,7 @@ from auditor.config import Config
 from auditor.errors import EvidenceUnavailable
 from auditor.gateways import eastwest_signals
 from auditor.inventory import ACTIVE_PHASES, ClusterInventory
-from auditor.istio import istiod_pinned_version
+from auditor.istio import among, istiod_pinned_version
 from auditor.model import Finding, Gate, Outcome, Severity, Status
 
 MIN_KUBERNETES = (1, 21)
@@ -170,7 +170,7 @@ class IstioVersion(ClusterCheck):
             yield self.report(self.SKEW_PODS_UNREAD, cluster.name, params={"reason": reason})
             return
         pods = cluster.pods()
-        proxies = ((pods["proxy"] == mesh.PROXY_ISTIO) & pods["phase"].isin(ACTIVE_PHASES)).to_numpy()
+        proxies = among(pods["proxy"], (mesh.PROXY_ISTIO,)) & among(pods["phase"], ACTIVE_PHASES)
         if not proxies.any():
             return
         only = next(iter(by_revision.values())) if len(by_revision) == 1 else None

@@ -16,7 +16,14 @@ from auditor.inventory import (
     workload_columns,
     workload_sizes,
 )
-from auditor.istio import STATUS_ANNOTATION, TemplateInjection, manual_injections, rerender_remediation
+from auditor.istio import (
+    STATUS_ANNOTATION,
+    TemplateInjection,
+    among,
+    manual_injections,
+    pod_columns,
+    rerender_remediation,
+)
 from auditor.model import Finding, Gate, Outcome, Severity, Status
 
 
@@ -131,20 +138,21 @@ class AsmProxiesReady(ClusterCheck):
 
     def check_cluster(self, cluster: ClusterInventory, ctx: Context) -> Iterable[Finding]:
         pods = cluster.pods()
-        # Only the columns read: filtering copies each column the frame has.
-        asm = pods[[*WORKLOAD_KEY, "name", "ready", "restarts", "phase"]][(pods["proxy"] == mesh.PROXY_ASM)
-                                                                          & pods["phase"].isin(ACTIVE_PHASES)]
+        # Only the rows and columns read, as frames of those columns' arrays: filtering copies each column kept.
+        columns = [*WORKLOAD_KEY, "name", "ready", "restarts", "phase"]
+        asm = pod_columns(pods, among(pods["proxy"], (mesh.PROXY_ASM,)) & among(pods["phase"], ACTIVE_PHASES), columns)
         if asm.empty:
             yield self.report(self.NO_ASM_PROXY, cluster.name, params={})
             return
-        not_ready = ~asm["ready"].astype(bool)
-        restarting = asm["restarts"] > self.restart_threshold
-        bad = asm[not_ready | restarting]
+        not_ready = ~asm["ready"].to_numpy().astype(bool)
+        restarting = (asm["restarts"] > self.restart_threshold).to_numpy()
+        bad = pod_columns(asm, not_ready | restarting, columns)
         sizes = workload_sizes(asm)
         # Plain lists in workload order (inventory.workload_columns): no DataFrame, nor dict of lists, per workload.
         keys, bounds, values = workload_columns(bad, ("name", "ready", "restarts", "phase"))
         pod_names, readiness, restart_counts, pod_phases = (values[c] for c in ("name", "ready", "restarts", "phase"))
         phases_seen: dict[tuple[Any, ...], dict[str, int]] = {}
+        commands: dict[Any, str] = {}  # namespace -> the kubectl prefix of its commands: made once per namespace
         for g, (namespace, kind, name) in enumerate(keys):
             start, end = bounds[g], bounds[g + 1]
             total = int(sizes.get((namespace, kind, name), end - start))
@@ -158,7 +166,9 @@ class AsmProxiesReady(ClusterCheck):
                               max_restarts=max(looping.values()))
                 outcome = self.NOT_READY_AND_RESTARTING if unready else self.RESTARTING
             first = mesh.object_ref("pod", str(pod_names[start]))  # a pod's name, not the finding's own
-            k = f"{mesh.kubectl(cluster.name)} {mesh.ns_flag(namespace)}"
+            k = commands.get(namespace)
+            if k is None:
+                k = commands[namespace] = f"{mesh.kubectl(cluster.name)} {mesh.ns_flag(namespace)}"
             yield self.report(outcome, cluster.name, params=params, kind=kind,
                             namespace=namespace, name=name,
                             remediation=(f"{k} describe {first}; {k} logs {first} "

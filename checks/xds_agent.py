@@ -10,8 +10,20 @@ from auditor import mesh
 from auditor.check import ClusterCheck, Context
 from auditor.gateways import INSTALL_ISTIOCTL, gateway_workloads
 from auditor.inventory import ClusterInventory, value_counts, workload_columns, workload_sizes
-from auditor.istio import UNCLASSIFIED_MESSAGE, WORKLOAD_KEY, istio_proxy_rows, unclassified_proxy_findings
+from auditor.istio import (
+    UNCLASSIFIED_MESSAGE,
+    WORKLOAD_KEY,
+    among,
+    istio_proxy_rows,
+    pod_columns,
+    unclassified_proxy_findings,
+)
 from auditor.model import Finding, Gate, Outcome, Severity, Status
+
+
+def seen_values_text(seen: dict[str, int]) -> str:
+    """The values seen and their counts as the message writes them ("<absent> x3, false x1")."""
+    return ", ".join(f"{value} x{count}" for value, count in seen.items())
 
 
 class PodsXdsAgent(ClusterCheck):
@@ -59,33 +71,39 @@ class PodsXdsAgent(ClusterCheck):
         # East-west gateways pass mTLS through (AUTO_PASSTHROUGH) without terminating it: their trust does
         # not matter. Ingress/egress gateways originate mTLS to moved workloads, so they are checked.
         # Compared as categories (one comparison per distinct value), not converted to text pod by pod.
-        eastwest = pods["gateway_label"] == "eastwestgateway"
+        eastwest = among(pods["gateway_label"], ("eastwestgateway",))
         skipped = int((istio & eastwest).sum())
-        # One selection of the rows (and only the columns) read: selecting copies each column it keeps.
-        proxies = pods.loc[istio & ~eastwest, [*WORKLOAD_KEY, "name", "role", "xds_agent"]]
+        # Only the rows and columns read, as frames of those columns' arrays: selecting copies each column it keeps.
+        columns = [*WORKLOAD_KEY, "name", "role", "xds_agent"]
+        proxies = pod_columns(pods, istio & ~eastwest, columns)
         # Vectorised: one mask over all pods, then only the workloads that lack the value are grouped.
-        missing_all = proxies[proxies["xds_agent"] != "true"]
+        missing_all = pod_columns(proxies, ~among(proxies["xds_agent"], ("true",)), columns)
         sizes = workload_sizes(proxies)
         # Plain lists in workload order (inventory.workload_columns): no DataFrame, nor dict of lists, per workload.
         keys, bounds, values = workload_columns(missing_all, ("name", "xds_agent", "role"))
         pod_names, xds_values, roles = values["name"], values["xds_agent"], values["role"]
         seen_before: dict[tuple[Any, ...], dict[str, int]] = {}
+        seen_texts: dict[int, str] = {}  # id of a dict of seen_before -> its text: written once per distinct values
         for g, (namespace, kind, name) in enumerate(keys):
             start, end = bounds[g], bounds[g + 1]
             total = int(sizes.get((namespace, kind, name), end - start))
             seen = value_counts(xds_values[start:end], seen_before)
+            seen_text = seen_texts.get(id(seen))
+            if seen_text is None:
+                seen_text = seen_texts[id(seen)] = seen_values_text(seen)
             gateway = mesh.ROLE_GATEWAY in roles[start:end]
             installed_by = installers.get((namespace, kind, name), "") if gateway else ""
             outcome = (self.ISTIOCTL_GATEWAY_MISSING if installed_by == INSTALL_ISTIOCTL
                        else self.GATEWAY_MISSING if gateway else self.MISSING)
             yield self.report(
                 outcome, cluster.name, params={"missing": end - start, "total": total,
-                                               "seen": ", ".join(f"{k} x{v}" for k, v in seen.items())},
+                                               "seen": seen_text},
                 kind=kind, namespace=namespace, name=name,
                 remediation=self._remedy(cluster.name, kind, namespace, name, installed_by),
                 evidence={"pods": pod_names[start:min(end, start + 20)], "values": {**seen}, "pod_count": total,
                           "gateway": gateway, "installed_by": installed_by or None})
-        ok_workloads = len(sizes) - (len(workload_sizes(missing_all)) if not missing_all.empty else 0)
+        # The workloads lacking the value that `sizes` counts (a pod with a missing key is grouped by neither).
+        ok_workloads = len(sizes) - len(sizes.keys() & keys)
         if proxies.empty:
             yield self.report(self.NO_ISTIO_PROXY, cluster.name, params={},
                               evidence={"workloads_ok": 0, "eastwest_gateway_pods_skipped": skipped})

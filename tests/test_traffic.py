@@ -14,6 +14,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+import pandas as pd
 import pytest
 
 from auditor import api
@@ -212,6 +213,42 @@ def test_asm_gateways_are_not_judged_and_restarts_explain_absence(prom: Live, tm
     assert got[("cluster-a", "busy")]["name"] == "istio-ingressgateway"
     absent = got[("cluster-a", "absent")]
     assert absent["code"] == "AA1535" and absent["remediation"].startswith("2 gateway pod(s) started inside the window")
+
+
+def test_restarts_read_only_the_gateway_pods_start_times(prom: Live, tmp_path: Path,
+                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    """Explaining missing series reads the start times of the gateway's pods, not a copy of their ~30 columns."""
+    from checks import traffic
+
+    taken: list[tuple[int, int]] = []
+    take = pd.DataFrame.take
+    restarts = traffic._restarts
+    explaining = [False]
+
+    def counted_take(self: pd.DataFrame, indices: Any, axis: Any = 0, **kwargs: Any) -> pd.DataFrame:
+        out = take(self, indices, axis=axis, **kwargs)
+        if explaining[0]:
+            taken.append(out.shape)
+        return out
+
+    def counted_restarts(*args: Any) -> str:
+        explaining[0] = True
+        try:
+            return restarts(*args)
+        finally:
+            explaining[0] = False
+
+    monkeypatch.setattr(pd.DataFrame, "take", counted_take)
+    monkeypatch.setattr(traffic, "_restarts", counted_restarts)
+    absent_dep, absent_rs = gateway_deployment("istio-ingressgateway", "absent", "ingress")
+    recent = dt.datetime.fromtimestamp(prom.now - 2 * 3600, dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    pods = f.workload_pods((absent_dep, absent_rs), 2, proxy="istio", gateway=True, created=recent)
+    web = f.deployment("web")  # a workload of its own: the gateway's pods are not all the frame's
+    root = write(tmp_path / "snap", {"cluster-a": [*scenario_gateways(["busy"]), absent_dep, absent_rs, *pods, *web,
+                                                   *f.workload_pods(web, 1)]})
+    absent = rows(audit(root, prom.when, {"url": prom.url}))[("cluster-a", "absent")]
+    assert absent["code"] == "AA1535" and absent["remediation"].startswith("2 gateway pod(s) started inside the window")
+    assert taken == []  # before: [(2, 29)], the gateway's two pods with every column of the frame
 
 
 def test_no_gateway_is_not_applicable(tmp_path: Path) -> None:

@@ -12,6 +12,7 @@ import shutil
 from pathlib import Path
 from typing import Any, ClassVar
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -42,9 +43,9 @@ def test_a_gate_independent_check_scores_once_for_its_three_gates(audit, monkeyp
     calls: list[str] = []
     aggregate = RestartRisk._aggregate
 
-    def counting(cluster: ClusterInventory, todo: pd.DataFrame) -> pd.DataFrame:
+    def counting(cluster: ClusterInventory, pods: pd.DataFrame, rows: np.ndarray) -> list[Any]:
         calls.append(cluster.name)
-        return aggregate(cluster, todo)
+        return aggregate(cluster, pods, rows)
 
     monkeypatch.setattr(RestartRisk, "_aggregate", staticmethod(counting))
     result = audit({"c1": _cluster_objects()}, "all")
@@ -107,7 +108,7 @@ def test_a_finding_judged_once_is_stamped_once_whatever_the_gates(audit, monkeyp
 
 
 def test_a_crashing_gate_independent_check_is_unknown_in_every_gate(audit, monkeypatch):
-    def crash(cluster: ClusterInventory, todo: pd.DataFrame) -> pd.DataFrame:
+    def crash(cluster: ClusterInventory, pods: pd.DataFrame, rows: np.ndarray) -> list[Any]:
         raise RuntimeError("boom")
 
     monkeypatch.setattr(RestartRisk, "_aggregate", staticmethod(crash))

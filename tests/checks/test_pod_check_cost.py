@@ -162,6 +162,69 @@ def test_pods_showing_the_same_values_are_counted_once(monkeypatch: pytest.Monke
     assert findings[1].evidence["values"] is not findings[2].evidence["values"]
 
 
+def test_the_values_seen_are_written_once_per_distinct_count(monkeypatch: pytest.MonkeyPatch):
+    from checks import xds_agent
+
+    written: list[dict[str, int]] = []
+    seen_values_text = xds_agent.seen_values_text
+
+    def counting(seen: dict[str, int]) -> str:
+        written.append(seen)
+        return seen_values_text(seen)
+
+    monkeypatch.setattr(xds_agent, "seen_values_text", counting)
+    cluster = _shop(4, xds_agent=None)
+    findings = list(PodsXdsAgent().check_cluster(cluster, Context(inv=Inventory(data_planes=[cluster]),
+                                                                  gate=Gate.MIGRATING)))
+    assert [f.params["seen"] for f in findings] == ["<absent> x1", *["<absent> x2"] * 4, "<absent> x1"]
+    # Before: written for each of the 6 workloads lacking the value; now once per distinct count.
+    assert written == [{"<absent>": 1}, {"<absent>": 2}]
+
+
+def test_the_images_of_workloads_alike_are_sorted_once(monkeypatch: pytest.MonkeyPatch):
+    from checks import sidecars
+
+    sorted_images: list[list[str]] = []
+
+    def counting(values: Any) -> list[Any]:
+        out = sorted(values)
+        sorted_images.append(out)
+        return out
+
+    monkeypatch.setattr(sidecars, "sorted", counting, raising=False)
+    cluster = _shop(4)
+    findings = list(IstioSidecarsRemaining().check_cluster(cluster, Context(inv=Inventory(data_planes=[cluster]),
+                                                                            gate=Gate.UNINSTALL)))
+    image = "docker.io/istio/proxyv2:1.22.3"
+    assert [(f.name, f.evidence["images"]) for f in findings] == [
+        ("solo", [image]), *[(f"web-{i}", [image]) for i in range(4)], ("bare", [image])]
+    # Before: sorted for each of the 6 workloads; now once per distinct sequence of images (one pod, two pods).
+    assert sorted_images == [[image], [image]]
+    assert findings[0].evidence["images"] is not findings[1].evidence["images"]
+
+
+def test_the_kubectl_prefix_of_a_namespace_is_made_once(monkeypatch: pytest.MonkeyPatch):
+    flags: list[str] = []
+    ns_flag = mesh.ns_flag
+
+    def counted(namespace: str) -> str:
+        flags.append(namespace)
+        return ns_flag(namespace)
+
+    monkeypatch.setattr(mesh, "ns_flag", counted)
+    made = [deployment(f"web-{i}") for i in range(3)]
+    cluster = ClusterInventory(name="c1", objects_by_kind={
+        K.POD.key: [], K.REPLICASET.key: [rs for _, rs in made], K.DEPLOYMENT.key: [dep for dep, _ in made]})
+    cluster.pod_rows = [summarise_pod(p, mesh.ProxyRules()) for dep_rs in made
+                        for p in workload_pods(dep_rs, 2, proxy="asm", ready=False)]
+    findings = list(AsmProxiesReady().check_cluster(cluster, Context(inv=Inventory(data_planes=[cluster]),
+                                                                     gate=Gate.UNINSTALL)))
+    assert [(f.name, f.message, f.remediation.split(" describe ")[0]) for f in findings] == [
+        (f"web-{i}", "2 not ready of 2 ASM-proxied pod(s)", 'kubectl --kubeconfig="${KUBECONFIG_C1:?}" -n shop')
+        for i in range(3)]
+    assert flags == ["shop"]  # before: once per workload not ready (3)
+
+
 def test_the_command_moving_a_workload_is_built_once_for_every_check_asking(monkeypatch: pytest.MonkeyPatch):
     """restart-risk and istio-sidecars-remaining both give each workload still on Istio's sidecar the command that
     moves it (~5,000 workloads each at 50k pods): built once per workload, the same string in both findings."""

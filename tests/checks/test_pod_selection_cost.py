@@ -12,8 +12,8 @@ from typing import Any
 import pandas as pd
 import pytest
 
+from auditor import inventory, mesh
 from auditor import kinds as K
-from auditor import mesh
 from auditor.check import Context
 from auditor.inventory import ClusterInventory, Inventory, summarise_pod
 from auditor.istio import unclassified_proxy_findings
@@ -21,10 +21,13 @@ from auditor.model import Gate
 from checks.cni import meshed_namespaces
 from checks.mesh_config import IstiodRestarted
 from checks.residue import IstioControlPlaneRemoved, _istiod_named
+from checks.restart_risk import RestartRisk
 from checks.sidecars import IstioSidecarsRemaining
 from checks.stuck_jobs import StuckSidecarJobs
 from checks.versions import IstioVersion
+from checks.workloads import AsmProxiesReady
 from checks.xds_agent import PodsXdsAgent
+from tests.checks import test_pod_check_cost
 from tests.factory import deployment, istiod, job_pod, mesh_configmap, meta, pod, workload_pods
 
 
@@ -76,8 +79,9 @@ def cluster_ctx(pandas_work: list[Any]) -> tuple[ClusterInventory, Context]:
 
 def test_stuck_jobs_select_only_the_held_pods_and_the_columns_reported(cluster_ctx: Any, pandas_work: list[Any]):
     stuck = [(f.code, f.name, f.evidence["pods"]) for f in StuckSidecarJobs().check_cluster(*cluster_ctx)]
-    # Before: (2, 29): the Job pods with a proxy, all the frame's columns (the classic and held ones then among them).
-    assert (stuck, pandas_work) == ([("AA2910", "migrate-db", ["migrate-db-7x2k4", "migrate-db-9q4m8"])], [(2, 6)])
+    # Before: (2, 29): the Job pods with a proxy, all the frame's columns (the classic and held ones then among them);
+    # then (2, 6), the held pods' six columns. Now a frame of those columns' arrays.
+    assert (stuck, pandas_work) == ([("AA2910", "migrate-db", ["migrate-db-7x2k4", "migrate-db-9q4m8"])], [])
 
 
 def test_istio_version_counts_proxies_per_revision_and_image_without_selecting_or_grouping(
@@ -105,8 +109,9 @@ def test_no_contradicting_marks_select_nothing(cluster_ctx: Any, pandas_work: li
 def test_xds_agent_selects_the_istio_proxies_once(cluster_ctx: Any, pandas_work: list[Any]):
     xds = [(f.code, f.params) for f in PodsXdsAgent().check_cluster(*cluster_ctx)]
     # Before: (0, 29), (5, 9), (0, 9): the contradicting marks' empty selection, the Istio proxies with nine columns
-    # (with east-west gateways among them, a second selection without them), then those lacking the value.
-    assert (xds, pandas_work) == ([("AA1101", {"workloads": 2})], [(5, 6), (0, 6)])
+    # (with east-west gateways among them, a second selection without them), then those lacking the value; then
+    # (5, 6), (0, 6): the proxies' six columns, then those lacking the value. Now frames of the columns' arrays.
+    assert (xds, pandas_work) == ([("AA1101", {"workloads": 2})], [])
 
 
 def test_istiod_pods_of_a_listed_deployment_are_not_grouped(cluster_ctx: Any, pandas_work: list[Any]):
@@ -138,3 +143,90 @@ def test_meshed_namespaces_read_only_the_namespace_column(cluster_ctx: Any, pand
     cluster, _ = cluster_ctx
     # Before: (5, 29), every Istio sidecar pod with all the frame's columns.
     assert (meshed_namespaces(cluster, cluster.pods()), pandas_work) == ({"data", "shop"}, [])
+
+
+@pytest.fixture
+def series_conversions(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[tuple[str, int]]]:
+    """Each pandas conversion of a Series' values (map, astype, where, fillna) as (method, rows)."""
+    calls: list[tuple[str, int]] = []
+    for method in ("map", "astype", "where", "fillna"):
+        original = getattr(pd.Series, method)
+
+        def counted(self: pd.Series, *args: Any, _original: Any = original, _method: str = method, **kwargs: Any
+                    ) -> Any:
+            calls.append((_method, len(self)))
+            return _original(self, *args, **kwargs)
+
+        monkeypatch.setattr(pd.Series, method, counted)
+    yield calls
+
+
+def test_restart_risk_copies_no_frame_of_the_sidecar_pods(cluster_ctx: Any, pandas_work: list[Any],
+                                                          series_conversions: list[tuple[str, int]]):
+    risks = [(f.code, f.name, f.evidence.get("pods"), f.evidence.get("grace_seconds"))
+             for f in RestartRisk().check_cluster(*cluster_ctx)]
+    assert risks == [("AA1420", "migrate-db", 2, 30), ("AA1422", "", None, None)]
+    # Before: (5, 14), the Istio sidecar pods with fourteen columns (taken from a copy of those columns of every pod),
+    # and 15 conversions of their columns (map, astype, where, fillna). Now numpy arrays of the columns read, and only
+    # the two held pods' names converted to text.
+    assert pandas_work == []
+    assert series_conversions == [("astype", 2)]
+
+
+@pytest.fixture
+def isin_calls(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[int]]:
+    """The rows of each Series.isin (it hashes every row, however few the categories)."""
+    calls: list[int] = []
+    isin = pd.Series.isin
+
+    def counted(self: pd.Series, values: Any) -> pd.Series:
+        calls.append(len(self))
+        return isin(self, values)
+
+    monkeypatch.setattr(pd.Series, "isin", counted)
+    yield calls
+
+
+def test_the_pod_checks_tell_phases_and_kinds_from_category_codes(cluster_ctx: Any, isin_calls: list[int]):
+    cluster, ctx = cluster_ctx
+    checks = (RestartRisk(), IstioSidecarsRemaining(), PodsXdsAgent(), AsmProxiesReady(), StuckSidecarJobs(),
+              IstioVersion())
+    judged = {check.id: [f.code for f in check.check_cluster(cluster, ctx)] for check in checks}
+    assert judged == {"restart-risk": ["AA1420", "AA1422"], "istio-sidecars-remaining": ["AA1210", "AA1210"],
+                      "pods-xds-agent": ["AA1101"], "asm-proxies-ready": ["AA1340"], "stuck-sidecar-jobs": ["AA2910"],
+                      "istio-version": ["AA0201", "AA0202"]}
+    # Before: 8 isin over the frame's 7 pods (phase among the active phases, workload kind a Job's).
+    assert isin_calls == []
+
+
+def test_sidecars_and_asm_proxies_select_only_the_rows_and_columns_read(pandas_work: list[Any]):
+    cluster = test_pod_check_cost._cluster()
+    cluster.pods()
+    pandas_work.clear()
+    ctx = Context(inv=Inventory(data_planes=[cluster]), gate=Gate.UNINSTALL)
+    sidecars = [(f.code, f.name, f.evidence.get("pod_count")) for f in IstioSidecarsRemaining().check_cluster(
+        cluster, ctx)]
+    ready = [(f.code, f.name, f.evidence["not_ready"]) for f in AsmProxiesReady().check_cluster(cluster, ctx)]
+    assert sidecars == [("AA1210", "cart", 2), ("AA1210", "web", 3), ("AA1210", "solo", 1)]
+    assert ready == [("AA1310", "api", ["api-k4swzpbv2-fqkwn", "api-k4swzpbv2-wlkhs"])]
+    # Before: (6, 10), the Istio sidecar pods with ten columns, and (2, 7), the ASM proxies with seven. Now frames of
+    # the columns' arrays at those rows.
+    assert pandas_work == []
+
+
+def test_xds_agent_groups_the_proxies_and_those_lacking_the_value_once_each(monkeypatch: pytest.MonkeyPatch):
+    grouped: list[int] = []
+    workload_groups = inventory.workload_groups
+
+    def counted(frame: pd.DataFrame, by_pod_name: bool = True) -> Any:
+        grouped.append(len(frame))
+        return workload_groups(frame, by_pod_name)
+
+    monkeypatch.setattr(inventory, "workload_groups", counted)
+    cluster = test_pod_check_cost._cluster()
+    ctx = Context(inv=Inventory(data_planes=[cluster]), gate=Gate.MIGRATING)
+    xds = [(f.code, f.name, f.params) for f in PodsXdsAgent().check_cluster(cluster, ctx)]
+    assert xds == [("AA1110", "web", {"missing": 3, "total": 3, "seen": "<absent> x3"}),
+                   ("AA1101", "", {"workloads": 2})]
+    # Before: [6, 3, 3]: the workloads lacking the value were grouped a second time to be counted.
+    assert grouped == [6, 3]

@@ -7,7 +7,11 @@ import time
 import pytest
 
 from auditor import kinds as K
-from checks.restart_risk import parse_duration, selector_matches
+from auditor import mesh
+from auditor.check import Context
+from auditor.inventory import POD_COLUMNS, ClusterInventory, Inventory, summarise_pod
+from auditor.model import Gate
+from checks.restart_risk import RestartRisk, parse_duration, selector_matches
 from tests import factory as f
 
 GRPC = [{"containerPort": 9090, "name": "grpc-api", "protocol": "TCP"}]
@@ -177,3 +181,28 @@ def test_job_held_running_by_its_sidecar_is_not_moving_by_itself(audit):
         "istio-proxy -- pilot-agent request POST quitquitquit; ")
     assert "fresh" not in rows and "native" not in rows
     assert "data/Job/fresh (0)" in rows[""]["evidence"]["waves"][0]["list"]
+
+
+def test_odd_values_in_rows_handed_in_whole_are_judged_as_before():
+    """A pod row handed in whole with a missing grace period, a huge one, a missing drain, revision or preStop: the
+    frame then holds floats, objects and missing categories, judged as pandas judged them (a missing grace is the
+    default 30s, a missing drain unreadable, a missing revision the default drain)."""
+    web, api = f.deployment("web"), f.deployment("api")
+    rows = [list(summarise_pod(p, mesh.ProxyRules())) for p in [*f.workload_pods(web, 2), *f.workload_pods(api, 2)]]
+    rows[0][POD_COLUMNS.index("term_grace")] = None
+    rows[1][POD_COLUMNS.index("term_grace")] = 1
+    rows[2][POD_COLUMNS.index("drain")] = None
+    rows[3][POD_COLUMNS.index("revision")] = None
+    rows[3][POD_COLUMNS.index("prestop")] = None
+    cluster = ClusterInventory(name="c1", objects_by_kind={
+        K.POD.key: [], K.REPLICASET.key: [web[1], api[1]], K.DEPLOYMENT.key: [web[0], api[0]], K.PDB.key: [],
+        K.CONFIGMAP.key: [], K.STATEFULSET.key: []})
+    cluster.pod_rows = [tuple(r) for r in rows]
+    ctx = Context(inv=Inventory(data_planes=[cluster]), gate=Gate.MIGRATING)
+    found = [(x.name, x.evidence.get("score"), x.evidence.get("grace_seconds"), x.evidence.get("drain_seconds"),
+              x.evidence.get("reasons", [None])[0]) for x in RestartRisk().check_cluster(cluster, ctx)]
+    assert found == [
+        ("api", 2, 30, 5.0, "proxy.istio.io/config has an unreadable terminationDrainDuration (default assumed)"),
+        ("web", 5, 1, 5.0, "+3 terminationGracePeriodSeconds 1s is not above terminationDrainDuration 5s: the proxy "
+                           "is killed while draining"),
+        ("", None, None, None, None)]
