@@ -294,14 +294,18 @@ def summarise_pods(pods: list[Any], rules: mesh.ProxyRules, into: PodSummaries) 
     pod_type, sidecar, non_sidecar_args, ambient_image = (podwire.Pod, mesh.ROLE_SIDECAR, mesh.NON_SIDECAR_ARGS,
                                                           mesh.AMBIENT_IMAGE_MARK)
     no_proxy = (mesh.PROXY_NONE, "", "", "", "", False, "<absent>", False)  # _row's columns of a pod without proxy
-    intern, join, inject_label, decode_env = sys.intern, "".join, mesh.ASM_INJECT_LABEL, podwire.ENV_VARS.decode
+    intern, join, inject_label = sys.intern, "".join, mesh.ASM_INJECT_LABEL
+    decode_env, decode_strings = podwire.ENV_VARS.decode, podwire.STRINGS.decode
     profiles, rows = into.profiles, into.rows
     append = rows.append
     last_profile, number = None, -1  # a page's pods start a profile of their own (see PodSummaries.truncate)
     last_image, last_env_bytes, last_marks = None, None, None
-    # A page podwire checked holds the envs it decoded to check them: a proxy's is not decoded again.
-    decoded_envs = pods.decoded_envs if type(pods) is podwire.PodPage else {}
+    last_args_bytes, last_args = None, None
+    # A page podwire checked holds the envs and args it decoded to check them: a proxy's are not decoded again.
+    decoded = pods.decoded if type(pods) is podwire.PodPage else {}
     last_ports, last_long_lived = None, False
+    last_containers: list[podwire.Container] | None = None
+    last_inits: list[podwire.Container] | None = None
     for pod in pods:
         if type(pod) is not pod_type:
             into.add_whole_rows([summarise_pod(pod, rules)])
@@ -327,58 +331,66 @@ def summarise_pods(pods: list[Any], rules: mesh.ProxyRules, into: PodSummaries) 
         for cs in status.initContainerStatuses or ():
             restarts += cs.restartCount or 0
 
-        # mesh.find_proxy_container: a native sidecar first, then a classic one.
-        container, native = None, False
-        for c in spec.initContainers or ():
-            if c.name == proxy_name and c.restartPolicy == "Always":
-                container, native = c, True
-                break
-        prestop = False
-        long_lived = False
-        for c in spec.containers:
-            if c.name == proxy_name:
-                if container is None:
-                    container = c
-                continue
-            if not prestop:
-                lifecycle = c.lifecycle
-                prestop = lifecycle is not None and bool(lifecycle.preStop)
-            if not long_lived and (ports := c.ports):
-                # Most app containers have the ports of the one before (a workload's pods are listed together).
-                if ports != last_ports:
-                    last_ports, last_long_lived = ports, _long_lived_ports(ports)
-                long_lived = last_long_lived
+        containers, inits = spec.containers, spec.initContainers
+        # What a pod's containers say, decided once per list: the pods of a workload share their lists (a page podwire
+        # checked, see podwire.PodPage), known by identity.
+        if containers is not last_containers or inits is not last_inits:
+            last_containers, last_inits = containers, inits
+            # mesh.find_proxy_container: a native sidecar first, then a classic one.
+            container, native = None, False
+            for c in inits or ():
+                if c.name == proxy_name and c.restartPolicy == "Always":
+                    container, native = c, True
+                    break
+            prestop = False
+            long_lived = False
+            for c in containers:
+                if c.name == proxy_name:
+                    if container is None:
+                        container = c
+                    continue
+                if not prestop:
+                    lifecycle = c.lifecycle
+                    prestop = lifecycle is not None and bool(lifecycle.preStop)
+                if not long_lived and (ports := c.ports):
+                    # Most app containers have the ports of the one before (a workload's pods are listed together).
+                    if ports != last_ports:
+                        last_ports, last_long_lived = ports, _long_lived_ports(ports)
+                    long_lived = last_long_lived
+            if container is None:
+                kind, image, image_kind, ca_service, role, asm_env, xds, exit_on_zero = no_proxy
+            else:
+                # Most proxies have the image and env bytes of the proxy before: its marks, without reading the env or
+                # building and hashing the key. Else (name, value) of the env vars read, in order: the key of the
+                # marks' cache without a dict per pod.
+                image, env_bytes = container.image or "", container.env
+                if image != last_image or env_bytes != last_env_bytes:
+                    last_image, last_env_bytes = image, env_bytes
+                    env_vars = decoded.get(id(env_bytes)) or decode_env(env_bytes) or ()
+                    env = [(item.name, item.value or "") for item in env_vars if item.name in wanted]
+                    last_marks = seen.get((image, *env)) or _proxy_marks(dict(env), image, rules, seen)
+                image, image_kind, ca_service, asm_env, xds, exit_on_zero = last_marks
+                args_bytes = container.args
+                if args_bytes != last_args_bytes:
+                    last_args_bytes, last_args = args_bytes, decoded.get(id(args_bytes)) or decode_strings(args_bytes)
+                args = last_args
+                # mesh.role_of, with one set test in C (of the args role_of reads) for the usual case: a sidecar.
+                role = (sidecar if (not args or non_sidecar_args.isdisjoint(args)) and ambient_image not in image
+                        else mesh.role_of(args or (), image))
+                # Provisional: the cluster's istiod Services decide what the CA_ADDR mark is worth (ClusterInventory).
+                kind = mesh.PROXY_ISTIO
         held_by_proxy = False
-        if container is None:
-            kind, image, image_kind, ca_service, role, asm_env, xds, exit_on_zero = no_proxy
-        else:
-            # Most proxies have the image and env bytes of the proxy before: its marks, without reading the env or
-            # building and hashing the key. Else (name, value) of the env vars read, in order: the key of the marks'
-            # cache without a dict per pod.
-            image, env_bytes = container.image or "", container.env
-            if image != last_image or env_bytes != last_env_bytes:
-                last_image, last_env_bytes = image, env_bytes
-                env_vars = decoded_envs.get(id(env_bytes)) or decode_env(env_bytes) or ()
-                env = [(item.name, item.value or "") for item in env_vars if item.name in wanted]
-                last_marks = seen.get((image, *env)) or _proxy_marks(dict(env), image, rules, seen)
-            image, image_kind, ca_service, asm_env, xds, exit_on_zero = last_marks
-            # mesh.role_of, with one set test in C (of the args role_of reads) for the usual case: a sidecar.
-            args = container.args
-            role = (sidecar if (not args or non_sidecar_args.isdisjoint(args)) and ambient_image not in image
-                    else mesh.role_of(args or (), image))
-            # Provisional: the cluster's istiod Services decide what the CA_ADDR mark is worth (ClusterInventory).
-            kind = mesh.PROXY_ISTIO
-            if not native and status.phase == "Running":
-                # Every app container terminated (at least one): all() over the app containers' states, stopping
-                # at the first that still runs.
-                for cs in status.containerStatuses or ():
-                    if cs.name == proxy_name:
-                        continue
-                    state = cs.state
-                    if state is None or state.terminated is unset:
-                        held_by_proxy = False
-                        break
-                    held_by_proxy = True
+        if container is not None and not native and status.phase == "Running":
+            # Every app container terminated (at least one): all() over the app containers' states, stopping at the
+            # first that still runs.
+            for cs in status.containerStatuses or ():
+                if cs.name == proxy_name:
+                    continue
+                state = cs.state
+                if state is None or state.terminated is unset:
+                    held_by_proxy = False
+                    break
+                held_by_proxy = True
         annotations = meta.annotations or no_entries
         # The common cases without a call: `istio.io/rev` set, no proxy.istio.io/config annotation.
         revision = annotations.get("istio.io/rev") or _revision(annotations, container is not None)

@@ -205,8 +205,11 @@ class Lifecycle(msgspec.Struct, gc=False):
 class Container(msgspec.Struct, gc=False):
     name: str
     image: str | None = None
-    args: list[str] | None = None
-    command: list[str] | None = None
+    # args and command: their JSON as it came (null when absent), typed by STRINGS, as the env is (below): a proxy's and
+    # its init containers' args were ~12 strings and 2 lists per pod (10% of a pod's objects), the same in every pod
+    # of a workload. Only a proxy's args are read (its role).
+    args: msgspec.Raw = msgspec.Raw(b"null")
+    command: msgspec.Raw = msgspec.Raw(b"null")
     # The env's JSON as it came (null when absent), typed by ENV_VARS: ~25 EnvVars per pod were most of the objects a
     # pod's decode made, yet a workload's pods have the same env bytes (downward API values are valueFrom, not
     # inlined). Its types are still enforced, once per distinct bytes (_checked_page); a Raw cannot be in a union. A
@@ -282,37 +285,74 @@ class _PodStructFile(msgspec.Struct, gc=False):
 
 
 _POD_STRUCT_FILE = msgspec.json.Decoder(_PodStructFile)
-# A Container's env as EnvVar Structs, None when absent or null. It raises what msgspec raises for an env that does not
-# fit, never for the env of a pod pod_structs or decode_pod_list gave (_checked_page checked it).
+# A Container's env as EnvVar Structs, None when absent or null; its args or command as a list, None alike. They raise
+# what msgspec raises for JSON that does not fit, never for a container of a pod pod_structs or decode_pod_list gave
+# (_checked_page checked it).
 ENV_VARS = msgspec.json.Decoder(list[EnvVar] | None)
+STRINGS = msgspec.json.Decoder(list[str] | None)
 
 
 class PodPage(list[Pod]):
-    """The pods of a snapshot file or a live page, every container's env checked (_checked_page). `decoded_envs`: the
-    envs decoded to check them, by the id of their Raw (which the page keeps alive): the summary reads a proxy's env
-    from here instead of decoding it again."""
+    """The pods of a snapshot file or a live page, every container's env, args and command checked (_checked_page).
+    `decoded`: the envs and args decoded to check them, by the id of their Raw (which the page keeps alive): the summary
+    reads a proxy's from here instead of decoding them again. A pod whose containers (or init containers) equal the
+    pod before's holds that pod's list (_checked_page): the summary decides what a pod's containers say once per list,
+    not per pod."""
 
-    decoded_envs: dict[int, list[EnvVar] | None]
+    decoded: dict[int, Any]
 
 
 def _checked_page(pods: list[Pod]) -> PodPage:
-    """The pods, every container's env decoded as EnvVar Structs (and so type-checked), raising what msgspec raises for
-    one that does not fit. Equal bytes fit equally: an env with the bytes of the env last checked for a container of the
-    same name (the pod before's, mostly: a workload's pods are listed together) is not decoded again."""
-    decoded: dict[int, list[EnvVar] | None] = {}
-    checked: dict[str, msgspec.Raw] = {}
-    last_checked, decode = checked.get, ENV_VARS.decode
+    """The pods, every container's env decoded as EnvVar Structs and its args and command as lists of text (and so
+    type-checked), raising what msgspec raises for one that does not fit. Equal bytes fit equally: what has the bytes
+    of what was last checked for a container of the same name (the pod before's, mostly: a workload's pods are listed
+    together) is not decoded again.
+
+    A pod's containers (its init containers) equal to the pod before's, compared in C, were checked with them: none is
+    looked at again, and the pod takes that list (the same values) in place of its own, which is freed here. The pods
+    of a workload then share one list, which the summary knows by identity."""
+    decoded: dict[int, Any] = {}
+    checked: dict[str, list[msgspec.Raw | None]] = {}
+    last_containers: list[Container] | None = None
+    last_inits: list[Container] | None = None
     for pod in pods:
         spec = pod.spec
-        for containers in (spec.containers, spec.initContainers or ()):
-            for container in containers:
-                env, name = container.env, container.name
-                if env != last_checked(name):
-                    decoded[id(env)] = decode(env)
-                    checked[name] = env
+        containers, inits = spec.containers, spec.initContainers
+        if containers == last_containers:
+            spec.containers = last_containers
+        else:
+            last_containers = containers
+            _check_containers(containers, checked, decoded)
+        if inits is not None:
+            if inits == last_inits:
+                spec.initContainers = last_inits
+            else:
+                last_inits = inits
+                _check_containers(inits, checked, decoded)
     page = PodPage(pods)
-    page.decoded_envs = decoded
+    page.decoded = decoded
     return page
+
+
+def _check_containers(containers: list[Container], checked: dict[str, list[msgspec.Raw | None]],
+                      decoded: dict[int, Any]) -> None:
+    """Each container's env, args and command decoded (env and args into `decoded`, by the id of their Raw) unless it
+    has the bytes of the one last checked for a container of its name (`checked`: name -> [env, args, command],
+    updated)."""
+    for container in containers:
+        last = checked.get(container.name)
+        if last is None:
+            last = checked[container.name] = [None, None, None]
+        env, args, command = container.env, container.args, container.command
+        if env != last[0]:
+            decoded[id(env)] = ENV_VARS.decode(env)
+            last[0] = env
+        if args != last[1]:
+            decoded[id(args)] = STRINGS.decode(args)
+            last[1] = args
+        if command != last[2]:
+            STRINGS.decode(command)
+            last[2] = command
 
 
 def pod_structs(raw: bytes) -> PodPage | None:

@@ -231,6 +231,79 @@ def test_a_workload_s_env_is_decoded_once_per_page(monkeypatch: pytest.MonkeyPat
         assert summaries.whole_rows() == [summarise_pod(pod, rules) for pod in pods]  # the dict reader's
 
 
+def one_template_pods(native: bool = False) -> list[dict[str, Any]]:
+    """Pods of one ReplicaSet as its template makes them: their containers the same in each (the factory names an app's
+    image after its pod); the app has a command, the proxy its args."""
+    pods = [f.pod(f"cart-5d8f7c9b6-{i:05d}", owner=("ReplicaSet", "cart-5d8f7c9b6"), native=native,
+                  annotations={"istio.io/rev": "default"}) for i in range(PODS)]
+    for pod in pods:
+        app = pod["spec"]["containers"][0]
+        app["image"], app["command"] = "registry.example.com/shop/cart:1.0", ["/cart", "--port=8080"]
+    return pods
+
+
+class CountingStringsDecoder:
+    """Stands in for podwire.STRINGS (the decoder of a container's args or command), counting the lists it builds."""
+
+    decoder = msgspec.json.Decoder(list[str] | None)
+
+    def __init__(self) -> None:
+        self.lists = 0
+
+    def decode(self, raw: Any) -> Any:
+        decoded = self.decoder.decode(raw)
+        self.lists += decoded is not None
+        return decoded
+
+
+def test_a_workload_s_args_and_commands_are_lists_once_per_page(monkeypatch: pytest.MonkeyPatch):
+    """40 pods of one template: the proxy's args and the app's command are the same bytes in each pod. A page of them
+    (a snapshot file or a live page) builds each list once to check its types, not one per pod (main: 80 lists of
+    text, 40 of each, in the pods); the summary reads the proxy's args from there (pods handed in as a plain list:
+    decoded once, not per pod)."""
+    pods = one_template_pods()
+    counter = CountingStringsDecoder()
+    monkeypatch.setattr(podwire, "STRINGS", counter, raising=False)
+
+    def lists_in(page: list[podwire.Pod]) -> int:
+        return sum(isinstance(value, list) for pod in page for c in pod.spec.containers
+                   for value in (c.args, c.command))
+
+    structs = as_structs(pods)
+    assert (lists_in(structs), counter.lists) == (0, 2)
+    live = podwire.decode_pod_list(orjson.dumps({"apiVersion": "v1", "kind": "PodList", "items": pods}))["items"]
+    assert (lists_in(live), counter.lists) == (0, 4)
+    rules = mesh.ProxyRules()
+    for page, built in ((structs, 0), (live, 0), (list(structs), 1)):
+        summaries = inventory.PodSummaries.empty()
+        before = counter.lists
+        inventory.summarise_pods(page, rules, summaries)
+        assert counter.lists - before == built
+        assert summaries.whole_rows() == [summarise_pod(pod, rules) for pod in pods]  # the dict reader's
+
+
+@pytest.mark.parametrize("native", [False, True], ids=["classic", "native"])
+def test_the_pods_of_a_template_share_their_container_lists(native: bool):
+    """40 pods of one template, the 21st with another app image (a rollout's pod listed among them): their containers
+    are 3 lists, not 40 (the 1st to the 20th share one, the 22nd to the 40th another), their init containers one (main:
+    40 of each, the same values), and the summary decides what a list says once. A pod's own state is still its own:
+    the 6th pod's app has ended, its classic proxy holds it Running."""
+    pods = one_template_pods(native)
+    pods[20]["spec"]["containers"][0]["image"] = "registry.example.com/shop/cart:1.1"
+    pods[5]["status"]["containerStatuses"][0]["state"] = {"terminated": {"exitCode": 0}}
+    rules = mesh.ProxyRules()
+    body = orjson.dumps({"apiVersion": "v1", "kind": "PodList", "items": pods})
+    for page in (as_structs(pods), podwire.decode_pod_list(body)["items"]):
+        assert len({id(pod.spec.containers) for pod in page}) == 3
+        assert len({id(pod.spec.initContainers) for pod in page}) == 1  # classic: all None
+        summaries = inventory.PodSummaries.empty()
+        inventory.summarise_pods(page, rules, summaries)
+        rows = summaries.whole_rows()
+        assert rows == [summarise_pod(pod, rules) for pod in pods]  # the dict reader's
+        held = POD_COLUMNS.index("held_by_proxy")
+        assert [i for i, row in enumerate(rows) if row[held]] == ([] if native else [5])
+
+
 # ---------------------------------------------------------------- scanning a snapshot of several pod files
 POD_FILES = 4
 

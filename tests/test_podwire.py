@@ -226,6 +226,38 @@ def test_a_pod_s_env_is_read_as_before():
     assert page.whole_rows() == [summarise_pod(pod, RULES) for pod in pods]
 
 
+@pytest.mark.parametrize("native", [False, True], ids=["classic", "native"])
+@pytest.mark.parametrize(("container", "key", "value"), [
+    ("istio-proxy", "args", "proxy sidecar"),
+    ("istio-proxy", "args", ["proxy", 5]),
+    ("istio-proxy", "args", ["proxy", None]),
+    ("istio-proxy", "command", {"0": "pilot-agent"}),
+    ("app", "command", ["/cart", ["--port"]]),
+    ("app", "args", [True]),
+], ids=["args-text", "args-int", "args-null-item", "command-object", "command-nested", "app-args-bool"])
+def test_malformed_args_after_fitting_ones_are_refused(tmp_path: Path, container: str, key: str, value: object,
+                                                       native: bool):
+    """The 2nd pod of a workload with args or a command that do not fit, after a 1st pod whose (of the container of the
+    same name) fit: they are checked once per distinct bytes, as an env is, never skipped. A file takes the dict path,
+    where the usual error names the problem; a live page is parsed whole (and shape-checked)."""
+    pods = workload_with_app_env(3, native)
+    for pod in pods:
+        for c in (*pod["spec"]["containers"], *pod["spec"].get("initContainers", ())):
+            c.setdefault("command", ["/bin/run"])
+    spec = pods[1]["spec"]
+    [bad] = [c for c in (*spec["containers"], *spec.get("initContainers", ())) if c["name"] == container]
+    bad[key] = value
+    fitting = [pods[0], pods[2]]
+    structs = podwire.pod_structs(orjson.dumps({"apiVersion": "v1", "kind": "List", "items": fitting}))
+    assert structs is not None
+    assert [summarise_pod(pod, RULES) for pod in structs] == [summarise_pod(pod, RULES) for pod in fitting]
+    assert podwire.pod_structs(orjson.dumps({"apiVersion": "v1", "kind": "List", "items": pods})) is None
+    body = orjson.dumps({"apiVersion": "v1", "kind": "PodList", "items": pods})
+    answer = podwire.decode_pod_list(body)
+    assert not isinstance(answer, podwire.CheckedPodList) and answer == orjson.loads(body)
+    assert_usual_error(tmp_path / "pods.json", *pods)
+
+
 def test_malformed_answers_fall_back_to_the_full_parse():
     body = orjson.dumps({"kind": "PodList", "items": [{"metadata": {"name": "p", "labels": {"a": 1}}}]})
     assert podwire.decode_pod_list(body) == orjson.loads(body)
