@@ -171,7 +171,7 @@ def _distinct_workloads(pods: pd.DataFrame, rows: np.ndarray) -> int:
     key = np.zeros(int(rows.sum()), dtype=np.int64)
     for column, size in zip(columns, sizes, strict=True):
         key = key * size + (column.array.codes[rows].astype(np.int64) + 1)  # -1 (missing) -> 0
-    return len(np.unique(key))
+    return len(pd.unique(key))
 
 
 def _row(name: str, role: str, verdict: Verdict, tally: dict[str, Any], cluster: ClusterInventory | None
