@@ -145,8 +145,8 @@ def test_verdicts_summary_and_fleet_rows_ask_each_category_not_pandas(demo_resul
     """The gate verdicts, the summary, what the config did and the fleet rows (with each cluster's Istio-sidecar
     workloads, counted from the pod frame's category codes) make no pandas lookup and write no column out as text: the
     few categories of a column are looked up in a dict. On the old code each status, severity, gate and cluster column
-    asked a pandas Index of the labels (~20 `get_indexer`), each cluster's pods were tested with `isin` five times and
-    deduplicated, and config_effects wrote both severity columns out as text: a fixed ~5 ms of every audit."""
+    asked a pandas Index of the labels (23 `get_indexer` here), each cluster's pods were tested with `isin` three times
+    and deduplicated, and config_effects wrote both severity columns out as text: a fixed ~5 ms of every audit."""
     from auditor.findings import config_effects, summary_of, verdicts_by_gate
 
     as_text = _count_text_columns(monkeypatch)
