@@ -183,3 +183,27 @@ def test_what_the_config_did_is_counted_from_the_severities_texts(monkeypatch):
     as_text = _count_text_columns(monkeypatch)
     assert config_effects(frame) == {"exempted": 1, "severity_overridden": 4}
     assert as_text == []
+
+
+def test_sidecar_pods_and_workloads_are_the_same_from_categories_or_plain_values():
+    """The Istio-sidecar pods and their distinct workloads, counted from category codes when the pod frame's columns
+    are categorical and from the values themselves when not: the same rows and the same count either way, a workload
+    with a missing namespace counted once."""
+    import numpy as np
+
+    from auditor import mesh
+    from auditor.fleet import _distinct_workloads, istio_sidecar_pods
+
+    pods = pd.DataFrame({
+        "namespace": ["shop", "shop", "shop", None, None, "pay", "pay"],
+        "workload_kind": ["Deployment", "Deployment", "StatefulSet", "Deployment", "Deployment", "Deployment", "Job"],
+        "workload_name": ["web", "web", "web", "orphan", "orphan", "api", "api"],
+        "phase": ["Running", "Pending", "Running", "Running", "Running", "Succeeded", "Running"],
+        "role": [mesh.ROLE_SIDECAR] * 6 + ["gateway"],
+        "proxy": [mesh.PROXY_ISTIO, mesh.PROXY_UNKNOWN, mesh.PROXY_ISTIO, mesh.PROXY_ISTIO, mesh.PROXY_ISTIO,
+                  mesh.PROXY_ISTIO, mesh.PROXY_ISTIO]}, dtype=object)
+    categorical = pods.astype("category")
+    for frame in (pods, categorical):
+        rows = istio_sidecar_pods(frame)
+        assert rows.index.tolist() == [0, 1, 2, 3, 4]
+        assert _distinct_workloads(frame, np.isin(np.arange(len(frame)), rows.index)) == 3
