@@ -160,9 +160,9 @@ def proxy_counts(cluster: ClusterInventory) -> dict[str, int | None]:
 
 
 def _distinct_workloads(pods: pd.DataFrame, rows: np.ndarray) -> int:
-    """How many distinct workloads (namespace, kind, name) the pods of `rows` belong to: what
-    `drop_duplicates` keeps of those columns (a missing value equal to a missing one), counted from the category codes
-    of the pod frame's categorical columns rather than by selecting and hashing the rows' values."""
+    """How many distinct workloads (namespace, kind, name) the pods of `rows` belong to: what `drop_duplicates` keeps
+    of those columns (a missing value equal to a missing one), counted as distinct numbers made of the categorical
+    columns' codes (one per pod) rather than by selecting the rows' three columns and deduplicating them."""
     columns = [pods[name] for name in WORKLOAD_KEY]
     sizes = [len(column.cat.categories) + 1 if isinstance(column.dtype, pd.CategoricalDtype) else 0
              for column in columns]
