@@ -67,20 +67,41 @@ def _categorical(values: list[Any], dtype: pd.CategoricalDtype | None = None, *,
     distinct value once: a findings column holds a few values (enum members, shared names) in 25,000 rows, and pandas
     hashed (and `str` wrote) every row. Distinct by equality, as pandas tells them apart; with `text`, by object (equal
     objects may write different texts), each written once."""
-    first_row: dict[Any, int] = {}  # each distinct key -> the first row holding it
-    rows = np.fromiter(map(first_row.setdefault, map(id, values) if text else values, range(len(values))),
-                       dtype=np.intp, count=len(values))  # each row -> the first row holding its key
-    firsts = list(first_row.values())
+    distinct_of_row, firsts = _distinct_by_object(values) if text else _distinct_by_equality(values)
     distinct = [values[row] for row in firsts]
     if text:
         distinct = [str(v) for v in distinct]
-    # A value outside a fixed dtype's categories is missing (NaN), said outright: pandas deprecates doing it silently
-    # (it will raise), and a plugin's finding may carry any status or severity.
-    once = pd.Categorical(distinct) if dtype is None else pd.Categorical.from_codes(
-        dtype.categories.get_indexer(distinct), dtype=dtype)
-    code_of_first = np.empty(len(values), dtype=once.codes.dtype)
-    code_of_first[firsts] = once.codes
-    return pd.Categorical.from_codes(code_of_first[rows], dtype=once.dtype)
+    if dtype is None:
+        once = pd.Categorical(distinct)
+        dtype, codes = once.dtype, once.codes
+    else:
+        # A value outside a fixed dtype's categories is missing (NaN), said outright: pandas deprecates doing it
+        # silently (it will raise), and a plugin's finding may carry any status or severity.
+        position = {category: i for i, category in enumerate(dtype.categories)}
+        codes = np.array([position.get(value, -1) for value in distinct], dtype=np.intp)
+    # Each code is one of the dtype's categories or -1 by construction: not checked again row by row.
+    return pd.Categorical.from_codes(codes[distinct_of_row], dtype=dtype, validate=False)
+
+
+def _distinct_by_equality(values: list[Any]) -> tuple[np.ndarray, list[int]]:
+    """Each row's distinct value (numbered in order of first appearance) and the first row holding each, values
+    told apart by equality (a dict of them)."""
+    first_row: dict[Any, int] = {}  # each distinct value -> the first row holding it
+    rows = np.fromiter(map(first_row.setdefault, values, range(len(values))), dtype=np.intp, count=len(values))
+    firsts = list(first_row.values())
+    number = np.empty(len(values), dtype=np.intp)
+    number[firsts] = np.arange(len(firsts))
+    return number[rows], firsts
+
+
+def _distinct_by_object(values: list[Any]) -> tuple[np.ndarray, list[int]]:
+    """_distinct_by_equality with values told apart by object: their ids numbered by pandas (in C) rather than looked
+    up in a dict row by row (a status or severity column is a few enum members in 25,000 rows)."""
+    count = len(values)
+    numbers, ids = pd.factorize(np.fromiter(map(id, values), dtype=np.intp, count=count))
+    first = np.full(len(ids), count, dtype=np.intp)
+    np.minimum.at(first, numbers, np.arange(count))
+    return numbers, first.tolist()
 
 
 @dataclass
@@ -257,10 +278,17 @@ def group_codes(column: pd.Series, labels: list[str], *, text: bool = False) -> 
 
 
 def _category_positions(column: pd.Series, labels: list[str], *, text: bool) -> np.ndarray:
-    """group_codes of a categorical column: each category looked up once, a missing value (code -1) in no label."""
-    categories = column.cat.categories
-    found = pd.Index(labels, dtype=object).get_indexer(categories.astype(str) if text else categories)
-    return np.append(found, -1)[np.asarray(column.cat.codes, dtype=np.intp)]
+    """group_codes of a categorical column: each category looked up once, a missing value (code -1) in no label.
+
+    The few categories are looked up in a dict of the labels, and the codes read from the Categorical itself: a pandas
+    Index of the labels and the `.cat` accessor's Series were most of a verdict's fixed cost (an audit asks this about
+    twenty times)."""
+    categorical = column.array
+    categories = categorical.categories
+    position = {label: i for i, label in enumerate(labels)}
+    found = [position.get(category, -1) for category in (categories.astype(str) if text else categories)]
+    found.append(-1)
+    return np.array(found, dtype=np.intp)[categorical.codes]
 
 
 def count_by(groups: np.ndarray, size: int, mask: Any = None) -> np.ndarray:
@@ -318,8 +346,25 @@ def config_effects(frame: pd.DataFrame) -> dict[str, int]:
     """What the config did to the findings: exempted ones, and ones whose severity it changed."""
     if frame.empty:
         return {"exempted": 0, "severity_overridden": 0}
-    changed = frame["severity"].astype(str) != frame["default_severity"].astype(str)
+    severity, default = frame["severity"], frame["default_severity"]
+    if isinstance(severity.dtype, pd.CategoricalDtype) and isinstance(default.dtype, pd.CategoricalDtype):
+        # Compared as the texts they write (each category's written once), not written out row by row first; a
+        # missing value differs from any text and from another missing one, as the texts' comparison says.
+        ids: dict[str, int] = {}
+        now, before = _text_ids(severity, ids), _text_ids(default, ids)
+        changed = (now != before) | (now < 0) | (before < 0)
+    else:
+        changed = (severity.astype(str) != default.astype(str)).to_numpy(dtype=bool)
     return {"exempted": int(frame["exempt"].sum()), "severity_overridden": int(changed.sum())}
+
+
+def _text_ids(column: pd.Series, ids: dict[str, int]) -> np.ndarray:
+    """Each row's text (as `column.astype(str)` writes it) as its number in `ids` (the texts met so far, shared by the
+    columns compared); -1 for a missing value."""
+    categorical = column.array
+    found = [ids.setdefault(text, len(ids)) for text in categorical.categories.astype(str)]
+    found.append(-1)
+    return np.array(found, dtype=np.intp)[categorical.codes]
 
 
 def disclosure(summary: dict[str, int]) -> str:

@@ -240,9 +240,11 @@ def _defuse_remediation(f: Finding, shell_safe: dict[str, bool] | None = None) -
         # A value known safe that no option parser would take for an option changes nothing, in the command or not:
         # the command is not searched for it (a namespace named by thousands of findings). Another is asked of the
         # shell only when the command holds it: most findings' remediation names neither.
-        if not value or (shell_safe.get(value) and not value.startswith("-")) or value not in remediation:
+        if not value:
             continue
         safe = shell_safe.get(value)
+        if (safe and value[0] != "-") or value not in remediation:
+            continue
         if safe is None:
             safe = shell_safe[value] = mesh.shell_safe(value)
         if not safe:
@@ -251,7 +253,7 @@ def _defuse_remediation(f: Finding, shell_safe: dict[str, bool] | None = None) -
                              "interpret (corrupt or hostile input); act on it by hand")
             return
         # `delete deployment --all`: a name standing alone as a word that starts with `-` is read as an option.
-        if value.startswith("-") and value in remediation.split():
+        if value[0] == "-" and value in remediation.split():
             f.remediation = (f"# no command shown: the {what} {value!r} would be read as a command-line option; "
                              "act on it by hand")
             return

@@ -123,3 +123,87 @@ def test_verdicts_and_fleet_rows_write_no_column_out_as_text(demo_result, monkey
     assert [(r["cluster"], r["verdict"], r["blockers"], r.get("istio_sidecar_workloads")) for r in rows] == [
         ("cluster-a", "NO-GO", 38, 8), ("cluster-b", "NO-GO", 22, 5), ("asm", "GO", 0, None)]
     assert {g: v.value for g, v in verdicts.items()} == demo_result.gate_verdicts
+
+
+@pytest.fixture
+def pandas_lookups(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The pandas lookups made while the test runs: an Index searched for values (`get_indexer`), a column's values
+    tested for membership (`isin`), rows deduplicated (`drop_duplicates`)."""
+    made: list[str] = []
+    for owner, name in ((pd.Index, "get_indexer"), (pd.Series, "isin"), (pd.DataFrame, "drop_duplicates")):
+        real = getattr(owner, name)
+
+        def counting(self: object, *args: object, _real: object = real, _name: str = name, **kwargs: object) -> object:
+            made.append(_name)
+            return _real(self, *args, **kwargs)  # type: ignore[operator]
+
+        monkeypatch.setattr(owner, name, counting)
+    return made
+
+
+def test_verdicts_summary_and_fleet_rows_ask_each_category_not_pandas(demo_result, pandas_lookups, monkeypatch):
+    """The gate verdicts, the summary, what the config did and the fleet rows (with each cluster's Istio-sidecar
+    workloads, counted from the pod frame's category codes) make no pandas lookup and write no column out as text: the
+    few categories of a column are looked up in a dict. On the old code each status, severity, gate and cluster column
+    asked a pandas Index of the labels (23 `get_indexer` here), each cluster's pods were tested with `isin` three times
+    and deduplicated, and config_effects wrote both severity columns out as text: a fixed ~5 ms of every audit."""
+    from auditor.findings import config_effects, summary_of, verdicts_by_gate
+
+    as_text = _count_text_columns(monkeypatch)
+    frame = demo_result.findings
+    rows = overview(demo_result.inventory, frame, demo_result.gates)
+    verdicts = verdicts_by_gate(frame, demo_result.gates)
+    summary = summary_of(frame)
+    effects = config_effects(frame)
+    assert pandas_lookups == []
+    assert as_text == []
+    assert [(r["cluster"], r["verdict"], r["blockers"], r["unknown"], r["counts"]["PASS"], r.get("istio_sidecar_pods"),
+             r.get("asm_proxy_pods"), r.get("istio_sidecar_workloads"), r.get("pods")) for r in rows] == [
+        ("cluster-a", "NO-GO", 38, 2, 26, 13, 7, 8, 34), ("cluster-b", "NO-GO", 22, 2, 28, 11, 8, 5, 30),
+        ("asm", "GO", 0, 0, 4, None, None, None, None)]
+    assert {g: v.value for g, v in verdicts.items()} == {"assessment": "GO", "setup": "GO", "migrating": "NO-GO",
+                                                         "uninstall": "NO-GO", "finished": "NO-GO"}
+    assert summary == {"PASS": 58, "FAIL": 60, "WARN": 41, "UNKNOWN": 4, "NOT_APPLICABLE": 9}
+    assert effects == {"exempted": 0, "severity_overridden": 0}
+
+
+def test_what_the_config_did_is_counted_from_the_severities_texts(monkeypatch):
+    """A severity differs from the default when the texts they write differ; a missing one (None, or a value no
+    severity is) differs from any, another missing one included. Counted per category (fail on the old code: both
+    columns written out as text)."""
+    from auditor.findings import config_effects
+
+    findings = [Finding(Status.FAIL, "c1", "m", severity=Severity.MAJOR, default_severity=Severity.MINOR),
+                Finding(Status.FAIL, "c1", "m", severity=Severity.MAJOR, default_severity=Severity.MAJOR),
+                Finding(Status.WARN, "c1", "m", severity=None, default_severity=None),
+                Finding(Status.PASS, "c1", "m", severity=Severity.MINOR),
+                Finding(Status.FAIL, "c1", "m", severity="odd", default_severity=Severity.INFO),  # type: ignore[arg-type]
+                Finding(Status.FAIL, "c1", "m", severity=Severity.INFO, default_severity=Severity.BLOCKER, exempt=True)]
+    frame = findings_frame(findings)
+    as_text = _count_text_columns(monkeypatch)
+    assert config_effects(frame) == {"exempted": 1, "severity_overridden": 4}
+    assert as_text == []
+
+
+def test_sidecar_pods_and_workloads_are_the_same_from_categories_or_plain_values():
+    """The Istio-sidecar pods and their distinct workloads, counted from category codes when the pod frame's columns
+    are categorical and from the values themselves when not: the same rows and the same count either way, a workload
+    with a missing namespace counted once."""
+    import numpy as np
+
+    from auditor import mesh
+    from auditor.fleet import _distinct_workloads, istio_sidecar_pods
+
+    pods = pd.DataFrame({
+        "namespace": ["shop", "shop", "shop", None, None, "pay", "pay"],
+        "workload_kind": ["Deployment", "Deployment", "StatefulSet", "Deployment", "Deployment", "Deployment", "Job"],
+        "workload_name": ["web", "web", "web", "orphan", "orphan", "api", "api"],
+        "phase": ["Running", "Pending", "Running", "Running", "Running", "Succeeded", "Running"],
+        "role": [mesh.ROLE_SIDECAR] * 6 + ["gateway"],
+        "proxy": [mesh.PROXY_ISTIO, mesh.PROXY_UNKNOWN, mesh.PROXY_ISTIO, mesh.PROXY_ISTIO, mesh.PROXY_ISTIO,
+                  mesh.PROXY_ISTIO, mesh.PROXY_ISTIO]}, dtype=object)
+    categorical = pods.astype("category")
+    for frame in (pods, categorical):
+        rows = istio_sidecar_pods(frame)
+        assert rows.index.tolist() == [0, 1, 2, 3, 4]
+        assert _distinct_workloads(frame, np.isin(np.arange(len(frame)), rows.index)) == 3
