@@ -10,6 +10,8 @@ import traceback
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Protocol
 
+import msgspec
+
 from auditor import kinds as K
 from auditor import mesh
 from auditor.check import (
@@ -33,6 +35,10 @@ from auditor.model import Finding, Gate, Severity, Status
 from auditor.plan import asm_marks, auto_gate, gate_already_past
 
 log = logging.getLogger("asm_audit")
+
+# A copy of a finding with another gate: its other values (evidence and params: the same read-only dicts, see
+# check.copy_finding) as they are, made in one C call.
+_in_gate = msgspec.structs.replace
 
 
 class ClusterSteps(Protocol):
@@ -146,13 +152,11 @@ class _Stamp:
                 done[id(f)] = (f, check)
                 stamped.append(_stamp(f, check, gate, overrides, shell_safe, outcomes))
                 continue
-            again = copy_finding(f)
-            if seen[1] is check:
-                again.gate = gate
-                stamped.append(again)
+            if seen[1] is check:  # the stamped finding with this gate, copied in C (13,000 copies at 50k pods)
+                stamped.append(_in_gate(f, gate=gate))
             else:  # the same object from another check (a plugin's shared constant): judged again for that one,
                 # never trusted on the first check's word
-                stamped.append(_stamp(again, check, gate, overrides, shell_safe, outcomes))
+                stamped.append(_stamp(copy_finding(f), check, gate, overrides, shell_safe, outcomes))
         return stamped
 
 
