@@ -935,21 +935,24 @@ class ClusterInventory:
         # One tuple per column: of the profiles, and of the pods' rows (each its profile's number first).
         profiles = dict(zip(_PROFILE_COLUMNS, zip(*summaries.profiles, strict=True), strict=True))
         own = dict(zip(("profile", *_OWN_COLUMNS), zip(*summaries.rows, strict=True), strict=True))
-        numbers = np.fromiter(own.pop("profile"), dtype=np.intp, count=len(summaries.rows))
-        workload_kinds, workload_names = self._workloads(profiles, numbers, own["name"])
-        frame = _frame_of_summaries(summaries, profiles, own, numbers)
-        kinds = _typed_column(workload_kinds, categorical=True)
-        frame["workload_kind"] = pd.Categorical(workload_kinds.tolist()) if kinds is None else kinds
-        # As categories (in text order): every grouping per workload then sorts by their codes, not the text again.
-        names = _typed_column(workload_names, categorical=True)
-        frame["workload_name"] = workload_names.tolist() if names is None else names
+        count = len(summaries.rows)
+        numbers = np.fromiter(own.pop("profile"), dtype=np.intp, count=count)
+        # The pods' own values as objects once: for their columns, and the names of the pods that are their workload.
+        own_values = {name: np.fromiter(values, dtype=object, count=count) for name, values in own.items()}
+        workloads = self._workloads(profiles)
+        columns = _columns_of_summaries(profiles, own_values, numbers)
+        kinds, names = _workload_columns(workloads, numbers, own_values["name"])
+        if columns is not None and isinstance(names, pd.Categorical):
+            return pd.DataFrame({**columns, "workload_kind": kinds, "workload_name": names}, copy=False)
+        frame = _frame_of_records(summaries.whole_rows()) if columns is None else pd.DataFrame(columns, copy=False)
+        frame["workload_kind"] = kinds
+        frame["workload_name"] = names
         return frame
 
-    def _workloads(self, profiles: dict[str, tuple], numbers: np.ndarray, pod_names: tuple
-                   ) -> tuple[np.ndarray, np.ndarray]:
-        """Each pod's workload kind and name (objects): its owner, through its ReplicaSet (Deployment) or Job (CronJob)
-        when those are readable; a pod without an owner is its own workload. Resolved once per distinct owner of the
-        profiles (a 150k-pod cluster has far fewer), taken per pod by its profile's number."""
+    def _workloads(self, profiles: dict[str, tuple]) -> list[tuple[str, str]]:
+        """Each profile's workload (kind, name): its owner, through its ReplicaSet (Deployment) or Job (CronJob) when
+        those are readable; _BARE for a profile of pods without an owner (each pod is its own workload). Resolved once
+        per distinct owner of the profiles (a 150k-pod cluster has far fewer)."""
         rs_owner = self._owner_map(K.REPLICASET)
         job_owner = self._owner_map(K.JOB)
         have_rs = self.available(K.REPLICASET)
@@ -957,38 +960,64 @@ class ClusterInventory:
                           profiles["template_hash"], strict=True))
         resolved = {owner: _resolve_owner(owner[0], "", owner[1], owner[2], owner[3], rs_owner, job_owner, have_rs)
                     for owner in dict.fromkeys(owners) if owner[1]}
-        # A bare pod's owner is in no `resolved`: dict.get gives it _BARE, and the pod is named below.
-        workloads = list(map(resolved.get, owners, itertools.repeat(_BARE)))
-        count = len(workloads)
-        bare = np.fromiter(map(operator.is_, workloads, itertools.repeat(_BARE)), dtype=bool, count=count)[numbers]
-        profile_kinds, profile_names = zip(*workloads, strict=True)
-        kinds = np.fromiter(profile_kinds, dtype=object, count=count)[numbers]
-        names = np.fromiter(profile_names, dtype=object, count=count)[numbers]
-        if bare.any():
-            names[bare] = np.fromiter(pod_names, dtype=object, count=len(numbers))[bare]
-        return kinds, names
+        # A bare pod's owner is in no `resolved`: dict.get gives it _BARE.
+        return list(map(resolved.get, owners, itertools.repeat(_BARE)))
 
 
 _BARE = ("Pod", None)  # the workload of a pod without an owner: itself (its name is its own)
 
 
-def _frame_of_summaries(summaries: PodSummaries, profiles: dict[str, tuple], own: dict[str, tuple],
-                        numbers: np.ndarray) -> pd.DataFrame:
-    """The frame of (non-empty) pod summaries (`profiles`, `own`: their values per column; `numbers`: each pod's
-    profile): POD_COLUMNS, the _CATEGORICAL ones as categories.
+def _workload_columns(workloads: list[tuple[str, str]], numbers: np.ndarray, pod_names: np.ndarray
+                      ) -> tuple[Any, Any]:
+    """The frame's workload_kind and workload_name of the pods whose profiles (`numbers`) have these `workloads`
+    (a bare profile's pods named by `pod_names`), as categories in text order: every grouping per workload then
+    sorts by their codes. Typed and coded once per profile and taken per pod, so only the profiles' owners and the
+    bare pods' names are factorized, not one name per pod. Not all text (a malformed live answer): the kinds as
+    pd.Categorical infers them, the names as a list."""
+    count = len(workloads)
+    bare_profiles = np.fromiter(map(operator.is_, workloads, itertools.repeat(_BARE)), dtype=bool, count=count)
+    bare = bare_profiles[numbers]
+    profile_kinds, profile_names = zip(*workloads, strict=True)
+    kinds = np.fromiter(profile_kinds, dtype=object, count=count)
+    typed_kinds = _typed_column(kinds, categorical=True)
+    kind_column = pd.Categorical(kinds[numbers].tolist()) if typed_kinds is None else typed_kinds.take(numbers)
+    names = np.fromiter(profile_names, dtype=object, count=count)
+    owned = ~bare_profiles
+    owner_names, bare_names = names[owned], pod_names[bare]
+    typed_names = _typed_column(np.concatenate((owner_names, bare_names)), categorical=True)
+    if typed_names is None:
+        per_pod = names[numbers]
+        per_pod[bare] = bare_names
+        return kind_column, per_pod.tolist()
+    codes = typed_names.codes
+    profile_codes = np.full(count, -1, dtype=codes.dtype)  # a bare profile's pods are coded by their own names
+    profile_codes[owned] = codes[:len(owner_names)]
+    pod_codes = profile_codes[numbers]
+    pod_codes[bare] = codes[len(owner_names):]
+    return kind_column, pd.Categorical.from_codes(pod_codes, dtype=typed_names.dtype)
+
+
+def _columns_of_summaries(profiles: dict[str, tuple], own: dict[str, np.ndarray], numbers: np.ndarray
+                          ) -> dict[str, Any] | None:
+    """The columns (POD_COLUMNS) of (non-empty) pod summaries (`profiles`: their values per column; `own`: the pods'
+    own values as objects; `numbers`: each pod's profile), the _CATEGORICAL ones as categories.
 
     Built column by column from each column's type, told once per column (categories from codes): a profile's column
     from the profiles, then taken per pod. from_records then astype("category") guess each column's type
-    value by value and factorize text columns twice: ~30% slower at 50k pods. A column holding anything else (a
-    malformed live answer) takes that path, so the frame is the same."""
+    value by value and factorize text columns twice: ~30% slower at 50k pods. None when a column holds anything
+    else (a malformed live answer): the caller then takes that path, so the frame is the same."""
     typed: dict[str, Any] = {}
-    for columns, per_profile in ((profiles, True), (own, False)):
-        for name, values in columns.items():
-            column = _typed_column(np.fromiter(values, dtype=object, count=len(values)), name in _CATEGORICAL)
-            if column is None:
-                return _frame_of_records(summaries.whole_rows())
-            typed[name] = column.take(numbers) if per_profile else column
-    return pd.DataFrame({name: typed[name] for name in POD_COLUMNS}, copy=False)
+    for name, values in profiles.items():
+        column = _typed_column(np.fromiter(values, dtype=object, count=len(values)), name in _CATEGORICAL)
+        if column is None:
+            return None
+        typed[name] = column.take(numbers)
+    for name, values in own.items():
+        column = _typed_column(values, name in _CATEGORICAL)
+        if column is None:
+            return None
+        typed[name] = column
+    return {name: typed[name] for name in POD_COLUMNS}
 
 
 def _frame_of_records(rows: list[tuple]) -> pd.DataFrame:

@@ -8,12 +8,13 @@ import sys
 from collections.abc import Callable
 from typing import Any
 
+import orjson
 import pandas as pd
 import pytest
 
 from auditor import kinds as K
-from auditor import mesh
-from auditor.inventory import POD_COLUMNS, ClusterInventory, summarise_pod
+from auditor import mesh, podwire
+from auditor.inventory import POD_COLUMNS, ClusterInventory, summarise_pod, summarise_pods
 from tests.factory import deployment, pod, workload_pods
 
 PODS = 6
@@ -99,3 +100,26 @@ def test_rows_not_of_the_columns_length_meet_the_same_error():
     long.pod_rows = [(*row, "extra") for row in long.pod_rows]
     with pytest.raises(ValueError, match="longer"):
         long.pods()
+
+
+def test_the_workload_columns_are_coded_per_profile_not_per_pod(monkeypatch: pytest.MonkeyPatch):
+    """7 pods of 3 profiles (web's 3, api's 2, the 2 bare ones): every categorical column is factorized over the 3
+    profiles, and the workload names over web's and api's owners plus the 2 bare pods' names; before, the workload
+    kind and name were factorized over the 7 pods."""
+    web, api = deployment("web"), deployment("api", namespace="a-shop")
+    pods = [*workload_pods(web, 3), *workload_pods(api, 2, proxy=None), pod("lone", proxy="istio"),
+            pod("bare", proxy="istio")]
+    structs = podwire.pod_structs(orjson.dumps({"apiVersion": "v1", "kind": "List", "items": pods}))
+    cluster = ClusterInventory(name="c1", objects_by_kind={
+        K.POD.key: [], K.REPLICASET.key: [web[1], api[1]], K.DEPLOYMENT.key: [web[0], api[0]], K.SERVICE.key: [],
+        K.JOB.key: []})
+    summarise_pods(structs, mesh.ProxyRules(), cluster.pod_summaries)
+    assert len(cluster.pod_summaries.profiles) == 3
+    factorized = _calls(monkeypatch, pd, "factorize", lambda values, *args: len(values))
+    frame = cluster.pods()
+    assert sorted(factorized) == [3] * 13 + [4]  # 12 categorical columns and the workload kind; the workload name
+    assert frame["workload_kind"].tolist() == ["Deployment"] * 5 + ["Pod"] * 2
+    assert frame["workload_kind"].cat.categories.tolist() == ["Deployment", "Pod"]
+    assert frame["workload_name"].tolist() == ["web"] * 3 + ["api"] * 2 + ["lone", "bare"]
+    assert frame["workload_name"].cat.categories.tolist() == ["api", "bare", "lone", "web"]
+    assert frame["workload_name"].cat.codes.tolist() == [3, 3, 3, 0, 0, 2, 1]
