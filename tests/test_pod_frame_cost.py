@@ -13,8 +13,8 @@ import pandas as pd
 import pytest
 from pandas.core.arrays.categorical import CategoricalAccessor
 
+from auditor import inventory, mesh, podwire
 from auditor import kinds as K
-from auditor import mesh, podwire
 from auditor.inventory import POD_COLUMNS, ClusterInventory, summarise_pod, summarise_pods, workload_groups
 from tests.factory import deployment, pod, workload_pods
 
@@ -147,3 +147,43 @@ def test_workload_groups_reads_the_categoricals_own_codes(monkeypatch: pytest.Mo
     assert keys == [("a-shop", "Deployment", "api"), ("shop", "Deployment", "web"), ("shop", "Pod", "bare")]
     assert rows.tolist() == order  # api's pods by name (fqkwn, wlkhs) when asked, then web's, then the bare pod
     assert starts.tolist() == [0, 2, 5, 6]
+
+
+def _deployments_cluster(count: int) -> ClusterInventory:
+    """`count` Deployments of 2 pods each, summarised as the collector does (Structs)."""
+    owned = [deployment(f"app{n}") for n in range(count)]
+    pods = [p for dep_rs in owned for p in workload_pods(dep_rs, 2)]
+    structs = podwire.pod_structs(orjson.dumps({"apiVersion": "v1", "kind": "List", "items": pods}))
+    cluster = ClusterInventory(name="c1", objects_by_kind={
+        K.POD.key: [], K.REPLICASET.key: [rs for _, rs in owned], K.DEPLOYMENT.key: [dep for dep, _ in owned],
+        K.SERVICE.key: [], K.JOB.key: []})
+    summarise_pods(structs, mesh.ProxyRules(), cluster.pod_summaries)
+    return cluster
+
+
+def _python_calls_in_inventory(cluster: ClusterInventory) -> tuple[int, pd.DataFrame]:
+    """The Python functions of auditor/inventory.py (comprehensions too) called while the pod frame is built."""
+    calls = 0
+
+    def profile(frame: Any, event: str, arg: Any) -> None:
+        nonlocal calls
+        if event == "call" and frame.f_code.co_filename == inventory.__file__:
+            calls += 1
+
+    sys.setprofile(profile)
+    try:
+        frame = cluster.pods()
+    finally:
+        sys.setprofile(None)
+    return calls, frame
+
+
+def test_the_pod_frame_makes_no_python_call_per_owner():
+    """Owners are resolved to their workloads in one loop: 2 or 6 Deployments, the same calls (before: one call per
+    distinct owner)."""
+    few, few_frame = _python_calls_in_inventory(_deployments_cluster(2))
+    many, many_frame = _python_calls_in_inventory(_deployments_cluster(6))
+    assert few == many
+    assert few_frame["workload_name"].tolist() == ["app0", "app0", "app1", "app1"]
+    assert many_frame["workload_name"].tolist() == [f"app{n}" for n in range(6) for _ in range(2)]
+    assert set(many_frame["workload_kind"].tolist()) == {"Deployment"}
