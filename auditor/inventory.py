@@ -1006,8 +1006,12 @@ def _columns_of_summaries(profiles: dict[str, tuple], own: dict[str, np.ndarray]
     from the profiles, then taken per pod. from_records then astype("category") guess each column's type
     value by value and factorize text columns twice: ~30% slower at 50k pods. None when a column holds anything
     else (a malformed live answer): the caller then takes that path, so the frame is the same."""
-    typed: dict[str, Any] = {}
+    typed = _shared_categories(profiles, numbers)
+    if typed is None:
+        return None
     for name, values in profiles.items():
+        if name in typed:
+            continue
         column = _typed_column(np.fromiter(values, dtype=object, count=len(values)), name in _CATEGORICAL)
         if column is None:
             return None
@@ -1018,6 +1022,37 @@ def _columns_of_summaries(profiles: dict[str, tuple], own: dict[str, np.ndarray]
             return None
         typed[name] = column
     return {name: typed[name] for name in POD_COLUMNS}
+
+
+# The categorical columns of a profile that take few combinations in a cluster (a proxy build and its settings, a
+# phase, a role: 57 combinations of 15k profiles at 50k pods); the namespace (thousands) is typed on its own.
+_SHARED_CATEGORIES = tuple(column for column in _PROFILE_COLUMNS if column in _CATEGORICAL and column != "namespace")
+
+
+def _shared_categories(profiles: dict[str, tuple], numbers: np.ndarray) -> dict[str, Any] | None:
+    """The _SHARED_CATEGORIES columns per pod (`numbers`: each pod's profile), each typed over the distinct
+    combinations of their values among the profiles, then taken per pod: one hash of a tuple per profile instead of
+    a factorization of every profile per column. The same categories and codes: a combination keeps the values of
+    the first profile that has it, so a column's distinct values come in the order (and as the objects) they come
+    among the profiles. None when a column is not all text (see _typed_column)."""
+    columns = [profiles[column] for column in _SHARED_CATEGORIES]
+    first: dict[tuple, int] = {}
+    try:
+        # Per profile, the first profile with its combination.
+        firsts = np.fromiter(map(first.setdefault, zip(*columns, strict=True), itertools.count()), dtype=np.intp,
+                             count=len(columns[0]))
+    except TypeError:  # an unhashable value: each profile on its own (_typed_column tells what it is)
+        values, per_pod = columns, numbers
+    else:
+        _, combination = np.unique(firsts, return_inverse=True)  # numbered in the order they first come
+        values, per_pod = list(zip(*first, strict=True)), combination[numbers]
+    typed: dict[str, Any] = {}
+    for column, column_values in zip(_SHARED_CATEGORIES, values, strict=True):
+        typed_values = _typed_column(np.fromiter(column_values, dtype=object, count=len(column_values)), True)
+        if typed_values is None:
+            return None
+        typed[column] = typed_values.take(per_pod)
+    return typed
 
 
 def _frame_of_records(rows: list[tuple]) -> pd.DataFrame:

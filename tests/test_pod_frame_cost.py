@@ -187,3 +187,20 @@ def test_the_pod_frame_makes_no_python_call_per_owner():
     assert few_frame["workload_name"].tolist() == ["app0", "app0", "app1", "app1"]
     assert many_frame["workload_name"].tolist() == [f"app{n}" for n in range(6) for _ in range(2)]
     assert set(many_frame["workload_kind"].tolist()) == {"Deployment"}
+
+
+def test_categories_shared_by_profiles_are_factorized_per_combination(monkeypatch: pytest.MonkeyPatch):
+    """6 Deployments of 2 pods: 6 profiles with one combination of the 11 categorical columns other than the namespace
+    (proxy marks, phase, role...): those are factorized over 1 value each, the namespace and the workload kind over the
+    6 profiles, the workload names over the 6 owners (before: the 12 categorical columns over the 6 profiles, the
+    workload kind and name over the 12 pods)."""
+    cluster = _deployments_cluster(6)
+    assert len(cluster.pod_summaries.profiles) == 6
+    factorized = _calls(monkeypatch, pd, "factorize", lambda values, *args: len(values))
+    frame = cluster.pods()
+    assert sorted(factorized) == [1] * 11 + [6] * 3
+    assert frame["phase"].tolist() == ["Running"] * 12 and frame["phase"].cat.categories.tolist() == ["Running"]
+    assert frame["role"].tolist() == ["sidecar"] * 12
+    assert frame["owner_kind"].tolist() == ["ReplicaSet"] * 12
+    assert frame["namespace"].cat.categories.tolist() == ["shop"]
+    assert frame["proxy"].tolist() == ["istio"] * 12
