@@ -594,8 +594,9 @@ def _sort_codes(column: pd.Series) -> tuple[np.ndarray, np.ndarray] | None:
     by value), and the value each integer stands for (`values[code]`, objects as `tolist()` gives them), or None
     when a value is missing or the column is neither categorical nor text."""
     if isinstance(column.dtype, pd.CategoricalDtype):
-        codes = column.cat.codes.to_numpy()
-        values = column.cat.categories
+        # The Categorical's own codes: `column.cat.codes` builds an accessor and a Series (~25 us a column).
+        categorical = column.array
+        codes, values = categorical.codes, categorical.categories
     elif pd.api.types.is_string_dtype(column.dtype) and column.dtype != object:
         codes, values = pd.factorize(column, sort=True)
     else:
@@ -617,7 +618,7 @@ def workload_groups(frame: pd.DataFrame, by_pod_name: bool = True
     if by_pod_name:
         names = frame["name"]
         if (isinstance(names.dtype, pd.CategoricalDtype) or not pd.api.types.is_string_dtype(names.dtype)
-                or names.dtype == object or names.isna().any()):
+                or names.dtype == object or names.array.isna().any()):  # the array's: no Series of flags
             return None
         # Pod names first (stable), then a stable sort by workload: the lexicographic order of all four keys.
         first = np.argsort(names.to_numpy(dtype=object), kind="stable")
@@ -935,60 +936,123 @@ class ClusterInventory:
         # One tuple per column: of the profiles, and of the pods' rows (each its profile's number first).
         profiles = dict(zip(_PROFILE_COLUMNS, zip(*summaries.profiles, strict=True), strict=True))
         own = dict(zip(("profile", *_OWN_COLUMNS), zip(*summaries.rows, strict=True), strict=True))
-        numbers = np.fromiter(own.pop("profile"), dtype=np.intp, count=len(summaries.rows))
-        workload_kinds, workload_names = self._workloads(profiles, numbers, own["name"])
-        frame = _frame_of_summaries(summaries, profiles, own, numbers)
-        kinds = _typed_column(workload_kinds, categorical=True)
-        frame["workload_kind"] = pd.Categorical(workload_kinds.tolist()) if kinds is None else kinds
-        # As categories (in text order): every grouping per workload then sorts by their codes, not the text again.
-        names = _typed_column(workload_names, categorical=True)
-        frame["workload_name"] = workload_names.tolist() if names is None else names
+        count = len(summaries.rows)
+        numbers = np.fromiter(own.pop("profile"), dtype=np.intp, count=count)
+        # The pods' own values as objects once: for their columns, and the names of the pods that are their workload.
+        own_values = {name: np.fromiter(values, dtype=object, count=count) for name, values in own.items()}
+        workloads = self._workloads(profiles)
+        columns = _columns_of_summaries(profiles, own_values, numbers)
+        kinds, names = _workload_columns(workloads, numbers, own_values["name"])
+        if columns is not None and isinstance(names, pd.Categorical):
+            return pd.DataFrame({**columns, "workload_kind": kinds, "workload_name": names}, copy=False)
+        frame = _frame_of_records(summaries.whole_rows()) if columns is None else pd.DataFrame(columns, copy=False)
+        frame["workload_kind"] = kinds
+        frame["workload_name"] = names
         return frame
 
-    def _workloads(self, profiles: dict[str, tuple], numbers: np.ndarray, pod_names: tuple
-                   ) -> tuple[np.ndarray, np.ndarray]:
-        """Each pod's workload kind and name (objects): its owner, through its ReplicaSet (Deployment) or Job (CronJob)
-        when those are readable; a pod without an owner is its own workload. Resolved once per distinct owner of the
-        profiles (a 150k-pod cluster has far fewer), taken per pod by its profile's number."""
+    def _workloads(self, profiles: dict[str, tuple]) -> list[tuple[str, str]]:
+        """Each profile's workload (kind, name): its owner, through its ReplicaSet (Deployment) or Job (CronJob) when
+        those are readable; _BARE for a profile of pods without an owner (each pod is its own workload). Resolved once
+        per distinct owner of the profiles (a 150k-pod cluster has far fewer)."""
         rs_owner = self._owner_map(K.REPLICASET)
         job_owner = self._owner_map(K.JOB)
         have_rs = self.available(K.REPLICASET)
         owners = list(zip(profiles["namespace"], profiles["owner_kind"], profiles["owner_name"],
                           profiles["template_hash"], strict=True))
-        resolved = {owner: _resolve_owner(owner[0], "", owner[1], owner[2], owner[3], rs_owner, job_owner, have_rs)
-                    for owner in dict.fromkeys(owners) if owner[1]}
-        # A bare pod's owner is in no `resolved`: dict.get gives it _BARE, and the pod is named below.
-        workloads = list(map(resolved.get, owners, itertools.repeat(_BARE)))
-        count = len(workloads)
-        bare = np.fromiter(map(operator.is_, workloads, itertools.repeat(_BARE)), dtype=bool, count=count)[numbers]
-        profile_kinds, profile_names = zip(*workloads, strict=True)
-        kinds = np.fromiter(profile_kinds, dtype=object, count=count)[numbers]
-        names = np.fromiter(profile_names, dtype=object, count=count)[numbers]
-        if bare.any():
-            names[bare] = np.fromiter(pod_names, dtype=object, count=len(numbers))[bare]
-        return kinds, names
+        resolved = _resolve_owners(dict.fromkeys(owners), rs_owner, job_owner, have_rs)
+        # A bare pod's owner is in no `resolved`: dict.get gives it _BARE.
+        return list(map(resolved.get, owners, itertools.repeat(_BARE)))
 
 
 _BARE = ("Pod", None)  # the workload of a pod without an owner: itself (its name is its own)
 
 
-def _frame_of_summaries(summaries: PodSummaries, profiles: dict[str, tuple], own: dict[str, tuple],
-                        numbers: np.ndarray) -> pd.DataFrame:
-    """The frame of (non-empty) pod summaries (`profiles`, `own`: their values per column; `numbers`: each pod's
-    profile): POD_COLUMNS, the _CATEGORICAL ones as categories.
+def _workload_columns(workloads: list[tuple[str, str]], numbers: np.ndarray, pod_names: np.ndarray
+                      ) -> tuple[Any, Any]:
+    """The frame's workload_kind and workload_name of the pods whose profiles (`numbers`) have these `workloads`
+    (a bare profile's pods named by `pod_names`), as categories in text order: every grouping per workload then
+    sorts by their codes. Typed and coded once per profile and taken per pod, so only the profiles' owners and the
+    bare pods' names are factorized, not one name per pod. Not all text (a malformed live answer): the kinds as
+    pd.Categorical infers them, the names as a list."""
+    count = len(workloads)
+    bare_profiles = np.fromiter(map(operator.is_, workloads, itertools.repeat(_BARE)), dtype=bool, count=count)
+    bare = bare_profiles[numbers]
+    profile_kinds, profile_names = zip(*workloads, strict=True)
+    kinds = np.fromiter(profile_kinds, dtype=object, count=count)
+    typed_kinds = _typed_column(kinds, categorical=True)
+    kind_column = pd.Categorical(kinds[numbers].tolist()) if typed_kinds is None else typed_kinds.take(numbers)
+    names = np.fromiter(profile_names, dtype=object, count=count)
+    owned = ~bare_profiles
+    owner_names, bare_names = names[owned], pod_names[bare]
+    typed_names = _typed_column(np.concatenate((owner_names, bare_names)), categorical=True)
+    if typed_names is None:
+        per_pod = names[numbers]
+        per_pod[bare] = bare_names
+        return kind_column, per_pod.tolist()
+    codes = typed_names.codes
+    profile_codes = np.full(count, -1, dtype=codes.dtype)  # a bare profile's pods are coded by their own names
+    profile_codes[owned] = codes[:len(owner_names)]
+    pod_codes = profile_codes[numbers]
+    pod_codes[bare] = codes[len(owner_names):]
+    return kind_column, pd.Categorical.from_codes(pod_codes, dtype=typed_names.dtype)
+
+
+def _columns_of_summaries(profiles: dict[str, tuple], own: dict[str, np.ndarray], numbers: np.ndarray
+                          ) -> dict[str, Any] | None:
+    """The columns (POD_COLUMNS) of (non-empty) pod summaries (`profiles`: their values per column; `own`: the pods'
+    own values as objects; `numbers`: each pod's profile), the _CATEGORICAL ones as categories.
 
     Built column by column from each column's type, told once per column (categories from codes): a profile's column
     from the profiles, then taken per pod. from_records then astype("category") guess each column's type
-    value by value and factorize text columns twice: ~30% slower at 50k pods. A column holding anything else (a
-    malformed live answer) takes that path, so the frame is the same."""
+    value by value and factorize text columns twice: ~30% slower at 50k pods. None when a column holds anything
+    else (a malformed live answer): the caller then takes that path, so the frame is the same."""
+    typed = _shared_categories(profiles, numbers)
+    if typed is None:
+        return None
+    for name, values in profiles.items():
+        if name in typed:
+            continue
+        column = _typed_column(np.fromiter(values, dtype=object, count=len(values)), name in _CATEGORICAL)
+        if column is None:
+            return None
+        typed[name] = column.take(numbers)
+    for name, values in own.items():
+        column = _typed_column(values, name in _CATEGORICAL)
+        if column is None:
+            return None
+        typed[name] = column
+    return {name: typed[name] for name in POD_COLUMNS}
+
+
+# The categorical columns of a profile that take few combinations in a cluster (a proxy build and its settings, a
+# phase, a role: 57 combinations of 15k profiles at 50k pods); the namespace (thousands) is typed on its own.
+_SHARED_CATEGORIES = tuple(column for column in _PROFILE_COLUMNS if column in _CATEGORICAL and column != "namespace")
+
+
+def _shared_categories(profiles: dict[str, tuple], numbers: np.ndarray) -> dict[str, Any] | None:
+    """The _SHARED_CATEGORIES columns per pod (`numbers`: each pod's profile), each typed over the distinct
+    combinations of their values among the profiles, then taken per pod: one hash of a tuple per profile instead of
+    a factorization of every profile per column. The same categories and codes: a combination keeps the values of
+    the first profile that has it, so a column's distinct values come in the order (and as the objects) they come
+    among the profiles. None when a column is not all text (see _typed_column)."""
+    columns = [profiles[column] for column in _SHARED_CATEGORIES]
+    first: dict[tuple, int] = {}
+    try:
+        # Per profile, the first profile with its combination.
+        firsts = np.fromiter(map(first.setdefault, zip(*columns, strict=True), itertools.count()), dtype=np.intp,
+                             count=len(columns[0]))
+    except TypeError:  # an unhashable value: each profile on its own (_typed_column tells what it is)
+        values, per_pod = columns, numbers
+    else:
+        _, combination = np.unique(firsts, return_inverse=True)  # numbered in the order they first come
+        values, per_pod = list(zip(*first, strict=True)), combination[numbers]
     typed: dict[str, Any] = {}
-    for columns, per_profile in ((profiles, True), (own, False)):
-        for name, values in columns.items():
-            column = _typed_column(np.fromiter(values, dtype=object, count=len(values)), name in _CATEGORICAL)
-            if column is None:
-                return _frame_of_records(summaries.whole_rows())
-            typed[name] = column.take(numbers) if per_profile else column
-    return pd.DataFrame({name: typed[name] for name in POD_COLUMNS}, copy=False)
+    for column, column_values in zip(_SHARED_CATEGORIES, values, strict=True):
+        typed_values = _typed_column(np.fromiter(column_values, dtype=object, count=len(column_values)), True)
+        if typed_values is None:
+            return None
+        typed[column] = typed_values.take(per_pod)
+    return typed
 
 
 def _frame_of_records(rows: list[tuple]) -> pd.DataFrame:
@@ -1043,24 +1107,29 @@ def _category_texts(column: pd.Series) -> tuple[list[str], np.ndarray]:
     return texts, codes
 
 
-def _resolve_owner(ns: str, pod: str, okind: str, oname: str, thash: str,
-                   rs_owner: dict, job_owner: dict, have_rs: bool) -> tuple[str, str]:
-    if not okind:
-        return "Pod", pod
-    if okind == "ReplicaSet":
-        owner = rs_owner.get((ns, oname))
-        if owner:
-            return owner
-        # ReplicaSets not readable: Deployment-made names end with -<pod-template-hash>.
-        if not have_rs and thash and oname.endswith("-" + thash):
-            return "Deployment", oname[: -len(thash) - 1]
-        return "ReplicaSet", oname
-    if okind == "Job":
-        owner = job_owner.get((ns, oname))
-        if owner and owner[0] == "CronJob":
-            return owner
-        return "Job", oname
-    return okind, oname
+def _resolve_owners(owners: Iterable[tuple[str, str, str, str]], rs_owner: dict, job_owner: dict, have_rs: bool
+                    ) -> dict[tuple[str, str, str, str], tuple[str, str]]:
+    """Each owner (namespace, kind, name, pod-template-hash) of pods that have one (a kind) -> the workload (kind,
+    name) the pods belong to. One loop over the distinct owners, not a call per owner."""
+    resolved = {}
+    for owner in owners:
+        ns, okind, oname, thash = owner
+        if not okind:
+            continue
+        if okind == "ReplicaSet":
+            workload = rs_owner.get((ns, oname))
+            if not workload:
+                # ReplicaSets not readable: Deployment-made names end with -<pod-template-hash>.
+                workload = (("Deployment", oname[: -len(thash) - 1])
+                            if not have_rs and thash and oname.endswith("-" + thash) else ("ReplicaSet", oname))
+        elif okind == "Job":
+            workload = job_owner.get((ns, oname))
+            if not workload or workload[0] != "CronJob":
+                workload = ("Job", oname)
+        else:
+            workload = (okind, oname)
+        resolved[owner] = workload
+    return resolved
 
 
 @dataclass

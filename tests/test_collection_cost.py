@@ -362,8 +362,8 @@ def lengths_typed(monkeypatch: pytest.MonkeyPatch, owner: Any, attribute: str) -
 
 def test_the_pods_of_a_workload_are_typed_once_for_what_they_share(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
     """120 pods of one ReplicaSet: what a workload's pods share (their profile: namespace, owner, proxy, marks...) is
-    kept once, and the pod frame types it once; only each pod's own values (name, restarts, created, started) and
-    its workload are typed pod by pod."""
+    kept once, and the pod frame types it once, its workload too; only each pod's own values (name, restarts,
+    created, started) are typed pod by pod."""
     pods = [f.pod(f"web-5d8f7c9b6-{i:03d}", owner=("ReplicaSet", "web-5d8f7c9b6"), restarts=i % 3) for i in range(120)]
     (tmp_path / "pods-0000.json").write_bytes(orjson.dumps({"apiVersion": "v1", "kind": "List", "items": pods}))
     cluster = collect_pods(tmp_path).data_planes[0]
@@ -371,9 +371,10 @@ def test_the_pods_of_a_workload_are_typed_once_for_what_they_share(tmp_path: Pat
     inferred = lengths_typed(monkeypatch, inventory.pd.api.types, "infer_dtype")
     factorized = lengths_typed(monkeypatch, inventory.pd, "factorize")
     frame = cluster.pods()
-    # Before: 15 columns inferred and 14 factorized over all 120 pods.
+    # Before: 15 columns inferred and 14 factorized over all 120 pods; then (session 9) the workload's kind and name
+    # still factorized over the 120 pods.
     assert sorted(inferred) == [1] * 25 + [120] * 4  # 11 columns and 14 categories' distinct values; 4 own columns
-    assert sorted(factorized) == [1] * 12 + [120] * 2  # the 12 categorical columns; the workload's kind and name
+    assert sorted(factorized) == [1] * 14  # the 12 categorical columns, the workload's kind and name
     assert frame["workload_name"].tolist() == ["web"] * 120 and frame["namespace"].tolist() == ["shop"] * 120
     assert frame["name"].tolist() == [f"web-5d8f7c9b6-{i:03d}" for i in range(120)]
     assert frame["restarts"].tolist() == [0, 2, 4] * 40  # the app's and the proxy's restarts
