@@ -222,3 +222,21 @@ def test_config_import_reads_each_objects_metadata_in_one_walk():
     # Each object's metadata read in one stretch, in list order; the code before read every object's labels and
     # annotations, then walked the candidates again for their names and uids: 40 stretches.
     assert walks == [f"app-{i}" for i in range(20)]
+
+
+def test_egress_routes_spell_the_clusters_kubectl_once_per_walk(audit, monkeypatch: pytest.MonkeyPatch):
+    spelled: list[str] = []
+    kubectl = mesh.kubectl
+
+    def counted(cluster: str) -> str:
+        spelled.append(cluster)
+        return kubectl(cluster)
+
+    monkeypatch.setattr(mesh, "kubectl", counted)
+    to_istio = f.virtualservice("out", http=[f.route(("istio-egressgateway.istio-system", None))])
+    a = audit({"cluster-a": [*app_routes(200), to_istio]}, "uninstall", config=f.only_checks("egress-routes-to-asm"))
+    row = next(r for r in a.rows("egress-routes-to-asm") if r["cluster"] == "cluster-a")
+    assert (row["status"], row["code"], row["name"]) == ("FAIL", "AA1610", "out")
+    assert row["remediation"].startswith('kubectl --kubeconfig="${KUBECONFIG_CLUSTER_A:?}" -n shop patch ')
+    # Once for the cluster's walk of its 201 VirtualServices; the code before spelled it for each of them: 201.
+    assert spelled == ["cluster-a"]
