@@ -240,3 +240,28 @@ def test_egress_routes_spell_the_clusters_kubectl_once_per_walk(audit, monkeypat
     assert row["remediation"].startswith('kubectl --kubeconfig="${KUBECONFIG_CLUSTER_A:?}" -n shop patch ')
     # Once for the cluster's walk of its 201 VirtualServices; the code before spelled it for each of them: 201.
     assert spelled == ["cluster-a"]
+
+
+def test_purge_preview_and_istio_residue_read_each_services_labels_in_one_walk():
+    from checks import purge, residue
+
+    services = [f.service(f"app-{i}", f"team-{i % 5}") for i in range(30)]
+    istio_made = f.service("edge-istio", "shop", labels={"gateway.istio.io/managed": "istio.io-gateway-controller"})
+    for svc in [*services, istio_made]:
+        svc["metadata"] = ReadMetadata(svc["metadata"])
+    cluster = ClusterInventory(name="cluster-a", objects_by_kind={
+        K.DEPLOYMENT.key: [f.istiod()], K.SERVICE.key: [*services, istio_made], K.DAEMONSET.key: [],
+        K.CONFIGMAP.key: [], K.MUTATING_WEBHOOK.key: [], K.VALIDATING_WEBHOOK.key: [], K.CLUSTERROLE.key: [],
+        K.CLUSTERROLEBINDING.key: [], K.CRD.key: [], K.PDB.key: [], K.K8S_GATEWAY.key: [],
+        K.K8S_GATEWAYCLASS.key: []})
+    ctx = Context(inv=Inventory(data_planes=[cluster]), gate=Gate.UNINSTALL)
+    ReadMetadata.reads = []
+    purged = list(purge.PurgePreview().check_cluster(cluster, ctx))
+    assert [(x.code, x.evidence["deleted"]) for x in purged] == [("AA2501", ["Deployment/istio-system/istiod"])]
+    leftovers = list(residue.IstioResidue()._gateway_api(cluster, ctx, [], []))
+    assert [(x.kind, x.name, x.outcome.code) for x in leftovers] == [("Service", "edge-istio", "AA2322")]
+    label_reads = [name for name, key in ReadMetadata.reads if key == "labels"]
+    # Each Service's labels read once for both checks' questions, and the one carrying the Gateway API label three times
+    # more (its value, its Gateway, ASM's marks): 34. The code before walked them once per check: 65.
+    assert len(label_reads) == 34
+    assert sorted(set(label_reads)) == sorted([f"app-{i}" for i in range(30)] + ["edge-istio"])
