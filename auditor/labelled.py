@@ -1,9 +1,10 @@
 """Which objects of a kind carry a label or an annotation that more than one check looks for (issue 18).
 
 purge-preview (operator.istio.io/component, meta.helm.sh/release-name) and istio-residue (gateway.istio.io/managed)
-each walked every Deployment and Service of a cluster for one key's presence: ~19,500 objects' metadata read cold per
-walk at 50k pods (~10 ms each). One walk per kind answers every key listed here, memoised per cluster; most objects
-carry none of them, which one set test in C over each map's keys tells.
+each walked every Deployment and Service of a cluster for one key's presence, and gitops-drift read the metadata of
+every mesh workload for its Argo CD, Flux and Helm markers: ~19,500 objects' metadata read cold per walk at 50k pods
+(~10 ms each). One walk per kind answers every key listed here, memoised per cluster; most objects carry none of
+them, which one set test in C over each map's keys tells.
 """
 
 from __future__ import annotations
@@ -16,9 +17,16 @@ from auditor.kinds import Kind
 
 COMPONENT_LABEL = "operator.istio.io/component"  # what `istioctl uninstall --purge` deletes (purge-preview)
 HELM_RELEASE = "meta.helm.sh/release-name"  # Helm 3.2+ on every object of a release
+# The markers of the tools that re-apply objects from Git or a chart (checks/gitops.py says what each names).
+ARGO_TRACKING = "argocd.argoproj.io/tracking-id"
+INSTANCE = "app.kubernetes.io/instance"
+MANAGED_BY = "app.kubernetes.io/managed-by"
+FLUX_KUSTOMIZATION = "kustomize.toolkit.fluxcd.io"
+FLUX_HELMRELEASE = "helm.toolkit.fluxcd.io"
 # The keys the walk looks for: asking about any other raises KeyError (add it here).
-LABELS = (COMPONENT_LABEL, MANAGED_LABEL)
-ANNOTATIONS = (HELM_RELEASE,)
+LABELS = (COMPONENT_LABEL, MANAGED_LABEL, f"{FLUX_KUSTOMIZATION}/name", f"{FLUX_HELMRELEASE}/name", INSTANCE,
+          MANAGED_BY)
+ANNOTATIONS = (HELM_RELEASE, ARGO_TRACKING)
 _LABEL_SET, _ANNOTATION_SET = frozenset(LABELS), frozenset(ANNOTATIONS)
 
 Found = tuple[dict[str, list[dict[str, Any]]], dict[str, list[dict[str, Any]]]]

@@ -265,3 +265,27 @@ def test_purge_preview_and_istio_residue_read_each_services_labels_in_one_walk()
     # more (its value, its Gateway, ASM's marks): 34. The code before walked them once per check: 65.
     assert len(label_reads) == 34
     assert sorted(set(label_reads)) == sorted([f"app-{i}" for i in range(30)] + ["edge-istio"])
+
+
+def test_gitops_drift_asks_the_manager_of_only_the_workloads_carrying_a_marker(audit, monkeypatch: pytest.MonkeyPatch):
+    asked: list[str] = []
+    manager = gitops.manager
+
+    def counted(meta: dict[str, Any]) -> str:
+        asked.append(meta.get("name", ""))
+        return manager(meta)
+
+    monkeypatch.setattr(gitops, "manager", counted)
+    objects: list[dict[str, Any]] = []
+    for i in range(30):
+        dep, rs = f.deployment(f"app-{i}", f"team-{i % 3}")
+        objects += [dep, rs, *f.workload_pods((dep, rs), 1, proxy="istio")]
+    dep, rs = f.deployment("cart", "shop", labels={"app": "cart", "app.kubernetes.io/managed-by": "Helm",
+                                                   "app.kubernetes.io/instance": "cart"})
+    objects += [dep, rs, *f.workload_pods((dep, rs), 2, proxy="istio")]
+    rows = audit({"c1": objects}, "migrating", config=f.only_checks("gitops-drift")).rows("gitops-drift")
+    assert [(r["code"], r["name"], r["evidence"]["managed_by"]) for r in rows] == [
+        ("AA2720", "cart", "Helm chart (instance cart), applied by Argo CD or another tool")]
+    # Only the Deployment carrying markers (labelled.py's walk of the kind tells which); the code before read the
+    # metadata of each of the 31 workloads to ask.
+    assert asked == ["cart"]
