@@ -289,3 +289,26 @@ def test_gitops_drift_asks_the_manager_of_only_the_workloads_carrying_a_marker(a
     # Only the Deployment carrying markers (labelled.py's walk of the kind tells which); the code before read the
     # metadata of each of the 31 workloads to ask.
     assert asked == ["cart"]
+
+
+def test_the_stray_gateway_pods_are_selected_once_per_cluster_without_copying_the_frame(
+        audit, monkeypatch: pytest.MonkeyPatch):
+    copies: list[int] = []
+    getitem_bool_array = pd.DataFrame._getitem_bool_array
+
+    def counted(self: pd.DataFrame, key: Any) -> pd.DataFrame:
+        copies.append(len(self.columns))
+        return getitem_bool_array(self, key)
+
+    monkeypatch.setattr(pd.DataFrame, "_getitem_bool_array", counted)
+    dep, rs = f.deployment("app", "shop")
+    objects = [f.namespace("istio-system"), f.istiod(), dep, rs, *f.workload_pods((dep, rs), 3, proxy="istio"),
+               f.pod("gw-1", namespace="istio-system", gateway=True, proxy="istio")]
+    checks = ("istio-gateway-traffic", "asm-gateways-present")
+    run = audit({"cluster-a": objects}, "uninstall", asm=[f.migration_cr("Migrating")],
+                config={**f.only_checks(*checks), "asm": {"cluster_ids": {"cluster-a": "c-a"}}})
+    stray = [(r["code"], r["evidence"]["workload"]) for check in checks for r in run.rows(check)
+             if r["code"] in ("AA1531", "AA1731")]
+    assert stray == [("AA1531", "Pod istio-system/gw-1"), ("AA1731", "Pod istio-system/gw-1")]
+    # The code before selected the gateway pods of the whole frame (its 29 columns) once per check asking: [29, 29].
+    assert copies == []
