@@ -14,8 +14,8 @@ from typing import Any
 
 import pandas as pd
 
+from auditor import istio, mesh
 from auditor import kinds as K
-from auditor import mesh
 from auditor.asm import NO_EFFECT, SEED_PATCH_SPELLING, advanced_option, option_patch, seed_spelling_used
 from auditor.check import ClusterCheck, Context, same_in_every_gate
 from auditor.errors import EvidenceUnavailable
@@ -775,8 +775,10 @@ class CrossClusterGatewayFirst(ClusterCheck):
             yield self.report(self.NO_EASTWEST, cluster.name, params={})
             return
         pods = cluster.pods()
-        moved = pods.loc[(pods["proxy"] == mesh.PROXY_ASM) & (pods["role"] == mesh.ROLE_SIDECAR),
-                         ["namespace", "name", "workload_kind", "workload_name", "created"]]  # the columns read
+        # The columns read of the rows read, from numpy masks: no loc (its index take and copy through the blocks).
+        moved = istio.pod_columns(pods, istio.among(pods["proxy"], (mesh.PROXY_ASM,))
+                                  & istio.among(pods["role"], (mesh.ROLE_SIDECAR,)),
+                                  ("namespace", "name", "workload_kind", "workload_name", "created"))
         # Vectorised: a big cluster has tens of thousands of moved pods.
         times = pd.to_datetime(moved["created"].astype(str), utc=True, errors="coerce", format="ISO8601")
         undated = int(times.isna().sum())

@@ -312,3 +312,36 @@ def test_the_stray_gateway_pods_are_selected_once_per_cluster_without_copying_th
     assert stray == [("AA1531", "Pod istio-system/gw-1"), ("AA1731", "Pod istio-system/gw-1")]
     # The code before selected the gateway pods of the whole frame (its 29 columns) once per check asking: [29, 29].
     assert copies == []
+
+
+def test_cross_cluster_gateway_first_takes_the_moved_pods_without_loc(audit, monkeypatch: pytest.MonkeyPatch):
+    from tests.checks.test_gateways import GW_TIME, IDS, eastwest, moved_pods
+
+    locs: list[Any] = []
+    loc_getitem = pd.core.indexing._LocIndexer.__getitem__
+    judging = [False]
+
+    def counted_loc(self: Any, key: Any) -> Any:
+        if judging[0]:
+            locs.append(key)
+        return loc_getitem(self, key)
+
+    check_cluster = egress.CrossClusterGatewayFirst.check_cluster
+
+    def judged(self: Any, cluster: ClusterInventory, ctx: Context) -> Any:
+        judging[0] = True
+        try:
+            return list(check_cluster(self, cluster, ctx))
+        finally:
+            judging[0] = False
+
+    monkeypatch.setattr(pd.core.indexing._LocIndexer, "__getitem__", counted_loc)
+    monkeypatch.setattr(egress.CrossClusterGatewayFirst, "check_cluster", judged)
+    a = audit({"cluster-a": [*eastwest(), *moved_pods("2026-11-12T08:00:00Z")]}, "uninstall", config=IDS,
+              asm=[f.istio_gateway_cr("asm-cross-network-m1", "cross-network", created=GW_TIME)])
+    (row,) = a.rows("cross-cluster-gateway-first")
+    assert (row["status"], row["code"], row["evidence"]["asm_proxy_pods"]) == ("FAIL", "AA1810", 2)
+    assert row["evidence"]["workloads"] == ["Deployment shop/cart"]
+    # The moved pods' five columns from numpy masks; the code before took them with a loc of the pod frame (its
+    # __getitem__ 3 times, nested).
+    assert locs == []
