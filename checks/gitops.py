@@ -13,6 +13,7 @@ from auditor import kinds as K
 from auditor import mesh
 from auditor.check import ClusterCheck, Context, same_in_every_gate
 from auditor.inventory import WORKLOAD_KEY, ClusterInventory, workload_groups
+from auditor.istio import among, pod_columns
 from auditor.labelled import (
     ARGO_TRACKING,
     FLUX_HELMRELEASE,
@@ -134,8 +135,8 @@ class GitopsDrift(ClusterCheck):
     def check_cluster(self, cluster: ClusterInventory, ctx: Context) -> Iterable[Finding]:
         pods = cluster.pods()
         # Only the columns counted, not a copy of all 30 for tens of thousands of pods.
-        sidecars = pods.loc[(pods["proxy"] != mesh.PROXY_NONE) & (pods["role"] == mesh.ROLE_SIDECAR),
-                            [*WORKLOAD_KEY, "proxy"]] if not pods.empty else pods
+        sidecars = pod_columns(pods, ~among(pods["proxy"], (mesh.PROXY_NONE,)) & among(pods["role"], (
+            mesh.ROLE_SIDECAR,)), (*WORKLOAD_KEY, "proxy")) if not pods.empty else pods
         unread: list[str] = []
         warned = 0
         per_workload = _pods_per_workload(sidecars)

@@ -314,9 +314,8 @@ def test_the_stray_gateway_pods_are_selected_once_per_cluster_without_copying_th
     assert copies == []
 
 
-def test_cross_cluster_gateway_first_takes_the_moved_pods_without_loc(audit, monkeypatch: pytest.MonkeyPatch):
-    from tests.checks.test_gateways import GW_TIME, IDS, eastwest, moved_pods
-
+def locs_while_judging(monkeypatch: pytest.MonkeyPatch, check_class: type, method: str = "check_cluster") -> list[Any]:
+    """The keys of every `.loc[...]` read while `check_class.method` runs (its generator consumed)."""
     locs: list[Any] = []
     loc_getitem = pd.core.indexing._LocIndexer.__getitem__
     judging = [False]
@@ -326,17 +325,24 @@ def test_cross_cluster_gateway_first_takes_the_moved_pods_without_loc(audit, mon
             locs.append(key)
         return loc_getitem(self, key)
 
-    check_cluster = egress.CrossClusterGatewayFirst.check_cluster
+    judge_method = getattr(check_class, method)
 
-    def judged(self: Any, cluster: ClusterInventory, ctx: Context) -> Any:
+    def judged(self: Any, *args: Any) -> Any:
         judging[0] = True
         try:
-            return list(check_cluster(self, cluster, ctx))
+            return list(judge_method(self, *args))
         finally:
             judging[0] = False
 
     monkeypatch.setattr(pd.core.indexing._LocIndexer, "__getitem__", counted_loc)
-    monkeypatch.setattr(egress.CrossClusterGatewayFirst, "check_cluster", judged)
+    monkeypatch.setattr(check_class, method, judged)
+    return locs
+
+
+def test_cross_cluster_gateway_first_takes_the_moved_pods_without_loc(audit, monkeypatch: pytest.MonkeyPatch):
+    from tests.checks.test_gateways import GW_TIME, IDS, eastwest, moved_pods
+
+    locs = locs_while_judging(monkeypatch, egress.CrossClusterGatewayFirst)
     a = audit({"cluster-a": [*eastwest(), *moved_pods("2026-11-12T08:00:00Z")]}, "uninstall", config=IDS,
               asm=[f.istio_gateway_cr("asm-cross-network-m1", "cross-network", created=GW_TIME)])
     (row,) = a.rows("cross-cluster-gateway-first")
@@ -344,4 +350,34 @@ def test_cross_cluster_gateway_first_takes_the_moved_pods_without_loc(audit, mon
     assert row["evidence"]["workloads"] == ["Deployment shop/cart"]
     # The moved pods' five columns from numpy masks; the code before took them with a loc of the pod frame (its
     # __getitem__ 3 times, nested).
+    assert locs == []
+
+
+def test_gitops_drift_takes_the_sidecar_pods_without_loc(audit, monkeypatch: pytest.MonkeyPatch):
+    locs = locs_while_judging(monkeypatch, gitops.GitopsDrift)
+    dep, rs = f.deployment("cart", "shop", labels={"app": "cart", "app.kubernetes.io/instance": "cart"})
+    rows = audit({"c1": [dep, rs, *f.workload_pods((dep, rs), 2, proxy="istio")]}, "migrating",
+                 config=f.only_checks("gitops-drift")).rows("gitops-drift")
+    assert [(r["code"], r["evidence"]["pods"], r["evidence"]["pods_on_istio"]) for r in rows] == [("AA2720", 2, 2)]
+    # The sidecar pods' four columns from numpy masks; the code before took them with a loc of the pod frame (its
+    # __getitem__ 3 times, nested).
+    assert locs == []
+
+
+def test_istiod_pods_without_their_deployment_are_taken_without_loc(audit, monkeypatch: pytest.MonkeyPatch):
+    from checks import residue
+
+    locs = locs_while_judging(monkeypatch, residue.IstioControlPlaneRemoved, "_istiod_pods")
+    from tests.checks.test_residue import asm_footprint
+
+    orphans = [f.pod(f"istiod-5d8f7c9b6-x2x7{i}", "istio-system", proxy=None, owner=("ReplicaSet", "istiod-5d8f7c9b6"),
+                     labels={"app": "istiod", "istio.io/rev": "default"}) for i in range(2)]
+    run = audit({"cluster-a": [*asm_footprint(), *orphans]}, "finished", asm=[],
+                config=f.only_checks("istio-control-plane-removed"))
+    assert [(r["code"], r["kind"], r["namespace"], r["name"], r["message"])
+            for r in run.rows("istio-control-plane-removed")] == [
+        ("AA2211", "Pod", "istio-system", "istiod-5d8f7c9b6",
+         "2 istiod pod(s) of istio-system/istiod-5d8f7c9b6 still exist without their Deployment")]
+    # The orphaned istiod pods' three columns from numpy masks; the code before took them with a loc of the pod frame
+    # (its __getitem__ 3 times, nested).
     assert locs == []
