@@ -359,13 +359,12 @@ class EgressRoutesToAsm(ClusterCheck):
         hosts = egress_hosts(None, ctx, asm_gws)
         referenced = 0
         for vs in asm.objects(K.VIRTUALSERVICE):
-            meta = vs.get("metadata") or {}
-            key = (meta.get("namespace", ""), meta.get("name", ""))
             finding = self._judge(asm.name, vs, hosts, mesh.ASM_KUBECTL)
             if finding is None:
-                continue
+                continue  # most: no egress route, and their metadata is not read (metadata is shape-checked)
             referenced += 1
-            seen = reported.get(key)
+            meta = vs.get("metadata") or {}
+            seen = reported.get((meta.get("namespace", ""), meta.get("name", "")))
             if seen and seen[0] == finding.status and seen[1] == (vs.get("spec") or {}):
                 continue  # same spec and verdict as the data-plane copy already reported
             yield finding

@@ -381,3 +381,21 @@ def test_istiod_pods_without_their_deployment_are_taken_without_loc(audit, monke
     # The orphaned istiod pods' three columns from numpy masks; the code before took them with a loc of the pod frame
     # (its __getitem__ 3 times, nested).
     assert locs == []
+
+
+def test_egress_routes_read_the_metadata_of_only_the_asm_copies_that_route_to_an_egress_gateway():
+    asm_side = [*app_routes(20), f.virtualservice("out", http=[f.route(("istio-egressgateway.istio-system", None))])]
+    for vs in asm_side:
+        vs["metadata"] = ReadMetadata(vs["metadata"])
+    asm = ClusterInventory(name="asm", role="asm", objects_by_kind={K.VIRTUALSERVICE.key: asm_side,
+                                                                    K.ISTIO_GATEWAY_ASM.key: []})
+    ctx = Context(inv=Inventory(data_planes=[], asm=asm), gate=Gate.UNINSTALL)
+    check = egress.EgressRoutesToAsm()
+    check.prepare(ctx)
+    ReadMetadata.reads = []
+    findings = list(check.conclude(ctx))
+    assert [(x.code, x.namespace, x.name) for x in findings] == [("AA1610", "shop", "out")]
+    # Each copy's namespace read once to resolve its hosts (route_splits); then only the one reaching an egress
+    # gateway read for its finding and its data-plane copy: 25. The code before read every copy's namespace and name
+    # first: 65.
+    assert len(ReadMetadata.reads) == 25
