@@ -11,6 +11,8 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
+import pandas as pd
+
 from auditor import istio, mesh
 from auditor import kinds as K
 from auditor.check import Check
@@ -70,10 +72,6 @@ def _has_asm_marker(meta: dict[str, Any]) -> bool:
     return any(ASM_MARKER in k for k in meta.get("labels") or {}) or any(
         ASM_MARKER in k for k in meta.get("annotations") or {}) or any(
         ref.get("kind") == "IstioGateway" for ref in meta.get("ownerReferences") or ())
-
-
-def _template(workload: dict[str, Any]) -> dict[str, Any]:
-    return ((workload.get("spec") or {}).get("template")) or {}
 
 
 def _gateway_shaped(template: dict[str, Any], proxy: dict[str, Any] | None, labels: dict[str, str]) -> str:
@@ -241,9 +239,7 @@ def _gateway_workloads(cluster: ClusterInventory, rules: mesh.ProxyRules,
                        names: GatewaysConfig) -> list[GatewayWorkload]:
     """Gateways by what they are (a `proxy router` template, the gateway injection template, a Gateway API
     deployment) or by what labels and configured names state; a sidecar-injected app never counts."""
-    workloads = [(K.DEPLOYMENT, d) for d in cluster.objects(K.DEPLOYMENT)]
-    if cluster.available(K.DAEMONSET):
-        workloads += [(K.DAEMONSET, d) for d in cluster.objects(K.DAEMONSET)]
+    kinds = [K.DEPLOYMENT, K.DAEMONSET] if cluster.available(K.DAEMONSET) else [K.DEPLOYMENT]
     roles_by_name = _roles_by_name(names)
     # The templates' manual injections (istio.manual_injections), judged in this walk while each template is at hand:
     # its reader then walks ~9,500 Deployments fewer at 50k pods. Kind key -> found; None for a kind once judging
@@ -256,65 +252,45 @@ def _gateway_workloads(cluster: ClusterInventory, rules: mesh.ProxyRules,
     # Deployment of their own. None once a rule raised: their own walks meet the error.
     operators: list[dict[str, Any]] | None = []
     waypoints: list[dict[str, Any]] = []
-    for workload_kind, dep in workloads:
+    # The rules asked of every object, looked up once per walk rather than once per object.
+    is_operator, is_waypoint = mesh.is_istio_operator, mesh.is_waypoint_deployment
+    find_proxy, injection_of, shaped_as, stated_type = (mesh.find_proxy_container, istio.injection_of, _gateway_shaped,
+                                                        _stated_type)
+    for workload_kind in kinds:  # each kind's objects walked as they are: no (kind, object) pair built per object
         kind = workload_kind.kind
-        if operators is not None and workload_kind is K.DEPLOYMENT:
-            try:
-                if mesh.is_istio_operator(dep):
-                    operators.append(dep)
-                if mesh.is_waypoint_deployment(dep):
-                    waypoints.append(dep)
-            except Exception:  # not this scan's question (a malformed Deployment no shape check refused)
-                operators = None
-        meta = dep.get("metadata") or {}
-        name, namespace = meta.get("name", ""), meta.get("namespace", "")
-        template = _template(dep)
-        tmpl_labels = ((template.get("metadata") or {}).get("labels")) or {}
-        labels = {**(meta.get("labels") or {}), **tmpl_labels}
-        proxy, native = mesh.find_proxy_container(template.get("spec") or {})
-        found = injections[workload_kind.key]
-        if found is not None:
-            try:
-                injection = istio.injection_of(template, proxy, native, rules)
-            except Exception:  # not this scan's question: its own reader (manual_injections) meets the error
-                injections[workload_kind.key] = None
-            else:
-                if injection is not None:
-                    found[(namespace, kind, name)] = injection
-        shaped = _gateway_shaped(template, proxy, labels)
-        stated = _stated_type(labels, name, roles_by_name)
-        if not shaped and stated is None:
-            continue  # neither gateway-shaped nor given a role (most Deployments)
-        if _is_waypoint(labels):
-            continue
-        if not shaped and proxy is not None and (proxy.get("args") or []) and not mesh.is_gateway_proxy(proxy):
-            continue  # a sidecar-injected app that happens to carry a gateway's label or name
-        image = (proxy or {}).get("image") or ""
-        env = mesh.env_map(proxy or {})
-        marks = cluster.proxy_marks(rules.has_asm_env(env), rules.image_kind(image) if image else "",
-                                    rules.ca_service(env.get("CA_ADDR", "")), image)
-        asm = _has_asm_marker(meta) or mesh.classify(marks) == mesh.PROXY_ASM
-        gtype, why_role = stated, "label istio / gateway name"
-        if gtype is None and _installed_by(meta, labels, asm) == INSTALL_GATEWAY_API:
-            # istiod's Gateway API deployments serve north-south traffic unless their class is east-west.
-            east_west = "east-west" in labels.get(mesh.GATEWAY_CLASS_LABEL, "")
-            gtype = EASTWEST if east_west else INGRESS
-            owner = next((labels[k] for k in GATEWAY_API_NAME_LABELS if labels.get(k)), "")
-            why_role = f"Gateway API Gateway {owner}"
-        if gtype is None and not asm:
-            found = _role_from_config(cluster, namespace, tmpl_labels)
+        deployments = workload_kind is K.DEPLOYMENT
+        for dep in cluster.objects(workload_kind):
+            if operators is not None and deployments:
+                try:
+                    if is_operator(dep):
+                        operators.append(dep)
+                    if is_waypoint(dep):
+                        waypoints.append(dep)
+                except Exception:  # not this scan's question (a malformed Deployment no shape check refused)
+                    operators = None
+            meta = dep.get("metadata") or {}
+            name, namespace = meta.get("name", ""), meta.get("namespace", "")
+            template = ((dep.get("spec") or {}).get("template")) or {}
+            tmpl_labels = ((template.get("metadata") or {}).get("labels")) or {}
+            labels = {**(meta.get("labels") or {}), **tmpl_labels}
+            proxy, native = find_proxy(template.get("spec") or {})
+            found = injections[workload_kind.key]
             if found is not None:
-                gtype, why_role = found
-        if gtype is None:
-            gtype = _renamed_gateway_type(labels, name)
-            why_role = "role named in its label or name"
-        if gtype is None:
-            if asm:
-                continue  # an ASM workload without a gateway role is not a gateway to replace
-            gtype, why_role = ROLE_UNKNOWN, "no label, name, Gateway or Service tells its role"
-        what = "ASM marker/image" if asm else (shaped or "gateway label/name")
-        out.append(GatewayWorkload(gtype, namespace, name, asm, labels, f"{what}; {why_role}", dict(tmpl_labels),
-                                   kind, _installed_by(meta, labels, asm)))
+                try:
+                    injection = injection_of(template, proxy, native, rules)
+                except Exception:  # not this scan's question: its own reader (manual_injections) meets the error
+                    injections[workload_kind.key] = None
+                else:
+                    if injection is not None:
+                        found[(namespace, kind, name)] = injection
+            shaped = shaped_as(template, proxy, labels)
+            stated = stated_type(labels, name, roles_by_name)
+            if not shaped and stated is None:
+                continue  # neither gateway-shaped nor given a role (most Deployments)
+            gateway = _gateway_of(cluster, rules, kind, meta, name, namespace, tmpl_labels, labels, proxy, shaped,
+                                  stated)
+            if gateway is not None:
+                out.append(gateway)
     if operators is not None:
         cluster.found_deployment_views(operators, waypoints)
     for workload_kind in (K.DEPLOYMENT, K.DAEMONSET):
@@ -324,24 +300,69 @@ def _gateway_workloads(cluster: ClusterInventory, rules: mesh.ProxyRules,
     return out
 
 
+def _gateway_of(cluster: ClusterInventory, rules: mesh.ProxyRules, kind: str, meta: dict[str, Any], name: str,
+                namespace: str, tmpl_labels: dict[str, str], labels: dict[str, str], proxy: dict[str, Any] | None,
+                shaped: str, stated: str | None) -> GatewayWorkload | None:
+    """The gateway a gateway-shaped or role-stated workload is, None when it is none (a waypoint, a sidecar app
+    carrying a gateway's label or name, an ASM workload without a gateway role)."""
+    if _is_waypoint(labels):
+        return None
+    if not shaped and proxy is not None and (proxy.get("args") or []) and not mesh.is_gateway_proxy(proxy):
+        return None  # a sidecar-injected app that happens to carry a gateway's label or name
+    image = (proxy or {}).get("image") or ""
+    env = mesh.env_map(proxy or {})
+    marks = cluster.proxy_marks(rules.has_asm_env(env), rules.image_kind(image) if image else "",
+                                rules.ca_service(env.get("CA_ADDR", "")), image)
+    asm = _has_asm_marker(meta) or mesh.classify(marks) == mesh.PROXY_ASM
+    gtype, why_role = stated, "label istio / gateway name"
+    if gtype is None and _installed_by(meta, labels, asm) == INSTALL_GATEWAY_API:
+        # istiod's Gateway API deployments serve north-south traffic unless their class is east-west.
+        east_west = "east-west" in labels.get(mesh.GATEWAY_CLASS_LABEL, "")
+        gtype = EASTWEST if east_west else INGRESS
+        owner = next((labels[k] for k in GATEWAY_API_NAME_LABELS if labels.get(k)), "")
+        why_role = f"Gateway API Gateway {owner}"
+    if gtype is None and not asm:
+        found = _role_from_config(cluster, namespace, tmpl_labels)
+        if found is not None:
+            gtype, why_role = found
+    if gtype is None:
+        gtype = _renamed_gateway_type(labels, name)
+        why_role = "role named in its label or name"
+    if gtype is None:
+        if asm:
+            return None  # an ASM workload without a gateway role is not a gateway to replace
+        gtype, why_role = ROLE_UNKNOWN, "no label, name, Gateway or Service tells its role"
+    what = "ASM marker/image" if asm else (shaped or "gateway label/name")
+    return GatewayWorkload(gtype, namespace, name, asm, labels, f"{what}; {why_role}", dict(tmpl_labels), kind,
+                           _installed_by(meta, labels, asm))
+
+
 def unrecognised_gateway_pods(cluster: ClusterInventory, gateways: list[GatewayWorkload]) -> list[str]:
     """Workloads of active Istio pods whose istio-proxy runs `proxy router` but that no gateway workload explains
     (bare pods, an unusual owner): reported, never silently left out. Empty when pods are unreadable."""
     if not cluster.available(K.POD):
         return []
-    pods = cluster.pods()
-    if pods.empty:
-        return []
     known = {(g.namespace, g.kind, g.name) for g in gateways}
+    return sorted({f"{kind} {ns}/{name}" for ns, kind, name in _router_workloads(cluster)
+                   if (ns, kind, name) not in known})
+
+
+def _router_workloads(cluster: ClusterInventory) -> frozenset[tuple[str, str, str]]:
+    """(namespace, kind, name) of the workloads of active pods running Istio's (or an unproven) proxy as a gateway,
+    selected once per cluster for the checks that ask (istio-gateway-traffic, cross-cluster-gateway-first...): from
+    numpy masks and the three columns read, not a copy of the frame's ~30 columns per reader."""
+    return cluster.memo("router_workloads", lambda: _select_router_workloads(cluster.pods()))
+
+
+def _select_router_workloads(pods: pd.DataFrame) -> frozenset[tuple[str, str, str]]:
+    if pods.empty:
+        return frozenset()
     # ASM's own gateway pods need no replacing; Istio's (or unproven) ones must all be explained.
-    routers = pods[(pods["role"] == mesh.ROLE_GATEWAY) & pods["phase"].isin(ACTIVE_PHASES)
-                   & pods["proxy"].isin([mesh.PROXY_ISTIO, mesh.PROXY_UNKNOWN])]
-    seen = set()
-    for ns, kind, name in zip(routers["namespace"].astype(str), routers["workload_kind"].astype(str),
-                              routers["workload_name"].astype(str), strict=True):
-        if (ns, kind, name) not in known:
-            seen.add(f"{kind} {ns}/{name}")
-    return sorted(seen)
+    rows = (istio.among(pods["role"], (mesh.ROLE_GATEWAY,)) & istio.among(pods["phase"], ACTIVE_PHASES)
+            & istio.among(pods["proxy"], (mesh.PROXY_ISTIO, mesh.PROXY_UNKNOWN)))
+    routers = istio.pod_columns(pods, rows, ("namespace", "workload_kind", "workload_name"))
+    return frozenset(zip(routers["namespace"].astype(str), routers["workload_kind"].astype(str),
+                         routers["workload_name"].astype(str), strict=True))
 
 
 def istio_gateways(cluster: ClusterInventory, rules: mesh.ProxyRules,

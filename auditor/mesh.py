@@ -331,6 +331,8 @@ ISTIO_OPERATOR = "istio-operator"
 # The labels that say a Deployment (or its pods) is the istio-operator: Istio's chart sets `name`, other packagings
 # `app.kubernetes.io/name`.
 _OPERATOR_LABELS = ("name", "app.kubernetes.io/name")
+_OPERATOR_NAME, _OPERATOR_APP_NAME = _OPERATOR_LABELS
+_OPERATOR_LABEL_SET = frozenset(_OPERATOR_LABELS)
 
 
 def is_istio_operator(dep: dict[str, Any]) -> bool:
@@ -343,14 +345,15 @@ def is_istio_operator(dep: dict[str, Any]) -> bool:
     if meta.get("name") == ISTIO_OPERATOR:
         return True
     template = ((dep.get("spec") or {}).get("template") or {}).get("metadata") or {}
-    # Loops, not a generator: asked of every Deployment (~9,500 at 50k pods), where resuming a generator per label
-    # costs more than the lookups; an empty label map is passed over without a lookup.
-    for labels in (meta.get("labels"), template.get("labels")):
-        if labels:
-            for key in _OPERATOR_LABELS:
-                if labels.get(key) == ISTIO_OPERATOR:
-                    return True
-    return False
+    # Asked of every Deployment (~9,500 at 50k pods): one set test in C over each label map's keys rules out nearly
+    # all of them before any lookup; no generator nor loop over the maps (a frame or iterator per Deployment).
+    labels = meta.get("labels")
+    if labels and not _OPERATOR_LABEL_SET.isdisjoint(labels.keys()) and (
+            labels.get(_OPERATOR_NAME) == ISTIO_OPERATOR or labels.get(_OPERATOR_APP_NAME) == ISTIO_OPERATOR):
+        return True
+    labels = template.get("labels")
+    return bool(labels) and not _OPERATOR_LABEL_SET.isdisjoint(labels.keys()) and (
+        labels.get(_OPERATOR_NAME) == ISTIO_OPERATOR or labels.get(_OPERATOR_APP_NAME) == ISTIO_OPERATOR)
 
 
 def istiod_revision(dep: dict[str, Any]) -> str:

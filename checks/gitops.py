@@ -13,6 +13,17 @@ from auditor import kinds as K
 from auditor import mesh
 from auditor.check import ClusterCheck, Context, same_in_every_gate
 from auditor.inventory import WORKLOAD_KEY, ClusterInventory, workload_groups
+from auditor.istio import among, pod_columns
+from auditor.labelled import (
+    ARGO_TRACKING,
+    FLUX_HELMRELEASE,
+    FLUX_KUSTOMIZATION,
+    HELM_RELEASE,
+    INSTANCE,
+    MANAGED_BY,
+    carrying_annotation,
+    carrying_label,
+)
 from auditor.model import Finding, Gate, Outcome, Severity, Status
 
 # The markers each tool writes on the objects it applies:
@@ -21,13 +32,7 @@ from auditor.model import Finding, Gate, Outcome, Severity, Status
 # - Flux: labels kustomize.toolkit.fluxcd.io/name + /namespace (kustomize-controller), helm.toolkit.fluxcd.io/name
 #   + /namespace (helm-controller's post-renderer).
 # - Helm 3.2+: annotations meta.helm.sh/release-name + release-namespace, label app.kubernetes.io/managed-by=Helm.
-ARGO_TRACKING = "argocd.argoproj.io/tracking-id"
-INSTANCE = "app.kubernetes.io/instance"
-FLUX_KUSTOMIZATION = "kustomize.toolkit.fluxcd.io"
-FLUX_HELMRELEASE = "helm.toolkit.fluxcd.io"
-HELM_RELEASE = "meta.helm.sh/release-name"
 HELM_RELEASE_NS = "meta.helm.sh/release-namespace"
-MANAGED_BY = "app.kubernetes.io/managed-by"
 # Namespace labels that decide injection (Istio's and ASM's).
 INJECTION_LABELS = ("istio-injection", "istio.io/rev", mesh.ASM_INJECT_LABEL)
 # Flux's (name label, namespace label, what applies it), spelled once rather than per object asked about.
@@ -64,6 +69,14 @@ def manager(meta: dict[str, Any]) -> str:
     if instance:
         return f"Argo CD Application {instance} (label tracking; app.kubernetes.io/instance, not confirmed)"
     return ""
+
+
+def _marked(cluster: ClusterInventory, kind: K.Kind) -> set[int]:
+    """The ids of the objects of `kind` that carry a key manager() reads, from one walk of the kind that purge-preview's
+    and istio-residue's questions share (labelled.py): manager() names no manager for any other object, so their
+    metadata is not read (most workloads at 50k pods, read cold)."""
+    return {id(obj) for key in _MARKER_LABELS for obj in carrying_label(cluster, kind, key)} | {
+        id(obj) for key in _MARKER_ANNOTATIONS for obj in carrying_annotation(cluster, kind, key)}
 
 
 def _pods_per_workload(sidecars: pd.DataFrame) -> list[tuple[tuple[str, str, str], int, int]]:
@@ -122,14 +135,15 @@ class GitopsDrift(ClusterCheck):
     def check_cluster(self, cluster: ClusterInventory, ctx: Context) -> Iterable[Finding]:
         pods = cluster.pods()
         # Only the columns counted, not a copy of all 30 for tens of thousands of pods.
-        sidecars = pods.loc[(pods["proxy"] != mesh.PROXY_NONE) & (pods["role"] == mesh.ROLE_SIDECAR),
-                            [*WORKLOAD_KEY, "proxy"]] if not pods.empty else pods
+        sidecars = pod_columns(pods, ~among(pods["proxy"], (mesh.PROXY_NONE,)) & among(pods["role"], (
+            mesh.ROLE_SIDECAR,)), (*WORKLOAD_KEY, "proxy")) if not pods.empty else pods
         unread: list[str] = []
         warned = 0
         per_workload = _pods_per_workload(sidecars)
         readable = {kind: cluster.available(k) for kind, k in WORKLOAD_KINDS.items()}  # asked per workload
         # What cluster.get answers, as a dict per kind read: one lookup per workload (~10,000 at 50k pods).
         lookups: dict[str, Mapping[tuple[Any, Any], dict[str, Any]]] = {}
+        marked: dict[str, set[int]] = {}  # per kind read: the objects carrying a marker (_marked)
         for (namespace, kind, name), pods_count, on_istio in per_workload:
             workload_kind = WORKLOAD_KINDS.get(kind)
             if workload_kind is None or not readable[kind]:
@@ -138,8 +152,11 @@ class GitopsDrift(ClusterCheck):
             by_key = lookups.get(kind)
             if by_key is None:
                 by_key = lookups[kind] = cluster.by_namespace_and_name(workload_kind)
+                marked[kind] = _marked(cluster, workload_kind)
             obj = by_key.get((namespace, name)) if namespace is not None else cluster.get(workload_kind, name)
-            by = manager((obj or {}).get("metadata") or {}) if obj else ""
+            if not obj or id(obj) not in marked[kind]:
+                continue  # no marker, so no manager: its metadata is not read
+            by = manager(obj.get("metadata") or {})
             if not by:
                 continue
             warned += 1

@@ -20,9 +20,9 @@ from auditor.errors import EvidenceUnavailable
 from auditor.inventory import ClusterInventory
 from auditor.istio import istiod_pinned_version
 from auditor.kinds import Kind
+from auditor.labelled import COMPONENT_LABEL, HELM_RELEASE, carrying_annotation, carrying_label
 from auditor.model import Finding, Gate, Outcome, Severity, Status
 
-COMPONENT_LABEL = "operator.istio.io/component"
 # The kinds prune.go deletes with --purge that the auditor reads (NamespacedResources + AllClusterResources).
 # Pods are pruned too, but the inventory keeps them only as summaries (no labels): labelled pods belong to the
 # labelled Deployments/DaemonSets listed here.
@@ -33,7 +33,6 @@ PRUNED_KINDS: tuple[Kind, ...] = (
 NOT_READ_NOTE = ("also pruned but never read by the auditor: Secrets, ServiceAccounts, Roles, RoleBindings, "
                  "HorizontalPodAutoscalers, NetworkAttachmentDefinitions, EnvoyFilters and waypoint Gateways "
                  "carrying the label; list them with `kubectl get <kind> -A -l operator.istio.io/component`")
-HELM_RELEASE = "meta.helm.sh/release-name"
 HELM_NAMESPACE = "meta.helm.sh/release-namespace"
 
 
@@ -140,12 +139,15 @@ class PurgePreview(ClusterCheck):
         labelled: list[tuple[str, dict[str, Any]]] = []
         helm_releases: dict[tuple[str, str], list[str]] = {}
         for kind in PRUNED_KINDS:
-            for obj in cluster.objects(kind):
-                meta = obj.get("metadata") or {}  # _meta in line: asked of every object of the pruned kinds
+            # Only the objects carrying the label or the release annotation, from one walk of the kind that
+            # istio-residue's questions share (labelled.py): most objects carry neither.
+            labelled.extend((kind.kind, obj) for obj in carrying_label(cluster, kind, COMPONENT_LABEL))
+            for obj in carrying_annotation(cluster, kind, HELM_RELEASE):
+                meta = obj.get("metadata") or {}
                 if COMPONENT_LABEL in (meta.get("labels") or {}):
-                    labelled.append((kind.kind, obj))
-                # The release annotation first: a cheap test most objects fail, before the install-label rules.
-                elif (annotations := meta.get("annotations") or {}).get(HELM_RELEASE) and mesh.istio_installed(
+                    continue  # labelled: listed above
+                # The release annotation's value first: a cheap test, before the install-label rules.
+                if (annotations := meta.get("annotations") or {}).get(HELM_RELEASE) and mesh.istio_installed(
                         meta) == "Helm chart labels":
                     release = (str(annotations[HELM_RELEASE]), str(annotations.get(HELM_NAMESPACE) or
                                                                   meta.get("namespace") or "istio-system"))

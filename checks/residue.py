@@ -24,6 +24,8 @@ from auditor.check import ClusterCheck, Context
 from auditor.errors import EvidenceUnavailable
 from auditor.gateways import gateway_services, gateway_workloads, istio_gateways
 from auditor.inventory import ClusterInventory
+from auditor.istio import among, pod_columns
+from auditor.labelled import carrying_label
 from auditor.mesh import asm_owned, istio_installed
 from auditor.model import Finding, Gate, Outcome, Severity, Status
 
@@ -267,8 +269,9 @@ class IstioControlPlaneRemoved(_LeftoverCheck):
         listed = {((d.get("metadata") or {}).get("namespace", ""), (d.get("metadata") or {}).get("name", ""))
                   for d in cluster.istiod_deployments()}
         pods = cluster.pods()
-        istiod = _istiod_named(pods["workload_name"]) & (pods["proxy"] == mesh.PROXY_NONE)
-        orphans = pods.loc[istiod, ["namespace", "workload_name", "name"]]  # the columns read, not all 30
+        istiod = _istiod_named(pods["workload_name"]).to_numpy() & among(pods["proxy"], (mesh.PROXY_NONE,))
+        # The columns read of the rows read, from numpy masks: no loc (its index take and copy through the blocks).
+        orphans = pod_columns(pods, istiod, ("namespace", "workload_name", "name"))
         # The pods of a Deployment listed are no orphans: left out before grouping, pandas groups nothing at all in
         # the usual cluster (~0.7 ms however few the pods).
         unlisted = np.fromiter(((str(ns), str(wl)) not in listed for ns, wl in zip(
@@ -467,10 +470,11 @@ class IstioResidue(_LeftoverCheck):
         deployed: dict[tuple[str, str], list[tuple[str, str]]] = {}  # (ns, gateway) -> [(kind, name)]
         asm_gateways: set[tuple[str, str]] = set()  # an ASM proxy or ASM marks: the whole gateway is ASM's
         for kind in (K.DEPLOYMENT, K.SERVICE):
-            for obj in cluster.objects(kind):
+            # Only the objects carrying the label, from one walk of the kind that purge-preview's questions share
+            # (labelled.py); then the label's value.
+            for obj in carrying_label(cluster, kind, gatewayapi.MANAGED_LABEL):
                 meta = obj.get("metadata") or {}
-                # The label's presence first (one test per Deployment and Service), then its value.
-                if gatewayapi.MANAGED_LABEL not in (meta.get("labels") or ()) or not gatewayapi.managed_by_istio(meta):
+                if not gatewayapi.managed_by_istio(meta):
                     continue
                 key = (meta.get("namespace", ""), gatewayapi.owning_gateway(meta) or meta.get("name", ""))
                 subject = f"{kind.kind} {key[0]}/{meta.get('name')}"

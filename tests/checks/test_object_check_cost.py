@@ -222,3 +222,180 @@ def test_config_import_reads_each_objects_metadata_in_one_walk():
     # Each object's metadata read in one stretch, in list order; the code before read every object's labels and
     # annotations, then walked the candidates again for their names and uids: 40 stretches.
     assert walks == [f"app-{i}" for i in range(20)]
+
+
+def test_egress_routes_spell_the_clusters_kubectl_once_per_walk(audit, monkeypatch: pytest.MonkeyPatch):
+    spelled: list[str] = []
+    kubectl = mesh.kubectl
+
+    def counted(cluster: str) -> str:
+        spelled.append(cluster)
+        return kubectl(cluster)
+
+    monkeypatch.setattr(mesh, "kubectl", counted)
+    to_istio = f.virtualservice("out", http=[f.route(("istio-egressgateway.istio-system", None))])
+    a = audit({"cluster-a": [*app_routes(200), to_istio]}, "uninstall", config=f.only_checks("egress-routes-to-asm"))
+    row = next(r for r in a.rows("egress-routes-to-asm") if r["cluster"] == "cluster-a")
+    assert (row["status"], row["code"], row["name"]) == ("FAIL", "AA1610", "out")
+    assert row["remediation"].startswith('kubectl --kubeconfig="${KUBECONFIG_CLUSTER_A:?}" -n shop patch ')
+    # Once for the cluster's walk of its 201 VirtualServices; the code before spelled it for each of them: 201.
+    assert spelled == ["cluster-a"]
+
+
+def test_purge_preview_and_istio_residue_read_each_services_labels_in_one_walk():
+    from checks import purge, residue
+
+    services = [f.service(f"app-{i}", f"team-{i % 5}") for i in range(30)]
+    istio_made = f.service("edge-istio", "shop", labels={"gateway.istio.io/managed": "istio.io-gateway-controller"})
+    for svc in [*services, istio_made]:
+        svc["metadata"] = ReadMetadata(svc["metadata"])
+    cluster = ClusterInventory(name="cluster-a", objects_by_kind={
+        K.DEPLOYMENT.key: [f.istiod()], K.SERVICE.key: [*services, istio_made], K.DAEMONSET.key: [],
+        K.CONFIGMAP.key: [], K.MUTATING_WEBHOOK.key: [], K.VALIDATING_WEBHOOK.key: [], K.CLUSTERROLE.key: [],
+        K.CLUSTERROLEBINDING.key: [], K.CRD.key: [], K.PDB.key: [], K.K8S_GATEWAY.key: [],
+        K.K8S_GATEWAYCLASS.key: []})
+    ctx = Context(inv=Inventory(data_planes=[cluster]), gate=Gate.UNINSTALL)
+    ReadMetadata.reads = []
+    purged = list(purge.PurgePreview().check_cluster(cluster, ctx))
+    assert [(x.code, x.evidence["deleted"]) for x in purged] == [("AA2501", ["Deployment/istio-system/istiod"])]
+    leftovers = list(residue.IstioResidue()._gateway_api(cluster, ctx, [], []))
+    assert [(x.kind, x.name, x.outcome.code) for x in leftovers] == [("Service", "edge-istio", "AA2322")]
+    label_reads = [name for name, key in ReadMetadata.reads if key == "labels"]
+    # Each Service's labels read once for both checks' questions, and the one carrying the Gateway API label three times
+    # more (its value, its Gateway, ASM's marks): 34. The code before walked them once per check: 65.
+    assert len(label_reads) == 34
+    assert sorted(set(label_reads)) == sorted([f"app-{i}" for i in range(30)] + ["edge-istio"])
+
+
+def test_gitops_drift_asks_the_manager_of_only_the_workloads_carrying_a_marker(audit, monkeypatch: pytest.MonkeyPatch):
+    asked: list[str] = []
+    manager = gitops.manager
+
+    def counted(meta: dict[str, Any]) -> str:
+        asked.append(meta.get("name", ""))
+        return manager(meta)
+
+    monkeypatch.setattr(gitops, "manager", counted)
+    objects: list[dict[str, Any]] = []
+    for i in range(30):
+        dep, rs = f.deployment(f"app-{i}", f"team-{i % 3}")
+        objects += [dep, rs, *f.workload_pods((dep, rs), 1, proxy="istio")]
+    dep, rs = f.deployment("cart", "shop", labels={"app": "cart", "app.kubernetes.io/managed-by": "Helm",
+                                                   "app.kubernetes.io/instance": "cart"})
+    objects += [dep, rs, *f.workload_pods((dep, rs), 2, proxy="istio")]
+    rows = audit({"c1": objects}, "migrating", config=f.only_checks("gitops-drift")).rows("gitops-drift")
+    assert [(r["code"], r["name"], r["evidence"]["managed_by"]) for r in rows] == [
+        ("AA2720", "cart", "Helm chart (instance cart), applied by Argo CD or another tool")]
+    # Only the Deployment carrying markers (labelled.py's walk of the kind tells which); the code before read the
+    # metadata of each of the 31 workloads to ask.
+    assert asked == ["cart"]
+
+
+def test_the_stray_gateway_pods_are_selected_once_per_cluster_without_copying_the_frame(
+        audit, monkeypatch: pytest.MonkeyPatch):
+    copies: list[int] = []
+    getitem_bool_array = pd.DataFrame._getitem_bool_array
+
+    def counted(self: pd.DataFrame, key: Any) -> pd.DataFrame:
+        copies.append(len(self.columns))
+        return getitem_bool_array(self, key)
+
+    monkeypatch.setattr(pd.DataFrame, "_getitem_bool_array", counted)
+    dep, rs = f.deployment("app", "shop")
+    objects = [f.namespace("istio-system"), f.istiod(), dep, rs, *f.workload_pods((dep, rs), 3, proxy="istio"),
+               f.pod("gw-1", namespace="istio-system", gateway=True, proxy="istio")]
+    checks = ("istio-gateway-traffic", "asm-gateways-present")
+    run = audit({"cluster-a": objects}, "uninstall", asm=[f.migration_cr("Migrating")],
+                config={**f.only_checks(*checks), "asm": {"cluster_ids": {"cluster-a": "c-a"}}})
+    stray = [(r["code"], r["evidence"]["workload"]) for check in checks for r in run.rows(check)
+             if r["code"] in ("AA1531", "AA1731")]
+    assert stray == [("AA1531", "Pod istio-system/gw-1"), ("AA1731", "Pod istio-system/gw-1")]
+    # The code before selected the gateway pods of the whole frame (its 29 columns) once per check asking: [29, 29].
+    assert copies == []
+
+
+def locs_while_judging(monkeypatch: pytest.MonkeyPatch, check_class: type, method: str = "check_cluster") -> list[Any]:
+    """The keys of every `.loc[...]` read while `check_class.method` runs (its generator consumed)."""
+    locs: list[Any] = []
+    loc_getitem = pd.core.indexing._LocIndexer.__getitem__
+    judging = [False]
+
+    def counted_loc(self: Any, key: Any) -> Any:
+        if judging[0]:
+            locs.append(key)
+        return loc_getitem(self, key)
+
+    judge_method = getattr(check_class, method)
+
+    def judged(self: Any, *args: Any) -> Any:
+        judging[0] = True
+        try:
+            return list(judge_method(self, *args))
+        finally:
+            judging[0] = False
+
+    monkeypatch.setattr(pd.core.indexing._LocIndexer, "__getitem__", counted_loc)
+    monkeypatch.setattr(check_class, method, judged)
+    return locs
+
+
+def test_cross_cluster_gateway_first_takes_the_moved_pods_without_loc(audit, monkeypatch: pytest.MonkeyPatch):
+    from tests.checks.test_gateways import GW_TIME, IDS, eastwest, moved_pods
+
+    locs = locs_while_judging(monkeypatch, egress.CrossClusterGatewayFirst)
+    a = audit({"cluster-a": [*eastwest(), *moved_pods("2026-11-12T08:00:00Z")]}, "uninstall", config=IDS,
+              asm=[f.istio_gateway_cr("asm-cross-network-m1", "cross-network", created=GW_TIME)])
+    (row,) = a.rows("cross-cluster-gateway-first")
+    assert (row["status"], row["code"], row["evidence"]["asm_proxy_pods"]) == ("FAIL", "AA1810", 2)
+    assert row["evidence"]["workloads"] == ["Deployment shop/cart"]
+    # The moved pods' five columns from numpy masks; the code before took them with a loc of the pod frame (its
+    # __getitem__ 3 times, nested).
+    assert locs == []
+
+
+def test_gitops_drift_takes_the_sidecar_pods_without_loc(audit, monkeypatch: pytest.MonkeyPatch):
+    locs = locs_while_judging(monkeypatch, gitops.GitopsDrift)
+    dep, rs = f.deployment("cart", "shop", labels={"app": "cart", "app.kubernetes.io/instance": "cart"})
+    rows = audit({"c1": [dep, rs, *f.workload_pods((dep, rs), 2, proxy="istio")]}, "migrating",
+                 config=f.only_checks("gitops-drift")).rows("gitops-drift")
+    assert [(r["code"], r["evidence"]["pods"], r["evidence"]["pods_on_istio"]) for r in rows] == [("AA2720", 2, 2)]
+    # The sidecar pods' four columns from numpy masks; the code before took them with a loc of the pod frame (its
+    # __getitem__ 3 times, nested).
+    assert locs == []
+
+
+def test_istiod_pods_without_their_deployment_are_taken_without_loc(audit, monkeypatch: pytest.MonkeyPatch):
+    from checks import residue
+
+    locs = locs_while_judging(monkeypatch, residue.IstioControlPlaneRemoved, "_istiod_pods")
+    from tests.checks.test_residue import asm_footprint
+
+    orphans = [f.pod(f"istiod-5d8f7c9b6-x2x7{i}", "istio-system", proxy=None, owner=("ReplicaSet", "istiod-5d8f7c9b6"),
+                     labels={"app": "istiod", "istio.io/rev": "default"}) for i in range(2)]
+    run = audit({"cluster-a": [*asm_footprint(), *orphans]}, "finished", asm=[],
+                config=f.only_checks("istio-control-plane-removed"))
+    assert [(r["code"], r["kind"], r["namespace"], r["name"], r["message"])
+            for r in run.rows("istio-control-plane-removed")] == [
+        ("AA2211", "Pod", "istio-system", "istiod-5d8f7c9b6",
+         "2 istiod pod(s) of istio-system/istiod-5d8f7c9b6 still exist without their Deployment")]
+    # The orphaned istiod pods' three columns from numpy masks; the code before took them with a loc of the pod frame
+    # (its __getitem__ 3 times, nested).
+    assert locs == []
+
+
+def test_egress_routes_read_the_metadata_of_only_the_asm_copies_that_route_to_an_egress_gateway():
+    asm_side = [*app_routes(20), f.virtualservice("out", http=[f.route(("istio-egressgateway.istio-system", None))])]
+    for vs in asm_side:
+        vs["metadata"] = ReadMetadata(vs["metadata"])
+    asm = ClusterInventory(name="asm", role="asm", objects_by_kind={K.VIRTUALSERVICE.key: asm_side,
+                                                                    K.ISTIO_GATEWAY_ASM.key: []})
+    ctx = Context(inv=Inventory(data_planes=[], asm=asm), gate=Gate.UNINSTALL)
+    check = egress.EgressRoutesToAsm()
+    check.prepare(ctx)
+    ReadMetadata.reads = []
+    findings = list(check.conclude(ctx))
+    assert [(x.code, x.namespace, x.name) for x in findings] == [("AA1610", "shop", "out")]
+    # Each copy's namespace read once to resolve its hosts (route_splits); then only the one reaching an egress
+    # gateway read for its finding and its data-plane copy: 25. The code before read every copy's namespace and name
+    # first: 65.
+    assert len(ReadMetadata.reads) == 25
