@@ -43,7 +43,7 @@ from auditor.findings import (
     worst,
 )
 from auditor.inventory import ACTIVE_PHASES, ClusterInventory, Inventory
-from auditor.istio import WORKLOAD_KEY
+from auditor.istio import WORKLOAD_KEY, among
 from auditor.model import Verdict
 
 STATE_OK = "ok"
@@ -130,13 +130,8 @@ def istio_sidecar_pods(pods: pd.DataFrame) -> pd.DataFrame:
 
 def _istio_sidecar_mask(pods: pd.DataFrame) -> np.ndarray:
     # Pods whose marks contradict each other (mesh.PROXY_UNKNOWN) are not proven moved: counted as still to move.
-    return _among(pods["phase"], ACTIVE_PHASES) & _among(pods["role"], (mesh.ROLE_SIDECAR,)) & _among(
+    return among(pods["phase"], ACTIVE_PHASES) & among(pods["role"], (mesh.ROLE_SIDECAR,)) & among(
         pods["proxy"], (mesh.PROXY_ISTIO, mesh.PROXY_UNKNOWN))
-
-
-def _among(column: pd.Series, values: tuple[str, ...]) -> np.ndarray:
-    """Which rows hold one of `values` (`column.isin(values)`), a categorical column's asked once per category."""
-    return group_codes(column, list(values)) >= 0
 
 
 def proxy_counts(cluster: ClusterInventory) -> dict[str, int | None]:
@@ -151,11 +146,11 @@ def proxy_counts(cluster: ClusterInventory) -> dict[str, int | None]:
         return empty
     if pods.empty:
         return {"istio_sidecar_workloads": 0, "istio_sidecar_pods": 0, "asm_proxy_pods": 0, "pods": 0}
-    active = _among(pods["phase"], ACTIVE_PHASES)
-    sidecar = _among(pods["role"], (mesh.ROLE_SIDECAR,))
+    active = among(pods["phase"], ACTIVE_PHASES)
+    sidecar = among(pods["role"], (mesh.ROLE_SIDECAR,))
     istio = _istio_sidecar_mask(pods)
     return {"istio_sidecar_workloads": _distinct_workloads(pods, istio), "istio_sidecar_pods": int(istio.sum()),
-            "asm_proxy_pods": int((active & sidecar & _among(pods["proxy"], (mesh.PROXY_ASM,))).sum()),
+            "asm_proxy_pods": int((active & sidecar & among(pods["proxy"], (mesh.PROXY_ASM,))).sum()),
             "pods": len(pods)}
 
 

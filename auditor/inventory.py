@@ -155,7 +155,8 @@ class PodSummaries(types.SimpleNamespace):
 
     def add_whole_rows(self, whole: list[tuple]) -> None:
         """Rows of POD_COLUMNS (summarise_pod's; rows a caller hands in), each with a profile of its own: none is taken
-        as equal to another, so values of other types (1 and True) stay as given."""
+        as equal to another here, so values of other types (1 and True) stay as given (the frame merges equal text
+        values only: a column holding anything else takes the per-row path, _frame_of_records)."""
         if not whole:
             return
         columns = dict(zip(POD_COLUMNS, zip(*whole, strict=True), strict=True))

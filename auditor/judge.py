@@ -38,7 +38,7 @@ log = logging.getLogger("asm_audit")
 
 # A copy of a finding with another gate: its other values (evidence and params: the same read-only dicts, see
 # check.copy_finding) as they are, made in one C call.
-_in_gate = msgspec.structs.replace
+_copied_with = msgspec.structs.replace
 
 
 class ClusterSteps(Protocol):
@@ -153,7 +153,7 @@ class _Stamp:
                 stamped.append(_stamp(f, check, gate, overrides, shell_safe, outcomes))
                 continue
             if seen[1] is check:  # the stamped finding with this gate, copied in C (13,000 copies at 50k pods)
-                stamped.append(_in_gate(f, gate=gate))
+                stamped.append(_copied_with(f, gate=gate))
             else:  # the same object from another check (a plugin's shared constant): judged again for that one,
                 # never trusted on the first check's word
                 stamped.append(_stamp(copy_finding(f), check, gate, overrides, shell_safe, outcomes))

@@ -47,7 +47,8 @@ def carrying_annotation(cluster: ClusterInventory, kind: Kind, key: str) -> list
 def _found(cluster: ClusterInventory, kind: Kind) -> Found:
     objects = cluster.objects(kind)  # an unreadable kind raises here, as each reader's own walk did
     # Keyed by the list walked (held by the memo, so its id stays its own) and its length: a kind's list replaced or
-    # grown since is walked again.
+    # grown since is walked again. A list changed in place at the same length is not: the collector never does that
+    # (it assigns a new list and calls forget(), which empties the memo).
     return cluster.memo(("labelled", kind.key, id(objects), len(objects)), lambda: (_walk(objects), objects))[0]
 
 

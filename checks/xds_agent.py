@@ -83,14 +83,17 @@ class PodsXdsAgent(ClusterCheck):
         keys, bounds, values = workload_columns(missing_all, ("name", "xds_agent", "role"))
         pod_names, xds_values, roles = values["name"], values["xds_agent"], values["role"]
         seen_before: dict[tuple[Any, ...], dict[str, int]] = {}
-        seen_texts: dict[int, str] = {}  # id of a dict of seen_before -> its text: written once per distinct values
+        # id of a dict of seen_before -> that dict (held, so its id is not reused) and its text: written once per
+        # distinct values
+        seen_texts: dict[int, tuple[dict[str, int], str]] = {}
         for g, (namespace, kind, name) in enumerate(keys):
             start, end = bounds[g], bounds[g + 1]
             total = int(sizes.get((namespace, kind, name), end - start))
             seen = value_counts(xds_values[start:end], seen_before)
-            seen_text = seen_texts.get(id(seen))
-            if seen_text is None:
-                seen_text = seen_texts[id(seen)] = seen_values_text(seen)
+            known = seen_texts.get(id(seen))
+            if known is None or known[0] is not seen:
+                known = seen_texts[id(seen)] = (seen, seen_values_text(seen))
+            seen_text = known[1]
             gateway = mesh.ROLE_GATEWAY in roles[start:end]
             installed_by = installers.get((namespace, kind, name), "") if gateway else ""
             outcome = (self.ISTIOCTL_GATEWAY_MISSING if installed_by == INSTALL_ISTIOCTL

@@ -104,9 +104,9 @@ def test_rows_not_of_the_columns_length_meet_the_same_error():
 
 
 def test_the_workload_columns_are_coded_per_profile_not_per_pod(monkeypatch: pytest.MonkeyPatch):
-    """7 pods of 3 profiles (web's 3, api's 2, the 2 bare ones): every categorical column is factorized over the 3
-    profiles, and the workload names over web's and api's owners plus the 2 bare pods' names; before, the workload
-    kind and name were factorized over the 7 pods."""
+    """7 pods of 3 profiles (web's 3, api's 2, the 2 bare ones): every categorical column is factorized over at most
+    the 3 profiles (most over their distinct combinations, here as many), and the workload names over web's and api's
+    owners plus the 2 bare pods' names; before, the workload kind and name were factorized over the 7 pods."""
     web, api = deployment("web"), deployment("api", namespace="a-shop")
     pods = [*workload_pods(web, 3), *workload_pods(api, 2, proxy=None), pod("lone", proxy="istio"),
             pod("bare", proxy="istio")]

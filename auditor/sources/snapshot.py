@@ -519,11 +519,13 @@ def _sha256_tree(root: Path, files: list[Path] | None = None) -> str:
             view = _mapped(fh)
             if view is not None:
                 mapping = view.obj
-                for start in range(0, len(view), _HASH_PIECE):
-                    digest.update(view[start:start + _HASH_PIECE])
-                    _forget(mapping, start, _HASH_PIECE)
-                view.release()
-                mapping.close()  # the mmap _mapped made: unmapped now, not when collected
+                try:
+                    for start in range(0, len(view), _HASH_PIECE):
+                        digest.update(view[start:start + _HASH_PIECE])
+                        _forget(mapping, start, _HASH_PIECE)
+                finally:
+                    view.release()
+                    mapping.close()  # the mmap _mapped made: unmapped now, not when collected
                 continue
             if piece is None:
                 piece = memoryview(bytearray(MAP_BYTES))

@@ -121,3 +121,13 @@ def test_a_standalone_job_tracked_by_annotation_warns(audit):
     [row] = audit({"c1": [job, pod]}, "migrating", config=CONFIG).rows(CHECK)
     assert (row["status"], row["code"], row["kind"], row["name"]) == ("WARN", "AA2720", "Job", "migrate-db")
     assert row["evidence"]["managed_by"] == "Argo CD Application shop-prod"
+
+
+def test_every_marker_gitops_asks_for_is_one_the_shared_walk_records():
+    """gitops-drift asks the shared walk (auditor/labelled.py) which workloads carry its markers; a marker the walk
+    does not record would raise KeyError at run time (a crashed check: UNKNOWN). Both lists must agree."""
+    from auditor import labelled
+    from checks import gitops
+
+    assert set(labelled.LABELS) >= gitops._MARKER_LABELS
+    assert set(labelled.ANNOTATIONS) >= gitops._MARKER_ANNOTATIONS
