@@ -179,6 +179,25 @@ def workload_with_app_env(count: int, native: bool = False) -> list[dict]:
     return pods
 
 
+def assert_refused_after_fitting_pods(tmp_path: Path, pods: list[dict], container: str, key: str,
+                                      value: object) -> None:
+    """Three pods of a workload, the 2nd's `container` given `value` as its `key`: the 1st and 3rd decode as Structs
+    (with the summaries of the full parse), all three do not; a file of them takes the dict path, where the usual
+    error names the problem, and a live page of them is parsed whole (and shape-checked)."""
+    spec = pods[1]["spec"]
+    [bad] = [c for c in (*spec["containers"], *spec.get("initContainers", ())) if c["name"] == container]
+    bad[key] = value
+    fitting = [pods[0], pods[2]]
+    structs = podwire.pod_structs(orjson.dumps({"apiVersion": "v1", "kind": "List", "items": fitting}))
+    assert structs is not None
+    assert [summarise_pod(pod, RULES) for pod in structs] == [summarise_pod(pod, RULES) for pod in fitting]
+    assert podwire.pod_structs(orjson.dumps({"apiVersion": "v1", "kind": "List", "items": pods})) is None
+    body = orjson.dumps({"apiVersion": "v1", "kind": "PodList", "items": pods})
+    answer = podwire.decode_pod_list(body)
+    assert not isinstance(answer, podwire.CheckedPodList) and answer == orjson.loads(body)
+    assert_usual_error(tmp_path / "pods.json", *pods)
+
+
 @pytest.mark.parametrize("native", [False, True], ids=["classic", "native"])
 @pytest.mark.parametrize(("container", "env"), [
     ("app", [APP_ENV[0], {"name": "POD_IP", "value": 5}]),
@@ -192,17 +211,7 @@ def test_a_malformed_env_after_a_fitting_one_is_refused(tmp_path: Path, containe
     """The 2nd pod of a workload with an env that does not fit, after a 1st pod whose env (of the container of the same
     name) fits: an env is checked once per distinct bytes, never skipped for its container's name. A file takes the
     dict path, where the usual error names the problem; a live page is parsed whole (and shape-checked)."""
-    pods = workload_with_app_env(3, native)
-    spec = pods[1]["spec"]
-    [bad] = [c for c in (*spec["containers"], *spec.get("initContainers", ())) if c["name"] == container]
-    bad["env"] = env
-    fitting = [pods[0], pods[2]]
-    assert podwire.pod_structs(orjson.dumps({"apiVersion": "v1", "kind": "List", "items": fitting})) is not None
-    assert podwire.pod_structs(orjson.dumps({"apiVersion": "v1", "kind": "List", "items": pods})) is None
-    body = orjson.dumps({"apiVersion": "v1", "kind": "PodList", "items": pods})
-    answer = podwire.decode_pod_list(body)
-    assert not isinstance(answer, podwire.CheckedPodList) and answer == orjson.loads(body)
-    assert_usual_error(tmp_path / "pods.json", *pods)
+    assert_refused_after_fitting_pods(tmp_path, workload_with_app_env(3, native), container, "env", env)
 
 
 def test_a_pod_s_env_is_read_as_before():
@@ -244,18 +253,7 @@ def test_malformed_args_after_fitting_ones_are_refused(tmp_path: Path, container
     for pod in pods:
         for c in (*pod["spec"]["containers"], *pod["spec"].get("initContainers", ())):
             c.setdefault("command", ["/bin/run"])
-    spec = pods[1]["spec"]
-    [bad] = [c for c in (*spec["containers"], *spec.get("initContainers", ())) if c["name"] == container]
-    bad[key] = value
-    fitting = [pods[0], pods[2]]
-    structs = podwire.pod_structs(orjson.dumps({"apiVersion": "v1", "kind": "List", "items": fitting}))
-    assert structs is not None
-    assert [summarise_pod(pod, RULES) for pod in structs] == [summarise_pod(pod, RULES) for pod in fitting]
-    assert podwire.pod_structs(orjson.dumps({"apiVersion": "v1", "kind": "List", "items": pods})) is None
-    body = orjson.dumps({"apiVersion": "v1", "kind": "PodList", "items": pods})
-    answer = podwire.decode_pod_list(body)
-    assert not isinstance(answer, podwire.CheckedPodList) and answer == orjson.loads(body)
-    assert_usual_error(tmp_path / "pods.json", *pods)
+    assert_refused_after_fitting_pods(tmp_path, pods, container, key, value)
 
 
 def test_malformed_answers_fall_back_to_the_full_parse():
