@@ -87,8 +87,9 @@ class StuckSidecarJobs(ClusterCheck):
                 yield self.report(self.NO_SIDECAR_JOBS, cluster.name, params={"job_pods": with_proxy},
                                   evidence={"job_pods_with_proxy": with_proxy})
             else:
-                yield self.report(self.CLEAN, cluster.name, params={"classic": int(classic.sum())},
-                                  evidence={"classic_job_pods": int(classic.sum())})
+                classic_pods = int(classic.sum())
+                yield self.report(self.CLEAN, cluster.name, params={"classic": classic_pods},
+                                  evidence={"classic_job_pods": classic_pods})
 
     def _held(self, cluster: str, namespace: str, kind: str, name: str, group: dict[str, list]) -> Finding:
         names = sorted(str(p) for p in group["name"])
