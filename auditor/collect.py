@@ -13,7 +13,7 @@ from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
 from auditor import kinds as K
-from auditor import podwire
+from auditor import podwire, timing
 from auditor.errors import ClusterUnreachable, KindNotServed, SourceError, UsageError
 from auditor.inventory import ClusterInventory, Inventory, PodSummaries, slim_page, summarise_pod, summarise_pods
 from auditor.kinds import Kind
@@ -113,13 +113,13 @@ class Collector:
             raise errors[0]
 
     def ensure(self, kinds: Iterable[Kind], role: str) -> None:
-        with gc_paused():
+        with gc_paused(), timing.part(timing.COLLECT, role):
             self._ensure(kinds, role)
 
     def ensure_cluster(self, cluster: ClusterInventory, kinds: Iterable[Kind]) -> None:
         """`kinds` of one cluster only (a fleet judged cluster by cluster: engine.py)."""
         source = next(source for source, known in self.pairs if known is cluster)
-        with gc_paused():
+        with gc_paused(), timing.part(timing.COLLECT, "data-plane"):
             self._read_cluster(source, cluster, _pods_first(kinds))
 
     def _ensure(self, kinds: Iterable[Kind], role: str) -> None:

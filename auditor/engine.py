@@ -16,12 +16,13 @@ import datetime as dt
 import fnmatch
 import functools
 import gc
+import time
 from collections.abc import Callable
 from typing import Any
 
 import pandas as pd
 
-from auditor import judge, mesh, plan
+from auditor import judge, mesh, plan, timing
 from auditor import kinds as K
 from auditor.check import Check, Context
 from auditor.collect import Collector, Progress, _quiet, gc_paused, read_ahead
@@ -284,7 +285,11 @@ def _check_kubeconfig_variables(names: list[str]) -> None:
 @functools.wraps(_run_audit)
 def run_audit(*args: Any, **kwargs: Any) -> AuditResult:
     try:
-        return _run_audit(*args, **kwargs)
+        with timing.audit_clock() as clock:
+            start = time.perf_counter()
+            result = _run_audit(*args, **kwargs)
+            result.timings = clock.summary(time.perf_counter() - start)
+            return result
     finally:
         # The inventory was frozen while collecting (gc_paused): hand it back to the collector, also when the
         # audit failed, so a long-lived caller does not keep it forever.

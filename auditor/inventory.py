@@ -25,7 +25,7 @@ import orjson
 import pandas as pd
 
 from auditor import kinds as K
-from auditor import mesh, podwire
+from auditor import mesh, podwire, timing
 from auditor.errors import EvidenceUnavailable
 from auditor.kinds import Kind
 
@@ -731,7 +731,8 @@ class ClusterInventory:
         `forget()` when it adds a kind). For derived views several checks and gates ask for, e.g. the
         gateway Deployments: at 150k pods recomputing them per check and gate adds up."""
         if key not in self._memo:
-            self._memo[key] = compute()
+            with timing.part(timing.VIEW, key if isinstance(key, str) else str(key[0])):
+                self._memo[key] = compute()
         return self._memo[key]
 
     def forget(self) -> None:
@@ -834,7 +835,8 @@ class ClusterInventory:
             if self.objects_by_kind.get(key) is index[0] and index[1] == len(index[0]):
                 return index
         objects = self.objects(kind)
-        index = (objects, len(objects), *_name_index(objects))
+        with timing.part(timing.VIEW, "name_index"):
+            index = (objects, len(objects), *_name_index(objects))
         self._by_name[key] = index
         return index
 
@@ -842,10 +844,12 @@ class ClusterInventory:
         """One row per pod (POD_COLUMNS plus workload_kind/workload_name); raises when pods are missing."""
         self._require(K.POD)
         if self._pods is None:
-            self._pods = self._build_pod_frame()
+            with timing.part(timing.VIEW, "pod_frame"):
+                self._pods = self._build_pod_frame()
             self.pod_summaries, self.pod_rows = PodSummaries.empty(), []  # the frame now holds the data: free them
         if self._classified_with != self._owner_evidence():
-            self._classify_proxies(self._pods)
+            with timing.part(timing.VIEW, "pod_frame"):
+                self._classify_proxies(self._pods)
         return self._pods
 
     # -- proxy classification (mesh.classify), once the istiod Services are known

@@ -13,7 +13,7 @@ from typing import Protocol
 import msgspec
 
 from auditor import kinds as K
-from auditor import mesh
+from auditor import mesh, timing
 from auditor.check import (
     ENGINE_CRASHED,
     ENGINE_SILENT,
@@ -297,13 +297,18 @@ class _Judging:
 
     @classmethod
     def start(cls, check: type[Check], ctx: Context) -> _Judging:
-        instance = check()
-        mesh_wide = ctx.inv.asm.name if ctx.inv.asm else "mesh"
-        prepared = (_guarded(instance, mesh_wide, lambda: instance.prepare(ctx) or (), silent_ok=True)
-                    if isinstance(instance, ClusterCheck) else [])
+        with timing.part(timing.CHECK, check.id):
+            instance = check()
+            mesh_wide = ctx.inv.asm.name if ctx.inv.asm else "mesh"
+            prepared = (_guarded(instance, mesh_wide, lambda: instance.prepare(ctx) or (), silent_ok=True)
+                        if isinstance(instance, ClusterCheck) else [])
         return cls(check, ctx, instance, mesh_wide, prepared)
 
     def cluster(self, cluster: ClusterInventory) -> None:
+        with timing.part(timing.CHECK, self.check.id):
+            self._cluster(cluster)
+
+    def _cluster(self, cluster: ClusterInventory) -> None:
         reason = _unreadable(cluster, self.check.needs)
         if reason:
             self.missing[cluster.name] = reason
@@ -321,6 +326,10 @@ class _Judging:
             self.out.extend(_guarded(instance, cluster.name, lambda: instance.check_cluster(cluster, ctx)))
 
     def finish(self, stamp: _Stamp) -> list[Finding]:
+        with timing.part(timing.CHECK, self.check.id):
+            return self._finish(stamp)
+
+    def _finish(self, stamp: _Stamp) -> list[Finding]:
         instance, ctx, missing, out = self.instance, self.ctx, self.missing, self.out
         if isinstance(instance, ClusterCheck):
             if not self.prepared:
@@ -332,7 +341,8 @@ class _Judging:
             out.extend(instance.report(ENGINE_UNREADABLE, name, reason) for name, reason in missing.items()
                        if not any(c == name and reason in m for c, m in said))
         gate = ctx.gate.value
-        return stamp.all(out, self.check, gate)
+        with timing.part(timing.STAMP, self.check.id):
+            return stamp.all(out, self.check, gate)
 
 
 def _guarded(instance: Check, cluster: str, produce: Callable[[], Iterable[Finding]], *,

@@ -45,6 +45,8 @@ class AuditResult:
     baseline_delta: dict[str, Any] | None = None
     # run --history: the burn-down series (auditor/history.py History.burndown()) for the reports, else None.
     history: dict[str, Any] | None = None
+    # Where the audit's time went (auditor/timing.py Clock.summary): for bench/ and the curious; decides nothing.
+    timings: dict[str, Any] | None = None
 
 
 def cluster_facts(inv: Inventory, cr: dict[str, Any] | None, given: dict[str, str]) -> list[dict[str, Any]]:

@@ -98,7 +98,8 @@ def child_audit(args: dict[str, Any]) -> dict[str, Any]:
         profiler.dump_stats(args["profile"])
     out: dict[str, Any] = {"audit_s": audit_s, "peak_rss_mb": _peak_rss_mb(), "verdict": result.verdict.value,
                            "findings": len(result.findings), "summary": result.summary,
-                           "pods_seen": sum(row.get("pods") or 0 for row in result.fleet)}
+                           "pods_seen": sum(row.get("pods") or 0 for row in result.fleet),
+                           "timings": getattr(result, "timings", None)}  # None from a checkout before round 10
     out["pdf_s"], out["pdf_pages"] = None, None
     if args.get("pdf"):
         from auditor.render import renderers
@@ -390,9 +391,30 @@ def measure(pods: int, mode: str, repeat: int, cache: Path, pdf: bool, page_size
         "floor_runs_s": [round(f["floor_s"], 3) for f in floors],
         "floor_read_runs_s": [round(f["floor_read_s"], 3) for f in read_floors],
         "bytes_on_wire": wire[0] if wire else None,
-    } | (_old_fields(old_audits, floor_s, read_s) if old_audits else {}) | ({
+    } | _shares(audits) | (_old_fields(old_audits, floor_s, read_s) if old_audits else {}) | ({
         "nogzip_audit_s": round(statistics.median(a for a, _ in plain), 3), "nogzip_bytes_on_wire": plain[0][1],
         "nogzip_audit_runs_s": [round(a, 3) for a, _ in plain]} if plain else {})
+
+
+def _shares(audits: list[dict[str, Any]]) -> dict[str, Any]:
+    """The parts of the audits' time (auditor/timing.py, each part its own): medians over the repetitions of each
+    part's share of that audit's time. `checks_share` is the checks' own work with the engine's stamping of their
+    findings; `views_share` the inventory's views built on first read (the pod frame, name indexes, gateway scan...);
+    `judge_share` both (the judge phase); `collect_share` reading the clusters. Slowest checks and views of the median
+    audit in `slowest_checks_s`/`slowest_views_s`."""
+    timed = [a["timings"] for a in audits if a.get("timings")]
+    if not timed:
+        return {}
+
+    def share(*groups: str) -> float:
+        return round(statistics.median(sum(t[g] for g in groups) / t["audit_s"] for t in timed), 4)
+
+    middle = sorted(timed, key=lambda t: t["audit_s"])[len(timed) // 2]
+    return {"collect_share": share("collect_s"), "views_share": share("view_s"),
+            "checks_share": share("check_s", "stamp_s"), "judge_share": share("view_s", "check_s", "stamp_s"),
+            "engine_share": share("engine_s"),
+            "slowest_checks_s": dict(list(middle["checks"].items())[:8]),
+            "slowest_views_s": dict(list(middle["views"].items())[:6])}
 
 
 def _old_fields(old_audits: list[dict[str, Any]], floor_s: float, read_s: float | None) -> dict[str, Any]:

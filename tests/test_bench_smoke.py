@@ -55,6 +55,12 @@ def test_snapshot_mode_prints_one_sane_json_line(tmp_path: Path):
     assert 50 < line["peak_rss_mb"] < 2048
     assert line["api_requests"] == 0
     assert line["findings"] > 0 and line["verdict"] == "NO-GO"  # mid-migration: Istio sidecars remain
+    # Where the audit's time went (auditor/timing.py): shares of it, the judge phase being the checks and the views.
+    shares = ("collect_share", "views_share", "checks_share", "engine_share")
+    assert all(0 <= line[s] <= 1 for s in shares) and sum(line[s] for s in shares) <= 1.0001
+    assert line["judge_share"] == round(line["views_share"] + line["checks_share"], 4) or abs(
+        line["judge_share"] - line["views_share"] - line["checks_share"]) < 0.0002
+    assert "pod_frame" in line["slowest_views_s"] and "restart-risk" in line["slowest_checks_s"]
     if line["pdf_s"] is not None:  # the PDF renderer is optional in a build
         assert line["pdf_pages"] >= 1
 
