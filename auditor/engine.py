@@ -116,9 +116,10 @@ def _run_audit(
 
     notes: list[str] = [n for n in [config.alias_note()] if n]
     asm_first = list(plan.GATE_SELECTION_ASM_KINDS)
-    if phase != "auto" and sources.origin == "snapshot":
-        # The gates are known: one pass over the ASM cluster's files reads every kind its checks need. Reading the
-        # migration state alone first parsed (and shape-checked) its Istio configuration files twice.
+    if sources.origin == "snapshot":
+        # One pass over the ASM cluster's files reads every kind its checks need (the gates known), or any gate may
+        # need (--phase auto, as for the data planes below). Reading the migration state alone first parsed (and
+        # shape-checked) its Istio configuration files twice.
         asm_first += plan.asm_kinds(plan.selected_checks(phase, registry, disabled))
     collector.ensure(asm_first, "asm")
     if phase == "auto":
