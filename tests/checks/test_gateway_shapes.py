@@ -353,11 +353,11 @@ def kube_gateway_1_24(gateway: dict[str, Any]) -> list[dict[str, Any]]:
 
 
 def waypoint_cluster(version: str) -> list[dict[str, Any]]:
-    """A namespace using a hand-written waypoint Gateway, and what istiod `version` made for it; no ztunnel, no
-    ambient namespace: the waypoint is the one ambient signal."""
+    """istiod `version`, a namespace using a hand-written waypoint Gateway and what that istiod made for it; no
+    ztunnel, no ambient namespace: the waypoint is the one ambient signal."""
     gw = waypoint_gateway("waypoint", "shop")
-    return cluster(f.namespace("shop", {"istio.io/use-waypoint": "waypoint"}), f.gateway_class("istio-waypoint"),
-                   gw, *istiod_waypoint(gw, version))
+    return [f.namespace("istio-system"), f.namespace("shop", {"istio.io/use-waypoint": "waypoint"}),
+            f.istiod(version=version), f.gateway_class("istio-waypoint"), gw, *istiod_waypoint(gw, version)]
 
 
 @pytest.mark.parametrize("version", sorted(CLASS_LABELLED))
@@ -377,8 +377,9 @@ def test_a_waypoint_istiod_made_is_not_a_gateway_to_replace(audit, version):
 
 def test_a_1_24_gateway_api_ingress_beside_a_waypoint_is_still_a_gateway(audit):
     waypoint, web = waypoint_gateway("waypoint", "shop"), f.k8s_gateway("web", "edge")
-    objects = cluster(f.namespace("shop"), f.gateway_class("istio"), f.gateway_class("istio-waypoint"), web,
-                      *kube_gateway_1_24(web), waypoint, *istiod_waypoint(waypoint, "1.24.6"))
+    objects = [f.namespace("istio-system"), f.namespace("edge"), f.namespace("shop"), f.istiod(version="1.24.6"),
+               f.gateway_class("istio"), f.gateway_class("istio-waypoint"), web, *kube_gateway_1_24(web), waypoint,
+               *istiod_waypoint(waypoint, "1.24.6")]
     a = audit({"cluster-a": objects}, "uninstall", asm=[f.migration_cr("Migrating")], config=IDS)
     assert kinds_found(a) == {"edge/web-istio": "ingress"}
     assert [(r["status"], r["namespace"], r["name"]) for r in a.rows(PRESENT)] == [("FAIL", "edge", "web-istio")]
