@@ -35,9 +35,6 @@ ASM_GATEWAY_TYPE_LABEL = "asm.alibabacloud.com/gateway-type"
 GATEWAY_API_NAME_LABELS = ("gateway.networking.k8s.io/gateway-name", "istio.io/gateway-name")
 _NAME_LABEL, _OLD_NAME_LABEL = GATEWAY_API_NAME_LABELS
 GATEWAY_API_MANAGED_LABEL = "gateway.istio.io/managed"
-# Ambient waypoints are Gateway API proxies too, but belong to the ambient data plane (ambient-mode check).
-WAYPOINT_MARKS = ("istio.io/waypoint-for", "gateway.istio.io/waypoint-for")
-_WAYPOINT_FOR, _GATEWAY_WAYPOINT_FOR = WAYPOINT_MARKS
 # What the N/A findings say was looked for (product.md: NOT_APPLICABLE names what it looked for).
 LOOKED_FOR = ("Deployments/DaemonSets whose istio-proxy runs `proxy router`, the gateway chart's injection "
               "template, Gateway API deployments, labels istio=ingressgateway|egressgateway|eastwestgateway, "
@@ -99,11 +96,6 @@ def _gateway_api_labelled(labels: dict[str, str]) -> bool:
     """istiod deployed it for a Gateway API Gateway (the labels one by one: asked per Deployment, where a generator
     costs more than the test)."""
     return _NAME_LABEL in labels or _OLD_NAME_LABEL in labels or bool(labels.get(GATEWAY_API_MANAGED_LABEL))
-
-
-def _is_waypoint(labels: dict[str, str]) -> bool:
-    return (_WAYPOINT_FOR in labels or _GATEWAY_WAYPOINT_FOR in labels  # one by one: asked per Deployment
-            or labels.get(mesh.GATEWAY_CLASS_LABEL) == mesh.WAYPOINT_CLASS)
 
 
 def _installed_by(meta: dict[str, Any], labels: dict[str, str], asm: bool) -> str:
@@ -253,27 +245,27 @@ def _gateway_workloads(cluster: ClusterInventory, rules: mesh.ProxyRules,
     operators: list[dict[str, Any]] | None = []
     waypoints: list[dict[str, Any]] = []
     # The rules asked of every object, looked up once per walk rather than once per object.
-    is_operator, is_waypoint = mesh.is_istio_operator, mesh.is_waypoint_deployment
+    is_operator, is_waypoint = mesh.is_istio_operator, mesh.is_waypoint_workload
     find_proxy, injection_of, shaped_as, stated_type = (mesh.find_proxy_container, istio.injection_of, _gateway_shaped,
                                                         _stated_type)
     for workload_kind in kinds:  # each kind's objects walked as they are: no (kind, object) pair built per object
         kind = workload_kind.kind
         deployments = workload_kind is K.DEPLOYMENT
         for dep in cluster.objects(workload_kind):
-            if operators is not None and deployments:
-                try:
-                    if is_operator(dep):
-                        operators.append(dep)
-                    if is_waypoint(dep):
-                        waypoints.append(dep)
-                except Exception:  # not this scan's question (a malformed Deployment no shape check refused)
-                    operators = None
             meta = dep.get("metadata") or {}
             name, namespace = meta.get("name", ""), meta.get("namespace", "")
             template = ((dep.get("spec") or {}).get("template")) or {}
             tmpl_labels = ((template.get("metadata") or {}).get("labels")) or {}
             labels = {**(meta.get("labels") or {}), **tmpl_labels}
             proxy, native = find_proxy(template.get("spec") or {})
+            if operators is not None and deployments:
+                try:
+                    if is_operator(dep):
+                        operators.append(dep)
+                    if is_waypoint(labels, proxy):  # = mesh.is_waypoint_deployment(dep), from the parts at hand
+                        waypoints.append(dep)
+                except Exception:  # not this scan's question (a malformed Deployment no shape check refused)
+                    operators = None
             found = injections[workload_kind.key]
             if found is not None:
                 try:
@@ -305,7 +297,7 @@ def _gateway_of(cluster: ClusterInventory, rules: mesh.ProxyRules, kind: str, me
                 shaped: str, stated: str | None) -> GatewayWorkload | None:
     """The gateway a gateway-shaped or role-stated workload is, None when it is none (a waypoint, a sidecar app
     carrying a gateway's label or name, an ASM workload without a gateway role)."""
-    if _is_waypoint(labels):
+    if mesh.is_waypoint_workload(labels, proxy):
         return None
     if not shaped and proxy is not None and (proxy.get("args") or []) and not mesh.is_gateway_proxy(proxy):
         return None  # a sidecar-injected app that happens to carry a gateway's label or name

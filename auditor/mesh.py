@@ -164,7 +164,8 @@ def proxy_role(container: dict[str, Any]) -> str:
 
 # What a proxy's args (`pilot-agent proxy <type>`) and image say it is: a gateway, an ambient proxy, else a sidecar.
 GATEWAY_PROXY_ARG = "router"
-AMBIENT_PROXY_ARGS = ("waypoint", "ztunnel")
+WAYPOINT_PROXY_ARG = "waypoint"
+AMBIENT_PROXY_ARGS = (WAYPOINT_PROXY_ARG, "ztunnel")
 AMBIENT_IMAGE_MARK = "/ztunnel:"
 # Every arg that makes a proxy other than a sidecar, as a set: for a reader testing a whole page of proxies.
 NON_SIDECAR_ARGS = frozenset((GATEWAY_PROXY_ARG, *AMBIENT_PROXY_ARGS))
@@ -183,6 +184,12 @@ def is_gateway_proxy(container: dict[str, Any]) -> bool:
     """Gateways run `pilot-agent proxy router`; sidecars run `proxy sidecar`."""
     args = container.get("args") or ()
     return GATEWAY_PROXY_ARG in args
+
+
+def is_waypoint_proxy(container: dict[str, Any]) -> bool:
+    """Ambient waypoints run `pilot-agent proxy waypoint` (istiod's waypoint template, Istio 1.20 to 1.28)."""
+    args = container.get("args") or ()
+    return WAYPOINT_PROXY_ARG in args
 
 
 def xds_agent_value(env: dict[str, str]) -> str | None:
@@ -316,15 +323,33 @@ def is_istiod_deployment(dep: dict[str, Any]) -> bool:
     return labels.get("app") == "istiod"
 
 
-# Istio's ambient waypoint proxies: the Gateway API class istiod deploys them for, and the label naming it.
+# Istio's ambient waypoint proxies: the Gateway API class istiod deploys them for, the label naming it, and the
+# labels `istioctl waypoint apply` puts on the waypoint's Gateway (istiod copies a Gateway's labels to its Deployment).
 WAYPOINT_CLASS = "istio-waypoint"
 GATEWAY_CLASS_LABEL = "gateway.networking.k8s.io/gateway-class-name"
+WAYPOINT_FOR_LABELS = ("istio.io/waypoint-for", "gateway.istio.io/waypoint-for")
+_WAYPOINT_FOR, _GATEWAY_WAYPOINT_FOR = WAYPOINT_FOR_LABELS
+
+
+def is_waypoint_workload(labels: dict[str, str], proxy: dict[str, Any] | None) -> bool:
+    """A waypoint proxy of Istio's ambient data plane, from a workload's labels (its pod template's over its own)
+    and its istio-proxy container (find_proxy_container).
+
+    istiod writes the class label on a waypoint's Deployment only from Istio 1.28 (before, only the Gateway's own
+    labels: waypoint-for when `istioctl waypoint` made the Gateway); its waypoint template runs `proxy waypoint` in
+    every release (manifests/charts/istio-control/istio-discovery/files/waypoint.yaml, 1.20 to 1.28). Labels first,
+    one by one (asked per Deployment, where a generator costs more than the test); args only of a proxy.
+    """
+    return (labels.get(GATEWAY_CLASS_LABEL) == WAYPOINT_CLASS or _WAYPOINT_FOR in labels
+            or _GATEWAY_WAYPOINT_FOR in labels or (proxy is not None and is_waypoint_proxy(proxy)))
 
 
 def is_waypoint_deployment(dep: dict[str, Any]) -> bool:
-    """A waypoint proxy of Istio's ambient data plane: a Deployment labelled with the waypoint's Gateway API class."""
-    labels = (dep.get("metadata") or {}).get("labels") or {}
-    return labels.get(GATEWAY_CLASS_LABEL) == WAYPOINT_CLASS
+    """is_waypoint_workload of a Deployment (or DaemonSet) as the gateway scan reads it."""
+    template = (dep.get("spec") or {}).get("template") or {}
+    labels = {**((dep.get("metadata") or {}).get("labels") or {}),
+              **(((template.get("metadata") or {}).get("labels")) or {})}
+    return is_waypoint_workload(labels, find_proxy_container(template.get("spec") or {})[0])
 
 
 ISTIO_OPERATOR = "istio-operator"

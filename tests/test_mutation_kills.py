@@ -370,13 +370,19 @@ def test_has_asm_marker(meta: dict, expected: bool) -> None:
     assert g._has_asm_marker(meta) is expected
 
 
-@pytest.mark.parametrize("labels,expected", [
-    ({"istio.io/waypoint-for": "service"}, True), ({"gateway.istio.io/waypoint-for": "workload"}, True),
-    ({"gateway.networking.k8s.io/gateway-class-name": "istio-waypoint"}, True),
-    ({"gateway.networking.k8s.io/gateway-class-name": "istio"}, False), ({}, False),
+@pytest.mark.parametrize("labels,proxy,expected", [
+    ({"istio.io/waypoint-for": "service"}, None, True), ({"gateway.istio.io/waypoint-for": "workload"}, None, True),
+    ({"gateway.networking.k8s.io/gateway-class-name": "istio-waypoint"}, None, True),
+    ({"gateway.networking.k8s.io/gateway-class-name": "istio"}, None, False), ({}, None, False),
+    # istiod's waypoint template (1.20 to 1.28) runs `proxy waypoint`; gateways `proxy router`, sidecars `proxy sidecar`
+    ({}, {"name": "istio-proxy", "args": ["proxy", "waypoint", "--domain", "$(POD_NAMESPACE).svc.cluster.local"]},
+     True),
+    ({}, {"name": "istio-proxy", "args": ["proxy", "router"]}, False),
+    ({}, {"name": "istio-proxy", "args": ["proxy", "sidecar"]}, False),
+    ({}, {"name": "istio-proxy", "image": "auto"}, False),
 ])
-def test_is_waypoint(labels: dict, expected: bool) -> None:
-    assert g._is_waypoint(labels) is expected
+def test_is_waypoint_workload(labels: dict, proxy: dict | None, expected: bool) -> None:
+    assert mesh.is_waypoint_workload(labels, proxy) is expected
 
 
 # ================================================================ gateways: role from the cluster's config

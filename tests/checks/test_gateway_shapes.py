@@ -268,3 +268,118 @@ def test_custom_gateway_role_eastwest_from_its_network_service(audit):
     b = audit({"cluster-a": cluster(*custom_gateway("xnet", "edge", "xnet"), svc)}, "uninstall",
               asm=[f.migration_cr("Migrating")], config=IDS)
     assert kinds_found(b) == {"edge/xnet": "eastwest"}
+
+
+# ---------------------------------------------------------------- ambient waypoints, as each Istio release writes them
+AMBIENT = "ambient-mode"
+GWAPI_V1 = "gateway.networking.k8s.io/v1"
+# The proxy args of istiod's waypoint template (manifests/charts/istio-control/istio-discovery/files/waypoint.yaml,
+# the same from 1.20.8 to 1.28.10), rendered with the chart's defaults.
+WAYPOINT_ARGS = ["proxy", "waypoint", "--domain", "$(POD_NAMESPACE).svc.cluster.local", "--serviceCluster",
+                 "{name}.$(POD_NAMESPACE)", "--proxyLogLevel", "warning", "--proxyComponentLogLevel", "misc:error",
+                 "--log_output_level", "default:info"]
+
+
+def waypoint_gateway(name: str, namespace: str) -> dict[str, Any]:
+    """A waypoint Gateway written by hand (Istio's ambient docs' YAML, no `istioctl waypoint`): no waypoint-for
+    label, so none reaches the Deployment istiod makes for it."""
+    return {"apiVersion": GWAPI_V1, "kind": "Gateway", "metadata": f.meta(name, namespace, generation=1),
+            "spec": {"gatewayClassName": "istio-waypoint",
+                     "listeners": [{"name": "mesh", "port": 15008, "protocol": "HBONE"}]}}
+
+
+# The Istio releases whose istiod labels a waypoint's Deployment with its class (testdata/deployment/waypoint.yaml:
+# not at 1.22.8, 1.24.6, 1.26.8; at 1.28.10).
+CLASS_LABELLED = {"1.24.6": False, "1.28.10": True}
+
+
+def istiod_waypoint(gateway: dict[str, Any], version: str, *, pods: int = 2) -> list[dict[str, Any]]:
+    """The Deployment, ReplicaSet, Service and pods istiod makes for a waypoint Gateway, shaped as
+    pilot/pkg/config/kube/gateway/testdata/deployment/waypoint.yaml at the tag `version` (1.24.6 / 1.28.10):
+    Deployment named after the Gateway, labels gateway.istio.io/managed: istio.io-mesh-controller and
+    gateway.networking.k8s.io/gateway-name (+ the Gateway's own labels: none here); from 1.28 also
+    gateway.networking.k8s.io/gateway-class-name: istio-waypoint. One network (no global.network): no
+    topology.istio.io/network label (deploymentcontroller.go @1.24.6, only when a network is set).
+    """
+    gw_meta = gateway["metadata"]
+    name, namespace = gw_meta["name"], gw_meta["namespace"]
+    labels = {"gateway.istio.io/managed": "istio.io-mesh-controller", "gateway.networking.k8s.io/gateway-name": name}
+    if CLASS_LABELLED[version]:
+        labels["gateway.networking.k8s.io/gateway-class-name"] = "istio-waypoint"
+    pod_labels = {**labels, "istio.io/dataplane-mode": "none", "service.istio.io/canonical-name": name,
+                  "service.istio.io/canonical-revision": "latest", "sidecar.istio.io/inject": "false"}
+    annotations = {"istio.io/rev": "default", "prometheus.io/path": "/stats/prometheus",
+                   "prometheus.io/port": "15020", "prometheus.io/scrape": "true"}
+    image = f"docker.io/istio/proxyv2:{version}"
+    args = [a.format(name=name) for a in WAYPOINT_ARGS]
+    proxy = f.proxy_container("istio", xds_agent=None, image=image)
+    proxy["args"] = list(args)
+    dep, rs = f.deployment(name, namespace, replicas=pods, template_labels=pod_labels,
+                           template_annotations=annotations, containers=[proxy], labels=labels, grace=2)
+    dep["spec"]["selector"] = {"matchLabels": {"gateway.networking.k8s.io/gateway-name": name}}
+    owner = [{"apiVersion": GWAPI_V1, "kind": "Gateway", "name": name, "uid": gw_meta["uid"]}]
+    dep["metadata"]["ownerReferences"] = owner
+    svc = f.gateway_service(name, namespace, selector={"gateway.networking.k8s.io/gateway-name": name},
+                            labels=labels, ports=[15021, 15008], type_="ClusterIP")
+    svc["metadata"]["ownerReferences"] = owner
+    waypoint_pods = f.workload_pods((dep, rs), pods, proxy="istio", gateway=True, xds_agent=None, image=image,
+                                    annotations=annotations, grace=2)
+    for p in waypoint_pods:
+        [container] = p["spec"]["containers"]
+        container["args"] = list(args)
+    return [dep, rs, svc, *waypoint_pods]
+
+
+def kube_gateway_1_24(gateway: dict[str, Any]) -> list[dict[str, Any]]:
+    """The Deployment and Service istiod 1.24 makes for a Gateway of class istio, shaped as
+    pilot/pkg/config/kube/gateway/testdata/deployment/simple.yaml @1.24.6: `<gateway>-istio`, no class label,
+    `proxy router`."""
+    gw_meta = gateway["metadata"]
+    gw_name, namespace = gw_meta["name"], gw_meta["namespace"]
+    name = f"{gw_name}-istio"
+    labels = {"gateway.istio.io/managed": "istio.io-gateway-controller",
+              "gateway.networking.k8s.io/gateway-name": gw_name}
+    pod_labels = {**labels, "istio.io/dataplane-mode": "none", "service.istio.io/canonical-name": name,
+                  "service.istio.io/canonical-revision": "latest", "sidecar.istio.io/inject": "false"}
+    proxy = f.proxy_container("istio", gateway=True, xds_agent=None, image="docker.io/istio/proxyv2:1.24.6")
+    dep, rs = f.deployment(name, namespace, replicas=1, template_labels=pod_labels, containers=[proxy], labels=labels)
+    dep["spec"]["selector"] = {"matchLabels": {"gateway.networking.k8s.io/gateway-name": gw_name}}
+    owner = [{"apiVersion": GWAPI_V1, "kind": "Gateway", "name": gw_name, "uid": gw_meta["uid"]}]
+    dep["metadata"]["ownerReferences"] = owner
+    svc = f.gateway_service(name, namespace, selector={"gateway.networking.k8s.io/gateway-name": gw_name},
+                            labels=labels, ports=[15021, 80])
+    svc["metadata"]["ownerReferences"] = owner
+    return [dep, rs, svc]
+
+
+def waypoint_cluster(version: str) -> list[dict[str, Any]]:
+    """istiod `version`, a namespace using a hand-written waypoint Gateway and what that istiod made for it; no
+    ztunnel, no ambient namespace: the waypoint is the one ambient signal."""
+    gw = waypoint_gateway("waypoint", "shop")
+    return [f.namespace("istio-system"), f.namespace("shop", {"istio.io/use-waypoint": "waypoint"}),
+            f.istiod(version=version), f.gateway_class("istio-waypoint"), gw, *istiod_waypoint(gw, version)]
+
+
+@pytest.mark.parametrize("version", sorted(CLASS_LABELLED))
+def test_a_waypoint_istiod_made_is_an_ambient_signal(audit, version):
+    """Istio 1.22-1.26 label a waypoint's Deployment without its class: its `proxy waypoint` says what it is."""
+    [row] = audit({"cluster-a": waypoint_cluster(version)}, "assessment", config=IDS).rows(AMBIENT)
+    assert (row["status"], row["code"]) == ("FAIL", "AA0510")
+    assert row["evidence"]["signals"] == ["Deployment shop/waypoint (waypoint proxy)"]
+
+
+@pytest.mark.parametrize("version", sorted(CLASS_LABELLED))
+def test_a_waypoint_istiod_made_is_not_a_gateway_to_replace(audit, version):
+    a = audit({"cluster-a": waypoint_cluster(version)}, "uninstall", asm=[f.migration_cr("Migrating")], config=IDS)
+    assert kinds_found(a) == {}
+    assert [r["status"] for r in a.rows(PRESENT)] == ["NOT_APPLICABLE"]
+
+
+def test_a_1_24_gateway_api_ingress_beside_a_waypoint_is_still_a_gateway(audit):
+    waypoint, web = waypoint_gateway("waypoint", "shop"), f.k8s_gateway("web", "edge")
+    objects = [f.namespace("istio-system"), f.namespace("edge"), f.namespace("shop"), f.istiod(version="1.24.6"),
+               f.gateway_class("istio"), f.gateway_class("istio-waypoint"), web, *kube_gateway_1_24(web), waypoint,
+               *istiod_waypoint(waypoint, "1.24.6")]
+    a = audit({"cluster-a": objects}, "uninstall", asm=[f.migration_cr("Migrating")], config=IDS)
+    assert kinds_found(a) == {"edge/web-istio": "ingress"}
+    assert [(r["status"], r["namespace"], r["name"]) for r in a.rows(PRESENT)] == [("FAIL", "edge", "web-istio")]
