@@ -309,8 +309,7 @@ def _gateway_of(cluster: ClusterInventory, rules: mesh.ProxyRules, kind: str, me
     gtype, why_role = stated, "label istio / gateway name"
     if gtype is None and _installed_by(meta, labels, asm) == INSTALL_GATEWAY_API:
         # istiod's Gateway API deployments serve north-south traffic unless their class is east-west.
-        east_west = "east-west" in labels.get(mesh.GATEWAY_CLASS_LABEL, "")
-        gtype = EASTWEST if east_west else INGRESS
+        gtype = EASTWEST if mesh.is_eastwest_gateway_api(labels) else INGRESS
         owner = next((labels[k] for k in GATEWAY_API_NAME_LABELS if labels.get(k)), "")
         why_role = f"Gateway API Gateway {owner}"
     if gtype is None and not asm:
@@ -456,7 +455,7 @@ def _walk_services(cluster: ClusterInventory, rules: mesh.ProxyRules, names: Gat
         # East-west: the label first (asked of every Service).
         if "topology.istio.io/network" in labels and not _has_asm_marker(meta):
             ports = {p.get("port") for p in (svc.get("spec") or {}).get("ports") or ()}
-            if ports & set(EASTWEST_PORTS):
+            if ports & set(EASTWEST_PORTS) and not _fronts_waypoint(cluster, meta, svc):
                 signals.append(f"Service {meta.get('namespace')}/{meta.get('name')} "
                                f"(network {labels['topology.istio.io/network']}, port "
                                f"{sorted(ports & set(EASTWEST_PORTS))[0]})")
@@ -474,6 +473,25 @@ def _walk_services(cluster: ClusterInventory, rules: mesh.ProxyRules, names: Gat
                                           dict(meta.get("annotations") or {}), dict(labels)))
                 break
     return signals, out
+
+
+def _fronts_waypoint(cluster: ClusterInventory, meta: dict[str, Any], svc: dict[str, Any]) -> bool:
+    """The Service istiod makes for an ambient waypoint (its selector picks a waypoint's pods: the waypoint rule is
+    mesh.is_waypoint_workload). On a network, istiod labels it topology.istio.io/network and it serves HBONE on 15008
+    as an east-west gateway's does (pilot/pkg/config/kube/gateway/testdata/deployment/waypoint.yaml @1.24.6), but it
+    is the ambient data plane's (ambient-mode), not a gateway between networks. Asked only of the few Services that
+    look east-west."""
+    selector = (svc.get("spec") or {}).get("selector") or {}
+    if not selector:
+        return False
+    namespace = meta.get("namespace")
+    for dep in cluster.waypoint_deployments():
+        if (dep.get("metadata") or {}).get("namespace") != namespace:
+            continue
+        pod_labels = ((((dep.get("spec") or {}).get("template") or {}).get("metadata") or {}).get("labels")) or {}
+        if all(pod_labels.get(k) == v for k, v in selector.items()):
+            return True
+    return False
 
 
 # ---------------------------------------------------------------- hosts

@@ -329,19 +329,42 @@ WAYPOINT_CLASS = "istio-waypoint"
 GATEWAY_CLASS_LABEL = "gateway.networking.k8s.io/gateway-class-name"
 WAYPOINT_FOR_LABELS = ("istio.io/waypoint-for", "gateway.istio.io/waypoint-for")
 _WAYPOINT_FOR, _GATEWAY_WAYPOINT_FOR = WAYPOINT_FOR_LABELS
+# Which of istiod's controllers made a Gateway API deployment (pkg/config/constants/constants.go): the mesh
+# controller makes waypoints (1.20 on), the east-west controller ambient's east-west gateways (1.27 on).
+MANAGED_BY_CONTROLLER_LABEL = "gateway.istio.io/managed"
+WAYPOINT_CONTROLLER = "istio.io-mesh-controller"
+EASTWEST_CONTROLLER = "istio.io-eastwest-controller"
 
 
 def is_waypoint_workload(labels: dict[str, str], proxy: dict[str, Any] | None) -> bool:
     """A waypoint proxy of Istio's ambient data plane, from a workload's labels (its pod template's over its own)
     and its istio-proxy container (find_proxy_container).
 
-    istiod writes the class label on a waypoint's Deployment only from Istio 1.28 (before, only the Gateway's own
-    labels: waypoint-for when `istioctl waypoint` made the Gateway); its waypoint template runs `proxy waypoint` in
-    every release (manifests/charts/istio-control/istio-discovery/files/waypoint.yaml, 1.20 to 1.28). Labels first,
-    one by one (asked per Deployment, where a generator costs more than the test); args only of a proxy.
+    istiod writes the class label on a waypoint's Deployment only from Istio 1.28; before, the controller that made
+    it (gateway.istio.io/managed: istio.io-mesh-controller) and the Gateway's own labels (waypoint-for when `istioctl
+    waypoint` made the Gateway). Its waypoint template runs `proxy waypoint` in every release (manifests/charts/
+    istio-control/istio-discovery/files/waypoint.yaml, 1.20 to 1.28) -- but so do ambient's east-west gateways
+    (class istio-east-west, made by the east-west controller: testdata/deployment/istio-east-west.yaml @1.27.9,
+    1.28.10), which are gateways between networks, not waypoints: the class, then the controller decide first.
+    Labels one by one (asked per Deployment, where a generator costs more than the test); args only of a proxy.
     """
-    return (labels.get(GATEWAY_CLASS_LABEL) == WAYPOINT_CLASS or _WAYPOINT_FOR in labels
-            or _GATEWAY_WAYPOINT_FOR in labels or (proxy is not None and is_waypoint_proxy(proxy)))
+    gateway_class = labels.get(GATEWAY_CLASS_LABEL)
+    if gateway_class is not None:
+        return gateway_class == WAYPOINT_CLASS
+    controller = labels.get(MANAGED_BY_CONTROLLER_LABEL)
+    if controller == WAYPOINT_CONTROLLER:
+        return True
+    if controller == EASTWEST_CONTROLLER:
+        return False
+    return (_WAYPOINT_FOR in labels or _GATEWAY_WAYPOINT_FOR in labels
+            or (proxy is not None and is_waypoint_proxy(proxy)))
+
+
+def is_eastwest_gateway_api(labels: dict[str, str]) -> bool:
+    """A Gateway API deployment istiod made for a gateway between networks: class istio-east-west (or another class
+    naming east-west), or, without a class label (1.27), made by the east-west controller."""
+    return "east-west" in labels.get(GATEWAY_CLASS_LABEL, "") or labels.get(
+        MANAGED_BY_CONTROLLER_LABEL) == EASTWEST_CONTROLLER
 
 
 def is_waypoint_deployment(dep: dict[str, Any]) -> bool:

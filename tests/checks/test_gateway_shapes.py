@@ -293,17 +293,20 @@ def waypoint_gateway(name: str, namespace: str) -> dict[str, Any]:
 CLASS_LABELLED = {"1.24.6": False, "1.28.10": True}
 
 
-def istiod_waypoint(gateway: dict[str, Any], version: str, *, pods: int = 2) -> list[dict[str, Any]]:
+def istiod_waypoint(gateway: dict[str, Any], version: str, *, pods: int = 2, network: str = "") -> list[dict[str, Any]]:
     """The Deployment, ReplicaSet, Service and pods istiod makes for a waypoint Gateway, shaped as
     pilot/pkg/config/kube/gateway/testdata/deployment/waypoint.yaml at the tag `version` (1.24.6 / 1.28.10):
     Deployment named after the Gateway, labels gateway.istio.io/managed: istio.io-mesh-controller and
     gateway.networking.k8s.io/gateway-name (+ the Gateway's own labels: none here); from 1.28 also
-    gateway.networking.k8s.io/gateway-class-name: istio-waypoint. One network (no global.network): no
-    topology.istio.io/network label (deploymentcontroller.go @1.24.6, only when a network is set).
+    gateway.networking.k8s.io/gateway-class-name: istio-waypoint. With `network` (istiod's global.network) the
+    Deployment, its pods and its Service carry topology.istio.io/network (deploymentcontroller.go @1.24.6 adds it to
+    a waypoint's infrastructure labels; the testdata's network-1); without, none.
     """
     gw_meta = gateway["metadata"]
     name, namespace = gw_meta["name"], gw_meta["namespace"]
     labels = {"gateway.istio.io/managed": "istio.io-mesh-controller", "gateway.networking.k8s.io/gateway-name": name}
+    if network:
+        labels["topology.istio.io/network"] = network
     if CLASS_LABELLED[version]:
         labels["gateway.networking.k8s.io/gateway-class-name"] = "istio-waypoint"
     pod_labels = {**labels, "istio.io/dataplane-mode": "none", "service.istio.io/canonical-name": name,
@@ -383,3 +386,66 @@ def test_a_1_24_gateway_api_ingress_beside_a_waypoint_is_still_a_gateway(audit):
     a = audit({"cluster-a": objects}, "uninstall", asm=[f.migration_cr("Migrating")], config=IDS)
     assert kinds_found(a) == {"edge/web-istio": "ingress"}
     assert [(r["status"], r["namespace"], r["name"]) for r in a.rows(PRESENT)] == [("FAIL", "edge", "web-istio")]
+
+
+def test_a_waypoint_on_a_network_is_no_east_west_gateway(audit):
+    """On a network (global.network set) istiod labels a waypoint's Service topology.istio.io/network and it serves
+    HBONE on 15008 (testdata/deployment/waypoint.yaml @1.24.6: network-1): an east-west gateway's marks. It is the
+    ambient data plane's (ambient-mode FAILs on it), not a gateway between networks (main: an east-west signal, so
+    eastwest-gateway-options asked for ASM's advanced option)."""
+    gw = waypoint_gateway("waypoint", "shop")
+    objects = [f.namespace("istio-system"), f.namespace("shop"), f.istiod(version="1.24.6"),
+               f.gateway_class("istio-waypoint"), gw, *istiod_waypoint(gw, "1.24.6", network="network-1")]
+    a = audit({"cluster-a": objects}, "setup", asm=[f.migration_cr("Init")], config=IDS)
+    assert [(r["status"], r["code"]) for r in a.rows("eastwest-gateway-options")] == [("NOT_APPLICABLE", "AA0840")]
+    [row] = audit({"cluster-a": objects}, "assessment", config=IDS).rows(AMBIENT)
+    assert (row["status"], row["code"]) == ("FAIL", "AA0510")
+
+
+# ---------------------------------------------------------------- ambient's east-west gateway (1.27 on)
+def ambient_eastwest(version: str) -> list[dict[str, Any]]:
+    """The Gateway of class istio-east-west and what istiod makes for it, shaped as
+    pilot/pkg/config/kube/gateway/testdata/deployment/istio-east-west.yaml at `version` (1.27.9 / 1.28.10): the
+    east-west controller's label (gateway.istio.io/managed: istio.io-eastwest-controller), network-1, a LoadBalancer
+    Service on 15021/15008, and a proxy running `proxy waypoint` (the waypoint template); the class label from 1.28."""
+    name, namespace = "eastwestgateway", "istio-system"
+    gateway = f.k8s_gateway(name, namespace, "istio-east-west")
+    gateway["spec"]["listeners"] = [{"name": "mesh", "port": 15008, "protocol": "HBONE",
+                                     "tls": {"mode": "Terminate", "options": {"gateway.istio.io/tls-terminate-mode":
+                                                                              "ISTIO_MUTUAL"}}}]
+    labels = {"gateway.istio.io/managed": "istio.io-eastwest-controller",
+              "gateway.networking.k8s.io/gateway-name": name, "topology.istio.io/network": "network-1"}
+    if version == "1.28.10":
+        labels["gateway.networking.k8s.io/gateway-class-name"] = "istio-east-west"
+    pod_labels = {**labels, "istio.io/dataplane-mode": "none", "service.istio.io/canonical-name": name,
+                  "service.istio.io/canonical-revision": "latest", "sidecar.istio.io/inject": "false"}
+    image = f"docker.io/istio/proxyv2:{version}"
+    args = [a.format(name=name) for a in WAYPOINT_ARGS]
+    proxy = f.proxy_container("istio", xds_agent=None, image=image)
+    proxy["args"] = list(args)
+    dep, rs = f.deployment(name, namespace, replicas=1, template_labels=pod_labels, containers=[proxy], labels=labels)
+    dep["spec"]["selector"] = {"matchLabels": {"gateway.networking.k8s.io/gateway-name": name}}
+    owner = [{"apiVersion": GWAPI_V1, "kind": "Gateway", "name": name, "uid": gateway["metadata"]["uid"]}]
+    dep["metadata"]["ownerReferences"] = owner
+    svc = f.gateway_service(name, namespace, selector={"gateway.networking.k8s.io/gateway-name": name},
+                            labels=labels, ports=[15021, 15008])
+    svc["metadata"]["ownerReferences"] = owner
+    pods = f.workload_pods((dep, rs), 1, proxy="istio", gateway=True, xds_agent=None, image=image)
+    for p in pods:
+        [container] = p["spec"]["containers"]
+        container["args"] = list(args)
+    return [f.gateway_class("istio-east-west", "istio.io/eastwest-controller"), gateway, dep, rs, svc, *pods]
+
+
+@pytest.mark.parametrize("version", ["1.27.9", "1.28.10"])
+def test_ambient_east_west_gateway_is_a_gateway_between_networks_not_a_waypoint(audit, version):
+    """Ambient's east-west gateway runs `proxy waypoint` like a waypoint, but its controller (and from 1.28 its class)
+    says what it is: an east-west gateway, whose migration needs ASM's advanced option (eastwest-gateway-options),
+    never taken for a waypoint (which would hide it: no east-west gateway, a false GO)."""
+    objects = [f.namespace("istio-system", {"topology.istio.io/network": "network-1"}), f.istiod(version=version),
+               *ambient_eastwest(version)]
+    a = audit({"cluster-a": objects}, "setup", asm=[f.migration_cr("Init")], config=IDS)
+    assert kinds_found(a) == {"istio-system/eastwestgateway": "eastwest"}
+    assert [(r["status"], r["code"]) for r in a.rows("eastwest-gateway-options")] == [("FAIL", "AA0810")]
+    [row] = audit({"cluster-a": objects}, "assessment", config=IDS).rows(AMBIENT)
+    assert (row["status"], row["code"]) == ("PASS", "AA0501")  # no waypoint, no ztunnel, no ambient namespace
