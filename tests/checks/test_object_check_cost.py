@@ -425,3 +425,54 @@ def test_cross_cluster_gateway_first_parses_each_distinct_creation_time_once(aud
     assert row["evidence"]["oldest_asm_pod"] == "2026-11-12T08:00:00+00:00"
     # The three creation times the 40 moved pods share, each parsed once; the code before parsed one per pod: 40.
     assert sorted(parsed) == ["2026-11-12T08:00:00Z", "2026-11-14T00:00:00+08:00", "2026-11-14T00:00:00Z"]
+
+
+def test_gitops_drift_looks_up_no_workload_of_a_kind_none_of_whose_objects_carries_a_marker(
+        audit, monkeypatch: pytest.MonkeyPatch):
+    indexed: list[str] = []
+    by_namespace_and_name = ClusterInventory.by_namespace_and_name
+
+    def counted(self: ClusterInventory, kind: Any) -> Any:
+        indexed.append(kind.kind)
+        return by_namespace_and_name(self, kind)
+
+    monkeypatch.setattr(ClusterInventory, "by_namespace_and_name", counted)
+    objects: list[dict[str, Any]] = []
+    for i in range(30):
+        dep, rs = f.deployment(f"app-{i}", f"team-{i % 3}")
+        objects += [dep, rs, *f.workload_pods((dep, rs), 1, proxy="istio")]
+    rows = audit({"c1": objects}, "migrating", config=f.only_checks("gitops-drift")).rows("gitops-drift")
+    assert [(r["code"], r["message"]) for r in rows] == [
+        ("AA2701", "30 mesh workload(s) and 0 injection-labelled namespace(s) carry no Argo CD, Flux or Helm marker")]
+    # No Deployment carries a marker (labelled.py's walk tells): none of the 30 is looked up, and the kind is not
+    # indexed by namespace and name; the code before indexed it to look up each of them: ["Deployment"].
+    assert indexed == []
+
+
+class CountedLabels(dict):
+    """A namespace's labels that count how often their items are listed."""
+
+    listed = 0
+
+    def items(self) -> Any:
+        CountedLabels.listed += 1
+        return super().items()
+
+
+def test_gitops_drift_picks_the_injection_labels_of_only_the_namespaces_it_reports():
+    namespaces = [f.namespace(f"team-{i}", labels={"istio-injection": "enabled", "team": str(i)}) for i in range(25)]
+    namespaces.append(f.namespace("shop", labels={"istio.io/rev": "asm-1-22", "app.kubernetes.io/instance": "shop",
+                                                  "app.kubernetes.io/managed-by": "Helm"}))
+    for ns in namespaces:
+        ns["metadata"]["labels"] = CountedLabels(ns["metadata"]["labels"])
+    cluster = ClusterInventory(name="c1", objects_by_kind={K.NAMESPACE.key: namespaces})
+    no_pods = pd.DataFrame()
+    cluster.pods = lambda: no_pods  # type: ignore[method-assign]  # no pod: only namespaces judged
+    ctx = Context(inv=Inventory(data_planes=[cluster]), gate=Gate.MIGRATING)
+    CountedLabels.listed = 0
+    findings = list(gitops.GitopsDrift().check_cluster(cluster, ctx))
+    assert [(x.code, x.name, x.evidence["labels"]) for x in findings] == [
+        ("AA2722", "shop", {"istio.io/rev": "asm-1-22"})]
+    # The labels of the one namespace reported listed for its injection labels; the code before listed those of each
+    # of the 26 injection-labelled namespaces.
+    assert CountedLabels.listed == 1
