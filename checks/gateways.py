@@ -176,13 +176,16 @@ class EgressHosts:
     _indexed: tuple[frozenset[tuple[str, str]], frozenset[tuple[str, str]], dict[tuple[str, str], str],
                     frozenset[str]] | None = field(default=None, init=False, repr=False, compare=False)
 
-    def kind_of(self, host: str, rule_namespace: str) -> str | None:
+    def kind_of(self, host: str, virtualservice: dict[str, Any]) -> str | None:
+        """"istio" | "asm" when `host`, a destination of `virtualservice`, names an egress gateway's Service."""
         _, _, by_service, names = self._index()
         # A host names a Service by its first label (host_fqdn keeps it): one that is no egress Service's name
-        # answers None without resolving the host (most route destinations, tens of thousands at scale).
+        # answers None without resolving the host, nor reading the VirtualService's namespace (most route
+        # destinations, tens of thousands at scale, and their metadata read cold).
         if host.strip().lower().partition(".")[0] not in names:
             return None
-        service = service_of(host, rule_namespace)  # once per host, not once per host and egress Service
+        # Once per host, not once per host and egress Service; a short host is in the VirtualService's namespace.
+        service = service_of(host, (virtualservice.get("metadata") or {}).get("namespace") or "default")
         if service is None:
             return None
         return by_service.get(service)
@@ -233,7 +236,6 @@ def route_splits(vs: dict[str, Any], hosts: EgressHosts) -> list[RouteSplit]:
 
     A destination without weight gets 100 when it is the rule's only one, else 0 (Istio's rule).
     """
-    namespace = (vs.get("metadata") or {}).get("namespace") or "default"
     spec = vs.get("spec") or {}
     kind_of = hosts.kind_of  # asked per destination of ~10,000 VirtualServices at scale
     out = []
@@ -258,12 +260,12 @@ def route_splits(vs: dict[str, Any], hosts: EgressHosts) -> list[RouteSplit]:
                         weight = int(raw)
                     except (TypeError, ValueError) as exc:
                         raise WeightError(f"{section}[{index}]", host, raw) from exc
-                which = kind_of(host, namespace)
+                which = kind_of(host, vs)
                 if which is not None:
                     touched = True
                 resolved.append((host, raw, weight, which))
             mirror = str(((rule.get("mirror") or {}).get("host")) or "")
-            mirror_to_istio = bool(mirror) and kind_of(mirror, namespace) == "istio"
+            mirror_to_istio = bool(mirror) and kind_of(mirror, vs) == "istio"
             if touched or mirror_to_istio:  # most routes reach no egress gateway: no split built for them
                 out.append(_split(section, index, resolved, mirror_to_istio))
     return out
