@@ -478,3 +478,25 @@ def test_gitops_drift_picks_the_injection_labels_of_only_the_namespaces_it_repor
     # The labels of the one namespace reported listed for its injection labels; the code before listed those of each
     # of the 26 injection-labelled namespaces.
     assert CountedLabels.listed == 1
+
+
+def test_network_consistency_reads_the_labels_of_only_the_services_carrying_a_network():
+    from auditor.labelled import carrying_label
+    from checks.network import istio_network
+
+    services = [f.service(f"app-{i}", f"team-{i % 5}") for i in range(30)]
+    eastwest = f.service("istio-eastwestgateway", "istio-system",
+                         labels={"istio": "eastwestgateway", "topology.istio.io/network": "network-1"})
+    mislabelled = f.service("edge", "shop", labels={"topology.istio.io/network": ""})
+    for svc in [*services, eastwest, mislabelled]:
+        svc["metadata"] = ReadMetadata(svc["metadata"])
+    cluster = ClusterInventory(name="cluster-a", objects_by_kind={
+        K.NAMESPACE.key: [f.namespace("istio-system")], K.CONFIGMAP.key: [],
+        K.SERVICE.key: [*services[:12], eastwest, *services[12:], mislabelled]})
+    carrying_label(cluster, K.SERVICE, "operator.istio.io/component")  # the walk purge-preview makes first
+    ReadMetadata.reads = []
+    assert istio_network(cluster) == ("network-1", [
+        ("Service istio-system/istio-eastwestgateway label", "network-1")], [])
+    # The two Services carrying the label, from the walk shared with purge-preview, istio-residue and gitops-drift
+    # (labelled.py); the code before read the labels of each of the 32 Services again.
+    assert sorted({name for name, key in ReadMetadata.reads if key == "labels"}) == ["edge", "istio-eastwestgateway"]
