@@ -500,3 +500,26 @@ def test_network_consistency_reads_the_labels_of_only_the_services_carrying_a_ne
     # The two Services carrying the label, from the walk shared with purge-preview, istio-residue and gitops-drift
     # (labelled.py); the code before read the labels of each of the 32 Services again.
     assert sorted({name for name, key in ReadMetadata.reads if key == "labels"}) == ["edge", "istio-eastwestgateway"]
+
+
+def test_egress_routes_check_the_egress_index_against_its_sets_once_per_walk(monkeypatch: pytest.MonkeyPatch):
+    checked: list[int] = []
+    index = EgressHosts._index
+
+    def counted(self: EgressHosts) -> Any:
+        checked.append(len(self.istio))
+        return index(self)
+
+    monkeypatch.setattr(EgressHosts, "_index", counted)
+    asm_side = [*app_routes(40), f.virtualservice("out", http=[f.route(("istio-egressgateway.istio-system", 100),
+                                                                       ("asm-egressgateway.istio-system", 0))])]
+    asm = ClusterInventory(name="asm", role="asm", objects_by_kind={K.VIRTUALSERVICE.key: asm_side,
+                                                                    K.ISTIO_GATEWAY_ASM.key: []})
+    ctx = Context(inv=Inventory(data_planes=[], asm=asm), gate=Gate.UNINSTALL)
+    check = egress.EgressRoutesToAsm()
+    check.prepare(ctx)
+    findings = list(check.conclude(ctx))
+    assert [(x.code, x.name, x.params["routes"]) for x in findings] == [
+        ("AA1610", "out", "http[0] 100:0 (Istio:ASM)")]
+    # Once for the walk of the 41 VirtualServices; the code before checked it for each of their 42 destinations.
+    assert checked == [1]
