@@ -523,3 +523,21 @@ def test_egress_routes_check_the_egress_index_against_its_sets_once_per_walk(mon
         ("AA1610", "out", "http[0] 100:0 (Istio:ASM)")]
     # Once for the walk of the 41 VirtualServices; the code before checked it for each of their 42 destinations.
     assert checked == [1]
+
+
+def test_istio_residue_reads_the_name_of_only_the_services_in_istio_system():
+    from checks import residue
+
+    services = [f.service(f"istiod-{i}", f"team-{i % 5}") for i in range(30)]
+    leftover = f.service("istiod", "istio-system")
+    for svc in [*services, leftover]:
+        svc["metadata"] = ReadMetadata(svc["metadata"])
+    cluster = ClusterInventory(name="cluster-a", objects_by_kind={K.DEPLOYMENT.key: [f.istiod()], K.SERVICE.key: [
+        *services[:20], leftover, *services[20:]]})
+    ctx = Context(inv=Inventory(data_planes=[cluster]), gate=Gate.FINISHED)
+    residue.asm_istiod_names(cluster)  # what istiod_owners reads of the Services, asked first
+    ReadMetadata.reads = []
+    found = list(residue.IstioResidue()._istiod_service(cluster, ctx, [], []))
+    assert [(x.kind, x.namespace, x.name) for x in found] == [("Service", "istio-system", "istiod")]
+    # The name of the one Service in istio-system; the code before read the name of each of the 31 Services first.
+    assert [name for name, key in ReadMetadata.reads if key == "name"] == ["istiod", "istiod"]
