@@ -541,3 +541,37 @@ def test_istio_residue_reads_the_name_of_only_the_services_in_istio_system():
     assert [(x.kind, x.namespace, x.name) for x in found] == [("Service", "istio-system", "istiod")]
     # The name of the one Service in istio-system; the code before read the name of each of the 31 Services first.
     assert [name for name, key in ReadMetadata.reads if key == "name"] == ["istiod", "istiod"]
+
+
+class ReadObject(dict):
+    """An object that records each key of it read, with its name."""
+
+    reads: list[tuple[str, str]] = []
+
+    def get(self, key: Any, default: Any = None) -> Any:
+        ReadObject.reads.append((dict.get(self, "metadata")["name"], key))
+        return dict.get(self, key, default)
+
+
+def test_config_import_reads_no_asm_object_while_walking_the_clusters():
+    cluster_side = app_routes(20)
+    cluster_side[3]["spec"]["http"][0]["timeout"] = "9s"  # app-3 differs on ASM
+    # app-19 never imported; app-3 served from ASM (the same uid), the others ASM's own copies
+    asm_side = [ReadObject(f.virtualservice(f"app-{i}", http=[f.route((f"app-{i}", None))],
+                                            uid_salt="" if i == 3 else "asm")) for i in range(19)]
+    cluster = ClusterInventory(name="cluster-a", objects_by_kind={K.VIRTUALSERVICE.key: cluster_side})
+    asm = ClusterInventory(name="asm", role="asm", objects_by_kind={K.VIRTUALSERVICE.key: asm_side})
+    ctx = Context(inv=Inventory(data_planes=[cluster], asm=asm), gate=Gate.UNINSTALL)
+    check = config_import.IstioConfigImported()
+    check.prepare(ctx)
+    prepared = [name for name, _ in ReadObject.reads]
+    ReadObject.reads = []
+    findings = [x for x in check.check_cluster(cluster, ctx) if x.kind == "VirtualService"]
+    assert [(x.code, x.name, x.evidence["served_from_asm"]) for x in findings] == [
+        ("AA2112", "app-3", True), ("AA2110", "app-19", False)]
+    assert findings[0].evidence["diff"] == [{"path": "spec.http[0].timeout", "cluster": "9s", "asm": "<absent>"}]
+    # What the comparison reads of ASM's objects (spec, uid) is taken as they are indexed, each read once there
+    # (metadata, spec); the code before read each twin's metadata (its uid) and spec again in the walk, and app-3's
+    # spec once more for its diff: 39 reads.
+    assert ReadObject.reads == []
+    assert prepared == [name for i in range(19) for name in (f"app-{i}", f"app-{i}")]
