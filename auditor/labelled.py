@@ -23,9 +23,10 @@ INSTANCE = "app.kubernetes.io/instance"
 MANAGED_BY = "app.kubernetes.io/managed-by"
 FLUX_KUSTOMIZATION = "kustomize.toolkit.fluxcd.io"
 FLUX_HELMRELEASE = "helm.toolkit.fluxcd.io"
+NETWORK_LABEL = "topology.istio.io/network"  # an east-west gateway Service's network (network-consistency)
 # The keys the walk looks for: asking about any other raises KeyError (add it here).
 LABELS = (COMPONENT_LABEL, MANAGED_LABEL, f"{FLUX_KUSTOMIZATION}/name", f"{FLUX_HELMRELEASE}/name", INSTANCE,
-          MANAGED_BY)
+          MANAGED_BY, NETWORK_LABEL)
 ANNOTATIONS = (HELM_RELEASE, ARGO_TRACKING)
 _LABEL_SET, _ANNOTATION_SET = frozenset(LABELS), frozenset(ANNOTATIONS)
 

@@ -132,16 +132,20 @@ class IstioConfigImported(ClusterCheck):
     asm_needs = COMPARED_KINDS
 
     def prepare(self, ctx: Context) -> None:
-        self.index: dict[str, dict[tuple[str, str], dict[str, Any]]] = {}
+        # Per kind: (namespace, name) -> (spec, uid) of ASM's object, all the comparison reads of it, taken while its
+        # metadata is at hand: the walk of the cluster's objects then reads no ASM object again (~12,000 at 50k
+        # pods, read cold by then).
+        self.index: dict[str, dict[tuple[str, str], tuple[Any, Any]]] = {}
         self.asm_errors: dict[str, str] = {}
         index, asm_errors, asm = self.index, self.asm_errors, ctx.inv.asm
         if asm is not None:
             for kind in COMPARED_KINDS:
                 try:
-                    by_key: dict[tuple[str, str], dict[str, Any]] = {}
+                    by_key: dict[tuple[str, str], tuple[Any, Any]] = {}
                     for obj in asm.objects(kind):
-                        meta = obj.get("metadata") or {}  # read once per object (both parts of the key)
-                        by_key[(meta.get("namespace", ""), meta.get("name", ""))] = obj
+                        meta = obj.get("metadata") or {}  # read once per object (both parts of the key, the uid)
+                        by_key[(meta.get("namespace", ""), meta.get("name", ""))] = (obj.get("spec") or {},
+                                                                                     meta.get("uid"))
                     index[kind.key] = by_key
                 except EvidenceUnavailable as exc:
                     asm_errors[kind.key] = exc.reason
@@ -149,7 +153,8 @@ class IstioConfigImported(ClusterCheck):
     def check_cluster(self, cluster: ClusterInventory, ctx: Context) -> Iterator[Finding]:
         return self._cluster(cluster, ctx, self.index, self.asm_errors)
 
-    def _cluster(self, cluster: ClusterInventory, ctx: Context, index: dict[str, dict[tuple[str, str], Any]],
+    def _cluster(self, cluster: ClusterInventory, ctx: Context,
+                 index: dict[str, dict[tuple[str, str], tuple[Any, Any]]],
                  asm_errors: dict[str, str]) -> Iterator[Finding]:
         source = f"data-plane API server of {cluster.name}"
         counts: dict[str, int] = {}
@@ -203,10 +208,11 @@ class IstioConfigImported(ClusterCheck):
                 twin = on_asm.get((ns, name))
                 same_uid = False
                 if twin is not None:
+                    twin_spec, twin_uid = twin
                     uid = meta.get("uid")
-                    same_uid = bool(uid) and (twin.get("metadata") or {}).get("uid") == uid
+                    same_uid = bool(uid) and twin_uid == uid
                     served_from_asm += same_uid
-                    if (obj.get("spec") or {}) == (twin.get("spec") or {}):
+                    if (obj.get("spec") or {}) == twin_spec:
                         equal += 1
                         continue  # equal: no finding, so no evidence nor command to build (most objects at scale)
                 evidence: dict[str, Any] = {"source": source, "compared_with": f"ASM control plane ({asm_name})",
@@ -220,7 +226,7 @@ class IstioConfigImported(ClusterCheck):
                                       remediation=command, evidence=evidence, **subject)
                 else:
                     problems += 1
-                    diff = spec_diff(obj.get("spec") or {}, twin.get("spec") or {})
+                    diff = spec_diff(obj.get("spec") or {}, twin_spec)
                     paths = ", ".join(d["path"] for d in diff[:5]) + (" ..." if len(diff) > 5 else "")
                     yield self.report(self.DIFFERS, cluster.name, params={"kind": label, "namespace": ns,
                                                                           "name": name, "paths": paths},

@@ -8,7 +8,7 @@ on the ASM control plane (spec.gatewayType ingress | egress | cross-network, spe
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -166,6 +166,10 @@ class RouteSplit:
         return self.istio > 0 or self.mirror_to_istio
 
 
+# What a destination host is: "istio" | "asm" (an egress gateway's Service) or None, given its VirtualService.
+Classifier = Callable[[str, dict[str, Any]], str | None]
+
+
 @dataclass
 class EgressHosts:
     """Services that are Istio's egress gateway and ASM's, as (namespace, name)."""
@@ -176,21 +180,33 @@ class EgressHosts:
     _indexed: tuple[frozenset[tuple[str, str]], frozenset[tuple[str, str]], dict[tuple[str, str], str],
                     frozenset[str]] | None = field(default=None, init=False, repr=False, compare=False)
 
-    def kind_of(self, host: str, rule_namespace: str) -> str | None:
+    def kind_of(self, host: str, virtualservice: dict[str, Any]) -> str | None:
+        """"istio" | "asm" when `host`, a destination of `virtualservice`, names an egress gateway's Service."""
+        return self.classifier()(host, virtualservice)
+
+    def classifier(self) -> Classifier:
+        """kind_of for the sets as they are now: a walk asking per route destination (tens of thousands at scale)
+        changes no set, so it takes this once and the index is checked against the sets once, not per destination."""
         _, _, by_service, names = self._index()
-        # A host names a Service by its first label (host_fqdn keeps it): one that is no egress Service's name
-        # answers None without resolving the host (most route destinations, tens of thousands at scale).
-        if host.strip().lower().partition(".")[0] not in names:
-            return None
-        service = service_of(host, rule_namespace)  # once per host, not once per host and egress Service
-        if service is None:
-            return None
-        return by_service.get(service)
+
+        def kind_of(host: str, virtualservice: dict[str, Any]) -> str | None:
+            # A host names a Service by its first label (host_fqdn keeps it): one that is no egress Service's name
+            # answers None without resolving the host, nor reading the VirtualService's namespace (most route
+            # destinations, and their metadata read cold).
+            if host.strip().lower().partition(".")[0] not in names:
+                return None
+            # Once per host, not once per host and egress Service; a short host is in the VirtualService's namespace.
+            service = service_of(host, (virtualservice.get("metadata") or {}).get("namespace") or "default")
+            if service is None:
+                return None
+            return by_service.get(service)
+
+        return kind_of
 
     def _index(self) -> tuple[frozenset[tuple[str, str]], frozenset[tuple[str, str]], dict[tuple[str, str], str],
                               frozenset[str]]:
-        """Asked once per route destination (tens of thousands at scale): indexed once, again only when the sets
-        changed since. Istio's entries are written last: a Service in both sets is Istio's."""
+        """Asked once per walk of the VirtualServices (classifier) or per question (kind_of): indexed once, again only
+        when the sets changed since. Istio's entries are written last: a Service in both sets is Istio's."""
         indexed = self._indexed
         if indexed is None or indexed[0] != self.istio or indexed[1] != self.asm:
             index = {(n.lower(), ns.lower()): "asm" for ns, n in self.asm}
@@ -228,14 +244,15 @@ class WeightError(ValueError):
         self.route, self.host, self.weight = route, host, weight
 
 
-def route_splits(vs: dict[str, Any], hosts: EgressHosts) -> list[RouteSplit]:
+def route_splits(vs: dict[str, Any], hosts: EgressHosts, kind_of: Classifier | None = None) -> list[RouteSplit]:
     """Routes of a VirtualService that reach an egress gateway (Istio's or ASM's), with their weights.
 
-    A destination without weight gets 100 when it is the rule's only one, else 0 (Istio's rule).
+    A destination without weight gets 100 when it is the rule's only one, else 0 (Istio's rule). `kind_of`:
+    hosts.classifier(), taken once by a walk over many VirtualServices (asked per destination, ~10,000 at scale).
     """
-    namespace = (vs.get("metadata") or {}).get("namespace") or "default"
     spec = vs.get("spec") or {}
-    kind_of = hosts.kind_of  # asked per destination of ~10,000 VirtualServices at scale
+    if kind_of is None:
+        kind_of = hosts.classifier()
     out = []
     for section in ("http", "tcp", "tls"):
         rules = spec.get(section)
@@ -258,12 +275,12 @@ def route_splits(vs: dict[str, Any], hosts: EgressHosts) -> list[RouteSplit]:
                         weight = int(raw)
                     except (TypeError, ValueError) as exc:
                         raise WeightError(f"{section}[{index}]", host, raw) from exc
-                which = kind_of(host, namespace)
+                which = kind_of(host, vs)
                 if which is not None:
                     touched = True
                 resolved.append((host, raw, weight, which))
             mirror = str(((rule.get("mirror") or {}).get("host")) or "")
-            mirror_to_istio = bool(mirror) and kind_of(mirror, namespace) == "istio"
+            mirror_to_istio = bool(mirror) and kind_of(mirror, vs) == "istio"
             if touched or mirror_to_istio:  # most routes reach no egress gateway: no split built for them
                 out.append(_split(section, index, resolved, mirror_to_istio))
     return out
@@ -357,9 +374,10 @@ class EgressRoutesToAsm(ClusterCheck):
                               kind="VirtualService")
             return
         hosts = egress_hosts(None, ctx, asm_gws)
+        kind_of = hosts.classifier()
         referenced = 0
         for vs in asm.objects(K.VIRTUALSERVICE):
-            finding = self._judge(asm.name, vs, hosts, mesh.ASM_KUBECTL)
+            finding = self._judge(asm.name, vs, hosts, kind_of, mesh.ASM_KUBECTL)
             if finding is None:
                 continue  # most: no egress route, and their metadata is not read (metadata is shape-checked)
             referenced += 1
@@ -386,8 +404,9 @@ class EgressRoutesToAsm(ClusterCheck):
         hosts = egress_hosts(cluster, ctx, asm_gws)
         found = 0
         kubectl = mesh.kubectl(cluster.name)  # the same for every VirtualService (~10,000 at 50k pods)
+        kind_of = hosts.classifier()
         for vs in cluster.objects(K.VIRTUALSERVICE):
-            finding = self._judge(cluster.name, vs, hosts, kubectl)
+            finding = self._judge(cluster.name, vs, hosts, kind_of, kubectl)
             if finding is None:
                 continue
             found += 1
@@ -398,12 +417,13 @@ class EgressRoutesToAsm(ClusterCheck):
                               params={"istio_hosts": sorted(f"{n}.{ns}" for ns, n in hosts.istio),
                                       "asm_hosts": sorted(f"{n}.{ns}" for ns, n in hosts.asm)})
 
-    def _judge(self, where: str, vs: dict[str, Any], hosts: EgressHosts, kubectl: str) -> Finding | None:
+    def _judge(self, where: str, vs: dict[str, Any], hosts: EgressHosts, kind_of: Classifier,
+               kubectl: str) -> Finding | None:
         raw_hosts = (vs.get("spec") or {}).get("hosts") or ()
         iter(raw_hosts)  # hosts that are no list fail here, as listing them did, before the routes are read
         bad_weight: WeightError | None = None
         try:
-            splits = route_splits(vs, hosts)
+            splits = route_splits(vs, hosts, kind_of)
         except WeightError as exc:
             splits, bad_weight = [], exc
         if not splits and bad_weight is None:
@@ -778,8 +798,12 @@ class CrossClusterGatewayFirst(ClusterCheck):
         moved = istio.pod_columns(pods, istio.among(pods["proxy"], (mesh.PROXY_ASM,))
                                   & istio.among(pods["role"], (mesh.ROLE_SIDECAR,)),
                                   ("namespace", "name", "workload_kind", "workload_name", "created"))
-        # Vectorised: a big cluster has tens of thousands of moved pods.
-        times = pd.to_datetime(moved["created"].astype(str), utc=True, errors="coerce", format="ISO8601")
+        # Vectorised: a big cluster has tens of thousands of moved pods. Each distinct creation time is parsed once
+        # (the pods of a rollout share a handful) and the times taken per pod; a missing one is a value of its own.
+        created = moved["created"].astype(str)
+        codes, distinct = pd.factorize(created, use_na_sentinel=False)
+        times = pd.Series(pd.to_datetime(distinct, utc=True, errors="coerce", format="ISO8601").take(codes),
+                          index=created.index, name=created.name)
         undated = int(times.isna().sum())
         oldest = times.min() if len(times) > undated else None
         deployed = {(g.namespace, g.name) for g in gateway_workloads(cluster, ctx.inv.rules, names)

@@ -79,6 +79,11 @@ def _marked(cluster: ClusterInventory, kind: K.Kind) -> set[int]:
         id(obj) for key in _MARKER_ANNOTATIONS for obj in carrying_annotation(cluster, kind, key)}
 
 
+def _injection_labels(labels: dict[str, str]) -> dict[str, str]:
+    """A namespace's labels that decide injection, in the order it carries them."""
+    return {k: v for k, v in labels.items() if k in INJECTION_LABELS}
+
+
 def _pods_per_workload(sidecars: pd.DataFrame) -> list[tuple[tuple[str, str, str], int, int]]:
     """(workload, its pods, those not on ASM's proxy), sorted by workload as `workload_rows` yields them: counted
     with numpy over the rows in workload order (inventory.workload_groups), not by listing each pod of 13,000
@@ -149,12 +154,16 @@ class GitopsDrift(ClusterCheck):
             if workload_kind is None or not readable[kind]:
                 unread.append(f"{namespace}/{kind}/{name}")
                 continue
+            marks = marked.get(kind)
+            if marks is None:
+                marks = marked[kind] = _marked(cluster, workload_kind)
+            if not marks:
+                continue  # no object of the kind carries a marker (often every kind): no workload of it looked up
             by_key = lookups.get(kind)
             if by_key is None:
                 by_key = lookups[kind] = cluster.by_namespace_and_name(workload_kind)
-                marked[kind] = _marked(cluster, workload_kind)
             obj = by_key.get((namespace, name)) if namespace is not None else cluster.get(workload_kind, name)
-            if not obj or id(obj) not in marked[kind]:
+            if not obj or id(obj) not in marks:
                 continue  # no marker, so no manager: its metadata is not read
             by = manager(obj.get("metadata") or {})
             if not by:
@@ -168,12 +177,11 @@ class GitopsDrift(ClusterCheck):
                 labels = meta.get("labels") or {}
                 if _INJECTION_LABEL_SET.isdisjoint(labels):
                     continue  # most namespaces: no label dict built
-                injection = {k: v for k, v in labels.items() if k in INJECTION_LABELS}
                 namespaces_seen += 1
                 by = manager(meta)
-                if by:
+                if by:  # the injection labels picked only for a namespace reported (most carry no marker)
                     warned += 1
-                    yield self._namespace(cluster.name, meta.get("name") or "", by, injection)
+                    yield self._namespace(cluster.name, meta.get("name") or "", by, _injection_labels(labels))
         else:
             unread.append(f"Namespaces ({cluster.errors.get(K.NAMESPACE.key) or 'not collected'})")
         if unread:

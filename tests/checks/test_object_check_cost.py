@@ -60,11 +60,12 @@ def test_routes_to_no_egress_gateway_build_no_split(monkeypatch: pytest.MonkeyPa
 
 def test_an_egress_service_in_both_sets_is_istios_and_a_changed_set_is_read_again():
     hosts = EgressHosts(istio={ISTIO_EGRESS}, asm={ASM_EGRESS, ISTIO_EGRESS})
-    assert hosts.kind_of("istio-egressgateway.istio-system.svc.cluster.local", "shop") == "istio"
-    assert hosts.kind_of("asm-egressgateway.istio-system", "shop") == "asm"
-    assert hosts.kind_of("egress-b", "edge") is None
+    in_shop, in_edge = f.virtualservice("out", "shop"), f.virtualservice("out", "edge")
+    assert hosts.kind_of("istio-egressgateway.istio-system.svc.cluster.local", in_shop) == "istio"
+    assert hosts.kind_of("asm-egressgateway.istio-system", in_shop) == "asm"
+    assert hosts.kind_of("egress-b", in_edge) is None
     hosts.asm.add(("edge", "Egress-B"))  # added after a first question: answered from the new sets
-    assert hosts.kind_of("egress-b", "edge") == "asm"
+    assert hosts.kind_of("egress-b", in_edge) == "asm"
 
 
 def test_equal_objects_get_no_import_command(audit, monkeypatch: pytest.MonkeyPatch):
@@ -395,7 +396,182 @@ def test_egress_routes_read_the_metadata_of_only_the_asm_copies_that_route_to_an
     ReadMetadata.reads = []
     findings = list(check.conclude(ctx))
     assert [(x.code, x.namespace, x.name) for x in findings] == [("AA1610", "shop", "out")]
-    # Each copy's namespace read once to resolve its hosts (route_splits); then only the one reaching an egress
-    # gateway read for its finding and its data-plane copy: 25. The code before read every copy's namespace and name
-    # first: 65.
-    assert len(ReadMetadata.reads) == 25
+    # Only the copy reaching an egress gateway read: its namespace to resolve its host named like one (kind_of), then
+    # for its finding and its data-plane copy: 5. The code before read each copy's namespace to resolve its hosts
+    # first (route_splits): 25; and before that every copy's namespace and name: 65.
+    assert ReadMetadata.reads == [("out", "namespace"), ("out", "namespace"), ("out", "name"), ("out", "namespace"),
+                                  ("out", "name")]
+
+
+def test_cross_cluster_gateway_first_parses_each_distinct_creation_time_once(audit, monkeypatch: pytest.MonkeyPatch):
+    from tests.checks.test_gateways import GW_TIME, IDS, eastwest
+
+    parsed: list[Any] = []
+    to_datetime = pd.to_datetime
+
+    def counted(values: Any, *args: Any, **kwargs: Any) -> Any:
+        parsed.extend(list(values))
+        return to_datetime(values, *args, **kwargs)
+
+    cart, web = f.deployment("cart"), f.deployment("web")
+    moved = [*f.workload_pods(cart, 12, proxy="asm", created="2026-11-12T08:00:00Z"),
+             *f.workload_pods(cart, 12, first=12, proxy="asm", created="2026-11-14T00:00:00+08:00"),
+             *f.workload_pods(web, 16, proxy="asm", created="2026-11-14T00:00:00Z")]
+    monkeypatch.setattr(pd, "to_datetime", counted)
+    a = audit({"cluster-a": [*eastwest(), *cart, *web, *moved]}, "uninstall", config=IDS,
+              asm=[f.istio_gateway_cr("asm-cross-network-m1", "cross-network", created=GW_TIME)])
+    (row,) = a.rows("cross-cluster-gateway-first")
+    assert (row["status"], row["code"], row["evidence"]["asm_proxy_pods"]) == ("FAIL", "AA1810", 40)
+    assert row["message"].startswith("12 ASM-proxied pod(s) in 1 workload(s) were created before the cross-network "
+                                     "gateway (2026-11-13T09:41:30+00:00); the first at 2026-11-12T08:00:00+00:00")
+    assert row["evidence"]["oldest_asm_pod"] == "2026-11-12T08:00:00+00:00"
+    # The three creation times the 40 moved pods share, each parsed once; the code before parsed one per pod: 40.
+    assert sorted(parsed) == ["2026-11-12T08:00:00Z", "2026-11-14T00:00:00+08:00", "2026-11-14T00:00:00Z"]
+
+
+def test_gitops_drift_looks_up_no_workload_of_a_kind_none_of_whose_objects_carries_a_marker(
+        audit, monkeypatch: pytest.MonkeyPatch):
+    indexed: list[str] = []
+    by_namespace_and_name = ClusterInventory.by_namespace_and_name
+
+    def counted(self: ClusterInventory, kind: Any) -> Any:
+        indexed.append(kind.kind)
+        return by_namespace_and_name(self, kind)
+
+    monkeypatch.setattr(ClusterInventory, "by_namespace_and_name", counted)
+    objects: list[dict[str, Any]] = []
+    for i in range(30):
+        dep, rs = f.deployment(f"app-{i}", f"team-{i % 3}")
+        objects += [dep, rs, *f.workload_pods((dep, rs), 1, proxy="istio")]
+    rows = audit({"c1": objects}, "migrating", config=f.only_checks("gitops-drift")).rows("gitops-drift")
+    assert [(r["code"], r["message"]) for r in rows] == [
+        ("AA2701", "30 mesh workload(s) and 0 injection-labelled namespace(s) carry no Argo CD, Flux or Helm marker")]
+    # No Deployment carries a marker (labelled.py's walk tells): none of the 30 is looked up, and the kind is not
+    # indexed by namespace and name; the code before indexed it to look up each of them: ["Deployment"].
+    assert indexed == []
+
+
+class CountedLabels(dict):
+    """A namespace's labels that count how often their items are listed."""
+
+    listed = 0
+
+    def items(self) -> Any:
+        CountedLabels.listed += 1
+        return super().items()
+
+
+def test_gitops_drift_picks_the_injection_labels_of_only_the_namespaces_it_reports():
+    namespaces = [f.namespace(f"team-{i}", labels={"istio-injection": "enabled", "team": str(i)}) for i in range(25)]
+    namespaces.append(f.namespace("shop", labels={"istio.io/rev": "asm-1-22", "app.kubernetes.io/instance": "shop",
+                                                  "app.kubernetes.io/managed-by": "Helm"}))
+    for ns in namespaces:
+        ns["metadata"]["labels"] = CountedLabels(ns["metadata"]["labels"])
+    cluster = ClusterInventory(name="c1", objects_by_kind={K.NAMESPACE.key: namespaces})
+    no_pods = pd.DataFrame()
+    cluster.pods = lambda: no_pods  # type: ignore[method-assign]  # no pod: only namespaces judged
+    ctx = Context(inv=Inventory(data_planes=[cluster]), gate=Gate.MIGRATING)
+    CountedLabels.listed = 0
+    findings = list(gitops.GitopsDrift().check_cluster(cluster, ctx))
+    assert [(x.code, x.name, x.evidence["labels"]) for x in findings] == [
+        ("AA2722", "shop", {"istio.io/rev": "asm-1-22"})]
+    # The labels of the one namespace reported listed for its injection labels; the code before listed those of each
+    # of the 26 injection-labelled namespaces.
+    assert CountedLabels.listed == 1
+
+
+def test_network_consistency_reads_the_labels_of_only_the_services_carrying_a_network():
+    from auditor.labelled import carrying_label
+    from checks.network import istio_network
+
+    services = [f.service(f"app-{i}", f"team-{i % 5}") for i in range(30)]
+    eastwest = f.service("istio-eastwestgateway", "istio-system",
+                         labels={"istio": "eastwestgateway", "topology.istio.io/network": "network-1"})
+    mislabelled = f.service("edge", "shop", labels={"topology.istio.io/network": ""})
+    for svc in [*services, eastwest, mislabelled]:
+        svc["metadata"] = ReadMetadata(svc["metadata"])
+    cluster = ClusterInventory(name="cluster-a", objects_by_kind={
+        K.NAMESPACE.key: [f.namespace("istio-system")], K.CONFIGMAP.key: [],
+        K.SERVICE.key: [*services[:12], eastwest, *services[12:], mislabelled]})
+    carrying_label(cluster, K.SERVICE, "operator.istio.io/component")  # the walk purge-preview makes first
+    ReadMetadata.reads = []
+    assert istio_network(cluster) == ("network-1", [
+        ("Service istio-system/istio-eastwestgateway label", "network-1")], [])
+    # The two Services carrying the label, from the walk shared with purge-preview, istio-residue and gitops-drift
+    # (labelled.py); the code before read the labels of each of the 32 Services again.
+    assert sorted({name for name, key in ReadMetadata.reads if key == "labels"}) == ["edge", "istio-eastwestgateway"]
+
+
+def test_egress_routes_check_the_egress_index_against_its_sets_once_per_walk(monkeypatch: pytest.MonkeyPatch):
+    checked: list[int] = []
+    index = EgressHosts._index
+
+    def counted(self: EgressHosts) -> Any:
+        checked.append(len(self.istio))
+        return index(self)
+
+    monkeypatch.setattr(EgressHosts, "_index", counted)
+    asm_side = [*app_routes(40), f.virtualservice("out", http=[f.route(("istio-egressgateway.istio-system", 100),
+                                                                       ("asm-egressgateway.istio-system", 0))])]
+    asm = ClusterInventory(name="asm", role="asm", objects_by_kind={K.VIRTUALSERVICE.key: asm_side,
+                                                                    K.ISTIO_GATEWAY_ASM.key: []})
+    ctx = Context(inv=Inventory(data_planes=[], asm=asm), gate=Gate.UNINSTALL)
+    check = egress.EgressRoutesToAsm()
+    check.prepare(ctx)
+    findings = list(check.conclude(ctx))
+    assert [(x.code, x.name, x.params["routes"]) for x in findings] == [
+        ("AA1610", "out", "http[0] 100:0 (Istio:ASM)")]
+    # Once for the walk of the 41 VirtualServices; the code before checked it for each of their 42 destinations.
+    assert checked == [1]
+
+
+def test_istio_residue_reads_the_name_of_only_the_services_in_istio_system():
+    from checks import residue
+
+    services = [f.service(f"istiod-{i}", f"team-{i % 5}") for i in range(30)]
+    leftover = f.service("istiod", "istio-system")
+    for svc in [*services, leftover]:
+        svc["metadata"] = ReadMetadata(svc["metadata"])
+    cluster = ClusterInventory(name="cluster-a", objects_by_kind={K.DEPLOYMENT.key: [f.istiod()], K.SERVICE.key: [
+        *services[:20], leftover, *services[20:]]})
+    ctx = Context(inv=Inventory(data_planes=[cluster]), gate=Gate.FINISHED)
+    residue.asm_istiod_names(cluster)  # what istiod_owners reads of the Services, asked first
+    ReadMetadata.reads = []
+    found = list(residue.IstioResidue()._istiod_service(cluster, ctx, [], []))
+    assert [(x.kind, x.namespace, x.name) for x in found] == [("Service", "istio-system", "istiod")]
+    # The name of the one Service in istio-system; the code before read the name of each of the 31 Services first.
+    assert [name for name, key in ReadMetadata.reads if key == "name"] == ["istiod", "istiod"]
+
+
+class ReadObject(dict):
+    """An object that records each key of it read, with its name."""
+
+    reads: list[tuple[str, str]] = []
+
+    def get(self, key: Any, default: Any = None) -> Any:
+        ReadObject.reads.append((dict.get(self, "metadata")["name"], key))
+        return dict.get(self, key, default)
+
+
+def test_config_import_reads_no_asm_object_while_walking_the_clusters():
+    cluster_side = app_routes(20)
+    cluster_side[3]["spec"]["http"][0]["timeout"] = "9s"  # app-3 differs on ASM
+    # app-19 never imported; app-3 served from ASM (the same uid), the others ASM's own copies
+    asm_side = [ReadObject(f.virtualservice(f"app-{i}", http=[f.route((f"app-{i}", None))],
+                                            uid_salt="" if i == 3 else "asm")) for i in range(19)]
+    cluster = ClusterInventory(name="cluster-a", objects_by_kind={K.VIRTUALSERVICE.key: cluster_side})
+    asm = ClusterInventory(name="asm", role="asm", objects_by_kind={K.VIRTUALSERVICE.key: asm_side})
+    ctx = Context(inv=Inventory(data_planes=[cluster], asm=asm), gate=Gate.UNINSTALL)
+    check = config_import.IstioConfigImported()
+    check.prepare(ctx)
+    prepared = [name for name, _ in ReadObject.reads]
+    ReadObject.reads = []
+    findings = [x for x in check.check_cluster(cluster, ctx) if x.kind == "VirtualService"]
+    assert [(x.code, x.name, x.evidence["served_from_asm"]) for x in findings] == [
+        ("AA2112", "app-3", True), ("AA2110", "app-19", False)]
+    assert findings[0].evidence["diff"] == [{"path": "spec.http[0].timeout", "cluster": "9s", "asm": "<absent>"}]
+    # What the comparison reads of ASM's objects (spec, uid) is taken as they are indexed, each read once there
+    # (metadata, spec); the code before read each twin's metadata (its uid) and spec again in the walk, and app-3's
+    # spec once more for its diff: 39 reads.
+    assert ReadObject.reads == []
+    assert prepared == [name for i in range(19) for name in (f"app-{i}", f"app-{i}")]
