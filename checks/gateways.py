@@ -798,12 +798,8 @@ class CrossClusterGatewayFirst(ClusterCheck):
         moved = istio.pod_columns(pods, istio.among(pods["proxy"], (mesh.PROXY_ASM,))
                                   & istio.among(pods["role"], (mesh.ROLE_SIDECAR,)),
                                   ("namespace", "name", "workload_kind", "workload_name", "created"))
-        # Vectorised: a big cluster has tens of thousands of moved pods. Each distinct creation time is parsed once
-        # (the pods of a rollout share a handful) and the times taken per pod; a missing one is a value of its own.
-        created = moved["created"].astype(str)
-        codes, distinct = pd.factorize(created, use_na_sentinel=False)
-        times = pd.Series(pd.to_datetime(distinct, utc=True, errors="coerce", format="ISO8601").take(codes),
-                          index=created.index, name=created.name)
+        # Vectorised: a big cluster has tens of thousands of moved pods.
+        times = pd.to_datetime(moved["created"].astype(str), utc=True, errors="coerce", format="ISO8601")
         undated = int(times.isna().sum())
         oldest = times.min() if len(times) > undated else None
         deployed = {(g.namespace, g.name) for g in gateway_workloads(cluster, ctx.inv.rules, names)

@@ -403,32 +403,6 @@ def test_egress_routes_read_the_metadata_of_only_the_asm_copies_that_route_to_an
                                   ("out", "name")]
 
 
-def test_cross_cluster_gateway_first_parses_each_distinct_creation_time_once(audit, monkeypatch: pytest.MonkeyPatch):
-    from tests.checks.test_gateways import GW_TIME, IDS, eastwest
-
-    parsed: list[Any] = []
-    to_datetime = pd.to_datetime
-
-    def counted(values: Any, *args: Any, **kwargs: Any) -> Any:
-        parsed.extend(list(values))
-        return to_datetime(values, *args, **kwargs)
-
-    cart, web = f.deployment("cart"), f.deployment("web")
-    moved = [*f.workload_pods(cart, 12, proxy="asm", created="2026-11-12T08:00:00Z"),
-             *f.workload_pods(cart, 12, first=12, proxy="asm", created="2026-11-14T00:00:00+08:00"),
-             *f.workload_pods(web, 16, proxy="asm", created="2026-11-14T00:00:00Z")]
-    monkeypatch.setattr(pd, "to_datetime", counted)
-    a = audit({"cluster-a": [*eastwest(), *cart, *web, *moved]}, "uninstall", config=IDS,
-              asm=[f.istio_gateway_cr("asm-cross-network-m1", "cross-network", created=GW_TIME)])
-    (row,) = a.rows("cross-cluster-gateway-first")
-    assert (row["status"], row["code"], row["evidence"]["asm_proxy_pods"]) == ("FAIL", "AA1810", 40)
-    assert row["message"].startswith("12 ASM-proxied pod(s) in 1 workload(s) were created before the cross-network "
-                                     "gateway (2026-11-13T09:41:30+00:00); the first at 2026-11-12T08:00:00+00:00")
-    assert row["evidence"]["oldest_asm_pod"] == "2026-11-12T08:00:00+00:00"
-    # The three creation times the 40 moved pods share, each parsed once; the code before parsed one per pod: 40.
-    assert sorted(parsed) == ["2026-11-12T08:00:00Z", "2026-11-14T00:00:00+08:00", "2026-11-14T00:00:00Z"]
-
-
 def test_gitops_drift_looks_up_no_workload_of_a_kind_none_of_whose_objects_carries_a_marker(
         audit, monkeypatch: pytest.MonkeyPatch):
     indexed: list[str] = []
