@@ -667,7 +667,7 @@ def _name_index(objects: list[dict[str, Any]]
 
 class _NameIndex:
     """_name_index of the objects added, in pieces in list order (one walk of a kind builds several views: see
-    ClusterInventory.build_deployment_views)."""
+    ClusterInventory._deployment_views)."""
 
     def __init__(self) -> None:
         self.by_key: dict[tuple[Any, Any], dict[str, Any]] = {}
@@ -712,7 +712,7 @@ class _Selected:
 
 
 # How many objects each view of a shared walk reads before the next view reads the same ones
-# (build_deployment_views): few enough that they are still in this machine's 4 MiB L2 when the next view reads them.
+# (_deployment_views): few enough that they are still in this machine's 4 MiB L2 when the next view reads them.
 _WALK_PIECE = 256
 
 
@@ -725,7 +725,7 @@ class ClusterPending(RuntimeError):
 # The memo keys of ClusterInventory.istio_operator_deployments and waypoint_deployments (filled by their own walks
 # or the gateway scan's: found_deployment_views).
 _OPERATORS, _WAYPOINTS = "istio_operator_deployments", "waypoint_deployments"
-_ISTIODS = "istiod_deployments"  # the memo key of ClusterInventory.istiod_deployments (see build_deployment_views)
+_ISTIODS = "istiod_deployments"  # the memo key of ClusterInventory.istiod_deployments (see _deployment_views)
 
 
 @dataclass
@@ -878,10 +878,6 @@ class ClusterInventory:
             self._require(kind)
             if self.objects_by_kind.get(key) is index[0] and index[1] == len(index[0]):
                 return index
-        if key == K.DEPLOYMENT.key:
-            self.build_deployment_views()  # raises as objects() below does
-            if self._indexed(key):
-                return self._by_name[key]
         objects = self.objects(kind)
         with timing.part(timing.VIEW, "name_index"):
             index = (objects, len(objects), *_name_index(objects))
@@ -893,25 +889,25 @@ class ClusterInventory:
         index = self._by_name.get(key)
         return index is not None and self.objects_by_kind.get(key) is index[0] and index[1] == len(index[0])
 
-    def build_deployment_views(self) -> None:
-        """The views of the Deployments' metadata that several checks read and that are not built yet, from one walk
-        whichever of them is asked first: istiod_deployments, the name index (get, by_namespace_and_name...) and
-        labelled.py's. Each walked the Deployments (~9,500 at 50k pods) on its own, read cold each time. Walked in
-        pieces of _WALK_PIECE, each read by every view's own walk in turn while in cache: no rule is stated twice. A
-        view whose walk raises is left to its own walk, which meets the error as it always did."""
+    def _deployment_views(self) -> None:
+        """istiod_deployments, and with it the other views of the Deployments' metadata that several checks read and
+        that are not built yet (the name index: get, by_namespace_and_name...; labelled.py's), from one walk: each
+        walked the Deployments (~9,500 at 50k pods) on its own, read cold each time. Asked by istiod_deployments, the
+        first of them every audit reads (the plan, the pod frame's proxy classification); a reader of one of the others
+        alone walks for it alone. In pieces of _WALK_PIECE, each read by every view's own walk in turn while in cache:
+        no rule is stated twice. A view whose walk raises is left to its own walk, which meets the error it always met.
+        """
         from auditor import labelled  # here: labelled reads this module
 
         objects = self.objects(K.DEPLOYMENT)  # raises when the Deployments were not read, as each view does
         key = K.DEPLOYMENT.key
-        walks: dict[str, Any] = {}
-        if _ISTIODS not in self._memo:
-            walks[_ISTIODS] = _Selected(mesh.is_istiod_deployment)
+        walks: dict[str, Any] = {_ISTIODS: _Selected(mesh.is_istiod_deployment)}
         if not self._indexed(key):
             walks["name_index"] = _NameIndex()
         if not labelled.walked(self, K.DEPLOYMENT, objects):
             walks["labelled"] = labelled.LabelWalk()
-        if len(walks) < 2:
-            return  # one view missing: its own walk is this walk
+        if len(walks) == 1:
+            return  # istiod_deployments' own walk is this walk
         with timing.part(timing.VIEW, "deployment_views"):
             for start in range(0, len(objects), _WALK_PIECE):
                 piece = objects[start:start + _WALK_PIECE]
@@ -955,7 +951,7 @@ class ClusterInventory:
         """Self-built istiod Deployments (mesh.is_istiod_deployment) in the order read, the proxy classification's
         included."""
         if _ISTIODS not in self._memo:
-            self.build_deployment_views()  # raises as _deployments_where does when the Deployments cannot be read
+            self._deployment_views()  # raises as _deployments_where does when the Deployments cannot be read
         return self._deployments_where(_ISTIODS, mesh.is_istiod_deployment)
 
     def istio_operator_deployments(self) -> list[dict[str, Any]]:

@@ -13,7 +13,7 @@ from typing import Any
 
 from auditor.gatewayapi import MANAGED_LABEL
 from auditor.inventory import ClusterInventory
-from auditor.kinds import DEPLOYMENT, Kind
+from auditor.kinds import Kind
 
 COMPONENT_LABEL = "operator.istio.io/component"  # what `istioctl uninstall --purge` deletes (purge-preview)
 HELM_RELEASE = "meta.helm.sh/release-name"  # Helm 3.2+ on every object of a release
@@ -46,8 +46,6 @@ def carrying_annotation(cluster: ClusterInventory, kind: Kind, key: str) -> list
 
 def _found(cluster: ClusterInventory, kind: Kind) -> Found:
     objects = cluster.objects(kind)  # an unreadable kind raises here, as each reader's own walk did
-    if kind.key == DEPLOYMENT.key and not walked(cluster, kind, objects):
-        cluster.build_deployment_views()  # this walk's with the other views of the Deployments still to build
     return cluster.memo(_memo_key(kind, objects), lambda: (_walk(objects), objects))[0]
 
 
@@ -75,7 +73,7 @@ def _walk(objects: list[dict[str, Any]]) -> Found:
 
 
 class LabelWalk:
-    """The walk of a kind's objects, in pieces added in list order (see ClusterInventory.build_deployment_views)."""
+    """The walk of a kind's objects, in pieces added in list order (see ClusterInventory._deployment_views)."""
 
     def __init__(self) -> None:
         self.labelled: dict[str, list[dict[str, Any]]] = {key: [] for key in LABELS}

@@ -305,8 +305,8 @@ def logged_deployments(count: int) -> list[dict[str, Any]]:
 def test_the_deployments_metadata_views_read_each_deployment_in_one_walk(monkeypatch: pytest.MonkeyPatch):
     """istiod_deployments (the pod frame's proxy classification), the name index (restart-risk, gitops-drift) and
     labelled.py's walk (gitops-drift, purge-preview) each read every Deployment's metadata in a walk of its own: at
-    50k pods ~9,500 Deployments read cold three times. Now the first asked builds all three in one walk, each
-    Deployment read by the three views while it is still in cache."""
+    50k pods ~9,500 Deployments read cold three times. Now istiod_deployments, which every audit asks first, builds
+    all three in one walk, each Deployment read by the three views while it is still in cache."""
     monkeypatch.setattr(ReadLog, "log", [])
     deployments = logged_deployments(2000)
     cluster = ClusterInventory(name="c1", objects_by_kind={K.DEPLOYMENT.key: deployments})
