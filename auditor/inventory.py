@@ -874,7 +874,8 @@ class ClusterInventory:
         index = self._by_name.get(key)
         if index is not None:
             # Asked once per workload: _require (raising as every reader of an unreadable kind does), not objects(),
-            # and the index answers while it is of the kind's current list.
+            # and the index answers while it is of the kind's current list (_indexed's test, not called: a call more
+            # per lookup is ~1 ms of gitops-drift's ~20,000 at 50k pods).
             self._require(kind)
             if self.objects_by_kind.get(key) is index[0] and index[1] == len(index[0]):
                 return index
