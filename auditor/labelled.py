@@ -47,25 +47,53 @@ def carrying_annotation(cluster: ClusterInventory, kind: Kind, key: str) -> list
 
 def _found(cluster: ClusterInventory, kind: Kind) -> Found:
     objects = cluster.objects(kind)  # an unreadable kind raises here, as each reader's own walk did
+    return cluster.memo(_memo_key(kind, objects), lambda: (_walk(objects), objects))[0]
+
+
+def _memo_key(kind: Kind, objects: list[dict[str, Any]]) -> tuple[Any, ...]:
     # Keyed by the list walked (held by the memo, so its id stays its own) and its length: a kind's list replaced or
     # grown since is walked again. A list changed in place at the same length is not: the collector never does that
     # (it assigns a new list and calls forget(), which empties the memo).
-    return cluster.memo(("labelled", kind.key, id(objects), len(objects)), lambda: (_walk(objects), objects))[0]
+    return "labelled", kind.key, id(objects), len(objects)
+
+
+def walked(cluster: ClusterInventory, kind: Kind, objects: list[dict[str, Any]]) -> bool:
+    """Whether the walk of `objects`, the kind's current list, is memoised."""
+    return cluster.memoised(_memo_key(kind, objects))
+
+
+def remember(cluster: ClusterInventory, kind: Kind, objects: list[dict[str, Any]], found: Found) -> None:
+    """Memoise what a LabelWalk of `objects`, the kind's current list, found (a walk shared with other views)."""
+    cluster.memo(_memo_key(kind, objects), lambda: (found, objects))
 
 
 def _walk(objects: list[dict[str, Any]]) -> Found:
-    labelled: dict[str, list[dict[str, Any]]] = {key: [] for key in LABELS}
-    annotated: dict[str, list[dict[str, Any]]] = {key: [] for key in ANNOTATIONS}
-    for obj in objects:
-        meta = obj.get("metadata") or {}
-        labels = meta.get("labels")
-        if labels and not _LABEL_SET.isdisjoint(labels):
-            for key in LABELS:
-                if key in labels:
-                    labelled[key].append(obj)
-        annotations = meta.get("annotations")
-        if annotations and not _ANNOTATION_SET.isdisjoint(annotations):
-            for key in ANNOTATIONS:
-                if key in annotations:
-                    annotated[key].append(obj)
-    return labelled, annotated
+    walk = LabelWalk()
+    walk.add(objects)
+    return walk.result()
+
+
+class LabelWalk:
+    """The walk of a kind's objects, in pieces added in list order (see ClusterInventory._deployment_views)."""
+
+    def __init__(self) -> None:
+        self.labelled: dict[str, list[dict[str, Any]]] = {key: [] for key in LABELS}
+        self.annotated: dict[str, list[dict[str, Any]]] = {key: [] for key in ANNOTATIONS}
+
+    def add(self, objects: list[dict[str, Any]]) -> None:
+        labelled, annotated = self.labelled, self.annotated
+        for obj in objects:
+            meta = obj.get("metadata") or {}
+            labels = meta.get("labels")
+            if labels and not _LABEL_SET.isdisjoint(labels):
+                for key in LABELS:
+                    if key in labels:
+                        labelled[key].append(obj)
+            annotations = meta.get("annotations")
+            if annotations and not _ANNOTATION_SET.isdisjoint(annotations):
+                for key in ANNOTATIONS:
+                    if key in annotations:
+                        annotated[key].append(obj)
+
+    def result(self) -> Found:
+        return self.labelled, self.annotated
