@@ -257,6 +257,20 @@ def test_a_command_for_an_unhashable_name_fails_as_before():
         mesh.asm_inject_command("c1", "Deployment", "shop", ["web"])  # type: ignore[arg-type]
 
 
+def _risks_of_four_apps_and_a_solo() -> list[Any]:
+    """restart-risk's findings for four Deployments of 2 replicas (2 pods each) and one of 1, in one namespace."""
+    apps = [deployment(f"app-{i}", replicas=2) for i in range(4)]
+    solo = deployment("solo", replicas=1)
+    cluster = ClusterInventory(name="c1", objects_by_kind={
+        K.POD.key: [], K.REPLICASET.key: [rs for _, rs in (*apps, solo)],
+        K.DEPLOYMENT.key: [dep for dep, _ in (*apps, solo)], K.SERVICE.key: [], K.STATEFULSET.key: [], K.JOB.key: [],
+        K.PDB.key: [], K.CONFIGMAP.key: []})
+    cluster.pod_rows = [summarise_pod(p, mesh.ProxyRules())
+                        for p in [*(p for app in apps for p in workload_pods(app, 2)), *workload_pods(solo, 1)]]
+    return list(RestartRisk().check_cluster(cluster, Context(inv=Inventory(data_planes=[cluster]),
+                                                                 gate=Gate.MIGRATING)))
+
+
 def test_workloads_showing_the_same_facts_are_scored_once(monkeypatch: pytest.MonkeyPatch):
     """restart-risk scores ~5,000 workloads at 50k pods that show a few dozen distinct facts (kind, grace and drain,
     controller shape, preStop, PodDisruptionBudget, ports): each distinct facts is scored once and its reasons and
@@ -269,16 +283,7 @@ def test_workloads_showing_the_same_facts_are_scored_once(monkeypatch: pytest.Mo
         add(self, points, reason, fix)
 
     monkeypatch.setattr(Risk, "add", counted)
-    apps = [deployment(f"app-{i}", replicas=2) for i in range(4)]
-    solo = deployment("solo", replicas=1)
-    cluster = ClusterInventory(name="c1", objects_by_kind={
-        K.POD.key: [], K.REPLICASET.key: [rs for _, rs in (*apps, solo)],
-        K.DEPLOYMENT.key: [dep for dep, _ in (*apps, solo)], K.SERVICE.key: [], K.STATEFULSET.key: [], K.JOB.key: [],
-        K.PDB.key: [], K.CONFIGMAP.key: []})
-    cluster.pod_rows = [summarise_pod(p, mesh.ProxyRules())
-                        for p in [*(p for app in apps for p in workload_pods(app, 2)), *workload_pods(solo, 1)]]
-    findings = list(RestartRisk().check_cluster(cluster, Context(inv=Inventory(data_planes=[cluster]),
-                                                                 gate=Gate.MIGRATING)))
+    findings = _risks_of_four_apps_and_a_solo()
     no_prestop = "no preStop hook in the app: it may exit before endpoints stop sending traffic"
     no_pdb = "no PodDisruptionBudget: node drains during the move are not limited"
     single = "single replica: no other pod serves while it restarts"
@@ -375,16 +380,7 @@ def test_the_findings_of_the_same_facts_share_what_the_risk_says(monkeypatch: py
         return texts(self)
 
     monkeypatch.setattr(Risk, "texts", counted)
-    apps = [deployment(f"app-{i}", replicas=2) for i in range(4)]
-    solo = deployment("solo", replicas=1)
-    cluster = ClusterInventory(name="c1", objects_by_kind={
-        K.POD.key: [], K.REPLICASET.key: [rs for _, rs in (*apps, solo)],
-        K.DEPLOYMENT.key: [dep for dep, _ in (*apps, solo)], K.SERVICE.key: [], K.STATEFULSET.key: [], K.JOB.key: [],
-        K.PDB.key: [], K.CONFIGMAP.key: []})
-    cluster.pod_rows = [summarise_pod(p, mesh.ProxyRules())
-                        for p in [*(p for app in apps for p in workload_pods(app, 2)), *workload_pods(solo, 1)]]
-    findings = list(RestartRisk().check_cluster(cluster, Context(inv=Inventory(data_planes=[cluster]),
-                                                                 gate=Gate.MIGRATING)))[:-1]
+    findings = _risks_of_four_apps_and_a_solo()[:-1]
     assert written == [2, 4]  # before: once per finding (2, 2, 2, 2, 4)
     assert [(f.name, f.code, f.params, f.evidence["wave"]) for f in findings] == [
         *[(f"app-{i}", "AA1420", {"score": 2, "reasons": "+1 no preStop hook in the app: it may exit before "
