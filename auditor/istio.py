@@ -270,5 +270,5 @@ def rerender_remediation(cluster: str, kind: str, namespace: str, name: str) -> 
             "manifest without `istioctl kube-inject` "
             "(no istio-proxy/istio-init/istio-validation containers, no sidecar.istio.io/status annotation), "
             f"add label sidecar.asm.aliyun.com/inject=true to its pod template and apply it; check with: "
-            f"{mesh.kubectl(cluster)} {mesh.ns_flag(namespace)} get {mesh.object_ref(mesh.sh(kind.lower()), name)} "
+            f"{mesh.kubectl_in(cluster, namespace)} get {mesh.object_ref(mesh.sh(kind.lower()), name)} "
             "-o yaml | grep -n istio-proxy")

@@ -590,6 +590,25 @@ def ns_flag(namespace: str) -> str:
     return f"--namespace={sh(namespace)}" if namespace.startswith("-") else f"-n {sh(namespace)}"
 
 
+def kubectl_in(cluster: str, namespace: str) -> str:
+    """`kubectl --kubeconfig=... -n NAMESPACE`: the head of every command about one namespace's objects.
+
+    Built once per (cluster, namespace) while among the last _HEADS_KEPT asked: a workload's commands (restart-risk,
+    istio-sidecars-remaining, pods-xds-agent... ~9,000 at 50k pods) otherwise quote its namespace through sh() each."""
+    try:
+        return _kept_kubectl_in(cluster, namespace)
+    except TypeError:  # an unhashable value (malformed input) is not kept: built, or refused, as it always was
+        return _kubectl_in(cluster, namespace)
+
+
+def _kubectl_in(cluster: str, namespace: str) -> str:
+    return f"{kubectl(cluster)} {ns_flag(namespace)}"
+
+
+_HEADS_KEPT = 8192  # ~100 bytes each; typed, as _kept_asm_inject_command is
+_kept_kubectl_in = functools.lru_cache(maxsize=_HEADS_KEPT, typed=True)(_kubectl_in)
+
+
 def object_ref(resource: str, name: str) -> str:
     """`resource/name` as one argument: kubectl reads `pod/--all` as a pod's name, where `pod --all` would
     delete every pod. Names taken from a cluster or a snapshot can be anything, so every command uses this."""
@@ -599,7 +618,7 @@ def object_ref(resource: str, name: str) -> str:
 def quit_proxy_command(cluster: str, namespace: str, pod: str) -> str:
     """The command that ends one pod's classic istio-proxy so a run-to-completion pod completes (what Istio's Job
     workaround has the application call: POST /quitquitquit on the agent)."""
-    return (f"{kubectl(cluster)} {ns_flag(namespace)} exec {object_ref('pod', pod)} -c {PROXY_CONTAINER} "
+    return (f"{kubectl_in(cluster, namespace)} exec {object_ref('pod', pod)} -c {PROXY_CONTAINER} "
             "-- pilot-agent request POST quitquitquit")
 
 
@@ -618,7 +637,7 @@ def restart_command(cluster: str, kind: str, namespace: str, name: str) -> str:
                 "controller (not a built-in workload kind)")
     if kind == "ReplicaSet":
         return _delete_owned_pods(cluster, kind, namespace, name)
-    k = f"{kubectl(cluster)} {ns_flag(namespace)}"
+    k = kubectl_in(cluster, namespace)
     if kind in _ROLLOUT_KINDS:
         return f"{k} rollout restart {object_ref(_ROLLOUT_KINDS[kind], name)}"
     if kind == "Job":
@@ -630,7 +649,7 @@ def _delete_owned_pods(cluster: str, kind: str, namespace: str, name: str) -> st
     """Delete the pods a controller owns one at a time, selected by owner reference, not by name: a Job or
     DaemonSet of the same name makes pods named alike. The owner's name reaches awk through the environment
     (ENVIRON), which, unlike `awk -v`, does not turn backslash sequences into other characters."""
-    k = f"{kubectl(cluster)} {ns_flag(namespace)}"
+    k = kubectl_in(cluster, namespace)
     return (f"{k} get pods --no-headers -o '{_OWNER_COLUMNS}' | owner={sh(name)} awk "
             f"'$2 == \"{kind}\" && $3 == ENVIRON[\"owner\"] {{print \"pod/\" $1}}' | xargs -r -n 1 {k} delete"
             f"  # one at a time; the {kind} recreates them")
@@ -657,7 +676,7 @@ def _asm_inject_command(cluster: str, kind: str, namespace: str, name: str) -> s
         # The kind comes from an owner reference (any string): it and the names stand in a comment.
         return (f"# add label sidecar.asm.aliyun.com/inject=true to the pod template of {sh_text(kind)} "
                 f"{sh_text(namespace)}/{sh_text(name)} in its manifest, then recreate it")
-    k = f"{kubectl(cluster)} {ns_flag(namespace)}"
+    k = kubectl_in(cluster, namespace)
     if kind in _TEMPLATE_KINDS:
         return (f"{k} patch {object_ref(_TEMPLATE_KINDS[kind], name)} --type='merge' -p '{_INJECT_TEMPLATE_PATCH}'"
                 + (_IN_PLACE_NOTE if kind == "CloneSet" else ""))

@@ -75,26 +75,33 @@ def selector_matches(selector: dict[str, Any] | None, labels: dict[str, str]) ->
     return True
 
 
+def _selected_by_any(pdbs: list[dict[str, Any]] | None, labels: dict[str, str]) -> bool:
+    """Whether any of a namespace's PodDisruptionBudgets (None: it has none) selects pods of these labels."""
+    if not pdbs:  # most namespaces: no generator, nor any(), per workload
+        return False
+    return any(selector_matches((p.get("spec") or {}).get("selector"), labels) for p in pdbs)
+
+
 @dataclass
 class Risk:
     score: int = 0
     reasons: list[str] = field(default_factory=list)
     fixes: list[str] = field(default_factory=list)
-    # (scored reasons, fixes) as a finding writes them: made once per Risk, which workloads of the same facts share.
-    _texts: tuple[str, str] | None = field(default=None, init=False, repr=False, compare=False)
+    # What every finding of this Risk shares (RestartRisk._shared): made once per Risk, which workloads of the same
+    # facts share.
+    _shared: tuple[Outcome, dict[str, Any], int, str] | None = field(default=None, init=False, repr=False,
+                                                                     compare=False)
 
     def add(self, points: int, reason: str, fix: str = "") -> None:
         self.score += points
         self.reasons.append(f"+{points} {reason}" if points else reason)
         if fix:
             self.fixes.append(fix)
-        self._texts = None
+        self._shared = None
 
     def texts(self) -> tuple[str, str]:
         """The reasons that scored points ("; "-joined) and the distinct fixes (" "-joined), in order."""
-        if self._texts is None:
-            self._texts = ("; ".join(r for r in self.reasons if r.startswith("+")), " ".join(dict.fromkeys(self.fixes)))
-        return self._texts
+        return "; ".join(r for r in self.reasons if r.startswith("+")), " ".join(dict.fromkeys(self.fixes))
 
 
 def wave_of(score: int) -> int:
@@ -195,17 +202,28 @@ class RestartRisk(ClusterCheck):
             risk = self._score(row, objects, pdbs, cluster.name, risks)
             scored.append((risk.score, row.namespace, row.workload_kind, row.workload_name))
             if risk.score >= 2:
-                reasons, fixes = risk.texts()
+                outcome, params, wave, fixes = self._shared(risk)
                 yield self.report(
-                    self.HIGH if wave_of(risk.score) == 3 else self.MEDIUM, cluster.name,
-                    params={"score": risk.score, "reasons": reasons},
+                    outcome, cluster.name, params=params,
                     kind=row.workload_kind, namespace=row.namespace, name=row.workload_name,
-                    remediation=fixes + " Then move it: "
+                    remediation=fixes
                     + mesh.asm_inject_command(cluster.name, row.workload_kind, row.namespace, row.workload_name),
-                    evidence={"score": risk.score, "wave": wave_of(risk.score), "reasons": risk.reasons,
+                    evidence={"score": risk.score, "wave": wave, "reasons": risk.reasons,
                               "pods": int(row.pods), "grace_seconds": int(row.grace_min),
                               "drain_seconds": float(row.drain_max)})
         yield self._plan(cluster.name, scored)
+
+    def _shared(self, risk: Risk) -> tuple[Outcome, dict[str, Any], int, str]:
+        """What every finding of a risky `risk` shares: its outcome, params, wave and remediation up to the workload's
+        command. Made once per Risk (a few dozen for thousands of workloads); the findings share the params dict as
+        they share the reasons list (read-only once the check returns: check.same_in_every_gate)."""
+        shared = risk._shared
+        if shared is None:
+            reasons, fixes = risk.texts()
+            wave = wave_of(risk.score)
+            shared = risk._shared = (self.HIGH if wave == 3 else self.MEDIUM, {"score": risk.score, "reasons": reasons},
+                                     wave, fixes + " Then move it: ")
+        return shared
 
     # -- per-pod work stays vectorised: one pass over the selected rows, then one row per workload
     @staticmethod
@@ -339,9 +357,7 @@ class RestartRisk(ClusterCheck):
             shape = ""
         if pdbs is None:
             pdb = "unread"
-        elif kind != "Pod" and template_labels and not any(
-                selector_matches((p.get("spec") or {}).get("selector"), template_labels)
-                for p in pdbs.get(namespace, ())):
+        elif kind != "Pod" and template_labels and not _selected_by_any(pdbs.get(namespace), template_labels):
             pdb = "missing"
         else:
             pdb = ""

@@ -78,7 +78,7 @@ class IstioSidecarsRemaining(ClusterCheck):
                 image_texts = distinct_images[workload_images] = sorted({str(i) for i in workload_images})
             evidence = {"pods": pod_names[start:min(end, start + 20)], "pod_count": total, "native": native,
                         "images": [*image_texts], "labelled_for_asm": labelled, "restart_pending": labelled == total}
-            if (namespace, kind, name) in baked:
+            if baked and (namespace, kind, name) in baked:  # most clusters: none kube-injected, no key per workload
                 remediation = rerender_remediation(cluster.name, kind, namespace, name)
                 evidence["manual_injection"] = True
                 outcome = self.BAKED_IN

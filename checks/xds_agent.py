@@ -127,5 +127,5 @@ class PodsXdsAgent(ClusterCheck):
                 f"istioctl --kubeconfig={mesh.kubeconfig_var(cluster)} install -f "
                 "\"${ISTIOOPERATOR_FILE:?the IstioOperator file you installed with}\"\n"
                 "# or set it on the workload directly (the next `istioctl install` must carry it too):\n"
-                f"{mesh.kubectl(cluster)} {mesh.ns_flag(namespace)} set env {mesh.object_ref(kind.lower(), name)} "
+                f"{mesh.kubectl_in(cluster, namespace)} set env {mesh.object_ref(kind.lower(), name)} "
                 f"{mesh.XDS_AGENT_KEY}=true")

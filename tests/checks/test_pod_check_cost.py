@@ -257,6 +257,20 @@ def test_a_command_for_an_unhashable_name_fails_as_before():
         mesh.asm_inject_command("c1", "Deployment", "shop", ["web"])  # type: ignore[arg-type]
 
 
+def _risks_of_four_apps_and_a_solo() -> list[Any]:
+    """restart-risk's findings for four Deployments of 2 replicas (2 pods each) and one of 1, in one namespace."""
+    apps = [deployment(f"app-{i}", replicas=2) for i in range(4)]
+    solo = deployment("solo", replicas=1)
+    cluster = ClusterInventory(name="c1", objects_by_kind={
+        K.POD.key: [], K.REPLICASET.key: [rs for _, rs in (*apps, solo)],
+        K.DEPLOYMENT.key: [dep for dep, _ in (*apps, solo)], K.SERVICE.key: [], K.STATEFULSET.key: [], K.JOB.key: [],
+        K.PDB.key: [], K.CONFIGMAP.key: []})
+    cluster.pod_rows = [summarise_pod(p, mesh.ProxyRules())
+                        for p in [*(p for app in apps for p in workload_pods(app, 2)), *workload_pods(solo, 1)]]
+    return list(RestartRisk().check_cluster(cluster, Context(inv=Inventory(data_planes=[cluster]),
+                                                                 gate=Gate.MIGRATING)))
+
+
 def test_workloads_showing_the_same_facts_are_scored_once(monkeypatch: pytest.MonkeyPatch):
     """restart-risk scores ~5,000 workloads at 50k pods that show a few dozen distinct facts (kind, grace and drain,
     controller shape, preStop, PodDisruptionBudget, ports): each distinct facts is scored once and its reasons and
@@ -269,16 +283,7 @@ def test_workloads_showing_the_same_facts_are_scored_once(monkeypatch: pytest.Mo
         add(self, points, reason, fix)
 
     monkeypatch.setattr(Risk, "add", counted)
-    apps = [deployment(f"app-{i}", replicas=2) for i in range(4)]
-    solo = deployment("solo", replicas=1)
-    cluster = ClusterInventory(name="c1", objects_by_kind={
-        K.POD.key: [], K.REPLICASET.key: [rs for _, rs in (*apps, solo)],
-        K.DEPLOYMENT.key: [dep for dep, _ in (*apps, solo)], K.SERVICE.key: [], K.STATEFULSET.key: [], K.JOB.key: [],
-        K.PDB.key: [], K.CONFIGMAP.key: []})
-    cluster.pod_rows = [summarise_pod(p, mesh.ProxyRules())
-                        for p in [*(p for app in apps for p in workload_pods(app, 2)), *workload_pods(solo, 1)]]
-    findings = list(RestartRisk().check_cluster(cluster, Context(inv=Inventory(data_planes=[cluster]),
-                                                                 gate=Gate.MIGRATING)))
+    findings = _risks_of_four_apps_and_a_solo()
     no_prestop = "no preStop hook in the app: it may exit before endpoints stop sending traffic"
     no_pdb = "no PodDisruptionBudget: node drains during the move are not limited"
     single = "single replica: no other pod serves while it restarts"
@@ -329,3 +334,119 @@ def test_a_deployment_listed_twice_is_scored_by_its_last_copy_as_before():
                                                                  gate=Gate.MIGRATING)))
     assert [(f.name, f.evidence["reasons"][0]) for f in findings[:-1]] == [
         ("twice", "+2 single replica: no other pod serves while it restarts")]
+
+
+def test_the_commands_of_a_namespace_quote_it_once(monkeypatch: pytest.MonkeyPatch):
+    """restart-risk, istio-sidecars-remaining and pods-xds-agent give ~9,000 workloads a command at 50k pods, each
+    headed `kubectl --kubeconfig=... -n NAMESPACE`: the head is made once per (cluster, namespace), not the namespace
+    quoted through sh() (a regex) for every command. Names unique to this test: the heads are kept per process."""
+    asked: list[str] = []
+    shell_safe = mesh.shell_safe
+
+    def counted(text: str) -> bool:
+        asked.append(text)
+        return shell_safe(text)
+
+    monkeypatch.setattr(mesh, "shell_safe", counted)
+    commands = [mesh.asm_inject_command("heads-cluster", "Deployment", "heads-ns", f"web-{i}") for i in range(3)]
+    commands += [mesh.restart_command("heads-cluster", "StatefulSet", "heads-ns", "db"),
+                 mesh.quit_proxy_command("heads-cluster", "heads-ns", "job-1-x2k")]
+    head = 'kubectl --kubeconfig="${KUBECONFIG_HEADS_CLUSTER:?}" -n heads-ns'
+    patch = """'{"spec":{"template":{"metadata":{"labels":{"sidecar.asm.aliyun.com/inject":"true"}}}}}'"""
+    assert commands == [
+        *(f"{head} patch deployment/web-{i} --type='merge' -p {patch}" for i in range(3)),
+        f"{head} rollout restart statefulset/db",
+        f"{head} exec pod/job-1-x2k -c istio-proxy -- pilot-agent request POST quitquitquit"]
+    assert asked.count("heads-ns") == 1  # before: once per command (5)
+    assert mesh.kubectl_in("heads-cluster", "-heads") == (
+        'kubectl --kubeconfig="${KUBECONFIG_HEADS_CLUSTER:?}" --namespace=-heads')
+
+
+def test_a_command_for_an_unhashable_namespace_fails_as_before():
+    with pytest.raises(AttributeError, match="'list' object has no attribute 'startswith'"):
+        mesh.asm_inject_command("c1", "Deployment", ["shop"], "web")  # type: ignore[arg-type]
+    with pytest.raises(AttributeError, match="'list' object has no attribute 'startswith'"):
+        mesh.restart_command("c1", "Deployment", ["shop"], "web")  # type: ignore[arg-type]
+
+
+def test_the_findings_of_the_same_facts_share_what_the_risk_says(monkeypatch: pytest.MonkeyPatch):
+    """restart-risk writes ~4,000 findings at 50k pods from a few dozen distinct Risks: each Risk's outcome, params
+    and texts are made once and its findings share them (one params dict, as they share the reasons list)."""
+    written: list[int] = []
+    texts = Risk.texts
+
+    def counted(self: Risk) -> tuple[str, str]:
+        written.append(self.score)
+        return texts(self)
+
+    monkeypatch.setattr(Risk, "texts", counted)
+    findings = _risks_of_four_apps_and_a_solo()[:-1]
+    assert written == [2, 4]  # before: once per finding (2, 2, 2, 2, 4)
+    assert [(f.name, f.code, f.params, f.evidence["wave"]) for f in findings] == [
+        *[(f"app-{i}", "AA1420", {"score": 2, "reasons": "+1 no preStop hook in the app: it may exit before "
+                                  "endpoints stop sending traffic; +1 no PodDisruptionBudget: node drains during the "
+                                  "move are not limited"}, 2) for i in range(4)],
+        ("solo", "AA1420", {"score": 4, "reasons": "+2 single replica: no other pod serves while it restarts; +1 no "
+                            "preStop hook in the app: it may exit before endpoints stop sending traffic; +1 no "
+                            "PodDisruptionBudget: node drains during the move are not limited"}, 2)]
+    assert len({id(f.params) for f in findings}) == 2
+    assert [f.remediation.split(" Then move it: ")[0] for f in findings] == [
+        *["Add a preStop hook (e.g. sleep 5) to the app container. Add a PodDisruptionBudget."] * 4,
+        "Scale to 2 or more replicas for the move. Add a preStop hook (e.g. sleep 5) to the app container. "
+        "Add a PodDisruptionBudget."]
+
+
+def test_only_a_namespace_with_budgets_has_them_matched(monkeypatch: pytest.MonkeyPatch):
+    """Most namespaces have no PodDisruptionBudget: their workloads are not matched against an empty list (a generator
+    and any() per workload, ~5,000 at 50k pods). A namespace's budgets still decide for its own workloads."""
+    from checks import restart_risk
+
+    matched: list[int] = []
+
+    def counted_any(values: Any) -> bool:
+        found = list(values)
+        matched.append(len(found))
+        return True in found
+
+    monkeypatch.setattr(restart_risk, "any", counted_any, raising=False)
+    shop = [deployment(f"app-{i}") for i in range(3)]
+    guarded = deployment("db", namespace="guarded")
+    budget = {"apiVersion": "policy/v1", "kind": "PodDisruptionBudget",
+              "metadata": {"name": "db", "namespace": "guarded"},
+              "spec": {"minAvailable": 1, "selector": {"matchLabels": {"app": "db"}}}}
+    cluster = ClusterInventory(name="c1", objects_by_kind={
+        K.POD.key: [], K.REPLICASET.key: [rs for _, rs in (*shop, guarded)],
+        K.DEPLOYMENT.key: [dep for dep, _ in (*shop, guarded)], K.SERVICE.key: [], K.STATEFULSET.key: [],
+        K.JOB.key: [], K.PDB.key: [budget], K.CONFIGMAP.key: []})
+    cluster.pod_rows = [summarise_pod(p, mesh.ProxyRules())
+                        for p in [*(p for app in shop for p in workload_pods(app, 2)), *workload_pods(guarded, 2)]]
+    findings = list(RestartRisk().check_cluster(cluster, Context(inv=Inventory(data_planes=[cluster]),
+                                                                 gate=Gate.MIGRATING)))
+    assert matched == [1]  # before: once per workload (4), three of them over no budget
+    assert [(f.namespace, f.name, f.evidence["reasons"]) for f in findings[:-1]] == [
+        *[("shop", f"app-{i}", ["+1 no preStop hook in the app: it may exit before endpoints stop sending traffic",
+                                "+1 no PodDisruptionBudget: node drains during the move are not limited"])
+          for i in range(3)]]
+    assert findings[-1].evidence["waves"][0]["list"] == ["guarded/Deployment/db (1)"]
+
+
+def test_istio_sidecars_remaining_looks_workloads_up_only_among_kube_injected_ones(monkeypatch: pytest.MonkeyPatch):
+    """With no kube-injected template (most clusters) no workload key is looked up (~5,000 at 50k pods)."""
+    from checks import sidecars
+
+    class Counting(dict):
+        lookups = 0
+
+        def __contains__(self, key: object) -> bool:
+            Counting.lookups += 1
+            return super().__contains__(key)
+
+    injections = sidecars.manual_injections
+    monkeypatch.setattr(sidecars, "manual_injections",
+                        lambda cluster, rules: (Counting(injections(cluster, rules)[0]), {}))
+    cluster = _cluster()
+    findings = list(IstioSidecarsRemaining().check_cluster(cluster, Context(inv=Inventory(data_planes=[cluster]),
+                                                                            gate=Gate.UNINSTALL)))
+    assert [(f.code, f.namespace, f.name) for f in findings] == [
+        ("AA1210", "a-shop", "cart"), ("AA1210", "shop", "web"), ("AA1210", "shop", "solo")]
+    assert Counting.lookups == 0  # before: 3
