@@ -280,11 +280,11 @@ WAYPOINT_ARGS = ["proxy", "waypoint", "--domain", "$(POD_NAMESPACE).svc.cluster.
                  "--log_output_level", "default:info"]
 
 
-def waypoint_gateway(name: str, namespace: str) -> dict[str, Any]:
+def waypoint_gateway(name: str, namespace: str, class_name: str = "istio-waypoint") -> dict[str, Any]:
     """A waypoint Gateway written by hand (Istio's ambient docs' YAML, no `istioctl waypoint`): no waypoint-for
     label, so none reaches the Deployment istiod makes for it."""
     return {"apiVersion": GWAPI_V1, "kind": "Gateway", "metadata": f.meta(name, namespace, generation=1),
-            "spec": {"gatewayClassName": "istio-waypoint",
+            "spec": {"gatewayClassName": class_name,
                      "listeners": [{"name": "mesh", "port": 15008, "protocol": "HBONE"}]}}
 
 
@@ -298,7 +298,7 @@ def istiod_waypoint(gateway: dict[str, Any], version: str, *, pods: int = 2, net
     pilot/pkg/config/kube/gateway/testdata/deployment/waypoint.yaml at the tag `version` (1.24.6 / 1.28.10):
     Deployment named after the Gateway, labels gateway.istio.io/managed: istio.io-mesh-controller and
     gateway.networking.k8s.io/gateway-name (+ the Gateway's own labels: none here); from 1.28 also
-    gateway.networking.k8s.io/gateway-class-name: istio-waypoint. With `network` (istiod's global.network) the
+    gateway.networking.k8s.io/gateway-class-name: the Gateway's class (istio-waypoint). With `network` (istiod's global.network) the
     Deployment, its pods and its Service carry topology.istio.io/network (deploymentcontroller.go @1.24.6 adds it to
     a waypoint's infrastructure labels; the testdata's network-1); without, none.
     """
@@ -308,7 +308,7 @@ def istiod_waypoint(gateway: dict[str, Any], version: str, *, pods: int = 2, net
     if network:
         labels["topology.istio.io/network"] = network
     if CLASS_LABELLED[version]:
-        labels["gateway.networking.k8s.io/gateway-class-name"] = "istio-waypoint"
+        labels["gateway.networking.k8s.io/gateway-class-name"] = gateway["spec"]["gatewayClassName"]
     pod_labels = {**labels, "istio.io/dataplane-mode": "none", "service.istio.io/canonical-name": name,
                   "service.istio.io/canonical-revision": "latest", "sidecar.istio.io/inject": "false"}
     annotations = {"istio.io/rev": "default", "prometheus.io/path": "/stats/prometheus",
@@ -400,6 +400,26 @@ def test_a_waypoint_on_a_network_is_no_east_west_gateway(audit):
     assert [(r["status"], r["code"]) for r in a.rows("eastwest-gateway-options")] == [("NOT_APPLICABLE", "AA0840")]
     [row] = audit({"cluster-a": objects}, "assessment", config=IDS).rows(AMBIENT)
     assert (row["status"], row["code"]) == ("FAIL", "AA0510")
+
+
+def test_a_waypoint_of_a_class_of_its_own_is_a_waypoint(audit):
+    """A GatewayClass of the user's naming whose controllerName is Istio's mesh controller (istio.io/mesh-controller):
+    the class's controller picks the template (deploymentcontroller.go @1.28.10: classInfos[controller], "waypoint"
+    for the mesh controller), and the Deployment carries the class's own name (custom-class.yaml @1.28.10:
+    gateway-class-name: custom) beside the mesh controller's label and `proxy waypoint` (waypoint.yaml @1.28.10). A
+    waypoint: the ambient data plane is in use, and it is no gateway to replace (main: a class label other than
+    istio-waypoint decided "not a waypoint": an Istio ingress gateway asking for an ASM ingress gateway, and
+    ambient-mode PASSed: a false GO)."""
+    gw = waypoint_gateway("waypoint", "shop", class_name="shop-waypoint")
+    objects = [f.namespace("istio-system"), f.namespace("shop", {"istio.io/use-waypoint": "waypoint"}),
+               f.istiod(version="1.28.10"), f.gateway_class("shop-waypoint", "istio.io/mesh-controller"), gw,
+               *istiod_waypoint(gw, "1.28.10")]
+    [row] = audit({"cluster-a": objects}, "assessment", config=IDS).rows(AMBIENT)
+    assert (row["status"], row["code"]) == ("FAIL", "AA0510")
+    assert row["evidence"]["signals"] == ["Deployment shop/waypoint (waypoint proxy)"]
+    a = audit({"cluster-a": objects}, "uninstall", asm=[f.migration_cr("Migrating")], config=IDS)
+    assert kinds_found(a) == {}
+    assert [r["status"] for r in a.rows(PRESENT)] == ["NOT_APPLICABLE"]
 
 
 # ---------------------------------------------------------------- ambient's east-west gateway (1.27 on)
