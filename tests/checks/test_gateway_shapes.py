@@ -298,9 +298,9 @@ def istiod_waypoint(gateway: dict[str, Any], version: str, *, pods: int = 2, net
     pilot/pkg/config/kube/gateway/testdata/deployment/waypoint.yaml at the tag `version` (1.24.6 / 1.28.10):
     Deployment named after the Gateway, labels gateway.istio.io/managed: istio.io-mesh-controller and
     gateway.networking.k8s.io/gateway-name (+ the Gateway's own labels: none here); from 1.28 also
-    gateway.networking.k8s.io/gateway-class-name: the Gateway's class (istio-waypoint). With `network` (istiod's global.network) the
-    Deployment, its pods and its Service carry topology.istio.io/network (deploymentcontroller.go @1.24.6 adds it to
-    a waypoint's infrastructure labels; the testdata's network-1); without, none.
+    gateway.networking.k8s.io/gateway-class-name: the Gateway's class (istio-waypoint). With `network` (istiod's
+    global.network) the Deployment, its pods and its Service carry topology.istio.io/network (deploymentcontroller.go
+    @1.24.6 adds it to a waypoint's infrastructure labels; the testdata's network-1); without, none.
     """
     gw_meta = gateway["metadata"]
     name, namespace = gw_meta["name"], gw_meta["namespace"]
@@ -469,3 +469,66 @@ def test_ambient_east_west_gateway_is_a_gateway_between_networks_not_a_waypoint(
     assert [(r["status"], r["code"]) for r in a.rows("eastwest-gateway-options")] == [("FAIL", "AA0810")]
     [row] = audit({"cluster-a": objects}, "assessment", config=IDS).rows(AMBIENT)
     assert (row["status"], row["code"]) == ("PASS", "AA0501")  # no waypoint, no ztunnel, no ambient namespace
+
+
+# ---------------------------------------------------------------- Gateway API shapes judged right (pinned)
+def test_a_gateway_api_ingress_on_a_network_is_no_east_west_gateway(audit):
+    """A Gateway of class istio labelled topology.istio.io/network: istiod copies the label to the Deployment, its
+    pods and its Service, which serves only the Gateway's listeners (testdata/deployment/multinetwork.yaml @1.24.6:
+    network-1, ports 15021 and 80; here without its name-override annotation, so named <gateway>-istio). An ingress
+    gateway on a network, not a gateway between networks: no 15443/15008, no AUTO_PASSTHROUGH."""
+    web = f.k8s_gateway("web", "edge")
+    web["metadata"]["labels"] = {"topology.istio.io/network": "network-1"}
+    dep, rs, svc = kube_gateway_1_24(web)
+    for labels in (dep["metadata"]["labels"], dep["spec"]["template"]["metadata"]["labels"], svc["metadata"]["labels"]):
+        labels["topology.istio.io/network"] = "network-1"
+    objects = [f.namespace("istio-system"), f.namespace("edge"), f.istiod(version="1.24.6"), f.gateway_class("istio"),
+               web, dep, rs, svc]
+    a = audit({"cluster-a": objects}, "setup", asm=[f.migration_cr("Init")], config=IDS)
+    assert kinds_found(a) == {"edge/web-istio": "ingress"}
+    assert [(r["status"], r["code"]) for r in a.rows("eastwest-gateway-options")] == [("NOT_APPLICABLE", "AA0840")]
+
+
+def istiod_agentgateway(gateway: dict[str, Any]) -> list[dict[str, Any]]:
+    """The Deployment, ReplicaSet, Service and a pod istiod 1.29 makes for a Gateway of class istio-agentgateway,
+    shaped as pilot/pkg/config/kube/gateway/testdata/deployment/agentgateway.yaml @1.29.6: `<gateway>-istio-
+    agentgateway`, labels gateway.istio.io/managed: istio.io-agentgateway-controller and the class, one container
+    `agentgateway` (not Envoy's proxyv2, no istio-proxy), a LoadBalancer Service on 15021 and 80."""
+    gw_meta = gateway["metadata"]
+    gw_name, namespace = gw_meta["name"], gw_meta["namespace"]
+    name = f"{gw_name}-istio-agentgateway"
+    labels = {"gateway.istio.io/managed": "istio.io-agentgateway-controller",
+              "gateway.networking.k8s.io/gateway-class-name": "istio-agentgateway",
+              "gateway.networking.k8s.io/gateway-name": gw_name, "istio.io/dataplane-mode": "none"}
+    pod_labels = {**labels, "service.istio.io/canonical-name": name, "service.istio.io/canonical-revision": "latest",
+                  "sidecar.istio.io/inject": "false"}
+    agent = {"name": "agentgateway", "image": "docker.io/istio/agentgateway:1.29.6", "args": ["--config", "{}"],
+             "env": [{"name": "GATEWAY", "value": gw_name}, {"name": "XDS_ADDRESS",
+                                                               "value": "istiod.istio-system.svc:15012"}],
+             "ports": [{"containerPort": 15020, "name": "metrics"}, {"containerPort": 15021, "name": "status-port"}]}
+    dep, rs = f.deployment(name, namespace, replicas=1, template_labels=pod_labels, containers=[agent], labels=labels)
+    dep["spec"]["selector"] = {"matchLabels": {"gateway.networking.k8s.io/gateway-name": gw_name}}
+    owner = [{"apiVersion": GWAPI_V1, "kind": "Gateway", "name": gw_name, "uid": gw_meta["uid"]}]
+    dep["metadata"]["ownerReferences"] = owner
+    svc = f.gateway_service(name, namespace, selector={"gateway.networking.k8s.io/gateway-name": gw_name},
+                            labels=labels, ports=[15021, 80])
+    svc["metadata"]["ownerReferences"] = owner
+    [pod] = f.workload_pods((dep, rs), 1, proxy=None, gateway=True)
+    pod["spec"]["containers"] = [dict(agent)]
+    return [dep, rs, svc, pod]
+
+
+def test_an_agentgateway_istiod_made_is_an_istio_ingress_gateway(audit):
+    """istiod deploys and programs (XDS_ADDRESS: istiod) an agentgateway for a Gateway of class istio-agentgateway:
+    north-south, gone with Istio's control plane, so an Istio ingress gateway to replace by ASM's, though it runs no
+    istio-proxy (its pods are no unexplained `proxy router` pods either)."""
+    ai = f.k8s_gateway("ai", "edge", "istio-agentgateway")
+    objects = [f.namespace("istio-system"), f.namespace("edge"), f.istiod(version="1.29.6"),
+               f.gateway_class("istio-agentgateway"), ai, *istiod_agentgateway(ai)]
+    a = audit({"cluster-a": objects}, "uninstall", asm=[f.migration_cr("Migrating")], config=IDS)
+    assert kinds_found(a) == {"edge/ai-istio-agentgateway": "ingress"}
+    c = a.result.inventory.data_planes[0]
+    assert [g.installed_by for g in G.istio_gateways(c, ProxyRules(), GatewaysConfig())] == [G.INSTALL_GATEWAY_API]
+    assert G.unrecognised_gateway_pods(c, G.gateway_workloads(c, ProxyRules(), GatewaysConfig())) == []
+    assert [(r["status"], r["namespace"], r["name"]) for r in a.rows(PRESENT)] == [
+        ("FAIL", "edge", "ai-istio-agentgateway")]
