@@ -532,3 +532,33 @@ def test_an_agentgateway_istiod_made_is_an_istio_ingress_gateway(audit):
     assert G.unrecognised_gateway_pods(c, G.gateway_workloads(c, ProxyRules(), GatewaysConfig())) == []
     assert [(r["status"], r["namespace"], r["name"]) for r in a.rows(PRESENT)] == [
         ("FAIL", "edge", "ai-istio-agentgateway")]
+
+
+# ---------------------------------------------------------------- a Gateway API east-west gateway of class istio
+def test_a_gateway_api_gateway_passing_mtls_through_is_an_east_west_gateway(audit):
+    """The sidecar data plane's east-west gateway written as a Gateway API Gateway of class istio, as
+    pilot/pkg/config/kube/gateway/testdata/eastwest-tlsoption.yaml @1.24.6 has it: labelled network-1, TLS Passthrough
+    listeners for istiod (15012, 15017) and `cross-network` on 35443 with the option gateway.istio.io/listener-protocol:
+    auto-passthrough, which istiod turns into an AUTO_PASSTHROUGH server (eastwest-tlsoption.yaml.golden @1.24.6).
+    istiod deploys it as any Gateway of class istio (simple.yaml, multinetwork.yaml @1.24.6: `<gateway>-istio`,
+    `proxy router`, the network label copied; a Service on 15021 and the listeners' ports). A gateway between
+    networks whose migration needs ASM's advanced option (main: an ingress gateway, and with no 15443/15008 on its
+    Service no east-west signal at all: eastwest-gateway-options NOT_APPLICABLE, a false GO)."""
+    ew = f.k8s_gateway("eastwestgateway", "istio-system")
+    ew["metadata"]["labels"] = {"topology.istio.io/network": "network-1"}
+    passthrough = {"mode": "Passthrough"}
+    ew["spec"]["listeners"] = [
+        {"name": "istiod-grpc", "port": 15012, "protocol": "TLS", "tls": dict(passthrough)},
+        {"name": "istiod-webhook", "port": 15017, "protocol": "TLS", "tls": dict(passthrough)},
+        {"name": "cross-network", "hostname": "*.local", "port": 35443, "protocol": "TLS",
+         "tls": {**passthrough, "options": {"gateway.istio.io/listener-protocol": "auto-passthrough"}}}]
+    dep, rs, svc = kube_gateway_1_24(ew)
+    for labels in (dep["metadata"]["labels"], dep["spec"]["template"]["metadata"]["labels"], svc["metadata"]["labels"]):
+        labels["topology.istio.io/network"] = "network-1"
+    svc["spec"]["ports"] = [{"name": f"p{p}", "port": p, "targetPort": p, "protocol": "TCP"}
+                            for p in (15021, 15012, 15017, 35443)]
+    objects = [f.namespace("istio-system", {"topology.istio.io/network": "network-1"}), f.istiod(version="1.24.6"),
+               f.gateway_class("istio"), ew, dep, rs, svc]
+    a = audit({"cluster-a": objects}, "setup", asm=[f.migration_cr("Init")], config=IDS)
+    assert kinds_found(a) == {"istio-system/eastwestgateway-istio": "eastwest"}
+    assert [(r["status"], r["code"]) for r in a.rows("eastwest-gateway-options")] == [("FAIL", "AA0810")]
