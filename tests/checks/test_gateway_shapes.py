@@ -293,6 +293,22 @@ def waypoint_gateway(name: str, namespace: str, class_name: str = "istio-waypoin
 CLASS_LABELLED = {"1.24.6": False, "1.28.10": True}
 
 
+def owned_by_gateway(gateway: dict[str, Any], dep: dict[str, Any], labels: dict[str, str], ports: list[int],
+                     type_: str = "LoadBalancer") -> dict[str, Any]:
+    """What istiod's templates do to each Deployment they make for a Gateway (kube-gateway.yaml, waypoint.yaml,
+    agentgateway.yaml): select its pods by gateway-name, own it by the Gateway; and the Service beside it, of the
+    Deployment's name and labels, owned likewise. Returns the Service."""
+    gw_meta = gateway["metadata"]
+    selector = {"gateway.networking.k8s.io/gateway-name": gw_meta["name"]}
+    dep["spec"]["selector"] = {"matchLabels": dict(selector)}
+    owner = [{"apiVersion": GWAPI_V1, "kind": "Gateway", "name": gw_meta["name"], "uid": gw_meta["uid"]}]
+    dep["metadata"]["ownerReferences"] = owner
+    svc = f.gateway_service(dep["metadata"]["name"], gw_meta["namespace"], selector=selector, labels=labels,
+                            ports=ports, type_=type_)
+    svc["metadata"]["ownerReferences"] = owner
+    return svc
+
+
 def istiod_waypoint(gateway: dict[str, Any], version: str, *, pods: int = 2, network: str = "") -> list[dict[str, Any]]:
     """The Deployment, ReplicaSet, Service and pods istiod makes for a waypoint Gateway, shaped as
     pilot/pkg/config/kube/gateway/testdata/deployment/waypoint.yaml at the tag `version` (1.24.6 / 1.28.10):
@@ -319,12 +335,7 @@ def istiod_waypoint(gateway: dict[str, Any], version: str, *, pods: int = 2, net
     proxy["args"] = list(args)
     dep, rs = f.deployment(name, namespace, replicas=pods, template_labels=pod_labels,
                            template_annotations=annotations, containers=[proxy], labels=labels, grace=2)
-    dep["spec"]["selector"] = {"matchLabels": {"gateway.networking.k8s.io/gateway-name": name}}
-    owner = [{"apiVersion": GWAPI_V1, "kind": "Gateway", "name": name, "uid": gw_meta["uid"]}]
-    dep["metadata"]["ownerReferences"] = owner
-    svc = f.gateway_service(name, namespace, selector={"gateway.networking.k8s.io/gateway-name": name},
-                            labels=labels, ports=[15021, 15008], type_="ClusterIP")
-    svc["metadata"]["ownerReferences"] = owner
+    svc = owned_by_gateway(gateway, dep, labels, [15021, 15008], type_="ClusterIP")
     waypoint_pods = f.workload_pods((dep, rs), pods, proxy="istio", gateway=True, xds_agent=None, image=image,
                                     annotations=annotations, grace=2)
     for p in waypoint_pods:
@@ -346,12 +357,7 @@ def kube_gateway_1_24(gateway: dict[str, Any]) -> list[dict[str, Any]]:
                   "service.istio.io/canonical-revision": "latest", "sidecar.istio.io/inject": "false"}
     proxy = f.proxy_container("istio", gateway=True, xds_agent=None, image="docker.io/istio/proxyv2:1.24.6")
     dep, rs = f.deployment(name, namespace, replicas=1, template_labels=pod_labels, containers=[proxy], labels=labels)
-    dep["spec"]["selector"] = {"matchLabels": {"gateway.networking.k8s.io/gateway-name": gw_name}}
-    owner = [{"apiVersion": GWAPI_V1, "kind": "Gateway", "name": gw_name, "uid": gw_meta["uid"]}]
-    dep["metadata"]["ownerReferences"] = owner
-    svc = f.gateway_service(name, namespace, selector={"gateway.networking.k8s.io/gateway-name": gw_name},
-                            labels=labels, ports=[15021, 80])
-    svc["metadata"]["ownerReferences"] = owner
+    svc = owned_by_gateway(gateway, dep, labels, [15021, 80])
     return [dep, rs, svc]
 
 
@@ -444,12 +450,7 @@ def ambient_eastwest(version: str) -> list[dict[str, Any]]:
     proxy = f.proxy_container("istio", xds_agent=None, image=image)
     proxy["args"] = list(args)
     dep, rs = f.deployment(name, namespace, replicas=1, template_labels=pod_labels, containers=[proxy], labels=labels)
-    dep["spec"]["selector"] = {"matchLabels": {"gateway.networking.k8s.io/gateway-name": name}}
-    owner = [{"apiVersion": GWAPI_V1, "kind": "Gateway", "name": name, "uid": gateway["metadata"]["uid"]}]
-    dep["metadata"]["ownerReferences"] = owner
-    svc = f.gateway_service(name, namespace, selector={"gateway.networking.k8s.io/gateway-name": name},
-                            labels=labels, ports=[15021, 15008])
-    svc["metadata"]["ownerReferences"] = owner
+    svc = owned_by_gateway(gateway, dep, labels, [15021, 15008])
     pods = f.workload_pods((dep, rs), 1, proxy="istio", gateway=True, xds_agent=None, image=image)
     for p in pods:
         [container] = p["spec"]["containers"]
@@ -507,12 +508,7 @@ def istiod_agentgateway(gateway: dict[str, Any]) -> list[dict[str, Any]]:
                                                                "value": "istiod.istio-system.svc:15012"}],
              "ports": [{"containerPort": 15020, "name": "metrics"}, {"containerPort": 15021, "name": "status-port"}]}
     dep, rs = f.deployment(name, namespace, replicas=1, template_labels=pod_labels, containers=[agent], labels=labels)
-    dep["spec"]["selector"] = {"matchLabels": {"gateway.networking.k8s.io/gateway-name": gw_name}}
-    owner = [{"apiVersion": GWAPI_V1, "kind": "Gateway", "name": gw_name, "uid": gw_meta["uid"]}]
-    dep["metadata"]["ownerReferences"] = owner
-    svc = f.gateway_service(name, namespace, selector={"gateway.networking.k8s.io/gateway-name": gw_name},
-                            labels=labels, ports=[15021, 80])
-    svc["metadata"]["ownerReferences"] = owner
+    svc = owned_by_gateway(gateway, dep, labels, [15021, 80])
     [pod] = f.workload_pods((dep, rs), 1, proxy=None, gateway=True)
     pod["spec"]["containers"] = [dict(agent)]
     return [dep, rs, svc, pod]
