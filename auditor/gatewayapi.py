@@ -4,7 +4,8 @@ Facts from istio/istio (pilot/pkg/config/kube/gatewaycommon/classinfo.go, gatewa
 manifests/charts/istio-control/istio-discovery/files/kube-gateway.yaml, 1.16's
 pilot/pkg/config/kube/gateway/templates/): istiod creates the GatewayClasses `istio`
 (controllerName istio.io/gateway-controller), `istio-waypoint` (istio.io/mesh-controller), `istio-remote`
-(istio.io/unmanaged-gateway) and `istio-east-west` (istio.io/eastwest-controller), with no labels. For each
+(istio.io/unmanaged-gateway), `istio-east-west` (istio.io/eastwest-controller) and, from 1.29 with agentgateway
+enabled, `istio-agentgateway` (istio.io/agentgateway-controller; classinfo.go @1.30.3), with no labels. For each
 Gateway of its classes it deploys a Deployment and a Service named `<gateway>-<class>` (the bare gateway name
 before 1.17 and for waypoints), labelled `gateway.istio.io/managed: istio.io-gateway-controller` (waypoints:
 istio.io-mesh-controller) and `gateway.networking.k8s.io/gateway-name` (before 1.17 the pods carry
@@ -26,7 +27,7 @@ from auditor.kinds import Kind
 GROUP = "gateway.networking.k8s.io"
 ISTIO_CONTROLLER_PREFIX = "istio.io/"
 # Created by istiod itself: they count as Istio's even before (or without) their GatewayClass object.
-BUILTIN_CLASSES = ("istio", "istio-waypoint", "istio-remote", "istio-east-west")
+BUILTIN_CLASSES = ("istio", "istio-waypoint", "istio-remote", "istio-east-west", "istio-agentgateway")
 MANAGED_LABEL = "gateway.istio.io/managed"
 MANAGED_VALUE_PREFIX = "istio.io-"  # istio.io-gateway-controller, istio.io-mesh-controller, ...
 GATEWAY_NAME_LABELS = ("gateway.networking.k8s.io/gateway-name", "istio.io/gateway-name")

@@ -214,6 +214,27 @@ def _role_from_config(cluster: ClusterInventory, namespace: str, pod_labels: dic
     return INGRESS, f"Gateway {names[0]} selects its pods (traffic from outside the mesh)"
 
 
+# The option of a Gateway API TLS listener that istiod turns into an AUTO_PASSTHROUGH server (an east-west gateway's):
+# pilot/pkg/config/kube/gateway/testdata/eastwest-tlsoption.yaml and its .golden @1.24.6.
+LISTENER_PROTOCOL_OPTION, AUTO_PASSTHROUGH_PROTOCOL = "gateway.istio.io/listener-protocol", "auto-passthrough"
+
+
+def _auto_passthrough_listener(cluster: ClusterInventory, namespace: str, gateway: str) -> str:
+    """The name of Gateway API Gateway namespace/gateway's listener that passes mTLS through, "" when it has none or
+    the Gateways were not read. Asked only of Gateway API deployments (a few per cluster)."""
+    if not gateway or not cluster.available(K.K8S_GATEWAY):
+        return ""
+    for gw in cluster.objects(K.K8S_GATEWAY):
+        meta = gw.get("metadata") or {}
+        if meta.get("namespace") != namespace or meta.get("name") != gateway:
+            continue
+        for listener in (gw.get("spec") or {}).get("listeners") or ():
+            options = ((listener.get("tls") or {}).get("options")) or {}
+            if options.get(LISTENER_PROTOCOL_OPTION) == AUTO_PASSTHROUGH_PROTOCOL:
+                return str(listener.get("name") or listener.get("port") or "?")
+    return ""
+
+
 def _matches(selector: dict[str, Any], labels: dict[str, str]) -> bool:
     return all(labels.get(k) == v for k, v in selector.items())
 
@@ -308,10 +329,16 @@ def _gateway_of(cluster: ClusterInventory, rules: mesh.ProxyRules, kind: str, me
     asm = _has_asm_marker(meta) or mesh.classify(marks) == mesh.PROXY_ASM
     gtype, why_role = stated, "label istio / gateway name"
     if gtype is None and _installed_by(meta, labels, asm) == INSTALL_GATEWAY_API:
-        # istiod's Gateway API deployments serve north-south traffic unless their class is east-west.
-        gtype = EASTWEST if mesh.is_eastwest_gateway_api(labels) else INGRESS
+        # istiod's Gateway API deployments serve north-south traffic unless their class is east-west or their Gateway
+        # passes mTLS through.
         owner = next((labels[k] for k in GATEWAY_API_NAME_LABELS if labels.get(k)), "")
         why_role = f"Gateway API Gateway {owner}"
+        if mesh.is_eastwest_gateway_api(labels):
+            gtype = EASTWEST
+        elif passthrough := _auto_passthrough_listener(cluster, namespace, owner):
+            gtype, why_role = EASTWEST, f"{why_role} passes mTLS through (listener {passthrough}: auto-passthrough)"
+        else:
+            gtype = INGRESS
     if gtype is None and not asm:
         found = _role_from_config(cluster, namespace, tmpl_labels)
         if found is not None:

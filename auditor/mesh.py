@@ -345,17 +345,20 @@ def is_waypoint_workload(labels: dict[str, str], proxy: dict[str, Any] | None) -
     waypoint` made the Gateway). Its waypoint template runs `proxy waypoint` in every release (manifests/charts/
     istio-control/istio-discovery/files/waypoint.yaml, 1.20 to 1.28) -- but so do ambient's east-west gateways
     (class istio-east-west, made by the east-west controller: testdata/deployment/istio-east-west.yaml @1.27.9,
-    1.28.10), which are gateways between networks, not waypoints: the class, then the controller decide first.
+    1.28.10), which are gateways between networks, not waypoints: the controller, then the class decide first. The
+    controller before the class: a GatewayClass of the user's naming whose controllerName is the mesh controller
+    deploys waypoints too, labelled with its own name (deploymentcontroller.go @1.28.10 picks the template by the
+    class's controller; custom-class.yaml @1.28.10).
     Labels one by one (asked per Deployment, where a generator costs more than the test); args only of a proxy.
     """
-    gateway_class = labels.get(GATEWAY_CLASS_LABEL)
-    if gateway_class is not None:
-        return gateway_class == WAYPOINT_CLASS
     controller = labels.get(MANAGED_BY_CONTROLLER_LABEL)
     if controller == WAYPOINT_CONTROLLER:
         return True
     if controller == EASTWEST_CONTROLLER:
         return False
+    gateway_class = labels.get(GATEWAY_CLASS_LABEL)
+    if gateway_class is not None:
+        return gateway_class == WAYPOINT_CLASS
     return (_WAYPOINT_FOR in labels or _GATEWAY_WAYPOINT_FOR in labels
             or (proxy is not None and is_waypoint_proxy(proxy)))
 

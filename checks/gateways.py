@@ -92,7 +92,7 @@ class EastwestGatewayOptions(ClusterCheck):
                           message=f"no east-west gateway (looked for {EASTWEST_LOOKED_FOR})")
     outcomes = (SET, OPTION_NOT_SET, SEED_SPELLING, NO_MIGRATION, INJECTION_DISABLED, OPTION_UNREADABLE, NO_EASTWEST)
     needs = (K.DEPLOYMENT, K.SERVICE, K.NAMESPACE)
-    uses = (K.GATEWAY,)
+    uses = (K.GATEWAY, K.K8S_GATEWAY)
     asm_needs = (K.ASM_MIGRATION,)
 
     def check_cluster(self, cluster: ClusterInventory, ctx: Context) -> Iterable[Finding]:
@@ -783,7 +783,7 @@ class CrossClusterGatewayFirst(ClusterCheck):
     outcomes = (BEFORE_FIRST_POD, READY_NO_POD, PODS_BEFORE, PODS_WITHOUT, MISSING, GATEWAY_UNDATED, PODS_UNDATED,
                 NO_EASTWEST)
     needs = (K.POD, K.DEPLOYMENT, K.SERVICE)
-    uses = (K.GATEWAY, K.REPLICASET, K.JOB)
+    uses = (K.GATEWAY, K.K8S_GATEWAY, K.REPLICASET, K.JOB)
     asm_needs = (K.ISTIO_GATEWAY_ASM,)
 
     @same_in_every_gate  # the gate changes nothing: its pods' creation times parsed once, not once per gate

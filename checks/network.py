@@ -223,7 +223,7 @@ class NetworkConsistency(ClusterCheck):
     outcomes = (SAME, SWITCH_ON, SWITCH_ON_BY_GATEWAY, DIFFERENT, ASM_HAS_NONE, SWITCH_OFF, ASM_ONLY, ASM_UNKNOWN,
                 ISTIO_UNKNOWN, CLUSTER_ID_UNKNOWN, SWITCH_UNKNOWN, SWITCH_NOT_SEEN, MESH_NETWORKS_UNREAD, NO_NETWORK)
     needs = (K.NAMESPACE, K.DEPLOYMENT, K.SERVICE)
-    uses = (K.CONFIGMAP, K.GATEWAY)
+    uses = (K.CONFIGMAP, K.GATEWAY, K.K8S_GATEWAY)
     asm_needs = (K.ISTIO_GATEWAY_ASM,)
 
     def prepare(self, ctx: Context) -> None:

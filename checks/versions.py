@@ -266,7 +266,7 @@ class AsmVersion(Check):
                        message="cannot read a version from {raw} ({source})")
     outcomes = (SUPPORTED, SUPPORTED_EASTWEST, AT_LEAST, AT_LEAST_EASTWEST, TOO_OLD, TOO_OLD_EASTWEST, NO_SOURCE,
                 NO_SOURCE_OLD_PROXIES, UNPARSED)
-    uses = (K.SERVICE, K.POD, K.DEPLOYMENT, K.GATEWAY)
+    uses = (K.SERVICE, K.POD, K.DEPLOYMENT, K.GATEWAY, K.K8S_GATEWAY)
 
     def run(self, ctx: Context) -> Iterable[Finding]:
         where = ctx.inv.asm.name if ctx.inv.asm else "asm"

@@ -475,7 +475,9 @@ GWAPI = "gateway.networking.k8s.io"
 ISTIO_GATEWAY_CLASSES = {"istio": ("istio.io/gateway-controller", "The default Istio GatewayClass"),
                          "istio-waypoint": ("istio.io/mesh-controller", "The default Istio waypoint GatewayClass"),
                          "istio-remote": ("istio.io/unmanaged-gateway",
-                                          "Remote to this cluster. Does not deploy or affect configuration.")}
+                                          "Remote to this cluster. Does not deploy or affect configuration."),
+                         # 1.29 on (classinfo.go @1.30.3: AgentgatewayClasses, with PILOT_ENABLE_AGENTGATEWAY).
+                         "istio-agentgateway": ("istio.io/agentgateway-controller", "Istio with Agentgateway")}
 
 
 def gateway_class(name: str, controller: str | None = None, *, api_version: str = "v1") -> dict[str, Any]:

@@ -118,6 +118,26 @@ def test_cluster_without_gateway_api_crds_has_nothing_to_import(audit):
     assert (row["status"], row["code"]) == ("PASS", "AA2103")
 
 
+
+def agentgateway(name: str, namespace: str) -> dict:
+    """A Gateway of istiod's built-in class istio-agentgateway (1.29 on: classinfo.go @1.30.3, BuiltinGatewayClasses +
+    AgentgatewayClasses; the "agentgateway" case of gatewaycommon/deploymentcontroller_test.go @1.30.3: one HTTP
+    listener on port 80)."""
+    gw = f.k8s_gateway(name, namespace, "istio-agentgateway")
+    gw["spec"]["listeners"] = [{"name": "http", "port": 80, "protocol": "HTTP"}]
+    return gw
+
+
+def test_agentgateway_class_is_istios_before_its_gatewayclass_is_read(audit):
+    """istiod serves (and creates) the class istio-agentgateway as it does istio: its Gateways and routes are Istio's
+    configuration even when its GatewayClass object is not there (main: "class 'istio-agentgateway': not Istio's",
+    so nothing to import: a PASS while the routes were never imported, a false GO)."""
+    ai = agentgateway("ai", "edge")
+    route = f.k8s_route("HTTPRoute", "llm", "shop", [{"name": "ai", "namespace": "edge"}])
+    a = audit({"cluster-a": [f.gateway_class("istio"), ai, route]}, "uninstall", asm=[], config=f.only_checks(IMPORT))
+    assert sorted((r["status"], r["kind"], r["name"]) for r in a.rows(IMPORT)) == [("FAIL", GW, "ai"),
+                                                                                  ("FAIL", HTTP, "llm")]
+
 # ---------------------------------------------------------------- istio-residue (finished gate)
 def residue_rows(a) -> dict[tuple[str, str], dict]:
     return {(r["kind"], r["name"]): r for r in a.rows(RESIDUE)}
@@ -209,3 +229,12 @@ def test_no_gateway_api_crds_is_clean(audit):
               unreadable={"cluster-a": {kind: "not-served" for kind in K.GATEWAY_API_KINDS}},
               config=f.only_checks(RESIDUE))
     assert a.statuses(RESIDUE) == ["PASS"]
+
+
+def test_agentgateway_gatewayclass_left_after_uninstall_is_residue(audit):
+    """The GatewayClass istio-agentgateway is istiod's own (1.29 on: classinfo.go @1.30.3, created by
+    gatewaycommon/gatewayclass.go for every built-in class): left after uninstall, no controller serves it (main:
+    not a built-in name, so not looked at: a clean PASS)."""
+    a = audit({"cluster-a": [f.gateway_class("istio-agentgateway")]}, "finished", asm=[], config=f.only_checks(RESIDUE))
+    gc = residue_rows(a)[("GatewayClass", "istio-agentgateway")]
+    assert (gc["status"], gc["code"]) == ("WARN", "AA2324")

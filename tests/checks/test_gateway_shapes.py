@@ -280,11 +280,11 @@ WAYPOINT_ARGS = ["proxy", "waypoint", "--domain", "$(POD_NAMESPACE).svc.cluster.
                  "--log_output_level", "default:info"]
 
 
-def waypoint_gateway(name: str, namespace: str) -> dict[str, Any]:
+def waypoint_gateway(name: str, namespace: str, class_name: str = "istio-waypoint") -> dict[str, Any]:
     """A waypoint Gateway written by hand (Istio's ambient docs' YAML, no `istioctl waypoint`): no waypoint-for
     label, so none reaches the Deployment istiod makes for it."""
     return {"apiVersion": GWAPI_V1, "kind": "Gateway", "metadata": f.meta(name, namespace, generation=1),
-            "spec": {"gatewayClassName": "istio-waypoint",
+            "spec": {"gatewayClassName": class_name,
                      "listeners": [{"name": "mesh", "port": 15008, "protocol": "HBONE"}]}}
 
 
@@ -293,14 +293,30 @@ def waypoint_gateway(name: str, namespace: str) -> dict[str, Any]:
 CLASS_LABELLED = {"1.24.6": False, "1.28.10": True}
 
 
+def owned_by_gateway(gateway: dict[str, Any], dep: dict[str, Any], labels: dict[str, str], ports: list[int],
+                     type_: str = "LoadBalancer") -> dict[str, Any]:
+    """What istiod's templates do to each Deployment they make for a Gateway (kube-gateway.yaml, waypoint.yaml,
+    agentgateway.yaml): select its pods by gateway-name, own it by the Gateway; and the Service beside it, of the
+    Deployment's name and labels, owned likewise. Returns the Service."""
+    gw_meta = gateway["metadata"]
+    selector = {"gateway.networking.k8s.io/gateway-name": gw_meta["name"]}
+    dep["spec"]["selector"] = {"matchLabels": dict(selector)}
+    owner = [{"apiVersion": GWAPI_V1, "kind": "Gateway", "name": gw_meta["name"], "uid": gw_meta["uid"]}]
+    dep["metadata"]["ownerReferences"] = owner
+    svc = f.gateway_service(dep["metadata"]["name"], gw_meta["namespace"], selector=selector, labels=labels,
+                            ports=ports, type_=type_)
+    svc["metadata"]["ownerReferences"] = owner
+    return svc
+
+
 def istiod_waypoint(gateway: dict[str, Any], version: str, *, pods: int = 2, network: str = "") -> list[dict[str, Any]]:
     """The Deployment, ReplicaSet, Service and pods istiod makes for a waypoint Gateway, shaped as
     pilot/pkg/config/kube/gateway/testdata/deployment/waypoint.yaml at the tag `version` (1.24.6 / 1.28.10):
     Deployment named after the Gateway, labels gateway.istio.io/managed: istio.io-mesh-controller and
     gateway.networking.k8s.io/gateway-name (+ the Gateway's own labels: none here); from 1.28 also
-    gateway.networking.k8s.io/gateway-class-name: istio-waypoint. With `network` (istiod's global.network) the
-    Deployment, its pods and its Service carry topology.istio.io/network (deploymentcontroller.go @1.24.6 adds it to
-    a waypoint's infrastructure labels; the testdata's network-1); without, none.
+    gateway.networking.k8s.io/gateway-class-name: the Gateway's class (istio-waypoint). With `network` (istiod's
+    global.network) the Deployment, its pods and its Service carry topology.istio.io/network (deploymentcontroller.go
+    @1.24.6 adds it to a waypoint's infrastructure labels; the testdata's network-1); without, none.
     """
     gw_meta = gateway["metadata"]
     name, namespace = gw_meta["name"], gw_meta["namespace"]
@@ -308,7 +324,7 @@ def istiod_waypoint(gateway: dict[str, Any], version: str, *, pods: int = 2, net
     if network:
         labels["topology.istio.io/network"] = network
     if CLASS_LABELLED[version]:
-        labels["gateway.networking.k8s.io/gateway-class-name"] = "istio-waypoint"
+        labels["gateway.networking.k8s.io/gateway-class-name"] = gateway["spec"]["gatewayClassName"]
     pod_labels = {**labels, "istio.io/dataplane-mode": "none", "service.istio.io/canonical-name": name,
                   "service.istio.io/canonical-revision": "latest", "sidecar.istio.io/inject": "false"}
     annotations = {"istio.io/rev": "default", "prometheus.io/path": "/stats/prometheus",
@@ -319,12 +335,7 @@ def istiod_waypoint(gateway: dict[str, Any], version: str, *, pods: int = 2, net
     proxy["args"] = list(args)
     dep, rs = f.deployment(name, namespace, replicas=pods, template_labels=pod_labels,
                            template_annotations=annotations, containers=[proxy], labels=labels, grace=2)
-    dep["spec"]["selector"] = {"matchLabels": {"gateway.networking.k8s.io/gateway-name": name}}
-    owner = [{"apiVersion": GWAPI_V1, "kind": "Gateway", "name": name, "uid": gw_meta["uid"]}]
-    dep["metadata"]["ownerReferences"] = owner
-    svc = f.gateway_service(name, namespace, selector={"gateway.networking.k8s.io/gateway-name": name},
-                            labels=labels, ports=[15021, 15008], type_="ClusterIP")
-    svc["metadata"]["ownerReferences"] = owner
+    svc = owned_by_gateway(gateway, dep, labels, [15021, 15008], type_="ClusterIP")
     waypoint_pods = f.workload_pods((dep, rs), pods, proxy="istio", gateway=True, xds_agent=None, image=image,
                                     annotations=annotations, grace=2)
     for p in waypoint_pods:
@@ -346,12 +357,7 @@ def kube_gateway_1_24(gateway: dict[str, Any]) -> list[dict[str, Any]]:
                   "service.istio.io/canonical-revision": "latest", "sidecar.istio.io/inject": "false"}
     proxy = f.proxy_container("istio", gateway=True, xds_agent=None, image="docker.io/istio/proxyv2:1.24.6")
     dep, rs = f.deployment(name, namespace, replicas=1, template_labels=pod_labels, containers=[proxy], labels=labels)
-    dep["spec"]["selector"] = {"matchLabels": {"gateway.networking.k8s.io/gateway-name": gw_name}}
-    owner = [{"apiVersion": GWAPI_V1, "kind": "Gateway", "name": gw_name, "uid": gw_meta["uid"]}]
-    dep["metadata"]["ownerReferences"] = owner
-    svc = f.gateway_service(name, namespace, selector={"gateway.networking.k8s.io/gateway-name": gw_name},
-                            labels=labels, ports=[15021, 80])
-    svc["metadata"]["ownerReferences"] = owner
+    svc = owned_by_gateway(gateway, dep, labels, [15021, 80])
     return [dep, rs, svc]
 
 
@@ -402,6 +408,26 @@ def test_a_waypoint_on_a_network_is_no_east_west_gateway(audit):
     assert (row["status"], row["code"]) == ("FAIL", "AA0510")
 
 
+def test_a_waypoint_of_a_class_of_its_own_is_a_waypoint(audit):
+    """A GatewayClass of the user's naming whose controllerName is Istio's mesh controller (istio.io/mesh-controller):
+    the class's controller picks the template (deploymentcontroller.go @1.28.10: classInfos[controller], "waypoint"
+    for the mesh controller), and the Deployment carries the class's own name (custom-class.yaml @1.28.10:
+    gateway-class-name: custom) beside the mesh controller's label and `proxy waypoint` (waypoint.yaml @1.28.10). A
+    waypoint: the ambient data plane is in use, and it is no gateway to replace (main: a class label other than
+    istio-waypoint decided "not a waypoint": an Istio ingress gateway asking for an ASM ingress gateway, and
+    ambient-mode PASSed: a false GO)."""
+    gw = waypoint_gateway("waypoint", "shop", class_name="shop-waypoint")
+    objects = [f.namespace("istio-system"), f.namespace("shop", {"istio.io/use-waypoint": "waypoint"}),
+               f.istiod(version="1.28.10"), f.gateway_class("shop-waypoint", "istio.io/mesh-controller"), gw,
+               *istiod_waypoint(gw, "1.28.10")]
+    [row] = audit({"cluster-a": objects}, "assessment", config=IDS).rows(AMBIENT)
+    assert (row["status"], row["code"]) == ("FAIL", "AA0510")
+    assert row["evidence"]["signals"] == ["Deployment shop/waypoint (waypoint proxy)"]
+    a = audit({"cluster-a": objects}, "uninstall", asm=[f.migration_cr("Migrating")], config=IDS)
+    assert kinds_found(a) == {}
+    assert [r["status"] for r in a.rows(PRESENT)] == ["NOT_APPLICABLE"]
+
+
 # ---------------------------------------------------------------- ambient's east-west gateway (1.27 on)
 def ambient_eastwest(version: str) -> list[dict[str, Any]]:
     """The Gateway of class istio-east-west and what istiod makes for it, shaped as
@@ -424,12 +450,7 @@ def ambient_eastwest(version: str) -> list[dict[str, Any]]:
     proxy = f.proxy_container("istio", xds_agent=None, image=image)
     proxy["args"] = list(args)
     dep, rs = f.deployment(name, namespace, replicas=1, template_labels=pod_labels, containers=[proxy], labels=labels)
-    dep["spec"]["selector"] = {"matchLabels": {"gateway.networking.k8s.io/gateway-name": name}}
-    owner = [{"apiVersion": GWAPI_V1, "kind": "Gateway", "name": name, "uid": gateway["metadata"]["uid"]}]
-    dep["metadata"]["ownerReferences"] = owner
-    svc = f.gateway_service(name, namespace, selector={"gateway.networking.k8s.io/gateway-name": name},
-                            labels=labels, ports=[15021, 15008])
-    svc["metadata"]["ownerReferences"] = owner
+    svc = owned_by_gateway(gateway, dep, labels, [15021, 15008])
     pods = f.workload_pods((dep, rs), 1, proxy="istio", gateway=True, xds_agent=None, image=image)
     for p in pods:
         [container] = p["spec"]["containers"]
@@ -449,3 +470,91 @@ def test_ambient_east_west_gateway_is_a_gateway_between_networks_not_a_waypoint(
     assert [(r["status"], r["code"]) for r in a.rows("eastwest-gateway-options")] == [("FAIL", "AA0810")]
     [row] = audit({"cluster-a": objects}, "assessment", config=IDS).rows(AMBIENT)
     assert (row["status"], row["code"]) == ("PASS", "AA0501")  # no waypoint, no ztunnel, no ambient namespace
+
+
+# ---------------------------------------------------------------- Gateway API shapes judged right (pinned)
+def test_a_gateway_api_ingress_on_a_network_is_no_east_west_gateway(audit):
+    """A Gateway of class istio labelled topology.istio.io/network: istiod copies the label to the Deployment, its
+    pods and its Service, which serves only the Gateway's listeners (testdata/deployment/multinetwork.yaml @1.24.6:
+    network-1, ports 15021 and 80; here without its name-override annotation, so named <gateway>-istio). An ingress
+    gateway on a network, not a gateway between networks: no 15443/15008, no AUTO_PASSTHROUGH."""
+    web = f.k8s_gateway("web", "edge")
+    web["metadata"]["labels"] = {"topology.istio.io/network": "network-1"}
+    dep, rs, svc = kube_gateway_1_24(web)
+    for labels in (dep["metadata"]["labels"], dep["spec"]["template"]["metadata"]["labels"], svc["metadata"]["labels"]):
+        labels["topology.istio.io/network"] = "network-1"
+    objects = [f.namespace("istio-system"), f.namespace("edge"), f.istiod(version="1.24.6"), f.gateway_class("istio"),
+               web, dep, rs, svc]
+    a = audit({"cluster-a": objects}, "setup", asm=[f.migration_cr("Init")], config=IDS)
+    assert kinds_found(a) == {"edge/web-istio": "ingress"}
+    assert [(r["status"], r["code"]) for r in a.rows("eastwest-gateway-options")] == [("NOT_APPLICABLE", "AA0840")]
+
+
+def istiod_agentgateway(gateway: dict[str, Any]) -> list[dict[str, Any]]:
+    """The Deployment, ReplicaSet, Service and a pod istiod 1.29 makes for a Gateway of class istio-agentgateway,
+    shaped as pilot/pkg/config/kube/gateway/testdata/deployment/agentgateway.yaml @1.29.6: `<gateway>-istio-
+    agentgateway`, labels gateway.istio.io/managed: istio.io-agentgateway-controller and the class, one container
+    `agentgateway` (not Envoy's proxyv2, no istio-proxy), a LoadBalancer Service on 15021 and 80."""
+    gw_meta = gateway["metadata"]
+    gw_name, namespace = gw_meta["name"], gw_meta["namespace"]
+    name = f"{gw_name}-istio-agentgateway"
+    labels = {"gateway.istio.io/managed": "istio.io-agentgateway-controller",
+              "gateway.networking.k8s.io/gateway-class-name": "istio-agentgateway",
+              "gateway.networking.k8s.io/gateway-name": gw_name, "istio.io/dataplane-mode": "none"}
+    pod_labels = {**labels, "service.istio.io/canonical-name": name, "service.istio.io/canonical-revision": "latest",
+                  "sidecar.istio.io/inject": "false"}
+    agent = {"name": "agentgateway", "image": "docker.io/istio/agentgateway:1.29.6", "args": ["--config", "{}"],
+             "env": [{"name": "GATEWAY", "value": gw_name}, {"name": "XDS_ADDRESS",
+                                                               "value": "istiod.istio-system.svc:15012"}],
+             "ports": [{"containerPort": 15020, "name": "metrics"}, {"containerPort": 15021, "name": "status-port"}]}
+    dep, rs = f.deployment(name, namespace, replicas=1, template_labels=pod_labels, containers=[agent], labels=labels)
+    svc = owned_by_gateway(gateway, dep, labels, [15021, 80])
+    [pod] = f.workload_pods((dep, rs), 1, proxy=None, gateway=True)
+    pod["spec"]["containers"] = [dict(agent)]
+    return [dep, rs, svc, pod]
+
+
+def test_an_agentgateway_istiod_made_is_an_istio_ingress_gateway(audit):
+    """istiod deploys and programs (XDS_ADDRESS: istiod) an agentgateway for a Gateway of class istio-agentgateway:
+    north-south, gone with Istio's control plane, so an Istio ingress gateway to replace by ASM's, though it runs no
+    istio-proxy (its pods are no unexplained `proxy router` pods either)."""
+    ai = f.k8s_gateway("ai", "edge", "istio-agentgateway")
+    objects = [f.namespace("istio-system"), f.namespace("edge"), f.istiod(version="1.29.6"),
+               f.gateway_class("istio-agentgateway"), ai, *istiod_agentgateway(ai)]
+    a = audit({"cluster-a": objects}, "uninstall", asm=[f.migration_cr("Migrating")], config=IDS)
+    assert kinds_found(a) == {"edge/ai-istio-agentgateway": "ingress"}
+    c = a.result.inventory.data_planes[0]
+    assert [g.installed_by for g in G.istio_gateways(c, ProxyRules(), GatewaysConfig())] == [G.INSTALL_GATEWAY_API]
+    assert G.unrecognised_gateway_pods(c, G.gateway_workloads(c, ProxyRules(), GatewaysConfig())) == []
+    assert [(r["status"], r["namespace"], r["name"]) for r in a.rows(PRESENT)] == [
+        ("FAIL", "edge", "ai-istio-agentgateway")]
+
+
+# ---------------------------------------------------------------- a Gateway API east-west gateway of class istio
+def test_a_gateway_api_gateway_passing_mtls_through_is_an_east_west_gateway(audit):
+    """The sidecar data plane's east-west gateway written as a Gateway API Gateway of class istio, as
+    pilot/pkg/config/kube/gateway/testdata/eastwest-tlsoption.yaml @1.24.6 has it: labelled network-1, TLS Passthrough
+    listeners for istiod (15012, 15017) and `cross-network` on 35443 with the option gateway.istio.io/listener-protocol:
+    auto-passthrough, which istiod turns into an AUTO_PASSTHROUGH server (eastwest-tlsoption.yaml.golden @1.24.6).
+    istiod deploys it as any Gateway of class istio (simple.yaml, multinetwork.yaml @1.24.6: `<gateway>-istio`,
+    `proxy router`, the network label copied; a Service on 15021 and the listeners' ports). A gateway between
+    networks whose migration needs ASM's advanced option (main: an ingress gateway, and with no 15443/15008 on its
+    Service no east-west signal at all: eastwest-gateway-options NOT_APPLICABLE, a false GO)."""
+    ew = f.k8s_gateway("eastwestgateway", "istio-system")
+    ew["metadata"]["labels"] = {"topology.istio.io/network": "network-1"}
+    passthrough = {"mode": "Passthrough"}
+    ew["spec"]["listeners"] = [
+        {"name": "istiod-grpc", "port": 15012, "protocol": "TLS", "tls": dict(passthrough)},
+        {"name": "istiod-webhook", "port": 15017, "protocol": "TLS", "tls": dict(passthrough)},
+        {"name": "cross-network", "hostname": "*.local", "port": 35443, "protocol": "TLS",
+         "tls": {**passthrough, "options": {"gateway.istio.io/listener-protocol": "auto-passthrough"}}}]
+    dep, rs, svc = kube_gateway_1_24(ew)
+    for labels in (dep["metadata"]["labels"], dep["spec"]["template"]["metadata"]["labels"], svc["metadata"]["labels"]):
+        labels["topology.istio.io/network"] = "network-1"
+    svc["spec"]["ports"] = [{"name": f"p{p}", "port": p, "targetPort": p, "protocol": "TCP"}
+                            for p in (15021, 15012, 15017, 35443)]
+    objects = [f.namespace("istio-system", {"topology.istio.io/network": "network-1"}), f.istiod(version="1.24.6"),
+               f.gateway_class("istio"), ew, dep, rs, svc]
+    a = audit({"cluster-a": objects}, "setup", asm=[f.migration_cr("Init")], config=IDS)
+    assert kinds_found(a) == {"istio-system/eastwestgateway-istio": "eastwest"}
+    assert [(r["status"], r["code"]) for r in a.rows("eastwest-gateway-options")] == [("FAIL", "AA0810")]
