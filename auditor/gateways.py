@@ -18,6 +18,7 @@ from auditor import kinds as K
 from auditor.check import Check
 from auditor.config import GatewaysConfig
 from auditor.inventory import ACTIVE_PHASES, ClusterInventory
+from auditor.kinds import Kind
 from auditor.model import Finding, Outcome
 
 INGRESS, EGRESS, EASTWEST = "ingress", "egress", "eastwest"
@@ -237,6 +238,13 @@ def _auto_passthrough_listener(cluster: ClusterInventory, namespace: str, gatewa
 
 def _matches(selector: dict[str, Any], labels: dict[str, str]) -> bool:
     return all(labels.get(k) == v for k, v in selector.items())
+
+
+# What the gateway scan reads when it is available, beside the Deployments (and the Services of gateway_services):
+# DaemonSets (the gateway chart's `kind: DaemonSet`), Istio Gateways and Gateway API Gateways (a gateway's role:
+# AUTO_PASSTHROUGH, an auto-passthrough listener). Every check that reads the scan lists them in `uses`, so what it
+# concludes does not hang on which other checks of the gate were enabled to collect them.
+SCAN_KINDS: tuple[Kind, ...] = (K.DAEMONSET, K.GATEWAY, K.K8S_GATEWAY)
 
 
 def gateway_workloads(cluster: ClusterInventory, rules: mesh.ProxyRules,

@@ -28,6 +28,7 @@ from auditor.gateways import (
     LB_WEIGHT_ANNOTATIONS,
     LOOKED_FOR,
     ROLE_UNKNOWN,
+    SCAN_KINDS,
     STRAY_GATEWAY,
     STRAY_GATEWAY_FIX,
     AsmGateway,
@@ -92,7 +93,7 @@ class EastwestGatewayOptions(ClusterCheck):
                           message=f"no east-west gateway (looked for {EASTWEST_LOOKED_FOR})")
     outcomes = (SET, OPTION_NOT_SET, SEED_SPELLING, NO_MIGRATION, INJECTION_DISABLED, OPTION_UNREADABLE, NO_EASTWEST)
     needs = (K.DEPLOYMENT, K.SERVICE, K.NAMESPACE)
-    uses = (K.GATEWAY, K.K8S_GATEWAY)
+    uses = SCAN_KINDS
     asm_needs = (K.ASM_MIGRATION,)
 
     def check_cluster(self, cluster: ClusterInventory, ctx: Context) -> Iterable[Finding]:
@@ -348,6 +349,7 @@ class EgressRoutesToAsm(ClusterCheck):
                           message="no VirtualService on the ASM control plane references an egress gateway")
     outcomes = (ALL_TO_ASM, TO_ISTIO, ASM_UNREADABLE, BAD_WEIGHT, NONE_HERE, NONE_ON_ASM)
     needs = (K.VIRTUALSERVICE, K.DEPLOYMENT, K.SERVICE)
+    uses = SCAN_KINDS
     asm_needs = (K.VIRTUALSERVICE, K.ISTIO_GATEWAY_ASM)
 
     def prepare(self, ctx: Context) -> None:
@@ -514,6 +516,7 @@ class AsmGatewaysPresent(ClusterCheck):
     outcomes = (REPLACED, NOT_REPLACED, ROLE_UNKNOWN_NOT_REPLACED, NOT_HEALTHY, NOT_DEPLOYED, FEWER,
                 ROLE_UNKNOWN_CONFIRM, CLUSTER_ID_UNKNOWN, STRAY, NO_ISTIO_GATEWAY)
     needs = (K.DEPLOYMENT,)
+    uses = SCAN_KINDS
     asm_needs = (K.ISTIO_GATEWAY_ASM,)
 
     def check_cluster(self, cluster: ClusterInventory, ctx: Context) -> Iterator[Finding]:
@@ -660,6 +663,7 @@ class IngressLbWeights(ClusterCheck):
                                  "not done by CLB weights here; the traffic check decides)")
     outcomes = (WEIGHT_ZERO, WEIGHT_ABOVE_ZERO, NOTHING_SERVES, WEIGHT_UNSET, NOT_A_NUMBER, NOT_SHARED)
     needs = (K.SERVICE, K.DEPLOYMENT)
+    uses = SCAN_KINDS
     asm_needs = (K.ISTIO_GATEWAY_ASM,)
 
     def check_cluster(self, cluster: ClusterInventory, ctx: Context) -> Iterable[Finding]:
@@ -783,7 +787,7 @@ class CrossClusterGatewayFirst(ClusterCheck):
     outcomes = (BEFORE_FIRST_POD, READY_NO_POD, PODS_BEFORE, PODS_WITHOUT, MISSING, GATEWAY_UNDATED, PODS_UNDATED,
                 NO_EASTWEST)
     needs = (K.POD, K.DEPLOYMENT, K.SERVICE)
-    uses = (K.GATEWAY, K.K8S_GATEWAY, K.REPLICASET, K.JOB)
+    uses = (*SCAN_KINDS, K.REPLICASET, K.JOB)
     asm_needs = (K.ISTIO_GATEWAY_ASM,)
 
     @same_in_every_gate  # the gate changes nothing: its pods' creation times parsed once, not once per gate

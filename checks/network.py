@@ -19,7 +19,7 @@ from auditor import kinds as K
 from auditor import mesh, yamlsafe
 from auditor.asm import network_items
 from auditor.check import ClusterCheck, Context, same_in_every_gate
-from auditor.gateways import EASTWEST, asm_gateways, eastwest_signals, gateway_workloads, istio_gateways
+from auditor.gateways import EASTWEST, SCAN_KINDS, asm_gateways, eastwest_signals, gateway_workloads, istio_gateways
 from auditor.inventory import ClusterInventory
 from auditor.labelled import NETWORK_LABEL, carrying_label
 from auditor.model import Finding, Gate, Outcome, Severity, Status
@@ -223,7 +223,7 @@ class NetworkConsistency(ClusterCheck):
     outcomes = (SAME, SWITCH_ON, SWITCH_ON_BY_GATEWAY, DIFFERENT, ASM_HAS_NONE, SWITCH_OFF, ASM_ONLY, ASM_UNKNOWN,
                 ISTIO_UNKNOWN, CLUSTER_ID_UNKNOWN, SWITCH_UNKNOWN, SWITCH_NOT_SEEN, MESH_NETWORKS_UNREAD, NO_NETWORK)
     needs = (K.NAMESPACE, K.DEPLOYMENT, K.SERVICE)
-    uses = (K.CONFIGMAP, K.GATEWAY, K.K8S_GATEWAY)
+    uses = (K.CONFIGMAP, *SCAN_KINDS)
     asm_needs = (K.ISTIO_GATEWAY_ASM,)
 
     def prepare(self, ctx: Context) -> None:

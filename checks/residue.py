@@ -22,7 +22,7 @@ from auditor import gatewayapi, mesh
 from auditor import kinds as K
 from auditor.check import ClusterCheck, Context
 from auditor.errors import EvidenceUnavailable
-from auditor.gateways import gateway_services, gateway_workloads, istio_gateways
+from auditor.gateways import SCAN_KINDS, gateway_services, gateway_workloads, istio_gateways
 from auditor.inventory import ClusterInventory
 from auditor.istio import among, pod_columns
 from auditor.labelled import carrying_label
@@ -414,7 +414,7 @@ class IstioResidue(_LeftoverCheck):
                 CONFIGMAP, ISTIOD_SERVICE, PURGE_PENDING, CATEGORY_UNREADABLE, NO_ASM_REVISION)
     uses = (K.NAMESPACE, K.CRD, K.CLUSTERROLE, K.CLUSTERROLEBINDING, K.CONFIGMAP, K.DEPLOYMENT, K.SERVICE,
             K.MUTATING_WEBHOOK, K.VALIDATING_ADMISSION_POLICY, K.VALIDATING_ADMISSION_POLICY_BINDING,
-            K.K8S_GATEWAY, K.K8S_GATEWAYCLASS, K.POD, K.REPLICASET)
+            K.K8S_GATEWAYCLASS, K.POD, K.REPLICASET, *SCAN_KINDS)
     categories = ("gateways", "gateway_api", "gateway_classes", "admission_policies", "namespace_labels", "crds",
                   "rbac", "configmaps", "istiod_service")
 

@@ -21,6 +21,7 @@ from auditor.gateways import (
     INGRESS,
     LOOKED_FOR,
     ROLE_UNKNOWN,
+    SCAN_KINDS,
     STRAY_GATEWAY,
     STRAY_GATEWAY_FIX,
     GatewayWorkload,
@@ -153,7 +154,8 @@ class IstioGatewayTraffic(ClusterCheck):
                 PROMETHEUS_ERROR, ANSWER_NOT_EVIDENCE, NO_SERIES, OTHER_CLUSTER_LABEL, NEW_SERIES_ONLY, PARTIAL_WINDOW,
                 ZERO_ALL_CLUSTERS, NO_GATEWAY)
     needs = (K.DEPLOYMENT,)
-    uses = (K.POD, K.REPLICASET)   # to explain missing series by gateway pods started inside the window
+    # Pods and ReplicaSets: to explain missing series by gateway pods started inside the window.
+    uses = (*SCAN_KINDS, K.POD, K.REPLICASET)
     needs_traffic = True
 
     def check_cluster(self, cluster: ClusterInventory, ctx: Context) -> Iterable[Finding]:

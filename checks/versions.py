@@ -14,7 +14,7 @@ from auditor.asm import asm_proxy_versions, asm_version
 from auditor.check import Check, ClusterCheck, Context, same_in_every_gate
 from auditor.config import Config
 from auditor.errors import EvidenceUnavailable
-from auditor.gateways import eastwest_signals
+from auditor.gateways import SCAN_KINDS, eastwest_signals
 from auditor.inventory import ACTIVE_PHASES, ClusterInventory
 from auditor.istio import among, istiod_pinned_version
 from auditor.model import Finding, Gate, Outcome, Severity, Status
@@ -266,7 +266,7 @@ class AsmVersion(Check):
                        message="cannot read a version from {raw} ({source})")
     outcomes = (SUPPORTED, SUPPORTED_EASTWEST, AT_LEAST, AT_LEAST_EASTWEST, TOO_OLD, TOO_OLD_EASTWEST, NO_SOURCE,
                 NO_SOURCE_OLD_PROXIES, UNPARSED)
-    uses = (K.SERVICE, K.POD, K.DEPLOYMENT, K.GATEWAY, K.K8S_GATEWAY)
+    uses = (K.SERVICE, K.POD, K.DEPLOYMENT, *SCAN_KINDS)
 
     def run(self, ctx: Context) -> Iterable[Finding]:
         where = ctx.inv.asm.name if ctx.inv.asm else "asm"

@@ -8,7 +8,7 @@ from typing import Any
 from auditor import kinds as K
 from auditor import mesh
 from auditor.check import ClusterCheck, Context
-from auditor.gateways import INSTALL_ISTIOCTL, gateway_workloads
+from auditor.gateways import INSTALL_ISTIOCTL, SCAN_KINDS, gateway_workloads
 from auditor.inventory import ClusterInventory, value_counts, workload_columns, workload_sizes
 from auditor.istio import (
     UNCLASSIFIED_MESSAGE,
@@ -57,7 +57,7 @@ class PodsXdsAgent(ClusterCheck):
                            message=UNCLASSIFIED_MESSAGE)
     outcomes = (CARRIED, NO_ISTIO_PROXY, MISSING, GATEWAY_MISSING, ISTIOCTL_GATEWAY_MISSING, UNCLASSIFIED)
     needs = (K.POD,)
-    uses = (K.REPLICASET, K.JOB, K.DEPLOYMENT)
+    uses = (K.REPLICASET, K.JOB, K.DEPLOYMENT, *SCAN_KINDS)
 
     def check_cluster(self, cluster: ClusterInventory, ctx: Context) -> Iterable[Finding]:
         pods = cluster.pods()

@@ -48,3 +48,45 @@ def test_the_scan_sees_each_kind_of_violation(tmp_path):
     assert _violations(bad) == ["bad.py:2 imports auditor.engine", "bad.py:3 imports checks.gateways",
                                 "bad.py:4 imports checks (relative import)", "bad.py:5 imports auditor.engine",
                                 "bad.py:6 calls open()", "bad.py:7 calls read_text()"]
+
+
+# The gateway scan (auditor/gateways.py) and the helpers that read it: a check calling one of them reads what the scan
+# reads when it is available (gateways.SCAN_KINDS).
+SCAN_READERS = {"gateway_workloads", "istio_gateways", "gateway_services", "eastwest_signals", "egress_hosts",
+                "stray_gateway_findings", "unrecognised_gateway_pods"}
+
+
+def _scan_reading_checks() -> set[str]:
+    """The ids of the check classes whose own body calls a SCAN_READERS function, from the source."""
+    found: set[str] = set()
+    for path in sorted(CHECKS.glob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(), str(path))):
+            if not isinstance(node, ast.ClassDef):
+                continue
+            ids = [stmt.value.value for stmt in node.body
+                   if isinstance(stmt, ast.Assign) and isinstance(stmt.value, ast.Constant)
+                   and any(isinstance(t, ast.Name) and t.id == "id" for t in stmt.targets)]
+            calls = {n.func.id if isinstance(n.func, ast.Name) else getattr(n.func, "attr", "")
+                     for n in ast.walk(node) if isinstance(n, ast.Call)}
+            if ids and calls & SCAN_READERS:
+                found.add(ids[0])
+    return found
+
+
+def test_a_check_reading_the_gateway_scan_collects_what_the_scan_reads():
+    """What a check concludes from the gateway scan must not hang on which other checks of the gate were enabled:
+    the scan reads DaemonSets (the gateway chart's DaemonSet) and Istio and Gateway API Gateways (a gateway's role)
+    when collected, so each check reading it lists them (main: asm-gateways-present, ingress-lb-weights,
+    egress-routes-to-asm, istio-gateway-traffic and pods-xds-agent listed none; with the other checks disabled, a
+    gateway whose role only its Gateway tells was judged by its labels alone)."""
+    import checks  # noqa: F401 - the catalogue
+    from auditor.gateways import SCAN_KINDS
+    from auditor.registry import load_registry
+
+    registry = load_registry()
+    readers = _scan_reading_checks()
+    assert {"asm-gateways-present", "eastwest-gateway-options", "egress-routes-to-asm", "ingress-lb-weights",
+            "cross-cluster-gateway-first", "istio-gateway-traffic", "pods-xds-agent", "network-consistency"} <= readers
+    for check_id in readers:
+        check = registry.checks[check_id]
+        assert set(SCAN_KINDS) <= set(check.needs) | set(check.uses), check_id
