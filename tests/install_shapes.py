@@ -419,7 +419,28 @@ def istiod(inj: Injector, *, method: str = "istioctl") -> list[dict[str, Any]]:
                                        "release": release,
                                        "install.operator.istio.io/owning-resource":
                                            extra["install.operator.istio.io/owning-resource"]})
-    return [dep, rs, *pods, svc, mesh_cm, webhook]
+    out = [dep, rs, *pods, svc, mesh_cm, webhook]
+    if _minor(inj.version) >= 26:  # configmap-values.yaml: absent @1.25.5, rendered @1.26.8 and 1.30.3
+        out.append(values_configmap(inj, method))
+    return out
+
+
+def values_configmap(inj: Injector, method: str = "helm") -> dict[str, Any]:
+    """ConfigMap values[-<rev>] the istiod chart renders from 1.26 on for debugging: the Helm values, no mesh key
+    (templates/configmap-values.yaml @1.26.8, 1.30.3)."""
+    release = "istio" if method == "istioctl" else "istiod"
+    extra, notes = _install_labels(method, inj.version, release)
+    labels = {"istio.io/rev": inj.rev,
+              "install.operator.istio.io/owning-resource": extra["install.operator.istio.io/owning-resource"],
+              "operator.istio.io/component": "Pilot", "release": release, "app.kubernetes.io/name": "istiod",
+              **{k: v for k, v in extra.items() if k.startswith(("app.kubernetes.io", "helm.sh"))}}
+    cm = f.configmap(f"values-{inj.revision}" if inj.revision else "values", ISTIO_NS,
+                     {"original-values": json.dumps({"revision": inj.revision}, indent=2),
+                      "merged-values": json.dumps({"revision": inj.revision}, indent=2)}, labels=labels)
+    cm["metadata"]["annotations"] = {
+        **notes, "kubernetes.io/description": "This ConfigMap contains the Helm values used during chart rendering. "
+        "This ConfigMap is rendered for debugging purposes and external tooling; modifying these values has no effect."}
+    return cm
 
 
 def revision_tag(tag: str, inj: Injector) -> dict[str, Any]:

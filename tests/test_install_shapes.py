@@ -357,3 +357,24 @@ def test_ambient_components_are_not_kube_injected_sidecars(tmp_path: Path) -> No
     result = audit(tmp_path, s.shape_by_name("ambient-1.24.6"), "assessment", None)
     flagged = {(r["namespace"], r["name"]) for r in rows(result, "manual-injection") if r["status"] != "PASS"}
     assert not flagged & {(s.ISTIO_NS, "ztunnel"), ("ambient-apps", "waypoint")}
+
+
+# ---------------------------------------------------------------- what istiod's chart leaves when deleted by hand
+@pytest.mark.parametrize(("version", "revision"), [("1.30.3", ""), ("1.26.3", "1-26-3")])
+def test_the_charts_values_configmap_left_behind_is_residue(tmp_path: Path, version: str, revision: str) -> None:
+    """From 1.26 istiod's chart also renders ConfigMap values[-<rev>] (configmap-values.yaml @1.26.8, 1.30.3), with
+    Istio's install labels. Every application moved (its namespace gone too), istiod's Deployment, Service, mesh
+    ConfigMap and webhook deleted by name: the values ConfigMap is still Istio's leftover, not "no Istio leftovers"."""
+    shape = s.moved_to_asm(s.helm_revision(version, revision))
+    suffix = "-" + revision if revision else ""
+    istiod = "istiod" + suffix
+    deleted = {("Namespace", s.APPS_NS), ("Deployment", istiod), ("Service", istiod), ("ConfigMap", "istio" + suffix),
+               ("MutatingWebhookConfiguration", "istio-sidecar-injector" + suffix)}
+    shape.objects = [o for o in shape.objects if (o["kind"], o["metadata"]["name"]) not in deleted
+                     and not (o["kind"] in ("ReplicaSet", "Pod") and o["metadata"]["name"].startswith(istiod + "-"))
+                     and not _belongs_to(o, shape.istio_sidecar_workloads)]
+    result = audit(tmp_path, shape, "finished", "Finished")
+    assert [r["status"] for r in rows(result, "istio-control-plane-removed")] == ["PASS"]
+    [row] = rows(result, "istio-residue")
+    assert (row["status"], row["code"]) == ("WARN", "AA2328")  # labelled operator.istio.io/component: the purge's
+    assert row["evidence"]["objects"] == [f"ConfigMap istio-system/values{suffix}"]
