@@ -379,6 +379,11 @@ def _install_labels(method: str, version: str, release: str) -> tuple[dict[str, 
     return labels, {"meta.helm.sh/release-name": release, "meta.helm.sh/release-namespace": ISTIO_NS}
 
 
+def _istio_labels(install_labels: dict[str, str]) -> dict[str, str]:
+    """The chart's istio.labels (app.kubernetes.io/*, helm.sh/chart) among what _install_labels gives."""
+    return {k: v for k, v in install_labels.items() if k.startswith(("app.kubernetes.io", "helm.sh"))}
+
+
 def mesh_config_text(inj: Injector) -> str:
     lines = ["defaultConfig:", f"  discoveryAddress: {inj.ca_addr}"]
     if inj.xds_agent:
@@ -449,7 +454,7 @@ def values_configmap(inj: Injector, method: str = "helm") -> dict[str, Any]:
     labels = {"istio.io/rev": inj.rev,
               "install.operator.istio.io/owning-resource": extra["install.operator.istio.io/owning-resource"],
               "operator.istio.io/component": "Pilot", "release": release, "app.kubernetes.io/name": "istiod",
-              **{k: v for k, v in extra.items() if k.startswith(("app.kubernetes.io", "helm.sh"))}}
+              **_istio_labels(extra)}
     cm = f.configmap(f"values-{inj.revision}" if inj.revision else "values", ISTIO_NS,
                      {"original-values": json.dumps({"revision": inj.revision}, indent=2),
                       "merged-values": json.dumps({"revision": inj.revision}, indent=2)}, labels=labels)
@@ -476,7 +481,7 @@ def revision_tag_service(tag: str, inj: Injector) -> dict[str, Any]:
     labels = {"istio.io/rev": inj.rev, "istio.io/tag": tag, "install.operator.istio.io/owning-resource": "unknown",
               "operator.istio.io/component": "Pilot", "app": "istiod", "istio": "pilot", "release": "istiod",
               "app.kubernetes.io/name": "istiod",
-              **{k: v for k, v in extra.items() if k.startswith(("app.kubernetes.io", "helm.sh"))}}
+              **_istio_labels(extra)}
     selector = {"app": "istiod", "istio.io/rev": inj.revision} if inj.revision else {"app": "istiod", "istio": "pilot"}
     return {"apiVersion": "v1", "kind": "Service",
             "metadata": f.meta(f"istiod-revision-tag-{tag}", ISTIO_NS, labels, notes),
@@ -554,7 +559,7 @@ def helm_gateway(inj: Injector, release: str, ns: str) -> list[dict[str, Any]]:
     creation with the gateway template (`proxy router`, the real image, CA_ADDR of the revision)."""
     selector = {"app": release, "istio": release.removeprefix("istio-")}
     extra, notes = _install_labels("helm", inj.version, release)
-    helm_labels = {k: v for k, v in extra.items() if k.startswith(("app.kubernetes.io", "helm.sh"))}
+    helm_labels = _istio_labels(extra)
     labels = {"app.kubernetes.io/name": release, **helm_labels, **selector}
     template_labels = {"sidecar.istio.io/inject": "true", **({"istio.io/rev": inj.revision} if inj.revision else {}),
                        **selector, "app.kubernetes.io/name": release, **helm_labels}
@@ -916,7 +921,7 @@ def remote_shape(version: str = "1.28.10", primary: str = "istiod.primary.exampl
     digest)."""
     inj = Injector(version, image=image)
     extra, notes = _install_labels("helm", version, "istiod")
-    helm_labels = {k: v for k, v in extra.items() if k.startswith(("app.kubernetes.io", "helm.sh"))}
+    helm_labels = _istio_labels(extra)
     svc = {"apiVersion": "v1", "kind": "Service",
            "metadata": f.meta(inj.istiod_name, ISTIO_NS, {"istio.io/rev": inj.rev, "app.kubernetes.io/name": "istiod",
                                                           **helm_labels}, notes),
