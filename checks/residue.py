@@ -34,7 +34,9 @@ ASM_MARK = "asm.alibabacloud.com"
 ISTIO_INJECTOR = re.compile(r"^(istio-sidecar-injector.*|istio-revision-tag-.+)$")
 ISTIO_VALIDATOR = re.compile(r"^(istio-validator.*|istiod-default-validator|istiod-.*istio-system)$")
 ISTIO_RBAC = re.compile(r"^(istiod|istio-reader)-")
-ISTIO_SYSTEM_CONFIGMAP = re.compile(r"^istio(-sidecar-injector)?(-.+)?$")
+# Istio's ConfigMaps in istio-system: the mesh config, the injector's, istiod's GatewayClass defaults, and from 1.26 the
+# chart's values[-<rev>] (templates/configmap-values.yaml @1.26.8); only those carrying Istio's install labels count.
+ISTIO_SYSTEM_CONFIGMAP = re.compile(r"^(istio(-sidecar-injector)?(-.+)?|values(-.+)?)$")
 STABLE_CHANNEL = re.compile(r"^stable-channel-.*\.istio\.io$")
 ISTIOD_SERVICE = re.compile(r"^istiod(-.+)?$")
 REMOTE_SECRETS_NOTE = ("remote secrets (istio-remote-secret-*, label istio/multiCluster=true) are not checked: the "

@@ -11,11 +11,18 @@ Sources (path@tag in istio/istio):
 - ISTIOD: manifests/charts/istio-control/istio-discovery/templates/{deployment,service,configmap,
   mutatingwebhook,revision-tags}.yaml @1.10.6, 1.18.7, 1.24.6, 1.30.3 (labels app/istio/istio.io/rev/
   operator.istio.io/component: Pilot/install.operator.istio.io/owning-resource; Helm adds istio.labels:
-  app.kubernetes.io/managed-by etc. from templates/zzz_profile.yaml @1.24.6).
+  app.kubernetes.io/managed-by etc. from templates/zzz_profile.yaml @1.24.6); configmap-values.yaml @1.26.8, 1.30.3
+  (ConfigMap values[-<rev>] from 1.26); revision-tags-{mwc,svc}.yaml @1.28.10 (a tag is also a Service
+  istiod-revision-tag-<tag> from 1.28).
+- REMOTE: manifests/helm-profiles/remote.yaml and istio-discovery templates/{remote-istiod-service,mutatingwebhook,
+  deployment,configmap}.yaml @1.28.10 (profile=remote: no istiod Deployment, no mesh ConfigMap, a selector-less
+  ExternalName Service istiod naming the primary's istiod).
 - INJECT: manifests/charts/istio-control/istio-discovery/files/injection-template.yaml @1.10.6, 1.14.6,
   1.18.7, 1.22.8, 1.24.6, 1.30.3 and pkg/kube/inject/testdata/inject/{hello,native-sidecar,grpc-agent,
   gateway}.yaml.injected @1.24.6 (CA_ADDR istiod[-<revision>].istio-system.svc:15012, `proxy sidecar`,
-  sidecar.istio.io/status, istio.io/rev label @1.10, annotation from 1.18, native sidecar in initContainers).
+  sidecar.istio.io/status, istio.io/rev label @1.10, annotation from 1.18, native sidecar in initContainers);
+  hello.yaml.injected and pilot/pkg/features/pilot.go @1.26.8, 1.27.9, 1.28.10, 1.30.3 (ENABLE_NATIVE_SIDECARS
+  "auto" from 1.27: native sidecars unless told otherwise).
 - GATEWAY_CHART: manifests/charts/gateway/templates/{deployment,service,_helpers}.yaml, values.yaml
   @1.14.6, 1.24.6, 1.30.3 (app: <release>, istio: <release minus "istio-">, image auto,
   inject.istio.io/templates: gateway) and files/gateway-injection-template.yaml @1.24.6 (`proxy router`).
@@ -66,13 +73,20 @@ class Injector:
     revision: str = ""           # "" = default revision; "1-24-2", "canary"...
     hub: str = "docker.io/istio"
     image: str | None = None     # a mirrored proxyv2 image instead of <hub>/proxyv2:<version>
-    native: bool = False         # ENABLE_NATIVE_SIDECARS / sidecar.istio.io/nativeSidecar
+    native: bool | None = None   # ENABLE_NATIVE_SIDECARS / sidecar.istio.io/nativeSidecar; None: the release's default
     cni: bool = False            # istio-cni: istio-validation instead of istio-init
     xds_agent: bool = False      # mesh proxyMetadata had PROXY_CONFIG_XDS_AGENT "true" when pods were made
 
     @property
     def proxy_image(self) -> str:
         return self.image or f"{self.hub}/proxyv2:{self.version}"
+
+    @property
+    def native_sidecar(self) -> bool:
+        """Whether the injector puts istio-proxy in initContainers: ENABLE_NATIVE_SIDECARS defaults to "auto" from 1.27
+        (pilot/pkg/features/pilot.go @1.27.9; hello.yaml.injected @1.27.9, 1.28.10, 1.30.3 are native), "false" before
+        (@1.26.8)."""
+        return self.native if self.native is not None else _minor(self.version) >= 27
 
     @property
     def rev(self) -> str:
@@ -111,6 +125,7 @@ class Shape:
     # must not be missed, may be reported as sidecars or as gateways.
     other_istio_proxies: set[tuple[str, str]] = field(default_factory=set)
     ambient: bool = False
+    istiod_elsewhere: bool = False   # a remote cluster: the pods' istiod runs in the primary cluster
 
     def extend(self, objects: list[dict[str, Any]]) -> None:
         """Add objects; one that is already there (a namespace two parts both create) is kept once."""
@@ -127,6 +142,7 @@ class Shape:
         self.istio_versions |= other.istio_versions
         self.other_istio_proxies |= other.other_istio_proxies
         self.ambient = self.ambient or other.ambient
+        self.istiod_elsewhere = self.istiod_elsewhere or other.istiod_elsewhere
         return self
 
 
@@ -198,7 +214,7 @@ def istio_proxy(inj: Injector, workload: str, namespace: str, app_containers: li
                          {"mountPath": "/etc/istio/proxy", "name": "istio-envoy"},
                          {"mountPath": "/var/run/secrets/tokens", "name": "istio-token"}],
     }
-    if inj.native and not router:
+    if inj.native_sidecar and not router:
         container["restartPolicy"] = "Always"
         container["lifecycle"] = {"preStop": {"exec": {"command": ["pilot-agent", "request", "--debug-port=15020",
                                                                    "POST", "drain"]}}}
@@ -336,7 +352,7 @@ def injected_workload(inj: Injector, name: str, namespace: str, *, replicas: int
             return
         proxy = istio_proxy(inj, name, namespace, apps)
         init = _init_container(inj)
-        if inj.native:
+        if inj.native_sidecar:
             spec["initContainers"] = [init, proxy]
             notes["sidecar.istio.io/status"] = _status_annotation([init["name"], "istio-proxy"], None, inj.rev)
         else:
@@ -361,6 +377,11 @@ def _install_labels(method: str, version: str, release: str) -> tuple[dict[str, 
     else:
         labels["app.kubernetes.io/managed-by"] = "Helm"
     return labels, {"meta.helm.sh/release-name": release, "meta.helm.sh/release-namespace": ISTIO_NS}
+
+
+def _istio_labels(install_labels: dict[str, str]) -> dict[str, str]:
+    """The chart's istio.labels (app.kubernetes.io/*, helm.sh/chart) among what _install_labels gives."""
+    return {k: v for k, v in install_labels.items() if k.startswith(("app.kubernetes.io", "helm.sh"))}
 
 
 def mesh_config_text(inj: Injector) -> str:
@@ -419,7 +440,28 @@ def istiod(inj: Injector, *, method: str = "istioctl") -> list[dict[str, Any]]:
                                        "release": release,
                                        "install.operator.istio.io/owning-resource":
                                            extra["install.operator.istio.io/owning-resource"]})
-    return [dep, rs, *pods, svc, mesh_cm, webhook]
+    out = [dep, rs, *pods, svc, mesh_cm, webhook]
+    if _minor(inj.version) >= 26:  # configmap-values.yaml: absent @1.25.5, rendered @1.26.8 and 1.30.3
+        out.append(values_configmap(inj, method))
+    return out
+
+
+def values_configmap(inj: Injector, method: str = "helm") -> dict[str, Any]:
+    """ConfigMap values[-<rev>] the istiod chart renders from 1.26 on for debugging: the Helm values, no mesh key
+    (templates/configmap-values.yaml @1.26.8, 1.30.3)."""
+    release = "istio" if method == "istioctl" else "istiod"
+    extra, notes = _install_labels(method, inj.version, release)
+    labels = {"istio.io/rev": inj.rev,
+              "install.operator.istio.io/owning-resource": extra["install.operator.istio.io/owning-resource"],
+              "operator.istio.io/component": "Pilot", "release": release, "app.kubernetes.io/name": "istiod",
+              **_istio_labels(extra)}
+    cm = f.configmap(f"values-{inj.revision}" if inj.revision else "values", ISTIO_NS,
+                     {"original-values": json.dumps({"revision": inj.revision}, indent=2),
+                      "merged-values": json.dumps({"revision": inj.revision}, indent=2)}, labels=labels)
+    cm["metadata"]["annotations"] = {
+        **notes, "kubernetes.io/description": "This ConfigMap contains the Helm values used during chart rendering. "
+        "This ConfigMap is rendered for debugging purposes and external tooling; modifying these values has no effect."}
+    return cm
 
 
 def revision_tag(tag: str, inj: Injector) -> dict[str, Any]:
@@ -429,6 +471,25 @@ def revision_tag(tag: str, inj: Injector) -> dict[str, Any]:
                                     "app.kubernetes.io/name": "istiod"})
     hook["webhooks"][0]["namespaceSelector"]["matchExpressions"][0]["values"] = [tag]
     return hook
+
+
+def revision_tag_service(tag: str, inj: Injector) -> dict[str, Any]:
+    """Service istiod-revision-tag-<tag> that `revisionTags` / `istioctl tag set` add from 1.28 next to the webhook
+    (templates/revision-tags-svc.yaml @1.28.10, 1.30.3): istiod's Service selecting the revision's istiod, labelled
+    istio.io/tag."""
+    extra, notes = _install_labels("helm", inj.version, "istiod")
+    labels = {"istio.io/rev": inj.rev, "istio.io/tag": tag, "install.operator.istio.io/owning-resource": "unknown",
+              "operator.istio.io/component": "Pilot", "app": "istiod", "istio": "pilot", "release": "istiod",
+              "app.kubernetes.io/name": "istiod",
+              **_istio_labels(extra)}
+    selector = {"app": "istiod", "istio.io/rev": inj.revision} if inj.revision else {"app": "istiod", "istio": "pilot"}
+    return {"apiVersion": "v1", "kind": "Service",
+            "metadata": f.meta(f"istiod-revision-tag-{tag}", ISTIO_NS, labels, notes),
+            "spec": {"type": "ClusterIP", "clusterIP": "172.16.12.41", "selector": selector,
+                     "ports": [{"name": "grpc-xds", "port": 15010, "protocol": "TCP", "targetPort": 15010},
+                               {"name": "https-dns", "port": 15012, "protocol": "TCP", "targetPort": 15012},
+                               {"name": "https-webhook", "port": 443, "protocol": "TCP", "targetPort": 15017},
+                               {"name": "http-monitoring", "port": 15014, "protocol": "TCP", "targetPort": 15014}]}}
 
 
 def namespace(name: str, labels: dict[str, str] | None = None) -> dict[str, Any]:
@@ -498,7 +559,7 @@ def helm_gateway(inj: Injector, release: str, ns: str) -> list[dict[str, Any]]:
     creation with the gateway template (`proxy router`, the real image, CA_ADDR of the revision)."""
     selector = {"app": release, "istio": release.removeprefix("istio-")}
     extra, notes = _install_labels("helm", inj.version, release)
-    helm_labels = {k: v for k, v in extra.items() if k.startswith(("app.kubernetes.io", "helm.sh"))}
+    helm_labels = _istio_labels(extra)
     labels = {"app.kubernetes.io/name": release, **helm_labels, **selector}
     template_labels = {"sidecar.istio.io/inject": "true", **({"istio.io/rev": inj.revision} if inj.revision else {}),
                        **selector, "app.kubernetes.io/name": release, **helm_labels}
@@ -747,11 +808,14 @@ def revision_tags(version: str = "1.24.2", revision: str = "1-24-2", tag: str = 
     inj = Injector(version, revision)
     shape = _control_plane(inj, "helm")
     shape.objects.append(revision_tag(tag, inj))
+    if _minor(version) >= 28:
+        shape.objects.append(revision_tag_service(tag, inj))
     shape.objects.append(namespace(APPS_NS, {"istio.io/rev": tag}))
     for name in ("checkout", "cart"):
         shape.extend(injected_workload(inj, name, APPS_NS))
         shape.istio_sidecar_workloads.add((APPS_NS, name))
-    shape.name, shape.source = f"revision-tag-{tag}-{revision}", "revision-tags.yaml@1.24.6"
+    shape.name = f"revision-tag-{tag}-{revision}"
+    shape.source = "revision-tags-{mwc,svc}.yaml@1.28.10" if _minor(version) >= 28 else "revision-tags.yaml@1.24.6"
     return shape
 
 
@@ -846,6 +910,35 @@ def ambient_shape(version: str = "1.24.6") -> Shape:
     return shape
 
 
+def remote_shape(version: str = "1.28.10", primary: str = "istiod.primary.example.com", *,
+                 image: str | None = None) -> Shape:
+    """A remote cluster of a primary-remote mesh: `helm install istiod istio/istiod --set profile=remote --set
+    global.remotePilotAddress=<primary>` (helm-profiles/remote.yaml @1.28.10: istiodRemote.enabled, configMap false,
+    omitSidecarInjectorConfigMap). No istiod Deployment, no mesh ConfigMap: a selector-less Service istiod of type
+    ExternalName naming the primary's istiod (remote-istiod-service.yaml), the injector webhook calling it
+    (mutatingwebhook.yaml) and the values ConfigMap. The pods are injected by the primary's istiod (its CA_ADDR
+    istiod.istio-system.svc:15012 reaches it through that Service); `image`: their proxyv2 pinned otherwise (by
+    digest)."""
+    inj = Injector(version, image=image)
+    extra, notes = _install_labels("helm", version, "istiod")
+    helm_labels = _istio_labels(extra)
+    svc = {"apiVersion": "v1", "kind": "Service",
+           "metadata": f.meta(inj.istiod_name, ISTIO_NS, {"istio.io/rev": inj.rev, "app.kubernetes.io/name": "istiod",
+                                                          **helm_labels}, notes),
+           "spec": {"type": "ExternalName", "externalName": primary,
+                    "ports": [{"name": "tcp-istiod", "port": 15012, "protocol": "TCP"},
+                              {"name": "tcp-webhook", "port": 443, "protocol": "TCP", "targetPort": 15017}]}}
+    webhook = f.webhook_config("istio-sidecar-injector", service_name=inj.istiod_name, revision=inj.rev,
+                               labels={"app": "sidecar-injector", "operator.istio.io/component": "Pilot",
+                                       "release": "istiod", "install.operator.istio.io/owning-resource": "unknown",
+                                       "app.kubernetes.io/name": "istiod", **helm_labels})
+    shape = Shape("remote", "ISTIOD", objects=[namespace(ISTIO_NS), svc, webhook, values_configmap(inj)])
+    shape.add(_apps(inj, "ratings", "details"))
+    shape.istiod_elsewhere = True
+    shape.name, shape.source = f"remote-{version}", f"helm-profiles/remote.yaml@{version}"
+    return shape
+
+
 def grpc_agent_shape(version: str = "1.24.6") -> Shape:
     inj = Injector(version)
     shape = _control_plane(inj, "istioctl").add(_apps(inj, "grpc-echo", template="grpc-agent"))
@@ -880,7 +973,10 @@ def all_shapes() -> list[Shape]:
         helm_revision("1.24.2", "1-24-2"),
         helm_revision("1.18.7", "1-18-7", hub="gcr.io/istio-release"),
         helm_revision("1.26.3", "1-26-3"),
+        helm_revision("1.28.10", "1-28-10"),
         revision_tags(),
+        revision_tags("1.28.10", "1-28-10"),
+        remote_shape(),
         canary(),
         gateway_chart("istio-ingress", "istio-ingress"),
         gateway_chart("istio-ingressgateway", ISTIO_NS),

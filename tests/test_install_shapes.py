@@ -118,7 +118,9 @@ def test_asm_version_from_asm_service_once_joined(tmp_path: Path, name: str) -> 
     [row] = rows(result, "asm-version")
     assert row["status"] == "PASS"
     assert "ASM 1.24.6 " in row["message"] and "istiod-1-24-6" in row["message"]
-    assert (result.verdict, result.exit_code) == ("GO", 0)  # Init, option set: the switch may go ahead
+    # Init, option set: the switch may go ahead; a remote cluster's istiod (its version) is judged in the primary
+    expected = ("INCOMPLETE", 3) if SHAPES[name].istiod_elsewhere else ("GO", 0)
+    assert (result.verdict, result.exit_code) == expected
 
 
 # ---------------------------------------------------------------- gateways: judged however installed
@@ -357,3 +359,72 @@ def test_ambient_components_are_not_kube_injected_sidecars(tmp_path: Path) -> No
     result = audit(tmp_path, s.shape_by_name("ambient-1.24.6"), "assessment", None)
     flagged = {(r["namespace"], r["name"]) for r in rows(result, "manual-injection") if r["status"] != "PASS"}
     assert not flagged & {(s.ISTIO_NS, "ztunnel"), ("ambient-apps", "waypoint")}
+
+
+# ---------------------------------------------------------------- what istiod's chart leaves when deleted by hand
+@pytest.mark.parametrize(("version", "revision"), [("1.30.3", ""), ("1.26.3", "1-26-3")])
+def test_the_charts_values_configmap_left_behind_is_residue(tmp_path: Path, version: str, revision: str) -> None:
+    """From 1.26 istiod's chart also renders ConfigMap values[-<rev>] (configmap-values.yaml @1.26.8, 1.30.3), with
+    Istio's install labels. Every application moved (its namespace gone too), istiod's Deployment, Service, mesh
+    ConfigMap and webhook deleted by name: the values ConfigMap is still Istio's leftover, not "no Istio leftovers"."""
+    shape = s.moved_to_asm(s.helm_revision(version, revision))
+    suffix = "-" + revision if revision else ""
+    istiod = "istiod" + suffix
+    deleted = {("Namespace", s.APPS_NS), ("Deployment", istiod), ("Service", istiod), ("ConfigMap", "istio" + suffix),
+               ("MutatingWebhookConfiguration", "istio-sidecar-injector" + suffix)}
+    shape.objects = [o for o in shape.objects if (o["kind"], o["metadata"]["name"]) not in deleted
+                     and not (o["kind"] in ("ReplicaSet", "Pod") and o["metadata"]["name"].startswith(istiod + "-"))
+                     and not _belongs_to(o, shape.istio_sidecar_workloads)]
+    result = audit(tmp_path, shape, "finished", "Finished")
+    assert [r["status"] for r in rows(result, "istio-control-plane-removed")] == ["PASS"]
+    [row] = rows(result, "istio-residue")
+    assert (row["status"], row["code"]) == ("WARN", "AA2328")  # labelled operator.istio.io/component: the purge's
+    assert row["evidence"]["objects"] == [f"ConfigMap istio-system/values{suffix}"]
+
+
+# ---------------------------------------------------------------- primary-remote and revision tags, 1.28 on
+def _moved_but(shape: s.Shape, left: set[tuple[str, str]]) -> s.Shape:
+    """Every application moved to ASM (its namespace gone too); of Istio's own objects only `left` (kind, name)."""
+    shape = s.moved_to_asm(shape)
+    istio = {s.object_key(o) for o in s.moved_to_asm(s.Shape("asm", "")).objects}
+    shape.objects = [o for o in shape.objects if s.object_key(o) in istio or (o["kind"], o["metadata"]["name"]) in left]
+    return shape
+
+
+def test_a_remote_cluster_whose_pods_are_pinned_by_digest_still_runs_istio_sidecars(tmp_path: Path) -> None:
+    """The remote profile's istiod Service (remote-istiod-service.yaml @1.28.10) has nothing behind it in the cluster,
+    as ASM's has not: only its chart labels tell it is Istio's. With images pinned by digest the CA_ADDR naming it is
+    the only mark, so the primary's sidecars must stay Istio's, never ASM's."""
+    shape = s.moved_to_asm(s.remote_shape(image="registry.example.com/mesh/proxyv2@sha256:" + "cd" * 32))
+    result = audit(tmp_path, shape, "uninstall", "Migrating")
+    assert workloads(result, "istio-sidecars-remaining", "FAIL") == {(s.APPS_NS, "ratings"), (s.APPS_NS, "details")}
+    assert (result.verdict, result.exit_code) == ("NO-GO", 1)
+
+
+def test_a_remote_cluster_keeps_istios_webhook_service_and_values_until_uninstalled(tmp_path: Path) -> None:
+    """All applications moved; the remote profile's webhook, Service and values ConfigMap are still there."""
+    left = {("Namespace", s.ISTIO_NS), ("Service", "istiod"), ("ConfigMap", "values"),
+            ("MutatingWebhookConfiguration", "istio-sidecar-injector")}
+    result = audit(tmp_path, _moved_but(s.remote_shape(), left), "finished", "Finished")
+    assert [(r["status"], r["kind"], r["name"]) for r in rows(result, "istio-control-plane-removed")] == [
+        ("FAIL", "MutatingWebhookConfiguration", "istio-sidecar-injector")]
+    residue = rows(result, "istio-residue")
+    assert {(r["status"], r["code"], r["name"]) for r in residue} == {("WARN", "AA2327", "istiod"),
+                                                                      ("WARN", "AA2328", "")}
+    assert [r["evidence"]["objects"] for r in residue if r["code"] == "AA2328"] == [["ConfigMap istio-system/values"]]
+    assert (result.verdict, result.exit_code) == ("NO-GO", 1)
+
+
+def test_a_revision_tag_service_is_istios_with_or_without_its_istiod(tmp_path: Path) -> None:
+    """From 1.28 a revision tag is also a Service istiod-revision-tag-<tag> (revision-tags-svc.yaml @1.28.10) selecting
+    the revision's istiod: Istio's while istiod runs, and still Istio's leftover (not ASM's managed istiod) after."""
+    result = audit(tmp_path, s.revision_tags("1.28.10", "1-28-10"), "assessment", None)
+    [row] = rows(result, "istio-revisions")
+    assert (row["status"], row["evidence"]["tags"]) == ("PASS", {"prod-stable": "1-28-10"})
+    owners = result.inventory.data_planes[0].istiod_owners()
+    assert owners["istio-system/istiod-revision-tag-prod-stable"][0] == "istio"
+    left = {("Namespace", s.ISTIO_NS), ("Service", "istiod-revision-tag-prod-stable")}
+    result = audit(tmp_path / "after", _moved_but(s.revision_tags("1.28.10", "1-28-10"), left), "finished", "Finished")
+    [row] = rows(result, "istio-residue")
+    assert (row["status"], row["code"]) == ("WARN", "AA2328")
+    assert row["evidence"]["objects"] == ["Service istio-system/istiod-revision-tag-prod-stable"]
