@@ -28,6 +28,8 @@ from auditor.istio import among, pod_columns
 from auditor.labelled import carrying_label
 from auditor.mesh import asm_owned, istio_installed
 from auditor.model import Finding, Gate, Outcome, Severity, Status
+from checks.cni import ISTIO_CNI_DAEMONSET
+from checks.topology import is_ztunnel
 
 ISTIO_SYSTEM = "istio-system"
 ASM_MARK = "asm.alibabacloud.com"
@@ -39,6 +41,12 @@ ISTIO_RBAC = re.compile(r"^(istiod|istio-reader)-")
 ISTIO_SYSTEM_CONFIGMAP = re.compile(r"^(istio(-sidecar-injector)?(-.+)?|values(-.+)?)$")
 STABLE_CHANNEL = re.compile(r"^stable-channel-.*\.istio\.io$")
 ISTIOD_SERVICE = re.compile(r"^istiod(-.+)?$")
+# What Istio's node agents keep doing after istiod is gone (cni/pkg/plugin/plugin.go, charts/ztunnel @1.26.8).
+NODE_AGENT_EFFECTS = {
+    "istio-cni": "its plug-in stays chained in every node's CNI config and runs for every new pod: it redirects the "
+                 "traffic of injected pods without istio-init (ASM's with its own CNI too) and of ambient pods",
+    "ztunnel": "ambient pods' traffic still goes through it, and without istiod it gets no config or certificates",
+}
 REMOTE_SECRETS_NOTE = ("remote secrets (istio-remote-secret-*, label istio/multiCluster=true) are not checked: the "
                        "auditor never reads Secrets; list them with `kubectl get secrets -A -l "
                        "istio/multiCluster=true`")
@@ -345,7 +353,8 @@ class IstioResidue(_LeftoverCheck):
                  "installs and a few objects survive. ASM does not document which leftovers make the Finished "
                  "switch fail, so the auditor FAILs what keeps acting on the cluster (Istio gateway Deployments "
                  "whose proxies lost their control plane; stable-channel ValidatingAdmissionPolicies that keep "
-                 "rejecting Istio API writes; namespaces pinned by istio.io/rev to a revision no ASM injector "
+                 "rejecting Istio API writes; istio-cni and ztunnel DaemonSets still redirecting pods' traffic; "
+                 "namespaces pinned by istio.io/rev to a revision no ASM injector "
                  "serves, whose new pods start without a proxy) and WARNs about inert ones (Istio CRDs, RBAC, "
                  "ConfigMaps, the istiod Service). Not flagged: istio-system (ASM uses it), istio-injection "
                  "labels (ASM honours them), istio-ca-root-cert ConfigMaps (ASM's istiod writes the same ones "
@@ -371,6 +380,9 @@ class IstioResidue(_LeftoverCheck):
                                "binding) still rejects Istio API writes",
                                message="Istio's {kind} {name} still rejects Istio API writes in this cluster "
                                        "(EnvoyFilter, alpha fields)")
+    NODE_AGENT = Outcome("AA2315", Status.FAIL, "Istio's istio-cni or ztunnel DaemonSet is still deployed: it keeps "
+                         "acting on the traffic of the pods on every node",
+                         message="Istio's {agent} DaemonSet {namespace}/{name} is still deployed: {effect}")
     PINNED_NAMESPACE = Outcome("AA2314", Status.FAIL, "a namespace is pinned (istio.io/rev) to a revision no ASM "
                                "injector serves: its new pods start without a proxy",
                                message="namespace {name} is pinned to revision {revision}, which no ASM injector "
@@ -411,13 +423,14 @@ class IstioResidue(_LeftoverCheck):
                               message="{count} namespace(s) carry istio.io/rev ({namespaces}) but no ASM injector "
                                       "revision was found to compare with (no istiod-<rev> Service, no ASM "
                                       "MutatingWebhookConfiguration)")
-    outcomes = (CLEAN, GATEWAY, GATEWAY_API, GATEWAY_API_ORPHAN, ADMISSION_POLICY, PINNED_NAMESPACE, CRD,
+    outcomes = (CLEAN, GATEWAY, GATEWAY_API, GATEWAY_API_ORPHAN, ADMISSION_POLICY, NODE_AGENT, PINNED_NAMESPACE, CRD,
                 GATEWAY_API_SERVICE, GATEWAY_API_ORPHAN_SERVICE, GATEWAY_OF_ISTIO_CLASS, GATEWAY_CLASS, RBAC,
                 CONFIGMAP, ISTIOD_SERVICE, PURGE_PENDING, CATEGORY_UNREADABLE, NO_ASM_REVISION)
     uses = (K.NAMESPACE, K.CRD, K.CLUSTERROLE, K.CLUSTERROLEBINDING, K.CONFIGMAP, K.DEPLOYMENT, K.SERVICE,
             K.MUTATING_WEBHOOK, K.VALIDATING_ADMISSION_POLICY, K.VALIDATING_ADMISSION_POLICY_BINDING,
-            K.K8S_GATEWAYCLASS, K.POD, K.REPLICASET, *SCAN_KINDS)
-    categories = ("gateways", "gateway_api", "gateway_classes", "admission_policies", "namespace_labels", "crds",
+            K.K8S_GATEWAYCLASS, K.POD, K.REPLICASET, K.DAEMONSET, *SCAN_KINDS)
+    categories = ("gateways", "gateway_api", "gateway_classes", "admission_policies", "node_agents", "namespace_labels",
+                  "crds",
                   "rbac", "configmaps", "istiod_service")
 
     def _clean_evidence(self, kept: list[str]) -> dict[str, Any]:
@@ -564,6 +577,24 @@ class IstioResidue(_LeftoverCheck):
                     continue
                 yield Leftover(kind.kind, name, self.ADMISSION_POLICY, {"kind": kind.kind, "name": name},
                                _delete(cluster.name, resource, name))
+
+    def _node_agents(self, cluster: ClusterInventory, ctx: Context, globs: list[str],
+                     kept: list[str]) -> Iterator[Leftover]:
+        """Istio's istio-cni-node and ztunnel DaemonSets (charts/istio-cni, charts/ztunnel @1.22.8-1.30.3): a Helm
+        release of theirs outlives `helm uninstall istiod`. Owner references do not keep them (an operator's CR can own
+        them): only ASM's marks or residue.allow do; unproven stays Istio's."""
+        for ds in cluster.objects(K.DAEMONSET):
+            meta = ds.get("metadata") or {}
+            name = meta.get("name", "")
+            agent = "ztunnel" if is_ztunnel(ds) else "istio-cni" if name == ISTIO_CNI_DAEMONSET else None
+            if agent is None or self._skip("DaemonSet", {k: v for k, v in meta.items() if k != "ownerReferences"},
+                                           globs, kept):
+                continue
+            ns = meta.get("namespace", "")
+            yield Leftover("DaemonSet", name, self.NODE_AGENT, {"agent": agent, "namespace": ns, "name": name,
+                                                                "effect": NODE_AGENT_EFFECTS[agent]},
+                           _delete(cluster.name, "daemonset", name, ns), ns,
+                           evidence={"agent": agent, "ready": (ds.get("status") or {}).get("numberReady")})
 
     def _namespace_labels(self, cluster: ClusterInventory, ctx: Context, globs: list[str],
                           kept: list[str]) -> Iterator[Leftover]:

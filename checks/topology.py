@@ -28,6 +28,11 @@ def _is_asm(obj: dict[str, Any]) -> bool:
     return any(ASM_MARKER in k for k in [*(meta.get("labels") or {}), *(meta.get("annotations") or {})])
 
 
+def is_ztunnel(daemonset: dict[str, Any]) -> bool:
+    """Istio's ambient node proxy (charts/ztunnel): named ztunnel or labelled app=ztunnel."""
+    return (daemonset.get("metadata") or {}).get("name") == "ztunnel" or _labels(daemonset).get("app") == "ztunnel"
+
+
 def revision_tags(webhooks: list[dict[str, Any]]) -> dict[str, str]:
     """Tag -> revision from `istio-revision-tag-*` MutatingWebhookConfigurations (labels istio.io/tag, istio.io/rev)."""
     return {labels[TAG_LABEL]: labels.get(REV_LABEL, "default") for labels in map(_labels, webhooks)
@@ -141,7 +146,7 @@ def ambient_signals(cluster: ClusterInventory) -> list[str]:
         if _is_asm(ds):
             continue
         where = f"DaemonSet {meta.get('namespace')}/{meta.get('name')}"
-        if meta.get("name") == "ztunnel" or _labels(ds).get("app") == "ztunnel":
+        if is_ztunnel(ds):
             signals.append(f"{where} (ztunnel)")
             continue
         containers = ((((ds.get("spec") or {}).get("template") or {}).get("spec") or {}).get("containers")) or ()
