@@ -428,3 +428,56 @@ def test_a_revision_tag_service_is_istios_with_or_without_its_istiod(tmp_path: P
     [row] = rows(result, "istio-residue")
     assert (row["status"], row["code"]) == ("WARN", "AA2328")
     assert row["evidence"]["objects"] == ["Service istio-system/istiod-revision-tag-prod-stable"]
+
+
+# ---------------------------------------------------------------- Istio's node agents after the uninstall
+# `istioctl uninstall --purge` deletes what carries operator.istio.io/component (operator/pkg/uninstall/prune.go
+# @1.30.3); a Helm install is removed per release, and the istio-cni and ztunnel releases outlive `helm uninstall istiod`
+# and `helm uninstall istio-base`. Their DaemonSets keep acting on every node without istiod.
+@pytest.mark.parametrize("version", ["1.22.8", "1.26.8", "1.30.3"])
+def test_istio_cni_left_after_istiod_was_uninstalled_blocks_finished(tmp_path: Path, version: str) -> None:
+    """istio-cni-node (charts/istio-cni daemonset.yaml @version) stays chained in each node's CNI config and programs
+    the redirection of every new injected pod without istio-init (cni/pkg/plugin/plugin.go @1.26.8): not a GO."""
+    left = {("Namespace", s.ISTIO_NS), ("DaemonSet", "istio-cni-node"), ("ConfigMap", "istio-cni-config")}
+    result = audit(tmp_path, _moved_but(s.cni_shape(version), left), "finished", "Finished")
+    assert [r["status"] for r in rows(result, "istio-control-plane-removed")] == ["PASS"]
+    assert [(r["status"], r["code"], r["kind"], r["namespace"], r["name"]) for r in rows(result, "istio-residue")] == [
+        ("FAIL", "AA2315", "DaemonSet", s.ISTIO_NS, "istio-cni-node")]
+    assert (result.verdict, result.exit_code) == ("NO-GO", 1)
+
+
+@pytest.mark.parametrize("version", ["1.22.8", "1.26.8", "1.30.3"])
+def test_ztunnel_left_after_istiod_was_uninstalled_blocks_finished(tmp_path: Path, version: str) -> None:
+    """ztunnel (charts/ztunnel daemonset.yaml @version: no operator.istio.io/component, so even `istioctl uninstall
+    --purge` leaves a Helm-installed one) still carries the ambient pods' traffic, with no istiod to serve it."""
+    left = {("Namespace", s.ISTIO_NS), ("DaemonSet", "ztunnel")}
+    result = audit(tmp_path, _moved_but(s.ambient_shape(version), left), "finished", "Finished")
+    [row] = rows(result, "istio-residue")
+    assert (row["status"], row["code"], row["name"], row["evidence"]["agent"]) == ("FAIL", "AA2315", "ztunnel",
+                                                                                     "ztunnel")
+    assert (result.verdict, result.exit_code) == ("NO-GO", 1)
+
+
+def test_istio_cni_owned_by_an_operator_resource_is_still_istios(tmp_path: Path) -> None:
+    """An owner reference (an operator's custom resource, e.g. sail-operator's IstioCNI) does not make the DaemonSet
+    ASM's: only ASM's marks do. Unproven stays Istio's."""
+    shape = _moved_but(s.cni_shape("1.26.8"), {("Namespace", s.ISTIO_NS), ("DaemonSet", "istio-cni-node")})
+    [ds] = [o for o in shape.objects if o["kind"] == "DaemonSet"]
+    ds["metadata"]["ownerReferences"] = [{"apiVersion": "sailoperator.io/v1", "kind": "IstioCNI", "name": "default",
+                                          "uid": "5f0c1f7e-0000-4000-8000-000000000001", "controller": True}]
+    result = audit(tmp_path, shape, "finished", "Finished")
+    assert [(r["status"], r["code"]) for r in rows(result, "istio-residue")] == [("FAIL", "AA2315")]
+
+
+def test_asm_marked_cni_daemonset_is_not_a_leftover(tmp_path: Path) -> None:
+    """ASM's own CNI plug-in (an ASM-marked DaemonSet, as cni.py's asm_cni_state knows it) is not Istio's: GO."""
+    shape = _moved_but(s.cni_shape("1.26.8"), {("Namespace", s.ISTIO_NS), ("DaemonSet", "istio-cni-node")})
+    [ds] = [o for o in shape.objects if o["kind"] == "DaemonSet"]
+    ds["metadata"]["namespace"] = "kube-system"
+    ds["metadata"]["labels"] = {"k8s-app": "istio-cni-node", "provider": "asm"}
+    ds["metadata"]["annotations"] = {"asm.alibabacloud.com/managed-by-asm": "true"}
+    result = audit(tmp_path, shape, "finished", "Finished")
+    [row] = rows(result, "istio-residue")
+    assert (row["status"], row["code"]) == ("PASS", "AA2301")
+    assert "DaemonSet kube-system/istio-cni-node: ASM label/annotation" in row["evidence"]["kept_as_asm_or_allowed"]
+    assert (result.verdict, result.exit_code) == ("GO", 0)
