@@ -41,12 +41,6 @@ ISTIO_RBAC = re.compile(r"^(istiod|istio-reader)-")
 ISTIO_SYSTEM_CONFIGMAP = re.compile(r"^(istio(-sidecar-injector)?(-.+)?|values(-.+)?)$")
 STABLE_CHANNEL = re.compile(r"^stable-channel-.*\.istio\.io$")
 ISTIOD_SERVICE = re.compile(r"^istiod(-.+)?$")
-# What Istio's node agents keep doing after istiod is gone (cni/pkg/plugin/plugin.go, charts/ztunnel @1.26.8).
-NODE_AGENT_EFFECTS = {
-    "istio-cni": "its plug-in stays chained in every node's CNI config and runs for every new pod: it redirects the "
-                 "traffic of injected pods without istio-init (ASM's with its own CNI too) and of ambient pods",
-    "ztunnel": "ambient pods' traffic still goes through it, and without istiod it gets no config or certificates",
-}
 REMOTE_SECRETS_NOTE = ("remote secrets (istio-remote-secret-*, label istio/multiCluster=true) are not checked: the "
                        "auditor never reads Secrets; list them with `kubectl get secrets -A -l "
                        "istio/multiCluster=true`")
@@ -380,13 +374,20 @@ class IstioResidue(_LeftoverCheck):
                                "binding) still rejects Istio API writes",
                                message="Istio's {kind} {name} still rejects Istio API writes in this cluster "
                                        "(EnvoyFilter, alpha fields)")
-    NODE_AGENT = Outcome("AA2315", Status.FAIL, "Istio's istio-cni or ztunnel DaemonSet is still deployed: it keeps "
-                         "acting on the traffic of the pods on every node",
-                         message="Istio's {agent} DaemonSet {namespace}/{name} is still deployed: {effect}")
     PINNED_NAMESPACE = Outcome("AA2314", Status.FAIL, "a namespace is pinned (istio.io/rev) to a revision no ASM "
                                "injector serves: its new pods start without a proxy",
                                message="namespace {name} is pinned to revision {revision}, which no ASM injector "
                                        "serves (ASM: {asm_revisions}): its new pods start without a proxy")
+    # What Istio's node agents keep doing without istiod (cni/pkg/plugin/plugin.go @1.26.8, charts/ztunnel).
+    ISTIO_CNI = Outcome("AA2315", Status.FAIL, "Istio's istio-cni DaemonSet is still deployed: its plug-in still "
+                        "redirects the traffic of new pods on every node",
+                        message="Istio's istio-cni DaemonSet {namespace}/{name} is still deployed: its plug-in stays "
+                                "chained in every node's CNI config and redirects the traffic of each new injected pod "
+                                "without istio-init (and of ambient pods)")
+    ZTUNNEL = Outcome("AA2316", Status.FAIL, "Istio's ztunnel DaemonSet is still deployed: ambient pods' traffic "
+                      "still goes through it without istiod",
+                      message="Istio's ztunnel DaemonSet {namespace}/{name} is still deployed: ambient pods' traffic "
+                              "still goes through it, and without istiod it gets no config or certificates")
     CRD = Outcome("AA2320", Status.WARN, "an Istio-installed CRD is still present (delete it only after "
                   "istio-config-imported passes)", Severity.MINOR,
                   message="Istio-installed CRD {name} ({why}) is still present")
@@ -423,12 +424,12 @@ class IstioResidue(_LeftoverCheck):
                               message="{count} namespace(s) carry istio.io/rev ({namespaces}) but no ASM injector "
                                       "revision was found to compare with (no istiod-<rev> Service, no ASM "
                                       "MutatingWebhookConfiguration)")
-    outcomes = (CLEAN, GATEWAY, GATEWAY_API, GATEWAY_API_ORPHAN, ADMISSION_POLICY, NODE_AGENT, PINNED_NAMESPACE, CRD,
-                GATEWAY_API_SERVICE, GATEWAY_API_ORPHAN_SERVICE, GATEWAY_OF_ISTIO_CLASS, GATEWAY_CLASS, RBAC,
+    outcomes = (CLEAN, GATEWAY, GATEWAY_API, GATEWAY_API_ORPHAN, ADMISSION_POLICY, PINNED_NAMESPACE, ISTIO_CNI, ZTUNNEL,
+                CRD, GATEWAY_API_SERVICE, GATEWAY_API_ORPHAN_SERVICE, GATEWAY_OF_ISTIO_CLASS, GATEWAY_CLASS, RBAC,
                 CONFIGMAP, ISTIOD_SERVICE, PURGE_PENDING, CATEGORY_UNREADABLE, NO_ASM_REVISION)
     uses = (K.NAMESPACE, K.CRD, K.CLUSTERROLE, K.CLUSTERROLEBINDING, K.CONFIGMAP, K.DEPLOYMENT, K.SERVICE,
             K.MUTATING_WEBHOOK, K.VALIDATING_ADMISSION_POLICY, K.VALIDATING_ADMISSION_POLICY_BINDING,
-            K.K8S_GATEWAYCLASS, K.POD, K.REPLICASET, K.DAEMONSET, *SCAN_KINDS)
+            K.K8S_GATEWAYCLASS, K.POD, K.REPLICASET, *SCAN_KINDS)  # SCAN_KINDS: DaemonSets too
     categories = ("gateways", "gateway_api", "gateway_classes", "admission_policies", "node_agents", "namespace_labels",
                   "crds",
                   "rbac", "configmaps", "istiod_service")
@@ -446,16 +447,17 @@ class IstioResidue(_LeftoverCheck):
             meta = {"name": gw.name, "namespace": gw.namespace, "labels": gw.labels}
             if gatewayapi.managed_by_istio(meta):
                 continue  # deployed for a Gateway API Gateway: the gateway_api category judges it with its Gateway
-            if allow_reason("Deployment", meta, globs):
-                kept.append(f"Deployment {gw.namespace}/{gw.name}: {allow_reason('Deployment', meta, globs)}")
+            # Deployment, or DaemonSet (the gateway chart's `kind: DaemonSet`): the kind its delete command names.
+            if allow_reason(gw.kind, meta, globs):
+                kept.append(f"{gw.kind} {gw.namespace}/{gw.name}: {allow_reason(gw.kind, meta, globs)}")
                 continue
             fronts = sorted(s.name for s in services if s.gateway == gw)
-            command = _delete(cluster.name, "deployment", gw.name, gw.namespace)
+            command = _delete(cluster.name, gw.kind.lower(), gw.name, gw.namespace)
             if fronts:
                 command += "\n" + _delete(cluster.name, "service", fronts, gw.namespace)
             params = {"type": gw.type, "namespace": gw.namespace, "name": gw.name,
                       "services": ", ".join(fronts) or "none"}
-            yield Leftover("Deployment", gw.name, self.GATEWAY, params, command, gw.namespace,
+            yield Leftover(gw.kind, gw.name, self.GATEWAY, params, command, gw.namespace,
                            evidence={"services": fronts})
 
     def _gateway_api(self, cluster: ClusterInventory, ctx: Context, globs: list[str],
@@ -586,15 +588,14 @@ class IstioResidue(_LeftoverCheck):
         for ds in cluster.objects(K.DAEMONSET):
             meta = ds.get("metadata") or {}
             name = meta.get("name", "")
-            agent = "ztunnel" if is_ztunnel(ds) else "istio-cni" if name == ISTIO_CNI_DAEMONSET else None
-            if agent is None or self._skip("DaemonSet", {k: v for k, v in meta.items() if k != "ownerReferences"},
+            outcome = self.ZTUNNEL if is_ztunnel(ds) else self.ISTIO_CNI if name == ISTIO_CNI_DAEMONSET else None
+            if outcome is None or self._skip("DaemonSet", {k: v for k, v in meta.items() if k != "ownerReferences"},
                                            globs, kept):
                 continue
             ns = meta.get("namespace", "")
-            yield Leftover("DaemonSet", name, self.NODE_AGENT, {"agent": agent, "namespace": ns, "name": name,
-                                                                "effect": NODE_AGENT_EFFECTS[agent]},
+            yield Leftover("DaemonSet", name, outcome, {"namespace": ns, "name": name},
                            _delete(cluster.name, "daemonset", name, ns), ns,
-                           evidence={"agent": agent, "ready": (ds.get("status") or {}).get("numberReady")})
+                           evidence={"ready": (ds.get("status") or {}).get("numberReady")})
 
     def _namespace_labels(self, cluster: ClusterInventory, ctx: Context, globs: list[str],
                           kept: list[str]) -> Iterator[Leftover]:

@@ -432,8 +432,8 @@ def test_a_revision_tag_service_is_istios_with_or_without_its_istiod(tmp_path: P
 
 # ---------------------------------------------------------------- Istio's node agents after the uninstall
 # `istioctl uninstall --purge` deletes what carries operator.istio.io/component (operator/pkg/uninstall/prune.go
-# @1.30.3); a Helm install is removed per release, and the istio-cni and ztunnel releases outlive `helm uninstall istiod`
-# and `helm uninstall istio-base`. Their DaemonSets keep acting on every node without istiod.
+# @1.30.3); a Helm install is removed per release, and the istio-cni and ztunnel releases outlive
+# `helm uninstall istiod` and `helm uninstall istio-base`. Their DaemonSets keep acting on every node without istiod.
 @pytest.mark.parametrize("version", ["1.22.8", "1.26.8", "1.30.3"])
 def test_istio_cni_left_after_istiod_was_uninstalled_blocks_finished(tmp_path: Path, version: str) -> None:
     """istio-cni-node (charts/istio-cni daemonset.yaml @version) stays chained in each node's CNI config and programs
@@ -453,8 +453,8 @@ def test_ztunnel_left_after_istiod_was_uninstalled_blocks_finished(tmp_path: Pat
     left = {("Namespace", s.ISTIO_NS), ("DaemonSet", "ztunnel")}
     result = audit(tmp_path, _moved_but(s.ambient_shape(version), left), "finished", "Finished")
     [row] = rows(result, "istio-residue")
-    assert (row["status"], row["code"], row["name"], row["evidence"]["agent"]) == ("FAIL", "AA2315", "ztunnel",
-                                                                                     "ztunnel")
+    assert (row["status"], row["code"], row["kind"], row["namespace"], row["name"]) == (
+        "FAIL", "AA2316", "DaemonSet", s.ISTIO_NS, "ztunnel")
     assert (result.verdict, result.exit_code) == ("NO-GO", 1)
 
 
@@ -481,3 +481,41 @@ def test_asm_marked_cni_daemonset_is_not_a_leftover(tmp_path: Path) -> None:
     assert (row["status"], row["code"]) == ("PASS", "AA2301")
     assert "DaemonSet kube-system/istio-cni-node: ASM label/annotation" in row["evidence"]["kept_as_asm_or_allowed"]
     assert (result.verdict, result.exit_code) == ("GO", 0)
+
+
+def _as_daemonset(shape: s.Shape, name: str) -> s.Shape:
+    """The gateway chart with `kind: DaemonSet` (charts/gateway templates/deployment.yaml @1.26.8: `kind: {{
+    .Values.kind | default "Deployment" }}`): the same object as a DaemonSet (no replicas), its pods owned by it."""
+    objects = []
+    for obj in shape.objects:
+        meta = obj["metadata"]
+        if obj["kind"] == "ReplicaSet" and meta["name"].startswith(name + "-"):
+            continue
+        if obj["kind"] == "Deployment" and meta["name"] == name:
+            uid = meta["uid"]
+            obj = {**obj, "kind": "DaemonSet", "spec": {k: v for k, v in obj["spec"].items() if k != "replicas"},
+                   "status": {"desiredNumberScheduled": 2, "numberReady": 2}}
+        objects.append(obj)
+    for obj in objects:
+        if obj["kind"] == "Pod" and obj["metadata"]["name"].startswith(name + "-"):
+            obj["metadata"]["ownerReferences"] = [{"apiVersion": "apps/v1", "kind": "DaemonSet", "name": name,
+                                                   "uid": uid, "controller": True, "blockOwnerDeletion": True}]
+    shape.objects = objects
+    return shape
+
+
+def test_a_daemonset_gateway_left_is_named_as_a_daemonset(tmp_path: Path) -> None:
+    """A gateway chart release with `kind: DaemonSet` outlives `helm uninstall istiod`: NO-GO, and the leftover and its
+    delete command name the DaemonSet (a `delete deployment/...` meets NotFound and leaves it running)."""
+    shape = _as_daemonset(s.gateway_chart("istio-ingress", "istio-ingress", "1.26.8"), "istio-ingress")
+    gateway = [o for o in shape.objects if o["metadata"].get("namespace") == "istio-ingress" and o["kind"] != "Gateway"]
+    shape = _moved_but(shape, {("Namespace", s.ISTIO_NS)})
+    shape.objects += gateway
+    result = audit(tmp_path, shape, "finished", "Finished")
+    [row] = rows(result, "istio-residue")
+    assert (row["status"], row["code"], row["kind"], row["namespace"], row["name"]) == (
+        "FAIL", "AA2310", "DaemonSet", "istio-ingress", "istio-ingress")
+    assert row["remediation"].splitlines() == [
+        'kubectl --kubeconfig="${KUBECONFIG_CLUSTER_A:?}" -n istio-ingress delete daemonset/istio-ingress',
+        'kubectl --kubeconfig="${KUBECONFIG_CLUSTER_A:?}" -n istio-ingress delete service/istio-ingress']
+    assert (result.verdict, result.exit_code) == ("NO-GO", 1)
