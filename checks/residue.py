@@ -348,8 +348,8 @@ class IstioResidue(_LeftoverCheck):
                  "switch fail, so the auditor FAILs what keeps acting on the cluster (Istio gateway Deployments "
                  "whose proxies lost their control plane; stable-channel ValidatingAdmissionPolicies that keep "
                  "rejecting Istio API writes; istio-cni and ztunnel DaemonSets still redirecting pods' traffic; "
-                 "namespaces pinned by istio.io/rev to a revision no ASM injector "
-                 "serves, whose new pods start without a proxy) and WARNs about inert ones (Istio CRDs, RBAC, "
+                 "namespaces pinned by istio.io/rev to a revision no ASM injector serves, whose new pods start "
+                 "without a proxy) and WARNs about inert ones (Istio CRDs, RBAC, "
                  "ConfigMaps, the istiod Service). Not flagged: istio-system (ASM uses it), istio-injection "
                  "labels (ASM honours them), istio-ca-root-cert ConfigMaps (ASM's istiod writes the same ones "
                  "for its proxies), anything ASM owns.")
@@ -431,8 +431,7 @@ class IstioResidue(_LeftoverCheck):
             K.MUTATING_WEBHOOK, K.VALIDATING_ADMISSION_POLICY, K.VALIDATING_ADMISSION_POLICY_BINDING,
             K.K8S_GATEWAYCLASS, K.POD, K.REPLICASET, *SCAN_KINDS)  # SCAN_KINDS: DaemonSets too
     categories = ("gateways", "gateway_api", "gateway_classes", "admission_policies", "node_agents", "namespace_labels",
-                  "crds",
-                  "rbac", "configmaps", "istiod_service")
+                  "crds", "rbac", "configmaps", "istiod_service")
 
     def _clean_evidence(self, kept: list[str]) -> dict[str, Any]:
         return {"kept_as_asm_or_allowed": kept[:50], "not_checked": REMOTE_SECRETS_NOTE,
