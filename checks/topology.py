@@ -29,8 +29,11 @@ def _is_asm(obj: dict[str, Any]) -> bool:
 
 
 def is_ztunnel(daemonset: dict[str, Any]) -> bool:
-    """Istio's ambient node proxy (charts/ztunnel): named ztunnel or labelled app=ztunnel."""
-    return (daemonset.get("metadata") or {}).get("name") == "ztunnel" or _labels(daemonset).get("app") == "ztunnel"
+    """Istio's ambient node proxy (charts/ztunnel): named ztunnel or labelled app=ztunnel, or (from 1.26, whose
+    `resourceName` renames it) app.kubernetes.io/name=ztunnel (templates/daemonset.yaml @1.26.8)."""
+    labels = _labels(daemonset)
+    return (daemonset.get("metadata") or {}).get("name") == "ztunnel" or "ztunnel" in (
+        labels.get("app"), labels.get("app.kubernetes.io/name"))
 
 
 def revision_tags(webhooks: list[dict[str, Any]]) -> dict[str, str]:

@@ -519,3 +519,18 @@ def test_a_daemonset_gateway_left_is_named_as_a_daemonset(tmp_path: Path) -> Non
         'kubectl --kubeconfig="${KUBECONFIG_CLUSTER_A:?}" -n istio-ingress delete daemonset/istio-ingress',
         'kubectl --kubeconfig="${KUBECONFIG_CLUSTER_A:?}" -n istio-ingress delete service/istio-ingress']
     assert (result.verdict, result.exit_code) == ("NO-GO", 1)
+
+
+def test_a_renamed_ztunnel_left_blocks_finished(tmp_path: Path) -> None:
+    """From 1.26 the ztunnel chart's `resourceName` renames the DaemonSet (values.yaml @1.26.8); its own labels are then
+    the chart's (templates/daemonset.yaml: app.kubernetes.io/name: ztunnel and istio.labels, `app` only on its pods)."""
+    shape = _moved_but(s.ambient_shape("1.26.8"), {("Namespace", s.ISTIO_NS), ("DaemonSet", "ztunnel")})
+    [ds] = [o for o in shape.objects if o["kind"] == "DaemonSet"]
+    ds["metadata"]["name"] = "ztunnel-r2"
+    ds["metadata"]["labels"] = {"app.kubernetes.io/name": "ztunnel", "app.kubernetes.io/managed-by": "Helm",
+                                "app.kubernetes.io/instance": "ztunnel", "app.kubernetes.io/part-of": "istio",
+                                "app.kubernetes.io/version": "1.26.8", "helm.sh/chart": "ztunnel-1.26.8"}
+    result = audit(tmp_path, shape, "finished", "Finished")
+    [row] = rows(result, "istio-residue")
+    assert (row["status"], row["code"], row["kind"], row["name"]) == ("FAIL", "AA2316", "DaemonSet", "ztunnel-r2")
+    assert (result.verdict, result.exit_code) == ("NO-GO", 1)
