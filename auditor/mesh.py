@@ -316,6 +316,18 @@ def last_change_time(obj: dict[str, Any]) -> str | None:
     return max(times) if times else meta.get("creationTimestamp")
 
 
+# ---------------------------------------------------------------- Istio's node agents
+ISTIO_CNI_DAEMONSET = "istio-cni-node"  # Istio's CNI plug-in's DaemonSet (charts/istio-cni), in any namespace
+
+
+def is_ztunnel(daemonset: dict[str, Any]) -> bool:
+    """Istio's ambient node proxy (charts/ztunnel): named ztunnel or labelled app=ztunnel, or (from 1.26, whose
+    `resourceName` renames it) app.kubernetes.io/name=ztunnel (templates/daemonset.yaml @1.26.8)."""
+    labels = (daemonset.get("metadata") or {}).get("labels") or {}
+    return (daemonset.get("metadata") or {}).get("name") == "ztunnel" or "ztunnel" in (
+        labels.get("app"), labels.get("app.kubernetes.io/name"))
+
+
 # ---------------------------------------------------------------- istiod
 def is_istiod_deployment(dep: dict[str, Any]) -> bool:
     """The self-built control plane: label app=istiod (ASM's is managed: only a headless Service)."""

@@ -24,7 +24,6 @@ from auditor.inventory import ClusterInventory
 from auditor.istio import istio_sidecar_rows
 from auditor.model import Finding, Gate, Outcome, Severity, Status
 
-ISTIO_CNI_DAEMONSET = "istio-cni-node"
 PSA_ENFORCE = "pod-security.kubernetes.io/enforce"
 PSA_FORBIDDING = ("baseline", "restricted")
 INJECTION_LABELS = ("istio-injection", "istio.io/rev")
@@ -180,9 +179,9 @@ class CniCompatibility(ClusterCheck):
 
     @same_in_every_gate
     def check_cluster(self, cluster: ClusterInventory, ctx: Context) -> Iterable[Finding]:
-        istio_cni = sorted(f"{(d.get('metadata') or {}).get('namespace')}/{ISTIO_CNI_DAEMONSET}"
+        istio_cni = sorted(f"{(d.get('metadata') or {}).get('namespace')}/{mesh.ISTIO_CNI_DAEMONSET}"
                            for d in cluster.objects(K.DAEMONSET)
-                           if (d.get("metadata") or {}).get("name") == ISTIO_CNI_DAEMONSET
+                           if (d.get("metadata") or {}).get("name") == mesh.ISTIO_CNI_DAEMONSET
                            and not mesh.asm_owned(d.get("metadata") or {}))
         if not istio_cni:
             yield self.report(self.NO_ISTIO_CNI, cluster.name, params={})

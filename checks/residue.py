@@ -28,8 +28,6 @@ from auditor.istio import among, pod_columns
 from auditor.labelled import carrying_label
 from auditor.mesh import asm_owned, istio_installed
 from auditor.model import Finding, Gate, Outcome, Severity, Status
-from checks.cni import ISTIO_CNI_DAEMONSET
-from checks.topology import is_ztunnel
 
 ISTIO_SYSTEM = "istio-system"
 ASM_MARK = "asm.alibabacloud.com"
@@ -587,7 +585,8 @@ class IstioResidue(_LeftoverCheck):
         for ds in cluster.objects(K.DAEMONSET):
             meta = ds.get("metadata") or {}
             name = meta.get("name", "")
-            outcome = self.ZTUNNEL if is_ztunnel(ds) else self.ISTIO_CNI if name == ISTIO_CNI_DAEMONSET else None
+            outcome = (self.ZTUNNEL if mesh.is_ztunnel(ds) else self.ISTIO_CNI if name == mesh.ISTIO_CNI_DAEMONSET
+                       else None)
             if outcome is None or self._skip("DaemonSet", {k: v for k, v in meta.items() if k != "ownerReferences"},
                                            globs, kept):
                 continue

@@ -28,14 +28,6 @@ def _is_asm(obj: dict[str, Any]) -> bool:
     return any(ASM_MARKER in k for k in [*(meta.get("labels") or {}), *(meta.get("annotations") or {})])
 
 
-def is_ztunnel(daemonset: dict[str, Any]) -> bool:
-    """Istio's ambient node proxy (charts/ztunnel): named ztunnel or labelled app=ztunnel, or (from 1.26, whose
-    `resourceName` renames it) app.kubernetes.io/name=ztunnel (templates/daemonset.yaml @1.26.8)."""
-    labels = _labels(daemonset)
-    return (daemonset.get("metadata") or {}).get("name") == "ztunnel" or "ztunnel" in (
-        labels.get("app"), labels.get("app.kubernetes.io/name"))
-
-
 def revision_tags(webhooks: list[dict[str, Any]]) -> dict[str, str]:
     """Tag -> revision from `istio-revision-tag-*` MutatingWebhookConfigurations (labels istio.io/tag, istio.io/rev)."""
     return {labels[TAG_LABEL]: labels.get(REV_LABEL, "default") for labels in map(_labels, webhooks)
@@ -149,7 +141,7 @@ def ambient_signals(cluster: ClusterInventory) -> list[str]:
         if _is_asm(ds):
             continue
         where = f"DaemonSet {meta.get('namespace')}/{meta.get('name')}"
-        if is_ztunnel(ds):
+        if mesh.is_ztunnel(ds):
             signals.append(f"{where} (ztunnel)")
             continue
         containers = ((((ds.get("spec") or {}).get("template") or {}).get("spec") or {}).get("containers")) or ()
