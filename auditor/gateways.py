@@ -245,6 +245,33 @@ def _matches(selector: dict[str, Any], labels: dict[str, str]) -> bool:
 # AUTO_PASSTHROUGH, an auto-passthrough listener). Every check that reads the scan lists them in `uses`, so what it
 # concludes does not hang on which other checks of the gate were enabled to collect them.
 SCAN_KINDS: tuple[Kind, ...] = (K.DAEMONSET, K.GATEWAY, K.K8S_GATEWAY)
+# The first words of the UNKNOWN a check says instead of a conclusion that needs every gateway and its role seen
+# (scan_unread_findings); its outcome's message goes on with what the check cannot conclude (one field: {unread}).
+SCAN_UNREAD = "the gateway scan could not read {unread}: "
+SCAN_UNREAD_FIX = "Let the auditor read the kinds named (or collect them in the snapshot), then audit again."
+
+
+def scan_unread(cluster: ClusterInventory, kinds: tuple[Kind, ...] = SCAN_KINDS) -> dict[str, str]:
+    """Which of SCAN_KINDS the gateway scan could not read (kind -> why: forbidden, an API error, not collected in a
+    snapshot); the scan then sees less (a DaemonSet gateway missed, an east-west gateway typed by its Gateway taken for
+    another role). Empty when each was read or is not served: a CRD not installed is evidence that there are none."""
+    return {kind.kind: cluster.errors.get(kind.key) or "not collected"
+            for kind in kinds if not cluster.available(kind)}
+
+
+def scan_unread_findings(check: Check, cluster: ClusterInventory, outcome: Outcome,
+                         kinds: tuple[Kind, ...] = SCAN_KINDS) -> list[Finding]:
+    """[] when the gateway scan read every kind it reads; else one UNKNOWN of `outcome` naming what it could not read,
+    said by a check in place of (or beside) a PASS or NOT_APPLICABLE that holds only when every gateway and its role
+    were seen. A FAIL found anyway stands. `kinds`: those the check's conclusion hangs on (DaemonSets alone for one
+    that judges every Istio gateway whatever its role). The outcome's message template is SCAN_UNREAD followed by what
+    the check cannot conclude."""
+    unread = scan_unread(cluster, kinds)
+    if not unread:
+        return []
+    return [check.report(outcome, cluster.name, params={"unread": "; ".join(f"{kind} ({why})" for kind, why in
+                                                                            unread.items())},
+                         remediation=SCAN_UNREAD_FIX, evidence={"not_read": unread})]
 
 
 def gateway_workloads(cluster: ClusterInventory, rules: mesh.ProxyRules,

@@ -29,6 +29,8 @@ from auditor.gateways import (
     LOOKED_FOR,
     ROLE_UNKNOWN,
     SCAN_KINDS,
+    SCAN_UNREAD,
+    SCAN_UNREAD_FIX,
     STRAY_GATEWAY,
     STRAY_GATEWAY_FIX,
     AsmGateway,
@@ -40,6 +42,8 @@ from auditor.gateways import (
     gateway_services,
     gateway_workloads,
     istio_gateways,
+    scan_unread,
+    scan_unread_findings,
     service_of,
     stray_gateway_findings,
 )
@@ -89,17 +93,22 @@ class EastwestGatewayOptions(ClusterCheck):
                                 "an east-west gateway is in use and the advanced option cannot be read",
                                 message="east-west gateway in use and istio-system is not labelled "
                                         "istio-injection=disable(d), but the advanced option cannot be read: {reason}")
+    EASTWEST_UNSEEN = Outcome("AA0831", Status.UNKNOWN, "no east-west gateway seen, but the gateway scan could not "
+                              "read every kind it reads: one may have been missed", fix=SCAN_UNREAD_FIX,
+                              message=SCAN_UNREAD + "no east-west gateway seen, but one may have been missed")
     NO_EASTWEST = Outcome("AA0840", Status.NOT_APPLICABLE, "no east-west gateway in the cluster",
                           message=f"no east-west gateway (looked for {EASTWEST_LOOKED_FOR})")
-    outcomes = (SET, OPTION_NOT_SET, SEED_SPELLING, NO_MIGRATION, INJECTION_DISABLED, OPTION_UNREADABLE, NO_EASTWEST)
+    outcomes = (SET, OPTION_NOT_SET, SEED_SPELLING, NO_MIGRATION, INJECTION_DISABLED, OPTION_UNREADABLE,
+                EASTWEST_UNSEEN, NO_EASTWEST)
     needs = (K.DEPLOYMENT, K.SERVICE, K.NAMESPACE)
     uses = SCAN_KINDS
     asm_needs = (K.ASM_MIGRATION,)
 
     def check_cluster(self, cluster: ClusterInventory, ctx: Context) -> Iterable[Finding]:
         signals = eastwest_signals(cluster, ctx.inv.rules, ctx.config.gateways)
-        if not signals:
-            yield self.report(self.NO_EASTWEST, cluster.name, params={})
+        if not signals:  # N/A only when the scan saw everything; a gateway seen is judged whatever was not read
+            yield from scan_unread_findings(self, cluster, self.EASTWEST_UNSEEN) or [
+                self.report(self.NO_EASTWEST, cluster.name, params={})]
             return
         ns = cluster.get(K.NAMESPACE, ISTIO_SYSTEM)
         label = (((ns or {}).get("metadata") or {}).get("labels") or {}).get("istio-injection")
@@ -347,7 +356,12 @@ class EgressRoutesToAsm(ClusterCheck):
     NONE_ON_ASM = Outcome("AA1641", Status.NOT_APPLICABLE,
                           "no VirtualService on the ASM control plane references an egress gateway",
                           message="no VirtualService on the ASM control plane references an egress gateway")
-    outcomes = (ALL_TO_ASM, TO_ISTIO, ASM_UNREADABLE, BAD_WEIGHT, NONE_HERE, NONE_ON_ASM)
+    GATEWAYS_UNSEEN = Outcome("AA1632", Status.UNKNOWN, "the gateway scan could not read every kind it reads: an "
+                              "Istio egress gateway may have been missed, and routes to it with it",
+                              fix=SCAN_UNREAD_FIX,
+                              message=SCAN_UNREAD + "an Istio egress gateway (or its role) may have been missed, so "
+                                                    "it cannot tell that no route still sends egress to Istio's")
+    outcomes = (ALL_TO_ASM, TO_ISTIO, ASM_UNREADABLE, BAD_WEIGHT, GATEWAYS_UNSEEN, NONE_HERE, NONE_ON_ASM)
     needs = (K.VIRTUALSERVICE, K.DEPLOYMENT, K.SERVICE)
     uses = SCAN_KINDS
     asm_needs = (K.VIRTUALSERVICE, K.ISTIO_GATEWAY_ASM)
@@ -395,7 +409,8 @@ class EgressRoutesToAsm(ClusterCheck):
     def _no_istio_egress_anywhere(ctx: Context, reported: dict[tuple[str, str], tuple[str, Any]]) -> bool:
         """Every cluster readable, none runs an Istio egress gateway, no VirtualService routes to one."""
         for c in ctx.inv.data_planes:
-            if not (c.available(K.DEPLOYMENT) and c.available(K.SERVICE) and c.available(K.VIRTUALSERVICE)):
+            if not (c.available(K.DEPLOYMENT) and c.available(K.SERVICE) and c.available(K.VIRTUALSERVICE)) or (
+                    scan_unread(c)):
                 return False
             if any(g.type == EGRESS for g in istio_gateways(c, ctx.inv.rules, ctx.config.gateways)):
                 return False
@@ -404,6 +419,9 @@ class EgressRoutesToAsm(ClusterCheck):
     def _cluster(self, cluster: ClusterInventory, ctx: Context, asm_gws: list[AsmGateway],
                  reported: dict[tuple[str, str], tuple[str, Any]]) -> Iterator[Finding]:
         hosts = egress_hosts(cluster, ctx, asm_gws)
+        # A route to an egress gateway the scan missed is not seen as one: the PASS and the N/A need them all seen.
+        unseen = scan_unread_findings(self, cluster, self.GATEWAYS_UNSEEN)
+        yield from unseen
         found = 0
         kubectl = mesh.kubectl(cluster.name)  # the same for every VirtualService (~10,000 at 50k pods)
         kind_of = hosts.classifier()
@@ -414,7 +432,7 @@ class EgressRoutesToAsm(ClusterCheck):
             found += 1
             reported[(finding.namespace, finding.name)] = (finding.status, vs.get("spec") or {})
             yield finding
-        if not found:
+        if not found and not unseen:
             yield self.report(self.NONE_HERE, cluster.name,
                               params={"istio_hosts": sorted(f"{n}.{ns}" for ns, n in hosts.istio),
                                       "asm_hosts": sorted(f"{n}.{ns}" for ns, n in hosts.asm)})
@@ -510,11 +528,16 @@ class AsmGatewaysPresent(ClusterCheck):
     STRAY = Outcome("AA1731", Status.UNKNOWN, "pods run Istio's proxy as a gateway (`proxy router`) but no gateway "
                     "Deployment or DaemonSet explains them", fix=STRAY_GATEWAY_FIX,
                     message=STRAY_GATEWAY + "cannot tell what replaces them")
+    GATEWAYS_UNSEEN = Outcome("AA1732", Status.UNKNOWN, "the gateway scan could not read every kind it reads: an "
+                              "Istio gateway (or its role) may have been missed, so not every one is known replaced",
+                              fix=SCAN_UNREAD_FIX,
+                              message=SCAN_UNREAD + "an Istio gateway or its role may have been missed, so it cannot "
+                                                    "tell that every Istio ingress and egress gateway is replaced")
     NO_ISTIO_GATEWAY = Outcome("AA1740", Status.NOT_APPLICABLE,
                                "no Istio ingress or egress gateway (what was looked for is named)",
                                message=f"no Istio ingress or egress gateway in this cluster (looked for {LOOKED_FOR})")
     outcomes = (REPLACED, NOT_REPLACED, ROLE_UNKNOWN_NOT_REPLACED, NOT_HEALTHY, NOT_DEPLOYED, FEWER,
-                ROLE_UNKNOWN_CONFIRM, CLUSTER_ID_UNKNOWN, STRAY, NO_ISTIO_GATEWAY)
+                ROLE_UNKNOWN_CONFIRM, CLUSTER_ID_UNKNOWN, STRAY, GATEWAYS_UNSEEN, NO_ISTIO_GATEWAY)
     needs = (K.DEPLOYMENT,)
     uses = SCAN_KINDS
     asm_needs = (K.ISTIO_GATEWAY_ASM,)
@@ -524,8 +547,12 @@ class AsmGatewaysPresent(ClusterCheck):
         istio = [g for g in istio_gateways(cluster, ctx.inv.rules, names) if g.type != EASTWEST]
         stray = stray_gateway_findings(self, cluster, ctx.inv.rules, names, self.STRAY)
         yield from stray
+        # Neither "every Istio gateway replaced" nor "none to replace" holds when the scan could not see them all;
+        # what it saw is still judged (a FAIL stands).
+        unseen = scan_unread_findings(self, cluster, self.GATEWAYS_UNSEEN)
+        yield from unseen
         if not istio:
-            if not stray:
+            if not stray and not unseen:
                 yield self.report(self.NO_ISTIO_GATEWAY, cluster.name, params={})
             return
         gws = asm_gateways(ctx.inv.require_asm())  # only needed once there is something to replace
@@ -661,7 +688,12 @@ class IngressLbWeights(ClusterCheck):
                          "no CLB shared by an Istio and an ASM ingress gateway Service",
                          message="no CLB is shared by an Istio and an ASM ingress gateway Service (the cut-over is "
                                  "not done by CLB weights here; the traffic check decides)")
-    outcomes = (WEIGHT_ZERO, WEIGHT_ABOVE_ZERO, NOTHING_SERVES, WEIGHT_UNSET, NOT_A_NUMBER, NOT_SHARED)
+    GATEWAYS_UNSEEN = Outcome("AA2031", Status.UNKNOWN, "the gateway scan could not read every kind it reads: an "
+                              "ingress gateway's Service on a shared CLB may have been missed", fix=SCAN_UNREAD_FIX,
+                              message=SCAN_UNREAD + "an ingress gateway (or its role) may have been missed, so it "
+                                                    "cannot tell that no Istio ingress gateway Service on a shared CLB "
+                                                    "still has weight")
+    outcomes = (WEIGHT_ZERO, WEIGHT_ABOVE_ZERO, NOTHING_SERVES, WEIGHT_UNSET, NOT_A_NUMBER, GATEWAYS_UNSEEN, NOT_SHARED)
     needs = (K.SERVICE, K.DEPLOYMENT)
     uses = SCAN_KINDS
     asm_needs = (K.ISTIO_GATEWAY_ASM,)
@@ -689,7 +721,12 @@ class IngressLbWeights(ClusterCheck):
         elif asm is not None:
             declared_note = "ASM IstioGateways not readable; only the cluster's Services were compared"
         shared = {lb: m for lb, m in groups.items() if any(x.asm for x in m) and any(not x.asm for x in m)}
+        # A Service of a gateway the scan missed (or typed as another role) escapes both the N/A and the weight-0 PASS.
+        unseen = scan_unread_findings(self, cluster, self.GATEWAYS_UNSEEN)
+        yield from unseen
         if not shared:
+            if unseen:
+                return
             yield self.report(self.NOT_SHARED, cluster.name, params={},
                               evidence={"clb_by_service": {m.service: lb for lb, ms in groups.items() for m in ms},
                                         "note": declared_note})
@@ -784,8 +821,11 @@ class CrossClusterGatewayFirst(ClusterCheck):
                            message="{pods} ASM-proxied pod(s) have no readable creation time")
     NO_EASTWEST = Outcome("AA1840", Status.NOT_APPLICABLE, "no Istio east-west gateway in the cluster",
                           message=f"no Istio east-west gateway (looked for {EASTWEST_LOOKED_FOR})")
+    EASTWEST_UNSEEN = Outcome("AA1832", Status.UNKNOWN, "no Istio east-west gateway seen, but the gateway scan could "
+                              "not read every kind it reads: one may have been missed", fix=SCAN_UNREAD_FIX,
+                              message=SCAN_UNREAD + "no Istio east-west gateway seen, but one may have been missed")
     outcomes = (BEFORE_FIRST_POD, READY_NO_POD, PODS_BEFORE, PODS_WITHOUT, MISSING, GATEWAY_UNDATED, PODS_UNDATED,
-                NO_EASTWEST)
+                EASTWEST_UNSEEN, NO_EASTWEST)
     needs = (K.POD, K.DEPLOYMENT, K.SERVICE)
     uses = (*SCAN_KINDS, K.REPLICASET, K.JOB)
     asm_needs = (K.ISTIO_GATEWAY_ASM,)
@@ -794,8 +834,9 @@ class CrossClusterGatewayFirst(ClusterCheck):
     def check_cluster(self, cluster: ClusterInventory, ctx: Context) -> Iterator[Finding]:
         names = ctx.config.gateways
         signals = eastwest_signals(cluster, ctx.inv.rules, names)
-        if not signals:
-            yield self.report(self.NO_EASTWEST, cluster.name, params={})
+        if not signals:  # N/A only when the scan saw everything; with an east-west gateway seen, ASM's is what counts
+            yield from scan_unread_findings(self, cluster, self.EASTWEST_UNSEEN) or [
+                self.report(self.NO_EASTWEST, cluster.name, params={})]
             return
         pods = cluster.pods()
         # The columns read of the rows read, from numpy masks: no loc (its index take and copy through the blocks).

@@ -19,7 +19,17 @@ from auditor import kinds as K
 from auditor import mesh, yamlsafe
 from auditor.asm import network_items
 from auditor.check import ClusterCheck, Context, same_in_every_gate
-from auditor.gateways import EASTWEST, SCAN_KINDS, asm_gateways, eastwest_signals, gateway_workloads, istio_gateways
+from auditor.gateways import (
+    EASTWEST,
+    SCAN_KINDS,
+    SCAN_UNREAD,
+    SCAN_UNREAD_FIX,
+    asm_gateways,
+    eastwest_signals,
+    gateway_workloads,
+    istio_gateways,
+    scan_unread_findings,
+)
 from auditor.inventory import ClusterInventory
 from auditor.labelled import NETWORK_LABEL, carrying_label
 from auditor.model import Finding, Gate, Outcome, Severity, Status
@@ -217,11 +227,18 @@ class NetworkConsistency(ClusterCheck):
                                    fix="Fix meshNetworks in the mesh ConfigMap (or set the label "
                                        "topology.istio.io/network on istio-system) and audit again",
                                    message="Istio's network for this cluster cannot be told: {unreadable}")
+    EASTWEST_UNSEEN = Outcome("AA1936", Status.UNKNOWN, "no east-west gateway seen, but the gateway scan could not "
+                              "read every kind it reads: one may have been missed, and the cross-cluster mesh proxy "
+                              "switch it needs with it", fix=SCAN_UNREAD_FIX,
+                              message=SCAN_UNREAD + "no east-west gateway seen, but one may have been missed: "
+                                                    "whether the cluster needs ASM's cross-cluster mesh proxy switch "
+                                                    "(EnableGateway) cannot be told")
     NO_NETWORK = Outcome("AA1940", Status.NOT_APPLICABLE, "Istio gives the cluster no network",
                          message="Istio gives this cluster no network (no topology.istio.io/network anywhere, no "
                                  "east-west gateway)")
     outcomes = (SAME, SWITCH_ON, SWITCH_ON_BY_GATEWAY, DIFFERENT, ASM_HAS_NONE, SWITCH_OFF, ASM_ONLY, ASM_UNKNOWN,
-                ISTIO_UNKNOWN, CLUSTER_ID_UNKNOWN, SWITCH_UNKNOWN, SWITCH_NOT_SEEN, MESH_NETWORKS_UNREAD, NO_NETWORK)
+                ISTIO_UNKNOWN, CLUSTER_ID_UNKNOWN, SWITCH_UNKNOWN, SWITCH_NOT_SEEN, MESH_NETWORKS_UNREAD,
+                EASTWEST_UNSEEN, NO_NETWORK)
     needs = (K.NAMESPACE, K.DEPLOYMENT, K.SERVICE)
     uses = (K.CONFIGMAP, *SCAN_KINDS)
     asm_needs = (K.ISTIO_GATEWAY_ASM,)
@@ -248,6 +265,9 @@ class NetworkConsistency(ClusterCheck):
         subject = {"kind": "Namespace", "name": "istio-system"}
         # A fix template (CONSOLE_STEP) is filled from these params as the remediation.
         params = {"network": istio, "asm_network": asm_net, "cluster": cluster.name}
+        # No east-west gateway seen is evidence of none (no switch needed, maybe no network) only from a whole scan.
+        unseen = [] if signals else scan_unread_findings(self, cluster, self.EASTWEST_UNSEEN)
+        yield from unseen
 
         if istio is None and unreadable:
             # Absence of a network is no evidence while the one source that may hold it could not be read.
@@ -258,7 +278,7 @@ class NetworkConsistency(ClusterCheck):
             if asm_net:
                 yield self.report(self.ASM_ONLY, cluster.name, params=params, evidence=evidence,
                                   remediation=self.remediation, **subject)
-            else:
+            elif not unseen:
                 yield self.report(self.NO_NETWORK, cluster.name, params=params, evidence=evidence, **subject)
         elif istio is None:
             yield self.report(self.ISTIO_UNKNOWN, cluster.name, params=params, evidence=evidence, **subject)

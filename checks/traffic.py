@@ -22,10 +22,13 @@ from auditor.gateways import (
     LOOKED_FOR,
     ROLE_UNKNOWN,
     SCAN_KINDS,
+    SCAN_UNREAD,
+    SCAN_UNREAD_FIX,
     STRAY_GATEWAY,
     STRAY_GATEWAY_FIX,
     GatewayWorkload,
     istio_gateways,
+    scan_unread_findings,
     stray_gateway_findings,
 )
 from auditor.inventory import ClusterInventory
@@ -150,9 +153,14 @@ class IstioGatewayTraffic(ClusterCheck):
                          "no Istio gateway in the cluster (what was looked for is named)",
                          message=f"no Istio gateway in this cluster (looked for {LOOKED_FOR}); ASM gateways are not "
                                  "counted")
+    # AA1530-AA1539 are taken: the next UNKNOWN code of the range.
+    GATEWAYS_UNSEEN = Outcome("AA1550", Status.UNKNOWN, "the DaemonSets could not be read: an Istio gateway deployed "
+                              "as a DaemonSet may have been missed, and its traffic with it", fix=SCAN_UNREAD_FIX,
+                              message=SCAN_UNREAD + "an Istio gateway deployed as a DaemonSet may have been missed, so "
+                                                    "it cannot tell that no traffic crosses any Istio gateway")
     outcomes = (PASS, TRAFFIC, TRAFFIC_ALL_CLUSTERS, TRAFFIC_NEW_SERIES_UNCOUNTED, NO_PROMETHEUS, STRAY, NOT_RECORDED,
                 PROMETHEUS_ERROR, ANSWER_NOT_EVIDENCE, NO_SERIES, OTHER_CLUSTER_LABEL, NEW_SERIES_ONLY, PARTIAL_WINDOW,
-                ZERO_ALL_CLUSTERS, NO_GATEWAY)
+                ZERO_ALL_CLUSTERS, GATEWAYS_UNSEEN, NO_GATEWAY)
     needs = (K.DEPLOYMENT,)
     # Pods and ReplicaSets: to explain missing series by gateway pods started inside the window.
     uses = (*SCAN_KINDS, K.POD, K.REPLICASET)
@@ -163,7 +171,10 @@ class IstioGatewayTraffic(ClusterCheck):
         gateways = istio_gateways(cluster, ctx.inv.rules, config.gateways)
         stray = stray_gateway_findings(self, cluster, ctx.inv.rules, config.gateways, self.STRAY)
         yield from stray
-        if not gateways and not stray:
+        # Every Istio gateway is judged whatever its role: only one missed (a DaemonSet's) spoils the PASS and N/A.
+        unseen = scan_unread_findings(self, cluster, self.GATEWAYS_UNSEEN, (K.DAEMONSET,))
+        yield from unseen
+        if not gateways and not stray and not unseen:
             yield self.report(self.NO_GATEWAY, cluster.name, params={})
             return
         traffic: TrafficData | None = ctx.inv.traffic if isinstance(ctx.inv.traffic, TrafficData) else None
