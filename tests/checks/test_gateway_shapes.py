@@ -22,9 +22,13 @@ from typing import Any
 import pytest
 
 from auditor import gateways as G
-from auditor.config import GatewaysConfig
+from auditor import kinds as K
+from auditor.config import Config, GatewaysConfig
+from auditor.engine import run_audit
 from auditor.mesh import ProxyRules
+from auditor.sources.snapshot import open_snapshot
 from tests import factory as f
+from tests.checks.conftest import NOW, Audit
 
 PRESENT = "asm-gateways-present"
 TRAFFIC = "istio-gateway-traffic"
@@ -558,3 +562,97 @@ def test_a_gateway_api_gateway_passing_mtls_through_is_an_east_west_gateway(audi
     a = audit({"cluster-a": objects}, "setup", asm=[f.migration_cr("Init")], config=IDS)
     assert kinds_found(a) == {"istio-system/eastwestgateway-istio": "eastwest"}
     assert [(r["status"], r["code"]) for r in a.rows("eastwest-gateway-options")] == [("FAIL", "AA0810")]
+
+
+# ---------------------------------------------------------------- a scan that could not read every kind it reads
+# Absence of evidence is not evidence: when the DaemonSets, Istio Gateways or Gateway API Gateways the gateway scan
+# reads could not be read (forbidden, not in the snapshot), a PASS or N/A that needs every gateway and its role seen is
+# UNKNOWN naming what was not read (main: the PASS/N/A of what the scan happened to see, a false GO). A kind not served
+# (CRD absent) is evidence there are none: the old answer stands.
+FORBIDDEN_DS = "forbidden: daemonsets.apps is forbidden: cannot list resource daemonsets"
+
+
+def edge_egress_daemonset() -> list[dict[str, Any]]:
+    """The gateway chart with `kind: DaemonSet` pinned to edge nodes (nodeSelector) none of which is up yet: no pod
+    tells of it, only the DaemonSet."""
+    ds, svc = helm_gateway("istio-egressgateway", "istio-system", kind="DaemonSet", pods=0)
+    ds["spec"]["template"]["spec"]["nodeSelector"] = {"node-role/edge": "true"}
+    ds["spec"].pop("replicas", None)
+    ds["status"] = {"desiredNumberScheduled": 0, "currentNumberScheduled": 0, "numberReady": 0}
+    svc["spec"]["type"] = "ClusterIP"
+    return [ds, svc]
+
+
+def replaced_ingress_and_daemonset_egress() -> tuple[list[dict], list[dict]]:
+    asm = [f.migration_cr("Migrating"), f.istio_gateway_cr("ingressgateway", "ingress", cluster_ids=["c-a"])]
+    objs = cluster(*helm_gateway("istio-ingress", "istio-ingress"),
+                   f.gateway_deployment("istio-ingressgateway", asm=True, gateway_type="ingress"),
+                   *edge_egress_daemonset())
+    return objs, asm
+
+
+def test_asm_gateways_present_is_unknown_not_pass_when_the_daemonsets_are_forbidden(audit):
+    objs, asm = replaced_ingress_and_daemonset_egress()
+    a = audit({"cluster-a": objs}, "uninstall", asm=asm, config=IDS)
+    assert sorted((r["status"], r["kind"], r["name"]) for r in a.rows(PRESENT)) == [
+        ("FAIL", "DaemonSet", "istio-egressgateway"), ("PASS", "Deployment", "istio-ingress")]
+    a = audit({"cluster-a": objs}, "uninstall", asm=asm, config=IDS,
+              unreadable={"cluster-a": {K.DAEMONSET: FORBIDDEN_DS}})
+    rows = sorted((r["status"], r["code"], r["name"]) for r in a.rows(PRESENT))
+    assert rows == [("PASS", "AA1701", "istio-ingress"), ("UNKNOWN", "AA1732", "")]  # main: the PASS alone
+    (unknown,) = [r for r in a.rows(PRESENT) if r["status"] == "UNKNOWN"]
+    assert unknown["message"].startswith("the gateway scan could not read DaemonSet (forbidden: daemonsets.apps is "
+                                         "forbidden")
+    assert unknown["evidence"]["not_read"] == {"DaemonSet": f"{FORBIDDEN_DS} (recorded in the snapshot)"}
+    assert a.result.verdict != "GO"
+
+
+def test_asm_gateways_present_is_unknown_when_the_snapshot_holds_no_daemonsets(tmp_path):
+    """A snapshot whose manifest does not say it is `complete` and that holds no DaemonSet (nor Istio or Gateway API
+    Gateway) objects: they were not collected."""
+    objs, asm = replaced_ingress_and_daemonset_egress()
+    objs = [o for o in objs if o.get("kind") != "DaemonSet"]
+    f.write_snapshot(tmp_path, {"cluster-a": objs, "asm": asm},
+                     versions={"cluster-a": f.version_info(), "asm": f.version_info()},
+                     manifest={"clusters": [{"name": "cluster-a", "role": "data-plane", "dir": "cluster-a"},
+                                            {"name": "asm", "role": "asm", "dir": "asm", "complete": True}]})
+    a = Audit(run_audit(open_snapshot(tmp_path), "uninstall", Config.model_validate(IDS), now=NOW))
+    rows = sorted((r["status"], r["code"], r["name"]) for r in a.rows(PRESENT))
+    assert rows == [("PASS", "AA1701", "istio-ingress"), ("UNKNOWN", "AA1732", "")]  # main: the PASS alone
+    (unknown,) = [r for r in a.rows(PRESENT) if r["code"] == "AA1732"]
+    assert "DaemonSet (the snapshot holds no DaemonSet objects for this cluster (not collected))" in unknown["message"]
+
+
+def xnet_cluster() -> list[dict]:
+    """A gateway whose role only its Istio Gateway tells: AUTO_PASSTHROUGH makes it east-west."""
+    return cluster(*custom_gateway("xnet", "edge", "xnet"),
+                   istio_gateway_object("cross", "edge", {"istio": "xnet"}, passthrough=True))
+
+
+def test_east_west_checks_are_unknown_not_na_when_the_istio_gateways_are_forbidden(audit):
+    unread = {"cluster-a": {K.GATEWAY: "forbidden: cannot list gateways.networking.istio.io"}}
+    a = audit({"cluster-a": xnet_cluster()}, "setup", asm=[f.migration_cr("Init")], config=IDS)
+    assert [(r["status"], r["code"]) for r in a.rows("eastwest-gateway-options")] == [("FAIL", "AA0810")]
+    a = audit({"cluster-a": xnet_cluster()}, "setup", asm=[f.migration_cr("Init")], config=IDS, unreadable=unread)
+    (row,) = a.rows("eastwest-gateway-options")  # main: NOT_APPLICABLE AA0840 "no east-west gateway"
+    assert (row["status"], row["code"]) == ("UNKNOWN", "AA0831")
+    assert row["message"] == ("the gateway scan could not read Gateway (forbidden: cannot list "
+                              "gateways.networking.istio.io (recorded in the snapshot)): no east-west gateway seen, "
+                              "but one may have been missed")
+    a = audit({"cluster-a": xnet_cluster()}, "uninstall", asm=[f.migration_cr("Migrating")], config=IDS,
+              unreadable=unread)
+    # main: NOT_APPLICABLE AA1840 and AA1940
+    assert [(r["status"], r["code"]) for r in a.rows("cross-cluster-gateway-first")] == [("UNKNOWN", "AA1832")]
+    assert [(r["status"], r["code"]) for r in a.rows("network-consistency")] == [("UNKNOWN", "AA1936")]
+
+
+def test_east_west_checks_keep_their_na_when_the_istio_gateway_crd_is_not_served(audit):
+    """No Gateway CRD: no Istio Gateway can give the gateway a role; the role-unknown gateway is no east-west one."""
+    objs = cluster(*custom_gateway("xnet", "edge", "xnet"))
+    a = audit({"cluster-a": objs}, "setup", asm=[f.migration_cr("Init")], config=IDS,
+              unreadable={"cluster-a": {K.GATEWAY: "not-served", K.K8S_GATEWAY: "not-served"}})
+    assert [(r["status"], r["code"]) for r in a.rows("eastwest-gateway-options")] == [("NOT_APPLICABLE", "AA0840")]
+    a = audit({"cluster-a": objs}, "uninstall", asm=[f.migration_cr("Migrating")], config=IDS,
+              unreadable={"cluster-a": {K.GATEWAY: "not-served", K.K8S_GATEWAY: "not-served"}})
+    assert [(r["status"], r["code"]) for r in a.rows("cross-cluster-gateway-first")] == [("NOT_APPLICABLE", "AA1840")]
+    assert [(r["status"], r["code"]) for r in a.rows("network-consistency")] == [("NOT_APPLICABLE", "AA1940")]
