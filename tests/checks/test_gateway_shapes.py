@@ -544,6 +544,13 @@ def test_a_gateway_api_gateway_passing_mtls_through_is_an_east_west_gateway(audi
     `proxy router`, the network label copied; a Service on 15021 and the listeners' ports). A gateway between
     networks whose migration needs ASM's advanced option (main: an ingress gateway, and with no 15443/15008 on its
     Service no east-west signal at all: eastwest-gateway-options NOT_APPLICABLE, a false GO)."""
+    a = audit({"cluster-a": gateway_api_eastwest()}, "setup", asm=[f.migration_cr("Init")], config=IDS)
+    assert kinds_found(a) == {"istio-system/eastwestgateway-istio": "eastwest"}
+    assert [(r["status"], r["code"]) for r in a.rows("eastwest-gateway-options")] == [("FAIL", "AA0810")]
+
+
+def gateway_api_eastwest() -> list[dict[str, Any]]:
+    """eastwest-tlsoption.yaml @1.24.6 as istiod deploys it (see the test above)."""
     ew = f.k8s_gateway("eastwestgateway", "istio-system")
     ew["metadata"]["labels"] = {"topology.istio.io/network": "network-1"}
     passthrough = {"mode": "Passthrough"}
@@ -557,11 +564,8 @@ def test_a_gateway_api_gateway_passing_mtls_through_is_an_east_west_gateway(audi
         labels["topology.istio.io/network"] = "network-1"
     svc["spec"]["ports"] = [{"name": f"p{p}", "port": p, "targetPort": p, "protocol": "TCP"}
                             for p in (15021, 15012, 15017, 35443)]
-    objects = [f.namespace("istio-system", {"topology.istio.io/network": "network-1"}), f.istiod(version="1.24.6"),
-               f.gateway_class("istio"), ew, dep, rs, svc]
-    a = audit({"cluster-a": objects}, "setup", asm=[f.migration_cr("Init")], config=IDS)
-    assert kinds_found(a) == {"istio-system/eastwestgateway-istio": "eastwest"}
-    assert [(r["status"], r["code"]) for r in a.rows("eastwest-gateway-options")] == [("FAIL", "AA0810")]
+    return [f.namespace("istio-system", {"topology.istio.io/network": "network-1"}), f.istiod(version="1.24.6"),
+            f.gateway_class("istio"), ew, dep, rs, svc]
 
 
 # ---------------------------------------------------------------- a scan that could not read every kind it reads
@@ -572,10 +576,10 @@ def test_a_gateway_api_gateway_passing_mtls_through_is_an_east_west_gateway(audi
 FORBIDDEN_DS = "forbidden: daemonsets.apps is forbidden: cannot list resource daemonsets"
 
 
-def edge_egress_daemonset() -> list[dict[str, Any]]:
+def edge_egress_daemonset(release: str = "istio-egressgateway") -> list[dict[str, Any]]:
     """The gateway chart with `kind: DaemonSet` pinned to edge nodes (nodeSelector) none of which is up yet: no pod
     tells of it, only the DaemonSet."""
-    ds, svc = helm_gateway("istio-egressgateway", "istio-system", kind="DaemonSet", pods=0)
+    ds, svc = helm_gateway(release, "istio-system", kind="DaemonSet", pods=0)
     ds["spec"]["template"]["spec"]["nodeSelector"] = {"node-role/edge": "true"}
     ds["spec"].pop("replicas", None)
     ds["status"] = {"desiredNumberScheduled": 0, "currentNumberScheduled": 0, "numberReady": 0}
@@ -656,3 +660,41 @@ def test_east_west_checks_keep_their_na_when_the_istio_gateway_crd_is_not_served
               unreadable={"cluster-a": {K.GATEWAY: "not-served", K.K8S_GATEWAY: "not-served"}})
     assert [(r["status"], r["code"]) for r in a.rows("cross-cluster-gateway-first")] == [("NOT_APPLICABLE", "AA1840")]
     assert [(r["status"], r["code"]) for r in a.rows("network-consistency")] == [("NOT_APPLICABLE", "AA1940")]
+
+
+def test_eastwest_options_is_unknown_not_na_when_the_gateway_api_gateways_are_forbidden(audit):
+    """Only its Gateway's auto-passthrough listener tells that istiod's `eastwestgateway-istio` is east-west."""
+    a = audit({"cluster-a": gateway_api_eastwest()}, "setup", asm=[f.migration_cr("Init")], config=IDS,
+              unreadable={"cluster-a": {K.K8S_GATEWAY: "forbidden: cannot list gateways.gateway.networking.k8s.io"}})
+    assert kinds_found(a) == {"istio-system/eastwestgateway-istio": "ingress"}  # what the scan could tell
+    # main: NOT_APPLICABLE AA0840 "no east-west gateway"
+    assert [(r["status"], r["code"]) for r in a.rows("eastwest-gateway-options")] == [("UNKNOWN", "AA0831")]
+
+
+def test_clb_weights_and_egress_routes_are_unknown_not_na_when_the_daemonsets_are_forbidden(audit):
+    """An ingress DaemonSet on the CLB it shares with ASM's ingress gateway (weight 100 both), and an egress route
+    still to Istio's egress DaemonSet `edge-egress` (a release name no default names): both FAIL when the DaemonSets
+    are read; forbidden, main says N/A for both."""
+    ingress_ds, ingress_svc = helm_gateway("istio-ingressgateway", "istio-system", kind="DaemonSet", pods=0)
+    ingress_svc["metadata"]["annotations"] = {"service.beta.kubernetes.io/alibaba-cloud-loadbalancer-id": "lb-1",
+                                              "service.beta.kubernetes.io/alibaba-cloud-loadbalancer-weight": "100"}
+    asm_dep = f.gateway_deployment("istio-ingressgateway-asm", asm=True, gateway_type="ingress")
+    asm_svc = f.gateway_service("istio-ingressgateway-asm", selector={"app": "istio-ingressgateway-asm",
+                                                                      "istio": "ingressgateway-asm"},
+                                annotations={"asm.alibabacloud.com/managed-by-asm": "true",
+                                             "service.beta.kubernetes.io/alibaba-cloud-loadbalancer-id": "lb-1",
+                                             "service.beta.kubernetes.io/alibaba-cloud-loadbalancer-weight": "100"})
+    vs = f.virtualservice("ext", "shop", hosts=["api.example.com"], gateways=["mesh"],
+                          http=[f.route(("edge-egress.istio-system.svc.cluster.local", None))])
+    objs = cluster(ingress_ds, ingress_svc, asm_dep, asm_svc, *edge_egress_daemonset("edge-egress"), vs)
+    asm = [f.migration_cr("Migrating"), f.istio_gateway_cr("ingressgateway-asm", "ingress", cluster_ids=["c-a"])]
+    a = audit({"cluster-a": objs}, "uninstall", asm=asm, config=IDS)
+    assert [(r["status"], r["code"]) for r in a.rows("ingress-lb-weights")] == [("FAIL", "AA2010")]
+    assert [(r["status"], r["code"]) for r in a.rows("egress-routes-to-asm", "uninstall")
+            if r["cluster"] == "cluster-a"] == [("FAIL", "AA1610")]
+    a = audit({"cluster-a": objs}, "uninstall", asm=asm, config=IDS,
+              unreadable={"cluster-a": {K.DAEMONSET: FORBIDDEN_DS}})
+    # main: NOT_APPLICABLE AA2040 and AA1640
+    assert [(r["status"], r["code"]) for r in a.rows("ingress-lb-weights")] == [("UNKNOWN", "AA2031")]
+    assert [(r["status"], r["code"]) for r in a.rows("egress-routes-to-asm", "uninstall")
+            if r["cluster"] == "cluster-a"] == [("UNKNOWN", "AA1632")]
