@@ -698,3 +698,16 @@ def test_clb_weights_and_egress_routes_are_unknown_not_na_when_the_daemonsets_ar
     assert [(r["status"], r["code"]) for r in a.rows("ingress-lb-weights")] == [("UNKNOWN", "AA2031")]
     assert [(r["status"], r["code"]) for r in a.rows("egress-routes-to-asm", "uninstall")
             if r["cluster"] == "cluster-a"] == [("UNKNOWN", "AA1632")]
+
+
+def test_gateway_traffic_is_unknown_not_na_when_the_daemonsets_are_forbidden(audit):
+    """Only the egress DaemonSet is a gateway: forbidden, main says NOT_APPLICABLE AA1540 "no Istio gateway"."""
+    objs = cluster(*edge_egress_daemonset())
+    a = audit({"cluster-a": objs}, "uninstall", asm=[f.migration_cr("Migrating")], config=IDS)
+    assert [(r["status"], r["name"]) for r in a.rows(TRAFFIC)] == [("UNKNOWN", "istio-egressgateway")]  # no Prometheus
+    a = audit({"cluster-a": objs}, "uninstall", asm=[f.migration_cr("Migrating")], config=IDS,
+              unreadable={"cluster-a": {K.DAEMONSET: FORBIDDEN_DS}})
+    assert [(r["status"], r["code"]) for r in a.rows(TRAFFIC)] == [("UNKNOWN", "AA1550")]
+    a = audit({"cluster-a": objs}, "uninstall", asm=[f.migration_cr("Migrating")], config=IDS,
+              unreadable={"cluster-a": {K.GATEWAY: "forbidden: cannot list gateways.networking.istio.io"}})
+    assert [(r["status"], r["name"]) for r in a.rows(TRAFFIC)] == [("UNKNOWN", "istio-egressgateway")]  # role aside
