@@ -252,10 +252,11 @@ SCAN_UNREAD_FIX = "Let the auditor read the kinds named (or collect them in the 
 
 
 def scan_unread(cluster: ClusterInventory, kinds: tuple[Kind, ...] = SCAN_KINDS) -> dict[str, str]:
-    """Which of SCAN_KINDS the gateway scan could not read (kind -> why: forbidden, an API error, not collected in a
-    snapshot); the scan then sees less (a DaemonSet gateway missed, an east-west gateway typed by its Gateway taken for
-    another role). Empty when each was read or is not served: a CRD not installed is evidence that there are none."""
-    return {kind.kind: cluster.errors.get(kind.key) or "not collected"
+    """Which of SCAN_KINDS the gateway scan could not read (kind key, e.g. daemonsets.apps: Istio's and the Gateway
+    API's are both `Gateway` -> why: forbidden, an API error, not collected in a snapshot); the scan then sees less (a
+    DaemonSet gateway missed, an east-west gateway typed by its Gateway taken for another role). Empty when each was
+    read or is not served: a CRD not installed is evidence that there are none."""
+    return {kind.key: cluster.errors.get(kind.key) or "not collected"
             for kind in kinds if not cluster.available(kind)}
 
 

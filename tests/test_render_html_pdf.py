@@ -25,6 +25,7 @@ from auditor.api import run_audit
 from auditor.cli.main import main
 from auditor.engine import AuditResult
 from auditor.findings import findings_frame
+from auditor.gateways import SCAN_KINDS
 from auditor.model import Finding, Severity, Status
 from auditor.render import charts, context, html
 from auditor.sources.snapshot import open_snapshot
@@ -63,7 +64,12 @@ def migration_scene(root: Path, *, state: str = "Migrating", message: str = "", 
     if asm:
         clusters["asm"] = [f.migration_cr(state, message=message)]
     versions = {name: f.version_info() for name in clusters}
-    return f.write_snapshot(root, clusters, versions=versions)
+    # Taken with the gateway scan's DaemonSets and Gateways read (there are none): a snapshot silent about them would
+    # leave the east-west and gateway checks UNKNOWN.
+    read = {kind.key: "ok" for kind in SCAN_KINDS}
+    manifest = {"clusters": [{"name": name, "role": "asm" if name == "asm" else "data-plane", "dir": name,
+                              **({} if name == "asm" else {"kinds": read})} for name in clusters]}
+    return f.write_snapshot(root, clusters, versions=versions, manifest=manifest)
 
 
 def audit_scene(root: Path, phase: str = "uninstall", **scene: Any) -> AuditResult:

@@ -605,9 +605,9 @@ def test_asm_gateways_present_is_unknown_not_pass_when_the_daemonsets_are_forbid
     rows = sorted((r["status"], r["code"], r["name"]) for r in a.rows(PRESENT))
     assert rows == [("PASS", "AA1701", "istio-ingress"), ("UNKNOWN", "AA1732", "")]  # main: the PASS alone
     (unknown,) = [r for r in a.rows(PRESENT) if r["status"] == "UNKNOWN"]
-    assert unknown["message"].startswith("the gateway scan could not read DaemonSet (forbidden: daemonsets.apps is "
-                                         "forbidden")
-    assert unknown["evidence"]["not_read"] == {"DaemonSet": f"{FORBIDDEN_DS} (recorded in the snapshot)"}
+    assert unknown["message"].startswith("the gateway scan could not read daemonsets.apps (forbidden: daemonsets.apps "
+                                         "is forbidden")
+    assert unknown["evidence"]["not_read"] == {"daemonsets.apps": f"{FORBIDDEN_DS} (recorded in the snapshot)"}
     assert a.result.verdict != "GO"
 
 
@@ -624,7 +624,9 @@ def test_asm_gateways_present_is_unknown_when_the_snapshot_holds_no_daemonsets(t
     rows = sorted((r["status"], r["code"], r["name"]) for r in a.rows(PRESENT))
     assert rows == [("PASS", "AA1701", "istio-ingress"), ("UNKNOWN", "AA1732", "")]  # main: the PASS alone
     (unknown,) = [r for r in a.rows(PRESENT) if r["code"] == "AA1732"]
-    assert "DaemonSet (the snapshot holds no DaemonSet objects for this cluster (not collected))" in unknown["message"]
+    assert unknown["message"].startswith("the gateway scan could not read daemonsets.apps (the snapshot holds no "
+                                         "DaemonSet objects for this cluster (not collected)); "
+                                         "gateways.networking.istio.io (the snapshot holds no Gateway objects")
 
 
 def xnet_cluster() -> list[dict]:
@@ -640,7 +642,7 @@ def test_east_west_checks_are_unknown_not_na_when_the_istio_gateways_are_forbidd
     a = audit({"cluster-a": xnet_cluster()}, "setup", asm=[f.migration_cr("Init")], config=IDS, unreadable=unread)
     (row,) = a.rows("eastwest-gateway-options")  # main: NOT_APPLICABLE AA0840 "no east-west gateway"
     assert (row["status"], row["code"]) == ("UNKNOWN", "AA0831")
-    assert row["message"] == ("the gateway scan could not read Gateway (forbidden: cannot list "
+    assert row["message"] == ("the gateway scan could not read gateways.networking.istio.io (forbidden: cannot list "
                               "gateways.networking.istio.io (recorded in the snapshot)): no east-west gateway seen, "
                               "but one may have been missed")
     a = audit({"cluster-a": xnet_cluster()}, "uninstall", asm=[f.migration_cr("Migrating")], config=IDS,
