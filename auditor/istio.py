@@ -31,6 +31,12 @@ def mesh_configmap_name(dep: dict[str, Any]) -> str:
     return "istio" if revision == "default" else f"istio-{revision}"
 
 
+def mesh_configmap_of(dep: dict[str, Any]) -> tuple[str, str]:
+    """(namespace, name) of the ConfigMap istiod reads: its own namespace's (pilot-discovery watches POD_NAMESPACE,
+    a volume mounts its pod's namespace's; pilot/pkg/bootstrap/mesh.go @1.30.3), istio-system only if unnamed."""
+    return (dep.get("metadata") or {}).get("namespace") or "istio-system", mesh_configmap_name(dep)
+
+
 def istiods(cluster: ClusterInventory) -> list[dict[str, Any]]:
     """Self-built istiod Deployments (label app=istiod), sorted by revision; ASM's control plane has none."""
     return sorted(cluster.istiod_deployments(), key=lambda d: (mesh.istiod_revision(d), d["metadata"].get("name", "")))

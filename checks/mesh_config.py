@@ -9,10 +9,8 @@ from auditor import kinds as K
 from auditor import mesh
 from auditor.check import ClusterCheck, Context, no_istiod_outcomes
 from auditor.inventory import ACTIVE_PHASES, ClusterInventory
-from auditor.istio import istiods, mesh_configmap_name
+from auditor.istio import istiods, mesh_configmap_of
 from auditor.model import Finding, Gate, Outcome, Severity, Status
-
-ISTIO_NS = "istio-system"
 
 
 def xds_agent_in_mesh(cm: dict[str, Any]) -> tuple[Any, str | None]:
@@ -80,19 +78,19 @@ class MeshConfigXdsAgent(ClusterCheck):
         if not deployments:
             yield self.no_istiod(cluster)
             return
-        seen: set[str] = set()
+        seen: set[tuple[str, str]] = set()
         for dep in deployments:
-            name = mesh_configmap_name(dep)
-            if name in seen:
+            cm_namespace, name = key = mesh_configmap_of(dep)
+            if key in seen:
                 continue
-            seen.add(name)
+            seen.add(key)
             revision = mesh.istiod_revision(dep)
-            subject = {"kind": "ConfigMap", "namespace": ISTIO_NS, "name": name}
-            show = (f"{mesh.kubectl(cluster.name)} -n {ISTIO_NS} get {mesh.object_ref('configmap', name)} "
-                    "-o jsonpath='{.data.mesh}'")
-            cm = cluster.get(K.CONFIGMAP, name, ISTIO_NS)
+            subject = {"kind": "ConfigMap", "namespace": cm_namespace, "name": name}
+            show = (f"{mesh.kubectl(cluster.name)} {mesh.ns_flag(cm_namespace)} get "
+                    f"{mesh.object_ref('configmap', name)} -o jsonpath='{{.data.mesh}}'")
+            cm = cluster.get(K.CONFIGMAP, name, cm_namespace)
             evidence: dict[str, Any] = {"revision": revision, "istiod": dep["metadata"]["name"]}
-            where = {"revision": revision, "namespace": ISTIO_NS, "configmap": name}
+            where = {"revision": revision, "namespace": cm_namespace, "configmap": name}
             if cm is None:
                 yield self.report(self.NO_CONFIGMAP, cluster.name, params={**where, "istiod": dep["metadata"]["name"]},
                                   remediation=self.remediation, evidence=evidence, **subject)
@@ -107,7 +105,8 @@ class MeshConfigXdsAgent(ClusterCheck):
             elif value is True:
                 # proxyMetadata is map<string,string>: an unquoted YAML true is a bool and fails Istio's parser.
                 yield self.report(self.UNQUOTED, cluster.name, params={"revision": revision},
-                                  remediation=f"Quote the value (\"true\") in {ISTIO_NS}/{mesh.sh_text(name)}; "
+                                  remediation=f"Quote the value (\"true\") in {mesh.sh_text(cm_namespace)}/"
+                                              f"{mesh.sh_text(name)}; "
                                             f"check: {show}",
                                 evidence=evidence, **subject)
             else:
@@ -172,9 +171,9 @@ class IstiodRestarted(ClusterCheck):
             revision = mesh.istiod_revision(dep)
             subject = {"kind": "Deployment", "namespace": namespace, "name": name}
             restart = mesh.restart_command(cluster.name, "Deployment", namespace, name)
-            cm_name = mesh_configmap_name(dep)
-            where = {"revision": revision, "namespace": ISTIO_NS, "configmap": cm_name}
-            cm = cluster.get(K.CONFIGMAP, cm_name, ISTIO_NS)
+            cm_namespace, cm_name = mesh_configmap_of(dep)
+            where = {"revision": revision, "namespace": cm_namespace, "configmap": cm_name}
+            cm = cluster.get(K.CONFIGMAP, cm_name, cm_namespace)
             if cm is None:
                 yield self.report(self.NO_CONFIGMAP, cluster.name, params=where, **subject)
                 continue
@@ -186,7 +185,7 @@ class IstiodRestarted(ClusterCheck):
                             ["name", "started", "created"]]  # the columns read, not all 30
             starts = {str(p): (s or c) for p, s, c in zip(mine["name"], mine["started"], mine["created"],
                                                           strict=True)}
-            evidence: dict[str, Any] = {"revision": revision, "configmap": f"{ISTIO_NS}/{cm_name}",
+            evidence: dict[str, Any] = {"revision": revision, "configmap": f"{cm_namespace}/{cm_name}",
                                         "configmap_changed": changed_text,
                                         "change_time_source": "managedFields" if managed else "creationTimestamp",
                                         "pods_started": starts}

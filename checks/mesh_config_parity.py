@@ -24,7 +24,7 @@ from auditor.check import ClusterCheck, Context, same_in_every_gate
 from auditor.config import is_duration, mesh_config_problem
 from auditor.errors import EvidenceUnavailable
 from auditor.inventory import ClusterInventory
-from auditor.istio import istiods, mesh_configmap_name
+from auditor.istio import istiods, mesh_configmap_of
 from auditor.model import Finding, Gate, Outcome, Severity, Status
 
 ISTIO_NS = "istio-system"
@@ -376,8 +376,7 @@ class MeshConfigParity(ClusterCheck):
     def _istio_side(self, cluster: ClusterInventory) -> tuple[list[Revision], list[Finding]]:
         wanted: dict[tuple[str, str], str] = {}
         for dep in istiods(cluster):
-            wanted.setdefault((dep["metadata"].get("namespace") or ISTIO_NS, mesh_configmap_name(dep)),
-                              mesh.istiod_revision(dep))
+            wanted.setdefault(mesh_configmap_of(dep), mesh.istiod_revision(dep))
         for cm in mesh.mesh_configmaps(cluster.objects(K.CONFIGMAP), ISTIO_NS):
             name = cm["metadata"]["name"]
             wanted.setdefault((ISTIO_NS, name), mesh.revision_of_configmap(name))

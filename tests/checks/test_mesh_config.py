@@ -172,3 +172,41 @@ def test_the_note_names_a_revisioned_operator_as_istios_chart_installs_it(audit)
                   ).rows("mesh-config-xds-agent")
     assert (row["status"], row["code"]) == ("FAIL", "AA0910")
     assert "istio-operator/istio-operator-1-22-3 may have reverted it" in row["remediation"]  # before: no note
+
+
+# ---------------------------------------------------------------- istiod outside istio-system
+# istiod reads the mesh ConfigMap of its OWN namespace: the chart renders the Deployment and ConfigMap istio[-<rev>]
+# both in {{ .Release.Namespace }} (manifests/charts/istio-control/istio-discovery/templates/deployment.yaml and
+# configmap.yaml @1.30.3), and pilot-discovery watches getMeshConfigMapName(revision) in args.Namespace, which is
+# POD_NAMESPACE (pilot/pkg/bootstrap/mesh.go, options.go @1.30.3; the config-volume mount @1.22.8 is a ConfigMap of
+# the pod's namespace too). A mesh ConfigMap istio in istio-system is not the one such an istiod reads.
+def istiod_in(namespace: str, started: str) -> list[dict]:
+    """istiod 1.30.3 installed with `helm install istiod ... -n <namespace>`, its ReplicaSet and pod."""
+    dep = f.istiod("default", "1.30.3", namespace=namespace)
+    _, rs = f.deployment("istiod", namespace, replicas=1, template_labels={"app": "istiod", "istio.io/rev": "default"})
+    pod = f.pod(f"{rs['metadata']['name']}-00abc", namespace, proxy=None, owner=("ReplicaSet", rs["metadata"]["name"]),
+                created=started, labels={"app": "istiod", "istio.io/rev": "default"})
+    return [f.namespace(namespace), dep, rs, pod]
+
+
+def test_the_setting_is_read_from_the_istiod_namespace(audit):
+    # The setting sits in istio-system/istio (where the migration writes it), not in the ConfigMap istiod reads.
+    own = f.configmap("istio", "istio-control",
+                      {"mesh": "defaultConfig:\n  discoveryAddress: istiod.istio-control.svc:15012\n"
+                               "rootNamespace: istio-control\n"}, managed_times=CHANGED)
+    [row] = audit({"c1": [*istiod_in("istio-control", AFTER), own, f.mesh_configmap("true")]}, "migrating"
+                  ).rows("mesh-config-xds-agent")
+    assert (row["status"], row["code"], row["namespace"], row["name"]) == ("FAIL", "AA0910", "istio-control", "istio")
+    assert "absent in istio-control/istio" in row["message"]
+
+
+def test_the_restart_is_compared_with_the_istiod_namespace_configmap(audit):
+    # istio-system/istio last changed long before the pod started; the istiod's own ConfigMap changed after it.
+    own = f.configmap("istio", "istio-control", {"mesh": 'defaultConfig:\n  proxyMetadata:\n'
+                                                        '    PROXY_CONFIG_XDS_AGENT: "true"\n'},
+                      managed_times=CHANGED)
+    other = f.mesh_configmap("true", changed=["2026-10-01T08:00:00Z"])
+    [row] = audit({"c1": [*istiod_in("istio-control", BEFORE), own, other]}, "migrating").rows("istiod-restarted")
+    assert (row["status"], row["code"], row["namespace"]) == ("FAIL", "AA1010", "istio-control")
+    assert row["evidence"]["configmap"] == "istio-control/istio"
+    assert row["evidence"]["configmap_changed"] == "2026-11-12T09:00:00Z"
