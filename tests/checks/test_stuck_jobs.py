@@ -119,3 +119,13 @@ def test_job_pods_held_by_a_proxy_with_contradicting_marks_have_their_own_code(a
                     proxy_env={"ASM_ID": "c1"})
     [row] = audit({"c1": [job("migrate-db", "data"), pod]}, "migrating", config=CONFIG).rows(CHECK)
     assert (row["status"], row["code"], row["severity"], row["name"]) == ("FAIL", "AA2912", "major", "migrate-db")
+
+
+def test_native_sidecar_job_pod_still_running_after_its_app_is_not_held(audit):
+    # Istio 1.30 injects a Job's istio-proxy as a native sidecar (initContainers, restartPolicy: Always;
+    # pkg/kube/inject/testdata/inject/job.yaml.injected @1.30.3): the kubelet ends it once the app is done, so a pod
+    # seen Running in between (its app terminated, the sidecar being stopped) is not held, and must not fail.
+    pod = f.job_pod("migrate-db-7x2k4", "data", "migrate-db", native=True)
+    pod["status"]["phase"] = "Running"
+    [row] = audit({"c1": [job("migrate-db", "data"), pod]}, "migrating", config=CONFIG).rows(CHECK)
+    assert (row["status"], row["code"], row["evidence"]["job_pods_with_proxy"]) == ("NOT_APPLICABLE", "AA2940", 1)
