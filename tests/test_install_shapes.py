@@ -534,3 +534,49 @@ def test_a_renamed_ztunnel_left_blocks_finished(tmp_path: Path) -> None:
     [row] = rows(result, "istio-residue")
     assert (row["status"], row["code"], row["kind"], row["name"]) == ("FAIL", "AA2316", "DaemonSet", "ztunnel-r2")
     assert (result.verdict, result.exit_code) == ("NO-GO", 1)
+
+
+# ---------------------------------------------------------------- istiod still there, or still running, at Finished
+def _istiod_revision_left(version: str, revision: str, keep: str) -> s.Shape:
+    """Every application moved to ASM; of istiod-<rev> (deployment.yaml @version) `keep` is left: "scaled" its
+    Deployment at replicas 0 (no ReplicaSet pods), "orphaned" its ReplicaSet and pod after `kubectl delete deployment
+    --cascade=orphan` (the webhook, Service and ConfigMaps deleted by name)."""
+    shape = s.moved_to_asm(s.helm_revision(version, revision))
+    istiod = f"istiod-{revision}"
+    gone = {("Deployment", istiod)} if keep == "orphaned" else {("ReplicaSet", ""), ("Pod", "")}
+    kept = []
+    for o in shape.objects:
+        kind, name = o["kind"], o["metadata"]["name"]
+        if kind in ("Service", "ConfigMap", "MutatingWebhookConfiguration") and (
+                name in (istiod, f"istio-{revision}", f"values-{revision}", f"istio-sidecar-injector-{revision}")):
+            continue
+        if (kind, name) in gone or ((kind, "") in gone and name.startswith(istiod + "-")):
+            continue
+        if kind == "Deployment" and name == istiod:
+            o["spec"]["replicas"] = 0
+        kept.append(o)
+    shape.objects = kept
+    return shape
+
+
+@pytest.mark.parametrize("version", ["1.22.8", "1.26.8", "1.30.3"])
+def test_a_revisioned_istiod_scaled_to_zero_is_still_installed(tmp_path: Path, version: str) -> None:
+    """istiod-<rev> (deployment.yaml @version: app=istiod, istio.io/rev) at replicas 0 is still Istio's control plane:
+    one scale-up (or its HPA) brings it back."""
+    revision = version.replace(".", "-")
+    result = audit(tmp_path, _istiod_revision_left(version, revision, "scaled"), "finished", "Finished")
+    assert [(r["status"], r["code"], r["kind"], r["name"]) for r in rows(result, "istio-control-plane-removed")] == [
+        ("FAIL", "AA2210", "Deployment", f"istiod-{revision}")]
+    assert (result.verdict, result.exit_code) == ("NO-GO", 1)
+
+
+@pytest.mark.parametrize("version", ["1.22.8", "1.30.3"])
+def test_a_revisioned_istiods_pods_orphaned_by_their_deployments_delete_still_run(tmp_path: Path,
+                                                                                   version: str) -> None:
+    """`kubectl delete deployment istiod-<rev> --cascade=orphan` leaves its ReplicaSet and pods serving xDS and
+    certificates: not "Istio's control plane is gone"."""
+    revision = version.replace(".", "-")
+    result = audit(tmp_path, _istiod_revision_left(version, revision, "orphaned"), "finished", "Finished")
+    assert [(r["status"], r["code"], r["kind"]) for r in rows(result, "istio-control-plane-removed")] == [
+        ("FAIL", "AA2211", "Pod")]
+    assert (result.verdict, result.exit_code) == ("NO-GO", 1)
