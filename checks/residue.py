@@ -66,6 +66,12 @@ def asm_istiod_names(cluster: ClusterInventory) -> set[str]:
             if owner == mesh.OWNER_ASM and key.startswith(ISTIO_SYSTEM + "/")}
 
 
+def without_owners(meta: dict[str, Any]) -> dict[str, Any]:
+    """The metadata but its ownerReferences, for an object that only ASM's marks can make ASM's: an owner reference
+    (an operator's custom resource, a Gateway) proves nothing about ASM."""
+    return {k: v for k, v in meta.items() if k != "ownerReferences"}
+
+
 def webhook_targets(obj: dict[str, Any]) -> list[str]:
     return [str(((w.get("clientConfig") or {}).get("service") or {}).get("name") or "")
             for w in obj.get("webhooks") or ()]
@@ -256,7 +262,8 @@ class IstioControlPlaneRemoved(_LeftoverCheck):
     def _istiod(self, cluster: ClusterInventory, ctx: Context, globs: list[str], kept: list[str]) -> Iterator[Leftover]:
         for dep in cluster.istiod_deployments():
             meta = dep.get("metadata") or {}
-            if self._skip("Deployment", meta, globs, kept):
+            # ASM runs no istiod in the cluster: an owner (sail-operator's IstioRevision) never makes one ASM's.
+            if self._skip("Deployment", without_owners(meta), globs, kept):
                 continue
             ns, name = meta.get("namespace", ""), meta.get("name", "")
             version, _ = mesh.istiod_version(dep)
@@ -526,8 +533,7 @@ class IstioResidue(_LeftoverCheck):
                            evidence={"gateway": name, "deployments": deployments, "services": services})
         for (ns, name), (gw, class_name) in sorted(gateways.items()):
             meta = gw.get("metadata") or {}
-            if self._skip(f"Gateway.{gatewayapi.GROUP}", {k: v for k, v in meta.items() if k != "ownerReferences"},
-                          globs, kept):
+            if self._skip(f"Gateway.{gatewayapi.GROUP}", without_owners(meta), globs, kept):
                 continue
             yield Leftover(f"Gateway.{gatewayapi.GROUP}", name, self.GATEWAY_OF_ISTIO_CLASS,
                            {"namespace": ns, "name": name, "gateway_class": class_name},
@@ -587,8 +593,7 @@ class IstioResidue(_LeftoverCheck):
             name = meta.get("name", "")
             outcome = (self.ZTUNNEL if mesh.is_ztunnel(ds) else self.ISTIO_CNI if name == mesh.ISTIO_CNI_DAEMONSET
                        else None)
-            if outcome is None or self._skip("DaemonSet", {k: v for k, v in meta.items() if k != "ownerReferences"},
-                                           globs, kept):
+            if outcome is None or self._skip("DaemonSet", without_owners(meta), globs, kept):
                 continue
             ns = meta.get("namespace", "")
             yield Leftover("DaemonSet", name, outcome, {"namespace": ns, "name": name},

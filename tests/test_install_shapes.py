@@ -580,3 +580,20 @@ def test_a_revisioned_istiods_pods_orphaned_by_their_deployments_delete_still_ru
     assert [(r["status"], r["code"], r["kind"]) for r in rows(result, "istio-control-plane-removed")] == [
         ("FAIL", "AA2211", "Pod")]
     assert (result.verdict, result.exit_code) == ("NO-GO", 1)
+
+
+def test_an_istiod_installed_by_the_sail_operator_is_still_istios(tmp_path: Path) -> None:
+    """sail-operator renders istiod's chart (deployment.yaml @1.30.3: app=istiod) and its Helm post-renderer adds an
+    ownerReference to its IstioRevision on every object (istio-ecosystem/sail-operator pkg/helm/postrenderer.go). An
+    owner reference never makes an istiod Deployment ASM's (ASM's control plane runs no istiod in the cluster): that
+    istiod still serves, so not "Istio's control plane is gone"."""
+    shape = s.moved_to_asm(s.helm_revision("1.30.3", ""))
+    owner = {"apiVersion": "sailoperator.io/v1", "kind": "IstioRevision", "name": "default",
+             "uid": "5f0c1f7e-0000-4000-8000-000000000002", "controller": True, "blockOwnerDeletion": True}
+    for obj in shape.objects:
+        if obj["kind"] == "Deployment" and obj["metadata"]["name"] == "istiod":
+            obj["metadata"]["ownerReferences"] = [owner]
+    result = audit(tmp_path, shape, "finished", "Finished")
+    assert ("FAIL", "AA2210", "Deployment", "istiod") in {
+        (r["status"], r["code"], r["kind"], r["name"]) for r in rows(result, "istio-control-plane-removed")}
+    assert (result.verdict, result.exit_code) == ("NO-GO", 1)
