@@ -142,6 +142,7 @@ class IstioVersion(ClusterCheck):
             yield self.no_istiod(cluster)
             return
         by_revision: dict[str, mesh.Version] = {}
+        unread: set[str] = set()  # revisions whose istiod runs a version nobody can read
         for dep in istiods:
             meta = dep["metadata"]
             version, source = istiod_pinned_version(dep)
@@ -151,6 +152,7 @@ class IstioVersion(ClusterCheck):
             if version is None:
                 yield self.report(self.REVISION_UNREAD, cluster.name, params={"revision": revision, "reason": source},
                                   **common)
+                unread.add(revision)
                 continue
             by_revision[revision] = version
             params = {"revision": revision, "version": str(version), "source": source}
@@ -160,10 +162,13 @@ class IstioVersion(ClusterCheck):
                 yield self.report(self.REVISION_TOO_OLD, cluster.name, params=params, remediation=self.remediation,
                                   **common)
         if by_revision:
-            yield from self._skew(cluster, by_revision)
+            yield from self._skew(cluster, by_revision, unread)
 
-    def _skew(self, cluster: ClusterInventory, by_revision: dict[str, mesh.Version]) -> Iterable[Finding]:
-        """Proxy image versions against the istiod of their revision (one row per image and revision)."""
+    def _skew(self, cluster: ClusterInventory, by_revision: dict[str, mesh.Version],
+              unread: set[str]) -> Iterable[Finding]:
+        """Proxy image versions against the istiod of their revision (one row per image and revision). The one
+        readable istiod stands in for an unmatched revision only when no other istiod is there: beside an unreadable
+        canary it would be the wrong istiod."""
         if not cluster.available(K.POD):
             # The revisions were judged; only the data-plane half is missing, and it says so.
             reason = cluster.errors.get(K.POD.key) or "not collected"
@@ -173,7 +178,7 @@ class IstioVersion(ClusterCheck):
         proxies = among(pods["proxy"], (mesh.PROXY_ISTIO,)) & among(pods["phase"], ACTIVE_PHASES)
         if not proxies.any():
             return
-        only = next(iter(by_revision.values())) if len(by_revision) == 1 else None
+        only = next(iter(by_revision.values())) if len(by_revision) == 1 and not unread else None
         skewed: list[dict[str, Any]] = []
         unpinned: dict[str, int] = {}
         unmatched: dict[str, int] = {}

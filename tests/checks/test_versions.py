@@ -119,6 +119,24 @@ def test_istio_version_proxy_skew_per_revision(audit):
     assert "FAIL" not in run.statuses("istio-version")  # skew warns, it does not block
 
 
+def test_istio_version_skew_never_judged_against_another_revisions_istiod(audit):
+    # A canary istiod pinned by digest (`image:` taken whole when it holds a "/",
+    # istio-discovery/templates/deployment.yaml@1.30.3) is unreadable; its pods carry annotation istio.io/rev: 1-30-3
+    # (files/injection-template.yaml@1.30.3). They are not compared with the default revision's 1.22.3 istiod.
+    stable = f.istiod("default", "1.22.3")
+    canary = f.istiod("1-30-3", "1.30.3")
+    canary["spec"]["template"]["spec"]["containers"][0]["image"] = "docker.io/istio/pilot@sha256:" + "c" * 64
+    on_stable = f.pod("stable-1", owner=None, image="docker.io/istio/proxyv2:1.22.3",
+                      annotations={"istio.io/rev": "default"})
+    on_canary = f.pod("canary-1", owner=None, image="docker.io/istio/proxyv2:1.22.3",
+                      annotations={"istio.io/rev": "1-30-3"})
+    rows = audit({"c1": [stable, canary, on_stable, on_canary]}, "assessment").rows("istio-version")
+    assert [(r["status"], r["code"]) for r in rows] == [("PASS", "AA0201"), ("UNKNOWN", "AA0230"),
+                                                        ("PASS", "AA0202")]
+    assert rows[2]["message"] == "1 Istio proxy pod(s) within the supported skew of their istiod"
+    assert rows[2]["evidence"]["unmatched_revisions"] == {"1-30-3 docker.io/istio/proxyv2:1.22.3": 1}
+
+
 def test_istio_version_proxies_in_skew_pass(audit):
     run = audit({"c1": [f.istiod("default", "1.22.3"), f.pod("a-1", owner=None,
                                                              image="docker.io/istio/proxyv2:1.21.5")]},
