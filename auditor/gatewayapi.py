@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from auditor import kinds as K
+from auditor import mesh
 from auditor.errors import EvidenceUnavailable
 from auditor.inventory import ClusterInventory
 from auditor.kinds import Kind
@@ -28,7 +29,7 @@ GROUP = "gateway.networking.k8s.io"
 ISTIO_CONTROLLER_PREFIX = "istio.io/"
 # Created by istiod itself: they count as Istio's even before (or without) their GatewayClass object.
 BUILTIN_CLASSES = ("istio", "istio-waypoint", "istio-remote", "istio-east-west", "istio-agentgateway")
-MANAGED_LABEL = "gateway.istio.io/managed"
+MANAGED_LABEL = mesh.MANAGED_BY_CONTROLLER_LABEL  # gateway.istio.io/managed: which istiod controller made it
 MANAGED_VALUE_PREFIX = "istio.io-"  # istio.io-gateway-controller, istio.io-mesh-controller, ...
 GATEWAY_NAME_LABELS = ("gateway.networking.k8s.io/gateway-name", "istio.io/gateway-name")
 

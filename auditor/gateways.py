@@ -13,7 +13,7 @@ from typing import Any
 
 import pandas as pd
 
-from auditor import istio, mesh
+from auditor import gatewayapi, istio, mesh
 from auditor import kinds as K
 from auditor.check import Check
 from auditor.config import GatewaysConfig
@@ -33,9 +33,9 @@ ASM_MARKER = "asm.alibabacloud.com"
 ASM_GATEWAY_TYPE_LABEL = "asm.alibabacloud.com/gateway-type"
 # Gateway API: istiod deploys `<gateway>-istio` labelled with the Gateway's name (older releases:
 # istio.io/gateway-name) and gateway.istio.io/managed (pilot/pkg/config/kube/gateway, kube-gateway template).
-GATEWAY_API_NAME_LABELS = ("gateway.networking.k8s.io/gateway-name", "istio.io/gateway-name")
+GATEWAY_API_NAME_LABELS = gatewayapi.GATEWAY_NAME_LABELS
 _NAME_LABEL, _OLD_NAME_LABEL = GATEWAY_API_NAME_LABELS
-GATEWAY_API_MANAGED_LABEL = "gateway.istio.io/managed"
+GATEWAY_API_MANAGED_LABEL = gatewayapi.MANAGED_LABEL
 # What the N/A findings say was looked for (product.md: NOT_APPLICABLE names what it looked for).
 LOOKED_FOR = ("Deployments/DaemonSets whose istio-proxy runs `proxy router`, the gateway chart's injection "
               "template, Gateway API deployments, labels istio=ingressgateway|egressgateway|eastwestgateway, "
@@ -225,14 +225,11 @@ def _auto_passthrough_listener(cluster: ClusterInventory, namespace: str, gatewa
     the Gateways were not read. Asked only of Gateway API deployments (a few per cluster)."""
     if not gateway or not cluster.available(K.K8S_GATEWAY):
         return ""
-    for gw in cluster.objects(K.K8S_GATEWAY):
-        meta = gw.get("metadata") or {}
-        if meta.get("namespace") != namespace or meta.get("name") != gateway:
-            continue
-        for listener in (gw.get("spec") or {}).get("listeners") or ():
-            options = ((listener.get("tls") or {}).get("options")) or {}
-            if options.get(LISTENER_PROTOCOL_OPTION) == AUTO_PASSTHROUGH_PROTOCOL:
-                return str(listener.get("name") or listener.get("port") or "?")
+    gw = cluster.get(K.K8S_GATEWAY, gateway, namespace) or {}
+    for listener in (gw.get("spec") or {}).get("listeners") or ():
+        options = ((listener.get("tls") or {}).get("options")) or {}
+        if options.get(LISTENER_PROTOCOL_OPTION) == AUTO_PASSTHROUGH_PROTOCOL:
+            return str(listener.get("name") or listener.get("port") or "?")
     return ""
 
 
@@ -531,7 +528,7 @@ def _walk_services(cluster: ClusterInventory, rules: mesh.ProxyRules, names: Gat
         if not selector:
             continue
         for gw in in_namespace:
-            if all(gw.pod_labels.get(k) == v for k, v in selector.items()):
+            if _matches(selector, gw.pod_labels):
                 out.append(GatewayService(gw, meta.get("namespace", ""), meta.get("name", ""),
                                           dict(meta.get("annotations") or {}), dict(labels)))
                 break
@@ -552,7 +549,7 @@ def _fronts_waypoint(cluster: ClusterInventory, meta: dict[str, Any], svc: dict[
         if (dep.get("metadata") or {}).get("namespace") != namespace:
             continue
         pod_labels = ((((dep.get("spec") or {}).get("template") or {}).get("metadata") or {}).get("labels")) or {}
-        if all(pod_labels.get(k) == v for k, v in selector.items()):
+        if _matches(selector, pod_labels):
             return True
     return False
 
