@@ -597,3 +597,17 @@ def test_an_istiod_installed_by_the_sail_operator_is_still_istios(tmp_path: Path
     assert ("FAIL", "AA2210", "Deployment", "istiod") in {
         (r["status"], r["code"], r["kind"], r["name"]) for r in rows(result, "istio-control-plane-removed")}
     assert (result.verdict, result.exit_code) == ("NO-GO", 1)
+
+
+def test_progress_counts_ambient_proxies_apart_not_as_workloads_on_istio(tmp_path: Path) -> None:
+    """The report's migration progress: a waypoint (istiod's Deployment for a Gateway of class istio-waypoint,
+    testdata/deployment/waypoint.yaml @1.24.6) is ambient's infrastructure, not a workload whose sidecar is to move:
+    it was charted as a workload "on Istio" (its namespace listed with work left). Counted apart, as gateways are."""
+    from auditor.render import context
+
+    result = audit(tmp_path, s.ambient_shape("1.24.6"), "assessment", None)
+    progress = context.progress_section(result, context.PDF_LIMITS)
+    ambient_ns = next(r for r in progress["rows"] if r["label"] == "ambient-apps")
+    assert (ambient_ns["istio"], ambient_ns["asm"], ambient_ns["none"]) == (0, 0, 1), "reviews: no sidecar; no waypoint"
+    [gateways] = progress["gateways"]
+    assert gateways["ambient"] == 1

@@ -314,7 +314,7 @@ def progress_section(result: AuditResult, limits: Limits) -> dict[str, Any]:
     """Workloads by proxy kind (Istio sidecar / ASM proxy / none) per cluster and namespace.
 
     A workload counts as Istio while any of its pods still runs Istio's sidecar (it has work left), as ASM
-    when its pods run ASM's proxy, else none. Gateways are counted apart.
+    when its pods run ASM's proxy, else none. Gateways and ambient's proxies (ztunnel, waypoints) are counted apart.
     """
     rows: list[dict[str, Any]] = []
     missing: list[str] = []
@@ -331,11 +331,15 @@ def progress_section(result: AuditResult, limits: Limits) -> dict[str, Any]:
             rows.append({"label": clean(cluster.name), "istio": 0, "asm": 0, "none": 0, "total": True})
             continue
         active = pods[pods["phase"].astype(str).isin(ACTIVE_PHASES)]
-        gw = active[active["role"].astype(str) == mesh.ROLE_GATEWAY]
+        roles = active["role"].astype(str)
+        gw = active[roles == mesh.ROLE_GATEWAY]
+        # Ambient's proxies (ztunnel, waypoints) are the mesh's infrastructure, not workloads with a sidecar to move:
+        # counted apart as gateways are (charted as workloads, ztunnel's DaemonSet read as "on Istio").
         gateways.append({"cluster": clean(cluster.name),
                          "istio": int((gw["proxy"].astype(str) == mesh.PROXY_ISTIO).sum()),
-                         "asm": int((gw["proxy"].astype(str) == mesh.PROXY_ASM).sum())})
-        side = active[active["role"].astype(str) != mesh.ROLE_GATEWAY]
+                         "asm": int((gw["proxy"].astype(str) == mesh.PROXY_ASM).sum()),
+                         "ambient": int((roles == mesh.ROLE_AMBIENT).sum())})
+        side = active[~roles.isin((mesh.ROLE_GATEWAY, mesh.ROLE_AMBIENT))]
         # A proxy whose marks contradict each other is not proven moved: shown as still on Istio's.
         rank = side["proxy"].astype(str).map({mesh.PROXY_ISTIO: 2, mesh.PROXY_UNKNOWN: 2, mesh.PROXY_ASM: 1}).fillna(0)
         per_workload = pd.DataFrame({
