@@ -194,10 +194,10 @@ class PurgePreview(ClusterCheck):
         rendered = sorted(_subject(kind, _meta(obj)) for kind, obj in labelled if mesh.sail_installed(_meta(obj)))
         if not (resources or operators or rendered):
             return None
-        owners = {m.get("uid") for _, m in resources} - {None}
+        owners = {str(uid) for _, m in resources if (uid := m.get("uid"))}
         # What the user deletes: the resources no other present resource owns (an Istio's IstioRevisions go with it).
         top = [(kind, m) for kind, m in resources
-               if not any(isinstance(r, dict) and r.get("uid") in owners for r in m.get("ownerReferences") or ())]
+               if not any(isinstance(r, dict) and str(r.get("uid")) in owners for r in m.get("ownerReferences") or ())]
         kubectl = mesh.kubectl(cluster.name)
         commands = [f"{kubectl} delete {mesh.object_ref(f'{kind.plural}.{kind.group}', m.get('name', ''))}"
                     for kind, m in top]

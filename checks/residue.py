@@ -384,10 +384,10 @@ class IstioControlPlaneRemoved(_LeftoverCheck):
         """The Sail operator's resources (cluster-scoped). An IstioRevision its Istio owns is not listed apart:
         deleting the Istio deletes it."""
         found = [(kind, obj) for kind in K.SAIL_KINDS for obj in cluster.objects(kind)]
-        present = {((o.get("metadata") or {}).get("uid")) for _, o in found} - {None}
+        present = {str(uid) for _, o in found if (uid := (o.get("metadata") or {}).get("uid"))}
         for kind, obj in found:
             meta = obj.get("metadata") or {}
-            if any(isinstance(r, dict) and r.get("uid") in present for r in meta.get("ownerReferences") or ()):
+            if any(isinstance(r, dict) and str(r.get("uid")) in present for r in meta.get("ownerReferences") or ()):
                 continue  # goes with its owner
             if self._skip(kind.kind, without_owners(meta), globs, kept):
                 continue
