@@ -76,6 +76,16 @@ REQUESTAUTHENTICATION = _k("RequestAuthentication", _SEC, "v1,v1beta1", "request
 TELEMETRY = _k("Telemetry", "telemetry.istio.io", "v1,v1alpha1", "telemetries")
 WASMPLUGIN = _k("WasmPlugin", "extensions.istio.io", "v1alpha1", "wasmplugins")
 ISTIOOPERATOR = _k("IstioOperator", "install.istio.io", "v1alpha1", "istiooperators")
+# The Sail operator's resources (istio-ecosystem/sail-operator api/v1/*_types.go @1.30.3: group sailoperator.io, v1,
+# v1alpha1 before; all cluster-scoped). While they exist, the operator (re)installs what they describe.
+_SAIL = "sailoperator.io"
+SAIL_ISTIO = _k("Istio", _SAIL, "v1,v1alpha1", "istios", namespaced=False)
+SAIL_ISTIOREVISION = _k("IstioRevision", _SAIL, "v1,v1alpha1", "istiorevisions", namespaced=False)
+SAIL_ISTIOREVISIONTAG = _k("IstioRevisionTag", _SAIL, "v1,v1alpha1", "istiorevisiontags", namespaced=False)
+SAIL_ISTIOCNI = _k("IstioCNI", _SAIL, "v1,v1alpha1", "istiocnis", namespaced=False)
+SAIL_ZTUNNEL = _k("ZTunnel", _SAIL, "v1,v1alpha1", "ztunnels", namespaced=False)
+# The user-facing ones first: deleting an Istio deletes the IstioRevisions it owns.
+SAIL_KINDS: tuple[Kind, ...] = (SAIL_ISTIO, SAIL_ISTIOCNI, SAIL_ZTUNNEL, SAIL_ISTIOREVISIONTAG, SAIL_ISTIOREVISION)
 
 ISTIO_API_KINDS: tuple[Kind, ...] = (
     VIRTUALSERVICE, DESTINATIONRULE, GATEWAY, SERVICEENTRY, SIDECAR, WORKLOADENTRY, WORKLOADGROUP,
@@ -109,7 +119,7 @@ ALL_KINDS: tuple[Kind, ...] = (
     POD, SERVICE, CONFIGMAP, NAMESPACE, SERVICEACCOUNT, DEPLOYMENT, REPLICASET, STATEFULSET, DAEMONSET,
     JOB, CRONJOB, PDB, MUTATING_WEBHOOK, VALIDATING_WEBHOOK, VALIDATING_ADMISSION_POLICY,
     VALIDATING_ADMISSION_POLICY_BINDING, CRD,
-    CLUSTERROLE, CLUSTERROLEBINDING, *ISTIO_API_KINDS, *GATEWAY_API_KINDS, ISTIOOPERATOR, ASM_MIGRATION,
+    CLUSTERROLE, CLUSTERROLEBINDING, *ISTIO_API_KINDS, *GATEWAY_API_KINDS, ISTIOOPERATOR, *SAIL_KINDS, ASM_MIGRATION,
     ISTIO_GATEWAY_ASM,
 )
 

@@ -390,33 +390,70 @@ def is_waypoint_deployment(dep: dict[str, Any]) -> bool:
     return is_waypoint_workload(labels, find_proxy_container(template.get("spec") or {})[0])
 
 
+# The Sail operator (istio-ecosystem/sail-operator, Istio's operator since the istio-operator's removal; Red Hat
+# OpenShift Service Mesh 3 ships it as servicemesh-operator3). chart/templates/deployment.yaml @1.30.3: Deployment
+# `{{ .Values.deployment.name }}` (sail-operator), labelled app.kubernetes.io/component: sail-operator (fixed) and
+# control-plane: <deployment name>, its container `sail-operator` running /sail-operator. Tuples, not sets: a value
+# read from a cluster may be anything (a list is unhashable), `in` a tuple only compares.
+SAIL_OPERATOR_NAMES = ("sail-operator", "servicemesh-operator3")
+_SAIL_COMPONENT, _SAIL_CONTROL_PLANE = "app.kubernetes.io/component", "control-plane"
+# The API group of its resources (Istio, IstioRevision, IstioRevisionTag, IstioCNI, ZTunnel) and the label its Helm
+# post-renderer puts on every object it renders (pkg/helm/postrenderer.go, pkg/constants ManagedByLabelValue
+# "sail-operator"; pkg/install/library.go "sail-library" when embedded as a library).
+SAIL_GROUP = "sailoperator.io"
+SAIL_MANAGED_BY = "managed-by"
+SAIL_MANAGED_BY_VALUES = ("sail-operator", "sail-library")
+# The API groups of Istio's installers: an object owned by one of their resources is Istio's installation, not ASM's.
+ISTIO_INSTALLER_GROUPS = (SAIL_GROUP, "install.istio.io")
+
 ISTIO_OPERATOR = "istio-operator"
-# The labels that say a Deployment (or its pods) is the istio-operator: Istio's chart sets `name`, other packagings
-# `app.kubernetes.io/name`.
+# The labels that say a Deployment (or its pods) is an operator of Istio's: Istio's chart sets `name`, other packagings
+# `app.kubernetes.io/name`; the Sail operator's chart app.kubernetes.io/component and control-plane.
 _OPERATOR_LABELS = ("name", "app.kubernetes.io/name")
 _OPERATOR_NAME, _OPERATOR_APP_NAME = _OPERATOR_LABELS
-_OPERATOR_LABEL_SET = frozenset(_OPERATOR_LABELS)
+_OPERATOR_LABEL_SET = frozenset((*_OPERATOR_LABELS, _SAIL_COMPONENT, _SAIL_CONTROL_PLANE))
+
+
+def is_sail_operator(dep: dict[str, Any]) -> bool:
+    """The Sail operator's Deployment: named sail-operator / servicemesh-operator3, or labelled as its chart labels it
+    (app.kubernetes.io/component: sail-operator; control-plane: sail-operator | servicemesh-operator3), on the
+    Deployment or its pod template."""
+    meta = dep.get("metadata") or {}
+    if meta.get("name") in SAIL_OPERATOR_NAMES:
+        return True
+    template = ((dep.get("spec") or {}).get("template") or {}).get("metadata") or {}
+    for labels in (meta.get("labels"), template.get("labels")):
+        if isinstance(labels, dict) and (labels.get(_SAIL_COMPONENT) == "sail-operator"
+                                         or labels.get(_SAIL_CONTROL_PLANE) in SAIL_OPERATOR_NAMES):
+            return True
+    return False
 
 
 def is_istio_operator(dep: dict[str, Any]) -> bool:
-    """The in-cluster istio-operator, which reconciles Istio's installation back (Istio 1.24 removed it; older
-    installs run it). As Istio's own chart makes it (manifests/charts/istio-operator, which `istioctl operator init
-    [--revision R]` renders): named istio-operator, or istio-operator-<revision>; the Deployment itself unlabelled, its
-    pods labelled name=istio-operator. Also a Deployment or pod template labelled app.kubernetes.io/name=istio-operator.
+    """An in-cluster operator of Istio's, which reconciles Istio's installation back: the istio-operator (Istio 1.24
+    removed it; older installs run it) or the Sail operator (is_sail_operator tells which). The istio-operator as
+    Istio's own chart makes it (manifests/charts/istio-operator, which `istioctl operator init [--revision R]`
+    renders): named istio-operator, or istio-operator-<revision>; the Deployment itself unlabelled, its pods labelled
+    name=istio-operator. Also a Deployment or pod template labelled app.kubernetes.io/name=istio-operator.
     """
     meta = dep.get("metadata") or {}
-    if meta.get("name") == ISTIO_OPERATOR:
+    name = meta.get("name")
+    if name == ISTIO_OPERATOR or name in SAIL_OPERATOR_NAMES:
         return True
     template = ((dep.get("spec") or {}).get("template") or {}).get("metadata") or {}
     # Asked of every Deployment (~9,500 at 50k pods): one set test in C over each label map's keys rules out nearly
-    # all of them before any lookup; no generator nor loop over the maps (a frame or iterator per Deployment).
+    # all of them before any lookup; no generator nor loop over the maps (a frame or iterator per Deployment), no call
+    # of is_sail_operator (a frame each): its label tests are written out here.
     labels = meta.get("labels")
     if labels and not _OPERATOR_LABEL_SET.isdisjoint(labels.keys()) and (
-            labels.get(_OPERATOR_NAME) == ISTIO_OPERATOR or labels.get(_OPERATOR_APP_NAME) == ISTIO_OPERATOR):
+            labels.get(_OPERATOR_NAME) == ISTIO_OPERATOR or labels.get(_OPERATOR_APP_NAME) == ISTIO_OPERATOR
+            or labels.get(_SAIL_COMPONENT) == "sail-operator"
+            or labels.get(_SAIL_CONTROL_PLANE) in SAIL_OPERATOR_NAMES):
         return True
     labels = template.get("labels")
     return bool(labels) and not _OPERATOR_LABEL_SET.isdisjoint(labels.keys()) and (
-        labels.get(_OPERATOR_NAME) == ISTIO_OPERATOR or labels.get(_OPERATOR_APP_NAME) == ISTIO_OPERATOR)
+        labels.get(_OPERATOR_NAME) == ISTIO_OPERATOR or labels.get(_OPERATOR_APP_NAME) == ISTIO_OPERATOR
+        or labels.get(_SAIL_COMPONENT) == "sail-operator" or labels.get(_SAIL_CONTROL_PLANE) in SAIL_OPERATOR_NAMES)
 
 
 def istiod_revision(dep: dict[str, Any]) -> str:
@@ -455,16 +492,44 @@ def asm_owned(meta: dict[str, Any]) -> str | None:
         return "ASM label/annotation"
     if labels.get("provider") == "asm":
         return "label provider=asm"
-    refs = meta.get("ownerReferences") or ()
+    # An owner of Istio's installers (sail-operator's IstioRevision, IstioCNI...; an IstioOperator) proves the object is
+    # Istio's installation, not ASM's: pkg/helm/postrenderer.go adds that ownerReference to every object it renders.
+    refs = [r for r in meta.get("ownerReferences") or () if not installer_owned_ref(r)]
     if refs:
         return f"owned by {refs[0].get('kind')}/{refs[0].get('name')}"
     return None
 
 
+def installer_owned_ref(ref: Any) -> bool:
+    """Whether an ownerReference names a resource of one of Istio's installers (ISTIO_INSTALLER_GROUPS)."""
+    return isinstance(ref, dict) and str(ref.get("apiVersion") or "").partition("/")[0] in ISTIO_INSTALLER_GROUPS
+
+
+SAIL_INSTALLED = "rendered by the Sail operator"
+
+
+def sail_mesh_config_patch(cluster: str, istio: str) -> str:
+    """The command that puts PROXY_CONFIG_XDS_AGENT into a Sail `Istio` resource's values, from which the Sail operator
+    renders the mesh config (api/v1/values_types.gen.go: spec.values.meshConfig.defaultConfig.proxyMetadata)."""
+    return (f"{kubectl(cluster)} patch {object_ref('istios.sailoperator.io', istio)} --type=merge -p "
+            "'{\"spec\":{\"values\":{\"meshConfig\":{\"defaultConfig\":{\"proxyMetadata\":"
+            "{\"PROXY_CONFIG_XDS_AGENT\":\"true\"}}}}}}'")
+
+
+def sail_installed(meta: dict[str, Any]) -> bool:
+    """Rendered by the Sail operator: its managed-by label, or an owner reference to one of its resources."""
+    labels = meta.get("labels") or {}
+    return labels.get(SAIL_MANAGED_BY) in SAIL_MANAGED_BY_VALUES or any(
+        isinstance(r, dict) and str(r.get("apiVersion") or "").partition("/")[0] == SAIL_GROUP
+        for r in meta.get("ownerReferences") or ())
+
+
 def istio_installed(meta: dict[str, Any]) -> str | None:
-    """Why this object looks installed by Istio (istioctl/operator or Helm), None otherwise."""
+    """Why this object looks installed by Istio (the Sail operator, istioctl/operator or Helm), None otherwise."""
     labels = meta.get("labels") or {}
     annotations = meta.get("annotations") or {}
+    if sail_installed(meta):
+        return SAIL_INSTALLED
     if "operator.istio.io/component" in labels or "install.operator.istio.io/owning-resource" in labels:
         return "istioctl/operator labels"
     release = str(annotations.get("meta.helm.sh/release-name") or labels.get("release") or "")

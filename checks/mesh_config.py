@@ -29,10 +29,16 @@ def xds_agent_in_mesh(cm: dict[str, Any]) -> tuple[Any, str | None]:
 
 
 def operator_note(cluster: ClusterInventory) -> str:
-    """An in-cluster istio-operator reconciles the mesh ConfigMap back to its IstioOperator."""
+    """An in-cluster operator reconciles the mesh ConfigMap back: the istio-operator to its IstioOperator, the Sail
+    operator to its Istio resource's values."""
     for dep in cluster.istio_operator_deployments():
         meta = dep.get("metadata") or {}
         # Another object's name in the same line as the command: kept quoted and on one line.
+        if mesh.is_sail_operator(dep):
+            return (f" The Sail operator {mesh.sh_text(meta.get('namespace') or '')}/"
+                    f"{mesh.sh_text(meta.get('name') or '')} re-renders the mesh config from its Istio resource and "
+                    "reverts it: add the setting to that resource's spec.values.meshConfig.defaultConfig.proxyMetadata "
+                    "too (kubectl patch istios.sailoperator.io/<name> --type=merge ...).")
         return (f" The in-cluster operator {mesh.sh_text(meta.get('namespace') or '')}/"
                 f"{mesh.sh_text(meta.get('name') or '')} may have reverted it: "
                 "add the setting to the IstioOperator's meshConfig.defaultConfig.proxyMetadata too.")

@@ -108,6 +108,13 @@ class PurgePreview(ClusterCheck):
                    "not remove it; `helm uninstall` per release does", Severity.MAJOR,
                    message="{count} Helm release(s) of Istio: {releases}; remove them with `helm uninstall` (the "
                            "istiod releases last the base/CRD release), not with istioctl")
+    # istio-ecosystem/sail-operator @1.30.3: it watches what it rendered (pkg/watches/istiod.go) and installs it again;
+    # deleting its resources makes it uninstall its Helm releases (the IstioRevision/IstioCNI finalizers).
+    SAIL = Outcome("AA2522", Status.WARN, "Istio is installed by the Sail operator here: it re-creates what "
+                   "`istioctl uninstall --purge` deletes; deleting its resources removes Istio", Severity.MAJOR,
+                   message="Istio is installed by the Sail operator here ({resources}; {rendered} object(s) rendered "
+                           "by it): it re-creates what `istioctl uninstall --purge` deletes. Delete its resources "
+                           "instead (it then uninstalls what it installed), then the operator")
     KIND_NOT_READ = Outcome("AA2530", Status.UNKNOWN, "what a purged CRD takes with it cannot be told: the auditor "
                             "does not read the kind it defines",
                             message="deleting CRD {crd} deletes every {kind} stored in the cluster; the auditor does "
@@ -130,10 +137,10 @@ class PurgePreview(ClusterCheck):
                        "Istio labels and no istiod runs: the purge deletes nothing here",
                        message="no object carries operator.istio.io/component or Helm's Istio labels and no istiod "
                                "runs: `istioctl uninstall --purge` deletes nothing here")
-    outcomes = (CLEAN, ASM_OBJECT, NOT_ON_ASM, ASM_OBJECT_UNDER_CRD, CASCADE, HELM, KIND_NOT_READ, UNLABELLED,
+    outcomes = (CLEAN, ASM_OBJECT, NOT_ON_ASM, ASM_OBJECT_UNDER_CRD, CASCADE, HELM, SAIL, KIND_NOT_READ, UNLABELLED,
                 STORED_UNREAD, ASM_COPIES_UNREAD, NO_ISTIO)
     needs = PRUNED_KINDS
-    uses = (*K.ISTIO_API_KINDS, *K.GATEWAY_API_KINDS, K.ISTIOOPERATOR)
+    uses = (*K.ISTIO_API_KINDS, *K.GATEWAY_API_KINDS, K.ISTIOOPERATOR, *K.SAIL_KINDS)
 
     def check_cluster(self, cluster: ClusterInventory, ctx: Context) -> Iterable[Finding]:
         labelled: list[tuple[str, dict[str, Any]]] = []
@@ -153,6 +160,9 @@ class PurgePreview(ClusterCheck):
                                                                   meta.get("namespace") or "istio-system"))
                     helm_releases.setdefault(release, []).append(_subject(kind.kind, meta))
         evidence_base = {"not_read": NOT_READ_NOTE}
+        sail = self._sail(cluster, labelled, evidence_base)
+        if sail is not None:
+            yield sail
         if helm_releases:
             commands = [f"helm --kubeconfig={mesh.kubeconfig_var(cluster.name)} uninstall {mesh.sh(release)} "
                         f"{mesh.ns_flag(ns)}" for release, ns in sorted(helm_releases)]
@@ -162,6 +172,8 @@ class PurgePreview(ClusterCheck):
                               evidence={**evidence_base, "releases": {f"{ns}/{r}": subjects[:20] for (r, ns), subjects
                                                                       in sorted(helm_releases.items())}})
         unlabelled = [d for d in cluster.istiod_deployments() if not mesh.istio_installed(_meta(d))]
+        if sail is not None and not labelled and not helm_releases and not unlabelled:
+            return  # nothing for istioctl to delete: the Sail operator's resources are what removes Istio
         for dep in unlabelled:
             meta = _meta(dep)
             yield self.report(self.UNLABELLED, cluster.name, params={}, kind="Deployment",
@@ -172,6 +184,34 @@ class PurgePreview(ClusterCheck):
                 yield self.report(self.NO_ISTIO, cluster.name, params={}, evidence=evidence_base)
             return
         yield from self._purge(cluster, ctx, labelled, evidence_base)
+
+    def _sail(self, cluster: ClusterInventory, labelled: list[tuple[str, dict[str, Any]]],
+              evidence_base: dict[str, Any]) -> Finding | None:
+        """AA2522 when the Sail operator installed Istio here: its resources, its Deployment or what it rendered."""
+        resources = [(kind, _meta(obj)) for kind in K.SAIL_KINDS if cluster.available(kind)
+                     for obj in cluster.objects(kind)]
+        operators = [_meta(d) for d in cluster.istio_operator_deployments() if mesh.is_sail_operator(d)]
+        rendered = sorted(_subject(kind, _meta(obj)) for kind, obj in labelled if mesh.sail_installed(_meta(obj)))
+        if not (resources or operators or rendered):
+            return None
+        owners = {str(uid) for _, m in resources if (uid := m.get("uid"))}
+        # What the user deletes: the resources no other present resource owns (an Istio's IstioRevisions go with it).
+        top = [(kind, m) for kind, m in resources
+               if not any(isinstance(r, dict) and str(r.get("uid")) in owners for r in m.get("ownerReferences") or ())]
+        kubectl = mesh.kubectl(cluster.name)
+        commands = [f"{kubectl} delete {mesh.object_ref(f'{kind.plural}.{kind.group}', m.get('name', ''))}"
+                    for kind, m in top]
+        commands += [f"# then the operator {mesh.sh_text(m.get('namespace') or '')}/"
+                     f"{mesh.sh_text(m.get('name') or '')}: `helm uninstall` of its release, or its OLM Subscription "
+                     "and ClusterServiceVersion" for m in operators]
+        listing = [f"{kind.kind} {m.get('name', '')}" for kind, m in top] + [
+            f"operator {m.get('namespace', '')}/{m.get('name', '')}" for m in operators]
+        return self.report(self.SAIL, cluster.name,
+                           params={"resources": ", ".join(listing) or "its resources not read",
+                                   "rendered": len(rendered)},
+                           remediation="\n".join(commands) or f"{mesh.kubectl(cluster.name)} get istios,istiocnis,"
+                                                               "ztunnels,istiorevisiontags.sailoperator.io",
+                           evidence={**evidence_base, "sail_resources": listing[:50], "rendered": rendered[:50]})
 
     def _purge(self, cluster: ClusterInventory, ctx: Context, labelled: list[tuple[str, dict[str, Any]]],
                evidence_base: dict[str, Any]) -> Iterator[Finding]:

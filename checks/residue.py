@@ -72,6 +72,28 @@ def without_owners(meta: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in meta.items() if k != "ownerReferences"}
 
 
+def _sail_operator_removal(cluster: str, meta: dict[str, Any]) -> str:
+    """How the Sail operator goes: its resources first (while it runs, so that it uninstalls what it installed), then
+    the operator as it was installed: its Helm release (chart/README.md: `helm uninstall sail-operator`), or through
+    OLM (labels olm.owner / olm.owner.namespace name its ClusterServiceVersion), else its Deployment."""
+    ns, name = meta.get("namespace", ""), meta.get("name", "")
+    labels, notes = meta.get("labels") or {}, meta.get("annotations") or {}
+    first = ("# first delete its resources (kubectl get istios,istiocnis,ztunnels,istiorevisiontags.sailoperator.io) "
+             "and wait until what they installed is gone\n")
+    release = notes.get("meta.helm.sh/release-name")
+    if release:
+        return (first + f"helm --kubeconfig={mesh.kubeconfig_var(cluster)} uninstall {mesh.sh(str(release))} "
+                f"{mesh.ns_flag(str(notes.get('meta.helm.sh/release-namespace') or ns))}")
+    csv = labels.get("olm.owner")
+    if csv:
+        olm_ns = str(labels.get("olm.owner.namespace") or ns)
+        return (first + f"# installed through OLM: delete its Subscription first ({mesh.kubectl(cluster)} "
+                f"{mesh.sh_text(mesh.ns_flag(olm_ns))} get subscriptions.operators.coreos.com), then its "
+                "ClusterServiceVersion:\n"
+                + _delete(cluster, "clusterserviceversions.operators.coreos.com", str(csv), olm_ns))
+    return first + _delete(cluster, "deployment", name, ns)
+
+
 def webhook_targets(obj: dict[str, Any]) -> list[str]:
     return [str(((w.get("clientConfig") or {}).get("service") or {}).get("name") or "")
             for w in obj.get("webhooks") or ()]
@@ -134,7 +156,18 @@ class Leftover:
 
 
 def _purge_managed(meta: dict[str, Any]) -> bool:
-    return "operator.istio.io/component" in (meta.get("labels") or {})
+    """Labelled for `istioctl uninstall --purge`, and not the Sail operator's (which re-creates what the purge
+    deletes: its resources are what removes it)."""
+    return "operator.istio.io/component" in (meta.get("labels") or {}) and not mesh.sail_installed(meta)
+
+
+SAIL_NOTE = ("  # rendered by the Sail operator: delete its Istio/IstioCNI resource instead "
+             "(istio-control-plane-removed AA2216); deleted alone, the operator re-creates it")
+
+
+def _sail_note(meta: dict[str, Any]) -> str:
+    """What a delete command of an object the Sail operator rendered must say beside it."""
+    return SAIL_NOTE if mesh.sail_installed(meta) else ""
 
 
 def _delete(cluster: str, resource: str, names: str | list[str], namespace: str = "") -> str:
@@ -251,12 +284,25 @@ class IstioControlPlaneRemoved(_LeftoverCheck):
                                "its IstioOperator)")
     ISTIO_OPERATOR = Outcome("AA2214", Status.FAIL, "an IstioOperator resource is still present",
                              message="IstioOperator {namespace}/{name} is still present")
+    # istio-ecosystem/sail-operator @1.30.3: its controllers install Istio's charts from its resources and re-render
+    # whatever of theirs is deleted (pkg/watches/istiod.go; ownerReferences from pkg/helm/postrenderer.go).
+    SAIL_OPERATOR = Outcome("AA2215", Status.FAIL, "the Sail operator is still installed: it re-installs Istio from "
+                            "its resources (and undoes `istioctl uninstall --purge`)",
+                            message="Sail operator {namespace}/{name} is still installed: it re-installs Istio from "
+                                    "its resources (Istio, IstioRevision, IstioCNI, ZTunnel) and re-creates what "
+                                    "`istioctl uninstall --purge` deletes")
+    SAIL_RESOURCE = Outcome("AA2216", Status.FAIL, "a Sail operator resource (Istio, IstioRevision, IstioRevisionTag, "
+                            "IstioCNI, ZTunnel) is still present: the Sail operator installs Istio from it",
+                            message="{kind} {name} (sailoperator.io, version {version}) is still present: the Sail "
+                                    "operator installs Istio from it")
     CATEGORY_UNREADABLE = Outcome("AA2230", Status.UNKNOWN, "a category of objects cannot be read",
                                   message="{category}: {reason}")
-    outcomes = (CLEAN, ISTIOD, ISTIOD_PODS, WEBHOOK, OPERATOR, ISTIO_OPERATOR, CATEGORY_UNREADABLE)
+    outcomes = (CLEAN, ISTIOD, ISTIOD_PODS, WEBHOOK, OPERATOR, ISTIO_OPERATOR, SAIL_OPERATOR, SAIL_RESOURCE,
+                CATEGORY_UNREADABLE)
     # All optional to the engine: each category says UNKNOWN for itself when its kinds are unreadable.
     uses = (K.DEPLOYMENT, K.POD, K.SERVICE, K.MUTATING_WEBHOOK, K.VALIDATING_WEBHOOK, K.ISTIOOPERATOR,
-            K.REPLICASET)
+            *K.SAIL_KINDS, K.REPLICASET)
+    # istio_operators: the installers' resources, IstioOperators and the Sail operator's (sailoperator.io).
     categories = ("istiod", "istiod_pods", "webhooks", "operator", "istio_operators")
 
     def _istiod(self, cluster: ClusterInventory, ctx: Context, globs: list[str], kept: list[str]) -> Iterator[Leftover]:
@@ -270,7 +316,7 @@ class IstioControlPlaneRemoved(_LeftoverCheck):
             yield Leftover("Deployment", name, self.ISTIOD, {"namespace": ns, "name": name,
                                                              "revision": mesh.istiod_revision(dep),
                                                              "version": version or "unknown"},
-                           _delete(cluster.name, "deployment", name, ns), ns)
+                           _delete(cluster.name, "deployment", name, ns) + _sail_note(meta), ns)
 
     def _istiod_pods(self, cluster: ClusterInventory, ctx: Context, globs: list[str],
                      kept: list[str]) -> Iterator[Leftover]:
@@ -314,18 +360,47 @@ class IstioControlPlaneRemoved(_LeftoverCheck):
                 yield Leftover(kind.kind, name, self.WEBHOOK, {"kind": kind.kind, "name": name,
                                                                "targets": ", ".join(targets) or "clientConfig.url",
                                                                "policies": "/".join(policies)},
-                               _delete(cluster.name, resource, name),
+                               _delete(cluster.name, resource, name) + _sail_note(meta),
                                evidence={"targets": targets, "revisions": sorted(served_revisions(obj))})
 
     def _operator(self, cluster: ClusterInventory, ctx: Context, globs: list[str],
                   kept: list[str]) -> Iterator[Leftover]:
         for dep in cluster.istio_operator_deployments():
             meta = dep.get("metadata") or {}
-            if self._skip("Deployment", meta, globs, kept):
+            # An operator of Istio's is never ASM's, whoever owns its Deployment (OLM's ClusterServiceVersion owns the
+            # Sail operator's, OpenShift Service Mesh 3's): only ASM's marks or residue.allow keep it.
+            if self._skip("Deployment", without_owners(meta), globs, kept):
                 continue
             ns, name = meta.get("namespace", ""), meta.get("name", "")
+            if mesh.is_sail_operator(dep):
+                yield Leftover("Deployment", name, self.SAIL_OPERATOR, {"namespace": ns, "name": name},
+                               _sail_operator_removal(cluster.name, meta), ns)
+                continue
             yield Leftover("Deployment", name, self.OPERATOR, {"namespace": ns, "name": name},
                            _delete(cluster.name, "deployment", name, ns), ns)
+
+    def _installer_resources(self, cluster: ClusterInventory, ctx: Context, globs: list[str],
+                             kept: list[str]) -> Iterator[Leftover]:
+        """The Sail operator's resources (cluster-scoped). An IstioRevision its Istio owns is not listed apart:
+        deleting the Istio deletes it."""
+        found = [(kind, obj) for kind in K.SAIL_KINDS for obj in cluster.objects(kind)]
+        present = {str(uid) for _, o in found if (uid := (o.get("metadata") or {}).get("uid"))}
+        for kind, obj in found:
+            meta = obj.get("metadata") or {}
+            if any(isinstance(r, dict) and str(r.get("uid")) in present for r in meta.get("ownerReferences") or ()):
+                continue  # goes with its owner
+            if self._skip(kind.kind, without_owners(meta), globs, kept):
+                continue
+            name = meta.get("name", "")
+            resource = f"{kind.plural}.{kind.group}"
+            version = str((obj.get("spec") or {}).get("version") or "unknown")
+            yield Leftover(kind.kind, name, self.SAIL_RESOURCE, {"kind": kind.kind, "name": name, "version": version},
+                           _delete(cluster.name, resource, name)
+                           + "  # while the Sail operator runs: it then uninstalls what it installed from it"
+                           + f"\n# if it hangs on its finalizer (operator gone): {mesh.kubectl(cluster.name)} patch "
+                           f"{mesh.sh_text(resource)}/{mesh.sh_text(name)} --type=merge "
+                           "-p '{\"metadata\":{\"finalizers\":[]}}'  # then delete what it installed by hand",
+                           evidence={"version": version, "state": str((obj.get("status") or {}).get("state") or "")})
 
     def _istio_operators(self, cluster: ClusterInventory, ctx: Context, globs: list[str],
                          kept: list[str]) -> Iterator[Leftover]:
@@ -340,6 +415,7 @@ class IstioControlPlaneRemoved(_LeftoverCheck):
                            + f"\n# if it hangs on its finalizer (operator gone): {mesh.kubectl(cluster.name)} "
                            f"{mesh.sh_text(mesh.ns_flag(ns))} patch {resource}/{mesh.sh_text(name)} --type=merge "
                            "-p '{\"metadata\":{\"finalizers\":[]}}'", ns)
+        yield from self._installer_resources(cluster, ctx, globs, kept)
 
 
 # ================================================================ istio-residue
@@ -597,7 +673,7 @@ class IstioResidue(_LeftoverCheck):
                 continue
             ns = meta.get("namespace", "")
             yield Leftover("DaemonSet", name, outcome, {"namespace": ns, "name": name},
-                           _delete(cluster.name, "daemonset", name, ns), ns,
+                           _delete(cluster.name, "daemonset", name, ns) + _sail_note(meta), ns,
                            evidence={"ready": (ds.get("status") or {}).get("numberReady")})
 
     def _namespace_labels(self, cluster: ClusterInventory, ctx: Context, globs: list[str],

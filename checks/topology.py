@@ -76,9 +76,17 @@ class IstioRevisions(ClusterCheck):
                        "revert the mesh config ASM sets", Severity.MINOR,
                        message="the in-cluster istio-operator reconciles Istio's installation and can revert the mesh "
                                "config ASM sets (PROXY_CONFIG_XDS_AGENT)")
-    outcomes = (ONE, SEVERAL, OPERATOR, *no_istiod_outcomes(elsewhere="AA0430", pods_unread="AA0431", absent="AA0440"))
+    # istio-ecosystem/sail-operator @1.30.3 re-renders the ConfigMaps it installed when they change
+    # (pkg/watches/istiod.go), from its resources' spec.values.
+    SAIL_OPERATOR = Outcome("AA0422", Status.WARN, "the Sail operator reconciles Istio's installation and reverts the "
+                            "mesh config ASM sets unless its Istio resource carries the setting", Severity.MINOR,
+                            message="the Sail operator re-renders Istio's mesh config from its Istio resource "
+                                    "({istios}) and reverts what ASM sets there (PROXY_CONFIG_XDS_AGENT) unless that "
+                                    "resource's spec.values.meshConfig carries it")
+    outcomes = (ONE, SEVERAL, OPERATOR, SAIL_OPERATOR,
+                *no_istiod_outcomes(elsewhere="AA0430", pods_unread="AA0431", absent="AA0440"))
     needs = (K.DEPLOYMENT, K.NAMESPACE, K.MUTATING_WEBHOOK)
-    uses = (K.POD, K.REPLICASET, K.ISTIOOPERATOR)
+    uses = (K.POD, K.REPLICASET, K.ISTIOOPERATOR, K.SAIL_ISTIO)
 
     def check_cluster(self, cluster: ClusterInventory, ctx: Context) -> Iterable[Finding]:
         deployments = istiods(cluster)
@@ -125,6 +133,14 @@ class IstioRevisions(ClusterCheck):
                               evidence=evidence)
         for op in operators:
             meta = op["metadata"]
+            if mesh.is_sail_operator(op):
+                istios = [str((i.get("metadata") or {}).get("name") or "") for i in cluster.objects(K.SAIL_ISTIO)] if (
+                    cluster.available(K.SAIL_ISTIO)) else []
+                yield self.report(self.SAIL_OPERATOR, cluster.name, params={"istios": ", ".join(istios) or "none read"},
+                                  kind="Deployment", namespace=meta.get("namespace", ""), name=meta["name"],
+                                  remediation="\n".join(mesh.sail_mesh_config_patch(cluster.name, name)
+                                                        for name in istios or ["<istio>"]))
+                continue
             yield self.report(self.OPERATOR, cluster.name, params={},
                               kind="Deployment", namespace=meta.get("namespace", ""), name=meta["name"],
                               remediation=f"{mesh.kubectl(cluster.name)} {mesh.ns_flag(meta.get('namespace') or '')} "

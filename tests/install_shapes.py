@@ -1010,3 +1010,132 @@ def shape_by_name(name: str) -> Shape:
             return shape
     raise KeyError(name)
 
+
+
+# ---------------------------------------------------------------- the Sail operator (istio-ecosystem/sail-operator)
+# Sources (path@tag in istio-ecosystem/sail-operator): chart/templates/deployment.yaml, chart/values.yaml @1.30.3
+# (Deployment sail-operator, labels app.kubernetes.io/component: sail-operator, part-of/created-by sailoperator,
+# control-plane: sail-operator; `helm install sail-operator ... --namespace sail-operator`, chart/README.md);
+# api/v1/{istio,istiorevision,istiocni}_types.go (group sailoperator.io, v1, cluster-scoped);
+# controllers/istio/istio_controller.go (revision `<istio>` for InPlace, `<istio>-<version with dashes>` for
+# RevisionBased; the IstioRevision owned by its Istio); pkg/reconcile/istiod.go (Helm releases `<revision>-istiod`
+# in the Istio namespace and `default-base` for the default revision), pkg/reconcile/cni.go (release istio-cni);
+# pkg/helm/postrenderer.go + chartmanager.go (every rendered object gets label managed-by: sail-operator and, owner
+# namespace "", an ownerReference to its IstioRevision / IstioCNI); resources/v1.30.3/charts/istiod/templates/
+# validatingwebhookconfiguration.yaml and charts/base/templates/defaultrevision-validatingwebhookconfiguration.yaml
+# (istio-validator-istio-system and istiod-default-validator carry no operator.istio.io/component).
+SAIL_NS = "sail-operator"
+SAIL_GROUP_VERSION = "sailoperator.io/v1"
+
+
+def sail_owner(kind: str, name: str) -> dict[str, Any]:
+    """The ownerReference sail-operator's post-renderer adds (controller reference to the cluster-scoped CR)."""
+    return {"apiVersion": SAIL_GROUP_VERSION, "kind": kind, "name": name, "uid": f._uid("sail", kind, name),
+            "controller": True, "blockOwnerDeletion": True}
+
+
+def sail_resource(kind: str, name: str, spec: dict[str, Any], status: dict[str, Any] | None = None,
+                  owner: dict[str, Any] | None = None) -> dict[str, Any]:
+    meta = f.meta(name, None)
+    meta["uid"] = f._uid("sail", kind, name)
+    meta["finalizers"] = ["sailoperator.io/sail-operator"] if kind != "Istio" else []
+    if owner:
+        meta["ownerReferences"] = [owner]
+    return {"apiVersion": SAIL_GROUP_VERSION, "kind": kind, "metadata": meta, "spec": spec,
+            "status": status or {"state": "Healthy"}}
+
+
+def sail_operator(version: str = "1.30.3", ns: str = SAIL_NS) -> list[dict[str, Any]]:
+    """The sail-operator Deployment as its Helm chart renders it (chart/templates/deployment.yaml @1.30.3)."""
+    labels = {"app.kubernetes.io/component": "sail-operator", "app.kubernetes.io/created-by": "sailoperator",
+              "app.kubernetes.io/instance": "sail-operator", "app.kubernetes.io/managed-by": "helm",
+              "app.kubernetes.io/name": "deployment", "app.kubernetes.io/part-of": "sailoperator",
+              "control-plane": "sail-operator"}
+    selector = {"app.kubernetes.io/created-by": "sailoperator", "app.kubernetes.io/part-of": "sailoperator",
+                "control-plane": "sail-operator"}
+    container = {"name": "sail-operator", "image": f"quay.io/sail-dev/sail-operator:{version}",
+                 "command": ["/sail-operator"],
+                 "args": ["--health-probe-bind-address=:8081", "--metrics-bind-address=:8443", "--zap-log-level=info"]}
+    dep = _deployment("sail-operator", ns, labels=labels, selector=selector, template_labels=selector,
+                      template_annotations={"kubectl.kubernetes.io/default-container": "sail-operator"},
+                      containers=[container], replicas=1,
+                      annotations={"meta.helm.sh/release-name": "sail-operator",
+                                   "meta.helm.sh/release-namespace": ns})
+    dep["spec"]["template"]["spec"]["serviceAccountName"] = "sail-operator"
+    rs = _replicaset(dep)
+    return [namespace(ns), dep, rs, *_pods(rs, 1, None)]
+
+
+def _sail_rendered(obj: dict[str, Any], release: str, owner: dict[str, Any],
+                   release_namespace: str = "") -> dict[str, Any]:
+    """What sail-operator's Helm post-renderer and its Helm install make of a chart's object."""
+    meta = obj["metadata"]
+    labels = meta.setdefault("labels", {})
+    labels["managed-by"] = "sail-operator"
+    for key in ("release", "app.kubernetes.io/instance"):
+        if key in labels:
+            labels[key] = release
+    if "helm.sh/chart" in labels or obj["kind"] in ("MutatingWebhookConfiguration", "ValidatingWebhookConfiguration"):
+        labels.setdefault("app.kubernetes.io/managed-by", "Helm")
+        labels.setdefault("app.kubernetes.io/part-of", "istio")
+    notes = meta.setdefault("annotations", {})
+    notes["meta.helm.sh/release-name"] = release
+    notes["meta.helm.sh/release-namespace"] = release_namespace or meta.get("namespace") or ISTIO_NS
+    if obj["kind"] not in ("ReplicaSet", "Pod"):
+        meta["ownerReferences"] = [*meta.get("ownerReferences", []), owner]
+    return obj
+
+
+def sail_shape(version: str = "1.30.3", *, revision_based: bool = False, cni: bool = False) -> Shape:
+    """Istio installed by sail-operator: `Istio` default (InPlace: revision default; RevisionBased: revision
+    default-v1-30-3 behind IstioRevisionTag default), optionally `IstioCNI` default (namespace istio-cni)."""
+    revision = f"default-v{version.replace('.', '-')}" if revision_based else ""
+    rev_name = revision or "default"
+    inj = Injector(version, revision, hub="registry.istio.io/release", cni=cni)
+    owner = sail_owner("IstioRevision", rev_name)
+    release = f"{rev_name}-istiod"
+    shape = Shape(f"sail-{'revision-based' if revision_based else 'inplace'}{'-cni' if cni else ''}-{version}",
+                  "sail-operator chart/, pkg/helm/postrenderer.go @1.30.3")
+    shape.extend(sail_operator())
+    istio_spec = {"version": f"v{version}", "namespace": ISTIO_NS,
+                  "updateStrategy": {"type": "RevisionBased" if revision_based else "InPlace",
+                                     "inactiveRevisionDeletionGracePeriodSeconds": 30}}
+    istio_cr = sail_resource("Istio", "default", istio_spec,
+                             {"state": "Healthy", "activeRevisionName": rev_name,
+                              "revisions": {"total": 1, "ready": 1, "inUse": 1}})
+    rev_cr = sail_resource("IstioRevision", rev_name, {"version": f"v{version}", "namespace": ISTIO_NS,
+                                                       "values": {"revision": revision}},
+                           owner=sail_owner("Istio", "default"))
+    shape.extend([istio_cr, rev_cr])
+    plane = istiod(inj, method="helm")
+    for obj in plane:
+        if obj["kind"] in ("ReplicaSet", "Pod"):
+            continue
+        _sail_rendered(obj, release, owner)
+    validator = f.webhook_config(f"istio-validator{'-' + revision if revision else ''}-{ISTIO_NS}", mutating=False,
+                                 service_name=inj.istiod_name, revision=rev_name, failure_policy="Ignore",
+                                 labels={"app": "istiod", "release": release, "istio": "istiod",
+                                         "app.kubernetes.io/name": "istiod"})
+    plane.append(_sail_rendered(validator, release, owner))
+    shape.add(Shape("istiod", "ISTIOD", objects=[namespace(ISTIO_NS), *plane]))
+    shape.istio_versions.add(version)
+    if revision_based:
+        tag_owner = sail_owner("IstioRevisionTag", "default")
+        shape.extend([sail_resource("IstioRevisionTag", "default", {"targetRef": {"kind": "Istio", "name": "default"}},
+                                    {"state": "Healthy", "istioRevision": rev_name}),
+                      _sail_rendered(revision_tag("default", inj), "default-revisiontags", tag_owner)])
+    base_owner = sail_owner("IstioRevisionTag", "default") if revision_based else owner
+    default_validator = f.webhook_config("istiod-default-validator", mutating=False, service_name=inj.istiod_name,
+                                         revision=rev_name, failure_policy="Ignore",
+                                         labels={"app": "istiod", "release": "default-base", "istio": "istiod",
+                                                 "app.kubernetes.io/name": "istiod"})
+    shape.extend([_sail_rendered(default_validator, "default-base", base_owner, SAIL_NS)])
+    if cni:
+        cni_owner = sail_owner("IstioCNI", "default")
+        shape.extend([namespace("istio-cni"),
+                      sail_resource("IstioCNI", "default", {"version": f"v{version}", "namespace": "istio-cni"})])
+        for obj in istio_cni(inj):
+            obj["metadata"]["namespace"] = "istio-cni"
+            shape.extend([_sail_rendered(obj, "istio-cni", cni_owner)])
+    shape.add(_apps(inj, "ratings", "details"))
+    return shape
