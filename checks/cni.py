@@ -166,12 +166,19 @@ class CniCompatibility(ClusterCheck):
                                                        "SidecarInjector.InitCNIConfiguration.Enabled")
     POLICIES_UNREAD_CNI_OFF = Outcome("AA2634", Status.UNKNOWN, "admission policies could not be read and ASM's CNI "
                                       "plug-in is off", message=_UNREAD + "is off ({source})")
+    # ASM's CNI plug-in on, but ExcludeNamespaces names meshed namespaces: ASM injects istio-init there, so the
+    # policies not read decide those namespaces as they decide all of them when the plug-in is off.
+    POLICIES_UNREAD_EXCLUDED = Outcome("AA2635", Status.UNKNOWN, "admission policies could not be read and ASM's CNI "
+                                       "plug-in skips meshed namespaces (ExcludeNamespaces), where ASM injects "
+                                       "istio-init", message=_UNREAD + "skips {namespaces} (ExcludeNamespaces) "
+                                                                       "({source}), where ASM injects istio-init")
     NO_ISTIO_CNI = Outcome("AA2640", Status.NOT_APPLICABLE, "Istio does not use istio-cni here (no istio-cni-node "
                            "DaemonSet of Istio's): pods already pass admission with istio-init",
                            message="no istio-cni-node DaemonSet of Istio's: Istio's pods already run istio-init, which "
                                    "ASM injects too")
     outcomes = (CLEAN, CNI_ON, REJECTED, EXCLUDED, ENGINES, ENGINES_CNI_OFF, CNI_UNKNOWN, POLICIES_UNREAD,
-                CNI_ANSWER_UNREADABLE, CNI_ANSWER_SILENT, POLICIES_UNREAD_CNI_OFF, NO_ISTIO_CNI)
+                CNI_ANSWER_UNREADABLE, CNI_ANSWER_SILENT, POLICIES_UNREAD_CNI_OFF, POLICIES_UNREAD_EXCLUDED,
+                NO_ISTIO_CNI)
     # Why the ASM CNI state is unknown (AsmCni.unknown_why) -> the UNKNOWN that says so.
     _CNI_UNKNOWN_BY_WHY = {"unsaid": CNI_UNKNOWN, "unreadable": CNI_ANSWER_UNREADABLE, "no_field": CNI_ANSWER_SILENT}
     needs = (K.DAEMONSET, K.NAMESPACE, K.POD)
@@ -224,6 +231,15 @@ class CniCompatibility(ClusterCheck):
             yield self.report(self.POLICIES_UNREAD if asm_cni.enabled is None else self.POLICIES_UNREAD_CNI_OFF,
                               cluster.name, params={"kinds": ", ".join(unread), "source": asm_cni.source},
                               remediation=ENABLE_ASM_CNI, evidence=evidence)
+            return
+        skipped = sorted(meshed & asm_cni.excluded) if asm_cni.enabled else []
+        if unread and skipped:
+            yield self.report(self.POLICIES_UNREAD_EXCLUDED, cluster.name,
+                              params={"kinds": ", ".join(unread), "namespaces": ", ".join(skipped),
+                                      "source": asm_cni.source},
+                              remediation="Let the auditor read the kinds named and audit again, or remove the "
+                                          "namespaces from ASM's CNI ExcludeNamespaces.",
+                              evidence={**evidence, "excluded_meshed_namespaces": skipped})
             return
         engines = policy_engine_webhooks(cluster)
         if engines and not asm_cni.enabled:
