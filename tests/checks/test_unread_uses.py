@@ -43,3 +43,50 @@ def test_envoyfilter_with_proxy_version_is_unknown_not_pass_when_the_pods_are_fo
     [plain] = audit({"c1": [hcm_tweaks(None), old_asm]}, "migrating", config=WITH_ASM,
                     unreadable={"c1": {K.POD: FORBIDDEN_PODS}}).rows(CHECK)
     assert (plain["status"], plain["code"]) == ("PASS", "AA2801")
+
+
+# ---------------------------------------------------------------- restart-risk
+def _restart_plan(audit, objects: list[dict], unreadable: dict | None = None, gate: str = "assessment"):
+    run = audit({"c1": objects}, gate, unreadable={"c1": unreadable} if unreadable else None)
+    return run, {r["name"]: r for r in run.rows("restart-risk")}
+
+
+def test_restart_risk_plan_is_unknown_not_pass_when_an_unread_kind_could_make_a_workload_risky(audit):
+    """Each kind restart-risk only uses can add points that make a workload risky (score 2+, WARN): read, each scenario
+    WARNs; unread, main said PASS AA1401 (a GO under --strict, where the WARN blocks)."""
+    from auditor.findings import verdict_of
+
+    # No preStop (+1) and no PodDisruptionBudget (+1): medium risk. PDBs unread: 1, and main passed the plan.
+    plain = f.deployment("cart", replicas=3)
+    no_pdb = [*plain, *f.workload_pods(plain, 3)]
+    # The mesh config's defaultConfig.terminationDrainDuration (ProxyConfig, istio/istio pilot/pkg/model/
+    # proxy_config_test.go@1.24.6) above the pods' 30s grace period: +3. ConfigMaps unread: the 5s default assumed.
+    mesh = f.configmap("istio", "istio-system", {"mesh": "defaultConfig:\n  terminationDrainDuration: 45s\n"})
+    safe = f.deployment("web", replicas=3)
+    pdb = {"apiVersion": "policy/v1", "kind": "PodDisruptionBudget", "metadata": f.meta("web", "shop"),
+           "spec": {"minAvailable": 1, "selector": {"matchLabels": {"app": "web"}}}}
+    long_drain = [mesh, *safe, *f.workload_pods(safe, 3, prestop=True), pdb]
+    # strategy Recreate (+3): every pod stops before new ones start. Deployments unread: not seen.
+    recreate = f.deployment("batchy", replicas=3)
+    recreate[0]["spec"]["strategy"] = {"type": "Recreate"}
+    pdb_batchy = {**pdb, "metadata": f.meta("batchy", "shop"),
+                  "spec": {"minAvailable": 1, "selector": {"matchLabels": {"app": "batchy"}}}}
+    recreated = [*recreate, *f.workload_pods(recreate, 3, prestop=True), pdb_batchy]
+    for objects, kind, name, risky in ((no_pdb, K.PDB, "cart", "AA1420"), (long_drain, K.CONFIGMAP, "web", "AA1420"),
+                                       (recreated, K.DEPLOYMENT, "batchy", "AA1420")):
+        _, read = _restart_plan(audit, objects)
+        assert (read[name]["status"], read[name]["code"]) == ("WARN", risky), kind.kind
+        run, rows = _restart_plan(audit, objects, {kind: "403 Forbidden"})
+        assert name not in rows, kind.kind  # not scored as risky: what made it so was not read
+        assert (rows[""]["status"], rows[""]["code"]) == ("UNKNOWN", "AA1430"), kind.kind
+        assert kind.kind in rows[""]["message"] and "403 Forbidden" in rows[""]["message"]
+        if kind is K.PDB:  # the one kind no other assessment check needs here: main's GO under --strict
+            assert verdict_of(run.result.findings, strict=True) == "INCOMPLETE"
+
+
+def test_restart_risk_plan_passes_with_a_kind_unread_that_cannot_make_any_workload_risky(audit):
+    """Scored 0 (preStop, 3 replicas): an unread PodDisruptionBudget adds at most 1, the plan's PASS holds (as
+    test_restart_risk.py's test_unreadable_pdbs_are_said_not_guessed has it)."""
+    dep = f.deployment("cart", replicas=3)
+    _, rows = _restart_plan(audit, [*dep, *f.workload_pods(dep, 3, prestop=True)], {K.PDB: "403 Forbidden"})
+    assert (rows[""]["status"], rows[""]["code"]) == ("PASS", "AA1401")
