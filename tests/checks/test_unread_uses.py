@@ -46,8 +46,11 @@ def test_envoyfilter_with_proxy_version_is_unknown_not_pass_when_the_pods_are_fo
 
 
 # ---------------------------------------------------------------- restart-risk
+ASM_VERSION = {"asm": {"version": "v1.24.6.62-g5c7e1f0b-aliyun"}}
+
+
 def _restart_plan(audit, objects: list[dict], unreadable: dict | None = None, gate: str = "assessment"):
-    run = audit({"c1": objects}, gate, unreadable={"c1": unreadable} if unreadable else None)
+    run = audit({"c1": objects}, gate, unreadable={"c1": unreadable} if unreadable else None, config=ASM_VERSION)
     return run, {r["name"]: r for r in run.rows("restart-risk")}
 
 
@@ -56,9 +59,11 @@ def test_restart_risk_plan_is_unknown_not_pass_when_an_unread_kind_could_make_a_
     WARNs; unread, main said PASS AA1401 (a GO under --strict, where the WARN blocks)."""
     from auditor.findings import verdict_of
 
-    # No preStop (+1) and no PodDisruptionBudget (+1): medium risk. PDBs unread: 1, and main passed the plan.
+    # No preStop (+1) and no PodDisruptionBudget (+1): medium risk. PDBs unread: 1, and main passed the plan. Beside
+    # it an Istio the assessment gate finds in order: GO on main under --strict, NO-GO with the PDBs read.
     plain = f.deployment("cart", replicas=3)
-    no_pdb = [*plain, *f.workload_pods(plain, 3)]
+    no_pdb = [f.namespace("shop", labels={"istio-injection": "enabled"}), f.namespace("istio-system"), f.istiod(),
+              f.mesh_configmap(), *plain, *f.workload_pods(plain, 3)]
     # The mesh config's defaultConfig.terminationDrainDuration (ProxyConfig, istio/istio pilot/pkg/model/
     # proxy_config_test.go@1.24.6) above the pods' 30s grace period: +3. ConfigMaps unread: the 5s default assumed.
     mesh = f.configmap("istio", "istio-system", {"mesh": "defaultConfig:\n  terminationDrainDuration: 45s\n"})
@@ -74,13 +79,15 @@ def test_restart_risk_plan_is_unknown_not_pass_when_an_unread_kind_could_make_a_
     recreated = [*recreate, *f.workload_pods(recreate, 3, prestop=True), pdb_batchy]
     for objects, kind, name, risky in ((no_pdb, K.PDB, "cart", "AA1420"), (long_drain, K.CONFIGMAP, "web", "AA1420"),
                                        (recreated, K.DEPLOYMENT, "batchy", "AA1420")):
-        _, read = _restart_plan(audit, objects)
+        run, read = _restart_plan(audit, objects)
         assert (read[name]["status"], read[name]["code"]) == ("WARN", risky), kind.kind
+        if kind is K.PDB:
+            assert verdict_of(run.result.findings, strict=True) == "NO-GO"
         run, rows = _restart_plan(audit, objects, {kind: "403 Forbidden"})
         assert name not in rows, kind.kind  # not scored as risky: what made it so was not read
         assert (rows[""]["status"], rows[""]["code"]) == ("UNKNOWN", "AA1430"), kind.kind
         assert kind.kind in rows[""]["message"] and "403 Forbidden" in rows[""]["message"]
-        if kind is K.PDB:  # the one kind no other assessment check needs here: main's GO under --strict
+        if kind is K.PDB:  # no other assessment check reads PDBs: main's GO under --strict
             assert verdict_of(run.result.findings, strict=True) == "INCOMPLETE"
 
 
