@@ -172,3 +172,17 @@ def test_asm_cni_on_skipping_no_meshed_namespace_passes_with_policies_unread(aud
                    asm_openapi=mesh_detail(True, exclude="kube-system"),
                    unreadable={"cluster-a": {K.VALIDATING_ADMISSION_POLICY: "403 Forbidden"}}).rows(CHECK)
     assert (row["status"], row["code"]) == ("PASS", "AA2602")
+
+
+def test_policy_engine_warns_when_asm_cni_skips_a_meshed_namespace(audit):
+    """Kyverno admits pods (its policies are not read) and ASM's CNI plug-in skips shop: ASM injects istio-init there,
+    so the engine's policies matter as when the plug-in is off (main said CNI_ON PASS AA2602)."""
+    kyverno = f.webhook_config("kyverno-resource-validating-webhook-cfg", mutating=False, service_name="kyverno-svc",
+                               labels={"webhook.kyverno.io/managed-by": "kyverno"})
+    (row,) = audit({"cluster-a": meshed_cluster(None, kyverno)}, "assessment",
+                   asm_openapi=mesh_detail(True, exclude="shop")).rows(CHECK)
+    assert (row["status"], row["code"]) == ("WARN", "AA2622")
+    assert row["evidence"]["policy_engines"] == ["kyverno-resource-validating-webhook-cfg"]
+    (covered,) = audit({"cluster-a": meshed_cluster(None, kyverno)}, "assessment",
+                       asm_openapi=mesh_detail(True, exclude="kube-system")).rows(CHECK)
+    assert (covered["status"], covered["code"]) == ("PASS", "AA2602")
