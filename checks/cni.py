@@ -32,6 +32,8 @@ POLICY_ENGINES = ("gatekeeper", "kyverno")
 ENABLE_ASM_CNI = ("Enable ASM's CNI plug-in before moving the namespace (ASM console: Data Plane Component "
                   "Management, or OpenAPI UpdateMeshFeature CniEnabled=true), then set asm.cni: true in the config "
                   "and audit again.")
+EXCLUDED_FIX = ("Remove the namespaces from ASM's CNI plug-in ExcludeNamespaces (ASM console: Data Plane Component "
+                "Management), or confirm that no admission policy rejects istio-init's NET_ADMIN/NET_RAW there.")
 
 
 @dataclass
@@ -150,6 +152,11 @@ class CniCompatibility(ClusterCheck):
     ENGINES_CNI_OFF = Outcome("AA2621", Status.WARN, "Gatekeeper or Kyverno admits pods here and their policies are "
                               "not read; ASM's CNI plug-in is off", Severity.MAJOR,
                               message=_ENGINES + "is off ({source})")
+    ENGINES_EXCLUDED = Outcome("AA2622", Status.WARN, "Gatekeeper or Kyverno admits pods here and their policies are "
+                               "not read; ASM's CNI plug-in skips meshed namespaces (ExcludeNamespaces), where ASM "
+                               "injects istio-init", Severity.MAJOR,
+                               message=_ENGINES + "skips {namespaces} (ExcludeNamespaces) ({source}), where ASM "
+                                                  "injects istio-init")
     CNI_UNKNOWN = Outcome("AA2630", Status.UNKNOWN, "a namespace moving to ASM forbids istio-init's capabilities and "
                           "neither the config (asm.cni) nor a DescribeServiceMeshDetail answer says whether ASM's CNI "
                           "plug-in is on", message=_CNI_UNKNOWN + "neither config asm.cni nor a "
@@ -166,12 +173,20 @@ class CniCompatibility(ClusterCheck):
                                                        "SidecarInjector.InitCNIConfiguration.Enabled")
     POLICIES_UNREAD_CNI_OFF = Outcome("AA2634", Status.UNKNOWN, "admission policies could not be read and ASM's CNI "
                                       "plug-in is off", message=_UNREAD + "is off ({source})")
+    # ASM's CNI plug-in on, but ExcludeNamespaces names meshed namespaces: ASM injects istio-init there, so the
+    # policies not read decide those namespaces as they decide all of them when the plug-in is off.
+    POLICIES_UNREAD_EXCLUDED = Outcome("AA2635", Status.UNKNOWN, "admission policies could not be read and ASM's CNI "
+                                       "plug-in skips meshed namespaces (ExcludeNamespaces), where ASM injects "
+                                       "istio-init", message=_UNREAD + "skips {namespaces} (ExcludeNamespaces) "
+                                                                       "({source}), where ASM injects istio-init")
     NO_ISTIO_CNI = Outcome("AA2640", Status.NOT_APPLICABLE, "Istio does not use istio-cni here (no istio-cni-node "
                            "DaemonSet of Istio's): pods already pass admission with istio-init",
                            message="no istio-cni-node DaemonSet of Istio's: Istio's pods already run istio-init, which "
                                    "ASM injects too")
-    outcomes = (CLEAN, CNI_ON, REJECTED, EXCLUDED, ENGINES, ENGINES_CNI_OFF, CNI_UNKNOWN, POLICIES_UNREAD,
-                CNI_ANSWER_UNREADABLE, CNI_ANSWER_SILENT, POLICIES_UNREAD_CNI_OFF, NO_ISTIO_CNI)
+    outcomes = (CLEAN, CNI_ON, REJECTED, EXCLUDED, ENGINES, ENGINES_CNI_OFF, ENGINES_EXCLUDED, CNI_UNKNOWN,
+                POLICIES_UNREAD,
+                CNI_ANSWER_UNREADABLE, CNI_ANSWER_SILENT, POLICIES_UNREAD_CNI_OFF, POLICIES_UNREAD_EXCLUDED,
+                NO_ISTIO_CNI)
     # Why the ASM CNI state is unknown (AsmCni.unknown_why) -> the UNKNOWN that says so.
     _CNI_UNKNOWN_BY_WHY = {"unsaid": CNI_UNKNOWN, "unreadable": CNI_ANSWER_UNREADABLE, "no_field": CNI_ANSWER_SILENT}
     needs = (K.DAEMONSET, K.NAMESPACE, K.POD)
@@ -225,12 +240,24 @@ class CniCompatibility(ClusterCheck):
                               cluster.name, params={"kinds": ", ".join(unread), "source": asm_cni.source},
                               remediation=ENABLE_ASM_CNI, evidence=evidence)
             return
+        skipped = sorted(meshed & asm_cni.excluded) if asm_cni.enabled else []
+        if unread and skipped:
+            yield self.report(self.POLICIES_UNREAD_EXCLUDED, cluster.name,
+                              params={"kinds": ", ".join(unread), "namespaces": ", ".join(skipped),
+                                      "source": asm_cni.source},
+                              remediation="Let the auditor read the kinds named and audit again. " + EXCLUDED_FIX,
+                              evidence={**evidence, "excluded_meshed_namespaces": skipped})
+            return
         engines = policy_engine_webhooks(cluster)
-        if engines and not asm_cni.enabled:
-            yield self.report(self.ENGINES if asm_cni.enabled is None else self.ENGINES_CNI_OFF, cluster.name,
-                              params={"engines": ", ".join(engines), "source": asm_cni.source},
-                              remediation=ENABLE_ASM_CNI,
-                              evidence={**evidence, "policy_engines": engines})
+        if engines and (not asm_cni.enabled or skipped):
+            outcome = (self.ENGINES_EXCLUDED if asm_cni.enabled else
+                       self.ENGINES if asm_cni.enabled is None else self.ENGINES_CNI_OFF)
+            yield self.report(outcome, cluster.name,
+                              params={"engines": ", ".join(engines), "source": asm_cni.source,
+                                      "namespaces": ", ".join(skipped)},
+                              remediation=EXCLUDED_FIX if asm_cni.enabled else ENABLE_ASM_CNI,
+                              evidence={**evidence, "policy_engines": engines,
+                                        **({"excluded_meshed_namespaces": skipped} if skipped else {})})
             return
         yield self.report(self.CNI_ON if asm_cni.enabled else self.CLEAN, cluster.name,
                           params={"source": asm_cni.source, "forbidding": forbidding, "checked": len(meshed)},

@@ -87,6 +87,8 @@ class AsmVersions:
     instance_source: str = ""
     proxies: dict[str, tuple[str, ...]] = field(default_factory=dict)  # ASM proxy image -> spellings
     unread: str = ""                     # why the instance version could not be read
+    # Data planes whose pods could not be read -> why: the ASM proxies running there (and their versions) are unseen.
+    pods_unread: dict[str, str] = field(default_factory=dict)
 
     def all(self) -> list[tuple[str, tuple[str, ...]]]:
         out = [(f"ASM {self.instance[0]} ({self.instance_source})", self.instance)] if self.instance else []
@@ -121,6 +123,8 @@ def asm_versions(ctx: Context) -> AsmVersions:
         spellings = _spellings(mesh.image_tag(image))
         if spellings:
             out.proxies[image] = spellings
+    out.pods_unread = {c.name: c.unreachable or c.errors.get(K.POD.key) or "not collected"
+                       for c in ctx.inv.data_planes if not c.available(K.POD)}
     return out
 
 
@@ -232,10 +236,15 @@ class EnvoyFilterCompatibility(ClusterCheck):
         "(which one ASM's proxies report as ISTIO_VERSION is not documented)",
         message="proxyVersion {regexes} matches {matched} but not {unmatched}: which of them ASM's proxies report "
                 "is not documented")
+    PROXIES_UNSEEN = Outcome(
+        "AA2833", Status.UNKNOWN, "the filter matches on proxyVersion and the pods of some data plane could not be "
+        "read: the ASM proxies already running there, and the versions they report, are unseen",
+        message="proxyVersion {regexes} matches ASM {versions}, but the pods of {clusters} could not be read: ASM "
+                "proxies already running there may report a version it does not match")
     NONE = Outcome("AA2840", Status.NOT_APPLICABLE, "no EnvoyFilter exists in the cluster (the kind was read)",
                    message="no EnvoyFilter in the cluster{why}")
     outcomes = (COMPATIBLE, VERSION_EXCLUDED, REMOVED_NAME, V2_TYPE, GENERATED, UNJUDGEABLE, VERSION_UNKNOWN,
-                SPELLING, NONE)
+                SPELLING, PROXIES_UNSEEN, NONE)
     needs = (K.ENVOYFILTER,)
     uses = (K.SERVICE, K.DEPLOYMENT, K.POD)  # where ASM's version shows when no config or OpenAPI answer says it
     reads_other_clusters = True  # ASM's version and proxy images from every data plane (asm_versions)
@@ -363,6 +372,14 @@ class EnvoyFilterCompatibility(ClusterCheck):
             why = versions.unread or "only ASM proxy image tags tell it, and new injections get the instance's version"
             yield self.report(self.VERSION_UNKNOWN, cluster, params={"regexes": shown, "why": why},
                               remediation=_SET_VERSION, evidence={"asm_versions": [v for v, _ in known]}, **where)
+        elif versions.pods_unread:
+            # The versions compared are not all there are: an older ASM proxy in an unread data plane may be excluded.
+            unread = "; ".join(f"{name} ({why})" for name, why in sorted(versions.pods_unread.items()))
+            yield self.report(self.PROXIES_UNSEEN, cluster, params={"regexes": shown, "versions": versions.label(),
+                                                                    "clusters": unread},
+                              remediation="Let the auditor read the pods of the clusters named and audit again.",
+                              evidence={"asm_versions": [v for v, _ in known], "pods_unread": versions.pods_unread},
+                              **where)
 
     @staticmethod
     def _covered(obj: dict[str, Any], patch: dict[str, Any], filters: list[dict[str, Any]],

@@ -104,6 +104,24 @@ class Risk:
         return "; ".join(r for r in self.reasons if r.startswith("+")), " ".join(dict.fromkeys(self.fixes))
 
 
+# The kinds a workload's score reads besides its pods: each unread one may hide points (unscored_points).
+UNSCORED_KINDS = (K.CONFIGMAP, K.DEPLOYMENT, K.STATEFULSET, K.PDB)
+
+
+def unscored_points(kind: str, unread: Mapping[str, str]) -> int:
+    """The most points the kinds not read (kind name -> why) could have added to a workload of `kind`
+    (RestartRisk._facts, _risk): the mesh config's terminationDrainDuration at or above the grace period (+3, any
+    workload but those run to completion); strategy Recreate or a single replica of the Deployment or StatefulSet itself
+    (+3); no PodDisruptionBudget selecting it (+1, read for Deployments and StatefulSets). A bare pod scores 3 already.
+    """
+    if kind in RUN_TO_COMPLETION or kind == "Pod":
+        return 0
+    points = 3 if K.CONFIGMAP.kind in unread else 0
+    if kind in (K.DEPLOYMENT.kind, K.STATEFULSET.kind):
+        points += (3 if kind in unread else 0) + (1 if K.PDB.kind in unread else 0)
+    return points
+
+
 def wave_of(score: int) -> int:
     return 1 if score <= 1 else 2 if score <= 4 else 3
 
@@ -179,9 +197,13 @@ class RestartRisk(ClusterCheck):
                    message="restart risk {score} (high risk (score 5+)): {reasons}")
     RISKY_PLAN = Outcome("AA1422", Status.WARN, "the migration waves of the workloads still to move, some of them "
                          "risky (each has its own finding)", Severity.INFO, message=_PLAN)
+    UNSCORED = Outcome("AA1430", Status.UNKNOWN, "no workload scored as risky, but kinds the score reads could not be "
+                       "read and could make some of them risky: the plan's PASS cannot be given",
+                       message="{kinds} could not be read: {uncertain} of {workloads} workload(s) still to move may "
+                               "score 2 or more with what was not read; scored without it: {waves}")
     NOTHING_TO_MOVE = Outcome("AA1440", Status.NOT_APPLICABLE, "no workload left on Istio's sidecar",
                               message="no workload left on Istio's sidecar")
-    outcomes = (PLAN, MEDIUM, HIGH, RISKY_PLAN, NOTHING_TO_MOVE)
+    outcomes = (PLAN, MEDIUM, HIGH, RISKY_PLAN, UNSCORED, NOTHING_TO_MOVE)
     needs = (K.POD,)
     uses = (K.REPLICASET, K.JOB, K.DEPLOYMENT, K.STATEFULSET, K.PDB, K.CONFIGMAP)
     max_listed_per_wave = 50  # the aggregate evidence lists this many names per wave (counts are complete)
@@ -198,9 +220,14 @@ class RestartRisk(ClusterCheck):
         pdbs = self._pdbs(cluster)
         scored: list[tuple[int, str, str, str]] = []
         risks: dict[tuple[Any, ...], Risk] = {}  # facts -> its Risk: a few dozen for thousands of workloads
+        unread = {kind.kind: cluster.errors.get(kind.key) or cluster.unreachable or "not collected"
+                  for kind in UNSCORED_KINDS if not cluster.available(kind)}
+        uncertain = 0  # workloads scored below 2 that what was not read could make risky
         for row in per_workload:
             risk = self._score(row, objects, pdbs, cluster.name, risks)
             scored.append((risk.score, row.namespace, row.workload_kind, row.workload_name))
+            if unread and risk.score < 2 and risk.score + unscored_points(row.workload_kind, unread) >= 2:
+                uncertain += 1
             if risk.score >= 2:
                 outcome, params, wave, fixes = self._shared(risk)
                 yield self.report(
@@ -211,7 +238,7 @@ class RestartRisk(ClusterCheck):
                     evidence={"score": risk.score, "wave": wave, "reasons": risk.reasons,
                               "pods": int(row.pods), "grace_seconds": int(row.grace_min),
                               "drain_seconds": float(row.drain_max)})
-        yield self._plan(cluster.name, scored)
+        yield self._plan(cluster.name, scored, unread, uncertain)
 
     def _shared(self, risk: Risk) -> tuple[Outcome, dict[str, Any], int, str]:
         """What every finding of a risky `risk` shares: its outcome, params, wave and remediation up to the workload's
@@ -408,7 +435,8 @@ class RestartRisk(ClusterCheck):
                          "proxy.istio.io/config) and make clients reconnect.")
         return risk
 
-    def _plan(self, cluster: str, scored: list[tuple[int, str, str, str]]) -> Finding:
+    def _plan(self, cluster: str, scored: list[tuple[int, str, str, str]], unread: dict[str, str],
+              uncertain: int) -> Finding:
         """The one aggregate: migration waves, lowest risk first (complete counts, names capped)."""
         scored.sort()  # (score, namespace, kind, name)
         by_wave: dict[int, list[tuple[int, str, str, str]]] = {wave: [] for wave in WAVES}
@@ -427,5 +455,13 @@ class RestartRisk(ClusterCheck):
                     "scoring": "grace<=drain +3; bare pod/Recreate +3; single replica +2 (StatefulSet +3); "
                                "no preStop +1; no PDB +1; long-lived ports +2 "
                                "(+1 with EXIT_ON_ZERO_ACTIVE_CONNECTIONS)"}
+        if unread:
+            evidence["not_read"] = unread
+        if not risky and uncertain:
+            # A PASS only when nothing unread could change it (unscored_points): else what was not read is named.
+            kinds = "; ".join(f"{kind} ({why})" for kind, why in unread.items())
+            return self.report(self.UNSCORED, cluster, params={"kinds": kinds, "uncertain": uncertain,
+                                                              "workloads": len(scored), "waves": text},
+                               remediation="Let the auditor read the kinds named and audit again.", evidence=evidence)
         return self.report(self.RISKY_PLAN if risky else self.PLAN, cluster,
                            params={"workloads": len(scored), "waves": text}, evidence=evidence)

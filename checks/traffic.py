@@ -158,9 +158,16 @@ class IstioGatewayTraffic(ClusterCheck):
                               "as a DaemonSet may have been missed, and its traffic with it", fix=SCAN_UNREAD_FIX,
                               message=SCAN_UNREAD + "an Istio gateway deployed as a DaemonSet may have been missed, so "
                                                     "it cannot tell that no traffic crosses any Istio gateway")
+    # Pods tell of the gateways no Deployment or DaemonSet explains (STRAY): unread, one of them may be missed.
+    STRAYS_UNSEEN = Outcome("AA1551", Status.UNKNOWN, "the pods could not be read: an Istio gateway whose pods no "
+                            "Deployment or DaemonSet explains (a bare pod, another controller) may have been missed, "
+                            "and its traffic with it", fix=SCAN_UNREAD_FIX,
+                            message=SCAN_UNREAD + "an Istio gateway whose pods no Deployment or DaemonSet explains may "
+                                                  "have been missed, so it cannot tell that no traffic crosses any "
+                                                  "Istio gateway")
     outcomes = (PASS, TRAFFIC, TRAFFIC_ALL_CLUSTERS, TRAFFIC_NEW_SERIES_UNCOUNTED, NO_PROMETHEUS, STRAY, NOT_RECORDED,
                 PROMETHEUS_ERROR, ANSWER_NOT_EVIDENCE, NO_SERIES, OTHER_CLUSTER_LABEL, NEW_SERIES_ONLY, PARTIAL_WINDOW,
-                ZERO_ALL_CLUSTERS, GATEWAYS_UNSEEN, NO_GATEWAY)
+                ZERO_ALL_CLUSTERS, GATEWAYS_UNSEEN, STRAYS_UNSEEN, NO_GATEWAY)
     needs = (K.DEPLOYMENT,)
     # Pods and ReplicaSets: to explain missing series by gateway pods started inside the window.
     uses = (*SCAN_KINDS, K.POD, K.REPLICASET)
@@ -173,6 +180,8 @@ class IstioGatewayTraffic(ClusterCheck):
         yield from stray
         # Every Istio gateway is judged whatever its role: only one missed (a DaemonSet's) spoils the PASS and N/A.
         unseen = scan_unread_findings(self, cluster, self.GATEWAYS_UNSEEN, (K.DAEMONSET,))
+        # ...and so does a stray gateway (stray_gateway_findings), which only the pods tell of: none when unread.
+        unseen += scan_unread_findings(self, cluster, self.STRAYS_UNSEEN, (K.POD,))
         yield from unseen
         if not gateways and not stray and not unseen:
             yield self.report(self.NO_GATEWAY, cluster.name, params={})

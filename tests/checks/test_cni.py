@@ -137,3 +137,52 @@ def test_policies_unread_or_policy_engine_with_asm_cni_off_have_their_own_codes(
                       unreadable={"cluster-a": {K.VALIDATING_ADMISSION_POLICY: "403 Forbidden"}}).rows(CHECK)
     assert [(r["status"], r["code"]) for r in (engines, unread)] == [("WARN", "AA2621"), ("UNKNOWN", "AA2634")]
     assert (engines["severity"], engines["evidence"]["asm_cni_source"]) == ("major", "config asm.cni")
+
+
+def net_admin_policy() -> list[dict[str, Any]]:
+    """A ValidatingAdmissionPolicy denying NET_ADMIN and its binding to the namespaces labelled for injection
+    (admissionregistration.k8s.io/v1, as test_fail_when_an_admission_policy_checks_capabilities has it)."""
+    policy = f.admission_policy("deny-net-admin", labels={"app": "security-baseline"})
+    policy["spec"]["validations"] = [{"expression": "object.spec.containers.all(c, !has(c.securityContext) || "
+                                                    "!c.securityContext.capabilities.add.exists(x, x == 'NET_ADMIN'))"}]
+    binding = f.admission_policy("deny-net-admin-binding", binding=True, labels={"app": "security-baseline"})
+    binding["spec"]["matchResources"] = {"namespaceSelector": {"matchLabels": {"istio-injection": "enabled"}}}
+    return [policy, binding]
+
+
+def test_asm_cni_on_but_skipping_a_meshed_namespace_is_unknown_when_policies_are_unread(audit):
+    """ASM's CNI plug-in is on but its ExcludeNamespaces names shop: ASM injects istio-init there. Whether an admission
+    policy forbids it was not read, so CNI_ON (PASS) does not hold for shop. Read, the same cluster FAILs (AA2611)."""
+    detail = mesh_detail(True, exclude="kube-system,shop")
+    (read,) = audit({"cluster-a": meshed_cluster(None, *net_admin_policy())}, "assessment",
+                    asm_openapi=detail).rows(CHECK)
+    assert (read["status"], read["code"], read["name"]) == ("FAIL", "AA2611", "shop")
+    for unread in (K.VALIDATING_ADMISSION_POLICY, K.VALIDATING_ADMISSION_POLICY_BINDING):
+        run = audit({"cluster-a": meshed_cluster(None, *net_admin_policy())}, "assessment", asm_openapi=detail,
+                    unreadable={"cluster-a": {unread: "403 Forbidden"}})
+        (row,) = run.rows(CHECK)
+        assert (row["status"], row["code"]) == ("UNKNOWN", "AA2635")
+        assert unread.kind in row["message"] and "shop" in row["message"]
+        assert run.result.verdict == "INCOMPLETE"  # was GO: the one non-PASS here is restart-risk's WARN
+
+
+def test_asm_cni_on_skipping_no_meshed_namespace_passes_with_policies_unread(audit):
+    """ASM's CNI plug-in covers every meshed namespace: no istio-init anywhere, so unread policies change nothing."""
+    (row,) = audit({"cluster-a": meshed_cluster(None, *net_admin_policy())}, "assessment",
+                   asm_openapi=mesh_detail(True, exclude="kube-system"),
+                   unreadable={"cluster-a": {K.VALIDATING_ADMISSION_POLICY: "403 Forbidden"}}).rows(CHECK)
+    assert (row["status"], row["code"]) == ("PASS", "AA2602")
+
+
+def test_policy_engine_warns_when_asm_cni_skips_a_meshed_namespace(audit):
+    """Kyverno admits pods (its policies are not read) and ASM's CNI plug-in skips shop: ASM injects istio-init there,
+    so the engine's policies matter as when the plug-in is off (main said CNI_ON PASS AA2602)."""
+    kyverno = f.webhook_config("kyverno-resource-validating-webhook-cfg", mutating=False, service_name="kyverno-svc",
+                               labels={"webhook.kyverno.io/managed-by": "kyverno"})
+    (row,) = audit({"cluster-a": meshed_cluster(None, kyverno)}, "assessment",
+                   asm_openapi=mesh_detail(True, exclude="shop")).rows(CHECK)
+    assert (row["status"], row["code"]) == ("WARN", "AA2622")
+    assert row["evidence"]["policy_engines"] == ["kyverno-resource-validating-webhook-cfg"]
+    (covered,) = audit({"cluster-a": meshed_cluster(None, kyverno)}, "assessment",
+                       asm_openapi=mesh_detail(True, exclude="kube-system")).rows(CHECK)
+    assert (covered["status"], covered["code"]) == ("PASS", "AA2602")
