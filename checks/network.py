@@ -210,6 +210,12 @@ def _mesh_networks_network(cluster: ClusterInventory) -> tuple[tuple[str, str] |
             for endpoint in (body or {}).get("endpoints") or ():
                 if isinstance(endpoint, dict) and endpoint.get("fromRegistry") in cluster_ids:
                     return (f"{where} (fromRegistry {endpoint['fromRegistry']})", str(network)), []
+                if isinstance(endpoint, dict) and endpoint.get("fromCidr"):
+                    # istiod puts an endpoint whose IP is in the range on that network (networkFromMeshNetworks,
+                    # network.go @1.30.3): pod IPs are not read, so whether this cluster's are in it is not known.
+                    unreadable.append(f"{where}: network {network} is given by IP range (fromCidr "
+                                      f"{endpoint['fromCidr']}), and which of this cluster's endpoints fall in it is "
+                                      "not read")
     return None, unreadable
 
 

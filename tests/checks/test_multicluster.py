@@ -283,3 +283,20 @@ def test_fleets_at_every_gate_judge_networks_and_never_crash(audit, fleet):
     crashed = [(r["cluster"], r["gate"], r["check_id"]) for r in a.result.findings.to_dict("records")
                if r["code"] in ("AA0002", "AA0004")]
     assert crashed == []
+
+
+def test_mesh_networks_by_ip_range_is_not_proof_of_no_network(audit):
+    """A meshNetworks-only multi-network install (no label, no global.network, the gateway given by address): this
+    cluster's network is the one whose `fromCidr` holds its pod IPs (networkFromMeshNetworks, pilot/pkg/
+    serviceregistry/kube/controller/network.go @1.30.3; MeshNetworks in the chart's mesh ConfigMap `istio`,
+    templates/configmap.yaml @1.22.8). The auditor reads no pod IPs: main called the cluster network-less, WARN
+    AA1920 (GO) beside ASM's network3, NOT_APPLICABLE AA1940 without an ASM network."""
+    mesh_networks = ("networks:\n  network1:\n    endpoints:\n    - fromCidr: 10.0.0.0/16\n    gateways:\n"
+                     "    - address: 34.75.71.237\n      port: 15443\n")
+    for asm_networks in ({"c_a": ("network3", True)}, {}):
+        objs = primary("cluster1", "", eastwest=False, label=False)
+        next(o for o in objs if o["kind"] == "ConfigMap" and o["metadata"]["name"] == "istio")["data"][
+            "meshNetworks"] = mesh_networks
+        a = audit({"cluster-a": objs}, "migrating", asm=[], config=ONLY_NETWORK,
+                  asm_openapi=answer(**asm_networks) if asm_networks else None)
+        assert codes(a) == {("cluster-a", "Namespace"): ("UNKNOWN", "AA1935")}
