@@ -300,3 +300,16 @@ def test_mesh_networks_by_ip_range_is_not_proof_of_no_network(audit):
         a = audit({"cluster-a": objs}, "migrating", asm=[], config=ONLY_NETWORK,
                   asm_openapi=answer(**asm_networks) if asm_networks else None)
         assert codes(a) == {("cluster-a", "Namespace"): ("UNKNOWN", "AA1935")}
+
+
+def test_asm_injector_webhook_path_is_not_istios_network(audit):
+    """ASM's own injector in the data plane (ASM-marked, calling ASM's headless istiod-<rev>: domain.md, as the demo
+    snapshot's webhooks.json holds it) is not a source of Istio's network, whatever its path says."""
+    asm_injector = f.webhook_config("istio-sidecar-injector-1-24-6", service_name="istiod-1-24-6", revision="1-24-6",
+                                    labels={"asm.alibabacloud.com/managed-by-asm": "true", "provider": "asm",
+                                            "operator.istio.io/component": "Pilot"})
+    asm_injector["webhooks"][0]["clientConfig"]["service"]["path"] = "/inject/cluster/c-a/net/network-asm"
+    objs = [*primary("cluster1", "", eastwest=False, label=False), asm_injector]
+    a = audit({"cluster-a": objs}, "migrating", asm=[], config=ONLY_NETWORK,
+              asm_openapi=answer(c_a=("network-asm", False)))
+    assert codes(a) == {("cluster-a", "Namespace"): ("WARN", "AA1920")}
