@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import urlsplit
 
 import orjson
 import yaml
@@ -21,6 +22,7 @@ from auditor.asm import network_items
 from auditor.check import ClusterCheck, Context, same_in_every_gate
 from auditor.gateways import (
     EASTWEST,
+    EASTWEST_PORTS,
     SCAN_KINDS,
     SCAN_UNREAD,
     SCAN_UNREAD_FIX,
@@ -50,17 +52,22 @@ SWITCH_STEP = ("ASM console > the cluster's network settings: enable 'Access Thr
 def istio_network(cluster: ClusterInventory, rules: mesh.ProxyRules | None = None
                   ) -> tuple[str | None, list[tuple[str, str]], list[str]]:
     """(network, [(source, value), ...], [source that could not be read, ...]) for a cluster as Istio sees it; the
-    first source wins.
+    first source wins (the check does not pass a cluster whose sources disagree).
 
     istiod takes its cluster's network from the system namespace's label first
-    (pilot/pkg/serviceregistry/kube/controller/network.go), so that is authoritative.
+    (pilot/pkg/serviceregistry/kube/controller/network.go), so that is authoritative; a pod's own label, which the
+    injector sets from its webhook path (a remote cluster's install), comes before it for that pod. A remote cluster
+    (no istiod) keeps its network only in the label, the injector webhook's path and the Helm values record.
     """
     seen: list[tuple[str, str]] = []
+    recorded: list[tuple[str, str]] = []  # the Helm values record: what the install was given, last
     unreadable: list[str] = []
     ns = cluster.get(K.NAMESPACE, "istio-system")
     label = (((ns or {}).get("metadata") or {}).get("labels") or {}).get(NETWORK_LABEL)
     if label:
         seen.append(("namespace istio-system label topology.istio.io/network", label))
+    if cluster.available(K.MUTATING_WEBHOOK):
+        seen += _injection_path_networks(cluster)
     if cluster.available(K.CONFIGMAP):
         for cm in cluster.objects(K.CONFIGMAP):
             meta = cm.get("metadata") or {}
@@ -69,13 +76,17 @@ def istio_network(cluster: ClusterInventory, rules: mesh.ProxyRules | None = Non
             name = meta.get("name", "")
             data = cm.get("data") or {}
             if name.startswith("istio-sidecar-injector") and data.get("values"):
-                try:
-                    values = orjson.loads(data["values"])
-                except orjson.JSONDecodeError:
-                    values = {}
-                network = ((values or {}).get("global") or {}).get("network") if isinstance(values, dict) else None
+                network = _values_network(data["values"])
                 if network:
-                    seen.append((f"ConfigMap istio-system/{name} values global.network", str(network)))
+                    seen.append((f"ConfigMap istio-system/{name} values global.network", network))
+            elif (name == "values" or name.startswith("values-")) and data.get("merged-values") and (
+                    (meta.get("labels") or {}).get("operator.istio.io/component") == "Pilot"):
+                # The istio-discovery chart's record of its Helm values (configmap-values.yaml @1.26.8, 1.30.3): the
+                # one place a remote cluster (profile=remote: omitSidecarInjectorConfigMap, no istiod, no mesh
+                # ConfigMap) keeps the global.network it was installed with.
+                network = _values_network(data["merged-values"])
+                if network:
+                    recorded.append((f"ConfigMap istio-system/{name} merged-values global.network", network))
     if cluster.available(K.DEPLOYMENT):
         for gw in istio_gateways(cluster, rules or mesh.ProxyRules()):
             if gw.type == EASTWEST and gw.labels.get(NETWORK_LABEL):
@@ -89,10 +100,85 @@ def istio_network(cluster: ClusterInventory, rules: mesh.ProxyRules | None = Non
         for svc in carrying_label(cluster, K.SERVICE, NETWORK_LABEL):
             meta = svc.get("metadata") or {}
             labels = meta.get("labels") or {}
+            ports = {p.get("port") for p in (svc.get("spec") or {}).get("ports") or () if isinstance(p, dict)}
+            # The gateway chart labels the Service of `--set networkGateway=<network>` (any release name, so any
+            # `istio` label), up to 1.24.6 only it (templates/service.yaml; its pods too from 1.26.8); a Service
+            # labelled so on 15443/15008 is how istiod finds the network's gateway (getGatewayDetails, network.go
+            # @1.30.3).
             if labels.get(NETWORK_LABEL) and not any("asm.alibabacloud.com" in k for k in labels) and (
-                    labels.get("istio") == "eastwestgateway"):
+                    labels.get("istio") == "eastwestgateway" or ports & set(EASTWEST_PORTS)):
                 seen.append((f"Service {meta.get('namespace')}/{meta.get('name')} label", labels[NETWORK_LABEL]))
+    seen += recorded
     return (seen[0][1] if seen else None), seen, unreadable
+
+
+def _values_network(text: str) -> str | None:
+    """global.network of the Helm values an istio-discovery ConfigMap holds as JSON (toPrettyJson), None if none. A
+    `global` that is not a map raises: the engine makes that cluster's judgement UNKNOWN, not "no network"."""
+    try:
+        values = orjson.loads(text)
+    except orjson.JSONDecodeError:
+        return None
+    network = ((values or {}).get("global") or {}).get("network") if isinstance(values, dict) else None
+    return str(network) if network else None
+
+
+# The injector's URL parameters that name an env (pkg/kube/inject/webhook.go URLParameterToEnv @1.22.8, 1.30.3).
+_URL_PARAMETER_TO_ENV = {"cluster": "ISTIO_META_CLUSTER_ID", "net": "ISTIO_META_NETWORK"}
+
+
+def inject_path_envs(path: str) -> dict[str, str]:
+    """The env an injector webhook's path gives the pods it injects, as istiod parses it (parseInjectEnvs in
+    pkg/kube/inject/webhook.go @1.30.3): `/inject/k1/v1/k2/v2` (`--slash--` for a `/` in a value) or the deprecated
+    `/inject/:ENV:k1=v1:ENV:k2=v2`; `cluster` and `net` name ISTIO_META_CLUSTER_ID and ISTIO_META_NETWORK, any
+    other key its upper case."""
+    path = path.removesuffix("/")
+    parts = path.split("/", 2)
+    pairs: list[str] = []
+    if len(parts) == 3:
+        if parts[2].startswith(":ENV:"):
+            for pair in parts[2].split(":ENV:")[1:]:
+                key, sep, value = pair.partition("=")
+                if key and sep:
+                    pairs += [key, value]
+        else:
+            pairs = [v.replace("--slash--", "/") if i % 2 else v for i, v in enumerate(parts[2].split("/"))]
+    envs: dict[str, str] = {}
+    for i in range(0, len(pairs) - 1, 2):
+        env = _URL_PARAMETER_TO_ENV.get(pairs[i], pairs[i].upper())
+        if env:
+            envs[env] = pairs[i + 1]
+    return envs
+
+
+def _injection_path_networks(cluster: ClusterInventory) -> list[tuple[str, str]]:
+    """(source, network) of each Istio injector webhook whose path names a network: a remote cluster's install sets
+    it there (istiodRemote.injectionPath `/inject/cluster/<cluster>/net/<network>`, or injectionURL; the istio.io
+    primary-remote multi-network guide), and istiod labels every pod it injects through it topology.istio.io/network
+    (applyMetadata, pkg/kube/inject/webhook.go @1.30.3): the label istiod reads first for an endpoint's network
+    (Controller.Network, pilot/pkg/serviceregistry/kube/controller/controller.go @1.30.3). ASM's webhooks are not
+    Istio's."""
+    asm_istiods = {key.partition("/")[2] for key, (owner, _) in cluster.istiod_owners().items()
+                   if owner == mesh.OWNER_ASM}
+    out: list[tuple[str, str]] = []
+    for hook_config in cluster.objects(K.MUTATING_WEBHOOK):
+        meta = hook_config.get("metadata") or {}
+        name = str(meta.get("name") or "")
+        if not name.startswith(("istio-sidecar-injector", "istio-revision-tag-")) or not mesh.istio_installed(meta) \
+                or any(mesh.ASM_MARK in k for k in (*(meta.get("labels") or {}), *(meta.get("annotations") or {}))):
+            continue
+        networks: list[str] = []
+        for hook in hook_config.get("webhooks") or ():
+            client = (hook.get("clientConfig") if isinstance(hook, dict) else None) or {}
+            service = client.get("service") or {}
+            if service.get("name") in asm_istiods:
+                continue
+            path = str(service.get("path") or "") if service else urlsplit(str(client.get("url") or "")).path
+            network = inject_path_envs(path).get("ISTIO_META_NETWORK")
+            if network and network not in networks:
+                networks.append(network)
+        out += [(f"MutatingWebhookConfiguration {name} injection path net", network) for network in networks]
+    return out
 
 
 def _mesh_networks_network(cluster: ClusterInventory) -> tuple[tuple[str, str] | None, list[str]]:
@@ -124,6 +210,12 @@ def _mesh_networks_network(cluster: ClusterInventory) -> tuple[tuple[str, str] |
             for endpoint in (body or {}).get("endpoints") or ():
                 if isinstance(endpoint, dict) and endpoint.get("fromRegistry") in cluster_ids:
                     return (f"{where} (fromRegistry {endpoint['fromRegistry']})", str(network)), []
+                if isinstance(endpoint, dict) and endpoint.get("fromCidr"):
+                    # istiod puts an endpoint whose IP is in the range on that network (networkFromMeshNetworks,
+                    # network.go @1.30.3): pod IPs are not read, so whether this cluster's are in it is not known.
+                    unreadable.append(f"{where}: network {network} is given by IP range (fromCidr "
+                                      f"{endpoint['fromCidr']}), and which of this cluster's endpoints fall in it is "
+                                      "not read")
     return None, unreadable
 
 
@@ -227,6 +319,19 @@ class NetworkConsistency(ClusterCheck):
                                    fix="Fix meshNetworks in the mesh ConfigMap (or set the label "
                                        "topology.istio.io/network on istio-system) and audit again",
                                    message="Istio's network for this cluster cannot be told: {unreadable}")
+    SOURCES_DISAGREE = Outcome("AA1937", Status.UNKNOWN, "Istio's own sources give the cluster different networks: "
+                               "ASM's equals the first of them, not the others",
+                               fix="Make Istio's sources name one network for the cluster (label "
+                                   "topology.istio.io/network on istio-system, the injector webhook path, "
+                                   "global.network, the east-west gateway's label), set ASM's to it, and audit again",
+                               message="Istio's sources give this cluster different networks ({networks}); ASM's "
+                                       "{asm_network} equals only some of them: Istio's network cannot be told")
+    SOURCES_UNREAD = Outcome("AA1938", Status.UNKNOWN, "no source gives the cluster an Istio network, but objects that "
+                             "may hold it (ConfigMaps, injector webhooks) could not be read",
+                             fix="Let the auditor read ConfigMaps and MutatingWebhookConfigurations (or collect them "
+                                 "in the snapshot), then audit again",
+                             message="no source gives this cluster an Istio network, but what may hold it could not "
+                                     "be read: {unread}")
     EASTWEST_UNSEEN = Outcome("AA1936", Status.UNKNOWN, "no east-west gateway seen, but the gateway scan could not "
                               "read every kind it reads: one may have been missed, and the cross-cluster mesh proxy "
                               "switch it needs with it", fix=SCAN_UNREAD_FIX,
@@ -238,9 +343,9 @@ class NetworkConsistency(ClusterCheck):
                                  "east-west gateway)")
     outcomes = (SAME, SWITCH_ON, SWITCH_ON_BY_GATEWAY, DIFFERENT, ASM_HAS_NONE, SWITCH_OFF, ASM_ONLY, ASM_UNKNOWN,
                 ISTIO_UNKNOWN, CLUSTER_ID_UNKNOWN, SWITCH_UNKNOWN, SWITCH_NOT_SEEN, MESH_NETWORKS_UNREAD,
-                EASTWEST_UNSEEN, NO_NETWORK)
+                EASTWEST_UNSEEN, SOURCES_DISAGREE, SOURCES_UNREAD, NO_NETWORK)
     needs = (K.NAMESPACE, K.DEPLOYMENT, K.SERVICE)
-    uses = (K.CONFIGMAP, *SCAN_KINDS)
+    uses = (K.CONFIGMAP, K.MUTATING_WEBHOOK, *SCAN_KINDS)
     asm_needs = (K.ISTIO_GATEWAY_ASM,)
 
     def prepare(self, ctx: Context) -> None:
@@ -274,6 +379,15 @@ class NetworkConsistency(ClusterCheck):
             outcome = self.MESH_NETWORKS_UNREAD
             yield self.report(outcome, cluster.name, params={"unreadable": "; ".join(unreadable)},
                               evidence={**evidence, "unreadable": unreadable}, remediation=outcome.fix, **subject)
+        elif istio is None and not signals and (unread := {
+                kind.kind: cluster.errors.get(kind.key) or "not collected"
+                for kind in (K.CONFIGMAP, K.MUTATING_WEBHOOK) if not cluster.available(kind)}):
+            # Absence of a network is no evidence while what may hold it (the injector's values or webhook path, a
+            # remote cluster's only traces) could not be read.
+            yield self.report(self.SOURCES_UNREAD, cluster.name,
+                              params={"unread": "; ".join(f"{kind} ({why})" for kind, why in unread.items())},
+                              remediation=self.SOURCES_UNREAD.fix, evidence={**evidence, "not_read": unread},
+                              **subject)
         elif istio is None and not signals:
             if asm_net:
                 yield self.report(self.ASM_ONLY, cluster.name, params=params, evidence=evidence,
@@ -293,6 +407,11 @@ class NetworkConsistency(ClusterCheck):
             else:
                 yield self.report(self.ASM_HAS_NONE, cluster.name, params=params,
                                   evidence={**evidence, "asm_cluster_ids": sorted(settings.by_id)}, **subject)
+        elif asm_net == istio and len(distinct) > 1:
+            # ASM equals the first source, but Istio's pods or gateways may be on another: no PASS on a guess.
+            yield self.report(self.SOURCES_DISAGREE, cluster.name,
+                              params={**params, "networks": ", ".join(f"{s}: {v}" for s, v in sources)},
+                              remediation=self.SOURCES_DISAGREE.fix, evidence=evidence, **subject)
         elif asm_net == istio:
             yield self.report(self.SAME, cluster.name, params=params, evidence=evidence, **subject)
         else:
