@@ -143,6 +143,7 @@ class PrometheusConfig(_Strict):
     cluster_label_values: dict[str, str] = Field(default_factory=dict)
 
 
+_NAMESPACE_NAME = re.compile(r"[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?")  # a DNS-1123 label, as Kubernetes names them
 _DURATION = re.compile(r"^(?:\d+(?:\.\d+)?(?:h|m|s|ms|us|µs|ns))+$")
 # MeshConfig fields mesh-config-parity compares (a near miss of one of them is a typo, not another field).
 MESH_CONFIG_COMPARED = ("trustDomain", "trustDomainAliases", "extensionProviders", "defaultProviders",
@@ -204,9 +205,28 @@ class AsmConfig(_Strict):
     cluster_ids: dict[str, str] = Field(default_factory=dict)
     # ASM's CNI plug-in on (true) or off (false); None: read it from DescribeServiceMeshDetail (cni-compatibility)
     cni: bool | None = None
+    # The namespaces ASM's CNI plug-in skips, where ASM injects istio-init after all (ASM's InitCNIConfiguration.
+    # ExcludeNamespaces, UpdateMeshFeature CniExcludeNamespaces): a list, or the comma-separated string ASM's console
+    # and API use; [] when it skips none. Left out: from DescribeServiceMeshDetail, else not known (cni-compatibility).
+    cni_exclude_namespaces: list[str] | None = None
     # ASM's mesh config as Istio MeshConfig (YAML text or a mapping; mesh-config-parity). Fields left out are
     # not assumed to be Istio's defaults: they are read from DescribeServiceMeshDetail where it has them.
     mesh_config: dict[str, Any] | None = None
+
+    @field_validator("cni_exclude_namespaces", mode="before")
+    @classmethod
+    def _cni_exclude_namespaces(cls, value: Any) -> Any:
+        # Runs only when the key is written: a bare `cni_exclude_namespaces:` (null) would silently mean "not known".
+        if value is None:
+            raise ValueError("give the namespaces ASM's CNI plug-in skips as a list, or [] when it skips none")
+        if isinstance(value, str):
+            value = [name.strip() for name in value.split(",") if name.strip()]
+        if not isinstance(value, list):
+            raise ValueError("expected a list of namespace names (or ASM's comma-separated string)")
+        for name in value:
+            if not isinstance(name, str) or not _NAMESPACE_NAME.fullmatch(name):
+                raise ValueError(f"not a namespace name: {name!r} (lowercase letters, digits and '-', at most 63)")
+        return value
 
     @field_validator("mesh_config", mode="before")
     @classmethod

@@ -237,7 +237,7 @@ class _OneAtATime:
             if cluster.available(K.POD):
                 cluster.pods()
             cluster.istiod_owners()
-            data_plane_facts(cluster)
+            data_plane_facts(cluster, rules)
             if cluster.available(K.DEPLOYMENT):
                 plan.istiod_deployed(cluster)
                 gateway_workloads(cluster, rules, names)

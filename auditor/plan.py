@@ -22,8 +22,11 @@ from auditor.model import GATE_ORDER, GATE_STEPS, MIGRATION_STATES, Gate, gate_p
 from auditor.registry import Registry
 
 # What the clusters table and the gateway classification read whatever the gate: a gateway's role comes from
-# the Istio Gateways selecting it and the VirtualServices bound to them; the gateway chart can make DaemonSets.
-FACT_KINDS = (K.NAMESPACE, K.DEPLOYMENT, K.SERVICE, K.DAEMONSET, K.GATEWAY, K.VIRTUALSERVICE)
+# the Istio Gateways selecting it and the VirtualServices bound to them; the gateway chart can make DaemonSets. A
+# remote cluster's network is often only in its injector webhook's path (auditor/network.py): a few objects, read
+# for the clusters table whatever the gate. ConfigMaps (the injector's and Helm's values, meshNetworks) are not: a
+# list of every ConfigMap for one table cell is the cost of the gates whose checks read them anyway.
+FACT_KINDS = (K.NAMESPACE, K.DEPLOYMENT, K.SERVICE, K.DAEMONSET, K.GATEWAY, K.VIRTUALSERVICE, K.MUTATING_WEBHOOK)
 GATE_SELECTION_ASM_KINDS = (K.ASM_MIGRATION,)  # the migration state decides the gate
 GATE_SELECTION_KINDS = (K.DEPLOYMENT,)  # --phase auto: is Istio's control plane still installed?
 ASM_MARK_KINDS = (K.POD, *FACT_KINDS)  # --phase auto without ASM: what ASM leaves on a data plane

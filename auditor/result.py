@@ -16,6 +16,7 @@ from auditor.findings import (
 )
 from auditor.inventory import ClusterInventory, Inventory
 from auditor.model import Verdict
+from auditor.network import NetworkFact, network_fact
 from auditor.sources.base import SourceSet
 
 
@@ -56,15 +57,19 @@ def cluster_facts(inv: Inventory, cr: dict[str, Any] | None, given: dict[str, st
     out = []
     for c in inv.clusters():
         k8s = mesh.kubernetes_version(c.version_info)
-        istio = network = asm_version = None
+        istio = asm_version = None
+        network = NetworkFact(None)
         if c.role == "data-plane":
-            istio, network, asm_version = data_plane_facts(c)
+            istio, network, asm_version = data_plane_facts(c, inv.rules)
         out.append({
             "name": c.name, "role": c.role, "cluster_id": c.cluster_id,
             "kubernetes_version": c.version_info.get("gitVersion") if c.version_info else None,
             "kubernetes_semver": str(k8s) if k8s else None,
             "istio_version": istio, "asm_version": asm_version,
-            "migration_state": state, "network": network,
+            # Istio's network by network-consistency's rule (auditor/network.py): the first source's, with a note
+            # where sources disagree or what may hold it was not read; every source read, as "<source>: <network>".
+            "migration_state": state, "network": network.network, "network_sources": list(network.sources),
+            "network_note": network.note,
             "asm_network": networks.get(c.name) if networks else None,
             # True/False only from ASM's own list of joined clusters (and a known cluster id), else None.
             "asm_joined": (c.cluster_id in joined) if joined is not None and c.cluster_id and c.role == "data-plane"
@@ -74,20 +79,21 @@ def cluster_facts(inv: Inventory, cr: dict[str, Any] | None, given: dict[str, st
     return out
 
 
-def data_plane_facts(c: ClusterInventory) -> tuple[str | None, str | None, str | None]:
-    """(Istio versions of its istiod Deployments, istio-system's network label, ASM's version from its istiod
-    Services) of a data plane; kept once the cluster's objects are released (a fleet judged cluster by cluster)."""
-    return c.memo("data_plane_facts", lambda: _data_plane_facts(c))
+def data_plane_facts(c: ClusterInventory, rules: mesh.ProxyRules | None = None
+                     ) -> tuple[str | None, NetworkFact, str | None]:
+    """(Istio versions of its istiod Deployments, Istio's network as network-consistency reads it, ASM's version
+    from its istiod Services) of a data plane; kept once the cluster's objects are released (a fleet judged cluster
+    by cluster)."""
+    return c.memo("data_plane_facts", lambda: _data_plane_facts(c, rules))
 
 
-def _data_plane_facts(c: ClusterInventory) -> tuple[str | None, str | None, str | None]:
-    istio = network = None
+def _data_plane_facts(c: ClusterInventory, rules: mesh.ProxyRules | None
+                      ) -> tuple[str | None, NetworkFact, str | None]:
+    istio = None
     if c.available(K.DEPLOYMENT):
         versions = sorted({v for d in c.istiod_deployments() for v in [mesh.istiod_version(d)[0]] if v})
         istio = ", ".join(str(v) for v in versions) or None
-    if c.available(K.NAMESPACE):
-        ns = c.get(K.NAMESPACE, "istio-system")
-        network = (((ns or {}).get("metadata") or {}).get("labels") or {}).get("topology.istio.io/network")
+    network = network_fact(c, rules)
     found = mesh.asm_istiod_versions(c.istiod_owners())
     return istio, network, (str(max(v for _, v in found)) if found else None)
 

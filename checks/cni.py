@@ -5,7 +5,10 @@ does, and `istio-init` needs NET_ADMIN / NET_RAW, which Pod Security `baseline` 
 `pod-security.kubernetes.io/enforce`) and capability-checking ValidatingAdmissionPolicies reject. ASM's CNI state
 comes from the config (`asm.cni`), the saved DescribeServiceMeshDetail answer
 (`ServiceMesh.Spec.MeshConfig.SidecarInjector.InitCNIConfiguration.Enabled` / `ExcludeNamespaces`), or an ASM-marked
-CNI DaemonSet in the cluster. Policies of Gatekeeper or Kyverno are not read: their webhooks are named instead.
+CNI DaemonSet in the cluster. The namespaces the plug-in skips (where ASM injects istio-init after all) come from the
+config (`asm.cni_exclude_namespaces`), else the answer's ExcludeNamespaces; where neither says, they are not known,
+and a meshed namespace that forbids istio-init is UNKNOWN, not a PASS. Policies of Gatekeeper or Kyverno are not
+read: their webhooks are named instead.
 """
 
 from __future__ import annotations
@@ -32,25 +35,64 @@ POLICY_ENGINES = ("gatekeeper", "kyverno")
 ENABLE_ASM_CNI = ("Enable ASM's CNI plug-in before moving the namespace (ASM console: Data Plane Component "
                   "Management, or OpenAPI UpdateMeshFeature CniEnabled=true), then set asm.cni: true in the config "
                   "and audit again.")
+EXCLUSIONS_FIX = ("State the namespaces ASM's CNI plug-in skips: asm.cni_exclude_namespaces in the config (a list, "
+                  "or ASM's comma-separated ExcludeNamespaces; [] when it skips none; ASM console: Data Plane "
+                  "Component Management > CNI), or give the DescribeServiceMeshDetail answer; then audit again.")
 EXCLUDED_FIX = ("Remove the namespaces from ASM's CNI plug-in ExcludeNamespaces (ASM console: Data Plane Component "
                 "Management), or confirm that no admission policy rejects istio-init's NET_ADMIN/NET_RAW there.")
 
 
 @dataclass
 class AsmCni:
-    """ASM's CNI plug-in: on (True), off (False) or unknown (None), where that came from, namespaces it skips."""
+    """ASM's CNI plug-in: on (True), off (False) or unknown (None), where that came from, namespaces it skips (None:
+    not known) and where those came from."""
 
     enabled: bool | None
     source: str
-    excluded: frozenset[str] = frozenset()
+    excluded: frozenset[str] | None = frozenset()
     unknown_why: str = ""  # when enabled is None: "unsaid", "unreadable" (with reason) or "no_field"
     reason: str = ""
+    excluded_source: str = ""
+
+
+CONFIG_EXCLUDED = "config asm.cni_exclude_namespaces"
+
+
+def _split(names: Any) -> frozenset[str]:
+    """ASM's ExcludeNamespaces: one comma-separated string (`kube-system,shop`)."""
+    return frozenset(n.strip() for n in str(names or "").split(",") if n.strip())
+
+
+def _answer_exclusions(ctx: Context) -> tuple[frozenset[str] | None, str]:
+    """ExcludeNamespaces of a DescribeServiceMeshDetail answer that says the plug-in is on, else (None, ""): the
+    exclusions of a plug-in the answer calls off tell nothing of the one the config calls on."""
+    try:
+        detail = ctx.inv.openapi_answer("DescribeServiceMeshDetail")
+    except EvidenceUnavailable:
+        return None, ""
+    spec = ((detail or {}).get("ServiceMesh") or {}).get("Spec") or {}
+    cni = ((spec.get("MeshConfig") or {}).get("SidecarInjector") or {}).get("InitCNIConfiguration")
+    if not isinstance(cni, dict) or cni.get("Enabled") is not True:
+        return None, ""
+    origin = ctx.inv.openapi_origin("DescribeServiceMeshDetail")
+    return _split(cni.get("ExcludeNamespaces")), f"{origin} (InitCNIConfiguration.ExcludeNamespaces)"
 
 
 def asm_cni_state(cluster: ClusterInventory, ctx: Context) -> AsmCni:
+    """ASM's CNI state; the namespaces it skips from config asm.cni_exclude_namespaces, which wins over the answer's."""
+    state = _asm_cni_state(cluster, ctx)
+    config = ctx.config
+    if state.enabled and config is not None and config.asm.cni_exclude_namespaces is not None:
+        state.excluded, state.excluded_source = frozenset(config.asm.cni_exclude_namespaces), CONFIG_EXCLUDED
+    return state
+
+
+def _asm_cni_state(cluster: ClusterInventory, ctx: Context) -> AsmCni:
     config = ctx.config
     if config is not None and config.asm.cni is not None:
-        return AsmCni(bool(config.asm.cni), "config asm.cni")
+        # Typed in: the plug-in's state, not which namespaces it skips; a DescribeServiceMeshDetail answer may say.
+        excluded, excluded_source = _answer_exclusions(ctx) if config.asm.cni else (frozenset(), "")
+        return AsmCni(bool(config.asm.cni), "config asm.cni", excluded, excluded_source=excluded_source)
     why = "neither config asm.cni nor a DescribeServiceMeshDetail answer says whether ASM's CNI plug-in is on"
     unknown_why, reason = "unsaid", ""
     try:
@@ -62,15 +104,17 @@ def asm_cni_state(cluster: ClusterInventory, ctx: Context) -> AsmCni:
         spec = (detail.get("ServiceMesh") or {}).get("Spec") or {}
         cni = ((spec.get("MeshConfig") or {}).get("SidecarInjector") or {}).get("InitCNIConfiguration")
         if isinstance(cni, dict) and isinstance(cni.get("Enabled"), bool):
-            excluded = frozenset(n.strip() for n in str(cni.get("ExcludeNamespaces") or "").split(",") if n.strip())
             origin = ctx.inv.openapi_origin("DescribeServiceMeshDetail")
-            return AsmCni(cni["Enabled"], f"{origin} (InitCNIConfiguration.Enabled)", excluded)
+            return AsmCni(cni["Enabled"], f"{origin} (InitCNIConfiguration.Enabled)",
+                          _split(cni.get("ExcludeNamespaces")),
+                          excluded_source=f"{origin} (InitCNIConfiguration.ExcludeNamespaces)")
         why = "the DescribeServiceMeshDetail answer has no SidecarInjector.InitCNIConfiguration.Enabled"
         unknown_why = "no_field"
     for ds in cluster.objects(K.DAEMONSET):
         meta = ds.get("metadata") or {}
         if "cni" in meta.get("name", "") and mesh.asm_owned(meta) in ("ASM label/annotation", "label provider=asm"):
-            return AsmCni(True, f"ASM-marked DaemonSet {meta.get('namespace')}/{meta.get('name')}")
+            # The DaemonSet shows the plug-in is on, not which namespaces it skips.
+            return AsmCni(True, f"ASM-marked DaemonSet {meta.get('namespace')}/{meta.get('name')}", None)
     return AsmCni(None, why, unknown_why=unknown_why, reason=reason)
 
 
@@ -134,6 +178,8 @@ class CniCompatibility(ClusterCheck):
                 "ASM's CNI plug-in ")
     _UNREAD = ("{kinds} could not be read, so admission policies forbidding istio-init cannot be ruled out, and ASM's "
                "CNI plug-in ")
+    _SKIPS_UNKNOWN = ("is on ({source}) but neither config asm.cni_exclude_namespaces nor a DescribeServiceMeshDetail "
+                      "answer (InitCNIConfiguration.ExcludeNamespaces) says which namespaces it skips")
     CLEAN = Outcome("AA2601", Status.PASS, "no namespace moving to ASM forbids istio-init's capabilities",
                     message="no namespace moving to ASM forbids istio-init's capabilities ({checked} checked)")
     CNI_ON = Outcome("AA2602", Status.PASS, "ASM's CNI plug-in is on: ASM injects no istio-init",
@@ -152,6 +198,10 @@ class CniCompatibility(ClusterCheck):
     ENGINES_CNI_OFF = Outcome("AA2621", Status.WARN, "Gatekeeper or Kyverno admits pods here and their policies are "
                               "not read; ASM's CNI plug-in is off", Severity.MAJOR,
                               message=_ENGINES + "is off ({source})")
+    ENGINES_EXCLUSIONS_UNKNOWN = Outcome("AA2623", Status.WARN, "Gatekeeper or Kyverno admits pods here and their "
+                                         "policies are not read; ASM's CNI plug-in is on and which namespaces it "
+                                         "skips (ExcludeNamespaces) is not known", Severity.MAJOR, fix=EXCLUSIONS_FIX,
+                                         message=_ENGINES + _SKIPS_UNKNOWN)
     ENGINES_EXCLUDED = Outcome("AA2622", Status.WARN, "Gatekeeper or Kyverno admits pods here and their policies are "
                                "not read; ASM's CNI plug-in skips meshed namespaces (ExcludeNamespaces), where ASM "
                                "injects istio-init", Severity.MAJOR,
@@ -171,6 +221,18 @@ class CniCompatibility(ClusterCheck):
                                 "and the DescribeServiceMeshDetail answer has no InitCNIConfiguration.Enabled",
                                 message=_CNI_UNKNOWN + "the DescribeServiceMeshDetail answer has no "
                                                        "SidecarInjector.InitCNIConfiguration.Enabled")
+    # ASM's CNI plug-in on, but which namespaces it skips (ExcludeNamespaces) not known (asm.cni or an ASM-marked
+    # DaemonSet tells the one, not the other): ASM may inject istio-init in any meshed namespace, so what forbids it
+    # there is not answered by the plug-in being on. Stating the exclusions (asm.cni_exclude_namespaces) decides.
+    EXCLUSIONS_UNKNOWN = Outcome("AA2636", Status.UNKNOWN, "a namespace moving to ASM forbids istio-init's "
+                                 "capabilities, ASM's CNI plug-in is on and which namespaces it skips "
+                                 "(ExcludeNamespaces) is not known", fix=EXCLUSIONS_FIX,
+                                 message=_FORBIDS + "; ASM's CNI plug-in " + _SKIPS_UNKNOWN + ": if it skips this "
+                                         "namespace, pods moved to ASM will be rejected")
+    POLICIES_UNREAD_EXCLUSIONS_UNKNOWN = Outcome("AA2637", Status.UNKNOWN, "admission policies could not be read, "
+                                                 "ASM's CNI plug-in is on and which namespaces it skips "
+                                                 "(ExcludeNamespaces) is not known", fix=EXCLUSIONS_FIX,
+                                                 message=_UNREAD + _SKIPS_UNKNOWN)
     POLICIES_UNREAD_CNI_OFF = Outcome("AA2634", Status.UNKNOWN, "admission policies could not be read and ASM's CNI "
                                       "plug-in is off", message=_UNREAD + "is off ({source})")
     # ASM's CNI plug-in on, but ExcludeNamespaces names meshed namespaces: ASM injects istio-init there, so the
@@ -183,10 +245,10 @@ class CniCompatibility(ClusterCheck):
                            "DaemonSet of Istio's): pods already pass admission with istio-init",
                            message="no istio-cni-node DaemonSet of Istio's: Istio's pods already run istio-init, which "
                                    "ASM injects too")
-    outcomes = (CLEAN, CNI_ON, REJECTED, EXCLUDED, ENGINES, ENGINES_CNI_OFF, ENGINES_EXCLUDED, CNI_UNKNOWN,
-                POLICIES_UNREAD,
+    outcomes = (CLEAN, CNI_ON, REJECTED, EXCLUDED, ENGINES, ENGINES_CNI_OFF, ENGINES_EXCLUDED,
+                ENGINES_EXCLUSIONS_UNKNOWN, CNI_UNKNOWN, POLICIES_UNREAD,
                 CNI_ANSWER_UNREADABLE, CNI_ANSWER_SILENT, POLICIES_UNREAD_CNI_OFF, POLICIES_UNREAD_EXCLUDED,
-                NO_ISTIO_CNI)
+                EXCLUSIONS_UNKNOWN, POLICIES_UNREAD_EXCLUSIONS_UNKNOWN, NO_ISTIO_CNI)
     # Why the ASM CNI state is unknown (AsmCni.unknown_why) -> the UNKNOWN that says so.
     _CNI_UNKNOWN_BY_WHY = {"unsaid": CNI_UNKNOWN, "unreadable": CNI_ANSWER_UNREADABLE, "no_field": CNI_ANSWER_SILENT}
     needs = (K.DAEMONSET, K.NAMESPACE, K.POD)
@@ -207,6 +269,10 @@ class CniCompatibility(ClusterCheck):
         unread = [k.kind for k in self.uses if not cluster.available(k)]
         evidence: dict[str, Any] = {"istio_cni": istio_cni, "asm_cni": asm_cni.enabled,
                                     "asm_cni_source": asm_cni.source, **({"not_read": unread} if unread else {})}
+        if asm_cni.enabled:  # the namespaces it skips: a sorted list and where it came from, or None (not known)
+            evidence["asm_cni_excluded"] = sorted(asm_cni.excluded) if asm_cni.excluded is not None else None
+            evidence["asm_cni_excluded_source"] = asm_cni.excluded_source or None
+        excluded_known = asm_cni.excluded is not None
         forbidding = blocked = 0
         for ns in sorted(cluster.objects(K.NAMESPACE), key=lambda n: (n.get("metadata") or {}).get("name", "")):
             meta = ns.get("metadata") or {}
@@ -222,10 +288,13 @@ class CniCompatibility(ClusterCheck):
             forbidding += 1
             params = {"why": " and ".join(reasons), "source": asm_cni.source}
             where = {"kind": "Namespace", "name": name, "evidence": {**evidence, "forbidden_by": reasons}}
-            if asm_cni.enabled and name not in asm_cni.excluded:
+            if asm_cni.enabled and excluded_known and name not in asm_cni.excluded:
                 continue
             blocked += 1
-            if asm_cni.enabled is None:
+            if asm_cni.enabled and not excluded_known:
+                yield self.report(self.EXCLUSIONS_UNKNOWN, cluster.name, params=params,
+                                  remediation=self.EXCLUSIONS_UNKNOWN.fix, **where)
+            elif asm_cni.enabled is None:
                 yield self.report(self._CNI_UNKNOWN_BY_WHY[asm_cni.unknown_why], cluster.name,
                                   params={**params, "istio_cni": ", ".join(istio_cni), "reason": asm_cni.reason},
                                   remediation="Set asm.cni (true/false) in the config or give the "
@@ -240,7 +309,13 @@ class CniCompatibility(ClusterCheck):
                               cluster.name, params={"kinds": ", ".join(unread), "source": asm_cni.source},
                               remediation=ENABLE_ASM_CNI, evidence=evidence)
             return
-        skipped = sorted(meshed & asm_cni.excluded) if asm_cni.enabled else []
+        if asm_cni.enabled and not excluded_known and unread:
+            yield self.report(self.POLICIES_UNREAD_EXCLUSIONS_UNKNOWN, cluster.name,
+                              params={"kinds": ", ".join(unread), "source": asm_cni.source},
+                              remediation="Let the auditor read the kinds named and audit again, or "
+                                          + EXCLUSIONS_FIX[0].lower() + EXCLUSIONS_FIX[1:], evidence=evidence)
+            return
+        skipped = sorted(meshed & asm_cni.excluded) if asm_cni.enabled and excluded_known else []
         if unread and skipped:
             yield self.report(self.POLICIES_UNREAD_EXCLUDED, cluster.name,
                               params={"kinds": ", ".join(unread), "namespaces": ", ".join(skipped),
@@ -249,13 +324,15 @@ class CniCompatibility(ClusterCheck):
                               evidence={**evidence, "excluded_meshed_namespaces": skipped})
             return
         engines = policy_engine_webhooks(cluster)
-        if engines and (not asm_cni.enabled or skipped):
-            outcome = (self.ENGINES_EXCLUDED if asm_cni.enabled else
+        if engines and (not asm_cni.enabled or skipped or not excluded_known):
+            outcome = (self.ENGINES_EXCLUSIONS_UNKNOWN if asm_cni.enabled and not excluded_known else
+                       self.ENGINES_EXCLUDED if asm_cni.enabled else
                        self.ENGINES if asm_cni.enabled is None else self.ENGINES_CNI_OFF)
             yield self.report(outcome, cluster.name,
                               params={"engines": ", ".join(engines), "source": asm_cni.source,
                                       "namespaces": ", ".join(skipped)},
-                              remediation=EXCLUDED_FIX if asm_cni.enabled else ENABLE_ASM_CNI,
+                              remediation=(EXCLUSIONS_FIX if asm_cni.enabled and not excluded_known else
+                                           EXCLUDED_FIX if asm_cni.enabled else ENABLE_ASM_CNI),
                               evidence={**evidence, "policy_engines": engines,
                                         **({"excluded_meshed_namespaces": skipped} if skipped else {})})
             return

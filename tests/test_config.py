@@ -123,6 +123,41 @@ def test_wrong_type_exits_2(tmp_path, capsys, demo_dir):
     assert "'prometheus.insecure_skip_verify'" in err and "maybe" in err
 
 
+# asm.cni_exclude_namespaces: ASM's CNI plug-in ExcludeNamespaces (cni-compatibility), a list or ASM's own
+# comma-separated string (UpdateMeshFeature CniExcludeNamespaces); [] for none.
+@pytest.mark.parametrize(("text", "expected"), [
+    ("asm: {cni_exclude_namespaces: [kube-system, shop]}\n", ["kube-system", "shop"]),
+    ("asm: {cni_exclude_namespaces: 'kube-system, shop'}\n", ["kube-system", "shop"]),
+    ("asm: {cni_exclude_namespaces: []}\n", []),
+    ("asm: {cni_exclude_namespaces: ''}\n", []),
+    ("asm: {cni: true}\n", None),
+])
+def test_cni_exclude_namespaces_as_list_or_asms_string(tmp_path, text, expected):
+    assert load_config(write(tmp_path, text)).asm.cni_exclude_namespaces == expected
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ("asm:\n  cni_exclude_namespaces:\n", "'asm.cni_exclude_namespaces': give the namespaces"),
+    ("asm: {cni_exclude_namespaces: [Shop]}\n", "'asm.cni_exclude_namespaces': not a namespace name: 'Shop'"),
+    ("asm: {cni_exclude_namespaces: [shop/*]}\n", "not a namespace name: 'shop/*'"),
+    ("asm: {cni_exclude_namespaces: [1]}\n", "not a namespace name: 1"),
+    ("asm: {cni_exclude_namespaces: {shop: true}}\n", "expected a list of namespace names"),
+])
+def test_bad_cni_exclude_namespaces_is_one_clear_line(tmp_path, text, expected):
+    with pytest.raises(UsageError) as err:
+        load_config(write(tmp_path, text))
+    assert expected in str(err.value)
+    assert "\n" not in str(err.value)
+
+
+def test_bad_cni_exclude_namespaces_exits_2(tmp_path, capsys, demo_dir):
+    cfg = write(tmp_path, "asm: {cni: true, cni_exclude_namespaces: 'kube-system;shop'}\n")
+    code, err = run_cli(capsys, "run", "--snapshot", str(demo_dir), "--config", str(cfg), "--out",
+                        str(tmp_path / "out"), "--format", "json", "-q")
+    assert code == 2
+    assert len(err.strip().splitlines()) == 1 and "'asm.cni_exclude_namespaces'" in err and "kube-system;shop" in err
+
+
 def test_empty_file_is_the_default_config(tmp_path):
     assert load_config(write(tmp_path, "")) == Config()
 

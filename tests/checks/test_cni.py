@@ -186,3 +186,120 @@ def test_policy_engine_warns_when_asm_cni_skips_a_meshed_namespace(audit):
     (covered,) = audit({"cluster-a": meshed_cluster(None, kyverno)}, "assessment",
                        asm_openapi=mesh_detail(True, exclude="kube-system")).rows(CHECK)
     assert (covered["status"], covered["code"]) == ("PASS", "AA2602")
+
+
+# ---------------------------------------------------------------- ASM's CNI plug-in on, its exclusions (not) known
+# ExcludeNamespaces is one comma-separated string in ASM's API: UpdateMeshFeature CniExcludeNamespaces, example
+# `kube-system` (aliyun/alibabacloud-csharp-sdk servicemesh-20200111/core/Models/UpdateMeshFeatureRequest.cs), and
+# mesh_config.sidecar_injector.init_cni_configuration.exclude_namespaces, TypeString, sent as CniExcludeNamespaces
+# (aliyun/terraform-provider-alicloud alicloud/resource_alicloud_service_mesh_service_mesh.go).
+ONLY_CNI = f.only_checks(CHECK)
+
+
+def cni_config(**asm: Any) -> dict[str, Any]:
+    return {**ONLY_CNI, "asm": asm}
+
+
+def test_asm_cni_on_by_config_with_its_exclusions_unknown_is_not_a_pass(audit):
+    """asm.cni: true tells the plug-in is on, not which namespaces it skips: if it skips shop, ASM injects istio-init
+    there and restricted Pod Security rejects the moved pods. Main passed it (AA2602) and the gate went GO."""
+    a = audit({"cluster-a": meshed_cluster(RESTRICTED)}, "assessment", config=cni_config(cni=True))
+    (row,) = a.rows(CHECK)
+    assert (row["status"], row["code"], row["kind"], row["name"]) == ("UNKNOWN", "AA2636", "Namespace", "shop")
+    assert row["evidence"]["asm_cni_excluded"] is None
+    assert "asm.cni_exclude_namespaces" in row["remediation"]
+    assert a.result.verdict == "INCOMPLETE"
+
+
+def test_stated_exclusions_decide_and_keep_a_go_possible(audit):
+    """The user states the exclusions: none (a GO), or shop (FAIL AA2611), as a list or ASM's comma-separated string."""
+    a = audit({"cluster-a": meshed_cluster(RESTRICTED)}, "assessment",
+              config=cni_config(cni=True, cni_exclude_namespaces=[]))
+    (row,) = a.rows(CHECK)
+    assert (row["status"], row["code"]) == ("PASS", "AA2602")
+    assert (row["evidence"]["asm_cni_excluded"], row["evidence"]["asm_cni_excluded_source"]) == (
+        [], "config asm.cni_exclude_namespaces")
+    assert a.result.verdict == "GO"
+    for excluded in ("kube-system,shop", ["kube-system", "shop"]):
+        a = audit({"cluster-a": meshed_cluster(RESTRICTED)}, "assessment",
+                  config=cni_config(cni=True, cni_exclude_namespaces=excluded))
+        (row,) = a.rows(CHECK)
+        assert (row["status"], row["code"], row["name"]) == ("FAIL", "AA2611", "shop")
+        assert a.result.verdict == "NO-GO"
+
+
+def test_exclusions_from_the_answer_when_the_config_says_only_that_cni_is_on(audit):
+    """asm.cni: true beside a DescribeServiceMeshDetail answer: the answer's ExcludeNamespaces tells the exclusions;
+    the config's asm.cni_exclude_namespaces, when written, wins. An answer calling the plug-in off tells nothing of
+    the exclusions of the one the config calls on."""
+    (row,) = audit({"cluster-a": meshed_cluster(RESTRICTED)}, "assessment", config=cni_config(cni=True),
+                   asm_openapi=mesh_detail(True, exclude="kube-system,shop")).rows(CHECK)
+    assert (row["status"], row["code"]) == ("FAIL", "AA2611")
+    (row,) = audit({"cluster-a": meshed_cluster(RESTRICTED)}, "assessment", config=cni_config(cni=True),
+                   asm_openapi=mesh_detail(True, exclude="kube-system")).rows(CHECK)
+    assert (row["status"], row["code"]) == ("PASS", "AA2602")
+    (row,) = audit({"cluster-a": meshed_cluster(RESTRICTED)}, "assessment",
+                   config=cni_config(cni=True, cni_exclude_namespaces=["kube-system"]),
+                   asm_openapi=mesh_detail(True, exclude="kube-system,shop")).rows(CHECK)
+    assert (row["status"], row["code"]) == ("PASS", "AA2602")
+    (row,) = audit({"cluster-a": meshed_cluster(RESTRICTED)}, "assessment", config=cni_config(cni=True),
+                   asm_openapi=mesh_detail(False)).rows(CHECK)
+    assert (row["status"], row["code"]) == ("UNKNOWN", "AA2636")
+
+
+def test_config_exclusions_apply_to_the_answers_plug_in_too(audit):
+    """The answer says the plug-in is on and skips nothing; the config says it skips shop (e.g. changed since the
+    answer was saved): the config wins, as asm.cni does over the answer's Enabled."""
+    (row,) = audit({"cluster-a": meshed_cluster(RESTRICTED)}, "assessment",
+                   config=cni_config(cni_exclude_namespaces="shop"), asm_openapi=mesh_detail(True)).rows(CHECK)
+    assert (row["status"], row["code"]) == ("FAIL", "AA2611")
+
+
+def test_asm_marked_cni_daemonset_tells_the_plug_in_is_on_not_its_exclusions(audit):
+    """An ASM-marked CNI DaemonSet proves the plug-in runs (the check's third source; the DaemonSet's name in ASM is
+    not confirmed, any name holding `cni` counts), not which namespaces it skips. Main passed (AA2602)."""
+    asm_cni = istio_cni_daemonset("kube-system")
+    asm_cni["metadata"]["labels"] = {"k8s-app": "istio-cni-node", "provider": "asm"}
+    asm_cni["metadata"]["annotations"] = {"asm.alibabacloud.com/managed-by-asm": "true"}
+    (row,) = audit({"cluster-a": meshed_cluster(RESTRICTED, asm_cni)}, "assessment", config=ONLY_CNI).rows(CHECK)
+    assert (row["status"], row["code"]) == ("UNKNOWN", "AA2636")
+    assert row["evidence"]["asm_cni_source"].startswith("ASM-marked DaemonSet")
+    (row,) = audit({"cluster-a": meshed_cluster(RESTRICTED, asm_cni)}, "assessment",
+                   config=cni_config(cni_exclude_namespaces=[])).rows(CHECK)
+    assert (row["status"], row["code"]) == ("PASS", "AA2602")
+
+
+def test_policies_unread_with_exclusions_unknown_is_unknown(audit):
+    """Admission policies not read, ASM's CNI plug-in on, its exclusions unknown: a namespace it skips gets istio-init,
+    which an unread policy may reject (as AA2635 with known exclusions). Main passed (AA2602)."""
+    unreadable = {"cluster-a": {K.VALIDATING_ADMISSION_POLICY: "403 Forbidden"}}
+    a = audit({"cluster-a": meshed_cluster()}, "assessment", config=cni_config(cni=True), unreadable=unreadable)
+    (row,) = a.rows(CHECK)
+    assert (row["status"], row["code"]) == ("UNKNOWN", "AA2637")
+    assert "ValidatingAdmissionPolicy" in row["message"]
+    assert a.result.verdict == "INCOMPLETE"
+    (row,) = audit({"cluster-a": meshed_cluster()}, "assessment",
+                   config=cni_config(cni=True, cni_exclude_namespaces=[]), unreadable=unreadable).rows(CHECK)
+    assert (row["status"], row["code"]) == ("PASS", "AA2602")
+
+
+def test_policy_engine_with_exclusions_unknown_warns(audit):
+    """Kyverno admits pods (its policies not read), ASM's CNI plug-in on, its exclusions unknown: WARN (major), as
+    with known exclusions naming a meshed namespace (AA2622). Main passed (AA2602)."""
+    kyverno = f.webhook_config("kyverno-resource-validating-webhook-cfg", mutating=False, service_name="kyverno-svc",
+                               labels={"webhook.kyverno.io/managed-by": "kyverno"})
+    (row,) = audit({"cluster-a": meshed_cluster(None, kyverno)}, "assessment", config=cni_config(cni=True)).rows(CHECK)
+    assert (row["status"], row["code"], row["severity"]) == ("WARN", "AA2623", "major")
+    assert row["evidence"]["policy_engines"] == ["kyverno-resource-validating-webhook-cfg"]
+    (row,) = audit({"cluster-a": meshed_cluster(None, kyverno)}, "assessment",
+                   config=cni_config(cni=True, cni_exclude_namespaces="kube-system")).rows(CHECK)
+    assert (row["status"], row["code"]) == ("PASS", "AA2602")
+
+
+def test_asm_cni_on_and_no_meshed_namespace_forbidding_passes_with_exclusions_unknown(audit):
+    """Nothing forbids istio-init in the meshed namespaces, policies read, no policy engine: whichever namespaces the
+    plug-in skips, ASM's istio-init is admitted there."""
+    (row,) = audit({"cluster-a": meshed_cluster({"pod-security.kubernetes.io/enforce": "privileged"})}, "assessment",
+                   config=cni_config(cni=True)).rows(CHECK)
+    assert (row["status"], row["code"]) == ("PASS", "AA2602")
+    assert row["evidence"]["asm_cni_excluded"] is None

@@ -1,0 +1,232 @@
+"""A cluster's network as Istio sees it: one rule for network-consistency and the report's cluster facts.
+
+istiod takes a cluster's network from the system namespace's label `topology.istio.io/network`
+(pilot/pkg/serviceregistry/kube/controller/network.go @1.30.3); a remote cluster (no istiod) keeps it in its injector
+webhook's path (`/inject/cluster/<c>/net/<network>`, which the injector turns into each pod's label) and the Helm values
+record; a primary also in the injector's `global.network`, its east-west gateway's labels and meshNetworks. Every one
+is read here, in that order; checks/network.py judges them against ASM's, auditor/result.py reports them per cluster
+(findings.json `clusters[].network`, the HTML/PDF clusters table), so the two never tell a cluster's network apart.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from urllib.parse import urlsplit
+
+import orjson
+import yaml
+
+from auditor import kinds as K
+from auditor import mesh, yamlsafe
+from auditor.gateways import EASTWEST, EASTWEST_PORTS, istio_gateways
+from auditor.inventory import ClusterInventory
+from auditor.labelled import NETWORK_LABEL, carrying_label
+
+
+# ---------------------------------------------------------------- Istio's side
+def istio_network(cluster: ClusterInventory, rules: mesh.ProxyRules | None = None
+                  ) -> tuple[str | None, list[tuple[str, str]], list[str]]:
+    """(network, [(source, value), ...], [source that could not be read, ...]) for a cluster as Istio sees it; the
+    first source wins (the check does not pass a cluster whose sources disagree).
+
+    istiod takes its cluster's network from the system namespace's label first
+    (pilot/pkg/serviceregistry/kube/controller/network.go), so that is authoritative; a pod's own label, which the
+    injector sets from its webhook path (a remote cluster's install), comes before it for that pod. A remote cluster
+    (no istiod) keeps its network only in the label, the injector webhook's path and the Helm values record.
+    """
+    seen: list[tuple[str, str]] = []
+    recorded: list[tuple[str, str]] = []  # the Helm values record: what the install was given, last
+    unreadable: list[str] = []
+    ns = cluster.get(K.NAMESPACE, "istio-system")
+    label = (((ns or {}).get("metadata") or {}).get("labels") or {}).get(NETWORK_LABEL)
+    if label:
+        seen.append(("namespace istio-system label topology.istio.io/network", label))
+    if cluster.available(K.MUTATING_WEBHOOK):
+        seen += _injection_path_networks(cluster)
+    if cluster.available(K.CONFIGMAP):
+        for cm in cluster.objects(K.CONFIGMAP):
+            meta = cm.get("metadata") or {}
+            if meta.get("namespace") != "istio-system":
+                continue
+            name = meta.get("name", "")
+            data = cm.get("data") or {}
+            if name.startswith("istio-sidecar-injector") and data.get("values"):
+                network = _values_network(data["values"])
+                if network:
+                    seen.append((f"ConfigMap istio-system/{name} values global.network", network))
+            elif (name == "values" or name.startswith("values-")) and data.get("merged-values") and (
+                    (meta.get("labels") or {}).get("operator.istio.io/component") == "Pilot"):
+                # The istio-discovery chart's record of its Helm values (configmap-values.yaml @1.26.8, 1.30.3): the
+                # one place a remote cluster (profile=remote: omitSidecarInjectorConfigMap, no istiod, no mesh
+                # ConfigMap) keeps the global.network it was installed with.
+                network = _values_network(data["merged-values"])
+                if network:
+                    recorded.append((f"ConfigMap istio-system/{name} merged-values global.network", network))
+    if cluster.available(K.DEPLOYMENT):
+        for gw in istio_gateways(cluster, rules or mesh.ProxyRules()):
+            if gw.type == EASTWEST and gw.labels.get(NETWORK_LABEL):
+                seen.append((f"east-west gateway {gw.namespace}/{gw.name} label", gw.labels[NETWORK_LABEL]))
+        mesh_networks, unreadable = _mesh_networks_network(cluster)
+        if mesh_networks:
+            seen.append(mesh_networks)
+    if cluster.available(K.SERVICE):
+        # The Services carrying the label, from the walk of the Services' labels that other checks share
+        # (labelled.py): not each of ~10,000 Services' labels read again here.
+        for svc in carrying_label(cluster, K.SERVICE, NETWORK_LABEL):
+            meta = svc.get("metadata") or {}
+            labels = meta.get("labels") or {}
+            ports = {p.get("port") for p in (svc.get("spec") or {}).get("ports") or () if isinstance(p, dict)}
+            # The gateway chart labels the Service of `--set networkGateway=<network>` (any release name, so any
+            # `istio` label), up to 1.24.6 only it (templates/service.yaml; its pods too from 1.26.8); a Service
+            # labelled so on 15443/15008 is how istiod finds the network's gateway (getGatewayDetails, network.go
+            # @1.30.3).
+            if labels.get(NETWORK_LABEL) and not any("asm.alibabacloud.com" in k for k in labels) and (
+                    labels.get("istio") == "eastwestgateway" or ports & set(EASTWEST_PORTS)):
+                seen.append((f"Service {meta.get('namespace')}/{meta.get('name')} label", labels[NETWORK_LABEL]))
+    seen += recorded
+    return (seen[0][1] if seen else None), seen, unreadable
+
+
+def _values_network(text: str) -> str | None:
+    """global.network of the Helm values an istio-discovery ConfigMap holds as JSON (toPrettyJson), None if none. A
+    `global` that is not a map raises: the engine makes that cluster's judgement UNKNOWN, not "no network"."""
+    try:
+        values = orjson.loads(text)
+    except orjson.JSONDecodeError:
+        return None
+    network = ((values or {}).get("global") or {}).get("network") if isinstance(values, dict) else None
+    return str(network) if network else None
+
+
+# The injector's URL parameters that name an env (pkg/kube/inject/webhook.go URLParameterToEnv @1.22.8, 1.30.3).
+_URL_PARAMETER_TO_ENV = {"cluster": "ISTIO_META_CLUSTER_ID", "net": "ISTIO_META_NETWORK"}
+
+
+def inject_path_envs(path: str) -> dict[str, str]:
+    """The env an injector webhook's path gives the pods it injects, as istiod parses it (parseInjectEnvs in
+    pkg/kube/inject/webhook.go @1.30.3): `/inject/k1/v1/k2/v2` (`--slash--` for a `/` in a value) or the deprecated
+    `/inject/:ENV:k1=v1:ENV:k2=v2`; `cluster` and `net` name ISTIO_META_CLUSTER_ID and ISTIO_META_NETWORK, any
+    other key its upper case."""
+    path = path.removesuffix("/")
+    parts = path.split("/", 2)
+    pairs: list[str] = []
+    if len(parts) == 3:
+        if parts[2].startswith(":ENV:"):
+            for pair in parts[2].split(":ENV:")[1:]:
+                key, sep, value = pair.partition("=")
+                if key and sep:
+                    pairs += [key, value]
+        else:
+            pairs = [v.replace("--slash--", "/") if i % 2 else v for i, v in enumerate(parts[2].split("/"))]
+    envs: dict[str, str] = {}
+    for i in range(0, len(pairs) - 1, 2):
+        env = _URL_PARAMETER_TO_ENV.get(pairs[i], pairs[i].upper())
+        if env:
+            envs[env] = pairs[i + 1]
+    return envs
+
+
+def _injection_path_networks(cluster: ClusterInventory) -> list[tuple[str, str]]:
+    """(source, network) of each Istio injector webhook whose path names a network: a remote cluster's install sets
+    it there (istiodRemote.injectionPath `/inject/cluster/<cluster>/net/<network>`, or injectionURL; the istio.io
+    primary-remote multi-network guide), and istiod labels every pod it injects through it topology.istio.io/network
+    (applyMetadata, pkg/kube/inject/webhook.go @1.30.3): the label istiod reads first for an endpoint's network
+    (Controller.Network, pilot/pkg/serviceregistry/kube/controller/controller.go @1.30.3). ASM's webhooks are not
+    Istio's."""
+    asm_istiods = {key.partition("/")[2] for key, (owner, _) in cluster.istiod_owners().items()
+                   if owner == mesh.OWNER_ASM}
+    out: list[tuple[str, str]] = []
+    for hook_config in cluster.objects(K.MUTATING_WEBHOOK):
+        meta = hook_config.get("metadata") or {}
+        name = str(meta.get("name") or "")
+        if not name.startswith(("istio-sidecar-injector", "istio-revision-tag-")) or not mesh.istio_installed(meta) \
+                or any(mesh.ASM_MARK in k for k in (*(meta.get("labels") or {}), *(meta.get("annotations") or {}))):
+            continue
+        networks: list[str] = []
+        for hook in hook_config.get("webhooks") or ():
+            client = (hook.get("clientConfig") if isinstance(hook, dict) else None) or {}
+            service = client.get("service") or {}
+            if service.get("name") in asm_istiods:
+                continue
+            path = str(service.get("path") or "") if service else urlsplit(str(client.get("url") or "")).path
+            network = inject_path_envs(path).get("ISTIO_META_NETWORK")
+            if network and network not in networks:
+                networks.append(network)
+        out += [(f"MutatingWebhookConfiguration {name} injection path net", network) for network in networks]
+    return out
+
+
+def _mesh_networks_network(cluster: ClusterInventory) -> tuple[tuple[str, str] | None, list[str]]:
+    """The network whose meshNetworks endpoints name this istiod's CLUSTER_ID (fromRegistry), and the meshNetworks
+    that could not be read (not YAML, or not shaped as Istio's MeshNetworks): those may hold the network."""
+    cluster_ids = set()
+    for dep in cluster.istiod_deployments():
+        for c in (((dep.get("spec") or {}).get("template") or {}).get("spec") or {}).get("containers") or ():
+            value = mesh.env_map(c).get("CLUSTER_ID")
+            if value:
+                cluster_ids.add(value)
+    if not cluster_ids or not cluster.available(K.CONFIGMAP):
+        return None, []
+    unreadable: list[str] = []
+    for cm in mesh.mesh_configmaps(cluster.objects(K.CONFIGMAP)):
+        where = f"ConfigMap istio-system/{cm['metadata']['name']} meshNetworks"
+        try:
+            parsed = yamlsafe.safe_load((cm.get("data") or {}).get("meshNetworks") or "") or {}
+        except yaml.YAMLError as exc:
+            unreadable.append(f"{where}: not YAML ({str(exc).splitlines()[0]})")
+            continue
+        networks = parsed.get("networks") if isinstance(parsed, dict) else None
+        shaped = isinstance(parsed, dict) and (networks is None or (isinstance(networks, dict) and all(
+            body is None or isinstance(body, dict) for body in networks.values())))
+        if not shaped:
+            unreadable.append(f"{where}: not shaped as Istio's MeshNetworks (networks: <name>: {{endpoints: ...}})")
+            continue
+        for network, body in (networks or {}).items():
+            for endpoint in (body or {}).get("endpoints") or ():
+                if isinstance(endpoint, dict) and endpoint.get("fromRegistry") in cluster_ids:
+                    return (f"{where} (fromRegistry {endpoint['fromRegistry']})", str(network)), []
+                if isinstance(endpoint, dict) and endpoint.get("fromCidr"):
+                    # istiod puts an endpoint whose IP is in the range on that network (networkFromMeshNetworks,
+                    # network.go @1.30.3): pod IPs are not read, so whether this cluster's are in it is not known.
+                    unreadable.append(f"{where}: network {network} is given by IP range (fromCidr "
+                                      f"{endpoint['fromCidr']}), and which of this cluster's endpoints fall in it is "
+                                      "not read")
+    return None, unreadable
+
+
+# ---------------------------------------------------------------- the report's cluster facts
+@dataclass(frozen=True)
+class NetworkFact:
+    """A data plane's network for the report (findings.json `clusters[].network`), by istio_network's rule."""
+
+    network: str | None                 # the first source's, as network-consistency takes it
+    sources: tuple[str, ...] = ()       # "<source>: <network>", in the order read
+    note: str | None = None             # sources that disagree, or what may hold the network and was not read
+
+
+# What istio_network reads, by the source each kind holds (a kind not read is named when no network was found).
+_FACT_SOURCES = ((K.NAMESPACE, "the istio-system label"), (K.MUTATING_WEBHOOK, "the injector webhook path"),
+                 (K.CONFIGMAP, "the injector values, the Helm values record and meshNetworks"),
+                 (K.DEPLOYMENT, "the east-west gateway"), (K.SERVICE, "the east-west gateway Service"))
+
+
+def network_fact(cluster: ClusterInventory, rules: mesh.ProxyRules | None = None) -> NetworkFact:
+    """The cluster's Istio network as network-consistency reads it, for the report. Never raises: where the sources
+    cannot be read, or disagree, the note says so (network-consistency judges the same as UNKNOWN)."""
+    if cluster.unreachable:
+        return NetworkFact(None)  # the clusters table says why beside it
+    try:
+        network, seen, unreadable = istio_network(cluster, rules)
+    except Exception as exc:  # a malformed source, a kind not read: the check is UNKNOWN on the same
+        reason = getattr(exc, "reason", None) or f"{type(exc).__name__}: {exc}"
+        return NetworkFact(None, note=f"not known: its sources could not be read ({str(reason)[:200]})")
+    sources = tuple(f"{source}: {value}" for source, value in seen)
+    distinct = list(dict.fromkeys(value for _, value in seen))
+    if len(distinct) > 1:
+        return NetworkFact(network, sources, "Istio's sources disagree: " + "; ".join(sources))
+    if network is None:
+        unread = [*unreadable, *(f"{kind.kind} ({what}): {cluster.errors.get(kind.key) or 'not read for this gate'}"
+                                 for kind, what in _FACT_SOURCES if not cluster.available(kind))]
+        if unread:
+            return NetworkFact(None, sources, "not known: " + "; ".join(unread))
+    return NetworkFact(network, sources)
