@@ -533,13 +533,21 @@ class AsmGatewaysPresent(ClusterCheck):
                               fix=SCAN_UNREAD_FIX,
                               message=SCAN_UNREAD + "an Istio gateway or its role may have been missed, so it cannot "
                                                     "tell that every Istio ingress and egress gateway is replaced")
+    # Pods tell of the gateways no Deployment or DaemonSet explains (STRAY): unread, one of them may be missed.
+    STRAYS_UNSEEN = Outcome("AA1733", Status.UNKNOWN, "the pods could not be read: an Istio gateway whose pods no "
+                            "Deployment or DaemonSet explains (a bare pod, another controller) may have been missed, "
+                            "and its replacement with it", fix=SCAN_UNREAD_FIX,
+                            message=SCAN_UNREAD + "an Istio gateway whose pods no Deployment or DaemonSet explains may "
+                                                  "have been missed, so it cannot tell that every Istio ingress and "
+                                                  "egress gateway is replaced")
     NO_ISTIO_GATEWAY = Outcome("AA1740", Status.NOT_APPLICABLE,
                                "no Istio ingress or egress gateway (what was looked for is named)",
                                message=f"no Istio ingress or egress gateway in this cluster (looked for {LOOKED_FOR})")
     outcomes = (REPLACED, NOT_REPLACED, ROLE_UNKNOWN_NOT_REPLACED, NOT_HEALTHY, NOT_DEPLOYED, FEWER,
-                ROLE_UNKNOWN_CONFIRM, CLUSTER_ID_UNKNOWN, STRAY, GATEWAYS_UNSEEN, NO_ISTIO_GATEWAY)
+                ROLE_UNKNOWN_CONFIRM, CLUSTER_ID_UNKNOWN, STRAY, GATEWAYS_UNSEEN, STRAYS_UNSEEN, NO_ISTIO_GATEWAY)
     needs = (K.DEPLOYMENT,)
-    uses = SCAN_KINDS
+    # Pods: the gateways only they tell of (stray_gateway_findings).
+    uses = (*SCAN_KINDS, K.POD)
     asm_needs = (K.ISTIO_GATEWAY_ASM,)
 
     def check_cluster(self, cluster: ClusterInventory, ctx: Context) -> Iterator[Finding]:
@@ -550,6 +558,8 @@ class AsmGatewaysPresent(ClusterCheck):
         # Neither "every Istio gateway replaced" nor "none to replace" holds when the scan could not see them all;
         # what it saw is still judged (a FAIL stands).
         unseen = scan_unread_findings(self, cluster, self.GATEWAYS_UNSEEN)
+        # ...and so does a stray gateway (stray_gateway_findings), which only the pods tell of: none when unread.
+        unseen += scan_unread_findings(self, cluster, self.STRAYS_UNSEEN, (K.POD,))
         yield from unseen
         if not istio:
             if not stray and not unseen:

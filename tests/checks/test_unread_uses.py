@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from auditor import kinds as K
 from tests import factory as f
-from tests.checks.test_gateway_shapes import IDS, TRAFFIC, cluster
+from tests.checks.test_gateway_shapes import IDS, PRESENT, TRAFFIC, cluster
 
 FORBIDDEN_PODS = "forbidden: pods is forbidden: User \"audit\" cannot list resource \"pods\" in API group \"\""
 
@@ -21,6 +21,23 @@ def test_gateway_traffic_is_unknown_not_na_when_the_pods_are_forbidden(audit):
                    unreadable={"cluster-a": {K.POD: FORBIDDEN_PODS}})
     [row] = unread.rows(TRAFFIC)
     assert (row["status"], row["code"]) == ("UNKNOWN", "AA1551")
+    assert "pods" in row["message"] and "forbidden" in row["message"]
+
+
+def test_asm_gateways_present_is_unknown_not_na_when_the_pods_are_forbidden(audit):
+    """The same bare `proxy router` pod: read, asm-gateways-present cannot tell what replaces it (UNKNOWN AA1731); with
+    pods unreadable main said NOT_APPLICABLE AA1740 "no Istio ingress or egress gateway" (its `uses` lacked pods)."""
+    from checks.gateways import AsmGatewaysPresent
+
+    assert K.POD in AsmGatewaysPresent.uses  # read whichever other checks of the gate are enabled
+    bare = f.pod("ingress-debug", "edge", proxy="istio", gateway=True, labels={"app": "ingress-debug"})
+    asm = [f.migration_cr("Migrating")]
+    read = audit({"cluster-a": cluster(bare)}, "uninstall", asm=asm, config=IDS)
+    assert [(r["status"], r["code"]) for r in read.rows(PRESENT)] == [("UNKNOWN", "AA1731")]
+    unread = audit({"cluster-a": cluster(bare)}, "uninstall", asm=asm, config=IDS,
+                   unreadable={"cluster-a": {K.POD: FORBIDDEN_PODS}})
+    [row] = unread.rows(PRESENT)
+    assert (row["status"], row["code"]) == ("UNKNOWN", "AA1733")
     assert "pods" in row["message"] and "forbidden" in row["message"]
 
 
