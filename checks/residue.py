@@ -22,10 +22,17 @@ from auditor import gatewayapi, mesh
 from auditor import kinds as K
 from auditor.check import ClusterCheck, Context
 from auditor.errors import EvidenceUnavailable
-from auditor.gateways import SCAN_KINDS, gateway_services, gateway_workloads, istio_gateways
+from auditor.gateways import (
+    SCAN_KINDS,
+    GatewayService,
+    GatewayWorkload,
+    gateway_services,
+    gateway_workloads,
+    istio_gateways,
+)
 from auditor.inventory import ClusterInventory
 from auditor.istio import among, pod_columns
-from auditor.labelled import carrying_label
+from auditor.labelled import HELM_RELEASE, carrying_label
 from auditor.mesh import asm_owned, istio_installed
 from auditor.model import Finding, Gate, Outcome, Severity, Status
 
@@ -39,6 +46,7 @@ ISTIO_RBAC = re.compile(r"^(istiod|istio-reader)-")
 ISTIO_SYSTEM_CONFIGMAP = re.compile(r"^(istio(-sidecar-injector)?(-.+)?|values(-.+)?)$")
 STABLE_CHANNEL = re.compile(r"^stable-channel-.*\.istio\.io$")
 ISTIOD_SERVICE = re.compile(r"^istiod(-.+)?$")
+HELM_RELEASE_NAMESPACE = "meta.helm.sh/release-namespace"
 REMOTE_SECRETS_NOTE = ("remote secrets (istio-remote-secret-*, label istio/multiCluster=true) are not checked: the "
                        "auditor never reads Secrets; list them with `kubectl get secrets -A -l "
                        "istio/multiCluster=true`")
@@ -77,13 +85,12 @@ def _sail_operator_removal(cluster: str, meta: dict[str, Any]) -> str:
     the operator as it was installed: its Helm release (chart/README.md: `helm uninstall sail-operator`), or through
     OLM (labels olm.owner / olm.owner.namespace name its ClusterServiceVersion), else its Deployment."""
     ns, name = meta.get("namespace", ""), meta.get("name", "")
-    labels, notes = meta.get("labels") or {}, meta.get("annotations") or {}
+    labels = meta.get("labels") or {}
     first = ("# first delete its resources (kubectl get istios,istiocnis,ztunnels,istiorevisiontags.sailoperator.io) "
              "and wait until what they installed is gone\n")
-    release = notes.get("meta.helm.sh/release-name")
+    release = _helm_release(meta)
     if release:
-        return (first + f"helm --kubeconfig={mesh.kubeconfig_var(cluster)} uninstall {mesh.sh(str(release))} "
-                f"{mesh.ns_flag(str(notes.get('meta.helm.sh/release-namespace') or ns))}")
+        return first + _helm_uninstall(cluster, *release)
     csv = labels.get("olm.owner")
     if csv:
         olm_ns = str(labels.get("olm.owner.namespace") or ns)
@@ -92,6 +99,22 @@ def _sail_operator_removal(cluster: str, meta: dict[str, Any]) -> str:
                 "ClusterServiceVersion:\n"
                 + _delete(cluster, "clusterserviceversions.operators.coreos.com", str(csv), olm_ns))
     return first + _delete(cluster, "deployment", name, ns)
+
+
+def _helm_release(meta: dict[str, Any]) -> tuple[str, str] | None:
+    """(release, namespace of the release) of an object Helm installed, None when it carries no release annotation.
+    Helm 3.2+ writes meta.helm.sh/release-name and release-namespace on every object of a release (setMetadataVisitor,
+    helm/helm@v3.21.4:pkg/action/validate.go, called by install.go/upgrade.go); the release's record lives in that
+    namespace, which `helm uninstall -n` names."""
+    notes = meta.get("annotations") or {}
+    release = notes.get(HELM_RELEASE)
+    if not release:
+        return None
+    return str(release), str(notes.get(HELM_RELEASE_NAMESPACE) or meta.get("namespace") or "")
+
+
+def _helm_uninstall(cluster: str, release: str, namespace: str) -> str:
+    return f"helm --kubeconfig={mesh.kubeconfig_var(cluster)} uninstall {mesh.sh(release)} {mesh.ns_flag(namespace)}"
 
 
 def webhook_targets(obj: dict[str, Any]) -> list[str]:
@@ -531,14 +554,40 @@ class IstioResidue(_LeftoverCheck):
             if allow_reason(gw.kind, meta, globs):
                 kept.append(f"{gw.kind} {gw.namespace}/{gw.name}: {allow_reason(gw.kind, meta, globs)}")
                 continue
-            fronts = sorted(s.name for s in services if s.gateway == gw)
-            command = _delete(cluster.name, gw.kind.lower(), gw.name, gw.namespace)
-            if fronts:
-                command += "\n" + _delete(cluster.name, "service", fronts, gw.namespace)
+            fronting = [s for s in services if s.gateway == gw]
+            fronts = sorted(s.name for s in fronting)
+            command = self._gateway_removal(cluster, gw, fronting)
             params = {"type": gw.type, "namespace": gw.namespace, "name": gw.name,
                       "services": ", ".join(fronts) or "none"}
             yield Leftover(gw.kind, gw.name, self.GATEWAY, params, command, gw.namespace,
                            evidence={"services": fronts})
+
+    @staticmethod
+    def _gateway_removal(cluster: ClusterInventory, gw: GatewayWorkload, fronting: list[GatewayService]) -> str:
+        """How an Istio gateway goes: `helm uninstall` of its release when one of Istio's charts installed it (the
+        gateway chart, manifests/charts/gateway @1.22.8/1.26.8/1.30.3: the release also holds its Service,
+        ServiceAccount, Role, RoleBinding, PodDisruptionBudget, HorizontalPodAutoscaler, which a `kubectl delete` of the
+        workload leaves, and Helm's record of it), not the Sail operator's (which renders charts with Helm's library
+        and re-creates what is deleted); else `kubectl delete` of the workload and the Services in front of it."""
+        workload_kind = K.DAEMONSET if gw.kind == "DaemonSet" else K.DEPLOYMENT
+        obj = cluster.get(workload_kind, gw.name, gw.namespace) if cluster.available(workload_kind) else None
+        meta = (obj or {}).get("metadata") or {}
+        release = _helm_release(meta)
+        if release is None or mesh.sail_installed(meta) or mesh.istio_installed(meta) != "Helm chart labels":
+            command = _delete(cluster.name, gw.kind.lower(), gw.name, gw.namespace)
+            fronts = sorted(s.name for s in fronting)
+            if fronts:
+                command += "\n" + _delete(cluster.name, "service", fronts, gw.namespace)
+            return command
+        # The Services of another release (or of none) in front of the gateway stay after the uninstall.
+        others = sorted(s.name for s in fronting if _helm_release({"namespace": s.namespace,
+                                                                    "annotations": s.annotations}) != release)
+        command = (_helm_uninstall(cluster.name, *release) + f"  # the gateway's Helm release: its {gw.kind}, "
+                   f"Service, ServiceAccount, Role... go with it (helm get manifest {mesh.sh_text(release[0])} "
+                   f"-n {mesh.sh_text(release[1])} lists them)")
+        if others:
+            command += "\n" + _delete(cluster.name, "service", others, gw.namespace)
+        return command
 
     def _gateway_api(self, cluster: ClusterInventory, ctx: Context, globs: list[str],
                      kept: list[str]) -> Iterator[Leftover]:

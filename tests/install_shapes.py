@@ -559,6 +559,11 @@ def helm_gateway(inj: Injector, release: str, ns: str) -> list[dict[str, Any]]:
     creation with the gateway template (`proxy router`, the real image, CA_ADDR of the revision)."""
     selector = {"app": release, "istio": release.removeprefix("istio-")}
     extra, notes = _install_labels("helm", inj.version, release)
+    # The chart is `gateway` (manifests/charts/gateway/Chart.yaml, published as gateway-<version>) and the release
+    # lives in the namespace it was installed into: Helm annotates every object of it so (setMetadataVisitor,
+    # helm/helm@v3.21.4:pkg/action/validate.go).
+    extra["helm.sh/chart"] = f"gateway-{inj.version}"
+    notes = {**notes, "meta.helm.sh/release-namespace": ns}
     helm_labels = _istio_labels(extra)
     labels = {"app.kubernetes.io/name": release, **helm_labels, **selector}
     template_labels = {"sidecar.istio.io/inject": "true", **({"istio.io/rev": inj.revision} if inj.revision else {}),
@@ -586,6 +591,7 @@ def helm_gateway(inj: Injector, release: str, ns: str) -> list[dict[str, Any]]:
             "sidecar.istio.io/status": _status_annotation(None, ["istio-proxy"], inj.rev)})
 
     svc = _gateway_service(release, ns, selector, labels, _INGRESS_PORTS)
+    svc["metadata"]["annotations"] = dict(notes)
     return [namespace(ns), dep, rs, *_pods(rs, 2, inject), svc]
 
 

@@ -505,8 +505,10 @@ def _as_daemonset(shape: s.Shape, name: str) -> s.Shape:
 
 
 def test_a_daemonset_gateway_left_is_named_as_a_daemonset(tmp_path: Path) -> None:
-    """A gateway chart release with `kind: DaemonSet` outlives `helm uninstall istiod`: NO-GO, and the leftover and its
-    delete command name the DaemonSet (a `delete deployment/...` meets NotFound and leaves it running)."""
+    """A gateway chart release with `kind: DaemonSet` outlives `helm uninstall istiod`: NO-GO, and the leftover names
+    the DaemonSet (a `delete deployment/...` meets NotFound and leaves it running). It goes with its Helm release (the
+    annotations Helm writes on every object of it): `helm uninstall`, which also removes the Service, ServiceAccount
+    and Role a `kubectl delete` of the DaemonSet left (main said `kubectl delete daemonset/...` and `service/...`)."""
     shape = _as_daemonset(s.gateway_chart("istio-ingress", "istio-ingress", "1.26.8"), "istio-ingress")
     gateway = [o for o in shape.objects if o["metadata"].get("namespace") == "istio-ingress" and o["kind"] != "Gateway"]
     shape = _moved_but(shape, {("Namespace", s.ISTIO_NS)})
@@ -515,9 +517,10 @@ def test_a_daemonset_gateway_left_is_named_as_a_daemonset(tmp_path: Path) -> Non
     [row] = rows(result, "istio-residue")
     assert (row["status"], row["code"], row["kind"], row["namespace"], row["name"]) == (
         "FAIL", "AA2310", "DaemonSet", "istio-ingress", "istio-ingress")
-    assert row["remediation"].splitlines() == [
-        'kubectl --kubeconfig="${KUBECONFIG_CLUSTER_A:?}" -n istio-ingress delete daemonset/istio-ingress',
-        'kubectl --kubeconfig="${KUBECONFIG_CLUSTER_A:?}" -n istio-ingress delete service/istio-ingress']
+    [command] = row["remediation"].splitlines()
+    assert command.startswith(
+        'helm --kubeconfig="${KUBECONFIG_CLUSTER_A:?}" uninstall istio-ingress -n istio-ingress  #')
+    assert "kubectl" not in command
     assert (result.verdict, result.exit_code) == ("NO-GO", 1)
 
 

@@ -57,6 +57,7 @@ def helm_gateway(release: str, namespace: str, *, kind: str = "Deployment", vers
                     ports=[{"name": "status-port", "port": 15021, "targetPort": 15021},
                            {"name": "http2", "port": 80, "targetPort": 80},
                            {"name": "https", "port": 443, "targetPort": 443}])
+    svc["metadata"]["annotations"] = dict(dep["metadata"]["annotations"])  # Helm annotates every object of a release
     svc["spec"]["selector"] = selector
     injected = f.workload_pods((dep, rs), pods, proxy="istio", gateway=True, xds_agent=xds,
                                image=f"docker.io/istio/proxyv2:{version}")

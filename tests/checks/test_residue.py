@@ -143,6 +143,49 @@ def test_residue_fails_what_still_acts(audit):
     assert {r["severity"] for r in rows.values()} == {"major"}
 
 
+def test_a_gateway_chart_release_left_is_removed_with_helm_uninstall(audit):
+    """`helm install edge-out istio/gateway -n edge` (manifests/charts/gateway @1.22.8/1.26.8/1.30.3: the Deployment and
+    Service of the release's name; Helm annotates each object with meta.helm.sh/release-name and release-namespace,
+    helm/helm@v3.21.4:pkg/action/validate.go setMetadataVisitor). The release also holds the gateway's ServiceAccount,
+    Role, RoleBinding (and PDB, HPA): `helm uninstall` removes them and Helm's record; main said `kubectl delete
+    deployment/edge-out` and `service/edge-out`, which leave them and a release whose next upgrade re-creates the
+    gateway. A Service of no release in front of the same pods is still deleted by kubectl."""
+    from tests.checks.test_gateway_shapes import helm_gateway
+
+    chart = helm_gateway("edge-out", "edge", version="1.26.8", pods=0)
+    extra = f.gateway_service("edge-out-internal", "edge", selector={"app": "edge-out", "istio": "edge-out"})
+    a = audit({"cluster-a": [*asm_footprint(), f.namespace("edge"), *chart, extra]}, "finished", asm=[])
+    [row] = [r for r in a.rows(RES) if r["status"] == "FAIL"]
+    assert (row["code"], row["kind"], row["namespace"], row["name"]) == ("AA2310", "Deployment", "edge", "edge-out")
+    helm, kubectl = row["remediation"].splitlines()
+    assert helm.startswith('helm --kubeconfig="${KUBECONFIG_CLUSTER_A:?}" uninstall edge-out -n edge  # ')
+    assert kubectl == 'kubectl --kubeconfig="${KUBECONFIG_CLUSTER_A:?}" -n edge delete service/edge-out-internal'
+
+
+def test_a_gateway_not_of_an_istio_chart_release_keeps_kubectl_delete(audit):
+    """Helm's annotations alone do not make `helm uninstall` the command: a release of the Sail operator's (it renders
+    Istio's charts with Helm's library, and re-creates what is deleted) or of the user's own chart (whose other objects
+    the uninstall would take) keeps `kubectl delete` of the gateway and its Service."""
+    from tests.checks.test_gateway_shapes import helm_gateway
+
+    sail = helm_gateway("edge-out", "edge", version="1.30.3", pods=0)
+    sail[0]["metadata"]["labels"]["managed-by"] = "sail-operator"
+    own = helm_gateway("shop-gw", "shop", version="1.30.3", pods=0)
+    for obj in own[:1]:
+        labels = obj["metadata"]["labels"]
+        for key in ("helm.sh/chart", "app.kubernetes.io/part-of"):
+            labels.pop(key)
+        labels["helm.sh/chart"] = "shop-2.3.0"
+        obj["metadata"]["annotations"] = {"meta.helm.sh/release-name": "shop", "meta.helm.sh/release-namespace": "shop"}
+    a = audit({"cluster-a": [*asm_footprint(), f.namespace("edge"), *sail, *own]}, "finished", asm=[])
+    rows = {r["name"]: r["remediation"] for r in a.rows(RES) if r["status"] == "FAIL"}
+    assert rows == {
+        "edge-out": 'kubectl --kubeconfig="${KUBECONFIG_CLUSTER_A:?}" -n edge delete deployment/edge-out\n'
+                    'kubectl --kubeconfig="${KUBECONFIG_CLUSTER_A:?}" -n edge delete service/edge-out',
+        "shop-gw": 'kubectl --kubeconfig="${KUBECONFIG_CLUSTER_A:?}" -n shop delete deployment/shop-gw\n'
+                   'kubectl --kubeconfig="${KUBECONFIG_CLUSTER_A:?}" -n shop delete service/shop-gw'}
+
+
 def test_residue_warns_about_inert_leftovers(audit):
     helm_crd = f.crd("destinationrules.networking.istio.io",
                      annotations={"meta.helm.sh/release-name": "istio-base", "helm.sh/resource-policy": "keep"},
