@@ -64,6 +64,9 @@ class GatewayWorkload:
     pod_labels: dict[str, str] = field(default_factory=dict, hash=False, compare=False)  # template labels
     kind: str = "Deployment"   # or DaemonSet (the gateway chart's `kind: DaemonSet`)
     installed_by: str = INSTALL_OTHER
+    # What could not be read that would tell its role ("kind key (why)"; type ROLE_UNKNOWN): a role that depends on
+    # unread config is not guessed.
+    role_unread: str = ""
 
 
 def _has_asm_marker(meta: dict[str, Any]) -> bool:
@@ -169,14 +172,23 @@ def _renamed_gateway_type(labels: dict[str, str], name: str) -> str | None:
     return None
 
 
-def _role_from_config(cluster: ClusterInventory, namespace: str, pod_labels: dict[str, str]) -> tuple[str, str] | None:
-    """The role the cluster's Istio config and Services give a gateway's pods, None when they say nothing.
+def _unread_kind(cluster: ClusterInventory, kind: Kind) -> str:
+    return f"{kind.key} ({cluster.errors.get(kind.key) or 'not collected'})"
+
+
+def _role_from_config(cluster: ClusterInventory, namespace: str, pod_labels: dict[str, str]
+                      ) -> tuple[str, str, str] | None:
+    """(role, why, what unread) the cluster's Istio config and Services give a gateway's pods, None when they say
+    nothing.
 
     An Istio Gateway whose selector picks the pods: AUTO_PASSTHROUGH servers make it east-west; a
     VirtualService that binds that Gateway together with `mesh` sends mesh traffic out through it (egress);
     any other Gateway serves traffic from outside (ingress). A Service in front of the pods labelled
-    topology.istio.io/network on 15443/15008 is an east-west gateway's.
+    topology.istio.io/network on 15443/15008 is an east-west gateway's. Ingress is what is left once nothing says
+    otherwise: with the VirtualServices unread, one might have said egress, and the role is ROLE_UNKNOWN with them
+    named (an egress gateway taken for ingress counts as replaced by ASM's ingress gateway: a false GO).
     """
+    unread: list[str] = []
     if cluster.available(K.SERVICE):
         for svc in cluster.objects(K.SERVICE):
             meta = svc.get("metadata") or {}
@@ -187,7 +199,7 @@ def _role_from_config(cluster: ClusterInventory, namespace: str, pod_labels: dic
                 continue
             ports = {p.get("port") for p in (svc.get("spec") or {}).get("ports") or ()}
             if "topology.istio.io/network" in (meta.get("labels") or {}) and ports & set(EASTWEST_PORTS):
-                return EASTWEST, f"Service {namespace}/{meta.get('name')} is labelled topology.istio.io/network"
+                return EASTWEST, f"Service {namespace}/{meta.get('name')} is labelled topology.istio.io/network", ""
     if not cluster.available(K.GATEWAY):
         return None
     selecting = []
@@ -203,16 +215,21 @@ def _role_from_config(cluster: ClusterInventory, namespace: str, pod_labels: dic
         names.append(f"{meta.get('namespace')}/{meta.get('name')}")
         servers = (gw.get("spec") or {}).get("servers") or ()
         if any(((srv.get("tls") or {}).get("mode")) == "AUTO_PASSTHROUGH" for srv in servers):
-            return EASTWEST, f"Gateway {names[-1]} passes mTLS through (AUTO_PASSTHROUGH)"
-    if cluster.available(K.VIRTUALSERVICE):
+            return EASTWEST, f"Gateway {names[-1]} passes mTLS through (AUTO_PASSTHROUGH)", ""
+    if not cluster.available(K.VIRTUALSERVICE):
+        unread.append(_unread_kind(cluster, K.VIRTUALSERVICE))
+    else:
         for vs in cluster.objects(K.VIRTUALSERVICE):
             vs_ns = (vs.get("metadata") or {}).get("namespace", "")
             bound = {g if "/" in g else f"{vs_ns}/{g}" for g in ((vs.get("spec") or {}).get("gateways") or ())
                      if isinstance(g, str)}
             if "mesh" in ((vs.get("spec") or {}).get("gateways") or ()) and bound & set(names):
                 return EGRESS, f"VirtualService {vs_ns}/{(vs.get('metadata') or {}).get('name')} routes mesh " \
-                               f"traffic through Gateway {sorted(bound & set(names))[0]}"
-    return INGRESS, f"Gateway {names[0]} selects its pods (traffic from outside the mesh)"
+                               f"traffic through Gateway {sorted(bound & set(names))[0]}", ""
+    if unread:
+        return (ROLE_UNKNOWN, f"Gateway {names[0]} selects its pods, but the VirtualServices that tell egress from "
+                              f"ingress could not be read: {'; '.join(unread)}", "; ".join(unread))
+    return INGRESS, f"Gateway {names[0]} selects its pods (traffic from outside the mesh)", ""
 
 
 # The option of a Gateway API TLS listener that istiod turns into an AUTO_PASSTHROUGH server (an east-west gateway's):
@@ -372,10 +389,11 @@ def _gateway_of(cluster: ClusterInventory, rules: mesh.ProxyRules, kind: str, me
             gtype, why_role = EASTWEST, f"{why_role} passes mTLS through (listener {passthrough}: auto-passthrough)"
         else:
             gtype = INGRESS
+    role_unread = ""
     if gtype is None and not asm:
         found = _role_from_config(cluster, namespace, tmpl_labels)
         if found is not None:
-            gtype, why_role = found
+            gtype, why_role, role_unread = found
     if gtype is None:
         gtype = _renamed_gateway_type(labels, name)
         why_role = "role named in its label or name"
@@ -385,7 +403,7 @@ def _gateway_of(cluster: ClusterInventory, rules: mesh.ProxyRules, kind: str, me
         gtype, why_role = ROLE_UNKNOWN, "no label, name, Gateway or Service tells its role"
     what = "ASM marker/image" if asm else (shaped or "gateway label/name")
     return GatewayWorkload(gtype, namespace, name, asm, labels, f"{what}; {why_role}", dict(tmpl_labels), kind,
-                           _installed_by(meta, labels, asm))
+                           _installed_by(meta, labels, asm), role_unread)
 
 
 def unrecognised_gateway_pods(cluster: ClusterInventory, gateways: list[GatewayWorkload]) -> list[str]:

@@ -412,7 +412,8 @@ class EgressRoutesToAsm(ClusterCheck):
             if not (c.available(K.DEPLOYMENT) and c.available(K.SERVICE) and c.available(K.VIRTUALSERVICE)) or (
                     scan_unread(c)):
                 return False
-            if any(g.type == EGRESS for g in istio_gateways(c, ctx.inv.rules, ctx.config.gateways)):
+            # A gateway whose role nothing tells may be an egress gateway that ASM's VirtualServices route to.
+            if any(g.type in (EGRESS, ROLE_UNKNOWN) for g in istio_gateways(c, ctx.inv.rules, ctx.config.gateways)):
                 return False
         return not reported
 
@@ -540,14 +541,20 @@ class AsmGatewaysPresent(ClusterCheck):
                             message=SCAN_UNREAD + "an Istio gateway whose pods no Deployment or DaemonSet explains may "
                                                   "have been missed, so it cannot tell that every Istio ingress and "
                                                   "egress gateway is replaced")
+    ROLE_UNREAD = Outcome(
+        "AA1734", Status.UNKNOWN, "an Istio gateway's role (ingress or egress) depends on config that could not be "
+        "read: which ASM gateway replaces it cannot be told", fix=SCAN_UNREAD_FIX,
+        message="Istio gateway {namespace}/{name}: {why}; so it cannot tell whether {asm_gateways} replaces it")
     NO_ISTIO_GATEWAY = Outcome("AA1740", Status.NOT_APPLICABLE,
                                "no Istio ingress or egress gateway (what was looked for is named)",
                                message=f"no Istio ingress or egress gateway in this cluster (looked for {LOOKED_FOR})")
     outcomes = (REPLACED, NOT_REPLACED, ROLE_UNKNOWN_NOT_REPLACED, NOT_HEALTHY, NOT_DEPLOYED, FEWER,
-                ROLE_UNKNOWN_CONFIRM, CLUSTER_ID_UNKNOWN, STRAY, GATEWAYS_UNSEEN, STRAYS_UNSEEN, NO_ISTIO_GATEWAY)
+                ROLE_UNKNOWN_CONFIRM, CLUSTER_ID_UNKNOWN, STRAY, GATEWAYS_UNSEEN, STRAYS_UNSEEN, ROLE_UNREAD,
+                NO_ISTIO_GATEWAY)
     needs = (K.DEPLOYMENT,)
-    # Pods: the gateways only they tell of (stray_gateway_findings).
-    uses = (*SCAN_KINDS, K.POD)
+    # Pods: the gateways only they tell of (stray_gateway_findings). Services and VirtualServices: a custom gateway's
+    # role (auditor.gateways._role_from_config).
+    uses = (*SCAN_KINDS, K.POD, K.SERVICE, K.VIRTUALSERVICE)
     asm_needs = (K.ISTIO_GATEWAY_ASM,)
 
     def check_cluster(self, cluster: ClusterInventory, ctx: Context) -> Iterator[Finding]:
@@ -615,7 +622,8 @@ class AsmGatewaysPresent(ClusterCheck):
     def _role_unknown(self, cluster: ClusterInventory, unknown: list[GatewayWorkload], gws: list[AsmGateway],
                       deployed: set[tuple[str, str]]) -> Iterator[Finding]:
         """Istio gateways whose role nothing tells are still replaced: any ASM ingress/egress gateway for this
-        cluster may be the one; none at all is a FAIL."""
+        cluster may be the one; none at all is a FAIL. A role that config unread would have told (role_unread) is
+        UNKNOWN beside ASM gateways: read, it may be one that none of them replaces (FAIL AA1710)."""
         candidates = [g for g in gws if g.type in (INGRESS, EGRESS) and (
             g.covers(cluster.cluster_id) or (g.namespace, g.workload_name) in deployed)]
         for gw in unknown:
@@ -623,7 +631,13 @@ class AsmGatewaysPresent(ClusterCheck):
             evidence = {"why_gateway": gw.reason, "installed_by": gw.installed_by,
                         "asm_gateways": [f"{g.namespace}/{g.name} ({g.raw_type})" for g in candidates]}
             params = {"namespace": gw.namespace, "name": gw.name}
-            if candidates:
+            if candidates and gw.role_unread:
+                yield self.report(self.ROLE_UNREAD, cluster.name,
+                                  params={**params, "why": gw.reason.partition("; ")[2] or gw.reason,
+                                          "asm_gateways": ", ".join(g.name for g in candidates)},
+                                  evidence={**evidence, "not_read": gw.role_unread}, remediation=SCAN_UNREAD_FIX,
+                                  **subject)
+            elif candidates:
                 yield self.report(self.ROLE_UNKNOWN_CONFIRM, cluster.name,
                                   params={**params, "asm_gateways": ", ".join(g.name for g in candidates)},
                                   evidence=evidence, remediation=self.remediation, **subject)
@@ -705,12 +719,14 @@ class IngressLbWeights(ClusterCheck):
                                                     "still has weight")
     outcomes = (WEIGHT_ZERO, WEIGHT_ABOVE_ZERO, NOTHING_SERVES, WEIGHT_UNSET, NOT_A_NUMBER, GATEWAYS_UNSEEN, NOT_SHARED)
     needs = (K.SERVICE, K.DEPLOYMENT)
-    uses = SCAN_KINDS
+    uses = (*SCAN_KINDS, K.VIRTUALSERVICE)  # VirtualServices: a custom gateway's role (egress, not ingress)
     asm_needs = (K.ISTIO_GATEWAY_ASM,)
 
     def check_cluster(self, cluster: ClusterInventory, ctx: Context) -> Iterable[Finding]:
+        # A gateway whose role is unknown is judged as an ingress gateway here: a Service on a CLB that ASM's ingress
+        # gateway shares takes traffic from outside whatever the gateway's role, until its weight is 0.
         services = [s for s in gateway_services(cluster, ctx.inv.rules, ctx.config.gateways)
-                    if s.gateway.type == INGRESS]
+                    if s.gateway.type in (INGRESS, ROLE_UNKNOWN)]
         groups: dict[str, list[LbMember]] = {}
         for svc in services:
             if svc.lb_id:

@@ -714,3 +714,87 @@ def test_gateway_traffic_is_unknown_not_na_when_the_daemonsets_are_forbidden(aud
     a = audit({"cluster-a": objs}, "uninstall", asm=[f.migration_cr("Migrating")], config=IDS,
               unreadable={"cluster-a": {K.GATEWAY: "forbidden: cannot list gateways.networking.istio.io"}})
     assert [(r["status"], r["name"]) for r in a.rows(TRAFFIC)] == [("UNKNOWN", "istio-egressgateway")]  # role aside
+
+
+# ---------------------------------------------------------------- a role the unread config would have told
+FORBIDDEN_VS = ("forbidden: virtualservices.networking.istio.io is forbidden: User \"audit\" cannot list resource "
+                "\"virtualservices\" in API group \"networking.istio.io\"")
+
+
+def edge_out_egress() -> list[dict[str, Any]]:
+    """`helm install edge-out istio/gateway -n edge` used as an egress gateway, configured as Istio's egress task does
+    (istio/istio.io content/en/docs/tasks/traffic-management/egress/egress-gateway/snips.sh, http_traffic_3 and _5): a
+    Gateway selecting it for edition.cnn.com:80 and a VirtualService binding that Gateway together with `mesh`, routing
+    the mesh's requests to the gateway's Service. Neither its name nor its `istio: edge-out` label tells the role."""
+    gateway = f.istio_object("Gateway", "edge-out", "edge", {
+        "selector": {"istio": "edge-out"},
+        "servers": [{"port": {"number": 80, "name": "http", "protocol": "HTTP"}, "hosts": ["edition.cnn.com"]}]})
+    routes = [{"match": [{"gateways": ["mesh"], "port": 80}],
+               "route": [{"destination": {"host": "edge-out.edge.svc.cluster.local", "subset": "cnn",
+                                          "port": {"number": 80}}, "weight": 100}]},
+              {"match": [{"gateways": ["edge-out"], "port": 80}],
+               "route": [{"destination": {"host": "edition.cnn.com", "port": {"number": 80}}, "weight": 100}]}]
+    vs = f.virtualservice("direct-cnn-through-egress-gateway", "edge", hosts=["edition.cnn.com"],
+                          gateways=["edge-out", "mesh"], http=routes)
+    return [*helm_gateway("edge-out", "edge"), gateway, vs]
+
+
+def test_a_custom_egress_gateway_is_not_taken_for_ingress_when_the_virtualservices_are_unread(audit):
+    """Read, edge-out is an egress gateway that ASM's ingress gateway does not replace: FAIL AA1710. With the
+    VirtualServices unreadable main typed it ingress ("any other Gateway"): WARN AA1721 (counted as replaced by ASM's
+    ingress gateway, whose Deployment is not there yet), PASS AA1701 once it is. Its role is unknown now: UNKNOWN
+    AA1734 naming the unread VirtualServices beside ASM's gateways, FAIL AA1711 with none."""
+    asm = [f.migration_cr("Migrating"), f.istio_gateway_cr("ingressgateway", "ingress", cluster_ids=["c-a"])]
+    asm_deployment = f.gateway_deployment("istio-ingressgateway", asm=True, gateway_type="ingress")
+    read = audit({"cluster-a": cluster(*edge_out_egress(), asm_deployment)}, "uninstall", asm=asm, config=IDS)
+    assert kinds_found(read) == {"edge/edge-out": "egress"}
+    assert [(r["status"], r["code"], r["name"]) for r in read.rows(PRESENT)] == [("FAIL", "AA1710", "edge-out")]
+    unread = {"cluster-a": {K.VIRTUALSERVICE: FORBIDDEN_VS}}
+    for deployed in ([asm_deployment], []):
+        a = audit({"cluster-a": cluster(*edge_out_egress(), *deployed)}, "uninstall", asm=asm, config=IDS,
+                  unreadable=unread)
+        assert kinds_found(a) == {"edge/edge-out": "unknown"}
+        [row] = a.rows(PRESENT)
+        assert (row["status"], row["code"], row["name"]) == ("UNKNOWN", "AA1734", "edge-out")
+        assert "virtualservices" in row["message"] and "forbidden" in row["message"]
+    alone = audit({"cluster-a": cluster(*edge_out_egress())}, "uninstall", asm=[f.migration_cr("Migrating")],
+                  config=IDS, unreadable=unread)
+    assert [(r["status"], r["code"]) for r in alone.rows(PRESENT)] == [("FAIL", "AA1711")]
+
+
+def _on_clb(service: dict[str, Any], lb: str, weight: str | None = None) -> dict[str, Any]:
+    notes = service["metadata"].setdefault("annotations", {})
+    notes["service.beta.kubernetes.io/alibaba-cloud-loadbalancer-id"] = lb
+    if weight is not None:
+        notes["service.beta.kubernetes.io/alibaba-cloud-loadbalancer-weight"] = weight
+    return service
+
+
+def test_a_gateway_of_unknown_role_on_a_clb_shared_with_asm_ingress_is_judged_by_its_weight(audit):
+    """gw-7 (a gateway written after Istio's "Deploying a gateway" docs, nothing telling its role) behind a Service on
+    the CLB that ASM's ingress gateway Service shares, without a weight (the CLB counts 100): it still takes traffic
+    from outside. Main judged ingress Services only: NOT_APPLICABLE AA2040 "no CLB shared" (a false GO)."""
+    istio_svc = _on_clb(f.gateway_service("gw-7", "edge", selector={"istio": "gw-7"}), "lb-1")
+    asm_svc = _on_clb(f.gateway_service("istio-ingressgateway", selector={"app": "istio-ingressgateway",
+                                                                          "istio": "ingressgateway"},
+                                        annotations={"asm.alibabacloud.com/managed-by-asm": "true"}), "lb-1", "100")
+    asm_dep = f.gateway_deployment("istio-ingressgateway", asm=True, gateway_type="ingress")
+    objects = cluster(*custom_gateway("gw-7", "edge", "gw-7"), istio_svc, asm_dep, asm_svc)
+    a = audit({"cluster-a": objects}, "uninstall", asm=[f.migration_cr("Migrating")], config=IDS)
+    assert kinds_found(a) == {"edge/gw-7": "unknown"}
+    [row] = a.rows("ingress-lb-weights")
+    assert (row["status"], row["code"], row["name"]) == ("FAIL", "AA2012", "gw-7")
+    _on_clb(istio_svc, "lb-1", "0")
+    [row] = audit({"cluster-a": objects}, "uninstall", asm=[f.migration_cr("Migrating")],
+                  config=IDS).rows("ingress-lb-weights")
+    assert (row["status"], row["code"]) == ("PASS", "AA2001")
+
+
+def test_asm_routes_unread_beside_a_gateway_of_unknown_role_are_unknown_not_silent(audit):
+    """egress-routes-to-asm says nothing of ASM's VirtualServices (which ASM proxies follow) when they are unread only
+    if no cluster has an Istio egress gateway they could route to. gw-7's role is unknown: it may be one. Main counted
+    egress-typed gateways only, and said nothing (its data-plane N/A AA1640 stood alone: a GO)."""
+    a = audit({"cluster-a": cluster(*custom_gateway("gw-7", "edge", "gw-7"))}, "uninstall", config=IDS)
+    assert kinds_found(a) == {"edge/gw-7": "unknown"}
+    assert [(r["status"], r["code"]) for r in a.rows("egress-routes-to-asm")] == [
+        ("NOT_APPLICABLE", "AA1640"), ("UNKNOWN", "AA1630")]

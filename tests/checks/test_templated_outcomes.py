@@ -84,8 +84,9 @@ def test_every_outcome_has_a_template_with_named_fields_only() -> None:
     # 100 with network-consistency's AA1935 (meshNetworks unreadable); 107 with the gateway scan's kinds unread
     # (AA0831, AA1632, AA1732, AA2031, AA1832, AA1550, AA1936); 108 with purge-preview's Sail operator (AA2522);
     # 109 with istio-gateway-traffic's pods unread (AA1551); 111 with network-consistency's sources disagreeing
-    # (AA1937) and its sources unread (AA1938); 112 with asm-gateways-present's pods unread (AA1733)
-    assert len(outcomes) == 112
+    # (AA1937) and its sources unread (AA1938); 112 with asm-gateways-present's pods unread (AA1733); 113 with its
+    # gateway role resting on unread VirtualServices (AA1734)
+    assert len(outcomes) == 113
     for check_id, outcome in outcomes:
         if outcome.code in NOT_TEMPLATED:
             continue
