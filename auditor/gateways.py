@@ -189,7 +189,10 @@ def _role_from_config(cluster: ClusterInventory, namespace: str, pod_labels: dic
     named (an egress gateway taken for ingress counts as replaced by ASM's ingress gateway: a false GO).
     """
     unread: list[str] = []
-    if cluster.available(K.SERVICE):
+    fronting: set[str] = set()  # names (lower case) of the Services in front of the pods
+    if not cluster.available(K.SERVICE):
+        unread.append(_unread_kind(cluster, K.SERVICE))
+    else:
         for svc in cluster.objects(K.SERVICE):
             meta = svc.get("metadata") or {}
             if meta.get("namespace") != namespace:
@@ -197,6 +200,7 @@ def _role_from_config(cluster: ClusterInventory, namespace: str, pod_labels: dic
             selector = (svc.get("spec") or {}).get("selector") or {}
             if not selector or not _matches(selector, pod_labels):
                 continue
+            fronting.add(str(meta.get("name") or "").lower())
             ports = {p.get("port") for p in (svc.get("spec") or {}).get("ports") or ()}
             if "topology.istio.io/network" in (meta.get("labels") or {}) and ports & set(EASTWEST_PORTS):
                 return EASTWEST, f"Service {namespace}/{meta.get('name')} is labelled topology.istio.io/network", ""
@@ -219,16 +223,24 @@ def _role_from_config(cluster: ClusterInventory, namespace: str, pod_labels: dic
     if not cluster.available(K.VIRTUALSERVICE):
         unread.append(_unread_kind(cluster, K.VIRTUALSERVICE))
     else:
+        into: str = ""  # a mesh VirtualService routing to a Service in front of the pods (the first found)
         for vs in cluster.objects(K.VIRTUALSERVICE):
             vs_ns = (vs.get("metadata") or {}).get("namespace", "")
-            bound = {g if "/" in g else f"{vs_ns}/{g}" for g in ((vs.get("spec") or {}).get("gateways") or ())
-                     if isinstance(g, str)}
-            if "mesh" in ((vs.get("spec") or {}).get("gateways") or ()) and bound & set(names):
+            gateways = (vs.get("spec") or {}).get("gateways") or ()
+            bound = {g if "/" in g else f"{vs_ns}/{g}" for g in gateways if isinstance(g, str)}
+            if "mesh" in gateways and bound & set(names):
                 return EGRESS, f"VirtualService {vs_ns}/{(vs.get('metadata') or {}).get('name')} routes mesh " \
                                f"traffic through Gateway {sorted(bound & set(names))[0]}", ""
+            if not into and fronting and (not gateways or "mesh" in gateways):
+                service = _mesh_route_into(vs, vs_ns, namespace, fronting)
+                if service:
+                    into = (f"VirtualService {vs_ns}/{(vs.get('metadata') or {}).get('name')} routes mesh traffic to "
+                            f"its Service {namespace}/{service}")
+        if into:
+            return EGRESS, into, ""
     if unread:
-        return (ROLE_UNKNOWN, f"Gateway {names[0]} selects its pods, but the VirtualServices that tell egress from "
-                              f"ingress could not be read: {'; '.join(unread)}", "; ".join(unread))
+        return (ROLE_UNKNOWN, f"Gateway {names[0]} selects its pods, but what tells egress from ingress (mesh routes "
+                              f"into it) could not be read: {'; '.join(unread)}", "; ".join(unread))
     return INGRESS, f"Gateway {names[0]} selects its pods (traffic from outside the mesh)", ""
 
 
@@ -247,6 +259,26 @@ def _auto_passthrough_listener(cluster: ClusterInventory, namespace: str, gatewa
         options = ((listener.get("tls") or {}).get("options")) or {}
         if options.get(LISTENER_PROTOCOL_OPTION) == AUTO_PASSTHROUGH_PROTOCOL:
             return str(listener.get("name") or listener.get("port") or "?")
+    return ""
+
+
+def _mesh_route_into(vs: dict[str, Any], vs_namespace: str, namespace: str, services: set[str]) -> str:
+    """The name of the first of `services` (Services of `namespace`, lower case) that a route of a VirtualService
+    applying to the mesh sends to, "" when none does. The egress pattern split in two (Istio's egress-gateway task binds
+    both in one VirtualService): a mesh VirtualService sends to the gateway's Service, another bound to its Gateway
+    sends out; an ingress gateway gets no mesh traffic."""
+    spec = vs.get("spec") or {}
+    for section in ("http", "tcp", "tls"):
+        for rule in spec.get(section) or ():
+            if not isinstance(rule, dict):
+                continue
+            for dest in rule.get("route") or ():
+                host = str(((dest.get("destination") or {}) if isinstance(dest, dict) else {}).get("host") or "")
+                if host.strip().lower().partition(".")[0] not in services:
+                    continue  # most destinations: no label of theirs names a Service in front of the gateway
+                target = service_of(host, vs_namespace or "default")
+                if target is not None and target[1] == namespace.lower() and target[0] in services:
+                    return target[0]
     return ""
 
 

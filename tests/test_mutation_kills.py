@@ -482,15 +482,49 @@ def test_a_virtualservice_binding_mesh_and_the_gateway_makes_it_egress() -> None
     # (main said ingress: an egress gateway counted as replaced by ASM's ingress gateway)
     assert role_and_unread([_gw("egress-gw"), _vs("out", ["mesh", "istio-system/egress-gw"])],
                            kinds=(K.SERVICE, K.GATEWAY)) == (
-        "unknown", "Gateway istio-system/egress-gw selects its pods, but the VirtualServices that tell egress from "
-                   "ingress could not be read: virtualservices.networking.istio.io (not collected)",
+        "unknown", "Gateway istio-system/egress-gw selects its pods, but what tells egress from ingress (mesh routes "
+                   "into it) could not be read: virtualservices.networking.istio.io (not collected)",
         "virtualservices.networking.istio.io (not collected)")
+    # ...and so with the Services unread (a mesh route into the gateway's Service is egress: its Services unseen)
+    assert role_and_unread([_gw("egress-gw"), _vs("out", ["mesh"])], kinds=(K.GATEWAY, K.VIRTUALSERVICE))[::2] == (
+        "unknown", "services (not collected)")
     # ...whereas what they would tell is told without them: AUTO_PASSTHROUGH is east-west, read or not
     assert role_and_unread([_gw("cross", tls="AUTO_PASSTHROUGH")], kinds=(K.SERVICE, K.GATEWAY))[::2] == (
         "eastwest", "")
     # the reason names the Gateway both select, not another the VirtualService binds
     assert role([_gw("egress-gw"), _vs("out", ["mesh", "a-team/aaa", "istio-system/egress-gw"])]) == (
         "egress", "VirtualService shop/out routes mesh traffic through Gateway istio-system/egress-gw")
+
+
+def _routing(name: str, host: str, *, gateways: list[str] | None = None, section: str = "http",
+             ns: str = "shop") -> dict[str, Any]:
+    spec: dict[str, Any] = {"hosts": ["api.example.com"],
+                            section: [{"route": [{"destination": {"host": host, "port": {"number": 80}}}]}]}
+    if gateways is not None:
+        spec["gateways"] = gateways
+    return {"apiVersion": "networking.istio.io/v1", "kind": "VirtualService",
+            "metadata": {"name": name, "namespace": ns}, "spec": spec}
+
+
+def test_a_mesh_route_into_the_gateways_service_makes_it_egress() -> None:
+    """The egress pattern split in two VirtualServices: one applying to the mesh sends to the gateway's Service, one
+    bound to its Gateway sends out (main: ingress, "any other Gateway")."""
+    front = _svc("edge-out", network=False, ports=(80,))
+    out = _routing("out", "edge-out.istio-system.svc.cluster.local")  # no gateways: the mesh
+    assert role([_gw("edge-gw"), front, out]) == (
+        "egress", "VirtualService shop/out routes mesh traffic to its Service istio-system/edge-out")
+    for vs in (_routing("out", "edge-out.istio-system", gateways=["mesh"], section="tls"),
+               _routing("out", "edge-out", ns="istio-system", section="tcp"),    # short name: the rule's namespace
+               _routing("out", "EDGE-OUT.istio-system.svc.cluster.local.")):
+        assert role([_gw("edge-gw"), front, vs])[0] == "egress"
+    for vs in (_routing("out", "edge-out"),                                        # shop/edge-out: another Service
+               _routing("out", "edge-out.istio-system", gateways=["istio-system/edge-gw"]),   # not the mesh's
+               _routing("out", "edge-out.other.svc.cluster.local"),
+               _routing("out", "web.istio-system.svc.cluster.local")):
+        assert role([_gw("edge-gw"), front, vs])[0] == "ingress"
+    # a Service that does not select the pods is not the gateway's
+    assert role([_gw("edge-gw"), _svc("edge-out", selector={"app": "x"}, network=False, ports=(80,)), out])[0] == (
+        "ingress")
 
 
 # ================================================================ gateways: the gateway workloads of a cluster

@@ -798,3 +798,25 @@ def test_asm_routes_unread_beside_a_gateway_of_unknown_role_are_unknown_not_sile
     assert kinds_found(a) == {"edge/gw-7": "unknown"}
     assert [(r["status"], r["code"]) for r in a.rows("egress-routes-to-asm")] == [
         ("NOT_APPLICABLE", "AA1640"), ("UNKNOWN", "AA1630")]
+
+
+def test_a_custom_egress_gateway_routed_to_by_a_mesh_virtualservice_of_its_own_is_egress(audit):
+    """The egress task's VirtualService (istio.io egress-gateway snips.sh http_traffic_5) split in two, as many write
+    it: one applying to the mesh sends edition.cnn.com to edge-out's Service, the other, bound to the Gateway, sends it
+    out. Main typed edge-out ingress ("any other Gateway"): PASS AA1701 by ASM's ingress gateway, and the mesh route
+    to it was no egress route (N/A AA1640). It is egress: not replaced (FAIL AA1710), the route still sends to Istio's
+    egress gateway (FAIL AA1610)."""
+    *chart, gateway, _ = edge_out_egress()  # the chart's objects and its Gateway, not the one VirtualService
+    to_gateway = f.virtualservice("cnn-to-egress-gateway", "edge", hosts=["edition.cnn.com"], http=[
+        {"route": [{"destination": {"host": "edge-out.edge.svc.cluster.local", "port": {"number": 80}}}]}])
+    from_gateway = f.virtualservice("cnn-from-egress-gateway", "edge", hosts=["edition.cnn.com"], gateways=["edge-out"],
+                                    http=[{"route": [{"destination": {"host": "edition.cnn.com",
+                                                                      "port": {"number": 80}}}]}])
+    asm = [f.migration_cr("Migrating"), f.istio_gateway_cr("ingressgateway", "ingress", cluster_ids=["c-a"])]
+    objects = cluster(*chart, gateway, to_gateway, from_gateway,
+                      f.gateway_deployment("istio-ingressgateway", asm=True, gateway_type="ingress"))
+    a = audit({"cluster-a": objects}, "uninstall", asm=asm, config=IDS)
+    assert kinds_found(a) == {"edge/edge-out": "egress"}
+    assert [(r["status"], r["code"], r["name"]) for r in a.rows(PRESENT)] == [("FAIL", "AA1710", "edge-out")]
+    assert [(r["status"], r["code"], r["name"]) for r in a.rows("egress-routes-to-asm")
+            if r["cluster"] == "cluster-a"] == [("FAIL", "AA1610", "cnn-to-egress-gateway")]
