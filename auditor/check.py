@@ -180,6 +180,19 @@ class ClusterCheck(Check):
         """Once after the clusters: findings about the mesh as a whole (none by default)."""
         return ()
 
+    def defer(self, cluster: ClusterInventory) -> None:
+        """Leave this cluster's findings to `conclude`: its judgement needs a cluster judged after it (a remote
+        cluster's istiod runs in another one: auditor/remote.py). `check_cluster` may then yield nothing for it; a
+        deferred cluster `conclude` says nothing of is UNKNOWN (ENGINE_SILENT), never silence."""
+        deferred = self.__dict__.get("_deferred")
+        if deferred is None:
+            deferred = self.__dict__["_deferred"] = set()
+        deferred.add(cluster.name)
+
+    def deferred(self) -> frozenset[str]:
+        """The clusters `defer` left to `conclude`."""
+        return frozenset(self.__dict__.get("_deferred") or ())
+
     def no_istiod(self, cluster: ClusterInventory) -> Finding:
         """No istiod Deployment here. NOT_APPLICABLE only when no pod runs Istio's proxy either: Istio sidecars
         with no local istiod get their config from a control plane in another cluster (primary-remote), which

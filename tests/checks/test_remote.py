@@ -1,0 +1,190 @@
+"""A primary-remote mesh audited as one fleet: the remote cluster (no istiod) is judged against the istiod of the
+audited cluster that serves it, when the link is proven; otherwise it stays UNKNOWN (fail safe).
+
+Shapes (github:istio/istio, github:istio/istio.io):
+- the link: the remote's istio-system annotation topology.istio.io/controlPlaneClusters, a comma-separated list of
+  istiod CLUSTER_IDs or `*` (pilot/pkg/serviceregistry/kube/controller/multicluster.go checkShouldLead @1.22.8,
+  @1.30.3), written by the guide as `kubectl annotate namespace istio-system
+  topology.istio.io/controlPlaneClusters=cluster1` (istio.io content/en/docs/setup/install/multicluster/
+  primary-remote/index.md);
+- the primary's istiod env CLUSTER_ID from global.multiCluster.clusterName (manifests/charts/istio-control/
+  istio-discovery/templates/deployment.yaml @1.30.3), built by tests/checks/test_multicluster.primary;
+- the remote: profile remote (manifests/helm-profiles/remote.yaml @1.30.3: no istiod, no mesh ConfigMap), its pods
+  injected by the primary's istiod (tests/install_shapes.remote_shape, tests/checks/test_multicluster.remote).
+
+Main said UNKNOWN (AA0930 / AA1034) for the remote at every gate whatever the primary showed: such a fleet could
+never be GO.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from auditor import kinds as K
+from auditor import remote as R
+from tests import factory as f
+from tests import install_shapes as S
+from tests.checks.test_multicluster import primary, remote
+
+XDS = "mesh-config-xds-agent"
+RESTARTED = "istiod-restarted"
+VERSION = "1.30.3"
+
+
+def primary_cluster(cluster_id: str = "cluster1", *, xds_agent: bool = True, restarted: bool = True,
+                    revision: str = "") -> list[dict[str, Any]]:
+    """A primary (istioctl, CLUSTER_ID `cluster_id`) after SetupIstioForMigrate: its mesh config with (or without)
+    PROXY_CONFIG_XDS_AGENT, its istiod pod started after (or before) the ConfigMap's last change."""
+    if revision:
+        objs = S.helm_revision(VERSION, revision).objects
+        for obj in objs:
+            if obj["kind"] == "Deployment" and obj["metadata"]["labels"].get("app") == "istiod":
+                obj["spec"]["template"]["spec"]["containers"][0]["env"].append({"name": "CLUSTER_ID",
+                                                                                  "value": cluster_id})
+    else:
+        objs = primary(cluster_id, "network1", eastwest=False, version=VERSION)
+    inj = S.Injector(VERSION, revision=revision, xds_agent=xds_agent)
+    cm = next(o for o in objs if o["kind"] == "ConfigMap" and o["metadata"]["name"] == (
+        f"istio-{revision}" if revision else "istio"))
+    cm["data"]["mesh"] = S.mesh_config_text(inj)
+    if not restarted:  # the mesh config changed after the istiod pod started (S.T_POD)
+        cm["metadata"]["managedFields"][-1]["time"] = "2026-11-13T09:00:00Z"
+    return objs
+
+
+def remote_cluster(annotation: str | None = "cluster1") -> list[dict[str, Any]]:
+    """A remote cluster of the guide, its istio-system annotated (or not) with the primary's CLUSTER_ID."""
+    objs = remote("cluster2", "network1", version=VERSION)
+    ns = next(o for o in objs if o["kind"] == "Namespace" and o["metadata"]["name"] == S.ISTIO_NS)
+    if annotation is None:
+        ns["metadata"].pop("annotations", None)
+    else:
+        ns["metadata"]["annotations"] = {R.CONTROL_PLANE_CLUSTERS: annotation}
+    return objs
+
+
+def fleet(remote_first: bool, **clusters: list[dict[str, Any]]) -> dict[str, list[dict[str, Any]]]:
+    """The clusters in the order the engine judges them (one at a time): the remote before its primary or after."""
+    names = sorted(clusters, key=lambda n: (n != "remote") if remote_first else (n == "remote"))
+    return {n: clusters[n] for n in names}
+
+
+def rows(a, check: str, cluster: str) -> list[tuple[str, str]]:
+    return sorted((r["status"], r["code"]) for r in a.rows(check) if r["cluster"] == cluster)
+
+
+@pytest.mark.parametrize("remote_first", [False, True])
+def test_mesh_config_xds_agent_judges_the_remote_by_its_primary(audit, remote_first):
+    """Main: UNKNOWN AA0930 for the remote, so the fleet was INCOMPLETE although the primary's mesh config is set."""
+    a = audit(fleet(remote_first, primary=primary_cluster(), remote=remote_cluster()), "migrating",
+              config=f.only_checks(XDS))
+    assert rows(a, XDS, "primary") == [("PASS", "AA0901")]
+    assert rows(a, XDS, "remote") == [("PASS", "AA0902")]
+    assert a.result.verdict.value == "GO"
+    [row] = [r for r in a.rows(XDS) if r["cluster"] == "remote"]
+    assert row["evidence"]["primary_cluster"] == "primary" and row["evidence"]["istiods"] == "istio-system/istiod"
+    assert "primary" in row["message"] and "istio-system/istiod" in row["message"]
+
+    # The primary's mesh config lacks it: the remote's pods are injected without it too.
+    a = audit(fleet(remote_first, primary=primary_cluster(xds_agent=False), remote=remote_cluster()), "migrating",
+              config=f.only_checks(XDS))
+    assert rows(a, XDS, "primary") == [("FAIL", "AA0910")]
+    assert rows(a, XDS, "remote") == [("FAIL", "AA0915")]
+    assert a.result.verdict.value == "NO-GO"
+
+
+@pytest.mark.parametrize("remote_first", [False, True])
+def test_istiod_restarted_judges_the_remote_by_its_primary(audit, remote_first):
+    """Main: UNKNOWN AA1034 for the remote (INCOMPLETE) whatever the primary's istiod showed."""
+    a = audit(fleet(remote_first, primary=primary_cluster(), remote=remote_cluster()), "migrating",
+              config=f.only_checks(RESTARTED))
+    assert rows(a, RESTARTED, "primary") == [("PASS", "AA1001")]
+    assert rows(a, RESTARTED, "remote") == [("PASS", "AA1002")]
+    assert a.result.verdict.value == "GO"
+
+    a = audit(fleet(remote_first, primary=primary_cluster(restarted=False), remote=remote_cluster()), "migrating",
+              config=f.only_checks(RESTARTED))
+    assert rows(a, RESTARTED, "primary") == [("FAIL", "AA1010")]
+    assert rows(a, RESTARTED, "remote") == [("FAIL", "AA1012")]
+    assert a.result.verdict.value == "NO-GO"
+
+
+def test_the_remote_and_its_primary_pass_together_in_the_migrating_gate(audit):
+    """Both checks in one audit of the gate (each with its own record of the fleet)."""
+    a = audit({"primary": primary_cluster(), "remote": remote_cluster()}, "migrating",
+              config=f.only_checks(XDS, RESTARTED))
+    assert rows(a, XDS, "remote") == [("PASS", "AA0902")]
+    assert rows(a, RESTARTED, "remote") == [("PASS", "AA1002")]
+    assert a.result.verdict.value == "GO"
+
+
+def test_two_remotes_one_linked_one_not(audit):
+    """A remote that names no control plane neither blocks nor borrows the link of one that does."""
+    a = audit({"other": remote_cluster(None), "primary": primary_cluster(), "remote": remote_cluster()},
+              "migrating", config=f.only_checks(XDS, RESTARTED))
+    assert rows(a, XDS, "remote") == [("PASS", "AA0902")]
+    assert rows(a, RESTARTED, "remote") == [("PASS", "AA1002")]
+    assert rows(a, XDS, "other") == [("UNKNOWN", "AA0930")]
+    assert rows(a, RESTARTED, "other") == [("UNKNOWN", "AA1034")]
+
+
+UNLINKED = {
+    # the guide's annotation step skipped: nothing names the control plane (main's UNKNOWN, unchanged)
+    "no annotation": (lambda: {"primary": primary_cluster(), "remote": remote_cluster(None)}, "AA0930", "AA1034"),
+    # the annotation names a CLUSTER_ID no audited istiod has (its primary is not in the audit)
+    "other control plane": (lambda: {"primary": primary_cluster(), "remote": remote_cluster("cluster9")},
+                            "AA0933", "AA1036"),
+    # `*`: any istiod may lead the remote
+    "any control plane": (lambda: {"primary": primary_cluster(), "remote": remote_cluster("*")}, "AA0933", "AA1036"),
+    # two entries, one of them not audited
+    "two control planes": (lambda: {"primary": primary_cluster(), "remote": remote_cluster("cluster1,cluster3")},
+                           "AA0933", "AA1036"),
+    # two audited clusters' istiods carry the CLUSTER_ID named
+    "ambiguous": (lambda: {"primary": primary_cluster(), "primary-b": primary_cluster(),
+                           "remote": remote_cluster()}, "AA0933", "AA1036"),
+    # the named istiod serves revision 1-30-3, the remote's pods came from the default revision
+    "other revision": (lambda: {"primary": primary_cluster(revision="1-30-3"), "remote": remote_cluster()},
+                       "AA0933", "AA1036"),
+    # the remote audited alone: its primary is not there (main's UNKNOWN, unchanged)
+    "alone": (lambda: {"remote": remote_cluster()}, "AA0930", "AA1034"),
+}
+
+
+@pytest.mark.parametrize("case", list(UNLINKED))
+def test_a_remote_not_provably_linked_stays_unknown(audit, case):
+    clusters, xds_code, restarted_code = UNLINKED[case]
+    a = audit(clusters(), "migrating", config=f.only_checks(XDS, RESTARTED))
+    assert rows(a, XDS, "remote") == [("UNKNOWN", xds_code)]
+    assert rows(a, RESTARTED, "remote") == [("UNKNOWN", restarted_code)]
+    assert a.result.verdict.value == "INCOMPLETE"
+
+
+def test_a_primary_whose_mesh_config_cannot_be_read_leaves_the_remote_unknown(audit):
+    """The linked istiod's mesh ConfigMap unread: neither the primary nor the remote can pass."""
+    a = audit({"primary": primary_cluster(), "remote": remote_cluster()}, "migrating", config=f.only_checks(XDS),
+              unreadable={"primary": {K.CONFIGMAP: "forbidden: cannot list configmaps"}})
+    assert rows(a, XDS, "primary") == [("UNKNOWN", "AA0001")]
+    assert rows(a, XDS, "remote") == [("UNKNOWN", "AA0932")]
+    assert a.result.verdict.value == "INCOMPLETE"
+
+
+def test_a_remote_left_to_conclude_is_never_silent(audit, monkeypatch):
+    """A check that defers a cluster to conclude and then says nothing of it (here: conclude crashes): the engine
+    says UNKNOWN for that cluster, never nothing."""
+    def crash(self, check, ctx, outcomes):
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr(R.Links, "conclude", crash)
+    a = audit({"primary": primary_cluster(), "remote": remote_cluster()}, "migrating", config=f.only_checks(XDS))
+    assert rows(a, XDS, "remote") == [("UNKNOWN", "AA0003")]
+    assert a.result.verdict.value == "INCOMPLETE"
+
+
+def test_a_cluster_whose_istiods_cannot_be_read_may_hold_the_named_one(audit):
+    """Another audited cluster's Deployments unread: an istiod there may carry the CLUSTER_ID named too."""
+    a = audit({"primary": primary_cluster(), "unread": primary_cluster(), "remote": remote_cluster()}, "migrating",
+              config=f.only_checks(XDS), unreadable={"unread": {K.DEPLOYMENT: "forbidden: cannot list deployments"}})
+    assert rows(a, XDS, "remote") == [("UNKNOWN", "AA0933")]
+    assert a.result.verdict.value == "INCOMPLETE"
