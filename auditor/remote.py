@@ -39,6 +39,7 @@ _LINKED = ("revision {revision}: {pods} Istio proxy pod(s) here are served by is
 LINKED_PASS = _LINKED + "which passes this check there ({code})"
 LINKED_FAIL = _LINKED + "which fails this check there ({code}): these pods follow that istiod"
 LINKED_UNJUDGED = _LINKED + "which this check could not judge there ({code})"
+LINKED_SEEN = _LINKED + "whose revisions this check reports there ({code})"
 UNLINKED = ("no self-built istiod Deployment here, but {proxies} pod(s) run Istio's proxy, and which audited "
             "cluster's istiod serves them cannot be told: {reason}")
 LINKED_FIX = ("Fix istiod {istiod} (revision {revision}) in cluster {primary}: this check's finding there gives the "
@@ -56,6 +57,23 @@ def remote_outcomes(passed: str, failed: str, unjudged: str, unlinked: str,
         Outcome(failed, Status.FAIL, "no local istiod: the istiod serving these Istio proxies runs in another audited "
                 "cluster (named by topology.istio.io/controlPlaneClusters) and fails this check there", severity,
                 fix=LINKED_FIX, message=LINKED_FAIL),
+        *_unproven(unjudged, unlinked),
+    )
+
+
+def remote_link_outcomes(linked: str, unjudged: str, unlinked: str) -> tuple[Outcome, ...]:
+    """For a check that reports what an istiod serves rather than judging it (istio-revisions): the remote passes
+    once the istiod serving it is proven and was reported on there (`Links.conclude` with `reported`)."""
+    return (
+        Outcome(linked, Status.PASS, "no local istiod: the istiod serving these Istio proxies runs in another audited "
+                "cluster (named by topology.istio.io/controlPlaneClusters), whose findings there cover it",
+                message=LINKED_SEEN),
+        *_unproven(unjudged, unlinked),
+    )
+
+
+def _unproven(unjudged: str, unlinked: str) -> tuple[Outcome, Outcome]:
+    return (
         Outcome(unjudged, Status.UNKNOWN, "no local istiod: the istiod serving these Istio proxies runs in another "
                 "audited cluster (named by topology.istio.io/controlPlaneClusters), where this check could not "
                 "judge it", message=LINKED_UNJUDGED),
@@ -157,9 +175,14 @@ class Links:
 
     def conclude(self, check: ClusterCheck, ctx: Context, outcomes: tuple[Outcome, ...]) -> Iterator[Finding]:
         """Each deferred remote judged against the istiod it is linked to, one finding per proxy revision; or the
-        UNKNOWN saying why no link is proven."""
-        passed, failed, unjudged, unlinked = outcomes
-        by_status = {Status.PASS: passed, Status.FAIL: failed}
+        UNKNOWN saying why no link is proven. `outcomes`: `remote_outcomes` (the istiod's PASS or FAIL there is the
+        remote's) or `remote_link_outcomes` (any PASS or WARN reported there covers the remote)."""
+        if len(outcomes) == 4:
+            passed, failed, unjudged, unlinked = outcomes
+            by_status = {Status.PASS: passed, Status.FAIL: failed}
+        else:
+            passed, unjudged, unlinked = outcomes
+            by_status = {Status.PASS: passed, Status.WARN: passed}
         for remote in self.remotes:
             links = self._links(remote, ctx)
             if isinstance(links, str):

@@ -30,6 +30,7 @@ from tests.checks.test_multicluster import primary, remote
 
 XDS = "mesh-config-xds-agent"
 RESTARTED = "istiod-restarted"
+REVISIONS = "istio-revisions"
 VERSION = "1.30.3"
 
 
@@ -111,6 +112,27 @@ def test_istiod_restarted_judges_the_remote_by_its_primary(audit, remote_first):
     assert a.result.verdict.value == "NO-GO"
 
 
+@pytest.mark.parametrize("remote_first", [False, True])
+def test_istio_revisions_covers_the_remote_by_its_primary(audit, remote_first):
+    """Main: UNKNOWN AA0430 for the remote at the assessment gate (INCOMPLETE). The remote's pods come from the
+    revision the primary's istiod serves, which istio-revisions reports there; a primary with two revisions is
+    WARNed about there (minor) and still covers the remote."""
+    a = audit(fleet(remote_first, primary=primary_cluster(), remote=remote_cluster()), "assessment",
+              config=f.only_checks(REVISIONS))
+    assert rows(a, REVISIONS, "primary") == [("PASS", "AA0401")]
+    assert rows(a, REVISIONS, "remote") == [("PASS", "AA0402")]
+    assert a.result.verdict.value == "GO"
+    [row] = [r for r in a.rows(REVISIONS) if r["cluster"] == "remote"]
+    assert (row["evidence"]["primary_cluster"], row["evidence"]["revision"]) == ("primary", "default")
+
+    two = [*primary_cluster(), *[o for o in primary_cluster(revision="1-30-3") if o["kind"] != "Namespace"]]
+    a = audit(fleet(remote_first, primary=two, remote=remote_cluster()), "assessment",
+              config=f.only_checks(REVISIONS))
+    assert rows(a, REVISIONS, "primary") == [("WARN", "AA0420")]
+    assert rows(a, REVISIONS, "remote") == [("PASS", "AA0402")]
+    assert a.result.verdict.value == "GO"
+
+
 def test_the_remote_and_its_primary_pass_together_in_the_migrating_gate(audit):
     """Both checks in one audit of the gate (each with its own record of the fleet)."""
     a = audit({"primary": primary_cluster(), "remote": remote_cluster()}, "migrating",
@@ -128,36 +150,43 @@ def test_two_remotes_one_linked_one_not(audit):
     assert rows(a, RESTARTED, "remote") == [("PASS", "AA1002")]
     assert rows(a, XDS, "other") == [("UNKNOWN", "AA0930")]
     assert rows(a, RESTARTED, "other") == [("UNKNOWN", "AA1034")]
+    a = audit({"other": remote_cluster(None), "primary": primary_cluster(), "remote": remote_cluster()},
+              "assessment", config=f.only_checks(REVISIONS))
+    assert rows(a, REVISIONS, "remote") == [("PASS", "AA0402")]
+    assert rows(a, REVISIONS, "other") == [("UNKNOWN", "AA0430")]
 
 
+MAIN = ("AA0930", "AA1034", "AA0430")      # main's UNKNOWN of mesh-config-xds-agent, istiod-restarted, istio-revisions
+UNPROVEN = ("AA0933", "AA1036", "AA0433")  # the link named but not proven, with the reason
 UNLINKED = {
     # the guide's annotation step skipped: nothing names the control plane (main's UNKNOWN, unchanged)
-    "no annotation": (lambda: {"primary": primary_cluster(), "remote": remote_cluster(None)}, "AA0930", "AA1034"),
+    "no annotation": (lambda: {"primary": primary_cluster(), "remote": remote_cluster(None)}, MAIN),
     # the annotation names a CLUSTER_ID no audited istiod has (its primary is not in the audit)
-    "other control plane": (lambda: {"primary": primary_cluster(), "remote": remote_cluster("cluster9")},
-                            "AA0933", "AA1036"),
+    "other control plane": (lambda: {"primary": primary_cluster(), "remote": remote_cluster("cluster9")}, UNPROVEN),
     # `*`: any istiod may lead the remote
-    "any control plane": (lambda: {"primary": primary_cluster(), "remote": remote_cluster("*")}, "AA0933", "AA1036"),
+    "any control plane": (lambda: {"primary": primary_cluster(), "remote": remote_cluster("*")}, UNPROVEN),
     # two entries, one of them not audited
     "two control planes": (lambda: {"primary": primary_cluster(), "remote": remote_cluster("cluster1,cluster3")},
-                           "AA0933", "AA1036"),
+                           UNPROVEN),
     # two audited clusters' istiods carry the CLUSTER_ID named
     "ambiguous": (lambda: {"primary": primary_cluster(), "primary-b": primary_cluster(),
-                           "remote": remote_cluster()}, "AA0933", "AA1036"),
+                           "remote": remote_cluster()}, UNPROVEN),
     # the named istiod serves revision 1-30-3, the remote's pods came from the default revision
     "other revision": (lambda: {"primary": primary_cluster(revision="1-30-3"), "remote": remote_cluster()},
-                       "AA0933", "AA1036"),
+                       UNPROVEN),
     # the remote audited alone: its primary is not there (main's UNKNOWN, unchanged)
-    "alone": (lambda: {"remote": remote_cluster()}, "AA0930", "AA1034"),
+    "alone": (lambda: {"remote": remote_cluster()}, MAIN),
 }
 
 
 @pytest.mark.parametrize("case", list(UNLINKED))
 def test_a_remote_not_provably_linked_stays_unknown(audit, case):
-    clusters, xds_code, restarted_code = UNLINKED[case]
-    a = audit(clusters(), "migrating", config=f.only_checks(XDS, RESTARTED))
+    clusters, (xds_code, restarted_code, revisions_code) = UNLINKED[case]
+    a = audit(clusters(), "all", asm=[f.migration_cr("SetupIstioForMigrate")],
+              config=f.only_checks(XDS, RESTARTED, REVISIONS))
     assert rows(a, XDS, "remote") == [("UNKNOWN", xds_code)]
     assert rows(a, RESTARTED, "remote") == [("UNKNOWN", restarted_code)]
+    assert rows(a, REVISIONS, "remote") == [("UNKNOWN", revisions_code)]
     assert a.result.verdict.value == "INCOMPLETE"
 
 
