@@ -19,7 +19,7 @@ audited cluster whose istiods could not be read, or a proxy revision that istiod
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -114,6 +114,7 @@ class Remote:
     proxies: int
     revisions: dict[str, int]       # revision -> Istio proxy pods
     annotations: dict[str, str]     # namespace -> topology.istio.io/controlPlaneClusters
+    kept: Any = None                # what the check keeps of the remote for its `conclude` (small)
 
 
 _ORDER = {Status.FAIL: 0, Status.UNKNOWN: 1, Status.WARN: 2, Status.NOT_APPLICABLE: 3, Status.PASS: 4}
@@ -121,12 +122,31 @@ _ORDER = {Status.FAIL: 0, Status.UNKNOWN: 1, Status.WARN: 2, Status.NOT_APPLICAB
 
 @dataclass
 class Links:
-    """One check's record of the fleet's istiods and remote clusters (fresh per gate: made in `prepare`)."""
+    """One check's record of the fleet's istiods and remote clusters: made in `prepare` (a fresh instance per gate),
+    or `shared` by every gate of a check judged once for all gates."""
 
     istiods: list[Istiod] = field(default_factory=list)
     verdicts: dict[tuple[str, str, str], tuple[Status, str]] = field(default_factory=dict)  # worst per istiod
+    facts: dict[tuple[str, str, str], Any] = field(default_factory=dict)  # what the check keeps per istiod (small)
     remotes: list[Remote] = field(default_factory=list)
     seen: set[str] = field(default_factory=set)   # clusters whose istiods were recorded
+
+    @classmethod
+    def shared(cls, ctx: Context, check: type[ClusterCheck]) -> Links:
+        """The one record of every gate of a check judged once for all gates (check.same_in_every_gate): its
+        check_cluster body runs in the first gate only, so the later gates' instances read what it kept. Kept in
+        ctx.judged_once (shared by the gates' Contexts, emptied at the end of the audit) under a key that the
+        per-cluster clean-up (judge._judge_one_at_a_time) never matches: no cluster's id is None."""
+        key = (check, "auditor.remote.Links", None)
+        links = ctx.judged_once.get(key)
+        if not isinstance(links, cls):
+            links = cls()
+            ctx.judged_once[key] = links  # type: ignore[assignment]  # not a list of findings: this module's own
+        return links
+
+    def deferred(self) -> frozenset[str]:
+        """The remote clusters left to `conclude` (for ClusterCheck.deferred of a check sharing this record)."""
+        return frozenset(r.cluster for r in self.remotes)
 
     def primary(self, cluster: ClusterInventory, deployments: Iterable[dict[str, Any]]) -> None:
         """Record a cluster's istiods (before judging them: a crash after this leaves them unjudged, not unseen)."""
@@ -136,19 +156,23 @@ class Links:
                                        mesh.istiod_revision(dep), istiod_cluster_id(dep)))
         self.seen.add(cluster.name)
 
-    def judged(self, cluster: ClusterInventory, dep: dict[str, Any], finding: Finding) -> Finding:
-        """Keep the worst status (and its code) the check found for this istiod; returns the finding."""
+    def judged(self, cluster: ClusterInventory, dep: dict[str, Any], finding: Finding, fact: Any = None) -> Finding:
+        """Keep the worst status (and its code) the check found for this istiod, and `fact` when given (what the
+        check's `conclude` needs of it, e.g. its version); returns the finding."""
         meta = dep.get("metadata") or {}
         key = (cluster.name, str(meta.get("namespace") or ""), str(meta.get("name") or ""))
+        if fact is not None:
+            self.facts[key] = fact
         before = self.verdicts.get(key)
         if before is None or _ORDER.get(finding.status, 1) < _ORDER.get(before[0], 1):
             self.verdicts[key] = (finding.status, finding.code)
         return finding
 
-    def no_istiod(self, check: ClusterCheck, cluster: ClusterInventory, ctx: Context) -> Iterator[Finding]:
+    def no_istiod(self, check: ClusterCheck, cluster: ClusterInventory, ctx: Context,
+                  keep: Callable[[ClusterInventory], Any] | None = None) -> Iterator[Finding]:
         """For a cluster without istiod: today's finding (ClusterCheck.no_istiod), unless its Istio proxies may be
         served by another audited cluster's istiod (the annotation is there): then the cluster is left to
-        `conclude`."""
+        `conclude`, with what `keep` takes of it (its objects are released before `conclude`)."""
         self.seen.add(cluster.name)  # its Deployments were read: no istiod here to link to
         finding = check.no_istiod(cluster)
         if (finding.status is not Status.UNKNOWN or "istio_proxy_pods" not in finding.evidence
@@ -170,13 +194,17 @@ class Links:
             if count:
                 key = str(revision) or "default"
                 revisions[key] = revisions.get(key, 0) + int(count)
-        self.remotes.append(Remote(cluster.name, int(finding.evidence["istio_proxy_pods"]), revisions, annotations))
+        self.remotes.append(Remote(cluster.name, int(finding.evidence["istio_proxy_pods"]), revisions, annotations,
+                                   keep(cluster) if keep is not None else None))
         check.defer(cluster)
 
-    def conclude(self, check: ClusterCheck, ctx: Context, outcomes: tuple[Outcome, ...]) -> Iterator[Finding]:
+    def conclude(self, check: ClusterCheck, ctx: Context, outcomes: tuple[Outcome, ...],
+                 then: Callable[[Remote, dict[str, list[Istiod]]], Iterable[Finding]] | None = None
+                 ) -> Iterator[Finding]:
         """Each deferred remote judged against the istiod it is linked to, one finding per proxy revision; or the
         UNKNOWN saying why no link is proven. `outcomes`: `remote_outcomes` (the istiod's PASS or FAIL there is the
-        remote's) or `remote_link_outcomes` (any PASS or WARN reported there covers the remote)."""
+        remote's) or `remote_link_outcomes` (any PASS or WARN reported there covers the remote). `then`: the check's
+        further findings of a linked remote, given the istiods serving each of its revisions."""
         if len(outcomes) == 4:
             passed, failed, unjudged, unlinked = outcomes
             by_status = {Status.PASS: passed, Status.FAIL: failed}
@@ -206,6 +234,8 @@ class Links:
                                              "cluster_id": cluster_id, "revision": revision,
                                              "primary_status": status.value, "primary_code": code,
                                              CONTROL_PLANE_CLUSTERS: remote.annotations[namespace]})
+            if then is not None:
+                yield from then(remote, {revision: istiods for revision, (_, _, istiods) in links.items()})
 
     def _links(self, remote: Remote, ctx: Context) -> dict[str, tuple[str, str, list[Istiod]]] | str:
         """Revision -> (annotated namespace, CLUSTER_ID, the linked cluster's istiods of that revision), or why the

@@ -31,6 +31,7 @@ from tests.checks.test_multicluster import primary, remote
 XDS = "mesh-config-xds-agent"
 RESTARTED = "istiod-restarted"
 REVISIONS = "istio-revisions"
+VERSION_CHECK = "istio-version"
 VERSION = "1.30.3"
 
 
@@ -55,9 +56,10 @@ def primary_cluster(cluster_id: str = "cluster1", *, xds_agent: bool = True, res
     return objs
 
 
-def remote_cluster(annotation: str | None = "cluster1") -> list[dict[str, Any]]:
-    """A remote cluster of the guide, its istio-system annotated (or not) with the primary's CLUSTER_ID."""
-    objs = remote("cluster2", "network1", version=VERSION)
+def remote_cluster(annotation: str | None = "cluster1", version: str = VERSION) -> list[dict[str, Any]]:
+    """A remote cluster of the guide, its istio-system annotated (or not) with the primary's CLUSTER_ID; its pods
+    injected with the proxy of `version`."""
+    objs = remote("cluster2", "network1", version=version)
     ns = next(o for o in objs if o["kind"] == "Namespace" and o["metadata"]["name"] == S.ISTIO_NS)
     if annotation is None:
         ns["metadata"].pop("annotations", None)
@@ -133,6 +135,44 @@ def test_istio_revisions_covers_the_remote_by_its_primary(audit, remote_first):
     assert a.result.verdict.value == "GO"
 
 
+def with_istiod_image(objs: list[dict[str, Any]], tag: str) -> list[dict[str, Any]]:
+    for obj in objs:
+        if obj["kind"] == "Deployment" and obj["metadata"]["labels"].get("app") == "istiod":
+            container = obj["spec"]["template"]["spec"]["containers"][0]
+            container["image"] = container["image"].rsplit(":", 1)[0] + f":{tag}"
+    return objs
+
+
+@pytest.mark.parametrize("remote_first", [False, True])
+def test_istio_version_judges_the_remote_by_its_primary_in_every_gate(audit, remote_first):
+    """Main: UNKNOWN AA0230 for the remote at the assessment and setup gates (INCOMPLETE). Now the version of the
+    istiod serving it, and its own proxies' skew against that istiod (judged once for both gates)."""
+    a = audit(fleet(remote_first, primary=primary_cluster(), remote=remote_cluster()), "all",
+              asm=[f.migration_cr("Init")], config=f.only_checks(VERSION_CHECK))
+    for gate in ("assessment", "setup"):
+        assert sorted((r["status"], r["code"]) for r in a.rows(VERSION_CHECK, gate) if r["cluster"] == "remote") == [
+            ("PASS", "AA0202"), ("PASS", "AA0204")], gate
+        assert sorted((r["status"], r["code"]) for r in a.rows(VERSION_CHECK, gate) if r["cluster"] == "primary") == [
+            ("PASS", "AA0201"), ("PASS", "AA0202")], gate
+        assert a.result.gate_verdicts[gate] == "GO"  # (the gates this check is not in have nothing: INCOMPLETE)
+
+    # The serving istiod is older than Istio 1.10: the remote cannot migrate either.
+    a = audit(fleet(remote_first, primary=with_istiod_image(primary_cluster(), "1.9.9"), remote=remote_cluster()),
+              "assessment", config=f.only_checks(VERSION_CHECK))
+    assert ("FAIL", "AA0210") in rows(a, VERSION_CHECK, "primary")
+    assert ("FAIL", "AA0211") in rows(a, VERSION_CHECK, "remote")
+    assert a.result.verdict.value == "NO-GO"
+
+    # The remote's proxies (1.28.10) two minors behind the istiod serving them (1.30.3): the skew WARN (minor).
+    behind = remote_cluster(version="1.28.10")
+    a = audit(fleet(remote_first, primary=primary_cluster(), remote=behind), "assessment",
+              config=f.only_checks(VERSION_CHECK))
+    assert rows(a, VERSION_CHECK, "remote") == [("PASS", "AA0204"), ("WARN", "AA0220")]
+    [row] = [r for r in a.rows(VERSION_CHECK) if r["code"] == "AA0220"]
+    assert row["evidence"]["istiod_cluster"] == "primary"
+    assert a.result.verdict.value == "GO"
+
+
 def test_the_remote_and_its_primary_pass_together_in_the_migrating_gate(audit):
     """Both checks in one audit of the gate (each with its own record of the fleet)."""
     a = audit({"primary": primary_cluster(), "remote": remote_cluster()}, "migrating",
@@ -156,8 +196,10 @@ def test_two_remotes_one_linked_one_not(audit):
     assert rows(a, REVISIONS, "other") == [("UNKNOWN", "AA0430")]
 
 
-MAIN = ("AA0930", "AA1034", "AA0430")      # main's UNKNOWN of mesh-config-xds-agent, istiod-restarted, istio-revisions
-UNPROVEN = ("AA0933", "AA1036", "AA0433")  # the link named but not proven, with the reason
+# main's UNKNOWN of mesh-config-xds-agent, istiod-restarted, istio-revisions, istio-version; then the link named but
+# not proven, with the reason
+MAIN = ("AA0930", "AA1034", "AA0430", "AA0230")
+UNPROVEN = ("AA0933", "AA1036", "AA0433", "AA0234")
 UNLINKED = {
     # the guide's annotation step skipped: nothing names the control plane (main's UNKNOWN, unchanged)
     "no annotation": (lambda: {"primary": primary_cluster(), "remote": remote_cluster(None)}, MAIN),
@@ -181,12 +223,15 @@ UNLINKED = {
 
 @pytest.mark.parametrize("case", list(UNLINKED))
 def test_a_remote_not_provably_linked_stays_unknown(audit, case):
-    clusters, (xds_code, restarted_code, revisions_code) = UNLINKED[case]
+    clusters, (xds_code, restarted_code, revisions_code, version_code) = UNLINKED[case]
     a = audit(clusters(), "all", asm=[f.migration_cr("SetupIstioForMigrate")],
-              config=f.only_checks(XDS, RESTARTED, REVISIONS))
+              config=f.only_checks(XDS, RESTARTED, REVISIONS, VERSION_CHECK))
     assert rows(a, XDS, "remote") == [("UNKNOWN", xds_code)]
     assert rows(a, RESTARTED, "remote") == [("UNKNOWN", restarted_code)]
     assert rows(a, REVISIONS, "remote") == [("UNKNOWN", revisions_code)]
+    for gate in ("assessment", "setup"):
+        assert [(r["status"], r["code"]) for r in a.rows(VERSION_CHECK, gate) if r["cluster"] == "remote"] == [
+            ("UNKNOWN", version_code)], gate
     assert a.result.verdict.value == "INCOMPLETE"
 
 
@@ -216,4 +261,13 @@ def test_a_cluster_whose_istiods_cannot_be_read_may_hold_the_named_one(audit):
     a = audit({"primary": primary_cluster(), "unread": primary_cluster(), "remote": remote_cluster()}, "migrating",
               config=f.only_checks(XDS), unreadable={"unread": {K.DEPLOYMENT: "forbidden: cannot list deployments"}})
     assert rows(a, XDS, "remote") == [("UNKNOWN", "AA0933")]
+    assert a.result.verdict.value == "INCOMPLETE"
+
+
+def test_a_primary_istiod_of_unreadable_version_leaves_the_remote_unknown(audit):
+    """The serving istiod pinned by digest: its version, and so the remote's, cannot be told (no skew either)."""
+    a = audit({"primary": with_istiod_image(primary_cluster(), "latest"), "remote": remote_cluster()}, "assessment",
+              config=f.only_checks(VERSION_CHECK))
+    assert ("UNKNOWN", "AA0230") in rows(a, VERSION_CHECK, "primary")
+    assert rows(a, VERSION_CHECK, "remote") == [("UNKNOWN", "AA0233")]
     assert a.result.verdict.value == "INCOMPLETE"

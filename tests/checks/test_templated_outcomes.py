@@ -84,8 +84,9 @@ def test_every_outcome_has_a_template_with_named_fields_only() -> None:
     # 100 with network-consistency's AA1935 (meshNetworks unreadable); 107 with the gateway scan's kinds unread
     # (AA0831, AA1632, AA1732, AA2031, AA1832, AA1550, AA1936); 108 with purge-preview's Sail operator (AA2522);
     # 109 with istio-gateway-traffic's pods unread (AA1551); 111 with network-consistency's sources disagreeing
-    # (AA1937) and its sources unread (AA1938)
-    assert len(outcomes) == 111
+    # (AA1937) and its sources unread (AA1938); 115 with istio-version's remote cluster judged against its primary
+    # (AA0204, AA0211, AA0233, AA0234)
+    assert len(outcomes) == 115
     for check_id, outcome in outcomes:
         if outcome.code in NOT_TEMPLATED:
             continue
