@@ -38,6 +38,7 @@ _LINKED = ("revision {revision}: {pods} Istio proxy pod(s) here are served by is
            "topology.istio.io/controlPlaneClusters), ")
 LINKED_PASS = _LINKED + "which passes this check there ({code})"
 LINKED_FAIL = _LINKED + "which fails this check there ({code}): these pods follow that istiod"
+LINKED_WARN = _LINKED + "about which this check warns there ({code}): these pods follow that istiod"
 LINKED_UNJUDGED = _LINKED + "which this check could not judge there ({code})"
 LINKED_SEEN = _LINKED + "whose revisions this check reports there ({code})"
 UNLINKED = ("no self-built istiod Deployment here, but {proxies} pod(s) run Istio's proxy, and which audited "
@@ -46,16 +47,21 @@ LINKED_FIX = ("Fix istiod {istiod} (revision {revision}) in cluster {primary}: t
               "command; the pods here follow that istiod.")
 
 
-def remote_outcomes(passed: str, failed: str, unjudged: str, unlinked: str,
-                    severity: Severity | None = None) -> tuple[Outcome, ...]:
+def remote_outcomes(passed: str, failed: str, unjudged: str, unlinked: str, warned: str = "",
+                    warn_severity: Severity = Severity.MAJOR) -> tuple[Outcome, ...]:
     """The outcomes of a remote cluster judged against its primary's istiod (`Links.conclude`), under the caller's
-    codes: PASS / FAIL / UNKNOWN as that istiod's own finding, and UNKNOWN when the link cannot be proven."""
+    codes: PASS / FAIL (/ WARN, for a check that warns) / UNKNOWN as that istiod's own finding, and UNKNOWN when the
+    link cannot be proven."""
+    warn = (Outcome(warned, Status.WARN, "no local istiod: the istiod serving these Istio proxies runs in another "
+                    "audited cluster (named by topology.istio.io/controlPlaneClusters), about which this check warns "
+                    "there", warn_severity, fix=LINKED_FIX, message=LINKED_WARN),) if warned else ()
     return (
+        *warn,
         Outcome(passed, Status.PASS, "no local istiod: the istiod serving these Istio proxies runs in another audited "
                 "cluster (named by topology.istio.io/controlPlaneClusters) and passes this check there",
                 message=LINKED_PASS),
         Outcome(failed, Status.FAIL, "no local istiod: the istiod serving these Istio proxies runs in another audited "
-                "cluster (named by topology.istio.io/controlPlaneClusters) and fails this check there", severity,
+                "cluster (named by topology.istio.io/controlPlaneClusters) and fails this check there",
                 fix=LINKED_FIX, message=LINKED_FAIL),
         *_unproven(unjudged, unlinked),
     )
@@ -169,12 +175,14 @@ class Links:
         return finding
 
     def no_istiod(self, check: ClusterCheck, cluster: ClusterInventory, ctx: Context,
-                  keep: Callable[[ClusterInventory], Any] | None = None) -> Iterator[Finding]:
-        """For a cluster without istiod: today's finding (ClusterCheck.no_istiod), unless its Istio proxies may be
-        served by another audited cluster's istiod (the annotation is there): then the cluster is left to
-        `conclude`, with what `keep` takes of it (its objects are released before `conclude`)."""
+                  keep: Callable[[ClusterInventory], Any] | None = None,
+                  finding: Finding | None = None) -> Iterator[Finding]:
+        """For a cluster without istiod: today's finding (`finding`, by default ClusterCheck.no_istiod's), unless its
+        Istio proxies may be served by another audited cluster's istiod (the annotation is there): then the cluster
+        is left to `conclude`, with what `keep` takes of it (its objects are released before `conclude`). Today's
+        finding is an UNKNOWN with evidence istio_proxy_pods when pods run Istio's proxy here."""
         self.seen.add(cluster.name)  # its Deployments were read: no istiod here to link to
-        finding = check.no_istiod(cluster)
+        finding = finding if finding is not None else check.no_istiod(cluster)
         if (finding.status is not Status.UNKNOWN or "istio_proxy_pods" not in finding.evidence
                 or len(ctx.inv.data_planes) < 2 or not cluster.available(K.NAMESPACE)):
             yield finding
@@ -205,12 +213,14 @@ class Links:
         UNKNOWN saying why no link is proven. `outcomes`: `remote_outcomes` (the istiod's PASS or FAIL there is the
         remote's) or `remote_link_outcomes` (any PASS or WARN reported there covers the remote). `then`: the check's
         further findings of a linked remote, given the istiods serving each of its revisions."""
-        if len(outcomes) == 4:
-            passed, failed, unjudged, unlinked = outcomes
-            by_status = {Status.PASS: passed, Status.FAIL: failed}
+        by_template = {o.message: o for o in outcomes}
+        unjudged, unlinked = by_template[LINKED_UNJUDGED], by_template[UNLINKED]
+        if LINKED_SEEN in by_template:  # reported on there, PASS or WARN: the remote is covered
+            by_status = {Status.PASS: by_template[LINKED_SEEN], Status.WARN: by_template[LINKED_SEEN]}
         else:
-            passed, unjudged, unlinked = outcomes
-            by_status = {Status.PASS: passed, Status.WARN: passed}
+            by_status = {status: by_template[template] for status, template in (
+                (Status.PASS, LINKED_PASS), (Status.FAIL, LINKED_FAIL), (Status.WARN, LINKED_WARN))
+                if template in by_template}
         for remote in self.remotes:
             links = self._links(remote, ctx)
             if isinstance(links, str):

@@ -32,6 +32,8 @@ XDS = "mesh-config-xds-agent"
 RESTARTED = "istiod-restarted"
 REVISIONS = "istio-revisions"
 VERSION_CHECK = "istio-version"
+PARITY = "mesh-config-parity"
+ASM_SAME = {"trustDomain": "cluster.local", "outboundTrafficPolicy": {"mode": "ALLOW_ANY"}}  # asm.mesh_config
 VERSION = "1.30.3"
 
 
@@ -173,6 +175,50 @@ def test_istio_version_judges_the_remote_by_its_primary_in_every_gate(audit, rem
     assert a.result.verdict.value == "GO"
 
 
+def parity(asm_mesh_config: dict[str, Any] | None) -> dict[str, Any]:
+    return {**f.only_checks(PARITY), **({"asm": {"mesh_config": asm_mesh_config}} if asm_mesh_config else {})}
+
+
+PARITY_CASES = {
+    # ASM's mesh config agrees with the primary's: the remote's pods run under that mesh config
+    "same": (ASM_SAME, ("PASS", "AA2401"), ("PASS", "AA2402"), {"migrating": "GO", "uninstall": "GO"}),
+    # ASM's trust domain is not Istio's: the primary fails, so does the remote
+    "trust domain": ({**ASM_SAME, "trustDomain": "asm.local"}, ("FAIL", "AA2410"), ("FAIL", "AA2414"),
+                     {"migrating": "NO-GO", "uninstall": "NO-GO"}),
+    # a proxy default differs (holdApplicationUntilProxyStarts, Istio's default false): a WARN there and here
+    "proxy default": ({**ASM_SAME, "defaultConfig": {"holdApplicationUntilProxyStarts": True}}, ("WARN", "AA2420"),
+                      ("WARN", "AA2422"), {"migrating": "GO", "uninstall": "GO"}),
+    # ASM's side not given: UNKNOWN there, and so here
+    "no ASM side": (None, ("UNKNOWN", "AA2430"), ("UNKNOWN", "AA2435"),
+                    {"migrating": "INCOMPLETE", "uninstall": "INCOMPLETE"}),
+}
+
+
+@pytest.mark.parametrize("remote_first", [False, True])
+@pytest.mark.parametrize("case", list(PARITY_CASES))
+def test_mesh_config_parity_judges_the_remote_by_its_primary_in_both_gates(audit, case, remote_first):
+    """Main: UNKNOWN AA2434 for the remote at the migrating and uninstall gates (INCOMPLETE) whatever the primary's
+    mesh config and ASM's said. Judged once for both gates: the remote's finding comes in each."""
+    asm_side, at_primary, at_remote, verdicts = PARITY_CASES[case]
+    a = audit(fleet(remote_first, primary=primary_cluster(), remote=remote_cluster()), "all",
+              asm=[f.migration_cr("Migrating")], config=parity(asm_side))
+    for gate, verdict in verdicts.items():
+        assert [(r["status"], r["code"]) for r in a.rows(PARITY, gate) if r["cluster"] == "primary"] == [at_primary]
+        assert [(r["status"], r["code"]) for r in a.rows(PARITY, gate) if r["cluster"] == "remote"] == [at_remote]
+        assert a.result.gate_verdicts[gate] == verdict, gate
+
+
+def test_a_remote_with_its_own_principals_stays_unknown_for_parity(audit):
+    """The remote holds an AuthorizationPolicy naming principals: the primary's findings do not judge it (main's
+    UNKNOWN AA2434 stays)."""
+    policy = {"apiVersion": "security.istio.io/v1", "kind": "AuthorizationPolicy",
+              "metadata": {"name": "payments", "namespace": "bookinfo"},
+              "spec": {"rules": [{"from": [{"source": {"principals": ["other.local/ns/shop/sa/checkout"]}}]}]}}
+    a = audit({"primary": primary_cluster(), "remote": [*remote_cluster(), policy]}, "migrating",
+              config=parity(ASM_SAME))
+    assert rows(a, PARITY, "remote") == [("UNKNOWN", "AA2434")]
+
+
 def test_the_remote_and_its_primary_pass_together_in_the_migrating_gate(audit):
     """Both checks in one audit of the gate (each with its own record of the fleet)."""
     a = audit({"primary": primary_cluster(), "remote": remote_cluster()}, "migrating",
@@ -198,8 +244,8 @@ def test_two_remotes_one_linked_one_not(audit):
 
 # main's UNKNOWN of mesh-config-xds-agent, istiod-restarted, istio-revisions, istio-version; then the link named but
 # not proven, with the reason
-MAIN = ("AA0930", "AA1034", "AA0430", "AA0230")
-UNPROVEN = ("AA0933", "AA1036", "AA0433", "AA0234")
+MAIN = ("AA0930", "AA1034", "AA0430", "AA0230", "AA2434")
+UNPROVEN = ("AA0933", "AA1036", "AA0433", "AA0234", "AA2436")
 UNLINKED = {
     # the guide's annotation step skipped: nothing names the control plane (main's UNKNOWN, unchanged)
     "no annotation": (lambda: {"primary": primary_cluster(), "remote": remote_cluster(None)}, MAIN),
@@ -223,15 +269,19 @@ UNLINKED = {
 
 @pytest.mark.parametrize("case", list(UNLINKED))
 def test_a_remote_not_provably_linked_stays_unknown(audit, case):
-    clusters, (xds_code, restarted_code, revisions_code, version_code) = UNLINKED[case]
+    clusters, (xds_code, restarted_code, revisions_code, version_code, parity_code) = UNLINKED[case]
     a = audit(clusters(), "all", asm=[f.migration_cr("SetupIstioForMigrate")],
-              config=f.only_checks(XDS, RESTARTED, REVISIONS, VERSION_CHECK))
+              config={**f.only_checks(XDS, RESTARTED, REVISIONS, VERSION_CHECK, PARITY),
+                      "asm": {"mesh_config": ASM_SAME}})
     assert rows(a, XDS, "remote") == [("UNKNOWN", xds_code)]
     assert rows(a, RESTARTED, "remote") == [("UNKNOWN", restarted_code)]
     assert rows(a, REVISIONS, "remote") == [("UNKNOWN", revisions_code)]
     for gate in ("assessment", "setup"):
         assert [(r["status"], r["code"]) for r in a.rows(VERSION_CHECK, gate) if r["cluster"] == "remote"] == [
             ("UNKNOWN", version_code)], gate
+    for gate in ("migrating", "uninstall"):
+        assert [(r["status"], r["code"]) for r in a.rows(PARITY, gate) if r["cluster"] == "remote"] == [
+            ("UNKNOWN", parity_code)], gate
     assert a.result.verdict.value == "INCOMPLETE"
 
 
