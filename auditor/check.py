@@ -30,9 +30,10 @@ class Context:
     config: Config = field(default_factory=Config)
     now: dt.datetime = field(default_factory=lambda: dt.datetime.now(dt.UTC))
     networks: dict[str, str] = field(default_factory=dict)
-    # What a check judged once for all gates (see `same_in_every_gate`): the engine replaces only `gate` per gate,
-    # so every gate's Context shares this dict, and a new audit (a new Context) starts empty.
-    judged_once: dict[Any, list[Finding]] = field(default_factory=dict, repr=False, compare=False)
+    # What a check judged once for all gates (see `same_in_every_gate`; and what such a check keeps of the fleet for
+    # every gate: auditor/remote.Links.shared): the engine replaces only `gate` per gate, so every gate's Context
+    # shares this dict, and a new audit (a new Context) starts empty.
+    judged_once: dict[Any, Any] = field(default_factory=dict, repr=False, compare=False)
 
     def setting(self, key: str, default: Any = None) -> Any:
         """The typed fields by name, for plugins written against the old `settings` dict."""

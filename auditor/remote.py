@@ -147,7 +147,7 @@ class Links:
         links = ctx.judged_once.get(key)
         if not isinstance(links, cls):
             links = cls()
-            ctx.judged_once[key] = links  # type: ignore[assignment]  # not a list of findings: this module's own
+            ctx.judged_once[key] = links
         return links
 
     def deferred(self) -> frozenset[str]:

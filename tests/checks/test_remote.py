@@ -219,6 +219,16 @@ def test_a_remote_with_its_own_principals_stays_unknown_for_parity(audit):
     assert rows(a, PARITY, "remote") == [("UNKNOWN", "AA2434")]
 
 
+def test_the_remote_is_linked_also_when_the_fleet_is_read_whole(audit):
+    """--phase auto reads every cluster before judging (no cluster-by-cluster release): the same link, the same
+    findings."""
+    a = audit({"remote": remote_cluster(), "primary": primary_cluster()}, "auto",
+              asm=[f.migration_cr("SetupIstioForMigrate")], config=f.only_checks(XDS, RESTARTED))
+    assert a.result.gates == ["migrating"]
+    assert rows(a, XDS, "remote") == [("PASS", "AA0902")]
+    assert rows(a, RESTARTED, "remote") == [("PASS", "AA1002")]
+
+
 def test_the_remote_and_its_primary_pass_together_in_the_migrating_gate(audit):
     """Both checks in one audit of the gate (each with its own record of the fleet)."""
     a = audit({"primary": primary_cluster(), "remote": remote_cluster()}, "migrating",
