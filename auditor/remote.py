@@ -31,7 +31,7 @@ from auditor.model import Finding, Outcome, Severity, Status
 
 CONTROL_PLANE_CLUSTERS = "topology.istio.io/controlPlaneClusters"
 DEFAULT_CLUSTER_ID = "Kubernetes"  # pilot/pkg/features/pilot.go: CLUSTER_ID defaults to constants.DefaultClusterName
-_MAX_ANNOTATED = 16  # namespaces whose annotation is kept per remote (Istio reads only its system namespace's)
+_MAX_ANNOTATED = 16  # annotated namespaces kept per remote (Istio reads only its system namespace's); more: no link
 
 _LINKED = ("revision {revision}: {pods} Istio proxy pod(s) here are served by istiod {istiod} of cluster {primary} "
            "(this cluster's {namespace} namespace names its CLUSTER_ID {cluster_id} in "
@@ -190,10 +190,10 @@ class Links:
         annotations: dict[str, str] = {}
         for ns in cluster.objects(K.NAMESPACE):
             value = ((ns.get("metadata") or {}).get("annotations") or {}).get(CONTROL_PLANE_CLUSTERS)
-            if isinstance(value, str) and len(annotations) < _MAX_ANNOTATED:
-                annotations[str((ns.get("metadata") or {}).get("name") or "")] = value
-        if not annotations:
-            yield finding  # nothing names a control plane: UNKNOWN as before
+            if value is not None:
+                annotations[str((ns.get("metadata") or {}).get("name") or "")] = str(value)
+        if not annotations or len(annotations) > _MAX_ANNOTATED:
+            yield finding  # nothing (or a crowd of namespaces) names a control plane: UNKNOWN as before
             return
         pods = cluster.pods()
         proxied = pods["proxy"].isin([mesh.PROXY_ISTIO, mesh.PROXY_UNKNOWN])
