@@ -30,9 +30,10 @@ class Context:
     config: Config = field(default_factory=Config)
     now: dt.datetime = field(default_factory=lambda: dt.datetime.now(dt.UTC))
     networks: dict[str, str] = field(default_factory=dict)
-    # What a check judged once for all gates (see `same_in_every_gate`): the engine replaces only `gate` per gate,
-    # so every gate's Context shares this dict, and a new audit (a new Context) starts empty.
-    judged_once: dict[Any, list[Finding]] = field(default_factory=dict, repr=False, compare=False)
+    # What a check judged once for all gates (see `same_in_every_gate`; and what such a check keeps of the fleet for
+    # every gate: auditor/remote.Links.shared): the engine replaces only `gate` per gate, so every gate's Context
+    # shares this dict, and a new audit (a new Context) starts empty.
+    judged_once: dict[Any, Any] = field(default_factory=dict, repr=False, compare=False)
 
     def setting(self, key: str, default: Any = None) -> Any:
         """The typed fields by name, for plugins written against the old `settings` dict."""
@@ -179,6 +180,19 @@ class ClusterCheck(Check):
     def conclude(self, ctx: Context) -> Iterable[Finding]:
         """Once after the clusters: findings about the mesh as a whole (none by default)."""
         return ()
+
+    def defer(self, cluster: ClusterInventory) -> None:
+        """Leave this cluster's findings to `conclude`: its judgement needs a cluster judged after it (a remote
+        cluster's istiod runs in another one: auditor/remote.py). `check_cluster` may then yield nothing for it; a
+        deferred cluster `conclude` says nothing of is UNKNOWN (ENGINE_SILENT), never silence."""
+        deferred = self.__dict__.get("_deferred")
+        if deferred is None:
+            deferred = self.__dict__["_deferred"] = set()
+        deferred.add(cluster.name)
+
+    def deferred(self) -> frozenset[str]:
+        """The clusters `defer` left to `conclude`."""
+        return frozenset(self.__dict__.get("_deferred") or ())
 
     def no_istiod(self, cluster: ClusterInventory) -> Finding:
         """No istiod Deployment here. NOT_APPLICABLE only when no pod runs Istio's proxy either: Istio sidecars

@@ -323,7 +323,10 @@ class _Judging:
         elif self.prepared:  # what every cluster needed could not be had: each cluster says so
             self.out.extend(_moved(f, cluster.name) for f in self.prepared)
         else:
-            self.out.extend(_guarded(instance, cluster.name, lambda: instance.check_cluster(cluster, ctx)))
+            found = _guarded(instance, cluster.name, lambda: instance.check_cluster(cluster, ctx), silent_ok=True)
+            if not found and cluster.name not in instance.deferred():  # a deferred one is judged in conclude
+                found = [instance.report(ENGINE_SILENT, cluster.name, "check produced no result")]
+            self.out.extend(found)
 
     def finish(self, stamp: _Stamp) -> list[Finding]:
         with timing.part(timing.CHECK, self.check.id):
@@ -335,6 +338,11 @@ class _Judging:
             if not self.prepared:
                 out.extend(_cross_cluster(_guarded(instance, self.mesh_wide, lambda: instance.conclude(ctx),
                                                    silent_ok=True), ctx, missing))
+                deferred = instance.deferred()
+                if deferred:  # a cluster left to conclude that conclude said nothing of (it crashed): never silence
+                    said = {f.cluster for f in out}
+                    out.extend(instance.report(ENGINE_SILENT, name, "check produced no result")
+                               for name in sorted(deferred - said))
         else:
             out = _cross_cluster(_guarded(instance, self.mesh_wide, lambda: instance.run(ctx)), ctx, missing)
             said = [(f.cluster, f.message) for f in out if f.status is Status.UNKNOWN]

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from typing import Any
 
 from auditor import kinds as K
@@ -11,6 +11,7 @@ from auditor.check import ClusterCheck, Context, no_istiod_outcomes
 from auditor.inventory import ACTIVE_PHASES, ClusterInventory
 from auditor.istio import istiods, mesh_configmap_of
 from auditor.model import Finding, Gate, Outcome, Severity, Status
+from auditor.remote import Links, remote_outcomes
 
 
 def xds_agent_in_mesh(cm: dict[str, Any]) -> tuple[Any, str | None]:
@@ -74,53 +75,66 @@ class MeshConfigXdsAgent(ClusterCheck):
                           "other than \"true\"",
                           message="revision {revision}: PROXY_CONFIG_XDS_AGENT is {value} in {namespace}/{configmap} "
                                   "(must be \"true\")")
-    outcomes = (SET, ABSENT, NO_CONFIGMAP, UNPARSABLE, UNQUOTED, WRONG_VALUE,
+    # A remote cluster (no istiod) judged against the audited istiod serving its proxies (auditor/remote.py).
+    REMOTE = remote_outcomes(passed="AA0902", failed="AA0915", unjudged="AA0932", unlinked="AA0933")
+    outcomes = (SET, ABSENT, NO_CONFIGMAP, UNPARSABLE, UNQUOTED, WRONG_VALUE, *REMOTE,
                 *no_istiod_outcomes(elsewhere="AA0930", pods_unread="AA0931", absent="AA0940"))
     needs = (K.DEPLOYMENT, K.CONFIGMAP)
-    uses = (K.POD, K.REPLICASET)  # Istio proxies without a local istiod: UNKNOWN, not N/A
+    # Istio proxies without a local istiod: UNKNOWN, not N/A; their istiod's cluster named by istio-system's
+    # annotation (Namespace).
+    uses = (K.POD, K.REPLICASET, K.NAMESPACE)
+
+    def prepare(self, ctx: Context) -> None:
+        self.links = Links()
+
+    def conclude(self, ctx: Context) -> Iterable[Finding]:
+        return self.links.conclude(self, ctx, self.REMOTE)
 
     def check_cluster(self, cluster: ClusterInventory, ctx: Context) -> Iterable[Finding]:
         deployments = istiods(cluster)
         if not deployments:
-            yield self.no_istiod(cluster)
+            yield from self.links.no_istiod(self, cluster, ctx)
             return
-        seen: set[tuple[str, str]] = set()
+        self.links.primary(cluster, deployments)
+        judged: dict[tuple[str, str], Finding] = {}
         for dep in deployments:
-            cm_namespace, name = key = mesh_configmap_of(dep)
-            if key in seen:
+            key = mesh_configmap_of(dep)
+            if key in judged:  # the revision's ConfigMap judged once; each istiod reading it shares the verdict
+                self.links.judged(cluster, dep, judged[key])
                 continue
-            seen.add(key)
-            revision = mesh.istiod_revision(dep)
-            subject = {"kind": "ConfigMap", "namespace": cm_namespace, "name": name}
-            show = (f"{mesh.kubectl(cluster.name)} {mesh.ns_flag(cm_namespace)} get "
-                    f"{mesh.object_ref('configmap', name)} -o jsonpath='{{.data.mesh}}'")
-            cm = cluster.get(K.CONFIGMAP, name, cm_namespace)
-            evidence: dict[str, Any] = {"revision": revision, "istiod": dep["metadata"]["name"]}
-            where = {"revision": revision, "namespace": cm_namespace, "configmap": name}
-            if cm is None:
-                yield self.report(self.NO_CONFIGMAP, cluster.name, params={**where, "istiod": dep["metadata"]["name"]},
-                                  remediation=self.remediation, evidence=evidence, **subject)
-                continue
-            value, problem = xds_agent_in_mesh(cm)
-            evidence.update({"value": value, "last_change": mesh.last_change_time(cm)})
-            if problem:
-                yield self.report(self.UNPARSABLE, cluster.name, params={"revision": revision, "problem": problem},
-                                  remediation=f"Inspect it: {show}", evidence=evidence, **subject)
-            elif value == "true":
-                yield self.report(self.SET, cluster.name, params=where, evidence=evidence, **subject)
-            elif value is True:
-                # proxyMetadata is map<string,string>: an unquoted YAML true is a bool and fails Istio's parser.
-                yield self.report(self.UNQUOTED, cluster.name, params={"revision": revision},
-                                  remediation=f"Quote the value (\"true\") in {mesh.sh_text(cm_namespace)}/"
-                                              f"{mesh.sh_text(name)}; "
-                                            f"check: {show}",
-                                evidence=evidence, **subject)
-            else:
-                outcome, params = (self.ABSENT, where) if value is None else (self.WRONG_VALUE,
-                                                                              {**where, "value": repr(value)})
-                yield self.report(outcome, cluster.name, params=params,
-                                  remediation=self.remediation + operator_note(cluster) + f" Check: {show}",
-                                  evidence=evidence, **subject)
+            judged[key] = finding = self._configmap(cluster, dep, key)
+            yield self.links.judged(cluster, dep, finding)
+
+    def _configmap(self, cluster: ClusterInventory, dep: dict[str, Any], key: tuple[str, str]) -> Finding:
+        """The finding of istiod `dep`'s mesh ConfigMap `key`."""
+        cm_namespace, name = key
+        revision = mesh.istiod_revision(dep)
+        subject = {"kind": "ConfigMap", "namespace": cm_namespace, "name": name}
+        show = (f"{mesh.kubectl(cluster.name)} {mesh.ns_flag(cm_namespace)} get "
+                f"{mesh.object_ref('configmap', name)} -o jsonpath='{{.data.mesh}}'")
+        cm = cluster.get(K.CONFIGMAP, name, cm_namespace)
+        evidence: dict[str, Any] = {"revision": revision, "istiod": dep["metadata"]["name"]}
+        where = {"revision": revision, "namespace": cm_namespace, "configmap": name}
+        if cm is None:
+            return self.report(self.NO_CONFIGMAP, cluster.name, params={**where, "istiod": dep["metadata"]["name"]},
+                               remediation=self.remediation, evidence=evidence, **subject)
+        value, problem = xds_agent_in_mesh(cm)
+        evidence.update({"value": value, "last_change": mesh.last_change_time(cm)})
+        if problem:
+            return self.report(self.UNPARSABLE, cluster.name, params={"revision": revision, "problem": problem},
+                               remediation=f"Inspect it: {show}", evidence=evidence, **subject)
+        if value == "true":
+            return self.report(self.SET, cluster.name, params=where, evidence=evidence, **subject)
+        if value is True:
+            # proxyMetadata is map<string,string>: an unquoted YAML true is a bool and fails Istio's parser.
+            return self.report(self.UNQUOTED, cluster.name, params={"revision": revision},
+                               remediation=f"Quote the value (\"true\") in {mesh.sh_text(cm_namespace)}/"
+                                           f"{mesh.sh_text(name)}; check: {show}",
+                               evidence=evidence, **subject)
+        outcome, params = (self.ABSENT, where) if value is None else (self.WRONG_VALUE, {**where, "value": repr(value)})
+        return self.report(outcome, cluster.name, params=params,
+                           remediation=self.remediation + operator_note(cluster) + f" Check: {show}",
+                           evidence=evidence, **subject)
 
 
 class IstiodRestarted(ClusterCheck):
@@ -157,67 +171,81 @@ class IstiodRestarted(ClusterCheck):
                                 message="revision {revision}: {namespace}/{configmap} has no managedFields, so its "
                                         "last change is unknown (collect with `asm-audit snapshot`, or kubectl "
                                         "--show-managed-fields)")
+    # A remote cluster (no istiod) judged against the audited istiod serving its proxies (auditor/remote.py).
+    REMOTE = remote_outcomes(passed="AA1002", failed="AA1012", unjudged="AA1035", unlinked="AA1036")
     outcomes = (RESTARTED, STALE, NOT_RUNNING, START_UNKNOWN, NO_CONFIGMAP, NO_CHANGE_TIME, NO_MANAGED_FIELDS,
-                *no_istiod_outcomes(elsewhere="AA1034", absent="AA1040"))
+                *REMOTE, *no_istiod_outcomes(elsewhere="AA1034", absent="AA1040"))
     needs = (K.DEPLOYMENT, K.CONFIGMAP, K.POD)
-    uses = (K.REPLICASET,)
+    uses = (K.REPLICASET, K.NAMESPACE)  # Namespace: istio-system's annotation naming a remote's istiod cluster
+
+    def prepare(self, ctx: Context) -> None:
+        self.links = Links()
+
+    def conclude(self, ctx: Context) -> Iterable[Finding]:
+        return self.links.conclude(self, ctx, self.REMOTE)
 
     def check_cluster(self, cluster: ClusterInventory, ctx: Context) -> Iterable[Finding]:
         deployments = istiods(cluster)
         if not deployments:
-            yield self.no_istiod(cluster)
+            yield from self.links.no_istiod(self, cluster, ctx)
             return
+        self.links.primary(cluster, deployments)
         pods = cluster.pods()
         # A mask, and each istiod's own pods taken from it: taking every active Deployment pod's texts first cost
         # ~0.5 ms at 10k pods, and comparing a category with a name is cheaper on the frame's codes.
         active = (pods["phase"].isin(ACTIVE_PHASES) & (pods["workload_kind"] == "Deployment")).to_numpy()
         for dep in deployments:
-            meta = dep["metadata"]
-            namespace, name = meta.get("namespace", ""), meta["name"]
-            revision = mesh.istiod_revision(dep)
-            subject = {"kind": "Deployment", "namespace": namespace, "name": name}
-            restart = mesh.restart_command(cluster.name, "Deployment", namespace, name)
-            cm_namespace, cm_name = mesh_configmap_of(dep)
-            where = {"revision": revision, "namespace": cm_namespace, "configmap": cm_name}
-            cm = cluster.get(K.CONFIGMAP, cm_name, cm_namespace)
-            if cm is None:
-                yield self.report(self.NO_CONFIGMAP, cluster.name, params=where, **subject)
-                continue
-            cm_meta = cm.get("metadata") or {}
-            managed = [m.get("time") for m in cm_meta.get("managedFields") or () if m.get("time")]
-            changed_text = max(managed) if managed else cm_meta.get("creationTimestamp")
-            changed = mesh.parse_time(changed_text)
-            mine = pods.loc[active & ((pods["namespace"] == namespace) & (pods["workload_name"] == name)).to_numpy(),
-                            ["name", "started", "created"]]  # the columns read, not all 30
-            starts = {str(p): (s or c) for p, s, c in zip(mine["name"], mine["started"], mine["created"],
-                                                          strict=True)}
-            evidence: dict[str, Any] = {"revision": revision, "configmap": f"{cm_namespace}/{cm_name}",
-                                        "configmap_changed": changed_text,
-                                        "change_time_source": "managedFields" if managed else "creationTimestamp",
-                                        "pods_started": starts}
-            if changed is None:
-                yield self.report(self.NO_CHANGE_TIME, cluster.name, params=where, evidence=evidence, **subject)
-                continue
-            if mine.empty:
-                yield self.report(self.NOT_RUNNING, cluster.name, params={"revision": revision, "namespace": namespace,
-                                                                           "name": name},
-                                  remediation=restart, evidence=evidence, **subject)
-                continue
-            times = {p: mesh.parse_time(t) for p, t in starts.items()}
-            unknown = sorted(p for p, t in times.items() if t is None)
-            stale = sorted(p for p, t in times.items() if t is not None and t <= changed)
-            if stale:
-                yield self.report(self.STALE, cluster.name, params={**where, "stale": len(stale), "pods": len(times),
+            for finding in self._istiod(cluster, dep, pods, active):
+                yield self.links.judged(cluster, dep, finding)
+
+    def _istiod(self, cluster: ClusterInventory, dep: dict[str, Any], pods: Any, active: Any) -> Iterator[Finding]:
+        """The finding of one istiod Deployment: its pods' start against its mesh ConfigMap's last change."""
+        meta = dep["metadata"]
+        namespace, name = meta.get("namespace", ""), meta["name"]
+        revision = mesh.istiod_revision(dep)
+        subject = {"kind": "Deployment", "namespace": namespace, "name": name}
+        restart = mesh.restart_command(cluster.name, "Deployment", namespace, name)
+        cm_namespace, cm_name = mesh_configmap_of(dep)
+        where = {"revision": revision, "namespace": cm_namespace, "configmap": cm_name}
+        cm = cluster.get(K.CONFIGMAP, cm_name, cm_namespace)
+        if cm is None:
+            yield self.report(self.NO_CONFIGMAP, cluster.name, params=where, **subject)
+            return
+        cm_meta = cm.get("metadata") or {}
+        managed = [m.get("time") for m in cm_meta.get("managedFields") or () if m.get("time")]
+        changed_text = max(managed) if managed else cm_meta.get("creationTimestamp")
+        changed = mesh.parse_time(changed_text)
+        mine = pods.loc[active & ((pods["namespace"] == namespace) & (pods["workload_name"] == name)).to_numpy(),
+                        ["name", "started", "created"]]  # the columns read, not all 30
+        starts = {str(p): (s or c) for p, s, c in zip(mine["name"], mine["started"], mine["created"],
+                                                      strict=True)}
+        evidence: dict[str, Any] = {"revision": revision, "configmap": f"{cm_namespace}/{cm_name}",
+                                    "configmap_changed": changed_text,
+                                    "change_time_source": "managedFields" if managed else "creationTimestamp",
+                                    "pods_started": starts}
+        if changed is None:
+            yield self.report(self.NO_CHANGE_TIME, cluster.name, params=where, evidence=evidence, **subject)
+            return
+        if mine.empty:
+            yield self.report(self.NOT_RUNNING, cluster.name, params={"revision": revision, "namespace": namespace,
+                                                                       "name": name},
+                              remediation=restart, evidence=evidence, **subject)
+            return
+        times = {p: mesh.parse_time(t) for p, t in starts.items()}
+        unknown = sorted(p for p, t in times.items() if t is None)
+        stale = sorted(p for p, t in times.items() if t is not None and t <= changed)
+        if stale:
+            yield self.report(self.STALE, cluster.name, params={**where, "stale": len(stale), "pods": len(times),
+                                                                 "changed": changed_text},
+                              remediation=restart, evidence={**evidence, "stale": stale}, **subject)
+        elif unknown:
+            yield self.report(self.START_UNKNOWN, cluster.name, params={"revision": revision,
+                                                                         "pods": ", ".join(unknown)},
+                              evidence=evidence, **subject)
+        elif not managed:
+            # `kubectl get -o yaml` hides managedFields: creation is only a lower bound of the last change.
+            yield self.report(self.NO_MANAGED_FIELDS, cluster.name, params=where, evidence=evidence, **subject)
+        else:
+            yield self.report(self.RESTARTED, cluster.name, params={**where, "pods": len(times),
                                                                      "changed": changed_text},
-                                  remediation=restart, evidence={**evidence, "stale": stale}, **subject)
-            elif unknown:
-                yield self.report(self.START_UNKNOWN, cluster.name, params={"revision": revision,
-                                                                             "pods": ", ".join(unknown)},
-                                  evidence=evidence, **subject)
-            elif not managed:
-                # `kubectl get -o yaml` hides managedFields: creation is only a lower bound of the last change.
-                yield self.report(self.NO_MANAGED_FIELDS, cluster.name, params=where, evidence=evidence, **subject)
-            else:
-                yield self.report(self.RESTARTED, cluster.name, params={**where, "pods": len(times),
-                                                                         "changed": changed_text},
-                                  evidence=evidence, **subject)
+                              evidence=evidence, **subject)

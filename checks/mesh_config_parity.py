@@ -26,6 +26,7 @@ from auditor.errors import EvidenceUnavailable
 from auditor.inventory import ClusterInventory
 from auditor.istio import istiods, mesh_configmap_of
 from auditor.model import Finding, Gate, Outcome, Severity, Status
+from auditor.remote import Links, remote_outcomes
 
 ISTIO_NS = "istio-system"
 DETAIL = "DescribeServiceMeshDetail"
@@ -326,11 +327,27 @@ class MeshConfigParity(ClusterCheck):
         "AA2440", Status.NOT_APPLICABLE, "no Istio mesh config and no pod running Istio's proxy",
         message="looked for istiod Deployments (label app=istiod), ConfigMaps istio / istio-<rev> with key mesh "
                 "in istio-system, and pods running Istio's proxy: none found")
+    # A remote cluster (no istiod, no mesh ConfigMap) judged against the audited primary whose istiod serves it
+    # (auditor/remote.py): its pods run under that istiod's mesh config and the primary's Istio config objects.
+    REMOTE = remote_outcomes(passed="AA2402", failed="AA2414", warned="AA2422", unjudged="AA2435",
+                             unlinked="AA2436")
     outcomes = (CLEAN, TRUST_DOMAIN_DIFFERS, PRINCIPAL_REJECTED, PROVIDER_MISSING, OUTBOUND_DIFFERS,
                 PROXY_DEFAULT_DIFFERS, PROXY_DEFAULT_UNCOMPARED, NO_ASM_SIDE, ASM_FIELD_UNKNOWN, ISTIO_UNREADABLE,
-                ELSEWHERE, NO_ISTIO)
+                ELSEWHERE, NO_ISTIO, *REMOTE)
     needs = (K.DEPLOYMENT, K.CONFIGMAP, K.AUTHORIZATIONPOLICY, K.TELEMETRY)
-    uses = (K.POD, K.REPLICASET)  # Istio proxies without a local mesh config: UNKNOWN, not N/A
+    # Istio proxies without a local mesh config: UNKNOWN, not N/A; their istiod's cluster named by istio-system's
+    # annotation (Namespace).
+    uses = (K.POD, K.REPLICASET, K.NAMESPACE)
+
+    def prepare(self, ctx: Context) -> None:
+        # check_cluster is judged once for both gates: every gate reads the one record its first run kept.
+        self.links = Links.shared(ctx, type(self))
+
+    def deferred(self) -> frozenset[str]:
+        return super().deferred() | self.links.deferred()
+
+    def conclude(self, ctx: Context) -> Iterable[Finding]:
+        return self.links.conclude(self, ctx, self.REMOTE)
 
     def say(self, outcome: Outcome, cluster: str, params: dict[str, Any], evidence: dict[str, Any] | None = None,
             **subject: Any) -> Finding:
@@ -344,11 +361,23 @@ class MeshConfigParity(ClusterCheck):
 
     @same_in_every_gate
     def check_cluster(self, cluster: ClusterInventory, ctx: Context) -> Iterable[Finding]:
+        deployments = istiods(cluster)
+        if deployments:
+            self.links.primary(cluster, deployments)
+        found = list(self._judge(cluster, ctx))
+        # A remote cluster served by one of these istiods runs under this cluster's mesh config and Istio config
+        # objects: it is judged by the worst of what was found here.
+        for dep in deployments:
+            for finding in found:
+                self.links.judged(cluster, dep, finding)
+        return found
+
+    def _judge(self, cluster: ClusterInventory, ctx: Context) -> Iterable[Finding]:
         revisions, unreadable = self._istio_side(cluster)
         yield from unreadable
         if not revisions:
             if not unreadable:
-                yield self._no_istio(cluster)
+                yield from self._no_istio_or_remote(cluster, ctx)
             return
         names = listed(f"{r.revision} ({r.namespace}/{r.configmap})" for r in revisions)
         side = asm_side(ctx)
@@ -402,6 +431,20 @@ class MeshConfigParity(ClusterCheck):
             revisions.append(Revision(revision, namespace, name, mesh_fields(config, defaults=True),
                                       config.get("defaultProviders") or {}))
         return revisions, problems
+
+    def _no_istio_or_remote(self, cluster: ClusterInventory, ctx: Context) -> Iterable[Finding]:
+        """No mesh config here: N/A, or UNKNOWN (ELSEWHERE), or a remote left to `conclude` when its istiod may be
+        an audited cluster's; not when it holds Istio config objects of its own that name principals or providers
+        (a primary's findings say nothing of those: UNKNOWN as before)."""
+        finding = self._no_istio(cluster)
+        if finding.status is not Status.UNKNOWN:
+            yield finding
+            return
+        principals, custom = authorization_references(cluster)
+        if principals or custom or telemetry_references(cluster):
+            yield finding
+            return
+        yield from self.links.no_istiod(self, cluster, ctx, finding=finding)
 
     def _no_istio(self, cluster: ClusterInventory) -> Finding:
         if not cluster.available(K.POD):

@@ -12,6 +12,7 @@ from auditor.gateways import ASM_MARKER
 from auditor.inventory import ACTIVE_PHASES, ClusterInventory
 from auditor.istio import among, istiod_pinned_version, istiods
 from auditor.model import Finding, Gate, Outcome, Severity, Status
+from auditor.remote import Links, remote_link_outcomes
 
 REV_LABEL = "istio.io/rev"
 TAG_LABEL = "istio.io/tag"
@@ -83,17 +84,26 @@ class IstioRevisions(ClusterCheck):
                             message="the Sail operator re-renders Istio's mesh config from its Istio resource "
                                     "({istios}) and reverts what ASM sets there (PROXY_CONFIG_XDS_AGENT) unless that "
                                     "resource's spec.values.meshConfig carries it")
-    outcomes = (ONE, SEVERAL, OPERATOR, SAIL_OPERATOR,
+    # A remote cluster (no istiod): covered by the revisions of the audited istiod serving it (auditor/remote.py).
+    REMOTE = remote_link_outcomes(linked="AA0402", unjudged="AA0432", unlinked="AA0433")
+    outcomes = (ONE, SEVERAL, OPERATOR, SAIL_OPERATOR, *REMOTE,
                 *no_istiod_outcomes(elsewhere="AA0430", pods_unread="AA0431", absent="AA0440"))
     needs = (K.DEPLOYMENT, K.NAMESPACE, K.MUTATING_WEBHOOK)
     uses = (K.POD, K.REPLICASET, K.ISTIOOPERATOR, K.SAIL_ISTIO)
+
+    def prepare(self, ctx: Context) -> None:
+        self.links = Links()
+
+    def conclude(self, ctx: Context) -> Iterable[Finding]:
+        return self.links.conclude(self, ctx, self.REMOTE)
 
     def check_cluster(self, cluster: ClusterInventory, ctx: Context) -> Iterable[Finding]:
         deployments = istiods(cluster)
         operators = cluster.istio_operator_deployments()
         if not deployments:
-            yield self.no_istiod(cluster)
+            yield from self.links.no_istiod(self, cluster, ctx)
             return
+        self.links.primary(cluster, deployments)
         revisions: dict[str, dict[str, Any]] = {}
         for dep in deployments:
             version, _ = istiod_pinned_version(dep)
@@ -125,12 +135,15 @@ class IstioRevisions(ClusterCheck):
         summary = ", ".join(f"{rev} ({info['version']})" for rev, info in sorted(revisions.items()))
         tag_text = ", ".join(f"{t} -> {r}" for t, r in sorted(tags.items())) or "none"
         if len(revisions) > 1:
-            yield self.report(self.SEVERAL, cluster.name, params={"count": len(revisions), "revisions": summary,
-                                                                  "tags": tag_text}, evidence=evidence)
+            finding = self.report(self.SEVERAL, cluster.name, params={"count": len(revisions), "revisions": summary,
+                                                                      "tags": tag_text}, evidence=evidence)
         else:
-            yield self.report(self.ONE, cluster.name, params={"revisions": summary, "tags": tag_text,
-                                                              "namespaces": sum(len(v) for v in usage.values())},
-                              evidence=evidence)
+            finding = self.report(self.ONE, cluster.name, params={"revisions": summary, "tags": tag_text,
+                                                                  "namespaces": sum(len(v) for v in usage.values())},
+                                  evidence=evidence)
+        for dep in deployments:  # what covers a remote cluster served by one of them
+            self.links.judged(cluster, dep, finding)
+        yield finding
         for op in operators:
             meta = op["metadata"]
             if mesh.is_sail_operator(op):

@@ -18,6 +18,7 @@ from auditor.gateways import SCAN_KINDS, eastwest_signals
 from auditor.inventory import ACTIVE_PHASES, ClusterInventory
 from auditor.istio import among, istiod_pinned_version
 from auditor.model import Finding, Gate, Outcome, Severity, Status
+from auditor.remote import Istiod, Links, Remote, remote_outcomes
 
 MIN_KUBERNETES = (1, 21)
 MIN_ISTIO = (1, 10)
@@ -130,17 +131,31 @@ class IstioVersion(ClusterCheck):
     SKEW_ALL_UNTAGGED = Outcome("AA0232", Status.UNKNOWN, "data-plane skew unknown: every Istio proxy image lacks a "
                                 "version tag", Severity.MINOR, message="data-plane skew unknown; " + UNTAGGED)
     NO_ISTIO = Outcome("AA0240", Status.NOT_APPLICABLE, "no istiod Deployment and no pod running Istio's proxy")
+    # A remote cluster (no istiod) judged against the audited istiod serving its proxies (auditor/remote.py): the
+    # version of that istiod, and its proxies' skew against it. Last: a free-text UNKNOWN is still REVISION_UNREAD.
+    REMOTE = remote_outcomes(passed="AA0204", failed="AA0211", unjudged="AA0233", unlinked="AA0234")
     outcomes = (REVISION_SUPPORTED, SKEW_SUPPORTED, SKEW_SUPPORTED_SOME_UNTAGGED, REVISION_TOO_OLD, SKEWED,
-                SKEWED_SOME_UNTAGGED, REVISION_UNREAD, SKEW_PODS_UNREAD, SKEW_ALL_UNTAGGED, NO_ISTIO)
+                SKEWED_SOME_UNTAGGED, REVISION_UNREAD, SKEW_PODS_UNREAD, SKEW_ALL_UNTAGGED, NO_ISTIO, *REMOTE)
     needs = (K.DEPLOYMENT,)
-    uses = (K.POD,)
+    uses = (K.POD, K.NAMESPACE)  # Namespace: istio-system's annotation naming a remote's istiod cluster
+
+    def prepare(self, ctx: Context) -> None:
+        # check_cluster is judged once for every gate: every gate reads the one record its first run kept.
+        self.links = Links.shared(ctx, type(self))
+
+    def deferred(self) -> frozenset[str]:
+        return super().deferred() | self.links.deferred()
+
+    def conclude(self, ctx: Context) -> Iterable[Finding]:
+        return self.links.conclude(self, ctx, self.REMOTE, then=self._remote_skew)
 
     @same_in_every_gate
     def check_cluster(self, cluster: ClusterInventory, ctx: Context) -> Iterable[Finding]:
         istiods = cluster.istiod_deployments()
         if not istiods:
-            yield self.no_istiod(cluster)
+            yield from self.links.no_istiod(self, cluster, ctx, keep=_proxy_images)
             return
+        self.links.primary(cluster, istiods)
         by_revision: dict[str, mesh.Version] = {}
         unread: set[str] = set()  # revisions whose istiod runs a version nobody can read
         for dep in istiods:
@@ -150,17 +165,18 @@ class IstioVersion(ClusterCheck):
             common = {"kind": "Deployment", "namespace": meta.get("namespace", ""), "name": meta["name"],
                       "evidence": {"revision": revision, "source": source, "labels": meta.get("labels") or {}}}
             if version is None:
-                yield self.report(self.REVISION_UNREAD, cluster.name, params={"revision": revision, "reason": source},
-                                  **common)
+                yield self.links.judged(cluster, dep, self.report(
+                    self.REVISION_UNREAD, cluster.name, params={"revision": revision, "reason": source}, **common))
                 unread.add(revision)
                 continue
             by_revision[revision] = version
             params = {"revision": revision, "version": str(version), "source": source}
             if version.at_least(*MIN_ISTIO):
-                yield self.report(self.REVISION_SUPPORTED, cluster.name, params=params, **common)
+                finding = self.report(self.REVISION_SUPPORTED, cluster.name, params=params, **common)
             else:
-                yield self.report(self.REVISION_TOO_OLD, cluster.name, params=params, remediation=self.remediation,
-                                  **common)
+                finding = self.report(self.REVISION_TOO_OLD, cluster.name, params=params,
+                                      remediation=self.remediation, **common)
+            yield self.links.judged(cluster, dep, finding, fact=version)
         if by_revision:
             yield from self._skew(cluster, by_revision, unread)
 
@@ -178,12 +194,33 @@ class IstioVersion(ClusterCheck):
         proxies = among(pods["proxy"], (mesh.PROXY_ISTIO,)) & among(pods["phase"], ACTIVE_PHASES)
         if not proxies.any():
             return
+        yield from self._skew_of(cluster.name, _pods_per_revision_and_image(pods, proxies), by_revision, unread)
+
+    def _remote_skew(self, remote: Remote, serving: dict[str, list[Istiod]]) -> Iterable[Finding]:
+        """A linked remote's proxies against the version of the istiod serving their revision (in its cluster)."""
+        by_revision: dict[str, mesh.Version] = {}
+        unread: set[str] = set()
+        for revision, istiods in serving.items():
+            versions = {self.links.facts.get((i.cluster, i.namespace, i.name)) for i in istiods}
+            version = versions.pop() if len(versions) == 1 else None
+            if version is None:
+                unread.add(revision)
+            else:
+                by_revision[revision] = version
+        if by_revision and remote.kept:
+            yield from self._skew_of(remote.cluster, remote.kept, by_revision, unread,
+                                     {"istiod_cluster": next(iter(serving.values()))[0].cluster})
+
+    def _skew_of(self, cluster: str, counts: Iterable[tuple[tuple[Any, Any], int]],
+                 by_revision: dict[str, mesh.Version], unread: set[str],
+                 about: dict[str, Any] | None = None) -> Iterable[Finding]:
+        """The skew finding of the proxy pods counted by (revision, image) against the istiods' versions."""
         only = next(iter(by_revision.values())) if len(by_revision) == 1 and not unread else None
         skewed: list[dict[str, Any]] = []
         unpinned: dict[str, int] = {}
         unmatched: dict[str, int] = {}
         compared = 0
-        for (revision, image), count in _pods_per_revision_and_image(pods, proxies):
+        for (revision, image), count in counts:
             if not count:
                 continue
             proxy_version = mesh.parse_version(mesh.image_tag(str(image)))
@@ -201,17 +238,26 @@ class IstioVersion(ClusterCheck):
                                "istiod": str(control), "revision": str(revision),
                                "problem": "ahead of istiod" if lag < 0 else f"{lag} minor versions behind"})
         evidence = {"skewed": skewed, "unpinned_images": unpinned, "unmatched_revisions": unmatched,
-                    "compared_pods": compared}
+                    "compared_pods": compared, **(about or {})}
         params = {"untagged": sum(unpinned.values())}
         if skewed:
             params.update(pods=sum(s["pods"] for s in skewed), max_lag=MAX_PROXY_LAG_MINORS)
-            yield self.report(self.SKEWED_SOME_UNTAGGED if unpinned else self.SKEWED, cluster.name, params=params,
+            yield self.report(self.SKEWED_SOME_UNTAGGED if unpinned else self.SKEWED, cluster, params=params,
                               evidence=evidence, remediation=SKEW_FIX)
         elif compared:
-            yield self.report(self.SKEW_SUPPORTED_SOME_UNTAGGED if unpinned else self.SKEW_SUPPORTED, cluster.name,
+            yield self.report(self.SKEW_SUPPORTED_SOME_UNTAGGED if unpinned else self.SKEW_SUPPORTED, cluster,
                               params={**params, "pods": compared}, evidence=evidence)
         elif unpinned:
-            yield self.report(self.SKEW_ALL_UNTAGGED, cluster.name, params=params, evidence=evidence)
+            yield self.report(self.SKEW_ALL_UNTAGGED, cluster, params=params, evidence=evidence)
+
+
+def _proxy_images(cluster: ClusterInventory) -> list[tuple[tuple[str, str], int]]:
+    """A remote cluster's running Istio proxy pods counted by (revision, image): all its skew needs of them (a few
+    pairs), kept for `conclude` once its objects are released."""
+    pods = cluster.pods()
+    proxies = among(pods["proxy"], (mesh.PROXY_ISTIO,)) & among(pods["phase"], ACTIVE_PHASES)
+    return [((str(revision), str(image)), int(count))
+            for (revision, image), count in _pods_per_revision_and_image(pods, proxies) if count]
 
 
 def _pods_per_revision_and_image(pods: pd.DataFrame, rows: np.ndarray) -> Iterable[tuple[tuple[Any, Any], int]]:

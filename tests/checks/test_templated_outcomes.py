@@ -85,8 +85,9 @@ def test_every_outcome_has_a_template_with_named_fields_only() -> None:
     # (AA0831, AA1632, AA1732, AA2031, AA1832, AA1550, AA1936); 108 with purge-preview's Sail operator (AA2522);
     # 109 with istio-gateway-traffic's pods unread (AA1551); 111 with network-consistency's sources disagreeing
     # (AA1937) and its sources unread (AA1938); 112 with asm-gateways-present's pods unread (AA1733); 113 with its
-    # gateway role resting on unread VirtualServices (AA1734)
-    assert len(outcomes) == 113
+    # gateway role resting on unread VirtualServices (AA1734); 117 with istio-version's remote cluster judged against
+    # its primary (AA0204, AA0211, AA0233, AA0234)
+    assert len(outcomes) == 117
     for check_id, outcome in outcomes:
         if outcome.code in NOT_TEMPLATED:
             continue

@@ -1,0 +1,293 @@
+"""Primary-remote: which audited cluster's istiod serves the Istio proxies of a cluster that has none.
+
+A remote cluster (Helm/istioctl profile `remote`) runs no istiod and no mesh ConfigMap: its pods are injected and
+configured by the istiod of a primary cluster. Istio itself links the two by the remote's system namespace
+annotation `topology.istio.io/controlPlaneClusters`: a comma-separated list of the CLUSTER_IDs of the istiods that
+lead the remote (or `*`, any of them); istiod compares each entry with its own CLUSTER_ID
+(pilot/pkg/serviceregistry/kube/controller/multicluster.go checkShouldLead @1.22.8 and @1.30.3), which the istiod
+chart sets from global.multiCluster.clusterName (default `Kubernetes`: manifests/charts/istio-control/
+istio-discovery/templates/deployment.yaml @1.22.8, @1.30.3; pilot/pkg/features/pilot.go ClusterName). The install
+guides write it: `kubectl annotate namespace istio-system topology.istio.io/controlPlaneClusters=cluster1`
+(istio.io setup/install/multicluster/primary-remote).
+
+A check that judges an istiod keeps, per audited istiod, a few strings (cluster, name, revision, CLUSTER_ID) and the
+status and code it found for it; per remote cluster, its annotation and the revisions its proxies came from. At the
+end (`conclude`) a remote is judged against the istiod it is provably served by, or stays UNKNOWN with the reason:
+annotation absent, `*`, several entries, no audited istiod (or several clusters' istiods) with that CLUSTER_ID, an
+audited cluster whose istiods could not be read, or a proxy revision that istiod does not serve.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+from auditor import kinds as K
+from auditor import mesh
+from auditor.check import ClusterCheck, Context
+from auditor.inventory import ClusterInventory
+from auditor.model import Finding, Outcome, Severity, Status
+
+CONTROL_PLANE_CLUSTERS = "topology.istio.io/controlPlaneClusters"
+DEFAULT_CLUSTER_ID = "Kubernetes"  # pilot/pkg/features/pilot.go: CLUSTER_ID defaults to constants.DefaultClusterName
+_MAX_ANNOTATED = 16  # annotated namespaces kept per remote (Istio reads only its system namespace's); more: no link
+
+_LINKED = ("revision {revision}: {pods} Istio proxy pod(s) here are served by istiod {istiod} of cluster {primary} "
+           "(this cluster's {namespace} namespace names its CLUSTER_ID {cluster_id} in "
+           "topology.istio.io/controlPlaneClusters), ")
+LINKED_PASS = _LINKED + "which passes this check there ({code})"
+LINKED_FAIL = _LINKED + "which fails this check there ({code}): these pods follow that istiod"
+LINKED_WARN = _LINKED + "about which this check warns there ({code}): these pods follow that istiod"
+LINKED_UNJUDGED = _LINKED + "which this check could not judge there ({code})"
+LINKED_SEEN = _LINKED + "whose revisions this check reports there ({code})"
+UNLINKED = ("no self-built istiod Deployment here, but {proxies} pod(s) run Istio's proxy, and which audited "
+            "cluster's istiod serves them cannot be told: {reason}")
+LINKED_FIX = ("Fix istiod {istiod} (revision {revision}) in cluster {primary}: this check's finding there gives the "
+              "command; the pods here follow that istiod.")
+
+
+def remote_outcomes(passed: str, failed: str, unjudged: str, unlinked: str, warned: str = "",
+                    warn_severity: Severity = Severity.MAJOR) -> tuple[Outcome, ...]:
+    """The outcomes of a remote cluster judged against its primary's istiod (`Links.conclude`), under the caller's
+    codes: PASS / FAIL (/ WARN, for a check that warns) / UNKNOWN as that istiod's own finding, and UNKNOWN when the
+    link cannot be proven."""
+    warn = (Outcome(warned, Status.WARN, "no local istiod: the istiod serving these Istio proxies runs in another "
+                    "audited cluster (named by topology.istio.io/controlPlaneClusters), about which this check warns "
+                    "there", warn_severity, fix=LINKED_FIX, message=LINKED_WARN),) if warned else ()
+    return (
+        *warn,
+        Outcome(passed, Status.PASS, "no local istiod: the istiod serving these Istio proxies runs in another audited "
+                "cluster (named by topology.istio.io/controlPlaneClusters) and passes this check there",
+                message=LINKED_PASS),
+        Outcome(failed, Status.FAIL, "no local istiod: the istiod serving these Istio proxies runs in another audited "
+                "cluster (named by topology.istio.io/controlPlaneClusters) and fails this check there",
+                fix=LINKED_FIX, message=LINKED_FAIL),
+        *_unproven(unjudged, unlinked),
+    )
+
+
+def remote_link_outcomes(linked: str, unjudged: str, unlinked: str) -> tuple[Outcome, ...]:
+    """For a check that reports what an istiod serves rather than judging it (istio-revisions): the remote passes
+    once the istiod serving it is proven and was reported on there (`Links.conclude` with `reported`)."""
+    return (
+        Outcome(linked, Status.PASS, "no local istiod: the istiod serving these Istio proxies runs in another audited "
+                "cluster (named by topology.istio.io/controlPlaneClusters), whose findings there cover it",
+                message=LINKED_SEEN),
+        *_unproven(unjudged, unlinked),
+    )
+
+
+def _unproven(unjudged: str, unlinked: str) -> tuple[Outcome, Outcome]:
+    return (
+        Outcome(unjudged, Status.UNKNOWN, "no local istiod: the istiod serving these Istio proxies runs in another "
+                "audited cluster (named by topology.istio.io/controlPlaneClusters), where this check could not "
+                "judge it", message=LINKED_UNJUDGED),
+        Outcome(unlinked, Status.UNKNOWN, "no local istiod, and topology.istio.io/controlPlaneClusters does not prove "
+                "which audited cluster's istiod serves these Istio proxies (a `*`, several entries, no or several "
+                "audited istiods with that CLUSTER_ID, a revision it does not serve, a cluster not read)",
+                message=UNLINKED),
+    )
+
+
+def istiod_cluster_id(dep: dict[str, Any]) -> str | None:
+    """The CLUSTER_ID istiod runs with: its discovery container's env (the chart always writes it), `Kubernetes` when
+    absent (istiod's default); None when it is not a literal (valueFrom) and so cannot be read here."""
+    containers = (((dep.get("spec") or {}).get("template") or {}).get("spec") or {}).get("containers") or ()
+    discovery = next((c for c in containers if c.get("name") == "discovery"), None) or (
+        containers[0] if len(containers) == 1 else None)
+    if discovery is None:
+        return None
+    for item in discovery.get("env") or ():
+        if item.get("name") == "CLUSTER_ID":
+            value = item.get("value")
+            return value if isinstance(value, str) and "valueFrom" not in item else None
+    return DEFAULT_CLUSTER_ID
+
+
+@dataclass(frozen=True)
+class Istiod:
+    cluster: str
+    namespace: str
+    name: str
+    revision: str
+    cluster_id: str | None
+
+
+@dataclass(frozen=True)
+class Remote:
+    cluster: str
+    proxies: int
+    revisions: dict[str, int]       # revision -> Istio proxy pods
+    annotations: dict[str, str]     # namespace -> topology.istio.io/controlPlaneClusters
+    kept: Any = None                # what the check keeps of the remote for its `conclude` (small)
+
+
+_ORDER = {Status.FAIL: 0, Status.UNKNOWN: 1, Status.WARN: 2, Status.NOT_APPLICABLE: 3, Status.PASS: 4}
+
+
+@dataclass
+class Links:
+    """One check's record of the fleet's istiods and remote clusters: made in `prepare` (a fresh instance per gate),
+    or `shared` by every gate of a check judged once for all gates."""
+
+    istiods: list[Istiod] = field(default_factory=list)
+    verdicts: dict[tuple[str, str, str], tuple[Status, str]] = field(default_factory=dict)  # worst per istiod
+    facts: dict[tuple[str, str, str], Any] = field(default_factory=dict)  # what the check keeps per istiod (small)
+    remotes: list[Remote] = field(default_factory=list)
+    seen: set[str] = field(default_factory=set)   # clusters whose istiods were recorded
+
+    @classmethod
+    def shared(cls, ctx: Context, check: type[ClusterCheck]) -> Links:
+        """The one record of every gate of a check judged once for all gates (check.same_in_every_gate): its
+        check_cluster body runs in the first gate only, so the later gates' instances read what it kept. Kept in
+        ctx.judged_once (shared by the gates' Contexts, emptied at the end of the audit) under a key that the
+        per-cluster clean-up (judge._judge_one_at_a_time) never matches: no cluster's id is None."""
+        key = (check, "auditor.remote.Links", None)
+        links = ctx.judged_once.get(key)
+        if not isinstance(links, cls):
+            links = cls()
+            ctx.judged_once[key] = links
+        return links
+
+    def deferred(self) -> frozenset[str]:
+        """The remote clusters left to `conclude` (for ClusterCheck.deferred of a check sharing this record)."""
+        return frozenset(r.cluster for r in self.remotes)
+
+    def primary(self, cluster: ClusterInventory, deployments: Iterable[dict[str, Any]]) -> None:
+        """Record a cluster's istiods (before judging them: a crash after this leaves them unjudged, not unseen)."""
+        for dep in deployments:
+            meta = dep.get("metadata") or {}
+            self.istiods.append(Istiod(cluster.name, str(meta.get("namespace") or ""), str(meta.get("name") or ""),
+                                       mesh.istiod_revision(dep), istiod_cluster_id(dep)))
+        self.seen.add(cluster.name)
+
+    def judged(self, cluster: ClusterInventory, dep: dict[str, Any], finding: Finding, fact: Any = None) -> Finding:
+        """Keep the worst status (and its code) the check found for this istiod, and `fact` when given (what the
+        check's `conclude` needs of it, e.g. its version); returns the finding."""
+        meta = dep.get("metadata") or {}
+        key = (cluster.name, str(meta.get("namespace") or ""), str(meta.get("name") or ""))
+        if fact is not None:
+            self.facts[key] = fact
+        before = self.verdicts.get(key)
+        if before is None or _ORDER.get(finding.status, 1) < _ORDER.get(before[0], 1):
+            self.verdicts[key] = (finding.status, finding.code)
+        return finding
+
+    def no_istiod(self, check: ClusterCheck, cluster: ClusterInventory, ctx: Context,
+                  keep: Callable[[ClusterInventory], Any] | None = None,
+                  finding: Finding | None = None) -> Iterator[Finding]:
+        """For a cluster without istiod: today's finding (`finding`, by default ClusterCheck.no_istiod's), unless its
+        Istio proxies may be served by another audited cluster's istiod (the annotation is there): then the cluster
+        is left to `conclude`, with what `keep` takes of it (its objects are released before `conclude`). Today's
+        finding is an UNKNOWN with evidence istio_proxy_pods when pods run Istio's proxy here."""
+        self.seen.add(cluster.name)  # its Deployments were read: no istiod here to link to
+        finding = finding if finding is not None else check.no_istiod(cluster)
+        if (finding.status is not Status.UNKNOWN or "istio_proxy_pods" not in finding.evidence
+                or len(ctx.inv.data_planes) < 2 or not cluster.available(K.NAMESPACE)):
+            yield finding
+            return
+        annotations: dict[str, str] = {}
+        for ns in cluster.objects(K.NAMESPACE):
+            value = ((ns.get("metadata") or {}).get("annotations") or {}).get(CONTROL_PLANE_CLUSTERS)
+            if value is not None:
+                annotations[str((ns.get("metadata") or {}).get("name") or "")] = str(value)
+        if not annotations or len(annotations) > _MAX_ANNOTATED:
+            yield finding  # nothing (or a crowd of namespaces) names a control plane: UNKNOWN as before
+            return
+        pods = cluster.pods()
+        proxied = pods["proxy"].isin([mesh.PROXY_ISTIO, mesh.PROXY_UNKNOWN])
+        revisions: dict[str, int] = {}
+        for revision, count in pods.loc[proxied, "revision"].astype(str).value_counts().items():
+            if count:
+                key = str(revision) or "default"
+                revisions[key] = revisions.get(key, 0) + int(count)
+        self.remotes.append(Remote(cluster.name, int(finding.evidence["istio_proxy_pods"]), revisions, annotations,
+                                   keep(cluster) if keep is not None else None))
+        check.defer(cluster)
+
+    def conclude(self, check: ClusterCheck, ctx: Context, outcomes: tuple[Outcome, ...],
+                 then: Callable[[Remote, dict[str, list[Istiod]]], Iterable[Finding]] | None = None
+                 ) -> Iterator[Finding]:
+        """Each deferred remote judged against the istiod it is linked to, one finding per proxy revision; or the
+        UNKNOWN saying why no link is proven. `outcomes`: `remote_outcomes` (the istiod's PASS or FAIL there is the
+        remote's) or `remote_link_outcomes` (any PASS or WARN reported there covers the remote). `then`: the check's
+        further findings of a linked remote, given the istiods serving each of its revisions."""
+        by_template = {o.message: o for o in outcomes}
+        unjudged, unlinked = by_template[LINKED_UNJUDGED], by_template[UNLINKED]
+        if LINKED_SEEN in by_template:  # reported on there, PASS or WARN: the remote is covered
+            by_status = {Status.PASS: by_template[LINKED_SEEN], Status.WARN: by_template[LINKED_SEEN]}
+        else:
+            by_status = {status: by_template[template] for status, template in (
+                (Status.PASS, LINKED_PASS), (Status.FAIL, LINKED_FAIL), (Status.WARN, LINKED_WARN))
+                if template in by_template}
+        for remote in self.remotes:
+            links = self._links(remote, ctx)
+            if isinstance(links, str):
+                yield check.report(unlinked, remote.cluster, params={"proxies": remote.proxies, "reason": links},
+                                   evidence={"istio_proxy_pods": remote.proxies, "revisions": remote.revisions,
+                                             CONTROL_PLANE_CLUSTERS: remote.annotations})
+                continue
+            for revision, (namespace, cluster_id, istiods) in sorted(links.items()):
+                verdicts = [self.verdicts.get((i.cluster, i.namespace, i.name)) for i in istiods]
+                if any(v is None for v in verdicts):
+                    status, code = Status.UNKNOWN, "no finding"
+                else:
+                    status, code = min((v for v in verdicts if v is not None), key=lambda v: _ORDER.get(v[0], 1))
+                outcome = by_status.get(status, unjudged)
+                names = ", ".join(f"{i.namespace}/{i.name}" for i in istiods)
+                params = {"revision": revision, "pods": remote.revisions[revision], "istiod": names,
+                          "primary": istiods[0].cluster, "namespace": namespace, "cluster_id": cluster_id,
+                          "code": code}
+                yield check.report(outcome, remote.cluster, params=params, kind="Namespace", name=namespace,
+                                   evidence={"primary_cluster": istiods[0].cluster, "istiods": names,
+                                             "cluster_id": cluster_id, "revision": revision,
+                                             "primary_status": status.value, "primary_code": code,
+                                             CONTROL_PLANE_CLUSTERS: remote.annotations[namespace]})
+            if then is not None:
+                yield from then(remote, {revision: istiods for revision, (_, _, istiods) in links.items()})
+
+    def _links(self, remote: Remote, ctx: Context) -> dict[str, tuple[str, str, list[Istiod]]] | str:
+        """Revision -> (annotated namespace, CLUSTER_ID, the linked cluster's istiods of that revision), or why the
+        link is not proven."""
+        unseen = sorted(c.name for c in ctx.inv.data_planes if c.name != remote.cluster and c.name not in self.seen)
+        if unseen:
+            return (f"the istiods of cluster(s) {', '.join(unseen)} could not be read: one may carry the CLUSTER_ID "
+                    "named here")
+        others = [i for i in self.istiods if i.cluster != remote.cluster]
+        found: list[tuple[str, str, list[Istiod]]] = []
+        for namespace, value in sorted(remote.annotations.items()):
+            entries = [e.strip() for e in value.split(",") if e.strip()]
+            shown = f"{namespace} {CONTROL_PLANE_CLUSTERS}={value!r}"
+            if "*" in entries:
+                return f"{shown} lets any istiod lead this cluster"
+            if len(entries) != 1:
+                return f"{shown} names {len(entries)} control planes"
+            in_ns = [i for i in others if i.namespace == namespace]
+            unread = sorted({f"{i.cluster}: {i.namespace}/{i.name}" for i in in_ns if i.cluster_id is None})
+            if unread:
+                return f"{shown}, and the CLUSTER_ID of istiod {', '.join(unread)} cannot be read"
+            matched = [i for i in in_ns if i.cluster_id == entries[0]]
+            if matched:
+                found.append((namespace, entries[0], matched))
+        if not found:
+            named = "; ".join(f"{ns}: {v!r}" for ns, v in sorted(remote.annotations.items()))
+            return f"no audited istiod in the annotated namespace has the CLUSTER_ID named ({named})"
+        clusters = sorted({i.cluster for _, _, matched in found for i in matched})
+        if len(clusters) != 1:
+            return f"istiods of several audited clusters ({', '.join(clusters)}) carry the CLUSTER_ID named"
+        namespace, cluster_id, matched = found[0] if len(found) == 1 else ("", "", [])
+        if not matched:
+            return "several namespaces here name a control plane: " + ", ".join(ns for ns, _, _ in found)
+        links: dict[str, tuple[str, str, list[Istiod]]] = {}
+        for revision in remote.revisions:
+            serving = [i for i in matched if i.revision == revision]
+            if not serving:
+                served = ", ".join(sorted({i.revision for i in matched}))
+                return (f"{remote.revisions[revision]} pod(s) here come from revision {revision}, which the istiod(s) "
+                        f"with CLUSTER_ID {cluster_id} in cluster {clusters[0]} do not serve ({served})")
+            links[revision] = (namespace, cluster_id, serving)
+        if not links:
+            return "no Istio proxy revision could be read from the pods here"
+        return links
+
