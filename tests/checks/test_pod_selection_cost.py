@@ -77,6 +77,12 @@ def cluster_ctx(pandas_work: list[Any]) -> tuple[ClusterInventory, Context]:
     return cluster, Context(inv=Inventory(data_planes=[cluster]), gate=Gate.MIGRATING)
 
 
+def _prepared(check: Any, ctx: Context) -> Any:
+    """The check as the engine hands it a cluster: prepared first (the istiod checks keep their fleet record there)."""
+    check.prepare(ctx)
+    return check
+
+
 def test_stuck_jobs_select_only_the_held_pods_and_the_columns_reported(cluster_ctx: Any, pandas_work: list[Any]):
     stuck = [(f.code, f.name, f.evidence["pods"]) for f in StuckSidecarJobs().check_cluster(*cluster_ctx)]
     # Before: (2, 29): the Job pods with a proxy, all the frame's columns (the classic and held ones then among them);
@@ -86,14 +92,15 @@ def test_stuck_jobs_select_only_the_held_pods_and_the_columns_reported(cluster_c
 
 def test_istio_version_counts_proxies_per_revision_and_image_without_selecting_or_grouping(
         cluster_ctx: Any, pandas_work: list[Any]):
-    versions = [(f.code, f.name, f.evidence.get("compared_pods")) for f in IstioVersion().check_cluster(*cluster_ctx)]
+    versions = [(f.code, f.name, f.evidence.get("compared_pods")) for f in _prepared(IstioVersion(), cluster_ctx[1])
+                .check_cluster(*cluster_ctx)]
     # Before: (5, 2) and a groupby: the Istio proxies' two columns selected, then grouped by pandas.
     assert (versions, pandas_work) == ([("AA0201", "istiod", None), ("AA0202", "", 5)], [])
 
 
 def test_istiod_restarted_selects_only_istiods_own_pods(cluster_ctx: Any, pandas_work: list[Any]):
-    restarted = [(f.code, f.name, list(f.evidence["pods_started"])) for f in IstiodRestarted().check_cluster(
-        *cluster_ctx)]
+    check = _prepared(IstiodRestarted(), cluster_ctx[1])
+    restarted = [(f.code, f.name, list(f.evidence["pods_started"])) for f in check.check_cluster(*cluster_ctx)]
     # Before: (4, 5), (1, 5): every active Deployment pod's five columns, then istiod's own pod among them.
     assert (restarted, pandas_work) == ([("AA1010", "istiod", ["istiod-g9h59xpj9-ktxrc"])], [(1, 3)])
 
@@ -192,7 +199,7 @@ def test_the_pod_checks_tell_phases_and_kinds_from_category_codes(cluster_ctx: A
     cluster, ctx = cluster_ctx
     checks = (RestartRisk(), IstioSidecarsRemaining(), PodsXdsAgent(), AsmProxiesReady(), StuckSidecarJobs(),
               IstioVersion())
-    judged = {check.id: [f.code for f in check.check_cluster(cluster, ctx)] for check in checks}
+    judged = {check.id: [f.code for f in _prepared(check, ctx).check_cluster(cluster, ctx)] for check in checks}
     assert judged == {"restart-risk": ["AA1420", "AA1422"], "istio-sidecars-remaining": ["AA1210", "AA1210"],
                       "pods-xds-agent": ["AA1101"], "asm-proxies-ready": ["AA1340"], "stuck-sidecar-jobs": ["AA2910"],
                       "istio-version": ["AA0201", "AA0202"]}
