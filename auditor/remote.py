@@ -8,13 +8,16 @@ lead the remote (or `*`, any of them); istiod compares each entry with its own C
 chart sets from global.multiCluster.clusterName (default `Kubernetes`: manifests/charts/istio-control/
 istio-discovery/templates/deployment.yaml @1.22.8, @1.30.3; pilot/pkg/features/pilot.go ClusterName). The install
 guides write it: `kubectl annotate namespace istio-system topology.istio.io/controlPlaneClusters=cluster1`
-(istio.io setup/install/multicluster/primary-remote).
+(istio.io setup/install/multicluster/primary-remote). Only an istiod running with EXTERNAL_ISTIOD true reads it
+(checkShouldLead is false without it), as the guide installs the primary (values.pilot.env.EXTERNAL_ISTIOD=true): an
+istiod without it that carries the CLUSTER_ID named (the default `Kubernetes` is every unnamed install's) is no link.
 
 A check that judges an istiod keeps, per audited istiod, a few strings (cluster, name, revision, CLUSTER_ID) and the
 status and code it found for it; per remote cluster, its annotation and the revisions its proxies came from. At the
 end (`conclude`) a remote is judged against the istiod it is provably served by, or stays UNKNOWN with the reason:
-annotation absent, `*`, several entries, no audited istiod (or several clusters' istiods) with that CLUSTER_ID, an
-audited cluster whose istiods could not be read, or a proxy revision that istiod does not serve.
+annotation absent, `*`, several entries, no audited istiod (or several clusters' istiods) with that CLUSTER_ID and
+EXTERNAL_ISTIOD true, an audited cluster whose istiods could not be read, or a proxy revision that istiod does not
+serve.
 """
 
 from __future__ import annotations
@@ -105,6 +108,31 @@ def istiod_cluster_id(dep: dict[str, Any]) -> str | None:
     return DEFAULT_CLUSTER_ID
 
 
+# The values Go's strconv.ParseBool takes as true (pkg/env Register of a bool, as pilot/pkg/features/pilot.go's
+# ExternalIstiod is).
+_GO_TRUE = ("1", "t", "T", "TRUE", "true", "True")
+
+
+def istiod_external(dep: dict[str, Any]) -> bool | None:
+    """Whether istiod runs with EXTERNAL_ISTIOD true, the one istiod that reads a remote's controlPlaneClusters
+    annotation at all (checkShouldLead returns false without it: multicluster.go @1.22.8, @1.30.3) and so distributes
+    the remote's istio-ca-root-cert (the namespace controller runs for a remote only when it leads): the guides set it
+    on the primary serving a remote (`istioctl install --set values.pilot.env.EXTERNAL_ISTIOD=true`, istio.io
+    setup/install/multicluster/primary-remote; the chart writes pilot.env, and from 1.24 global.externalIstiod, as a
+    literal: istio-discovery/templates/deployment.yaml @1.30.3). None when it is not a literal (valueFrom)."""
+    containers = (((dep.get("spec") or {}).get("template") or {}).get("spec") or {}).get("containers") or ()
+    discovery = next((c for c in containers if c.get("name") == "discovery"), None) or (
+        containers[0] if len(containers) == 1 else None)
+    if discovery is None:
+        return None
+    found: bool | None = False
+    for item in discovery.get("env") or ():
+        if item.get("name") == "EXTERNAL_ISTIOD":  # the last one wins, as in a container's env
+            value = item.get("value")
+            found = (value in _GO_TRUE) if isinstance(value, str) and "valueFrom" not in item else None
+    return found
+
+
 @dataclass(frozen=True)
 class Istiod:
     cluster: str
@@ -112,6 +140,7 @@ class Istiod:
     name: str
     revision: str
     cluster_id: str | None
+    external: bool | None = None  # EXTERNAL_ISTIOD (istiod_external)
 
 
 @dataclass(frozen=True)
@@ -159,7 +188,7 @@ class Links:
         for dep in deployments:
             meta = dep.get("metadata") or {}
             self.istiods.append(Istiod(cluster.name, str(meta.get("namespace") or ""), str(meta.get("name") or ""),
-                                       mesh.istiod_revision(dep), istiod_cluster_id(dep)))
+                                       mesh.istiod_revision(dep), istiod_cluster_id(dep), istiod_external(dep)))
         self.seen.add(cluster.name)
 
     def judged(self, cluster: ClusterInventory, dep: dict[str, Any], finding: Finding, fact: Any = None) -> Finding:
@@ -256,6 +285,7 @@ class Links:
                     "named here")
         others = [i for i in self.istiods if i.cluster != remote.cluster]
         found: list[tuple[str, str, list[Istiod]]] = []
+        not_external: list[str] = []
         for namespace, value in sorted(remote.annotations.items()):
             entries = [e.strip() for e in value.split(",") if e.strip()]
             shown = f"{namespace} {CONTROL_PLANE_CLUSTERS}={value!r}"
@@ -268,10 +298,23 @@ class Links:
             if unread:
                 return f"{shown}, and the CLUSTER_ID of istiod {', '.join(unread)} cannot be read"
             matched = [i for i in in_ns if i.cluster_id == entries[0]]
+            unread = sorted({f"{i.cluster}: {i.namespace}/{i.name}" for i in matched if i.external is None})
+            if unread:
+                return f"{shown}, and whether istiod {', '.join(unread)} runs with EXTERNAL_ISTIOD cannot be read"
+            # Only an istiod with EXTERNAL_ISTIOD true reads the annotation (checkShouldLead): one without it carries
+            # the CLUSTER_ID named (the chart's default `Kubernetes` is every unnamed install's) but leads no remote.
+            local = sorted({f"{i.cluster}: {i.namespace}/{i.name}" for i in matched if not i.external})
+            matched = [i for i in matched if i.external]
             if matched:
                 found.append((namespace, entries[0], matched))
+            elif local:
+                not_external.extend(local)
         if not found:
             named = "; ".join(f"{ns}: {v!r}" for ns, v in sorted(remote.annotations.items()))
+            if not_external:
+                return (f"the audited istiod(s) with the CLUSTER_ID named ({named}) do not run with EXTERNAL_ISTIOD "
+                        f"true ({', '.join(not_external)}): none of them reads that annotation or serves a remote "
+                        "cluster")
             return f"no audited istiod in the annotated namespace has the CLUSTER_ID named ({named})"
         clusters = sorted({i.cluster for _, _, matched in found for i in matched})
         if len(clusters) != 1:

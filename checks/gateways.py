@@ -723,10 +723,13 @@ class IngressLbWeights(ClusterCheck):
     asm_needs = (K.ISTIO_GATEWAY_ASM,)
 
     def check_cluster(self, cluster: ClusterInventory, ctx: Context) -> Iterable[Finding]:
-        # A gateway whose role is unknown is judged as an ingress gateway here: a Service on a CLB that ASM's ingress
-        # gateway shares takes traffic from outside whatever the gateway's role, until its weight is 0.
+        # A gateway of any role but east-west is judged as an ingress gateway here: a Service on a CLB that ASM's
+        # ingress gateway shares takes traffic from outside whatever the gateway's role, until its weight is 0. That
+        # covers a role unknown, and egress typed by a mesh route through the gateway: an ingress gateway whose
+        # VirtualService also applies to `mesh` (bound with its Gateway, or in-mesh callers of its public name sent
+        # to its Service) is typed egress (auditor.gateways._role_from_config), yet its CLB share is outside traffic.
         services = [s for s in gateway_services(cluster, ctx.inv.rules, ctx.config.gateways)
-                    if s.gateway.type in (INGRESS, ROLE_UNKNOWN)]
+                    if s.gateway.type != EASTWEST]
         groups: dict[str, list[LbMember]] = {}
         for svc in services:
             if svc.lb_id:

@@ -32,7 +32,7 @@ from auditor.gateways import (
 )
 from auditor.inventory import ClusterInventory
 from auditor.istio import among, pod_columns
-from auditor.labelled import HELM_RELEASE, carrying_label
+from auditor.labelled import HELM_RELEASE, carrying_annotation, carrying_label
 from auditor.mesh import asm_owned, istio_installed
 from auditor.model import Finding, Gate, Outcome, Severity, Status
 
@@ -111,6 +111,26 @@ def _helm_release(meta: dict[str, Any]) -> tuple[str, str] | None:
     if not release:
         return None
     return str(release), str(notes.get(HELM_RELEASE_NAMESPACE) or meta.get("namespace") or "")
+
+
+def _release_others(cluster: ClusterInventory, release: tuple[str, str], gw: GatewayWorkload,
+                    fronting: list[GatewayService]) -> list[str] | None:
+    """The workloads and Services of Helm release `release` (name, namespace) other than gateway `gw` and the Services
+    in front of it, as "Kind namespace/name"; None when one of those kinds was not read. The gateway chart's release
+    holds one workload and its Service (manifests/charts/gateway/templates @1.30.3); anything more is another chart's
+    (the gateway chart as a dependency of the user's), which `helm uninstall` of the release would delete too."""
+    own = {(gw.kind, gw.namespace, gw.name), *(("Service", s.namespace, s.name) for s in fronting)}
+    found: list[str] = []
+    # Workloads and Services (what this check reads): another chart's StatefulSet comes with its headless Service.
+    for kind in (K.DEPLOYMENT, K.DAEMONSET, K.SERVICE):
+        if not cluster.available(kind):
+            return None
+        for obj in carrying_annotation(cluster, kind, HELM_RELEASE):
+            meta = obj.get("metadata") or {}
+            key = (kind.kind, str(meta.get("namespace") or ""), str(meta.get("name") or ""))
+            if key not in own and _helm_release(meta) == release:
+                found.append(f"{key[0]} {mesh.sh_text(f'{key[1]}/{key[2]}')}")
+    return sorted(found)
 
 
 def _helm_uninstall(cluster: str, release: str, namespace: str) -> str:
@@ -573,11 +593,18 @@ class IstioResidue(_LeftoverCheck):
         obj = cluster.get(workload_kind, gw.name, gw.namespace) if cluster.available(workload_kind) else None
         meta = (obj or {}).get("metadata") or {}
         release = _helm_release(meta)
-        if release is None or mesh.sail_installed(meta) or mesh.istio_installed(meta) != "Helm chart labels":
+        others = _release_others(cluster, release, gw, fronting) if release is not None else []
+        if release is None or mesh.sail_installed(meta) or mesh.istio_installed(meta) != "Helm chart labels" or (
+                others is None or others):
             command = _delete(cluster.name, gw.kind.lower(), gw.name, gw.namespace)
             fronts = sorted(s.name for s in fronting)
             if fronts:
                 command += "\n" + _delete(cluster.name, "service", fronts, gw.namespace)
+            if release is not None and others:
+                shown = ", ".join(others[:5]) + (f" and {len(others) - 5} more" if len(others) > 5 else "")
+                command += (f"\n# not `helm uninstall {mesh.sh_text(release[0])}`: release {mesh.sh_text(release[0])} "
+                            f"(-n {mesh.sh_text(release[1])}) also holds {shown}, which it would delete "
+                            "(Istio's gateway chart as a subchart of another chart)")
             return command
         # The Services of another release (or of none) in front of the gateway stay after the uninstall.
         others = sorted(s.name for s in fronting if _helm_release({"namespace": s.namespace,

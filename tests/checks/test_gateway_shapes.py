@@ -820,3 +820,52 @@ def test_a_custom_egress_gateway_routed_to_by_a_mesh_virtualservice_of_its_own_i
     assert [(r["status"], r["code"], r["name"]) for r in a.rows(PRESENT)] == [("FAIL", "AA1710", "edge-out")]
     assert [(r["status"], r["code"], r["name"]) for r in a.rows("egress-routes-to-asm")
             if r["cluster"] == "cluster-a"] == [("FAIL", "AA1610", "cnn-to-egress-gateway")]
+
+
+def edge_in_ingress(mesh_route: str) -> list[dict[str, Any]]:
+    """`helm install edge-in istio/gateway -n edge` used as an ingress gateway (a release name no default names; its
+    `istio: edge-in` label tells no role): a Gateway selecting it for api.example.com:80, a VirtualService bound to it
+    routing to the shop's productpage, and in-mesh clients of api.example.com sent through it too, either
+    - "bound": that VirtualService bound to the Gateway together with `mesh`, as the VirtualService reference says to
+      apply one set of rules to both (istio/api networking/v1alpha3/virtual_service.proto, VirtualService.gateways:
+      "To apply the rules to both gateways and sidecars, specify `mesh` as one of the gateway names"), or
+    - "hairpin": a VirtualService applying to the mesh (no gateways) sending api.example.com to edge-in's Service, so
+      in-mesh callers of the public name go through the gateway as outside callers do."""
+    gateway = f.istio_object("Gateway", "edge-in", "edge", {
+        "selector": {"istio": "edge-in"},
+        "servers": [{"port": {"number": 80, "name": "http", "protocol": "HTTP"}, "hosts": ["api.example.com"]}]})
+    to_shop = [{"route": [{"destination": {"host": "productpage.shop.svc.cluster.local", "port": {"number": 9080}}}]}]
+    if mesh_route == "bound":
+        return [*helm_gateway("edge-in", "edge"), gateway,
+                f.virtualservice("api", "edge", hosts=["api.example.com"], gateways=["edge-in", "mesh"], http=to_shop)]
+    hairpin = f.virtualservice("api-in-mesh", "shop", hosts=["api.example.com"], http=[
+        {"route": [{"destination": {"host": "edge-in.edge.svc.cluster.local", "port": {"number": 80}}}]}])
+    return [*helm_gateway("edge-in", "edge"), gateway,
+            f.virtualservice("api", "edge", hosts=["api.example.com"], gateways=["edge-in"], http=to_shop), hairpin]
+
+
+@pytest.mark.parametrize("mesh_route", ["bound", "hairpin"])
+def test_a_gateway_typed_egress_on_a_clb_shared_with_asm_ingress_is_judged_by_its_weight(audit, mesh_route):
+    """edge-in takes traffic from outside through the CLB lb-1 that ASM's ingress gateway Service shares (weight 100
+    both): uninstalling Istio drops its share. A mesh route through it types it egress (the VirtualService binding its
+    Gateway with `mesh`; since gw14 also a mesh VirtualService into its Service), and main judged ingress (and
+    unknown-role) Services only: NOT_APPLICABLE AA2040 "no CLB shared", a GO at the uninstall gate (the check alone).
+    Whatever its role but east-west, a Service on that CLB is judged by its weight: FAIL AA2010, PASS AA2001 at 0."""
+    chart = edge_in_ingress(mesh_route)
+    istio_svc = next(o for o in chart if o["kind"] == "Service")
+    _on_clb(istio_svc, "lb-1", "100")
+    asm_svc = _on_clb(f.gateway_service("istio-ingressgateway", selector={"app": "istio-ingressgateway",
+                                                                          "istio": "ingressgateway"},
+                                        annotations={"asm.alibabacloud.com/managed-by-asm": "true"}), "lb-1", "100")
+    asm_dep = f.gateway_deployment("istio-ingressgateway", asm=True, gateway_type="ingress")
+    objects = cluster(*chart, asm_dep, asm_svc)
+    only = {**IDS, **f.only_checks("ingress-lb-weights")}
+    a = audit({"cluster-a": objects}, "uninstall", asm=[f.migration_cr("Migrating")], config=only)
+    assert kinds_found(a) == {"edge/edge-in": "egress"}
+    [row] = a.rows("ingress-lb-weights")
+    assert (row["status"], row["code"], row["name"]) == ("FAIL", "AA2010", "edge-in")
+    assert a.result.verdict.value == "NO-GO"  # main: GO
+    _on_clb(istio_svc, "lb-1", "0")
+    a = audit({"cluster-a": objects}, "uninstall", asm=[f.migration_cr("Migrating")], config=only)
+    assert [(r["status"], r["code"]) for r in a.rows("ingress-lb-weights")] == [("PASS", "AA2001")]
+    assert a.result.verdict.value == "GO"

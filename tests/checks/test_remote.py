@@ -38,9 +38,12 @@ VERSION = "1.30.3"
 
 
 def primary_cluster(cluster_id: str = "cluster1", *, xds_agent: bool = True, restarted: bool = True,
-                    revision: str = "") -> list[dict[str, Any]]:
+                    revision: str = "", external: bool = True) -> list[dict[str, Any]]:
     """A primary (istioctl, CLUSTER_ID `cluster_id`) after SetupIstioForMigrate: its mesh config with (or without)
-    PROXY_CONFIG_XDS_AGENT, its istiod pod started after (or before) the ConfigMap's last change."""
+    PROXY_CONFIG_XDS_AGENT, its istiod pod started after (or before) the ConfigMap's last change. `external`: installed
+    as the primary-remote guide does, `istioctl install --set values.pilot.env.EXTERNAL_ISTIOD=true` (the chart
+    renders pilot.env as the discovery container's env, value "true": istio-discovery/templates/deployment.yaml
+    @1.30.3); without it, a primary of its own (multi-primary, or no multi-cluster at all)."""
     if revision:
         objs = S.helm_revision(VERSION, revision).objects
         for obj in objs:
@@ -49,6 +52,11 @@ def primary_cluster(cluster_id: str = "cluster1", *, xds_agent: bool = True, res
                                                                                   "value": cluster_id})
     else:
         objs = primary(cluster_id, "network1", eastwest=False, version=VERSION)
+    if external:
+        for obj in objs:
+            if obj["kind"] == "Deployment" and obj["metadata"]["labels"].get("app") == "istiod":
+                obj["spec"]["template"]["spec"]["containers"][0]["env"].append({"name": "EXTERNAL_ISTIOD",
+                                                                                  "value": "true"})
     inj = S.Injector(VERSION, revision=revision, xds_agent=xds_agent)
     cm = next(o for o in objs if o["kind"] == "ConfigMap" and o["metadata"]["name"] == (
         f"istio-{revision}" if revision else "istio"))
@@ -330,4 +338,40 @@ def test_a_primary_istiod_of_unreadable_version_leaves_the_remote_unknown(audit)
               config=f.only_checks(VERSION_CHECK))
     assert ("UNKNOWN", "AA0230") in rows(a, VERSION_CHECK, "primary")
     assert rows(a, VERSION_CHECK, "remote") == [("UNKNOWN", "AA0233")]
+    assert a.result.verdict.value == "INCOMPLETE"
+
+
+def test_an_istiod_that_reads_no_remote_annotation_is_no_link(audit):
+    """The remote names the chart's default CLUSTER_ID `Kubernetes` (its primary installed without
+    global.multiCluster.clusterName), and the audited cluster's istiod is a primary of its own: the chart's default
+    CLUSTER_ID too (CLUSTER_ID "Kubernetes" when clusterName is unset: istio-discovery/templates/deployment.yaml
+    @1.30.3), but no EXTERNAL_ISTIOD, so it never reads the remote's annotation (checkShouldLead is false without it:
+    pilot/pkg/serviceregistry/kube/controller/multicluster.go @1.22.8, @1.30.3) nor leads the remote: the remote's
+    istiod is another, not audited. Main linked them by the CLUSTER_ID alone: PASS AA0902 and AA1002, a GO."""
+    a = audit({"primary": primary_cluster("Kubernetes", external=False), "remote": remote_cluster("Kubernetes")},
+              "migrating", config=f.only_checks(XDS, RESTARTED))
+    assert rows(a, XDS, "primary") == [("PASS", "AA0901")]
+    assert rows(a, XDS, "remote") == [("UNKNOWN", "AA0933")]
+    assert rows(a, RESTARTED, "remote") == [("UNKNOWN", "AA1036")]
+    [row] = [r for r in a.rows(XDS) if r["cluster"] == "remote"]
+    assert "EXTERNAL_ISTIOD" in row["message"]
+    assert a.result.verdict.value == "INCOMPLETE"
+    # The same CLUSTER_ID on an istiod that serves remotes (the guide's primary) and on one that does not: the one
+    # that reads the annotation is the link (main: UNKNOWN, two clusters carry it).
+    a = audit({"primary": primary_cluster("Kubernetes"), "other": primary_cluster("Kubernetes", external=False),
+               "remote": remote_cluster("Kubernetes")}, "migrating", config=f.only_checks(XDS, RESTARTED))
+    assert rows(a, XDS, "remote") == [("PASS", "AA0902")]
+    assert rows(a, RESTARTED, "remote") == [("PASS", "AA1002")]
+    assert a.result.verdict.value == "GO"
+
+
+def test_an_istiod_whose_external_setting_cannot_be_read_is_no_link(audit):
+    """EXTERNAL_ISTIOD given by valueFrom (a ConfigMap key): whether that istiod reads the annotation is not known."""
+    objs = primary_cluster(external=False)
+    for obj in objs:
+        if obj["kind"] == "Deployment" and obj["metadata"]["labels"].get("app") == "istiod":
+            obj["spec"]["template"]["spec"]["containers"][0]["env"].append({"name": "EXTERNAL_ISTIOD", "valueFrom": {
+                "configMapKeyRef": {"name": "istiod-env", "key": "EXTERNAL_ISTIOD"}}})
+    a = audit({"primary": objs, "remote": remote_cluster()}, "migrating", config=f.only_checks(XDS))
+    assert rows(a, XDS, "remote") == [("UNKNOWN", "AA0933")]
     assert a.result.verdict.value == "INCOMPLETE"

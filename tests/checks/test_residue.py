@@ -186,6 +186,34 @@ def test_a_gateway_not_of_an_istio_chart_release_keeps_kubectl_delete(audit):
                    'kubectl --kubeconfig="${KUBECONFIG_CLUSTER_A:?}" -n shop delete service/shop-gw'}
 
 
+def test_a_gateway_chart_used_as_a_subchart_keeps_kubectl_delete(audit):
+    """Istio's gateway chart as a dependency of the user's own chart `shop` (Chart.yaml dependencies: gateway from
+    istio-release; values gateway.name: shop-gw): its objects carry the subchart's labels (helm.sh/chart gateway-<v>,
+    app.kubernetes.io/part-of istio: manifests/charts/gateway/templates/zzz_profile.yaml istio.labels @1.30.3) and the
+    parent release's annotations (meta.helm.sh/release-name shop: helm@v3.21.4 pkg/action/validate.go
+    setMetadataVisitor), as every other object of that release does, the shop's productpage too. Main said `helm
+    uninstall shop -n shop`, which deletes the shop with its gateway; the gateway goes by kubectl delete, and the
+    finding names what else the release holds."""
+    from tests.checks.test_gateway_shapes import helm_gateway
+
+    chart = helm_gateway("shop-gw", "shop", version="1.30.3", pods=0)
+    for obj in chart[:2]:  # the Deployment and its Service: the parent release's name and namespace
+        obj["metadata"]["labels"]["app.kubernetes.io/instance"] = "shop"
+        obj["metadata"]["annotations"] = {"meta.helm.sh/release-name": "shop", "meta.helm.sh/release-namespace": "shop"}
+    app, app_rs = f.deployment("productpage", "shop", labels={"helm.sh/chart": "shop-2.3.0",
+                                                               "app.kubernetes.io/instance": "shop",
+                                                               "app.kubernetes.io/managed-by": "Helm"})
+    app["metadata"]["annotations"] = {"meta.helm.sh/release-name": "shop", "meta.helm.sh/release-namespace": "shop"}
+    a = audit({"cluster-a": [*asm_footprint(), f.namespace("shop"), *chart, app, app_rs]}, "finished", asm=[])
+    [row] = [r for r in a.rows(RES) if r["status"] == "FAIL"]
+    assert (row["code"], row["kind"], row["name"]) == ("AA2310", "Deployment", "shop-gw")
+    assert not [line for line in row["remediation"].splitlines() if line.startswith("helm")]
+    delete, service = [line for line in row["remediation"].splitlines() if not line.startswith("#")]
+    assert delete == 'kubectl --kubeconfig="${KUBECONFIG_CLUSTER_A:?}" -n shop delete deployment/shop-gw'
+    assert service == 'kubectl --kubeconfig="${KUBECONFIG_CLUSTER_A:?}" -n shop delete service/shop-gw'
+    assert "shop/productpage" in row["remediation"]
+
+
 def test_residue_warns_about_inert_leftovers(audit):
     helm_crd = f.crd("destinationrules.networking.istio.io",
                      annotations={"meta.helm.sh/release-name": "istio-base", "helm.sh/resource-policy": "keep"},
