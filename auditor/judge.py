@@ -336,11 +336,13 @@ class _Judging:
         instance, ctx, missing, out = self.instance, self.ctx, self.missing, self.out
         if isinstance(instance, ClusterCheck):
             if not self.prepared:
-                out.extend(_cross_cluster(_guarded(instance, self.mesh_wide, lambda: instance.conclude(ctx),
-                                                   silent_ok=True), ctx, missing))
+                concluded = _cross_cluster(_guarded(instance, self.mesh_wide, lambda: instance.conclude(ctx),
+                                                    silent_ok=True), ctx, missing)
+                out.extend(concluded)
                 deferred = instance.deferred()
                 if deferred:  # a cluster left to conclude that conclude said nothing of (it crashed): never silence
-                    said = {f.cluster for f in out}
+                    # What check_cluster said of it beside deferring (e.g. an operator found there) is no judgement.
+                    said = {f.cluster for f in concluded}
                     out.extend(instance.report(ENGINE_SILENT, name, "check produced no result")
                                for name in sorted(deferred - said))
         else:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from typing import Any
 
 from auditor import kinds as K
@@ -102,6 +102,8 @@ class IstioRevisions(ClusterCheck):
         operators = cluster.istio_operator_deployments()
         if not deployments:
             yield from self.links.no_istiod(self, cluster, ctx)
+            # An operator on a remote cluster reconciles what it installed there as on a primary: reported either way.
+            yield from self._operators(cluster, operators)
             return
         self.links.primary(cluster, deployments)
         revisions: dict[str, dict[str, Any]] = {}
@@ -144,6 +146,9 @@ class IstioRevisions(ClusterCheck):
         for dep in deployments:  # what covers a remote cluster served by one of them
             self.links.judged(cluster, dep, finding)
         yield finding
+        yield from self._operators(cluster, operators)
+
+    def _operators(self, cluster: ClusterInventory, operators: list[dict[str, Any]]) -> Iterator[Finding]:
         for op in operators:
             meta = op["metadata"]
             if mesh.is_sail_operator(op):

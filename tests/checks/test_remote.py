@@ -375,3 +375,28 @@ def test_an_istiod_whose_external_setting_cannot_be_read_is_no_link(audit):
     a = audit({"primary": objs, "remote": remote_cluster()}, "migrating", config=f.only_checks(XDS))
     assert rows(a, XDS, "remote") == [("UNKNOWN", "AA0933")]
     assert a.result.verdict.value == "INCOMPLETE"
+
+
+@pytest.mark.parametrize("remote_first", [False, True])
+def test_an_operator_on_a_linked_remote_is_still_reported(audit, remote_first):
+    """A linked remote's istio-revisions PASS (AA0402) must not hide an in-cluster istio-operator running there
+    (manifests/charts/istio-operator as `istioctl operator init` renders it, tests/factory.istio_operator_deployment):
+    it reconciles what it installed and can revert the mesh config ASM sets, as on a primary (AA0421). The first cut
+    of the remote link returned before the operators were looked at: no AA0421 for the remote."""
+    remote_objs = [*remote_cluster(), f.istio_operator_deployment()]
+    a = audit(fleet(remote_first, primary=primary_cluster(), remote=remote_objs), "assessment",
+              config=f.only_checks(REVISIONS))
+    assert rows(a, REVISIONS, "remote") == [("PASS", "AA0402"), ("WARN", "AA0421")]
+
+
+def test_a_remote_with_other_findings_left_to_conclude_is_never_silent(audit, monkeypatch):
+    """What check_cluster says of a deferred cluster beside deferring it (istio-revisions: an operator found there) is
+    no judgement of it: conclude saying nothing of the cluster (it crashes) still gives the engine's UNKNOWN."""
+    def crash(self, check, ctx, outcomes):
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr(R.Links, "conclude", crash)
+    remote_objs = [*remote_cluster(), f.istio_operator_deployment()]
+    a = audit({"primary": primary_cluster(), "remote": remote_objs}, "assessment", config=f.only_checks(REVISIONS))
+    assert ("UNKNOWN", "AA0003") in rows(a, REVISIONS, "remote")
+    assert a.result.verdict.value == "INCOMPLETE"
