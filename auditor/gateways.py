@@ -273,10 +273,24 @@ def _role_from_config(cluster: ClusterInventory, namespace: str, pod_labels: dic
 
 
 def _gateway_keys(gateways: Any, namespace: str) -> set[str]:
-    """namespace/name of the Istio Gateways a `gateways` list names (a short name is the rule's namespace)."""
+    """namespace/name of the Istio Gateways a `gateways` list names, resolved as istiod does
+    (resolveGatewayName, pilot/pkg/model/config.go @1.30.3): ns/name; ./name and a short name are the rule's
+    namespace; the legacy FQDN name.ns[.svc.cluster.local] is ns/name."""
     if not isinstance(gateways, (list, tuple)):
         return set()
-    return {g if "/" in g else f"{namespace}/{g}" for g in gateways if isinstance(g, str) and g != "mesh"}
+    out = set()
+    for g in gateways:
+        if not isinstance(g, str) or g == "mesh":
+            continue
+        if "/" in g:
+            ns, _, name = g.partition("/")
+            out.add(f"{namespace if ns == '.' else ns}/{name}")
+        elif "." in g:
+            name, _, rest = g.partition(".")
+            out.add(f"{rest.partition('.')[0]}/{name}")
+        else:
+            out.add(f"{namespace}/{g}")
+    return out
 
 
 def _gateway_route_hosts(cluster: ClusterInventory, vs: dict[str, Any], vs_ns: str, vs_bound: bool,

@@ -491,6 +491,11 @@ def test_a_virtualservice_binding_mesh_and_the_gateway_supports_egress() -> None
     assert role([_gw("egress-gw"), _vs("out", ["mesh", "istio-system/other"], to=CNN)])[0] == "ingress"
     assert role([_gw("egress-gw"), _vs("out", ["mesh", None, {"x": 1}, "istio-system/egress-gw"], to=CNN)])[0] == (
         "egress")
+    # the forms istiod resolves (resolveGatewayName, istio/istio@1.30.3:pilot/pkg/model/config.go): ./name, the
+    # legacy FQDN name.ns.svc.cluster.local and name.ns (main: not bound, ingress - a false GO for an egress gateway)
+    for bound in ("./egress-gw", "egress-gw.istio-system.svc.cluster.local", "egress-gw.istio-system"):
+        assert role([_gw("egress-gw"), _vs("out", ["mesh", bound], ns="shop" if "." in bound[1:] else "istio-system",
+                                           to=CNN)])[0] == "egress", bound
     # without `mesh` the route bound to the Gateway still sends out of the cluster
     assert role([_gw("egress-gw"), _vs("out", ["istio-system/egress-gw"], to=CNN)]) == (
         "egress", f"VirtualService shop/out sends traffic of Gateway istio-system/egress-gw to {CNN} ({OUT_WHY})")
