@@ -181,12 +181,18 @@ def _role_from_config(cluster: ClusterInventory, namespace: str, pod_labels: dic
     """(role, why, what unread) the cluster's Istio config and Services give a gateway's pods, None when they say
     nothing.
 
-    An Istio Gateway whose selector picks the pods: AUTO_PASSTHROUGH servers make it east-west; a
-    VirtualService that binds that Gateway together with `mesh` sends mesh traffic out through it (egress);
-    any other Gateway serves traffic from outside (ingress). A Service in front of the pods labelled
-    topology.istio.io/network on 15443/15008 is an east-west gateway's. Ingress is what is left once nothing says
-    otherwise: with the VirtualServices unread, one might have said egress, and the role is ROLE_UNKNOWN with them
-    named (an egress gateway taken for ingress counts as replaced by ASM's ingress gateway: a false GO).
+    An Istio Gateway whose selector picks the pods: AUTO_PASSTHROUGH servers make it east-west. A Service in front of
+    the pods labelled topology.istio.io/network on 15443/15008 is an east-west gateway's. Otherwise what the routes
+    bound to that Gateway send to decides (where the gateway sends its traffic): a host that no Service of the cluster
+    answers to (a ServiceEntry's, edition.cnn.com in Istio's egress-gateway task) makes it egress; every route to
+    Services of the cluster (bookinfo-gateway.yaml's productpage) makes it ingress. Mesh traffic sent into the gateway
+    (a VirtualService binding its Gateway with `mesh`, or a mesh route to its Service) only supports egress: the
+    VirtualService reference tells users to bind `mesh` with a Gateway to apply one set of rules to both, and in-mesh
+    callers of a public name are often sent through the ingress gateway (hairpin). A Gateway with no route bound to it
+    is ingress unless mesh traffic is sent into it. When what decides could not be read (VirtualServices, Services,
+    ServiceEntries, a delegate VirtualService) the role is ROLE_UNKNOWN with it named: an egress gateway taken for
+    ingress counts as replaced by ASM's ingress gateway (a false GO); an ingress gateway taken for egress, as not
+    replaced (a false NO-GO).
     """
     unread: list[str] = []
     fronting: set[str] = set()  # names (lower case) of the Services in front of the pods
@@ -222,26 +228,150 @@ def _role_from_config(cluster: ClusterInventory, namespace: str, pod_labels: dic
             return EASTWEST, f"Gateway {names[-1]} passes mTLS through (AUTO_PASSTHROUGH)", ""
     if not cluster.available(K.VIRTUALSERVICE):
         unread.append(_unread_kind(cluster, K.VIRTUALSERVICE))
-    else:
-        into: str = ""  # a mesh VirtualService routing to a Service in front of the pods (the first found)
-        for vs in cluster.objects(K.VIRTUALSERVICE):
-            vs_ns = (vs.get("metadata") or {}).get("namespace", "")
-            gateways = (vs.get("spec") or {}).get("gateways") or ()
-            bound = {g if "/" in g else f"{vs_ns}/{g}" for g in gateways if isinstance(g, str)}
-            if "mesh" in gateways and bound & set(names):
-                return EGRESS, f"VirtualService {vs_ns}/{(vs.get('metadata') or {}).get('name')} routes mesh " \
-                               f"traffic through Gateway {sorted(bound & set(names))[0]}", ""
-            if not into and fronting and (not gateways or "mesh" in gateways):
-                service = _mesh_route_into(vs, vs_ns, namespace, fronting)
-                if service:
-                    into = (f"VirtualService {vs_ns}/{(vs.get('metadata') or {}).get('name')} routes mesh traffic to "
-                            f"its Service {namespace}/{service}")
-        if into:
-            return EGRESS, into, ""
-    if unread:
-        return (ROLE_UNKNOWN, f"Gateway {names[0]} selects its pods, but what tells egress from ingress (mesh routes "
-                              f"into it) could not be read: {'; '.join(unread)}", "; ".join(unread))
+        return (ROLE_UNKNOWN, f"Gateway {names[0]} selects its pods, but what tells egress from ingress (where the "
+                              f"routes bound to it send) could not be read: {'; '.join(unread)}", "; ".join(unread))
+    mesh_in = ""   # supporting evidence: mesh traffic sent into the gateway (the first found)
+    routes: list[tuple[str, str, str]] = []  # (host, rule namespace, VirtualService) of routes bound to the Gateway
+    missing: list[str] = []  # delegate VirtualServices not found
+    selected = set(names)
+    for vs in cluster.objects(K.VIRTUALSERVICE):
+        vs_meta = vs.get("metadata") or {}
+        vs_ns = vs_meta.get("namespace", "")
+        vs_name = f"{vs_ns}/{vs_meta.get('name')}"
+        gateways = (vs.get("spec") or {}).get("gateways") or ()
+        bound = _gateway_keys(gateways, vs_ns)
+        if not mesh_in and "mesh" in gateways and bound & selected:
+            mesh_in = f"VirtualService {vs_name} binds Gateway {sorted(bound & selected)[0]} with `mesh`"
+        if not mesh_in and fronting and (not gateways or "mesh" in gateways):
+            service = _mesh_route_into(vs, vs_ns, namespace, fronting)
+            if service:
+                mesh_in = f"VirtualService {vs_name} routes mesh traffic to its Service {namespace}/{service}"
+        for host, host_ns in _gateway_route_hosts(cluster, vs, vs_ns, bool(bound & selected), selected, missing):
+            routes.append((host, host_ns, vs_name))
+    external, undecided = "", []
+    for host, host_ns, vs_name in routes:
+        kind, why = _host_kind(cluster, host, host_ns)
+        if kind == "external":
+            external = f"VirtualService {vs_name} sends traffic of Gateway {names[0]} to {host} ({why})"
+            break
+        if kind == "unread":
+            undecided.append(why)
+    support = f"; {mesh_in}" if mesh_in else ""
+    if external:
+        return EGRESS, external + support, ""
+    not_read = list(dict.fromkeys([*unread, *undecided, *missing]))
+    if not_read:
+        return (ROLE_UNKNOWN, f"Gateway {names[0]} selects its pods, but where the routes bound to it send could not "
+                              f"be told: {'; '.join(not_read)}", "; ".join(not_read))
+    if routes:
+        return INGRESS, (f"Gateway {names[0]} selects its pods and the routes bound to it go to Services of the "
+                         f"cluster (traffic from outside the mesh){support}"), ""
+    if mesh_in:
+        why = f"no route bound to Gateway {names[0]} tells where it sends ({mesh_in})"
+        return ROLE_UNKNOWN, f"{mesh_in}, but no route bound to Gateway {names[0]} tells where it sends", why
     return INGRESS, f"Gateway {names[0]} selects its pods (traffic from outside the mesh)", ""
+
+
+def _gateway_keys(gateways: Any, namespace: str) -> set[str]:
+    """namespace/name of the Istio Gateways a `gateways` list names, resolved as istiod does
+    (resolveGatewayName, pilot/pkg/model/config.go @1.30.3): ns/name; ./name and a short name are the rule's
+    namespace; the legacy FQDN name.ns[.svc.cluster.local] is ns/name."""
+    if not isinstance(gateways, (list, tuple)):
+        return set()
+    out = set()
+    for g in gateways:
+        if not isinstance(g, str) or g == "mesh":
+            continue
+        if "/" in g:
+            ns, _, name = g.partition("/")
+            out.add(f"{namespace if ns == '.' else ns}/{name}")
+        elif "." in g:
+            name, _, rest = g.partition(".")
+            out.add(f"{rest.partition('.')[0]}/{name}")
+        else:
+            out.add(f"{namespace}/{g}")
+    return out
+
+
+def _gateway_route_hosts(cluster: ClusterInventory, vs: dict[str, Any], vs_ns: str, vs_bound: bool,
+                         selected: set[str], missing: list[str]) -> list[tuple[str, str]]:
+    """(host, namespace its short form is relative to) of the route destinations of a VirtualService that apply to one
+    of the `selected` Gateways: a rule whose match names one in `gateways`, or one with a match without gateways (or no
+    match) on a VirtualService bound to one (`vs_bound`). Istio: match.gateways overrides the VirtualService's
+    (istio/api networking/v1alpha3/virtual_service.proto, HTTPMatchRequest.gateways). A delegate's routes are read
+    from the delegate VirtualService (one level, as istiod merges them); one not found is added to `missing`."""
+    out: list[tuple[str, str]] = []
+    spec = vs.get("spec") or {}
+    for section in ("http", "tcp", "tls"):
+        for rule in spec.get(section) or ():
+            if not isinstance(rule, dict):
+                continue
+            matches = [m for m in rule.get("match") or () if isinstance(m, dict)]
+            applies = (vs_bound and (not matches or any(not m.get("gateways") for m in matches))) or any(
+                _gateway_keys(m.get("gateways"), vs_ns) & selected for m in matches)
+            if not applies:
+                continue
+            out.extend((h, vs_ns) for h in _destination_hosts(rule))
+            delegate = rule.get("delegate")
+            if isinstance(delegate, dict) and delegate.get("name"):
+                d_ns = str(delegate.get("namespace") or vs_ns)
+                target = cluster.get(K.VIRTUALSERVICE, str(delegate["name"]), d_ns)
+                if target is None:
+                    missing.append(f"delegate VirtualService {d_ns}/{delegate['name']} (not found)")
+                    continue
+                for d_rule in ((target.get("spec") or {}).get("http") or ()):
+                    if isinstance(d_rule, dict):
+                        out.extend((h, d_ns) for h in _destination_hosts(d_rule))
+    return out
+
+
+def _destination_hosts(rule: dict[str, Any]) -> list[str]:
+    return [str(dest["destination"]["host"]) for dest in rule.get("route") or ()
+            if isinstance(dest, dict) and isinstance(dest.get("destination"), dict) and dest["destination"].get("host")]
+
+
+def _host_kind(cluster: ClusterInventory, host: str, rule_namespace: str) -> tuple[str, str]:
+    """("internal" | "external" | "unread", why) of a route's destination host: a Service of the cluster (not of type
+    ExternalName, which sends out of the cluster) is internal; a ServiceEntry host is internal when MESH_INTERNAL,
+    external otherwise; a host nothing answers to is external. With the Services (or, for a host that is no Service,
+    the ServiceEntries) unread it is "unread", why naming the kind."""
+    if not cluster.available(K.SERVICE):
+        return "unread", _unread_kind(cluster, K.SERVICE)
+    target = service_of(host, rule_namespace or "default")
+    if target is not None:
+        svc = cluster.get(K.SERVICE, target[0], target[1])
+        if svc is not None:
+            if (svc.get("spec") or {}).get("type") == "ExternalName":
+                return "external", f"Service {target[1]}/{target[0]} is of type ExternalName"
+            return "internal", ""
+    if not cluster.available(K.SERVICEENTRY):
+        return "unread", _unread_kind(cluster, K.SERVICEENTRY)
+    location = _entry_locations(cluster).get(host_fqdn(host, rule_namespace or "default"))
+    if location is None:
+        fqdn = host_fqdn(host, rule_namespace or "default")
+        location = next((loc for pattern, loc in _entry_locations(cluster).items() if pattern.startswith("*")
+                         and fqdn.endswith(pattern[1:])), None)
+    if location is None:
+        return "external", "no Service or ServiceEntry of the cluster answers to it"
+    if location == "MESH_INTERNAL":
+        return "internal", ""
+    return "external", f"a ServiceEntry host, {location}"
+
+
+def _entry_locations(cluster: ClusterInventory) -> dict[str, str]:
+    """ServiceEntry host (lower case) -> its location (MESH_EXTERNAL by default; MESH_INTERNAL wins), once per
+    cluster."""
+    def build() -> dict[str, str]:
+        out: dict[str, str] = {}
+        for entry in cluster.objects(K.SERVICEENTRY):
+            spec = entry.get("spec") or {}
+            location = str(spec.get("location") or "MESH_EXTERNAL").upper()
+            for host in spec.get("hosts") or ():
+                key = str(host).strip().lower().rstrip(".")
+                if out.get(key) != "MESH_INTERNAL":
+                    out[key] = location
+        return out
+    return cluster.memo("gateway_role_entry_hosts", build)
 
 
 # The option of a Gateway API TLS listener that istiod turns into an AUTO_PASSTHROUGH server (an east-west gateway's):

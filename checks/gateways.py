@@ -363,7 +363,7 @@ class EgressRoutesToAsm(ClusterCheck):
                                                     "it cannot tell that no route still sends egress to Istio's")
     outcomes = (ALL_TO_ASM, TO_ISTIO, ASM_UNREADABLE, BAD_WEIGHT, GATEWAYS_UNSEEN, NONE_HERE, NONE_ON_ASM)
     needs = (K.VIRTUALSERVICE, K.DEPLOYMENT, K.SERVICE)
-    uses = SCAN_KINDS
+    uses = (*SCAN_KINDS, K.SERVICEENTRY)  # a custom gateway's role: where the routes bound to its Gateway send
     asm_needs = (K.VIRTUALSERVICE, K.ISTIO_GATEWAY_ASM)
 
     def prepare(self, ctx: Context) -> None:
@@ -554,7 +554,7 @@ class AsmGatewaysPresent(ClusterCheck):
     needs = (K.DEPLOYMENT,)
     # Pods: the gateways only they tell of (stray_gateway_findings). Services and VirtualServices: a custom gateway's
     # role (auditor.gateways._role_from_config).
-    uses = (*SCAN_KINDS, K.POD, K.SERVICE, K.VIRTUALSERVICE)
+    uses = (*SCAN_KINDS, K.POD, K.SERVICE, K.VIRTUALSERVICE, K.SERVICEENTRY)  # a custom gateway's role
     asm_needs = (K.ISTIO_GATEWAY_ASM,)
 
     def check_cluster(self, cluster: ClusterInventory, ctx: Context) -> Iterator[Finding]:
@@ -719,15 +719,16 @@ class IngressLbWeights(ClusterCheck):
                                                     "still has weight")
     outcomes = (WEIGHT_ZERO, WEIGHT_ABOVE_ZERO, NOTHING_SERVES, WEIGHT_UNSET, NOT_A_NUMBER, GATEWAYS_UNSEEN, NOT_SHARED)
     needs = (K.SERVICE, K.DEPLOYMENT)
-    uses = (*SCAN_KINDS, K.VIRTUALSERVICE)  # VirtualServices: a custom gateway's role (egress, not ingress)
+    # VirtualServices, ServiceEntries: a custom gateway's role (egress, not ingress)
+    uses = (*SCAN_KINDS, K.VIRTUALSERVICE, K.SERVICEENTRY)
     asm_needs = (K.ISTIO_GATEWAY_ASM,)
 
     def check_cluster(self, cluster: ClusterInventory, ctx: Context) -> Iterable[Finding]:
         # A gateway of any role but east-west is judged as an ingress gateway here: a Service on a CLB that ASM's
         # ingress gateway shares takes traffic from outside whatever the gateway's role, until its weight is 0. That
-        # covers a role unknown, and egress typed by a mesh route through the gateway: an ingress gateway whose
-        # VirtualService also applies to `mesh` (bound with its Gateway, or in-mesh callers of its public name sent
-        # to its Service) is typed egress (auditor.gateways._role_from_config), yet its CLB share is outside traffic.
+        # covers a role unknown, and a gateway typed egress (its Gateway's routes send out of the cluster,
+        # auditor.gateways._role_from_config) whose Service is on that CLB all the same: its CLB share is outside
+        # traffic.
         services = [s for s in gateway_services(cluster, ctx.inv.rules, ctx.config.gateways)
                     if s.gateway.type != EASTWEST]
         groups: dict[str, list[LbMember]] = {}

@@ -387,7 +387,7 @@ def test_is_waypoint_workload(labels: dict, proxy: dict | None, expected: bool) 
 
 # ================================================================ gateways: role from the cluster's config
 def inventory(objects: list[dict[str, Any]], kinds: tuple[K.Kind, ...] = (
-        K.DEPLOYMENT, K.DAEMONSET, K.SERVICE, K.GATEWAY, K.VIRTUALSERVICE)) -> ClusterInventory:
+        K.DEPLOYMENT, K.DAEMONSET, K.SERVICE, K.GATEWAY, K.VIRTUALSERVICE, K.SERVICEENTRY)) -> ClusterInventory:
     """A cluster holding `objects` with every kind in `kinds` collected (others: not collected)."""
     by_kind: dict[str, list[dict[str, Any]]] = {k.key: [] for k in kinds}
     for obj in objects:   # Gateway API Gateways, pods, ConfigMaps...: not read by the gateway finder
@@ -414,9 +414,13 @@ def _gw(name: str, *, selector: dict | None = POD_LABELS, tls: str | None = None
                                        port=443 if tls else 80)
 
 
-def _vs(name: str, gateways: list[Any], ns: str = "shop") -> dict[str, Any]:
+def _vs(name: str, gateways: list[Any], ns: str = "shop", to: str | None = None) -> dict[str, Any]:
+    """A VirtualService bound to `gateways`; `to`: one http route (no match) to that host."""
+    spec: dict[str, Any] = {"hosts": ["api.example.com"], "gateways": gateways}
+    if to:
+        spec["http"] = [{"route": [{"destination": {"host": to, "port": {"number": 80}}}]}]
     return {"apiVersion": "networking.istio.io/v1", "kind": "VirtualService",
-            "metadata": {"name": name, "namespace": ns}, "spec": {"hosts": ["api.example.com"], "gateways": gateways}}
+            "metadata": {"name": name, "namespace": ns}, "spec": spec}
 
 
 def role(objects: list[dict], kinds: tuple[K.Kind, ...] | None = None) -> tuple[str, str] | None:
@@ -469,31 +473,110 @@ def test_gateways_that_select_other_pods_tell_nothing(gateway: dict) -> None:
     assert role([gateway]) is None
 
 
-def test_a_virtualservice_binding_mesh_and_the_gateway_makes_it_egress() -> None:
-    assert role([_gw("egress-gw"), _vs("out", ["mesh", "istio-system/egress-gw"])]) == (
-        "egress", "VirtualService shop/out routes mesh traffic through Gateway istio-system/egress-gw")
+CNN = "edition.cnn.com"   # the egress-gateway task's external host (istio/istio.io egress-gateway snips.sh)
+OUT_WHY = "no Service or ServiceEntry of the cluster answers to it"
+
+
+def test_a_virtualservice_binding_mesh_and_the_gateway_supports_egress() -> None:
+    """gw14 typed egress on the binding of `mesh` with the Gateway alone. The VirtualService reference tells users to
+    bind `mesh` with a Gateway to apply one set of rules to both sides (istio/api networking/v1alpha3/
+    virtual_service.proto, VirtualService.gateways), an ingress pattern too; since gwrole14 where the routes bound to
+    the Gateway send decides, the binding only supports it (the intent kept: which VirtualService binds what)."""
+    assert role([_gw("egress-gw"), _vs("out", ["mesh", "istio-system/egress-gw"], to=CNN)]) == (
+        "egress", f"VirtualService shop/out sends traffic of Gateway istio-system/egress-gw to {CNN} ({OUT_WHY}); "
+                  "VirtualService shop/out binds Gateway istio-system/egress-gw with `mesh`")
     # a short name is the VirtualService's own namespace
-    assert role([_gw("egress-gw"), _vs("out", ["mesh", "egress-gw"], ns="istio-system")])[0] == "egress"
-    assert role([_gw("egress-gw"), _vs("out", ["mesh", "egress-gw"])])[0] == "ingress"
-    assert role([_gw("egress-gw"), _vs("out", ["istio-system/egress-gw"])])[0] == "ingress"     # no mesh
-    assert role([_gw("egress-gw"), _vs("out", ["mesh", "istio-system/other"])])[0] == "ingress"
-    assert role([_gw("egress-gw"), _vs("out", ["mesh", None, {"x": 1}, "istio-system/egress-gw"])])[0] == "egress"
-    # VirtualServices not collected: one may bind the Gateway with `mesh` (egress), so the role is not guessed
-    # (main said ingress: an egress gateway counted as replaced by ASM's ingress gateway)
-    assert role_and_unread([_gw("egress-gw"), _vs("out", ["mesh", "istio-system/egress-gw"])],
+    assert role([_gw("egress-gw"), _vs("out", ["mesh", "egress-gw"], ns="istio-system", to=CNN)])[0] == "egress"
+    assert role([_gw("egress-gw"), _vs("out", ["mesh", "egress-gw"], to=CNN)])[0] == "ingress"   # shop/egress-gw
+    assert role([_gw("egress-gw"), _vs("out", ["mesh", "istio-system/other"], to=CNN)])[0] == "ingress"
+    assert role([_gw("egress-gw"), _vs("out", ["mesh", None, {"x": 1}, "istio-system/egress-gw"], to=CNN)])[0] == (
+        "egress")
+    # the forms istiod resolves (resolveGatewayName, istio/istio@1.30.3:pilot/pkg/model/config.go): ./name, the
+    # legacy FQDN name.ns.svc.cluster.local and name.ns (main: not bound, ingress - a false GO for an egress gateway)
+    for bound in ("./egress-gw", "egress-gw.istio-system.svc.cluster.local", "egress-gw.istio-system"):
+        assert role([_gw("egress-gw"), _vs("out", ["mesh", bound], ns="shop" if "." in bound[1:] else "istio-system",
+                                           to=CNN)])[0] == "egress", bound
+    # without `mesh` the route bound to the Gateway still sends out of the cluster
+    assert role([_gw("egress-gw"), _vs("out", ["istio-system/egress-gw"], to=CNN)]) == (
+        "egress", f"VirtualService shop/out sends traffic of Gateway istio-system/egress-gw to {CNN} ({OUT_WHY})")
+    # the binding alone, no route bound to the Gateway: not told (gw14: egress)
+    assert role_and_unread([_gw("egress-gw"), _vs("out", ["mesh", "istio-system/egress-gw"])])[0] == "unknown"
+    # bound with `mesh` but sending to a Service of the cluster: ingress (gw14: egress)
+    web = _svc("web", "shop", selector={"app": "web"}, network=False, ports=(80,))
+    assert role([_gw("egress-gw"), web, _vs("out", ["mesh", "istio-system/egress-gw"], to="web")]) == (
+        "ingress", "Gateway istio-system/egress-gw selects its pods and the routes bound to it go to Services of the "
+                   "cluster (traffic from outside the mesh); VirtualService shop/out binds Gateway "
+                   "istio-system/egress-gw with `mesh`")
+    # VirtualServices not collected: where the routes send is unread, so the role is not guessed
+    # (an egress gateway taken for ingress counts as replaced by ASM's ingress gateway: a false GO)
+    assert role_and_unread([_gw("egress-gw"), _vs("out", ["mesh", "istio-system/egress-gw"], to=CNN)],
                            kinds=(K.SERVICE, K.GATEWAY)) == (
-        "unknown", "Gateway istio-system/egress-gw selects its pods, but what tells egress from ingress (mesh routes "
-                   "into it) could not be read: virtualservices.networking.istio.io (not collected)",
+        "unknown", "Gateway istio-system/egress-gw selects its pods, but what tells egress from ingress (where the "
+                   "routes bound to it send) could not be read: virtualservices.networking.istio.io (not collected)",
         "virtualservices.networking.istio.io (not collected)")
-    # ...and so with the Services unread (a mesh route into the gateway's Service is egress: its Services unseen)
+    # ...and so with the Services unread (whether a host is a Service of the cluster is unseen)
     assert role_and_unread([_gw("egress-gw"), _vs("out", ["mesh"])], kinds=(K.GATEWAY, K.VIRTUALSERVICE))[::2] == (
+        "unknown", "services (not collected)")
+    assert role_and_unread([_gw("egress-gw"), _vs("out", ["istio-system/egress-gw"], to=CNN)],
+                           kinds=(K.GATEWAY, K.VIRTUALSERVICE, K.SERVICEENTRY))[::2] == (
         "unknown", "services (not collected)")
     # ...whereas what they would tell is told without them: AUTO_PASSTHROUGH is east-west, read or not
     assert role_and_unread([_gw("cross", tls="AUTO_PASSTHROUGH")], kinds=(K.SERVICE, K.GATEWAY))[::2] == (
         "eastwest", "")
     # the reason names the Gateway both select, not another the VirtualService binds
-    assert role([_gw("egress-gw"), _vs("out", ["mesh", "a-team/aaa", "istio-system/egress-gw"])]) == (
-        "egress", "VirtualService shop/out routes mesh traffic through Gateway istio-system/egress-gw")
+    assert role([_gw("egress-gw"), _vs("out", ["mesh", "a-team/aaa", "istio-system/egress-gw"], to=CNN)])[1].endswith(
+        "VirtualService shop/out binds Gateway istio-system/egress-gw with `mesh`")
+
+
+def _entry(host: str, location: str | None = None, ns: str = "istio-system") -> dict[str, Any]:
+    spec: dict[str, Any] = {"hosts": [host], "ports": [{"number": 80, "name": "http", "protocol": "HTTP"}],
+                            "resolution": "DNS"}
+    if location:
+        spec["location"] = location
+    return {"apiVersion": "networking.istio.io/v1", "kind": "ServiceEntry",
+            "metadata": {"name": host.replace("*", "any").replace(".", "-"), "namespace": ns}, "spec": spec}
+
+
+def test_where_the_routes_bound_to_the_gateway_send_tells_egress_from_ingress() -> None:
+    """gwrole14: a host no Service of the cluster answers to is external (egress); a MESH_INTERNAL ServiceEntry's host
+    (a VM's, istio/api networking/v1alpha3/service_entry.proto Location) is the mesh's (ingress); an ExternalName
+    Service sends out of the cluster; match.gateways overrides the VirtualService's gateways
+    (virtual_service.proto HTTPMatchRequest.gateways); a delegate's routes count (Delegate)."""
+    gw = _gw("edge-gw")
+    bound = ["istio-system/edge-gw"]
+    assert role([gw, _entry(CNN), _vs("out", bound, to=CNN)]) == (
+        "egress", f"VirtualService shop/out sends traffic of Gateway istio-system/edge-gw to {CNN} (a ServiceEntry "
+                  "host, MESH_EXTERNAL)")
+    assert role([gw, _entry("*.cnn.com"), _vs("out", bound, to=CNN)])[0] == "egress"
+    assert role([gw, _entry("vm.internal", "MESH_INTERNAL"), _vs("out", bound, to="vm.internal")])[0] == "ingress"
+    ext = _svc("cnn", "shop", selector={}, network=False, ports=(80,))
+    ext["spec"] = {"type": "ExternalName", "externalName": CNN}
+    assert role([gw, ext, _vs("out", bound, to="cnn")])[0] == "egress"
+    # ServiceEntries unread: a host that is no Service may be a MESH_INTERNAL one's: not told
+    assert role_and_unread([gw, _vs("out", bound, to=CNN)],
+                           kinds=(K.SERVICE, K.GATEWAY, K.VIRTUALSERVICE))[::2] == (
+        "unknown", "serviceentries.networking.istio.io (not collected)")
+    # ...but routes to Services need no ServiceEntry
+    web = _svc("web", "shop", selector={"app": "web"}, network=False, ports=(80,))
+    assert role_and_unread([gw, web, _vs("in", bound, to="web")],
+                           kinds=(K.SERVICE, K.GATEWAY, K.VIRTUALSERVICE))[::2] == ("ingress", "")
+    # match.gateways: the mesh's rule does not apply to the Gateway; a rule naming it applies without the binding
+    split = _vs("split", ["mesh", "istio-system/edge-gw"])
+    split["spec"]["http"] = [
+        {"match": [{"gateways": ["mesh"]}], "route": [{"destination": {"host": CNN}}]},
+        {"match": [{"gateways": ["istio-system/edge-gw"]}], "route": [{"destination": {"host": "web"}}]}]
+    assert role([gw, web, split])[0] == "ingress"
+    named = _vs("named", ["mesh"])
+    named["spec"]["tls"] = [{"match": [{"gateways": ["istio-system/edge-gw"], "sniHosts": [CNN]}],
+                             "route": [{"destination": {"host": CNN}}]}]
+    assert role([gw, named])[0] == "egress"
+    # a delegate VirtualService's routes; one not found is not guessed
+    root = _vs("root", bound)
+    root["spec"]["http"] = [{"delegate": {"name": "leaf", "namespace": "out"}}]
+    leaf = _vs("leaf", [], ns="out", to=CNN)
+    del leaf["spec"]["gateways"]
+    assert role([gw, root, leaf])[0] == "egress"
+    assert role_and_unread([gw, root])[::2] == ("unknown", "delegate VirtualService out/leaf (not found)")
 
 
 def _routing(name: str, host: str, *, gateways: list[str] | None = None, section: str = "http",
@@ -506,22 +589,40 @@ def _routing(name: str, host: str, *, gateways: list[str] | None = None, section
             "metadata": {"name": name, "namespace": ns}, "spec": spec}
 
 
-def test_a_mesh_route_into_the_gateways_service_makes_it_egress() -> None:
+def test_a_mesh_route_into_the_gateways_service_supports_egress() -> None:
     """The egress pattern split in two VirtualServices: one applying to the mesh sends to the gateway's Service, one
-    bound to its Gateway sends out (main: ingress, "any other Gateway")."""
+    bound to its Gateway sends out (main before gw14: ingress, "any other Gateway"). gw14 typed egress on the mesh route
+    alone; in-mesh callers of a public name are often sent to the ingress gateway's Service (hairpin), so since gwrole14
+    the route bound to the Gateway decides: out of the cluster egress, to a Service ingress, none not told. The intent
+    kept: which mesh routes count as sent into the gateway's Service."""
     front = _svc("edge-out", network=False, ports=(80,))
     out = _routing("out", "edge-out.istio-system.svc.cluster.local")  # no gateways: the mesh
-    assert role([_gw("edge-gw"), front, out]) == (
-        "egress", "VirtualService shop/out routes mesh traffic to its Service istio-system/edge-out")
+    leaves = _routing("leave", CNN, gateways=["istio-system/edge-gw"])
+    web = _svc("web", "shop", selector={"app": "web"}, network=False, ports=(80,))
+    enters = _routing("enter", "web", gateways=["istio-system/edge-gw"])
+    assert role([_gw("edge-gw"), front, out, leaves]) == (
+        "egress", f"VirtualService shop/leave sends traffic of Gateway istio-system/edge-gw to {CNN} ({OUT_WHY}); "
+                  "VirtualService shop/out routes mesh traffic to its Service istio-system/edge-out")
+    assert role([_gw("edge-gw"), front, web, out, enters]) == (
+        "ingress", "Gateway istio-system/edge-gw selects its pods and the routes bound to it go to Services of the "
+                   "cluster (traffic from outside the mesh); VirtualService shop/out routes mesh traffic to its "
+                   "Service istio-system/edge-out")
+    assert role_and_unread([_gw("edge-gw"), front, out]) == (
+        "unknown", "VirtualService shop/out routes mesh traffic to its Service istio-system/edge-out, but no route "
+                   "bound to Gateway istio-system/edge-gw tells where it sends",
+        "no route bound to Gateway istio-system/edge-gw tells where it sends (VirtualService shop/out routes mesh "
+        "traffic to its Service istio-system/edge-out)")
     for vs in (_routing("out", "edge-out.istio-system", gateways=["mesh"], section="tls"),
                _routing("out", "edge-out", ns="istio-system", section="tcp"),    # short name: the rule's namespace
                _routing("out", "EDGE-OUT.istio-system.svc.cluster.local.")):
-        assert role([_gw("edge-gw"), front, vs])[0] == "egress"
+        assert role([_gw("edge-gw"), front, vs])[0] == "unknown"
     for vs in (_routing("out", "edge-out"),                                        # shop/edge-out: another Service
-               _routing("out", "edge-out.istio-system", gateways=["istio-system/edge-gw"]),   # not the mesh's
                _routing("out", "edge-out.other.svc.cluster.local"),
                _routing("out", "web.istio-system.svc.cluster.local")):
         assert role([_gw("edge-gw"), front, vs])[0] == "ingress"
+    # bound to the Gateway, not the mesh's: a route to the gateway's own Service (a Service of the cluster)
+    assert role([_gw("edge-gw"), front, _routing("out", "edge-out.istio-system",
+                                                 gateways=["istio-system/edge-gw"])])[0] == "ingress"
     # a Service that does not select the pods is not the gateway's
     assert role([_gw("edge-gw"), _svc("edge-out", selector={"app": "x"}, network=False, ports=(80,)), out])[0] == (
         "ingress")

@@ -147,11 +147,21 @@ def test_custom_gateway_role_from_the_gateway_selecting_it(audit):
 
 
 def test_custom_gateway_role_egress_from_a_mesh_bound_virtualservice(audit):
+    """gw14 pinned egress on the `mesh` binding alone (a VirtualService with no routes). Since gwrole14 the binding only
+    supports egress: the route bound to the Gateway sends out of the cluster (api.example.com, which no Service answers
+    to), as in Istio's egress-gateway task. With no route at all the role is not told (unknown, not a guess)."""
+    out = {"match": [{"gateways": ["outbound"], "port": 443}],
+           "route": [{"destination": {"host": "api.example.com", "port": {"number": 443}}}]}
+    objs = cluster(*custom_gateway("outbound", "edge", "outbound"),
+                   istio_gateway_object("outbound", "edge", {"istio": "outbound"}),
+                   f.virtualservice("ext", "edge", hosts=["api.example.com"], gateways=["outbound", "mesh"], tcp=[out]))
+    a = audit({"cluster-a": objs}, "uninstall", asm=[f.migration_cr("Migrating")], config=IDS)
+    assert kinds_found(a) == {"edge/outbound": "egress"}
     objs = cluster(*custom_gateway("outbound", "edge", "outbound"),
                    istio_gateway_object("outbound", "edge", {"istio": "outbound"}),
                    f.virtualservice("ext", "edge", hosts=["api.example.com"], gateways=["outbound", "mesh"]))
     a = audit({"cluster-a": objs}, "uninstall", asm=[f.migration_cr("Migrating")], config=IDS)
-    assert kinds_found(a) == {"edge/outbound": "egress"}
+    assert kinds_found(a) == {"edge/outbound": "unknown"}
 
 
 def test_custom_gateway_role_eastwest_from_auto_passthrough(audit):
@@ -836,12 +846,21 @@ def edge_in_ingress(mesh_route: str) -> list[dict[str, Any]]:
         "servers": [{"port": {"number": 80, "name": "http", "protocol": "HTTP"}, "hosts": ["api.example.com"]}]})
     to_shop = [{"route": [{"destination": {"host": "productpage.shop.svc.cluster.local", "port": {"number": 9080}}}]}]
     if mesh_route == "bound":
-        return [*helm_gateway("edge-in", "edge"), gateway,
+        return [*helm_gateway("edge-in", "edge"), gateway, *productpage(),
                 f.virtualservice("api", "edge", hosts=["api.example.com"], gateways=["edge-in", "mesh"], http=to_shop)]
     hairpin = f.virtualservice("api-in-mesh", "shop", hosts=["api.example.com"], http=[
         {"route": [{"destination": {"host": "edge-in.edge.svc.cluster.local", "port": {"number": 80}}}]}])
-    return [*helm_gateway("edge-in", "edge"), gateway,
+    return [*helm_gateway("edge-in", "edge"), gateway, *productpage(),
             f.virtualservice("api", "edge", hosts=["api.example.com"], gateways=["edge-in"], http=to_shop), hairpin]
+
+
+def productpage(namespace: str = "shop") -> list[dict[str, Any]]:
+    """Bookinfo's productpage Service (istio/istio@1.30.3:samples/bookinfo/platform/kube/bookinfo.yaml: port 9080 http,
+    selector app: productpage), the cluster Service the ingress routes go to."""
+    svc = f.service("productpage", namespace, labels={"app": "productpage", "service": "productpage"},
+                    type_="ClusterIP", ports=[{"name": "http", "port": 9080, "targetPort": 9080}])
+    svc["spec"]["selector"] = {"app": "productpage"}
+    return [f.namespace(namespace), svc]
 
 
 @pytest.mark.parametrize("mesh_route", ["bound", "hairpin"])
@@ -850,7 +869,9 @@ def test_a_gateway_typed_egress_on_a_clb_shared_with_asm_ingress_is_judged_by_it
     both): uninstalling Istio drops its share. A mesh route through it types it egress (the VirtualService binding its
     Gateway with `mesh`; since gw14 also a mesh VirtualService into its Service), and main judged ingress (and
     unknown-role) Services only: NOT_APPLICABLE AA2040 "no CLB shared", a GO at the uninstall gate (the check alone).
-    Whatever its role but east-west, a Service on that CLB is judged by its weight: FAIL AA2010, PASS AA2001 at 0."""
+    Whatever its role but east-west, a Service on that CLB is judged by its weight: FAIL AA2010, PASS AA2001 at 0.
+    Since gwrole14 edge-in is typed ingress (its Gateway's routes go to productpage, a Service of the cluster): the
+    weight is judged all the same."""
     chart = edge_in_ingress(mesh_route)
     istio_svc = next(o for o in chart if o["kind"] == "Service")
     _on_clb(istio_svc, "lb-1", "100")
@@ -861,7 +882,7 @@ def test_a_gateway_typed_egress_on_a_clb_shared_with_asm_ingress_is_judged_by_it
     objects = cluster(*chart, asm_dep, asm_svc)
     only = {**IDS, **f.only_checks("ingress-lb-weights")}
     a = audit({"cluster-a": objects}, "uninstall", asm=[f.migration_cr("Migrating")], config=only)
-    assert kinds_found(a) == {"edge/edge-in": "egress"}
+    assert kinds_found(a) == {"edge/edge-in": "ingress"}   # gw14: egress (the mesh route alone decided)
     [row] = a.rows("ingress-lb-weights")
     assert (row["status"], row["code"], row["name"]) == ("FAIL", "AA2010", "edge-in")
     assert a.result.verdict.value == "NO-GO"  # main: GO
@@ -869,3 +890,80 @@ def test_a_gateway_typed_egress_on_a_clb_shared_with_asm_ingress_is_judged_by_it
     a = audit({"cluster-a": objects}, "uninstall", asm=[f.migration_cr("Migrating")], config=only)
     assert [(r["status"], r["code"]) for r in a.rows("ingress-lb-weights")] == [("PASS", "AA2001")]
     assert a.result.verdict.value == "GO"
+
+
+# ---------------------------------------------------------------- gwrole14: where a Gateway's routes send tells
+FORBIDDEN_SE = ("forbidden: serviceentries.networking.istio.io is forbidden: User \"audit\" cannot list resource "
+                "\"serviceentries\" in API group \"networking.istio.io\"")
+ASM_INGRESS_ONLY = [f.migration_cr("Migrating"), f.istio_gateway_cr("ingressgateway", "ingress", cluster_ids=["c-a"])]
+
+
+def cnn_entry() -> dict[str, Any]:
+    """The egress-gateway task's ServiceEntry for edition.cnn.com (istio/istio.io
+    content/en/docs/tasks/traffic-management/egress/egress-gateway/snips.sh: hosts edition.cnn.com, ports 80 http and
+    443 https, resolution DNS; location left out: MESH_EXTERNAL)."""
+    return f.istio_object("ServiceEntry", "cnn", "edge", {
+        "hosts": ["edition.cnn.com"], "resolution": "DNS",
+        "ports": [{"number": 80, "name": "http-port", "protocol": "HTTP"},
+                  {"number": 443, "name": "https", "protocol": "HTTPS"}]})
+
+
+def test_the_egress_task_gateway_is_egress_and_unknown_with_the_serviceentries_unread(audit):
+    """Istio's egress-gateway task on a Helm gateway edge-out (edge_out_egress, plus the task's ServiceEntry): the
+    route bound to its Gateway sends to edition.cnn.com, a ServiceEntry host no Service answers to: egress, not
+    replaced by ASM's ingress gateway (FAIL AA1710). With the ServiceEntries forbidden, that host could be a
+    MESH_INTERNAL entry's (a VM's): the role is not guessed, UNKNOWN AA1734 naming them."""
+    asm_deployment = f.gateway_deployment("istio-ingressgateway", asm=True, gateway_type="ingress")
+    objects = cluster(*edge_out_egress(), cnn_entry(), asm_deployment)
+    a = audit({"cluster-a": objects}, "uninstall", asm=ASM_INGRESS_ONLY, config=IDS)
+    assert kinds_found(a) == {"edge/edge-out": "egress"}
+    assert [(r["status"], r["code"], r["name"]) for r in a.rows(PRESENT)] == [("FAIL", "AA1710", "edge-out")]
+    a = audit({"cluster-a": objects}, "uninstall", asm=ASM_INGRESS_ONLY, config=IDS,
+              unreadable={"cluster-a": {K.SERVICEENTRY: FORBIDDEN_SE}})
+    assert kinds_found(a) == {"edge/edge-out": "unknown"}
+    [row] = a.rows(PRESENT)
+    assert (row["status"], row["code"], row["name"]) == ("UNKNOWN", "AA1734", "edge-out")
+    assert "serviceentries" in row["message"]
+
+
+def bookinfo_on_helm_ingress() -> list[dict[str, Any]]:
+    """Bookinfo behind Istio's Helm gateway as the docs install it (`helm install istio-ingress istio/gateway -n
+    istio-ingress`: label istio=ingress, the selector bookinfo-gateway.yaml's comment names for a Helm install), its
+    VirtualService bound to [bookinfo-gateway, mesh] so in-mesh callers get the same rules (virtual_service.proto,
+    VirtualService.gateways). istio/istio@1.30.3:samples/bookinfo/networking/bookinfo-gateway.yaml: Gateway on 8080
+    HTTP, the VirtualService's /productpage, /static, /login, /logout, /api/v1/products to productpage:9080. Its hosts
+    `*` become bookinfo.example.com: istiod rejects `*` on a VirtualService bound to `mesh`
+    (pkg/config/validation/validation.go @1.30.3)."""
+    gateway = f.istio_object("Gateway", "bookinfo-gateway", "shop", {
+        "selector": {"istio": "ingress"},
+        "servers": [{"port": {"number": 8080, "name": "http", "protocol": "HTTP"}, "hosts": ["*"]}]})
+    matches = [{"uri": {"exact": "/productpage"}}, {"uri": {"prefix": "/static"}}, {"uri": {"exact": "/login"}},
+               {"uri": {"exact": "/logout"}}, {"uri": {"prefix": "/api/v1/products"}}]
+    vs = f.virtualservice("bookinfo", "shop", hosts=["bookinfo.example.com"], gateways=["bookinfo-gateway", "mesh"],
+                          http=[{"match": matches, "route": [{"destination": {"host": "productpage",
+                                                                              "port": {"number": 9080}}}]}])
+    return [*helm_gateway("istio-ingress", "istio-ingress"), gateway, *productpage(), vs]
+
+
+def test_bookinfo_bound_to_its_gateway_and_mesh_is_served_by_an_ingress_gateway(audit):
+    """Main typed istio-ingress egress (a VirtualService binding its Gateway with `mesh`): ASM's ingress gateway did
+    not replace it, FAIL AA1710 (a false NO-GO). Its Gateway's routes go to productpage, a Service of the cluster:
+    ingress, replaced by ASM's ingress gateway (PASS AA1701)."""
+    asm_deployment = f.gateway_deployment("istio-ingressgateway", asm=True, gateway_type="ingress")
+    a = audit({"cluster-a": cluster(*bookinfo_on_helm_ingress(), asm_deployment)}, "uninstall", asm=ASM_INGRESS_ONLY,
+              config=IDS)
+    assert kinds_found(a) == {"istio-ingress/istio-ingress": "ingress"}
+    assert [(r["status"], r["code"], r["name"]) for r in a.rows(PRESENT)] == [("PASS", "AA1701", "istio-ingress")]
+
+
+def test_a_hairpin_mesh_route_into_an_ingress_gateway_leaves_it_ingress(audit):
+    """edge_in_ingress("hairpin"): in-mesh callers of api.example.com are sent to edge-in's Service, its Gateway's
+    routes go to productpage. Main typed it egress on the mesh route: FAIL AA1710 (ASM has an ingress gateway only) and
+    the hairpin counted as an egress route still to Istio's egress gateway (FAIL AA1610). It is ingress: PASS AA1701,
+    and no egress route (the hairpin is not judged by egress-routes-to-asm)."""
+    asm_deployment = f.gateway_deployment("istio-ingressgateway", asm=True, gateway_type="ingress")
+    a = audit({"cluster-a": cluster(*edge_in_ingress("hairpin"), asm_deployment)}, "uninstall", asm=ASM_INGRESS_ONLY,
+              config=IDS)
+    assert kinds_found(a) == {"edge/edge-in": "ingress"}
+    assert [(r["status"], r["code"], r["name"]) for r in a.rows(PRESENT)] == [("PASS", "AA1701", "edge-in")]
+    assert "FAIL" not in [r["status"] for r in a.rows("egress-routes-to-asm")]
