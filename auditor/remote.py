@@ -93,12 +93,17 @@ def _unproven(unjudged: str, unlinked: str) -> tuple[Outcome, Outcome]:
     )
 
 
+def _discovery_container(dep: dict[str, Any]) -> dict[str, Any] | None:
+    """istiod's `discovery` container (the chart's name), or the only container; None when neither tells it."""
+    containers = (((dep.get("spec") or {}).get("template") or {}).get("spec") or {}).get("containers") or ()
+    return next((c for c in containers if c.get("name") == "discovery"), None) or (
+        containers[0] if len(containers) == 1 else None)
+
+
 def istiod_cluster_id(dep: dict[str, Any]) -> str | None:
     """The CLUSTER_ID istiod runs with: its discovery container's env (the chart always writes it), `Kubernetes` when
     absent (istiod's default); None when it is not a literal (valueFrom) and so cannot be read here."""
-    containers = (((dep.get("spec") or {}).get("template") or {}).get("spec") or {}).get("containers") or ()
-    discovery = next((c for c in containers if c.get("name") == "discovery"), None) or (
-        containers[0] if len(containers) == 1 else None)
+    discovery = _discovery_container(dep)
     if discovery is None:
         return None
     for item in discovery.get("env") or ():
@@ -120,9 +125,7 @@ def istiod_external(dep: dict[str, Any]) -> bool | None:
     on the primary serving a remote (`istioctl install --set values.pilot.env.EXTERNAL_ISTIOD=true`, istio.io
     setup/install/multicluster/primary-remote; the chart writes pilot.env, and from 1.24 global.externalIstiod, as a
     literal: istio-discovery/templates/deployment.yaml @1.30.3). None when it is not a literal (valueFrom)."""
-    containers = (((dep.get("spec") or {}).get("template") or {}).get("spec") or {}).get("containers") or ()
-    discovery = next((c for c in containers if c.get("name") == "discovery"), None) or (
-        containers[0] if len(containers) == 1 else None)
+    discovery = _discovery_container(dep)
     if discovery is None:
         return None
     found: bool | None = False
