@@ -6,11 +6,12 @@ east-west gateway's network label, `meshNetworks`): the rule the report's cluste
 no Kubernetes object: it comes from the config (`asm.networks`) or a saved answer of ASM's OpenAPI
 `DescribeMeshMultiClusterNetwork` (config `asm.multi_cluster_network`, or the snapshot manifest).
 
-A remote cluster (no istiod) with no network of its own may have it only in its primary's meshNetworks (`fromRegistry:
-<its Istio cluster name>`, the older multi-network guides): when ASM puts it in a network, it is judged in `conclude` by
-the meshNetworks of the istiods its proxies are proven to follow (auditor/remote.py: the controlPlaneClusters link),
-naming it by the cluster name its injector webhooks give its pods (auditor/network.injection_path_cluster); unproven,
-it stays WARN AA1920 with the reason in its evidence (`primary_network_unproven`).
+A remote cluster (no istiod) with no network of its own may have it only in its primary's meshNetworks
+(`fromRegistry: <its Istio cluster name>`, the older multi-network guides): it is judged in `conclude` by the
+meshNetworks of the istiods its proxies are proven to follow (auditor/remote.py: the controlPlaneClusters link), naming
+it by the cluster name its injector webhooks give its pods (auditor/network.injection_path_cluster); unproven, it stays
+as before (WARN AA1920, N/A AA1940) with the reason in its evidence (`primary_network_unproven`). ASM giving such a
+remote no network is judged as for a cluster with a network of its own (AA1911 / AA1930 / AA1932).
 """
 
 from __future__ import annotations
@@ -204,9 +205,10 @@ class NetworkConsistency(ClusterCheck):
         return self._cluster(cluster, ctx, self.settings)
 
     def conclude(self, ctx: Context) -> Iterable[Finding]:
-        """A remote cluster without a network of its own that ASM puts in one, judged by the meshNetworks of the
-        istiods its proxies are proven to follow (auditor/remote.py), which name it by the Istio cluster name its
-        injector gives its pods (auditor/network.injection_path_cluster): as today (AA1920) when not proven."""
+        """A remote cluster without a network of its own, judged by the meshNetworks of the istiods its proxies are
+        proven to follow (auditor/remote.py), which name it by the Istio cluster name its injector gives its pods
+        (auditor/network.injection_path_cluster): as today (AA1920, or AA1940 when ASM gives it none either) when not
+        proven."""
         for remote in self.links.remotes:
             name, name_source, params, evidence = remote.kept
             links = self.links.link(remote, ctx)
@@ -215,7 +217,9 @@ class NetworkConsistency(ClusterCheck):
                 yield judged
                 continue
             why = links if isinstance(links, str) else judged
-            yield self.report(self.ASM_ONLY, remote.cluster, params=params, remediation=self.remediation,
+            # Today's finding: ASM puts the cluster in a network Istio gives it none, or neither gives it one.
+            today, fix = (self.ASM_ONLY, self.remediation) if params["asm_network"] else (self.NO_NETWORK, None)
+            yield self.report(today, remote.cluster, params=params, remediation=fix,
                               evidence={**evidence, "remote_cluster_name": name, "remote_name_source": name_source,
                                         "primary_network_unproven": why}, kind="Namespace", name="istio-system")
 
@@ -245,6 +249,17 @@ class NetworkConsistency(ClusterCheck):
         evidence = {**evidence, "istio_network": istio, "istio_sources": [f"{s}: {v}" for s, v in sources],
                     "remote_cluster_name": name, "primary_cluster": primary}
         subject = {"kind": "Namespace", "name": "istio-system"}
+        settings = self.settings
+        if not asm_net and settings.empty:  # as a cluster with a network of its own and no ASM side
+            return self.report(self.ASM_UNKNOWN, remote.cluster, params=params, remediation=HOW_TO_PROVIDE,
+                               evidence=evidence, **subject)
+        if not asm_net and settings.by_id and not evidence.get("cluster_id"):
+            return self.report(self.CLUSTER_ID_UNKNOWN, remote.cluster, params=params,
+                               remediation=self.CLUSTER_ID_UNKNOWN.fix,
+                               evidence={**evidence, "asm_cluster_ids": sorted(settings.by_id)}, **subject)
+        if not asm_net:
+            return self.report(self.ASM_HAS_NONE, remote.cluster, params=params,
+                               evidence={**evidence, "asm_cluster_ids": sorted(settings.by_id)}, **subject)
         if asm_net not in distinct:
             return self.report(self.DIFFERENT, remote.cluster, params=params, evidence=evidence, **subject)
         if len(distinct) > 1:  # istiod takes one of them at random (a map's order): ASM's is only maybe Istio's
@@ -288,7 +303,7 @@ class NetworkConsistency(ClusterCheck):
                               remediation=self.SOURCES_UNREAD.fix, evidence={**evidence, "not_read": unread},
                               **subject)
         elif istio is None and not signals:
-            if asm_net and self._remote(cluster, ctx, params, evidence):
+            if (asm_net or not unseen) and self._remote(cluster, ctx, params, evidence):
                 self.defer(cluster)  # judged in conclude, by the primary's meshNetworks naming it
             elif asm_net:
                 yield self.report(self.ASM_ONLY, cluster.name, params=params, evidence=evidence,

@@ -17,7 +17,7 @@ cluster ID (KubeJWTAuthenticator.getKubeClient, security/pkg/server/ca/authentic
 an alias of it (--clusterAliases, pilot/cmd/pilot-discovery/app/cmd.go @1.30.3).
 
 Main said WARN AA1920 for such a remote when ASM gives it a network (Istio "gives it none"): a GO whatever ASM's
-network, also one that differs from the primary's meshNetworks entry.
+network, also one that differs from the primary's meshNetworks entry; and N/A AA1940 when ASM gives it none.
 """
 
 from __future__ import annotations
@@ -110,10 +110,19 @@ def test_unproven_stays_as_today(audit, case):
     assert rows(a, CHECK, "remote") == [("WARN", "AA1920")]
 
 
-def test_a_remote_without_asm_network_is_as_before(audit):
-    """ASM gives the remote no network: N/A as before (Istio's side alone is not judged here)."""
+def test_a_remote_that_asm_gives_no_network(audit):
+    """ASM gives the remote no network while the primary's meshNetworks gives it one: judged as a cluster with a
+    network of its own (FAIL AA1911; UNKNOWN AA1930 with no ASM side at all). Main: N/A AA1940, counted toward GO.
+    Unproven (the injector names no cluster): N/A as before."""
+    only_primary = {**f.only_checks(CHECK), "asm": {"networks": {"primary": "network1"}}}
+    a = audit({"primary": primary_with_mesh_networks(), "remote": remote_named()}, "migrating", config=only_primary)
+    assert rows(a, CHECK, "remote") == [("FAIL", "AA1911")]
+    assert a.result.verdict.value == "NO-GO"
     a = audit({"primary": primary_with_mesh_networks(), "remote": remote_named()}, "migrating",
-              config={**f.only_checks(CHECK), "asm": {"networks": {"primary": "network1"}}})
+              config=f.only_checks(CHECK))
+    assert rows(a, CHECK, "remote") == [("UNKNOWN", "AA1930")]
+    a = audit({"primary": primary_with_mesh_networks(), "remote": remote_named("/inject")}, "migrating",
+              config=only_primary)
     assert rows(a, CHECK, "remote") == [("NOT_APPLICABLE", "AA1940")]
 
 
