@@ -10,7 +10,9 @@ is read here, in that order; checks/network.py judges them against ASM's, audito
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import Any
 from urllib.parse import urlsplit
 
 import orjson
@@ -20,6 +22,7 @@ from auditor import kinds as K
 from auditor import mesh, yamlsafe
 from auditor.gateways import EASTWEST, EASTWEST_PORTS, istio_gateways
 from auditor.inventory import ClusterInventory
+from auditor.istio import mesh_configmap_of
 from auditor.labelled import NETWORK_LABEL, carrying_label
 
 
@@ -126,6 +129,25 @@ def inject_path_envs(path: str) -> dict[str, str]:
     return envs
 
 
+def _istio_injector_paths(cluster: ClusterInventory) -> Iterator[tuple[str, str]]:
+    """(webhook configuration name, path) of each webhook of Istio's injectors here (not ASM's): the service path, or
+    the path of its url (istiodRemote.injectionURL)."""
+    asm_istiods = {key.partition("/")[2] for key, (owner, _) in cluster.istiod_owners().items()
+                   if owner == mesh.OWNER_ASM}
+    for hook_config in cluster.objects(K.MUTATING_WEBHOOK):
+        meta = hook_config.get("metadata") or {}
+        name = str(meta.get("name") or "")
+        if not name.startswith(("istio-sidecar-injector", "istio-revision-tag-")) or not mesh.istio_installed(meta) \
+                or any(mesh.ASM_MARK in k for k in (*(meta.get("labels") or {}), *(meta.get("annotations") or {}))):
+            continue
+        for hook in hook_config.get("webhooks") or ():
+            client = (hook.get("clientConfig") if isinstance(hook, dict) else None) or {}
+            service = client.get("service") or {}
+            if service.get("name") in asm_istiods:
+                continue
+            yield name, (str(service.get("path") or "") if service else urlsplit(str(client.get("url") or "")).path)
+
+
 def _injection_path_networks(cluster: ClusterInventory) -> list[tuple[str, str]]:
     """(source, network) of each Istio injector webhook whose path names a network: a remote cluster's install sets
     it there (istiodRemote.injectionPath `/inject/cluster/<cluster>/net/<network>`, or injectionURL; the istio.io
@@ -133,27 +155,89 @@ def _injection_path_networks(cluster: ClusterInventory) -> list[tuple[str, str]]
     (applyMetadata, pkg/kube/inject/webhook.go @1.30.3): the label istiod reads first for an endpoint's network
     (Controller.Network, pilot/pkg/serviceregistry/kube/controller/controller.go @1.30.3). ASM's webhooks are not
     Istio's."""
-    asm_istiods = {key.partition("/")[2] for key, (owner, _) in cluster.istiod_owners().items()
-                   if owner == mesh.OWNER_ASM}
-    out: list[tuple[str, str]] = []
-    for hook_config in cluster.objects(K.MUTATING_WEBHOOK):
-        meta = hook_config.get("metadata") or {}
-        name = str(meta.get("name") or "")
-        if not name.startswith(("istio-sidecar-injector", "istio-revision-tag-")) or not mesh.istio_installed(meta) \
-                or any(mesh.ASM_MARK in k for k in (*(meta.get("labels") or {}), *(meta.get("annotations") or {}))):
-            continue
-        networks: list[str] = []
-        for hook in hook_config.get("webhooks") or ():
-            client = (hook.get("clientConfig") if isinstance(hook, dict) else None) or {}
-            service = client.get("service") or {}
-            if service.get("name") in asm_istiods:
-                continue
-            path = str(service.get("path") or "") if service else urlsplit(str(client.get("url") or "")).path
-            network = inject_path_envs(path).get("ISTIO_META_NETWORK")
-            if network and network not in networks:
-                networks.append(network)
-        out += [(f"MutatingWebhookConfiguration {name} injection path net", network) for network in networks]
-    return out
+    by_config: dict[str, list[str]] = {}
+    for name, path in _istio_injector_paths(cluster):
+        networks = by_config.setdefault(name, [])
+        network = inject_path_envs(path).get("ISTIO_META_NETWORK")
+        if network and network not in networks:
+            networks.append(network)
+    return [(f"MutatingWebhookConfiguration {name} injection path net", network)
+            for name, networks in by_config.items() for network in networks]
+
+
+def injection_path_cluster(cluster: ClusterInventory) -> tuple[str | None, str]:
+    """(the Istio cluster name, its source) every Istio injector webhook here gives the pods it injects, or (None, why
+    not). A remote's install names it in istiodRemote.injectionPath `/inject/cluster/<name>` (or injectionURL; the
+    istio.io primary-remote guides); the injector makes it the pods' ISTIO_META_CLUSTER_ID (URLParameterToEnv,
+    pkg/kube/inject/webhook.go @1.30.3), which their proxies present to istiod, and istiod authenticates them only
+    against the registry of that cluster ID (KubeJWTAuthenticator.getKubeClient, security/pkg/server/ca/authenticate/
+    kubeauth/kube_jwt.go @1.30.3): the remote secret of that name (its data key, addRemoteConfig, pkg/kube/
+    multicluster/secretcontroller.go @1.30.3), the name meshNetworks' fromRegistry gives it. Every Istio webhook must
+    name the same one: one that names none injects the primary's own cluster id."""
+    if not cluster.available(K.MUTATING_WEBHOOK):
+        return None, "the injector webhooks were not read"
+    names: dict[str, list[str]] = {}
+    for config, path in _istio_injector_paths(cluster):
+        names.setdefault(inject_path_envs(path).get("ISTIO_META_CLUSTER_ID") or "", []).append(config)
+    if not names:
+        return None, "no Istio injector webhook here"
+    if "" in names:
+        return None, f"injector webhook {names[''][0]}'s path names no cluster"
+    if len(names) > 1:
+        return None, "the injector webhooks' paths name different clusters (" + ", ".join(sorted(names)) + ")"
+    [(name, configs)] = names.items()
+    return name, f"MutatingWebhookConfiguration {configs[0]} injection path cluster"
+
+
+def _parse_mesh_networks(cm: dict[str, Any]) -> tuple[dict[str, Any], str | None]:
+    """The `networks` of a mesh ConfigMap's meshNetworks ({} when none), or why it cannot be read."""
+    where = f"ConfigMap {(cm.get('metadata') or {}).get('namespace')}/{(cm.get('metadata') or {}).get('name')} " \
+            "meshNetworks"
+    try:
+        parsed = yamlsafe.safe_load((cm.get("data") or {}).get("meshNetworks") or "") or {}
+    except yaml.YAMLError as exc:
+        return {}, f"{where}: not YAML ({str(exc).splitlines()[0]})"
+    networks = parsed.get("networks") if isinstance(parsed, dict) else None
+    shaped = isinstance(parsed, dict) and (networks is None or (isinstance(networks, dict) and all(
+        body is None or isinstance(body, dict) for body in networks.values())))
+    if not shaped:
+        return {}, f"{where}: not shaped as Istio's MeshNetworks (networks: <name>: {{endpoints: ...}})"
+    return networks or {}, None
+
+
+@dataclass(frozen=True)
+class RegistryNetworks:
+    """What one istiod's meshNetworks say of the registries it watches (strings only: kept for the fleet's remotes)."""
+
+    where: str                                  # the ConfigMap read
+    pairs: tuple[tuple[str, str], ...] = ()     # (fromRegistry, network) as listed
+    problem: str | None = None                  # why its networks of a registry cannot be told
+
+
+def registry_networks(cluster: ClusterInventory, dep: dict[str, Any]) -> RegistryNetworks:
+    """The (fromRegistry, network) pairs of the meshNetworks istiod `dep` reads (its mesh ConfigMap's, rendered from
+    values.global.meshNetworks: istio-discovery/templates/configmap.yaml @1.30.3), or the problem: not read, not
+    readable, or istiod run with --clusterAliases (a proxy's cluster id may then stand for another registry:
+    pilot/cmd/pilot-discovery/app/cmd.go, pilot/pkg/xds/ads.go initConnection @1.30.3)."""
+    namespace, name = mesh_configmap_of(dep)
+    where = f"ConfigMap {namespace}/{name} meshNetworks"
+    containers = (((dep.get("spec") or {}).get("template") or {}).get("spec") or {}).get("containers") or ()
+    for c in containers:
+        if any("clusterAliases" in str(a) for a in (*(c.get("args") or ()), *(c.get("command") or ()))):
+            return RegistryNetworks(where, problem=f"istiod {namespace}/{dep['metadata'].get('name')} runs with "
+                                                   "--clusterAliases")
+    if not cluster.available(K.CONFIGMAP):
+        return RegistryNetworks(where, problem=f"{where}: ConfigMaps not read")
+    cm = cluster.get(K.CONFIGMAP, name, namespace)
+    if cm is None:
+        return RegistryNetworks(where, problem=f"{where}: the ConfigMap is absent")
+    networks, problem = _parse_mesh_networks(cm)
+    if problem:
+        return RegistryNetworks(where, problem=problem)
+    pairs = tuple((str(endpoint["fromRegistry"]), str(network)) for network, body in networks.items()
+                  for endpoint in (body or {}).get("endpoints") or ()
+                  if isinstance(endpoint, dict) and endpoint.get("fromRegistry"))
+    return RegistryNetworks(where, pairs)
 
 
 def _mesh_networks_network(cluster: ClusterInventory) -> tuple[tuple[str, str] | None, list[str]]:
@@ -170,18 +254,11 @@ def _mesh_networks_network(cluster: ClusterInventory) -> tuple[tuple[str, str] |
     unreadable: list[str] = []
     for cm in mesh.mesh_configmaps(cluster.objects(K.CONFIGMAP)):
         where = f"ConfigMap istio-system/{cm['metadata']['name']} meshNetworks"
-        try:
-            parsed = yamlsafe.safe_load((cm.get("data") or {}).get("meshNetworks") or "") or {}
-        except yaml.YAMLError as exc:
-            unreadable.append(f"{where}: not YAML ({str(exc).splitlines()[0]})")
+        networks, problem = _parse_mesh_networks(cm)
+        if problem:
+            unreadable.append(problem)
             continue
-        networks = parsed.get("networks") if isinstance(parsed, dict) else None
-        shaped = isinstance(parsed, dict) and (networks is None or (isinstance(networks, dict) and all(
-            body is None or isinstance(body, dict) for body in networks.values())))
-        if not shaped:
-            unreadable.append(f"{where}: not shaped as Istio's MeshNetworks (networks: <name>: {{endpoints: ...}})")
-            continue
-        for network, body in (networks or {}).items():
+        for network, body in networks.items():
             for endpoint in (body or {}).get("endpoints") or ():
                 if isinstance(endpoint, dict) and endpoint.get("fromRegistry") in cluster_ids:
                     return (f"{where} (fromRegistry {endpoint['fromRegistry']})", str(network)), []

@@ -216,17 +216,26 @@ class Links:
         self.seen.add(cluster.name)  # its Deployments were read: no istiod here to link to
         finding = finding if finding is not None else check.no_istiod(cluster)
         if (finding.status is not Status.UNKNOWN or "istio_proxy_pods" not in finding.evidence
-                or len(ctx.inv.data_planes) < 2 or not cluster.available(K.NAMESPACE)):
-            yield finding
+                or not self.watch(cluster, ctx, int(finding.evidence["istio_proxy_pods"]), keep)):
+            yield finding  # nothing (or a crowd of namespaces) names a control plane: UNKNOWN as before
             return
+        check.defer(cluster)
+
+    def watch(self, cluster: ClusterInventory, ctx: Context, proxies: int,
+              keep: Callable[[ClusterInventory], Any] | None = None) -> bool:
+        """Record a cluster without istiod whose `proxies` Istio proxy pods may be served by another audited
+        cluster's istiod (its namespaces carry the annotation), with what `keep` takes of it, for `conclude` or
+        `link`; False (nothing recorded) when nothing here can link it. The caller defers the cluster."""
+        self.seen.add(cluster.name)
+        if not proxies or len(ctx.inv.data_planes) < 2 or not cluster.available(K.NAMESPACE):
+            return False
         annotations: dict[str, str] = {}
         for ns in cluster.objects(K.NAMESPACE):
             value = ((ns.get("metadata") or {}).get("annotations") or {}).get(CONTROL_PLANE_CLUSTERS)
             if value is not None:
                 annotations[str((ns.get("metadata") or {}).get("name") or "")] = str(value)
         if not annotations or len(annotations) > _MAX_ANNOTATED:
-            yield finding  # nothing (or a crowd of namespaces) names a control plane: UNKNOWN as before
-            return
+            return False
         pods = cluster.pods()
         proxied = pods["proxy"].isin([mesh.PROXY_ISTIO, mesh.PROXY_UNKNOWN])
         revisions: dict[str, int] = {}
@@ -234,9 +243,14 @@ class Links:
             if count:
                 key = str(revision) or "default"
                 revisions[key] = revisions.get(key, 0) + int(count)
-        self.remotes.append(Remote(cluster.name, int(finding.evidence["istio_proxy_pods"]), revisions, annotations,
+        self.remotes.append(Remote(cluster.name, proxies, revisions, annotations,
                                    keep(cluster) if keep is not None else None))
-        check.defer(cluster)
+        return True
+
+    def link(self, remote: Remote, ctx: Context) -> dict[str, tuple[str, str, list[Istiod]]] | str:
+        """Revision -> (annotated namespace, CLUSTER_ID, the istiods serving it), or why the link is not proven: the
+        proof `conclude` judges by, for a check that judges the remote by more than the istiod's own verdict."""
+        return self._links(remote, ctx)
 
     def conclude(self, check: ClusterCheck, ctx: Context, outcomes: tuple[Outcome, ...],
                  then: Callable[[Remote, dict[str, list[Istiod]]], Iterable[Finding]] | None = None

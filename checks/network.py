@@ -5,15 +5,23 @@ Istio's side is read from the cluster by auditor/network.py (namespace istio-sys
 east-west gateway's network label, `meshNetworks`): the rule the report's cluster facts use too. ASM's side is
 no Kubernetes object: it comes from the config (`asm.networks`) or a saved answer of ASM's OpenAPI
 `DescribeMeshMultiClusterNetwork` (config `asm.multi_cluster_network`, or the snapshot manifest).
+
+A remote cluster (no istiod) with no network of its own may have it only in its primary's meshNetworks
+(`fromRegistry: <its Istio cluster name>`, the older multi-network guides): it is judged in `conclude` by the
+meshNetworks of the istiods its proxies are proven to follow (auditor/remote.py: the controlPlaneClusters link), naming
+it by the cluster name its injector webhooks give its pods (auditor/network.injection_path_cluster); unproven, it stays
+as before (WARN AA1920, N/A AA1940) with the reason in its evidence (`primary_network_unproven`). ASM giving such a
+remote no network is judged as for a cluster with a network of its own (AA1911 / AA1930 / AA1932).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
 from auditor import kinds as K
+from auditor import mesh
 from auditor.asm import network_items
 from auditor.check import ClusterCheck, Context, same_in_every_gate
 from auditor.gateways import (
@@ -28,8 +36,9 @@ from auditor.gateways import (
 )
 from auditor.inventory import ClusterInventory
 from auditor.model import Finding, Gate, Outcome, Severity, Status
+from auditor.network import RegistryNetworks, injection_path_cluster, istio_network, registry_networks
 from auditor.network import inject_path_envs as inject_path_envs  # imported from here by tests and callers
-from auditor.network import istio_network
+from auditor.remote import Links, Remote
 
 HOW_TO_PROVIDE = ("pass --asm-mesh-id/--asm-region to read it from ASM, set asm.networks (<cluster>: <network>) "
                   "in the config, or save the answer of "
@@ -168,15 +177,97 @@ class NetworkConsistency(ClusterCheck):
                 ISTIO_UNKNOWN, CLUSTER_ID_UNKNOWN, SWITCH_UNKNOWN, SWITCH_NOT_SEEN, MESH_NETWORKS_UNREAD,
                 EASTWEST_UNSEEN, SOURCES_DISAGREE, SOURCES_UNREAD, NO_NETWORK)
     needs = (K.NAMESPACE, K.DEPLOYMENT, K.SERVICE)
-    uses = (K.CONFIGMAP, K.MUTATING_WEBHOOK, *SCAN_KINDS)
+    # Pod: the Istio proxy revisions of a remote cluster (no istiod) linked to its primary (auditor/remote.py).
+    uses = (K.CONFIGMAP, K.MUTATING_WEBHOOK, K.POD, *SCAN_KINDS)
     asm_needs = (K.ISTIO_GATEWAY_ASM,)
 
     def prepare(self, ctx: Context) -> None:
         self.settings = asm_network_settings(ctx)
+        # check_cluster is judged once for every gate: every gate reads the one record its first run kept. Per
+        # istiod its meshNetworks' (fromRegistry, network) pairs; per remote cluster without a network of its own,
+        # the Istio cluster name its injector gives its pods and what today's finding said (strings only).
+        self.links = Links.shared(ctx, type(self))
+
+    def deferred(self) -> frozenset[str]:
+        return super().deferred() | self.links.deferred()
 
     @same_in_every_gate
     def check_cluster(self, cluster: ClusterInventory, ctx: Context) -> Iterator[Finding]:
+        istiods = cluster.istiod_deployments() if cluster.available(K.DEPLOYMENT) else []
+        if istiods:
+            self.links.primary(cluster, istiods)
+            for dep in istiods:
+                meta = dep.get("metadata") or {}
+                self.links.facts[(cluster.name, str(meta.get("namespace") or ""), str(meta.get("name") or ""))] = \
+                    registry_networks(cluster, dep)
+        elif cluster.available(K.DEPLOYMENT):
+            self.links.seen.add(cluster.name)
         return self._cluster(cluster, ctx, self.settings)
+
+    def conclude(self, ctx: Context) -> Iterable[Finding]:
+        """A remote cluster without a network of its own, judged by the meshNetworks of the istiods its proxies are
+        proven to follow (auditor/remote.py), which name it by the Istio cluster name its injector gives its pods
+        (auditor/network.injection_path_cluster): as today (AA1920, or AA1940 when ASM gives it none either) when not
+        proven."""
+        for remote in self.links.remotes:
+            name, name_source, params, evidence = remote.kept
+            links = self.links.link(remote, ctx)
+            judged = None if isinstance(links, str) else self._by_primary(remote, name, links)
+            if isinstance(judged, Finding):
+                yield judged
+                continue
+            why = links if isinstance(links, str) else judged
+            # Today's finding: ASM puts the cluster in a network Istio gives it none, or neither gives it one.
+            today, fix = (self.ASM_ONLY, self.remediation) if params["asm_network"] else (self.NO_NETWORK, None)
+            yield self.report(today, remote.cluster, params=params, remediation=fix,
+                              evidence={**evidence, "remote_cluster_name": name, "remote_name_source": name_source,
+                                        "primary_network_unproven": why}, kind="Namespace", name="istio-system")
+
+    def _by_primary(self, remote: Remote, name: str, links: dict[str, Any]) -> Finding | str:
+        """SAME / DIFFERENT / SOURCES_DISAGREE of a linked remote by its serving istiods' meshNetworks entries naming
+        it (fromRegistry), or why they do not tell its network."""
+        _, _, params, evidence = remote.kept
+        asm_net = params["asm_network"]
+        sources: list[tuple[str, str]] = []
+        for _, _, istiods in links.values():
+            for istiod in istiods:
+                fact = self.links.facts.get((istiod.cluster, istiod.namespace, istiod.name))
+                if not isinstance(fact, RegistryNetworks):
+                    return f"the meshNetworks of istiod {istiod.namespace}/{istiod.name} were not read"
+                if fact.problem:
+                    return fact.problem
+                named = [network for registry, network in fact.pairs if registry == name]
+                if not named:
+                    return (f"no meshNetworks endpoint of istiod {istiod.namespace}/{istiod.name} in cluster "
+                            f"{istiod.cluster} names fromRegistry {name}")
+                sources += [(f"cluster {istiod.cluster} {fact.where} (fromRegistry {name})", n) for n in named]
+        sources = list(dict.fromkeys(sources))
+        distinct = sorted({n for _, n in sources})
+        primary = next(iter(links.values()))[2][0].cluster
+        istio = distinct[0] if len(distinct) == 1 else ", ".join(distinct)
+        params = {**params, "network": istio}
+        evidence = {**evidence, "istio_network": istio, "istio_sources": [f"{s}: {v}" for s, v in sources],
+                    "remote_cluster_name": name, "primary_cluster": primary}
+        subject = {"kind": "Namespace", "name": "istio-system"}
+        settings = self.settings
+        if not asm_net and settings.empty:  # as a cluster with a network of its own and no ASM side
+            return self.report(self.ASM_UNKNOWN, remote.cluster, params=params, remediation=HOW_TO_PROVIDE,
+                               evidence=evidence, **subject)
+        if not asm_net and settings.by_id and not evidence.get("cluster_id"):
+            return self.report(self.CLUSTER_ID_UNKNOWN, remote.cluster, params=params,
+                               remediation=self.CLUSTER_ID_UNKNOWN.fix,
+                               evidence={**evidence, "asm_cluster_ids": sorted(settings.by_id)}, **subject)
+        if not asm_net:
+            return self.report(self.ASM_HAS_NONE, remote.cluster, params=params,
+                               evidence={**evidence, "asm_cluster_ids": sorted(settings.by_id)}, **subject)
+        if asm_net not in distinct:
+            return self.report(self.DIFFERENT, remote.cluster, params=params, evidence=evidence, **subject)
+        if len(distinct) > 1:  # istiod takes one of them at random (a map's order): ASM's is only maybe Istio's
+            return self.report(self.SOURCES_DISAGREE, remote.cluster,
+                               params={**params, "networks": ", ".join(f"{s}: {v}" for s, v in sources)},
+                               remediation=self.SOURCES_DISAGREE.fix,
+                               evidence={**evidence, "istio_sources_disagree": distinct}, **subject)
+        return self.report(self.SAME, remote.cluster, params=params, evidence=evidence, **subject)
 
     def _cluster(self, cluster: ClusterInventory, ctx: Context, settings: AsmNetworkSettings) -> Iterator[Finding]:
         istio, sources, unreadable = istio_network(cluster, ctx.inv.rules)
@@ -212,7 +303,9 @@ class NetworkConsistency(ClusterCheck):
                               remediation=self.SOURCES_UNREAD.fix, evidence={**evidence, "not_read": unread},
                               **subject)
         elif istio is None and not signals:
-            if asm_net:
+            if (asm_net or not unseen) and self._remote(cluster, ctx, params, evidence):
+                self.defer(cluster)  # judged in conclude, by the primary's meshNetworks naming it
+            elif asm_net:
                 yield self.report(self.ASM_ONLY, cluster.name, params=params, evidence=evidence,
                                   remediation=self.remediation, **subject)
             elif not unseen:
@@ -242,6 +335,20 @@ class NetworkConsistency(ClusterCheck):
 
         if signals:
             yield self._switch(cluster, ctx, asm_entry, evidence)
+
+    def _remote(self, cluster: ClusterInventory, ctx: Context, params: dict[str, Any],
+                evidence: dict[str, Any]) -> bool:
+        """Record a cluster without istiod whose Istio proxies may follow another audited cluster's istiod (the
+        annotation is there) and whose injector names its Istio cluster name, for `conclude`: True if recorded."""
+        if not cluster.available(K.DEPLOYMENT) or cluster.istiod_deployments() or not cluster.available(K.POD):
+            return False
+        name, source = injection_path_cluster(cluster)
+        if name is None:
+            return False
+        pods = cluster.pods()
+        proxies = int(pods["proxy"].isin([mesh.PROXY_ISTIO, mesh.PROXY_UNKNOWN]).sum()) if not pods.empty else 0
+        kept = (name, source, dict(params), dict(evidence))
+        return self.links.watch(cluster, ctx, proxies, keep=lambda _: kept)
 
     def _switch(self, cluster: ClusterInventory, ctx: Context, entry: dict[str, Any] | None,
                 evidence: dict[str, Any]) -> Finding:
