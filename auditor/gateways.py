@@ -111,7 +111,7 @@ def _installed_by(meta: dict[str, Any], labels: dict[str, str], asm: bool) -> st
     if "operator.istio.io/component" in own or "install.operator.istio.io/owning-resource" in own:
         return INSTALL_ISTIOCTL
     annotations = meta.get("annotations") or {}
-    if own.get("app.kubernetes.io/managed-by") == "Helm" or "meta.helm.sh/release-name" in annotations or (
+    if own.get("app.kubernetes.io/managed-by") == "Helm" or mesh.HELM_RELEASE in annotations or (
             str(own.get("helm.sh/chart") or "").startswith("gateway")):
         return INSTALL_HELM
     return INSTALL_OTHER

@@ -14,9 +14,10 @@ from typing import Any
 from auditor.gatewayapi import MANAGED_LABEL
 from auditor.inventory import ClusterInventory
 from auditor.kinds import Kind
+from auditor.mesh import HELM_RELEASE
 
 COMPONENT_LABEL = "operator.istio.io/component"  # what `istioctl uninstall --purge` deletes (purge-preview)
-HELM_RELEASE = "meta.helm.sh/release-name"  # Helm 3.2+ on every object of a release
+# HELM_RELEASE (auditor/mesh.py): Helm 3.2+ on every object of a release
 # The markers of the tools that re-apply objects from Git or a chart (checks/gitops.py says what each names).
 ARGO_TRACKING = "argocd.argoproj.io/tracking-id"
 INSTANCE = "app.kubernetes.io/instance"

@@ -524,6 +524,27 @@ def sail_installed(meta: dict[str, Any]) -> bool:
         for r in meta.get("ownerReferences") or ())
 
 
+# Helm 3.2+ writes both on every object of a release (setMetadataVisitor, helm/helm@v3.21.4:pkg/action/validate.go,
+# called by install.go/upgrade.go); the release's record lives in that namespace, which `helm uninstall -n` names.
+HELM_RELEASE = "meta.helm.sh/release-name"
+HELM_RELEASE_NAMESPACE = "meta.helm.sh/release-namespace"
+
+
+def helm_release(meta: dict[str, Any], default_namespace: str = "") -> tuple[str, str] | None:
+    """(release, namespace of the release) of an object Helm installed, None when it carries no release annotation;
+    the namespace falls back to the object's own, then to `default_namespace` (a cluster-scoped object)."""
+    notes = meta.get("annotations") or {}
+    release = notes.get(HELM_RELEASE)
+    if not release:
+        return None
+    return str(release), str(notes.get(HELM_RELEASE_NAMESPACE) or meta.get("namespace") or default_namespace)
+
+
+def helm_uninstall(cluster: str, release: str, namespace: str) -> str:
+    """The command that removes a Helm release (and Helm's record of it) from a cluster."""
+    return f"helm --kubeconfig={kubeconfig_var(cluster)} uninstall {sh(release)} {ns_flag(namespace)}"
+
+
 def istio_installed(meta: dict[str, Any]) -> str | None:
     """Why this object looks installed by Istio (the Sail operator, istioctl/operator or Helm), None otherwise."""
     labels = meta.get("labels") or {}
@@ -532,7 +553,7 @@ def istio_installed(meta: dict[str, Any]) -> str | None:
         return SAIL_INSTALLED
     if "operator.istio.io/component" in labels or "install.operator.istio.io/owning-resource" in labels:
         return "istioctl/operator labels"
-    release = str(annotations.get("meta.helm.sh/release-name") or labels.get("release") or "")
+    release = str(annotations.get(HELM_RELEASE) or labels.get("release") or "")
     chart = str(labels.get("helm.sh/chart") or labels.get("chart") or "")
     if "istio" in release or chart.startswith(("istio", "base-", "istiod-", "gateway")) or (
             labels.get("app.kubernetes.io/part-of") == "istio"):

@@ -32,7 +32,6 @@ from auditor.model import Finding, Gate, Outcome, Severity, Status
 # - Flux: labels kustomize.toolkit.fluxcd.io/name + /namespace (kustomize-controller), helm.toolkit.fluxcd.io/name
 #   + /namespace (helm-controller's post-renderer).
 # - Helm 3.2+: annotations meta.helm.sh/release-name + release-namespace, label app.kubernetes.io/managed-by=Helm.
-HELM_RELEASE_NS = "meta.helm.sh/release-namespace"
 # Namespace labels that decide injection (Istio's and ASM's).
 INJECTION_LABELS = ("istio-injection", "istio.io/rev", mesh.ASM_INJECT_LABEL)
 # Flux's (name label, namespace label, what applies it), spelled once rather than per object asked about.
@@ -60,7 +59,7 @@ def manager(meta: dict[str, Any]) -> str:
     if tracking:
         return f"Argo CD Application {tracking.split(':', 1)[0].replace('_', '/', 1)}"
     if annotations.get(HELM_RELEASE):
-        return f"Helm release {annotations.get(HELM_RELEASE_NS) or own_ns}/{annotations[HELM_RELEASE]}"
+        return f"Helm release {annotations.get(mesh.HELM_RELEASE_NAMESPACE) or own_ns}/{annotations[HELM_RELEASE]}"
     instance = labels.get(INSTANCE)
     if labels.get(MANAGED_BY) == "Helm":
         # `helm template` output applied by a tool (Argo CD renders charts this way): no release annotations.

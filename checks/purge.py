@@ -33,7 +33,6 @@ PRUNED_KINDS: tuple[Kind, ...] = (
 NOT_READ_NOTE = ("also pruned but never read by the auditor: Secrets, ServiceAccounts, Roles, RoleBindings, "
                  "HorizontalPodAutoscalers, NetworkAttachmentDefinitions, EnvoyFilters and waypoint Gateways "
                  "carrying the label; list them with `kubectl get <kind> -A -l operator.istio.io/component`")
-HELM_NAMESPACE = "meta.helm.sh/release-namespace"
 
 
 def _meta(obj: dict[str, Any]) -> dict[str, Any]:
@@ -154,18 +153,15 @@ class PurgePreview(ClusterCheck):
                 if COMPONENT_LABEL in (meta.get("labels") or {}):
                     continue  # labelled: listed above
                 # The release annotation's value first: a cheap test, before the install-label rules.
-                if (annotations := meta.get("annotations") or {}).get(HELM_RELEASE) and mesh.istio_installed(
+                if (release := mesh.helm_release(meta, "istio-system")) and mesh.istio_installed(
                         meta) == "Helm chart labels":
-                    release = (str(annotations[HELM_RELEASE]), str(annotations.get(HELM_NAMESPACE) or
-                                                                  meta.get("namespace") or "istio-system"))
                     helm_releases.setdefault(release, []).append(_subject(kind.kind, meta))
         evidence_base = {"not_read": NOT_READ_NOTE}
         sail = self._sail(cluster, labelled, evidence_base)
         if sail is not None:
             yield sail
         if helm_releases:
-            commands = [f"helm --kubeconfig={mesh.kubeconfig_var(cluster.name)} uninstall {mesh.sh(release)} "
-                        f"{mesh.ns_flag(ns)}" for release, ns in sorted(helm_releases)]
+            commands = [mesh.helm_uninstall(cluster.name, release, ns) for release, ns in sorted(helm_releases)]
             releases = ", ".join(f"{r} ({ns})" for r, ns in sorted(helm_releases))
             yield self.report(self.HELM, cluster.name, params={"count": len(helm_releases), "releases": releases},
                               remediation="\n".join(commands),

@@ -46,7 +46,6 @@ ISTIO_RBAC = re.compile(r"^(istiod|istio-reader)-")
 ISTIO_SYSTEM_CONFIGMAP = re.compile(r"^(istio(-sidecar-injector)?(-.+)?|values(-.+)?)$")
 STABLE_CHANNEL = re.compile(r"^stable-channel-.*\.istio\.io$")
 ISTIOD_SERVICE = re.compile(r"^istiod(-.+)?$")
-HELM_RELEASE_NAMESPACE = "meta.helm.sh/release-namespace"
 REMOTE_SECRETS_NOTE = ("remote secrets (istio-remote-secret-*, label istio/multiCluster=true) are not checked: the "
                        "auditor never reads Secrets; list them with `kubectl get secrets -A -l "
                        "istio/multiCluster=true`")
@@ -88,9 +87,9 @@ def _sail_operator_removal(cluster: str, meta: dict[str, Any]) -> str:
     labels = meta.get("labels") or {}
     first = ("# first delete its resources (kubectl get istios,istiocnis,ztunnels,istiorevisiontags.sailoperator.io) "
              "and wait until what they installed is gone\n")
-    release = _helm_release(meta)
+    release = mesh.helm_release(meta)
     if release:
-        return first + _helm_uninstall(cluster, *release)
+        return first + mesh.helm_uninstall(cluster, *release)
     csv = labels.get("olm.owner")
     if csv:
         olm_ns = str(labels.get("olm.owner.namespace") or ns)
@@ -99,18 +98,6 @@ def _sail_operator_removal(cluster: str, meta: dict[str, Any]) -> str:
                 "ClusterServiceVersion:\n"
                 + _delete(cluster, "clusterserviceversions.operators.coreos.com", str(csv), olm_ns))
     return first + _delete(cluster, "deployment", name, ns)
-
-
-def _helm_release(meta: dict[str, Any]) -> tuple[str, str] | None:
-    """(release, namespace of the release) of an object Helm installed, None when it carries no release annotation.
-    Helm 3.2+ writes meta.helm.sh/release-name and release-namespace on every object of a release (setMetadataVisitor,
-    helm/helm@v3.21.4:pkg/action/validate.go, called by install.go/upgrade.go); the release's record lives in that
-    namespace, which `helm uninstall -n` names."""
-    notes = meta.get("annotations") or {}
-    release = notes.get(HELM_RELEASE)
-    if not release:
-        return None
-    return str(release), str(notes.get(HELM_RELEASE_NAMESPACE) or meta.get("namespace") or "")
 
 
 def _release_others(cluster: ClusterInventory, release: tuple[str, str], gw: GatewayWorkload,
@@ -128,13 +115,9 @@ def _release_others(cluster: ClusterInventory, release: tuple[str, str], gw: Gat
         for obj in carrying_annotation(cluster, kind, HELM_RELEASE):
             meta = obj.get("metadata") or {}
             key = (kind.kind, str(meta.get("namespace") or ""), str(meta.get("name") or ""))
-            if key not in own and _helm_release(meta) == release:
+            if key not in own and mesh.helm_release(meta) == release:
                 found.append(f"{key[0]} {mesh.sh_text(f'{key[1]}/{key[2]}')}")
     return sorted(found)
-
-
-def _helm_uninstall(cluster: str, release: str, namespace: str) -> str:
-    return f"helm --kubeconfig={mesh.kubeconfig_var(cluster)} uninstall {mesh.sh(release)} {mesh.ns_flag(namespace)}"
 
 
 def webhook_targets(obj: dict[str, Any]) -> list[str]:
@@ -592,7 +575,7 @@ class IstioResidue(_LeftoverCheck):
         workload_kind = K.DAEMONSET if gw.kind == "DaemonSet" else K.DEPLOYMENT
         obj = cluster.get(workload_kind, gw.name, gw.namespace) if cluster.available(workload_kind) else None
         meta = (obj or {}).get("metadata") or {}
-        release = _helm_release(meta)
+        release = mesh.helm_release(meta)
         others = _release_others(cluster, release, gw, fronting) if release is not None else []
         if release is None or mesh.sail_installed(meta) or mesh.istio_installed(meta) != "Helm chart labels" or (
                 others is None or others):
@@ -607,9 +590,9 @@ class IstioResidue(_LeftoverCheck):
                             "(Istio's gateway chart as a subchart of another chart)")
             return command
         # The Services of another release (or of none) in front of the gateway stay after the uninstall.
-        others = sorted(s.name for s in fronting if _helm_release({"namespace": s.namespace,
+        others = sorted(s.name for s in fronting if mesh.helm_release({"namespace": s.namespace,
                                                                     "annotations": s.annotations}) != release)
-        command = (_helm_uninstall(cluster.name, *release) + f"  # the gateway's Helm release: its {gw.kind}, "
+        command = (mesh.helm_uninstall(cluster.name, *release) + f"  # the gateway's Helm release: its {gw.kind}, "
                    f"Service, ServiceAccount, Role... go with it (helm get manifest {mesh.sh_text(release[0])} "
                    f"-n {mesh.sh_text(release[1])} lists them)")
         if others:
