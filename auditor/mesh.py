@@ -516,6 +516,15 @@ def sail_mesh_config_patch(cluster: str, istio: str) -> str:
             "{\"PROXY_CONFIG_XDS_AGENT\":\"true\"}}}}}}'")
 
 
+def unowned_among(items: list[tuple[Any, dict[str, Any]]]) -> list[tuple[Any, dict[str, Any]]]:
+    """The (item, its metadata) pairs that no other among them owns (an ownerReference to its uid): what a user
+    deletes, the owned ones going with their owners (an Istio's IstioRevisions). uids compared as text: a hand-made
+    snapshot may hold anything there."""
+    present = {str(uid) for _, meta in items if (uid := meta.get("uid"))}
+    return [(item, meta) for item, meta in items
+            if not any(isinstance(r, dict) and str(r.get("uid")) in present for r in meta.get("ownerReferences") or ())]
+
+
 def sail_installed(meta: dict[str, Any]) -> bool:
     """Rendered by the Sail operator: its managed-by label, or an owner reference to one of its resources."""
     labels = meta.get("labels") or {}

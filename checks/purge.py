@@ -190,10 +190,7 @@ class PurgePreview(ClusterCheck):
         rendered = sorted(_subject(kind, _meta(obj)) for kind, obj in labelled if mesh.sail_installed(_meta(obj)))
         if not (resources or operators or rendered):
             return None
-        owners = {str(uid) for _, m in resources if (uid := m.get("uid"))}
-        # What the user deletes: the resources no other present resource owns (an Istio's IstioRevisions go with it).
-        top = [(kind, m) for kind, m in resources
-               if not any(isinstance(r, dict) and str(r.get("uid")) in owners for r in m.get("ownerReferences") or ())]
+        top = mesh.unowned_among(resources)  # what the user deletes (an Istio's IstioRevisions go with it)
         kubectl = mesh.kubectl(cluster.name)
         commands = [f"{kubectl} delete {mesh.object_ref(f'{kind.plural}.{kind.group}', m.get('name', ''))}"
                     for kind, m in top]

@@ -409,12 +409,8 @@ class IstioControlPlaneRemoved(_LeftoverCheck):
                              kept: list[str]) -> Iterator[Leftover]:
         """The Sail operator's resources (cluster-scoped). An IstioRevision its Istio owns is not listed apart:
         deleting the Istio deletes it."""
-        found = [(kind, obj) for kind in K.SAIL_KINDS for obj in cluster.objects(kind)]
-        present = {str(uid) for _, o in found if (uid := (o.get("metadata") or {}).get("uid"))}
-        for kind, obj in found:
-            meta = obj.get("metadata") or {}
-            if any(isinstance(r, dict) and str(r.get("uid")) in present for r in meta.get("ownerReferences") or ()):
-                continue  # goes with its owner
+        found = [((kind, obj), obj.get("metadata") or {}) for kind in K.SAIL_KINDS for obj in cluster.objects(kind)]
+        for (kind, obj), meta in mesh.unowned_among(found):  # an owned one goes with its owner
             if self._skip(kind.kind, without_owners(meta), globs, kept):
                 continue
             name = meta.get("name", "")
