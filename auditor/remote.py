@@ -145,6 +145,11 @@ class Istiod:
     cluster_id: str | None
     external: bool | None = None  # EXTERNAL_ISTIOD (istiod_external)
 
+    @property
+    def key(self) -> tuple[str, str, str]:
+        """(cluster, namespace, name): what a check keeps of this istiod is kept under it (Links.judged, Links.keep)."""
+        return self.cluster, self.namespace, self.name
+
 
 @dataclass(frozen=True)
 class Remote:
@@ -153,6 +158,11 @@ class Remote:
     revisions: dict[str, int]       # revision -> Istio proxy pods
     annotations: dict[str, str]     # namespace -> topology.istio.io/controlPlaneClusters
     kept: Any = None                # what the check keeps of the remote for its `conclude` (small)
+
+
+def _key(cluster: ClusterInventory, dep: dict[str, Any]) -> tuple[str, str, str]:
+    meta = dep.get("metadata") or {}
+    return cluster.name, str(meta.get("namespace") or ""), str(meta.get("name") or "")
 
 
 _ORDER = {Status.FAIL: 0, Status.UNKNOWN: 1, Status.WARN: 2, Status.NOT_APPLICABLE: 3, Status.PASS: 4}
@@ -194,11 +204,18 @@ class Links:
                                        mesh.istiod_revision(dep), istiod_cluster_id(dep), istiod_external(dep)))
         self.seen.add(cluster.name)
 
+    def keep(self, cluster: ClusterInventory, dep: dict[str, Any], fact: Any) -> None:
+        """Keep what the check's `conclude` needs of this istiod (its version, its meshNetworks...): `fact_of`."""
+        self.facts[_key(cluster, dep)] = fact
+
+    def fact_of(self, istiod: Istiod) -> Any:
+        """What the check kept of this istiod (`keep`), None when nothing."""
+        return self.facts.get(istiod.key)
+
     def judged(self, cluster: ClusterInventory, dep: dict[str, Any], finding: Finding, fact: Any = None) -> Finding:
-        """Keep the worst status (and its code) the check found for this istiod, and `fact` when given (what the
-        check's `conclude` needs of it, e.g. its version); returns the finding."""
-        meta = dep.get("metadata") or {}
-        key = (cluster.name, str(meta.get("namespace") or ""), str(meta.get("name") or ""))
+        """Keep the worst status (and its code) the check found for this istiod, and `fact` when given (`keep`);
+        returns the finding."""
+        key = _key(cluster, dep)
         if fact is not None:
             self.facts[key] = fact
         before = self.verdicts.get(key)
@@ -247,11 +264,6 @@ class Links:
                                    keep(cluster) if keep is not None else None))
         return True
 
-    def link(self, remote: Remote, ctx: Context) -> dict[str, tuple[str, str, list[Istiod]]] | str:
-        """Revision -> (annotated namespace, CLUSTER_ID, the istiods serving it), or why the link is not proven: the
-        proof `conclude` judges by, for a check that judges the remote by more than the istiod's own verdict."""
-        return self._links(remote, ctx)
-
     def conclude(self, check: ClusterCheck, ctx: Context, outcomes: tuple[Outcome, ...],
                  then: Callable[[Remote, dict[str, list[Istiod]]], Iterable[Finding]] | None = None
                  ) -> Iterator[Finding]:
@@ -268,14 +280,14 @@ class Links:
                 (Status.PASS, LINKED_PASS), (Status.FAIL, LINKED_FAIL), (Status.WARN, LINKED_WARN))
                 if template in by_template}
         for remote in self.remotes:
-            links = self._links(remote, ctx)
+            links = self.link(remote, ctx)
             if isinstance(links, str):
                 yield check.report(unlinked, remote.cluster, params={"proxies": remote.proxies, "reason": links},
                                    evidence={"istio_proxy_pods": remote.proxies, "revisions": remote.revisions,
                                              CONTROL_PLANE_CLUSTERS: remote.annotations})
                 continue
             for revision, (namespace, cluster_id, istiods) in sorted(links.items()):
-                verdicts = [self.verdicts.get((i.cluster, i.namespace, i.name)) for i in istiods]
+                verdicts = [self.verdicts.get(i.key) for i in istiods]
                 if any(v is None for v in verdicts):
                     status, code = Status.UNKNOWN, "no finding"
                 else:
@@ -293,9 +305,10 @@ class Links:
             if then is not None:
                 yield from then(remote, {revision: istiods for revision, (_, _, istiods) in links.items()})
 
-    def _links(self, remote: Remote, ctx: Context) -> dict[str, tuple[str, str, list[Istiod]]] | str:
+    def link(self, remote: Remote, ctx: Context) -> dict[str, tuple[str, str, list[Istiod]]] | str:
         """Revision -> (annotated namespace, CLUSTER_ID, the linked cluster's istiods of that revision), or why the
-        link is not proven."""
+        link is not proven: the proof `conclude` judges by, and a check judging the remote by more than the istiod's
+        own verdict (network-consistency) reads."""
         unseen = sorted(c.name for c in ctx.inv.data_planes if c.name != remote.cluster and c.name not in self.seen)
         if unseen:
             return (f"the istiods of cluster(s) {', '.join(unseen)} could not be read: one may carry the CLUSTER_ID "

@@ -193,15 +193,11 @@ class NetworkConsistency(ClusterCheck):
 
     @same_in_every_gate
     def check_cluster(self, cluster: ClusterInventory, ctx: Context) -> Iterator[Finding]:
-        istiods = cluster.istiod_deployments() if cluster.available(K.DEPLOYMENT) else []
-        if istiods:
-            self.links.primary(cluster, istiods)
+        if cluster.available(K.DEPLOYMENT):
+            istiods = cluster.istiod_deployments()
+            self.links.primary(cluster, istiods)  # none: its Deployments were read, no istiod here to link to
             for dep in istiods:
-                meta = dep.get("metadata") or {}
-                self.links.facts[(cluster.name, str(meta.get("namespace") or ""), str(meta.get("name") or ""))] = \
-                    registry_networks(cluster, dep)
-        elif cluster.available(K.DEPLOYMENT):
-            self.links.seen.add(cluster.name)
+                self.links.keep(cluster, dep, registry_networks(cluster, dep))
         return self._cluster(cluster, ctx, self.settings)
 
     def conclude(self, ctx: Context) -> Iterable[Finding]:
@@ -231,7 +227,7 @@ class NetworkConsistency(ClusterCheck):
         sources: list[tuple[str, str]] = []
         for _, _, istiods in links.values():
             for istiod in istiods:
-                fact = self.links.facts.get((istiod.cluster, istiod.namespace, istiod.name))
+                fact = self.links.fact_of(istiod)
                 if not isinstance(fact, RegistryNetworks):
                     return f"the meshNetworks of istiod {istiod.namespace}/{istiod.name} were not read"
                 if fact.problem:

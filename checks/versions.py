@@ -201,7 +201,7 @@ class IstioVersion(ClusterCheck):
         by_revision: dict[str, mesh.Version] = {}
         unread: set[str] = set()
         for revision, istiods in serving.items():
-            versions = {self.links.facts.get((i.cluster, i.namespace, i.name)) for i in istiods}
+            versions = {self.links.fact_of(i) for i in istiods}
             version = versions.pop() if len(versions) == 1 else None
             if version is None:
                 unread.add(revision)
