@@ -70,11 +70,20 @@ def _answer_exclusions(ctx: Context) -> tuple[frozenset[str] | None, str]:
         detail = ctx.inv.openapi_answer("DescribeServiceMeshDetail")
     except EvidenceUnavailable:
         return None, ""
-    spec = ((detail or {}).get("ServiceMesh") or {}).get("Spec") or {}
-    cni = ((spec.get("MeshConfig") or {}).get("SidecarInjector") or {}).get("InitCNIConfiguration")
+    cni = _init_cni(detail)
     if not isinstance(cni, dict) or cni.get("Enabled") is not True:
         return None, ""
-    origin = ctx.inv.openapi_origin("DescribeServiceMeshDetail")
+    return _exclusions(cni, ctx.inv.openapi_origin("DescribeServiceMeshDetail"))
+
+
+def _init_cni(detail: Any) -> Any:
+    """A DescribeServiceMeshDetail answer's ServiceMesh.Spec.MeshConfig.SidecarInjector.InitCNIConfiguration."""
+    spec = ((detail or {}).get("ServiceMesh") or {}).get("Spec") or {}
+    return ((spec.get("MeshConfig") or {}).get("SidecarInjector") or {}).get("InitCNIConfiguration")
+
+
+def _exclusions(cni: dict[str, Any], origin: str) -> tuple[frozenset[str], str]:
+    """The namespaces an InitCNIConfiguration says the plug-in skips, and where that was read."""
     return _split(cni.get("ExcludeNamespaces")), f"{origin} (InitCNIConfiguration.ExcludeNamespaces)"
 
 
@@ -101,13 +110,12 @@ def _asm_cni_state(cluster: ClusterInventory, ctx: Context) -> AsmCni:
         detail, why, unknown_why, reason = (None, f"DescribeServiceMeshDetail could not be read: {exc.reason}",
                                             "unreadable", exc.reason)
     if detail:
-        spec = (detail.get("ServiceMesh") or {}).get("Spec") or {}
-        cni = ((spec.get("MeshConfig") or {}).get("SidecarInjector") or {}).get("InitCNIConfiguration")
+        cni = _init_cni(detail)
         if isinstance(cni, dict) and isinstance(cni.get("Enabled"), bool):
             origin = ctx.inv.openapi_origin("DescribeServiceMeshDetail")
-            return AsmCni(cni["Enabled"], f"{origin} (InitCNIConfiguration.Enabled)",
-                          _split(cni.get("ExcludeNamespaces")),
-                          excluded_source=f"{origin} (InitCNIConfiguration.ExcludeNamespaces)")
+            excluded, excluded_source = _exclusions(cni, origin)
+            return AsmCni(cni["Enabled"], f"{origin} (InitCNIConfiguration.Enabled)", excluded,
+                          excluded_source=excluded_source)
         why = "the DescribeServiceMeshDetail answer has no SidecarInjector.InitCNIConfiguration.Enabled"
         unknown_why = "no_field"
     for ds in cluster.objects(K.DAEMONSET):
