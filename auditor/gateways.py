@@ -346,10 +346,10 @@ def _host_kind(cluster: ClusterInventory, host: str, rule_namespace: str) -> tup
             return "internal", ""
     if not cluster.available(K.SERVICEENTRY):
         return "unread", _unread_kind(cluster, K.SERVICEENTRY)
-    location = _entry_locations(cluster).get(host_fqdn(host, rule_namespace or "default"))
+    fqdn, locations = host_fqdn(host, rule_namespace or "default"), _entry_locations(cluster)
+    location = locations.get(fqdn)
     if location is None:
-        fqdn = host_fqdn(host, rule_namespace or "default")
-        location = next((loc for pattern, loc in _entry_locations(cluster).items() if pattern.startswith("*")
+        location = next((loc for pattern, loc in locations.items() if pattern.startswith("*")
                          and fqdn.endswith(pattern[1:])), None)
     if location is None:
         return "external", "no Service or ServiceEntry of the cluster answers to it"
