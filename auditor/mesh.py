@@ -617,6 +617,13 @@ def _selects(selector: dict[str, Any], dep: dict[str, Any]) -> bool:
     return all(labels.get(k) == v for k, v in selector.items())
 
 
+def asm_istiod_names(owners: dict[str, tuple[str, str]], namespace: str | None = None) -> set[str]:
+    """Names of ASM's istiod Services among istiod_owners' answer (in `namespace` when given): what a webhook or a
+    CA_ADDR of ASM's names."""
+    return {key.partition("/")[2] for key, (owner, _) in owners.items()
+            if owner == OWNER_ASM and (namespace is None or key.partition("/")[0] == namespace)}
+
+
 def asm_istiod_versions(owners: dict[str, tuple[str, str]]) -> list[tuple[str, Version]]:
     """(Service name, version) of ASM's istiod-<rev> Services in istio-system whose revision is a version
     (`istiod-1-24-6` -> 1.24.6). Never an Istio one: a version-named Istio revision says nothing of ASM."""

@@ -132,8 +132,7 @@ def inject_path_envs(path: str) -> dict[str, str]:
 def _istio_injector_paths(cluster: ClusterInventory) -> Iterator[tuple[str, str]]:
     """(webhook configuration name, path) of each webhook of Istio's injectors here (not ASM's): the service path, or
     the path of its url (istiodRemote.injectionURL)."""
-    asm_istiods = {key.partition("/")[2] for key, (owner, _) in cluster.istiod_owners().items()
-                   if owner == mesh.OWNER_ASM}
+    asm_istiods = mesh.asm_istiod_names(cluster.istiod_owners())
     for hook_config in cluster.objects(K.MUTATING_WEBHOOK):
         meta = hook_config.get("metadata") or {}
         name = str(meta.get("name") or "")

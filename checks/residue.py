@@ -69,8 +69,7 @@ def _allow_globs(ctx: Context) -> list[str]:
 def asm_istiod_names(cluster: ClusterInventory) -> set[str]:
     """ASM's managed istiod Services in istio-system (mesh.istiod_owners: no local istiod, no Istio labels)."""
     cluster.objects(K.SERVICE)  # unreadable Services: EvidenceUnavailable, as before
-    return {key.partition("/")[2] for key, (owner, _) in cluster.istiod_owners().items()
-            if owner == mesh.OWNER_ASM and key.startswith(ISTIO_SYSTEM + "/")}
+    return mesh.asm_istiod_names(cluster.istiod_owners(), ISTIO_SYSTEM)
 
 
 def without_owners(meta: dict[str, Any]) -> dict[str, Any]:
