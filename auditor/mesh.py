@@ -500,9 +500,14 @@ def asm_owned(meta: dict[str, Any]) -> str | None:
     return None
 
 
+def owner_group(ref: Any) -> str | None:
+    """The API group of the resource an ownerReference names ("" for the core group), None for a malformed one."""
+    return str(ref.get("apiVersion") or "").partition("/")[0] if isinstance(ref, dict) else None
+
+
 def installer_owned_ref(ref: Any) -> bool:
     """Whether an ownerReference names a resource of one of Istio's installers (ISTIO_INSTALLER_GROUPS)."""
-    return isinstance(ref, dict) and str(ref.get("apiVersion") or "").partition("/")[0] in ISTIO_INSTALLER_GROUPS
+    return owner_group(ref) in ISTIO_INSTALLER_GROUPS
 
 
 SAIL_INSTALLED = "rendered by the Sail operator"
@@ -529,8 +534,7 @@ def sail_installed(meta: dict[str, Any]) -> bool:
     """Rendered by the Sail operator: its managed-by label, or an owner reference to one of its resources."""
     labels = meta.get("labels") or {}
     return labels.get(SAIL_MANAGED_BY) in SAIL_MANAGED_BY_VALUES or any(
-        isinstance(r, dict) and str(r.get("apiVersion") or "").partition("/")[0] == SAIL_GROUP
-        for r in meta.get("ownerReferences") or ())
+        owner_group(r) == SAIL_GROUP for r in meta.get("ownerReferences") or ())
 
 
 # Helm 3.2+ writes both on every object of a release (setMetadataVisitor, helm/helm@v3.21.4:pkg/action/validate.go,
