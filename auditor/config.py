@@ -144,6 +144,11 @@ class PrometheusConfig(_Strict):
 
 
 _NAMESPACE_NAME = re.compile(r"[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?")  # a DNS-1123 label, as Kubernetes names them
+
+
+def split_names(text: str) -> list[str]:
+    """ASM's comma-separated namespace list (ExcludeNamespaces, CniExcludeNamespaces: `kube-system,shop`)."""
+    return [name.strip() for name in text.split(",") if name.strip()]
 _DURATION = re.compile(r"^(?:\d+(?:\.\d+)?(?:h|m|s|ms|us|µs|ns))+$")
 # MeshConfig fields mesh-config-parity compares (a near miss of one of them is a typo, not another field).
 MESH_CONFIG_COMPARED = ("trustDomain", "trustDomainAliases", "extensionProviders", "defaultProviders",
@@ -220,7 +225,7 @@ class AsmConfig(_Strict):
         if value is None:
             raise ValueError("give the namespaces ASM's CNI plug-in skips as a list, or [] when it skips none")
         if isinstance(value, str):
-            value = [name.strip() for name in value.split(",") if name.strip()]
+            value = split_names(value)
         if not isinstance(value, list):
             raise ValueError("expected a list of namespace names (or ASM's comma-separated string)")
         for name in value:

@@ -22,6 +22,7 @@ import pandas as pd
 from auditor import kinds as K
 from auditor import mesh
 from auditor.check import ClusterCheck, Context, same_in_every_gate
+from auditor.config import split_names
 from auditor.errors import EvidenceUnavailable
 from auditor.inventory import ClusterInventory
 from auditor.istio import istio_sidecar_rows
@@ -60,7 +61,7 @@ CONFIG_EXCLUDED = "config asm.cni_exclude_namespaces"
 
 def _split(names: Any) -> frozenset[str]:
     """ASM's ExcludeNamespaces: one comma-separated string (`kube-system,shop`)."""
-    return frozenset(n.strip() for n in str(names or "").split(",") if n.strip())
+    return frozenset(split_names(str(names or "")))
 
 
 def _answer_exclusions(ctx: Context) -> tuple[frozenset[str] | None, str]:
