@@ -173,7 +173,7 @@ def _renamed_gateway_type(labels: dict[str, str], name: str) -> str | None:
 
 
 def _unread_kind(cluster: ClusterInventory, kind: Kind) -> str:
-    return f"{kind.key} ({cluster.errors.get(kind.key) or 'not collected'})"
+    return f"{kind.key} ({cluster.unread_reason(kind)})"
 
 
 def _role_from_config(cluster: ClusterInventory, namespace: str, pod_labels: dict[str, str]
@@ -432,8 +432,7 @@ def scan_unread(cluster: ClusterInventory, kinds: tuple[Kind, ...] = SCAN_KINDS)
     API's are both `Gateway` -> why: forbidden, an API error, not collected in a snapshot); the scan then sees less (a
     DaemonSet gateway missed, an east-west gateway typed by its Gateway taken for another role). Empty when each was
     read or is not served: a CRD not installed is evidence that there are none."""
-    return {kind.key: cluster.errors.get(kind.key) or "not collected"
-            for kind in kinds if not cluster.available(kind)}
+    return {kind.key: cluster.unread_reason(kind) for kind in kinds if not cluster.available(kind)}
 
 
 def scan_unread_findings(check: Check, cluster: ClusterInventory, outcome: Outcome,

@@ -828,6 +828,11 @@ class ClusterInventory:
         self._not_pending()
         return not self.unreachable and (kind.key in self.objects_by_kind or kind.key in self.released)
 
+    def unread_reason(self, kind: Kind) -> str:
+        """Why a kind `available` says no to was not read: the API's error, the cluster unreachable, or not collected
+        (a hand-made snapshot without it)."""
+        return self.errors.get(kind.key) or self.unreachable or "not collected"
+
     def served(self, kind: Kind) -> bool:
         """False when the API server said it does not serve the kind (CRD absent)."""
         if kind.key not in self.released:

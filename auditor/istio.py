@@ -167,7 +167,7 @@ def _readable(cluster: ClusterInventory, kinds: Iterable[K.Kind]) -> tuple[list[
     missing: dict[str, str] = {}
     for kind in kinds:
         if not cluster.available(kind):
-            missing[kind.kind] = cluster.errors.get(kind.key) or cluster.unreachable or "not collected"
+            missing[kind.kind] = cluster.unread_reason(kind)
         else:
             readable.append(kind)
     return readable, missing

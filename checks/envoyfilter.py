@@ -123,8 +123,7 @@ def asm_versions(ctx: Context) -> AsmVersions:
         spellings = _spellings(mesh.image_tag(image))
         if spellings:
             out.proxies[image] = spellings
-    out.pods_unread = {c.name: c.unreachable or c.errors.get(K.POD.key) or "not collected"
-                       for c in ctx.inv.data_planes if not c.available(K.POD)}
+    out.pods_unread = {c.name: c.unread_reason(K.POD) for c in ctx.inv.data_planes if not c.available(K.POD)}
     return out
 
 

@@ -290,8 +290,8 @@ class NetworkConsistency(ClusterCheck):
             yield self.report(outcome, cluster.name, params={"unreadable": "; ".join(unreadable)},
                               evidence={**evidence, "unreadable": unreadable}, remediation=outcome.fix, **subject)
         elif istio is None and not signals and (unread := {
-                kind.kind: cluster.errors.get(kind.key) or "not collected"
-                for kind in (K.CONFIGMAP, K.MUTATING_WEBHOOK) if not cluster.available(kind)}):
+                kind.kind: cluster.unread_reason(kind) for kind in (K.CONFIGMAP, K.MUTATING_WEBHOOK)
+                if not cluster.available(kind)}):
             # Absence of a network is no evidence while what may hold it (the injector's values or webhook path, a
             # remote cluster's only traces) could not be read.
             yield self.report(self.SOURCES_UNREAD, cluster.name,

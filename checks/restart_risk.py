@@ -220,8 +220,7 @@ class RestartRisk(ClusterCheck):
         pdbs = self._pdbs(cluster)
         scored: list[tuple[int, str, str, str]] = []
         risks: dict[tuple[Any, ...], Risk] = {}  # facts -> its Risk: a few dozen for thousands of workloads
-        unread = {kind.kind: cluster.errors.get(kind.key) or cluster.unreachable or "not collected"
-                  for kind in UNSCORED_KINDS if not cluster.available(kind)}
+        unread = {kind.kind: cluster.unread_reason(kind) for kind in UNSCORED_KINDS if not cluster.available(kind)}
         uncertain = 0  # workloads scored below 2 that what was not read could make risky
         for row in per_workload:
             risk = self._score(row, objects, pdbs, cluster.name, risks)

@@ -78,7 +78,7 @@ class StuckSidecarJobs(ClusterCheck):
         if not held.empty and not cluster.available(K.JOB):
             jobs = sorted({f"{ns}/{job}" for ns, job in zip(held["namespace"], held["owner_name"], strict=True)})
             yield self.report(self.OWNER_UNREAD, cluster.name,
-                              params={"reason": cluster.errors.get(K.JOB.key) or "not collected", "jobs": len(jobs)},
+                              params={"reason": cluster.unread_reason(K.JOB), "jobs": len(jobs)},
                               evidence={"jobs": jobs[:PODS_LISTED]},
                               remediation="Grant get/list on batch/jobs to the audit identity and audit again.")
         if held.empty:

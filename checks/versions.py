@@ -187,7 +187,7 @@ class IstioVersion(ClusterCheck):
         canary it would be the wrong istiod."""
         if not cluster.available(K.POD):
             # The revisions were judged; only the data-plane half is missing, and it says so.
-            reason = cluster.errors.get(K.POD.key) or "not collected"
+            reason = cluster.unread_reason(K.POD)
             yield self.report(self.SKEW_PODS_UNREAD, cluster.name, params={"reason": reason})
             return
         pods = cluster.pods()
