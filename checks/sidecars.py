@@ -50,9 +50,17 @@ class IstioSidecarsRemaining(ClusterCheck):
     UNCLASSIFIED = Outcome("AA1230", Status.UNKNOWN,
                            "pods whose proxy marks contradict each other: Istio's or ASM's cannot be told",
                            message=UNCLASSIFIED_MESSAGE)
-    outcomes = (CLEAN, LEFT, RESTART_PENDING, PARTLY_MOVED, BAKED_IN, UNCLASSIFIED)
+    CA_OWNER_UNREAD = Outcome(
+        "AA1231", Status.UNKNOWN, "pods count as ASM's by their image or env, but whether their CA_ADDR names the "
+        "local self-built istiod (which would make them Istio's or unclassifiable) cannot be told: Services or "
+        "Deployments unread",
+        message="{pods} pod(s) count as ASM's, but the istiod their CA_ADDR names ({ca_services}) cannot be told ASM's "
+                "or Istio's: {reason}",
+        fix="Grant list on Services and Deployments (`asm-audit rbac`), then audit again.")
+    outcomes = (CLEAN, LEFT, RESTART_PENDING, PARTLY_MOVED, BAKED_IN, UNCLASSIFIED, CA_OWNER_UNREAD)
     needs = (K.POD,)
-    uses = (K.REPLICASET, K.JOB, K.DEPLOYMENT, K.STATEFULSET, K.DAEMONSET, K.CRONJOB)
+    # Services: which istiod a proxy's CA_ADDR names is told from them (CA_OWNER_UNREAD when they are not read).
+    uses = (K.REPLICASET, K.JOB, K.DEPLOYMENT, K.STATEFULSET, K.DAEMONSET, K.CRONJOB, K.SERVICE)
 
     @same_in_every_gate
     def check_cluster(self, cluster: ClusterInventory, ctx: Context) -> Iterable[Finding]:
@@ -97,7 +105,30 @@ class IstioSidecarsRemaining(ClusterCheck):
         unclassified = list(unclassified_proxy_findings(self, self.UNCLASSIFIED, cluster, pods))
         yield from unclassified
         if sidecars.empty and not unclassified:
-            asm = int(((pods["proxy"] == mesh.PROXY_ASM) & (pods["role"] == mesh.ROLE_SIDECAR)).sum())
+            moved = (pods["proxy"] == mesh.PROXY_ASM) & (pods["role"] == mesh.ROLE_SIDECAR)
+            unproven = self._ca_owner_unread(cluster, pods, moved)
+            if unproven is not None:
+                yield unproven
+                return
+            asm = int(moved.sum())
             gateways = int((pods["role"] == mesh.ROLE_GATEWAY).sum())
             yield self.report(self.CLEAN, cluster.name, params={"asm": asm},
                               evidence={"asm_proxy_pods": asm, "gateway_pods": gateways, "pods": len(pods)})
+
+    def _ca_owner_unread(self, cluster: ClusterInventory, pods: Any, moved: Any) -> Finding | None:
+        """With the istiod Services or Deployments unread, no CA_ADDR's istiod is proven Istio's
+        (mesh.OWNER_UNPROVEN), so a proxy with ASM's image or env and CA_ADDR at the local self-built istiod (a
+        contradiction, AA1230, when they are read) counts as ASM's: "no Istio sidecar left" is then not proven for the
+        ASM-counted pods that name an in-cluster istiod. None when both kinds were read or no such pod exists."""
+        unread = [kind for kind in (K.SERVICE, K.DEPLOYMENT) if not cluster.available(kind)]
+        if not unread:
+            return None
+        named = pods.loc[moved & (pods["ca_service"].astype(str) != ""), ["name", "ca_service"]]
+        if named.empty:
+            return None
+        services = sorted({str(s) for s in named["ca_service"]})
+        reason = "; ".join(f"{kind.kind} unread: {cluster.unread_reason(kind)}" for kind in unread)
+        return self.report(self.CA_OWNER_UNREAD, cluster.name,
+                           params={"pods": len(named), "ca_services": ", ".join(services), "reason": reason},
+                           evidence={"pods": [str(n) for n in named["name"][:20]], "pod_count": len(named),
+                                     "ca_services": services, "unread": [kind.kind for kind in unread]})

@@ -343,3 +343,30 @@ def test_asm_version_is_never_read_from_an_istiod_service_with_conflicting_marks
     a = audit({"cluster-a": cluster(conflicting_istiod_service("helm"))}, "assessment", asm=[])
     assert a.statuses("asm-version") == ["UNKNOWN"]
     assert {c["name"]: c["asm_version"] for c in a.result.clusters}["cluster-a"] is None
+
+
+@pytest.mark.parametrize("unread", ["services", "deployments"])
+def test_asm_marks_with_the_ca_owner_unread_are_not_a_clean_pass(audit, unread):
+    """ASM's image (a mark ASM alone sets) with CA_ADDR at the local istiod: a contradiction (UNKNOWN AA1230, "ASM
+    image, Istio CA" above) when the istiod Services and Deployments are read. With either unread, the CA_ADDR's owner
+    is unproven and the pod counts as ASM's: "no pod runs Istio's sidecar" is then not proven (was PASS AA1201)."""
+    from auditor import kinds as K
+
+    pods = [sidecar_pod("cart-5d8f7c9b6-a", image=f.ASM_PROXY_IMAGE, ca_addr="istiod.istio-system.svc:15012")]
+    kind = K.SERVICE if unread == "services" else K.DEPLOYMENT
+    a = audit({"cluster-a": cluster(f.istiod(), *with_owner(pods))}, "uninstall", asm=[f.migration_cr("Migrating")],
+              unreadable={"cluster-a": {kind: "forbidden"}})
+    rows = a.rows(SIDECARS)
+    assert [(r["status"], r["code"]) for r in rows] == [("UNKNOWN", "AA1231")]
+    assert rows[0]["evidence"]["ca_services"] == ["istio-system/istiod"]
+    assert a.result.verdict != "GO"
+
+
+def test_asm_marks_without_a_ca_addr_stay_clean_with_services_unread(audit):
+    """A proxy whose CA_ADDR names no in-cluster istiod has no owner to prove: PASS as before."""
+    from auditor import kinds as K
+
+    pods = [sidecar_pod("cart-5d8f7c9b6-a", image=f.ASM_PROXY_IMAGE, ca_addr=None, asm_env=True)]
+    a = audit({"cluster-a": cluster(*with_owner(pods))}, "uninstall", asm=[f.migration_cr("Migrating")],
+              unreadable={"cluster-a": {K.SERVICE: "forbidden"}})
+    assert [(r["status"], r["code"]) for r in a.rows(SIDECARS)] == [("PASS", "AA1201")]
