@@ -24,6 +24,7 @@ from auditor.gateways import EASTWEST, EASTWEST_PORTS, istio_gateways
 from auditor.inventory import ClusterInventory
 from auditor.istio import mesh_configmap_of
 from auditor.labelled import NETWORK_LABEL, carrying_label
+from auditor.remote import istiod_cluster_id
 
 
 # ---------------------------------------------------------------- Istio's side
@@ -242,12 +243,8 @@ def registry_networks(cluster: ClusterInventory, dep: dict[str, Any]) -> Registr
 def _mesh_networks_network(cluster: ClusterInventory) -> tuple[tuple[str, str] | None, list[str]]:
     """The network whose meshNetworks endpoints name this istiod's CLUSTER_ID (fromRegistry), and the meshNetworks
     that could not be read (not YAML, or not shaped as Istio's MeshNetworks): those may hold the network."""
-    cluster_ids = set()
-    for dep in cluster.istiod_deployments():
-        for c in (((dep.get("spec") or {}).get("template") or {}).get("spec") or {}).get("containers") or ():
-            value = mesh.env_map(c).get("CLUSTER_ID")
-            if value:
-                cluster_ids.add(value)
+    # Without CLUSTER_ID in its env istiod runs as `Kubernetes` (remote.istiod_cluster_id), which fromRegistry may name.
+    cluster_ids = {cid for dep in cluster.istiod_deployments() if (cid := istiod_cluster_id(dep))}
     if not cluster_ids or not cluster.available(K.CONFIGMAP):
         return None, []
     unreadable: list[str] = []

@@ -219,3 +219,19 @@ def test_camel_case_answer_as_the_typescript_sdk_serialises_it(audit):
     assert codes_by_kind(a) == {
         ("cluster-a", "Namespace"): ("PASS", "AA1901"), ("cluster-a", "MultiClusterNetwork"): ("PASS", "AA1902"),
         ("cluster-b", "Namespace"): ("FAIL", "AA1910"), ("cluster-b", "MultiClusterNetwork"): ("FAIL", "AA1912")}
+
+
+def test_mesh_networks_name_an_istiod_without_cluster_id_by_istiods_default(audit):
+    """An istiod Deployment without CLUSTER_ID in its env (a hand-written manifest: the charts always write it) runs
+    with istiod's default cluster id `Kubernetes` (pilot/pkg/features/pilot.go @1.30.3: CLUSTER_ID defaults to
+    constants.DefaultClusterName), which a meshNetworks `fromRegistry: Kubernetes` names: the cluster's network is
+    network-1, not none. Before, only a literal CLUSTER_ID was matched: no network found (N/A AA1940 or WARN beside
+    ASM's), where ASM's network-2 differs (FAIL AA1910)."""
+    networks = "networks:\n  network-1:\n    endpoints:\n    - fromRegistry: Kubernetes\n    gateways:\n" \
+               "    - registryServiceName: istio-eastwestgateway.istio-system.svc.cluster.local\n      port: 15443\n"
+    bare = f.istiod()
+    assert "env" not in bare["spec"]["template"]["spec"]["containers"][0]
+    for asm_network, expected in (("network-1", ("PASS", "AA1901")), ("network-2", ("FAIL", "AA1910"))):
+        a = audit({"cluster-a": [istio_system(None), bare, mesh_configmap_with_networks(networks)]},
+                  "migrating", asm=[], config={"asm": {"networks": {"cluster-a": asm_network}}})
+        assert list(codes_by_kind(a).values()) == [expected], asm_network
