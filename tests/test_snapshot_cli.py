@@ -77,11 +77,21 @@ def test_typed_podlist_json_multidoc_yaml_and_tarball(tmp_path, capsys):
 
 def test_no_sidecar_left_passes_once_per_cluster(tmp_path, capsys):
     web = f.deployment("web")
-    snap = f.write_snapshot(tmp_path / "s", {"c1": f.workload_pods(web, 5, proxy="asm")})
+    # Complete: the Services and Deployments that tell which istiod the proxies' CA_ADDR names are known (none).
+    manifest = {"clusters": [{"name": "c1", "role": "data-plane", "complete": True}]}
+    snap = f.write_snapshot(tmp_path / "s", {"c1": [*web, *f.workload_pods(web, 5, proxy="asm")]}, manifest=manifest)
     _, doc = run_json(["--snapshot", str(snap), "--phase", "uninstall"], capsys)
     rows = sidecar_findings(doc)
     assert [(r["status"], r["cluster"]) for r in rows] == [("PASS", "c1")]
     assert rows[0]["evidence"]["asm_proxy_pods"] == 5
+
+
+def test_no_sidecar_left_is_not_proven_when_the_snapshot_holds_no_services(tmp_path, capsys):
+    """The same pods in a hand-made snapshot of pods only: their CA_ADDR's istiod is unproven (AA1231)."""
+    web = f.deployment("web")
+    snap = f.write_snapshot(tmp_path / "s", {"c1": f.workload_pods(web, 5, proxy="asm")})
+    _, doc = run_json(["--snapshot", str(snap), "--phase", "uninstall"], capsys)
+    assert [(r["status"], r["code"]) for r in sidecar_findings(doc)] == [("UNKNOWN", "AA1231")]
 
 
 def test_pods_missing_from_snapshot_is_unknown(tmp_path, capsys):
