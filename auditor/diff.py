@@ -18,6 +18,7 @@ from typing import Any
 import orjson
 import pandas as pd
 
+from auditor import wire
 from auditor.errors import UsageError
 from auditor.findings import blocking_mask, is_blocking, records
 from auditor.model import STATUS_RANK, Severity, Status, Verdict
@@ -379,7 +380,7 @@ def render_markdown(delta: dict[str, Any], top: int = 50) -> str:
 
 
 def render_json(delta: dict[str, Any]) -> bytes:
-    return orjson.dumps(delta, default=str, option=orjson.OPT_INDENT_2 | orjson.OPT_NON_STR_KEYS)
+    return wire.dumps(delta, default=str, option=orjson.OPT_INDENT_2 | orjson.OPT_NON_STR_KEYS)
 
 
 FORMATS = {"text": render_text, "md": render_markdown}

@@ -24,6 +24,8 @@ from typing import Annotated, Any, Required, TypedDict
 import msgspec
 import orjson
 
+from auditor import wire
+
 # orjson, which the full parse uses, reads a whole number outside int64/uint64 as a float (which the shape rules
 # refuse): the types below refuse it too (and the uint64-only range, which then takes the full parse).
 Int64 = Annotated[int, msgspec.Meta(ge=-(2**63), le=2**63 - 1)]
@@ -405,7 +407,7 @@ def decode_pod_list(body: bytes) -> Any:
         if page.items is not msgspec.UNSET:
             page.items = _checked_page(page.items)
     except _REFUSED:
-        return orjson.loads(body)
+        return wire.loads(body)
     return CheckedPodList((key, value) for key in _PodListStructs.__struct_fields__
                           if (value := getattr(page, key)) is not msgspec.UNSET)
 
@@ -417,7 +419,7 @@ def _reduce_owned(raw_item: bytes) -> dict[str, Any]:
     exactly as without this decoder.
     """
     item = _OWNED.decode(raw_item)
-    return item if _has_owner(item) else orjson.loads(memoryview(raw_item))
+    return item if _has_owner(item) else wire.loads(memoryview(raw_item))
 
 
 def _has_owner(item: dict[str, Any]) -> bool:
@@ -439,7 +441,7 @@ def decode_owned_list(body: bytes) -> Any:
             answer["items"] = None if page.items is None else [_reduce_owned(raw) for raw in page.items]
         return answer
     except (*_REFUSED, orjson.JSONDecodeError):
-        return orjson.loads(body)
+        return wire.loads(body)
 
 
 _REDUCED_KIND = re.compile(rb'"kind"\s*:\s*"(?:Pod|ReplicaSet|Job)(?:List)?"')
@@ -481,7 +483,7 @@ def reduced_list(raw: bytes) -> dict[str, Any] | None:
             elif kind and kind.endswith("List"):
                 return None
             else:
-                items.append(orjson.loads(memoryview(raw_item)))
+                items.append(wire.loads(memoryview(raw_item)))
     except (*_REFUSED, orjson.JSONDecodeError):
         return None
     return {"apiVersion": doc.apiVersion, "kind": doc.kind, "items": items}
@@ -528,7 +530,7 @@ def _owned_file(raw: bytes) -> dict[str, Any] | None:
             if not isinstance(raw_items, list) or len(raw_items) != len(items):
                 return None
             for index in ownerless:
-                items[index] = orjson.loads(memoryview(raw_items[index]))
+                items[index] = wire.loads(memoryview(raw_items[index]))
         except (*_REFUSED, orjson.JSONDecodeError):
             return None
         return {"apiVersion": doc.get("apiVersion"), "kind": kind, "items": items}

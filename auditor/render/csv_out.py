@@ -16,9 +16,9 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-import orjson
 import pandas as pd
 
+from auditor import wire
 from auditor.engine import AuditResult
 from auditor.render import CONTROL_ESCAPES, show_controls, write_atomic
 
@@ -54,7 +54,7 @@ def _needs_care(value: object) -> bool:
 
 def render(result: AuditResult, out_dir: Path) -> Path:
     frame = result.findings.drop(columns=["params"], errors="ignore")
-    frame["evidence"] = [orjson.dumps(e, default=str).decode() for e in frame["evidence"]]
+    frame["evidence"] = [wire.dumps(e, default=str).decode() for e in frame["evidence"]]
     for name in frame.columns:
         if not pd.api.types.is_numeric_dtype(frame[name]):  # text: object, str or category columns
             values = frame[name].tolist()

@@ -7,6 +7,7 @@ from typing import Any
 
 import orjson
 
+from auditor import wire
 from auditor.engine import AuditResult
 from auditor.findings import records
 from auditor.render import write_atomic
@@ -46,8 +47,8 @@ def document(result: AuditResult) -> dict[str, Any]:
 
 
 def dumps(result: AuditResult) -> bytes:
-    return orjson.dumps(document(result), default=str,
-                        option=orjson.OPT_INDENT_2 | orjson.OPT_NON_STR_KEYS | orjson.OPT_SERIALIZE_NUMPY)
+    return wire.dumps(document(result), default=str,
+                      option=orjson.OPT_INDENT_2 | orjson.OPT_NON_STR_KEYS | orjson.OPT_SERIALIZE_NUMPY)
 
 
 def render(result: AuditResult, out_dir: Path) -> Path:

@@ -34,7 +34,7 @@ import msgspec
 import orjson
 import urllib3
 
-from auditor import __version__, podwire
+from auditor import __version__, podwire, wire
 from auditor import kinds as K
 from auditor.errors import ClusterUnreachable, KindNotServed, SourceError, UsageError
 from auditor.kinds import Kind
@@ -418,7 +418,7 @@ class LiveCluster(ClusterSource):
             resp.release_conn()
 
     def _get_json(self, path: str, query: list[tuple[str, Any]] | None = None,
-                  decode: Callable[[bytes], Any] = orjson.loads) -> dict[str, Any]:
+                  decode: Callable[[bytes], Any] = wire.loads) -> dict[str, Any]:
         delay = BASE_DELAY_S
         for attempt in range(1, MAX_ATTEMPTS + 1):
             try:
@@ -502,7 +502,7 @@ class LiveCluster(ClusterSource):
         names = self._resources[gv_path]
         return bool(names) and plural in names
 
-    def pages(self, kind: Kind, decode: Callable[[bytes], Any] = orjson.loads
+    def pages(self, kind: Kind, decode: Callable[[bytes], Any] = wire.loads
               ) -> Iterator[list[dict[str, Any]] | ListRestarted]:
         """Pages of a list; `decode` parses each answer (the engine passes a faster, reducing one for pods)."""
         version = self._served_version(kind)

@@ -28,7 +28,7 @@ from typing import IO, Any, TypeVar
 import orjson
 import yaml
 
-from auditor import __version__, podwire
+from auditor import __version__, podwire, wire
 from auditor.errors import ClusterUnreachable, KindNotServed, SourceError, UsageError
 from auditor.kinds import POD, Kind, kind_of
 from auditor.sources.base import ClusterSource, ListRestarted, SourceSet
@@ -225,7 +225,7 @@ def _file_batches(path: Path, reduce: bool = False, raw: bytes | memoryview | No
             return
     if path.suffix == ".json":
         try:
-            doc = orjson.loads(raw)
+            doc = wire.loads(raw)
         except orjson.JSONDecodeError as exc:
             raise UsageError(f"{path}: malformed JSON at line {exc.lineno}: {exc.msg}") from exc
         del raw
@@ -806,7 +806,7 @@ class SnapshotWriter:
             if not item.get("kind"):
                 item = {**item, "apiVersion": api_version, "kind": kind.kind}
             try:
-                encoded = orjson.dumps(item)
+                encoded = wire.dumps(item)
             except orjson.JSONEncodeError as exc:
                 # E.g. an EnvoyFilter patch nested deeper than orjson writes (255 levels; it reads up to 1,024). The
                 # audit of this run has the object; the snapshot records the kind as not written, so an audit of
