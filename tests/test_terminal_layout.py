@@ -70,7 +70,7 @@ def test_checks_at_80_columns_piped_keeps_every_id_and_code_whole() -> None:
     lines = proc.stdout.splitlines()
     for name in WHOLE_NAMES:
         assert any(line.startswith(name + " (") for line in lines), name
-    assert "    codes: AA1201 AA1210 AA1211 AA1212 AA1213 AA1230" in lines  # istio-sidecars-remaining's codes, whole
+    assert "    codes: AA1201 AA1210 AA1211 AA1212 AA1213 AA1230 AA1231" in lines  # istio-sidecars-remaining's codes, whole
 
 
 def test_checks_in_an_80_column_terminal_keeps_every_id_whole() -> None:
@@ -181,3 +181,43 @@ def test_an_unreachable_cluster_is_one_line_naming_its_server_and_cause(tmp_path
     [facts] = [c for c in doc["clusters"] if c["name"] == "down"]
     assert facts["error"] == f"cannot connect to http://127.0.0.1:{port}: connection refused"
     assert not any("NewConnectionError" in r["message"] for r in doc["findings"])
+
+
+# config-import's remediation for a spec that differs (checks/config_import.py): a comment, then the command; the
+# namespace of the object quoted by sh() holds a newline, as a hostile name could.
+DIFFERS_REMEDIATION = ("# decide which spec is right; to make ASM's equal to the cluster's:\n"
+                       "kubectl --kubeconfig=\"${KUBECONFIG_C1:?}\" -n 'shop\nevil' get virtualservice/cart -o yaml")
+
+
+def test_next_prints_each_line_of_a_remediation_and_a_quoted_newline_as_an_escape() -> None:
+    """The remediation's own newline (between the comment and the command) starts a line under the first; the one
+    inside a quoted name stays visible as an escape (a name must not forge a line). Before, both were `\\x0a`."""
+    from auditor.cli.common import next_lines
+
+    assert next_lines(DIFFERS_REMEDIATION) == [
+        "next: # decide which spec is right; to make ASM's equal to the cluster's:",
+        "      kubectl --kubeconfig=\"${KUBECONFIG_C1:?}\" -n 'shop\\x0aevil' get virtualservice/cart -o yaml"]
+
+
+@pytest.mark.parametrize("text,lines", [
+    ("kubectl delete istio/default\n# if it stays: kubectl patch istio/default --type=merge", 2),  # Sail's fallback
+    ("echo 'never closed\nkubectl get pods", 1),  # a quote that does not close: nothing tells the lines apart
+    ('kubectl -n "a\nb" get pods\nkubectl get svc', 2),  # a newline inside double quotes is the name's
+    ("kubectl get pods \\\n  -A", 1),  # an escaped newline continues the command
+])
+def test_next_splits_only_at_the_shell_texts_own_newlines(text: str, lines: int) -> None:
+    from auditor.cli.common import next_lines
+
+    printed = next_lines(text)
+    assert len(printed) == lines
+    assert all("\n" not in line for line in printed)
+
+
+def test_next_lines_sit_under_the_first_command_in_chinese() -> None:
+    from auditor import i18n
+    from auditor.cli.common import next_lines
+
+    with i18n.language("zh-CN"):
+        head, second = next_lines("a\nb")
+    prefix = "\u4e0b\u4e00\u6b65\uff1a"  # the translation's "next: ", four wide characters of two cells each
+    assert head == prefix + "a" and second == " " * 8 + "b"
