@@ -71,12 +71,13 @@ class Silent(ClusterCheck):
         return []
 
 
-def snapshot_of(tmp_path: Path, objects: list[dict]) -> Path:
-    return f.write_snapshot(tmp_path / "snap", {"c1": objects}, versions={"c1": f.version_info()})
+def snapshot_of(tmp_path: Path, objects: list[dict], complete: bool = False) -> Path:
+    manifest = {"clusters": [{"name": "c1", "complete": True}]} if complete else None
+    return f.write_snapshot(tmp_path / "snap", {"c1": objects}, versions={"c1": f.version_info()}, manifest=manifest)
 
 
 def test_crashing_check_is_unknown_and_run_continues(tmp_path):
-    snap = snapshot_of(tmp_path, [f.pod("a-1", owner=None, proxy="asm")])
+    snap = snapshot_of(tmp_path, [f.pod("a-1", owner=None, proxy="asm")], complete=True)
     result = run_audit(open_snapshot(snap), "uninstall", extra_checks=[Crashing, Silent])
     by_id = {r["check_id"]: r for r in records(result.findings)}
     assert by_id["test-crashing"]["status"] == "UNKNOWN"
