@@ -34,6 +34,7 @@ other providers, mode SERVER, or other workloads changes nothing.
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -41,7 +42,7 @@ from typing import Any
 
 from auditor import istio, mesh
 from auditor import kinds as K
-from auditor.envoyfilters import GENERATED_NAME
+from auditor.envoyfilters import installer_telemetry_release
 from auditor.errors import EvidenceUnavailable
 from auditor.inventory import ClusterInventory
 
@@ -70,6 +71,8 @@ GATEWAY_NAME_LABEL = "gateway.networking.k8s.io/gateway-name"
 KUBERNETES_GATEWAY = ("gateway.networking.k8s.io", "Gateway")
 MAYBE = "(the mesh's default metrics provider, not known)"  # a provider of unknown name and type
 PROMETHEUS = "prometheus"
+STATS_FILTER = "istio.stats"   # xds.StatsFilterName (pkg/config/xds/filters.go @1.30.3), also the wasm filter's name
+STATS_TYPE = "stats.PluginConfig"  # the native stats filter's config type (istio.io/api envoy/extensions/stats)
 _DURATION = re.compile(r"(\d+(?:\.\d+)?)(h|ms|us|µs|ns|m|s)")
 _UNIT_S = {"h": 3600.0, "m": 60.0, "s": 1.0, "ms": 1e-3, "us": 1e-6, "µs": 1e-6, "ns": 1e-9}
 
@@ -335,14 +338,6 @@ def _provider_gaps(state: _ProviderState, relied: tuple[str, ...], interval_limi
     return gaps
 
 
-def _installer_stats_filters(cluster: ClusterInventory) -> bool | None:
-    """Whether Istio's pre-1.18 installer telemetry EnvoyFilters (stats-filter-1.x) exist; None when unread."""
-    if not cluster.available(K.ENVOYFILTER):
-        return None
-    return any(str(m.group(1)).endswith("stats-filter") for obj in cluster.objects(K.ENVOYFILTER)
-               if (m := GENERATED_NAME.match(_ref(obj)[1])))
-
-
 def _join(gaps: list[Gap]) -> list[Gap]:
     """One Gap per (object, action), families and metrics merged in the proof's order."""
     merged: dict[tuple[str, str, str, str], tuple[list[str], list[str]]] = {}
@@ -393,28 +388,131 @@ def metrics_gaps(telemetries: list[dict[str, Any]], view: MeshView, namespace: s
     return _join(gaps)
 
 
+# ---------------------------------------------------------------- EnvoyFilters on the stats filter
+def _envoyfilter_attaches(obj: dict[str, Any], namespace: str, labels: dict[str, str], root: str) -> bool:
+    """getMatchedEnvoyFilters (push_context.go @1.30.3): the root namespace's and the workload namespace's filters,
+    by ShouldAttachPolicy with `workloadSelector.labels` as the selector (targetRefs: same namespace only)."""
+    ns = _ref(obj)[0]
+    spec = _spec(obj)
+    if ns not in (root, namespace) or (_target_refs(spec) and ns != namespace):
+        return False
+    selector = spec.get("workloadSelector")
+    match_labels = selector.get("labels") if isinstance(selector, dict) else None
+    as_policy = {"selector": {"matchLabels": match_labels if isinstance(match_labels, dict) else {}},
+                 "targetRefs": spec.get("targetRefs")}
+    return _attaches(as_policy, namespace, labels)
+
+
+def _mentions_stats(value: Any) -> bool:
+    if isinstance(value, str):
+        return STATS_FILTER in value or STATS_TYPE in value
+    if isinstance(value, dict):
+        return any(_mentions_stats(k) or _mentions_stats(v) for k, v in value.items())
+    if isinstance(value, list):
+        return any(_mentions_stats(v) for v in value)
+    return False
+
+
+def _stats_configs(value: Any) -> list[dict[str, Any]]:
+    """The stats plugin configurations (JSON text holding `metrics`) inside a patch: the installer's filters before 1.18
+    carried telemetry.v2.prometheus.configOverride.gateway there."""
+    found: list[dict[str, Any]] = []
+    if isinstance(value, str) and value.lstrip().startswith("{"):
+        try:
+            parsed = json.loads(value)
+        except ValueError:
+            return found
+        if isinstance(parsed, dict) and isinstance(parsed.get("metrics"), list):
+            found.append(parsed)
+    elif isinstance(value, dict):
+        for v in value.values():
+            found += _stats_configs(v)
+    elif isinstance(value, list):
+        for v in value:
+            found += _stats_configs(v)
+    return found
+
+
+def _installer_config_gaps(config: dict[str, Any], ref: str, relied: tuple[str, ...]) -> list[Gap]:
+    """The stats plugin's `metrics` overrides (name "" = every metric; drop, tags_to_remove, dimensions)."""
+    gaps: list[Gap] = []
+    for item in _dicts(config.get("metrics")):
+        name = str(item.get("name") or "")
+        metrics = ALL_METRICS if not name else (_BY_PROMETHEUS_NAME.get(name, name),)
+        families = tuple(f for f, m in FAMILY_METRICS.items() if m in metrics)
+        if not families:
+            continue
+        shown = tuple(FAMILY_METRICS[f] for f in families)
+        if _truthy(item.get("drop")):
+            gaps.append(Gap(families, "EnvoyFilter", *_split(ref), "drops", shown))
+        removed = item.get("tags_to_remove") if isinstance(item.get("tags_to_remove"), list) else []
+        dimensions = item.get("dimensions") if isinstance(item.get("dimensions"), dict) else {}
+        for tag in relied:
+            if tag in removed:
+                gaps.append(Gap(families, "EnvoyFilter", *_split(ref), f"removes the {tag} label of", shown))
+            if tag in dimensions:
+                gaps.append(Gap(families, "EnvoyFilter", *_split(ref), f"rewrites the {tag} label of", shown))
+    return gaps
+
+
+def envoyfilter_gaps(envoyfilters: list[dict[str, Any]], namespace: str, labels: dict[str, str], root: str,
+                     relied: tuple[str, ...]) -> list[Gap]:
+    """EnvoyFilters that patch the gateway's stats filter (istio.stats, where the istio_* metrics come from).
+
+    The installer's own telemetry filters (before 1.18) are read for their configOverride; any other patch of the
+    stats filter applying to a gateway (context GATEWAY or ANY) may remove or reshape what it reports: not judged
+    further, it is a gap of every family.
+    """
+    gaps: list[Gap] = []
+    for obj in _by_creation(envoyfilters):
+        if not _envoyfilter_attaches(obj, namespace, labels, root):
+            continue
+        ref = "/".join(_ref(obj))
+        installer = installer_telemetry_release(obj) is not None
+        for config_patch in _dicts(_spec(obj).get("configPatches")):
+            match = config_patch.get("match") if isinstance(config_patch.get("match"), dict) else {}
+            if str(match.get("context") or "ANY") not in ("ANY", "GATEWAY") or not _mentions_stats(config_patch):
+                continue
+            patch = config_patch.get("patch") if isinstance(config_patch.get("patch"), dict) else {}
+            if installer:
+                for config in _stats_configs(patch.get("value")):
+                    gaps += _installer_config_gaps(config, ref, relied)
+                continue
+            what = " ".join(str(v) for v in (patch.get("operation"), config_patch.get("applyTo")) if v)
+            gaps.append(Gap(tuple(FAMILY_METRICS), "EnvoyFilter", *_split(ref),
+                            f"patches the gateway's stats filter {STATS_FILTER} ({what or 'no operation'}): what the "
+                            "gateway reports is not known"))
+    return gaps
+
+
 def gateway_metrics_gaps(cluster: ClusterInventory, namespace: str, pod_labels: dict[str, str],
                          relied: tuple[str, ...], interval_limit_s: float) -> list[Gap]:
     """Why the gateway's series may not count all its traffic ([] = nothing the auditor can see hides it).
 
-    Raises EvidenceUnavailable when the Telemetry objects were not read: any of them may hide it.
+    Raises EvidenceUnavailable when the Telemetry objects or the EnvoyFilters were not read: any of them may hide it.
     """
-    if not cluster.available(K.TELEMETRY):
-        raise EvidenceUnavailable(f"Telemetry objects not read: {cluster.unread_reason(K.TELEMETRY)}",
-                                  kind=K.TELEMETRY.kind, cluster=cluster.name)
+    for kind in (K.TELEMETRY, K.ENVOYFILTER):
+        if not cluster.available(kind):
+            raise EvidenceUnavailable(f"the {kind.kind} objects could not be read ({cluster.unread_reason(kind)})",
+                                      kind=kind.kind, cluster=cluster.name)
     telemetries = [o for o in cluster.objects(K.TELEMETRY) if isinstance(o, dict)]
+    envoyfilters = [o for o in cluster.objects(K.ENVOYFILTER) if isinstance(o, dict) and _mentions_stats(_spec(o))]
     revision = str(pod_labels.get("istio.io/rev") or "default")
     view = mesh_view(cluster, revision)
     if view.root is not None:
         roots = [view.root]
     else:
-        # The root namespace is not known: any namespace holding a selector-less Telemetry may be it.
-        roots = list(dict.fromkeys([ROOT_DEFAULT, *sorted(_ref(o)[0] for o in telemetries
-                                                          if namespace_wide(_spec(o)))]))
-    if not telemetries and view.root is None:
-        return []
-    stats_filters = _installer_stats_filters(cluster)
+        # The root namespace is not known: any namespace holding a selector-less Telemetry (or an EnvoyFilter on the
+        # stats filter) may be it.
+        roots = list(dict.fromkeys([ROOT_DEFAULT, *sorted(
+            [_ref(o)[0] for o in telemetries if namespace_wide(_spec(o))] + [_ref(o)[0] for o in envoyfilters])]))
     gaps: list[Gap] = []
+    for root in roots:
+        gaps += envoyfilter_gaps(envoyfilters, namespace, pod_labels, root, relied)
+    if not telemetries and view.root is None:
+        return _join(gaps)
+    # Before 1.18 the installer's EnvoyFilters made the stats filter with no defaultProviders: any filter on it may.
+    stats_filters = bool(envoyfilters)
     for root in roots:
         gaps += metrics_gaps(telemetries, view, namespace, pod_labels, relied, interval_limit_s, root, stats_filters)
     return _join(gaps)

@@ -8,7 +8,8 @@ recorded by auditor/sources/prometheus.py, identically live and from a snapshot.
 
 A zero proves nothing of metrics the gateway's proxy does not report as the queries read them: before a PASS,
 auditor/telemetry.py replays istiod's Telemetry rules for the gateway (Telemetry objects, the mesh config's
-providers); a metric switched off or relabelled there, or Telemetry unread, is UNKNOWN instead.
+providers, EnvoyFilters on the stats filter); a metric switched off or relabelled there, or Telemetry or EnvoyFilters
+unread, is UNKNOWN instead.
 """
 
 from __future__ import annotations
@@ -59,12 +60,13 @@ SCRAPE_HINT = ("Make sure Prometheus scrapes the gateway pods (istio_requests_to
 PROMETHEUS_ERROR_FIX = "Fix the Prometheus connection (URL, credentials, CA, timeout) and audit again."
 CLUSTER_LABEL_FIX = ("Map the cluster to its label value with prometheus.cluster_label_values ({cluster}: <value>) "
                      "or set prometheus.cluster_label.")
-METRICS_HIDDEN_FIX = ("Make the Prometheus provider report REQUEST_COUNT and the TCP metrics of the gateway (mode "
-                      "CLIENT) with their reporter, source_workload and source_workload_namespace labels: remove the "
-                      "override (or give it mode SERVER, or a selector that leaves the gateway out), then audit again "
+METRICS_HIDDEN_FIX = ("Make the gateway's proxy report REQUEST_COUNT and the TCP metrics to Prometheus (mode CLIENT) "
+                      "with their reporter, source_workload and source_workload_namespace labels: remove the override "
+                      "or patch (or give it mode SERVER, or a selector that leaves the gateway out), then audit again "
                       "after a full window.")
-TELEMETRY_UNREAD_FIX = ("Let the auditor list telemetries.telemetry.istio.io (`asm-audit rbac` prints the "
-                        "ClusterRole), or take a snapshot that holds them, and audit again.")
+TELEMETRY_UNREAD_FIX = ("Let the auditor list telemetries.telemetry.istio.io and envoyfilters.networking.istio.io "
+                        "(`asm-audit rbac` prints the ClusterRole), or take a snapshot that holds them, and audit "
+                        "again.")
 CLUSTER_LABEL_MISSING_FIX = ("Give the series the cluster label prometheus.cluster_label names (external_labels or "
                              "relabelling) or query one Prometheus per cluster.")
 # Parts of the message templates below (one gateway's finding).
@@ -177,26 +179,28 @@ class IstioGatewayTraffic(ClusterCheck):
                             message=SCAN_UNREAD + "an Istio gateway whose pods no Deployment or DaemonSet explains may "
                                                   "have been missed, so it cannot tell that no traffic crosses any "
                                                   "Istio gateway")
-    # Zero increase is a proof only of what the gateway's proxy reports: the Telemetry API and the mesh config can
-    # switch off or relabel some of the metrics for the gateway while the others flow (auditor/telemetry.py).
+    # Zero increase is a proof only of what the gateway's proxy reports: the Telemetry API, the mesh config and
+    # EnvoyFilters can switch off or relabel some of the metrics for the gateway while the others flow
+    # (auditor/telemetry.py).
     METRICS_HIDDEN = Outcome(
-        "AA1552", Status.UNKNOWN, "zero increase, but the mesh's telemetry configuration (a Telemetry object or the "
-        "mesh config) switches off or relabels, for this gateway, metrics the proof reads: their traffic is not "
-        "counted",
+        "AA1552", Status.UNKNOWN, "zero increase, but the mesh's telemetry configuration (a Telemetry object, an "
+        "EnvoyFilter on the stats filter, or the mesh config) switches off or relabels, for this gateway, metrics the "
+        "proof reads: their traffic is not counted",
         fix=METRICS_HIDDEN_FIX,
         message=GATEWAY + "zero increase " + AS_OF + ", but {hidden}: traffic of {metrics} is not counted as the proof "
                 "reads it, so zero proves nothing")
     TELEMETRY_UNREAD = Outcome(
-        "AA1553", Status.UNKNOWN, "zero increase, but the Telemetry objects could not be read: one of them may switch "
-        "off or relabel the gateway's metrics", fix=TELEMETRY_UNREAD_FIX,
-        message=GATEWAY + "zero increase " + AS_OF + ", but the Telemetry objects could not be read ({reason}): one of "
-                "them may switch off or relabel the gateway's metrics, so zero proves nothing")
+        "AA1553", Status.UNKNOWN, "zero increase, but the Telemetry objects or the EnvoyFilters could not be read: one "
+        "of them may switch off or relabel the gateway's metrics", fix=TELEMETRY_UNREAD_FIX,
+        message=GATEWAY + "zero increase " + AS_OF + ", but {reason}: a Telemetry object or an EnvoyFilter may switch "
+                "off or relabel the gateway's metrics, so zero proves nothing")
     outcomes = (PASS, TRAFFIC, TRAFFIC_ALL_CLUSTERS, TRAFFIC_NEW_SERIES_UNCOUNTED, NO_PROMETHEUS, STRAY, NOT_RECORDED,
                 PROMETHEUS_ERROR, ANSWER_NOT_EVIDENCE, NO_SERIES, OTHER_CLUSTER_LABEL, NEW_SERIES_ONLY, PARTIAL_WINDOW,
                 ZERO_ALL_CLUSTERS, GATEWAYS_UNSEEN, STRAYS_UNSEEN, METRICS_HIDDEN, TELEMETRY_UNREAD, NO_GATEWAY)
     needs = (K.DEPLOYMENT,)
     # Pods and ReplicaSets: to explain missing series by gateway pods started inside the window. Telemetry, the mesh
-    # ConfigMaps and EnvoyFilters: what the gateway's proxy reports (a zero is no proof without Telemetry read).
+    # ConfigMaps and EnvoyFilters: what the gateway's proxy reports (a zero is no proof with Telemetry or EnvoyFilters
+    # unread).
     uses = (*SCAN_KINDS, K.POD, K.REPLICASET, K.TELEMETRY, K.CONFIGMAP, K.ENVOYFILTER)
     needs_traffic = True
 
@@ -303,8 +307,8 @@ class IstioGatewayTraffic(ClusterCheck):
         relied = (*RELIED_TAGS, label) if label else RELIED_TAGS
         try:
             gaps = gateway_metrics_gaps(cluster, gw.namespace, gw.pod_labels, relied, tolerance)
-        except EvidenceUnavailable:
-            return gateway_finding(self.TELEMETRY_UNREAD, evidence, reason=cluster.unread_reason(K.TELEMETRY))
+        except EvidenceUnavailable as exc:
+            return gateway_finding(self.TELEMETRY_UNREAD, evidence, reason=exc.reason)
         if gaps:
             evidence["metrics_hidden"] = [{"source": g.source, "reason": g.reason,
                                            "metrics": [FAMILIES[f] for f in g.families]} for g in gaps]

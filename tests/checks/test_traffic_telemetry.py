@@ -22,6 +22,7 @@ Shapes:
 from __future__ import annotations
 
 import datetime as dt
+import json
 from pathlib import Path
 from typing import Any
 
@@ -250,10 +251,64 @@ def test_a_mesh_config_without_a_metrics_provider(tmp_path: Path) -> None:
     assert codes(rows) == {"istio-ingressgateway": HIDDEN, "istio-eastwestgateway": HIDDEN}
     assert "ConfigMap istio-system/istio" in rows["istio-ingressgateway"]["message"]
     assert "get configmap/istio -o jsonpath='{.data.mesh}'" in rows["istio-ingressgateway"]["remediation"]
-    patch = {"applyTo": "HTTP_FILTER", "match": {"proxy": {"proxyVersion": "^1\\.16.*"}}}
-    stats = f.istio_object("EnvoyFilter", "stats-filter-1.16", "istio-system", {"configPatches": [patch]},
-                           labels={"istio.io/rev": "default"})
-    rows = audit(tmp_path / "b", [cm, stats])
+    rows = audit(tmp_path / "b", [cm, installer_stats_filter()])
+    assert set(codes(rows).values()) == {PASS}
+
+
+def installer_stats_filter(gateway_config: dict[str, Any] | None = None) -> dict[str, Any]:
+    """`stats-filter-1.16` as istio/istio@1.16.0:manifests/charts/istio-control/istio-discovery/templates/
+    telemetryv2_1.16.yaml renders it (its GATEWAY patch; the configuration is configOverride.gateway when set)."""
+    config = gateway_config or {"debug": "false", "stat_prefix": "istio", "disable_host_header_fallback": True}
+    wasm = {"config": {"root_id": "stats_outbound",
+                       "configuration": {"@type": "type.googleapis.com/google.protobuf.StringValue",
+                                         "value": json.dumps(config, indent=2) + "\n"},
+                       "vm_config": {"vm_id": "stats_outbound", "runtime": "envoy.wasm.runtime.null",
+                                     "code": {"local": {"inline_string": "envoy.wasm.stats"}}}}}
+    patch = {"applyTo": "HTTP_FILTER",
+             "match": {"context": "GATEWAY", "proxy": {"proxyVersion": "^1\\.16.*"},
+                       "listener": {"filterChain": {"filter": {
+                           "name": "envoy.filters.network.http_connection_manager",
+                           "subFilter": {"name": "envoy.filters.http.router"}}}}},
+             "patch": {"operation": "INSERT_BEFORE", "value": {"name": "istio.stats", "typed_config": {
+                 "@type": "type.googleapis.com/udpa.type.v1.TypedStruct",
+                 "type_url": "type.googleapis.com/envoy.extensions.filters.http.wasm.v3.Wasm", "value": wasm}}}}
+    return f.istio_object("EnvoyFilter", "stats-filter-1.16", "istio-system",
+                          {"priority": -1, "configPatches": [patch]}, labels={"istio.io/rev": "default"})
+
+
+def test_envoyfilters_on_the_stats_filter(tmp_path: Path) -> None:
+    """Before 1.18 the installer's stats-filter-1.x made the gateway's metrics, tailored by
+    telemetry.v2.prometheus.configOverride.gateway (drop, tags_to_remove); a user's EnvoyFilter patching istio.stats on
+    the gateway (here removing it) leaves what the gateway reports unknown. Main: PASS for both."""
+    override = {"debug": "false", "stat_prefix": "istio",
+                "metrics": [{"name": "tcp_sent_bytes_total", "drop": True},
+                            {"tags_to_remove": ["source_workload"], "name": "requests_total"}]}
+    rows = audit(tmp_path, [installer_stats_filter(override)])
+    assert codes(rows) == {"istio-ingressgateway": HIDDEN, "istio-eastwestgateway": HIDDEN}
+    assert rows["istio-ingressgateway"]["evidence"]["metrics_hidden"] == [
+        {"source": "EnvoyFilter istio-system/stats-filter-1.16", "reason": "drops TCP_SENT_BYTES",
+         "metrics": ["istio_tcp_sent_bytes_total"]},
+        {"source": "EnvoyFilter istio-system/stats-filter-1.16", "reason": "removes the source_workload label of "
+         "REQUEST_COUNT", "metrics": ["istio_requests_total"]}]
+    removal = f.istio_object("EnvoyFilter", "no-gateway-stats", "istio-system", {
+        "workloadSelector": {"labels": {"istio": "ingressgateway"}},
+        "configPatches": [{"applyTo": "HTTP_FILTER", "match": {"context": "GATEWAY", "listener": {"filterChain": {
+            "filter": {"name": "envoy.filters.network.http_connection_manager",
+                       "subFilter": {"name": "istio.stats"}}}}}, "patch": {"operation": "REMOVE"}}]})
+    rows = audit(tmp_path / "b", [mesh_config(), removal])
+    assert codes(rows) == {"istio-ingressgateway": HIDDEN, "istio-eastwestgateway": PASS}
+    assert "patches the gateway's stats filter istio.stats (REMOVE HTTP_FILTER)" in (
+        rows["istio-ingressgateway"]["message"])
+    # The same patch for sidecars only, or an EnvoyFilter that does not touch the stats filter: nothing changes.
+    sidecars = json.loads(json.dumps(removal))
+    sidecars["spec"]["configPatches"][0]["match"]["context"] = "SIDECAR_OUTBOUND"
+    lua = f.istio_object("EnvoyFilter", "gateway-lua", "istio-system", {
+        "workloadSelector": {"labels": {"istio": "ingressgateway"}},
+        "configPatches": [{"applyTo": "HTTP_FILTER", "match": {"context": "GATEWAY"}, "patch": {
+            "operation": "INSERT_BEFORE", "value": {"name": "envoy.filters.http.lua", "typed_config": {
+                "@type": "type.googleapis.com/envoy.extensions.filters.http.lua.v3.Lua",
+                "inlineCode": "function envoy_on_request(h) end"}}}}]})
+    rows = audit(tmp_path / "c", [mesh_config(), sidecars, lua])
     assert set(codes(rows).values()) == {PASS}
 
 
@@ -276,14 +331,15 @@ def test_a_gateway_api_gateway_is_targeted_by_targetrefs(tmp_path: Path) -> None
     assert codes(rows) == {"edge-istio": PASS}
 
 
-def test_telemetry_unreadable_is_unknown_not_pass(tmp_path: Path) -> None:
-    """Telemetry objects forbidden: any of them may switch the gateway's metrics off (main: PASS)."""
-    forbidden = ('forbidden: telemetries.telemetry.istio.io is forbidden: User "audit" cannot list resource '
-                 '"telemetries" in API group "telemetry.istio.io" at the cluster scope')
-    rows = audit(tmp_path, [mesh_config()], kinds={K.TELEMETRY.key: forbidden})
+@pytest.mark.parametrize("kind", [K.TELEMETRY, K.ENVOYFILTER], ids=lambda k: k.kind)
+def test_telemetry_or_envoyfilters_unreadable_is_unknown_not_pass(tmp_path: Path, kind: K.Kind) -> None:
+    """Telemetry objects (or EnvoyFilters) forbidden: any of them may switch the gateway's metrics off (main: PASS)."""
+    forbidden = (f'forbidden: {kind.key} is forbidden: User "audit" cannot list resource "{kind.plural}" in API group '
+                 f'"{kind.group}" at the cluster scope')
+    rows = audit(tmp_path, [mesh_config()], kinds={kind.key: forbidden})
     unread = ("UNKNOWN", "AA1553")
     assert codes(rows) == {"istio-ingressgateway": unread, "istio-eastwestgateway": unread}
-    assert "forbidden" in rows["istio-ingressgateway"]["message"]
+    assert f"the {kind.kind} objects could not be read (forbidden" in rows["istio-ingressgateway"]["message"]
 
 
 # ---------------------------------------------------------------- harmless Telemetry: PASS stays PASS
@@ -335,8 +391,6 @@ def test_live_and_its_snapshot_judge_the_telemetry_alike(tmp_path: Path, capsys:
     """Against a live API server and Prometheus' HTTP API (tests/test_prometheus_answers.AnswerDouble: series over the
     whole window, requests 0), a Telemetry disabling the gateway's TCP metrics: UNKNOWN AA1552 live, and the same
     from the snapshot `asm-audit snapshot` took of that cluster (it holds the Telemetry objects)."""
-    import json
-
     from auditor.cli.main import main
     from tests.fakeapi import FakeApiServer
     from tests.test_prometheus_answers import AnswerDouble
