@@ -5,6 +5,11 @@ from the start to the end of the window (it was scraped) and none of its counter
 is a FAIL with the numbers; everything else (no Prometheus, errors, no series, partial series,
 series of other clusters) is UNKNOWN with the reason. The numbers come from Prometheus' answers
 recorded by auditor/sources/prometheus.py, identically live and from a snapshot.
+
+A zero proves nothing of metrics the gateway's proxy does not report as the queries read them: before a PASS,
+auditor/telemetry.py replays istiod's Telemetry rules for the gateway (Telemetry objects, the mesh config's
+providers, EnvoyFilters on the stats filter); a metric switched off or relabelled there, or Telemetry or EnvoyFilters
+unread, is UNKNOWN instead.
 """
 
 from __future__ import annotations
@@ -15,6 +20,7 @@ from typing import Any
 from auditor import kinds as K
 from auditor.check import ClusterCheck, Context
 from auditor.config import Config
+from auditor.errors import EvidenceUnavailable
 from auditor.gateways import (
     EASTWEST,
     EGRESS,
@@ -33,7 +39,8 @@ from auditor.gateways import (
 )
 from auditor.inventory import ClusterInventory
 from auditor.model import Finding, Gate, Outcome, Severity, Status
-from auditor.sources.prometheus import GatewayTraffic, TrafficData, parse_rfc3339, rfc3339, window_steps
+from auditor.sources.prometheus import FAMILIES, GatewayTraffic, TrafficData, parse_rfc3339, rfc3339, window_steps
+from auditor.telemetry import RELIED_TAGS, Gap, gateway_metrics_gaps, telemetry_command
 
 TYPE_NAMES = {INGRESS: "ingress", EGRESS: "egress", EASTWEST: "east-west", ROLE_UNKNOWN: "(role unknown)"}
 MIN_TOLERANCE_S = 600  # a scrape may lag; presence within 10 minutes of either end of the window counts
@@ -53,6 +60,13 @@ SCRAPE_HINT = ("Make sure Prometheus scrapes the gateway pods (istio_requests_to
 PROMETHEUS_ERROR_FIX = "Fix the Prometheus connection (URL, credentials, CA, timeout) and audit again."
 CLUSTER_LABEL_FIX = ("Map the cluster to its label value with prometheus.cluster_label_values ({cluster}: <value>) "
                      "or set prometheus.cluster_label.")
+METRICS_HIDDEN_FIX = ("Make the gateway's proxy report REQUEST_COUNT and the TCP metrics to Prometheus (mode CLIENT) "
+                      "with their reporter, source_workload and source_workload_namespace labels: remove the override "
+                      "or patch (or give it mode SERVER, or a selector that leaves the gateway out), then audit again "
+                      "after a full window.")
+TELEMETRY_UNREAD_FIX = ("Let the auditor list telemetries.telemetry.istio.io and envoyfilters.networking.istio.io "
+                        "(`asm-audit rbac` prints the ClusterRole), or take a snapshot that holds them, and audit "
+                        "again.")
 CLUSTER_LABEL_MISSING_FIX = ("Give the series the cluster label prometheus.cluster_label names (external_labels or "
                              "relabelling) or query one Prometheus per cluster.")
 # Parts of the message templates below (one gateway's finding).
@@ -165,12 +179,29 @@ class IstioGatewayTraffic(ClusterCheck):
                             message=SCAN_UNREAD + "an Istio gateway whose pods no Deployment or DaemonSet explains may "
                                                   "have been missed, so it cannot tell that no traffic crosses any "
                                                   "Istio gateway")
+    # Zero increase is a proof only of what the gateway's proxy reports: the Telemetry API, the mesh config and
+    # EnvoyFilters can switch off or relabel some of the metrics for the gateway while the others flow
+    # (auditor/telemetry.py).
+    METRICS_HIDDEN = Outcome(
+        "AA1552", Status.UNKNOWN, "zero increase, but the mesh's telemetry configuration (a Telemetry object, an "
+        "EnvoyFilter on the stats filter, or the mesh config) switches off or relabels, for this gateway, metrics the "
+        "proof reads: their traffic is not counted",
+        fix=METRICS_HIDDEN_FIX,
+        message=GATEWAY + "zero increase " + AS_OF + ", but {hidden}: traffic of {metrics} is not counted as the proof "
+                "reads it, so zero proves nothing")
+    TELEMETRY_UNREAD = Outcome(
+        "AA1553", Status.UNKNOWN, "zero increase, but the Telemetry objects or the EnvoyFilters could not be read: one "
+        "of them may switch off or relabel the gateway's metrics", fix=TELEMETRY_UNREAD_FIX,
+        message=GATEWAY + "zero increase " + AS_OF + ", but {reason}: a Telemetry object or an EnvoyFilter may switch "
+                "off or relabel the gateway's metrics, so zero proves nothing")
     outcomes = (PASS, TRAFFIC, TRAFFIC_ALL_CLUSTERS, TRAFFIC_NEW_SERIES_UNCOUNTED, NO_PROMETHEUS, STRAY, NOT_RECORDED,
                 PROMETHEUS_ERROR, ANSWER_NOT_EVIDENCE, NO_SERIES, OTHER_CLUSTER_LABEL, NEW_SERIES_ONLY, PARTIAL_WINDOW,
-                ZERO_ALL_CLUSTERS, GATEWAYS_UNSEEN, STRAYS_UNSEEN, NO_GATEWAY)
+                ZERO_ALL_CLUSTERS, GATEWAYS_UNSEEN, STRAYS_UNSEEN, METRICS_HIDDEN, TELEMETRY_UNREAD, NO_GATEWAY)
     needs = (K.DEPLOYMENT,)
-    # Pods and ReplicaSets: to explain missing series by gateway pods started inside the window.
-    uses = (*SCAN_KINDS, K.POD, K.REPLICASET)
+    # Pods and ReplicaSets: to explain missing series by gateway pods started inside the window. Telemetry, the mesh
+    # ConfigMaps and EnvoyFilters: what the gateway's proxy reports (a zero is no proof with Telemetry or EnvoyFilters
+    # unread).
+    uses = (*SCAN_KINDS, K.POD, K.REPLICASET, K.TELEMETRY, K.CONFIGMAP, K.ENVOYFILTER)
     needs_traffic = True
 
     def check_cluster(self, cluster: ClusterInventory, ctx: Context) -> Iterable[Finding]:
@@ -273,9 +304,29 @@ class IstioGatewayTraffic(ClusterCheck):
             # Series exist, yet no counter's increase() gave a number: nothing shows a real 0.
             return gateway_finding(self.ANSWER_NOT_EVIDENCE, evidence, problem="no request or TCP counter gave an "
                                    "increase over the window (empty answers; an empty answer is not zero)")
+        relied = (*RELIED_TAGS, label) if label else RELIED_TAGS
+        try:
+            gaps = gateway_metrics_gaps(cluster, gw.namespace, gw.pod_labels, relied, tolerance)
+        except EvidenceUnavailable as exc:
+            return gateway_finding(self.TELEMETRY_UNREAD, evidence, reason=exc.reason)
+        if gaps:
+            evidence["metrics_hidden"] = [{"source": g.source, "reason": g.reason,
+                                           "metrics": [FAMILIES[f] for f in g.families]} for g in gaps]
+            commands = "; ".join(dict.fromkeys(telemetry_command(cluster.name, g) for g in gaps))
+            return gateway_finding(self.METRICS_HIDDEN, evidence, f"See it: {commands}. ", hidden=_hidden(gaps),
+                                   metrics=", ".join(FAMILIES[f] for f in FAMILIES
+                                                     if any(f in g.families for g in gaps)))
         evidence.update(_numbers(increases, born))
         return gateway_finding(self.PASS, evidence, first=rfc3339(first), last=rfc3339(last),
                                families=", ".join(families))
+
+
+def _hidden(gaps: list[Gap]) -> str:
+    """What hides the traffic, one clause per object: `Telemetry istio-system/mesh-default disables ...`."""
+    by_source: dict[str, list[str]] = {}
+    for gap in gaps:
+        by_source.setdefault(gap.source, []).append(gap.reason)
+    return "; ".join(f"{source} " + ", ".join(dict.fromkeys(reasons)) for source, reasons in by_source.items())
 
 
 def _numbers(increases: dict[str, float | None], born: dict[str, float | None]) -> dict[str, float | None]:
