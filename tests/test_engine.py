@@ -71,12 +71,12 @@ class Silent(ClusterCheck):
         return []
 
 
-def snapshot_of(tmp_path: Path, objects: list[dict]) -> Path:
-    return f.write_snapshot(tmp_path / "snap", {"c1": objects}, versions={"c1": f.version_info()})
+def snapshot_of(tmp_path: Path, objects: list[dict], manifest: dict | None = None) -> Path:
+    return f.write_snapshot(tmp_path / "snap", {"c1": objects}, versions={"c1": f.version_info()}, manifest=manifest)
 
 
 def test_crashing_check_is_unknown_and_run_continues(tmp_path):
-    snap = snapshot_of(tmp_path, [f.pod("a-1", owner=None, proxy="asm")])
+    snap = snapshot_of(tmp_path, [f.pod("a-1", owner=None, proxy="asm")], f.no_vms_manifest("c1"))
     result = run_audit(open_snapshot(snap), "uninstall", extra_checks=[Crashing, Silent])
     by_id = {r["check_id"]: r for r in records(result.findings)}
     assert by_id["test-crashing"]["status"] == "UNKNOWN"
@@ -87,7 +87,7 @@ def test_crashing_check_is_unknown_and_run_continues(tmp_path):
 
 
 def test_disabled_and_severity_override_from_config(tmp_path):
-    snap = snapshot_of(tmp_path, [f.pod("a-1", proxy="istio")])
+    snap = snapshot_of(tmp_path, [f.pod("a-1", proxy="istio")], f.no_vms_manifest("c1"))
     settings = f.only_checks("istio-sidecars-remaining")
     settings["checks"]["severity"] = {"istio-sidecars-remaining": "minor"}
     config = tmp_path / "c.yaml"

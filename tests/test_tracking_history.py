@@ -33,7 +33,8 @@ def burn_down_snapshots(root: Path, left: tuple[int, ...]) -> list[Path]:
         cart = f.deployment("cart")
         objects = [f.namespace("shop"), f.istiod(), f.mesh_configmap(), *cart,
                    *f.workload_pods(cart, n, proxy="istio"), *f.workload_pods(cart, 6 - n, first=n, proxy="asm")]
-        snapshots.append(f.write_snapshot(root / f"step{i}", {"c1": objects}, versions={"c1": f.version_info()}))
+        snapshots.append(f.write_snapshot(root / f"step{i}", {"c1": objects}, versions={"c1": f.version_info()},
+                                          manifest=f.no_vms_manifest("c1")))
     return snapshots
 
 
