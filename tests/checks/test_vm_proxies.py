@@ -1,4 +1,4 @@
-"""Istio proxies on VMs (istio-sidecars-remaining AA1214/AA1215/AA1231-AA1233).
+"""Istio proxies on VMs (istio-sidecars-remaining AA1214/AA1215/AA1231-AA1233; istio-config-imported's skip).
 
 A VM runs Istio's proxy bootstrapped against the cluster's istiod; the cluster shows it only through WorkloadGroups and
 WorkloadEntries. Main counted Istio proxies from pods alone: a mesh whose pods were all on ASM passed the uninstall gate
@@ -26,6 +26,7 @@ from auditor import kinds as K
 from tests import factory as f
 
 CHECK = "istio-sidecars-remaining"
+IMPORTED = "istio-config-imported"
 ONLY = f.only_checks(CHECK)
 CONNECTED_AT = "2026-11-15T09:41:07.123456789Z"  # time.RFC3339Nano, as setConnectMeta writes it
 DISCONNECTED_AT = "2026-11-15T11:02:44.5Z"
@@ -247,6 +248,28 @@ def test_unreadable_workload_entries_or_groups_are_unknown_not_pass(audit):
     groups = audit({"c1": asm_workloads()}, "finished", config=ONLY,
                    unreadable={"c1": {K.WORKLOADGROUP: "the server could not find the requested resource (500)"}})
     assert codes(groups) == [("UNKNOWN", "AA1233", "")]
+
+
+# ---------------------------------------------------------------- istio-config-imported: istiod's entries
+def test_auto_registered_entries_are_not_imported_their_group_is(audit):
+    """Main failed the istiod-made entry as missing on ASM (AA2110) with a command importing it: ASM would get a stale
+    endpoint it never registered. The WorkloadGroup is the configuration to import."""
+    group = workload_group()
+    entry = registered(group, "10.128.0.7", ASM_ISTIOD_POD)
+    asm = [f.migration_cr("Migrating")]
+    run = audit({"c1": [group, entry]}, "uninstall", asm=asm)
+    rows = run.rows(IMPORTED)
+    assert [(r["status"], r["code"], r["kind"], r["name"]) for r in rows] == [
+        ("FAIL", "AA2110", "WorkloadGroup", "reviews")]
+    on_asm = {**group, "metadata": {**group["metadata"], "uid": "asm-side-uid"}}
+    [row] = audit({"c1": [group, entry]}, "uninstall", asm=[*asm, on_asm]).rows(IMPORTED)
+    assert (row["status"], row["code"]) == ("PASS", "AA2101")
+    assert any("reviews-10.128.0.7" in s and "auto-registered" in s for s in row["evidence"]["skipped"])
+
+
+def test_a_user_written_vm_entry_is_still_compared(audit):
+    [row] = audit({"c1": [details_vm()]}, "uninstall", asm=[f.migration_cr("Migrating")]).rows(IMPORTED)
+    assert (row["status"], row["code"], row["name"]) == ("FAIL", "AA2110", "details-svc")
 
 
 def test_a_pods_only_hand_made_snapshot_cannot_rule_out_vms(tmp_path):
