@@ -18,8 +18,9 @@ cluster.env, mesh config, root cert, token). The cluster shows it only through I
 - The instance id is istiod's POD_NAME (pilot/pkg/bootstrap/configcontroller.go: NewController(configController,
   args.PodName, ...); options.go: PodName = env POD_NAME, the istio-discovery chart's fieldRef metadata.name).
 - Whether an entry stands for a workload with a proxy: istiod's own rule sends Istio mutual TLS to it when its label
-  security.istio.io/tlsMode says `istio`, or, without that label, when spec.serviceAccount is set
-  (pilot/pkg/serviceregistry/serviceentry/conversion.go getTLSModeFromWorkloadEntry @1.22.0..1.30.3; the API:
+  security.istio.io/tlsMode says `istio`, or, without that label, when spec.serviceAccount is set; the labels are the
+  spec's merged with the metadata's, the metadata's winning (pilot/pkg/serviceregistry/serviceentry/conversion.go
+  getTLSModeFromWorkloadEntry, ConvertWorkloadEntry @1.22.0..1.30.3; the API:
   "serviceAccount: The service account associated with the workload if a sidecar is present in the workload",
   manifests/charts/base/files/crd-all.gen.yaml @1.30.3). A WorkloadEntry without it (a database a ServiceEntry
   selects) is a plain endpoint: no proxy, nothing to move.
@@ -93,7 +94,9 @@ def proxy_signs(entry: dict[str, Any]) -> list[str]:
         signs.append(f"stamped by the istiod its proxy connected to ({WORKLOAD_CONTROLLER})")
     if HEALTH_CHECKS in annotations:
         signs.append(f"health-checked by its proxy ({HEALTH_CHECKS})")
-    labels = meta.get("labels") if isinstance(meta.get("labels"), dict) else {}
+    # istiod reads the spec's labels merged with the metadata's, the metadata's winning (ConvertWorkloadEntry).
+    labels = {**(spec.get("labels") if isinstance(spec.get("labels"), dict) else {}),
+              **(meta.get("labels") if isinstance(meta.get("labels"), dict) else {})}
     if TLS_MODE_LABEL in labels:
         if str(labels[TLS_MODE_LABEL]) == ISTIO_MUTUAL:
             signs.append(f"label {TLS_MODE_LABEL}={ISTIO_MUTUAL} (Istio mutual TLS to its proxy)")

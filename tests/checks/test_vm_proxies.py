@@ -190,8 +190,12 @@ def test_workload_entries_that_stand_for_a_proxy_are_unknown(audit):
     tls_labelled = workload_entry("legacy-vm", "bookinfo", {"address": "vm7.corp.example",
                                                             "labels": {"app": "legacy"}},
                                   labels={"security.istio.io/tlsMode": "istio"})
-    run = audit({"c1": [*asm_workloads(), details_vm(), tls_labelled]}, "uninstall", config=ONLY)
-    assert codes(run) == [("UNKNOWN", "AA1232", "details-svc"), ("UNKNOWN", "AA1232", "legacy-vm")]
+    # istiod merges the spec's labels with the metadata's (ConvertWorkloadEntry): the label may be in either.
+    in_spec = workload_entry("batch-vm", "bookinfo", {"address": "10.128.0.12",
+                                                      "labels": {"app": "batch", "security.istio.io/tlsMode": "istio"}})
+    run = audit({"c1": [*asm_workloads(), details_vm(), tls_labelled, in_spec]}, "uninstall", config=ONLY)
+    assert codes(run) == [("UNKNOWN", "AA1232", "batch-vm"), ("UNKNOWN", "AA1232", "details-svc"),
+                          ("UNKNOWN", "AA1232", "legacy-vm")]
     row = run.by_name(CHECK)["details-svc"]
     assert row["kind"] == "WorkloadEntry" and row["evidence"]["address"] == "2.2.2.2"
 
@@ -212,7 +216,10 @@ def test_plain_workload_entries_do_not_block(audit):
     no_mtls = workload_entry("billing-legacy", "shop", {"address": "10.20.0.16", "serviceAccount": "billing",
                                                         "labels": {"app": "billing"}},
                              labels={"security.istio.io/tlsMode": "disabled"})
-    run = audit({"c1": [*asm_workloads(), *database(), no_mtls]}, "uninstall", config=ONLY)
+    in_spec = workload_entry("billing-legacy-2", "shop", {
+        "address": "10.20.0.17", "serviceAccount": "billing",
+        "labels": {"app": "billing", "security.istio.io/tlsMode": "disabled"}})
+    run = audit({"c1": [*asm_workloads(), *database(), no_mtls, in_spec]}, "uninstall", config=ONLY)
     [row] = run.rows(CHECK)
     assert (row["status"], row["code"]) == ("PASS", "AA1201")
     assert run.result.verdict.value == "GO"
