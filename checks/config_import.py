@@ -12,7 +12,9 @@ Gateway API objects (gateway.networking.k8s.io) are Istio configuration when Ist
 an Istio GatewayClass, routes attached to those or to a Service (mesh routes), and the ReferenceGrants they
 use (auditor/gatewayapi.py). ASM serves Gateway API on its control plane, so they are compared the same way.
 Gateways of other classes (ALB, nginx...) and their routes are not Istio's: skipped, and listed as such.
-GatewayClasses are not compared: istiod creates its own, and ASM its own.
+GatewayClasses are not compared: istiod creates its own, and ASM its own. WorkloadEntries istiod auto-registered for
+a VM's proxy (annotation istio.io/autoRegistrationGroup) are not compared either: istiod makes and deletes them; their
+WorkloadGroup is the configuration (auditor/vms.py).
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
-from auditor import gatewayapi, mesh
+from auditor import gatewayapi, mesh, vms
 from auditor import kinds as K
 from auditor.check import ClusterCheck, Context
 from auditor.envoyfilters import installer_telemetry_release
@@ -188,6 +190,13 @@ class IstioConfigImported(ClusterCheck):
                 elif (_COMPONENT in labels or _OWNER in labels or _COMPONENT in annotations
                         or _OWNER in annotations):  # INSTALL_LABELS looked up one by one: asked per object
                     skipped.append(f"{label} {meta.get('namespace', '')}/{meta.get('name')} (installed by Istio)")
+                    continue
+                elif kind is K.WORKLOADENTRY and (group := vms.auto_registration_group(obj)):
+                    # istiod made it when a VM's proxy connected (auto-registration), and deletes it once the proxy is
+                    # gone: importing it gives ASM a stale endpoint it did not register. The WorkloadGroup is the
+                    # configuration to import; ASM's istiod registers the VM when it connects there.
+                    skipped.append(f"{label} {meta.get('namespace', '')}/{meta.get('name')} (auto-registered by "
+                                   f"istiod from WorkloadGroup {group}: import the WorkloadGroup)")
                     continue
                 elif kind is K.ENVOYFILTER and (release := installer_telemetry_release(obj)):
                     # Helm labels these istio.io/rev only; they match Istio <release>'s proxies alone, so importing

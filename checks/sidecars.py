@@ -1,4 +1,5 @@
-"""Pods that still run Istio's sidecar (not ASM's proxy), one finding per workload."""
+"""Pods that still run Istio's sidecar (not ASM's proxy), one finding per workload; and Istio's proxies outside
+Kubernetes (VMs), which the cluster shows only through WorkloadGroups and WorkloadEntries (auditor/vms.py)."""
 
 from __future__ import annotations
 
@@ -6,8 +7,9 @@ from collections.abc import Iterable
 from typing import Any
 
 from auditor import kinds as K
-from auditor import mesh
+from auditor import mesh, vms
 from auditor.check import ClusterCheck, Context, same_in_every_gate
+from auditor.errors import EvidenceUnavailable
 from auditor.inventory import ClusterInventory, workload_columns, workload_counts
 from auditor.istio import (
     UNCLASSIFIED_MESSAGE,
@@ -27,7 +29,8 @@ class IstioSidecarsRemaining(ClusterCheck):
     gates = (Gate.UNINSTALL, Gate.FINISHED)
     severity = Severity.BLOCKER
     rationale = ("`istioctl uninstall --purge` removes istiod; pods still on Istio's sidecar then lose their "
-                 "control plane and certificates. Every workload must run ASM's proxy first.")
+                 "control plane and certificates. Every workload must run ASM's proxy first. So must every VM proxy "
+                 "(WorkloadGroup, WorkloadEntry) bootstrapped against Istio's istiod.")
     remediation = "Label the pod template with sidecar.asm.aliyun.com/inject=true (rolling restart)."
     _LEFT = "{total} pod(s) still run Istio's sidecar ({native} native, {classic} classic)"
     CLEAN = Outcome("AA1201", Status.PASS, "no pod runs Istio's sidecar",
@@ -50,17 +53,44 @@ class IstioSidecarsRemaining(ClusterCheck):
     UNCLASSIFIED = Outcome("AA1230", Status.UNKNOWN,
                            "pods whose proxy marks contradict each other: Istio's or ASM's cannot be told",
                            message=UNCLASSIFIED_MESSAGE)
+    VM_GROUP_ON_ISTIO = Outcome("AA1214", Status.FAIL, "VM proxies auto-registered from a WorkloadGroup are connected "
+                                "to this cluster's self-built istiod: the uninstall cuts them off from xDS and "
+                                "certificates",
+                                message="{connected} of {entries} VM proxy(ies) of WorkloadGroup {namespace}/{name} "
+                                        "are connected to Istio's istiod (pod(s) {pods})")
+    VM_ENTRY_ON_ISTIO = Outcome("AA1215", Status.FAIL, "the proxy of a WorkloadEntry (a VM or other workload outside "
+                                "Kubernetes) is connected to this cluster's self-built istiod",
+                                message="the proxy of WorkloadEntry {namespace}/{name} ({address}) is connected to "
+                                        "Istio's istiod (pod {pod})")
+    VM_GROUP_UNPROVEN = Outcome("AA1231", Status.UNKNOWN, "a WorkloadGroup bootstraps VM proxies, and which control "
+                                "plane they use cannot be told from the cluster: verify it, then exempt the finding",
+                                message="WorkloadGroup {namespace}/{name} bootstraps VM proxies, and which istiod they "
+                                        "use cannot be told here ({entries} auto-registered WorkloadEntry(ies): "
+                                        "{elsewhere} connected to an istiod that is no pod of a self-built istiod "
+                                        "here, {disconnected} not connected)")
+    VM_ENTRY_UNPROVEN = Outcome("AA1232", Status.UNKNOWN, "a WorkloadEntry stands for a workload with a proxy "
+                                "(service account, Istio mutual TLS, health checks, an istiod's stamps), and which "
+                                "control plane that proxy uses cannot be told from the cluster: verify it, then exempt "
+                                "the finding",
+                                message="WorkloadEntry {namespace}/{name} ({address}) stands for a workload with a "
+                                        "proxy ({signs}), and which istiod it uses cannot be told here")
+    VM_UNREAD = Outcome("AA1233", Status.UNKNOWN, "WorkloadEntries or WorkloadGroups cannot be read: VM proxies still "
+                        "on Istio's istiod cannot be ruled out",
+                        message="{kind} objects cannot be read ({reason}): VM proxies still on Istio's istiod cannot "
+                                "be ruled out")
     CA_OWNER_UNREAD = Outcome(
-        "AA1231", Status.UNKNOWN, "pods count as ASM's by their image or env, but whether their CA_ADDR names the "
+        "AA1234", Status.UNKNOWN, "pods count as ASM's by their image or env, but whether their CA_ADDR names the "
         "local self-built istiod (which would make them Istio's or unclassifiable) cannot be told: Services or "
         "Deployments unread",
         message="{pods} pod(s) count as ASM's, but the istiod their CA_ADDR names ({ca_services}) cannot be told ASM's "
                 "or Istio's: {reason}",
         fix="Grant list on Services and Deployments (`asm-audit rbac`), then audit again.")
-    outcomes = (CLEAN, LEFT, RESTART_PENDING, PARTLY_MOVED, BAKED_IN, UNCLASSIFIED, CA_OWNER_UNREAD)
+    outcomes = (CLEAN, LEFT, RESTART_PENDING, PARTLY_MOVED, BAKED_IN, UNCLASSIFIED, VM_GROUP_ON_ISTIO,
+                VM_ENTRY_ON_ISTIO, VM_GROUP_UNPROVEN, VM_ENTRY_UNPROVEN, VM_UNREAD, CA_OWNER_UNREAD)
     needs = (K.POD,)
     # Services: which istiod a proxy's CA_ADDR names is told from them (CA_OWNER_UNREAD when they are not read).
-    uses = (K.REPLICASET, K.JOB, K.DEPLOYMENT, K.STATEFULSET, K.DAEMONSET, K.CRONJOB, K.SERVICE)
+    uses = (K.REPLICASET, K.JOB, K.DEPLOYMENT, K.STATEFULSET, K.DAEMONSET, K.CRONJOB, K.SERVICE, K.WORKLOADENTRY,
+            K.WORKLOADGROUP)
 
     @same_in_every_gate
     def check_cluster(self, cluster: ClusterInventory, ctx: Context) -> Iterable[Finding]:
@@ -104,16 +134,20 @@ class IstioSidecarsRemaining(ClusterCheck):
                               remediation=remediation, evidence=evidence)
         unclassified = list(unclassified_proxy_findings(self, self.UNCLASSIFIED, cluster, pods))
         yield from unclassified
+        machines, plain = self._vm_findings(cluster)
+        yield from machines
         if sidecars.empty and not unclassified:
             moved = (pods["proxy"] == mesh.PROXY_ASM) & (pods["role"] == mesh.ROLE_SIDECAR)
             unproven = self._ca_owner_unread(cluster, pods, moved)
             if unproven is not None:
                 yield unproven
-                return
-            asm = int(moved.sum())
-            gateways = int((pods["role"] == mesh.ROLE_GATEWAY).sum())
-            yield self.report(self.CLEAN, cluster.name, params={"asm": asm},
-                              evidence={"asm_proxy_pods": asm, "gateway_pods": gateways, "pods": len(pods)})
+            elif not machines:
+                asm = int(moved.sum())
+                gateways = int((pods["role"] == mesh.ROLE_GATEWAY).sum())
+                evidence = {"asm_proxy_pods": asm, "gateway_pods": gateways, "pods": len(pods)}
+                if plain:  # read and judged: endpoints without a proxy (databases a ServiceEntry selects)
+                    evidence["workload_entries_without_proxy"] = plain
+                yield self.report(self.CLEAN, cluster.name, params={"asm": asm}, evidence=evidence)
 
     def _ca_owner_unread(self, cluster: ClusterInventory, pods: Any, moved: Any) -> Finding | None:
         """With the istiod Services or Deployments unread, no CA_ADDR's istiod is proven Istio's
@@ -132,3 +166,91 @@ class IstioSidecarsRemaining(ClusterCheck):
                            params={"pods": len(named), "ca_services": ", ".join(services), "reason": reason},
                            evidence={"pods": [str(n) for n in named["name"][:20]], "pod_count": len(named),
                                      "ca_services": services, "unread": [kind.kind for kind in unread]})
+
+    def _vm_findings(self, cluster: ClusterInventory) -> tuple[list[Finding], int]:
+        """Istio's proxies outside Kubernetes (auditor/vms.py): FAIL where istiod's own stamps show one connected to a
+        pod of this cluster's self-built istiod; UNKNOWN where a proxy is shown but not its control plane, or where
+        the kinds cannot be read. Plain WorkloadEntries (no proxy) are only counted."""
+        found = vms.vm_proxies(cluster)
+        out = [self.report(self.VM_UNREAD, cluster.name, params={"kind": kind, "reason": reason}, kind=kind,
+                           evidence={"kind": kind, "reason": reason})
+               for kind, reason in found.unread]
+        if not found.groups and not found.entries:
+            return out, found.plain
+        try:
+            istiod = vms.istiod_pods(cluster)
+            istiod_unread = ""
+        except EvidenceUnavailable as exc:
+            istiod, istiod_unread = {}, exc.reason
+        for group in found.groups:
+            out.append(self._group_finding(cluster.name, group, istiod, istiod_unread))
+        for entry in found.entries:
+            out.append(self._entry_finding(cluster.name, entry, istiod, istiod_unread))
+        return out, found.plain
+
+    def _group_finding(self, cluster: str, group: vms.VmGroup, istiod: dict[str, str], istiod_unread: str
+                       ) -> Finding:
+        state = vms.group_state(group, istiod)
+        on_istio, elsewhere, disconnected = state.counts
+        evidence: dict[str, Any] = {
+            "workload_group_exists": group.exists, "workload_entries": len(group.entries),
+            "on_istio_istiod": state.on_istio, "connected_elsewhere": state.elsewhere,
+            "not_connected": state.disconnected, "istiod_pods": vms.listed(istiod)}
+        if istiod_unread:
+            evidence["istiod_pods_unread"] = istiod_unread
+        subject = {"kind": K.WORKLOADGROUP.kind, "namespace": group.namespace, "name": group.name}
+        if on_istio:
+            pods = vms.listed(set(state.on_istio.values()))
+            return self.report(self.VM_GROUP_ON_ISTIO, cluster, params={
+                "connected": on_istio, "entries": len(group.entries), "namespace": group.namespace,
+                "name": group.name, "pods": ", ".join(pods[:5]) + (" ..." if len(pods) > 5 else "")},
+                remediation=_move_vms(cluster, group.namespace), evidence=evidence, **subject)
+        return self.report(self.VM_GROUP_UNPROVEN, cluster, params={
+            "namespace": group.namespace, "name": group.name, "entries": len(group.entries),
+            "elsewhere": elsewhere, "disconnected": disconnected},
+            remediation=_verify_vms(cluster, group.namespace, self.VM_GROUP_UNPROVEN.code), evidence=evidence,
+            **subject)
+
+    def _entry_finding(self, cluster: str, entry: dict[str, Any], istiod: dict[str, str], istiod_unread: str
+                       ) -> Finding:
+        meta = entry.get("metadata") or {}
+        spec = entry.get("spec") if isinstance(entry.get("spec"), dict) else {}
+        namespace, name = str(meta.get("namespace") or ""), str(meta.get("name") or "")
+        address = str(spec.get("address") or "") or f"network {spec.get('network') or '?'}"
+        pod = vms.controller(entry)
+        signs = vms.proxy_signs(entry)
+        evidence: dict[str, Any] = {"address": address, "proxy_signs": signs, "connected": vms.connected(entry),
+                                    "controller": pod, "istiod_pods": vms.listed(istiod)}
+        if istiod_unread:
+            evidence["istiod_pods_unread"] = istiod_unread
+        subject = {"kind": K.WORKLOADENTRY.kind, "namespace": namespace, "name": name}
+        if vms.on_istio(entry, istiod):
+            return self.report(self.VM_ENTRY_ON_ISTIO, cluster, params={
+                "namespace": namespace, "name": name, "address": address, "pod": pod},
+                remediation=_move_vms(cluster, namespace), evidence=evidence, **subject)
+        return self.report(self.VM_ENTRY_UNPROVEN, cluster, params={
+            "namespace": namespace, "name": name, "address": address, "signs": "; ".join(signs)},
+            remediation=_verify_vms(cluster, namespace, self.VM_ENTRY_UNPROVEN.code), evidence=evidence, **subject)
+
+
+def _vm_commands(cluster: str, namespace: str) -> str:
+    """Istio's istiod lists every proxy connected to it (a VM as <hostname>.<namespace>); the WorkloadEntries show
+    which istiod pod stamped each one connected; on a VM, /etc/hosts maps istiod's name to the gateway its proxy dials
+    (istioctl x workload entry configure writes both files: istioctl/pkg/workload/workload.go @1.30.3)."""
+    columns = ("custom-columns=NAME:.metadata.name,ADDRESS:.spec.address,"
+               "GROUP:.metadata.annotations.istio\\.io/autoRegistrationGroup,"
+               "ISTIOD:.metadata.annotations.istio\\.io/workloadController,"
+               "CONNECTED:.metadata.annotations.istio\\.io/connectedAt")
+    return (f"istioctl --kubeconfig={mesh.kubeconfig_var(cluster)} proxy-status\n"
+            f"{mesh.kubectl_in(cluster, namespace)} get workloadentries.networking.istio.io -o {mesh.sh(columns)}\n"
+            "# on each VM: grep -h istiod /etc/hosts /etc/istio/config/mesh")
+
+
+def _move_vms(cluster: str, namespace: str) -> str:
+    return ("# re-bootstrap each VM's proxy against ASM's control plane (ASM's VM onboarding files) and restart it; "
+            "then none of these may be left on Istio's istiod:\n" + _vm_commands(cluster, namespace))
+
+
+def _verify_vms(cluster: str, namespace: str, code: str) -> str:
+    return ("# which istiod do these proxies use? Istio's lists every proxy connected to it; once each is confirmed "
+            f"on ASM, exempt {code} for this object with the reason:\n" + _vm_commands(cluster, namespace))

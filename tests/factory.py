@@ -458,6 +458,18 @@ def istio_operator_deployment(revision: str = "", version: str = "1.22.3",
             "status": {"replicas": 1, "readyReplicas": 1, "updatedReplicas": 1}}
 
 
+# istio-sidecars-remaining reads WorkloadEntries and WorkloadGroups for Istio's proxies on VMs: a hand-made snapshot
+# without them says "not collected" and the check is UNKNOWN (tests/checks/test_vm_proxies.py). Recorded as read with
+# none found, for the tests whose pods-only snapshot stands for a cluster without VMs.
+NO_VMS = {"workloadentries.networking.istio.io": "ok", "workloadgroups.networking.istio.io": "ok"}
+
+
+def no_vms_manifest(*clusters: str) -> dict[str, Any]:
+    """A manifest of data-plane clusters (directories named after them) whose WorkloadEntries and WorkloadGroups were
+    read and none found; every other kind absent from the snapshot stays not collected."""
+    return {"clusters": [{"name": c, "role": "data-plane", "dir": c, "kinds": dict(NO_VMS)} for c in clusters]}
+
+
 def only_checks(*check_ids: str) -> dict[str, Any]:
     """Config data that disables every registered check except these, so other checks cannot decide a verdict."""
     from auditor.registry import load_registry

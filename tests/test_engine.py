@@ -88,7 +88,7 @@ def test_crashing_check_is_unknown_and_run_continues(tmp_path):
 
 
 def test_disabled_and_severity_override_from_config(tmp_path):
-    snap = snapshot_of(tmp_path, [f.pod("a-1", proxy="istio")])
+    snap = snapshot_of(tmp_path, [f.pod("a-1", proxy="istio")], f.no_vms_manifest("c1"))
     settings = f.only_checks("istio-sidecars-remaining")
     settings["checks"]["severity"] = {"istio-sidecars-remaining": "minor"}
     config = tmp_path / "c.yaml"

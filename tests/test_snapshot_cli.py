@@ -42,13 +42,23 @@ def sidecar_findings(doc: dict) -> list[dict]:
     return [x for x in doc["findings"] if x["check_id"] == "istio-sidecars-remaining"]
 
 
+def pod_findings(doc: dict) -> list[dict]:
+    """The pod path's findings; a pods-only dump cannot show VM proxies (WorkloadEntries, WorkloadGroups not
+    collected): those are UNKNOWN AA1233, never silence (tests/checks/test_vm_proxies.py)."""
+    rows = sidecar_findings(doc)
+    unread = sorted((x["status"], x["code"], x["kind"]) for x in rows if x["code"] == "AA1233")
+    assert unread == [("UNKNOWN", "AA1233", "WorkloadEntry"), ("UNKNOWN", "AA1233", "WorkloadGroup")]
+    assert all("not collected" in x["message"] for x in rows if x["code"] == "AA1233")
+    return [x for x in rows if x["code"] != "AA1233"]
+
+
 def test_kubectl_list_yaml_counts_sidecars(tmp_path, capsys):
     snap = tmp_path / "snap"
     snap.mkdir()
     (snap / "pods.yaml").write_text(yaml.safe_dump({"apiVersion": "v1", "kind": "List", "metadata": {
         "resourceVersion": ""}, "items": kubectl_style_pods()}))
     code, doc = run_json(["--snapshot", str(snap), "--phase", "uninstall"], capsys)
-    rows = sidecar_findings(doc)
+    rows = pod_findings(doc)
     got = {(r["kind"], r["namespace"], r["name"]): r["evidence"]["pod_count"] for r in rows}
     # ReplicaSets are not in the snapshot: owners come from the pod-template-hash naming.
     assert got == {("Deployment", "shop", "cart"): 3, ("Deployment", "shop", "search"): 2,
@@ -69,7 +79,7 @@ def test_typed_podlist_json_multidoc_yaml_and_tarball(tmp_path, capsys):
     with tarfile.open(tarball, "w:gz") as tar:
         tar.add(tmp_path / "snap", arcname="snapshot-2026-11-26")
     _, doc = run_json(["--snapshot", str(tarball), "--phase", "uninstall"], capsys)
-    got = {r["name"]: r["evidence"]["pod_count"] for r in sidecar_findings(doc)}
+    got = {r["name"]: r["evidence"]["pod_count"] for r in pod_findings(doc)}
     assert got == {"cart": 3, "search": 2, "legacy-tool": 1}
     assert doc["clusters"][0]["name"] == "cluster-a"
     assert len(doc["inputs_sha256"]) == 64
@@ -87,11 +97,11 @@ def test_no_sidecar_left_passes_once_per_cluster(tmp_path, capsys):
 
 
 def test_no_sidecar_left_is_not_proven_when_the_snapshot_holds_no_services(tmp_path, capsys):
-    """The same pods in a hand-made snapshot of pods only: their CA_ADDR's istiod is unproven (AA1231)."""
+    """The same pods in a snapshot of pods only: their CA_ADDR's istiod is unproven (AA1234; VMs unshown: AA1233)."""
     web = f.deployment("web")
     snap = f.write_snapshot(tmp_path / "s", {"c1": f.workload_pods(web, 5, proxy="asm")})
     _, doc = run_json(["--snapshot", str(snap), "--phase", "uninstall"], capsys)
-    assert [(r["status"], r["code"]) for r in sidecar_findings(doc)] == [("UNKNOWN", "AA1231")]
+    assert [(r["status"], r["code"]) for r in pod_findings(doc)] == [("UNKNOWN", "AA1234")]
 
 
 def test_pods_missing_from_snapshot_is_unknown(tmp_path, capsys):

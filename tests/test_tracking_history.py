@@ -34,7 +34,7 @@ def burn_down_snapshots(root: Path, left: tuple[int, ...]) -> list[Path]:
         objects = [f.namespace("shop"), f.istiod(), f.mesh_configmap(), *cart,
                    *f.workload_pods(cart, n, proxy="istio"), *f.workload_pods(cart, 6 - n, first=n, proxy="asm")]
         # Complete: the cluster has no other objects (its Services are known, none: the ASM pods' CA_ADDR names no
-        # istiod of Istio's; without them it would be unproven, AA1231).
+        # istiod of Istio's; without them it would be unproven, AA1234; nor are there VMs).
         snapshots.append(f.write_snapshot(root / f"step{i}", {"c1": objects}, versions={"c1": f.version_info()},
                                           manifest={"clusters": [{"name": "c1", "complete": True}]}))
     return snapshots

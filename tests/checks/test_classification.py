@@ -357,7 +357,7 @@ def test_asm_marks_with_the_ca_owner_unread_are_not_a_clean_pass(audit, unread):
     a = audit({"cluster-a": cluster(f.istiod(), *with_owner(pods))}, "uninstall", asm=[f.migration_cr("Migrating")],
               unreadable={"cluster-a": {kind: "forbidden"}})
     rows = a.rows(SIDECARS)
-    assert [(r["status"], r["code"]) for r in rows] == [("UNKNOWN", "AA1231")]
+    assert [(r["status"], r["code"]) for r in rows] == [("UNKNOWN", "AA1234")]
     assert rows[0]["evidence"]["ca_services"] == ["istio-system/istiod"]
     assert a.result.verdict != "GO"
 

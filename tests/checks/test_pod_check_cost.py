@@ -30,7 +30,8 @@ def _cluster() -> ClusterInventory:
             *workload_pods(cart, 2), pod("solo", proxy="istio"), pod("bare", proxy=None)]
     cluster = ClusterInventory(name="c1", objects_by_kind={
         K.POD.key: [], K.REPLICASET.key: [web[1], api[1], cart[1]], K.DEPLOYMENT.key: [web[0], api[0], cart[0]],
-        K.SERVICE.key: [], K.STATEFULSET.key: [], K.JOB.key: [], K.PDB.key: [], K.CONFIGMAP.key: []})
+        K.SERVICE.key: [], K.STATEFULSET.key: [], K.JOB.key: [], K.PDB.key: [], K.CONFIGMAP.key: [],
+        K.WORKLOADENTRY.key: [], K.WORKLOADGROUP.key: []})
     cluster.pod_rows = [summarise_pod(p, mesh.ProxyRules()) for p in pods]
     return cluster
 
@@ -132,7 +133,7 @@ def _shop(workloads: int, **pod_kw: Any) -> ClusterInventory:
     cluster = ClusterInventory(name="c1", objects_by_kind={
         K.POD.key: [], K.REPLICASET.key: [rs for _, rs in (*made, solo)],
         K.DEPLOYMENT.key: [dep for dep, _ in (*made, solo)], K.SERVICE.key: [], K.STATEFULSET.key: [], K.JOB.key: [],
-        K.PDB.key: [], K.CONFIGMAP.key: []})
+        K.PDB.key: [], K.CONFIGMAP.key: [], K.WORKLOADENTRY.key: [], K.WORKLOADGROUP.key: []})
     cluster.pod_rows = [summarise_pod(p, mesh.ProxyRules()) for p in pods]
     return cluster
 

@@ -40,7 +40,8 @@ def _cluster() -> ClusterInventory:
             job_pod("migrate-db-7x2k4", "data", "migrate-db"), job_pod("migrate-db-9q4m8", "data", "migrate-db")]
     cluster = ClusterInventory(name="c1", objects_by_kind={
         K.POD.key: [], K.REPLICASET.key: [web[1], control_rs], K.DEPLOYMENT.key: [web[0], control],
-        K.JOB.key: [migrate], K.SERVICE.key: [], K.NAMESPACE.key: [], K.CONFIGMAP.key: [mesh_configmap()]})
+        K.JOB.key: [migrate], K.SERVICE.key: [], K.NAMESPACE.key: [], K.CONFIGMAP.key: [mesh_configmap()],
+        K.WORKLOADENTRY.key: [], K.WORKLOADGROUP.key: []})
     cluster.pod_rows = [summarise_pod(p, mesh.ProxyRules()) for p in pods]
     return cluster
 
