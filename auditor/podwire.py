@@ -26,8 +26,8 @@ import orjson
 
 from auditor import wire
 
-# orjson, which the full parse uses, reads a whole number outside int64/uint64 as a float (which the shape rules
-# refuse): the types below refuse it too (and the uint64-only range, which then takes the full parse).
+# The full parse (auditor.wire) reads a whole number outside int64/uint64 as an exact int, which the shape rules
+# refuse: the types below refuse it too (and the uint64-only range, which then takes the full parse).
 Int64 = Annotated[int, msgspec.Meta(ge=-(2**63), le=2**63 - 1)]
 
 
