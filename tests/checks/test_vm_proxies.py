@@ -307,3 +307,31 @@ def test_with_deployments_unreadable_a_vm_cannot_be_proven_on_istio(audit):
     assert (row["status"], row["code"], row["name"]) == ("UNKNOWN", "AA1231", "reviews")
     assert "forbidden" in row["evidence"]["istiod_pods_unread"]
     assert (pods_row["status"], pods_row["code"]) == ("UNKNOWN", "AA1234")  # the pods' CA_ADDR istiod, likewise
+
+
+def test_the_reports_progress_counts_vm_proxies_as_not_moved(audit):
+    """The CAB pack's "% on ASM": every pod on ASM read 100% while the VMs of WorkloadGroup reviews still used Istio's
+    istiod (the check above blocks). Each WorkloadGroup and proxied WorkloadEntry is a workload of its namespace, not
+    proven moved (shown on Istio's), as a pod whose proxy marks contradict each other is; plain entries are not."""
+    from auditor.render import context
+
+    control, istiod_pod = istio_control_plane()
+    group = workload_group()
+    objects = [*control, *asm_workloads(), group, registered(group, "10.128.0.7", istiod_pod), details_vm(),
+               *database()]
+    run = audit({"c1": objects}, "uninstall", config=ONLY)
+    progress = context.progress_section(run.result, context.PDF_LIMITS)
+    assert progress["totals"] == {"istio": 2, "asm": 1, "none": 1}  # reviews + details-vm; cart; istiod's own pod
+    assert progress["percent"] == 33
+    bookinfo = next(r for r in progress["rows"] if r["label"] == "bookinfo")
+    assert bookinfo["istio"] == 2 and bookinfo["asm"] == 0
+
+
+def test_the_progress_says_when_vm_proxies_could_not_be_read(audit):
+    from auditor.render import context
+
+    run = audit({"c1": asm_workloads()}, "uninstall", config=ONLY,
+                unreadable={"c1": {K.WORKLOADENTRY: "forbidden: workloadentries.networking.istio.io"}})
+    progress = context.progress_section(run.result, context.PDF_LIMITS)
+    assert progress["percent"] == 100
+    assert any("VM proxies not counted" in m and "forbidden" in m for m in progress["missing"])
