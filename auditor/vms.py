@@ -33,7 +33,10 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
+import yaml
+
 from auditor import kinds as K
+from auditor import yamlsafe
 from auditor.errors import EvidenceUnavailable
 from auditor.inventory import ClusterInventory
 
@@ -43,6 +46,7 @@ CONNECTED_AT = "istio.io/connectedAt"
 DISCONNECTED_AT = "istio.io/disconnectedAt"
 HEALTH_CHECKS = "proxy.istio.io/health-checks-enabled"  # pilot/pkg/model/status/workloadentry.go
 TLS_MODE_LABEL = "security.istio.io/tlsMode"
+PROXY_CONFIG = "proxy.istio.io/config"  # istio/api annotation.ProxyConfig
 ISTIO_MUTUAL = "istio"  # pilot/pkg/model/service.go IstioMutualTLSModeLabel
 LISTED = 20  # entries named in a finding's evidence
 
@@ -132,6 +136,7 @@ class VmGroup:
     name: str
     exists: bool = False
     entries: list[dict[str, Any]] = field(default_factory=list)
+    obj: dict[str, Any] | None = None  # the WorkloadGroup itself, when it exists
 
 
 @dataclass
@@ -165,7 +170,8 @@ def vm_proxies(cluster: ClusterInventory) -> VmProxies:
     groups: dict[tuple[str, str], VmGroup] = {}
     for group in _readable(cluster, K.WORKLOADGROUP, unread):
         namespace, name = _key(group)
-        groups.setdefault((namespace, name), VmGroup(namespace, name)).exists = True
+        found = groups.setdefault((namespace, name), VmGroup(namespace, name))
+        found.exists, found.obj = True, group
     entries: list[dict[str, Any]] = []
     plain = 0
     for entry in _readable(cluster, K.WORKLOADENTRY, unread):
@@ -219,3 +225,52 @@ def on_istio(entry: dict[str, Any], istiod: dict[str, str]) -> bool:
 def listed(names: Iterable[str]) -> list[str]:
     """At most LISTED of them, sorted (for evidence)."""
     return sorted(names)[:LISTED]
+
+
+# ---------------------------------------------------------------- what a VM's pilot-agent starts with
+# A VM's pilot-agent reads PROXY_CONFIG_XDS_AGENT once, when it starts, from its own environment (pilot/cmd/pilot-agent/
+# options/options.go: enableProxyConfigXdsEnv = env.Register("PROXY_CONFIG_XDS_AGENT", false, ...).Get(), a package
+# variable; agent.go: EnableDynamicProxyConfig; nothing in pilot-agent copies proxyMetadata into its environment:
+# @1.22.0, 1.26.0, 1.30.3). On a VM that environment is cluster.env, which istio-start.sh sources with `set -a`
+# (tools/packaging/common/istio-start.sh) and which `istioctl x workload entry configure` wrote once, at onboarding,
+# from the mesh config's defaultConfig.proxyMetadata of that moment overlaid by the WorkloadGroup's
+# proxy.istio.io/config (istioctl/pkg/workload/workload.go createMeshConfig, createClusterEnv). istiod's mesh config
+# never reaches a running agent: started without the setting, the agent never asks istiod for ProxyConfig (PCDS,
+# pkg/istio-agent/xds_proxy.go), the channel that carries the extra trust anchors. The cluster shows none of this.
+XDS_AGENT_KEY = "PROXY_CONFIG_XDS_AGENT"
+_GO_TRUE = ("1", "t", "T", "TRUE", "true", "True")  # strconv.ParseBool, as pkg/env BoolVar reads the variable
+
+
+def agent_reads_true(value: str) -> bool:
+    """Whether pilot-agent reads this PROXY_CONFIG_XDS_AGENT value as true (Go's strconv.ParseBool; anything else,
+    "false" or unparsable, is its default false)."""
+    return value in _GO_TRUE
+
+
+def onboarding_xds_agent(group: dict[str, Any] | None) -> str | None:
+    """PROXY_CONFIG_XDS_AGENT as a WorkloadGroup's own proxy config sets it for the files `istioctl x workload entry
+    configure` generates from the group: proxy.istio.io/config on the group's metadata, then on spec.metadata (the
+    later wins), each overlaid on the mesh config's proxyMetadata, so the group's value wins over the mesh config's
+    (istioctl/pkg/workload/workload.go createMeshConfig @1.22.0..1.30.3). None when the group does not set it (or its
+    annotation cannot be read as YAML: istioctl then fails and writes no file)."""
+    if not isinstance(group, dict):
+        return None
+    spec = group.get("spec") if isinstance(group.get("spec"), dict) else {}
+    template_meta = spec.get("metadata") if isinstance(spec.get("metadata"), dict) else {}
+    value: str | None = None
+    for notes in (_annotations(group), template_meta.get("annotations")):
+        if not isinstance(notes, dict) or PROXY_CONFIG not in notes:
+            continue
+        try:
+            config = yamlsafe.safe_load(str(notes[PROXY_CONFIG])) or {}
+        except yaml.YAMLError:  # istioctl refuses the group: no value taken from it
+            return None
+        metadata = config.get("proxyMetadata") if isinstance(config, dict) else None
+        if isinstance(metadata, dict) and XDS_AGENT_KEY in metadata and isinstance(metadata[XDS_AGENT_KEY], str):
+            value = metadata[XDS_AGENT_KEY]
+    return value
+
+
+def connected_at(entry: dict[str, Any]) -> str:
+    """istiod's istio.io/connectedAt stamp ("" when none)."""
+    return str(_annotations(entry).get(CONNECTED_AT) or "")

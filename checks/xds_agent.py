@@ -1,4 +1,5 @@
-"""PROXY_CONFIG_XDS_AGENT on Istio-proxy pods: only pods created after SetupIstioForMigrate carry it."""
+"""PROXY_CONFIG_XDS_AGENT on Istio-proxy pods: only pods created after SetupIstioForMigrate carry it. And on Istio's
+proxies outside Kubernetes (VMs, auditor/vms.py), whose pilot-agent takes it from the files written at onboarding."""
 
 from __future__ import annotations
 
@@ -6,8 +7,9 @@ from collections.abc import Iterable
 from typing import Any
 
 from auditor import kinds as K
-from auditor import mesh
+from auditor import mesh, vms
 from auditor.check import ClusterCheck, Context
+from auditor.errors import EvidenceUnavailable
 from auditor.gateways import INSTALL_ISTIOCTL, SCAN_KINDS, gateway_workloads
 from auditor.inventory import ClusterInventory, value_counts, workload_columns, workload_sizes
 from auditor.istio import (
@@ -35,7 +37,9 @@ class PodsXdsAgent(ClusterCheck):
                  "that lets Istio sidecars and ASM proxies talk mTLS during the migration. The value must be "
                  "\"true\": a grep for the name alone would also pass \"false\". Istio ingress/egress gateways "
                  "originate mTLS to moved workloads too, so their pods are checked as well (severity major); east-west "
-                 "gateways only pass mTLS through and are not.")
+                 "gateways only pass mTLS through and are not. Istio's proxies on VMs (WorkloadGroups, "
+                 "WorkloadEntries) take it only from the cluster.env written at their onboarding, read once when "
+                 "their agent starts: never from istiod's mesh config, and the cluster cannot show it.")
     remediation = "Restart the workload so its pods are injected again (kubectl rollout restart)."
     _LACK = "{missing}/{total} {what} lack PROXY_CONFIG_XDS_AGENT=\"true\" (seen: {seen})"
     CARRIED = Outcome("AA1101", Status.PASS, "every Istio-proxy pod of the workloads carries "
@@ -55,9 +59,39 @@ class PodsXdsAgent(ClusterCheck):
     UNCLASSIFIED = Outcome("AA1130", Status.UNKNOWN,
                            "pods whose proxy marks contradict each other: Istio's or ASM's cannot be told",
                            message=UNCLASSIFIED_MESSAGE)
-    outcomes = (CARRIED, NO_ISTIO_PROXY, MISSING, GATEWAY_MISSING, ISTIOCTL_GATEWAY_MISSING, UNCLASSIFIED)
+    # Istio's proxies on VMs (auditor/vms.py): their pilot-agent reads PROXY_CONFIG_XDS_AGENT once, at start, from the
+    # VM's cluster.env, written at onboarding; istiod's mesh config never reaches it, and the cluster cannot show it.
+    VM_GROUP_OVERRIDE = Outcome(
+        "AA1113", Status.FAIL, "VM proxies of a WorkloadGroup are connected to Istio's istiod, and the group's own "
+        "proxy config (proxy.istio.io/config) sets PROXY_CONFIG_XDS_AGENT to a value pilot-agent reads as false: it "
+        "overrides the mesh config in the cluster.env istioctl generates from the group, so regenerating the files "
+        "keeps it off",
+        message="WorkloadGroup {namespace}/{name} sets PROXY_CONFIG_XDS_AGENT={value} in its proxy.istio.io/config, "
+                "over the mesh config's value, in every cluster.env istioctl generates from it; {connected} of its VM "
+                "proxy(ies) are connected to Istio's istiod (pod(s) {pods})")
+    VM_ON_ISTIO = Outcome(
+        "AA1131", Status.UNKNOWN, "VM proxies are connected to this cluster's self-built istiod, and whether their "
+        "pilot-agent started with PROXY_CONFIG_XDS_AGENT=true cannot be told from the cluster: it reads the setting "
+        "once, at start, from the VM's cluster.env (written at onboarding), never from istiod's mesh config; verify on "
+        "istiod or the VM, then exempt the finding",
+        message="{subject} {namespace}/{name}: {connected} VM proxy(ies) connected to Istio's istiod (pod(s) {pods}); "
+                "whether each pilot-agent started with PROXY_CONFIG_XDS_AGENT=true is on the VM (cluster.env), not in "
+                "the cluster")
+    VM_UNPROVEN = Outcome(
+        "AA1132", Status.UNKNOWN, "a WorkloadGroup or WorkloadEntry stands for VM proxies whose control plane cannot "
+        "be told from the cluster: on Istio's istiod, each needs PROXY_CONFIG_XDS_AGENT=true in the environment its "
+        "pilot-agent started with; verify, then exempt the finding",
+        message="{subject} {namespace}/{name} stands for VM proxy(ies) ({why}); which istiod they use, and whether "
+                "their pilot-agent started with PROXY_CONFIG_XDS_AGENT=true, cannot be told here")
+    VM_UNREAD = Outcome(
+        "AA1133", Status.UNKNOWN, "WorkloadEntries or WorkloadGroups cannot be read: VM proxies on Istio's istiod "
+        "without PROXY_CONFIG_XDS_AGENT cannot be ruled out",
+        message="{kind} objects cannot be read ({reason}): VM proxies on Istio's istiod without "
+                "PROXY_CONFIG_XDS_AGENT cannot be ruled out")
+    outcomes = (CARRIED, NO_ISTIO_PROXY, MISSING, GATEWAY_MISSING, ISTIOCTL_GATEWAY_MISSING, UNCLASSIFIED,
+                VM_GROUP_OVERRIDE, VM_ON_ISTIO, VM_UNPROVEN, VM_UNREAD)
     needs = (K.POD,)
-    uses = (K.REPLICASET, K.JOB, K.DEPLOYMENT, *SCAN_KINDS)
+    uses = (K.REPLICASET, K.JOB, K.DEPLOYMENT, *SCAN_KINDS, K.WORKLOADENTRY, K.WORKLOADGROUP)
 
     def check_cluster(self, cluster: ClusterInventory, ctx: Context) -> Iterable[Finding]:
         pods = cluster.pods()
@@ -105,9 +139,13 @@ class PodsXdsAgent(ClusterCheck):
                 remediation=self._remedy(cluster.name, kind, namespace, name, installed_by),
                 evidence={"pods": pod_names[start:min(end, start + 20)], "values": {**seen}, "pod_count": total,
                           "gateway": gateway, "installed_by": installed_by or None})
+        machines = self._vm_findings(cluster)
+        yield from machines
         # The workloads lacking the value that `sizes` counts (a pod with a missing key is grouped by neither).
         ok_workloads = len(sizes) - len(sizes.keys() & keys)
         if proxies.empty:
+            if machines:  # "nothing to restart" would hide the VM proxies reported above
+                return
             yield self.report(self.NO_ISTIO_PROXY, cluster.name, params={},
                               evidence={"workloads_ok": 0, "eastwest_gateway_pods_skipped": skipped})
         elif ok_workloads:
@@ -129,3 +167,147 @@ class PodsXdsAgent(ClusterCheck):
                 "# or set it on the workload directly (the next `istioctl install` must carry it too):\n"
                 f"{mesh.kubectl_in(cluster, namespace)} set env {mesh.object_ref(kind.lower(), name)} "
                 f"{mesh.XDS_AGENT_KEY}=true")
+
+    # ---------------------------------------------------------------- Istio's proxies on VMs
+    def _vm_findings(self, cluster: ClusterInventory) -> list[Finding]:
+        """One finding per WorkloadGroup with VM proxies and per user-written WorkloadEntry with a proxy
+        (auditor/vms.py); none where the cluster has neither. Never a PASS: what a VM's agent started with is on the
+        VM. FAIL only where the group's own onboarding config proves the setting off."""
+        found = vms.vm_proxies(cluster)
+        out = [self.report(self.VM_UNREAD, cluster.name, params={"kind": kind, "reason": reason}, kind=kind,
+                           evidence={"kind": kind, "reason": reason})
+               for kind, reason in found.unread]
+        if not found.groups and not found.entries:
+            return out
+        try:
+            istiod = vms.istiod_pods(cluster)
+            revisions = {f"{(d.get('metadata') or {}).get('namespace') or ''}/{(d.get('metadata') or {}).get('name')}":
+                         mesh.istiod_revision(d) for d in cluster.istiod_deployments()}
+            istiod_unread = ""
+        except EvidenceUnavailable as exc:
+            istiod, revisions, istiod_unread = {}, {}, exc.reason
+        for group in found.groups:
+            out.append(self._group_finding(cluster.name, group, istiod, revisions, istiod_unread))
+        for entry in found.entries:
+            out.append(self._entry_finding(cluster.name, entry, istiod, revisions, istiod_unread))
+        return out
+
+    def _group_finding(self, cluster: str, group: vms.VmGroup, istiod: dict[str, str], revisions: dict[str, str],
+                       istiod_unread: str) -> Finding:
+        state = vms.group_state(group, istiod)
+        on_istio, elsewhere, disconnected = state.counts
+        value = vms.onboarding_xds_agent(group.obj)
+        connected_at = {e_name: vms.connected_at(e) for e in group.entries
+                        if (e_name := str((e.get("metadata") or {}).get("name") or "")) in state.on_istio}
+        evidence: dict[str, Any] = {
+            "workload_group_exists": group.exists, "workload_entries": len(group.entries),
+            "on_istio_istiod": state.on_istio, "connected_at": connected_at, "connected_elsewhere": state.elsewhere,
+            "not_connected": state.disconnected, "istiod_pods": vms.listed(istiod),
+            "onboarding_xds_agent": value}
+        if istiod_unread:
+            evidence["istiod_pods_unread"] = istiod_unread
+        subject = {"kind": K.WORKLOADGROUP.kind, "namespace": group.namespace, "name": group.name}
+        where = {"subject": K.WORKLOADGROUP.kind, "namespace": group.namespace, "name": group.name}
+        if not on_istio:
+            why = (f"{len(group.entries)} auto-registered WorkloadEntry(ies): {elsewhere} connected to an istiod that "
+                   f"is no pod of a self-built istiod here, {disconnected} not connected")
+            return self.report(self.VM_UNPROVEN, cluster, params={**where, "why": why},
+                               remediation=_vm_unproven(cluster, group.namespace, self.VM_UNPROVEN.code),
+                               evidence=evidence, **subject)
+        pods = vms.listed(set(state.on_istio.values()))
+        pods_text = ", ".join(pods[:5]) + (" ..." if len(pods) > 5 else "")
+        regenerate = _regenerate(cluster, group.namespace, group.name, pods, istiod, revisions)
+        if value is not None and not vms.agent_reads_true(value):
+            return self.report(self.VM_GROUP_OVERRIDE, cluster, params={
+                "namespace": group.namespace, "name": group.name, "value": mesh.sh_text(value),
+                "connected": on_istio, "pods": pods_text},
+                remediation=(f"# the group's proxy.istio.io/config (metadata or spec.metadata annotations) must not "
+                             f"turn it off: remove {vms.XDS_AGENT_KEY} from its proxyMetadata (or set it to \"true\")\n"
+                             f"{mesh.kubectl_in(cluster, group.namespace)} edit "
+                             f"{mesh.object_ref('workloadgroups.networking.istio.io', group.name)}\n" + regenerate),
+                evidence=evidence, **subject)
+        return self.report(self.VM_ON_ISTIO, cluster, params={**where, "connected": on_istio, "pods": pods_text},
+                           remediation=_vm_verify(cluster, group.namespace, pods, istiod, self.VM_ON_ISTIO.code)
+                           + "\n" + regenerate, evidence=evidence, **subject)
+
+    def _entry_finding(self, cluster: str, entry: dict[str, Any], istiod: dict[str, str], revisions: dict[str, str],
+                       istiod_unread: str) -> Finding:
+        meta = entry.get("metadata") or {}
+        spec = entry.get("spec") if isinstance(entry.get("spec"), dict) else {}
+        namespace, name = str(meta.get("namespace") or ""), str(meta.get("name") or "")
+        address = str(spec.get("address") or "") or f"network {spec.get('network') or '?'}"
+        pod = vms.controller(entry)
+        signs = vms.proxy_signs(entry)
+        evidence: dict[str, Any] = {"address": address, "proxy_signs": signs, "connected": vms.connected(entry),
+                                    "connected_at": vms.connected_at(entry), "controller": pod,
+                                    "istiod_pods": vms.listed(istiod)}
+        if istiod_unread:
+            evidence["istiod_pods_unread"] = istiod_unread
+        subject = {"kind": K.WORKLOADENTRY.kind, "namespace": namespace, "name": name}
+        where = {"subject": K.WORKLOADENTRY.kind, "namespace": namespace, "name": name}
+        if vms.on_istio(entry, istiod):
+            return self.report(self.VM_ON_ISTIO, cluster, params={**where, "connected": 1, "pods": pod},
+                               remediation=_vm_verify(cluster, namespace, [pod], istiod, self.VM_ON_ISTIO.code)
+                               + "\n" + _regenerate(cluster, namespace, "", [pod], istiod, revisions),
+                               evidence=evidence, **subject)
+        return self.report(self.VM_UNPROVEN, cluster, params={**where, "why": f"{address}: " + "; ".join(signs)},
+                           remediation=_vm_unproven(cluster, namespace, self.VM_UNPROVEN.code), evidence=evidence,
+                           **subject)
+
+
+# The type a pilot-agent started with PROXY_CONFIG_XDS_AGENT=true asks istiod for (pkg/model/xds.go ProxyConfigType;
+# pkg/istio-agent/xds_proxy.go sends it only then), listed among each connection's watches by istiod's /debug/adsz
+# (pilot/pkg/xds/debug.go AdsClient.Watches @1.22.0..1.30.3).
+_PCDS = "type.googleapis.com/istio.mesh.v1alpha1.ProxyConfig"
+_ON_VM = ("# on each VM, the environment its running pilot-agent started with (must print "
+          "PROXY_CONFIG_XDS_AGENT=true):\n"
+          "sudo tr '\\0' '\\n' < /proc/$(pgrep -o -f 'pilot-agent proxy')/environ | grep '^PROXY_CONFIG_XDS_AGENT='")
+
+
+def _vm_verify(cluster: str, namespace: str, pods: list[str], istiod: dict[str, str], code: str) -> str:
+    """The commands that show, per istiod pod the VMs are connected to, which of the namespace's proxies did not ask
+    for ProxyConfig (started without the setting), and the same on the VM itself."""
+    query = (f".clients[] | select(.metadata.NAMESPACE == $ns) | select(.watches // {{}} | has(\"{_PCDS}\") | not) "
+             "| \"started without PROXY_CONFIG_XDS_AGENT: \\(.connectionId) \\(.address)\"")
+    lines = ["# pilot-agent reads PROXY_CONFIG_XDS_AGENT once, at start, from its environment (the VM's cluster.env); "
+             "one started with it watches ProxyConfig on istiod. Proxies of this namespace that do not:"]
+    for pod in pods[:5]:
+        istiod_namespace = istiod.get(pod, "istio-system/").split("/", 1)[0] or "istio-system"
+        lines.append(f"{mesh.kubectl_in(cluster, istiod_namespace)} exec {mesh.object_ref('pod', pod)} -c discovery -- "
+                     f"pilot-discovery request GET /debug/adsz | jq -r --arg ns {mesh.sh(namespace)} {mesh.sh(query)}")
+    lines.append(_ON_VM)
+    lines.append(f"# once each VM is confirmed, exempt {code} for this object with the reason")
+    return "\n".join(lines)
+
+
+def _regenerate(cluster: str, namespace: str, group: str, pods: list[str], istiod: dict[str, str],
+                revisions: dict[str, str]) -> str:
+    """Where a VM lacks it: its files generated again (the mesh config now carries the setting), installed where
+    Istio's VM guide puts them, and its proxy restarted (istio.service runs istio-start.sh, which sources
+    cluster.env)."""
+    deployment = next((istiod[p] for p in pods if p in istiod), "istio-system/istiod")
+    istiod_namespace = deployment.split("/", 1)[0] or "istio-system"
+    revision = revisions.get(deployment, "default")
+    source = (f"--name {mesh.sh(group)} --namespace {mesh.sh(namespace)} --autoregister" if group else
+              "-f \"${WORKLOADGROUP_FILE:?the WorkloadGroup file this VM was onboarded from}\"")
+    flags = (f" --istioNamespace {mesh.sh(istiod_namespace)}" if istiod_namespace != "istio-system" else "") + (
+        f" --revision {mesh.sh(revision)}" if revision != "default" else "")
+    return ("# where it is missing: generate the VM's files again (the mesh config now carries the setting), install "
+            "cluster.env and mesh.yaml on the VM, restart its proxy:\n"
+            f"istioctl --kubeconfig={mesh.kubeconfig_var(cluster)} x workload entry configure {source}{flags} "
+            "-o vm-files\n"
+            "# on the VM: sudo cp cluster.env /var/lib/istio/envoy/cluster.env && sudo cp mesh.yaml "
+            "/etc/istio/config/mesh && sudo systemctl restart istio")
+
+
+def _vm_unproven(cluster: str, namespace: str, code: str) -> str:
+    columns = ("custom-columns=NAME:.metadata.name,ADDRESS:.spec.address,"
+               "GROUP:.metadata.annotations.istio\\.io/autoRegistrationGroup,"
+               "ISTIOD:.metadata.annotations.istio\\.io/workloadController,"
+               "CONNECTED:.metadata.annotations.istio\\.io/connectedAt")
+    return ("# which istiod do these proxies use? Istio's lists every proxy connected to it (a VM as "
+            "<hostname>.<namespace>):\n"
+            f"istioctl --kubeconfig={mesh.kubeconfig_var(cluster)} proxy-status\n"
+            f"{mesh.kubectl_in(cluster, namespace)} get workloadentries.networking.istio.io -o {mesh.sh(columns)}\n"
+            + _ON_VM + f"\n# once each VM is confirmed on ASM, or started with the setting, exempt {code} for this "
+            "object with the reason")

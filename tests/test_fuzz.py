@@ -208,6 +208,11 @@ def go_snapshot(root: Path, objects: list[dict[str, Any]], cr: dict[str, Any]) -
     (root / "asm").mkdir()
     (root / "asm" / "cr.json").write_text(json.dumps(cr))
     (root / "asm" / "version.json").write_text(json.dumps(f.version_info()))
+    # A cluster without VMs: its WorkloadEntries and WorkloadGroups read, none found (pods-xds-agent judges Istio's
+    # proxies on VMs from them, and says UNKNOWN when they were not collected: tests/checks/test_vm_migrating.py).
+    manifest = f.no_vms_manifest("c1")
+    manifest["clusters"].append({"name": "asm", "role": "asm", "dir": "asm"})
+    (root / "manifest.json").write_text(json.dumps(manifest))
     return root
 
 

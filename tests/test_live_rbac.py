@@ -129,10 +129,12 @@ def test_rbac_honours_disabled_checks(capsys, tmp_path):
     config.write_text(yaml.safe_dump({"checks": {"disable": [c for c in registry.checks if c != keep]}}))
     docs = rbac_docs(capsys, "--phase", "migrating", "--config", str(config))
     # pods-xds-agent reads the gateway scan, which reads what it needs for a gateway's role (gateways.SCAN_KINDS):
-    # Gateway API Gateways too (the DaemonSets and Istio Gateways are among the engine's facts).
+    # Gateway API Gateways too (the DaemonSets and Istio Gateways are among the engine's facts); and Istio's proxies on
+    # VMs, which only WorkloadGroups and WorkloadEntries show (auditor/vms.py).
     assert resources(role(docs, "asm-audit-reader")["rules"]) == {
         ("", "pods"), ("apps", "replicasets"), ("batch", "jobs"),
-        ("gateway.networking.k8s.io", "gateways")} | ENGINE_FACTS
+        ("gateway.networking.k8s.io", "gateways"), ("networking.istio.io", "workloadentries"),
+        ("networking.istio.io", "workloadgroups")} | ENGINE_FACTS
     assert resources(role(docs, "asm-audit-asm-reader")["rules"]) == {
         ("istio.alibabacloud.com", "asmmigratefromistios")}  # the engine's gate selection reads it
 
