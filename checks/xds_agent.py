@@ -282,9 +282,9 @@ def _vm_verify(cluster: str, namespace: str, pods: list[str], istiod: dict[str, 
 
 def _regenerate(cluster: str, namespace: str, group: str, pods: list[str], istiod: dict[str, str],
                 revisions: dict[str, str]) -> str:
-    """Where a VM lacks it: its files generated again (the mesh config now carries the setting), installed where
-    Istio's VM guide puts them, and its proxy restarted (istio.service runs istio-start.sh, which sources
-    cluster.env)."""
+    """Where a VM lacks it: the line added to its cluster.env (istio-start.sh, run by istio.service, sources it with
+    `set -a`; the other lines, such as ISTIO_SVC_IP from --internalIP, stay as onboarded) and its proxy restarted; and
+    how its files are generated again from the group, which now carry it."""
     deployment = next((istiod[p] for p in pods if p in istiod), "istio-system/istiod")
     istiod_namespace = deployment.split("/", 1)[0] or "istio-system"
     revision = revisions.get(deployment, "default")
@@ -292,12 +292,15 @@ def _regenerate(cluster: str, namespace: str, group: str, pods: list[str], istio
               "-f \"${WORKLOADGROUP_FILE:?the WorkloadGroup file this VM was onboarded from}\"")
     flags = (f" --istioNamespace {mesh.sh(istiod_namespace)}" if istiod_namespace != "istio-system" else "") + (
         f" --revision {mesh.sh(revision)}" if revision != "default" else "")
-    return ("# where it is missing: generate the VM's files again (the mesh config now carries the setting), install "
-            "cluster.env and mesh.yaml on the VM, restart its proxy:\n"
+    return ("# where it is missing: on the VM, add it to the cluster.env istio-start.sh sources (a later line wins) "
+            "and restart the proxy:\n"
+            f"echo '{vms.XDS_AGENT_KEY}=true' | sudo tee -a /var/lib/istio/envoy/cluster.env && "
+            "sudo systemctl restart istio\n"
+            "# with the setting in the mesh config and not turned off by the WorkloadGroup, the files generated from "
+            "the group carry it: when a VM is onboarded again, generate them with the flags it was onboarded with "
+            "(--internalIP, --externalIP, --ingressIP):\n"
             f"istioctl --kubeconfig={mesh.kubeconfig_var(cluster)} x workload entry configure {source}{flags} "
-            "-o vm-files\n"
-            "# on the VM: sudo cp cluster.env /var/lib/istio/envoy/cluster.env && sudo cp mesh.yaml "
-            "/etc/istio/config/mesh && sudo systemctl restart istio")
+            "-o vm-files")
 
 
 def _vm_unproven(cluster: str, namespace: str, code: str) -> str:

@@ -86,7 +86,9 @@ def test_vms_on_istios_istiod_are_not_a_silent_pass(audit):
     assert "type.googleapis.com/istio.mesh.v1alpha1.ProxyConfig" in fix
     assert "/proc/$(pgrep -o -f 'pilot-agent proxy')/environ" in fix  # on the VM
     assert "x workload entry configure --name reviews --namespace bookinfo --autoregister -o vm-files" in fix
-    assert "/var/lib/istio/envoy/cluster.env" in fix and "systemctl restart istio" in fix
+    # the fix keeps the rest of the VM's cluster.env (ISTIO_SVC_IP from --internalIP...): one line added, a restart
+    assert ("echo 'PROXY_CONFIG_XDS_AGENT=true' | sudo tee -a /var/lib/istio/envoy/cluster.env && "
+            "sudo systemctl restart istio") in fix
     assert run.result.verdict.value == "INCOMPLETE"
 
 
