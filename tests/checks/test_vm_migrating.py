@@ -209,3 +209,21 @@ def test_pods_lacking_the_setting_still_fail_beside_the_vms(audit):
     run = audit({"c1": [*control, *web, *f.workload_pods(web, 1, xds_agent=None), group,
                         registered(group, "10.128.0.7", istiod_pod)]}, "migrating", config=ONLY)
     assert codes(run) == [("FAIL", "AA1110", "web"), ("UNKNOWN", "AA1131", "reviews")]
+
+
+# ---------------------------------------------------------------- the other migrating checks: truth unchanged by VMs
+def test_mesh_config_and_istiod_checks_say_the_same_with_vms_the_gate_does_not_pass(audit):
+    """mesh-config-xds-agent proves the ConfigMap istioctl generates VM files from carries the setting, and
+    istiod-restarted that istiod injects with it: both stay true with VMs (istioctl reads the ConfigMap itself, istiod
+    injects no VM). What a VM needs beyond them is pods-xds-agent's, so the gate is not GO."""
+    control, istiod_pod = istio_control_plane()
+    group = workload_group()
+    base = [*control, f.mesh_configmap(), *restarted_workloads()]
+    checks = f.only_checks(CHECK, "mesh-config-xds-agent", "istiod-restarted")
+    without = audit({"c1": base}, "migrating", config=checks)
+    with_vms = audit({"c1": [*base, group, registered(group, "10.128.0.7", istiod_pod)]}, "migrating", config=checks)
+    for check in ("mesh-config-xds-agent", "istiod-restarted"):
+        assert [(r["status"], r["code"]) for r in with_vms.rows(check)] == [
+            (r["status"], r["code"]) for r in without.rows(check)], check
+    assert ("UNKNOWN", "AA1131", "reviews") in codes(with_vms)
+    assert with_vms.result.verdict.value != "GO"
