@@ -66,6 +66,9 @@ class PodsXdsAgent(ClusterCheck):
         "proxy config (proxy.istio.io/config) sets PROXY_CONFIG_XDS_AGENT to a value pilot-agent reads as false: it "
         "overrides the mesh config in the cluster.env istioctl generates from the group, so regenerating the files "
         "keeps it off",
+        fix="Remove PROXY_CONFIG_XDS_AGENT from the WorkloadGroup's proxy.istio.io/config (or set it to \"true\"); on "
+            "each of its VMs add PROXY_CONFIG_XDS_AGENT=true to /var/lib/istio/envoy/cluster.env and restart the proxy "
+            "(systemctl restart istio).",
         message="WorkloadGroup {namespace}/{name} sets PROXY_CONFIG_XDS_AGENT={value} in its proxy.istio.io/config, "
                 "over the mesh config's value, in every cluster.env istioctl generates from it; {connected} of its VM "
                 "proxy(ies) are connected to Istio's istiod (pod(s) {pods})")
@@ -74,6 +77,10 @@ class PodsXdsAgent(ClusterCheck):
         "pilot-agent started with PROXY_CONFIG_XDS_AGENT=true cannot be told from the cluster: it reads the setting "
         "once, at start, from the VM's cluster.env (written at onboarding), never from istiod's mesh config; verify on "
         "istiod or the VM, then exempt the finding",
+        fix="Verify on the istiod pod (its /debug/adsz lists the proxy watching ProxyConfig) or on the VM (the running "
+            "pilot-agent's /proc/<pid>/environ); where it is missing, add PROXY_CONFIG_XDS_AGENT=true to the VM's "
+            "/var/lib/istio/envoy/cluster.env and restart the proxy (systemctl restart istio); then exempt the code "
+            "for the object with the reason.",
         message="{subject} {namespace}/{name}: {connected} VM proxy(ies) connected to Istio's istiod (pod(s) {pods}); "
                 "whether each pilot-agent started with PROXY_CONFIG_XDS_AGENT=true is on the VM (cluster.env), not in "
                 "the cluster")
@@ -81,11 +88,16 @@ class PodsXdsAgent(ClusterCheck):
         "AA1132", Status.UNKNOWN, "a WorkloadGroup or WorkloadEntry stands for VM proxies whose control plane cannot "
         "be told from the cluster: on Istio's istiod, each needs PROXY_CONFIG_XDS_AGENT=true in the environment its "
         "pilot-agent started with; verify, then exempt the finding",
+        fix="Find which istiod the VM proxies use (istioctl proxy-status on Istio's); for those on it, verify the "
+            "setting on the VM (the running pilot-agent's /proc/<pid>/environ) and add it to cluster.env where it is "
+            "missing; then exempt the code for the object with the reason.",
         message="{subject} {namespace}/{name} stands for VM proxy(ies) ({why}); which istiod they use, and whether "
                 "their pilot-agent started with PROXY_CONFIG_XDS_AGENT=true, cannot be told here")
     VM_UNREAD = Outcome(
         "AA1133", Status.UNKNOWN, "WorkloadEntries or WorkloadGroups cannot be read: VM proxies on Istio's istiod "
         "without PROXY_CONFIG_XDS_AGENT cannot be ruled out",
+        fix="Grant list on workloadentries and workloadgroups (networking.istio.io; `asm-audit rbac`), or collect them "
+            "into the snapshot, then audit again.",
         message="{kind} objects cannot be read ({reason}): VM proxies on Istio's istiod without "
                 "PROXY_CONFIG_XDS_AGENT cannot be ruled out")
     outcomes = (CARRIED, NO_ISTIO_PROXY, MISSING, GATEWAY_MISSING, ISTIOCTL_GATEWAY_MISSING, UNCLASSIFIED,
@@ -175,7 +187,7 @@ class PodsXdsAgent(ClusterCheck):
         VM. FAIL only where the group's own onboarding config proves the setting off."""
         found = vms.vm_proxies(cluster)
         out = [self.report(self.VM_UNREAD, cluster.name, params={"kind": kind, "reason": reason}, kind=kind,
-                           evidence={"kind": kind, "reason": reason})
+                           remediation=self.VM_UNREAD.fix, evidence={"kind": kind, "reason": reason})
                for kind, reason in found.unread]
         if not found.groups and not found.entries:
             return out

@@ -189,6 +189,8 @@ def test_unreadable_workload_entries_are_unknown_not_pass(audit):
     run = audit({"c1": restarted_workloads()}, "migrating", config=ONLY,
                 unreadable={"c1": {K.WORKLOADENTRY: "forbidden: cannot list workloadentries.networking.istio.io"}})
     assert codes(run) == [("PASS", "AA1101", ""), ("UNKNOWN", "AA1133", "")]
+    [unread] = [r for r in run.rows(CHECK) if r["code"] == "AA1133"]
+    assert unread["kind"] == "WorkloadEntry" and "asm-audit rbac" in unread["remediation"]
     assert run.result.verdict.value == "INCOMPLETE"
 
 
