@@ -185,7 +185,7 @@ def _own(value: str | None) -> str:
     return "" if value is None else str(value)  # a live answer msgspec refused is not type-checked
 
 
-_SUMMARY_ENV = ("CA_ADDR", mesh.XDS_AGENT_KEY, "PROXY_CONFIG", "EXIT_ON_ZERO_ACTIVE_CONNECTIONS")
+_SUMMARY_ENV = ("CA_ADDR", mesh.XDS_AGENT_KEY, "EXIT_ON_ZERO_ACTIVE_CONNECTIONS")
 
 
 # Proxy marks remembered per distinct (image, env the summary reads): a fleet has few proxy builds and settings.

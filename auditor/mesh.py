@@ -13,7 +13,6 @@ import shlex
 from dataclasses import dataclass, field
 from typing import Any
 
-import orjson
 import yaml
 
 from auditor import yamlsafe
@@ -193,18 +192,12 @@ def is_waypoint_proxy(container: dict[str, Any]) -> bool:
 
 
 def xds_agent_value(env: dict[str, str]) -> str | None:
-    """PROXY_CONFIG_XDS_AGENT as the proxy sees it: env var first, else PROXY_CONFIG's proxyMetadata."""
-    if XDS_AGENT_KEY in env:
-        return env[XDS_AGENT_KEY]
-    raw = env.get("PROXY_CONFIG")
-    if raw:
-        try:
-            meta = (orjson.loads(raw) or {}).get("proxyMetadata") or {}
-        except (orjson.JSONDecodeError, AttributeError):
-            return None
-        value = meta.get(XDS_AGENT_KEY) if isinstance(meta, dict) else None
-        return None if value is None else str(value)
-    return None
+    """PROXY_CONFIG_XDS_AGENT as pilot-agent reads it: its own environment variable, read once at start
+    (pilot/cmd/pilot-agent/options/options.go @1.22.0..1.30.3: env.Register(...).Get() at package init). The same key
+    inside PROXY_CONFIG's proxyMetadata is not it: pilot-agent copies only ISTIO_META_* keys of proxyMetadata into the
+    node metadata (pkg/bootstrap/config.go GetNodeMetaData) and none into its environment. The injector writes both;
+    a pod with only the JSON one runs without it."""
+    return env.get(XDS_AGENT_KEY)
 
 
 # ---------------------------------------------------------------- versions

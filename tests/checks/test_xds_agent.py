@@ -40,14 +40,18 @@ def test_value_must_be_exactly_true(audit):
     assert "delete pod/a" in rows["a"]["remediation"]
 
 
-def test_value_read_from_proxy_config_json_when_no_env_var(audit):
+def test_the_value_only_inside_proxy_config_json_is_not_the_agents(audit):
+    """pilot-agent reads PROXY_CONFIG_XDS_AGENT from its own environment, once at start (pilot/cmd/pilot-agent/
+    options/options.go @1.22.0..1.30.3: env.Register(...).Get()); of PROXY_CONFIG's proxyMetadata it takes only the
+    ISTIO_META_* keys, into node metadata (pkg/bootstrap/config.go GetNodeMetaData). A pod whose key is only in the
+    JSON runs without it: main said PASS."""
     pod = f.pod("a", owner=None, xds_agent=None)
     env = pod["spec"]["containers"][1]["env"]
     for item in env:
         if item["name"] == "PROXY_CONFIG":
             item["value"] = json.dumps({"proxyMetadata": {"PROXY_CONFIG_XDS_AGENT": "true"}})
     [row] = audit({"c1": [pod]}, "migrating").rows("pods-xds-agent")
-    assert row["status"] == "PASS"
+    assert row["status"] == "FAIL"
 
 
 def test_istio_gateways_are_checked_asm_proxies_are_not(audit):
