@@ -16,6 +16,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
+import orjson
 import yaml
 
 from auditor import kinds as K
@@ -58,6 +59,10 @@ ASM_API_FIELDS = {OUTBOUND: "OutboundTrafficPolicy", DNS_CAPTURE: "Proxy.EnableD
 ASM_UPDATE_PARAMS = {OUTBOUND: "OutboundTrafficPolicy", DNS_CAPTURE: "DNSProxyingEnabled",
                      HOLD: "HoldApplicationUntilProxyStarts", TERMINATION_DRAIN: "TerminationDrainDuration",
                      LOCALITY: "LocalityLoadBalancing"}
+# ISTIO_META_DNS_CAPTURE as pilot-agent (env.Register: strconv.ParseBool, its default false when the value does not
+# parse: pilot/cmd/pilot-agent/options/options.go, pkg/env/var.go), istio-cni (cni/pkg/plugin/sidecar_redirect.go) and
+# istiod (pkg/model/proxy.go StringBool) read it, @1.22.0 to 1.30.3: Go's true spellings, "1" and "T" included.
+_GO_TRUE = frozenset({"1", "t", "T", "TRUE", "true", "True"})
 _DURATION_PART = re.compile(r"(\d+(?:\.\d+)?)(h|ms|us|µs|ns|m|s)")
 _UNIT_SECONDS = {"h": 3600.0, "m": 60.0, "s": 1.0, "ms": 1e-3, "us": 1e-6, "µs": 1e-6, "ns": 1e-9}
 LISTED = 5
@@ -92,7 +97,7 @@ def mesh_fields(config: dict[str, Any], *, defaults: bool) -> dict[str, Any]:
              OUTBOUND: (config.get("outboundTrafficPolicy") or {}).get("mode", "ALLOW_ANY")
              if "outboundTrafficPolicy" in config else None,
              HOLD: default_config.get("holdApplicationUntilProxyStarts"),
-             DNS_CAPTURE: (metadata["ISTIO_META_DNS_CAPTURE"].lower() == "true")
+             DNS_CAPTURE: metadata["ISTIO_META_DNS_CAPTURE"] in _GO_TRUE
              if "ISTIO_META_DNS_CAPTURE" in metadata else None,
              DRAIN: default_config.get("drainDuration"),
              TERMINATION_DRAIN: default_config.get("terminationDrainDuration"),
@@ -188,6 +193,34 @@ class Revision:
     configmap: str
     fields: dict[str, Any]
     default_providers: dict[str, Any]  # defaultProviders: metrics/tracing/accessLogging -> provider names
+    # field -> the ConfigMap (namespace, name) that sets Istio's value, where it is not the mesh config
+    origins: dict[str, tuple[str, str]] = field(default_factory=dict)
+
+
+HOLD_VALUE = "global.proxy.holdApplicationUntilProxyStarts"
+
+
+def injector_hold(cluster: ClusterInventory, namespace: str, revision: str) -> str | None:
+    """The injector ConfigMap whose Helm values hold the revision's applications until the proxy starts, or None.
+
+    Istio's injection template holds them when the pod's ProxyConfig (the mesh's defaultConfig) says so *or* the
+    values' global.proxy.holdApplicationUntilProxyStarts does (files/injection-template.yaml `$holdProxy`
+    @1.22.0-1.30.3; NOTES.txt only warns that the value is deprecated); the values live in ConfigMap
+    istio-sidecar-injector[-<rev>], key `values`, as JSON (templates/istiod-injector-configmap.yaml)."""
+    name = "istio-sidecar-injector" + ("" if revision in ("", "default") else f"-{revision}")
+    cm = cluster.get(K.CONFIGMAP, name, namespace)
+    text = ((cm or {}).get("data") or {}).get("values")
+    if not isinstance(text, str) or not text:
+        return None
+    try:
+        values = orjson.loads(text)
+    except orjson.JSONDecodeError:
+        return None  # the injector cannot render with it either
+    proxy = ((values.get("global") if isinstance(values, dict) else None) or {})
+    proxy = (proxy.get("proxy") if isinstance(proxy, dict) else None) or {}
+    if isinstance(proxy, dict) and proxy.get("holdApplicationUntilProxyStarts") is True:
+        return name
+    return None
 
 
 def _dicts(value: Any) -> list[dict[str, Any]]:
@@ -428,8 +461,11 @@ class MeshConfigParity(ClusterCheck):
                                             params={"revision": revision, "namespace": namespace, "name": name,
                                                     "problem": str(exc), "command": command}))
                 continue
-            revisions.append(Revision(revision, namespace, name, mesh_fields(config, defaults=True),
-                                      config.get("defaultProviders") or {}))
+            rev = Revision(revision, namespace, name, mesh_fields(config, defaults=True),
+                           config.get("defaultProviders") or {})
+            if rev.fields[HOLD] is not True and (injector := injector_hold(cluster, namespace, revision)):
+                rev.fields[HOLD], rev.origins[HOLD] = True, (namespace, injector)
+            revisions.append(rev)
         return revisions, problems
 
     def _no_istio_or_remote(self, cluster: ClusterInventory, ctx: Context) -> Iterable[Finding]:
@@ -542,19 +578,25 @@ class MeshConfigParity(ClusterCheck):
                                            "asm_source": side.sources[OUTBOUND], "effect": effect}))
         for name in PROXY_DEFAULTS:
             istio_value = rev.fields[name]
+            # Istio's value set elsewhere than the mesh config (the injector's values): said where, in the evidence.
+            origin = ({"istio_source": f"ConfigMap {'/'.join(rev.origins[name])} values {HOLD_VALUE}"}
+                      if name in rev.origins else {})
             if name not in side.values:
                 if not same(name, istio_value, ISTIO_DEFAULTS[name]):
                     out.append(self.say(self.PROXY_DEFAULT_UNCOMPARED, cluster.name, **subject,
                                            params={"revision": rev.revision, "field": name,
                                                    "istio_value": shown(istio_value),
-                                                   "reason": f"not in {side.source()}"}))
+                                                   "reason": f"not in {side.source()}"}, evidence=origin))
             elif not same(name, istio_value, side.values[name]):
                 parameter = ASM_UPDATE_PARAMS.get(name)
                 command = (f" (aliyun servicemesh UpdateMeshFeature --ServiceMeshId {common['mesh_id']} "
                            f"--{parameter} {mesh.sh(shown(istio_value))} keeps Istio's value)" if parameter else "")
+                where = ({"configmap": f"{common['configmap']} (Istio sets it by {HOLD_VALUE} in the values of "
+                                       f"ConfigMap {mesh.sh_text(rev.origins[name][0])}/"
+                                       f"{mesh.sh_text(rev.origins[name][1])})"} if name in rev.origins else {})
                 out.append(self.say(self.PROXY_DEFAULT_DIFFERS, cluster.name, **subject,
                                        params={**common, "field": name, "istio_value": shown(istio_value),
                                                "asm_value": shown(side.values[name]),
                                                "asm_source": side.sources[name],
-                                               "asm_command": command}))
+                                               "asm_command": command, **where}, evidence=origin))
         return out

@@ -13,6 +13,7 @@ EnableLocalityLB, ExtraConfiguration.TerminationDrainDuration).
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
@@ -242,6 +243,68 @@ def test_warn_for_each_differing_proxy_default(audit):
     assert (dns["evidence"]["istio_value"], dns["evidence"]["asm_value"]) == ("true", "false")
     assert "Proxy.EnableDNSProxying" in dns["evidence"]["asm_source"]
     assert "--DNSProxyingEnabled true" in dns["remediation"]
+
+
+def test_dns_capture_is_read_as_go_reads_a_bool(audit):
+    # pilot-agent reads ISTIO_META_DNS_CAPTURE with strconv.ParseBool (env.Register, pkg/env/var.go @1.22.0-1.30.3), as
+    # istio-cni and istiod's StringBool do: "1" turns DNS capture on; "yes" does not parse and leaves it off.
+    asm_side = {**ASM_EQUAL, "defaultConfig": {**ASM_EQUAL["defaultConfig"],
+                                               "proxyMetadata": {"ISTIO_META_DNS_CAPTURE": "false"}}}
+    for value, expected in (('"1"', [("WARN", "AA2420")]), ('"T"', [("WARN", "AA2420")]),
+                            ('"yes"', [("PASS", "AA2401")])):
+        istio = MESH_1_22.replace("defaultConfig:\n", f"defaultConfig:\n  proxyMetadata:\n"
+                                                      f"    ISTIO_META_DNS_CAPTURE: {value}\n")
+        rows = audit({"cluster-a": cluster(istio)}, "migrating", config=asm(asm_side)).rows(CHECK)
+        assert codes(rows) == expected, value
+        if expected[0][0] == "WARN":
+            assert (rows[0]["evidence"]["field"], rows[0]["evidence"]["istio_value"]) == (
+                "defaultConfig.proxyMetadata.ISTIO_META_DNS_CAPTURE", "true")
+
+
+def injector_cm(hold: bool, revision: str = "default") -> dict[str, Any]:
+    """ConfigMap istio-sidecar-injector[-<rev>] as istio/istio@1.30.3 manifests/charts/istio-control/istio-discovery/
+    templates/istiod-injector-configmap.yaml renders it: key `values`, the picked Helm values (global,
+    sidecarInjectorWebhook, revision, pilot.cni/env, gateways) as pretty JSON, beside the injection `config`."""
+    values = {"gateways": {"securityContext": {}, "seccompProfile": {}},
+              "global": {"hub": "docker.io/istio", "tag": "1.22.3",
+                         "proxy": {"autoInject": "enabled", "holdApplicationUntilProxyStarts": hold,
+                                   "image": "proxyv2", "privileged": False}},
+              "pilot": {"cni": {"enabled": False}, "env": {}}, "revision": "" if revision == "default" else revision,
+              "sidecarInjectorWebhook": {"defaultTemplates": [], "rewriteAppHTTPProbe": True}}
+    name = "istio-sidecar-injector" + ("" if revision == "default" else f"-{revision}")
+    labels = {"istio.io/rev": revision, "install.operator.istio.io/owning-resource": "unknown",
+              "operator.istio.io/component": "Pilot", "release": "istiod", "app.kubernetes.io/name": "istiod"}
+    return f.configmap(name, "istio-system", {"values": json.dumps(values, indent=2),
+                                              "config": "defaultTemplates: [sidecar]\npolicy: enabled\n"},
+                       labels=labels)
+
+
+def test_hold_set_by_the_injectors_values_is_istios_value(audit):
+    # files/injection-template.yaml @1.22.0-1.30.3: `$holdProxy` is the pod's ProxyConfig value OR the values'
+    # global.proxy.holdApplicationUntilProxyStarts (deprecated, NOTES.txt, but still honoured): Istio's pods wait
+    # for their proxy; ASM's, with its hold off, would not.
+    rows = audit({"cluster-a": cluster(MESH_1_22 + PROVIDERS_YAML, injector_cm(True))}, "migrating",
+                 config=asm(ASM_EQUAL)).rows(CHECK)
+    assert codes(rows) == [("WARN", "AA2420")]
+    assert (rows[0]["evidence"]["field"], rows[0]["evidence"]["istio_value"], rows[0]["evidence"]["asm_value"]) == (
+        "defaultConfig.holdApplicationUntilProxyStarts", "true", "false")
+    assert rows[0]["evidence"]["istio_source"] == ("ConfigMap istio-system/istio-sidecar-injector values "
+                                                   "global.proxy.holdApplicationUntilProxyStarts")
+    asm_side = {**ASM_EQUAL, "defaultConfig": {k: v for k, v in ASM_EQUAL["defaultConfig"].items()
+                                               if k != "holdApplicationUntilProxyStarts"}}
+    rows = audit({"cluster-a": cluster(MESH_1_22 + PROVIDERS_YAML, injector_cm(True))}, "migrating",
+                 config=asm(asm_side)).rows(CHECK)
+    assert codes(rows) == [("WARN", "AA2421")]
+    rows = audit({"cluster-a": cluster(MESH_1_22 + PROVIDERS_YAML, injector_cm(False))}, "migrating",
+                 config=asm(ASM_EQUAL)).rows(CHECK)
+    assert codes(rows) == [("PASS", "AA2401")]
+    # A revision's own injector ConfigMap (istio-sidecar-injector-<rev>) holds that revision's pods only.
+    canary = [f.istiod("canary", version="1.22.3"), mesh_cm(MESH_1_22 + PROVIDERS_YAML, "canary"),
+              injector_cm(True, "canary"), injector_cm(False)]
+    rows = audit({"cluster-a": cluster(MESH_1_22 + PROVIDERS_YAML, *canary)}, "migrating",
+                 config=asm(ASM_EQUAL)).rows(CHECK)
+    assert [(r["status"], r["code"], r["name"]) for r in rows] == [("WARN", "AA2420", "istio-canary")]
+    assert "istio-sidecar-injector-canary)" in rows[0]["remediation"]
 
 
 def test_warn_when_istio_sets_a_proxy_default_asm_does_not_give(audit):
