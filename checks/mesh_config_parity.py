@@ -195,6 +195,22 @@ class Revision:
     default_providers: dict[str, Any]  # defaultProviders: metrics/tracing/accessLogging -> provider names
     # field -> the ConfigMap (namespace, name) that sets Istio's value, where it is not the mesh config
     origins: dict[str, tuple[str, str]] = field(default_factory=dict)
+    # The trust domains of meshConfig.caCertificates: Istio's proxies accept peers of these too.
+    ca_trust_domains: list[str] = field(default_factory=list)
+
+    def trust_domains(self) -> list[str]:
+        """The trust domains Istio's proxies of this revision accept a peer of, exactly (no wildcard): trustDomain,
+        trustDomainAliases and caCertificates' trustDomains (pilot/pkg/networking/plugin/authn/util.go
+        TrustDomainsForValidation, a `spiffe://<td>/` prefix match of the peer's SAN in the inbound TLS context:
+        pilot/pkg/security/model/authentication.go; the same aliases expand the SANs a client expects of a server:
+        pilot/pkg/model/push_context.go addServiceAccounts, @1.22.0-1.30.3)."""
+        return list(dict.fromkeys([self.fields[TRUST_DOMAIN], *self.fields.get("trustDomainAliases", []),
+                                   *self.ca_trust_domains]))
+
+
+def ca_trust_domains(config: dict[str, Any]) -> list[str]:
+    return [td for cert in _dicts(config.get("caCertificates"))
+            for td in _strings(cert.get("trustDomains"))]
 
 
 HOLD_VALUE = "global.proxy.holdApplicationUntilProxyStarts"
@@ -273,6 +289,15 @@ def telemetry_references(cluster: ClusterInventory) -> dict[str, list[str]]:
     return refs
 
 
+def istio_proxies(cluster: ClusterInventory) -> int | None:
+    """How many pods of the cluster run Istio's proxy (or one whose marks contradict each other); None when the pods
+    were not read."""
+    if not cluster.available(K.POD):
+        return None
+    pods = cluster.pods()
+    return int(pods["proxy"].isin([mesh.PROXY_ISTIO, mesh.PROXY_UNKNOWN]).sum()) if not pods.empty else 0
+
+
 def accepts(trust_domain: str, asm_domains: list[str]) -> bool:
     """ASM's trust domain bundle accepts `trust_domain`: equal, or matched by a `*suffix` alias."""
     return any(trust_domain == d or (d.startswith("*") and trust_domain.endswith(d[1:])) for d in asm_domains)
@@ -300,6 +325,16 @@ class MeshConfigParity(ClusterCheck):
         "AuthorizationPolicy(ies) name principals)",
         fix="Add {istio_value} to ASM's trustDomainAliases (ASM console: mesh config) or give ASM Istio's trust "
             "domain, then set asm.mesh_config trustDomain/trustDomainAliases to what ASM has.")
+    ASM_TRUST_DOMAIN_REJECTED = Outcome(
+        "AA2415", Status.FAIL, "ASM's trust domain is neither Istio's trust domain nor one of its aliases while "
+        "Istio's proxies still run: they reject the certificates of ASM's workloads calling them, and of ASM's "
+        "servers they call (mTLS peer trust domain validation)",
+        message="revision {revision}: ASM's trustDomain {asm_value} is not among the trust domains Istio's proxies "
+        "accept ({istio_value}); {proxies} pod(s) still run Istio's proxy and reject mTLS with ASM's workloads, both "
+        "ways",
+        fix="Add {asm_value} to Istio's trustDomainAliases (meshConfig of revision {revision}, through the "
+            "IstioOperator or Helm values that render {configmap}) before moving workloads, or give ASM Istio's trust "
+            "domain; then set asm.mesh_config trustDomain/trustDomainAliases to what ASM has.")
     PRINCIPAL_REJECTED = Outcome(
         "AA2411", Status.FAIL, "an AuthorizationPolicy names principals of a trust domain ASM does not accept: "
         "requests it allows are denied (or ones it denies allowed) once workloads move",
@@ -364,9 +399,9 @@ class MeshConfigParity(ClusterCheck):
     # (auditor/remote.py): its pods run under that istiod's mesh config and the primary's Istio config objects.
     REMOTE = remote_outcomes(passed="AA2402", failed="AA2414", warned="AA2422", unjudged="AA2435",
                              unlinked="AA2436")
-    outcomes = (CLEAN, TRUST_DOMAIN_DIFFERS, PRINCIPAL_REJECTED, PROVIDER_MISSING, OUTBOUND_DIFFERS,
-                PROXY_DEFAULT_DIFFERS, PROXY_DEFAULT_UNCOMPARED, NO_ASM_SIDE, ASM_FIELD_UNKNOWN, ISTIO_UNREADABLE,
-                ELSEWHERE, NO_ISTIO, *REMOTE)
+    outcomes = (CLEAN, TRUST_DOMAIN_DIFFERS, ASM_TRUST_DOMAIN_REJECTED, PRINCIPAL_REJECTED, PROVIDER_MISSING,
+                OUTBOUND_DIFFERS, PROXY_DEFAULT_DIFFERS, PROXY_DEFAULT_UNCOMPARED, NO_ASM_SIDE, ASM_FIELD_UNKNOWN,
+                ISTIO_UNREADABLE, ELSEWHERE, NO_ISTIO, *REMOTE)
     needs = (K.DEPLOYMENT, K.CONFIGMAP, K.AUTHORIZATIONPOLICY, K.TELEMETRY)
     # Istio proxies without a local mesh config: UNKNOWN, not N/A; their istiod's cluster named by istio-system's
     # annotation (Namespace).
@@ -462,7 +497,7 @@ class MeshConfigParity(ClusterCheck):
                                                     "problem": str(exc), "command": command}))
                 continue
             rev = Revision(revision, namespace, name, mesh_fields(config, defaults=True),
-                           config.get("defaultProviders") or {})
+                           config.get("defaultProviders") or {}, ca_trust_domains=ca_trust_domains(config))
             if rev.fields[HOLD] is not True and (injector := injector_hold(cluster, namespace, revision)):
                 rev.fields[HOLD], rev.origins[HOLD] = True, (namespace, injector)
             revisions.append(rev)
@@ -515,6 +550,20 @@ class MeshConfigParity(ClusterCheck):
                                   params={"revision": rev.revision, "istio_value": rev.fields[TRUST_DOMAIN],
                                           "asm_value": asm_shown, "policies": len(principals)},
                                   evidence={"asm_source": side.sources[TRUST_DOMAIN]})
+        # The other way round, while Istio's proxies still run: they accept ASM's workloads only when ASM's trust domain
+        # is one of theirs.
+        asm_domain = side.values[TRUST_DOMAIN]
+        rejecting = [rev for rev in revisions if asm_domain not in rev.trust_domains()]
+        proxies = istio_proxies(cluster) if rejecting else 0
+        for rev in rejecting if proxies != 0 else ():
+            configmap = f"ConfigMap {mesh.sh_text(rev.namespace)}/{mesh.sh_text(rev.configmap)}"
+            yield self.say(self.ASM_TRUST_DOMAIN_REJECTED, cluster.name, kind="ConfigMap", namespace=rev.namespace,
+                           name=rev.configmap,
+                           params={"revision": rev.revision, "asm_value": asm_domain,
+                                   "istio_value": ", ".join(rev.trust_domains()), "configmap": configmap,
+                                   "proxies": "an unknown number of (pods not read)" if proxies is None
+                                   else str(proxies)},
+                           evidence={"asm_source": side.sources[TRUST_DOMAIN]})
         # `cluster.local` in a principal stands for the local trust domain (Istio's, while the workload is there).
         istio_domains = {r.fields[TRUST_DOMAIN] for r in revisions}
         for ref, names in sorted(principals.items()):

@@ -97,10 +97,11 @@ def telemetry(name: str, namespace: str, part: str, provider: str) -> dict[str, 
     return f.istio_object("Telemetry", name, namespace, {part: [{"providers": [{"name": provider}]}]})
 
 
-def cluster(mesh: str = MESH_1_22 + PROVIDERS_YAML, *extra: dict[str, Any]) -> list[dict[str, Any]]:
+def cluster(mesh: str = MESH_1_22 + PROVIDERS_YAML, *extra: dict[str, Any], proxy: str = "istio"
+            ) -> list[dict[str, Any]]:
     app = f.deployment("cart")
     return [f.namespace("shop", labels={"istio-injection": "enabled"}), f.istiod(), mesh_cm(mesh), *app,
-            *f.workload_pods(app, 2), *extra]
+            *f.workload_pods(app, 2, proxy=proxy), *extra]
 
 
 def detail(**mesh_config: Any) -> dict[str, Any]:
@@ -136,11 +137,39 @@ def test_pass_names_what_was_compared(audit):
 
 
 def test_asm_trust_domain_alias_accepts_istios(audit):
+    # Every workload on ASM's proxy already: Istio's trust domains no longer have to accept ASM's.
     other = {**ASM_EQUAL, "trustDomain": "prod.example.com", "trustDomainAliases": ["cluster.local"]}
     a = audit({"cluster-a": cluster(MESH_1_22 + PROVIDERS_YAML,
-                                    authz("payments", "payments", ["cluster.local/ns/shop/sa/checkout"]))},
+                                    authz("payments", "payments", ["cluster.local/ns/shop/sa/checkout"]), proxy="asm")},
               "uninstall", config=asm(other))
     assert codes(a.rows(CHECK)) == [("PASS", "AA2401")]
+
+
+def test_istios_proxies_must_accept_asms_trust_domain_while_they_run(audit):
+    # Istio's server proxies accept a peer whose SAN is spiffe://<td>/ for td in trustDomain, trustDomainAliases and
+    # caCertificates' trustDomains, exactly (TrustDomainsForValidation, pilot/pkg/networking/plugin/authn/util.go;
+    # ApplyToCommonTLSContext, pilot/pkg/security/model/authentication.go @1.30.3), and its clients expect a
+    # server's SANs in Istio's trust domain or aliases (push_context.go addServiceAccounts): an ASM trust domain that
+    # aliases Istio's, but is not Istio's nor one of its aliases, breaks mTLS between the two while both run.
+    other = {**ASM_EQUAL, "trustDomain": "prod.example.com", "trustDomainAliases": ["cluster.local"]}
+    rows = audit({"cluster-a": cluster()}, "migrating", config=asm(other)).rows(CHECK)
+    assert codes(rows) == [("FAIL", "AA2415")]
+    assert (rows[0]["kind"], rows[0]["namespace"], rows[0]["name"]) == ("ConfigMap", "istio-system", "istio")
+    assert (rows[0]["evidence"]["asm_value"], rows[0]["evidence"]["istio_value"], rows[0]["evidence"]["proxies"]) == (
+        "prod.example.com", "cluster.local", "2")
+    assert rows[0]["remediation"].startswith("Add prod.example.com to Istio's trustDomainAliases")
+    # Istio aliasing ASM's trust domain (meshConfig.trustDomainAliases), or trusting it through caCertificates.
+    for extra in ("trustDomainAliases:\n- prod.example.com\n",
+                  "caCertificates:\n- pem: |\n    -----BEGIN CERTIFICATE-----\n  trustDomains:\n"
+                  "  - prod.example.com\n"):
+        rows = audit({"cluster-a": cluster(MESH_1_22 + PROVIDERS_YAML + extra)}, "migrating",
+                     config=asm(other)).rows(CHECK)
+        assert codes(rows) == [("PASS", "AA2401")], extra
+    # Pods not read: whether Istio's proxies remain cannot be told; they are assumed to, never a pass.
+    rows = audit({"cluster-a": cluster()}, "migrating", config=asm(other),
+                 unreadable={"cluster-a": {K.POD: "forbidden"}}).rows(CHECK)
+    assert codes(rows) == [("FAIL", "AA2415")]
+    assert rows[0]["evidence"]["proxies"] == "an unknown number of (pods not read)"
 
 
 def test_durations_are_compared_by_value(audit):
@@ -156,7 +185,8 @@ def test_fail_when_asm_trust_domain_differs_names_config_and_policies(audit):
                authz("open", "shop", ["*"])]
     a = audit({"cluster-a": cluster(MESH_1_22 + PROVIDERS_YAML, *objects)}, "migrating", config=asm(other))
     rows = a.rows(CHECK)
-    assert codes(rows) == [("FAIL", "AA2410"), ("FAIL", "AA2411")]
+    # Neither accepts the other's trust domain: ASM's proxies reject Istio's workloads (AA2410), Istio's ASM's (AA2415).
+    assert codes(rows) == [("FAIL", "AA2410"), ("FAIL", "AA2411"), ("FAIL", "AA2415")]
     td = next(r for r in rows if r["code"] == "AA2410")
     assert (td["kind"], td["namespace"], td["name"]) == ("ConfigMap", "istio-system", "istio")
     assert "prod.example.com" in td["remediation"] or "cluster.local" in td["remediation"]
