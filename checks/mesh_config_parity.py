@@ -544,7 +544,9 @@ class MeshConfigParity(ClusterCheck):
         asm_domains = [side.values[TRUST_DOMAIN], *side.values.get("trustDomainAliases", [])]
         asm_shown = ", ".join(asm_domains)
         for rev in revisions:
-            if not accepts(rev.fields[TRUST_DOMAIN], asm_domains):
+            # mTLS peer validation takes the trust domains as they are written (a `spiffe://<td>/` prefix, see
+            # Revision.trust_domains): a `*` in an alias is a wildcard for AuthorizationPolicy principals only.
+            if rev.fields[TRUST_DOMAIN] not in asm_domains:
                 yield self.say(self.TRUST_DOMAIN_DIFFERS, cluster.name, kind="ConfigMap", namespace=rev.namespace,
                                   name=rev.configmap,
                                   params={"revision": rev.revision, "istio_value": rev.fields[TRUST_DOMAIN],

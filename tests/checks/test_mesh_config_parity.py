@@ -195,6 +195,17 @@ def test_fail_when_asm_trust_domain_differs_names_config_and_policies(audit):
     assert policy["evidence"]["rejected"] == ["cluster.local/ns/shop/sa/checkout"]  # `*/...` is not enforced
 
 
+def test_a_wildcard_alias_accepts_principals_but_not_mtls_peers(audit):
+    # ASM's aliases go into the inbound TLS context as written (spiffe://*-td/ matches no SAN): Istio's workloads of
+    # old-td are rejected by ASM's proxies, though a policy principal old-td/... is matched by the alias `*-td`
+    # (pilot/pkg/security/trustdomain/util.go stringMatch @1.30.3).
+    istio = MESH_1_22.replace("trustDomain: cluster.local\n", "trustDomain: old-td\ntrustDomainAliases:\n- new-td\n")
+    other = {**ASM_EQUAL, "trustDomain": "new-td", "trustDomainAliases": ["*-td"]}
+    rows = audit({"cluster-a": cluster(istio + PROVIDERS_YAML, authz("payments", "shop", ["old-td/ns/shop/sa/web"]))},
+                 "migrating", config=asm(other)).rows(CHECK)
+    assert codes(rows) == [("FAIL", "AA2410")]
+
+
 def test_fail_for_a_principal_of_a_foreign_trust_domain(audit):
     objects = [authz("legacy", "shop", ["old-td.example/ns/shop/sa/cart", "cluster.local/ns/shop/sa/web"]),
                f.istio_object("AuthorizationPolicy", "deny-old", "shop", {
