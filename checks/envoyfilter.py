@@ -17,6 +17,11 @@
   "Unable to create Wasm HTTP filter": istio/istio issues 45921, 47042), or skips it when fail_open: on ASM's
   proxies (>= 1.24) such a patch never works. Users copied these from the installer's stats filters and from
   Istio's docs (classify-metrics' attributegen filter).
+- `configPatches[].match.proxy.metadata`: exact matches on the proxy's node metadata (istiod proxyMatch, above;
+  istio/api networking/v1alpha3/envoy_filter.proto ProxyMatch.metadata). A pod's own spec decides some keys the same
+  under either mesh (its name, namespace, workload, containers, ports); the install decides the others
+  (`CLUSTER_ID` from global.multiCluster.clusterName, default `Kubernetes`, where ASM's proxies carry the ACK cluster
+  id; `NETWORK`, `MESH_ID`, `ISTIO_VERSION`, proxyMetadata): whether ASM's proxies match those is not known.
 - Istio's installer generated per-release telemetry filters (`stats-filter-1.x`, `tcp-stats-filter-1.x`,
   `metadata-exchange-1.x`, `tcp-metadata-exchange-1.x`, `stackdriver-filter-1.x`; Istio 1.10 to 1.21,
   manifests/charts/istio-control/istio-discovery/templates/telemetryv2_1.x.yaml) matching only that release's
@@ -82,6 +87,10 @@ _V2_FILTER_TYPE = re.compile(r"envoy\.config\.filter\.(http|network|listener|udp
 _V2_TYPE = re.compile(r"envoy\.api\.v2\.|envoy\.config\.filter\.|envoy\.config\.[\w.]+\.v2(alpha\d*)?\.")
 _PURGE_LABEL = "operator.istio.io/component"
 NULL_VM = "envoy.wasm.runtime.null"
+# Node metadata a pod's own spec decides, the same under Istio's and ASM's injection (injection-template.yaml
+# ISTIO_META_* from the pod, pilot-agent's POD_NAME/POD_NAMESPACE/SERVICE_ACCOUNT/INSTANCE_IP @1.22.0-1.30.3).
+POD_METADATA = frozenset({"NAME", "NAMESPACE", "SERVICE_ACCOUNT", "INSTANCE_IPS", "NODE_NAME", "WORKLOAD_NAME",
+                          "OWNER", "APP_CONTAINERS", "POD_PORTS"})
 _VM_CONFIG_KEYS = ("vm_config", "vmConfig")
 _SET_VERSION = ("Set asm.version in the config (or give the saved DescribeServiceMeshDetail answer) and audit "
                 "again.")
@@ -205,6 +214,18 @@ def regex_problem(expression: Any) -> str | None:
     return None
 
 
+def install_metadata(patches: list[dict[str, Any]]) -> dict[str, str]:
+    """The `match.proxy.metadata` entries of the patches that a pod's spec does not decide (POD_METADATA)."""
+    out: dict[str, str] = {}
+    for patch in patches:
+        match = patch.get("match")
+        proxy = match.get("proxy") if isinstance(match, dict) else None
+        metadata = proxy.get("metadata") if isinstance(proxy, dict) else None
+        if isinstance(metadata, dict):
+            out.update({str(k): str(v) for k, v in metadata.items() if str(k) not in POD_METADATA})
+    return out
+
+
 def _reaches_asm(patch: dict[str, Any], known: list[tuple[str, tuple[str, ...]]]) -> bool:
     """The patch applies to ASM's proxies as far as its proxyVersion tells: it has none, or its regex matches one
     of ASM's known versions. False when the regex is unusable or ASM's version is unknown (judged UNKNOWN apart)."""
@@ -282,10 +303,15 @@ class EnvoyFilterCompatibility(ClusterCheck):
         "read: the ASM proxies already running there, and the versions they report, are unseen",
         message="proxyVersion {regexes} matches ASM {versions}, but the pods of {clusters} could not be read: ASM "
                 "proxies already running there may report a version it does not match")
+    METADATA_UNKNOWN = Outcome(
+        "AA2834", Status.UNKNOWN, "the filter matches proxy node metadata the install decides (cluster id, network, "
+        "mesh id, version, proxy metadata): whether ASM's proxies carry the same values is not known",
+        message="matches proxy metadata {metadata}: ASM's proxies take these from ASM's install, and whether they "
+                "equal these values is not known")
     NONE = Outcome("AA2840", Status.NOT_APPLICABLE, "no EnvoyFilter exists in the cluster (the kind was read)",
                    message="no EnvoyFilter in the cluster{why}")
     outcomes = (COMPATIBLE, VERSION_EXCLUDED, REMOVED_NAME, V2_TYPE, NULL_VM_PLUGIN, GENERATED, UNJUDGEABLE,
-                VERSION_UNKNOWN, SPELLING, PROXIES_UNSEEN, NONE)
+                VERSION_UNKNOWN, SPELLING, PROXIES_UNSEEN, METADATA_UNKNOWN, NONE)
     needs = (K.ENVOYFILTER,)
     uses = (K.SERVICE, K.DEPLOYMENT, K.POD)  # where ASM's version shows when no config or OpenAPI answer says it
     reads_other_clusters = True  # ASM's version and proxy images from every data plane (asm_versions)
@@ -356,6 +382,14 @@ class EnvoyFilterCompatibility(ClusterCheck):
         # UNKNOWN above.
         known = versions.all()
         reaching = {str(i) for i, p in enumerate(patches) if _reaches_asm(p, known)}
+        matched = install_metadata([p for i, p in enumerate(patches) if str(i) in reaching])
+        if matched:
+            shown_metadata = ", ".join(f"{k}={v!r}" for k, v in sorted(matched.items()))
+            yield self.report(self.METADATA_UNKNOWN, cluster.name, params={"metadata": shown_metadata},
+                              remediation=("Read the values on a pod already on ASM's proxy (its istio-proxy env "
+                                           "ISTIO_META_<KEY>, or istioctl proxy-config bootstrap POD) and make the "
+                                           "match accept them, or drop it. " + self._edit(cluster.name, where)),
+                              evidence={"metadata": matched}, **where)
         plugins = [item for item in null_vm_plugins(patches) if item["patch"] in reaching]
         if plugins:
             listed = ", ".join(f"{item['plugin']} at {item['path']}" for item in plugins[:LISTED])

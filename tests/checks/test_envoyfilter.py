@@ -343,3 +343,27 @@ def test_a_null_vm_filter_with_an_unknown_asm_version_is_unknown_never_pass(audi
     assert [(r["status"], r["code"]) for r in rows] == [("UNKNOWN", "AA2831")]
     [row] = audit({"c1": [custom_stats(None)]}, "migrating", config=ONLY).rows(CHECK)
     assert (row["status"], row["code"]) == ("FAIL", "AA2813")
+
+
+# -- match.proxy.metadata: istiod applies a patch only to proxies whose node metadata equals every entry
+# (pilot/pkg/model/envoyfilter.go proxyMatch @1.30.3; istio/api networking/v1alpha3/envoy_filter.proto
+# ProxyMatch.metadata). CLUSTER_ID comes from the install (injection-template.yaml ISTIO_META_CLUSTER_ID:
+# global.multiCluster.clusterName, default "Kubernetes"); ASM's proxies carry the ACK cluster id (domain.md).
+
+def metadata_filter(metadata: dict[str, str]) -> dict[str, Any]:
+    obj = hcm_tweaks(None, name="cluster-local-tweaks")
+    obj["spec"]["configPatches"][0]["match"]["proxy"] = {"metadata": metadata}
+    return obj
+
+
+def test_a_match_on_install_decided_proxy_metadata_is_unknown_never_pass(audit):
+    [row] = audit({"c1": [metadata_filter({"CLUSTER_ID": "Kubernetes"})]}, "migrating", config=WITH_ASM).rows(CHECK)
+    assert (row["status"], row["code"], row["name"]) == ("UNKNOWN", "AA2834", "cluster-local-tweaks")
+    assert row["evidence"]["metadata"] == {"CLUSTER_ID": "Kubernetes"}
+    assert "CLUSTER_ID='Kubernetes'" in row["message"]
+
+
+def test_a_match_on_metadata_the_pod_decides_passes(audit):
+    [row] = audit({"c1": [metadata_filter({"NAMESPACE": "myns", "WORKLOAD_NAME": "httpbin"})]}, "migrating",
+                  config=WITH_ASM).rows(CHECK)
+    assert (row["status"], row["code"]) == ("PASS", "AA2801")
