@@ -85,6 +85,10 @@ REMOVED_NAMES: dict[str, str] = {
 _TYPE_KEYS = ("@type", "type_url", "typeUrl")
 _V2_FILTER_TYPE = re.compile(r"envoy\.config\.filter\.(http|network|listener|udp)\.(\w+)\.v2\w*\.(\w+)")
 _V2_TYPE = re.compile(r"envoy\.api\.v2\.|envoy\.config\.filter\.|envoy\.config\.[\w.]+\.v2(alpha\d*)?\.")
+# Istio's own ALPN filter config keeps its v2alpha1 package name: istiod knows the type (pkg/config/xds/
+# filter_types.gen.go imports istio.io/api/envoy/config/filter/http/alpn/v2alpha1) and Istio's proxy builds the filter
+# (istio/proxy proto package istio.envoy.config.filter.http.alpn.v2alpha1), @1.22.0 to 1.30: not Envoy's v2 API.
+_CURRENT_ISTIO_TYPES = ("istio.envoy.config.filter.http.alpn.v2alpha1.",)
 _PURGE_LABEL = "operator.istio.io/component"
 NULL_VM = "envoy.wasm.runtime.null"
 # Node metadata a pod's own spec decides, the same under Istio's and ASM's injection (injection-template.yaml
@@ -176,7 +180,8 @@ def v2_types(patches: list[Any]) -> list[dict[str, str]]:
     out = []
     for i, patch in enumerate(patches):
         for path, key, value in _walk(patch, f"configPatches[{i}]"):
-            if key in _TYPE_KEYS and isinstance(value, str) and _V2_TYPE.search(value):
+            if key in _TYPE_KEYS and isinstance(value, str) and _V2_TYPE.search(value) and not any(
+                    value.rsplit("/", 1)[-1].startswith(t) for t in _CURRENT_ISTIO_TYPES):
                 m = _V2_FILTER_TYPE.search(value)
                 use = (f"type.googleapis.com/envoy.extensions.filters.{m.group(1)}.{m.group(2)}.v3.{m.group(3)}"
                        if m else "its v3 type (envoy.extensions.* / envoy.config.*.v3)")

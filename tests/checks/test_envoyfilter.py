@@ -367,3 +367,30 @@ def test_a_match_on_metadata_the_pod_decides_passes(audit):
     [row] = audit({"c1": [metadata_filter({"NAMESPACE": "myns", "WORKLOAD_NAME": "httpbin"})]}, "migrating",
                   config=WITH_ASM).rows(CHECK)
     assert (row["status"], row["code"]) == ("PASS", "AA2801")
+
+
+def test_istios_own_alpn_filter_config_is_not_envoys_v2_api(audit):
+    # istiod's istio.alpn filter (pilot/pkg/xds/filters/filters.go @1.30.3) keeps the type
+    # istio.envoy.config.filter.http.alpn.v2alpha1.FilterConfig, which istiod knows (pkg/config/xds/filter_types.gen.go
+    # @1.22.0, 1.30.3) and Istio's proxy builds: a user's patch of its ALPN overrides applies on ASM's proxies.
+    alpn = f.istio_object("EnvoyFilter", "alpn-http11", "myns", {
+        "workloadSelector": {"labels": {"app": "legacy-client"}},
+        "configPatches": [{"applyTo": "HTTP_FILTER", "match": {"context": "SIDECAR_OUTBOUND", "listener": {
+            "filterChain": {"filter": {"name": HCM, "subFilter": {"name": "istio.alpn"}}}}},
+            "patch": {"operation": "REPLACE", "value": {"name": "istio.alpn", "typed_config": {
+                "@type": "type.googleapis.com/istio.envoy.config.filter.http.alpn.v2alpha1.FilterConfig",
+                "alpn_override": [{"upstream_protocol": "HTTP11", "alpn_override": ["istio-http/1.1", "istio"]}]}}}}]})
+    [row] = audit({"c1": [alpn]}, "migrating", config=WITH_ASM).rows(CHECK)
+    assert (row["status"], row["code"]) == ("PASS", "AA2801")
+    # Istio's other v2alpha1 types name filters Istio's proxy no longer builds (istio/proxy@1.24.0 has no proto package
+    # istio.envoy.config.filter.network.tcp_cluster_rewrite; the `.global` rewrite of Istio 1.x multicluster): still
+    # failed.
+    rewrite = f.istio_object("EnvoyFilter", "sni-rewrite", "myns", {"configPatches": [{
+        "applyTo": "NETWORK_FILTER", "match": {"listener": {"filterChain": {"filter": {
+            "name": "envoy.filters.network.tcp_proxy"}}}},
+        "patch": {"operation": "INSERT_BEFORE", "value": {"name": "istio.tcp_cluster_rewrite", "typed_config": {
+            "@type": "type.googleapis.com/istio.envoy.config.filter.network.tcp_cluster_rewrite.v2alpha1."
+                     "TcpClusterRewrite",
+            "cluster_pattern": "\\.global$", "cluster_replacement": ".svc.cluster.local"}}}}]})
+    [row] = audit({"c1": [rewrite]}, "migrating", config=WITH_ASM).rows(CHECK)
+    assert (row["status"], row["code"]) == ("FAIL", "AA2812")
