@@ -9,6 +9,19 @@
   match on them selects nothing; Envoy no longer looks extensions up by name.
 - The v2 xDS API (`envoy.config.filter.*.v2.*`, `envoy.api.v2.*` type URLs) is gone from Envoy since 1.18: istiod
   rejects such a patch ("referenced type unknown (hint: try using the v3 XDS API)").
+- Wasm plugins compiled into Istio's own proxy, loaded through the null VM (`vm_config.runtime:
+  envoy.wasm.runtime.null`, `code.local.inline_string: envoy.wasm.stats|attributegen|metadata_exchange|
+  null.stackdriver|access_log_policy`): istio/proxy registers them at 1.17.0 (extensions/*/plugin.cc, config.cc
+  RegisterNullVmPluginFactory), drops stats and attributegen at 1.18.0 and every one of them by 1.23.0. A proxy
+  without the plugin fails to create the filter and rejects the listener ("Failed to load NullVM plugin",
+  "Unable to create Wasm HTTP filter": istio/istio issues 45921, 47042), or skips it when fail_open: on ASM's
+  proxies (>= 1.24) such a patch never works. Users copied these from the installer's stats filters and from
+  Istio's docs (classify-metrics' attributegen filter).
+- `configPatches[].match.proxy.metadata`: exact matches on the proxy's node metadata (istiod proxyMatch, above;
+  istio/api networking/v1alpha3/envoy_filter.proto ProxyMatch.metadata). A pod's own spec decides some keys the same
+  under either mesh (its name, namespace, workload, containers, ports); the install decides the others
+  (`CLUSTER_ID` from global.multiCluster.clusterName, default `Kubernetes`, where ASM's proxies carry the ACK cluster
+  id; `NETWORK`, `MESH_ID`, `ISTIO_VERSION`, proxyMetadata): whether ASM's proxies match those is not known.
 - Istio's installer generated per-release telemetry filters (`stats-filter-1.x`, `tcp-stats-filter-1.x`,
   `metadata-exchange-1.x`, `tcp-metadata-exchange-1.x`, `stackdriver-filter-1.x`; Istio 1.10 to 1.21,
   manifests/charts/istio-control/istio-discovery/templates/telemetryv2_1.x.yaml) matching only that release's
@@ -72,7 +85,17 @@ REMOVED_NAMES: dict[str, str] = {
 _TYPE_KEYS = ("@type", "type_url", "typeUrl")
 _V2_FILTER_TYPE = re.compile(r"envoy\.config\.filter\.(http|network|listener|udp)\.(\w+)\.v2\w*\.(\w+)")
 _V2_TYPE = re.compile(r"envoy\.api\.v2\.|envoy\.config\.filter\.|envoy\.config\.[\w.]+\.v2(alpha\d*)?\.")
+# Istio's own ALPN filter config keeps its v2alpha1 package name: istiod knows the type (pkg/config/xds/
+# filter_types.gen.go imports istio.io/api/envoy/config/filter/http/alpn/v2alpha1) and Istio's proxy builds the filter
+# (istio/proxy proto package istio.envoy.config.filter.http.alpn.v2alpha1), @1.22.0 to 1.30: not Envoy's v2 API.
+_CURRENT_ISTIO_TYPES = ("istio.envoy.config.filter.http.alpn.v2alpha1.",)
 _PURGE_LABEL = "operator.istio.io/component"
+NULL_VM = "envoy.wasm.runtime.null"
+# Node metadata a pod's own spec decides, the same under Istio's and ASM's injection (injection-template.yaml
+# ISTIO_META_* from the pod, pilot-agent's POD_NAME/POD_NAMESPACE/SERVICE_ACCOUNT/INSTANCE_IP @1.22.0-1.30.3).
+POD_METADATA = frozenset({"NAME", "NAMESPACE", "SERVICE_ACCOUNT", "INSTANCE_IPS", "NODE_NAME", "WORKLOAD_NAME",
+                          "OWNER", "APP_CONTAINERS", "POD_PORTS"})
+_VM_CONFIG_KEYS = ("vm_config", "vmConfig")
 _SET_VERSION = ("Set asm.version in the config (or give the saved DescribeServiceMeshDetail answer) and audit "
                 "again.")
 
@@ -157,11 +180,27 @@ def v2_types(patches: list[Any]) -> list[dict[str, str]]:
     out = []
     for i, patch in enumerate(patches):
         for path, key, value in _walk(patch, f"configPatches[{i}]"):
-            if key in _TYPE_KEYS and isinstance(value, str) and _V2_TYPE.search(value):
+            if key in _TYPE_KEYS and isinstance(value, str) and _V2_TYPE.search(value) and not any(
+                    value.rsplit("/", 1)[-1].startswith(t) for t in _CURRENT_ISTIO_TYPES):
                 m = _V2_FILTER_TYPE.search(value)
                 use = (f"type.googleapis.com/envoy.extensions.filters.{m.group(1)}.{m.group(2)}.v3.{m.group(3)}"
                        if m else "its v3 type (envoy.extensions.* / envoy.config.*.v3)")
                 out.append({"path": f"{path}.{key}", "type": value, "use": use})
+    return out
+
+
+def null_vm_plugins(patches: list[Any]) -> list[dict[str, str]]:
+    """Every Wasm VM config of the patches' values that loads a plugin compiled into the proxy (the null VM runtime),
+    with where it is and the plugin's name (`code.local.inline_string`; protobuf JSON takes either spelling)."""
+    out = []
+    for i, patch in enumerate(patches):
+        for path, key, value in _walk(patch.get("patch"), f"configPatches[{i}].patch"):
+            if key not in _VM_CONFIG_KEYS or not isinstance(value, dict) or value.get("runtime") != NULL_VM:
+                continue
+            code = value.get("code") if isinstance(value.get("code"), dict) else {}
+            local = code.get("local") if isinstance(code.get("local"), dict) else {}
+            plugin = local.get("inline_string") or local.get("inlineString") or "(no inline_string)"
+            out.append({"path": f"{path}.{key}", "plugin": str(plugin), "patch": str(i)})
     return out
 
 
@@ -178,6 +217,30 @@ def regex_problem(expression: Any) -> str | None:
     except re.error as exc:
         return f"proxyVersion {expression!r} is not a valid regex ({exc})"
     return None
+
+
+def install_metadata(patches: list[dict[str, Any]]) -> dict[str, str]:
+    """The `match.proxy.metadata` entries of the patches that a pod's spec does not decide (POD_METADATA)."""
+    out: dict[str, str] = {}
+    for patch in patches:
+        match = patch.get("match")
+        proxy = match.get("proxy") if isinstance(match, dict) else None
+        metadata = proxy.get("metadata") if isinstance(proxy, dict) else None
+        if isinstance(metadata, dict):
+            out.update({str(k): str(v) for k, v in metadata.items() if str(k) not in POD_METADATA})
+    return out
+
+
+def _reaches_asm(patch: dict[str, Any], known: list[tuple[str, tuple[str, ...]]]) -> bool:
+    """The patch applies to ASM's proxies as far as its proxyVersion tells: it has none, or its regex matches one
+    of ASM's known versions. False when the regex is unusable or ASM's version is unknown (judged UNKNOWN apart)."""
+    version = proxy_version(patch)
+    if version is None:
+        return True
+    if regex_problem(version) or not known:
+        return False
+    regex = re.compile(str(version))
+    return any(regex.search(s) for _, spellings in known for s in spellings)
 
 
 def _match_without_version(patch: dict[str, Any]) -> str:
@@ -216,6 +279,11 @@ class EnvoyFilterCompatibility(ClusterCheck):
     V2_TYPE = Outcome(
         "AA2812", Status.FAIL, "the filter uses a type URL of Envoy's removed v2 API: istiod rejects the patch",
         message="uses type URLs of Envoy's removed v2 API: {types}")
+    NULL_VM_PLUGIN = Outcome(
+        "AA2813", Status.FAIL, "the filter loads a Wasm plugin compiled into Istio's own proxy (null VM runtime), "
+        "which Istio's proxy no longer has since 1.23, nor ASM's: on ASM's proxies Envoy fails to create the filter "
+        "and rejects the listener (or skips the filter when it fails open)",
+        message="loads Wasm plugins of the null VM runtime that ASM's proxy does not have: {plugins}")
     GENERATED = Outcome(
         "AA2820", Status.WARN, "a telemetry filter Istio's installer generated for one Istio release: it goes with "
         "that release; ASM needs no equivalent (its proxies have the telemetry built in)", Severity.MINOR,
@@ -240,10 +308,15 @@ class EnvoyFilterCompatibility(ClusterCheck):
         "read: the ASM proxies already running there, and the versions they report, are unseen",
         message="proxyVersion {regexes} matches ASM {versions}, but the pods of {clusters} could not be read: ASM "
                 "proxies already running there may report a version it does not match")
+    METADATA_UNKNOWN = Outcome(
+        "AA2834", Status.UNKNOWN, "the filter matches proxy node metadata the install decides (cluster id, network, "
+        "mesh id, version, proxy metadata): whether ASM's proxies carry the same values is not known",
+        message="matches proxy metadata {metadata}: ASM's proxies take these from ASM's install, and whether they "
+                "equal these values is not known")
     NONE = Outcome("AA2840", Status.NOT_APPLICABLE, "no EnvoyFilter exists in the cluster (the kind was read)",
                    message="no EnvoyFilter in the cluster{why}")
-    outcomes = (COMPATIBLE, VERSION_EXCLUDED, REMOVED_NAME, V2_TYPE, GENERATED, UNJUDGEABLE, VERSION_UNKNOWN,
-                SPELLING, PROXIES_UNSEEN, NONE)
+    outcomes = (COMPATIBLE, VERSION_EXCLUDED, REMOVED_NAME, V2_TYPE, NULL_VM_PLUGIN, GENERATED, UNJUDGEABLE,
+                VERSION_UNKNOWN, SPELLING, PROXIES_UNSEEN, METADATA_UNKNOWN, NONE)
     needs = (K.ENVOYFILTER,)
     uses = (K.SERVICE, K.DEPLOYMENT, K.POD)  # where ASM's version shows when no config or OpenAPI answer says it
     reads_other_clusters = True  # ASM's version and proxy images from every data plane (asm_versions)
@@ -309,6 +382,29 @@ class EnvoyFilterCompatibility(ClusterCheck):
                 yield self.report(outcome, cluster.name, params={key: listed},
                                   remediation=self._edit(cluster.name, where), evidence={key: found[:LISTED]},
                                   **where)
+        # Only the patches that reach ASM's proxies: one pinned to an Istio release is judged by its proxyVersion
+        # (VERSION_EXCLUDED, or nothing when an ASM twin covers it); an unusable regex or an unknown ASM version is
+        # UNKNOWN above.
+        known = versions.all()
+        reaching = {str(i) for i, p in enumerate(patches) if _reaches_asm(p, known)}
+        matched = install_metadata([p for i, p in enumerate(patches) if str(i) in reaching])
+        if matched:
+            shown_metadata = ", ".join(f"{k}={v!r}" for k, v in sorted(matched.items()))
+            yield self.report(self.METADATA_UNKNOWN, cluster.name, params={"metadata": shown_metadata},
+                              remediation=("Read the values on a pod already on ASM's proxy (its istio-proxy env "
+                                           "ISTIO_META_<KEY>, or istioctl proxy-config bootstrap POD) and make the "
+                                           "match accept them, or drop it. " + self._edit(cluster.name, where)),
+                              evidence={"metadata": matched}, **where)
+        plugins = [item for item in null_vm_plugins(patches) if item["patch"] in reaching]
+        if plugins:
+            listed = ", ".join(f"{item['plugin']} at {item['path']}" for item in plugins[:LISTED])
+            yield self.report(self.NULL_VM_PLUGIN, cluster.name, params={"plugins": listed},
+                              remediation=("Replace what it does before the workloads move: metric dimensions and "
+                                           "tags through the Telemetry API (metrics overrides, tagOverrides) or "
+                                           "ASM's observability settings (stats and metadata exchange are built "
+                                           "into ASM's proxies), Wasm code of your own through a WasmPlugin with a "
+                                           "Wasm module; then remove the patch. " + self._edit(cluster.name, where)),
+                              evidence={"plugins": plugins[:LISTED]}, **where)
 
     def _generated_finding(self, cluster: str, obj: dict[str, Any], release: str, shown: str,
                            where: dict[str, str]) -> Finding:

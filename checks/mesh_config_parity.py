@@ -16,6 +16,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
+import orjson
 import yaml
 
 from auditor import kinds as K
@@ -58,6 +59,10 @@ ASM_API_FIELDS = {OUTBOUND: "OutboundTrafficPolicy", DNS_CAPTURE: "Proxy.EnableD
 ASM_UPDATE_PARAMS = {OUTBOUND: "OutboundTrafficPolicy", DNS_CAPTURE: "DNSProxyingEnabled",
                      HOLD: "HoldApplicationUntilProxyStarts", TERMINATION_DRAIN: "TerminationDrainDuration",
                      LOCALITY: "LocalityLoadBalancing"}
+# ISTIO_META_DNS_CAPTURE as pilot-agent (env.Register: strconv.ParseBool, its default false when the value does not
+# parse: pilot/cmd/pilot-agent/options/options.go, pkg/env/var.go), istio-cni (cni/pkg/plugin/sidecar_redirect.go) and
+# istiod (pkg/model/proxy.go StringBool) read it, @1.22.0 to 1.30.3: Go's true spellings, "1" and "T" included.
+_GO_TRUE = frozenset({"1", "t", "T", "TRUE", "true", "True"})
 _DURATION_PART = re.compile(r"(\d+(?:\.\d+)?)(h|ms|us|µs|ns|m|s)")
 _UNIT_SECONDS = {"h": 3600.0, "m": 60.0, "s": 1.0, "ms": 1e-3, "us": 1e-6, "µs": 1e-6, "ns": 1e-9}
 LISTED = 5
@@ -92,7 +97,7 @@ def mesh_fields(config: dict[str, Any], *, defaults: bool) -> dict[str, Any]:
              OUTBOUND: (config.get("outboundTrafficPolicy") or {}).get("mode", "ALLOW_ANY")
              if "outboundTrafficPolicy" in config else None,
              HOLD: default_config.get("holdApplicationUntilProxyStarts"),
-             DNS_CAPTURE: (metadata["ISTIO_META_DNS_CAPTURE"].lower() == "true")
+             DNS_CAPTURE: metadata["ISTIO_META_DNS_CAPTURE"] in _GO_TRUE
              if "ISTIO_META_DNS_CAPTURE" in metadata else None,
              DRAIN: default_config.get("drainDuration"),
              TERMINATION_DRAIN: default_config.get("terminationDrainDuration"),
@@ -188,6 +193,50 @@ class Revision:
     configmap: str
     fields: dict[str, Any]
     default_providers: dict[str, Any]  # defaultProviders: metrics/tracing/accessLogging -> provider names
+    # field -> the ConfigMap (namespace, name) that sets Istio's value, where it is not the mesh config
+    origins: dict[str, tuple[str, str]] = field(default_factory=dict)
+    # The trust domains of meshConfig.caCertificates: Istio's proxies accept peers of these too.
+    ca_trust_domains: list[str] = field(default_factory=list)
+
+    def trust_domains(self) -> list[str]:
+        """The trust domains Istio's proxies of this revision accept a peer of, exactly (no wildcard): trustDomain,
+        trustDomainAliases and caCertificates' trustDomains (pilot/pkg/networking/plugin/authn/util.go
+        TrustDomainsForValidation, a `spiffe://<td>/` prefix match of the peer's SAN in the inbound TLS context:
+        pilot/pkg/security/model/authentication.go; the same aliases expand the SANs a client expects of a server:
+        pilot/pkg/model/push_context.go addServiceAccounts, @1.22.0-1.30.3)."""
+        return list(dict.fromkeys([self.fields[TRUST_DOMAIN], *self.fields.get("trustDomainAliases", []),
+                                   *self.ca_trust_domains]))
+
+
+def ca_trust_domains(config: dict[str, Any]) -> list[str]:
+    return [td for cert in _dicts(config.get("caCertificates"))
+            for td in _strings(cert.get("trustDomains"))]
+
+
+HOLD_VALUE = "global.proxy.holdApplicationUntilProxyStarts"
+
+
+def injector_hold(cluster: ClusterInventory, namespace: str, revision: str) -> str | None:
+    """The injector ConfigMap whose Helm values hold the revision's applications until the proxy starts, or None.
+
+    Istio's injection template holds them when the pod's ProxyConfig (the mesh's defaultConfig) says so *or* the
+    values' global.proxy.holdApplicationUntilProxyStarts does (files/injection-template.yaml `$holdProxy`
+    @1.22.0-1.30.3; NOTES.txt only warns that the value is deprecated); the values live in ConfigMap
+    istio-sidecar-injector[-<rev>], key `values`, as JSON (templates/istiod-injector-configmap.yaml)."""
+    name = "istio-sidecar-injector" + ("" if revision in ("", "default") else f"-{revision}")
+    cm = cluster.get(K.CONFIGMAP, name, namespace)
+    text = ((cm or {}).get("data") or {}).get("values")
+    if not isinstance(text, str) or not text:
+        return None
+    try:
+        values = orjson.loads(text)
+    except orjson.JSONDecodeError:
+        return None  # the injector cannot render with it either
+    proxy = ((values.get("global") if isinstance(values, dict) else None) or {})
+    proxy = (proxy.get("proxy") if isinstance(proxy, dict) else None) or {}
+    if isinstance(proxy, dict) and proxy.get("holdApplicationUntilProxyStarts") is True:
+        return name
+    return None
 
 
 def _dicts(value: Any) -> list[dict[str, Any]]:
@@ -240,6 +289,15 @@ def telemetry_references(cluster: ClusterInventory) -> dict[str, list[str]]:
     return refs
 
 
+def istio_proxies(cluster: ClusterInventory) -> int | None:
+    """How many pods of the cluster run Istio's proxy (or one whose marks contradict each other); None when the pods
+    were not read."""
+    if not cluster.available(K.POD):
+        return None
+    pods = cluster.pods()
+    return int(pods["proxy"].isin([mesh.PROXY_ISTIO, mesh.PROXY_UNKNOWN]).sum()) if not pods.empty else 0
+
+
 def accepts(trust_domain: str, asm_domains: list[str]) -> bool:
     """ASM's trust domain bundle accepts `trust_domain`: equal, or matched by a `*suffix` alias."""
     return any(trust_domain == d or (d.startswith("*") and trust_domain.endswith(d[1:])) for d in asm_domains)
@@ -267,6 +325,16 @@ class MeshConfigParity(ClusterCheck):
         "AuthorizationPolicy(ies) name principals)",
         fix="Add {istio_value} to ASM's trustDomainAliases (ASM console: mesh config) or give ASM Istio's trust "
             "domain, then set asm.mesh_config trustDomain/trustDomainAliases to what ASM has.")
+    ASM_TRUST_DOMAIN_REJECTED = Outcome(
+        "AA2415", Status.FAIL, "ASM's trust domain is neither Istio's trust domain nor one of its aliases while "
+        "Istio's proxies still run: they reject the certificates of ASM's workloads calling them, and of ASM's "
+        "servers they call (mTLS peer trust domain validation)",
+        message="revision {revision}: ASM's trustDomain {asm_value} is not among the trust domains Istio's proxies "
+        "accept ({istio_value}); {proxies} pod(s) still run Istio's proxy and reject mTLS with ASM's workloads, both "
+        "ways",
+        fix="Add {asm_value} to Istio's trustDomainAliases (meshConfig of revision {revision}, through the "
+            "IstioOperator or Helm values that render {configmap}) before moving workloads, or give ASM Istio's trust "
+            "domain; then set asm.mesh_config trustDomain/trustDomainAliases to what ASM has.")
     PRINCIPAL_REJECTED = Outcome(
         "AA2411", Status.FAIL, "an AuthorizationPolicy names principals of a trust domain ASM does not accept: "
         "requests it allows are denied (or ones it denies allowed) once workloads move",
@@ -331,9 +399,9 @@ class MeshConfigParity(ClusterCheck):
     # (auditor/remote.py): its pods run under that istiod's mesh config and the primary's Istio config objects.
     REMOTE = remote_outcomes(passed="AA2402", failed="AA2414", warned="AA2422", unjudged="AA2435",
                              unlinked="AA2436")
-    outcomes = (CLEAN, TRUST_DOMAIN_DIFFERS, PRINCIPAL_REJECTED, PROVIDER_MISSING, OUTBOUND_DIFFERS,
-                PROXY_DEFAULT_DIFFERS, PROXY_DEFAULT_UNCOMPARED, NO_ASM_SIDE, ASM_FIELD_UNKNOWN, ISTIO_UNREADABLE,
-                ELSEWHERE, NO_ISTIO, *REMOTE)
+    outcomes = (CLEAN, TRUST_DOMAIN_DIFFERS, ASM_TRUST_DOMAIN_REJECTED, PRINCIPAL_REJECTED, PROVIDER_MISSING,
+                OUTBOUND_DIFFERS, PROXY_DEFAULT_DIFFERS, PROXY_DEFAULT_UNCOMPARED, NO_ASM_SIDE, ASM_FIELD_UNKNOWN,
+                ISTIO_UNREADABLE, ELSEWHERE, NO_ISTIO, *REMOTE)
     needs = (K.DEPLOYMENT, K.CONFIGMAP, K.AUTHORIZATIONPOLICY, K.TELEMETRY)
     # Istio proxies without a local mesh config: UNKNOWN, not N/A; their istiod's cluster named by istio-system's
     # annotation (Namespace).
@@ -428,8 +496,11 @@ class MeshConfigParity(ClusterCheck):
                                             params={"revision": revision, "namespace": namespace, "name": name,
                                                     "problem": str(exc), "command": command}))
                 continue
-            revisions.append(Revision(revision, namespace, name, mesh_fields(config, defaults=True),
-                                      config.get("defaultProviders") or {}))
+            rev = Revision(revision, namespace, name, mesh_fields(config, defaults=True),
+                           config.get("defaultProviders") or {}, ca_trust_domains=ca_trust_domains(config))
+            if rev.fields[HOLD] is not True and (injector := injector_hold(cluster, namespace, revision)):
+                rev.fields[HOLD], rev.origins[HOLD] = True, (namespace, injector)
+            revisions.append(rev)
         return revisions, problems
 
     def _no_istio_or_remote(self, cluster: ClusterInventory, ctx: Context) -> Iterable[Finding]:
@@ -473,12 +544,28 @@ class MeshConfigParity(ClusterCheck):
         asm_domains = [side.values[TRUST_DOMAIN], *side.values.get("trustDomainAliases", [])]
         asm_shown = ", ".join(asm_domains)
         for rev in revisions:
-            if not accepts(rev.fields[TRUST_DOMAIN], asm_domains):
+            # mTLS peer validation takes the trust domains as they are written (a `spiffe://<td>/` prefix, see
+            # Revision.trust_domains): a `*` in an alias is a wildcard for AuthorizationPolicy principals only.
+            if rev.fields[TRUST_DOMAIN] not in asm_domains:
                 yield self.say(self.TRUST_DOMAIN_DIFFERS, cluster.name, kind="ConfigMap", namespace=rev.namespace,
                                   name=rev.configmap,
                                   params={"revision": rev.revision, "istio_value": rev.fields[TRUST_DOMAIN],
                                           "asm_value": asm_shown, "policies": len(principals)},
                                   evidence={"asm_source": side.sources[TRUST_DOMAIN]})
+        # The other way round, while Istio's proxies still run: they accept ASM's workloads only when ASM's trust domain
+        # is one of theirs.
+        asm_domain = side.values[TRUST_DOMAIN]
+        rejecting = [rev for rev in revisions if asm_domain not in rev.trust_domains()]
+        proxies = istio_proxies(cluster) if rejecting else 0
+        for rev in rejecting if proxies != 0 else ():
+            configmap = f"ConfigMap {mesh.sh_text(rev.namespace)}/{mesh.sh_text(rev.configmap)}"
+            yield self.say(self.ASM_TRUST_DOMAIN_REJECTED, cluster.name, kind="ConfigMap", namespace=rev.namespace,
+                           name=rev.configmap,
+                           params={"revision": rev.revision, "asm_value": asm_domain,
+                                   "istio_value": ", ".join(rev.trust_domains()), "configmap": configmap,
+                                   "proxies": "an unknown number of (pods not read)" if proxies is None
+                                   else str(proxies)},
+                           evidence={"asm_source": side.sources[TRUST_DOMAIN]})
         # `cluster.local` in a principal stands for the local trust domain (Istio's, while the workload is there).
         istio_domains = {r.fields[TRUST_DOMAIN] for r in revisions}
         for ref, names in sorted(principals.items()):
@@ -542,19 +629,25 @@ class MeshConfigParity(ClusterCheck):
                                            "asm_source": side.sources[OUTBOUND], "effect": effect}))
         for name in PROXY_DEFAULTS:
             istio_value = rev.fields[name]
+            # Istio's value set elsewhere than the mesh config (the injector's values): said where, in the evidence.
+            origin = ({"istio_source": f"ConfigMap {'/'.join(rev.origins[name])} values {HOLD_VALUE}"}
+                      if name in rev.origins else {})
             if name not in side.values:
                 if not same(name, istio_value, ISTIO_DEFAULTS[name]):
                     out.append(self.say(self.PROXY_DEFAULT_UNCOMPARED, cluster.name, **subject,
                                            params={"revision": rev.revision, "field": name,
                                                    "istio_value": shown(istio_value),
-                                                   "reason": f"not in {side.source()}"}))
+                                                   "reason": f"not in {side.source()}"}, evidence=origin))
             elif not same(name, istio_value, side.values[name]):
                 parameter = ASM_UPDATE_PARAMS.get(name)
                 command = (f" (aliyun servicemesh UpdateMeshFeature --ServiceMeshId {common['mesh_id']} "
                            f"--{parameter} {mesh.sh(shown(istio_value))} keeps Istio's value)" if parameter else "")
+                where = ({"configmap": f"{common['configmap']} (Istio sets it by {HOLD_VALUE} in the values of "
+                                       f"ConfigMap {mesh.sh_text(rev.origins[name][0])}/"
+                                       f"{mesh.sh_text(rev.origins[name][1])})"} if name in rev.origins else {})
                 out.append(self.say(self.PROXY_DEFAULT_DIFFERS, cluster.name, **subject,
                                        params={**common, "field": name, "istio_value": shown(istio_value),
                                                "asm_value": shown(side.values[name]),
                                                "asm_source": side.sources[name],
-                                               "asm_command": command}))
+                                               "asm_command": command, **where}, evidence=origin))
         return out

@@ -263,3 +263,134 @@ def test_a_fleet_judged_cluster_by_cluster_judges_each_filter_once(audit, monkey
         for cluster, status, code, name, message in (
             ("c1", "FAIL", "AA2810", "hcm-tweaks", EXCLUDED_MESSAGE),
             ("c2", "PASS", "AA2801", "", "1 EnvoyFilter(s), all compatible with ASM's proxies (1.24.6)"))]
+
+
+# -- Wasm plugins of the null VM (compiled into Istio's proxy): istio/proxy@1.17.0 registers envoy.wasm.stats,
+# envoy.wasm.attributegen, envoy.wasm.metadata_exchange, envoy.wasm.null.stackdriver and envoy.wasm.access_log_policy
+# (extensions/*: RegisterNullVmPluginFactory); @1.18.0 stats and attributegen are gone, @1.23.0 every one. A proxy
+# without the plugin logs "Failed to load NullVM plugin" and rejects the listener ("Unable to create Wasm HTTP
+# filter": istio/istio issues 45921 and 47042, EnvoyFilters users kept past 1.18).
+
+def custom_stats(proxy_version: str | None, name: str = "custom-stats") -> dict[str, Any]:
+    """A user's copy of the installer's stats filter (the null-VM shape of istio/istio@1.17.0 manifests/charts/
+    istio-control/istio-discovery/templates/telemetryv2_1.13.yaml, with its own metrics configuration), without the
+    installer's labels, its proxyVersion dropped or widened so that it survives upgrades."""
+    obj = stats_filter("1.13")
+    obj["metadata"].pop("labels")
+    obj["metadata"]["name"] = name
+    for patch in obj["spec"]["configPatches"]:
+        if proxy_version is None:
+            patch["match"].pop("proxy")
+        else:
+            patch["match"]["proxy"]["proxyVersion"] = proxy_version
+    return obj
+
+
+def attributegen(proxy_version: str) -> dict[str, Any]:
+    """An attributegen filter (null VM plugin envoy.wasm.attributegen, istio/proxy@1.17.0
+    extensions/attributegen/plugin.cc) inserted before istio.stats, as Istio's classify-metrics task wrote it; the
+    VM config spelled in protobuf JSON's camelCase, which the TypedStruct's value accepts as well."""
+    return f.istio_object("EnvoyFilter", "istio-attributegen-filter", "shop", {
+        "workloadSelector": {"labels": {"app": "reviews"}},
+        "configPatches": [{"applyTo": "HTTP_FILTER", "match": {
+            "context": "SIDECAR_INBOUND", "proxy": {"proxyVersion": proxy_version},
+            "listener": {"filterChain": {"filter": {"name": HCM, "subFilter": {"name": "istio.stats"}}}}},
+            "patch": {"operation": "INSERT_BEFORE", "value": {"name": "istio.attributegen", "typed_config": {
+                "@type": "type.googleapis.com/udpa.type.v1.TypedStruct",
+                "type_url": "type.googleapis.com/envoy.extensions.filters.http.wasm.v3.Wasm",
+                "value": {"config": {
+                    "configuration": {"@type": "type.googleapis.com/google.protobuf.StringValue",
+                                      "value": '{"attributes": [{"output_attribute": "istio_operationId", '
+                                               '"match": [{"value": "GetReviews", "condition": '
+                                               '"request.method == \'GET\'"}]}]}'},
+                    "vmConfig": {"runtime": "envoy.wasm.runtime.null",
+                                 "code": {"local": {"inlineString": "envoy.wasm.attributegen"}}}}}}}}}]})
+
+
+def test_a_users_null_vm_stats_filter_without_proxy_version_fails(audit):
+    for phase in ("migrating", "uninstall"):
+        [row] = audit({"c1": [custom_stats(None)]}, phase, config=WITH_ASM).rows(CHECK)
+        assert (row["status"], row["code"], row["severity"]) == ("FAIL", "AA2813", "major")
+        assert (row["kind"], row["namespace"], row["name"]) == ("EnvoyFilter", "istio-system", "custom-stats")
+        assert [p["plugin"] for p in row["evidence"]["plugins"]] == ["envoy.wasm.stats"] * 3
+        assert row["evidence"]["plugins"][0]["path"] == ("configPatches[0].patch.value.typed_config.value.config."
+                                                         "vm_config")
+        assert "envoy.wasm.stats at configPatches[0].patch" in row["message"]
+        assert 'kubectl --kubeconfig="${ASM_KUBECONFIG:?}" -n istio-system edit envoyfilter/custom-stats' in (
+            row["remediation"])
+
+
+def test_a_null_vm_plugin_whose_proxy_version_matches_asm_fails(audit):
+    [row] = audit({"c1": [attributegen("^1\\..*")]}, "migrating", config=WITH_ASM).rows(CHECK)
+    assert (row["status"], row["code"]) == ("FAIL", "AA2813")
+    assert [p["plugin"] for p in row["evidence"]["plugins"]] == ["envoy.wasm.attributegen"]
+
+
+def test_a_null_vm_plugin_pinned_to_an_istio_release_is_judged_by_its_proxy_version_only(audit):
+    # Pinned to 1.13: it never reaches ASM's proxies; excluded (AA2810) without an ASM twin, nothing with one.
+    rows = audit({"c1": [custom_stats("^1\\.13.*")]}, "migrating", config=WITH_ASM).rows(CHECK)
+    assert [(r["status"], r["code"]) for r in rows] == [("FAIL", "AA2810")]
+    twin = custom_stats("^1\\.24.*", name="custom-stats-asm")
+    for patch in twin["spec"]["configPatches"]:  # the native stats filter (stats.PluginConfig, Istio >= 1.18)
+        patch["patch"]["value"]["typed_config"] = {"@type": "type.googleapis.com/udpa.type.v1.TypedStruct",
+                                                   "type_url": "type.googleapis.com/stats.PluginConfig", "value": {}}
+    [row] = audit({"c1": [custom_stats("^1\\.13.*"), twin]}, "migrating", config=WITH_ASM).rows(CHECK)
+    assert (row["status"], row["code"]) == ("PASS", "AA2801")
+
+
+def test_a_null_vm_filter_with_an_unknown_asm_version_is_unknown_never_pass(audit):
+    rows = audit({"c1": [attributegen("^1\\..*")]}, "migrating", config=ONLY).rows(CHECK)
+    assert [(r["status"], r["code"]) for r in rows] == [("UNKNOWN", "AA2831")]
+    [row] = audit({"c1": [custom_stats(None)]}, "migrating", config=ONLY).rows(CHECK)
+    assert (row["status"], row["code"]) == ("FAIL", "AA2813")
+
+
+# -- match.proxy.metadata: istiod applies a patch only to proxies whose node metadata equals every entry
+# (pilot/pkg/model/envoyfilter.go proxyMatch @1.30.3; istio/api networking/v1alpha3/envoy_filter.proto
+# ProxyMatch.metadata). CLUSTER_ID comes from the install (injection-template.yaml ISTIO_META_CLUSTER_ID:
+# global.multiCluster.clusterName, default "Kubernetes"); ASM's proxies carry the ACK cluster id (domain.md).
+
+def metadata_filter(metadata: dict[str, str]) -> dict[str, Any]:
+    obj = hcm_tweaks(None, name="cluster-local-tweaks")
+    obj["spec"]["configPatches"][0]["match"]["proxy"] = {"metadata": metadata}
+    return obj
+
+
+def test_a_match_on_install_decided_proxy_metadata_is_unknown_never_pass(audit):
+    [row] = audit({"c1": [metadata_filter({"CLUSTER_ID": "Kubernetes"})]}, "migrating", config=WITH_ASM).rows(CHECK)
+    assert (row["status"], row["code"], row["name"]) == ("UNKNOWN", "AA2834", "cluster-local-tweaks")
+    assert row["evidence"]["metadata"] == {"CLUSTER_ID": "Kubernetes"}
+    assert "CLUSTER_ID='Kubernetes'" in row["message"]
+
+
+def test_a_match_on_metadata_the_pod_decides_passes(audit):
+    [row] = audit({"c1": [metadata_filter({"NAMESPACE": "myns", "WORKLOAD_NAME": "httpbin"})]}, "migrating",
+                  config=WITH_ASM).rows(CHECK)
+    assert (row["status"], row["code"]) == ("PASS", "AA2801")
+
+
+def test_istios_own_alpn_filter_config_is_not_envoys_v2_api(audit):
+    # istiod's istio.alpn filter (pilot/pkg/xds/filters/filters.go @1.30.3) keeps the type
+    # istio.envoy.config.filter.http.alpn.v2alpha1.FilterConfig, which istiod knows (pkg/config/xds/filter_types.gen.go
+    # @1.22.0, 1.30.3) and Istio's proxy builds: a user's patch of its ALPN overrides applies on ASM's proxies.
+    alpn = f.istio_object("EnvoyFilter", "alpn-http11", "myns", {
+        "workloadSelector": {"labels": {"app": "legacy-client"}},
+        "configPatches": [{"applyTo": "HTTP_FILTER", "match": {"context": "SIDECAR_OUTBOUND", "listener": {
+            "filterChain": {"filter": {"name": HCM, "subFilter": {"name": "istio.alpn"}}}}},
+            "patch": {"operation": "REPLACE", "value": {"name": "istio.alpn", "typed_config": {
+                "@type": "type.googleapis.com/istio.envoy.config.filter.http.alpn.v2alpha1.FilterConfig",
+                "alpn_override": [{"upstream_protocol": "HTTP11", "alpn_override": ["istio-http/1.1", "istio"]}]}}}}]})
+    [row] = audit({"c1": [alpn]}, "migrating", config=WITH_ASM).rows(CHECK)
+    assert (row["status"], row["code"]) == ("PASS", "AA2801")
+    # Istio's other v2alpha1 types name filters Istio's proxy no longer builds (istio/proxy@1.24.0 has no proto package
+    # istio.envoy.config.filter.network.tcp_cluster_rewrite; the `.global` rewrite of Istio 1.x multicluster): still
+    # failed.
+    rewrite = f.istio_object("EnvoyFilter", "sni-rewrite", "myns", {"configPatches": [{
+        "applyTo": "NETWORK_FILTER", "match": {"listener": {"filterChain": {"filter": {
+            "name": "envoy.filters.network.tcp_proxy"}}}},
+        "patch": {"operation": "INSERT_BEFORE", "value": {"name": "istio.tcp_cluster_rewrite", "typed_config": {
+            "@type": "type.googleapis.com/istio.envoy.config.filter.network.tcp_cluster_rewrite.v2alpha1."
+                     "TcpClusterRewrite",
+            "cluster_pattern": "\\.global$", "cluster_replacement": ".svc.cluster.local"}}}}]})
+    [row] = audit({"c1": [rewrite]}, "migrating", config=WITH_ASM).rows(CHECK)
+    assert (row["status"], row["code"]) == ("FAIL", "AA2812")

@@ -13,6 +13,7 @@ EnableLocalityLB, ExtraConfiguration.TerminationDrainDuration).
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
@@ -96,10 +97,11 @@ def telemetry(name: str, namespace: str, part: str, provider: str) -> dict[str, 
     return f.istio_object("Telemetry", name, namespace, {part: [{"providers": [{"name": provider}]}]})
 
 
-def cluster(mesh: str = MESH_1_22 + PROVIDERS_YAML, *extra: dict[str, Any]) -> list[dict[str, Any]]:
+def cluster(mesh: str = MESH_1_22 + PROVIDERS_YAML, *extra: dict[str, Any], proxy: str = "istio"
+            ) -> list[dict[str, Any]]:
     app = f.deployment("cart")
     return [f.namespace("shop", labels={"istio-injection": "enabled"}), f.istiod(), mesh_cm(mesh), *app,
-            *f.workload_pods(app, 2), *extra]
+            *f.workload_pods(app, 2, proxy=proxy), *extra]
 
 
 def detail(**mesh_config: Any) -> dict[str, Any]:
@@ -135,11 +137,39 @@ def test_pass_names_what_was_compared(audit):
 
 
 def test_asm_trust_domain_alias_accepts_istios(audit):
+    # Every workload on ASM's proxy already: Istio's trust domains no longer have to accept ASM's.
     other = {**ASM_EQUAL, "trustDomain": "prod.example.com", "trustDomainAliases": ["cluster.local"]}
     a = audit({"cluster-a": cluster(MESH_1_22 + PROVIDERS_YAML,
-                                    authz("payments", "payments", ["cluster.local/ns/shop/sa/checkout"]))},
+                                    authz("payments", "payments", ["cluster.local/ns/shop/sa/checkout"]), proxy="asm")},
               "uninstall", config=asm(other))
     assert codes(a.rows(CHECK)) == [("PASS", "AA2401")]
+
+
+def test_istios_proxies_must_accept_asms_trust_domain_while_they_run(audit):
+    # Istio's server proxies accept a peer whose SAN is spiffe://<td>/ for td in trustDomain, trustDomainAliases and
+    # caCertificates' trustDomains, exactly (TrustDomainsForValidation, pilot/pkg/networking/plugin/authn/util.go;
+    # ApplyToCommonTLSContext, pilot/pkg/security/model/authentication.go @1.30.3), and its clients expect a
+    # server's SANs in Istio's trust domain or aliases (push_context.go addServiceAccounts): an ASM trust domain that
+    # aliases Istio's, but is not Istio's nor one of its aliases, breaks mTLS between the two while both run.
+    other = {**ASM_EQUAL, "trustDomain": "prod.example.com", "trustDomainAliases": ["cluster.local"]}
+    rows = audit({"cluster-a": cluster()}, "migrating", config=asm(other)).rows(CHECK)
+    assert codes(rows) == [("FAIL", "AA2415")]
+    assert (rows[0]["kind"], rows[0]["namespace"], rows[0]["name"]) == ("ConfigMap", "istio-system", "istio")
+    assert (rows[0]["evidence"]["asm_value"], rows[0]["evidence"]["istio_value"], rows[0]["evidence"]["proxies"]) == (
+        "prod.example.com", "cluster.local", "2")
+    assert rows[0]["remediation"].startswith("Add prod.example.com to Istio's trustDomainAliases")
+    # Istio aliasing ASM's trust domain (meshConfig.trustDomainAliases), or trusting it through caCertificates.
+    for extra in ("trustDomainAliases:\n- prod.example.com\n",
+                  "caCertificates:\n- pem: |\n    -----BEGIN CERTIFICATE-----\n  trustDomains:\n"
+                  "  - prod.example.com\n"):
+        rows = audit({"cluster-a": cluster(MESH_1_22 + PROVIDERS_YAML + extra)}, "migrating",
+                     config=asm(other)).rows(CHECK)
+        assert codes(rows) == [("PASS", "AA2401")], extra
+    # Pods not read: whether Istio's proxies remain cannot be told; they are assumed to, never a pass.
+    rows = audit({"cluster-a": cluster()}, "migrating", config=asm(other),
+                 unreadable={"cluster-a": {K.POD: "forbidden"}}).rows(CHECK)
+    assert codes(rows) == [("FAIL", "AA2415")]
+    assert rows[0]["evidence"]["proxies"] == "an unknown number of (pods not read)"
 
 
 def test_durations_are_compared_by_value(audit):
@@ -155,13 +185,25 @@ def test_fail_when_asm_trust_domain_differs_names_config_and_policies(audit):
                authz("open", "shop", ["*"])]
     a = audit({"cluster-a": cluster(MESH_1_22 + PROVIDERS_YAML, *objects)}, "migrating", config=asm(other))
     rows = a.rows(CHECK)
-    assert codes(rows) == [("FAIL", "AA2410"), ("FAIL", "AA2411")]
+    # Neither accepts the other's trust domain: ASM's proxies reject Istio's workloads (AA2410), Istio's ASM's (AA2415).
+    assert codes(rows) == [("FAIL", "AA2410"), ("FAIL", "AA2411"), ("FAIL", "AA2415")]
     td = next(r for r in rows if r["code"] == "AA2410")
     assert (td["kind"], td["namespace"], td["name"]) == ("ConfigMap", "istio-system", "istio")
     assert "prod.example.com" in td["remediation"] or "cluster.local" in td["remediation"]
     policy = next(r for r in rows if r["code"] == "AA2411")
     assert (policy["kind"], policy["namespace"], policy["name"]) == ("AuthorizationPolicy", "payments", "payments")
     assert policy["evidence"]["rejected"] == ["cluster.local/ns/shop/sa/checkout"]  # `*/...` is not enforced
+
+
+def test_a_wildcard_alias_accepts_principals_but_not_mtls_peers(audit):
+    # ASM's aliases go into the inbound TLS context as written (spiffe://*-td/ matches no SAN): Istio's workloads of
+    # old-td are rejected by ASM's proxies, though a policy principal old-td/... is matched by the alias `*-td`
+    # (pilot/pkg/security/trustdomain/util.go stringMatch @1.30.3).
+    istio = MESH_1_22.replace("trustDomain: cluster.local\n", "trustDomain: old-td\ntrustDomainAliases:\n- new-td\n")
+    other = {**ASM_EQUAL, "trustDomain": "new-td", "trustDomainAliases": ["*-td"]}
+    rows = audit({"cluster-a": cluster(istio + PROVIDERS_YAML, authz("payments", "shop", ["old-td/ns/shop/sa/web"]))},
+                 "migrating", config=asm(other)).rows(CHECK)
+    assert codes(rows) == [("FAIL", "AA2410")]
 
 
 def test_fail_for_a_principal_of_a_foreign_trust_domain(audit):
@@ -242,6 +284,68 @@ def test_warn_for_each_differing_proxy_default(audit):
     assert (dns["evidence"]["istio_value"], dns["evidence"]["asm_value"]) == ("true", "false")
     assert "Proxy.EnableDNSProxying" in dns["evidence"]["asm_source"]
     assert "--DNSProxyingEnabled true" in dns["remediation"]
+
+
+def test_dns_capture_is_read_as_go_reads_a_bool(audit):
+    # pilot-agent reads ISTIO_META_DNS_CAPTURE with strconv.ParseBool (env.Register, pkg/env/var.go @1.22.0-1.30.3), as
+    # istio-cni and istiod's StringBool do: "1" turns DNS capture on; "yes" does not parse and leaves it off.
+    asm_side = {**ASM_EQUAL, "defaultConfig": {**ASM_EQUAL["defaultConfig"],
+                                               "proxyMetadata": {"ISTIO_META_DNS_CAPTURE": "false"}}}
+    for value, expected in (('"1"', [("WARN", "AA2420")]), ('"T"', [("WARN", "AA2420")]),
+                            ('"yes"', [("PASS", "AA2401")])):
+        istio = MESH_1_22.replace("defaultConfig:\n", f"defaultConfig:\n  proxyMetadata:\n"
+                                                      f"    ISTIO_META_DNS_CAPTURE: {value}\n")
+        rows = audit({"cluster-a": cluster(istio)}, "migrating", config=asm(asm_side)).rows(CHECK)
+        assert codes(rows) == expected, value
+        if expected[0][0] == "WARN":
+            assert (rows[0]["evidence"]["field"], rows[0]["evidence"]["istio_value"]) == (
+                "defaultConfig.proxyMetadata.ISTIO_META_DNS_CAPTURE", "true")
+
+
+def injector_cm(hold: bool, revision: str = "default") -> dict[str, Any]:
+    """ConfigMap istio-sidecar-injector[-<rev>] as istio/istio@1.30.3 manifests/charts/istio-control/istio-discovery/
+    templates/istiod-injector-configmap.yaml renders it: key `values`, the picked Helm values (global,
+    sidecarInjectorWebhook, revision, pilot.cni/env, gateways) as pretty JSON, beside the injection `config`."""
+    values = {"gateways": {"securityContext": {}, "seccompProfile": {}},
+              "global": {"hub": "docker.io/istio", "tag": "1.22.3",
+                         "proxy": {"autoInject": "enabled", "holdApplicationUntilProxyStarts": hold,
+                                   "image": "proxyv2", "privileged": False}},
+              "pilot": {"cni": {"enabled": False}, "env": {}}, "revision": "" if revision == "default" else revision,
+              "sidecarInjectorWebhook": {"defaultTemplates": [], "rewriteAppHTTPProbe": True}}
+    name = "istio-sidecar-injector" + ("" if revision == "default" else f"-{revision}")
+    labels = {"istio.io/rev": revision, "install.operator.istio.io/owning-resource": "unknown",
+              "operator.istio.io/component": "Pilot", "release": "istiod", "app.kubernetes.io/name": "istiod"}
+    return f.configmap(name, "istio-system", {"values": json.dumps(values, indent=2),
+                                              "config": "defaultTemplates: [sidecar]\npolicy: enabled\n"},
+                       labels=labels)
+
+
+def test_hold_set_by_the_injectors_values_is_istios_value(audit):
+    # files/injection-template.yaml @1.22.0-1.30.3: `$holdProxy` is the pod's ProxyConfig value OR the values'
+    # global.proxy.holdApplicationUntilProxyStarts (deprecated, NOTES.txt, but still honoured): Istio's pods wait
+    # for their proxy; ASM's, with its hold off, would not.
+    rows = audit({"cluster-a": cluster(MESH_1_22 + PROVIDERS_YAML, injector_cm(True))}, "migrating",
+                 config=asm(ASM_EQUAL)).rows(CHECK)
+    assert codes(rows) == [("WARN", "AA2420")]
+    assert (rows[0]["evidence"]["field"], rows[0]["evidence"]["istio_value"], rows[0]["evidence"]["asm_value"]) == (
+        "defaultConfig.holdApplicationUntilProxyStarts", "true", "false")
+    assert rows[0]["evidence"]["istio_source"] == ("ConfigMap istio-system/istio-sidecar-injector values "
+                                                   "global.proxy.holdApplicationUntilProxyStarts")
+    asm_side = {**ASM_EQUAL, "defaultConfig": {k: v for k, v in ASM_EQUAL["defaultConfig"].items()
+                                               if k != "holdApplicationUntilProxyStarts"}}
+    rows = audit({"cluster-a": cluster(MESH_1_22 + PROVIDERS_YAML, injector_cm(True))}, "migrating",
+                 config=asm(asm_side)).rows(CHECK)
+    assert codes(rows) == [("WARN", "AA2421")]
+    rows = audit({"cluster-a": cluster(MESH_1_22 + PROVIDERS_YAML, injector_cm(False))}, "migrating",
+                 config=asm(ASM_EQUAL)).rows(CHECK)
+    assert codes(rows) == [("PASS", "AA2401")]
+    # A revision's own injector ConfigMap (istio-sidecar-injector-<rev>) holds that revision's pods only.
+    canary = [f.istiod("canary", version="1.22.3"), mesh_cm(MESH_1_22 + PROVIDERS_YAML, "canary"),
+              injector_cm(True, "canary"), injector_cm(False)]
+    rows = audit({"cluster-a": cluster(MESH_1_22 + PROVIDERS_YAML, *canary)}, "migrating",
+                 config=asm(ASM_EQUAL)).rows(CHECK)
+    assert [(r["status"], r["code"], r["name"]) for r in rows] == [("WARN", "AA2420", "istio-canary")]
+    assert "istio-sidecar-injector-canary)" in rows[0]["remediation"]
 
 
 def test_warn_when_istio_sets_a_proxy_default_asm_does_not_give(audit):
