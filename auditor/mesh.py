@@ -20,6 +20,10 @@ from auditor import yamlsafe
 PROXY_CONTAINER = "istio-proxy"
 ASM_INJECT_LABEL = "sidecar.asm.aliyun.com/inject"
 XDS_AGENT_KEY = "PROXY_CONFIG_XDS_AGENT"
+# What Go's strconv.ParseBool takes as true: how pilot-agent and istiod read a boolean setting (pkg/env Register of a
+# bool: PROXY_CONFIG_XDS_AGENT, ISTIO_META_DNS_CAPTURE, EXTERNAL_ISTIOD... @1.22.0 to 1.30.3); anything else, "false"
+# or unparsable, is the default (false for these).
+GO_TRUE = frozenset({"1", "t", "T", "TRUE", "true", "True"})
 
 # Proxy kinds of a pod, as stored in the inventory.
 PROXY_NONE = "none"

@@ -113,9 +113,6 @@ def istiod_cluster_id(dep: dict[str, Any]) -> str | None:
     return DEFAULT_CLUSTER_ID
 
 
-# The values Go's strconv.ParseBool takes as true (pkg/env Register of a bool, as pilot/pkg/features/pilot.go's
-# ExternalIstiod is).
-_GO_TRUE = ("1", "t", "T", "TRUE", "true", "True")
 
 
 def istiod_external(dep: dict[str, Any]) -> bool | None:
@@ -132,7 +129,7 @@ def istiod_external(dep: dict[str, Any]) -> bool | None:
     for item in discovery.get("env") or ():
         if item.get("name") == "EXTERNAL_ISTIOD":  # the last one wins, as in a container's env
             value = item.get("value")
-            found = (value in _GO_TRUE) if isinstance(value, str) and "valueFrom" not in item else None
+            found = (value in mesh.GO_TRUE) if isinstance(value, str) and "valueFrom" not in item else None
     return found
 
 

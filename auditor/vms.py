@@ -36,7 +36,7 @@ from typing import Any
 import yaml
 
 from auditor import kinds as K
-from auditor import yamlsafe
+from auditor import mesh, yamlsafe
 from auditor.errors import EvidenceUnavailable
 from auditor.inventory import ClusterInventory
 
@@ -237,14 +237,13 @@ def listed(names: Iterable[str]) -> list[str]:
 # proxy.istio.io/config (istioctl/pkg/workload/workload.go createMeshConfig, createClusterEnv). istiod's mesh config
 # never reaches a running agent: started without the setting, the agent never asks istiod for ProxyConfig (PCDS,
 # pkg/istio-agent/xds_proxy.go), the channel that carries the extra trust anchors. The cluster shows none of this.
-XDS_AGENT_KEY = "PROXY_CONFIG_XDS_AGENT"
-_GO_TRUE = ("1", "t", "T", "TRUE", "true", "True")  # strconv.ParseBool, as pkg/env BoolVar reads the variable
+
 
 
 def agent_reads_true(value: str) -> bool:
     """Whether pilot-agent reads this PROXY_CONFIG_XDS_AGENT value as true (Go's strconv.ParseBool; anything else,
     "false" or unparsable, is its default false)."""
-    return value in _GO_TRUE
+    return value in mesh.GO_TRUE
 
 
 def onboarding_xds_agent(group: dict[str, Any] | None) -> str | None:
@@ -266,8 +265,9 @@ def onboarding_xds_agent(group: dict[str, Any] | None) -> str | None:
         except yaml.YAMLError:  # istioctl refuses the group: no value taken from it
             return None
         metadata = config.get("proxyMetadata") if isinstance(config, dict) else None
-        if isinstance(metadata, dict) and XDS_AGENT_KEY in metadata and isinstance(metadata[XDS_AGENT_KEY], str):
-            value = metadata[XDS_AGENT_KEY]
+        found = metadata.get(mesh.XDS_AGENT_KEY) if isinstance(metadata, dict) else None
+        if isinstance(found, str):
+            value = found
     return value
 
 

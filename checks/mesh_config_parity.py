@@ -61,8 +61,8 @@ ASM_UPDATE_PARAMS = {OUTBOUND: "OutboundTrafficPolicy", DNS_CAPTURE: "DNSProxyin
                      LOCALITY: "LocalityLoadBalancing"}
 # ISTIO_META_DNS_CAPTURE as pilot-agent (env.Register: strconv.ParseBool, its default false when the value does not
 # parse: pilot/cmd/pilot-agent/options/options.go, pkg/env/var.go), istio-cni (cni/pkg/plugin/sidecar_redirect.go) and
-# istiod (pkg/model/proxy.go StringBool) read it, @1.22.0 to 1.30.3: Go's true spellings, "1" and "T" included.
-_GO_TRUE = frozenset({"1", "t", "T", "TRUE", "true", "True"})
+# istiod (pkg/model/proxy.go StringBool) read it, @1.22.0 to 1.30.3: Go's true spellings (mesh.GO_TRUE), "1" and "T"
+# included.
 _DURATION_PART = re.compile(r"(\d+(?:\.\d+)?)(h|ms|us|µs|ns|m|s)")
 _UNIT_SECONDS = {"h": 3600.0, "m": 60.0, "s": 1.0, "ms": 1e-3, "us": 1e-6, "µs": 1e-6, "ns": 1e-9}
 LISTED = 5
@@ -97,7 +97,7 @@ def mesh_fields(config: dict[str, Any], *, defaults: bool) -> dict[str, Any]:
              OUTBOUND: (config.get("outboundTrafficPolicy") or {}).get("mode", "ALLOW_ANY")
              if "outboundTrafficPolicy" in config else None,
              HOLD: default_config.get("holdApplicationUntilProxyStarts"),
-             DNS_CAPTURE: metadata["ISTIO_META_DNS_CAPTURE"] in _GO_TRUE
+             DNS_CAPTURE: metadata["ISTIO_META_DNS_CAPTURE"] in mesh.GO_TRUE
              if "ISTIO_META_DNS_CAPTURE" in metadata else None,
              DRAIN: default_config.get("drainDuration"),
              TERMINATION_DRAIN: default_config.get("terminationDrainDuration"),

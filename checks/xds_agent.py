@@ -234,7 +234,8 @@ class PodsXdsAgent(ClusterCheck):
                 "namespace": group.namespace, "name": group.name, "value": mesh.sh_text(value),
                 "connected": on_istio, "pods": pods_text},
                 remediation=(f"# the group's proxy.istio.io/config (metadata or spec.metadata annotations) must not "
-                             f"turn it off: remove {vms.XDS_AGENT_KEY} from its proxyMetadata (or set it to \"true\")\n"
+                             f"turn it off: remove {mesh.XDS_AGENT_KEY} from its proxyMetadata (or set it to "
+                             f"\"true\")\n"
                              f"{mesh.kubectl_in(cluster, group.namespace)} edit "
                              f"{mesh.object_ref('workloadgroups.networking.istio.io', group.name)}\n" + regenerate),
                 evidence=evidence, **subject)
@@ -306,7 +307,7 @@ def _regenerate(cluster: str, namespace: str, group: str, pods: list[str], istio
         f" --revision {mesh.sh(revision)}" if revision != "default" else "")
     return ("# where it is missing: on the VM, add it to the cluster.env istio-start.sh sources (a later line wins) "
             "and restart the proxy:\n"
-            f"echo '{vms.XDS_AGENT_KEY}=true' | sudo tee -a /var/lib/istio/envoy/cluster.env && "
+            f"echo '{mesh.XDS_AGENT_KEY}=true' | sudo tee -a /var/lib/istio/envoy/cluster.env && "
             "sudo systemctl restart istio\n"
             "# with the setting in the mesh config and not turned off by the WorkloadGroup, the files generated from "
             "the group carry it: when a VM is onboarded again, generate them with the flags it was onboarded with "
