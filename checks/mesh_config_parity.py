@@ -21,13 +21,13 @@ import yaml
 
 from auditor import kinds as K
 from auditor import mesh
-from auditor.check import ClusterCheck, Context, same_in_every_gate
+from auditor.check import ClusterCheck, Context
 from auditor.config import is_duration, mesh_config_problem
 from auditor.errors import EvidenceUnavailable
 from auditor.inventory import ClusterInventory
-from auditor.istio import istiods, mesh_configmap_of
+from auditor.istio import among, istiods, mesh_configmap_of
 from auditor.model import Finding, Gate, Outcome, Severity, Status
-from auditor.remote import Links, remote_outcomes
+from auditor.remote import Istiod, Links, Remote, remote_outcomes
 
 ISTIO_NS = "istio-system"
 DETAIL = "DescribeServiceMeshDetail"
@@ -289,13 +289,83 @@ def telemetry_references(cluster: ClusterInventory) -> dict[str, list[str]]:
     return refs
 
 
-def istio_proxies(cluster: ClusterInventory) -> int | None:
-    """How many pods of the cluster run Istio's proxy (or one whose marks contradict each other); None when the pods
-    were not read."""
+# Which of Istio's proxies must accept ASM's trust domain, per gate: every one while workloads move (gateways included:
+# an Istio gateway originates mTLS to moved workloads, expecting their SANs in Istio's trust domain or its aliases:
+# pilot/pkg/model/push_context.go addServiceAccounts, ExpandWithTrustDomains @1.22.0, @1.30.3); at the uninstall gate
+# only those that are not gateways. There every workload is on ASM, and the Istio gateways still running are the ones
+# `uninstall --purge` removes: istio-gateway-traffic proves each carries no traffic over the window (blocks, or UNKNOWN
+# without proof, otherwise: every active Istio or unproven `proxy router` pod,
+# auditor/gateways.unrecognised_gateway_pods), and a gateway that carries no traffic originates no mTLS. Their
+# listeners do not check a client's trust domain at all (an ISTIO_MUTUAL Gateway server is given no trust domains:
+# pilot/pkg/networking/core/listener.go ApplyToCommonTLSContext(..., []string{}, ...) @1.22.0, @1.30.3), and an
+# east-west gateway passes mTLS through (AUTO_PASSTHROUGH).
+COUNTS_GATEWAYS = {Gate.MIGRATING: True, Gate.UNINSTALL: False}
+
+
+def istio_proxies(cluster: ClusterInventory, *, gateways: bool = True) -> int | None:
+    """How many pods of the cluster run Istio's proxy (or one whose marks contradict each other), gateways included
+    or not; None when the pods were not read."""
     if not cluster.available(K.POD):
         return None
     pods = cluster.pods()
-    return int(pods["proxy"].isin([mesh.PROXY_ISTIO, mesh.PROXY_UNKNOWN]).sum()) if not pods.empty else 0
+    if pods.empty:
+        return 0
+    rows = among(pods["proxy"], (mesh.PROXY_ISTIO, mesh.PROXY_UNKNOWN))
+    if not gateways:
+        rows &= ~among(pods["role"], (mesh.ROLE_GATEWAY,))
+    return int(rows.sum())
+
+
+def remote_proxies(cluster: ClusterInventory) -> dict[str, tuple[int, int]]:
+    """A remote cluster's Istio proxy pods by revision (as Links.watch counts them): (all, not gateways). All that
+    `conclude` needs of its pods (a few numbers), kept once its objects are released."""
+    pods = cluster.pods()
+    if pods.empty:
+        return {}
+    proxied = among(pods["proxy"], (mesh.PROXY_ISTIO, mesh.PROXY_UNKNOWN))
+    sidecars = proxied & ~among(pods["role"], (mesh.ROLE_GATEWAY,))
+    out: dict[str, tuple[int, int]] = {}
+    for rows, at in ((proxied, 0), (sidecars, 1)):
+        for revision, count in pods.loc[rows, "revision"].astype(str).value_counts().items():
+            if count:
+                key = str(revision) or "default"
+                pair = list(out.get(key, (0, 0)))
+                pair[at] += int(count)
+                out[key] = (pair[0], pair[1])
+    return out
+
+
+@dataclass(frozen=True)
+class Acceptance:
+    """Whether one revision's mesh config lets Istio's proxies accept ASM's trust domain: kept per istiod for the remote
+    clusters it serves (Links.keep), a few strings."""
+
+    revision: str
+    configmap: str       # "ConfigMap <ns>/<name>", shell-quoted where needed
+    asm_value: str       # ASM's trustDomain
+    istio_value: str     # the trust domains the revision's proxies accept
+    accepted: bool
+    asm_source: str
+
+
+@dataclass
+class Judged:
+    """A cluster's findings judged once for both gates: the same in each, but for those on Istio's proxies that reject
+    ASM's trust domain (AA2415), which each gate counts its own way (COUNTS_GATEWAYS), and the PASS that stands in a
+    gate where nothing else is found. Without a mesh config here, what `_no_istio_here` found, which each gate's record
+    of the fleet takes (_no_istio_or_remote)."""
+
+    unreadable: list[Finding] = field(default_factory=list)  # mesh ConfigMaps that cannot be read
+    findings: list[Finding] = field(default_factory=list)
+    rejected: dict[Gate, list[Finding]] = field(default_factory=dict)
+    clean: Finding | None = None
+    acceptance: dict[tuple[str, str], Acceptance] = field(default_factory=dict)  # mesh ConfigMap -> its revision's
+    no_istio: Finding | None = None  # no mesh config here: N/A or UNKNOWN (_no_istio_here)
+    own_config: bool = False         # ... and Istio config objects here name principals or providers
+
+    def of(self, gate: Gate) -> list[Finding]:
+        found = [*self.findings, *self.rejected.get(gate, ())]
+        return [*self.unreadable, *(found if found or self.clean is None else [self.clean])]
 
 
 def accepts(trust_domain: str, asm_domains: list[str]) -> bool:
@@ -335,6 +405,15 @@ class MeshConfigParity(ClusterCheck):
         fix="Add {asm_value} to Istio's trustDomainAliases (meshConfig of revision {revision}, through the "
             "IstioOperator or Helm values that render {configmap}) before moving workloads, or give ASM Istio's trust "
             "domain; then set asm.mesh_config trustDomain/trustDomainAliases to what ASM has.")
+    REMOTE_REJECTS = Outcome(
+        "AA2416", Status.FAIL, "the Istio proxies of a remote cluster run under the mesh config of an audited "
+        "primary's istiod that does not accept ASM's trust domain: they reject mTLS with ASM's workloads, both ways",
+        message="revision {revision}: {proxies} pod(s) here run Istio's proxy served by istiod {istiod} of cluster "
+        "{primary}, whose mesh config ({configmap}) does not accept ASM's trustDomain {asm_value} (it accepts "
+        "{istio_value}): they reject mTLS with ASM's workloads, both ways",
+        fix="Add {asm_value} to Istio's trustDomainAliases in cluster {primary} (meshConfig of revision {revision}, "
+            "through the IstioOperator or Helm values that render {configmap}) before moving workloads, or give ASM "
+            "Istio's trust domain; then set asm.mesh_config trustDomain/trustDomainAliases to what ASM has.")
     PRINCIPAL_REJECTED = Outcome(
         "AA2411", Status.FAIL, "an AuthorizationPolicy names principals of a trust domain ASM does not accept: "
         "requests it allows are denied (or ones it denies allowed) once workloads move",
@@ -399,23 +478,25 @@ class MeshConfigParity(ClusterCheck):
     # (auditor/remote.py): its pods run under that istiod's mesh config and the primary's Istio config objects.
     REMOTE = remote_outcomes(passed="AA2402", failed="AA2414", warned="AA2422", unjudged="AA2435",
                              unlinked="AA2436")
-    outcomes = (CLEAN, TRUST_DOMAIN_DIFFERS, ASM_TRUST_DOMAIN_REJECTED, PRINCIPAL_REJECTED, PROVIDER_MISSING,
-                OUTBOUND_DIFFERS, PROXY_DEFAULT_DIFFERS, PROXY_DEFAULT_UNCOMPARED, NO_ASM_SIDE, ASM_FIELD_UNKNOWN,
-                ISTIO_UNREADABLE, ELSEWHERE, NO_ISTIO, *REMOTE)
+    outcomes = (CLEAN, TRUST_DOMAIN_DIFFERS, ASM_TRUST_DOMAIN_REJECTED, REMOTE_REJECTS, PRINCIPAL_REJECTED,
+                PROVIDER_MISSING, OUTBOUND_DIFFERS, PROXY_DEFAULT_DIFFERS, PROXY_DEFAULT_UNCOMPARED, NO_ASM_SIDE,
+                ASM_FIELD_UNKNOWN, ISTIO_UNREADABLE, ELSEWHERE, NO_ISTIO, *REMOTE)
     needs = (K.DEPLOYMENT, K.CONFIGMAP, K.AUTHORIZATIONPOLICY, K.TELEMETRY)
     # Istio proxies without a local mesh config: UNKNOWN, not N/A; their istiod's cluster named by istio-system's
     # annotation (Namespace).
     uses = (K.POD, K.REPLICASET, K.NAMESPACE)
 
     def prepare(self, ctx: Context) -> None:
-        # check_cluster is judged once for both gates: every gate reads the one record its first run kept.
-        self.links = Links.shared(ctx, type(self))
+        # A record of the fleet per gate: what a primary shows differs by gate (AA2415 counts gateways while workloads
+        # move, not at the uninstall gate), and so what the remotes it serves are judged by.
+        self.links = Links()
 
     def deferred(self) -> frozenset[str]:
         return super().deferred() | self.links.deferred()
 
     def conclude(self, ctx: Context) -> Iterable[Finding]:
-        return self.links.conclude(self, ctx, self.REMOTE)
+        return self.links.conclude(self, ctx, self.REMOTE,
+                                   then=lambda remote, serving: self._remote_rejects(remote, serving, ctx.gate))
 
     def say(self, outcome: Outcome, cluster: str, params: dict[str, Any], evidence: dict[str, Any] | None = None,
             **subject: Any) -> Finding:
@@ -427,47 +508,59 @@ class MeshConfigParity(ClusterCheck):
                 k: v if k in PREFORMATTED or not isinstance(v, str) else mesh.sh_text(v) for k, v in params.items()})
         return self.report(outcome, cluster, params=params, evidence={**params, **(evidence or {})}, **subject)
 
-    @same_in_every_gate
     def check_cluster(self, cluster: ClusterInventory, ctx: Context) -> Iterable[Finding]:
         deployments = istiods(cluster)
-        if deployments:
-            self.links.primary(cluster, deployments)
-        found = list(self._judge(cluster, ctx))
+        # Recorded also when there is none: its Deployments were read, no istiod here for a remote to be served by.
+        self.links.primary(cluster, deployments)
+        # Judged once for both gates (kept as check.same_in_every_gate keeps it, dropped with the cluster's objects);
+        # each gate takes its part.
+        key = (type(self), cluster.name, id(cluster))
+        judged = ctx.judged_once.get(key)
+        if not isinstance(judged, Judged):
+            judged = ctx.judged_once[key] = self._judge(cluster, ctx)
+        if judged.no_istio is not None:  # the remote's record is this gate's (self.links)
+            return list(self._no_istio_or_remote(cluster, ctx, judged))
+        found = judged.of(ctx.gate)
         # A remote cluster served by one of these istiods runs under this cluster's mesh config and Istio config
-        # objects: it is judged by the worst of what was found here.
+        # objects: it is judged by the worst of what was found here, and by whether its own Istio proxies must accept
+        # ASM's trust domain under that mesh config (_remote_rejects).
         for dep in deployments:
             for finding in found:
                 self.links.judged(cluster, dep, finding)
+            acceptance = judged.acceptance.get(mesh_configmap_of(dep))
+            if acceptance is not None:
+                self.links.keep(cluster, dep, acceptance)
         return found
 
-    def _judge(self, cluster: ClusterInventory, ctx: Context) -> Iterable[Finding]:
+    def _judge(self, cluster: ClusterInventory, ctx: Context) -> Judged:
         revisions, unreadable = self._istio_side(cluster)
-        yield from unreadable
         if not revisions:
-            if not unreadable:
-                yield from self._no_istio_or_remote(cluster, ctx)
-            return
+            return Judged(unreadable=unreadable) if unreadable else self._no_istio_here(cluster)
         names = listed(f"{r.revision} ({r.namespace}/{r.configmap})" for r in revisions)
         side = asm_side(ctx)
         if side.missing:
-            yield self.say(self.NO_ASM_SIDE, cluster.name, params={"revisions": names, "reason": side.missing},
-                              evidence={"revisions": [r.__dict__ for r in revisions]})
-            return
+            return Judged(unreadable, [self.say(
+                self.NO_ASM_SIDE, cluster.name, params={"revisions": names, "reason": side.missing},
+                evidence={"revisions": [r.__dict__ for r in revisions]})])
         principals, custom = authorization_references(cluster)
         found = [*self._trust_domain(cluster, revisions, side, principals),
                  *self._providers(cluster, revisions, side, custom)]
         for rev in revisions:
             found += self._compare_revision(cluster, rev, side)
-        yield from found
+        judged = Judged(unreadable, found)
+        if TRUST_DOMAIN in side.values:
+            self._acceptance(cluster, revisions, side, judged)
         if found:
-            return
+            return judged
         compared = sorted(side.values)
-        yield self.say(self.CLEAN, cluster.name,
-                          params={"revisions": names, "asm_source": side.source(), "compared": ", ".join(compared)},
-                          evidence={"compared": {n: {"asm": side.values[n], "asm_source": side.sources[n],
-                                                     "istio": {r.revision: r.fields.get(n) for r in revisions}}
-                                                 for n in compared},
-                                    "not_compared": sorted(set(ISTIO_DEFAULTS) - set(compared))})
+        judged.clean = self.say(
+            self.CLEAN, cluster.name,
+            params={"revisions": names, "asm_source": side.source(), "compared": ", ".join(compared)},
+            evidence={"compared": {n: {"asm": side.values[n], "asm_source": side.sources[n],
+                                       "istio": {r.revision: r.fields.get(n) for r in revisions}}
+                                   for n in compared},
+                      "not_compared": sorted(set(ISTIO_DEFAULTS) - set(compared))})
+        return judged
 
     # -- Istio's side
     def _istio_side(self, cluster: ClusterInventory) -> tuple[list[Revision], list[Finding]]:
@@ -503,19 +596,21 @@ class MeshConfigParity(ClusterCheck):
             revisions.append(rev)
         return revisions, problems
 
-    def _no_istio_or_remote(self, cluster: ClusterInventory, ctx: Context) -> Iterable[Finding]:
-        """No mesh config here: N/A, or UNKNOWN (ELSEWHERE), or a remote left to `conclude` when its istiod may be
-        an audited cluster's; not when it holds Istio config objects of its own that name principals or providers
-        (a primary's findings say nothing of those: UNKNOWN as before)."""
+    def _no_istio_here(self, cluster: ClusterInventory) -> Judged:
+        """No mesh config here: N/A, or UNKNOWN (ELSEWHERE), which a remote whose istiod may be an audited cluster's
+        leaves to `conclude` (_no_istio_or_remote); not when it holds Istio config objects of its own that name
+        principals or providers (a primary's findings say nothing of those: UNKNOWN as before)."""
         finding = self._no_istio(cluster)
         if finding.status is not Status.UNKNOWN:
-            yield finding
-            return
+            return Judged(no_istio=finding)
         principals, custom = authorization_references(cluster)
-        if principals or custom or telemetry_references(cluster):
-            yield finding
-            return
-        yield from self.links.no_istiod(self, cluster, ctx, finding=finding)
+        return Judged(no_istio=finding, own_config=bool(principals or custom or telemetry_references(cluster)))
+
+    def _no_istio_or_remote(self, cluster: ClusterInventory, ctx: Context, judged: Judged) -> Iterable[Finding]:
+        finding = judged.no_istio
+        if finding is None or finding.status is not Status.UNKNOWN or judged.own_config:
+            return [finding] if finding is not None else []
+        return self.links.no_istiod(self, cluster, ctx, keep=remote_proxies, finding=finding)
 
     def _no_istio(self, cluster: ClusterInventory) -> Finding:
         if not cluster.available(K.POD):
@@ -552,20 +647,6 @@ class MeshConfigParity(ClusterCheck):
                                   params={"revision": rev.revision, "istio_value": rev.fields[TRUST_DOMAIN],
                                           "asm_value": asm_shown, "policies": len(principals)},
                                   evidence={"asm_source": side.sources[TRUST_DOMAIN]})
-        # The other way round, while Istio's proxies still run: they accept ASM's workloads only when ASM's trust domain
-        # is one of theirs.
-        asm_domain = side.values[TRUST_DOMAIN]
-        rejecting = [rev for rev in revisions if asm_domain not in rev.trust_domains()]
-        proxies = istio_proxies(cluster) if rejecting else 0
-        for rev in rejecting if proxies != 0 else ():
-            configmap = f"ConfigMap {mesh.sh_text(rev.namespace)}/{mesh.sh_text(rev.configmap)}"
-            yield self.say(self.ASM_TRUST_DOMAIN_REJECTED, cluster.name, kind="ConfigMap", namespace=rev.namespace,
-                           name=rev.configmap,
-                           params={"revision": rev.revision, "asm_value": asm_domain,
-                                   "istio_value": ", ".join(rev.trust_domains()), "configmap": configmap,
-                                   "proxies": "an unknown number of (pods not read)" if proxies is None
-                                   else str(proxies)},
-                           evidence={"asm_source": side.sources[TRUST_DOMAIN]})
         # `cluster.local` in a principal stands for the local trust domain (Istio's, while the workload is there).
         istio_domains = {r.fields[TRUST_DOMAIN] for r in revisions}
         for ref, names in sorted(principals.items()):
@@ -579,6 +660,59 @@ class MeshConfigParity(ClusterCheck):
                                   params={"namespace": namespace, "name": name, "principals": listed(rejected),
                                           "asm_value": asm_shown, "trust_domains": ", ".join(domains)},
                                   evidence={"rejected": rejected, "asm_source": side.sources[TRUST_DOMAIN]})
+
+    # -- the other way round, while Istio's proxies still run: they accept ASM's workloads only when ASM's trust domain
+    # is one of theirs
+    def _acceptance(self, cluster: ClusterInventory, revisions: list[Revision], side: AsmSide, judged: Judged) -> None:
+        """Per revision whether its proxies accept ASM's trust domain (judged.acceptance, for the remotes its istiod
+        serves), and per gate the FAIL of each revision that does not while pods here run Istio's proxy (the gate's
+        count: COUNTS_GATEWAYS)."""
+        asm_domain = side.values[TRUST_DOMAIN]
+        for rev in revisions:
+            configmap = f"ConfigMap {mesh.sh_text(rev.namespace)}/{mesh.sh_text(rev.configmap)}"
+            judged.acceptance[(rev.namespace, rev.configmap)] = Acceptance(
+                rev.revision, configmap, asm_domain, ", ".join(rev.trust_domains()),
+                asm_domain in rev.trust_domains(), side.sources[TRUST_DOMAIN])
+        if all(fact.accepted for fact in judged.acceptance.values()):
+            return
+        counted: dict[bool, int | None] = {}
+        for gate in self.gates:
+            gateways = COUNTS_GATEWAYS.get(gate, True)
+            if gateways not in counted:
+                counted[gateways] = istio_proxies(cluster, gateways=gateways)
+            proxies = counted[gateways]
+            judged.rejected[gate] = [] if proxies == 0 else [self.say(
+                self.ASM_TRUST_DOMAIN_REJECTED, cluster.name, kind="ConfigMap", namespace=rev.namespace,
+                name=rev.configmap,
+                params={"revision": fact.revision, "asm_value": fact.asm_value, "istio_value": fact.istio_value,
+                        "configmap": fact.configmap,
+                        "proxies": "an unknown number of (pods not read)" if proxies is None else str(proxies)},
+                evidence={"asm_source": fact.asm_source, "gateways_counted": gateways})
+                for rev, fact in ((r, judged.acceptance[(r.namespace, r.configmap)]) for r in revisions)
+                if not fact.accepted]
+
+    def _remote_rejects(self, remote: Remote, serving: dict[str, list[Istiod]], gate: Gate) -> Iterator[Finding]:
+        """A linked remote's Istio proxies, by revision, under the mesh config of the istiod serving them: a FAIL where
+        that mesh config does not accept ASM's trust domain and pods of that revision run here (the gate's count)."""
+        counts = remote.kept if isinstance(remote.kept, dict) else {}
+        gateways = COUNTS_GATEWAYS.get(gate, True)
+        for revision, serving_istiods in sorted(serving.items()):
+            rejecting = [(i, fact) for i in serving_istiods if isinstance(fact := self.links.fact_of(i), Acceptance)
+                         and not fact.accepted]
+            if not rejecting:
+                continue  # accepted, or not judged there (ASM's trust domain or the mesh config unknown: UNKNOWN)
+            every, sidecars = counts.get(revision, (remote.revisions.get(revision, 0),) * 2)
+            proxies = every if gateways else sidecars
+            if not proxies:
+                continue
+            istiod, fact = rejecting[0]
+            yield self.say(self.REMOTE_REJECTS, remote.cluster,
+                           params={"revision": revision, "proxies": str(proxies),
+                                   "istiod": f"{istiod.namespace}/{istiod.name}", "primary": istiod.cluster,
+                                   "configmap": fact.configmap, "asm_value": fact.asm_value,
+                                   "istio_value": fact.istio_value},
+                           evidence={"asm_source": fact.asm_source, "primary_cluster": istiod.cluster,
+                                     "gateways_counted": gateways})
 
     # -- extension providers named by Telemetry, CUSTOM policies and Istio's defaultProviders
     def _providers(self, cluster: ClusterInventory, revisions: list[Revision], side: AsmSide,
