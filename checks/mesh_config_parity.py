@@ -24,7 +24,7 @@ from auditor import mesh
 from auditor.check import ClusterCheck, Context
 from auditor.config import is_duration, mesh_config_problem
 from auditor.errors import EvidenceUnavailable
-from auditor.inventory import ClusterInventory
+from auditor.inventory import ACTIVE_PHASES, ClusterInventory
 from auditor.istio import among, istiods, mesh_configmap_of
 from auditor.model import Finding, Gate, Outcome, Severity, Status
 from auditor.remote import Istiod, Links, Remote, remote_outcomes
@@ -303,26 +303,27 @@ COUNTS_GATEWAYS = {Gate.MIGRATING: True, Gate.UNINSTALL: False}
 
 
 def istio_proxies(cluster: ClusterInventory, *, gateways: bool = True) -> int | None:
-    """How many pods of the cluster run Istio's proxy (or one whose marks contradict each other), gateways included
-    or not; None when the pods were not read."""
+    """How many active pods of the cluster run Istio's proxy (or one whose marks contradict each other), gateways
+    included or not; None when the pods were not read. A Succeeded or Failed pod runs no container, its proxy none
+    (a finished Job's, an evicted pod kept for its record): it rejects nobody."""
     if not cluster.available(K.POD):
         return None
     pods = cluster.pods()
     if pods.empty:
         return 0
-    rows = among(pods["proxy"], (mesh.PROXY_ISTIO, mesh.PROXY_UNKNOWN))
+    rows = among(pods["proxy"], (mesh.PROXY_ISTIO, mesh.PROXY_UNKNOWN)) & among(pods["phase"], ACTIVE_PHASES)
     if not gateways:
         rows &= ~among(pods["role"], (mesh.ROLE_GATEWAY,))
     return int(rows.sum())
 
 
 def remote_proxies(cluster: ClusterInventory) -> dict[str, tuple[int, int]]:
-    """A remote cluster's Istio proxy pods by revision (as Links.watch counts them): (all, not gateways). All that
+    """A remote cluster's active Istio proxy pods by revision (istio_proxies): (all, not gateways). All that
     `conclude` needs of its pods (a few numbers), kept once its objects are released."""
     pods = cluster.pods()
     if pods.empty:
         return {}
-    proxied = among(pods["proxy"], (mesh.PROXY_ISTIO, mesh.PROXY_UNKNOWN))
+    proxied = among(pods["proxy"], (mesh.PROXY_ISTIO, mesh.PROXY_UNKNOWN)) & among(pods["phase"], ACTIVE_PHASES)
     sidecars = proxied & ~among(pods["role"], (mesh.ROLE_GATEWAY,))
     out: dict[str, tuple[int, int]] = {}
     for rows, at in ((proxied, 0), (sidecars, 1)):

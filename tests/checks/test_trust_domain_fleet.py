@@ -173,3 +173,15 @@ def test_a_remote_with_only_istio_gateways_left_fails_only_while_workloads_move(
               asm=[f.migration_cr("Migrating")], config=CONFIG)
     assert by_gate(a, "remote") == {"migrating": [("FAIL", "AA2416"), ("PASS", "AA2402")],
                                     "uninstall": [("PASS", "AA2402")]}
+
+
+def test_finished_pods_reject_nobody(audit):
+    """A finished Job's pod on Istio's native sidecar (phase Succeeded: the kubelet ends a native sidecar once the app
+    containers are done, tests/factory.job_pod) runs no proxy: it rejects nobody. Main counted it: FAIL AA2415 at
+    both gates (a false NO-GO). A classic-sidecar Job pod held Running by its proxy still counts."""
+    done = f.job_pod("backup-28894560-x7k2p", "shop", "backup-28894560", native=True)
+    a = audit(single(done), "all", asm=[f.migration_cr("Migrating")], config=CONFIG)
+    assert by_gate(a, "cluster-a") == {gate: [("PASS", "AA2401")] for gate in GATES}
+    held = f.job_pod("backup-28894560-x7k2p", "shop", "backup-28894560")
+    a = audit(single(held), "all", asm=[f.migration_cr("Migrating")], config=CONFIG)
+    assert by_gate(a, "cluster-a") == {gate: [("FAIL", "AA2415")] for gate in GATES}
