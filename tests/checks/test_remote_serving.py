@@ -216,6 +216,20 @@ def test_istiods_own_load_balancer_is_the_primarys_address(audit):
     assert rows(a, XDS, "remote") == [("UNKNOWN", "AA0933")]
 
 
+def test_asms_gateway_is_not_the_primarys_istio_address(audit):
+    """An ASM gateway in the primary carrying port 15012 (the IstioGateway controller's marks, tests/factory
+    gateway_deployment(asm=True)): its address is not one by which Istio's istiod is exposed. A remote pointed there is
+    not linked to Istio's istiod; the primary's Istio east-west gateway stays its address."""
+    asm_marks = {"app": "asm-cross-network", "asm.alibabacloud.com/managed-by-asm": "true", "provider": "asm"}
+    asm_gateway = f.gateway_service("asm-cross-network", labels=asm_marks, ports=[15443, 15012, 15017])
+    asm_gateway["status"] = {"loadBalancer": {"ingress": [{"ip": OTHER_IP, "ipMode": "VIP"}]}}
+    primary = [*with_eastwest(primary_cluster(), EASTWEST_IP), asm_gateway]
+    a = audit({"primary": primary, "remote": pointed_at(remote_cluster(), OTHER_IP)}, "migrating",
+              config=f.only_checks(XDS))
+    assert rows(a, XDS, "remote") == [("UNKNOWN", "AA0933")]
+    assert serving(a)["primary"] == [f"Service istio-system/istio-eastwestgateway: {EASTWEST_IP}"]
+
+
 @pytest.mark.parametrize(("case", "result"), [
     # the remote names a host name (ExternalName), the primary's gateway an IP: DNS is not read, not compared
     ("host name", "not compared"),
