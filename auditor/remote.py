@@ -18,13 +18,36 @@ end (`conclude`) a remote is judged against the istiod it is provably served by,
 annotation absent, `*`, several entries, no audited istiod (or several clusters' istiods) with that CLUSTER_ID and
 EXTERNAL_ISTIOD true, an audited cluster whose istiods could not be read, or a proxy revision that istiod does not
 serve.
+
+The annotation proves leadership, not serving: the remote's proxies are injected by, and connect to, whatever address
+the remote's own install points at. They dial the discoveryAddress of the mesh config they were injected with,
+istiod[-<rev>].<namespace>.svc:15012 (istio-discovery/templates/configmap.yaml @1.30.3; pkg/config/mesh/mesh.go
+DefaultProxyConfig), resolved in the remote cluster by its own Service of that name. The remote profile renders a
+selector-less Service istiod[-<rev>] naming global.remotePilotAddress (type ExternalName for a host name; for an IP
+an Endpoints object up to 1.27, an EndpointSlice from 1.28: istiod-remote/templates/services.yaml, endpoints.yaml
+@1.22.8; istio-discovery/templates/remote-istiod-service.yaml, remote-istiod-endpoints.yaml @1.27.9,
+remote-istiod-endpointslices.yaml @1.30.3), the injector webhook calling that Service or istiodRemote.injectionURL
+(mutatingwebhook.yaml, same tags), and from 1.26 the Helm values record (ConfigMap values[-<rev>], merged-values:
+configmap-values.yaml @1.26.8, 1.30.3). The guides set remotePilotAddress to the primary's east-west gateway address
+(`kubectl get svc istio-eastwestgateway -o jsonpath='{.status.loadBalancer.ingress[0].ip}'`, istio.io
+setup/install/multicluster/primary-remote), the gateway that exposes istiod's port 15012
+(samples/multicluster/gen-eastwest-gateway.sh, expose-istiod.yaml @1.30.3). So a remote whose install names an IP
+address that no Service of the linked primary exposing port 15012 has (its LoadBalancer ingress, externalIPs) is
+served by another istiod: the link is not proven. A host name is compared only for equality with the primary's load
+balancer host names (DNS is never read here: a different name may be an alias); an IP held only by the Endpoints or
+EndpointSlice (not read) is not seen; and no address on either side leaves the link as the annotation proves it. The
+findings' evidence (`serving_address`) says which.
 """
 
 from __future__ import annotations
 
+import ipaddress
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import urlsplit
+
+import orjson
 
 from auditor import kinds as K
 from auditor import mesh
@@ -35,6 +58,9 @@ from auditor.model import Finding, Outcome, Severity, Status
 CONTROL_PLANE_CLUSTERS = "topology.istio.io/controlPlaneClusters"
 DEFAULT_CLUSTER_ID = "Kubernetes"  # pilot/pkg/features/pilot.go: CLUSTER_ID defaults to constants.DefaultClusterName
 _MAX_ANNOTATED = 16  # annotated namespaces kept per remote (Istio reads only its system namespace's); more: no link
+ISTIOD_XDS_PORT = 15012  # istiod's xDS/CA port, which the east-west gateway (or istiod's LoadBalancer) exposes
+_MAX_ADDRESSES = 8  # addresses kept per remote and per primary (a few strings: evidence, not an inventory)
+SERVING = "serving_address"  # the evidence key of the comparison (serving_evidence)
 
 _LINKED = ("revision {revision}: {pods} Istio proxy pod(s) here are served by istiod {istiod} of cluster {primary} "
            "(this cluster's {namespace} namespace names its CLUSTER_ID {cluster_id} in "
@@ -133,6 +159,142 @@ def istiod_external(dep: dict[str, Any]) -> bool | None:
     return found
 
 
+def _marked_asm(meta: dict[str, Any]) -> bool:
+    return any(mesh.ASM_MARK in k for k in (*(meta.get("labels") or {}), *(meta.get("annotations") or {})))
+
+
+def _url_host(url: Any) -> str | None:
+    try:
+        return urlsplit(str(url or "")).hostname or None
+    except ValueError:
+        return None
+
+
+def remote_addresses(cluster: ClusterInventory) -> tuple[tuple[str, str], ...]:
+    """(source, address) of each place this cluster's Istio install names the control plane serving it: the
+    externalName of its Istio istiod[-<rev>] Services (remote-istiod-service.yaml: global.remotePilotAddress when a
+    host name), the host of its Istio injector webhooks' clientConfig.url (istiodRemote.injectionURL), and the Helm
+    values record's global.remotePilotAddress and istiodRemote.injectionURL (configmap-values.yaml, from 1.26; the one
+    place an IP remotePilotAddress shows among the kinds read here: the Endpoints/EndpointSlice holding it are not).
+    ASM's Services and webhooks are not Istio's. A few strings; () when nothing names it."""
+    found: list[tuple[str, str]] = []
+
+    def add(source: str, address: Any) -> None:
+        text = str(address or "").strip()
+        if text and len(found) < _MAX_ADDRESSES and (source, text) not in found:
+            found.append((source, text))
+
+    if cluster.available(K.SERVICE) and cluster.available(K.DEPLOYMENT):
+        for key, (owner, _) in sorted(cluster.istiod_owners().items()):
+            namespace, _, name = key.partition("/")
+            svc = cluster.get(K.SERVICE, name, namespace) if owner == mesh.OWNER_ISTIO else None
+            spec = (svc or {}).get("spec") or {}
+            if spec.get("type") == "ExternalName":
+                add(f"Service {key} externalName", spec.get("externalName"))
+    if cluster.available(K.MUTATING_WEBHOOK):
+        for config in cluster.objects(K.MUTATING_WEBHOOK):
+            meta = config.get("metadata") or {}
+            name = str(meta.get("name") or "")
+            if not name.startswith(("istio-sidecar-injector", "istio-revision-tag-")) or _marked_asm(meta) \
+                    or not mesh.istio_installed(meta):
+                continue
+            for hook in config.get("webhooks") or ():
+                client = (hook.get("clientConfig") if isinstance(hook, dict) else None) or {}
+                if client.get("url"):
+                    add(f"MutatingWebhookConfiguration {name} clientConfig.url", _url_host(client["url"]))
+    if cluster.available(K.CONFIGMAP):
+        for cm in cluster.objects(K.CONFIGMAP):
+            meta = cm.get("metadata") or {}
+            name = str(meta.get("name") or "")
+            text = (cm.get("data") or {}).get("merged-values")
+            if not (name == "values" or name.startswith("values-")) or not text or (
+                    (meta.get("labels") or {}).get("operator.istio.io/component") != "Pilot"):
+                continue
+            try:
+                values = orjson.loads(text)
+            except orjson.JSONDecodeError:
+                continue
+            values = values if isinstance(values, dict) else {}
+            where = f"ConfigMap {meta.get('namespace')}/{name} merged-values"
+            pilot = (values.get("global") or {}).get("remotePilotAddress") if isinstance(
+                values.get("global"), dict) else None
+            add(f"{where} global.remotePilotAddress", pilot if isinstance(pilot, str) else None)
+            remote = values.get("istiodRemote") if isinstance(values.get("istiodRemote"), dict) else {}
+            add(f"{where} istiodRemote.injectionURL", _url_host(remote.get("injectionURL")))
+    return tuple(found)
+
+
+def exposed_addresses(cluster: ClusterInventory) -> tuple[tuple[str, str], ...] | None:
+    """(Service namespace/name, address) of each address by which this cluster exposes istiod's port 15012 beyond
+    itself: the LoadBalancer ingress (ip, hostname), externalIPs and loadBalancerIP of its Services carrying that port
+    (the east-west gateway of gen-eastwest-gateway.sh, whose address the guides give the remote as
+    global.remotePilotAddress; or istiod's own Service made a LoadBalancer). ASM's Services are not Istio's. None when
+    the Services could not be read."""
+    if not cluster.available(K.SERVICE):
+        return None
+
+    def compute() -> tuple[tuple[str, str], ...]:
+        found: list[tuple[str, str]] = []
+        for svc in cluster.objects(K.SERVICE):
+            spec = svc.get("spec") or {}
+            ports = spec.get("ports") or ()
+            if not any(isinstance(p, dict) and p.get("port") in (ISTIOD_XDS_PORT, str(ISTIOD_XDS_PORT))
+                       for p in ports):
+                continue
+            meta = svc.get("metadata") or {}
+            if _marked_asm(meta):
+                continue
+            key = f"{meta.get('namespace')}/{meta.get('name')}"
+            ingress = ((svc.get("status") or {}).get("loadBalancer") or {}).get("ingress") or ()
+            addresses = [*(i.get(f) for i in ingress if isinstance(i, dict) for f in ("ip", "hostname")),
+                         *(spec.get("externalIPs") or ()), spec.get("loadBalancerIP")]
+            for address in addresses:
+                if isinstance(address, str) and address and (key, address) not in found \
+                        and len(found) < _MAX_ADDRESSES:
+                    found.append((key, address))
+        return tuple(found)
+
+    return cluster.memo("remote.exposed_addresses", compute)
+
+
+def _ip(text: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
+    try:
+        return ipaddress.ip_address(text.strip().strip("[]"))
+    except ValueError:
+        return None
+
+
+def _host(text: str) -> str:
+    return text.strip().rstrip(".").lower()
+
+
+def compare_serving(named: tuple[tuple[str, str], ...], exposed: tuple[tuple[str, str], ...] | None,
+                    elsewhere: dict[str, tuple[tuple[str, str], ...]] | None = None) -> tuple[str, str | None]:
+    """(result, why not proven or None) of the remote's addresses (`named`, remote_addresses) against its linked
+    primary's (`exposed`, exposed_addresses; `elsewhere`: the other audited clusters', to name whose an address is).
+    "differ" (the only result that refuses the link): an IP address the remote names is none of the primary's IP
+    addresses, which are known. Else "agree" (an address named is one of the primary's), "not compared" (host names
+    that are not the primary's, or an IP against a primary with host names only: DNS is not read), "none named" or
+    "primary's not read"."""
+    if not named:
+        return "none named", None
+    if exposed is None:
+        return "primary's not read", None
+    ips = {_ip(a) for _, a in exposed} - {None}
+    hosts = {_host(a) for _, a in exposed if _ip(a) is None}
+    differ = [(s, a) for s, a in named if (ip := _ip(a)) is not None and ips and ip not in ips]
+    if differ:
+        shown = "; ".join(f"{a} ({s})" + "".join(
+            f" (cluster {c}'s Service {k})" for c, pairs in sorted((elsewhere or {}).items())
+            for k, b in pairs if _ip(b) == _ip(a)) for s, a in differ)
+        own = ", ".join(f"{a} (Service {k})" for k, a in exposed)
+        return "differ", (f"this cluster's install points its proxies at {shown}, not at an address by which that "
+                          f"cluster exposes istiod ({own}): another control plane serves them")
+    if any((_ip(a) in ips) if _ip(a) is not None else (_host(a) in hosts) for _, a in named):
+        return "agree", None
+    return "not compared", None
+
+
 @dataclass(frozen=True)
 class Istiod:
     cluster: str
@@ -155,6 +317,7 @@ class Remote:
     revisions: dict[str, int]       # revision -> Istio proxy pods
     annotations: dict[str, str]     # namespace -> topology.istio.io/controlPlaneClusters
     kept: Any = None                # what the check keeps of the remote for its `conclude` (small)
+    addresses: tuple[tuple[str, str], ...] = ()  # (source, address) naming its serving control plane (remote_addresses)
 
 
 def _key(cluster: ClusterInventory, dep: dict[str, Any]) -> tuple[str, str, str]:
@@ -175,6 +338,9 @@ class Links:
     facts: dict[tuple[str, str, str], Any] = field(default_factory=dict)  # what the check keeps per istiod (small)
     remotes: list[Remote] = field(default_factory=list)
     seen: set[str] = field(default_factory=set)   # clusters whose istiods were recorded
+    # per cluster with istiods: the addresses exposing istiod's port beyond it (exposed_addresses; None: not read)
+    exposed: dict[str, tuple[tuple[str, str], ...] | None] = field(default_factory=dict)
+    compared: dict[str, str] = field(default_factory=dict)  # remote cluster -> the primary its install was compared to
 
     @classmethod
     def shared(cls, ctx: Context, check: type[ClusterCheck]) -> Links:
@@ -194,11 +360,16 @@ class Links:
         return frozenset(r.cluster for r in self.remotes)
 
     def primary(self, cluster: ClusterInventory, deployments: Iterable[dict[str, Any]]) -> None:
-        """Record a cluster's istiods (before judging them: a crash after this leaves them unjudged, not unseen)."""
+        """Record a cluster's istiods (before judging them: a crash after this leaves them unjudged, not unseen), and
+        the addresses by which it exposes them (exposed_addresses), what a remote's install must point at."""
+        recorded = False
         for dep in deployments:
             meta = dep.get("metadata") or {}
             self.istiods.append(Istiod(cluster.name, str(meta.get("namespace") or ""), str(meta.get("name") or ""),
                                        mesh.istiod_revision(dep), istiod_cluster_id(dep), istiod_external(dep)))
+            recorded = True
+        if recorded:
+            self.exposed[cluster.name] = exposed_addresses(cluster)
         self.seen.add(cluster.name)
 
     def keep(self, cluster: ClusterInventory, dep: dict[str, Any], fact: Any) -> None:
@@ -258,7 +429,7 @@ class Links:
                 key = str(revision) or "default"
                 revisions[key] = revisions.get(key, 0) + int(count)
         self.remotes.append(Remote(cluster.name, proxies, revisions, annotations,
-                                   keep(cluster) if keep is not None else None))
+                                   keep(cluster) if keep is not None else None, remote_addresses(cluster)))
         return True
 
     def conclude(self, check: ClusterCheck, ctx: Context, outcomes: tuple[Outcome, ...],
@@ -281,7 +452,8 @@ class Links:
             if isinstance(links, str):
                 yield check.report(unlinked, remote.cluster, params={"proxies": remote.proxies, "reason": links},
                                    evidence={"istio_proxy_pods": remote.proxies, "revisions": remote.revisions,
-                                             CONTROL_PLANE_CLUSTERS: remote.annotations})
+                                             CONTROL_PLANE_CLUSTERS: remote.annotations,
+                                             SERVING: self.serving_evidence(remote)})
                 continue
             for revision, (namespace, cluster_id, istiods) in sorted(links.items()):
                 verdicts = [self.verdicts.get(i.key) for i in istiods]
@@ -298,9 +470,28 @@ class Links:
                                    evidence={"primary_cluster": istiods[0].cluster, "istiods": names,
                                              "cluster_id": cluster_id, "revision": revision,
                                              "primary_status": status.value, "primary_code": code,
-                                             CONTROL_PLANE_CLUSTERS: remote.annotations[namespace]})
+                                             CONTROL_PLANE_CLUSTERS: remote.annotations[namespace],
+                                             SERVING: self.serving_evidence(remote, istiods[0].cluster)})
             if then is not None:
                 yield from then(remote, {revision: istiods for revision, (_, _, istiods) in links.items()})
+
+    def serving(self, remote: Remote, primary: str) -> tuple[str, str | None]:
+        """compare_serving of the remote's install against the `primary` cluster's exposed addresses."""
+        others = {c: a for c, a in self.exposed.items() if c not in (primary, remote.cluster) and a}
+        return compare_serving(remote.addresses, self.exposed.get(primary), others)
+
+    def serving_evidence(self, remote: Remote, primary: str | None = None) -> dict[str, Any]:
+        """What the remote's install names as its control plane's address and, with the linked `primary` (by default
+        the one link() compared it with, if any), what that cluster exposes and the comparison's result
+        (compare_serving): a few strings."""
+        evidence: dict[str, Any] = {"remote": [f"{s}: {a}" for s, a in remote.addresses]}
+        primary = primary if primary is not None else self.compared.get(remote.cluster)
+        if primary is not None:
+            evidence["primary_cluster"] = primary
+            exposed = self.exposed.get(primary)
+            evidence["primary"] = None if exposed is None else [f"Service {k}: {a}" for k, a in exposed]
+            evidence["result"] = self.serving(remote, primary)[0]
+        return evidence
 
     def link(self, remote: Remote, ctx: Context) -> dict[str, tuple[str, str, list[Istiod]]] | str:
         """Revision -> (annotated namespace, CLUSTER_ID, the linked cluster's istiods of that revision), or why the
@@ -349,6 +540,11 @@ class Links:
         namespace, cluster_id, matched = found[0] if len(found) == 1 else ("", "", [])
         if not matched:
             return "several namespaces here name a control plane: " + ", ".join(ns for ns, _, _ in found)
+        # The annotation proves which istiod leads the remote, not which serves its proxies: its install's address.
+        self.compared[remote.cluster] = clusters[0]
+        _, refused = self.serving(remote, clusters[0])
+        if refused:
+            return f"{CONTROL_PLANE_CLUSTERS} names cluster {clusters[0]}'s istiod, but {refused}"
         links: dict[str, tuple[str, str, list[Istiod]]] = {}
         for revision in remote.revisions:
             serving = [i for i in matched if i.revision == revision]

@@ -89,7 +89,9 @@ class IstioRevisions(ClusterCheck):
     outcomes = (ONE, SEVERAL, OPERATOR, SAIL_OPERATOR, *REMOTE,
                 *no_istiod_outcomes(elsewhere="AA0430", pods_unread="AA0431", absent="AA0440"))
     needs = (K.DEPLOYMENT, K.NAMESPACE, K.MUTATING_WEBHOOK)
-    uses = (K.POD, K.REPLICASET, K.ISTIOOPERATOR, K.SAIL_ISTIO)
+    # ConfigMap: a remote's Helm values record, naming the address of the control plane serving it
+    # (auditor/remote.remote_addresses).
+    uses = (K.POD, K.REPLICASET, K.ISTIOOPERATOR, K.SAIL_ISTIO, K.CONFIGMAP)
 
     def prepare(self, ctx: Context) -> None:
         self.links = Links()

@@ -137,7 +137,9 @@ class IstioVersion(ClusterCheck):
     outcomes = (REVISION_SUPPORTED, SKEW_SUPPORTED, SKEW_SUPPORTED_SOME_UNTAGGED, REVISION_TOO_OLD, SKEWED,
                 SKEWED_SOME_UNTAGGED, REVISION_UNREAD, SKEW_PODS_UNREAD, SKEW_ALL_UNTAGGED, NO_ISTIO, *REMOTE)
     needs = (K.DEPLOYMENT,)
-    uses = (K.POD, K.NAMESPACE)  # Namespace: istio-system's annotation naming a remote's istiod cluster
+    # Namespace: istio-system's annotation naming a remote's istiod cluster; ConfigMap: a remote's Helm values record,
+    # the one place an IP global.remotePilotAddress shows among the kinds read (auditor/remote.remote_addresses).
+    uses = (K.POD, K.NAMESPACE, K.CONFIGMAP)
 
     def prepare(self, ctx: Context) -> None:
         # check_cluster is judged once for every gate: every gate reads the one record its first run kept.
