@@ -222,6 +222,31 @@ def on_istio(entry: dict[str, Any], istiod: dict[str, str]) -> bool:
     return connected(entry) and bool(pod) and pod in istiod
 
 
+@dataclass
+class EntryFacts:
+    """What a finding on a user-written WorkloadEntry with a proxy names: where it is, what it stands for, which istiod
+    pod stamped it, and the evidence both VM checks give (istiod's pods here, or why they could not be read)."""
+
+    namespace: str
+    name: str
+    address: str
+    pod: str
+    signs: list[str]
+    evidence: dict[str, Any]
+
+
+def entry_facts(entry: dict[str, Any], istiod: dict[str, str], istiod_unread: str) -> EntryFacts:
+    meta = entry.get("metadata") or {}
+    spec = entry.get("spec") if isinstance(entry.get("spec"), dict) else {}
+    address = str(spec.get("address") or "") or f"network {spec.get('network') or '?'}"
+    pod, signs = controller(entry), proxy_signs(entry)
+    evidence: dict[str, Any] = {"address": address, "proxy_signs": signs, "connected": connected(entry),
+                                "controller": pod, "istiod_pods": listed(istiod)}
+    if istiod_unread:
+        evidence["istiod_pods_unread"] = istiod_unread
+    return EntryFacts(str(meta.get("namespace") or ""), str(meta.get("name") or ""), address, pod, signs, evidence)
+
+
 def listed(names: Iterable[str]) -> list[str]:
     """At most LISTED of them, sorted (for evidence)."""
     return sorted(names)[:LISTED]

@@ -213,16 +213,9 @@ class IstioSidecarsRemaining(ClusterCheck):
 
     def _entry_finding(self, cluster: str, entry: dict[str, Any], istiod: dict[str, str], istiod_unread: str
                        ) -> Finding:
-        meta = entry.get("metadata") or {}
-        spec = entry.get("spec") if isinstance(entry.get("spec"), dict) else {}
-        namespace, name = str(meta.get("namespace") or ""), str(meta.get("name") or "")
-        address = str(spec.get("address") or "") or f"network {spec.get('network') or '?'}"
-        pod = vms.controller(entry)
-        signs = vms.proxy_signs(entry)
-        evidence: dict[str, Any] = {"address": address, "proxy_signs": signs, "connected": vms.connected(entry),
-                                    "controller": pod, "istiod_pods": vms.listed(istiod)}
-        if istiod_unread:
-            evidence["istiod_pods_unread"] = istiod_unread
+        facts = vms.entry_facts(entry, istiod, istiod_unread)
+        namespace, name, address, pod, signs, evidence = (facts.namespace, facts.name, facts.address, facts.pod,
+                                                          facts.signs, facts.evidence)
         subject = {"kind": K.WORKLOADENTRY.kind, "namespace": namespace, "name": name}
         if vms.on_istio(entry, istiod):
             return self.report(self.VM_ENTRY_ON_ISTIO, cluster, params={
