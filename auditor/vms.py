@@ -92,21 +92,21 @@ def proxy_signs(entry: dict[str, Any]) -> list[str]:
     spec = entry.get("spec") if isinstance(entry.get("spec"), dict) else {}
     signs: list[str] = []
     if auto_registration_group(entry):
-        signs.append(f"auto-registered by istiod ({AUTO_REGISTRATION_GROUP})")
+        signs.append(f"annotation {AUTO_REGISTRATION_GROUP}: auto-registered by istiod")
     annotations = _annotations(entry)
     if annotations.get(WORKLOAD_CONTROLLER) or annotations.get(CONNECTED_AT) or annotations.get(DISCONNECTED_AT):
-        signs.append(f"stamped by the istiod its proxy connected to ({WORKLOAD_CONTROLLER})")
+        signs.append(f"annotation {WORKLOAD_CONTROLLER}: stamped by the istiod its proxy connected to")
     if HEALTH_CHECKS in annotations:
-        signs.append(f"health-checked by its proxy ({HEALTH_CHECKS})")
+        signs.append(f"annotation {HEALTH_CHECKS}: health-checked by its proxy")
     # istiod reads the spec's labels merged with the metadata's, the metadata's winning (ConvertWorkloadEntry).
     labels = {**(spec.get("labels") if isinstance(spec.get("labels"), dict) else {}),
               **(meta.get("labels") if isinstance(meta.get("labels"), dict) else {})}
     if TLS_MODE_LABEL in labels:
         if str(labels[TLS_MODE_LABEL]) == ISTIO_MUTUAL:
-            signs.append(f"label {TLS_MODE_LABEL}={ISTIO_MUTUAL} (Istio mutual TLS to its proxy)")
+            signs.append(f"label {TLS_MODE_LABEL}={ISTIO_MUTUAL}: istiod sends Istio mutual TLS to its proxy")
     elif spec.get("serviceAccount"):
-        signs.append(f"spec.serviceAccount {spec['serviceAccount']} (a sidecar is present: istiod sends it Istio "
-                     "mutual TLS)")
+        signs.append(f"spec.serviceAccount {spec['serviceAccount']}: a sidecar is present, istiod sends it Istio "
+                     "mutual TLS")
     return signs
 
 

@@ -397,7 +397,12 @@ class EnvoyFilterCompatibility(ClusterCheck):
                               evidence={"metadata": matched}, **where)
         plugins = [item for item in null_vm_plugins(patches) if item["patch"] in reaching]
         if plugins:
-            listed = ", ".join(f"{item['plugin']} at {item['path']}" for item in plugins[:LISTED])
+            # Each plugin once, with the patches loading it (the whole path of each is in the evidence): the
+            # installer's stats filter loads the same plugin in three patches, one per proxy direction.
+            at: dict[str, list[str]] = {}
+            for item in plugins[:LISTED]:
+                at.setdefault(item["plugin"], []).append(f"configPatches[{item['patch']}]")
+            listed = "; ".join(f"{plugin} at {', '.join(where)}" for plugin, where in at.items())
             yield self.report(self.NULL_VM_PLUGIN, cluster.name, params={"plugins": listed},
                               remediation=("Replace what it does before the workloads move: metric dimensions and "
                                            "tags through the Telemetry API (metrics overrides, tagOverrides) or "

@@ -221,8 +221,9 @@ class PodsXdsAgent(ClusterCheck):
         subject = {"kind": K.WORKLOADGROUP.kind, "namespace": group.namespace, "name": group.name}
         where = {"subject": K.WORKLOADGROUP.kind, "namespace": group.namespace, "name": group.name}
         if not on_istio:
-            why = (f"{len(group.entries)} auto-registered WorkloadEntry(ies): {elsewhere} connected to an istiod that "
-                   f"is no pod of a self-built istiod here, {disconnected} not connected")
+            why = (f"{len(group.entries)} auto-registered WorkloadEntry(ies): {elsewhere} connected to an istiod other "
+                   f"than this cluster's self-built one, {disconnected} not connected") if group.entries else (
+                "no auto-registered WorkloadEntry of it in this cluster")
             return self.report(self.VM_UNPROVEN, cluster, params={**where, "why": why},
                                remediation=_vm_unproven(cluster, group.namespace, self.VM_UNPROVEN.code),
                                evidence=evidence, **subject)
@@ -256,7 +257,7 @@ class PodsXdsAgent(ClusterCheck):
                                remediation=_vm_verify(cluster, namespace, [pod], istiod, self.VM_ON_ISTIO.code)
                                + "\n" + _regenerate(cluster, namespace, "", [pod], istiod, revisions),
                                evidence=evidence, **subject)
-        return self.report(self.VM_UNPROVEN, cluster, params={**where, "why": f"{address}: " + "; ".join(signs)},
+        return self.report(self.VM_UNPROVEN, cluster, params={**where, "why": "; ".join([address, *signs])},
                            remediation=_vm_unproven(cluster, namespace, self.VM_UNPROVEN.code), evidence=evidence,
                            **subject)
 
