@@ -284,18 +284,19 @@ def compare_serving(named: tuple[tuple[str, str], ...], exposed: tuple[tuple[str
     hosts = {_host(a) for _, a in exposed if _ip(a) is None}
     differ = [(s, a) for s, a in named if (ip := _ip(a)) is not None and ips and ip not in ips]
     if differ:
-        # One entry per address, the places naming it after it (a remote's install names one address in up to four
-        # places: the webhook URL, the Service, the values record's two keys), and whose it is when another audited
-        # cluster exposes it: a reader compares two short lists of addresses, no nested parentheses.
+        # The addresses first, the places naming them last (a remote's install names one address in up to four
+        # places: the webhook URL, the Service, the values record's two keys): a report cuts a long message at its
+        # end, which then loses where an address was read (the evidence keeps it), never the addresses compared.
         sources: dict[str, list[str]] = {}
         for s, a in differ:
             sources.setdefault(a, []).append(s)
-        shown = "; ".join(f"{a}, named by {', '.join(where)}" + "".join(
-            f", exposed by cluster {c}'s Service {k}" for c, pairs in sorted((elsewhere or {}).items())
-            for k, b in pairs if _ip(b) == _ip(a)) for a, where in sources.items())
+        shown = "; ".join(a + "".join(
+            f" (exposed by cluster {c}'s Service {k})" for c, pairs in sorted((elsewhere or {}).items())
+            for k, b in pairs if _ip(b) == _ip(a)) for a in sources)
         own = "; ".join(f"Service {k} at {a}" for k, a in exposed)
-        return "differ", (f"this cluster's install points its proxies at {shown}; the addresses by which that cluster "
-                          f"exposes istiod are {own}: another control plane serves them")
+        named = "; ".join((f"{a}: " if len(sources) > 1 else "") + ", ".join(where) for a, where in sources.items())
+        return "differ", (f"this cluster's install points its proxies at {shown}, not at an address by which that "
+                          f"cluster exposes istiod ({own}): another control plane serves them. Named by {named}")
     if any((_ip(a) in ips) if _ip(a) is not None else (_host(a) in hosts) for _, a in named):
         return "agree", None
     return "not compared", None
