@@ -11,6 +11,7 @@ from auditor import mesh, vms
 from auditor.check import ClusterCheck, Context
 from auditor.errors import EvidenceUnavailable
 from auditor.gateways import INSTALL_ISTIOCTL, SCAN_KINDS, gateway_workloads
+from auditor.i18n import N_, Phrase
 from auditor.inventory import ClusterInventory, value_counts, workload_columns, workload_sizes
 from auditor.istio import (
     UNCLASSIFIED_MESSAGE,
@@ -221,9 +222,12 @@ class PodsXdsAgent(ClusterCheck):
         subject = {"kind": K.WORKLOADGROUP.kind, "namespace": group.namespace, "name": group.name}
         where = {"subject": K.WORKLOADGROUP.kind, "namespace": group.namespace, "name": group.name}
         if not on_istio:
-            why = (f"{len(group.entries)} auto-registered WorkloadEntry(ies): {elsewhere} connected to an istiod other "
-                   f"than this cluster's self-built one, {disconnected} not connected") if group.entries else (
-                "no auto-registered WorkloadEntry of it in this cluster")
+            # A Phrase: a report in another language says the clause in it too (a WorkloadEntry's `why` is its
+            # address and proxy signs, kept as written).
+            why = Phrase(N_("{entries} auto-registered WorkloadEntry(ies): {elsewhere} connected to an istiod other "
+                            "than this cluster's self-built one, {disconnected} not connected"),
+                         entries=len(group.entries), elsewhere=elsewhere, disconnected=disconnected) if group.entries \
+                else Phrase(N_("no auto-registered WorkloadEntry of it in this cluster"))
             return self.report(self.VM_UNPROVEN, cluster, params={**where, "why": why},
                                remediation=_vm_unproven(cluster, group.namespace, self.VM_UNPROVEN.code),
                                evidence=evidence, **subject)

@@ -229,3 +229,21 @@ def test_mesh_config_and_istiod_checks_say_the_same_with_vms_the_gate_does_not_p
             (r["status"], r["code"]) for r in without.rows(check)], check
     assert ("UNKNOWN", "AA1131", "reviews") in codes(with_vms)
     assert with_vms.result.verdict.value != "GO"
+
+
+def test_a_groups_unproven_clause_is_said_in_the_reports_language(audit):
+    """read15: AA1132's clause on a WorkloadGroup's entries was English inside a zh-CN message (the same facts as
+    istio-sidecars-remaining's AA1231, which is translated); it is an i18n.Phrase the report says in its language.
+    Codes and statuses as before."""
+    from auditor import i18n
+    from auditor.findings import records
+    from auditor.render.localize import localized
+
+    group = workload_group()
+    run = audit({"c1": [*restarted_workloads(), group, registered(group, "10.128.0.7", ASM_ISTIOD_POD)]},
+                "migrating", config=ONLY)
+    assert codes(run) == [("PASS", "AA1101", ""), ("UNKNOWN", "AA1132", "reviews")]
+    assert "1 auto-registered WorkloadEntry(ies): 1 connected" in run.by_name(CHECK)["reviews"]["message"]
+    with i18n.language("zh-CN"):
+        [row] = [r for r in records(localized(run.result).findings) if r["code"] == "AA1132"]
+    assert "auto-registered" not in row["message"] and "1 个自动注册的 WorkloadEntry" in row["message"]
