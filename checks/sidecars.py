@@ -10,6 +10,7 @@ from auditor import kinds as K
 from auditor import mesh, vms
 from auditor.check import ClusterCheck, Context, same_in_every_gate
 from auditor.errors import EvidenceUnavailable
+from auditor.i18n import joined
 from auditor.inventory import ClusterInventory, workload_columns, workload_counts
 from auditor.istio import (
     UNCLASSIFIED_MESSAGE,
@@ -225,7 +226,7 @@ class IstioSidecarsRemaining(ClusterCheck):
                 "namespace": namespace, "name": name, "address": address, "pod": pod},
                 remediation=_move_vms(cluster, namespace), evidence=evidence, **subject)
         return self.report(self.VM_ENTRY_UNPROVEN, cluster, params={
-            "namespace": namespace, "name": name, "address": address, "signs": "; ".join(signs)},
+            "namespace": namespace, "name": name, "address": address, "signs": joined("; ", signs)},
             remediation=_verify_vms(cluster, namespace, self.VM_ENTRY_UNPROVEN.code), evidence=evidence, **subject)
 
 

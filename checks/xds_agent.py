@@ -11,7 +11,7 @@ from auditor import mesh, vms
 from auditor.check import ClusterCheck, Context
 from auditor.errors import EvidenceUnavailable
 from auditor.gateways import INSTALL_ISTIOCTL, SCAN_KINDS, gateway_workloads
-from auditor.i18n import N_, Phrase
+from auditor.i18n import N_, Phrase, joined
 from auditor.inventory import ClusterInventory, value_counts, workload_columns, workload_sizes
 from auditor.istio import (
     UNCLASSIFIED_MESSAGE,
@@ -261,7 +261,7 @@ class PodsXdsAgent(ClusterCheck):
                                remediation=_vm_verify(cluster, namespace, [pod], istiod, self.VM_ON_ISTIO.code)
                                + "\n" + _regenerate(cluster, namespace, "", [pod], istiod, revisions),
                                evidence=evidence, **subject)
-        return self.report(self.VM_UNPROVEN, cluster, params={**where, "why": "; ".join([address, *signs])},
+        return self.report(self.VM_UNPROVEN, cluster, params={**where, "why": joined("; ", [address, *signs])},
                            remediation=_vm_unproven(cluster, namespace, self.VM_UNPROVEN.code), evidence=evidence,
                            **subject)
 

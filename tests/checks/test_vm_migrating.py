@@ -240,10 +240,17 @@ def test_a_groups_unproven_clause_is_said_in_the_reports_language(audit):
     from auditor.render.localize import localized
 
     group = workload_group()
-    run = audit({"c1": [*restarted_workloads(), group, registered(group, "10.128.0.7", ASM_ISTIOD_POD)]},
+    run = audit({"c1": [*restarted_workloads(), group, registered(group, "10.128.0.7", ASM_ISTIOD_POD), details_vm()]},
                 "migrating", config=ONLY)
-    assert codes(run) == [("PASS", "AA1101", ""), ("UNKNOWN", "AA1132", "reviews")]
+    assert codes(run) == [("PASS", "AA1101", ""), ("UNKNOWN", "AA1132", "details-svc"),
+                          ("UNKNOWN", "AA1132", "reviews")]
     assert "1 auto-registered WorkloadEntry(ies): 1 connected" in run.by_name(CHECK)["reviews"]["message"]
+    assert "spec.serviceAccount details-legacy: a sidecar is present" in run.by_name(CHECK)["details-svc"]["message"]
     with i18n.language("zh-CN"):
-        [row] = [r for r in records(localized(run.result).findings) if r["code"] == "AA1132"]
-    assert "auto-registered" not in row["message"] and "1 个自动注册的 WorkloadEntry" in row["message"]
+        rows = {r["name"]: r for r in records(localized(run.result).findings) if r["code"] == "AA1132"}
+    assert "auto-registered" not in rows["reviews"]["message"]
+    assert "1 个自动注册的 WorkloadEntry" in rows["reviews"]["message"]
+    # the entry's proxy sign said in the language, its address and service account as written
+    assert "a sidecar is present" not in rows["details-svc"]["message"]
+    assert "2.2.2.2; spec.serviceAccount details-legacy" in rows["details-svc"]["message"]
+    assert "存在 Sidecar" in rows["details-svc"]["message"]
