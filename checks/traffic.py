@@ -188,15 +188,15 @@ class IstioGatewayTraffic(ClusterCheck):
     METRICS_HIDDEN = Outcome(
         "AA1552", Status.UNKNOWN, "zero increase, but the mesh's telemetry configuration (a Telemetry object, an "
         "EnvoyFilter on the stats filter, or the mesh config) switches off or relabels, for this gateway, metrics the "
-        "proof reads: their traffic is not counted",
+        "traffic queries read: their traffic is not counted",
         fix=METRICS_HIDDEN_FIX,
-        message=GATEWAY + "zero increase " + AS_OF + ", but {hidden}: traffic of {metrics} is not counted as the proof "
-                "reads it, so zero proves nothing")
+        message=GATEWAY + "zero increase " + AS_OF + ", but {hidden}: the traffic of {metrics} is not counted, so the "
+                "zero does not show that the gateway is idle")
     TELEMETRY_UNREAD = Outcome(
         "AA1553", Status.UNKNOWN, "zero increase, but the Telemetry objects or the EnvoyFilters could not be read: one "
         "of them may switch off or relabel the gateway's metrics", fix=TELEMETRY_UNREAD_FIX,
         message=GATEWAY + "zero increase " + AS_OF + ", but {reason}: a Telemetry object or an EnvoyFilter may switch "
-                "off or relabel the gateway's metrics, so zero proves nothing")
+                "off or relabel the gateway's metrics, so the zero does not show that the gateway is idle")
     outcomes = (PASS, TRAFFIC, TRAFFIC_ALL_CLUSTERS, TRAFFIC_NEW_SERIES_UNCOUNTED, NO_PROMETHEUS, STRAY, NOT_RECORDED,
                 PROMETHEUS_ERROR, ANSWER_NOT_EVIDENCE, NO_SERIES, OTHER_CLUSTER_LABEL, NEW_SERIES_ONLY, PARTIAL_WINDOW,
                 ZERO_ALL_CLUSTERS, GATEWAYS_UNSEEN, STRAYS_UNSEEN, METRICS_HIDDEN, TELEMETRY_UNREAD, NO_GATEWAY)
