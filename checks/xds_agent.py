@@ -270,9 +270,12 @@ class PodsXdsAgent(ClusterCheck):
 # pkg/istio-agent/xds_proxy.go sends it only then), listed among each connection's watches by istiod's /debug/adsz
 # (pilot/pkg/xds/debug.go AdsClient.Watches @1.22.0..1.30.3).
 _PCDS = "type.googleapis.com/istio.mesh.v1alpha1.ProxyConfig"
+# pilot-agent runs as istio-proxy (istio-start.sh: exec sudo -E -u "${EXEC_USER}", istio-proxy by default @1.30.3):
+# only root reads its /proc/<pid>/environ, so sudo opens the file (a `< /proc/...` redirect is the operator's shell's).
 _ON_VM = ("# on each VM, the environment its running pilot-agent started with (must print "
           "PROXY_CONFIG_XDS_AGENT=true):\n"
-          "sudo tr '\\0' '\\n' < /proc/$(pgrep -o -f 'pilot-agent proxy')/environ | grep '^PROXY_CONFIG_XDS_AGENT='")
+          "sudo cat /proc/$(pgrep -o -f 'pilot-agent proxy')/environ | tr '\\0' '\\n' "
+          "| grep '^PROXY_CONFIG_XDS_AGENT='")
 
 
 def _vm_verify(cluster: str, namespace: str, pods: list[str], istiod: dict[str, str], code: str) -> str:

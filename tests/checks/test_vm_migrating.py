@@ -85,6 +85,11 @@ def test_vms_on_istios_istiod_are_not_a_silent_pass(audit):
     assert f"pod/{istiod_pod} -c discovery -- pilot-discovery request GET /debug/adsz" in fix
     assert "type.googleapis.com/istio.mesh.v1alpha1.ProxyConfig" in fix
     assert "/proc/$(pgrep -o -f 'pilot-agent proxy')/environ" in fix  # on the VM
+    # pilot-agent runs as istio-proxy (istio-start.sh: exec sudo -E -u "${EXEC_USER}" ..., EXEC_USER defaults to
+    # istio-proxy @1.30.3): its environ is readable by root only, so sudo must open it, not the operator's shell
+    # (read15: `sudo tr ... < /proc/...` was refused for a non-root operator)
+    assert "sudo cat /proc/$(pgrep -o -f 'pilot-agent proxy')/environ | tr '\\0' '\\n'" in fix
+    assert "< /proc/" not in fix
     assert "x workload entry configure --name reviews --namespace bookinfo --autoregister -o vm-files" in fix
     # the fix keeps the rest of the VM's cluster.env (ISTIO_SVC_IP from --internalIP...): one line added, a restart
     assert ("echo 'PROXY_CONFIG_XDS_AGENT=true' | sudo tee -a /var/lib/istio/envoy/cluster.env && "
