@@ -13,7 +13,7 @@ import datetime as dt
 import gettext as _gettext
 import io
 import os
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from contextvars import ContextVar
 from functools import cache
@@ -126,10 +126,20 @@ class Phrase(str):
         return phrase
 
 
+def joined(separator: str, parts: Iterable[str]) -> Phrase:
+    """`parts` joined by `separator` as one Phrase: say() says each Phrase among them in the reader's language and
+    keeps the other parts (an address, a name) as written. Its template is no msgid (it is never translated)."""
+    items = list(parts)
+    between = separator.replace("{", "{{").replace("}", "}}")
+    return Phrase(between.join(f"{{p{i}}}" for i in range(len(items))), **{f"p{i}": p for i, p in enumerate(items)})
+
+
 def say(text: str) -> str:
-    """`text` in the current language: a Phrase through its template, other text as a msgid (itself when the
-    catalog does not hold it, e.g. read back from a file)."""
-    return gettext(text.template).format(**text.params) if isinstance(text, Phrase) else gettext(text)
+    """`text` in the current language: a Phrase through its template (a value that is itself a Phrase said too),
+    other text as a msgid (itself when the catalog does not hold it, e.g. read back from a file)."""
+    if not isinstance(text, Phrase):
+        return gettext(text)
+    return gettext(text.template).format(**{k: say(v) if isinstance(v, Phrase) else v for k, v in text.params.items()})
 
 
 def format_number(value: float | int, decimals: int = 0) -> str:

@@ -284,12 +284,19 @@ def compare_serving(named: tuple[tuple[str, str], ...], exposed: tuple[tuple[str
     hosts = {_host(a) for _, a in exposed if _ip(a) is None}
     differ = [(s, a) for s, a in named if (ip := _ip(a)) is not None and ips and ip not in ips]
     if differ:
-        shown = "; ".join(f"{a} ({s})" + "".join(
-            f" (cluster {c}'s Service {k})" for c, pairs in sorted((elsewhere or {}).items())
-            for k, b in pairs if _ip(b) == _ip(a)) for s, a in differ)
-        own = ", ".join(f"{a} (Service {k})" for k, a in exposed)
+        # The addresses first, the places naming them last (a remote's install names one address in up to four
+        # places: the webhook URL, the Service, the values record's two keys): a report cuts a long message at its
+        # end, which then loses where an address was read (the evidence keeps it), never the addresses compared.
+        sources: dict[str, list[str]] = {}
+        for s, a in differ:
+            sources.setdefault(a, []).append(s)
+        shown = "; ".join(a + "".join(
+            f" (exposed by cluster {c}'s Service {k})" for c, pairs in sorted((elsewhere or {}).items())
+            for k, b in pairs if _ip(b) == _ip(a)) for a in sources)
+        own = "; ".join(f"Service {k} at {a}" for k, a in exposed)
+        named = "; ".join((f"{a}: " if len(sources) > 1 else "") + ", ".join(where) for a, where in sources.items())
         return "differ", (f"this cluster's install points its proxies at {shown}, not at an address by which that "
-                          f"cluster exposes istiod ({own}): another control plane serves them")
+                          f"cluster exposes istiod ({own}): another control plane serves them. Named by {named}")
     if any((_ip(a) in ips) if _ip(a) is not None else (_host(a) in hosts) for _, a in named):
         return "agree", None
     return "not compared", None

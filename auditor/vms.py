@@ -38,6 +38,7 @@ import yaml
 from auditor import kinds as K
 from auditor import mesh, yamlsafe
 from auditor.errors import EvidenceUnavailable
+from auditor.i18n import N_, Phrase
 from auditor.inventory import ClusterInventory
 
 AUTO_REGISTRATION_GROUP = "istio.io/autoRegistrationGroup"
@@ -87,26 +88,29 @@ def controller(entry: dict[str, Any]) -> str:
 
 
 def proxy_signs(entry: dict[str, Any]) -> list[str]:
-    """Why a WorkloadEntry stands for a workload running Istio's proxy; [] for a plain endpoint (no proxy)."""
+    """Why a WorkloadEntry stands for a workload running Istio's proxy; [] for a plain endpoint (no proxy). Each an
+    i18n.Phrase (English as str, said in a report's language)."""
     meta = entry.get("metadata") or {}
     spec = entry.get("spec") if isinstance(entry.get("spec"), dict) else {}
     signs: list[str] = []
     if auto_registration_group(entry):
-        signs.append(f"auto-registered by istiod ({AUTO_REGISTRATION_GROUP})")
+        signs.append(Phrase(N_("annotation {key}: auto-registered by istiod"), key=AUTO_REGISTRATION_GROUP))
     annotations = _annotations(entry)
     if annotations.get(WORKLOAD_CONTROLLER) or annotations.get(CONNECTED_AT) or annotations.get(DISCONNECTED_AT):
-        signs.append(f"stamped by the istiod its proxy connected to ({WORKLOAD_CONTROLLER})")
+        signs.append(Phrase(N_("annotation {key}: stamped by the istiod its proxy connected to"),
+                            key=WORKLOAD_CONTROLLER))
     if HEALTH_CHECKS in annotations:
-        signs.append(f"health-checked by its proxy ({HEALTH_CHECKS})")
+        signs.append(Phrase(N_("annotation {key}: health-checked by its proxy"), key=HEALTH_CHECKS))
     # istiod reads the spec's labels merged with the metadata's, the metadata's winning (ConvertWorkloadEntry).
     labels = {**(spec.get("labels") if isinstance(spec.get("labels"), dict) else {}),
               **(meta.get("labels") if isinstance(meta.get("labels"), dict) else {})}
     if TLS_MODE_LABEL in labels:
         if str(labels[TLS_MODE_LABEL]) == ISTIO_MUTUAL:
-            signs.append(f"label {TLS_MODE_LABEL}={ISTIO_MUTUAL} (Istio mutual TLS to its proxy)")
+            signs.append(Phrase(N_("label {label}: istiod sends Istio mutual TLS to its proxy"),
+                                 label=f"{TLS_MODE_LABEL}={ISTIO_MUTUAL}"))
     elif spec.get("serviceAccount"):
-        signs.append(f"spec.serviceAccount {spec['serviceAccount']} (a sidecar is present: istiod sends it Istio "
-                     "mutual TLS)")
+        signs.append(Phrase(N_("spec.serviceAccount {account}: a sidecar is present, istiod sends it Istio mutual TLS"),
+                            account=str(spec["serviceAccount"])))
     return signs
 
 

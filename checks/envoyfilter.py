@@ -91,6 +91,10 @@ _V2_TYPE = re.compile(r"envoy\.api\.v2\.|envoy\.config\.filter\.|envoy\.config\.
 _CURRENT_ISTIO_TYPES = ("istio.envoy.config.filter.http.alpn.v2alpha1.",)
 _PURGE_LABEL = "operator.istio.io/component"
 NULL_VM = "envoy.wasm.runtime.null"
+# Where an EnvoyFilter is fixed (a fix template's end, its commands as fields: a report in another language translates
+# the prose around them, where prose and commands joined in code stayed English).
+_EDIT_FIX = ("Fix it where ASM's proxies read it: {asm_edit}; and in the cluster, so a new import carries the fix: "
+             "{cluster_edit}")
 # Node metadata a pod's own spec decides, the same under Istio's and ASM's injection (injection-template.yaml
 # ISTIO_META_* from the pod, pilot-agent's POD_NAME/POD_NAMESPACE/SERVICE_ACCOUNT/INSTANCE_IP @1.22.0-1.30.3).
 POD_METADATA = frozenset({"NAME", "NAMESPACE", "SERVICE_ACCOUNT", "INSTANCE_IPS", "NODE_NAME", "WORKLOAD_NAME",
@@ -283,6 +287,10 @@ class EnvoyFilterCompatibility(ClusterCheck):
         "AA2813", Status.FAIL, "the filter loads a Wasm plugin compiled into Istio's own proxy (null VM runtime), "
         "which Istio's proxy no longer has since 1.23, nor ASM's: on ASM's proxies Envoy fails to create the filter "
         "and rejects the listener (or skips the filter when it fails open)",
+        fix="Replace what it does before the workloads move: metric dimensions and tags through the Telemetry API "
+            "(metrics overrides, tagOverrides) or ASM's observability settings (stats and metadata exchange are built "
+            "into ASM's proxies), Wasm code of your own through a WasmPlugin with a Wasm module; then remove the "
+            "patch. " + _EDIT_FIX,
         message="loads Wasm plugins of the null VM runtime that ASM's proxy does not have: {plugins}")
     GENERATED = Outcome(
         "AA2820", Status.WARN, "a telemetry filter Istio's installer generated for one Istio release: it goes with "
@@ -311,6 +319,8 @@ class EnvoyFilterCompatibility(ClusterCheck):
     METADATA_UNKNOWN = Outcome(
         "AA2834", Status.UNKNOWN, "the filter matches proxy node metadata the install decides (cluster id, network, "
         "mesh id, version, proxy metadata): whether ASM's proxies carry the same values is not known",
+        fix="Read the values on a pod already on ASM's proxy (its istio-proxy env ISTIO_META_<KEY>, or istioctl "
+            "proxy-config bootstrap POD) and make the match accept them, or drop it. " + _EDIT_FIX,
         message="matches proxy metadata {metadata}: ASM's proxies take these from ASM's install, and whether they "
                 "equal these values is not known")
     NONE = Outcome("AA2840", Status.NOT_APPLICABLE, "no EnvoyFilter exists in the cluster (the kind was read)",
@@ -350,9 +360,13 @@ class EnvoyFilterCompatibility(ClusterCheck):
         return {"kind": KIND, "namespace": str(meta.get("namespace") or ""), "name": str(meta.get("name") or "")}
 
     def _edit(self, cluster: str, where: dict[str, str]) -> str:
+        return _EDIT_FIX.format(**self._edit_params(cluster, where))
+
+    @staticmethod
+    def _edit_params(cluster: str, where: dict[str, str]) -> dict[str, str]:
+        """The two edit commands as fields of a fix template (_EDIT_FIX), which a report translates around them."""
         ref = f"{mesh.ns_flag(where['namespace'])} edit {mesh.object_ref('envoyfilter', where['name'])}"
-        return (f"Fix it where ASM's proxies read it: {mesh.ASM_KUBECTL} {ref}; and in the cluster, so a new import "
-                f"carries the fix: {mesh.kubectl(cluster)} {ref}")
+        return {"asm_edit": f"{mesh.ASM_KUBECTL} {ref}", "cluster_edit": f"{mesh.kubectl(cluster)} {ref}"}
 
     def _judge(self, cluster: ClusterInventory, obj: dict[str, Any], filters: list[dict[str, Any]],
                versions: AsmVersions) -> Iterator[Finding]:
@@ -390,20 +404,19 @@ class EnvoyFilterCompatibility(ClusterCheck):
         matched = install_metadata([p for i, p in enumerate(patches) if str(i) in reaching])
         if matched:
             shown_metadata = ", ".join(f"{k}={v!r}" for k, v in sorted(matched.items()))
-            yield self.report(self.METADATA_UNKNOWN, cluster.name, params={"metadata": shown_metadata},
-                              remediation=("Read the values on a pod already on ASM's proxy (its istio-proxy env "
-                                           "ISTIO_META_<KEY>, or istioctl proxy-config bootstrap POD) and make the "
-                                           "match accept them, or drop it. " + self._edit(cluster.name, where)),
+            yield self.report(self.METADATA_UNKNOWN, cluster.name,
+                              params={"metadata": shown_metadata, **self._edit_params(cluster.name, where)},
                               evidence={"metadata": matched}, **where)
         plugins = [item for item in null_vm_plugins(patches) if item["patch"] in reaching]
         if plugins:
-            listed = ", ".join(f"{item['plugin']} at {item['path']}" for item in plugins[:LISTED])
-            yield self.report(self.NULL_VM_PLUGIN, cluster.name, params={"plugins": listed},
-                              remediation=("Replace what it does before the workloads move: metric dimensions and "
-                                           "tags through the Telemetry API (metrics overrides, tagOverrides) or "
-                                           "ASM's observability settings (stats and metadata exchange are built "
-                                           "into ASM's proxies), Wasm code of your own through a WasmPlugin with a "
-                                           "Wasm module; then remove the patch. " + self._edit(cluster.name, where)),
+            # Each plugin once, with the patches loading it (the whole path of each is in the evidence): the
+            # installer's stats filter loads the same plugin in three patches, one per proxy direction.
+            at: dict[str, list[str]] = {}
+            for item in plugins[:LISTED]:
+                at.setdefault(item["plugin"], []).append(f"configPatches[{item['patch']}]")
+            listed = "; ".join(f"{plugin} at {', '.join(patches_at)}" for plugin, patches_at in at.items())
+            yield self.report(self.NULL_VM_PLUGIN, cluster.name,
+                              params={"plugins": listed, **self._edit_params(cluster.name, where)},
                               evidence={"plugins": plugins[:LISTED]}, **where)
 
     def _generated_finding(self, cluster: str, obj: dict[str, Any], release: str, shown: str,

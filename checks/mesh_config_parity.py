@@ -405,7 +405,7 @@ class MeshConfigParity(ClusterCheck):
         "ways",
         fix="Add {asm_value} to Istio's trustDomainAliases (meshConfig of revision {revision}, through the "
             "IstioOperator or Helm values that render {configmap}) before moving workloads, or give ASM Istio's trust "
-            "domain; then set asm.mesh_config trustDomain/trustDomainAliases to what ASM has.")
+            "domain and then set asm.mesh_config trustDomain/trustDomainAliases in the config to what ASM has.")
     REMOTE_REJECTS = Outcome(
         "AA2416", Status.FAIL, "the Istio proxies of a remote cluster run under the mesh config of an audited "
         "primary's istiod that does not accept ASM's trust domain: they reject mTLS with ASM's workloads, both ways",
@@ -414,7 +414,8 @@ class MeshConfigParity(ClusterCheck):
         "{istio_value}): they reject mTLS with ASM's workloads, both ways",
         fix="Add {asm_value} to Istio's trustDomainAliases in cluster {primary} (meshConfig of revision {revision}, "
             "through the IstioOperator or Helm values that render {configmap}) before moving workloads, or give ASM "
-            "Istio's trust domain; then set asm.mesh_config trustDomain/trustDomainAliases to what ASM has.")
+            "Istio's trust domain and then set asm.mesh_config trustDomain/trustDomainAliases in the config to what "
+            "ASM has.")
     PRINCIPAL_REJECTED = Outcome(
         "AA2411", Status.FAIL, "an AuthorizationPolicy names principals of a trust domain ASM does not accept: "
         "requests it allows are denied (or ones it denies allowed) once workloads move",

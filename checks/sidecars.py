@@ -10,6 +10,7 @@ from auditor import kinds as K
 from auditor import mesh, vms
 from auditor.check import ClusterCheck, Context, same_in_every_gate
 from auditor.errors import EvidenceUnavailable
+from auditor.i18n import joined
 from auditor.inventory import ClusterInventory, workload_columns, workload_counts
 from auditor.istio import (
     UNCLASSIFIED_MESSAGE,
@@ -66,8 +67,8 @@ class IstioSidecarsRemaining(ClusterCheck):
                                 "plane they use cannot be told from the cluster: verify it, then exempt the finding",
                                 message="WorkloadGroup {namespace}/{name} bootstraps VM proxies, and which istiod they "
                                         "use cannot be told here ({entries} auto-registered WorkloadEntry(ies): "
-                                        "{elsewhere} connected to an istiod that is no pod of a self-built istiod "
-                                        "here, {disconnected} not connected)")
+                                        "{elsewhere} connected to an istiod other than this cluster's self-built "
+                                        "one, {disconnected} not connected)")
     VM_ENTRY_UNPROVEN = Outcome("AA1232", Status.UNKNOWN, "a WorkloadEntry stands for a workload with a proxy "
                                 "(service account, Istio mutual TLS, health checks, an istiod's stamps), and which "
                                 "control plane that proxy uses cannot be told from the cluster: verify it, then exempt "
@@ -76,6 +77,8 @@ class IstioSidecarsRemaining(ClusterCheck):
                                         "proxy ({signs}), and which istiod it uses cannot be told here")
     VM_UNREAD = Outcome("AA1233", Status.UNKNOWN, "WorkloadEntries or WorkloadGroups cannot be read: VM proxies still "
                         "on Istio's istiod cannot be ruled out",
+                        fix="Grant list on workloadentries and workloadgroups (networking.istio.io; `asm-audit rbac`), "
+                            "or collect them into the snapshot, then audit again.",
                         message="{kind} objects cannot be read ({reason}): VM proxies still on Istio's istiod cannot "
                                 "be ruled out")
     CA_OWNER_UNREAD = Outcome(
@@ -164,6 +167,7 @@ class IstioSidecarsRemaining(ClusterCheck):
         reason = "; ".join(f"{kind.kind} unread: {cluster.unread_reason(kind)}" for kind in unread)
         return self.report(self.CA_OWNER_UNREAD, cluster.name,
                            params={"pods": len(named), "ca_services": ", ".join(services), "reason": reason},
+                           remediation=self.CA_OWNER_UNREAD.fix,
                            evidence={"pods": [str(n) for n in named["name"][:20]], "pod_count": len(named),
                                      "ca_services": services, "unread": [kind.kind for kind in unread]})
 
@@ -173,7 +177,7 @@ class IstioSidecarsRemaining(ClusterCheck):
         the kinds cannot be read. Plain WorkloadEntries (no proxy) are only counted."""
         found = vms.vm_proxies(cluster)
         out = [self.report(self.VM_UNREAD, cluster.name, params={"kind": kind, "reason": reason}, kind=kind,
-                           evidence={"kind": kind, "reason": reason})
+                           remediation=self.VM_UNREAD.fix, evidence={"kind": kind, "reason": reason})
                for kind, reason in found.unread]
         if not found.groups and not found.entries:
             return out, found.plain
@@ -222,7 +226,7 @@ class IstioSidecarsRemaining(ClusterCheck):
                 "namespace": namespace, "name": name, "address": address, "pod": pod},
                 remediation=_move_vms(cluster, namespace), evidence=evidence, **subject)
         return self.report(self.VM_ENTRY_UNPROVEN, cluster, params={
-            "namespace": namespace, "name": name, "address": address, "signs": "; ".join(signs)},
+            "namespace": namespace, "name": name, "address": address, "signs": joined("; ", signs)},
             remediation=_verify_vms(cluster, namespace, self.VM_ENTRY_UNPROVEN.code), evidence=evidence, **subject)
 
 

@@ -60,10 +60,13 @@ SCRAPE_HINT = ("Make sure Prometheus scrapes the gateway pods (istio_requests_to
 PROMETHEUS_ERROR_FIX = "Fix the Prometheus connection (URL, credentials, CA, timeout) and audit again."
 CLUSTER_LABEL_FIX = ("Map the cluster to its label value with prometheus.cluster_label_values ({cluster}: <value>) "
                      "or set prometheus.cluster_label.")
+# The commands showing the objects are a field of the fix (not English put before it), so a report in another language
+# says the whole remediation in that language.
+# The command ends the text: a full stop after it would be copied into its last argument (`-o yaml.`).
 METRICS_HIDDEN_FIX = ("Make the gateway's proxy report REQUEST_COUNT and the TCP metrics to Prometheus (mode CLIENT) "
                       "with their reporter, source_workload and source_workload_namespace labels: remove the override "
                       "or patch (or give it mode SERVER, or a selector that leaves the gateway out), then audit again "
-                      "after a full window.")
+                      "after a full window. See the object: {commands}")
 TELEMETRY_UNREAD_FIX = ("Let the auditor list telemetries.telemetry.istio.io and envoyfilters.networking.istio.io "
                         "(`asm-audit rbac` prints the ClusterRole), or take a snapshot that holds them, and audit "
                         "again.")
@@ -185,15 +188,15 @@ class IstioGatewayTraffic(ClusterCheck):
     METRICS_HIDDEN = Outcome(
         "AA1552", Status.UNKNOWN, "zero increase, but the mesh's telemetry configuration (a Telemetry object, an "
         "EnvoyFilter on the stats filter, or the mesh config) switches off or relabels, for this gateway, metrics the "
-        "proof reads: their traffic is not counted",
+        "traffic queries read: their traffic is not counted",
         fix=METRICS_HIDDEN_FIX,
-        message=GATEWAY + "zero increase " + AS_OF + ", but {hidden}: traffic of {metrics} is not counted as the proof "
-                "reads it, so zero proves nothing")
+        message=GATEWAY + "zero increase " + AS_OF + ", but {hidden}: the traffic of {metrics} is not counted, so the "
+                "zero does not show that the gateway is idle")
     TELEMETRY_UNREAD = Outcome(
         "AA1553", Status.UNKNOWN, "zero increase, but the Telemetry objects or the EnvoyFilters could not be read: one "
         "of them may switch off or relabel the gateway's metrics", fix=TELEMETRY_UNREAD_FIX,
         message=GATEWAY + "zero increase " + AS_OF + ", but {reason}: a Telemetry object or an EnvoyFilter may switch "
-                "off or relabel the gateway's metrics, so zero proves nothing")
+                "off or relabel the gateway's metrics, so the zero does not show that the gateway is idle")
     outcomes = (PASS, TRAFFIC, TRAFFIC_ALL_CLUSTERS, TRAFFIC_NEW_SERIES_UNCOUNTED, NO_PROMETHEUS, STRAY, NOT_RECORDED,
                 PROMETHEUS_ERROR, ANSWER_NOT_EVIDENCE, NO_SERIES, OTHER_CLUSTER_LABEL, NEW_SERIES_ONLY, PARTIAL_WINDOW,
                 ZERO_ALL_CLUSTERS, GATEWAYS_UNSEEN, STRAYS_UNSEEN, METRICS_HIDDEN, TELEMETRY_UNREAD, NO_GATEWAY)
@@ -313,7 +316,7 @@ class IstioGatewayTraffic(ClusterCheck):
             evidence["metrics_hidden"] = [{"source": g.source, "reason": g.reason,
                                            "metrics": [FAMILIES[f] for f in g.families]} for g in gaps]
             commands = "; ".join(dict.fromkeys(telemetry_command(cluster.name, g) for g in gaps))
-            return gateway_finding(self.METRICS_HIDDEN, evidence, f"See it: {commands}. ", hidden=_hidden(gaps),
+            return gateway_finding(self.METRICS_HIDDEN, evidence, commands=commands, hidden=_hidden(gaps),
                                    metrics=", ".join(FAMILIES[f] for f in FAMILIES
                                                      if any(f in g.families for g in gaps)))
         evidence.update(_numbers(increases, born))

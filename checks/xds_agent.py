@@ -11,6 +11,7 @@ from auditor import mesh, vms
 from auditor.check import ClusterCheck, Context
 from auditor.errors import EvidenceUnavailable
 from auditor.gateways import INSTALL_ISTIOCTL, SCAN_KINDS, gateway_workloads
+from auditor.i18n import N_, Phrase, joined
 from auditor.inventory import ClusterInventory, value_counts, workload_columns, workload_sizes
 from auditor.istio import (
     UNCLASSIFIED_MESSAGE,
@@ -221,8 +222,12 @@ class PodsXdsAgent(ClusterCheck):
         subject = {"kind": K.WORKLOADGROUP.kind, "namespace": group.namespace, "name": group.name}
         where = {"subject": K.WORKLOADGROUP.kind, "namespace": group.namespace, "name": group.name}
         if not on_istio:
-            why = (f"{len(group.entries)} auto-registered WorkloadEntry(ies): {elsewhere} connected to an istiod that "
-                   f"is no pod of a self-built istiod here, {disconnected} not connected")
+            # A Phrase: a report in another language says the clause in it too (a WorkloadEntry's `why` is its
+            # address and proxy signs, kept as written).
+            why = Phrase(N_("{entries} auto-registered WorkloadEntry(ies): {elsewhere} connected to an istiod other "
+                            "than this cluster's self-built one, {disconnected} not connected"),
+                         entries=len(group.entries), elsewhere=elsewhere, disconnected=disconnected) if group.entries \
+                else Phrase(N_("no auto-registered WorkloadEntry of it in this cluster"))
             return self.report(self.VM_UNPROVEN, cluster, params={**where, "why": why},
                                remediation=_vm_unproven(cluster, group.namespace, self.VM_UNPROVEN.code),
                                evidence=evidence, **subject)
@@ -256,7 +261,7 @@ class PodsXdsAgent(ClusterCheck):
                                remediation=_vm_verify(cluster, namespace, [pod], istiod, self.VM_ON_ISTIO.code)
                                + "\n" + _regenerate(cluster, namespace, "", [pod], istiod, revisions),
                                evidence=evidence, **subject)
-        return self.report(self.VM_UNPROVEN, cluster, params={**where, "why": f"{address}: " + "; ".join(signs)},
+        return self.report(self.VM_UNPROVEN, cluster, params={**where, "why": joined("; ", [address, *signs])},
                            remediation=_vm_unproven(cluster, namespace, self.VM_UNPROVEN.code), evidence=evidence,
                            **subject)
 
@@ -265,9 +270,12 @@ class PodsXdsAgent(ClusterCheck):
 # pkg/istio-agent/xds_proxy.go sends it only then), listed among each connection's watches by istiod's /debug/adsz
 # (pilot/pkg/xds/debug.go AdsClient.Watches @1.22.0..1.30.3).
 _PCDS = "type.googleapis.com/istio.mesh.v1alpha1.ProxyConfig"
+# pilot-agent runs as istio-proxy (istio-start.sh: exec sudo -E -u "${EXEC_USER}", istio-proxy by default @1.30.3):
+# only root reads its /proc/<pid>/environ, so sudo opens the file (a `< /proc/...` redirect is the operator's shell's).
 _ON_VM = ("# on each VM, the environment its running pilot-agent started with (must print "
           "PROXY_CONFIG_XDS_AGENT=true):\n"
-          "sudo tr '\\0' '\\n' < /proc/$(pgrep -o -f 'pilot-agent proxy')/environ | grep '^PROXY_CONFIG_XDS_AGENT='")
+          "sudo cat /proc/$(pgrep -o -f 'pilot-agent proxy')/environ | tr '\\0' '\\n' "
+          "| grep '^PROXY_CONFIG_XDS_AGENT='")
 
 
 def _vm_verify(cluster: str, namespace: str, pods: list[str], istiod: dict[str, str], code: str) -> str:

@@ -1,7 +1,8 @@
 """The audit result as a person reads it in the current language (auditor/i18n.py).
 
 Translated: check titles, rationale and remediation prose, outcome meanings, and the message of every finding made
-from an outcome template (`gettext(outcome.message).format(**params)`). Kept as they are: check ids, codes,
+from an outcome template (`gettext(outcome.message).format(**params)`; a param that is an i18n.Phrase is said in the
+language too). Kept as they are: check ids, codes,
 commands, object names, evidence, and free-text messages (no params: English, as the check wrote them). Machine
 output (findings.json, CSV, JUnit) never goes through here.
 """
@@ -41,8 +42,10 @@ def _filled(template: str, params: dict[str, Any], english: str) -> str:
     translated = translate(template)
     if translated == template:
         return english
+    # A value a check wrote as an i18n.Phrase (a clause with its own template) is said in the language too.
+    said = {k: i18n.say(v) if isinstance(v, i18n.Phrase) else v for k, v in params.items()}
     try:
-        return translated.format(**params)
+        return translated.format(**said)
     except (KeyError, IndexError, ValueError, AttributeError):
         return english
 

@@ -315,7 +315,9 @@ def test_a_users_null_vm_stats_filter_without_proxy_version_fails(audit):
         assert [p["plugin"] for p in row["evidence"]["plugins"]] == ["envoy.wasm.stats"] * 3
         assert row["evidence"]["plugins"][0]["path"] == ("configPatches[0].patch.value.typed_config.value.config."
                                                          "vm_config")
-        assert "envoy.wasm.stats at configPatches[0].patch" in row["message"]
+        # each plugin named once, with the patches loading it (read15: the message repeated the plugin and its whole
+        # path per patch)
+        assert "envoy.wasm.stats at configPatches[0], configPatches[1], configPatches[2]" in row["message"]
         assert 'kubectl --kubeconfig="${ASM_KUBECONFIG:?}" -n istio-system edit envoyfilter/custom-stats' in (
             row["remediation"])
 

@@ -85,6 +85,11 @@ def test_vms_on_istios_istiod_are_not_a_silent_pass(audit):
     assert f"pod/{istiod_pod} -c discovery -- pilot-discovery request GET /debug/adsz" in fix
     assert "type.googleapis.com/istio.mesh.v1alpha1.ProxyConfig" in fix
     assert "/proc/$(pgrep -o -f 'pilot-agent proxy')/environ" in fix  # on the VM
+    # pilot-agent runs as istio-proxy (istio-start.sh: exec sudo -E -u "${EXEC_USER}" ..., EXEC_USER defaults to
+    # istio-proxy @1.30.3): its environ is readable by root only, so sudo must open it, not the operator's shell
+    # (read15: `sudo tr ... < /proc/...` was refused for a non-root operator)
+    assert "sudo cat /proc/$(pgrep -o -f 'pilot-agent proxy')/environ | tr '\\0' '\\n'" in fix
+    assert "< /proc/" not in fix
     assert "x workload entry configure --name reviews --namespace bookinfo --autoregister -o vm-files" in fix
     # the fix keeps the rest of the VM's cluster.env (ISTIO_SVC_IP from --internalIP...): one line added, a restart
     assert ("echo 'PROXY_CONFIG_XDS_AGENT=true' | sudo tee -a /var/lib/istio/envoy/cluster.env && "
@@ -229,3 +234,28 @@ def test_mesh_config_and_istiod_checks_say_the_same_with_vms_the_gate_does_not_p
             (r["status"], r["code"]) for r in without.rows(check)], check
     assert ("UNKNOWN", "AA1131", "reviews") in codes(with_vms)
     assert with_vms.result.verdict.value != "GO"
+
+
+def test_a_groups_unproven_clause_is_said_in_the_reports_language(audit):
+    """read15: AA1132's clause on a WorkloadGroup's entries was English inside a zh-CN message (the same facts as
+    istio-sidecars-remaining's AA1231, which is translated); it is an i18n.Phrase the report says in its language.
+    Codes and statuses as before."""
+    from auditor import i18n
+    from auditor.findings import records
+    from auditor.render.localize import localized
+
+    group = workload_group()
+    run = audit({"c1": [*restarted_workloads(), group, registered(group, "10.128.0.7", ASM_ISTIOD_POD), details_vm()]},
+                "migrating", config=ONLY)
+    assert codes(run) == [("PASS", "AA1101", ""), ("UNKNOWN", "AA1132", "details-svc"),
+                          ("UNKNOWN", "AA1132", "reviews")]
+    assert "1 auto-registered WorkloadEntry(ies): 1 connected" in run.by_name(CHECK)["reviews"]["message"]
+    assert "spec.serviceAccount details-legacy: a sidecar is present" in run.by_name(CHECK)["details-svc"]["message"]
+    with i18n.language("zh-CN"):
+        rows = {r["name"]: r for r in records(localized(run.result).findings) if r["code"] == "AA1132"}
+    assert "auto-registered" not in rows["reviews"]["message"]
+    assert "1 个自动注册的 WorkloadEntry" in rows["reviews"]["message"]
+    # the entry's proxy sign said in the language, its address and service account as written
+    assert "a sidecar is present" not in rows["details-svc"]["message"]
+    assert "2.2.2.2; spec.serviceAccount details-legacy" in rows["details-svc"]["message"]
+    assert "存在 Sidecar" in rows["details-svc"]["message"]
