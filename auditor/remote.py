@@ -42,6 +42,7 @@ findings' evidence (`serving_address`) says which.
 from __future__ import annotations
 
 import ipaddress
+import re
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -257,11 +258,20 @@ def exposed_addresses(cluster: ClusterInventory) -> tuple[tuple[str, str], ...] 
     return cluster.memo("remote.exposed_addresses", compute)
 
 
+# k8s.io/utils/net ParseIPSloppy (parse.go): an IPv4 address (alone or ending an IPv6 one) written with leading zeros
+# is read as decimal, as the API server validates Endpoints/EndpointSlice/Service addresses and kube-proxy programs
+# them ("010.0.0.1" is 10.0.0.1); Python's ipaddress refuses such text, which would leave it uncompared.
+_LEADING_ZEROS = re.compile(r"(^|:)0*(0|[1-9][0-9]*)\.0*(0|[1-9][0-9]*)\.0*(0|[1-9][0-9]*)\.0*(0|[1-9][0-9]*)$")
+
+
 def _ip(text: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
-    try:
-        return ipaddress.ip_address(text.strip().strip("[]"))
-    except ValueError:
-        return None
+    bare = text.strip().strip("[]")
+    for candidate in (bare, _LEADING_ZEROS.sub(r"\1\2.\3.\4.\5", bare)):
+        try:
+            return ipaddress.ip_address(candidate)
+        except ValueError:
+            continue
+    return None
 
 
 def _host(text: str) -> str:
@@ -505,7 +515,9 @@ class Links:
         found: list[tuple[str, str, list[Istiod]]] = []
         not_external: list[str] = []
         for namespace, value in sorted(remote.annotations.items()):
-            entries = [e.strip() for e in value.split(",") if e.strip()]
+            # istiod compares each comma-separated entry as written (checkShouldLead: strings.Split, no trimming):
+            # " cluster1" names no CLUSTER_ID; an empty or blank entry names none.
+            entries = [e for e in value.split(",") if e.strip()]
             shown = f"{namespace} {CONTROL_PLANE_CLUSTERS}={value!r}"
             if "*" in entries:
                 return f"{shown} lets any istiod lead this cluster"

@@ -1,0 +1,86 @@
+"""Hostile or odd input to the parsers session 15 added: never a false GO (hostile15).
+
+Each case here was PASS (a GO) on main on input the cluster's own software reads differently:
+
+- topology.istio.io/controlPlaneClusters with blanks around the CLUSTER_ID: istiod splits the value on commas and
+  compares each entry as written, no trimming (istio/istio@1.30.3:pilot/pkg/serviceregistry/kube/controller/
+  multicluster.go checkShouldLead: `strings.Split(istiodCluster, ",")`, `cluster == "*" || cluster == localCluster`),
+  so " cluster1" names no istiod and nothing leads the remote; main trimmed it and linked the remote to cluster1.
+- an IPv4 address written with leading zeros ("047.098.120.015") as global.remotePilotAddress: the remote chart's
+  regex takes it for an IP (istio/istio@1.30.3:manifests/charts/istio-control/istio-discovery/templates/
+  remote-istiod-service.yaml, remote-istiod-endpointslices.yaml), and Kubernetes reads it as decimal
+  (kubernetes/utils net/parse.go ParseIPSloppy, which the API server's address validation and kube-proxy use):
+  47.98.120.15. Python's ipaddress refuses the text, so main compared it as a host name ("not compared") and kept the
+  link to a primary exposing another IP.
+
+Shapes: the primary, remote, east-west gateway and remote install of tests/checks/test_remote.py and
+tests/checks/test_remote_serving.py (their citations).
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from auditor import remote as R
+from tests import factory as f
+from tests.checks.conftest import audit  # noqa: F401  (the fixture)
+from tests.checks.test_remote import XDS, primary_cluster, remote_cluster, rows
+from tests.checks.test_remote_serving import EASTWEST_IP, OTHER_IP, pointed_at, with_eastwest
+
+LINKED = [("PASS", "AA0902")]
+UNPROVEN = [("UNKNOWN", "AA0933")]
+
+
+@pytest.mark.parametrize("annotation", [" cluster1", "cluster1 ", "cluster1\t", " *", "cluster1, cluster1 "])
+def test_a_control_plane_clusters_entry_with_blanks_names_no_istiod(audit, annotation):  # noqa: F811
+    """Main: PASS AA0902 for the first three (trimmed to cluster1), although istiod compares " cluster1" as written and
+    leads no such remote. " *" is no wildcard for istiod either, and "cluster1, cluster1 " names two entries (main: one,
+    trimmed): never a link proven by more than istiod reads."""
+    a = audit({"primary": primary_cluster(), "remote": remote_cluster(annotation)}, "migrating",
+              config=f.only_checks(XDS))
+    assert rows(a, XDS, "primary") == [("PASS", "AA0901")]
+    assert rows(a, XDS, "remote") == UNPROVEN
+    assert a.result.verdict.value == "INCOMPLETE"
+
+
+@pytest.mark.parametrize("annotation", ["cluster1", "cluster1,", ",cluster1", "cluster1, "])
+def test_the_cluster_id_as_istiod_reads_it_stays_linked(audit, annotation):  # noqa: F811
+    """Control: istiod matches "cluster1" among the entries of these (an empty or blank entry names nothing): linked,
+    as on main."""
+    a = audit({"primary": primary_cluster(), "remote": remote_cluster(annotation)}, "migrating",
+              config=f.only_checks(XDS))
+    assert rows(a, XDS, "remote") == LINKED
+    assert a.result.verdict.value == "GO"
+
+
+def test_a_leading_zero_ip_of_another_control_plane_is_not_linked(audit):  # noqa: F811
+    """remotePilotAddress "047.098.120.015" is 47.98.120.15 for Kubernetes, another primary's gateway, not the linked
+    primary's 34.75.71.237. Main: "not compared", PASS AA0902 (a GO on proxies served by an istiod nobody audited)."""
+    zeros = ".".join(f"{int(octet):03d}" for octet in OTHER_IP.split("."))
+    a = audit({"primary": with_eastwest(primary_cluster(), EASTWEST_IP), "remote": pointed_at(remote_cluster(), zeros)},
+              "migrating", config=f.only_checks(XDS))
+    assert rows(a, XDS, "remote") == UNPROVEN
+    [row] = [r for r in a.rows(XDS) if r["cluster"] == "remote"]
+    assert row["evidence"][R.SERVING]["result"] == "differ"
+
+
+def test_a_leading_zero_ip_of_the_primary_agrees(audit):  # noqa: F811
+    """Control: the primary's own address written with leading zeros is that address (linked; the evidence says the
+    addresses agree, where main said "not compared")."""
+    zeros = ".".join(f"{int(octet):03d}" for octet in EASTWEST_IP.split("."))
+    a = audit({"primary": with_eastwest(primary_cluster(), EASTWEST_IP), "remote": pointed_at(remote_cluster(), zeros)},
+              "migrating", config=f.only_checks(XDS))
+    assert rows(a, XDS, "remote") == LINKED
+    [row] = [r for r in a.rows(XDS) if r["cluster"] == "remote"]
+    assert row["evidence"][R.SERVING]["result"] == "agree"
+
+
+@pytest.mark.parametrize("text, address", [
+    ("047.098.120.015", "47.98.120.15"), ("10.0.0.1", "10.0.0.1"), ("[2001:db8::5]", "2001:db8::5"),
+    ("::ffff:010.000.000.001", "::ffff:10.0.0.1"), ("0256.1.1.1", None), ("1.2.3", None), ("istiod.example.com", None),
+])
+def test_addresses_are_read_as_kubernetes_reads_them(text, address):
+    """ParseIPSloppy: leading zeros are decimal; a number beyond 255 stays no address (as Go's net.ParseIP)."""
+    parsed = R._ip(text)
+    assert (str(parsed) if parsed is not None else None) == (
+        str(R.ipaddress.ip_address(address)) if address is not None else None)
