@@ -214,6 +214,22 @@ def _provider_type(provider: dict[str, Any]) -> str:
     return str(kinds[0]) if len(kinds) == 1 else "unknown"
 
 
+def _unreadable_by_istiod(config: dict[str, Any]) -> bool:
+    """Whether a field read here has a type the MeshConfig proto refuses (rootNamespace a string, defaultProviders a
+    mapping whose metrics are a list of strings, extensionProviders a list of mappings named by a string): istiod then
+    discards the whole mesh config ("invalid mesh config, using last known state": pkg/config/mesh/meshwatcher/
+    collection.go, mesh.ApplyMeshConfig -> protomarshal.ApplyYAML @1.30.3). null is absent, as in protobuf JSON."""
+    root = config.get("rootNamespace")
+    defaults = config.get("defaultProviders")
+    metrics = defaults.get("metrics") if isinstance(defaults, dict) else None
+    providers = config.get("extensionProviders")
+    return ((root is not None and not isinstance(root, str))
+            or (defaults is not None and not isinstance(defaults, dict))
+            or (metrics is not None and not (isinstance(metrics, list) and all(isinstance(m, str) for m in metrics)))
+            or (providers is not None and not (isinstance(providers, list) and all(
+                isinstance(p, dict) and isinstance(p.get("name"), str | None) for p in providers))))
+
+
 def mesh_view(cluster: ClusterInventory, revision: str) -> MeshView:
     """The mesh config istiod of `revision` reads (its config-volume ConfigMap, else istio[-<rev>] in istio-system);
     what cannot be read stays None."""
@@ -230,6 +246,10 @@ def mesh_view(cluster: ClusterInventory, revision: str) -> MeshView:
         try:
             config = mesh.parse_mesh(cm)
         except ValueError:
+            return MeshView((namespace, name))
+        if _unreadable_by_istiod(config):
+            # istiod refuses the whole mesh config (ApplyMeshConfig: a field of the wrong type fails the proto
+            # conversion) and runs on its last known one, or the default: what it reads is not known here.
             return MeshView((namespace, name))
         view = MeshView((namespace, name), root=str(config.get("rootNamespace") or ROOT_DEFAULT))
         defaults = config.get("defaultProviders")

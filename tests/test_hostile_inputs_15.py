@@ -13,11 +13,21 @@ Each case here was PASS (a GO) on main on input the cluster's own software reads
   47.98.120.15. Python's ipaddress refuses the text, so main compared it as a host name ("not compared") and kept the
   link to a primary exposing another IP.
 
+- a mesh config whose rootNamespace is not a string (`5`, `true`, a list): the MeshConfig proto refuses it and istiod
+  discards the whole mesh config ("invalid mesh config, using last known state": istio/istio@1.30.3:pkg/config/mesh/
+  meshwatcher/collection.go, mesh.go ApplyMeshConfig -> protomarshal.ApplyYAML). Main read str(value) as the root
+  namespace, so a mesh-wide Telemetry in istio-system switching the gateway's TCP metrics off no longer applied:
+  istio-gateway-traffic PASS AA1501 ("no traffic") on series that never count it. Now the mesh config is unknown and
+  taken at its worst (UNKNOWN AA1552), as for a mesh config that is not YAML.
+
 Shapes: the primary, remote, east-west gateway and remote install of tests/checks/test_remote.py and
-tests/checks/test_remote_serving.py (their citations).
+tests/checks/test_remote_serving.py (their citations); the Telemetry objects, mesh config and recorded Prometheus
+answers of tests/checks/test_traffic_telemetry.py (their citations).
 """
 
 from __future__ import annotations
+
+from pathlib import Path
 
 import pytest
 
@@ -26,6 +36,8 @@ from tests import factory as f
 from tests.checks.conftest import audit  # noqa: F401  (the fixture)
 from tests.checks.test_remote import XDS, primary_cluster, remote_cluster, rows
 from tests.checks.test_remote_serving import EASTWEST_IP, OTHER_IP, pointed_at, with_eastwest
+from tests.checks.test_traffic_telemetry import DISABLE_TCP, FAMILIES, codes, mesh_config, telemetry
+from tests.checks.test_traffic_telemetry import audit as traffic_audit
 
 LINKED = [("PASS", "AA0902")]
 UNPROVEN = [("UNKNOWN", "AA0933")]
@@ -84,3 +96,24 @@ def test_addresses_are_read_as_kubernetes_reads_them(text, address):
     parsed = R._ip(text)
     assert (str(parsed) if parsed is not None else None) == (
         str(R.ipaddress.ip_address(address)) if address is not None else None)
+
+
+INGRESS_ELSEWHERE = {("istio-ingress", "istio-ingressgateway"): ("ingress", FAMILIES)}
+
+
+@pytest.mark.parametrize("root", ["5", "true", "[istio-system]", "{name: istio-system}"])
+def test_a_root_namespace_istiod_cannot_read_leaves_the_mesh_config_unknown(tmp_path: Path, root: str) -> None:
+    """Main: PASS AA1501 (the root taken as "5", "True", "['istio-system']"...), while istiod ignores that mesh config:
+    the istio-system Telemetry switching TCP metrics off may well be the root's."""
+    rows = traffic_audit(tmp_path, [mesh_config(root=root), telemetry("mesh-default", "istio-system", DISABLE_TCP)],
+                         gateways=INGRESS_ELSEWHERE)
+    assert codes(rows) == {"istio-ingressgateway": ("UNKNOWN", "AA1552")}
+
+
+@pytest.mark.parametrize("root, expected", [("istio-config", ("PASS", "AA1501")),
+                                            ("istio-system", ("UNKNOWN", "AA1552"))])
+def test_a_root_namespace_as_written_is_read(tmp_path: Path, root: str, expected: tuple[str, str]) -> None:
+    """Control, as on main: the root named elsewhere leaves istio-system's Telemetry to istio-system's workloads."""
+    rows = traffic_audit(tmp_path, [mesh_config(root=root), telemetry("mesh-default", "istio-system", DISABLE_TCP)],
+                         gateways=INGRESS_ELSEWHERE)
+    assert codes(rows) == {"istio-ingressgateway": expected}
