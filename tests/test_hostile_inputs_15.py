@@ -32,6 +32,7 @@ from pathlib import Path
 import pytest
 
 from auditor import remote as R
+from auditor.errors import UsageError
 from tests import factory as f
 from tests.checks.conftest import audit  # noqa: F401  (the fixture)
 from tests.checks.test_remote import XDS, primary_cluster, remote_cluster, rows
@@ -117,3 +118,60 @@ def test_a_root_namespace_as_written_is_read(tmp_path: Path, root: str, expected
     rows = traffic_audit(tmp_path, [mesh_config(root=root), telemetry("mesh-default", "istio-system", DISABLE_TCP)],
                          gateways=INGRESS_ELSEWHERE)
     assert codes(rows) == {"istio-ingressgateway": expected}
+
+
+# ---------------------------------------------------------------- addresses of the wrong JSON type
+def _istiod_service(objs):
+    return next(o for o in objs if o["kind"] == "Service" and o["metadata"]["name"] == "istiod")
+
+
+def _without_values(objs):
+    return [o for o in objs if not (o["kind"] == "ConfigMap" and o["metadata"]["name"] == "values")]
+
+
+def _remote_external_name(value):
+    remote = _without_values(remote_cluster())
+    _istiod_service(remote)["spec"].update({"type": "ExternalName", "externalName": value})
+    return remote
+
+
+def _remote_webhook_url(value):
+    remote = _without_values(pointed_at(remote_cluster(), OTHER_IP, injection_url=True))
+    _istiod_service(remote)["spec"].pop("externalName", None)
+    for obj in remote:
+        if obj["kind"] == "MutatingWebhookConfiguration":
+            for hook in obj["webhooks"]:
+                hook["clientConfig"] = {"url": value}
+    return remote
+
+
+def _primary_ingress(value):
+    primary = with_eastwest(primary_cluster(), EASTWEST_IP)
+    for obj in primary:
+        if obj["kind"] == "Service" and obj["metadata"]["name"] == "istio-eastwestgateway":
+            obj["status"]["loadBalancer"]["ingress"] = [{"ip": value}]
+    return primary
+
+
+URL = f"https://{OTHER_IP}:15017/inject/cluster/cluster2/net/network1"
+MALFORMED_ADDRESSES = {
+    # the remote's istiod Service naming another primary's IP, as a list (a string in every API answer)
+    "externalName list": lambda: (with_eastwest(primary_cluster(), EASTWEST_IP), _remote_external_name([OTHER_IP])),
+    "externalName number": lambda: (with_eastwest(primary_cluster(), EASTWEST_IP), _remote_external_name(801_536_015)),
+    "webhook url list": lambda: (with_eastwest(primary_cluster(), EASTWEST_IP), _remote_webhook_url([URL])),
+    # the primary's east-west gateway IP as a number: the remote's OTHER_IP was compared with nothing
+    "ingress ip number": lambda: (_primary_ingress(578_504_685), pointed_at(remote_cluster(), OTHER_IP)),
+    "ingress ip list": lambda: (_primary_ingress([EASTWEST_IP]), pointed_at(remote_cluster(), OTHER_IP)),
+}
+
+
+@pytest.mark.parametrize("case", sorted(MALFORMED_ADDRESSES))
+def test_an_address_of_the_wrong_type_is_bad_input_never_a_link(audit, case):  # noqa: F811
+    """An address field of a Service or webhook holding a list or a number (no API server sends one: core types,
+    strings): main read it as no address, or as a host name not compared, and linked the remote by the annotation
+    alone, PASS AA0902. Now the snapshot is refused naming the object (bad input, exit 2), as for the other shapes
+    checks rely on (auditor/sources/shapes.py)."""
+    primary, remote = MALFORMED_ADDRESSES[case]()
+    with pytest.raises(UsageError) as refused:
+        audit({"primary": primary, "remote": remote}, "migrating", config=f.only_checks(XDS))
+    assert "must be" in str(refused.value)
