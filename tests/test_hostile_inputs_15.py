@@ -27,6 +27,7 @@ answers of tests/checks/test_traffic_telemetry.py (their citations).
 
 from __future__ import annotations
 
+import copy
 from pathlib import Path
 
 import pytest
@@ -175,3 +176,44 @@ def test_an_address_of_the_wrong_type_is_bad_input_never_a_link(audit, case):  #
     with pytest.raises(UsageError) as refused:
         audit({"primary": primary, "remote": remote}, "migrating", config=f.only_checks(XDS))
     assert "must be" in str(refused.value)
+
+
+# ---------------------------------------------------------------- many places naming the same address
+def test_an_address_past_the_first_eight_places_is_still_compared(audit):  # noqa: F811
+    """A remote with nine injector webhook configurations (istio-sidecar-injector and revision tags, as `istioctl tag
+    set` makes them: istio/istio@1.30.3:istioctl/pkg/tag/generate.go, named istio-revision-tag-<tag>) calling the
+    primary's east-west address, and its values record naming another primary's IP as remotePilotAddress. Main kept
+    the first eight (source, address) pairs only, all the primary's: "agree", PASS AA0902; the IP that differs was
+    never compared."""
+    remote = pointed_at(remote_cluster(), OTHER_IP)
+    url = f"https://{EASTWEST_IP}:15017/inject/cluster/cluster2/net/network1"
+    injector = next(o for o in remote if o["kind"] == "MutatingWebhookConfiguration")
+    for hook in injector["webhooks"]:
+        hook["clientConfig"] = {"url": url}
+    for index in range(8):
+        tag = copy.deepcopy(injector)
+        tag["metadata"]["name"] = f"istio-revision-tag-t{index}"
+        remote.append(tag)
+    a = audit({"primary": with_eastwest(primary_cluster(), EASTWEST_IP), "remote": remote}, "migrating",
+              config=f.only_checks(XDS))
+    assert rows(a, XDS, "remote") == UNPROVEN
+    [row] = [r for r in a.rows(XDS) if r["cluster"] == "remote"]
+    assert OTHER_IP in row["message"]
+
+
+def test_the_primarys_ip_past_eight_exposing_services_is_still_compared(audit):  # noqa: F811
+    """The primary exposes port 15012 by eight LoadBalancer Services with host names (read first) and by its east-west
+    gateway's IP. Main kept the first eight: no IP of the primary's known, so the remote's other IP was "not
+    compared" and the link stood, PASS AA0902."""
+    primary = []
+    for index in range(8):
+        primary.append({"apiVersion": "v1", "kind": "Service",
+                        "metadata": {"name": f"a-istiod-lb-{index}", "namespace": "istio-system"},
+                        "spec": {"type": "LoadBalancer", "selector": {"app": "istiod"},
+                                 "ports": [{"name": "tcp-istiod", "port": 15012, "protocol": "TCP",
+                                            "targetPort": 15012}]},
+                        "status": {"loadBalancer": {"ingress": [{"hostname": f"lb-{index}.example.com"}]}}})
+    primary += with_eastwest(primary_cluster(), EASTWEST_IP)
+    a = audit({"primary": primary, "remote": pointed_at(remote_cluster(), OTHER_IP)}, "migrating",
+              config=f.only_checks(XDS))
+    assert rows(a, XDS, "remote") == UNPROVEN
