@@ -31,6 +31,8 @@ import copy
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from auditor import remote as R
 from auditor.errors import UsageError
@@ -217,3 +219,28 @@ def test_the_primarys_ip_past_eight_exposing_services_is_still_compared(audit): 
     a = audit({"primary": primary, "remote": pointed_at(remote_cluster(), OTHER_IP)}, "migrating",
               config=f.only_checks(XDS))
     assert rows(a, XDS, "remote") == UNPROVEN
+
+
+# ---------------------------------------------------------------- the comparison itself, by property
+OCTETS = st.tuples(*[st.integers(min_value=0, max_value=255)] * 4)
+
+
+def _spelled(octets: tuple[int, ...], zeros: list[int]) -> str:
+    """An IPv4 address as ParseIPSloppy reads it: each number with up to 3 leading zeros."""
+    return ".".join("0" * pad + str(octet) for octet, pad in zip(octets, zeros, strict=True))
+
+
+@settings(max_examples=200, deadline=None, derandomize=True, database=None)
+@given(named=OCTETS, exposed=st.lists(OCTETS, min_size=1, max_size=3),
+       zeros=st.lists(st.integers(min_value=0, max_value=3), min_size=4, max_size=4),
+       hosts=st.lists(st.from_regex(r"\A[a-z]{1,8}\.example\.com\Z"), max_size=2))
+def test_an_ip_named_is_compared_however_it_is_spelled(named, exposed, zeros, hosts):
+    """compare_serving: an IP the remote names, in any spelling Kubernetes reads as that address, "differs" exactly
+    when the primary exposes IPs and none is it; else it "agrees". Never "not compared" (the link by the annotation
+    alone) for an IP against a primary whose IPs are known."""
+    pairs = tuple(("ns/eastwest", _spelled(e, [0] * 4)) for e in exposed) + tuple(("ns/lb", h) for h in hosts)
+    result, why = R.compare_serving((("remote", _spelled(named, zeros)),), pairs)
+    if named in exposed:
+        assert (result, why) == ("agree", None)
+    else:
+        assert result == "differ" and why
