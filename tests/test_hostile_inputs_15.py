@@ -19,6 +19,12 @@ Each case here was PASS (a GO) on main on input the cluster's own software reads
   namespace, so a mesh-wide Telemetry in istio-system switching the gateway's TCP metrics off no longer applied:
   istio-gateway-traffic PASS AA1501 ("no traffic") on series that never count it. Now the mesh config is unknown and
   taken at its worst (UNKNOWN AA1552), as for a mesh config that is not YAML.
+- an EnvoyFilter replacing the gateway's HTTP connection manager whole (applyTo NETWORK_FILTER, operation REPLACE,
+  match.listener.filterChain.filter.name envoy.filters.network.http_connection_manager: istio/api@1.30.3:networking/
+  v1alpha3/envoy_filter.proto "REPLACE ... only valid for HTTP_FILTER and NETWORK_FILTER"; istiod puts the value in
+  its place: istio/istio@1.30.3:pilot/pkg/networking/core/envoyfilter/listener_patch.go) by one whose http_filters
+  lack istio.stats: the gateway reports no istio_requests_total while it serves. Main looked only at patches whose
+  text names istio.stats: PASS AA1501.
 
 Shapes: the primary, remote, east-west gateway and remote install of tests/checks/test_remote.py and
 tests/checks/test_remote_serving.py (their citations); the Telemetry objects, mesh config and recorded Prometheus
@@ -40,7 +46,7 @@ from tests import factory as f
 from tests.checks.conftest import audit  # noqa: F401  (the fixture)
 from tests.checks.test_remote import XDS, primary_cluster, remote_cluster, rows
 from tests.checks.test_remote_serving import EASTWEST_IP, OTHER_IP, pointed_at, with_eastwest
-from tests.checks.test_traffic_telemetry import DISABLE_TCP, FAMILIES, codes, mesh_config, telemetry
+from tests.checks.test_traffic_telemetry import DISABLE_TCP, FAMILIES, PASS, codes, mesh_config, telemetry
 from tests.checks.test_traffic_telemetry import audit as traffic_audit
 
 LINKED = [("PASS", "AA0902")]
@@ -244,3 +250,33 @@ def test_an_ip_named_is_compared_however_it_is_spelled(named, exposed, zeros, ho
         assert (result, why) == ("agree", None)
     else:
         assert result == "differ" and why
+
+
+
+# ---------------------------------------------------------------- the stats filter replaced with its parent
+def _hcm_replacement(http_filters: list[str], *, operation: str = "REPLACE", context: str = "GATEWAY"):
+    return f.istio_object("EnvoyFilter", "gateway-hcm", "istio-system", {
+        "workloadSelector": {"labels": {"istio": "ingressgateway"}},
+        "configPatches": [{"applyTo": "NETWORK_FILTER", "match": {"context": context, "listener": {"filterChain": {
+            "filter": {"name": "envoy.filters.network.http_connection_manager"}}}},
+            "patch": {"operation": operation, "value": {
+                "name": "envoy.filters.network.http_connection_manager",
+                "typed_config": {
+                    "@type": "type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3."
+                             "HttpConnectionManager",
+                    "stat_prefix": "outbound_0.0.0.0_8080", "rds": {"route_config_name": "http.8080"},
+                    "http_filters": [{"name": name} for name in http_filters]}}}}]})
+
+
+def test_an_hcm_replaced_without_the_stats_filter_hides_the_gateways_traffic(tmp_path: Path) -> None:
+    rows = traffic_audit(tmp_path, [mesh_config(), _hcm_replacement(["envoy.filters.http.router"])])
+    assert codes(rows) == {"istio-ingressgateway": ("UNKNOWN", "AA1552"), "istio-eastwestgateway": PASS}
+    assert "REPLACE NETWORK_FILTER" in rows["istio-ingressgateway"]["message"]
+
+
+@pytest.mark.parametrize("operation, context", [("MERGE", "GATEWAY"), ("REPLACE", "SIDECAR_INBOUND")])
+def test_an_hcm_merged_or_replaced_for_sidecars_changes_nothing(tmp_path: Path, operation: str, context: str) -> None:
+    """Control: MERGE appends to http_filters (the stats filter stays); a sidecar-only patch does not reach gateways."""
+    rows = traffic_audit(tmp_path, [mesh_config(), _hcm_replacement(["envoy.filters.http.router"], operation=operation,
+                                                                    context=context)])
+    assert set(codes(rows).values()) == {PASS}
