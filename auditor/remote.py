@@ -133,11 +133,12 @@ def istiod_cluster_id(dep: dict[str, Any]) -> str | None:
     discovery = _discovery_container(dep)
     if discovery is None:
         return None
+    found: str | None = DEFAULT_CLUSTER_ID
     for item in discovery.get("env") or ():
-        if item.get("name") == "CLUSTER_ID":
+        if item.get("name") == "CLUSTER_ID":  # the last one wins, as in a container's env (kubelet: later overrides)
             value = item.get("value")
-            return value if isinstance(value, str) and "valueFrom" not in item else None
-    return DEFAULT_CLUSTER_ID
+            found = value if isinstance(value, str) and "valueFrom" not in item else None
+    return found
 
 
 

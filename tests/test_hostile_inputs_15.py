@@ -280,3 +280,19 @@ def test_an_hcm_merged_or_replaced_for_sidecars_changes_nothing(tmp_path: Path, 
     rows = traffic_audit(tmp_path, [mesh_config(), _hcm_replacement(["envoy.filters.http.router"], operation=operation,
                                                                     context=context)])
     assert set(codes(rows).values()) == {PASS}
+
+
+# ---------------------------------------------------------------- a container env naming CLUSTER_ID twice
+def test_the_last_cluster_id_of_istiods_env_is_the_one_it_runs_with(audit):  # noqa: F811
+    """istiod's env names CLUSTER_ID twice (a `kubectl set env` or a patch appended to the chart's): the container runs
+    with the later value (the kubelet builds the environment in order, a later entry overriding an earlier one; the API
+    server only warns that it "hides previous definition"), as istiod_external already read EXTERNAL_ISTIOD. Main read
+    the first: the remote annotated cluster1 was linked to an istiod running as cluster9, PASS AA0902."""
+    primary = primary_cluster()
+    for obj in primary:
+        if obj["kind"] == "Deployment" and obj["metadata"]["labels"].get("app") == "istiod":
+            obj["spec"]["template"]["spec"]["containers"][0]["env"].append({"name": "CLUSTER_ID", "value": "cluster9"})
+    a = audit({"primary": primary, "remote": remote_cluster("cluster1")}, "migrating", config=f.only_checks(XDS))
+    assert rows(a, XDS, "remote") == UNPROVEN
+    a = audit({"primary": primary, "remote": remote_cluster("cluster9")}, "migrating", config=f.only_checks(XDS))
+    assert rows(a, XDS, "remote") == LINKED
