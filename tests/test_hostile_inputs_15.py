@@ -34,20 +34,26 @@ answers of tests/checks/test_traffic_telemetry.py (their citations).
 from __future__ import annotations
 
 import copy
+import json
+import tempfile
 from pathlib import Path
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from auditor import remote as R
+from auditor import vms as vms_mod
 from auditor.errors import UsageError
+from auditor.findings import records
 from tests import factory as f
 from tests.checks.conftest import audit  # noqa: F401  (the fixture)
 from tests.checks.test_remote import XDS, primary_cluster, remote_cluster, rows
 from tests.checks.test_remote_serving import EASTWEST_IP, OTHER_IP, pointed_at, with_eastwest
 from tests.checks.test_traffic_telemetry import DISABLE_TCP, FAMILIES, PASS, codes, mesh_config, telemetry
 from tests.checks.test_traffic_telemetry import audit as traffic_audit
+from tests.test_fuzz import audit as fuzz_audit
+from tests.test_fuzz import write_cluster
 
 LINKED = [("PASS", "AA0902")]
 UNPROVEN = [("UNKNOWN", "AA0933")]
@@ -186,6 +192,20 @@ def test_an_address_of_the_wrong_type_is_bad_input_never_a_link(audit, case):  #
     assert "must be" in str(refused.value)
 
 
+@pytest.mark.parametrize("webhooks", [True, "istiod", {"clientConfig": {"url": URL}}])
+def test_webhooks_that_are_not_a_list_are_bad_input(audit, webhooks):  # noqa: F811
+    """`webhooks` is a list in every API answer. Main: istio-control-plane-removed and istio-residue crashed on a
+    bool ("check crashed: TypeError", naming no object), as did the fleet checks reading a remote's injector URL; now
+    the snapshot is refused naming the object."""
+    remote = remote_cluster()
+    for obj in remote:
+        if obj["kind"] == "MutatingWebhookConfiguration":
+            obj["webhooks"] = webhooks
+    with pytest.raises(UsageError) as refused:
+        audit({"primary": primary_cluster(), "remote": remote}, "all", config=f.only_checks(XDS))
+    assert "MutatingWebhookConfiguration" in str(refused.value) and "webhooks" in str(refused.value)
+
+
 # ---------------------------------------------------------------- many places naming the same address
 def test_an_address_past_the_first_eight_places_is_still_compared(audit):  # noqa: F811
     """A remote with nine injector webhook configurations (istio-sidecar-injector and revision tags, as `istioctl tag
@@ -296,3 +316,59 @@ def test_the_last_cluster_id_of_istiods_env_is_the_one_it_runs_with(audit):  # n
     assert rows(a, XDS, "remote") == UNPROVEN
     a = audit({"primary": primary, "remote": remote_cluster("cluster9")}, "migrating", config=f.only_checks(XDS))
     assert rows(a, XDS, "remote") == LINKED
+
+
+
+# ---------------------------------------------------------------- the new parsers fed random bodies
+_KEYS = ["spec", "labels", "serviceAccount", "address", "metadata", "annotations", "configPatches", "match", "proxy",
+         "patch", "value", "vm_config", "runtime", "code", "local", "inline_string", "proxyVersion", "context",
+         "applyTo", "operation", "listener", "filterChain", "filter", "name", "metrics", "providers", "overrides",
+         "mode", "metric", "disabled", "tagOverrides", "reportingInterval", "selector", "matchLabels", "targetRefs",
+         "workloadSelector", "webhooks", "clientConfig", "url", "externalName", "type", "ports", "port"]
+_SCALARS = st.one_of(st.none(), st.booleans(), st.integers(min_value=-(2**70), max_value=2**70),
+                     st.floats(allow_nan=False), st.text(max_size=12), st.sampled_from([
+                         "envoy.wasm.runtime.null", "istio.stats", "REPLACE", "NETWORK_FILTER", "GATEWAY", "CLIENT",
+                         "ALL_METRICS", "prometheus", "envoy.filters.network.http_connection_manager", 15012,
+                         "https://[::1]:15017/inject", "010.0.0.1", "ExternalName", "istio", "^1\\.2.*"]))
+_TREES = st.recursive(_SCALARS, lambda inner: st.one_of(st.lists(inner, max_size=3),
+                                                        st.dictionaries(st.sampled_from(_KEYS), inner, max_size=4)),
+                      max_leaves=25)
+_NOTES = st.dictionaries(st.sampled_from([vms_mod.AUTO_REGISTRATION_GROUP, vms_mod.WORKLOAD_CONTROLLER,
+                                          vms_mod.CONNECTED_AT, vms_mod.DISCONNECTED_AT, vms_mod.PROXY_CONFIG,
+                                          vms_mod.HEALTH_CHECKS, vms_mod.TLS_MODE_LABEL, R.CONTROL_PLANE_CLUSTERS]),
+                         st.one_of(st.text(max_size=20), st.sampled_from([
+                             "istio", "2026-11-20T09:30:00.123456789Z", "g1", "cluster1, *", "{" * 300,
+                             "a: &a [*a, *a]", "proxyMetadata:\n  PROXY_CONFIG_XDS_AGENT: 'false'"])), max_size=4)
+_KINDS = [("networking.istio.io/v1", "WorkloadEntry"), ("networking.istio.io/v1", "WorkloadGroup"),
+          ("networking.istio.io/v1alpha3", "EnvoyFilter"), ("telemetry.istio.io/v1", "Telemetry"),
+          ("admissionregistration.k8s.io/v1", "MutatingWebhookConfiguration"), ("v1", "Service"),
+          ("v1", "Namespace")]
+_OBJECTS = st.builds(
+    lambda kind, name, namespace, notes, labels, spec, extra: {
+        "apiVersion": kind[0], "kind": kind[1],
+        "metadata": {"name": name, "annotations": notes, "labels": labels,
+                     **({"namespace": namespace} if kind[1] not in ("Namespace", "MutatingWebhookConfiguration")
+                        else {})},
+        **({"spec": spec} if spec is not None else {}), **extra},
+    st.sampled_from(_KINDS), st.sampled_from(["istiod", "istio-sidecar-injector", "istio-system", "g1", "e1"]),
+    st.sampled_from(["istio-system", "shop"]), _NOTES, _NOTES, st.one_of(st.none(), _TREES),
+    st.dictionaries(st.sampled_from(["webhooks", "status"]), _TREES, max_size=2))
+
+
+@settings(max_examples=60, deadline=None, derandomize=True, database=None,
+          suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+@given(objects=st.lists(_OBJECTS, min_size=1, max_size=4))
+def test_random_bodies_of_the_new_kinds_never_crash_a_check(objects):
+    """WorkloadEntries/Groups, EnvoyFilters, Telemetry, webhooks and Services with random bodies and annotations
+    (stamps, proxy config YAML, controlPlaneClusters): bad input (exit 2), or every check judged (no AA0002 crash, no
+    AA0003 silence) and never GO."""
+    items = [f.namespace("istio-system"), f.namespace("shop"), f.istiod(), *objects]
+    with tempfile.TemporaryDirectory() as tmp:
+        outcome = fuzz_audit(write_cluster(Path(tmp), {"objects.json": json.dumps(
+            {"apiVersion": "v1", "kind": "List", "items": items})}), "all")
+    if isinstance(outcome, UsageError):
+        return
+    crashed = [(r["check_id"], r["message"][:120]) for r in records(outcome.findings)
+               if r["code"] in ("AA0002", "AA0003", "AA0004")]
+    assert not crashed
+    assert outcome.exit_code in (1, 3)
