@@ -42,6 +42,7 @@ findings' evidence (`serving_address`) says which.
 from __future__ import annotations
 
 import ipaddress
+import re
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -59,7 +60,7 @@ CONTROL_PLANE_CLUSTERS = "topology.istio.io/controlPlaneClusters"
 DEFAULT_CLUSTER_ID = "Kubernetes"  # pilot/pkg/features/pilot.go: CLUSTER_ID defaults to constants.DefaultClusterName
 _MAX_ANNOTATED = 16  # annotated namespaces kept per remote (Istio reads only its system namespace's); more: no link
 ISTIOD_XDS_PORT = 15012  # istiod's xDS/CA port, which the east-west gateway (or istiod's LoadBalancer) exposes
-_MAX_ADDRESSES = 8  # addresses kept per remote and per primary (a few strings: evidence, not an inventory)
+_MAX_ADDRESSES = 8  # (source, address) pairs kept per remote and per primary, more only for an address not yet kept
 SERVING = "serving_address"  # the evidence key of the comparison (serving_evidence)
 
 _LINKED = ("revision {revision}: {pods} Istio proxy pod(s) here are served by istiod {istiod} of cluster {primary} "
@@ -132,11 +133,12 @@ def istiod_cluster_id(dep: dict[str, Any]) -> str | None:
     discovery = _discovery_container(dep)
     if discovery is None:
         return None
+    found: str | None = DEFAULT_CLUSTER_ID
     for item in discovery.get("env") or ():
-        if item.get("name") == "CLUSTER_ID":
+        if item.get("name") == "CLUSTER_ID":  # the last one wins, as in a container's env (kubelet: later overrides)
             value = item.get("value")
-            return value if isinstance(value, str) and "valueFrom" not in item else None
-    return DEFAULT_CLUSTER_ID
+            found = value if isinstance(value, str) and "valueFrom" not in item else None
+    return found
 
 
 
@@ -181,7 +183,7 @@ def remote_addresses(cluster: ClusterInventory) -> tuple[tuple[str, str], ...]:
 
     def add(source: str, address: Any) -> None:
         text = str(address or "").strip()
-        if text and len(found) < _MAX_ADDRESSES and (source, text) not in found:
+        if text and (source, text) not in found and (len(found) < _MAX_ADDRESSES or _new_address(found, text)):
             found.append((source, text))
 
     if cluster.available(K.SERVICE) and cluster.available(K.DEPLOYMENT):
@@ -250,18 +252,35 @@ def exposed_addresses(cluster: ClusterInventory) -> tuple[tuple[str, str], ...] 
                          *(spec.get("externalIPs") or ()), spec.get("loadBalancerIP")]
             for address in addresses:
                 if isinstance(address, str) and address and (key, address) not in found \
-                        and len(found) < _MAX_ADDRESSES:
+                        and (len(found) < _MAX_ADDRESSES or _new_address(found, address)):
                     found.append((key, address))
         return tuple(found)
 
     return cluster.memo("remote.exposed_addresses", compute)
 
 
+# k8s.io/utils/net ParseIPSloppy (parse.go): an IPv4 address (alone or ending an IPv6 one) written with leading zeros
+# is read as decimal, as the API server validates Endpoints/EndpointSlice/Service addresses and kube-proxy programs
+# them ("010.0.0.1" is 10.0.0.1); Python's ipaddress refuses such text, which would leave it uncompared.
+_LEADING_ZEROS = re.compile(r"(^|:)0*(0|[1-9][0-9]*)\.0*(0|[1-9][0-9]*)\.0*(0|[1-9][0-9]*)\.0*(0|[1-9][0-9]*)$")
+
+
+def _new_address(found: list[tuple[str, str]], text: str) -> bool:
+    """Whether no pair kept names this address yet. Beyond _MAX_ADDRESSES pairs only such a pair is kept: a place that
+    repeats an address adds nothing to the comparison, but every address must be compared (one left out may be the
+    one that differs, or the primary's only IP)."""
+    ip = _ip(text)
+    return all((_ip(a) != ip) if ip is not None else (_host(a) != _host(text)) for _, a in found)
+
+
 def _ip(text: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
-    try:
-        return ipaddress.ip_address(text.strip().strip("[]"))
-    except ValueError:
-        return None
+    bare = text.strip().strip("[]")
+    for candidate in (bare, _LEADING_ZEROS.sub(r"\1\2.\3.\4.\5", bare)):
+        try:
+            return ipaddress.ip_address(candidate)
+        except ValueError:
+            continue
+    return None
 
 
 def _host(text: str) -> str:
@@ -512,7 +531,9 @@ class Links:
         found: list[tuple[str, str, list[Istiod]]] = []
         not_external: list[str] = []
         for namespace, value in sorted(remote.annotations.items()):
-            entries = [e.strip() for e in value.split(",") if e.strip()]
+            # istiod compares each comma-separated entry as written (checkShouldLead: strings.Split, no trimming):
+            # " cluster1" names no CLUSTER_ID; an empty or blank entry names none.
+            entries = [e for e in value.split(",") if e.strip()]
             shown = f"{namespace} {CONTROL_PLANE_CLUSTERS}={value!r}"
             if "*" in entries:
                 return f"{shown} lets any istiod lead this cluster"

@@ -214,6 +214,22 @@ def _provider_type(provider: dict[str, Any]) -> str:
     return str(kinds[0]) if len(kinds) == 1 else "unknown"
 
 
+def _unreadable_by_istiod(config: dict[str, Any]) -> bool:
+    """Whether a field read here has a type the MeshConfig proto refuses (rootNamespace a string, defaultProviders a
+    mapping whose metrics are a list of strings, extensionProviders a list of mappings named by a string): istiod then
+    discards the whole mesh config ("invalid mesh config, using last known state": pkg/config/mesh/meshwatcher/
+    collection.go, mesh.ApplyMeshConfig -> protomarshal.ApplyYAML @1.30.3). null is absent, as in protobuf JSON."""
+    root = config.get("rootNamespace")
+    defaults = config.get("defaultProviders")
+    metrics = defaults.get("metrics") if isinstance(defaults, dict) else None
+    providers = config.get("extensionProviders")
+    return ((root is not None and not isinstance(root, str))
+            or (defaults is not None and not isinstance(defaults, dict))
+            or (metrics is not None and not (isinstance(metrics, list) and all(isinstance(m, str) for m in metrics)))
+            or (providers is not None and not (isinstance(providers, list) and all(
+                isinstance(p, dict) and isinstance(p.get("name"), str | None) for p in providers))))
+
+
 def mesh_view(cluster: ClusterInventory, revision: str) -> MeshView:
     """The mesh config istiod of `revision` reads (its config-volume ConfigMap, else istio[-<rev>] in istio-system);
     what cannot be read stays None."""
@@ -230,6 +246,10 @@ def mesh_view(cluster: ClusterInventory, revision: str) -> MeshView:
         try:
             config = mesh.parse_mesh(cm)
         except ValueError:
+            return MeshView((namespace, name))
+        if _unreadable_by_istiod(config):
+            # istiod refuses the whole mesh config (ApplyMeshConfig: a field of the wrong type fails the proto
+            # conversion) and runs on its last known one, or the default: what it reads is not known here.
             return MeshView((namespace, name))
         view = MeshView((namespace, name), root=str(config.get("rootNamespace") or ROOT_DEFAULT))
         defaults = config.get("defaultProviders")
@@ -413,6 +433,23 @@ def _mentions_stats(value: Any) -> bool:
     return False
 
 
+# wellknown.HTTPConnectionManager (pkg/wellknown/wellknown.go @1.30.3), and the deprecated name older EnvoyFilters use
+_HCM_NAMES = ("envoy.filters.network.http_connection_manager", "envoy.http_connection_manager")
+
+
+def _replaces_hcm(config_patch: dict[str, Any]) -> bool:
+    """A NETWORK_FILTER REPLACE of the HTTP connection manager: istiod puts the patch's value in its place whole
+    (pilot/pkg/networking/core/envoyfilter/listener_patch.go, REPLACE of a network filter matched by name @1.30.3), so
+    the stats filter among its http_filters is gone unless the value names it (then _mentions_stats saw it)."""
+    match = config_patch.get("match") if isinstance(config_patch.get("match"), dict) else {}
+    patch = config_patch.get("patch") if isinstance(config_patch.get("patch"), dict) else {}
+    listener = match.get("listener") if isinstance(match.get("listener"), dict) else {}
+    chain = listener.get("filterChain") if isinstance(listener.get("filterChain"), dict) else {}
+    network = chain.get("filter") if isinstance(chain.get("filter"), dict) else {}
+    return (config_patch.get("applyTo") == "NETWORK_FILTER" and patch.get("operation") == "REPLACE"
+            and network.get("name") in _HCM_NAMES)
+
+
 def _stats_configs(value: Any) -> list[dict[str, Any]]:
     """The stats plugin configurations (JSON text holding `metrics`) inside a patch: the installer's filters before 1.18
     carried telemetry.v2.prometheus.configOverride.gateway there."""
@@ -471,9 +508,16 @@ def envoyfilter_gaps(envoyfilters: list[dict[str, Any]], namespace: str, labels:
         installer = installer_telemetry_release(obj) is not None
         for config_patch in _dicts(_spec(obj).get("configPatches")):
             match = config_patch.get("match") if isinstance(config_patch.get("match"), dict) else {}
-            if str(match.get("context") or "ANY") not in ("ANY", "GATEWAY") or not _mentions_stats(config_patch):
+            if str(match.get("context") or "ANY") not in ("ANY", "GATEWAY"):
                 continue
             patch = config_patch.get("patch") if isinstance(config_patch.get("patch"), dict) else {}
+            if not _mentions_stats(config_patch):
+                if _replaces_hcm(config_patch):
+                    gaps.append(Gap(tuple(FAMILY_METRICS), "EnvoyFilter", *_split(ref),
+                                    f"replaces the gateway's HTTP connection manager, and with it the stats filter "
+                                    f"{STATS_FILTER} it holds, by one that does not name it (REPLACE NETWORK_FILTER): "
+                                    "what the gateway reports is not known"))
+                continue
             if installer:
                 for config in _stats_configs(patch.get("value")):
                     gaps += _installer_config_gaps(config, ref, relied)
@@ -496,7 +540,8 @@ def gateway_metrics_gaps(cluster: ClusterInventory, namespace: str, pod_labels: 
             raise EvidenceUnavailable(f"the {kind.kind} objects could not be read ({cluster.unread_reason(kind)})",
                                       kind=kind.kind, cluster=cluster.name)
     telemetries = [o for o in cluster.objects(K.TELEMETRY) if isinstance(o, dict)]
-    envoyfilters = [o for o in cluster.objects(K.ENVOYFILTER) if isinstance(o, dict) and _mentions_stats(_spec(o))]
+    envoyfilters = [o for o in cluster.objects(K.ENVOYFILTER) if isinstance(o, dict) and (
+        _mentions_stats(_spec(o)) or any(_replaces_hcm(p) for p in _dicts(_spec(o).get("configPatches"))))]
     revision = str(pod_labels.get("istio.io/rev") or "default")
     view = mesh_view(cluster, revision)
     if view.root is not None:
@@ -512,7 +557,7 @@ def gateway_metrics_gaps(cluster: ClusterInventory, namespace: str, pod_labels: 
     if not telemetries and view.root is None:
         return _join(gaps)
     # Before 1.18 the installer's EnvoyFilters made the stats filter with no defaultProviders: any filter on it may.
-    stats_filters = bool(envoyfilters)
+    stats_filters = any(_mentions_stats(_spec(o)) for o in envoyfilters)
     for root in roots:
         gaps += metrics_gaps(telemetries, view, namespace, pod_labels, relied, interval_limit_s, root, stats_filters)
     return _join(gaps)

@@ -52,7 +52,12 @@ _BODIES: dict[str, dict[str, Any]] = {
     "Job": {"spec": {"template": _TEMPLATE}},
     "CronJob": {"spec": {"jobTemplate": {"spec": {"template": _TEMPLATE}}}},
     "ConfigMap": {"data": {str: str}},
-    "Service": {"spec": {"ports": [dict], "selector": {str: str}, "type": str}},
+    # The addresses auditor.remote compares (a remote's install vs its primary's exposed istiod): a list or a number
+    # there was read as no address, and the link stood on the annotation alone.
+    "Service": {"spec": {"ports": [dict], "selector": {str: str}, "type": str, "externalName": str,
+                         "externalIPs": [str], "loadBalancerIP": str},
+                "status": {"loadBalancer": {"ingress": [{"ip": str, "hostname": str}]}}},
+    "MutatingWebhookConfiguration": {"webhooks": [{"clientConfig": {"url": str}}]},
     "ASMMigrateFromIstio": {"spec": {"desiredState": str, "retryCounter": int, "advancedOptions": dict},
                             "status": {"state": str, "message": str, "retryCounter": int}},
 }
