@@ -281,8 +281,9 @@ _ON_VM = ("# on each VM, the environment its running pilot-agent started with (m
 def _vm_verify(cluster: str, namespace: str, pods: list[str], istiod: dict[str, str], code: str) -> str:
     """The commands that show, per istiod pod the VMs are connected to, which of the namespace's proxies did not ask
     for ProxyConfig (started without the setting), and the same on the VM itself."""
-    query = (f".clients[] | select(.metadata.NAMESPACE == $ns) | select(.watches // {{}} | has(\"{_PCDS}\") | not) "
-             "| \"started without PROXY_CONFIG_XDS_AGENT: \\(.connectionId) \\(.address)\"")
+    # `clients` is left out of istiod's answer when no proxy is connected (json omitempty): `// []`, not an error.
+    query = (f"(.clients // [])[] | select(.metadata.NAMESPACE == $ns) | select(.watches // {{}} | has(\"{_PCDS}\") "
+             "| not) | \"started without PROXY_CONFIG_XDS_AGENT: \\(.connectionId) \\(.address)\"")
     lines = ["# pilot-agent reads PROXY_CONFIG_XDS_AGENT once, at start, from its environment (the VM's cluster.env); "
              "one started with it watches ProxyConfig on istiod. Proxies of this namespace that do not:"]
     for pod in pods[:5]:

@@ -99,3 +99,16 @@ def test_control_and_bidi_characters_are_shown_as_escapes(result: AuditResult, t
     assert "forged-row" not in starts
     doc = json.loads(json_out.render(result, tmp_path).read_text(encoding="utf-8"))
     assert {FORGED, TERMINAL} <= {f["name"] for f in doc["findings"]} | {f["message"] for f in doc["findings"]}
+
+
+def test_evidence_with_a_number_as_a_key_and_a_number_beyond_64_bits_is_written(tmp_path: Path) -> None:
+    """findings.json writes evidence with non-text keys (OPT_NON_STR_KEYS) and whole numbers beyond 64 bits (a YAML
+    snapshot's, auditor/wire.py); findings.csv raised on both (orjson: "Dict key must be str", "Integer exceeds 64-bit
+    range") and the audit ended in an internal error."""
+    base = audit_scene(tmp_path / "scene")
+    odd = Finding(Status.WARN, "cluster-a", "odd evidence", severity=Severity.MINOR, gate="uninstall",
+                  check_id="istio-residue", kind="ConfigMap", namespace="ops", name="odd",
+                  evidence={"ports": {15012: "grpc"}, "weight": 2**97}, title="Istio residue")
+    rows = read_rows(csv_out.render(with_findings(base, [odd]), tmp_path))
+    [row] = [r for r in rows if r["name"] == "odd"]
+    assert json.loads(row["evidence"]) == {"ports": {"15012": "grpc"}, "weight": float(2**97)}

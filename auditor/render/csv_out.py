@@ -16,6 +16,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+import orjson
 import pandas as pd
 
 from auditor import wire
@@ -54,7 +55,9 @@ def _needs_care(value: object) -> bool:
 
 def render(result: AuditResult, out_dir: Path) -> Path:
     frame = result.findings.drop(columns=["params"], errors="ignore")
-    frame["evidence"] = [wire.dumps(e, default=str).decode() for e in frame["evidence"]]
+    # A non-text key in evidence (a number, as findings.json writes it) is written, not an error.
+    frame["evidence"] = [wire.dumps(e, default=str, option=orjson.OPT_NON_STR_KEYS).decode()
+                         for e in frame["evidence"]]
     for name in frame.columns:
         if not pd.api.types.is_numeric_dtype(frame[name]):  # text: object, str or category columns
             values = frame[name].tolist()

@@ -259,3 +259,35 @@ def test_a_groups_unproven_clause_is_said_in_the_reports_language(audit):
     assert "a sidecar is present" not in rows["details-svc"]["message"]
     assert "2.2.2.2; spec.serviceAccount details-legacy" in rows["details-svc"]["message"]
     assert "存在 Sidecar" in rows["details-svc"]["message"]
+
+
+def test_the_adsz_query_runs_on_istiods_answer_with_and_without_connected_proxies(audit):
+    """The jq of AA1131's remediation, run on istiod's /debug/adsz answer as istiod writes it (pilot/pkg/xds/debug.go
+    @1.30.3: AdsClients{totalClients, clients `json:",omitempty"`}, each AdsClient with connectionId, address,
+    metadata.NAMESPACE and watches by type URL). With no proxy connected `clients` is left out: `.clients[]` failed
+    ("Cannot iterate over null", exit 5); now it prints nothing. A VM that did not ask for ProxyConfig is named."""
+    import json
+    import shlex
+    import subprocess
+
+    control, istiod_pod = istio_control_plane()
+    group = workload_group()
+    run = audit({"c1": [*control, *restarted_workloads(), group, registered(group, "10.128.0.7", istiod_pod)]},
+                "migrating", config=ONLY)
+    [line] = [x for x in run.by_name(CHECK)["reviews"]["remediation"].splitlines() if "| jq " in x]
+    jq = shlex.split(line.split("| jq ", 1)[1])
+    cluster_type = "type.googleapis.com/envoy.config.cluster.v3.Cluster"
+    pcds = "type.googleapis.com/istio.mesh.v1alpha1.ProxyConfig"
+    answers = {
+        "none connected": ({"totalClients": 0}, ""),
+        "one without the setting, one with": ({"totalClients": 2, "clients": [
+            {"connectionId": "reviews-vm-1.bookinfo-1", "connectedAt": "2026-11-15T09:41:07Z",
+             "address": "10.128.0.7:51234", "metadata": {"NAMESPACE": "bookinfo"}, "watches": {cluster_type: []}},
+            {"connectionId": "reviews-vm-2.bookinfo-2", "connectedAt": "2026-11-15T09:41:09Z",
+             "address": "10.128.0.8:40110", "metadata": {"NAMESPACE": "bookinfo"},
+             "watches": {cluster_type: [], pcds: []}}]},
+         "started without PROXY_CONFIG_XDS_AGENT: reviews-vm-1.bookinfo-1 10.128.0.7:51234\n"),
+    }
+    for case, (answer, printed) in answers.items():
+        done = subprocess.run(["jq", *jq], input=json.dumps(answer), capture_output=True, text=True, timeout=30)
+        assert (done.returncode, done.stdout, done.stderr) == (0, printed, ""), case
