@@ -53,6 +53,7 @@ import orjson
 from auditor import kinds as K
 from auditor import mesh
 from auditor.check import ClusterCheck, Context
+from auditor.i18n import N_, Phrase, joined
 from auditor.inventory import ClusterInventory
 from auditor.model import Finding, Outcome, Severity, Status
 
@@ -309,13 +310,16 @@ def compare_serving(named: tuple[tuple[str, str], ...], exposed: tuple[tuple[str
         sources: dict[str, list[str]] = {}
         for s, a in differ:
             sources.setdefault(a, []).append(s)
-        shown = "; ".join(a + "".join(
-            f" (exposed by cluster {c}'s Service {k})" for c, pairs in sorted((elsewhere or {}).items())
-            for k, b in pairs if _ip(b) == _ip(a)) for a in sources)
-        own = "; ".join(f"Service {k} at {a}" for k, a in exposed)
+        # i18n.Phrases: a report says the clauses in its language, the addresses, clusters and Services as written.
+        shown = joined("; ", (joined(" ", [a, *(
+            Phrase(N_("(exposed by cluster {cluster}'s Service {service})"), cluster=c, service=k)
+            for c, pairs in sorted((elsewhere or {}).items()) for k, b in pairs if _ip(b) == _ip(a))])
+            for a in sources))
+        own = joined("; ", (Phrase(N_("Service {service} at {address}"), service=k, address=a) for k, a in exposed))
         named = "; ".join((f"{a}: " if len(sources) > 1 else "") + ", ".join(where) for a, where in sources.items())
-        return "differ", (f"this cluster's install points its proxies at {shown}, not at an address by which that "
-                          f"cluster exposes istiod ({own}): another control plane serves them. Named by {named}")
+        return "differ", Phrase(N_("this cluster's install points its proxies at {addresses}, not at an address by "
+                                   "which that cluster exposes istiod ({exposed}): another control plane serves them. "
+                                   "Named by {named}"), addresses=shown, exposed=own, named=named)
     if any((_ip(a) in ips) if _ip(a) is not None else (_host(a) in hosts) for _, a in named):
         return "agree", None
     return "not compared", None
@@ -525,8 +529,8 @@ class Links:
         own verdict (network-consistency) reads."""
         unseen = sorted(c.name for c in ctx.inv.data_planes if c.name != remote.cluster and c.name not in self.seen)
         if unseen:
-            return (f"the istiods of cluster(s) {', '.join(unseen)} could not be read: one may carry the CLUSTER_ID "
-                    "named here")
+            return Phrase(N_("the istiods of cluster(s) {clusters} could not be read: one may carry the CLUSTER_ID "
+                             "named here"), clusters=", ".join(unseen))
         others = [i for i in self.istiods if i.cluster != remote.cluster]
         found: list[tuple[str, str, list[Istiod]]] = []
         not_external: list[str] = []
@@ -536,17 +540,19 @@ class Links:
             entries = [e for e in value.split(",") if e.strip()]
             shown = f"{namespace} {CONTROL_PLANE_CLUSTERS}={value!r}"
             if "*" in entries:
-                return f"{shown} lets any istiod lead this cluster"
+                return Phrase(N_("{annotation} lets any istiod lead this cluster"), annotation=shown)
             if len(entries) != 1:
-                return f"{shown} names {len(entries)} control planes"
+                return Phrase(N_("{annotation} names {count} control planes"), annotation=shown, count=len(entries))
             in_ns = [i for i in others if i.namespace == namespace]
             unread = sorted({f"{i.cluster}: {i.namespace}/{i.name}" for i in in_ns if i.cluster_id is None})
             if unread:
-                return f"{shown}, and the CLUSTER_ID of istiod {', '.join(unread)} cannot be read"
+                return Phrase(N_("{annotation}, and the CLUSTER_ID of istiod {istiods} cannot be read"),
+                              annotation=shown, istiods=", ".join(unread))
             matched = [i for i in in_ns if i.cluster_id == entries[0]]
             unread = sorted({f"{i.cluster}: {i.namespace}/{i.name}" for i in matched if i.external is None})
             if unread:
-                return f"{shown}, and whether istiod {', '.join(unread)} runs with EXTERNAL_ISTIOD cannot be read"
+                return Phrase(N_("{annotation}, and whether istiod {istiods} runs with EXTERNAL_ISTIOD cannot be read"),
+                              annotation=shown, istiods=", ".join(unread))
             # Only an istiod with EXTERNAL_ISTIOD true reads the annotation (checkShouldLead): one without it carries
             # the CLUSTER_ID named (the chart's default `Kubernetes` is every unnamed install's) but leads no remote.
             local = sorted({f"{i.cluster}: {i.namespace}/{i.name}" for i in matched if not i.external})
@@ -558,30 +564,36 @@ class Links:
         if not found:
             named = "; ".join(f"{ns}: {v!r}" for ns, v in sorted(remote.annotations.items()))
             if not_external:
-                return (f"the audited istiod(s) with the CLUSTER_ID named ({named}) do not run with EXTERNAL_ISTIOD "
-                        f"true ({', '.join(not_external)}): none of them reads that annotation or serves a remote "
-                        "cluster")
-            return f"no audited istiod in the annotated namespace has the CLUSTER_ID named ({named})"
+                return Phrase(N_("the audited istiod(s) with the CLUSTER_ID named ({named}) do not run with "
+                                 "EXTERNAL_ISTIOD true ({istiods}): none of them reads that annotation or serves a "
+                                 "remote cluster"), named=named, istiods=", ".join(not_external))
+            return Phrase(N_("no audited istiod in the annotated namespace has the CLUSTER_ID named ({named})"),
+                          named=named)
         clusters = sorted({i.cluster for _, _, matched in found for i in matched})
         if len(clusters) != 1:
-            return f"istiods of several audited clusters ({', '.join(clusters)}) carry the CLUSTER_ID named"
+            return Phrase(N_("istiods of several audited clusters ({clusters}) carry the CLUSTER_ID named"),
+                          clusters=", ".join(clusters))
         namespace, cluster_id, matched = found[0] if len(found) == 1 else ("", "", [])
         if not matched:
-            return "several namespaces here name a control plane: " + ", ".join(ns for ns, _, _ in found)
+            return Phrase(N_("several namespaces here name a control plane: {namespaces}"),
+                          namespaces=", ".join(ns for ns, _, _ in found))
         # The annotation proves which istiod leads the remote, not which serves its proxies: its install's address.
         self.compared[remote.cluster] = clusters[0]
         _, refused = self.serving(remote, clusters[0])
         if refused:
-            return f"{CONTROL_PLANE_CLUSTERS} names cluster {clusters[0]}'s istiod, but {refused}"
+            return Phrase(N_("{annotation} names cluster {cluster}'s istiod, but {refused}"),
+                          annotation=CONTROL_PLANE_CLUSTERS, cluster=clusters[0], refused=refused)
         links: dict[str, tuple[str, str, list[Istiod]]] = {}
         for revision in remote.revisions:
             serving = [i for i in matched if i.revision == revision]
             if not serving:
                 served = ", ".join(sorted({i.revision for i in matched}))
-                return (f"{remote.revisions[revision]} pod(s) here come from revision {revision}, which the istiod(s) "
-                        f"with CLUSTER_ID {cluster_id} in cluster {clusters[0]} do not serve ({served})")
+                return Phrase(N_("{pods} pod(s) here come from revision {revision}, which the istiod(s) with "
+                                 "CLUSTER_ID {cluster_id} in cluster {cluster} do not serve ({served})"),
+                              pods=remote.revisions[revision], revision=revision, cluster_id=cluster_id,
+                              cluster=clusters[0], served=served)
             links[revision] = (namespace, cluster_id, serving)
         if not links:
-            return "no Istio proxy revision could be read from the pods here"
+            return Phrase(N_("no Istio proxy revision could be read from the pods here"))
         return links
 

@@ -44,6 +44,7 @@ from auditor import istio, mesh
 from auditor import kinds as K
 from auditor.envoyfilters import installer_telemetry_release
 from auditor.errors import EvidenceUnavailable
+from auditor.i18n import N_, Phrase
 from auditor.inventory import ClusterInventory
 
 # What the traffic proof reads (auditor/sources/prometheus.py FAMILIES) -> Istio's metric enum.
@@ -85,7 +86,9 @@ class Gap:
     kind: str          # Telemetry | ConfigMap
     namespace: str
     name: str
-    action: str        # what it does: "disables", "removes the reporter label of", or a whole clause
+    # What it does: "disables", "removes the reporter label of", or a whole clause; an i18n.Phrase, which a report
+    # says in its language (names, values and metrics as written).
+    action: str
     metrics: tuple[str, ...] = ()  # Istio's metric names the action names (none when the action says it all)
 
     @property
@@ -94,7 +97,9 @@ class Gap:
 
     @property
     def reason(self) -> str:
-        return f"{self.action} {', '.join(self.metrics)}" if self.metrics else self.action
+        if not self.metrics:
+            return self.action
+        return Phrase(N_("{action} {metrics}"), action=self.action, metrics=", ".join(self.metrics))
 
 
 @dataclass
@@ -336,25 +341,31 @@ def _provider_gaps(state: _ProviderState, relied: tuple[str, ...], interval_limi
     gaps: list[Gap] = []
     if state.all_disabled:
         return [Gap(tuple(FAMILY_METRICS), "Telemetry", *_split(state.all_disabled),
-                    "disables all metrics for clients (gateways report as clients)")]
+                    Phrase(N_("disables all metrics for clients (gateways report as clients)")))]
     for family, metric in FAMILY_METRICS.items():
         override = state.metrics.get(metric)
         if override is None:
             continue
         if override.disabled and override.disabled[0]:
-            gaps.append(Gap((family,), "Telemetry", *_split(override.disabled[1]), "disables", (metric,)))
+            gaps.append(Gap((family,), "Telemetry", *_split(override.disabled[1]), Phrase(N_("disables")),
+                                (metric,)))
         for tag in relied:
             if tag in override.tags:
                 operation, ref = override.tags[tag]
-                verb = "removes" if operation == "REMOVE" else "rewrites"
-                gaps.append(Gap((family,), "Telemetry", *_split(ref), f"{verb} the {tag} label of", (metric,)))
+                action = (Phrase(N_("removes the {tag} label of"), tag=tag) if operation == "REMOVE"
+                          else Phrase(N_("rewrites the {tag} label of"), tag=tag))
+                gaps.append(Gap((family,), "Telemetry", *_split(ref), action, (metric,)))
     if state.interval is not None:
         seconds, written, ref = state.interval
         if seconds is None or seconds > interval_limit_s:
-            what = f"reportingInterval {written!r}" + (" (not a duration)" if seconds is None else "")
-            gaps.append(Gap(TCP_FAMILIES, "Telemetry", *_split(ref),
-                            f"sets {what}: TCP traffic is reported only that often, longer than the "
-                            f"{interval_limit_s:.0f}s the proof allows at the window's end"))
+            setting = f"reportingInterval {written!r}"
+            limit = f"{interval_limit_s:.0f}"
+            action = (Phrase(N_("sets {setting} (not a duration): TCP traffic is reported only that often, longer "
+                                "than the {limit}s the proof allows at the window's end"), setting=setting, limit=limit)
+                      if seconds is None else
+                      Phrase(N_("sets {setting}: TCP traffic is reported only that often, longer than the {limit}s "
+                                "the proof allows at the window's end"), setting=setting, limit=limit))
+            gaps.append(Gap(TCP_FAMILIES, "Telemetry", *_split(ref), action))
     return gaps
 
 
@@ -391,11 +402,13 @@ def metrics_gaps(telemetries: list[dict[str, Any]], view: MeshView, namespace: s
         shown = ", ".join(in_scope)
         if chosen_by is not None:
             return [Gap(tuple(FAMILY_METRICS), "Telemetry", *_split(chosen_by),
-                        f"sends the gateway's metrics to provider(s) {shown}, none of them Prometheus")]
+                        Phrase(N_("sends the gateway's metrics to provider(s) {providers}, none of them Prometheus"),
+                               providers=shown))]
         # The mesh's defaults: before 1.18 the installer's EnvoyFilters made the stats filter without them.
         if view.where is not None and (view.default_metrics or stats_filters is False):
             return [Gap(tuple(FAMILY_METRICS), "ConfigMap", *view.where,
-                        f"names no Prometheus metrics provider (defaultProviders.metrics: [{shown}])")]
+                        Phrase(N_("names no Prometheus metrics provider (defaultProviders.metrics: [{providers}])"),
+                               providers=shown))]
         return []
     # A family is counted when one Prometheus provider reports it untouched; else every provider's reason counts.
     per_provider = [_provider_gaps(states.get(p, _ProviderState()), relied, interval_limit_s) for p in prometheus]
@@ -481,14 +494,16 @@ def _installer_config_gaps(config: dict[str, Any], ref: str, relied: tuple[str, 
             continue
         shown = tuple(FAMILY_METRICS[f] for f in families)
         if _truthy(item.get("drop")):
-            gaps.append(Gap(families, "EnvoyFilter", *_split(ref), "drops", shown))
+            gaps.append(Gap(families, "EnvoyFilter", *_split(ref), Phrase(N_("drops")), shown))
         removed = item.get("tags_to_remove") if isinstance(item.get("tags_to_remove"), list) else []
         dimensions = item.get("dimensions") if isinstance(item.get("dimensions"), dict) else {}
         for tag in relied:
             if tag in removed:
-                gaps.append(Gap(families, "EnvoyFilter", *_split(ref), f"removes the {tag} label of", shown))
+                gaps.append(Gap(families, "EnvoyFilter", *_split(ref),
+                                Phrase(N_("removes the {tag} label of"), tag=tag), shown))
             if tag in dimensions:
-                gaps.append(Gap(families, "EnvoyFilter", *_split(ref), f"rewrites the {tag} label of", shown))
+                gaps.append(Gap(families, "EnvoyFilter", *_split(ref),
+                                Phrase(N_("rewrites the {tag} label of"), tag=tag), shown))
     return gaps
 
 
@@ -514,9 +529,10 @@ def envoyfilter_gaps(envoyfilters: list[dict[str, Any]], namespace: str, labels:
             if not _mentions_stats(config_patch):
                 if _replaces_hcm(config_patch):
                     gaps.append(Gap(tuple(FAMILY_METRICS), "EnvoyFilter", *_split(ref),
-                                    f"replaces the gateway's HTTP connection manager, and with it the stats filter "
-                                    f"{STATS_FILTER} it holds, by one that does not name it (REPLACE NETWORK_FILTER): "
-                                    "what the gateway reports is not known"))
+                                    Phrase(N_("replaces the gateway's HTTP connection manager, and with it the stats "
+                                              "filter {filter} it holds, by one that does not name it (REPLACE "
+                                              "NETWORK_FILTER): what the gateway reports is not known"),
+                                           filter=STATS_FILTER)))
                 continue
             if installer:
                 for config in _stats_configs(patch.get("value")):
@@ -524,8 +540,11 @@ def envoyfilter_gaps(envoyfilters: list[dict[str, Any]], namespace: str, labels:
                 continue
             what = " ".join(str(v) for v in (patch.get("operation"), config_patch.get("applyTo")) if v)
             gaps.append(Gap(tuple(FAMILY_METRICS), "EnvoyFilter", *_split(ref),
-                            f"patches the gateway's stats filter {STATS_FILTER} ({what or 'no operation'}): what the "
-                            "gateway reports is not known"))
+                            Phrase(N_("patches the gateway's stats filter {filter} ({operation}): what the gateway "
+                                      "reports is not known"), filter=STATS_FILTER, operation=what)
+                            if what else
+                            Phrase(N_("patches the gateway's stats filter {filter} (no operation): what the gateway "
+                                      "reports is not known"), filter=STATS_FILTER)))
     return gaps
 
 

@@ -37,6 +37,7 @@ from auditor.gateways import (
     scan_unread_findings,
     stray_gateway_findings,
 )
+from auditor.i18n import Phrase, joined
 from auditor.inventory import ClusterInventory
 from auditor.model import Finding, Gate, Outcome, Severity, Status
 from auditor.sources.prometheus import FAMILIES, GatewayTraffic, TrafficData, parse_rfc3339, rfc3339, window_steps
@@ -313,7 +314,7 @@ class IstioGatewayTraffic(ClusterCheck):
         except EvidenceUnavailable as exc:
             return gateway_finding(self.TELEMETRY_UNREAD, evidence, reason=exc.reason)
         if gaps:
-            evidence["metrics_hidden"] = [{"source": g.source, "reason": g.reason,
+            evidence["metrics_hidden"] = [{"source": g.source, "reason": str(g.reason),
                                            "metrics": [FAMILIES[f] for f in g.families]} for g in gaps]
             commands = "; ".join(dict.fromkeys(telemetry_command(cluster.name, g) for g in gaps))
             return gateway_finding(self.METRICS_HIDDEN, evidence, commands=commands, hidden=_hidden(gaps),
@@ -325,11 +326,14 @@ class IstioGatewayTraffic(ClusterCheck):
 
 
 def _hidden(gaps: list[Gap]) -> str:
-    """What hides the traffic, one clause per object: `Telemetry istio-system/mesh-default disables ...`."""
+    """What hides the traffic, one clause per object: `Telemetry istio-system/mesh-default disables ...`; an
+    i18n.Phrase whose clauses a report says in its language (sources, names and metrics as written)."""
     by_source: dict[str, list[str]] = {}
     for gap in gaps:
         by_source.setdefault(gap.source, []).append(gap.reason)
-    return "; ".join(f"{source} " + ", ".join(dict.fromkeys(reasons)) for source, reasons in by_source.items())
+    return joined("; ", (Phrase("{source} {reasons}", source=source,
+                                reasons=joined(", ", dict.fromkeys(reasons)))
+                         for source, reasons in by_source.items()))
 
 
 def _numbers(increases: dict[str, float | None], born: dict[str, float | None]) -> dict[str, float | None]:

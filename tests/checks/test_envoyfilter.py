@@ -396,3 +396,34 @@ def test_istios_own_alpn_filter_config_is_not_envoys_v2_api(audit):
             "cluster_pattern": "\\.global$", "cluster_replacement": ".svc.cluster.local"}}}}]})
     [row] = audit({"c1": [rewrite]}, "migrating", config=WITH_ASM).rows(CHECK)
     assert (row["status"], row["code"]) == ("FAIL", "AA2812")
+
+
+def test_remediations_are_said_in_the_reports_language_commands_as_written(audit):
+    """zh15: AA2810-AA2833's remediations were prose and commands joined in code, English inside a zh-CN report
+    (blockers table, next steps); they are the outcomes' fix templates (AA2820's uninstall clause an i18n.Phrase).
+    English as before; in zh-CN the prose is translated and the kubectl commands stay as written."""
+    from auditor import i18n
+    from auditor.findings import records
+    from auditor.render.localize import localized
+
+    objects = [hcm_tweaks("^1\\.22.*"), hcm_tweaks("^1\\.24\\.6$", name="one-spelling"), lua_filter_from_istio_1_6(),
+               stats_filter("1.16", istioctl=True), stats_filter("1.16", tcp=True)]
+    run = audit({"c1": objects}, "migrating", config=WITH_ASM)
+    english = {(r["code"], r["name"]): r["remediation"] for r in run.rows(CHECK)}
+    assert sorted(english) == [("AA2810", "hcm-tweaks"), ("AA2811", "test-lua"), ("AA2812", "test-lua"),
+                               ("AA2820", "stats-filter-1.16"), ("AA2820", "tcp-stats-filter-1.16"),
+                               ("AA2832", "one-spelling")]
+    with i18n.language("zh-CN"):
+        said = {(r["code"], r["name"]): r["remediation"] for r in records(localized(run.result).findings)
+                if r["check_id"] == CHECK}
+    for key, text in said.items():
+        assert text != english[key], key
+        for prose in ("Fix it where", "Nothing to carry", "Make proxyVersion", "Match the version", "uninstall --purge`"
+                      " deletes", "of the istiod release"):
+            assert prose not in text, (key, prose)
+    edit = 'kubectl --kubeconfig="${ASM_KUBECONFIG:?}" -n myns edit envoyfilter/hcm-tweaks'
+    assert edit in english[("AA2810", "hcm-tweaks")] and edit in said[("AA2810", "hcm-tweaks")]
+    assert "'^1\\.24.*'" in said[("AA2810", "hcm-tweaks")]
+    assert "`istioctl uninstall --purge`" in said[("AA2820", "stats-filter-1.16")]
+    assert "`helm uninstall`" in said[("AA2820", "tcp-stats-filter-1.16")]
+    assert "delete envoyfilter/tcp-stats-filter-1.16" in said[("AA2820", "tcp-stats-filter-1.16")]

@@ -275,3 +275,30 @@ def test_compare_serving():
     assert R.compare_serving((("values", "2001:db8::1"),), (("s", "2001:0db8:0:0::1"),))[0] == "agree"
     # an IP against a primary known by host names only: not compared
     assert R.compare_serving((("values", OTHER_IP),), (("s", "lb.example.com"),))[0] == "not compared"
+
+
+def test_why_the_link_is_not_proven_is_said_in_the_reports_language(audit):
+    """zh15: the "not proven" reason (here the serving-address one, with the other audited cluster's Service named)
+    was English inside a zh-CN message; it is an i18n.Phrase the report says in its language, the addresses, clusters
+    and Services as written, the addresses first. English as before."""
+    from auditor import i18n
+    from auditor.findings import records
+    from auditor.render.localize import localized
+
+    a = audit({"primary": with_eastwest(primary_cluster(), EASTWEST_IP),
+               "serving": with_eastwest(primary_cluster("cluster3", xds_agent=False), OTHER_IP),
+               "remote": pointed_at(remote_cluster(), OTHER_IP)}, "migrating", config=f.only_checks(XDS))
+    [row] = [r for r in a.rows(XDS) if r["cluster"] == "remote"]
+    assert row["code"] == "AA0933"
+    assert (f"this cluster's install points its proxies at {OTHER_IP} (exposed by cluster serving's Service "
+            "istio-system/istio-eastwestgateway), not at an address") in row["message"]
+    with i18n.language("zh-CN"):
+        [said] = [r["message"] for r in records(localized(a.result).findings)
+                  if r["check_id"] == XDS and r["cluster"] == "remote" and r["code"] == "AA0933"]
+    for english in ("points its proxies", "exposed by cluster", " at 10.", "another control plane", "Named by",
+                    "names cluster"):
+        assert english not in said, english
+    assert OTHER_IP in said and EASTWEST_IP in said and said.index(OTHER_IP) < said.index(EASTWEST_IP)
+    assert "serving 的 Service istio-system/istio-eastwestgateway" in said
+    assert f"Service istio-system/istio-eastwestgateway，地址 {EASTWEST_IP}" in said  # noqa: RUF001
+    assert "ConfigMap istio-system/values merged-values global.remotePilotAddress" in said

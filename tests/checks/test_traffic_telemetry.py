@@ -82,8 +82,10 @@ def mesh_config(extra: str = "", root: str = "istio-system") -> dict[str, Any]:
 
 
 def audit(tmp_path: Path, objects: list[dict[str, Any]], *, kinds: dict[str, str] | None = None,
-          gateways: dict[tuple[str, str], tuple[str, tuple[str, ...]]] | None = None) -> dict[str, dict[str, Any]]:
-    """The check's findings by gateway name, on a snapshot of the gateways + `objects` + recorded answers."""
+          gateways: dict[tuple[str, str], tuple[str, tuple[str, ...]]] | None = None,
+          results: list[Any] | None = None) -> dict[str, dict[str, Any]]:
+    """The check's findings by gateway name, on a snapshot of the gateways + `objects` + recorded answers (the audit's
+    result appended to `results` when given)."""
     gateways = GATEWAYS if gateways is None else gateways
     # Gateway API gateways come with `objects` (istiod's Deployment for a Gateway); the others are istioctl's.
     items = [o for (ns, name), (role, _) in gateways.items() if role != "gateway-api"
@@ -97,6 +99,8 @@ def audit(tmp_path: Path, objects: list[dict[str, Any]], *, kinds: dict[str, str
     root = f.write_snapshot(tmp_path / "snap", {"cluster-a": items}, versions={"cluster-a": f.version_info()},
                             manifest={"clusters": [entry], "prometheus": record})
     result = api.run_audit(sources=open_snapshot(root), phase="uninstall", config=Config(), now=AT)
+    if results is not None:
+        results.append(result)
     out = {}
     for row in records(result.findings):
         if row["check_id"] == CHECK:
@@ -413,3 +417,35 @@ def test_live_and_its_snapshot_judge_the_telemetry_alike(tmp_path: Path, capsys:
             capsys.readouterr()
         assert live == {"istio-ingressgateway": expected}
         assert findings(["run", "--snapshot", str(tarball)]) == live
+
+
+def test_what_hides_the_traffic_is_said_in_the_reports_language(tmp_path: Path) -> None:
+    """zh15: AA1552's {hidden} clauses (what each Telemetry, EnvoyFilter or mesh config does to the gateway's metrics)
+    were English inside a zh-CN message; they are i18n.Phrases the report says in its language, the objects, labels,
+    metrics and filter names as written. English as before."""
+    from auditor import i18n
+    from auditor.render.localize import localized
+
+    override = {"debug": "false", "stat_prefix": "istio",
+                "metrics": [{"name": "tcp_sent_bytes_total", "drop": True},
+                            {"tags_to_remove": ["source_workload"], "name": "requests_total"}]}
+    removal = f.istio_object("EnvoyFilter", "no-gateway-stats", "istio-system", {
+        "workloadSelector": {"labels": {"istio": "eastwestgateway"}},
+        "configPatches": [{"applyTo": "HTTP_FILTER", "match": {"context": "GATEWAY", "listener": {"filterChain": {
+            "filter": {"name": "envoy.filters.network.http_connection_manager",
+                       "subFilter": {"name": "istio.stats"}}}}}, "patch": {"operation": "REMOVE"}}]})
+    results: list[Any] = []
+    rows = audit(tmp_path, [installer_stats_filter(override), removal], results=results)
+    assert codes(rows) == {"istio-ingressgateway": HIDDEN, "istio-eastwestgateway": HIDDEN}
+    assert ("EnvoyFilter istio-system/stats-filter-1.16 drops TCP_SENT_BYTES, removes the source_workload label of "
+            "REQUEST_COUNT") in rows["istio-ingressgateway"]["message"]
+    with i18n.language("zh-CN"):
+        said = {r["name"]: r["message"] for r in records(localized(results[0]).findings)
+                if r["check_id"] == CHECK and r["code"] == "AA1552"}
+    ingress, east = said["istio-ingressgateway"], said["istio-eastwestgateway"]
+    for english in ("drops", "removes the", "patches the gateway's stats filter", "what the gateway reports"):
+        assert english not in ingress and english not in east, english
+    assert "EnvoyFilter istio-system/stats-filter-1.16 丢弃（TCP_SENT_BYTES）" in ingress  # noqa: RUF001
+    assert "移除 source_workload 标签（REQUEST_COUNT）" in ingress  # noqa: RUF001
+    assert ("EnvoyFilter istio-system/no-gateway-stats 修补了网关的统计过滤器 istio.stats"
+            "（REMOVE HTTP_FILTER）") in east  # noqa: RUF001
