@@ -37,7 +37,7 @@ from auditor.gateways import (
     scan_unread_findings,
     stray_gateway_findings,
 )
-from auditor.i18n import Phrase, joined
+from auditor.i18n import N_, Phrase, joined
 from auditor.inventory import ClusterInventory
 from auditor.model import Finding, Gate, Outcome, Severity, Status
 from auditor.sources.prometheus import FAMILIES, GatewayTraffic, TrafficData, parse_rfc3339, rfc3339, window_steps
@@ -46,13 +46,14 @@ from auditor.telemetry import RELIED_TAGS, Gap, gateway_metrics_gaps, telemetry_
 TYPE_NAMES = {INGRESS: "ingress", EGRESS: "egress", EASTWEST: "east-west", ROLE_UNKNOWN: "(role unknown)"}
 MIN_TOLERANCE_S = 600  # a scrape may lag; presence within 10 minutes of either end of the window counts
 
+# Prose (N_: in the catalog, so a report says it in its language; findings.json keeps the English).
 REMEDIATION = {
-    INGRESS: ("Move the remaining clients to the ASM ingress gateway (shared CLB: set the Istio gateway "
-              "Service's weight to 0; or move DNS), then audit again after a full window."),
-    EGRESS: ("Route every egress VirtualService 100% to the ASM egress gateway (weight 0 or no route to "
-             "istio-egressgateway), then audit again after a full window."),
-    EASTWEST: ("Cross-cluster traffic still crosses the Istio east-west gateway: enable ASM's cross-network "
-               "gateway, move the remaining workloads to ASM proxies, then audit again after a full window."),
+    INGRESS: N_("Move the remaining clients to the ASM ingress gateway (shared CLB: set the Istio gateway "
+                "Service's weight to 0; or move DNS), then audit again after a full window."),
+    EGRESS: N_("Route every egress VirtualService 100% to the ASM egress gateway (weight 0 or no route to "
+               "istio-egressgateway), then audit again after a full window."),
+    EASTWEST: N_("Cross-cluster traffic still crosses the Istio east-west gateway: enable ASM's cross-network "
+                 "gateway, move the remaining workloads to ASM proxies, then audit again after a full window."),
 }
 NO_PROMETHEUS_FIX = ("Pass --prometheus URL (config prometheus.url) of the Prometheus that scrapes the gateways, "
                  "or audit a snapshot recorded with `asm-audit snapshot --prometheus URL`.")

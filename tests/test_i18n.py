@@ -393,3 +393,17 @@ def test_the_gate_reason_and_notes_are_said_in_the_readers_language_and_stay_eng
     assert "网关流量：使用录制的 Prometheus 应答" in visible_text(page)
     assert document["notes"] == [
         "gateway traffic: recorded Prometheus answers (window 24h up to 2026-11-20T09:30:00Z), not a live query"]
+
+
+def test_gateway_traffic_remediation_is_said_in_zh_cn(demo: AuditResult) -> None:
+    """The demo's gateway-traffic FAILs (AA1510 on the east-west and egress gateways) carry prose remediation per
+    gateway type (checks/traffic.py REMEDIATION): it stayed English in the zh-CN CAB pack's blockers and next steps;
+    findings.json keeps the English."""
+    rows = demo.findings[demo.findings["code"].astype(str) == "AA1510"]
+    english = set(rows["remediation"].astype(str))
+    assert any(r.startswith("Cross-cluster traffic still crosses") for r in english)
+    with i18n.language("zh-CN"):
+        said = set(localized(demo).findings.loc[rows.index, "remediation"].astype(str))
+    assert ("跨集群流量仍经过 Istio 东西向网关：启用 ASM 的跨网络网关，把其余工作负载迁到 ASM 代理，"
+            "然后在完整时间窗口后重新审计。") in said
+    assert not any(r.startswith(("Cross-cluster", "Route every", "Move the remaining")) for r in said)
