@@ -170,6 +170,12 @@ def _readable(cluster: ClusterInventory, kind: K.Kind, unread: dict[str, str]) -
 
 
 def vm_proxies(cluster: ClusterInventory) -> VmProxies:
+    """The cluster's VM proxies, read once per inventory (istio-sidecars-remaining, pods-xds-agent and the report's
+    progress each ask; read it, never change it)."""
+    return cluster.memo("vm_proxies", lambda: _vm_proxies(cluster))
+
+
+def _vm_proxies(cluster: ClusterInventory) -> VmProxies:
     unread: dict[str, str] = {}
     groups: dict[tuple[str, str], VmGroup] = {}
     for group in _readable(cluster, K.WORKLOADGROUP, unread):
