@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from auditor import kinds as K
 from auditor import mesh
+from auditor.errors import EvidenceUnavailable
 
 if TYPE_CHECKING:
     from auditor.check import Context
+    from auditor.inventory import Inventory
 
 # The seed names the istio-system label option twice: in the table/sample output and in the patch command.
 # ASM's published type (aliyun/alibabacloud-servicemesh-api, alibabacloudservicemesh/v1/
@@ -104,3 +107,100 @@ def asm_proxy_versions(ctx: Context) -> dict[str, int]:
             if count:
                 seen[str(image)] = seen.get(str(image), 0) + int(count)
     return seen
+
+
+# Where ASM lists the data-plane clusters joined to the instance, best first: DescribeClustersInServiceMesh
+# (`Clusters[].ClusterId`, with ASM's `Name` of each) and DescribeServiceMeshDetail (`ServiceMesh.Clusters`, the ids).
+JOINED_SOURCES = ("DescribeClustersInServiceMesh", "DescribeServiceMeshDetail")
+
+
+@dataclass(frozen=True)
+class JoinedClusters:
+    """The data-plane clusters ASM says are joined to the instance (`ids`, its order), or why that is not known.
+
+    `known` False with `why` empty: no answer that lists them was given (nothing said); with `why`: an answer was
+    given (or its read failed) but its list cannot be read, so nothing about the mesh's clusters can be taken from it.
+    """
+
+    known: bool
+    ids: tuple[str, ...] = ()
+    names: dict[str, str] = field(default_factory=dict)  # id -> ASM's name of the cluster, where the answer has it
+    origin: str = ""
+    why: str = ""
+
+
+def joined_clusters(inv: Inventory) -> JoinedClusters:
+    """The clusters joined to the ASM instance, from the first answer of JOINED_SOURCES that was given."""
+    for action in JOINED_SOURCES:
+        try:
+            answer = inv.openapi_answer(action)
+        except EvidenceUnavailable as exc:
+            return JoinedClusters(False, why=f"{action} could not be read: {exc.reason}")
+        if answer is None:
+            continue
+        origin = inv.openapi_origin(action)
+        if action == "DescribeClustersInServiceMesh":
+            listed = answer.get("Clusters")
+            entries = listed if isinstance(listed, list) else None
+            ids = [e.get("ClusterId") if isinstance(e, dict) else None for e in entries or ()]
+            names = {str(e.get("ClusterId")): e["Name"] for e in entries or ()
+                     if isinstance(e, dict) and isinstance(e.get("Name"), str) and e["Name"]}
+            where = "Clusters[].ClusterId"
+        else:
+            mesh_detail = answer.get("ServiceMesh")
+            if not isinstance(mesh_detail, dict) or "Clusters" not in mesh_detail:
+                continue  # an answer without the list says nothing of the clusters (other readers use the rest)
+            listed = mesh_detail.get("Clusters")
+            entries = listed if isinstance(listed, list) else None
+            ids, names, where = list(entries or ()), {}, "ServiceMesh.Clusters"
+        if entries is None or not all(isinstance(i, str) and i.strip() for i in ids):
+            # A list of the mesh's clusters that cannot be read whole is no list: one unread entry may be the
+            # cluster not audited.
+            return JoinedClusters(False, origin=origin, why=f"{origin}: {where} is not a list of cluster ids "
+                                                             f"({_clipped(listed)})")
+        return JoinedClusters(True, tuple(dict.fromkeys(i.strip() for i in ids)), names, origin)
+    return JoinedClusters(False)
+
+
+def _clipped(value: Any, limit: int = 120) -> str:
+    text = repr(value)
+    return text if len(text) <= limit else text[:limit] + "..."
+
+
+@dataclass(frozen=True)
+class Coverage:
+    """Which of the joined clusters this audit did not read: `missing` ids no audited cluster has; `unnamed` the
+    audited clusters without a known id (they may be some of `missing`); `by_count` True when every missing id can be
+    one of them (as many or fewer missing ids than unnamed audited clusters: taken as audited, and said so)."""
+
+    joined: JoinedClusters
+    missing: tuple[str, ...]
+    unnamed: tuple[str, ...]
+
+    @property
+    def by_count(self) -> bool:
+        return bool(self.missing) and len(self.missing) <= len(self.unnamed)
+
+    @property
+    def covered(self) -> bool:
+        return self.joined.known and (not self.missing or self.by_count)
+
+    def evidence(self) -> dict[str, Any]:
+        """What the findings of migration-resource say of the joined clusters."""
+        if not self.joined.known:
+            return {"joined_clusters": None, "joined_clusters_why": self.joined.why or "no ASM OpenAPI answer lists "
+                    "the clusters joined to the instance (DescribeClustersInServiceMesh, DescribeServiceMeshDetail)"}
+        out: dict[str, Any] = {"joined_clusters": list(self.joined.ids), "joined_clusters_source": self.joined.origin,
+                               "not_audited": list(self.missing)}
+        if self.unnamed:
+            out["audited_without_cluster_id"] = list(self.unnamed)
+        return out
+
+
+def coverage(inv: Inventory) -> Coverage:
+    """The joined clusters (joined_clusters) against the audited data planes' ids (fleet file, config
+    asm.cluster_ids, snapshot manifest). An unreachable cluster was audited (its checks are UNKNOWN)."""
+    joined = joined_clusters(inv)
+    audited = {c.cluster_id.strip() for c in inv.data_planes if c.cluster_id and c.cluster_id.strip()}
+    unnamed = tuple(c.name for c in inv.data_planes if not (c.cluster_id and c.cluster_id.strip()))
+    return Coverage(joined, tuple(i for i in joined.ids if i not in audited), unnamed)
