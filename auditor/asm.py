@@ -176,6 +176,8 @@ class Coverage:
     joined: JoinedClusters
     missing: tuple[str, ...]
     unnamed: tuple[str, ...]
+    # (name, id) of audited clusters whose id ASM's list does not have: not joined to this instance (or a wrong id)
+    strangers: tuple[tuple[str, str], ...] = ()
 
     @property
     def by_count(self) -> bool:
@@ -194,13 +196,17 @@ class Coverage:
                                "not_audited": list(self.missing)}
         if self.unnamed:
             out["audited_without_cluster_id"] = list(self.unnamed)
+        if self.strangers:
+            out["audited_not_joined"] = {name: cluster_id for name, cluster_id in self.strangers}
         return out
 
 
 def coverage(inv: Inventory) -> Coverage:
     """The joined clusters (joined_clusters) against the audited data planes' ids (fleet file, config
-    asm.cluster_ids, snapshot manifest). An unreachable cluster was audited (its checks are UNKNOWN)."""
+    asm.cluster_ids, snapshot manifest), both ways. An unreachable cluster was audited (its checks are UNKNOWN)."""
     joined = joined_clusters(inv)
-    audited = {c.cluster_id.strip() for c in inv.data_planes if c.cluster_id and c.cluster_id.strip()}
-    unnamed = tuple(c.name for c in inv.data_planes if not (c.cluster_id and c.cluster_id.strip()))
-    return Coverage(joined, tuple(i for i in joined.ids if i not in audited), unnamed)
+    ids = {c.name: c.cluster_id.strip() for c in inv.data_planes if c.cluster_id and c.cluster_id.strip()}
+    unnamed = tuple(c.name for c in inv.data_planes if c.name not in ids)
+    listed = set(joined.ids)
+    strangers = tuple((name, i) for name, i in ids.items() if i not in listed) if joined.known else ()
+    return Coverage(joined, tuple(i for i in joined.ids if i not in ids.values()), unnamed, strangers)

@@ -100,6 +100,13 @@ class MigrationResource(Check):
                                Severity.MINOR, message=NO_EFFECT + " (which is {value})")
     UNKNOWN_STATE = Outcome("AA0730", Status.UNKNOWN, "status.state is not one of the migration's states",
                             message="unrecognised status.state {state} (desiredState {desired})")
+    NOT_JOINED = Outcome("AA0717", Status.FAIL, "an audited cluster is not among the clusters joined to the ASM "
+                         "instance: the migration's switches do not reach it",
+                         message="cluster {cluster} (id {cluster_id}) is not joined to the ASM instance ({source} "
+                                 "lists {joined}): the migration's state switches do not reach it",
+                         fix="Add the cluster to the ASM instance (seed step 1, 'Ignore istio-system namespace check' "
+                             "selected), or correct its id (fleet file cluster_id, config asm.cluster_ids); then audit "
+                             "again.")
     NOT_AUDITED = Outcome("AA0731", Status.UNKNOWN, "a cluster joined to the ASM instance was not audited: the "
                           "migration's state is the whole instance's, so what this gate needs of each cluster is not "
                           "known for it", message="cluster {cluster} is joined to the ASM instance ({source}) but was "
@@ -115,7 +122,7 @@ class MigrationResource(Check):
     PAST = Outcome("AA0740", Status.NOT_APPLICABLE, "the migration is already past this gate's step",
                    message="state is already {state}; the {gate} step is behind the migration")
     outcomes = (READY, READY_TO_UNINSTALL, COMPLETED, READY_OPTION_SET, READY_OPTION_NOT_SET, MISSING, NOT_SERVED,
-                SWITCH_FAILED, NOT_RECONCILED, UNREACHABLE_STATE, SWITCH_PENDING, BEHIND, OPTION_NO_EFFECT,
+                SWITCH_FAILED, NOT_RECONCILED, UNREACHABLE_STATE, SWITCH_PENDING, BEHIND, NOT_JOINED, OPTION_NO_EFFECT,
                 NO_EFFECT_BESIDE, UNKNOWN_STATE, NOT_AUDITED, COVERAGE_UNPROVEN, PAST)
     asm_needs = (K.ASM_MIGRATION,)
     # The gates whose step is a switch of the instance's one ASMMigrateFromIstio (and the proof of the last one): it
@@ -124,12 +131,18 @@ class MigrationResource(Check):
 
     def run(self, ctx: Context) -> Iterable[Finding]:
         found = list(self._state(ctx))
-        if ctx.gate in self.WHOLE_INSTANCE_GATES and found and all(
-                f.code not in (self.PAST.code, self.MISSING.code, self.NOT_SERVED.code) for f in found):
+        if found and all(f.code not in (self.PAST.code, self.MISSING.code, self.NOT_SERVED.code) for f in found):
             covered = coverage(ctx.inv)
             for f in found:
                 f.evidence = {**f.evidence, **covered.evidence()}
-            found += self._coverage(ctx.inv.require_asm().name, covered)
+            joined = covered.joined
+            # Every step needs the audited cluster joined: a switch, or Istio's uninstall, where ASM serves nothing.
+            found += [self.report(self.NOT_JOINED, name, params={
+                "cluster": name, "cluster_id": cluster_id, "source": joined.origin,
+                "joined": ", ".join(joined.ids) or "none"}, kind="Cluster", name=cluster_id,
+                evidence=covered.evidence()) for name, cluster_id in covered.strangers]
+            if ctx.gate in self.WHOLE_INSTANCE_GATES:
+                found += self._coverage(ctx.inv.require_asm().name, covered)
         return found
 
     def _coverage(self, where: str, covered: Coverage) -> list[Finding]:

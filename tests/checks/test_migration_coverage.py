@@ -128,3 +128,15 @@ def test_the_fleet_overview_marks_the_audited_cluster_joined(audit):
                 config={"asm": {"cluster_ids": {"cluster-a": ID_A}}}, asm_openapi=mesh_detail([ID_A, ID_B]))
     [cluster_a] = [c for c in run.result.clusters if c["name"] == "cluster-a"]
     assert cluster_a["asm_joined"] is True
+
+
+@pytest.mark.parametrize(("gate", "state"), [("setup", "Init"), ("migrating", "SetupIstioForMigrate"),
+                                             ("uninstall", "Migrating"), ("finished", "Migrating")])
+def test_an_audited_cluster_not_joined_to_the_instance_fails(audit, gate, state):
+    """The report judged a cluster ASM's list does not have (not added to the instance, or audited by mistake): the
+    instance's switches do not reach it, and uninstalling its Istio leaves its workloads without a control plane."""
+    found = rows(audit, gate, state, clusters_in_mesh(ID_B), ids={"cluster-a": ID_A})
+    [stranger] = [r for r in found if r["code"] == "AA0717"]
+    assert (stranger["status"], stranger["cluster"], stranger["name"]) == ("FAIL", "cluster-a", ID_A)
+    assert stranger["severity"] == "blocker"
+    assert stranger["evidence"]["audited_not_joined"] == {"cluster-a": ID_A}
