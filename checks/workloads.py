@@ -6,7 +6,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from auditor import kinds as K
-from auditor import mesh
+from auditor import mesh, rollouts
 from auditor.check import ClusterCheck, Context
 from auditor.inventory import (
     ACTIVE_PHASES,
@@ -129,11 +129,21 @@ class AsmProxiesReady(ClusterCheck):
                                        "restart over and over",
                                        message="{unready} not ready and " + _RESTARTING + " of {total} ASM-proxied "
                                                "pod(s)")
+    SHORT = Outcome("AA1313", Status.FAIL, "a workload moved to ASM runs fewer pods than it should: its new pods "
+                    "are not created (ASM's injector unreachable or refusing, admission, quota...)",
+                    message="{existing} of {desired} pod(s) exist, {available} available{why}")
+    WORKLOADS_UNREAD = Outcome("AA1330", Status.UNKNOWN, "the workloads could not be read, so a moved workload short "
+                               "of its pods (none created, none listed) cannot be seen",
+                               message="{kinds} could not be read: a workload moved to ASM whose pods cannot be "
+                                       "created would not show here ({reason})",
+                               fix="Grant list on Deployments, StatefulSets and DaemonSets (`asm-audit rbac`), then "
+                                   "audit again.")
     NO_ASM_PROXY = Outcome("AA1340", Status.NOT_APPLICABLE, "no pod runs ASM's proxy yet",
                            message="no pod runs an ASM proxy yet")
-    outcomes = (READY, NOT_READY, RESTARTING, NOT_READY_AND_RESTARTING, NO_ASM_PROXY)
+    outcomes = (READY, NOT_READY, RESTARTING, NOT_READY_AND_RESTARTING, SHORT, WORKLOADS_UNREAD, NO_ASM_PROXY)
     needs = (K.POD,)
-    uses = (K.REPLICASET, K.JOB)
+    # The workloads' status: a moved workload whose pods cannot be created has none to judge (rollouts.py).
+    uses = (K.REPLICASET, K.JOB, *rollouts.KINDS)
     restart_threshold = 3  # restartCount (all containers) above this counts as restarting
 
     def check_cluster(self, cluster: ClusterInventory, ctx: Context) -> Iterable[Finding]:
@@ -141,13 +151,24 @@ class AsmProxiesReady(ClusterCheck):
         # Only the rows and columns read, as frames of those columns' arrays: filtering copies each column kept.
         columns = [*WORKLOAD_KEY, "name", "ready", "restarts", "phase"]
         asm = pod_columns(pods, among(pods["proxy"], (mesh.PROXY_ASM,)) & among(pods["phase"], ACTIVE_PHASES), columns)
+        sizes = workload_sizes(asm) if not asm.empty else {}
+        short, unread = rollouts.shortfalls(cluster, set(sizes))
+        if short:  # rare: which of them lack pods (unready pods that exist are judged below, one finding each)
+            existing = workload_sizes(pod_columns(pods, among(pods["phase"], ACTIVE_PHASES), WORKLOAD_KEY))
+            short = [(gap, n) for gap in short
+                     if (n := existing.get((gap.namespace, gap.kind, gap.name), 0)) < gap.desired]
+        yield from self._short(cluster.name, short)
+        if unread:
+            yield self.report(self.WORKLOADS_UNREAD, cluster.name, params={
+                "kinds": ", ".join(unread), "reason": "; ".join(f"{k}: {why}" for k, why in unread.items())},
+                remediation=self.WORKLOADS_UNREAD.fix, evidence={"unread": unread})
         if asm.empty:
-            yield self.report(self.NO_ASM_PROXY, cluster.name, params={})
+            if not short and not unread:
+                yield self.report(self.NO_ASM_PROXY, cluster.name, params={})
             return
         not_ready = ~asm["ready"].to_numpy().astype(bool)
         restarting = (asm["restarts"] > self.restart_threshold).to_numpy()
         bad = pod_columns(asm, not_ready | restarting, columns)
-        sizes = workload_sizes(asm)
         # Plain lists in workload order (inventory.workload_columns): no DataFrame, nor dict of lists, per workload.
         keys, bounds, values = workload_columns(bad, ("name", "ready", "restarts", "phase"))
         pod_names, readiness, restart_counts, pod_phases = (values[c] for c in ("name", "ready", "restarts", "phase"))
@@ -177,8 +198,21 @@ class AsmProxiesReady(ClusterCheck):
                                       "phases": {**value_counts(pod_phases[start:end], phases_seen)},
                                       "pod_count": total,
                                       "restart_threshold": self.restart_threshold})
-        if bad.empty:
+        if bad.empty and not short and not unread:
             workloads = len(sizes)
             yield self.report(self.READY, cluster.name, params={"pods": len(asm), "workloads": workloads,
                                                                  "threshold": self.restart_threshold},
                               evidence={"pods": len(asm), "workloads": workloads})
+
+    def _short(self, cluster: str, short: list[tuple[rollouts.Shortfall, int]]) -> Iterable[Finding]:
+        """AA1313 for each moved workload with fewer pods than it should run (`existing`: its pods listed)."""
+        for gap, existing in short:
+            k = f"{mesh.kubectl(cluster)} {mesh.ns_flag(gap.namespace)}"
+            ref = mesh.object_ref(mesh.sh(gap.kind.lower()), gap.name)
+            yield self.report(self.SHORT, cluster, params={"existing": existing, "desired": gap.desired,
+                                                           "available": gap.available,
+                                                           "why": f" ({gap.why})" if gap.why else ""},
+                              kind=gap.kind, namespace=gap.namespace, name=gap.name,
+                              remediation=f"{k} describe {ref}; {k} get events --field-selector reason=FailedCreate",
+                              evidence={"desired": gap.desired, "available": gap.available, "pods": existing,
+                                        "condition": gap.why, "asm_inject_label": gap.marked})
