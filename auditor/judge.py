@@ -31,8 +31,8 @@ from auditor.collect import gc_paused
 from auditor.errors import EvidenceUnavailable
 from auditor.inventory import ClusterInventory, Inventory
 from auditor.kinds import Kind
-from auditor.model import Finding, Gate, Severity, Status
-from auditor.plan import asm_marks, auto_gate, gate_already_past
+from auditor.model import MIGRATION_STATES, Finding, Gate, Severity, Status
+from auditor.plan import asm_marks, auto_gate, gate_already_past, unrecognised_state
 
 log = logging.getLogger("asm_audit")
 
@@ -429,6 +429,18 @@ def _gate_unknown_or_past(inv: Inventory, phase: str, gates: list[Gate]) -> list
                             severity=Severity.BLOCKER, gate=gate.value, check_id="gate-selection", title=title,
                             evidence={"asm_marks": marks[:50]}, code=GATE_UNKNOWN.code,
                             default_severity=GATE_UNKNOWN.severity)]
+    state = unrecognised_state(inv) if phase != "all" and inv.asm is not None else None
+    if state is not None:
+        # Neither --phase auto (which fell back to the first gate) nor an explicit gate can tell whether the step is
+        # still ahead: the assessment gate, which --phase auto picks here, does not even read the resource.
+        chosen = "--phase auto chose" if phase == "auto" else f"--phase {phase}:"
+        return [Finding(Status.UNKNOWN, inv.asm.name, f"{chosen} {gate.value}, but ASMMigrateFromIstio/default is in "
+                        f"state {state}, none of the migration's states ({' -> '.join(MIGRATION_STATES)}): whether "
+                        "this gate's step is still ahead cannot be told, so this audit cannot be GO",
+                        remediation=f"Read the resource ({mesh.ASM_KUBECTL} get asmmigratefromistio default -o yaml) "
+                                    "and status.message; once the state is one of the migration's, re-run the audit.",
+                        severity=Severity.BLOCKER, gate=gate.value, check_id="gate-selection", title=title,
+                        evidence={"state": state}, code=GATE_UNKNOWN.code, default_severity=GATE_UNKNOWN.severity)]
     if phase in (g.value for g in Gate):
         state = gate_already_past(inv, gate)
         if state:

@@ -73,6 +73,22 @@ def auto_gate(inv: Inventory) -> tuple[Gate, str]:
 ASM_KEY_PREFIX = "asm.alibabacloud.com/"
 
 
+def unrecognised_state(inv: Inventory) -> str | None:
+    """status.state of ASMMigrateFromIstio/default when it is set but none of the migration's states, as written
+    (repr); None when the resource is absent or unreadable, its state empty (not reconciled yet: Init) or known.
+
+    ASM's type (aliyun/alibabacloud-servicemesh-api, alibabacloudservicemesh/v1/asmmigratefromistio_types.go)
+    declares status.state a plain string: only spec.desiredState carries the enum of MIGRATION_STATES."""
+    try:
+        cr = migration_resource(inv)
+    except EvidenceUnavailable:
+        return None
+    state = ((cr or {}).get("status") or {}).get("state")
+    if not state or state in MIGRATION_STATES:
+        return None
+    return repr(state)
+
+
 def gate_already_past(inv: Inventory, gate: Gate) -> str | None:
     """The CR's state when the migration is past the step `gate` guards (None when not, or unreadable)."""
     try:
