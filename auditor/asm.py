@@ -84,16 +84,31 @@ def asm_version(ctx: Context) -> tuple[mesh.Version | None, str, str | None]:
         raw = (((detail.get("ServiceMesh") or {}).get("ServiceMeshInfo") or {}).get("Version"))
         if raw:
             return mesh.parse_version(raw), origin, raw
-    services = []
-    for cluster in ctx.inv.data_planes:
-        # Only Services proven ASM's: a version-named Istio revision (istiod-1-24-2) says nothing of ASM.
-        services += [(version, name, cluster.name) for name, version in
-                     mesh.asm_istiod_versions(cluster.istiod_owners())]
+    services = asm_service_versions(ctx)
     if services:
-        # During an ASM canary upgrade two istiod-<rev> Services exist; the instance runs the newest.
-        version, name, where = max(services)
-        return version, f"Service istio-system/{name} in {where}", name
+        version, name, where = max((version, name, where) for where, (version, name) in services.items())
+        return version, service_source(name, where), name
     return None, "", None
+
+
+def service_source(name: str, cluster: str) -> str:
+    return f"{SERVICE_SOURCE}{name} in {cluster}"
+
+
+SERVICE_SOURCE = "Service istio-system/"  # how asm_version names an answer read from ASM's istiod-<rev> Service
+
+
+def asm_service_versions(ctx: Context) -> dict[str, tuple[mesh.Version, str]]:
+    """Each data plane's newest ASM istiod-<rev> Service: cluster -> (version, Service name); clusters without one
+    left out. Only Services proven ASM's: a version-named Istio revision (istiod-1-24-2) says nothing of ASM. During
+    an ASM canary upgrade two istiod-<rev> Services exist in a cluster; the control plane runs the newest."""
+    out: dict[str, tuple[mesh.Version, str]] = {}
+    for cluster in ctx.inv.data_planes:
+        found = mesh.asm_istiod_versions(cluster.istiod_owners())
+        if found:
+            name, version = max(found, key=lambda item: (item[1], item[0]))
+            out[cluster.name] = (version, name)
+    return out
 
 
 def asm_proxy_versions(ctx: Context) -> dict[str, int]:

@@ -10,7 +10,7 @@ import pandas as pd
 
 from auditor import kinds as K
 from auditor import mesh
-from auditor.asm import asm_proxy_versions, asm_version
+from auditor.asm import SERVICE_SOURCE, asm_proxy_versions, asm_service_versions, asm_version
 from auditor.check import Check, ClusterCheck, Context, same_in_every_gate
 from auditor.config import Config
 from auditor.errors import EvidenceUnavailable
@@ -317,8 +317,13 @@ class AsmVersion(Check):
                                             "{proxy_version}, which only bounds it from below")
     UNPARSED = Outcome("AA0332", Status.UNKNOWN, "the ASM version given is not a version",
                        message="cannot read a version from {raw} ({source})")
+    DATA_PLANES_DISAGREE = Outcome(
+        "AA0333", Status.UNKNOWN, "the data planes' ASM istiod-<rev> Services name different ASM versions, some "
+        "older than 1.24 and some not, and no config or OpenAPI answer says which is the instance's",
+        fix=NO_SOURCE_FIX, message="ASM version unknown: the data planes' ASM istiod Services disagree ({services}); "
+                                   + NO_SOURCE_FIX)
     outcomes = (SUPPORTED, SUPPORTED_EASTWEST, AT_LEAST, AT_LEAST_EASTWEST, TOO_OLD, TOO_OLD_EASTWEST, NO_SOURCE,
-                NO_SOURCE_OLD_PROXIES, UNPARSED)
+                NO_SOURCE_OLD_PROXIES, UNPARSED, DATA_PLANES_DISAGREE)
     uses = (K.SERVICE, K.POD, K.DEPLOYMENT, *SCAN_KINDS)
 
     def run(self, ctx: Context) -> Iterable[Finding]:
@@ -345,6 +350,13 @@ class AsmVersion(Check):
                 yield self.report(self.NO_SOURCE, where, params={}, remediation=NO_SOURCE_FIX, evidence=evidence)
         elif version is None:
             yield self.report(self.UNPARSED, where, params={"raw": repr(raw), "source": source}, evidence=evidence)
+        elif source.startswith(SERVICE_SOURCE) and self._straddle(ctx, evidence):
+            # The newest Service was one cluster's; another shows an ASM older than the migration needs: one
+            # instance's clusters would agree, so which version the instance runs is not known (a cluster joined to
+            # another instance, or a Service left behind).
+            yield self.report(self.DATA_PLANES_DISAGREE, where, params={"services": "; ".join(
+                f"{cluster}: {name}" for cluster, name in evidence["asm_istiod_services"].items())},
+                remediation=NO_SOURCE_FIX, evidence=evidence)
         elif version.at_least(*MIN_ASM):
             yield self.report(self.SUPPORTED_EASTWEST if eastwest else self.SUPPORTED, where,
                               params={**params, "version": str(version)}, evidence=evidence)
@@ -352,6 +364,13 @@ class AsmVersion(Check):
             yield self.report(self.TOO_OLD_EASTWEST if eastwest else self.TOO_OLD, where,
                               params={**params, "version": str(version)}, evidence=evidence,
                               remediation=self.remediation)
+
+    @staticmethod
+    def _straddle(ctx: Context, evidence: dict[str, Any]) -> bool:
+        """Whether the data planes' newest ASM istiod Services fall on both sides of MIN_ASM (kept in evidence)."""
+        services = asm_service_versions(ctx)
+        evidence["asm_istiod_services"] = {cluster: name for cluster, (_, name) in sorted(services.items())}
+        return len({version.at_least(*MIN_ASM) for version, _ in services.values()}) > 1
 
     @staticmethod
     def _eastwest(ctx: Context) -> list[str]:

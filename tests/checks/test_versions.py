@@ -256,3 +256,26 @@ def test_asm_version_east_west_outcomes_of_their_own(audit):
     assert judged(f.service("istiod-1-24-6", "istio-system")) == ("PASS", "AA0302")
     assert judged(f.pod("a-1", owner=None, proxy="asm")) == ("PASS", "AA0304")
     assert judged(f.service("istiod-1-22-6", "istio-system")) == ("FAIL", "AA0311")
+
+
+def test_asm_version_data_planes_showing_different_asm_versions_is_unknown(audit):
+    """One ASM instance's data planes carry the same istiod-<rev> Service (domain.md: ASM's managed control plane
+    leaves a headless istiod-<rev> Service, no Deployment, in each cluster). Main took the newest across the fleet:
+    c2 on an ASM 1.22 control plane passed on c1's 1.24 Service."""
+    new, old = f.service("istiod-1-24-6", "istio-system"), f.service("istiod-1-22-6", "istio-system")
+    [row] = audit({"c1": [new], "c2": [old]}, "assessment").rows("asm-version")
+    assert (row["status"], row["code"]) == ("UNKNOWN", "AA0333")
+    assert row["evidence"]["asm_istiod_services"] == {"c1": "istiod-1-24-6", "c2": "istiod-1-22-6"}
+    assert "asm.version" in row["remediation"]  # the setting that tells it
+    # A canary upgrade inside one cluster (both Services there) is still judged by the newest.
+    [row] = audit({"c1": [new, old], "c2": [new]}, "assessment").rows("asm-version")
+    assert (row["status"], row["code"]) == ("PASS", "AA0301")
+    # Disagreeing on the same side of 1.24 tells the answer either way.
+    [row] = audit({"c1": [new], "c2": [f.service("istiod-1-25-2", "istio-system")]}, "assessment").rows("asm-version")
+    assert (row["status"], row["code"]) == ("PASS", "AA0301")
+    [row] = audit({"c1": [old], "c2": [f.service("istiod-1-23-1", "istio-system")]}, "assessment").rows("asm-version")
+    assert (row["status"], row["code"]) == ("FAIL", "AA0310")
+    # The instance's own answer outranks the Services.
+    [row] = audit({"c1": [new], "c2": [old]}, "assessment",
+                  config={"asm": {"version": "v1.24.6.62-g5c7e1f0b-aliyun"}}).rows("asm-version")
+    assert (row["status"], row["code"]) == ("PASS", "AA0301")
