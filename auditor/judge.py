@@ -12,7 +12,6 @@ from typing import Protocol
 
 import msgspec
 
-from auditor import kinds as K
 from auditor import mesh, timing
 from auditor.check import (
     ENGINE_CRASHED,
@@ -32,7 +31,7 @@ from auditor.errors import EvidenceUnavailable
 from auditor.inventory import ClusterInventory, Inventory
 from auditor.kinds import Kind
 from auditor.model import MIGRATION_STATES, Finding, Gate, Severity, Status
-from auditor.plan import asm_marks, auto_gate, gate_already_past, unrecognised_state
+from auditor.plan import asm_marks, auto_gate, gate_already_past, migration_resource, unrecognised_state
 
 log = logging.getLogger("asm_audit")
 
@@ -404,13 +403,22 @@ def gate_findings(inv: Inventory, phase: str, gates: list[Gate], reason: str) ->
 
 
 def _gate_guessed(inv: Inventory, phase: str, gates: list[Gate], reason: str) -> list[Finding]:
-    if phase == "auto" and inv.asm is not None and not inv.asm.available(K.ASM_MIGRATION):
+    if phase == "auto" and inv.asm is not None and _migration_unreadable(inv):
         # The gate is a guess: its GO must not be read as a GO for the step the cluster is really at.
         return [Finding(Status.UNKNOWN, inv.asm.name, f"{reason}: the gate is a guess, so this audit "
                         "cannot be GO; fix the access or pass --phase", severity=Severity.BLOCKER,
                         gate=gates[0].value, check_id="gate-selection", title="Gate selection (--phase auto)",
                         code=GATE_UNKNOWN.code, default_severity=GATE_UNKNOWN.severity)]
     return []
+
+
+def _migration_unreadable(inv: Inventory) -> bool:
+    """ASMMigrateFromIstio/default cannot be read: not collected, forbidden, or held twice with different contents."""
+    try:
+        migration_resource(inv)
+    except EvidenceUnavailable:
+        return True
+    return False
 
 
 def _gate_unknown_or_past(inv: Inventory, phase: str, gates: list[Gate]) -> list[Finding]:

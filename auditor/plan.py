@@ -13,6 +13,7 @@ from typing import Any
 
 from auditor import kinds as K
 from auditor import mesh
+from auditor.asm import migration_resource as asm_migration_resource
 from auditor.check import Check
 from auditor.errors import EvidenceUnavailable, UsageError
 from auditor.i18n import N_, Phrase
@@ -34,9 +35,8 @@ PHASES = ("auto", "all", *(g.value for g in Gate))
 
 
 def migration_resource(inv: Inventory) -> dict[str, Any] | None:
-    """ASMMigrateFromIstio/default, None when absent; raises EvidenceUnavailable when unreadable."""
-    asm = inv.require_asm()
-    return asm.get(K.ASM_MIGRATION, "default")
+    """ASMMigrateFromIstio/default, None when absent; raises EvidenceUnavailable when unreadable (auditor/asm.py)."""
+    return asm_migration_resource(inv.require_asm())
 
 
 def istio_control_plane_present(inv: Inventory) -> bool:

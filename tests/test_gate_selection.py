@@ -176,3 +176,17 @@ def test_an_unrecognised_state_at_a_gate_reading_the_resource_is_unknown_too(tmp
     assert [(r["status"], r["code"]) for r in records(result.findings)
             if r["check_id"] == "migration-resource"] == [("UNKNOWN", "AA0730")]
     assert result.exit_code == 3
+
+
+def test_auto_with_two_differing_copies_of_the_resource_is_a_guess(tmp_path: Path) -> None:
+    """A hand-made snapshot holding ASMMigrateFromIstio/default twice, in different states (ASM's type is
+    cluster-scoped: a server holds one). Main took the first copy's Init and audited setup."""
+    root = f.write_snapshot(tmp_path / "snap", {"cluster-a": istio_cluster(),
+                                                "asm": [f.migration_cr("Init"), f.migration_cr("Migrating")]},
+                            versions={"cluster-a": f.version_info(), "asm": f.version_info()},
+                            manifest={"clusters": [{"name": "cluster-a", "role": "data-plane", "complete": True},
+                                                   {"name": "asm", "role": "asm", "complete": True}]})
+    config = Config.model_validate({"asm": {"version": "v1.24.6.62-g5c7e1f0b-aliyun"}})
+    result = run_audit(open_snapshot(root), "auto", config)
+    assert [(r["status"], r["code"]) for r in gate_rows(result)] == [("UNKNOWN", "AA0010")]
+    assert result.verdict.value == "INCOMPLETE"
