@@ -63,7 +63,11 @@ class KubernetesVersion(ClusterCheck):
                        "major/minor are not versions)",
                        message="cannot read a Kubernetes version from the /version answer (gitVersion {git_version}, "
                                "major {major}, minor {minor})")
-    outcomes = (SUPPORTED, TOO_OLD, UNREAD, UNPARSED)
+    DISAGREE = Outcome("AA0132", Status.UNKNOWN, "the /version answer's gitVersion and major/minor name Kubernetes "
+                       "versions on both sides of 1.21 (a server derives both from one version string)",
+                       message="gitVersion {git_version} says Kubernetes {git}, major/minor {major}.{minor} say "
+                               "{major_minor}: one of them is not this server's version")
+    outcomes = (SUPPORTED, TOO_OLD, UNREAD, UNPARSED, DISAGREE)
 
     @same_in_every_gate
     def check_cluster(self, cluster: ClusterInventory, ctx: Context) -> Iterable[Finding]:
@@ -79,13 +83,23 @@ class KubernetesVersion(ClusterCheck):
         # gitVersion carries vendor suffixes (v1.28.3-aliyun.1, v1.27.8-eks-...); major/minor ("1", "28+")
         # are the fallback when it is not a version at all. A non-string gitVersion is malformed: not read.
         version = mesh.parse_version(git_version) if isinstance(git_version, str) else None
+        try:
+            major_minor = mesh.kubernetes_version({"major": info.get("major"), "minor": info.get("minor")})
+        except ValueError:  # digits beyond int()'s limit are no version either
+            major_minor = None
         source = f"gitVersion {raw}"
         if version is None:
-            try:
-                version = mesh.kubernetes_version({"major": info.get("major"), "minor": info.get("minor")})
-            except ValueError:  # digits beyond int()'s limit are no version either
-                version = None
+            version = major_minor
             source = f"major/minor {info.get('major')}.{info.get('minor')} (gitVersion {raw!r} unreadable)"
+        elif major_minor is not None and major_minor.at_least(*MIN_KUBERNETES) != version.at_least(*MIN_KUBERNETES):
+            # Kubernetes' build (hack/lib/version.sh) sets gitMajor/gitMinor from the gitVersion it stamps: an answer
+            # where they fall on both sides of the minimum was not written by one server build (edited, assembled).
+            evidence["source"] = "gitVersion and major/minor disagree"
+            yield self.report(self.DISAGREE, cluster.name, params={
+                "git_version": repr(raw), "git": f"{version.major}.{version.minor}", "major": repr(info.get("major")),
+                "minor": repr(info.get("minor")), "major_minor": f"{major_minor.major}.{major_minor.minor}"},
+                evidence=evidence)
+            return
         evidence["source"] = source
         if version is None:
             yield self.report(self.UNPARSED, cluster.name, params={

@@ -279,3 +279,23 @@ def test_asm_version_data_planes_showing_different_asm_versions_is_unknown(audit
     [row] = audit({"c1": [new], "c2": [old]}, "assessment",
                   config={"asm": {"version": "v1.24.6.62-g5c7e1f0b-aliyun"}}).rows("asm-version")
     assert (row["status"], row["code"]) == ("PASS", "AA0301")
+
+
+@pytest.mark.parametrize(("git_version", "major", "minor", "status", "code"), [
+    # kubernetes/kubernetes@00ca4637:hack/lib/version.sh (kube::version::get_version_vars) sets KUBE_GIT_MAJOR and
+    # KUBE_GIT_MINOR from KUBE_GIT_VERSION, "+" appended to the minor when the version has a "-..." part
+    # (v1.28.3-aliyun.1 -> "28+"), and kube::version::ldflags stamps all three: one server build answers both from
+    # one string (only a version file loaded by hand sets them apart). Main read gitVersion alone and passed an
+    # answer whose major/minor say 1.20.
+    ("v1.21.3", "1", "20", "UNKNOWN", "AA0132"),
+    ("v1.20.15", "1", "21+", "UNKNOWN", "AA0132"),
+    ("v1.28.3-aliyun.1", "1", "28+", "PASS", "AA0101"),   # as ACK answers
+    ("v1.27.3-gke.100", "1", "27+", "PASS", "AA0101"),    # as GKE answers
+    ("v1.29.1", "1", "28", "PASS", "AA0101"),            # disagreeing, but both >= 1.21: the answer stands
+    ("v1.19.16", "1", "20", "FAIL", "AA0110"),           # both < 1.21
+])
+def test_kubernetes_version_git_version_and_major_minor_on_both_sides_is_unknown(audit, git_version, major, minor,
+                                                                                 status, code):
+    info = {**f.version_info(git_version), "major": major, "minor": minor}
+    [row] = audit({"c1": []}, "assessment", versions={"c1": info}).rows("kubernetes-version")
+    assert (row["status"], row["code"]) == (status, code)
