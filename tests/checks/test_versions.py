@@ -73,6 +73,21 @@ def test_kubernetes_version_missing_version_json_is_unknown(audit):
     assert run.result.verdict.value == "INCOMPLETE"
 
 
+def test_kubernetes_version_from_kubectl_version_output(audit):
+    """A hand-made snapshot's version.json from `kubectl version -o json`: {clientVersion, serverVersion}, each a
+    /version Info (kubernetes/kubernetes@d68e3f8f:staging/src/k8s.io/kubectl/pkg/cmd/version/version.go). The server's
+    answer is serverVersion; kubectl's own clientVersion never stands for the cluster (main read neither)."""
+    wrapped = {"clientVersion": f.version_info("v1.31.0"), "kustomizeVersion": "v5.4.2",
+               "serverVersion": f.version_info("v1.20.15-aliyun.1")}
+    [row] = audit({"c1": []}, "assessment", versions={"c1": wrapped}).rows("kubernetes-version")
+    assert (row["status"], row["code"], row["evidence"]["gitVersion"]) == ("FAIL", "AA0110", "v1.20.15-aliyun.1")
+    # kubectl could not reach the server: only kubectl's own version is there.
+    client_only = {"clientVersion": f.version_info("v1.31.0"), "kustomizeVersion": "v5.4.2"}
+    [row] = audit({"c1": []}, "assessment", versions={"c1": client_only}).rows("kubernetes-version")
+    assert (row["status"], row["code"]) == ("UNKNOWN", "AA0130")
+    assert "clientVersion" in row["message"]
+
+
 # ---------------------------------------------------------------- istio-version
 def test_istio_version_every_revision_and_distroless(audit):
     old = f.istiod("1-9-5", "1.9.5")
