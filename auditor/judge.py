@@ -441,8 +441,8 @@ def _gate_unknown_or_past(inv: Inventory, phase: str, gates: list[Gate]) -> list
     if state is not None:
         # Neither --phase auto (which fell back to the first gate) nor an explicit gate can tell whether the step is
         # still ahead: the assessment gate, which --phase auto picks here, does not even read the resource.
-        chosen = "--phase auto chose" if phase == "auto" else f"--phase {phase}:"
-        return [Finding(Status.UNKNOWN, inv.asm.name, f"{chosen} {gate.value}, but ASMMigrateFromIstio/default is in "
+        chosen = f"--phase auto chose {gate.value}, but" if phase == "auto" else f"--phase {phase}:"
+        return [Finding(Status.UNKNOWN, inv.asm.name, f"{chosen} ASMMigrateFromIstio/default is in "
                         f"state {state}, none of the migration's states ({' -> '.join(MIGRATION_STATES)}): whether "
                         "this gate's step is still ahead cannot be told, so this audit cannot be GO",
                         remediation=f"Read the resource ({mesh.ASM_KUBECTL} get asmmigratefromistio default -o yaml) "
