@@ -16,7 +16,14 @@ import pandas as pd
 
 from auditor import istio, mesh
 from auditor import kinds as K
-from auditor.asm import NO_EFFECT, SEED_PATCH_SPELLING, advanced_option, option_patch, seed_spelling_used
+from auditor.asm import (
+    NO_EFFECT,
+    SEED_PATCH_SPELLING,
+    advanced_option,
+    migration_resource,
+    option_patch,
+    seed_spelling_used,
+)
 from auditor.check import ClusterCheck, Context, same_in_every_gate
 from auditor.errors import EvidenceUnavailable
 from auditor.gateways import (
@@ -118,7 +125,7 @@ class EastwestGatewayOptions(ClusterCheck):
         problems: list[Finding] = []  # one FAIL per problem, each with its own command
         option_unknown: str | None = None
         try:
-            cr = ctx.inv.require_asm().get(K.ASM_MIGRATION, "default")
+            cr = migration_resource(ctx.inv.require_asm())
         except EvidenceUnavailable as exc:
             cr, option_unknown = None, exc.reason
         if option_unknown is None:

@@ -15,6 +15,7 @@ from auditor.asm import (
     advanced_option,
     advanced_options,
     coverage,
+    migration_resource,
     option_patch,
     seed_spelling_used,
 )
@@ -168,7 +169,7 @@ class MigrationResource(Check):
     def _state(self, ctx: Context) -> Iterable[Finding]:
         asm = ctx.inv.require_asm()
         where = asm.name
-        cr = asm.get(K.ASM_MIGRATION, "default")
+        cr = migration_resource(asm)
         subject = {"kind": "ASMMigrateFromIstio", "name": "default"}
         if cr is None:
             yield self.report(self.MISSING if asm.served(K.ASM_MIGRATION) else self.NOT_SERVED, where, params={},

@@ -157,6 +157,15 @@ def test_eastwest_options_unknown_without_asm_but_label_fail_stays(audit):
     assert outcomes(a, CHECK_EW) == [("FAIL", "AA0813")]
 
 
+def test_eastwest_options_two_differing_copies_of_the_resource_are_unknown(audit):
+    """ASM's type is cluster-scoped (aliyun/alibabacloud-servicemesh-api@766a6077f30d:
+    alibabacloudservicemesh/v1/asmmigratefromistio_types.go): two `default`s that differ come from a hand-made
+    snapshot. Main read the first copy's option and passed."""
+    set_, unset = (f.migration_cr("Init", option="stopIstioSystemInjectionDisabling"), f.migration_cr("Init"))
+    a = audit({"cluster-a": [ns_istio_system(), f.istiod(), *eastwest()]}, "setup", asm=[set_, unset])
+    assert outcomes(a, CHECK_EW) == [("UNKNOWN", "AA0830")]
+
+
 # ================================================================ egress-routes-to-asm
 CHECK_EG = "egress-routes-to-asm"
 
