@@ -17,6 +17,7 @@ from auditor import gatewayapi, istio, mesh
 from auditor import kinds as K
 from auditor.check import Check
 from auditor.config import GatewaysConfig
+from auditor.i18n import N_, Phrase
 from auditor.inventory import ACTIVE_PHASES, ClusterInventory
 from auditor.kinds import Kind
 from auditor.model import Finding, Outcome
@@ -49,8 +50,27 @@ INSTALL_ISTIOCTL, INSTALL_HELM, INSTALL_GATEWAY_API, INSTALL_ASM, INSTALL_OTHER 
 _CCM = "service.beta.kubernetes.io/"
 LB_ID_ANNOTATIONS = (_CCM + "alibaba-cloud-loadbalancer-id", _CCM + "alicloud-loadbalancer-id")
 LB_WEIGHT_ANNOTATIONS = (_CCM + "alibaba-cloud-loadbalancer-weight", _CCM + "alicloud-loadbalancer-weight")
-# CCM labels a Service with the CLB it created or reuses: the only trace of an auto-created CLB.
+# CCM labels a Service with the CLB it created or reuses (from CCM v2.5: helper.LabelLoadBalancerId,
+# kubernetes/cloud-provider-alibaba-cloud@v2.5.1:pkg/controller/helper/service_utils.go): the only trace of an
+# auto-created CLB but its address in the Service's status.
 LB_ID_LABEL = "service.k8s.alibaba/loadbalancer-id"
+# What CCM needs before it applies the weight annotation (kubernetes/cloud-provider-alibaba-cloud@v2.14.0:
+# pkg/controller/service/clbv1/vgroups.go buildVGroupForServicePort, nlbv2/server_groups.go likewise): a CLB reused by
+# the loadbalancer-id annotation (IsUserManaged, clbv1/loadbalancer.go BuildLocalModel) AND a vgroup-port
+# annotation; otherwise the weight is not read and the Service's backends get CCM's default weight
+# (setWeightBackends -> podNumberAlgorithm). The weight must be what Go's strconv.Atoi reads, within [0, 100], or
+# the Service's whole sync fails ("weight must be integer in range [0,100]") and the CLB keeps what it had.
+LB_VGROUP_PORT_ANNOTATIONS = (_CCM + "alibaba-cloud-loadbalancer-vgroup-port",
+                              _CCM + "alicloud-loadbalancer-vgroup-port")
+# "on": CCM leaves the weights of backends already in the vServer group as they are (v2.11.2+, clbv1/vgroups.go diff:
+# `!local.IgnoreWeightUpdate && l.Weight != r.Weight`).
+LB_IGNORE_WEIGHT_UPDATE_ANNOTATIONS = (_CCM + "alibaba-cloud-loadbalancer-ignore-weight-update",
+                                       _CCM + "alicloud-loadbalancer-ignore-weight-update")
+# Which Services CCM gives a CLB or an NLB (helper.NeedCLB / NeedNLB, pkg/controller/helper/service_utils.go @v2.14.0):
+# type LoadBalancer, and no spec.loadBalancerClass but alibabacloud.com/nlb, no `service.beta.kubernetes.io/class`.
+NLB_CLASS = "alibabacloud.com/nlb"
+LB_CLASS_ANNOTATION = "service.beta.kubernetes.io/class"
+_GO_ATOI = re.compile(r"[+-]?[0-9]+")  # strconv.Atoi: an optional sign and ASCII digits, nothing else
 
 
 @dataclass(frozen=True)
@@ -639,6 +659,9 @@ class GatewayService:
     name: str
     annotations: dict[str, str] = field(default_factory=dict, hash=False, compare=False)
     labels: dict[str, str] = field(default_factory=dict, hash=False, compare=False)
+    service_type: str = "ClusterIP"                   # spec.type (the API server's default when absent)
+    lb_class: str = ""                                # spec.loadBalancerClass
+    lb_addresses: tuple[str, ...] = ()                # status.loadBalancer.ingress[].ip / .hostname
 
     @property
     def fqdn(self) -> str:
@@ -651,6 +674,53 @@ class GatewayService:
     @property
     def lb_weight(self) -> str | None:
         return first_annotation(self.annotations, LB_WEIGHT_ANNOTATIONS)
+
+    def weight_not_applied(self) -> tuple[str, Phrase] | None:
+        """(status, why) when CCM does not apply this Service's weight annotation to the load balancer; None when it
+        does. "FAIL": CCM manages the Service's load balancer but reads no weight for it (its backends keep CCM's
+        default weight). "UNKNOWN": no CCM manages it (type, class), or CCM leaves existing backends' weights alone:
+        what the load balancer holds is not in Kubernetes."""
+        return ccm_weight_not_applied(self.annotations, self.service_type, self.lb_class)
+
+
+def ccm_weight(raw: str | None) -> int | None:
+    """The weight annotation as CCM reads it: None when unset (absent or empty: AnnotationRequest.Get returns ""
+    and CCM applies no weight); ValueError for what strconv.Atoi refuses or what lies outside [0, 100] (CCM's sync
+    of the Service then fails: " 0", "1_0", "0.0", "50%", "101", "-1")."""
+    if raw is None or raw == "":
+        return None
+    text = str(raw)
+    if not _GO_ATOI.fullmatch(text) or not 0 <= int(text) <= 100:  # fullmatch: no trailing newline either
+        raise ValueError(f"weight {text!r} is not an integer in [0, 100] as CCM reads it")
+    return int(text)
+
+
+def ccm_weight_not_applied(annotations: dict[str, str], service_type: str, lb_class: str
+                           ) -> tuple[str, Phrase] | None:
+    """See GatewayService.weight_not_applied (annotations, spec.type and spec.loadBalancerClass of a Service)."""
+    if service_type != "LoadBalancer":
+        return ("UNKNOWN", Phrase(N_("it is of type {type}, not LoadBalancer: CCM manages no load balancer for it and "
+                                     "reads none of its annotations, so its backends and weights on the load balancer "
+                                     "are set outside Kubernetes"), type=service_type or "ClusterIP"))
+    if lb_class and lb_class != NLB_CLASS:
+        return ("UNKNOWN", Phrase(N_("its spec.loadBalancerClass is {lb_class}: a controller other than Alibaba "
+                                     "Cloud's CCM serves it"), lb_class=lb_class))
+    if annotations.get(LB_CLASS_ANNOTATION):
+        return ("UNKNOWN", Phrase(N_("its annotation {annotation} hands it to a controller other than Alibaba Cloud's "
+                                     "CCM"), annotation=f"{LB_CLASS_ANNOTATION}={annotations[LB_CLASS_ANNOTATION]}"))
+    missing = [keys[0] for keys in (LB_ID_ANNOTATIONS, LB_VGROUP_PORT_ANNOTATIONS)
+               if not first_annotation(annotations, keys)]
+    if missing:
+        return ("FAIL", Phrase(N_("CCM reads the weight only of a Service that reuses the load balancer by {lb_id} "
+                                  "and names its vServer groups by {vgroup_port}; this one lacks {missing}, so its "
+                                  "backends keep CCM's default weight"), lb_id=LB_ID_ANNOTATIONS[0],
+                               vgroup_port=LB_VGROUP_PORT_ANNOTATIONS[0], missing=", ".join(missing)))
+    ignore = first_annotation(annotations, LB_IGNORE_WEIGHT_UPDATE_ANNOTATIONS)
+    if ignore is not None and ignore.lower() == "on":  # strings.EqualFold(value, "on")
+        return ("UNKNOWN", Phrase(N_("{annotation}=on: CCM leaves the weights of backends already in the vServer group "
+                                     "as they were, so the annotated weight may not be the one in force"),
+                                  annotation=LB_IGNORE_WEIGHT_UPDATE_ANNOTATIONS[0]))
+    return None
 
 
 def first_annotation(annotations: dict[str, str], keys: tuple[str, ...]) -> str | None:
@@ -708,8 +778,14 @@ def _walk_services(cluster: ClusterInventory, rules: mesh.ProxyRules, names: Gat
             continue
         for gw in in_namespace:
             if _matches(selector, gw.pod_labels):
+                spec = svc.get("spec") or {}
+                ingress = ((svc.get("status") or {}).get("loadBalancer") or {}).get("ingress") or ()
                 out.append(GatewayService(gw, meta.get("namespace", ""), meta.get("name", ""),
-                                          dict(meta.get("annotations") or {}), dict(labels)))
+                                          dict(meta.get("annotations") or {}), dict(labels),
+                                          str(spec.get("type") or "ClusterIP"),
+                                          str(spec.get("loadBalancerClass") or ""),
+                                          tuple(str(a) for i in ingress for a in (i.get("ip"), i.get("hostname"))
+                                                if a)))
                 break
     return signals, out
 

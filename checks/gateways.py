@@ -37,6 +37,7 @@ from auditor.gateways import (
     GatewayService,
     GatewayWorkload,
     asm_gateways,
+    ccm_weight,
     eastwest_signals,
     first_annotation,
     gateway_services,
@@ -675,12 +676,8 @@ class LbMember:
     source: str
     managed_by_operator: bool = False
     spelling: str = LB_WEIGHT_ANNOTATIONS[0]
-
-
-def _weight(value: str | None) -> int | None:
-    if value is None:
-        return None
-    return int(str(value).strip())
+    # (status, why) when CCM does not apply the weight annotation (GatewayService.weight_not_applied)
+    not_applied: tuple[str, str] | None = None  # the why is an i18n.Phrase
 
 
 class IngressLbWeights(ClusterCheck):
@@ -706,8 +703,19 @@ class IngressLbWeights(ClusterCheck):
                            message="CLB {lb}: Istio ingress Service {name} has no weight annotation, so the CLB still "
                                    "sends it traffic (Istio {istio_weight} : ASM {asm_weight}, {istio_percent}% to "
                                    "Istio; unset counted as 100)")
-    NOT_A_NUMBER = Outcome("AA2030", Status.UNKNOWN, "a CLB weight annotation is not a number",
-                           message="CLB {lb}: a weight annotation is not a number: {weights}")
+    WEIGHT_NOT_APPLIED = Outcome("AA2013", Status.FAIL, "the Istio ingress gateway Service is annotated weight 0, "
+                                 "but CCM does not apply its weight: the CLB still sends it traffic",
+                                 fix="Annotate the Istio ingress gateway Service with the shared CLB's id and its "
+                                     "vServer groups, as ASM's ingress migration does, then weight 0.",
+                                 message="CLB {lb}: Istio ingress Service {name} is annotated weight 0, but {why}")
+    WEIGHT_UNPROVEN = Outcome("AA2032", Status.UNKNOWN, "the Istio ingress gateway Service is annotated weight 0, "
+                              "but nothing in Kubernetes shows that the load balancer applies it",
+                              fix="Check the Istio ingress gateway backends' weights in the CLB console (vServer "
+                                  "groups), or let CCM apply the annotation, then audit again.",
+                              message="CLB {lb}: Istio ingress Service {name} is annotated weight 0, but {why}")
+    NOT_A_NUMBER = Outcome("AA2030", Status.UNKNOWN, "a CLB weight annotation is not an integer 0-100 as CCM reads "
+                           "it (CCM refuses to sync the Service)",
+                           message="CLB {lb}: a weight annotation is not an integer 0-100 as CCM reads it: {weights}")
     NOT_SHARED = Outcome("AA2040", Status.NOT_APPLICABLE,
                          "no CLB shared by an Istio and an ASM ingress gateway Service",
                          message="no CLB is shared by an Istio and an ASM ingress gateway Service (the cut-over is "
@@ -717,7 +725,8 @@ class IngressLbWeights(ClusterCheck):
                               message=SCAN_UNREAD + "an ingress gateway (or its role) may have been missed, so it "
                                                     "cannot tell that no Istio ingress gateway Service on a shared CLB "
                                                     "still has weight")
-    outcomes = (WEIGHT_ZERO, WEIGHT_ABOVE_ZERO, NOTHING_SERVES, WEIGHT_UNSET, NOT_A_NUMBER, GATEWAYS_UNSEEN, NOT_SHARED)
+    outcomes = (WEIGHT_ZERO, WEIGHT_ABOVE_ZERO, NOTHING_SERVES, WEIGHT_UNSET, WEIGHT_NOT_APPLIED, NOT_A_NUMBER,
+                GATEWAYS_UNSEEN, WEIGHT_UNPROVEN, NOT_SHARED)
     needs = (K.SERVICE, K.DEPLOYMENT)
     # VirtualServices, ServiceEntries: a custom gateway's role (egress, not ingress)
     uses = (*SCAN_KINDS, K.VIRTUALSERVICE, K.SERVICEENTRY)
@@ -732,9 +741,13 @@ class IngressLbWeights(ClusterCheck):
         services = [s for s in gateway_services(cluster, ctx.inv.rules, ctx.config.gateways)
                     if s.gateway.type != EASTWEST]
         groups: dict[str, list[LbMember]] = {}
+        # A Service on a load balancer that names it neither by annotation nor by CCM's label (CCM before v2.5 set no
+        # label) is still on it: its status shows the same address as a Service that names it.
+        by_address = {a: svc.lb_id for svc in services if svc.lb_id for a in svc.lb_addresses}
         for svc in services:
-            if svc.lb_id:
-                groups.setdefault(svc.lb_id, []).append(self._member(svc))
+            lb = svc.lb_id or next((by_address[a] for a in svc.lb_addresses if a in by_address), None)
+            if lb:
+                groups.setdefault(lb, []).append(self._member(svc, "" if svc.lb_id else "status address"))
         declared_note = None
         asm = ctx.inv.asm
         if asm is not None and asm.available(K.ISTIO_GATEWAY_ASM):
@@ -765,17 +778,19 @@ class IngressLbWeights(ClusterCheck):
             yield from self._judge(cluster, lb, members)
 
     @staticmethod
-    def _member(svc: GatewayService) -> LbMember:
+    def _member(svc: GatewayService, found_by: str = "") -> LbMember:
         # Keep the spelling the Service already uses (weight key, else the CLB id key's generation).
         old_style = LB_ID_ANNOTATIONS[1] in svc.annotations and LB_ID_ANNOTATIONS[0] not in svc.annotations
         spelling = next((k for k in LB_WEIGHT_ANNOTATIONS if k in svc.annotations),
                         LB_WEIGHT_ANNOTATIONS[1 if old_style else 0])
-        return LbMember(f"{svc.namespace}/{svc.name}", svc.gateway.asm, svc.lb_weight, "Service annotation",
-                        svc.gateway.labels.get("operator.istio.io/managed") == "Reconcile", spelling)
+        source = "Service annotation" + (f" (on the CLB by its {found_by})" if found_by else "")
+        return LbMember(f"{svc.namespace}/{svc.name}", svc.gateway.asm, svc.lb_weight, source,
+                        svc.gateway.labels.get("operator.istio.io/managed") == "Reconcile", spelling,
+                        svc.weight_not_applied())
 
     def _judge(self, cluster: ClusterInventory, lb: str, members: list[LbMember]) -> Iterator[Finding]:
         try:
-            weights = {m.service: _weight(m.weight) for m in members}
+            weights = {m.service: ccm_weight(m.weight) for m in members}
         except ValueError:
             bad = {m.service: m.weight for m in members}
             yield self.report(self.NOT_A_NUMBER, cluster.name, params={"lb": lb, "weights": bad}, kind="Service",
@@ -789,7 +804,8 @@ class IngressLbWeights(ClusterCheck):
             params["istio_percent"] = round(100 * istio_sum / (istio_sum + asm_sum))
             split += f" ({params['istio_percent']}% to Istio)"
         evidence = {"clb": lb, "split": split, "members": [
-            {"service": m.service, "asm": m.asm, "weight": m.weight, "source": m.source} for m in members]}
+            {"service": m.service, "asm": m.asm, "weight": m.weight, "source": m.source,
+             **({"weight_not_applied": m.not_applied[1]} if m.not_applied else {})} for m in members]}
         for m in (m for m in members if not m.asm):
             ns, _, name = m.service.partition("/")
             subject = {"kind": "Service", "namespace": ns, "name": name}
@@ -800,7 +816,13 @@ class IngressLbWeights(ClusterCheck):
                 command += ("\n# the Service is reconciled by the Istio operator (operator.istio.io/managed="
                             "Reconcile): set the annotation in the IstioOperator's ingressGateways[].k8s."
                             "serviceAnnotations too, or it is reverted")
-            if weight == 0 and asm_sum == 0:
+            if weight == 0 and m.not_applied is not None:
+                # An annotated 0 that CCM does not apply is no proof that the Istio gateway takes no traffic.
+                status, why = m.not_applied
+                outcome = self.WEIGHT_NOT_APPLIED if status == "FAIL" else self.WEIGHT_UNPROVEN
+                yield self.report(outcome, cluster.name, params={**params, "name": name, "why": why},
+                                  remediation=outcome.fix, evidence=evidence, **subject)
+            elif weight == 0 and asm_sum == 0:
                 yield self.report(self.NOTHING_SERVES, cluster.name, params=params,
                                   remediation=self.NOTHING_SERVES.fix, evidence=evidence, **subject)
             elif weight == 0:
