@@ -29,6 +29,14 @@ _LABEL_TO_TYPE = {"ingressgateway": INGRESS, "egressgateway": EGRESS, "eastwestg
 _ROLE_TOKENS = (("eastwest", EASTWEST), ("east-west", EASTWEST), ("crossnetwork", EASTWEST),
                 ("egress", EGRESS), ("ingress", INGRESS))
 EASTWEST_PORTS = (15443, 15008)
+# istiod takes a Service labelled topology.istio.io/network as its network's gateway when it listens on the mTLS port
+# (15443, or the port this label names) or on HBONE 15008 (getGatewayDetails, pilot/pkg/serviceregistry/kube/
+# controller/network.go @1.24.6, 1.30.3; the label since 1.10.6, controller.go IstioGatewayPortLabel). The gateway chart
+# from 1.30 lets the Service's ports be renamed (values.yaml networkGatewayPorts, templates/service.yaml @1.30.3).
+GATEWAY_PORT_LABEL = "networking.istio.io/gatewayPort"
+# The env both east-west installers give the gateway's istio-proxy: samples/multicluster/gen-eastwest-gateway.sh
+# (k8s.env) and the gateway chart with networkGateway set (templates/deployment.yaml) @1.24.6, 1.30.3.
+REQUESTED_NETWORK_VIEW = "ISTIO_META_REQUESTED_NETWORK_VIEW"
 ASM_MARKER = "asm.alibabacloud.com"
 # ASM's gateway Deployments/Services carry their IstioGateway type (ingress | egress | cross-network).
 ASM_GATEWAY_TYPE_LABEL = "asm.alibabacloud.com/gateway-type"
@@ -192,6 +200,18 @@ def _renamed_gateway_type(labels: dict[str, str], name: str) -> str | None:
     return None
 
 
+def network_gateway_port(labels: dict[str, str], spec: dict[str, Any]) -> int | None:
+    """The port on which a Service labelled topology.istio.io/network serves as its network's gateway, as istiod
+    finds it (GATEWAY_PORT_LABEL, else 15443; or 15008), None when it serves on neither. `labels` must carry the
+    network label (not asked here)."""
+    ports = {p.get("port") for p in spec.get("ports") or () if isinstance(p, dict)}
+    mtls = EASTWEST_PORTS[0]
+    named = str(labels.get(GATEWAY_PORT_LABEL) or "")
+    if named and _GO_ATOI.fullmatch(named):  # strconv.Atoi; what it refuses leaves the default (a warning in istiod)
+        mtls = int(named)
+    return next((port for port in (mtls, EASTWEST_PORTS[1]) if port in ports), None)
+
+
 def _unread_kind(cluster: ClusterInventory, kind: Kind) -> str:
     return f"{kind.key} ({cluster.unread_reason(kind)})"
 
@@ -227,8 +247,8 @@ def _role_from_config(cluster: ClusterInventory, namespace: str, pod_labels: dic
             if not selector or not _matches(selector, pod_labels):
                 continue
             fronting.add(str(meta.get("name") or "").lower())
-            ports = {p.get("port") for p in (svc.get("spec") or {}).get("ports") or ()}
-            if "topology.istio.io/network" in (meta.get("labels") or {}) and ports & set(EASTWEST_PORTS):
+            svc_labels = meta.get("labels") or {}
+            if "topology.istio.io/network" in svc_labels and network_gateway_port(svc_labels, svc.get("spec") or {}):
                 return EASTWEST, f"Service {namespace}/{meta.get('name')} is labelled topology.istio.io/network", ""
     if not cluster.available(K.GATEWAY):
         return None
@@ -571,6 +591,9 @@ def _gateway_of(cluster: ClusterInventory, rules: mesh.ProxyRules, kind: str, me
         else:
             gtype = INGRESS
     role_unread = ""
+    if gtype is None and proxy is not None and env.get(REQUESTED_NETWORK_VIEW):
+        gtype, why_role = EASTWEST, (f"istio-proxy env {REQUESTED_NETWORK_VIEW}={env[REQUESTED_NETWORK_VIEW]} "
+                                     "(a network gateway)")
     if gtype is None and not asm:
         found = _role_from_config(cluster, namespace, tmpl_labels)
         if found is not None:
@@ -763,11 +786,10 @@ def _walk_services(cluster: ClusterInventory, rules: mesh.ProxyRules, names: Gat
         labels = meta.get("labels") or {}
         # East-west: the label first (asked of every Service).
         if "topology.istio.io/network" in labels and not _has_asm_marker(meta):
-            ports = {p.get("port") for p in (svc.get("spec") or {}).get("ports") or ()}
-            if ports & set(EASTWEST_PORTS) and not _fronts_waypoint(cluster, meta, svc):
+            port = network_gateway_port(labels, svc.get("spec") or {})
+            if port and not _fronts_waypoint(cluster, meta, svc):
                 signals.append(f"Service {meta.get('namespace')}/{meta.get('name')} "
-                               f"(network {labels['topology.istio.io/network']}, port "
-                               f"{sorted(ports & set(EASTWEST_PORTS))[0]})")
+                               f"(network {labels['topology.istio.io/network']}, port {port})")
         # In front of a gateway: only the gateways of the Service's namespace, in their order: most namespaces have
         # none, so most Services' selectors are never read.
         in_namespace = by_namespace.get(meta.get("namespace"))
