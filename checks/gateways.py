@@ -54,7 +54,11 @@ from auditor.model import Finding, Gate, Outcome, Severity, Status
 ISTIO_SYSTEM = "istio-system"
 CLB_SPLIT = "(Istio {istio_weight} : ASM {asm_weight}, {istio_percent}% to Istio)"  # part of message templates
 ROLE_NOT_TOLD = "(role unknown: no label, name, Gateway or Service tells it)"  # part of message templates
-INJECTION_OFF = ("disable", "disabled")
+# Istio's injector skips a pod in a namespace whose istio-injection label is anything but "enabled": its webhooks
+# select namespaces with `istio-injection In [enabled]` or `istio-injection DoesNotExist` (the object-selected ones
+# the gateway chart's pods use: sidecar.istio.io/inject "true"), istio-control/istio-discovery/templates/
+# mutatingwebhook.yaml @1.18.7, 1.24.6, 1.30.3 (and 1.10.6 without useLegacySelectors). ASM writes "disable".
+INJECTION_ON = "enabled"
 
 
 # ================================================================ eastwest-gateway-options
@@ -73,7 +77,7 @@ class EastwestGatewayOptions(ClusterCheck):
     SET = Outcome("AA0801", Status.PASS,
                   "with an east-west gateway: the advanced option is set and istio-system stays injectable",
                   message="east-west gateway in use; advanced option {option} is set and istio-system carries no "
-                          "istio-injection: disable(d)")
+                          "istio-injection label other than enabled")
     OPTION_NOT_SET = Outcome("AA0810", Status.FAIL, "with an east-west gateway: the advanced option is not set",
                              message="east-west gateway in use: advanced option not set (spec.advancedOptions: "
                                      "{options})")
@@ -86,14 +90,15 @@ class EastwestGatewayOptions(ClusterCheck):
                            message="east-west gateway in use: ASMMigrateFromIstio/default does not exist, so the "
                                    "advanced option cannot be set")
     INJECTION_DISABLED = Outcome("AA0813", Status.FAIL, "with an east-west gateway: istio-system is labelled "
-                                 "istio-injection=disable(d)",
+                                 "istio-injection with a value other than enabled (ASM's disable), which keeps "
+                                 "Istio's injector off its pods",
                                  fix=f"`kubectl label ns {ISTIO_SYSTEM} istio-injection-` in the cluster",
                                  message="east-west gateway in use: namespace istio-system is labelled "
                                          "istio-injection={label}")
     OPTION_UNREADABLE = Outcome("AA0830", Status.UNKNOWN,
                                 "an east-west gateway is in use and the advanced option cannot be read",
-                                message="east-west gateway in use and istio-system is not labelled "
-                                        "istio-injection=disable(d), but the advanced option cannot be read: {reason}")
+                                message="east-west gateway in use and istio-system carries no istio-injection label "
+                                        "other than enabled, but the advanced option cannot be read: {reason}")
     EASTWEST_UNSEEN = Outcome("AA0831", Status.UNKNOWN, "no east-west gateway seen, but the gateway scan could not "
                               "read every kind it reads: one may have been missed", fix=SCAN_UNREAD_FIX,
                               message=SCAN_UNREAD + "no east-west gateway seen, but one may have been missed")
@@ -113,7 +118,7 @@ class EastwestGatewayOptions(ClusterCheck):
             return
         ns = cluster.get(K.NAMESPACE, ISTIO_SYSTEM)
         label = (((ns or {}).get("metadata") or {}).get("labels") or {}).get("istio-injection")
-        label_blocks = label in INJECTION_OFF
+        label_blocks = label is not None and label != INJECTION_ON
         evidence: dict[str, Any] = {"eastwest_signals": signals, "istio-system istio-injection": label}
         subject = {"kind": "Namespace", "name": ISTIO_SYSTEM}
         problems: list[Finding] = []  # one FAIL per problem, each with its own command

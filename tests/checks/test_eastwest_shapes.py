@@ -1,4 +1,5 @@
-"""An east-west gateway installed by the istio/gateway chart with its own name and ports is still seen.
+"""An east-west gateway installed by the istio/gateway chart with its own name and ports is still seen, and
+istio-system's istio-injection label is judged as Istio's injector webhooks read it.
 
 Shapes (istio/istio@1.30.3):
 - manifests/charts/gateway/templates/service.yaml: with `networkGateway` set, the Service is labelled
@@ -97,3 +98,26 @@ def test_network_gateway_port_as_istiod_reads_it(label, ports, expected):
 
     labels = {"topology.istio.io/network": NETWORK, **({"networking.istio.io/gatewayPort": label} if label else {})}
     assert network_gateway_port(labels, {"ports": [{"port": p} for p in ports]}) == expected
+
+
+# ---------------------------------------------------------------- istio-system's label, as Istio's injector reads it
+def istio_system(**labels: str) -> dict:
+    return f.namespace("istio-system", labels={"kubernetes.io/metadata.name": "istio-system", **labels})
+
+
+@pytest.mark.parametrize("value", ["false", "off", "Enabled", "disable", "disabled"])
+def test_any_injection_label_but_enabled_keeps_istio_off_the_gateway(audit, value):
+    """istio-control/istio-discovery/templates/mutatingwebhook.yaml @1.30.3 (same @1.18.7, 1.24.6): every webhook of
+    Istio's selects namespaces with `istio-injection In [enabled]` or `istio-injection DoesNotExist`, so any other value
+    keeps the injector off the east-west gateway's pods (the chart's `image: auto` pods are then never given a proxy).
+    main judged only disable/disabled: PASS AA0801 for "false", "off" and "Enabled"."""
+    objs = [istio_system(**{"istio-injection": value}), *chart_eastwest("istio-eastwestgateway", "istio-system")]
+    a = audit({"cluster-a": objs}, "setup", asm=[f.migration_cr(option="stopIstioSystemInjectionDisabling")])
+    assert [(r["status"], r["code"]) for r in a.rows("eastwest-gateway-options")] == [("FAIL", "AA0813")]
+
+
+@pytest.mark.parametrize("labels", [{}, {"istio-injection": "enabled"}])
+def test_no_label_or_enabled_lets_istio_inject_the_gateway(audit, labels):
+    objs = [istio_system(**labels), *chart_eastwest("istio-eastwestgateway", "istio-system")]
+    a = audit({"cluster-a": objs}, "setup", asm=[f.migration_cr(option="stopIstioSystemInjectionDisabling")])
+    assert [(r["status"], r["code"]) for r in a.rows("eastwest-gateway-options")] == [("PASS", "AA0801")]
