@@ -432,6 +432,53 @@ def _auto_passthrough_listener(cluster: ClusterInventory, namespace: str, gatewa
     return ""
 
 
+# Istio's egress gateway with the Gateway API (istio.io docs tasks/traffic-management/egress/egress-gateway, its
+# snips.sh): a Gateway of class istio whose routes (HTTPRoute/TLSRoute forward-cnn-from-egress-gateway) send to
+# backendRefs of kind Hostname, group networking.istio.io (edition.cnn.com), or to a ServiceEntry (Istio's backendRef
+# kinds, pilot/pkg/config/kube/gateway/conversion.go @1.30.3).
+ISTIO_NETWORKING_GROUP = "networking.istio.io"
+
+
+def _gateway_api_external_backend(cluster: ClusterInventory, namespace: str, gateway: str) -> str:
+    """What a route bound to Gateway API Gateway namespace/gateway sends out of the mesh ("HTTPRoute ns/name ->
+    Hostname edition.cnn.com"), "" when none does or the routes were not read (it then stays ingress, as before).
+    Asked only of Gateway API deployments (a few per cluster)."""
+    if not gateway:
+        return ""
+    for kind in K.K8S_ROUTE_KINDS:
+        if not cluster.available(kind):
+            continue
+        for route in cluster.objects(kind):
+            meta = route.get("metadata") or {}
+            route_ns = meta.get("namespace") or ""
+            spec = route.get("spec") or {}
+            if not any((ref.get("group") or gatewayapi.GROUP) == gatewayapi.GROUP
+                       and (ref.get("kind") or "Gateway") == "Gateway" and str(ref.get("name") or "") == gateway
+                       and (ref.get("namespace") or route_ns) == namespace
+                       for ref in spec.get("parentRefs") or () if isinstance(ref, dict)):
+                continue
+            for rule in spec.get("rules") or ():
+                for backend in (rule.get("backendRefs") or ()) if isinstance(rule, dict) else ():
+                    if not isinstance(backend, dict) or backend.get("group") != ISTIO_NETWORKING_GROUP:
+                        continue
+                    target = str(backend.get("name") or "")
+                    if backend.get("kind") == "Hostname" or (
+                            backend.get("kind") == "ServiceEntry" and _entry_location(
+                                cluster, target, str(backend.get("namespace") or route_ns)) != "MESH_INTERNAL"):
+                        return f"{kind.kind} {route_ns}/{meta.get('name')} -> {backend.get('kind')} {target}"
+    return ""
+
+
+def _entry_location(cluster: ClusterInventory, name: str, namespace: str) -> str:
+    """A ServiceEntry's location (MESH_EXTERNAL by default), "" when it is not found or not read."""
+    if not cluster.available(K.SERVICEENTRY):
+        return ""
+    entry = cluster.get(K.SERVICEENTRY, name, namespace)
+    if entry is None:
+        return ""
+    return str((entry.get("spec") or {}).get("location") or "MESH_EXTERNAL").upper()
+
+
 def _mesh_route_into(vs: dict[str, Any], vs_namespace: str, namespace: str, services: set[str]) -> str:
     """The name of the first of `services` (Services of `namespace`, lower case) that a route of a VirtualService
     applying to the mesh sends to, "" when none does. The egress pattern split in two (Istio's egress-gateway task binds
@@ -588,6 +635,8 @@ def _gateway_of(cluster: ClusterInventory, rules: mesh.ProxyRules, kind: str, me
             gtype = EASTWEST
         elif passthrough := _auto_passthrough_listener(cluster, namespace, owner):
             gtype, why_role = EASTWEST, f"{why_role} passes mTLS through (listener {passthrough}: auto-passthrough)"
+        elif external := _gateway_api_external_backend(cluster, namespace, owner):
+            gtype, why_role = EGRESS, f"{why_role} forwards out of the mesh: {external}"
         else:
             gtype = INGRESS
     role_unread = ""

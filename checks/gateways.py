@@ -560,7 +560,8 @@ class AsmGatewaysPresent(ClusterCheck):
     needs = (K.DEPLOYMENT,)
     # Pods: the gateways only they tell of (stray_gateway_findings). Services and VirtualServices: a custom gateway's
     # role (auditor.gateways._role_from_config).
-    uses = (*SCAN_KINDS, K.POD, K.SERVICE, K.VIRTUALSERVICE, K.SERVICEENTRY)  # a custom gateway's role
+    # Gateway API routes: a Gateway API gateway whose routes send to a Hostname or ServiceEntry is an egress gateway.
+    uses = (*SCAN_KINDS, K.POD, K.SERVICE, K.VIRTUALSERVICE, K.SERVICEENTRY, *K.K8S_ROUTE_KINDS)
     asm_needs = (K.ISTIO_GATEWAY_ASM,)
 
     def check_cluster(self, cluster: ClusterInventory, ctx: Context) -> Iterator[Finding]:
