@@ -88,6 +88,7 @@ class _Spec(TypedDict, total=False):
     containers: Required[list[_Container]]
     initContainers: list[_Container]
     terminationGracePeriodSeconds: Int64
+    restartPolicy: str
 
 
 class _Condition(TypedDict, total=False):
@@ -244,6 +245,7 @@ class PodSpec(msgspec.Struct, gc=False):
     containers: list[Container]
     initContainers: list[Container] | None = None
     terminationGracePeriodSeconds: Int64 | None = None
+    restartPolicy: str | None = None
 
 
 class Condition(msgspec.Struct, gc=False):
