@@ -69,9 +69,13 @@ def slim(kind: Kind, obj: dict[str, Any]) -> dict[str, Any]:
         # Taken as it is when it holds only counts (as podwire decodes an owned one): not copied.
         out["status"] = status if status.keys() <= _STATUS_COUNTS else {
             k: v for k, v in status.items() if k in _STATUS_COUNTS}
-        if not owned and isinstance((obj.get("spec") or {}).get("template"), dict):
-            # An ownerless ReplicaSet/Job is a workload of its own: manual-injection reads its template.
-            out["spec"] = {"template": obj["spec"]["template"]}
+        spec = obj.get("spec")
+        if isinstance(spec, dict) and isinstance(spec.get("template"), dict) and (
+                not owned or not podwire.judged_through_owner(meta)):
+            # An ownerless ReplicaSet/Job is a workload of its own, one whose owner is not read (an Argo Rollout, a
+            # KEDA ScaledJob) the only template of its pods: manual-injection reads it. A Deployment's or CronJob's is
+            # judged through its owner.
+            out["spec"] = {"template": spec["template"]}
         return out
     _slim_managed_fields(meta)  # after the owner chains above, which keep no managedFields
     if kind is K.CONFIGMAP and meta.get("namespace") != "istio-system":

@@ -7,14 +7,14 @@ import each other.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from auditor import kinds as K
-from auditor import mesh
+from auditor import mesh, podwire
 from auditor.check import ClusterCheck
 from auditor.inventory import ACTIVE_PHASES, ClusterInventory, workload_rows
 from auditor.model import Finding, Outcome
@@ -153,7 +153,7 @@ def workload_templates(cluster: ClusterInventory, kinds: Iterable[K.Kind] = TEMP
     for kind in readable:
         owned_skipped = _owned_skipped(kind)
         for obj in cluster.objects(kind):
-            if owned_skipped and (obj.get("metadata") or {}).get("ownerReferences"):
+            if owned_skipped and podwire.judged_through_owner(obj.get("metadata") or {}):
                 continue  # a Deployment's ReplicaSet or a CronJob's Job: judged through its owner
             template = pod_template(kind, obj)
             if template is not None:
@@ -188,6 +188,7 @@ class TemplateInjection:
     native: bool
     image: str
     xds_agent: str         # PROXY_CONFIG_XDS_AGENT in the template's proxy ('<absent>' when not set)
+    template_of: str = ""  # the object the template was read from, when it is not the workload's own (a Rollout's)
 
 
 def template_injection(template: dict[str, Any], rules: mesh.ProxyRules) -> TemplateInjection | None:
@@ -263,12 +264,53 @@ def _kind_injections(cluster: ClusterInventory, rules: mesh.ProxyRules, kind: K.
                      ) -> dict[InjectionKey, TemplateInjection]:
     templates, _ = workload_templates(cluster, (kind,))
     out: dict[InjectionKey, TemplateInjection] = {}
+    # ReplicaSets of an owner that is not read (an Argo Rollout): their pods are the owner's workload (inventory
+    # _resolve_owners), so they are judged as the owner, by the templates that make its pods.
+    foreign: dict[InjectionKey, list[tuple[dict[str, Any], dict[str, Any]]]] = {}
     for _, obj, template in templates:
+        meta = obj.get("metadata") or {}
+        namespace, name = meta.get("namespace", ""), meta.get("name", "")
+        owner = _controller_owner(meta)
+        if owner and kind is K.REPLICASET:
+            foreign.setdefault((namespace, *owner), []).append((obj, template))
+            continue
         found = template_injection(template, rules)
         if found is not None:
-            meta = obj.get("metadata") or {}
-            out[(meta.get("namespace", ""), kind.kind, meta.get("name", ""))] = found
+            if owner:  # a Job of another owner (a KEDA ScaledJob): its pods are the Job's, its source the owner's
+                found = replace(found, template_of=f"{kind.kind} {namespace}/{name}, owned by {owner[0]} {owner[1]}")
+            out[(namespace, kind.kind, name)] = found
+    for key, replicasets in foreign.items():
+        for obj, template in _live_replicasets(replicasets):
+            found = template_injection(template, rules)
+            if found is not None:
+                meta = obj.get("metadata") or {}
+                out[key] = replace(found, template_of=f"{kind.kind} {meta.get('namespace', '')}/{meta.get('name', '')}")
+                break
     return out
+
+
+def _controller_owner(meta: dict[str, Any]) -> tuple[str, str] | None:
+    """(kind, name) of the controller an object's ownerReferences name (the first one when none says controller), as
+    inventory._owner_map reads them; None without owner."""
+    for ref in meta.get("ownerReferences") or ():
+        if isinstance(ref, dict) and ref.get("controller", True):
+            return str(ref.get("kind") or ""), str(ref.get("name") or "")
+    return None
+
+
+def _live_replicasets(replicasets: list[tuple[dict[str, Any], dict[str, Any]]]
+                      ) -> list[tuple[dict[str, Any], dict[str, Any]]]:
+    """The ReplicaSets of one owner whose templates make its pods: those with replicas (a canary and its stable one),
+    else the newest (an owner scaled to zero starts from it). Old ones kept for rollback say nothing of what runs."""
+    live = [(obj, t) for obj, t in replicasets if _replicas(obj) > 0]
+    if live:
+        return live
+    return [max(replicasets, key=lambda rs: str((rs[0].get("metadata") or {}).get("creationTimestamp") or ""))]
+
+
+def _replicas(obj: dict[str, Any]) -> int:
+    value = (obj.get("status") or {}).get("replicas")
+    return value if isinstance(value, int) and not isinstance(value, bool) else 0
 
 
 def rerender_remediation(cluster: str, kind: str, namespace: str, name: str) -> str:

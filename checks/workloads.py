@@ -86,7 +86,10 @@ class ManualInjection(ClusterCheck):
             return [({"kind": kind, "namespace": namespace, "name": name,
                       "remediation": rerender_remediation(cluster.name, kind, namespace, name),
                       "evidence": {"image": inj.image, "native": inj.native, "status_annotation": inj.status_annotation,
-                                   "xds_agent": inj.xds_agent, "proxy_container": inj.container}}, inj)
+                                   "xds_agent": inj.xds_agent, "proxy_container": inj.container,
+                                   # Where the template was read when not from the workload itself (a Rollout's
+                                   # ReplicaSet, a ScaledJob's Job).
+                                   **({"template_of": inj.template_of} if inj.template_of else {})}}, inj)
                     for (namespace, kind, name), inj in sorted(found.items())]
         # Keyed as manual_injections is (its rules, the default kinds): `found` is that memo's answer.
         return list(cluster.memo(("manual_injection_subjects", id(rules)), build))
