@@ -6,6 +6,7 @@ import each other.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from typing import Any
@@ -189,6 +190,9 @@ class TemplateInjection:
     image: str
     xds_agent: str         # PROXY_CONFIG_XDS_AGENT in the template's proxy ('<absent>' when not set)
     template_of: str = ""  # the object the template was read from, when it is not the workload's own (a Rollout's)
+    # Without istio-proxy: the init containers of Istio's injection the template still holds (the status annotation
+    # names them), e.g. proxyless gRPC's grpc-bootstrap-init. None: the annotation alone (copied from a pod).
+    injected: tuple[str, ...] = ()
 
 
 def template_injection(template: dict[str, Any], rules: mesh.ProxyRules) -> TemplateInjection | None:
@@ -222,7 +226,25 @@ def injection_of(template: dict[str, Any], container: dict[str, Any] | None, nat
         xds = "<absent>" if value is None else value
     if not concrete and not has_status:
         return None
-    return TemplateInjection(concrete, has_status, native, image, xds)
+    injected = () if container is not None or not has_status else _injected_init_containers(template, annotations)
+    return TemplateInjection(concrete, has_status, native, image, xds, injected=injected)
+
+
+def _injected_init_containers(template: dict[str, Any], annotations: dict[str, Any]) -> tuple[str, ...]:
+    """The init containers the status annotation says Istio's injector added and the template holds: what a template
+    rendered by `istioctl kube-inject` with a proxyless template keeps (grpc-simple: grpc-bootstrap-init, whose
+    bootstrap names istiod.<istio namespace>.svc:15010; pkg/kube/inject/testdata/inject/grpc-simple.yaml.injected
+    @1.22.8..1.30.3). A template that only copied the annotation holds none of them."""
+    try:
+        status = json.loads(str(annotations.get(STATUS_ANNOTATION) or ""))
+    except ValueError:
+        return ()
+    names = status.get("initContainers") if isinstance(status, dict) else None
+    if not isinstance(names, list) or not names:
+        return ()
+    inits = ((template.get("spec") or {}).get("initContainers")) or ()
+    held = {c.get("name") for c in inits if isinstance(c, dict)}
+    return tuple(sorted(str(n) for n in names if isinstance(n, str) and n in held))
 
 
 InjectionKey = tuple[str, str, str]  # (namespace, kind, name) of a workload

@@ -265,3 +265,39 @@ def test_pods_of_a_kube_injected_rollout_are_told_to_re_render_not_restart(audit
                   labels={"app": "checkout", "rollouts-pod-template-hash": "6b9f7d8c5"}) for i in ("x2k4p", "q9m7d")]
     [row] = audit({"c1": [rs, *pods]}, "uninstall").rows("istio-sidecars-remaining")
     assert (row["status"], row["code"], row["kind"], row["name"]) == ("FAIL", "AA1213", "Rollout", "checkout")
+
+
+# ---------------------------------------------------------------- proxyless gRPC (istioctl kube-inject, grpc-simple)
+def grpc_simple_deployment() -> tuple[dict, dict]:
+    """What `istioctl kube-inject` renders with Istio's grpc-simple template (shipped in istiod's injector ConfigMap,
+    manifests/charts/istio-control/istio-discovery/files/grpc-simple.yaml; rendered in
+    pkg/kube/inject/testdata/inject/grpc-simple.yaml.injected @1.22.8..1.30.3): no istio-proxy, an init container
+    grpc-bootstrap-init writing an xDS bootstrap whose server is istiod.<istio namespace>.svc:15010, the app's
+    GRPC_XDS_BOOTSTRAP naming it, and the status annotation listing both."""
+    status = ('{"initContainers":["grpc-bootstrap-init"],"containers":["traffic"],'
+              '"volumes":["grpc-io-proxyless-bootstrap"],"imagePullSecrets":null,"revision":"default"}')
+    dep, rs = f.deployment("grpc", template_annotations={"inject.istio.io/templates": "grpc-simple",
+                                                         "sidecar.istio.io/status": status}, containers=[
+        {"name": "traffic", "image": "registry.example.com/shop/traffic:1.0",
+         "env": [{"name": "GRPC_XDS_BOOTSTRAP", "value": "/var/lib/grpc/data/bootstrap.json"}],
+         "volumeMounts": [{"mountPath": "/var/lib/grpc/data/", "name": "grpc-io-proxyless-bootstrap"}]}])
+    spec = dep["spec"]["template"]["spec"]
+    spec["initContainers"] = [{
+        "name": "grpc-bootstrap-init", "image": "busybox:1.28", "command": ["sh", "-c", (
+            'SERVER_URI="dns:///istiod.${ISTIO_NAMESPACE}.svc:15010"\n'
+            "echo '{\"xds_servers\": [{\"server_uri\": \"'${SERVER_URI}'\"}]}' > /var/lib/grpc/data/bootstrap.json")],
+        "env": [{"name": "ISTIO_NAMESPACE", "value": "istio-system\n"}],
+        "volumeMounts": [{"mountPath": "/var/lib/grpc/data/", "name": "grpc-io-proxyless-bootstrap"}]}]
+    spec["volumes"] = [{"name": "grpc-io-proxyless-bootstrap", "emptyDir": {}}]
+    return dep, rs
+
+
+@pytest.mark.parametrize(("gate", "status", "code"), [
+    ("assessment", "WARN", "AA0623"), ("migrating", "WARN", "AA0623"), ("uninstall", "FAIL", "AA0612")])
+def test_a_kube_injected_proxyless_grpc_template_points_at_istio_s_istiod(audit, gate, status, code):
+    """It was AA0621 (WARN minor: 'copied from an injected pod?'), a GO at uninstall, while the template keeps
+    writing a bootstrap that names Istio's istiod, which the uninstall removes."""
+    [row] = audit({"c1": [*grpc_simple_deployment()]}, gate).rows("manual-injection")
+    assert (row["status"], row["code"], row["severity"], row["kind"], row["name"]) == (
+        status, code, "major", "Deployment", "grpc")
+    assert row["evidence"]["injected_containers"] == ["grpc-bootstrap-init"]
