@@ -301,3 +301,21 @@ def test_a_kube_injected_proxyless_grpc_template_points_at_istio_s_istiod(audit,
     assert (row["status"], row["code"], row["severity"], row["kind"], row["name"]) == (
         status, code, "major", "Deployment", "grpc")
     assert row["evidence"]["injected_containers"] == ["grpc-bootstrap-init"]
+
+
+def test_a_kube_injected_replicationcontroller_is_found(audit):
+    """`istioctl kube-inject` injects ReplicationControllers (pkg/kube/inject/testdata/inject/
+    replicationcontroller.yaml.injected @1.22.8..1.30.3: v1 ReplicationController, spec.selector a plain map, the
+    sidecar in spec.template). They were not read: AA0601 PASS, a GO at uninstall for an RC scaled to zero."""
+    rc = {"apiVersion": "v1", "kind": "ReplicationController", "metadata": f.meta("nginx", "shop"),
+          "spec": {"replicas": 0, "selector": {"app": "nginx"}, "template": injected_template("nginx", "shop")}}
+    [row] = audit({"c1": [rc]}, "uninstall").rows("manual-injection")
+    assert (row["status"], row["code"], row["kind"], row["namespace"], row["name"]) == (
+        "FAIL", "AA0610", "ReplicationController", "shop", "nginx")
+
+
+def test_unreadable_replicationcontrollers_are_unknown_not_pass(audit):
+    run = audit({"c1": [*f.deployment("cart")]}, "uninstall",
+                unreadable={"c1": {K.REPLICATIONCONTROLLER: "403 Forbidden"}})
+    [row] = run.rows("manual-injection")
+    assert (row["status"], row["code"]) == ("UNKNOWN", "AA0630")
