@@ -135,7 +135,7 @@ def unclassified_proxy_findings(check: ClusterCheck, outcome: Outcome, cluster: 
 STATUS_ANNOTATION = "sidecar.istio.io/status"
 # Kinds whose objects carry a pod template; ReplicaSets and Jobs only when nothing owns them.
 TEMPLATE_KINDS: tuple[K.Kind, ...] = (K.DEPLOYMENT, K.STATEFULSET, K.DAEMONSET, K.CRONJOB, K.JOB, K.REPLICASET,
-                                      K.REPLICATIONCONTROLLER)
+                                      K.REPLICATIONCONTROLLER, K.CLONESET)
 
 
 def pod_template(kind: K.Kind, obj: dict[str, Any]) -> dict[str, Any] | None:

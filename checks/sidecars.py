@@ -93,7 +93,7 @@ class IstioSidecarsRemaining(ClusterCheck):
     needs = (K.POD,)
     # Services: which istiod a proxy's CA_ADDR names is told from them (CA_OWNER_UNREAD when they are not read).
     uses = (K.REPLICASET, K.JOB, K.DEPLOYMENT, K.STATEFULSET, K.DAEMONSET, K.CRONJOB, K.REPLICATIONCONTROLLER,
-            K.SERVICE, K.WORKLOADENTRY, K.WORKLOADGROUP)
+            K.CLONESET, K.SERVICE, K.WORKLOADENTRY, K.WORKLOADGROUP)
 
     @same_in_every_gate
     def check_cluster(self, cluster: ClusterInventory, ctx: Context) -> Iterable[Finding]:

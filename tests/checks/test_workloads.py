@@ -319,3 +319,23 @@ def test_unreadable_replicationcontrollers_are_unknown_not_pass(audit):
                 unreadable={"c1": {K.REPLICATIONCONTROLLER: "403 Forbidden"}})
     [row] = run.rows("manual-injection")
     assert (row["status"], row["code"]) == ("UNKNOWN", "AA0630")
+
+
+def test_a_kube_injected_openkruise_cloneset_is_found(audit):
+    """OpenKruise's CloneSet (apps.kruise.io/v1alpha1, openkruise/kruise@v1.9.0:apis/apps/v1alpha1/cloneset_types.go)
+    makes its pods from spec.template and owns them directly (pkg/controller/cloneset/core/cloneset_core.go): its
+    template is the only one of its pods. Not read, a kube-injected one was AA0601 PASS; its pods' findings told to
+    `kruise rollout restart`, which brings the baked sidecar back."""
+    clone = {"apiVersion": "apps.kruise.io/v1alpha1", "kind": "CloneSet", "metadata": f.meta("search", "shop"),
+             "spec": {"replicas": 2, "selector": {"matchLabels": {"app": "search"}},
+                      "template": injected_template("search", "shop"),
+                      "updateStrategy": {"type": "ReCreate"}}}
+    pods = [f.pod(f"search-{i}", "shop", owner=("CloneSet", "search"), labels={"app": "search"})
+            for i in ("4ftjz", "9wq2c")]
+    for pod in pods:
+        pod["metadata"]["ownerReferences"][0]["apiVersion"] = "apps.kruise.io/v1alpha1"
+    run = audit({"c1": [clone, *pods]}, "uninstall")
+    [row] = run.rows("manual-injection")
+    assert (row["status"], row["code"], row["kind"], row["name"]) == ("FAIL", "AA0610", "CloneSet", "search")
+    [left] = run.rows("istio-sidecars-remaining")
+    assert (left["status"], left["code"], left["kind"], left["name"]) == ("FAIL", "AA1213", "CloneSet", "search")
