@@ -133,7 +133,9 @@ def unclassified_proxy_findings(check: ClusterCheck, outcome: Outcome, cluster: 
 
 
 STATUS_ANNOTATION = "sidecar.istio.io/status"
-# Kinds whose objects carry a pod template; ReplicaSets and Jobs only when nothing owns them.
+# Kinds whose objects carry a pod template; ReplicaSets and Jobs only when no Deployment or CronJob owns them
+# (podwire.judged_through_owner): an Argo Rollout's ReplicaSets are judged as the Rollout, a KEDA ScaledJob's Jobs as
+# themselves.
 TEMPLATE_KINDS: tuple[K.Kind, ...] = (K.DEPLOYMENT, K.STATEFULSET, K.DAEMONSET, K.CRONJOB, K.JOB, K.REPLICASET,
                                       K.REPLICATIONCONTROLLER, K.CLONESET)
 
