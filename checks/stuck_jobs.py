@@ -19,12 +19,12 @@ PODS_LISTED = 10
 # What ends a classic sidecar without a pod restart (mesh.quit_proxy_command): pilot-agent asks Envoy to quit, the
 # agent exits with it, and the pod completes with its application's exit code (Istio's documented Job workaround is
 # the same /quitquitquit call made from the application).
-# Argo Workflows ends an injected sidecar with `kubectl exec ... kill 1` unless the Workflow names the command, which
-# istio-proxy needs (argoproj/argo-workflows@v3.7.18:docs/sidecar-injection.md, workflow/common/common.go
-# AnnotationKeyKillCmd).
+# Argo Workflows ends an injected sidecar by exec'ing `/bin/sh -c "kill -15 1"` in it unless the pod names the command
+# (argoproj/argo-workflows@v3.7.18:workflow/signal/signal.go, common.AnnotationKeyKillCmd; docs/sidecar-injection.md
+# suggests pilot-agent's quitquitquit for istio-proxy): without /bin/sh (distroless proxyv2) it fails.
 _ARGO_KILL_CMD = ("Argo Workflows: add the pod annotation workflows.argoproj.io/kill-cmd-istio-proxy: "
                   "'[\"pilot-agent\", \"request\", \"POST\", \"quitquitquit\"]' (spec.podMetadata.annotations) so "
-                  "its wait container ends the proxy. ")
+                  "Argo ends the proxy when the step is done. ")
 _RECURRENCE = ("A classic sidecar (Istio's or ASM's) holds every run: have the job call "
                "POST http://localhost:15020/quitquitquit when it ends, or use native sidecars "
                "(Kubernetes 1.29+, sidecar.istio.io/nativeSidecar / ENABLE_NATIVE_SIDECARS).")

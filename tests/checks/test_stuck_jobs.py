@@ -157,8 +157,9 @@ def _held_run_pod(name: str, namespace: str, owner: tuple[str, str] | None, app_
 def argo_pod() -> dict[str, Any]:
     """An Argo Workflows step pod: owned by its Workflow (controller ref), label workflows.argoproj.io/workflow,
     restartPolicy Never (argoproj/argo-workflows@v3.7.18:workflow/controller/workflowpod.go); containers wait and
-    main. Its wait container kills an injected sidecar with `kubectl exec ... kill 1` unless told the command
-    (workflows.argoproj.io/kill-cmd-istio-proxy, docs/sidecar-injection.md): istio-proxy then runs on."""
+    main. Argo ends an injected sidecar by exec'ing `/bin/sh -c "kill -15 1"` in it unless the pod names the command
+    (workflow/signal/signal.go, annotation workflows.argoproj.io/kill-cmd-istio-proxy; docs/sidecar-injection.md: this
+    "can fail"), e.g. with no /bin/sh in a distroless proxyv2: istio-proxy then runs on."""
     return _held_run_pod("etl-7w9sd-main-3211", "data", ("Workflow", "etl-7w9sd"), ["wait", "main"],
                          {"workflows.argoproj.io/workflow": "etl-7w9sd", "workflows.argoproj.io/completed": "false"},
                          "argoproj.io/v1alpha1")
