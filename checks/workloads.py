@@ -59,11 +59,21 @@ class ManualInjection(ClusterCheck):
                              "fine during the migration, but it must be re-rendered to move to ASM",
                              message=_BAKED + " (it carries PROXY_CONFIG_XDS_AGENT=true); it will have to be "
                                               "re-rendered to move to ASM")
+    _BOOTSTRAP = ("template holds {containers} of Istio's injection without istio-proxy (istioctl kube-inject with a "
+                  "proxyless template such as grpc-simple): its xDS bootstrap names Istio's istiod")
+    BAKED_BOOTSTRAP = Outcome("AA0612", Status.FAIL, "a workload template holds what Istio's injector added for a "
+                              "proxyless app (kube-injected grpc-simple: an xDS bootstrap naming Istio's istiod): "
+                              "after the uninstall its pods get no configuration",
+                              message=_BOOTSTRAP + ", which the uninstall removes")
+    BOOTSTRAP_TO_PLAN = Outcome("AA0623", Status.WARN, "a workload template holds what Istio's injector added for a "
+                                "proxyless app (kube-injected grpc-simple): plan to re-render it before Istio goes",
+                                message=_BOOTSTRAP + ": re-render it before Istio is uninstalled")
     UNREAD = Outcome("AA0630", Status.UNKNOWN, "workload templates of some kinds could not be read",
                      message="could not read {reasons}")
-    outcomes = (CLEAN, BAKED, BAKED_WITHOUT_XDS, BAKED_TO_PLAN, STATUS_ONLY, BAKED_WITH_XDS, UNREAD)
+    outcomes = (CLEAN, BAKED, BAKED_WITHOUT_XDS, BAKED_BOOTSTRAP, BAKED_TO_PLAN, STATUS_ONLY, BAKED_WITH_XDS,
+                BOOTSTRAP_TO_PLAN, UNREAD)
     needs = (K.DEPLOYMENT, K.STATEFULSET, K.DAEMONSET)
-    uses = (K.CRONJOB, K.JOB, K.REPLICASET)
+    uses = (K.CRONJOB, K.JOB, K.REPLICASET, K.REPLICATIONCONTROLLER, K.CLONESET)
 
     def check_cluster(self, cluster: ClusterInventory, ctx: Context) -> Iterable[Finding]:
         found, missing = manual_injections(cluster, ctx.inv.rules)
@@ -86,12 +96,22 @@ class ManualInjection(ClusterCheck):
             return [({"kind": kind, "namespace": namespace, "name": name,
                       "remediation": rerender_remediation(cluster.name, kind, namespace, name),
                       "evidence": {"image": inj.image, "native": inj.native, "status_annotation": inj.status_annotation,
-                                   "xds_agent": inj.xds_agent, "proxy_container": inj.container}}, inj)
+                                   "xds_agent": inj.xds_agent, "proxy_container": inj.container,
+                                   # Where the template was read when not from the workload itself (a Rollout's
+                                   # ReplicaSet, a ScaledJob's Job).
+                                   **({"template_of": inj.template_of} if inj.template_of else {}),
+                                   **({"injected_containers": [*inj.injected]} if inj.injected else {})}}, inj)
                     for (namespace, kind, name), inj in sorted(found.items())]
         # Keyed as manual_injections is (its rules, the default kinds): `found` is that memo's answer.
         return list(cluster.memo(("manual_injection_subjects", id(rules)), build))
 
     def _judge(self, cluster: str, gate: Gate, subject: dict[str, Any], inj: TemplateInjection) -> Finding:
+        if not inj.container and inj.injected:
+            # No proxy, but what the injector added for a proxyless app (grpc-simple's bootstrap init container):
+            # the app takes its configuration from Istio's istiod, named in the template itself.
+            params = {"containers": ", ".join(inj.injected)}
+            outcome = self.BAKED_BOOTSTRAP if gate is Gate.UNINSTALL else self.BOOTSTRAP_TO_PLAN
+            return self.report(outcome, cluster, params=params, **subject)
         if not inj.container:
             # Only the annotation: the template was copied from an injected pod; injectors read it as a
             # previous injection to strip. Harmless for current injectors, confusing in every audit.
