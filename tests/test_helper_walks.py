@@ -139,7 +139,8 @@ def test_manual_injections_answer_alike_asked_before_or_after_the_gateway_scan()
     assert answers(True) == answers(False) == (
         [("ingress", "istio-ingressgateway")],
         [("team-2", "Deployment", "baked"), ("team-3", "StatefulSet", "db")],
-        {"DaemonSet": "forbidden", "CronJob": "not collected", "Job": "not collected", "ReplicaSet": "not collected"})
+        {"DaemonSet": "forbidden", "CronJob": "not collected", "Job": "not collected", "ReplicaSet": "not collected",
+         "ReplicationController": "not collected", "CloneSet": "not collected"})
 
 
 def test_a_template_the_gateway_scan_cannot_judge_for_manual_injections_is_left_to_their_own_walk():
