@@ -12,7 +12,8 @@ import numpy as np
 import pandas as pd
 
 from auditor.config import Exemption
-from auditor.i18n import N_, Phrase
+from auditor.i18n import N_, Phrase, ngettext
+from auditor.i18n import gettext as _
 from auditor.model import (
     EXIT_CODES,
     FINDING_COLUMNS,
@@ -373,12 +374,14 @@ def disclosure(summary: dict[str, int], unknown_accepted: int = 0) -> str:
     exempted, overridden = summary.get("exempted", 0), summary.get("severity_overridden", 0)
     parts = []
     if exempted:
-        parts.append(f"{exempted} finding{'s' if exempted != 1 else ''} exempted")
+        parts.append(ngettext("{n} finding exempted", "{n} findings exempted", exempted).format(n=exempted))
     if overridden:
-        parts.append(f"{overridden} severit{'ies' if overridden != 1 else 'y'} overridden")
-    said = ", ".join(parts) + " by config" if parts else ""
+        parts.append(ngettext("{n} severity overridden", "{n} severities overridden", overridden).format(n=overridden))
+    said = _("{parts} by config").format(parts=", ".join(parts)) if parts else ""
     if unknown_accepted:
-        said += (", " if said else "") + f"{unknown_accepted} UNKNOWN accepted by --allow-unknown"
+        said += (", " if said else "") + ngettext("{n} UNKNOWN accepted by --allow-unknown",
+                                                  "{n} UNKNOWN accepted by --allow-unknown",
+                                                  unknown_accepted).format(n=unknown_accepted)
     return said
 
 

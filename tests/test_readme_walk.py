@@ -47,6 +47,10 @@ ALL_MINOR = """checks:
 """
 
 
+# What is said beside the verdict of that GO, in each language.
+ACCEPTED = {"en": "2 UNKNOWN accepted by --allow-unknown", "zh-CN": "--allow-unknown 接受了 2 个 UNKNOWN"}
+
+
 def run_cli(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, list[str]]:
     code = main(list(argv))
     return code, capsys.readouterr().err.strip().splitlines()
@@ -72,16 +76,18 @@ def test_a_go_let_through_by_allow_unknown_says_so_and_never_nothing_unknown(
     unknown = [r for r in doc["findings"] if r["status"] == "UNKNOWN" and not r["exempt"]]
     assert (code, doc["verdict"]) == (0, "GO") and len(unknown) == 2
     # Beside the verdict: the terminal's verdict line (first and last), summary.md's heading, the HTML badge.
-    assert "2 UNKNOWN accepted by --allow-unknown" in verdict_line(err)
-    assert "2 UNKNOWN accepted by --allow-unknown" in err[-1]
+    said = ACCEPTED[lang]
+    assert said in verdict_line(err) and said in err[-1]
     summary = (out / "summary.md").read_text()
-    assert "2 UNKNOWN accepted by --allow-unknown" in summary.splitlines()[0]
+    assert said in summary.splitlines()[0]
     html = (out / "report.html").read_text()
-    assert re.search(r'verdict-config">[^<]*2 UNKNOWN accepted by --allow-unknown<', html)
+    assert re.search(f'verdict-config">[^<]*{re.escape(said)}<', html)
     # The claim the evidence does not support is made nowhere.
     for text in (summary, html, "\n".join(err)):
         assert "nothing unknown" not in text and "也没有未知项" not in text
         assert "--allow-unknown to accept" not in text and "使用 --allow-unknown 可接受" not in text
+        if lang == "zh-CN":  # what is said beside the verdict is said in the report's language (config's too)
+            assert "by config" not in text and "accepted by" not in text
 
 
 def test_allow_unknown_disclosure_is_only_for_a_go_it_changed(tmp_path: Path, demo_dir: Path) -> None:
