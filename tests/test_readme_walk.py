@@ -280,3 +280,16 @@ def test_a_report_directory_given_for_a_findings_json_names_the_file(
     code, err = run_cli(capsys, *argv)
     assert code == 2 and len(err) == 1, err
     assert err[0].endswith(str(report / "findings.json")) and "Traceback" not in err[0]
+
+
+def test_readme_says_which_checks_format_holds_the_rationale(capsys: pytest.CaptureFixture[str]) -> None:
+    """`asm-audit checks` (table) shows no rationale or remediation; the README sent a reader there for them."""
+    said = README.split("`asm-audit checks [--phase G]", 1)[1].split("\n\n", 1)[0]
+    assert "`--format json` adds each check's\nrationale and remediation" in said
+    check = load_registry().checks["istio-sidecars-remaining"]
+    assert main(["checks"]) == 0
+    table = capsys.readouterr().out
+    assert check.title in table and check.rationale[:40] not in table
+    assert main(["checks", "--format", "json"]) == 0
+    row = next(r for r in json.loads(capsys.readouterr().out) if r["id"] == check.id)
+    assert (row["rationale"], row["remediation"]) == (check.rationale, check.remediation)

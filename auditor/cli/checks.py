@@ -24,7 +24,7 @@ def checks(
     phase: Annotated[str | None, typer.Option("--phase", help="Only checks of this gate.")] = None,
     format: Annotated[str, typer.Option("--format", help="table, json or md.")] = "table",
 ) -> None:
-    """List the check catalogue: id, gates, severity, finding codes, rationale, remediation."""
+    """List the check catalogue: id, gates, severity, finding codes, title (json: rationale, remediation too)."""
     if phase is not None and phase not in {g.value for g in Gate}:
         raise unknown_phase(phase, [g.value for g in Gate])
     if format not in ("table", "json", "md"):
