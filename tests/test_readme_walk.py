@@ -28,6 +28,7 @@ from auditor.findings import blocking_mask, records
 from auditor.model import Verdict
 from auditor.registry import load_registry, validate_check
 from auditor.render.context import build
+from auditor.render.html import html_document
 
 REPO = Path(__file__).resolve().parent.parent
 README = (REPO / "README.md").read_text()
@@ -120,11 +121,18 @@ def test_a_strict_no_go_lists_the_findings_it_counted_as_blockers(
     assert any(line.startswith("next: ") for line in err)
     summary = (out / "summary.md").read_text()
     assert any(line.startswith("### ") and f"({len(strict_blockers)})" in line for line in summary.splitlines())
+    # Each row says whether it is a FAIL or a WARN: both block under --strict.
+    blockers_table = summary.split("### ", 2)[1].splitlines()
+    assert any(line.startswith("| WARN | ") for line in blockers_table)
+    assert any(line.startswith("| FAIL | ") for line in blockers_table)
 
     result = api.run_audit(api.Target(snapshot=str(demo_dir)), "uninstall", load_config(config), strict=True)
     ctx = build(result)
     assert ctx["blocking_rows"] == int(blocking_mask(result.findings, True).sum()) == len(strict_blockers)
     assert ctx["warnings_all"] == 0  # each is listed once: as a blocker, not again as a warning
+    html = html_document(result)
+    section = html.split('id="blockers"', 1)[1].split("</section>", 1)[0]
+    assert "(--strict)" in section and 'class="c-status"' in section
 
 
 # ---------------------------------------------------------------- the README's examples

@@ -128,7 +128,7 @@ def document(result: AuditResult) -> str:
         lines.append("")
     if not block.empty:
         shown = block.sort_values(["severity", "check_id", "cluster", "namespace", "name"]).head(TOP)
-        lines += [_("### Blockers ({n})").format(n=f"{len(block):,}"), "", *_table(shown), ""]
+        lines += [_("### Blockers ({n})").format(n=f"{len(block):,}"), "", *_table(shown, strict_of(result)), ""]
         if len(block) > TOP:
             lines += [_("\u2026 and {n} more in `findings.csv` / `report.html`.").format(n=f"{len(block) - TOP:,}"), ""]
         # Advice that is not a command becomes a comment, so the block stays pasteable into a shell.
