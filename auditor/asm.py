@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from auditor import kinds as K
 from auditor import mesh
+from auditor.errors import EvidenceUnavailable
 
 if TYPE_CHECKING:
     from auditor.check import Context
+    from auditor.inventory import ClusterInventory, Inventory
 
 # The seed names the istio-system label option twice: in the table/sample output and in the patch command.
 # ASM's published type (aliyun/alibabacloud-servicemesh-api, alibabacloudservicemesh/v1/
@@ -18,6 +21,28 @@ SEED_PATCH_SPELLING = "disableIstioSystemLabelReconciliation"
 ADVANCED_OPTION_NAMES = (ADVANCED_OPTION, SEED_PATCH_SPELLING)
 NO_EFFECT = (f"spec.advancedOptions.{SEED_PATCH_SPELLING} (the seed's patch spelling) has no effect: ASM's API "
              f"names the option {ADVANCED_OPTION}")
+
+
+def migration_resource(asm: ClusterInventory) -> dict[str, Any] | None:
+    """ASMMigrateFromIstio/default on the ASM control plane, None when absent; raises EvidenceUnavailable when it
+    cannot be read, or when the input holds it more than once with different spec or status.
+
+    ASM's type is cluster-scoped (`+kubebuilder:resource:scope=Cluster`, aliyun/alibabacloud-servicemesh-api
+    alibabacloudservicemesh/v1/asmmigratefromistio_types.go): an API server holds one `default`. Two that differ
+    come from a snapshot put together by hand (say two `kubectl get -o yaml` taken at different times); taking the
+    first would judge the gate's switch on whichever file sorts first."""
+    found = asm.get(K.ASM_MIGRATION, "default")
+    if found is None:
+        return None
+    copies = [obj for obj in asm.objects(K.ASM_MIGRATION) if (obj.get("metadata") or {}).get("name") == "default"]
+    views = {repr((obj.get("spec"), obj.get("status"))) for obj in copies}
+    if len(views) > 1:
+        states = ", ".join(sorted(repr(((obj.get("status") or {}) if isinstance(obj.get("status"), dict) else {})
+                                       .get("state")) for obj in copies))
+        raise EvidenceUnavailable(f"the input holds ASMMigrateFromIstio/default {len(copies)} times with different "
+                                  f"spec or status (states {states}): which is the resource now is not known; "
+                                  "keep one copy, as the ASM control plane returns it")
+    return found
 
 
 def advanced_options(cr: dict[str, Any]) -> dict[str, Any]:
@@ -81,16 +106,31 @@ def asm_version(ctx: Context) -> tuple[mesh.Version | None, str, str | None]:
         raw = (((detail.get("ServiceMesh") or {}).get("ServiceMeshInfo") or {}).get("Version"))
         if raw:
             return mesh.parse_version(raw), origin, raw
-    services = []
-    for cluster in ctx.inv.data_planes:
-        # Only Services proven ASM's: a version-named Istio revision (istiod-1-24-2) says nothing of ASM.
-        services += [(version, name, cluster.name) for name, version in
-                     mesh.asm_istiod_versions(cluster.istiod_owners())]
+    services = asm_service_versions(ctx)
     if services:
-        # During an ASM canary upgrade two istiod-<rev> Services exist; the instance runs the newest.
-        version, name, where = max(services)
-        return version, f"Service istio-system/{name} in {where}", name
+        version, name, where = max((version, name, where) for where, (version, name) in services.items())
+        return version, service_source(name, where), name
     return None, "", None
+
+
+def service_source(name: str, cluster: str) -> str:
+    return f"{SERVICE_SOURCE}{name} in {cluster}"
+
+
+SERVICE_SOURCE = "Service istio-system/"  # how asm_version names an answer read from ASM's istiod-<rev> Service
+
+
+def asm_service_versions(ctx: Context) -> dict[str, tuple[mesh.Version, str]]:
+    """Each data plane's newest ASM istiod-<rev> Service: cluster -> (version, Service name); clusters without one
+    left out. Only Services proven ASM's: a version-named Istio revision (istiod-1-24-2) says nothing of ASM. During
+    an ASM canary upgrade two istiod-<rev> Services exist in a cluster; the control plane runs the newest."""
+    out: dict[str, tuple[mesh.Version, str]] = {}
+    for cluster in ctx.inv.data_planes:
+        found = mesh.asm_istiod_versions(cluster.istiod_owners())
+        if found:
+            name, version = max(found, key=lambda item: (item[1], item[0]))
+            out[cluster.name] = (version, name)
+    return out
 
 
 def asm_proxy_versions(ctx: Context) -> dict[str, int]:
@@ -104,3 +144,106 @@ def asm_proxy_versions(ctx: Context) -> dict[str, int]:
             if count:
                 seen[str(image)] = seen.get(str(image), 0) + int(count)
     return seen
+
+
+# Where ASM lists the data-plane clusters joined to the instance, best first: DescribeClustersInServiceMesh
+# (`Clusters[].ClusterId`, with ASM's `Name` of each) and DescribeServiceMeshDetail (`ServiceMesh.Clusters`, the ids).
+JOINED_SOURCES = ("DescribeClustersInServiceMesh", "DescribeServiceMeshDetail")
+
+
+@dataclass(frozen=True)
+class JoinedClusters:
+    """The data-plane clusters ASM says are joined to the instance (`ids`, its order), or why that is not known.
+
+    `known` False with `why` empty: no answer that lists them was given (nothing said); with `why`: an answer was
+    given (or its read failed) but its list cannot be read, so nothing about the mesh's clusters can be taken from it.
+    """
+
+    known: bool
+    ids: tuple[str, ...] = ()
+    names: dict[str, str] = field(default_factory=dict)  # id -> ASM's name of the cluster, where the answer has it
+    origin: str = ""
+    why: str = ""
+
+
+def joined_clusters(inv: Inventory) -> JoinedClusters:
+    """The clusters joined to the ASM instance, from the first answer of JOINED_SOURCES that was given."""
+    for action in JOINED_SOURCES:
+        try:
+            answer = inv.openapi_answer(action)
+        except EvidenceUnavailable as exc:
+            return JoinedClusters(False, why=f"{action} could not be read: {exc.reason}")
+        if answer is None:
+            continue
+        origin = inv.openapi_origin(action)
+        if action == "DescribeClustersInServiceMesh":
+            listed = answer.get("Clusters")
+            entries = listed if isinstance(listed, list) else None
+            ids = [e.get("ClusterId") if isinstance(e, dict) else None for e in entries or ()]
+            names = {str(e.get("ClusterId")): e["Name"] for e in entries or ()
+                     if isinstance(e, dict) and isinstance(e.get("Name"), str) and e["Name"]}
+            where = "Clusters[].ClusterId"
+        else:
+            mesh_detail = answer.get("ServiceMesh")
+            if not isinstance(mesh_detail, dict) or "Clusters" not in mesh_detail:
+                continue  # an answer without the list says nothing of the clusters (other readers use the rest)
+            listed = mesh_detail.get("Clusters")
+            entries = listed if isinstance(listed, list) else None
+            ids, names, where = list(entries or ()), {}, "ServiceMesh.Clusters"
+        if entries is None or not all(isinstance(i, str) and i.strip() for i in ids):
+            # A list of the mesh's clusters that cannot be read whole is no list: one unread entry may be the
+            # cluster not audited.
+            return JoinedClusters(False, origin=origin, why=f"{origin}: {where} is not a list of cluster ids "
+                                                             f"({_clipped(listed)})")
+        return JoinedClusters(True, tuple(dict.fromkeys(i.strip() for i in ids)), names, origin)
+    return JoinedClusters(False)
+
+
+def _clipped(value: Any, limit: int = 120) -> str:
+    text = repr(value)
+    return text if len(text) <= limit else text[:limit] + "..."
+
+
+@dataclass(frozen=True)
+class Coverage:
+    """Which of the joined clusters this audit did not read: `missing` ids no audited cluster has; `unnamed` the
+    audited clusters without a known id (they may be some of `missing`); `by_count` True when every missing id can be
+    one of them (as many or fewer missing ids than unnamed audited clusters: taken as audited, and said so)."""
+
+    joined: JoinedClusters
+    missing: tuple[str, ...]
+    unnamed: tuple[str, ...]
+    # (name, id) of audited clusters whose id ASM's list does not have: not joined to this instance (or a wrong id)
+    strangers: tuple[tuple[str, str], ...] = ()
+
+    @property
+    def by_count(self) -> bool:
+        return bool(self.missing) and len(self.missing) <= len(self.unnamed)
+
+    @property
+    def covered(self) -> bool:
+        return self.joined.known and (not self.missing or self.by_count)
+
+    def evidence(self) -> dict[str, Any]:
+        """What the findings of migration-resource say of the joined clusters."""
+        if not self.joined.known:
+            return {"joined_clusters": None, "joined_clusters_why": self.joined.why or "no ASM OpenAPI answer lists "
+                    "the clusters joined to the instance (DescribeClustersInServiceMesh, DescribeServiceMeshDetail)"}
+        out: dict[str, Any] = {"joined_clusters": list(self.joined.ids), "joined_clusters_source": self.joined.origin,
+                               "not_audited": list(self.missing)}
+        if self.unnamed:
+            out["audited_without_cluster_id"] = list(self.unnamed)
+        if self.strangers:
+            out["audited_not_joined"] = {name: cluster_id for name, cluster_id in self.strangers}
+        return out
+
+
+def coverage(inv: Inventory) -> Coverage:
+    """The joined clusters (joined_clusters) against the audited data planes' ids (fleet file, config
+    asm.cluster_ids, snapshot manifest), both ways. An unreachable cluster was audited (its checks are UNKNOWN)."""
+    joined = joined_clusters(inv)
+    ids = {c.name: c.cluster_id.strip() for c in inv.data_planes if c.cluster_id and c.cluster_id.strip()}
+    unnamed = tuple(c.name for c in inv.data_planes if c.name not in ids)
+    listed = set(joined.ids)
+    strangers = tuple((name, i) for name, i in ids.items() if i not in listed) if joined.known else ()
+    return Coverage(joined, tuple(i for i in joined.ids if i not in ids.values()), unnamed, strangers)

@@ -17,6 +17,7 @@ from auditor import gatewayapi, istio, mesh
 from auditor import kinds as K
 from auditor.check import Check
 from auditor.config import GatewaysConfig
+from auditor.i18n import N_, Phrase
 from auditor.inventory import ACTIVE_PHASES, ClusterInventory
 from auditor.kinds import Kind
 from auditor.model import Finding, Outcome
@@ -28,6 +29,14 @@ _LABEL_TO_TYPE = {"ingressgateway": INGRESS, "egressgateway": EGRESS, "eastwestg
 _ROLE_TOKENS = (("eastwest", EASTWEST), ("east-west", EASTWEST), ("crossnetwork", EASTWEST),
                 ("egress", EGRESS), ("ingress", INGRESS))
 EASTWEST_PORTS = (15443, 15008)
+# istiod takes a Service labelled topology.istio.io/network as its network's gateway when it listens on the mTLS port
+# (15443, or the port this label names) or on HBONE 15008 (getGatewayDetails, pilot/pkg/serviceregistry/kube/
+# controller/network.go @1.24.6, 1.30.3; the label since 1.10.6, controller.go IstioGatewayPortLabel). The gateway chart
+# from 1.30 lets the Service's ports be renamed (values.yaml networkGatewayPorts, templates/service.yaml @1.30.3).
+GATEWAY_PORT_LABEL = "networking.istio.io/gatewayPort"
+# The env both east-west installers give the gateway's istio-proxy: samples/multicluster/gen-eastwest-gateway.sh
+# (k8s.env) and the gateway chart with networkGateway set (templates/deployment.yaml) @1.24.6, 1.30.3.
+REQUESTED_NETWORK_VIEW = "ISTIO_META_REQUESTED_NETWORK_VIEW"
 ASM_MARKER = "asm.alibabacloud.com"
 # ASM's gateway Deployments/Services carry their IstioGateway type (ingress | egress | cross-network).
 ASM_GATEWAY_TYPE_LABEL = "asm.alibabacloud.com/gateway-type"
@@ -49,8 +58,27 @@ INSTALL_ISTIOCTL, INSTALL_HELM, INSTALL_GATEWAY_API, INSTALL_ASM, INSTALL_OTHER 
 _CCM = "service.beta.kubernetes.io/"
 LB_ID_ANNOTATIONS = (_CCM + "alibaba-cloud-loadbalancer-id", _CCM + "alicloud-loadbalancer-id")
 LB_WEIGHT_ANNOTATIONS = (_CCM + "alibaba-cloud-loadbalancer-weight", _CCM + "alicloud-loadbalancer-weight")
-# CCM labels a Service with the CLB it created or reuses: the only trace of an auto-created CLB.
+# CCM labels a Service with the CLB it created or reuses (from CCM v2.5: helper.LabelLoadBalancerId,
+# kubernetes/cloud-provider-alibaba-cloud@v2.5.1:pkg/controller/helper/service_utils.go): the only trace of an
+# auto-created CLB but its address in the Service's status.
 LB_ID_LABEL = "service.k8s.alibaba/loadbalancer-id"
+# What CCM needs before it applies the weight annotation (kubernetes/cloud-provider-alibaba-cloud@v2.14.0:
+# pkg/controller/service/clbv1/vgroups.go buildVGroupForServicePort, nlbv2/server_groups.go likewise): a CLB reused by
+# the loadbalancer-id annotation (IsUserManaged, clbv1/loadbalancer.go BuildLocalModel) AND a vgroup-port
+# annotation; otherwise the weight is not read and the Service's backends get CCM's default weight
+# (setWeightBackends -> podNumberAlgorithm). The weight must be what Go's strconv.Atoi reads, within [0, 100], or
+# the Service's whole sync fails ("weight must be integer in range [0,100]") and the CLB keeps what it had.
+LB_VGROUP_PORT_ANNOTATIONS = (_CCM + "alibaba-cloud-loadbalancer-vgroup-port",
+                              _CCM + "alicloud-loadbalancer-vgroup-port")
+# "on": CCM leaves the weights of backends already in the vServer group as they are (v2.11.2+, clbv1/vgroups.go diff:
+# `!local.IgnoreWeightUpdate && l.Weight != r.Weight`).
+LB_IGNORE_WEIGHT_UPDATE_ANNOTATIONS = (_CCM + "alibaba-cloud-loadbalancer-ignore-weight-update",
+                                       _CCM + "alicloud-loadbalancer-ignore-weight-update")
+# Which Services CCM gives a CLB or an NLB (helper.NeedCLB / NeedNLB, pkg/controller/helper/service_utils.go @v2.14.0):
+# type LoadBalancer, and no spec.loadBalancerClass but alibabacloud.com/nlb, no `service.beta.kubernetes.io/class`.
+NLB_CLASS = "alibabacloud.com/nlb"
+LB_CLASS_ANNOTATION = "service.beta.kubernetes.io/class"
+_GO_ATOI = re.compile(r"[+-]?[0-9]+")  # strconv.Atoi: an optional sign and ASCII digits, nothing else
 
 
 @dataclass(frozen=True)
@@ -172,6 +200,18 @@ def _renamed_gateway_type(labels: dict[str, str], name: str) -> str | None:
     return None
 
 
+def network_gateway_port(labels: dict[str, str], spec: dict[str, Any]) -> int | None:
+    """The port on which a Service labelled topology.istio.io/network serves as its network's gateway, as istiod
+    finds it (GATEWAY_PORT_LABEL, else 15443; or 15008), None when it serves on neither. `labels` must carry the
+    network label (not asked here)."""
+    ports = {p.get("port") for p in spec.get("ports") or () if isinstance(p, dict)}
+    mtls = EASTWEST_PORTS[0]
+    named = str(labels.get(GATEWAY_PORT_LABEL) or "")
+    if named and _GO_ATOI.fullmatch(named):  # strconv.Atoi; what it refuses leaves the default (a warning in istiod)
+        mtls = int(named)
+    return next((port for port in (mtls, EASTWEST_PORTS[1]) if port in ports), None)
+
+
 def _unread_kind(cluster: ClusterInventory, kind: Kind) -> str:
     return f"{kind.key} ({cluster.unread_reason(kind)})"
 
@@ -207,8 +247,8 @@ def _role_from_config(cluster: ClusterInventory, namespace: str, pod_labels: dic
             if not selector or not _matches(selector, pod_labels):
                 continue
             fronting.add(str(meta.get("name") or "").lower())
-            ports = {p.get("port") for p in (svc.get("spec") or {}).get("ports") or ()}
-            if "topology.istio.io/network" in (meta.get("labels") or {}) and ports & set(EASTWEST_PORTS):
+            svc_labels = meta.get("labels") or {}
+            if "topology.istio.io/network" in svc_labels and network_gateway_port(svc_labels, svc.get("spec") or {}):
                 return EASTWEST, f"Service {namespace}/{meta.get('name')} is labelled topology.istio.io/network", ""
     if not cluster.available(K.GATEWAY):
         return None
@@ -392,6 +432,53 @@ def _auto_passthrough_listener(cluster: ClusterInventory, namespace: str, gatewa
     return ""
 
 
+# Istio's egress gateway with the Gateway API (istio.io docs tasks/traffic-management/egress/egress-gateway, its
+# snips.sh): a Gateway of class istio whose routes (HTTPRoute/TLSRoute forward-cnn-from-egress-gateway) send to
+# backendRefs of kind Hostname, group networking.istio.io (edition.cnn.com), or to a ServiceEntry (Istio's backendRef
+# kinds, pilot/pkg/config/kube/gateway/conversion.go @1.30.3).
+ISTIO_NETWORKING_GROUP = "networking.istio.io"
+
+
+def _gateway_api_external_backend(cluster: ClusterInventory, namespace: str, gateway: str) -> str:
+    """What a route bound to Gateway API Gateway namespace/gateway sends out of the mesh ("HTTPRoute ns/name ->
+    Hostname edition.cnn.com"), "" when none does or the routes were not read (it then stays ingress, as before).
+    Asked only of Gateway API deployments (a few per cluster)."""
+    if not gateway:
+        return ""
+    for kind in K.K8S_ROUTE_KINDS:
+        if not cluster.available(kind):
+            continue
+        for route in cluster.objects(kind):
+            meta = route.get("metadata") or {}
+            route_ns = meta.get("namespace") or ""
+            spec = route.get("spec") or {}
+            if not any((ref.get("group") or gatewayapi.GROUP) == gatewayapi.GROUP
+                       and (ref.get("kind") or "Gateway") == "Gateway" and str(ref.get("name") or "") == gateway
+                       and (ref.get("namespace") or route_ns) == namespace
+                       for ref in spec.get("parentRefs") or () if isinstance(ref, dict)):
+                continue
+            for rule in spec.get("rules") or ():
+                for backend in (rule.get("backendRefs") or ()) if isinstance(rule, dict) else ():
+                    if not isinstance(backend, dict) or backend.get("group") != ISTIO_NETWORKING_GROUP:
+                        continue
+                    target = str(backend.get("name") or "")
+                    if backend.get("kind") == "Hostname" or (
+                            backend.get("kind") == "ServiceEntry" and _entry_location(
+                                cluster, target, str(backend.get("namespace") or route_ns)) != "MESH_INTERNAL"):
+                        return f"{kind.kind} {route_ns}/{meta.get('name')} -> {backend.get('kind')} {target}"
+    return ""
+
+
+def _entry_location(cluster: ClusterInventory, name: str, namespace: str) -> str:
+    """A ServiceEntry's location (MESH_EXTERNAL by default), "" when it is not found or not read."""
+    if not cluster.available(K.SERVICEENTRY):
+        return ""
+    entry = cluster.get(K.SERVICEENTRY, name, namespace)
+    if entry is None:
+        return ""
+    return str((entry.get("spec") or {}).get("location") or "MESH_EXTERNAL").upper()
+
+
 def _mesh_route_into(vs: dict[str, Any], vs_namespace: str, namespace: str, services: set[str]) -> str:
     """The name of the first of `services` (Services of `namespace`, lower case) that a route of a VirtualService
     applying to the mesh sends to, "" when none does. The egress pattern split in two (Istio's egress-gateway task binds
@@ -548,9 +635,14 @@ def _gateway_of(cluster: ClusterInventory, rules: mesh.ProxyRules, kind: str, me
             gtype = EASTWEST
         elif passthrough := _auto_passthrough_listener(cluster, namespace, owner):
             gtype, why_role = EASTWEST, f"{why_role} passes mTLS through (listener {passthrough}: auto-passthrough)"
+        elif external := _gateway_api_external_backend(cluster, namespace, owner):
+            gtype, why_role = EGRESS, f"{why_role} forwards out of the mesh: {external}"
         else:
             gtype = INGRESS
     role_unread = ""
+    if gtype is None and proxy is not None and env.get(REQUESTED_NETWORK_VIEW):
+        gtype, why_role = EASTWEST, (f"istio-proxy env {REQUESTED_NETWORK_VIEW}={env[REQUESTED_NETWORK_VIEW]} "
+                                     "(a network gateway)")
     if gtype is None and not asm:
         found = _role_from_config(cluster, namespace, tmpl_labels)
         if found is not None:
@@ -639,6 +731,9 @@ class GatewayService:
     name: str
     annotations: dict[str, str] = field(default_factory=dict, hash=False, compare=False)
     labels: dict[str, str] = field(default_factory=dict, hash=False, compare=False)
+    service_type: str = "ClusterIP"                   # spec.type (the API server's default when absent)
+    lb_class: str = ""                                # spec.loadBalancerClass
+    lb_addresses: tuple[str, ...] = ()                # status.loadBalancer.ingress[].ip / .hostname
 
     @property
     def fqdn(self) -> str:
@@ -651,6 +746,53 @@ class GatewayService:
     @property
     def lb_weight(self) -> str | None:
         return first_annotation(self.annotations, LB_WEIGHT_ANNOTATIONS)
+
+    def weight_not_applied(self) -> tuple[str, Phrase] | None:
+        """(status, why) when CCM does not apply this Service's weight annotation to the load balancer; None when it
+        does. "FAIL": CCM manages the Service's load balancer but reads no weight for it (its backends keep CCM's
+        default weight). "UNKNOWN": no CCM manages it (type, class), or CCM leaves existing backends' weights alone:
+        what the load balancer holds is not in Kubernetes."""
+        return ccm_weight_not_applied(self.annotations, self.service_type, self.lb_class)
+
+
+def ccm_weight(raw: str | None) -> int | None:
+    """The weight annotation as CCM reads it: None when unset (absent or empty: AnnotationRequest.Get returns ""
+    and CCM applies no weight); ValueError for what strconv.Atoi refuses or what lies outside [0, 100] (CCM's sync
+    of the Service then fails: " 0", "1_0", "0.0", "50%", "101", "-1")."""
+    if raw is None or raw == "":
+        return None
+    text = str(raw)
+    if not _GO_ATOI.fullmatch(text) or not 0 <= int(text) <= 100:  # fullmatch: no trailing newline either
+        raise ValueError(f"weight {text!r} is not an integer in [0, 100] as CCM reads it")
+    return int(text)
+
+
+def ccm_weight_not_applied(annotations: dict[str, str], service_type: str, lb_class: str
+                           ) -> tuple[str, Phrase] | None:
+    """See GatewayService.weight_not_applied (annotations, spec.type and spec.loadBalancerClass of a Service)."""
+    if service_type != "LoadBalancer":
+        return ("UNKNOWN", Phrase(N_("it is of type {type}, not LoadBalancer: CCM manages no load balancer for it and "
+                                     "reads none of its annotations, so its backends and weights on the load balancer "
+                                     "are set outside Kubernetes"), type=service_type or "ClusterIP"))
+    if lb_class and lb_class != NLB_CLASS:
+        return ("UNKNOWN", Phrase(N_("its spec.loadBalancerClass is {lb_class}: a controller other than Alibaba "
+                                     "Cloud's CCM serves it"), lb_class=lb_class))
+    if annotations.get(LB_CLASS_ANNOTATION):
+        return ("UNKNOWN", Phrase(N_("its annotation {annotation} hands it to a controller other than Alibaba Cloud's "
+                                     "CCM"), annotation=f"{LB_CLASS_ANNOTATION}={annotations[LB_CLASS_ANNOTATION]}"))
+    missing = [keys[0] for keys in (LB_ID_ANNOTATIONS, LB_VGROUP_PORT_ANNOTATIONS)
+               if not first_annotation(annotations, keys)]
+    if missing:
+        return ("FAIL", Phrase(N_("CCM reads the weight only of a Service that reuses the load balancer by {lb_id} "
+                                  "and names its vServer groups by {vgroup_port}; this one lacks {missing}, so its "
+                                  "backends keep CCM's default weight"), lb_id=LB_ID_ANNOTATIONS[0],
+                               vgroup_port=LB_VGROUP_PORT_ANNOTATIONS[0], missing=", ".join(missing)))
+    ignore = first_annotation(annotations, LB_IGNORE_WEIGHT_UPDATE_ANNOTATIONS)
+    if ignore is not None and ignore.lower() == "on":  # strings.EqualFold(value, "on")
+        return ("UNKNOWN", Phrase(N_("{annotation}=on: CCM leaves the weights of backends already in the vServer group "
+                                     "as they were, so the annotated weight may not be the one in force"),
+                                  annotation=LB_IGNORE_WEIGHT_UPDATE_ANNOTATIONS[0]))
+    return None
 
 
 def first_annotation(annotations: dict[str, str], keys: tuple[str, ...]) -> str | None:
@@ -693,11 +835,10 @@ def _walk_services(cluster: ClusterInventory, rules: mesh.ProxyRules, names: Gat
         labels = meta.get("labels") or {}
         # East-west: the label first (asked of every Service).
         if "topology.istio.io/network" in labels and not _has_asm_marker(meta):
-            ports = {p.get("port") for p in (svc.get("spec") or {}).get("ports") or ()}
-            if ports & set(EASTWEST_PORTS) and not _fronts_waypoint(cluster, meta, svc):
+            port = network_gateway_port(labels, svc.get("spec") or {})
+            if port and not _fronts_waypoint(cluster, meta, svc):
                 signals.append(f"Service {meta.get('namespace')}/{meta.get('name')} "
-                               f"(network {labels['topology.istio.io/network']}, port "
-                               f"{sorted(ports & set(EASTWEST_PORTS))[0]})")
+                               f"(network {labels['topology.istio.io/network']}, port {port})")
         # In front of a gateway: only the gateways of the Service's namespace, in their order: most namespaces have
         # none, so most Services' selectors are never read.
         in_namespace = by_namespace.get(meta.get("namespace"))
@@ -708,8 +849,14 @@ def _walk_services(cluster: ClusterInventory, rules: mesh.ProxyRules, names: Gat
             continue
         for gw in in_namespace:
             if _matches(selector, gw.pod_labels):
+                spec = svc.get("spec") or {}
+                ingress = ((svc.get("status") or {}).get("loadBalancer") or {}).get("ingress") or ()
                 out.append(GatewayService(gw, meta.get("namespace", ""), meta.get("name", ""),
-                                          dict(meta.get("annotations") or {}), dict(labels)))
+                                          dict(meta.get("annotations") or {}), dict(labels),
+                                          str(spec.get("type") or "ClusterIP"),
+                                          str(spec.get("loadBalancerClass") or ""),
+                                          tuple(str(a) for i in ingress for a in (i.get("ip"), i.get("hostname"))
+                                                if a)))
                 break
     return signals, out
 

@@ -69,9 +69,13 @@ def slim(kind: Kind, obj: dict[str, Any]) -> dict[str, Any]:
         # Taken as it is when it holds only counts (as podwire decodes an owned one): not copied.
         out["status"] = status if status.keys() <= _STATUS_COUNTS else {
             k: v for k, v in status.items() if k in _STATUS_COUNTS}
-        if not owned and isinstance((obj.get("spec") or {}).get("template"), dict):
-            # An ownerless ReplicaSet/Job is a workload of its own: manual-injection reads its template.
-            out["spec"] = {"template": obj["spec"]["template"]}
+        spec = obj.get("spec")
+        if isinstance(spec, dict) and isinstance(spec.get("template"), dict) and (
+                not owned or not podwire.judged_through_owner(meta)):
+            # An ownerless ReplicaSet/Job is a workload of its own, one whose owner is not read (an Argo Rollout, a
+            # KEDA ScaledJob) the only template of its pods: manual-injection reads it. A Deployment's or CronJob's is
+            # judged through its owner.
+            out["spec"] = {"template": spec["template"]}
         return out
     _slim_managed_fields(meta)  # after the owner chains above, which keep no managedFields
     if kind is K.CONFIGMAP and meta.get("namespace") != "istio-system":
@@ -210,6 +214,14 @@ def _summary_state(rules: mesh.ProxyRules) -> tuple[frozenset[str], dict[tuple, 
     return state
 
 
+# The restart policies of a pod that runs to completion: the kubelet restarts no container that ended (Never) or only
+# one that failed (OnFailure). A Job's pods must have one of them (batch/v1 validation); Argo Workflows' and Tekton's
+# pods are made with Never (argoproj/argo-workflows@v3.7.18:workflow/controller/workflowpod.go,
+# tektoncd/pipeline@v1.15.0:pkg/pod/pod.go), and so is `kubectl run --restart=Never`. Under Always (the API's default,
+# every Deployment's, StatefulSet's and DaemonSet's pod) an app container seen terminated is restarted: never held.
+_RUN_POLICIES = frozenset({"Never", "OnFailure"})  # a hand-written pod without one: run to completion if a Job owns it
+
+
 def summarise_pod(pod: dict[str, Any] | podwire.Pod, rules: mesh.ProxyRules) -> tuple:
     """One pod -> one tuple of POD_COLUMNS. Everything a check may ask of a pod is decided here.
 
@@ -271,9 +283,11 @@ def summarise_pod(pod: dict[str, Any] | podwire.Pod, rules: mesh.ProxyRules) -> 
             long_lived = _long_lived(port.get("name") for port in c.get("ports") or ())
     drain = _drain(annotations)
     # A run-to-completion pod whose app containers all ended while the classic (non-native) istio-proxy keeps
-    # it Running: it never completes, so it never moves to ASM by itself.
+    # it Running: it never completes, so it never moves to ASM by itself (_RUN_POLICIES: whoever made it).
     held_by_proxy = False
-    if container is not None and not native and status.get("phase") == "Running":
+    policy = spec.get("restartPolicy")
+    if container is not None and not native and status.get("phase") == "Running" and (
+            policy in _RUN_POLICIES if policy and isinstance(policy, str) else owner_kind == "Job"):
         app_states = [cs.get("state") or {} for cs in status.get("containerStatuses") or ()
                       if cs.get("name") != mesh.PROXY_CONTAINER]
         held_by_proxy = bool(app_states) and all("terminated" in st for st in app_states)
@@ -295,7 +309,7 @@ def summarise_pods(pods: list[Any], rules: mesh.ProxyRules, into: PodSummaries) 
     pod_type, sidecar, non_sidecar_args, ambient_image = (podwire.Pod, mesh.ROLE_SIDECAR, mesh.NON_SIDECAR_ARGS,
                                                           mesh.AMBIENT_IMAGE_MARK)
     no_proxy = (mesh.PROXY_NONE, "", "", "", "", False, "<absent>", False)  # _row's columns of a pod without proxy
-    intern, join, inject_label = sys.intern, "".join, mesh.ASM_INJECT_LABEL
+    intern, join, inject_label, run_policies = sys.intern, "".join, mesh.ASM_INJECT_LABEL, _RUN_POLICIES
     decode_env, decode_strings = podwire.ENV_VARS.decode, podwire.STRINGS.decode
     profiles, rows = into.profiles, into.rows
     append = rows.append
@@ -381,7 +395,9 @@ def summarise_pods(pods: list[Any], rules: mesh.ProxyRules, into: PodSummaries) 
                 # Provisional: the cluster's istiod Services decide what the CA_ADDR mark is worth (ClusterInventory).
                 kind = mesh.PROXY_ISTIO
         held_by_proxy = False
-        if container is not None and not native and status.phase == "Running":
+        # _RUN_POLICIES, as summarise_pod reads them (inline: no call per pod).
+        if container is not None and not native and status.phase == "Running" and (
+                policy in run_policies if (policy := spec.restartPolicy) else owner_kind == "Job"):
             # Every app container terminated (at least one): all() over the app containers' states, stopping at the
             # first that still runs.
             for cs in status.containerStatuses or ():

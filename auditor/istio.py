@@ -6,15 +6,16 @@ import each other.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from auditor import kinds as K
-from auditor import mesh
+from auditor import mesh, podwire
 from auditor.check import ClusterCheck
 from auditor.inventory import ACTIVE_PHASES, ClusterInventory, workload_rows
 from auditor.model import Finding, Outcome
@@ -132,8 +133,11 @@ def unclassified_proxy_findings(check: ClusterCheck, outcome: Outcome, cluster: 
 
 
 STATUS_ANNOTATION = "sidecar.istio.io/status"
-# Kinds whose objects carry a pod template; ReplicaSets and Jobs only when nothing owns them.
-TEMPLATE_KINDS: tuple[K.Kind, ...] = (K.DEPLOYMENT, K.STATEFULSET, K.DAEMONSET, K.CRONJOB, K.JOB, K.REPLICASET)
+# Kinds whose objects carry a pod template; ReplicaSets and Jobs only when no Deployment or CronJob owns them
+# (podwire.judged_through_owner): an Argo Rollout's ReplicaSets are judged as the Rollout, a KEDA ScaledJob's Jobs as
+# themselves.
+TEMPLATE_KINDS: tuple[K.Kind, ...] = (K.DEPLOYMENT, K.STATEFULSET, K.DAEMONSET, K.CRONJOB, K.JOB, K.REPLICASET,
+                                      K.REPLICATIONCONTROLLER, K.CLONESET)
 
 
 def pod_template(kind: K.Kind, obj: dict[str, Any]) -> dict[str, Any] | None:
@@ -153,7 +157,7 @@ def workload_templates(cluster: ClusterInventory, kinds: Iterable[K.Kind] = TEMP
     for kind in readable:
         owned_skipped = _owned_skipped(kind)
         for obj in cluster.objects(kind):
-            if owned_skipped and (obj.get("metadata") or {}).get("ownerReferences"):
+            if owned_skipped and podwire.judged_through_owner(obj.get("metadata") or {}):
                 continue  # a Deployment's ReplicaSet or a CronJob's Job: judged through its owner
             template = pod_template(kind, obj)
             if template is not None:
@@ -188,6 +192,10 @@ class TemplateInjection:
     native: bool
     image: str
     xds_agent: str         # PROXY_CONFIG_XDS_AGENT in the template's proxy ('<absent>' when not set)
+    template_of: str = ""  # the object the template was read from, when it is not the workload's own (a Rollout's)
+    # Without istio-proxy: the init containers of Istio's injection the template still holds (the status annotation
+    # names them), e.g. proxyless gRPC's grpc-bootstrap-init. None: the annotation alone (copied from a pod).
+    injected: tuple[str, ...] = ()
 
 
 def template_injection(template: dict[str, Any], rules: mesh.ProxyRules) -> TemplateInjection | None:
@@ -221,7 +229,25 @@ def injection_of(template: dict[str, Any], container: dict[str, Any] | None, nat
         xds = "<absent>" if value is None else value
     if not concrete and not has_status:
         return None
-    return TemplateInjection(concrete, has_status, native, image, xds)
+    injected = () if container is not None or not has_status else _injected_init_containers(template, annotations)
+    return TemplateInjection(concrete, has_status, native, image, xds, injected=injected)
+
+
+def _injected_init_containers(template: dict[str, Any], annotations: dict[str, Any]) -> tuple[str, ...]:
+    """The init containers the status annotation says Istio's injector added and the template holds: what a template
+    rendered by `istioctl kube-inject` with a proxyless template keeps (grpc-simple: grpc-bootstrap-init, whose
+    bootstrap names istiod.<istio namespace>.svc:15010; pkg/kube/inject/testdata/inject/grpc-simple.yaml.injected
+    @1.22.8..1.30.3). A template that only copied the annotation holds none of them."""
+    try:
+        status = json.loads(str(annotations.get(STATUS_ANNOTATION) or ""))
+    except ValueError:
+        return ()
+    names = status.get("initContainers") if isinstance(status, dict) else None
+    if not isinstance(names, list) or not names:
+        return ()
+    inits = ((template.get("spec") or {}).get("initContainers")) or ()
+    held = {c.get("name") for c in inits if isinstance(c, dict)}
+    return tuple(sorted(str(n) for n in names if isinstance(n, str) and n in held))
 
 
 InjectionKey = tuple[str, str, str]  # (namespace, kind, name) of a workload
@@ -263,12 +289,53 @@ def _kind_injections(cluster: ClusterInventory, rules: mesh.ProxyRules, kind: K.
                      ) -> dict[InjectionKey, TemplateInjection]:
     templates, _ = workload_templates(cluster, (kind,))
     out: dict[InjectionKey, TemplateInjection] = {}
+    # ReplicaSets of an owner that is not read (an Argo Rollout): their pods are the owner's workload (inventory
+    # _resolve_owners), so they are judged as the owner, by the templates that make its pods.
+    foreign: dict[InjectionKey, list[tuple[dict[str, Any], dict[str, Any]]]] = {}
     for _, obj, template in templates:
+        meta = obj.get("metadata") or {}
+        namespace, name = meta.get("namespace", ""), meta.get("name", "")
+        owner = _controller_owner(meta)
+        if owner and kind is K.REPLICASET:
+            foreign.setdefault((namespace, *owner), []).append((obj, template))
+            continue
         found = template_injection(template, rules)
         if found is not None:
-            meta = obj.get("metadata") or {}
-            out[(meta.get("namespace", ""), kind.kind, meta.get("name", ""))] = found
+            if owner:  # a Job of another owner (a KEDA ScaledJob): its pods are the Job's, its source the owner's
+                found = replace(found, template_of=f"{kind.kind} {namespace}/{name}, owned by {owner[0]} {owner[1]}")
+            out[(namespace, kind.kind, name)] = found
+    for key, replicasets in foreign.items():
+        for obj, template in _live_replicasets(replicasets):
+            found = template_injection(template, rules)
+            if found is not None:
+                meta = obj.get("metadata") or {}
+                out[key] = replace(found, template_of=f"{kind.kind} {meta.get('namespace', '')}/{meta.get('name', '')}")
+                break
     return out
+
+
+def _controller_owner(meta: dict[str, Any]) -> tuple[str, str] | None:
+    """(kind, name) of the controller an object's ownerReferences name (the first one when none says controller), as
+    inventory._owner_map reads them; None without owner."""
+    for ref in meta.get("ownerReferences") or ():
+        if isinstance(ref, dict) and ref.get("controller", True):
+            return str(ref.get("kind") or ""), str(ref.get("name") or "")
+    return None
+
+
+def _live_replicasets(replicasets: list[tuple[dict[str, Any], dict[str, Any]]]
+                      ) -> list[tuple[dict[str, Any], dict[str, Any]]]:
+    """The ReplicaSets of one owner whose templates make its pods: those with replicas (a canary and its stable one),
+    else the newest (an owner scaled to zero starts from it). Old ones kept for rollback say nothing of what runs."""
+    live = [(obj, t) for obj, t in replicasets if _replicas(obj) > 0]
+    if live:
+        return live
+    return [max(replicasets, key=lambda rs: str((rs[0].get("metadata") or {}).get("creationTimestamp") or ""))]
+
+
+def _replicas(obj: dict[str, Any]) -> int:
+    value = (obj.get("status") or {}).get("replicas")
+    return value if isinstance(value, int) and not isinstance(value, bool) else 0
 
 
 def rerender_remediation(cluster: str, kind: str, namespace: str, name: str) -> str:

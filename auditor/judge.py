@@ -12,7 +12,6 @@ from typing import Protocol
 
 import msgspec
 
-from auditor import kinds as K
 from auditor import mesh, timing
 from auditor.check import (
     ENGINE_CRASHED,
@@ -31,8 +30,8 @@ from auditor.collect import gc_paused
 from auditor.errors import EvidenceUnavailable
 from auditor.inventory import ClusterInventory, Inventory
 from auditor.kinds import Kind
-from auditor.model import Finding, Gate, Severity, Status
-from auditor.plan import asm_marks, auto_gate, gate_already_past
+from auditor.model import MIGRATION_STATES, Finding, Gate, Severity, Status
+from auditor.plan import asm_marks, auto_gate, gate_already_past, migration_resource, unrecognised_state
 
 log = logging.getLogger("asm_audit")
 
@@ -404,13 +403,22 @@ def gate_findings(inv: Inventory, phase: str, gates: list[Gate], reason: str) ->
 
 
 def _gate_guessed(inv: Inventory, phase: str, gates: list[Gate], reason: str) -> list[Finding]:
-    if phase == "auto" and inv.asm is not None and not inv.asm.available(K.ASM_MIGRATION):
+    if phase == "auto" and inv.asm is not None and _migration_unreadable(inv):
         # The gate is a guess: its GO must not be read as a GO for the step the cluster is really at.
         return [Finding(Status.UNKNOWN, inv.asm.name, f"{reason}: the gate is a guess, so this audit "
                         "cannot be GO; fix the access or pass --phase", severity=Severity.BLOCKER,
                         gate=gates[0].value, check_id="gate-selection", title="Gate selection (--phase auto)",
                         code=GATE_UNKNOWN.code, default_severity=GATE_UNKNOWN.severity)]
     return []
+
+
+def _migration_unreadable(inv: Inventory) -> bool:
+    """ASMMigrateFromIstio/default cannot be read: not collected, forbidden, or held twice with different contents."""
+    try:
+        migration_resource(inv)
+    except EvidenceUnavailable:
+        return True
+    return False
 
 
 def _gate_unknown_or_past(inv: Inventory, phase: str, gates: list[Gate]) -> list[Finding]:
@@ -429,6 +437,18 @@ def _gate_unknown_or_past(inv: Inventory, phase: str, gates: list[Gate]) -> list
                             severity=Severity.BLOCKER, gate=gate.value, check_id="gate-selection", title=title,
                             evidence={"asm_marks": marks[:50]}, code=GATE_UNKNOWN.code,
                             default_severity=GATE_UNKNOWN.severity)]
+    state = unrecognised_state(inv) if phase != "all" and inv.asm is not None else None
+    if state is not None:
+        # Neither --phase auto (which fell back to the first gate) nor an explicit gate can tell whether the step is
+        # still ahead: the assessment gate, which --phase auto picks here, does not even read the resource.
+        chosen = f"--phase auto chose {gate.value}, but" if phase == "auto" else f"--phase {phase}:"
+        return [Finding(Status.UNKNOWN, inv.asm.name, f"{chosen} ASMMigrateFromIstio/default is in "
+                        f"state {state}, none of the migration's states ({' -> '.join(MIGRATION_STATES)}): whether "
+                        "this gate's step is still ahead cannot be told, so this audit cannot be GO",
+                        remediation=f"Read the resource ({mesh.ASM_KUBECTL} get asmmigratefromistio default -o yaml) "
+                                    "and status.message; once the state is one of the migration's, re-run the audit.",
+                        severity=Severity.BLOCKER, gate=gate.value, check_id="gate-selection", title=title,
+                        evidence={"state": state}, code=GATE_UNKNOWN.code, default_severity=GATE_UNKNOWN.severity)]
     if phase in (g.value for g in Gate):
         state = gate_already_past(inv, gate)
         if state:

@@ -39,6 +39,12 @@ NAMESPACE = _k("Namespace", "", "v1", "namespaces", namespaced=False)
 SERVICEACCOUNT = _k("ServiceAccount", "", "v1", "serviceaccounts")
 DEPLOYMENT = _k("Deployment", "apps", "v1", "deployments")
 REPLICASET = _k("ReplicaSet", "apps", "v1", "replicasets")
+# Read for its pod template: `istioctl kube-inject` injects ReplicationControllers too
+# (istio/istio pkg/kube/inject/testdata/inject/replicationcontroller.yaml.injected @1.22.8..1.30.3).
+REPLICATIONCONTROLLER = _k("ReplicationController", "", "v1", "replicationcontrollers")
+# OpenKruise's CloneSet (openkruise/kruise@v1.9.0:apis/apps/v1alpha1/cloneset_types.go): owns its pods directly, from
+# spec.template (pkg/controller/cloneset/core/cloneset_core.go); not served where OpenKruise is not installed.
+CLONESET = _k("CloneSet", "apps.kruise.io", "v1alpha1", "clonesets")
 STATEFULSET = _k("StatefulSet", "apps", "v1", "statefulsets")
 DAEMONSET = _k("DaemonSet", "apps", "v1", "daemonsets")
 JOB = _k("Job", "batch", "v1", "jobs")
@@ -116,8 +122,8 @@ ASM_MIGRATION = _k("ASMMigrateFromIstio", _ASM, "v1beta1,v1", "asmmigratefromist
 ISTIO_GATEWAY_ASM = _k("IstioGateway", _ASM, "v1beta1,v1", "istiogateways")
 
 ALL_KINDS: tuple[Kind, ...] = (
-    POD, SERVICE, CONFIGMAP, NAMESPACE, SERVICEACCOUNT, DEPLOYMENT, REPLICASET, STATEFULSET, DAEMONSET,
-    JOB, CRONJOB, PDB, MUTATING_WEBHOOK, VALIDATING_WEBHOOK, VALIDATING_ADMISSION_POLICY,
+    POD, SERVICE, CONFIGMAP, NAMESPACE, SERVICEACCOUNT, DEPLOYMENT, REPLICASET, REPLICATIONCONTROLLER, CLONESET,
+    STATEFULSET, DAEMONSET, JOB, CRONJOB, PDB, MUTATING_WEBHOOK, VALIDATING_WEBHOOK, VALIDATING_ADMISSION_POLICY,
     VALIDATING_ADMISSION_POLICY_BINDING, CRD,
     CLUSTERROLE, CLUSTERROLEBINDING, *ISTIO_API_KINDS, *GATEWAY_API_KINDS, ISTIOOPERATOR, *SAIL_KINDS, ASM_MIGRATION,
     ISTIO_GATEWAY_ASM,

@@ -20,7 +20,7 @@ import yaml
 
 from auditor import kinds as K
 from auditor import mesh, yamlsafe
-from auditor.gateways import EASTWEST, EASTWEST_PORTS, istio_gateways
+from auditor.gateways import EASTWEST, istio_gateways, network_gateway_port
 from auditor.inventory import ClusterInventory
 from auditor.istio import mesh_configmap_of
 from auditor.labelled import NETWORK_LABEL, carrying_label
@@ -79,13 +79,12 @@ def istio_network(cluster: ClusterInventory, rules: mesh.ProxyRules | None = Non
         for svc in carrying_label(cluster, K.SERVICE, NETWORK_LABEL):
             meta = svc.get("metadata") or {}
             labels = meta.get("labels") or {}
-            ports = {p.get("port") for p in (svc.get("spec") or {}).get("ports") or () if isinstance(p, dict)}
             # The gateway chart labels the Service of `--set networkGateway=<network>` (any release name, so any
             # `istio` label), up to 1.24.6 only it (templates/service.yaml; its pods too from 1.26.8); a Service
-            # labelled so on 15443/15008 is how istiod finds the network's gateway (getGatewayDetails, network.go
-            # @1.30.3).
+            # labelled so on 15443 (or the port its networking.istio.io/gatewayPort label names) or 15008 is how istiod
+            # finds the network's gateway (getGatewayDetails, network.go @1.30.3).
             if labels.get(NETWORK_LABEL) and not any("asm.alibabacloud.com" in k for k in labels) and (
-                    labels.get("istio") == "eastwestgateway" or ports & set(EASTWEST_PORTS)):
+                    labels.get("istio") == "eastwestgateway" or network_gateway_port(labels, svc.get("spec") or {})):
                 seen.append((f"Service {meta.get('namespace')}/{meta.get('name')} label", labels[NETWORK_LABEL]))
     seen += recorded
     return (seen[0][1] if seen else None), seen, unreadable

@@ -13,6 +13,7 @@ from typing import Any
 
 from auditor import kinds as K
 from auditor import mesh
+from auditor.asm import migration_resource as asm_migration_resource
 from auditor.check import Check
 from auditor.errors import EvidenceUnavailable, unknown_phase
 from auditor.i18n import N_, Phrase
@@ -34,9 +35,8 @@ PHASES = ("auto", "all", *(g.value for g in Gate))
 
 
 def migration_resource(inv: Inventory) -> dict[str, Any] | None:
-    """ASMMigrateFromIstio/default, None when absent; raises EvidenceUnavailable when unreadable."""
-    asm = inv.require_asm()
-    return asm.get(K.ASM_MIGRATION, "default")
+    """ASMMigrateFromIstio/default, None when absent; raises EvidenceUnavailable when unreadable (auditor/asm.py)."""
+    return asm_migration_resource(inv.require_asm())
 
 
 def istio_control_plane_present(inv: Inventory) -> bool:
@@ -71,6 +71,22 @@ def auto_gate(inv: Inventory) -> tuple[Gate, str]:
 
 
 ASM_KEY_PREFIX = "asm.alibabacloud.com/"
+
+
+def unrecognised_state(inv: Inventory) -> str | None:
+    """status.state of ASMMigrateFromIstio/default when it is set but none of the migration's states, as written
+    (repr); None when the resource is absent or unreadable, its state empty (not reconciled yet: Init) or known.
+
+    ASM's type (aliyun/alibabacloud-servicemesh-api, alibabacloudservicemesh/v1/asmmigratefromistio_types.go)
+    declares status.state a plain string: only spec.desiredState carries the enum of MIGRATION_STATES."""
+    try:
+        cr = migration_resource(inv)
+    except EvidenceUnavailable:
+        return None
+    state = ((cr or {}).get("status") or {}).get("state")
+    if not state or state in MIGRATION_STATES:
+        return None
+    return repr(state)
 
 
 def gate_already_past(inv: Inventory, gate: Gate) -> str | None:

@@ -88,6 +88,7 @@ class _Spec(TypedDict, total=False):
     containers: Required[list[_Container]]
     initContainers: list[_Container]
     terminationGracePeriodSeconds: Int64
+    restartPolicy: str
 
 
 class _Condition(TypedDict, total=False):
@@ -131,7 +132,7 @@ class _OwnedStatus(TypedDict, total=False):
 
 
 class _Owned(TypedDict, total=False):
-    """A ReplicaSet or Job as inventory.slim keeps it when it has an owner: no spec."""
+    """A ReplicaSet or Job as inventory.slim keeps it when a Deployment or CronJob owns it: no spec."""
     apiVersion: str
     kind: str
     metadata: Required[_Metadata]
@@ -139,6 +140,18 @@ class _Owned(TypedDict, total=False):
 
 
 OWNED_KINDS = frozenset({"ReplicaSet", "Job"})
+# The owners whose own template the auditor reads (a Deployment's, a CronJob's): a ReplicaSet or Job they own is judged
+# through them, so its template is not kept. One owned by anything else (an Argo Rollout's ReplicaSets, a KEDA
+# ScaledJob's Jobs: kinds not read) is the only template of its pods the auditor can see: kept whole.
+TEMPLATE_OWNER_KINDS = frozenset({"Deployment", "CronJob"})
+
+
+def judged_through_owner(metadata: Any) -> bool:
+    """Whether a ReplicaSet's or Job's metadata names an owner whose template is read (TEMPLATE_OWNER_KINDS)."""
+    refs = metadata.get("ownerReferences") if isinstance(metadata, dict) else None
+    if not refs or not isinstance(refs, list):
+        return False
+    return any(isinstance(ref, dict) and ref.get("kind") in TEMPLATE_OWNER_KINDS for ref in refs)
 
 _ListMeta = TypedDict("_ListMeta", {"resourceVersion": str, "continue": str, "remainingItemCount": int},
                       total=False)
@@ -244,6 +257,7 @@ class PodSpec(msgspec.Struct, gc=False):
     containers: list[Container]
     initContainers: list[Container] | None = None
     terminationGracePeriodSeconds: Int64 | None = None
+    restartPolicy: str | None = None
 
 
 class Condition(msgspec.Struct, gc=False):
@@ -413,22 +427,17 @@ def decode_pod_list(body: bytes) -> Any:
 
 
 def _reduce_owned(raw_item: bytes) -> dict[str, Any]:
-    """A ReplicaSet or Job without its spec when it has an owner; whole (template and all) when it has none.
+    """A ReplicaSet or Job without its spec when a Deployment or CronJob owns it; whole (template and all) otherwise.
 
-    An ownerless one is a workload of its own whose template checks read: it is parsed, and so validated,
-    exactly as without this decoder.
+    An ownerless one is a workload of its own, and one of another owner (judged_through_owner) the only template of
+    its pods that is read: both are parsed, and so validated, exactly as without this decoder.
     """
     item = _OWNED.decode(raw_item)
-    return item if _has_owner(item) else wire.loads(memoryview(raw_item))
-
-
-def _has_owner(item: dict[str, Any]) -> bool:
-    """A ReplicaSet or Job decoded as _Owned: whether it has an owner (then reduced), or is a workload of its own."""
-    return bool(item["metadata"].get("ownerReferences"))
+    return item if judged_through_owner(item["metadata"]) else wire.loads(memoryview(raw_item))
 
 
 def decode_owned_list(body: bytes) -> Any:
-    """A ReplicaSetList or JobList answer with owned items reduced (see _reduce_owned).
+    """A ReplicaSetList or JobList answer with the items a Deployment or CronJob owns reduced (see _reduce_owned).
 
     Anything msgspec refuses is parsed by orjson instead: the caller sees the same answer, or the same
     orjson.JSONDecodeError, as without this decoder.
@@ -506,8 +515,9 @@ _OWNED_FILE = msgspec.json.Decoder(_OwnedFile)
 
 def _owned_file(raw: bytes) -> dict[str, Any] | None:
     """A List file of ReplicaSets and Jobs only, decoded in one pass (what reduced_list makes of it item by item);
-    None otherwise: any item of another kind takes the item-by-item path. An ownerless one must be parsed whole (see
-    _reduce_owned): its own bytes, found by a second pass over the file that keeps each item's raw bytes.
+    None otherwise: any item of another kind takes the item-by-item path. One not judged through its owner (ownerless,
+    or owned by a kind whose template is not read) must be parsed whole (see _reduce_owned): its own bytes, found by a
+    second pass over the file that keeps each item's raw bytes.
     """
     try:
         doc = _OWNED_FILE.decode(raw)
@@ -518,11 +528,11 @@ def _owned_file(raw: bytes) -> dict[str, Any] | None:
         return None
     typed_items = kind[:-4] if kind != "List" else None
     items = doc["items"]
-    ownerless: list[int] = []
+    ownerless: list[int] = []  # and owned by a kind whose template is not read: parsed whole
     for index, item in enumerate(items):
         if (item.get("kind") or typed_items) not in OWNED_KINDS:
             return None
-        if not _has_owner(item):
+        if not judged_through_owner(item["metadata"]):
             ownerless.append(index)
     if ownerless:
         try:

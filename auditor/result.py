@@ -10,7 +10,7 @@ import pandas as pd
 
 from auditor import __version__, mesh
 from auditor import kinds as K
-from auditor.asm import network_items
+from auditor.asm import joined_clusters, network_items
 from auditor.findings import (
     ExemptionReport,
 )
@@ -53,7 +53,8 @@ class AuditResult:
 def cluster_facts(inv: Inventory, cr: dict[str, Any] | None, given: dict[str, str]) -> list[dict[str, Any]]:
     state = ((cr or {}).get("status") or {}).get("state") if cr else None
     networks = asm_networks(inv, given)
-    joined = asm_joined_cluster_ids(inv)
+    listed = joined_clusters(inv)
+    joined = set(listed.ids) if listed.known else None
     out = []
     for c in inv.clusters():
         k8s = mesh.kubernetes_version(c.version_info)
@@ -109,15 +110,6 @@ def asm_networks(inv: Inventory, given: dict[str, str]) -> dict[str, str]:
         if cid and net:
             by_id[cid] = net
     return {c.name: by_id[c.cluster_id] for c in inv.data_planes if c.cluster_id in by_id}
-
-
-def asm_joined_cluster_ids(inv: Inventory) -> set[str] | None:
-    """Cluster ids joined to the ASM instance, from its OpenAPI answers; None when no answer says."""
-    listed = (inv.asm_openapi.get("DescribeClustersInServiceMesh") or {}).get("Clusters")
-    if isinstance(listed, list):
-        return {str(c["ClusterId"]) for c in listed if isinstance(c, dict) and c.get("ClusterId")}
-    ids = ((inv.asm_openapi.get("DescribeServiceMeshDetail") or {}).get("ServiceMesh") or {}).get("Clusters")
-    return {str(i) for i in ids} if isinstance(ids, list) else None
 
 
 def live_digest(sources: SourceSet) -> str:

@@ -16,7 +16,14 @@ import pandas as pd
 
 from auditor import istio, mesh
 from auditor import kinds as K
-from auditor.asm import NO_EFFECT, SEED_PATCH_SPELLING, advanced_option, option_patch, seed_spelling_used
+from auditor.asm import (
+    NO_EFFECT,
+    SEED_PATCH_SPELLING,
+    advanced_option,
+    migration_resource,
+    option_patch,
+    seed_spelling_used,
+)
 from auditor.check import ClusterCheck, Context, same_in_every_gate
 from auditor.errors import EvidenceUnavailable
 from auditor.gateways import (
@@ -37,6 +44,7 @@ from auditor.gateways import (
     GatewayService,
     GatewayWorkload,
     asm_gateways,
+    ccm_weight,
     eastwest_signals,
     first_annotation,
     gateway_services,
@@ -53,7 +61,11 @@ from auditor.model import Finding, Gate, Outcome, Severity, Status
 ISTIO_SYSTEM = "istio-system"
 CLB_SPLIT = "(Istio {istio_weight} : ASM {asm_weight}, {istio_percent}% to Istio)"  # part of message templates
 ROLE_NOT_TOLD = "(role unknown: no label, name, Gateway or Service tells it)"  # part of message templates
-INJECTION_OFF = ("disable", "disabled")
+# Istio's injector skips a pod in a namespace whose istio-injection label is anything but "enabled": its webhooks
+# select namespaces with `istio-injection In [enabled]` or `istio-injection DoesNotExist` (the object-selected ones
+# the gateway chart's pods use: sidecar.istio.io/inject "true"), istio-control/istio-discovery/templates/
+# mutatingwebhook.yaml @1.18.7, 1.24.6, 1.30.3 (and 1.10.6 without useLegacySelectors). ASM writes "disable".
+INJECTION_ON = "enabled"
 
 
 # ================================================================ eastwest-gateway-options
@@ -72,7 +84,7 @@ class EastwestGatewayOptions(ClusterCheck):
     SET = Outcome("AA0801", Status.PASS,
                   "with an east-west gateway: the advanced option is set and istio-system stays injectable",
                   message="east-west gateway in use; advanced option {option} is set and istio-system carries no "
-                          "istio-injection: disable(d)")
+                          "istio-injection label other than enabled")
     OPTION_NOT_SET = Outcome("AA0810", Status.FAIL, "with an east-west gateway: the advanced option is not set",
                              message="east-west gateway in use: advanced option not set (spec.advancedOptions: "
                                      "{options})")
@@ -85,14 +97,15 @@ class EastwestGatewayOptions(ClusterCheck):
                            message="east-west gateway in use: ASMMigrateFromIstio/default does not exist, so the "
                                    "advanced option cannot be set")
     INJECTION_DISABLED = Outcome("AA0813", Status.FAIL, "with an east-west gateway: istio-system is labelled "
-                                 "istio-injection=disable(d)",
+                                 "istio-injection with a value other than enabled (ASM's disable), which keeps "
+                                 "Istio's injector off its pods",
                                  fix=f"`kubectl label ns {ISTIO_SYSTEM} istio-injection-` in the cluster",
                                  message="east-west gateway in use: namespace istio-system is labelled "
                                          "istio-injection={label}")
     OPTION_UNREADABLE = Outcome("AA0830", Status.UNKNOWN,
                                 "an east-west gateway is in use and the advanced option cannot be read",
-                                message="east-west gateway in use and istio-system is not labelled "
-                                        "istio-injection=disable(d), but the advanced option cannot be read: {reason}")
+                                message="east-west gateway in use and istio-system carries no istio-injection label "
+                                        "other than enabled, but the advanced option cannot be read: {reason}")
     EASTWEST_UNSEEN = Outcome("AA0831", Status.UNKNOWN, "no east-west gateway seen, but the gateway scan could not "
                               "read every kind it reads: one may have been missed", fix=SCAN_UNREAD_FIX,
                               message=SCAN_UNREAD + "no east-west gateway seen, but one may have been missed")
@@ -112,13 +125,13 @@ class EastwestGatewayOptions(ClusterCheck):
             return
         ns = cluster.get(K.NAMESPACE, ISTIO_SYSTEM)
         label = (((ns or {}).get("metadata") or {}).get("labels") or {}).get("istio-injection")
-        label_blocks = label in INJECTION_OFF
+        label_blocks = label is not None and label != INJECTION_ON
         evidence: dict[str, Any] = {"eastwest_signals": signals, "istio-system istio-injection": label}
         subject = {"kind": "Namespace", "name": ISTIO_SYSTEM}
         problems: list[Finding] = []  # one FAIL per problem, each with its own command
         option_unknown: str | None = None
         try:
-            cr = ctx.inv.require_asm().get(K.ASM_MIGRATION, "default")
+            cr = migration_resource(ctx.inv.require_asm())
         except EvidenceUnavailable as exc:
             cr, option_unknown = None, exc.reason
         if option_unknown is None:
@@ -554,7 +567,8 @@ class AsmGatewaysPresent(ClusterCheck):
     needs = (K.DEPLOYMENT,)
     # Pods: the gateways only they tell of (stray_gateway_findings). Services and VirtualServices: a custom gateway's
     # role (auditor.gateways._role_from_config).
-    uses = (*SCAN_KINDS, K.POD, K.SERVICE, K.VIRTUALSERVICE, K.SERVICEENTRY)  # a custom gateway's role
+    # Gateway API routes: a Gateway API gateway whose routes send to a Hostname or ServiceEntry is an egress gateway.
+    uses = (*SCAN_KINDS, K.POD, K.SERVICE, K.VIRTUALSERVICE, K.SERVICEENTRY, *K.K8S_ROUTE_KINDS)
     asm_needs = (K.ISTIO_GATEWAY_ASM,)
 
     def check_cluster(self, cluster: ClusterInventory, ctx: Context) -> Iterator[Finding]:
@@ -675,12 +689,8 @@ class LbMember:
     source: str
     managed_by_operator: bool = False
     spelling: str = LB_WEIGHT_ANNOTATIONS[0]
-
-
-def _weight(value: str | None) -> int | None:
-    if value is None:
-        return None
-    return int(str(value).strip())
+    # (status, why) when CCM does not apply the weight annotation (GatewayService.weight_not_applied)
+    not_applied: tuple[str, str] | None = None  # the why is an i18n.Phrase
 
 
 class IngressLbWeights(ClusterCheck):
@@ -706,8 +716,19 @@ class IngressLbWeights(ClusterCheck):
                            message="CLB {lb}: Istio ingress Service {name} has no weight annotation, so the CLB still "
                                    "sends it traffic (Istio {istio_weight} : ASM {asm_weight}, {istio_percent}% to "
                                    "Istio; unset counted as 100)")
-    NOT_A_NUMBER = Outcome("AA2030", Status.UNKNOWN, "a CLB weight annotation is not a number",
-                           message="CLB {lb}: a weight annotation is not a number: {weights}")
+    WEIGHT_NOT_APPLIED = Outcome("AA2013", Status.FAIL, "the Istio ingress gateway Service is annotated weight 0, "
+                                 "but CCM does not apply its weight: the CLB still sends it traffic",
+                                 fix="Annotate the Istio ingress gateway Service with the shared CLB's id and its "
+                                     "vServer groups, as ASM's ingress migration does, then weight 0.",
+                                 message="CLB {lb}: Istio ingress Service {name} is annotated weight 0, but {why}")
+    WEIGHT_UNPROVEN = Outcome("AA2032", Status.UNKNOWN, "the Istio ingress gateway Service is annotated weight 0, "
+                              "but nothing in Kubernetes shows that the load balancer applies it",
+                              fix="Check the Istio ingress gateway backends' weights in the CLB console (vServer "
+                                  "groups), or let CCM apply the annotation, then audit again.",
+                              message="CLB {lb}: Istio ingress Service {name} is annotated weight 0, but {why}")
+    NOT_A_NUMBER = Outcome("AA2030", Status.UNKNOWN, "a CLB weight annotation is not an integer 0-100 as CCM reads "
+                           "it (CCM refuses to sync the Service)",
+                           message="CLB {lb}: a weight annotation is not an integer 0-100 as CCM reads it: {weights}")
     NOT_SHARED = Outcome("AA2040", Status.NOT_APPLICABLE,
                          "no CLB shared by an Istio and an ASM ingress gateway Service",
                          message="no CLB is shared by an Istio and an ASM ingress gateway Service (the cut-over is "
@@ -717,7 +738,8 @@ class IngressLbWeights(ClusterCheck):
                               message=SCAN_UNREAD + "an ingress gateway (or its role) may have been missed, so it "
                                                     "cannot tell that no Istio ingress gateway Service on a shared CLB "
                                                     "still has weight")
-    outcomes = (WEIGHT_ZERO, WEIGHT_ABOVE_ZERO, NOTHING_SERVES, WEIGHT_UNSET, NOT_A_NUMBER, GATEWAYS_UNSEEN, NOT_SHARED)
+    outcomes = (WEIGHT_ZERO, WEIGHT_ABOVE_ZERO, NOTHING_SERVES, WEIGHT_UNSET, WEIGHT_NOT_APPLIED, NOT_A_NUMBER,
+                GATEWAYS_UNSEEN, WEIGHT_UNPROVEN, NOT_SHARED)
     needs = (K.SERVICE, K.DEPLOYMENT)
     # VirtualServices, ServiceEntries: a custom gateway's role (egress, not ingress)
     uses = (*SCAN_KINDS, K.VIRTUALSERVICE, K.SERVICEENTRY)
@@ -732,9 +754,13 @@ class IngressLbWeights(ClusterCheck):
         services = [s for s in gateway_services(cluster, ctx.inv.rules, ctx.config.gateways)
                     if s.gateway.type != EASTWEST]
         groups: dict[str, list[LbMember]] = {}
+        # A Service on a load balancer that names it neither by annotation nor by CCM's label (CCM before v2.5 set no
+        # label) is still on it: its status shows the same address as a Service that names it.
+        by_address = {a: svc.lb_id for svc in services if svc.lb_id for a in svc.lb_addresses}
         for svc in services:
-            if svc.lb_id:
-                groups.setdefault(svc.lb_id, []).append(self._member(svc))
+            lb = svc.lb_id or next((by_address[a] for a in svc.lb_addresses if a in by_address), None)
+            if lb:
+                groups.setdefault(lb, []).append(self._member(svc, "" if svc.lb_id else "status address"))
         declared_note = None
         asm = ctx.inv.asm
         if asm is not None and asm.available(K.ISTIO_GATEWAY_ASM):
@@ -765,17 +791,19 @@ class IngressLbWeights(ClusterCheck):
             yield from self._judge(cluster, lb, members)
 
     @staticmethod
-    def _member(svc: GatewayService) -> LbMember:
+    def _member(svc: GatewayService, found_by: str = "") -> LbMember:
         # Keep the spelling the Service already uses (weight key, else the CLB id key's generation).
         old_style = LB_ID_ANNOTATIONS[1] in svc.annotations and LB_ID_ANNOTATIONS[0] not in svc.annotations
         spelling = next((k for k in LB_WEIGHT_ANNOTATIONS if k in svc.annotations),
                         LB_WEIGHT_ANNOTATIONS[1 if old_style else 0])
-        return LbMember(f"{svc.namespace}/{svc.name}", svc.gateway.asm, svc.lb_weight, "Service annotation",
-                        svc.gateway.labels.get("operator.istio.io/managed") == "Reconcile", spelling)
+        source = "Service annotation" + (f" (on the CLB by its {found_by})" if found_by else "")
+        return LbMember(f"{svc.namespace}/{svc.name}", svc.gateway.asm, svc.lb_weight, source,
+                        svc.gateway.labels.get("operator.istio.io/managed") == "Reconcile", spelling,
+                        svc.weight_not_applied())
 
     def _judge(self, cluster: ClusterInventory, lb: str, members: list[LbMember]) -> Iterator[Finding]:
         try:
-            weights = {m.service: _weight(m.weight) for m in members}
+            weights = {m.service: ccm_weight(m.weight) for m in members}
         except ValueError:
             bad = {m.service: m.weight for m in members}
             yield self.report(self.NOT_A_NUMBER, cluster.name, params={"lb": lb, "weights": bad}, kind="Service",
@@ -789,7 +817,8 @@ class IngressLbWeights(ClusterCheck):
             params["istio_percent"] = round(100 * istio_sum / (istio_sum + asm_sum))
             split += f" ({params['istio_percent']}% to Istio)"
         evidence = {"clb": lb, "split": split, "members": [
-            {"service": m.service, "asm": m.asm, "weight": m.weight, "source": m.source} for m in members]}
+            {"service": m.service, "asm": m.asm, "weight": m.weight, "source": m.source,
+             **({"weight_not_applied": m.not_applied[1]} if m.not_applied else {})} for m in members]}
         for m in (m for m in members if not m.asm):
             ns, _, name = m.service.partition("/")
             subject = {"kind": "Service", "namespace": ns, "name": name}
@@ -800,7 +829,13 @@ class IngressLbWeights(ClusterCheck):
                 command += ("\n# the Service is reconciled by the Istio operator (operator.istio.io/managed="
                             "Reconcile): set the annotation in the IstioOperator's ingressGateways[].k8s."
                             "serviceAnnotations too, or it is reverted")
-            if weight == 0 and asm_sum == 0:
+            if weight == 0 and m.not_applied is not None:
+                # An annotated 0 that CCM does not apply is no proof that the Istio gateway takes no traffic.
+                status, why = m.not_applied
+                outcome = self.WEIGHT_NOT_APPLIED if status == "FAIL" else self.WEIGHT_UNPROVEN
+                yield self.report(outcome, cluster.name, params={**params, "name": name, "why": why},
+                                  remediation=outcome.fix, evidence=evidence, **subject)
+            elif weight == 0 and asm_sum == 0:
                 yield self.report(self.NOTHING_SERVES, cluster.name, params=params,
                                   remediation=self.NOTHING_SERVES.fix, evidence=evidence, **subject)
             elif weight == 0:

@@ -8,8 +8,19 @@ from typing import Any
 
 from auditor import kinds as K
 from auditor import mesh
-from auditor.asm import ADVANCED_OPTION, NO_EFFECT, advanced_option, advanced_options, option_patch, seed_spelling_used
+from auditor.asm import (
+    ADVANCED_OPTION,
+    NO_EFFECT,
+    Coverage,
+    advanced_option,
+    advanced_options,
+    coverage,
+    migration_resource,
+    option_patch,
+    seed_spelling_used,
+)
 from auditor.check import Check, Context
+from auditor.i18n import N_, Phrase
 from auditor.model import GATE_STEPS, MIGRATION_STATES, Finding, Gate, Outcome, Severity, Status
 
 
@@ -90,17 +101,75 @@ class MigrationResource(Check):
                                Severity.MINOR, message=NO_EFFECT + " (which is {value})")
     UNKNOWN_STATE = Outcome("AA0730", Status.UNKNOWN, "status.state is not one of the migration's states",
                             message="unrecognised status.state {state} (desiredState {desired})")
+    NOT_JOINED = Outcome("AA0717", Status.FAIL, "an audited cluster is not among the clusters joined to the ASM "
+                         "instance: the migration's switches do not reach it",
+                         message="cluster {cluster} (id {cluster_id}) is not joined to the ASM instance ({source} "
+                                 "lists {joined}): the migration's state switches do not reach it",
+                         fix="Add the cluster to the ASM instance (seed step 1, 'Ignore istio-system namespace check' "
+                             "selected), or correct its id (fleet file cluster_id, config asm.cluster_ids); then audit "
+                             "again.")
+    NOT_AUDITED = Outcome("AA0731", Status.UNKNOWN, "a cluster joined to the ASM instance was not audited: the "
+                          "migration's state is the whole instance's, so what this gate needs of each cluster is not "
+                          "known for it", message="cluster {cluster} is joined to the ASM instance ({source}) but was "
+                                                  "not audited: the state switch applies to it too, unchecked",
+                          fix="Audit it in the same run: add --cluster <name>=<its kubeconfig> and its id (config "
+                              "asm.cluster_ids, <name>: {cluster}). If it never ran Istio, exempt this finding "
+                              "(check migration-resource, kind Cluster, name {cluster}) with the reason.")
+    COVERAGE_UNPROVEN = Outcome("AA0732", Status.UNKNOWN, "which clusters joined to the ASM instance were audited "
+                                "cannot be told: the state switch may apply to a cluster this audit did not check",
+                                message="which clusters joined to the ASM instance were audited cannot be told: {why}",
+                                fix="Give each audited cluster its ACK cluster id (fleet file cluster_id, or config "
+                                    "asm.cluster_ids) and audit every joined cluster in one run; then audit again.")
     PAST = Outcome("AA0740", Status.NOT_APPLICABLE, "the migration is already past this gate's step",
                    message="state is already {state}; the {gate} step is behind the migration")
     outcomes = (READY, READY_TO_UNINSTALL, COMPLETED, READY_OPTION_SET, READY_OPTION_NOT_SET, MISSING, NOT_SERVED,
-                SWITCH_FAILED, NOT_RECONCILED, UNREACHABLE_STATE, SWITCH_PENDING, BEHIND, OPTION_NO_EFFECT,
-                NO_EFFECT_BESIDE, UNKNOWN_STATE, PAST)
+                SWITCH_FAILED, NOT_RECONCILED, UNREACHABLE_STATE, SWITCH_PENDING, BEHIND, NOT_JOINED, OPTION_NO_EFFECT,
+                NO_EFFECT_BESIDE, UNKNOWN_STATE, NOT_AUDITED, COVERAGE_UNPROVEN, PAST)
     asm_needs = (K.ASM_MIGRATION,)
+    # The gates whose step is a switch of the instance's one ASMMigrateFromIstio (and the proof of the last one): it
+    # moves every joined cluster, audited or not. `istioctl uninstall --purge` is run per cluster.
+    WHOLE_INSTANCE_GATES = (Gate.SETUP, Gate.MIGRATING, Gate.FINISHED)
 
     def run(self, ctx: Context) -> Iterable[Finding]:
+        found = list(self._state(ctx))
+        if found and all(f.code not in (self.PAST.code, self.MISSING.code, self.NOT_SERVED.code) for f in found):
+            covered = coverage(ctx.inv)
+            for f in found:
+                f.evidence = {**f.evidence, **covered.evidence()}
+            joined = covered.joined
+            # Every step needs the audited cluster joined: a switch, or Istio's uninstall, where ASM serves nothing.
+            found += [self.report(self.NOT_JOINED, name, params={
+                "cluster": name, "cluster_id": cluster_id, "source": joined.origin,
+                "joined": ", ".join(joined.ids) or "none"}, kind="Cluster", name=cluster_id,
+                evidence=covered.evidence()) for name, cluster_id in covered.strangers]
+            if ctx.gate in self.WHOLE_INSTANCE_GATES:
+                found += self._coverage(ctx.inv.require_asm().name, covered)
+        return found
+
+    def _coverage(self, where: str, covered: Coverage) -> list[Finding]:
+        """UNKNOWN for each joined cluster no audited cluster is (by id), or once when that cannot be told; nothing
+        when every joined cluster was audited or ASM's list of them was not given (the fleet overview says so)."""
+        joined = covered.joined
+        if covered.covered or (not joined.known and not joined.why):
+            return []
+        evidence = covered.evidence()
+        if not joined.known:
+            return [self.report(self.COVERAGE_UNPROVEN, where, params={"why": joined.why}, evidence=evidence)]
+        if covered.unnamed:
+            why = Phrase(N_("{missing} joined cluster id(s) ({ids}) are none of the audited clusters', and only "
+                            "{unnamed} audited cluster(s) ({names}) have no known id"),
+                         missing=len(covered.missing), ids=", ".join(covered.missing), unnamed=len(covered.unnamed),
+                         names=", ".join(covered.unnamed))
+            return [self.report(self.COVERAGE_UNPROVEN, where, params={"why": why}, evidence=evidence)]
+        return [self.report(self.NOT_AUDITED, where, params={"cluster": cluster_id, "source": joined.origin},
+                            kind="Cluster", name=cluster_id,
+                            evidence={**evidence, "asm_name": joined.names.get(cluster_id)})
+                for cluster_id in covered.missing]
+
+    def _state(self, ctx: Context) -> Iterable[Finding]:
         asm = ctx.inv.require_asm()
         where = asm.name
-        cr = asm.get(K.ASM_MIGRATION, "default")
+        cr = migration_resource(asm)
         subject = {"kind": "ASMMigrateFromIstio", "name": "default"}
         if cr is None:
             yield self.report(self.MISSING if asm.served(K.ASM_MIGRATION) else self.NOT_SERVED, where, params={},

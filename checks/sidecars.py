@@ -92,8 +92,8 @@ class IstioSidecarsRemaining(ClusterCheck):
                 VM_ENTRY_ON_ISTIO, VM_GROUP_UNPROVEN, VM_ENTRY_UNPROVEN, VM_UNREAD, CA_OWNER_UNREAD)
     needs = (K.POD,)
     # Services: which istiod a proxy's CA_ADDR names is told from them (CA_OWNER_UNREAD when they are not read).
-    uses = (K.REPLICASET, K.JOB, K.DEPLOYMENT, K.STATEFULSET, K.DAEMONSET, K.CRONJOB, K.SERVICE, K.WORKLOADENTRY,
-            K.WORKLOADGROUP)
+    uses = (K.REPLICASET, K.JOB, K.DEPLOYMENT, K.STATEFULSET, K.DAEMONSET, K.CRONJOB, K.REPLICATIONCONTROLLER,
+            K.CLONESET, K.SERVICE, K.WORKLOADENTRY, K.WORKLOADGROUP)
 
     @same_in_every_gate
     def check_cluster(self, cluster: ClusterInventory, ctx: Context) -> Iterable[Finding]:

@@ -1,5 +1,7 @@
 """Job pods held Running by a classic sidecar after their application containers ended (domain.md, "Beyond the
-seed"): the proxy never exits by itself, so such a pod never completes and never moves at its next run."""
+seed"): the proxy never exits by itself, so such a pod never completes and never moves at its next run. The same holds
+for every pod that runs to completion (restartPolicy Never/OnFailure: inventory._RUN_POLICIES), whoever made it:
+Argo Workflows' and Tekton's step pods, `kubectl run --restart=Never`, Airflow's pods."""
 
 from __future__ import annotations
 
@@ -17,6 +19,12 @@ PODS_LISTED = 10
 # What ends a classic sidecar without a pod restart (mesh.quit_proxy_command): pilot-agent asks Envoy to quit, the
 # agent exits with it, and the pod completes with its application's exit code (Istio's documented Job workaround is
 # the same /quitquitquit call made from the application).
+# Argo Workflows ends an injected sidecar by exec'ing `/bin/sh -c "kill -15 1"` in it unless the pod names the command
+# (argoproj/argo-workflows@v3.7.18:workflow/signal/signal.go, common.AnnotationKeyKillCmd; docs/sidecar-injection.md
+# suggests pilot-agent's quitquitquit for istio-proxy): without /bin/sh (distroless proxyv2) it fails.
+_ARGO_KILL_CMD = ("Argo Workflows: add the pod annotation workflows.argoproj.io/kill-cmd-istio-proxy: "
+                  "'[\"pilot-agent\", \"request\", \"POST\", \"quitquitquit\"]' (spec.podMetadata.annotations) so "
+                  "Argo ends the proxy when the step is done. ")
 _RECURRENCE = ("A classic sidecar (Istio's or ASM's) holds every run: have the job call "
                "POST http://localhost:15020/quitquitquit when it ends, or use native sidecars "
                "(Kubernetes 1.29+, sidecar.istio.io/nativeSidecar / ENABLE_NATIVE_SIDECARS).")
@@ -43,6 +51,11 @@ class StuckSidecarJobs(ClusterCheck):
                            "after their application ended; the CronJob keeps producing such pods until it moves",
                            message=_HELD % "Istio's" + "; the CronJob keeps producing such pods until it "
                                                                   "moves")
+    RUN_HELD = Outcome("AA2913", Status.FAIL, "pods that run to completion, not a Job's (Argo Workflows, Tekton, "
+                       "bare pods), are held Running by Istio's classic sidecar after their application ended: they "
+                       "never complete nor move; end each proxy",
+                       message=_HELD % "Istio's" + "; they run to completion (restartPolicy Never/OnFailure), no Job "
+                                                         "owns them")
     HELD_UNCLASSIFIED = Outcome("AA2912", Status.FAIL, "Job pods are held Running by a classic sidecar whose proxy "
                                 "marks contradict each other (judged as Istio's: a held pod blocks either way)",
                                 message=_HELD % "a")
@@ -55,9 +68,10 @@ class StuckSidecarJobs(ClusterCheck):
                                    "of {jobs} Job(s) cannot be told")
     NO_SIDECAR_JOBS = Outcome("AA2940", Status.NOT_APPLICABLE, "no active Job pod runs a classic sidecar",
                               message="no Running Job pod runs a classic sidecar ({job_pods} Job pod(s) with a proxy "
-                                      "in all)")
+                                      "in all), and no other pod that runs to completion is held by one")
     NO_PODS = Outcome("AA2941", Status.NOT_APPLICABLE, "the cluster has no pod at all", message="no pod in the cluster")
-    outcomes = (CLEAN, HELD, CRONJOB_HELD, HELD_UNCLASSIFIED, ASM_HELD, OWNER_UNREAD, NO_SIDECAR_JOBS, NO_PODS)
+    outcomes = (CLEAN, HELD, CRONJOB_HELD, HELD_UNCLASSIFIED, RUN_HELD, ASM_HELD, OWNER_UNREAD, NO_SIDECAR_JOBS,
+                NO_PODS)
     needs = (K.POD,)
     uses = (K.JOB,)  # a Job's owner reference names the CronJob behind it
 
@@ -69,14 +83,19 @@ class StuckSidecarJobs(ClusterCheck):
             return
         # Masks over the whole frame, and only the held pods' columns read taken: each selection of rows copies
         # every column of the frame (~30), and most clusters have no held pod at all.
-        job_pods = among(pods["workload_kind"], RUN_TO_COMPLETION) & ~among(pods["proxy"], (mesh.PROXY_NONE,))
+        with_proxy = ~among(pods["proxy"], (mesh.PROXY_NONE,))
+        job_pods = among(pods["workload_kind"], RUN_TO_COMPLETION) & with_proxy
         classic = job_pods & ~pods["native"].to_numpy().astype(bool) & among(pods["phase"], ("Running",))
-        held_rows = classic & pods["held_by_proxy"].to_numpy().astype(bool)
-        held = pod_columns(pods, held_rows, [*WORKLOAD_KEY, "name", "proxy", "owner_name"])
-        for (namespace, kind, name), group in workload_rows(held, ("name", "proxy", "owner_name")):
+        # Held, whoever owns the pod: the summary says held only of a Running pod that runs to completion (restart
+        # policy Never/OnFailure), with a classic istio-proxy, every app container ended.
+        held_rows = with_proxy & pods["held_by_proxy"].to_numpy().astype(bool)
+        held = pod_columns(pods, held_rows, [*WORKLOAD_KEY, "name", "proxy", "owner_kind", "owner_name"])
+        for (namespace, kind, name), group in workload_rows(held, ("name", "proxy", "owner_kind", "owner_name")):
             yield self._held(cluster.name, namespace, kind, name, group)
-        if not held.empty and not cluster.available(K.JOB):
-            jobs = sorted({f"{ns}/{job}" for ns, job in zip(held["namespace"], held["owner_name"], strict=True)})
+        job_owned = [(ns, job) for ns, okind, job in zip(held["namespace"], held["owner_kind"], held["owner_name"],
+                                                          strict=True) if okind == "Job"]
+        if job_owned and not cluster.available(K.JOB):
+            jobs = sorted({f"{ns}/{job}" for ns, job in job_owned})
             yield self.report(self.OWNER_UNREAD, cluster.name,
                               params={"reason": cluster.unread_reason(K.JOB), "jobs": len(jobs)},
                               evidence={"jobs": jobs[:PODS_LISTED]},
@@ -96,7 +115,13 @@ class StuckSidecarJobs(ClusterCheck):
         listed = names[:PODS_LISTED]
         on_asm = all(p == mesh.PROXY_ASM for p in group["proxy"])
         end = "End each held pod's proxy: " + "; ".join(mesh.quit_proxy_command(cluster, namespace, p) for p in listed)
-        evidence = {"pods": listed, "pod_count": len(names), "jobs": sorted({str(j) for j in group["owner_name"]})}
+        evidence: dict[str, object] = {"pods": listed, "pod_count": len(names)}
+        job_pods = kind in RUN_TO_COMPLETION
+        if job_pods:
+            evidence["jobs"] = sorted({str(j) for j in group["owner_name"]})
+        else:  # an owner no Job is (a Workflow, a TaskRun), or none: the pod itself
+            evidence["owners"] = sorted({f"{k}/{n}" for k, n in zip(group["owner_kind"], group["owner_name"],
+                                                                     strict=True) if k})
         # The count is in the message: the names listed are enough, the rest is "...".
         params = {"count": len(names), "pods": ", ".join(listed) + (" ..." if len(names) > len(listed) else "")}
         if on_asm:
@@ -105,12 +130,14 @@ class StuckSidecarJobs(ClusterCheck):
         if kind == "CronJob":
             remediation = (f"{end}. Then move the CronJob: {mesh.asm_inject_command(cluster, kind, namespace, name)}. "
                            f"{_RECURRENCE}")
+        elif kind == "Workflow":
+            remediation = f"{end}. {_ARGO_KILL_CMD}{_RECURRENCE}"
         else:
             remediation = f"{end}. {_RECURRENCE}"
         # Contradicting proxy marks (mesh.PROXY_UNKNOWN) are judged as Istio's: a held pod blocks either way.
         if not all(p == mesh.PROXY_ISTIO for p in group["proxy"]):
             outcome = self.HELD_UNCLASSIFIED
         else:
-            outcome = self.CRONJOB_HELD if kind == "CronJob" else self.HELD
+            outcome = self.CRONJOB_HELD if kind == "CronJob" else self.HELD if job_pods else self.RUN_HELD
         return self.report(outcome, cluster, params=params, kind=kind, namespace=namespace, name=name,
                            remediation=remediation, evidence=evidence)

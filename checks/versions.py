@@ -10,7 +10,7 @@ import pandas as pd
 
 from auditor import kinds as K
 from auditor import mesh
-from auditor.asm import asm_proxy_versions, asm_version
+from auditor.asm import SERVICE_SOURCE, asm_proxy_versions, asm_service_versions, asm_version
 from auditor.check import Check, ClusterCheck, Context, same_in_every_gate
 from auditor.config import Config
 from auditor.errors import EvidenceUnavailable
@@ -63,7 +63,11 @@ class KubernetesVersion(ClusterCheck):
                        "major/minor are not versions)",
                        message="cannot read a Kubernetes version from the /version answer (gitVersion {git_version}, "
                                "major {major}, minor {minor})")
-    outcomes = (SUPPORTED, TOO_OLD, UNREAD, UNPARSED)
+    DISAGREE = Outcome("AA0132", Status.UNKNOWN, "the /version answer's gitVersion and major/minor name Kubernetes "
+                       "versions on both sides of 1.21 (a server derives both from one version string)",
+                       message="gitVersion {git_version} says Kubernetes {git}, major/minor {major}.{minor} say "
+                               "{major_minor}: one of them is not this server's version")
+    outcomes = (SUPPORTED, TOO_OLD, UNREAD, UNPARSED, DISAGREE)
 
     @same_in_every_gate
     def check_cluster(self, cluster: ClusterInventory, ctx: Context) -> Iterable[Finding]:
@@ -79,13 +83,23 @@ class KubernetesVersion(ClusterCheck):
         # gitVersion carries vendor suffixes (v1.28.3-aliyun.1, v1.27.8-eks-...); major/minor ("1", "28+")
         # are the fallback when it is not a version at all. A non-string gitVersion is malformed: not read.
         version = mesh.parse_version(git_version) if isinstance(git_version, str) else None
+        try:
+            major_minor = mesh.kubernetes_version({"major": info.get("major"), "minor": info.get("minor")})
+        except ValueError:  # digits beyond int()'s limit are no version either
+            major_minor = None
         source = f"gitVersion {raw}"
         if version is None:
-            try:
-                version = mesh.kubernetes_version({"major": info.get("major"), "minor": info.get("minor")})
-            except ValueError:  # digits beyond int()'s limit are no version either
-                version = None
+            version = major_minor
             source = f"major/minor {info.get('major')}.{info.get('minor')} (gitVersion {raw!r} unreadable)"
+        elif major_minor is not None and major_minor.at_least(*MIN_KUBERNETES) != version.at_least(*MIN_KUBERNETES):
+            # Kubernetes' build (hack/lib/version.sh) sets gitMajor/gitMinor from the gitVersion it stamps: an answer
+            # where they fall on both sides of the minimum was not written by one server build (edited, assembled).
+            evidence["source"] = "gitVersion and major/minor disagree"
+            yield self.report(self.DISAGREE, cluster.name, params={
+                "git_version": repr(raw), "git": f"{version.major}.{version.minor}", "major": repr(info.get("major")),
+                "minor": repr(info.get("minor")), "major_minor": f"{major_minor.major}.{major_minor.minor}"},
+                evidence=evidence)
+            return
         evidence["source"] = source
         if version is None:
             yield self.report(self.UNPARSED, cluster.name, params={
@@ -317,8 +331,13 @@ class AsmVersion(Check):
                                             "{proxy_version}, which only bounds it from below")
     UNPARSED = Outcome("AA0332", Status.UNKNOWN, "the ASM version given is not a version",
                        message="cannot read a version from {raw} ({source})")
+    DATA_PLANES_DISAGREE = Outcome(
+        "AA0333", Status.UNKNOWN, "the data planes' ASM istiod-<rev> Services name different ASM versions, some "
+        "older than 1.24 and some not, and no config or OpenAPI answer says which is the instance's",
+        fix=NO_SOURCE_FIX, message="ASM version unknown: the data planes' ASM istiod Services disagree ({services}); "
+                                   + NO_SOURCE_FIX)
     outcomes = (SUPPORTED, SUPPORTED_EASTWEST, AT_LEAST, AT_LEAST_EASTWEST, TOO_OLD, TOO_OLD_EASTWEST, NO_SOURCE,
-                NO_SOURCE_OLD_PROXIES, UNPARSED)
+                NO_SOURCE_OLD_PROXIES, UNPARSED, DATA_PLANES_DISAGREE)
     uses = (K.SERVICE, K.POD, K.DEPLOYMENT, *SCAN_KINDS)
 
     def run(self, ctx: Context) -> Iterable[Finding]:
@@ -345,6 +364,13 @@ class AsmVersion(Check):
                 yield self.report(self.NO_SOURCE, where, params={}, remediation=NO_SOURCE_FIX, evidence=evidence)
         elif version is None:
             yield self.report(self.UNPARSED, where, params={"raw": repr(raw), "source": source}, evidence=evidence)
+        elif source.startswith(SERVICE_SOURCE) and self._straddle(ctx, evidence):
+            # The newest Service was one cluster's; another shows an ASM older than the migration needs: one
+            # instance's clusters would agree, so which version the instance runs is not known (a cluster joined to
+            # another instance, or a Service left behind).
+            yield self.report(self.DATA_PLANES_DISAGREE, where, params={"services": "; ".join(
+                f"{cluster}: {name}" for cluster, name in evidence["asm_istiod_services"].items())},
+                remediation=NO_SOURCE_FIX, evidence=evidence)
         elif version.at_least(*MIN_ASM):
             yield self.report(self.SUPPORTED_EASTWEST if eastwest else self.SUPPORTED, where,
                               params={**params, "version": str(version)}, evidence=evidence)
@@ -352,6 +378,13 @@ class AsmVersion(Check):
             yield self.report(self.TOO_OLD_EASTWEST if eastwest else self.TOO_OLD, where,
                               params={**params, "version": str(version)}, evidence=evidence,
                               remediation=self.remediation)
+
+    @staticmethod
+    def _straddle(ctx: Context, evidence: dict[str, Any]) -> bool:
+        """Whether the data planes' newest ASM istiod Services fall on both sides of MIN_ASM (kept in evidence)."""
+        services = asm_service_versions(ctx)
+        evidence["asm_istiod_services"] = {cluster: name for cluster, (_, name) in sorted(services.items())}
+        return len({version.at_least(*MIN_ASM) for version, _ in services.values()}) > 1
 
     @staticmethod
     def _eastwest(ctx: Context) -> list[str]:

@@ -6,7 +6,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from auditor import kinds as K
-from auditor import mesh
+from auditor import mesh, rollouts
 from auditor.check import ClusterCheck, Context
 from auditor.inventory import (
     ACTIVE_PHASES,
@@ -59,11 +59,21 @@ class ManualInjection(ClusterCheck):
                              "fine during the migration, but it must be re-rendered to move to ASM",
                              message=_BAKED + " (it carries PROXY_CONFIG_XDS_AGENT=true); it will have to be "
                                               "re-rendered to move to ASM")
+    _BOOTSTRAP = ("template holds {containers} of Istio's injection without istio-proxy (istioctl kube-inject with a "
+                  "proxyless template such as grpc-simple): its xDS bootstrap names Istio's istiod")
+    BAKED_BOOTSTRAP = Outcome("AA0612", Status.FAIL, "a workload template holds what Istio's injector added for a "
+                              "proxyless app (kube-injected grpc-simple: an xDS bootstrap naming Istio's istiod): "
+                              "after the uninstall its pods get no configuration",
+                              message=_BOOTSTRAP + ", which the uninstall removes")
+    BOOTSTRAP_TO_PLAN = Outcome("AA0623", Status.WARN, "a workload template holds what Istio's injector added for a "
+                                "proxyless app (kube-injected grpc-simple): plan to re-render it before Istio goes",
+                                message=_BOOTSTRAP + ": re-render it before Istio is uninstalled")
     UNREAD = Outcome("AA0630", Status.UNKNOWN, "workload templates of some kinds could not be read",
                      message="could not read {reasons}")
-    outcomes = (CLEAN, BAKED, BAKED_WITHOUT_XDS, BAKED_TO_PLAN, STATUS_ONLY, BAKED_WITH_XDS, UNREAD)
+    outcomes = (CLEAN, BAKED, BAKED_WITHOUT_XDS, BAKED_BOOTSTRAP, BAKED_TO_PLAN, STATUS_ONLY, BAKED_WITH_XDS,
+                BOOTSTRAP_TO_PLAN, UNREAD)
     needs = (K.DEPLOYMENT, K.STATEFULSET, K.DAEMONSET)
-    uses = (K.CRONJOB, K.JOB, K.REPLICASET)
+    uses = (K.CRONJOB, K.JOB, K.REPLICASET, K.REPLICATIONCONTROLLER, K.CLONESET)
 
     def check_cluster(self, cluster: ClusterInventory, ctx: Context) -> Iterable[Finding]:
         found, missing = manual_injections(cluster, ctx.inv.rules)
@@ -86,12 +96,22 @@ class ManualInjection(ClusterCheck):
             return [({"kind": kind, "namespace": namespace, "name": name,
                       "remediation": rerender_remediation(cluster.name, kind, namespace, name),
                       "evidence": {"image": inj.image, "native": inj.native, "status_annotation": inj.status_annotation,
-                                   "xds_agent": inj.xds_agent, "proxy_container": inj.container}}, inj)
+                                   "xds_agent": inj.xds_agent, "proxy_container": inj.container,
+                                   # Where the template was read when not from the workload itself (a Rollout's
+                                   # ReplicaSet, a ScaledJob's Job).
+                                   **({"template_of": inj.template_of} if inj.template_of else {}),
+                                   **({"injected_containers": [*inj.injected]} if inj.injected else {})}}, inj)
                     for (namespace, kind, name), inj in sorted(found.items())]
         # Keyed as manual_injections is (its rules, the default kinds): `found` is that memo's answer.
         return list(cluster.memo(("manual_injection_subjects", id(rules)), build))
 
     def _judge(self, cluster: str, gate: Gate, subject: dict[str, Any], inj: TemplateInjection) -> Finding:
+        if not inj.container and inj.injected:
+            # No proxy, but what the injector added for a proxyless app (grpc-simple's bootstrap init container):
+            # the app takes its configuration from Istio's istiod, named in the template itself.
+            params = {"containers": ", ".join(inj.injected)}
+            outcome = self.BAKED_BOOTSTRAP if gate is Gate.UNINSTALL else self.BOOTSTRAP_TO_PLAN
+            return self.report(outcome, cluster, params=params, **subject)
         if not inj.container:
             # Only the annotation: the template was copied from an injected pod; injectors read it as a
             # previous injection to strip. Harmless for current injectors, confusing in every audit.
@@ -129,11 +149,21 @@ class AsmProxiesReady(ClusterCheck):
                                        "restart over and over",
                                        message="{unready} not ready and " + _RESTARTING + " of {total} ASM-proxied "
                                                "pod(s)")
+    SHORT = Outcome("AA1313", Status.FAIL, "a workload moved to ASM runs fewer pods than it should: its new pods "
+                    "are not created (ASM's injector unreachable or refusing, admission, quota...)",
+                    message="{existing} of {desired} pod(s) exist, {available} available{why}")
+    WORKLOADS_UNREAD = Outcome("AA1330", Status.UNKNOWN, "the workloads could not be read, so a moved workload short "
+                               "of its pods (none created, none listed) cannot be seen",
+                               message="{kinds} could not be read: a workload moved to ASM whose pods cannot be "
+                                       "created would not show here ({reason})",
+                               fix="Grant list on Deployments, StatefulSets and DaemonSets (`asm-audit rbac`), then "
+                                   "audit again.")
     NO_ASM_PROXY = Outcome("AA1340", Status.NOT_APPLICABLE, "no pod runs ASM's proxy yet",
                            message="no pod runs an ASM proxy yet")
-    outcomes = (READY, NOT_READY, RESTARTING, NOT_READY_AND_RESTARTING, NO_ASM_PROXY)
+    outcomes = (READY, NOT_READY, RESTARTING, NOT_READY_AND_RESTARTING, SHORT, WORKLOADS_UNREAD, NO_ASM_PROXY)
     needs = (K.POD,)
-    uses = (K.REPLICASET, K.JOB)
+    # The workloads' status: a moved workload whose pods cannot be created has none to judge (rollouts.py).
+    uses = (K.REPLICASET, K.JOB, *rollouts.KINDS)
     restart_threshold = 3  # restartCount (all containers) above this counts as restarting
 
     def check_cluster(self, cluster: ClusterInventory, ctx: Context) -> Iterable[Finding]:
@@ -141,13 +171,24 @@ class AsmProxiesReady(ClusterCheck):
         # Only the rows and columns read, as frames of those columns' arrays: filtering copies each column kept.
         columns = [*WORKLOAD_KEY, "name", "ready", "restarts", "phase"]
         asm = pod_columns(pods, among(pods["proxy"], (mesh.PROXY_ASM,)) & among(pods["phase"], ACTIVE_PHASES), columns)
+        sizes = workload_sizes(asm) if not asm.empty else {}
+        short, unread = rollouts.shortfalls(cluster, set(sizes))
+        if short:  # rare: which of them lack pods (unready pods that exist are judged below, one finding each)
+            existing = workload_sizes(pod_columns(pods, among(pods["phase"], ACTIVE_PHASES), WORKLOAD_KEY))
+            short = [(gap, n) for gap in short
+                     if (n := existing.get((gap.namespace, gap.kind, gap.name), 0)) < gap.desired]
+        yield from self._short(cluster.name, short)
+        if unread:
+            yield self.report(self.WORKLOADS_UNREAD, cluster.name, params={
+                "kinds": ", ".join(unread), "reason": "; ".join(f"{k}: {why}" for k, why in unread.items())},
+                remediation=self.WORKLOADS_UNREAD.fix, evidence={"unread": unread})
         if asm.empty:
-            yield self.report(self.NO_ASM_PROXY, cluster.name, params={})
+            if not short and not unread:
+                yield self.report(self.NO_ASM_PROXY, cluster.name, params={})
             return
         not_ready = ~asm["ready"].to_numpy().astype(bool)
         restarting = (asm["restarts"] > self.restart_threshold).to_numpy()
         bad = pod_columns(asm, not_ready | restarting, columns)
-        sizes = workload_sizes(asm)
         # Plain lists in workload order (inventory.workload_columns): no DataFrame, nor dict of lists, per workload.
         keys, bounds, values = workload_columns(bad, ("name", "ready", "restarts", "phase"))
         pod_names, readiness, restart_counts, pod_phases = (values[c] for c in ("name", "ready", "restarts", "phase"))
@@ -177,8 +218,21 @@ class AsmProxiesReady(ClusterCheck):
                                       "phases": {**value_counts(pod_phases[start:end], phases_seen)},
                                       "pod_count": total,
                                       "restart_threshold": self.restart_threshold})
-        if bad.empty:
+        if bad.empty and not short and not unread:
             workloads = len(sizes)
             yield self.report(self.READY, cluster.name, params={"pods": len(asm), "workloads": workloads,
                                                                  "threshold": self.restart_threshold},
                               evidence={"pods": len(asm), "workloads": workloads})
+
+    def _short(self, cluster: str, short: list[tuple[rollouts.Shortfall, int]]) -> Iterable[Finding]:
+        """AA1313 for each moved workload with fewer pods than it should run (`existing`: its pods listed)."""
+        for gap, existing in short:
+            k = f"{mesh.kubectl(cluster)} {mesh.ns_flag(gap.namespace)}"
+            ref = mesh.object_ref(mesh.sh(gap.kind.lower()), gap.name)
+            yield self.report(self.SHORT, cluster, params={"existing": existing, "desired": gap.desired,
+                                                           "available": gap.available,
+                                                           "why": f" ({gap.why})" if gap.why else ""},
+                              kind=gap.kind, namespace=gap.namespace, name=gap.name,
+                              remediation=f"{k} describe {ref}; {k} get events --field-selector reason=FailedCreate",
+                              evidence={"desired": gap.desired, "available": gap.available, "pods": existing,
+                                        "condition": gap.why, "asm_inject_label": gap.marked})

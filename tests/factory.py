@@ -147,7 +147,9 @@ def deployment(name: str, namespace: str = "shop", *, replicas: int = 2, templat
     dep = {"apiVersion": "apps/v1", "kind": "Deployment", "metadata": meta(name, namespace, labels or {"app": name}),
            "spec": {"replicas": replicas, "selector": {"matchLabels": {"app": tl.get("app", name)}},
                     "template": template},
-           "status": {"replicas": replicas, "readyReplicas": replicas, "updatedReplicas": replicas}}
+           # As the Deployment controller writes it for a finished rollout (apps/v1 DeploymentStatus).
+           "status": {"observedGeneration": 1, "replicas": replicas, "readyReplicas": replicas,
+                      "updatedReplicas": replicas, "availableReplicas": replicas}}
     rs_meta = meta(f"{name}-{h}", namespace, {**tl, "pod-template-hash": h})
     rs_meta["ownerReferences"] = [{"apiVersion": "apps/v1", "kind": "Deployment", "name": name,
                                    "uid": dep["metadata"]["uid"], "controller": True, "blockOwnerDeletion": True}]
@@ -455,7 +457,7 @@ def istio_operator_deployment(revision: str = "", version: str = "1.22.3",
                             {"name": "REVISION", "value": revision}]}]}}
     return {"apiVersion": "apps/v1", "kind": "Deployment", "metadata": meta(name, namespace),
             "spec": {"replicas": 1, "selector": {"matchLabels": {"name": "istio-operator"}}, "template": template},
-            "status": {"replicas": 1, "readyReplicas": 1, "updatedReplicas": 1}}
+            "status": {"replicas": 1, "readyReplicas": 1, "updatedReplicas": 1, "availableReplicas": 1}}
 
 
 # istio-sidecars-remaining reads WorkloadEntries and WorkloadGroups for Istio's proxies on VMs: a hand-made snapshot

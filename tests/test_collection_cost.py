@@ -287,10 +287,12 @@ def test_the_pods_of_a_template_share_their_container_lists(native: bool):
     """40 pods of one template, the 21st with another app image (a rollout's pod listed among them): their containers
     are 3 lists, not 40 (the 1st to the 20th share one, the 22nd to the 40th another), their init containers one (main:
     40 of each, the same values), and the summary decides what a list says once. A pod's own state is still its own:
-    the 6th pod's app has ended, its classic proxy holds it Running."""
+    the 6th pod's app has ended, its classic proxy holds it Running (the 6th runs to completion: restartPolicy Never;
+    under a ReplicaSet's Always the kubelet would restart its app)."""
     pods = one_template_pods(native)
     pods[20]["spec"]["containers"][0]["image"] = "registry.example.com/shop/cart:1.1"
     pods[5]["status"]["containerStatuses"][0]["state"] = {"terminated": {"exitCode": 0}}
+    pods[5]["spec"]["restartPolicy"] = "Never"
     rules = mesh.ProxyRules()
     body = orjson.dumps({"apiVersion": "v1", "kind": "PodList", "items": pods})
     for page in (as_structs(pods), podwire.decode_pod_list(body)["items"]):

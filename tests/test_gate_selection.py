@@ -149,3 +149,44 @@ def test_phase_all_reports_every_gate_without_already_past(tmp_path: Path) -> No
     root = snapshot(tmp_path / "snap", istio_cluster(asm_pods=2), cr_state="Migrating")
     result = run_audit(open_snapshot(root), "all", Config())
     assert gate_rows(result) == []
+
+
+# ---------------------------------------------------------------- a state that is none of the migration's
+# ASM's type declares status.state a plain string (`State string `json:"state"``); only spec.desiredState carries
+# `+kubebuilder:validation:Enum=Init;SetupIstioForMigrate;Migrating;Finished` (aliyun/alibabacloud-servicemesh-api
+# @766a6077f30d:alibabacloudservicemesh/v1/asmmigratefromistio_types.go). A state outside the four (a hand-written
+# snapshot's "init", a state a newer controller writes) tells no gate: --phase auto fell back to assessment, whose
+# checks never read the resource, and gave GO on main.
+@pytest.mark.parametrize("state", ["Paused", "init"])
+@pytest.mark.parametrize("phase", ["auto", "assessment"])
+def test_an_unrecognised_state_never_gives_a_go_about_a_guessed_gate(phase: str, state: str, tmp_path: Path) -> None:
+    root = snapshot(tmp_path / "snap", istio_cluster(), cr_state=state)
+    config = Config.model_validate({"asm": {"version": "v1.24.6.62-g5c7e1f0b-aliyun"}})
+    result = run_audit(open_snapshot(root), phase, config)
+    assert result.gate == "assessment"
+    assert [(r["status"], r["code"], r["severity"], r["evidence"]["state"]) for r in gate_rows(result)] == [
+        ("UNKNOWN", "AA0010", "blocker", repr(state))]
+    assert result.verdict.value == "INCOMPLETE" and result.exit_code == 3
+
+
+def test_an_unrecognised_state_at_a_gate_reading_the_resource_is_unknown_too(tmp_path: Path) -> None:
+    root = snapshot(tmp_path / "snap", istio_cluster(), cr_state="Paused")
+    result = run_audit(open_snapshot(root), "setup", Config())
+    assert [(r["status"], r["code"]) for r in gate_rows(result)] == [("UNKNOWN", "AA0010")]
+    assert [(r["status"], r["code"]) for r in records(result.findings)
+            if r["check_id"] == "migration-resource"] == [("UNKNOWN", "AA0730")]
+    assert result.exit_code == 3
+
+
+def test_auto_with_two_differing_copies_of_the_resource_is_a_guess(tmp_path: Path) -> None:
+    """A hand-made snapshot holding ASMMigrateFromIstio/default twice, in different states (ASM's type is
+    cluster-scoped: a server holds one). Main took the first copy's Init and audited setup."""
+    root = f.write_snapshot(tmp_path / "snap", {"cluster-a": istio_cluster(),
+                                                "asm": [f.migration_cr("Init"), f.migration_cr("Migrating")]},
+                            versions={"cluster-a": f.version_info(), "asm": f.version_info()},
+                            manifest={"clusters": [{"name": "cluster-a", "role": "data-plane", "complete": True},
+                                                   {"name": "asm", "role": "asm", "complete": True}]})
+    config = Config.model_validate({"asm": {"version": "v1.24.6.62-g5c7e1f0b-aliyun"}})
+    result = run_audit(open_snapshot(root), "auto", config)
+    assert [(r["status"], r["code"]) for r in gate_rows(result)] == [("UNKNOWN", "AA0010")]
+    assert result.verdict.value == "INCOMPLETE"

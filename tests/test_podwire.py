@@ -292,8 +292,29 @@ def owner_objects() -> list[dict]:
     return [rs, old_rs, orphan_rs, cron_job, standalone_job]
 
 
+def foreign_owned_objects() -> list[dict]:
+    """A ReplicaSet and a Job owned by kinds whose template is not read (argoproj/argo-rollouts@v1.9.1:rollout/sync.go,
+    kedacore/keda@v2.20.2:pkg/scaling/executor/scale_jobs.go): kept whole, their templates are their pods' only."""
+    rs, _, _, cron_job, _ = owner_objects()
+    rollout_rs = orjson.loads(orjson.dumps(rs))
+    rollout_rs["metadata"]["name"] = "checkout-6b9f7d8c5"
+    rollout_rs["metadata"]["ownerReferences"] = [{"apiVersion": "argoproj.io/v1alpha1", "kind": "Rollout",
+                                                  "name": "checkout", "uid": "9a1f-rollout", "controller": True,
+                                                  "blockOwnerDeletion": True}]
+    scaled_job = orjson.loads(orjson.dumps(cron_job))
+    scaled_job["metadata"]["name"] = "queue-worker-x7b2k"
+    scaled_job["metadata"]["ownerReferences"] = [{"apiVersion": "keda.sh/v1alpha1", "kind": "ScaledJob",
+                                                  "name": "queue-worker", "uid": "4e2d-scaledjob", "controller": True,
+                                                  "blockOwnerDeletion": True}]
+    return [rollout_rs, scaled_job]
+
+
+def _judged_through_owner(obj: dict) -> bool:
+    return any(ref["kind"] in ("Deployment", "CronJob") for ref in obj["metadata"].get("ownerReferences") or ())
+
+
 def test_owned_replicasets_and_jobs_decode_to_what_slim_keeps():
-    objects = owner_objects()
+    objects = owner_objects() + foreign_owned_objects()
     for kind in ("ReplicaSet", "Job"):
         full_items = [o for o in objects if o["kind"] == kind]
         # The API server's typed lists omit kind and apiVersion on items.
@@ -305,12 +326,14 @@ def test_owned_replicasets_and_jobs_decode_to_what_slim_keeps():
         kind_obj = K.kind_of(full_items[0])
         for full, reduced in zip(items, answer["items"], strict=True):
             assert slim(kind_obj, reduced) == slim(kind_obj, orjson.loads(orjson.dumps(full)))
-            # Owned: the template (nearly all the bytes) is skipped; ownerless: kept whole for its checks.
-            assert ("spec" in reduced) == (not full["metadata"].get("ownerReferences"))
+            # A Deployment's or CronJob's: the template (nearly all the bytes) is skipped; ownerless or of another
+            # owner: kept whole for its checks.
+            assert ("spec" in reduced) == (not _judged_through_owner(full))
+            assert ("spec" in slim(kind_obj, reduced)) == (not _judged_through_owner(full))
 
 
 def test_snapshot_list_reduces_owned_objects_only(tmp_path: Path):
-    objects = owner_objects()
+    objects = owner_objects() + foreign_owned_objects()
     path = tmp_path / "owners.json"
     path.write_bytes(orjson.dumps({"apiVersion": "v1", "kind": "List", "items": objects}))
     full = list(read_object_file(path))
@@ -320,6 +343,7 @@ def test_snapshot_list_reduces_owned_objects_only(tmp_path: Path):
         kind = K.kind_of(a)
         assert slim(kind, b) == slim(kind, a)
     assert "spec" not in fast[0] and fast[2]["spec"] == full[2]["spec"]  # owned vs ownerless ReplicaSet
+    assert fast[5]["spec"] == full[5]["spec"] and fast[6]["spec"] == full[6]["spec"]  # a Rollout's, a ScaledJob's
 
 
 @pytest.mark.parametrize("mutate", [

@@ -55,7 +55,7 @@ _BODIES: dict[str, dict[str, Any]] = {
     # The addresses auditor.remote compares (a remote's install vs its primary's exposed istiod): a list or a number
     # there was read as no address, and the link stood on the annotation alone.
     "Service": {"spec": {"ports": [dict], "selector": {str: str}, "type": str, "externalName": str,
-                         "externalIPs": [str], "loadBalancerIP": str},
+                         "externalIPs": [str], "loadBalancerIP": str, "loadBalancerClass": str},
                 "status": {"loadBalancer": {"ingress": [{"ip": str, "hostname": str}]}}},
     "MutatingWebhookConfiguration": {"webhooks": [{"clientConfig": {"url": str}}]},
     "ASMMigrateFromIstio": {"spec": {"desiredState": str, "retryCounter": int, "advancedOptions": dict},

@@ -286,6 +286,15 @@ class SnapshotCluster(ClusterSource):
             raise UsageError(f"{path}: malformed JSON: {exc}") from exc
         if not isinstance(info, dict):
             raise UsageError(f"{path}: expected the /version object")
+        if "gitVersion" not in info and ("serverVersion" in info or "clientVersion" in info):
+            # `kubectl version -o json` (k8s.io/kubectl pkg/cmd/version: {clientVersion, serverVersion}, each a
+            # /version Info): the server's answer is serverVersion; clientVersion is kubectl's own build, never the
+            # cluster's, and is absent from the answer when kubectl could not reach the server.
+            server = info.get("serverVersion")
+            if not isinstance(server, dict):
+                raise SourceError(f"{path} is `kubectl version` output without serverVersion: kubectl's own version "
+                                  "(clientVersion) is not the cluster's")
+            return server
         return info
 
     def _object_files(self) -> list[Path]:

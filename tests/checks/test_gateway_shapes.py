@@ -773,8 +773,11 @@ def test_a_custom_egress_gateway_is_not_taken_for_ingress_when_the_virtualservic
 
 
 def _on_clb(service: dict[str, Any], lb: str, weight: str | None = None) -> dict[str, Any]:
+    """The shared CLB as ASM's ingress cut-over annotates it: by id, with the vServer groups CCM needs before it reads
+    the weight (kubernetes/cloud-provider-alibaba-cloud@v2.14.0: pkg/controller/service/clbv1/vgroups.go)."""
     notes = service["metadata"].setdefault("annotations", {})
     notes["service.beta.kubernetes.io/alibaba-cloud-loadbalancer-id"] = lb
+    notes["service.beta.kubernetes.io/alibaba-cloud-loadbalancer-vgroup-port"] = f"rsp-{lb}-80:80,rsp-{lb}-443:443"
     if weight is not None:
         notes["service.beta.kubernetes.io/alibaba-cloud-loadbalancer-weight"] = weight
     return service

@@ -28,7 +28,7 @@ def _cluster() -> ClusterInventory:
     web, api, cart = deployment("web"), deployment("api"), deployment("cart", namespace="a-shop")
     pods = [*workload_pods(web, 3, xds_agent=None), *workload_pods(api, 2, proxy="asm", ready=False),
             *workload_pods(cart, 2), pod("solo", proxy="istio"), pod("bare", proxy=None)]
-    cluster = ClusterInventory(name="c1", objects_by_kind={
+    cluster = ClusterInventory(name="c1", objects_by_kind={K.DAEMONSET.key: [],
         K.POD.key: [], K.REPLICASET.key: [web[1], api[1], cart[1]], K.DEPLOYMENT.key: [web[0], api[0], cart[0]],
         K.SERVICE.key: [], K.STATEFULSET.key: [], K.JOB.key: [], K.PDB.key: [], K.CONFIGMAP.key: [],
         K.WORKLOADENTRY.key: [], K.WORKLOADGROUP.key: []})
@@ -130,7 +130,7 @@ def _shop(workloads: int, **pod_kw: Any) -> ClusterInventory:
     solo = deployment("solo", replicas=1)
     pods = [p for dep_rs in made for p in workload_pods(dep_rs, 2, **pod_kw)]
     pods += [*workload_pods(solo, 1, **pod_kw), pod("bare", proxy="istio", **pod_kw)]
-    cluster = ClusterInventory(name="c1", objects_by_kind={
+    cluster = ClusterInventory(name="c1", objects_by_kind={K.DAEMONSET.key: [],
         K.POD.key: [], K.REPLICASET.key: [rs for _, rs in (*made, solo)],
         K.DEPLOYMENT.key: [dep for dep, _ in (*made, solo)], K.SERVICE.key: [], K.STATEFULSET.key: [], K.JOB.key: [],
         K.PDB.key: [], K.CONFIGMAP.key: [], K.WORKLOADENTRY.key: [], K.WORKLOADGROUP.key: []})
@@ -214,7 +214,7 @@ def test_the_kubectl_prefix_of_a_namespace_is_made_once(monkeypatch: pytest.Monk
 
     monkeypatch.setattr(mesh, "ns_flag", counted)
     made = [deployment(f"web-{i}") for i in range(3)]
-    cluster = ClusterInventory(name="c1", objects_by_kind={
+    cluster = ClusterInventory(name="c1", objects_by_kind={K.STATEFULSET.key: [], K.DAEMONSET.key: [],
         K.POD.key: [], K.REPLICASET.key: [rs for _, rs in made], K.DEPLOYMENT.key: [dep for dep, _ in made]})
     cluster.pod_rows = [summarise_pod(p, mesh.ProxyRules()) for dep_rs in made
                         for p in workload_pods(dep_rs, 2, proxy="asm", ready=False)]
@@ -238,7 +238,7 @@ def test_the_command_moving_a_workload_is_built_once_for_every_check_asking(monk
 
     monkeypatch.setattr(mesh, "object_ref", counted)
     shop = deployment("once-moved", namespace="once-ns", replicas=1)
-    cluster = ClusterInventory(name="once-cluster", objects_by_kind={
+    cluster = ClusterInventory(name="once-cluster", objects_by_kind={K.DAEMONSET.key: [],
         K.POD.key: [], K.REPLICASET.key: [shop[1]], K.DEPLOYMENT.key: [shop[0]], K.SERVICE.key: [],
         K.STATEFULSET.key: [], K.JOB.key: [], K.PDB.key: [], K.CONFIGMAP.key: []})
     cluster.pod_rows = [summarise_pod(p, mesh.ProxyRules()) for p in workload_pods(shop, 1)]
@@ -262,7 +262,7 @@ def _risks_of_four_apps_and_a_solo() -> list[Any]:
     """restart-risk's findings for four Deployments of 2 replicas (2 pods each) and one of 1, in one namespace."""
     apps = [deployment(f"app-{i}", replicas=2) for i in range(4)]
     solo = deployment("solo", replicas=1)
-    cluster = ClusterInventory(name="c1", objects_by_kind={
+    cluster = ClusterInventory(name="c1", objects_by_kind={K.DAEMONSET.key: [],
         K.POD.key: [], K.REPLICASET.key: [rs for _, rs in (*apps, solo)],
         K.DEPLOYMENT.key: [dep for dep, _ in (*apps, solo)], K.SERVICE.key: [], K.STATEFULSET.key: [], K.JOB.key: [],
         K.PDB.key: [], K.CONFIGMAP.key: []})
@@ -306,7 +306,7 @@ def test_restart_risk_finds_the_workloads_in_the_inventorys_index_without_a_scan
     restart-risk scanned them all again into a dict of its own (~10,000 at 50k pods). It reads the same index now."""
     apps = [deployment(f"app-{i}", replicas=1 + i % 2) for i in range(6)]
     idle = [deployment(f"idle-{i}") for i in range(4)]  # no pod: never looked up
-    cluster = ClusterInventory(name="c1", objects_by_kind={
+    cluster = ClusterInventory(name="c1", objects_by_kind={K.DAEMONSET.key: [],
         K.POD.key: [], K.REPLICASET.key: [rs for _, rs in (*apps, *idle)],
         K.DEPLOYMENT.key: [CountingObject(dep) for dep, _ in (*apps, *idle)], K.SERVICE.key: [],
         K.STATEFULSET.key: [], K.JOB.key: [], K.PDB.key: [], K.CONFIGMAP.key: []})
@@ -325,7 +325,7 @@ def test_a_deployment_listed_twice_is_scored_by_its_last_copy_as_before():
     """A hand-made snapshot may list a Deployment twice: restart-risk reads the last copy, as its own dict did."""
     twice, rs = deployment("twice", replicas=3)
     last = {**twice, "spec": {**twice["spec"], "replicas": 1}}
-    cluster = ClusterInventory(name="c1", objects_by_kind={
+    cluster = ClusterInventory(name="c1", objects_by_kind={K.DAEMONSET.key: [],
         K.POD.key: [], K.REPLICASET.key: [rs], K.DEPLOYMENT.key: [twice, last], K.SERVICE.key: [],
         K.STATEFULSET.key: [], K.JOB.key: [], K.PDB.key: [], K.CONFIGMAP.key: []})
     cluster.pod_rows = [summarise_pod(p, mesh.ProxyRules()) for p in workload_pods((twice, rs), 1)]
@@ -415,7 +415,7 @@ def test_only_a_namespace_with_budgets_has_them_matched(monkeypatch: pytest.Monk
     budget = {"apiVersion": "policy/v1", "kind": "PodDisruptionBudget",
               "metadata": {"name": "db", "namespace": "guarded"},
               "spec": {"minAvailable": 1, "selector": {"matchLabels": {"app": "db"}}}}
-    cluster = ClusterInventory(name="c1", objects_by_kind={
+    cluster = ClusterInventory(name="c1", objects_by_kind={K.DAEMONSET.key: [],
         K.POD.key: [], K.REPLICASET.key: [rs for _, rs in (*shop, guarded)],
         K.DEPLOYMENT.key: [dep for dep, _ in (*shop, guarded)], K.SERVICE.key: [], K.STATEFULSET.key: [],
         K.JOB.key: [], K.PDB.key: [budget], K.CONFIGMAP.key: []})

@@ -38,7 +38,7 @@ def _cluster() -> ClusterInventory:
     migrate = {"apiVersion": "batch/v1", "kind": "Job", "metadata": meta("migrate-db", "data")}
     pods = [*workload_pods(web, 3), pod("bare", proxy=None), *workload_pods((control, control_rs), 1, proxy=None),
             job_pod("migrate-db-7x2k4", "data", "migrate-db"), job_pod("migrate-db-9q4m8", "data", "migrate-db")]
-    cluster = ClusterInventory(name="c1", objects_by_kind={
+    cluster = ClusterInventory(name="c1", objects_by_kind={K.STATEFULSET.key: [], K.DAEMONSET.key: [],
         K.POD.key: [], K.REPLICASET.key: [web[1], control_rs], K.DEPLOYMENT.key: [web[0], control],
         K.JOB.key: [migrate], K.SERVICE.key: [], K.NAMESPACE.key: [], K.CONFIGMAP.key: [mesh_configmap()],
         K.WORKLOADENTRY.key: [], K.WORKLOADGROUP.key: []})

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
+
 from auditor import kinds as K
 from tests import factory as f
 
@@ -129,3 +131,81 @@ def test_native_sidecar_job_pod_still_running_after_its_app_is_not_held(audit):
     pod["status"]["phase"] = "Running"
     [row] = audit({"c1": [job("migrate-db", "data"), pod]}, "migrating", config=CONFIG).rows(CHECK)
     assert (row["status"], row["code"], row["evidence"]["job_pods_with_proxy"]) == ("NOT_APPLICABLE", "AA2940", 1)
+
+
+# ---------------------------------------------------------------- run-to-completion pods no Job owns
+def _held_run_pod(name: str, namespace: str, owner: tuple[str, str] | None, app_containers: list[str],
+                  labels: dict[str, str], api_version: str = "") -> dict[str, Any]:
+    """A restartPolicy Never pod whose app containers all exited while its classic istio-proxy runs on."""
+    p = f.pod(name, namespace, owner=owner, labels=labels)
+    app = p["spec"]["containers"][0]
+    p["spec"]["containers"] = [{**app, "name": c} for c in app_containers] + p["spec"]["containers"][1:]
+    p["spec"]["restartPolicy"] = "Never"
+    if owner:
+        p["metadata"]["ownerReferences"][0]["apiVersion"] = api_version
+    done = {"terminated": {"exitCode": 0, "reason": "Completed", "startedAt": f.T0,
+                           "finishedAt": "2026-11-10T08:05:00Z"}}
+    p["status"]["containerStatuses"] = [
+        *({"name": c, "ready": False, "restartCount": 0, "image": app["image"], "started": False, "state": done}
+          for c in app_containers),
+        {"name": "istio-proxy", "ready": True, "restartCount": 0, "image": f.ISTIO_PROXY_IMAGE, "started": True,
+         "state": {"running": {"startedAt": f.T0}}}]
+    p["status"]["conditions"] = [{"type": "Ready", "status": "False", "reason": "ContainersNotReady"}]
+    return p
+
+
+def argo_pod() -> dict[str, Any]:
+    """An Argo Workflows step pod: owned by its Workflow (controller ref), label workflows.argoproj.io/workflow,
+    restartPolicy Never (argoproj/argo-workflows@v3.7.18:workflow/controller/workflowpod.go); containers wait and
+    main. Argo ends an injected sidecar by exec'ing `/bin/sh -c "kill -15 1"` in it unless the pod names the command
+    (workflow/signal/signal.go, annotation workflows.argoproj.io/kill-cmd-istio-proxy; docs/sidecar-injection.md: this
+    "can fail"), e.g. with no /bin/sh in a distroless proxyv2: istio-proxy then runs on."""
+    return _held_run_pod("etl-7w9sd-main-3211", "data", ("Workflow", "etl-7w9sd"), ["wait", "main"],
+                         {"workflows.argoproj.io/workflow": "etl-7w9sd", "workflows.argoproj.io/completed": "false"},
+                         "argoproj.io/v1alpha1")
+
+
+def tekton_pod() -> dict[str, Any]:
+    """A Tekton TaskRun pod: owned by its TaskRun, label tekton.dev/taskRun, restartPolicy Never, steps named
+    step-* (tektoncd/pipeline@v1.15.0:pkg/pod/pod.go, entrypoint.go IsContainerStep)."""
+    return _held_run_pod("build-x7k2p-pod", "ci", ("TaskRun", "build-x7k2p"), ["step-clone", "step-build"],
+                         {"tekton.dev/taskRun": "build-x7k2p", "app.kubernetes.io/managed-by": "tekton-pipelines"},
+                         "tekton.dev/v1")
+
+
+def bare_pod() -> dict[str, Any]:
+    """`kubectl run --restart=Never` (or a Helm test hook, an Airflow KubernetesPodOperator pod): no owner."""
+    return _held_run_pod("one-off-migration", "data", None, ["app"], {"run": "one-off-migration"})
+
+
+@pytest.mark.parametrize(("make", "kind", "name"), [
+    (argo_pod, "Workflow", "etl-7w9sd"),
+    (tekton_pod, "TaskRun", "build-x7k2p"),
+    (bare_pod, "Pod", "one-off-migration"),
+])
+def test_held_run_to_completion_pods_no_job_owns_fail(audit, make, kind, name):
+    """A pod held Running by Istio's classic sidecar never completes nor moves, whoever made it: judged like a
+    Job's pod (it was NOT_APPLICABLE, 'no Running Job pod runs a classic sidecar': a GO at migrating)."""
+    pod = make()
+    for phase in ("migrating", "uninstall"):
+        [row] = audit({"c1": [pod]}, phase, config=CONFIG).rows(CHECK)
+        assert (row["status"], row["code"], row["severity"]) == ("FAIL", "AA2913", "major")
+        assert (row["kind"], row["name"]) == (kind, name)
+        assert row["evidence"]["pods"] == [pod["metadata"]["name"]]
+        assert "pilot-agent request POST quitquitquit" in row["remediation"]
+
+
+def test_a_held_argo_pod_makes_the_migrating_gate_no_go(audit):
+    run = audit({"c1": [argo_pod()]}, "migrating", config=CONFIG)
+    assert run.result.verdict.value == "NO-GO"
+
+
+def test_an_always_restarting_pod_whose_app_just_exited_is_not_held(audit):
+    """restartPolicy Always (a Deployment's pod): the kubelet restarts an app container that exited, so its
+    terminated state is a moment, not a held pod."""
+    pod = _held_run_pod("cart-5d8f7c9b6-abcde", "shop", ("ReplicaSet", "cart-5d8f7c9b6"), ["app"], {"app": "cart"},
+                        "apps/v1")
+    pod["spec"]["restartPolicy"] = "Always"
+    pod["metadata"]["labels"]["pod-template-hash"] = "5d8f7c9b6"
+    [row] = audit({"c1": [pod]}, "migrating", config=CONFIG).rows(CHECK)
+    assert (row["status"], row["code"]) == ("NOT_APPLICABLE", "AA2940")

@@ -87,8 +87,9 @@ def test_every_outcome_has_a_template_with_named_fields_only() -> None:
     # (AA1937) and its sources unread (AA1938); 112 with asm-gateways-present's pods unread (AA1733); 113 with its
     # gateway role resting on unread VirtualServices (AA1734); 117 with istio-version's remote cluster judged against
     # its primary (AA0204, AA0211, AA0233, AA0234); 119 with istio-gateway-traffic's metrics hidden by Telemetry or the
-    # mesh config (AA1552) and Telemetry unread (AA1553)
-    assert len(outcomes) == 119
+    # mesh config (AA1552) and Telemetry unread (AA1553); 121 with ingress-lb-weights' weight 0 that CCM does not apply
+    # (AA2013) or that nothing shows applied (AA2032)
+    assert len(outcomes) == 121
     for check_id, outcome in outcomes:
         if outcome.code in NOT_TEMPLATED:
             continue

@@ -73,6 +73,21 @@ def test_kubernetes_version_missing_version_json_is_unknown(audit):
     assert run.result.verdict.value == "INCOMPLETE"
 
 
+def test_kubernetes_version_from_kubectl_version_output(audit):
+    """A hand-made snapshot's version.json from `kubectl version -o json`: {clientVersion, serverVersion}, each a
+    /version Info (kubernetes/kubernetes@d68e3f8f:staging/src/k8s.io/kubectl/pkg/cmd/version/version.go). The server's
+    answer is serverVersion; kubectl's own clientVersion never stands for the cluster (main read neither)."""
+    wrapped = {"clientVersion": f.version_info("v1.31.0"), "kustomizeVersion": "v5.4.2",
+               "serverVersion": f.version_info("v1.20.15-aliyun.1")}
+    [row] = audit({"c1": []}, "assessment", versions={"c1": wrapped}).rows("kubernetes-version")
+    assert (row["status"], row["code"], row["evidence"]["gitVersion"]) == ("FAIL", "AA0110", "v1.20.15-aliyun.1")
+    # kubectl could not reach the server: only kubectl's own version is there.
+    client_only = {"clientVersion": f.version_info("v1.31.0"), "kustomizeVersion": "v5.4.2"}
+    [row] = audit({"c1": []}, "assessment", versions={"c1": client_only}).rows("kubernetes-version")
+    assert (row["status"], row["code"]) == ("UNKNOWN", "AA0130")
+    assert "clientVersion" in row["message"]
+
+
 # ---------------------------------------------------------------- istio-version
 def test_istio_version_every_revision_and_distroless(audit):
     old = f.istiod("1-9-5", "1.9.5")
@@ -256,3 +271,46 @@ def test_asm_version_east_west_outcomes_of_their_own(audit):
     assert judged(f.service("istiod-1-24-6", "istio-system")) == ("PASS", "AA0302")
     assert judged(f.pod("a-1", owner=None, proxy="asm")) == ("PASS", "AA0304")
     assert judged(f.service("istiod-1-22-6", "istio-system")) == ("FAIL", "AA0311")
+
+
+def test_asm_version_data_planes_showing_different_asm_versions_is_unknown(audit):
+    """One ASM instance's data planes carry the same istiod-<rev> Service (domain.md: ASM's managed control plane
+    leaves a headless istiod-<rev> Service, no Deployment, in each cluster). Main took the newest across the fleet:
+    c2 on an ASM 1.22 control plane passed on c1's 1.24 Service."""
+    new, old = f.service("istiod-1-24-6", "istio-system"), f.service("istiod-1-22-6", "istio-system")
+    [row] = audit({"c1": [new], "c2": [old]}, "assessment").rows("asm-version")
+    assert (row["status"], row["code"]) == ("UNKNOWN", "AA0333")
+    assert row["evidence"]["asm_istiod_services"] == {"c1": "istiod-1-24-6", "c2": "istiod-1-22-6"}
+    assert "asm.version" in row["remediation"]  # the setting that tells it
+    # A canary upgrade inside one cluster (both Services there) is still judged by the newest.
+    [row] = audit({"c1": [new, old], "c2": [new]}, "assessment").rows("asm-version")
+    assert (row["status"], row["code"]) == ("PASS", "AA0301")
+    # Disagreeing on the same side of 1.24 tells the answer either way.
+    [row] = audit({"c1": [new], "c2": [f.service("istiod-1-25-2", "istio-system")]}, "assessment").rows("asm-version")
+    assert (row["status"], row["code"]) == ("PASS", "AA0301")
+    [row] = audit({"c1": [old], "c2": [f.service("istiod-1-23-1", "istio-system")]}, "assessment").rows("asm-version")
+    assert (row["status"], row["code"]) == ("FAIL", "AA0310")
+    # The instance's own answer outranks the Services.
+    [row] = audit({"c1": [new], "c2": [old]}, "assessment",
+                  config={"asm": {"version": "v1.24.6.62-g5c7e1f0b-aliyun"}}).rows("asm-version")
+    assert (row["status"], row["code"]) == ("PASS", "AA0301")
+
+
+@pytest.mark.parametrize(("git_version", "major", "minor", "status", "code"), [
+    # kubernetes/kubernetes@00ca4637:hack/lib/version.sh (kube::version::get_version_vars) sets KUBE_GIT_MAJOR and
+    # KUBE_GIT_MINOR from KUBE_GIT_VERSION, "+" appended to the minor when the version has a "-..." part
+    # (v1.28.3-aliyun.1 -> "28+"), and kube::version::ldflags stamps all three: one server build answers both from
+    # one string (only a version file loaded by hand sets them apart). Main read gitVersion alone and passed an
+    # answer whose major/minor say 1.20.
+    ("v1.21.3", "1", "20", "UNKNOWN", "AA0132"),
+    ("v1.20.15", "1", "21+", "UNKNOWN", "AA0132"),
+    ("v1.28.3-aliyun.1", "1", "28+", "PASS", "AA0101"),   # as ACK answers
+    ("v1.27.3-gke.100", "1", "27+", "PASS", "AA0101"),    # as GKE answers
+    ("v1.29.1", "1", "28", "PASS", "AA0101"),            # disagreeing, but both >= 1.21: the answer stands
+    ("v1.19.16", "1", "20", "FAIL", "AA0110"),           # both < 1.21
+])
+def test_kubernetes_version_git_version_and_major_minor_on_both_sides_is_unknown(audit, git_version, major, minor,
+                                                                                 status, code):
+    info = {**f.version_info(git_version), "major": major, "minor": minor}
+    [row] = audit({"c1": []}, "assessment", versions={"c1": info}).rows("kubernetes-version")
+    assert (row["status"], row["code"]) == (status, code)

@@ -164,3 +164,178 @@ def test_unready_and_restarting_pods_of_one_workload_have_their_own_code(audit):
     [row] = audit({"c1": [*cart, *pods]}, "uninstall").rows("asm-proxies-ready")
     assert (row["status"], row["code"], row["name"]) == ("FAIL", "AA1312", "cart")
     assert (len(row["evidence"]["not_ready"]), len(row["evidence"]["restarting"])) == (2, 2)
+
+
+# ---------------------------------------------------------------- templates whose owner is a kind not read
+def injected_template(name: str, namespace: str, extra_labels: dict | None = None) -> dict:
+    """A pod template as `istioctl kube-inject` renders one (proxy container, sidecar.istio.io/status)."""
+    rendered = f.pod("render", namespace, xds_agent=None)
+    return {"metadata": {"labels": {"app": name, **(extra_labels or {})},
+                         "annotations": rendered["metadata"]["annotations"]},
+            "spec": rendered["spec"]}
+
+
+def clean_template(name: str, extra_labels: dict | None = None) -> dict:
+    return {"metadata": {"labels": {"app": name, **(extra_labels or {})}},
+            "spec": {"containers": [{"name": "app", "image": f"registry.example.com/shop/{name}:2.0"}]}}
+
+
+def rollout_replicaset(rollout: str, template_hash: str, revision: int, replicas: int, *, injected: bool,
+                       created: str = f.T0) -> dict:
+    """A ReplicaSet as Argo Rollouts makes one (argoproj/argo-rollouts@v1.9.1:rollout/sync.go): named
+    <rollout>-<hash>, controller reference to the Rollout (argoproj.io/v1alpha1), label rollouts-pod-template-hash on
+    itself and its template, annotation rollout.argoproj.io/revision (utils/annotations/annotations.go)."""
+    hashed = {"rollouts-pod-template-hash": template_hash}
+    template = injected_template(rollout, "shop", hashed) if injected else clean_template(rollout, hashed)
+    return {"apiVersion": "apps/v1", "kind": "ReplicaSet",
+            "metadata": f.meta(f"{rollout}-{template_hash}", "shop", {"app": rollout, **hashed},
+                               {"rollout.argoproj.io/revision": str(revision)}, created, ownerReferences=[
+                                   {"apiVersion": "argoproj.io/v1alpha1", "kind": "Rollout", "name": rollout,
+                                    "uid": f._uid("shop", rollout), "controller": True, "blockOwnerDeletion": True}]),
+            "spec": {"replicas": replicas, "selector": {"matchLabels": {"app": rollout, **hashed}},
+                     "template": template},
+            "status": {"replicas": replicas, "readyReplicas": replicas, "availableReplicas": replicas}}
+
+
+def rollout(name: str) -> dict:
+    """The Rollout itself (argoproj.io/v1alpha1): a kind the auditor does not read (ignored in a snapshot)."""
+    return {"apiVersion": "argoproj.io/v1alpha1", "kind": "Rollout", "metadata": f.meta(name, "shop"),
+            "spec": {"replicas": 3, "selector": {"matchLabels": {"app": name}}, "template": clean_template(name)}}
+
+
+def test_a_kube_injected_argo_rollout_is_found_through_its_replicaset(audit):
+    """The Rollout's template is not read, and its ReplicaSets were skipped as owned: a clean PASS (AA0601) while
+    every new pod of the Rollout got Istio's proxy from its template."""
+    objects = [rollout("checkout"), rollout_replicaset("checkout", "6b9f7d8c5", 1, 3, injected=True)]
+    for gate, status, code in (("uninstall", "FAIL", "AA0610"), ("assessment", "WARN", "AA0620"),
+                               ("migrating", "FAIL", "AA0611")):
+        [row] = audit({"c1": objects}, gate).rows("manual-injection")
+        assert (row["status"], row["code"], row["kind"], row["namespace"], row["name"]) == (
+            status, code, "Rollout", "shop", "checkout")
+        assert row["evidence"]["template_of"] == "ReplicaSet shop/checkout-6b9f7d8c5"
+
+
+def test_a_kube_injected_rollout_makes_the_uninstall_gate_no_go(audit):
+    run = audit({"c1": [rollout_replicaset("checkout", "6b9f7d8c5", 1, 0, injected=True)]}, "uninstall",
+                config=f.only_checks("manual-injection"))
+    assert run.result.verdict.value == "NO-GO"
+
+
+def test_a_rollout_re_rendered_without_kube_inject_passes(audit):
+    """Its old ReplicaSet (scaled to 0, kept for rollback) still carries the sidecar; the live one does not."""
+    objects = [rollout_replicaset("checkout", "6b9f7d8c5", 1, 0, injected=True),
+               rollout_replicaset("checkout", "7c4d5e6f8", 2, 3, injected=False, created="2026-11-12T08:00:00Z")]
+    [row] = audit({"c1": objects}, "uninstall").rows("manual-injection")
+    assert (row["status"], row["code"]) == ("PASS", "AA0601")
+
+
+def test_a_rollout_scaled_to_zero_is_judged_by_its_newest_replicaset(audit):
+    objects = [rollout_replicaset("checkout", "6b9f7d8c5", 1, 0, injected=False),
+               rollout_replicaset("checkout", "7c4d5e6f8", 2, 0, injected=True, created="2026-11-12T08:00:00Z")]
+    [row] = audit({"c1": objects}, "uninstall").rows("manual-injection")
+    assert (row["status"], row["code"], row["kind"], row["name"]) == ("FAIL", "AA0610", "Rollout", "checkout")
+    assert row["evidence"]["template_of"] == "ReplicaSet shop/checkout-7c4d5e6f8"
+
+
+def test_a_kube_injected_keda_scaledjob_s_jobs_are_found(audit):
+    """KEDA's ScaledJob makes Jobs owned by itself (kedacore/keda@v2.20.2:pkg/scaling/executor/scale_jobs.go:
+    GenerateName <scaledjob>-, labels scaledjob.keda.sh/name, SetControllerReference): not a CronJob, whose template
+    is read instead, so the Job's own template is the one to judge (its pods are that Job's workload)."""
+    labels = {"app.kubernetes.io/name": "queue-worker", "app.kubernetes.io/managed-by": "keda-operator",
+              "scaledjob.keda.sh/name": "queue-worker"}
+    job = {"apiVersion": "batch/v1", "kind": "Job",
+           "metadata": f.meta("queue-worker-x7b2k", "shop", labels, {"scaledjob.keda.sh/generation": "1"},
+                              ownerReferences=[{"apiVersion": "keda.sh/v1alpha1", "kind": "ScaledJob",
+                                                "name": "queue-worker", "uid": f._uid("shop", "queue-worker"),
+                                                "controller": True, "blockOwnerDeletion": True}]),
+           "spec": {"backoffLimit": 6, "template": injected_template("queue-worker", "shop",
+                                                                    {"scaledjob.keda.sh/name": "queue-worker"})},
+           "status": {"active": 1, "startTime": f.T0}}
+    job["spec"]["template"]["spec"]["restartPolicy"] = "OnFailure"
+    [row] = audit({"c1": [job]}, "uninstall").rows("manual-injection")
+    assert (row["status"], row["code"], row["kind"], row["name"]) == ("FAIL", "AA0610", "Job", "queue-worker-x7b2k")
+    assert row["evidence"]["template_of"] == "Job shop/queue-worker-x7b2k, owned by ScaledJob queue-worker"
+
+
+def test_pods_of_a_kube_injected_rollout_are_told_to_re_render_not_restart(audit):
+    """istio-sidecars-remaining reads the same answer: the Rollout's pods (workload Rollout/checkout through their
+    ReplicaSet) come back with Istio's proxy after a restart, so the finding is AA1213 (re-render), not AA1210."""
+    rs = rollout_replicaset("checkout", "6b9f7d8c5", 1, 2, injected=True)
+    pods = [f.pod(f"checkout-6b9f7d8c5-{i}", "shop", owner=("ReplicaSet", "checkout-6b9f7d8c5"),
+                  labels={"app": "checkout", "rollouts-pod-template-hash": "6b9f7d8c5"}) for i in ("x2k4p", "q9m7d")]
+    [row] = audit({"c1": [rs, *pods]}, "uninstall").rows("istio-sidecars-remaining")
+    assert (row["status"], row["code"], row["kind"], row["name"]) == ("FAIL", "AA1213", "Rollout", "checkout")
+
+
+# ---------------------------------------------------------------- proxyless gRPC (istioctl kube-inject, grpc-simple)
+def grpc_simple_deployment() -> tuple[dict, dict]:
+    """What `istioctl kube-inject` renders with Istio's grpc-simple template (shipped in istiod's injector ConfigMap,
+    manifests/charts/istio-control/istio-discovery/files/grpc-simple.yaml; rendered in
+    pkg/kube/inject/testdata/inject/grpc-simple.yaml.injected @1.22.8..1.30.3): no istio-proxy, an init container
+    grpc-bootstrap-init writing an xDS bootstrap whose server is istiod.<istio namespace>.svc:15010, the app's
+    GRPC_XDS_BOOTSTRAP naming it, and the status annotation listing both."""
+    status = ('{"initContainers":["grpc-bootstrap-init"],"containers":["traffic"],'
+              '"volumes":["grpc-io-proxyless-bootstrap"],"imagePullSecrets":null,"revision":"default"}')
+    dep, rs = f.deployment("grpc", template_annotations={"inject.istio.io/templates": "grpc-simple",
+                                                         "sidecar.istio.io/status": status}, containers=[
+        {"name": "traffic", "image": "registry.example.com/shop/traffic:1.0",
+         "env": [{"name": "GRPC_XDS_BOOTSTRAP", "value": "/var/lib/grpc/data/bootstrap.json"}],
+         "volumeMounts": [{"mountPath": "/var/lib/grpc/data/", "name": "grpc-io-proxyless-bootstrap"}]}])
+    spec = dep["spec"]["template"]["spec"]
+    spec["initContainers"] = [{
+        "name": "grpc-bootstrap-init", "image": "busybox:1.28", "command": ["sh", "-c", (
+            'SERVER_URI="dns:///istiod.${ISTIO_NAMESPACE}.svc:15010"\n'
+            "echo '{\"xds_servers\": [{\"server_uri\": \"'${SERVER_URI}'\"}]}' > /var/lib/grpc/data/bootstrap.json")],
+        "env": [{"name": "ISTIO_NAMESPACE", "value": "istio-system\n"}],
+        "volumeMounts": [{"mountPath": "/var/lib/grpc/data/", "name": "grpc-io-proxyless-bootstrap"}]}]
+    spec["volumes"] = [{"name": "grpc-io-proxyless-bootstrap", "emptyDir": {}}]
+    return dep, rs
+
+
+@pytest.mark.parametrize(("gate", "status", "code"), [
+    ("assessment", "WARN", "AA0623"), ("migrating", "WARN", "AA0623"), ("uninstall", "FAIL", "AA0612")])
+def test_a_kube_injected_proxyless_grpc_template_points_at_istio_s_istiod(audit, gate, status, code):
+    """It was AA0621 (WARN minor: 'copied from an injected pod?'), a GO at uninstall, while the template keeps
+    writing a bootstrap that names Istio's istiod, which the uninstall removes."""
+    [row] = audit({"c1": [*grpc_simple_deployment()]}, gate).rows("manual-injection")
+    assert (row["status"], row["code"], row["severity"], row["kind"], row["name"]) == (
+        status, code, "major", "Deployment", "grpc")
+    assert row["evidence"]["injected_containers"] == ["grpc-bootstrap-init"]
+
+
+def test_a_kube_injected_replicationcontroller_is_found(audit):
+    """`istioctl kube-inject` injects ReplicationControllers (pkg/kube/inject/testdata/inject/
+    replicationcontroller.yaml.injected @1.22.8..1.30.3: v1 ReplicationController, spec.selector a plain map, the
+    sidecar in spec.template). They were not read: AA0601 PASS, a GO at uninstall for an RC scaled to zero."""
+    rc = {"apiVersion": "v1", "kind": "ReplicationController", "metadata": f.meta("nginx", "shop"),
+          "spec": {"replicas": 0, "selector": {"app": "nginx"}, "template": injected_template("nginx", "shop")}}
+    [row] = audit({"c1": [rc]}, "uninstall").rows("manual-injection")
+    assert (row["status"], row["code"], row["kind"], row["namespace"], row["name"]) == (
+        "FAIL", "AA0610", "ReplicationController", "shop", "nginx")
+
+
+def test_unreadable_replicationcontrollers_are_unknown_not_pass(audit):
+    run = audit({"c1": [*f.deployment("cart")]}, "uninstall",
+                unreadable={"c1": {K.REPLICATIONCONTROLLER: "403 Forbidden"}})
+    [row] = run.rows("manual-injection")
+    assert (row["status"], row["code"]) == ("UNKNOWN", "AA0630")
+
+
+def test_a_kube_injected_openkruise_cloneset_is_found(audit):
+    """OpenKruise's CloneSet (apps.kruise.io/v1alpha1, openkruise/kruise@v1.9.0:apis/apps/v1alpha1/cloneset_types.go)
+    makes its pods from spec.template and owns them directly (pkg/controller/cloneset/core/cloneset_core.go): its
+    template is the only one of its pods. Not read, a kube-injected one was AA0601 PASS; its pods' findings told to
+    `kruise rollout restart`, which brings the baked sidecar back."""
+    clone = {"apiVersion": "apps.kruise.io/v1alpha1", "kind": "CloneSet", "metadata": f.meta("search", "shop"),
+             "spec": {"replicas": 2, "selector": {"matchLabels": {"app": "search"}},
+                      "template": injected_template("search", "shop"),
+                      "updateStrategy": {"type": "ReCreate"}}}
+    pods = [f.pod(f"search-{i}", "shop", owner=("CloneSet", "search"), labels={"app": "search"})
+            for i in ("4ftjz", "9wq2c")]
+    for pod in pods:
+        pod["metadata"]["ownerReferences"][0]["apiVersion"] = "apps.kruise.io/v1alpha1"
+    run = audit({"c1": [clone, *pods]}, "uninstall")
+    [row] = run.rows("manual-injection")
+    assert (row["status"], row["code"], row["kind"], row["name"]) == ("FAIL", "AA0610", "CloneSet", "search")
+    [left] = run.rows("istio-sidecars-remaining")
+    assert (left["status"], left["code"], left["kind"], left["name"]) == ("FAIL", "AA1213", "CloneSet", "search")

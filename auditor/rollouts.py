@@ -1,0 +1,87 @@
+"""Workloads moved to ASM that are short of the pods they should run (asm-proxies-ready).
+
+A pod check sees only pods that exist. A workload whose new pods cannot be created after its move (ASM's injector
+webhook unreachable or refusing, istio-init rejected by admission, a quota) has fewer pods than it should, and with
+strategy Recreate (or a StatefulSet/DaemonSet replacing pods one by one) none at all: nothing Istio's is left and no
+ASM pod is unready, so "every ASM-proxied pod is ready" held. The controller's status tells it (apps/v1
+DeploymentStatus availableReplicas and conditions ReplicaFailure / Progressing=ProgressDeadlineExceeded,
+StatefulSetStatus availableReplicas, DaemonSetStatus desiredNumberScheduled / numberAvailable: kubernetes/api
+apps/v1 types.go).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from auditor import kinds as K
+from auditor import mesh
+from auditor.inventory import ClusterInventory
+
+WorkloadKey = tuple[str, str, str]  # (namespace, kind, name)
+KINDS = (K.DEPLOYMENT, K.STATEFULSET, K.DAEMONSET)
+
+
+@dataclass(frozen=True, slots=True)
+class Shortfall:
+    namespace: str
+    kind: str
+    name: str
+    desired: int
+    available: int
+    why: str        # the controller's own words (a failure condition's reason and message), or ""
+    marked: bool    # its pod template carries ASM's injection label (else: its pods run ASM's proxy)
+
+
+def _count(value: Any) -> int | None:
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+
+def _why(status: dict[str, Any]) -> str:
+    """What the controller says is wrong: a ReplicaFailure condition, or a rollout past its progress deadline."""
+    for condition in status.get("conditions") or ():
+        if not isinstance(condition, dict):
+            continue
+        kind, state, reason = condition.get("type"), condition.get("status"), condition.get("reason")
+        if (kind == "ReplicaFailure" and state == "True") or (
+                kind == "Progressing" and state == "False" and reason == "ProgressDeadlineExceeded"):
+            return f"{kind}: {reason or ''}: {condition.get('message') or ''}".strip(": ")
+    return ""
+
+
+def _desired_available(kind: K.Kind, spec: dict[str, Any], status: dict[str, Any]) -> tuple[int | None, int | None]:
+    if kind is K.DAEMONSET:
+        return _count(status.get("desiredNumberScheduled")), _count(status.get("numberAvailable", 0))
+    replicas = spec.get("replicas", 1)  # the API server defaults it to 1
+    # StatefulSets have availableReplicas since Kubernetes 1.22 (readyReplicas before).
+    available = status.get("availableReplicas", status.get("readyReplicas", 0) if kind is K.STATEFULSET else 0)
+    return _count(replicas), _count(available)
+
+
+def shortfalls(cluster: ClusterInventory, asm_workloads: set[WorkloadKey]) -> tuple[list[Shortfall], dict[str, str]]:
+    """The moved workloads (template labelled sidecar.asm.aliyun.com/inject=true, or a workload of `asm_workloads`)
+    with fewer available pods than desired; and the kinds that could not be read (kind -> why)."""
+    found: list[Shortfall] = []
+    unread: dict[str, str] = {}
+    for kind in KINDS:
+        if not cluster.available(kind):
+            unread[kind.kind] = cluster.unread_reason(kind)
+            continue
+        found.extend(_of_kind(cluster.objects(kind), kind, asm_workloads))
+    return found, unread
+
+
+def _of_kind(objects: Iterable[dict[str, Any]], kind: K.Kind, asm_workloads: set[WorkloadKey]) -> Iterable[Shortfall]:
+    for obj in objects:
+        meta, spec = obj.get("metadata") or {}, obj.get("spec") or {}
+        labels = ((spec.get("template") or {}).get("metadata") or {}).get("labels") or {}
+        marked = labels.get(mesh.ASM_INJECT_LABEL) == "true"
+        key = (meta.get("namespace", ""), kind.kind, meta.get("name", ""))
+        if not marked and key not in asm_workloads:
+            continue  # not moved: its pods, if any, are judged by the Istio checks
+        status = obj.get("status") or {}
+        desired, available = _desired_available(kind, spec, status)
+        if desired is None or available is None or available >= desired:
+            continue
+        yield Shortfall(*key, desired, available, _why(status), marked)
