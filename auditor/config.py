@@ -374,7 +374,10 @@ def describe_error(error: dict[str, Any], root: type[BaseModel]) -> str:
 def validation_message(exc: ValidationError, root: type[BaseModel]) -> str:
     errors = exc.errors()
     more = f" (and {len(errors) - 1} more problem(s))" if len(errors) > 1 else ""
-    return describe_error(errors[0], root) + more
+    # An unknown key first: a misspelt key (`raeson:`) is also a "missing required key 'reason'", and only the unknown
+    # key's line names what was typed and what was meant.
+    first = next((e for e in errors if e.get("type") == "extra_forbidden"), errors[0])
+    return describe_error(first, root) + more
 
 
 # Files named in the config; relative paths are taken relative to the config file.

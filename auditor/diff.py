@@ -39,6 +39,10 @@ Key = tuple[str, str, str, str, str, str]  # cluster, gate, check_id, kind, name
 def load_report(path: str | Path) -> dict[str, Any]:
     """A findings.json, checked enough that a wrong file is a usage error (exit 2), not a wrong diff."""
     path = Path(path)
+    if path.is_dir():  # a report directory (--out): its findings.json is what is compared
+        inside = path / "findings.json"
+        hint = f"give its findings.json: {inside}" if inside.is_file() else "give a findings.json"
+        raise UsageError(f"{path}: is a directory; {hint}")
     try:
         raw = path.read_bytes()
     except OSError as exc:

@@ -28,7 +28,7 @@ from auditor.check import Check, Context
 from auditor.collect import Collector, Progress, _quiet, gc_paused, read_ahead
 from auditor.config import CHECK_ALIASES, Config, catch_all_checks, load_openapi_answer
 from auditor.diff import existing_blockers, since_baseline
-from auditor.errors import EvidenceUnavailable, UsageError
+from auditor.errors import EvidenceUnavailable, UsageError, unknown_phase
 from auditor.findings import (
     apply_exemptions,
     config_effects,
@@ -87,7 +87,7 @@ def _run_audit(
     not block in the baseline decide NO-GO (UNKNOWN still makes INCOMPLETE).
     """
     if phase not in PHASES:
-        raise UsageError(f"unknown phase {phase!r}; choose one of: {', '.join(PHASES)}")
+        raise unknown_phase(phase, list(PHASES))
     if fail_on_new and baseline is None:
         raise UsageError("--fail-on-new needs --baseline OLD.json")
     config = config or Config()

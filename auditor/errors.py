@@ -7,6 +7,15 @@ class UsageError(Exception):
     """Bad input from the user (flags, kubeconfig, snapshot, config): one line, exit 2."""
 
 
+def unknown_phase(phase: str, choices: list[str]) -> UsageError:
+    """`unknown phase 'unintsall'; choose one of: ...; did you mean 'uninstall'?` (a near miss or another case)."""
+    import difflib
+
+    near = difflib.get_close_matches(str(phase).strip().lower(), choices, n=1)
+    hint = f"; did you mean {near[0]!r}?" if near else ""
+    return UsageError(f"unknown phase {phase!r}; choose one of: {', '.join(choices)}{hint}")
+
+
 class EvidenceUnavailable(Exception):
     """What a check needs could not be read. The engine turns it into UNKNOWN with this reason."""
 

@@ -12,7 +12,8 @@ import numpy as np
 import pandas as pd
 
 from auditor.config import Exemption
-from auditor.i18n import N_, Phrase
+from auditor.i18n import N_, Phrase, ngettext
+from auditor.i18n import gettext as _
 from auditor.model import (
     EXIT_CODES,
     FINDING_COLUMNS,
@@ -367,15 +368,35 @@ def _text_ids(column: pd.Series, ids: dict[str, int]) -> np.ndarray:
     return np.array(found, dtype=np.intp)[categorical.codes]
 
 
-def disclosure(summary: dict[str, int]) -> str:
-    """The words said next to the verdict, e.g. "2 findings exempted, 3 severities overridden by config"."""
+def disclosure(summary: dict[str, int], unknown_accepted: int = 0) -> str:
+    """The words said next to the verdict, e.g. "2 findings exempted, 3 severities overridden by config", and the
+    UNKNOWN findings --allow-unknown let through (`unknown_accepted`): each changed what the verdict says."""
     exempted, overridden = summary.get("exempted", 0), summary.get("severity_overridden", 0)
     parts = []
     if exempted:
-        parts.append(f"{exempted} finding{'s' if exempted != 1 else ''} exempted")
+        parts.append(ngettext("{n} finding exempted", "{n} findings exempted", exempted).format(n=exempted))
     if overridden:
-        parts.append(f"{overridden} severit{'ies' if overridden != 1 else 'y'} overridden")
-    return ", ".join(parts) + " by config" if parts else ""
+        parts.append(ngettext("{n} severity overridden", "{n} severities overridden", overridden).format(n=overridden))
+    said = _("{parts} by config").format(parts=", ".join(parts)) if parts else ""
+    if unknown_accepted:
+        said += (", " if said else "") + ngettext("{n} UNKNOWN accepted by --allow-unknown",
+                                                  "{n} UNKNOWN accepted by --allow-unknown",
+                                                  unknown_accepted).format(n=unknown_accepted)
+    return said
+
+
+def unknown_accepted(result: Any) -> int:
+    """The UNKNOWN findings a GO took as they are because the run was given --allow-unknown (0 otherwise): without
+    the flag that verdict would be INCOMPLETE, so every output says so beside it."""
+    frame = result.findings
+    if not (result.options or {}).get("allow_unknown") or frame.empty or result.verdict is not Verdict.GO:
+        return 0
+    return int(unknown_mask(frame).sum())
+
+
+def strict_of(result: Any) -> bool:
+    """Whether the run was given --strict (then WARN and minor FAIL block too: blocking_mask(frame, strict))."""
+    return bool((result.options or {}).get("strict"))
 
 
 def worst(verdicts: Iterable[Verdict]) -> Verdict:
@@ -384,11 +405,11 @@ def worst(verdicts: Iterable[Verdict]) -> Verdict:
     return min(items, key=order.__getitem__) if items else Verdict.INCOMPLETE
 
 
-def blockers(frame: pd.DataFrame) -> pd.DataFrame:
-    """Non-exempt FAILs that block, most severe first."""
+def blockers(frame: pd.DataFrame, strict: bool = False) -> pd.DataFrame:
+    """The findings that block (blocking_mask: with --strict, WARN and minor FAIL too), most severe first."""
     if frame.empty:
         return frame
-    return frame[blocking_mask(frame)].sort_values(["severity", "check_id", "cluster", "namespace", "name"])
+    return frame[blocking_mask(frame, strict)].sort_values(["severity", "check_id", "cluster", "namespace", "name"])
 
 
 # The columns a record holds as text: "" for a missing value.

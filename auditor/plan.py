@@ -15,7 +15,7 @@ from auditor import kinds as K
 from auditor import mesh
 from auditor.asm import migration_resource as asm_migration_resource
 from auditor.check import Check
-from auditor.errors import EvidenceUnavailable, UsageError
+from auditor.errors import EvidenceUnavailable, unknown_phase
 from auditor.i18n import N_, Phrase
 from auditor.inventory import ClusterInventory, Inventory
 from auditor.kinds import Kind
@@ -142,7 +142,7 @@ def checks_for(gates: Sequence[Gate], registry: Registry, disabled: Iterable[str
 def selected_checks(phase: str, registry: Registry, disabled: Iterable[str] = ()) -> list[type[Check]]:
     """The checks a run of `phase` may execute. `auto` may pick any gate, so it needs them all."""
     if phase not in PHASES:
-        raise UsageError(f"unknown phase {phase!r}; choose one of: {', '.join(PHASES)}")
+        raise unknown_phase(phase, list(PHASES))
     return checks_for(list(GATE_ORDER) if phase in ("all", "auto") else [Gate(phase)], registry, disabled)
 
 

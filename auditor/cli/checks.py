@@ -15,7 +15,7 @@ from rich.padding import Padding
 from rich.table import Table
 
 from auditor.cli.common import TABLE_MIN_WIDTH, err
-from auditor.errors import UsageError
+from auditor.errors import UsageError, unknown_phase
 from auditor.model import Gate
 from auditor.registry import load_registry
 
@@ -24,9 +24,9 @@ def checks(
     phase: Annotated[str | None, typer.Option("--phase", help="Only checks of this gate.")] = None,
     format: Annotated[str, typer.Option("--format", help="table, json or md.")] = "table",
 ) -> None:
-    """List the check catalogue: id, gates, severity, finding codes, rationale, remediation."""
+    """List the check catalogue: id, gates, severity, finding codes, title (json: rationale, remediation too)."""
     if phase is not None and phase not in {g.value for g in Gate}:
-        raise UsageError(f"unknown phase {phase!r}; choose one of: {', '.join(g.value for g in Gate)}")
+        raise unknown_phase(phase, [g.value for g in Gate])
     if format not in ("table", "json", "md"):
         raise UsageError(f"unknown format {format!r}; choose table, json or md")
     registry = load_registry()

@@ -18,7 +18,7 @@ from auditor import i18n
 from auditor.config import Config
 from auditor.engine import AuditResult
 from auditor.errors import UsageError
-from auditor.findings import blockers, disclosure
+from auditor.findings import blockers, disclosure, strict_of, unknown_accepted
 from auditor.i18n import gettext as _
 from auditor.i18n import pgettext, say
 from auditor.model import Status, Verdict
@@ -166,7 +166,7 @@ def finding_line(row: Any, status: str) -> str:
 def verdict_line(result: AuditResult) -> str:
     verdict = result.verdict
     gates = ", ".join(result.gates) if result.gate == "all" else result.gate
-    said = disclosure(result.summary)
+    said = disclosure(result.summary, unknown_accepted(result))
     config = f" [bold]- {escape(said)}[/]" if said else ""
     # One template for the whole line: a language sets its own brackets and spacing (zh-CN: full-width, no spaces).
     return (f"[{VERDICT_STYLE[verdict]}] {verdict.value} [/]{config} "
@@ -210,7 +210,7 @@ def print_summary(result: AuditResult, written: list[Path], quiet: bool = False,
 
 
 def _print_blockers(result: AuditResult, accepted: int, top: int) -> None:
-    block = blockers(result.findings)
+    block = blockers(result.findings, strict_of(result))  # what the verdict counted: --strict's too
     if block.empty:
         return
     accepted_text = _("; {n} already in the baseline, not blocking (--fail-on-new)").format(n=accepted) if (
@@ -313,7 +313,10 @@ def _print_unknowns(result: AuditResult, top: int) -> None:
         return
     down = {str(c["name"]): str(c.get("error") or "") for c in result.clusters if c.get("reachable") is False}
     on_down = unknown["cluster"].astype(str).isin(list(down))
-    err.print(f"[yellow]{len(unknown)} UNKNOWN[/] " + _("(no evidence; --allow-unknown to accept):"))
+    if (result.options or {}).get("allow_unknown"):  # given already: saying "to accept" would mislead
+        err.print(f"[yellow]{len(unknown)} UNKNOWN[/] " + _("(no evidence; accepted by --allow-unknown):"))
+    else:
+        err.print(f"[yellow]{len(unknown)} UNKNOWN[/] " + _("(no evidence; --allow-unknown to accept):"))
     for name, error in down.items():
         n = int((unknown["cluster"].astype(str) == name).sum())
         if n:

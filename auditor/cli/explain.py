@@ -23,6 +23,9 @@ def explain(code: Annotated[str, typer.Argument(help="A finding code, e.g. AA121
     if wanted not in codes:
         near = difflib.get_close_matches(wanted, list(codes), n=3)
         hint = f"; did you mean {', '.join(near)}?" if near else "; `asm-audit checks --format json` lists them"
+        named = registry.checks.get(code.strip().lower())
+        if named is not None:  # a check id, as the catalogue and the reports show it: name its codes
+            hint = f"; that is a check id, whose codes are {' '.join(o.code for o in named.outcomes)}"
         raise UsageError(f"unknown finding code {code!r}{hint}")
     owner, outcome = codes[wanted]
     check = registry.checks.get(owner)

@@ -62,14 +62,14 @@ from auditor.cli.tracking_options import (
 )
 from auditor.diff import load_report
 from auditor.engine import PHASES, AuditResult
-from auditor.errors import UsageError
+from auditor.errors import UsageError, unknown_phase
 from auditor.render import DEFAULT_FORMATS, check_outputs, parse_formats, render_all
 from auditor.render.json_out import dumps
 
 
 def check_phase(phase: str) -> None:
     if phase not in PHASES:
-        raise UsageError(f"unknown phase {phase!r}; choose one of: {', '.join(PHASES)}")
+        raise unknown_phase(phase, list(PHASES))
 
 
 PaperOpt = Annotated[str, typer.Option("--paper", help="PDF paper size: a4 or letter.", rich_help_panel=OUTPUTS)]

@@ -22,7 +22,7 @@ from auditor import kinds as K
 from auditor import mesh, vms
 from auditor.engine import AuditResult
 from auditor.errors import EvidenceUnavailable
-from auditor.findings import blocking_mask, disclosure
+from auditor.findings import blocking_mask, disclosure, strict_of, unknown_accepted
 from auditor.i18n import N_, format_timestamp, ngettext, say
 from auditor.i18n import gettext as _
 from auditor.inventory import ACTIVE_PHASES, ClusterInventory
@@ -630,6 +630,14 @@ def headline(result: AuditResult, n_block: int, n_checks: int, n_unknown: int, n
     if said:
         extra += " " + _("Config: {said}.").format(said=said)
     accepted = accepted_from_baseline(result)
+    if unknown_accepted(result):  # never "nothing unknown" when --allow-unknown let UNKNOWNs through
+        if accepted:
+            extra += " " + _("{n} known blocker(s) accepted under --fail-on-new (without the baseline: "
+                             "{verdict}).").format(n=f"{accepted:,}", verdict=clean(
+                                 result.baseline_delta.get("verdict_without_baseline")))
+        return _("Only under --allow-unknown does the evidence support {step}: no blocking finding, but {lacking} "
+                 "evidence (UNKNOWN is not PASS; without --allow-unknown: INCOMPLETE).").format(
+            step=step, lacking=plural(n_unknown, "result lacks", "results lack")) + extra
     if accepted:
         return _("Under --fail-on-new the evidence supports {step}: no blocking finding new since the baseline, "
                  "nothing unknown; {n} known blocker(s) accepted (without the baseline: {verdict}).").format(
@@ -648,13 +656,15 @@ def accepted_from_baseline(result: AuditResult) -> int:
 
 def build(result: AuditResult, limits: Limits = HTML_LIMITS) -> dict[str, Any]:
     frame = result.findings
-    block = _sorted(frame[blocking_mask(frame)]) if not frame.empty else frame
+    # What blocks is what the verdict counted: with --strict, WARN and minor FAIL too (then listed as blockers only).
+    blocking = blocking_mask(frame, strict_of(result)) if not frame.empty else pd.Series(dtype=bool)
+    block = _sorted(frame[blocking]) if not frame.empty else frame
     status = _str(frame["status"]) if not frame.empty else pd.Series(dtype=str)
     live = ~frame["exempt"] if not frame.empty else pd.Series(dtype=bool)
     unknown = _sorted(frame[(status == "UNKNOWN") & live]) if not frame.empty else frame
     unreachable, unknown_listed = unreachable_clusters(result, unknown)
     # Restart-risk warnings have their own section (scores and waves); listing them again would double it.
-    warn_all = frame[((status == "WARN") | ((status == "FAIL") & ~blocking_mask(frame))) & live] if (
+    warn_all = frame[((status == "WARN") | (status == "FAIL")) & ~blocking & live] if (
         not frame.empty) else frame
     warn = _sorted(warn_all[_str(warn_all["check_id"]) != RISK_CHECK]) if not warn_all.empty else warn_all
     by_check = blockers_by_check(block)
@@ -689,7 +699,7 @@ def build(result: AuditResult, limits: Limits = HTML_LIMITS) -> dict[str, Any]:
         "cluster_label": ", ".join(names[:4]) + (_(" +{n} more").format(n=len(names) - 4) if len(names) > 4 else ""),
         "clusters": clusters,
         "summary": result.summary, "total": int(sum(result.summary.get(s, 0) for s in STATUS_ORDER)),
-        "disclosure": clean(disclosure(result.summary)),
+        "disclosure": clean(disclosure(result.summary, unknown_accepted(result))),
         "status_order": STATUS_ORDER,
         "status_svg": charts.status_bar(result.summary, STATUS_ORDER),
         "timeline_svg": charts.timeline(positions, result.gate_verdicts),

@@ -14,7 +14,7 @@ from pathlib import Path
 import pandas as pd
 
 from auditor.engine import AuditResult
-from auditor.findings import disclosure
+from auditor.findings import disclosure, strict_of, unknown_accepted
 from auditor.i18n import format_timestamp
 from auditor.i18n import gettext as _
 from auditor.render import write_atomic
@@ -80,11 +80,12 @@ def document(result: AuditResult) -> str:
     verdict = result.verdict.value
     step = _(GATE_STEP.get(result.gate, "every gate"))
     names = [c["name"] for c in result.clusters if c.get("role") == "data-plane"]
-    said = disclosure(result.summary)
+    accepted_unknown = unknown_accepted(result)
+    said = disclosure(result.summary, accepted_unknown)
     config = f" ({md(said)})" if said else ""
     gate = _("{gate} gate").format(gate=md(result.gate))
     lines = [f"## {ICON.get(verdict, '')} {verdict}{config} \u2014 {gate} ({md(step)})", ""]
-    block = frame[blocking_mask(frame)] if not frame.empty else frame
+    block = frame[blocking_mask(frame, strict_of(result))] if not frame.empty else frame
     status = frame["status"].astype(str) if not frame.empty else pd.Series(dtype=str)
     unknown = frame[(status == "UNKNOWN") & ~frame["exempt"]] if not frame.empty else frame
     n_block, per_gate = blocker_counts(block, list(result.gates))
@@ -96,6 +97,13 @@ def document(result: AuditResult) -> str:
     elif verdict == "INCOMPLETE":
         lines.append(_("**No decision:** {n} result(s) lack evidence (UNKNOWN is not PASS).").format(
             n=f"{len(unknown):,}"))
+    elif accepted_unknown:  # never "nothing unknown" when UNKNOWNs were let through
+        lines.append(_("**Go under --allow-unknown:** no blocking finding, but {n} result(s) lack evidence "
+                       "(UNKNOWN is not PASS; without --allow-unknown: INCOMPLETE).").format(n=f"{accepted_unknown:,}"))
+        if accepted_from_baseline(result):
+            lines.append(_("{n} known blocker(s) accepted under --fail-on-new (without the baseline: {verdict})."
+                           ).format(n=f"{accepted_from_baseline(result):,}",
+                                    verdict=md(result.baseline_delta.get("verdict_without_baseline"))))
     elif accepted_from_baseline(result):
         lines.append(_("**Go under --fail-on-new:** no blocking finding new since the baseline, nothing unknown; "
                        "{n} known blocker(s) accepted (without the baseline: {verdict}).").format(
@@ -120,7 +128,7 @@ def document(result: AuditResult) -> str:
         lines.append("")
     if not block.empty:
         shown = block.sort_values(["severity", "check_id", "cluster", "namespace", "name"]).head(TOP)
-        lines += [_("### Blockers ({n})").format(n=f"{len(block):,}"), "", *_table(shown), ""]
+        lines += [_("### Blockers ({n})").format(n=f"{len(block):,}"), "", *_table(shown, strict_of(result)), ""]
         if len(block) > TOP:
             lines += [_("\u2026 and {n} more in `findings.csv` / `report.html`.").format(n=f"{len(block) - TOP:,}"), ""]
         # Advice that is not a command becomes a comment, so the block stays pasteable into a shell.

@@ -596,6 +596,13 @@ def open_snapshot(path: str | Path) -> SourceSet:
     if not path.exists():
         raise UsageError(f"snapshot {path} does not exist")
     tree: _ExtractedTree | None = None
+    if path.is_file() and not _looks_like_archive(path):
+        # A dump given as the snapshot itself (`--snapshot snap/objects.yaml`): say what a snapshot is, not what
+        # tarfile could not open.
+        alone = (f"; give its directory: --snapshot {path.parent}" if path.name == "manifest.json" else
+                 f"; to audit {path.name} alone, put it in a directory of its own and pass that directory"
+                 if path.suffix in OBJECT_SUFFIXES else "")
+        raise UsageError(f"snapshot {path} is neither a directory nor a .tar.gz archive{alone}")
     if path.is_file():
         tree = _ExtractedTree(Path(tempfile.mkdtemp(prefix="asm-audit-snapshot-")))
         tmp = tree.root
@@ -615,6 +622,17 @@ def open_snapshot(path: str | Path) -> SourceSet:
         sources.pending_sha256 = _hash_tree(path)
         return sources
     raise UsageError(f"snapshot {path} is neither a directory nor a file")
+
+
+def _looks_like_archive(path: Path) -> bool:
+    """A gzip stream or a tar archive (what _safe_extract opens); False for a file that can be neither."""
+    try:
+        with path.open("rb") as fh:
+            if fh.read(2) == b"\x1f\x8b":
+                return True
+        return tarfile.is_tarfile(path)
+    except OSError:
+        return True  # unreadable: _safe_extract says why
 
 
 def _sha256_file(path: Path) -> str:
@@ -640,6 +658,11 @@ def _open_root(path: Path, root: Path, sha: str, tree: _ExtractedTree | None) ->
         if subdirs:
             entries = [{"name": d.name, "role": "asm" if d.name == "asm" else "data-plane", "dir": d.name}
                        for d in subdirs]
+        elif not any(f.suffix in OBJECT_SUFFIXES and f.name != "manifest.json" for f in root.iterdir()):
+            # Nothing to read at all (a wrong or empty directory): bad input, not a cluster with nothing collected.
+            raise UsageError(f"snapshot {path}: no .yaml, .yml or .json file in it; a snapshot is what `asm-audit "
+                             "snapshot` writes or a directory of `kubectl get ... -o yaml` dumps (README, Snapshot "
+                             "format)")
         else:
             entries = [{"name": "default", "role": "data-plane", "dir": "."}]
 
