@@ -146,6 +146,15 @@ def _run_audit(
             inv.traffic = traffic_provider(inv, config)
 
     findings = judge.judge(ctx, gates, selected, registry.broken, steps)
+    # --allow-unknown accepts pieces of evidence that could not be read, never a cluster that could not be read at
+    # all: a GO on no evidence of it (a CI gate whose API server did not answer went on to uninstall Istio).
+    unread_clusters = [c.name for c in inv.clusters() if c.unreachable]
+    allow_unknown_refused = allow_unknown and bool(unread_clusters)
+    if allow_unknown_refused:
+        allow_unknown = False
+        notes.append(Phrase(N_("--allow-unknown does not apply: {clusters} could not be read at all (unreachable); "
+                               "its findings are UNKNOWN and the verdict is at best INCOMPLETE"),
+                            clusters=", ".join(unread_clusters)))
     if phase == "auto" and inv.asm is None:
         collector.ensure(plan.ASM_MARK_KINDS, "data-plane")  # after the checks: they judge what they declared
     findings.extend(judge.gate_findings(inv, phase, gates, reason))
@@ -180,7 +189,7 @@ def _run_audit(
         generated_at=now.isoformat(timespec="seconds").replace("+00:00", "Z"),
         exemptions=exemption_report, checks=[c.metadata() for c in selected], notes=notes, inventory=inv,
         options={"allow_unknown": allow_unknown, "strict": strict, "phase": phase, "origin": sources.origin,
-                 "fail_on_new": fail_on_new},
+                 "fail_on_new": fail_on_new, "allow_unknown_refused": allow_unknown_refused},
         fleet=fleet_rows, cluster_verdicts={r["cluster"]: r["verdict"] for r in fleet_rows if r["verdict"]},
     )
     if baseline is not None:

@@ -315,6 +315,9 @@ def _print_unknowns(result: AuditResult, top: int) -> None:
     on_down = unknown["cluster"].astype(str).isin(list(down))
     if (result.options or {}).get("allow_unknown"):  # given already: saying "to accept" would mislead
         err.print(f"[yellow]{len(unknown)} UNKNOWN[/] " + _("(no evidence; accepted by --allow-unknown):"))
+    elif (result.options or {}).get("allow_unknown_refused"):
+        err.print(f"[yellow]{len(unknown)} UNKNOWN[/] " + _("(no evidence; a cluster could not be read at all, so "
+                                                            "--allow-unknown does not apply):"))
     else:
         err.print(f"[yellow]{len(unknown)} UNKNOWN[/] " + _("(no evidence; --allow-unknown to accept):"))
     for name, error in down.items():
