@@ -140,7 +140,7 @@ def _run_audit(
     else:
         collector.ensure(plan.data_plane_kinds(selected), "data-plane")
         collector.ensure(plan.asm_kinds(selected), "asm")
-        if phase == "auto" and inv.asm is None:
+        if plan.needs_asm_marks(phase, inv):
             collector.ensure(plan.ASM_MARK_KINDS, "data-plane")  # what ASM leaves on a data plane
         if traffic and traffic_provider:
             inv.traffic = traffic_provider(inv, config)
@@ -155,7 +155,7 @@ def _run_audit(
         notes.append(Phrase(N_("--allow-unknown does not apply: {clusters} could not be read at all (unreachable); "
                                "its findings are UNKNOWN and the verdict is at best INCOMPLETE"),
                             clusters=", ".join(unread_clusters)))
-    if phase == "auto" and inv.asm is None:
+    if plan.needs_asm_marks(phase, inv):
         collector.ensure(plan.ASM_MARK_KINDS, "data-plane")  # after the checks: they judge what they declared
     findings.extend(judge.gate_findings(inv, phase, gates, reason))
 

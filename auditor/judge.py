@@ -31,7 +31,14 @@ from auditor.errors import EvidenceUnavailable
 from auditor.inventory import ClusterInventory, Inventory
 from auditor.kinds import Kind
 from auditor.model import MIGRATION_STATES, Finding, Gate, Severity, Status
-from auditor.plan import asm_marks, auto_gate, gate_already_past, migration_resource, unrecognised_state
+from auditor.plan import (
+    asm_marks,
+    auto_gate,
+    gate_already_past,
+    migration_absent,
+    migration_resource,
+    unrecognised_state,
+)
 
 log = logging.getLogger("asm_audit")
 
@@ -424,16 +431,30 @@ def _migration_unreadable(inv: Inventory) -> bool:
 def _gate_unknown_or_past(inv: Inventory, phase: str, gates: list[Gate]) -> list[Finding]:
     gate = gates[0]
     title = "Gate selection (--phase)"
-    if phase == "auto" and inv.asm is None:
+    if phase == "auto" and (inv.asm is None or migration_absent(inv)):
         marks = [f"{c.name}: {m}" for c in inv.data_planes for m in asm_marks(c)]
         if marks:
             shown = "; ".join(marks[:5]) + (f"; and {len(marks) - 5} more" if len(marks) > 5 else "")
-            return [Finding(Status.UNKNOWN, "mesh", f"--phase auto chose {gate.value} without an ASM control plane "
-                            f"to read the migration state from, but the data plane shows ASM at work ({shown}): the "
-                            "migration may be under way, so the gate is unknown; "
-                            "pass --asm-kubeconfig (or ASM_KUBECONFIG) or --phase GATE",
-                            remediation="Give the ASM control plane (--asm-kubeconfig FILE or ASM_KUBECONFIG) so the "
-                                        "migration state can be read, or name the gate with --phase GATE.",
+            if inv.asm is None:
+                return [Finding(Status.UNKNOWN, "mesh", f"--phase auto chose {gate.value} without an ASM control "
+                                f"plane to read the migration state from, but the data plane shows ASM at work "
+                                f"({shown}): the migration may be under way, so the gate is unknown; "
+                                "pass --asm-kubeconfig (or ASM_KUBECONFIG) or --phase GATE",
+                                remediation="Give the ASM control plane (--asm-kubeconfig FILE or ASM_KUBECONFIG) so "
+                                            "the migration state can be read, or name the gate with --phase GATE.",
+                                severity=Severity.BLOCKER, gate=gate.value, check_id="gate-selection", title=title,
+                                evidence={"asm_marks": marks[:50]}, code=GATE_UNKNOWN.code,
+                                default_severity=GATE_UNKNOWN.severity)]
+            # ASM is at work on the data plane, yet the ASM control plane given holds no migration resource: another
+            # ASM instance's kubeconfig, or the resource deleted. "May we join the cluster?" is not the question.
+            return [Finding(Status.UNKNOWN, inv.asm.name, f"--phase auto chose {gate.value}: the ASM control plane "
+                            f"given ({inv.asm.name}) holds no ASMMigrateFromIstio/default, but the data plane shows "
+                            f"ASM at work ({shown}): the cluster is joined to an ASM instance, perhaps another one, "
+                            "so the gate is unknown",
+                            remediation="Check that --asm-kubeconfig (ASM_KUBECONFIG) is the kubeconfig of the ASM "
+                                        "instance this cluster is joined to (ASM console: the instance's clusters), "
+                                        f"and read the resource: {mesh.ASM_KUBECTL} get asmmigratefromistio default "
+                                        "-o yaml; or name the gate with --phase GATE.",
                             severity=Severity.BLOCKER, gate=gate.value, check_id="gate-selection", title=title,
                             evidence={"asm_marks": marks[:50]}, code=GATE_UNKNOWN.code,
                             default_severity=GATE_UNKNOWN.severity)]

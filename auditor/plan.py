@@ -70,6 +70,22 @@ def auto_gate(inv: Inventory) -> tuple[Gate, str]:
     return Gate.ASSESSMENT, Phrase(N_("unrecognised state {state}; auditing the first gate"), state=repr(state))
 
 
+def migration_absent(inv: Inventory) -> bool:
+    """The ASM control plane was read and holds no ASMMigrateFromIstio/default (readable, absent)."""
+    if inv.asm is None:
+        return False
+    try:
+        return migration_resource(inv) is None
+    except EvidenceUnavailable:
+        return False
+
+
+def needs_asm_marks(phase: str, inv: Inventory) -> bool:
+    """--phase auto picks the first gate where nothing on ASM's side says the migration began (no ASM control plane,
+    or no ASMMigrateFromIstio/default on it): ASM's marks on the data planes must then be read (ASM_MARK_KINDS)."""
+    return phase == "auto" and (inv.asm is None or migration_absent(inv))
+
+
 ASM_KEY_PREFIX = "asm.alibabacloud.com/"
 
 

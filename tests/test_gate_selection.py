@@ -190,3 +190,33 @@ def test_auto_with_two_differing_copies_of_the_resource_is_a_guess(tmp_path: Pat
     result = run_audit(open_snapshot(root), "auto", config)
     assert [(r["status"], r["code"]) for r in gate_rows(result)] == [("UNKNOWN", "AA0010")]
     assert result.verdict.value == "INCOMPLETE"
+
+
+# ---------------------------------------------------------------- --phase auto, ASM given but no migration resource
+def snapshot_with_empty_asm(root: Path, data_plane: list[dict]) -> Path:
+    """The ASM control plane read, holding no ASMMigrateFromIstio (another instance's kubeconfig, or deleted)."""
+    clusters = {"cluster-a": data_plane, "asm": [f.namespace("istio-system")]}
+    entries = [{"name": "cluster-a", "role": "data-plane", "dir": "cluster-a", "complete": True},
+               {"name": "asm", "role": "asm", "dir": "asm", "complete": True}]
+    return f.write_snapshot(root, clusters, versions={c: f.version_info() for c in clusters},
+                            manifest={"clusters": entries})
+
+
+@pytest.mark.parametrize("case", list(ASM_MARKS))
+def test_auto_with_asm_holding_no_migration_on_a_data_plane_showing_asm_is_incomplete(case: str, tmp_path: Path
+                                                                                      ) -> None:
+    """ux16 noticed: the assessment gate ("may we join the cluster?") was GO, exit 0, for a cluster ASM already
+    works on, when the ASM control plane given holds no migration resource (another ASM instance, or deleted)."""
+    settings, mark = ASM_MARKS[case]
+    root = snapshot_with_empty_asm(tmp_path / "snap", istio_cluster(**settings))
+    result = run_audit(open_snapshot(root), "auto", Config())
+    assert result.gate == "assessment" and result.verdict.value == "INCOMPLETE"  # main: GO
+    [row] = gate_rows(result)
+    assert (row["status"], row["severity"], row["code"], row["cluster"]) == ("UNKNOWN", "blocker", "AA0010", "asm")
+    assert mark in row["message"]
+
+
+def test_auto_with_asm_holding_no_migration_on_a_pure_istio_cluster_is_the_assessment(tmp_path: Path) -> None:
+    root = snapshot_with_empty_asm(tmp_path / "snap", istio_cluster())
+    result = run_audit(open_snapshot(root), "auto", Config())
+    assert result.gate == "assessment" and gate_rows(result) == []
