@@ -127,8 +127,10 @@ def unclassified_proxy_findings(check: ClusterCheck, outcome: Outcome, cluster: 
         yield check.report(outcome, cluster.name, params={"pods": len(group["name"]), "marks": marks[0]},
                            kind=kind, namespace=namespace, name=name,
                            remediation="Inspect the pod's istio-proxy (image, env ASM_ID, CA_ADDR); if the image is "
-                                       "ASM's mirrored under another name, add it to classification.asm_image_"
-                                       "patterns in the config; then audit again.",
+                                       "ASM's mirrored under another name, list a pattern for it in "
+                                       "classification.asm_image_patterns in the config beside the built-in ones "
+                                       "(the list replaces them: README, \"Config file\"); then "
+                                       "audit again.",
                            evidence={"pods": group["name"][:20], "pod_count": len(group["name"]), "marks": marks})
 
 
