@@ -179,13 +179,15 @@ def _row(name: str, role: str, verdict: Verdict, tally: dict[str, Any], cluster:
     return row
 
 
-def _tallies(frame: pd.DataFrame, rows: np.ndarray, size: int, relieved: pd.Series | None) -> list[dict[str, Any]]:
-    """Each row's counts (by status), blockers, live UNKNOWNs, exempt findings and blockers accepted from the
-    baseline, counted over the whole frame (`rows`: each finding's row, -1 for none)."""
+def _tallies(frame: pd.DataFrame, rows: np.ndarray, size: int, relieved: pd.Series | None,
+             strict: bool = False) -> list[dict[str, Any]]:
+    """Each row's counts (by status), blockers (as the row's verdict counts them: any FAIL/WARN with --strict), live
+    UNKNOWNs, exempt findings and blockers accepted from the baseline, counted over the whole frame (`rows`: each
+    finding's row, -1 for none)."""
     if frame.empty:
         blockers = unknown = exempt = accepted = np.zeros(size, dtype=np.intp)
     else:
-        blockers = count_by(rows, size, blocking_mask(frame))
+        blockers = count_by(rows, size, blocking_mask(frame, strict))
         unknown = count_by(rows, size, unknown_mask(frame))
         exempt = count_by(rows, size, frame["exempt"])
         accepted = (count_by(rows, size, relieved.reindex(frame.index, fill_value=False)) if relieved is not None
@@ -213,7 +215,7 @@ def overview(inv: Inventory, frame: pd.DataFrame, gates: list[str], *, allow_unk
     if relieved is not None and not frame.empty:
         judged = frame[VERDICT_COLUMNS].assign(exempt=frame["exempt"] | relieved.reindex(frame.index, fill_value=False))
     verdicts = verdicts_by_group(judged, rows, size, gates, allow_unknown=allow_unknown, strict=strict)
-    tallies = _tallies(frame, rows, size, relieved)
+    tallies = _tallies(frame, rows, size, relieved, strict)
     row_of = {name: i for i, name in enumerate(names)}
     out = [_row(c.name, "data-plane", _verdict(verdicts[row_of[c.name]]), tallies[row_of[c.name]], c)
            for c in inv.data_planes]

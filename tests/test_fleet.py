@@ -251,3 +251,26 @@ def test_live_clusters_of_a_fleet_are_read_side_by_side(tmp_path):
     assert [c.name for c in result.inventory.data_planes] == names
     assert [c["name"] for c in result.clusters if c["role"] == "data-plane"] == names
     assert result.cluster_verdicts == {"cluster-1": "GO", "cluster-2": "NO-GO", "cluster-3": "GO", "asm": "GO"}
+
+
+def test_a_strict_fleet_row_counts_the_blockers_its_verdict_counted(fleet_file):
+    """ux16 noticed: under --strict a row's verdict was NO-GO on a WARN while its blockers column said 0."""
+    from auditor.model import Status as S
+
+    class WarnsOnce(Check):
+        id = "test-warns-once"
+        title = "Warns"
+        gates = (Gate.UNINSTALL,)
+        severity = Severity.MINOR
+        rationale = "test"
+        remediation = "none"
+        outcomes = (Outcome("WRN001", S.WARN, "a warning"),)
+
+        def run(self, ctx: Context) -> Iterable[Finding]:
+            yield self.report(self.outcomes[0], "cluster-go", "a warning")
+
+    config = Config.model_validate(f.only_checks(*JUDGED, "test-warns-once"))
+    result = api.run_audit(api.Target(fleet=str(fleet_file)), "uninstall", config, strict=True,
+                           extra_checks=[WarnsOnce])
+    [row] = [r for r in result.fleet if r["cluster"] == "cluster-go"]
+    assert row["verdict"] == "NO-GO" and row["blockers"] == 1  # main: blockers 0

@@ -32,7 +32,7 @@ def _sliced_verdicts(frame: pd.DataFrame, gates: list[str], allow_unknown: bool,
 
 def _sliced_row(sub: pd.DataFrame, gates: list[str], allow_unknown: bool, strict: bool,
                 relieved: pd.Series | None) -> dict[str, Any]:
-    """The old fleet row, from the cluster's slice."""
+    """The old fleet row, from the cluster's slice (blockers counted as its verdict counts them: --strict too)."""
     judged, accepted = sub, 0
     if relieved is not None and not sub.empty:
         mask = relieved.reindex(sub.index, fill_value=False)
@@ -44,7 +44,7 @@ def _sliced_row(sub: pd.DataFrame, gates: list[str], allow_unknown: bool, strict
     status = sub["status"].astype(str)
     return {"verdict": verdict.value,
             "counts": {s.value: int((status == s.value).sum()) for s in Status},
-            "blockers": int(blocking_mask(sub).sum()) if not sub.empty else 0,
+            "blockers": int(blocking_mask(sub, strict).sum()) if not sub.empty else 0,
             "unknown": int(((status == "UNKNOWN") & ~sub["exempt"]).sum()),
             "exempt": int(sub["exempt"].sum()), "accepted_from_baseline": accepted}
 
