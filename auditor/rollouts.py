@@ -20,6 +20,7 @@ from auditor import mesh
 from auditor.inventory import ClusterInventory
 
 WorkloadKey = tuple[str, str, str]  # (namespace, kind, name)
+_NONE: dict[str, Any] = {}
 KINDS = (K.DEPLOYMENT, K.STATEFULSET, K.DAEMONSET)
 
 
@@ -73,15 +74,20 @@ def shortfalls(cluster: ClusterInventory, asm_workloads: set[WorkloadKey]) -> tu
 
 
 def _of_kind(objects: Iterable[dict[str, Any]], kind: K.Kind, asm_workloads: set[WorkloadKey]) -> Iterable[Shortfall]:
+    daemons = kind is K.DAEMONSET
     for obj in objects:
-        meta, spec = obj.get("metadata") or {}, obj.get("spec") or {}
+        # The counts first, inline: most workloads have every pod available, and their templates are not read
+        # (~10,000 Deployments and StatefulSets at 50k pods, read cold by the time the checks run).
+        spec, status = obj.get("spec") or _NONE, obj.get("status") or _NONE
+        if not daemons and status.get("availableReplicas") == spec.get("replicas", 1):
+            continue
+        desired, available = _desired_available(kind, spec, status)
+        if desired is None or available is None or available >= desired:
+            continue
+        meta = obj.get("metadata") or {}
         labels = ((spec.get("template") or {}).get("metadata") or {}).get("labels") or {}
         marked = labels.get(mesh.ASM_INJECT_LABEL) == "true"
         key = (meta.get("namespace", ""), kind.kind, meta.get("name", ""))
         if not marked and key not in asm_workloads:
             continue  # not moved: its pods, if any, are judged by the Istio checks
-        status = obj.get("status") or {}
-        desired, available = _desired_available(kind, spec, status)
-        if desired is None or available is None or available >= desired:
-            continue
         yield Shortfall(*key, desired, available, _why(status), marked)
