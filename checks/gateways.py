@@ -55,12 +55,15 @@ from auditor.gateways import (
     service_of,
     stray_gateway_findings,
 )
+from auditor.i18n import N_, Phrase
 from auditor.inventory import ClusterInventory
 from auditor.model import Finding, Gate, Outcome, Severity, Status
 
 ISTIO_SYSTEM = "istio-system"
 CLB_SPLIT = "(Istio {istio_weight} : ASM {asm_weight}, {istio_percent}% to Istio)"  # part of message templates
 ROLE_NOT_TOLD = "(role unknown: no label, name, Gateway or Service tells it)"  # part of message templates
+DECLARED_ONLY = Phrase(N_("it is only declared by its IstioGateway on the ASM control plane: no Service of it is in "
+                          "this cluster, so none of its backends is on the load balancer"))
 # Istio's injector skips a pod in a namespace whose istio-injection label is anything but "enabled": its webhooks
 # select namespaces with `istio-injection In [enabled]` or `istio-injection DoesNotExist` (the object-selected ones
 # the gateway chart's pods use: sidecar.istio.io/inject "true"), istio-control/istio-discovery/templates/
@@ -521,10 +524,13 @@ class AsmGatewaysPresent(ClusterCheck):
                           "an ASM gateway targets the cluster but its status reports an error", Severity.MINOR,
                           message="ASM {gateway_type} gateway {asm_gateway} targets this cluster for {istio_gateway}, "
                                   "but its status reports: {error}")
-    NOT_DEPLOYED = Outcome("AA1721", Status.WARN, "an ASM gateway targets the cluster but its Deployment is not in "
-                           "the cluster yet", Severity.MINOR,
+    # Was AA1721, a minor WARN: a gateway declared for the cluster whose Deployment is not there serves nothing, so
+    # removing Istio's gateway drops its traffic.
+    NOT_DEPLOYED = Outcome("AA1712", Status.FAIL, "an ASM gateway targets the cluster but its Deployment is not in "
+                           "the cluster: it serves nothing there yet, so nothing replaces the Istio gateway",
                            message="ASM {gateway_type} gateway {asm_gateway} targets this cluster for {istio_gateway}, "
-                                   "but its Deployment {deployment} is not in this cluster yet")
+                                   "but its Deployment {deployment} is not in this cluster: it serves nothing here "
+                                   "yet")
     FEWER = Outcome("AA1722", Status.WARN, "fewer ASM gateways than Istio gateways of a type: confirm that one ASM "
                     "gateway serves the hosts of several Istio gateways", Severity.MINOR,
                     message="{istio_count} Istio {gateway_type} gateways but {asm_count} ASM {gateway_type} gateway(s) "
@@ -539,6 +545,14 @@ class AsmGatewaysPresent(ClusterCheck):
         fix="Set asm.cluster_ids in the config (or cluster_id in the snapshot manifest), then audit again.",
         message="cannot tell whether ASM {gateway_type} gateway(s) {asm_gateways} target this cluster: its cluster id "
                 "is unknown (set asm.cluster_ids in the config or cluster_id in the snapshot manifest)")
+    NAMES_NO_CLUSTER = Outcome(
+        "AA1735", Status.UNKNOWN, "an ASM gateway of the type names no cluster (spec.clusterIds empty) and its "
+        "Deployment is not in this cluster: whether it serves this cluster cannot be told",
+        fix="Name the cluster in the IstioGateway's spec.clusterIds (its istio-<name> Deployment then runs here); for "
+            "an ASM serverless gateway, which runs outside the clusters, confirm that it serves the Istio gateway's "
+            "hosts and exempt this finding with the reason.",
+        message="ASM {gateway_type} gateway(s) {asm_gateways} name no cluster (spec.clusterIds empty) and no "
+                "Deployment of theirs is in this cluster: cannot tell that one replaces Istio's {istio_gateway}")
     STRAY = Outcome("AA1731", Status.UNKNOWN, "pods run Istio's proxy as a gateway (`proxy router`) but no gateway "
                     "Deployment or DaemonSet explains them", fix=STRAY_GATEWAY_FIX,
                     message=STRAY_GATEWAY + "cannot tell what replaces them")
@@ -561,9 +575,9 @@ class AsmGatewaysPresent(ClusterCheck):
     NO_ISTIO_GATEWAY = Outcome("AA1740", Status.NOT_APPLICABLE,
                                "no Istio ingress or egress gateway (what was looked for is named)",
                                message=f"no Istio ingress or egress gateway in this cluster (looked for {LOOKED_FOR})")
-    outcomes = (REPLACED, NOT_REPLACED, ROLE_UNKNOWN_NOT_REPLACED, NOT_HEALTHY, NOT_DEPLOYED, FEWER,
-                ROLE_UNKNOWN_CONFIRM, CLUSTER_ID_UNKNOWN, STRAY, GATEWAYS_UNSEEN, STRAYS_UNSEEN, ROLE_UNREAD,
-                NO_ISTIO_GATEWAY)
+    outcomes = (REPLACED, NOT_REPLACED, ROLE_UNKNOWN_NOT_REPLACED, NOT_DEPLOYED, NOT_HEALTHY, FEWER,
+                ROLE_UNKNOWN_CONFIRM, CLUSTER_ID_UNKNOWN, NAMES_NO_CLUSTER, STRAY, GATEWAYS_UNSEEN, STRAYS_UNSEEN,
+                ROLE_UNREAD, NO_ISTIO_GATEWAY)
     needs = (K.DEPLOYMENT,)
     # Pods: the gateways only they tell of (stray_gateway_findings). Services and VirtualServices: a custom gateway's
     # role (auditor.gateways._role_from_config).
@@ -609,8 +623,10 @@ class AsmGatewaysPresent(ClusterCheck):
             for istio_gw in mine:
                 subject = {"kind": istio_gw.kind, "namespace": istio_gw.namespace, "name": istio_gw.name}
                 params = {"gateway_type": gtype, "istio_gateway": istio_gw.name}
-                match = next((g for g in free if _stem(g.name) == _stem(istio_gw.name)), None) or (
-                    free[0] if free else None)
+                running = [g for g in free if (g.namespace, g.workload_name) in deployed]
+                match = next((g for g in running if _stem(g.name) == _stem(istio_gw.name)), None) or (
+                    running[0] if running else None) or next(
+                    (g for g in free if _stem(g.name) == _stem(istio_gw.name)), None) or (free[0] if free else None)
                 if match is not None:
                     free.remove(match)
                     yield self._matched(cluster, istio_gw.name, gtype, match, deployed, subject)
@@ -620,11 +636,18 @@ class AsmGatewaysPresent(ClusterCheck):
                                               "asm_gateways": ", ".join(g.name for g in covering)},
                                       evidence={"asm_gateways": [g.name for g in covering]},
                                       remediation=self.remediation, **subject)
-                elif undecided:
+                elif named := [g for g in undecided if not g.names_no_cluster]:
                     yield self.report(self.CLUSTER_ID_UNKNOWN, cluster.name,
-                                      params={**params, "asm_gateways": ", ".join(g.name for g in undecided)},
+                                      params={**params, "asm_gateways": ", ".join(g.name for g in named)},
                                       evidence={"clusterIds": {g.name: list(g.cluster_ids) for g in undecided}},
                                       remediation=self.CLUSTER_ID_UNKNOWN.fix, **subject)
+                elif undecided:
+                    yield self.report(self.NAMES_NO_CLUSTER, cluster.name,
+                                      params={**params, "asm_gateways": ", ".join(g.name for g in undecided)},
+                                      evidence={"clusterIds": {g.name: [] for g in undecided},
+                                                "deployments_looked_for": [f"{g.namespace}/{g.workload_name}"
+                                                                           for g in undecided]},
+                                      remediation=self.NAMES_NO_CLUSTER.fix, **subject)
                 else:
                     others = [f"{g.namespace}/{g.name} ({g.raw_type})" for g in gws]
                     # The fix template fills the remediation: the IstioGateway to create, with the cluster's id.
@@ -668,10 +691,10 @@ class AsmGatewaysPresent(ClusterCheck):
                     "deployment_present": (gw.namespace, gw.workload_name) in deployed}
         params = {"gateway_type": gtype, "asm_gateway": gw.name, "istio_gateway": istio_name}
         if gw.error or (gw.namespace, gw.workload_name) not in deployed:
-            if gw.error:
-                outcome, params["error"] = self.NOT_HEALTHY, gw.error
-            else:
+            if (gw.namespace, gw.workload_name) not in deployed:
                 outcome, params["deployment"] = self.NOT_DEPLOYED, f"{gw.namespace}/{gw.workload_name}"
+            else:
+                outcome, params["error"] = self.NOT_HEALTHY, gw.error
             return self.report(outcome, cluster.name, params=params, evidence=evidence,
                                remediation=f"{mesh.ASM_KUBECTL} {mesh.ns_flag(gw.namespace)} get "
                                            f"{mesh.object_ref('istiogateway', gw.name)} -o yaml  # see status",
@@ -691,6 +714,10 @@ class LbMember:
     spelling: str = LB_WEIGHT_ANNOTATIONS[0]
     # (status, why) when CCM does not apply the weight annotation (GatewayService.weight_not_applied)
     not_applied: tuple[str, str] | None = None  # the why is an i18n.Phrase
+    # ASM's side: (status, why) when CCM is not shown to put the Service's backends on the CLB
+    # (GatewayService.backends_not_shown); always ("FAIL", why) for a gateway only declared by its IstioGateway.
+    backends_not_shown: tuple[str, Any] | None = None
+    lb_id_annotated: bool = True   # reuses the CLB by the loadbalancer-id annotation (CCM then reads its weight)
 
 
 class IngressLbWeights(ClusterCheck):
@@ -726,6 +753,19 @@ class IngressLbWeights(ClusterCheck):
                               fix="Check the Istio ingress gateway backends' weights in the CLB console (vServer "
                                   "groups), or let CCM apply the annotation, then audit again.",
                               message="CLB {lb}: Istio ingress Service {name} is annotated weight 0, but {why}")
+    NO_ASM_BACKEND = Outcome("AA2014", Status.FAIL, "the Istio ingress gateway Service's weight is 0, but no ASM "
+                             "ingress gateway Service puts backends on the shared CLB: nothing serves it",
+                             fix="Put the ASM ingress gateway's Service on this CLB as ASM's ingress migration does "
+                                 "(type LoadBalancer, the CLB's loadbalancer-id, force-override-listeners \"false\", "
+                                 "vgroup-port naming the shared vServer groups, weight above 0), then audit again.",
+                             message="CLB {lb}: Istio ingress Service {name} has weight 0, but no ASM backend serves "
+                                     "the CLB: ASM's {asm_member}: {why}")
+    ASM_BACKEND_UNPROVEN = Outcome("AA2033", Status.UNKNOWN, "the Istio ingress gateway Service's weight is 0, but "
+                                   "nothing in Kubernetes shows an ASM backend with weight above 0 on the shared CLB",
+                                   fix="Check the ASM ingress gateway backends and their weights in the CLB console "
+                                       "(vServer groups), or let CCM serve the ASM Service, then audit again.",
+                                   message="CLB {lb}: Istio ingress Service {name} has weight 0, but that an ASM "
+                                           "backend serves the CLB is not shown: ASM's {asm_member}: {why}")
     NOT_A_NUMBER = Outcome("AA2030", Status.UNKNOWN, "a CLB weight annotation is not an integer 0-100 as CCM reads "
                            "it (CCM refuses to sync the Service)",
                            message="CLB {lb}: a weight annotation is not an integer 0-100 as CCM reads it: {weights}")
@@ -738,8 +778,8 @@ class IngressLbWeights(ClusterCheck):
                               message=SCAN_UNREAD + "an ingress gateway (or its role) may have been missed, so it "
                                                     "cannot tell that no Istio ingress gateway Service on a shared CLB "
                                                     "still has weight")
-    outcomes = (WEIGHT_ZERO, WEIGHT_ABOVE_ZERO, NOTHING_SERVES, WEIGHT_UNSET, WEIGHT_NOT_APPLIED, NOT_A_NUMBER,
-                GATEWAYS_UNSEEN, WEIGHT_UNPROVEN, NOT_SHARED)
+    outcomes = (WEIGHT_ZERO, WEIGHT_ABOVE_ZERO, NOTHING_SERVES, WEIGHT_UNSET, WEIGHT_NOT_APPLIED, NO_ASM_BACKEND,
+                NOT_A_NUMBER, GATEWAYS_UNSEEN, WEIGHT_UNPROVEN, ASM_BACKEND_UNPROVEN, NOT_SHARED)
     needs = (K.SERVICE, K.DEPLOYMENT)
     # VirtualServices, ServiceEntries: a custom gateway's role (egress, not ingress)
     uses = (*SCAN_KINDS, K.VIRTUALSERVICE, K.SERVICEENTRY)
@@ -771,9 +811,12 @@ class IngressLbWeights(ClusterCheck):
                 lb = first_annotation(annotations, LB_ID_ANNOTATIONS)
                 members = groups.setdefault(lb, []) if lb else None
                 if members is not None and not any(m.asm for m in members):
+                    # Declared only: no Service of it in the cluster, so no backend of it on the CLB whatever weight
+                    # it declares (main counted that weight: "Istio 0 : ASM 100" passed with nothing behind ASM's side).
                     members.append(LbMember(f"IstioGateway {gw.namespace}/{gw.name}", True,
                                             first_annotation(annotations, LB_WEIGHT_ANNOTATIONS),
-                                            "declared on the ASM control plane"))
+                                            "declared on the ASM control plane",
+                                            backends_not_shown=("FAIL", DECLARED_ONLY)))
         elif asm is not None:
             declared_note = "ASM IstioGateways not readable; only the cluster's Services were compared"
         shared = {lb: m for lb, m in groups.items() if any(x.asm for x in m) and any(not x.asm for x in m)}
@@ -799,7 +842,16 @@ class IngressLbWeights(ClusterCheck):
         source = "Service annotation" + (f" (on the CLB by its {found_by})" if found_by else "")
         return LbMember(f"{svc.namespace}/{svc.name}", svc.gateway.asm, svc.lb_weight, source,
                         svc.gateway.labels.get("operator.istio.io/managed") == "Reconcile", spelling,
-                        svc.weight_not_applied())
+                        svc.weight_not_applied(), svc.backends_not_shown() if svc.gateway.asm else None,
+                        first_annotation(svc.annotations, LB_ID_ANNOTATIONS) is not None)
+
+    @staticmethod
+    def _asm_weight(m: LbMember, weight: int | None) -> int:
+        """The weight an ASM member serving the CLB has (its backends_not_shown is None): the annotated one where CCM
+        reads it, else CCM's default (100, like an unset weight)."""
+        if weight is None or not m.lb_id_annotated:
+            return 100
+        return weight
 
     def _judge(self, cluster: ClusterInventory, lb: str, members: list[LbMember]) -> Iterator[Finding]:
         try:
@@ -810,7 +862,12 @@ class IngressLbWeights(ClusterCheck):
                               evidence={"weights": bad})
             return
         istio_sum = sum(w if w is not None else 100 for m in members if not m.asm for w in [weights[m.service]])
-        asm_sum = sum(w if w is not None else 100 for m in members if m.asm for w in [weights[m.service]])
+        # ASM's side counts only Services whose backends CCM is shown to put on the CLB: a gateway only declared on the
+        # ASM control plane, or a Service CCM does not serve, takes none of the traffic the Istio side gives up.
+        asm_serving = [m for m in members if m.asm and m.backends_not_shown is None]
+        asm_sum = sum(self._asm_weight(m, weights[m.service]) for m in asm_serving)
+        asm_unknown = [m for m in members if m.asm and m.backends_not_shown and m.backends_not_shown[0] == "UNKNOWN"]
+        asm_absent = [m for m in members if m.asm and m.backends_not_shown and m.backends_not_shown[0] == "FAIL"]
         split = f"Istio {istio_sum} : ASM {asm_sum}"
         params: dict[str, Any] = {"lb": lb, "istio_weight": istio_sum, "asm_weight": asm_sum, "istio_percent": "n/a"}
         if istio_sum + asm_sum:
@@ -818,7 +875,8 @@ class IngressLbWeights(ClusterCheck):
             split += f" ({params['istio_percent']}% to Istio)"
         evidence = {"clb": lb, "split": split, "members": [
             {"service": m.service, "asm": m.asm, "weight": m.weight, "source": m.source,
-             **({"weight_not_applied": m.not_applied[1]} if m.not_applied else {})} for m in members]}
+             **({"weight_not_applied": m.not_applied[1]} if m.not_applied and not m.asm else {}),
+             **({"backends_not_shown": m.backends_not_shown[1]} if m.backends_not_shown else {})} for m in members]}
         for m in (m for m in members if not m.asm):
             ns, _, name = m.service.partition("/")
             subject = {"kind": "Service", "namespace": ns, "name": name}
@@ -834,6 +892,14 @@ class IngressLbWeights(ClusterCheck):
                 status, why = m.not_applied
                 outcome = self.WEIGHT_NOT_APPLIED if status == "FAIL" else self.WEIGHT_UNPROVEN
                 yield self.report(outcome, cluster.name, params={**params, "name": name, "why": why},
+                                  remediation=outcome.fix, evidence=evidence, **subject)
+            elif weight == 0 and asm_sum == 0 and (asm_absent or asm_unknown):
+                # No ASM backend shown on the CLB: a FAIL where one is known absent, else UNKNOWN.
+                outcome = self.NO_ASM_BACKEND if asm_absent and not asm_unknown else self.ASM_BACKEND_UNPROVEN
+                first = (asm_absent or asm_unknown)[0]
+                yield self.report(outcome, cluster.name,
+                                  params={**params, "name": name, "asm_member": first.service,
+                                          "why": first.backends_not_shown[1]},  # type: ignore[index]
                                   remediation=outcome.fix, evidence=evidence, **subject)
             elif weight == 0 and asm_sum == 0:
                 yield self.report(self.NOTHING_SERVES, cluster.name, params=params,
