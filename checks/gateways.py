@@ -31,6 +31,7 @@ from auditor.gateways import (
     EASTWEST_LOOKED_FOR,
     EGRESS,
     INGRESS,
+    ISTIO_NETWORKING_GROUP,
     LB_ID_ANNOTATIONS,
     LB_WEIGHT_ANNOTATIONS,
     LOOKED_FOR,
@@ -179,6 +180,8 @@ class RouteSplit:
     other: int = 0
     mirror_to_istio: bool = False
     destinations: list[dict[str, Any]] = field(default_factory=list)
+    # Gateway API: JSON-patch paths of the RequestMirror filters that mirror to Istio's egress gateway
+    mirror_paths: list[str] = field(default_factory=list)
 
     @property
     def text(self) -> str:
@@ -202,6 +205,7 @@ class EgressHosts:
 
     istio: set[tuple[str, str]] = field(default_factory=set)
     asm: set[tuple[str, str]] = field(default_factory=set)
+    asm_seen: set[tuple[str, str]] = field(default_factory=set)  # ASM egress Services found in a cluster
     # (istio, asm) as last indexed, the index: (name, namespace) in lower case -> "istio" | "asm", and its names.
     _indexed: tuple[frozenset[tuple[str, str]], frozenset[tuple[str, str]], dict[tuple[str, str], str],
                     frozenset[str]] | None = field(default=None, init=False, repr=False, compare=False)
@@ -241,8 +245,13 @@ class EgressHosts:
                                        frozenset(name for name, _ in index))
         return indexed
 
+    def asm_service(self) -> tuple[str, str]:
+        """(namespace, name) of the ASM egress gateway Service to send to: one found in a cluster first (the
+        configured name is in `asm` whether it exists or not)."""
+        return sorted(self.asm_seen & self.asm or self.asm)[0]
+
     def asm_host(self) -> str:
-        ns, name = sorted(self.asm)[0]
+        ns, name = self.asm_service()
         return f"{name}.{ns}.svc.cluster.local"
 
 
@@ -259,6 +268,8 @@ def egress_hosts(cluster: ClusterInventory | None, ctx: Context, asm: list[AsmGa
         for svc in gateway_services(c, ctx.inv.rules, names):
             if svc.gateway.type == EGRESS:
                 (hosts.asm if svc.gateway.asm else hosts.istio).add((svc.namespace, svc.name))
+                if svc.gateway.asm:
+                    hosts.asm_seen.add((svc.namespace, svc.name))
     return hosts
 
 
@@ -347,6 +358,102 @@ def egress_patch(splits: list[RouteSplit], hosts: EgressHosts) -> list[dict[str,
     return ops
 
 
+# Gateway API mesh routes (GAMMA): an HTTPRoute/GRPCRoute/TCPRoute/TLSRoute whose parentRef is a Service or an Istio
+# ServiceEntry applies to the mesh's sidecars; Istio's egress-gateway task with the Gateway API sends edition.cnn.com
+# to the egress gateway so (istio/istio.io content/en/docs/tasks/traffic-management/egress/egress-gateway snips.sh:
+# HTTPRoute/TLSRoute direct-cnn-to-egress-gateway, parentRef ServiceEntry cnn, backendRef cnn-egress-gateway-istio).
+# A backendRef is a Service (group "", kind Service: the defaults) in the route's namespace unless it names another,
+# or an Istio Hostname (group networking.istio.io); its weight defaults to 1 (gateway.networking.k8s.io BackendRef).
+GWAPI_DEFAULT_WEIGHT = 1
+
+
+def _backend_host(ref: dict[str, Any], route_namespace: str) -> str:
+    """The host a backendRef (or a RequestMirror's) names as a VirtualService destination would ("" when it names
+    neither a Service nor an Istio Hostname): name.namespace for a Service, the name for a Hostname."""
+    group, kind, name = str(ref.get("group") or ""), str(ref.get("kind") or "Service"), str(ref.get("name") or "")
+    if not name:
+        return ""
+    if group == "" and kind == "Service":
+        return f"{name}.{ref.get('namespace') or route_namespace}"
+    if group == ISTIO_NETWORKING_GROUP and kind == "Hostname":
+        return name
+    return ""
+
+
+def _mirrors(filters: Any, base: str) -> list[tuple[str, dict[str, Any]]]:
+    """(JSON-patch path, backendRef) of the RequestMirror filters in `filters`."""
+    out = []
+    for k, flt in enumerate(filters if isinstance(filters, list) else ()):
+        if isinstance(flt, dict) and flt.get("type") == "RequestMirror":
+            ref = (flt.get("requestMirror") or {}).get("backendRef")
+            if isinstance(ref, dict):
+                out.append((f"{base}/filters/{k}", ref))
+    return out
+
+
+def gateway_api_splits(route: dict[str, Any], kind_of: Classifier) -> list[RouteSplit]:
+    """Rules of a Gateway API route that reach an egress gateway (Istio's or ASM's), with their weights (a backendRef
+    without weight has 1). Raises WeightError for a weight that is not a number."""
+    spec = route.get("spec") or {}
+    namespace = str((route.get("metadata") or {}).get("namespace") or "default")
+    out = []
+    for index, rule in enumerate(spec.get("rules") or ()):
+        if not isinstance(rule, dict):
+            continue
+        base = f"/spec/rules/{index}"
+        resolved, touched, mirrors, ref_kinds = [], False, _mirrors(rule.get("filters"), base), []
+        for j, ref in enumerate(rule.get("backendRefs") or ()):
+            if not isinstance(ref, dict):
+                continue
+            host = _backend_host(ref, namespace)
+            shown = host or f"{ref.get('kind') or 'Service'} {ref.get('name')}"
+            raw = ref.get("weight")
+            try:
+                weight = GWAPI_DEFAULT_WEIGHT if raw is None else int(raw)
+            except (TypeError, ValueError) as exc:
+                raise WeightError(f"rules[{index}]", shown, raw) from exc
+            which = kind_of(host, route) if host else None
+            touched = touched or which is not None
+            resolved.append((shown, raw, weight, which))
+            ref_kinds.append((str(ref.get("kind") or "Service"), j))
+            mirrors += _mirrors(ref.get("filters"), f"{base}/backendRefs/{j}")
+        to_istio = [path for path, ref in mirrors
+                    if (mirrored := _backend_host(ref, namespace)) and kind_of(mirrored, route) == "istio"]
+        if touched or to_istio:
+            split = _split("rules", index, resolved, bool(to_istio))
+            split.mirror_paths = to_istio
+            for dest, (ref_kind, j) in zip(split.destinations, ref_kinds, strict=True):
+                dest["kind"], dest["index"] = ref_kind, j
+            out.append(split)
+    return out
+
+
+def gateway_api_patch(splits: list[RouteSplit], hosts: EgressHosts) -> list[dict[str, Any]]:
+    """A JSON patch that sends every rule to the ASM egress gateway: weight 0 to Istio's backendRefs beside ASM's,
+    else Istio's backendRef renamed to ASM's Service; RequestMirror filters to Istio's removed (last first)."""
+    ops: list[dict[str, Any]] = []
+    asm_ns, asm_name = hosts.asm_service()
+    removals: list[str] = []
+    for s in splits:
+        base = f"/spec/rules/{s.index}/backendRefs"
+        has_asm = any(d["gateway"] == "asm" for d in s.destinations)
+        for d in s.destinations:
+            i = d["index"]
+            if d["gateway"] == "istio":
+                if has_asm:
+                    ops.append({"op": "add", "path": f"{base}/{i}/weight", "value": 0})
+                elif d.get("kind") == "Hostname":
+                    ops.append({"op": "replace", "path": f"{base}/{i}/name", "value": hosts.asm_host()})
+                else:
+                    ops += [{"op": "replace", "path": f"{base}/{i}/name", "value": asm_name},
+                            {"op": "add", "path": f"{base}/{i}/namespace", "value": asm_ns}]
+            elif d["gateway"] == "asm" and s.istio:
+                ops.append({"op": "add", "path": f"{base}/{i}/weight", "value": d["effective_weight"] + s.istio})
+        removals += s.mirror_paths
+    ops += [{"op": "remove", "path": p} for p in sorted(removals, reverse=True)]
+    return ops
+
+
 class EgressRoutesToAsm(ClusterCheck):
     id = "egress-routes-to-asm"
     title = "VirtualServices send all egress to the ASM egress gateway"
@@ -366,9 +473,22 @@ class EgressRoutesToAsm(ClusterCheck):
     BAD_WEIGHT = Outcome("AA1631", Status.UNKNOWN, "a route's weight is not a number: the split cannot be read",
                          fix="Correct the weight in the VirtualService (an integer 0-100), then audit again.",
                          message="cannot read the split: {route} destination {host}: weight {weight} is not a number")
-    NONE_HERE = Outcome("AA1640", Status.NOT_APPLICABLE, "no VirtualService references an egress gateway",
-                        message="no VirtualService references an egress gateway (Istio: {istio_hosts}, ASM: "
-                                "{asm_hosts})")
+    NONE_HERE = Outcome("AA1640", Status.NOT_APPLICABLE, "no VirtualService or Gateway API route references an "
+                        "egress gateway",
+                        message="no VirtualService, HTTPRoute, GRPCRoute, TCPRoute or TLSRoute references an egress "
+                                "gateway (Istio: {istio_hosts}, ASM: {asm_hosts})")
+    # Gateway API routes (GAMMA mesh routes, Istio's egress-gateway task with the Gateway API)
+    ROUTE_ALL_TO_ASM = Outcome("AA1602", Status.PASS, "a Gateway API route sends 100% of its egress to the ASM egress "
+                               "gateway",
+                               message="{kind} {hosts}: all egress to the ASM egress gateway: {routes}")
+    ROUTE_TO_ISTIO = Outcome("AA1611", Status.FAIL, "a Gateway API route (HTTPRoute, GRPCRoute, TCPRoute, TLSRoute) "
+                             "still sends egress traffic to Istio's egress gateway",
+                             message="{kind} {hosts}: the Istio egress gateway still gets traffic: {routes}")
+    ROUTES_UNREAD = Outcome("AA1633", Status.UNKNOWN, "the Gateway API routes could not be read while an Istio egress "
+                            "gateway runs: a mesh route to it may have been missed", fix=SCAN_UNREAD_FIX,
+                            message="the Gateway API routes could not be read ({unread}) and Istio egress gateway(s) "
+                                    "{gateways} run in the cluster: a route sending egress to one of them may have "
+                                    "been missed")
     NONE_ON_ASM = Outcome("AA1641", Status.NOT_APPLICABLE,
                           "no VirtualService on the ASM control plane references an egress gateway",
                           message="no VirtualService on the ASM control plane references an egress gateway")
@@ -377,9 +497,12 @@ class EgressRoutesToAsm(ClusterCheck):
                               fix=SCAN_UNREAD_FIX,
                               message=SCAN_UNREAD + "an Istio egress gateway (or its role) may have been missed, so "
                                                     "it cannot tell that no route still sends egress to Istio's")
-    outcomes = (ALL_TO_ASM, TO_ISTIO, ASM_UNREADABLE, BAD_WEIGHT, GATEWAYS_UNSEEN, NONE_HERE, NONE_ON_ASM)
+    outcomes = (ALL_TO_ASM, ROUTE_ALL_TO_ASM, TO_ISTIO, ROUTE_TO_ISTIO, ASM_UNREADABLE, BAD_WEIGHT, GATEWAYS_UNSEEN,
+                ROUTES_UNREAD, NONE_HERE, NONE_ON_ASM)
     needs = (K.VIRTUALSERVICE, K.DEPLOYMENT, K.SERVICE)
-    uses = (*SCAN_KINDS, K.SERVICEENTRY)  # a custom gateway's role: where the routes bound to its Gateway send
+    # ServiceEntries: a custom gateway's role (where the routes bound to its Gateway send). Gateway API routes: mesh
+    # routes that send to an egress gateway, and a Gateway API gateway's role.
+    uses = (*SCAN_KINDS, K.SERVICEENTRY, *K.K8S_ROUTE_KINDS)
     asm_needs = (K.VIRTUALSERVICE, K.ISTIO_GATEWAY_ASM)
 
     def prepare(self, ctx: Context) -> None:
@@ -449,10 +572,71 @@ class EgressRoutesToAsm(ClusterCheck):
             found += 1
             reported[(finding.namespace, finding.name)] = (finding.status, vs.get("spec") or {})
             yield finding
+        routes_unread: dict[str, str] = {}
+        for kind in K.K8S_ROUTE_KINDS:
+            if not cluster.available(kind):
+                routes_unread[kind.key] = cluster.unread_reason(kind)
+                continue
+            for route in cluster.objects(kind):
+                finding = self._judge_route(cluster.name, kind, route, hosts, kind_of, kubectl)
+                if finding is not None:
+                    found += 1
+                    yield finding
+        if routes_unread:
+            # Nothing can route to an Istio egress gateway the cluster does not run (one whose role is unknown may be).
+            egress = sorted(f"{g.namespace}/{g.name}" for g in istio_gateways(cluster, ctx.inv.rules,
+                                                                              ctx.config.gateways)
+                            if g.type in (EGRESS, ROLE_UNKNOWN))
+            if egress:
+                unseen = [*unseen, self.report(
+                    self.ROUTES_UNREAD, cluster.name, remediation=SCAN_UNREAD_FIX,
+                    params={"unread": "; ".join(f"{k} ({why})" for k, why in routes_unread.items()),
+                            "gateways": ", ".join(egress)},
+                    evidence={"not_read": routes_unread, "istio_egress_gateways": egress})]
+                yield unseen[-1]
         if not found and not unseen:
             yield self.report(self.NONE_HERE, cluster.name,
                               params={"istio_hosts": sorted(f"{n}.{ns}" for ns, n in hosts.istio),
                                       "asm_hosts": sorted(f"{n}.{ns}" for ns, n in hosts.asm)})
+
+    def _judge_route(self, where: str, kind: Any, route: dict[str, Any], hosts: EgressHosts, kind_of: Classifier,
+                     kubectl: str) -> Finding | None:
+        """A Gateway API route's finding, None when no rule of it reaches an egress gateway (most)."""
+        bad_weight: WeightError | None = None
+        try:
+            splits = gateway_api_splits(route, kind_of)
+        except WeightError as exc:
+            splits, bad_weight = [], exc
+        if not splits and bad_weight is None:
+            return None
+        meta = route.get("metadata") or {}
+        ns, name = str(meta.get("namespace") or ""), str(meta.get("name") or "")
+        spec = route.get("spec") or {}
+        subject = {"kind": kind.kind, "namespace": ns, "name": name}
+        shown = [str(h) for h in spec.get("hostnames") or ()] or [
+            f"{p.get('kind') or 'Gateway'} {p.get('name')}" for p in spec.get("parentRefs") or ()
+            if isinstance(p, dict)]
+        if bad_weight is not None:
+            return self.report(self.BAD_WEIGHT, where, params={"route": bad_weight.route, "host": bad_weight.host,
+                                                               "weight": repr(bad_weight.weight)},
+                               remediation=self.BAD_WEIGHT.fix, evidence={"hosts": shown}, **subject)
+        evidence = {"hosts": shown, "parentRefs": spec.get("parentRefs") or [], "routes": [
+            {"route": f"{s.section}[{s.index}]", "istio": s.istio, "asm": s.asm, "other": s.other,
+             "mirror_to_istio": s.mirror_to_istio, "destinations": s.destinations} for s in splits],
+            "istio_egress_hosts": sorted(f"{n}.{n2}" for n2, n in hosts.istio)}
+        params = {"kind": kind.kind, "hosts": ", ".join(shown) or name, "routes": ", ".join(s.text for s in splits)}
+        if not any(s.uses_istio for s in splits):
+            return self.report(self.ROUTE_ALL_TO_ASM, where, params=params, evidence=evidence, **subject)
+        ops = gateway_api_patch([s for s in splits if s.uses_istio], hosts)
+        resource = mesh.object_ref(f"{kind.kind.lower()}.{kind.group}", name)
+        remediation = (f"{kubectl} {mesh.ns_flag(ns)} patch {resource} --type=json -p "
+                       f"{mesh.sh(json.dumps(ops, separators=(',', ':')))}")
+        asm_ns = hosts.asm_service()[0]
+        if any(op["path"].endswith("/namespace") for op in ops) and asm_ns != ns:
+            remediation += (f"\n# a backendRef to another namespace needs a ReferenceGrant in {mesh.sh(asm_ns)} from "
+                            f"{kind.kind} in {mesh.sh(ns)} to Service (gateway.networking.k8s.io)")
+        return self.report(self.ROUTE_TO_ISTIO, where, params=params, remediation=remediation, evidence=evidence,
+                           **subject)
 
     def _judge(self, where: str, vs: dict[str, Any], hosts: EgressHosts, kind_of: Classifier,
                kubectl: str) -> Finding | None:

@@ -152,3 +152,102 @@ def test_cross_network_gateway_naming_no_cluster_is_not_proof_for_the_cluster(au
     a = audit({"cluster-a": [*eastwest(), *moved_pods("2026-11-14T00:00:00Z")]}, "migrating", config=IDS,
               asm=[f.istio_gateway_cr("asm-cross-network-m1", "cross-network", created=GW_TIME)])
     assert codes(a, CN) == [("FAIL", "AA1811")]
+
+
+# ================================================================ 3. egress-routes-to-asm: Gateway API mesh routes
+EG = "egress-routes-to-asm"
+ASM_EGRESS_GW = [f.gateway_deployment("istio-asm-egressgateway", asm=True, gateway_type="egress"),
+                 f.gateway_service("istio-asm-egressgateway", type_="ClusterIP",
+                                   selector={"app": "istio-asm-egressgateway", "istio": "asm-egressgateway"})]
+
+
+def mesh_route(backends: list[dict], kind: str = "HTTPRoute", filters: list[dict] | None = None) -> dict:
+    """A GAMMA mesh route as in Istio's egress-gateway task with the Gateway API (istio/istio.io content/en/docs/tasks/
+    traffic-management/egress/egress-gateway snips.sh snip_egress_gateway_for_http_traffic_6): parentRef the
+    ServiceEntry cnn, backendRefs to the egress gateway's Service (here split between Istio's and ASM's)."""
+    route = f.k8s_route(kind, "direct-cnn-to-egress-gateway", "default",
+                        [{"kind": "ServiceEntry", "group": "networking.istio.io", "name": "cnn"}])
+    route["spec"]["rules"] = [{"backendRefs": backends, **({"filters": filters} if filters else {})}]
+    return route
+
+
+def cnn_entry() -> dict:
+    return f.istio_object("ServiceEntry", "cnn", "default", {
+        "hosts": ["edition.cnn.com"], "ports": [{"number": 80, "name": "http-port", "protocol": "HTTP"}],
+        "resolution": "DNS"})
+
+
+def classic_egress() -> list[dict]:
+    return [f.gateway_deployment("istio-egressgateway"), f.gateway_service("istio-egressgateway", type_="ClusterIP")]
+
+
+def backend(name: str, weight: int | None = None, namespace: str = "istio-system") -> dict:
+    ref = {"name": name, "namespace": namespace, "port": 80}
+    if weight is not None:
+        ref["weight"] = weight
+    return ref
+
+
+@pytest.mark.parametrize("protocol", ["HTTP", "TLS"])
+def test_task_route_to_istio_gateway_api_egress_gateway_fails(audit, protocol):
+    """The task as written: the mesh route sends edition.cnn.com to cnn-egress-gateway-istio, Istio's Gateway API egress
+    gateway. main read VirtualServices only: NOT_APPLICABLE AA1640 "no VirtualService references an egress
+    gateway"."""
+    from tests.checks.test_gateway_api_egress import egress_gateway_api
+
+    a = audit({"cluster-a": [*egress_gateway_api(protocol=protocol), *ASM_EGRESS_GW]}, "uninstall", asm=[])
+    rows = [r for r in a.rows(EG) if r["cluster"] == "cluster-a"]
+    assert [(r["status"], r["code"], r["kind"], r["name"]) for r in rows] == [
+        ("FAIL", "AA1611", "HTTPRoute" if protocol == "HTTP" else "TLSRoute", "direct-cnn-to-egress-gateway")]
+    # no ASM backend in the rule: Istio's backendRef renamed to ASM's egress Service, in its namespace
+    assert '"op":"replace","path":"/spec/rules/0/backendRefs/0/name","value":"istio-asm-egressgateway"' in \
+        rows[0]["remediation"]
+    assert "ReferenceGrant" in rows[0]["remediation"]
+
+
+def test_weighted_mesh_route_split_fails_with_the_weights_patch(audit):
+    route = mesh_route([backend("istio-egressgateway", 99), backend("istio-asm-egressgateway", 1)])
+    a = audit({"cluster-a": [*classic_egress(), *ASM_EGRESS_GW, cnn_entry(), route]}, "uninstall", asm=[])
+    (row,) = [r for r in a.rows(EG) if r["cluster"] == "cluster-a"]
+    assert (row["status"], row["code"]) == ("FAIL", "AA1611")
+    assert row["evidence"]["routes"][0]["istio"] == 99 and row["evidence"]["routes"][0]["asm"] == 1
+    assert ('[{"op":"add","path":"/spec/rules/0/backendRefs/0/weight","value":0},'
+            '{"op":"add","path":"/spec/rules/0/backendRefs/1/weight","value":100}]') in row["remediation"]
+
+
+@pytest.mark.parametrize("istio_weight,expected", [(0, ("PASS", "AA1602")), (None, ("FAIL", "AA1611"))])
+def test_mesh_route_weights_default_to_one(audit, istio_weight, expected):
+    """A backendRef weight defaults to 1 (Gateway API): an Istio backendRef without weight beside ASM's gets half."""
+    route = mesh_route([backend("istio-egressgateway", istio_weight), backend("istio-asm-egressgateway")])
+    a = audit({"cluster-a": [*classic_egress(), *ASM_EGRESS_GW, cnn_entry(), route]}, "uninstall", asm=[])
+    assert [(r["status"], r["code"]) for r in a.rows(EG) if r["cluster"] == "cluster-a"] == [expected]
+
+
+def test_mesh_route_mirroring_to_istio_fails(audit):
+    mirror = {"type": "RequestMirror", "requestMirror": {"backendRef": backend("istio-egressgateway")}}
+    route = mesh_route([backend("istio-asm-egressgateway")], filters=[mirror])
+    a = audit({"cluster-a": [*classic_egress(), *ASM_EGRESS_GW, cnn_entry(), route]}, "uninstall", asm=[])
+    (row,) = [r for r in a.rows(EG) if r["cluster"] == "cluster-a"]
+    assert (row["status"], row["code"]) == ("FAIL", "AA1611")
+    assert '{"op":"remove","path":"/spec/rules/0/filters/0"}' in row["remediation"]
+
+
+def test_routes_unreadable_beside_an_istio_egress_gateway_is_unknown_not_na(audit):
+    """HTTPRoutes forbidden while Istio's egress gateway runs: a mesh route to it may be missed (main: N/A AA1640)."""
+    from auditor import kinds as K
+
+    a = audit({"cluster-a": [*classic_egress(), *ASM_EGRESS_GW]}, "uninstall", asm=[],
+              unreadable={"cluster-a": {K.K8S_HTTPROUTE: "forbidden: cannot list httproutes"}})
+    assert [(r["status"], r["code"]) for r in a.rows(EG) if r["cluster"] == "cluster-a"] == [("UNKNOWN", "AA1633")]
+    # without an Istio egress gateway nothing can route to one: N/A stands
+    a = audit({"cluster-a": [f.istiod()]}, "uninstall", asm=[],
+              unreadable={"cluster-a": {K.K8S_HTTPROUTE: "forbidden: cannot list httproutes"}})
+    assert [(r["status"], r["code"]) for r in a.rows(EG) if r["cluster"] == "cluster-a"] == [
+        ("NOT_APPLICABLE", "AA1640")]
+
+
+def test_route_to_other_services_is_not_egress(audit):
+    route = mesh_route([backend("reviews", namespace="default")])
+    a = audit({"cluster-a": [*classic_egress(), *ASM_EGRESS_GW, route]}, "uninstall", asm=[])
+    assert [(r["status"], r["code"]) for r in a.rows(EG) if r["cluster"] == "cluster-a"] == [
+        ("NOT_APPLICABLE", "AA1640")]
