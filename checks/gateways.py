@@ -845,8 +845,9 @@ class AsmGatewaysPresent(ClusterCheck):
         """Istio gateways whose role nothing tells are still replaced: any ASM ingress/egress gateway for this
         cluster may be the one; none at all is a FAIL. A role that config unread would have told (role_unread) is
         UNKNOWN beside ASM gateways: read, it may be one that none of them replaces (FAIL AA1710)."""
-        candidates = [g for g in gws if g.type in (INGRESS, EGRESS) and (
-            g.covers(cluster.cluster_id) or (g.namespace, g.workload_name) in deployed)]
+        # Only those whose Deployment runs here: one declared for the cluster but not deployed serves nothing.
+        candidates = [g for g in gws if g.type in (INGRESS, EGRESS) and g.covers(cluster.cluster_id) is not False
+                      and (g.namespace, g.workload_name) in deployed]
         for gw in unknown:
             subject = {"kind": gw.kind, "namespace": gw.namespace, "name": gw.name}
             evidence = {"why_gateway": gw.reason, "installed_by": gw.installed_by,
