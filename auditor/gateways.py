@@ -822,6 +822,12 @@ def ccm_backends_not_shown(annotations: dict[str, str], service_type: str, lb_cl
                               "use"), lb_id=LB_ID_ANNOTATIONS[0], vgroup_port=LB_VGROUP_PORT_ANNOTATIONS[0]))
 
 
+def vserver_groups(vgroup_port: str | None) -> frozenset[str]:
+    """The vServer group ids a vgroup-port annotation names ("rsp-a:80,rsp-b:443" -> {rsp-a, rsp-b})."""
+    return frozenset(part.split(":", 1)[0].strip() for part in (vgroup_port or "").split(",")
+                     if part.split(":", 1)[0].strip())
+
+
 def first_annotation(annotations: dict[str, str], keys: tuple[str, ...]) -> str | None:
     for key in keys:
         if key in annotations:

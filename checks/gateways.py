@@ -33,6 +33,7 @@ from auditor.gateways import (
     INGRESS,
     ISTIO_NETWORKING_GROUP,
     LB_ID_ANNOTATIONS,
+    LB_VGROUP_PORT_ANNOTATIONS,
     LB_WEIGHT_ANNOTATIONS,
     LOOKED_FOR,
     ROLE_UNKNOWN,
@@ -55,6 +56,7 @@ from auditor.gateways import (
     scan_unread_findings,
     service_of,
     stray_gateway_findings,
+    vserver_groups,
 )
 from auditor.i18n import N_, Phrase
 from auditor.inventory import ClusterInventory
@@ -903,6 +905,7 @@ class LbMember:
     # (GatewayService.backends_not_shown); always ("FAIL", why) for a gateway only declared by its IstioGateway.
     backends_not_shown: tuple[str, Any] | None = None
     lb_id_annotated: bool = True   # reuses the CLB by the loadbalancer-id annotation (CCM then reads its weight)
+    vgroups: frozenset[str] = frozenset()  # the vServer group ids its vgroup-port annotation names
 
 
 class IngressLbWeights(ClusterCheck):
@@ -1028,7 +1031,8 @@ class IngressLbWeights(ClusterCheck):
         return LbMember(f"{svc.namespace}/{svc.name}", svc.gateway.asm, svc.lb_weight, source,
                         svc.gateway.labels.get("operator.istio.io/managed") == "Reconcile", spelling,
                         svc.weight_not_applied(), svc.backends_not_shown() if svc.gateway.asm else None,
-                        first_annotation(svc.annotations, LB_ID_ANNOTATIONS) is not None)
+                        first_annotation(svc.annotations, LB_ID_ANNOTATIONS) is not None,
+                        vserver_groups(first_annotation(svc.annotations, LB_VGROUP_PORT_ANNOTATIONS)))
 
     @staticmethod
     def _asm_weight(m: LbMember, weight: int | None) -> int:
@@ -1049,6 +1053,16 @@ class IngressLbWeights(ClusterCheck):
         istio_sum = sum(w if w is not None else 100 for m in members if not m.asm for w in [weights[m.service]])
         # ASM's side counts only Services whose backends CCM is shown to put on the CLB: a gateway only declared on the
         # ASM control plane, or a Service CCM does not serve, takes none of the traffic the Istio side gives up.
+        # ASM's ingress migration puts both Services' backends into the same vServer groups (the listeners' groups,
+        # named by vgroup-port "<id>:<port>,..."): an ASM Service naming only other groups than the Istio Service's
+        # puts its backends where the listeners may not send.
+        istio_groups = frozenset().union(*(m.vgroups for m in members if not m.asm))
+        for m in members:
+            if m.asm and m.backends_not_shown is None and m.vgroups and istio_groups and not m.vgroups & istio_groups:
+                m.backends_not_shown = ("UNKNOWN", Phrase(
+                    N_("its vServer groups ({asm_groups}) are not the Istio Service's ({istio_groups}), so whether the "
+                       "shared listeners send to its backends is not shown"),
+                    asm_groups=", ".join(sorted(m.vgroups)), istio_groups=", ".join(sorted(istio_groups))))
         asm_serving = [m for m in members if m.asm and m.backends_not_shown is None]
         asm_sum = sum(self._asm_weight(m, weights[m.service]) for m in asm_serving)
         asm_unknown = [m for m in members if m.asm and m.backends_not_shown and m.backends_not_shown[0] == "UNKNOWN"]

@@ -87,6 +87,15 @@ def test_asm_weight_kept_by_ignore_weight_update_is_unknown(audit):
     assert codes(a, LB) == [("UNKNOWN", "AA2033")]
 
 
+def test_asm_service_in_other_vserver_groups_than_istio_is_unknown(audit):
+    """Both reuse lb-1, but ASM's vgroup-port names other vServer groups than the Istio Service's (the guide puts both
+    into the listeners' groups): that the listeners send to ASM's backends is not shown (main: PASS AA2001)."""
+    asm = asm_ingress("100")
+    asm_service(asm)["metadata"]["annotations"][f"{CCM}alibaba-cloud-loadbalancer-vgroup-port"] = "rsp-new-80:80"
+    a = audit({"cluster-a": [*ingress("0"), *asm]}, "uninstall", asm=[])
+    assert codes(a, LB) == [("UNKNOWN", "AA2033")]
+
+
 def test_asm_service_on_the_clb_ccm_created_for_it_serves(audit):
     """ASM's Service owns the CLB CCM created for it (CCM's label only, v2.5+); Istio's reuses it by id: ASM's backends
     are in CCM's own vServer groups with the default weight, so Istio at 0 passes."""
