@@ -754,6 +754,10 @@ class GatewayService:
         what the load balancer holds is not in Kubernetes."""
         return ccm_weight_not_applied(self.annotations, self.service_type, self.lb_class)
 
+    def backends_not_shown(self) -> tuple[str, Phrase] | None:
+        """See ccm_backends_not_shown: None when CCM puts this Service's backends on the load balancer it names."""
+        return ccm_backends_not_shown(self.annotations, self.service_type, self.lb_class)
+
 
 def ccm_weight(raw: str | None) -> int | None:
     """The weight annotation as CCM reads it: None when unset (absent or empty: AnnotationRequest.Get returns ""
@@ -793,6 +797,35 @@ def ccm_weight_not_applied(annotations: dict[str, str], service_type: str, lb_cl
                                      "as they were, so the annotated weight may not be the one in force"),
                                   annotation=LB_IGNORE_WEIGHT_UPDATE_ANNOTATIONS[0]))
     return None
+
+
+def ccm_backends_not_shown(annotations: dict[str, str], service_type: str, lb_class: str
+                           ) -> tuple[str, Phrase] | None:
+    """(status, why) when CCM is not shown to put a Service's backends into the vServer groups of the load balancer
+    it names, with the weight the check reads (ccm_weight; unset: CCM's default, above 0); None when it does. Asked of
+    the ASM side of a shared CLB, whose backends must take the traffic the Istio side gives up.
+
+    None also for a Service that names its load balancer only by CCM's label or status address (no loadbalancer-id
+    annotation): CCM created that CLB for it, with its own listeners and vServer groups, and gives its backends the
+    default weight whatever the weight annotation says (kubernetes/cloud-provider-alibaba-cloud@v2.14.0:
+    clbv1/vgroups.go buildVGroupForServicePort reads the weight only of a reused CLB). "FAIL": it reuses the CLB by id
+    but names no vServer groups (vgroup-port): CCM then builds vServer groups of its own, which the shared CLB's
+    listeners, kept by force-override-listeners "false" as ASM's ingress migration sets it, do not use. "UNKNOWN": no
+    CCM serves it, or CCM keeps the weights the backends had (ccm_weight_not_applied)."""
+    not_applied = ccm_weight_not_applied(annotations, service_type, lb_class)
+    if not_applied is None or not_applied[0] == "UNKNOWN":
+        return not_applied
+    if first_annotation(annotations, LB_ID_ANNOTATIONS) is None:
+        return None
+    return ("FAIL", Phrase(N_("it names the load balancer by {lb_id} but no vServer groups by {vgroup_port}, so CCM "
+                              "puts its backends into vServer groups of its own, not into those the shared listeners "
+                              "use"), lb_id=LB_ID_ANNOTATIONS[0], vgroup_port=LB_VGROUP_PORT_ANNOTATIONS[0]))
+
+
+def vserver_groups(vgroup_port: str | None) -> frozenset[str]:
+    """The vServer group ids a vgroup-port annotation names ("rsp-a:80,rsp-b:443" -> {rsp-a, rsp-b})."""
+    return frozenset(part.split(":", 1)[0].strip() for part in (vgroup_port or "").split(",")
+                     if part.split(":", 1)[0].strip())
 
 
 def first_annotation(annotations: dict[str, str], keys: tuple[str, ...]) -> str | None:
@@ -932,12 +965,20 @@ class AsmGateway:
         return merged
 
     def covers(self, cluster_id: str | None) -> bool | None:
-        """True/False for a known cluster id; None when it cannot be told (clusterIds set, id unknown)."""
-        if not self.cluster_ids:
-            return True  # no clusterIds: the gateway is deployed to every cluster of the mesh
-        if not cluster_id:
+        """True/False for a known cluster id; None when it cannot be told: clusterIds set and the id unknown, or no
+        clusterIds at all. ASM's field reference says clusterIds are "the IDs of the clusters in which you want to
+        deploy the gateway" and nothing of an empty list; ASM's serverless gateways are IstioGateways without cluster
+        ids that run outside the clusters (alibabacloud.com/help/en/asm/sidecar/managed-gateway-with-asm-serverless),
+        and ASM's type says nothing either (aliyun/alibabacloud-servicemesh-api@4df57487:alibabacloudservicemesh/v1/
+        istiogateway_types.go, `ClusterIds []string json:"clusterIds,omitempty"`). So an empty list is no proof that
+        the gateway runs in a cluster: its istio-<name> Deployment there is (the callers' `deployed`)."""
+        if not self.cluster_ids or not cluster_id:
             return None
         return cluster_id in self.cluster_ids
+
+    @property
+    def names_no_cluster(self) -> bool:
+        return not self.cluster_ids
 
 
 def asm_gateways(asm: ClusterInventory) -> list[AsmGateway]:

@@ -31,7 +31,9 @@ from auditor.gateways import (
     EASTWEST_LOOKED_FOR,
     EGRESS,
     INGRESS,
+    ISTIO_NETWORKING_GROUP,
     LB_ID_ANNOTATIONS,
+    LB_VGROUP_PORT_ANNOTATIONS,
     LB_WEIGHT_ANNOTATIONS,
     LOOKED_FOR,
     ROLE_UNKNOWN,
@@ -54,13 +56,17 @@ from auditor.gateways import (
     scan_unread_findings,
     service_of,
     stray_gateway_findings,
+    vserver_groups,
 )
+from auditor.i18n import N_, Phrase
 from auditor.inventory import ClusterInventory
 from auditor.model import Finding, Gate, Outcome, Severity, Status
 
 ISTIO_SYSTEM = "istio-system"
 CLB_SPLIT = "(Istio {istio_weight} : ASM {asm_weight}, {istio_percent}% to Istio)"  # part of message templates
 ROLE_NOT_TOLD = "(role unknown: no label, name, Gateway or Service tells it)"  # part of message templates
+DECLARED_ONLY = Phrase(N_("it is only declared by its IstioGateway on the ASM control plane: no Service of it is in "
+                          "this cluster, so none of its backends is on the load balancer"))
 # Istio's injector skips a pod in a namespace whose istio-injection label is anything but "enabled": its webhooks
 # select namespaces with `istio-injection In [enabled]` or `istio-injection DoesNotExist` (the object-selected ones
 # the gateway chart's pods use: sidecar.istio.io/inject "true"), istio-control/istio-discovery/templates/
@@ -176,6 +182,8 @@ class RouteSplit:
     other: int = 0
     mirror_to_istio: bool = False
     destinations: list[dict[str, Any]] = field(default_factory=list)
+    # Gateway API: JSON-patch paths of the RequestMirror filters that mirror to Istio's egress gateway
+    mirror_paths: list[str] = field(default_factory=list)
 
     @property
     def text(self) -> str:
@@ -199,6 +207,7 @@ class EgressHosts:
 
     istio: set[tuple[str, str]] = field(default_factory=set)
     asm: set[tuple[str, str]] = field(default_factory=set)
+    asm_seen: set[tuple[str, str]] = field(default_factory=set)  # ASM egress Services found in a cluster
     # (istio, asm) as last indexed, the index: (name, namespace) in lower case -> "istio" | "asm", and its names.
     _indexed: tuple[frozenset[tuple[str, str]], frozenset[tuple[str, str]], dict[tuple[str, str], str],
                     frozenset[str]] | None = field(default=None, init=False, repr=False, compare=False)
@@ -238,8 +247,13 @@ class EgressHosts:
                                        frozenset(name for name, _ in index))
         return indexed
 
+    def asm_service(self) -> tuple[str, str]:
+        """(namespace, name) of the ASM egress gateway Service to send to: one found in a cluster first (the
+        configured name is in `asm` whether it exists or not)."""
+        return sorted(self.asm_seen & self.asm or self.asm)[0]
+
     def asm_host(self) -> str:
-        ns, name = sorted(self.asm)[0]
+        ns, name = self.asm_service()
         return f"{name}.{ns}.svc.cluster.local"
 
 
@@ -256,6 +270,8 @@ def egress_hosts(cluster: ClusterInventory | None, ctx: Context, asm: list[AsmGa
         for svc in gateway_services(c, ctx.inv.rules, names):
             if svc.gateway.type == EGRESS:
                 (hosts.asm if svc.gateway.asm else hosts.istio).add((svc.namespace, svc.name))
+                if svc.gateway.asm:
+                    hosts.asm_seen.add((svc.namespace, svc.name))
     return hosts
 
 
@@ -344,6 +360,102 @@ def egress_patch(splits: list[RouteSplit], hosts: EgressHosts) -> list[dict[str,
     return ops
 
 
+# Gateway API mesh routes (GAMMA): an HTTPRoute/GRPCRoute/TCPRoute/TLSRoute whose parentRef is a Service or an Istio
+# ServiceEntry applies to the mesh's sidecars; Istio's egress-gateway task with the Gateway API sends edition.cnn.com
+# to the egress gateway so (istio/istio.io content/en/docs/tasks/traffic-management/egress/egress-gateway snips.sh:
+# HTTPRoute/TLSRoute direct-cnn-to-egress-gateway, parentRef ServiceEntry cnn, backendRef cnn-egress-gateway-istio).
+# A backendRef is a Service (group "", kind Service: the defaults) in the route's namespace unless it names another,
+# or an Istio Hostname (group networking.istio.io); its weight defaults to 1 (gateway.networking.k8s.io BackendRef).
+GWAPI_DEFAULT_WEIGHT = 1
+
+
+def _backend_host(ref: dict[str, Any], route_namespace: str) -> str:
+    """The host a backendRef (or a RequestMirror's) names as a VirtualService destination would ("" when it names
+    neither a Service nor an Istio Hostname): name.namespace for a Service, the name for a Hostname."""
+    group, kind, name = str(ref.get("group") or ""), str(ref.get("kind") or "Service"), str(ref.get("name") or "")
+    if not name:
+        return ""
+    if group == "" and kind == "Service":
+        return f"{name}.{ref.get('namespace') or route_namespace}"
+    if group == ISTIO_NETWORKING_GROUP and kind == "Hostname":
+        return name
+    return ""
+
+
+def _mirrors(filters: Any, base: str) -> list[tuple[str, dict[str, Any]]]:
+    """(JSON-patch path, backendRef) of the RequestMirror filters in `filters`."""
+    out = []
+    for k, flt in enumerate(filters if isinstance(filters, list) else ()):
+        if isinstance(flt, dict) and flt.get("type") == "RequestMirror":
+            ref = (flt.get("requestMirror") or {}).get("backendRef")
+            if isinstance(ref, dict):
+                out.append((f"{base}/filters/{k}", ref))
+    return out
+
+
+def gateway_api_splits(route: dict[str, Any], kind_of: Classifier) -> list[RouteSplit]:
+    """Rules of a Gateway API route that reach an egress gateway (Istio's or ASM's), with their weights (a backendRef
+    without weight has 1). Raises WeightError for a weight that is not a number."""
+    spec = route.get("spec") or {}
+    namespace = str((route.get("metadata") or {}).get("namespace") or "default")
+    out = []
+    for index, rule in enumerate(spec.get("rules") or ()):
+        if not isinstance(rule, dict):
+            continue
+        base = f"/spec/rules/{index}"
+        resolved, touched, mirrors, ref_kinds = [], False, _mirrors(rule.get("filters"), base), []
+        for j, ref in enumerate(rule.get("backendRefs") or ()):
+            if not isinstance(ref, dict):
+                continue
+            host = _backend_host(ref, namespace)
+            shown = host or f"{ref.get('kind') or 'Service'} {ref.get('name')}"
+            raw = ref.get("weight")
+            try:
+                weight = GWAPI_DEFAULT_WEIGHT if raw is None else int(raw)
+            except (TypeError, ValueError) as exc:
+                raise WeightError(f"rules[{index}]", shown, raw) from exc
+            which = kind_of(host, route) if host else None
+            touched = touched or which is not None
+            resolved.append((shown, raw, weight, which))
+            ref_kinds.append((str(ref.get("kind") or "Service"), j))
+            mirrors += _mirrors(ref.get("filters"), f"{base}/backendRefs/{j}")
+        to_istio = [path for path, ref in mirrors
+                    if (mirrored := _backend_host(ref, namespace)) and kind_of(mirrored, route) == "istio"]
+        if touched or to_istio:
+            split = _split("rules", index, resolved, bool(to_istio))
+            split.mirror_paths = to_istio
+            for dest, (ref_kind, j) in zip(split.destinations, ref_kinds, strict=True):
+                dest["kind"], dest["index"] = ref_kind, j
+            out.append(split)
+    return out
+
+
+def gateway_api_patch(splits: list[RouteSplit], hosts: EgressHosts) -> list[dict[str, Any]]:
+    """A JSON patch that sends every rule to the ASM egress gateway: weight 0 to Istio's backendRefs beside ASM's,
+    else Istio's backendRef renamed to ASM's Service; RequestMirror filters to Istio's removed (last first)."""
+    ops: list[dict[str, Any]] = []
+    asm_ns, asm_name = hosts.asm_service()
+    removals: list[str] = []
+    for s in splits:
+        base = f"/spec/rules/{s.index}/backendRefs"
+        has_asm = any(d["gateway"] == "asm" for d in s.destinations)
+        for d in s.destinations:
+            i = d["index"]
+            if d["gateway"] == "istio":
+                if has_asm:
+                    ops.append({"op": "add", "path": f"{base}/{i}/weight", "value": 0})
+                elif d.get("kind") == "Hostname":
+                    ops.append({"op": "replace", "path": f"{base}/{i}/name", "value": hosts.asm_host()})
+                else:
+                    ops += [{"op": "replace", "path": f"{base}/{i}/name", "value": asm_name},
+                            {"op": "add", "path": f"{base}/{i}/namespace", "value": asm_ns}]
+            elif d["gateway"] == "asm" and s.istio:
+                ops.append({"op": "add", "path": f"{base}/{i}/weight", "value": d["effective_weight"] + s.istio})
+        removals += s.mirror_paths
+    ops += [{"op": "remove", "path": p} for p in sorted(removals, reverse=True)]
+    return ops
+
+
 class EgressRoutesToAsm(ClusterCheck):
     id = "egress-routes-to-asm"
     title = "VirtualServices send all egress to the ASM egress gateway"
@@ -363,9 +475,22 @@ class EgressRoutesToAsm(ClusterCheck):
     BAD_WEIGHT = Outcome("AA1631", Status.UNKNOWN, "a route's weight is not a number: the split cannot be read",
                          fix="Correct the weight in the VirtualService (an integer 0-100), then audit again.",
                          message="cannot read the split: {route} destination {host}: weight {weight} is not a number")
-    NONE_HERE = Outcome("AA1640", Status.NOT_APPLICABLE, "no VirtualService references an egress gateway",
-                        message="no VirtualService references an egress gateway (Istio: {istio_hosts}, ASM: "
-                                "{asm_hosts})")
+    NONE_HERE = Outcome("AA1640", Status.NOT_APPLICABLE, "no VirtualService or Gateway API route references an "
+                        "egress gateway",
+                        message="no VirtualService, HTTPRoute, GRPCRoute, TCPRoute or TLSRoute references an egress "
+                                "gateway (Istio: {istio_hosts}, ASM: {asm_hosts})")
+    # Gateway API routes (GAMMA mesh routes, Istio's egress-gateway task with the Gateway API)
+    ROUTE_ALL_TO_ASM = Outcome("AA1602", Status.PASS, "a Gateway API route sends 100% of its egress to the ASM egress "
+                               "gateway",
+                               message="{kind} {hosts}: all egress to the ASM egress gateway: {routes}")
+    ROUTE_TO_ISTIO = Outcome("AA1611", Status.FAIL, "a Gateway API route (HTTPRoute, GRPCRoute, TCPRoute, TLSRoute) "
+                             "still sends egress traffic to Istio's egress gateway",
+                             message="{kind} {hosts}: the Istio egress gateway still gets traffic: {routes}")
+    ROUTES_UNREAD = Outcome("AA1633", Status.UNKNOWN, "the Gateway API routes could not be read while an Istio egress "
+                            "gateway runs: a mesh route to it may have been missed", fix=SCAN_UNREAD_FIX,
+                            message="the Gateway API routes could not be read ({unread}) and Istio egress gateway(s) "
+                                    "{gateways} run in the cluster: a route sending egress to one of them may have "
+                                    "been missed")
     NONE_ON_ASM = Outcome("AA1641", Status.NOT_APPLICABLE,
                           "no VirtualService on the ASM control plane references an egress gateway",
                           message="no VirtualService on the ASM control plane references an egress gateway")
@@ -374,9 +499,12 @@ class EgressRoutesToAsm(ClusterCheck):
                               fix=SCAN_UNREAD_FIX,
                               message=SCAN_UNREAD + "an Istio egress gateway (or its role) may have been missed, so "
                                                     "it cannot tell that no route still sends egress to Istio's")
-    outcomes = (ALL_TO_ASM, TO_ISTIO, ASM_UNREADABLE, BAD_WEIGHT, GATEWAYS_UNSEEN, NONE_HERE, NONE_ON_ASM)
+    outcomes = (ALL_TO_ASM, ROUTE_ALL_TO_ASM, TO_ISTIO, ROUTE_TO_ISTIO, ASM_UNREADABLE, BAD_WEIGHT, GATEWAYS_UNSEEN,
+                ROUTES_UNREAD, NONE_HERE, NONE_ON_ASM)
     needs = (K.VIRTUALSERVICE, K.DEPLOYMENT, K.SERVICE)
-    uses = (*SCAN_KINDS, K.SERVICEENTRY)  # a custom gateway's role: where the routes bound to its Gateway send
+    # ServiceEntries: a custom gateway's role (where the routes bound to its Gateway send). Gateway API routes: mesh
+    # routes that send to an egress gateway, and a Gateway API gateway's role.
+    uses = (*SCAN_KINDS, K.SERVICEENTRY, *K.K8S_ROUTE_KINDS)
     asm_needs = (K.VIRTUALSERVICE, K.ISTIO_GATEWAY_ASM)
 
     def prepare(self, ctx: Context) -> None:
@@ -446,10 +574,71 @@ class EgressRoutesToAsm(ClusterCheck):
             found += 1
             reported[(finding.namespace, finding.name)] = (finding.status, vs.get("spec") or {})
             yield finding
+        routes_unread: dict[str, str] = {}
+        for kind in K.K8S_ROUTE_KINDS:
+            if not cluster.available(kind):
+                routes_unread[kind.key] = cluster.unread_reason(kind)
+                continue
+            for route in cluster.objects(kind):
+                finding = self._judge_route(cluster.name, kind, route, hosts, kind_of, kubectl)
+                if finding is not None:
+                    found += 1
+                    yield finding
+        if routes_unread:
+            # Nothing can route to an Istio egress gateway the cluster does not run (one whose role is unknown may be).
+            egress = sorted(f"{g.namespace}/{g.name}" for g in istio_gateways(cluster, ctx.inv.rules,
+                                                                              ctx.config.gateways)
+                            if g.type in (EGRESS, ROLE_UNKNOWN))
+            if egress:
+                unseen = [*unseen, self.report(
+                    self.ROUTES_UNREAD, cluster.name, remediation=SCAN_UNREAD_FIX,
+                    params={"unread": "; ".join(f"{k} ({why})" for k, why in routes_unread.items()),
+                            "gateways": ", ".join(egress)},
+                    evidence={"not_read": routes_unread, "istio_egress_gateways": egress})]
+                yield unseen[-1]
         if not found and not unseen:
             yield self.report(self.NONE_HERE, cluster.name,
                               params={"istio_hosts": sorted(f"{n}.{ns}" for ns, n in hosts.istio),
                                       "asm_hosts": sorted(f"{n}.{ns}" for ns, n in hosts.asm)})
+
+    def _judge_route(self, where: str, kind: Any, route: dict[str, Any], hosts: EgressHosts, kind_of: Classifier,
+                     kubectl: str) -> Finding | None:
+        """A Gateway API route's finding, None when no rule of it reaches an egress gateway (most)."""
+        bad_weight: WeightError | None = None
+        try:
+            splits = gateway_api_splits(route, kind_of)
+        except WeightError as exc:
+            splits, bad_weight = [], exc
+        if not splits and bad_weight is None:
+            return None
+        meta = route.get("metadata") or {}
+        ns, name = str(meta.get("namespace") or ""), str(meta.get("name") or "")
+        spec = route.get("spec") or {}
+        subject = {"kind": kind.kind, "namespace": ns, "name": name}
+        shown = [str(h) for h in spec.get("hostnames") or ()] or [
+            f"{p.get('kind') or 'Gateway'} {p.get('name')}" for p in spec.get("parentRefs") or ()
+            if isinstance(p, dict)]
+        if bad_weight is not None:
+            return self.report(self.BAD_WEIGHT, where, params={"route": bad_weight.route, "host": bad_weight.host,
+                                                               "weight": repr(bad_weight.weight)},
+                               remediation=self.BAD_WEIGHT.fix, evidence={"hosts": shown}, **subject)
+        evidence = {"hosts": shown, "parentRefs": spec.get("parentRefs") or [], "routes": [
+            {"route": f"{s.section}[{s.index}]", "istio": s.istio, "asm": s.asm, "other": s.other,
+             "mirror_to_istio": s.mirror_to_istio, "destinations": s.destinations} for s in splits],
+            "istio_egress_hosts": sorted(f"{n}.{n2}" for n2, n in hosts.istio)}
+        params = {"kind": kind.kind, "hosts": ", ".join(shown) or name, "routes": ", ".join(s.text for s in splits)}
+        if not any(s.uses_istio for s in splits):
+            return self.report(self.ROUTE_ALL_TO_ASM, where, params=params, evidence=evidence, **subject)
+        ops = gateway_api_patch([s for s in splits if s.uses_istio], hosts)
+        resource = mesh.object_ref(f"{kind.kind.lower()}.{kind.group}", name)
+        remediation = (f"{kubectl} {mesh.ns_flag(ns)} patch {resource} --type=json -p "
+                       f"{mesh.sh(json.dumps(ops, separators=(',', ':')))}")
+        asm_ns = hosts.asm_service()[0]
+        if any(op["path"].endswith("/namespace") for op in ops) and asm_ns != ns:
+            remediation += (f"\n# a backendRef to another namespace needs a ReferenceGrant in {mesh.sh(asm_ns)} from "
+                            f"{kind.kind} in {mesh.sh(ns)} to Service (gateway.networking.k8s.io)")
+        return self.report(self.ROUTE_TO_ISTIO, where, params=params, remediation=remediation, evidence=evidence,
+                           **subject)
 
     def _judge(self, where: str, vs: dict[str, Any], hosts: EgressHosts, kind_of: Classifier,
                kubectl: str) -> Finding | None:
@@ -521,10 +710,13 @@ class AsmGatewaysPresent(ClusterCheck):
                           "an ASM gateway targets the cluster but its status reports an error", Severity.MINOR,
                           message="ASM {gateway_type} gateway {asm_gateway} targets this cluster for {istio_gateway}, "
                                   "but its status reports: {error}")
-    NOT_DEPLOYED = Outcome("AA1721", Status.WARN, "an ASM gateway targets the cluster but its Deployment is not in "
-                           "the cluster yet", Severity.MINOR,
+    # Was AA1721, a minor WARN: a gateway declared for the cluster whose Deployment is not there serves nothing, so
+    # removing Istio's gateway drops its traffic.
+    NOT_DEPLOYED = Outcome("AA1712", Status.FAIL, "an ASM gateway targets the cluster but its Deployment is not in "
+                           "the cluster: it serves nothing there yet, so nothing replaces the Istio gateway",
                            message="ASM {gateway_type} gateway {asm_gateway} targets this cluster for {istio_gateway}, "
-                                   "but its Deployment {deployment} is not in this cluster yet")
+                                   "but its Deployment {deployment} is not in this cluster: it serves nothing here "
+                                   "yet")
     FEWER = Outcome("AA1722", Status.WARN, "fewer ASM gateways than Istio gateways of a type: confirm that one ASM "
                     "gateway serves the hosts of several Istio gateways", Severity.MINOR,
                     message="{istio_count} Istio {gateway_type} gateways but {asm_count} ASM {gateway_type} gateway(s) "
@@ -539,6 +731,14 @@ class AsmGatewaysPresent(ClusterCheck):
         fix="Set asm.cluster_ids in the config (or cluster_id in the snapshot manifest), then audit again.",
         message="cannot tell whether ASM {gateway_type} gateway(s) {asm_gateways} target this cluster: its cluster id "
                 "is unknown (set asm.cluster_ids in the config or cluster_id in the snapshot manifest)")
+    NAMES_NO_CLUSTER = Outcome(
+        "AA1735", Status.UNKNOWN, "an ASM gateway of the type names no cluster (spec.clusterIds empty) and its "
+        "Deployment is not in this cluster: whether it serves this cluster cannot be told",
+        fix="Name the cluster in the IstioGateway's spec.clusterIds (its istio-<name> Deployment then runs here); for "
+            "an ASM serverless gateway, which runs outside the clusters, confirm that it serves the Istio gateway's "
+            "hosts and exempt this finding with the reason.",
+        message="ASM {gateway_type} gateway(s) {asm_gateways} name no cluster (spec.clusterIds empty) and no "
+                "Deployment of theirs is in this cluster: cannot tell that one replaces Istio's {istio_gateway}")
     STRAY = Outcome("AA1731", Status.UNKNOWN, "pods run Istio's proxy as a gateway (`proxy router`) but no gateway "
                     "Deployment or DaemonSet explains them", fix=STRAY_GATEWAY_FIX,
                     message=STRAY_GATEWAY + "cannot tell what replaces them")
@@ -561,9 +761,9 @@ class AsmGatewaysPresent(ClusterCheck):
     NO_ISTIO_GATEWAY = Outcome("AA1740", Status.NOT_APPLICABLE,
                                "no Istio ingress or egress gateway (what was looked for is named)",
                                message=f"no Istio ingress or egress gateway in this cluster (looked for {LOOKED_FOR})")
-    outcomes = (REPLACED, NOT_REPLACED, ROLE_UNKNOWN_NOT_REPLACED, NOT_HEALTHY, NOT_DEPLOYED, FEWER,
-                ROLE_UNKNOWN_CONFIRM, CLUSTER_ID_UNKNOWN, STRAY, GATEWAYS_UNSEEN, STRAYS_UNSEEN, ROLE_UNREAD,
-                NO_ISTIO_GATEWAY)
+    outcomes = (REPLACED, NOT_REPLACED, ROLE_UNKNOWN_NOT_REPLACED, NOT_DEPLOYED, NOT_HEALTHY, FEWER,
+                ROLE_UNKNOWN_CONFIRM, CLUSTER_ID_UNKNOWN, NAMES_NO_CLUSTER, STRAY, GATEWAYS_UNSEEN, STRAYS_UNSEEN,
+                ROLE_UNREAD, NO_ISTIO_GATEWAY)
     needs = (K.DEPLOYMENT,)
     # Pods: the gateways only they tell of (stray_gateway_findings). Services and VirtualServices: a custom gateway's
     # role (auditor.gateways._role_from_config).
@@ -609,8 +809,10 @@ class AsmGatewaysPresent(ClusterCheck):
             for istio_gw in mine:
                 subject = {"kind": istio_gw.kind, "namespace": istio_gw.namespace, "name": istio_gw.name}
                 params = {"gateway_type": gtype, "istio_gateway": istio_gw.name}
-                match = next((g for g in free if _stem(g.name) == _stem(istio_gw.name)), None) or (
-                    free[0] if free else None)
+                running = [g for g in free if (g.namespace, g.workload_name) in deployed]
+                match = next((g for g in running if _stem(g.name) == _stem(istio_gw.name)), None) or (
+                    running[0] if running else None) or next(
+                    (g for g in free if _stem(g.name) == _stem(istio_gw.name)), None) or (free[0] if free else None)
                 if match is not None:
                     free.remove(match)
                     yield self._matched(cluster, istio_gw.name, gtype, match, deployed, subject)
@@ -620,11 +822,18 @@ class AsmGatewaysPresent(ClusterCheck):
                                               "asm_gateways": ", ".join(g.name for g in covering)},
                                       evidence={"asm_gateways": [g.name for g in covering]},
                                       remediation=self.remediation, **subject)
-                elif undecided:
+                elif named := [g for g in undecided if not g.names_no_cluster]:
                     yield self.report(self.CLUSTER_ID_UNKNOWN, cluster.name,
-                                      params={**params, "asm_gateways": ", ".join(g.name for g in undecided)},
+                                      params={**params, "asm_gateways": ", ".join(g.name for g in named)},
                                       evidence={"clusterIds": {g.name: list(g.cluster_ids) for g in undecided}},
                                       remediation=self.CLUSTER_ID_UNKNOWN.fix, **subject)
+                elif undecided:
+                    yield self.report(self.NAMES_NO_CLUSTER, cluster.name,
+                                      params={**params, "asm_gateways": ", ".join(g.name for g in undecided)},
+                                      evidence={"clusterIds": {g.name: [] for g in undecided},
+                                                "deployments_looked_for": [f"{g.namespace}/{g.workload_name}"
+                                                                           for g in undecided]},
+                                      remediation=self.NAMES_NO_CLUSTER.fix, **subject)
                 else:
                     others = [f"{g.namespace}/{g.name} ({g.raw_type})" for g in gws]
                     # The fix template fills the remediation: the IstioGateway to create, with the cluster's id.
@@ -638,8 +847,9 @@ class AsmGatewaysPresent(ClusterCheck):
         """Istio gateways whose role nothing tells are still replaced: any ASM ingress/egress gateway for this
         cluster may be the one; none at all is a FAIL. A role that config unread would have told (role_unread) is
         UNKNOWN beside ASM gateways: read, it may be one that none of them replaces (FAIL AA1710)."""
-        candidates = [g for g in gws if g.type in (INGRESS, EGRESS) and (
-            g.covers(cluster.cluster_id) or (g.namespace, g.workload_name) in deployed)]
+        # Only those whose Deployment runs here: one declared for the cluster but not deployed serves nothing.
+        candidates = [g for g in gws if g.type in (INGRESS, EGRESS) and g.covers(cluster.cluster_id) is not False
+                      and (g.namespace, g.workload_name) in deployed]
         for gw in unknown:
             subject = {"kind": gw.kind, "namespace": gw.namespace, "name": gw.name}
             evidence = {"why_gateway": gw.reason, "installed_by": gw.installed_by,
@@ -668,10 +878,10 @@ class AsmGatewaysPresent(ClusterCheck):
                     "deployment_present": (gw.namespace, gw.workload_name) in deployed}
         params = {"gateway_type": gtype, "asm_gateway": gw.name, "istio_gateway": istio_name}
         if gw.error or (gw.namespace, gw.workload_name) not in deployed:
-            if gw.error:
-                outcome, params["error"] = self.NOT_HEALTHY, gw.error
-            else:
+            if (gw.namespace, gw.workload_name) not in deployed:
                 outcome, params["deployment"] = self.NOT_DEPLOYED, f"{gw.namespace}/{gw.workload_name}"
+            else:
+                outcome, params["error"] = self.NOT_HEALTHY, gw.error
             return self.report(outcome, cluster.name, params=params, evidence=evidence,
                                remediation=f"{mesh.ASM_KUBECTL} {mesh.ns_flag(gw.namespace)} get "
                                            f"{mesh.object_ref('istiogateway', gw.name)} -o yaml  # see status",
@@ -691,6 +901,11 @@ class LbMember:
     spelling: str = LB_WEIGHT_ANNOTATIONS[0]
     # (status, why) when CCM does not apply the weight annotation (GatewayService.weight_not_applied)
     not_applied: tuple[str, str] | None = None  # the why is an i18n.Phrase
+    # ASM's side: (status, why) when CCM is not shown to put the Service's backends on the CLB
+    # (GatewayService.backends_not_shown); always ("FAIL", why) for a gateway only declared by its IstioGateway.
+    backends_not_shown: tuple[str, Any] | None = None
+    lb_id_annotated: bool = True   # reuses the CLB by the loadbalancer-id annotation (CCM then reads its weight)
+    vgroups: frozenset[str] = frozenset()  # the vServer group ids its vgroup-port annotation names
 
 
 class IngressLbWeights(ClusterCheck):
@@ -726,6 +941,19 @@ class IngressLbWeights(ClusterCheck):
                               fix="Check the Istio ingress gateway backends' weights in the CLB console (vServer "
                                   "groups), or let CCM apply the annotation, then audit again.",
                               message="CLB {lb}: Istio ingress Service {name} is annotated weight 0, but {why}")
+    NO_ASM_BACKEND = Outcome("AA2014", Status.FAIL, "the Istio ingress gateway Service's weight is 0, but no ASM "
+                             "ingress gateway Service puts backends on the shared CLB: nothing serves it",
+                             fix="Put the ASM ingress gateway's Service on this CLB as ASM's ingress migration does "
+                                 "(type LoadBalancer, the CLB's loadbalancer-id, force-override-listeners \"false\", "
+                                 "vgroup-port naming the shared vServer groups, weight above 0), then audit again.",
+                             message="CLB {lb}: Istio ingress Service {name} has weight 0, but no ASM backend serves "
+                                     "the CLB: ASM's {asm_member}: {why}")
+    ASM_BACKEND_UNPROVEN = Outcome("AA2033", Status.UNKNOWN, "the Istio ingress gateway Service's weight is 0, but "
+                                   "nothing in Kubernetes shows an ASM backend with weight above 0 on the shared CLB",
+                                   fix="Check the ASM ingress gateway backends and their weights in the CLB console "
+                                       "(vServer groups), or let CCM serve the ASM Service, then audit again.",
+                                   message="CLB {lb}: Istio ingress Service {name} has weight 0, but that an ASM "
+                                           "backend serves the CLB is not shown: ASM's {asm_member}: {why}")
     NOT_A_NUMBER = Outcome("AA2030", Status.UNKNOWN, "a CLB weight annotation is not an integer 0-100 as CCM reads "
                            "it (CCM refuses to sync the Service)",
                            message="CLB {lb}: a weight annotation is not an integer 0-100 as CCM reads it: {weights}")
@@ -738,8 +966,8 @@ class IngressLbWeights(ClusterCheck):
                               message=SCAN_UNREAD + "an ingress gateway (or its role) may have been missed, so it "
                                                     "cannot tell that no Istio ingress gateway Service on a shared CLB "
                                                     "still has weight")
-    outcomes = (WEIGHT_ZERO, WEIGHT_ABOVE_ZERO, NOTHING_SERVES, WEIGHT_UNSET, WEIGHT_NOT_APPLIED, NOT_A_NUMBER,
-                GATEWAYS_UNSEEN, WEIGHT_UNPROVEN, NOT_SHARED)
+    outcomes = (WEIGHT_ZERO, WEIGHT_ABOVE_ZERO, NOTHING_SERVES, WEIGHT_UNSET, WEIGHT_NOT_APPLIED, NO_ASM_BACKEND,
+                NOT_A_NUMBER, GATEWAYS_UNSEEN, WEIGHT_UNPROVEN, ASM_BACKEND_UNPROVEN, NOT_SHARED)
     needs = (K.SERVICE, K.DEPLOYMENT)
     # VirtualServices, ServiceEntries: a custom gateway's role (egress, not ingress)
     uses = (*SCAN_KINDS, K.VIRTUALSERVICE, K.SERVICEENTRY)
@@ -771,9 +999,12 @@ class IngressLbWeights(ClusterCheck):
                 lb = first_annotation(annotations, LB_ID_ANNOTATIONS)
                 members = groups.setdefault(lb, []) if lb else None
                 if members is not None and not any(m.asm for m in members):
+                    # Declared only: no Service of it in the cluster, so no backend of it on the CLB whatever weight
+                    # it declares (main counted that weight: "Istio 0 : ASM 100" passed with nothing behind ASM's side).
                     members.append(LbMember(f"IstioGateway {gw.namespace}/{gw.name}", True,
                                             first_annotation(annotations, LB_WEIGHT_ANNOTATIONS),
-                                            "declared on the ASM control plane"))
+                                            "declared on the ASM control plane",
+                                            backends_not_shown=("FAIL", DECLARED_ONLY)))
         elif asm is not None:
             declared_note = "ASM IstioGateways not readable; only the cluster's Services were compared"
         shared = {lb: m for lb, m in groups.items() if any(x.asm for x in m) and any(not x.asm for x in m)}
@@ -799,7 +1030,17 @@ class IngressLbWeights(ClusterCheck):
         source = "Service annotation" + (f" (on the CLB by its {found_by})" if found_by else "")
         return LbMember(f"{svc.namespace}/{svc.name}", svc.gateway.asm, svc.lb_weight, source,
                         svc.gateway.labels.get("operator.istio.io/managed") == "Reconcile", spelling,
-                        svc.weight_not_applied())
+                        svc.weight_not_applied(), svc.backends_not_shown() if svc.gateway.asm else None,
+                        first_annotation(svc.annotations, LB_ID_ANNOTATIONS) is not None,
+                        vserver_groups(first_annotation(svc.annotations, LB_VGROUP_PORT_ANNOTATIONS)))
+
+    @staticmethod
+    def _asm_weight(m: LbMember, weight: int | None) -> int:
+        """The weight an ASM member serving the CLB has (its backends_not_shown is None): the annotated one where CCM
+        reads it, else CCM's default (100, like an unset weight)."""
+        if weight is None or not m.lb_id_annotated:
+            return 100
+        return weight
 
     def _judge(self, cluster: ClusterInventory, lb: str, members: list[LbMember]) -> Iterator[Finding]:
         try:
@@ -810,7 +1051,22 @@ class IngressLbWeights(ClusterCheck):
                               evidence={"weights": bad})
             return
         istio_sum = sum(w if w is not None else 100 for m in members if not m.asm for w in [weights[m.service]])
-        asm_sum = sum(w if w is not None else 100 for m in members if m.asm for w in [weights[m.service]])
+        # ASM's side counts only Services whose backends CCM is shown to put on the CLB: a gateway only declared on the
+        # ASM control plane, or a Service CCM does not serve, takes none of the traffic the Istio side gives up.
+        # ASM's ingress migration puts both Services' backends into the same vServer groups (the listeners' groups,
+        # named by vgroup-port "<id>:<port>,..."): an ASM Service naming only other groups than the Istio Service's
+        # puts its backends where the listeners may not send.
+        istio_groups = frozenset().union(*(m.vgroups for m in members if not m.asm))
+        for m in members:
+            if m.asm and m.backends_not_shown is None and m.vgroups and istio_groups and not m.vgroups & istio_groups:
+                m.backends_not_shown = ("UNKNOWN", Phrase(
+                    N_("its vServer groups ({asm_groups}) are not the Istio Service's ({istio_groups}), so whether the "
+                       "shared listeners send to its backends is not shown"),
+                    asm_groups=", ".join(sorted(m.vgroups)), istio_groups=", ".join(sorted(istio_groups))))
+        asm_serving = [m for m in members if m.asm and m.backends_not_shown is None]
+        asm_sum = sum(self._asm_weight(m, weights[m.service]) for m in asm_serving)
+        asm_unknown = [m for m in members if m.asm and m.backends_not_shown and m.backends_not_shown[0] == "UNKNOWN"]
+        asm_absent = [m for m in members if m.asm and m.backends_not_shown and m.backends_not_shown[0] == "FAIL"]
         split = f"Istio {istio_sum} : ASM {asm_sum}"
         params: dict[str, Any] = {"lb": lb, "istio_weight": istio_sum, "asm_weight": asm_sum, "istio_percent": "n/a"}
         if istio_sum + asm_sum:
@@ -818,7 +1074,8 @@ class IngressLbWeights(ClusterCheck):
             split += f" ({params['istio_percent']}% to Istio)"
         evidence = {"clb": lb, "split": split, "members": [
             {"service": m.service, "asm": m.asm, "weight": m.weight, "source": m.source,
-             **({"weight_not_applied": m.not_applied[1]} if m.not_applied else {})} for m in members]}
+             **({"weight_not_applied": m.not_applied[1]} if m.not_applied and not m.asm else {}),
+             **({"backends_not_shown": m.backends_not_shown[1]} if m.backends_not_shown else {})} for m in members]}
         for m in (m for m in members if not m.asm):
             ns, _, name = m.service.partition("/")
             subject = {"kind": "Service", "namespace": ns, "name": name}
@@ -834,6 +1091,14 @@ class IngressLbWeights(ClusterCheck):
                 status, why = m.not_applied
                 outcome = self.WEIGHT_NOT_APPLIED if status == "FAIL" else self.WEIGHT_UNPROVEN
                 yield self.report(outcome, cluster.name, params={**params, "name": name, "why": why},
+                                  remediation=outcome.fix, evidence=evidence, **subject)
+            elif weight == 0 and asm_sum == 0 and (asm_absent or asm_unknown):
+                # No ASM backend shown on the CLB: a FAIL where one is known absent, else UNKNOWN.
+                outcome = self.NO_ASM_BACKEND if asm_absent and not asm_unknown else self.ASM_BACKEND_UNPROVEN
+                first = (asm_absent or asm_unknown)[0]
+                yield self.report(outcome, cluster.name,
+                                  params={**params, "name": name, "asm_member": first.service,
+                                          "why": first.backends_not_shown[1]},  # type: ignore[index]
                                   remediation=outcome.fix, evidence=evidence, **subject)
             elif weight == 0 and asm_sum == 0:
                 yield self.report(self.NOTHING_SERVES, cluster.name, params=params,

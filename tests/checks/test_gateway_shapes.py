@@ -181,8 +181,13 @@ def test_gateway_of_unknown_role_is_still_judged(audit):
 
 def test_gateway_of_unknown_role_with_asm_gateways_asks_to_confirm(audit):
     asm = [f.migration_cr("Migrating"), f.istio_gateway_cr("ingressgateway", "ingress", cluster_ids=["c-a"])]
-    a = audit({"cluster-a": cluster(*custom_gateway("gw-7", "edge", "gw-7"))}, "uninstall", asm=asm, config=IDS)
+    asm_deployment = f.gateway_deployment("istio-ingressgateway", asm=True, gateway_type="ingress")
+    a = audit({"cluster-a": cluster(*custom_gateway("gw-7", "edge", "gw-7"), asm_deployment)}, "uninstall", asm=asm,
+              config=IDS)
     assert [(r["status"], r["severity"], r["code"]) for r in a.rows(PRESENT)] == [("WARN", "major", "AA1723")]
+    # declared for the cluster but not deployed: it serves nothing, so nothing replaces gw-7 (gwx16: was WARN AA1723)
+    a = audit({"cluster-a": cluster(*custom_gateway("gw-7", "edge", "gw-7"))}, "uninstall", asm=asm, config=IDS)
+    assert [(r["status"], r["code"]) for r in a.rows(PRESENT)] == [("FAIL", "AA1711")]
 
 
 def test_gateway_api_deployment_is_an_istio_gateway(audit):
@@ -760,13 +765,15 @@ def test_a_custom_egress_gateway_is_not_taken_for_ingress_when_the_virtualservic
     assert kinds_found(read) == {"edge/edge-out": "egress"}
     assert [(r["status"], r["code"], r["name"]) for r in read.rows(PRESENT)] == [("FAIL", "AA1710", "edge-out")]
     unread = {"cluster-a": {K.VIRTUALSERVICE: FORBIDDEN_VS}}
-    for deployed in ([asm_deployment], []):
-        a = audit({"cluster-a": cluster(*edge_out_egress(), *deployed)}, "uninstall", asm=asm, config=IDS,
-                  unreadable=unread)
-        assert kinds_found(a) == {"edge/edge-out": "unknown"}
-        [row] = a.rows(PRESENT)
-        assert (row["status"], row["code"], row["name"]) == ("UNKNOWN", "AA1734", "edge-out")
-        assert "virtualservices" in row["message"] and "forbidden" in row["message"]
+    a = audit({"cluster-a": cluster(*edge_out_egress(), asm_deployment)}, "uninstall", asm=asm, config=IDS,
+              unreadable=unread)
+    assert kinds_found(a) == {"edge/edge-out": "unknown"}
+    [row] = a.rows(PRESENT)
+    assert (row["status"], row["code"], row["name"]) == ("UNKNOWN", "AA1734", "edge-out")
+    assert "virtualservices" in row["message"] and "forbidden" in row["message"]
+    # ASM's gateway declared but not deployed serves nothing, whatever edge-out's role (gwx16: was UNKNOWN AA1734)
+    a = audit({"cluster-a": cluster(*edge_out_egress())}, "uninstall", asm=asm, config=IDS, unreadable=unread)
+    assert [(r["status"], r["code"]) for r in a.rows(PRESENT)] == [("FAIL", "AA1711")]
     alone = audit({"cluster-a": cluster(*edge_out_egress())}, "uninstall", asm=[f.migration_cr("Migrating")],
                   config=IDS, unreadable=unread)
     assert [(r["status"], r["code"]) for r in alone.rows(PRESENT)] == [("FAIL", "AA1711")]

@@ -285,11 +285,14 @@ def test_asm_gateways_fail_when_missing_or_for_another_cluster(audit):
     assert (rows["istio-egressgateway"]["status"], rows["istio-egressgateway"]["code"]) == ("FAIL", "AA1710")
 
 
-def test_asm_gateways_warn_when_declared_but_not_deployed(audit):
+def test_asm_gateways_fail_when_declared_but_not_deployed(audit):
+    """Declared for the cluster, its istio-<name> Deployment absent: it serves nothing, so removing Istio's gateway
+    drops its traffic (main: WARN AA1721, minor, GO at the uninstall gate)."""
     a = audit({"cluster-a": ingress()}, "uninstall", config=IDS,
               asm=asm_side(f.istio_gateway_cr("ingressgateway-asm", "ingress", cluster_ids=["c-a"])))
     (row,) = a.rows(CHECK_GW)
-    assert (row["status"], row["code"], row["severity"]) == ("WARN", "AA1721", "minor")
+    assert (row["status"], row["code"], row["severity"]) == ("FAIL", "AA1712", "blocker")
+    assert a.result.verdict == "NO-GO"
     assert "istio-system/istio-ingressgateway-asm" in row["message"]
 
 
@@ -354,8 +357,10 @@ def test_lb_weights_declared_on_asm_istiogateway(audit):
     a = audit({"cluster-a": ingress("40")}, "uninstall", asm=[cr], config=IDS)
     (row,) = a.rows(CHECK_LB)
     assert (row["status"], row["code"]) == ("FAIL", "AA2010")
-    assert row["evidence"]["split"].startswith("Istio 40 : ASM 60")
-    assert row["evidence"]["members"][1]["source"] == "declared on the ASM control plane"
+    # the declared weight is evidence, not backends on the CLB: ASM's side counts 0 until its Service is there
+    assert row["evidence"]["split"].startswith("Istio 40 : ASM 0")
+    member = row["evidence"]["members"][1]
+    assert (member["source"], member["weight"]) == ("declared on the ASM control plane", "60")
 
 
 def test_lb_weights_not_applicable_without_shared_clb(audit):
@@ -397,7 +402,7 @@ def test_cross_network_pass_when_gateway_first(audit, spelling):
 
 def test_cross_network_fail_when_pods_moved_first(audit):
     a = audit({"cluster-a": [*eastwest(), *moved_pods("2026-11-12T08:00:00Z")]}, "uninstall", config=IDS,
-              asm=[f.istio_gateway_cr("asm-cross-network-m1", "cross-network", created=GW_TIME)])
+              asm=[f.istio_gateway_cr("asm-cross-network-m1", "cross-network", cluster_ids=["c-a"], created=GW_TIME)])
     (row,) = a.rows(CHECK_CN)
     assert (row["status"], row["code"]) == ("FAIL", "AA1810")
     assert row["evidence"]["workloads"] == ["Deployment shop/cart"]

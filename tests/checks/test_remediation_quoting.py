@@ -82,7 +82,7 @@ def test_asm_gateway_status_command_quotes_the_istiogateway(audit, value):
     a = audit({"cluster-a": cluster}, "uninstall", config=IDS,
               asm=[f.istio_gateway_cr(value, "ingress", cluster_ids=["c-a"], namespace=value)])
     row = only(a.rows("asm-gateways-present"), name="istio-ingressgateway")
-    assert row["status"] == "WARN"
+    assert row["status"] == "FAIL"  # declared, not deployed (AA1712)
     assert_quoted(row["remediation"], value)
     assert row["remediation"].count(shlex.quote(value)) == 2
 
@@ -163,7 +163,8 @@ def test_cronjob_restart_note_stays_a_comment(audit, value):
                 created="2026-11-12T08:00:00Z")
     eastwest = [f.gateway_deployment("istio-eastwestgateway", labels={"topology.istio.io/network": "network-1"})]
     a = audit({"cluster-a": [*eastwest, job, pod]}, "uninstall", config=IDS,
-              asm=[f.istio_gateway_cr("asm-cross-network-m1", "cross-network", created="2026-11-13T09:41:30Z")])
+              asm=[f.istio_gateway_cr("asm-cross-network-m1", "cross-network", cluster_ids=["c-a"],
+                                      created="2026-11-13T09:41:30Z")])
     (row,) = a.rows("cross-cluster-gateway-first")
     assert row["status"] == "FAIL" and row["name"] == ""  # no subject: the engine guards nothing here
     assert row["evidence"]["workloads"] == [f"CronJob shop/{value}"]
