@@ -571,8 +571,8 @@ def istio_installed(meta: dict[str, Any]) -> str | None:
     return None
 
 
-def istiod_owners(services: list[dict[str, Any]], deployments: list[dict[str, Any]]
-                  ) -> dict[str, tuple[str, str]]:
+def istiod_owners(services: list[dict[str, Any]], deployments: list[dict[str, Any]],
+                  webhooks: list[dict[str, Any]] | None = None) -> dict[str, tuple[str, str]]:
     """`<namespace>/<name>` of every istiod[-<rev>] Service or istiod Deployment -> (OWNER_*, why).
 
     ASM's managed control plane leaves a Service istiod-<rev> with nothing behind it in the cluster. A
@@ -581,8 +581,10 @@ def istiod_owners(services: list[dict[str, Any]], deployments: list[dict[str, An
     istiod Deployment backs it and it carries no Istio install labels (domain.md). One with ASM's marks and
     Istio's install labels but nothing behind it is OWNER_CONFLICT: the marks contradict each other.
     A remote cluster's Istio has nothing behind its istiod Service either, and up to 1.23 its charts label it not at
-    all: without ASM's marks, what applied it or its shape decides (_unlabelled_istiod_owner).
+    all: without ASM's marks, what applied it, Istio's injector webhooks (`webhooks`, the MutatingWebhookConfigurations
+    read) calling it, or its shape decides (_unlabelled_istiod_owner).
     """
+    called = istio_injector_services(webhooks)
     local: dict[str, dict[str, Any]] = {}
     for dep in deployments:
         if is_istiod_deployment(dep):
@@ -609,7 +611,7 @@ def istiod_owners(services: list[dict[str, Any]], deployments: list[dict[str, An
         elif installed:
             out[key] = (OWNER_ISTIO, f"Service {key} carries {installed}")
         else:
-            out[key] = _unlabelled_istiod_owner(key, meta, svc.get("spec") or {})
+            out[key] = _unlabelled_istiod_owner(key, meta, svc.get("spec") or {}, called.get(key))
     for key in local:  # a CA_ADDR naming a local istiod Deployment is Istio's, with or without its Service
         out.setdefault(key, (OWNER_ISTIO, f"istiod Deployment {key} runs in the cluster"))
     return out
@@ -633,13 +635,41 @@ GITOPS_ANNOTATIONS = ("argocd.argoproj.io/tracking-id",)
 GITOPS_LABELS = ("kustomize.toolkit.fluxcd.io/name", "helm.toolkit.fluxcd.io/name", "app.kubernetes.io/instance")
 
 
-def _unlabelled_istiod_owner(key: str, meta: dict[str, Any], spec: dict[str, Any]) -> tuple[str, str]:
+def istio_injector_services(webhooks: Any) -> dict[str, str]:
+    """`<namespace>/<service>` each of Istio's injector webhooks calls -> why that webhook is Istio's.
+
+    Istio's: a MutatingWebhookConfiguration carrying Istio's install labels (istio_installed) and none of ASM's marks.
+    The remote charts hard-code operator.istio.io/component: "Pilot" on theirs, whatever applied them
+    (istiod-remote/templates/mutatingwebhook.yaml @1.10.6..1.23.6), so they tell a remote install the Service's own
+    metadata does not. A webhook calling a URL (istiodRemote.injectionURL) names no Service."""
+    out: dict[str, str] = {}
+    for config in webhooks or ():
+        meta = (config.get("metadata") if isinstance(config, dict) else None) or {}
+        if not isinstance(meta, dict) or any(ASM_MARK in str(k) for k in (*(meta.get("labels") or {}),
+                                                                          *(meta.get("annotations") or {}))):
+            continue
+        installed = istio_installed(meta)
+        if not installed:
+            continue
+        for hook in config.get("webhooks") or ():
+            service = ((hook.get("clientConfig") if isinstance(hook, dict) else None) or {}).get("service") or {}
+            if isinstance(service, dict) and service.get("name"):
+                key = f"{service.get('namespace') or ''}/{service['name']}"
+                out.setdefault(key, f"Istio's injector webhook {meta.get('name')} ({installed}) calls it")
+    return out
+
+
+def _unlabelled_istiod_owner(key: str, meta: dict[str, Any], spec: dict[str, Any],
+                             called_by: str | None = None) -> tuple[str, str]:
     """Owner of an istiod Service with no local istiod behind it, no ASM mark and no Istio install label.
 
     ASM's managed control plane leaves such a Service (domain.md: headless, nothing behind it). So does Istio's remote
     install up to 1.23, when applied by a tool that writes none of Istio's labels: never ASM's when Helm applied it (a
     release of the cluster's own: OWNER_ISTIO), when it carries the remote charts' `-remote` name (OWNER_ISTIO), or
-    when its shape or the tool that applied it is not ASM's (ExternalName, Argo CD / Flux tracking: OWNER_UNPROVEN).
+    when Istio's injector webhook calls it (`called_by`), its shape or the tool that applied it is not ASM's
+    (ExternalName, Argo CD / Flux tracking): OWNER_UNPROVEN, not OWNER_ISTIO, for these, as nothing published shows
+    what ASM's own webhooks and Service carry: a proxy with ASM's env or image naming it stays ASM's, one with no
+    such mark stays Istio's, and no version is read from it.
     """
     labels = meta.get("labels") or {}
     annotations = meta.get("annotations") or {}
@@ -650,6 +680,8 @@ def _unlabelled_istiod_owner(key: str, meta: dict[str, Any], spec: dict[str, Any
                              "remote charts install it so (charts base, istiod-remote up to 1.23 label it no further)")
     if key.endswith(REMOTE_ISTIOD_SUFFIX):
         return OWNER_ISTIO, f"Service {key} bears the name Istio's remote charts give a remote control plane's istiod"
+    if called_by:
+        return OWNER_UNPROVEN, f"Service {key} has no local istiod behind it, but {called_by}"
     if spec.get("type") == "ExternalName":
         return OWNER_UNPROVEN, (f"Service {key} is an ExternalName ({spec.get('externalName')}), as Istio's remote "
                                 "charts write for a remote istiod's host name; ASM's managed one is headless")

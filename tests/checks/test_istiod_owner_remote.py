@@ -38,7 +38,8 @@ APPS = {(S.APPS_NS, "ratings"), (S.APPS_NS, "details")}
 def owners(objects: list[dict[str, Any]]) -> dict[str, str]:
     services = [o for o in objects if o["kind"] == "Service"]
     deployments = [o for o in objects if o["kind"] == "Deployment"]
-    return {key: owner for key, (owner, _) in mesh.istiod_owners(services, deployments).items()}
+    webhooks = [o for o in objects if o["kind"] == "MutatingWebhookConfiguration"]
+    return {key: owner for key, (owner, _) in mesh.istiod_owners(services, deployments, webhooks).items()}
 
 
 def service(shape: S.Shape) -> dict[str, Any]:
@@ -51,6 +52,7 @@ def service(shape: S.Shape) -> dict[str, Any]:
     ("helm", "10.10.0.15", mesh.OWNER_ISTIO),                   # ClusterIP + Endpoints, Helm's marks
     ("argocd", "10.10.0.15", mesh.OWNER_UNPROVEN),              # Argo CD's tracking, no Helm mark
     ("template", "istiod.primary.example.com", mesh.OWNER_UNPROVEN),  # `helm template | kubectl apply`: ExternalName
+    ("template", "10.10.0.15", mesh.OWNER_UNPROVEN),  # ... with an IP: only Istio's injector webhook calling it tells
 ])
 def test_an_istio_remote_service_under_a_release_without_istio_is_never_asms(applied_by: str, address: str,
                                                                               owner: str) -> None:
@@ -89,17 +91,32 @@ def test_asms_marks_still_make_it_asms() -> None:
     assert owners([svc]) == {f"{S.ISTIO_NS}/istiod": mesh.OWNER_ASM}
 
 
-@pytest.mark.xfail(strict=True, reason="left alone: `helm template | kubectl apply` of a <=1.23 remote with an IP "
-                   "leaves a Service no different from what we know of ASM's; only the injector webhook (labelled "
-                   "operator.istio.io/component by the chart) tells, and istiod_owners does not read webhooks")
-def test_a_bare_applied_remote_service_with_an_ip_is_not_told_from_asms() -> None:
+def test_a_bare_applied_remote_service_is_told_by_istios_injector_webhook() -> None:
+    """`helm template | kubectl apply` (or `istioctl manifest generate`) of a remote up to 1.23 with an IP: the Service
+    carries nothing, but the chart's injector webhook (operator.istio.io/component: "Pilot", hard-coded in
+    istiod-remote/templates/mutatingwebhook.yaml @1.10.6..1.23.6) calls it. Without that webhook (or with one
+    calling a URL: istiodRemote.injectionURL) nothing tells it from ASM's."""
     shape = S.legacy_remote_shape(applied_by="template", address="10.10.0.15")
-    assert owners(shape.objects)[f"{S.ISTIO_NS}/istiod"] != mesh.OWNER_ASM
+    hooks = [o for o in shape.objects if o["kind"] == "MutatingWebhookConfiguration"]
+    assert owners(shape.objects) == {f"{S.ISTIO_NS}/istiod": mesh.OWNER_UNPROVEN}
+    assert owners([o for o in shape.objects if o not in hooks]) == {f"{S.ISTIO_NS}/istiod": mesh.OWNER_ASM}
+    by_url = hooks[0]["webhooks"][0]["clientConfig"]
+    by_url["url"] = "https://istiod.primary.example.com:15017/inject/cluster/remote1/net/network1"
+    del by_url["service"]
+    assert owners(shape.objects) == {f"{S.ISTIO_NS}/istiod": mesh.OWNER_ASM}
+
+
+def test_asms_service_called_by_no_istio_webhook_stays_asms_beside_a_running_istio() -> None:
+    """A migrating cluster: Istio's istiod runs (its webhook calls its own Service); ASM's istiod-<rev> is called by
+    no webhook of Istio's."""
+    shape = S.moved_to_asm(S.helm_revision("1.22.8", ""))
+    assert owners(shape.objects) == {f"{S.ISTIO_NS}/istiod": mesh.OWNER_ISTIO,
+                                     f"{S.ISTIO_NS}/istiod-{S.ASM_REVISION}": mesh.OWNER_ASM}
 
 
 # ---------------------------------------------------------------- what the checks then say
 @pytest.mark.parametrize(("applied_by", "address"), [("helm", "istiod.primary.example.com"), ("helm", "10.10.0.15"),
-                                                     ("argocd", "10.10.0.15"),
+                                                     ("argocd", "10.10.0.15"), ("template", "10.10.0.15"),
                                                      ("template", "istiod.primary.example.com")])
 def test_digest_pinned_sidecars_of_a_helm_remote_stay_istios(tmp_path: Path, applied_by: str, address: str) -> None:
     """The false GO: the primary injected the remote's pods (CA_ADDR istiod.istio-system.svc:15012) with a proxyv2
