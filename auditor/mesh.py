@@ -663,13 +663,14 @@ def _unlabelled_istiod_owner(key: str, meta: dict[str, Any], spec: dict[str, Any
                              called_by: str | None = None) -> tuple[str, str]:
     """Owner of an istiod Service with no local istiod behind it, no ASM mark and no Istio install label.
 
-    ASM's managed control plane leaves such a Service (domain.md: headless, nothing behind it). So does Istio's remote
-    install up to 1.23, when applied by a tool that writes none of Istio's labels: never ASM's when Helm applied it (a
-    release of the cluster's own: OWNER_ISTIO), when it carries the remote charts' `-remote` name (OWNER_ISTIO), or
-    when Istio's injector webhook calls it (`called_by`), its shape or the tool that applied it is not ASM's
-    (ExternalName, Argo CD / Flux tracking): OWNER_UNPROVEN, not OWNER_ISTIO, for these, as nothing published shows
-    what ASM's own webhooks and Service carry: a proxy with ASM's env or image naming it stays ASM's, one with no
-    such mark stays Istio's, and no version is read from it.
+    ASM's managed control plane leaves such a Service (domain.md: headless, nothing behind it); so does Istio's remote
+    install up to 1.23 when what applied it wrote none of Istio's labels. Never ASM's:
+    - installed by Helm, whatever the release's name (a release of the cluster's own), or named as the remote charts
+      name it beside a local istiod (`istiod[-<rev>]-remote`): OWNER_ISTIO;
+    - called by Istio's injector webhook (`called_by`), an ExternalName, or tracked by Argo CD / Flux: OWNER_UNPROVEN,
+      as nothing published shows what ASM's own webhooks and Service carry. A proxy naming it keeps ASM's env or image
+      as its only ASM marks, one without them is Istio's, and no ASM version is read from its name.
+    Else OWNER_ASM (the domain rule).
     """
     labels = meta.get("labels") or {}
     annotations = meta.get("annotations") or {}
