@@ -762,7 +762,7 @@ class ClusterInventory:
     pod_summaries: PodSummaries = field(default_factory=PodSummaries.empty)
     pod_rows: list[tuple] = field(default_factory=list)
     _pods: pd.DataFrame | None = None
-    _classified_with: tuple[bool, bool] | None = None  # (Services, Deployments) readable when `proxy` was set
+    _classified_with: tuple[bool, bool, bool] | None = None  # (Services, Deployments, webhooks) readable when set
     _memo: dict[Any, Any] = field(default_factory=dict)
     # kind key -> (the list indexed, its length, (namespace, name) -> object, name -> object): see get()
     _by_name: dict[str, tuple[Any, ...]] = field(default_factory=dict, repr=False)
@@ -958,16 +958,19 @@ class ClusterInventory:
         return self._pods
 
     # -- proxy classification (mesh.classify), once the istiod Services are known
-    def _owner_evidence(self) -> tuple[bool, bool]:
-        return self.available(K.SERVICE), self.available(K.DEPLOYMENT)
+    def _owner_evidence(self) -> tuple[bool, bool, bool]:
+        return self.available(K.SERVICE), self.available(K.DEPLOYMENT), self.available(K.MUTATING_WEBHOOK)
 
     def istiod_owners(self) -> dict[str, tuple[str, str]]:
         """`<ns>/<name>` of each istiod Service -> (mesh.OWNER_*, why); {} when Services or Deployments are
-        unreadable (then no CA_ADDR proves anything: mesh.OWNER_UNPROVEN)."""
-        if not all(self._owner_evidence()):
+        unreadable (then no CA_ADDR proves anything: mesh.OWNER_UNPROVEN). The injector webhooks (a fact kind, read in
+        every gate) are read when they can be: which Service Istio's injector calls."""
+        service_read, deployment_read, webhook_read = self._owner_evidence()
+        if not (service_read and deployment_read):
             return {}
-        return self.memo("istiod_owners", lambda: mesh.istiod_owners(self.objects(K.SERVICE),
-                                                                     self.istiod_deployments()))
+        return self.memo("istiod_owners", lambda: mesh.istiod_owners(
+            self.objects(K.SERVICE), self.istiod_deployments(),
+            self.objects(K.MUTATING_WEBHOOK) if webhook_read else []))
 
     def istiod_deployments(self) -> list[dict[str, Any]]:
         """Self-built istiod Deployments (mesh.is_istiod_deployment) in the order read, the proxy classification's

@@ -571,8 +571,8 @@ def istio_installed(meta: dict[str, Any]) -> str | None:
     return None
 
 
-def istiod_owners(services: list[dict[str, Any]], deployments: list[dict[str, Any]]
-                  ) -> dict[str, tuple[str, str]]:
+def istiod_owners(services: list[dict[str, Any]], deployments: list[dict[str, Any]],
+                  webhooks: list[dict[str, Any]] | None = None) -> dict[str, tuple[str, str]]:
     """`<namespace>/<name>` of every istiod[-<rev>] Service or istiod Deployment -> (OWNER_*, why).
 
     ASM's managed control plane leaves a Service istiod-<rev> with nothing behind it in the cluster. A
@@ -580,7 +580,11 @@ def istiod_owners(services: list[dict[str, Any]], deployments: list[dict[str, An
     by its own istiod Deployment and labelled by its installer. So a Service is ASM's only when no local
     istiod Deployment backs it and it carries no Istio install labels (domain.md). One with ASM's marks and
     Istio's install labels but nothing behind it is OWNER_CONFLICT: the marks contradict each other.
+    A remote cluster's Istio has nothing behind its istiod Service either, and up to 1.23 its charts label it not at
+    all: without ASM's marks, what applied it, Istio's injector webhooks (`webhooks`, the MutatingWebhookConfigurations
+    read) calling it, or its shape decides (_unlabelled_istiod_owner).
     """
+    called = istio_injector_services(webhooks)
     local: dict[str, dict[str, Any]] = {}
     for dep in deployments:
         if is_istiod_deployment(dep):
@@ -607,10 +611,86 @@ def istiod_owners(services: list[dict[str, Any]], deployments: list[dict[str, An
         elif installed:
             out[key] = (OWNER_ISTIO, f"Service {key} carries {installed}")
         else:
-            out[key] = (OWNER_ASM, f"Service {key} has no local istiod behind it and no Istio install labels")
+            out[key] = _unlabelled_istiod_owner(key, meta, svc.get("spec") or {}, called.get(key))
     for key in local:  # a CA_ADDR naming a local istiod Deployment is Istio's, with or without its Service
         out.setdefault(key, (OWNER_ISTIO, f"istiod Deployment {key} runs in the cluster"))
     return out
+
+
+# What else than Istio's install labels (istio_installed) an istiod[-<rev>] Service with nothing behind it carries when
+# Istio installed it for a remote cluster. Istio's remote charts up to 1.23 (manifests/charts/base and istiod-remote,
+# templates/services.yaml @1.10.6..1.23.6: Service istiod[-<rev>] or istiod[-<rev>]-remote, no selector, port tcp-istiod
+# 15012 (+ tcp-webhook 443->15017 from 1.14), type ExternalName for a remotePilotAddress host name, else an IP in an
+# Endpoints object) write no label at all on it: only the tool that applied the chart marks it. Helm 3.2+ labels
+# app.kubernetes.io/managed-by=Helm and annotates meta.helm.sh/release-name on every object of a release, whatever its
+# name (setMetadataVisitor, helm/helm@v3.21.4:pkg/action/validate.go, called by install.go/upgrade.go); `helm
+# template | kubectl apply` and Argo CD (which renders charts itself) leave no Helm mark, Argo CD its tracking instead.
+# From 1.24 the istiod chart's remote profile labels it app.kubernetes.io/part-of=istio and helm.sh/chart=istiod-<v>
+# (remote-istiod-service.yaml @1.24.6..1.30.3), which istio_installed reads.
+HELM_MANAGED_BY = ("app.kubernetes.io/managed-by", "Helm")
+REMOTE_ISTIOD_SUFFIX = "-remote"  # istiod[-<rev>]-remote: the remote control plane's Service beside a local istiod
+# The markers of the tools that apply objects from Git (checks/gitops.py, auditor/labelled.py name the same keys):
+# Argo CD's annotation tracking and label tracking (its default before 3.0), Flux's kustomize-/helm-controller labels.
+GITOPS_ANNOTATIONS = ("argocd.argoproj.io/tracking-id",)
+GITOPS_LABELS = ("kustomize.toolkit.fluxcd.io/name", "helm.toolkit.fluxcd.io/name", "app.kubernetes.io/instance")
+
+
+def istio_injector_services(webhooks: Any) -> dict[str, str]:
+    """`<namespace>/<service>` each of Istio's injector webhooks calls -> why that webhook is Istio's.
+
+    Istio's: a MutatingWebhookConfiguration carrying Istio's install labels (istio_installed) and none of ASM's marks.
+    The remote charts hard-code operator.istio.io/component: "Pilot" on theirs, whatever applied them
+    (istiod-remote/templates/mutatingwebhook.yaml @1.10.6..1.23.6), so they tell a remote install the Service's own
+    metadata does not. A webhook calling a URL (istiodRemote.injectionURL) names no Service."""
+    out: dict[str, str] = {}
+    for config in webhooks or ():
+        meta = (config.get("metadata") if isinstance(config, dict) else None) or {}
+        if not isinstance(meta, dict) or any(ASM_MARK in str(k) for k in (*(meta.get("labels") or {}),
+                                                                          *(meta.get("annotations") or {}))):
+            continue
+        installed = istio_installed(meta)
+        if not installed:
+            continue
+        for hook in config.get("webhooks") or ():
+            service = ((hook.get("clientConfig") if isinstance(hook, dict) else None) or {}).get("service") or {}
+            if isinstance(service, dict) and service.get("name"):
+                key = f"{service.get('namespace') or ''}/{service['name']}"
+                out.setdefault(key, f"Istio's injector webhook {meta.get('name')} ({installed}) calls it")
+    return out
+
+
+def _unlabelled_istiod_owner(key: str, meta: dict[str, Any], spec: dict[str, Any],
+                             called_by: str | None = None) -> tuple[str, str]:
+    """Owner of an istiod Service with no local istiod behind it, no ASM mark and no Istio install label.
+
+    ASM's managed control plane leaves such a Service (domain.md: headless, nothing behind it); so does Istio's remote
+    install up to 1.23 when what applied it wrote none of Istio's labels. Never ASM's:
+    - installed by Helm, whatever the release's name (a release of the cluster's own), or named as the remote charts
+      name it beside a local istiod (`istiod[-<rev>]-remote`): OWNER_ISTIO;
+    - called by Istio's injector webhook (`called_by`), an ExternalName, or tracked by Argo CD / Flux: OWNER_UNPROVEN,
+      as nothing published shows what ASM's own webhooks and Service carry. A proxy naming it keeps ASM's env or image
+      as its only ASM marks, one without them is Istio's, and no ASM version is read from its name.
+    Else OWNER_ASM (the domain rule).
+    """
+    labels = meta.get("labels") or {}
+    annotations = meta.get("annotations") or {}
+    release = annotations.get(HELM_RELEASE)
+    if release or labels.get(HELM_MANAGED_BY[0]) == HELM_MANAGED_BY[1]:
+        named = f" (release {release})" if release else ""
+        return OWNER_ISTIO, (f"Service {key} was installed by Helm{named} with no local istiod behind it: Istio's "
+                             "remote charts install it so (charts base, istiod-remote up to 1.23 label it no further)")
+    if key.endswith(REMOTE_ISTIOD_SUFFIX):
+        return OWNER_ISTIO, f"Service {key} bears the name Istio's remote charts give a remote control plane's istiod"
+    if called_by:
+        return OWNER_UNPROVEN, f"Service {key} has no local istiod behind it, but {called_by}"
+    if spec.get("type") == "ExternalName":
+        return OWNER_UNPROVEN, (f"Service {key} is an ExternalName ({spec.get('externalName')}), as Istio's remote "
+                                "charts write for a remote istiod's host name; ASM's managed one is headless")
+    tracked = [k for k in GITOPS_ANNOTATIONS if annotations.get(k)] + [k for k in GITOPS_LABELS if labels.get(k)]
+    if tracked:
+        return OWNER_UNPROVEN, (f"Service {key} was applied from Git or a chart ({tracked[0]}), as Istio's remote "
+                                "install can be; ASM's managed control plane is not")
+    return OWNER_ASM, f"Service {key} has no local istiod behind it and no Istio install labels"
 
 
 def _selects(selector: dict[str, Any], dep: dict[str, Any]) -> bool:

@@ -16,7 +16,9 @@ Sources (path@tag in istio/istio):
   istiod-revision-tag-<tag> from 1.28).
 - REMOTE: manifests/helm-profiles/remote.yaml and istio-discovery templates/{remote-istiod-service,mutatingwebhook,
   deployment,configmap}.yaml @1.28.10 (profile=remote: no istiod Deployment, no mesh ConfigMap, a selector-less
-  ExternalName Service istiod naming the primary's istiod).
+  ExternalName Service istiod naming the primary's istiod); up to 1.23 manifests/charts/istiod-remote/templates/
+  {services,endpoints,mutatingwebhook}.yaml @1.18.7, 1.22.8, 1.23.6 (the Service unlabelled: only what applied the
+  chart marks it).
 - INJECT: manifests/charts/istio-control/istio-discovery/files/injection-template.yaml @1.10.6, 1.14.6,
   1.18.7, 1.22.8, 1.24.6, 1.30.3 and pkg/kube/inject/testdata/inject/{hello,native-sidecar,grpc-agent,
   gateway}.yaml.injected @1.24.6 (CA_ADDR istiod[-<revision>].istio-system.svc:15012, `proxy sidecar`,
@@ -945,6 +947,58 @@ def remote_shape(version: str = "1.28.10", primary: str = "istiod.primary.exampl
     return shape
 
 
+def legacy_remote_shape(version: str = "1.22.8", *, release: str = "mesh-remote", revision: str = "",
+                        address: str = "istiod.primary.example.com", applied_by: str = "helm",
+                        image: str | None = None) -> Shape:
+    """A remote cluster up to 1.23: `helm install <release> istio/istiod-remote -n istio-system --set
+    global.remotePilotAddress=<address> [--set revision=<revision>]` (manifests/charts/istiod-remote/templates/
+    {services,endpoints,mutatingwebhook}.yaml @1.22.8, 1.23.6; the same Service in charts/base/templates/services.yaml).
+
+    The chart writes no label on Service istiod[-<revision>]: no selector, ports tcp-istiod 15012 and tcp-webhook
+    443->15017, type ExternalName for a host name, else ClusterIP with an Endpoints object holding the IP. Its injector
+    webhook carries the chart's own labels (istio.io/rev, operator.istio.io/component: Pilot, app, release). What
+    marks the Service is what applied it (`applied_by`): "helm" (Helm 3's label app.kubernetes.io/managed-by=Helm and
+    meta.helm.sh/release-* annotations on every object of the release: helm/helm@v3.21.4:pkg/action/validate.go
+    setMetadataVisitor), "argocd" (Argo CD renders the chart itself and tracks by annotation
+    argocd.argoproj.io/tracking-id), "template" (`helm template | kubectl apply`: nothing). Pods injected by the
+    primary's istiod (CA_ADDR istiod[-<revision>].istio-system.svc:15012); `image`: their proxyv2 pinned otherwise."""
+    inj = Injector(version, revision=revision, image=image)
+    labels: dict[str, str] = {}
+    notes: dict[str, str] = {}
+    if applied_by == "helm":
+        labels = {"app.kubernetes.io/managed-by": "Helm"}
+        notes = {"meta.helm.sh/release-name": release, "meta.helm.sh/release-namespace": ISTIO_NS}
+    elif applied_by == "argocd":
+        notes = {"argocd.argoproj.io/tracking-id": f"{release}:/Service:{ISTIO_NS}/{inj.istiod_name}"}
+    is_ip = all(part.isdigit() for part in address.split("."))
+    spec: dict[str, Any] = {"ports": [{"name": "tcp-istiod", "port": 15012, "protocol": "TCP", "targetPort": 15012},
+                                      {"name": "tcp-webhook", "port": 443, "protocol": "TCP", "targetPort": 15017}]}
+    if is_ip:
+        spec.update({"type": "ClusterIP", "clusterIP": "172.16.12.50", "clusterIPs": ["172.16.12.50"]})
+    else:
+        spec.update({"type": "ExternalName", "externalName": address})
+    svc = {"apiVersion": "v1", "kind": "Service", "metadata": f.meta(inj.istiod_name, ISTIO_NS, labels, notes),
+           "spec": spec}
+    objects = [namespace(ISTIO_NS), svc]
+    if is_ip:
+        objects.append({"apiVersion": "v1", "kind": "Endpoints",
+                        "metadata": f.meta(inj.istiod_name, ISTIO_NS, labels, notes),
+                        "subsets": [{"addresses": [{"ip": address}],
+                                     "ports": [{"name": "tcp-istiod", "port": 15012, "protocol": "TCP"},
+                                               {"name": "tcp-webhook", "port": 15017, "protocol": "TCP"}]}]})
+    webhook_name = f"istio-sidecar-injector-{revision}" if revision else "istio-sidecar-injector"
+    objects.append(f.webhook_config(webhook_name, service_name=inj.istiod_name, revision=inj.rev,
+                                    labels={"install.operator.istio.io/owning-resource": "unknown",
+                                            "operator.istio.io/component": "Pilot", "app": "sidecar-injector",
+                                            "release": release, **labels}, annotations=notes or None))
+    shape = Shape("remote", "ISTIOD", objects=objects)
+    shape.add(_apps(inj, "ratings", "details"))
+    shape.istiod_elsewhere = True
+    shape.name = f"remote-{applied_by}-{release}-{version}"
+    shape.source = f"istiod-remote/templates/services.yaml@{version}"
+    return shape
+
+
 def grpc_agent_shape(version: str = "1.24.6") -> Shape:
     inj = Injector(version)
     shape = _control_plane(inj, "istioctl").add(_apps(inj, "grpc-echo", template="grpc-agent"))
@@ -983,6 +1037,9 @@ def all_shapes() -> list[Shape]:
         revision_tags(),
         revision_tags("1.28.10", "1-28-10"),
         remote_shape(),
+        legacy_remote_shape(),
+        legacy_remote_shape("1.18.7", release="mesh", address="10.10.0.15", applied_by="argocd",
+                            image="registry.example.com/mesh/proxyv2@sha256:" + "cd" * 32),
         canary(),
         gateway_chart("istio-ingress", "istio-ingress"),
         gateway_chart("istio-ingressgateway", ISTIO_NS),
