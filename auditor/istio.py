@@ -98,10 +98,16 @@ def proxyless_rows(pods: pd.DataFrame) -> np.ndarray:
             & among(pods["phase"], ACTIVE_PHASES))
 
 
+# The owner proxyless_server_owner gives an istiod the cluster's Services and Deployments (read) do not show: the app's
+# bootstrap names a host that does not resolve, so it gets no configuration at all.
+SERVER_ABSENT = "absent"
+
+
 def proxyless_server_owner(cluster: ClusterInventory, server: str) -> tuple[str, str]:
     """(mesh.OWNER_*, why) of the istiod a proxyless bootstrap names (`<namespace>/<service>`, or
     mesh.XDS_SERVER_UNREADABLE): OWNER_ASM only when istiod_owners proves that Service ASM's; OWNER_ISTIO when it
-    proves it Istio's; OWNER_UNPROVEN (or OWNER_CONFLICT) with the reason otherwise, never a guess."""
+    proves it Istio's; SERVER_ABSENT when both kinds were read and neither shows it; OWNER_UNPROVEN (or
+    OWNER_CONFLICT) with the reason otherwise, never a guess."""
     if server == mesh.XDS_SERVER_UNREADABLE:
         return mesh.OWNER_UNPROVEN, ("its grpc-bootstrap-init container names no istiod Service this audit can read "
                                      "(a changed injection template?)")
@@ -113,7 +119,7 @@ def proxyless_server_owner(cluster: ClusterInventory, server: str) -> tuple[str,
     except EvidenceUnavailable as exc:  # released before anything asked (a fleet's report, after its checks)
         return mesh.OWNER_UNPROVEN, exc.reason
     if owner is None:
-        return mesh.OWNER_UNPROVEN, f"no istiod Service or Deployment {server} is in the cluster"
+        return SERVER_ABSENT, f"no istiod Service or Deployment {server} is in the cluster"
     return owner
 
 

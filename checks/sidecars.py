@@ -13,6 +13,7 @@ from auditor.errors import EvidenceUnavailable
 from auditor.i18n import joined
 from auditor.inventory import ClusterInventory, workload_columns, workload_counts
 from auditor.istio import (
+    SERVER_ABSENT,
     UNCLASSIFIED_MESSAGE,
     WORKLOAD_KEY,
     istio_sidecar_rows,
@@ -97,6 +98,11 @@ class IstioSidecarsRemaining(ClusterCheck):
         "its configuration straight from Istio's istiod: the uninstall leaves it without an xDS server",
         message="{total} pod(s) of a proxyless gRPC app take xDS straight from Istio's istiod {server} (bootstrap "
                 "written by init container grpc-bootstrap-init): the uninstall removes it")
+    PROXYLESS_NO_SERVER = Outcome(
+        "AA1217", Status.FAIL, "a proxyless gRPC app (Istio's grpc-simple injection) takes its configuration from an "
+        "istiod the cluster does not have (removed, or never there): it gets none",
+        message="{total} pod(s) of a proxyless gRPC app take xDS straight from {server}, which the cluster's Services "
+                "and Deployments do not show: they get no configuration")
     PROXYLESS_UNPROVEN = Outcome(
         "AA1235", Status.UNKNOWN, "a proxyless gRPC app (Istio's grpc-simple injection) takes its configuration "
         "straight from an istiod that cannot be told ASM's or Istio's",
@@ -107,7 +113,7 @@ class IstioSidecarsRemaining(ClusterCheck):
                 "or Istio's: {why}")
     outcomes = (CLEAN, LEFT, RESTART_PENDING, PARTLY_MOVED, BAKED_IN, UNCLASSIFIED, VM_GROUP_ON_ISTIO,
                 VM_ENTRY_ON_ISTIO, VM_GROUP_UNPROVEN, VM_ENTRY_UNPROVEN, VM_UNREAD, CA_OWNER_UNREAD, PROXYLESS_ON_ISTIO,
-                PROXYLESS_UNPROVEN)
+                PROXYLESS_NO_SERVER, PROXYLESS_UNPROVEN)
     needs = (K.POD,)
     # Services: which istiod a proxy's CA_ADDR names is told from them (CA_OWNER_UNREAD when they are not read).
     uses = (K.REPLICASET, K.JOB, K.DEPLOYMENT, K.STATEFULSET, K.DAEMONSET, K.CRONJOB, K.REPLICATIONCONTROLLER,
@@ -188,9 +194,10 @@ class IstioSidecarsRemaining(ClusterCheck):
             servers = sorted({str(s) for s in values["xds_server"][start:end]})
             judged = {server: owners.setdefault(server, proxyless_server_owner(cluster, server)) for server in servers}
             on_istio = [server for server, (owner, _) in judged.items() if owner == mesh.OWNER_ISTIO]
+            absent = [server for server, (owner, _) in judged.items() if owner == SERVER_ABSENT]
             unproven = {server: why for server, (owner, why) in judged.items()
-                        if owner not in (mesh.OWNER_ISTIO, mesh.OWNER_ASM)}
-            if not on_istio and not unproven:
+                        if owner not in (mesh.OWNER_ISTIO, mesh.OWNER_ASM, SERVER_ABSENT)}
+            if not on_istio and not absent and not unproven:
                 continue  # every pod's bootstrap names ASM's istiod
             total = end - start
             evidence: dict[str, Any] = {"pods": values["name"][start:min(end, start + 20)], "pod_count": total,
@@ -209,6 +216,10 @@ class IstioSidecarsRemaining(ClusterCheck):
             if on_istio:
                 out.append(self.report(self.PROXYLESS_ON_ISTIO, cluster.name,
                                        params={"total": total, "server": ", ".join(on_istio)},
+                                       remediation=remediation, **subject))
+            elif absent:
+                out.append(self.report(self.PROXYLESS_NO_SERVER, cluster.name,
+                                       params={"total": total, "server": ", ".join(absent)},
                                        remediation=remediation, **subject))
             else:
                 out.append(self.report(self.PROXYLESS_UNPROVEN, cluster.name, params={

@@ -162,10 +162,14 @@ def test_proxyless_pods_are_unknown_when_services_cannot_be_read(audit):
     assert run.result.verdict.value == "INCOMPLETE"
 
 
-def test_proxyless_pods_naming_an_istiod_the_cluster_does_not_show_are_unknown(audit):
-    run = audit({"c1": grpc_workload()}, "uninstall", config=ONLY)
+@pytest.mark.parametrize("gate", ["uninstall", "finished"])
+def test_proxyless_pods_naming_an_istiod_the_cluster_does_not_have_fail(audit, gate):
+    """After `istioctl uninstall --purge` (or with a revisioned Istio and no default tag) no Service `istiod` is left:
+    the bootstrap names a host that does not resolve."""
+    run = audit({"c1": grpc_workload()}, gate, config=ONLY)
     [row] = [r for r in run.rows(CHECK) if r["name"] == "grpc"]
-    assert (row["status"], row["code"]) == ("UNKNOWN", "AA1235")
+    assert (row["status"], row["code"]) == ("FAIL", "AA1217")
+    assert run.result.verdict.value == "NO-GO"
 
 
 def test_a_bootstrap_whose_istiod_cannot_be_read_is_unknown(audit):
