@@ -215,8 +215,10 @@ def xds_agent_value(env: dict[str, str]) -> str | None:
 PROXYLESS_BOOTSTRAP_INIT = "grpc-bootstrap-init"
 # The xds_server of a pod whose bootstrap init container names no istiod this reader can tell.
 XDS_SERVER_UNREADABLE = "?"
+# Names of at most 63 characters (DNS labels): a bounded match per "istiod" in the text, so a hostile command of
+# "istiod-istiod-..." costs linear time.
 _BOOTSTRAP_ISTIOD = re.compile(
-    r"(istiod(?:-[a-z0-9-]+)?)\.(\$\{ISTIO_NAMESPACE\}|\$ISTIO_NAMESPACE\b|[a-z0-9-]+)\.svc(?![a-z0-9-])")
+    r"(istiod(?:-[a-z0-9-]{1,56})?)\.(\$\{ISTIO_NAMESPACE\}|\$ISTIO_NAMESPACE\b|[a-z0-9-]{1,63})\.svc(?![a-z0-9-])")
 
 
 def proxyless_xds_server(command: Any, args: Any, env: Any) -> str:

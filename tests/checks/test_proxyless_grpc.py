@@ -138,6 +138,16 @@ def test_the_istiod_a_bootstrap_names(command, args, env, expected):
     assert mesh.proxyless_xds_server(command, args, env) == expected
 
 
+def test_a_hostile_bootstrap_command_is_read_in_linear_time():
+    """Every "istiod" in the text starts a match bounded by DNS label lengths (an unbounded one scanned to the end of
+    the text from each: 140 KB of "istiod-" took 18 s, quadratic in the length)."""
+    import time
+
+    start = time.perf_counter()
+    assert mesh.proxyless_xds_server(["istiod-" * 200_000], None, []) == UNREADABLE
+    assert time.perf_counter() - start < 5
+
+
 # ---------------------------------------------------------------- istio-sidecars-remaining
 @pytest.mark.parametrize("gate", ["uninstall", "finished"])
 def test_proxyless_pods_on_istio_s_istiod_fail_the_uninstall_and_finished_gates(audit, gate):
