@@ -18,16 +18,20 @@ SERVER_URI line unchanged since 1.12.0):
 
 from __future__ import annotations
 
+import copy
 import json
 from typing import Any
 
 import orjson
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from auditor import kinds as K
 from auditor import mesh, podwire
 from auditor.inventory import POD_COLUMNS, summarise_pod
 from tests import factory as f
+from tests.test_pod_structs import MUTATE, ODD_VALUES, paths_of
 
 CHECK = "istio-sidecars-remaining"
 ONLY = f.only_checks(CHECK)
@@ -121,6 +125,37 @@ def test_the_summary_names_the_istiod_of_the_bootstrap_alike_from_a_dict_and_a_s
     assert from_dicts == from_structs
     assert [row["xds_server"] for row in from_dicts] == ["istio-system/istiod", "", ""]
     assert from_dicts[0]["proxy"] == mesh.PROXY_NONE
+
+
+@st.composite
+def mutated_grpc_pods(draw: st.DrawFn) -> dict[str, Any]:
+    """The grpc-simple pod with 1-3 values set, deleted or added anywhere (as tests/test_pod_structs.py mutates)."""
+    pod = copy.deepcopy(GRPC_POD)
+    for _ in range(draw(st.integers(min_value=1, max_value=3))):
+        where = draw(st.sampled_from(paths_of(pod)))
+        parent = pod
+        for step in where[:-1]:
+            parent = parent[step]
+        if draw(st.booleans()) and isinstance(parent, dict):
+            del parent[where[-1]]
+        else:
+            parent[where[-1]] = copy.deepcopy(draw(st.one_of(ODD_VALUES, st.sampled_from([
+                "grpc-bootstrap-init", "ISTIO_NAMESPACE", ["sh", "-c", "dns:///istiod-x.y.svc:15012"]]))))
+    return pod
+
+
+GRPC_POD = grpc_workload(count=1)[2]
+
+
+@MUTATE
+@given(mutated_grpc_pods())
+def test_a_mutated_proxyless_pod_summarises_alike_from_a_dict_and_a_struct(pod: dict[str, Any]):
+    raw = json.dumps({"apiVersion": "v1", "kind": "List", "items": [pod]}).encode()
+    structs = podwire.pod_structs(raw)
+    if structs is None:  # refused: the dict path alone reads it
+        return
+    (full,) = orjson.loads(raw)["items"]
+    assert summarise_pod(structs[0], mesh.ProxyRules()) == summarise_pod(full, mesh.ProxyRules())
 
 
 @pytest.mark.parametrize(("command", "args", "env", "expected"), [
