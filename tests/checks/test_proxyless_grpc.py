@@ -268,6 +268,16 @@ def test_grpc_agent_pods_are_judged_by_their_proxy(audit):
     assert [r["code"] for r in run.rows(CHECK)] == ["AA1201"]
 
 
+def test_pods_xds_agent_says_it_did_not_judge_proxyless_pods(audit):
+    """PROXY_CONFIG_XDS_AGENT is a pilot-agent setting: a grpc-simple pod has no agent to carry it. The migrating gate's
+    PASS does not fail them, but does not pass them silently as pods without a mesh either."""
+    run = audit({"c1": [*istio_control_plane(), *grpc_workload()]}, "migrating",
+                config=f.only_checks("pods-xds-agent"))
+    [row] = run.rows("pods-xds-agent")
+    assert (row["status"], row["code"]) == ("PASS", "AA1102")
+    assert row["evidence"]["proxyless_grpc_pods_not_judged"] == 2
+
+
 # ---------------------------------------------------------------- the report's progress
 def test_the_progress_counts_proxyless_apps_on_istio_as_still_to_move(audit):
     from auditor.render import context
