@@ -34,7 +34,8 @@ class IstioSidecarsRemaining(ClusterCheck):
     severity = Severity.BLOCKER
     rationale = ("`istioctl uninstall --purge` removes istiod; pods still on Istio's sidecar then lose their "
                  "control plane and certificates. Every workload must run ASM's proxy first. So must every VM proxy "
-                 "(WorkloadGroup, WorkloadEntry) bootstrapped against Istio's istiod.")
+                 "(WorkloadGroup, WorkloadEntry) bootstrapped against Istio's istiod, and every proxyless gRPC app "
+                 "whose injected xDS bootstrap (Istio's grpc-simple template) names Istio's istiod.")
     remediation = "Label the pod template with sidecar.asm.aliyun.com/inject=true (rolling restart)."
     _LEFT = "{total} pod(s) still run Istio's sidecar ({native} native, {classic} classic)"
     CLEAN = Outcome("AA1201", Status.PASS, "no pod runs Istio's sidecar",
