@@ -222,10 +222,10 @@ def _cluster_by_cluster(phase: str, sources: SourceSet, writer: SnapshotWriter |
 KEPT_VIEWS = ("istiod_owners", "istiod_deployed", "gateway_workloads", "eastwest_signals", "gateway_services",
               "data_plane_facts")
 # The pod frame's columns read after a cluster's checks: ASM proxy images (asm.asm_proxy_versions), the fleet rows'
-# counts (fleet.proxy_counts), the report's progress (render.context), tracking's sidecar pods; and the marks a
-# proxy is classified from (ClusterInventory._classify_proxies).
+# counts (fleet.proxy_counts), the report's progress (render.context, with the proxyless apps' xds_server), tracking's
+# sidecar pods; and the marks a proxy is classified from (ClusterInventory._classify_proxies).
 KEPT_POD_COLUMNS = ("namespace", "phase", "role", "proxy", "proxy_image", "workload_kind", "workload_name",
-                    "asm_env", "image_kind", "ca_service")
+                    "asm_env", "image_kind", "ca_service", "xds_server")
 
 
 class _OneAtATime:

@@ -111,9 +111,11 @@ POD_COLUMNS = (
     "term_grace", "prestop", "long_lived", "drain", "exit_on_zero", "template_hash",
     # The marks `proxy` is decided from (mesh.classify), once the cluster's istiod Services are known.
     "asm_env", "image_kind", "ca_service",
+    # The istiod a proxyless gRPC app's injected xDS bootstrap names (mesh.proxyless_xds_server), "" for other pods.
+    "xds_server",
 )
 _CATEGORICAL = ("namespace", "owner_kind", "phase", "proxy", "role", "proxy_image", "xds_agent",
-                "revision", "gateway_label", "drain", "image_kind", "ca_service")
+                "revision", "gateway_label", "drain", "image_kind", "ca_service", "xds_server")
 # What a pod shares with the other pods of its workload (its profile), kept once for the pods listed one after the
 # other with the same profile (PodSummaries). A pod's profile is compared with the page's text; a new one keeps the
 # first two copied and the next six interned (see _own), the rest are interned already (the proxy's marks) or not text.
@@ -121,7 +123,7 @@ _PROFILE_COLUMNS = (
     "owner_name", "template_hash",
     "namespace", "owner_kind", "phase", "revision", "gateway_label", "drain",
     "ready", "proxy", "role", "native", "held_by_proxy", "proxy_image", "xds_agent", "asm_inject", "term_grace",
-    "prestop", "long_lived", "exit_on_zero", "asm_env", "image_kind", "ca_service",
+    "prestop", "long_lived", "exit_on_zero", "asm_env", "image_kind", "ca_service", "xds_server",
 )
 # What is each pod's own, after the number of its profile in a PodSummaries row.
 _OWN_COLUMNS = ("name", "restarts", "created", "started")
@@ -282,6 +284,14 @@ def summarise_pod(pod: dict[str, Any] | podwire.Pod, rules: mesh.ProxyRules) -> 
         if not long_lived:
             long_lived = _long_lived(port.get("name") for port in c.get("ports") or ())
     drain = _drain(annotations)
+    xds_server = ""
+    for c in spec.get("initContainers") or ():
+        if c.get("name") == mesh.PROXYLESS_BOOTSTRAP_INIT:  # (find_proxy_container read each one's name already)
+            env = c.get("env")
+            env_items = [(item.get("name"), item.get("value")) for item in env if isinstance(item, dict)
+                         ] if isinstance(env, list) else []
+            xds_server = mesh.proxyless_xds_server(c.get("command"), c.get("args"), env_items)
+            break
     # A run-to-completion pod whose app containers all ended while the classic (non-native) istio-proxy keeps
     # it Running: it never completes, so it never moves to ASM by itself (_RUN_POLICIES: whoever made it).
     held_by_proxy = False
@@ -293,7 +303,8 @@ def summarise_pod(pod: dict[str, Any] | podwire.Pod, rules: mesh.ProxyRules) -> 
         held_by_proxy = bool(app_states) and all("terminated" in st for st in app_states)
     return _row(meta.get("namespace"), meta.get("name"), owner_kind, owner_name, status.get("phase"), ready,
                 restarts, proxy, native, held_by_proxy, labels, revision, meta.get("creationTimestamp"),
-                status.get("startTime"), spec.get("terminationGracePeriodSeconds"), prestop, long_lived, drain)
+                status.get("startTime"), spec.get("terminationGracePeriodSeconds"), prestop, long_lived, drain,
+                xds_server)
 
 
 _NO_STATUS = podwire.PodStatus()
@@ -310,6 +321,7 @@ def summarise_pods(pods: list[Any], rules: mesh.ProxyRules, into: PodSummaries) 
                                                           mesh.AMBIENT_IMAGE_MARK)
     no_proxy = (mesh.PROXY_NONE, "", "", "", "", False, "<absent>", False)  # _row's columns of a pod without proxy
     intern, join, inject_label, run_policies = sys.intern, "".join, mesh.ASM_INJECT_LABEL, _RUN_POLICIES
+    bootstrap_init = mesh.PROXYLESS_BOOTSTRAP_INIT
     decode_env, decode_strings = podwire.ENV_VARS.decode, podwire.STRINGS.decode
     profiles, rows = into.profiles, into.rows
     append = rows.append
@@ -352,11 +364,17 @@ def summarise_pods(pods: list[Any], rules: mesh.ProxyRules, into: PodSummaries) 
         if containers is not last_containers or inits is not last_inits:
             last_containers, last_inits = containers, inits
             # mesh.find_proxy_container: a native sidecar first, then a classic one.
-            container, native = None, False
+            container, native, xds_server = None, False, ""
             for c in inits or ():
                 if c.name == proxy_name and c.restartPolicy == "Always":
-                    container, native = c, True
-                    break
+                    if container is None:
+                        container, native = c, True
+                elif c.name == bootstrap_init and not xds_server:
+                    # Istio's proxyless gRPC bootstrap (mesh.proxyless_xds_server): what podwire checked, once per list.
+                    env_vars = decoded.get(id(c.env)) or decode_env(c.env) or ()
+                    xds_server = intern(mesh.proxyless_xds_server(
+                        decode_strings(c.command), decoded.get(id(c.args)) or decode_strings(c.args),
+                        [(item.name, item.value) for item in env_vars]))
             prestop = False
             long_lived = False
             for c in containers:
@@ -421,7 +439,7 @@ def summarise_pods(pods: list[Any], rules: mesh.ProxyRules, into: PodSummaries) 
             owner_name, template_hash or "", namespace or "", owner_kind, phase or "", revision,
             labels.get("istio") or "", drain, ready, kind, role, native, held_by_proxy, image, xds,
             labels.get(inject_label) == "true", -1 if grace is None else grace, prestop, long_lived, exit_on_zero,
-            asm_env, image_kind, ca_service,
+            asm_env, image_kind, ca_service, xds_server,
         )
         # The pods of a workload are listed one after the other (by name): a pod whose profile is not the one of the
         # pod before starts a new one (a workload's pods listed apart, or some in another phase, have a few).
@@ -514,7 +532,7 @@ def _drain(annotations: dict[str, str]) -> str:
 def _row(namespace: str | None, name: str | None, owner_kind: str, owner_name: str, phase: str | None, ready: bool,
          restarts: int, proxy: tuple[str, str, str, str, bool, str, bool] | None, native: bool,
          held_by_proxy: bool, labels: dict[str, str], revision: str, created: str | None, started: str | None,
-         grace: int | None, prestop: bool, long_lived: bool, drain: str) -> tuple:
+         grace: int | None, prestop: bool, long_lived: bool, drain: str, xds_server: str) -> tuple:
     """The summary tuple (POD_COLUMNS) of a pod read as a dict (summarise_pods reads the same values of a Struct)."""
     if proxy is None:
         kind, role, image, xds = mesh.PROXY_NONE, "", "", "<absent>"
@@ -533,6 +551,7 @@ def _row(namespace: str | None, name: str | None, owner_kind: str, owner_name: s
         _own(started), intern(gateway) if (gateway := labels.get("istio")) else "",
         -1 if grace is None else int(grace), prestop, long_lived, intern(drain) if drain else "", exit_on_zero,
         _own(labels.get("pod-template-hash")), asm_env, image_kind, ca_service,
+        intern(xds_server) if xds_server else "",
     )
 
 

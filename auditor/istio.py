@@ -17,6 +17,7 @@ import pandas as pd
 from auditor import kinds as K
 from auditor import mesh, podwire
 from auditor.check import ClusterCheck
+from auditor.errors import EvidenceUnavailable
 from auditor.inventory import ACTIVE_PHASES, ClusterInventory, workload_rows
 from auditor.model import Finding, Outcome
 
@@ -85,6 +86,41 @@ def istio_proxy_rows(pods: pd.DataFrame) -> np.ndarray:
     # Ambient proxies (ztunnel, waypoints) are left to the ambient-mode check.
     return (among(pods["proxy"], (mesh.PROXY_ISTIO,)) & ~among(pods["role"], (mesh.ROLE_AMBIENT,))
             & among(pods["phase"], ACTIVE_PHASES))
+
+
+def proxyless_rows(pods: pd.DataFrame) -> np.ndarray:
+    """Which pods are active proxyless gRPC apps whose injected xDS bootstrap names an istiod (the `xds_server` column,
+    mesh.proxyless_xds_server), not already counted by their own proxy as still on Istio's (or unclassifiable): a numpy
+    mask. Without the column (a frame of another make), none."""
+    if "xds_server" not in pods:
+        return np.zeros(len(pods), dtype=bool)
+    return (~among(pods["xds_server"], ("",)) & ~among(pods["proxy"], (mesh.PROXY_ISTIO, mesh.PROXY_UNKNOWN))
+            & among(pods["phase"], ACTIVE_PHASES))
+
+
+# The owner proxyless_server_owner gives an istiod the cluster's Services and Deployments (read) do not show: the app's
+# bootstrap names a host that does not resolve, so it gets no configuration at all.
+SERVER_ABSENT = "absent"
+
+
+def proxyless_server_owner(cluster: ClusterInventory, server: str) -> tuple[str, str]:
+    """(mesh.OWNER_*, why) of the istiod a proxyless bootstrap names (`<namespace>/<service>`, or
+    mesh.XDS_SERVER_UNREADABLE): OWNER_ASM only when istiod_owners proves that Service ASM's; OWNER_ISTIO when it
+    proves it Istio's; SERVER_ABSENT when both kinds were read and neither shows it; OWNER_UNPROVEN (or
+    OWNER_CONFLICT) with the reason otherwise, never a guess."""
+    if server == mesh.XDS_SERVER_UNREADABLE:
+        return mesh.OWNER_UNPROVEN, ("its grpc-bootstrap-init container names no istiod Service this audit can read "
+                                     "(a changed injection template?)")
+    unread = [kind for kind in (K.SERVICE, K.DEPLOYMENT) if not cluster.available(kind)]
+    if unread:
+        return mesh.OWNER_UNPROVEN, "; ".join(f"{kind.kind} unread: {cluster.unread_reason(kind)}" for kind in unread)
+    try:
+        owner = cluster.istiod_owners().get(server)
+    except EvidenceUnavailable as exc:  # released before anything asked (a fleet's report, after its checks)
+        return mesh.OWNER_UNPROVEN, exc.reason
+    if owner is None:
+        return SERVER_ABSENT, f"no istiod Service or Deployment {server} is in the cluster"
+    return owner
 
 
 def among(column: pd.Series, values: tuple[Any, ...]) -> np.ndarray:

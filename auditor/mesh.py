@@ -204,6 +204,40 @@ def xds_agent_value(env: dict[str, str]) -> str | None:
     return env.get(XDS_AGENT_KEY)
 
 
+
+# Proxyless gRPC, Istio's injection template `grpc-simple` (istiod's injector ConfigMap; manifests/charts/istio-control/
+# istio-discovery/files/grpc-simple.yaml, rendered in pkg/kube/inject/testdata/inject/grpc-simple.yaml.injected
+# @1.12.0..1.30.3): no istio-proxy, but an init container `grpc-bootstrap-init` whose shell command writes the app's xDS
+# bootstrap (the app's GRPC_XDS_BOOTSTRAP names the file) with SERVER_URI="dns:///istiod.${ISTIO_NAMESPACE}.svc:15010",
+# ISTIO_NAMESPACE an env var of that init container (`value: |` of global.istioNamespace: "istio-system\n"). The app
+# then takes its configuration from that istiod, straight, and loses it when that istiod is removed.
+# (`grpc-agent`, the template ASM documents for proxyless gRPC, runs istio-proxy as an agent: classified as any proxy.)
+PROXYLESS_BOOTSTRAP_INIT = "grpc-bootstrap-init"
+# The xds_server of a pod whose bootstrap init container names no istiod this reader can tell.
+XDS_SERVER_UNREADABLE = "?"
+# Names of at most 63 characters (DNS labels): a bounded match per "istiod" in the text, so a hostile command of
+# "istiod-istiod-..." costs linear time.
+_BOOTSTRAP_ISTIOD = re.compile(
+    r"(istiod(?:-[a-z0-9-]{1,56})?)\.(\$\{ISTIO_NAMESPACE\}|\$ISTIO_NAMESPACE\b|[a-z0-9-]{1,63})\.svc(?![a-z0-9-])")
+
+
+def proxyless_xds_server(command: Any, args: Any, env: Any) -> str:
+    """`<namespace>/<service>` of the istiod the xDS bootstrap of a grpc-bootstrap-init container names (its command
+    and args, `${ISTIO_NAMESPACE}` from its env: a list of (name, value) with None for valueFrom), or
+    XDS_SERVER_UNREADABLE when it names none, or more than one, or a namespace variable without a literal value.
+    Never raises: a live pod's fields may be of any type."""
+    texts = [part for field in (command, args) if isinstance(field, list) for part in field if isinstance(part, str)]
+    found = {m.groups() for text in texts for m in _BOOTSTRAP_ISTIOD.finditer(text)}
+    if len(found) != 1:
+        return XDS_SERVER_UNREADABLE
+    [(service, namespace)] = found
+    if namespace.startswith("$"):
+        values = [value for name, value in env if name == "ISTIO_NAMESPACE"] if isinstance(env, list) else []
+        namespace = values[-1].strip() if values and isinstance(values[-1], str) else ""
+        if not re.fullmatch(r"[a-z0-9]([a-z0-9-]*[a-z0-9])?", namespace):
+            return XDS_SERVER_UNREADABLE
+    return f"{namespace}/{service}"
+
 # ---------------------------------------------------------------- versions
 _SEMVER = re.compile(r"^v?(\d+)\.(\d+)(?:\.(\d+))?")
 _REV_VERSION = re.compile(r"^(\d+)-(\d+)(?:-(\d+))?$")

@@ -13,11 +13,14 @@ from auditor.errors import EvidenceUnavailable
 from auditor.i18n import joined
 from auditor.inventory import ClusterInventory, workload_columns, workload_counts
 from auditor.istio import (
+    SERVER_ABSENT,
     UNCLASSIFIED_MESSAGE,
     WORKLOAD_KEY,
     istio_sidecar_rows,
     manual_injections,
     pod_columns,
+    proxyless_rows,
+    proxyless_server_owner,
     rerender_remediation,
     unclassified_proxy_findings,
 )
@@ -31,7 +34,8 @@ class IstioSidecarsRemaining(ClusterCheck):
     severity = Severity.BLOCKER
     rationale = ("`istioctl uninstall --purge` removes istiod; pods still on Istio's sidecar then lose their "
                  "control plane and certificates. Every workload must run ASM's proxy first. So must every VM proxy "
-                 "(WorkloadGroup, WorkloadEntry) bootstrapped against Istio's istiod.")
+                 "(WorkloadGroup, WorkloadEntry) bootstrapped against Istio's istiod, and every proxyless gRPC app "
+                 "whose injected xDS bootstrap (Istio's grpc-simple template) names Istio's istiod.")
     remediation = "Label the pod template with sidecar.asm.aliyun.com/inject=true (rolling restart)."
     _LEFT = "{total} pod(s) still run Istio's sidecar ({native} native, {classic} classic)"
     CLEAN = Outcome("AA1201", Status.PASS, "no pod runs Istio's sidecar",
@@ -88,8 +92,29 @@ class IstioSidecarsRemaining(ClusterCheck):
         message="{pods} pod(s) count as ASM's, but the istiod their CA_ADDR names ({ca_services}) cannot be told ASM's "
                 "or Istio's: {reason}",
         fix="Grant list on Services and Deployments (`asm-audit rbac`), then audit again.")
+    # Proxyless gRPC apps injected with Istio's grpc-simple template (mesh.proxyless_xds_server): no proxy, but an xDS
+    # bootstrap naming an istiod, from which the app takes its configuration straight.
+    PROXYLESS_ON_ISTIO = Outcome(
+        "AA1216", Status.FAIL, "a proxyless gRPC app (Istio's grpc-simple injection: no proxy, an xDS bootstrap) takes "
+        "its configuration straight from Istio's istiod: the uninstall leaves it without an xDS server",
+        message="{total} pod(s) of a proxyless gRPC app take xDS straight from Istio's istiod {server} (bootstrap "
+                "written by init container grpc-bootstrap-init): the uninstall removes it")
+    PROXYLESS_NO_SERVER = Outcome(
+        "AA1217", Status.FAIL, "a proxyless gRPC app (Istio's grpc-simple injection) takes its configuration from an "
+        "istiod the cluster does not have (removed, or never there): it gets none",
+        message="{total} pod(s) of a proxyless gRPC app take xDS straight from {server}, which the cluster's Services "
+                "and Deployments do not show: they get no configuration")
+    PROXYLESS_UNPROVEN = Outcome(
+        "AA1235", Status.UNKNOWN, "a proxyless gRPC app (Istio's grpc-simple injection) takes its configuration "
+        "straight from an istiod that cannot be told ASM's or Istio's",
+        fix="Find which control plane serves the app (the bootstrap its grpc-bootstrap-init container writes, "
+            "`istioctl proxy-status` on Istio's istiod); move it to ASM (ASM documents proxyless gRPC with the "
+            "grpc-agent template), or grant list on Services and Deployments (`asm-audit rbac`) and audit again.",
+        message="{total} pod(s) of a proxyless gRPC app take xDS straight from {server}, which cannot be told ASM's "
+                "or Istio's: {why}")
     outcomes = (CLEAN, LEFT, RESTART_PENDING, PARTLY_MOVED, BAKED_IN, UNCLASSIFIED, VM_GROUP_ON_ISTIO,
-                VM_ENTRY_ON_ISTIO, VM_GROUP_UNPROVEN, VM_ENTRY_UNPROVEN, VM_UNREAD, CA_OWNER_UNREAD)
+                VM_ENTRY_ON_ISTIO, VM_GROUP_UNPROVEN, VM_ENTRY_UNPROVEN, VM_UNREAD, CA_OWNER_UNREAD, PROXYLESS_ON_ISTIO,
+                PROXYLESS_NO_SERVER, PROXYLESS_UNPROVEN)
     needs = (K.POD,)
     # Services: which istiod a proxy's CA_ADDR names is told from them (CA_OWNER_UNREAD when they are not read).
     uses = (K.REPLICASET, K.JOB, K.DEPLOYMENT, K.STATEFULSET, K.DAEMONSET, K.CRONJOB, K.REPLICATIONCONTROLLER,
@@ -137,9 +162,11 @@ class IstioSidecarsRemaining(ClusterCheck):
                               remediation=remediation, evidence=evidence)
         unclassified = list(unclassified_proxy_findings(self, self.UNCLASSIFIED, cluster, pods))
         yield from unclassified
+        proxyless = self._proxyless_findings(cluster, pods, ctx)
+        yield from proxyless
         machines, plain = self._vm_findings(cluster)
         yield from machines
-        if sidecars.empty and not unclassified:
+        if sidecars.empty and not unclassified and not proxyless:
             moved = (pods["proxy"] == mesh.PROXY_ASM) & (pods["role"] == mesh.ROLE_SIDECAR)
             unproven = self._ca_owner_unread(cluster, pods, moved)
             if unproven is not None:
@@ -151,6 +178,56 @@ class IstioSidecarsRemaining(ClusterCheck):
                 if plain:  # read and judged: endpoints without a proxy (databases a ServiceEntry selects)
                     evidence["workload_entries_without_proxy"] = plain
                 yield self.report(self.CLEAN, cluster.name, params={"asm": asm}, evidence=evidence)
+
+    def _proxyless_findings(self, cluster: ClusterInventory, pods: Any, ctx: Context) -> list[Finding]:
+        """One finding per workload whose pods are proxyless gRPC apps (istio.proxyless_rows) whose bootstrap's istiod
+        is not proven ASM's: FAIL when it is Istio's, UNKNOWN when it cannot be told (never counted as moved)."""
+        rows = proxyless_rows(pods)
+        if not rows.any():  # the usual case: no column selected
+            return []
+        selected = pod_columns(pods, rows, [*WORKLOAD_KEY, "name", "xds_server"])
+        keys, bounds, values = workload_columns(selected, ("name", "xds_server"))
+        owners: dict[str, tuple[str, str]] = {}
+        baked: dict[Any, Any] | None = None
+        out = []
+        for g, (namespace, kind, name) in enumerate(keys):
+            start, end = bounds[g], bounds[g + 1]
+            servers = sorted({str(s) for s in values["xds_server"][start:end]})
+            judged = {server: owners.setdefault(server, proxyless_server_owner(cluster, server)) for server in servers}
+            on_istio = [server for server, (owner, _) in judged.items() if owner == mesh.OWNER_ISTIO]
+            absent = [server for server, (owner, _) in judged.items() if owner == SERVER_ABSENT]
+            unproven = {server: why for server, (owner, why) in judged.items()
+                        if owner not in (mesh.OWNER_ISTIO, mesh.OWNER_ASM, SERVER_ABSENT)}
+            if not on_istio and not absent and not unproven:
+                continue  # every pod's bootstrap names ASM's istiod
+            total = end - start
+            evidence: dict[str, Any] = {"pods": values["name"][start:min(end, start + 20)], "pod_count": total,
+                                        "xds_servers": servers, "owners": {s: why for s, (_, why) in judged.items()},
+                                        "proxyless_template": "grpc-simple"}
+            if baked is None:
+                baked, _ = manual_injections(cluster, ctx.inv.rules)
+            if (namespace, kind, name) in baked:
+                evidence["manual_injection"] = True
+                remediation = rerender_remediation(cluster.name, kind, namespace, name)
+            else:
+                remediation = ("# set the pod template's annotation inject.istio.io/templates to grpc-agent (ASM's "
+                               "documented proxyless gRPC mode) in its manifest, label it for ASM's injection and "
+                               "restart it:\n" + mesh.asm_inject_command(cluster.name, kind, namespace, name))
+            subject = {"kind": kind, "namespace": namespace, "name": name, "evidence": evidence}
+            if on_istio:
+                out.append(self.report(self.PROXYLESS_ON_ISTIO, cluster.name,
+                                       params={"total": total, "server": ", ".join(on_istio)},
+                                       remediation=remediation, **subject))
+            elif absent:
+                out.append(self.report(self.PROXYLESS_NO_SERVER, cluster.name,
+                                       params={"total": total, "server": ", ".join(absent)},
+                                       remediation=remediation, **subject))
+            else:
+                out.append(self.report(self.PROXYLESS_UNPROVEN, cluster.name, params={
+                    "total": total, "server": ", ".join(unproven),
+                    "why": "; ".join(f"{server}: {why}" for server, why in unproven.items())},
+                    remediation=self.PROXYLESS_UNPROVEN.fix + "\n" + remediation, **subject))
+        return out
 
     def _ca_owner_unread(self, cluster: ClusterInventory, pods: Any, moved: Any) -> Finding | None:
         """With the istiod Services or Deployments unread, no CA_ADDR's istiod is proven Istio's

@@ -19,6 +19,7 @@ from auditor.istio import (
     among,
     istio_proxy_rows,
     pod_columns,
+    proxyless_rows,
     unclassified_proxy_findings,
 )
 from auditor.model import Finding, Gate, Outcome, Severity, Status
@@ -156,14 +157,20 @@ class PodsXdsAgent(ClusterCheck):
         yield from machines
         # The workloads lacking the value that `sizes` counts (a pod with a missing key is grouped by neither).
         ok_workloads = len(sizes) - len(sizes.keys() & keys)
+        # Proxyless gRPC apps (Istio's grpc-simple: no proxy, an xDS bootstrap) have no agent to carry the setting:
+        # not judged here, but said, so "nothing to restart" does not pass them as pods without a mesh (the uninstall
+        # gate's istio-sidecars-remaining judges which istiod they use).
+        proxyless = int(proxyless_rows(pods).sum())
+        extra = {"proxyless_grpc_pods_not_judged": proxyless} if proxyless else {}
         if proxies.empty:
             if machines:  # "nothing to restart" would hide the VM proxies reported above
                 return
             yield self.report(self.NO_ISTIO_PROXY, cluster.name, params={},
-                              evidence={"workloads_ok": 0, "eastwest_gateway_pods_skipped": skipped})
+                              evidence={"workloads_ok": 0, "eastwest_gateway_pods_skipped": skipped, **extra})
         elif ok_workloads:
             yield self.report(self.CARRIED, cluster.name, params={"workloads": ok_workloads},
-                              evidence={"workloads_ok": ok_workloads, "eastwest_gateway_pods_skipped": skipped})
+                              evidence={"workloads_ok": ok_workloads, "eastwest_gateway_pods_skipped": skipped,
+                                        **extra})
 
     @staticmethod
     def _remedy(cluster: str, kind: str, namespace: str, name: str, installed_by: str) -> str:

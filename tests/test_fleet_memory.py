@@ -54,7 +54,7 @@ def test_each_cluster_is_released_before_the_next_is_read(fleet: Path, monkeypat
         assert cluster.pod_rows == [] and len(cluster.pod_summaries) == 0 and not cluster.pod_summaries.profiles
         assert list(cluster.pods().columns) == ["namespace", "phase", "role", "proxy", "proxy_image",
                                                 "workload_kind", "workload_name", "asm_env", "image_kind",
-                                                "ca_service"]
+                                                "ca_service", "xds_server"]
         assert len(cluster.pods()) == PODS
     assert result.inventory.asm is not None and not result.inventory.asm.released
 

@@ -62,7 +62,8 @@ def test_a_categorical_column_is_told_text_from_its_distinct_values(monkeypatch:
     frame = _cluster().pods()
     # Value by value only for the 15 columns that are not categories; before: all 29 (27 + the workload kind, name).
     assert asked.count(PODS) == 15
-    assert sorted(asked)[:14] == [1] * 3 + [2] * 10 + [3]  # the 14 categories' distinct values
+    # the 15 categories' distinct values (session 16: xds_server, "" in every pod here)
+    assert sorted(asked)[:15] == [1] * 4 + [2] * 10 + [3]
     _assert_the_usual_frame(frame)
 
 
@@ -118,7 +119,7 @@ def test_the_workload_columns_are_coded_per_profile_not_per_pod(monkeypatch: pyt
     assert len(cluster.pod_summaries.profiles) == 3
     factorized = _calls(monkeypatch, pd, "factorize", lambda values, *args: len(values))
     frame = cluster.pods()
-    assert sorted(factorized) == [3] * 13 + [4]  # 12 categorical columns and the workload kind; the workload name
+    assert sorted(factorized) == [3] * 14 + [4]  # 13 categorical columns and the workload kind; the workload name
     assert frame["workload_kind"].tolist() == ["Deployment"] * 5 + ["Pod"] * 2
     assert frame["workload_kind"].cat.categories.tolist() == ["Deployment", "Pod"]
     assert frame["workload_name"].tolist() == ["web"] * 3 + ["api"] * 2 + ["lone", "bare"]
@@ -198,7 +199,7 @@ def test_categories_shared_by_profiles_are_factorized_per_combination(monkeypatc
     assert len(cluster.pod_summaries.profiles) == 6
     factorized = _calls(monkeypatch, pd, "factorize", lambda values, *args: len(values))
     frame = cluster.pods()
-    assert sorted(factorized) == [1] * 11 + [6] * 3
+    assert sorted(factorized) == [1] * 12 + [6] * 3  # (session 16: xds_server, a 12th shared one)
     assert frame["phase"].tolist() == ["Running"] * 12 and frame["phase"].cat.categories.tolist() == ["Running"]
     assert frame["role"].tolist() == ["sidecar"] * 12
     assert frame["owner_kind"].tolist() == ["ReplicaSet"] * 12

@@ -16,6 +16,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from auditor import kinds as K
@@ -26,6 +27,7 @@ from auditor.findings import blocking_mask, disclosure, strict_of, unknown_accep
 from auditor.i18n import N_, format_timestamp, ngettext, say
 from auditor.i18n import gettext as _
 from auditor.inventory import ACTIVE_PHASES, ClusterInventory
+from auditor.istio import proxyless_rows, proxyless_server_owner
 from auditor.model import GATE_ORDER, GATE_STEPS, SEVERITY_RANK, STATUS_RANK, Status
 from auditor.render import charts
 from auditor.render.counts import blocker_counts, distinct_blockers, per_gate_text, plural
@@ -343,6 +345,15 @@ def progress_section(result: AuditResult, limits: Limits) -> dict[str, Any]:
         side = active[~roles.isin((mesh.ROLE_GATEWAY, mesh.ROLE_AMBIENT))]
         # A proxy whose marks contradict each other is not proven moved: shown as still on Istio's.
         rank = side["proxy"].astype(str).map({mesh.PROXY_ISTIO: 2, mesh.PROXY_UNKNOWN: 2, mesh.PROXY_ASM: 1}).fillna(0)
+        # A proxyless gRPC app (no proxy, an injected xDS bootstrap: istio.proxyless_rows) is neither "no proxy" nor
+        # moved: on ASM's only when the istiod its bootstrap names is proven ASM's, else still to move.
+        proxyless = proxyless_rows(side)
+        if proxyless.any():
+            servers = side["xds_server"].astype(str).to_numpy()
+            asm = {server for server in set(servers[proxyless])
+                   if proxyless_server_owner(cluster, server)[0] == mesh.OWNER_ASM}
+            on_asm = np.fromiter((server in asm for server in servers), dtype=bool, count=len(servers))
+            rank = rank.where(~proxyless, np.where(on_asm, np.maximum(rank.to_numpy(), 1), 2))
         per_workload = pd.DataFrame({
             "namespace": side["namespace"].astype(str), "kind": side["workload_kind"].astype(str),
             "name": side["workload_name"].astype(str), "rank": rank,
