@@ -938,7 +938,7 @@ class ClusterInventory:
         alone walks for it alone. In pieces of _WALK_PIECE, each read by every view's own walk in turn while in cache:
         no rule is stated twice. A view whose walk raises is left to its own walk, which meets the error it always met.
         """
-        from auditor import labelled  # here: labelled reads this module
+        from auditor import labelled, rollouts  # here: they read this module
 
         objects = self.objects(K.DEPLOYMENT)  # raises when the Deployments were not read, as each view does
         key = K.DEPLOYMENT.key
@@ -947,6 +947,9 @@ class ClusterInventory:
             walks["name_index"] = _NameIndex()
         if not labelled.walked(self, K.DEPLOYMENT, objects):
             walks["labelled"] = labelled.LabelWalk()
+        short_key = rollouts.short_memo_key(objects)
+        if not self.memoised(short_key):
+            walks["short"] = _Selected(rollouts.counts_short)  # asm-proxies-ready's candidates (rollouts.py)
         if len(walks) == 1:
             return  # istiod_deployments' own walk is this walk
         with timing.part(timing.VIEW, "deployment_views"):
@@ -963,6 +966,9 @@ class ClusterInventory:
             self._by_name[key] = (objects, len(objects), *walks["name_index"].result())
         if "labelled" in walks:
             labelled.remember(self, K.DEPLOYMENT, objects, walks["labelled"].result())
+        if "short" in walks:
+            found = walks["short"].result()
+            self.memo(short_key, lambda: (found, objects))  # the list walked held, so its id stays its own
 
     def pods(self) -> pd.DataFrame:
         """One row per pod (POD_COLUMNS plus workload_kind/workload_name); raises when pods are missing."""

@@ -13,11 +13,13 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from auditor import kinds as K
 from auditor import mesh
-from auditor.inventory import ClusterInventory
+
+if TYPE_CHECKING:
+    from auditor.inventory import ClusterInventory
 
 WorkloadKey = tuple[str, str, str]  # (namespace, kind, name)
 _NONE: dict[str, Any] = {}
@@ -60,6 +62,18 @@ def _desired_available(kind: K.Kind, spec: dict[str, Any], status: dict[str, Any
     return _count(replicas), _count(available)
 
 
+def counts_short(obj: dict[str, Any]) -> bool:
+    """Whether a Deployment's (or StatefulSet's) counts may show a shortfall: all _of_kind reads of most objects.
+    The inventory's walk of the Deployments' metadata asks it while each piece is in cache (short_memo_key)."""
+    spec, status = obj.get("spec") or _NONE, obj.get("status") or _NONE
+    return status.get("availableReplicas") != spec.get("replicas", 1)
+
+
+def short_memo_key(objects: list[dict[str, Any]]) -> tuple[Any, ...]:
+    """The memo key of the Deployments counts_short says yes to, for this list of them (as labelled._memo_key)."""
+    return "short_deployments", id(objects), len(objects)
+
+
 def shortfalls(cluster: ClusterInventory, asm_workloads: set[WorkloadKey]) -> tuple[list[Shortfall], dict[str, str]]:
     """The moved workloads (template labelled sidecar.asm.aliyun.com/inject=true, or a workload of `asm_workloads`)
     with fewer available pods than desired; and the kinds that could not be read (kind -> why)."""
@@ -69,7 +83,10 @@ def shortfalls(cluster: ClusterInventory, asm_workloads: set[WorkloadKey]) -> tu
         if not cluster.available(kind):
             unread[kind.kind] = cluster.unread_reason(kind)
             continue
-        found.extend(_of_kind(cluster.objects(kind), kind, asm_workloads))
+        objects = cluster.objects(kind)
+        if kind is K.DEPLOYMENT and cluster.memoised(short_memo_key(objects)):
+            objects = cluster.memo(short_memo_key(objects), list)[0]  # the Deployments' shared walk picked them
+        found.extend(_of_kind(objects, kind, asm_workloads))
     return found, unread
 
 
@@ -78,9 +95,9 @@ def _of_kind(objects: Iterable[dict[str, Any]], kind: K.Kind, asm_workloads: set
     for obj in objects:
         # The counts first, inline: most workloads have every pod available, and their templates are not read
         # (~10,000 Deployments and StatefulSets at 50k pods, read cold by the time the checks run).
-        spec, status = obj.get("spec") or _NONE, obj.get("status") or _NONE
-        if not daemons and status.get("availableReplicas") == spec.get("replicas", 1):
+        if not daemons and not counts_short(obj):
             continue
+        spec, status = obj.get("spec") or _NONE, obj.get("status") or _NONE
         desired, available = _desired_available(kind, spec, status)
         if desired is None or available is None or available >= desired:
             continue

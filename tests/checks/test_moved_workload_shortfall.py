@@ -138,3 +138,23 @@ def test_workloads_unread_is_unknown(audit):
                  unreadable={"c1": {K.DEPLOYMENT: "deployments.apps is forbidden"}})
     assert ("UNKNOWN", "AA1330") in codes(found)
     assert ("PASS", "AA1301") not in codes(found)
+
+
+def test_the_deployments_shared_walk_picks_the_same_candidates():
+    """The Deployments' metadata walk (istiod_deployments, asked first in every audit) keeps the ones whose counts may
+    fall short; shortfalls() then reads only those, and answers as its own walk does."""
+    from auditor import rollouts
+    from auditor.inventory import ClusterInventory
+
+    def cluster() -> ClusterInventory:
+        stuck, _ = moved(available=1)
+        fine, _ = f.deployment("web", template_labels={"app": "web", "sidecar.asm.aliyun.com/inject": "true"})
+        return ClusterInventory(name="c1", objects_by_kind={K.DEPLOYMENT.key: [stuck, fine], K.STATEFULSET.key: [],
+                                                            K.DAEMONSET.key: []})
+
+    alone, walked = cluster(), cluster()
+    walked.istiod_deployments()  # the shared walk
+    deployments = walked.objects(K.DEPLOYMENT)
+    assert walked.memoised(rollouts.short_memo_key(deployments))
+    assert rollouts.shortfalls(walked, set()) == rollouts.shortfalls(alone, set())
+    assert [s.name for s in rollouts.shortfalls(walked, set())[0]] == ["cart"]
