@@ -18,6 +18,7 @@ from auditor.config import Config
 from auditor.model import Verdict
 from tests import factory as f
 from tests.fakeapi import FakeApiServer
+from tests.test_fleet import serve  # the fleet tests' fake API server set-up: ASM's CRD served, ACK's version
 
 JUDGED = ("istio-sidecars-remaining", "migration-resource")
 
@@ -25,13 +26,6 @@ JUDGED = ("istio-sidecars-remaining", "migration-resource")
 def moved_cluster() -> list[dict]:
     cart = f.deployment("cart")
     return [f.namespace("istio-system"), f.namespace("shop"), *cart, *f.workload_pods(cart, 2, proxy="asm")]
-
-
-def serve(server: FakeApiServer, objects: list[dict]) -> None:
-    server.register_kind("istio.alibabacloud.com", "v1beta1", "ASMMigrateFromIstio", "asmmigratefromistios",
-                         namespaced=False)
-    server.set_version("v1.30.4-aliyun.1")
-    server.load(objects)
 
 
 @pytest.fixture
