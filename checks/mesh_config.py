@@ -10,6 +10,7 @@ from auditor import mesh
 from auditor.check import ClusterCheck, Context, no_istiod_outcomes
 from auditor.inventory import ACTIVE_PHASES, ClusterInventory
 from auditor.istio import istiods, mesh_configmap_of
+from auditor.labelled import ARGO_TRACKING, FLUX_HELMRELEASE, FLUX_KUSTOMIZATION
 from auditor.model import Finding, Gate, Outcome, Severity, Status
 from auditor.remote import Links, remote_outcomes
 
@@ -27,6 +28,26 @@ def xds_agent_in_mesh(cm: dict[str, Any]) -> tuple[Any, str | None]:
     if not isinstance(metadata, dict):
         return None, "defaultConfig.proxyMetadata is not a mapping"
     return metadata.get(mesh.XDS_AGENT_KEY), None
+
+
+# What a GitOps tool that keeps an object as Git has it writes on it (auditor/labelled.py, as gitops-drift reads them):
+# Argo CD's annotation tracking (its default since 3.0; its label tracking, app.kubernetes.io/instance, is also the
+# label Istio's chart puts on every object, so it tells nothing here), Flux's kustomize- and helm-controller labels.
+GITOPS_APPLIERS = (("annotations", ARGO_TRACKING, "Argo CD", "tracking-id"),
+                   ("labels", f"{FLUX_KUSTOMIZATION}/name", "Flux", "Kustomization"),
+                   ("labels", f"{FLUX_HELMRELEASE}/name", "Flux", "HelmRelease"))
+
+
+def gitops_applier(obj: dict[str, Any]) -> tuple[str, str] | None:
+    """(tool, what of it) that applies `obj` from Git and reverts a change made beside it, else None. ASM's
+    SetupIstioForMigrate writes PROXY_CONFIG_XDS_AGENT into the mesh ConfigMap in the cluster, not in Git: Argo CD
+    with self-heal (or at its next sync of a change) and Flux at each reconcile put Git's mesh config back."""
+    meta = obj.get("metadata") or {}
+    for part, key, tool, what in GITOPS_APPLIERS:
+        value = (meta.get(part) or {}).get(key)
+        if isinstance(value, str) and value:
+            return tool, f"{what} {value}"
+    return None
 
 
 def operator_note(cluster: ClusterInventory) -> str:
@@ -75,9 +96,18 @@ class MeshConfigXdsAgent(ClusterCheck):
                           "other than \"true\"",
                           message="revision {revision}: PROXY_CONFIG_XDS_AGENT is {value} in {namespace}/{configmap} "
                                   "(must be \"true\")")
+    SET_FROM_GIT = Outcome("AA0920", Status.WARN, "the setting is in the mesh ConfigMap, but Argo CD or Flux applies "
+                           "that ConfigMap from Git: unless Git carries it, a sync removes it mid-migration",
+                           Severity.MAJOR,
+                           message="revision {revision}: PROXY_CONFIG_XDS_AGENT: \"true\" in {namespace}/{configmap}, "
+                                   "which {tool} applies from Git ({source}): pods restarted after a sync that drops "
+                                   "it cannot talk mTLS to ASM proxies",
+                           fix="Put defaultConfig.proxyMetadata.PROXY_CONFIG_XDS_AGENT: \"true\" into the mesh config "
+                               "in Git ({tool} {source}: the Istio chart's values meshConfig), or pause its sync for "
+                               "the migration; then exempt this finding with the reason.")
     # A remote cluster (no istiod) judged against the audited istiod serving its proxies (auditor/remote.py).
     REMOTE = remote_outcomes(passed="AA0902", failed="AA0915", unjudged="AA0932", unlinked="AA0933")
-    outcomes = (SET, ABSENT, NO_CONFIGMAP, UNPARSABLE, UNQUOTED, WRONG_VALUE, *REMOTE,
+    outcomes = (SET, SET_FROM_GIT, ABSENT, NO_CONFIGMAP, UNPARSABLE, UNQUOTED, WRONG_VALUE, *REMOTE,
                 *no_istiod_outcomes(elsewhere="AA0930", pods_unread="AA0931", absent="AA0940"))
     needs = (K.DEPLOYMENT, K.CONFIGMAP)
     # Istio proxies without a local istiod: UNKNOWN, not N/A; their istiod's cluster named by istio-system's
@@ -124,6 +154,12 @@ class MeshConfigXdsAgent(ClusterCheck):
             return self.report(self.UNPARSABLE, cluster.name, params={"revision": revision, "problem": problem},
                                remediation=f"Inspect it: {show}", evidence=evidence, **subject)
         if value == "true":
+            applier = gitops_applier(cm)
+            if applier is not None:
+                tool, source = applier
+                evidence["applied_from_git_by"] = f"{tool} {source}"
+                return self.report(self.SET_FROM_GIT, cluster.name, params={**where, "tool": tool, "source": source},
+                                   evidence=evidence, **subject)
             return self.report(self.SET, cluster.name, params=where, evidence=evidence, **subject)
         if value is True:
             # proxyMetadata is map<string,string>: an unquoted YAML true is a bool and fails Istio's parser.

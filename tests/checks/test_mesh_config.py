@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from auditor import kinds as K
 from tests import factory as f
 
@@ -210,3 +212,36 @@ def test_the_restart_is_compared_with_the_istiod_namespace_configmap(audit):
     assert (row["status"], row["code"], row["namespace"]) == ("FAIL", "AA1010", "istio-control")
     assert row["evidence"]["configmap"] == "istio-control/istio"
     assert row["evidence"]["configmap_changed"] == "2026-11-12T09:00:00Z"
+
+
+# ---------------------------------------------------------------- the mesh ConfigMap applied from Git
+# Argo CD writes argocd.argoproj.io/tracking-id "<app>:<group>/<kind>:<namespace>/<name>" on what it applies
+# (annotation tracking, argo-cd pkg/apis/application resource tracking, default since 3.0); Flux's kustomize-controller
+# labels kustomize.toolkit.fluxcd.io/name + /namespace, its helm-controller helm.toolkit.fluxcd.io/name + /namespace.
+GIT_MARKS = {
+    "argo": ("annotations", {"argocd.argoproj.io/tracking-id": "istio-control:/ConfigMap:istio-system/istio"}),
+    "flux-kustomization": ("labels", {"kustomize.toolkit.fluxcd.io/name": "istio-control",
+                                      "kustomize.toolkit.fluxcd.io/namespace": "flux-system"}),
+    "flux-helmrelease": ("labels", {"helm.toolkit.fluxcd.io/name": "istiod",
+                                    "helm.toolkit.fluxcd.io/namespace": "istio-system"}),
+}
+
+
+@pytest.mark.parametrize("case", list(GIT_MARKS))
+def test_setting_in_a_configmap_applied_from_git_warns(audit, case):
+    """ASM writes the setting into the ConfigMap in the cluster; Argo CD (self-heal, or its next sync) and Flux (each
+    reconcile) put Git's mesh config back: pods restarted after that lose it. Main: PASS AA0901."""
+    part, marks = GIT_MARKS[case]
+    cm = f.mesh_configmap("true")
+    cm["metadata"].setdefault(part, {}).update(marks)
+    [row] = audit({"c1": [*istiod_with_pods(), cm]}, "migrating").rows("mesh-config-xds-agent")
+    assert (row["status"], row["code"], row["severity"]) == ("WARN", "AA0920", "major")
+    assert row["evidence"]["applied_from_git_by"]
+
+
+def test_argo_label_tracking_alone_is_istios_own_chart_label(audit):
+    """app.kubernetes.io/instance is what Istio's chart writes on every object: no sign of GitOps on its own."""
+    cm = f.mesh_configmap("true")
+    cm["metadata"]["labels"]["app.kubernetes.io/instance"] = "istiod"
+    [row] = audit({"c1": [*istiod_with_pods(), cm]}, "migrating").rows("mesh-config-xds-agent")
+    assert (row["status"], row["code"]) == ("PASS", "AA0901")
