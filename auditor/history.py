@@ -10,6 +10,7 @@ WAL and every append is one IMMEDIATE transaction with a busy timeout, so concur
 from __future__ import annotations
 
 import sqlite3
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -68,6 +69,22 @@ CREATE INDEX run_sidecar_pods_by_run ON run_sidecar_pods (run_id);
 
 RUN_COLUMNS = ("id", "generated_at", "gate", "verdict", "exit_code", "blockers", "unknown", "istio_sidecar_pods",
                "inputs_sha256", "tool_version")
+
+
+def enable_wal(conn: sqlite3.Connection, timeout_s: float = BUSY_TIMEOUT_MS / 1000) -> None:
+    """PRAGMA journal_mode = WAL, waiting as the busy timeout does. Another run that opened the new file between its
+    creation and this switch may be appending (in the rollback journal, holding the write lock): SQLite then answers
+    "database is locked" at once instead of calling the busy handler (a connection holding a read lock may not wait
+    for one holding the write lock: deadlock avoidance), so the switch is tried again until that append commits."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        try:
+            conn.execute("PRAGMA journal_mode = WAL")
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or time.monotonic() >= deadline:
+                raise
+            time.sleep(0.02)
 
 
 @dataclass(frozen=True)
@@ -174,7 +191,7 @@ class History:
         except BaseException:
             conn.execute("ROLLBACK")
             raise
-        conn.execute("PRAGMA journal_mode = WAL")  # kept in the file: readers never block the appending run
+        enable_wal(conn)  # kept in the file: readers never block the appending run
 
     # ------------------------------------------------------------ writing
     def append(self, record: RunRecord) -> int:

@@ -234,3 +234,26 @@ def test_a_history_another_run_creates_meanwhile_is_not_taken_for_a_foreign_file
     conn.close()
     with History(db) as history:  # and the file is a history
         assert history.conn.execute("SELECT count(*) FROM runs").fetchone() == (0,)
+
+
+def test_switching_a_new_history_to_wal_waits_for_an_append_in_progress(tmp_path):
+    """A second run that opens the file between its creation and the first run's switch to WAL appends in the rollback
+    journal, holding the write lock: SQLite answered the switch "database is locked" at once (no busy wait), and the
+    first run failed with exit 2 (seen once in CI: test_two_processes_appending_at_once_lose_nothing). Real SQLite."""
+    import threading
+
+    from auditor.history import enable_wal
+
+    db = tmp_path / "new.db"
+    other = sqlite3.connect(db, isolation_level=None, check_same_thread=False)
+    other.execute("CREATE TABLE t (a)")
+    other.execute("BEGIN IMMEDIATE")
+    other.execute("INSERT INTO t VALUES (1)")  # an append in progress, in the rollback journal
+    threading.Timer(0.5, lambda: other.execute("COMMIT")).start()
+    conn = sqlite3.connect(db, isolation_level=None, timeout=60)
+    with pytest.raises(sqlite3.OperationalError, match="locked"):
+        conn.execute("PRAGMA journal_mode = WAL")  # what the history did: no wait
+    enable_wal(conn, timeout_s=30)
+    assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    other.close()
+    conn.close()
