@@ -212,9 +212,10 @@ class IstioSidecarsRemaining(ClusterCheck):
                 evidence["manual_injection"] = True
                 remediation = rerender_remediation(cluster.name, kind, namespace, name, proxyless=True)
             else:
-                remediation = ("# set the pod template's annotation inject.istio.io/templates to grpc-agent (ASM's "
-                               "documented proxyless gRPC mode) in its manifest, label it for ASM's injection and "
-                               "restart it:\n" + mesh.asm_inject_command(cluster.name, kind, namespace, name))
+                remediation = ("# ASM's documented proxyless gRPC mode: annotation inject.istio.io/templates="
+                               "grpc-agent and ASM's injection label on the pod template (in its manifest too); this "
+                               "restarts it:\n"
+                               + mesh.asm_proxyless_inject_command(cluster.name, kind, namespace, name))
             subject = {"kind": kind, "namespace": namespace, "name": name, "evidence": evidence}
             if on_istio:
                 out.append(self.report(self.PROXYLESS_ON_ISTIO, cluster.name,

@@ -15,6 +15,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import subprocess
@@ -113,3 +114,27 @@ def test_a_kube_injected_proxyless_app_on_istio_s_istiod_gets_the_same_check(aud
     shown = subprocess.run(["bash", "-c", command], capture_output=True, text=True,
                            env=_template_yaml_kubectl(tmp_path, dep))
     assert shown.stdout.strip()
+
+
+@pytest.mark.parametrize(("control_plane", "code"), [(True, "AA1216"), (False, "AA1217")])
+def test_a_webhook_injected_proxyless_app_s_command_moves_it_to_asm_s_grpc_agent(audit, tmp_path, control_plane, code):
+    """The patch added only ASM's injection label: the template kept inject.istio.io/templates: grpc-simple, whose
+    bootstrap names istiod.istio-system.svc, Istio's Service name. Run through a stand-in kubectl recording its
+    merge patch, the patch sets grpc-agent too."""
+    run = audit({"c1": [*(istio_control_plane() if control_plane else []), *grpc_workload()]}, "uninstall",
+                config=ONLY)
+    [row] = [r for r in run.rows("istio-sidecars-remaining") if r["name"] == "grpc"]
+    assert row["code"] == code
+    [command] = [line for line in row["remediation"].splitlines() if line.startswith("kubectl ")]
+    assert subprocess.run(["bash", "-n", "-c", command]).returncode == 0
+    stub = tmp_path / "bin" / "kubectl"
+    stub.parent.mkdir()
+    stub.write_text(f'#!/bin/sh\nfor a in "$@"; do printf "%s\\n" "$a"; done > {tmp_path / "argv"}\n')
+    stub.chmod(0o755)
+    env = {**os.environ, "PATH": f"{stub.parent}:{os.environ['PATH']}", "KUBECONFIG_C1": "/dev/null"}
+    assert subprocess.run(["bash", "-c", command], env=env).returncode == 0
+    argv = (tmp_path / "argv").read_text().splitlines()
+    assert argv[argv.index("patch") + 1] == "deployment/grpc"
+    template = json.loads(argv[argv.index("-p") + 1])["spec"]["template"]["metadata"]
+    assert template["labels"] == {"sidecar.asm.aliyun.com/inject": "true"}
+    assert template["annotations"] == {"inject.istio.io/templates": "grpc-agent"}  # main: no annotations
