@@ -138,3 +138,21 @@ def test_a_webhook_injected_proxyless_app_s_command_moves_it_to_asm_s_grpc_agent
     template = json.loads(argv[argv.index("-p") + 1])["spec"]["template"]["metadata"]
     assert template["labels"] == {"sidecar.asm.aliyun.com/inject": "true"}
     assert template["annotations"] == {"inject.istio.io/templates": "grpc-agent"}  # main: no annotations
+
+
+def test_advice_followed_by_commands_is_said_in_zh_cn_line_by_line(audit):
+    """AA1235's remediation is its fix (in the catalog) then the command: the whole text is no msgid, so zh-CN kept
+    the fix in English. Each prose line is now translated; the command lines stay as they are."""
+    from auditor.render.localize import localized
+
+    run = audit({"c1": [*istio_control_plane(), *grpc_workload(istio_namespace=None)]}, "uninstall", config=ONLY)
+    frame = run.result.findings
+    english = frame[frame["code"] == "AA1235"]["remediation"].iloc[0]
+    with language("zh-CN"):
+        said = localized(run.result).findings
+    zh = said[said["code"] == "AA1235"]["remediation"].iloc[0]
+    english_lines, zh_lines = english.split("\n"), zh.split("\n")
+    assert len(zh_lines) == len(english_lines)
+    assert zh_lines[0] != english_lines[0]  # main: the fix stayed English
+    assert zh_lines[1:] == english_lines[1:]  # the comment and command, kept
+    assert localized(run.result).findings.equals(frame)  # English: the same object's findings
