@@ -156,3 +156,16 @@ def test_advice_followed_by_commands_is_said_in_zh_cn_line_by_line(audit):
     assert zh_lines[0] != english_lines[0]  # main: the fix stayed English
     assert zh_lines[1:] == english_lines[1:]  # the comment and command, kept
     assert localized(run.result).findings.equals(frame)  # English: the same object's findings
+
+
+@pytest.mark.parametrize(("info", "code"), [
+    ({"gitVersion": "v1.21.3", "major": "1", "minor": "20"}, "AA0132"),  # both sides of 1.21 (session 16's)
+    ({"gitVersion": "not-a-version", "major": "", "minor": ""}, "AA0131"),
+    (None, "AA0130"),  # no /version answer
+])
+def test_an_unreadable_kubernetes_version_says_what_to_do(audit, info, code):
+    """A blocker UNKNOWN with no remediation: the check's own (upgrade to 1.21) does not apply, so none was shown."""
+    versions = {"c1": None if info is None else {**f.version_info(), **info}}
+    [row] = audit({"c1": [f.namespace("default")]}, "assessment", versions=versions).rows("kubernetes-version")
+    assert (row["status"], row["code"]) == ("UNKNOWN", code)
+    assert row["remediation"]  # main: ""
