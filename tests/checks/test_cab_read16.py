@@ -169,3 +169,30 @@ def test_an_unreadable_kubernetes_version_says_what_to_do(audit, info, code):
     [row] = audit({"c1": [f.namespace("default")]}, "assessment", versions=versions).rows("kubernetes-version")
     assert (row["status"], row["code"]) == ("UNKNOWN", code)
     assert row["remediation"]  # main: ""
+
+
+def _lb_unknown_rows(audit, case: str) -> list[dict]:
+    from tests.checks.test_gateways import CCM, asm_ingress, ingress
+    from tests.checks.test_gateways_gwx16 import asm_service
+    from tests.checks.test_lb_weights_ccm import annotations
+
+    istio, asm = ingress("0"), asm_ingress("100")
+    if case == "AA2032":
+        annotations(istio)["service.beta.kubernetes.io/class"] = "my-lb-controller"
+    else:
+        asm_service(asm)["metadata"]["annotations"][f"{CCM}alibaba-cloud-loadbalancer-vgroup-port"] = "rsp-new-80:80"
+    return audit({"cluster-a": [*istio, *asm]}, "uninstall", asm=[]).rows("ingress-lb-weights")
+
+
+@pytest.mark.parametrize("code", ["AA2032", "AA2033"])
+def test_a_clb_weight_not_shown_comes_with_the_commands_that_show_it(audit, code):
+    """Their next step is to look at the CLB's backends and weights: the console only, before; now also SLB's read
+    actions, which run as written once CLB_REGION (and VSERVER_GROUP_ID) are set: the CLB's region is not in the
+    snapshot, and a `<placeholder>` would be a shell redirection (bash -n refuses `<vServer group id>`)."""
+    [row] = [r for r in _lb_unknown_rows(audit, code) if r["code"] == code]
+    commands = [line for line in row["remediation"].splitlines() if line.startswith("aliyun ")]
+    assert [c.split()[:3] for c in commands] == [["aliyun", "slb", "DescribeVServerGroups"],
+                                                 ["aliyun", "slb", "DescribeVServerGroupAttribute"]]  # main: none
+    assert f"--LoadBalancerId {row['evidence']['clb']}" in commands[0]
+    for command in commands:
+        assert subprocess.run(["bash", "-n", "-c", command]).returncode == 0
