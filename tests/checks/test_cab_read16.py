@@ -196,3 +196,27 @@ def test_a_clb_weight_not_shown_comes_with_the_commands_that_show_it(audit, code
     assert f"--LoadBalancerId {row['evidence']['clb']}" in commands[0]
     for command in commands:
         assert subprocess.run(["bash", "-n", "-c", command]).returncode == 0
+
+
+def test_advice_then_commands_renders_the_commands_as_a_command_block(audit, tmp_path):
+    """AA2033's remediation (look at the CLB, then SLB's read commands): report.html ran the commands into the advice
+    paragraph, and summary.md's blocker commands would comment them out with the advice (`# aliyun slb ...`)."""
+    from auditor.render.context import split_remediation
+    from auditor.render.html import render_html
+    from auditor.render.markdown import _commented
+    from tests.checks.test_gateways import CCM, asm_ingress, ingress
+    from tests.checks.test_gateways_gwx16 import asm_service
+
+    istio, asm = ingress("0"), asm_ingress("100")
+    asm_service(asm)["metadata"]["annotations"][f"{CCM}alibaba-cloud-loadbalancer-vgroup-port"] = "rsp-new-80:80"
+    run = audit({"cluster-a": [*istio, *asm]}, "uninstall", asm=[])
+    [row] = [r for r in run.rows("ingress-lb-weights") if r["code"] == "AA2033"]
+    advice, commands = split_remediation(row["remediation"])
+    assert advice and commands.startswith("aliyun slb DescribeVServerGroups")
+    page = render_html(run.result, tmp_path).read_text()
+    assert re.search(r'<pre class="cmd"><code>aliyun slb DescribeVServerGroups', page)  # main: inside the advice
+    shell = _commented(row["remediation"]).splitlines()
+    assert shell[0].startswith("# ") and shell[-2].startswith("aliyun slb DescribeVServerGroups ")
+    assert split_remediation("kubectl get pods\nkubectl get svc") == ("", "")  # a command stays one command
+    assert split_remediation("advice only\nmore advice") == ("", "")
+    assert split_remediation("one line of advice") == ("", "")
