@@ -220,3 +220,26 @@ def test_advice_then_commands_renders_the_commands_as_a_command_block(audit, tmp
     assert split_remediation("kubectl get pods\nkubectl get svc") == ("", "")  # a command stays one command
     assert split_remediation("advice only\nmore advice") == ("", "")
     assert split_remediation("one line of advice") == ("", "")
+
+
+def test_a_held_pod_s_commands_run_as_written_and_its_advice_is_said_in_zh_cn(audit):
+    """AA2913 (and its siblings) read 'End each held pod's proxy: kubectl ... POST quitquitquit; kubectl ... POST
+    quitquitquit. Argo Workflows: ...': copied as written, the last command asked pilot-agent for 'quitquitquit.'
+    (and the whole paragraph stayed English in zh-CN). Now advice lines, then one command a line."""
+    from auditor.render.context import split_remediation
+    from auditor.render.localize import localized
+    from tests.checks.test_stuck_jobs import argo_pod
+
+    run = audit({"c1": [argo_pod()]}, "migrating")
+    [row] = [r for r in run.rows("stuck-sidecar-jobs") if r["code"] == "AA2913"]
+    advice, commands = split_remediation(row["remediation"])
+    assert advice and commands
+    for command in commands.splitlines():
+        assert command.split()[-1] == "quitquitquit"  # main: 'quitquitquit.'
+        assert subprocess.run(["bash", "-n", "-c", command]).returncode == 0
+    with language("zh-CN"):
+        said = localized(run.result).findings
+    zh = said[said["code"] == "AA2913"]["remediation"].iloc[0]
+    zh_advice, zh_commands = split_remediation(zh)
+    assert zh_commands == commands
+    assert all(a != b for a, b in zip(zh_advice.splitlines(), advice.splitlines(), strict=True))  # main: English
