@@ -199,10 +199,17 @@ def test_a_clb_weight_not_shown_comes_with_the_commands_that_show_it(audit, code
 
 
 def test_advice_then_commands_renders_the_commands_as_a_command_block(audit, tmp_path):
-    """AA2033's remediation (look at the CLB, then SLB's read commands): report.html ran the commands into the advice
-    paragraph, and summary.md's blocker commands would comment them out with the advice (`# aliyun slb ...`)."""
-    from auditor.render.context import split_remediation
+    """AA1235's remediation (its fix, then the command moving the app) and AA2033's (look at the CLB, then SLB's read
+    commands): report.html ran the commands into the advice paragraph; summary.md's blocker commands would comment
+    them out with the advice (`# aliyun slb ...`)."""
     from auditor.render.html import render_html
+
+    run = audit({"c1": [*istio_control_plane(), *grpc_workload(istio_namespace=None)]}, "uninstall", config=ONLY)
+    page = render_html(run.result, tmp_path).read_text()
+    blocks = re.findall(r'<pre class="cmd"><code>(.*?)</code></pre>', page, re.S)
+    assert any("patch deployment/grpc" in b for b in blocks)  # main: inside the advice paragraph
+
+    from auditor.render.context import split_remediation
     from auditor.render.markdown import _commented
     from tests.checks.test_gateways import CCM, asm_ingress, ingress
     from tests.checks.test_gateways_gwx16 import asm_service
@@ -213,8 +220,6 @@ def test_advice_then_commands_renders_the_commands_as_a_command_block(audit, tmp
     [row] = [r for r in run.rows("ingress-lb-weights") if r["code"] == "AA2033"]
     advice, commands = split_remediation(row["remediation"])
     assert advice and commands.startswith("aliyun slb DescribeVServerGroups")
-    page = render_html(run.result, tmp_path).read_text()
-    assert re.search(r'<pre class="cmd"><code>aliyun slb DescribeVServerGroups', page)  # main: inside the advice
     shell = _commented(row["remediation"]).splitlines()
     assert shell[0].startswith("# ") and shell[-2].startswith("aliyun slb DescribeVServerGroups ")
     assert split_remediation("kubectl get pods\nkubectl get svc") == ("", "")  # a command stays one command
@@ -226,20 +231,24 @@ def test_a_held_pod_s_commands_run_as_written_and_its_advice_is_said_in_zh_cn(au
     """AA2913 (and its siblings) read 'End each held pod's proxy: kubectl ... POST quitquitquit; kubectl ... POST
     quitquitquit. Argo Workflows: ...': copied as written, the last command asked pilot-agent for 'quitquitquit.'
     (and the whole paragraph stayed English in zh-CN). Now advice lines, then one command a line."""
-    from auditor.render.context import split_remediation
-    from auditor.render.localize import localized
     from tests.checks.test_stuck_jobs import argo_pod
 
     run = audit({"c1": [argo_pod()]}, "migrating")
     [row] = [r for r in run.rows("stuck-sidecar-jobs") if r["code"] == "AA2913"]
-    advice, commands = split_remediation(row["remediation"])
-    assert advice and commands
-    for command in commands.splitlines():
+    lines = row["remediation"].splitlines()
+    commands = [line for line in lines if "pilot-agent request POST" in line]
+    assert commands and all(line.startswith("kubectl ") for line in commands)  # main: inside a sentence
+    for command in commands:
         assert command.split()[-1] == "quitquitquit"  # main: 'quitquitquit.'
         assert subprocess.run(["bash", "-n", "-c", command]).returncode == 0
+
+    from auditor.render.context import split_remediation
+    from auditor.render.localize import localized
+
+    advice, shown = split_remediation(row["remediation"])
+    assert advice and shown.splitlines() == commands
     with language("zh-CN"):
         said = localized(run.result).findings
-    zh = said[said["code"] == "AA2913"]["remediation"].iloc[0]
-    zh_advice, zh_commands = split_remediation(zh)
-    assert zh_commands == commands
-    assert all(a != b for a, b in zip(zh_advice.splitlines(), advice.splitlines(), strict=True))  # main: English
+    zh_advice, zh_commands = split_remediation(said[said["code"] == "AA2913"]["remediation"].iloc[0])
+    assert zh_commands == shown
+    assert all(a != b for a, b in zip(zh_advice.splitlines(), advice.splitlines(), strict=True))
