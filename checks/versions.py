@@ -345,8 +345,13 @@ class AsmVersion(Check):
     DATA_PLANES_DISAGREE = Outcome(
         "AA0333", Status.UNKNOWN, "the data planes' ASM istiod-<rev> Services name different ASM versions, some "
         "older than 1.24 and some not, and no config or OpenAPI answer says which is the instance's",
-        fix=NO_SOURCE_FIX, message="ASM version unknown: the data planes' ASM istiod Services disagree ({services}); "
-                                   + NO_SOURCE_FIX)
+        # Its Services are there (joining a cluster, NO_SOURCE_FIX's last way, shows nothing new); the message says
+        # what is wrong and the fix what to do, once each (the message repeated the fix word for word).
+        fix="Pass --asm-mesh-id/--asm-region to read the instance's version from ASM, or set asm.version (or "
+            "asm.describe_service_mesh_detail with a saved DescribeServiceMeshDetail answer) in the config; then audit "
+            "again.",
+        message="ASM version unknown: the data planes' ASM istiod Services disagree ({services}), and no config or "
+                "OpenAPI answer says which version the instance runs")
     outcomes = (SUPPORTED, SUPPORTED_EASTWEST, AT_LEAST, AT_LEAST_EASTWEST, TOO_OLD, TOO_OLD_EASTWEST, NO_SOURCE,
                 NO_SOURCE_OLD_PROXIES, UNPARSED, DATA_PLANES_DISAGREE)
     uses = (K.SERVICE, K.POD, K.DEPLOYMENT, *SCAN_KINDS)

@@ -252,3 +252,14 @@ def test_a_held_pod_s_commands_run_as_written_and_its_advice_is_said_in_zh_cn(au
     zh_advice, zh_commands = split_remediation(said[said["code"] == "AA2913"]["remediation"].iloc[0])
     assert zh_commands == shown
     assert all(a != b for a, b in zip(zh_advice.splitlines(), advice.splitlines(), strict=True))
+
+
+def test_asm_versions_disagreeing_say_the_fix_once(audit):
+    """AA0333's message ended with its remediation word for word (the HTML showed it twice, and a third time among
+    the reasons to fill in), including 'join a cluster so ASM's istiod-<rev> Service appears' when its Services are
+    there already."""
+    new, old = f.service("istiod-1-24-6", "istio-system"), f.service("istiod-1-22-6", "istio-system")
+    [row] = audit({"c1": [new], "c2": [old]}, "assessment").rows("asm-version")
+    assert (row["status"], row["code"]) == ("UNKNOWN", "AA0333")
+    assert row["remediation"] and row["remediation"].rstrip(".") not in row["message"]  # main: the message held it
+    assert "--asm-mesh-id" in row["remediation"] and "asm.version" in row["remediation"]
