@@ -563,8 +563,15 @@ def runbook(result: AuditResult, block: pd.DataFrame, unknown: pd.DataFrame, lim
         "more": max(0, len(names) - 6)})
     if not block.empty:
         distinct = [clean(c, 2000) for c in dict.fromkeys(block["remediation"].astype(str)) if c.strip()]
-        commands = [c for c in distinct if looks_like_command(c)]
-        advice = [c for c in distinct if not looks_like_command(c)]
+        commands, advice = [], []
+        for c in distinct:
+            if looks_like_command(c):
+                commands.append(c)
+                continue
+            said, run = split_remediation(c)  # advice then commands: each where it is shown
+            advice.append(said or c)
+            if run:
+                commands.append(run)
         steps.append({
             "title": _("Fix the {n} blocking finding(s)").format(n=f"{len(block):,}"),
             "text": _("Run the remediation of each blocker (one per workload or object). "

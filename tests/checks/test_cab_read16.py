@@ -263,3 +263,16 @@ def test_asm_versions_disagreeing_say_the_fix_once(audit):
     assert (row["status"], row["code"]) == ("UNKNOWN", "AA0333")
     assert row["remediation"] and row["remediation"].rstrip(".") not in row["message"]  # main: the message held it
     assert "--asm-mesh-id" in row["remediation"] and "asm.version" in row["remediation"]
+
+
+def test_the_runbook_lists_a_held_pod_s_commands_among_the_commands(audit):
+    """The CAB pack's next steps ('Fix the blocking findings') showed AA2913's commands inside its advice."""
+    from auditor.render.context import HTML_LIMITS, runbook
+    from tests.checks.test_stuck_jobs import argo_pod
+
+    run = audit({"c1": [argo_pod()]}, "migrating")
+    frame = run.result.findings
+    block = frame[frame["code"] == "AA2913"]
+    [fix] = [s for s in runbook(run.result, block, frame.iloc[0:0], HTML_LIMITS) if "advice" in s]
+    assert any(c.startswith("kubectl ") and c.endswith("quitquitquit") for c in fix["commands"])
+    assert not any("kubectl " in a for a in fix["advice"])
