@@ -73,7 +73,8 @@ class Check:
         """A finding of a declared outcome: its status, code and (unless given) its severity.
 
         With `params`, the message is the outcome's template filled with them (and they stay on the finding for
-        translation); a remediation given as a template in `outcome.fix` is filled the same way.
+        translation); a remediation given as a template in `outcome.fix` is filled the same way, and a fix without
+        fields is the remediation as it stands (unless the check gives one).
         """
         if params is not None:
             if not outcome.message:
@@ -81,6 +82,10 @@ class Check:
             message = outcome.message.format(**params)
             if remediation is _NOT_GIVEN and outcome.fix and "{" in outcome.fix:
                 remediation = outcome.fix.format(**params)
+        if remediation is _NOT_GIVEN and outcome.fix and "{" not in outcome.fix:
+            # A fix without fields is the outcome's whole next step (Outcome.fix: it replaces the check's
+            # remediation): a finding reported without one said nothing to do (AA0717, AA0732 did).
+            remediation = outcome.fix
         # The subject's fields by position, not gathered into a dict of keywords and spread again (12,000 findings at
         # 50k pods); what is not given is the Finding's own default.
         return Finding(outcome.status, cluster, message, kind, namespace, name,

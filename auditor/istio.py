@@ -18,6 +18,7 @@ from auditor import kinds as K
 from auditor import mesh, podwire
 from auditor.check import ClusterCheck
 from auditor.errors import EvidenceUnavailable
+from auditor.i18n import N_, Phrase
 from auditor.inventory import ACTIVE_PHASES, ClusterInventory, workload_rows
 from auditor.model import Finding, Outcome
 
@@ -109,8 +110,8 @@ def proxyless_server_owner(cluster: ClusterInventory, server: str) -> tuple[str,
     proves it Istio's; SERVER_ABSENT when both kinds were read and neither shows it; OWNER_UNPROVEN (or
     OWNER_CONFLICT) with the reason otherwise, never a guess."""
     if server == mesh.XDS_SERVER_UNREADABLE:
-        return mesh.OWNER_UNPROVEN, ("its grpc-bootstrap-init container names no istiod Service this audit can read "
-                                     "(a changed injection template?)")
+        return mesh.OWNER_UNPROVEN, Phrase(N_("its grpc-bootstrap-init container names no istiod Service this audit "
+                                              "can read (a changed injection template?)"))
     unread = [kind for kind in (K.SERVICE, K.DEPLOYMENT) if not cluster.available(kind)]
     if unread:
         return mesh.OWNER_UNPROVEN, "; ".join(f"{kind.kind} unread: {cluster.unread_reason(kind)}" for kind in unread)
@@ -379,7 +380,22 @@ def _replicas(obj: dict[str, Any]) -> int:
     return value if isinstance(value, int) and not isinstance(value, bool) else 0
 
 
-def rerender_remediation(cluster: str, kind: str, namespace: str, name: str) -> str:
+def rerender_remediation(cluster: str, kind: str, namespace: str, name: str, *, proxyless: bool = False) -> str:
+    """How to undo `istioctl kube-inject` in a workload's template, and the command that shows it undone. A template
+    injected with grpc-simple (`proxyless`) holds no istio-proxy at all (istio@1.30.3
+    pkg/kube/inject/testdata/inject/grpc-simple.yaml.injected: init container grpc-bootstrap-init, volume
+    grpc-io-proxyless-bootstrap, GRPC_XDS_BOOTSTRAP, the sidecar.istio.io/status annotation): grepping for istio-proxy
+    shows nothing before and after, so its check greps for what grpc-simple adds; and it moves to ASM's proxyless
+    mode (grpc-agent), not to a sidecar."""
+    if proxyless:
+        return (f"Re-render {mesh.sh_text(kind)} {mesh.sh_text(namespace)}/{mesh.sh_text(name)} from its source "
+                "manifest without `istioctl kube-inject` (no grpc-bootstrap-init init container, "
+                "grpc-io-proxyless-bootstrap volume or GRPC_XDS_BOOTSTRAP env, no sidecar.istio.io/status "
+                "annotation), give its pod template the annotation inject.istio.io/templates: grpc-agent (ASM's "
+                "documented proxyless gRPC mode) and the label sidecar.asm.aliyun.com/inject=true, and apply it; "
+                f"check with (prints nothing once re-rendered): {mesh.kubectl_in(cluster, namespace)} get "
+                f"{mesh.object_ref(mesh.sh(kind.lower()), name)} -o yaml | grep -n -e grpc-bootstrap-init "
+                "-e sidecar.istio.io/status")
     return (f"Re-render {mesh.sh_text(kind)} {mesh.sh_text(namespace)}/{mesh.sh_text(name)} from its source "
             "manifest without `istioctl kube-inject` "
             "(no istio-proxy/istio-init/istio-validation containers, no sidecar.istio.io/status annotation), "

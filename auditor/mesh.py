@@ -919,6 +919,28 @@ def _asm_inject_command(cluster: str, kind: str, namespace: str, name: str) -> s
 _INJECT_LABEL = '{"metadata":{"labels":{"sidecar.asm.aliyun.com/inject":"true"}}}'
 _INJECT_TEMPLATE_PATCH = '{"spec":{"template":' + _INJECT_LABEL + "}}"
 _INJECT_CRONJOB_PATCH = '{"spec":{"jobTemplate":{"spec":{"template":' + _INJECT_LABEL + "}}}}"
+# A proxyless gRPC app moves to ASM's proxyless mode: the injection label and the template ASM documents for it
+# (inject.istio.io/templates: grpc-agent, "Use the proxyless service mesh feature in gRPC services"). The label alone
+# leaves the template annotation grpc-simple, whose bootstrap names istiod.istio-system.svc (Istio's Service name).
+_PROXYLESS_INJECT = ('{"metadata":{"labels":{"sidecar.asm.aliyun.com/inject":"true"},'
+                     '"annotations":{"inject.istio.io/templates":"grpc-agent"}}}')
+
+
+def asm_proxyless_inject_command(cluster: str, kind: str, namespace: str, name: str) -> str:
+    """asm_inject_command for a proxyless gRPC app (Istio's grpc-simple): the label and grpc-agent in one patch."""
+    if kind not in _TEMPLATE_KINDS and kind != "CronJob":  # a Rollout, an owner's kind: in a comment
+        return (f"# set the pod template's annotation inject.istio.io/templates to grpc-agent (ASM's documented "
+                f"proxyless gRPC mode) and label sidecar.asm.aliyun.com/inject=true on {sh_text(kind)} "
+                f"{sh_text(namespace)}/{sh_text(name)} in its manifest, then restart it")
+    k = kubectl_in(cluster, namespace)
+    if kind == "CronJob":
+        patch = '{"spec":{"jobTemplate":{"spec":{"template":' + _PROXYLESS_INJECT + "}}}}"
+        return f"{k} patch {object_ref('cronjob', name)} --type='merge' -p '{patch}'"
+    patch = '{"spec":{"template":' + _PROXYLESS_INJECT + "}}"
+    return (f"{k} patch {object_ref(_TEMPLATE_KINDS[kind], name)} --type='merge' -p '{patch}'"
+            + (_IN_PLACE_NOTE if kind == "CloneSet" else ""))
+
+
 # Commands kept (~200 bytes each); typed: 1 and True, equal keys, would otherwise share one (names are text: anything
 # else is malformed input).
 _COMMANDS_KEPT = 16384

@@ -1091,7 +1091,8 @@ class IngressLbWeights(ClusterCheck):
                 status, why = m.not_applied
                 outcome = self.WEIGHT_NOT_APPLIED if status == "FAIL" else self.WEIGHT_UNPROVEN
                 yield self.report(outcome, cluster.name, params={**params, "name": name, "why": why},
-                                  remediation=outcome.fix, evidence=evidence, **subject)
+                                  remediation=outcome.fix + (clb_weights_command(lb) if status != "FAIL" else ""),
+                                  evidence=evidence, **subject)
             elif weight == 0 and asm_sum == 0 and (asm_absent or asm_unknown):
                 # No ASM backend shown on the CLB: a FAIL where one is known absent, else UNKNOWN.
                 outcome = self.NO_ASM_BACKEND if asm_absent and not asm_unknown else self.ASM_BACKEND_UNPROVEN
@@ -1099,7 +1100,9 @@ class IngressLbWeights(ClusterCheck):
                 yield self.report(outcome, cluster.name,
                                   params={**params, "name": name, "asm_member": first.service,
                                           "why": first.backends_not_shown[1]},  # type: ignore[index]
-                                  remediation=outcome.fix, evidence=evidence, **subject)
+                                  remediation=outcome.fix + (clb_weights_command(lb)
+                                                             if outcome is self.ASM_BACKEND_UNPROVEN else ""),
+                                  evidence=evidence, **subject)
             elif weight == 0 and asm_sum == 0:
                 yield self.report(self.NOTHING_SERVES, cluster.name, params=params,
                                   remediation=self.NOTHING_SERVES.fix, evidence=evidence, **subject)
@@ -1113,6 +1116,20 @@ class IngressLbWeights(ClusterCheck):
                                   params={**params, "name": name, "weight": weight}, remediation=command,
                                   evidence=evidence, **subject)
 
+
+
+def clb_weights_command(lb: str) -> str:
+    """The read-only commands that show the CLB's backends and their weights, for the UNKNOWNs whose next step is to
+    look (AA2032, AA2033): SLB's DescribeVServerGroups (RegionId, LoadBalancerId) lists the vServer groups,
+    DescribeVServerGroupAttribute (RegionId, VServerGroupId) their BackendServers[].Weight (help.aliyun.com
+    document_detail/35224). Nothing for a load balancer id a shell would interpret (it comes from annotations)."""
+    if not mesh.shell_safe(lb) or lb.startswith("-"):
+        return ""
+    # The region and group are shell variables the command refuses to run without (as the kubeconfigs are): a
+    # `<placeholder>` is a redirection to a shell.
+    return (f'\naliyun slb DescribeVServerGroups --RegionId "${{CLB_REGION:?}}" --LoadBalancerId {lb}'
+            '\naliyun slb DescribeVServerGroupAttribute --RegionId "${CLB_REGION:?}" --VServerGroupId '
+            '"${VSERVER_GROUP_ID:?}"  # each group listed: BackendServers[].Weight')
 
 # ================================================================ cross-cluster-gateway-first
 class CrossClusterGatewayFirst(ClusterCheck):

@@ -105,9 +105,13 @@ class MigrationResource(Check):
                          "instance: the migration's switches do not reach it",
                          message="cluster {cluster} (id {cluster_id}) is not joined to the ASM instance ({source} "
                                  "lists {joined}): the migration's state switches do not reach it",
-                         fix="Add the cluster to the ASM instance (seed step 1, 'Ignore istio-system namespace check' "
-                             "selected), or correct its id (fleet file cluster_id, config asm.cluster_ids); then audit "
-                             "again.")
+                         # AddClusterIntoServiceMesh's request: ServiceMeshId, ClusterId, IgnoreNamespaceCheck
+                         # (aliyun/alibabacloud-csharp-sdk servicemesh-20200111 AddClusterIntoServiceMeshRequest.cs).
+                         fix="Add the cluster to the ASM instance with the istio-system namespace check ignored (ASM "
+                             "console: 'Ignore istio-system namespace check'; or `aliyun servicemesh "
+                             "AddClusterIntoServiceMesh --ServiceMeshId <mesh id> --ClusterId {cluster_id} "
+                             "--IgnoreNamespaceCheck true`), or correct its id (fleet file cluster_id, config "
+                             "asm.cluster_ids); then audit again.")
     NOT_AUDITED = Outcome("AA0731", Status.UNKNOWN, "a cluster joined to the ASM instance was not audited: the "
                           "migration's state is the whole instance's, so what this gate needs of each cluster is not "
                           "known for it", message="cluster {cluster} is joined to the ASM instance ({source}) but was "

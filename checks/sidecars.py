@@ -10,7 +10,7 @@ from auditor import kinds as K
 from auditor import mesh, vms
 from auditor.check import ClusterCheck, Context, same_in_every_gate
 from auditor.errors import EvidenceUnavailable
-from auditor.i18n import joined
+from auditor.i18n import N_, Phrase, joined
 from auditor.inventory import ClusterInventory, workload_columns, workload_counts
 from auditor.istio import (
     SERVER_ABSENT,
@@ -26,6 +26,8 @@ from auditor.istio import (
 )
 from auditor.model import Finding, Gate, Outcome, Severity, Status
 
+# What AA1235's message says for a bootstrap whose istiod cannot be read from it (mesh.XDS_SERVER_UNREADABLE).
+UNNAMED_SERVER = Phrase(N_("an istiod its bootstrap does not name"))
 
 class IstioSidecarsRemaining(ClusterCheck):
     id = "istio-sidecars-remaining"
@@ -208,11 +210,12 @@ class IstioSidecarsRemaining(ClusterCheck):
                 baked, _ = manual_injections(cluster, ctx.inv.rules)
             if (namespace, kind, name) in baked:
                 evidence["manual_injection"] = True
-                remediation = rerender_remediation(cluster.name, kind, namespace, name)
+                remediation = rerender_remediation(cluster.name, kind, namespace, name, proxyless=True)
             else:
-                remediation = ("# set the pod template's annotation inject.istio.io/templates to grpc-agent (ASM's "
-                               "documented proxyless gRPC mode) in its manifest, label it for ASM's injection and "
-                               "restart it:\n" + mesh.asm_inject_command(cluster.name, kind, namespace, name))
+                remediation = ("# ASM's documented proxyless gRPC mode: annotation inject.istio.io/templates="
+                               "grpc-agent and ASM's injection label on the pod template (in its manifest too); this "
+                               "restarts it:\n"
+                               + mesh.asm_proxyless_inject_command(cluster.name, kind, namespace, name))
             subject = {"kind": kind, "namespace": namespace, "name": name, "evidence": evidence}
             if on_istio:
                 out.append(self.report(self.PROXYLESS_ON_ISTIO, cluster.name,
@@ -223,9 +226,13 @@ class IstioSidecarsRemaining(ClusterCheck):
                                        params={"total": total, "server": ", ".join(absent)},
                                        remediation=remediation, **subject))
             else:
+                # A bootstrap naming no istiod this reader can tell (mesh.XDS_SERVER_UNREADABLE, "?") is said as such,
+                # never as a bare "?" in the report; its reason stands alone.
                 out.append(self.report(self.PROXYLESS_UNPROVEN, cluster.name, params={
-                    "total": total, "server": ", ".join(unproven),
-                    "why": "; ".join(f"{server}: {why}" for server, why in unproven.items())},
+                    "total": total, "server": joined(", ", [UNNAMED_SERVER if server == mesh.XDS_SERVER_UNREADABLE
+                                                             else server for server in unproven]),
+                    "why": joined("; ", [why if server == mesh.XDS_SERVER_UNREADABLE else joined(": ", [server, why])
+                                         for server, why in unproven.items()])},
                     remediation=self.PROXYLESS_UNPROVEN.fix + "\n" + remediation, **subject))
         return out
 

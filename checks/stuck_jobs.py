@@ -10,6 +10,7 @@ from collections.abc import Iterable
 from auditor import kinds as K
 from auditor import mesh
 from auditor.check import ClusterCheck, Context, same_in_every_gate
+from auditor.i18n import N_
 from auditor.inventory import WORKLOAD_KEY, ClusterInventory, workload_rows
 from auditor.istio import among, pod_columns
 from auditor.model import Finding, Gate, Outcome, Severity, Status
@@ -22,12 +23,16 @@ PODS_LISTED = 10
 # Argo Workflows ends an injected sidecar by exec'ing `/bin/sh -c "kill -15 1"` in it unless the pod names the command
 # (argoproj/argo-workflows@v3.7.18:workflow/signal/signal.go, common.AnnotationKeyKillCmd; docs/sidecar-injection.md
 # suggests pilot-agent's quitquitquit for istio-proxy): without /bin/sh (distroless proxyv2) it fails.
-_ARGO_KILL_CMD = ("Argo Workflows: add the pod annotation workflows.argoproj.io/kill-cmd-istio-proxy: "
-                  "'[\"pilot-agent\", \"request\", \"POST\", \"quitquitquit\"]' (spec.podMetadata.annotations) so "
-                  "Argo ends the proxy when the step is done. ")
-_RECURRENCE = ("A classic sidecar (Istio's or ASM's) holds every run: have the job call "
-               "POST http://localhost:15020/quitquitquit when it ends, or use native sidecars "
-               "(Kubernetes 1.29+, sidecar.istio.io/nativeSidecar / ENABLE_NATIVE_SIDECARS).")
+_ARGO_KILL_CMD = N_("Argo Workflows: add the pod annotation workflows.argoproj.io/kill-cmd-istio-proxy: "
+                    "'[\"pilot-agent\", \"request\", \"POST\", \"quitquitquit\"]' (spec.podMetadata.annotations) "
+                    "so Argo ends the proxy when the step is done.")
+_RECURRENCE = N_("A classic sidecar (Istio's or ASM's) holds every run: have the job call "
+                 "POST http://localhost:15020/quitquitquit when it ends, or use native sidecars "
+                 "(Kubernetes 1.29+, sidecar.istio.io/nativeSidecar / ENABLE_NATIVE_SIDECARS).")
+# A held pod's remediation is its advice, one line each (said in the reader's language), then its commands, one a
+# line: a command never ends a sentence (`... POST quitquitquit.` asked the agent for "quitquitquit.").
+_END = N_("End each held pod's proxy with the commands below; the pod then completes.")
+_THEN_MOVE = N_("Then move the CronJob (the last command), so its next runs start on ASM's proxy.")
 
 
 class StuckSidecarJobs(ClusterCheck):
@@ -114,7 +119,7 @@ class StuckSidecarJobs(ClusterCheck):
         names = sorted(str(p) for p in group["name"])
         listed = names[:PODS_LISTED]
         on_asm = all(p == mesh.PROXY_ASM for p in group["proxy"])
-        end = "End each held pod's proxy: " + "; ".join(mesh.quit_proxy_command(cluster, namespace, p) for p in listed)
+        quits = [mesh.quit_proxy_command(cluster, namespace, p) for p in listed]
         evidence: dict[str, object] = {"pods": listed, "pod_count": len(names)}
         job_pods = kind in RUN_TO_COMPLETION
         if job_pods:
@@ -126,14 +131,14 @@ class StuckSidecarJobs(ClusterCheck):
         params = {"count": len(names), "pods": ", ".join(listed) + (" ..." if len(names) > len(listed) else "")}
         if on_asm:
             return self.report(self.ASM_HELD, cluster, params=params, kind=kind, namespace=namespace, name=name,
-                               remediation=f"{end}. {_RECURRENCE}", evidence=evidence)
+                               remediation="\n".join([_END, _RECURRENCE, *quits]), evidence=evidence)
         if kind == "CronJob":
-            remediation = (f"{end}. Then move the CronJob: {mesh.asm_inject_command(cluster, kind, namespace, name)}. "
-                           f"{_RECURRENCE}")
+            remediation = "\n".join([_END, _THEN_MOVE, _RECURRENCE, *quits,
+                                     mesh.asm_inject_command(cluster, kind, namespace, name)])
         elif kind == "Workflow":
-            remediation = f"{end}. {_ARGO_KILL_CMD}{_RECURRENCE}"
+            remediation = "\n".join([_END, _ARGO_KILL_CMD, _RECURRENCE, *quits])
         else:
-            remediation = f"{end}. {_RECURRENCE}"
+            remediation = "\n".join([_END, _RECURRENCE, *quits])
         # Contradicting proxy marks (mesh.PROXY_UNKNOWN) are judged as Istio's: a held pod blocks either way.
         if not all(p == mesh.PROXY_ISTIO for p in group["proxy"]):
             outcome = self.HELD_UNCLASSIFIED

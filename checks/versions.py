@@ -46,6 +46,13 @@ def _fmt(version: tuple[int, int]) -> str:
     return f"{version[0]}.{version[1]}"
 
 
+# What to do when the /version answer cannot be read as one version (AA0131, AA0132): ask the server again; a snapshot's
+# version.json (`kubectl version -o json`: clientVersion, serverVersion) edited or assembled by hand is collected anew.
+_VERSION_AGAIN = ("Read the server's version again (kubectl version -o json: its serverVersion) and audit again; a "
+                  "snapshot whose version.json was edited or assembled by hand is collected again with asm-audit "
+                  "snapshot.")
+
+
 class KubernetesVersion(ClusterCheck):
     id = "kubernetes-version"
     title = "Kubernetes is 1.21 or later"
@@ -58,15 +65,19 @@ class KubernetesVersion(ClusterCheck):
     TOO_OLD = Outcome("AA0110", Status.FAIL, "the cluster runs Kubernetes older than 1.21",
                       message="Kubernetes {version} is older than 1.21 (from {source})")
     UNREAD = Outcome("AA0130", Status.UNKNOWN, "the Kubernetes version could not be read (/version did not answer)",
-                     message="Kubernetes version unknown: {reason}")
+                     message="Kubernetes version unknown: {reason}",
+                     fix="Check that the cluster's API server answers with the kubeconfig given (kubectl version -o "
+                         "json shows a serverVersion), then audit again.")
     UNPARSED = Outcome("AA0131", Status.UNKNOWN, "the /version answer holds no readable version (gitVersion and "
                        "major/minor are not versions)",
                        message="cannot read a Kubernetes version from the /version answer (gitVersion {git_version}, "
-                               "major {major}, minor {minor})")
+                               "major {major}, minor {minor})",
+                       fix=_VERSION_AGAIN)
     DISAGREE = Outcome("AA0132", Status.UNKNOWN, "the /version answer's gitVersion and major/minor name Kubernetes "
                        "versions on both sides of 1.21 (a server derives both from one version string)",
                        message="gitVersion {git_version} says Kubernetes {git}, major/minor {major}.{minor} say "
-                               "{major_minor}: one of them is not this server's version")
+                               "{major_minor}: one of them is not this server's version",
+                       fix=_VERSION_AGAIN)
     outcomes = (SUPPORTED, TOO_OLD, UNREAD, UNPARSED, DISAGREE)
 
     @same_in_every_gate
@@ -334,8 +345,13 @@ class AsmVersion(Check):
     DATA_PLANES_DISAGREE = Outcome(
         "AA0333", Status.UNKNOWN, "the data planes' ASM istiod-<rev> Services name different ASM versions, some "
         "older than 1.24 and some not, and no config or OpenAPI answer says which is the instance's",
-        fix=NO_SOURCE_FIX, message="ASM version unknown: the data planes' ASM istiod Services disagree ({services}); "
-                                   + NO_SOURCE_FIX)
+        # Its Services are there (joining a cluster, NO_SOURCE_FIX's last way, shows nothing new); the message says
+        # what is wrong and the fix what to do, once each (the message repeated the fix word for word).
+        fix="Pass --asm-mesh-id/--asm-region to read the instance's version from ASM, or set asm.version (or "
+            "asm.describe_service_mesh_detail with a saved DescribeServiceMeshDetail answer) in the config; then audit "
+            "again.",
+        message="ASM version unknown: the data planes' ASM istiod Services disagree ({services}), and no config or "
+                "OpenAPI answer says which version the instance runs")
     outcomes = (SUPPORTED, SUPPORTED_EASTWEST, AT_LEAST, AT_LEAST_EASTWEST, TOO_OLD, TOO_OLD_EASTWEST, NO_SOURCE,
                 NO_SOURCE_OLD_PROXIES, UNPARSED, DATA_PLANES_DISAGREE)
     uses = (K.SERVICE, K.POD, K.DEPLOYMENT, *SCAN_KINDS)

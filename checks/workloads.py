@@ -94,7 +94,8 @@ class ManualInjection(ClusterCheck):
         (read-only) evidence dicts, as same_in_every_gate's copies do."""
         def build() -> list[tuple[dict[str, Any], TemplateInjection]]:
             return [({"kind": kind, "namespace": namespace, "name": name,
-                      "remediation": rerender_remediation(cluster.name, kind, namespace, name),
+                      "remediation": rerender_remediation(cluster.name, kind, namespace, name,
+                                                          proxyless=not inj.container and bool(inj.injected)),
                       "evidence": {"image": inj.image, "native": inj.native, "status_annotation": inj.status_annotation,
                                    "xds_agent": inj.xds_agent, "proxy_container": inj.container,
                                    # Where the template was read when not from the workload itself (a Rollout's

@@ -115,15 +115,31 @@ def subject_of(kind: Any, namespace: Any, name: Any) -> str:
     return " ".join(p for p in (kind, path) if p)
 
 
+def split_remediation(text: str) -> tuple[str, str]:
+    """(advice, commands) of a remediation that is advice followed by command lines (AA1235: its fix, then the
+    command that moves the app; AA2032/AA2033: look at the CLB, then SLB's read commands): the commands are shown as
+    a command block, not run into the advice. ("", "") when it is not so shaped (all advice, or all command)."""
+    if "\n" not in text or looks_like_command(text):
+        return "", ""
+    lines = text.split("\n")
+    first = next((i for i, line in enumerate(lines) if line.strip() and looks_like_command(line)), None)
+    if not first or not all(looks_like_command(line) for line in lines[first:] if line.strip()):
+        return "", ""
+    return "\n".join(lines[:first]).strip(), "\n".join(lines[first:]).strip()
+
+
 def _row(r: Any, limits: Limits) -> dict[str, Any]:
+    remediation = clean(r.remediation, limits.text * 2)
+    advice, commands = split_remediation(remediation) if isinstance(remediation, str) else ("", "")
     return {
         "cluster": clean(r.cluster), "gate": clean(r.gate), "check_id": clean(r.check_id),
         "code": clean(getattr(r, "code", "")), "title": clean(r.title), "severity": clean(r.severity),
         "status": clean(r.status),
         "kind": clean(r.kind), "namespace": clean(r.namespace), "name": clean(r.name),
         "subject": subject_of(r.kind, r.namespace, r.name),
-        "message": clean(r.message, limits.text), "remediation": clean(r.remediation, limits.text * 2),
+        "message": clean(r.message, limits.text), "remediation": remediation,
         "remediation_is_command": looks_like_command(str(r.remediation or "")),
+        "remediation_advice": advice, "remediation_commands": commands,
         "exempt": bool(r.exempt), "exempt_reason": clean(r.exempt_reason, limits.text),
     }
 
@@ -547,8 +563,15 @@ def runbook(result: AuditResult, block: pd.DataFrame, unknown: pd.DataFrame, lim
         "more": max(0, len(names) - 6)})
     if not block.empty:
         distinct = [clean(c, 2000) for c in dict.fromkeys(block["remediation"].astype(str)) if c.strip()]
-        commands = [c for c in distinct if looks_like_command(c)]
-        advice = [c for c in distinct if not looks_like_command(c)]
+        commands, advice = [], []
+        for c in distinct:
+            if looks_like_command(c):
+                commands.append(c)
+                continue
+            said, run = split_remediation(c)  # advice then commands: each where it is shown
+            advice.append(said or c)
+            if run:
+                commands.append(run)
         steps.append({
             "title": _("Fix the {n} blocking finding(s)").format(n=f"{len(block):,}"),
             "text": _("Run the remediation of each blocker (one per workload or object). "

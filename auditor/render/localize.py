@@ -62,6 +62,10 @@ def remediation_of(code: str, params: Any, remediation: str, outcomes: dict[str,
     if (isinstance(params, dict) and outcome is not None and "{" in outcome.fix
             and isinstance(remediation, str) and not looks_like_command(remediation)):
         return _filled(outcome.fix, params, remediation)
+    if isinstance(remediation, str) and "\n" in remediation and not looks_like_command(remediation):
+        # Advice followed by its commands (AA1235: the outcome's fix, then the command that moves the app): each
+        # line said as prose() says it, so the advice the catalog holds is translated and the commands kept.
+        return "\n".join(prose(line) for line in remediation.split("\n"))
     return prose(remediation)
 
 

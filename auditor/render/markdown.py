@@ -26,6 +26,7 @@ from auditor.render.context import (
     blocking_mask,
     clean,
     looks_like_command,
+    split_remediation,
     subject_of,
 )
 from auditor.render.counts import blocker_counts, per_gate_text
@@ -35,6 +36,14 @@ TOP = 10
 ICON = {"GO": "\U0001f7e2", "NO-GO": "\U0001f534", "INCOMPLETE": "\U0001f7e1"}
 WJ = "\u2060"  # word joiner: invisible, but breaks @mentions, #refs and autolinks
 _MD_SPECIAL = re.compile(r"([\\`*_\[\]|~])")  # emphasis, code, links, tables, strike; < > & become entities
+
+
+def _commented(text: str) -> str:
+    """Advice as shell comments, and the commands after it (if it is so shaped) as they are."""
+    advice, commands = split_remediation(text)
+    if not commands:
+        return "# " + text.replace("\n", "\n# ")
+    return "# " + advice.replace("\n", "\n# ") + "\n" + commands
 
 
 def md(value: object, limit: int = 300) -> str:
@@ -131,8 +140,9 @@ def document(result: AuditResult) -> str:
         lines += [_("### Blockers ({n})").format(n=f"{len(block):,}"), "", *_table(shown, strict_of(result)), ""]
         if len(block) > TOP:
             lines += [_("\u2026 and {n} more in `findings.csv` / `report.html`.").format(n=f"{len(block) - TOP:,}"), ""]
-        # Advice that is not a command becomes a comment, so the block stays pasteable into a shell.
-        commands = [c if looks_like_command(c) else "# " + c.replace("\n", "\n# ")
+        # Advice that is not a command becomes a comment, so the block stays pasteable into a shell; the command
+        # lines that follow advice (context.split_remediation) stay commands.
+        commands = [c if looks_like_command(c) else _commented(c)
                     for c in dict.fromkeys(shown["remediation"].astype(str)) if c.strip()]
         if commands:
             summary = _("Commands for these blockers")  # not inside an f-string: the extractor reads calls only
