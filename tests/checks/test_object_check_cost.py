@@ -175,9 +175,9 @@ def test_a_kube_injected_workloads_remediation_and_evidence_are_built_once_for_t
     built: list[tuple[str, str, str]] = []
     rerender = workloads.rerender_remediation
 
-    def counted(cluster: str, kind: str, namespace: str, name: str) -> str:
+    def counted(cluster: str, kind: str, namespace: str, name: str, **kw: Any) -> str:
         built.append((kind, namespace, name))
-        return rerender(cluster, kind, namespace, name)
+        return rerender(cluster, kind, namespace, name, **kw)
 
     monkeypatch.setattr(workloads, "rerender_remediation", counted)
     rendered = f.pod("render", "shop")
