@@ -290,11 +290,24 @@ def kubernetes_version(version_info: dict[str, Any] | None) -> Version | None:
     parsed = parse_version(version_info.get("gitVersion"))
     if parsed:
         return parsed
-    major = re.sub(r"\D", "", str(version_info.get("major", "")))
-    minor = re.sub(r"\D", "", str(version_info.get("minor", "")))
-    if not major or not minor or len(major) > 9 or len(minor) > 9:
+    major, minor = _version_part(version_info.get("major")), _version_part(version_info.get("minor"))
+    if major is None or minor is None:
         return None
-    return Version(int(major), int(minor))
+    return Version(major, minor)
+
+
+# What Kubernetes writes as /version's major and minor: digits, the minor followed by "+" when gitVersion has a suffix
+# (kubernetes/kubernetes hack/lib/version.sh kube::version::get_version_vars: KUBE_GIT_MAJOR/MINOR are the regex's
+# digit groups of KUBE_GIT_VERSION, then `KUBE_GIT_MINOR+="+"`). "20.5", "2 1", [2, 1] or 20.5 are none of it: their
+# digits run together ("205") were read as Kubernetes 1.205.
+_VERSION_PART = re.compile(r"([0-9]{1,9})\+?")
+
+
+def _version_part(value: Any) -> int | None:
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value if 0 <= value < 10**9 else None
+    m = _VERSION_PART.fullmatch(value.strip()) if isinstance(value, str) else None
+    return int(m.group(1)) if m else None
 
 
 # ---------------------------------------------------------------- mesh config

@@ -43,11 +43,16 @@ _POD_SPEC = {"containers": [_CONTAINER], "initContainers": [_CONTAINER], "termin
 _TEMPLATE = {"metadata": {"labels": {str: str}, "annotations": {str: str}}, "spec": _POD_SPEC}
 _POD_STATUS = {"phase": str, "startTime": str, "conditions": [{"type": str, "status": str}],
                "containerStatuses": [{"restartCount": int}], "initContainerStatuses": [{"restartCount": int}]}
+_CONDITION = {"type": str, "status": str, "reason": str, "message": str}
+_ROLLOUT_STATUS = {"replicas": int, "availableReplicas": int, "readyReplicas": int, "conditions": [_CONDITION]}
 _BODIES: dict[str, dict[str, Any]] = {
     "Pod": {"spec": _POD_SPEC, "status": _POD_STATUS},
-    "Deployment": {"spec": {"replicas": int, "template": _TEMPLATE}},
-    "StatefulSet": {"spec": {"replicas": int, "template": _TEMPLATE}},
-    "DaemonSet": {"spec": {"template": _TEMPLATE}},
+    # The controllers' counts asm-proxies-ready compares (auditor/rollouts.py; kubernetes/api apps/v1 types.go: int32):
+    # "0", 0.0, true or [0] as availableReplicas was read as no count, and a moved workload running nothing passed.
+    "Deployment": {"spec": {"replicas": int, "template": _TEMPLATE}, "status": _ROLLOUT_STATUS},
+    "StatefulSet": {"spec": {"replicas": int, "template": _TEMPLATE}, "status": _ROLLOUT_STATUS},
+    "DaemonSet": {"spec": {"template": _TEMPLATE},
+                  "status": {"desiredNumberScheduled": int, "numberAvailable": int, "conditions": [_CONDITION]}},
     "ReplicaSet": {"spec": {"replicas": int, "template": _TEMPLATE}},
     "Job": {"spec": {"template": _TEMPLATE}},
     "CronJob": {"spec": {"jobTemplate": {"spec": {"template": _TEMPLATE}}}},

@@ -1,0 +1,114 @@
+"""Hostile or odd input to the parsers session 16 added: never a false GO (hostile16).
+
+Each case here was a GO (PASS or NOT_APPLICABLE) on main on input no API server writes:
+
+- asm-proxies-ready (auditor/rollouts.py) read a moved workload's counts only when they were whole numbers, and took
+  anything else as "no count": a Deployment moved to ASM that runs no pod, whose status.availableReplicas was
+  "0", 0.0, true, [0] (a tampered or hand-made snapshot) was skipped, and the check said NOT_APPLICABLE AA1340. The
+  counts are int32 (kubernetes/api@v0.31.0:apps/v1/types.go DeploymentStatus, StatefulSetStatus, DaemonSetStatus:
+  `AvailableReplicas int32 json:"availableReplicas,omitempty"`); the snapshot's shape rules now refuse other types
+  (exit 2 naming the object; live: the kind UNKNOWN), as they do spec.replicas. A null count or null spec.replicas is
+  absent (omitempty, the API server's default replicas 1): main skipped the workload on null.
+- kubernetes-version read /version's major and minor by deleting every non-digit: minor "20.5", "2 1" or the JSON
+  number 20.5 (gitVersion unreadable) became Kubernetes 1.205 / 1.21: PASS AA0101 for a server that says 1.20 at most.
+  Kubernetes writes them as digits, the minor with "+" appended when gitVersion has a suffix (kubernetes/kubernetes@
+  v1.31.0:hack/lib/version.sh kube::version::get_version_vars); anything else is no version (UNKNOWN AA0131).
+
+Shapes: the moved Deployment and its status of tests/checks/test_moved_workload_shortfall.py (its citations); the
+/version answer of tests/factory.py version_info (k8s.io/apimachinery pkg/version/types.go Info).
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from auditor.errors import UsageError
+from tests import factory as f
+from tests.checks.conftest import audit  # noqa: F401  (the fixture)
+from tests.checks.test_moved_workload_shortfall import codes, moved, rows
+
+SHORT = [("FAIL", "AA1313")]
+
+
+@pytest.mark.parametrize("count", ["0", 0.0, True, [0], {"value": 0}, "", 2**70])
+def test_a_moved_workloads_count_of_another_type_is_bad_input(audit, count):  # noqa: F811
+    """Main: NOT_APPLICABLE AA1340 (the moved Deployment, running nothing, was skipped)."""
+    dep, rs = moved(strategy="Recreate", available=0)
+    dep["status"]["availableReplicas"] = count
+    with pytest.raises(UsageError, match=r"Deployment 'shop/cart': status\.availableReplicas"):
+        rows(audit, [dep, rs])
+
+
+@pytest.mark.parametrize("kind", ["StatefulSet", "DaemonSet"])
+@pytest.mark.parametrize("count", ["0", 1.0, False])
+def test_the_other_kinds_counts_of_another_type_are_bad_input(audit, kind, count):  # noqa: F811
+    dep, _ = moved(strategy="Recreate", available=0)
+    obj = {**dep, "kind": kind}
+    obj["spec"] = {k: v for k, v in dep["spec"].items() if k != "strategy" and (kind != "DaemonSet" or k != "replicas")}
+    key = "numberAvailable" if kind == "DaemonSet" else "availableReplicas"
+    obj["status"] = {"desiredNumberScheduled": 3, key: count} if kind == "DaemonSet" else {key: count}
+    with pytest.raises(UsageError, match=rf"{kind} 'shop/cart': status\.{key}"):
+        rows(audit, [obj])
+
+
+@pytest.mark.parametrize("status", [[1], "Running", 3])
+def test_a_status_that_is_no_object_is_bad_input(audit, status):  # noqa: F811
+    """Main: UNKNOWN AA0002 'check crashed: AttributeError' (naming neither the object nor the field)."""
+    dep, rs = moved(strategy="Recreate", available=0)
+    dep["status"] = status
+    with pytest.raises(UsageError, match=r"Deployment 'shop/cart': status must be an object"):
+        rows(audit, [dep, rs])
+
+
+def test_conditions_of_another_shape_are_bad_input(audit):  # noqa: F811
+    dep, rs = moved(strategy="Recreate", available=0)
+    dep["status"]["conditions"][1]["message"] = ["webhook", "refused"]
+    with pytest.raises(UsageError, match=r"status\.conditions\[1\]\.message"):
+        rows(audit, [dep, rs])
+
+
+@pytest.mark.parametrize(("replicas", "available"), [(None, None), (3, None), (None, 0)])
+def test_a_null_count_is_absent(audit, replicas, available):  # noqa: F811
+    """null is absent (kubectl omits empty fields; spec.replicas defaults to 1): main skipped the workload on null and
+    said NOT_APPLICABLE AA1340 for the first two."""
+    dep, rs = moved(strategy="Recreate", available=0)
+    dep["spec"]["replicas"] = replicas
+    dep["status"]["availableReplicas"] = available
+    assert codes(rows(audit, [dep, rs])) == SHORT
+
+
+def test_a_null_statefulset_count_is_absent(audit):  # noqa: F811
+    dep, _ = moved(strategy="Recreate", available=0)
+    sts = {**dep, "kind": "StatefulSet", "spec": {k: v for k, v in dep["spec"].items() if k != "strategy"}}
+    sts["spec"]["replicas"] = None
+    sts["status"] = {"replicas": 1, "availableReplicas": None, "readyReplicas": None}
+    assert codes(rows(audit, [sts])) == SHORT
+
+
+@pytest.mark.parametrize(("count", "expected"), [(3, [("NOT_APPLICABLE", "AA1340")]), (0, SHORT), (-1, SHORT)])
+def test_whole_counts_are_read_as_before(audit, count, expected):  # noqa: F811
+    """Control: whole numbers, as on main (no pod of the workload exists here, so a full count is N/A)."""
+    dep, rs = moved(strategy="Recreate", available=0)
+    dep["status"]["availableReplicas"] = count
+    assert codes(rows(audit, [dep, rs])) == expected
+
+
+# ---------------------------------------------------------------- kubernetes-version: major/minor as written
+@pytest.mark.parametrize(("major", "minor"), [
+    ("1", "20.5"), ("1", "2 1"), ("1", "2.1"), ("1", "20-1"), ("1", 20.5), ("1", [2, 1]), ("1", "21.x"),
+    ("v1", "21"), ("1", "+21"), (True, "21"), ("1", True)])
+def test_major_minor_not_as_kubernetes_writes_them_is_unknown(audit, major, minor):  # noqa: F811
+    """Main: PASS AA0101 for all but the last two (digits run together: 1.205, 1.21, ...)."""
+    info = {**f.version_info(), "gitVersion": "custom-build", "major": major, "minor": minor}
+    [row] = audit({"c1": []}, "assessment", versions={"c1": info}).rows("kubernetes-version")
+    assert (row["status"], row["code"]) == ("UNKNOWN", "AA0131")
+
+
+@pytest.mark.parametrize(("major", "minor", "expected"), [
+    ("1", "29+", ("PASS", "AA0101")), ("1", "21", ("PASS", "AA0101")), ("1", "20+", ("FAIL", "AA0110")),
+    (1, 28, ("PASS", "AA0101")), ("1", " 28 ", ("PASS", "AA0101")), ("1", "", ("UNKNOWN", "AA0131"))])
+def test_major_minor_as_kubernetes_writes_them_are_read(audit, major, minor, expected):  # noqa: F811
+    """Control: as on main."""
+    info = {**f.version_info(), "gitVersion": "custom-build", "major": major, "minor": minor}
+    [row] = audit({"c1": []}, "assessment", versions={"c1": info}).rows("kubernetes-version")
+    assert (row["status"], row["code"]) == expected
