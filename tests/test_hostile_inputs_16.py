@@ -14,8 +14,18 @@ Each case here was a GO (PASS or NOT_APPLICABLE) on main on input no API server 
   Kubernetes writes them as digits, the minor with "+" appended when gitVersion has a suffix (kubernetes/kubernetes@
   v1.31.0:hack/lib/version.sh kube::version::get_version_vars); anything else is no version (UNKNOWN AA0131).
 
-Shapes: the moved Deployment and its status of tests/checks/test_moved_workload_shortfall.py (its citations); the
-/version answer of tests/factory.py version_info (k8s.io/apimachinery pkg/version/types.go Info).
+- ASM's IstioGateway read by asm-gateways-present, ingress-lb-weights and cross-cluster-gateway-first
+  (auditor/gateways.asm_gateways): spec.overrides as a list, or an override that is no object, crashed the first two
+  (UNKNOWN AA0002 "check crashed: TypeError: cannot convert dictionary update sequence element #0 to a sequence",
+  naming neither the object nor the field); spec.clusterIds as a string was read letter by letter, as a map by its
+  keys; spec.serviceAnnotations as a list of pairs was read as annotations. ASM's type (aliyun/alibabacloud-servicemesh-
+  api@4df57487:alibabacloudservicemesh/v1/istiogateway_types.go: GatewayType string, ClusterIds []string,
+  ServiceAnnotations map[string]string, Overrides map[string]IstioGatewayBasicConfiguration) has none of it: the
+  snapshot's shape rules now refuse them, naming the object and field (exit 2).
+
+Shapes: the IstioGateway of tests/checks/test_gateways_gwx16.py (declared_on_lb_1; its citations); the moved
+Deployment and its status of tests/checks/test_moved_workload_shortfall.py (its citations); the /version answer of
+tests/factory.py version_info (k8s.io/apimachinery pkg/version/types.go Info).
 """
 
 from __future__ import annotations
@@ -25,6 +35,8 @@ import pytest
 from auditor.errors import UsageError
 from tests import factory as f
 from tests.checks.conftest import audit  # noqa: F401  (the fixture)
+from tests.checks.test_gateways import IDS, asm_ingress, asm_side, ingress
+from tests.checks.test_gateways_gwx16 import declared_on_lb_1
 from tests.checks.test_moved_workload_shortfall import codes, moved, rows
 
 SHORT = [("FAIL", "AA1313")]
@@ -112,3 +124,39 @@ def test_major_minor_as_kubernetes_writes_them_are_read(audit, major, minor, exp
     info = {**f.version_info(), "gitVersion": "custom-build", "major": major, "minor": minor}
     [row] = audit({"c1": []}, "assessment", versions={"c1": info}).rows("kubernetes-version")
     assert (row["status"], row["code"]) == expected
+
+
+# ---------------------------------------------------------------- ASM's IstioGateway
+def _gateway_audit(audit, spec_change):  # noqa: F811
+    gateway = declared_on_lb_1("100")
+    spec_change(gateway["spec"])
+    return audit({"cluster-a": [*ingress("0"), *asm_ingress("100")]}, "uninstall", asm=asm_side(gateway), config=IDS)
+
+
+@pytest.mark.parametrize(("change", "field"), [
+    (lambda spec: spec.update(overrides=[{"c-a": {}}]), r"spec\.overrides must be an object"),
+    (lambda spec: spec["overrides"].update({"c-a": ["lb-1"]}), r"spec\.overrides\['c-a'\] must be an object"),
+    (lambda spec: spec["overrides"].update({"c-a": None}), r"spec\.overrides must map strings to objects"),
+    (lambda spec: spec["overrides"]["c-a"].update(serviceAnnotations=[["k", "v"]]),
+     r"spec\.overrides\['c-a'\]\.serviceAnnotations must be an object"),
+    (lambda spec: spec["overrides"]["c-a"]["serviceAnnotations"].update(
+        {"service.beta.kubernetes.io/alibaba-cloud-loadbalancer-weight": 100}),
+     r"spec\.overrides\['c-a'\]\.serviceAnnotations must map strings to strings"),
+    (lambda spec: spec.update(serviceAnnotations=[["k", "v"]]), r"spec\.serviceAnnotations must be an object"),
+    (lambda spec: spec.update(clusterIds="c-a"), r"spec\.clusterIds must be a list"),
+    (lambda spec: spec.update(clusterIds={"c-a": True}), r"spec\.clusterIds must be a list"),
+    (lambda spec: spec.update(clusterIds=["c-a", 7]), r"spec\.clusterIds\[1\] must be a string"),
+    (lambda spec: spec.update(gatewayType=["ingress"]), r"spec\.gatewayType must be a string"),
+])
+def test_an_istio_gateway_of_other_types_is_bad_input(audit, change, field):  # noqa: F811
+    """Main: the first two crashed ingress-lb-weights (and asm-gateways-present) with an UNKNOWN naming no object;
+    the others were read as something ASM's type cannot hold."""
+    with pytest.raises(UsageError, match=r"IstioGateway 'istio-system/ingressgateway-asm': " + field):
+        _gateway_audit(audit, change)
+
+
+def test_an_istio_gateway_as_asm_writes_it_is_read_as_before(audit):  # noqa: F811
+    """Control: as on main."""
+    a = _gateway_audit(audit, lambda spec: None)
+    assert [(r["status"], r["code"]) for r in a.rows("ingress-lb-weights")] == [("PASS", "AA2001")]
+    assert [(r["status"], r["code"]) for r in a.rows("asm-gateways-present")] == [("PASS", "AA1701")]

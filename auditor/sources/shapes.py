@@ -63,6 +63,12 @@ _BODIES: dict[str, dict[str, Any]] = {
                          "externalIPs": [str], "loadBalancerIP": str, "loadBalancerClass": str},
                 "status": {"loadBalancer": {"ingress": [{"ip": str, "hostname": str}]}}},
     "MutatingWebhookConfiguration": {"webhooks": [{"clientConfig": {"url": str}}]},
+    # ASM's IstioGateway as auditor/gateways.asm_gateways reads it (aliyun/alibabacloud-servicemesh-api@4df57487:
+    # alibabacloudservicemesh/v1/istiogateway_types.go: GatewayType string, ClusterIds []string, ServiceAnnotations
+    # map[string]string, Overrides map[string]IstioGatewayBasicConfiguration): a list as overrides crashed every gateway
+    # check (UNKNOWN "TypeError: cannot convert dictionary update sequence"), naming neither object nor field.
+    "IstioGateway": {"spec": {"gatewayType": str, "clusterIds": [str], "serviceAnnotations": {str: str},
+                              "overrides": {str: {"serviceAnnotations": {str: str}}}}},
     "ASMMigrateFromIstio": {"spec": {"desiredState": str, "retryCounter": int, "advancedOptions": dict},
                             "status": {"state": str, "message": str, "retryCounter": int}},
 }
@@ -85,9 +91,18 @@ def _shape(value: Any, schema: Any, where: str, required: dict[str, tuple[str, .
     if isinstance(schema, dict):
         if not isinstance(value, dict):
             return f"{where or 'the object'} must be an object"
-        if len(schema) == 1 and next(iter(schema)) is str:  # {str: str}: a map of strings
-            ok = all(isinstance(k, str) and isinstance(v, str) for k, v in value.items())
-            return None if ok else f"{where} must map strings to strings"
+        if len(schema) == 1 and next(iter(schema)) is str:  # {str: X}: a map of X by string keys
+            sub = schema[str]
+            if sub is str:
+                ok = all(isinstance(k, str) and isinstance(v, str) for k, v in value.items())
+                return None if ok else f"{where} must map strings to strings"
+            for key, item in value.items():
+                if not isinstance(key, str) or item is None:
+                    return f"{where} must map strings to objects"
+                problem = _shape(item, sub, f"{where}[{key!r}]", required)
+                if problem:
+                    return problem
+            return None
         for key in required.get(where or ".", ()):
             if value.get(key) is None:
                 return f"{_join(where, key)} is missing"
@@ -192,6 +207,8 @@ def _msgspec_type(schema: Any, where: str, required: dict[str, tuple[str, ...]],
     if isinstance(schema, dict):
         if schema == _MAP:
             return dict[str, str]
+        if len(schema) == 1 and next(iter(schema)) is str:
+            return dict[str, _msgspec_type(schema[str], f"{where}[]", required, name)]  # type: ignore[misc]
         return _struct(name, _body_fields(schema, where, required, name))
     if isinstance(schema, list):
         return list[_msgspec_type(schema[0], f"{where}[]", required, name)]  # type: ignore[misc]
