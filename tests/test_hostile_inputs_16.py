@@ -23,12 +23,20 @@ Each case here was a GO (PASS or NOT_APPLICABLE) on main on input no API server 
   ServiceAnnotations map[string]string, Overrides map[string]IstioGatewayBasicConfiguration) has none of it: the
   snapshot's shape rules now refuse them, naming the object and field (exit 2).
 
+- manual-injection's new kinds (ReplicationController, OpenKruise CloneSet) had no shape rules: a kube-injected
+  template written as a list or a JSON string was skipped as "no template" (PASS AA0601), and a template whose
+  containers were a map, an image a list, crashed the check (UNKNOWN AA0002 naming no object). They are refused as a
+  Deployment's (kubernetes/api@v0.31.0:core/v1/types.go ReplicationControllerSpec.Template *PodTemplateSpec;
+  openkruise/kruise@v1.9.0:apis/apps/v1alpha1/cloneset_types.go CloneSetSpec.Template v1.PodTemplateSpec).
+
 Shapes: the IstioGateway of tests/checks/test_gateways_gwx16.py (declared_on_lb_1; its citations); the moved
 Deployment and its status of tests/checks/test_moved_workload_shortfall.py (its citations); the /version answer of
 tests/factory.py version_info (k8s.io/apimachinery pkg/version/types.go Info).
 """
 
 from __future__ import annotations
+
+import json
 
 import pytest
 
@@ -38,6 +46,7 @@ from tests.checks.conftest import audit  # noqa: F401  (the fixture)
 from tests.checks.test_gateways import IDS, asm_ingress, asm_side, ingress
 from tests.checks.test_gateways_gwx16 import declared_on_lb_1
 from tests.checks.test_moved_workload_shortfall import codes, moved, rows
+from tests.checks.test_workloads import injected_template
 
 SHORT = [("FAIL", "AA1313")]
 
@@ -160,3 +169,45 @@ def test_an_istio_gateway_as_asm_writes_it_is_read_as_before(audit):  # noqa: F8
     a = _gateway_audit(audit, lambda spec: None)
     assert [(r["status"], r["code"]) for r in a.rows("ingress-lb-weights")] == [("PASS", "AA2001")]
     assert [(r["status"], r["code"]) for r in a.rows("asm-gateways-present")] == [("PASS", "AA1701")]
+
+
+# ---------------------------------------------------------------- manual-injection's new kinds
+_API = {"ReplicationController": "v1", "CloneSet": "apps.kruise.io/v1alpha1"}
+
+
+def _injected(kind: str, template) -> dict:
+    """A kube-injected ReplicationController (istio/istio@1.30.3:pkg/kube/inject/testdata/inject/
+    replicationcontroller.yaml.injected) or CloneSet (tests/checks/test_workloads.py) whose template is `template`."""
+    selector = {"app": "nginx"} if kind == "ReplicationController" else {"matchLabels": {"app": "nginx"}}
+    return {"apiVersion": _API[kind], "kind": kind, "metadata": f.meta("nginx", "shop"),
+            "spec": {"replicas": 0, "selector": selector, "template": template}}
+
+
+def _spec(template: dict, **change) -> dict:
+    return {**template, "spec": {**template["spec"], **change}}
+
+
+@pytest.mark.parametrize("kind", list(_API))
+@pytest.mark.parametrize(("change", "field"), [
+    (lambda t: [t], r"spec\.template must be an object"),
+    (lambda t: json.dumps(t), r"spec\.template must be an object"),
+    (lambda t: {**t, "spec": [t["spec"]]}, r"spec\.template\.spec must be an object"),
+    (lambda t: _spec(t, containers={c["name"]: c for c in t["spec"]["containers"]}),
+     r"spec\.template\.spec\.containers must be a list"),
+    (lambda t: _spec(t, containers=[{**c, "image": [c["image"]]} for c in t["spec"]["containers"]]),
+     r"spec\.template\.spec\.containers\[0\]\.image must be a string"),
+    (lambda t: {**t, "metadata": {**t["metadata"], "annotations": {"sidecar.istio.io/status": {"containers": []}}}},
+     r"spec\.template\.metadata\.annotations must map strings to strings"),
+])
+def test_a_template_of_the_new_kinds_of_other_types_is_bad_input(audit, kind, change, field):  # noqa: F811
+    """Main: PASS AA0601 for the first two (the kube-injected template skipped), UNKNOWN AA0002 (a crash naming no
+    object) for the next three."""
+    with pytest.raises(UsageError, match=rf"{kind} 'shop/nginx': {field}"):
+        audit({"c1": [_injected(kind, change(injected_template("nginx", "shop")))]}, "uninstall")
+
+
+@pytest.mark.parametrize("kind", list(_API))
+def test_a_kube_injected_template_of_the_new_kinds_is_found_as_before(audit, kind):  # noqa: F811
+    """Control: as on main."""
+    [row] = audit({"c1": [_injected(kind, injected_template("nginx", "shop"))]}, "uninstall").rows("manual-injection")
+    assert (row["status"], row["code"], row["kind"]) == ("FAIL", "AA0610", kind)
