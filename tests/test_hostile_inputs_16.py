@@ -29,7 +29,14 @@ Each case here was a GO (PASS or NOT_APPLICABLE) on main on input no API server 
   Deployment's (kubernetes/api@v0.31.0:core/v1/types.go ReplicationControllerSpec.Template *PodTemplateSpec;
   openkruise/kruise@v1.9.0:apis/apps/v1alpha1/cloneset_types.go CloneSetSpec.Template v1.PodTemplateSpec).
 
-Shapes: the IstioGateway of tests/checks/test_gateways_gwx16.py (declared_on_lb_1; its citations); the moved
+- egress-routes-to-asm read a route's weights with int(): 0.5 (or "0.5" read by YAML as a float) was 0 and true
+  was 1, so an Istio egress gateway destination at 0.5 (or -1) beside ASM's was "all egress to ASM" (PASS AA1601 /
+  AA1602); two Istio destinations at 5 and -5 summed to 0 (PASS). Istio refuses a negative weight (istio/istio@1.30.3:
+  pkg/config/validation/validation.go validateWeight), the Gateway API CRDs a negative or fractional one (`format:
+  int32, minimum: 0`, istio/istio@1.30.3:tests/integration/pilot/testdata/gateway-api-crd.yaml): UNKNOWN AA1631.
+
+Shapes: the IstioGateway, HTTPRoute and backendRefs of tests/checks/test_gateways_gwx16.py (declared_on_lb_1,
+mesh_route, backend; their citations) and the VirtualService of tests/checks/test_gateways.py (cnn_vs); the moved
 Deployment and its status of tests/checks/test_moved_workload_shortfall.py (its citations); the /version answer of
 tests/factory.py version_info (k8s.io/apimachinery pkg/version/types.go Info).
 """
@@ -43,8 +50,24 @@ import pytest
 from auditor.errors import UsageError
 from tests import factory as f
 from tests.checks.conftest import audit  # noqa: F401  (the fixture)
-from tests.checks.test_gateways import IDS, asm_ingress, asm_side, ingress
-from tests.checks.test_gateways_gwx16 import declared_on_lb_1
+from tests.checks.test_gateways import (
+    ASM_EGRESS,
+    IDS,
+    ISTIO_EGRESS,
+    asm_ingress,
+    asm_side,
+    cnn_vs,
+    egress_gateways,
+    ingress,
+)
+from tests.checks.test_gateways_gwx16 import (
+    ASM_EGRESS_GW,
+    backend,
+    classic_egress,
+    cnn_entry,
+    declared_on_lb_1,
+    mesh_route,
+)
 from tests.checks.test_moved_workload_shortfall import codes, moved, rows
 from tests.checks.test_workloads import injected_template
 
@@ -211,3 +234,44 @@ def test_a_kube_injected_template_of_the_new_kinds_is_found_as_before(audit, kin
     """Control: as on main."""
     [row] = audit({"c1": [_injected(kind, injected_template("nginx", "shop"))]}, "uninstall").rows("manual-injection")
     assert (row["status"], row["code"], row["kind"]) == ("FAIL", "AA0610", kind)
+
+
+# ---------------------------------------------------------------- egress-routes-to-asm: weights
+EG = "egress-routes-to-asm"
+BAD_WEIGHT = ("UNKNOWN", "AA1631")
+
+
+def _eg(a) -> list[tuple[str, str]]:
+    return [(r["status"], r["code"]) for r in a.rows(EG) if r["cluster"] == "cluster-a"]
+
+
+@pytest.mark.parametrize("weight", [0.5, 0.99, True, -1, "-1", "0.5", "\u0661", [0]])
+def test_a_virtualservice_weight_that_is_no_whole_number_is_unknown(audit, weight):  # noqa: F811
+    """Main: PASS AA1601 for 0.5, 0.99, -1 and "-1" ("all egress to ASM" while Istio's gateway has a share, or a
+    weight Istio refuses), FAIL AA1610 for true and for the Arabic-Indic digit one (int() reads it), UNKNOWN for the
+    rest."""
+    vs = cnn_vs((ISTIO_EGRESS, weight), (ASM_EGRESS, 100))
+    assert _eg(audit({"cluster-a": [*egress_gateways(), vs]}, "uninstall", asm=[vs])) == [BAD_WEIGHT]
+
+
+def test_istio_destinations_at_5_and_minus_5_are_unknown(audit):  # noqa: F811
+    """Main: PASS AA1601 (Istio's share summed to 0)."""
+    vs = cnn_vs((ISTIO_EGRESS, 5), (ISTIO_EGRESS, -5), (ASM_EGRESS, 100))
+    assert _eg(audit({"cluster-a": [*egress_gateways(), vs]}, "uninstall", asm=[vs])) == [BAD_WEIGHT]
+
+
+@pytest.mark.parametrize("weight", [0.5, True, -1, "0.5"])
+def test_a_backendref_weight_that_is_no_whole_number_is_unknown(audit, weight):  # noqa: F811
+    """Main: PASS AA1602 for 0.5 and -1 (an Istio backendRef with a share read as 0; a weight the CRD refuses), FAIL
+    AA1611 for true, UNKNOWN for "0.5"."""
+    route = mesh_route([backend("istio-egressgateway", weight), backend("istio-asm-egressgateway", 100)])
+    a = audit({"cluster-a": [*classic_egress(), *ASM_EGRESS_GW, cnn_entry(), route]}, "uninstall", asm=[])
+    assert _eg(a) == [BAD_WEIGHT]
+
+
+@pytest.mark.parametrize(("weight", "expected"), [(0, ("PASS", "AA1601")), ("0", ("PASS", "AA1601")),
+                                                  (1, ("FAIL", "AA1610")), ("1", ("FAIL", "AA1610"))])
+def test_whole_weights_are_read_as_before(audit, weight, expected):  # noqa: F811
+    """Control: as on main (a quoted whole number included)."""
+    vs = cnn_vs((ISTIO_EGRESS, weight), (ASM_EGRESS, 100))
+    assert _eg(audit({"cluster-a": [*egress_gateways(), vs]}, "uninstall", asm=[vs])) == [expected]
