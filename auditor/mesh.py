@@ -297,9 +297,9 @@ def kubernetes_version(version_info: dict[str, Any] | None) -> Version | None:
 
 
 # What Kubernetes writes as /version's major and minor: digits, the minor followed by "+" when gitVersion has a suffix
-# (kubernetes/kubernetes hack/lib/version.sh kube::version::get_version_vars: KUBE_GIT_MAJOR/MINOR are the regex's
-# digit groups of KUBE_GIT_VERSION, then `KUBE_GIT_MINOR+="+"`). "20.5", "2 1", [2, 1] or 20.5 are none of it: their
-# digits run together ("205") were read as Kubernetes 1.205.
+# (kubernetes/kubernetes@v1.35.8:hack/lib/version.sh kube::version::get_version_vars: KUBE_GIT_MAJOR/MINOR are the
+# regex's digit groups of KUBE_GIT_VERSION, then `KUBE_GIT_MINOR+="+"`). "20.5", "2 1", [2, 1] or 20.5 are none of
+# it: their digits run together ("205") were read as Kubernetes 1.205.
 _VERSION_PART = re.compile(r"([0-9]{1,9})\+?")
 
 

@@ -1,19 +1,24 @@
 """Hostile or odd input to the parsers session 16 added: never a false GO (hostile16).
 
-Each case here was a GO (PASS or NOT_APPLICABLE) on main on input no API server writes:
+Each case here was, on main, a GO (PASS or NOT_APPLICABLE) or a crash naming no object, on input no API server
+writes:
 
 - asm-proxies-ready (auditor/rollouts.py) read a moved workload's counts only when they were whole numbers, and took
-  anything else as "no count": a Deployment moved to ASM that runs no pod, whose status.availableReplicas was
-  "0", 0.0, true, [0] (a tampered or hand-made snapshot) was skipped, and the check said NOT_APPLICABLE AA1340. The
-  counts are int32 (kubernetes/api@v0.31.0:apps/v1/types.go DeploymentStatus, StatefulSetStatus, DaemonSetStatus:
-  `AvailableReplicas int32 json:"availableReplicas,omitempty"`); the snapshot's shape rules now refuse other types
-  (exit 2 naming the object; live: the kind UNKNOWN), as they do spec.replicas. A null count or null spec.replicas is
-  absent (omitempty, the API server's default replicas 1): main skipped the workload on null.
+  anything else as "no count": a Deployment moved to ASM that runs no pod, whose status.availableReplicas was "0",
+  0.0, true, [0] (a tampered or hand-made snapshot) was skipped, and the check said NOT_APPLICABLE AA1340. The counts
+  are int32 (kubernetes/api apps/v1 types.go, as auditor/rollouts.py cites it: DeploymentStatus, StatefulSetStatus,
+  DaemonSetStatus, `AvailableReplicas int32 json:"availableReplicas,omitempty"`); the snapshot's shape rules now refuse
+  other types (exit 2 naming the object; live: the kind UNKNOWN), as they do spec.replicas. A null count or null
+  spec.replicas is absent (omitempty; the API server defaults replicas to 1): main skipped the workload on null.
 - kubernetes-version read /version's major and minor by deleting every non-digit: minor "20.5", "2 1" or the JSON
   number 20.5 (gitVersion unreadable) became Kubernetes 1.205 / 1.21: PASS AA0101 for a server that says 1.20 at most.
   Kubernetes writes them as digits, the minor with "+" appended when gitVersion has a suffix (kubernetes/kubernetes@
-  v1.31.0:hack/lib/version.sh kube::version::get_version_vars); anything else is no version (UNKNOWN AA0131).
-
+  v1.35.8:hack/lib/version.sh kube::version::get_version_vars); anything else is no version (UNKNOWN AA0131).
+- a snapshot's version.json holding a /version answer's gitVersion beside `kubectl version` output's serverVersion
+  (kubernetes/kubernetes@d68e3f8f:staging/src/k8s.io/kubectl/pkg/cmd/version/version.go, cited by
+  tests/checks/test_versions.py, writes {clientVersion, kustomizeVersion, serverVersion}; /version has no
+  serverVersion): main read the top-level gitVersion and passed (AA0101) a cluster whose serverVersion says 1.20.
+  Which half is the cluster's is not known: UNKNOWN AA0130, as for kubectl output without serverVersion.
 - ASM's IstioGateway read by asm-gateways-present, ingress-lb-weights and cross-cluster-gateway-first
   (auditor/gateways.asm_gateways): spec.overrides as a list, or an override that is no object, crashed the first two
   (UNKNOWN AA0002 "check crashed: TypeError: cannot convert dictionary update sequence element #0 to a sequence",
@@ -22,23 +27,22 @@ Each case here was a GO (PASS or NOT_APPLICABLE) on main on input no API server 
   api@4df57487:alibabacloudservicemesh/v1/istiogateway_types.go: GatewayType string, ClusterIds []string,
   ServiceAnnotations map[string]string, Overrides map[string]IstioGatewayBasicConfiguration) has none of it: the
   snapshot's shape rules now refuse them, naming the object and field (exit 2).
-
 - manual-injection's new kinds (ReplicationController, OpenKruise CloneSet) had no shape rules: a kube-injected
   template written as a list or a JSON string was skipped as "no template" (PASS AA0601), and a template whose
   containers were a map, an image a list, crashed the check (UNKNOWN AA0002 naming no object). They are refused as a
-  Deployment's (kubernetes/api@v0.31.0:core/v1/types.go ReplicationControllerSpec.Template *PodTemplateSpec;
+  Deployment's (kubernetes/api core/v1 types.go ReplicationControllerSpec.Template *PodTemplateSpec;
   openkruise/kruise@v1.9.0:apis/apps/v1alpha1/cloneset_types.go CloneSetSpec.Template v1.PodTemplateSpec).
-
-- egress-routes-to-asm read a route's weights with int(): 0.5 (or "0.5" read by YAML as a float) was 0 and true
-  was 1, so an Istio egress gateway destination at 0.5 (or -1) beside ASM's was "all egress to ASM" (PASS AA1601 /
-  AA1602); two Istio destinations at 5 and -5 summed to 0 (PASS). Istio refuses a negative weight (istio/istio@1.30.3:
-  pkg/config/validation/validation.go validateWeight), the Gateway API CRDs a negative or fractional one (`format:
-  int32, minimum: 0`, istio/istio@1.30.3:tests/integration/pilot/testdata/gateway-api-crd.yaml): UNKNOWN AA1631.
+- egress-routes-to-asm read a route's weights with int(): 0.5 was 0 and true was 1, so an Istio egress gateway
+  destination at 0.5 (or -1) beside ASM's was "all egress to ASM" (PASS AA1601 / AA1602); two Istio destinations at 5
+  and -5 summed to 0 (PASS). Istio refuses a negative weight (istio/istio@1.30.3:pkg/config/validation/validation.go
+  validateWeight), the Gateway API CRDs a negative or fractional one (`format: int32, minimum: 0`,
+  istio/istio@1.30.3:tests/integration/pilot/testdata/gateway-api-crd.yaml): UNKNOWN AA1631.
 
 Shapes: the IstioGateway, HTTPRoute and backendRefs of tests/checks/test_gateways_gwx16.py (declared_on_lb_1,
 mesh_route, backend; their citations) and the VirtualService of tests/checks/test_gateways.py (cnn_vs); the moved
-Deployment and its status of tests/checks/test_moved_workload_shortfall.py (its citations); the /version answer of
-tests/factory.py version_info (k8s.io/apimachinery pkg/version/types.go Info).
+Deployment and its status of tests/checks/test_moved_workload_shortfall.py (its citations); the kube-injected template
+of tests/checks/test_workloads.py (injected_template); the /version answer of tests/factory.py version_info
+(k8s.io/apimachinery pkg/version/types.go Info).
 """
 
 from __future__ import annotations
@@ -275,3 +279,20 @@ def test_whole_weights_are_read_as_before(audit, weight, expected):  # noqa: F81
     """Control: as on main (a quoted whole number included)."""
     vs = cnn_vs((ISTIO_EGRESS, weight), (ASM_EGRESS, 100))
     assert _eg(audit({"cluster-a": [*egress_gateways(), vs]}, "uninstall", asm=[vs])) == [expected]
+
+
+# ---------------------------------------------------------------- version.json: /version and kubectl's output at once
+@pytest.mark.parametrize("beside", ["serverVersion", "clientVersion"])
+def test_a_version_json_of_both_shapes_is_unknown(audit, beside):  # noqa: F811
+    """Main: PASS AA0101 on the top-level gitVersion 1.30 (serverVersion says 1.20)."""
+    info = {**f.version_info("v1.30.4-aliyun.1"), beside: f.version_info("v1.20.15-aliyun.1")}
+    [row] = audit({"c1": []}, "assessment", versions={"c1": info}).rows("kubernetes-version")
+    assert (row["status"], row["code"]) == ("UNKNOWN", "AA0130")
+    assert "serverVersion" in row["message"]
+
+
+def test_a_version_json_of_one_shape_is_read_as_before(audit):  # noqa: F811
+    """Control: /version alone, as on main."""
+    [row] = audit({"c1": []}, "assessment", versions={"c1": f.version_info("v1.30.4-aliyun.1")}).rows(
+        "kubernetes-version")
+    assert (row["status"], row["code"]) == ("PASS", "AA0101")

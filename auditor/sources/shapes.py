@@ -55,7 +55,7 @@ _BODIES: dict[str, dict[str, Any]] = {
                   "status": {"desiredNumberScheduled": int, "numberAvailable": int, "conditions": [_CONDITION]}},
     "ReplicaSet": {"spec": {"replicas": int, "template": _TEMPLATE}},
     # The template kinds manual-injection reads beside them (auditor/istio.TEMPLATE_KINDS; kubernetes/api core/v1
-    # ReplicationControllerSpec.Template *PodTemplateSpec, openkruise/kruise@v1.9.0 CloneSetSpec.Template
+    # ReplicationControllerSpec.Template *PodTemplateSpec; openkruise/kruise@v1.9.0 CloneSetSpec.Template
     # v1.PodTemplateSpec): a template that is no object was skipped as "no template", and a kube-injected one passed.
     "ReplicationController": {"spec": {"replicas": int, "template": _TEMPLATE}},
     "CloneSet": {"spec": {"replicas": int, "template": _TEMPLATE}},

@@ -286,6 +286,11 @@ class SnapshotCluster(ClusterSource):
             raise UsageError(f"{path}: malformed JSON: {exc}") from exc
         if not isinstance(info, dict):
             raise UsageError(f"{path}: expected the /version object")
+        if "gitVersion" in info and ("serverVersion" in info or "clientVersion" in info):
+            # Neither writer makes this: /version has no serverVersion, `kubectl version` no top-level gitVersion.
+            # Reading either half would judge the cluster on a version the other half may contradict.
+            raise SourceError(f"{path} holds both a /version answer (gitVersion) and `kubectl version` output "
+                              "(serverVersion/clientVersion): which is the cluster's is not known")
         if "gitVersion" not in info and ("serverVersion" in info or "clientVersion" in info):
             # `kubectl version -o json` (k8s.io/kubectl pkg/cmd/version: {clientVersion, serverVersion}, each a
             # /version Info): the server's answer is serverVersion; clientVersion is kubectl's own build, never the
