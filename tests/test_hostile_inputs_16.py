@@ -48,10 +48,15 @@ of tests/checks/test_workloads.py (injected_template); the /version answer of te
 from __future__ import annotations
 
 import json
+import tempfile
+from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from auditor.errors import UsageError
+from auditor.findings import records
 from tests import factory as f
 from tests.checks.conftest import audit  # noqa: F401  (the fixture)
 from tests.checks.test_gateways import (
@@ -74,6 +79,8 @@ from tests.checks.test_gateways_gwx16 import (
 )
 from tests.checks.test_moved_workload_shortfall import codes, moved, rows
 from tests.checks.test_workloads import injected_template
+from tests.test_fuzz import audit as fuzz_audit
+from tests.test_fuzz import only
 
 SHORT = [("FAIL", "AA1313")]
 
@@ -296,3 +303,58 @@ def test_a_version_json_of_one_shape_is_read_as_before(audit):  # noqa: F811
     [row] = audit({"c1": []}, "assessment", versions={"c1": f.version_info("v1.30.4-aliyun.1")}).rows(
         "kubernetes-version")
     assert (row["status"], row["code"]) == ("PASS", "AA0101")
+
+
+# ---------------------------------------------------------------- hypothesis: a moved workload's status, any shape
+_COUNT = st.one_of(st.none(), st.integers(min_value=-5, max_value=5), st.integers(), st.booleans(),
+                   st.floats(allow_nan=False), st.text(max_size=4), st.lists(st.integers(0, 3), max_size=2),
+                   st.dictionaries(st.text(max_size=3), st.integers(0, 3), max_size=2))
+_STATUS = st.one_of(
+    st.dictionaries(st.sampled_from(["replicas", "availableReplicas", "readyReplicas", "desiredNumberScheduled",
+                                     "numberAvailable", "conditions"]),
+                    st.one_of(_COUNT, st.lists(st.dictionaries(st.sampled_from(["type", "status", "reason",
+                                                                                "message"]), _COUNT, max_size=4),
+                                               max_size=2)), max_size=5),
+    _COUNT)
+
+
+def _whole(value) -> bool:
+    return value is None or (isinstance(value, int) and not isinstance(value, bool))
+
+
+@settings(max_examples=150, deadline=None, derandomize=True, database=None,
+          suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+@given(kind=st.sampled_from(["Deployment", "StatefulSet", "DaemonSet"]), replicas=_COUNT, status=_STATUS)
+def test_a_moved_workload_running_nothing_never_passes_whatever_its_status(kind, replicas, status):
+    """A workload moved to ASM (template labelled sidecar.asm.aliyun.com/inject=true) with no pod at all: bad input
+    (exit 2), or asm-proxies-ready FAIL AA1313, or NOT_APPLICABLE only where its counts are whole numbers saying nothing
+    is missing (available >= desired, as the controller would write them); never a crash (AA0002)."""
+    dep, _ = moved(strategy="Recreate", available=0)
+    obj = {**dep, "kind": kind, "spec": {k: v for k, v in dep["spec"].items() if k != "strategy"}}
+    if kind == "DaemonSet":
+        del obj["spec"]["replicas"]
+    else:
+        obj["spec"]["replicas"] = replicas
+    obj["status"] = status
+    with tempfile.TemporaryDirectory() as tmp:
+        root = f.write_snapshot(Path(tmp), {"c1": [f.namespace("shop"), obj]}, versions={"c1": f.version_info()},
+                                manifest={"clusters": [{"name": "c1", "role": "data-plane", "dir": "c1",
+                                                        "complete": True}]})  # every kind read, as conftest's audit
+        outcome = fuzz_audit(root, "uninstall", only("asm-proxies-ready"))
+    if isinstance(outcome, UsageError):
+        return
+    found = [(r["status"], r["code"]) for r in records(outcome.findings) if r["check_id"] == "asm-proxies-ready"]
+    if found == SHORT:
+        return
+    assert found == [("NOT_APPLICABLE", "AA1340")], (found, replicas, status)
+    counts = status if isinstance(status, dict) else {}
+    if kind == "DaemonSet":
+        desired, available = counts.get("desiredNumberScheduled"), counts.get("numberAvailable") or 0
+        assert desired is None or (_whole(desired) and _whole(available) and available >= desired), status
+    else:
+        desired = 1 if replicas is None else replicas
+        available = counts.get("availableReplicas")
+        if kind == "StatefulSet" and available is None:
+            available = counts.get("readyReplicas")
+        available = available or 0
+        assert _whole(desired) and _whole(available) and available >= desired, (replicas, status)
