@@ -19,6 +19,11 @@ writes:
   tests/checks/test_versions.py, writes {clientVersion, kustomizeVersion, serverVersion}; /version has no
   serverVersion): main read the top-level gitVersion and passed (AA0101) a cluster whose serverVersion says 1.20.
   Which half is the cluster's is not known: UNKNOWN AA0130, as for kubectl output without serverVersion.
+- ASM's OpenAPI answers in a snapshot's manifest (asm_openapi): an answer that is no JSON object
+  (DescribeClustersInServiceMesh as a list of ids) was read as no answer, and an empty one ({}) too, so
+  migration-resource said nothing of the joined clusters (PASS AA0701 at the instance-wide switch) where ASM's answer
+  was given but unreadable. A saved answer named in the config must already be an object (exit 2); the manifest's now
+  too, and an empty DescribeClustersInServiceMesh is UNKNOWN AA0732, as one whose Clusters is not a list.
 - ASM's IstioGateway read by asm-gateways-present, ingress-lb-weights and cross-cluster-gateway-first
   (auditor/gateways.asm_gateways): spec.overrides as a list, or an override that is no object, crashed the first two
   (UNKNOWN AA0002 "check crashed: TypeError: cannot convert dictionary update sequence element #0 to a sequence",
@@ -77,6 +82,8 @@ from tests.checks.test_gateways_gwx16 import (
     declared_on_lb_1,
     mesh_route,
 )
+from tests.checks.test_migration_coverage import ID_A, ID_B, clusters_in_mesh
+from tests.checks.test_migration_coverage import rows as migration_rows
 from tests.checks.test_moved_workload_shortfall import codes, moved, rows
 from tests.checks.test_workloads import injected_template
 from tests.test_fuzz import audit as fuzz_audit
@@ -358,3 +365,28 @@ def test_a_moved_workload_running_nothing_never_passes_whatever_its_status(kind,
             available = counts.get("readyReplicas")
         available = available or 0
         assert _whole(desired) and _whole(available) and available >= desired, (replicas, status)
+
+
+# ---------------------------------------------------------------- ASM's OpenAPI answers in the manifest
+@pytest.mark.parametrize("answer", [[ID_A, ID_B], "c-a,c-b", 2])
+def test_a_manifest_openapi_answer_that_is_no_object_is_bad_input(audit, answer):  # noqa: F811
+    """Main: PASS AA0701 alone at the switch to Migrating (the answer read as not given)."""
+    with pytest.raises(UsageError, match="'asm_openapi' answer 'DescribeClustersInServiceMesh' must be a JSON object"):
+        migration_rows(audit, "migrating", "SetupIstioForMigrate", {"DescribeClustersInServiceMesh": answer},
+                       ids={"cluster-a": ID_A})
+
+
+def test_an_empty_clusters_in_mesh_answer_is_unknown(audit):  # noqa: F811
+    """Main: PASS AA0701 alone (an empty answer read as not given)."""
+    found = migration_rows(audit, "migrating", "SetupIstioForMigrate", {"DescribeClustersInServiceMesh": {}},
+                           ids={"cluster-a": ID_A})
+    assert ("UNKNOWN", "AA0732") in codes(found)
+
+
+def test_openapi_answers_as_asm_returns_them_are_read_as_before(audit):  # noqa: F811
+    """Control: as on main."""
+    found = migration_rows(audit, "migrating", "SetupIstioForMigrate", clusters_in_mesh(ID_A, ID_B),
+                           ids={"cluster-a": ID_A})
+    assert ("UNKNOWN", "AA0731") in codes(found)
+    found = migration_rows(audit, "migrating", "SetupIstioForMigrate", clusters_in_mesh(ID_A), ids={"cluster-a": ID_A})
+    assert codes(found) == [("PASS", "AA0701")]

@@ -737,6 +737,11 @@ def _manifest_problem(manifest: dict[str, Any]) -> str | None:
     for key in ("asm_openapi", "prometheus", "networks"):
         if manifest.get(key) is not None and not isinstance(manifest[key], dict):
             return f"{key!r} must be a JSON object"
+    for action, answer in (manifest.get("asm_openapi") or {}).items():
+        # An answer as the OpenAPI returns it, as a saved answer named in the config must be (load_openapi_answer): a
+        # list there was read as no answer, and the clusters it listed as joined to the instance went unseen.
+        if not str(action).startswith("_") and answer is not None and not isinstance(answer, dict):
+            return f"'asm_openapi' answer {action!r} must be a JSON object"
     legacy = (manifest.get("asm_openapi") or {}).get("_config_networks")
     for networks in (manifest.get("networks"), legacy):
         if networks is not None and not (isinstance(networks, dict) and all(
