@@ -60,8 +60,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from auditor import api
 from auditor.errors import UsageError
 from auditor.findings import records
+from auditor.registry import load_registry
 from tests import factory as f
 from tests.checks.conftest import audit  # noqa: F401  (the fixture)
 from tests.checks.test_gateways import (
@@ -86,8 +88,10 @@ from tests.checks.test_migration_coverage import ID_A, ID_B, clusters_in_mesh
 from tests.checks.test_migration_coverage import rows as migration_rows
 from tests.checks.test_moved_workload_shortfall import codes, moved, rows
 from tests.checks.test_workloads import injected_template
+from tests.test_faults import served  # noqa: F401  (served: the fixture)
 from tests.test_fuzz import audit as fuzz_audit
 from tests.test_fuzz import only
+from tests.test_readonly import NOW
 
 SHORT = [("FAIL", "AA1313")]
 
@@ -390,3 +394,20 @@ def test_openapi_answers_as_asm_returns_them_are_read_as_before(audit):  # noqa:
     assert ("UNKNOWN", "AA0731") in codes(found)
     found = migration_rows(audit, "migrating", "SetupIstioForMigrate", clusters_in_mesh(ID_A), ids={"cluster-a": ID_A})
     assert codes(found) == [("PASS", "AA0701")]
+
+
+def test_a_live_moved_deployment_with_a_count_of_another_type_is_unknown(served, fake_api):  # noqa: F811
+    """Live, through the kubernetes client against tests/fakeapi.py: the same rule makes the Deployments unread for the
+    cluster (main: asm-proxies-ready NOT_APPLICABLE AA1340 on a moved Deployment running nothing)."""
+    dep, rs = moved(strategy="Recreate", available=0)
+    dep["status"]["availableReplicas"] = "0"
+    fake_api.load([dep, rs])
+    focus = Path(str(served.kubeconfig)).parent / "focus.yaml"
+    focus.write_text(json.dumps({"checks": {"disable": [c for c in load_registry().checks
+                                                        if c != "asm-proxies-ready"]}}))
+    result = api.run_audit(served, "uninstall", focus, now=NOW)
+    [cluster] = result.inventory.data_planes
+    assert "Deployment 'shop/cart': status.availableReplicas must be a whole number" in cluster.errors[
+        "deployments.apps"]
+    assert result.exit_code == 3
+    assert [r["status"] for r in records(result.findings) if r["check_id"] == "asm-proxies-ready"] == ["UNKNOWN"]
