@@ -209,6 +209,16 @@ def test_an_istio_gateway_of_other_types_is_bad_input(audit, change, field):  # 
         _gateway_audit(audit, change)
 
 
+@pytest.mark.parametrize("status", [["Active"], "Active"])
+def test_an_istio_gateway_status_that_is_no_object_is_bad_input(audit, status):  # noqa: F811
+    """Main: UNKNOWN AA0002 for ingress-lb-weights and asm-gateways-present ("check crashed: AttributeError: 'list'
+    object has no attribute 'get'"), naming neither the object nor the field."""
+    gateway = declared_on_lb_1("100")
+    gateway["status"] = status
+    with pytest.raises(UsageError, match=r"IstioGateway 'istio-system/ingressgateway-asm': status must be an object"):
+        audit({"cluster-a": [*ingress("0"), *asm_ingress("100")]}, "uninstall", asm=asm_side(gateway), config=IDS)
+
+
 def test_an_istio_gateway_as_asm_writes_it_is_read_as_before(audit):  # noqa: F811
     """Control: as on main."""
     a = _gateway_audit(audit, lambda spec: None)

@@ -73,7 +73,8 @@ _BODIES: dict[str, dict[str, Any]] = {
     # map[string]string, Overrides map[string]IstioGatewayBasicConfiguration): a list as overrides crashed every gateway
     # check (UNKNOWN "TypeError: cannot convert dictionary update sequence"), naming neither object nor field.
     "IstioGateway": {"spec": {"gatewayType": str, "clusterIds": [str], "serviceAnnotations": {str: str},
-                              "overrides": {str: {"serviceAnnotations": {str: str}}}}},
+                              "overrides": {str: {"serviceAnnotations": {str: str}}}},
+                     "status": dict},
     "ASMMigrateFromIstio": {"spec": {"desiredState": str, "retryCounter": int, "advancedOptions": dict},
                             "status": {"state": str, "message": str, "retryCounter": int}},
 }
