@@ -42,6 +42,12 @@ writes:
   and -5 summed to 0 (PASS). Istio refuses a negative weight (istio/istio@1.30.3:pkg/config/validation/validation.go
   validateWeight), the Gateway API CRDs a negative or fractional one (`format: int32, minimum: 0`,
   istio/istio@1.30.3:tests/integration/pilot/testdata/gateway-api-crd.yaml): UNKNOWN AA1631.
+- egress-routes-to-asm walked the new Gateway API mesh routes (and VirtualServices) whatever their types: rules or
+  backendRefs written as one object instead of a list were walked as no route (NOT_APPLICABLE AA1640, "no route
+  references an egress gateway"), a backendRef whose name, namespace or kind was a list or a number as a destination
+  that is no gateway (PASS AA1602 on a 99:1 split to Istio's gateway); a VirtualService's http or route as an object
+  likewise (N/A AA1640), a destination host as a list (PASS AA1601). Both CRDs type these fields (istio/istio@1.30.3:
+  manifests/charts/base/files/crd-all.gen.yaml; the Gateway API CRDs above): the shape rules refuse them (exit 2).
 
 Shapes: the IstioGateway, HTTPRoute and backendRefs of tests/checks/test_gateways_gwx16.py (declared_on_lb_1,
 mesh_route, backend; their citations) and the VirtualService of tests/checks/test_gateways.py (cnn_vs); the moved
@@ -421,3 +427,58 @@ def test_a_live_moved_deployment_with_a_count_of_another_type_is_unknown(served,
         "deployments.apps"]
     assert result.exit_code == 3
     assert [r["status"] for r in records(result.findings) if r["check_id"] == "asm-proxies-ready"] == ["UNKNOWN"]
+
+
+# ---------------------------------------------------------------- routes of other types than their CRDs'
+def _backend0(route):
+    return route["spec"]["rules"][0]["backendRefs"][0]
+
+
+@pytest.mark.parametrize(("change", "field"), [
+    (lambda r: r["spec"]["rules"][0].update(backendRefs=_backend0(r)), r"spec\.rules\[0\]\.backendRefs must be a list"),
+    (lambda r: r["spec"].update(rules=r["spec"]["rules"][0]), r"spec\.rules must be a list"),
+    (lambda r: _backend0(r).update(name=["istio-egressgateway"]), r"spec\.rules\[0\]\.backendRefs\[0\]\.name"),
+    (lambda r: _backend0(r).update(namespace=["istio-system"]), r"spec\.rules\[0\]\.backendRefs\[0\]\.namespace"),
+    (lambda r: _backend0(r).update(kind=5), r"spec\.rules\[0\]\.backendRefs\[0\]\.kind must be a string"),
+    (lambda r: r["spec"]["rules"][0].update(filters=[{"type": "RequestMirror", "requestMirror": {"backendRef": {
+        "name": ["istio-egressgateway"], "namespace": "istio-system", "port": 80}}}]),
+     r"spec\.rules\[0\]\.filters\[0\]\.requestMirror\.backendRef\.name must be a string"),
+])
+def test_a_mesh_route_of_other_types_is_bad_input(audit, change, field):  # noqa: F811
+    """Main: NOT_APPLICABLE AA1640 for the first two, PASS AA1602 for the next three (a 99:1 split to Istio's egress
+    gateway), PASS AA1602 beside an unseen mirror to Istio's gateway for the last."""
+    route = mesh_route([backend("istio-egressgateway", 99 if "filters" not in field else 0),
+                        backend("istio-asm-egressgateway", 1)])
+    change(route)
+    with pytest.raises(UsageError, match=r"HTTPRoute 'default/direct-cnn-to-egress-gateway': " + field):
+        audit({"cluster-a": [*classic_egress(), *ASM_EGRESS_GW, cnn_entry(), route]}, "uninstall", asm=[])
+
+
+def _http0(vs):
+    return vs["spec"]["http"][0]
+
+
+@pytest.mark.parametrize(("change", "field"), [
+    (lambda v: v["spec"].update(http=_http0(v)), r"spec\.http must be a list"),
+    (lambda v: _http0(v).update(route=_http0(v)["route"][0]), r"spec\.http\[0\]\.route must be a list"),
+    (lambda v: _http0(v)["route"][0]["destination"].update(host=[ISTIO_EGRESS]),
+     r"spec\.http\[0\]\.route\[0\]\.destination\.host must be a string"),
+    (lambda v: _http0(v).update(mirror=[{"host": ISTIO_EGRESS}]), r"spec\.http\[0\]\.mirror must be an object"),
+    (lambda v: v["spec"].update(hosts="edition.cnn.com"), r"spec\.hosts must be a list"),
+])
+def test_a_virtualservice_of_other_types_is_bad_input(audit, change, field):  # noqa: F811
+    """Main: NOT_APPLICABLE AA1640 for the first two, PASS AA1601 for the host list, crashes (AA0002) or hosts read
+    letter by letter for the last two."""
+    vs = cnn_vs((ISTIO_EGRESS, 99), (ASM_EGRESS, 1))
+    change(vs)
+    with pytest.raises(UsageError, match=r"VirtualService 'shop/direct-cnn-through-egress-gateway': " + field):
+        audit({"cluster-a": [*egress_gateways(), vs]}, "uninstall", asm=[vs])
+
+
+def test_routes_as_their_crds_have_them_are_read_as_before(audit):  # noqa: F811
+    """Control: as on main."""
+    route = mesh_route([backend("istio-egressgateway", 99), backend("istio-asm-egressgateway", 1)])
+    a = audit({"cluster-a": [*classic_egress(), *ASM_EGRESS_GW, cnn_entry(), route]}, "uninstall", asm=[])
+    assert _eg(a) == [("FAIL", "AA1611")]
+    vs = cnn_vs((ISTIO_EGRESS, 99), (ASM_EGRESS, 1))
+    assert _eg(audit({"cluster-a": [*egress_gateways(), vs]}, "uninstall", asm=[vs])) == [("FAIL", "AA1610")]

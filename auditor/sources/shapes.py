@@ -45,6 +45,23 @@ _POD_STATUS = {"phase": str, "startTime": str, "conditions": [{"type": str, "sta
                "containerStatuses": [{"restartCount": int}], "initContainerStatuses": [{"restartCount": int}]}
 _CONDITION = {"type": str, "status": str, "reason": str, "message": str}
 _ROLLOUT_STATUS = {"replicas": int, "availableReplicas": int, "readyReplicas": int, "conditions": [_CONDITION]}
+# Routes as egress-routes-to-asm and the gateway readers walk them (checks/gateways.py route_splits,
+# gateway_api_splits; auditor/gateways.py). Istio's CRDs type them (istio/istio@1.30.3:manifests/charts/base/files/
+# crd-all.gen.yaml: VirtualService http/tcp/tls arrays, route[].destination.host string), as do the Gateway API's
+# (istio/istio@1.30.3:tests/integration/pilot/testdata/gateway-api-crd.yaml: rules[].backendRefs[] name/namespace/kind/
+# group strings). A dict as `http`, `route`, `rules` or `backendRefs`, or a list as a host or backend name, was walked
+# as no route at all (NOT_APPLICABLE AA1640) or as another destination (PASS AA1601/AA1602). Weights are left to the
+# check (UNKNOWN AA1631, naming the route).
+_VS_MATCH = [{"gateways": [str]}]
+_VS_ROUTE = [{"destination": {"host": str}}]
+_VS_SPEC = {"hosts": [str], "gateways": [str],
+            "http": [{"route": _VS_ROUTE, "mirror": {"host": str}, "match": _VS_MATCH}],
+            "tcp": [{"route": _VS_ROUTE, "match": _VS_MATCH}], "tls": [{"route": _VS_ROUTE, "match": _VS_MATCH}]}
+_GWAPI_REF = {"group": str, "kind": str, "name": str, "namespace": str}
+_GWAPI_FILTERS = [{"type": str, "requestMirror": {"backendRef": _GWAPI_REF}}]
+_GWAPI_ROUTE = {"spec": {"parentRefs": [_GWAPI_REF], "hostnames": [str],
+                         "rules": [{"backendRefs": [{**_GWAPI_REF, "filters": _GWAPI_FILTERS}],
+                                    "filters": _GWAPI_FILTERS}]}}
 _BODIES: dict[str, dict[str, Any]] = {
     "Pod": {"spec": _POD_SPEC, "status": _POD_STATUS},
     # The controllers' counts asm-proxies-ready compares (auditor/rollouts.py; kubernetes/api apps/v1 types.go: int32):
@@ -75,6 +92,8 @@ _BODIES: dict[str, dict[str, Any]] = {
     "IstioGateway": {"spec": {"gatewayType": str, "clusterIds": [str], "serviceAnnotations": {str: str},
                               "overrides": {str: {"serviceAnnotations": {str: str}}}},
                      "status": dict},
+    "VirtualService": {"spec": _VS_SPEC},
+    "HTTPRoute": _GWAPI_ROUTE, "GRPCRoute": _GWAPI_ROUTE, "TCPRoute": _GWAPI_ROUTE, "TLSRoute": _GWAPI_ROUTE,
     "ASMMigrateFromIstio": {"spec": {"desiredState": str, "retryCounter": int, "advancedOptions": dict},
                             "status": {"state": str, "message": str, "retryCounter": int}},
 }
