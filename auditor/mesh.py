@@ -216,9 +216,12 @@ PROXYLESS_BOOTSTRAP_INIT = "grpc-bootstrap-init"
 # The xds_server of a pod whose bootstrap init container names no istiod this reader can tell.
 XDS_SERVER_UNREADABLE = "?"
 # Names of at most 63 characters (DNS labels): a bounded match per "istiod" in the text, so a hostile command of
-# "istiod-istiod-..." costs linear time.
+# "istiod-istiod-..." costs linear time. Host names in any case (DNS names are case-insensitive:
+# "Istiod.Istio-System.svc" resolves to Istio's istiod, and was no match, so a second, lower-case name elsewhere in the
+# text was taken for the one the bootstrap uses); the shell variable's name is case-sensitive.
 _BOOTSTRAP_ISTIOD = re.compile(
-    r"(istiod(?:-[a-z0-9-]{1,56})?)\.(\$\{ISTIO_NAMESPACE\}|\$ISTIO_NAMESPACE\b|[a-z0-9-]{1,63})\.svc(?![a-z0-9-])")
+    r"((?i:istiod)(?:-[A-Za-z0-9-]{1,56})?)\.(\$\{ISTIO_NAMESPACE\}|\$ISTIO_NAMESPACE\b|[A-Za-z0-9-]{1,63})\.(?i:svc)"
+    r"(?![A-Za-z0-9-])")
 
 
 def proxyless_xds_server(command: Any, args: Any, env: Any) -> str:
@@ -227,7 +230,8 @@ def proxyless_xds_server(command: Any, args: Any, env: Any) -> str:
     XDS_SERVER_UNREADABLE when it names none, or more than one, or a namespace variable without a literal value.
     Never raises: a live pod's fields may be of any type."""
     texts = [part for field in (command, args) if isinstance(field, list) for part in field if isinstance(part, str)]
-    found = {m.groups() for text in texts for m in _BOOTSTRAP_ISTIOD.finditer(text)}
+    found = {(service.lower(), namespace if namespace.startswith("$") else namespace.lower())
+             for text in texts for service, namespace in (m.groups() for m in _BOOTSTRAP_ISTIOD.finditer(text))}
     if len(found) != 1:
         return XDS_SERVER_UNREADABLE
     [(service, namespace)] = found

@@ -24,6 +24,11 @@ writes:
   migration-resource said nothing of the joined clusters (PASS AA0701 at the instance-wide switch) where ASM's answer
   was given but unreadable. A saved answer named in the config must already be an object (exit 2); the manifest's now
   too, and an empty DescribeClustersInServiceMesh is UNKNOWN AA0732, as one whose Clusters is not a list.
+- istio-sidecars-remaining's proxyless gRPC bootstrap reader (mesh.proxyless_xds_server) matched istiod's host name
+  in lower case only, while DNS names are case-insensitive: a bootstrap whose server_uri names
+  "Istiod.${ISTIO_NAMESPACE}.svc" (Istio's istiod) beside a lower-case ASM istiod name elsewhere in the script (a
+  comment) was read as naming ASM's istiod alone: PASS AA1201. Now both are read: UNKNOWN AA1235 (two servers).
+  Bootstrap shape: tests/checks/test_proxyless_grpc.py (istio/istio@1.30.3 grpc-simple.yaml).
 - ASM's IstioGateway read by asm-gateways-present, ingress-lb-weights and cross-cluster-gateway-first
   (auditor/gateways.asm_gateways): spec.overrides as a list, or an override that is no object, crashed the first two
   (UNKNOWN AA0002 "check crashed: TypeError: cannot convert dictionary update sequence element #0 to a sequence",
@@ -93,6 +98,12 @@ from tests.checks.test_gateways_gwx16 import (
 from tests.checks.test_migration_coverage import ID_A, ID_B, clusters_in_mesh
 from tests.checks.test_migration_coverage import rows as migration_rows
 from tests.checks.test_moved_workload_shortfall import codes, moved, rows
+from tests.checks.test_proxyless_grpc import (
+    BOOTSTRAP_SCRIPT,
+    asm_istiod_named_istiod,
+    grpc_workload,
+    istio_control_plane,
+)
 from tests.checks.test_workloads import injected_template
 from tests.test_faults import served  # noqa: F401  (served: the fixture)
 from tests.test_fuzz import audit as fuzz_audit
@@ -482,3 +493,41 @@ def test_routes_as_their_crds_have_them_are_read_as_before(audit):  # noqa: F811
     assert _eg(a) == [("FAIL", "AA1611")]
     vs = cnn_vs((ISTIO_EGRESS, 99), (ASM_EGRESS, 1))
     assert _eg(audit({"cluster-a": [*egress_gateways(), vs]}, "uninstall", asm=[vs])) == [("FAIL", "AA1610")]
+
+
+# ---------------------------------------------------------------- proxyless gRPC: host names in any case
+def _asm_istiod(name: str = "istiod-1-24-6") -> dict:
+    """ASM's istiod-<rev> Service (asm_istiod_named_istiod, its citations), no selector: nothing behind it."""
+    svc = asm_istiod_named_istiod()
+    svc["metadata"]["name"] = name
+    svc["spec"].pop("selector", None)
+    return svc
+
+
+def test_a_bootstrap_naming_istios_istiod_in_capitals_beside_asms_is_not_asms(audit):  # noqa: F811
+    """Main: PASS AA1201 (only the lower-case ASM name in the comment was read)."""
+    script = BOOTSTRAP_SCRIPT.replace("dns:///istiod.", "dns:///Istiod.") + (
+        "\n# before: dns:///istiod-1-24-6.istio-system.svc:15012")
+    run = audit({"c1": [*istio_control_plane(), _asm_istiod(), *grpc_workload(script=script)]}, "uninstall",
+                config=f.only_checks("istio-sidecars-remaining"))
+    [row] = [r for r in run.rows("istio-sidecars-remaining") if r["name"] == "grpc"]
+    assert (row["status"], row["code"]) == ("UNKNOWN", "AA1235")
+
+
+@pytest.mark.parametrize(("old", "new"), [("dns:///istiod.", "dns:///ISTIOD."), (".svc:15010", ".SVC:15010")])
+def test_a_bootstrap_naming_istios_istiod_in_capitals_is_istios(audit, old, new):  # noqa: F811
+    """Main: UNKNOWN AA1235 (no name read); DNS resolves it to Istio's istiod: FAIL AA1216."""
+    script = BOOTSTRAP_SCRIPT.replace(old, new)
+    run = audit({"c1": [*istio_control_plane(), *grpc_workload(script=script)]}, "uninstall",
+                config=f.only_checks("istio-sidecars-remaining"))
+    [row] = [r for r in run.rows("istio-sidecars-remaining") if r["name"] == "grpc"]
+    assert (row["status"], row["code"]) == ("FAIL", "AA1216")
+
+
+def test_a_bootstrap_naming_asms_istiod_alone_passes_as_before(audit):  # noqa: F811
+    """Control: as on main."""
+    script = BOOTSTRAP_SCRIPT.replace("dns:///istiod.${ISTIO_NAMESPACE}.svc:15010",
+                                      "dns:///istiod-1-24-6.istio-system.svc:15012")
+    run = audit({"c1": [*istio_control_plane(), _asm_istiod(), *grpc_workload(script=script)]}, "uninstall",
+                config=f.only_checks("istio-sidecars-remaining"))
+    assert [(r["status"], r["code"]) for r in run.rows("istio-sidecars-remaining")] == [("PASS", "AA1201")]
