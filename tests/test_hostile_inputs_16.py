@@ -29,6 +29,11 @@ writes:
   "Istiod.${ISTIO_NAMESPACE}.svc" (Istio's istiod) beside a lower-case ASM istiod name elsewhere in the script (a
   comment) was read as naming ASM's istiod alone: PASS AA1201. Now both are read: UNKNOWN AA1235 (two servers).
   Bootstrap shape: tests/checks/test_proxyless_grpc.py (istio/istio@1.30.3 grpc-simple.yaml).
+- istiod ownership by Istio's injector webhooks (own16, mesh.istio_injector_services): a webhook whose
+  clientConfig.service name or namespace was a list or a number was read as calling no Service, so the bare remote
+  istiod Service it calls fell back to ASM's (mesh.OWNER_ASM) instead of unproven. admissionregistration/v1
+  ServiceReference has string name and namespace: the shape rules refuse other types. Shape:
+  tests/install_shapes.py legacy_remote_shape (istiod-remote/templates/mutatingwebhook.yaml @1.10.6..1.23.6).
 - ASM's IstioGateway read by asm-gateways-present, ingress-lb-weights and cross-cluster-gateway-first
   (auditor/gateways.asm_gateways): spec.overrides as a list, or an override that is no object, crashed the first two
   (UNKNOWN AA0002 "check crashed: TypeError: cannot convert dictionary update sequence element #0 to a sequence",
@@ -76,6 +81,7 @@ from auditor.errors import UsageError
 from auditor.findings import records
 from auditor.registry import load_registry
 from tests import factory as f
+from tests import install_shapes as S
 from tests.checks.conftest import audit  # noqa: F401  (the fixture)
 from tests.checks.test_gateways import (
     ASM_EGRESS,
@@ -531,3 +537,30 @@ def test_a_bootstrap_naming_asms_istiod_alone_passes_as_before(audit):  # noqa: 
     run = audit({"c1": [*istio_control_plane(), _asm_istiod(), *grpc_workload(script=script)]}, "uninstall",
                 config=f.only_checks("istio-sidecars-remaining"))
     assert [(r["status"], r["code"]) for r in run.rows("istio-sidecars-remaining")] == [("PASS", "AA1201")]
+
+
+# ---------------------------------------------------------------- Istio's injector webhook: the Service it calls
+@pytest.mark.parametrize(("key", "value"), [("name", ["istiod"]), ("namespace", ["istio-system"]), ("name", 7)])
+def test_an_injector_webhook_calling_a_service_of_other_types_is_bad_input(audit, key, value):  # noqa: F811
+    """Main: the webhook called no Service, and the bare remote istiod Service was ASM's (mesh.OWNER_ASM)."""
+    shape = S.legacy_remote_shape(applied_by="template", address="10.10.0.15")
+    [hook] = [o for o in shape.objects if o["kind"] == "MutatingWebhookConfiguration"]
+    hook["webhooks"][0]["clientConfig"]["service"][key] = value
+    with pytest.raises(UsageError, match=rf"webhooks\[0\]\.clientConfig\.service\.{key} must be a string"):
+        audit({"c1": shape.objects}, "uninstall")
+
+
+@pytest.mark.parametrize("key", ["name", "namespace"])
+def test_an_injector_webhook_calling_a_service_without_a_name_or_namespace_is_bad_input(audit, key):  # noqa: F811
+    """Main: as above (the webhook read as calling no Service of the cluster: none, or "/istiod")."""
+    shape = S.legacy_remote_shape(applied_by="template", address="10.10.0.15")
+    [hook] = [o for o in shape.objects if o["kind"] == "MutatingWebhookConfiguration"]
+    del hook["webhooks"][0]["clientConfig"]["service"][key]
+    with pytest.raises(UsageError, match=rf"webhooks\[0\]\.clientConfig\.service\.{key} is missing"):
+        audit({"c1": shape.objects}, "uninstall")
+
+
+def test_an_injector_webhook_as_the_chart_writes_it_is_read_as_before(audit):  # noqa: F811
+    """Control: the snapshot is read (the ownership itself: tests/checks/test_istiod_owner_remote.py)."""
+    shape = S.legacy_remote_shape(applied_by="template", address="10.10.0.15")
+    assert audit({"c1": shape.objects}, "uninstall").result.verdict.value in ("NO-GO", "INCOMPLETE", "GO")

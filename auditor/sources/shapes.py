@@ -84,7 +84,10 @@ _BODIES: dict[str, dict[str, Any]] = {
     "Service": {"spec": {"ports": [dict], "selector": {str: str}, "type": str, "externalName": str,
                          "externalIPs": [str], "loadBalancerIP": str, "loadBalancerClass": str},
                 "status": {"loadBalancer": {"ingress": [{"ip": str, "hostname": str}]}}},
-    "MutatingWebhookConfiguration": {"webhooks": [{"clientConfig": {"url": str}}]},
+    # The Service each webhook calls: an Istio injector's tells a remote install's istiod Service from ASM's
+    # (mesh.istio_injector_services); a list as its name was read as no Service, and the istiod Service taken for ASM's.
+    "MutatingWebhookConfiguration": {"webhooks": [{"clientConfig": {"url": str, "service": {"name": str,
+                                                                                            "namespace": str}}}]},
     # ASM's IstioGateway as auditor/gateways.asm_gateways reads it (aliyun/alibabacloud-servicemesh-api@4df57487:
     # alibabacloudservicemesh/v1/istiogateway_types.go: GatewayType string, ClusterIds []string, ServiceAnnotations
     # map[string]string, Overrides map[string]IstioGatewayBasicConfiguration): a list as overrides crashed every gateway
@@ -99,6 +102,9 @@ _BODIES: dict[str, dict[str, Any]] = {
 }
 # Required keys, by the path of the mapping that holds them (".": the object itself).
 _REQUIRED: dict[str, dict[str, tuple[str, ...]]] = {
+    # admissionregistration.k8s.io/v1 ServiceReference: namespace and name are required (a webhook without either
+    # was read as calling no Service: see _BODIES).
+    "MutatingWebhookConfiguration": {"webhooks[].clientConfig.service": ("namespace", "name")},
     "Pod": {".": ("spec",), "spec": ("containers",), "spec.containers[]": ("name",),
             "spec.initContainers[]": ("name",), "spec.containers[].env[]": ("name",),
             "spec.initContainers[].env[]": ("name",)},
