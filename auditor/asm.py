@@ -174,7 +174,12 @@ def joined_clusters(inv: Inventory) -> JoinedClusters:
         except EvidenceUnavailable as exc:
             return JoinedClusters(False, why=f"{action} could not be read: {exc.reason}")
         if answer is None:
-            continue
+            if action == "DescribeClustersInServiceMesh" and inv.asm_openapi.get(action) == {}:
+                # Given, but empty (openapi_answer reads {} as no answer): ASM's answer always holds Clusters, so this
+                # one lists nothing that can be read, not "nothing said".
+                answer = {}
+            else:
+                continue
         origin = inv.openapi_origin(action)
         if action == "DescribeClustersInServiceMesh":
             listed = answer.get("Clusters")

@@ -216,9 +216,12 @@ PROXYLESS_BOOTSTRAP_INIT = "grpc-bootstrap-init"
 # The xds_server of a pod whose bootstrap init container names no istiod this reader can tell.
 XDS_SERVER_UNREADABLE = "?"
 # Names of at most 63 characters (DNS labels): a bounded match per "istiod" in the text, so a hostile command of
-# "istiod-istiod-..." costs linear time.
+# "istiod-istiod-..." costs linear time. Host names in any case (DNS names are case-insensitive:
+# "Istiod.Istio-System.svc" resolves to Istio's istiod, and was no match, so a second, lower-case name elsewhere in the
+# text was taken for the one the bootstrap uses); the shell variable's name is case-sensitive.
 _BOOTSTRAP_ISTIOD = re.compile(
-    r"(istiod(?:-[a-z0-9-]{1,56})?)\.(\$\{ISTIO_NAMESPACE\}|\$ISTIO_NAMESPACE\b|[a-z0-9-]{1,63})\.svc(?![a-z0-9-])")
+    r"((?i:istiod)(?:-[A-Za-z0-9-]{1,56})?)\.(\$\{ISTIO_NAMESPACE\}|\$ISTIO_NAMESPACE\b|[A-Za-z0-9-]{1,63})\.(?i:svc)"
+    r"(?![A-Za-z0-9-])")
 
 
 def proxyless_xds_server(command: Any, args: Any, env: Any) -> str:
@@ -227,7 +230,8 @@ def proxyless_xds_server(command: Any, args: Any, env: Any) -> str:
     XDS_SERVER_UNREADABLE when it names none, or more than one, or a namespace variable without a literal value.
     Never raises: a live pod's fields may be of any type."""
     texts = [part for field in (command, args) if isinstance(field, list) for part in field if isinstance(part, str)]
-    found = {m.groups() for text in texts for m in _BOOTSTRAP_ISTIOD.finditer(text)}
+    found = {(service.lower(), namespace if namespace.startswith("$") else namespace.lower())
+             for text in texts for service, namespace in (m.groups() for m in _BOOTSTRAP_ISTIOD.finditer(text))}
     if len(found) != 1:
         return XDS_SERVER_UNREADABLE
     [(service, namespace)] = found
@@ -290,11 +294,24 @@ def kubernetes_version(version_info: dict[str, Any] | None) -> Version | None:
     parsed = parse_version(version_info.get("gitVersion"))
     if parsed:
         return parsed
-    major = re.sub(r"\D", "", str(version_info.get("major", "")))
-    minor = re.sub(r"\D", "", str(version_info.get("minor", "")))
-    if not major or not minor or len(major) > 9 or len(minor) > 9:
+    major, minor = _version_part(version_info.get("major")), _version_part(version_info.get("minor"))
+    if major is None or minor is None:
         return None
-    return Version(int(major), int(minor))
+    return Version(major, minor)
+
+
+# What Kubernetes writes as /version's major and minor: digits, the minor followed by "+" when gitVersion has a suffix
+# (kubernetes/kubernetes@v1.35.8:hack/lib/version.sh kube::version::get_version_vars: KUBE_GIT_MAJOR/MINOR are the
+# regex's digit groups of KUBE_GIT_VERSION, then `KUBE_GIT_MINOR+="+"`). "20.5", "2 1", [2, 1] or 20.5 are none of
+# it: their digits run together ("205") were read as Kubernetes 1.205.
+_VERSION_PART = re.compile(r"([0-9]{1,9})\+?")
+
+
+def _version_part(value: Any) -> int | None:
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value if 0 <= value < 10**9 else None
+    m = _VERSION_PART.fullmatch(value.strip()) if isinstance(value, str) else None
+    return int(m.group(1)) if m else None
 
 
 # ---------------------------------------------------------------- mesh config

@@ -53,20 +53,26 @@ def _why(status: dict[str, Any]) -> str:
     return ""
 
 
+def _or(value: Any, default: Any) -> Any:
+    """A field's value, null read as absent (as the snapshot's shape rules read it: kubectl omits empty fields)."""
+    return default if value is None else value
+
+
 def _desired_available(kind: K.Kind, spec: dict[str, Any], status: dict[str, Any]) -> tuple[int | None, int | None]:
     if kind is K.DAEMONSET:
-        return _count(status.get("desiredNumberScheduled")), _count(status.get("numberAvailable", 0))
-    replicas = spec.get("replicas", 1)  # the API server defaults it to 1
+        return _count(status.get("desiredNumberScheduled")), _count(_or(status.get("numberAvailable"), 0))
+    replicas = _or(spec.get("replicas"), 1)  # the API server defaults it to 1
     # StatefulSets have availableReplicas since Kubernetes 1.22 (readyReplicas before).
-    available = status.get("availableReplicas", status.get("readyReplicas", 0) if kind is K.STATEFULSET else 0)
-    return _count(replicas), _count(available)
+    before = _or(status.get("readyReplicas"), 0) if kind is K.STATEFULSET else 0
+    return _count(replicas), _count(_or(status.get("availableReplicas"), before))
 
 
 def counts_short(obj: dict[str, Any]) -> bool:
     """Whether a Deployment's (or StatefulSet's) counts may show a shortfall: all _of_kind reads of most objects.
-    The inventory's walk of the Deployments' metadata asks it while each piece is in cache (short_memo_key)."""
+    The inventory's walk of the Deployments' metadata asks it while each piece is in cache (short_memo_key).
+    Never False where _desired_available would find one: a null replicas is 1, not equal to a null count."""
     spec, status = obj.get("spec") or _NONE, obj.get("status") or _NONE
-    return status.get("availableReplicas") != spec.get("replicas", 1)
+    return status.get("availableReplicas") != _or(spec.get("replicas"), 1)
 
 
 def short_memo_key(objects: list[dict[str, Any]]) -> tuple[Any, ...]:

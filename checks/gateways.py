@@ -283,6 +283,20 @@ class WeightError(ValueError):
         self.route, self.host, self.weight = route, host, weight
 
 
+def _weight(raw: Any) -> int:
+    """A destination's weight as written: a whole number >= 0 (Istio's RouteDestination.weight and Gateway API's
+    BackendRef.weight are int32, both refused below 0: istio/istio@1.30.3:pkg/config/validation/validation.go
+    validateWeight "weight %d < 0"; the Gateway API CRDs' backendRefs weight `format: int32, minimum: 0`, as
+    istio/istio@1.30.3:tests/integration/pilot/testdata/gateway-api-crd.yaml holds them), or ASCII digits. Raises
+    ValueError for anything else: int() read 0.5 and true as 0 and 1, and two Istio destinations at 5 and -5 as a
+    route giving Istio's gateway nothing."""
+    if isinstance(raw, int) and not isinstance(raw, bool) and raw >= 0:
+        return raw
+    if isinstance(raw, str) and raw.isascii() and raw.isdigit():
+        return int(raw)
+    raise ValueError(f"not a whole number >= 0: {raw!r}")
+
+
 def route_splits(vs: dict[str, Any], hosts: EgressHosts, kind_of: Classifier | None = None) -> list[RouteSplit]:
     """Routes of a VirtualService that reach an egress gateway (Istio's or ASM's), with their weights.
 
@@ -311,8 +325,8 @@ def route_splits(vs: dict[str, Any], hosts: EgressHosts, kind_of: Classifier | N
                     weight = 100 if only else 0
                 else:
                     try:
-                        weight = int(raw)
-                    except (TypeError, ValueError) as exc:
+                        weight = _weight(raw)
+                    except ValueError as exc:
                         raise WeightError(f"{section}[{index}]", host, raw) from exc
                 which = kind_of(host, vs)
                 if which is not None:
@@ -411,8 +425,8 @@ def gateway_api_splits(route: dict[str, Any], kind_of: Classifier) -> list[Route
             shown = host or f"{ref.get('kind') or 'Service'} {ref.get('name')}"
             raw = ref.get("weight")
             try:
-                weight = GWAPI_DEFAULT_WEIGHT if raw is None else int(raw)
-            except (TypeError, ValueError) as exc:
+                weight = GWAPI_DEFAULT_WEIGHT if raw is None else _weight(raw)
+            except ValueError as exc:
                 raise WeightError(f"rules[{index}]", shown, raw) from exc
             which = kind_of(host, route) if host else None
             touched = touched or which is not None

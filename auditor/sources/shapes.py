@@ -43,12 +43,39 @@ _POD_SPEC = {"containers": [_CONTAINER], "initContainers": [_CONTAINER], "termin
 _TEMPLATE = {"metadata": {"labels": {str: str}, "annotations": {str: str}}, "spec": _POD_SPEC}
 _POD_STATUS = {"phase": str, "startTime": str, "conditions": [{"type": str, "status": str}],
                "containerStatuses": [{"restartCount": int}], "initContainerStatuses": [{"restartCount": int}]}
+_CONDITION = {"type": str, "status": str, "reason": str, "message": str}
+_ROLLOUT_STATUS = {"replicas": int, "availableReplicas": int, "readyReplicas": int, "conditions": [_CONDITION]}
+# Routes as egress-routes-to-asm and the gateway readers walk them (checks/gateways.py route_splits,
+# gateway_api_splits; auditor/gateways.py). Istio's CRDs type them (istio/istio@1.30.3:manifests/charts/base/files/
+# crd-all.gen.yaml: VirtualService http/tcp/tls arrays, route[].destination.host string), as do the Gateway API's
+# (istio/istio@1.30.3:tests/integration/pilot/testdata/gateway-api-crd.yaml: rules[].backendRefs[] name/namespace/kind/
+# group strings). A dict as `http`, `route`, `rules` or `backendRefs`, or a list as a host or backend name, was walked
+# as no route at all (NOT_APPLICABLE AA1640) or as another destination (PASS AA1601/AA1602). Weights are left to the
+# check (UNKNOWN AA1631, naming the route).
+_VS_MATCH = [{"gateways": [str]}]
+_VS_ROUTE = [{"destination": {"host": str}}]
+_VS_SPEC = {"hosts": [str], "gateways": [str],
+            "http": [{"route": _VS_ROUTE, "mirror": {"host": str}, "match": _VS_MATCH}],
+            "tcp": [{"route": _VS_ROUTE, "match": _VS_MATCH}], "tls": [{"route": _VS_ROUTE, "match": _VS_MATCH}]}
+_GWAPI_REF = {"group": str, "kind": str, "name": str, "namespace": str}
+_GWAPI_FILTERS = [{"type": str, "requestMirror": {"backendRef": _GWAPI_REF}}]
+_GWAPI_ROUTE = {"spec": {"parentRefs": [_GWAPI_REF], "hostnames": [str],
+                         "rules": [{"backendRefs": [{**_GWAPI_REF, "filters": _GWAPI_FILTERS}],
+                                    "filters": _GWAPI_FILTERS}]}}
 _BODIES: dict[str, dict[str, Any]] = {
     "Pod": {"spec": _POD_SPEC, "status": _POD_STATUS},
-    "Deployment": {"spec": {"replicas": int, "template": _TEMPLATE}},
-    "StatefulSet": {"spec": {"replicas": int, "template": _TEMPLATE}},
-    "DaemonSet": {"spec": {"template": _TEMPLATE}},
+    # The controllers' counts asm-proxies-ready compares (auditor/rollouts.py; kubernetes/api apps/v1 types.go: int32):
+    # "0", 0.0, true or [0] as availableReplicas was read as no count, and a moved workload running nothing passed.
+    "Deployment": {"spec": {"replicas": int, "template": _TEMPLATE}, "status": _ROLLOUT_STATUS},
+    "StatefulSet": {"spec": {"replicas": int, "template": _TEMPLATE}, "status": _ROLLOUT_STATUS},
+    "DaemonSet": {"spec": {"template": _TEMPLATE},
+                  "status": {"desiredNumberScheduled": int, "numberAvailable": int, "conditions": [_CONDITION]}},
     "ReplicaSet": {"spec": {"replicas": int, "template": _TEMPLATE}},
+    # The template kinds manual-injection reads beside them (auditor/istio.TEMPLATE_KINDS; kubernetes/api core/v1
+    # ReplicationControllerSpec.Template *PodTemplateSpec; openkruise/kruise@v1.9.0 CloneSetSpec.Template
+    # v1.PodTemplateSpec): a template that is no object was skipped as "no template", and a kube-injected one passed.
+    "ReplicationController": {"spec": {"replicas": int, "template": _TEMPLATE}},
+    "CloneSet": {"spec": {"replicas": int, "template": _TEMPLATE}},
     "Job": {"spec": {"template": _TEMPLATE}},
     "CronJob": {"spec": {"jobTemplate": {"spec": {"template": _TEMPLATE}}}},
     "ConfigMap": {"data": {str: str}},
@@ -57,12 +84,27 @@ _BODIES: dict[str, dict[str, Any]] = {
     "Service": {"spec": {"ports": [dict], "selector": {str: str}, "type": str, "externalName": str,
                          "externalIPs": [str], "loadBalancerIP": str, "loadBalancerClass": str},
                 "status": {"loadBalancer": {"ingress": [{"ip": str, "hostname": str}]}}},
-    "MutatingWebhookConfiguration": {"webhooks": [{"clientConfig": {"url": str}}]},
+    # The Service each webhook calls: an Istio injector's tells a remote install's istiod Service from ASM's
+    # (mesh.istio_injector_services); a list as its name was read as no Service, and the istiod Service taken for ASM's.
+    "MutatingWebhookConfiguration": {"webhooks": [{"clientConfig": {"url": str, "service": {"name": str,
+                                                                                            "namespace": str}}}]},
+    # ASM's IstioGateway as auditor/gateways.asm_gateways reads it (aliyun/alibabacloud-servicemesh-api@4df57487:
+    # alibabacloudservicemesh/v1/istiogateway_types.go: GatewayType string, ClusterIds []string, ServiceAnnotations
+    # map[string]string, Overrides map[string]IstioGatewayBasicConfiguration): a list as overrides crashed every gateway
+    # check (UNKNOWN "TypeError: cannot convert dictionary update sequence"), naming neither object nor field.
+    "IstioGateway": {"spec": {"gatewayType": str, "clusterIds": [str], "serviceAnnotations": {str: str},
+                              "overrides": {str: {"serviceAnnotations": {str: str}}}},
+                     "status": dict},
+    "VirtualService": {"spec": _VS_SPEC},
+    "HTTPRoute": _GWAPI_ROUTE, "GRPCRoute": _GWAPI_ROUTE, "TCPRoute": _GWAPI_ROUTE, "TLSRoute": _GWAPI_ROUTE,
     "ASMMigrateFromIstio": {"spec": {"desiredState": str, "retryCounter": int, "advancedOptions": dict},
                             "status": {"state": str, "message": str, "retryCounter": int}},
 }
 # Required keys, by the path of the mapping that holds them (".": the object itself).
 _REQUIRED: dict[str, dict[str, tuple[str, ...]]] = {
+    # admissionregistration.k8s.io/v1 ServiceReference: namespace and name are required (a webhook without either
+    # was read as calling no Service: see _BODIES).
+    "MutatingWebhookConfiguration": {"webhooks[].clientConfig.service": ("namespace", "name")},
     "Pod": {".": ("spec",), "spec": ("containers",), "spec.containers[]": ("name",),
             "spec.initContainers[]": ("name",), "spec.containers[].env[]": ("name",),
             "spec.initContainers[].env[]": ("name",)},
@@ -80,9 +122,18 @@ def _shape(value: Any, schema: Any, where: str, required: dict[str, tuple[str, .
     if isinstance(schema, dict):
         if not isinstance(value, dict):
             return f"{where or 'the object'} must be an object"
-        if len(schema) == 1 and next(iter(schema)) is str:  # {str: str}: a map of strings
-            ok = all(isinstance(k, str) and isinstance(v, str) for k, v in value.items())
-            return None if ok else f"{where} must map strings to strings"
+        if len(schema) == 1 and next(iter(schema)) is str:  # {str: X}: a map of X by string keys
+            sub = schema[str]
+            if sub is str:
+                ok = all(isinstance(k, str) and isinstance(v, str) for k, v in value.items())
+                return None if ok else f"{where} must map strings to strings"
+            for key, item in value.items():
+                if not isinstance(key, str) or item is None:
+                    return f"{where} must map strings to objects"
+                problem = _shape(item, sub, f"{where}[{key!r}]", required)
+                if problem:
+                    return problem
+            return None
         for key in required.get(where or ".", ()):
             if value.get(key) is None:
                 return f"{_join(where, key)} is missing"
@@ -187,6 +238,8 @@ def _msgspec_type(schema: Any, where: str, required: dict[str, tuple[str, ...]],
     if isinstance(schema, dict):
         if schema == _MAP:
             return dict[str, str]
+        if len(schema) == 1 and next(iter(schema)) is str:
+            return dict[str, _msgspec_type(schema[str], f"{where}[]", required, name)]  # type: ignore[misc]
         return _struct(name, _body_fields(schema, where, required, name))
     if isinstance(schema, list):
         return list[_msgspec_type(schema[0], f"{where}[]", required, name)]  # type: ignore[misc]

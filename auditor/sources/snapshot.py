@@ -286,6 +286,11 @@ class SnapshotCluster(ClusterSource):
             raise UsageError(f"{path}: malformed JSON: {exc}") from exc
         if not isinstance(info, dict):
             raise UsageError(f"{path}: expected the /version object")
+        if "gitVersion" in info and ("serverVersion" in info or "clientVersion" in info):
+            # Neither writer makes this: /version has no serverVersion, `kubectl version` no top-level gitVersion.
+            # Reading either half would judge the cluster on a version the other half may contradict.
+            raise SourceError(f"{path} holds both a /version answer (gitVersion) and `kubectl version` output "
+                              "(serverVersion/clientVersion): which is the cluster's is not known")
         if "gitVersion" not in info and ("serverVersion" in info or "clientVersion" in info):
             # `kubectl version -o json` (k8s.io/kubectl pkg/cmd/version: {clientVersion, serverVersion}, each a
             # /version Info): the server's answer is serverVersion; clientVersion is kubectl's own build, never the
@@ -732,6 +737,11 @@ def _manifest_problem(manifest: dict[str, Any]) -> str | None:
     for key in ("asm_openapi", "prometheus", "networks"):
         if manifest.get(key) is not None and not isinstance(manifest[key], dict):
             return f"{key!r} must be a JSON object"
+    for action, answer in (manifest.get("asm_openapi") or {}).items():
+        # An answer as the OpenAPI returns it, as a saved answer named in the config must be (load_openapi_answer): a
+        # list there was read as no answer, and the clusters it listed as joined to the instance went unseen.
+        if not str(action).startswith("_") and answer is not None and not isinstance(answer, dict):
+            return f"'asm_openapi' answer {action!r} must be a JSON object"
     legacy = (manifest.get("asm_openapi") or {}).get("_config_networks")
     for networks in (manifest.get("networks"), legacy):
         if networks is not None and not (isinstance(networks, dict) and all(
