@@ -248,7 +248,7 @@ class RestartRisk(ClusterCheck):
             reasons, fixes = risk.texts()
             wave = wave_of(risk.score)
             shared = risk._shared = (self.HIGH if wave == 3 else self.MEDIUM, {"score": risk.score, "reasons": reasons},
-                                     wave, fixes + " Then move it: ")
+                                     wave, fixes + ("" if fixes.endswith("\n") else " ") + "Then move it: ")
         return shared
 
     # -- per-pod work stays vectorised: one pass over the selected rows, then one row per workload
@@ -354,8 +354,10 @@ class RestartRisk(ClusterCheck):
         risk.add(2, f"{int(row.held)} pod(s) held Running by the Istio sidecar after the app finished "
                  f"({', '.join(row.held_pods)}{' ...' if row.held > len(row.held_pods) else ''}): "
                  "not moving by itself, end the proxy",
-                 "End each held pod's proxy: " + "; ".join(
-                     mesh.quit_proxy_command(cluster, row.namespace, pod) for pod in row.held_pods) + ".")
+                 # One command per line, none ending a sentence: `... POST quitquitquit.` asked the agent for
+                 # "quitquitquit." (read16 found the same in stuck-sidecar-jobs).
+                 "End each held pod's proxy:\n" + "\n".join(
+                     mesh.quit_proxy_command(cluster, row.namespace, pod) for pod in row.held_pods) + "\n")
         return risk
 
     @staticmethod

@@ -176,9 +176,12 @@ def test_job_held_running_by_its_sidecar_is_not_moving_by_itself(audit):
     assert (held["status"], held["code"], held["kind"], held["evidence"]["score"]) == ("WARN", "AA1420", "Job", 2)
     assert held["evidence"]["reasons"] == ["+2 2 pod(s) held Running by the Istio sidecar after the app finished "
                                            "(report-7x2k, report-9q4m): not moving by itself, end the proxy"]
-    assert held["remediation"].startswith(
-        'End each held pod\'s proxy: kubectl --kubeconfig="${KUBECONFIG_C1:?}" -n data exec pod/report-7x2k -c '
-        "istio-proxy -- pilot-agent request POST quitquitquit; ")
+    # One command per line, each runnable as written (no sentence's full stop glued to quitquitquit).
+    lines = held["remediation"].split("\n")
+    assert lines[0] == "End each held pod's proxy:"
+    assert lines[1:3] == [f'kubectl --kubeconfig="${{KUBECONFIG_C1:?}}" -n data exec pod/{pod} -c istio-proxy -- '
+                          "pilot-agent request POST quitquitquit" for pod in ("report-7x2k", "report-9q4m")]
+    assert lines[3].startswith("Then move it: ")
     assert "fresh" not in rows and "native" not in rows
     assert "data/Job/fresh (0)" in rows[""]["evidence"]["waves"][0]["list"]
 
