@@ -301,8 +301,7 @@ class CniCompatibility(ClusterCheck):
                 continue
             blocked += 1
             if asm_cni.enabled and not excluded_known:
-                yield self.report(self.EXCLUSIONS_UNKNOWN, cluster.name, params=params,
-                                  remediation=self.EXCLUSIONS_UNKNOWN.fix, **where)
+                yield self.report(self.EXCLUSIONS_UNKNOWN, cluster.name, params=params, **where)
             elif asm_cni.enabled is None:
                 yield self.report(self._CNI_UNKNOWN_BY_WHY[asm_cni.unknown_why], cluster.name,
                                   params={**params, "istio_cni": ", ".join(istio_cni), "reason": asm_cni.reason},

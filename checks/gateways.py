@@ -635,7 +635,7 @@ class EgressRoutesToAsm(ClusterCheck):
         if bad_weight is not None:
             return self.report(self.BAD_WEIGHT, where, params={"route": bad_weight.route, "host": bad_weight.host,
                                                                "weight": repr(bad_weight.weight)},
-                               remediation=self.BAD_WEIGHT.fix, evidence={"hosts": shown}, **subject)
+                               evidence={"hosts": shown}, **subject)
         evidence = {"hosts": shown, "parentRefs": spec.get("parentRefs") or [], "routes": [
             {"route": f"{s.section}[{s.index}]", "istio": s.istio, "asm": s.asm, "other": s.other,
              "mirror_to_istio": s.mirror_to_istio, "destinations": s.destinations} for s in splits],
@@ -672,7 +672,7 @@ class EgressRoutesToAsm(ClusterCheck):
         if bad_weight is not None:
             return self.report(self.BAD_WEIGHT, where, params={"route": bad_weight.route, "host": bad_weight.host,
                                                                "weight": repr(bad_weight.weight)},
-                               remediation=self.BAD_WEIGHT.fix, evidence={"hosts": vs_hosts}, **subject)
+                               evidence={"hosts": vs_hosts}, **subject)
         evidence = {"hosts": vs_hosts, "routes": [
             {"route": f"{s.section}[{s.index}]", "istio": s.istio, "asm": s.asm, "other": s.other,
              "mirror_to_istio": s.mirror_to_istio, "destinations": s.destinations} for s in splits],
@@ -840,14 +840,14 @@ class AsmGatewaysPresent(ClusterCheck):
                     yield self.report(self.CLUSTER_ID_UNKNOWN, cluster.name,
                                       params={**params, "asm_gateways": ", ".join(g.name for g in named)},
                                       evidence={"clusterIds": {g.name: list(g.cluster_ids) for g in undecided}},
-                                      remediation=self.CLUSTER_ID_UNKNOWN.fix, **subject)
+                                      **subject)
                 elif undecided:
                     yield self.report(self.NAMES_NO_CLUSTER, cluster.name,
                                       params={**params, "asm_gateways": ", ".join(g.name for g in undecided)},
                                       evidence={"clusterIds": {g.name: [] for g in undecided},
                                                 "deployments_looked_for": [f"{g.namespace}/{g.workload_name}"
                                                                            for g in undecided]},
-                                      remediation=self.NAMES_NO_CLUSTER.fix, **subject)
+                                      **subject)
                 else:
                     others = [f"{g.namespace}/{g.name} ({g.raw_type})" for g in gws]
                     # The fix template fills the remediation: the IstioGateway to create, with the cluster's id.
@@ -1119,7 +1119,7 @@ class IngressLbWeights(ClusterCheck):
                                   evidence=evidence, **subject)
             elif weight == 0 and asm_sum == 0:
                 yield self.report(self.NOTHING_SERVES, cluster.name, params=params,
-                                  remediation=self.NOTHING_SERVES.fix, evidence=evidence, **subject)
+                                  evidence=evidence, **subject)
             elif weight == 0:
                 yield self.report(self.WEIGHT_ZERO, cluster.name, params=params, evidence=evidence, **subject)
             elif weight is None:

@@ -251,7 +251,6 @@ class NetworkConsistency(ClusterCheck):
                                evidence=evidence, **subject)
         if not asm_net and settings.by_id and not evidence.get("cluster_id"):
             return self.report(self.CLUSTER_ID_UNKNOWN, remote.cluster, params=params,
-                               remediation=self.CLUSTER_ID_UNKNOWN.fix,
                                evidence={**evidence, "asm_cluster_ids": sorted(settings.by_id)}, **subject)
         if not asm_net:
             return self.report(self.ASM_HAS_NONE, remote.cluster, params=params,
@@ -261,7 +260,6 @@ class NetworkConsistency(ClusterCheck):
         if len(distinct) > 1:  # istiod takes one of them at random (a map's order): ASM's is only maybe Istio's
             return self.report(self.SOURCES_DISAGREE, remote.cluster,
                                params={**params, "networks": ", ".join(f"{s}: {v}" for s, v in sources)},
-                               remediation=self.SOURCES_DISAGREE.fix,
                                evidence={**evidence, "istio_sources_disagree": distinct}, **subject)
         return self.report(self.SAME, remote.cluster, params=params, evidence=evidence, **subject)
 
@@ -296,7 +294,7 @@ class NetworkConsistency(ClusterCheck):
             # remote cluster's only traces) could not be read.
             yield self.report(self.SOURCES_UNREAD, cluster.name,
                               params={"unread": "; ".join(f"{kind} ({why})" for kind, why in unread.items())},
-                              remediation=self.SOURCES_UNREAD.fix, evidence={**evidence, "not_read": unread},
+                              evidence={**evidence, "not_read": unread},
                               **subject)
         elif istio is None and not signals:
             if (asm_net or not unseen) and self._remote(cluster, ctx, params, evidence):
@@ -314,7 +312,6 @@ class NetworkConsistency(ClusterCheck):
                                   evidence=evidence, **subject)
             elif settings.by_id and not cluster.cluster_id:
                 yield self.report(self.CLUSTER_ID_UNKNOWN, cluster.name, params=params,
-                                  remediation=self.CLUSTER_ID_UNKNOWN.fix,
                                   evidence={**evidence, "asm_cluster_ids": sorted(settings.by_id)}, **subject)
             else:
                 yield self.report(self.ASM_HAS_NONE, cluster.name, params=params,
@@ -323,7 +320,7 @@ class NetworkConsistency(ClusterCheck):
             # ASM equals the first source, but Istio's pods or gateways may be on another: no PASS on a guess.
             yield self.report(self.SOURCES_DISAGREE, cluster.name,
                               params={**params, "networks": ", ".join(f"{s}: {v}" for s, v in sources)},
-                              remediation=self.SOURCES_DISAGREE.fix, evidence=evidence, **subject)
+                              evidence=evidence, **subject)
         elif asm_net == istio:
             yield self.report(self.SAME, cluster.name, params=params, evidence=evidence, **subject)
         else:

@@ -174,7 +174,7 @@ class PurgePreview(ClusterCheck):
             meta = _meta(dep)
             yield self.report(self.UNLABELLED, cluster.name, params={}, kind="Deployment",
                               namespace=meta.get("namespace", ""), name=meta.get("name", ""),
-                              remediation=self.UNLABELLED.fix, evidence=evidence_base)
+                              evidence=evidence_base)
         if not labelled:
             if not helm_releases and not unlabelled:
                 yield self.report(self.NO_ISTIO, cluster.name, params={}, evidence=evidence_base)
@@ -290,6 +290,5 @@ class PurgePreview(ClusterCheck):
         if missing:
             return self.report(self.NOT_ON_ASM, cluster.name,
                                params={**params, "count": len(missing), "objects": ", ".join(missing[:10])},
-                               remediation=self.NOT_ON_ASM.fix,
                                evidence={**evidence_base, "not_on_asm": missing[:50]}, **where), ""
         return None, f"{len(stored)} {label}"

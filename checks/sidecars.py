@@ -251,7 +251,6 @@ class IstioSidecarsRemaining(ClusterCheck):
         reason = "; ".join(f"{kind.kind} unread: {cluster.unread_reason(kind)}" for kind in unread)
         return self.report(self.CA_OWNER_UNREAD, cluster.name,
                            params={"pods": len(named), "ca_services": ", ".join(services), "reason": reason},
-                           remediation=self.CA_OWNER_UNREAD.fix,
                            evidence={"pods": [str(n) for n in named["name"][:20]], "pod_count": len(named),
                                      "ca_services": services, "unread": [kind.kind for kind in unread]})
 
@@ -261,7 +260,7 @@ class IstioSidecarsRemaining(ClusterCheck):
         the kinds cannot be read. Plain WorkloadEntries (no proxy) are only counted."""
         found = vms.vm_proxies(cluster)
         out = [self.report(self.VM_UNREAD, cluster.name, params={"kind": kind, "reason": reason}, kind=kind,
-                           remediation=self.VM_UNREAD.fix, evidence={"kind": kind, "reason": reason})
+                           evidence={"kind": kind, "reason": reason})
                for kind, reason in found.unread]
         if not found.groups and not found.entries:
             return out, found.plain

@@ -182,7 +182,7 @@ class AsmProxiesReady(ClusterCheck):
         if unread:
             yield self.report(self.WORKLOADS_UNREAD, cluster.name, params={
                 "kinds": ", ".join(unread), "reason": "; ".join(f"{k}: {why}" for k, why in unread.items())},
-                remediation=self.WORKLOADS_UNREAD.fix, evidence={"unread": unread})
+                evidence={"unread": unread})
         if asm.empty:
             if not short and not unread:
                 yield self.report(self.NO_ASM_PROXY, cluster.name, params={})

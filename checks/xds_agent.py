@@ -195,7 +195,7 @@ class PodsXdsAgent(ClusterCheck):
         VM. FAIL only where the group's own onboarding config proves the setting off."""
         found = vms.vm_proxies(cluster)
         out = [self.report(self.VM_UNREAD, cluster.name, params={"kind": kind, "reason": reason}, kind=kind,
-                           remediation=self.VM_UNREAD.fix, evidence={"kind": kind, "reason": reason})
+                           evidence={"kind": kind, "reason": reason})
                for kind, reason in found.unread]
         if not found.groups and not found.entries:
             return out
