@@ -249,6 +249,6 @@ def coverage(inv: Inventory) -> Coverage:
     joined = joined_clusters(inv)
     ids = {c.name: c.cluster_id.strip() for c in inv.data_planes if c.cluster_id and c.cluster_id.strip()}
     unnamed = tuple(c.name for c in inv.data_planes if c.name not in ids)
-    listed = set(joined.ids)
+    listed, audited = set(joined.ids), set(ids.values())
     strangers = tuple((name, i) for name, i in ids.items() if i not in listed) if joined.known else ()
-    return Coverage(joined, tuple(i for i in joined.ids if i not in ids.values()), unnamed, strangers)
+    return Coverage(joined, tuple(i for i in joined.ids if i not in audited), unnamed, strangers)

@@ -138,25 +138,26 @@ class MigrationResource(Check):
         found = list(self._state(ctx))
         if found and all(f.code not in (self.PAST.code, self.MISSING.code, self.NOT_SERVED.code) for f in found):
             covered = coverage(ctx.inv)
+            evidence = covered.evidence()
             for f in found:
-                f.evidence = {**f.evidence, **covered.evidence()}
+                f.evidence = {**f.evidence, **evidence}
             joined = covered.joined
             # Every step needs the audited cluster joined: a switch, or Istio's uninstall, where ASM serves nothing.
             found += [self.report(self.NOT_JOINED, name, params={
                 "cluster": name, "cluster_id": cluster_id, "source": joined.origin,
                 "joined": ", ".join(joined.ids) or "none"}, kind="Cluster", name=cluster_id,
-                evidence=covered.evidence()) for name, cluster_id in covered.strangers]
+                evidence=evidence) for name, cluster_id in covered.strangers]
             if ctx.gate in self.WHOLE_INSTANCE_GATES:
-                found += self._coverage(ctx.inv.require_asm().name, covered)
+                found += self._coverage(ctx.inv.require_asm().name, covered, evidence)
         return found
 
-    def _coverage(self, where: str, covered: Coverage) -> list[Finding]:
+    def _coverage(self, where: str, covered: Coverage, evidence: dict[str, Any]) -> list[Finding]:
         """UNKNOWN for each joined cluster no audited cluster is (by id), or once when that cannot be told; nothing
-        when every joined cluster was audited or ASM's list of them was not given (the fleet overview says so)."""
+        when every joined cluster was audited or ASM's list of them was not given (the fleet overview says so).
+        `evidence`: covered.evidence(), made once for all the check's findings."""
         joined = covered.joined
         if covered.covered or (not joined.known and not joined.why):
             return []
-        evidence = covered.evidence()
         if not joined.known:
             return [self.report(self.COVERAGE_UNPROVEN, where, params={"why": joined.why}, evidence=evidence)]
         if covered.unnamed:
