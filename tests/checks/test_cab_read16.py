@@ -28,7 +28,12 @@ from auditor.i18n import Phrase, language, say
 from auditor.registry import load_registry
 from tests import factory as f
 from tests.checks.test_migration_coverage import ID_A, ID_B, clusters_in_mesh, rows
-from tests.checks.test_proxyless_grpc import ONLY, STATUS, grpc_simple, grpc_workload, istio_control_plane
+from tests.checks.test_proxyless_grpc import (
+    ONLY,
+    grpc_workload,
+    istio_control_plane,
+    kube_injected_grpc_workload,
+)
 from tests.checks.test_workloads import grpc_simple_deployment
 
 
@@ -102,11 +107,7 @@ def test_the_check_after_re_rendering_a_grpc_simple_template_sees_what_grpc_simp
 
 
 def test_a_kube_injected_proxyless_app_on_istio_s_istiod_gets_the_same_check(audit, tmp_path):
-    dep, rs = f.deployment("grpc", "shop", template_annotations={"inject.istio.io/templates": "grpc-simple",
-                                                                 "sidecar.istio.io/status": STATUS})
-    template = grpc_simple(f.pod("template", proxy=None))
-    dep["spec"]["template"]["spec"]["initContainers"] = template["spec"]["initContainers"]
-    pods = [grpc_simple(p) for p in f.workload_pods((dep, rs), 2, proxy=None)]
+    dep, rs, pods = kube_injected_grpc_workload()
     run = audit({"c1": [*istio_control_plane(), dep, rs, *pods]}, "uninstall", config=ONLY)
     [row] = [r for r in run.rows("istio-sidecars-remaining") if r["name"] == "grpc"]
     assert row["code"] == "AA1216" and row["evidence"].get("manual_injection") is True

@@ -96,6 +96,16 @@ def grpc_workload(name: str = "grpc", count: int = 2, **kw: Any) -> list[dict[st
     return [*dep, *(grpc_simple(p, **kw) for p in f.workload_pods(dep, count, proxy=None))]
 
 
+def kube_injected_grpc_workload() -> tuple[dict[str, Any], dict[str, Any], list[dict[str, Any]]]:
+    """Deployment shop/grpc whose template `istioctl kube-inject` rendered with grpc-simple (the bootstrap init
+    container and the status annotation in the template itself), its ReplicaSet and two pods."""
+    dep, rs = f.deployment("grpc", "shop", template_annotations={"inject.istio.io/templates": "grpc-simple",
+                                                                 "sidecar.istio.io/status": STATUS})
+    template = grpc_simple(f.pod("template", proxy=None))
+    dep["spec"]["template"]["spec"]["initContainers"] = template["spec"]["initContainers"]
+    return dep, rs, [grpc_simple(p) for p in f.workload_pods((dep, rs), 2, proxy=None)]
+
+
 def istio_control_plane() -> list[dict[str, Any]]:
     """Istio's default revision: istiod Deployment and its Service `istiod` (what the bootstrap names)."""
     svc = f.service("istiod", "istio-system", labels={"app": "istiod", "istio": "pilot", "istio.io/rev": "default",
@@ -238,11 +248,7 @@ def test_finished_pods_of_a_proxyless_app_do_not_count(audit):
 
 
 def test_a_kube_injected_proxyless_template_gets_the_rerender_remediation(audit):
-    dep, rs = f.deployment("grpc", "shop", template_annotations={"inject.istio.io/templates": "grpc-simple",
-                                                                 "sidecar.istio.io/status": STATUS})
-    template = grpc_simple(f.pod("template", proxy=None))
-    dep["spec"]["template"]["spec"]["initContainers"] = template["spec"]["initContainers"]
-    pods = [grpc_simple(p) for p in f.workload_pods((dep, rs), 2, proxy=None)]
+    dep, rs, pods = kube_injected_grpc_workload()
     run = audit({"c1": [*istio_control_plane(), dep, rs, *pods]}, "uninstall", config=ONLY)
     [row] = [r for r in run.rows(CHECK) if r["name"] == "grpc"]
     assert (row["status"], row["code"]) == ("FAIL", "AA1216")
