@@ -751,6 +751,16 @@ class _Selected:
 _WALK_PIECE = 256
 
 
+def controller_owner(meta: dict[str, Any]) -> tuple[str, str] | None:
+    """(kind, name) of the controller an object's ownerReferences name: the first reference not marked
+    `controller: false`; None without one. How a ReplicaSet's or a Job's owner is read (istio.kind_injections; the
+    owner maps of the pod frame, ClusterInventory._owner_map, apply it inline)."""
+    for ref in meta.get("ownerReferences") or ():
+        if isinstance(ref, dict) and ref.get("controller", True):
+            return ref.get("kind", ""), ref.get("name", "")
+    return None
+
+
 # ---------------------------------------------------------------- cluster inventory
 class ClusterPending(RuntimeError):
     """A cluster of a fleet judged cluster by cluster was read before it was collected (an engine defect or a
@@ -1056,6 +1066,8 @@ class ClusterInventory:
         out = {}
         for obj in self.objects(kind):
             meta = obj.get("metadata") or {}
+            # controller_owner's rule, inline: one call per ReplicaSet (~16,000 at 50k pods) is what the pod frame
+            # does not pay (tests/test_pod_frame_cost.py).
             for ref in meta.get("ownerReferences") or ():
                 if ref.get("controller", True):
                     out[(meta.get("namespace", ""), meta.get("name", ""))] = (ref.get("kind", ""),

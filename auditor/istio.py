@@ -19,7 +19,7 @@ from auditor import mesh, podwire
 from auditor.check import ClusterCheck
 from auditor.errors import EvidenceUnavailable
 from auditor.i18n import N_, Phrase
-from auditor.inventory import ACTIVE_PHASES, ClusterInventory, workload_rows
+from auditor.inventory import ACTIVE_PHASES, ClusterInventory, controller_owner, workload_rows
 from auditor.model import Finding, Outcome
 
 
@@ -337,7 +337,7 @@ def _kind_injections(cluster: ClusterInventory, rules: mesh.ProxyRules, kind: K.
     for _, obj, template in templates:
         meta = obj.get("metadata") or {}
         namespace, name = meta.get("namespace", ""), meta.get("name", "")
-        owner = _controller_owner(meta)
+        owner = controller_owner(meta)
         if owner and kind is K.REPLICASET:
             foreign.setdefault((namespace, *owner), []).append((obj, template))
             continue
@@ -354,15 +354,6 @@ def _kind_injections(cluster: ClusterInventory, rules: mesh.ProxyRules, kind: K.
                 out[key] = replace(found, template_of=f"{kind.kind} {meta.get('namespace', '')}/{meta.get('name', '')}")
                 break
     return out
-
-
-def _controller_owner(meta: dict[str, Any]) -> tuple[str, str] | None:
-    """(kind, name) of the controller an object's ownerReferences name (the first one when none says controller), as
-    inventory._owner_map reads them; None without owner."""
-    for ref in meta.get("ownerReferences") or ():
-        if isinstance(ref, dict) and ref.get("controller", True):
-            return str(ref.get("kind") or ""), str(ref.get("name") or "")
-    return None
 
 
 def _live_replicasets(replicasets: list[tuple[dict[str, Any], dict[str, Any]]]
