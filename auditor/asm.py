@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -35,7 +36,7 @@ def migration_resource(asm: ClusterInventory) -> dict[str, Any] | None:
     if found is None:
         return None
     copies = [obj for obj in asm.objects(K.ASM_MIGRATION) if (obj.get("metadata") or {}).get("name") == "default"]
-    views = {repr((obj.get("spec"), obj.get("status"))) for obj in copies}
+    views = {_as_json_text((obj.get("spec"), obj.get("status"))) for obj in copies}
     if len(views) > 1:
         states = ", ".join(sorted(repr(((obj.get("status") or {}) if isinstance(obj.get("status"), dict) else {})
                                        .get("state")) for obj in copies))
@@ -43,6 +44,15 @@ def migration_resource(asm: ClusterInventory) -> dict[str, Any] | None:
                                   f"spec or status (states {states}): which is the resource now is not known; "
                                   "keep one copy, as the ASM control plane returns it")
     return found
+
+
+def _as_json_text(value: Any) -> str:
+    """`value` as text that is the same for equal JSON whatever its key order (a sorted YAML export and the API
+    server's order are one resource) and differs where JSON differs (`true` is not `1`, which Python's == equates)."""
+    try:
+        return json.dumps(value, sort_keys=True, default=repr)
+    except (TypeError, ValueError):  # keys of mixed types (YAML), a cycle: as written
+        return repr(value)
 
 
 def advanced_options(cr: dict[str, Any]) -> dict[str, Any]:

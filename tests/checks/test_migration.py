@@ -147,5 +147,25 @@ def test_identical_copies_of_the_resource_are_one(audit):
     assert (row["status"], row["code"]) == ("PASS", "AA0701")
 
 
+def test_copies_differing_only_in_key_order_are_one(audit):
+    # The same resource as two tools write it: `kubectl get -o json` keeps the API server's key order, a YAML
+    # export (or a hand edit) sorts keys. Compared as text, main called them different (UNKNOWN AA0001).
+    first, again = f.migration_cr("Init"), f.migration_cr("Init")
+    again["status"] = dict(reversed(list(again["status"].items())))
+    again["spec"] = dict(reversed(list(again["spec"].items())))
+    assert list(again["status"]) != list(first["status"])  # the copies do differ in order
+    [row] = rows_for_all(audit, [first, again], "setup")
+    assert (row["status"], row["code"]) == ("PASS", "AA0701")
+
+
+def test_copies_differing_in_type_only_stay_different(audit):
+    # `true` and `1` are equal in Python, not to ASM (a bool field): the copies still differ.
+    first, again = f.migration_cr("Init"), f.migration_cr("Init")
+    first["spec"]["advancedOptions"] = {"disableIstioSystemLabelReconciliation": True}
+    again["spec"]["advancedOptions"] = {"disableIstioSystemLabelReconciliation": 1}
+    [row] = rows_for_all(audit, [first, again], "setup")
+    assert (row["status"], row["code"]) == ("UNKNOWN", "AA0001")
+
+
 def rows_for_all(audit, crs: list[dict], phase: str) -> list[dict]:
     return audit({"cluster-a": [f.istiod()]}, phase, asm=crs).rows("migration-resource")
