@@ -153,7 +153,7 @@ class MeshConfigXdsAgent(ClusterCheck):
         if problem:
             return self.report(self.UNPARSABLE, cluster.name, params={"revision": revision, "problem": problem},
                                remediation=f"Inspect it: {show}", evidence=evidence, **subject)
-        if value == "true":
+        if isinstance(value, str) and value in mesh.GO_TRUE:  # copied into each pod's env; ParseBool
             applier = gitops_applier(cm)
             if applier is not None:
                 tool, source = applier

@@ -122,7 +122,7 @@ class ManualInjection(ClusterCheck):
         if gate is Gate.ASSESSMENT:
             return self.report(self.BAKED_TO_PLAN, cluster, params=params, **subject)
         if gate is Gate.MIGRATING:
-            if inj.xds_agent != "true":
+            if inj.xds_agent not in mesh.GO_TRUE:  # as pilot-agent parses it (strconv.ParseBool)
                 return self.report(self.BAKED_WITHOUT_XDS, cluster, params={**params, "xds_agent": inj.xds_agent},
                                    **subject)
             return self.report(self.BAKED_WITH_XDS, cluster, params=params, **subject)

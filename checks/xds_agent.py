@@ -30,14 +30,20 @@ def seen_values_text(seen: dict[str, int]) -> str:
     return ", ".join(f"{value} x{count}" for value, count in seen.items())
 
 
+# PROXY_CONFIG_XDS_AGENT values pilot-agent reads as true (env.Register(..., false, ...) parses a bool with
+# strconv.ParseBool: pkg/env/var.go @1.22.0..1.30.3); anything else is its default, false.
+_TRUE_SPELLINGS = tuple(sorted(mesh.GO_TRUE))
+
+
 class PodsXdsAgent(ClusterCheck):
     id = "pods-xds-agent"
     title = "Every Istio-sidecar pod carries PROXY_CONFIG_XDS_AGENT=true"
     gates = (Gate.MIGRATING,)
     severity = Severity.BLOCKER
     rationale = ("Only pods created after SetupIstioForMigrate (and after istiod restarted) carry the setting "
-                 "that lets Istio sidecars and ASM proxies talk mTLS during the migration. The value must be "
-                 "\"true\": a grep for the name alone would also pass \"false\". Istio ingress/egress gateways "
+                 "that lets Istio sidecars and ASM proxies talk mTLS during the migration. The value must be one "
+                 "pilot-agent reads as true (\"true\"; Go's ParseBool also takes True, TRUE, t, T, 1): a grep for the "
+                 "name alone would also pass \"false\". Istio ingress/egress gateways "
                  "originate mTLS to moved workloads too, so their pods are checked as well (severity major); east-west "
                  "gateways only pass mTLS through and are not. Istio's proxies on VMs (WorkloadGroups, "
                  "WorkloadEntries) take it only from the cluster.env written at their onboarding, read once when "
@@ -125,7 +131,8 @@ class PodsXdsAgent(ClusterCheck):
         columns = [*WORKLOAD_KEY, "name", "role", "xds_agent"]
         proxies = pod_columns(pods, istio & ~eastwest, columns)
         # Vectorised: one mask over all pods, then only the workloads that lack the value are grouped.
-        missing_all = pod_columns(proxies, ~among(proxies["xds_agent"], ("true",)), columns)
+        # pilot-agent reads the value with Go's strconv.ParseBool (mesh.GO_TRUE): "True" and "1" are on too.
+        missing_all = pod_columns(proxies, ~among(proxies["xds_agent"], _TRUE_SPELLINGS), columns)
         sizes = workload_sizes(proxies)
         # Plain lists in workload order (inventory.workload_columns): no DataFrame, nor dict of lists, per workload.
         keys, bounds, values = workload_columns(missing_all, ("name", "xds_agent", "role"))

@@ -48,6 +48,20 @@ def test_absent_setting_fails_and_names_the_operator(audit):
     assert "istio-operator/istio-operator may have reverted it" in row["remediation"]
 
 
+def test_values_pilot_agent_reads_as_true_pass(audit):
+    # The injector copies proxyMetadata into each istio-proxy's env as written (the sidecar template's `range
+    # .ProxyConfig.ProxyMetadata`, istio/istio@1.30.3 manifests/charts/istio-control/istio-discovery/files/
+    # injection-template.yaml), where pilot-agent parses it with strconv.ParseBool (pkg/env/var.go): "True" is on.
+    # main: FAIL AA0914, a mesh-config change asked for a setting that is there.
+    for value in ("True", "1"):
+        cm = mesh_cm("istio", f"defaultConfig:\n  proxyMetadata:\n    PROXY_CONFIG_XDS_AGENT: \"{value}\"\n")
+        [row] = audit({"c1": [*istiod_with_pods(), cm]}, "migrating").rows("mesh-config-xds-agent")
+        assert (row["status"], row["code"]) == ("PASS", "AA0901")
+    cm = mesh_cm("istio", "defaultConfig:\n  proxyMetadata:\n    PROXY_CONFIG_XDS_AGENT: \"yes\"\n")
+    [row] = audit({"c1": [*istiod_with_pods(), cm]}, "migrating").rows("mesh-config-xds-agent")
+    assert (row["status"], row["code"]) == ("FAIL", "AA0914")
+
+
 def test_unquoted_yaml_true_is_not_the_string(audit):
     cm = mesh_cm("istio", "defaultConfig:\n  proxyMetadata:\n    PROXY_CONFIG_XDS_AGENT: true\n")
     [row] = audit({"c1": [*istiod_with_pods(), cm]}, "migrating").rows("mesh-config-xds-agent")

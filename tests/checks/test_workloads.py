@@ -50,6 +50,8 @@ def test_clean_templates_and_gateways_pass(audit):
     ("migrating", None, "FAIL"),
     ("migrating", "false", "FAIL"),
     ("migrating", "true", "WARN"),
+    ("migrating", "1", "WARN"),  # strconv.ParseBool, as pilot-agent reads it (pkg/env/var.go @1.30.3); main: FAIL
+    ("migrating", "yes", "FAIL"),
     ("uninstall", "true", "FAIL"),
 ])
 def test_kube_injected_deployment_per_gate(audit, gate, xds, status):

@@ -1,4 +1,4 @@
-"""pods-xds-agent: the value must be exactly "true"; one finding per workload with the restart command."""
+"""pods-xds-agent: a value pilot-agent reads as true; one finding per workload with the restart command."""
 
 from __future__ import annotations
 
@@ -33,11 +33,20 @@ def test_false_fails_like_absent_one_finding_per_workload(audit):
     assert rows["web"]["severity"] == "blocker"
 
 
-def test_value_must_be_exactly_true(audit):
-    pods = [f.pod("a", owner=None, xds_agent="True"), f.pod("b", owner=None, xds_agent="1")]
-    rows = audit({"c1": pods}, "migrating").by_name("pods-xds-agent")
-    assert rows["a"]["status"] == rows["b"]["status"] == "FAIL"
-    assert "delete pod/a" in rows["a"]["remediation"]
+def test_value_is_read_as_pilot_agent_parses_it(audit):
+    """pilot-agent reads PROXY_CONFIG_XDS_AGENT with env.Register(..., false, ...), a bool parsed by Go's
+    strconv.ParseBool, the default (false) for anything it cannot parse (istio/istio@1.30.3 pkg/env/var.go,
+    pilot/cmd/pilot-agent/options/options.go; the same @1.22.3, 1.24.0): "True" and "1" are on (main: FAIL AA1110,
+    a restart asked for pods that have the setting), "yes", "on" and " true" are off."""
+    on = [f.pod(name, owner=None, xds_agent=value) for name, value in (("a", "True"), ("b", "1"), ("c", "TRUE"),
+                                                                       ("d", "t"))]
+    [row] = audit({"c1": on}, "migrating").rows("pods-xds-agent")
+    assert (row["status"], row["code"]) == ("PASS", "AA1101")
+    off = [f.pod(name, owner=None, xds_agent=value) for name, value in (("e", "yes"), ("g", "on"), ("h", " true"))]
+    rows = audit({"c1": off}, "migrating").by_name("pods-xds-agent")
+    assert {name: (row["status"], row["code"]) for name, row in rows.items()} == {
+        name: ("FAIL", "AA1110") for name in ("e", "g", "h")}
+    assert "delete pod/e" in rows["e"]["remediation"]
 
 
 def test_the_value_only_inside_proxy_config_json_is_not_the_agents(audit):
