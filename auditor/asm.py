@@ -6,8 +6,8 @@ import json
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from auditor import clusterid, mesh
 from auditor import kinds as K
-from auditor import mesh
 from auditor.errors import EvidenceUnavailable
 
 if TYPE_CHECKING:
@@ -222,22 +222,42 @@ def _clipped(value: Any, limit: int = 120) -> str:
 @dataclass(frozen=True)
 class Coverage:
     """Which of the joined clusters this audit did not read: `missing` ids no audited cluster has; `unnamed` the
-    audited clusters without a known id (they may be some of `missing`); `by_count` True when every missing id can be
-    one of them (as many or fewer missing ids than unnamed audited clusters: taken as audited, and said so)."""
+    audited clusters without a known id (none given, none of their own in ack-cluster-profile: auditor/clusterid.py);
+    `by_count` True when the one missing id is taken to be the one unnamed cluster (see there); `identities` each
+    audited data plane's ids, the given one and its own."""
 
     joined: JoinedClusters
     missing: tuple[str, ...]
     unnamed: tuple[str, ...]
     # (name, id) of audited clusters whose id ASM's list does not have: not joined to this instance (or a wrong id)
     strangers: tuple[tuple[str, str], ...] = ()
+    identities: tuple[clusterid.Identity, ...] = ()
+
+    @property
+    def conflicts(self) -> tuple[clusterid.Identity, ...]:
+        """Audited clusters whose given id is not the id they write of themselves (another cluster was read)."""
+        return tuple(i for i in self.identities if i.conflict)
 
     @property
     def by_count(self) -> bool:
-        return bool(self.missing) and len(self.missing) <= len(self.unnamed)
+        """A single-cluster mesh only: ASM lists one cluster, no audited cluster has its id, and exactly one audited
+        cluster has no id at all, given or its own, its ConfigMaps read and holding no ack-cluster-profile (not an
+        ACK cluster: it has no id of its own to tell). That one is taken as the joined cluster, and the evidence says
+        so. Anything else could take a wrong cluster for a joined one: two joined and two unnamed, one of them a
+        staging context, matched "by count" and passed (a false GO); an unnamed cluster whose profile was not read,
+        or is unreadable, may well be another ACK cluster."""
+        if len(self.joined.ids) != 1 or len(self.missing) != 1 or len(self.unnamed) != 1:
+            return False
+        return all(i.profile.state == clusterid.ABSENT for i in self.identities if i.name in self.unnamed)
 
     @property
     def covered(self) -> bool:
         return self.joined.known and (not self.missing or self.by_count)
+
+    def unnamed_profiles(self) -> dict[str, str]:
+        """Each unnamed cluster -> what its ack-cluster-profile gave (absent, not read, ill-shaped and why)."""
+        return {i.name: i.profile.state + (f" ({i.profile.why})" if i.profile.why else "")
+                for i in self.identities if i.name in self.unnamed}
 
     def evidence(self) -> dict[str, Any]:
         """What the findings of migration-resource say of the joined clusters."""
@@ -246,19 +266,28 @@ class Coverage:
                     "the clusters joined to the instance (DescribeClustersInServiceMesh, DescribeServiceMeshDetail)"}
         out: dict[str, Any] = {"joined_clusters": list(self.joined.ids), "joined_clusters_source": self.joined.origin,
                                "not_audited": list(self.missing)}
+        sources = {i.name: i.source for i in self.identities if i.cluster_id}
+        if sources:
+            out["cluster_id_sources"] = sources
         if self.unnamed:
             out["audited_without_cluster_id"] = list(self.unnamed)
+            out["ack_cluster_profiles"] = self.unnamed_profiles()
+        if self.by_count:
+            out["matched_by_count"] = {self.unnamed[0]: self.missing[0]}
         if self.strangers:
             out["audited_not_joined"] = {name: cluster_id for name, cluster_id in self.strangers}
         return out
 
 
 def coverage(inv: Inventory) -> Coverage:
-    """The joined clusters (joined_clusters) against the audited data planes' ids (fleet file, config
-    asm.cluster_ids, snapshot manifest), both ways. An unreachable cluster was audited (its checks are UNKNOWN)."""
+    """The joined clusters (joined_clusters) against the audited data planes' ids, both ways. A data plane's id is
+    its own where its ack-cluster-profile says one (what was read), else the one given (fleet file, config
+    asm.cluster_ids, snapshot manifest): auditor/clusterid.py. An unreachable cluster was audited (its checks are
+    UNKNOWN)."""
     joined = joined_clusters(inv)
-    ids = {c.name: c.cluster_id.strip() for c in inv.data_planes if c.cluster_id and c.cluster_id.strip()}
-    unnamed = tuple(c.name for c in inv.data_planes if c.name not in ids)
+    identities = tuple(clusterid.identity(c) for c in inv.data_planes)
+    ids = {i.name: i.cluster_id for i in identities if i.cluster_id}
+    unnamed = tuple(i.name for i in identities if not i.cluster_id)
     listed, audited = set(joined.ids), set(ids.values())
     strangers = tuple((name, i) for name, i in ids.items() if i not in listed) if joined.known else ()
-    return Coverage(joined, tuple(i for i in joined.ids if i not in audited), unnamed, strangers)
+    return Coverage(joined, tuple(i for i in joined.ids if i not in audited), unnamed, strangers, identities)

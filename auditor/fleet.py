@@ -28,8 +28,8 @@ import numpy as np
 import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from auditor import clusterid, mesh
 from auditor import kinds as K
-from auditor import mesh
 from auditor.config import read_yaml_file, validate_file_model
 from auditor.errors import EvidenceUnavailable, UsageError
 from auditor.findings import (
@@ -175,6 +175,11 @@ def _row(name: str, role: str, verdict: Verdict, tally: dict[str, Any], cluster:
     row: dict[str, Any] = {"cluster": name, "role": role, "verdict": verdict.value, "state": state, "error": error,
                            "cluster_id": cluster.cluster_id if cluster else None, **tally}
     if role == "data-plane" and cluster is not None:
+        # The id the audit used: the cluster's own where its ack-cluster-profile says one, else the given one.
+        known = clusterid.identity(cluster)
+        row["cluster_id"], row["cluster_id_source"] = known.cluster_id, known.source
+        if known.conflict:
+            row["cluster_id_given"] = known.given
         row.update(proxy_counts(cluster))
     return row
 

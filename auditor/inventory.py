@@ -4,7 +4,7 @@ Pods are summarised as they stream in (per pod a tuple of its own small values, 
 with the pods of its workload listed with it once: PodSummaries) so that full pod objects are never
 all held in memory; the table becomes a pandas DataFrame with categorical columns on first use.
 Other kinds are kept as slimmed dicts (no managedFields bodies, no ConfigMap data outside
-istio-system, only the owner chain of ReplicaSets and Jobs).
+istio-system but kube-system/ack-cluster-profile's clusterid, only the owner chain of ReplicaSets and Jobs).
 """
 
 from __future__ import annotations
@@ -24,8 +24,8 @@ import numpy as np
 import orjson
 import pandas as pd
 
+from auditor import clusterid, mesh, podwire, timing
 from auditor import kinds as K
-from auditor import mesh, podwire, timing
 from auditor.errors import EvidenceUnavailable
 from auditor.kinds import Kind
 
@@ -79,8 +79,11 @@ def slim(kind: Kind, obj: dict[str, Any]) -> dict[str, Any]:
         return out
     _slim_managed_fields(meta)  # after the owner chains above, which keep no managedFields
     if kind is K.CONFIGMAP and meta.get("namespace") != "istio-system":
-        obj.pop("data", None)
-        obj.pop("binaryData", None)
+        if clusterid.profile_keeps(meta):
+            clusterid.slim_profile(obj)  # the cluster's own id, nothing else of it (auditor/clusterid.py)
+        else:
+            obj.pop("data", None)
+            obj.pop("binaryData", None)
     if kind is K.CRD:
         # CRD schemas are huge and unused: keep names, group, versions served.
         spec = obj.get("spec") or {}

@@ -8,7 +8,7 @@ from typing import Any
 
 import pandas as pd
 
-from auditor import __version__, mesh
+from auditor import __version__, clusterid, mesh
 from auditor import kinds as K
 from auditor.asm import joined_clusters, network_items
 from auditor.findings import (
@@ -60,10 +60,14 @@ def cluster_facts(inv: Inventory, cr: dict[str, Any] | None, given: dict[str, st
         k8s = mesh.kubernetes_version(c.version_info)
         istio = asm_version = None
         network = NetworkFact(None)
+        cluster_id, source = c.cluster_id, None
         if c.role == "data-plane":
             istio, network, asm_version = data_plane_facts(c, inv.rules)
+            # The id matched against ASM's: the cluster's own (ack-cluster-profile) where it says one, else the given.
+            known = clusterid.identity(c)
+            cluster_id, source = known.cluster_id, known.source
         out.append({
-            "name": c.name, "role": c.role, "cluster_id": c.cluster_id,
+            "name": c.name, "role": c.role, "cluster_id": cluster_id, "cluster_id_source": source,
             "kubernetes_version": c.version_info.get("gitVersion") if c.version_info else None,
             "kubernetes_semver": str(k8s) if k8s else None,
             "istio_version": istio, "asm_version": asm_version,
@@ -73,7 +77,7 @@ def cluster_facts(inv: Inventory, cr: dict[str, Any] | None, given: dict[str, st
             "network_note": network.note,
             "asm_network": networks.get(c.name) if networks else None,
             # True/False only from ASM's own list of joined clusters (and a known cluster id), else None.
-            "asm_joined": (c.cluster_id in joined) if joined is not None and c.cluster_id and c.role == "data-plane"
+            "asm_joined": (cluster_id in joined) if joined is not None and cluster_id and c.role == "data-plane"
             else None,
             "reachable": c.unreachable is None, "error": c.unreachable,
         })

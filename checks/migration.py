@@ -6,8 +6,8 @@ import json
 from collections.abc import Iterable
 from typing import Any
 
+from auditor import clusterid, mesh
 from auditor import kinds as K
-from auditor import mesh
 from auditor.asm import (
     ADVANCED_OPTION,
     NO_EFFECT,
@@ -112,6 +112,15 @@ class MigrationResource(Check):
                              "AddClusterIntoServiceMesh --ServiceMeshId <mesh id> --ClusterId {cluster_id} "
                              "--IgnoreNamespaceCheck true`), or correct its id (fleet file cluster_id, config "
                              "asm.cluster_ids); then audit again.")
+    ID_CONFLICT = Outcome("AA0718", Status.FAIL, "an audited cluster is not the cluster its given id names: the "
+                          "cluster its kubeconfig/context reads writes another id of itself (ConfigMap "
+                          "kube-system/ack-cluster-profile)",
+                          message="cluster {cluster} was given id {given}, but the cluster its kubeconfig/context "
+                                  "reads is {own} (ConfigMap kube-system/ack-cluster-profile, clusterid): this audit "
+                                  "judged another cluster than the one named",
+                          fix="Point cluster {cluster}'s kubeconfig/context at the cluster {given}, or correct the id "
+                              "given (fleet file cluster_id, config asm.cluster_ids, snapshot manifest); the id the "
+                              "cluster read writes of itself: {command}; then audit again.")
     NOT_AUDITED = Outcome("AA0731", Status.UNKNOWN, "a cluster joined to the ASM instance was not audited: the "
                           "migration's state is the whole instance's, so what this gate needs of each cluster is not "
                           "known for it", message="cluster {cluster} is joined to the ASM instance ({source}) but was "
@@ -127,17 +136,24 @@ class MigrationResource(Check):
     PAST = Outcome("AA0740", Status.NOT_APPLICABLE, "the migration is already past this gate's step",
                    message="state is already {state}; the {gate} step is behind the migration")
     outcomes = (READY, READY_TO_UNINSTALL, COMPLETED, READY_OPTION_SET, READY_OPTION_NOT_SET, MISSING, NOT_SERVED,
-                SWITCH_FAILED, NOT_RECONCILED, UNREACHABLE_STATE, SWITCH_PENDING, BEHIND, NOT_JOINED, OPTION_NO_EFFECT,
-                NO_EFFECT_BESIDE, UNKNOWN_STATE, NOT_AUDITED, COVERAGE_UNPROVEN, PAST)
+                SWITCH_FAILED, NOT_RECONCILED, UNREACHABLE_STATE, SWITCH_PENDING, BEHIND, NOT_JOINED, ID_CONFLICT,
+                OPTION_NO_EFFECT, NO_EFFECT_BESIDE, UNKNOWN_STATE, NOT_AUDITED, COVERAGE_UNPROVEN, PAST)
     asm_needs = (K.ASM_MIGRATION,)
+    # Each data plane's own id, in ConfigMap kube-system/ack-cluster-profile (auditor/clusterid.py): when not read,
+    # only the id given is known.
+    uses = (K.CONFIGMAP,)
     # The gates whose step is a switch of the instance's one ASMMigrateFromIstio (and the proof of the last one): it
     # moves every joined cluster, audited or not. `istioctl uninstall --purge` is run per cluster.
     WHOLE_INSTANCE_GATES = (Gate.SETUP, Gate.MIGRATING, Gate.FINISHED)
 
     def run(self, ctx: Context) -> Iterable[Finding]:
         found = list(self._state(ctx))
+        covered = coverage(ctx.inv)
+        # Whatever the migration's state: every finding of this audit about that cluster is about another one.
+        conflicts = [self.report(self.ID_CONFLICT, i.name, params={
+            "cluster": i.name, "given": i.given, "own": i.own, "command": clusterid.profile_command(i.name)},
+            kind="Cluster", name=i.given or "", evidence=i.evidence()) for i in covered.conflicts]
         if found and all(f.code not in (self.PAST.code, self.MISSING.code, self.NOT_SERVED.code) for f in found):
-            covered = coverage(ctx.inv)
             evidence = covered.evidence()
             for f in found:
                 f.evidence = {**f.evidence, **evidence}
@@ -149,7 +165,7 @@ class MigrationResource(Check):
                 evidence=evidence) for name, cluster_id in covered.strangers]
             if ctx.gate in self.WHOLE_INSTANCE_GATES:
                 found += self._coverage(ctx.inv.require_asm().name, covered, evidence)
-        return found
+        return found + conflicts
 
     def _coverage(self, where: str, covered: Coverage, evidence: dict[str, Any]) -> list[Finding]:
         """UNKNOWN for each joined cluster no audited cluster is (by id), or once when that cannot be told; nothing
@@ -161,10 +177,14 @@ class MigrationResource(Check):
         if not joined.known:
             return [self.report(self.COVERAGE_UNPROVEN, where, params={"why": joined.why}, evidence=evidence)]
         if covered.unnamed:
-            why = Phrase(N_("{missing} joined cluster id(s) ({ids}) are none of the audited clusters', and only "
-                            "{unnamed} audited cluster(s) ({names}) have no known id"),
-                         missing=len(covered.missing), ids=", ".join(covered.missing), unnamed=len(covered.unnamed),
-                         names=", ".join(covered.unnamed))
+            # Matched by count only in a single-cluster mesh whose one audited cluster is proven not ACK (Coverage).
+            why = Phrase(N_("{missing} of the {joined} joined cluster id(s) ({ids}) are none of the audited clusters', "
+                            "and {unnamed} audited cluster(s) have no known id, none given and none of their own in "
+                            "ConfigMap kube-system/ack-cluster-profile ({profiles}): taking them for the joined ones "
+                            "by count could take a wrong cluster (another context) for one"),
+                         missing=len(covered.missing), joined=len(joined.ids), ids=", ".join(covered.missing),
+                         unnamed=len(covered.unnamed),
+                         profiles="; ".join(f"{name}: {state}" for name, state in covered.unnamed_profiles().items()))
             return [self.report(self.COVERAGE_UNPROVEN, where, params={"why": why}, evidence=evidence)]
         return [self.report(self.NOT_AUDITED, where, params={"cluster": cluster_id, "source": joined.origin},
                             kind="Cluster", name=cluster_id,
