@@ -1014,3 +1014,42 @@ def stray_gateway_findings(check: Check, cluster: ClusterInventory, rules: mesh.
     return [check.report(outcome, cluster.name, params={"workload": workload}, remediation=STRAY_GATEWAY_FIX,
                          evidence={"workload": workload})
             for workload in unrecognised_gateway_pods(cluster, gateway_workloads(cluster, rules, names))]
+
+
+# ---------------------------------------------------------------- workloads that run ASM's proxy
+AsmWorkloads = dict[tuple[str, str, str], tuple[str, dict[str, str]]]
+
+
+def asm_proxied_workloads(cluster: ClusterInventory, rules: mesh.ProxyRules,
+                          names: GatewaysConfig | None = None) -> AsmWorkloads:
+    """(kind, namespace, name) of the Deployments/DaemonSets that run ASM's proxy -> (why, their pod template's labels):
+    an ASM gateway workload (an ASM marker, or its template's istio-proxy classified ASM's), or a workload one of whose
+    pods the proxy classifier calls ASM's (a gateway injected by ASM's webhook keeps `image: auto` in its template).
+    Pods unreadable: the templates only. Needs Deployments."""
+    out: AsmWorkloads = {
+        (g.kind, g.namespace, g.name): (f"an ASM gateway ({g.reason})", dict(g.pod_labels))
+        for g in gateway_workloads(cluster, rules, names) if g.asm}
+    if not cluster.available(K.POD):
+        return out
+    pods = cluster.pods()
+    rows = pods.loc[pods["proxy"].astype(str) == mesh.PROXY_ASM, ["namespace", "workload_kind", "workload_name"]]
+    by_pods = {(str(kind), str(ns), str(name)) for ns, kind, name in rows.itertuples(index=False, name=None)
+               if str(kind) in ("Deployment", "DaemonSet")} - set(out)
+    if not by_pods:
+        return out
+    for kind in (K.DEPLOYMENT, K.DAEMONSET):
+        if not cluster.available(kind):
+            continue
+        for obj in cluster.objects(kind):
+            meta = obj.get("metadata") or {}
+            key = (kind.kind, meta.get("namespace", ""), meta.get("name", ""))
+            if key in by_pods:
+                template = ((obj.get("spec") or {}).get("template") or {}).get("metadata") or {}
+                out[key] = ("its pods run ASM's proxy", dict(template.get("labels") or {}))
+    return out
+
+
+def selects(selector: dict[str, Any], labels: dict[str, str]) -> bool:
+    """Whether a Service's spec.selector picks pods with these labels (an empty selector picks none: the API server
+    leaves such a Service's Endpoints to whoever writes them)."""
+    return bool(selector) and _matches(selector, labels)

@@ -17,6 +17,7 @@ from auditor import kinds as K
 from auditor import mesh
 from auditor.check import ClusterCheck, Context
 from auditor.errors import EvidenceUnavailable
+from auditor.gateways import SCAN_KINDS, asm_proxied_workloads, selects
 from auditor.inventory import ClusterInventory
 from auditor.istio import istiod_pinned_version
 from auditor.kinds import Kind
@@ -139,7 +140,8 @@ class PurgePreview(ClusterCheck):
     outcomes = (CLEAN, ASM_OBJECT, NOT_ON_ASM, ASM_OBJECT_UNDER_CRD, CASCADE, HELM, SAIL, KIND_NOT_READ, UNLABELLED,
                 STORED_UNREAD, ASM_COPIES_UNREAD, NO_ISTIO)
     needs = PRUNED_KINDS
-    uses = (*K.ISTIO_API_KINDS, *K.GATEWAY_API_KINDS, K.ISTIOOPERATOR, *K.SAIL_KINDS)
+    uses = (*K.ISTIO_API_KINDS, *K.GATEWAY_API_KINDS, K.ISTIOOPERATOR, *K.SAIL_KINDS, K.POD, K.REPLICASET,
+            *SCAN_KINDS)
 
     def check_cluster(self, cluster: ClusterInventory, ctx: Context) -> Iterable[Finding]:
         labelled: list[tuple[str, dict[str, Any]]] = []
@@ -218,9 +220,10 @@ class PurgePreview(ClusterCheck):
                          "by_kind": dict(sorted(Counter(kind for kind, _ in labelled).items()))}
         evidence = {**evidence_base, "deleted": listing[:50], "istioctl": version}
         problems = 0
+        serving = self._serving_asm(cluster, ctx, labelled)
         for kind, obj in labelled:
             meta = _meta(obj)
-            owner = mesh.asm_owned(meta)
+            owner = mesh.asm_owned(meta) or serving.get((kind, meta.get("namespace", ""), meta.get("name", "")))
             if owner and not (kind == "Pod" and owner.startswith("owned by")):  # pods are owned by their workload
                 problems += 1
                 yield self.report(self.ASM_OBJECT, cluster.name,
@@ -251,6 +254,37 @@ class PurgePreview(ClusterCheck):
         yield self.report(self.CLEAN, cluster.name, params={
             "count": len(listing), "by_kind": ", ".join(f"{n} {k}" for k, n in evidence["by_kind"].items())},
             remediation=command, evidence=evidence)
+
+    @staticmethod
+    def _serving_asm(cluster: ClusterInventory, ctx: Context,
+                     labelled: list[tuple[str, dict[str, Any]]]) -> dict[tuple[str, str, str], str]:
+        """(kind, namespace, name) of labelled objects that ASM's data plane runs on -> why: a Deployment/DaemonSet
+        that runs ASM's proxy, a Service whose selector picks such a workload's pods. The audit reads them as ASM's
+        (auditor/gateways.py: a Service counts as ASM's when the gateway it selects is ASM's, whatever its own labels
+        say), while the purge selects by the label alone: an Istio-installed `istio-ingressgateway` Service
+        (manifests/charts/gateways/istio-ingress/templates/service.yaml @1.22.3..1.30.3) re-pointed at ASM's gateway
+        goes, and with it the address ASM's gateway is reached at."""
+        if not any(kind in ("Deployment", "DaemonSet", "Service") for kind, _ in labelled):
+            return {}
+        asm = asm_proxied_workloads(cluster, ctx.inv.rules, ctx.config.gateways)
+        if not asm:
+            return {}
+        by_namespace: dict[str, list[tuple[tuple[str, str, str], str, dict[str, str]]]] = {}
+        for key, (why, labels) in asm.items():
+            by_namespace.setdefault(key[1], []).append((key, why, labels))
+        out: dict[tuple[str, str, str], str] = {}
+        for kind, obj in labelled:
+            meta = _meta(obj)
+            key = (kind, meta.get("namespace", ""), meta.get("name", ""))
+            if kind in ("Deployment", "DaemonSet") and key in asm:
+                out[key] = asm[key][0]
+            elif kind == "Service":
+                selector = (obj.get("spec") or {}).get("selector") or {}
+                for (wkind, ns, name), why, labels in by_namespace.get(key[1], ()):
+                    if selects(selector, labels):
+                        out[key] = f"selects the pods of {wkind} {ns}/{name}, {why}"
+                        break
+        return out
 
     def _cascade(self, cluster: ClusterInventory, ctx: Context, crd: dict[str, Any],
                  evidence_base: dict[str, Any]) -> tuple[Finding | None, str]:

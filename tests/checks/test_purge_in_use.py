@@ -1,0 +1,82 @@
+"""purge-preview: objects the purge selects by label alone while ASM's data plane runs on them (brief purge17).
+
+`istioctl uninstall --purge` lists, in every namespace, the Deployments, DaemonSets, Services, ConfigMaps, Pods... that
+carry operator.istio.io/component (any value) and deletes them: istio/istio operator/pkg/uninstall/prune.go
+GetPrunedResources @1.24.0..1.30.3 (includeClusterResources: a selector of that label's existence only; no revision,
+no owning-resource), operator/pkg/helmreconciler/prune.go @1.22.3/1.23.6 likewise. What ASM's proxies run on is not
+asked. Shapes:
+- the `istio-ingressgateway` Service as istioctl renders it: manifests/charts/gateways/istio-ingress/templates/
+  service.yaml @1.24.6 (labels = the gateway's labels + release, istio.io/rev,
+  install.operator.istio.io/owning-resource, operator.istio.io/component: IngressGateways, app.kubernetes.io/name;
+  selector = the gateway's labels);
+- an IstioOperator gateway with an injection template: templates/injected-deployment.yaml @1.24.6 (istio-proxy
+  `image: auto`, pod annotations sidecar.istio.io/inject "true", inject.istio.io/templates), whose pods take the proxy
+  of whichever injector answers: ASM's, in an istio-system with injection on (the seed's east-west gateway note).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from tests import factory as f
+
+CHECK = "purge-preview"
+
+
+def chart_labels(component: str, app: str, istio_label: str) -> dict[str, str]:
+    """What templates/service.yaml and injected-deployment.yaml @1.24.6 write on the object (istioctl install)."""
+    return {"app": app, "istio": istio_label, "release": "istio", "istio.io/rev": "default",
+            "install.operator.istio.io/owning-resource": "installed-state",
+            "operator.istio.io/component": component, "app.kubernetes.io/name": app}
+
+
+def istio_install() -> list[dict[str, Any]]:
+    """istioctl install 1.24.6 (default profile): istiod and the ingress gateway, its Service."""
+    gw = f.gateway_deployment("istio-ingressgateway")
+    svc = f.gateway_service("istio-ingressgateway",
+                            labels=chart_labels("IngressGateways", "istio-ingressgateway", "ingressgateway"))
+    return [f.istiod(version="1.24.6"), gw, svc]
+
+
+def asm_gateway() -> dict[str, Any]:
+    return f.gateway_deployment("istio-ingressgateway-asm", asm=True, gateway_type="ingress")
+
+
+def test_fail_when_istios_gateway_service_fronts_asms_gateway(audit):
+    # The CLB address clients use kept by pointing Istio's Service at ASM's gateway pods: the audit reads the Service
+    # as ASM's (gateway_services), the purge deletes it by its operator label.
+    cluster = istio_install()
+    cluster[2]["spec"]["selector"] = {"app": "istio-ingressgateway-asm", "istio": "ingressgateway-asm"}
+    a = audit({"cluster-a": [*cluster, asm_gateway()]}, "uninstall", asm=[f.migration_cr("Migrating")])
+    rows = a.rows(CHECK)
+    assert [(r["status"], r["code"], r["kind"], r["name"]) for r in rows] == [
+        ("FAIL", "AA2510", "Service", "istio-ingressgateway")]
+    assert rows[0]["remediation"] == ('kubectl --kubeconfig="${KUBECONFIG_CLUSTER_A:?}" label service/'
+                                      "istio-ingressgateway -n istio-system operator.istio.io/component-")
+    assert "istio-ingressgateway-asm" in rows[0]["message"]
+
+
+def test_fail_when_a_labelled_gateway_runs_asms_proxy(audit):
+    # An IstioOperator gateway rendered with an injection template: its template holds `image: auto`; restarted in an
+    # istio-system where ASM's injector answers, its pods run ASM's proxy. The purge deletes the Deployment.
+    proxy = {"name": "istio-proxy", "image": "auto", "ports": [{"containerPort": 15021}]}
+    labels = chart_labels("IngressGateways", "istio-eastwestgateway", "eastwestgateway")
+    pod_labels = {"app": "istio-eastwestgateway", "istio": "eastwestgateway",
+                  "operator.istio.io/component": "IngressGateways", "sidecar.istio.io/inject": "true",
+                  "service.istio.io/canonical-name": "istio-eastwestgateway", "topology.istio.io/network": "network-1"}
+    dep_rs = f.deployment("istio-eastwestgateway", "istio-system", replicas=1, template_labels=pod_labels,
+                          template_annotations={"sidecar.istio.io/inject": "true",
+                                                "inject.istio.io/templates": "gateway"},
+                          containers=[proxy], labels={**labels, "topology.istio.io/network": "network-1"})
+    pods = f.workload_pods(dep_rs, 1, proxy="asm", gateway=True, xds_agent=None)
+    a = audit({"cluster-a": [f.istiod(version="1.24.6"), *dep_rs, *pods]}, "uninstall",
+              asm=[f.migration_cr("Migrating")])
+    rows = [r for r in a.rows(CHECK) if r["status"] == "FAIL"]
+    assert [(r["code"], r["kind"], r["name"]) for r in rows] == [("AA2510", "Deployment", "istio-eastwestgateway")]
+
+
+def test_pass_when_istios_service_fronts_only_istios_gateway_beside_asms(audit):
+    # ASM's gateway beside Istio's, each behind its own Service: the purge deletes only Istio's.
+    a = audit({"cluster-a": [*istio_install(), asm_gateway()]}, "uninstall", asm=[f.migration_cr("Migrating")])
+    (row,) = a.rows(CHECK)
+    assert (row["status"], row["code"]) == ("PASS", "AA2501")
