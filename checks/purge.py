@@ -264,15 +264,31 @@ class PurgePreview(ClusterCheck):
         say), while the purge selects by the label alone: an Istio-installed `istio-ingressgateway` Service
         (manifests/charts/gateways/istio-ingress/templates/service.yaml @1.22.3..1.30.3) re-pointed at ASM's gateway
         goes, and with it the address ASM's gateway is reached at."""
+        out: dict[tuple[str, str, str], str] = {}
+        webhooks = [(kind, obj) for kind, obj in labelled if kind.endswith("WebhookConfiguration")]
+        # A webhook that calls ASM's istiod: `istioctl tag set default --revision <ASM's revision>` writes one from the
+        # chart's revision-tags template, operator.istio.io/component: "Pilot" hard-coded (istioctl/pkg/tag/
+        # generate.go, manifests/charts/istio-control/istio-discovery/templates/revision-tags.yaml @1.24.6): the
+        # purge takes that injection path into ASM away.
+        owners = cluster.istiod_owners() if webhooks else {}
+        for kind, obj in webhooks:
+            meta = _meta(obj)
+            for hook in obj.get("webhooks") or ():
+                service = ((hook.get("clientConfig") if isinstance(hook, dict) else None) or {}).get("service") or {}
+                key = f"{service.get('namespace') or ''}/{service.get('name') or ''}" if isinstance(service, dict) \
+                    else ""
+                owner, why = owners.get(key, (mesh.OWNER_UNPROVEN, ""))
+                if owner == mesh.OWNER_ASM:
+                    out[(kind, "", meta.get("name", ""))] = f"its webhook {hook.get('name', '')} calls {why}"
+                    break
         if not any(kind in ("Deployment", "DaemonSet", "Service") for kind, _ in labelled):
-            return {}
+            return out
         asm = asm_proxied_workloads(cluster, ctx.inv.rules, ctx.config.gateways)
         if not asm:
-            return {}
+            return out
         by_namespace: dict[str, list[tuple[tuple[str, str, str], str, dict[str, str]]]] = {}
         for key, (why, labels) in asm.items():
             by_namespace.setdefault(key[1], []).append((key, why, labels))
-        out: dict[tuple[str, str, str], str] = {}
         for kind, obj in labelled:
             meta = _meta(obj)
             key = (kind, meta.get("namespace", ""), meta.get("name", ""))

@@ -80,3 +80,34 @@ def test_pass_when_istios_service_fronts_only_istios_gateway_beside_asms(audit):
     a = audit({"cluster-a": [*istio_install(), asm_gateway()]}, "uninstall", asm=[f.migration_cr("Migrating")])
     (row,) = a.rows(CHECK)
     assert (row["status"], row["code"]) == ("PASS", "AA2501")
+
+
+def asm_istiod_service() -> dict[str, Any]:
+    """ASM's managed control plane's Service in the data-plane cluster: istiod-<rev>, headless, nothing behind it,
+    ASM's marks (domain.md)."""
+    svc = f.service("istiod-1-24-6", "istio-system", labels={"app": "istiod", "istio.io/rev": "1-24-6",
+                                                             "asm.alibabacloud.com/managed-by-asm": "true"})
+    svc["spec"]["clusterIP"] = "None"
+    svc["spec"].pop("selector", None)
+    return svc
+
+
+def test_fail_when_a_labelled_tag_webhook_calls_asms_istiod(audit):
+    # `istioctl tag set default --revision 1-24-6 --overwrite` (istioctl/pkg/tag/generate.go @1.24.6) renders
+    # istio-revision-tag-default from revision-tags.yaml: operator.istio.io/component "Pilot" hard-coded, the client
+    # config copied from the revision's canonical webhook (ASM's, calling istiod-1-24-6). The purge deletes it.
+    tag_labels = {"istio.io/tag": "default", "istio.io/rev": "1-24-6",
+                  "install.operator.istio.io/owning-resource": "unknown", "operator.istio.io/component": "Pilot",
+                  "app": "sidecar-injector", "release": "istio", "app.kubernetes.io/name": "istiod"}
+    tag = f.webhook_config("istio-revision-tag-default", service_name="istiod-1-24-6", revision="1-24-6",
+                           labels=tag_labels)
+    canonical = f.webhook_config("istio-sidecar-injector-1-24-6", service_name="istiod-1-24-6", revision="1-24-6",
+                                 labels={"app": "sidecar-injector"})
+    cluster = [*istio_install(), asm_istiod_service(), canonical, tag]
+    a = audit({"cluster-a": cluster}, "uninstall", asm=[f.migration_cr("Migrating")])
+    rows = a.rows(CHECK)
+    assert [(r["status"], r["code"], r["kind"], r["name"]) for r in rows] == [
+        ("FAIL", "AA2510", "MutatingWebhookConfiguration", "istio-revision-tag-default")]
+    assert rows[0]["remediation"] == ('kubectl --kubeconfig="${KUBECONFIG_CLUSTER_A:?}" label '
+                                      "mutatingwebhookconfiguration/istio-revision-tag-default "
+                                      "operator.istio.io/component-")
