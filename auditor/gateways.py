@@ -1017,35 +1017,43 @@ def stray_gateway_findings(check: Check, cluster: ClusterInventory, rules: mesh.
 
 
 # ---------------------------------------------------------------- workloads that run ASM's proxy
-AsmWorkloads = dict[tuple[str, str, str], tuple[str, dict[str, str]]]
+@dataclass(frozen=True)
+class AsmWorkload:
+    """A Deployment/DaemonSet that runs ASM's proxy: why it is taken so, its pod template's labels (what Services
+    select) and the ServiceAccount its pods run as ("" when its template names none: the namespace's `default`)."""
+
+    why: str
+    pod_labels: dict[str, str] = field(default_factory=dict, hash=False, compare=False)
+    service_account: str = ""
+
+
+def template_service_account(obj: dict[str, Any]) -> str:
+    """spec.template.spec.serviceAccountName (or the deprecated serviceAccount) of a workload, "" when unset."""
+    spec = (((obj.get("spec") or {}).get("template") or {}).get("spec")) or {}
+    return str(spec.get("serviceAccountName") or spec.get("serviceAccount") or "")
 
 
 def asm_proxied_workloads(cluster: ClusterInventory, rules: mesh.ProxyRules,
-                          names: GatewaysConfig | None = None) -> AsmWorkloads:
-    """(kind, namespace, name) of the Deployments/DaemonSets that run ASM's proxy -> (why, their pod template's labels):
-    an ASM gateway workload (an ASM marker, or its template's istio-proxy classified ASM's), or a workload one of whose
-    pods the proxy classifier calls ASM's (a gateway injected by ASM's webhook keeps `image: auto` in its template).
-    Pods unreadable: the templates only. Needs Deployments."""
-    out: AsmWorkloads = {
-        (g.kind, g.namespace, g.name): (f"an ASM gateway ({g.reason})", dict(g.pod_labels))
-        for g in gateway_workloads(cluster, rules, names) if g.asm}
-    if not cluster.available(K.POD):
-        return out
-    pods = cluster.pods()
-    rows = pods.loc[pods["proxy"].astype(str) == mesh.PROXY_ASM, ["namespace", "workload_kind", "workload_name"]]
-    by_pods = {(str(kind), str(ns), str(name)) for ns, kind, name in rows.itertuples(index=False, name=None)
-               if str(kind) in ("Deployment", "DaemonSet")} - set(out)
-    if not by_pods:
-        return out
-    for kind in (K.DEPLOYMENT, K.DAEMONSET):
-        if not cluster.available(kind):
-            continue
-        for obj in cluster.objects(kind):
-            meta = obj.get("metadata") or {}
-            key = (kind.kind, meta.get("namespace", ""), meta.get("name", ""))
-            if key in by_pods:
-                template = ((obj.get("spec") or {}).get("template") or {}).get("metadata") or {}
-                out[key] = ("its pods run ASM's proxy", dict(template.get("labels") or {}))
+                          names: GatewaysConfig | None = None) -> dict[tuple[str, str, str], AsmWorkload]:
+    """(kind, namespace, name) of the Deployments/DaemonSets that run ASM's proxy: an ASM gateway workload (an ASM
+    marker, or its template's istio-proxy classified ASM's), or a workload one of whose pods the proxy classifier calls
+    ASM's (a gateway injected by ASM's webhook keeps `image: auto` in its template). Pods unreadable: the templates
+    only. Needs Deployments."""
+    why = {(g.kind, g.namespace, g.name): f"an ASM gateway ({g.reason})"
+           for g in gateway_workloads(cluster, rules, names) if g.asm}
+    if cluster.available(K.POD):
+        pods = cluster.pods()
+        rows = pods.loc[pods["proxy"].astype(str) == mesh.PROXY_ASM, ["namespace", "workload_kind", "workload_name"]]
+        for ns, kind, name in rows.itertuples(index=False, name=None):
+            if str(kind) in ("Deployment", "DaemonSet"):
+                why.setdefault((str(kind), str(ns), str(name)), "its pods run ASM's proxy")
+    out: dict[tuple[str, str, str], AsmWorkload] = {}
+    for key, reason in why.items():
+        kind = K.DAEMONSET if key[0] == "DaemonSet" else K.DEPLOYMENT
+        obj = cluster.get(kind, key[2], key[1]) if cluster.available(kind) else None
+        template = ((obj or {}).get("spec") or {}).get("template") or {}
+        out[key] = AsmWorkload(reason, dict((template.get("metadata") or {}).get("labels") or {}),
+                               template_service_account(obj or {}))
     return out
 
 

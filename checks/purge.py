@@ -17,7 +17,13 @@ from auditor import kinds as K
 from auditor import mesh
 from auditor.check import ClusterCheck, Context
 from auditor.errors import EvidenceUnavailable
-from auditor.gateways import SCAN_KINDS, asm_proxied_workloads, selects
+from auditor.gateways import (
+    SCAN_KINDS,
+    AsmWorkload,
+    asm_proxied_workloads,
+    selects,
+    template_service_account,
+)
 from auditor.inventory import ClusterInventory
 from auditor.istio import istiod_pinned_version
 from auditor.kinds import Kind
@@ -133,12 +139,21 @@ class PurgePreview(ClusterCheck):
                                 "ASM's control plane holds them cannot be told (ASM's copies not read)",
                                 message="deleting CRD {crd} deletes {count} {kind} object(s) stored here; whether ASM "
                                         "holds them cannot be told: {reason}")
+    SHARED_ACCOUNT = Outcome("AA2534", Status.UNKNOWN, "a workload on ASM's proxy runs as a ServiceAccount that "
+                             "Istio's purged workloads run as: whether the purge deletes it cannot be told "
+                             "(ServiceAccounts are not read)",
+                             fix="If the ServiceAccount carries operator.istio.io/component, take the label off "
+                                 "before the purge (`kubectl label serviceaccount/<name> -n <namespace> "
+                                 "operator.istio.io/component-`), then audit again.",
+                             message="{workload} runs ASM's proxy as ServiceAccount {account}, which {istio} also run "
+                                     "as: Istio's charts render that account with operator.istio.io/component, and "
+                                     "the purge deletes the ServiceAccounts carrying it (they are not read here)")
     NO_ISTIO = Outcome("AA2540", Status.NOT_APPLICABLE, "nothing carries operator.istio.io/component or Helm's "
                        "Istio labels and no istiod runs: the purge deletes nothing here",
                        message="no object carries operator.istio.io/component or Helm's Istio labels and no istiod "
                                "runs: `istioctl uninstall --purge` deletes nothing here")
     outcomes = (CLEAN, ASM_OBJECT, NOT_ON_ASM, ASM_OBJECT_UNDER_CRD, CASCADE, HELM, SAIL, KIND_NOT_READ, UNLABELLED,
-                STORED_UNREAD, ASM_COPIES_UNREAD, NO_ISTIO)
+                STORED_UNREAD, ASM_COPIES_UNREAD, SHARED_ACCOUNT, NO_ISTIO)
     needs = PRUNED_KINDS
     uses = (*K.ISTIO_API_KINDS, *K.GATEWAY_API_KINDS, K.ISTIOOPERATOR, *K.SAIL_KINDS, K.POD, K.REPLICASET,
             *SCAN_KINDS)
@@ -220,7 +235,9 @@ class PurgePreview(ClusterCheck):
                          "by_kind": dict(sorted(Counter(kind for kind, _ in labelled).items()))}
         evidence = {**evidence_base, "deleted": listing[:50], "istioctl": version}
         problems = 0
-        serving = self._serving_asm(cluster, ctx, labelled)
+        asm = asm_proxied_workloads(cluster, ctx.inv.rules, ctx.config.gateways) if any(
+            kind in ("Deployment", "DaemonSet", "Service") for kind, _ in labelled) else {}
+        serving = self._serving_asm(cluster, labelled, asm)
         for kind, obj in labelled:
             meta = _meta(obj)
             owner = mesh.asm_owned(meta) or serving.get((kind, meta.get("namespace", ""), meta.get("name", "")))
@@ -234,6 +251,9 @@ class PurgePreview(ClusterCheck):
                                               + (f" {mesh.ns_flag(meta['namespace'])}" if meta.get("namespace")
                                                  else "") + f" {COMPONENT_LABEL}-",
                                   evidence={**evidence_base, "istioctl": version})
+        for finding in self._shared_accounts(cluster, labelled, asm, {**evidence_base, "istioctl": version}):
+            problems += 1
+            yield finding
         cascades: list[str] = []
         for kind, crd in labelled:
             if kind != "CustomResourceDefinition":
@@ -256,8 +276,8 @@ class PurgePreview(ClusterCheck):
             remediation=command, evidence=evidence)
 
     @staticmethod
-    def _serving_asm(cluster: ClusterInventory, ctx: Context,
-                     labelled: list[tuple[str, dict[str, Any]]]) -> dict[tuple[str, str, str], str]:
+    def _serving_asm(cluster: ClusterInventory, labelled: list[tuple[str, dict[str, Any]]],
+                     asm: dict[tuple[str, str, str], AsmWorkload]) -> dict[tuple[str, str, str], str]:
         """(kind, namespace, name) of labelled objects that ASM's data plane runs on -> why: a Deployment/DaemonSet
         that runs ASM's proxy, a Service whose selector picks such a workload's pods. The audit reads them as ASM's
         (auditor/gateways.py: a Service counts as ASM's when the gateway it selects is ASM's, whatever its own labels
@@ -281,26 +301,55 @@ class PurgePreview(ClusterCheck):
                 if owner == mesh.OWNER_ASM:
                     out[(kind, "", meta.get("name", ""))] = f"its webhook {hook.get('name', '')} calls {why}"
                     break
-        if not any(kind in ("Deployment", "DaemonSet", "Service") for kind, _ in labelled):
-            return out
-        asm = asm_proxied_workloads(cluster, ctx.inv.rules, ctx.config.gateways)
-        if not asm:
-            return out
-        by_namespace: dict[str, list[tuple[tuple[str, str, str], str, dict[str, str]]]] = {}
-        for key, (why, labels) in asm.items():
-            by_namespace.setdefault(key[1], []).append((key, why, labels))
+        by_namespace: dict[str, list[tuple[tuple[str, str, str], AsmWorkload]]] = {}
+        for key, workload in asm.items():
+            by_namespace.setdefault(key[1], []).append((key, workload))
         for kind, obj in labelled:
             meta = _meta(obj)
             key = (kind, meta.get("namespace", ""), meta.get("name", ""))
             if kind in ("Deployment", "DaemonSet") and key in asm:
-                out[key] = asm[key][0]
+                out[key] = asm[key].why
             elif kind == "Service":
                 selector = (obj.get("spec") or {}).get("selector") or {}
-                for (wkind, ns, name), why, labels in by_namespace.get(key[1], ()):
-                    if selects(selector, labels):
-                        out[key] = f"selects the pods of {wkind} {ns}/{name}, {why}"
+                for (wkind, ns, name), workload in by_namespace.get(key[1], ()):
+                    if selects(selector, workload.pod_labels):
+                        out[key] = f"selects the pods of {wkind} {ns}/{name}, {workload.why}"
                         break
         return out
+
+    def _shared_accounts(self, cluster: ClusterInventory, labelled: list[tuple[str, dict[str, Any]]],
+                         asm: dict[tuple[str, str, str], AsmWorkload], evidence: dict[str, Any]) -> Iterator[Finding]:
+        """AA2534 for each workload on ASM's proxy (that the purge leaves) whose pods run as a ServiceAccount that
+        Istio's labelled workloads of its namespace run as. Istio's charts render that account beside them with
+        operator.istio.io/component (manifests/charts/gateways/istio-ingress|istio-egress/templates/serviceaccount.yaml,
+        istio-cni/templates/serviceaccount.yaml @1.22.3..1.30.3; istioctl labels every object it renders), and the
+        purge deletes ServiceAccounts carrying it; ServiceAccounts are not read, so whether this one carries it is not
+        known. Gone, its pods cannot be created again, and the tokens they hold (istio-agent's, for the certificates
+        ASM's istiod signs) stop being accepted."""
+        istio_accounts: dict[tuple[str, str], list[str]] = {}
+        for kind, obj in labelled:
+            if kind in ("Deployment", "DaemonSet") and (account := template_service_account(obj)) \
+                    and account != "default":
+                meta = _meta(obj)
+                key = (kind, meta.get("namespace", ""), meta.get("name", ""))
+                if key not in asm:
+                    istio_accounts.setdefault((key[1], account), []).append(f"{kind} {key[1]}/{key[2]}")
+        if not istio_accounts:
+            return
+        purged = {(kind, _meta(obj).get("namespace", ""), _meta(obj).get("name", "")) for kind, obj in labelled}
+        for (wkind, ns, name), workload in sorted(asm.items()):
+            account = workload.service_account
+            users = istio_accounts.get((ns, account))
+            if not users or (wkind, ns, name) in purged:
+                continue
+            yield self.report(self.SHARED_ACCOUNT, cluster.name, params={
+                "workload": f"{wkind} {ns}/{name}", "account": account, "istio": ", ".join(users)},
+                kind=wkind, namespace=ns, name=name,
+                remediation=(f"{mesh.kubectl(cluster.name)} get {mesh.object_ref('serviceaccount', account)} "
+                             f"{mesh.ns_flag(ns)} --show-labels\n# if it shows {COMPONENT_LABEL}: "
+                             f"{mesh.kubectl(cluster.name)} label {mesh.object_ref('serviceaccount', account)} "
+                             f"{mesh.ns_flag(ns)} {COMPONENT_LABEL}-"),
+                evidence={**evidence, "why_asm": workload.why, "istio_workloads": users})
 
     def _cascade(self, cluster: ClusterInventory, ctx: Context, crd: dict[str, Any],
                  evidence_base: dict[str, Any]) -> tuple[Finding | None, str]:

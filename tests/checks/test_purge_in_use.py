@@ -111,3 +111,32 @@ def test_fail_when_a_labelled_tag_webhook_calls_asms_istiod(audit):
     assert rows[0]["remediation"] == ('kubectl --kubeconfig="${KUBECONFIG_CLUSTER_A:?}" label '
                                       "mutatingwebhookconfiguration/istio-revision-tag-default "
                                       "operator.istio.io/component-")
+
+
+def test_unknown_when_asms_gateway_runs_as_the_service_account_of_istios_gateway(audit):
+    # The ASM gateway applied from a copy of Istio's manifest keeps serviceAccountName
+    # istio-ingressgateway-service-account (templates/deployment.yaml @1.24.6: `{{ $gateway.name }}-service-account`),
+    # which templates/serviceaccount.yaml renders with operator.istio.io/component: the purge deletes it. The
+    # auditor reads no ServiceAccounts: UNKNOWN, with the command that shows its labels.
+    cluster = istio_install()
+    cluster[1]["spec"]["template"]["spec"]["serviceAccountName"] = "istio-ingressgateway-service-account"
+    gateway = asm_gateway()
+    gateway["spec"]["template"]["spec"]["serviceAccountName"] = "istio-ingressgateway-service-account"
+    a = audit({"cluster-a": [*cluster, gateway]}, "uninstall", asm=[f.migration_cr("Migrating")])
+    rows = a.rows(CHECK)
+    assert [(r["status"], r["code"], r["kind"], r["name"]) for r in rows] == [
+        ("UNKNOWN", "AA2534", "Deployment", "istio-ingressgateway-asm")]
+    assert rows[0]["remediation"].splitlines()[0] == (
+        'kubectl --kubeconfig="${KUBECONFIG_CLUSTER_A:?}" get serviceaccount/istio-ingressgateway-service-account '
+        "-n istio-system --show-labels")
+    assert rows[0]["evidence"]["istio_workloads"] == ["Deployment istio-system/istio-ingressgateway"]
+
+
+def test_pass_when_asms_gateway_runs_as_its_own_service_account(audit):
+    cluster = istio_install()
+    cluster[1]["spec"]["template"]["spec"]["serviceAccountName"] = "istio-ingressgateway-service-account"
+    gateway = asm_gateway()
+    gateway["spec"]["template"]["spec"]["serviceAccountName"] = "istio-ingressgateway-asm"
+    a = audit({"cluster-a": [*cluster, gateway]}, "uninstall", asm=[f.migration_cr("Migrating")])
+    (row,) = a.rows(CHECK)
+    assert (row["status"], row["code"]) == ("PASS", "AA2501")
