@@ -1025,6 +1025,32 @@ class AsmWorkload:
     why: str
     pod_labels: dict[str, str] = field(default_factory=dict, hash=False, compare=False)
     service_account: str = ""
+    config_maps: frozenset[str] = frozenset()  # the ConfigMaps of its namespace its pod template reads
+
+
+def template_config_maps(obj: dict[str, Any]) -> frozenset[str]:
+    """The ConfigMaps a workload's pod template reads: volumes (configMap, projected sources), and its containers'
+    and init containers' envFrom / env valueFrom. Optional ones included: what they hold is gone all the same."""
+    spec = (((obj.get("spec") or {}).get("template") or {}).get("spec")) or {}
+    names: set[str] = set()
+    for volume in spec.get("volumes") or ():
+        if not isinstance(volume, dict):
+            continue
+        names.add(str((volume.get("configMap") or {}).get("name") or ""))
+        for source in (volume.get("projected") or {}).get("sources") or ():
+            if isinstance(source, dict):
+                names.add(str((source.get("configMap") or {}).get("name") or ""))
+    for container in (*(spec.get("containers") or ()), *(spec.get("initContainers") or ())):
+        if not isinstance(container, dict):
+            continue
+        for source in container.get("envFrom") or ():
+            if isinstance(source, dict):
+                names.add(str((source.get("configMapRef") or {}).get("name") or ""))
+        for env in container.get("env") or ():
+            if isinstance(env, dict):
+                names.add(str(((env.get("valueFrom") or {}).get("configMapKeyRef") or {}).get("name") or ""))
+    names.discard("")
+    return frozenset(names)
 
 
 def template_service_account(obj: dict[str, Any]) -> str:
@@ -1053,7 +1079,7 @@ def asm_proxied_workloads(cluster: ClusterInventory, rules: mesh.ProxyRules,
         obj = cluster.get(kind, key[2], key[1]) if cluster.available(kind) else None
         template = ((obj or {}).get("spec") or {}).get("template") or {}
         out[key] = AsmWorkload(reason, dict((template.get("metadata") or {}).get("labels") or {}),
-                               template_service_account(obj or {}))
+                               template_service_account(obj or {}), template_config_maps(obj or {}))
     return out
 
 

@@ -236,7 +236,7 @@ class PurgePreview(ClusterCheck):
         evidence = {**evidence_base, "deleted": listing[:50], "istioctl": version}
         problems = 0
         asm = asm_proxied_workloads(cluster, ctx.inv.rules, ctx.config.gateways) if any(
-            kind in ("Deployment", "DaemonSet", "Service") for kind, _ in labelled) else {}
+            kind in ("Deployment", "DaemonSet", "Service", "ConfigMap") for kind, _ in labelled) else {}
         serving = self._serving_asm(cluster, labelled, asm)
         for kind, obj in labelled:
             meta = _meta(obj)
@@ -301,6 +301,7 @@ class PurgePreview(ClusterCheck):
                 if owner == mesh.OWNER_ASM:
                     out[(kind, "", meta.get("name", ""))] = f"its webhook {hook.get('name', '')} calls {why}"
                     break
+        purged = {(kind, _meta(obj).get("namespace", ""), _meta(obj).get("name", "")) for kind, obj in labelled}
         by_namespace: dict[str, list[tuple[tuple[str, str, str], AsmWorkload]]] = {}
         for key, workload in asm.items():
             by_namespace.setdefault(key[1], []).append((key, workload))
@@ -315,6 +316,14 @@ class PurgePreview(ClusterCheck):
                     if selects(selector, workload.pod_labels):
                         out[key] = f"selects the pods of {wkind} {ns}/{name}, {workload.why}"
                         break
+            elif kind == "ConfigMap":
+                # Read by a workload on ASM's proxy: a gateway applied from a copy of Istio's manifest mounts the mesh
+                # config `istio[-<rev>]` (templates/deployment.yaml @1.24.6, config-volume), which the istio-discovery
+                # chart renders with operator.istio.io/component "Pilot" (templates/configmap.yaml).
+                readers = [f"{wkind} {ns}/{name}" for (wkind, ns, name), workload in by_namespace.get(key[1], ())
+                           if key[2] in workload.config_maps and (wkind, ns, name) not in purged]
+                if readers:
+                    out[key] = f"read by {', '.join(readers[:5])}, on ASM's proxy"
         return out
 
     def _shared_accounts(self, cluster: ClusterInventory, labelled: list[tuple[str, dict[str, Any]]],

@@ -140,3 +140,20 @@ def test_pass_when_asms_gateway_runs_as_its_own_service_account(audit):
     a = audit({"cluster-a": [*cluster, gateway]}, "uninstall", asm=[f.migration_cr("Migrating")])
     (row,) = a.rows(CHECK)
     assert (row["status"], row["code"]) == ("PASS", "AA2501")
+
+
+def test_fail_when_asms_gateway_reads_istios_mesh_configmap(audit):
+    # The gateways chart's Deployment mounts the mesh config `istio` as config-volume (templates/deployment.yaml
+    # @1.24.6, optional); an ASM gateway applied from a copy of it reads Istio's ConfigMap, which the istio-discovery
+    # chart renders with operator.istio.io/component "Pilot" (templates/configmap.yaml @1.24.6): the purge deletes it.
+    gateway = asm_gateway()
+    gateway["spec"]["template"]["spec"]["volumes"] = [
+        {"name": "config-volume", "configMap": {"name": "istio", "optional": True}},
+        {"name": "istiod-ca-cert", "configMap": {"name": "istio-ca-root-cert"}}]
+    a = audit({"cluster-a": [*istio_install(), f.mesh_configmap(), gateway]}, "uninstall",
+              asm=[f.migration_cr("Migrating")])
+    rows = a.rows(CHECK)
+    assert [(r["status"], r["code"], r["kind"], r["name"]) for r in rows] == [
+        ("FAIL", "AA2510", "ConfigMap", "istio")]
+    assert rows[0]["remediation"] == ('kubectl --kubeconfig="${KUBECONFIG_CLUSTER_A:?}" label configmap/istio '
+                                      "-n istio-system operator.istio.io/component-")
