@@ -38,7 +38,7 @@ PRUNED_KINDS: tuple[Kind, ...] = (
     K.DEPLOYMENT, K.DAEMONSET, K.SERVICE, K.CONFIGMAP, K.PDB,
 )
 NOT_READ_NOTE = ("also pruned but never read by the auditor: Secrets, ServiceAccounts, Roles, RoleBindings, "
-                 "HorizontalPodAutoscalers, NetworkAttachmentDefinitions, EnvoyFilters and waypoint Gateways "
+                 "HorizontalPodAutoscalers, NetworkAttachmentDefinitions, EnvoyFilters "
                  "carrying the label; list them with `kubectl get <kind> -A -l operator.istio.io/component`")
 
 
@@ -173,7 +173,13 @@ class PurgePreview(ClusterCheck):
                 if (release := mesh.helm_release(meta, "istio-system")) and mesh.istio_installed(
                         meta) == "Helm chart labels":
                     helm_releases.setdefault(release, []).append(_subject(kind.kind, meta))
-        evidence_base = {"not_read": NOT_READ_NOTE}
+        # EnvoyFilters are pruned too (NamespacedResources @1.22.3..1.30.3); judged with the rest when they are read.
+        filters_read = cluster.available(K.ENVOYFILTER)
+        if filters_read:
+            labelled.extend(("EnvoyFilter", obj) for obj in carrying_label(cluster, K.ENVOYFILTER, COMPONENT_LABEL))
+        evidence_base: dict[str, Any] = {"not_read": NOT_READ_NOTE if not filters_read else NOT_READ_NOTE.replace(
+            ", EnvoyFilters", "")}
+        labelled.extend(self._operator_resources(cluster, evidence_base))
         sail = self._sail(cluster, labelled, evidence_base)
         if sail is not None:
             yield sail
@@ -197,6 +203,23 @@ class PurgePreview(ClusterCheck):
                 yield self.report(self.NO_ISTIO, cluster.name, params={}, evidence=evidence_base)
             return
         yield from self._purge(cluster, ctx, labelled, evidence_base)
+
+    @staticmethod
+    def _operator_resources(cluster: ClusterInventory, evidence: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
+        """The IstioOperators istioctl 1.22/1.23's purge deletes, every one whatever its labels (finalizers cleared
+        first: getIstioOperatorCR and deleteResource, operator/pkg/helmreconciler/prune.go @1.22.3, 1.23.6; gone
+        from operator/pkg/uninstall/prune.go @1.24.0..1.30.3). Listed when the installed istiod is 1.22/1.23; named in
+        the evidence when its version is not read."""
+        if not cluster.available(K.ISTIOOPERATOR) or not (operators := cluster.objects(K.ISTIOOPERATOR)):
+            return []
+        exact, _ = istioctl_version(cluster)
+        version = mesh.parse_version(exact) if exact else None
+        if version is None:
+            listed = ", ".join(sorted(_subject("IstioOperator", _meta(o)) for o in operators))
+            evidence["istio_operators"] = ("istioctl before 1.24 also deletes every IstioOperator, whatever its "
+                                           f"labels: {listed}")
+            return []
+        return [("IstioOperator", o) for o in operators] if (version.major, version.minor) < (1, 24) else []
 
     def _sail(self, cluster: ClusterInventory, labelled: list[tuple[str, dict[str, Any]]],
               evidence_base: dict[str, Any]) -> Finding | None:

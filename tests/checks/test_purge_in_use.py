@@ -157,3 +157,32 @@ def test_fail_when_asms_gateway_reads_istios_mesh_configmap(audit):
         ("FAIL", "AA2510", "ConfigMap", "istio")]
     assert rows[0]["remediation"] == ('kubectl --kubeconfig="${KUBECONFIG_CLUSTER_A:?}" label configmap/istio '
                                       "-n istio-system operator.istio.io/component-")
+
+
+def test_the_listing_holds_labelled_envoyfilters_and_the_istiooperators_istioctl_1_22_deletes(audit):
+    # EnvoyFilters carrying the label are pruned (NamespacedResources @1.22.3..1.30.3); istioctl 1.22/1.23 also deletes
+    # every IstioOperator, labelled or not (helmreconciler/prune.go getIstioOperatorCR @1.22.3).
+    labelled_filter = f.istio_object("EnvoyFilter", "stats-filter-1.21", "istio-system", {"configPatches": []},
+                                     labels={"operator.istio.io/component": "Pilot", "istio.io/rev": "default"})
+    cluster = [f.istiod(version="1.22.3"), labelled_filter, f.istio_operator_cr()]
+    a = audit({"cluster-a": cluster}, "uninstall", asm=[f.migration_cr("Migrating"), labelled_filter])
+    (row,) = a.rows(CHECK)
+    assert (row["status"], row["code"]) == ("PASS", "AA2501")
+    assert row["evidence"]["by_kind"] == {"Deployment": 1, "EnvoyFilter": 1, "IstioOperator": 1}
+    assert "EnvoyFilters" not in row["evidence"]["not_read"]
+
+
+def test_istioctl_1_24_leaves_the_istiooperators(audit):
+    cluster = [f.istiod(version="1.24.6"), f.istio_operator_cr()]
+    a = audit({"cluster-a": cluster}, "uninstall", asm=[f.migration_cr("Migrating")])
+    (row,) = a.rows(CHECK)
+    assert row["evidence"]["by_kind"] == {"Deployment": 1}
+
+
+def test_fail_when_an_asm_envoyfilter_carries_the_operator_label(audit):
+    asm_filter = f.istio_object("EnvoyFilter", "asm-stats", "istio-system", {"configPatches": []},
+                                labels={"operator.istio.io/component": "Pilot", "provider": "asm"})
+    a = audit({"cluster-a": [*istio_install(), asm_filter]}, "uninstall", asm=[f.migration_cr("Migrating")])
+    rows = a.rows(CHECK)
+    assert [(r["status"], r["code"], r["kind"], r["name"]) for r in rows] == [
+        ("FAIL", "AA2510", "EnvoyFilter", "asm-stats")]
