@@ -262,6 +262,8 @@ class PurgePreview(ClusterCheck):
             kind in ("Deployment", "DaemonSet", "Service", "ConfigMap") for kind, _ in labelled) else {}
         serving = self._serving_asm(cluster, labelled, asm)
         for kind, obj in labelled:
+            if kind == "IstioOperator":
+                continue  # deleted by istioctl 1.22/1.23 whatever its labels: no label to take off; Istio's own
             meta = _meta(obj)
             owner = mesh.asm_owned(meta) or serving.get((kind, meta.get("namespace", ""), meta.get("name", "")))
             if owner and not (kind == "Pod" and owner.startswith("owned by")):  # pods are owned by their workload
