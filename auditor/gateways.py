@@ -1014,3 +1014,76 @@ def stray_gateway_findings(check: Check, cluster: ClusterInventory, rules: mesh.
     return [check.report(outcome, cluster.name, params={"workload": workload}, remediation=STRAY_GATEWAY_FIX,
                          evidence={"workload": workload})
             for workload in unrecognised_gateway_pods(cluster, gateway_workloads(cluster, rules, names))]
+
+
+# ---------------------------------------------------------------- workloads that run ASM's proxy
+@dataclass(frozen=True)
+class AsmWorkload:
+    """A Deployment/DaemonSet that runs ASM's proxy: why it is taken so, its pod template's labels (what Services
+    select) and the ServiceAccount its pods run as ("" when its template names none: the namespace's `default`)."""
+
+    why: str
+    pod_labels: dict[str, str] = field(default_factory=dict, hash=False, compare=False)
+    service_account: str = ""
+    config_maps: frozenset[str] = frozenset()  # the ConfigMaps of its namespace its pod template reads
+
+
+def template_config_maps(obj: dict[str, Any]) -> frozenset[str]:
+    """The ConfigMaps a workload's pod template reads: volumes (configMap, projected sources), and its containers'
+    and init containers' envFrom / env valueFrom. Optional ones included: what they hold is gone all the same."""
+    spec = (((obj.get("spec") or {}).get("template") or {}).get("spec")) or {}
+    names: set[str] = set()
+    for volume in spec.get("volumes") or ():
+        if not isinstance(volume, dict):
+            continue
+        names.add(str((volume.get("configMap") or {}).get("name") or ""))
+        for source in (volume.get("projected") or {}).get("sources") or ():
+            if isinstance(source, dict):
+                names.add(str((source.get("configMap") or {}).get("name") or ""))
+    for container in (*(spec.get("containers") or ()), *(spec.get("initContainers") or ())):
+        if not isinstance(container, dict):
+            continue
+        for source in container.get("envFrom") or ():
+            if isinstance(source, dict):
+                names.add(str((source.get("configMapRef") or {}).get("name") or ""))
+        for env in container.get("env") or ():
+            if isinstance(env, dict):
+                names.add(str(((env.get("valueFrom") or {}).get("configMapKeyRef") or {}).get("name") or ""))
+    names.discard("")
+    return frozenset(names)
+
+
+def template_service_account(obj: dict[str, Any]) -> str:
+    """spec.template.spec.serviceAccountName (or the deprecated serviceAccount) of a workload, "" when unset."""
+    spec = (((obj.get("spec") or {}).get("template") or {}).get("spec")) or {}
+    return str(spec.get("serviceAccountName") or spec.get("serviceAccount") or "")
+
+
+def asm_proxied_workloads(cluster: ClusterInventory, rules: mesh.ProxyRules,
+                          names: GatewaysConfig | None = None) -> dict[tuple[str, str, str], AsmWorkload]:
+    """(kind, namespace, name) of the Deployments/DaemonSets that run ASM's proxy: an ASM gateway workload (an ASM
+    marker, or its template's istio-proxy classified ASM's), or a workload one of whose pods the proxy classifier calls
+    ASM's (a gateway injected by ASM's webhook keeps `image: auto` in its template). Pods unreadable: the templates
+    only. Needs Deployments."""
+    why = {(g.kind, g.namespace, g.name): f"an ASM gateway ({g.reason})"
+           for g in gateway_workloads(cluster, rules, names) if g.asm}
+    if cluster.available(K.POD):
+        pods = cluster.pods()
+        rows = pods.loc[pods["proxy"].astype(str) == mesh.PROXY_ASM, ["namespace", "workload_kind", "workload_name"]]
+        for ns, kind, name in rows.itertuples(index=False, name=None):
+            if str(kind) in ("Deployment", "DaemonSet"):
+                why.setdefault((str(kind), str(ns), str(name)), "its pods run ASM's proxy")
+    out: dict[tuple[str, str, str], AsmWorkload] = {}
+    for key, reason in why.items():
+        kind = K.DAEMONSET if key[0] == "DaemonSet" else K.DEPLOYMENT
+        obj = cluster.get(kind, key[2], key[1]) if cluster.available(kind) else None
+        template = ((obj or {}).get("spec") or {}).get("template") or {}
+        out[key] = AsmWorkload(reason, dict((template.get("metadata") or {}).get("labels") or {}),
+                               template_service_account(obj or {}), template_config_maps(obj or {}))
+    return out
+
+
+def selects(selector: dict[str, Any], labels: dict[str, str]) -> bool:
+    """Whether a Service's spec.selector picks pods with these labels (an empty selector picks none: the API server
+    leaves such a Service's Endpoints to whoever writes them)."""
+    return bool(selector) and _matches(selector, labels)

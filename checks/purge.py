@@ -17,6 +17,13 @@ from auditor import kinds as K
 from auditor import mesh
 from auditor.check import ClusterCheck, Context
 from auditor.errors import EvidenceUnavailable
+from auditor.gateways import (
+    SCAN_KINDS,
+    AsmWorkload,
+    asm_proxied_workloads,
+    selects,
+    template_service_account,
+)
 from auditor.inventory import ClusterInventory
 from auditor.istio import istiod_pinned_version
 from auditor.kinds import Kind
@@ -31,7 +38,7 @@ PRUNED_KINDS: tuple[Kind, ...] = (
     K.DEPLOYMENT, K.DAEMONSET, K.SERVICE, K.CONFIGMAP, K.PDB,
 )
 NOT_READ_NOTE = ("also pruned but never read by the auditor: Secrets, ServiceAccounts, Roles, RoleBindings, "
-                 "HorizontalPodAutoscalers, NetworkAttachmentDefinitions, EnvoyFilters and waypoint Gateways "
+                 "HorizontalPodAutoscalers, NetworkAttachmentDefinitions, EnvoyFilters "
                  "carrying the label; list them with `kubectl get <kind> -A -l operator.istio.io/component`")
 
 
@@ -132,14 +139,24 @@ class PurgePreview(ClusterCheck):
                                 "ASM's control plane holds them cannot be told (ASM's copies not read)",
                                 message="deleting CRD {crd} deletes {count} {kind} object(s) stored here; whether ASM "
                                         "holds them cannot be told: {reason}")
+    SHARED_ACCOUNT = Outcome("AA2534", Status.UNKNOWN, "a workload on ASM's proxy runs as a ServiceAccount that "
+                             "Istio's purged workloads run as: whether the purge deletes it cannot be told "
+                             "(ServiceAccounts are not read)",
+                             fix="If the ServiceAccount carries operator.istio.io/component, take the label off "
+                                 "before the purge (`kubectl label serviceaccount/<name> -n <namespace> "
+                                 "operator.istio.io/component-`), then audit again.",
+                             message="{workload} runs ASM's proxy as ServiceAccount {account}, which {istio} also run "
+                                     "as: Istio's charts render that account with operator.istio.io/component, and "
+                                     "the purge deletes the ServiceAccounts carrying it (they are not read here)")
     NO_ISTIO = Outcome("AA2540", Status.NOT_APPLICABLE, "nothing carries operator.istio.io/component or Helm's "
                        "Istio labels and no istiod runs: the purge deletes nothing here",
                        message="no object carries operator.istio.io/component or Helm's Istio labels and no istiod "
                                "runs: `istioctl uninstall --purge` deletes nothing here")
     outcomes = (CLEAN, ASM_OBJECT, NOT_ON_ASM, ASM_OBJECT_UNDER_CRD, CASCADE, HELM, SAIL, KIND_NOT_READ, UNLABELLED,
-                STORED_UNREAD, ASM_COPIES_UNREAD, NO_ISTIO)
+                STORED_UNREAD, ASM_COPIES_UNREAD, SHARED_ACCOUNT, NO_ISTIO)
     needs = PRUNED_KINDS
-    uses = (*K.ISTIO_API_KINDS, *K.GATEWAY_API_KINDS, K.ISTIOOPERATOR, *K.SAIL_KINDS)
+    uses = (*K.ISTIO_API_KINDS, *K.GATEWAY_API_KINDS, K.ISTIOOPERATOR, *K.SAIL_KINDS, K.POD, K.REPLICASET,
+            *SCAN_KINDS)
 
     def check_cluster(self, cluster: ClusterInventory, ctx: Context) -> Iterable[Finding]:
         labelled: list[tuple[str, dict[str, Any]]] = []
@@ -156,7 +173,13 @@ class PurgePreview(ClusterCheck):
                 if (release := mesh.helm_release(meta, "istio-system")) and mesh.istio_installed(
                         meta) == "Helm chart labels":
                     helm_releases.setdefault(release, []).append(_subject(kind.kind, meta))
-        evidence_base = {"not_read": NOT_READ_NOTE}
+        # EnvoyFilters are pruned too (NamespacedResources @1.22.3..1.30.3); judged with the rest when they are read.
+        filters_read = cluster.available(K.ENVOYFILTER)
+        if filters_read:
+            labelled.extend(("EnvoyFilter", obj) for obj in carrying_label(cluster, K.ENVOYFILTER, COMPONENT_LABEL))
+        evidence_base: dict[str, Any] = {"not_read": NOT_READ_NOTE if not filters_read else NOT_READ_NOTE.replace(
+            ", EnvoyFilters", "")}
+        labelled.extend(self._operator_resources(cluster, evidence_base))
         sail = self._sail(cluster, labelled, evidence_base)
         if sail is not None:
             yield sail
@@ -180,6 +203,23 @@ class PurgePreview(ClusterCheck):
                 yield self.report(self.NO_ISTIO, cluster.name, params={}, evidence=evidence_base)
             return
         yield from self._purge(cluster, ctx, labelled, evidence_base)
+
+    @staticmethod
+    def _operator_resources(cluster: ClusterInventory, evidence: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
+        """The IstioOperators istioctl 1.22/1.23's purge deletes, every one whatever its labels (finalizers cleared
+        first: getIstioOperatorCR and deleteResource, operator/pkg/helmreconciler/prune.go @1.22.3, 1.23.6; gone
+        from operator/pkg/uninstall/prune.go @1.24.0..1.30.3). Listed when the installed istiod is 1.22/1.23; named in
+        the evidence when its version is not read."""
+        if not cluster.available(K.ISTIOOPERATOR) or not (operators := cluster.objects(K.ISTIOOPERATOR)):
+            return []
+        exact, _ = istioctl_version(cluster)
+        version = mesh.parse_version(exact) if exact else None
+        if version is None:
+            listed = ", ".join(sorted(_subject("IstioOperator", _meta(o)) for o in operators))
+            evidence["istio_operators"] = ("istioctl before 1.24 also deletes every IstioOperator, whatever its "
+                                           f"labels: {listed}")
+            return []
+        return [("IstioOperator", o) for o in operators] if (version.major, version.minor) < (1, 24) else []
 
     def _sail(self, cluster: ClusterInventory, labelled: list[tuple[str, dict[str, Any]]],
               evidence_base: dict[str, Any]) -> Finding | None:
@@ -218,9 +258,14 @@ class PurgePreview(ClusterCheck):
                          "by_kind": dict(sorted(Counter(kind for kind, _ in labelled).items()))}
         evidence = {**evidence_base, "deleted": listing[:50], "istioctl": version}
         problems = 0
+        asm = asm_proxied_workloads(cluster, ctx.inv.rules, ctx.config.gateways) if any(
+            kind in ("Deployment", "DaemonSet", "Service", "ConfigMap") for kind, _ in labelled) else {}
+        serving = self._serving_asm(cluster, labelled, asm)
         for kind, obj in labelled:
+            if kind == "IstioOperator":
+                continue  # deleted by istioctl 1.22/1.23 whatever its labels: no label to take off; Istio's own
             meta = _meta(obj)
-            owner = mesh.asm_owned(meta)
+            owner = mesh.asm_owned(meta) or serving.get((kind, meta.get("namespace", ""), meta.get("name", "")))
             if owner and not (kind == "Pod" and owner.startswith("owned by")):  # pods are owned by their workload
                 problems += 1
                 yield self.report(self.ASM_OBJECT, cluster.name,
@@ -231,6 +276,9 @@ class PurgePreview(ClusterCheck):
                                               + (f" {mesh.ns_flag(meta['namespace'])}" if meta.get("namespace")
                                                  else "") + f" {COMPONENT_LABEL}-",
                                   evidence={**evidence_base, "istioctl": version})
+        for finding in self._shared_accounts(cluster, labelled, asm, {**evidence_base, "istioctl": version}):
+            problems += 1
+            yield finding
         cascades: list[str] = []
         for kind, crd in labelled:
             if kind != "CustomResourceDefinition":
@@ -251,6 +299,91 @@ class PurgePreview(ClusterCheck):
         yield self.report(self.CLEAN, cluster.name, params={
             "count": len(listing), "by_kind": ", ".join(f"{n} {k}" for k, n in evidence["by_kind"].items())},
             remediation=command, evidence=evidence)
+
+    @staticmethod
+    def _serving_asm(cluster: ClusterInventory, labelled: list[tuple[str, dict[str, Any]]],
+                     asm: dict[tuple[str, str, str], AsmWorkload]) -> dict[tuple[str, str, str], str]:
+        """(kind, namespace, name) of labelled objects that ASM's data plane runs on -> why: a Deployment/DaemonSet
+        that runs ASM's proxy, a Service whose selector picks such a workload's pods. The audit reads them as ASM's
+        (auditor/gateways.py: a Service counts as ASM's when the gateway it selects is ASM's, whatever its own labels
+        say), while the purge selects by the label alone: an Istio-installed `istio-ingressgateway` Service
+        (manifests/charts/gateways/istio-ingress/templates/service.yaml @1.22.3..1.30.3) re-pointed at ASM's gateway
+        goes, and with it the address ASM's gateway is reached at."""
+        out: dict[tuple[str, str, str], str] = {}
+        webhooks = [(kind, obj) for kind, obj in labelled if kind.endswith("WebhookConfiguration")]
+        # A webhook that calls ASM's istiod: `istioctl tag set default --revision <ASM's revision>` writes one from the
+        # chart's revision-tags template, operator.istio.io/component: "Pilot" hard-coded (istioctl/pkg/tag/
+        # generate.go, manifests/charts/istio-control/istio-discovery/templates/revision-tags.yaml @1.24.6): the
+        # purge takes that injection path into ASM away.
+        owners = cluster.istiod_owners() if webhooks else {}
+        for kind, obj in webhooks:
+            meta = _meta(obj)
+            for hook in obj.get("webhooks") or ():
+                service = ((hook.get("clientConfig") if isinstance(hook, dict) else None) or {}).get("service") or {}
+                key = f"{service.get('namespace') or ''}/{service.get('name') or ''}" if isinstance(service, dict) \
+                    else ""
+                owner, why = owners.get(key, (mesh.OWNER_UNPROVEN, ""))
+                if owner == mesh.OWNER_ASM:
+                    out[(kind, "", meta.get("name", ""))] = f"its webhook {hook.get('name', '')} calls {why}"
+                    break
+        purged = {(kind, _meta(obj).get("namespace", ""), _meta(obj).get("name", "")) for kind, obj in labelled}
+        by_namespace: dict[str, list[tuple[tuple[str, str, str], AsmWorkload]]] = {}
+        for key, workload in asm.items():
+            by_namespace.setdefault(key[1], []).append((key, workload))
+        for kind, obj in labelled:
+            meta = _meta(obj)
+            key = (kind, meta.get("namespace", ""), meta.get("name", ""))
+            if kind in ("Deployment", "DaemonSet") and key in asm:
+                out[key] = asm[key].why
+            elif kind == "Service":
+                selector = (obj.get("spec") or {}).get("selector") or {}
+                for (wkind, ns, name), workload in by_namespace.get(key[1], ()):
+                    if selects(selector, workload.pod_labels):
+                        out[key] = f"selects the pods of {wkind} {ns}/{name}, {workload.why}"
+                        break
+            elif kind == "ConfigMap":
+                # Read by a workload on ASM's proxy: a gateway applied from a copy of Istio's manifest mounts the mesh
+                # config `istio[-<rev>]` (templates/deployment.yaml @1.24.6, config-volume), which the istio-discovery
+                # chart renders with operator.istio.io/component "Pilot" (templates/configmap.yaml).
+                readers = [f"{wkind} {ns}/{name}" for (wkind, ns, name), workload in by_namespace.get(key[1], ())
+                           if key[2] in workload.config_maps and (wkind, ns, name) not in purged]
+                if readers:
+                    out[key] = f"read by {', '.join(readers[:5])}, on ASM's proxy"
+        return out
+
+    def _shared_accounts(self, cluster: ClusterInventory, labelled: list[tuple[str, dict[str, Any]]],
+                         asm: dict[tuple[str, str, str], AsmWorkload], evidence: dict[str, Any]) -> Iterator[Finding]:
+        """AA2534 for each workload on ASM's proxy (that the purge leaves) whose pods run as a ServiceAccount that
+        Istio's labelled workloads of its namespace run as. Istio's charts render that account beside them with
+        operator.istio.io/component (manifests/charts/gateways/istio-ingress|istio-egress/templates/serviceaccount.yaml,
+        istio-cni/templates/serviceaccount.yaml @1.22.3..1.30.3; istioctl labels every object it renders), and the
+        purge deletes ServiceAccounts carrying it; ServiceAccounts are not read, so whether this one carries it is not
+        known. Gone, its pods cannot be created again, and the tokens they hold (istio-agent's, for the certificates
+        ASM's istiod signs) stop being accepted."""
+        istio_accounts: dict[tuple[str, str], list[str]] = {}
+        for kind, obj in labelled:
+            if kind in ("Deployment", "DaemonSet") and (account := template_service_account(obj)) \
+                    and account != "default":
+                meta = _meta(obj)
+                key = (kind, meta.get("namespace", ""), meta.get("name", ""))
+                if key not in asm:
+                    istio_accounts.setdefault((key[1], account), []).append(f"{kind} {key[1]}/{key[2]}")
+        if not istio_accounts:
+            return
+        purged = {(kind, _meta(obj).get("namespace", ""), _meta(obj).get("name", "")) for kind, obj in labelled}
+        for (wkind, ns, name), workload in sorted(asm.items()):
+            account = workload.service_account
+            users = istio_accounts.get((ns, account))
+            if not users or (wkind, ns, name) in purged:
+                continue
+            yield self.report(self.SHARED_ACCOUNT, cluster.name, params={
+                "workload": f"{wkind} {ns}/{name}", "account": account, "istio": ", ".join(users)},
+                kind=wkind, namespace=ns, name=name,
+                remediation=(f"{mesh.kubectl(cluster.name)} get {mesh.object_ref('serviceaccount', account)} "
+                             f"{mesh.ns_flag(ns)} --show-labels\n# if it shows {COMPONENT_LABEL}: "
+                             f"{mesh.kubectl(cluster.name)} label {mesh.object_ref('serviceaccount', account)} "
+                             f"{mesh.ns_flag(ns)} {COMPONENT_LABEL}-"),
+                evidence={**evidence, "why_asm": workload.why, "istio_workloads": users})
 
     def _cascade(self, cluster: ClusterInventory, ctx: Context, crd: dict[str, Any],
                  evidence_base: dict[str, Any]) -> tuple[Finding | None, str]:
