@@ -258,8 +258,11 @@ class PurgePreview(ClusterCheck):
                          "by_kind": dict(sorted(Counter(kind for kind, _ in labelled).items()))}
         evidence = {**evidence_base, "deleted": listing[:50], "istioctl": version}
         problems = 0
-        asm = asm_proxied_workloads(cluster, ctx.inv.rules, ctx.config.gateways) if any(
-            kind in ("Deployment", "DaemonSet", "Service", "ConfigMap") for kind, _ in labelled) else {}
+        # What ASM's data plane runs, in the namespaces of the labelled workloads, Services and ConfigMaps (all that
+        # _serving_asm and _shared_accounts compare it with): not every moved workload's template.
+        spaces = {_meta(obj).get("namespace", "") for kind, obj in labelled
+                  if kind in ("Deployment", "DaemonSet", "Service", "ConfigMap")}
+        asm = asm_proxied_workloads(cluster, ctx.inv.rules, ctx.config.gateways, spaces) if spaces else {}
         serving = self._serving_asm(cluster, labelled, asm)
         for kind, obj in labelled:
             if kind == "IstioOperator":
