@@ -173,3 +173,22 @@ def test_network_configmaps_unread_use_the_given_id(audit):
               asm_openapi=answer(**{ID_A: ("network-1", False), ID_B: ("network-2", False)}),
               unreadable={"cluster-a": {K.CONFIGMAP: "configmaps is forbidden"}})
     assert outcomes(a, NET) == [("PASS", "AA1901")]
+
+
+# ================================================================ alone: no other check collects the ConfigMaps
+def test_each_check_reads_the_profile_itself(audit):
+    """Every other check disabled (migration-resource too): each reader lists ConfigMaps in its `uses`, so the own id
+    is read all the same; a conflicting given id is named in its evidence, the only place left to say it."""
+    a = audit({"cluster-a": [*ingress("40"), ack_profile(ID_A)]}, "uninstall",
+              config={**WRONG, **f.only_checks(GW, LB)},
+              asm=asm_side(declared(ID_A, **{ID_A: "lb-1"})))
+    [gw] = a.rows(GW)
+    assert (gw["status"], gw["code"]) == ("FAIL", "AA1712")
+    [lb] = a.rows(LB)
+    assert (lb["status"], lb["code"]) == ("FAIL", "AA2010")
+    for row in (gw, lb):
+        said_both(row)
+    a = audit({"cluster-a": [*eastwest(), *moved_pods("2026-11-14T00:00:00Z"), ack_profile(ID_A)]}, "migrating",
+              config=f.only_checks(CN),
+              asm=[f.istio_gateway_cr("asm-cross-network-m1", "cross-network", cluster_ids=[ID_A], created=GW_TIME)])
+    assert outcomes(a, CN) == [("PASS", "AA1801")]
