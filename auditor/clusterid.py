@@ -7,7 +7,9 @@ that the kubeconfig/context read is that cluster. ACK writes each cluster's own 
 (kubernetes-sigs/alibaba-cloud-csi-driver@v1.6.3: pkg/cloud/metadata/ack_cluster_profile.go `Data["clusterid"]`,
 pkg/ens/ens.go). A cluster without it is not an ACK cluster (or one whose ConfigMaps were not read).
 
-The rule, one place for every reader (migration-resource's coverage, the fleet overview, the clusters table):
+The rule, one place for every reader (migration-resource's coverage, the fleet overview, the clusters table, and
+through `used_id`/`identity` the readers of ASM's per-cluster settings: asm-gateways-present, ingress-lb-weights,
+cross-cluster-gateway-first, network-consistency, the clusters table's ASM network):
 - the id used is the cluster's own (the profile's) when it has one, else the id given;
 - a given id the profile contradicts is a conflict: the kubeconfig/context reads another cluster than the one named;
 - a profile that is there but holds no readable id (no `clusterid`, not a string, empty, two different copies in a
@@ -159,3 +161,10 @@ def profile_command(cluster: str) -> str:
     """The command that prints the id a cluster writes of itself (read-only)."""
     return (f"kubectl --kubeconfig={mesh.kubeconfig_var(cluster)} get configmap -n {PROFILE_NAMESPACE} {PROFILE_NAME} "
             f"-o jsonpath='{{.data.{PROFILE_KEY}}}'")
+
+
+def used_id(cluster: ClusterInventory) -> str | None:
+    """The id a data plane's judgements match against ASM's (IstioGateways' clusterIds and overrides, ASM's network
+    entries, its joined clusters): its own where its profile says one, else the one given. A reader that calls it
+    lists K.CONFIGMAP in its `uses`; ConfigMaps not read, the profile is NOT_READ and the given id is used."""
+    return identity(cluster).cluster_id

@@ -113,7 +113,9 @@ def asm_networks(inv: Inventory, given: dict[str, str]) -> dict[str, str]:
         cid, net = item["ClusterId"], item["Network"]
         if cid and net:
             by_id[cid] = net
-    return {c.name: by_id[c.cluster_id] for c in inv.data_planes if c.cluster_id in by_id}
+    # By the id used: the cluster's own where it writes one (auditor/clusterid.py), else the given one.
+    used = {c.name: clusterid.used_id(c) for c in inv.data_planes}
+    return {name: by_id[cid] for name, cid in used.items() if cid in by_id}
 
 
 def live_digest(sources: SourceSet) -> str:

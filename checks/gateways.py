@@ -14,7 +14,7 @@ from typing import Any
 
 import pandas as pd
 
-from auditor import istio, mesh
+from auditor import clusterid, istio, mesh
 from auditor import kinds as K
 from auditor.asm import (
     NO_EFFECT,
@@ -782,7 +782,9 @@ class AsmGatewaysPresent(ClusterCheck):
     # Pods: the gateways only they tell of (stray_gateway_findings). Services and VirtualServices: a custom gateway's
     # role (auditor.gateways._role_from_config).
     # Gateway API routes: a Gateway API gateway whose routes send to a Hostname or ServiceEntry is an egress gateway.
-    uses = (*SCAN_KINDS, K.POD, K.SERVICE, K.VIRTUALSERVICE, K.SERVICEENTRY, *K.K8S_ROUTE_KINDS)
+    # ConfigMaps: the cluster's own id (kube-system/ack-cluster-profile, auditor/clusterid.py), matched against the
+    # IstioGateways' clusterIds.
+    uses = (*SCAN_KINDS, K.POD, K.SERVICE, K.VIRTUALSERVICE, K.SERVICEENTRY, *K.K8S_ROUTE_KINDS, K.CONFIGMAP)
     asm_needs = (K.ISTIO_GATEWAY_ASM,)
 
     def check_cluster(self, cluster: ClusterInventory, ctx: Context) -> Iterator[Finding]:
@@ -802,8 +804,10 @@ class AsmGatewaysPresent(ClusterCheck):
             return
         gws = asm_gateways(ctx.inv.require_asm())  # only needed once there is something to replace
         deployed = {(g.namespace, g.name) for g in gateway_workloads(cluster, ctx.inv.rules, names) if g.asm}
-        cid = cluster.cluster_id
-        yield from self._role_unknown(cluster, [g for g in istio if g.type == ROLE_UNKNOWN], gws, deployed)
+        # The cluster's own id where it writes one, else the given one; the evidence names both when they differ.
+        known = clusterid.identity(cluster)
+        cid, ids = known.cluster_id, known.evidence()
+        yield from self._role_unknown(cluster, [g for g in istio if g.type == ROLE_UNKNOWN], gws, deployed, known)
         for gtype in (INGRESS, EGRESS):
             mine = sorted((g for g in istio if g.type == gtype), key=lambda g: (g.namespace, g.name))
             if not mine:
@@ -829,17 +833,18 @@ class AsmGatewaysPresent(ClusterCheck):
                     (g for g in free if _stem(g.name) == _stem(istio_gw.name)), None) or (free[0] if free else None)
                 if match is not None:
                     free.remove(match)
-                    yield self._matched(cluster, istio_gw.name, gtype, match, deployed, subject)
+                    yield self._matched(cluster, istio_gw.name, gtype, match, deployed, subject, ids)
                 elif covering:
                     yield self.report(self.FEWER, cluster.name,
                                       params={**params, "istio_count": len(mine), "asm_count": len(covering),
                                               "asm_gateways": ", ".join(g.name for g in covering)},
-                                      evidence={"asm_gateways": [g.name for g in covering]},
+                                      evidence={"asm_gateways": [g.name for g in covering], **ids},
                                       remediation=self.remediation, **subject)
                 elif named := [g for g in undecided if not g.names_no_cluster]:
                     yield self.report(self.CLUSTER_ID_UNKNOWN, cluster.name,
                                       params={**params, "asm_gateways": ", ".join(g.name for g in named)},
-                                      evidence={"clusterIds": {g.name: list(g.cluster_ids) for g in undecided}},
+                                      evidence={"clusterIds": {g.name: list(g.cluster_ids) for g in undecided},
+                                                **ids},
                                       **subject)
                 elif undecided:
                     yield self.report(self.NAMES_NO_CLUSTER, cluster.name,
@@ -854,20 +859,21 @@ class AsmGatewaysPresent(ClusterCheck):
                     yield self.report(self.NOT_REPLACED, cluster.name,
                                       params={**params, "namespace": istio_gw.namespace, "name": istio_gw.name,
                                               "cluster_id": cid or f"<cluster id of {cluster.name}>"},
-                                      evidence={"cluster_id": cid, "asm_gateways": others}, **subject)
+                                      evidence={**ids, "asm_gateways": others}, **subject)
 
     def _role_unknown(self, cluster: ClusterInventory, unknown: list[GatewayWorkload], gws: list[AsmGateway],
-                      deployed: set[tuple[str, str]]) -> Iterator[Finding]:
+                      deployed: set[tuple[str, str]], known: clusterid.Identity) -> Iterator[Finding]:
         """Istio gateways whose role nothing tells are still replaced: any ASM ingress/egress gateway for this
         cluster may be the one; none at all is a FAIL. A role that config unread would have told (role_unread) is
         UNKNOWN beside ASM gateways: read, it may be one that none of them replaces (FAIL AA1710)."""
         # Only those whose Deployment runs here: one declared for the cluster but not deployed serves nothing.
-        candidates = [g for g in gws if g.type in (INGRESS, EGRESS) and g.covers(cluster.cluster_id) is not False
+        candidates = [g for g in gws if g.type in (INGRESS, EGRESS) and g.covers(known.cluster_id) is not False
                       and (g.namespace, g.workload_name) in deployed]
         for gw in unknown:
             subject = {"kind": gw.kind, "namespace": gw.namespace, "name": gw.name}
             evidence = {"why_gateway": gw.reason, "installed_by": gw.installed_by,
-                        "asm_gateways": [f"{g.namespace}/{g.name} ({g.raw_type})" for g in candidates]}
+                        "asm_gateways": [f"{g.namespace}/{g.name} ({g.raw_type})" for g in candidates],
+                        **known.evidence()}
             params = {"namespace": gw.namespace, "name": gw.name}
             if candidates and gw.role_unread:
                 yield self.report(self.ROLE_UNREAD, cluster.name,
@@ -884,9 +890,9 @@ class AsmGatewaysPresent(ClusterCheck):
                                   remediation=self.remediation, evidence=evidence, **subject)
 
     def _matched(self, cluster: ClusterInventory, istio_name: str, gtype: str, gw: AsmGateway,
-                 deployed: set[tuple[str, str]], subject: dict[str, str]) -> Finding:
+                 deployed: set[tuple[str, str]], subject: dict[str, str], ids: dict[str, Any]) -> Finding:
         evidence = {"istio_gateway": istio_name, "asm_gateway": f"{gw.namespace}/{gw.name}",
-                    "gatewayType": gw.raw_type, "clusterIds": list(gw.cluster_ids), "cluster_id": cluster.cluster_id,
+                    "gatewayType": gw.raw_type, "clusterIds": list(gw.cluster_ids), **ids,
                     "status": gw.state, "error": gw.error,
                     "deployment": f"{gw.namespace}/{gw.workload_name}",
                     "deployment_present": (gw.namespace, gw.workload_name) in deployed}
@@ -983,8 +989,9 @@ class IngressLbWeights(ClusterCheck):
     outcomes = (WEIGHT_ZERO, WEIGHT_ABOVE_ZERO, NOTHING_SERVES, WEIGHT_UNSET, WEIGHT_NOT_APPLIED, NO_ASM_BACKEND,
                 NOT_A_NUMBER, GATEWAYS_UNSEEN, WEIGHT_UNPROVEN, ASM_BACKEND_UNPROVEN, NOT_SHARED)
     needs = (K.SERVICE, K.DEPLOYMENT)
-    # VirtualServices, ServiceEntries: a custom gateway's role (egress, not ingress)
-    uses = (*SCAN_KINDS, K.VIRTUALSERVICE, K.SERVICEENTRY)
+    # VirtualServices, ServiceEntries: a custom gateway's role (egress, not ingress). ConfigMaps: the cluster's own id
+    # (auditor/clusterid.py), which picks the IstioGateways for it and their spec.overrides[<cluster id>].
+    uses = (*SCAN_KINDS, K.VIRTUALSERVICE, K.SERVICEENTRY, K.CONFIGMAP)
     asm_needs = (K.ISTIO_GATEWAY_ASM,)
 
     def check_cluster(self, cluster: ClusterInventory, ctx: Context) -> Iterable[Finding]:
@@ -1004,12 +1011,15 @@ class IngressLbWeights(ClusterCheck):
             if lb:
                 groups.setdefault(lb, []).append(self._member(svc, "" if svc.lb_id else "status address"))
         declared_note = None
+        ids: dict[str, Any] = {}  # the id the IstioGateways were matched by (the evidence names both when they differ)
         asm = ctx.inv.asm
         if asm is not None and asm.available(K.ISTIO_GATEWAY_ASM):
+            known = clusterid.identity(cluster)
+            cid, ids = known.cluster_id, known.evidence()
             for gw in asm_gateways(asm):
-                if gw.type != INGRESS or gw.covers(cluster.cluster_id) is not True:
+                if gw.type != INGRESS or gw.covers(cid) is not True:
                     continue
-                annotations = gw.service_annotations(cluster.cluster_id)
+                annotations = gw.service_annotations(cid)
                 lb = first_annotation(annotations, LB_ID_ANNOTATIONS)
                 members = groups.setdefault(lb, []) if lb else None
                 if members is not None and not any(m.asm for m in members):
@@ -1030,10 +1040,10 @@ class IngressLbWeights(ClusterCheck):
                 return
             yield self.report(self.NOT_SHARED, cluster.name, params={},
                               evidence={"clb_by_service": {m.service: lb for lb, ms in groups.items() for m in ms},
-                                        "note": declared_note})
+                                        "note": declared_note, **ids})
             return
         for lb, members in sorted(shared.items()):
-            yield from self._judge(cluster, lb, members)
+            yield from self._judge(cluster, lb, members, ids)
 
     @staticmethod
     def _member(svc: GatewayService, found_by: str = "") -> LbMember:
@@ -1056,13 +1066,14 @@ class IngressLbWeights(ClusterCheck):
             return 100
         return weight
 
-    def _judge(self, cluster: ClusterInventory, lb: str, members: list[LbMember]) -> Iterator[Finding]:
+    def _judge(self, cluster: ClusterInventory, lb: str, members: list[LbMember],
+               ids: dict[str, Any]) -> Iterator[Finding]:
         try:
             weights = {m.service: ccm_weight(m.weight) for m in members}
         except ValueError:
             bad = {m.service: m.weight for m in members}
             yield self.report(self.NOT_A_NUMBER, cluster.name, params={"lb": lb, "weights": bad}, kind="Service",
-                              evidence={"weights": bad})
+                              evidence={"weights": bad, **ids})
             return
         istio_sum = sum(w if w is not None else 100 for m in members if not m.asm for w in [weights[m.service]])
         # ASM's side counts only Services whose backends CCM is shown to put on the CLB: a gateway only declared on the
@@ -1089,7 +1100,8 @@ class IngressLbWeights(ClusterCheck):
         evidence = {"clb": lb, "split": split, "members": [
             {"service": m.service, "asm": m.asm, "weight": m.weight, "source": m.source,
              **({"weight_not_applied": m.not_applied[1]} if m.not_applied and not m.asm else {}),
-             **({"backends_not_shown": m.backends_not_shown[1]} if m.backends_not_shown else {})} for m in members]}
+             **({"backends_not_shown": m.backends_not_shown[1]} if m.backends_not_shown else {})} for m in members],
+            **ids}
         for m in (m for m in members if not m.asm):
             ns, _, name = m.service.partition("/")
             subject = {"kind": "Service", "namespace": ns, "name": name}
@@ -1188,7 +1200,8 @@ class CrossClusterGatewayFirst(ClusterCheck):
     outcomes = (BEFORE_FIRST_POD, READY_NO_POD, PODS_BEFORE, PODS_WITHOUT, MISSING, GATEWAY_UNDATED, PODS_UNDATED,
                 EASTWEST_UNSEEN, NO_EASTWEST)
     needs = (K.POD, K.DEPLOYMENT, K.SERVICE)
-    uses = (*SCAN_KINDS, K.REPLICASET, K.JOB)
+    # ConfigMaps: the cluster's own id (auditor/clusterid.py), matched against the IstioGateways' clusterIds.
+    uses = (*SCAN_KINDS, K.REPLICASET, K.JOB, K.CONFIGMAP)
     asm_needs = (K.ISTIO_GATEWAY_ASM,)
 
     @same_in_every_gate  # the gate changes nothing: its pods' creation times parsed once, not once per gate
@@ -1211,16 +1224,18 @@ class CrossClusterGatewayFirst(ClusterCheck):
         deployed = {(g.namespace, g.name) for g in gateway_workloads(cluster, ctx.inv.rules, names)
                     if g.asm and g.type == EASTWEST}
         crossnet = []
+        known = clusterid.identity(cluster)
         for gw in asm_gateways(ctx.inv.require_asm()):
             if gw.type != EASTWEST:
                 continue
-            covers = gw.covers(cluster.cluster_id)
+            covers = gw.covers(known.cluster_id)
             if covers or (covers is None and (gw.namespace, gw.workload_name) in deployed):
                 crossnet.append(gw)
         evidence: dict[str, Any] = {"eastwest_signals": signals, "asm_proxy_pods": len(moved),
                                     "oldest_asm_pod": oldest.isoformat() if oldest is not None else None,
                                     "cross_network_gateways": [f"{g.namespace}/{g.name} ({g.raw_type}, created "
-                                                               f"{g.created})" for g in crossnet]}
+                                                               f"{g.created})" for g in crossnet],
+                                    **known.evidence()}
         if undated:
             evidence["pods_without_creation_time"] = undated
         if not crossnet:

@@ -20,8 +20,8 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
+from auditor import clusterid, mesh
 from auditor import kinds as K
-from auditor import mesh
 from auditor.asm import network_items
 from auditor.check import ClusterCheck, Context, same_in_every_gate
 from auditor.gateways import (
@@ -54,7 +54,7 @@ SWITCH_STEP = ("ASM console > the cluster's network settings: enable 'Access Thr
 # ---------------------------------------------------------------- ASM's side
 @dataclass
 class AsmNetworkSettings:
-    by_cluster: dict[str, dict[str, Any]] = field(default_factory=dict)  # cluster name -> settings
+    by_cluster: dict[str, dict[str, Any]] = field(default_factory=dict)  # cluster name -> network as the user gave it
     by_id: dict[str, dict[str, Any]] = field(default_factory=dict)       # ASM answer, per cluster id
     sources: list[str] = field(default_factory=list)
 
@@ -62,9 +62,19 @@ class AsmNetworkSettings:
     def empty(self) -> bool:
         return not self.by_cluster and not self.by_id
 
+    def entry(self, name: str, cluster_id: str | None) -> dict[str, Any] | None:
+        """ASM's settings of one cluster: the answer's entry for its id (the id used: auditor/clusterid.py), the
+        network the user gave it over the answer's."""
+        found = dict(self.by_id[cluster_id]) if cluster_id and cluster_id in self.by_id else None
+        if name in self.by_cluster:
+            found = {**(found or {"enable_gateway": None, "gateway_name": None}), **self.by_cluster[name]}
+        return found
+
 
 def asm_network_settings(ctx: Context) -> AsmNetworkSettings:
-    """ASM's per-cluster Network / EnableGateway / GatewayName, from config and saved OpenAPI answers."""
+    """ASM's per-cluster Network / EnableGateway / GatewayName, from config and saved OpenAPI answers. The answer's
+    entries are by cluster id: AsmNetworkSettings.entry matches them when the cluster is judged (its own id, in a
+    ConfigMap, is not read yet when a fleet is judged cluster by cluster)."""
     out = AsmNetworkSettings()
     # Config file, live or snapshot answer; a live read that failed makes the check UNKNOWN with the action and code.
     answer = ctx.inv.openapi_answer("DescribeMeshMultiClusterNetwork")
@@ -76,12 +86,8 @@ def asm_network_settings(ctx: Context) -> AsmNetworkSettings:
                 out.by_id[str(cid)] = {"network": item["Network"], "enable_gateway": item["EnableGateway"],
                                        "gateway_name": item["GatewayName"], "source": source}
         out.sources.append(source)
-    for cluster in ctx.inv.data_planes:
-        if cluster.cluster_id and cluster.cluster_id in out.by_id:
-            out.by_cluster[cluster.name] = dict(out.by_id[cluster.cluster_id])
     for name, network in ctx.networks.items():  # as the user gave them: fleet file, then config (which wins)
-        entry = out.by_cluster.setdefault(name, {"enable_gateway": None, "gateway_name": None})
-        entry["network"] = network
+        entry = out.by_cluster[name] = {"network": network}
         entry["source"] = "config asm.networks" if name in ctx.config.asm.networks else "fleet file network"
         if entry["source"] not in out.sources:
             out.sources.append(entry["source"])
@@ -178,6 +184,7 @@ class NetworkConsistency(ClusterCheck):
                 EASTWEST_UNSEEN, SOURCES_DISAGREE, SOURCES_UNREAD, NO_NETWORK)
     needs = (K.NAMESPACE, K.DEPLOYMENT, K.SERVICE)
     # Pod: the Istio proxy revisions of a remote cluster (no istiod) linked to its primary (auditor/remote.py).
+    # ConfigMap: also the cluster's own id (kube-system/ack-cluster-profile, auditor/clusterid.py), ASM's entries' key.
     uses = (K.CONFIGMAP, K.MUTATING_WEBHOOK, K.POD, *SCAN_KINDS)
     asm_needs = (K.ISTIO_GATEWAY_ASM,)
 
@@ -266,12 +273,15 @@ class NetworkConsistency(ClusterCheck):
     def _cluster(self, cluster: ClusterInventory, ctx: Context, settings: AsmNetworkSettings) -> Iterator[Finding]:
         istio, sources, unreadable = istio_network(cluster, ctx.inv.rules)
         signals = eastwest_signals(cluster, ctx.inv.rules, ctx.config.gateways)
-        asm_entry = settings.by_cluster.get(cluster.name)
+        # The cluster's own id where it writes one, else the given one; the evidence names both when they differ.
+        known = clusterid.identity(cluster)
+        cid = known.cluster_id
+        asm_entry = settings.entry(cluster.name, cid)
         asm_net = (asm_entry or {}).get("network")
         evidence: dict[str, Any] = {
             "istio_network": istio, "istio_sources": [f"{s}: {v}" for s, v in sources],
             "asm_network": asm_net, "asm_source": (asm_entry or {}).get("source"),
-            "cluster_id": cluster.cluster_id, "eastwest_signals": signals}
+            **known.evidence(), "eastwest_signals": signals}
         distinct = sorted({v for _, v in sources})
         if len(distinct) > 1:
             evidence["istio_sources_disagree"] = distinct
@@ -310,7 +320,7 @@ class NetworkConsistency(ClusterCheck):
             if settings.empty:
                 yield self.report(self.ASM_UNKNOWN, cluster.name, params=params, remediation=HOW_TO_PROVIDE,
                                   evidence=evidence, **subject)
-            elif settings.by_id and not cluster.cluster_id:
+            elif settings.by_id and not cid:
                 yield self.report(self.CLUSTER_ID_UNKNOWN, cluster.name, params=params,
                                   evidence={**evidence, "asm_cluster_ids": sorted(settings.by_id)}, **subject)
             else:
@@ -327,7 +337,7 @@ class NetworkConsistency(ClusterCheck):
             yield self.report(self.DIFFERENT, cluster.name, params=params, evidence=evidence, **subject)
 
         if signals:
-            yield self._switch(cluster, ctx, asm_entry, evidence)
+            yield self._switch(cluster, ctx, asm_entry, evidence, cid)
 
     def _remote(self, cluster: ClusterInventory, ctx: Context, params: dict[str, Any],
                 evidence: dict[str, Any]) -> bool:
@@ -344,9 +354,9 @@ class NetworkConsistency(ClusterCheck):
         return self.links.watch(cluster, ctx, proxies, keep=lambda _: kept)
 
     def _switch(self, cluster: ClusterInventory, ctx: Context, entry: dict[str, Any] | None,
-                evidence: dict[str, Any]) -> Finding:
+                evidence: dict[str, Any], cid: str | None) -> Finding:
         """The cross-cluster mesh proxy switch (EnableGateway), needed where an east-west gateway is used."""
-        subject = {"kind": "MultiClusterNetwork", "name": cluster.cluster_id or cluster.name}
+        subject = {"kind": "MultiClusterNetwork", "name": cid or cluster.name}
         enabled = (entry or {}).get("enable_gateway")
         if enabled is True:
             return self.report(self.SWITCH_ON, cluster.name, params={"gateway": entry.get("gateway_name") or "?"},
@@ -360,7 +370,7 @@ class NetworkConsistency(ClusterCheck):
             deployed = {(g.namespace, g.name) for g in gateway_workloads(cluster, ctx.inv.rules, ctx.config.gateways)
                         if g.asm and g.type == EASTWEST} if cluster.available(K.DEPLOYMENT) else set()
             for gw in asm_gateways(asm):
-                covers = gw.covers(cluster.cluster_id)
+                covers = gw.covers(cid)
                 if gw.type == EASTWEST and (covers or (covers is None and (gw.namespace, gw.workload_name)
                                                        in deployed)):
                     return self.report(self.SWITCH_ON_BY_GATEWAY, cluster.name,
