@@ -19,7 +19,8 @@ from auditor.asm import (
     option_patch,
     seed_spelling_used,
 )
-from auditor.check import Check, Context
+from auditor.check import ENGINE_UNREADABLE, Check, Context
+from auditor.errors import EvidenceUnavailable
 from auditor.i18n import N_, Phrase
 from auditor.model import GATE_STEPS, MIGRATION_STATES, Finding, Gate, Outcome, Severity, Status
 
@@ -147,12 +148,17 @@ class MigrationResource(Check):
     WHOLE_INSTANCE_GATES = (Gate.SETUP, Gate.MIGRATING, Gate.FINISHED)
 
     def run(self, ctx: Context) -> Iterable[Finding]:
-        found = list(self._state(ctx))
         covered = coverage(ctx.inv)
-        # Whatever the migration's state: every finding of this audit about that cluster is about another one.
+        # Whatever the migration's state, and whether it could be read: every finding of this audit about that
+        # cluster is about another one (with the resource unreadable and --allow-unknown, the conflict was unsaid).
         conflicts = [self.report(self.ID_CONFLICT, i.name, params={
             "cluster": i.name, "given": i.given, "own": i.own, "command": clusterid.profile_command(i.name)},
             kind="Cluster", name=i.given or "", evidence=i.evidence()) for i in covered.conflicts]
+        try:
+            found = list(self._state(ctx))
+        except EvidenceUnavailable as exc:  # as the engine says it (judge._guarded), beside the conflicts
+            mesh_wide = ctx.inv.asm.name if ctx.inv.asm else "mesh"
+            return [self.report(ENGINE_UNREADABLE, exc.cluster or mesh_wide, exc.reason), *conflicts]
         if found and all(f.code not in (self.PAST.code, self.MISSING.code, self.NOT_SERVED.code) for f in found):
             evidence = covered.evidence()
             for f in found:

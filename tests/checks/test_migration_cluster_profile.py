@@ -24,6 +24,7 @@ from typing import Any
 import pytest
 
 from auditor import api
+from auditor import kinds as K
 from auditor.errors import UsageError
 from auditor.findings import records
 from tests import factory as f
@@ -266,3 +267,15 @@ def test_live_reads_the_profile_with_gets_only_and_the_snapshot_keeps_its_id(tmp
     offline = api.run_audit(api.Target(snapshot=str(out)), "migrating", api.load_config(str(config)))
     assert ("FAIL", "AA0717") in codes([r for r in records(offline.findings) if r["check_id"] == CHECK])
     assert Path(out).exists()
+
+
+@pytest.mark.parametrize("gate", ["setup", "uninstall"])
+def test_a_contradicted_id_is_said_when_the_migration_resource_cannot_be_read(audit, gate):
+    """The conflict is about which cluster was read, not about ASMMigrateFromIstio: with the resource unreadable
+    (AA0001, INCOMPLETE) main never said it, so --allow-unknown made the audit of the wrong cluster a GO."""
+    clusters = {"cluster-a": [f.istiod(), ack_profile(ID_STAGING)]}
+    run_ = audit(clusters, gate, asm=[f.migration_cr("Init")], config={"asm": {"cluster_ids": {"cluster-a": ID_A}}},
+                 unreadable={"asm": {K.ASM_MIGRATION: "403 Forbidden: asmmigratefromistios"}})
+    found = run_.rows(CHECK)
+    assert {("UNKNOWN", "AA0001"), ("FAIL", "AA0718")} <= set(codes(found))
+    assert run_.result.verdict.value == "NO-GO"
