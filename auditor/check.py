@@ -76,21 +76,30 @@ class Check:
         translation); a remediation given as a template in `outcome.fix` is filled the same way, and a fix without
         fields is the remediation as it stands (unless the check gives one).
         """
+        fix = outcome.fix
         if params is not None:
-            if not outcome.message:
+            template = outcome.message
+            if not template:
                 raise ValueError(f"{outcome.code} has no message template to fill")
-            message = outcome.message.format(**params)
-            if remediation is _NOT_GIVEN and outcome.fix and "{" in outcome.fix:
-                remediation = outcome.fix.format(**params)
-        if remediation is _NOT_GIVEN and outcome.fix and "{" not in outcome.fix:
+            # format_map: the params dict as it is, not copied into keywords (format(**params)) for every finding.
+            message = template.format_map(params)
+            if remediation is _NOT_GIVEN and fix and "{" in fix:
+                remediation = fix.format_map(params)
+        if remediation is _NOT_GIVEN:
             # A fix without fields is the outcome's whole next step (Outcome.fix: it replaces the check's
             # remediation): a finding reported without one said nothing to do (AA0717, AA0732 did).
-            remediation = outcome.fix
+            remediation = fix if fix and "{" not in fix else ""
         # The subject's fields by position, not gathered into a dict of keywords and spread again (12,000 findings at
-        # 50k pods); what is not given is the Finding's own default.
-        return Finding(outcome.status, cluster, message, kind, namespace, name,
-                       "" if remediation is _NOT_GIVEN else remediation, {} if evidence is _NOT_GIVEN else evidence,
-                       outcome.severity if severity is _NOT_GIVEN else severity, code=outcome.code, params=params, **kw)
+        # 50k pods); what is not given is the Finding's own default. Without extra keywords (nearly every finding) the
+        # call spreads no dict either.
+        if kw:
+            return Finding(outcome.status, cluster, message, kind, namespace, name, remediation,
+                           {} if evidence is _NOT_GIVEN else evidence,
+                           outcome.severity if severity is _NOT_GIVEN else severity, code=outcome.code, params=params,
+                           **kw)
+        return Finding(outcome.status, cluster, message, kind, namespace, name, remediation,
+                       {} if evidence is _NOT_GIVEN else evidence,
+                       outcome.severity if severity is _NOT_GIVEN else severity, code=outcome.code, params=params)
 
     @classmethod
     def outcome_for(cls, status: Status, code: str = "") -> Outcome | None:

@@ -138,6 +138,19 @@ def among(column: pd.Series, values: tuple[Any, ...]) -> np.ndarray:
     return found
 
 
+def equal_to(column: pd.Series, value: Any) -> np.ndarray:
+    """`(column == value).to_numpy()`. A categorical's from its codes, `value` found among the categories by one numpy
+    comparison: `==` on a categorical first builds a hash table of its categories (~20,000 workload names at 50k pods,
+    ~1 ms), and among() compares them one by one in Python."""
+    if not isinstance(column.dtype, pd.CategoricalDtype) or not isinstance(value, str):
+        return (column == value).to_numpy()
+    array = column.array
+    found = np.flatnonzero(array.categories.to_numpy(dtype=object) == value)  # categories are distinct: one at most
+    if not len(found):
+        return np.zeros(len(array), dtype=bool)
+    return array.codes == found[0]
+
+
 def pod_columns(pods: pd.DataFrame, rows: np.ndarray, columns: Iterable[str]) -> pd.DataFrame:
     """`pods.loc[rows, columns]`, its rows numbered from 0: a frame of each column's own array (categories kept) at
     `rows`, without loc's take of the index and copy through the frame's blocks (~0.2-0.4 ms per selection)."""

@@ -297,6 +297,9 @@ def _weight(raw: Any) -> int:
     raise ValueError(f"not a whole number >= 0: {raw!r}")
 
 
+_ROUTE_SECTIONS = ("http", "tcp", "tls")
+
+
 def route_splits(vs: dict[str, Any], hosts: EgressHosts, kind_of: Classifier | None = None) -> list[RouteSplit]:
     """Routes of a VirtualService that reach an egress gateway (Istio's or ASM's), with their weights.
 
@@ -307,14 +310,17 @@ def route_splits(vs: dict[str, Any], hosts: EgressHosts, kind_of: Classifier | N
     if kind_of is None:
         kind_of = hosts.classifier()
     out = []
-    for section in ("http", "tcp", "tls"):
+    for section in _ROUTE_SECTIONS:
         rules = spec.get(section)
         if not rules:
             continue
         for index, rule in enumerate(rules):
             if not isinstance(rule, dict):
                 continue
-            route = [d for d in rule.get("route") or () if isinstance(d, dict)]
+            route = rule.get("route") or ()
+            # A rule of one destination (most): the list as it is; else its destinations that are objects.
+            if type(route) is not list or len(route) != 1 or type(route[0]) is not dict:
+                route = [d for d in route if isinstance(d, dict)]
             only = len(route) == 1
             resolved = []
             touched = False
@@ -323,6 +329,8 @@ def route_splits(vs: dict[str, Any], hosts: EgressHosts, kind_of: Classifier | N
                 raw = dest.get("weight")
                 if raw is None:
                     weight = 100 if only else 0
+                elif type(raw) is int and raw >= 0:  # _weight's first case, without the call (most weights)
+                    weight = raw
                 else:
                     try:
                         weight = _weight(raw)
@@ -332,8 +340,11 @@ def route_splits(vs: dict[str, Any], hosts: EgressHosts, kind_of: Classifier | N
                 if which is not None:
                     touched = True
                 resolved.append((host, raw, weight, which))
-            mirror = str(((rule.get("mirror") or {}).get("host")) or "")
-            mirror_to_istio = bool(mirror) and kind_of(mirror, vs) == "istio"
+            mirror = rule.get("mirror")
+            mirror_to_istio = False
+            if mirror:  # most rules mirror nothing: no host read
+                mirrored = str(mirror.get("host") or "")
+                mirror_to_istio = bool(mirrored) and kind_of(mirrored, vs) == "istio"
             if touched or mirror_to_istio:  # most routes reach no egress gateway: no split built for them
                 out.append(_split(section, index, resolved, mirror_to_istio))
     return out
@@ -1213,10 +1224,10 @@ class CrossClusterGatewayFirst(ClusterCheck):
                 self.report(self.NO_EASTWEST, cluster.name, params={})]
             return
         pods = cluster.pods()
-        # The columns read of the rows read, from numpy masks: no loc (its index take and copy through the blocks).
-        moved = istio.pod_columns(pods, istio.among(pods["proxy"], (mesh.PROXY_ASM,))
-                                  & istio.among(pods["role"], (mesh.ROLE_SIDECAR,)),
-                                  ("namespace", "name", "workload_kind", "workload_name", "created"))
+        # The columns read of the rows read, from numpy masks: no loc (its index take and copy through the blocks); the
+        # creation times alone unless some pods started before the gateway (tens of thousands of moved pods).
+        rows = istio.among(pods["proxy"], (mesh.PROXY_ASM,)) & istio.among(pods["role"], (mesh.ROLE_SIDECAR,))
+        moved = istio.pod_columns(pods, rows, ("created",))
         # Vectorised: a big cluster has tens of thousands of moved pods.
         times = pd.to_datetime(moved["created"].astype(str), utc=True, errors="coerce", format="ISO8601")
         undated = int(times.isna().sum())
@@ -1258,6 +1269,7 @@ class CrossClusterGatewayFirst(ClusterCheck):
             return
         early_mask = (times < pd.Timestamp(first_gw)).to_numpy()
         if early_mask.any():
+            moved = istio.pod_columns(pods, rows, ("namespace", "name", "workload_kind", "workload_name", "created"))
             early = moved[early_mask].assign(_t=times[early_mask]).sort_values("_t")
             workloads = sorted({(str(ns), str(k), str(n)) for ns, k, n in zip(
                 early["namespace"], early["workload_kind"], early["workload_name"], strict=True)})

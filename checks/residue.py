@@ -209,7 +209,15 @@ def _istiod_named(workload_names: pd.Series) -> pd.Series:
         codes, distinct = workload_names.cat.codes.to_numpy(), workload_names.cat.categories
     else:
         codes, distinct = pd.factorize(workload_names)
-    matched = np.asarray(pd.Index(distinct).astype(str).str.match(ISTIOD_SERVICE.pattern), dtype=bool)
+    texts = pd.Index(distinct).astype(str)
+    if texts.is_monotonic_increasing:
+        # The pod frame's categories are in text order (~12,000 workload names at 50k pods): the names starting
+        # "istiod", all the pattern can match, are the run from "istiod" up to "istioe", and only those are matched.
+        start, stop = texts.searchsorted("istiod"), texts.searchsorted("istioe")
+        matched = np.zeros(len(texts), dtype=bool)
+        matched[start:stop] = np.asarray(texts[start:stop].str.match(ISTIOD_SERVICE.pattern), dtype=bool)
+    else:
+        matched = np.asarray(texts.str.match(ISTIOD_SERVICE.pattern), dtype=bool)
     return pd.Series(np.append(matched, False)[codes], index=workload_names.index)  # code -1 (missing): no match
 
 

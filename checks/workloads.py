@@ -171,7 +171,9 @@ class AsmProxiesReady(ClusterCheck):
         pods = cluster.pods()
         # Only the rows and columns read, as frames of those columns' arrays: filtering copies each column kept.
         columns = [*WORKLOAD_KEY, "name", "ready", "restarts", "phase"]
-        asm = pod_columns(pods, among(pods["proxy"], (mesh.PROXY_ASM,)) & among(pods["phase"], ACTIVE_PHASES), columns)
+        # The ASM proxies' workload key and what tells a bad pod; their names and phases only for the bad ones.
+        moved = among(pods["proxy"], (mesh.PROXY_ASM,)) & among(pods["phase"], ACTIVE_PHASES)
+        asm = pod_columns(pods, moved, [*WORKLOAD_KEY, "ready", "restarts"])
         sizes = workload_sizes(asm) if not asm.empty else {}
         short, unread = rollouts.shortfalls(cluster, set(sizes))
         if short:  # rare: which of them lack pods (unready pods that exist are judged below, one finding each)
@@ -189,7 +191,9 @@ class AsmProxiesReady(ClusterCheck):
             return
         not_ready = ~asm["ready"].to_numpy().astype(bool)
         restarting = (asm["restarts"] > self.restart_threshold).to_numpy()
-        bad = pod_columns(asm, not_ready | restarting, columns)
+        bad_rows = moved.copy()
+        bad_rows[moved] = not_ready | restarting
+        bad = pod_columns(pods, bad_rows, columns)
         # Plain lists in workload order (inventory.workload_columns): no DataFrame, nor dict of lists, per workload.
         keys, bounds, values = workload_columns(bad, ("name", "ready", "restarts", "phase"))
         pod_names, readiness, restart_counts, pod_phases = (values[c] for c in ("name", "ready", "restarts", "phase"))

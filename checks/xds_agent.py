@@ -129,10 +129,12 @@ class PodsXdsAgent(ClusterCheck):
         skipped = int((istio & eastwest).sum())
         # Only the rows and columns read, as frames of those columns' arrays: selecting copies each column it keeps.
         columns = [*WORKLOAD_KEY, "name", "role", "xds_agent"]
-        proxies = pod_columns(pods, istio & ~eastwest, columns)
+        # The proxies' workload key alone (what `sizes` counts); their other columns only where the value lacks.
+        judged = istio & ~eastwest
+        proxies = pod_columns(pods, judged, WORKLOAD_KEY)
         # Vectorised: one mask over all pods, then only the workloads that lack the value are grouped.
         # pilot-agent reads the value with Go's strconv.ParseBool (mesh.GO_TRUE): "True" and "1" are on too.
-        missing_all = pod_columns(proxies, ~among(proxies["xds_agent"], _TRUE_SPELLINGS), columns)
+        missing_all = pod_columns(pods, judged & ~among(pods["xds_agent"], _TRUE_SPELLINGS), columns)
         sizes = workload_sizes(proxies)
         # Plain lists in workload order (inventory.workload_columns): no DataFrame, nor dict of lists, per workload.
         keys, bounds, values = workload_columns(missing_all, ("name", "xds_agent", "role"))
