@@ -989,7 +989,9 @@ class ClusterInventory:
         if self._pods is None:
             with timing.part(timing.VIEW, "pod_frame"):
                 self._pods = self._build_pod_frame()
-            self.pod_summaries, self.pod_rows = PodSummaries.empty(), []  # the frame now holds the data: free them
+                # The frame now holds the data: free them (~8 ms at 50k pods, the view's own work: outside its part it
+                # was charged to whichever check asked first).
+                self.pod_summaries, self.pod_rows = PodSummaries.empty(), []
         if self._classified_with != self._owner_evidence():
             with timing.part(timing.VIEW, "pod_frame"):
                 self._classify_proxies(self._pods)
