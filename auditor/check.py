@@ -155,7 +155,10 @@ class Check:
 
 # Outcomes the engine reports on any check's behalf (codes AA00xx).
 ENGINE_UNREADABLE = Outcome("AA0001", Status.UNKNOWN, "evidence the check needs could not be read (forbidden, "
-                            "unreachable, not collected, malformed); the reason names it")
+                            "unreachable, not collected, malformed); the reason names it",
+                            # The reason as it was recorded: a check that says it beside findings of its own (and so
+                            # cannot raise) reports it from this template.
+                            message="{reason}")
 ENGINE_CRASHED = Outcome("AA0002", Status.UNKNOWN, "the check crashed on this input: UNKNOWN, never PASS")
 ENGINE_SILENT = Outcome("AA0003", Status.UNKNOWN, "the check produced no result for this cluster")
 ENGINE_UNDECLARED = Outcome("AA0004", Status.UNKNOWN, "the check reported an outcome it does not declare "

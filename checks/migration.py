@@ -158,7 +158,8 @@ class MigrationResource(Check):
             found = list(self._state(ctx))
         except EvidenceUnavailable as exc:  # as the engine says it (judge._guarded), beside the conflicts
             mesh_wide = ctx.inv.asm.name if ctx.inv.asm else "mesh"
-            return [self.report(ENGINE_UNREADABLE, exc.cluster or mesh_wide, exc.reason), *conflicts]
+            return [self.report(ENGINE_UNREADABLE, exc.cluster or mesh_wide, params={"reason": exc.reason}),
+                    *conflicts]
         if found and all(f.code not in (self.PAST.code, self.MISSING.code, self.NOT_SERVED.code) for f in found):
             evidence = covered.evidence()
             for f in found:
