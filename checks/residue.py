@@ -679,11 +679,23 @@ class IstioResidue(_LeftoverCheck):
                                             if (svc := cluster.get(K.SERVICE, s.name, s.namespace)) is not None])
             shared = {name: why for (_, _, name), why in uses.items()}
             command = self._gateway_removal(cluster, gw, fronting, shared)
-            params = {"type": gw.type, "namespace": gw.namespace, "name": gw.name,
-                      "services": ", ".join(fronts) or "none"}
             evidence: dict[str, Any] = {"services": fronts}
             if shared:
                 evidence["kept_services"] = shared
+            template = ((obj.get("spec") or {}).get("template") or {}).get("spec") or {}
+            if not cluster.available(K.POD) and (mesh.find_proxy_container(template)[0] or {}).get("image") == "auto":
+                # Injected at each pod's creation: whose proxy its pods run is told by the pods alone, not read here.
+                # Still a FAIL (unproven stays Istio's), with the check before the delete.
+                match = ((obj.get("spec") or {}).get("selector") or {}).get("matchLabels") or {}
+                selector = ",".join(f"{k}={v}" for k, v in sorted(match.items()) if isinstance(v, str))
+                command = ("# its pods were not read and its template is injected (image auto): they may run ASM's "
+                           "proxy. Keep it if this shows ASM's proxy image:\n"
+                           f"# {mesh.kubectl(cluster.name)} -n {mesh.sh_text(gw.namespace)} get pods "
+                           + (f"-l {mesh.sh_text(selector)} " if selector else "")
+                           + "-o jsonpath='{..image}'\n" + command)
+                evidence["pods_not_read"] = True
+            params = {"type": gw.type, "namespace": gw.namespace, "name": gw.name,
+                      "services": ", ".join(fronts) or "none"}
             yield Leftover(gw.kind, gw.name, self.GATEWAY, params, command, gw.namespace, evidence=evidence)
 
     @staticmethod

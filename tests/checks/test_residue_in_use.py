@@ -258,3 +258,40 @@ def test_a_gateway_api_deployment_partly_on_asms_proxy_is_restarted_not_deleted(
     assert [(r["code"], r["name"]) for r in rows] == [("AA2317", "web-istio")]
     assert rows[0]["remediation"] == ('kubectl --kubeconfig="${KUBECONFIG_CLUSTER_A:?}" -n shop rollout restart '
                                       "deployment/web-istio")
+
+
+def test_a_gateway_chart_release_whose_service_also_fronts_asms_gateway_is_not_uninstalled(audit):
+    # `helm install istio-ingress istio/gateway` (charts/gateway @1.24.6: Service selector app/istio = the release's
+    # names), its pods still on Istio's proxy, and ASM's gateway given the same two labels so that the release's
+    # Service (its CLB address) sends traffic to it too. main: `helm uninstall istio-ingress`, which deletes that Service.
+    from tests.checks.test_gateway_shapes import helm_gateway
+
+    dep, rs, svc, *pods = helm_gateway("istio-ingress", "istio-ingress", version="1.24.6", pods=1)
+    asm = f.gateway_deployment("istio-ingress-asm", "istio-ingress", asm=True, gateway_type="ingress",
+                               istio_label="ingress")
+    asm["spec"]["template"]["metadata"]["labels"]["app"] = "istio-ingress"
+    a = finished(audit, [f.namespace("istio-ingress"), dep, rs, *pods, asm, svc])
+    (row,) = a.rows(RES)
+    assert (row["status"], row["code"], row["name"]) == ("FAIL", "AA2310", "istio-ingress")
+    commands = [line for line in row["remediation"].splitlines() if not line.startswith("#")]
+    assert commands == ['kubectl --kubeconfig="${KUBECONFIG_CLUSTER_A:?}" -n istio-ingress delete '
+                        "deployment/istio-ingress"]
+    assert list(row["evidence"]["kept_services"]) == ["istio-ingress"]
+
+
+def test_an_injected_gateway_whose_pods_were_not_read_fails_with_the_check_before_the_delete(audit):
+    # Unproven stays Istio's (FAIL), but main's bare `kubectl delete` may delete ASM's gateway: its template (image auto)
+    # says nothing of whose proxy its pods run.
+    from auditor import kinds as K
+
+    dep_rs = injected_gateway(purge_label=False)
+    a = audit({"cluster-a": [*dep_rs]}, "finished", asm=[f.migration_cr("Finished")],
+              unreadable={"cluster-a": {K.POD: "forbidden"}})
+    (row,) = [r for r in a.rows(RES) if r["code"] == "AA2310"]
+    assert row["status"] == "FAIL"
+    assert row["evidence"]["pods_not_read"] is True
+    first, check, command = row["remediation"].splitlines()
+    assert first.startswith("# its pods were not read")
+    assert check.startswith('# kubectl --kubeconfig="${KUBECONFIG_CLUSTER_A:?}" -n istio-system get pods -l ')
+    assert command == ('kubectl --kubeconfig="${KUBECONFIG_CLUSTER_A:?}" -n istio-system delete '
+                       "deployment/istio-eastwestgateway")
