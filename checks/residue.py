@@ -351,7 +351,8 @@ class IstioControlPlaneRemoved(_LeftoverCheck):
                  "over certificates and config; a leftover injector webhook injects Istio sidecars (or, with "
                  "failurePolicy Fail and no istiod, blocks pod creation); a leftover validator rejects Istio API "
                  "writes; an operator re-installs what was removed. ASM's istiod-<rev> Service and injector are "
-                 "not Istio's and are never flagged.")
+                 "not Istio's and are never flagged, nor is a webhook calling ASM's istiod whoever installed it (a "
+                 "revision tag set for ASM's revision).")
     remediation = ("Run `istioctl uninstall --purge` with the istioctl of the installed version, then delete "
                    "each object listed.")
     CLEAN = Outcome("AA2201", Status.PASS, "no istiod, Istio webhook or operator left",
@@ -534,7 +535,9 @@ class IstioResidue(_LeftoverCheck):
                  "without a proxy) and WARNs about inert ones (Istio CRDs, RBAC, "
                  "ConfigMaps, the istiod Service). Not flagged: istio-system (ASM uses it), istio-injection "
                  "labels (ASM honours them), istio-ca-root-cert ConfigMaps (ASM's istiod writes the same ones "
-                 "for its proxies), anything ASM owns.")
+                 "for its proxies), anything ASM owns, and what ASM's data plane uses whoever installed it (a gateway "
+                 "whose pods run ASM's proxy, a Service selecting them, the mesh ConfigMap they read; purge-preview's "
+                 "rule).")
     remediation = "Delete each leftover with the command given (CRDs only after istio-config-imported passes)."
     _GATEWAY_API = "Istio's Gateway API gateway {namespace}/{gateway} (class {gateway_class})"
     _GATEWAY_API_ORPHAN = "Istio's Gateway API gateway objects of {namespace}/{gateway} (their Gateway is gone)"

@@ -263,7 +263,8 @@ def test_a_gateway_api_deployment_partly_on_asms_proxy_is_restarted_not_deleted(
 def test_a_gateway_chart_release_whose_service_also_fronts_asms_gateway_is_not_uninstalled(audit):
     # `helm install istio-ingress istio/gateway` (charts/gateway @1.24.6: Service selector app/istio = the release's
     # names), its pods still on Istio's proxy, and ASM's gateway given the same two labels so that the release's
-    # Service (its CLB address) sends traffic to it too. main: `helm uninstall istio-ingress`, which deletes that Service.
+    # Service (its CLB address) sends traffic to it too. main: `helm uninstall istio-ingress`, which deletes that
+    # Service.
     from tests.checks.test_gateway_shapes import helm_gateway
 
     dep, rs, svc, *pods = helm_gateway("istio-ingress", "istio-ingress", version="1.24.6", pods=1)
@@ -280,8 +281,8 @@ def test_a_gateway_chart_release_whose_service_also_fronts_asms_gateway_is_not_u
 
 
 def test_an_injected_gateway_whose_pods_were_not_read_fails_with_the_check_before_the_delete(audit):
-    # Unproven stays Istio's (FAIL), but main's bare `kubectl delete` may delete ASM's gateway: its template (image auto)
-    # says nothing of whose proxy its pods run.
+    # Unproven stays Istio's (FAIL), but main's bare `kubectl delete` may delete ASM's gateway: its template (image
+    # auto) says nothing of whose proxy its pods run.
     from auditor import kinds as K
 
     dep_rs = injected_gateway(purge_label=False)
