@@ -1094,3 +1094,69 @@ def selects(selector: dict[str, Any], labels: dict[str, str]) -> bool:
     """Whether a Service's spec.selector picks pods with these labels (an empty selector picks none: the API server
     leaves such a Service's Endpoints to whoever writes them)."""
     return bool(selector) and _matches(selector, labels)
+
+
+# ---------------------------------------------------------------- what ASM's data plane uses
+def asm_proxied_workloads_of(cluster: ClusterInventory, rules: mesh.ProxyRules,
+                             names: GatewaysConfig | None = None) -> dict[tuple[str, str, str], AsmWorkload]:
+    """asm_proxied_workloads, once per cluster for every reader (istio-residue asks it from several categories)."""
+    names = names or GatewaysConfig()
+    return dict(cluster.memo(("asm_proxied_workloads", id(rules), repr(names)),
+                             lambda: asm_proxied_workloads(cluster, rules, names)))
+
+
+def asm_data_plane_uses(cluster: ClusterInventory, objects: list[tuple[str, dict[str, Any]]],
+                        asm: dict[tuple[str, str, str], AsmWorkload],
+                        gone: frozenset[tuple[str, str, str]] | set[tuple[str, str, str]] = frozenset()
+                        ) -> dict[tuple[str, str, str], str]:
+    """(kind, namespace, name) of `objects` ((kind, object) pairs) that ASM's data plane runs on -> why: the one
+    statement of it, for purge-preview (what the purge must not delete) and istio-control-plane-removed / istio-residue
+    (what is no leftover to delete). `asm`: asm_proxied_workloads' answer; `gone`: workloads deleted all the same (their
+    reading of a ConfigMap does not count).
+
+    - a webhook configuration one of whose webhooks calls ASM's istiod (mesh.istiod_owners): `istioctl tag set default
+      --revision <ASM's revision>` writes one from the chart's revision-tags template with Istio's install labels
+      (istioctl/pkg/tag/generate.go, manifests/charts/istio-control/istio-discovery/templates/revision-tags.yaml
+      @1.24.6): the injection path into ASM goes with it;
+    - a Deployment/DaemonSet that runs ASM's proxy (in `asm`);
+    - a Service whose selector picks the pods of such a workload of its namespace: an Istio-installed
+      `istio-ingressgateway` Service (manifests/charts/gateways/istio-ingress/templates/service.yaml @1.22.3..1.30.3)
+      re-pointed at ASM's gateway holds the address ASM's gateway is reached at (the audit reads it as ASM's:
+      gateway_services);
+    - a ConfigMap read by such a workload of its namespace: a gateway applied from a copy of Istio's manifest mounts
+      the mesh config `istio[-<rev>]` (templates/deployment.yaml @1.24.6, config-volume), which the istio-discovery
+      chart renders with Istio's install labels (templates/configmap.yaml).
+    """
+    out: dict[tuple[str, str, str], str] = {}
+    webhooks = [(kind, obj) for kind, obj in objects if kind.endswith("WebhookConfiguration")]
+    owners = cluster.istiod_owners() if webhooks else {}
+    for kind, obj in webhooks:
+        meta = obj.get("metadata") or {}
+        for hook in obj.get("webhooks") or ():
+            service = ((hook.get("clientConfig") if isinstance(hook, dict) else None) or {}).get("service") or {}
+            key = f"{service.get('namespace') or ''}/{service.get('name') or ''}" if isinstance(service, dict) \
+                else ""
+            owner, why = owners.get(key, (mesh.OWNER_UNPROVEN, ""))
+            if owner == mesh.OWNER_ASM:
+                out[(kind, "", meta.get("name", ""))] = f"its webhook {hook.get('name', '')} calls {why}"
+                break
+    by_namespace: dict[str, list[tuple[tuple[str, str, str], AsmWorkload]]] = {}
+    for key, workload in asm.items():
+        by_namespace.setdefault(key[1], []).append((key, workload))
+    for kind, obj in objects:
+        meta = obj.get("metadata") or {}
+        key = (kind, meta.get("namespace", ""), meta.get("name", ""))
+        if kind in ("Deployment", "DaemonSet") and key in asm:
+            out[key] = asm[key].why
+        elif kind == "Service":
+            selector = (obj.get("spec") or {}).get("selector") or {}
+            for (wkind, ns, name), workload in by_namespace.get(key[1], ()):
+                if selects(selector, workload.pod_labels):
+                    out[key] = f"selects the pods of {wkind} {ns}/{name}, {workload.why}"
+                    break
+        elif kind == "ConfigMap":
+            readers = [f"{wkind} {ns}/{name}" for (wkind, ns, name), workload in by_namespace.get(key[1], ())
+                       if key[2] in workload.config_maps and (wkind, ns, name) not in gone]
+            if readers:
+                out[key] = f"read by {', '.join(readers[:5])}, on ASM's proxy"
+    return out

@@ -20,8 +20,8 @@ from auditor.errors import EvidenceUnavailable
 from auditor.gateways import (
     SCAN_KINDS,
     AsmWorkload,
+    asm_data_plane_uses,
     asm_proxied_workloads,
-    selects,
     template_service_account,
 )
 from auditor.inventory import ClusterInventory
@@ -306,53 +306,11 @@ class PurgePreview(ClusterCheck):
     @staticmethod
     def _serving_asm(cluster: ClusterInventory, labelled: list[tuple[str, dict[str, Any]]],
                      asm: dict[tuple[str, str, str], AsmWorkload]) -> dict[tuple[str, str, str], str]:
-        """(kind, namespace, name) of labelled objects that ASM's data plane runs on -> why: a Deployment/DaemonSet
-        that runs ASM's proxy, a Service whose selector picks such a workload's pods. The audit reads them as ASM's
-        (auditor/gateways.py: a Service counts as ASM's when the gateway it selects is ASM's, whatever its own labels
-        say), while the purge selects by the label alone: an Istio-installed `istio-ingressgateway` Service
-        (manifests/charts/gateways/istio-ingress/templates/service.yaml @1.22.3..1.30.3) re-pointed at ASM's gateway
-        goes, and with it the address ASM's gateway is reached at."""
-        out: dict[tuple[str, str, str], str] = {}
-        webhooks = [(kind, obj) for kind, obj in labelled if kind.endswith("WebhookConfiguration")]
-        # A webhook that calls ASM's istiod: `istioctl tag set default --revision <ASM's revision>` writes one from the
-        # chart's revision-tags template, operator.istio.io/component: "Pilot" hard-coded (istioctl/pkg/tag/
-        # generate.go, manifests/charts/istio-control/istio-discovery/templates/revision-tags.yaml @1.24.6): the
-        # purge takes that injection path into ASM away.
-        owners = cluster.istiod_owners() if webhooks else {}
-        for kind, obj in webhooks:
-            meta = _meta(obj)
-            for hook in obj.get("webhooks") or ():
-                service = ((hook.get("clientConfig") if isinstance(hook, dict) else None) or {}).get("service") or {}
-                key = f"{service.get('namespace') or ''}/{service.get('name') or ''}" if isinstance(service, dict) \
-                    else ""
-                owner, why = owners.get(key, (mesh.OWNER_UNPROVEN, ""))
-                if owner == mesh.OWNER_ASM:
-                    out[(kind, "", meta.get("name", ""))] = f"its webhook {hook.get('name', '')} calls {why}"
-                    break
+        """(kind, namespace, name) of labelled objects that ASM's data plane runs on -> why (gateways.py
+        asm_data_plane_uses, the rule istio-residue shares), while the purge selects by the label alone. A labelled
+        workload that reads a labelled ConfigMap goes with the purge: its reading does not count."""
         purged = {(kind, _meta(obj).get("namespace", ""), _meta(obj).get("name", "")) for kind, obj in labelled}
-        by_namespace: dict[str, list[tuple[tuple[str, str, str], AsmWorkload]]] = {}
-        for key, workload in asm.items():
-            by_namespace.setdefault(key[1], []).append((key, workload))
-        for kind, obj in labelled:
-            meta = _meta(obj)
-            key = (kind, meta.get("namespace", ""), meta.get("name", ""))
-            if kind in ("Deployment", "DaemonSet") and key in asm:
-                out[key] = asm[key].why
-            elif kind == "Service":
-                selector = (obj.get("spec") or {}).get("selector") or {}
-                for (wkind, ns, name), workload in by_namespace.get(key[1], ()):
-                    if selects(selector, workload.pod_labels):
-                        out[key] = f"selects the pods of {wkind} {ns}/{name}, {workload.why}"
-                        break
-            elif kind == "ConfigMap":
-                # Read by a workload on ASM's proxy: a gateway applied from a copy of Istio's manifest mounts the mesh
-                # config `istio[-<rev>]` (templates/deployment.yaml @1.24.6, config-volume), which the istio-discovery
-                # chart renders with operator.istio.io/component "Pilot" (templates/configmap.yaml).
-                readers = [f"{wkind} {ns}/{name}" for (wkind, ns, name), workload in by_namespace.get(key[1], ())
-                           if key[2] in workload.config_maps and (wkind, ns, name) not in purged]
-                if readers:
-                    out[key] = f"read by {', '.join(readers[:5])}, on ASM's proxy"
-        return out
+        return asm_data_plane_uses(cluster, labelled, asm, gone=purged)
 
     def _shared_accounts(self, cluster: ClusterInventory, labelled: list[tuple[str, dict[str, Any]]],
                          asm: dict[tuple[str, str, str], AsmWorkload], evidence: dict[str, Any]) -> Iterator[Finding]:

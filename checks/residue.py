@@ -26,13 +26,14 @@ from auditor.gateways import (
     SCAN_KINDS,
     GatewayService,
     GatewayWorkload,
+    asm_data_plane_uses,
+    asm_proxied_workloads_of,
     gateway_services,
-    gateway_workloads,
     istio_gateways,
 )
-from auditor.inventory import ClusterInventory
+from auditor.inventory import ACTIVE_PHASES, ClusterInventory
 from auditor.istio import among, pod_columns
-from auditor.labelled import HELM_RELEASE, carrying_annotation, carrying_label
+from auditor.labelled import COMPONENT_LABEL, HELM_RELEASE, carrying_annotation, carrying_label
 from auditor.mesh import asm_owned, istio_installed
 from auditor.model import Finding, Gate, Outcome, Severity, Status
 
@@ -153,12 +154,18 @@ def is_istio_webhook(obj: dict[str, Any], pattern: re.Pattern[str], asm_istiods:
 
 
 def asm_revisions(cluster: ClusterInventory) -> set[str]:
-    """Revisions ASM's injectors serve in this cluster (from istiod-<rev> Services and ASM's webhooks)."""
+    """Revisions ASM's injectors serve in this cluster (from istiod-<rev> Services and ASM's webhooks, and the webhooks
+    calling ASM's istiod whatever their labels: a revision tag `istioctl tag set` wrote for ASM's revision serves its
+    tag through ASM's istiod, gateways.asm_data_plane_uses)."""
     asm_istiods = asm_istiod_names(cluster)
     revs = {name[len("istiod-"):] for name in asm_istiods}
-    for obj in cluster.objects(K.MUTATING_WEBHOOK):
-        if not is_istio_webhook(obj, ISTIO_INJECTOR, asm_istiods) and (
-                asm_owned(obj.get("metadata") or {}) or any(t in asm_istiods for t in webhook_targets(obj))):
+    webhooks = cluster.objects(K.MUTATING_WEBHOOK)
+    calling_asm = asm_data_plane_uses(cluster, [(K.MUTATING_WEBHOOK.kind, obj) for obj in webhooks], {})
+    for obj in webhooks:
+        meta = obj.get("metadata") or {}
+        if (not is_istio_webhook(obj, ISTIO_INJECTOR, asm_istiods) and (
+                asm_owned(meta) or any(t in asm_istiods for t in webhook_targets(obj)))) or (
+                (K.MUTATING_WEBHOOK.kind, "", meta.get("name", "")) in calling_asm):
             revs |= served_revisions(obj)
     return revs
 
@@ -202,6 +209,32 @@ def _delete(cluster: str, resource: str, names: str | list[str], namespace: str 
     return f"{mesh.kubectl(cluster)} {ns}delete {words}"
 
 
+def _asm_uses(cluster: ClusterInventory, ctx: Context,
+              items: list[tuple[str, dict[str, Any]]]) -> dict[tuple[str, str, str], str]:
+    """(kind, namespace, name) of `items` that ASM's data plane uses -> why (gateways.asm_data_plane_uses: the rule
+    purge-preview judges the purge by). Webhooks alone need no workloads read."""
+    if not items:
+        return {}
+    workloads = any(not kind.endswith("WebhookConfiguration") for kind, _ in items)
+    asm = asm_proxied_workloads_of(cluster, ctx.inv.rules, ctx.config.gateways) if workloads else {}
+    return asm_data_plane_uses(cluster, items, asm)
+
+
+def _pods_not_on_asm(cluster: ClusterInventory) -> dict[tuple[str, str, str], int]:
+    """(workload kind, namespace, name) -> how many of its active pods run Istio's (or an unproven) proxy; {} when
+    pods are unreadable."""
+    if not cluster.available(K.POD):
+        return {}
+    pods = cluster.pods()
+    rows = among(pods["proxy"], (mesh.PROXY_ISTIO, mesh.PROXY_UNKNOWN)) & among(pods["phase"], ACTIVE_PHASES)
+    found = pod_columns(pods, rows, ("workload_kind", "namespace", "workload_name"))
+    out: dict[tuple[str, str, str], int] = {}
+    for key in zip(found["workload_kind"].astype(str).tolist(), found["namespace"].astype(str).tolist(),
+                   found["workload_name"].astype(str).tolist(), strict=True):
+        out[key] = out.get(key, 0) + 1
+    return out
+
+
 def _istiod_named(workload_names: pd.Series) -> pd.Series:
     """Which pods' workload is named istiod[-...] (as `.astype(str).str.match` tells): the pattern is matched once
     per distinct name (a categorical's categories as they are: no factorizing of each pod's), not once per pod."""
@@ -229,6 +262,22 @@ class _LeftoverCheck(ClusterCheck):
     CATEGORY_UNREADABLE: Outcome
     # Set: the installer's own inert objects (operator.istio.io/component) are one WARN of this outcome.
     PURGE_PENDING: Outcome | None = None
+    # An object ASM's data plane uses is no leftover (kept, with why, in the evidence); one that still carries
+    # operator.istio.io/component is a WARN of this outcome: a purge deletes it (purge-preview AA2510); the label goes.
+    IN_USE: Outcome
+
+    def _in_use(self, cluster: str, kind: str, meta: dict[str, Any], why: str, kept: list[str]) -> Leftover | None:
+        """What an object ASM's data plane uses is said to be: kept (None), or the IN_USE WARN while it still carries
+        Istio's purge label."""
+        ns, name = str(meta.get("namespace") or ""), str(meta.get("name") or "")
+        subject = f"{kind} {ns + '/' if ns else ''}{name}"
+        if COMPONENT_LABEL in (meta.get("labels") or {}):
+            command = (f"{mesh.kubectl(cluster)} label {mesh.object_ref(kind.lower(), name)}"
+                       + (f" {mesh.ns_flag(ns)}" if ns else "") + f" {COMPONENT_LABEL}-  # keep it: do not delete it")
+            return Leftover(kind, name, self.IN_USE, {"subject": subject, "why": why}, command, ns,
+                            evidence={"in_use_by_asm": why})
+        kept.append(f"{subject}: in use by ASM's data plane ({why})")
+        return None
 
     def check_cluster(self, cluster: ClusterInventory, ctx: Context) -> Iterable[Finding]:
         globs = _allow_globs(ctx)
@@ -237,6 +286,7 @@ class _LeftoverCheck(ClusterCheck):
         unknown = 0
         out: list[Finding] = []
         purge_batch: list[tuple[str, Leftover]] = []
+        in_use = 0
         for category in self.categories:
             produce: Callable[..., Iterator[Leftover]] = getattr(self, f"_{category}")
             try:
@@ -253,16 +303,20 @@ class _LeftoverCheck(ClusterCheck):
                 purge_batch.extend((category, i) for i in purge)
             for item in items:
                 found += 1
+                in_use += item.outcome is self.IN_USE
                 out.append(self.report(item.outcome, cluster.name, params=item.params, kind=item.kind,
                                        namespace=item.namespace, name=item.name, remediation=item.command,
                                        evidence={"category": category, **(item.evidence or {})}))
         if purge_batch:
             # Not residue yet: the installer's own objects, which the seed's uninstall step removes in one go.
             found += 1
+            # What ASM's data plane uses and still carries the label goes with the purge: its label first.
+            first = (f"# first take {COMPONENT_LABEL} off what ASM's data plane uses ({self.IN_USE.code}), or the "
+                     "purge deletes it too\n" if in_use else "")
+            purge = f"istioctl --kubeconfig={mesh.kubeconfig_var(cluster.name)} uninstall --purge"
             out.append(self.report(
                 self.PURGE_PENDING, cluster.name, params={"count": len(purge_batch)},
-                remediation=f"istioctl --kubeconfig={mesh.kubeconfig_var(cluster.name)} uninstall --purge  # with "
-                            "the istioctl of the installed version\n# or one by one:\n"
+                remediation=first + purge + "  # with the istioctl of the installed version\n# or one by one:\n"
                             + "\n".join(i.command for _, i in purge_batch),
                 evidence={"objects": [f"{i.kind} {i.namespace + '/' if i.namespace else ''}{i.name}"
                                       for _, i in purge_batch],
@@ -297,7 +351,8 @@ class IstioControlPlaneRemoved(_LeftoverCheck):
                  "over certificates and config; a leftover injector webhook injects Istio sidecars (or, with "
                  "failurePolicy Fail and no istiod, blocks pod creation); a leftover validator rejects Istio API "
                  "writes; an operator re-installs what was removed. ASM's istiod-<rev> Service and injector are "
-                 "not Istio's and are never flagged.")
+                 "not Istio's and are never flagged, nor is a webhook calling ASM's istiod whoever installed it (a "
+                 "revision tag set for ASM's revision).")
     remediation = ("Run `istioctl uninstall --purge` with the istioctl of the installed version, then delete "
                    "each object listed.")
     CLEAN = Outcome("AA2201", Status.PASS, "no istiod, Istio webhook or operator left",
@@ -328,9 +383,19 @@ class IstioControlPlaneRemoved(_LeftoverCheck):
                             "IstioCNI, ZTunnel) is still present: the Sail operator installs Istio from it",
                             message="{kind} {name} (sailoperator.io, version {version}) is still present: the Sail "
                                     "operator installs Istio from it")
+    # A revision tag `istioctl tag set` wrote for ASM's revision (Istio's install labels, calling ASM's istiod): no
+    # leftover (kept, with why, in the evidence) unless it still carries the purge label.
+    IN_USE = Outcome("AA2220", Status.WARN, "a webhook named or labelled as Istio's calls ASM's istiod (a revision "
+                     "tag set for ASM's revision): keep it; it still carries operator.istio.io/component, which "
+                     "`istioctl uninstall --purge` deletes", Severity.MAJOR,
+                     fix="Keep it; take the label off: `kubectl label mutatingwebhookconfiguration/<name> "
+                         "operator.istio.io/component-`.",
+                     message="{subject} is in use by ASM's data plane ({why}) but still carries "
+                             "operator.istio.io/component: `istioctl uninstall --purge` deletes it; keep it and take "
+                             "the label off")
     CATEGORY_UNREADABLE = Outcome("AA2230", Status.UNKNOWN, "a category of objects cannot be read",
                                   message="{category}: {reason}")
-    outcomes = (CLEAN, ISTIOD, ISTIOD_PODS, WEBHOOK, OPERATOR, ISTIO_OPERATOR, SAIL_OPERATOR, SAIL_RESOURCE,
+    outcomes = (CLEAN, ISTIOD, ISTIOD_PODS, WEBHOOK, OPERATOR, ISTIO_OPERATOR, SAIL_OPERATOR, SAIL_RESOURCE, IN_USE,
                 CATEGORY_UNREADABLE)
     # All optional to the engine: each category says UNKNOWN for itself when its kinds are unreadable.
     uses = (K.DEPLOYMENT, K.POD, K.SERVICE, K.MUTATING_WEBHOOK, K.VALIDATING_WEBHOOK, K.ISTIOOPERATOR,
@@ -383,6 +448,14 @@ class IstioControlPlaneRemoved(_LeftoverCheck):
                 name = meta.get("name", "")
                 looks_istio = pattern.match(name) or any(ISTIOD_SERVICE.match(t) for t in webhook_targets(obj))
                 if not looks_istio or self._skip(kind.kind, meta, globs, kept):
+                    continue
+                # Calling ASM's istiod (a revision tag set for ASM's revision, Istio's labels and all): ASM's injection
+                # path, whatever its name and labels say (purge-preview's rule: gateways.asm_data_plane_uses).
+                why = _asm_uses(cluster, ctx, [(kind.kind, obj)]).get((kind.kind, "", name))
+                if why:
+                    item = self._in_use(cluster.name, kind.kind, meta, why, kept)
+                    if item is not None:
+                        yield item
                     continue
                 if not is_istio_webhook(obj, pattern, asm_istiods):
                     kept.append(f"{kind.kind} {name}: points at ASM's {', '.join(sorted(set(webhook_targets(obj))))}")
@@ -462,7 +535,9 @@ class IstioResidue(_LeftoverCheck):
                  "without a proxy) and WARNs about inert ones (Istio CRDs, RBAC, "
                  "ConfigMaps, the istiod Service). Not flagged: istio-system (ASM uses it), istio-injection "
                  "labels (ASM honours them), istio-ca-root-cert ConfigMaps (ASM's istiod writes the same ones "
-                 "for its proxies), anything ASM owns.")
+                 "for its proxies), anything ASM owns, and what ASM's data plane uses whoever installed it (a gateway "
+                 "whose pods run ASM's proxy, a Service selecting them, the mesh ConfigMap they read; purge-preview's "
+                 "rule).")
     remediation = "Delete each leftover with the command given (CRDs only after istio-config-imported passes)."
     _GATEWAY_API = "Istio's Gateway API gateway {namespace}/{gateway} (class {gateway_class})"
     _GATEWAY_API_ORPHAN = "Istio's Gateway API gateway objects of {namespace}/{gateway} (their Gateway is gone)"
@@ -498,6 +573,14 @@ class IstioResidue(_LeftoverCheck):
                       "still goes through it without istiod",
                       message="Istio's ztunnel DaemonSet {namespace}/{name} is still deployed: ambient pods' traffic "
                               "still goes through it, and without istiod it gets no config or certificates")
+    # A gateway whose template the scan calls Istio's (an injection template, `image: auto`) with pods on ASM's proxy
+    # and on Istio's: ASM's data plane runs on it (gateways.asm_proxied_workloads), so it is restarted, not deleted.
+    PARTLY_MOVED = Outcome("AA2317", Status.FAIL, "a gateway workload runs ASM's proxy in some pods and Istio's (or an "
+                           "unproven one) in others: restart it (ASM's injector gives every pod ASM's proxy); do not "
+                           "delete it",
+                           message="{kind} {namespace}/{name} runs ASM's proxy ({why}), but {count} of its pod(s) "
+                                   "still run Istio's (or an unproven) proxy, without istiod: restart it, do not "
+                                   "delete it")
     CRD = Outcome("AA2320", Status.WARN, "an Istio-installed CRD is still present (delete it only after "
                   "istio-config-imported passes)", Severity.MINOR,
                   message="Istio-installed CRD {name} ({why}) is still present")
@@ -527,6 +610,14 @@ class IstioResidue(_LeftoverCheck):
                             "--purge` has not run (or failed); it removes them", Severity.MINOR,
                             message="{count} inert Istio object(s) still carry operator.istio.io/component: "
                                     "`istioctl uninstall --purge` has not run here (or failed); it removes them")
+    IN_USE = Outcome("AA2329", Status.WARN, "an object installed by Istio is in use by ASM's data plane (a gateway on "
+                     "ASM's proxy, the Service in front of one, the mesh ConfigMap one reads): keep it; it still "
+                     "carries operator.istio.io/component, which `istioctl uninstall --purge` deletes", Severity.MAJOR,
+                     fix="Keep it; take the label off: `kubectl label <kind>/<name> -n <namespace> "
+                         "operator.istio.io/component-`.",
+                     message="{subject} is in use by ASM's data plane ({why}) but still carries "
+                             "operator.istio.io/component: `istioctl uninstall --purge` deletes it; keep it and take "
+                             "the label off")
     CATEGORY_UNREADABLE = Outcome("AA2330", Status.UNKNOWN, "a category of objects cannot be read",
                                   message="{category}: {reason}")
     NO_ASM_REVISION = Outcome("AA2331", Status.UNKNOWN, "namespaces carry istio.io/rev but no ASM injector revision "
@@ -535,8 +626,9 @@ class IstioResidue(_LeftoverCheck):
                                       "revision was found to compare with (no istiod-<rev> Service, no ASM "
                                       "MutatingWebhookConfiguration)")
     outcomes = (CLEAN, GATEWAY, GATEWAY_API, GATEWAY_API_ORPHAN, ADMISSION_POLICY, PINNED_NAMESPACE, ISTIO_CNI, ZTUNNEL,
-                CRD, GATEWAY_API_SERVICE, GATEWAY_API_ORPHAN_SERVICE, GATEWAY_OF_ISTIO_CLASS, GATEWAY_CLASS, RBAC,
-                CONFIGMAP, ISTIOD_SERVICE, PURGE_PENDING, CATEGORY_UNREADABLE, NO_ASM_REVISION)
+                PARTLY_MOVED, CRD, GATEWAY_API_SERVICE, GATEWAY_API_ORPHAN_SERVICE, GATEWAY_OF_ISTIO_CLASS,
+                GATEWAY_CLASS, RBAC, CONFIGMAP, ISTIOD_SERVICE, PURGE_PENDING, IN_USE, CATEGORY_UNREADABLE,
+                NO_ASM_REVISION)
     uses = (K.NAMESPACE, K.CRD, K.CLUSTERROLE, K.CLUSTERROLEBINDING, K.CONFIGMAP, K.DEPLOYMENT, K.SERVICE,
             K.MUTATING_WEBHOOK, K.VALIDATING_ADMISSION_POLICY, K.VALIDATING_ADMISSION_POLICY_BINDING,
             K.K8S_GATEWAYCLASS, K.POD, K.REPLICASET, *SCAN_KINDS)  # SCAN_KINDS: DaemonSets too
@@ -552,6 +644,7 @@ class IstioResidue(_LeftoverCheck):
                   kept: list[str]) -> Iterator[Leftover]:
         names = ctx.config.gateways
         services = gateway_services(cluster, ctx.inv.rules, names)
+        not_on_asm: dict[tuple[str, str, str], int] | None = None
         for gw in istio_gateways(cluster, ctx.inv.rules, names):
             meta = {"name": gw.name, "namespace": gw.namespace, "labels": gw.labels}
             if gatewayapi.managed_by_istio(meta):
@@ -560,30 +653,79 @@ class IstioResidue(_LeftoverCheck):
             if allow_reason(gw.kind, meta, globs):
                 kept.append(f"{gw.kind} {gw.namespace}/{gw.name}: {allow_reason(gw.kind, meta, globs)}")
                 continue
+            workload_kind = K.DAEMONSET if gw.kind == "DaemonSet" else K.DEPLOYMENT
+            obj = (cluster.get(workload_kind, gw.name, gw.namespace) if cluster.available(workload_kind) else None) \
+                or {"metadata": {"name": gw.name, "namespace": gw.namespace}}
+            # Its template says Istio's, its pods may run ASM's proxy (an injection template restarted where ASM's
+            # injector answers): what ASM's data plane runs on is no leftover (purge-preview's rule).
+            why = _asm_uses(cluster, ctx, [(gw.kind, obj)]).get((gw.kind, gw.namespace, gw.name))
+            if why:
+                if not_on_asm is None:
+                    not_on_asm = _pods_not_on_asm(cluster)
+                count = not_on_asm.get((gw.kind, gw.namespace, gw.name), 0)
+                if count:
+                    yield Leftover(gw.kind, gw.name, self.PARTLY_MOVED,
+                                   {"kind": gw.kind, "namespace": gw.namespace, "name": gw.name, "why": why,
+                                    "count": count},
+                                   mesh.restart_command(cluster.name, gw.kind, gw.namespace, gw.name), gw.namespace,
+                                   evidence={"in_use_by_asm": why, "pods_not_on_asm": count})
+                    continue
+                item = self._in_use(cluster.name, gw.kind, obj.get("metadata") or {}, why, kept)
+                if item is not None:
+                    yield item
+                continue
             fronting = [s for s in services if s.gateway == gw]
             fronts = sorted(s.name for s in fronting)
-            command = self._gateway_removal(cluster, gw, fronting)
+            # A Service in front of Istio's gateway that also selects pods of ASM's data plane stays (its address is
+            # ASM's gateway's too): it is no leftover to delete with the gateway.
+            uses = _asm_uses(cluster, ctx, [("Service", svc) for s in fronting
+                                            if (svc := cluster.get(K.SERVICE, s.name, s.namespace)) is not None])
+            shared = {name: why for (_, _, name), why in uses.items()}
+            command = self._gateway_removal(cluster, gw, fronting, shared)
+            evidence: dict[str, Any] = {"services": fronts}
+            if shared:
+                evidence["kept_services"] = shared
+            template = ((obj.get("spec") or {}).get("template") or {}).get("spec") or {}
+            if not cluster.available(K.POD) and (mesh.find_proxy_container(template)[0] or {}).get("image") == "auto":
+                # Injected at each pod's creation: whose proxy its pods run is told by the pods alone, not read here.
+                # Still a FAIL (unproven stays Istio's), with the check before the delete.
+                match = ((obj.get("spec") or {}).get("selector") or {}).get("matchLabels") or {}
+                selector = ",".join(f"{k}={v}" for k, v in sorted(match.items()) if isinstance(v, str))
+                command = ("# its pods were not read and its template is injected (image auto): they may run ASM's "
+                           "proxy. Keep it if this shows ASM's proxy image:\n"
+                           f"# {mesh.kubectl(cluster.name)} -n {mesh.sh_text(gw.namespace)} get pods "
+                           + (f"-l {mesh.sh_text(selector)} " if selector else "")
+                           + "-o jsonpath='{..image}'\n" + command)
+                evidence["pods_not_read"] = True
             params = {"type": gw.type, "namespace": gw.namespace, "name": gw.name,
                       "services": ", ".join(fronts) or "none"}
-            yield Leftover(gw.kind, gw.name, self.GATEWAY, params, command, gw.namespace,
-                           evidence={"services": fronts})
+            yield Leftover(gw.kind, gw.name, self.GATEWAY, params, command, gw.namespace, evidence=evidence)
 
     @staticmethod
-    def _gateway_removal(cluster: ClusterInventory, gw: GatewayWorkload, fronting: list[GatewayService]) -> str:
+    def _gateway_removal(cluster: ClusterInventory, gw: GatewayWorkload, fronting: list[GatewayService],
+                         shared: dict[str, str] | None = None) -> str:
         """How an Istio gateway goes: `helm uninstall` of its release when one of Istio's charts installed it (the
         gateway chart, manifests/charts/gateway @1.22.8/1.26.8/1.30.3: the release also holds its Service,
         ServiceAccount, Role, RoleBinding, PodDisruptionBudget, HorizontalPodAutoscaler, which a `kubectl delete` of the
         workload leaves, and Helm's record of it), not the Sail operator's (which renders charts with Helm's library
-        and re-creates what is deleted); else `kubectl delete` of the workload and the Services in front of it."""
+        and re-creates what is deleted); else `kubectl delete` of the workload and the Services in front of it.
+        `shared`: the Services in front of it that ASM's data plane uses too (name -> why): never deleted, nor is a
+        release holding one uninstalled."""
+        shared = shared or {}
         workload_kind = K.DAEMONSET if gw.kind == "DaemonSet" else K.DEPLOYMENT
         obj = cluster.get(workload_kind, gw.name, gw.namespace) if cluster.available(workload_kind) else None
         meta = (obj or {}).get("metadata") or {}
         release = mesh.helm_release(meta)
         others = _release_others(cluster, release, gw, fronting) if release is not None else []
+        keep = [f"# keep Service {mesh.sh_text(s.namespace)}/{mesh.sh_text(s.name)}: it selects pods of ASM's data "
+                "plane too (evidence kept_services)" for s in sorted(fronting, key=lambda s: s.name)
+                if s.name in shared]
+        held = sorted(s.name for s in fronting if s.name in shared and release is not None and mesh.helm_release(
+            {"namespace": s.namespace, "annotations": s.annotations}) == release)
         if release is None or mesh.sail_installed(meta) or mesh.istio_installed(meta) != "Helm chart labels" or (
-                others is None or others):
+                others is None or others or held):
             command = _delete(cluster.name, gw.kind.lower(), gw.name, gw.namespace)
-            fronts = sorted(s.name for s in fronting)
+            fronts = sorted(s.name for s in fronting if s.name not in shared)
             if fronts:
                 command += "\n" + _delete(cluster.name, "service", fronts, gw.namespace)
             if release is not None and others:
@@ -591,16 +733,20 @@ class IstioResidue(_LeftoverCheck):
                 command += (f"\n# not `helm uninstall {mesh.sh_text(release[0])}`: release {mesh.sh_text(release[0])} "
                             f"(-n {mesh.sh_text(release[1])}) also holds {shown}, which it would delete "
                             "(Istio's gateway chart as a subchart of another chart)")
-            return command
+            if release is not None and held:
+                command += (f"\n# not `helm uninstall {mesh.sh_text(release[0])}`: release {mesh.sh_text(release[0])} "
+                            f"(-n {mesh.sh_text(release[1])}) also holds Service "
+                            f"{', '.join(mesh.sh_text(n) for n in held)}, which ASM's data plane uses")
+            return "\n".join([command, *keep])
         # The Services of another release (or of none) in front of the gateway stay after the uninstall.
-        others = sorted(s.name for s in fronting if mesh.helm_release({"namespace": s.namespace,
-                                                                    "annotations": s.annotations}) != release)
+        others = sorted(s.name for s in fronting if s.name not in shared and mesh.helm_release(
+            {"namespace": s.namespace, "annotations": s.annotations}) != release)
         command = (mesh.helm_uninstall(cluster.name, *release) + f"  # the gateway's Helm release: its {gw.kind}, "
                    f"Service, ServiceAccount, Role... go with it (helm get manifest {mesh.sh_text(release[0])} "
                    f"-n {mesh.sh_text(release[1])} lists them)")
         if others:
             command += "\n" + _delete(cluster.name, "service", others, gw.namespace)
-        return command
+        return "\n".join([command, *keep])
 
     def _gateway_api(self, cluster: ClusterInventory, ctx: Context, globs: list[str],
                      kept: list[str]) -> Iterator[Leftover]:
@@ -617,14 +763,18 @@ class IstioResidue(_LeftoverCheck):
             class_name = str((gw.get("spec") or {}).get("gatewayClassName") or "")
             if gatewayapi.class_is_istio(class_name, classes):
                 gateways[(meta.get("namespace", ""), meta.get("name", ""))] = (gw, class_name)
-        asm_deployments: set[tuple[str, str]] | None = None
+        asm_deployments: dict[tuple[str, str, str], Any] | None = None
+        not_on_asm: dict[tuple[str, str, str], int] = {}
 
         def asm_deployment(namespace: str, name: str) -> bool:
-            # Told from the pods only when a Deployment istiod made is found: most clusters have none.
-            nonlocal asm_deployments
+            # Told from the pods only when a Deployment istiod made is found: most clusters have none. ASM's when the
+            # scan calls its template ASM's or any of its pods runs ASM's proxy (purge-preview's rule,
+            # gateways.asm_proxied_workloads): its pods still on Istio's are PARTLY_MOVED, restarted, never deleted.
+            nonlocal asm_deployments, not_on_asm
             if asm_deployments is None:
-                asm_deployments = self._asm_gateway_deployments(cluster, ctx)
-            return (namespace, name) in asm_deployments
+                asm_deployments = asm_proxied_workloads_of(cluster, ctx.inv.rules, ctx.config.gateways)
+                not_on_asm = _pods_not_on_asm(cluster)
+            return ("Deployment", namespace, name) in asm_deployments
 
         deployed: dict[tuple[str, str], list[tuple[str, str]]] = {}  # (ns, gateway) -> [(kind, name)]
         asm_gateways: set[tuple[str, str]] = set()  # an ASM proxy or ASM marks: the whole gateway is ASM's
@@ -642,6 +792,15 @@ class IstioResidue(_LeftoverCheck):
                         kind is K.DEPLOYMENT and asm_deployment(key[0], meta.get("name", ""))):
                     asm_gateways.add(key)
                     kept.append(f"{subject}: ASM's Gateway API gateway")
+                    workload = ("Deployment", key[0], str(meta.get("name") or ""))
+                    if kind is K.DEPLOYMENT and (count := not_on_asm.get(workload, 0)) and asm_deployments and (
+                            workload in asm_deployments):
+                        why = asm_deployments[workload].why
+                        yield Leftover("Deployment", workload[2], self.PARTLY_MOVED,
+                                       {"kind": "Deployment", "namespace": key[0], "name": workload[2], "why": why,
+                                        "count": count},
+                                       mesh.restart_command(cluster.name, "Deployment", key[0], workload[2]), key[0],
+                                       evidence={"in_use_by_asm": why, "pods_not_on_asm": count, "gateway": key[1]})
                 elif allow_reason(kind.kind, meta, globs):
                     kept.append(f"{subject}: {allow_reason(kind.kind, meta, globs)}")
                 else:
@@ -677,23 +836,6 @@ class IstioResidue(_LeftoverCheck):
                            {"namespace": ns, "name": name, "gateway_class": class_name},
                            _delete(cluster.name, resource, name, ns) + "  # only after istio-config-imported passes",
                            ns)
-
-    @staticmethod
-    def _asm_gateway_deployments(cluster: ClusterInventory, ctx: Context) -> set[tuple[str, str]]:
-        """(namespace, name) of Deployments the proxy classifier calls ASM's: as a gateway workload, or by their
-        pods (all proxies ASM's). Unproven stays Istio's: FAIL rather than a false GO."""
-        out = {(g.namespace, g.name) for g in gateway_workloads(cluster, ctx.inv.rules, ctx.config.gateways) if g.asm}
-        if cluster.available(K.POD):
-            pods = cluster.pods()
-            pods = pods.loc[(pods["workload_kind"].astype(str) == "Deployment") & (pods["proxy"] != mesh.PROXY_NONE),
-                            ["namespace", "workload_name", "proxy"]]  # the columns read, not all 30
-            keys = list(zip(pods["namespace"].astype(str).tolist(), pods["workload_name"].astype(str).tolist(),
-                            strict=True))
-            proxies = pods["proxy"].astype(str).tolist()
-            asm = {k for k, p in zip(keys, proxies, strict=True) if p == mesh.PROXY_ASM}
-            other = {k for k, p in zip(keys, proxies, strict=True) if p != mesh.PROXY_ASM}
-            out |= asm - other
-        return out
 
     def _gateway_classes(self, cluster: ClusterInventory, ctx: Context, globs: list[str],
                          kept: list[str]) -> Iterator[Leftover]:
@@ -810,6 +952,13 @@ class IstioResidue(_LeftoverCheck):
             if not ISTIO_SYSTEM_CONFIGMAP.match(name) or not istio_installed(meta):
                 continue
             if self._skip("ConfigMap", meta, globs, kept):
+                continue
+            # The mesh config `istio[-<rev>]` a gateway on ASM's proxy mounts (purge-preview's rule): no leftover.
+            why = _asm_uses(cluster, ctx, [("ConfigMap", cm)]).get(("ConfigMap", ISTIO_SYSTEM, name))
+            if why:
+                item = self._in_use(cluster.name, "ConfigMap", meta, why, kept)
+                if item is not None:
+                    yield item
                 continue
             yield Leftover("ConfigMap", name, self.CONFIGMAP, {"namespace": ISTIO_SYSTEM, "name": name,
                                                                "why": istio_installed(meta)},
