@@ -215,8 +215,11 @@ def _asm_uses(cluster: ClusterInventory, ctx: Context,
     purge-preview judges the purge by). Webhooks alone need no workloads read."""
     if not items:
         return {}
-    workloads = any(not kind.endswith("WebhookConfiguration") for kind, _ in items)
-    asm = asm_proxied_workloads_of(cluster, ctx.inv.rules, ctx.config.gateways) if workloads else {}
+    # What ASM runs in the namespaces of what is compared (a Service or ConfigMap is used by its own namespace's
+    # workloads): not every moved workload's template.
+    spaces = {(obj.get("metadata") or {}).get("namespace", "") for kind, obj in items
+              if not kind.endswith("WebhookConfiguration")}
+    asm = asm_proxied_workloads_of(cluster, ctx.inv.rules, ctx.config.gateways, spaces) if spaces else {}
     return asm_data_plane_uses(cluster, items, asm)
 
 
@@ -770,10 +773,11 @@ class IstioResidue(_LeftoverCheck):
             # Told from the pods only when a Deployment istiod made is found: most clusters have none. ASM's when the
             # scan calls its template ASM's or any of its pods runs ASM's proxy (purge-preview's rule,
             # gateways.asm_proxied_workloads): its pods still on Istio's are PARTLY_MOVED, restarted, never deleted.
+            # Of the Deployment's own namespace (memoised per namespace: gateways.asm_proxied_workloads_of).
             nonlocal asm_deployments, not_on_asm
             if asm_deployments is None:
-                asm_deployments = asm_proxied_workloads_of(cluster, ctx.inv.rules, ctx.config.gateways)
                 not_on_asm = _pods_not_on_asm(cluster)
+            asm_deployments = asm_proxied_workloads_of(cluster, ctx.inv.rules, ctx.config.gateways, {namespace})
             return ("Deployment", namespace, name) in asm_deployments
 
         deployed: dict[tuple[str, str], list[tuple[str, str]]] = {}  # (ns, gateway) -> [(kind, name)]
