@@ -160,7 +160,7 @@ class PurgePreview(ClusterCheck):
 
     def check_cluster(self, cluster: ClusterInventory, ctx: Context) -> Iterable[Finding]:
         labelled: list[tuple[str, dict[str, Any]]] = []
-        helm_releases: dict[tuple[str, str], list[str]] = {}
+        helm_releases: dict[tuple[str, str], list[tuple[str, dict[str, Any]]]] = {}
         for kind in PRUNED_KINDS:
             # Only the objects carrying the label or the release annotation, from one walk of the kind that
             # istio-residue's questions share (labelled.py): most objects carry neither.
@@ -172,7 +172,7 @@ class PurgePreview(ClusterCheck):
                 # The release annotation's value first: a cheap test, before the install-label rules.
                 if (release := mesh.helm_release(meta, "istio-system")) and mesh.istio_installed(
                         meta) == "Helm chart labels":
-                    helm_releases.setdefault(release, []).append(_subject(kind.kind, meta))
+                    helm_releases.setdefault(release, []).append((kind.kind, obj))
         # EnvoyFilters are pruned too (NamespacedResources @1.22.3..1.30.3); judged with the rest when they are read.
         filters_read = cluster.available(K.ENVOYFILTER)
         if filters_read:
@@ -183,13 +183,18 @@ class PurgePreview(ClusterCheck):
         sail = self._sail(cluster, labelled, evidence_base)
         if sail is not None:
             yield sail
-        if helm_releases:
-            commands = [mesh.helm_uninstall(cluster.name, release, ns) for release, ns in sorted(helm_releases)]
-            releases = ", ".join(f"{r} ({ns})" for r, ns in sorted(helm_releases))
-            yield self.report(self.HELM, cluster.name, params={"count": len(helm_releases), "releases": releases},
-                              remediation="\n".join(commands),
-                              evidence={**evidence_base, "releases": {f"{ns}/{r}": subjects[:20] for (r, ns), subjects
-                                                                      in sorted(helm_releases.items())}})
+        kept_releases = self._releases_asm_runs_on(cluster, ctx, helm_releases)
+        removable = {key: objs for key, objs in helm_releases.items() if f"{key[1]}/{key[0]}" not in kept_releases}
+        if removable:
+            commands = [mesh.helm_uninstall(cluster.name, release, ns) for release, ns in sorted(removable)]
+            releases = ", ".join(f"{r} ({ns})" for r, ns in sorted(removable))
+            evidence = {**evidence_base, "releases": {
+                f"{ns}/{r}": [_subject(kind, _meta(obj)) for kind, obj in objs][:20]
+                for (r, ns), objs in sorted(removable.items())}}
+            if kept_releases:
+                evidence["kept_releases"] = kept_releases
+            yield self.report(self.HELM, cluster.name, params={"count": len(removable), "releases": releases},
+                              remediation="\n".join(commands), evidence=evidence)
         unlabelled = [d for d in cluster.istiod_deployments() if not mesh.istio_installed(_meta(d))]
         if sail is not None and not labelled and not helm_releases and not unlabelled:
             return  # nothing for istioctl to delete: the Sail operator's resources are what removes Istio
@@ -203,6 +208,25 @@ class PurgePreview(ClusterCheck):
                 yield self.report(self.NO_ISTIO, cluster.name, params={}, evidence=evidence_base)
             return
         yield from self._purge(cluster, ctx, labelled, evidence_base)
+
+    @staticmethod
+    def _releases_asm_runs_on(cluster: ClusterInventory, ctx: Context,
+                              releases: dict[tuple[str, str], list[tuple[str, dict[str, Any]]]]) -> dict[str, str]:
+        """`<namespace>/<release>` of the Helm releases of Istio one of whose objects ASM's data plane runs on -> why
+        (gateways.asm_data_plane_uses, the rule istio-residue keeps them by): `helm uninstall` of a gateway chart
+        release (manifests/charts/gateway @1.24.6, istio-proxy `image: auto`) whose pods ASM's injector restarted
+        deletes ASM's gateway and its Service. Those are left out of AA2521's commands."""
+        if not releases:
+            return {}
+        spaces = {_meta(obj).get("namespace", "") for objs in releases.values() for _, obj in objs}
+        asm = asm_proxied_workloads(cluster, ctx.inv.rules, ctx.config.gateways, spaces)
+        kept: dict[str, str] = {}
+        for (release, namespace), objs in sorted(releases.items()):
+            uses = asm_data_plane_uses(cluster, objs, asm)
+            if uses:
+                (kind, ns, name), why = sorted(uses.items())[0]
+                kept[f"{namespace}/{release}"] = f"{kind} {ns}/{name}: {why}"
+        return kept
 
     @staticmethod
     def _operator_resources(cluster: ClusterInventory, evidence: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:

@@ -186,3 +186,32 @@ def test_fail_when_an_asm_envoyfilter_carries_the_operator_label(audit):
     rows = a.rows(CHECK)
     assert [(r["status"], r["code"], r["kind"], r["name"]) for r in rows] == [
         ("FAIL", "AA2510", "EnvoyFilter", "asm-stats")]
+
+
+def test_a_gateway_chart_release_on_asms_proxy_is_not_in_the_helm_uninstall(audit):
+    """`helm install istio-ingress istio/gateway -n istio-ingress` (manifests/charts/gateway/templates/deployment.yaml
+    @1.24.6: Helm's labels and release annotations, istio-proxy `image: auto`), its pods restarted under ASM's
+    injector beside a Helm-installed istiod (f.helm_installed_istio). main: AA2521's remediation held
+    `helm uninstall istio-ingress`, which deletes ASM's gateway and its Service; istio-residue already keeps it (res17).
+    The istiod releases are still named."""
+    from tests.checks.test_gateway_shapes import helm_gateway
+
+    dep, rs, svc, *_ = helm_gateway("istio-ingress", "istio-ingress", version="1.24.6", pods=0)
+    pods = f.workload_pods((dep, rs), 2, proxy="asm", gateway=True, xds_agent=None)
+    a = audit({"cluster-a": [*f.helm_installed_istio(), f.namespace("istio-ingress"), dep, rs, svc, *pods]},
+              "uninstall", asm=[f.migration_cr("Migrating")])
+    [row] = [r for r in a.rows(CHECK) if r["code"] == "AA2521"]
+    assert row["status"] == "WARN"
+    assert "uninstall istio-ingress" not in row["remediation"]
+    assert 'uninstall istiod -n istio-system' in row["remediation"]
+    assert "istio-ingress/istio-ingress" in row["evidence"]["kept_releases"]
+
+
+def test_no_helm_uninstall_when_asm_runs_on_every_istio_release(audit):
+    from tests.checks.test_gateway_shapes import helm_gateway
+
+    dep, rs, svc, *_ = helm_gateway("istio-ingress", "istio-ingress", version="1.24.6", pods=0)
+    pods = f.workload_pods((dep, rs), 2, proxy="asm", gateway=True, xds_agent=None)
+    a = audit({"cluster-a": [f.namespace("istio-ingress"), dep, rs, svc, *pods]}, "uninstall",
+              asm=[f.migration_cr("Migrating")])
+    assert not [r for r in a.rows(CHECK) if r["code"] == "AA2521"]
