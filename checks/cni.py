@@ -14,16 +14,14 @@ read: their webhooks are named instead.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
 from typing import Any
 
 import pandas as pd
 
 from auditor import kinds as K
 from auditor import mesh
+from auditor.asmcni import asm_cni_state
 from auditor.check import ClusterCheck, Context, same_in_every_gate
-from auditor.config import split_names
-from auditor.errors import EvidenceUnavailable
 from auditor.inventory import ClusterInventory
 from auditor.istio import istio_sidecar_rows
 from auditor.model import Finding, Gate, Outcome, Severity, Status
@@ -41,90 +39,6 @@ EXCLUSIONS_FIX = ("State the namespaces ASM's CNI plug-in skips: asm.cni_exclude
                   "Component Management > CNI), or give the DescribeServiceMeshDetail answer; then audit again.")
 EXCLUDED_FIX = ("Remove the namespaces from ASM's CNI plug-in ExcludeNamespaces (ASM console: Data Plane Component "
                 "Management), or confirm that no admission policy rejects istio-init's NET_ADMIN/NET_RAW there.")
-
-
-@dataclass
-class AsmCni:
-    """ASM's CNI plug-in: on (True), off (False) or unknown (None), where that came from, namespaces it skips (None:
-    not known) and where those came from."""
-
-    enabled: bool | None
-    source: str
-    excluded: frozenset[str] | None = frozenset()
-    unknown_why: str = ""  # when enabled is None: "unsaid", "unreadable" (with reason) or "no_field"
-    reason: str = ""
-    excluded_source: str = ""
-
-
-CONFIG_EXCLUDED = "config asm.cni_exclude_namespaces"
-
-
-def _split(names: Any) -> frozenset[str]:
-    """ASM's ExcludeNamespaces: one comma-separated string (`kube-system,shop`)."""
-    return frozenset(split_names(str(names or "")))
-
-
-def _answer_exclusions(ctx: Context) -> tuple[frozenset[str] | None, str]:
-    """ExcludeNamespaces of a DescribeServiceMeshDetail answer that says the plug-in is on, else (None, ""): the
-    exclusions of a plug-in the answer calls off tell nothing of the one the config calls on."""
-    try:
-        detail = ctx.inv.openapi_answer("DescribeServiceMeshDetail")
-    except EvidenceUnavailable:
-        return None, ""
-    cni = _init_cni(detail)
-    if not isinstance(cni, dict) or cni.get("Enabled") is not True:
-        return None, ""
-    return _exclusions(cni, ctx.inv.openapi_origin("DescribeServiceMeshDetail"))
-
-
-def _init_cni(detail: Any) -> Any:
-    """A DescribeServiceMeshDetail answer's ServiceMesh.Spec.MeshConfig.SidecarInjector.InitCNIConfiguration."""
-    spec = ((detail or {}).get("ServiceMesh") or {}).get("Spec") or {}
-    return ((spec.get("MeshConfig") or {}).get("SidecarInjector") or {}).get("InitCNIConfiguration")
-
-
-def _exclusions(cni: dict[str, Any], origin: str) -> tuple[frozenset[str], str]:
-    """The namespaces an InitCNIConfiguration says the plug-in skips, and where that was read."""
-    return _split(cni.get("ExcludeNamespaces")), f"{origin} (InitCNIConfiguration.ExcludeNamespaces)"
-
-
-def asm_cni_state(cluster: ClusterInventory, ctx: Context) -> AsmCni:
-    """ASM's CNI state; the namespaces it skips from config asm.cni_exclude_namespaces, which wins over the answer's."""
-    state = _asm_cni_state(cluster, ctx)
-    config = ctx.config
-    if state.enabled and config is not None and config.asm.cni_exclude_namespaces is not None:
-        state.excluded, state.excluded_source = frozenset(config.asm.cni_exclude_namespaces), CONFIG_EXCLUDED
-    return state
-
-
-def _asm_cni_state(cluster: ClusterInventory, ctx: Context) -> AsmCni:
-    config = ctx.config
-    if config is not None and config.asm.cni is not None:
-        # Typed in: the plug-in's state, not which namespaces it skips; a DescribeServiceMeshDetail answer may say.
-        excluded, excluded_source = _answer_exclusions(ctx) if config.asm.cni else (frozenset(), "")
-        return AsmCni(bool(config.asm.cni), "config asm.cni", excluded, excluded_source=excluded_source)
-    why = "neither config asm.cni nor a DescribeServiceMeshDetail answer says whether ASM's CNI plug-in is on"
-    unknown_why, reason = "unsaid", ""
-    try:
-        detail = ctx.inv.openapi_answer("DescribeServiceMeshDetail")
-    except EvidenceUnavailable as exc:
-        detail, why, unknown_why, reason = (None, f"DescribeServiceMeshDetail could not be read: {exc.reason}",
-                                            "unreadable", exc.reason)
-    if detail:
-        cni = _init_cni(detail)
-        if isinstance(cni, dict) and isinstance(cni.get("Enabled"), bool):
-            origin = ctx.inv.openapi_origin("DescribeServiceMeshDetail")
-            excluded, excluded_source = _exclusions(cni, origin)
-            return AsmCni(cni["Enabled"], f"{origin} (InitCNIConfiguration.Enabled)", excluded,
-                          excluded_source=excluded_source)
-        why = "the DescribeServiceMeshDetail answer has no SidecarInjector.InitCNIConfiguration.Enabled"
-        unknown_why = "no_field"
-    for ds in cluster.objects(K.DAEMONSET):
-        meta = ds.get("metadata") or {}
-        if "cni" in meta.get("name", "") and mesh.asm_owned(meta) in ("ASM label/annotation", "label provider=asm"):
-            # The DaemonSet shows the plug-in is on, not which namespaces it skips.
-            return AsmCni(True, f"ASM-marked DaemonSet {meta.get('namespace')}/{meta.get('name')}", None)
-    return AsmCni(None, why, unknown_why=unknown_why, reason=reason)
 
 
 def meshed_namespaces(cluster: ClusterInventory, pods: pd.DataFrame) -> set[str]:

@@ -15,6 +15,7 @@ from typing import Any
 
 from auditor import kinds as K
 from auditor import mesh
+from auditor.asmcni import asm_cni_state
 from auditor.check import ClusterCheck, Context
 from auditor.errors import EvidenceUnavailable
 from auditor.gateways import (
@@ -148,12 +149,31 @@ class PurgePreview(ClusterCheck):
                              message="{workload} runs ASM's proxy as ServiceAccount {account}, which {istio} also run "
                                      "as: Istio's charts render that account with operator.istio.io/component, and "
                                      "the purge deletes the ServiceAccounts carrying it (they are not read here)")
+    # Istio's CNI plug-in redirects every pod with istio-proxy, the sidecar status annotation and no istio-init in a
+    # namespace it does not exclude, whoever injected it (cni/pkg/plugin/plugin.go doAddRun @1.24.6), and its agent
+    # takes the plug-in off each node's CNI config when it stops (cni/pkg/install/install.go Cleanup; cni/pkg/cmd/
+    # root.go @1.22.8..1.30.3: also in ambient mode once its DaemonSet is deleted). Istio's injector gives pods
+    # istio-validation instead of istio-init whenever CNI is on, whatever namespaces the plug-in excludes
+    # (manifests/charts/istio-control/istio-discovery/files/injection-template.yaml @1.24.6); whether ASM's does the
+    # same in the namespaces its plug-in skips is not published, and pods' init containers are not read here.
+    CNI_SKIPPED = Outcome("AA2535", Status.UNKNOWN, "the purge removes Istio's CNI plug-in while ASM's CNI plug-in "
+                          "skips (or may skip) namespaces where ASM's pods run: if ASM injected them without "
+                          "istio-init, only Istio's plug-in redirects their traffic",
+                          fix="List the init containers of ASM's pods in the namespaces named (the commands given): "
+                              "pods with istio-validation and no istio-init rely on Istio's plug-in. Take their "
+                              "namespaces out of ASM's CNI ExcludeNamespaces (ASM console: Data Plane Component "
+                              "Management > CNI), restart them, state asm.cni_exclude_namespaces in the config, and "
+                              "audit again before the purge.",
+                          message="the purge deletes Istio's CNI node agent {agents}, whose plug-in redirects pods "
+                                  "injected without istio-init; ASM's CNI plug-in is on ({source}) but {skips}: pods "
+                                  "ASM injected there without istio-init would start with no redirection (or fail "
+                                  "istio-validation) once it is gone")
     NO_ISTIO = Outcome("AA2540", Status.NOT_APPLICABLE, "nothing carries operator.istio.io/component or Helm's "
                        "Istio labels and no istiod runs: the purge deletes nothing here",
                        message="no object carries operator.istio.io/component or Helm's Istio labels and no istiod "
                                "runs: `istioctl uninstall --purge` deletes nothing here")
     outcomes = (CLEAN, ASM_OBJECT, NOT_ON_ASM, ASM_OBJECT_UNDER_CRD, CASCADE, HELM, SAIL, KIND_NOT_READ, UNLABELLED,
-                STORED_UNREAD, ASM_COPIES_UNREAD, SHARED_ACCOUNT, NO_ISTIO)
+                STORED_UNREAD, ASM_COPIES_UNREAD, SHARED_ACCOUNT, CNI_SKIPPED, NO_ISTIO)
     needs = PRUNED_KINDS
     uses = (*K.ISTIO_API_KINDS, *K.GATEWAY_API_KINDS, K.ISTIOOPERATOR, *K.SAIL_KINDS, K.POD, K.REPLICASET,
             *SCAN_KINDS)
@@ -306,6 +326,10 @@ class PurgePreview(ClusterCheck):
         for finding in self._shared_accounts(cluster, labelled, asm, {**evidence_base, "istioctl": version}):
             problems += 1
             yield finding
+        cni = self._cni_skipped(cluster, ctx, labelled, {**evidence_base, "istioctl": version})
+        if cni is not None:
+            problems += 1
+            yield cni
         cascades: list[str] = []
         for kind, crd in labelled:
             if kind != "CustomResourceDefinition":
@@ -326,6 +350,48 @@ class PurgePreview(ClusterCheck):
         yield self.report(self.CLEAN, cluster.name, params={
             "count": len(listing), "by_kind": ", ".join(f"{n} {k}" for k, n in evidence["by_kind"].items())},
             remediation=command, evidence=evidence)
+
+    def _cni_skipped(self, cluster: ClusterInventory, ctx: Context, labelled: list[tuple[str, dict[str, Any]]],
+                     evidence: dict[str, Any]) -> Finding | None:
+        """AA2535 when the purge deletes Istio's istio-cni-node while ASM's CNI plug-in is on and skips (or may skip:
+        its ExcludeNamespaces not known) namespaces where pods on ASM's proxy run. With ASM's plug-in off ASM injects
+        istio-init (Istio's plug-in leaves such pods alone); where ASM's plug-in serves a namespace, its own agent
+        redirects the pods there."""
+        agents = sorted(f"{_meta(obj).get('namespace', '')}/{_meta(obj).get('name', '')}" for kind, obj in labelled
+                        if kind == "DaemonSet" and _meta(obj).get("name") == mesh.ISTIO_CNI_DAEMONSET
+                        and not mesh.asm_owned(_meta(obj)))
+        if not agents:
+            return None
+        state = asm_cni_state(cluster, ctx)
+        if not state.enabled:
+            return None
+        if not cluster.available(K.POD):
+            return None  # asm pods not read: the pod checks of this gate say UNKNOWN for it
+        pods = cluster.pods()
+        on_asm = pods[(pods["proxy"] == mesh.PROXY_ASM) & (pods["role"] == mesh.ROLE_SIDECAR)] if not pods.empty \
+            else pods
+        spaces = {str(ns) for ns in on_asm["namespace"].unique()} if not on_asm.empty else set()
+        if state.excluded is None:
+            skipped = sorted(spaces)
+            skips = (f"which namespaces it skips (ExcludeNamespaces) is not known; ASM's pods run in "
+                     f"{', '.join(skipped[:10])}")
+        else:
+            skipped = sorted(spaces & state.excluded)
+            skips = (f"it skips {', '.join(skipped[:10])} (ExcludeNamespaces, {state.excluded_source}), where ASM's "
+                     "pods run")
+        if not skipped:
+            return None
+        kubectl = mesh.kubectl(cluster.name)
+        commands = [f"{kubectl} get pods {mesh.ns_flag(ns)} -o jsonpath='{{range .items[*]}}{{.metadata.name}}"
+                    "{\" \"}{.spec.initContainers[*].name}{\"\\n\"}{end}'" for ns in skipped[:10]]
+        commands.append("# pods listing istio-validation and no istio-init rely on Istio's CNI plug-in: take their "
+                        "namespace out of ASM's CNI ExcludeNamespaces and restart them before the purge")
+        return self.report(self.CNI_SKIPPED, cluster.name,
+                           params={"agents": ", ".join(agents), "source": state.source, "skips": skips},
+                           remediation="\n".join(commands),
+                           evidence={**evidence, "istio_cni": agents, "asm_cni_source": state.source,
+                                     "asm_cni_excluded": sorted(state.excluded) if state.excluded is not None
+                                     else None, "asm_pod_namespaces_skipped": skipped[:50]})
 
     @staticmethod
     def _serving_asm(cluster: ClusterInventory, labelled: list[tuple[str, dict[str, Any]]],
