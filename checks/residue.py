@@ -202,6 +202,23 @@ def _sail_note(meta: dict[str, Any]) -> str:
     return SAIL_NOTE if mesh.sail_installed(meta) else ""
 
 
+def _installer_note(cluster: str, meta: dict[str, Any]) -> str:
+    """What a delete command of istiod or its webhook must say beside it: the Sail operator's note, or the Helm release
+    that installed it. Istio's charts label istiod's objects operator.istio.io/component: Pilot under Helm too
+    (istio-discovery templates @1.22.8..1.30.3), so a Helm install half-removed by `istioctl uninstall --purge` or by
+    `kubectl delete` keeps Helm's record of its release (Secret sh.helm.release.v1.*): `helm list` shows it deployed
+    and the next `helm upgrade` (or a GitOps sync of it) installs it again. `helm uninstall` removes what is left and
+    the record (objects already gone are skipped: rdelete, helm/helm@v3.21.4:pkg/kube/client.go)."""
+    if mesh.sail_installed(meta):
+        return SAIL_NOTE
+    release = mesh.helm_release(meta, ISTIO_SYSTEM)
+    if release is None or mesh.istio_installed(meta) not in ("Helm chart labels", "istioctl/operator labels"):
+        return ""
+    return (f"\n# installed by Helm release {mesh.sh_text(release[1] + '/' + release[0])}: instead, "
+            f"{mesh.helm_uninstall(cluster, *release)}  # removes the rest of the release and Helm's record of it, "
+            "unless ASM's data plane uses one of its objects (purge-preview AA2521 kept_releases)")
+
+
 def _delete(cluster: str, resource: str, names: str | list[str], namespace: str = "") -> str:
     """`kubectl delete` of one object or several (each name its own shell word: they come from the cluster)."""
     ns = f"{mesh.ns_flag(namespace)} " if namespace else ""
@@ -417,7 +434,7 @@ class IstioControlPlaneRemoved(_LeftoverCheck):
             yield Leftover("Deployment", name, self.ISTIOD, {"namespace": ns, "name": name,
                                                              "revision": mesh.istiod_revision(dep),
                                                              "version": version or "unknown"},
-                           _delete(cluster.name, "deployment", name, ns) + _sail_note(meta), ns)
+                           _delete(cluster.name, "deployment", name, ns) + _installer_note(cluster.name, meta), ns)
 
     def _istiod_pods(self, cluster: ClusterInventory, ctx: Context, globs: list[str],
                      kept: list[str]) -> Iterator[Leftover]:
@@ -469,7 +486,7 @@ class IstioControlPlaneRemoved(_LeftoverCheck):
                 yield Leftover(kind.kind, name, self.WEBHOOK, {"kind": kind.kind, "name": name,
                                                                "targets": ", ".join(targets) or "clientConfig.url",
                                                                "policies": "/".join(policies)},
-                               _delete(cluster.name, resource, name) + _sail_note(meta),
+                               _delete(cluster.name, resource, name) + _installer_note(cluster.name, meta),
                                evidence={"targets": targets, "revisions": sorted(served_revisions(obj))})
 
     def _operator(self, cluster: ClusterInventory, ctx: Context, globs: list[str],
