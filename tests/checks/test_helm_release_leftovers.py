@@ -45,3 +45,20 @@ def test_istiod_left_by_helm_is_removed_with_its_release(audit, version):
     assert validator["status"] == "FAIL"
     assert "uninstall istio-base -n istio-system" in validator["remediation"]
     assert (a.result.verdict, a.result.exit_code) == ("NO-GO", 1)
+
+
+def test_istiods_leftovers_of_a_helm_release_name_the_release_before_the_purge(audit):
+    """At Finished, istiod's Deployment, Service and injector deleted by name (`kubectl delete`); its mesh ConfigMap
+    and values ConfigMap (configmap.yaml, configmap-values.yaml @1.30.3: operator.istio.io/component Pilot, Helm's
+    release annotations) are left. main's AA2328 command was `istioctl uninstall --purge`, which deletes them and
+    leaves Helm's record of release istiod; `helm uninstall istiod` removes both."""
+    shape = S.moved_to_asm(S.helm_revision("1.30.3", ""))
+    gone = {("Deployment", "istiod"), ("Service", "istiod"), ("MutatingWebhookConfiguration", "istio-sidecar-injector")}
+    objs = [o for o in shape.objects if (o["kind"], o["metadata"]["name"]) not in gone
+            and not (o["kind"] in ("ReplicaSet", "Pod") and o["metadata"]["name"].startswith("istiod-"))]
+    a = audit({"cluster-a": objs}, "finished", asm=[f.migration_cr("Finished")])
+    [row] = [r for r in a.rows("istio-residue") if r["code"] == "AA2328"]
+    assert row["status"] == "WARN"
+    assert sorted(row["evidence"]["objects"]) == ["ConfigMap istio-system/istio", "ConfigMap istio-system/values"]
+    assert row["remediation"].splitlines()[1] == (
+        'helm --kubeconfig="${KUBECONFIG_CLUSTER_A:?}" uninstall istiod -n istio-system')
