@@ -2,8 +2,11 @@
 
 istio/istio operator/pkg/uninstall/prune.go: with --purge, every object labelled `operator.istio.io/component`
 (any value, any namespace) of the pruned kinds is deleted, CustomResourceDefinitions included; deleting a CRD
-deletes every object of its kind stored in the cluster. Helm-installed Istio carries Helm's labels instead and
-is removed per release with `helm uninstall`. Secrets, ServiceAccounts, Roles, RoleBindings,
+deletes every object of its kind stored in the cluster. Helm-installed Istio is removed per release with `helm
+uninstall`: Istio's charts label istiod's objects operator.istio.io/component: Pilot under Helm too (istio-discovery
+templates @1.22.8..1.30.3; not the base chart's CRDs nor the gateway chart), so the purge deletes those and leaves the
+rest of the release and Helm's record of it (Secret sh.helm.release.v1.*; a later `helm uninstall` skips what is gone:
+rdelete, helm/helm@v3.21.4:pkg/kube/client.go). Secrets, ServiceAccounts, Roles, RoleBindings,
 HorizontalPodAutoscalers and NetworkAttachmentDefinitions are pruned too but never read here: every finding says so.
 """
 

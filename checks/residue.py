@@ -402,8 +402,8 @@ class IstioControlPlaneRemoved(_LeftoverCheck):
                  "writes; an operator re-installs what was removed. ASM's istiod-<rev> Service and injector are "
                  "not Istio's and are never flagged, nor is a webhook calling ASM's istiod whoever installed it (a "
                  "revision tag set for ASM's revision).")
-    remediation = ("Run `istioctl uninstall --purge` with the istioctl of the installed version, then delete "
-                   "each object listed.")
+    remediation = ("Run `istioctl uninstall --purge` with the istioctl of the installed version (a Helm-installed "
+                   "Istio: `helm uninstall` of each release instead), then delete each object listed.")
     CLEAN = Outcome("AA2201", Status.PASS, "no istiod, Istio webhook or operator left",
                     message="no istiod, Istio webhook or Istio operator left")
     ISTIOD = Outcome("AA2210", Status.FAIL, "Istio's istiod Deployment is still installed",
