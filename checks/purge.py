@@ -2,8 +2,11 @@
 
 istio/istio operator/pkg/uninstall/prune.go: with --purge, every object labelled `operator.istio.io/component`
 (any value, any namespace) of the pruned kinds is deleted, CustomResourceDefinitions included; deleting a CRD
-deletes every object of its kind stored in the cluster. Helm-installed Istio carries Helm's labels instead and
-is removed per release with `helm uninstall`. Secrets, ServiceAccounts, Roles, RoleBindings,
+deletes every object of its kind stored in the cluster. Helm-installed Istio is removed per release with `helm
+uninstall`: Istio's charts label istiod's objects operator.istio.io/component: Pilot under Helm too (istio-discovery
+templates @1.22.8..1.30.3; not the base chart's CRDs nor the gateway chart), so the purge deletes those and leaves the
+rest of the release and Helm's record of it (Secret sh.helm.release.v1.*; a later `helm uninstall` skips what is gone:
+rdelete, helm/helm@v3.21.4:pkg/kube/client.go). Secrets, ServiceAccounts, Roles, RoleBindings,
 HorizontalPodAutoscalers and NetworkAttachmentDefinitions are pruned too but never read here: every finding says so.
 """
 
@@ -79,6 +82,17 @@ def istioctl_version(cluster: ClusterInventory) -> tuple[str, str]:
     return "", "the installed Istio version cannot be read from istiod's image; confirm it with `istioctl version`"
 
 
+def _release_rank(objs: list[tuple[str, dict[str, Any]]]) -> int:
+    """The order Istio's Helm releases come off (Istio's Helm install docs, "Uninstall": the gateway releases, then
+    istiod, then istio-base): 0 a gateway chart, 1 the rest (istiod, istio-cni, ztunnel), 2 the release holding CRDs
+    or the base chart (base/templates/crds.yaml @1.24.6: its CRDs stay, helm.sh/resource-policy keep), whose
+    validating webhook and CRDs the control plane's releases still use until they are gone."""
+    charts = {str((_meta(obj).get("labels") or {}).get("helm.sh/chart") or "") for _, obj in objs}
+    if any(kind == "CustomResourceDefinition" for kind, _ in objs) or any(c.startswith("base-") for c in charts):
+        return 2
+    return 0 if any(c.startswith("gateway") for c in charts) else 1
+
+
 class PurgePreview(ClusterCheck):
     id = "purge-preview"
     title = "What `istioctl uninstall --purge` will delete is Istio's alone, and already on ASM"
@@ -111,10 +125,12 @@ class PurgePreview(ClusterCheck):
                       "ASM): they are gone from this cluster afterwards", Severity.MAJOR,
                       message="the purge deletes {count} labelled object(s) and with their CRDs the stored objects "
                               "{cascades} (all held by ASM's control plane)")
-    HELM = Outcome("AA2521", Status.WARN, "Istio is installed with Helm here: `istioctl uninstall --purge` does "
-                   "not remove it; `helm uninstall` per release does", Severity.MAJOR,
-                   message="{count} Helm release(s) of Istio: {releases}; remove them with `helm uninstall` (the "
-                           "istiod releases last the base/CRD release), not with istioctl")
+    HELM = Outcome("AA2521", Status.WARN, "Istio is installed with Helm here: `istioctl uninstall --purge` deletes "
+                   "only the objects of its releases labelled operator.istio.io/component (istiod's) and leaves "
+                   "Helm's release records and the rest; `helm uninstall` per release removes it", Severity.MAJOR,
+                   message="{count} Helm release(s) of Istio: {releases}; remove them with `helm uninstall` in this "
+                           "order before any `istioctl uninstall --purge`, which deletes only their objects labelled "
+                           "operator.istio.io/component and leaves Helm's release records")
     # istio-ecosystem/sail-operator @1.30.3: it watches what it rendered (pkg/watches/istiod.go) and installs it again;
     # deleting its resources makes it uninstall its Helm releases (the IstioRevision/IstioCNI finalizers).
     SAIL = Outcome("AA2522", Status.WARN, "Istio is installed by the Sail operator here: it re-creates what "
@@ -187,11 +203,13 @@ class PurgePreview(ClusterCheck):
             labelled.extend((kind.kind, obj) for obj in carrying_label(cluster, kind, COMPONENT_LABEL))
             for obj in carrying_annotation(cluster, kind, HELM_RELEASE):
                 meta = obj.get("metadata") or {}
-                if COMPONENT_LABEL in (meta.get("labels") or {}):
-                    continue  # labelled: listed above
+                # Istio's charts write operator.istio.io/component on what a Helm install renders too (istiod's
+                # Deployment, Service, ConfigMaps, webhooks: "Pilot", istio-discovery/templates/*.yaml @1.22.8,
+                # 1.24.6, 1.26.8, 1.30.3): such an object is in the purge's list above and in its Helm release, whose
+                # record (Secret sh.helm.release.v1.*) the purge leaves. Sail's renders are judged apart (AA2522).
                 # The release annotation's value first: a cheap test, before the install-label rules.
-                if (release := mesh.helm_release(meta, "istio-system")) and mesh.istio_installed(
-                        meta) == "Helm chart labels":
+                if (release := mesh.helm_release(meta, "istio-system")) and mesh.istio_installed(meta) in (
+                        "Helm chart labels", "istioctl/operator labels"):
                     helm_releases.setdefault(release, []).append((kind.kind, obj))
         # EnvoyFilters are pruned too (NamespacedResources @1.22.3..1.30.3); judged with the rest when they are read.
         filters_read = cluster.available(K.ENVOYFILTER)
@@ -206,11 +224,15 @@ class PurgePreview(ClusterCheck):
         kept_releases = self._releases_asm_runs_on(cluster, ctx, helm_releases)
         removable = {key: objs for key, objs in helm_releases.items() if f"{key[1]}/{key[0]}" not in kept_releases}
         if removable:
-            commands = [mesh.helm_uninstall(cluster.name, release, ns) for release, ns in sorted(removable)]
-            releases = ", ".join(f"{r} ({ns})" for r, ns in sorted(removable))
+            order = sorted(removable, key=lambda key: (_release_rank(removable[key]), key))
+            commands = [mesh.helm_uninstall(cluster.name, release, ns) for release, ns in order]
+            releases = ", ".join(f"{r} ({ns})" for r, ns in order)
             evidence = {**evidence_base, "releases": {
-                f"{ns}/{r}": [_subject(kind, _meta(obj)) for kind, obj in objs][:20]
-                for (r, ns), objs in sorted(removable.items())}}
+                f"{ns}/{r}": [_subject(kind, _meta(obj)) for kind, obj in removable[(r, ns)]][:20] for r, ns in order}}
+            purged = {f"{ns}/{r}": [_subject(kind, _meta(obj)) for kind, obj in removable[(r, ns)]
+                                    if COMPONENT_LABEL in (_meta(obj).get("labels") or {})][:20] for r, ns in order}
+            if purged := {key: subjects for key, subjects in purged.items() if subjects}:
+                evidence["deleted_by_the_purge"] = purged
             if kept_releases:
                 evidence["kept_releases"] = kept_releases
             yield self.report(self.HELM, cluster.name, params={"count": len(removable), "releases": releases},

@@ -181,6 +181,7 @@ class Leftover:
     namespace: str = ""
     evidence: dict[str, Any] | None = None
     purge_managed: bool = False  # labelled operator.istio.io/component: `istioctl uninstall --purge` removes it
+    release: tuple[str, str] | None = None  # the Helm release of Istio that installed it (_istio_release)
 
     @property
     def status(self) -> Status:
@@ -200,6 +201,40 @@ SAIL_NOTE = ("  # rendered by the Sail operator: delete its Istio/IstioCNI resou
 def _sail_note(meta: dict[str, Any]) -> str:
     """What a delete command of an object the Sail operator rendered must say beside it."""
     return SAIL_NOTE if mesh.sail_installed(meta) else ""
+
+
+def _istio_release(meta: dict[str, Any]) -> tuple[str, str] | None:
+    """(release, namespace) of the Helm release of Istio that installed this object (its chart labels, or the
+    operator.istio.io/component Istio's charts write under Helm too), None for anything else (the Sail operator's)."""
+    if mesh.sail_installed(meta):
+        return None
+    release = mesh.helm_release(meta, ISTIO_SYSTEM)
+    if release is None or mesh.istio_installed(meta) not in ("Helm chart labels", "istioctl/operator labels"):
+        return None
+    return release
+
+
+def _installer_note(cluster: str, meta: dict[str, Any]) -> str:
+    """What a delete command of istiod or its webhook must say beside it: the Sail operator's note, or the Helm release
+    that installed it. Istio's charts label istiod's objects operator.istio.io/component: Pilot under Helm too
+    (istio-discovery templates @1.22.8..1.30.3), so a Helm install half-removed by `istioctl uninstall --purge` or by
+    `kubectl delete` keeps Helm's record of its release (Secret sh.helm.release.v1.*): `helm list` shows it deployed
+    and the next `helm upgrade` (or a GitOps sync of it) installs it again. `helm uninstall` removes what is left and
+    the record (objects already gone are skipped: rdelete, helm/helm@v3.21.4:pkg/kube/client.go)."""
+    if mesh.sail_installed(meta):
+        return SAIL_NOTE
+    release = _istio_release(meta)
+    if release is None:
+        return ""
+    return (f"\n# installed by Helm release {mesh.sh_text(release[1] + '/' + release[0])}: instead, "
+            f"{mesh.helm_uninstall(cluster, *release)}  # removes the rest of the release and Helm's record of it, "
+            "unless ASM's data plane uses one of its objects (purge-preview AA2521 kept_releases)")
+
+
+def _residue_note(cluster: str, meta: dict[str, Any]) -> str:
+    """_installer_note for an inert leftover reported on its own; one the purge removes is in AA2328's batch, whose
+    command names the Helm releases once."""
+    return "" if _purge_managed(meta) else _installer_note(cluster, meta)
 
 
 def _delete(cluster: str, resource: str, names: str | list[str], namespace: str = "") -> str:
@@ -317,6 +352,17 @@ class _LeftoverCheck(ClusterCheck):
             first = (f"# first take {COMPONENT_LABEL} off what ASM's data plane uses ({self.IN_USE.code}), or the "
                      "purge deletes it too\n" if in_use else "")
             purge = f"istioctl --kubeconfig={mesh.kubeconfig_var(cluster.name)} uninstall --purge"
+            # Istio's charts label what Helm installs too: the purge deletes those and leaves Helm's record of their
+            # release; `helm uninstall` removes both (purge-preview AA2521).
+            releases = sorted({i.release for _, i in purge_batch if i.release is not None})
+            if releases:
+                held = sum(i.release is not None for _, i in purge_batch)
+                first += (f"# {held} of them installed by Helm release(s) of Istio: `helm uninstall` removes them and "
+                          "Helm's record of the release, which the purge leaves (unless ASM's data plane uses one of "
+                          "the release's objects: purge-preview AA2521 kept_releases)\n"
+                          + "".join(mesh.helm_uninstall(cluster.name, *r) + "\n" for r in releases))
+                if held == len(purge_batch):
+                    first += "# or: "
             out.append(self.report(
                 self.PURGE_PENDING, cluster.name, params={"count": len(purge_batch)},
                 remediation=first + purge + "  # with the istioctl of the installed version\n# or one by one:\n"
@@ -356,8 +402,8 @@ class IstioControlPlaneRemoved(_LeftoverCheck):
                  "writes; an operator re-installs what was removed. ASM's istiod-<rev> Service and injector are "
                  "not Istio's and are never flagged, nor is a webhook calling ASM's istiod whoever installed it (a "
                  "revision tag set for ASM's revision).")
-    remediation = ("Run `istioctl uninstall --purge` with the istioctl of the installed version, then delete "
-                   "each object listed.")
+    remediation = ("Run `istioctl uninstall --purge` with the istioctl of the installed version (a Helm-installed "
+                   "Istio: `helm uninstall` of each release instead), then delete each object listed.")
     CLEAN = Outcome("AA2201", Status.PASS, "no istiod, Istio webhook or operator left",
                     message="no istiod, Istio webhook or Istio operator left")
     ISTIOD = Outcome("AA2210", Status.FAIL, "Istio's istiod Deployment is still installed",
@@ -417,7 +463,7 @@ class IstioControlPlaneRemoved(_LeftoverCheck):
             yield Leftover("Deployment", name, self.ISTIOD, {"namespace": ns, "name": name,
                                                              "revision": mesh.istiod_revision(dep),
                                                              "version": version or "unknown"},
-                           _delete(cluster.name, "deployment", name, ns) + _sail_note(meta), ns)
+                           _delete(cluster.name, "deployment", name, ns) + _installer_note(cluster.name, meta), ns)
 
     def _istiod_pods(self, cluster: ClusterInventory, ctx: Context, globs: list[str],
                      kept: list[str]) -> Iterator[Leftover]:
@@ -469,7 +515,7 @@ class IstioControlPlaneRemoved(_LeftoverCheck):
                 yield Leftover(kind.kind, name, self.WEBHOOK, {"kind": kind.kind, "name": name,
                                                                "targets": ", ".join(targets) or "clientConfig.url",
                                                                "policies": "/".join(policies)},
-                               _delete(cluster.name, resource, name) + _sail_note(meta),
+                               _delete(cluster.name, resource, name) + _installer_note(cluster.name, meta),
                                evidence={"targets": targets, "revisions": sorted(served_revisions(obj))})
 
     def _operator(self, cluster: ClusterInventory, ctx: Context, globs: list[str],
@@ -944,7 +990,8 @@ class IstioResidue(_LeftoverCheck):
                     kept.append(f"{kind.kind} {name}: names an ASM revision")
                     continue
                 yield Leftover(kind.kind, name, self.RBAC, {"kind": kind.kind, "name": name},
-                               _delete(cluster.name, resource, name), purge_managed=_purge_managed(meta))
+                               _delete(cluster.name, resource, name) + _residue_note(cluster.name, meta),
+                               purge_managed=_purge_managed(meta), release=_istio_release(meta))
 
     def _configmaps(self, cluster: ClusterInventory, ctx: Context, globs: list[str],
                     kept: list[str]) -> Iterator[Leftover]:
@@ -966,8 +1013,8 @@ class IstioResidue(_LeftoverCheck):
                 continue
             yield Leftover("ConfigMap", name, self.CONFIGMAP, {"namespace": ISTIO_SYSTEM, "name": name,
                                                                "why": istio_installed(meta)},
-                           _delete(cluster.name, "configmap", name, ISTIO_SYSTEM), ISTIO_SYSTEM,
-                           purge_managed=_purge_managed(meta))
+                           _delete(cluster.name, "configmap", name, ISTIO_SYSTEM) + _residue_note(cluster.name, meta),
+                           ISTIO_SYSTEM, purge_managed=_purge_managed(meta), release=_istio_release(meta))
 
     def _istiod_service(self, cluster: ClusterInventory, ctx: Context, globs: list[str],
                         kept: list[str]) -> Iterator[Leftover]:
@@ -982,6 +1029,6 @@ class IstioResidue(_LeftoverCheck):
             if self._skip("Service", meta, globs, kept):
                 continue
             yield Leftover("Service", name, self.ISTIOD_SERVICE, {"namespace": ISTIO_SYSTEM, "name": name},
-                           _delete(cluster.name, "service", name, ISTIO_SYSTEM), ISTIO_SYSTEM,
-                           purge_managed=_purge_managed(meta))
+                           _delete(cluster.name, "service", name, ISTIO_SYSTEM) + _residue_note(cluster.name, meta),
+                           ISTIO_SYSTEM, purge_managed=_purge_managed(meta), release=_istio_release(meta))
 

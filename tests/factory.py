@@ -399,17 +399,32 @@ def crd(name: str, *, labels: dict | None = None, annotations: dict | None = Non
                      "versions": [{"name": "v1", "served": True, "storage": True}]}}
 
 
-def helm_installed_istio() -> list[dict[str, Any]]:
-    """istiod (release istiod) and a CRD (release istio-base) as Helm installs them: Helm's labels and release
-    annotations, no operator.istio.io/component."""
-    helm = {"app.kubernetes.io/managed-by": "Helm", "helm.sh/chart": "istiod-1.22.3"}
-    control_plane = istiod()
-    control_plane["metadata"]["labels"] = {"app": "istiod", "istio.io/rev": "default", **helm}
+def helm_installed_istio(version: str = "1.24.6") -> list[dict[str, Any]]:
+    """`helm install istio-base istio/base -n istio-system; helm install istiod istio/istiod -n istio-system` as the
+    charts and Helm write them: istiod's Deployment (release istiod) and one CRD (release istio-base).
+
+    istio/istio@1.24.6 manifests/charts/istio-control/istio-discovery/templates/deployment.yaml (same labels on
+    service.yaml, configmap.yaml, mutatingwebhook.yaml; @1.22.8, 1.26.8, 1.30.3 alike, the istio.labels include from
+    1.24): `operator.istio.io/component: "Pilot"`, `install.operator.istio.io/owning-resource: unknown`,
+    `release: istiod`, plus istio.labels (templates/zzz_profile.yaml: app.kubernetes.io/managed-by/instance/part-of/
+    version, helm.sh/chart). The base chart's CRDs (base/templates/crds.yaml @1.24.6, 1.30.3) replace their labels by
+    istio.labels (no operator.istio.io/component) and keep `helm.sh/resource-policy: keep` (files/crd-all.gen.yaml).
+    Helm 3 annotates every object of a release meta.helm.sh/release-name/-namespace and labels it
+    app.kubernetes.io/managed-by: Helm (setMetadataVisitor, helm/helm@v3.21.4:pkg/action/validate.go)."""
+    def helm(release: str, chart: str) -> dict[str, str]:
+        return {"app.kubernetes.io/managed-by": "Helm", "app.kubernetes.io/instance": release,
+                "app.kubernetes.io/part-of": "istio", "app.kubernetes.io/version": version,
+                "helm.sh/chart": f"{chart}-{version}"}
+
+    control_plane = istiod(version=version)
+    control_plane["metadata"]["labels"] = {
+        "app": "istiod", "istio.io/rev": "default", "install.operator.istio.io/owning-resource": "unknown",
+        "operator.istio.io/component": "Pilot", "istio": "pilot", "release": "istiod",
+        "app.kubernetes.io/name": "istiod", **helm("istiod", "istiod")}
     control_plane["metadata"]["annotations"] = {"meta.helm.sh/release-name": "istiod",
                                                 "meta.helm.sh/release-namespace": "istio-system"}
-    base_crd = crd("virtualservices.networking.istio.io", labels={"app.kubernetes.io/managed-by": "Helm",
-                                                                  "helm.sh/chart": "base-1.22.3"},
-                   annotations={"meta.helm.sh/release-name": "istio-base",
+    base_crd = crd("virtualservices.networking.istio.io", labels=helm("istio-base", "base"),
+                   annotations={"helm.sh/resource-policy": "keep", "meta.helm.sh/release-name": "istio-base",
                                 "meta.helm.sh/release-namespace": "istio-system"})
     return [control_plane, base_crd]
 

@@ -436,12 +436,15 @@ def istiod(inj: Injector, *, method: str = "istioctl") -> list[dict[str, Any]]:
                           labels={"istio.io/rev": inj.rev, "operator.istio.io/component": "Pilot",
                                   "install.operator.istio.io/owning-resource":
                                       extra["install.operator.istio.io/owning-resource"], "release": release})
+    if notes:  # Helm annotates every object of the release, not only what the chart labels (setMetadataVisitor)
+        mesh_cm["metadata"]["annotations"] = dict(notes)
     injector_name = f"istio-sidecar-injector-{inj.revision}" if inj.revision else "istio-sidecar-injector"
     webhook = f.webhook_config(injector_name, service_name=name, revision=inj.rev,
                                labels={"app": "sidecar-injector", "operator.istio.io/component": "Pilot",
                                        "release": release,
                                        "install.operator.istio.io/owning-resource":
-                                           extra["install.operator.istio.io/owning-resource"]})
+                                           extra["install.operator.istio.io/owning-resource"]},
+                               annotations=notes or None)
     out = [dep, rs, *pods, svc, mesh_cm, webhook]
     if _minor(inj.version) >= 26:  # configmap-values.yaml: absent @1.25.5, rendered @1.26.8 and 1.30.3
         out.append(values_configmap(inj, method))

@@ -10,8 +10,11 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
+
 from auditor import kinds as K
 from tests import factory as f
+from tests import install_shapes as S
 
 CHECK = "purge-preview"
 ASM_MARKS = {"asm.alibabacloud.com/managed-by-asm": "true", "provider": "asm"}
@@ -137,12 +140,33 @@ def test_unknown_when_an_istiod_carries_no_installer_labels(audit):
 
 
 def test_helm_installed_istio_names_the_releases_to_uninstall(audit):
+    """f.helm_installed_istio as the charts write it (istiod's Deployment labelled operator.istio.io/component:
+    Pilot). The test asserted before a shape without that label (AA2521 alone, istio-base first): the purge does
+    delete istiod's Deployment (listed, AA2501), and both releases come off with `helm uninstall`, istio-base last."""
     a = audit({"cluster-a": f.helm_installed_istio()}, "uninstall", asm=[f.migration_cr("Migrating")])
-    (row,) = a.rows(CHECK)
-    assert (row["status"], row["code"]) == ("WARN", "AA2521")
-    assert row["remediation"] == (
-        'helm --kubeconfig="${KUBECONFIG_CLUSTER_A:?}" uninstall istio-base -n istio-system\n'
-        'helm --kubeconfig="${KUBECONFIG_CLUSTER_A:?}" uninstall istiod -n istio-system')
+    rows = {r["code"]: r for r in a.rows(CHECK)}
+    assert {code: r["status"] for code, r in rows.items()} == {"AA2501": "PASS", "AA2521": "WARN"}
+    assert rows["AA2521"]["remediation"] == (
+        'helm --kubeconfig="${KUBECONFIG_CLUSTER_A:?}" uninstall istiod -n istio-system\n'
+        'helm --kubeconfig="${KUBECONFIG_CLUSTER_A:?}" uninstall istio-base -n istio-system')
+    assert rows["AA2521"]["evidence"]["deleted_by_the_purge"] == {
+        "istio-system/istiod": ["Deployment/istio-system/istiod"]}
+
+
+@pytest.mark.parametrize("version", ["1.22.8", "1.24.6", "1.26.8", "1.30.3"])
+def test_a_helm_installed_istiod_labelled_pilot_is_a_release_to_helm_uninstall(audit, version):
+    """`helm install istiod istio/istiod -n istio-system` (tests/install_shapes.py helm_revision: istio-discovery
+    templates/{deployment,service,configmap,mutatingwebhook}.yaml @version write operator.istio.io/component: Pilot
+    beside Helm's labels and release annotations). main: purge-preview said only AA2501 PASS with `istioctl uninstall
+    --purge`, never the istiod release: the purge deletes istiod's labelled objects (prune.go @1.24.0..1.30.3 selects
+    by the label alone) and leaves Helm's record of the release (Secret sh.helm.release.v1.istiod.v1), so `helm list`
+    still shows an istiod that is gone and the next `helm upgrade` (or a GitOps sync of it) installs it again."""
+    shape = S.moved_to_asm(S.helm_revision(version, ""))
+    a = audit({"cluster-a": shape.objects}, "uninstall", asm=[f.migration_cr("Migrating")])
+    [row] = [r for r in a.rows(CHECK) if r["code"] == "AA2521"]
+    assert row["status"] == "WARN"
+    assert row["remediation"] == 'helm --kubeconfig="${KUBECONFIG_CLUSTER_A:?}" uninstall istiod -n istio-system'
+    assert "Deployment/istio-system/istiod" in row["evidence"]["deleted_by_the_purge"]["istio-system/istiod"]
 
 
 def test_not_applicable_without_any_istio_install(audit):
