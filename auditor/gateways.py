@@ -1189,3 +1189,84 @@ def asm_data_plane_uses(cluster: ClusterInventory, objects: list[tuple[str, dict
             if readers:
                 out[key] = f"read by {', '.join(readers[:5])}, on ASM's proxy"
     return out
+
+
+# ---------------------------------------------------------------- webhooks whose istiod cannot be told
+_WEBHOOK_RESOURCES = {"MutatingWebhookConfiguration": "mutatingwebhookconfiguration",
+                      "ValidatingWebhookConfiguration": "validatingwebhookconfiguration"}
+_WEBHOOK_CALLS = ("'{range .webhooks[*]}{.name}{\" \"}{.clientConfig.service.namespace}/"
+                  "{.clientConfig.service.name}{\" \"}{.clientConfig.url}{\"\\n\"}{end}'")
+
+
+@dataclass(frozen=True)
+class UnprovenCall:
+    """A webhook configuration one of whose webhooks calls an istiod that cannot be told Istio's: what it calls
+    (`<namespace>/<service>` or a URL), why, and the read-only commands that show it."""
+
+    webhook: str
+    calls: str
+    why: str
+    service: str  # `<namespace>/<name>`, "" for a URL
+
+    def commands(self, cluster: str, kind: str, name: str) -> list[str]:
+        kubectl = mesh.kubectl(cluster)
+        out = [f"{kubectl} get {mesh.object_ref(_WEBHOOK_RESOURCES.get(kind, kind.lower()), name)} "
+               f"-o jsonpath={_WEBHOOK_CALLS}"]
+        if self.service:
+            ns, _, svc = self.service.partition("/")
+            out.append(f"{kubectl} get {mesh.object_ref('service', svc)} {mesh.ns_flag(ns)} -o yaml  # ASM's managed "
+                       "istiod: no istiod Deployment behind it; an Istio remote's: Helm's or Istio's labels, the "
+                       "address of the primary's istiod")
+            out.append(f"{kubectl} get deployments -A -l app=istiod")
+        return out
+
+
+def unproven_webhook_calls(cluster: ClusterInventory, objects: list[tuple[str, dict[str, Any]]]
+                           ) -> dict[tuple[str, str, str], UnprovenCall]:
+    """(kind, "", name) of the webhook configurations among `objects` that asm_data_plane_uses does not call ASM's,
+    one of whose webhooks calls what is not proven Istio's istiod -> the first such call. asm_data_plane_uses keeps
+    only a webhook calling a Service istiod_owners proves ASM's; these are the rest it cannot clear:
+    - a Service whose owner is OWNER_UNPROVEN or OWNER_CONFLICT: ASM's managed istiod-<rev> carries no published mark,
+      and a revision tag `istioctl tag set default --revision <ASM's revision>` writes calling it carries Istio's
+      install labels (revision-tags.yaml @1.24.6 hard-codes operator.istio.io/component "Pilot"), which makes the
+      Service unproven (mesh._unlabelled_istiod_owner: called by Istio's injector);
+    - a Service no istiod Service or Deployment read explains (or Services/Deployments not read);
+    - a URL (clientConfig.url): `istioctl tag set` copies the canonical webhook's URL into the tag
+      (tagWebhookConfigFromCanonicalWebhook, values.istiodRemote.injectionURL: istioctl/pkg/tag/generate.go @1.24.6),
+      so a tag for a revision whose injector is reached by URL calls that injector by URL; Istio's remote and external
+      control plane installs write istiodRemote.injectionURL (mutatingwebhook.yaml @1.24.6). A URL names no Service:
+      whose istiod answers it is never proven here."""
+    webhooks = [(kind, obj) for kind, obj in objects if kind.endswith("WebhookConfiguration")]
+    if not webhooks:
+        return {}
+    owners = cluster.istiod_owners()
+    asm = asm_data_plane_uses(cluster, webhooks, {})
+    out: dict[tuple[str, str, str], UnprovenCall] = {}
+    for kind, obj in webhooks:
+        meta = obj.get("metadata") or {}
+        key = (kind, "", str(meta.get("name") or ""))
+        if key in asm:
+            continue
+        for hook in obj.get("webhooks") or ():
+            client = (hook.get("clientConfig") if isinstance(hook, dict) else None) or {}
+            if not isinstance(client, dict):
+                continue
+            hook_name = str(hook.get("name") or "")
+            service = client.get("service")
+            if isinstance(service, dict) and service.get("name"):
+                target = f"{service.get('namespace') or ''}/{service['name']}"
+                owner, why = owners.get(target, (mesh.OWNER_UNPROVEN, ""))
+                if owner == mesh.OWNER_ISTIO:
+                    continue
+                if not why:
+                    why = ("no istiod Service or Deployment read explains it" if owners else
+                           "the Services or Deployments that tell whose istiod it is were not read")
+                out[key] = UnprovenCall(hook_name, f"Service {target}", why, target)
+                break
+            if client.get("url"):
+                out[key] = UnprovenCall(hook_name, f"URL {mesh.sh_text(str(client['url']))}",
+                                        "a URL names no Service: whose istiod answers it cannot be told here (a "
+                                        "revision tag copies the URL of the revision's injector, ASM's included)",
+                                        "")
+                break
+    return out

@@ -27,6 +27,7 @@ from auditor.gateways import (
     asm_data_plane_uses,
     asm_proxied_workloads,
     template_service_account,
+    unproven_webhook_calls,
 )
 from auditor.inventory import ClusterInventory
 from auditor.istio import istiod_pinned_version
@@ -184,12 +185,23 @@ class PurgePreview(ClusterCheck):
                                   "injected without istio-init; ASM's CNI plug-in is on ({source}) but {skips}: pods "
                                   "ASM injected there without istio-init would start with no redirection (or fail "
                                   "istio-validation) once it is gone")
+    # gateways.unproven_webhook_calls: an injector whose istiod is not proven Istio's may be ASM's injection path (a
+    # revision tag `istioctl tag set` wrote for ASM's revision carries Istio's labels: revision-tags.yaml @1.24.6).
+    WEBHOOK_UNPROVEN = Outcome("AA2536", Status.UNKNOWN, "the purge deletes a webhook configuration carrying "
+                               "operator.istio.io/component whose webhook calls an istiod that cannot be told "
+                               "Istio's (an unproven Service, or a URL): it may be ASM's injection path",
+                               fix="Run the commands given: if the webhook calls ASM's istiod (a revision tag set for "
+                                   "ASM's revision), take operator.istio.io/component off it before the purge; state "
+                                   "what it calls, then audit again.",
+                               message="{subject} carries operator.istio.io/component, so the purge deletes it, but "
+                                       "its webhook {webhook} calls {calls}, whose istiod cannot be told Istio's "
+                                       "({why}): if it is ASM's, the purge deletes ASM's injection path")
     NO_ISTIO = Outcome("AA2540", Status.NOT_APPLICABLE, "nothing carries operator.istio.io/component or Helm's "
                        "Istio labels and no istiod runs: the purge deletes nothing here",
                        message="no object carries operator.istio.io/component or Helm's Istio labels and no istiod "
                                "runs: `istioctl uninstall --purge` deletes nothing here")
     outcomes = (CLEAN, ASM_OBJECT, NOT_ON_ASM, ASM_OBJECT_UNDER_CRD, CASCADE, HELM, SAIL, KIND_NOT_READ, UNLABELLED,
-                STORED_UNREAD, ASM_COPIES_UNREAD, SHARED_ACCOUNT, CNI_SKIPPED, NO_ISTIO)
+                STORED_UNREAD, ASM_COPIES_UNREAD, SHARED_ACCOUNT, CNI_SKIPPED, WEBHOOK_UNPROVEN, NO_ISTIO)
     needs = PRUNED_KINDS
     uses = (*K.ISTIO_API_KINDS, *K.GATEWAY_API_KINDS, K.ISTIOOPERATOR, *K.SAIL_KINDS, K.POD, K.REPLICASET,
             *SCAN_KINDS)
@@ -324,6 +336,7 @@ class PurgePreview(ClusterCheck):
                          "by_kind": dict(sorted(Counter(kind for kind, _ in labelled).items()))}
         evidence = {**evidence_base, "deleted": listing[:50], "istioctl": version}
         problems = 0
+        failed: set[tuple[str, str, str]] = set()
         # What ASM's data plane runs, in the namespaces of the labelled workloads, Services and ConfigMaps (all that
         # _serving_asm and _shared_accounts compare it with): not every moved workload's template.
         spaces = {_meta(obj).get("namespace", "") for kind, obj in labelled
@@ -337,6 +350,7 @@ class PurgePreview(ClusterCheck):
             owner = mesh.asm_owned(meta) or serving.get((kind, meta.get("namespace", ""), meta.get("name", "")))
             if owner and not (kind == "Pod" and owner.startswith("owned by")):  # pods are owned by their workload
                 problems += 1
+                failed.add((kind, meta.get("namespace", ""), meta.get("name", "")))
                 yield self.report(self.ASM_OBJECT, cluster.name,
                                   params={"subject": _subject(kind, meta), "owner": owner},
                                   kind=kind, namespace=meta.get("namespace", ""), name=meta.get("name", ""),
@@ -345,6 +359,9 @@ class PurgePreview(ClusterCheck):
                                               + (f" {mesh.ns_flag(meta['namespace'])}" if meta.get("namespace")
                                                  else "") + f" {COMPONENT_LABEL}-",
                                   evidence={**evidence_base, "istioctl": version})
+        for finding in self._unproven_webhooks(cluster, labelled, failed, {**evidence_base, "istioctl": version}):
+            problems += 1
+            yield finding
         for finding in self._shared_accounts(cluster, labelled, asm, {**evidence_base, "istioctl": version}):
             problems += 1
             yield finding
@@ -372,6 +389,23 @@ class PurgePreview(ClusterCheck):
         yield self.report(self.CLEAN, cluster.name, params={
             "count": len(listing), "by_kind": ", ".join(f"{n} {k}" for k, n in evidence["by_kind"].items())},
             remediation=command, evidence=evidence)
+
+    def _unproven_webhooks(self, cluster: ClusterInventory, labelled: list[tuple[str, dict[str, Any]]],
+                           failed: set[tuple[str, str, str]], evidence: dict[str, Any]) -> Iterator[Finding]:
+        """AA2536 for each labelled webhook configuration that calls no proven ASM istiod (those are AA2510) and one of
+        whose webhooks calls what is not proven Istio's istiod (gateways.unproven_webhook_calls)."""
+        for (kind, _, name), call in sorted(unproven_webhook_calls(cluster, labelled).items()):
+            if (kind, "", name) in failed:
+                continue  # AA2510 already: ASM's or another owner's
+            meta = {"name": name}
+            commands = call.commands(cluster.name, kind, name)
+            commands.append(f"# if it calls ASM's istiod, keep it: {mesh.kubectl(cluster.name)} label "
+                            f"{mesh.object_ref(kind.lower(), name)} {COMPONENT_LABEL}-")
+            yield self.report(self.WEBHOOK_UNPROVEN, cluster.name,
+                              params={"subject": _subject(kind, meta), "webhook": call.webhook, "calls": call.calls,
+                                      "why": call.why},
+                              kind=kind, name=name, remediation="\n".join(commands),
+                              evidence={**evidence, "calls": call.calls, "why_unproven": call.why})
 
     def _cni_skipped(self, cluster: ClusterInventory, ctx: Context, labelled: list[tuple[str, dict[str, Any]]],
                      evidence: dict[str, Any]) -> Finding | None:

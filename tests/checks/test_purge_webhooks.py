@@ -1,0 +1,117 @@
+"""purge-preview: labelled injector webhooks whose istiod cannot be told Istio's (brief hook17, purge17's follow-up).
+
+`istioctl uninstall --purge` deletes every webhook configuration carrying operator.istio.io/component (operator/pkg/
+uninstall/prune.go @1.24.6). purge-preview kept PASS AA2501 unless the webhook called a Service istiod_owners proves
+ASM's. Shapes (github:istio/istio@1.24.6):
+- `istioctl tag set default --revision 1-24-6` (istioctl/pkg/tag/generate.go: tagWebhookConfigFromCanonicalWebhook
+  copies the revision's canonical webhook's clientConfig.url (as values.istiodRemote.injectionURL), path and labels
+  but `app`; generateMutatingWebhook renders manifests/charts/istio-control/istio-discovery/templates/
+  revision-tags.yaml: name istio-revision-tag-default, labels istio.io/tag, istio.io/rev, operator.istio.io/component
+  "Pilot" hard-coded, install.operator.istio.io/owning-resource unknown, release, app.kubernetes.io/name istiod;
+  webhooks rev.namespace./rev.object.sidecar-injector.istio.io calling `url` when injectionURL is set, else Service
+  istiod-<rev> in the istio namespace, path from the canonical webhook);
+- ASM's canonical injector istio-sidecar-injector-1-24-6 and its headless istiod-1-24-6 Service with nothing behind it
+  (tests/install_shapes.asm_istiod_service: no published mark). The tag's Istio labels make that Service unproven
+  (mesh._unlabelled_istiod_owner: called by Istio's injector), so main found nothing of ASM's: PASS, a false GO;
+- a remote/external control plane install's injector with istiodRemote.injectionURL as clientConfig.url
+  (templates/mutatingwebhook.yaml: `url: "{{ .injectionURL }}"`; the external control plane guide's
+  https://<addr>:15017/inject/cluster/<remote>/net/network1, tests/checks/test_remote_serving.py).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from tests import factory as f
+from tests import install_shapes as S
+
+CHECK = "purge-preview"
+ASM_REV = S.ASM_REVISION
+URL = "https://47.98.120.15:15017/inject/cluster/cluster2/net/network1"
+
+
+def tag_webhook(*, url: str | None = None, service: str = f"istiod-{ASM_REV}") -> dict[str, Any]:
+    """istio-revision-tag-default as generate.go renders it for ASM's revision (both webhooks of the template)."""
+    labels = {"istio.io/tag": "default", "istio.io/rev": ASM_REV,
+              "install.operator.istio.io/owning-resource": "unknown", "operator.istio.io/component": "Pilot",
+              "app": "sidecar-injector", "release": "istio", "app.kubernetes.io/name": "istiod"}
+    wh = f.webhook_config("istio-revision-tag-default", service_name=service, revision=ASM_REV, labels=labels)
+    first = wh["webhooks"][0]
+    second = {**first, "name": "rev.object.sidecar-injector.istio.io",
+              "clientConfig": {**first["clientConfig"]},
+              "namespaceSelector": {"matchExpressions": [{"key": "istio.io/rev", "operator": "DoesNotExist"},
+                                                         {"key": "istio-injection", "operator": "DoesNotExist"}]}}
+    wh["webhooks"].append(second)
+    if url:
+        for hook in wh["webhooks"]:
+            hook["clientConfig"] = {"url": url}
+    return wh
+
+
+def asm_canonical(*, url: str | None = None) -> dict[str, Any]:
+    wh = f.webhook_config(f"istio-sidecar-injector-{ASM_REV}", service_name=f"istiod-{ASM_REV}", revision=ASM_REV,
+                          labels={"app": "sidecar-injector"})
+    if url:
+        wh["webhooks"][0]["clientConfig"] = {"url": url}
+    return wh
+
+
+def istio_webhook() -> dict[str, Any]:
+    """Istio's own injector (istioctl install 1.24.6, mutatingwebhook.yaml): Pilot label, calls istiod."""
+    return f.webhook_config("istio-sidecar-injector", service_name="istiod", revision="default",
+                            labels={"operator.istio.io/component": "Pilot", "app": "sidecar-injector",
+                                    "release": "istio", "install.operator.istio.io/owning-resource": "unknown"})
+
+
+def run(audit, objects: list[dict[str, Any]]) -> list[tuple[str, str, str, str]]:
+    a = audit({"cluster-a": objects}, "uninstall", asm=[f.migration_cr("Migrating")])
+    return [(r["status"], r["code"], r["kind"], r["name"]) for r in a.rows(CHECK)], a
+
+
+def test_unknown_when_a_labelled_tag_calls_asms_unmarked_istiod(audit):
+    # Fails on main: PASS AA2501, the purge deleting the default tag into ASM's injector.
+    found, a = run(audit, [f.istiod(version="1.24.6"), istio_webhook(), S.asm_istiod_service(), asm_canonical(),
+                           tag_webhook()])
+    assert found == [("UNKNOWN", "AA2536", "MutatingWebhookConfiguration", "istio-revision-tag-default")]
+    (row,) = a.rows(CHECK)
+    assert row["evidence"]["calls"] == f"Service istio-system/istiod-{ASM_REV}"
+    lines = row["remediation"].splitlines()
+    assert lines[0].startswith('kubectl --kubeconfig="${KUBECONFIG_CLUSTER_A:?}" get '
+                               "mutatingwebhookconfiguration/istio-revision-tag-default -o jsonpath=")
+    assert lines[1].startswith('kubectl --kubeconfig="${KUBECONFIG_CLUSTER_A:?}" get '
+                               f"service/istiod-{ASM_REV} -n istio-system -o yaml")
+    assert a.result.verdict != "GO"
+
+
+def test_unknown_when_a_labelled_tag_calls_asms_injector_by_url(audit):
+    # ASM's canonical webhook reached by URL: generate.go copies it into the tag (values.istiodRemote.injectionURL).
+    # Fails on main: PASS AA2501.
+    found, _ = run(audit, [f.istiod(version="1.24.6"), istio_webhook(), S.asm_istiod_service(),
+                           asm_canonical(url=URL), tag_webhook(url=URL)])
+    assert found == [("UNKNOWN", "AA2536", "MutatingWebhookConfiguration", "istio-revision-tag-default")]
+
+
+def test_unknown_when_a_remote_installs_injector_calls_a_url(audit):
+    # A remote/external-control-plane install's injector: istio-sidecar-injector, Pilot label, clientConfig.url
+    # istiodRemote.injectionURL. Whose istiod answers the URL is not proven; main: PASS AA2501.
+    hook = istio_webhook()
+    hook["webhooks"][0]["clientConfig"] = {"url": URL}
+    found, _ = run(audit, [f.istiod(version="1.24.6"), hook])
+    assert found == [("UNKNOWN", "AA2536", "MutatingWebhookConfiguration", "istio-sidecar-injector")]
+
+
+def test_pass_when_the_labelled_webhooks_call_istios_own_istiod(audit):
+    # Istio's injector and a tag for Istio's own revision, both calling the Service of the local istiod Deployment:
+    # proven Istio's, the purge may delete them.
+    tag = tag_webhook(service="istiod")
+    found, _ = run(audit, [f.istiod(version="1.24.6"), istio_webhook(), S.asm_istiod_service(), asm_canonical(),
+                           tag])
+    assert found == [("PASS", "AA2501", "", "")]
+
+
+def test_asms_marked_istiod_stays_a_fail_not_an_unknown(audit):
+    # ASM's Service with ASM's mark: proven ASM's, AA2510 (test_purge_in_use), no AA2536 beside it.
+    svc = S.asm_istiod_service()
+    svc["metadata"].setdefault("labels", {})["asm.alibabacloud.com/managed-by-asm"] = "true"
+    found, _ = run(audit, [f.istiod(version="1.24.6"), istio_webhook(), svc, asm_canonical(), tag_webhook()])
+    assert found == [("FAIL", "AA2510", "MutatingWebhookConfiguration", "istio-revision-tag-default")]
