@@ -1208,7 +1208,13 @@ class UnprovenCall:
     why: str
     service: str  # `<namespace>/<name>`, "" for a URL
 
-    def commands(self, cluster: str, kind: str, name: str) -> list[str]:
+    def commands(self, cluster: str, kind: str, name: str, *, comment: bool = False) -> list[str]:
+        """The read-only commands that show what the webhook calls (and the Service, with the istiod Deployments);
+        `comment`: as `# ...` lines kept one line each, to stand before a delete command."""
+        lines = self._commands(cluster, kind, name)
+        return [f"# {mesh.one_line(line)}" for line in lines] if comment else lines
+
+    def _commands(self, cluster: str, kind: str, name: str) -> list[str]:
         kubectl = mesh.kubectl(cluster)
         out = [f"{kubectl} get {mesh.object_ref(_WEBHOOK_RESOURCES.get(kind, kind.lower()), name)} "
                f"-o jsonpath={_WEBHOOK_CALLS}"]
@@ -1230,7 +1236,8 @@ def unproven_webhook_calls(cluster: ClusterInventory, objects: list[tuple[str, d
       and a revision tag `istioctl tag set default --revision <ASM's revision>` writes calling it carries Istio's
       install labels (revision-tags.yaml @1.24.6 hard-codes operator.istio.io/component "Pilot"), which makes the
       Service unproven (mesh._unlabelled_istiod_owner: called by Istio's injector);
-    - a Service no istiod Service or Deployment read explains (or Services/Deployments not read);
+    - a Service of another name than istiod[-<rev>] (or Services/Deployments not read); one that does not exist reaches
+      no istiod at all (a leftover of Istio's whose istiod is gone);
     - a URL (clientConfig.url): `istioctl tag set` copies the canonical webhook's URL into the tag
       (tagWebhookConfigFromCanonicalWebhook, values.istiodRemote.injectionURL: istioctl/pkg/tag/generate.go @1.24.6),
       so a tag for a revision whose injector is reached by URL calls that injector by URL; Istio's remote and external
@@ -1259,8 +1266,12 @@ def unproven_webhook_calls(cluster: ClusterInventory, objects: list[tuple[str, d
                 if owner == mesh.OWNER_ISTIO:
                     continue
                 if not why:
-                    why = ("no istiod Service or Deployment read explains it" if owners else
-                           "the Services or Deployments that tell whose istiod it is were not read")
+                    if not cluster.available(K.SERVICE) or not cluster.available(K.DEPLOYMENT):
+                        why = "the Services or Deployments that tell whose istiod it is were not read"
+                    elif cluster.get(K.SERVICE, str(service["name"]), str(service.get("namespace") or "")) is None:
+                        continue  # no such Service: the webhook reaches no istiod, ASM's neither
+                    else:
+                        why = "it is not an istiod[-<rev>] Service the audit can tell the owner of"
                 out[key] = UnprovenCall(hook_name, f"Service {target}", why, target)
                 break
             if client.get("url"):

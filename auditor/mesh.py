@@ -825,7 +825,13 @@ def sh_text(text: str) -> str:
     Quoting does not help there: a newline ends the comment and whatever follows runs as a command, so
     control characters are shown escaped (`\\n`, `\\x1b`).
     """
-    return _LINE_BREAKING.sub(lambda m: m.group().encode("unicode_escape").decode("ascii"), sh(text))
+    return one_line(sh(text))
+
+
+def one_line(text: str) -> str:
+    """`text` with the characters that end or drive a terminal line shown escaped: a command (its words already quoted
+    by sh()) or prose made a `# ...` comment stays one line."""
+    return _LINE_BREAKING.sub(lambda m: m.group().encode("unicode_escape").decode("ascii"), text)
 
 
 @functools.lru_cache(maxsize=1024)

@@ -399,8 +399,8 @@ class PurgePreview(ClusterCheck):
                 continue  # AA2510 already: ASM's or another owner's
             meta = {"name": name}
             commands = call.commands(cluster.name, kind, name)
-            commands.append(f"# if it calls ASM's istiod, keep it: {mesh.kubectl(cluster.name)} label "
-                            f"{mesh.object_ref(kind.lower(), name)} {COMPONENT_LABEL}-")
+            commands.append(mesh.one_line(f"# if it calls ASM's istiod, keep it: {mesh.kubectl(cluster.name)} label "
+                                          f"{mesh.object_ref(kind.lower(), name)} {COMPONENT_LABEL}-"))
             yield self.report(self.WEBHOOK_UNPROVEN, cluster.name,
                               params={"subject": _subject(kind, meta), "webhook": call.webhook, "calls": call.calls,
                                       "why": call.why},

@@ -30,6 +30,7 @@ from auditor.gateways import (
     asm_proxied_workloads_of,
     gateway_services,
     istio_gateways,
+    unproven_webhook_calls,
 )
 from auditor.inventory import ACTIVE_PHASES, ClusterInventory
 from auditor.istio import among, pod_columns
@@ -511,12 +512,24 @@ class IstioControlPlaneRemoved(_LeftoverCheck):
                     continue
                 targets = sorted(set(webhook_targets(obj)))
                 policies = sorted({str(w.get("failurePolicy") or "") for w in obj.get("webhooks") or ()})
+                command = _delete(cluster.name, resource, name) + _installer_note(cluster.name, meta)
+                evidence: dict[str, Any] = {"targets": targets, "revisions": sorted(served_revisions(obj))}
+                # Calling an istiod not proven Istio's (ASM's unmarked istiod-<rev> called by a revision tag with
+                # Istio's labels, or a URL: gateways.unproven_webhook_calls, purge-preview AA2536): still a FAIL
+                # (unproven stays Istio's), with the check before the delete, which may be ASM's injection path.
+                unproven = unproven_webhook_calls(cluster, [(kind.kind, obj)]).get((kind.kind, "", name))
+                if unproven is not None:
+                    checks = "\n".join(unproven.commands(cluster.name, kind.kind, name, comment=True))
+                    command = mesh.one_line(
+                        f"# its webhook {unproven.webhook} calls {unproven.calls}, whose istiod cannot be told Istio's "
+                        f"({unproven.why}). Keep it if it calls ASM's istiod (a revision tag set for ASM's revision), "
+                        "delete it only if Istio's:") + f"\n{checks}\n{command}"
+                    evidence["calls_unproven"] = f"{unproven.calls}: {unproven.why}"
                 # A webhook without a Service target calls the URL in its clientConfig.
                 yield Leftover(kind.kind, name, self.WEBHOOK, {"kind": kind.kind, "name": name,
                                                                "targets": ", ".join(targets) or "clientConfig.url",
                                                                "policies": "/".join(policies)},
-                               _delete(cluster.name, resource, name) + _installer_note(cluster.name, meta),
-                               evidence={"targets": targets, "revisions": sorted(served_revisions(obj))})
+                               command, evidence=evidence)
 
     def _operator(self, cluster: ClusterInventory, ctx: Context, globs: list[str],
                   kept: list[str]) -> Iterator[Leftover]:

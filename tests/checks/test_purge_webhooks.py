@@ -115,3 +115,48 @@ def test_asms_marked_istiod_stays_a_fail_not_an_unknown(audit):
     svc["metadata"].setdefault("labels", {})["asm.alibabacloud.com/managed-by-asm"] = "true"
     found, _ = run(audit, [f.istiod(version="1.24.6"), istio_webhook(), svc, asm_canonical(), tag_webhook()])
     assert found == [("FAIL", "AA2510", "MutatingWebhookConfiguration", "istio-revision-tag-default")]
+
+
+# ---------------------------------------------------------------- istio-control-plane-removed: check before the delete
+CP = "istio-control-plane-removed"
+
+
+def finished(audit, objects: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    a = audit({"cluster-a": objects}, "finished", asm=[f.migration_cr("Finished")])
+    return [r for r in a.rows(CP) if r["status"] == "FAIL"]
+
+
+def checked_before_delete(remediation: str, name: str) -> bool:
+    """Every line but the delete is a comment, one of them the read-only look at the webhook's calls."""
+    lines = remediation.splitlines()
+    return (all(line.startswith("#") for line in lines[:-1]) and lines[-1].startswith("kubectl")
+            and " delete mutatingwebhookconfiguration/" + name in lines[-1]
+            and any(f"get mutatingwebhookconfiguration/{name} -o jsonpath=" in line for line in lines[:-1]))
+
+
+def test_a_tag_left_calling_asms_unmarked_istiod_is_checked_before_its_delete(audit):
+    # The tag still labelled after a partial removal: its Istio labels make ASM's unmarked istiod-<rev> unproven, so
+    # the tag AND ASM's own canonical injector are FAILs (unproven stays Istio's); main's remediation was the bare
+    # `kubectl delete` of both, ASM's injection path.
+    rows = finished(audit, [S.asm_istiod_service(), asm_canonical(), tag_webhook()])
+    assert sorted((r["code"], r["name"]) for r in rows) == [
+        ("AA2212", "istio-revision-tag-default"), ("AA2212", f"istio-sidecar-injector-{ASM_REV}")]
+    for row in rows:
+        assert checked_before_delete(row["remediation"], row["name"])
+        assert row["evidence"]["calls_unproven"].startswith(f"Service istio-system/istiod-{ASM_REV}")
+
+
+def test_an_injector_left_calling_a_url_is_checked_before_its_delete(audit):
+    hook = istio_webhook()
+    hook["webhooks"][0]["clientConfig"] = {"url": URL}
+    (row,) = finished(audit, [S.asm_istiod_service(), asm_canonical(), hook])
+    assert (row["code"], row["name"]) == ("AA2212", "istio-sidecar-injector")
+    assert checked_before_delete(row["remediation"], "istio-sidecar-injector")
+
+
+def test_guard_an_injector_left_calling_the_removed_istiod_is_deleted_plainly(audit):
+    # Istio's own injector calling istio-system/istiod, which the purge took away: it reaches no istiod at all.
+    (row,) = finished(audit, [S.asm_istiod_service(), asm_canonical(), istio_webhook()])
+    assert (row["code"], row["name"]) == ("AA2212", "istio-sidecar-injector")
+    assert row["remediation"].startswith('kubectl --kubeconfig="${KUBECONFIG_CLUSTER_A:?}" delete '
+                                         "mutatingwebhookconfiguration/istio-sidecar-injector")
