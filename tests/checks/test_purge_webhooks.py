@@ -160,3 +160,27 @@ def test_guard_an_injector_left_calling_the_removed_istiod_is_deleted_plainly(au
     assert (row["code"], row["name"]) == ("AA2212", "istio-sidecar-injector")
     assert row["remediation"].startswith('kubectl --kubeconfig="${KUBECONFIG_CLUSTER_A:?}" delete '
                                          "mutatingwebhookconfiguration/istio-sidecar-injector")
+
+
+# ---------------------------------------------------------------- istio-residue: ASM's unmarked istiod-<rev> Service
+def test_asms_unmarked_istiod_made_unproven_by_a_tag_is_checked_before_its_delete(audit):
+    # The tag's Istio labels make ASM's istiod-1-24-6 unproven; istio-residue listed it as Istio's leftover (WARN
+    # AA2327, not blocking) with a bare `kubectl delete service/istiod-1-24-6` on main: ASM's managed istiod's Service.
+    a = audit({"cluster-a": [S.asm_istiod_service(), asm_canonical(), tag_webhook()]}, "finished",
+              asm=[f.migration_cr("Finished")])
+    (row,) = [r for r in a.rows("istio-residue") if r["code"] == "AA2327"]
+    lines = row["remediation"].splitlines()
+    assert all(line.startswith("#") for line in lines[:-1]) and len(lines) > 1
+    assert lines[-1] == ('kubectl --kubeconfig="${KUBECONFIG_CLUSTER_A:?}" -n istio-system delete '
+                         f"service/istiod-{ASM_REV}")
+    assert "owner_unproven" in row["evidence"]
+
+
+def test_guard_istios_labelled_istiod_service_left_is_deleted_plainly(audit):
+    svc = f.service("istiod", "istio-system", labels={"app": "istiod", "istio": "pilot", **f.ISTIO_INSTALL_LABELS})
+    svc["metadata"]["labels"].pop("operator.istio.io/component")
+    a = audit({"cluster-a": [S.asm_istiod_service(), asm_canonical(), svc]}, "finished",
+              asm=[f.migration_cr("Finished")])
+    (row,) = [r for r in a.rows("istio-residue") if r["code"] == "AA2327"]
+    assert row["remediation"].startswith('kubectl --kubeconfig="${KUBECONFIG_CLUSTER_A:?}" -n istio-system delete '
+                                         "service/istiod")
