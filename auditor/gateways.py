@@ -1096,7 +1096,7 @@ def asm_proxied_workloads(cluster: ClusterInventory, rules: mesh.ProxyRules, nam
     only. Needs Deployments. `namespaces`: only those of these namespaces (a caller that asks of a few namespaces
     need not read every moved workload's template: ~4,400 at 50k pods)."""
     wanted = None if namespaces is None else frozenset(namespaces)
-    why = {(g.kind, g.namespace, g.name): f"an ASM gateway ({g.reason})"
+    why = {(g.kind, g.namespace, g.name): Phrase(N_("an ASM gateway ({reason})"), reason=g.reason)
            for g in gateway_workloads(cluster, rules, names) if g.asm and (wanted is None or g.namespace in wanted)}
     if cluster.available(K.POD) and (wanted is None or wanted):
         pods = cluster.pods()
@@ -1108,7 +1108,7 @@ def asm_proxied_workloads(cluster: ClusterInventory, rules: mesh.ProxyRules, nam
         found = istio.pod_columns(pods, rows, ("namespace", "workload_kind", "workload_name")).drop_duplicates()
         for ns, kind, name in sorted(zip(found["namespace"].astype(str), found["workload_kind"].astype(str),
                                          found["workload_name"].astype(str), strict=True)):
-            why.setdefault((kind, ns, name), "its pods run ASM's proxy")
+            why.setdefault((kind, ns, name), Phrase(N_("its pods run ASM's proxy")))
     out: dict[tuple[str, str, str], AsmWorkload] = {}
     readable = {kind.kind: cluster.available(kind) for kind in (K.DEPLOYMENT, K.DAEMONSET)}
     for key, reason in why.items():
@@ -1167,7 +1167,8 @@ def asm_data_plane_uses(cluster: ClusterInventory, objects: list[tuple[str, dict
                 else ""
             owner, why = owners.get(key, (mesh.OWNER_UNPROVEN, ""))
             if owner == mesh.OWNER_ASM:
-                out[(kind, "", meta.get("name", ""))] = f"its webhook {hook.get('name', '')} calls {why}"
+                out[(kind, "", meta.get("name", ""))] = Phrase(N_("its webhook {hook} calls {service}"),
+                                                               hook=hook.get("name", ""), service=why)
                 break
     by_namespace: dict[str, list[tuple[tuple[str, str, str], AsmWorkload]]] = {}
     for key, workload in asm.items():
@@ -1181,13 +1182,14 @@ def asm_data_plane_uses(cluster: ClusterInventory, objects: list[tuple[str, dict
             selector = (obj.get("spec") or {}).get("selector") or {}
             for (wkind, ns, name), workload in by_namespace.get(key[1], ()):
                 if selects(selector, workload.pod_labels):
-                    out[key] = f"selects the pods of {wkind} {ns}/{name}, {workload.why}"
+                    out[key] = Phrase(N_("selects the pods of {workload}, {why}"), workload=f"{wkind} {ns}/{name}",
+                                      why=workload.why)
                     break
         elif kind == "ConfigMap":
             readers = [f"{wkind} {ns}/{name}" for (wkind, ns, name), workload in by_namespace.get(key[1], ())
                        if key[2] in workload.config_maps and (wkind, ns, name) not in gone]
             if readers:
-                out[key] = f"read by {', '.join(readers[:5])}, on ASM's proxy"
+                out[key] = Phrase(N_("read by {readers}, on ASM's proxy"), readers=", ".join(readers[:5]))
     return out
 
 

@@ -27,6 +27,7 @@ import pandas as pd
 from auditor import clusterid, mesh, podwire, timing
 from auditor import kinds as K
 from auditor.errors import EvidenceUnavailable
+from auditor.i18n import N_, Phrase
 from auditor.kinds import Kind
 
 ACTIVE_PHASES = ("Running", "Pending", "Unknown", "")
@@ -1318,15 +1319,16 @@ class Inventory:
         return None
 
     def openapi_origin(self, action: str) -> str:
-        """Where an OpenAPI answer in asm_openapi came from, for messages and evidence."""
+        """Where an OpenAPI answer in asm_openapi came from, for messages and evidence (a Phrase: a message says it in
+        the reader's language)."""
         named = (self.asm_openapi.get("_origins") or {}).get(action)  # a file named in the config
         if named:
             return str(named)
         read = self.asm_openapi.get("_read_from")
         if isinstance(read, dict):
-            return (f"ASM OpenAPI {action} of mesh {read.get('mesh_id')} in {read.get('region')} "
-                    f"(read {read.get('read_at')})")
-        return f"ASM OpenAPI {action} answer (snapshot)"
+            return Phrase(N_("ASM OpenAPI {action} of mesh {mesh_id} in {region} (read {read_at})"), action=action,
+                          mesh_id=read.get("mesh_id"), region=read.get("region"), read_at=read.get("read_at"))
+        return Phrase(N_("ASM OpenAPI {action} answer (snapshot)"), action=action)
 
     def require_asm(self) -> ClusterInventory:
         if self.asm is None:

@@ -16,6 +16,7 @@ from typing import Any
 import yaml
 
 from auditor import yamlsafe
+from auditor.i18n import N_, Phrase
 
 PROXY_CONTAINER = "istio-proxy"
 ASM_INJECT_LABEL = "sidecar.asm.aliyun.com/inject"
@@ -533,18 +534,19 @@ ASM_MARK = "asm.alibabacloud.com"
 
 
 def asm_owned(meta: dict[str, Any]) -> str | None:
-    """Why ASM (or another owner) owns this object, None when nothing says so."""
+    """Why ASM (or another owner) owns this object, None when nothing says so (a Phrase: findings say it in the
+    reader's language)."""
     labels = meta.get("labels") or {}
     keys = [*labels, *(meta.get("annotations") or {})]
     if any(ASM_MARK in k for k in keys):
-        return "ASM label/annotation"
+        return Phrase(N_("ASM label/annotation"))
     if labels.get("provider") == "asm":
-        return "label provider=asm"
+        return Phrase(N_("label {label}"), label="provider=asm")
     # An owner of Istio's installers (sail-operator's IstioRevision, IstioCNI...; an IstioOperator) proves the object is
     # Istio's installation, not ASM's: pkg/helm/postrenderer.go adds that ownerReference to every object it renders.
     refs = [r for r in meta.get("ownerReferences") or () if not installer_owned_ref(r)]
     if refs:
-        return f"owned by {refs[0].get('kind')}/{refs[0].get('name')}"
+        return Phrase(N_("owned by {owner}"), owner=f"{refs[0].get('kind')}/{refs[0].get('name')}")
     return None
 
 
@@ -658,7 +660,8 @@ def istiod_owners(services: list[dict[str, Any]], deployments: list[dict[str, An
         elif marked and installed:
             out[key] = (OWNER_CONFLICT, f"Service {key} carries ASM's {ASM_MARK} marks and {installed}")
         elif marked:
-            out[key] = (OWNER_ASM, f"Service {key} carries ASM's {ASM_MARK} labels/annotations")
+            out[key] = (OWNER_ASM, Phrase(N_("Service {service} carries ASM's {mark} labels/annotations"),
+                                          service=key, mark=ASM_MARK))
         elif installed:
             out[key] = (OWNER_ISTIO, f"Service {key} carries {installed}")
         else:
@@ -741,7 +744,8 @@ def _unlabelled_istiod_owner(key: str, meta: dict[str, Any], spec: dict[str, Any
     if tracked:
         return OWNER_UNPROVEN, (f"Service {key} was applied from Git or a chart ({tracked[0]}), as Istio's remote "
                                 "install can be; ASM's managed control plane is not")
-    return OWNER_ASM, f"Service {key} has no local istiod behind it and no Istio install labels"
+    return OWNER_ASM, Phrase(N_("Service {service} has no local istiod behind it and no Istio install labels"),
+                             service=key)
 
 
 def _selects(selector: dict[str, Any], dep: dict[str, Any]) -> bool:

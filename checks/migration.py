@@ -119,9 +119,11 @@ class MigrationResource(Check):
                           message="cluster {cluster} was given id {given}, but the cluster its kubeconfig/context "
                                   "reads is {own} (ConfigMap kube-system/ack-cluster-profile, clusterid): this audit "
                                   "judged another cluster than the one named",
+                          # The command on a line of its own: the report shows it as a command block, and it runs as
+                          # copied (inside the sentence it ended in "; then audit again.").
                           fix="Point cluster {cluster}'s kubeconfig/context at the cluster {given}, or correct the id "
-                              "given (fleet file cluster_id, config asm.cluster_ids, snapshot manifest); the id the "
-                              "cluster read writes of itself: {command}; then audit again.")
+                              "given (fleet file cluster_id, config asm.cluster_ids, snapshot manifest), then audit "
+                              "again. The id the cluster read writes of itself:\n{command}")
     NOT_AUDITED = Outcome("AA0731", Status.UNKNOWN, "a cluster joined to the ASM instance was not audited: the "
                           "migration's state is the whole instance's, so what this gate needs of each cluster is not "
                           "known for it", message="cluster {cluster} is joined to the ASM instance ({source}) but was "

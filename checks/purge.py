@@ -29,6 +29,7 @@ from auditor.gateways import (
     template_service_account,
     unproven_webhook_calls,
 )
+from auditor.i18n import N_, Phrase
 from auditor.inventory import ClusterInventory
 from auditor.istio import istiod_pinned_version
 from auditor.kinds import Kind
@@ -42,6 +43,11 @@ PRUNED_KINDS: tuple[Kind, ...] = (
     K.MUTATING_WEBHOOK, K.VALIDATING_WEBHOOK, K.CLUSTERROLE, K.CLUSTERROLEBINDING, K.CRD,
     K.DEPLOYMENT, K.DAEMONSET, K.SERVICE, K.CONFIGMAP, K.PDB,
 )
+# Shell comments in remediations: advice the reader reads, said in the report's language (render/localize.py).
+CNI_PODS_COMMENT = N_("pods listing istio-validation and no istio-init rely on Istio's CNI plug-in: take their "
+                      "namespace out of ASM's CNI ExcludeNamespaces and restart them before the purge")
+SHARED_ACCOUNT_COMMENT = N_("if the first command shows operator.istio.io/component, take the label off (ASM's proxy "
+                            "keeps running as the account):")
 NOT_READ_NOTE = ("also pruned but never read by the auditor: Secrets, ServiceAccounts, Roles, RoleBindings, "
                  "HorizontalPodAutoscalers, NetworkAttachmentDefinitions, EnvoyFilters "
                  "carrying the label; list them with `kubectl get <kind> -A -l operator.istio.io/component`")
@@ -429,19 +435,18 @@ class PurgePreview(ClusterCheck):
         spaces = {str(ns) for ns in on_asm["namespace"].unique()} if not on_asm.empty else set()
         if state.excluded is None:
             skipped = sorted(spaces)
-            skips = (f"which namespaces it skips (ExcludeNamespaces) is not known; ASM's pods run in "
-                     f"{', '.join(skipped[:10])}")
+            skips = Phrase(N_("which namespaces it skips (ExcludeNamespaces) is not known; ASM's pods run in "
+                                 "{namespaces}"), namespaces=", ".join(skipped[:10]))
         else:
             skipped = sorted(spaces & state.excluded)
-            skips = (f"it skips {', '.join(skipped[:10])} (ExcludeNamespaces, {state.excluded_source}), where ASM's "
-                     "pods run")
+            skips = Phrase(N_("it skips {namespaces} (ExcludeNamespaces, {source}), where ASM's pods run"),
+                           namespaces=", ".join(skipped[:10]), source=state.excluded_source)
         if not skipped:
             return None
         kubectl = mesh.kubectl(cluster.name)
         commands = [f"{kubectl} get pods {mesh.ns_flag(ns)} -o jsonpath='{{range .items[*]}}{{.metadata.name}}"
                     "{\" \"}{.spec.initContainers[*].name}{\"\\n\"}{end}'" for ns in skipped[:10]]
-        commands.append("# pods listing istio-validation and no istio-init rely on Istio's CNI plug-in: take their "
-                        "namespace out of ASM's CNI ExcludeNamespaces and restart them before the purge")
+        commands.append(f"# {CNI_PODS_COMMENT}")
         return self.report(self.CNI_SKIPPED, cluster.name,
                            params={"agents": ", ".join(agents), "source": state.source, "skips": skips},
                            remediation="\n".join(commands),
@@ -487,7 +492,7 @@ class PurgePreview(ClusterCheck):
                 "workload": f"{wkind} {ns}/{name}", "account": account, "istio": ", ".join(users)},
                 kind=wkind, namespace=ns, name=name,
                 remediation=(f"{mesh.kubectl(cluster.name)} get {mesh.object_ref('serviceaccount', account)} "
-                             f"{mesh.ns_flag(ns)} --show-labels\n# if it shows {COMPONENT_LABEL}: "
+                             f"{mesh.ns_flag(ns)} --show-labels\n# {SHARED_ACCOUNT_COMMENT}\n"
                              f"{mesh.kubectl(cluster.name)} label {mesh.object_ref('serviceaccount', account)} "
                              f"{mesh.ns_flag(ns)} {COMPONENT_LABEL}-"),
                 evidence={**evidence, "why_asm": workload.why, "istio_workloads": users})

@@ -32,6 +32,7 @@ from auditor.gateways import (
     istio_gateways,
     unproven_webhook_calls,
 )
+from auditor.i18n import N_
 from auditor.inventory import ACTIVE_PHASES, ClusterInventory
 from auditor.istio import among, pod_columns
 from auditor.labelled import COMPONENT_LABEL, HELM_RELEASE, carrying_annotation, carrying_label
@@ -39,6 +40,10 @@ from auditor.mesh import asm_owned, istio_installed
 from auditor.model import Finding, Gate, Outcome, Severity, Status
 
 ISTIO_SYSTEM = "istio-system"
+# Shell comments in remediations: advice the reader reads, said in the report's language (render/localize.py).
+KEEP_IT = N_("keep it: do not delete it")
+INSTALLED_ISTIOCTL = N_("with the istioctl of the installed version")
+ONE_BY_ONE = N_("or one by one:")
 ASM_MARK = "asm.alibabacloud.com"
 ISTIO_INJECTOR = re.compile(r"^(istio-sidecar-injector.*|istio-revision-tag-.+)$")
 ISTIO_VALIDATOR = re.compile(r"^(istio-validator.*|istiod-default-validator|istiod-.*istio-system)$")
@@ -312,7 +317,7 @@ class _LeftoverCheck(ClusterCheck):
         subject = f"{kind} {ns + '/' if ns else ''}{name}"
         if COMPONENT_LABEL in (meta.get("labels") or {}):
             command = (f"{mesh.kubectl(cluster)} label {mesh.object_ref(kind.lower(), name)}"
-                       + (f" {mesh.ns_flag(ns)}" if ns else "") + f" {COMPONENT_LABEL}-  # keep it: do not delete it")
+                       + (f" {mesh.ns_flag(ns)}" if ns else "") + f" {COMPONENT_LABEL}-  # {KEEP_IT}")
             return Leftover(kind, name, self.IN_USE, {"subject": subject, "why": why}, command, ns,
                             evidence={"in_use_by_asm": why})
         kept.append(f"{subject}: in use by ASM's data plane ({why})")
@@ -366,7 +371,7 @@ class _LeftoverCheck(ClusterCheck):
                     first += "# or: "
             out.append(self.report(
                 self.PURGE_PENDING, cluster.name, params={"count": len(purge_batch)},
-                remediation=first + purge + "  # with the istioctl of the installed version\n# or one by one:\n"
+                remediation=first + purge + f"  # {INSTALLED_ISTIOCTL}\n# {ONE_BY_ONE}\n"
                             + "\n".join(i.command for _, i in purge_batch),
                 evidence={"objects": [f"{i.kind} {i.namespace + '/' if i.namespace else ''}{i.name}"
                                       for _, i in purge_batch],

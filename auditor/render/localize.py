@@ -10,6 +10,7 @@ output (findings.json, CSV, JUnit) never goes through here.
 from __future__ import annotations
 
 import dataclasses
+import re
 from functools import cache
 from typing import Any
 
@@ -57,7 +58,30 @@ def message_of(code: str, params: Any, message: str, outcomes: dict[str, Outcome
     return translate(message) if isinstance(message, str) else message
 
 
+# A shell comment: a whole line "# ..." or "  # ..." after a command (the text after "# " to the end of the line).
+_COMMENT = re.compile(r"(?:^|\s)#\s+(?=\S)(.*)$")
+
+
+def comments_said(text: Any) -> Any:
+    """`text` with each shell comment the catalog holds (a msgid marked N_() where the command is written, e.g.
+    "keep it: do not delete it") said in the language: a comment is advice to the reader, bash ignores it, and the
+    command itself is kept as written. A comment the catalog does not hold (an istioctl version) stays."""
+    if not isinstance(text, str) or "#" not in text:
+        return text
+    lines = []
+    for line in text.split("\n"):
+        found = _COMMENT.search(line)
+        if found and (said := translate(found.group(1))) != found.group(1):
+            line = line[:found.start(1)] + said
+        lines.append(line)
+    return "\n".join(lines)
+
+
 def remediation_of(code: str, params: Any, remediation: str, outcomes: dict[str, Outcome]) -> str:
+    return comments_said(_remediation_of(code, params, remediation, outcomes))
+
+
+def _remediation_of(code: str, params: Any, remediation: str, outcomes: dict[str, Outcome]) -> str:
     outcome = outcomes.get(str(code))
     if (isinstance(params, dict) and outcome is not None and "{" in outcome.fix
             and isinstance(remediation, str) and not looks_like_command(remediation)):
