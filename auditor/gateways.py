@@ -1196,6 +1196,11 @@ def asm_data_plane_uses(cluster: ClusterInventory, objects: list[tuple[str, dict
 # ---------------------------------------------------------------- webhooks whose istiod cannot be told
 _WEBHOOK_RESOURCES = {"MutatingWebhookConfiguration": "mutatingwebhookconfiguration",
                       "ValidatingWebhookConfiguration": "validatingwebhookconfiguration"}
+# Shell comments in remediations: advice the reader reads, said in the report's language (render/localize.py).
+SERVICE_OWNER_COMMENT = N_("ASM's managed istiod: no istiod Deployment behind it; an Istio remote's: Helm's or Istio's "
+                           "labels, the address of the primary's istiod")
+KEEP_IF_ASM_COMMENT = N_("keep it if it calls ASM's istiod (a revision tag set for ASM's revision); delete it only if "
+                         "it calls Istio's:")
 _WEBHOOK_CALLS = ("'{range .webhooks[*]}{.name}{\" \"}{.clientConfig.service.namespace}/"
                   "{.clientConfig.service.name}{\" \"}{.clientConfig.url}{\"\\n\"}{end}'")
 
@@ -1206,8 +1211,8 @@ class UnprovenCall:
     (`<namespace>/<service>` or a URL), why, and the read-only commands that show it."""
 
     webhook: str
-    calls: str
-    why: str
+    calls: Phrase
+    why: Phrase | str  # istiod_owners' reason, or a Phrase of this module's
     service: str  # `<namespace>/<name>`, "" for a URL
 
     def commands(self, cluster: str, kind: str, name: str, *, comment: bool = False) -> list[str]:
@@ -1222,9 +1227,8 @@ class UnprovenCall:
                f"-o jsonpath={_WEBHOOK_CALLS}"]
         if self.service:
             ns, _, svc = self.service.partition("/")
-            out.append(f"{kubectl} get {mesh.object_ref('service', svc)} {mesh.ns_flag(ns)} -o yaml  # ASM's managed "
-                       "istiod: no istiod Deployment behind it; an Istio remote's: Helm's or Istio's labels, the "
-                       "address of the primary's istiod")
+            out.append(f"{kubectl} get {mesh.object_ref('service', svc)} {mesh.ns_flag(ns)} -o yaml  "
+                       f"# {SERVICE_OWNER_COMMENT}")
             out.append(f"{kubectl} get deployments -A -l app=istiod")
         return out
 
@@ -1269,17 +1273,17 @@ def unproven_webhook_calls(cluster: ClusterInventory, objects: list[tuple[str, d
                     continue
                 if not why:
                     if not cluster.available(K.SERVICE) or not cluster.available(K.DEPLOYMENT):
-                        why = "the Services or Deployments that tell whose istiod it is were not read"
+                        why = Phrase(N_("the Services or Deployments that tell whose istiod it is were not read"))
                     elif cluster.get(K.SERVICE, str(service["name"]), str(service.get("namespace") or "")) is None:
                         continue  # no such Service: the webhook reaches no istiod, ASM's neither
                     else:
-                        why = "it is not an istiod[-<rev>] Service the audit can tell the owner of"
-                out[key] = UnprovenCall(hook_name, f"Service {target}", why, target)
+                        why = Phrase(N_("it is not an istiod[-<rev>] Service the audit can tell the owner of"))
+                out[key] = UnprovenCall(hook_name, Phrase(N_("Service {service}"), service=target), why, target)
                 break
             if client.get("url"):
-                out[key] = UnprovenCall(hook_name, f"URL {mesh.sh_text(str(client['url']))}",
-                                        "a URL names no Service: whose istiod answers it cannot be told here (a "
-                                        "revision tag copies the URL of the revision's injector, ASM's included)",
-                                        "")
+                out[key] = UnprovenCall(hook_name, Phrase(N_("URL {url}"), url=mesh.sh_text(str(client["url"]))),
+                                        Phrase(N_("a URL names no Service: whose istiod answers it cannot be told "
+                                                  "here (a revision tag copies the URL of the revision's injector, "
+                                                  "ASM's included)")), "")
                 break
     return out

@@ -48,6 +48,8 @@ CNI_PODS_COMMENT = N_("pods listing istio-validation and no istio-init rely on I
                       "namespace out of ASM's CNI ExcludeNamespaces and restart them before the purge")
 SHARED_ACCOUNT_COMMENT = N_("if the first command shows operator.istio.io/component, take the label off (ASM's proxy "
                             "keeps running as the account):")
+WEBHOOK_LABEL_COMMENT = N_("if it calls ASM's istiod (a revision tag set for ASM's revision), take the label off "
+                           "before the purge so that the webhook stays:")
 NOT_READ_NOTE = ("also pruned but never read by the auditor: Secrets, ServiceAccounts, Roles, RoleBindings, "
                  "HorizontalPodAutoscalers, NetworkAttachmentDefinitions, EnvoyFilters "
                  "carrying the label; list them with `kubectl get <kind> -A -l operator.istio.io/component`")
@@ -405,13 +407,14 @@ class PurgePreview(ClusterCheck):
                 continue  # AA2510 already: ASM's or another owner's
             meta = {"name": name}
             commands = call.commands(cluster.name, kind, name)
-            commands.append(mesh.one_line(f"# if it calls ASM's istiod, keep it: {mesh.kubectl(cluster.name)} label "
-                                          f"{mesh.object_ref(kind.lower(), name)} {COMPONENT_LABEL}-"))
+            commands.append(f"# {WEBHOOK_LABEL_COMMENT}")
+            commands.append(mesh.one_line(f"# {mesh.kubectl(cluster.name)} label {mesh.object_ref(kind.lower(), name)} "
+                                          f"{COMPONENT_LABEL}-"))
             yield self.report(self.WEBHOOK_UNPROVEN, cluster.name,
                               params={"subject": _subject(kind, meta), "webhook": call.webhook, "calls": call.calls,
                                       "why": call.why},
                               kind=kind, name=name, remediation="\n".join(commands),
-                              evidence={**evidence, "calls": call.calls, "why_unproven": call.why})
+                              evidence={**evidence, "calls": str(call.calls), "why_unproven": str(call.why)})
 
     def _cni_skipped(self, cluster: ClusterInventory, ctx: Context, labelled: list[tuple[str, dict[str, Any]]],
                      evidence: dict[str, Any]) -> Finding | None:

@@ -23,6 +23,7 @@ from auditor import kinds as K
 from auditor.check import ClusterCheck, Context
 from auditor.errors import EvidenceUnavailable
 from auditor.gateways import (
+    KEEP_IF_ASM_COMMENT,
     SCAN_KINDS,
     GatewayService,
     GatewayWorkload,
@@ -42,6 +43,8 @@ from auditor.model import Finding, Gate, Outcome, Severity, Status
 ISTIO_SYSTEM = "istio-system"
 # Shell comments in remediations: advice the reader reads, said in the report's language (render/localize.py).
 KEEP_IT = N_("keep it: do not delete it")
+UNPROVEN_SERVICE_COMMENT = N_("whose istiod this Service is cannot be told (the evidence says why): keep it if ASM's "
+                              "injector or ASM's proxies (CA_ADDR) use it; delete it only if Istio's:")
 INSTALLED_ISTIOCTL = N_("with the istioctl of the installed version")
 ONE_BY_ONE = N_("or one by one:")
 ASM_MARK = "asm.alibabacloud.com"
@@ -525,10 +528,7 @@ class IstioControlPlaneRemoved(_LeftoverCheck):
                 unproven = unproven_webhook_calls(cluster, [(kind.kind, obj)]).get((kind.kind, "", name))
                 if unproven is not None:
                     checks = "\n".join(unproven.commands(cluster.name, kind.kind, name, comment=True))
-                    command = mesh.one_line(
-                        f"# its webhook {unproven.webhook} calls {unproven.calls}, whose istiod cannot be told Istio's "
-                        f"({unproven.why}). Keep it if it calls ASM's istiod (a revision tag set for ASM's revision), "
-                        "delete it only if Istio's:") + f"\n{checks}\n{command}"
+                    command = f"# {KEEP_IF_ASM_COMMENT}\n{checks}\n{command}"
                     evidence["calls_unproven"] = f"{unproven.calls}: {unproven.why}"
                 # A webhook without a Service target calls the URL in its clientConfig.
                 yield Leftover(kind.kind, name, self.WEBHOOK, {"kind": kind.kind, "name": name,
@@ -1055,8 +1055,7 @@ class IstioResidue(_LeftoverCheck):
                 # delete (gateways.unproven_webhook_calls' reading of the same Service).
                 kubectl = mesh.kubectl(cluster.name)
                 command = "\n".join(mesh.one_line(line) for line in (
-                    f"# whose istiod this Service is cannot be told ({why}). Keep it if ASM's injector or ASM's "
-                    "proxies (CA_ADDR) use it, delete it only if Istio's:",
+                    f"# {UNPROVEN_SERVICE_COMMENT}",
                     f"# {kubectl} get mutatingwebhookconfigurations -o jsonpath='{{range .items[*]}}{{.metadata.name}}"
                     "{\" \"}{.webhooks[*].clientConfig.service.name}{\"\\n\"}{end}'",
                     f"# {kubectl} get {mesh.object_ref('service', name)} -n {ISTIO_SYSTEM} -o yaml")) + "\n" + command

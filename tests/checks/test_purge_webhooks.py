@@ -184,3 +184,19 @@ def test_guard_istios_labelled_istiod_service_left_is_deleted_plainly(audit):
     (row,) = [r for r in a.rows("istio-residue") if r["code"] == "AA2327"]
     assert row["remediation"].startswith('kubectl --kubeconfig="${KUBECONFIG_CLUSTER_A:?}" -n istio-system delete '
                                          "service/istiod")
+
+
+# ---------------------------------------------------------------- said in zh-CN (read17's rule), commands kept
+def test_aa2536_reads_in_zh_cn_with_its_commands_kept(audit):
+    from tests.checks.test_cab_read17 import one, parses
+
+    hook = istio_webhook()
+    hook["webhooks"][0]["clientConfig"] = {"url": URL}
+    a = audit({"cluster-a": [f.istiod(version="1.24.6"), hook]}, "uninstall", asm=[f.migration_cr("Migrating")])
+    en, _, zh = one(a.result, "AA2536")
+    assert zh["message"] != en["message"] and URL in zh["message"]
+    en_lines, zh_lines = en["remediation"].splitlines(), zh["remediation"].splitlines()
+    assert [line for line in en_lines if not line.startswith("#")] == [
+        line for line in zh_lines if not line.startswith("#")]
+    assert en_lines[-2] != zh_lines[-2]  # the fixed comment said in zh-CN
+    assert parses(en["remediation"]) and parses(zh["remediation"])
