@@ -40,7 +40,21 @@ _ENV = {"name": str, "value": str, "valueFrom": dict}
 _CONTAINER = {"name": str, "image": str, "args": [str], "command": [str], "env": [_ENV],
               "ports": [{"name": str}], "lifecycle": {"preStop": dict}, "restartPolicy": str}
 _POD_SPEC = {"containers": [_CONTAINER], "initContainers": [_CONTAINER], "terminationGracePeriodSeconds": int}
-_TEMPLATE = {"metadata": {"labels": {str: str}, "annotations": {str: str}}, "spec": _POD_SPEC}
+# What a workload's pod template tells of the ConfigMaps and ServiceAccount it runs with (auditor/gateways.py
+# template_config_maps, template_service_account: purge-preview, istio-residue, istio-control-plane-removed keep what
+# ASM's proxies read). kubernetes/api core/v1 types.go: Volume.Name string (required), ConfigMapVolumeSource and
+# ConfigMapProjection/ConfigMapEnvSource/ConfigMapKeySelector's LocalObjectReference.Name string,
+# ProjectedVolumeSource.Sources []VolumeProjection, Container.EnvFrom []EnvFromSource, PodSpec.ServiceAccountName and
+# DeprecatedServiceAccount (`serviceAccount`) string. A list as a volume's configMap name, volumes or projected sources
+# as a map, were read as no ConfigMap: an ASM gateway mounting Istio's mesh config `istio` let the purge delete it
+# (PASS AA2501); a configMap or projected source that is no object crashed the check (AA0002, naming no object).
+_REF = {"name": str}
+_TEMPLATE_ENV = {**_ENV, "valueFrom": {"configMapKeyRef": _REF}}
+_TEMPLATE_CONTAINER = {**_CONTAINER, "env": [_TEMPLATE_ENV], "envFrom": [{"configMapRef": _REF}]}
+_TEMPLATE_SPEC = {**_POD_SPEC, "containers": [_TEMPLATE_CONTAINER], "initContainers": [_TEMPLATE_CONTAINER],
+                  "volumes": [{"name": str, "configMap": _REF, "projected": {"sources": [{"configMap": _REF}]}}],
+                  "serviceAccountName": str, "serviceAccount": str}
+_TEMPLATE = {"metadata": {"labels": {str: str}, "annotations": {str: str}}, "spec": _TEMPLATE_SPEC}
 _POD_STATUS = {"phase": str, "startTime": str, "conditions": [{"type": str, "status": str}],
                "containerStatuses": [{"restartCount": int}], "initContainerStatuses": [{"restartCount": int}]}
 _CONDITION = {"type": str, "status": str, "reason": str, "message": str}
@@ -102,6 +116,10 @@ _BODIES: dict[str, dict[str, Any]] = {
 }
 # Required keys, by the path of the mapping that holds them (".": the object itself).
 _REQUIRED: dict[str, dict[str, tuple[str, ...]]] = {
+    # core/v1 Volume.Name (json:"name"): a workload's template volume without one (see _TEMPLATE).
+    **{kind: {"spec.template.spec.volumes[]": ("name",)} for kind in (
+        "Deployment", "StatefulSet", "DaemonSet", "ReplicaSet", "ReplicationController", "CloneSet", "Job")},
+    "CronJob": {"spec.jobTemplate.spec.template.spec.volumes[]": ("name",)},
     # admissionregistration.k8s.io/v1 ServiceReference: namespace and name are required (a webhook without either
     # was read as calling no Service: see _BODIES).
     "MutatingWebhookConfiguration": {"webhooks[].clientConfig.service": ("namespace", "name")},
