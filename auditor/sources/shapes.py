@@ -179,7 +179,27 @@ def _shape(value: Any, schema: Any, where: str, required: dict[str, tuple[str, .
     return None if ok else f"{where} must be {_TYPE_NAMES.get(schema, getattr(schema, '__name__', schema))}"
 
 
-_TYPE_NAMES = {str: "a string", int: "a whole number", dict: "an object"}
+_TYPE_NAMES = {str: "a string", int: "a whole number", dict: "an object", bool: "true or false"}
+
+
+# ASM's OpenAPI answers, where a saved one (a snapshot's manifest asm_openapi, a file named in the config) is read by a
+# check: the types of Alibaba Cloud's SDK (alibabacloud-servicemesh20200111 3.4.0 models.py
+# DescribeServiceMeshDetailResponseBodyServiceMesh{,Spec,SpecMeshConfig,SpecMeshConfigSidecarInjector,
+# SpecMeshConfigSidecarInjectorInitCNIConfiguration}: objects down to `enabled: bool`, `exclude_namespaces: str`), which
+# a live answer always has. ASM's CNI state (auditor/asmcni.py: purge-preview AA2535, cni-compatibility): a list as
+# ExcludeNamespaces was read as the names "['kube-system'" and "'shop']" (shop served by ASM's plug-in: PASS AA2501),
+# a list or string on the path crashed both checks (AA0002), an InitCNIConfiguration as a list or Enabled "true" was
+# read as ASM not saying (purge-preview PASS AA2501).
+_OPENAPI_ANSWERS: dict[str, dict[str, Any]] = {
+    "DescribeServiceMeshDetail": {"ServiceMesh": {"Spec": {"MeshConfig": {"SidecarInjector": {
+        "InitCNIConfiguration": {"Enabled": bool, "ExcludeNamespaces": str}}}}}},
+}
+
+
+def openapi_answer_problem(action: str, answer: dict[str, Any]) -> str | None:
+    """What is wrong with a saved ASM OpenAPI answer (already a JSON object) in the fields checks read, or None."""
+    schema = _OPENAPI_ANSWERS.get(action)
+    return None if schema is None else _shape(answer, schema, "", {})
 
 
 def _join(where: str, key: str) -> str:
