@@ -219,3 +219,58 @@ def test_a_mesh_detail_as_the_sdk_types_it_is_read_as_before(audit, change, expe
     a = audit({"cluster-a": cluster()}, "uninstall", asm=[f.migration_cr("Migrating")],
               asm_openapi=_detail(change), config=f.only_checks(PURGE))
     assert [(r["status"], r["code"]) for r in a.rows(PURGE)] == [expected]
+
+
+# ---------------------------------------------------------------- a validating webhook calling ASM's istiod
+def _asm_validator() -> dict[str, Any]:
+    """`istioctl tag set default --revision 1-24-6` (ASM's revision) writes istiod-default-validator calling ASM's
+    istiod (istio/istio@1.24.6:istioctl/pkg/tag/generate.go generateValidatingWebhook, the client config copied from
+    the revision's), with Istio's install labels; tests/checks/test_purge_in_use.py does the same for the mutating tag
+    webhook."""
+    labels = {"istio.io/rev": "1-24-6", "operator.istio.io/component": "Pilot", "app": "istiod", "release": "istio"}
+    return f.webhook_config("istiod-default-validator", mutating=False, service_name="istiod-1-24-6",
+                            revision="1-24-6", labels=labels)
+
+
+def _with_asm_istiod(*objects: dict[str, Any]) -> list[dict[str, Any]]:
+    from tests.checks.test_purge_in_use import asm_istiod_service
+
+    canonical = f.webhook_config("istio-sidecar-injector-1-24-6", service_name="istiod-1-24-6", revision="1-24-6",
+                                 labels={"app": "sidecar-injector"})
+    return [*istio_install(), asm_istiod_service(), canonical, *objects]
+
+
+def _service_of(hook: dict[str, Any]) -> dict[str, Any]:
+    return hook["webhooks"][0]["clientConfig"]["service"]
+
+
+@pytest.mark.parametrize(("change", "field"), [
+    (lambda h: _service_of(h).update(name=["istiod-1-24-6"]), r"service\.name must be a string"),
+    (lambda h: _service_of(h).update(namespace=7), r"service\.namespace must be a string"),
+    (lambda h: h["webhooks"][0]["clientConfig"].update(service=[_service_of(h)]), r"service must be an object"),
+    (lambda h: _service_of(h).pop("namespace"), r"service\.namespace is missing"),
+])
+@pytest.mark.parametrize(("check", "gate"), [(PURGE, "uninstall"), ("istio-control-plane-removed", "finished")])
+def test_a_validating_webhook_calling_a_service_of_other_types_is_bad_input(audit, change, field, check, gate):  # noqa: F811
+    """Main: purge-preview PASS AA2501 (ASM's validator read as calling no Service: the purge deletes it),
+    istio-control-plane-removed FAIL AA2212 (an Istio webhook to delete) or UNKNOWN AA0002 (crashed, naming no object)
+    for the service as a list. admissionregistration/v1 ServiceReference, as for the mutating ones (hostile16)."""
+    hook = _asm_validator()
+    change(hook)
+    with pytest.raises(UsageError, match=r"ValidatingWebhookConfiguration 'istiod-default-validator': "
+                                         r"webhooks\[0\]\.clientConfig\." + field):
+        audit({"cluster-a": _with_asm_istiod(hook)}, gate, asm=[f.migration_cr("Migrating")],
+              config=f.only_checks(check))
+
+
+def test_a_validating_webhook_as_istioctl_writes_it_is_read_as_before(audit):  # noqa: F811
+    """Control: as on main (the purge would delete ASM's validator: FAIL AA2510; after it, not Istio's: WARN AA2220)."""
+    a = audit({"cluster-a": _with_asm_istiod(_asm_validator())}, "uninstall", asm=[f.migration_cr("Migrating")],
+              config=f.only_checks(PURGE))
+    assert [(r["status"], r["code"], r["kind"]) for r in a.rows(PURGE)] == [
+        ("FAIL", "AA2510", "ValidatingWebhookConfiguration")]
+    url = _asm_validator()
+    url["webhooks"][0]["clientConfig"] = {"url": "https://istiod-1-24-6.istio-system.svc:443/validate"}
+    b = audit({"cluster-a": _with_asm_istiod(url)}, "finished", asm=[f.migration_cr("Migrating")],
+              config=f.only_checks("istio-control-plane-removed"))
+    assert b.rows("istio-control-plane-removed")  # a webhook calling a URL is read, as before

@@ -102,6 +102,12 @@ _BODIES: dict[str, dict[str, Any]] = {
     # (mesh.istio_injector_services); a list as its name was read as no Service, and the istiod Service taken for ASM's.
     "MutatingWebhookConfiguration": {"webhooks": [{"clientConfig": {"url": str, "service": {"name": str,
                                                                                             "namespace": str}}}]},
+    # The same ServiceReference on a validating webhook: `istioctl tag set default --revision <ASM's>` writes
+    # istiod-default-validator calling ASM's istiod (istio/istio@1.24.6:istioctl/pkg/tag/generate.go
+    # generateValidatingWebhook), which purge-preview keeps (gateways.asm_data_plane_uses): a list as its name read as
+    # calling no Service, and the purge deleting ASM's validator passed (AA2501).
+    "ValidatingWebhookConfiguration": {"webhooks": [{"clientConfig": {"url": str, "service": {"name": str,
+                                                                                              "namespace": str}}}]},
     # ASM's IstioGateway as auditor/gateways.asm_gateways reads it (aliyun/alibabacloud-servicemesh-api@4df57487:
     # alibabacloudservicemesh/v1/istiogateway_types.go: GatewayType string, ClusterIds []string, ServiceAnnotations
     # map[string]string, Overrides map[string]IstioGatewayBasicConfiguration): a list as overrides crashed every gateway
@@ -123,6 +129,7 @@ _REQUIRED: dict[str, dict[str, tuple[str, ...]]] = {
     # admissionregistration.k8s.io/v1 ServiceReference: namespace and name are required (a webhook without either
     # was read as calling no Service: see _BODIES).
     "MutatingWebhookConfiguration": {"webhooks[].clientConfig.service": ("namespace", "name")},
+    "ValidatingWebhookConfiguration": {"webhooks[].clientConfig.service": ("namespace", "name")},
     "Pod": {".": ("spec",), "spec": ("containers",), "spec.containers[]": ("name",),
             "spec.initContainers[]": ("name",), "spec.containers[].env[]": ("name",),
             "spec.initContainers[].env[]": ("name",)},
