@@ -21,10 +21,13 @@ templates/deployment.yaml config-volume, templates/configmap.yaml of istio-disco
 from __future__ import annotations
 
 import json
+import tempfile
 from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from auditor import api
 from auditor.errors import UsageError
@@ -34,6 +37,8 @@ from tests import factory as f
 from tests.checks.conftest import audit  # noqa: F401  (the fixture)
 from tests.checks.test_purge_in_use import asm_gateway, istio_install
 from tests.test_faults import served  # noqa: F401  (served: the fixture)
+from tests.test_fuzz import audit as fuzz_audit
+from tests.test_fuzz import only
 from tests.test_readonly import NOW
 
 PURGE = "purge-preview"
@@ -274,3 +279,57 @@ def test_a_validating_webhook_as_istioctl_writes_it_is_read_as_before(audit):  #
     b = audit({"cluster-a": _with_asm_istiod(url)}, "finished", asm=[f.migration_cr("Migrating")],
               config=f.only_checks("istio-control-plane-removed"))
     assert b.rows("istio-control-plane-removed")  # a webhook calling a URL is read, as before
+
+
+# ---------------------------------------------------------------- hypothesis: ASM's gateway's volumes, any shape
+_NAME = st.one_of(st.just("istio"), st.just("other"), st.none(), st.lists(st.just("istio"), max_size=1),
+                  st.integers(0, 2), st.just({"name": "istio"}))
+_REF_OBJECT = st.fixed_dictionaries({}, optional={"name": _NAME, "optional": st.booleans()})
+_REF = st.one_of(st.none(), _REF_OBJECT, st.just("istio"), st.lists(_REF_OBJECT, max_size=1))
+_SOURCE = st.one_of(st.none(), st.just("istio"), st.fixed_dictionaries({}, optional={
+    "configMap": _REF, "serviceAccountToken": st.just({"path": "token"})}))
+_PROJECTED = st.one_of(st.none(), st.just([]), st.fixed_dictionaries({}, optional={"sources": st.one_of(
+    st.none(), st.lists(_SOURCE, max_size=2), st.dictionaries(st.just("configMap"), _REF, max_size=1))}))
+_VOLUME = st.one_of(st.none(), st.fixed_dictionaries(
+    {"name": st.one_of(st.just("config-volume"), st.none(), st.integers(0, 1))},
+    optional={"configMap": _REF, "projected": _PROJECTED, "emptyDir": st.just({})}))
+_VOLUMES = st.one_of(st.none(), st.lists(_VOLUME, max_size=3),
+                     st.dictionaries(st.just("config-volume"), _VOLUME, max_size=1))
+
+
+def _reads_istio(volumes: Any) -> bool:
+    """Whether well-typed volumes (the snapshot was accepted) mount the ConfigMap `istio`."""
+    def named(ref: Any) -> bool:
+        return isinstance(ref, dict) and ref.get("name") == "istio"
+
+    def sources(volume: dict[str, Any]) -> list[Any]:
+        projected = volume.get("projected")
+        found = projected.get("sources") if isinstance(projected, dict) else None
+        return found if isinstance(found, list) else []
+
+    return any(isinstance(volume, dict) and (named(volume.get("configMap")) or any(
+        isinstance(source, dict) and named(source.get("configMap")) for source in sources(volume)))
+        for volume in (volumes if isinstance(volumes, list) else ()))
+
+
+@settings(max_examples=80, deadline=None, derandomize=True, database=None,
+          suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+@given(volumes=_VOLUMES)
+def test_asms_gateway_mounting_istios_mesh_config_never_passes_whatever_its_volumes(volumes):
+    """ASM's gateway beside Istio's labelled mesh config `istio`: bad input (exit 2, one line), or purge-preview FAIL
+    AA2510 on the ConfigMap exactly when the volumes (well typed) mount it, else PASS AA2501; never a crash (AA0002)."""
+    gateway = asm_gateway()
+    gateway["spec"]["template"]["spec"]["volumes"] = volumes
+    with tempfile.TemporaryDirectory() as tmp:
+        root = f.write_snapshot(Path(tmp), {"cluster-a": [*istio_install(), f.mesh_configmap(), gateway],
+                                            "asm": [f.migration_cr("Migrating")]},
+                                versions={"cluster-a": f.version_info(), "asm": f.version_info()},
+                                manifest={"clusters": [
+                                    {"name": "cluster-a", "role": "data-plane", "dir": "cluster-a", "complete": True},
+                                    {"name": "asm", "role": "asm", "dir": "asm", "complete": True}]})
+        outcome = fuzz_audit(root, "uninstall", only(PURGE))
+    if isinstance(outcome, UsageError):
+        return
+    found = [(r["status"], r["code"], r["kind"], r["name"]) for r in records(outcome.findings)
+             if r["check_id"] == PURGE]
+    assert found == (MESH_CONFIG_READ if _reads_istio(volumes) else [("PASS", "AA2501", "", "")]), (found, volumes)
