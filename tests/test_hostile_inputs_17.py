@@ -11,7 +11,23 @@
   ConfigMapProjection, ConfigMapEnvSource, ConfigMapKeySelector embed LocalObjectReference{Name string};
   ProjectedVolumeSource.Sources []VolumeProjection; Container.EnvFrom []EnvFromSource; PodSpec.ServiceAccountName and
   DeprecatedServiceAccount `serviceAccount` string): the snapshot's shape rules now refuse other types, naming the
-  object and field (exit 2); live, the Deployments are unread for the cluster (the kind UNKNOWN).
+  object and field (exit 2); live, the Deployments are unread for the cluster (the kind UNKNOWN; main: exit 0, a GO).
+
+- purge-preview and cni-compatibility read ASM's CNI state from a saved DescribeServiceMeshDetail answer
+  (auditor/asmcni.py: ServiceMesh.Spec.MeshConfig.SidecarInjector.InitCNIConfiguration Enabled / ExcludeNamespaces).
+  ExcludeNamespaces as a list was read as the names "['kube-system'" and "'shop']", so shop, where ASM's pods run and
+  which ASM's plug-in skips, counted as served by it: PASS AA2501 (main) where the answer as the SDK types it gives
+  UNKNOWN AA2535; an InitCNIConfiguration as a list or Enabled "true" was read as ASM not saying (PASS AA2501); a
+  list or string on the path crashed both checks (AA0002). Alibaba Cloud's SDK types every step
+  (alibabacloud-servicemesh20200111 3.4.0 models.py, DescribeServiceMeshDetailResponseBodyServiceMesh... down to
+  InitCNIConfiguration `enabled: bool`, `exclude_namespaces: str`), so a live answer has them: a saved answer (the
+  snapshot's manifest, or a file named in the config) of other types is refused, naming the field (exit 2).
+- a ValidatingWebhookConfiguration calling ASM's istiod (`istioctl tag set default --revision <ASM's>` writes
+  istiod-default-validator: istio/istio@1.24.6:istioctl/pkg/tag/generate.go generateValidatingWebhook) is kept by
+  purge-preview through gateways.asm_data_plane_uses; its clientConfig.service had no shape rule (the mutating ones
+  have, hostile16): a list or number as its name or namespace, or no namespace, was read as calling no Service, and
+  the purge deleting ASM's validator passed (AA2501; live: exit 0, a GO); istio-control-plane-removed crashed on a
+  service written as a list. admissionregistration/v1 ServiceReference: refused as the mutating ones.
 
 Shapes: the ASM gateway mounting Istio's mesh config of tests/checks/test_purge_in_use.py
 (test_fail_when_asms_gateway_reads_istios_mesh_configmap: istio/istio@1.24.6 manifests/charts/gateways/istio-ingress/
@@ -333,3 +349,20 @@ def test_asms_gateway_mounting_istios_mesh_config_never_passes_whatever_its_volu
     found = [(r["status"], r["code"], r["kind"], r["name"]) for r in records(outcome.findings)
              if r["check_id"] == PURGE]
     assert found == (MESH_CONFIG_READ if _reads_istio(volumes) else [("PASS", "AA2501", "", "")]), (found, volumes)
+
+
+def test_a_live_validating_webhook_calling_a_service_of_another_type_is_unknown(served, fake_api, fake_asm):  # noqa: F811
+    """Live: the same rule makes the cluster's ValidatingWebhookConfigurations unread, and purge-preview UNKNOWN (main:
+    PASS AA2501, the purge deleting ASM's validator)."""
+    hook = _asm_validator()
+    _service_of(hook)["name"] = ["istiod-1-24-6"]
+    fake_api.load([*_with_asm_istiod(hook)])
+    fake_asm.load([f.migration_cr("Migrating")])
+    focus = Path(str(served.kubeconfig)).parent / "focus.yaml"
+    focus.write_text(json.dumps({"checks": {"disable": [c for c in load_registry().checks if c != PURGE]}}))
+    result = api.run_audit(served, "uninstall", focus, now=NOW)
+    [cluster] = result.inventory.data_planes
+    assert "webhooks[0].clientConfig.service.name must be a string" in cluster.errors[
+        "validatingwebhookconfigurations.admissionregistration.k8s.io"]
+    assert result.exit_code == 3
+    assert [r["status"] for r in records(result.findings) if r["check_id"] == PURGE] == ["UNKNOWN"]
