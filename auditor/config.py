@@ -462,3 +462,13 @@ def load_openapi_answer(path: str) -> dict[str, Any]:
     if not isinstance(answer, dict):
         raise UsageError(f"config: saved ASM OpenAPI answer {path} is not a JSON object")
     return answer
+
+
+def check_openapi_answer(action: str, path: str, answer: dict[str, Any]) -> dict[str, Any]:
+    """`answer` (load_openapi_answer's) when the fields checks read have the SDK's types; a usage error otherwise."""
+    from auditor.sources.shapes import openapi_answer_problem
+
+    problem = openapi_answer_problem(action, answer)
+    if problem:
+        raise UsageError(f"config: saved ASM OpenAPI answer {path} ({action}): {problem}")
+    return answer

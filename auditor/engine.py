@@ -26,7 +26,7 @@ from auditor import clusterid, judge, mesh, plan, timing
 from auditor import kinds as K
 from auditor.check import Check, Context
 from auditor.collect import Collector, Progress, _quiet, gc_paused, read_ahead
-from auditor.config import CHECK_ALIASES, Config, catch_all_checks, load_openapi_answer
+from auditor.config import CHECK_ALIASES, Config, catch_all_checks, check_openapi_answer, load_openapi_answer
 from auditor.diff import existing_blockers, since_baseline
 from auditor.errors import EvidenceUnavailable, UsageError, unknown_phase
 from auditor.findings import (
@@ -105,7 +105,7 @@ def _run_audit(
     for action, path in (("DescribeServiceMeshDetail", config.asm.describe_service_mesh_detail),
                          ("DescribeMeshMultiClusterNetwork", config.asm.multi_cluster_network)):
         if path:
-            openapi[action] = load_openapi_answer(path)
+            openapi[action] = check_openapi_answer(action, path, load_openapi_answer(path))
             openapi["_origins"] = {**(openapi.get("_origins") or {}), action: f"ASM OpenAPI {action} answer {path}"}
     _check_kubeconfig_variables([s.name for s in sources.data_planes])
     inv = Inventory(data_planes=[], rules=rules, asm_openapi=openapi)

@@ -40,7 +40,21 @@ _ENV = {"name": str, "value": str, "valueFrom": dict}
 _CONTAINER = {"name": str, "image": str, "args": [str], "command": [str], "env": [_ENV],
               "ports": [{"name": str}], "lifecycle": {"preStop": dict}, "restartPolicy": str}
 _POD_SPEC = {"containers": [_CONTAINER], "initContainers": [_CONTAINER], "terminationGracePeriodSeconds": int}
-_TEMPLATE = {"metadata": {"labels": {str: str}, "annotations": {str: str}}, "spec": _POD_SPEC}
+# What a workload's pod template tells of the ConfigMaps and ServiceAccount it runs with (auditor/gateways.py
+# template_config_maps, template_service_account: purge-preview, istio-residue, istio-control-plane-removed keep what
+# ASM's proxies read). kubernetes/api core/v1 types.go: Volume.Name string (required), ConfigMapVolumeSource and
+# ConfigMapProjection/ConfigMapEnvSource/ConfigMapKeySelector's LocalObjectReference.Name string,
+# ProjectedVolumeSource.Sources []VolumeProjection, Container.EnvFrom []EnvFromSource, PodSpec.ServiceAccountName and
+# DeprecatedServiceAccount (`serviceAccount`) string. A list as a volume's configMap name, volumes or projected sources
+# as a map, were read as no ConfigMap: an ASM gateway mounting Istio's mesh config `istio` let the purge delete it
+# (PASS AA2501); a configMap or projected source that is no object crashed the check (AA0002, naming no object).
+_REF = {"name": str}
+_TEMPLATE_ENV = {**_ENV, "valueFrom": {"configMapKeyRef": _REF}}
+_TEMPLATE_CONTAINER = {**_CONTAINER, "env": [_TEMPLATE_ENV], "envFrom": [{"configMapRef": _REF}]}
+_TEMPLATE_SPEC = {**_POD_SPEC, "containers": [_TEMPLATE_CONTAINER], "initContainers": [_TEMPLATE_CONTAINER],
+                  "volumes": [{"name": str, "configMap": _REF, "projected": {"sources": [{"configMap": _REF}]}}],
+                  "serviceAccountName": str, "serviceAccount": str}
+_TEMPLATE = {"metadata": {"labels": {str: str}, "annotations": {str: str}}, "spec": _TEMPLATE_SPEC}
 _POD_STATUS = {"phase": str, "startTime": str, "conditions": [{"type": str, "status": str}],
                "containerStatuses": [{"restartCount": int}], "initContainerStatuses": [{"restartCount": int}]}
 _CONDITION = {"type": str, "status": str, "reason": str, "message": str}
@@ -88,6 +102,12 @@ _BODIES: dict[str, dict[str, Any]] = {
     # (mesh.istio_injector_services); a list as its name was read as no Service, and the istiod Service taken for ASM's.
     "MutatingWebhookConfiguration": {"webhooks": [{"clientConfig": {"url": str, "service": {"name": str,
                                                                                             "namespace": str}}}]},
+    # The same ServiceReference on a validating webhook: `istioctl tag set default --revision <ASM's>` writes
+    # istiod-default-validator calling ASM's istiod (istio/istio@1.24.6:istioctl/pkg/tag/generate.go
+    # generateValidatingWebhook), which purge-preview keeps (gateways.asm_data_plane_uses): a list as its name read as
+    # calling no Service, and the purge deleting ASM's validator passed (AA2501).
+    "ValidatingWebhookConfiguration": {"webhooks": [{"clientConfig": {"url": str, "service": {"name": str,
+                                                                                              "namespace": str}}}]},
     # ASM's IstioGateway as auditor/gateways.asm_gateways reads it (aliyun/alibabacloud-servicemesh-api@4df57487:
     # alibabacloudservicemesh/v1/istiogateway_types.go: GatewayType string, ClusterIds []string, ServiceAnnotations
     # map[string]string, Overrides map[string]IstioGatewayBasicConfiguration): a list as overrides crashed every gateway
@@ -102,9 +122,14 @@ _BODIES: dict[str, dict[str, Any]] = {
 }
 # Required keys, by the path of the mapping that holds them (".": the object itself).
 _REQUIRED: dict[str, dict[str, tuple[str, ...]]] = {
+    # core/v1 Volume.Name (json:"name"): a workload's template volume without one (see _TEMPLATE).
+    **{kind: {"spec.template.spec.volumes[]": ("name",)} for kind in (
+        "Deployment", "StatefulSet", "DaemonSet", "ReplicaSet", "ReplicationController", "CloneSet", "Job")},
+    "CronJob": {"spec.jobTemplate.spec.template.spec.volumes[]": ("name",)},
     # admissionregistration.k8s.io/v1 ServiceReference: namespace and name are required (a webhook without either
     # was read as calling no Service: see _BODIES).
     "MutatingWebhookConfiguration": {"webhooks[].clientConfig.service": ("namespace", "name")},
+    "ValidatingWebhookConfiguration": {"webhooks[].clientConfig.service": ("namespace", "name")},
     "Pod": {".": ("spec",), "spec": ("containers",), "spec.containers[]": ("name",),
             "spec.initContainers[]": ("name",), "spec.containers[].env[]": ("name",),
             "spec.initContainers[].env[]": ("name",)},
@@ -161,7 +186,27 @@ def _shape(value: Any, schema: Any, where: str, required: dict[str, tuple[str, .
     return None if ok else f"{where} must be {_TYPE_NAMES.get(schema, getattr(schema, '__name__', schema))}"
 
 
-_TYPE_NAMES = {str: "a string", int: "a whole number", dict: "an object"}
+_TYPE_NAMES = {str: "a string", int: "a whole number", dict: "an object", bool: "true or false"}
+
+
+# ASM's OpenAPI answers, where a saved one (a snapshot's manifest asm_openapi, a file named in the config) is read by a
+# check: the types of Alibaba Cloud's SDK (alibabacloud-servicemesh20200111 3.4.0 models.py
+# DescribeServiceMeshDetailResponseBodyServiceMesh{,Spec,SpecMeshConfig,SpecMeshConfigSidecarInjector,
+# SpecMeshConfigSidecarInjectorInitCNIConfiguration}: objects down to `enabled: bool`, `exclude_namespaces: str`), which
+# a live answer always has. ASM's CNI state (auditor/asmcni.py: purge-preview AA2535, cni-compatibility): a list as
+# ExcludeNamespaces was read as the names "['kube-system'" and "'shop']" (shop served by ASM's plug-in: PASS AA2501),
+# a list or string on the path crashed both checks (AA0002), an InitCNIConfiguration as a list or Enabled "true" was
+# read as ASM not saying (purge-preview PASS AA2501).
+_OPENAPI_ANSWERS: dict[str, dict[str, Any]] = {
+    "DescribeServiceMeshDetail": {"ServiceMesh": {"Spec": {"MeshConfig": {"SidecarInjector": {
+        "InitCNIConfiguration": {"Enabled": bool, "ExcludeNamespaces": str}}}}}},
+}
+
+
+def openapi_answer_problem(action: str, answer: dict[str, Any]) -> str | None:
+    """What is wrong with a saved ASM OpenAPI answer (already a JSON object) in the fields checks read, or None."""
+    schema = _OPENAPI_ANSWERS.get(action)
+    return None if schema is None else _shape(answer, schema, "", {})
 
 
 def _join(where: str, key: str) -> str:

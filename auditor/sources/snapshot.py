@@ -32,7 +32,7 @@ from auditor import __version__, podwire, wire
 from auditor.errors import ClusterUnreachable, KindNotServed, SourceError, UsageError
 from auditor.kinds import POD, Kind, kind_of
 from auditor.sources.base import ClusterSource, ListRestarted, SourceSet
-from auditor.sources.shapes import all_fit, object_problem
+from auditor.sources.shapes import all_fit, object_problem, openapi_answer_problem
 from auditor.yamlsafe import BoundedSafeLoader
 
 _T = TypeVar("_T")
@@ -742,6 +742,9 @@ def _manifest_problem(manifest: dict[str, Any]) -> str | None:
         # list there was read as no answer, and the clusters it listed as joined to the instance went unseen.
         if not str(action).startswith("_") and answer is not None and not isinstance(answer, dict):
             return f"'asm_openapi' answer {action!r} must be a JSON object"
+        problem = openapi_answer_problem(str(action), answer) if isinstance(answer, dict) else None
+        if problem:
+            return f"'asm_openapi' answer {action!r}: {problem}"
     legacy = (manifest.get("asm_openapi") or {}).get("_config_networks")
     for networks in (manifest.get("networks"), legacy):
         if networks is not None and not (isinstance(networks, dict) and all(
