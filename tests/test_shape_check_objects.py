@@ -63,12 +63,14 @@ def test_one_object_is_checked_into_structs_not_dicts(kind: str):
 
 
 def test_a_deployment_holds_its_template_in_structs():
-    """The bulk of a Deployment, in 18 Struct classes: the item, its metadata and owner references, spec, template, the
+    """The bulk of a Deployment, in 31 Struct classes: the item, its metadata and owner references, spec, template, the
     template's metadata and spec, then containers and init containers with their env, ports and lifecycle each, and
     one empty Struct for managedFields' items, env valueFrom and lifecycle preStop; its status and status conditions
-    (hostile16). Maps: the labels and annotations of the metadata and the template's."""
+    (hostile16); the template's volumes with their configMap and projected sources, and the containers' envFrom
+    configMapRef and env valueFrom configMapKeyRef, for containers and init containers each (hostile17: what tells
+    which ConfigMaps ASM's proxies read). Maps: the labels and annotations of the metadata and the template's."""
     found = built(mi.type_info(shapes._list_type("Deployment", "apps/v1")))
-    assert found.count("struct") == 18
+    assert found.count("struct") == 31
     assert found.count("map") == 4
 
 
