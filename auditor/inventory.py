@@ -117,6 +117,9 @@ POD_COLUMNS = (
     "asm_env", "image_kind", "ca_service",
     # The istiod a proxyless gRPC app's injected xDS bootstrap names (mesh.proxyless_xds_server), "" for other pods.
     "xds_server",
+    # Whether the pod's proxy leaves its traffic redirection to a CNI plug-in: istio-proxy and no istio-init init
+    # container (injected in CNI mode, istio-validation or not); False for a pod without proxy or with istio-init.
+    "cni_redirect",
 )
 _CATEGORICAL = ("namespace", "owner_kind", "phase", "proxy", "role", "proxy_image", "xds_agent",
                 "revision", "gateway_label", "drain", "image_kind", "ca_service", "xds_server")
@@ -127,7 +130,7 @@ _PROFILE_COLUMNS = (
     "owner_name", "template_hash",
     "namespace", "owner_kind", "phase", "revision", "gateway_label", "drain",
     "ready", "proxy", "role", "native", "held_by_proxy", "proxy_image", "xds_agent", "asm_inject", "term_grace",
-    "prestop", "long_lived", "exit_on_zero", "asm_env", "image_kind", "ca_service", "xds_server",
+    "prestop", "long_lived", "exit_on_zero", "asm_env", "image_kind", "ca_service", "xds_server", "cni_redirect",
 )
 # What is each pod's own, after the number of its profile in a PodSummaries row.
 _OWN_COLUMNS = ("name", "restarts", "created", "started")
@@ -288,6 +291,10 @@ def summarise_pod(pod: dict[str, Any] | podwire.Pod, rules: mesh.ProxyRules) -> 
         if not long_lived:
             long_lived = _long_lived(port.get("name") for port in c.get("ports") or ())
     drain = _drain(annotations)
+    # Istio's CNI plug-in reads every container's name (cni/pkg/plugin/kubernetes.go @1.24.6); istio-init is an init
+    # container as every injector writes it.
+    cni_redirect = container is not None and not any(
+        isinstance(c, dict) and c.get("name") == mesh.ISTIO_INIT for c in spec.get("initContainers") or ())
     xds_server = ""
     for c in spec.get("initContainers") or ():
         if c.get("name") == mesh.PROXYLESS_BOOTSTRAP_INIT:  # (find_proxy_container read each one's name already)
@@ -308,7 +315,7 @@ def summarise_pod(pod: dict[str, Any] | podwire.Pod, rules: mesh.ProxyRules) -> 
     return _row(meta.get("namespace"), meta.get("name"), owner_kind, owner_name, status.get("phase"), ready,
                 restarts, proxy, native, held_by_proxy, labels, revision, meta.get("creationTimestamp"),
                 status.get("startTime"), spec.get("terminationGracePeriodSeconds"), prestop, long_lived, drain,
-                xds_server)
+                xds_server, cni_redirect)
 
 
 _NO_STATUS = podwire.PodStatus()
@@ -325,7 +332,7 @@ def summarise_pods(pods: list[Any], rules: mesh.ProxyRules, into: PodSummaries) 
                                                           mesh.AMBIENT_IMAGE_MARK)
     no_proxy = (mesh.PROXY_NONE, "", "", "", "", False, "<absent>", False)  # _row's columns of a pod without proxy
     intern, join, inject_label, run_policies = sys.intern, "".join, mesh.ASM_INJECT_LABEL, _RUN_POLICIES
-    bootstrap_init = mesh.PROXYLESS_BOOTSTRAP_INIT
+    bootstrap_init, istio_init = mesh.PROXYLESS_BOOTSTRAP_INIT, mesh.ISTIO_INIT
     decode_env, decode_strings = podwire.ENV_VARS.decode, podwire.STRINGS.decode
     profiles, rows = into.profiles, into.rows
     append = rows.append
@@ -368,11 +375,13 @@ def summarise_pods(pods: list[Any], rules: mesh.ProxyRules, into: PodSummaries) 
         if containers is not last_containers or inits is not last_inits:
             last_containers, last_inits = containers, inits
             # mesh.find_proxy_container: a native sidecar first, then a classic one.
-            container, native, xds_server = None, False, ""
+            container, native, xds_server, has_istio_init = None, False, "", False
             for c in inits or ():
                 if c.name == proxy_name and c.restartPolicy == "Always":
                     if container is None:
                         container, native = c, True
+                elif c.name == istio_init:
+                    has_istio_init = True
                 elif c.name == bootstrap_init and not xds_server:
                     # Istio's proxyless gRPC bootstrap (mesh.proxyless_xds_server): what podwire checked, once per list.
                     env_vars = decoded.get(id(c.env)) or decode_env(c.env) or ()
@@ -394,6 +403,7 @@ def summarise_pods(pods: list[Any], rules: mesh.ProxyRules, into: PodSummaries) 
                     if ports != last_ports:
                         last_ports, last_long_lived = ports, _long_lived_ports(ports)
                     long_lived = last_long_lived
+            cni_redirect = container is not None and not has_istio_init
             if container is None:
                 kind, image, image_kind, ca_service, role, asm_env, xds, exit_on_zero = no_proxy
             else:
@@ -443,7 +453,7 @@ def summarise_pods(pods: list[Any], rules: mesh.ProxyRules, into: PodSummaries) 
             owner_name, template_hash or "", namespace or "", owner_kind, phase or "", revision,
             labels.get("istio") or "", drain, ready, kind, role, native, held_by_proxy, image, xds,
             labels.get(inject_label) == "true", -1 if grace is None else grace, prestop, long_lived, exit_on_zero,
-            asm_env, image_kind, ca_service, xds_server,
+            asm_env, image_kind, ca_service, xds_server, cni_redirect,
         )
         # The pods of a workload are listed one after the other (by name): a pod whose profile is not the one of the
         # pod before starts a new one (a workload's pods listed apart, or some in another phase, have a few).
@@ -536,7 +546,8 @@ def _drain(annotations: dict[str, str]) -> str:
 def _row(namespace: str | None, name: str | None, owner_kind: str, owner_name: str, phase: str | None, ready: bool,
          restarts: int, proxy: tuple[str, str, str, str, bool, str, bool] | None, native: bool,
          held_by_proxy: bool, labels: dict[str, str], revision: str, created: str | None, started: str | None,
-         grace: int | None, prestop: bool, long_lived: bool, drain: str, xds_server: str) -> tuple:
+         grace: int | None, prestop: bool, long_lived: bool, drain: str, xds_server: str, cni_redirect: bool
+         ) -> tuple:
     """The summary tuple (POD_COLUMNS) of a pod read as a dict (summarise_pods reads the same values of a Struct)."""
     if proxy is None:
         kind, role, image, xds = mesh.PROXY_NONE, "", "", "<absent>"
@@ -555,7 +566,7 @@ def _row(namespace: str | None, name: str | None, owner_kind: str, owner_name: s
         _own(started), intern(gateway) if (gateway := labels.get("istio")) else "",
         -1 if grace is None else int(grace), prestop, long_lived, intern(drain) if drain else "", exit_on_zero,
         _own(labels.get("pod-template-hash")), asm_env, image_kind, ca_service,
-        intern(xds_server) if xds_server else "",
+        intern(xds_server) if xds_server else "", cni_redirect,
     )
 
 

@@ -19,6 +19,9 @@ from auditor import yamlsafe
 from auditor.i18n import N_, Phrase
 
 PROXY_CONTAINER = "istio-proxy"
+# The init container that sets up a sidecar's traffic redirection itself (injection without CNI); Istio's CNI plug-in
+# leaves a pod listing it alone (cni/pkg/plugin/plugin.go doAddRun, ISTIOINIT @1.24.6).
+ISTIO_INIT = "istio-init"
 ASM_INJECT_LABEL = "sidecar.asm.aliyun.com/inject"
 XDS_AGENT_KEY = "PROXY_CONFIG_XDS_AGENT"
 # What Go's strconv.ParseBool takes as true: how pilot-agent and istiod read a boolean setting (pkg/env Register of a

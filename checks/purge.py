@@ -46,6 +46,10 @@ PRUNED_KINDS: tuple[Kind, ...] = (
 # Shell comments in remediations: advice the reader reads, said in the report's language (render/localize.py).
 CNI_PODS_COMMENT = N_("pods listing istio-validation and no istio-init rely on Istio's CNI plug-in: take their "
                       "namespace out of ASM's CNI ExcludeNamespaces and restart them before the purge")
+CNI_SETTING_COMMENT = N_("ASM's CNI setting is ServiceMesh.Spec.MeshConfig.SidecarInjector.InitCNIConfiguration "
+                         "(Enabled, ExcludeNamespaces) of that answer: save the answer for the config "
+                         "(asm.describe_service_mesh_detail) or state asm.cni and asm.cni_exclude_namespaces, then "
+                         "audit again")
 SHARED_ACCOUNT_COMMENT = N_("if the first command shows operator.istio.io/component, take the label off (ASM's proxy "
                             "keeps running as the account):")
 WEBHOOK_LABEL_COMMENT = N_("if it calls ASM's istiod (a revision tag set for ASM's revision), take the label off "
@@ -180,7 +184,8 @@ class PurgePreview(ClusterCheck):
     # root.go @1.22.8..1.30.3: also in ambient mode once its DaemonSet is deleted). Istio's injector gives pods
     # istio-validation instead of istio-init whenever CNI is on, whatever namespaces the plug-in excludes
     # (manifests/charts/istio-control/istio-discovery/files/injection-template.yaml @1.24.6); whether ASM's does the
-    # same in the namespaces its plug-in skips is not published, and pods' init containers are not read here.
+    # same in the namespaces its plug-in skips is not published: the pods running tell (the pod frame's cni_redirect,
+    # istio-proxy and no istio-init), and a pod listing istio-init needs no plug-in.
     CNI_SKIPPED = Outcome("AA2535", Status.UNKNOWN, "the purge removes Istio's CNI plug-in while ASM's CNI plug-in "
                           "skips (or may skip) namespaces where ASM's pods run: if ASM injected them without "
                           "istio-init, only Istio's plug-in redirects their traffic",
@@ -193,6 +198,23 @@ class PurgePreview(ClusterCheck):
                                   "injected without istio-init; ASM's CNI plug-in is on ({source}) but {skips}: pods "
                                   "ASM injected there without istio-init would start with no redirection (or fail "
                                   "istio-validation) once it is gone")
+    # A pod injected without istio-init (the pod frame's cni_redirect: hello.yaml.cni.injected @1.24.6 lists
+    # istio-validation instead) has its traffic redirected by a CNI plug-in; when ASM's plug-in cannot be told on,
+    # Istio's, which the purge removes, may be the only one.
+    CNI_STATE_UNKNOWN = Outcome("AA2537", Status.UNKNOWN, "the purge removes Istio's CNI plug-in while ASM's pods "
+                                "were injected without istio-init (CNI mode) and whether ASM's CNI plug-in is on "
+                                "cannot be told: Istio's may be the only plug-in that redirects their traffic",
+                                fix="Read ASM's CNI setting (the DescribeServiceMeshDetail command given: "
+                                    "SidecarInjector.InitCNIConfiguration Enabled and ExcludeNamespaces) and list the "
+                                    "init containers of ASM's pods in the namespaces named. Where ASM's plug-in is off "
+                                    "or skips those namespaces, enable it for them (ASM console: Data Plane Component "
+                                    "Management > CNI) and restart the pods before the purge; save the answer or state "
+                                    "asm.cni (and asm.cni_exclude_namespaces) in the config, then audit again.",
+                                message="the purge deletes Istio's CNI node agent {agents}, whose plug-in redirects "
+                                        "pods injected without istio-init; ASM's pods in {namespaces} were injected "
+                                        "without istio-init (CNI mode), and whether ASM's CNI plug-in is on cannot be "
+                                        "told ({why}): if it is off or skips them, they start with no redirection (or "
+                                        "fail istio-validation) once Istio's is gone")
     # gateways.unproven_webhook_calls: an injector whose istiod is not proven Istio's may be ASM's injection path (a
     # revision tag `istioctl tag set` wrote for ASM's revision carries Istio's labels: revision-tags.yaml @1.24.6).
     WEBHOOK_UNPROVEN = Outcome("AA2536", Status.UNKNOWN, "the purge deletes a webhook configuration carrying "
@@ -209,7 +231,8 @@ class PurgePreview(ClusterCheck):
                        message="no object carries operator.istio.io/component or Helm's Istio labels and no istiod "
                                "runs: `istioctl uninstall --purge` deletes nothing here")
     outcomes = (CLEAN, ASM_OBJECT, NOT_ON_ASM, ASM_OBJECT_UNDER_CRD, CASCADE, HELM, SAIL, KIND_NOT_READ, UNLABELLED,
-                STORED_UNREAD, ASM_COPIES_UNREAD, SHARED_ACCOUNT, CNI_SKIPPED, WEBHOOK_UNPROVEN, NO_ISTIO)
+                STORED_UNREAD, ASM_COPIES_UNREAD, SHARED_ACCOUNT, CNI_SKIPPED, WEBHOOK_UNPROVEN, CNI_STATE_UNKNOWN,
+                NO_ISTIO)
     needs = PRUNED_KINDS
     uses = (*K.ISTIO_API_KINDS, *K.GATEWAY_API_KINDS, K.ISTIOOPERATOR, *K.SAIL_KINDS, K.POD, K.REPLICASET,
             *SCAN_KINDS)
@@ -419,23 +442,28 @@ class PurgePreview(ClusterCheck):
     def _cni_skipped(self, cluster: ClusterInventory, ctx: Context, labelled: list[tuple[str, dict[str, Any]]],
                      evidence: dict[str, Any]) -> Finding | None:
         """AA2535 when the purge deletes Istio's istio-cni-node while ASM's CNI plug-in is on and skips (or may skip:
-        its ExcludeNamespaces not known) namespaces where pods on ASM's proxy run. With ASM's plug-in off ASM injects
+        its ExcludeNamespaces not known) namespaces where pods on ASM's proxy injected without istio-init run; AA2537
+        when whether ASM's plug-in is on cannot be told and such pods run. With ASM's plug-in off ASM injects
         istio-init (Istio's plug-in leaves such pods alone); where ASM's plug-in serves a namespace, its own agent
-        redirects the pods there."""
+        redirects the pods there; a pod listing istio-init redirects its own traffic."""
         agents = sorted(f"{_meta(obj).get('namespace', '')}/{_meta(obj).get('name', '')}" for kind, obj in labelled
                         if kind == "DaemonSet" and _meta(obj).get("name") == mesh.ISTIO_CNI_DAEMONSET
                         and not mesh.asm_owned(_meta(obj)))
         if not agents:
             return None
         state = asm_cni_state(cluster, ctx)
-        if not state.enabled:
+        if state.enabled is False:
             return None
         if not cluster.available(K.POD):
             return None  # asm pods not read: the pod checks of this gate say UNKNOWN for it
         pods = cluster.pods()
-        on_asm = pods[(pods["proxy"] == mesh.PROXY_ASM) & (pods["role"] == mesh.ROLE_SIDECAR)] if not pods.empty \
-            else pods
+        # ASM's sidecars left to a CNI plug-in (no istio-init: cni/pkg/plugin/plugin.go doAddRun @1.24.6 redirects
+        # them, and only them).
+        on_asm = pods[(pods["proxy"] == mesh.PROXY_ASM) & (pods["role"] == mesh.ROLE_SIDECAR)
+                      & pods["cni_redirect"].astype(bool)] if not pods.empty else pods
         spaces = {str(ns) for ns in on_asm["namespace"].unique()} if not on_asm.empty else set()
+        if state.enabled is None:
+            return self._cni_unknown(cluster, ctx, state.source, agents, sorted(spaces), evidence) if spaces else None
         if state.excluded is None:
             skipped = sorted(spaces)
             skips = Phrase(N_("which namespaces it skips (ExcludeNamespaces) is not known; ASM's pods run in "
@@ -456,6 +484,24 @@ class PurgePreview(ClusterCheck):
                            evidence={**evidence, "istio_cni": agents, "asm_cni_source": state.source,
                                      "asm_cni_excluded": sorted(state.excluded) if state.excluded is not None
                                      else None, "asm_pod_namespaces_skipped": skipped[:50]})
+
+    def _cni_unknown(self, cluster: ClusterInventory, ctx: Context, why: str, agents: list[str], spaces: list[str],
+                     evidence: dict[str, Any]) -> Finding:
+        """AA2537: Istio's CNI plug-in goes, ASM's pods in `spaces` rely on a CNI plug-in, ASM's is not known on."""
+        kubectl = mesh.kubectl(cluster.name)
+        asm = ctx.config.asm if ctx.config is not None else None
+        mesh_id = mesh.sh(asm.mesh_id) if asm is not None and asm.mesh_id else "<mesh id>"
+        region = f" --region {mesh.sh(asm.region)}" if asm is not None and asm.region else ""
+        commands = [f"aliyun servicemesh DescribeServiceMeshDetail --ServiceMeshId {mesh_id}{region}",
+                    f"# {CNI_SETTING_COMMENT}"]
+        commands += [f"{kubectl} get pods {mesh.ns_flag(ns)} -o jsonpath='{{range .items[*]}}{{.metadata.name}}"
+                     "{\" \"}{.spec.initContainers[*].name}{\"\\n\"}{end}'" for ns in spaces[:10]]
+        commands.append(f"# {CNI_PODS_COMMENT}")
+        return self.report(self.CNI_STATE_UNKNOWN, cluster.name,
+                           params={"agents": ", ".join(agents), "namespaces": ", ".join(spaces[:10]), "why": why},
+                           remediation="\n".join(commands),
+                           evidence={**evidence, "istio_cni": agents, "asm_cni_unknown": why,
+                                     "asm_cni_mode_pod_namespaces": spaces[:50]})
 
     @staticmethod
     def _serving_asm(cluster: ClusterInventory, labelled: list[tuple[str, dict[str, Any]]],

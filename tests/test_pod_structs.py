@@ -25,7 +25,7 @@ import auditor
 from auditor import kinds as K
 from auditor import mesh, podwire
 from auditor.errors import UsageError
-from auditor.inventory import summarise_pod
+from auditor.inventory import PodSummaries, summarise_pod, summarise_pods
 from auditor.sources import shapes
 from auditor.sources import snapshot as snapshot_module
 from auditor.sources.shapes import object_problem
@@ -91,6 +91,29 @@ def test_real_shaped_pods_decode_as_structs_and_summarise_like_dicts():
     assert structs is not None and len(structs) == 24
     for pod, struct in zip(PODS, structs, strict=True):
         assert summarise_pod(struct, RULES) == summarise_pod(pod, RULES)
+
+
+def test_the_cni_mode_column_is_the_same_on_both_paths():
+    """cni_redirect (istio-proxy and no istio-init init container) read from Structs and from dicts, pods listed one
+    after the other with the same lists (decided once per list on the Struct path) and apart: CNI mode as
+    istio/istio@1.24.6:pkg/kube/inject/testdata/inject/hello.yaml.cni.injected writes it (istio-validation), native,
+    init mode (hello.yaml.injected: istio-init), and no proxy."""
+    from auditor.inventory import POD_COLUMNS
+    from tests.checks.test_purge_cni import asm_cni_mode_pod, asm_init_mode_pod, asm_native_cni_mode_pod
+
+    pods = [asm_cni_mode_pod("a-5d8f7c9b6-1", "shop"), asm_cni_mode_pod("a-5d8f7c9b6-2", "shop"),
+            asm_init_mode_pod("c-5d8f7c9b6-1", "shop"), asm_init_mode_pod("c-5d8f7c9b6-2", "shop"),
+            asm_native_cni_mode_pod("b-7c9b6d8f5-1", "shop"), f.pod("d-1", "shop", proxy=None),
+            asm_cni_mode_pod("a-5d8f7c9b6-3", "shop")]
+    structs = structs_of(pods)
+    assert structs is not None
+    column = POD_COLUMNS.index("cni_redirect")
+    from_dicts = [summarise_pod(pod, RULES) for pod in pods]
+    assert [summarise_pod(struct, RULES) for struct in structs] == from_dicts
+    assert [row[column] for row in from_dicts] == [True, True, False, False, True, False, True]
+    summaries = PodSummaries.empty()
+    summarise_pods(structs, RULES, summaries)  # one page: the lists' decisions carried from pod to pod
+    assert summaries.whole_rows() == from_dicts
 
 
 @MUTATE

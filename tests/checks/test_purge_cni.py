@@ -19,6 +19,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
+import pytest
+
 from tests import factory as f
 from tests.checks.test_purge import operator_install, operator_labels
 
@@ -44,6 +46,26 @@ def asm_cni_mode_pod(name: str, namespace: str) -> dict[str, Any]:
     status = json.loads(p["metadata"]["annotations"]["sidecar.istio.io/status"])
     status["initContainers"] = ["istio-validation"]
     p["metadata"]["annotations"]["sidecar.istio.io/status"] = json.dumps(status)
+    return p
+
+
+def asm_init_mode_pod(name: str, namespace: str) -> dict[str, Any]:
+    """A pod on ASM's proxy injected without CNI: istio-init sets up its own redirection (the istio-init init
+    container and status annotation of istio/istio@1.24.6:pkg/kube/inject/testdata/inject/hello.yaml.injected)."""
+    p = f.pod(name, namespace, proxy="asm", owner=("ReplicaSet", f"{name.rsplit('-', 1)[0]}-5d8f7c9b6"))
+    p["spec"]["initContainers"] = [{"name": "istio-init", "image": f.ASM_PROXY_IMAGE,
+                                    "args": ["istio-iptables", "-p", "15001", "-z", "15006", "-u", "1337", "-m",
+                                             "REDIRECT", "-i", "*", "-x", "", "-b", "*", "-d", "15090,15021,15020"],
+                                    "securityContext": {"capabilities": {"add": ["NET_ADMIN", "NET_RAW"]}}}]
+    return p
+
+
+def asm_native_cni_mode_pod(name: str, namespace: str) -> dict[str, Any]:
+    """ASM's native sidecar injected in CNI mode: istio-validation, then istio-proxy (restartPolicy Always) among the
+    init containers, no istio-init (the native-sidecar order of Istio's injection template @1.24.6)."""
+    p = f.pod(name, namespace, proxy="asm", native=True, owner=("ReplicaSet", f"{name.rsplit('-', 1)[0]}-7c9b6d8f5"))
+    p["spec"]["initContainers"].insert(0, {"name": "istio-validation", "image": f.ASM_PROXY_IMAGE,
+                                           "args": ["istio-iptables", "--run-validation", "--skip-rule-apply"]})
     return p
 
 
@@ -94,3 +116,89 @@ def test_pass_when_asm_cni_is_off(audit):
     a = audit({"cluster-a": cluster()}, "uninstall", asm=[f.migration_cr("Migrating")],
               asm_openapi=mesh_detail(False, "shop"))
     assert [(r["status"], r["code"]) for r in a.rows(CHECK)] == [("PASS", "AA2501")]
+
+
+# ---------------------------------------------------------------- ASM's CNI state not known (AA2537)
+def init_mode_cluster(*extra: dict[str, Any]) -> list[dict[str, Any]]:
+    return [*operator_install(), istio_cni_daemonset(), f.namespace("shop", {"istio.io/rev": "1-24-6"}),
+            asm_init_mode_pod("cart-5d8f7c9b6-abcde", "shop"), *extra]
+
+
+def test_unknown_when_asm_cni_is_not_known_and_asm_pods_were_injected_in_cni_mode(audit):
+    """Nothing says whether ASM's plug-in is on (no config asm.cni, no DescribeServiceMeshDetail answer) and ASM's
+    pod lists istio-validation, no istio-init: Istio's plug-in, which the purge removes, may be the one redirecting
+    it. Was PASS AA2501 (a GO)."""
+    a = audit({"cluster-a": cluster()}, "uninstall", asm=[f.migration_cr("Migrating")], config=f.only_checks(CHECK))
+    rows = a.rows(CHECK)
+    assert [(r["status"], r["code"]) for r in rows] == [("UNKNOWN", "AA2537")]
+    assert rows[0]["evidence"]["istio_cni"] == ["kube-system/istio-cni-node"]
+    assert rows[0]["evidence"]["asm_cni_mode_pod_namespaces"] == ["shop"]
+    assert "DescribeServiceMeshDetail" in rows[0]["remediation"] and "-n shop" in rows[0]["remediation"]
+    assert (a.result.verdict, a.result.exit_code) == ("INCOMPLETE", 3)  # was ("GO", 0)
+
+
+@pytest.mark.parametrize("answer", [
+    {"_errors": {"DescribeServiceMeshDetail": "Forbidden.NoPermission (HTTP 403)"}},
+    {"DescribeServiceMeshDetail": {"ServiceMesh": {"ServiceMeshInfo": {"Version": "v1.24.6.62-g5c7e1f0b-aliyun"},
+                                                   "Spec": {"MeshConfig": {}}}}},
+], ids=["answer unreadable", "answer without InitCNIConfiguration"])
+def test_unknown_when_the_asm_answer_does_not_tell_the_cni_state(audit, answer):
+    a = audit({"cluster-a": cluster()}, "uninstall", asm=[f.migration_cr("Migrating")], asm_openapi=answer,
+              config=f.only_checks(CHECK))
+    assert [(r["status"], r["code"]) for r in a.rows(CHECK)] == [("UNKNOWN", "AA2537")]
+
+
+def test_unknown_for_a_native_asm_sidecar_injected_in_cni_mode(audit):
+    pods = [p for p in cluster() if p.get("kind") != "Pod"] + [asm_native_cni_mode_pod("api-7c9b6d8f5-fghij", "pay")]
+    a = audit({"cluster-a": [*pods, f.namespace("pay")]}, "uninstall", asm=[f.migration_cr("Migrating")],
+              config=f.only_checks(CHECK))
+    rows = a.rows(CHECK)
+    assert [(r["status"], r["code"]) for r in rows] == [("UNKNOWN", "AA2537")]
+    assert rows[0]["evidence"]["asm_cni_mode_pod_namespaces"] == ["pay"]
+
+
+def test_pass_when_asm_cni_is_not_known_but_every_asm_pod_carries_istio_init(audit):
+    """istio-init redirects the pod itself and Istio's plug-in leaves it alone (plugin.go doAddRun @1.24.6): the
+    purge takes nothing such pods need."""
+    a = audit({"cluster-a": init_mode_cluster()}, "uninstall", asm=[f.migration_cr("Migrating")],
+              config=f.only_checks(CHECK))
+    assert [(r["status"], r["code"]) for r in a.rows(CHECK)] == [("PASS", "AA2501")]
+
+
+def test_only_the_namespaces_of_cni_mode_pods_are_named(audit):
+    """A namespace whose ASM pods all carry istio-init is not named, where ASM's plug-in is unknown and where it
+    skips it."""
+    extra = (f.namespace("pay"), asm_cni_mode_pod("api-5d8f7c9b6-fghij", "pay"))
+    unknown = audit({"cluster-a": init_mode_cluster(*extra)}, "uninstall", asm=[f.migration_cr("Migrating")],
+                    config=f.only_checks(CHECK))
+    (row,) = unknown.rows(CHECK)
+    assert (row["status"], row["code"], row["evidence"]["asm_cni_mode_pod_namespaces"]) == ("UNKNOWN", "AA2537",
+                                                                                            ["pay"])
+    skipped = audit({"cluster-a": init_mode_cluster(*extra)}, "uninstall", asm=[f.migration_cr("Migrating")],
+                    asm_openapi=mesh_detail(True, "shop,pay"), config=f.only_checks(CHECK))
+    (row,) = skipped.rows(CHECK)
+    assert (row["status"], row["code"], row["evidence"]["asm_pod_namespaces_skipped"]) == ("UNKNOWN", "AA2535",
+                                                                                           ["pay"])
+    only_init = audit({"cluster-a": init_mode_cluster()}, "uninstall", asm=[f.migration_cr("Migrating")],
+                      asm_openapi=mesh_detail(True, "shop"), config=f.only_checks(CHECK))
+    assert [(r["status"], r["code"]) for r in only_init.rows(CHECK)] == [("PASS", "AA2501")]
+
+
+def test_pass_without_istio_cni_whatever_asm_cni_is(audit):
+    """No istio-cni-node in the purge: nothing of a CNI plug-in goes."""
+    objects = [o for o in cluster() if not (o.get("kind") == "DaemonSet"
+                                            and o["metadata"]["name"] == "istio-cni-node")]
+    a = audit({"cluster-a": objects}, "uninstall", asm=[f.migration_cr("Migrating")], config=f.only_checks(CHECK))
+    assert [(r["status"], r["code"]) for r in a.rows(CHECK)] == [("PASS", "AA2501")]
+
+
+def test_the_pod_frame_tells_cni_mode_from_the_init_containers():
+    """istio-proxy and no istio-init: cni_redirect, istio-validation or not; istio-init: not; no proxy: not."""
+    from auditor import mesh
+    from auditor.inventory import POD_COLUMNS, summarise_pod
+
+    bare = f.pod("plain-1", "shop", proxy="asm")  # neither init container: still left to a CNI plug-in
+    pods = [asm_cni_mode_pod("a-5d8f7c9b6-1", "shop"), asm_native_cni_mode_pod("b-7c9b6d8f5-1", "shop"),
+            asm_init_mode_pod("c-5d8f7c9b6-1", "shop"), bare, f.pod("d-1", "shop", proxy=None)]
+    rows = [dict(zip(POD_COLUMNS, summarise_pod(p, mesh.ProxyRules()), strict=True)) for p in pods]
+    assert [r["cni_redirect"] for r in rows] == [True, True, False, True, False]
