@@ -105,14 +105,22 @@ def pod(name: str, namespace: str = "shop", *, proxy: str | None = "istio", nati
             labels.setdefault("security.istio.io/tlsMode", "istio")
             labels.setdefault("service.istio.io/canonical-name", labels.get("app", name))
             annotations.setdefault("sidecar.istio.io/status", json.dumps({
-                "initContainers": ["istio-validation" if native else "istio-init"],
-                "containers": [] if native else ["istio-proxy"],
+                # As the injector writes it (hello.yaml.injected, native-sidecar.yaml.injected @1.24.6).
+                "initContainers": ["istio-init", "istio-proxy"] if native else ["istio-init"],
+                "containers": None if native else ["istio-proxy"],
                 "volumes": ["workload-socket", "istio-envoy", "istio-data", "istio-podinfo", "istio-token"],
                 "imagePullSecrets": None, "revision": "default"}))
+        # The injector's redirection: `istio-init` (istio-iptables) first among the init containers of a sidecar pod
+        # injected without the CNI plugin, classic or native; a gateway's pods (the gateway template) have none
+        # (istio/istio@1.24.6 pkg/kube/inject/testdata/inject/hello.yaml.injected, native-sidecar.yaml.injected;
+        # hello.yaml.cni.injected has istio-validation instead).
+        inits = [] if gateway else [istio_init_container(container["image"])]
         if native:
-            spec["initContainers"] = [container]
+            spec["initContainers"] = [*inits, container]
         else:
             spec["containers"].append(container)
+            if inits:
+                spec["initContainers"] = inits
     owner_refs = None
     if owner:
         okind, oname = owner
@@ -125,13 +133,33 @@ def pod(name: str, namespace: str = "shop", *, proxy: str | None = "istio", nati
         m["ownerReferences"] = owner_refs
     statuses = [{"name": c["name"], "ready": ready, "restartCount": restarts, "image": c["image"],
                  "started": True, "state": {"running": {"startedAt": created}}} for c in spec["containers"]]
+    init_statuses = [{"name": c["name"], "ready": c.get("restartPolicy") == "Always" and ready, "restartCount": 0,
+                      "image": c["image"], "started": c.get("restartPolicy") == "Always",
+                      "state": {"running": {"startedAt": created}} if c.get("restartPolicy") == "Always" else
+                      {"terminated": {"exitCode": 0, "reason": "Completed", "startedAt": created,
+                                      "finishedAt": created}}}
+                     for c in spec.get("initContainers") or ()]
     status: dict[str, Any] = {
         "phase": phase, "podIP": "10.0.0.10", "startTime": created, "qosClass": "Burstable",
         "conditions": [{"type": "Ready", "status": "True" if ready else "False"},
                        {"type": "ContainersReady", "status": "True" if ready else "False"}],
         "containerStatuses": statuses,
     }
+    if init_statuses:
+        status["initContainerStatuses"] = init_statuses
     return {"apiVersion": "v1", "kind": "Pod", "metadata": m, "spec": spec, "status": status}
+
+
+def istio_init_container(image: str) -> dict[str, Any]:
+    """`istio-init` as the sidecar injection template writes it without the CNI plugin (istio-iptables redirecting to
+    15001/15006; istio/istio@1.24.6 pkg/kube/inject/testdata/inject/hello.yaml.injected)."""
+    return {"name": "istio-init", "image": image,
+            "args": ["istio-iptables", "-p", "15001", "-z", "15006", "-u", "1337", "-m", "REDIRECT", "-i", "*",
+                     "-x", "", "-b", "*", "-d", "15090,15021,15020", "--log_output_level=default:info"],
+            "securityContext": {"allowPrivilegeEscalation": False, "capabilities": {"add": ["NET_ADMIN", "NET_RAW"],
+                                                                                    "drop": ["ALL"]},
+                                "privileged": False, "readOnlyRootFilesystem": False, "runAsGroup": 0,
+                                "runAsNonRoot": False, "runAsUser": 0}}
 
 
 def deployment(name: str, namespace: str = "shop", *, replicas: int = 2, template_labels: dict | None = None,

@@ -257,10 +257,10 @@ class CountingStringsDecoder:
 
 
 def test_a_workload_s_args_and_commands_are_lists_once_per_page(monkeypatch: pytest.MonkeyPatch):
-    """40 pods of one template: the proxy's args and the app's command are the same bytes in each pod. A page of them
-    (a snapshot file or a live page) builds each list once to check its types, not one per pod (main: 80 lists of
-    text, 40 of each, in the pods); the summary reads the proxy's args from there (pods handed in as a plain list:
-    decoded once, not per pod)."""
+    """40 pods of one template: the proxy's args, the app's command and istio-init's args are the same bytes in each
+    pod. A page of them (a snapshot file or a live page) builds each list once to check its types, not one per pod
+    (main: 80 lists of text, 40 of each, in the pods); the summary reads the proxy's args from there (pods handed in as
+    a plain list: decoded once, not per pod)."""
     pods = one_template_pods()
     counter = CountingStringsDecoder()
     monkeypatch.setattr(podwire, "STRINGS", counter, raising=False)
@@ -270,9 +270,9 @@ def test_a_workload_s_args_and_commands_are_lists_once_per_page(monkeypatch: pyt
                    for value in (c.args, c.command))
 
     structs = as_structs(pods)
-    assert (lists_in(structs), counter.lists) == (0, 2)
+    assert (lists_in(structs), counter.lists) == (0, 3)
     live = podwire.decode_pod_list(orjson.dumps({"apiVersion": "v1", "kind": "PodList", "items": pods}))["items"]
-    assert (lists_in(live), counter.lists) == (0, 4)
+    assert (lists_in(live), counter.lists) == (0, 6)
     rules = mesh.ProxyRules()
     for page, built in ((structs, 0), (live, 0), (list(structs), 1)):
         summaries = inventory.PodSummaries.empty()

@@ -38,35 +38,48 @@ def istio_cni_daemonset(namespace: str = "kube-system") -> dict[str, Any]:
             "status": {"desiredNumberScheduled": 3, "numberReady": 3}}
 
 
-def asm_cni_mode_pod(name: str, namespace: str) -> dict[str, Any]:
-    """A pod on ASM's proxy injected in CNI mode: istio-validation, no istio-init (hello.yaml.cni.injected)."""
-    p = f.pod(name, namespace, proxy="asm", owner=("ReplicaSet", f"{name.rsplit('-', 1)[0]}-5d8f7c9b6"))
-    p["spec"]["initContainers"] = [{"name": "istio-validation", "image": f.ASM_PROXY_IMAGE,
-                                    "args": ["istio-iptables", "--run-validation", "--skip-rule-apply"]}]
+def _validation(image: str) -> dict[str, Any]:
+    """istio-validation as the injection template writes it in CNI mode (hello.yaml.cni.injected @1.24.6)."""
+    return {"name": "istio-validation", "image": image,
+            "args": ["istio-iptables", "-p", "15001", "-z", "15006", "-u", "1337", "-m", "REDIRECT", "-i", "*", "-x",
+                     "", "-b", "*", "-d", "15090,15021,15020", "--run-validation", "--skip-rule-apply"]}
+
+
+def _in_cni_mode(p: dict[str, Any]) -> dict[str, Any]:
+    """The factory's pod (istio-init first: hello.yaml.injected, native-sidecar.yaml.injected @1.24.6) injected in CNI
+    mode instead: istio-validation where istio-init was, in its init containers, their statuses and the status
+    annotation (hello.yaml.cni.injected)."""
+    p["spec"]["initContainers"] = [_validation(c["image"]) if c["name"] == "istio-init" else c
+                                   for c in p["spec"]["initContainers"]]
+    for st in p["status"].get("initContainerStatuses") or ():
+        if st["name"] == "istio-init":
+            st["name"] = "istio-validation"
     status = json.loads(p["metadata"]["annotations"]["sidecar.istio.io/status"])
-    status["initContainers"] = ["istio-validation"]
+    status["initContainers"] = ["istio-validation" if n == "istio-init" else n for n in status["initContainers"]]
     p["metadata"]["annotations"]["sidecar.istio.io/status"] = json.dumps(status)
     return p
 
 
+def asm_cni_mode_pod(name: str, namespace: str) -> dict[str, Any]:
+    """A pod on ASM's proxy injected in CNI mode: istio-validation, no istio-init (hello.yaml.cni.injected)."""
+    return _in_cni_mode(f.pod(name, namespace, proxy="asm",
+                              owner=("ReplicaSet", f"{name.rsplit('-', 1)[0]}-5d8f7c9b6")))
+
+
 def asm_init_mode_pod(name: str, namespace: str) -> dict[str, Any]:
-    """A pod on ASM's proxy injected without CNI: istio-init sets up its own redirection (the istio-init init
-    container and status annotation of istio/istio@1.24.6:pkg/kube/inject/testdata/inject/hello.yaml.injected)."""
+    """A pod on ASM's proxy injected without CNI: istio-init sets up its own redirection (the factory's pod: the
+    istio-init init container and status annotation of istio/istio@1.24.6:pkg/kube/inject/testdata/inject/
+    hello.yaml.injected)."""
     p = f.pod(name, namespace, proxy="asm", owner=("ReplicaSet", f"{name.rsplit('-', 1)[0]}-5d8f7c9b6"))
-    p["spec"]["initContainers"] = [{"name": "istio-init", "image": f.ASM_PROXY_IMAGE,
-                                    "args": ["istio-iptables", "-p", "15001", "-z", "15006", "-u", "1337", "-m",
-                                             "REDIRECT", "-i", "*", "-x", "", "-b", "*", "-d", "15090,15021,15020"],
-                                    "securityContext": {"capabilities": {"add": ["NET_ADMIN", "NET_RAW"]}}}]
+    assert [c["name"] for c in p["spec"]["initContainers"]] == ["istio-init"]
     return p
 
 
 def asm_native_cni_mode_pod(name: str, namespace: str) -> dict[str, Any]:
     """ASM's native sidecar injected in CNI mode: istio-validation, then istio-proxy (restartPolicy Always) among the
     init containers, no istio-init (the native-sidecar order of Istio's injection template @1.24.6)."""
-    p = f.pod(name, namespace, proxy="asm", native=True, owner=("ReplicaSet", f"{name.rsplit('-', 1)[0]}-7c9b6d8f5"))
-    p["spec"]["initContainers"].insert(0, {"name": "istio-validation", "image": f.ASM_PROXY_IMAGE,
-                                           "args": ["istio-iptables", "--run-validation", "--skip-rule-apply"]})
-    return p
+    return _in_cni_mode(f.pod(name, namespace, proxy="asm", native=True,
+                              owner=("ReplicaSet", f"{name.rsplit('-', 1)[0]}-7c9b6d8f5")))
 
 
 def cluster(*extra: dict[str, Any]) -> list[dict[str, Any]]:
@@ -198,6 +211,7 @@ def test_the_pod_frame_tells_cni_mode_from_the_init_containers():
     from auditor.inventory import POD_COLUMNS, summarise_pod
 
     bare = f.pod("plain-1", "shop", proxy="asm")  # neither init container: still left to a CNI plug-in
+    del bare["spec"]["initContainers"], bare["status"]["initContainerStatuses"]
     pods = [asm_cni_mode_pod("a-5d8f7c9b6-1", "shop"), asm_native_cni_mode_pod("b-7c9b6d8f5-1", "shop"),
             asm_init_mode_pod("c-5d8f7c9b6-1", "shop"), bare, f.pod("d-1", "shop", proxy=None)]
     rows = [dict(zip(POD_COLUMNS, summarise_pod(p, mesh.ProxyRules()), strict=True)) for p in pods]
