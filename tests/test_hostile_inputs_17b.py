@@ -249,3 +249,32 @@ def test_a_live_answer_of_other_types_is_unknown_naming_it(tmp_path, capsys, cre
                           write_config(tmp_path, mesh_id=asm_openapi.mesh_id, region="cn-hangzhou",
                                        endpoint=asm_openapi.url))
     assert [(r["check_id"], r["status"]) for r in records(setup.findings)] == [(VERSION, "PASS")]
+
+
+# ---------------------------------------------------------------- the manifest's bookkeeping beside the answers
+@pytest.mark.parametrize(("extra", "key"), [
+    ({"_errors": ["DescribeServiceMeshDetail"]}, "_errors"),
+    ({"_errors": {"DescribeServiceMeshDetail": ["Forbidden.RAM"]}}, "_errors"),
+    ({"_origins": ["detail.json"]}, "_origins"),
+    ({"_read_from": "c3adfe9d5d949fb7fc79433dec16a6ecc"}, "_read_from"),
+])
+def test_the_manifests_openapi_bookkeeping_of_other_types_is_bad_input(audit, extra, key):  # noqa: F811
+    """`snapshot` writes asm_openapi `_errors` (action -> one line) and `_read_from` (mesh_id, region, read_at: strings)
+    beside the answers (auditor/sources/asm_openapi.py read_asm_openapi); the engine keeps `_origins` (action ->
+    file). Main: `_errors` or `_origins` as a list crashed the audit (AttributeError out of run_audit: exit 4 with
+    the demo snapshot); a failed read's line as a list was carried into messages as its repr; `_read_from` of another
+    type was ignored. Now: exit 2 naming the key."""
+    with pytest.raises(UsageError, match=rf"'asm_openapi' '{key}' must map strings to strings"):
+        audit({"cluster-a": parity.cluster()}, "migrating", asm=[f.migration_cr("Migrating")],
+              asm_openapi={**parity.detail(OutboundTrafficPolicy="ALLOW_ANY"), **extra}, config=f.only_checks(PARITY))
+
+
+def test_the_manifests_openapi_bookkeeping_as_snapshot_writes_it_is_read_as_before(audit):  # noqa: F811
+    """Control: a failed read recorded by `snapshot` is UNKNOWN naming it, as on main."""
+    failed = {"_errors": {"DescribeServiceMeshDetail": "ASM OpenAPI DescribeServiceMeshDetail: Forbidden.RAM"},
+              "_read_from": {"mesh_id": "c3adfe9d5d949fb7fc79433dec16a6ecc", "region": "cn-hangzhou",
+                             "read_at": "2026-12-06T23:00:00Z"}}
+    a = audit({"cluster-a": parity.cluster()}, "migrating", asm=[f.migration_cr("Migrating")], asm_openapi=failed,
+              config=f.only_checks(PARITY))
+    assert {r["status"] for r in a.rows(PARITY)} == {"UNKNOWN"}
+    assert any("Forbidden.RAM" in r["message"] for r in a.rows(PARITY))
