@@ -161,6 +161,14 @@ class AsmOpenApi:
                 body = response.body.to_map() if response.body is not None else {}
                 if not isinstance(body, dict):
                     raise OpenApiFailure(action, "MalformedAnswer", "the answer is not a JSON object")
+                # The SDK's models declare the fields' types but from_map/to_map copy whatever the server sent: the
+                # checks read a live answer by the rules a saved one must meet (auditor/sources/shapes.py). One that
+                # breaks them is not kept (a snapshot of it would be refused): the checks needing it are UNKNOWN.
+                from auditor.sources.shapes import openapi_answer_problem
+
+                problem = openapi_answer_problem(action, body)
+                if problem:
+                    raise OpenApiFailure(action, "MalformedAnswer", problem)
                 return body
             except OpenApiFailure:
                 raise

@@ -190,23 +190,76 @@ _TYPE_NAMES = {str: "a string", int: "a whole number", dict: "an object", bool: 
 
 
 # ASM's OpenAPI answers, where a saved one (a snapshot's manifest asm_openapi, a file named in the config) is read by a
-# check: the types of Alibaba Cloud's SDK (alibabacloud-servicemesh20200111 3.4.0 models.py
-# DescribeServiceMeshDetailResponseBodyServiceMesh{,Spec,SpecMeshConfig,SpecMeshConfigSidecarInjector,
-# SpecMeshConfigSidecarInjectorInitCNIConfiguration}: objects down to `enabled: bool`, `exclude_namespaces: str`), which
-# a live answer always has. ASM's CNI state (auditor/asmcni.py: purge-preview AA2535, cni-compatibility): a list as
-# ExcludeNamespaces was read as the names "['kube-system'" and "'shop']" (shop served by ASM's plug-in: PASS AA2501),
-# a list or string on the path crashed both checks (AA0002), an InitCNIConfiguration as a list or Enabled "true" was
-# read as ASM not saying (purge-preview PASS AA2501).
+# check: the types of Alibaba Cloud's SDK (alibabacloud-servicemesh20200111 3.4.0 models.py), which the server's answer
+# has (a live answer is checked the same way: auditor/sources/asm_openapi.py). Only the fields checks read:
+# - DescribeServiceMeshDetailResponseBodyServiceMesh{,Spec,SpecMeshConfig,SpecMeshConfigSidecarInjector,
+#   SpecMeshConfigSidecarInjectorInitCNIConfiguration}: objects down to `enabled: bool`, `exclude_namespaces: str`.
+#   ASM's CNI state (auditor/asmcni.py: purge-preview AA2535, cni-compatibility): a list as ExcludeNamespaces was read
+#   as the names "['kube-system'" and "'shop']" (shop served by ASM's plug-in: PASS AA2501), a list or string on the
+#   path crashed both checks (AA0002), an InitCNIConfiguration as a list or Enabled "true" was read as ASM not saying
+#   (purge-preview PASS AA2501).
+# - ...ServiceMeshServiceMeshInfo `version: str`, `service_mesh_id: str`, `region_id: str` (asm.asm_version:
+#   asm-version, envoyfilter-compatibility; mesh-config-parity's commands; a live answer's mesh and region): a
+#   ServiceMeshInfo of another type crashed asm-version and mesh-config-parity (AA0002).
+# - ...ServiceMeshSpecMeshConfig `outbound_traffic_policy: str`, `enable_locality_lb: bool`, `proxy`
+#   (...SpecMeshConfigProxy `enable_dnsproxying: bool`), `extra_configuration` (...SpecMeshConfigExtraConfiguration
+#   `termination_drain_duration: str`), `locality_lb` (...SpecMeshConfigLocalityLB `enabled: bool`): mesh-config-parity
+#   (_detail_fields). Proxy, ExtraConfiguration or LocalityLB of another type crashed it (AA0002); EnableDNSProxying
+#   or LocalityLB.Enabled as a string ("true") was read as ASM not saying, and the difference from Istio went
+#   unreported (WARN AA2420 with the SDK's bool), or LocalityLB.Enabled gave way to EnableLocalityLB.
+# ServiceMesh.Clusters (`clusters: List[str]`) and DescribeClustersInServiceMesh are left to asm.joined_clusters: a list
+# it cannot read whole is UNKNOWN AA0732 (migration-resource), never a shorter list.
 _OPENAPI_ANSWERS: dict[str, dict[str, Any]] = {
-    "DescribeServiceMeshDetail": {"ServiceMesh": {"Spec": {"MeshConfig": {"SidecarInjector": {
-        "InitCNIConfiguration": {"Enabled": bool, "ExcludeNamespaces": str}}}}}},
+    "DescribeServiceMeshDetail": {"ServiceMesh": {
+        "ServiceMeshInfo": {"Version": str, "ServiceMeshId": str, "RegionId": str},
+        "Spec": {"MeshConfig": {
+            "OutboundTrafficPolicy": str, "EnableLocalityLB": bool,
+            "Proxy": {"EnableDNSProxying": bool},
+            "ExtraConfiguration": {"TerminationDrainDuration": str},
+            "LocalityLB": {"Enabled": bool},
+            "SidecarInjector": {"InitCNIConfiguration": {"Enabled": bool, "ExcludeNamespaces": str}}}}}},
 }
+# DescribeMeshMultiClusterNetworkResponseBody `multi_cluster_networks: Dict[str, MultiClusterNetworksValue]`
+# (MultiClusterNetworksValue: `network: str`, `enable_gateway: bool`, `gateway_name: str`), by cluster id; the
+# TypeScript SDK's JSON spells them camel-case; asm.network_items reads a list of entries with ClusterId too (alone or
+# under Networks). network-consistency and the cluster table: EnableGateway "false" (or 0) was read as not given, and a
+# cross-network IstioGateway for the cluster then passed the switch (PASS AA1903 where the SDK's false gives FAIL
+# AA1912); a Network that is no string was compared as a network (FAIL AA1910 "ASM puts this cluster in network
+# ['network-1']"); a ClusterId that is no string crashed the audit (exit 4); an entry that is no object, next to others,
+# hid every entry of the answer (UNKNOWN AA1930: ASM's networks not known).
+_NETWORK_ENTRY: dict[str, Any] = {key: kind for name, kind in (("ClusterId", str), ("Network", str),
+                                                               ("EnableGateway", bool), ("GatewayName", str))
+                                  for key in (name, name[0].lower() + name[1:])}
+_NETWORK_LISTS = ("MultiClusterNetworks", "multiClusterNetworks")
 
 
 def openapi_answer_problem(action: str, answer: dict[str, Any]) -> str | None:
-    """What is wrong with a saved ASM OpenAPI answer (already a JSON object) in the fields checks read, or None."""
+    """What is wrong with an ASM OpenAPI answer (already a JSON object; saved or live) in the fields checks read, or
+    None."""
+    if action == "DescribeMeshMultiClusterNetwork":
+        return _networks_problem(answer)
     schema = _OPENAPI_ANSWERS.get(action)
     return None if schema is None else _shape(answer, schema, "", {})
+
+
+def _networks_problem(answer: dict[str, Any]) -> str | None:
+    """DescribeMeshMultiClusterNetwork's entries in each form asm.network_items reads: a map of entries by cluster id,
+    a list of entries, or {"Networks": [entries]}; each entry an object of _NETWORK_ENTRY's types."""
+    for key in _NETWORK_LISTS:
+        nets = answer.get(key)
+        if nets is None:
+            continue
+        if isinstance(nets, dict) and set(nets) == {"Networks"} and isinstance(nets["Networks"], list):
+            nets, key = nets["Networks"], f"{key}.Networks"
+        if isinstance(nets, dict):
+            problem = _shape(nets, {str: _NETWORK_ENTRY}, key, {})
+        elif isinstance(nets, list):
+            problem = _shape(nets, [_NETWORK_ENTRY], key, {})
+        else:
+            problem = f"{key} must be an object"
+        if problem:
+            return problem
+    return None
 
 
 def _join(where: str, key: str) -> str:

@@ -737,7 +737,16 @@ def _manifest_problem(manifest: dict[str, Any]) -> str | None:
     for key in ("asm_openapi", "prometheus", "networks"):
         if manifest.get(key) is not None and not isinstance(manifest[key], dict):
             return f"{key!r} must be a JSON object"
-    for action, answer in (manifest.get("asm_openapi") or {}).items():
+    openapi = manifest.get("asm_openapi") or {}
+    # The bookkeeping `snapshot` writes beside the answers (auditor/sources/asm_openapi.py read_asm_openapi): the
+    # failed reads (action -> one line) and where the answers were read; the engine's `_origins` (action -> file) if a
+    # manifest carries it. A list or a line that is no string crashed every run reading an answer (exit 4).
+    for key in ("_errors", "_origins", "_read_from"):
+        value = openapi.get(key)
+        if value is not None and not (isinstance(value, dict) and all(
+                isinstance(k, str) and isinstance(v, str) for k, v in value.items())):
+            return f"'asm_openapi' {key!r} must map strings to strings"
+    for action, answer in openapi.items():
         # An answer as the OpenAPI returns it, as a saved answer named in the config must be (load_openapi_answer): a
         # list there was read as no answer, and the clusters it listed as joined to the instance went unseen.
         if not str(action).startswith("_") and answer is not None and not isinstance(answer, dict):
