@@ -753,9 +753,10 @@ class AsmGatewaysPresent(ClusterCheck):
                 "before it is removed")
     CLUSTER_ID_UNKNOWN = Outcome(
         "AA1730", Status.UNKNOWN, "cannot tell which ASM gateway targets the cluster (cluster id unknown)",
-        fix="Set asm.cluster_ids in the config (or cluster_id in the snapshot manifest), then audit again.",
+        fix="Let the auditor read ConfigMap kube-system/ack-cluster-profile (an ACK cluster writes its own id there), "
+            "or set asm.cluster_ids in the config (or cluster_id in the snapshot manifest); then audit again.",
         message="cannot tell whether ASM {gateway_type} gateway(s) {asm_gateways} target this cluster: its cluster id "
-                "is unknown (set asm.cluster_ids in the config or cluster_id in the snapshot manifest)")
+                "is unknown (none given, none read from ConfigMap kube-system/ack-cluster-profile)")
     NAMES_NO_CLUSTER = Outcome(
         "AA1735", Status.UNKNOWN, "an ASM gateway of the type names no cluster (spec.clusterIds empty) and its "
         "Deployment is not in this cluster: whether it serves this cluster cannot be told",

@@ -140,10 +140,12 @@ class NetworkConsistency(ClusterCheck):
                                     "meshNetworks)")
     CLUSTER_ID_UNKNOWN = Outcome("AA1932", Status.UNKNOWN, "the ASM answer is keyed by cluster id and the cluster's "
                                  "id is unknown",
-                                 fix="Set asm.cluster_ids in the config (or cluster_id in the snapshot manifest).",
+                                 fix="Let the auditor read ConfigMap kube-system/ack-cluster-profile (an ACK "
+                                     "cluster writes its own id there), or set asm.cluster_ids in the config (or "
+                                     "cluster_id in the snapshot manifest).",
                                  message="Istio network {network}; the ASM answer is keyed by cluster id and the id of "
-                                         "{cluster} is unknown: set asm.cluster_ids in the config (or cluster_id in "
-                                         "the snapshot manifest)")
+                                         "{cluster} is unknown (none given, none read from ConfigMap "
+                                         "kube-system/ack-cluster-profile)")
     SWITCH_UNKNOWN = Outcome("AA1933", Status.UNKNOWN, "an east-west gateway is in use and whether ASM's "
                              "cross-cluster mesh proxy is on cannot be told (EnableGateway not provided, ASM "
                              "IstioGateways not read)", fix=HOW_TO_PROVIDE,
