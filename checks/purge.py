@@ -25,7 +25,7 @@ from auditor.gateways import (
     SCAN_KINDS,
     AsmWorkload,
     asm_data_plane_uses,
-    asm_proxied_workloads,
+    asm_proxied_workloads_of,
     template_service_account,
     unproven_webhook_calls,
 )
@@ -304,7 +304,7 @@ class PurgePreview(ClusterCheck):
         if not releases:
             return {}
         spaces = {_meta(obj).get("namespace", "") for objs in releases.values() for _, obj in objs}
-        asm = asm_proxied_workloads(cluster, ctx.inv.rules, ctx.config.gateways, spaces)
+        asm = asm_proxied_workloads_of(cluster, ctx.inv.rules, ctx.config.gateways, spaces)
         kept: dict[str, str] = {}
         for (release, namespace), objs in sorted(releases.items()):
             uses = asm_data_plane_uses(cluster, objs, asm)
@@ -372,7 +372,7 @@ class PurgePreview(ClusterCheck):
         # _serving_asm and _shared_accounts compare it with): not every moved workload's template.
         spaces = {_meta(obj).get("namespace", "") for kind, obj in labelled
                   if kind in ("Deployment", "DaemonSet", "Service", "ConfigMap")}
-        asm = asm_proxied_workloads(cluster, ctx.inv.rules, ctx.config.gateways, spaces) if spaces else {}
+        asm = asm_proxied_workloads_of(cluster, ctx.inv.rules, ctx.config.gateways, spaces) if spaces else {}
         serving = self._serving_asm(cluster, labelled, asm)
         for kind, obj in labelled:
             if kind == "IstioOperator":
