@@ -123,11 +123,11 @@ def asm_version(ctx: Context) -> tuple[mesh.Version | None, str, str | None]:
     return None, "", None
 
 
+SERVICE_SOURCE = "Service istio-system/"  # how asm_version names an answer read from ASM's istiod-<rev> Service
+
+
 def service_source(name: str, cluster: str) -> str:
     return f"{SERVICE_SOURCE}{name} in {cluster}"
-
-
-SERVICE_SOURCE = "Service istio-system/"  # how asm_version names an answer read from ASM's istiod-<rev> Service
 
 
 def asm_service_versions(ctx: Context) -> dict[str, tuple[mesh.Version, str]]:

@@ -27,7 +27,7 @@ def mesh_configmap_name(dep: dict[str, Any]) -> str:
     """The ConfigMap istiod reads its mesh config from: its `config-volume` (Istio's charts), else by revision."""
     volumes = (((dep.get("spec") or {}).get("template") or {}).get("spec") or {}).get("volumes") or ()
     for volume in volumes:
-        name = str(((volume.get("configMap") or {}).get("name")) or "")  # volumes are not type-checked on load
+        name = str(((volume.get("configMap") or {}).get("name")) or "")
         if volume.get("name") == "config-volume" and name:
             return name
     revision = mesh.istiod_revision(dep)

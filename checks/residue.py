@@ -820,7 +820,7 @@ class IstioResidue(_LeftoverCheck):
         """Gateway API Gateways of Istio's classes and the `<gateway>-istio` Deployments/Services istiod made.
 
         Those Deployments are owned by their Gateway (ownerReferences), so the generic owner rule must not
-        keep them: only ASM's marks, an ASM proxy (the proxy classifier, see _asm_gateway_deployments) or
+        keep them: only ASM's marks, an ASM proxy (the proxy classifier: gateways.asm_proxied_workloads) or
         residue.allow do.
         """
         classes = {(c.get("metadata") or {}).get("name", ""): c for c in cluster.objects(K.K8S_GATEWAYCLASS)}
