@@ -10,6 +10,7 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from collections.abc import Iterator
@@ -460,12 +461,17 @@ def test_a_failing_renderer_leaves_the_previous_report_untouched(tmp_path, capsy
         raise OSError(28, "No space left on device")
 
     monkeypatch.setattr(csv_out, "render", disk_full)
+    crash_dir = tmp_path / "crash"  # the traceback's file goes here, not into the machine's /tmp on every test run
+    crash_dir.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(crash_dir))
     out = tmp_path / "report"
     old_report(out)
     code = main(["run", "--snapshot", str(api.demo_snapshot_path()), "--phase", "uninstall", "--out", str(out),
                  "--format", "json,md,csv", "--quiet"])
     err = capsys.readouterr().err.strip().splitlines()
     assert code == 4 and len(err) == 1 and "No space left on device" in err[0]
+    crash_logs = list(crash_dir.glob("asm-audit-crash-*.log"))
+    assert len(crash_logs) == 1 and str(crash_logs[0]) in err[0] and "OSError" in crash_logs[0].read_text()
     assert {p.name: p.read_bytes() for p in out.iterdir()} == OLD  # not one file replaced, none added
     assert not [p for p in tmp_path.iterdir() if p.name.endswith(".partial")]
 
