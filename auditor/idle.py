@@ -89,6 +89,7 @@ class IdleWorkload:
     istio: list[str] = field(default_factory=list)     # Istio's injector webhooks that select it
     asm: list[str] = field(default_factory=list)       # ASM's
     unproven: list[str] = field(default_factory=list)  # injectors whose owner cannot be told
+    undecided: str = ""  # why what selects it cannot be told (namespaces or webhooks unread)
 
 
 @dataclass
@@ -277,19 +278,20 @@ def idle_workloads(cluster: ClusterInventory, active: Iterable[tuple[str, str, s
     if not candidates:
         return IdleReading([], {})
     hooks = injectors(cluster) if K.MUTATING_WEBHOOK.kind not in unread else []
-    namespaces = cluster.by_namespace_and_name(K.NAMESPACE) if K.NAMESPACE.kind not in unread else {}
+    namespaces_read = K.NAMESPACE.kind not in unread
     out: list[IdleWorkload] = []
     undecided: list[IdleWorkload] = []
     for kind, obj, template in candidates:
         meta = obj["metadata"]
         namespace, name = str(meta.get("namespace") or ""), str(meta.get("name") or "")
         labels = _labels(template)
-        ns_obj = namespaces.get((None, namespace)) or namespaces.get(("", namespace))
-        if ns_obj is None and unread:
-            ns_labels: dict[str, str] | None = None
+        if not namespaces_read:
+            ns_labels: dict[str, str] | None = None  # what selects it is not known
         else:
-            ns_labels = _labels(ns_obj) if ns_obj is not None else {}
-            ns_labels.setdefault("kubernetes.io/metadata.name", namespace)
+            # A namespace the (complete) list does not show has no labels to select by: the API server admits no pod
+            # into a namespace that does not exist.
+            ns_labels = _labels(cluster.get(K.NAMESPACE, namespace))
+            ns_labels.setdefault("kubernetes.io/metadata.name", namespace)  # the API server sets it (1.21+)
         found = IdleWorkload(kind.kind, namespace, name, _why_idle(kind, obj), labels,
                              labels.get(mesh.ASM_INJECT_LABEL) == "true")
         if ns_labels is not None:
@@ -303,8 +305,10 @@ def idle_workloads(cluster: ClusterInventory, active: Iterable[tuple[str, str, s
                 found.unproven.append(hook.ref)
             else:
                 {ISTIO: found.istio, ASM: found.asm, UNPROVEN: found.unproven}[hook.owner].append(hook.ref)
-        if unread and (ns_labels is None or found.asks):
-            undecided.append(found)  # what selects it (and whether anything should) is not known
+        if ns_labels is None or (unread and found.asks):
+            # What selects it (and whether anything should) is not known.
+            found.undecided = "; ".join(f"{k} unread: {r}" for k, r in unread.items())
+            undecided.append(found)
         elif found.asks or found.istio or found.asm or found.unproven:
             out.append(found)
     return IdleReading(out, unread, undecided)

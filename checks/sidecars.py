@@ -225,8 +225,7 @@ class IstioSidecarsRemaining(ClusterCheck):
         any_istio = any(h.owner == idle.ISTIO for h in idle.injectors(cluster)) \
             if cluster.available(K.MUTATING_WEBHOOK) else True
         out: list[Finding] = []
-        unproven: list[tuple[idle.IdleWorkload, str]] = [
-            (w, joined("; ", [f"{k} unread: {r}" for k, r in reading.unread.items()])) for w in reading.undecided]
+        unproven: list[tuple[idle.IdleWorkload, str]] = [(w, w.undecided) for w in reading.undecided]
         for w in reading.workloads:
             subject = {"kind": w.kind, "namespace": w.namespace, "name": w.name}
             evidence: dict[str, Any] = {"pods": 0, "why_no_pod": str(w.why), "template_labels": w.labels,
@@ -250,11 +249,14 @@ class IstioSidecarsRemaining(ClusterCheck):
                     evidence=evidence, **subject))
         if unproven:
             names = [f"{w.kind} {w.namespace}/{w.name}" for w, _ in unproven]
-            reasons = sorted({str(r) for _, r in unproven})
+            distinct: dict[str, str] = {}  # each reason once, in the workloads' order
+            for _, why in unproven:
+                distinct.setdefault(str(why), why)
+            reasons = list(distinct)
             out.append(self.report(self.IDLE_UNPROVEN, cluster.name, params={
                 "count": len(unproven), "workloads": ", ".join(names[:5]) + (" ..." if len(names) > 5 else ""),
-                "reason": joined("; ", sorted({r for _, r in unproven}, key=str))},
-                evidence={"workloads": names[:20], "workload_count": len(names), "reasons": reasons,
+                "reason": joined("; ", [*list(distinct.values())[:3], *(["..."] if len(distinct) > 3 else [])])},
+                evidence={"workloads": names[:20], "workload_count": len(names), "reasons": reasons[:20],
                           "unread": reading.unread}))
         return out
 

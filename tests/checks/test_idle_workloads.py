@@ -258,3 +258,14 @@ def test_kube_system_is_never_injected(audit):
             *scaled_to_zero("coredns-extra", "kube-system")]
     run = audit({"c1": objs}, "finished")
     assert [(r["status"], r["code"]) for r in run.rows(CHECK)] == [("PASS", "AA1201")]
+
+
+def test_a_selector_of_no_known_shape_is_unknown_never_a_pass(audit):
+    """An operator the API server would refuse (`Equals`): what the webhook selects is not guessed."""
+    hook = istio_injector()
+    for h in hook["webhooks"]:
+        h["namespaceSelector"] = {"matchExpressions": [_expr("istio-injection", "Equals", "enabled")]}
+    objs = [hook if o["metadata"]["name"] == "istio-sidecar-injector" else o for o in base()]
+    run = audit({"c1": [*objs, *scaled_to_zero()]}, "uninstall")
+    idle = [r for r in run.rows(CHECK) if r["code"] == "AA1236"]
+    assert [(r["status"], r["evidence"]["workloads"]) for r in idle] == [("UNKNOWN", ["Deployment shop/reports"])]
