@@ -256,13 +256,21 @@ def idle_workloads(cluster: ClusterInventory, active: Iterable[tuple[str, str, s
     with a Running/Pending pod), whose template leaves the sidecar to an injector (no istio-proxy container of its
     own: gateways and kube-injected templates are judged elsewhere) and does not opt out; each with the injector
     webhooks that select it and what asks for injection. Namespaces and webhook configurations unread: `unread`."""
-    running = set(active)
+    running: dict[str, set[tuple[str, str]]] = {}  # kind -> (namespace, name) of its workloads with an active pod
+    for namespace, kind_name, name in active:
+        running.setdefault(kind_name, set()).add((namespace, name))
     readable = [kind for kind in IDLE_KINDS if cluster.available(kind)]
-    candidates: list[tuple[K.Kind, dict[str, Any], dict[str, Any]]] = []
+    candidates: list[tuple[K.Kind, dict[str, Any], dict[str, Any], str, str]] = []
     for kind in readable:
+        busy = running.get(kind.kind, set())
         for obj in cluster.objects(kind):
-            meta = obj.get("metadata") if isinstance(obj.get("metadata"), dict) else {}
-            if (str(meta.get("namespace") or ""), kind.kind, str(meta.get("name") or "")) in running:
+            meta = obj.get("metadata")
+            if not isinstance(meta, dict):
+                meta = {}
+            namespace, name = meta.get("namespace"), meta.get("name")
+            if not isinstance(namespace, str) or not isinstance(name, str):
+                namespace, name = str(namespace or ""), str(name or "")
+            if (namespace, name) in busy:  # most workloads
                 continue
             template = _template(kind, obj)
             if template is None or _opted_out(template):
@@ -270,9 +278,9 @@ def idle_workloads(cluster: ClusterInventory, active: Iterable[tuple[str, str, s
             spec = template.get("spec") if isinstance(template.get("spec"), dict) else {}
             if mesh.find_proxy_container(spec)[0] is not None:
                 continue
-            if str(meta.get("namespace") or "") in IGNORED_NAMESPACES:
+            if namespace in IGNORED_NAMESPACES:
                 continue
-            candidates.append((kind, obj, template))
+            candidates.append((kind, obj, template, namespace, name))
     unread = {kind.kind: cluster.unread_reason(kind) for kind in (K.NAMESPACE, K.MUTATING_WEBHOOK)
               if not cluster.available(kind)}
     if not candidates:
@@ -281,9 +289,7 @@ def idle_workloads(cluster: ClusterInventory, active: Iterable[tuple[str, str, s
     namespaces_read = K.NAMESPACE.kind not in unread
     out: list[IdleWorkload] = []
     undecided: list[IdleWorkload] = []
-    for kind, obj, template in candidates:
-        meta = obj["metadata"]
-        namespace, name = str(meta.get("namespace") or ""), str(meta.get("name") or "")
+    for kind, obj, template, namespace, name in candidates:
         labels = _labels(template)
         if not namespaces_read:
             ns_labels: dict[str, str] | None = None  # what selects it is not known
@@ -336,5 +342,12 @@ def active_workloads(pods: Any) -> list[tuple[str, str, str]]:
     for column_codes, uniques in zip(codes[1:], values[1:], strict=True):
         key = key * (len(uniques) + 1) + column_codes
     _, first = np.unique(key, return_index=True)
-    return [tuple(str(values[i][codes[i][row] - 1]) if codes[i][row] else "" for i in range(3))  # type: ignore[misc]
-            for row in first]
+    # Each column's values at those rows, taken at once from its values (not all of them written as text, nor indexed
+    # one workload at a time); a missing one as "".
+    columns = []
+    for column_codes, uniques in zip(codes, values, strict=True):
+        at = column_codes[first]
+        taken = np.asarray(uniques, dtype=object)[np.maximum(at - 1, 0)] if len(uniques) else np.full(len(at), "")
+        columns.append(["" if code == 0 else str(text) for code, text in zip(at.tolist(), taken.tolist(),
+                                                                              strict=True)])
+    return list(zip(*columns, strict=True))
