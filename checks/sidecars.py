@@ -40,7 +40,10 @@ class IstioSidecarsRemaining(ClusterCheck):
     rationale = ("`istioctl uninstall --purge` removes istiod; pods still on Istio's sidecar then lose their "
                  "control plane and certificates. Every workload must run ASM's proxy first. So must every VM proxy "
                  "(WorkloadGroup, WorkloadEntry) bootstrapped against Istio's istiod, and every proxyless gRPC app "
-                 "whose injected xDS bootstrap (Istio's grpc-simple template) names Istio's istiod.")
+                 "whose injected xDS bootstrap (Istio's grpc-simple template) names Istio's istiod. A workload that "
+                 "runs no pod now (scaled to zero, a CronJob between runs) gets its next pods' proxy from the injector "
+                 "webhooks then present: Istio's gives its sidecar, and once the purge deletes it an unlabelled "
+                 "template gets none.")
     remediation = "Label the pod template with sidecar.asm.aliyun.com/inject=true (rolling restart)."
     _LEFT = "{total} pod(s) still run Istio's sidecar ({native} native, {classic} classic)"
     CLEAN = Outcome("AA1201", Status.PASS, "no pod runs Istio's sidecar",
