@@ -6,8 +6,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
+from auditor import idle, mesh, vms
 from auditor import kinds as K
-from auditor import mesh, vms
 from auditor.check import ClusterCheck, Context, same_in_every_gate
 from auditor.errors import EvidenceUnavailable
 from auditor.i18n import N_, Phrase, joined
@@ -26,6 +26,9 @@ from auditor.istio import (
 )
 from auditor.model import Finding, Gate, Outcome, Severity, Status
 
+# What AA1218 says a workload's next pods get once Istio's injector is deleted.
+AFTER_ASM = Phrase(N_("ASM's proxy from ASM's injector"))
+AFTER_NONE = Phrase(N_("no proxy at all (ASM's injector does not select it)"))
 # What AA1235's message says for a bootstrap whose istiod cannot be read from it (mesh.XDS_SERVER_UNREADABLE).
 UNNAMED_SERVER = Phrase(N_("an istiod its bootstrap does not name"))
 
@@ -37,7 +40,10 @@ class IstioSidecarsRemaining(ClusterCheck):
     rationale = ("`istioctl uninstall --purge` removes istiod; pods still on Istio's sidecar then lose their "
                  "control plane and certificates. Every workload must run ASM's proxy first. So must every VM proxy "
                  "(WorkloadGroup, WorkloadEntry) bootstrapped against Istio's istiod, and every proxyless gRPC app "
-                 "whose injected xDS bootstrap (Istio's grpc-simple template) names Istio's istiod.")
+                 "whose injected xDS bootstrap (Istio's grpc-simple template) names Istio's istiod. A workload that "
+                 "runs no pod now (scaled to zero, a CronJob between runs) gets its next pods' proxy from the injector "
+                 "webhooks then present: Istio's gives its sidecar, and once the purge deletes it an unlabelled "
+                 "template gets none.")
     remediation = "Label the pod template with sidecar.asm.aliyun.com/inject=true (rolling restart)."
     _LEFT = "{total} pod(s) still run Istio's sidecar ({native} native, {classic} classic)"
     CLEAN = Outcome("AA1201", Status.PASS, "no pod runs Istio's sidecar",
@@ -114,13 +120,41 @@ class IstioSidecarsRemaining(ClusterCheck):
             "grpc-agent template), or grant list on Services and Deployments (`asm-audit rbac`) and audit again.",
         message="{total} pod(s) of a proxyless gRPC app take xDS straight from {server}, which cannot be told ASM's "
                 "or Istio's: {why}")
+    # Workloads that run no pod now (auditor/idle.py): their next pods are injected by the webhooks the cluster has.
+    IDLE_ON_ISTIO = Outcome(
+        "AA1218", Status.FAIL, "a workload that runs no pod now (scaled to zero, a CronJob between runs, a DaemonSet "
+        "no node runs) is selected by Istio's injector and not moved to ASM's: its next pods get Istio's sidecar, and "
+        "once the purge deletes Istio's injector they get no proxy unless ASM's injector selects them",
+        message="{kind} {namespace}/{name} runs no pod ({why}); its next pods get Istio's sidecar from {webhooks}, and "
+                "{after} once `istioctl uninstall --purge` deletes that injector",
+        fix="Label the pod template for ASM's proxy (no pod restarts while none runs); then its next pods get ASM's "
+            "proxy:\n{command}")
+    IDLE_NO_INJECTOR = Outcome(
+        "AA1219", Status.FAIL, "a workload that runs no pod now asks for a sidecar (its namespace's or template's "
+        "injection labels) but no injector webhook of the cluster selects it (Istio's is gone; during the migration "
+        "ASM's injects only templates labelled sidecar.asm.aliyun.com/inject=true): its next pods start with no proxy",
+        message="{kind} {namespace}/{name} runs no pod ({why}); its next pods start with no proxy: {asks} asks for "
+                "one, and no injector webhook of the cluster selects its template",
+        fix="Label the pod template for ASM's proxy (no pod restarts while none runs), and check that ASM's injector "
+            "selects it:\n{command}")
+    IDLE_UNPROVEN = Outcome(
+        "AA1236", Status.UNKNOWN, "a workload that runs no pod now: which proxy its next pods get cannot be told (an "
+        "injector webhook whose istiod is not proven ASM's or Istio's, a selector of no known shape, or the "
+        "namespaces or webhook configurations unread)",
+        message="{count} workload(s) that run no pod now ({workloads}): which proxy their next pods get cannot be "
+                "told: {reason}",
+        fix="Read what calls the injector webhooks named and which namespaces they select "
+            "(`kubectl get mutatingwebhookconfigurations -o yaml`), or grant list on namespaces and "
+            "mutatingwebhookconfigurations (`asm-audit rbac`); label each such template "
+            "sidecar.asm.aliyun.com/inject=true, then audit again.")
     outcomes = (CLEAN, LEFT, RESTART_PENDING, PARTLY_MOVED, BAKED_IN, UNCLASSIFIED, VM_GROUP_ON_ISTIO,
                 VM_ENTRY_ON_ISTIO, VM_GROUP_UNPROVEN, VM_ENTRY_UNPROVEN, VM_UNREAD, CA_OWNER_UNREAD, PROXYLESS_ON_ISTIO,
-                PROXYLESS_NO_SERVER, PROXYLESS_UNPROVEN)
+                PROXYLESS_NO_SERVER, PROXYLESS_UNPROVEN, IDLE_ON_ISTIO, IDLE_NO_INJECTOR, IDLE_UNPROVEN)
     needs = (K.POD,)
     # Services: which istiod a proxy's CA_ADDR names is told from them (CA_OWNER_UNREAD when they are not read).
+    # Namespaces and injector webhooks: which proxy a workload running no pod gets next (auditor/idle.py).
     uses = (K.REPLICASET, K.JOB, K.DEPLOYMENT, K.STATEFULSET, K.DAEMONSET, K.CRONJOB, K.REPLICATIONCONTROLLER,
-            K.CLONESET, K.SERVICE, K.WORKLOADENTRY, K.WORKLOADGROUP)
+            K.CLONESET, K.SERVICE, K.WORKLOADENTRY, K.WORKLOADGROUP, K.NAMESPACE, K.MUTATING_WEBHOOK)
 
     @same_in_every_gate
     def check_cluster(self, cluster: ClusterInventory, ctx: Context) -> Iterable[Finding]:
@@ -168,7 +202,9 @@ class IstioSidecarsRemaining(ClusterCheck):
         yield from proxyless
         machines, plain = self._vm_findings(cluster)
         yield from machines
-        if sidecars.empty and not unclassified and not proxyless:
+        idle = self._idle_findings(cluster, pods)
+        yield from idle
+        if sidecars.empty and not unclassified and not proxyless and not idle:
             moved = (pods["proxy"] == mesh.PROXY_ASM) & (pods["role"] == mesh.ROLE_SIDECAR)
             unproven = self._ca_owner_unread(cluster, pods, moved)
             if unproven is not None:
@@ -180,6 +216,52 @@ class IstioSidecarsRemaining(ClusterCheck):
                 if plain:  # read and judged: endpoints without a proxy (databases a ServiceEntry selects)
                     evidence["workload_entries_without_proxy"] = plain
                 yield self.report(self.CLEAN, cluster.name, params={"asm": asm}, evidence=evidence)
+
+    def _idle_findings(self, cluster: ClusterInventory, pods: Any) -> list[Finding]:
+        """The workloads that run no pod now (auditor/idle.py), judged by the injector webhooks that select their
+        template: FAIL where Istio's does (their next pods get its sidecar, then none once the purge deletes it) or,
+        with no injector of Istio's left, where their injection labels ask for a proxy no webhook gives; UNKNOWN where
+        what selects them cannot be told."""
+        reading = idle.idle_workloads(cluster, idle.active_workloads(pods))
+        if not reading.workloads and not reading.undecided:
+            return []
+        any_istio = any(h.owner == idle.ISTIO for h in idle.injectors(cluster)) \
+            if cluster.available(K.MUTATING_WEBHOOK) else True
+        out: list[Finding] = []
+        unproven: list[tuple[idle.IdleWorkload, str]] = [(w, w.undecided) for w in reading.undecided]
+        for w in reading.workloads:
+            subject = {"kind": w.kind, "namespace": w.namespace, "name": w.name}
+            evidence: dict[str, Any] = {"pods": 0, "why_no_pod": str(w.why), "template_labels": w.labels,
+                                        "asks_for_injection": w.asks, "istio_injectors": w.istio,
+                                        "asm_injectors": w.asm, "unproven_injectors": w.unproven,
+                                        "labelled_for_asm": w.asm_labelled}
+            command = mesh.asm_inject_command(cluster.name, w.kind, w.namespace, w.name)
+            if w.istio and not (w.asm and w.asm_labelled):
+                after = AFTER_ASM if w.asm else AFTER_NONE
+                out.append(self.report(self.IDLE_ON_ISTIO, cluster.name, params={
+                    **subject, "why": w.why, "webhooks": ", ".join(w.istio), "after": after, "command": command},
+                    evidence=evidence, **subject))
+            elif w.asm:
+                continue  # ASM's injector takes its next pods
+            elif w.unproven:
+                unproven.append((w, Phrase(N_("injector webhook(s) {webhooks} select it, and whose istiod answers "
+                                              "them is not proven"), webhooks=", ".join(w.unproven))))
+            elif w.asks and not any_istio:
+                out.append(self.report(self.IDLE_NO_INJECTOR, cluster.name, params={
+                    **subject, "why": w.why, "asks": joined(", ", w.asks), "command": command},
+                    evidence=evidence, **subject))
+        if unproven:
+            names = [f"{w.kind} {w.namespace}/{w.name}" for w, _ in unproven]
+            distinct: dict[str, str] = {}  # each reason once, in the workloads' order
+            for _, why in unproven:
+                distinct.setdefault(str(why), why)
+            reasons = list(distinct)
+            out.append(self.report(self.IDLE_UNPROVEN, cluster.name, params={
+                "count": len(unproven), "workloads": ", ".join(names[:5]) + (" ..." if len(names) > 5 else ""),
+                "reason": joined("; ", [*list(distinct.values())[:3], *(["..."] if len(distinct) > 3 else [])])},
+                evidence={"workloads": names[:20], "workload_count": len(names), "reasons": reasons[:20],
+                          "unread": reading.unread}))
+        return out
 
     def _proxyless_findings(self, cluster: ClusterInventory, pods: Any, ctx: Context) -> list[Finding]:
         """One finding per workload whose pods are proxyless gRPC apps (istio.proxyless_rows) whose bootstrap's istiod

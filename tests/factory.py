@@ -201,7 +201,9 @@ def istiod(revision: str = "default", version: str = "1.22.3", namespace: str = 
     name = "istiod" if revision == "default" else f"istiod-{revision}"
     labels = {"app": "istiod", "istio": "pilot", "istio.io/rev": revision, "operator.istio.io/component": "Pilot",
               "app.kubernetes.io/version": version}
-    dep, _ = deployment(name, namespace, replicas=1, template_labels={"app": "istiod", "istio.io/rev": revision},
+    # istio-discovery templates/deployment.yaml (@1.10.0..1.30.3): istiod's pod template opts out of injection.
+    dep, _ = deployment(name, namespace, replicas=1, template_labels={"app": "istiod", "istio.io/rev": revision,
+                                                                      "sidecar.istio.io/inject": "false"},
                         containers=[{"name": "discovery", "image": f"docker.io/istio/pilot:{version}",
                                      "args": ["discovery", "--monitoringAddr=:15014"]}], labels=labels)
     return dep

@@ -1,0 +1,353 @@
+"""Workloads that run no pod now, and which proxy their next pods get from the injector webhooks the cluster has.
+
+`istio-sidecars-remaining` counts pods; a Deployment or StatefulSet scaled to zero (KEDA's or an HPA's scale-to-zero,
+a paused environment), a CronJob between runs (or suspended) and a DaemonSet no node runs show none. Their next pods
+are injected when they are created, by the webhooks the cluster has then. During the migration Istio's injector takes
+every pod its namespace or labels select unless the pod carries ASM's label (seed: "injected in Istio Sidecar by
+default ... modify the Pod label to explicitly declare the injection of the ASM mesh proxy"); `istioctl uninstall
+--purge` deletes Istio's injector webhooks (they carry operator.istio.io/component: Pilot, istio-discovery
+templates/mutatingwebhook.yaml @1.24.6), after which such a pod is injected by nobody: it starts with no proxy, in a
+mesh whose STRICT PeerAuthentication and AuthorizationPolicies its ASM-proxied peers enforce.
+
+What is read is what decides admission: each MutatingWebhookConfiguration's webhooks, their namespaceSelector against
+the namespace's labels and objectSelector against the pod template's labels (Kubernetes' label-selector rules), and
+what Istio's injector itself skips after the webhook matched (injectRequired, pkg/kube/inject/inject.go @1.24.6:
+hostNetwork pods, the namespaces kube-system and kube-public, `sidecar.istio.io/inject` false, the label winning over
+the annotation). Not read: the injector's neverInjectSelector/alwaysInjectSelector and a global autoInject policy of
+"disabled" (values in ConfigMap istio-sidecar-injector); both are rarely set and would only make fewer pods injected.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from auditor import istio, mesh
+from auditor import kinds as K
+from auditor.errors import EvidenceUnavailable
+from auditor.i18n import N_, Phrase
+from auditor.inventory import ACTIVE_PHASES, ClusterInventory
+
+# The kinds whose objects keep making pods from their own template while none runs. Jobs are left out (a Job that
+# runs no pod has finished, or its pods were deleted: it makes none again); ReplicaSets are judged through their
+# Deployment.
+IDLE_KINDS: tuple[K.Kind, ...] = (K.DEPLOYMENT, K.STATEFULSET, K.DAEMONSET, K.CRONJOB, K.REPLICATIONCONTROLLER,
+                                  K.CLONESET)
+# The namespaces Istio's injector never injects, whatever its webhook matched (kube.IgnoredNamespaces in
+# pkg/kube/inject/webhook.go @1.24.6: kube-system, kube-public).
+IGNORED_NAMESPACES = frozenset({"kube-system", "kube-public"})
+SIDECAR_INJECT = "sidecar.istio.io/inject"
+REV_LABEL = "istio.io/rev"
+INJECTION_LABEL = "istio-injection"
+_TRUE = frozenset({"y", "yes", "true", "on"})  # injectRequired's YAML booleans
+
+# Who answers a webhook.
+ISTIO = "istio"
+ASM = "asm"
+UNPROVEN = "unproven"
+
+# Why a workload runs no pod (said in the finding's message).
+SCALED_TO_ZERO = Phrase(N_("scaled to 0 replicas"))
+SUSPENDED = Phrase(N_("a suspended CronJob"))
+BETWEEN_RUNS = Phrase(N_("a CronJob between runs"))
+NO_NODE = Phrase(N_("a DaemonSet no node runs"))
+NO_ACTIVE_POD = Phrase(N_("no pod of it is running or pending"))
+# What asks for a sidecar (said in AA1219's message).
+NAMESPACE_LABEL = N_("namespace label {label}")
+TEMPLATE_LABEL = N_("template label {label}")
+
+
+@dataclass(frozen=True)
+class Injector:
+    """One webhook of a MutatingWebhookConfiguration that injects sidecars."""
+
+    config: str            # the configuration's name
+    webhook: str           # the webhook's name
+    owner: str             # ISTIO, ASM or UNPROVEN
+    calls: str             # `<ns>/<service>` or the URL it calls
+    namespace_selector: Any
+    object_selector: Any
+
+    @property
+    def ref(self) -> str:
+        return f"{self.config} ({self.webhook})"
+
+
+@dataclass
+class IdleWorkload:
+    kind: str
+    namespace: str
+    name: str
+    why: str
+    labels: dict[str, str]
+    asm_labelled: bool
+    asks: list[str] = field(default_factory=list)      # what in its namespace or template asks for injection
+    istio: list[str] = field(default_factory=list)     # Istio's injector webhooks that select it
+    asm: list[str] = field(default_factory=list)       # ASM's
+    unproven: list[str] = field(default_factory=list)  # injectors whose owner cannot be told
+    undecided: str = ""  # why what selects it cannot be told (namespaces or webhooks unread)
+
+
+@dataclass
+class IdleReading:
+    workloads: list[IdleWorkload]
+    unread: dict[str, str]  # kind -> why it was not read (what the judgement needed)
+    undecided: list[IdleWorkload] = field(default_factory=list)  # what `unread` leaves undecided
+
+
+def _is_injector(hook: dict[str, Any]) -> bool:
+    """Whether a mutating webhook injects sidecars: Istio's and ASM's call istiod's `/inject` (path or URL), and are
+    named `*sidecar-injector*` (mutatingwebhook.yaml @1.24.6; ASM's as ASM writes them)."""
+    client = hook.get("clientConfig") if isinstance(hook.get("clientConfig"), dict) else {}
+    service = client.get("service") if isinstance(client.get("service"), dict) else {}
+    path = str(service.get("path") or "")
+    url = str(client.get("url") or "")
+    if not (path.startswith("/inject") or "/inject" in url or "sidecar-injector" in str(hook.get("name") or "")):
+        return False
+    rules = hook.get("rules")
+    if not isinstance(rules, list) or not rules:
+        return True  # the chart always writes its rule; none read is not taken as "no pods"
+    for rule in rules:
+        resources = rule.get("resources") if isinstance(rule, dict) else None
+        if isinstance(resources, list) and any(r in ("pods", "*", "*/*") for r in resources):
+            return True
+    return False
+
+
+def injectors(cluster: ClusterInventory) -> list[Injector]:
+    """_injectors, once per cluster (the check asks it twice)."""
+    return list(cluster.memo("idle_injectors", lambda: _injectors(cluster)))
+
+
+def _injectors(cluster: ClusterInventory) -> list[Injector]:
+    """Every sidecar-injecting webhook of the cluster with its owner: ASM's when its configuration carries ASM's marks
+    or it calls a Service mesh.istiod_owners proves ASM's; Istio's when it calls one proven Istio's (or, with the
+    Services/Deployments unread, its configuration carries Istio's install labels and no ASM mark); else unproven (a
+    revision tag calling ASM's unmarked istiod, a URL)."""
+    try:
+        owners = cluster.istiod_owners()
+    except EvidenceUnavailable:
+        owners = {}
+    out: list[Injector] = []
+    for config in cluster.objects(K.MUTATING_WEBHOOK):
+        meta = config.get("metadata") if isinstance(config.get("metadata"), dict) else {}
+        labels = meta.get("labels") if isinstance(meta.get("labels"), dict) else {}
+        annotations = meta.get("annotations") if isinstance(meta.get("annotations"), dict) else {}
+        marked = any(mesh.ASM_MARK in str(k) for k in (*labels, *annotations)) or labels.get("provider") == "asm"
+        installed = mesh.istio_installed(meta)
+        for hook in config.get("webhooks") or ():
+            if not isinstance(hook, dict) or not _is_injector(hook):
+                continue
+            client = hook.get("clientConfig") if isinstance(hook.get("clientConfig"), dict) else {}
+            service = client.get("service") if isinstance(client.get("service"), dict) else {}
+            if service.get("name"):
+                calls = f"{service.get('namespace') or ''}/{service['name']}"
+                owner = owners.get(calls, (None, ""))[0]
+            else:
+                calls, owner = str(client.get("url") or ""), None
+            if marked or owner == mesh.OWNER_ASM:
+                who = ASM
+            elif owner == mesh.OWNER_ISTIO or (owner is None and service.get("name") and installed and not owners):
+                who = ISTIO
+            else:
+                who = UNPROVEN
+            out.append(Injector(str(meta.get("name") or ""), str(hook.get("name") or ""), who, calls,
+                                hook.get("namespaceSelector"), hook.get("objectSelector")))
+    return out
+
+
+def selector_matches(selector: Any, labels: dict[str, str]) -> bool | None:
+    """Kubernetes' LabelSelector rule (an absent or empty selector matches everything); None for one that is not of
+    the API's shape (the API server would have refused it: what it means is not guessed)."""
+    if selector is None:
+        return True
+    if not isinstance(selector, dict):
+        return None
+    match_labels = selector.get("matchLabels") or {}
+    expressions = selector.get("matchExpressions") or []
+    if not isinstance(match_labels, dict) or not isinstance(expressions, list):
+        return None
+    if any(labels.get(str(k)) != str(v) for k, v in match_labels.items()):
+        return False
+    for expr in expressions:
+        if not isinstance(expr, dict) or not isinstance(expr.get("key"), str):
+            return None
+        key, op, values = expr["key"], expr.get("operator"), expr.get("values") or []
+        if not isinstance(values, list):
+            return None
+        present = key in labels
+        if op == "In":
+            ok = present and labels[key] in values
+        elif op == "NotIn":
+            ok = not present or labels[key] not in values
+        elif op == "Exists":
+            ok = present
+        elif op == "DoesNotExist":
+            ok = not present
+        else:
+            return None
+        if not ok:
+            return False
+    return True
+
+
+def _labels(obj: Any) -> dict[str, str]:
+    meta = obj.get("metadata") if isinstance(obj, dict) else None
+    labels = meta.get("labels") if isinstance(meta, dict) else None
+    return {str(k): str(v) for k, v in labels.items()} if isinstance(labels, dict) else {}
+
+
+def _template(kind: K.Kind, obj: dict[str, Any]) -> dict[str, Any] | None:
+    spec = obj.get("spec") if isinstance(obj.get("spec"), dict) else {}
+    if kind is K.CRONJOB:
+        job = spec.get("jobTemplate") if isinstance(spec.get("jobTemplate"), dict) else {}
+        spec = job.get("spec") if isinstance(job.get("spec"), dict) else {}
+    template = spec.get("template")
+    return template if isinstance(template, dict) else None
+
+
+def _why_idle(kind: K.Kind, obj: dict[str, Any]) -> str:
+    spec = obj.get("spec") if isinstance(obj.get("spec"), dict) else {}
+    if kind is K.CRONJOB:
+        return SUSPENDED if spec.get("suspend") is True else BETWEEN_RUNS
+    if kind is K.DAEMONSET:
+        return NO_NODE
+    if spec.get("replicas") == 0 and not isinstance(spec.get("replicas"), bool):
+        return SCALED_TO_ZERO
+    return NO_ACTIVE_POD
+
+
+def _opted_out(template: dict[str, Any]) -> bool:
+    """injectRequired's per-pod answer when the pod says it itself: `sidecar.istio.io/inject` (label over
+    annotation) set to anything but a YAML true, or hostNetwork."""
+    meta = template.get("metadata") if isinstance(template.get("metadata"), dict) else {}
+    spec = template.get("spec") if isinstance(template.get("spec"), dict) else {}
+    if spec.get("hostNetwork") is True:
+        return True
+    labels = meta.get("labels") if isinstance(meta.get("labels"), dict) else {}
+    annotations = meta.get("annotations") if isinstance(meta.get("annotations"), dict) else {}
+    value = labels[SIDECAR_INJECT] if SIDECAR_INJECT in labels else annotations.get(SIDECAR_INJECT)
+    return value is not None and str(value).lower() not in _TRUE and str(value) != ""
+
+
+def _asks(namespace_labels: dict[str, str], labels: dict[str, str]) -> list[str]:
+    """What in a namespace's labels or a pod template's labels asks for a sidecar (the injection controls Istio's and
+    ASM's injectors share, domain.md)."""
+    out = []
+    if namespace_labels.get(INJECTION_LABEL) == "enabled":
+        out.append(Phrase(NAMESPACE_LABEL, label=f"{INJECTION_LABEL}=enabled"))
+    elif INJECTION_LABEL not in namespace_labels and namespace_labels.get(REV_LABEL):
+        out.append(Phrase(NAMESPACE_LABEL, label=f"{REV_LABEL}={namespace_labels[REV_LABEL]}"))
+    if labels.get(REV_LABEL):
+        out.append(Phrase(TEMPLATE_LABEL, label=f"{REV_LABEL}={labels[REV_LABEL]}"))
+    if str(labels.get(SIDECAR_INJECT, "")).lower() in _TRUE:
+        out.append(Phrase(TEMPLATE_LABEL, label=f"{SIDECAR_INJECT}={labels[SIDECAR_INJECT]}"))
+    if labels.get(mesh.ASM_INJECT_LABEL) == "true":
+        out.append(Phrase(TEMPLATE_LABEL, label=f"{mesh.ASM_INJECT_LABEL}=true"))
+    return out
+
+
+def idle_workloads(cluster: ClusterInventory, active: Iterable[tuple[str, str, str]]) -> IdleReading:
+    """The workloads of IDLE_KINDS none of whose pods is active (`active`: (namespace, kind, name) of the workloads
+    with a Running/Pending pod), whose template leaves the sidecar to an injector (no istio-proxy container of its
+    own: gateways and kube-injected templates are judged elsewhere) and does not opt out; each with the injector
+    webhooks that select it and what asks for injection. Namespaces and webhook configurations unread: `unread`."""
+    running: dict[str, set[tuple[str, str]]] = {}  # kind -> (namespace, name) of its workloads with an active pod
+    for namespace, kind_name, name in active:
+        running.setdefault(kind_name, set()).add((namespace, name))
+    readable = [kind for kind in IDLE_KINDS if cluster.available(kind)]
+    candidates: list[tuple[K.Kind, dict[str, Any], dict[str, Any], str, str]] = []
+    for kind in readable:
+        busy = running.get(kind.kind, set())
+        for obj in cluster.objects(kind):
+            meta = obj.get("metadata")
+            if not isinstance(meta, dict):
+                meta = {}
+            namespace, name = meta.get("namespace"), meta.get("name")
+            if not isinstance(namespace, str) or not isinstance(name, str):
+                namespace, name = str(namespace or ""), str(name or "")
+            if (namespace, name) in busy:  # most workloads
+                continue
+            template = _template(kind, obj)
+            if template is None or _opted_out(template):
+                continue
+            spec = template.get("spec") if isinstance(template.get("spec"), dict) else {}
+            if mesh.find_proxy_container(spec)[0] is not None:
+                continue
+            if namespace in IGNORED_NAMESPACES:
+                continue
+            candidates.append((kind, obj, template, namespace, name))
+    unread = {kind.kind: cluster.unread_reason(kind) for kind in (K.NAMESPACE, K.MUTATING_WEBHOOK)
+              if not cluster.available(kind)}
+    if not candidates:
+        return IdleReading([], {})
+    hooks = injectors(cluster) if K.MUTATING_WEBHOOK.kind not in unread else []
+    namespaces_read = K.NAMESPACE.kind not in unread
+    out: list[IdleWorkload] = []
+    undecided: list[IdleWorkload] = []
+    for kind, obj, template, namespace, name in candidates:
+        labels = _labels(template)
+        if not namespaces_read:
+            ns_labels: dict[str, str] | None = None  # what selects it is not known
+        else:
+            # A namespace the (complete) list does not show has no labels to select by: the API server admits no pod
+            # into a namespace that does not exist.
+            ns_labels = _labels(cluster.get(K.NAMESPACE, namespace))
+            ns_labels.setdefault("kubernetes.io/metadata.name", namespace)  # the API server sets it (1.21+)
+        found = IdleWorkload(kind.kind, namespace, name, _why_idle(kind, obj), labels,
+                             labels.get(mesh.ASM_INJECT_LABEL) == "true")
+        if ns_labels is not None:
+            found.asks = _asks(ns_labels, labels)
+        for hook in hooks:
+            by_ns = None if ns_labels is None else selector_matches(hook.namespace_selector, ns_labels)
+            by_object = selector_matches(hook.object_selector, labels)
+            if by_ns is False or by_object is False:
+                continue
+            if by_ns is None or by_object is None:
+                found.unproven.append(hook.ref)
+            else:
+                {ISTIO: found.istio, ASM: found.asm, UNPROVEN: found.unproven}[hook.owner].append(hook.ref)
+        if ns_labels is None or (unread and found.asks):
+            # What selects it (and whether anything should) is not known.
+            found.undecided = "; ".join(f"{k} unread: {r}" for k, r in unread.items())
+            undecided.append(found)
+        elif found.asks or found.istio or found.asm or found.unproven:
+            out.append(found)
+    return IdleReading(out, unread, undecided)
+
+
+def active_workloads(pods: Any) -> list[tuple[str, str, str]]:
+    """(namespace, kind, name) of the workloads with an active (Running/Pending/Unknown) pod, from the pod frame: each
+    workload once (by its columns' codes), written as text only then."""
+    if pods is None or len(pods) == 0:
+        return []
+    rows = istio.among(pods["phase"], ACTIVE_PHASES)
+    if not np.any(rows):
+        return []
+    codes, values = [], []
+    for column in istio.WORKLOAD_KEY:  # each column as codes (a categorical's own), the workloads as combined codes
+        array = pods[column].array[rows]
+        if isinstance(array.dtype, pd.CategoricalDtype):
+            codes.append(np.asarray(array.codes, dtype=np.int64) + 1)  # 0: a missing value (code -1)
+            values.append(array.categories)
+        else:
+            column_codes, uniques = pd.factorize(np.asarray(array, dtype=object))
+            codes.append(column_codes.astype(np.int64) + 1)
+            values.append(uniques)
+    key = codes[0]
+    for column_codes, uniques in zip(codes[1:], values[1:], strict=True):
+        key = key * (len(uniques) + 1) + column_codes
+    _, first = np.unique(key, return_index=True)
+    # Each column's values at those rows, taken at once from its values (not all of them written as text, nor indexed
+    # one workload at a time); a missing one as "".
+    columns = []
+    for column_codes, uniques in zip(codes, values, strict=True):
+        at = column_codes[first]
+        taken = np.asarray(uniques, dtype=object)[np.maximum(at - 1, 0)] if len(uniques) else np.full(len(at), "")
+        columns.append(["" if code == 0 else str(text) for code, text in zip(at.tolist(), taken.tolist(),
+                                                                              strict=True)])
+    return list(zip(*columns, strict=True))
