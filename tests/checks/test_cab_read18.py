@@ -1,0 +1,145 @@
+"""A CAB reader's pass (session 18): what the operator runs for a Helm-installed Istio left at the finished gate.
+
+Shapes: `helm install istio-base istio/base; helm install istiod istio/istiod` as Istio's charts and Helm write them
+(tests/install_shapes.helm_revision: istio/istio manifests/charts/istio-control/istio-discovery/templates/
+{deployment,service,configmap,mutatingwebhook}.yaml @1.30.3, operator.istio.io/component: Pilot beside Helm's
+meta.helm.sh/release-name/-namespace annotations, helm/helm@v3.21.4:pkg/action/validate.go setMetadataVisitor; the base
+chart's istiod-default-validator, base/templates/defaultrevision-validatingwebhookconfiguration.yaml @1.24.6).
+
+- AA2210 / AA2212 (istio-control-plane-removed) on such an istiod: the runnable line was `kubectl delete`, which leaves
+  Helm's record of the release (the next `helm upgrade` or GitOps sync installs istiod again); `helm uninstall` was in
+  a comment that did not run when uncommented ("# installed by Helm release ...: instead, helm ..."), and was offered
+  even when ASM's data plane runs on an object of that release (the mesh ConfigMap `istio` a gateway on ASM's proxy
+  mounts: gateways.asm_data_plane_uses), which `helm uninstall` deletes. Now one way per install method: `helm
+  uninstall` of a release nothing of ASM's uses (the base chart's after the others, as purge-preview AA2521 orders
+  them), `kubectl delete` of the object alone otherwise.
+- AA2328 (istio-residue) listed `helm uninstall istiod` even when ASM uses that release's ConfigMap, and after it
+  runnable `kubectl delete` lines of the same objects.
+
+Tests assert codes, runnable lines and `bash -n`, never wording.
+"""
+
+from __future__ import annotations
+
+import re
+import subprocess
+from typing import Any
+
+from auditor import kinds as K
+from tests import factory as f
+from tests import install_shapes as S
+from tests.checks.test_helm_release_leftovers import _base_validator
+
+FINISHED = [f.migration_cr("Finished")]
+KUBECONFIG = '--kubeconfig="${KUBECONFIG_CLUSTER_A:?}"'
+
+
+def parses(command: str) -> bool:
+    return subprocess.run(["bash", "-n", "-c", command], capture_output=True).returncode == 0
+
+
+def runnable(command: str) -> list[str]:
+    """The lines bash runs (shell comments cut off)."""
+    return [line.split("  # ")[0].strip() for line in command.splitlines() if line.strip()
+            and not line.lstrip().startswith("#")]
+
+
+def uncommented(command: str) -> list[str]:
+    """Every line as it runs when its leading '# ' is taken off (what an operator who uncomments it runs)."""
+    return [line.lstrip().removeprefix("#").split("  # ")[0].strip() for line in command.splitlines() if line.strip()]
+
+
+def uninstalls(command: str, release: str) -> list[str]:
+    """The lines that hold `helm ... uninstall <release>`, commented or not, inside a comment's prose too."""
+    return [line for line in command.splitlines() if re.search(rf"\bhelm .* uninstall {re.escape(release)} ", line)]
+
+
+def helm_istio(version: str = "1.30.3") -> list[dict[str, Any]]:
+    return [*S.moved_to_asm(S.helm_revision(version, "")).objects, _base_validator("1.24.6")]
+
+
+def asm_gateway_reading_the_mesh_configmap() -> list[dict[str, Any]]:
+    """ASM's ingress gateway (IstioGateway controller marks) in istio-system mounting the mesh config `istio`, as a
+    gateway applied from a copy of Istio's manifest does (manifests/charts/gateways/istio-ingress/templates/
+    deployment.yaml @1.24.6, config-volume)."""
+    gateway = f.gateway_deployment("istio-ingressgateway-asm", asm=True, gateway_type="ingress")
+    gateway["spec"]["template"]["spec"]["volumes"] = [{"name": "config-volume", "configMap": {"name": "istio"}}]
+    return [gateway]
+
+
+def rows(a, check: str) -> dict[tuple[str, str], dict[str, Any]]:
+    return {(r["code"], r["name"]): r for r in a.rows(check)}
+
+
+def test_a_helm_installed_istiod_and_its_webhooks_go_with_helm_uninstall_alone(audit):
+    """main: AA2210/AA2212 ran `kubectl delete deployment/istiod` (Helm's record stays) with `helm uninstall` in a
+    comment that was not a command. Now the one runnable line is `helm uninstall` of the release; the base chart's
+    (istio-base) after istiod's, which it names commented out above it."""
+    a = audit({"cluster-a": helm_istio()}, "finished", asm=FINISHED)
+    found = rows(a, "istio-control-plane-removed")
+    istiod_release = f"helm {KUBECONFIG} uninstall istiod -n istio-system"
+    base_release = f"helm {KUBECONFIG} uninstall istio-base -n istio-system"
+    for key, expected in ((("AA2210", "istiod"), [istiod_release]),
+                          (("AA2212", "istio-sidecar-injector"), [istiod_release]),
+                          (("AA2212", "istiod-default-validator"), [base_release])):
+        row = found[key]
+        assert row["status"] == "FAIL"
+        assert runnable(row["remediation"]) == expected, key
+        assert parses(row["remediation"])
+    validator = found[("AA2212", "istiod-default-validator")]["remediation"]
+    assert uncommented(validator).index(istiod_release) < uncommented(validator).index(base_release)
+    assert found[("AA2210", "istiod")]["evidence"]["helm_release"] == "istio-system/istiod"
+    assert (a.result.verdict, a.result.exit_code) == ("NO-GO", 1)
+
+
+def test_no_helm_uninstall_of_a_release_whose_configmap_asm_s_gateway_reads(audit):
+    """ASM's gateway mounts ConfigMap istio-system/istio of release istiod: `helm uninstall istiod` deletes it. main
+    offered it in AA2210's and AA2212's comment ("instead, helm uninstall istiod") and ran it in AA2328's command. Now
+    istiod and its webhook go by `kubectl delete`, the release is named kept in the evidence, and nothing of the
+    remediation (uncommented or not) uninstalls it."""
+    a = audit({"cluster-a": [*helm_istio(), *asm_gateway_reading_the_mesh_configmap()]}, "finished", asm=FINISHED)
+    found = rows(a, "istio-control-plane-removed")
+    injector = "mutatingwebhookconfiguration/istio-sidecar-injector"
+    for key, resource in ((("AA2210", "istiod"), "deployment/istiod"),
+                          (("AA2212", "istio-sidecar-injector"), injector)):
+        row = found[key]
+        assert row["status"] == "FAIL"
+        [line] = runnable(row["remediation"])
+        assert line.startswith("kubectl ") and line.endswith(f"delete {resource}")
+        assert not uninstalls(row["remediation"], "istiod")
+        assert "istio-system/istiod" in row["evidence"]["helm_release"]
+        assert row["evidence"]["helm_release_kept"].startswith("ConfigMap istio-system/istio")
+        assert parses(row["remediation"])
+    # The ConfigMap ASM reads is kept (AA2329: its purge label goes); the batch does not uninstall its release.
+    residue = a.rows("istio-residue")
+    assert ("WARN", "AA2329", "istio") in {(r["status"], r["code"], r["name"]) for r in residue}
+    for row in residue:
+        assert not uninstalls(row["remediation"] or "", "istiod"), row["code"]
+
+
+def test_no_helm_uninstall_when_what_asm_uses_of_the_release_is_not_read(audit):
+    """ConfigMaps unreadable: whether ASM's data plane reads the release's mesh ConfigMap cannot be told. main offered
+    `helm uninstall istiod` in the comment all the same; now `kubectl delete` of istiod alone, the reason in the
+    evidence."""
+    a = audit({"cluster-a": helm_istio()}, "finished", asm=FINISHED,
+              unreadable={"cluster-a": {K.CONFIGMAP: "configmaps is forbidden"}})
+    row = rows(a, "istio-control-plane-removed")[("AA2210", "istiod")]
+    assert row["status"] == "FAIL"
+    assert not uninstalls(row["remediation"], "istiod")
+    assert "ConfigMap" in row["evidence"]["helm_release_unread"]
+    assert parses(row["remediation"])
+
+
+def test_the_purge_batch_of_a_helm_release_is_its_helm_uninstall_alone(audit):
+    """istiod's Deployment, Service and injector deleted by name; its ConfigMaps left (release istiod). main: `helm
+    uninstall istiod`, then `# or: istioctl uninstall --purge`, then runnable `kubectl delete` of the same ConfigMaps
+    (NotFound after the uninstall; before it, Helm's record stays). Now the uninstall alone."""
+    shape = S.moved_to_asm(S.helm_revision("1.30.3", ""))
+    gone = {("Deployment", "istiod"), ("Service", "istiod"), ("MutatingWebhookConfiguration", "istio-sidecar-injector")}
+    objs = [o for o in shape.objects if (o["kind"], o["metadata"]["name"]) not in gone
+            and not (o["kind"] in ("ReplicaSet", "Pod") and o["metadata"]["name"].startswith("istiod-"))]
+    a = audit({"cluster-a": objs}, "finished", asm=FINISHED)
+    [row] = [r for r in a.rows("istio-residue") if r["code"] == "AA2328"]
+    assert row["status"] == "WARN"
+    assert runnable(row["remediation"]) == [f"helm {KUBECONFIG} uninstall istiod -n istio-system"]
+    assert parses(row["remediation"])
