@@ -673,9 +673,10 @@ class IstioResidue(_LeftoverCheck):
     PARTLY_MOVED = Outcome("AA2317", Status.FAIL, "a gateway workload runs ASM's proxy in some pods and Istio's (or an "
                            "unproven one) in others: restart it (ASM's injector gives every pod ASM's proxy); do not "
                            "delete it",
-                           message="{kind} {namespace}/{name} runs ASM's proxy ({why}), but {count} of its pod(s) "
-                                   "still run Istio's (or an unproven) proxy, without istiod: restart it, do not "
-                                   "delete it")
+                           # {why}: gateways.asm_proxied_workloads' reason ("its pods run ASM's proxy", "an ASM
+                           # gateway (...)"): the clause before it must not say it again.
+                           message="{kind} {namespace}/{name} is on ASM ({why}), but {count} of its pod(s) still run "
+                                   "Istio's (or an unproven) proxy, without istiod: restart it, do not delete it")
     CRD = Outcome("AA2320", Status.WARN, "an Istio-installed CRD is still present (delete it only after "
                   "istio-config-imported passes)", Severity.MINOR,
                   message="Istio-installed CRD {name} ({why}) is still present")

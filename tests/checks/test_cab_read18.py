@@ -143,3 +143,27 @@ def test_the_purge_batch_of_a_helm_release_is_its_helm_uninstall_alone(audit):
     assert row["status"] == "WARN"
     assert runnable(row["remediation"]) == [f"helm {KUBECONFIG} uninstall istiod -n istio-system"]
     assert parses(row["remediation"])
+
+
+# ---------------------------------------------------------------- AA2317: a clause said twice
+def repeated_clauses(text: str) -> list[tuple[str, ...]]:
+    """Runs of three words said twice in one sentence ("runs ASM's proxy (its pods run ASM's proxy)"), compared
+    without case, possessive or plural endings."""
+    words = [re.sub(r"('s|s)$", "", w.lower()) for w in re.findall(r"[A-Za-z][A-Za-z'-]*", text)]
+    grams = [tuple(words[i:i + 3]) for i in range(len(words) - 2)]
+    return sorted({g for g in grams if grams.count(g) > 1})
+
+
+def test_a_gateway_partly_on_asm_s_proxy_says_why_once(audit):
+    """One pod of an east-west gateway (templates/injected-deployment.yaml @1.24.6, `image: auto`) restarted under
+    ASM's injector, one still on Istio's. main: "Deployment istio-system/istio-eastwestgateway runs ASM's proxy (its
+    pods run ASM's proxy), but ..." (the template's clause and its {why} said the same)."""
+    from tests.checks.test_residue_in_use import finished, injected_gateway
+
+    dep_rs = injected_gateway(purge_label=False)
+    pods = f.workload_pods(dep_rs, 1, proxy="asm", gateway=True, xds_agent=None)
+    pods += f.workload_pods(dep_rs, 1, first=1, proxy="istio", gateway=True, xds_agent=None)
+    a = finished(audit, [*dep_rs, *pods])
+    [row] = a.rows("istio-residue")
+    assert (row["status"], row["code"]) == ("FAIL", "AA2317")
+    assert repeated_clauses(row["message"]) == []
