@@ -49,6 +49,7 @@ from auditor.gateways import (
     ccm_weight,
     eastwest_signals,
     first_annotation,
+    gateway_role_why,
     gateway_services,
     gateway_workloads,
     istio_gateways,
@@ -889,7 +890,7 @@ class AsmGatewaysPresent(ClusterCheck):
             params = {"namespace": gw.namespace, "name": gw.name}
             if candidates and gw.role_unread:
                 yield self.report(self.ROLE_UNREAD, cluster.name,
-                                  params={**params, "why": gw.reason.partition("; ")[2] or gw.reason,
+                                  params={**params, "why": gateway_role_why(gw),
                                           "asm_gateways": ", ".join(g.name for g in candidates)},
                                   evidence={**evidence, "not_read": gw.role_unread}, remediation=SCAN_UNREAD_FIX,
                                   **subject)

@@ -24,6 +24,7 @@ from auditor import mesh
 from auditor.check import ClusterCheck, Context
 from auditor.config import is_duration, mesh_config_problem
 from auditor.errors import EvidenceUnavailable
+from auditor.i18n import N_, Phrase, problem_of
 from auditor.inventory import ACTIVE_PHASES, ClusterInventory
 from auditor.istio import among, istiods, mesh_configmap_of
 from auditor.model import Finding, Gate, Outcome, Severity, Status
@@ -578,7 +579,8 @@ class MeshConfigParity(ClusterCheck):
             cm = cluster.get(K.CONFIGMAP, name, namespace)
             try:
                 if cm is None or "mesh" not in (cm.get("data") or {}):
-                    raise ValueError("not found (or it has no key mesh), so istiod's mesh config is not known")
+                    raise ValueError(Phrase(N_("not found (or it has no key mesh), so istiod's mesh config is not "
+                                               "known")))
                 config = mesh.parse_mesh(cm)
                 problem = mesh_config_problem(config)
                 if problem:
@@ -589,7 +591,7 @@ class MeshConfigParity(ClusterCheck):
                 problems.append(self.say(self.ISTIO_UNREADABLE, cluster.name, kind="ConfigMap",
                                             namespace=namespace, name=name,
                                             params={"revision": revision, "namespace": namespace, "name": name,
-                                                    "problem": str(exc), "command": command}))
+                                                    "problem": problem_of(exc), "command": command}))
                 continue
             rev = Revision(revision, namespace, name, mesh_fields(config, defaults=True),
                            config.get("defaultProviders") or {}, ca_trust_domains=ca_trust_domains(config))

@@ -15,6 +15,11 @@ chart's istiod-default-validator, base/templates/defaultrevision-validatingwebho
   them), `kubectl delete` of the object alone otherwise.
 - AA2328 (istio-residue) listed `helm uninstall istiod` even when ASM uses that release's ConfigMap, and after it
   runnable `kubectl delete` lines of the same objects.
+- AA2317 said "runs ASM's proxy (its pods run ASM's proxy)": the template and its {why} said the same clause.
+- Inner English in zh-CN sentences: AA0001's message was its English reason ("could not read Pod in cluster-a: ...",
+  inventory's EvidenceUnavailable); AA0732's why (asm.joined_clusters, clusterid's profile states); AA2433's problem
+  (mesh.parse_mesh, "not found (or it has no key mesh)..."); AA2510's gateway reason ("ASM marker/image; label istio /
+  gateway name", gateways._gateway_of). Each is an i18n.Phrase now; the API's own error text stays as it was written.
 
 Tests assert codes, runnable lines and `bash -n`, never wording.
 """
@@ -25,7 +30,11 @@ import re
 import subprocess
 from typing import Any
 
+import pytest
+
 from auditor import kinds as K
+from auditor.i18n import language
+from auditor.render.localize import localized
 from tests import factory as f
 from tests import install_shapes as S
 from tests.checks.test_helm_release_leftovers import _base_validator
@@ -167,3 +176,75 @@ def test_a_gateway_partly_on_asm_s_proxy_says_why_once(audit):
     [row] = a.rows("istio-residue")
     assert (row["status"], row["code"]) == ("FAIL", "AA2317")
     assert repeated_clauses(row["message"]) == []
+
+
+# ---------------------------------------------------------------- inner English in zh-CN sentences
+def zh_message(result: Any, code: str) -> tuple[str, dict[str, Any] | None, str]:
+    """(English message, params, zh-CN message) of the first finding of `code`."""
+    frame = result.findings
+    index = next(iter(frame.index[frame["code"] == code]))
+    with language("zh-CN"):
+        said = localized(result).findings
+    return str(frame.loc[index, "message"]), frame.loc[index, "params"], str(said.loc[index, "message"])
+
+
+def engine_unreadable(audit):
+    """Pods forbidden at the uninstall gate: the checks that need them are AA0001, the reason their message."""
+    from tests.checks.test_purge_in_use import istio_install
+
+    return audit({"cluster-a": istio_install()}, "uninstall", asm=[f.migration_cr("Migrating")],
+                 unreadable={"cluster-a": {K.POD: "pods is forbidden"}}).result
+
+
+def coverage_unreadable(audit):
+    """DescribeClustersInServiceMesh answered Forbidden.RAM (a saved error): which clusters joined cannot be told."""
+    from tests.checks.test_migration_coverage import ID_A
+
+    return audit({"cluster-a": [f.istiod()]}, "finished", asm=[f.migration_cr("Migrating")],
+                 config={"asm": {"cluster_ids": {"cluster-a": ID_A}}},
+                 asm_openapi={"_errors": {"DescribeClustersInServiceMesh": "Forbidden.RAM: no permission"}}).result
+
+
+def coverage_by_count(audit):
+    """Two joined ids, one audited cluster with no id given and its ConfigMaps forbidden (no ack-cluster-profile
+    read): AA0732 names each unnamed cluster's profile state and why."""
+    from tests.checks.test_migration_coverage import ID_A, ID_B, clusters_in_mesh
+
+    return audit({"cluster-a": [f.istiod()]}, "migrating", asm=[f.migration_cr("SetupIstioForMigrate")],
+                 asm_openapi=clusters_in_mesh(ID_A, ID_B),
+                 unreadable={"cluster-a": {K.CONFIGMAP: "configmaps is forbidden"}}).result
+
+
+def mesh_config_missing(audit):
+    """istiod-stable runs without its mesh ConfigMap istio-stable (mesh-config-parity AA2433)."""
+    from tests.checks.test_mesh_config_parity import ASM_EQUAL, MESH_1_22, asm, cluster
+
+    return audit({"cluster-a": cluster(MESH_1_22, f.istiod("stable"))}, "migrating", config=asm(ASM_EQUAL)).result
+
+
+def service_fronting_asm_gateway(audit):
+    """istioctl's istio-ingressgateway Service re-pointed at ASM's gateway: AA2510 says why, with the gateway's
+    reason (what made it ASM's gateway and its role)."""
+    from tests.checks.test_purge_in_use import asm_gateway, istio_install
+
+    cluster = istio_install()
+    cluster[2]["spec"]["selector"] = {"app": "istio-ingressgateway-asm", "istio": "ingressgateway-asm"}
+    return audit({"cluster-a": [*cluster, asm_gateway()]}, "uninstall", asm=[f.migration_cr("Migrating")]).result
+
+
+@pytest.mark.parametrize(("scenario", "code", "clause"), [
+    (engine_unreadable, "AA0001", "reason"),
+    (coverage_unreadable, "AA0732", "why"),
+    (coverage_by_count, "AA0732", "ConfigMaps of cluster-a not read"),  # inside the why, as main said it
+    (mesh_config_missing, "AA2433", "problem"),
+    (service_fronting_asm_gateway, "AA2510", "ASM marker/image"),  # the gateway's reason inside the owner
+])
+def test_the_reason_inside_a_zh_cn_message_is_said_in_zh_cn(audit, scenario, code, clause):
+    """main kept these clauses English inside the zh-CN sentence (AA0001's whole message was its English reason). The
+    English clause (a param, or a clause nested in one) is no longer in the zh-CN message; the English message keeps
+    it."""
+    message, params, zh = zh_message(scenario(audit), code)
+    if " " not in clause:  # a param's name
+        clause = str(params[clause]) if params else message  # main: AA0001 carried its reason as the message alone
+    assert clause and clause in message
+    assert clause not in zh, zh
