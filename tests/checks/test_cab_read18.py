@@ -20,6 +20,10 @@ chart's istiod-default-validator, base/templates/defaultrevision-validatingwebho
   inventory's EvidenceUnavailable); AA0732's why (asm.joined_clusters, clusterid's profile states); AA2433's problem
   (mesh.parse_mesh, "not found (or it has no key mesh)..."); AA2510's gateway reason ("ASM marker/image; label istio /
   gateway name", gateways._gateway_of). Each is an i18n.Phrase now; the API's own error text stays as it was written.
+- The demo, read in both languages: AA1213 / AA0610 (re-render a kube-injected template), AA2810 (edit an EnvoyFilter
+  on ASM and in the cluster), AA2413 / AA2420 (ASM's UpdateMeshFeature) had their commands inside the advice: no
+  command block to copy, and in zh-CN the whole advice stayed English. AA2413's effect and source, AA2420's source and
+  AA2431's affected objects and reason were English inside the zh-CN sentence.
 
 Tests assert codes, runnable lines and `bash -n`, never wording.
 """
@@ -247,4 +251,56 @@ def test_the_reason_inside_a_zh_cn_message_is_said_in_zh_cn(audit, scenario, cod
     if " " not in clause:  # a param's name
         clause = str(params[clause]) if params else message  # main: AA0001 carried its reason as the message alone
     assert clause and clause in message
+    assert clause not in zh, zh
+
+
+# ---------------------------------------------------------------- the demo, read as a CAB reader reads it
+@pytest.fixture(scope="module")
+def demo() -> Any:
+    from auditor.api import demo_snapshot_path, run_audit
+    from auditor.sources.snapshot import open_snapshot
+
+    return run_audit(sources=open_snapshot(demo_snapshot_path()), phase="auto")
+
+
+def rows_of(result: Any, code: str) -> list[dict[str, Any]]:
+    frame = result.findings
+    return [{"remediation": str(r), "params": p} for r, p in zip(frame.loc[frame["code"] == code, "remediation"],
+                                                                 frame.loc[frame["code"] == code, "params"],
+                                                                 strict=True)]
+
+
+@pytest.mark.parametrize("code", ["AA1213", "AA0610", "AA2810", "AA2413", "AA2420"])
+def test_a_remediation_s_commands_are_lines_of_their_own_after_its_advice(demo, code):
+    """main wrote these commands inside the advice ("...; check with: kubectl ... | grep -n istio-proxy", "Fix it where
+    ASM's proxies read it: kubectl ... edit ...; and in the cluster...: kubectl ...", "Make them equal before moving:
+    aliyun servicemesh UpdateMeshFeature ..."): the PDF and HTML showed them as prose, nothing to copy, and in zh-CN
+    the whole advice stayed English (the names in it made it no catalog sentence). Now the advice, then the commands
+    as a command block; in zh-CN the advice is said in the language and the commands are the same bytes."""
+    from auditor.render.context import split_remediation
+
+    [row, *_] = rows_of(demo, code)
+    advice, commands = split_remediation(row["remediation"])
+    assert advice and commands, row["remediation"]
+    assert not re.search(r"\b(kubectl|aliyun) ", advice)
+    assert parses(commands)
+    frame = demo.findings
+    with language("zh-CN"):
+        said = localized(demo).findings
+    index = next(iter(frame.index[frame["code"] == code]))
+    zh_advice, zh_commands = split_remediation(str(said.loc[index, "remediation"]))
+    assert zh_advice != advice
+    # The commands byte for byte, but a trailing shell comment (advice to the reader) said in the language.
+    assert [c.split("  # ")[0] for c in zh_commands.splitlines()] == [c.split("  # ")[0] for c in commands.splitlines()]
+
+
+@pytest.mark.parametrize(("code", "param"), [("AA2413", "effect"), ("AA2413", "asm_source"), ("AA2431", "affected"),
+                                             ("AA2431", "reason"), ("AA2420", "asm_source")])
+def test_mesh_config_parity_s_clauses_are_said_in_zh_cn(demo, code, param):
+    """main kept AA2413's source "ASM OpenAPI DescribeServiceMeshDetail answer (snapshot) (OutboundTrafficPolicy)" and
+    effect "egress to hosts outside the registry, blocked on Istio, is open on ASM" English in the zh-CN sentence;
+    AA2431's "affected: 2 AuthorizationPolicy(ies) with principals ..." and "not in ASM OpenAPI ..." likewise."""
+    message, params, zh = zh_message(demo, code)
+    clause = str(params[param])
+    assert clause in message
     assert clause not in zh, zh
