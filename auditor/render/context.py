@@ -487,6 +487,11 @@ def _wave(score: float, evidence: dict[str, Any]) -> int:
     return 1 if score <= 1 else 2 if score <= 4 else 3
 
 
+def _said(text: Any) -> Any:
+    """Evidence text in the report's language where the catalog holds it (a Phrase, or a msgid as it was written)."""
+    return say(text) if isinstance(text, str) and text else text
+
+
 def risk_section(frame: pd.DataFrame, limits: Limits) -> dict[str, Any]:
     """The riskiest workloads still to move (restart-risk evidence: score, wave, reasons), top N, plus the
     per-cluster wave plan (the check's aggregate finding: evidence['waves'])."""
@@ -502,10 +507,11 @@ def risk_section(frame: pd.DataFrame, limits: Limits) -> dict[str, Any]:
         if isinstance(ev.get("waves"), list) and str(r.cluster) not in planned:
             planned.add(str(r.cluster))
             plans.append({"cluster": clean(r.cluster), "workloads": int(_num(ev.get("workloads")) or 0),
-                          "waves": [{"wave": clean(w.get("wave")), "risk": clean(w.get("risk"), 60),
+                          # Said in the report's language: catalog msgids (restart_risk.WAVES, SCORING).
+                          "waves": [{"wave": clean(w.get("wave")), "risk": clean(_said(w.get("risk")), 60),
                                      "workloads": int(_num(w.get("workloads")) or 0)}
                                     for w in ev["waves"] if isinstance(w, dict)],
-                          "scoring": clean(ev.get("scoring"), 400)})
+                          "scoring": clean(_said(ev.get("scoring")), 400)})
     scores = [_num(e.get("score")) if isinstance(e, dict) else None for e in sub["evidence"]]
     scored = sub.assign(risk_score=pd.Series(scores, index=sub.index, dtype="float64"))
     scored = scored[scored["risk_score"].notna() & (scored["name"].astype(str) != "")]
@@ -521,7 +527,7 @@ def risk_section(frame: pd.DataFrame, limits: Limits) -> dict[str, Any]:
         ev = r.evidence if isinstance(r.evidence, dict) else {}
         reasons = ev.get("reasons")
         if isinstance(reasons, list | tuple):
-            items = [clean(x, 200) for x in reasons]
+            items = [clean(_said(x), 200) for x in reasons]  # Phrases (restart_risk.Risk.add) in the language
             counted = [x for x in items if x.startswith("+")]  # "+2 single replica ..." scored; others are notes
             reasons_text = "; ".join((counted or items)[:6])
         else:

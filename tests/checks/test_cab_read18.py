@@ -304,3 +304,25 @@ def test_mesh_config_parity_s_clauses_are_said_in_zh_cn(demo, code, param):
     clause = str(params[param])
     assert clause in message
     assert clause not in zh, zh
+
+
+def test_the_restart_risk_section_and_messages_are_said_in_zh_cn(demo):
+    """main: section 5 of the zh-CN PDF was English but for its headings: each workload's reasons ("+1 no
+    PodDisruptionBudget: node drains during the move are not limited"), the waves ("3 low risk (score 0-1)") and the
+    scoring legend, all read from the check's evidence; AA1420/AA1421's {reasons} likewise. The evidence (findings.json)
+    keeps the English."""
+    from auditor.render.context import PDF_LIMITS, build
+
+    english = build(demo, PDF_LIMITS)["risk"]
+    with language("zh-CN"):
+        zh = build(localized(demo), PDF_LIMITS)["risk"]
+    assert [r["name"] for r in zh["rows"]] == [r["name"] for r in english["rows"]] and zh["rows"]
+    for en_row, zh_row in zip(english["rows"], zh["rows"], strict=True):
+        for reason in en_row["reasons"].split("; "):
+            assert reason.startswith("+") and reason not in zh_row["reasons"], zh_row["reasons"]
+    for en_plan, zh_plan in zip(english["plans"], zh["plans"], strict=True):
+        assert en_plan["scoring"] != zh_plan["scoring"]
+        assert [w["risk"] for w in en_plan["waves"]] != [w["risk"] for w in zh_plan["waves"]]
+    for code in ("AA1420", "AA1421"):
+        message, params, zh_text = zh_message(demo, code)
+        assert str(params["reasons"]) in message and str(params["reasons"]) not in zh_text
