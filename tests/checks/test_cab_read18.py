@@ -326,3 +326,27 @@ def test_the_restart_risk_section_and_messages_are_said_in_zh_cn(demo):
     for code in ("AA1420", "AA1421"):
         message, params, zh_text = zh_message(demo, code)
         assert str(params["reasons"]) in message and str(params["reasons"]) not in zh_text
+
+
+def test_gateway_traffic_s_amounts_and_role_are_said_in_zh_cn(demo):
+    """main kept AA1510's role ("east-west") and amounts ("259,200 TCP connections, 69.2 GiB TCP bytes") English in the
+    zh-CN sentence."""
+    message, params, zh = zh_message(demo, "AA1510")
+    for param in ("amounts", "gateway_type"):
+        assert str(params[param]) in message and str(params[param]) not in zh, zh
+
+
+@pytest.mark.parametrize("code", ["AA2010", "AA2112"])
+def test_a_remediation_s_comment_is_said_in_zh_cn_and_its_command_kept(demo, code):
+    """main kept AA2010's "# the Service is reconciled by the Istio operator ..." and AA2112's "# decide which spec is
+    right ..." English in zh-CN: advice to the reader, which bash ignores."""
+    frame = demo.findings
+    index = next(iter(frame.index[frame["code"] == code]))
+    with language("zh-CN"):
+        said = str(localized(demo).findings.loc[index, "remediation"])
+    english = str(frame.loc[index, "remediation"])
+    comments = [line for line in english.splitlines() if line.lstrip().startswith("#")]
+    assert comments and not [c for c in comments if c in said.splitlines()]
+    assert [line for line in english.splitlines() if not line.lstrip().startswith("#")] == [
+        line for line in said.splitlines() if not line.lstrip().startswith("#")]
+    assert parses(said)
