@@ -564,8 +564,10 @@ def runbook(result: AuditResult, block: pd.DataFrame, unknown: pd.DataFrame, lim
                   "must be that cluster (one context cut out of a shared kubeconfig: kubectl config view --minify "
                   "--flatten --context CONTEXT > FILE)."),
         # The cluster name stands in a comment (sh_text keeps it there): it comes from the cluster or snapshot.
-        "commands": [f"export {mesh.kubeconfig_env(n)}=/path/to/kubeconfig  # cluster {mesh.sh_text(clean(n, 100))}"
-                     for n in names[:6]] + ["export ASM_KUBECONFIG=/path/to/kubeconfig  # the ASM control plane"],
+        # The comments in the report's language (bash ignores them).
+        "commands": [f"export {mesh.kubeconfig_env(n)}=/path/to/kubeconfig  # "
+                     + _("cluster {name}").format(name=mesh.sh_text(clean(n, 100))) for n in names[:6]]
+        + ["export ASM_KUBECONFIG=/path/to/kubeconfig  # " + _("the ASM control plane")],
         "more": max(0, len(names) - 6)})
     if not block.empty:
         distinct = [clean(c, 2000) for c in dict.fromkeys(block["remediation"].astype(str)) if c.strip()]

@@ -350,3 +350,16 @@ def test_a_remediation_s_comment_is_said_in_zh_cn_and_its_command_kept(demo, cod
     assert [line for line in english.splitlines() if not line.lstrip().startswith("#")] == [
         line for line in said.splitlines() if not line.lstrip().startswith("#")]
     assert parses(said)
+
+
+def test_the_runbook_s_kubeconfig_comments_are_said_in_zh_cn(demo):
+    """main: "export KUBECONFIG_CLUSTER_A=/path/to/kubeconfig  # cluster cluster-a" and "# the ASM control plane" in
+    the zh-CN next steps."""
+    from auditor.render.context import PDF_LIMITS, build
+
+    [english] = [s["commands"] for s in build(demo, PDF_LIMITS)["runbook"][:1]]
+    with language("zh-CN"):
+        [said] = [s["commands"] for s in build(localized(demo), PDF_LIMITS)["runbook"][:1]]
+    assert [c.split("  # ")[0] for c in said] == [c.split("  # ")[0] for c in english]
+    assert not set(c.split("  # ")[1] for c in said) & set(c.split("  # ")[1] for c in english)
+    assert all(parses(c) for c in said)
