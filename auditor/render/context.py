@@ -576,10 +576,10 @@ def runbook(result: AuditResult, block: pd.DataFrame, unknown: pd.DataFrame, lim
             if looks_like_command(c):
                 commands.append(c)
                 continue
-            said, run = split_remediation(c)  # advice then commands: each where it is shown
-            advice.append(said or c)
-            if run:
-                commands.append(run)
+            # Advice then its commands (AA1213 "...; check with:" and the command that checks): the commands under
+            # their advice, where the sentence that ends in a colon leads to them.
+            said, run = split_remediation(c)
+            advice.append({"text": said or c, "commands": run})
         steps.append({
             "title": _("Fix the {n} blocking finding(s)").format(n=f"{len(block):,}"),
             "text": _("Run the remediation of each blocker (one per workload or object). "

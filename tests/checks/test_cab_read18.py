@@ -363,3 +363,14 @@ def test_the_runbook_s_kubeconfig_comments_are_said_in_zh_cn(demo):
     assert [c.split("  # ")[0] for c in said] == [c.split("  # ")[0] for c in english]
     assert not set(c.split("  # ")[1] for c in said) & set(c.split("  # ")[1] for c in english)
     assert all(parses(c) for c in said)
+
+
+def test_the_next_steps_show_an_advice_s_commands_under_it(demo):
+    """main listed AA1213's advice ("...; check with:") among the bullets and its command among every other blocker's
+    commands further down: the sentence ending in a colon led to nothing. Each advice now carries its commands."""
+    from auditor.render.context import PDF_LIMITS, build
+
+    [fix] = [s for s in build(demo, PDF_LIMITS)["runbook"] if s.get("advice")]
+    led = [a for a in fix["advice"] if a["text"].rstrip().endswith(":")]
+    assert led and all(a["commands"] and parses(a["commands"]) for a in led)
+    assert not any(re.search(r"\b(kubectl|aliyun) ", a["text"]) for a in fix["advice"])
