@@ -1346,7 +1346,7 @@ class Inventory:
 
     def require_asm(self) -> ClusterInventory:
         if self.asm is None:
-            raise EvidenceUnavailable(
+            raise EvidenceUnavailable(Phrase(N_(
                 "no ASM control plane given: pass --asm-kubeconfig (or set ASM_KUBECONFIG), "
-                "or include asm/ in the snapshot")
+                "or include asm/ in the snapshot")))
         return self.asm
