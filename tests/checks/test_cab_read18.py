@@ -236,8 +236,16 @@ def service_fronting_asm_gateway(audit):
     return audit({"cluster-a": [*cluster, asm_gateway()]}, "uninstall", asm=[f.migration_cr("Migrating")]).result
 
 
+def no_asm_control_plane(audit):
+    """No ASM control plane given at the uninstall gate: the checks that need ASM's side are AA0001 with why."""
+    from tests.checks.test_purge_in_use import istio_install
+
+    return audit({"cluster-a": istio_install()}, "uninstall").result
+
+
 @pytest.mark.parametrize(("scenario", "code", "clause"), [
     (engine_unreadable, "AA0001", "reason"),
+    (no_asm_control_plane, "AA0001", "reason"),
     (coverage_unreadable, "AA0732", "why"),
     (coverage_by_count, "AA0732", "ConfigMaps of cluster-a not read"),  # inside the why, as main said it
     (mesh_config_missing, "AA2433", "problem"),
