@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 from auditor import clusterid, mesh
 from auditor import kinds as K
 from auditor.errors import EvidenceUnavailable
+from auditor.i18n import N_, Phrase
 
 if TYPE_CHECKING:
     from auditor.check import Context
@@ -182,7 +183,8 @@ def joined_clusters(inv: Inventory) -> JoinedClusters:
         try:
             answer = inv.openapi_answer(action)
         except EvidenceUnavailable as exc:
-            return JoinedClusters(False, why=f"{action} could not be read: {exc.reason}")
+            return JoinedClusters(False, why=Phrase(N_("{action} could not be read: {reason}"), action=action,
+                                                    reason=exc.reason))
         if answer is None:
             if action == "DescribeClustersInServiceMesh" and inv.asm_openapi.get(action) == {}:
                 # Given, but empty (openapi_answer reads {} as no answer): ASM's answer always holds Clusters, so this
@@ -208,8 +210,9 @@ def joined_clusters(inv: Inventory) -> JoinedClusters:
         if entries is None or not all(isinstance(i, str) and i.strip() for i in ids):
             # A list of the mesh's clusters that cannot be read whole is no list: one unread entry may be the
             # cluster not audited.
-            return JoinedClusters(False, origin=origin, why=f"{origin}: {where} is not a list of cluster ids "
-                                                             f"({_clipped(listed)})")
+            return JoinedClusters(False, origin=origin, why=Phrase(N_("{origin}: {where} is not a list of cluster ids "
+                                                                      "({value})"), origin=origin, where=where,
+                                                                   value=_clipped(listed)))
         return JoinedClusters(True, tuple(dict.fromkeys(i.strip() for i in ids)), names, origin)
     return JoinedClusters(False)
 
@@ -256,8 +259,8 @@ class Coverage:
 
     def unnamed_profiles(self) -> dict[str, str]:
         """Each unnamed cluster -> what its ack-cluster-profile gave (absent, not read, ill-shaped and why)."""
-        return {i.name: i.profile.state + (f" ({i.profile.why})" if i.profile.why else "")
-                for i in self.identities if i.name in self.unnamed}
+        return {i.name: Phrase(N_("{state} ({why})"), state=Phrase(i.profile.state), why=i.profile.why)
+                if i.profile.why else Phrase(i.profile.state) for i in self.identities if i.name in self.unnamed}
 
     def evidence(self) -> dict[str, Any]:
         """What the findings of migration-resource say of the joined clusters."""

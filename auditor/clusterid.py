@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Any
 from auditor import kinds as K
 from auditor import mesh
 from auditor.errors import EvidenceUnavailable
+from auditor.i18n import N_, Phrase
 
 if TYPE_CHECKING:
     from auditor.inventory import ClusterInventory
@@ -35,10 +36,11 @@ PROFILE = f"ConfigMap {PROFILE_NAMESPACE}/{PROFILE_NAME}"
 PROFILE_VIEW = "ack_cluster_profile"
 
 # What reading the profile found.
-READ = "read"                # a clusterid
-ABSENT = "absent"            # ConfigMaps read, no ack-cluster-profile: not an ACK cluster
-ILL_SHAPED = "ill-shaped"    # there, but no readable clusterid
-NOT_READ = "not read"        # ConfigMaps not read (forbidden, unreachable, not collected): nothing known
+# Msgids too: a message says the state in the reader's language (Phrase(state)); evidence keeps these words.
+READ = N_("read")                # a clusterid
+ABSENT = N_("absent")            # ConfigMaps read, no ack-cluster-profile: not an ACK cluster
+ILL_SHAPED = N_("ill-shaped")    # there, but no readable clusterid
+NOT_READ = N_("not read")        # ConfigMaps not read (forbidden, unreachable, not collected): nothing known
 
 # Where the id used came from (Identity.source).
 SOURCE_GIVEN = "given"                       # fleet file, config asm.cluster_ids or snapshot manifest
@@ -70,13 +72,14 @@ class Profile:
 def profile(cluster: ClusterInventory) -> Profile:
     """The cluster's ack-cluster-profile as far as its id goes (memoised: kept when the cluster is released)."""
     if cluster.unreachable:
-        return Profile(NOT_READ, why=f"cluster {cluster.name} unreachable")
+        return Profile(NOT_READ, why=Phrase(N_("cluster {cluster} unreachable"), cluster=cluster.name))
     return cluster.memo(PROFILE_VIEW, lambda: _profile(cluster))
 
 
 def _profile(cluster: ClusterInventory) -> Profile:
     if not cluster.available(K.CONFIGMAP):
-        return Profile(NOT_READ, why=f"ConfigMaps of {cluster.name} not read ({cluster.unread_reason(K.CONFIGMAP)})")
+        return Profile(NOT_READ, why=Phrase(N_("ConfigMaps of {cluster} not read ({reason})"), cluster=cluster.name,
+                                            reason=cluster.unread_reason(K.CONFIGMAP)))
     try:
         found = cluster.get(K.CONFIGMAP, PROFILE_NAME, PROFILE_NAMESPACE)
         if found is None:
@@ -90,26 +93,27 @@ def _profile(cluster: ClusterInventory) -> Profile:
     ids = {_id_of(cm) for cm in copies}
     if len(ids) > 1:
         shown = ", ".join(sorted(repr(i) if isinstance(i, str) else i[1] for i in ids))
-        return Profile(ILL_SHAPED, why=f"{PROFILE} is in the input {len(copies)} times with different "
-                                       f"{PROFILE_KEY}s ({shown})")
+        return Profile(ILL_SHAPED, why=Phrase(N_("{profile} is in the input {count} times with different {key}s "
+                                                 "({ids})"), profile=PROFILE, count=len(copies), key=PROFILE_KEY,
+                                              ids=shown))
     [one] = ids
     if isinstance(one, str):
         return Profile(READ, one)
-    return Profile(ILL_SHAPED, why=f"{PROFILE}: {one[1]}")
+    return Profile(ILL_SHAPED, why=Phrase(N_("{profile}: {problem}"), profile=PROFILE, problem=one[1]))
 
 
 def _id_of(cm: dict[str, Any]) -> str | tuple[None, str]:
     """The profile's clusterid, stripped, or (None, what is wrong)."""
     data = cm.get("data")
     if not isinstance(data, dict):
-        return None, "data is not a mapping of strings" if data is not None else "no data"
+        return None, Phrase(N_("data is not a mapping of strings")) if data is not None else Phrase(N_("no data"))
     value = data.get(PROFILE_KEY)
     if value is None:
-        return None, f"data holds no {PROFILE_KEY}"
+        return None, Phrase(N_("data holds no {key}"), key=PROFILE_KEY)
     if not isinstance(value, str):
-        return None, f"data.{PROFILE_KEY} is not a string ({type(value).__name__})"
+        return None, Phrase(N_("data.{key} is not a string ({type})"), key=PROFILE_KEY, type=type(value).__name__)
     if not value.strip():
-        return None, f"data.{PROFILE_KEY} is empty"
+        return None, Phrase(N_("data.{key} is empty"), key=PROFILE_KEY)
     return value.strip()
 
 

@@ -19,6 +19,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from auditor.errors import UsageError
+from auditor.i18n import N_, Phrase
 from auditor.model import CODE_PATTERN, Severity
 from auditor.yamlsafe import BoundedSafeLoader
 
@@ -165,7 +166,8 @@ def mesh_config_problem(mesh: dict[str, Any]) -> str | None:
     for key in mesh:
         close = difflib.get_close_matches(str(key), MESH_CONFIG_COMPARED, n=1, cutoff=0.85)
         if close and key != close[0]:
-            return f"unknown MeshConfig field {key!r}; did you mean {close[0]!r}?"
+            return Phrase(N_("unknown MeshConfig field {field}; did you mean {close}?"), field=repr(key),
+                          close=repr(close[0]))
     checks: list[tuple[str, Any, bool]] = [
         ("trustDomain", mesh.get("trustDomain"), isinstance(mesh.get("trustDomain"), str)),
         ("trustDomainAliases", mesh.get("trustDomainAliases"), isinstance(mesh.get("trustDomainAliases"), list)
@@ -194,7 +196,9 @@ def mesh_config_problem(mesh: dict[str, Any]) -> str | None:
         ]
     for where, value, fine in checks:
         if value is not None and not fine:
-            return f"MeshConfig field {where} has the wrong shape or value: {value!r}"[:200]
+            # A Phrase (said in the reader's language where a finding carries it, AA2433); the value clipped.
+            return Phrase(N_("MeshConfig field {field} has the wrong shape or value: {value}"), field=where,
+                          value=repr(value)[:150])
     return None
 
 

@@ -112,16 +112,16 @@ def _gateway_shaped(template: dict[str, Any], proxy: dict[str, Any] | None, labe
     container); a Deployment istiod made for a Gateway API Gateway.
     """
     if _gateway_api_labelled(labels):
-        return "Gateway API deployment (gateway-name label)"
+        return Phrase(N_("Gateway API deployment (gateway-name label)"))
     if proxy is None:
         return ""
     if mesh.is_gateway_proxy(proxy):
-        return "istio-proxy runs `proxy router`"
+        return Phrase(N_("istio-proxy runs `proxy router`"))
     annotations = (template.get("metadata") or {}).get("annotations") or {}
     containers = ((template.get("spec") or {}).get("containers")) or []
     alone = all(c.get("name") == mesh.PROXY_CONTAINER for c in containers)
     if alone and (annotations.get("inject.istio.io/templates") == "gateway" or proxy.get("image") == "auto"):
-        return "gateway injection template (istio-proxy only, image auto)"
+        return Phrase(N_("gateway injection template (istio-proxy only, image auto)"))
     return ""
 
 
@@ -626,38 +626,51 @@ def _gateway_of(cluster: ClusterInventory, rules: mesh.ProxyRules, kind: str, me
     marks = cluster.proxy_marks(rules.has_asm_env(env), rules.image_kind(image) if image else "",
                                 rules.ca_service(env.get("CA_ADDR", "")), image)
     asm = _has_asm_marker(meta) or mesh.classify(marks) == mesh.PROXY_ASM
-    gtype, why_role = stated, "label istio / gateway name"
+    # Phrases: a finding that gives the reason (AA2510 "an ASM gateway (...)") says it in the reader's language.
+    gtype, why_role = stated, Phrase(N_("label istio / gateway name"))
     if gtype is None and _installed_by(meta, labels, asm) == INSTALL_GATEWAY_API:
         # istiod's Gateway API deployments serve north-south traffic unless their class is east-west or their Gateway
         # passes mTLS through.
         owner = next((labels[k] for k in GATEWAY_API_NAME_LABELS if labels.get(k)), "")
-        why_role = f"Gateway API Gateway {owner}"
+        why_role = Phrase(N_("Gateway API Gateway {gateway}"), gateway=owner)
         if mesh.is_eastwest_gateway_api(labels):
             gtype = EASTWEST
         elif passthrough := _auto_passthrough_listener(cluster, namespace, owner):
-            gtype, why_role = EASTWEST, f"{why_role} passes mTLS through (listener {passthrough}: auto-passthrough)"
+            gtype, why_role = EASTWEST, Phrase(N_("{role} passes mTLS through (listener {listener}: auto-passthrough)"),
+                                               role=why_role, listener=passthrough)
         elif external := _gateway_api_external_backend(cluster, namespace, owner):
-            gtype, why_role = EGRESS, f"{why_role} forwards out of the mesh: {external}"
+            gtype, why_role = EGRESS, Phrase(N_("{role} forwards out of the mesh: {backend}"), role=why_role,
+                                             backend=external)
         else:
             gtype = INGRESS
     role_unread = ""
     if gtype is None and proxy is not None and env.get(REQUESTED_NETWORK_VIEW):
-        gtype, why_role = EASTWEST, (f"istio-proxy env {REQUESTED_NETWORK_VIEW}={env[REQUESTED_NETWORK_VIEW]} "
-                                     "(a network gateway)")
+        gtype, why_role = EASTWEST, Phrase(N_("istio-proxy env {env} (a network gateway)"),
+                                           env=f"{REQUESTED_NETWORK_VIEW}={env[REQUESTED_NETWORK_VIEW]}")
     if gtype is None and not asm:
         found = _role_from_config(cluster, namespace, tmpl_labels)
         if found is not None:
             gtype, why_role, role_unread = found
     if gtype is None:
         gtype = _renamed_gateway_type(labels, name)
-        why_role = "role named in its label or name"
+        why_role = Phrase(N_("role named in its label or name"))
     if gtype is None:
         if asm:
             return None  # an ASM workload without a gateway role is not a gateway to replace
-        gtype, why_role = ROLE_UNKNOWN, "no label, name, Gateway or Service tells its role"
-    what = "ASM marker/image" if asm else (shaped or "gateway label/name")
-    return GatewayWorkload(gtype, namespace, name, asm, labels, f"{what}; {why_role}", dict(tmpl_labels), kind,
+        gtype, why_role = ROLE_UNKNOWN, Phrase(N_("no label, name, Gateway or Service tells its role"))
+    what = Phrase(N_("ASM marker/image")) if asm else (shaped or Phrase(N_("gateway label/name")))
+    reason = Phrase(N_("{what}; {role}"), what=what, role=why_role)
+    return GatewayWorkload(gtype, namespace, name, asm, labels, reason, dict(tmpl_labels), kind,
                            _installed_by(meta, labels, asm), role_unread)
+
+
+def gateway_role_why(gw: GatewayWorkload) -> str:
+    """Why a gateway has the role it has (the part of its reason after what made it a gateway), as a Phrase where
+    _gateway_of made one."""
+    reason = gw.reason
+    if isinstance(reason, Phrase) and "role" in reason.params:
+        return reason.params["role"]
+    return reason.partition("; ")[2] or reason
 
 
 def unrecognised_gateway_pods(cluster: ClusterInventory, gateways: list[GatewayWorkload]) -> list[str]:

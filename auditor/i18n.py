@@ -126,6 +126,13 @@ class Phrase(str):
         return phrase
 
 
+def problem_of(exc: BaseException) -> str:
+    """An exception's reason as it was raised: the Phrase given to it (said in the reader's language where a message
+    carries it), else its text. `str(exc)` would make a Phrase plain English."""
+    reason = exc.args[0] if len(exc.args) == 1 else None
+    return reason if isinstance(reason, Phrase) else str(exc)
+
+
 def joined(separator: str, parts: Iterable[str]) -> Phrase:
     """`parts` joined by `separator` as one Phrase: say() says each Phrase among them in the reader's language and
     keeps the other parts (an address, a name) as written. Its template is no msgid (it is never translated)."""

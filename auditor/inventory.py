@@ -866,18 +866,21 @@ class ClusterInventory:
     # -- check side
     def _require(self, kind: Kind) -> None:
         self._not_pending()
+        # Phrases: the reason is said in the reader's language where a finding carries it (AA0001's message is the
+        # reason alone); the error the API or the source gave stays as it was written.
         if self.unreachable:
-            raise EvidenceUnavailable(f"cluster {self.name} unreachable: {self.unreachable}",
-                                      kind=kind.kind, cluster=self.name)
+            raise EvidenceUnavailable(Phrase(N_("cluster {cluster} unreachable: {error}"), cluster=self.name,
+                                             error=self.unreachable), kind=kind.kind, cluster=self.name)
         if kind.key in self.errors:
-            raise EvidenceUnavailable(f"could not read {kind.kind} in {self.name}: {self.errors[kind.key]}",
+            raise EvidenceUnavailable(Phrase(N_("could not read {kind} in {cluster}: {error}"), kind=kind.kind,
+                                             cluster=self.name, error=self.errors[kind.key]),
                                       kind=kind.kind, cluster=self.name)
         if kind.key in self.released:
-            raise EvidenceUnavailable(f"{kind.kind} objects of {self.name} were released once its checks ran",
-                                      kind=kind.kind, cluster=self.name)
+            raise EvidenceUnavailable(Phrase(N_("{kind} objects of {cluster} were released once its checks ran"),
+                                             kind=kind.kind, cluster=self.name), kind=kind.kind, cluster=self.name)
         if kind.key not in self.objects_by_kind:
-            raise EvidenceUnavailable(f"{kind.kind} objects of {self.name} were not collected",
-                                      kind=kind.kind, cluster=self.name)
+            raise EvidenceUnavailable(Phrase(N_("{kind} objects of {cluster} were not collected"), kind=kind.kind,
+                                             cluster=self.name), kind=kind.kind, cluster=self.name)
 
     def _not_pending(self) -> None:
         if self.pending:
@@ -1343,7 +1346,7 @@ class Inventory:
 
     def require_asm(self) -> ClusterInventory:
         if self.asm is None:
-            raise EvidenceUnavailable(
+            raise EvidenceUnavailable(Phrase(N_(
                 "no ASM control plane given: pass --asm-kubeconfig (or set ASM_KUBECONFIG), "
-                "or include asm/ in the snapshot")
+                "or include asm/ in the snapshot")))
         return self.asm

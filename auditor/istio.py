@@ -384,25 +384,29 @@ def _replicas(obj: dict[str, Any]) -> int:
     return value if isinstance(value, int) and not isinstance(value, bool) else 0
 
 
+# The advice of rerender_remediation, a line of its own above the command that shows it done: a report says the
+# advice in its language (a catalog msgid: no names in it, the finding names the workload) and shows the command as a
+# command block, where a command inside the sentence could not be copied.
+RERENDER_ADVICE = N_("Re-render it from its source manifest without `istioctl kube-inject` (no "
+                     "istio-proxy/istio-init/istio-validation containers, no sidecar.istio.io/status annotation), add "
+                     "label sidecar.asm.aliyun.com/inject=true to its pod template and apply it; check with (prints "
+                     "nothing once re-rendered):")
+RERENDER_PROXYLESS_ADVICE = N_("Re-render it from its source manifest without `istioctl kube-inject` (no "
+                               "grpc-bootstrap-init init container, grpc-io-proxyless-bootstrap volume or "
+                               "GRPC_XDS_BOOTSTRAP env, no sidecar.istio.io/status annotation), give its pod template "
+                               "the annotation inject.istio.io/templates: grpc-agent (ASM's documented proxyless gRPC "
+                               "mode) and the label sidecar.asm.aliyun.com/inject=true, and apply it; check with "
+                               "(prints nothing once re-rendered):")
+
+
 def rerender_remediation(cluster: str, kind: str, namespace: str, name: str, *, proxyless: bool = False) -> str:
-    """How to undo `istioctl kube-inject` in a workload's template, and the command that shows it undone. A template
-    injected with grpc-simple (`proxyless`) holds no istio-proxy at all (istio@1.30.3
+    """How to undo `istioctl kube-inject` in a workload's template, and on the next line the command that shows it
+    undone. A template injected with grpc-simple (`proxyless`) holds no istio-proxy at all (istio@1.30.3
     pkg/kube/inject/testdata/inject/grpc-simple.yaml.injected: init container grpc-bootstrap-init, volume
     grpc-io-proxyless-bootstrap, GRPC_XDS_BOOTSTRAP, the sidecar.istio.io/status annotation): grepping for istio-proxy
     shows nothing before and after, so its check greps for what grpc-simple adds; and it moves to ASM's proxyless
     mode (grpc-agent), not to a sidecar."""
+    get = f"{mesh.kubectl_in(cluster, namespace)} get {mesh.object_ref(mesh.sh(kind.lower()), name)} -o yaml"
     if proxyless:
-        return (f"Re-render {mesh.sh_text(kind)} {mesh.sh_text(namespace)}/{mesh.sh_text(name)} from its source "
-                "manifest without `istioctl kube-inject` (no grpc-bootstrap-init init container, "
-                "grpc-io-proxyless-bootstrap volume or GRPC_XDS_BOOTSTRAP env, no sidecar.istio.io/status "
-                "annotation), give its pod template the annotation inject.istio.io/templates: grpc-agent (ASM's "
-                "documented proxyless gRPC mode) and the label sidecar.asm.aliyun.com/inject=true, and apply it; "
-                f"check with (prints nothing once re-rendered): {mesh.kubectl_in(cluster, namespace)} get "
-                f"{mesh.object_ref(mesh.sh(kind.lower()), name)} -o yaml | grep -n -e grpc-bootstrap-init "
-                "-e sidecar.istio.io/status")
-    return (f"Re-render {mesh.sh_text(kind)} {mesh.sh_text(namespace)}/{mesh.sh_text(name)} from its source "
-            "manifest without `istioctl kube-inject` "
-            "(no istio-proxy/istio-init/istio-validation containers, no sidecar.istio.io/status annotation), "
-            f"add label sidecar.asm.aliyun.com/inject=true to its pod template and apply it; check with: "
-            f"{mesh.kubectl_in(cluster, namespace)} get {mesh.object_ref(mesh.sh(kind.lower()), name)} "
-            "-o yaml | grep -n istio-proxy")
+        return f"{RERENDER_PROXYLESS_ADVICE}\n{get} | grep -n -e grpc-bootstrap-init -e sidecar.istio.io/status"
+    return f"{RERENDER_ADVICE}\n{get} | grep -n istio-proxy"

@@ -322,7 +322,7 @@ class _Judging:
         if not isinstance(instance, ClusterCheck):
             return
         if reason:
-            self.out.append(instance.report(ENGINE_UNREADABLE, cluster.name, reason))
+            self.out.append(instance.report(ENGINE_UNREADABLE, cluster.name, params={"reason": reason}))
             if not self.prepared:  # judged without some evidence: only a FAIL found anyway stands
                 self.out.extend(f for f in _guarded(instance, cluster.name, lambda: instance.check_cluster(
                     cluster, ctx), silent_ok=True) if f.status is Status.FAIL)
@@ -354,8 +354,8 @@ class _Judging:
         else:
             out = _cross_cluster(_guarded(instance, self.mesh_wide, lambda: instance.run(ctx)), ctx, missing)
             said = [(f.cluster, f.message) for f in out if f.status is Status.UNKNOWN]
-            out.extend(instance.report(ENGINE_UNREADABLE, name, reason) for name, reason in missing.items()
-                       if not any(c == name and reason in m for c, m in said))
+            out.extend(instance.report(ENGINE_UNREADABLE, name, params={"reason": reason})
+                       for name, reason in missing.items() if not any(c == name and reason in m for c, m in said))
         gate = ctx.gate.value
         with timing.part(timing.STAMP, self.check.id):
             return stamp.all(out, self.check, gate)
@@ -367,7 +367,8 @@ def _guarded(instance: Check, cluster: str, produce: Callable[[], Iterable[Findi
     try:
         produced = list(produce())
     except EvidenceUnavailable as exc:
-        return [instance.report(ENGINE_UNREADABLE, exc.cluster or cluster, exc.reason)]
+        # The reason as a param: a Phrase of it (inventory's "could not read ...") is said in the reader's language.
+        return [instance.report(ENGINE_UNREADABLE, exc.cluster or cluster, params={"reason": exc.reason})]
     except Exception as exc:  # a crashing check is UNKNOWN, never PASS, never a crashed run
         log.debug("check %s crashed:\n%s", instance.id, traceback.format_exc())
         return [instance.report(ENGINE_CRASHED, cluster, f"check crashed: {type(exc).__name__}: {exc}",

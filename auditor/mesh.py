@@ -340,9 +340,12 @@ def parse_mesh(cm: dict[str, Any]) -> dict[str, Any]:
     try:
         mesh = yamlsafe.safe_load(text) or {}
     except yaml.YAMLError as exc:
-        raise ValueError(f"mesh config is not valid YAML: {exc}".splitlines()[0]) from exc
+        # Phrases (the ValueError's argument): a message says them in the reader's language, the parser's own words
+        # as they are.
+        raise ValueError(Phrase(N_("mesh config is not valid YAML: {error}"),
+                                error=str(exc).splitlines()[0] if str(exc) else "")) from exc
     if not isinstance(mesh, dict):
-        raise ValueError("mesh config is not a mapping")
+        raise ValueError(Phrase(N_("mesh config is not a mapping")))
     return mesh
 
 

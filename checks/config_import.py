@@ -27,12 +27,15 @@ from auditor import kinds as K
 from auditor.check import ClusterCheck, Context
 from auditor.envoyfilters import installer_telemetry_release
 from auditor.errors import EvidenceUnavailable
+from auditor.i18n import N_
 from auditor.inventory import ClusterInventory
 from auditor.kinds import Kind
 from auditor.mesh import ASM_MARK
 from auditor.model import Finding, Gate, Outcome, Severity, Status
 
 DIFF_LIMIT = 20
+# A shell comment above the command (said in the reader's language: render/localize.comments_said).
+DECIDE_SPEC_COMMENT = N_("decide which spec is right; to make ASM's equal to the cluster's:")
 VALUE_CHARS = 160
 # Objects the Istio installer itself created (istioctl/operator): ASM brings its own equivalents.
 INSTALL_LABELS = ("operator.istio.io/component", "install.operator.istio.io/owning-resource")
@@ -246,8 +249,7 @@ class IstioConfigImported(ClusterCheck):
                     paths = ", ".join(d["path"] for d in diff[:5]) + (" ..." if len(diff) > 5 else "")
                     yield self.report(self.DIFFERS, cluster.name, params={"kind": label, "namespace": ns,
                                                                           "name": name, "paths": paths},
-                                      remediation="# decide which spec is right; to make ASM's equal to the "
-                                                  f"cluster's:\n{command}",
+                                      remediation=f"# {DECIDE_SPEC_COMMENT}\n{command}",
                                       evidence={**evidence, "diff": diff}, **subject)
             if unread:
                 problems += 1

@@ -94,8 +94,9 @@ _PURGE_LABEL = "operator.istio.io/component"
 NULL_VM = "envoy.wasm.runtime.null"
 # Where an EnvoyFilter is fixed (a fix template's end, its commands as fields: a report in another language translates
 # the prose around them, where prose and commands joined in code stayed English).
-_EDIT_FIX = ("Fix it where ASM's proxies read it: {asm_edit}; and in the cluster, so a new import carries the fix: "
-             "{cluster_edit}")
+# The commands on lines of their own after the advice: shown as a command block to copy (render split_remediation).
+_EDIT_FIX = ("Fix it where ASM's proxies read it, then in the cluster so that a new import carries the fix:\n"
+             "{asm_edit}\n{cluster_edit}")
 # Node metadata a pod's own spec decides, the same under Istio's and ASM's injection (injection-template.yaml
 # ISTIO_META_* from the pod, pilot-agent's POD_NAME/POD_NAMESPACE/SERVICE_ACCOUNT/INSTANCE_IP @1.22.0-1.30.3).
 POD_METADATA = frozenset({"NAME", "NAMESPACE", "SERVICE_ACCOUNT", "INSTANCE_IPS", "NODE_NAME", "WORKLOAD_NAME",

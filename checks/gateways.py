@@ -49,6 +49,7 @@ from auditor.gateways import (
     ccm_weight,
     eastwest_signals,
     first_annotation,
+    gateway_role_why,
     gateway_services,
     gateway_workloads,
     istio_gateways,
@@ -63,6 +64,10 @@ from auditor.inventory import ClusterInventory
 from auditor.model import Finding, Gate, Outcome, Severity, Status
 
 ISTIO_SYSTEM = "istio-system"
+# A shell comment after the annotate command (said in the reader's language: render/localize.comments_said).
+OPERATOR_RECONCILES_COMMENT = N_("the Service is reconciled by the Istio operator "
+                                 "(operator.istio.io/managed=Reconcile): set the annotation in the IstioOperator's "
+                                 "ingressGateways[].k8s.serviceAnnotations too, or it is reverted")
 CLB_SPLIT = "(Istio {istio_weight} : ASM {asm_weight}, {istio_percent}% to Istio)"  # part of message templates
 ROLE_NOT_TOLD = "(role unknown: no label, name, Gateway or Service tells it)"  # part of message templates
 DECLARED_ONLY = Phrase(N_("it is only declared by its IstioGateway on the ASM control plane: no Service of it is in "
@@ -889,7 +894,7 @@ class AsmGatewaysPresent(ClusterCheck):
             params = {"namespace": gw.namespace, "name": gw.name}
             if candidates and gw.role_unread:
                 yield self.report(self.ROLE_UNREAD, cluster.name,
-                                  params={**params, "why": gw.reason.partition("; ")[2] or gw.reason,
+                                  params={**params, "why": gateway_role_why(gw),
                                           "asm_gateways": ", ".join(g.name for g in candidates)},
                                   evidence={**evidence, "not_read": gw.role_unread}, remediation=SCAN_UNREAD_FIX,
                                   **subject)
@@ -1121,9 +1126,7 @@ class IngressLbWeights(ClusterCheck):
             command = (f"{mesh.kubectl(cluster.name)} {mesh.ns_flag(ns)} annotate {mesh.object_ref('service', name)} "
                        f"{m.spelling}=0 --overwrite")
             if m.managed_by_operator:
-                command += ("\n# the Service is reconciled by the Istio operator (operator.istio.io/managed="
-                            "Reconcile): set the annotation in the IstioOperator's ingressGateways[].k8s."
-                            "serviceAnnotations too, or it is reverted")
+                command += f"\n# {OPERATOR_RECONCILES_COMMENT}"
             if weight == 0 and m.not_applied is not None:
                 # An annotated 0 that CCM does not apply is no proof that the Istio gateway takes no traffic.
                 status, why = m.not_applied

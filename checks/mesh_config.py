@@ -8,6 +8,7 @@ from typing import Any
 from auditor import kinds as K
 from auditor import mesh
 from auditor.check import ClusterCheck, Context, no_istiod_outcomes
+from auditor.i18n import problem_of
 from auditor.inventory import ACTIVE_PHASES, ClusterInventory
 from auditor.istio import among, equal_to, istiods, mesh_configmap_of, pod_columns
 from auditor.labelled import ARGO_TRACKING, FLUX_HELMRELEASE, FLUX_KUSTOMIZATION
@@ -20,7 +21,7 @@ def xds_agent_in_mesh(cm: dict[str, Any]) -> tuple[Any, str | None]:
     try:
         config = mesh.parse_mesh(cm)
     except ValueError as exc:
-        return None, str(exc)
+        return None, problem_of(exc)
     default = config.get("defaultConfig") or {}
     metadata = default.get("proxyMetadata") if isinstance(default, dict) else None
     if metadata is None:

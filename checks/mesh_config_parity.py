@@ -24,6 +24,7 @@ from auditor import mesh
 from auditor.check import ClusterCheck, Context
 from auditor.config import is_duration, mesh_config_problem
 from auditor.errors import EvidenceUnavailable
+from auditor.i18n import N_, Phrase, joined, problem_of
 from auditor.inventory import ACTIVE_PHASES, ClusterInventory
 from auditor.istio import among, istiods, mesh_configmap_of
 from auditor.model import Finding, Gate, Outcome, Severity, Status
@@ -67,6 +68,8 @@ _DURATION_PART = re.compile(r"(\d+(?:\.\d+)?)(h|ms|us|µs|ns|m|s)")
 _UNIT_SECONDS = {"h": 3600.0, "m": 60.0, "s": 1.0, "ms": 1e-3, "us": 1e-6, "µs": 1e-6, "ns": 1e-9}
 LISTED = 5
 # Fix fields built as shell words or prose already (quoted where needed when made).
+# A shell comment after ASM's update command (said in the reader's language: render/localize.comments_said).
+KEEPS_ISTIO_VALUE = N_("gives ASM Istio's value")
 PREFORMATTED = frozenset({"command", "asm_command", "mesh_id", "configmap", "field"})
 
 
@@ -123,7 +126,14 @@ class AsmSide:
     mesh_id: str = "<mesh-id>"
 
     def source(self) -> str:
-        return " and ".join(self.origins)
+        """What was read, as a Phrase (an OpenAPI answer's origin is one: a message says it in the reader's
+        language)."""
+        if len(self.origins) < 2:
+            return self.origins[0] if self.origins else ""
+        return Phrase(N_("{first} and {last}"), first=joined(", ", self.origins[:-1]), last=self.origins[-1])
+
+    def not_in(self) -> str:
+        return Phrase(N_("not in {source}"), source=self.source())
 
 
 def shown(value: Any) -> str:
@@ -166,11 +176,13 @@ def asm_side(ctx: Context) -> AsmSide:
         for name, value in mesh_fields(asm_config.mesh_config, defaults=False).items():
             side.values[name], side.sources[name] = value, CONFIG_KEY
         side.origins.append(CONFIG_KEY)
-    why = f"neither {CONFIG_KEY} nor a {DETAIL} answer gives ASM's mesh config"
+    why: str = Phrase(N_("neither {config} nor a {action} answer gives ASM's mesh config"), config=CONFIG_KEY,
+                      action=DETAIL)
     try:
         detail = ctx.inv.openapi_answer(DETAIL)
     except EvidenceUnavailable as exc:
-        detail, why = None, f"no {CONFIG_KEY}, and {DETAIL} could not be read: {exc.reason}"
+        detail, why = None, Phrase(N_("no {config}, and {action} could not be read: {reason}"), config=CONFIG_KEY,
+                                   action=DETAIL, reason=exc.reason)
     if detail:
         side.mesh_id = str(((detail.get("ServiceMesh") or {}).get("ServiceMeshInfo") or {}).get("ServiceMeshId")
                            or side.mesh_id)
@@ -178,9 +190,11 @@ def asm_side(ctx: Context) -> AsmSide:
         side.origins.append(origin)
         for name, value in _detail_fields(detail).items():
             if name not in side.values:
-                side.values[name], side.sources[name] = value, f"{origin} ({ASM_API_FIELDS[name]})"
+                side.values[name], side.sources[name] = value, Phrase(N_("{origin} ({field})"), origin=origin,
+                                                                       field=ASM_API_FIELDS[name])
         if not side.sources:
-            why = f"no {CONFIG_KEY}, and the {DETAIL} answer has no MeshConfig field this check maps"
+            why = Phrase(N_("no {config}, and the {action} answer has no MeshConfig field this check maps"),
+                         config=CONFIG_KEY, action=DETAIL)
     if not side.sources:
         side.missing = why
     return side
@@ -436,15 +450,16 @@ class MeshConfigParity(ClusterCheck):
         "ALLOW_ANY -> REGISTRY_ONLY breaks calls to hosts without a ServiceEntry",
         message="revision {revision}: outboundTrafficPolicy.mode is {istio_value} on Istio and {asm_value} on ASM "
         "({asm_source}): {effect}",
-        fix="Make them equal before moving: aliyun servicemesh UpdateMeshFeature --ServiceMeshId {mesh_id} "
-            "--OutboundTrafficPolicy {istio_value}, or set outboundTrafficPolicy.mode: {asm_value} in Istio's "
-            "{configmap} (through the IstioOperator/Helm values meshConfig that own it).")
+        # The command on a line of its own: shown as a command block to copy (render split_remediation).
+        fix="Make them equal before moving: set outboundTrafficPolicy.mode: {asm_value} in Istio's {configmap} "
+            "(through the IstioOperator/Helm values meshConfig that own it), or give ASM Istio's value:\n"
+            "aliyun servicemesh UpdateMeshFeature --ServiceMeshId {mesh_id} --OutboundTrafficPolicy {istio_value}")
     PROXY_DEFAULT_DIFFERS = Outcome(
         "AA2420", Status.WARN, "a proxy default or locality setting differs between Istio's and ASM's mesh config: "
         "moved pods behave differently", Severity.MAJOR,
         message="revision {revision}: {field} is {istio_value} on Istio and {asm_value} on ASM ({asm_source})",
-        fix="Decide which value the workloads need and set it on the other side: in ASM's console{asm_command}, "
-            "or {field} in Istio's {configmap}.")
+        fix="Decide which value the workloads need and set it on the other side: in ASM's console, or {field} in "
+            "Istio's {configmap}.{asm_command}")
     PROXY_DEFAULT_UNCOMPARED = Outcome(
         "AA2421", Status.WARN, "Istio sets a proxy default ASM's side does not give: it cannot be compared",
         Severity.MINOR,
@@ -578,7 +593,8 @@ class MeshConfigParity(ClusterCheck):
             cm = cluster.get(K.CONFIGMAP, name, namespace)
             try:
                 if cm is None or "mesh" not in (cm.get("data") or {}):
-                    raise ValueError("not found (or it has no key mesh), so istiod's mesh config is not known")
+                    raise ValueError(Phrase(N_("not found (or it has no key mesh), so istiod's mesh config is not "
+                                               "known")))
                 config = mesh.parse_mesh(cm)
                 problem = mesh_config_problem(config)
                 if problem:
@@ -589,7 +605,7 @@ class MeshConfigParity(ClusterCheck):
                 problems.append(self.say(self.ISTIO_UNREADABLE, cluster.name, kind="ConfigMap",
                                             namespace=namespace, name=name,
                                             params={"revision": revision, "namespace": namespace, "name": name,
-                                                    "problem": str(exc), "command": command}))
+                                                    "problem": problem_of(exc), "command": command}))
                 continue
             rev = Revision(revision, namespace, name, mesh_fields(config, defaults=True),
                            config.get("defaultProviders") or {}, ca_trust_domains=ca_trust_domains(config))
@@ -629,11 +645,11 @@ class MeshConfigParity(ClusterCheck):
     def _trust_domain(self, cluster: ClusterInventory, revisions: list[Revision], side: AsmSide,
                       principals: dict[str, list[str]]) -> Iterator[Finding]:
         if TRUST_DOMAIN not in side.values:
-            affected = (f"{len(principals)} AuthorizationPolicy(ies) with principals ({listed(principals)}) and "
-                        "mTLS between Istio's and ASM's workloads" if principals
-                        else "mTLS identities between Istio's and ASM's workloads")
+            affected = (Phrase(N_("{count} AuthorizationPolicy(ies) with principals ({policies}) and mTLS between "
+                                  "Istio's and ASM's workloads"), count=len(principals), policies=listed(principals))
+                        if principals else Phrase(N_("mTLS identities between Istio's and ASM's workloads")))
             yield self.say(self.ASM_FIELD_UNKNOWN, cluster.name,
-                              params={"field": TRUST_DOMAIN, "reason": f"not in {side.source()}",
+                              params={"field": TRUST_DOMAIN, "reason": side.not_in(),
                                       "istio_value": listed(r.fields[TRUST_DOMAIN] for r in revisions),
                                       "affected": affected},
                               evidence={"policies_with_principals": sorted(principals)})
@@ -732,7 +748,7 @@ class MeshConfigParity(ClusterCheck):
             return
         if PROVIDERS not in side.values:
             yield self.say(self.ASM_FIELD_UNKNOWN, cluster.name,
-                              params={"field": PROVIDERS, "reason": f"not in {side.source()}",
+                              params={"field": PROVIDERS, "reason": side.not_in(),
                                       "istio_value": listed(wanted),
                                       "affected": listed(o for objs in wanted.values() for o in objs)},
                               evidence={"references": wanted})
@@ -754,12 +770,13 @@ class MeshConfigParity(ClusterCheck):
         istio_out = rev.fields[OUTBOUND]
         if OUTBOUND not in side.values:
             out.append(self.say(self.ASM_FIELD_UNKNOWN, cluster.name, **subject,
-                                   params={"field": OUTBOUND, "reason": f"not in {side.source()}",
-                                           "istio_value": istio_out, "affected": "egress of every moved pod"}))
+                                   params={"field": OUTBOUND, "reason": side.not_in(),
+                                           "istio_value": istio_out,
+                                           "affected": Phrase(N_("egress of every moved pod"))}))
         elif side.values[OUTBOUND] != istio_out:
-            effect = ("egress to hosts outside the registry, blocked on Istio, is open on ASM"
+            effect = (Phrase(N_("egress to hosts outside the registry, blocked on Istio, is open on ASM"))
                       if istio_out == "REGISTRY_ONLY" else
-                      "calls to hosts without a ServiceEntry, working on Istio, fail on ASM")
+                      Phrase(N_("calls to hosts without a ServiceEntry, working on Istio, fail on ASM")))
             out.append(self.say(self.OUTBOUND_DIFFERS, cluster.name, **subject,
                                    params={**common, "istio_value": istio_out, "asm_value": side.values[OUTBOUND],
                                            "asm_source": side.sources[OUTBOUND], "effect": effect}))
@@ -773,11 +790,11 @@ class MeshConfigParity(ClusterCheck):
                     out.append(self.say(self.PROXY_DEFAULT_UNCOMPARED, cluster.name, **subject,
                                            params={"revision": rev.revision, "field": name,
                                                    "istio_value": shown(istio_value),
-                                                   "reason": f"not in {side.source()}"}, evidence=origin))
+                                                   "reason": side.not_in()}, evidence=origin))
             elif not same(name, istio_value, side.values[name]):
                 parameter = ASM_UPDATE_PARAMS.get(name)
-                command = (f" (aliyun servicemesh UpdateMeshFeature --ServiceMeshId {common['mesh_id']} "
-                           f"--{parameter} {mesh.sh(shown(istio_value))} keeps Istio's value)" if parameter else "")
+                command = (f"\naliyun servicemesh UpdateMeshFeature --ServiceMeshId {common['mesh_id']} "
+                           f"--{parameter} {mesh.sh(shown(istio_value))}  # {KEEPS_ISTIO_VALUE}" if parameter else "")
                 where = ({"configmap": f"{common['configmap']} (Istio sets it by {HOLD_VALUE} in the values of "
                                        f"ConfigMap {mesh.sh_text(rev.origins[name][0])}/"
                                        f"{mesh.sh_text(rev.origins[name][1])})"} if name in rev.origins else {})

@@ -6,7 +6,7 @@ import json
 from collections.abc import Iterable
 from typing import Any
 
-from auditor import clusterid, mesh
+from auditor import clusterid, i18n, mesh
 from auditor import kinds as K
 from auditor.asm import (
     ADVANCED_OPTION,
@@ -193,7 +193,8 @@ class MigrationResource(Check):
                             "by count could take a wrong cluster (another context) for one"),
                          missing=len(covered.missing), joined=len(joined.ids), ids=", ".join(covered.missing),
                          unnamed=len(covered.unnamed),
-                         profiles="; ".join(f"{name}: {state}" for name, state in covered.unnamed_profiles().items()))
+                         profiles=i18n.joined("; ", (Phrase(N_("{name}: {state}"), name=name, state=state)
+                                                for name, state in covered.unnamed_profiles().items())))
             return [self.report(self.COVERAGE_UNPROVEN, where, params={"why": why}, evidence=evidence)]
         return [self.report(self.NOT_AUDITED, where, params={"cluster": cluster_id, "source": joined.origin},
                             kind="Cluster", name=cluster_id,

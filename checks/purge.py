@@ -29,11 +29,12 @@ from auditor.gateways import (
     template_service_account,
     unproven_webhook_calls,
 )
+from auditor.helmreleases import istio_helm_releases, releases_asm_runs_on, uninstall_order
 from auditor.i18n import N_, Phrase
 from auditor.inventory import ClusterInventory
 from auditor.istio import istiod_pinned_version
 from auditor.kinds import Kind
-from auditor.labelled import COMPONENT_LABEL, HELM_RELEASE, carrying_annotation, carrying_label
+from auditor.labelled import COMPONENT_LABEL, carrying_label
 from auditor.model import Finding, Gate, Outcome, Severity, Status
 
 # The kinds prune.go deletes with --purge that the auditor reads (NamespacedResources + AllClusterResources).
@@ -93,17 +94,6 @@ def istioctl_version(cluster: ClusterInventory) -> tuple[str, str]:
         return "", (f"istiod revisions run {', '.join(sorted(versions))}; use the istioctl of each revision's "
                     "version (`istioctl uninstall --revision <rev>`) before --purge")
     return "", "the installed Istio version cannot be read from istiod's image; confirm it with `istioctl version`"
-
-
-def _release_rank(objs: list[tuple[str, dict[str, Any]]]) -> int:
-    """The order Istio's Helm releases come off (Istio's Helm install docs, "Uninstall": the gateway releases, then
-    istiod, then istio-base): 0 a gateway chart, 1 the rest (istiod, istio-cni, ztunnel), 2 the release holding CRDs
-    or the base chart (base/templates/crds.yaml @1.24.6: its CRDs stay, helm.sh/resource-policy keep), whose
-    validating webhook and CRDs the control plane's releases still use until they are gone."""
-    charts = {str((_meta(obj).get("labels") or {}).get("helm.sh/chart") or "") for _, obj in objs}
-    if any(kind == "CustomResourceDefinition" for kind, _ in objs) or any(c.startswith("base-") for c in charts):
-        return 2
-    return 0 if any(c.startswith("gateway") for c in charts) else 1
 
 
 class PurgePreview(ClusterCheck):
@@ -239,21 +229,15 @@ class PurgePreview(ClusterCheck):
 
     def check_cluster(self, cluster: ClusterInventory, ctx: Context) -> Iterable[Finding]:
         labelled: list[tuple[str, dict[str, Any]]] = []
-        helm_releases: dict[tuple[str, str], list[tuple[str, dict[str, Any]]]] = {}
         for kind in PRUNED_KINDS:
             # Only the objects carrying the label or the release annotation, from one walk of the kind that
             # istio-residue's questions share (labelled.py): most objects carry neither.
             labelled.extend((kind.kind, obj) for obj in carrying_label(cluster, kind, COMPONENT_LABEL))
-            for obj in carrying_annotation(cluster, kind, HELM_RELEASE):
-                meta = obj.get("metadata") or {}
-                # Istio's charts write operator.istio.io/component on what a Helm install renders too (istiod's
-                # Deployment, Service, ConfigMaps, webhooks: "Pilot", istio-discovery/templates/*.yaml @1.22.8,
-                # 1.24.6, 1.26.8, 1.30.3): such an object is in the purge's list above and in its Helm release, whose
-                # record (Secret sh.helm.release.v1.*) the purge leaves. Sail's renders are judged apart (AA2522).
-                # The release annotation's value first: a cheap test, before the install-label rules.
-                if (release := mesh.helm_release(meta, "istio-system")) and mesh.istio_installed(meta) in (
-                        "Helm chart labels", "istioctl/operator labels"):
-                    helm_releases.setdefault(release, []).append((kind.kind, obj))
+        # Istio's charts write operator.istio.io/component on what a Helm install renders too (istiod's Deployment,
+        # Service, ConfigMaps, webhooks: "Pilot", istio-discovery/templates/*.yaml @1.22.8, 1.24.6, 1.26.8, 1.30.3):
+        # such an object is in the purge's list above and in its Helm release, whose record (Secret
+        # sh.helm.release.v1.*) the purge leaves. Sail's renders are judged apart (AA2522).
+        helm_releases = istio_helm_releases(cluster, PRUNED_KINDS)
         # EnvoyFilters are pruned too (NamespacedResources @1.22.3..1.30.3); judged with the rest when they are read.
         filters_read = cluster.available(K.ENVOYFILTER)
         if filters_read:
@@ -264,10 +248,10 @@ class PurgePreview(ClusterCheck):
         sail = self._sail(cluster, labelled, evidence_base)
         if sail is not None:
             yield sail
-        kept_releases = self._releases_asm_runs_on(cluster, ctx, helm_releases)
+        kept_releases = releases_asm_runs_on(cluster, ctx.inv.rules, ctx.config.gateways, helm_releases)
         removable = {key: objs for key, objs in helm_releases.items() if f"{key[1]}/{key[0]}" not in kept_releases}
         if removable:
-            order = sorted(removable, key=lambda key: (_release_rank(removable[key]), key))
+            order = uninstall_order(removable)
             commands = [mesh.helm_uninstall(cluster.name, release, ns) for release, ns in order]
             releases = ", ".join(f"{r} ({ns})" for r, ns in order)
             evidence = {**evidence_base, "releases": {
@@ -293,25 +277,6 @@ class PurgePreview(ClusterCheck):
                 yield self.report(self.NO_ISTIO, cluster.name, params={}, evidence=evidence_base)
             return
         yield from self._purge(cluster, ctx, labelled, evidence_base)
-
-    @staticmethod
-    def _releases_asm_runs_on(cluster: ClusterInventory, ctx: Context,
-                              releases: dict[tuple[str, str], list[tuple[str, dict[str, Any]]]]) -> dict[str, str]:
-        """`<namespace>/<release>` of the Helm releases of Istio one of whose objects ASM's data plane runs on -> why
-        (gateways.asm_data_plane_uses, the rule istio-residue keeps them by): `helm uninstall` of a gateway chart
-        release (manifests/charts/gateway @1.24.6, istio-proxy `image: auto`) whose pods ASM's injector restarted
-        deletes ASM's gateway and its Service. Those are left out of AA2521's commands."""
-        if not releases:
-            return {}
-        spaces = {_meta(obj).get("namespace", "") for objs in releases.values() for _, obj in objs}
-        asm = asm_proxied_workloads_of(cluster, ctx.inv.rules, ctx.config.gateways, spaces)
-        kept: dict[str, str] = {}
-        for (release, namespace), objs in sorted(releases.items()):
-            uses = asm_data_plane_uses(cluster, objs, asm)
-            if uses:
-                (kind, ns, name), why = sorted(uses.items())[0]
-                kept[f"{namespace}/{release}"] = f"{kind} {ns}/{name}: {why}"
-        return kept
 
     @staticmethod
     def _operator_resources(cluster: ClusterInventory, evidence: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:

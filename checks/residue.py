@@ -33,6 +33,8 @@ from auditor.gateways import (
     istio_gateways,
     unproven_webhook_calls,
 )
+from auditor.helmreleases import istio_release_of, release_plan
+from auditor.helmreleases import key_of as release_key
 from auditor.i18n import N_
 from auditor.inventory import ACTIVE_PHASES, ClusterInventory
 from auditor.istio import among, pod_columns
@@ -47,6 +49,14 @@ UNPROVEN_SERVICE_COMMENT = N_("whose istiod this Service is cannot be told (the 
                               "injector or ASM's proxies (CA_ADDR) use it; delete it only if Istio's:")
 INSTALLED_ISTIOCTL = N_("with the istioctl of the installed version")
 ONE_BY_ONE = N_("or one by one:")
+RELEASE_UNINSTALL_COMMENT = N_("its Helm release: removes it, what is left of the release and Helm's record of it")
+RELEASE_AFTER_COMMENT = N_("after Istio's other Helm releases, which come off first (skip those already uninstalled):")
+RELEASE_KEPT_COMMENT = N_("not `helm uninstall` of its Helm release: ASM's data plane uses an object of that release "
+                          "(evidence helm_release_kept); Helm's record of the release stays: do not `helm upgrade` or "
+                          "sync it again")
+RELEASE_UNREAD_COMMENT = N_("not `helm uninstall` of its Helm release: whether ASM's data plane uses an object of "
+                            "that release cannot be told (evidence helm_release_unread); Helm's record of the release "
+                            "stays: do not `helm upgrade` or sync it again")
 ASM_MARK = "asm.alibabacloud.com"
 ISTIO_INJECTOR = re.compile(r"^(istio-sidecar-injector.*|istio-revision-tag-.+)$")
 ISTIO_VALIDATOR = re.compile(r"^(istio-validator.*|istiod-default-validator|istiod-.*istio-system)$")
@@ -213,37 +223,42 @@ def _sail_note(meta: dict[str, Any]) -> str:
 
 
 def _istio_release(meta: dict[str, Any]) -> tuple[str, str] | None:
-    """(release, namespace) of the Helm release of Istio that installed this object (its chart labels, or the
-    operator.istio.io/component Istio's charts write under Helm too), None for anything else (the Sail operator's)."""
+    """(release, namespace) of the Helm release of Istio that installed this object (helmreleases.istio_release_of)."""
+    return istio_release_of(meta)
+
+
+def _removal(cluster: ClusterInventory, ctx: Context, meta: dict[str, Any], delete: str,
+             purge_batch: bool = False) -> tuple[str, dict[str, Any]]:
+    """The one way a leftover goes, by how it was installed, and what the evidence says of its Helm release.
+
+    - the Sail operator's render: `delete` with SAIL_NOTE (its resource is what removes it, AA2216);
+    - one of Istio's Helm releases (helmreleases.py): `helm uninstall` of that release, which removes the object, what
+      is left of the release and Helm's record of it (a `kubectl delete` leaves the record: `helm list` shows the
+      release deployed and its next `helm upgrade` or GitOps sync installs it again). A base chart release (the CRDs,
+      istiod-default-validator) comes after the others (Istio's Helm docs, "Uninstall"; purge-preview AA2521's
+      order): they are named above it, commented out, for whoever has not run them yet;
+    - a release ASM's data plane uses an object of, or one whose use cannot be told (a kind not read): `delete` of the
+      object alone (it is no object ASM uses: the caller judged it), never `helm uninstall`, with why in a comment;
+    - istioctl / operator installs and the rest: `delete`.
+    `purge_batch`: one of AA2328's batch, whose command names the Helm releases once: `delete` as it is."""
     if mesh.sail_installed(meta):
-        return None
-    release = mesh.helm_release(meta, ISTIO_SYSTEM)
-    if release is None or mesh.istio_installed(meta) not in ("Helm chart labels", "istioctl/operator labels"):
-        return None
-    return release
-
-
-def _installer_note(cluster: str, meta: dict[str, Any]) -> str:
-    """What a delete command of istiod or its webhook must say beside it: the Sail operator's note, or the Helm release
-    that installed it. Istio's charts label istiod's objects operator.istio.io/component: Pilot under Helm too
-    (istio-discovery templates @1.22.8..1.30.3), so a Helm install half-removed by `istioctl uninstall --purge` or by
-    `kubectl delete` keeps Helm's record of its release (Secret sh.helm.release.v1.*): `helm list` shows it deployed
-    and the next `helm upgrade` (or a GitOps sync of it) installs it again. `helm uninstall` removes what is left and
-    the record (objects already gone are skipped: rdelete, helm/helm@v3.21.4:pkg/kube/client.go)."""
-    if mesh.sail_installed(meta):
-        return SAIL_NOTE
-    release = _istio_release(meta)
-    if release is None:
-        return ""
-    return (f"\n# installed by Helm release {mesh.sh_text(release[1] + '/' + release[0])}: instead, "
-            f"{mesh.helm_uninstall(cluster, *release)}  # removes the rest of the release and Helm's record of it, "
-            "unless ASM's data plane uses one of its objects (purge-preview AA2521 kept_releases)")
-
-
-def _residue_note(cluster: str, meta: dict[str, Any]) -> str:
-    """_installer_note for an inert leftover reported on its own; one the purge removes is in AA2328's batch, whose
-    command names the Helm releases once."""
-    return "" if _purge_managed(meta) else _installer_note(cluster, meta)
+        return delete + SAIL_NOTE, {}
+    release = istio_release_of(meta)
+    if release is None or purge_batch:
+        return delete, {}
+    plan = release_plan(cluster, ctx.inv.rules, ctx.config.gateways)
+    key = release_key(release)
+    if plan.unread:
+        return (delete + f"\n# {RELEASE_UNREAD_COMMENT}",
+                {"helm_release": key, "helm_release_unread": plan.unread})
+    if key in plan.kept:
+        return (delete + f"\n# {RELEASE_KEPT_COMMENT}",
+                {"helm_release": key, "helm_release_kept": plan.kept[key]})
+    before = plan.before(release)
+    lines = ([f"# {RELEASE_AFTER_COMMENT}", *(f"# {mesh.helm_uninstall(cluster.name, *r)}" for r in before)]
+             if before else [])
+    lines.append(f"{mesh.helm_uninstall(cluster.name, *release)}  # {RELEASE_UNINSTALL_COMMENT}")
+    return "\n".join(lines), {"helm_release": key, "uninstall_order": [release_key(r) for r in plan.order]}
 
 
 def _delete(cluster: str, resource: str, names: str | list[str], namespace: str = "") -> str:
@@ -363,22 +378,32 @@ class _LeftoverCheck(ClusterCheck):
             purge = f"istioctl --kubeconfig={mesh.kubeconfig_var(cluster.name)} uninstall --purge"
             # Istio's charts label what Helm installs too: the purge deletes those and leaves Helm's record of their
             # release; `helm uninstall` removes both (purge-preview AA2521).
-            releases = sorted({i.release for _, i in purge_batch if i.release is not None})
+            # Only the releases `helm uninstall` may remove: none that ASM's data plane uses an object of, none whose
+            # use cannot be told (helmreleases.release_plan); in uninstall order. The others' objects go with the
+            # purge (what ASM uses carries no label by then: IN_USE first) and Helm's record of them stays.
+            held_releases = {i.release for _, i in purge_batch if i.release is not None}
+            plan = release_plan(cluster, ctx.inv.rules, ctx.config.gateways) if held_releases else None
+            releases = [r for r in (plan.order if plan is not None else []) if r in held_releases]
+            extra: dict[str, Any] = {}
+            if plan is not None and (not_offered := sorted(release_key(r) for r in held_releases
+                                                           if r not in releases)):
+                extra["helm_releases_not_uninstalled"] = {
+                    key: plan.kept.get(key) or plan.unread or "not read" for key in not_offered}
+            rest = [i for _, i in purge_batch if i.release not in releases]
             if releases:
-                held = sum(i.release is not None for _, i in purge_batch)
-                first += (f"# {held} of them installed by Helm release(s) of Istio: `helm uninstall` removes them and "
-                          "Helm's record of the release, which the purge leaves (unless ASM's data plane uses one of "
-                          "the release's objects: purge-preview AA2521 kept_releases)\n"
-                          + "".join(mesh.helm_uninstall(cluster.name, *r) + "\n" for r in releases))
-                if held == len(purge_batch):
-                    first += "# or: "
+                first += (f"# {len(purge_batch) - len(rest)} of them installed by Helm release(s) of Istio: `helm "
+                          "uninstall` removes them and Helm's record of the release, which the purge leaves\n"
+                          + "\n".join(mesh.helm_uninstall(cluster.name, *r) for r in releases))
+            # All of them in releases to uninstall: that is the one way (a purge or `kubectl delete` after it finds
+            # nothing, and before it leaves Helm's records).
+            then = "" if not rest else ((first + "\n") if releases else first) + purge + (
+                f"  # {INSTALLED_ISTIOCTL}\n# {ONE_BY_ONE}\n" + "\n".join(i.command for i in rest))
             out.append(self.report(
                 self.PURGE_PENDING, cluster.name, params={"count": len(purge_batch)},
-                remediation=first + purge + f"  # {INSTALLED_ISTIOCTL}\n# {ONE_BY_ONE}\n"
-                            + "\n".join(i.command for _, i in purge_batch),
+                remediation=then or first,
                 evidence={"objects": [f"{i.kind} {i.namespace + '/' if i.namespace else ''}{i.name}"
                                       for _, i in purge_batch],
-                          "categories": sorted({c for c, _ in purge_batch})}))
+                          "categories": sorted({c for c, _ in purge_batch}), **extra}))
         if not found and not unknown:
             out.append(self.report(self.CLEAN, cluster.name, params={}, evidence=self._clean_evidence(kept)))
         for finding in out:
@@ -456,8 +481,10 @@ class IstioControlPlaneRemoved(_LeftoverCheck):
     outcomes = (CLEAN, ISTIOD, ISTIOD_PODS, WEBHOOK, OPERATOR, ISTIO_OPERATOR, SAIL_OPERATOR, SAIL_RESOURCE, IN_USE,
                 CATEGORY_UNREADABLE)
     # All optional to the engine: each category says UNKNOWN for itself when its kinds are unreadable.
+    # ConfigMaps and DaemonSets too: whether ASM's data plane uses an object of the Helm release that installed
+    # istiod or its webhook (helmreleases.release_plan), before `helm uninstall` of it is the command.
     uses = (K.DEPLOYMENT, K.POD, K.SERVICE, K.MUTATING_WEBHOOK, K.VALIDATING_WEBHOOK, K.ISTIOOPERATOR,
-            *K.SAIL_KINDS, K.REPLICASET)
+            *K.SAIL_KINDS, K.REPLICASET, K.CONFIGMAP, K.DAEMONSET)
     # istio_operators: the installers' resources, IstioOperators and the Sail operator's (sailoperator.io).
     categories = ("istiod", "istiod_pods", "webhooks", "operator", "istio_operators")
 
@@ -469,10 +496,11 @@ class IstioControlPlaneRemoved(_LeftoverCheck):
                 continue
             ns, name = meta.get("namespace", ""), meta.get("name", "")
             version, _ = mesh.istiod_version(dep)
+            command, evidence = _removal(cluster, ctx, meta, _delete(cluster.name, "deployment", name, ns))
             yield Leftover("Deployment", name, self.ISTIOD, {"namespace": ns, "name": name,
                                                              "revision": mesh.istiod_revision(dep),
                                                              "version": version or "unknown"},
-                           _delete(cluster.name, "deployment", name, ns) + _installer_note(cluster.name, meta), ns)
+                           command, ns, evidence=evidence)
 
     def _istiod_pods(self, cluster: ClusterInventory, ctx: Context, globs: list[str],
                      kept: list[str]) -> Iterator[Leftover]:
@@ -520,8 +548,8 @@ class IstioControlPlaneRemoved(_LeftoverCheck):
                     continue
                 targets = sorted(set(webhook_targets(obj)))
                 policies = sorted({str(w.get("failurePolicy") or "") for w in obj.get("webhooks") or ()})
-                command = _delete(cluster.name, resource, name) + _installer_note(cluster.name, meta)
-                evidence: dict[str, Any] = {"targets": targets, "revisions": sorted(served_revisions(obj))}
+                command, removal = _removal(cluster, ctx, meta, _delete(cluster.name, resource, name))
+                evidence: dict[str, Any] = {"targets": targets, "revisions": sorted(served_revisions(obj)), **removal}
                 # Calling an istiod not proven Istio's (ASM's unmarked istiod-<rev> called by a revision tag with
                 # Istio's labels, or a URL: gateways.unproven_webhook_calls, purge-preview AA2536): still a FAIL
                 # (unproven stays Istio's), with the check before the delete, which may be ASM's injection path.
@@ -645,9 +673,10 @@ class IstioResidue(_LeftoverCheck):
     PARTLY_MOVED = Outcome("AA2317", Status.FAIL, "a gateway workload runs ASM's proxy in some pods and Istio's (or an "
                            "unproven one) in others: restart it (ASM's injector gives every pod ASM's proxy); do not "
                            "delete it",
-                           message="{kind} {namespace}/{name} runs ASM's proxy ({why}), but {count} of its pod(s) "
-                                   "still run Istio's (or an unproven) proxy, without istiod: restart it, do not "
-                                   "delete it")
+                           # {why}: gateways.asm_proxied_workloads' reason ("its pods run ASM's proxy", "an ASM
+                           # gateway (...)"): the clause before it must not say it again.
+                           message="{kind} {namespace}/{name} is on ASM ({why}), but {count} of its pod(s) still run "
+                                   "Istio's (or an unproven) proxy, without istiod: restart it, do not delete it")
     CRD = Outcome("AA2320", Status.WARN, "an Istio-installed CRD is still present (delete it only after "
                   "istio-config-imported passes)", Severity.MINOR,
                   message="Istio-installed CRD {name} ({why}) is still present")
@@ -1007,9 +1036,10 @@ class IstioResidue(_LeftoverCheck):
                 if any(f"-{rev}-" in f"{name}-" for rev in revisions if re.match(r"^\d+-\d+", rev)):
                     kept.append(f"{kind.kind} {name}: names an ASM revision")
                     continue
-                yield Leftover(kind.kind, name, self.RBAC, {"kind": kind.kind, "name": name},
-                               _delete(cluster.name, resource, name) + _residue_note(cluster.name, meta),
-                               purge_managed=_purge_managed(meta), release=_istio_release(meta))
+                command, evidence = _removal(cluster, ctx, meta, _delete(cluster.name, resource, name),
+                                             _purge_managed(meta))
+                yield Leftover(kind.kind, name, self.RBAC, {"kind": kind.kind, "name": name}, command,
+                               purge_managed=_purge_managed(meta), release=_istio_release(meta), evidence=evidence)
 
     def _configmaps(self, cluster: ClusterInventory, ctx: Context, globs: list[str],
                     kept: list[str]) -> Iterator[Leftover]:
@@ -1029,10 +1059,12 @@ class IstioResidue(_LeftoverCheck):
                 if item is not None:
                     yield item
                 continue
+            command, evidence = _removal(cluster, ctx, meta, _delete(cluster.name, "configmap", name, ISTIO_SYSTEM),
+                                         _purge_managed(meta))
             yield Leftover("ConfigMap", name, self.CONFIGMAP, {"namespace": ISTIO_SYSTEM, "name": name,
                                                                "why": istio_installed(meta)},
-                           _delete(cluster.name, "configmap", name, ISTIO_SYSTEM) + _residue_note(cluster.name, meta),
-                           ISTIO_SYSTEM, purge_managed=_purge_managed(meta), release=_istio_release(meta))
+                           command, ISTIO_SYSTEM, purge_managed=_purge_managed(meta), release=_istio_release(meta),
+                           evidence=evidence)
 
     def _istiod_service(self, cluster: ClusterInventory, ctx: Context, globs: list[str],
                         kept: list[str]) -> Iterator[Leftover]:
@@ -1046,8 +1078,9 @@ class IstioResidue(_LeftoverCheck):
                 continue
             if self._skip("Service", meta, globs, kept):
                 continue
-            command = _delete(cluster.name, "service", name, ISTIO_SYSTEM) + _residue_note(cluster.name, meta)
-            evidence: dict[str, Any] = {}
+            command, removal = _removal(cluster, ctx, meta, _delete(cluster.name, "service", name, ISTIO_SYSTEM),
+                                        _purge_managed(meta))
+            evidence: dict[str, Any] = dict(removal)
             owner, why = cluster.istiod_owners().get(f"{ISTIO_SYSTEM}/{name}", (mesh.OWNER_ISTIO, ""))
             if owner in (mesh.OWNER_UNPROVEN, mesh.OWNER_CONFLICT):
                 # Nothing behind it, and whose it is not proven (mesh.istiod_owners): ASM's managed istiod-<rev> looks

@@ -15,6 +15,7 @@ import pandas as pd
 from auditor import kinds as K
 from auditor import mesh
 from auditor.check import ClusterCheck, Context, same_in_every_gate
+from auditor.i18n import N_, Phrase, joined
 from auditor.inventory import ClusterInventory, frame_rows, workload_groups
 from auditor.istio import WORKLOAD_KEY, istio_sidecar_rows, pod_columns
 from auditor.model import Finding, Gate, Outcome, Severity, Status
@@ -94,15 +95,17 @@ class Risk:
                                                                      compare=False)
 
     def add(self, points: int, reason: str, fix: str = "") -> None:
+        # Phrases: the report's restart-risk table and the finding's message say them in the reader's language
+        # (findings.json keeps the English).
         self.score += points
-        self.reasons.append(f"+{points} {reason}" if points else reason)
+        self.reasons.append(Phrase(N_("+{points} {reason}"), points=points, reason=reason) if points else reason)
         if fix:
             self.fixes.append(fix)
         self._shared = None
 
     def texts(self) -> tuple[str, str]:
         """The reasons that scored points ("; "-joined) and the distinct fixes (" "-joined), in order."""
-        return "; ".join(r for r in self.reasons if r.startswith("+")), " ".join(dict.fromkeys(self.fixes))
+        return joined("; ", (r for r in self.reasons if r.startswith("+"))), " ".join(dict.fromkeys(self.fixes))
 
 
 # The kinds a workload's score reads besides its pods: each unread one may hide points (unscored_points).
@@ -127,7 +130,11 @@ def wave_of(score: int) -> int:
     return 1 if score <= 1 else 2 if score <= 4 else 3
 
 
-WAVES = {1: "low risk (score 0-1)", 2: "medium risk (score 2-4)", 3: "high risk (score 5+)"}
+# Msgids: the report says them in the reader's language (render/context.risk_section); evidence keeps the English.
+WAVES = {1: N_("low risk (score 0-1)"), 2: N_("medium risk (score 2-4)"), 3: N_("high risk (score 5+)")}
+WAVE_NAMES = {1: N_("low risk"), 2: N_("medium risk"), 3: N_("high risk")}
+SCORING = N_("grace<=drain +3; bare pod/Recreate +3; single replica +2 (StatefulSet +3); no preStop +1; no PDB +1; "
+             "long-lived ports +2 (+1 with EXIT_ON_ZERO_ACTIVE_CONNECTIONS)")
 
 
 WorkloadPods = namedtuple("WorkloadPods", ("namespace", "workload_kind", "workload_name", "pods", "grace_min",
@@ -355,9 +362,9 @@ class RestartRisk(ClusterCheck):
     def _held(row: Any, cluster: str) -> Risk:
         # Its next run never comes: the pod is Running with a finished app, held by the classic sidecar.
         risk = Risk()
-        risk.add(2, f"{int(row.held)} pod(s) held Running by the Istio sidecar after the app finished "
-                 f"({', '.join(row.held_pods)}{' ...' if row.held > len(row.held_pods) else ''}): "
-                 "not moving by itself, end the proxy",
+        risk.add(2, Phrase(N_("{count} pod(s) held Running by the Istio sidecar after the app finished ({pods}): not "
+                              "moving by itself, end the proxy"), count=int(row.held),
+                           pods=", ".join(row.held_pods) + (" ..." if row.held > len(row.held_pods) else "")),
                  # One command per line, none ending a sentence: `... POST quitquitquit.` asked the agent for
                  # "quitquitquit." (read16 found the same in stuck-sidecar-jobs).
                  "End each held pod's proxy:\n" + "\n".join(
@@ -404,40 +411,43 @@ class RestartRisk(ClusterCheck):
         """The score and reasons of a workload's facts (_facts)."""
         risk = Risk()
         if kind in RUN_TO_COMPLETION:
-            risk.add(0, "runs to completion: it moves at its next run")
+            risk.add(0, Phrase(N_("runs to completion: it moves at its next run")))
             return risk
         if grace is not None:
-            risk.add(3, f"terminationGracePeriodSeconds {grace[0]}s is not above terminationDrainDuration "
-                     f"{grace[1]}s: the proxy is killed while draining",
+            risk.add(3, Phrase(N_("terminationGracePeriodSeconds {grace}s is not above terminationDrainDuration "
+                                  "{drain}s: the proxy is killed while draining"), grace=grace[0], drain=grace[1]),
                      f"Set terminationGracePeriodSeconds above {grace[1]}s.")
         if bad_drain:
-            risk.add(0, "proxy.istio.io/config has an unreadable terminationDrainDuration (default assumed)")
+            risk.add(0, Phrase(N_("proxy.istio.io/config has an unreadable terminationDrainDuration (default "
+                                  "assumed)")))
         if shape == "bare":
-            risk.add(3, "bare pod: deleting it is an outage until it is re-created from its manifest",
+            risk.add(3, Phrase(N_("bare pod: deleting it is an outage until it is re-created from its manifest")),
                      "Run it under a Deployment before the move.")
         elif shape == "recreate":
-            risk.add(3, "strategy Recreate: every pod stops before new ones start",
+            risk.add(3, Phrase(N_("strategy Recreate: every pod stops before new ones start")),
                      "Switch to RollingUpdate for the move.")
         elif shape == "single-replica":
             points = 3 if kind == "StatefulSet" else 2
-            risk.add(points, "single replica: no other pod serves while it restarts",
+            risk.add(points, Phrase(N_("single replica: no other pod serves while it restarts")),
                      "Scale to 2 or more replicas for the move.")
         elif shape == "single-pod":
-            risk.add(2, f"single pod ({kind} spec not readable)", "Scale to 2 or more replicas for the move.")
+            risk.add(2, Phrase(N_("single pod ({kind} spec not readable)"), kind=kind),
+                     "Scale to 2 or more replicas for the move.")
         if not prestop:
-            risk.add(1, "no preStop hook in the app: it may exit before endpoints stop sending traffic",
+            risk.add(1, Phrase(N_("no preStop hook in the app: it may exit before endpoints stop sending traffic")),
                      "Add a preStop hook (e.g. sleep 5) to the app container.")
         if pdb == "unread":
-            risk.add(0, "PodDisruptionBudgets not readable: not scored")
+            risk.add(0, Phrase(N_("PodDisruptionBudgets not readable: not scored")))
         elif pdb == "missing":
-            risk.add(1, "no PodDisruptionBudget: node drains during the move are not limited",
+            risk.add(1, Phrase(N_("no PodDisruptionBudget: node drains during the move are not limited")),
                      "Add a PodDisruptionBudget.")
         if long_lived:
             if exit_on_zero:
-                risk.add(1, "long-lived connections (gRPC/websocket/TCP ports); EXIT_ON_ZERO_ACTIVE_CONNECTIONS "
-                         "lets the proxy wait for them")
+                risk.add(1, Phrase(N_("long-lived connections (gRPC/websocket/TCP ports); "
+                                      "EXIT_ON_ZERO_ACTIVE_CONNECTIONS lets the proxy wait for them")))
             else:
-                risk.add(2, "long-lived connections (gRPC/websocket/TCP ports) are cut when the proxy stops",
+                risk.add(2, Phrase(N_("long-lived connections (gRPC/websocket/TCP ports) are cut when the proxy "
+                                      "stops")),
                          "Set proxyMetadata EXIT_ON_ZERO_ACTIVE_CONNECTIONS=\"true\" (annotation "
                          "proxy.istio.io/config) and make clients reconnect.")
         return risk
@@ -459,11 +469,10 @@ class RestartRisk(ClusterCheck):
                               "list": [f"{ns}/{kind}/{name} ({score})" for score, ns, kind, name in
                                        members[: self.max_listed_per_wave]]})
         risky = len(scored) - medium
-        text = ", ".join(f"wave {w['wave']}: {w['workloads']} {w['risk'].split(' (')[0]}" for w in waves)
+        text = joined(", ", (Phrase(N_("wave {wave}: {count} {risk}"), wave=w["wave"], count=w["workloads"],
+                                    risk=Phrase(WAVE_NAMES[w["wave"]])) for w in waves))
         evidence = {"waves": waves, "workloads": len(scored), "risky": risky,
-                    "scoring": "grace<=drain +3; bare pod/Recreate +3; single replica +2 (StatefulSet +3); "
-                               "no preStop +1; no PDB +1; long-lived ports +2 "
-                               "(+1 with EXIT_ON_ZERO_ACTIVE_CONNECTIONS)"}
+                    "scoring": SCORING}
         if unread:
             evidence["not_read"] = unread
         if not risky and uncertain:

@@ -43,7 +43,9 @@ from auditor.model import Finding, Gate, Outcome, Severity, Status
 from auditor.sources.prometheus import FAMILIES, GatewayTraffic, TrafficData, parse_rfc3339, rfc3339, window_steps
 from auditor.telemetry import RELIED_TAGS, Gap, gateway_metrics_gaps, telemetry_command
 
-TYPE_NAMES = {INGRESS: "ingress", EGRESS: "egress", EASTWEST: "east-west", ROLE_UNKNOWN: "(role unknown)"}
+# Phrases: a message says the role in the reader's language (findings.json keeps the English word).
+TYPE_NAMES = {INGRESS: Phrase(N_("ingress")), EGRESS: Phrase(N_("egress")), EASTWEST: Phrase(N_("east-west")),
+              ROLE_UNKNOWN: Phrase(N_("(role unknown)"))}
 MIN_TOLERANCE_S = 600  # a scrape may lag; presence within 10 minutes of either end of the window counts
 
 # Prose (N_: in the catalog, so a report says it in its language; findings.json keeps the English).
@@ -283,10 +285,10 @@ class IstioGatewayTraffic(ClusterCheck):
             numbers = _numbers(increases, counted)
             evidence.update(numbers)
             amounts = [text for value, text in (
-                (numbers["requests"], f"{_count(numbers['requests'])} requests"),
-                (numbers["connections"], f"{_count(numbers['connections'])} TCP connections"),
-                (numbers["bytes"], f"{_bytes(numbers['bytes'])} TCP bytes")) if value is not None]
-            params.update(amounts=", ".join(amounts), last_seen=rfc3339(measured.last_seen) or "n/a")
+                (numbers["requests"], Phrase(N_("{count} requests"), count=_count(numbers["requests"]))),
+                (numbers["connections"], Phrase(N_("{count} TCP connections"), count=_count(numbers["connections"]))),
+                (numbers["bytes"], Phrase(N_("{size} TCP bytes"), size=_bytes(numbers["bytes"])))) if value is not None]
+            params.update(amounts=joined(", ", amounts), last_seen=rfc3339(measured.last_seen) or "n/a")
             remediation = REMEDIATION.get(gw.type, self.remediation)
             uncounted = _sum(*born.values()) if born_traffic and not from_start else None
             outcome = self.TRAFFIC

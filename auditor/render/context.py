@@ -487,6 +487,11 @@ def _wave(score: float, evidence: dict[str, Any]) -> int:
     return 1 if score <= 1 else 2 if score <= 4 else 3
 
 
+def _said(text: Any) -> Any:
+    """Evidence text in the report's language where the catalog holds it (a Phrase, or a msgid as it was written)."""
+    return say(text) if isinstance(text, str) and text else text
+
+
 def risk_section(frame: pd.DataFrame, limits: Limits) -> dict[str, Any]:
     """The riskiest workloads still to move (restart-risk evidence: score, wave, reasons), top N, plus the
     per-cluster wave plan (the check's aggregate finding: evidence['waves'])."""
@@ -502,10 +507,11 @@ def risk_section(frame: pd.DataFrame, limits: Limits) -> dict[str, Any]:
         if isinstance(ev.get("waves"), list) and str(r.cluster) not in planned:
             planned.add(str(r.cluster))
             plans.append({"cluster": clean(r.cluster), "workloads": int(_num(ev.get("workloads")) or 0),
-                          "waves": [{"wave": clean(w.get("wave")), "risk": clean(w.get("risk"), 60),
+                          # Said in the report's language: catalog msgids (restart_risk.WAVES, SCORING).
+                          "waves": [{"wave": clean(w.get("wave")), "risk": clean(_said(w.get("risk")), 60),
                                      "workloads": int(_num(w.get("workloads")) or 0)}
                                     for w in ev["waves"] if isinstance(w, dict)],
-                          "scoring": clean(ev.get("scoring"), 400)})
+                          "scoring": clean(_said(ev.get("scoring")), 400)})
     scores = [_num(e.get("score")) if isinstance(e, dict) else None for e in sub["evidence"]]
     scored = sub.assign(risk_score=pd.Series(scores, index=sub.index, dtype="float64"))
     scored = scored[scored["risk_score"].notna() & (scored["name"].astype(str) != "")]
@@ -521,7 +527,7 @@ def risk_section(frame: pd.DataFrame, limits: Limits) -> dict[str, Any]:
         ev = r.evidence if isinstance(r.evidence, dict) else {}
         reasons = ev.get("reasons")
         if isinstance(reasons, list | tuple):
-            items = [clean(x, 200) for x in reasons]
+            items = [clean(_said(x), 200) for x in reasons]  # Phrases (restart_risk.Risk.add) in the language
             counted = [x for x in items if x.startswith("+")]  # "+2 single replica ..." scored; others are notes
             reasons_text = "; ".join((counted or items)[:6])
         else:
@@ -558,8 +564,10 @@ def runbook(result: AuditResult, block: pd.DataFrame, unknown: pd.DataFrame, lim
                   "must be that cluster (one context cut out of a shared kubeconfig: kubectl config view --minify "
                   "--flatten --context CONTEXT > FILE)."),
         # The cluster name stands in a comment (sh_text keeps it there): it comes from the cluster or snapshot.
-        "commands": [f"export {mesh.kubeconfig_env(n)}=/path/to/kubeconfig  # cluster {mesh.sh_text(clean(n, 100))}"
-                     for n in names[:6]] + ["export ASM_KUBECONFIG=/path/to/kubeconfig  # the ASM control plane"],
+        # The comments in the report's language (bash ignores them).
+        "commands": [f"export {mesh.kubeconfig_env(n)}=/path/to/kubeconfig  # "
+                     + _("cluster {name}").format(name=mesh.sh_text(clean(n, 100))) for n in names[:6]]
+        + ["export ASM_KUBECONFIG=/path/to/kubeconfig  # " + _("the ASM control plane")],
         "more": max(0, len(names) - 6)})
     if not block.empty:
         distinct = [clean(c, 2000) for c in dict.fromkeys(block["remediation"].astype(str)) if c.strip()]
@@ -568,10 +576,10 @@ def runbook(result: AuditResult, block: pd.DataFrame, unknown: pd.DataFrame, lim
             if looks_like_command(c):
                 commands.append(c)
                 continue
-            said, run = split_remediation(c)  # advice then commands: each where it is shown
-            advice.append(said or c)
-            if run:
-                commands.append(run)
+            # Advice then its commands (AA1213 "...; check with:" and the command that checks): the commands under
+            # their advice, where the sentence that ends in a colon leads to them.
+            said, run = split_remediation(c)
+            advice.append({"text": said or c, "commands": run})
         steps.append({
             "title": _("Fix the {n} blocking finding(s)").format(n=f"{len(block):,}"),
             "text": _("Run the remediation of each blocker (one per workload or object). "

@@ -41,7 +41,10 @@ def _filled(template: str, params: dict[str, Any], english: str) -> str:
     """The translated template filled with the finding's values; the English text if the translation is missing
     or does not fit the values (a catalog defect must not lose the finding's message)."""
     translated = translate(template)
-    if translated == template:
+    if translated == template and not (template.strip("{}").isidentifier() and any(
+            isinstance(v, i18n.Phrase) for v in params.values())):
+        # Not translated: the English message, not a mixed one. A template that is one field alone ("{reason}",
+        # AA0001, msgstr the same) is the Phrase it holds, said in the language.
         return english
     # A value a check wrote as an i18n.Phrase (a clause with its own template) is said in the language too.
     said = {k: i18n.say(v) if isinstance(v, i18n.Phrase) else v for k, v in params.items()}

@@ -192,8 +192,9 @@ def test_a_kube_injected_workloads_remediation_and_evidence_are_built_once_for_t
         ("assessment", "WARN", "AA0620", "old-a"), ("assessment", "WARN", "AA0620", "old-b"),
         ("migrating", "WARN", "AA0622", "old-a"), ("migrating", "WARN", "AA0622", "old-b"),
         ("uninstall", "FAIL", "AA0610", "old-a"), ("uninstall", "FAIL", "AA0610", "old-b")]
-    assert {r["remediation"].split(" from its source")[0] for r in rows} == {
-        "Re-render Deployment shop/old-a", "Re-render Deployment shop/old-b"}
+    # The advice, then the command that shows it done, naming the workload (session 18: on a line of its own).
+    assert {r["remediation"].splitlines()[1].split(" get ")[1].split(" ")[0] for r in rows} == {
+        "deployment/old-a", "deployment/old-b"}
     assert [r["evidence"]["proxy_container"] for r in rows] == [True] * 6
 
 

@@ -78,7 +78,8 @@ def test_kube_injected_template_gets_the_rerender_remediation(audit):
                                "sidecar.istio.io/status"]})
     [row] = audit({"c1": [dep, rs, *f.workload_pods((dep, rs), 1)]}, "uninstall").rows("istio-sidecars-remaining")
     assert (row["code"], row["evidence"]["manual_injection"]) == ("AA1213", True)
-    assert row["remediation"].startswith("Re-render Deployment shop/legacy")
+    assert row["remediation"].startswith("Re-render it")
+    assert " -n shop get deployment/legacy -o yaml | grep " in row["remediation"].splitlines()[1]
 
 
 def test_asm_proxies_gateways_and_finished_pods_do_not_count(audit):

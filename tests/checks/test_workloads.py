@@ -59,8 +59,9 @@ def test_kube_injected_deployment_per_gate(audit, gate, xds, status):
     [row] = audit({"c1": [*legacy]}, gate).rows("manual-injection")
     assert (row["status"], row["kind"], row["namespace"], row["name"]) == (status, "Deployment", "shop", "legacy")
     assert row["severity"] == "major"
-    assert row["remediation"].startswith("Re-render Deployment shop/legacy")
-    assert "without `istioctl kube-inject`" in row["remediation"]
+    advice, command = row["remediation"].split("\n")
+    assert advice.startswith("Re-render it") and "without `istioctl kube-inject`" in advice
+    assert " -n shop get deployment/legacy -o yaml | grep " in command
     assert row["code"] == {"assessment": "AA0620", "migrating": "AA0611" if status == "FAIL" else "AA0622",
                            "uninstall": "AA0610"}[gate]
     assert row["evidence"]["xds_agent"] == (xds or "<absent>")
