@@ -586,9 +586,9 @@ def test_a_file_of_owned_replicasets_is_not_shape_checked_again(tmp_path: Path, 
     checked: list[int] = []
     all_fit = snapshot_module.all_fit
 
-    def counted(items: list[Any]) -> bool:
+    def counted(items: list[Any], raw: Any = None) -> bool:  # raw: the file's JSON text (shapes.all_fit)
         checked.append(len(items))
-        return all_fit(items)
+        return all_fit(items, raw)
 
     monkeypatch.setattr(snapshot_module, "all_fit", counted)
     fast = list(snapshot_module.read_object_file(path, reduce=True))

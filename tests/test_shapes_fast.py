@@ -130,3 +130,54 @@ def test_owned_items_podwire_vouches_for_all_fit(seed):
             else:
                 unmarked += 1
     assert marked > 100 and unmarked > 100  # both ways taken
+
+
+def _dup_text(original: dict, path: tuple, rng: random.Random) -> bytes | None:
+    """`original` as JSON text with the key at `path` written twice: a random ODD_VALUES value and the original one,
+    in random order (JSON allows repeated keys; a decoded object holds the last)."""
+    holder_path, key = path[:-1], path[-1]
+    holder = original
+    for step in holder_path:
+        holder = holder[step]
+    if not isinstance(holder, dict):
+        return None
+    doc = copy.deepcopy(original)
+    target = doc
+    for step in holder_path:
+        target = target[step]
+    target[key] = "__DUP__"
+    text = json.dumps(doc, separators=(",", ":"))
+    pair = [json.dumps(rng.choice(ODD_VALUES)), json.dumps(holder[key])]
+    rng.shuffle(pair)
+    name = json.dumps(key)
+    return text.replace(f'{name}:"__DUP__"', f"{name}:{pair[0]},{name}:{pair[1]}", 1).encode()
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_all_fit_on_the_json_text_agrees_with_the_conversion(seed):
+    """shapes.all_fit given the List's JSON text (a typed decode of it) never accepts what converting the decoded
+    items refuses: mutated objects, and repeated keys (one occurrence wrong), of every kind with a body schema."""
+    from auditor import wire
+
+    rng = random.Random(seed)
+    accepted = refused = 0
+    for original in objects():
+        if original["kind"] == "Pod":
+            continue  # files of pods are decoded by podwire
+        other = copy.deepcopy(original)
+        other["metadata"]["name"] += "-2"
+        paths = [p for p in places(original) if p[0] not in ("kind", "apiVersion")]
+        for _ in range(40):
+            path = rng.choice(paths)
+            if rng.random() < 0.5:
+                item = json.dumps(mutated(original, path, rng)).encode()
+            else:
+                item = _dup_text(original, path, rng) or json.dumps(original).encode()
+            raw = b'{"apiVersion":"v1","kind":"List","items":[' + json.dumps(other).encode() + b"," + item + b"]}"
+            items = wire.loads(raw)["items"]
+            expected = shapes.all_fit(items)
+            assert shapes.all_fit(items, raw) == expected, (path, item)
+            assert shapes.all_fit(items, memoryview(raw)) == expected
+            accepted += expected
+            refused += not expected
+    assert accepted > 100 and refused > 100  # both ways taken

@@ -161,19 +161,22 @@ def _objects_in(doc: Any, path: Path, checked_pods: bool = False) -> Iterator[di
     yield doc
 
 
-def _batches_in(doc: Any, path: Path, checked_pods: bool = False, by_kind: bool = False
-                ) -> Iterator[tuple[list[dict[str, Any]], bool]]:
+def _batches_in(doc: Any, path: Path, checked_pods: bool = False, by_kind: bool = False,
+                raw: bytes | memoryview | None = None) -> Iterator[tuple[list[dict[str, Any]], bool]]:
     """The objects of `doc` (what _objects_in yields), and whether they are all of one kind and apiVersion.
 
     A List whose items are all of one kind and apiVersion and meet every shape rule (shapes.all_fit, one pass in
     C) is taken as it is. `by_kind` (the caller files objects by kind, so only the order within a kind counts): a
     List of several kinds is taken kind by kind when each kind's items are of one apiVersion and fit. Anything
-    else is looked at object by object, which names the first problem.
+    else is looked at object by object, which names the first problem. `raw`: the JSON text `doc` was decoded from
+    (a whole file), for shapes.all_fit to check the rules on.
     """
     if isinstance(doc, dict):
         kind, items = doc.get("kind"), doc.get("items")
         if isinstance(kind, str) and kind.endswith("List") and isinstance(items, list):
-            if isinstance(items, podwire.OwnedItems) or all_fit(items):
+            fit = isinstance(items, podwire.OwnedItems) or all_fit(items, raw)
+            raw = None  # the file's text is not read again: not held while the caller reads its objects
+            if fit:
                 yield items, True
                 return
             groups = _kinds_of(items) if by_kind else None
@@ -228,8 +231,9 @@ def _file_batches(path: Path, reduce: bool = False, raw: bytes | memoryview | No
             doc = wire.loads(raw)
         except orjson.JSONDecodeError as exc:
             raise UsageError(f"{path}: malformed JSON at line {exc.lineno}: {exc.msg}") from exc
-        del raw
-        yield from _batches_in(doc, path, False, by_kind)
+        batches = _batches_in(doc, path, False, by_kind, raw)
+        del raw  # the generator holds it until it has checked the file
+        yield from batches
         return
     try:
         text = str(raw, "utf-8")  # bytes, or a mapped file's memoryview
