@@ -98,6 +98,8 @@ def slim_page(kind: Kind, page: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """slim of each object of a page of one kind. The kinds slim keeps whole but for managedFields' bodies
     (Services, Deployments, Istio configuration...: ~50,000 objects at 50k pods) are slimmed in place in one loop,
     without two calls per object; the page itself is returned."""
+    if type(page) is podwire.OwnedItems:
+        return _slim_owned_items(page)
     if kind is K.REPLICASET or kind is K.JOB or kind is K.CONFIGMAP or kind is K.CRD:
         return [slim(kind, obj) for obj in page]
     for obj in page:
@@ -105,6 +107,31 @@ def slim_page(kind: Kind, page: list[dict[str, Any]]) -> list[dict[str, Any]]:
         if isinstance(meta, dict) and meta.get("managedFields"):
             _slim_managed_fields(meta)
     return page
+
+
+def _slim_owned_items(page: podwire.OwnedItems) -> list[dict[str, Any]]:
+    """slim of each item of a snapshot file of owned ReplicaSets or Jobs as podwire decoded it (OwnedItems), in one
+    loop without a call per item: the dicts slim makes (keys, values, their order), the values not copied (at 50k pods,
+    ~16,000 ReplicaSets: 15.6 -> 10.1 ms per 5,000). What podwire vouches for: each item an object of one apiVersion
+    and kind (a ReplicaSet or Job, never empty), metadata naming an owner whose template is read (slim keeps
+    _OWNED_METADATA of it), status holding counts only (_OwnedStatus, taken as it is), no spec."""
+    keys = _OWNED_METADATA
+    out: list[dict[str, Any]] = []
+    append = out.append
+    for obj in page:
+        meta = obj["metadata"]
+        try:  # what the API server sends: every key slim keeps
+            kept = {"name": meta["name"], "namespace": meta["namespace"], "uid": meta["uid"],
+                    "ownerReferences": meta["ownerReferences"], "creationTimestamp": meta["creationTimestamp"],
+                    "labels": meta["labels"]}
+        except KeyError:
+            kept = {key: meta[key] for key in keys if key in meta}
+        append({"apiVersion": obj["apiVersion"], "kind": obj["kind"], "metadata": kept,
+                "status": obj.get("status") or {}})
+    if out and not out[0]["apiVersion"]:  # slim leaves out an empty apiVersion (all items have the first's)
+        for obj in out:
+            del obj["apiVersion"]
+    return out
 
 
 # ---------------------------------------------------------------- pod summaries
