@@ -529,11 +529,21 @@ def _owned_file(raw: bytes) -> dict[str, Any] | None:
     typed_items = kind[:-4] if kind != "List" else None
     items = doc["items"]
     ownerless: list[int] = []  # and owned by a kind whose template is not read: parsed whole
+    first = items[0] if items else {}
+    kind_of_first, api_version = first.get("kind"), first.get("apiVersion")
+    # Each item names its kind (items of a typed List may omit it) and its apiVersion, the same for all.
+    uniform = kind_of_first in OWNED_KINDS and isinstance(api_version, str)
+    owners = TEMPLATE_OWNER_KINDS
     for index, item in enumerate(items):
-        if (item.get("kind") or typed_items) not in OWNED_KINDS:
+        item_kind = item.get("kind")
+        if (item_kind or typed_items) not in OWNED_KINDS:
             return None
-        if not judged_through_owner(item["metadata"]):
+        # judged_through_owner, inline (the types make metadata a dict, ownerReferences a list of dicts with a kind).
+        refs = item["metadata"].get("ownerReferences")
+        if not refs or not (refs[0]["kind"] in owners or any(ref["kind"] in owners for ref in refs)):
             ownerless.append(index)
+        if uniform and (item_kind != kind_of_first or item.get("apiVersion") != api_version):
+            uniform = False
     if ownerless:
         try:
             raw_items = _RAW_PAGE.decode(raw).items  # decoded as _OWNED_FILE was: a list of as many objects
@@ -544,11 +554,7 @@ def _owned_file(raw: bytes) -> dict[str, Any] | None:
         except (*_REFUSED, orjson.JSONDecodeError):
             return None
         return {"apiVersion": doc.get("apiVersion"), "kind": kind, "items": items}
-    first = items[0] if items else {}
-    kind_of_first, api_version = first.get("kind"), first.get("apiVersion")
-    # Each item names its kind (items of a typed List may omit it) and its apiVersion, the same for all.
-    if kind_of_first in OWNED_KINDS and isinstance(api_version, str) and all(
-            item.get("kind") == kind_of_first and item.get("apiVersion") == api_version for item in items):
+    if uniform:
         items = OwnedItems(items)
     return {"apiVersion": doc.get("apiVersion"), "kind": kind, "items": items}
 
