@@ -153,19 +153,19 @@ class IstioSidecarsRemaining(ClusterCheck):
             "sidecar.asm.aliyun.com/inject=true, then audit again.")
     # Pods that run no proxy where their labels ask for one (auditor/idle.unmeshed_pods), at the finished gate.
     UNMESHED = Outcome(
-        "AA1220", Status.FAIL, "pods of a workload run no proxy although their namespace's or template's injection "
-        "labels ask for one (created while no injector selected them: once `istioctl uninstall --purge` deleted "
-        "Istio's injector, ASM's takes only templates labelled sidecar.asm.aliyun.com/inject=true during the "
-        "migration): they are outside the mesh, and their ASM-proxied peers under STRICT mTLS or AuthorizationPolicies "
-        "refuse them",
+        "AA1220", Status.FAIL, "(finished gate) pods of a workload run no proxy although their namespace's or "
+        "template's injection labels ask for one (created while no injector selected them: once `istioctl uninstall "
+        "--purge` deleted Istio's injector, ASM's takes only templates labelled sidecar.asm.aliyun.com/inject=true "
+        "during the migration): they are outside the mesh, and their ASM-proxied peers under STRICT mTLS or "
+        "AuthorizationPolicies refuse them",
         message="{total} pod(s) of {kind} {namespace}/{name} run no proxy although {asks} asks for one; {now}",
         fix="Label the pod template for ASM's proxy and recreate its pods (patching a Deployment's, StatefulSet's or "
             "DaemonSet's template rolls them); or, if the workload must stay outside the mesh, label its template "
             "sidecar.istio.io/inject=false:\n{command}")
     UNMESHED_UNPROVEN = Outcome(
-        "AA1237", Status.UNKNOWN, "pods run no proxy, and whether their namespace or template asks for one (or the "
-        "pods opt out) cannot be told: the namespaces unread, or in a namespace that asks, a pod of no workload or a "
-        "workload whose template is not read",
+        "AA1237", Status.UNKNOWN, "(finished gate) pods run no proxy, and whether their namespace or template asks "
+        "for one (or the pods opt out) cannot be told: the namespaces unread, or in a namespace that asks, a pod of no "
+        "workload or a workload whose template is not read",
         message="{count} workload(s) run pods with no proxy ({workloads}), and whether injection is asked for them "
                 "cannot be told: {reason}",
         fix="Grant list on namespaces and the workload kinds named (`asm-audit rbac`) and audit again; for a pod of no "
