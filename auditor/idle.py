@@ -395,9 +395,9 @@ def active_workloads(pods: Any) -> list[tuple[str, str, str]]:
 
 
 # ---------------------------------------------------------------- pods running no proxy where injection is asked
-# What a namespace says of its pods (unmeshed_pods): its labels ask for a sidecar; it carries neither injection label
-# (only a pod's own labels can ask); it carries one that asks for none (istio-injection=disabled); not read.
-_NS_NONE, _NS_ASKS, _NS_OPEN, _NS_UNREAD = 0, 1, 2, 3
+# What a namespace says of its pods (unmeshed_pods): its labels ask for a sidecar; they do not (only a pod's own labels
+# can: _asks); not read.
+_NS_ASKS, _NS_OPEN, _NS_UNREAD = 1, 2, 3
 # The kinds whose object holds the template a workload's pods are made from, by the pod frame's workload_kind.
 _POD_TEMPLATE_KINDS = {kind.kind: kind for kind in (*IDLE_KINDS, K.JOB, K.REPLICASET)}
 # Why whether a workload's pods were asked for a proxy cannot be told (AA1237's reasons).
@@ -415,8 +415,8 @@ def unmeshed_pods(cluster: ClusterInventory, pods: Any) -> UnmeshedReading:
     that cannot be told (the namespaces unread; in a namespace that asks, a pod of no workload or a template unread).
 
     Vectorised over the pod frame: the pods with a proxy, outside the active phases or in the ignored namespaces are
-    dropped by their columns' codes, each namespace is judged once, and only the workloads left (pods in a namespace
-    that asks or may ask) are looked at one by one."""
+    dropped by their columns' codes, each namespace of the rest is judged once, and only the workloads left (of pods
+    running no proxy) are looked at one by one."""
     empty = UnmeshedReading([], [])
     if pods is None or len(pods) == 0:
         return empty
@@ -433,25 +433,14 @@ def unmeshed_pods(cluster: ClusterInventory, pods: Any) -> UnmeshedReading:
         codes, uniques = pd.factorize(np.asarray(column, dtype=object))
         names = list(uniques)
     namespaces_read = cluster.available(K.NAMESPACE)
-    states = np.full(len(names) + 1, _NS_NONE, dtype=np.int8)  # the last: a pod of no namespace (code -1)
     by_namespace: dict[str, tuple[int, dict[str, str] | None]] = {}
     for code in np.unique(codes[rows]).tolist():
         namespace = str(names[code]) if code >= 0 and names[code] is not None else ""
         if not namespaces_read:
-            state, labels = _NS_UNREAD, None
+            by_namespace[namespace] = (_NS_UNREAD, None)
         else:
             labels = _namespace_labels(cluster, namespace)
-            if _asks(labels, {}):
-                state = _NS_ASKS
-            elif INJECTION_LABEL not in labels and REV_LABEL not in labels:
-                state = _NS_OPEN
-            else:
-                state = _NS_NONE
-        states[code] = state
-        by_namespace[namespace] = (state, labels)
-    rows &= states[codes] != _NS_NONE
-    if not rows.any():
-        return empty
+            by_namespace[namespace] = (_NS_ASKS if _asks(labels, {}) else _NS_OPEN, labels)
     keys, bounds, values = workload_columns(istio.pod_columns(pods, rows, [*WORKLOAD_KEY, "name"]), ("name",))
     webhooks_unread = "" if cluster.available(K.MUTATING_WEBHOOK) else (
         f"{K.MUTATING_WEBHOOK.kind} unread: {cluster.unread_reason(K.MUTATING_WEBHOOK)}")
@@ -466,7 +455,7 @@ def unmeshed_pods(cluster: ClusterInventory, pods: Any) -> UnmeshedReading:
         if template is None:
             if state != _NS_OPEN:  # in a namespace that asks (or may): whether the pod opts out is not known
                 undecided.append((f"{kind} {namespace}/{name}", namespaces_unread or why))
-            continue  # in a namespace that asks for nothing, only the pod's own labels could
+            continue  # in a namespace that asks for nothing, only the pod's own labels (not kept) could
         if _opted_out(template):
             continue
         labels = _labels(template)

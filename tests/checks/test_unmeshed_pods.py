@@ -97,6 +97,16 @@ def test_a_pods_own_revision_label_asks_only_where_the_namespace_has_no_injectio
     assert codes(run) == [("FAIL", "AA1220", "Deployment", "rev-app")]
 
 
+def test_a_template_labelled_for_asm_asks_wherever_it_runs(audit):
+    """ASM's label is the template's own request for ASM's proxy (idle._asks): in a namespace labelled
+    istio-injection=disabled no injector answers it (ASM's selects the namespace label too), and its pods run none."""
+    disabled = f.namespace("off", {"istio-injection": "disabled", "kubernetes.io/metadata.name": "off"})
+    asking = unmeshed("moved", "off", template_labels={"app": "moved", "sidecar.asm.aliyun.com/inject": "true"})
+    run = audit({"c1": purged(disabled, *asking, *unmeshed("db", "off"))}, "finished")
+    assert codes(run) == [("FAIL", "AA1220", "Deployment", "moved")]
+    assert run.rows(CHECK)[0]["evidence"]["asks_for_injection"] == ["template label sidecar.asm.aliyun.com/inject=true"]
+
+
 def test_webhooks_unread_do_not_hide_pods_already_running_no_proxy(audit):
     run = audit({"c1": purged(*unmeshed("web"))}, "finished", unreadable={"c1": {K.MUTATING_WEBHOOK: "403"}})
     row = next(r for r in run.rows(CHECK) if r["code"] == "AA1220")
