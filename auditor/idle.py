@@ -30,7 +30,7 @@ from auditor import istio, mesh
 from auditor import kinds as K
 from auditor.errors import EvidenceUnavailable
 from auditor.i18n import N_, Phrase
-from auditor.inventory import ACTIVE_PHASES, ClusterInventory
+from auditor.inventory import ACTIVE_PHASES, WORKLOAD_KEY, ClusterInventory, controller_owner, workload_columns
 
 # The kinds whose objects keep making pods from their own template while none runs. Jobs are left out (a Job that
 # runs no pod has finished, or its pods were deleted: it makes none again); ReplicaSets are judged through their
@@ -90,6 +90,30 @@ class IdleWorkload:
     asm: list[str] = field(default_factory=list)       # ASM's
     unproven: list[str] = field(default_factory=list)  # injectors whose owner cannot be told
     undecided: str = ""  # why what selects it cannot be told (namespaces or webhooks unread)
+
+
+@dataclass
+class UnmeshedWorkload:
+    """A workload whose active pods run no proxy although injection is asked for them (unmeshed_pods)."""
+
+    kind: str
+    namespace: str
+    name: str
+    pods: list[str]                                    # the first pods' names
+    pod_count: int
+    labels: dict[str, str]                             # its pod template's
+    asm_labelled: bool
+    asks: list[str]                                    # what in its namespace or template asks for injection
+    istio: list[str] = field(default_factory=list)     # the injector webhooks that select its template now, by owner
+    asm: list[str] = field(default_factory=list)
+    unproven: list[str] = field(default_factory=list)
+
+
+@dataclass
+class UnmeshedReading:
+    workloads: list[UnmeshedWorkload]
+    undecided: list[tuple[str, str]]  # ("<kind> <namespace>/<name>", why whether injection is asked cannot be told)
+    webhooks_unread: str = ""         # why the injector webhooks were not read (the findings cannot say who selects)
 
 
 @dataclass
@@ -234,6 +258,14 @@ def _opted_out(template: dict[str, Any]) -> bool:
     return value is not None and str(value).lower() not in _TRUE and str(value) != ""
 
 
+def _namespace_labels(cluster: ClusterInventory, namespace: str) -> dict[str, str]:
+    """A namespace's labels (the Namespaces read). One the (complete) list does not show has no labels to select by:
+    the API server admits no pod into a namespace that does not exist."""
+    labels = _labels(cluster.get(K.NAMESPACE, namespace))
+    labels.setdefault("kubernetes.io/metadata.name", namespace)  # the API server sets it (1.21+)
+    return labels
+
+
 def _asks(namespace_labels: dict[str, str], labels: dict[str, str]) -> list[str]:
     """What in a namespace's labels or a pod template's labels asks for a sidecar (the injection controls Istio's and
     ASM's injectors share, domain.md)."""
@@ -242,13 +274,33 @@ def _asks(namespace_labels: dict[str, str], labels: dict[str, str]) -> list[str]
         out.append(Phrase(NAMESPACE_LABEL, label=f"{INJECTION_LABEL}=enabled"))
     elif INJECTION_LABEL not in namespace_labels and namespace_labels.get(REV_LABEL):
         out.append(Phrase(NAMESPACE_LABEL, label=f"{REV_LABEL}={namespace_labels[REV_LABEL]}"))
-    if labels.get(REV_LABEL):
-        out.append(Phrase(TEMPLATE_LABEL, label=f"{REV_LABEL}={labels[REV_LABEL]}"))
-    if str(labels.get(SIDECAR_INJECT, "")).lower() in _TRUE:
-        out.append(Phrase(TEMPLATE_LABEL, label=f"{SIDECAR_INJECT}={labels[SIDECAR_INJECT]}"))
+    # A pod's own istio.io/rev or sidecar.istio.io/inject=true selects it only in a namespace that carries neither
+    # namespace label (the chart's rev.object. and object. webhooks: namespaceSelector istio.io/rev and
+    # istio-injection DoesNotExist, istio-discovery templates/mutatingwebhook.yaml @1.24.6): `istio-injection:
+    # disabled` turns them off. Where the namespace asks already, they are said too.
+    if out or (INJECTION_LABEL not in namespace_labels and REV_LABEL not in namespace_labels):
+        if labels.get(REV_LABEL):
+            out.append(Phrase(TEMPLATE_LABEL, label=f"{REV_LABEL}={labels[REV_LABEL]}"))
+        if str(labels.get(SIDECAR_INJECT, "")).lower() in _TRUE:
+            out.append(Phrase(TEMPLATE_LABEL, label=f"{SIDECAR_INJECT}={labels[SIDECAR_INJECT]}"))
     if labels.get(mesh.ASM_INJECT_LABEL) == "true":
         out.append(Phrase(TEMPLATE_LABEL, label=f"{mesh.ASM_INJECT_LABEL}=true"))
     return out
+
+
+def _select(found: IdleWorkload | UnmeshedWorkload, hooks: list[Injector], ns_labels: dict[str, str] | None,
+            labels: dict[str, str]) -> None:
+    """Which of the injector webhooks `hooks` select a pod of these namespace labels (None: unread) and pod labels, by
+    owner, into `found` (a selector of no known shape, or an unread namespace, as unproven)."""
+    for hook in hooks:
+        by_ns = None if ns_labels is None else selector_matches(hook.namespace_selector, ns_labels)
+        by_object = selector_matches(hook.object_selector, labels)
+        if by_ns is False or by_object is False:
+            continue
+        if by_ns is None or by_object is None:
+            found.unproven.append(hook.ref)
+        else:
+            {ISTIO: found.istio, ASM: found.asm, UNPROVEN: found.unproven}[hook.owner].append(hook.ref)
 
 
 def idle_workloads(cluster: ClusterInventory, active: Iterable[tuple[str, str, str]]) -> IdleReading:
@@ -294,23 +346,12 @@ def idle_workloads(cluster: ClusterInventory, active: Iterable[tuple[str, str, s
         if not namespaces_read:
             ns_labels: dict[str, str] | None = None  # what selects it is not known
         else:
-            # A namespace the (complete) list does not show has no labels to select by: the API server admits no pod
-            # into a namespace that does not exist.
-            ns_labels = _labels(cluster.get(K.NAMESPACE, namespace))
-            ns_labels.setdefault("kubernetes.io/metadata.name", namespace)  # the API server sets it (1.21+)
+            ns_labels = _namespace_labels(cluster, namespace)
         found = IdleWorkload(kind.kind, namespace, name, _why_idle(kind, obj), labels,
                              labels.get(mesh.ASM_INJECT_LABEL) == "true")
         if ns_labels is not None:
             found.asks = _asks(ns_labels, labels)
-        for hook in hooks:
-            by_ns = None if ns_labels is None else selector_matches(hook.namespace_selector, ns_labels)
-            by_object = selector_matches(hook.object_selector, labels)
-            if by_ns is False or by_object is False:
-                continue
-            if by_ns is None or by_object is None:
-                found.unproven.append(hook.ref)
-            else:
-                {ISTIO: found.istio, ASM: found.asm, UNPROVEN: found.unproven}[hook.owner].append(hook.ref)
+        _select(found, hooks, ns_labels, labels)
         if ns_labels is None or (unread and found.asks):
             # What selects it (and whether anything should) is not known.
             found.undecided = "; ".join(f"{k} unread: {r}" for k, r in unread.items())
@@ -351,3 +392,123 @@ def active_workloads(pods: Any) -> list[tuple[str, str, str]]:
         columns.append(["" if code == 0 else str(text) for code, text in zip(at.tolist(), taken.tolist(),
                                                                               strict=True)])
     return list(zip(*columns, strict=True))
+
+
+# ---------------------------------------------------------------- pods running no proxy where injection is asked
+# What a namespace says of its pods (unmeshed_pods): its labels ask for a sidecar; they do not (only a pod's own labels
+# can: _asks); not read.
+_NS_ASKS, _NS_OPEN, _NS_UNREAD = 1, 2, 3
+# The kinds whose object holds the template a workload's pods are made from, by the pod frame's workload_kind.
+_POD_TEMPLATE_KINDS = {kind.kind: kind for kind in (*IDLE_KINDS, K.JOB, K.REPLICASET)}
+# Why whether a workload's pods were asked for a proxy cannot be told (AA1237's reasons).
+BARE_POD = N_("a pod of no workload (its own labels and annotations, sidecar.istio.io/inject among them, are not kept "
+              "by this audit)")
+NO_TEMPLATE = N_("no pod template of its {kind} is among the objects read")
+
+
+def unmeshed_pods(cluster: ClusterInventory, pods: Any) -> UnmeshedReading:
+    """The workloads whose active pods run no proxy (no istio-proxy container, not a proxyless gRPC app's bootstrap)
+    although their namespace's or pod template's injection labels ask for one (_asks), and which Istio's injector
+    would not have skipped (injectRequired @1.24.6: kube-system and kube-public, hostNetwork, sidecar.istio.io/inject
+    not true, the label winning over the annotation; read from the template that makes the pods, the pod frame keeps
+    no pod labels); each with the injector webhooks that select its template now. `undecided`: workloads for which
+    that cannot be told (the namespaces unread; in a namespace that asks, a pod of no workload or a template unread).
+
+    Vectorised over the pod frame: the pods with a proxy, outside the active phases or in the ignored namespaces are
+    dropped by their columns' codes, each namespace of the rest is judged once, and only the workloads left (of pods
+    running no proxy) are looked at one by one."""
+    empty = UnmeshedReading([], [])
+    if pods is None or len(pods) == 0:
+        return empty
+    rows = (istio.among(pods["proxy"], (mesh.PROXY_NONE,)) & istio.among(pods["phase"], ACTIVE_PHASES)
+            & ~istio.among(pods["namespace"], tuple(IGNORED_NAMESPACES)))
+    if "xds_server" in pods:  # a proxyless gRPC app is judged by its bootstrap (AA1216/AA1217/AA1235)
+        rows &= istio.among(pods["xds_server"], ("",))
+    if not rows.any():
+        return empty
+    column = pods["namespace"]
+    if isinstance(column.dtype, pd.CategoricalDtype):
+        codes, names = np.asarray(column.array.codes), column.array.categories.tolist()
+    else:
+        codes, uniques = pd.factorize(np.asarray(column, dtype=object))
+        names = list(uniques)
+    namespaces_read = cluster.available(K.NAMESPACE)
+    by_namespace: dict[str, tuple[int, dict[str, str] | None]] = {}
+    for code in np.unique(codes[rows]).tolist():
+        namespace = str(names[code]) if code >= 0 and names[code] is not None else ""
+        if not namespaces_read:
+            by_namespace[namespace] = (_NS_UNREAD, None)
+        else:
+            labels = _namespace_labels(cluster, namespace)
+            by_namespace[namespace] = (_NS_ASKS if _asks(labels, {}) else _NS_OPEN, labels)
+    keys, bounds, values = workload_columns(istio.pod_columns(pods, rows, [*WORKLOAD_KEY, "name"]), ("name",))
+    webhooks_unread = "" if cluster.available(K.MUTATING_WEBHOOK) else (
+        f"{K.MUTATING_WEBHOOK.kind} unread: {cluster.unread_reason(K.MUTATING_WEBHOOK)}")
+    hooks = injectors(cluster) if not webhooks_unread else []
+    namespaces_unread = "" if namespaces_read else f"{K.NAMESPACE.kind} unread: {cluster.unread_reason(K.NAMESPACE)}"
+    out: list[UnmeshedWorkload] = []
+    undecided: list[tuple[str, str]] = []
+    for g, (namespace, kind, name) in enumerate(keys):
+        namespace, kind, name = str(namespace), str(kind), str(name)
+        state, ns_labels = by_namespace.get(namespace, (_NS_OPEN, {}))
+        template, why = _pods_template(cluster, kind, namespace, name)
+        if template is None:
+            if state != _NS_OPEN:  # in a namespace that asks (or may): whether the pod opts out is not known
+                undecided.append((f"{kind} {namespace}/{name}", namespaces_unread or why))
+            continue  # in a namespace that asks for nothing, only the pod's own labels (not kept) could
+        if _opted_out(template):
+            continue
+        labels = _labels(template)
+        if ns_labels is None:
+            undecided.append((f"{kind} {namespace}/{name}", namespaces_unread))
+            continue
+        asks = _asks(ns_labels, labels)
+        if not asks:
+            continue
+        start, end = bounds[g], bounds[g + 1]
+        found = UnmeshedWorkload(kind, namespace, name, [str(p) for p in values["name"][start:min(end, start + 20)]],
+                                 end - start, labels, labels.get(mesh.ASM_INJECT_LABEL) == "true", asks)
+        _select(found, hooks, ns_labels, labels)
+        out.append(found)
+    return UnmeshedReading(out, undecided, webhooks_unread)
+
+
+def _pods_template(cluster: ClusterInventory, kind_name: str, namespace: str, name: str
+                   ) -> tuple[dict[str, Any] | None, str]:
+    """The pod template a workload's pods are made from (what their labels, annotations and hostNetwork come from),
+    or None and why not: a pod of no workload, its kind unread, its object or template not read. An owner of a kind
+    not read (an Argo Rollout) by the ReplicaSets it owns (their templates kept: inventory.slim), the live ones."""
+    if kind_name == "Pod":
+        return None, Phrase(BARE_POD)
+    kind = _POD_TEMPLATE_KINDS.get(kind_name)
+    if kind is None:
+        if not cluster.available(K.REPLICASET):
+            return None, f"{K.REPLICASET.kind} unread: {cluster.unread_reason(K.REPLICASET)}"
+        owned = _foreign_replicasets(cluster).get((namespace, kind_name, name))
+        if not owned:
+            return None, Phrase(NO_TEMPLATE, kind=kind_name)
+        templates = [template for _, template in istio.live_replicasets(owned)]
+        return next((t for t in templates if not _opted_out(t)), templates[0]), ""
+    if not cluster.available(kind):
+        return None, f"{kind.kind} unread: {cluster.unread_reason(kind)}"
+    obj = cluster.get(kind, name, namespace)
+    template = _template(kind, obj) if isinstance(obj, dict) else None
+    if template is None:
+        return None, Phrase(NO_TEMPLATE, kind=kind_name)
+    return template, ""
+
+
+def _foreign_replicasets(cluster: ClusterInventory) -> dict[tuple[str, str, str], list[tuple[dict, dict]]]:
+    """(namespace, owner kind, owner name) -> the (ReplicaSet, template) pairs of the ReplicaSets an owner whose
+    template is not read owns (inventory.slim keeps their templates, not those of a Deployment's), once per cluster."""
+    def build() -> dict[tuple[str, str, str], list[tuple[dict, dict]]]:
+        out: dict[tuple[str, str, str], list[tuple[dict, dict]]] = {}
+        for obj in cluster.objects(K.REPLICASET):
+            template = _template(K.REPLICASET, obj)
+            meta = obj.get("metadata")
+            owner = controller_owner(meta) if isinstance(meta, dict) and template is not None else None
+            if owner:
+                out.setdefault((str(meta.get("namespace") or ""), str(owner[0]), str(owner[1])), []).append(
+                    (obj, template))
+        return out
+    return cluster.memo("idle_foreign_replicasets", build)

@@ -360,7 +360,7 @@ def _kind_injections(cluster: ClusterInventory, rules: mesh.ProxyRules, kind: K.
                 found = replace(found, template_of=f"{kind.kind} {namespace}/{name}, owned by {owner[0]} {owner[1]}")
             out[(namespace, kind.kind, name)] = found
     for key, replicasets in foreign.items():
-        for obj, template in _live_replicasets(replicasets):
+        for obj, template in live_replicasets(replicasets):
             found = template_injection(template, rules)
             if found is not None:
                 meta = obj.get("metadata") or {}
@@ -369,7 +369,7 @@ def _kind_injections(cluster: ClusterInventory, rules: mesh.ProxyRules, kind: K.
     return out
 
 
-def _live_replicasets(replicasets: list[tuple[dict[str, Any], dict[str, Any]]]
+def live_replicasets(replicasets: list[tuple[dict[str, Any], dict[str, Any]]]
                       ) -> list[tuple[dict[str, Any], dict[str, Any]]]:
     """The ReplicaSets of one owner whose templates make its pods: those with replicas (a canary and its stable one),
     else the newest (an owner scaled to zero starts from it). Old ones kept for rollback say nothing of what runs."""

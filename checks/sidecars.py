@@ -29,6 +29,9 @@ from auditor.model import Finding, Gate, Outcome, Severity, Status
 # What AA1218 says a workload's next pods get once Istio's injector is deleted.
 AFTER_ASM = Phrase(N_("ASM's proxy from ASM's injector"))
 AFTER_NONE = Phrase(N_("no proxy at all (ASM's injector does not select it)"))
+# What AA1220 says selects a workload's template now when no injector webhook does.
+NO_INJECTOR_NOW = Phrase(N_("no injector webhook of the cluster selects its template (Istio's is gone; ASM's injects "
+                            "only templates labelled sidecar.asm.aliyun.com/inject=true during the migration)"))
 # What AA1235's message says for a bootstrap whose istiod cannot be read from it (mesh.XDS_SERVER_UNREADABLE).
 UNNAMED_SERVER = Phrase(N_("an istiod its bootstrap does not name"))
 
@@ -43,7 +46,8 @@ class IstioSidecarsRemaining(ClusterCheck):
                  "whose injected xDS bootstrap (Istio's grpc-simple template) names Istio's istiod. A workload that "
                  "runs no pod now (scaled to zero, a CronJob between runs) gets its next pods' proxy from the injector "
                  "webhooks then present: Istio's gives its sidecar, and once the purge deletes it an unlabelled "
-                 "template gets none.")
+                 "template gets none. At the finished gate, pods already created that way (no proxy where their "
+                 "namespace or template asks for one) are outside the mesh their ASM-proxied peers enforce.")
     remediation = "Label the pod template with sidecar.asm.aliyun.com/inject=true (rolling restart)."
     _LEFT = "{total} pod(s) still run Istio's sidecar ({native} native, {classic} classic)"
     CLEAN = Outcome("AA1201", Status.PASS, "no pod runs Istio's sidecar",
@@ -147,17 +151,52 @@ class IstioSidecarsRemaining(ClusterCheck):
             "(`kubectl get mutatingwebhookconfigurations -o yaml`), or grant list on namespaces and "
             "mutatingwebhookconfigurations (`asm-audit rbac`); label each such template "
             "sidecar.asm.aliyun.com/inject=true, then audit again.")
+    # Pods that run no proxy where their labels ask for one (auditor/idle.unmeshed_pods), at the finished gate.
+    UNMESHED = Outcome(
+        "AA1220", Status.FAIL, "(finished gate) pods of a workload run no proxy although their namespace's or "
+        "template's injection labels ask for one (created while no injector selected them: once `istioctl uninstall "
+        "--purge` deleted Istio's injector, ASM's takes only templates labelled sidecar.asm.aliyun.com/inject=true "
+        "during the migration): they are outside the mesh, and their ASM-proxied peers under STRICT mTLS or "
+        "AuthorizationPolicies refuse them",
+        message="{total} pod(s) of {kind} {namespace}/{name} run no proxy although {asks} asks for one; {now}",
+        fix="Label the pod template for ASM's proxy and recreate its pods (patching a Deployment's, StatefulSet's or "
+            "DaemonSet's template rolls them); or, if the workload must stay outside the mesh, label its template "
+            "sidecar.istio.io/inject=false:\n{command}")
+    UNMESHED_UNPROVEN = Outcome(
+        "AA1237", Status.UNKNOWN, "(finished gate) pods run no proxy, and whether their namespace or template asks "
+        "for one (or the pods opt out) cannot be told: the namespaces unread, or in a namespace that asks, a pod of no "
+        "workload or a workload whose template is not read",
+        message="{count} workload(s) run pods with no proxy ({workloads}), and whether injection is asked for them "
+                "cannot be told: {reason}",
+        fix="Grant list on namespaces and the workload kinds named (`asm-audit rbac`) and audit again; for a pod of no "
+            "workload, read its labels and annotations (`kubectl get pod -o yaml`): recreate it with "
+            "sidecar.asm.aliyun.com/inject=true, or, if it opts out (sidecar.istio.io/inject=false), exempt AA1237 "
+            "for it with the reason.")
     outcomes = (CLEAN, LEFT, RESTART_PENDING, PARTLY_MOVED, BAKED_IN, UNCLASSIFIED, VM_GROUP_ON_ISTIO,
                 VM_ENTRY_ON_ISTIO, VM_GROUP_UNPROVEN, VM_ENTRY_UNPROVEN, VM_UNREAD, CA_OWNER_UNREAD, PROXYLESS_ON_ISTIO,
-                PROXYLESS_NO_SERVER, PROXYLESS_UNPROVEN, IDLE_ON_ISTIO, IDLE_NO_INJECTOR, IDLE_UNPROVEN)
+                PROXYLESS_NO_SERVER, PROXYLESS_UNPROVEN, IDLE_ON_ISTIO, IDLE_NO_INJECTOR, IDLE_UNPROVEN, UNMESHED,
+                UNMESHED_UNPROVEN)
     needs = (K.POD,)
     # Services: which istiod a proxy's CA_ADDR names is told from them (CA_OWNER_UNREAD when they are not read).
     # Namespaces and injector webhooks: which proxy a workload running no pod gets next (auditor/idle.py).
     uses = (K.REPLICASET, K.JOB, K.DEPLOYMENT, K.STATEFULSET, K.DAEMONSET, K.CRONJOB, K.REPLICATIONCONTROLLER,
             K.CLONESET, K.SERVICE, K.WORKLOADENTRY, K.WORKLOADGROUP, K.NAMESPACE, K.MUTATING_WEBHOOK)
 
-    @same_in_every_gate
     def check_cluster(self, cluster: ClusterInventory, ctx: Context) -> Iterable[Finding]:
+        found = self._every_gate(cluster, ctx)
+        if ctx.gate is not Gate.FINISHED:
+            return found
+        # The finished gate only: at the uninstall gate Istio's injector still takes every pod its selectors match,
+        # so a pod with no proxy where its labels ask for one was not left so by the migration (nor does the
+        # uninstall change it); from the purge on, ASM's injector (during the migration: only templates labelled
+        # sidecar.asm.aliyun.com/inject=true) is the only one left, and a pod created then gets none.
+        unmeshed = self._unmeshed_findings(cluster, cluster.pods())
+        if not unmeshed:
+            return found  # the findings judged once (the same objects as the uninstall gate's)
+        return [*(f for f in found if f.code != self.CLEAN.code), *unmeshed]
+
+    @same_in_every_gate
+    def _every_gate(self, cluster: ClusterInventory, ctx: Context) -> Iterable[Finding]:
         pods = cluster.pods()
         # Only the rows and columns read, as a frame of those columns' arrays: filtering copies each column kept.
         sidecars = pod_columns(pods, istio_sidecar_rows(pods), [*WORKLOAD_KEY, "name", "native", "asm_inject",
@@ -261,6 +300,52 @@ class IstioSidecarsRemaining(ClusterCheck):
                 "reason": joined("; ", [*list(distinct.values())[:3], *(["..."] if len(distinct) > 3 else [])])},
                 evidence={"workloads": names[:20], "workload_count": len(names), "reasons": reasons[:20],
                           "unread": reading.unread}))
+        return out
+
+    def _unmeshed_findings(self, cluster: ClusterInventory, pods: Any) -> list[Finding]:
+        """One FAIL per workload whose active pods run no proxy although their namespace's or template's injection
+        labels ask for one (auditor/idle.unmeshed_pods); one UNKNOWN for the workloads of which that cannot be told."""
+        reading = idle.unmeshed_pods(cluster, pods)
+        out: list[Finding] = []
+        for w in reading.workloads:
+            if reading.webhooks_unread:
+                now = Phrase(N_("which injector webhook selects its template now cannot be told ({reason})"),
+                             reason=reading.webhooks_unread)
+            elif w.istio:
+                now = Phrase(N_("Istio's injector {webhooks} selects its template: its pods were created without it"),
+                             webhooks=", ".join(w.istio))
+            elif w.asm:
+                now = Phrase(N_("ASM's injector {webhooks} selects its template now: its pods were created before"),
+                             webhooks=", ".join(w.asm))
+            elif w.unproven:
+                now = Phrase(N_("injector webhook(s) {webhooks} select its template, and whose istiod answers them is "
+                                "not proven"), webhooks=", ".join(w.unproven))
+            else:
+                now = NO_INJECTOR_NOW
+            subject = {"kind": w.kind, "namespace": w.namespace, "name": w.name}
+            # Labelled for ASM already: its pods only need recreating; else the label first (a patch of a Deployment's,
+            # StatefulSet's or DaemonSet's template rolls its pods).
+            command = (mesh.restart_command(cluster.name, w.kind, w.namespace, w.name) if w.asm_labelled
+                       else mesh.asm_inject_command(cluster.name, w.kind, w.namespace, w.name))
+            evidence: dict[str, Any] = {"pods": w.pods, "pod_count": w.pod_count, "asks_for_injection": w.asks,
+                                        "template_labels": w.labels, "labelled_for_asm": w.asm_labelled,
+                                        "istio_injectors": w.istio, "asm_injectors": w.asm,
+                                        "unproven_injectors": w.unproven}
+            if reading.webhooks_unread:
+                evidence["injectors_unread"] = reading.webhooks_unread
+            out.append(self.report(self.UNMESHED, cluster.name, params={
+                **subject, "total": w.pod_count, "asks": joined(", ", w.asks), "now": now, "command": command},
+                evidence=evidence, **subject))
+        if reading.undecided:
+            names = [ref for ref, _ in reading.undecided]
+            distinct: dict[str, str] = {}  # each reason once, in the workloads' order
+            for _, why in reading.undecided:
+                distinct.setdefault(str(why), why)
+            reasons = list(distinct)
+            out.append(self.report(self.UNMESHED_UNPROVEN, cluster.name, params={
+                "count": len(names), "workloads": ", ".join(names[:5]) + (" ..." if len(names) > 5 else ""),
+                "reason": joined("; ", [*list(distinct.values())[:3], *(["..."] if len(distinct) > 3 else [])])},
+                evidence={"workloads": names[:20], "workload_count": len(names), "reasons": reasons[:20]}))
         return out
 
     def _proxyless_findings(self, cluster: ClusterInventory, pods: Any, ctx: Context) -> list[Finding]:

@@ -30,12 +30,16 @@ from auditor.model import Finding, Gate, Outcome, Severity, Status
 class ManualInjection(ClusterCheck):
     id = "manual-injection"
     title = "No workload template carries a kube-injected Istio sidecar"
-    gates = (Gate.ASSESSMENT, Gate.MIGRATING, Gate.UNINSTALL)
+    # The finished gate too: a kube-injected template that runs no pod now (scaled to zero, a CronJob between runs)
+    # shows no Istio sidecar to istio-sidecars-remaining, and its next pods bring Istio's proxy back after the purge,
+    # with no istiod to serve it. One rule (istio.manual_injections), judged here in every gate it matters.
+    gates = (Gate.ASSESSMENT, Gate.MIGRATING, Gate.UNINSTALL, Gate.FINISHED)
     severity = Severity.MAJOR
     rationale = ("`istioctl kube-inject` writes Istio's proxy into the workload template itself. Every new pod "
                  "gets that proxy again, frozen as it was rendered: a restart does not add "
                  "PROXY_CONFIG_XDS_AGENT, and relabelling for ASM moves the pod only if an injector re-injects "
-                 "it. The manifest has to be re-rendered without kube-inject.")
+                 "it. The manifest has to be re-rendered without kube-inject. After the uninstall, such a template "
+                 "(even one that runs no pod now) still brings Istio's proxy, with no istiod left to serve it.")
     remediation = "Re-render the manifest without istioctl kube-inject, label it for ASM injection, apply it."
     _BAKED = "template contains Istio's istio-proxy ({image}) in {field}"
     CLEAN = Outcome("AA0601", Status.PASS, "no workload template contains istio-proxy",
@@ -111,7 +115,7 @@ class ManualInjection(ClusterCheck):
             # No proxy, but what the injector added for a proxyless app (grpc-simple's bootstrap init container):
             # the app takes its configuration from Istio's istiod, named in the template itself.
             params = {"containers": ", ".join(inj.injected)}
-            outcome = self.BAKED_BOOTSTRAP if gate is Gate.UNINSTALL else self.BOOTSTRAP_TO_PLAN
+            outcome = self.BAKED_BOOTSTRAP if gate in (Gate.UNINSTALL, Gate.FINISHED) else self.BOOTSTRAP_TO_PLAN
             return self.report(outcome, cluster, params=params, **subject)
         if not inj.container:
             # Only the annotation: the template was copied from an injected pod; injectors read it as a

@@ -169,10 +169,11 @@ def test_a_virtualservice_whose_hosts_are_no_list_is_unknown_even_when_it_reache
         audit({"cluster-a": [odd]}, "uninstall", config=f.only_checks("egress-routes-to-asm"))
 
 
-def test_a_kube_injected_workloads_remediation_and_evidence_are_built_once_for_the_three_gates(
+def test_a_kube_injected_workloads_remediation_and_evidence_are_built_once_for_every_gate(
         audit, monkeypatch: pytest.MonkeyPatch):
-    """manual-injection judges each kube-injected template in three gates; only the outcome depends on the gate, so
-    the command and evidence are built once per workload (3 each before) and the gates' findings share them."""
+    """manual-injection judges each kube-injected template in four gates (finished since red18b); only the outcome
+    depends on the gate, so the command and evidence are built once per workload (once per gate before) and the gates'
+    findings share them."""
     built: list[tuple[str, str, str]] = []
     rerender = workloads.rerender_remediation
 
@@ -191,11 +192,12 @@ def test_a_kube_injected_workloads_remediation_and_evidence_are_built_once_for_t
     assert [(r["gate"], r["status"], r["code"], r["name"]) for r in rows] == [
         ("assessment", "WARN", "AA0620", "old-a"), ("assessment", "WARN", "AA0620", "old-b"),
         ("migrating", "WARN", "AA0622", "old-a"), ("migrating", "WARN", "AA0622", "old-b"),
-        ("uninstall", "FAIL", "AA0610", "old-a"), ("uninstall", "FAIL", "AA0610", "old-b")]
+        ("uninstall", "FAIL", "AA0610", "old-a"), ("uninstall", "FAIL", "AA0610", "old-b"),
+        ("finished", "FAIL", "AA0610", "old-a"), ("finished", "FAIL", "AA0610", "old-b")]
     # The advice, then the command that shows it done, naming the workload (session 18: on a line of its own).
     assert {r["remediation"].splitlines()[1].split(" get ")[1].split(" ")[0] for r in rows} == {
         "deployment/old-a", "deployment/old-b"}
-    assert [r["evidence"]["proxy_container"] for r in rows] == [True] * 6
+    assert [r["evidence"]["proxy_container"] for r in rows] == [True] * 8
 
 
 class ReadMetadata(dict):
