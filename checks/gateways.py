@@ -94,7 +94,8 @@ def injected_gateways(cluster: ClusterInventory, rules: mesh.ProxyRules, names: 
 # ================================================================ eastwest-gateway-options
 class EastwestGatewayOptions(ClusterCheck):
     id = "eastwest-gateway-options"
-    title = "With an east-west gateway: ASM keeps istio-system injectable"
+    title = ("With an east-west gateway, or another injected Istio gateway in istio-system: ASM keeps istio-system "
+             "injectable")
     gates = (Gate.SETUP,)
     severity = Severity.BLOCKER
     rationale = ("Istio's east-west gateway pod needs the injection webhook in istio-system, but ASM disables "
