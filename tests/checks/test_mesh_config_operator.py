@@ -125,3 +125,28 @@ def test_istiooperators_unread_is_unknown(audit):
                  unreadable={"c1": {K.ISTIOOPERATOR: "403 Forbidden: istiooperators.install.istio.io"}})
     assert (row["status"], row["code"]) == ("UNKNOWN", "AA0934")
     assert "403 Forbidden" in row["message"]
+
+
+# ---------------------------------------------------------------- pods-xds-agent: the operator's istioctl gateways
+def test_operator_rendered_gateway_is_fixed_in_its_istiooperator_not_by_istioctl_install(audit):
+    # Istio's docs install gateways with their own IstioOperator (profile empty, components.ingressGateways); the
+    # operator renders them (gateways/istio-ingress/templates/deployment.yaml @1.20.0: env from the IstioOperator's
+    # meshConfig.defaultConfig.proxyMetadata, never injected) with its owner labels. main: the remediation said
+    # `istioctl install -f` (a second, istioctl-managed install beside the operator's) or `kubectl set env`.
+    from tests import install_shapes as S
+    objs = [o for o in S.iop_gateway(S.Injector("1.20.0"), "istio-ingressgateway", "IngressGateways",
+                                     istio_label="ingressgateway") if o["kind"] != "Namespace"]
+    for obj in objs:
+        if obj["kind"] in ("Deployment", "Service", "ReplicaSet"):
+            obj["metadata"]["labels"].update({"install.operator.istio.io/owning-resource": "gateways",
+                                              "install.operator.istio.io/owning-resource-namespace": "istio-system",
+                                              "operator.istio.io/managed": "Reconcile"})
+    gateways_iop = iop("gateways")
+    gateways_iop["spec"] = {"profile": "empty", "components": {"ingressGateways": [
+        {"name": "istio-ingressgateway", "enabled": True}]}}
+    a = audit({"c1": [*istiod_with_pods(), operator(), operator_configmap(), iop(mesh_config=CARRIED), gateways_iop,
+                      *objs]}, "migrating")
+    [row] = [r for r in a.rows("pods-xds-agent") if r["name"] == "istio-ingressgateway"]
+    assert (row["status"], row["code"]) == ("FAIL", "AA1112")
+    assert "patch istiooperators.install.istio.io/gateways --type=merge" in row["remediation"]
+    assert "install -f" not in row["remediation"]
