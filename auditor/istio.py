@@ -125,6 +125,14 @@ def operator_hold(cluster: ClusterInventory, obj: dict[str, Any]) -> OperatorHol
     return OperatorHold(operator, namespace, owner, iop)
 
 
+def iop_patch_command(cluster: str, hold: OperatorHold) -> str:
+    """The merge patch that sets PROXY_CONFIG_XDS_AGENT: "true" in the mesh config of the IstioOperator `hold` names:
+    the operator reconciles the change and renders the mesh ConfigMap and its gateways with it."""
+    patch = '{"spec":{"meshConfig":{"defaultConfig":{"proxyMetadata":{"' + mesh.XDS_AGENT_KEY + '":"true"}}}}}'
+    return (f"{mesh.kubectl_in(cluster, hold.namespace)} patch "
+            f"{mesh.object_ref('istiooperators.install.istio.io', hold.name)} --type=merge -p {mesh.sh(patch)}")
+
+
 def iop_proxy_metadata(iop: dict[str, Any], key: str) -> tuple[bool, Any]:
     """(found, value) of defaultConfig.proxyMetadata[key] in the mesh config an IstioOperator renders: spec.meshConfig
     over spec.values.meshConfig (translate.go APIMapping "meshConfig" -> values meshConfig, istio/istio@1.20.0

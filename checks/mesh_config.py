@@ -10,7 +10,16 @@ from auditor import mesh
 from auditor.check import ClusterCheck, Context, no_istiod_outcomes
 from auditor.i18n import problem_of
 from auditor.inventory import ACTIVE_PHASES, ClusterInventory
-from auditor.istio import among, equal_to, iop_proxy_metadata, istiods, mesh_configmap_of, operator_hold, pod_columns
+from auditor.istio import (
+    among,
+    equal_to,
+    iop_patch_command,
+    iop_proxy_metadata,
+    istiods,
+    mesh_configmap_of,
+    operator_hold,
+    pod_columns,
+)
 from auditor.labelled import ARGO_TRACKING, FLUX_HELMRELEASE, FLUX_KUSTOMIZATION
 from auditor.model import Finding, Gate, Outcome, Severity, Status
 from auditor.remote import Links, remote_outcomes
@@ -199,7 +208,6 @@ class MeshConfigXdsAgent(ClusterCheck):
                            remediation=self.remediation + operator_note(cluster) + f" Check: {show}",
                            evidence=evidence, **subject)
 
-
     def _operator_hold(self, cluster: ClusterInventory, cm: dict[str, Any], where: dict[str, str],
                        evidence: dict[str, Any], subject: dict[str, str]) -> Finding | None:
         """FAIL when the running istio-operator renders `cm` from an IstioOperator without the setting (its next
@@ -216,12 +224,9 @@ class MeshConfigXdsAgent(ClusterCheck):
         evidence["istio_operator_value"] = iop_value if found else None
         if found and isinstance(iop_value, str) and iop_value in mesh.GO_TRUE:
             return None
-        patch = ('{"spec":{"meshConfig":{"defaultConfig":{"proxyMetadata":{"' + mesh.XDS_AGENT_KEY
-                 + '":"true"}}}}}')
-        command = (f"{mesh.kubectl_in(cluster.name, hold.namespace)} patch "
-                   f"{mesh.object_ref('istiooperators.install.istio.io', hold.name)} --type=merge -p {mesh.sh(patch)}")
         return self.report(self.OPERATOR_REVERTS, cluster.name, params={
-            **params, "iop_value": repr(iop_value) if found else "<absent>", "command": command},
+            **params, "iop_value": repr(iop_value) if found else "<absent>",
+            "command": iop_patch_command(cluster.name, hold)},
             evidence=evidence, **subject)
 
 

@@ -18,6 +18,7 @@ from auditor.istio import (
     WORKLOAD_KEY,
     OperatorHold,
     among,
+    iop_patch_command,
     istio_proxy_rows,
     operator_hold,
     pod_columns,
@@ -205,14 +206,10 @@ class PodsXdsAgent(ClusterCheck):
         if installed_by != INSTALL_ISTIOCTL:
             return mesh.restart_command(cluster, kind, namespace, name)
         if hold is not None:
-            patch = ('{"spec":{"meshConfig":{"defaultConfig":{"proxyMetadata":{"' + mesh.XDS_AGENT_KEY
-                     + '":"true"}}}}}')
             return (f"# {kind} {mesh.sh_text(namespace)}/{mesh.sh_text(name)} is rendered by the in-cluster "
                     f"istio-operator {mesh.sh_text(hold.operator)} from IstioOperator {mesh.sh_text(hold.subject)} "
                     "and is not injected: a restart does not add the setting. Set it in that IstioOperator; the "
-                    "operator then renders the gateway with it:\n"
-                    f"{mesh.kubectl_in(cluster, hold.namespace)} patch "
-                    f"{mesh.object_ref('istiooperators.install.istio.io', hold.name)} --type=merge -p {mesh.sh(patch)}")
+                    "operator then renders the gateway with it:\n" + iop_patch_command(cluster, hold))
         return (f"# {kind} {mesh.sh_text(namespace)}/{mesh.sh_text(name)} was rendered by istioctl from an "
                 "IstioOperator and is not injected: a restart does not add the setting.\n"
                 "# Set spec.meshConfig.defaultConfig.proxyMetadata.PROXY_CONFIG_XDS_AGENT: \"true\" in the "
