@@ -40,6 +40,113 @@ def mesh_configmap_of(dep: dict[str, Any]) -> tuple[str, str]:
     return (dep.get("metadata") or {}).get("namespace") or "istio-system", mesh_configmap_name(dep)
 
 
+# ---------------------------------------------------------------- the in-cluster istio-operator's hold on its objects
+# What the istio-operator (Istio 1.10..1.23, `istioctl operator init`) labels every object it renders with: the
+# IstioOperator it renders it from (getCoreOwnerLabels, istio/istio@1.20.0 operator/pkg/helmreconciler/reconciler.go;
+# common.go). istioctl labels its own objects with its record `installed-state[-<rev>]` and Istio's Helm charts with
+# `unknown`: neither is an IstioOperator the operator reconciles (istioctl annotates its record IGNORE_RECONCILE).
+OWNING_RESOURCE = "install.operator.istio.io/owning-resource"
+OWNING_RESOURCE_NAMESPACE = "install.operator.istio.io/owning-resource-namespace"
+IGNORE_RECONCILE = "install.istio.io/ignoreReconcile"
+_NO_OWNING_RESOURCE = ("", "unknown")
+
+
+@dataclass(frozen=True)
+class OperatorHold:
+    """An object the running istio-operator renders from an IstioOperator it reconciles: the operator applies the
+    rendered object over whatever was changed beside it when its pod starts (controller-runtime lists the
+    IstioOperators, operatorPredicates.CreateFunc -> Reconcile, and a new pod's object cache is empty so ApplyManifest
+    applies every object) and when the IstioOperator changes; an edit of the object itself triggers nothing
+    (ownedResourcePredicates.UpdateFunc returns false): istio/istio@1.10.6, 1.20.0, 1.23.6
+    operator/pkg/controller/istiocontrolplane/istiocontrolplane_controller.go, operator/pkg/helmreconciler/apply.go."""
+
+    operator: str                  # namespace/name of the operator Deployment
+    namespace: str                 # the IstioOperator's
+    name: str
+    iop: dict[str, Any] | None     # None when not read (unread says why) or not found
+    unread: str = ""
+
+    @property
+    def subject(self) -> str:
+        return f"{self.namespace}/{self.name}"
+
+
+def _operator_env(dep: dict[str, Any]) -> dict[str, str | None]:
+    """The operator container's env values as written (None: set from valueFrom, not known here)."""
+    containers = (((dep.get("spec") or {}).get("template") or {}).get("spec") or {}).get("containers") or []
+    chosen = next((c for c in containers if isinstance(c, dict) and c.get("name") == "istio-operator"),
+                  containers[0] if containers and isinstance(containers[0], dict) else {})
+    out: dict[str, str | None] = {}
+    for env in chosen.get("env") or ():
+        if isinstance(env, dict) and isinstance(env.get("name"), str):
+            value = env.get("value")
+            out[env["name"]] = None if "valueFrom" in env else str(value or "")
+    return out
+
+
+def _operator_reconciles(dep: dict[str, Any], namespace: str, revision: str) -> bool:
+    """Whether istio-operator Deployment `dep` reconciles an IstioOperator in `namespace` of `revision`: its REVISION
+    env is empty or that revision (Reconcile skips the others), its WATCH_NAMESPACE empty (every namespace) or
+    listing it (getWatchNamespaces, operator/cmd/operator/server.go @1.20.0); scaled to zero, it reconciles nothing.
+    A value set from valueFrom is taken as matching."""
+    if (dep.get("spec") or {}).get("replicas") == 0:
+        return False
+    env = _operator_env(dep)
+    operator_revision = env.get("REVISION", "")
+    if operator_revision and operator_revision != ("" if revision == "default" else revision):
+        return False
+    watched = env.get("WATCH_NAMESPACE", "")
+    return not watched or namespace in [w.strip() for w in watched.split(",")]
+
+
+def operator_hold(cluster: ClusterInventory, obj: dict[str, Any]) -> OperatorHold | None:
+    """The running istio-operator's hold on `obj` (see OperatorHold), None when no operator Deployment reconciles
+    the IstioOperator its labels name, or that IstioOperator is istioctl's record (ignoreReconcile) or gone."""
+    meta = obj.get("metadata") or {}
+    labels = meta.get("labels") or {}
+    owner = str(labels.get(OWNING_RESOURCE) or "")
+    if owner in _NO_OWNING_RESOURCE:
+        return None
+    namespace = str(labels.get(OWNING_RESOURCE_NAMESPACE) or meta.get("namespace") or "")
+    revision = str(labels.get("istio.io/rev") or "default")
+    operators = [d for d in cluster.istio_operator_deployments()
+                 if not mesh.is_sail_operator(d) and _operator_reconciles(d, namespace, revision)]
+    if not operators:
+        return None
+    op_meta = operators[0].get("metadata") or {}
+    operator = f"{op_meta.get('namespace') or ''}/{op_meta.get('name') or ''}"
+    if not cluster.available(K.ISTIOOPERATOR):
+        if owner.startswith("installed-state"):  # istioctl's record: never reconciled by the operator
+            return None
+        return OperatorHold(operator, namespace, owner, None, cluster.unread_reason(K.ISTIOOPERATOR))
+    iop = cluster.get(K.ISTIOOPERATOR, owner, namespace)
+    if iop is None or str(((iop.get("metadata") or {}).get("annotations") or {}).get(IGNORE_RECONCILE)) == "true":
+        return None
+    return OperatorHold(operator, namespace, owner, iop)
+
+
+def iop_patch_command(cluster: str, hold: OperatorHold) -> str:
+    """The merge patch that sets PROXY_CONFIG_XDS_AGENT: "true" in the mesh config of the IstioOperator `hold` names:
+    the operator reconciles the change and renders the mesh ConfigMap and its gateways with it."""
+    patch = '{"spec":{"meshConfig":{"defaultConfig":{"proxyMetadata":{"' + mesh.XDS_AGENT_KEY + '":"true"}}}}}'
+    return (f"{mesh.kubectl_in(cluster, hold.namespace)} patch "
+            f"{mesh.object_ref('istiooperators.install.istio.io', hold.name)} --type=merge -p {mesh.sh(patch)}")
+
+
+def iop_proxy_metadata(iop: dict[str, Any], key: str) -> tuple[bool, Any]:
+    """(found, value) of defaultConfig.proxyMetadata[key] in the mesh config an IstioOperator renders: spec.meshConfig
+    over spec.values.meshConfig (translate.go APIMapping "meshConfig" -> values meshConfig, istio/istio@1.20.0
+    operator/pkg/translate/translate.go). Istio's profiles do not set PROXY_CONFIG_XDS_AGENT."""
+    spec = iop.get("spec") if isinstance(iop.get("spec"), dict) else {}
+    values = spec.get("values") if isinstance(spec.get("values"), dict) else {}
+    for config in (spec.get("meshConfig"), values.get("meshConfig")):
+        default = config.get("defaultConfig") if isinstance(config, dict) else None
+        metadata = default.get("proxyMetadata") if isinstance(default, dict) else None
+        if isinstance(metadata, dict) and key in metadata:
+            return True, metadata[key]
+    return False, None
+
+
 def istiods(cluster: ClusterInventory) -> list[dict[str, Any]]:
     """Self-built istiod Deployments (label app=istiod), sorted by revision; ASM's control plane has none."""
     return sorted(cluster.istiod_deployments(), key=lambda d: (mesh.istiod_revision(d), d["metadata"].get("name", "")))

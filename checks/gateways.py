@@ -24,7 +24,7 @@ from auditor.asm import (
     option_patch,
     seed_spelling_used,
 )
-from auditor.check import ClusterCheck, Context, same_in_every_gate
+from auditor.check import ENGINE_UNREADABLE, ClusterCheck, Context, same_in_every_gate
 from auditor.errors import EvidenceUnavailable
 from auditor.gateways import (
     EASTWEST,
@@ -77,19 +77,34 @@ DECLARED_ONLY = Phrase(N_("it is only declared by its IstioGateway on the ASM co
 # the gateway chart's pods use: sidecar.istio.io/inject "true"), istio-control/istio-discovery/templates/
 # mutatingwebhook.yaml @1.18.7, 1.24.6, 1.30.3 (and 1.10.6 without useLegacySelectors). ASM writes "disable".
 INJECTION_ON = "enabled"
+# The pod-template label of a gateway Istio's webhook completes at pod creation (istio-proxy image `auto`): the
+# istio/gateway chart (manifests/charts/gateway/templates/deployment.yaml, _helpers.tpl @1.20.0, 1.30.3) and an
+# IstioOperator gateway with `injectionTemplate` set (gateways/istio-ingress|istio-egress/templates/
+# injected-deployment.yaml @1.20.0). istioctl's rendered gateways and istiod's Gateway API Deployments write "false".
+INJECT_LABEL = "sidecar.istio.io/inject"
+
+
+def injected_gateways(cluster: ClusterInventory, rules: mesh.ProxyRules, names: Any) -> list[str]:
+    """Istio's gateways (east-west aside: their own signal) whose pods Istio's webhook injects, in istio-system: the
+    namespace ASM labels istio-injection: disable unless the advanced option is set."""
+    return [f"{g.kind} {g.namespace}/{g.name}" for g in istio_gateways(cluster, rules, names)
+            if g.namespace == ISTIO_SYSTEM and g.type != EASTWEST and g.pod_labels.get(INJECT_LABEL) == "true"]
 
 
 # ================================================================ eastwest-gateway-options
 class EastwestGatewayOptions(ClusterCheck):
     id = "eastwest-gateway-options"
-    title = "With an east-west gateway: ASM keeps istio-system injectable"
+    title = ("With an east-west gateway, or another injected Istio gateway in istio-system: ASM keeps istio-system "
+             "injectable")
     gates = (Gate.SETUP,)
     severity = Severity.BLOCKER
     rationale = ("Istio's east-west gateway pod needs the injection webhook in istio-system, but ASM disables "
                  "injection there by default. With an east-west gateway the ASMMigrateFromIstio advanced option "
                  "stopIstioSystemInjectionDisabling must be set (ASM does not read the spelling "
                  "disableIstioSystemLabelReconciliation) and the label istio-injection: disable(d) "
-                 "removed from istio-system before SetupIstioForMigrate.")
+                 "removed from istio-system before SetupIstioForMigrate. The same holds for any other Istio gateway "
+                 "in istio-system whose pods the webhook injects (the istio/gateway chart, an IstioOperator gateway "
+                 "with injectionTemplate): without injection its next pods keep the image `auto` and never start.")
     remediation = ("Set spec.advancedOptions.stopIstioSystemInjectionDisabling=true on ASMMigrateFromIstio/default, "
                    "then `kubectl label ns istio-system istio-injection-` in the cluster.")
     SET = Outcome("AA0801", Status.PASS,
@@ -120,9 +135,33 @@ class EastwestGatewayOptions(ClusterCheck):
     EASTWEST_UNSEEN = Outcome("AA0831", Status.UNKNOWN, "no east-west gateway seen, but the gateway scan could not "
                               "read every kind it reads: one may have been missed", fix=SCAN_UNREAD_FIX,
                               message=SCAN_UNREAD + "no east-west gateway seen, but one may have been missed")
-    NO_EASTWEST = Outcome("AA0840", Status.NOT_APPLICABLE, "no east-west gateway in the cluster",
-                          message=f"no east-west gateway (looked for {EASTWEST_LOOKED_FOR})")
-    outcomes = (SET, OPTION_NOT_SET, SEED_SPELLING, NO_MIGRATION, INJECTION_DISABLED, OPTION_UNREADABLE,
+    NO_EASTWEST = Outcome("AA0840", Status.NOT_APPLICABLE, "no east-west gateway in the cluster, and no other Istio "
+                          "gateway injected by the webhook in istio-system",
+                          message=f"no east-west gateway (looked for {EASTWEST_LOOKED_FOR}), and no other Istio "
+                                  f"gateway in istio-system whose pod template is labelled {INJECT_LABEL}: \"true\"")
+    # No east-west gateway, but other Istio gateways in istio-system that the webhook injects (injected_gateways).
+    _INJECTED = "Istio gateway(s) injected by the webhook in istio-system ({gateways})"
+    INJECTED_SET = Outcome("AA0802", Status.PASS, "Istio gateways injected in istio-system: the advanced option is "
+                           "set and istio-system stays injectable",
+                           message=_INJECTED + "; advanced option {option} is set and istio-system carries no "
+                                               "istio-injection label other than enabled")
+    INJECTED_OPTION_NOT_SET = Outcome(
+        "AA0814", Status.FAIL, "Istio gateways injected in istio-system: the advanced option is not set, so ASM "
+        "keeps labelling istio-system istio-injection: disable and their next pods are not injected (image auto)",
+        message=_INJECTED + ": advanced option not set (spec.advancedOptions: {options}); ASM keeps istio-system's "
+                            "injection off and their next pods never start")
+    INJECTED_DISABLED = Outcome(
+        "AA0815", Status.FAIL, "Istio gateways injected in istio-system: istio-system is labelled istio-injection "
+        "with a value other than enabled (ASM's disable): their next pods are not injected (image auto) and never "
+        "start", fix=f"`kubectl label ns {ISTIO_SYSTEM} istio-injection-` in the cluster",
+        message=_INJECTED + ": namespace istio-system is labelled istio-injection={label}; their next pods are not "
+                            "injected and never start")
+    INJECTED_NO_MIGRATION = Outcome(
+        "AA0816", Status.FAIL, "Istio gateways injected in istio-system: ASMMigrateFromIstio/default does not exist, "
+        "so the advanced option cannot be set",
+        message=_INJECTED + ": ASMMigrateFromIstio/default does not exist, so the advanced option cannot be set")
+    outcomes = (SET, INJECTED_SET, OPTION_NOT_SET, SEED_SPELLING, NO_MIGRATION, INJECTION_DISABLED,
+                INJECTED_OPTION_NOT_SET, INJECTED_DISABLED, INJECTED_NO_MIGRATION, OPTION_UNREADABLE,
                 EASTWEST_UNSEEN, NO_EASTWEST)
     needs = (K.DEPLOYMENT, K.SERVICE, K.NAMESPACE)
     uses = SCAN_KINDS
@@ -130,9 +169,14 @@ class EastwestGatewayOptions(ClusterCheck):
 
     def check_cluster(self, cluster: ClusterInventory, ctx: Context) -> Iterable[Finding]:
         signals = eastwest_signals(cluster, ctx.inv.rules, ctx.config.gateways)
-        if not signals:  # N/A only when the scan saw everything; a gateway seen is judged whatever was not read
+        injected = [] if signals else injected_gateways(cluster, ctx.inv.rules, ctx.config.gateways)
+        if not signals and not injected:
+            # N/A only when the scan saw everything; a gateway seen is judged whatever was not read
             yield from scan_unread_findings(self, cluster, self.EASTWEST_UNSEEN) or [
                 self.report(self.NO_EASTWEST, cluster.name, params={})]
+            return
+        if injected:
+            yield from self._injected(cluster, ctx, injected)
             return
         ns = cluster.get(K.NAMESPACE, ISTIO_SYSTEM)
         label = (((ns or {}).get("metadata") or {}).get("labels") or {}).get("istio-injection")
@@ -174,6 +218,46 @@ class EastwestGatewayOptions(ClusterCheck):
                               evidence=evidence, **subject)
         else:
             yield self.report(self.SET, cluster.name, params={"option": evidence["advanced_option"]},
+                              evidence=evidence, **subject)
+
+    def _injected(self, cluster: ClusterInventory, ctx: Context, injected: list[str]) -> Iterator[Finding]:
+        """No east-west gateway, but Istio gateways in istio-system that the webhook injects: the same two needs."""
+        ns = cluster.get(K.NAMESPACE, ISTIO_SYSTEM)
+        label = (((ns or {}).get("metadata") or {}).get("labels") or {}).get("istio-injection")
+        evidence: dict[str, Any] = {"injected_gateways": injected, "istio-system istio-injection": label}
+        subject = {"kind": "Namespace", "name": ISTIO_SYSTEM}
+        where = {"gateways": ", ".join(injected)}
+        try:
+            cr = migration_resource(ctx.inv.require_asm())
+        except EvidenceUnavailable as exc:
+            cr, unread = None, exc.reason
+        else:
+            unread = ""
+        problems: list[Finding] = []
+        option = None
+        if not unread:
+            if cr is None:
+                problems.append(self.report(self.INJECTED_NO_MIGRATION, cluster.name, params=where,
+                                            remediation=self.remediation, evidence=evidence, **subject))
+            else:
+                is_set, option = advanced_option(cr)
+                options = ((cr.get("spec") or {}).get("advancedOptions")) or {}
+                evidence.update({"advanced_option": option, "advancedOptions": options})
+                if not is_set:
+                    problems.append(self.report(
+                        self.INJECTED_OPTION_NOT_SET, cluster.name,
+                        params={**where, "options": json.dumps(options, sort_keys=True) if options else "absent"},
+                        remediation=option_patch(cr), evidence=evidence, **subject))
+        if label is not None and label != INJECTION_ON:
+            problems.append(self.report(
+                self.INJECTED_DISABLED, cluster.name, params={**where, "label": label}, evidence=evidence,
+                remediation=f"{mesh.kubectl(cluster.name)} label ns {ISTIO_SYSTEM} istio-injection-", **subject))
+        if problems:
+            yield from problems
+        elif unread:
+            yield self.report(ENGINE_UNREADABLE, cluster.name, params={"reason": unread}, evidence=evidence)
+        else:
+            yield self.report(self.INJECTED_SET, cluster.name, params={**where, "option": option},
                               evidence=evidence, **subject)
 
 

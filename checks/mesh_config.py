@@ -10,7 +10,16 @@ from auditor import mesh
 from auditor.check import ClusterCheck, Context, no_istiod_outcomes
 from auditor.i18n import problem_of
 from auditor.inventory import ACTIVE_PHASES, ClusterInventory
-from auditor.istio import among, equal_to, istiods, mesh_configmap_of, pod_columns
+from auditor.istio import (
+    among,
+    equal_to,
+    iop_patch_command,
+    iop_proxy_metadata,
+    istiods,
+    mesh_configmap_of,
+    operator_hold,
+    pod_columns,
+)
 from auditor.labelled import ARGO_TRACKING, FLUX_HELMRELEASE, FLUX_KUSTOMIZATION
 from auditor.model import Finding, Gate, Outcome, Severity, Status
 from auditor.remote import Links, remote_outcomes
@@ -106,14 +115,37 @@ class MeshConfigXdsAgent(ClusterCheck):
                            fix="Put defaultConfig.proxyMetadata.PROXY_CONFIG_XDS_AGENT: \"true\" into the mesh config "
                                "in Git ({tool} {source}: the Istio chart's values meshConfig), or pause its sync for "
                                "the migration; then exempt this finding with the reason.")
+    # The in-cluster istio-operator applies the ConfigMap it renders from an IstioOperator over ASM's edit when its pod
+    # starts or the IstioOperator changes (auditor/istio.py OperatorHold): the IstioOperator must carry the setting.
+    OPERATOR_REVERTS = Outcome(
+        "AA0916", Status.FAIL, "the setting is in the mesh ConfigMap, but the in-cluster istio-operator renders that "
+        "ConfigMap from an IstioOperator whose meshConfig does not set it: the operator's next reconcile (its pod "
+        "restarting, any change of the IstioOperator) puts the ConfigMap back without it", Severity.MAJOR,
+        fix="Set it in the IstioOperator the operator reconciles, which then renders the ConfigMap with it (the "
+            "istioctl/IstioOperator gateways it renders get it too):\n{command}",
+        message="revision {revision}: PROXY_CONFIG_XDS_AGENT: \"true\" in {namespace}/{configmap}, but the in-cluster "
+                "istio-operator {operator} renders that ConfigMap from IstioOperator {istio_operator}, whose "
+                "meshConfig.defaultConfig.proxyMetadata.PROXY_CONFIG_XDS_AGENT is {iop_value}: its next reconcile "
+                "reverts the ConfigMap, and pods injected after that cannot talk mTLS to ASM proxies")
+    OPERATOR_CR_UNREAD = Outcome(
+        "AA0934", Status.UNKNOWN, "the setting is in the mesh ConfigMap, but the in-cluster istio-operator renders "
+        "that ConfigMap from an IstioOperator that cannot be read: whether the operator's next reconcile reverts it "
+        "is not known",
+        fix="Grant list on istiooperators.install.istio.io (`asm-audit rbac`) or collect them into the snapshot, then "
+            "audit again; or check that the IstioOperator's spec.meshConfig.defaultConfig.proxyMetadata sets "
+            "PROXY_CONFIG_XDS_AGENT: \"true\".",
+        message="revision {revision}: PROXY_CONFIG_XDS_AGENT: \"true\" in {namespace}/{configmap}, rendered by the "
+                "in-cluster istio-operator {operator} from IstioOperator {istio_operator}, which cannot be read "
+                "({reason}): whether the operator's next reconcile reverts it is not known")
     # A remote cluster (no istiod) judged against the audited istiod serving its proxies (auditor/remote.py).
     REMOTE = remote_outcomes(passed="AA0902", failed="AA0915", unjudged="AA0932", unlinked="AA0933")
-    outcomes = (SET, SET_FROM_GIT, ABSENT, NO_CONFIGMAP, UNPARSABLE, UNQUOTED, WRONG_VALUE, *REMOTE,
+    outcomes = (SET, SET_FROM_GIT, ABSENT, NO_CONFIGMAP, UNPARSABLE, UNQUOTED, WRONG_VALUE, OPERATOR_REVERTS,
+                OPERATOR_CR_UNREAD, *REMOTE,
                 *no_istiod_outcomes(elsewhere="AA0930", pods_unread="AA0931", absent="AA0940"))
     needs = (K.DEPLOYMENT, K.CONFIGMAP)
     # Istio proxies without a local istiod: UNKNOWN, not N/A; their istiod's cluster named by istio-system's
-    # annotation (Namespace).
-    uses = (K.POD, K.REPLICASET, K.NAMESPACE)
+    # annotation (Namespace). IstioOperators: what the in-cluster istio-operator renders the ConfigMap from.
+    uses = (K.POD, K.REPLICASET, K.NAMESPACE, K.ISTIOOPERATOR)
 
     def prepare(self, ctx: Context) -> None:
         self.links = Links()
@@ -155,6 +187,9 @@ class MeshConfigXdsAgent(ClusterCheck):
             return self.report(self.UNPARSABLE, cluster.name, params={"revision": revision, "problem": problem},
                                remediation=f"Inspect it: {show}", evidence=evidence, **subject)
         if isinstance(value, str) and value in mesh.GO_TRUE:  # copied into each pod's env; ParseBool
+            held = self._operator_hold(cluster, cm, where, evidence, subject)
+            if held is not None:
+                return held
             applier = gitops_applier(cm)
             if applier is not None:
                 tool, source = applier
@@ -172,6 +207,27 @@ class MeshConfigXdsAgent(ClusterCheck):
         return self.report(outcome, cluster.name, params=params,
                            remediation=self.remediation + operator_note(cluster) + f" Check: {show}",
                            evidence=evidence, **subject)
+
+    def _operator_hold(self, cluster: ClusterInventory, cm: dict[str, Any], where: dict[str, str],
+                       evidence: dict[str, Any], subject: dict[str, str]) -> Finding | None:
+        """FAIL when the running istio-operator renders `cm` from an IstioOperator without the setting (its next
+        reconcile reverts ASM's edit), UNKNOWN when that IstioOperator cannot be read; None otherwise."""
+        hold = operator_hold(cluster, cm)
+        if hold is None:
+            return None
+        evidence.update({"istio_operator": hold.subject, "operator_deployment": hold.operator})
+        params = {**where, "operator": hold.operator, "istio_operator": hold.subject}
+        if hold.iop is None:
+            return self.report(self.OPERATOR_CR_UNREAD, cluster.name, params={**params, "reason": hold.unread},
+                               evidence={**evidence, "istiooperators_unread": hold.unread}, **subject)
+        found, iop_value = iop_proxy_metadata(hold.iop, mesh.XDS_AGENT_KEY)
+        evidence["istio_operator_value"] = iop_value if found else None
+        if found and isinstance(iop_value, str) and iop_value in mesh.GO_TRUE:
+            return None
+        return self.report(self.OPERATOR_REVERTS, cluster.name, params={
+            **params, "iop_value": repr(iop_value) if found else "<absent>",
+            "command": iop_patch_command(cluster.name, hold)},
+            evidence=evidence, **subject)
 
 
 class IstiodRestarted(ClusterCheck):

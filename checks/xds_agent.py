@@ -16,8 +16,11 @@ from auditor.inventory import ClusterInventory, value_counts, workload_columns, 
 from auditor.istio import (
     UNCLASSIFIED_MESSAGE,
     WORKLOAD_KEY,
+    OperatorHold,
     among,
+    iop_patch_command,
     istio_proxy_rows,
+    operator_hold,
     pod_columns,
     proxyless_rows,
     unclassified_proxy_findings,
@@ -111,7 +114,8 @@ class PodsXdsAgent(ClusterCheck):
     outcomes = (CARRIED, NO_ISTIO_PROXY, MISSING, GATEWAY_MISSING, ISTIOCTL_GATEWAY_MISSING, UNCLASSIFIED,
                 VM_GROUP_OVERRIDE, VM_ON_ISTIO, VM_UNPROVEN, VM_UNREAD)
     needs = (K.POD,)
-    uses = (K.REPLICASET, K.JOB, K.DEPLOYMENT, *SCAN_KINDS, K.WORKLOADENTRY, K.WORKLOADGROUP)
+    # IstioOperators: what the in-cluster istio-operator renders an istioctl gateway from (its remediation).
+    uses = (K.REPLICASET, K.JOB, K.DEPLOYMENT, *SCAN_KINDS, K.WORKLOADENTRY, K.WORKLOADGROUP, K.ISTIOOPERATOR)
 
     def check_cluster(self, cluster: ClusterInventory, ctx: Context) -> Iterable[Finding]:
         pods = cluster.pods()
@@ -159,7 +163,9 @@ class PodsXdsAgent(ClusterCheck):
                 outcome, cluster.name, params={"missing": end - start, "total": total,
                                                "seen": seen_text},
                 kind=kind, namespace=namespace, name=name,
-                remediation=self._remedy(cluster.name, kind, namespace, name, installed_by),
+                remediation=self._remedy(cluster.name, kind, namespace, name, installed_by,
+                                         self._hold(cluster, kind, namespace, name)
+                                         if installed_by == INSTALL_ISTIOCTL else None),
                 evidence={"pods": pod_names[start:min(end, start + 20)], "values": {**seen}, "pod_count": total,
                           "gateway": gateway, "installed_by": installed_by or None})
         machines = self._vm_findings(cluster)
@@ -182,11 +188,28 @@ class PodsXdsAgent(ClusterCheck):
                                         **extra})
 
     @staticmethod
-    def _remedy(cluster: str, kind: str, namespace: str, name: str, installed_by: str) -> str:
+    def _hold(cluster: ClusterInventory, kind: str, namespace: str, name: str) -> OperatorHold | None:
+        """The running istio-operator's hold on an istioctl/IstioOperator gateway workload (auditor/istio.py)."""
+        workload_kind = {"Deployment": K.DEPLOYMENT, "DaemonSet": K.DAEMONSET}.get(kind)
+        if workload_kind is None or not cluster.available(workload_kind):
+            return None
+        obj = cluster.get(workload_kind, name, namespace)
+        return operator_hold(cluster, obj) if obj is not None else None
+
+    @staticmethod
+    def _remedy(cluster: str, kind: str, namespace: str, name: str, installed_by: str,
+                hold: OperatorHold | None = None) -> str:
         """Injected pods get the setting at their next start; istioctl/IstioOperator gateways are not injected:
-        their env was rendered at install time from the IstioOperator, so a restart changes nothing."""
+        their env was rendered at install time from the IstioOperator, so a restart changes nothing. One the running
+        in-cluster istio-operator renders is changed in the IstioOperator it reconciles (a change of it makes the
+        operator render the gateway again), not by another `istioctl install`."""
         if installed_by != INSTALL_ISTIOCTL:
             return mesh.restart_command(cluster, kind, namespace, name)
+        if hold is not None:
+            return (f"# {kind} {mesh.sh_text(namespace)}/{mesh.sh_text(name)} is rendered by the in-cluster "
+                    f"istio-operator {mesh.sh_text(hold.operator)} from IstioOperator {mesh.sh_text(hold.subject)} "
+                    "and is not injected: a restart does not add the setting. Set it in that IstioOperator; the "
+                    "operator then renders the gateway with it:\n" + iop_patch_command(cluster, hold))
         return (f"# {kind} {mesh.sh_text(namespace)}/{mesh.sh_text(name)} was rendered by istioctl from an "
                 "IstioOperator and is not injected: a restart does not add the setting.\n"
                 "# Set spec.meshConfig.defaultConfig.proxyMetadata.PROXY_CONFIG_XDS_AGENT: \"true\" in the "

@@ -130,11 +130,12 @@ def test_rbac_honours_disabled_checks(capsys, tmp_path):
     docs = rbac_docs(capsys, "--phase", "migrating", "--config", str(config))
     # pods-xds-agent reads the gateway scan, which reads what it needs for a gateway's role (gateways.SCAN_KINDS):
     # Gateway API Gateways too (the DaemonSets and Istio Gateways are among the engine's facts); and Istio's proxies on
-    # VMs, which only WorkloadGroups and WorkloadEntries show (auditor/vms.py).
+    # VMs, which only WorkloadGroups and WorkloadEntries show (auditor/vms.py); and the IstioOperators the in-cluster
+    # istio-operator renders an istioctl gateway from (its remediation patches that IstioOperator).
     assert resources(role(docs, "asm-audit-reader")["rules"]) == {
         ("", "pods"), ("apps", "replicasets"), ("batch", "jobs"),
         ("gateway.networking.k8s.io", "gateways"), ("networking.istio.io", "workloadentries"),
-        ("networking.istio.io", "workloadgroups")} | ENGINE_FACTS
+        ("networking.istio.io", "workloadgroups"), ("install.istio.io", "istiooperators")} | ENGINE_FACTS
     assert resources(role(docs, "asm-audit-asm-reader")["rules"]) == {
         ("istio.alibabacloud.com", "asmmigratefromistios")}  # the engine's gate selection reads it
 
