@@ -107,6 +107,9 @@ class UnmeshedWorkload:
     istio: list[str] = field(default_factory=list)     # the injector webhooks that select its template now, by owner
     asm: list[str] = field(default_factory=list)
     unproven: list[str] = field(default_factory=list)
+    # Other active pods of the same workload run a proxy: these were in the mesh's reach and lost it (made after an
+    # injector went), not a workload that never joined the mesh.
+    meshed_siblings: int = 0
 
 
 @dataclass
@@ -114,6 +117,8 @@ class UnmeshedReading:
     workloads: list[UnmeshedWorkload]
     undecided: list[tuple[str, str]]  # ("<kind> <namespace>/<name>", why whether injection is asked cannot be told)
     webhooks_unread: str = ""         # why the injector webhooks were not read (the findings cannot say who selects)
+    # Of `undecided`, those whose workload also runs pods with a proxy (the others never showed one).
+    undecided_meshed: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -442,25 +447,42 @@ def unmeshed_pods(cluster: ClusterInventory, pods: Any) -> UnmeshedReading:
             labels = _namespace_labels(cluster, namespace)
             by_namespace[namespace] = (_NS_ASKS if _asks(labels, {}) else _NS_OPEN, labels)
     keys, bounds, values = workload_columns(istio.pod_columns(pods, rows, [*WORKLOAD_KEY, "name"]), ("name",))
+    # Active pods that do run a proxy, per workload: a workload some of whose pods run one and some none lost it for the
+    # latter (a workload none of whose pods runs one may never have joined the mesh: pods made before its namespace
+    # was labelled, and never restarted).
+    with_proxy = (~istio.among(pods["proxy"], (mesh.PROXY_NONE,)) & istio.among(pods["phase"], ACTIVE_PHASES))
+    meshed: dict[tuple[str, str, str], int] = {}
+    if with_proxy.any():
+        meshed_keys, meshed_bounds, _ = workload_columns(istio.pod_columns(pods, with_proxy, [*WORKLOAD_KEY, "name"]),
+                                                         ())
+        meshed = {(str(ns), str(kind), str(name)): meshed_bounds[i + 1] - meshed_bounds[i]
+                  for i, (ns, kind, name) in enumerate(meshed_keys)}
     webhooks_unread = "" if cluster.available(K.MUTATING_WEBHOOK) else (
         f"{K.MUTATING_WEBHOOK.kind} unread: {cluster.unread_reason(K.MUTATING_WEBHOOK)}")
     hooks = injectors(cluster) if not webhooks_unread else []
     namespaces_unread = "" if namespaces_read else f"{K.NAMESPACE.kind} unread: {cluster.unread_reason(K.NAMESPACE)}"
     out: list[UnmeshedWorkload] = []
     undecided: list[tuple[str, str]] = []
+    undecided_meshed: list[str] = []
+
+    def cannot_tell(ref: str, why: str, key: tuple[str, str, str]) -> None:
+        undecided.append((ref, why))
+        if meshed.get(key):
+            undecided_meshed.append(ref)
+
     for g, (namespace, kind, name) in enumerate(keys):
         namespace, kind, name = str(namespace), str(kind), str(name)
         state, ns_labels = by_namespace.get(namespace, (_NS_OPEN, {}))
         template, why = _pods_template(cluster, kind, namespace, name)
         if template is None:
             if state != _NS_OPEN:  # in a namespace that asks (or may): whether the pod opts out is not known
-                undecided.append((f"{kind} {namespace}/{name}", namespaces_unread or why))
+                cannot_tell(f"{kind} {namespace}/{name}", namespaces_unread or why, (namespace, kind, name))
             continue  # in a namespace that asks for nothing, only the pod's own labels (not kept) could
         if _opted_out(template):
             continue
         labels = _labels(template)
         if ns_labels is None:
-            undecided.append((f"{kind} {namespace}/{name}", namespaces_unread))
+            cannot_tell(f"{kind} {namespace}/{name}", namespaces_unread, (namespace, kind, name))
             continue
         asks = _asks(ns_labels, labels)
         if not asks:
@@ -468,9 +490,10 @@ def unmeshed_pods(cluster: ClusterInventory, pods: Any) -> UnmeshedReading:
         start, end = bounds[g], bounds[g + 1]
         found = UnmeshedWorkload(kind, namespace, name, [str(p) for p in values["name"][start:min(end, start + 20)]],
                                  end - start, labels, labels.get(mesh.ASM_INJECT_LABEL) == "true", asks)
+        found.meshed_siblings = meshed.get((namespace, kind, name), 0)
         _select(found, hooks, ns_labels, labels)
         out.append(found)
-    return UnmeshedReading(out, undecided, webhooks_unread)
+    return UnmeshedReading(out, undecided, webhooks_unread, undecided_meshed)
 
 
 def _pods_template(cluster: ClusterInventory, kind_name: str, namespace: str, name: str

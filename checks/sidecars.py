@@ -154,7 +154,8 @@ class IstioSidecarsRemaining(ClusterCheck):
     # Pods that run no proxy where their labels ask for one (auditor/idle.unmeshed_pods), at the finished gate.
     UNMESHED = Outcome(
         "AA1220", Status.FAIL, "(finished gate) pods of a workload run no proxy although their namespace's or "
-        "template's injection labels ask for one (created while no injector selected them: once `istioctl uninstall "
+        "template's injection labels ask for one, while other pods of it run one or its template asks for ASM's "
+        "(created while no injector selected them: once `istioctl uninstall "
         "--purge` deleted Istio's injector, ASM's takes only templates labelled sidecar.asm.aliyun.com/inject=true "
         "during the migration): they are outside the mesh, and their ASM-proxied peers under STRICT mTLS or "
         "AuthorizationPolicies refuse them",
@@ -162,20 +163,27 @@ class IstioSidecarsRemaining(ClusterCheck):
         fix="Label the pod template for ASM's proxy and recreate its pods (patching a Deployment's, StatefulSet's or "
             "DaemonSet's template rolls them); or, if the workload must stay outside the mesh, label its template "
             "sidecar.istio.io/inject=false:\n{command}")
+    UNMESHED_NEVER_SEEN = Outcome(
+        "AA1221", Status.WARN, "(finished gate) pods of a workload run no proxy although their namespace's or "
+        "template's injection labels ask for one, and none of its pods runs one: they may never have joined the mesh "
+        "(made before the namespace was labelled, never restarted), or were all made after Istio's injector went; "
+        "outside the mesh either way",
+        message="{total} pod(s) of {kind} {namespace}/{name} run no proxy although {asks} asks for one, and none of "
+                "its pods runs one; {now}",
+        fix="If the workload belongs in the mesh: label its pod template for ASM's proxy and recreate its pods "
+            "(patching a Deployment's, StatefulSet's or DaemonSet's template rolls them); if it must stay outside the "
+            "mesh, label its template sidecar.istio.io/inject=false:\n{command}")
     UNMESHED_UNPROVEN = Outcome(
-        "AA1237", Status.UNKNOWN, "(finished gate) pods run no proxy, and whether their namespace or template asks "
-        "for one (or the pods opt out) cannot be told: the namespaces unread, or in a namespace that asks, a pod of no "
-        "workload or a workload whose template is not read",
-        message="{count} workload(s) run pods with no proxy ({workloads}), and whether injection is asked for them "
-                "cannot be told: {reason}",
-        fix="Grant list on namespaces and the workload kinds named (`asm-audit rbac`) and audit again; for a pod of no "
-            "workload, read its labels and annotations (`kubectl get pod -o yaml`): recreate it with "
-            "sidecar.asm.aliyun.com/inject=true, or, if it opts out (sidecar.istio.io/inject=false), exempt AA1237 "
-            "for it with the reason.")
+        "AA1237", Status.UNKNOWN, "(finished gate) pods of a workload run no proxy while others of it run one, and "
+        "whether their namespace or template asks for one (or the pods opt out) cannot be told: the namespaces "
+        "unread, or in a namespace that asks, a workload whose template is not read",
+        message="{count} workload(s) run pods with no proxy beside pods with one ({workloads}), and whether injection "
+                "is asked for them cannot be told: {reason}",
+        fix="Grant list on namespaces and the workload kinds named (`asm-audit rbac`) and audit again.")
     outcomes = (CLEAN, LEFT, RESTART_PENDING, PARTLY_MOVED, BAKED_IN, UNCLASSIFIED, VM_GROUP_ON_ISTIO,
                 VM_ENTRY_ON_ISTIO, VM_GROUP_UNPROVEN, VM_ENTRY_UNPROVEN, VM_UNREAD, CA_OWNER_UNREAD, PROXYLESS_ON_ISTIO,
                 PROXYLESS_NO_SERVER, PROXYLESS_UNPROVEN, IDLE_ON_ISTIO, IDLE_NO_INJECTOR, IDLE_UNPROVEN, UNMESHED,
-                UNMESHED_UNPROVEN)
+                UNMESHED_NEVER_SEEN, UNMESHED_UNPROVEN)
     needs = (K.POD,)
     # Services: which istiod a proxy's CA_ADDR names is told from them (CA_OWNER_UNREAD when they are not read).
     # Namespaces and injector webhooks: which proxy a workload running no pod gets next (auditor/idle.py).
@@ -303,8 +311,12 @@ class IstioSidecarsRemaining(ClusterCheck):
         return out
 
     def _unmeshed_findings(self, cluster: ClusterInventory, pods: Any) -> list[Finding]:
-        """One FAIL per workload whose active pods run no proxy although their namespace's or template's injection
-        labels ask for one (auditor/idle.unmeshed_pods); one UNKNOWN for the workloads of which that cannot be told."""
+        """Per workload whose active pods run no proxy although their namespace's or template's injection labels ask
+        for one (auditor/idle.unmeshed_pods): FAIL where it shows it lost the mesh (other pods of it run a proxy, or
+        its template asks for ASM's by ASM's label), WARN where none of its pods runs one (pods made before their
+        namespace was labelled look the same, and the uninstall changed nothing for them); one UNKNOWN for the
+        workloads of the first kind of which whether injection is asked cannot be told (the second would be a WARN at
+        most)."""
         reading = idle.unmeshed_pods(cluster, pods)
         out: list[Finding] = []
         for w in reading.workloads:
@@ -333,13 +345,16 @@ class IstioSidecarsRemaining(ClusterCheck):
                                         "unproven_injectors": w.unproven}
             if reading.webhooks_unread:
                 evidence["injectors_unread"] = reading.webhooks_unread
-            out.append(self.report(self.UNMESHED, cluster.name, params={
+            evidence["pods_with_proxy"] = w.meshed_siblings
+            lost = w.meshed_siblings > 0 or w.asm_labelled
+            out.append(self.report(self.UNMESHED if lost else self.UNMESHED_NEVER_SEEN, cluster.name, params={
                 **subject, "total": w.pod_count, "asks": joined(", ", w.asks), "now": now, "command": command},
                 evidence=evidence, **subject))
-        if reading.undecided:
-            names = [ref for ref, _ in reading.undecided]
+        undecided = [(ref, why) for ref, why in reading.undecided if ref in set(reading.undecided_meshed)]
+        if undecided:
+            names = [ref for ref, _ in undecided]
             distinct: dict[str, str] = {}  # each reason once, in the workloads' order
-            for _, why in reading.undecided:
+            for _, why in undecided:
                 distinct.setdefault(str(why), why)
             reasons = list(distinct)
             out.append(self.report(self.UNMESHED_UNPROVEN, cluster.name, params={

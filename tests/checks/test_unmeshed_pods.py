@@ -5,7 +5,10 @@ After `istioctl uninstall --purge` deletes Istio's injector webhooks, ASM's inje
 templates labelled sidecar.asm.aliyun.com/inject=true: a pod created then from an unlabelled template in an
 `istio-injection=enabled` (or `istio.io/rev`) namespace starts with no proxy, outside the mesh its ASM-proxied peers
 enforce (STRICT mTLS, AuthorizationPolicies). On main `istio-sidecars-remaining` counted only Istio sidecars and said
-PASS AA1201 (GO at the finished gate); now FAIL AA1220 per workload, UNKNOWN AA1237 where it cannot be told. And a
+PASS AA1201 (GO at the finished gate); now FAIL AA1220 per workload that shows it lost the mesh (other pods of it run
+a proxy, or its template asks for ASM's), WARN AA1221 where none of its pods runs one (pods made before their namespace
+was labelled look the same: the uninstall changed nothing for them), UNKNOWN AA1237 where a workload of the first kind
+cannot be told. And a
 kube-injected template that runs no pod was judged by nothing at the finished gate (manual-injection ran up to
 uninstall only): now AA0610 / AA0612 there too.
 
@@ -46,6 +49,16 @@ def unmeshed(name: str = "web", namespace: str = "shop", count: int = 2, *, temp
     return [*dep, *f.workload_pods(dep, count, proxy=None, annotations=template_annotations, **pod_kw)]
 
 
+def half_moved(name: str = "web", namespace: str = "shop", on_asm: int = 1, without: int = 2, *,
+               template_labels: dict | None = None, template_annotations: dict | None = None
+               ) -> list[dict[str, Any]]:
+    """A Deployment some of whose pods run ASM's proxy (made while ASM's injector took them) and some none (made after
+    the injector that would have taken them went): the workload lost the mesh for the latter."""
+    dep = f.deployment(name, namespace, template_labels=template_labels, template_annotations=template_annotations)
+    return [*dep, *f.workload_pods(dep, on_asm, proxy="asm", annotations=template_annotations),
+            *f.workload_pods(dep, without, first=on_asm, proxy=None, annotations=template_annotations)]
+
+
 def purged(*extra: dict[str, Any]) -> list[dict[str, Any]]:
     """A cluster after the purge: ASM's injector and istiod Service, a workload on ASM's proxy, no Istio left."""
     return [*base(istio=False), *extra]
@@ -57,16 +70,28 @@ def codes(run: Any, gate: str | None = None) -> list[tuple[str, str, str, str]]:
 
 # ------------------------------------------------------------------ FAIL AA1220 (main: PASS AA1201, GO)
 def test_pods_created_after_the_purge_in_an_injection_namespace_fail_per_workload(audit):
-    run = audit({"c1": purged(*unmeshed("web", count=3))}, "finished")
+    run = audit({"c1": purged(*half_moved("web", on_asm=2, without=3))}, "finished")
     assert codes(run) == [("FAIL", "AA1220", "Deployment", "web")]
     [row] = run.rows(CHECK)
     assert row["severity"] == "blocker" and row["namespace"] == "shop"
     assert row["evidence"]["pod_count"] == 3 and len(row["evidence"]["pods"]) == 3
+    assert row["evidence"]["pods_with_proxy"] == 2
     assert row["evidence"]["asks_for_injection"] == ["namespace label istio-injection=enabled"]
     assert row["evidence"]["asm_injectors"] == [] and row["evidence"]["istio_injectors"] == []
     assert "patch deployment/web" in row["remediation"]
     assert '"sidecar.asm.aliyun.com/inject":"true"' in row["remediation"]
     assert run.result.verdict == "NO-GO"
+
+
+def test_a_workload_none_of_whose_pods_runs_a_proxy_is_a_warning_not_a_blocker(audit):
+    """Pods made before their namespace was labelled (never restarted) look like pods made after the purge: the
+    uninstall changed nothing for them, so the finished gate warns (with the command) instead of blocking."""
+    run = audit({"c1": purged(*unmeshed("legacy", count=3))}, "finished")
+    assert codes(run) == [("WARN", "AA1221", "Deployment", "legacy")]
+    [row] = run.rows(CHECK)
+    assert row["evidence"]["pods_with_proxy"] == 0 and row["evidence"]["pod_count"] == 3
+    assert '"sidecar.asm.aliyun.com/inject":"true"' in row["remediation"]
+    assert row["severity"] == "blocker"  # the check's; a WARN never blocks (only FAIL and UNKNOWN do)
 
 
 def test_a_template_labelled_for_asm_whose_pods_run_no_proxy_needs_only_a_restart(audit):
@@ -83,16 +108,16 @@ def test_a_template_labelled_for_asm_whose_pods_run_no_proxy_needs_only_a_restar
 def test_a_revision_labelled_namespace_asks_too(audit):
     objs = [o for o in purged() if not (o["kind"] == "Namespace" and o["metadata"]["name"] == "shop")]
     objs.append(f.namespace("shop", {"istio.io/rev": "1-24-6", "kubernetes.io/metadata.name": "shop"}))
-    run = audit({"c1": [*objs, *unmeshed("web")]}, "finished")
+    run = audit({"c1": [*objs, *half_moved("web")]}, "finished")
     assert codes(run) == [("FAIL", "AA1220", "Deployment", "web")]
     assert run.rows(CHECK)[0]["evidence"]["asks_for_injection"] == ["namespace label istio.io/rev=1-24-6"]
 
 
 def test_a_pods_own_revision_label_asks_only_where_the_namespace_has_no_injection_label(audit):
     # The chart's rev.object. webhook: namespaceSelector istio.io/rev and istio-injection DoesNotExist.
-    asking = unmeshed("rev-app", "plain", template_labels={"app": "rev-app", "istio.io/rev": "1-24-6"})
+    asking = half_moved("rev-app", "plain", template_labels={"app": "rev-app", "istio.io/rev": "1-24-6"})
     disabled = f.namespace("off", {"istio-injection": "disabled", "kubernetes.io/metadata.name": "off"})
-    turned_off = unmeshed("rev-off", "off", template_labels={"app": "rev-off", "istio.io/rev": "1-24-6"})
+    turned_off = half_moved("rev-off", "off", template_labels={"app": "rev-off", "istio.io/rev": "1-24-6"})
     run = audit({"c1": purged(disabled, *asking, *turned_off)}, "finished")
     assert codes(run) == [("FAIL", "AA1220", "Deployment", "rev-app")]
 
@@ -108,7 +133,7 @@ def test_a_template_labelled_for_asm_asks_wherever_it_runs(audit):
 
 
 def test_webhooks_unread_do_not_hide_pods_already_running_no_proxy(audit):
-    run = audit({"c1": purged(*unmeshed("web"))}, "finished", unreadable={"c1": {K.MUTATING_WEBHOOK: "403"}})
+    run = audit({"c1": purged(*half_moved("web"))}, "finished", unreadable={"c1": {K.MUTATING_WEBHOOK: "403"}})
     row = next(r for r in run.rows(CHECK) if r["code"] == "AA1220")
     assert row["status"] == "FAIL" and row["name"] == "web"
     assert "403" in row["evidence"]["injectors_unread"]
@@ -141,8 +166,8 @@ def test_pods_the_injector_would_not_have_injected_are_left_alone(audit):
 
 
 def test_the_label_wins_over_the_annotation_as_inject_required_reads_them(audit):
-    both = unmeshed("both", template_labels={"app": "both", "sidecar.istio.io/inject": "true"},
-                    template_annotations={"sidecar.istio.io/inject": "false"})
+    both = half_moved("both", template_labels={"app": "both", "sidecar.istio.io/inject": "true"},
+                      template_annotations={"sidecar.istio.io/inject": "false"})
     run = audit({"c1": purged(*both)}, "finished")
     assert codes(run) == [("FAIL", "AA1220", "Deployment", "both")]
 
@@ -160,20 +185,22 @@ def test_the_finished_gate_with_nothing_unmeshed_is_what_the_uninstall_gate_says
 
 # ------------------------------------------------------------------ UNKNOWN AA1237
 def test_namespaces_unread_leave_pods_without_proxy_unknown(audit):
-    run = audit({"c1": purged(*unmeshed("web"), *unmeshed("db", "plain"))}, "finished",
-                unreadable={"c1": {K.NAMESPACE: "403 Forbidden"}})
+    """Whether injection is asked cannot be told: UNKNOWN for the workloads that lost the mesh for some pods (a FAIL
+    at most); a workload none of whose pods runs a proxy would be a WARN at most, so it does not block."""
+    run = audit({"c1": purged(*half_moved("web"), *half_moved("db", "plain"), *unmeshed("old", "plain"))},
+                "finished", unreadable={"c1": {K.NAMESPACE: "403 Forbidden"}})
     rows = [r for r in run.rows(CHECK) if r["code"] == "AA1237"]
     assert [r["status"] for r in rows] == ["UNKNOWN"]
     assert rows[0]["evidence"]["workloads"] == ["Deployment plain/db", "Deployment shop/web"]
     assert "AA1201" not in [r["code"] for r in run.rows(CHECK)]
 
 
-def test_a_pod_of_no_workload_in_an_asking_namespace_is_unknown_not_passed(audit):
-    """The pod frame keeps no pod labels or annotations: whether it opts out is not known."""
+def test_a_pod_of_no_workload_in_an_asking_namespace_is_left_to_a_warning_at_most(audit):
+    """The pod frame keeps no pod labels or annotations: whether a bare pod opts out is not known, and no sibling of
+    it runs a proxy: no blocker, the PASS stands (nothing of the migration changed it)."""
     run = audit({"c1": purged(f.pod("debug", "shop", proxy=None), f.pod("debug2", "plain", proxy=None))},
                 "finished")
-    assert codes(run) == [("UNKNOWN", "AA1237", "", "")]
-    assert run.rows(CHECK)[0]["evidence"]["workloads"] == ["Pod shop/debug"]
+    assert codes(run) == [("PASS", "AA1201", "", "")]
 
 
 # ------------------------------------------------------------------ idle templates: _asks as the chart selects
