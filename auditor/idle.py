@@ -110,6 +110,9 @@ class UnmeshedWorkload:
     # Other active pods of the same workload run a proxy: these were in the mesh's reach and lost it (made after an
     # injector went), not a workload that never joined the mesh.
     meshed_siblings: int = 0
+    # Its newest pod was made after ASM's proxies came (or when that cannot be dated): made while only ASM's injector
+    # could have given it a proxy, not in Istio's time.
+    made_since_asm: bool = True
 
 
 @dataclass
@@ -117,8 +120,10 @@ class UnmeshedReading:
     workloads: list[UnmeshedWorkload]
     undecided: list[tuple[str, str]]  # ("<kind> <namespace>/<name>", why whether injection is asked cannot be told)
     webhooks_unread: str = ""         # why the injector webhooks were not read (the findings cannot say who selects)
-    # Of `undecided`, those whose workload also runs pods with a proxy (the others never showed one).
+    # Of `undecided`, those whose workload shows it lost the mesh (pods with a proxy beside, or pods made since ASM's
+    # proxies came); the others may never have joined it.
     undecided_meshed: list[str] = field(default_factory=list)
+    asm_since: str = ""  # the creation time of the oldest active pod on ASM's proxy ("" when none)
 
 
 @dataclass
@@ -446,11 +451,19 @@ def unmeshed_pods(cluster: ClusterInventory, pods: Any) -> UnmeshedReading:
         else:
             labels = _namespace_labels(cluster, namespace)
             by_namespace[namespace] = (_NS_ASKS if _asks(labels, {}) else _NS_OPEN, labels)
-    keys, bounds, values = workload_columns(istio.pod_columns(pods, rows, [*WORKLOAD_KEY, "name"]), ("name",))
+    keys, bounds, values = workload_columns(istio.pod_columns(pods, rows, [*WORKLOAD_KEY, "name", "created"]),
+                                            ("name", "created"))
     # Active pods that do run a proxy, per workload: a workload some of whose pods run one and some none lost it for the
     # latter (a workload none of whose pods runs one may never have joined the mesh: pods made before its namespace
     # was labelled, and never restarted).
     with_proxy = (~istio.among(pods["proxy"], (mesh.PROXY_NONE,)) & istio.among(pods["phase"], ACTIVE_PHASES))
+    # When ASM's proxies came: the oldest active pod on ASM's proxy. A pod with no proxy made since then was made while
+    # the migration ran (Istio's injector, while it was there, would have given it Istio's sidecar): it lost the mesh.
+    # One made before it was made in Istio's time without a sidecar, and the uninstall changed nothing for it.
+    on_asm = istio.among(pods["proxy"], (mesh.PROXY_ASM,)) & istio.among(pods["phase"], ACTIVE_PHASES)
+    asm_times = [t for t in istio.pod_columns(pods, on_asm, ["created"])["created"].tolist() if t] if on_asm.any() \
+        else []
+    asm_since = min(asm_times) if asm_times else None
     meshed: dict[tuple[str, str, str], int] = {}
     if with_proxy.any():
         meshed_keys, meshed_bounds, _ = workload_columns(istio.pod_columns(pods, with_proxy, [*WORKLOAD_KEY, "name"]),
@@ -465,9 +478,15 @@ def unmeshed_pods(cluster: ClusterInventory, pods: Any) -> UnmeshedReading:
     undecided: list[tuple[str, str]] = []
     undecided_meshed: list[str] = []
 
-    def cannot_tell(ref: str, why: str, key: tuple[str, str, str]) -> None:
+    def made_since_asm(g: int) -> bool:
+        """Whether the workload's newest pod without a proxy was made since ASM's proxies came (or when that cannot be
+        told: no ASM pod, a pod of no creation time)."""
+        times = [str(t or "") for t in values["created"][bounds[g]:bounds[g + 1]]]
+        return asm_since is None or not all(times) or max(times) >= asm_since
+
+    def cannot_tell(ref: str, why: str, key: tuple[str, str, str], g: int) -> None:
         undecided.append((ref, why))
-        if meshed.get(key):
+        if meshed.get(key) or made_since_asm(g):
             undecided_meshed.append(ref)
 
     for g, (namespace, kind, name) in enumerate(keys):
@@ -476,13 +495,13 @@ def unmeshed_pods(cluster: ClusterInventory, pods: Any) -> UnmeshedReading:
         template, why = _pods_template(cluster, kind, namespace, name)
         if template is None:
             if state != _NS_OPEN:  # in a namespace that asks (or may): whether the pod opts out is not known
-                cannot_tell(f"{kind} {namespace}/{name}", namespaces_unread or why, (namespace, kind, name))
+                cannot_tell(f"{kind} {namespace}/{name}", namespaces_unread or why, (namespace, kind, name), g)
             continue  # in a namespace that asks for nothing, only the pod's own labels (not kept) could
         if _opted_out(template):
             continue
         labels = _labels(template)
         if ns_labels is None:
-            cannot_tell(f"{kind} {namespace}/{name}", namespaces_unread, (namespace, kind, name))
+            cannot_tell(f"{kind} {namespace}/{name}", namespaces_unread, (namespace, kind, name), g)
             continue
         asks = _asks(ns_labels, labels)
         if not asks:
@@ -491,9 +510,10 @@ def unmeshed_pods(cluster: ClusterInventory, pods: Any) -> UnmeshedReading:
         found = UnmeshedWorkload(kind, namespace, name, [str(p) for p in values["name"][start:min(end, start + 20)]],
                                  end - start, labels, labels.get(mesh.ASM_INJECT_LABEL) == "true", asks)
         found.meshed_siblings = meshed.get((namespace, kind, name), 0)
+        found.made_since_asm = made_since_asm(g)
         _select(found, hooks, ns_labels, labels)
         out.append(found)
-    return UnmeshedReading(out, undecided, webhooks_unread, undecided_meshed)
+    return UnmeshedReading(out, undecided, webhooks_unread, undecided_meshed, asm_since or "")
 
 
 def _pods_template(cluster: ClusterInventory, kind_name: str, namespace: str, name: str

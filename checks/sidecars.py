@@ -154,8 +154,9 @@ class IstioSidecarsRemaining(ClusterCheck):
     # Pods that run no proxy where their labels ask for one (auditor/idle.unmeshed_pods), at the finished gate.
     UNMESHED = Outcome(
         "AA1220", Status.FAIL, "(finished gate) pods of a workload run no proxy although their namespace's or "
-        "template's injection labels ask for one, while other pods of it run one or its template asks for ASM's "
-        "(created while no injector selected them: once `istioctl uninstall "
+        "template's injection labels ask for one, and it lost the mesh: other pods of it run one, its template asks "
+        "for ASM's, or its pods were made since ASM's proxies came (created while no injector selected them: once "
+        "`istioctl uninstall "
         "--purge` deleted Istio's injector, ASM's takes only templates labelled sidecar.asm.aliyun.com/inject=true "
         "during the migration): they are outside the mesh, and their ASM-proxied peers under STRICT mTLS or "
         "AuthorizationPolicies refuse them",
@@ -165,11 +166,11 @@ class IstioSidecarsRemaining(ClusterCheck):
             "sidecar.istio.io/inject=false:\n{command}")
     UNMESHED_NEVER_SEEN = Outcome(
         "AA1221", Status.WARN, "(finished gate) pods of a workload run no proxy although their namespace's or "
-        "template's injection labels ask for one, and none of its pods runs one: they may never have joined the mesh "
-        "(made before the namespace was labelled, never restarted), or were all made after Istio's injector went; "
-        "outside the mesh either way",
-        message="{total} pod(s) of {kind} {namespace}/{name} run no proxy although {asks} asks for one, and none of "
-                "its pods runs one; {now}",
+        "template's injection labels ask for one, none of its pods runs one, and all were made before ASM's first "
+        "proxy: made in Istio's time without a sidecar (before their namespace was labelled, never restarted), the "
+        "uninstall changed nothing for them; outside the mesh all the same",
+        message="{total} pod(s) of {kind} {namespace}/{name} run no proxy although {asks} asks for one; none of its "
+                "pods runs one and all were made before ASM's first proxy ({asm_since}); {now}",
         fix="If the workload belongs in the mesh: label its pod template for ASM's proxy and recreate its pods "
             "(patching a Deployment's, StatefulSet's or DaemonSet's template rolls them); if it must stay outside the "
             "mesh, label its template sidecar.istio.io/inject=false:\n{command}")
@@ -346,10 +347,11 @@ class IstioSidecarsRemaining(ClusterCheck):
             if reading.webhooks_unread:
                 evidence["injectors_unread"] = reading.webhooks_unread
             evidence["pods_with_proxy"] = w.meshed_siblings
-            lost = w.meshed_siblings > 0 or w.asm_labelled
+            evidence["made_since_asm_proxies"] = w.made_since_asm
+            lost = w.meshed_siblings > 0 or w.asm_labelled or w.made_since_asm
             out.append(self.report(self.UNMESHED if lost else self.UNMESHED_NEVER_SEEN, cluster.name, params={
-                **subject, "total": w.pod_count, "asks": joined(", ", w.asks), "now": now, "command": command},
-                evidence=evidence, **subject))
+                **subject, "total": w.pod_count, "asks": joined(", ", w.asks), "now": now, "command": command,
+                "asm_since": reading.asm_since}, evidence=evidence, **subject))
         undecided = [(ref, why) for ref, why in reading.undecided if ref in set(reading.undecided_meshed)]
         if undecided:
             names = [ref for ref, _ in undecided]

@@ -6,9 +6,9 @@ templates labelled sidecar.asm.aliyun.com/inject=true: a pod created then from a
 `istio-injection=enabled` (or `istio.io/rev`) namespace starts with no proxy, outside the mesh its ASM-proxied peers
 enforce (STRICT mTLS, AuthorizationPolicies). On main `istio-sidecars-remaining` counted only Istio sidecars and said
 PASS AA1201 (GO at the finished gate); now FAIL AA1220 per workload that shows it lost the mesh (other pods of it run
-a proxy, or its template asks for ASM's), WARN AA1221 where none of its pods runs one (pods made before their namespace
-was labelled look the same: the uninstall changed nothing for them), UNKNOWN AA1237 where a workload of the first kind
-cannot be told. And a
+a proxy, its template asks for ASM's, or its pods were made since the first pod on ASM's proxy), WARN AA1221 where none
+of its pods runs one and all predate ASM's proxies (made in Istio's time without a sidecar: the uninstall changed
+nothing for them), UNKNOWN AA1237 where a workload of the first kind cannot be told. And a
 kube-injected template that runs no pod was judged by nothing at the finished gate (manual-injection ran up to
 uninstall only): now AA0610 / AA0612 there too.
 
@@ -83,13 +83,22 @@ def test_pods_created_after_the_purge_in_an_injection_namespace_fail_per_workloa
     assert run.result.verdict == "NO-GO"
 
 
-def test_a_workload_none_of_whose_pods_runs_a_proxy_is_a_warning_not_a_blocker(audit):
-    """Pods made before their namespace was labelled (never restarted) look like pods made after the purge: the
+def test_a_workload_all_of_whose_pods_were_made_since_asms_proxies_came_fails(audit):
+    """The workload rolled after the purge: every pod of it lost its sidecar (none of them runs a proxy), made after
+    the first pod on ASM's proxy: it lost the mesh, a blocker."""
+    run = audit({"c1": purged(*unmeshed("rolled", count=2, created="2026-11-20T08:00:00Z"))}, "finished")
+    assert codes(run) == [("FAIL", "AA1220", "Deployment", "rolled")]
+    assert run.rows(CHECK)[0]["evidence"]["made_since_asm_proxies"] is True
+
+
+def test_a_workload_whose_pods_predate_asms_proxies_and_never_ran_one_is_a_warning(audit):
+    """Pods made in Istio's time without a sidecar (before their namespace was labelled, never restarted): the
     uninstall changed nothing for them, so the finished gate warns (with the command) instead of blocking."""
-    run = audit({"c1": purged(*unmeshed("legacy", count=3))}, "finished")
+    run = audit({"c1": purged(*unmeshed("legacy", count=3, created="2025-06-01T08:00:00Z"))}, "finished")
     assert codes(run) == [("WARN", "AA1221", "Deployment", "legacy")]
     [row] = run.rows(CHECK)
     assert row["evidence"]["pods_with_proxy"] == 0 and row["evidence"]["pod_count"] == 3
+    assert row["evidence"]["made_since_asm_proxies"] is False
     assert '"sidecar.asm.aliyun.com/inject":"true"' in row["remediation"]
     assert row["severity"] == "blocker"  # the check's; a WARN never blocks (only FAIL and UNKNOWN do)
 
@@ -187,7 +196,8 @@ def test_the_finished_gate_with_nothing_unmeshed_is_what_the_uninstall_gate_says
 def test_namespaces_unread_leave_pods_without_proxy_unknown(audit):
     """Whether injection is asked cannot be told: UNKNOWN for the workloads that lost the mesh for some pods (a FAIL
     at most); a workload none of whose pods runs a proxy would be a WARN at most, so it does not block."""
-    run = audit({"c1": purged(*half_moved("web"), *half_moved("db", "plain"), *unmeshed("old", "plain"))},
+    run = audit({"c1": purged(*half_moved("web"), *half_moved("db", "plain"),
+                              *unmeshed("old", "plain", created="2025-06-01T08:00:00Z"))},
                 "finished", unreadable={"c1": {K.NAMESPACE: "403 Forbidden"}})
     rows = [r for r in run.rows(CHECK) if r["code"] == "AA1237"]
     assert [r["status"] for r in rows] == ["UNKNOWN"]
@@ -195,12 +205,13 @@ def test_namespaces_unread_leave_pods_without_proxy_unknown(audit):
     assert "AA1201" not in [r["code"] for r in run.rows(CHECK)]
 
 
-def test_a_pod_of_no_workload_in_an_asking_namespace_is_left_to_a_warning_at_most(audit):
-    """The pod frame keeps no pod labels or annotations: whether a bare pod opts out is not known, and no sibling of
-    it runs a proxy: no blocker, the PASS stands (nothing of the migration changed it)."""
-    run = audit({"c1": purged(f.pod("debug", "shop", proxy=None), f.pod("debug2", "plain", proxy=None))},
-                "finished")
-    assert codes(run) == [("PASS", "AA1201", "", "")]
+def test_a_pod_of_no_workload_in_an_asking_namespace_is_unknown_not_passed(audit):
+    """The pod frame keeps no pod labels or annotations: whether a bare pod made since ASM's proxies came opts out is
+    not known (UNKNOWN); one made in Istio's time would be a warning at most."""
+    run = audit({"c1": purged(f.pod("debug", "shop", proxy=None), f.pod("debug2", "plain", proxy=None),
+                              f.pod("old-debug", "shop", proxy=None, created="2025-06-01T08:00:00Z"))}, "finished")
+    assert codes(run) == [("UNKNOWN", "AA1237", "", "")]
+    assert run.rows(CHECK)[0]["evidence"]["workloads"] == ["Pod shop/debug"]
 
 
 # ------------------------------------------------------------------ idle templates: _asks as the chart selects
