@@ -162,14 +162,24 @@ def istiod_image(dep: dict[str, Any]) -> str:
 
 def istiod_pinned_version(dep: dict[str, Any]) -> tuple[mesh.Version | None, str]:
     """The version the istiod image pins, or None with why. Labels are only reported, never trusted:
-    an image `pilot:latest` or `pilot@sha256:...` runs whatever was pulled, whatever the install labels say."""
+    an image `pilot:latest` or `pilot@sha256:...` runs whatever was pulled, whatever the install labels say. Only an
+    Istio release (1.x) is a version here: a Maistra / OpenShift Service Mesh istiod's tag numbers the product."""
     image = istiod_image(dep)
+    maistra = mesh.maistra_version(dep)
+    if maistra is not None:
+        # Maistra / OpenShift Service Mesh: its image tags (2.0.8, 2.1.0...) number the product, built on an older
+        # Istio (mesh.ISTIO_MAJOR): read as Istio's, 2.0 passed as "Istio 2.0.8 >= 1.10".
+        return None, (f"istiod of Maistra / OpenShift Service Mesh {maistra} (label {mesh.MAISTRA_VERSION_LABEL}): its "
+                      f"image {image!r} is tagged with the product's version, not the Istio release it is built on")
     tag = mesh.image_tag(image)
-    version = mesh.parse_version(tag)
+    parsed = mesh.parse_version(tag)
+    version = mesh.istio_release(parsed)
     if version:
         return version, f"image {image}"
     if tag is None:
         why = f"image {image!r} is pinned by digest or has no tag"
+    elif parsed is not None:
+        why = f"image tag {tag!r} of {image!r} is not an Istio release (Istio's are {mesh.ISTIO_MAJOR}.x)"
     else:
         why = f"image tag {tag!r} of {image!r} is not a version"
     claimed, source = mesh.istiod_version(dep)
