@@ -16,7 +16,7 @@ from auditor.config import Config
 from auditor.errors import EvidenceUnavailable
 from auditor.gateways import SCAN_KINDS, eastwest_signals
 from auditor.inventory import ACTIVE_PHASES, ClusterInventory
-from auditor.istio import among, istiod_pinned_version
+from auditor.istio import among, istiod_pinned_version, istiod_rollout_pending
 from auditor.model import Finding, Gate, Outcome, Severity, Status
 from auditor.remote import Istiod, Links, Remote, remote_outcomes
 
@@ -194,6 +194,21 @@ class IstioVersion(ClusterCheck):
             if version is None:
                 yield self.links.judged(cluster, dep, self.report(
                     self.REVISION_UNREAD, cluster.name, params={"revision": revision, "reason": source}, **common))
+                unread.add(revision)
+                continue
+            pending = istiod_rollout_pending(dep) if version.at_least(*MIN_ISTIO) else ""
+            if pending:
+                # The template pins a supported release, but pods of an earlier template still serve: the version they
+                # run is not read (a template below the minimum fails whatever runs beside it).
+                status = dep.get("status") or {}
+                common["evidence"].update(template_version=str(version), rollout={
+                    k: status.get(k) for k in ("observedGeneration", "replicas", "updatedReplicas", "readyReplicas")})
+                yield self.links.judged(cluster, dep, self.report(
+                    self.REVISION_UNREAD, cluster.name,
+                    params={"revision": revision, "reason": f"{source} pins {version}, but {pending}"},
+                    remediation=f"{mesh.kubectl_in(cluster.name, meta.get('namespace') or '')} rollout status "
+                                f"{mesh.object_ref('deployment', meta['name'])}  # finish (or undo) the rollout, "
+                                "then audit again", **common))
                 unread.add(revision)
                 continue
             by_revision[revision] = version

@@ -72,3 +72,50 @@ def test_istio_releases_still_read():
     for tag, shown in (("1.22.3-distroless", "1.22.3"), ("1.9.5", "1.9.5"), ("1.10.0", "1.10.0")):
         dep = f.istiod("default", tag)
         assert str(istiod_pinned_version(dep)[0]) == shown
+
+
+# ---------------------------------------------------------------- an istiod whose pods do not all run its template
+def stuck_upgrade(version: str = "1.10.0", *, updated: int = 1, replicas: int = 2, generation: int = 2,
+                  observed: int = 2) -> dict:
+    """istiod upgraded in place (`istioctl upgrade` / `helm upgrade` of istiod: the Deployment's template now pins
+    `version`) whose new pods never became ready: the Deployment controller keeps the old ReplicaSet's pods (istiod's
+    strategy maxSurge 100%, maxUnavailable 25%: istio-discovery templates/deployment.yaml @1.10.0..1.30.3) and writes
+    its status so (apps/v1 DeploymentStatus: replicas counts every non-terminated pod, updatedReplicas those of the
+    current template; Progressing False with ProgressDeadlineExceeded after progressDeadlineSeconds)."""
+    dep = f.istiod("default", version)
+    dep["metadata"]["generation"] = generation
+    dep["status"] = {"observedGeneration": observed, "replicas": replicas, "updatedReplicas": updated,
+                     "readyReplicas": replicas - updated, "availableReplicas": replicas - updated,
+                     "unavailableReplicas": updated,
+                     "conditions": [{"type": "Available", "status": "True", "reason": "MinimumReplicasAvailable"},
+                                    {"type": "Progressing", "status": "False", "reason": "ProgressDeadlineExceeded",
+                                     "message": 'ReplicaSet "istiod-7c9d8f6b5d" has timed out progressing.'}]}
+    return dep
+
+
+@pytest.mark.parametrize("dep", [
+    stuck_upgrade(),                                   # 1 of 2 pods on the new template, 1 still on the old one
+    stuck_upgrade(updated=0, replicas=1),              # the new pod not even counted (kubectl omits the zero)
+    stuck_upgrade(updated=1, replicas=1, generation=3, observed=2),  # a template the controller has not acted on
+])
+def test_istiod_rollout_not_finished_is_not_read_as_its_template(audit, dep):
+    if not dep["status"]["updatedReplicas"]:
+        del dep["status"]["updatedReplicas"]
+    run = audit({"c1": [dep]}, "assessment", config={"asm": {"version": ASM}})
+    [row] = run.rows("istio-version")
+    assert (row["status"], row["code"]) == ("UNKNOWN", "AA0230")  # was PASS AA0201 "Istio 1.10.0"
+    assert row["evidence"]["template_version"] == "1.10.0"
+    assert "rollout status" in row["remediation"]
+    assert run.result.verdict.value == "INCOMPLETE"  # was GO
+
+
+def test_istiod_rollout_to_a_release_below_the_minimum_still_fails(audit):
+    run = audit({"c1": [stuck_upgrade("1.9.5")]}, "assessment")
+    [row] = run.rows("istio-version")
+    assert (row["status"], row["code"]) == ("FAIL", "AA0210")
+
+
+def test_istiod_rollout_finished_is_read_as_its_template(audit):
+    run = audit({"c1": [stuck_upgrade(updated=2, replicas=2)]}, "assessment")
+    [row] = run.rows("istio-version")
+    assert (row["status"], row["code"]) == ("PASS", "AA0201")
