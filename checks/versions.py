@@ -149,8 +149,9 @@ class IstioVersion(ClusterCheck):
                                    "skew of their istiod; some run images without a version tag (not compared)",
                                    Severity.MINOR, fix=SKEW_FIX, message=SKEWED_MESSAGE + "; " + UNTAGGED)
     REVISION_UNREAD = Outcome("AA0230", Status.UNKNOWN,
-                              "an istiod's version cannot be read (digest, `latest`), or Istio proxies run without a "
-                              "local istiod", message="istiod revision {revision}: version unknown ({reason})")
+                              "an istiod's version cannot be read (digest, `latest`, a tag that numbers no Istio "
+                              "release, a rollout still under way), or Istio proxies run without a local istiod",
+                              message="istiod revision {revision}: version unknown ({reason})")
     SKEW_PODS_UNREAD = Outcome("AA0231", Status.UNKNOWN, "data-plane skew unknown: the pods could not be read",
                                Severity.MINOR, message="data-plane skew unknown: pods not readable ({reason})")
     SKEW_ALL_UNTAGGED = Outcome("AA0232", Status.UNKNOWN, "data-plane skew unknown: every Istio proxy image lacks a "
