@@ -10,7 +10,14 @@ import pandas as pd
 
 from auditor import kinds as K
 from auditor import mesh
-from auditor.asm import SERVICE_SOURCE, asm_proxy_versions, asm_service_versions, asm_version
+from auditor.asm import (
+    CONFIG_SOURCE,
+    SERVICE_SOURCE,
+    answered_version,
+    asm_proxy_versions,
+    asm_service_versions,
+    asm_version,
+)
 from auditor.check import Check, ClusterCheck, Context, same_in_every_gate
 from auditor.config import Config
 from auditor.errors import EvidenceUnavailable
@@ -368,8 +375,18 @@ class AsmVersion(Check):
             "again.",
         message="ASM version unknown: the data planes' ASM istiod Services disagree ({services}), and no config or "
                 "OpenAPI answer says which version the instance runs")
+    # The version typed in the config and ASM's own answer (given too: a saved answer, or --asm-mesh-id read live) on
+    # both sides of 1.24: the config was the first source and silently won, so a stale or mistyped asm.version passed
+    # an instance ASM itself says is older (the instance the cluster joins is ASM's to tell).
+    CONFIG_DISAGREES = Outcome(
+        "AA0334", Status.UNKNOWN, "the ASM version typed in the config (asm.version) and ASM's own "
+        "DescribeServiceMeshDetail answer fall on different sides of 1.24",
+        fix="Read the instance's version in the ASM console (or its DescribeServiceMeshDetail answer), correct or "
+            "remove asm.version in the config, then audit again.",
+        message="config asm.version {configured} says ASM {config_version}, but {origin} says {answer_version} "
+                "({raw}): one of them is not the instance's version")
     outcomes = (SUPPORTED, SUPPORTED_EASTWEST, AT_LEAST, AT_LEAST_EASTWEST, TOO_OLD, TOO_OLD_EASTWEST, NO_SOURCE,
-                NO_SOURCE_OLD_PROXIES, UNPARSED, DATA_PLANES_DISAGREE)
+                NO_SOURCE_OLD_PROXIES, UNPARSED, DATA_PLANES_DISAGREE, CONFIG_DISAGREES)
     uses = (K.SERVICE, K.POD, K.DEPLOYMENT, *SCAN_KINDS)
 
     def run(self, ctx: Context) -> Iterable[Finding]:
@@ -396,6 +413,11 @@ class AsmVersion(Check):
                 yield self.report(self.NO_SOURCE, where, params={}, remediation=NO_SOURCE_FIX, evidence=evidence)
         elif version is None:
             yield self.report(self.UNPARSED, where, params={"raw": repr(raw), "source": source}, evidence=evidence)
+        elif source == CONFIG_SOURCE and (answer := self._answer_straddles(ctx, version, evidence)):
+            answer_version, origin, answer_raw = answer
+            yield self.report(self.CONFIG_DISAGREES, where, params={
+                "configured": repr(raw), "config_version": str(version), "origin": origin,
+                "answer_version": str(answer_version), "raw": answer_raw}, evidence=evidence)
         elif source.startswith(SERVICE_SOURCE) and self._straddle(ctx, evidence):
             # The newest Service was one cluster's; another shows an ASM older than the migration needs: one
             # instance's clusters would agree, so which version the instance runs is not known (a cluster joined to
@@ -410,6 +432,23 @@ class AsmVersion(Check):
             yield self.report(self.TOO_OLD_EASTWEST if eastwest else self.TOO_OLD, where,
                               params={**params, "version": str(version)}, evidence=evidence,
                               remediation=self.remediation)
+
+    @staticmethod
+    def _answer_straddles(ctx: Context, version: mesh.Version, evidence: dict[str, Any]
+                          ) -> tuple[mesh.Version, Any, str] | None:
+        """ASM's own answer (kept in evidence) when it names a version on the other side of MIN_ASM than the config's
+        `version`; None when none was given (or its live read failed: the config stands, as before) or it agrees."""
+        try:
+            answered = answered_version(ctx)
+        except EvidenceUnavailable:
+            return None
+        if answered is None:
+            return None
+        answer_version, origin, raw = answered
+        evidence["describe_service_mesh_detail_version"] = raw
+        if answer_version is None or answer_version.at_least(*MIN_ASM) == version.at_least(*MIN_ASM):
+            return None
+        return answer_version, origin, raw
 
     @staticmethod
     def _straddle(ctx: Context, evidence: dict[str, Any]) -> bool:

@@ -119,3 +119,36 @@ def test_istiod_rollout_finished_is_read_as_its_template(audit):
     run = audit({"c1": [stuck_upgrade(updated=2, replicas=2)]}, "assessment")
     [row] = run.rows("istio-version")
     assert (row["status"], row["code"]) == ("PASS", "AA0201")
+
+
+# ---------------------------------------------------------------- asm-version: the config against ASM's own answer
+def detail(version: str) -> dict:
+    """DescribeServiceMeshDetail as the SDK's to_map() gives it (ServiceMesh.ServiceMeshInfo.Version: ASM's tag scheme,
+    alibabacloud-servicemesh20200111 DescribeServiceMeshDetailResponseBodyServiceMeshServiceMeshInfo)."""
+    return {"DescribeServiceMeshDetail": {"ServiceMesh": {"ServiceMeshInfo": {
+        "Name": "mesh-migrate", "RegionId": "cn-hangzhou", "ServiceMeshId": "c0ffee00deadbeef", "Version": version}}}}
+
+
+def test_asm_version_typed_in_the_config_does_not_outvote_asm_itself(audit):
+    """asm.version typed for another (or an upgraded-away) instance, ASM's answer saying 1.22: was PASS AA0301 on the
+    typed 1.24.6, a GO for an instance the migration does not support."""
+    run = audit({"c1": []}, "assessment", asm=[], asm_openapi=detail("v1.22.6.54-g1234567-aliyun"),
+                config={"asm": {"version": ASM}})
+    [row] = run.rows("asm-version")
+    assert (row["status"], row["code"]) == ("UNKNOWN", "AA0334")
+    assert row["evidence"]["describe_service_mesh_detail_version"] == "v1.22.6.54-g1234567-aliyun"
+    assert "asm.version" in row["remediation"]
+
+
+@pytest.mark.parametrize(("answer", "status", "code"), [("v1.25.1.10-gfeed00-aliyun", "PASS", "AA0301"),
+                                                        ("v1.24.6.62-g5c7e1f0b-aliyun", "PASS", "AA0301")])
+def test_asm_version_config_and_answer_on_one_side_pass_as_before(audit, answer, status, code):
+    [row] = audit({"c1": []}, "assessment", asm=[], asm_openapi=detail(answer),
+                  config={"asm": {"version": ASM}}).rows("asm-version")
+    assert (row["status"], row["code"], row["evidence"]["source"]) == (status, code, "config asm.version")
+
+
+def test_asm_version_config_older_than_the_answer_is_not_a_pass_either(audit):
+    [row] = audit({"c1": []}, "assessment", asm=[], asm_openapi=detail("v1.25.1.10-gfeed00-aliyun"),
+                  config={"asm": {"version": "v1.22.6.54-g1234567-aliyun"}}).rows("asm-version")
+    assert (row["status"], row["code"]) == ("UNKNOWN", "AA0334")  # was FAIL AA0310 on the typed 1.22.6
