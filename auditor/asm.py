@@ -109,14 +109,11 @@ def asm_version(ctx: Context) -> tuple[mesh.Version | None, str, str | None]:
     data plane. (ASM proxy image tags only bound it from below; see AsmVersion.)"""
     config = ctx.config
     if config and config.asm.version:
-        return mesh.parse_version(config.asm.version), "config asm.version", config.asm.version
+        return mesh.parse_version(config.asm.version), CONFIG_SOURCE, config.asm.version
     # Config file, live or snapshot answer; a live read that failed is UNKNOWN here, not skipped for a weaker source.
-    detail = ctx.inv.openapi_answer("DescribeServiceMeshDetail")
-    origin = ctx.inv.openapi_origin("DescribeServiceMeshDetail")
-    if detail:
-        raw = (((detail.get("ServiceMesh") or {}).get("ServiceMeshInfo") or {}).get("Version"))
-        if raw:
-            return mesh.parse_version(raw), origin, raw
+    answered = answered_version(ctx)
+    if answered is not None:
+        return answered
     services = asm_service_versions(ctx)
     if services:
         version, name, where = max((version, name, where) for where, (version, name) in services.items())
@@ -125,6 +122,18 @@ def asm_version(ctx: Context) -> tuple[mesh.Version | None, str, str | None]:
 
 
 SERVICE_SOURCE = "Service istio-system/"  # how asm_version names an answer read from ASM's istiod-<rev> Service
+CONFIG_SOURCE = "config asm.version"  # how asm_version names the version typed in the config
+
+
+def answered_version(ctx: Context) -> tuple[mesh.Version | None, str, str] | None:
+    """(version, origin, raw) of ASM's own DescribeServiceMeshDetail answer (ServiceMesh.ServiceMeshInfo.Version:
+    config file, live or snapshot), None when none gives one. Raises EvidenceUnavailable when reading it live failed."""
+    detail = ctx.inv.openapi_answer("DescribeServiceMeshDetail")
+    if detail:
+        raw = (((detail.get("ServiceMesh") or {}).get("ServiceMeshInfo") or {}).get("Version"))
+        if raw:
+            return mesh.parse_version(raw), ctx.inv.openapi_origin("DescribeServiceMeshDetail"), raw
+    return None
 
 
 def service_source(name: str, cluster: str) -> str:

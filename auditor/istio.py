@@ -162,20 +162,58 @@ def istiod_image(dep: dict[str, Any]) -> str:
 
 def istiod_pinned_version(dep: dict[str, Any]) -> tuple[mesh.Version | None, str]:
     """The version the istiod image pins, or None with why. Labels are only reported, never trusted:
-    an image `pilot:latest` or `pilot@sha256:...` runs whatever was pulled, whatever the install labels say."""
+    an image `pilot:latest` or `pilot@sha256:...` runs whatever was pulled, whatever the install labels say. Only an
+    Istio release (1.x) is a version here: a Maistra / OpenShift Service Mesh istiod's tag numbers the product."""
     image = istiod_image(dep)
+    maistra = mesh.maistra_version(dep)
+    if maistra is not None:
+        # Maistra / OpenShift Service Mesh: its image tags (2.0.8, 2.1.0...) number the product, built on an older
+        # Istio (mesh.ISTIO_MAJOR): read as Istio's, 2.0 passed as "Istio 2.0.8 >= 1.10".
+        return None, (f"istiod of Maistra / OpenShift Service Mesh {maistra} (label {mesh.MAISTRA_VERSION_LABEL}): its "
+                      f"image {image!r} is tagged with the product's version, not the Istio release it is built on")
     tag = mesh.image_tag(image)
-    version = mesh.parse_version(tag)
+    parsed = mesh.parse_version(tag)
+    version = mesh.istio_release(parsed)
     if version:
         return version, f"image {image}"
     if tag is None:
         why = f"image {image!r} is pinned by digest or has no tag"
+    elif parsed is not None:
+        why = f"image tag {tag!r} of {image!r} is not an Istio release (Istio's are {mesh.ISTIO_MAJOR}.x)"
     else:
         why = f"image tag {tag!r} of {image!r} is not a version"
     claimed, source = mesh.istiod_version(dep)
     if claimed and source.startswith("label"):
         why += f"; the install {source} claims {claimed}, confirm it with `istioctl version`"
     return None, why
+
+
+def _count(value: Any) -> int | None:
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+
+def istiod_rollout_pending(dep: dict[str, Any]) -> str:
+    """Why the pods of an istiod Deployment may not all run its template (so not all the version its image pins), ""
+    when its status says they do or says nothing. The Deployment controller writes it (apps/v1 DeploymentStatus,
+    kubernetes/api types.go): `replicas` counts the non-terminated pods the Deployment targets, `updatedReplicas`
+    those of its current template (omitted when 0), `observedGeneration` the spec it last acted on. Pods of an earlier
+    template run on while a rollout is under way, stuck (new pods crash-looping: Progressing False,
+    ProgressDeadlineExceeded) or paused: an in-place upgrade whose new istiod never came up leaves the old release
+    serving under a template that names the new one."""
+    status = dep.get("status")
+    if not isinstance(status, dict) or not status:
+        return ""
+    generation = _count((dep.get("metadata") or {}).get("generation"))
+    observed = _count(status.get("observedGeneration"))
+    if generation is not None and observed is not None and observed < generation:
+        return (f"the Deployment controller has not acted on its current template yet (observedGeneration {observed} "
+                f"< generation {generation}): its pods may run an earlier one")
+    replicas = _count(status.get("replicas"))
+    updated = _count(status.get("updatedReplicas")) or 0
+    if replicas and updated < replicas:
+        return (f"its rollout is not finished: {updated} of {replicas} istiod pod(s) run its current template, the "
+                "others an earlier one, whose version is not read")
+    return ""
 
 
 WORKLOAD_KEY = ["namespace", "workload_kind", "workload_name"]

@@ -516,18 +516,47 @@ def istiod_revision(dep: dict[str, Any]) -> str:
     return labels.get("istio.io/rev") or "default"
 
 
+# Every Istio release is 1.x (istio/istio tags 1.0.0 to 1.30.3, no other major): a tag read as another major numbers
+# something else, never the Istio release an istiod runs. Maistra and Red Hat OpenShift Service Mesh 2.x tag istiod's
+# image with the product's own version (pilot-ubi8:2.0.2 and pilot-rhel8:2.0.8 for 2.0, pilot-rhel8:2.1.0 for 2.1:
+# maistra/istio-operator@maistra-2.5.0 manifests-maistra/2.1.0/maistraoperator.v2.1.0.clusterserviceversion.yaml,
+# manifests-servicemesh/2.1.0/servicemeshoperator.v2.1.0.clusterserviceversion.yaml), a product built on another Istio
+# (OpenShift Service Mesh 2.1 on Istio 1.9, 2.4 on 1.16, 2.6 on 1.20: Red Hat's release announcements,
+# redhat.com/en/blog/introducing-openshift-service-mesh-2.1-federation-has-arrived), and label its istiod Deployment
+# `maistra-version` (resources/helm/v2.0 .. v2.5/istio-control/istio-discovery/templates/deployment.yaml there).
+ISTIO_MAJOR = 1
+MAISTRA_VERSION_LABEL = "maistra-version"
+
+
+def istio_release(version: Version | None) -> Version | None:
+    """`version` when it can be an Istio release (1.x), else None."""
+    return version if version is not None and version.major == ISTIO_MAJOR else None
+
+
+def maistra_version(dep: dict[str, Any]) -> str | None:
+    """The Maistra / OpenShift Service Mesh version an istiod Deployment is labelled with (maistra-version), None when
+    it is not Maistra's."""
+    labels = (dep.get("metadata") or {}).get("labels") or {}
+    value = labels.get(MAISTRA_VERSION_LABEL) if isinstance(labels, dict) else None
+    return None if value is None else str(value)
+
+
 def istiod_version(dep: dict[str, Any]) -> tuple[Version | None, str]:
-    """Version of an istiod Deployment and where it came from (image tag, then labels)."""
+    """Version of an istiod Deployment and where it came from (image tag, then labels): an Istio release (1.x) only;
+    a Maistra / OpenShift Service Mesh istiod's image tags and labels number the product, not Istio."""
     containers = (((dep.get("spec") or {}).get("template") or {}).get("spec") or {}).get("containers") or []
+    maistra = maistra_version(dep)
+    if maistra is not None:
+        return None, f"Maistra / OpenShift Service Mesh {maistra} (label {MAISTRA_VERSION_LABEL})"
     for c in containers:
         if c.get("name") == "discovery" or "pilot" in (c.get("image") or ""):
             tag = image_tag(c.get("image"))
-            v = parse_version(tag)
+            v = istio_release(parse_version(tag))
             if v:
                 return v, f"image {c.get('image')}"
     labels = (dep.get("metadata") or {}).get("labels") or {}
     for key in ("operator.istio.io/version", "app.kubernetes.io/version"):
-        v = parse_version(labels.get(key))
+        v = istio_release(parse_version(labels.get(key)))
         if v:
             return v, f"label {key}={labels[key]}"
     image = containers[0].get("image") if containers else None

@@ -10,13 +10,20 @@ import pandas as pd
 
 from auditor import kinds as K
 from auditor import mesh
-from auditor.asm import SERVICE_SOURCE, asm_proxy_versions, asm_service_versions, asm_version
+from auditor.asm import (
+    CONFIG_SOURCE,
+    SERVICE_SOURCE,
+    answered_version,
+    asm_proxy_versions,
+    asm_service_versions,
+    asm_version,
+)
 from auditor.check import Check, ClusterCheck, Context, same_in_every_gate
 from auditor.config import Config
 from auditor.errors import EvidenceUnavailable
 from auditor.gateways import SCAN_KINDS, eastwest_signals
 from auditor.inventory import ACTIVE_PHASES, ClusterInventory
-from auditor.istio import among, istiod_pinned_version
+from auditor.istio import among, istiod_pinned_version, istiod_rollout_pending
 from auditor.model import Finding, Gate, Outcome, Severity, Status
 from auditor.remote import Istiod, Links, Remote, remote_outcomes
 
@@ -149,8 +156,9 @@ class IstioVersion(ClusterCheck):
                                    "skew of their istiod; some run images without a version tag (not compared)",
                                    Severity.MINOR, fix=SKEW_FIX, message=SKEWED_MESSAGE + "; " + UNTAGGED)
     REVISION_UNREAD = Outcome("AA0230", Status.UNKNOWN,
-                              "an istiod's version cannot be read (digest, `latest`), or Istio proxies run without a "
-                              "local istiod", message="istiod revision {revision}: version unknown ({reason})")
+                              "an istiod's version cannot be read (digest, `latest`, a tag that numbers no Istio "
+                              "release, a rollout still under way), or Istio proxies run without a local istiod",
+                              message="istiod revision {revision}: version unknown ({reason})")
     SKEW_PODS_UNREAD = Outcome("AA0231", Status.UNKNOWN, "data-plane skew unknown: the pods could not be read",
                                Severity.MINOR, message="data-plane skew unknown: pods not readable ({reason})")
     SKEW_ALL_UNTAGGED = Outcome("AA0232", Status.UNKNOWN, "data-plane skew unknown: every Istio proxy image lacks a "
@@ -194,6 +202,21 @@ class IstioVersion(ClusterCheck):
             if version is None:
                 yield self.links.judged(cluster, dep, self.report(
                     self.REVISION_UNREAD, cluster.name, params={"revision": revision, "reason": source}, **common))
+                unread.add(revision)
+                continue
+            pending = istiod_rollout_pending(dep) if version.at_least(*MIN_ISTIO) else ""
+            if pending:
+                # The template pins a supported release, but pods of an earlier template still serve: the version they
+                # run is not read (a template below the minimum fails whatever runs beside it).
+                status = dep.get("status") or {}
+                common["evidence"].update(template_version=str(version), rollout={
+                    k: status.get(k) for k in ("observedGeneration", "replicas", "updatedReplicas", "readyReplicas")})
+                yield self.links.judged(cluster, dep, self.report(
+                    self.REVISION_UNREAD, cluster.name,
+                    params={"revision": revision, "reason": f"{source} pins {version}, but {pending}"},
+                    remediation=f"{mesh.kubectl_in(cluster.name, meta.get('namespace') or '')} rollout status "
+                                f"{mesh.object_ref('deployment', meta['name'])}  # finish (or undo) the rollout, "
+                                "then audit again", **common))
                 unread.add(revision)
                 continue
             by_revision[revision] = version
@@ -352,8 +375,18 @@ class AsmVersion(Check):
             "again.",
         message="ASM version unknown: the data planes' ASM istiod Services disagree ({services}), and no config or "
                 "OpenAPI answer says which version the instance runs")
+    # The version typed in the config and ASM's own answer (given too: a saved answer, or --asm-mesh-id read live) on
+    # both sides of 1.24: the config was the first source and silently won, so a stale or mistyped asm.version passed
+    # an instance ASM itself says is older (the instance the cluster joins is ASM's to tell).
+    CONFIG_DISAGREES = Outcome(
+        "AA0334", Status.UNKNOWN, "the ASM version typed in the config (asm.version) and ASM's own "
+        "DescribeServiceMeshDetail answer fall on different sides of 1.24",
+        fix="Read the instance's version in the ASM console (or its DescribeServiceMeshDetail answer), correct or "
+            "remove asm.version in the config, then audit again.",
+        message="config asm.version {configured} says ASM {config_version}, but {origin} says {answer_version} "
+                "({raw}): one of them is not the instance's version")
     outcomes = (SUPPORTED, SUPPORTED_EASTWEST, AT_LEAST, AT_LEAST_EASTWEST, TOO_OLD, TOO_OLD_EASTWEST, NO_SOURCE,
-                NO_SOURCE_OLD_PROXIES, UNPARSED, DATA_PLANES_DISAGREE)
+                NO_SOURCE_OLD_PROXIES, UNPARSED, DATA_PLANES_DISAGREE, CONFIG_DISAGREES)
     uses = (K.SERVICE, K.POD, K.DEPLOYMENT, *SCAN_KINDS)
 
     def run(self, ctx: Context) -> Iterable[Finding]:
@@ -380,6 +413,11 @@ class AsmVersion(Check):
                 yield self.report(self.NO_SOURCE, where, params={}, remediation=NO_SOURCE_FIX, evidence=evidence)
         elif version is None:
             yield self.report(self.UNPARSED, where, params={"raw": repr(raw), "source": source}, evidence=evidence)
+        elif source == CONFIG_SOURCE and (answer := self._answer_straddles(ctx, version, evidence)):
+            answer_version, origin, answer_raw = answer
+            yield self.report(self.CONFIG_DISAGREES, where, params={
+                "configured": repr(raw), "config_version": str(version), "origin": origin,
+                "answer_version": str(answer_version), "raw": answer_raw}, evidence=evidence)
         elif source.startswith(SERVICE_SOURCE) and self._straddle(ctx, evidence):
             # The newest Service was one cluster's; another shows an ASM older than the migration needs: one
             # instance's clusters would agree, so which version the instance runs is not known (a cluster joined to
@@ -394,6 +432,23 @@ class AsmVersion(Check):
             yield self.report(self.TOO_OLD_EASTWEST if eastwest else self.TOO_OLD, where,
                               params={**params, "version": str(version)}, evidence=evidence,
                               remediation=self.remediation)
+
+    @staticmethod
+    def _answer_straddles(ctx: Context, version: mesh.Version, evidence: dict[str, Any]
+                          ) -> tuple[mesh.Version, Any, str] | None:
+        """ASM's own answer (kept in evidence) when it names a version on the other side of MIN_ASM than the config's
+        `version`; None when none was given (or its live read failed: the config stands, as before) or it agrees."""
+        try:
+            answered = answered_version(ctx)
+        except EvidenceUnavailable:
+            return None
+        if answered is None:
+            return None
+        answer_version, origin, raw = answered
+        evidence["describe_service_mesh_detail_version"] = raw
+        if answer_version is None or answer_version.at_least(*MIN_ASM) == version.at_least(*MIN_ASM):
+            return None
+        return answer_version, origin, raw
 
     @staticmethod
     def _straddle(ctx: Context, evidence: dict[str, Any]) -> bool:
