@@ -712,7 +712,10 @@ def _istiod_fixups(obj: dict[str, Any]) -> dict[str, Any]:
         spec = obj["spec"]["template"]["spec"]
         spec["containers"] = [{"name": "discovery", "image": f"docker.io/istio/pilot:{version}",
                                "args": ["discovery", "--monitoringAddr=:15014"]}]
-        obj["spec"]["template"]["metadata"]["labels"] = {"app": "istiod", "istio.io/rev": revision}
+        # istio-discovery templates/deployment.yaml (@1.10.0..1.30.3): istiod's pod template opts out of injection.
+        obj["spec"]["template"]["metadata"]["labels"] = {"app": "istiod", "istio.io/rev": revision,
+                                                         "sidecar.istio.io/inject": "false"}
+        obj["spec"]["template"]["metadata"]["annotations"] = {"sidecar.istio.io/inject": "false"}
     return obj
 
 
@@ -835,7 +838,8 @@ def generate(pods: int, out: Path, seed: int = 7) -> dict[str, Any]:
 
 def ensure(pods: int, root: Path, seed: int = 7) -> Path:
     """A cached snapshot for (pods, seed) under root; generated once."""
-    out = Path(root) / f"v4-pods-{pods}-seed-{seed}"  # v4: ASM gateway Deployments marked
+    # v4: ASM gateway Deployments marked; v5: istiod's template opts out of injection, as its chart writes it
+    out = Path(root) / f"v5-pods-{pods}-seed-{seed}"
     done = out / ".complete"
     if not done.exists():
         generate(pods, out, seed)
