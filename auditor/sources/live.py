@@ -478,7 +478,13 @@ class LiveCluster(ClusterSource):
 
     def _served_version(self, kind: Kind) -> str | None:
         if not kind.group:
-            return "v1" if self._has_resource("/api/v1", kind.plural) else None
+            if self._has_resource("/api/v1", kind.plural):
+                return "v1"
+            # Every kube-apiserver serves the core kinds read here at /api/v1 (kubernetes pkg/registry/core/rest/
+            # storage_core.go): a discovery without them is not the API server's, and proves no absence.
+            raise SourceError(f"GET /api/v1: the core API does not list {kind.plural}, which every Kubernetes API "
+                              f"server serves (is the kubeconfig's server a Kubernetes API server?); {kind.kind} "
+                              "objects were not read")
         if self._groups is None:
             groups = _list_of_dicts(self._get_json("/apis").get("groups"))
             self._groups = {g.get("name"): [v.get("version") for v in _list_of_dicts(g.get("versions"))]
@@ -487,6 +493,14 @@ class LiveCluster(ClusterSource):
         for version in [*kind.versions, *served]:
             if version in served and self._has_resource(f"/apis/{kind.group}/{version}", kind.plural):
                 return version
+        # /apis lists these versions, yet their discovery answered 404: the API server's views disagree (a CRD being
+        # installed or removed, API server replicas out of step). What they would list is not known: not "not served".
+        missing = [f"{kind.group}/{v}" for v in served if self._resources.get(f"/apis/{kind.group}/{v}", ()) is None]
+        if missing:
+            raise SourceError(f"GET /apis/{missing[0]}: not found, though /apis lists {missing[0]} (the API "
+                              "server's discovery disagrees with itself: a CRD being installed or removed, or API "
+                              f"server replicas out of step); {kind.kind} objects were not read, retry the audit",
+                              status=404)
         return None
 
     def _has_resource(self, gv_path: str, plural: str) -> bool:
@@ -495,10 +509,9 @@ class LiveCluster(ClusterSource):
                 listing = self._get_json(gv_path)
                 self._resources[gv_path] = {r.get("name") for r in _list_of_dicts(listing.get("resources"))}
             except SourceError as exc:
-                if exc.status == 404:
-                    self._resources[gv_path] = None
-                else:
+                if exc.status != 404:
                     raise
+                self._resources[gv_path] = None
         names = self._resources[gv_path]
         return bool(names) and plural in names
 
@@ -536,7 +549,14 @@ class LiveCluster(ClusterSource):
                                       "too old: the cluster changes faster than it can be paged); retry the "
                                       "audit, or raise ASM_AUDIT_PAGE_SIZE", status=410) from exc
                 if exc.status == 404 and not token and not restarted:
-                    raise KindNotServed(exc.reason, status=404) from exc
+                    # Discovery has just listed the resource (_served_version), so this 404 is no proof that the kind
+                    # is not served: a replica that has not (or no longer) seen the CRD answers it (kubernetes
+                    # apiextensions-apiserver customresource_handler.go: a CRD its lister lacks goes to the delegate's
+                    # NotFound). Read as "not served", every object of the kind would vanish from the audit.
+                    raise SourceError(f"{exc.reason} (though discovery lists {kind.plural} in {prefix[1:]}: the API "
+                                      "server's answers disagree, a CRD being installed or removed or API server "
+                                      f"replicas out of step); {kind.kind} objects were not read, retry the audit",
+                                      status=404) from exc
                 if exc.status == 403:
                     raise SourceError(forbidden_message(kind), status=403) from exc
                 raise
