@@ -133,3 +133,34 @@ def test_a_core_api_without_pods_is_unknown_not_no_pods(tmp_path, fake_api, fake
     assert {r["status"] for r in rows(result, "pods-xds-agent")} == {"UNKNOWN"}
     assert any("the core API does not list pods" in r["message"] for r in rows(result, "pods-xds-agent"))
     assert result.exit_code == 3
+
+
+STATUS_200 = ('{"kind":"Status","apiVersion":"v1","metadata":{},"status":"Failure",'
+              '"message":"etcdserver: request timed out","reason":"InternalError","code":500}')
+
+
+@pytest.mark.parametrize("path, body", [
+    (r"^/apis$", STATUS_200),
+    (r"^/apis$", '{"kind":"APIGroupList","apiVersion":"v1"}'),
+    (r"^/apis/networking.istio.io/v1alpha3$", STATUS_200),
+    (r"^/apis/networking.istio.io/v1alpha3$", '{"apiVersion":"v1","groupVersion":"networking.istio.io/v1alpha3"}'),
+], ids=["apis-status", "apis-without-groups", "group-version-status", "group-version-without-kind"])
+def test_a_discovery_answer_that_is_not_a_discovery_list_is_unknown_not_go(tmp_path, fake_api, fake_asm, path, body):
+    """kube-apiserver answers /apis with an APIGroupList and /apis/<g>/<v> with an APIResourceList (k8s.io/apiserver
+    pkg/endpoints/discovery root.go, version.go). A 200 that is something else (a proxy's, a Status) lists nothing.
+    Old code: read as an empty discovery, the EnvoyFilter CRD "not served", NOT_APPLICABLE AA2840, exit 0 (GO)."""
+    fake_api.add_fault(path, 200, times=None, body=body)
+    result = api.run_audit(target(tmp_path, fake_api, fake_asm), "migrating", config(tmp_path), now=NOW)
+    [row] = rows(result, "envoyfilter-compatibility")
+    assert row["status"] == "UNKNOWN", row
+    assert (result.verdict.value, result.exit_code) == ("INCOMPLETE", 3)
+
+
+def test_a_discovery_with_null_resources_is_an_empty_group_version(tmp_path, fake_api, fake_asm):
+    """`"resources": null` is how Go writes an empty list: the kind is not served there (the control)."""
+    fake_api.add_fault(r"^/apis/networking.istio.io/v1alpha3$", 200, times=None,
+                       body='{"kind":"APIResourceList","apiVersion":"v1","groupVersion":"networking.istio.io/v1alpha3",'
+                            '"resources":null}')
+    result = api.run_audit(target(tmp_path, fake_api, fake_asm), "migrating", config(tmp_path), now=NOW)
+    assert [(r["status"], r["code"]) for r in rows(result, "envoyfilter-compatibility")] == [
+        ("NOT_APPLICABLE", "AA2840")]

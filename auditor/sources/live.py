@@ -486,7 +486,7 @@ class LiveCluster(ClusterSource):
                               f"server serves (is the kubeconfig's server a Kubernetes API server?); {kind.kind} "
                               "objects were not read")
         if self._groups is None:
-            groups = _list_of_dicts(self._get_json("/apis").get("groups"))
+            groups = _list_of_dicts(_discovery(self._get_json("/apis"), "/apis", "APIGroupList", "groups", kind))
             self._groups = {g.get("name"): [v.get("version") for v in _list_of_dicts(g.get("versions"))]
                             for g in groups}
         served = self._groups.get(kind.group) or []
@@ -506,8 +506,8 @@ class LiveCluster(ClusterSource):
     def _has_resource(self, gv_path: str, plural: str) -> bool:
         if gv_path not in self._resources:
             try:
-                listing = self._get_json(gv_path)
-                self._resources[gv_path] = {r.get("name") for r in _list_of_dicts(listing.get("resources"))}
+                listing = _discovery(self._get_json(gv_path), gv_path, "APIResourceList", "resources")
+                self._resources[gv_path] = {r.get("name") for r in _list_of_dicts(listing)}
             except SourceError as exc:
                 if exc.status != 404:
                     raise
@@ -573,6 +573,32 @@ class LiveCluster(ClusterSource):
             seen_tokens.add(token)
 
 
+def _discovery(answer: dict[str, Any], path: str, expected: str, field: str, kind: Kind | None = None) -> Any:
+    """The `field` of a discovery answer (APIGroupList groups, APIResourceList resources), or a SourceError.
+
+    kube-apiserver writes these as typed objects, with their kind (k8s.io/apiserver pkg/endpoints/discovery, in
+    discovery/unaggregated/ in newer releases: root.go an APIGroupList, version.go an APIResourceList). A 200 that
+    is a Status, another object or lacks the field (a proxy's, an error page's) lists nothing: read as an empty
+    discovery it made every kind "not served", its objects none.
+    """
+    got, value = answer.get("kind"), answer.get(field, ())
+    if got == expected and (value is None or isinstance(value, list)):  # null: how Go writes an empty list
+        return value
+    if got == expected:
+        what = f"an {expected} without a list of {field}"
+    elif got == "Status":
+        what = _describe_status(answer)
+    else:
+        what = f"kind {str(got)[:100]!r}" if got is not None else "an object without kind"
+    read = f"{kind.kind} objects were not read" if kind else "what it serves is not known"
+    raise SourceError(f"GET {path}: the answer is {what}, not an {expected}; {read}")
+
+
+def _describe_status(answer: dict[str, Any]) -> str:
+    detail = ", ".join(str(answer[k])[:200] for k in ("status", "reason", "message") if answer.get(k))
+    return f"a Status ({detail})" if detail else "a Status"
+
+
 def list_items(kind: Kind, path: str, answer: dict[str, Any]) -> list[Any]:
     """The objects of one list page, or a SourceError (the kind UNKNOWN for this cluster) naming what is wrong.
 
@@ -584,8 +610,7 @@ def list_items(kind: Kind, path: str, answer: dict[str, Any]) -> list[Any]:
     got = answer.get("kind")
     if got != expected:
         if got == "Status":
-            detail = ", ".join(str(answer[k])[:200] for k in ("status", "reason", "message") if answer.get(k))
-            what = f"a Status ({detail})" if detail else "a Status"
+            what = _describe_status(answer)
         else:
             what = f"kind {str(got)[:100]!r}" if got is not None else "an object without kind"
         raise SourceError(f"GET {path}: the answer is {what}, not a {expected}; {kind.kind} objects were not read")
