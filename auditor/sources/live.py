@@ -482,9 +482,10 @@ class LiveCluster(ClusterSource):
                 return "v1"
             # Every kube-apiserver serves the core kinds read here at /api/v1 (kubernetes pkg/registry/core/rest/
             # storage_core.go): a discovery without them is not the API server's, and proves no absence.
-            raise SourceError(f"GET /api/v1: the core API does not list {kind.plural}, which every Kubernetes API "
-                              f"server serves (is the kubeconfig's server a Kubernetes API server?); {kind.kind} "
-                              "objects were not read")
+            answer = "not found" if self._resources.get("/api/v1") is None else f"does not list {kind.plural}"
+            raise SourceError(f"GET /api/v1: {answer}, though every Kubernetes API server serves {kind.plural} there "
+                              f"(is the kubeconfig's server a Kubernetes API server?); {kind.kind} objects were not "
+                              "read", status=404)
         if self._groups is None:
             groups = _list_of_dicts(_discovery(self._get_json("/apis"), "/apis", "APIGroupList", "groups", kind))
             self._groups = {g.get("name"): [v.get("version") for v in _list_of_dicts(g.get("versions"))]
