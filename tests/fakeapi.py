@@ -628,7 +628,8 @@ class FakeApiServer:
         """From now on, answer as an API server replica whose view lags the discovery the client read.
 
         kube-apiserver's views are separate informers: ``/apis`` is listed by the aggregator from its APIServices
-        (one registered per CRD group/version), ``/apis/<group>/<version>`` by the CRD versionDiscoveryHandler, and a
+        (one registered per CRD group/version; kubernetes staging/src/k8s.io/kube-aggregator/pkg/apiserver/
+        handler_apis.go), ``/apis/<group>/<version>`` by the CRD versionDiscoveryHandler, and a
         list by the crdHandler from its CRD lister; with several replicas, each has its own. A CRD the handler does not
         (or no longer) know goes to the delegate chain, whose end is the NotFound handler (kubernetes
         staging/src/k8s.io/apiextensions-apiserver/pkg/apiserver/customresource_handler.go ServeHTTP and its
