@@ -624,6 +624,27 @@ class FakeApiServer:
         with self._lock:
             self._faults.append(fault)
 
+    def replica_without_crd(self, group: str, version: str, plural: str | None = None) -> None:
+        """From now on, answer as an API server replica whose view lags the discovery the client read.
+
+        kube-apiserver's views are separate informers: ``/apis`` is listed by the aggregator from its APIServices
+        (one registered per CRD group/version; kubernetes staging/src/k8s.io/kube-aggregator/pkg/apiserver/
+        handler_apis.go), ``/apis/<group>/<version>`` by the CRD versionDiscoveryHandler, and a
+        list by the crdHandler from its CRD lister; with several replicas, each has its own. A CRD the handler does not
+        (or no longer) know goes to the delegate chain, whose end is the NotFound handler (kubernetes
+        staging/src/k8s.io/apiextensions-apiserver/pkg/apiserver/customresource_handler.go ServeHTTP and its
+        "server B not have observed the established ... results in a 404" note; customresource_discovery.go;
+        staging/src/k8s.io/apiserver/pkg/util/notfoundhandler/not_found_handler.go): a Status with code 404, reason
+        NotFound, "the server could not find the requested resource". With ``plural``, lists and gets of that
+        resource answer it while discovery still lists it; without, the group/version's own discovery answers it
+        while ``/apis`` still lists the version.
+        """
+        prefix = re.escape(f"/apis/{group}/{version}")
+        if plural is None:
+            self.add_fault(f"^{prefix}/?$", 404, times=None)
+        else:
+            self.add_fault(f"^{prefix}/(namespaces/[^/]+/)?{re.escape(plural)}(/[^/]+)?/?$", 404, times=None)
+
     def clear_faults(self) -> None:
         with self._lock:
             self._faults.clear()

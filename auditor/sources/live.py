@@ -478,27 +478,41 @@ class LiveCluster(ClusterSource):
 
     def _served_version(self, kind: Kind) -> str | None:
         if not kind.group:
-            return "v1" if self._has_resource("/api/v1", kind.plural) else None
+            if self._has_resource("/api/v1", kind.plural):
+                return "v1"
+            # Every kube-apiserver serves the core kinds read here at /api/v1 (kubernetes pkg/registry/core/rest/
+            # storage_core.go): a discovery without them is not the API server's, and proves no absence.
+            answer = "not found" if self._resources.get("/api/v1") is None else f"does not list {kind.plural}"
+            raise SourceError(f"GET /api/v1: {answer}, though every Kubernetes API server serves {kind.plural} there "
+                              f"(is the kubeconfig's server a Kubernetes API server?); {kind.kind} objects were not "
+                              "read", status=404)
         if self._groups is None:
-            groups = _list_of_dicts(self._get_json("/apis").get("groups"))
+            groups = _list_of_dicts(_discovery(self._get_json("/apis"), "/apis", "APIGroupList", "groups", kind))
             self._groups = {g.get("name"): [v.get("version") for v in _list_of_dicts(g.get("versions"))]
                             for g in groups}
         served = self._groups.get(kind.group) or []
         for version in [*kind.versions, *served]:
             if version in served and self._has_resource(f"/apis/{kind.group}/{version}", kind.plural):
                 return version
+        # /apis lists these versions, yet their discovery answered 404: the API server's views disagree (a CRD being
+        # installed or removed, API server replicas out of step). What they would list is not known: not "not served".
+        missing = [f"{kind.group}/{v}" for v in served if self._resources.get(f"/apis/{kind.group}/{v}", ()) is None]
+        if missing:
+            raise SourceError(f"GET /apis/{missing[0]}: not found, though /apis lists {missing[0]} (the API "
+                              "server's discovery disagrees with itself: a CRD being installed or removed, or API "
+                              f"server replicas out of step); {kind.kind} objects were not read, retry the audit",
+                              status=404)
         return None
 
     def _has_resource(self, gv_path: str, plural: str) -> bool:
         if gv_path not in self._resources:
             try:
-                listing = self._get_json(gv_path)
-                self._resources[gv_path] = {r.get("name") for r in _list_of_dicts(listing.get("resources"))}
+                listing = _discovery(self._get_json(gv_path), gv_path, "APIResourceList", "resources")
+                self._resources[gv_path] = {r.get("name") for r in _list_of_dicts(listing)}
             except SourceError as exc:
-                if exc.status == 404:
-                    self._resources[gv_path] = None
-                else:
+                if exc.status != 404:
                     raise
+                self._resources[gv_path] = None
         names = self._resources[gv_path]
         return bool(names) and plural in names
 
@@ -536,7 +550,14 @@ class LiveCluster(ClusterSource):
                                       "too old: the cluster changes faster than it can be paged); retry the "
                                       "audit, or raise ASM_AUDIT_PAGE_SIZE", status=410) from exc
                 if exc.status == 404 and not token and not restarted:
-                    raise KindNotServed(exc.reason, status=404) from exc
+                    # Discovery has just listed the resource (_served_version), so this 404 is no proof that the kind
+                    # is not served: a replica that has not (or no longer) seen the CRD answers it (kubernetes
+                    # apiextensions-apiserver customresource_handler.go: a CRD its lister lacks goes to the delegate's
+                    # NotFound). Read as "not served", every object of the kind would vanish from the audit.
+                    raise SourceError(f"{exc.reason} (though discovery lists {kind.plural} in {prefix[1:]}: the API "
+                                      "server's answers disagree, a CRD being installed or removed or API server "
+                                      f"replicas out of step); {kind.kind} objects were not read, retry the audit",
+                                      status=404) from exc
                 if exc.status == 403:
                     raise SourceError(forbidden_message(kind), status=403) from exc
                 raise
@@ -553,6 +574,32 @@ class LiveCluster(ClusterSource):
             seen_tokens.add(token)
 
 
+def _discovery(answer: dict[str, Any], path: str, expected: str, field: str, kind: Kind | None = None) -> Any:
+    """The `field` of a discovery answer (APIGroupList groups, APIResourceList resources), or a SourceError.
+
+    kube-apiserver writes these as typed objects, with their kind (k8s.io/apiserver pkg/endpoints/discovery, in
+    discovery/unaggregated/ in newer releases: root.go an APIGroupList, version.go an APIResourceList). A 200 that
+    is a Status, another object or lacks the field (a proxy's, an error page's) lists nothing: read as an empty
+    discovery it made every kind "not served", its objects none.
+    """
+    got, value = answer.get("kind"), answer.get(field, ())
+    if got == expected and (value is None or isinstance(value, list)):  # null: how Go writes an empty list
+        return value
+    if got == expected:
+        what = f"an {expected} without a list of {field}"
+    elif got == "Status":
+        what = _describe_status(answer)
+    else:
+        what = f"kind {str(got)[:100]!r}" if got is not None else "an object without kind"
+    read = f"{kind.kind} objects were not read" if kind else "what it serves is not known"
+    raise SourceError(f"GET {path}: the answer is {what}, not an {expected}; {read}")
+
+
+def _describe_status(answer: dict[str, Any]) -> str:
+    detail = ", ".join(str(answer[k])[:200] for k in ("status", "reason", "message") if answer.get(k))
+    return f"a Status ({detail})" if detail else "a Status"
+
+
 def list_items(kind: Kind, path: str, answer: dict[str, Any]) -> list[Any]:
     """The objects of one list page, or a SourceError (the kind UNKNOWN for this cluster) naming what is wrong.
 
@@ -564,8 +611,7 @@ def list_items(kind: Kind, path: str, answer: dict[str, Any]) -> list[Any]:
     got = answer.get("kind")
     if got != expected:
         if got == "Status":
-            detail = ", ".join(str(answer[k])[:200] for k in ("status", "reason", "message") if answer.get(k))
-            what = f"a Status ({detail})" if detail else "a Status"
+            what = _describe_status(answer)
         else:
             what = f"kind {str(got)[:100]!r}" if got is not None else "an object without kind"
         raise SourceError(f"GET {path}: the answer is {what}, not a {expected}; {kind.kind} objects were not read")
