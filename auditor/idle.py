@@ -398,9 +398,10 @@ def active_workloads(pods: Any) -> list[tuple[str, str, str]]:
     columns = []
     for column_codes, uniques in zip(codes, values, strict=True):
         at = column_codes[first]
-        taken = np.asarray(uniques, dtype=object)[np.maximum(at - 1, 0)] if len(uniques) else np.full(len(at), "")
-        columns.append(["" if code == 0 else str(text) for code, text in zip(at.tolist(), taken.tolist(),
-                                                                              strict=True)])
+        taken = (np.asarray([str(u) for u in uniques], dtype=object)[np.maximum(at - 1, 0)] if len(uniques)
+                 else np.full(len(at), "", dtype=object))
+        taken[at == 0] = ""
+        columns.append(taken.tolist())
     return list(zip(*columns, strict=True))
 
 
@@ -464,12 +465,13 @@ def unmeshed_pods(cluster: ClusterInventory, pods: Any) -> UnmeshedReading:
     asm_times = [t for t in istio.pod_columns(pods, on_asm, ["created"])["created"].tolist() if t] if on_asm.any() \
         else []
     asm_since = min(asm_times) if asm_times else None
-    meshed: dict[tuple[str, str, str], int] = {}
+    meshed: dict[Any, int] = {}  # kept for the workloads above only
     if with_proxy.any():
         meshed_keys, meshed_bounds, _ = workload_columns(istio.pod_columns(pods, with_proxy, [*WORKLOAD_KEY, "name"]),
                                                          ())
-        meshed = {(str(ns), str(kind), str(name)): meshed_bounds[i + 1] - meshed_bounds[i]
-                  for i, (ns, kind, name) in enumerate(meshed_keys)}
+        wanted = set(keys)
+        meshed = {key: count for key, count in zip(meshed_keys, np.diff(meshed_bounds).tolist(), strict=True)
+                  if key in wanted}
     webhooks_unread = "" if cluster.available(K.MUTATING_WEBHOOK) else (
         f"{K.MUTATING_WEBHOOK.kind} unread: {cluster.unread_reason(K.MUTATING_WEBHOOK)}")
     hooks = injectors(cluster) if not webhooks_unread else []
@@ -484,9 +486,9 @@ def unmeshed_pods(cluster: ClusterInventory, pods: Any) -> UnmeshedReading:
         times = [str(t or "") for t in values["created"][bounds[g]:bounds[g + 1]]]
         return asm_since is None or not all(times) or max(times) >= asm_since
 
-    def cannot_tell(ref: str, why: str, key: tuple[str, str, str], g: int) -> None:
+    def cannot_tell(ref: str, why: str, g: int) -> None:
         undecided.append((ref, why))
-        if meshed.get(key) or made_since_asm(g):
+        if meshed.get(keys[g]) or made_since_asm(g):
             undecided_meshed.append(ref)
 
     for g, (namespace, kind, name) in enumerate(keys):
@@ -495,13 +497,13 @@ def unmeshed_pods(cluster: ClusterInventory, pods: Any) -> UnmeshedReading:
         template, why = _pods_template(cluster, kind, namespace, name)
         if template is None:
             if state != _NS_OPEN:  # in a namespace that asks (or may): whether the pod opts out is not known
-                cannot_tell(f"{kind} {namespace}/{name}", namespaces_unread or why, (namespace, kind, name), g)
+                cannot_tell(f"{kind} {namespace}/{name}", namespaces_unread or why, g)
             continue  # in a namespace that asks for nothing, only the pod's own labels (not kept) could
         if _opted_out(template):
             continue
         labels = _labels(template)
         if ns_labels is None:
-            cannot_tell(f"{kind} {namespace}/{name}", namespaces_unread, (namespace, kind, name), g)
+            cannot_tell(f"{kind} {namespace}/{name}", namespaces_unread, g)
             continue
         asks = _asks(ns_labels, labels)
         if not asks:
@@ -509,7 +511,7 @@ def unmeshed_pods(cluster: ClusterInventory, pods: Any) -> UnmeshedReading:
         start, end = bounds[g], bounds[g + 1]
         found = UnmeshedWorkload(kind, namespace, name, [str(p) for p in values["name"][start:min(end, start + 20)]],
                                  end - start, labels, labels.get(mesh.ASM_INJECT_LABEL) == "true", asks)
-        found.meshed_siblings = meshed.get((namespace, kind, name), 0)
+        found.meshed_siblings = meshed.get(keys[g], 0)
         found.made_since_asm = made_since_asm(g)
         _select(found, hooks, ns_labels, labels)
         out.append(found)
