@@ -14,7 +14,7 @@ from typing import Any
 
 import pandas as pd
 
-from auditor import gatewayapi, istio, mesh
+from auditor import gatewayapi, istio, mesh, rollouts
 from auditor import kinds as K
 from auditor.check import Check
 from auditor.config import GatewaysConfig
@@ -545,6 +545,22 @@ def gateway_workloads(cluster: ClusterInventory, rules: mesh.ProxyRules,
     # Many checks and gates ask; one scan of the Deployments per cluster (tens of thousands at scale).
     return list(cluster.memo(("gateway_workloads", id(rules), repr(names)),
                              lambda: _gateway_workloads(cluster, rules, names)))
+
+
+def pods_available(cluster: ClusterInventory, workload: GatewayWorkload) -> tuple[int | None, int | None]:
+    """(pods desired, pods available) of a gateway workload, as its controller's status tells them (a Deployment's
+    spec.replicas and status.availableReplicas, a DaemonSet's desiredNumberScheduled and numberAvailable); (None, None)
+    when the object is not there. A gateway whose workload has no pod available serves nothing: its Service has no
+    ready endpoint. ASM creates its gateway as Deployment istio-<name> in istio-system and, with
+    asm.alibabacloud.com/replicas-managed-by-asm: "false" (ASM >= 1.19), leaves its replica count to HPA or to hand
+    scaling (alibabacloud.com/help/en/asm/user-guide/customize-the-scaling-policy-of-asm-gateway): 0 is possible."""
+    kind = K.DAEMONSET if workload.kind == "DaemonSet" else K.DEPLOYMENT
+    if not cluster.available(kind):
+        return None, None
+    obj = cluster.get(kind, workload.name, workload.namespace)
+    if obj is None:
+        return None, None
+    return rollouts.desired_available(kind, obj)
 
 
 def _gateway_workloads(cluster: ClusterInventory, rules: mesh.ProxyRules,

@@ -67,6 +67,13 @@ def _desired_available(kind: K.Kind, spec: dict[str, Any], status: dict[str, Any
     return _count(replicas), _count(_or(status.get("availableReplicas"), before))
 
 
+def desired_available(kind: K.Kind, obj: dict[str, Any]) -> tuple[int | None, int | None]:
+    """(pods desired, pods available) of a Deployment, StatefulSet or DaemonSet as its controller's status tells it;
+    None where a count is not a number. An absent availableReplicas is 0 (`omitempty`: kubernetes/api apps/v1
+    types.go), as kubectl writes a Deployment with no pod available."""
+    return _desired_available(kind, obj.get("spec") or _NONE, obj.get("status") or _NONE)
+
+
 def counts_short(obj: dict[str, Any]) -> bool:
     """Whether a Deployment's (or StatefulSet's) counts may show a shortfall: all _of_kind reads of most objects.
     The inventory's walk of the Deployments' metadata asks it while each piece is in cache (short_memo_key).

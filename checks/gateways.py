@@ -53,6 +53,7 @@ from auditor.gateways import (
     gateway_services,
     gateway_workloads,
     istio_gateways,
+    pods_available,
     scan_unread,
     scan_unread_findings,
     service_of,
@@ -789,6 +790,17 @@ class EgressRoutesToAsm(ClusterCheck):
 
 
 # ================================================================ asm-gateways-present
+def _serves(counts: tuple[int | None, int | None]) -> bool:
+    """Whether a gateway workload's (desired, available) pod counts show at least one pod available. A count that is
+    not a number does not show it."""
+    desired, available = counts
+    return desired is not None and available is not None and available > 0 and desired > 0
+
+
+def _count_text(count: int | None) -> str:
+    return "?" if count is None else str(count)
+
+
 def _stem(name: str) -> str:
     """`istio-ingressgateway` and `ingressgateway-asm` share the stem `ingressgateway`."""
     for affix in ("istio-", "asm-"):
@@ -831,6 +843,14 @@ class AsmGatewaysPresent(ClusterCheck):
                            message="ASM {gateway_type} gateway {asm_gateway} targets this cluster for {istio_gateway}, "
                                    "but its Deployment {deployment} is not in this cluster: it serves nothing here "
                                    "yet")
+    # Deployed but no pod of it available (scaled to 0 by HPA or by hand, pods not Ready, a rollout stuck): its Service
+    # has no ready endpoint, so it carries none of the Istio gateway's traffic after the purge.
+    NOT_SERVING = Outcome("AA1713", Status.FAIL, "an ASM gateway targets the cluster and its Deployment is there, but "
+                          "no pod of it is available: it serves nothing yet, so nothing replaces the Istio gateway",
+                          message="ASM {gateway_type} gateway {asm_gateway} targets this cluster for {istio_gateway}, "
+                                  "but its Deployment {deployment} has {available} of {desired} pod(s) available: it "
+                                  "serves "
+                                  "nothing here yet")
     FEWER = Outcome("AA1722", Status.WARN, "fewer ASM gateways than Istio gateways of a type: confirm that one ASM "
                     "gateway serves the hosts of several Istio gateways", Severity.MINOR,
                     message="{istio_count} Istio {gateway_type} gateways but {asm_count} ASM {gateway_type} gateway(s) "
@@ -876,7 +896,7 @@ class AsmGatewaysPresent(ClusterCheck):
     NO_ISTIO_GATEWAY = Outcome("AA1740", Status.NOT_APPLICABLE,
                                "no Istio ingress or egress gateway (what was looked for is named)",
                                message=f"no Istio ingress or egress gateway in this cluster (looked for {LOOKED_FOR})")
-    outcomes = (REPLACED, NOT_REPLACED, ROLE_UNKNOWN_NOT_REPLACED, NOT_DEPLOYED, NOT_HEALTHY, FEWER,
+    outcomes = (REPLACED, NOT_REPLACED, ROLE_UNKNOWN_NOT_REPLACED, NOT_DEPLOYED, NOT_SERVING, NOT_HEALTHY, FEWER,
                 ROLE_UNKNOWN_CONFIRM, CLUSTER_ID_UNKNOWN, NAMES_NO_CLUSTER, STRAY, GATEWAYS_UNSEEN, STRAYS_UNSEEN,
                 ROLE_UNREAD, NO_ISTIO_GATEWAY)
     needs = (K.DEPLOYMENT,)
@@ -904,7 +924,10 @@ class AsmGatewaysPresent(ClusterCheck):
                 yield self.report(self.NO_ISTIO_GATEWAY, cluster.name, params={})
             return
         gws = asm_gateways(ctx.inv.require_asm())  # only needed once there is something to replace
-        deployed = {(g.namespace, g.name) for g in gateway_workloads(cluster, ctx.inv.rules, names) if g.asm}
+        workloads = {(g.namespace, g.name): g for g in gateway_workloads(cluster, ctx.inv.rules, names) if g.asm}
+        deployed = set(workloads)
+        # (desired, available) pods of each ASM gateway workload: one with none available serves nothing.
+        counts = {key: pods_available(cluster, g) for key, g in workloads.items()}
         # The cluster's own id where it writes one, else the given one; the evidence names both when they differ.
         known = clusterid.identity(cluster)
         cid, ids = known.cluster_id, known.evidence()
@@ -929,12 +952,17 @@ class AsmGatewaysPresent(ClusterCheck):
                 subject = {"kind": istio_gw.kind, "namespace": istio_gw.namespace, "name": istio_gw.name}
                 params = {"gateway_type": gtype, "istio_gateway": istio_gw.name}
                 running = [g for g in free if (g.namespace, g.workload_name) in deployed]
-                match = next((g for g in running if _stem(g.name) == _stem(istio_gw.name)), None) or (
-                    running[0] if running else None) or next(
-                    (g for g in free if _stem(g.name) == _stem(istio_gw.name)), None) or (free[0] if free else None)
+                # Those whose pods serve first: one scaled to 0 replaces nothing while another would.
+                serving = [g for g in running if _serves(counts[(g.namespace, g.workload_name)])]
+                match = None
+                for pool in (serving, running, free):
+                    match = next((g for g in pool if _stem(g.name) == _stem(istio_gw.name)), None) or (
+                        pool[0] if pool else None)
+                    if match is not None:
+                        break
                 if match is not None:
                     free.remove(match)
-                    yield self._matched(cluster, istio_gw.name, gtype, match, deployed, subject, ids)
+                    yield self._matched(cluster, istio_gw.name, gtype, match, deployed, subject, ids, counts)
                 elif covering:
                     yield self.report(self.FEWER, cluster.name,
                                       params={**params, "istio_count": len(mine), "asm_count": len(covering),
@@ -991,13 +1019,26 @@ class AsmGatewaysPresent(ClusterCheck):
                                   remediation=self.remediation, evidence=evidence, **subject)
 
     def _matched(self, cluster: ClusterInventory, istio_name: str, gtype: str, gw: AsmGateway,
-                 deployed: set[tuple[str, str]], subject: dict[str, str], ids: dict[str, Any]) -> Finding:
+                 deployed: set[tuple[str, str]], subject: dict[str, str], ids: dict[str, Any],
+                 counts: dict[tuple[str, str], tuple[int | None, int | None]]) -> Finding:
+        key = (gw.namespace, gw.workload_name)
+        desired, available = counts.get(key, (None, None))
         evidence = {"istio_gateway": istio_name, "asm_gateway": f"{gw.namespace}/{gw.name}",
                     "gatewayType": gw.raw_type, "clusterIds": list(gw.cluster_ids), **ids,
                     "status": gw.state, "error": gw.error,
                     "deployment": f"{gw.namespace}/{gw.workload_name}",
-                    "deployment_present": (gw.namespace, gw.workload_name) in deployed}
+                    "deployment_present": key in deployed,
+                    **({"pods_desired": desired, "pods_available": available} if key in deployed else {})}
         params = {"gateway_type": gtype, "asm_gateway": gw.name, "istio_gateway": istio_name}
+        if key in deployed and not _serves((desired, available)):
+            return self.report(self.NOT_SERVING, cluster.name,
+                               params={**params, "deployment": f"{gw.namespace}/{gw.workload_name}",
+                                       "desired": _count_text(desired), "available": _count_text(available)},
+                               evidence=evidence,
+                               remediation=f"{mesh.kubectl(cluster.name)} {mesh.ns_flag(gw.namespace)} describe "
+                                           f"{mesh.object_ref('deployment', gw.workload_name)}  # replicas, "
+                                           "conditions, events; then its pods' readiness",
+                               **subject)
         if gw.error or (gw.namespace, gw.workload_name) not in deployed:
             if (gw.namespace, gw.workload_name) not in deployed:
                 outcome, params["deployment"] = self.NOT_DEPLOYED, f"{gw.namespace}/{gw.workload_name}"
