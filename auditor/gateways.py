@@ -952,6 +952,22 @@ def host_fqdn(host: str, namespace: str) -> str:
     return host
 
 
+def destination_answered(cluster: ClusterInventory, host: str, rule_namespace: str) -> bool | None:
+    """Whether a route destination host answers to something in the cluster's registry: a Service of that name, or a
+    ServiceEntry host. None when it cannot be told (the Services, or the ServiceEntries where no Service answers, not
+    read). Istio drops traffic to a destination found in neither (istio.io/latest/docs/reference/config/networking/
+    virtual-service, Destination.host); `istioctl analyze` says IST0101 ReferencedResourceNotFound of it
+    (istio/istio@1.30.3:pkg/config/analysis/analyzers/virtualservice/destinationhosts.go analyzeVirtualService)."""
+    if not cluster.available(K.SERVICE):
+        return None
+    service = service_of(host, rule_namespace)
+    if service is not None and cluster.get(K.SERVICE, service[0], service[1]) is not None:
+        return True
+    if not cluster.available(K.SERVICEENTRY):
+        return None
+    return host_fqdn(host, rule_namespace) in _entry_locations(cluster)
+
+
 def refers_to_service(host: str, rule_namespace: str, name: str, namespace: str) -> bool:
     """Whether a VirtualService destination host names Service namespace/name (any short form)."""
     return service_of(host, rule_namespace) == (name.lower(), namespace.lower())

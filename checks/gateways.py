@@ -47,6 +47,7 @@ from auditor.gateways import (
     GatewayWorkload,
     asm_gateways,
     ccm_weight,
+    destination_answered,
     eastwest_signals,
     first_annotation,
     gateway_role_why,
@@ -614,8 +615,22 @@ class EgressRoutesToAsm(ClusterCheck):
                               fix=SCAN_UNREAD_FIX,
                               message=SCAN_UNREAD + "an Istio egress gateway (or its role) may have been missed, so "
                                                     "it cannot tell that no route still sends egress to Istio's")
-    outcomes = (ALL_TO_ASM, ROUTE_ALL_TO_ASM, TO_ISTIO, ROUTE_TO_ISTIO, ASM_UNREADABLE, BAD_WEIGHT, GATEWAYS_UNSEEN,
-                ROUTES_UNREAD, NONE_HERE, NONE_ON_ASM)
+    # The seed's example routes to asm-egressgateway.istio-system.svc.cluster.local ("Assume your ASM egress gateway is
+    # called asm-egressgateway"), while ASM's controller names the gateway's Service istio-<name>: a route moved to a
+    # host no Service (nor ServiceEntry) answers to drops that egress (Istio: Destination.host not in the registry).
+    TO_NOWHERE = Outcome("AA1612", Status.FAIL, "a route sends egress to an ASM egress gateway host that no Service "
+                         "answers to: that traffic is dropped, not carried by ASM's gateway",
+                         fix="Point the destination at the ASM egress gateway's Service (istio-<IstioGateway name> in "
+                             "istio-system, as ASM creates it), or create the Service the host names; then re-run.",
+                         message="{kind} {hosts}: egress routed to {missing}, which no Service or ServiceEntry of "
+                                 "{clusters} answers to: {routes}")
+    TO_UNREAD = Outcome("AA1634", Status.UNKNOWN, "a route sends egress to an ASM egress gateway host whose Service "
+                        "could not be looked up: whether ASM's gateway gets that traffic cannot be told",
+                        fix=SCAN_UNREAD_FIX,
+                        message="{kind} {hosts}: egress routed to {missing}; no Service of that name, and the "
+                                "Services or ServiceEntries of {clusters} could not be read: {routes}")
+    outcomes = (ALL_TO_ASM, ROUTE_ALL_TO_ASM, TO_ISTIO, ROUTE_TO_ISTIO, TO_NOWHERE, ASM_UNREADABLE, BAD_WEIGHT,
+                GATEWAYS_UNSEEN, ROUTES_UNREAD, TO_UNREAD, NONE_HERE, NONE_ON_ASM)
     needs = (K.VIRTUALSERVICE, K.DEPLOYMENT, K.SERVICE)
     # ServiceEntries: a custom gateway's role (where the routes bound to its Gateway send). Gateway API routes: mesh
     # routes that send to an egress gateway, and a Gateway API gateway's role.
@@ -649,7 +664,7 @@ class EgressRoutesToAsm(ClusterCheck):
         kind_of = hosts.classifier()
         referenced = 0
         for vs in asm.objects(K.VIRTUALSERVICE):
-            finding = self._judge(asm.name, vs, hosts, kind_of, mesh.ASM_KUBECTL)
+            finding = self._judge(asm.name, vs, hosts, kind_of, mesh.ASM_KUBECTL, ctx.inv.data_planes)
             if finding is None:
                 continue  # most: no egress route, and their metadata is not read (metadata is shape-checked)
             referenced += 1
@@ -683,7 +698,7 @@ class EgressRoutesToAsm(ClusterCheck):
         kubectl = mesh.kubectl(cluster.name)  # the same for every VirtualService (~10,000 at 50k pods)
         kind_of = hosts.classifier()
         for vs in cluster.objects(K.VIRTUALSERVICE):
-            finding = self._judge(cluster.name, vs, hosts, kind_of, kubectl)
+            finding = self._judge(cluster.name, vs, hosts, kind_of, kubectl, [cluster])
             if finding is None:
                 continue
             found += 1
@@ -695,7 +710,7 @@ class EgressRoutesToAsm(ClusterCheck):
                 routes_unread[kind.key] = cluster.unread_reason(kind)
                 continue
             for route in cluster.objects(kind):
-                finding = self._judge_route(cluster.name, kind, route, hosts, kind_of, kubectl)
+                finding = self._judge_route(cluster.name, kind, route, hosts, kind_of, kubectl, [cluster])
                 if finding is not None:
                     found += 1
                     yield finding
@@ -716,8 +731,39 @@ class EgressRoutesToAsm(ClusterCheck):
                               params={"istio_hosts": sorted(f"{n}.{ns}" for ns, n in hosts.istio),
                                       "asm_hosts": sorted(f"{n}.{ns}" for ns, n in hosts.asm)})
 
+    def _nowhere(self, where: str, splits: list[RouteSplit], namespace: str, clusters: list[ClusterInventory],
+                 kind: str, params: dict[str, Any], evidence: dict[str, Any],
+                 subject: dict[str, str]) -> Finding | None:
+        """FAIL TO_NOWHERE when a destination classed as ASM's egress gateway, with weight, names a host that no
+        Service or ServiceEntry of a cluster answers to (UNKNOWN TO_UNREAD when that could not be looked up); None
+        when every one answers."""
+        missing: dict[str, list[str]] = {}
+        unread: dict[str, list[str]] = {}
+        for split in splits:
+            for dest in split.destinations:
+                if dest.get("gateway") != "asm" or not dest.get("effective_weight"):
+                    continue
+                host = str(dest.get("host") or "")
+                for c in clusters:
+                    answered = destination_answered(c, host, namespace)
+                    if answered is False:
+                        missing.setdefault(host, []).append(c.name)
+                    elif answered is None:
+                        unread.setdefault(host, []).append(c.name)
+        if not missing and not unread:
+            return None
+        outcome, found = (self.TO_NOWHERE, missing) if missing else (self.TO_UNREAD, unread)
+        names = sorted({n for where in found.values() for n in where})
+        return self.report(outcome, where, remediation=outcome.fix,
+                           params={**params, "kind": kind, "missing": ", ".join(sorted(found)),
+                                   "clusters": ", ".join(names)},
+                           evidence={**evidence, "asm_hosts_unanswered": {h: sorted(set(w)) for h, w in found.items()},
+                                     **({"not_looked_up": {h: sorted(set(w)) for h, w in unread.items()}}
+                                        if missing and unread else {})},
+                           **subject)
+
     def _judge_route(self, where: str, kind: Any, route: dict[str, Any], hosts: EgressHosts, kind_of: Classifier,
-                     kubectl: str) -> Finding | None:
+                     kubectl: str, clusters: list[ClusterInventory]) -> Finding | None:
         """A Gateway API route's finding, None when no rule of it reaches an egress gateway (most)."""
         bad_weight: WeightError | None = None
         try:
@@ -743,6 +789,9 @@ class EgressRoutesToAsm(ClusterCheck):
             "istio_egress_hosts": sorted(f"{n}.{n2}" for n2, n in hosts.istio)}
         params = {"kind": kind.kind, "hosts": ", ".join(shown) or name, "routes": ", ".join(s.text for s in splits)}
         if not any(s.uses_istio for s in splits):
+            nowhere = self._nowhere(where, splits, ns, clusters, kind.kind, params, evidence, subject)
+            if nowhere is not None:
+                return nowhere
             return self.report(self.ROUTE_ALL_TO_ASM, where, params=params, evidence=evidence, **subject)
         ops = gateway_api_patch([s for s in splits if s.uses_istio], hosts)
         resource = mesh.object_ref(f"{kind.kind.lower()}.{kind.group}", name)
@@ -756,7 +805,7 @@ class EgressRoutesToAsm(ClusterCheck):
                            **subject)
 
     def _judge(self, where: str, vs: dict[str, Any], hosts: EgressHosts, kind_of: Classifier,
-               kubectl: str) -> Finding | None:
+               kubectl: str, clusters: list[ClusterInventory]) -> Finding | None:
         raw_hosts = (vs.get("spec") or {}).get("hosts") or ()
         iter(raw_hosts)  # hosts that are no list fail here, as listing them did, before the routes are read
         bad_weight: WeightError | None = None
@@ -786,6 +835,9 @@ class EgressRoutesToAsm(ClusterCheck):
                                remediation=f"{kubectl} {mesh.ns_flag(ns)} patch "
                                            f"{mesh.object_ref('virtualservice', name)} --type=json -p {mesh.sh(patch)}",
                                evidence=evidence, **subject)
+        nowhere = self._nowhere(where, splits, ns, clusters, "VirtualService", params, evidence, subject)
+        if nowhere is not None:
+            return nowhere
         return self.report(self.ALL_TO_ASM, where, params=params, evidence=evidence, **subject)
 
 
