@@ -764,6 +764,9 @@ class GatewayService:
     service_type: str = "ClusterIP"                   # spec.type (the API server's default when absent)
     lb_class: str = ""                                # spec.loadBalancerClass
     lb_addresses: tuple[str, ...] = ()                # status.loadBalancer.ingress[].ip / .hostname
+    # status.loadBalancer is there (the API server writes it for every Service, `{}` before a controller sets one):
+    # an empty ingress list then is read, not a hand-made snapshot's missing status.
+    lb_status_read: bool = field(default=False, hash=False, compare=False)
 
     @property
     def fqdn(self) -> str:
@@ -785,8 +788,19 @@ class GatewayService:
         return ccm_weight_not_applied(self.annotations, self.service_type, self.lb_class)
 
     def backends_not_shown(self) -> tuple[str, Phrase] | None:
-        """See ccm_backends_not_shown: None when CCM puts this Service's backends on the load balancer it names."""
-        return ccm_backends_not_shown(self.annotations, self.service_type, self.lb_class)
+        """See ccm_backends_not_shown: None when CCM puts this Service's backends on the load balancer it names. Also
+        "UNKNOWN" for a LoadBalancer Service CCM serves whose status.loadBalancer holds no address: CCM writes it only
+        after its model (listeners, vServer groups, backends, weights) was applied, and an error before that leaves it
+        empty (kubernetes/cloud-provider-alibaba-cloud@v2.14.0: pkg/controller/service/clbv1/service_controller.go
+        reconcileLoadBalancerResources returns on buildAndApplyModel's error, event SyncLoadBalancerFailed, before
+        addServiceLabels and updateServiceStatus): e.g. a CLB that CCM created for another Service, which it refuses
+        to reuse. Whether its backends are on the load balancer is then not shown."""
+        shown = ccm_backends_not_shown(self.annotations, self.service_type, self.lb_class)
+        if shown is None and self.service_type == "LoadBalancer" and self.lb_status_read and not self.lb_addresses:
+            return ("UNKNOWN", Phrase(N_("its status.loadBalancer holds no address: CCM has not applied it to the load "
+                                         "balancer (see the Service's events, SyncLoadBalancerFailed), so whether its "
+                                         "backends are on it is not shown")))
+        return shown
 
 
 def ccm_weight(raw: str | None) -> int | None:
@@ -913,13 +927,15 @@ def _walk_services(cluster: ClusterInventory, rules: mesh.ProxyRules, names: Gat
         for gw in in_namespace:
             if _matches(selector, gw.pod_labels):
                 spec = svc.get("spec") or {}
-                ingress = ((svc.get("status") or {}).get("loadBalancer") or {}).get("ingress") or ()
+                lb_status = (svc.get("status") or {}).get("loadBalancer")
+                ingress = (lb_status or {}).get("ingress") or () if isinstance(lb_status, dict) else ()
                 out.append(GatewayService(gw, meta.get("namespace", ""), meta.get("name", ""),
                                           dict(meta.get("annotations") or {}), dict(labels),
                                           str(spec.get("type") or "ClusterIP"),
                                           str(spec.get("loadBalancerClass") or ""),
-                                          tuple(str(a) for i in ingress for a in (i.get("ip"), i.get("hostname"))
-                                                if a)))
+                                          tuple(str(a) for i in ingress if isinstance(i, dict)
+                                                for a in (i.get("ip"), i.get("hostname")) if a),
+                                          isinstance(lb_status, dict)))
                 break
     return signals, out
 
