@@ -1178,6 +1178,20 @@ def asm_proxied_workloads(cluster: ClusterInventory, rules: mesh.ProxyRules, nam
     return out
 
 
+def gateways_selecting(objects: list[dict[str, Any]], pod_labels: dict[str, str]) -> list[str]:
+    """namespace/name of the Istio Gateways (networking.istio.io) whose spec.selector picks pods with these labels.
+    istiod gives a gateway pod the listeners of the Gateways whose selector matches its labels (any namespace unless
+    PILOT_SCOPE_GATEWAY_TO_NAMESPACE; no selector matches every gateway, else the selector a subset of the pod's
+    labels): istio/istio@1.30.3 pilot/pkg/model/push_context.go mergeGateways."""
+    out = []
+    for obj in objects:
+        selector = (obj.get("spec") or {}).get("selector") or {}
+        if isinstance(selector, dict) and _matches(selector, pod_labels):
+            meta = obj.get("metadata") or {}
+            out.append(f"{meta.get('namespace', '')}/{meta.get('name', '')}")
+    return sorted(set(out))
+
+
 def selects(selector: dict[str, Any], labels: dict[str, str]) -> bool:
     """Whether a Service's spec.selector picks pods with these labels (an empty selector picks none: the API server
     leaves such a Service's Endpoints to whoever writes them)."""

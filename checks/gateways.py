@@ -53,6 +53,7 @@ from auditor.gateways import (
     gateway_role_why,
     gateway_services,
     gateway_workloads,
+    gateways_selecting,
     istio_gateways,
     pods_available,
     scan_unread,
@@ -903,6 +904,15 @@ class AsmGatewaysPresent(ClusterCheck):
                                   "but its Deployment {deployment} has {available} of {desired} pod(s) available: it "
                                   "serves "
                                   "nothing here yet")
+    # ASM's istiod gives ASM's gateway pods the listeners of the Istio Gateways whose selector matches their labels:
+    # Gateways that still select Istio's pods (istio: ingressgateway) only leave ASM's gateway without listeners.
+    NO_LISTENER = Outcome("AA1714", Status.FAIL, "an ASM gateway replaces the Istio gateway, but no Istio Gateway "
+                          "selects its pods while some select Istio's: it gets no listener for their hosts",
+                          fix="Point the Gateways' spec.selector at the ASM gateway's pod labels (or add a Gateway "
+                              "for them) on the ASM control plane, then re-run.",
+                          message="ASM {gateway_type} gateway {asm_gateway} targets this cluster for {istio_gateway}, "
+                                  "but no Istio Gateway selects its pods ({asm_labels}) while {gateways} select "
+                                  "Istio's: it gets no listener for their hosts")
     FEWER = Outcome("AA1722", Status.WARN, "fewer ASM gateways than Istio gateways of a type: confirm that one ASM "
                     "gateway serves the hosts of several Istio gateways", Severity.MINOR,
                     message="{istio_count} Istio {gateway_type} gateways but {asm_count} ASM {gateway_type} gateway(s) "
@@ -948,7 +958,8 @@ class AsmGatewaysPresent(ClusterCheck):
     NO_ISTIO_GATEWAY = Outcome("AA1740", Status.NOT_APPLICABLE,
                                "no Istio ingress or egress gateway (what was looked for is named)",
                                message=f"no Istio ingress or egress gateway in this cluster (looked for {LOOKED_FOR})")
-    outcomes = (REPLACED, NOT_REPLACED, ROLE_UNKNOWN_NOT_REPLACED, NOT_DEPLOYED, NOT_SERVING, NOT_HEALTHY, FEWER,
+    outcomes = (REPLACED, NOT_REPLACED, ROLE_UNKNOWN_NOT_REPLACED, NOT_DEPLOYED, NOT_SERVING, NO_LISTENER, NOT_HEALTHY,
+                FEWER,
                 ROLE_UNKNOWN_CONFIRM, CLUSTER_ID_UNKNOWN, NAMES_NO_CLUSTER, STRAY, GATEWAYS_UNSEEN, STRAYS_UNSEEN,
                 ROLE_UNREAD, NO_ISTIO_GATEWAY)
     needs = (K.DEPLOYMENT,)
@@ -958,7 +969,8 @@ class AsmGatewaysPresent(ClusterCheck):
     # ConfigMaps: the cluster's own id (kube-system/ack-cluster-profile, auditor/clusterid.py), matched against the
     # IstioGateways' clusterIds.
     uses = (*SCAN_KINDS, K.POD, K.SERVICE, K.VIRTUALSERVICE, K.SERVICEENTRY, *K.K8S_ROUTE_KINDS, K.CONFIGMAP)
-    asm_needs = (K.ISTIO_GATEWAY_ASM,)
+    # Istio Gateways on the ASM control plane: ASM's istiod gives ASM's gateway pods their listeners (_listeners).
+    asm_needs = (K.ISTIO_GATEWAY_ASM, K.GATEWAY)
 
     def check_cluster(self, cluster: ClusterInventory, ctx: Context) -> Iterator[Finding]:
         names = ctx.config.gateways
@@ -1014,7 +1026,12 @@ class AsmGatewaysPresent(ClusterCheck):
                         break
                 if match is not None:
                     free.remove(match)
-                    yield self._matched(cluster, istio_gw.name, gtype, match, deployed, subject, ids, counts)
+                    found = self._matched(cluster, istio_gw.name, gtype, match, deployed, subject, ids, counts)
+                    if found.code == self.REPLACED.code:
+                        found = self._listeners(cluster, ctx, istio_gw, match,
+                                                workloads[(match.namespace, match.workload_name)], subject, ids,
+                                                gtype) or found
+                    yield found
                 elif covering:
                     yield self.report(self.FEWER, cluster.name,
                                       params={**params, "istio_count": len(mine), "asm_count": len(covering),
@@ -1069,6 +1086,28 @@ class AsmGatewaysPresent(ClusterCheck):
             else:
                 yield self.report(self.ROLE_UNKNOWN_NOT_REPLACED, cluster.name, params=params,
                                   remediation=self.remediation, evidence=evidence, **subject)
+
+    def _listeners(self, cluster: ClusterInventory, ctx: Context, istio_gw: GatewayWorkload, gw: AsmGateway,
+                   asm_workload: GatewayWorkload, subject: dict[str, str], ids: dict[str, Any],
+                   gtype: str) -> Finding | None:
+        """FAIL NO_LISTENER when Istio Gateways (of the cluster or the ASM control plane) select the Istio gateway's
+        pods and none selects the ASM gateway's; None otherwise."""
+        asm = ctx.inv.asm
+        if asm is None or not asm.available(K.GATEWAY):
+            return None  # ASM's copies, which ASM's istiod reads, unread: a selector changed there is not seen
+        objects = [*(cluster.objects(K.GATEWAY) if cluster.available(K.GATEWAY) else ()), *asm.objects(K.GATEWAY)]
+        istio_bound = gateways_selecting(objects, istio_gw.pod_labels)
+        if not istio_bound or gateways_selecting(objects, asm_workload.pod_labels):
+            return None
+        labels = ", ".join(f"{k}={v}" for k, v in sorted(asm_workload.pod_labels.items())
+                           if k in ("app", "istio"))
+        return self.report(self.NO_LISTENER, cluster.name,
+                           params={"gateway_type": gtype, "asm_gateway": gw.name, "istio_gateway": istio_gw.name,
+                                   "asm_labels": labels, "gateways": ", ".join(istio_bound)},
+                           evidence={"istio_gateway": istio_gw.name, "asm_gateway": f"{gw.namespace}/{gw.name}",
+                                     "gateways_selecting_istio": istio_bound,
+                                     "asm_pod_labels": dict(asm_workload.pod_labels), **ids},
+                           remediation=self.NO_LISTENER.fix, **subject)
 
     def _matched(self, cluster: ClusterInventory, istio_name: str, gtype: str, gw: AsmGateway,
                  deployed: set[tuple[str, str]], subject: dict[str, str], ids: dict[str, Any],

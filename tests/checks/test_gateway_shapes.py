@@ -958,11 +958,18 @@ def bookinfo_on_helm_ingress() -> list[dict[str, Any]]:
 def test_bookinfo_bound_to_its_gateway_and_mesh_is_served_by_an_ingress_gateway(audit):
     """Main typed istio-ingress egress (a VirtualService binding its Gateway with `mesh`): ASM's ingress gateway did
     not replace it, FAIL AA1710 (a false NO-GO). Its Gateway's routes go to productpage, a Service of the cluster:
-    ingress, replaced by ASM's ingress gateway (PASS AA1701)."""
+    ingress, replaced by ASM's ingress gateway (PASS AA1701). Since red18f: its Gateway selects `istio: ingress` and
+    ASM's gateway pods carry `istio: ingressgateway`, so ASM's gateway gets no listener for bookinfo (FAIL AA1714, a
+    match of the same type all the same); with a Gateway selecting ASM's pods it passes."""
     asm_deployment = f.gateway_deployment("istio-ingressgateway", asm=True, gateway_type="ingress")
-    a = audit({"cluster-a": cluster(*bookinfo_on_helm_ingress(), asm_deployment)}, "uninstall", asm=ASM_INGRESS_ONLY,
-              config=IDS)
+    objects = cluster(*bookinfo_on_helm_ingress(), asm_deployment)
+    a = audit({"cluster-a": objects}, "uninstall", asm=ASM_INGRESS_ONLY, config=IDS)
     assert kinds_found(a) == {"istio-ingress/istio-ingress": "ingress"}
+    assert [(r["status"], r["code"], r["name"]) for r in a.rows(PRESENT)] == [("FAIL", "AA1714", "istio-ingress")]
+    asm_bound = f.istio_object("Gateway", "bookinfo-gateway-asm", "shop", {
+        "selector": {"istio": "ingressgateway"},
+        "servers": [{"port": {"number": 8080, "name": "http", "protocol": "HTTP"}, "hosts": ["*"]}]})
+    a = audit({"cluster-a": [*objects, asm_bound]}, "uninstall", asm=ASM_INGRESS_ONLY, config=IDS)
     assert [(r["status"], r["code"], r["name"]) for r in a.rows(PRESENT)] == [("PASS", "AA1701", "istio-ingress")]
 
 
@@ -970,10 +977,11 @@ def test_a_hairpin_mesh_route_into_an_ingress_gateway_leaves_it_ingress(audit):
     """edge_in_ingress("hairpin"): in-mesh callers of api.example.com are sent to edge-in's Service, its Gateway's
     routes go to productpage. Main typed it egress on the mesh route: FAIL AA1710 (ASM has an ingress gateway only) and
     the hairpin counted as an egress route still to Istio's egress gateway (FAIL AA1610). It is ingress: PASS AA1701,
-    and no egress route (the hairpin is not judged by egress-routes-to-asm)."""
+    and no egress route (the hairpin is not judged by egress-routes-to-asm). Since red18f: matched to ASM's ingress
+    gateway, whose pods no Gateway selects (edge-in's selects edge-in's): FAIL AA1714, not AA1710."""
     asm_deployment = f.gateway_deployment("istio-ingressgateway", asm=True, gateway_type="ingress")
     a = audit({"cluster-a": cluster(*edge_in_ingress("hairpin"), asm_deployment)}, "uninstall", asm=ASM_INGRESS_ONLY,
               config=IDS)
     assert kinds_found(a) == {"edge/edge-in": "ingress"}
-    assert [(r["status"], r["code"], r["name"]) for r in a.rows(PRESENT)] == [("PASS", "AA1701", "edge-in")]
+    assert [(r["status"], r["code"], r["name"]) for r in a.rows(PRESENT)] == [("FAIL", "AA1714", "edge-in")]
     assert "FAIL" not in [r["status"] for r in a.rows("egress-routes-to-asm")]

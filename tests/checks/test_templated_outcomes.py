@@ -99,8 +99,9 @@ def test_every_outcome_has_a_template_with_named_fields_only() -> None:
     # mode and ASM's CNI state cannot be told (AA2537); 137 with eastwest-gateway-options' injected gateways in
     # istio-system (AA0802, AA0814, AA0815, AA0816); 138 with asm-version's typed version and ASM's own answer on both
     # sides of 1.24 (AA0334); 141 with asm-gateways-present's deployed gateway with no pod available (AA1713) and
-    # egress-routes-to-asm's ASM host no Service answers to (AA1612) or that could not be looked up (AA1634)
-    assert len(outcomes) == 141
+    # egress-routes-to-asm's ASM host no Service answers to (AA1612) or that could not be looked up (AA1634); 142 with
+    # asm-gateways-present's ASM gateway no Istio Gateway selects (AA1714)
+    assert len(outcomes) == 142
     for check_id, outcome in outcomes:
         if outcome.code in NOT_TEMPLATED:
             continue
