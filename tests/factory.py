@@ -398,22 +398,65 @@ def istio_gateway_cr(name: str, gateway_type: str, *, cluster_ids: list[str] | N
             "spec": spec, "status": status or {"Status": "Active"}}
 
 
+def injector_hooks(service_name: str = "istiod", revision: str = "default", *, selects: str | None = None,
+                   failure_policy: str = "Fail", legacy: bool | None = None) -> list[dict[str, Any]]:
+    """The webhooks of Istio's injector as the chart writes them (istio/istio@1.24.6 and @1.30.3
+    manifests/charts/istio-control/istio-discovery/templates/mutatingwebhook.yaml, revision-tags.yaml /
+    revision-tags-mwc.yaml): `rev.namespace.` (namespace istio.io/rev=<selects>, no istio-injection) and `rev.object.`
+    (pod istio.io/rev=<selects> in a namespace with neither label), both skipping pods with sidecar.istio.io/inject
+    "false"; for the default revision (or tag "default") also `namespace.` (istio-injection=enabled) and `object.` (pod
+    sidecar.istio.io/inject=true). Each calls istio-system/<service_name> at /inject, port 443, on pod CREATE."""
+    selects = selects or revision
+    legacy = selects == "default" if legacy is None else legacy
+
+    def expr(key: str, op: str, *values: str) -> dict[str, Any]:
+        return {"key": key, "operator": op, **({"values": list(values)} if values else {})}
+
+    def hook(prefix: str, namespace_exprs: list[dict], object_exprs: list[dict]) -> dict[str, Any]:
+        return {"name": f"{prefix}sidecar-injector.istio.io", "admissionReviewVersions": ["v1"],
+                "clientConfig": {"service": {"name": service_name, "namespace": "istio-system", "path": "/inject",
+                                             "port": 443}},
+                "failurePolicy": failure_policy, "reinvocationPolicy": "Never", "sideEffects": "None",
+                "rules": [{"operations": ["CREATE"], "apiGroups": [""], "apiVersions": ["v1"], "resources": ["pods"]}],
+                "namespaceSelector": {"matchExpressions": namespace_exprs},
+                "objectSelector": {"matchExpressions": object_exprs}}
+
+    not_disabled = expr("sidecar.istio.io/inject", "NotIn", "false")
+    hooks = [hook("rev.namespace.", [expr("istio.io/rev", "In", selects), expr("istio-injection", "DoesNotExist")],
+                  [not_disabled]),
+             hook("rev.object.", [expr("istio.io/rev", "DoesNotExist"), expr("istio-injection", "DoesNotExist")],
+                  [not_disabled, expr("istio.io/rev", "In", selects)])]
+    if legacy:
+        hooks += [hook("namespace.", [expr("istio-injection", "In", "enabled")], [not_disabled]),
+                  hook("object.", [expr("istio-injection", "DoesNotExist"), expr("istio.io/rev", "DoesNotExist")],
+                       [expr("sidecar.istio.io/inject", "In", "true"), expr("istio.io/rev", "DoesNotExist")])]
+    return hooks
+
+
 def webhook_config(name: str, *, mutating: bool = True, service_name: str = "istiod", revision: str = "default",
                    labels: dict | None = None, annotations: dict | None = None,
                    failure_policy: str = "Fail") -> dict[str, Any]:
-    """An injector (mutating) or validator webhook configuration calling istio-system/<service_name>."""
-    hook: dict[str, Any] = {
-        "name": ("rev.namespace.sidecar-injector.istio.io" if mutating else "rev.validation.istio.io"),
-        "admissionReviewVersions": ["v1"], "sideEffects": "None", "failurePolicy": failure_policy,
-        "clientConfig": {"service": {"name": service_name, "namespace": "istio-system",
-                                     "path": "/inject" if mutating else "/validate", "port": 443}},
-        "namespaceSelector": {"matchExpressions": [{"key": "istio.io/rev", "operator": "In",
-                                                    "values": [revision]}]},
-    }
+    """An injector (mutating) or validator webhook configuration calling istio-system/<service_name>.
+
+    The injector's webhooks: injector_hooks. The validator's one webhook as istio/istio@1.24.6 and @1.30.3
+    manifests/charts/istio-control/istio-discovery/templates/validatingwebhookconfiguration.yaml writes it:
+    rev.validation.istio.io, /validate (no port: 443), CREATE/UPDATE of Istio's API groups, objectSelector
+    istio.io/rev In [<revision>] (no namespaceSelector)."""
+    if mutating:
+        hooks = injector_hooks(service_name, revision, failure_policy=failure_policy)
+    else:
+        hooks = [{
+            "name": "rev.validation.istio.io", "admissionReviewVersions": ["v1"], "sideEffects": "None",
+            "failurePolicy": failure_policy,
+            "clientConfig": {"service": {"name": service_name, "namespace": "istio-system", "path": "/validate"}},
+            "rules": [{"operations": ["CREATE", "UPDATE"], "apiGroups": ["security.istio.io", "networking.istio.io",
+                                                                         "telemetry.istio.io", "extensions.istio.io"],
+                       "apiVersions": ["*"], "resources": ["*"]}],
+            "objectSelector": {"matchExpressions": [{"key": "istio.io/rev", "operator": "In", "values": [revision]}]}}]
     kind = "MutatingWebhookConfiguration" if mutating else "ValidatingWebhookConfiguration"
     return {"apiVersion": "admissionregistration.k8s.io/v1", "kind": kind,
             "metadata": meta(name, labels={"istio.io/rev": revision, **(labels or {})}, annotations=annotations),
-            "webhooks": [hook]}
+            "webhooks": hooks}
 
 
 ISTIO_INSTALL_LABELS = {"operator.istio.io/component": "Base", "install.operator.istio.io/owning-resource":

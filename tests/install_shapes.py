@@ -470,11 +470,19 @@ def values_configmap(inj: Injector, method: str = "helm") -> dict[str, Any]:
 
 
 def revision_tag(tag: str, inj: Injector) -> dict[str, Any]:
-    """MutatingWebhookConfiguration istio-revision-tag-<tag> pointing at a revision (revision-tags.yaml @1.24.6)."""
+    """MutatingWebhookConfiguration istio-revision-tag-<tag> pointing at a revision (revision-tags.yaml @1.24.6,
+    revision-tags-mwc.yaml @1.30.3): the chart's webhook labels (istio.io/tag, istio.io/rev of the revision,
+    operator.istio.io/component: Pilot, owning-resource, release, istio.labels) and its webhooks selecting the tag
+    (rev.namespace./rev.object.; namespace./object. too when the tag is "default")."""
+    extra, notes = _install_labels("helm", inj.version, "istiod")
     hook = f.webhook_config(f"istio-revision-tag-{tag}", service_name=inj.istiod_name, revision=inj.rev,
-                            labels={"istio.io/tag": tag, "app": "sidecar-injector",
-                                    "app.kubernetes.io/name": "istiod"})
-    hook["webhooks"][0]["namespaceSelector"]["matchExpressions"][0]["values"] = [tag]
+                            labels={"istio.io/tag": tag, "install.operator.istio.io/owning-resource": "unknown",
+                                    "operator.istio.io/component": "Pilot", "app": "sidecar-injector",
+                                    "release": "istiod", "app.kubernetes.io/name": "istiod", **_istio_labels(extra)},
+                            annotations=notes)
+    hook["webhooks"] = f.injector_hooks(inj.istiod_name, inj.rev, selects=tag)
+    for webhook in hook["webhooks"]:
+        del webhook["reinvocationPolicy"]  # revision-tags.yaml's "core" writes none
     return hook
 
 
