@@ -102,14 +102,26 @@ def pod(name: str, namespace: str = "shop", *, proxy: str | None = "istio", nati
         container = proxy_container(proxy, native=native, xds_agent=xds_agent, gateway=gateway, image=image,
                                     cluster_id=cluster_id, extra_env=proxy_env)
         if not gateway:
+            # As the injector writes them (istio/istio@1.24.6 pkg/kube/inject/testdata/inject/hello.yaml.injected,
+            # native-sidecar.yaml.injected; @1.30.3 alike): the revision of the injecting istiod both in the
+            # istio.io/rev annotation (from 1.18) and in sidecar.istio.io/status (compact JSON); ASM's injector is
+            # istiod-1-24-6's (CA_ADDR above), revision 1-24-6.
+            revision = "default" if proxy == "istio" else "1-24-6"
             labels.setdefault("security.istio.io/tlsMode", "istio")
             labels.setdefault("service.istio.io/canonical-name", labels.get("app", name))
+            labels.setdefault("service.istio.io/canonical-revision", labels.get("version", "latest"))
+            annotations.setdefault("istio.io/rev", revision)
+            annotations.setdefault("kubectl.kubernetes.io/default-container", "app")
+            annotations.setdefault("kubectl.kubernetes.io/default-logs-container", "app")
+            annotations.setdefault("prometheus.io/path", "/stats/prometheus")
+            annotations.setdefault("prometheus.io/port", "15020")
+            annotations.setdefault("prometheus.io/scrape", "true")
             annotations.setdefault("sidecar.istio.io/status", json.dumps({
-                # As the injector writes it (hello.yaml.injected, native-sidecar.yaml.injected @1.24.6).
                 "initContainers": ["istio-init", "istio-proxy"] if native else ["istio-init"],
                 "containers": None if native else ["istio-proxy"],
-                "volumes": ["workload-socket", "istio-envoy", "istio-data", "istio-podinfo", "istio-token"],
-                "imagePullSecrets": None, "revision": "default"}))
+                "volumes": ["workload-socket", "credential-socket", "workload-certs", "istio-envoy", "istio-data",
+                            "istio-podinfo", "istio-token", "istiod-ca-cert"],
+                "imagePullSecrets": None, "revision": revision}, separators=(",", ":")))
         # The injector's redirection: `istio-init` (istio-iptables) first among the init containers of a sidecar pod
         # injected without the CNI plugin, classic or native; a gateway's pods (the gateway template) have none
         # (istio/istio@1.24.6 pkg/kube/inject/testdata/inject/hello.yaml.injected, native-sidecar.yaml.injected;
