@@ -324,12 +324,24 @@ def gateway_deployment(name: str, namespace: str = "istio-system", *, istio_labe
         annotations = {"asm.alibabacloud.com/istio-gateway": f"{namespace}/{name.removeprefix('istio-')}"}
     else:
         dep_labels.update({"operator.istio.io/component": "IngressGateways", "istio.io/rev": "default",
-                           "operator.istio.io/managed": "Reconcile"})
+                           "operator.istio.io/managed": "Reconcile", "release": "istio"})
     dep_labels.update(labels or {})
     pod_labels.update({k: v for k, v in (labels or {}).items() if k.startswith("topology.istio.io")})
+    template_notes = None
+    if not asm:
+        # istio/istio@1.24.6 (and @1.30.3) manifests/charts/gateways/istio-ingress/templates/deployment.yaml: the
+        # rendered gateway runs its own istio-proxy and opts out of injection (label and annotation), names its
+        # revision, and carries the chart's legacy labels.
+        pod_labels.update({"heritage": "Tiller", "release": "istio", "chart": "gateways",
+                           "service.istio.io/canonical-name": name, "service.istio.io/canonical-revision": "latest",
+                           "istio.io/rev": "default", "operator.istio.io/component": "IngressGateways",
+                           "sidecar.istio.io/inject": "false"})
+        template_notes = {"istio.io/rev": "default", "prometheus.io/path": "/stats/prometheus",
+                          "prometheus.io/port": "15020", "prometheus.io/scrape": "true",
+                          "sidecar.istio.io/inject": "false"}
     proxy = proxy_container("asm" if asm else "istio", gateway=True, xds_agent=None)
     dep, _ = deployment(name, namespace, replicas=1, template_labels=pod_labels, containers=[proxy],
-                        labels=dep_labels)
+                        labels=dep_labels, template_annotations=template_notes)
     dep["metadata"]["creationTimestamp"] = created
     if annotations:
         dep["metadata"]["annotations"] = annotations
