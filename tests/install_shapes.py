@@ -369,8 +369,14 @@ def injected_workload(inj: Injector, name: str, namespace: str, *, replicas: int
 def _install_labels(method: str, version: str, release: str) -> tuple[dict[str, str], dict[str, str]]:
     """(labels, annotations) an installer adds: istioctl (IstioOperator) or Helm (istio.labels)."""
     if method == "istioctl":
-        return ({"install.operator.istio.io/owning-resource": "installed-state", "operator.istio.io/version": version,
-                 "release": "istio"}, {})
+        # istioctl install labels every object it applies (istio/istio@1.22.8 operator/pkg/helmreconciler/reconciler.go
+        # getCoreOwnerLabels, @1.24.6 operator/pkg/install/install.go getOwnerLabels): operator.istio.io/managed:
+        # Reconcile, the version, and the IstioOperator's name and namespace: its record installed-state up to 1.23
+        # (operator/cmd/mesh/install.go @1.22.8); from 1.24 none is kept, the chart's own "unknown" stays.
+        owner = "installed-state" if _minor(version) < 24 else "unknown"
+        return ({"install.operator.istio.io/owning-resource": owner,
+                 "install.operator.istio.io/owning-resource-namespace": ISTIO_NS, "operator.istio.io/managed": "Reconcile",
+                 "operator.istio.io/version": version, "release": "istio"}, {})
     labels = {"install.operator.istio.io/owning-resource": "unknown", "release": release}
     if _minor(version) >= 18:
         labels.update({"app.kubernetes.io/managed-by": "Helm", "app.kubernetes.io/instance": release,
@@ -530,9 +536,7 @@ def iop_gateway(inj: Injector, name: str, component: str, *, istio_label: str, n
     """
     gw_labels = {"app": name, "istio": istio_label, **(extra_labels or {})}
     extra, _ = _install_labels("istioctl", inj.version, "istio")
-    labels = {**gw_labels, "release": "istio", "istio.io/rev": inj.rev,
-              "install.operator.istio.io/owning-resource": extra["install.operator.istio.io/owning-resource"],
-              "operator.istio.io/component": component}
+    labels = {**gw_labels, **extra, "istio.io/rev": inj.rev, "operator.istio.io/component": component}
     template_labels = {**gw_labels, "chart": "gateways", "heritage": "Tiller", "release": "istio",
                        "service.istio.io/canonical-name": name, "service.istio.io/canonical-revision": "latest",
                        "istio.io/rev": inj.rev, "operator.istio.io/component": component,
