@@ -375,7 +375,8 @@ def _install_labels(method: str, version: str, release: str) -> tuple[dict[str, 
         # (operator/cmd/mesh/install.go @1.22.8); from 1.24 none is kept, the chart's own "unknown" stays.
         owner = "installed-state" if _minor(version) < 24 else "unknown"
         return ({"install.operator.istio.io/owning-resource": owner,
-                 "install.operator.istio.io/owning-resource-namespace": ISTIO_NS, "operator.istio.io/managed": "Reconcile",
+                 "install.operator.istio.io/owning-resource-namespace": ISTIO_NS,
+                 "operator.istio.io/managed": "Reconcile",
                  "operator.istio.io/version": version, "release": "istio"}, {})
     labels = {"install.operator.istio.io/owning-resource": "unknown", "release": release}
     if _minor(version) >= 18:
