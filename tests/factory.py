@@ -122,6 +122,13 @@ def pod(name: str, namespace: str = "shop", *, proxy: str | None = "istio", nati
                 "volumes": ["workload-socket", "credential-socket", "workload-certs", "istio-envoy", "istio-data",
                             "istio-podinfo", "istio-token", "istiod-ca-cert"],
                 "imagePullSecrets": None, "revision": revision}, separators=(",", ":")))
+        elif proxy == "istio":
+            # A rendered (istioctl/IstioOperator) gateway's pod: the chart's labels and annotations, never injected
+            # (manifests/charts/gateways/istio-ingress/templates/deployment.yaml @1.24.6, 1.30.3).
+            labels.setdefault("sidecar.istio.io/inject", "false")
+            labels.setdefault("service.istio.io/canonical-revision", "latest")
+            annotations.setdefault("istio.io/rev", "default")
+            annotations.setdefault("sidecar.istio.io/inject", "false")
         # The injector's redirection: `istio-init` (istio-iptables) first among the init containers of a sidecar pod
         # injected without the CNI plugin, classic or native; a gateway's pods (the gateway template) have none
         # (istio/istio@1.24.6 pkg/kube/inject/testdata/inject/hello.yaml.injected, native-sidecar.yaml.injected;
