@@ -220,11 +220,24 @@ def istiod(revision: str = "default", version: str = "1.22.3", namespace: str = 
     name = "istiod" if revision == "default" else f"istiod-{revision}"
     labels = {"app": "istiod", "istio": "pilot", "istio.io/rev": revision, "operator.istio.io/component": "Pilot",
               "app.kubernetes.io/version": version}
-    # istio-discovery templates/deployment.yaml (@1.10.0..1.30.3): istiod's pod template opts out of injection.
-    dep, _ = deployment(name, namespace, replicas=1, template_labels={"app": "istiod", "istio.io/rev": revision,
-                                                                      "sidecar.istio.io/inject": "false"},
+    # istio-discovery templates/deployment.yaml (@1.10.0..1.30.3): istiod's pod template opts out of injection. Its
+    # labels, selector and mesh-config volume as istio/istio@1.24.6 (and @1.30.3) writes them: `istio: pilot` for the
+    # default revision (what Service istiod selects), `istio: istiod` and a selector by app and istio.io/rev for
+    # another.
+    template_labels = {"app": "istiod", "istio.io/rev": revision,
+                       "install.operator.istio.io/owning-resource": "unknown",
+                       "sidecar.istio.io/inject": "false", "operator.istio.io/component": "Pilot",
+                       "istio": "pilot" if revision == "default" else "istiod", "istio.io/dataplane-mode": "none",
+                       "app.kubernetes.io/name": "istiod"}
+    dep, _ = deployment(name, namespace, replicas=1, template_labels=template_labels,
+                        template_annotations={"prometheus.io/port": "15014", "prometheus.io/scrape": "true",
+                                              "sidecar.istio.io/inject": "false"},
                         containers=[{"name": "discovery", "image": f"docker.io/istio/pilot:{version}",
                                      "args": ["discovery", "--monitoringAddr=:15014"]}], labels=labels)
+    dep["spec"]["selector"] = {"matchLabels": {"istio": "pilot"} if revision == "default" else
+                               {"app": "istiod", "istio.io/rev": revision}}
+    dep["spec"]["template"]["spec"]["volumes"] = [
+        {"name": "config-volume", "configMap": {"name": "istio" if revision == "default" else f"istio-{revision}"}}]
     return dep
 
 
