@@ -102,14 +102,33 @@ def pod(name: str, namespace: str = "shop", *, proxy: str | None = "istio", nati
         container = proxy_container(proxy, native=native, xds_agent=xds_agent, gateway=gateway, image=image,
                                     cluster_id=cluster_id, extra_env=proxy_env)
         if not gateway:
+            # As the injector writes them (istio/istio@1.24.6 pkg/kube/inject/testdata/inject/hello.yaml.injected,
+            # native-sidecar.yaml.injected; @1.30.3 alike): the revision of the injecting istiod both in the
+            # istio.io/rev annotation (from 1.18) and in sidecar.istio.io/status (compact JSON); ASM's injector is
+            # istiod-1-24-6's (CA_ADDR above), revision 1-24-6.
+            revision = "default" if proxy == "istio" else "1-24-6"
             labels.setdefault("security.istio.io/tlsMode", "istio")
             labels.setdefault("service.istio.io/canonical-name", labels.get("app", name))
+            labels.setdefault("service.istio.io/canonical-revision", labels.get("version", "latest"))
+            annotations.setdefault("istio.io/rev", revision)
+            annotations.setdefault("kubectl.kubernetes.io/default-container", "app")
+            annotations.setdefault("kubectl.kubernetes.io/default-logs-container", "app")
+            annotations.setdefault("prometheus.io/path", "/stats/prometheus")
+            annotations.setdefault("prometheus.io/port", "15020")
+            annotations.setdefault("prometheus.io/scrape", "true")
             annotations.setdefault("sidecar.istio.io/status", json.dumps({
-                # As the injector writes it (hello.yaml.injected, native-sidecar.yaml.injected @1.24.6).
                 "initContainers": ["istio-init", "istio-proxy"] if native else ["istio-init"],
                 "containers": None if native else ["istio-proxy"],
-                "volumes": ["workload-socket", "istio-envoy", "istio-data", "istio-podinfo", "istio-token"],
-                "imagePullSecrets": None, "revision": "default"}))
+                "volumes": ["workload-socket", "credential-socket", "workload-certs", "istio-envoy", "istio-data",
+                            "istio-podinfo", "istio-token", "istiod-ca-cert"],
+                "imagePullSecrets": None, "revision": revision}, separators=(",", ":")))
+        elif proxy == "istio":
+            # A rendered (istioctl/IstioOperator) gateway's pod: the chart's labels and annotations, never injected
+            # (manifests/charts/gateways/istio-ingress/templates/deployment.yaml @1.24.6, 1.30.3).
+            labels.setdefault("sidecar.istio.io/inject", "false")
+            labels.setdefault("service.istio.io/canonical-revision", "latest")
+            annotations.setdefault("istio.io/rev", "default")
+            annotations.setdefault("sidecar.istio.io/inject", "false")
         # The injector's redirection: `istio-init` (istio-iptables) first among the init containers of a sidecar pod
         # injected without the CNI plugin, classic or native; a gateway's pods (the gateway template) have none
         # (istio/istio@1.24.6 pkg/kube/inject/testdata/inject/hello.yaml.injected, native-sidecar.yaml.injected;
@@ -201,11 +220,24 @@ def istiod(revision: str = "default", version: str = "1.22.3", namespace: str = 
     name = "istiod" if revision == "default" else f"istiod-{revision}"
     labels = {"app": "istiod", "istio": "pilot", "istio.io/rev": revision, "operator.istio.io/component": "Pilot",
               "app.kubernetes.io/version": version}
-    # istio-discovery templates/deployment.yaml (@1.10.0..1.30.3): istiod's pod template opts out of injection.
-    dep, _ = deployment(name, namespace, replicas=1, template_labels={"app": "istiod", "istio.io/rev": revision,
-                                                                      "sidecar.istio.io/inject": "false"},
+    # istio-discovery templates/deployment.yaml (@1.10.0..1.30.3): istiod's pod template opts out of injection. Its
+    # labels, selector and mesh-config volume as istio/istio@1.24.6 (and @1.30.3) writes them: `istio: pilot` for the
+    # default revision (what Service istiod selects), `istio: istiod` and a selector by app and istio.io/rev for
+    # another.
+    template_labels = {"app": "istiod", "istio.io/rev": revision,
+                       "install.operator.istio.io/owning-resource": "unknown",
+                       "sidecar.istio.io/inject": "false", "operator.istio.io/component": "Pilot",
+                       "istio": "pilot" if revision == "default" else "istiod", "istio.io/dataplane-mode": "none",
+                       "app.kubernetes.io/name": "istiod"}
+    dep, _ = deployment(name, namespace, replicas=1, template_labels=template_labels,
+                        template_annotations={"prometheus.io/port": "15014", "prometheus.io/scrape": "true",
+                                              "sidecar.istio.io/inject": "false"},
                         containers=[{"name": "discovery", "image": f"docker.io/istio/pilot:{version}",
                                      "args": ["discovery", "--monitoringAddr=:15014"]}], labels=labels)
+    dep["spec"]["selector"] = {"matchLabels": {"istio": "pilot"} if revision == "default" else
+                               {"app": "istiod", "istio.io/rev": revision}}
+    dep["spec"]["template"]["spec"]["volumes"] = [
+        {"name": "config-volume", "configMap": {"name": "istio" if revision == "default" else f"istio-{revision}"}}]
     return dep
 
 
@@ -312,12 +344,24 @@ def gateway_deployment(name: str, namespace: str = "istio-system", *, istio_labe
         annotations = {"asm.alibabacloud.com/istio-gateway": f"{namespace}/{name.removeprefix('istio-')}"}
     else:
         dep_labels.update({"operator.istio.io/component": "IngressGateways", "istio.io/rev": "default",
-                           "operator.istio.io/managed": "Reconcile"})
+                           "operator.istio.io/managed": "Reconcile", "release": "istio"})
     dep_labels.update(labels or {})
     pod_labels.update({k: v for k, v in (labels or {}).items() if k.startswith("topology.istio.io")})
+    template_notes = None
+    if not asm:
+        # istio/istio@1.24.6 (and @1.30.3) manifests/charts/gateways/istio-ingress/templates/deployment.yaml: the
+        # rendered gateway runs its own istio-proxy and opts out of injection (label and annotation), names its
+        # revision, and carries the chart's legacy labels.
+        pod_labels.update({"heritage": "Tiller", "release": "istio", "chart": "gateways",
+                           "service.istio.io/canonical-name": name, "service.istio.io/canonical-revision": "latest",
+                           "istio.io/rev": "default", "operator.istio.io/component": "IngressGateways",
+                           "sidecar.istio.io/inject": "false"})
+        template_notes = {"istio.io/rev": "default", "prometheus.io/path": "/stats/prometheus",
+                          "prometheus.io/port": "15020", "prometheus.io/scrape": "true",
+                          "sidecar.istio.io/inject": "false"}
     proxy = proxy_container("asm" if asm else "istio", gateway=True, xds_agent=None)
     dep, _ = deployment(name, namespace, replicas=1, template_labels=pod_labels, containers=[proxy],
-                        labels=dep_labels)
+                        labels=dep_labels, template_annotations=template_notes)
     dep["metadata"]["creationTimestamp"] = created
     if annotations:
         dep["metadata"]["annotations"] = annotations
@@ -398,22 +442,65 @@ def istio_gateway_cr(name: str, gateway_type: str, *, cluster_ids: list[str] | N
             "spec": spec, "status": status or {"Status": "Active"}}
 
 
+def injector_hooks(service_name: str = "istiod", revision: str = "default", *, selects: str | None = None,
+                   failure_policy: str = "Fail", legacy: bool | None = None) -> list[dict[str, Any]]:
+    """The webhooks of Istio's injector as the chart writes them (istio/istio@1.24.6 and @1.30.3
+    manifests/charts/istio-control/istio-discovery/templates/mutatingwebhook.yaml, revision-tags.yaml /
+    revision-tags-mwc.yaml): `rev.namespace.` (namespace istio.io/rev=<selects>, no istio-injection) and `rev.object.`
+    (pod istio.io/rev=<selects> in a namespace with neither label), both skipping pods with sidecar.istio.io/inject
+    "false"; for the default revision (or tag "default") also `namespace.` (istio-injection=enabled) and `object.` (pod
+    sidecar.istio.io/inject=true). Each calls istio-system/<service_name> at /inject, port 443, on pod CREATE."""
+    selects = selects or revision
+    legacy = selects == "default" if legacy is None else legacy
+
+    def expr(key: str, op: str, *values: str) -> dict[str, Any]:
+        return {"key": key, "operator": op, **({"values": list(values)} if values else {})}
+
+    def hook(prefix: str, namespace_exprs: list[dict], object_exprs: list[dict]) -> dict[str, Any]:
+        return {"name": f"{prefix}sidecar-injector.istio.io", "admissionReviewVersions": ["v1"],
+                "clientConfig": {"service": {"name": service_name, "namespace": "istio-system", "path": "/inject",
+                                             "port": 443}},
+                "failurePolicy": failure_policy, "reinvocationPolicy": "Never", "sideEffects": "None",
+                "rules": [{"operations": ["CREATE"], "apiGroups": [""], "apiVersions": ["v1"], "resources": ["pods"]}],
+                "namespaceSelector": {"matchExpressions": namespace_exprs},
+                "objectSelector": {"matchExpressions": object_exprs}}
+
+    not_disabled = expr("sidecar.istio.io/inject", "NotIn", "false")
+    hooks = [hook("rev.namespace.", [expr("istio.io/rev", "In", selects), expr("istio-injection", "DoesNotExist")],
+                  [not_disabled]),
+             hook("rev.object.", [expr("istio.io/rev", "DoesNotExist"), expr("istio-injection", "DoesNotExist")],
+                  [not_disabled, expr("istio.io/rev", "In", selects)])]
+    if legacy:
+        hooks += [hook("namespace.", [expr("istio-injection", "In", "enabled")], [not_disabled]),
+                  hook("object.", [expr("istio-injection", "DoesNotExist"), expr("istio.io/rev", "DoesNotExist")],
+                       [expr("sidecar.istio.io/inject", "In", "true"), expr("istio.io/rev", "DoesNotExist")])]
+    return hooks
+
+
 def webhook_config(name: str, *, mutating: bool = True, service_name: str = "istiod", revision: str = "default",
                    labels: dict | None = None, annotations: dict | None = None,
                    failure_policy: str = "Fail") -> dict[str, Any]:
-    """An injector (mutating) or validator webhook configuration calling istio-system/<service_name>."""
-    hook: dict[str, Any] = {
-        "name": ("rev.namespace.sidecar-injector.istio.io" if mutating else "rev.validation.istio.io"),
-        "admissionReviewVersions": ["v1"], "sideEffects": "None", "failurePolicy": failure_policy,
-        "clientConfig": {"service": {"name": service_name, "namespace": "istio-system",
-                                     "path": "/inject" if mutating else "/validate", "port": 443}},
-        "namespaceSelector": {"matchExpressions": [{"key": "istio.io/rev", "operator": "In",
-                                                    "values": [revision]}]},
-    }
+    """An injector (mutating) or validator webhook configuration calling istio-system/<service_name>.
+
+    The injector's webhooks: injector_hooks. The validator's one webhook as istio/istio@1.24.6 and @1.30.3
+    manifests/charts/istio-control/istio-discovery/templates/validatingwebhookconfiguration.yaml writes it:
+    rev.validation.istio.io, /validate (no port: 443), CREATE/UPDATE of Istio's API groups, objectSelector
+    istio.io/rev In [<revision>] (no namespaceSelector)."""
+    if mutating:
+        hooks = injector_hooks(service_name, revision, failure_policy=failure_policy)
+    else:
+        hooks = [{
+            "name": "rev.validation.istio.io", "admissionReviewVersions": ["v1"], "sideEffects": "None",
+            "failurePolicy": failure_policy,
+            "clientConfig": {"service": {"name": service_name, "namespace": "istio-system", "path": "/validate"}},
+            "rules": [{"operations": ["CREATE", "UPDATE"], "apiGroups": ["security.istio.io", "networking.istio.io",
+                                                                         "telemetry.istio.io", "extensions.istio.io"],
+                       "apiVersions": ["*"], "resources": ["*"]}],
+            "objectSelector": {"matchExpressions": [{"key": "istio.io/rev", "operator": "In", "values": [revision]}]}}]
     kind = "MutatingWebhookConfiguration" if mutating else "ValidatingWebhookConfiguration"
     return {"apiVersion": "admissionregistration.k8s.io/v1", "kind": kind,
             "metadata": meta(name, labels={"istio.io/rev": revision, **(labels or {})}, annotations=annotations),
-            "webhooks": [hook]}
+            "webhooks": hooks}
 
 
 ISTIO_INSTALL_LABELS = {"operator.istio.io/component": "Base", "install.operator.istio.io/owning-resource":

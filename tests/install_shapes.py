@@ -369,8 +369,15 @@ def injected_workload(inj: Injector, name: str, namespace: str, *, replicas: int
 def _install_labels(method: str, version: str, release: str) -> tuple[dict[str, str], dict[str, str]]:
     """(labels, annotations) an installer adds: istioctl (IstioOperator) or Helm (istio.labels)."""
     if method == "istioctl":
-        return ({"install.operator.istio.io/owning-resource": "installed-state", "operator.istio.io/version": version,
-                 "release": "istio"}, {})
+        # istioctl install labels every object it applies (istio/istio@1.22.8 operator/pkg/helmreconciler/reconciler.go
+        # getCoreOwnerLabels, @1.24.6 operator/pkg/install/install.go getOwnerLabels): operator.istio.io/managed:
+        # Reconcile, the version, and the IstioOperator's name and namespace: its record installed-state up to 1.23
+        # (operator/cmd/mesh/install.go @1.22.8); from 1.24 none is kept, the chart's own "unknown" stays.
+        owner = "installed-state" if _minor(version) < 24 else "unknown"
+        return ({"install.operator.istio.io/owning-resource": owner,
+                 "install.operator.istio.io/owning-resource-namespace": ISTIO_NS,
+                 "operator.istio.io/managed": "Reconcile",
+                 "operator.istio.io/version": version, "release": "istio"}, {})
     labels = {"install.operator.istio.io/owning-resource": "unknown", "release": release}
     if _minor(version) >= 18:
         labels.update({"app.kubernetes.io/managed-by": "Helm", "app.kubernetes.io/instance": release,
@@ -470,11 +477,19 @@ def values_configmap(inj: Injector, method: str = "helm") -> dict[str, Any]:
 
 
 def revision_tag(tag: str, inj: Injector) -> dict[str, Any]:
-    """MutatingWebhookConfiguration istio-revision-tag-<tag> pointing at a revision (revision-tags.yaml @1.24.6)."""
+    """MutatingWebhookConfiguration istio-revision-tag-<tag> pointing at a revision (revision-tags.yaml @1.24.6,
+    revision-tags-mwc.yaml @1.30.3): the chart's webhook labels (istio.io/tag, istio.io/rev of the revision,
+    operator.istio.io/component: Pilot, owning-resource, release, istio.labels) and its webhooks selecting the tag
+    (rev.namespace./rev.object.; namespace./object. too when the tag is "default")."""
+    extra, notes = _install_labels("helm", inj.version, "istiod")
     hook = f.webhook_config(f"istio-revision-tag-{tag}", service_name=inj.istiod_name, revision=inj.rev,
-                            labels={"istio.io/tag": tag, "app": "sidecar-injector",
-                                    "app.kubernetes.io/name": "istiod"})
-    hook["webhooks"][0]["namespaceSelector"]["matchExpressions"][0]["values"] = [tag]
+                            labels={"istio.io/tag": tag, "install.operator.istio.io/owning-resource": "unknown",
+                                    "operator.istio.io/component": "Pilot", "app": "sidecar-injector",
+                                    "release": "istiod", "app.kubernetes.io/name": "istiod", **_istio_labels(extra)},
+                            annotations=notes)
+    hook["webhooks"] = f.injector_hooks(inj.istiod_name, inj.rev, selects=tag)
+    for webhook in hook["webhooks"]:
+        del webhook["reinvocationPolicy"]  # revision-tags.yaml's "core" writes none
     return hook
 
 
@@ -522,9 +537,7 @@ def iop_gateway(inj: Injector, name: str, component: str, *, istio_label: str, n
     """
     gw_labels = {"app": name, "istio": istio_label, **(extra_labels or {})}
     extra, _ = _install_labels("istioctl", inj.version, "istio")
-    labels = {**gw_labels, "release": "istio", "istio.io/rev": inj.rev,
-              "install.operator.istio.io/owning-resource": extra["install.operator.istio.io/owning-resource"],
-              "operator.istio.io/component": component}
+    labels = {**gw_labels, **extra, "istio.io/rev": inj.rev, "operator.istio.io/component": component}
     template_labels = {**gw_labels, "chart": "gateways", "heritage": "Tiller", "release": "istio",
                        "service.istio.io/canonical-name": name, "service.istio.io/canonical-revision": "latest",
                        "istio.io/rev": inj.rev, "operator.istio.io/component": component,

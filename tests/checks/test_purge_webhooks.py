@@ -36,12 +36,8 @@ def tag_webhook(*, url: str | None = None, service: str = f"istiod-{ASM_REV}") -
               "install.operator.istio.io/owning-resource": "unknown", "operator.istio.io/component": "Pilot",
               "app": "sidecar-injector", "release": "istio", "app.kubernetes.io/name": "istiod"}
     wh = f.webhook_config("istio-revision-tag-default", service_name=service, revision=ASM_REV, labels=labels)
-    first = wh["webhooks"][0]
-    second = {**first, "name": "rev.object.sidecar-injector.istio.io",
-              "clientConfig": {**first["clientConfig"]},
-              "namespaceSelector": {"matchExpressions": [{"key": "istio.io/rev", "operator": "DoesNotExist"},
-                                                         {"key": "istio-injection", "operator": "DoesNotExist"}]}}
-    wh["webhooks"].append(second)
+    # revision-tags.yaml @1.24.6: a tag named "default" also gets the namespace./object. webhooks.
+    wh["webhooks"] = f.injector_hooks(service, ASM_REV, selects="default")
     if url:
         for hook in wh["webhooks"]:
             hook["clientConfig"] = {"url": url}
@@ -51,8 +47,9 @@ def tag_webhook(*, url: str | None = None, service: str = f"istiod-{ASM_REV}") -
 def asm_canonical(*, url: str | None = None) -> dict[str, Any]:
     wh = f.webhook_config(f"istio-sidecar-injector-{ASM_REV}", service_name=f"istiod-{ASM_REV}", revision=ASM_REV,
                           labels={"app": "sidecar-injector"})
-    if url:
-        wh["webhooks"][0]["clientConfig"] = {"url": url}
+    if url:  # istiodRemote.injectionURL: every webhook of the chart calls it (mutatingwebhook.yaml "core")
+        for hook in wh["webhooks"]:
+            hook["clientConfig"] = {"url": url}
     return wh
 
 
@@ -95,7 +92,8 @@ def test_unknown_when_a_remote_installs_injector_calls_a_url(audit):
     # A remote/external-control-plane install's injector: istio-sidecar-injector, Pilot label, clientConfig.url
     # istiodRemote.injectionURL. Whose istiod answers the URL is not proven; main: PASS AA2501.
     hook = istio_webhook()
-    hook["webhooks"][0]["clientConfig"] = {"url": URL}
+    for webhook in hook["webhooks"]:  # injectionURL: every webhook of the chart calls it
+        webhook["clientConfig"] = {"url": URL}
     found, _ = run(audit, [f.istiod(version="1.24.6"), hook])
     assert found == [("UNKNOWN", "AA2536", "MutatingWebhookConfiguration", "istio-sidecar-injector")]
 
@@ -148,7 +146,8 @@ def test_a_tag_left_calling_asms_unmarked_istiod_is_checked_before_its_delete(au
 
 def test_an_injector_left_calling_a_url_is_checked_before_its_delete(audit):
     hook = istio_webhook()
-    hook["webhooks"][0]["clientConfig"] = {"url": URL}
+    for webhook in hook["webhooks"]:  # injectionURL: every webhook of the chart calls it
+        webhook["clientConfig"] = {"url": URL}
     (row,) = finished(audit, [S.asm_istiod_service(), asm_canonical(), hook])
     assert (row["code"], row["name"]) == ("AA2212", "istio-sidecar-injector")
     assert checked_before_delete(row["remediation"], "istio-sidecar-injector")
@@ -191,7 +190,8 @@ def test_aa2536_reads_in_zh_cn_with_its_commands_kept(audit):
     from tests.checks.test_cab_read17 import one, parses
 
     hook = istio_webhook()
-    hook["webhooks"][0]["clientConfig"] = {"url": URL}
+    for webhook in hook["webhooks"]:  # injectionURL: every webhook of the chart calls it
+        webhook["clientConfig"] = {"url": URL}
     a = audit({"cluster-a": [f.istiod(version="1.24.6"), hook]}, "uninstall", asm=[f.migration_cr("Migrating")])
     en, _, zh = one(a.result, "AA2536")
     assert zh["message"] != en["message"] and URL in zh["message"]
