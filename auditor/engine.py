@@ -40,7 +40,13 @@ from auditor.findings import (
     worst,
 )
 from auditor.fleet import overview
-from auditor.gateways import eastwest_signals, gateway_services, gateway_workloads
+from auditor.gateways import (
+    SERVICE_REGISTRY_VIEW,
+    eastwest_signals,
+    gateway_services,
+    gateway_workloads,
+    service_registry,
+)
 from auditor.i18n import N_, Phrase
 from auditor.inventory import ClusterInventory, Inventory
 from auditor.kinds import Kind
@@ -220,7 +226,7 @@ def _cluster_by_cluster(phase: str, sources: SourceSet, writer: SnapshotWriter |
 # What readers after a cluster's checks use of it (derived views kept in ClusterInventory.memo): cross-cluster
 # checks (asm-version, egress-routes-to-asm's conclude), the gate already past (plan), the cluster facts.
 KEPT_VIEWS = ("istiod_owners", "istiod_deployed", "gateway_workloads", "eastwest_signals", "gateway_services",
-              "data_plane_facts", clusterid.PROFILE_VIEW)
+              "data_plane_facts", clusterid.PROFILE_VIEW, SERVICE_REGISTRY_VIEW)
 # The pod frame's columns read after a cluster's checks: ASM proxy images (asm.asm_proxy_versions), the fleet rows'
 # counts (fleet.proxy_counts), the report's progress (render.context, with the proxyless apps' xds_server), tracking's
 # sidecar pods; and the marks a proxy is classified from (ClusterInventory._classify_proxies).
@@ -254,6 +260,7 @@ class _OneAtATime:
                 if cluster.available(K.SERVICE):
                     eastwest_signals(cluster, rules, names)
                     gateway_services(cluster, rules, names)
+            service_registry(cluster)  # egress-routes-to-asm's conclude reads every data plane's
         except Exception:  # kept whole: its readers meet the same problem later, as without a release
             return
         cluster.release(KEPT_VIEWS, {kind.key for kind in keep}, KEPT_POD_COLUMNS)

@@ -974,14 +974,32 @@ def destination_answered(cluster: ClusterInventory, host: str, rule_namespace: s
     read). Istio drops traffic to a destination found in neither (istio.io/latest/docs/reference/config/networking/
     virtual-service, Destination.host); `istioctl analyze` says IST0101 ReferencedResourceNotFound of it
     (istio/istio@1.30.3:pkg/config/analysis/analyzers/virtualservice/destinationhosts.go analyzeVirtualService)."""
-    if not cluster.available(K.SERVICE):
+    services, entries = service_registry(cluster)
+    if services is None:
         return None
     service = service_of(host, rule_namespace)
-    if service is not None and cluster.get(K.SERVICE, service[0], service[1]) is not None:
+    if service is not None and service in services:
         return True
-    if not cluster.available(K.SERVICEENTRY):
+    if entries is None:
         return None
-    return host_fqdn(host, rule_namespace) in _entry_locations(cluster)
+    return host_fqdn(host, rule_namespace) in entries
+
+
+SERVICE_REGISTRY_VIEW = "service_registry"
+
+
+def service_registry(cluster: ClusterInventory) -> tuple[frozenset[tuple[str, str]] | None, frozenset[str] | None]:
+    """(name, namespace) of the cluster's Services and its ServiceEntry hosts, lower case (None: not read), once per
+    cluster. A view kept when a fleet's cluster is released (engine.KEPT_VIEWS): egress-routes-to-asm judges ASM's
+    VirtualServices against every data plane after the last was judged."""
+    def build() -> tuple[frozenset[tuple[str, str]] | None, frozenset[str] | None]:
+        services = None
+        if cluster.available(K.SERVICE):
+            services = frozenset((str(meta.get("name") or "").lower(), str(meta.get("namespace") or "").lower())
+                                 for svc in cluster.objects(K.SERVICE) if isinstance(meta := svc.get("metadata"), dict))
+        entries = frozenset(_entry_locations(cluster)) if cluster.available(K.SERVICEENTRY) else None
+        return services, entries
+    return cluster.memo(SERVICE_REGISTRY_VIEW, build)
 
 
 def refers_to_service(host: str, rule_namespace: str, name: str, namespace: str) -> bool:
