@@ -35,6 +35,19 @@ NO_INJECTOR_NOW = Phrase(N_("no injector webhook of the cluster selects its temp
 # What AA1235's message says for a bootstrap whose istiod cannot be read from it (mesh.XDS_SERVER_UNREADABLE).
 UNNAMED_SERVER = Phrase(N_("an istiod its bootstrap does not name"))
 
+def _workloads_and_reasons(workloads: list[tuple[str, str]]) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The params and evidence of one UNKNOWN about several workloads ("<kind> <namespace>/<name>", why): the first
+    five named, each reason once in the workloads' order (the first three said)."""
+    names = [ref for ref, _ in workloads]
+    distinct: dict[str, str] = {}
+    for _, why in workloads:
+        distinct.setdefault(str(why), why)
+    said = list(distinct.values())
+    params = {"count": len(names), "workloads": ", ".join(names[:5]) + (" ..." if len(names) > 5 else ""),
+              "reason": joined("; ", [*said[:3], *(["..."] if len(said) > 3 else [])])}
+    return params, {"workloads": names[:20], "workload_count": len(names), "reasons": list(distinct)[:20]}
+
+
 class IstioSidecarsRemaining(ClusterCheck):
     id = "istio-sidecars-remaining"
     title = "No pod still runs an Istio sidecar"
@@ -299,16 +312,10 @@ class IstioSidecarsRemaining(ClusterCheck):
                     **subject, "why": w.why, "asks": joined(", ", w.asks), "command": command},
                     evidence=evidence, **subject))
         if unproven:
-            names = [f"{w.kind} {w.namespace}/{w.name}" for w, _ in unproven]
-            distinct: dict[str, str] = {}  # each reason once, in the workloads' order
-            for _, why in unproven:
-                distinct.setdefault(str(why), why)
-            reasons = list(distinct)
-            out.append(self.report(self.IDLE_UNPROVEN, cluster.name, params={
-                "count": len(unproven), "workloads": ", ".join(names[:5]) + (" ..." if len(names) > 5 else ""),
-                "reason": joined("; ", [*list(distinct.values())[:3], *(["..."] if len(distinct) > 3 else [])])},
-                evidence={"workloads": names[:20], "workload_count": len(names), "reasons": reasons[:20],
-                          "unread": reading.unread}))
+            params, evidence = _workloads_and_reasons([(f"{w.kind} {w.namespace}/{w.name}", why)
+                                                       for w, why in unproven])
+            out.append(self.report(self.IDLE_UNPROVEN, cluster.name, params=params,
+                                   evidence={**evidence, "unread": reading.unread}))
         return out
 
     def _unmeshed_findings(self, cluster: ClusterInventory, pods: Any) -> list[Finding]:
@@ -352,17 +359,11 @@ class IstioSidecarsRemaining(ClusterCheck):
             out.append(self.report(self.UNMESHED if lost else self.UNMESHED_NEVER_SEEN, cluster.name, params={
                 **subject, "total": w.pod_count, "asks": joined(", ", w.asks), "now": now, "command": command,
                 "asm_since": reading.asm_since}, evidence=evidence, **subject))
-        undecided = [(ref, why) for ref, why in reading.undecided if ref in set(reading.undecided_meshed)]
+        lost = set(reading.undecided_meshed)
+        undecided = [(ref, why) for ref, why in reading.undecided if ref in lost]
         if undecided:
-            names = [ref for ref, _ in undecided]
-            distinct: dict[str, str] = {}  # each reason once, in the workloads' order
-            for _, why in undecided:
-                distinct.setdefault(str(why), why)
-            reasons = list(distinct)
-            out.append(self.report(self.UNMESHED_UNPROVEN, cluster.name, params={
-                "count": len(names), "workloads": ", ".join(names[:5]) + (" ..." if len(names) > 5 else ""),
-                "reason": joined("; ", [*list(distinct.values())[:3], *(["..."] if len(distinct) > 3 else [])])},
-                evidence={"workloads": names[:20], "workload_count": len(names), "reasons": reasons[:20]}))
+            params, evidence = _workloads_and_reasons(undecided)
+            out.append(self.report(self.UNMESHED_UNPROVEN, cluster.name, params=params, evidence=evidence))
         return out
 
     def _proxyless_findings(self, cluster: ClusterInventory, pods: Any, ctx: Context) -> list[Finding]:
