@@ -955,13 +955,22 @@ class AsmGatewaysPresent(ClusterCheck):
         "AA1734", Status.UNKNOWN, "an Istio gateway's role (ingress or egress) depends on config that could not be "
         "read: which ASM gateway replaces it cannot be told", fix=SCAN_UNREAD_FIX,
         message="Istio gateway {namespace}/{name}: {why}; so it cannot tell whether {asm_gateways} replaces it")
+    LISTENERS_UNREAD = Outcome(
+        "AA1736", Status.UNKNOWN, "an ASM gateway replaces the Istio gateway, but the Istio Gateways (of the cluster "
+        "or of the ASM control plane, whose copies ASM's istiod reads) could not be read: whether it gets listeners "
+        "for the Istio gateway's hosts cannot be told",
+        fix="Grant list on gateways.networking.istio.io in the cluster and on the ASM control plane "
+            "(`asm-audit rbac`), then audit again.",
+        message="ASM {gateway_type} gateway {asm_gateway} targets this cluster for {istio_gateway}, but the Istio "
+                "Gateways that give gateway pods their listeners could not be read ({reason}): whether any selects "
+                "its pods cannot be told")
     NO_ISTIO_GATEWAY = Outcome("AA1740", Status.NOT_APPLICABLE,
                                "no Istio ingress or egress gateway (what was looked for is named)",
                                message=f"no Istio ingress or egress gateway in this cluster (looked for {LOOKED_FOR})")
     outcomes = (REPLACED, NOT_REPLACED, ROLE_UNKNOWN_NOT_REPLACED, NOT_DEPLOYED, NOT_SERVING, NO_LISTENER, NOT_HEALTHY,
                 FEWER,
                 ROLE_UNKNOWN_CONFIRM, CLUSTER_ID_UNKNOWN, NAMES_NO_CLUSTER, STRAY, GATEWAYS_UNSEEN, STRAYS_UNSEEN,
-                ROLE_UNREAD, NO_ISTIO_GATEWAY)
+                ROLE_UNREAD, LISTENERS_UNREAD, NO_ISTIO_GATEWAY)
     needs = (K.DEPLOYMENT,)
     # Pods: the gateways only they tell of (stray_gateway_findings). Services and VirtualServices: a custom gateway's
     # role (auditor.gateways._role_from_config).
@@ -1091,11 +1100,19 @@ class AsmGatewaysPresent(ClusterCheck):
                    asm_workload: GatewayWorkload, subject: dict[str, str], ids: dict[str, Any],
                    gtype: str) -> Finding | None:
         """FAIL NO_LISTENER when Istio Gateways (of the cluster or the ASM control plane) select the Istio gateway's
-        pods and none selects the ASM gateway's; None otherwise."""
+        pods and none selects the ASM gateway's; UNKNOWN LISTENERS_UNREAD when those Gateways could not be read (a
+        selector that binds only Istio's pods would not be seen); None otherwise."""
         asm = ctx.inv.asm
-        if asm is None or not asm.available(K.GATEWAY):
-            return None  # ASM's copies, which ASM's istiod reads, unread: a selector changed there is not seen
-        objects = [*(cluster.objects(K.GATEWAY) if cluster.available(K.GATEWAY) else ()), *asm.objects(K.GATEWAY)]
+        unread = [f"{where}: {c.unread_reason(K.GATEWAY)}" for where, c in (("the cluster", cluster), ("ASM", asm))
+                  if c is not None and not c.available(K.GATEWAY)]
+        if asm is None or unread:
+            return self.report(self.LISTENERS_UNREAD, cluster.name,
+                               params={"gateway_type": gtype, "asm_gateway": gw.name, "istio_gateway": istio_gw.name,
+                                       "reason": "; ".join(unread) or "no ASM control plane given"},
+                               evidence={"istio_gateway": istio_gw.name, "asm_gateway": f"{gw.namespace}/{gw.name}",
+                                         "gateways_unread": unread, **ids},
+                               remediation=self.LISTENERS_UNREAD.fix, **subject)
+        objects = [*cluster.objects(K.GATEWAY), *asm.objects(K.GATEWAY)]
         istio_bound = gateways_selecting(objects, istio_gw.pod_labels)
         if not istio_bound or gateways_selecting(objects, asm_workload.pod_labels):
             return None

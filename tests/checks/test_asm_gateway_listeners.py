@@ -57,11 +57,21 @@ def test_no_gateway_selecting_istios_pods_says_nothing_of_listeners(audit):
     assert [(r["status"], r["code"]) for r in a.rows(CHECK)] == [("PASS", "AA1701")]
 
 
-def test_the_asm_control_planes_gateways_unread_leave_the_listeners_unjudged(audit):
-    """ASM's istiod reads ASM's copies: with them unread, a selector changed there is not seen (no AA1714 claimed;
-    istio-config-imported says the copies are unread)."""
-    gateway = bookinfo_gateway({"istio": "ingressgateway"})
+def test_the_asm_control_planes_gateways_unread_leave_the_listeners_unknown(audit):
+    """ASM's istiod reads ASM's copies: with them unread, a selector that binds only Istio's pods there is not seen:
+    UNKNOWN AA1736, never the PASS AA1701 (which it was when red18f added AA1714; session 16)."""
+    gateway = bookinfo_gateway({"istio": "ingressgateway-asm"})  # even one that would pass: ASM's copy is not seen
     a = audit({"cluster-a": [*ingress(), *asm_ingress(), gateway]}, "uninstall", config=ONLY, asm=asm_side(ASM_CR),
               unreadable={"asm": {K.GATEWAY: "forbidden: gateways.networking.istio.io is forbidden"}})
-    assert [(r["status"], r["code"]) for r in a.rows(CHECK)] == [("PASS", "AA1701")]
+    [row] = a.rows(CHECK)
+    assert (row["status"], row["code"], row["name"]) == ("UNKNOWN", "AA1736", "istio-ingressgateway")
+    assert "forbidden" in row["evidence"]["gateways_unread"][0]
     assert a.result.verdict != "GO"
+
+
+def test_the_clusters_gateways_unread_leave_the_listeners_unknown(audit):
+    a = audit({"cluster-a": [*ingress(), *asm_ingress()]}, "uninstall", config=ONLY,
+              asm=asm_side(ASM_CR, bookinfo_gateway({"istio": "ingressgateway-asm"})),
+              unreadable={"cluster-a": {K.GATEWAY: "403 Forbidden"}})
+    # The gateway scan reads the cluster's Gateways too (AA1732); the replacement's listeners are not a PASS either.
+    assert sorted((r["status"], r["code"]) for r in a.rows(CHECK)) == [("UNKNOWN", "AA1732"), ("UNKNOWN", "AA1736")]
