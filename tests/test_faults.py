@@ -13,7 +13,7 @@ import sys
 import tempfile
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -63,7 +63,14 @@ def small_pages(monkeypatch: pytest.MonkeyPatch) -> None:
 
 @pytest.fixture
 def served(tmp_path: Path, fake_api: FakeApiServer, fake_asm: FakeApiServer) -> api.Target:
-    fake_api.load(cluster_objects())
+    return serve(tmp_path, fake_api, fake_asm)
+
+
+def serve(tmp_path: Path, fake_api: FakeApiServer, fake_asm: FakeApiServer, extra: Iterable[dict[str, Any]] = ()
+          ) -> api.Target:
+    """cluster_objects() (and `extra`) on the data plane's fake API server, the migration resource in
+    SetupIstioForMigrate on ASM's, and a kubeconfig for each."""
+    fake_api.load([*cluster_objects(), *extra])
     fake_asm.load([f.migration_cr("SetupIstioForMigrate")])
     kc = fake_api.write_kubeconfig(tmp_path / "kc", context="prod")
     akc = fake_asm.write_kubeconfig(tmp_path / "akc", context="asm")
@@ -74,6 +81,13 @@ def cli(target: api.Target, out: Path, *extra: str) -> list[str]:
     return ["run", "--kubeconfig", str(target.kubeconfig), "--context", str(target.context), "--asm-kubeconfig",
             str(target.asm_kubeconfig), "--out", str(out), "--format", "json", "--quiet",
             "--config", str(focus_config(out.parent)), *extra]
+
+
+def snapshot_cli(target: api.Target, tarball: Path, *extra: str) -> list[str]:
+    """`asm-audit snapshot` of the served clusters into `tarball`, quiet."""
+    return ["snapshot", "--out", str(tarball), "--kubeconfig", str(target.kubeconfig), "--context",
+            str(target.context), "--asm-kubeconfig", str(target.asm_kubeconfig), "--asm-context",
+            str(target.asm_context), *extra, "--quiet"]
 
 
 def test_the_focused_fixture_is_go_without_faults(served, tmp_path, capsys):
@@ -252,9 +266,7 @@ def test_snapshot_run_deadline_records_what_was_not_read(served, fake_api, tmp_p
         fake_api.add_fault(path, 200, times=None, delay_s=0.7)
     tarball = tmp_path / "snap.tar.gz"
     started = time.monotonic()
-    code = main(["snapshot", "--out", str(tarball), "--kubeconfig", str(served.kubeconfig), "--context",
-                 str(served.context), "--asm-kubeconfig", str(served.asm_kubeconfig), "--asm-context",
-                 str(served.asm_context), "--run-timeout", "1.5", "--quiet"])
+    code = main(snapshot_cli(served, tarball, "--run-timeout", "1.5"))
     elapsed = time.monotonic() - started
     err = capsys.readouterr().err
     assert code == 3 and elapsed < 6, (code, elapsed)

@@ -27,7 +27,7 @@ from auditor.cli.main import main
 from tests import factory as f
 from tests import test_bad_input, test_faults
 from tests.test_bad_input import assert_usage_error, run_cli, snapshot_run
-from tests.test_faults import cli, exec_plugin_kubeconfig, focus_config, rows
+from tests.test_faults import cli, exec_plugin_kubeconfig, focus_config, rows, snapshot_cli
 from tests.test_readonly import NOW
 
 # Fixtures shared with those modules.
@@ -215,9 +215,7 @@ def test_a_snapshot_taken_from_a_status_answer_records_pods_as_unread(served, fa
     """The `snapshot` command reads whole pods (no fast path): the answer is judged the same, and recorded."""
     fake_api.add_fault(r"^/api/v1/pods$", 200, times=None, body=STATUS_200)
     tarball = tmp_path / "snap.tar.gz"
-    code = main(["snapshot", "--out", str(tarball), "--kubeconfig", str(served.kubeconfig), "--context",
-                 str(served.context), "--asm-kubeconfig", str(served.asm_kubeconfig), "--asm-context",
-                 str(served.asm_context), "--quiet"])
+    code = main(snapshot_cli(served, tarball))
     capsys.readouterr()
     assert code == 3
     result = api.run_audit(api.Target(snapshot=str(tarball)), "migrating", focus_config(tmp_path), now=NOW)

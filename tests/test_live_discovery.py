@@ -16,18 +16,15 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any
 
 import pytest
 
 from auditor import api
 from auditor.cli.main import main
-from auditor.findings import records
 from auditor.registry import load_registry
-from tests import factory as f
 from tests.checks.test_envoyfilter import ASM_RAW, lua_filter_from_istio_1_6
 from tests.fakeapi import FakeApiServer
-from tests.test_faults import cluster_objects
+from tests.test_faults import rows, serve, snapshot_cli
 from tests.test_readonly import NOW
 
 FOCUS = ("pods-xds-agent", "migration-resource", "manual-injection", "envoyfilter-compatibility")
@@ -43,15 +40,7 @@ def config(tmp_path: Path) -> str:
 
 def target(tmp_path: Path, fake_api: FakeApiServer, fake_asm: FakeApiServer, *, envoyfilter: bool = True
            ) -> api.Target:
-    fake_api.load([*cluster_objects(), *([lua_filter_from_istio_1_6()] if envoyfilter else [])])
-    fake_asm.load([f.migration_cr("SetupIstioForMigrate")])
-    kc = fake_api.write_kubeconfig(tmp_path / "kc", context="prod")
-    akc = fake_asm.write_kubeconfig(tmp_path / "akc", context="asm")
-    return api.Target(kubeconfig=str(kc), context="prod", asm_kubeconfig=str(akc), asm_context="asm")
-
-
-def rows(result: Any, check_id: str) -> list[dict[str, Any]]:
-    return [r for r in records(result.findings) if r["check_id"] == check_id]
+    return serve(tmp_path, fake_api, fake_asm, [lua_filter_from_istio_1_6()] if envoyfilter else [])
 
 
 def test_the_failing_envoyfilter_is_no_go_when_every_answer_agrees(tmp_path, fake_api, fake_asm):
@@ -100,9 +89,7 @@ def test_a_snapshot_taken_through_a_lagging_replica_records_the_kind_unread(tmp_
     served = target(tmp_path, fake_api, fake_asm)
     fake_api.replica_without_crd(NET, "v1alpha3", "envoyfilters")
     tarball = tmp_path / "snap.tar.gz"
-    code = main(["snapshot", "--out", str(tarball), "--kubeconfig", str(served.kubeconfig), "--context",
-                 str(served.context), "--asm-kubeconfig", str(served.asm_kubeconfig), "--asm-context",
-                 str(served.asm_context), "--quiet"])
+    code = main(snapshot_cli(served, tarball))
     capsys.readouterr()
     assert code == 3
     result = api.run_audit(api.Target(snapshot=str(tarball)), "migrating", config(tmp_path), now=NOW)
