@@ -170,8 +170,7 @@ def _injectors(cluster: ClusterInventory) -> list[Injector]:
     for config in cluster.objects(K.MUTATING_WEBHOOK):
         meta = config.get("metadata") if isinstance(config.get("metadata"), dict) else {}
         labels = meta.get("labels") if isinstance(meta.get("labels"), dict) else {}
-        annotations = meta.get("annotations") if isinstance(meta.get("annotations"), dict) else {}
-        marked = any(mesh.ASM_MARK in str(k) for k in (*labels, *annotations)) or labels.get("provider") == "asm"
+        marked = mesh.asm_marked(meta) or labels.get("provider") == "asm"
         installed = mesh.istio_installed(meta)
         for hook in config.get("webhooks") or ():
             if not isinstance(hook, dict) or not _is_injector(hook):
@@ -233,15 +232,6 @@ def _labels(obj: Any) -> dict[str, str]:
     meta = obj.get("metadata") if isinstance(obj, dict) else None
     labels = meta.get("labels") if isinstance(meta, dict) else None
     return {str(k): str(v) for k, v in labels.items()} if isinstance(labels, dict) else {}
-
-
-def _template(kind: K.Kind, obj: dict[str, Any]) -> dict[str, Any] | None:
-    spec = obj.get("spec") if isinstance(obj.get("spec"), dict) else {}
-    if kind is K.CRONJOB:
-        job = spec.get("jobTemplate") if isinstance(spec.get("jobTemplate"), dict) else {}
-        spec = job.get("spec") if isinstance(job.get("spec"), dict) else {}
-    template = spec.get("template")
-    return template if isinstance(template, dict) else None
 
 
 def _why_idle(kind: K.Kind, obj: dict[str, Any]) -> str:
@@ -334,7 +324,7 @@ def idle_workloads(cluster: ClusterInventory, active: Iterable[tuple[str, str, s
                 namespace, name = str(namespace or ""), str(name or "")
             if (namespace, name) in busy:  # most workloads
                 continue
-            template = _template(kind, obj)
+            template = istio.pod_template(kind, obj)
             if template is None or _opted_out(template):
                 continue
             spec = template.get("spec") if isinstance(template.get("spec"), dict) else {}
@@ -537,7 +527,7 @@ def _pods_template(cluster: ClusterInventory, kind_name: str, namespace: str, na
     if not cluster.available(kind):
         return None, f"{kind.kind} unread: {cluster.unread_reason(kind)}"
     obj = cluster.get(kind, name, namespace)
-    template = _template(kind, obj) if isinstance(obj, dict) else None
+    template = istio.pod_template(kind, obj) if isinstance(obj, dict) else None
     if template is None:
         return None, Phrase(NO_TEMPLATE, kind=kind_name)
     return template, ""
@@ -549,7 +539,7 @@ def _foreign_replicasets(cluster: ClusterInventory) -> dict[tuple[str, str, str]
     def build() -> dict[tuple[str, str, str], list[tuple[dict, dict]]]:
         out: dict[tuple[str, str, str], list[tuple[dict, dict]]] = {}
         for obj in cluster.objects(K.REPLICASET):
-            template = _template(K.REPLICASET, obj)
+            template = istio.pod_template(K.REPLICASET, obj)
             meta = obj.get("metadata")
             owner = controller_owner(meta) if isinstance(meta, dict) and template is not None else None
             if owner:

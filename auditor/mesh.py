@@ -568,12 +568,16 @@ ISTIOD_SERVICE = re.compile(rf"^{ISTIOD_SERVICE_PREFIX}(-[a-z0-9-]+)?$")
 ASM_MARK = "asm.alibabacloud.com"
 
 
+def asm_marked(meta: dict[str, Any]) -> bool:
+    """Whether an object's labels or annotations carry one of ASM's keys (asm.alibabacloud.com/...)."""
+    return any(ASM_MARK in str(k) for k in (*(meta.get("labels") or {}), *(meta.get("annotations") or {})))
+
+
 def asm_owned(meta: dict[str, Any]) -> str | None:
     """Why ASM (or another owner) owns this object, None when nothing says so (a Phrase: findings say it in the
     reader's language)."""
     labels = meta.get("labels") or {}
-    keys = [*labels, *(meta.get("annotations") or {})]
-    if any(ASM_MARK in k for k in keys):
+    if asm_marked(meta):
         return Phrase(N_("ASM label/annotation"))
     if labels.get("provider") == "asm":
         return Phrase(N_("label {label}"), label="provider=asm")
@@ -689,7 +693,7 @@ def istiod_owners(services: list[dict[str, Any]], deployments: list[dict[str, An
         backing = [k for k, dep in local.items() if k == key or (
             selector and k.split("/")[0] == meta.get("namespace") and _selects(selector, dep))]
         installed = istio_installed(meta)
-        marked = any(ASM_MARK in k for k in (*(meta.get("labels") or {}), *(meta.get("annotations") or {})))
+        marked = asm_marked(meta)
         if backing:
             out[key] = (OWNER_ISTIO, f"istiod Deployment {backing[0]} runs in the cluster")
         elif marked and installed:
@@ -734,8 +738,7 @@ def istio_injector_services(webhooks: Any) -> dict[str, str]:
     out: dict[str, str] = {}
     for config in webhooks or ():
         meta = (config.get("metadata") if isinstance(config, dict) else None) or {}
-        if not isinstance(meta, dict) or any(ASM_MARK in str(k) for k in (*(meta.get("labels") or {}),
-                                                                          *(meta.get("annotations") or {}))):
+        if not isinstance(meta, dict) or asm_marked(meta):
             continue
         installed = istio_installed(meta)
         if not installed:

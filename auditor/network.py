@@ -137,7 +137,7 @@ def _istio_injector_paths(cluster: ClusterInventory) -> Iterator[tuple[str, str]
         meta = hook_config.get("metadata") or {}
         name = str(meta.get("name") or "")
         if not name.startswith(("istio-sidecar-injector", "istio-revision-tag-")) or not mesh.istio_installed(meta) \
-                or any(mesh.ASM_MARK in k for k in (*(meta.get("labels") or {}), *(meta.get("annotations") or {}))):
+                or mesh.asm_marked(meta):
             continue
         for hook in hook_config.get("webhooks") or ():
             client = (hook.get("clientConfig") if isinstance(hook, dict) else None) or {}

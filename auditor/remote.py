@@ -162,10 +162,6 @@ def istiod_external(dep: dict[str, Any]) -> bool | None:
     return found
 
 
-def _marked_asm(meta: dict[str, Any]) -> bool:
-    return any(mesh.ASM_MARK in k for k in (*(meta.get("labels") or {}), *(meta.get("annotations") or {})))
-
-
 def _url_host(url: Any) -> str | None:
     try:
         return urlsplit(str(url or "")).hostname or None
@@ -198,7 +194,7 @@ def remote_addresses(cluster: ClusterInventory) -> tuple[tuple[str, str], ...]:
         for config in cluster.objects(K.MUTATING_WEBHOOK):
             meta = config.get("metadata") or {}
             name = str(meta.get("name") or "")
-            if not name.startswith(("istio-sidecar-injector", "istio-revision-tag-")) or _marked_asm(meta) \
+            if not name.startswith(("istio-sidecar-injector", "istio-revision-tag-")) or mesh.asm_marked(meta) \
                     or not mesh.istio_installed(meta):
                 continue
             for hook in config.get("webhooks") or ():
@@ -245,7 +241,7 @@ def exposed_addresses(cluster: ClusterInventory) -> tuple[tuple[str, str], ...] 
                        for p in ports):
                 continue
             meta = svc.get("metadata") or {}
-            if _marked_asm(meta):
+            if mesh.asm_marked(meta):
                 continue
             key = f"{meta.get('namespace')}/{meta.get('name')}"
             ingress = ((svc.get("status") or {}).get("loadBalancer") or {}).get("ingress") or ()

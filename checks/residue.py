@@ -57,7 +57,6 @@ RELEASE_KEPT_COMMENT = N_("not `helm uninstall` of its Helm release: ASM's data 
 RELEASE_UNREAD_COMMENT = N_("not `helm uninstall` of its Helm release: whether ASM's data plane uses an object of "
                             "that release cannot be told (evidence helm_release_unread); Helm's record of the release "
                             "stays: do not `helm upgrade` or sync it again")
-ASM_MARK = "asm.alibabacloud.com"
 ISTIO_INJECTOR = re.compile(r"^(istio-sidecar-injector.*|istio-revision-tag-.+)$")
 ISTIO_VALIDATOR = re.compile(r"^(istio-validator.*|istiod-default-validator|istiod-.*istio-system)$")
 ISTIO_RBAC = re.compile(r"^(istiod|istio-reader)-")
@@ -220,11 +219,6 @@ SAIL_NOTE = ("  # rendered by the Sail operator: delete its Istio/IstioCNI resou
 def _sail_note(meta: dict[str, Any]) -> str:
     """What a delete command of an object the Sail operator rendered must say beside it."""
     return SAIL_NOTE if mesh.sail_installed(meta) else ""
-
-
-def _istio_release(meta: dict[str, Any]) -> tuple[str, str] | None:
-    """(release, namespace) of the Helm release of Istio that installed this object (helmreleases.istio_release_of)."""
-    return istio_release_of(meta)
 
 
 def _removal(cluster: ClusterInventory, ctx: Context, meta: dict[str, Any], delete: str,
@@ -1039,7 +1033,7 @@ class IstioResidue(_LeftoverCheck):
                 command, evidence = _removal(cluster, ctx, meta, _delete(cluster.name, resource, name),
                                              _purge_managed(meta))
                 yield Leftover(kind.kind, name, self.RBAC, {"kind": kind.kind, "name": name}, command,
-                               purge_managed=_purge_managed(meta), release=_istio_release(meta), evidence=evidence)
+                               purge_managed=_purge_managed(meta), release=istio_release_of(meta), evidence=evidence)
 
     def _configmaps(self, cluster: ClusterInventory, ctx: Context, globs: list[str],
                     kept: list[str]) -> Iterator[Leftover]:
@@ -1063,7 +1057,7 @@ class IstioResidue(_LeftoverCheck):
                                          _purge_managed(meta))
             yield Leftover("ConfigMap", name, self.CONFIGMAP, {"namespace": ISTIO_SYSTEM, "name": name,
                                                                "why": istio_installed(meta)},
-                           command, ISTIO_SYSTEM, purge_managed=_purge_managed(meta), release=_istio_release(meta),
+                           command, ISTIO_SYSTEM, purge_managed=_purge_managed(meta), release=istio_release_of(meta),
                            evidence=evidence)
 
     def _istiod_service(self, cluster: ClusterInventory, ctx: Context, globs: list[str],
@@ -1094,6 +1088,6 @@ class IstioResidue(_LeftoverCheck):
                     f"# {kubectl} get {mesh.object_ref('service', name)} -n {ISTIO_SYSTEM} -o yaml")) + "\n" + command
                 evidence["owner_unproven"] = why
             yield Leftover("Service", name, self.ISTIOD_SERVICE, {"namespace": ISTIO_SYSTEM, "name": name},
-                           command, ISTIO_SYSTEM, purge_managed=_purge_managed(meta), release=_istio_release(meta),
+                           command, ISTIO_SYSTEM, purge_managed=_purge_managed(meta), release=istio_release_of(meta),
                            evidence=evidence)
 
