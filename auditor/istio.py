@@ -188,34 +188,6 @@ def istiod_pinned_version(dep: dict[str, Any]) -> tuple[mesh.Version | None, str
     return None, why
 
 
-def _count(value: Any) -> int | None:
-    return value if isinstance(value, int) and not isinstance(value, bool) else None
-
-
-def istiod_rollout_pending(dep: dict[str, Any]) -> str:
-    """Why the pods of an istiod Deployment may not all run its template (so not all the version its image pins), ""
-    when its status says they do or says nothing. The Deployment controller writes it (apps/v1 DeploymentStatus,
-    kubernetes/api types.go): `replicas` counts the non-terminated pods the Deployment targets, `updatedReplicas`
-    those of its current template (omitted when 0), `observedGeneration` the spec it last acted on. Pods of an earlier
-    template run on while a rollout is under way, stuck (new pods crash-looping: Progressing False,
-    ProgressDeadlineExceeded) or paused: an in-place upgrade whose new istiod never came up leaves the old release
-    serving under a template that names the new one."""
-    status = dep.get("status")
-    if not isinstance(status, dict) or not status:
-        return ""
-    generation = _count((dep.get("metadata") or {}).get("generation"))
-    observed = _count(status.get("observedGeneration"))
-    if generation is not None and observed is not None and observed < generation:
-        return (f"the Deployment controller has not acted on its current template yet (observedGeneration {observed} "
-                f"< generation {generation}): its pods may run an earlier one")
-    replicas = _count(status.get("replicas"))
-    updated = _count(status.get("updatedReplicas")) or 0
-    if replicas and updated < replicas:
-        return (f"its rollout is not finished: {updated} of {replicas} istiod pod(s) run its current template, the "
-                "others an earlier one, whose version is not read")
-    return ""
-
-
 WORKLOAD_KEY = ["namespace", "workload_kind", "workload_name"]
 
 

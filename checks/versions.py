@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 
 from auditor import kinds as K
-from auditor import mesh
+from auditor import mesh, rollouts
 from auditor.asm import (
     CONFIG_SOURCE,
     SERVICE_SOURCE,
@@ -23,7 +23,7 @@ from auditor.config import Config
 from auditor.errors import EvidenceUnavailable
 from auditor.gateways import SCAN_KINDS, eastwest_signals
 from auditor.inventory import ACTIVE_PHASES, ClusterInventory
-from auditor.istio import among, istiod_pinned_version, istiod_rollout_pending
+from auditor.istio import among, istiod_pinned_version
 from auditor.model import Finding, Gate, Outcome, Severity, Status
 from auditor.remote import Istiod, Links, Remote, remote_outcomes
 
@@ -204,7 +204,7 @@ class IstioVersion(ClusterCheck):
                     self.REVISION_UNREAD, cluster.name, params={"revision": revision, "reason": source}, **common))
                 unread.add(revision)
                 continue
-            pending = istiod_rollout_pending(dep) if version.at_least(*MIN_ISTIO) else ""
+            pending = rollouts.rollout_pending(dep) if version.at_least(*MIN_ISTIO) else ""
             if pending:
                 # The template pins a supported release, but pods of an earlier template still serve: the version they
                 # run is not read (a template below the minimum fails whatever runs beside it).
