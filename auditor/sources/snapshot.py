@@ -357,12 +357,11 @@ class SnapshotCluster(ClusterSource):
                         kind = kind_of(objects[0]) if objects else None
                         if kind is not None:  # unknown kinds are ignored by contract
                             held.add(kind.key)
-                            if kind.key not in wanted:
-                                pass
-                            elif type(objects) is podwire.OwnedItems and kind.key not in found:
-                                found[kind.key] = objects  # a whole file's: its type tells inventory.slim_page
-                            else:
-                                found.setdefault(kind.key, []).extend(objects)
+                            if kind.key in wanted:
+                                if type(objects) is podwire.OwnedItems and kind.key not in found:
+                                    found[kind.key] = objects  # a whole file's: its type tells inventory.slim_page
+                                else:
+                                    found.setdefault(kind.key, []).extend(objects)
                         continue
                     for obj in objects:
                         kind = kind_of(obj)
