@@ -29,7 +29,7 @@ from auditor.gateways import (
     template_service_account,
     unproven_webhook_calls,
 )
-from auditor.helmreleases import istio_helm_releases, releases_asm_runs_on, uninstall_order
+from auditor.helmreleases import istio_helm_releases, key_of, releases_asm_runs_on, uninstall_order
 from auditor.i18n import N_, Phrase
 from auditor.inventory import ClusterInventory
 from auditor.istio import istiod_pinned_version
@@ -249,7 +249,7 @@ class PurgePreview(ClusterCheck):
         if sail is not None:
             yield sail
         kept_releases = releases_asm_runs_on(cluster, ctx.inv.rules, ctx.config.gateways, helm_releases)
-        removable = {key: objs for key, objs in helm_releases.items() if f"{key[1]}/{key[0]}" not in kept_releases}
+        removable = {key: objs for key, objs in helm_releases.items() if key_of(key) not in kept_releases}
         if removable:
             order = uninstall_order(removable)
             commands = [mesh.helm_uninstall(cluster.name, release, ns) for release, ns in order]
