@@ -369,19 +369,7 @@ def active_workloads(pods: Any) -> list[tuple[str, str, str]]:
     rows = istio.among(pods["phase"], ACTIVE_PHASES)
     if not np.any(rows):
         return []
-    codes, values = [], []
-    for column in istio.WORKLOAD_KEY:  # each column as codes (a categorical's own), the workloads as combined codes
-        array = pods[column].array[rows]
-        if isinstance(array.dtype, pd.CategoricalDtype):
-            codes.append(np.asarray(array.codes, dtype=np.int64) + 1)  # 0: a missing value (code -1)
-            values.append(array.categories)
-        else:
-            column_codes, uniques = pd.factorize(np.asarray(array, dtype=object))
-            codes.append(column_codes.astype(np.int64) + 1)
-            values.append(uniques)
-    key = codes[0]
-    for column_codes, uniques in zip(codes[1:], values[1:], strict=True):
-        key = key * (len(uniques) + 1) + column_codes
+    key, codes, values = _workload_codes(pods, rows)
     _, first = np.unique(key, return_index=True)
     # Each column's values at those rows, taken at once from its values (not all of them written as text, nor indexed
     # one workload at a time); a missing one as "".
@@ -393,6 +381,25 @@ def active_workloads(pods: Any) -> list[tuple[str, str, str]]:
         taken[at == 0] = ""
         columns.append(taken.tolist())
     return list(zip(*columns, strict=True))
+
+
+def _workload_codes(pods: Any, rows: np.ndarray | None = None) -> tuple[np.ndarray, list[np.ndarray], list[Any]]:
+    """One integer per pod (of `rows`, else all) for its workload (WORKLOAD_KEY), equal where the workload is, from the
+    columns' codes (a categorical's own: no text hashed); with each column's codes (0: missing) and values."""
+    codes, values = [], []
+    for column in istio.WORKLOAD_KEY:  # each column as codes, the workloads as combined codes
+        array = pods[column].array if rows is None else pods[column].array[rows]
+        if isinstance(array.dtype, pd.CategoricalDtype):
+            codes.append(np.asarray(array.codes, dtype=np.int64) + 1)  # 0: a missing value (code -1)
+            values.append(array.categories)
+        else:
+            column_codes, uniques = pd.factorize(np.asarray(array, dtype=object))
+            codes.append(column_codes.astype(np.int64) + 1)
+            values.append(uniques)
+    key = codes[0]
+    for column_codes, uniques in zip(codes[1:], values[1:], strict=True):
+        key = key * (len(uniques) + 1) + column_codes
+    return key, codes, values
 
 
 # ---------------------------------------------------------------- pods running no proxy where injection is asked
@@ -442,26 +449,27 @@ def unmeshed_pods(cluster: ClusterInventory, pods: Any) -> UnmeshedReading:
         else:
             labels = _namespace_labels(cluster, namespace)
             by_namespace[namespace] = (_NS_ASKS if _asks(labels, {}) else _NS_OPEN, labels)
-    keys, bounds, values = workload_columns(istio.pod_columns(pods, rows, [*WORKLOAD_KEY, "name", "created"]),
-                                            ("name", "created"))
+    active = istio.among(pods["phase"], ACTIVE_PHASES)
     # Active pods that do run a proxy, per workload: a workload some of whose pods run one and some none lost it for the
     # latter (a workload none of whose pods runs one may never have joined the mesh: pods made before its namespace
-    # was labelled, and never restarted).
-    with_proxy = (~istio.among(pods["proxy"], (mesh.PROXY_NONE,)) & istio.among(pods["phase"], ACTIVE_PHASES))
+    # was labelled, and never restarted). Counted by workload codes (numpy), written beside each pod looked at.
+    pod_workloads = _workload_codes(pods)[0]
+    meshed_codes, meshed_counts = np.unique(pod_workloads[~istio.among(pods["proxy"], (mesh.PROXY_NONE,)) & active],
+                                            return_counts=True)
+    looked_at = pod_workloads[rows]
+    at = np.minimum(np.searchsorted(meshed_codes, looked_at), max(len(meshed_codes) - 1, 0))
+    siblings = (np.where(meshed_codes[at] == looked_at, meshed_counts[at], 0) if len(meshed_codes)
+                else np.zeros(len(looked_at), dtype=np.int64))
+    selected = istio.pod_columns(pods, rows, [*WORKLOAD_KEY, "name", "created"])
+    selected["meshed"] = siblings
+    keys, bounds, values = workload_columns(selected, ("name", "created", "meshed"))
     # When ASM's proxies came: the oldest active pod on ASM's proxy. A pod with no proxy made since then was made while
     # the migration ran (Istio's injector, while it was there, would have given it Istio's sidecar): it lost the mesh.
     # One made before it was made in Istio's time without a sidecar, and the uninstall changed nothing for it.
-    on_asm = istio.among(pods["proxy"], (mesh.PROXY_ASM,)) & istio.among(pods["phase"], ACTIVE_PHASES)
-    asm_times = [t for t in istio.pod_columns(pods, on_asm, ["created"])["created"].tolist() if t] if on_asm.any() \
-        else []
+    on_asm = istio.among(pods["proxy"], (mesh.PROXY_ASM,)) & active
+    asm_times = [t for t in pods["created"].array[on_asm].tolist() if t]
     asm_since = min(asm_times) if asm_times else None
-    meshed: dict[Any, int] = {}  # kept for the workloads above only
-    if with_proxy.any():
-        meshed_keys, meshed_bounds, _ = workload_columns(istio.pod_columns(pods, with_proxy, [*WORKLOAD_KEY, "name"]),
-                                                         ())
-        wanted = set(keys)
-        meshed = {key: count for key, count in zip(meshed_keys, np.diff(meshed_bounds).tolist(), strict=True)
-                  if key in wanted}
+    meshed = values["meshed"]
     webhooks_unread = "" if cluster.available(K.MUTATING_WEBHOOK) else (
         f"{K.MUTATING_WEBHOOK.kind} unread: {cluster.unread_reason(K.MUTATING_WEBHOOK)}")
     hooks = injectors(cluster) if not webhooks_unread else []
@@ -478,7 +486,7 @@ def unmeshed_pods(cluster: ClusterInventory, pods: Any) -> UnmeshedReading:
 
     def cannot_tell(ref: str, why: str, g: int) -> None:
         undecided.append((ref, why))
-        if meshed.get(keys[g]) or made_since_asm(g):
+        if meshed[bounds[g]] or made_since_asm(g):
             undecided_meshed.append(ref)
 
     for g, (namespace, kind, name) in enumerate(keys):
@@ -501,7 +509,7 @@ def unmeshed_pods(cluster: ClusterInventory, pods: Any) -> UnmeshedReading:
         start, end = bounds[g], bounds[g + 1]
         found = UnmeshedWorkload(kind, namespace, name, [str(p) for p in values["name"][start:min(end, start + 20)]],
                                  end - start, labels, labels.get(mesh.ASM_INJECT_LABEL) == "true", asks)
-        found.meshed_siblings = meshed.get(keys[g], 0)
+        found.meshed_siblings = int(meshed[bounds[g]])
         found.made_since_asm = made_since_asm(g)
         _select(found, hooks, ns_labels, labels)
         out.append(found)
