@@ -315,7 +315,10 @@ def idle_workloads(cluster: ClusterInventory, active: Iterable[tuple[str, str, s
     candidates: list[tuple[K.Kind, dict[str, Any], dict[str, Any], str, str]] = []
     for kind in readable:
         busy = running.get(kind.kind, set())
-        for obj in cluster.objects(kind):
+        # Most workloads run a pod: with the kind's (namespace, name) index (each key its own object), only the others
+        # are looked at, in list order.
+        index = cluster.unique_index(kind)
+        for obj in cluster.objects(kind) if index is None else [obj for key, obj in index.items() if key not in busy]:
             meta = obj.get("metadata")
             if not isinstance(meta, dict):
                 meta = {}
