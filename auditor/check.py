@@ -169,9 +169,16 @@ GATE_UNKNOWN = Outcome("AA0010", Status.UNKNOWN, "the gate to audit cannot be to
                        "--phase", Severity.BLOCKER)
 GATE_PAST = Outcome("AA0011", Status.FAIL, "the migration is already past the step this gate guards: its checks "
                     "say nothing about the next step", Severity.BLOCKER)
+EVIDENCE_STALE = Outcome("AA0012", Status.UNKNOWN, "the snapshot was collected longer ago than snapshot.max_age "
+                         "(or when is unreadable, or after this audit): it shows the clusters as they were, not as "
+                         "they are", Severity.BLOCKER,
+                         fix="asm-audit snapshot --out snapshot.tar.gz   # with the snapshot's cluster options, or "
+                             "audit live (asm-audit run); a larger snapshot.max_age in the config accepts older "
+                             "evidence",
+                         message="{reason}: this audit cannot be GO on it")
 PLUGIN_BROKEN = Outcome("AA0020", Status.UNKNOWN, "a check plugin did not load", Severity.MAJOR)
 ENGINE_OUTCOMES = (ENGINE_UNREADABLE, ENGINE_CRASHED, ENGINE_SILENT, ENGINE_UNDECLARED, GATE_UNKNOWN, GATE_PAST,
-                   PLUGIN_BROKEN)
+                   EVIDENCE_STALE, PLUGIN_BROKEN)
 
 
 class ClusterCheck(Check):

@@ -289,6 +289,22 @@ class ResidueConfig(_Strict):
     allow: list[str] = Field(default_factory=list)  # "Kind/name" globs that ASM or you own
 
 
+class SnapshotConfig(_Strict):
+    """How old a snapshot's evidence may be for a GO (`run --snapshot`): a Prometheus duration (`24h`, `7d`), or null
+    for any age (the report still says when it was collected)."""
+
+    max_age: str | None = "24h"
+
+    @field_validator("max_age")
+    @classmethod
+    def _duration(cls, value: str | None) -> str | None:
+        from auditor.sources.prometheus import duration_seconds  # here: the sources import this module
+
+        if value is not None and not duration_seconds(value):
+            raise ValueError(f"not a duration like 24h, 7d or 90m: {value!r} (null: any age)")
+        return value
+
+
 class Config(_Strict):
     checks: ChecksConfig = Field(default_factory=ChecksConfig)
     exemptions: list[Exemption] = Field(default_factory=list)
@@ -297,6 +313,7 @@ class Config(_Strict):
     gateways: GatewaysConfig = Field(default_factory=GatewaysConfig)
     classification: ClassificationConfig = Field(default_factory=ClassificationConfig)
     residue: ResidueConfig = Field(default_factory=ResidueConfig)
+    snapshot: SnapshotConfig = Field(default_factory=SnapshotConfig)
 
     def disabled(self) -> set[str]:
         return {CHECK_ALIASES.get(c, c) for c in self.checks.disable}

@@ -22,7 +22,7 @@ from typing import Any
 
 import pandas as pd
 
-from auditor import clusterid, judge, mesh, plan, timing
+from auditor import clusterid, evidence, judge, mesh, plan, timing
 from auditor import kinds as K
 from auditor.check import Check, Context
 from auditor.collect import Collector, Progress, _quiet, gc_paused, read_ahead
@@ -164,6 +164,8 @@ def _run_audit(
     if plan.needs_asm_marks(phase, inv):
         collector.ensure(plan.ASM_MARK_KINDS, "data-plane")  # after the checks: they judge what they declared
     findings.extend(judge.gate_findings(inv, phase, gates, reason))
+    evidence_at = evidence.evidence_time(sources, now, config.snapshot.max_age)
+    findings.extend(evidence.evidence_findings(evidence_at, gates))
 
     exemption_report = apply_exemptions(findings, config.exemptions, today,
                                         audited_checks=[c.id for c in selected])
@@ -193,6 +195,7 @@ def _run_audit(
         summary={**summary_of(frame), **config_effects(frame)},
         inputs_sha256=sources.digest() or live_digest(sources),
         generated_at=now.isoformat(timespec="seconds").replace("+00:00", "Z"),
+        collected_at=evidence_at.collected_at, evidence_age_s=evidence_at.age_s,
         exemptions=exemption_report, checks=[c.metadata() for c in selected], notes=notes, inventory=inv,
         options={"allow_unknown": allow_unknown, "strict": strict, "phase": phase, "origin": sources.origin,
                  "fail_on_new": fail_on_new, "allow_unknown_refused": allow_unknown_refused},

@@ -34,6 +34,10 @@ class AuditResult:
     inputs_sha256: str
     generated_at: str
     tool_version: str = __version__
+    # A snapshot's collection time (RFC 3339, UTC) and its age at the audit in seconds; None: a live audit (read at
+    # generated_at), or a snapshot that does not record it (auditor/evidence.py).
+    collected_at: str | None = None
+    evidence_age_s: int | None = None
     exemptions: ExemptionReport = field(default_factory=ExemptionReport)
     checks: list[dict[str, Any]] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)

@@ -605,10 +605,11 @@ def no_vms_manifest(*clusters: str) -> dict[str, Any]:
 
 
 def only_checks(*check_ids: str) -> dict[str, Any]:
-    """Config data that disables every registered check except these, so other checks cannot decide a verdict."""
+    """Config data that disables every registered check except these, so other checks cannot decide a verdict; nor
+    the snapshot's age (a copy of the demo is weeks old by nature: AA0012, tests/test_evidence_age.py)."""
     from auditor.registry import load_registry
 
-    return {"checks": {"disable": sorted(set(load_registry().checks) - set(check_ids))}}
+    return {"checks": {"disable": sorted(set(load_registry().checks) - set(check_ids))}, "snapshot": {"max_age": None}}
 
 
 # ---------------------------------------------------------------- Gateway API (gateway.networking.k8s.io)

@@ -68,7 +68,8 @@ def test_a_written_snapshot_is_split_and_audits_the_same(cluster: Path, tmp_path
         items = orjson.loads((unpacked / "cluster-a" / part).read_bytes())["items"]
         assert 0 < len(items) <= 40
     again = api.run_audit(api.Target(snapshot=str(unpacked)), phase="all")
-    assert _key(again) == _key(direct)
+    # The written snapshot was collected now, the generated one on its fixed date: only their age differs (AA0012).
+    assert _key(again) == [k for k in _key(direct) if k[1] != "evidence-age"]
 
 
 def test_read_ahead_keeps_order_and_raises_where_the_source_failed():

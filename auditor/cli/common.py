@@ -18,6 +18,7 @@ from auditor import i18n
 from auditor.config import Config
 from auditor.engine import AuditResult
 from auditor.errors import UsageError
+from auditor.evidence import evidence_said
 from auditor.findings import blockers, disclosure, strict_of, unknown_accepted
 from auditor.i18n import gettext as _
 from auditor.i18n import pgettext, say
@@ -188,6 +189,10 @@ def print_summary(result: AuditResult, written: list[Path], quiet: bool = False,
         return
     counts = "  ".join(f"{s.value} {result.summary.get(s.value, 0)}" for s in Status if result.summary.get(s.value))
     err.print(_("findings: {counts}").format(counts=counts or _("none")))
+    if result.options.get("origin") == "snapshot":
+        said = say(evidence_said("snapshot", result.collected_at, result.evidence_age_s,
+                                 i18n.format_timestamp(result.collected_at or "")))
+        err.print(_("evidence: {said}").format(said=escape(said)))
     fleet = getattr(result, "fleet", None) or []
     if sum(1 for r in fleet if r["role"] == "data-plane") > 1:  # per-cluster verdicts (auditor/fleet.py)
         err.print(_("clusters: ") + ", ".join(f"{escape(str(r['cluster']))} {r['verdict']}" + (

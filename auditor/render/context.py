@@ -23,6 +23,7 @@ from auditor import kinds as K
 from auditor import mesh, vms
 from auditor.engine import AuditResult
 from auditor.errors import EvidenceUnavailable
+from auditor.evidence import evidence_said
 from auditor.findings import blocking_mask, disclosure, strict_of, unknown_accepted
 from auditor.i18n import N_, format_timestamp, ngettext, say
 from auditor.i18n import gettext as _
@@ -736,6 +737,8 @@ def build(result: AuditResult, limits: Limits = HTML_LIMITS) -> dict[str, Any]:
         "headline": headline(result, n_block, len(by_check), len(unknown), len(warn_all), per_gate_text(per_gate)),
         "generated_at": format_timestamp(clean(result.generated_at)), "tool_version": clean(result.tool_version),
         "inputs_sha256": clean(result.inputs_sha256) or "", "origin": clean(result.options.get("origin")),
+        "evidence": clean(say(evidence_said(str(result.options.get("origin") or "live"), result.collected_at,
+                                            result.evidence_age_s, format_timestamp(result.collected_at or "")))),
         "options": {k: v for k, v in result.options.items() if k in ("allow_unknown", "strict")},
         "cluster_names": names,
         "cluster_label": ", ".join(names[:4]) + (_(" +{n} more").format(n=len(names) - 4) if len(names) > 4 else ""),

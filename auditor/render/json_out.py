@@ -21,6 +21,10 @@ def document(result: AuditResult) -> dict[str, Any]:
         "schema_version": SCHEMA_VERSION,
         "tool_version": result.tool_version,
         "generated_at": result.generated_at,
+        # Added in 1.x (schema_version stays 1): when a snapshot's evidence was collected (null: live, read at
+        # generated_at, or not recorded by the snapshot) and its age at the audit.
+        "collected_at": result.collected_at,
+        "evidence_age_seconds": result.evidence_age_s,
         "gate": result.gate,
         "gates": result.gates,
         "gate_reason": result.gate_reason,

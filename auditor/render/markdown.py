@@ -14,8 +14,9 @@ from pathlib import Path
 import pandas as pd
 
 from auditor.engine import AuditResult
+from auditor.evidence import evidence_said
 from auditor.findings import disclosure, strict_of, unknown_accepted
-from auditor.i18n import format_timestamp
+from auditor.i18n import format_timestamp, say
 from auditor.i18n import gettext as _
 from auditor.render import write_atomic
 from auditor.render.changes import plan
@@ -129,6 +130,9 @@ def document(result: AuditResult) -> str:
         "|---|---|---|---|---|",
         f"| {md(', '.join(names), 400) or '-'} | {md(format_timestamp(result.generated_at))} | {result.exit_code} | "
         f"asm\\-audit {md(result.tool_version)} | {code_span(result.inputs_sha256, 80) or live} |", "",
+        _("**Evidence:** {said}").format(said=md(say(evidence_said(
+            str(result.options.get("origin") or "live"), result.collected_at, result.evidence_age_s,
+            format_timestamp(result.collected_at or ""))))), "",
         _("**Findings:** {counts} \u2014 **{n} blocking**{beside}").format(
             counts=counts or _("none"), n=f"{n_block:,}", beside=beside), ""]
     if len(result.gate_verdicts) > 1:

@@ -50,6 +50,9 @@ class SourceSet:
     recorded_prometheus: dict[str, Any] | None = None
     inputs_sha256: str = ""
     origin: str = "live"  # "live" | "snapshot"
+    # When a snapshot's evidence was collected: its manifest's collected_at as written (None: not recorded).
+    collected_at: Any = None
+    example: bool = False  # the bundled demo snapshot: its age is no staleness of anyone's cluster
     # A snapshot directory is hashed in a thread while it is parsed (hashlib releases the GIL).
     pending_sha256: Future[str] | None = None
 

@@ -63,12 +63,19 @@ _UNIT_S = (365 * 86400, 7 * 86400, 86400, 3600, 60, 1, 0.001)
 _PER_QUERY_STATUS = (400, 422)
 
 
+def duration_seconds(text: Any) -> int | None:
+    """A Prometheus duration (`24h`, `1d12h`, `90m`) in whole seconds, or None when it is not one."""
+    match = _DURATION.match(text.strip()) if isinstance(text, str) and text else None
+    if not match or not any(match.groups()):
+        return None
+    return int(sum(int(g) * unit for g, unit in zip(match.groups(), _UNIT_S, strict=True) if g))
+
+
 def parse_duration(text: str) -> int:
     """A Prometheus duration (`24h`, `1d12h`, `90m`) in whole seconds; UsageError when invalid."""
-    match = _DURATION.match(text.strip()) if text else None
-    if not match or not any(match.groups()):
+    seconds = duration_seconds(text)
+    if seconds is None:
         raise UsageError(f"traffic window {text!r} is not a Prometheus duration like 24h, 7d or 90m")
-    seconds = int(sum(int(g) * unit for g, unit in zip(match.groups(), _UNIT_S, strict=True) if g))
     if seconds < MIN_WINDOW_S:
         raise UsageError(f"traffic window {text!r} is shorter than 10m: too short to prove anything")
     return seconds

@@ -632,8 +632,14 @@ def open_snapshot(path: str | Path) -> SourceSet:
     if path.is_dir():
         sources = _open_root(path, path, "", None)
         sources.pending_sha256 = _hash_tree(path)
+        # The bundled example (`asm-audit demo`, or its path given to run) is no evidence of a cluster: its age blocks
+        # nothing. A copy of it (demo --export-snapshot) is judged like any snapshot.
+        sources.example = path.resolve() == BUNDLED_DEMO.resolve()
         return sources
     raise UsageError(f"snapshot {path} is neither a directory nor a file")
+
+
+BUNDLED_DEMO = Path(__file__).resolve().parent.parent / "demo" / "snapshot"  # api.demo_snapshot_path()
 
 
 def _looks_like_archive(path: Path) -> bool:
@@ -705,7 +711,7 @@ def _open_root(path: Path, root: Path, sha: str, tree: _ExtractedTree | None) ->
     networks = manifest.get("networks") or openapi.pop("_config_networks", None) or {}
     return SourceSet(data_planes=data_planes, asm=asm, asm_openapi=openapi, networks=dict(networks),
                      recorded_prometheus=_recorded_prometheus(root, manifest), inputs_sha256=sha,
-                     origin="snapshot")
+                     origin="snapshot", collected_at=manifest.get("collected_at"))
 
 
 def _recorded_prometheus(root: Path, manifest: dict[str, Any]) -> dict[str, Any] | None:
