@@ -1178,6 +1178,24 @@ class LbMember:
     vgroups: frozenset[str] = frozenset()  # the vServer group ids its vgroup-port annotation names
 
 
+def _no_pod_serves(cluster: ClusterInventory, gateway: GatewayWorkload) -> tuple[str, Phrase] | None:
+    """(status, why) when the pods behind an ASM gateway Service on a shared CLB are not shown to serve: its workload
+    has no pod available ("FAIL": the Service has no ready endpoint, so its backends on the CLB answer nothing, as
+    asm-gateways-present's AA1713 says of the gateway it matches), or its pod counts cannot be read ("UNKNOWN"); None
+    when a pod is available. A CLB whose ASM side serves nothing takes the Istio side's share nowhere (red18f left it
+    a PASS "Istio 0 : ASM 100" where the ASM gateway on the CLB was scaled to 0 and another ASM gateway was matched)."""
+    desired, available = pods_available(cluster, gateway)
+    if _serves((desired, available)):
+        return None
+    where = f"{gateway.kind} {gateway.namespace}/{gateway.name}"
+    if desired is None or available is None:
+        return ("UNKNOWN", Phrase(N_("the pod counts of its gateway {workload} cannot be read, so whether any pod "
+                                     "behind it serves is not shown"), workload=where))
+    return ("FAIL", Phrase(N_("its gateway {workload} has {available} of {desired} pod(s) available: no ready "
+                              "endpoint, so its backends on the CLB serve nothing"), workload=where,
+                           available=available, desired=desired))
+
+
 class IngressLbWeights(ClusterCheck):
     id = "ingress-lb-weights"
     title = "Where Istio and ASM ingress gateways share a CLB, the Istio Service's weight is 0"
@@ -1259,7 +1277,7 @@ class IngressLbWeights(ClusterCheck):
         for svc in services:
             lb = svc.lb_id or next((by_address[a] for a in svc.lb_addresses if a in by_address), None)
             if lb:
-                groups.setdefault(lb, []).append(self._member(svc, "" if svc.lb_id else "status address"))
+                groups.setdefault(lb, []).append(self._member(cluster, svc, "" if svc.lb_id else "status address"))
         declared_note = None
         ids: dict[str, Any] = {}  # the id the IstioGateways were matched by (the evidence names both when they differ)
         asm = ctx.inv.asm
@@ -1296,15 +1314,18 @@ class IngressLbWeights(ClusterCheck):
             yield from self._judge(cluster, lb, members, ids)
 
     @staticmethod
-    def _member(svc: GatewayService, found_by: str = "") -> LbMember:
+    def _member(cluster: ClusterInventory, svc: GatewayService, found_by: str = "") -> LbMember:
         # Keep the spelling the Service already uses (weight key, else the CLB id key's generation).
         old_style = LB_ID_ANNOTATIONS[1] in svc.annotations and LB_ID_ANNOTATIONS[0] not in svc.annotations
         spelling = next((k for k in LB_WEIGHT_ANNOTATIONS if k in svc.annotations),
                         LB_WEIGHT_ANNOTATIONS[1 if old_style else 0])
         source = "Service annotation" + (f" (on the CLB by its {found_by})" if found_by else "")
+        backends = None
+        if svc.gateway.asm:
+            backends = svc.backends_not_shown() or _no_pod_serves(cluster, svc.gateway)
         return LbMember(f"{svc.namespace}/{svc.name}", svc.gateway.asm, svc.lb_weight, source,
                         svc.gateway.labels.get("operator.istio.io/managed") == "Reconcile", spelling,
-                        svc.weight_not_applied(), svc.backends_not_shown() if svc.gateway.asm else None,
+                        svc.weight_not_applied(), backends,
                         first_annotation(svc.annotations, LB_ID_ANNOTATIONS) is not None,
                         vserver_groups(first_annotation(svc.annotations, LB_VGROUP_PORT_ANNOTATIONS)))
 
