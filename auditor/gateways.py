@@ -1275,7 +1275,14 @@ def _template_container_ports(cluster: ClusterInventory, gateway: GatewayWorkloa
 def _service_ports(cluster: ClusterInventory, gateway: GatewayWorkload
                    ) -> tuple[list[tuple[int, int | None, bool, str]], list[str]]:
     """(port, targetPort resolved or None, translates, Service) of the Services of its namespace that select the
-    gateway's pods, and the named targetPorts no container port of its template resolves."""
+    gateway's pods, and the named targetPorts no container port of its template resolves; once per gateway and
+    cluster (asked again for each Istio gateway an ASM gateway is compared with)."""
+    return cluster.memo(("gateway_service_ports", gateway.kind, gateway.namespace, gateway.name),
+                        lambda: _walk_service_ports(cluster, gateway))
+
+
+def _walk_service_ports(cluster: ClusterInventory, gateway: GatewayWorkload
+                        ) -> tuple[list[tuple[int, int | None, bool, str]], list[str]]:
     named: dict[str, int] | None = None
     out: list[tuple[int, int | None, bool, str]] = []
     unresolved: list[str] = []
@@ -1321,7 +1328,8 @@ def served_hosts(cluster: ClusterInventory, gateway: GatewayWorkload, gateways: 
     ports: list[tuple[int, int | None, bool, str]] | None = None
     unresolved: list[str] = []
     if cluster.available(K.SERVICE):
-        ports, unresolved = _service_ports(cluster, gateway)
+        ports, found = _service_ports(cluster, gateway)
+        unresolved = list(found)  # the memo's own list stays as it is
     out: list[ServedHost] = []
     for obj in gateways:
         spec = obj.get("spec") or {}
