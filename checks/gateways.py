@@ -1086,7 +1086,8 @@ class AsmGatewaysPresent(ClusterCheck):
                     if found.code == self.REPLACED.code:
                         listeners = self._listeners(cluster, ctx, istio_gw, match,
                                                     workloads[(match.namespace, match.workload_name)], subject, ids,
-                                                    gtype, [w for w in workloads.values() if w.type != EASTWEST])
+                                                    gtype, [w for key, w in workloads.items() if w.type == gtype
+                                                            and _serves(counts[key])])
                     yield from listeners or [found]
                 elif covering:
                     yield self.report(self.FEWER, cluster.name,
@@ -1183,7 +1184,8 @@ class AsmGatewaysPresent(ClusterCheck):
                 objects: list[dict[str, Any]], params: dict[str, Any], evidence: dict[str, Any],
                 subject: dict[str, str]) -> list[Finding]:
         """Every host the Gateways selecting the Istio gateway's pods serve must be served by a Gateway selecting an
-        ASM gateway's pods (any ASM gateway of the cluster: one ASM gateway may take some hosts, another the rest):
+        ASM gateway's pods (any ASM gateway of the cluster of the same type with a pod available, `asm_workloads`: one
+        may take some hosts, another the rest):
         FAIL HOSTS_UNSERVED. At each Service port where clients reach Istio's listener for a host, an ASM gateway's
         Service port must reach a listener for it: FAIL PORTS_UNREACHED, UNKNOWN PORTS_UNTOLD where the ports cannot be
         told. A TLS host whose certificate Secret ASM's gateway is named only outside its own namespace: FAIL
