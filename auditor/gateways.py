@@ -1290,12 +1290,14 @@ def _walk_service_ports(cluster: ClusterInventory, gateway: GatewayWorkload
         meta = svc.get("metadata") or {}
         if meta.get("namespace") != gateway.namespace:
             continue
-        spec = svc.get("spec") or {}
-        if not selects(spec.get("selector") or {}, gateway.pod_labels):
+        spec = svc.get("spec") if isinstance(svc.get("spec"), dict) else {}
+        selector = spec.get("selector")
+        if not isinstance(selector, dict) or not selects(selector, gateway.pod_labels):
             continue
         where = f"Service {gateway.namespace}/{meta.get('name')}"
         translates = DISABLE_PORT_TRANSLATION_LABEL not in (meta.get("labels") or {})
-        for entry in spec.get("ports") or ():
+        ports = spec.get("ports")
+        for entry in ports if isinstance(ports, list) else ():
             if not isinstance(entry, dict) or not isinstance(entry.get("port"), int):
                 continue
             target: Any = entry.get("targetPort")
@@ -1332,13 +1334,14 @@ def served_hosts(cluster: ClusterInventory, gateway: GatewayWorkload, gateways: 
         unresolved = list(found)  # the memo's own list stays as it is
     out: list[ServedHost] = []
     for obj in gateways:
-        spec = obj.get("spec") or {}
+        spec = obj.get("spec") if isinstance(obj.get("spec"), dict) else {}
         selector = spec.get("selector") or {}
         if not isinstance(selector, dict) or not _matches(selector, gateway.pod_labels):
             continue
         meta = obj.get("metadata") or {}
         name = f"{meta.get('namespace', '')}/{meta.get('name', '')}"
-        for server in spec.get("servers") or ():
+        servers = spec.get("servers")
+        for server in servers if isinstance(servers, list) else ():
             if not isinstance(server, dict):
                 continue
             number = (server.get("port") or {}).get("number") if isinstance(server.get("port"), dict) else None
@@ -1350,7 +1353,8 @@ def served_hosts(cluster: ClusterInventory, gateway: GatewayWorkload, gateways: 
                     reach = frozenset(port for port, target, _, _ in ports if target == listener)
             tls = server.get("tls") if isinstance(server.get("tls"), dict) else {}
             secret = credential_secret(str(tls.get("credentialName") or ""), gateway.namespace)
-            for host in server.get("hosts") or ():
+            hosts = server.get("hosts")
+            for host in hosts if isinstance(hosts, list) else ():
                 text = str(host).strip().lower()
                 out.append(ServedHost(text.partition("/")[2] if "/" in text else text, name, reach, secret,
                                       gateway.namespace))
