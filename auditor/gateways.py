@@ -1352,7 +1352,10 @@ def served_hosts(cluster: ClusterInventory, gateway: GatewayWorkload, gateways: 
                 if listener is not None and not unresolved:
                     reach = frozenset(port for port, target, _, _ in ports if target == listener)
             tls = server.get("tls") if isinstance(server.get("tls"), dict) else {}
-            secret = credential_secret(str(tls.get("credentialName") or ""), gateway.namespace)
+            # credentialNames (a certificate pair, Istio >= 1.30) wins over credentialName (model/gateway.go @1.30.3);
+            # the first stands for them: a bare name resolves to the same namespace as the others.
+            names = tls.get("credentialNames") if isinstance(tls.get("credentialNames"), list) else []
+            secret = credential_secret(str((names or [tls.get("credentialName")])[0] or ""), gateway.namespace)
             hosts = server.get("hosts")
             for host in hosts if isinstance(hosts, list) else ():
                 text = str(host).strip().lower()

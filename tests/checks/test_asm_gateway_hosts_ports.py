@@ -236,3 +236,17 @@ def test_a_named_target_port_no_container_port_resolves_leaves_the_ports_unknown
     [row] = a.rows(CHECK)
     assert (row["status"], row["code"]) == ("UNKNOWN", "AA1737")
     assert "http-asm" in row["evidence"]["ports_untold"]
+
+
+def test_credential_names_count_like_credential_name(audit):
+    """tls.credentialNames (a certificate pair; istio/istio@1.30.3 pilot/pkg/model/gateway.go reads it before
+    credentialName): the pair named on ASM's side outside its namespace is never served to it either."""
+    istio = istio_ingress([{"name": "https", "port": 443, "targetPort": 443, "protocol": "TCP"}],
+                          namespace="istio-ingress", name="istio-ingress", label="ingress")
+    https = server(443, ["bookinfo.example.com"], protocol="HTTPS")
+    https["tls"] = {"mode": "SIMPLE", "credentialNames": ["kubernetes://istio-ingress/bookinfo-rsa",
+                                                         "kubernetes://istio-ingress/bookinfo-ecdsa"]}
+    here = gateway("bookinfo-gateway", "bookinfo", {"istio": "ingress"}, https)
+    there = gateway("bookinfo-gateway", "bookinfo", ASM, https)
+    a = run(audit, [here], [there], istio=istio)
+    assert codes(a) == [("FAIL", "AA1717")]
