@@ -1216,6 +1216,154 @@ def selects(selector: dict[str, Any], labels: dict[str, str]) -> bool:
     return bool(selector) and _matches(selector, labels)
 
 
+# ---------------------------------------------------------------- what a gateway's listeners serve
+# A Service so labelled is left out of the port translation below (pilot/pkg/model/gateway.go @1.24.6).
+DISABLE_PORT_TRANSLATION_LABEL = "experimental.istio.io/disable-gateway-port-translation"
+# credentialName prefixes (pilot/pkg/model/credentials/resource.go @1.24.6): builtin:// is the gateway's own mTLS
+# certificate (no Secret); kubernetes-gateway://ns/name is the Gateway API's (read from the config cluster);
+# kubernetes://[ns/]name and a bare name are a Secret of the gateway pod's own namespace unless a namespace is given.
+_BUILTIN_CREDENTIAL, _K8S_GATEWAY_CREDENTIAL, _K8S_CREDENTIAL = "builtin://", "kubernetes-gateway://", "kubernetes://"
+
+
+@dataclass(frozen=True)
+class ServedHost:
+    """A host a gateway's listeners serve for an Istio Gateway server."""
+
+    host: str                 # the server host, its `namespace/` part removed, lower case
+    gateway: str              # namespace/name of the Istio Gateway
+    ports: frozenset[int] | None  # the Service ports (of the Services selecting the gateway's pods) that reach the
+    #                               listener; None when the Services were not read or a targetPort could not be resolved
+    secret: str = ""          # namespace/name of the Secret its credentialName names ("" without one)
+    namespace: str = ""       # the gateway pod's namespace: the only one whose kubernetes:// Secrets it is served
+
+    @property
+    def secret_readable(self) -> bool:
+        """Whether istiod serves the gateway its Secret: a kubernetes:// Secret only of the proxy's own namespace
+        (filterAuthorizedResources, pilot/pkg/xds/sds.go @1.24.6: "we require the secret to be in the same namespace
+        as the proxy"; an unverified cross-namespace reference is never allowed)."""
+        return bool(self.secret) and self.secret.partition("/")[0] == self.namespace
+
+
+def host_covers(pattern: str, host: str) -> bool:
+    """Whether a Gateway server host (`*`, `*.example.com`, `a.example.com`) takes requests for `host`."""
+    if pattern in ("*", host):
+        return True
+    return pattern.startswith("*.") and host.endswith(pattern[1:])
+
+
+def credential_secret(credential: str, gateway_namespace: str) -> str:
+    """namespace/name of the Secret a server's tls.credentialName makes the gateway read, "" for none (builtin://, or
+    the Gateway API's kubernetes-gateway://, read elsewhere). ToResourceName and ParseResourceName,
+    pilot/pkg/model/credentials/resource.go @1.24.6: a bare name is kubernetes://<name>, read from the namespace of the
+    gateway pod asking for it (not the Gateway object's)."""
+    if not credential or credential.startswith((_BUILTIN_CREDENTIAL, _K8S_GATEWAY_CREDENTIAL)):
+        return ""
+    ref = credential.removeprefix(_K8S_CREDENTIAL)
+    namespace, _, name = ref.partition("/") if "/" in ref else (gateway_namespace, "", ref)
+    return f"{namespace}/{name}"
+
+
+def _template_container_ports(cluster: ClusterInventory, gateway: GatewayWorkload) -> dict[str, int]:
+    kind = K.DAEMONSET if gateway.kind == "DaemonSet" else K.DEPLOYMENT
+    obj = cluster.get(kind, gateway.name, gateway.namespace) if cluster.available(kind) else None
+    spec = ((((obj or {}).get("spec") or {}).get("template") or {}).get("spec")) or {}
+    return {str(port["name"]): int(port["containerPort"]) for container in spec.get("containers") or ()
+            if isinstance(container, dict) for port in container.get("ports") or ()
+            if isinstance(port, dict) and port.get("name") and isinstance(port.get("containerPort"), int)}
+
+
+def _service_ports(cluster: ClusterInventory, gateway: GatewayWorkload
+                   ) -> tuple[list[tuple[int, int | None, bool, str]], list[str]]:
+    """(port, targetPort resolved or None, translates, Service) of the Services of its namespace that select the
+    gateway's pods, and the named targetPorts no container port of its template resolves; once per gateway and
+    cluster (asked again for each Istio gateway an ASM gateway is compared with)."""
+    return cluster.memo(("gateway_service_ports", gateway.kind, gateway.namespace, gateway.name),
+                        lambda: _walk_service_ports(cluster, gateway))
+
+
+def _walk_service_ports(cluster: ClusterInventory, gateway: GatewayWorkload
+                        ) -> tuple[list[tuple[int, int | None, bool, str]], list[str]]:
+    named: dict[str, int] | None = None
+    out: list[tuple[int, int | None, bool, str]] = []
+    unresolved: list[str] = []
+    for svc in cluster.objects(K.SERVICE):
+        meta = svc.get("metadata") or {}
+        if meta.get("namespace") != gateway.namespace:
+            continue
+        spec = svc.get("spec") if isinstance(svc.get("spec"), dict) else {}
+        selector = spec.get("selector")
+        if not isinstance(selector, dict) or not selects(selector, gateway.pod_labels):
+            continue
+        where = f"Service {gateway.namespace}/{meta.get('name')}"
+        translates = DISABLE_PORT_TRANSLATION_LABEL not in (meta.get("labels") or {})
+        ports = spec.get("ports")
+        for entry in ports if isinstance(ports, list) else ():
+            if not isinstance(entry, dict) or not isinstance(entry.get("port"), int):
+                continue
+            target: Any = entry.get("targetPort")
+            if target is None or target == "":
+                resolved: int | None = entry["port"]
+            elif isinstance(target, int) or (isinstance(target, str) and target.isdigit()):
+                resolved = int(target)
+            else:
+                named = _template_container_ports(cluster, gateway) if named is None else named
+                resolved = named.get(str(target))
+                if resolved is None:
+                    unresolved.append(f"{where} port {entry['port']} targetPort {target!r} (no such container port)")
+            out.append((entry["port"], resolved, translates, where))
+    return out, unresolved
+
+
+def served_hosts(cluster: ClusterInventory, gateway: GatewayWorkload, gateways: list[dict[str, Any]]
+                 ) -> tuple[list[ServedHost], list[str]]:
+    """The hosts the Istio Gateways (networking.istio.io, `gateways`) selecting a gateway's pods give its listeners,
+    with the Service ports that reach each listener, and the named targetPorts that could not be resolved.
+
+    istiod puts a server's listener on the targetPort of the first Service port (of a Service selecting the pod, not
+    labelled DISABLE_PORT_TRANSLATION_LABEL) equal to servers[].port.number, or on that number itself when no Service
+    port equals it (resolvePorts with a label selector, pilot/pkg/model/gateway.go @1.24.6 and @1.30.3). Clients reach
+    the listener at every Service port whose targetPort is the listener's port: Istio's istio-ingress chart maps 80 ->
+    8080 and 443 -> 8443 (manifests/charts/gateways/istio-ingress/values.yaml @1.24.6), so bookinfo's server on 8080
+    (samples/bookinfo/networking/bookinfo-gateway.yaml @1.24.6) is reached at port 80; on a gateway whose Service maps
+    80 -> 80 (ASM's IstioGateway spec.ports, corev1.ServicePort: aliyun/alibabacloud-servicemesh-api@4df57487:
+    alibabacloudservicemesh/v1/istiogateway_types.go) the same server listens on 8080 that no Service port reaches."""
+    ports: list[tuple[int, int | None, bool, str]] | None = None
+    unresolved: list[str] = []
+    if cluster.available(K.SERVICE):
+        ports, found = _service_ports(cluster, gateway)
+        unresolved = list(found)  # the memo's own list stays as it is
+    out: list[ServedHost] = []
+    for obj in gateways:
+        spec = obj.get("spec") if isinstance(obj.get("spec"), dict) else {}
+        selector = spec.get("selector") or {}
+        if not isinstance(selector, dict) or not _matches(selector, gateway.pod_labels):
+            continue
+        meta = obj.get("metadata") or {}
+        name = f"{meta.get('namespace', '')}/{meta.get('name', '')}"
+        servers = spec.get("servers")
+        for server in servers if isinstance(servers, list) else ():
+            if not isinstance(server, dict):
+                continue
+            number = (server.get("port") or {}).get("number") if isinstance(server.get("port"), dict) else None
+            reach: frozenset[int] | None = None
+            if ports is not None and isinstance(number, int):
+                listener = next((target for port, target, translates, _ in ports if translates and port == number),
+                                number)
+                if listener is not None and not unresolved:
+                    reach = frozenset(port for port, target, _, _ in ports if target == listener)
+            tls = server.get("tls") if isinstance(server.get("tls"), dict) else {}
+            # credentialNames (a certificate pair, Istio >= 1.30) wins over credentialName (model/gateway.go @1.30.3);
+            # the first stands for them: a bare name resolves to the same namespace as the others.
+            names = tls.get("credentialNames") if isinstance(tls.get("credentialNames"), list) else []
+            secret = credential_secret(str((names or [tls.get("credentialName")])[0] or ""), gateway.namespace)
+            hosts = server.get("hosts")
+            for host in hosts if isinstance(hosts, list) else ():
+                text = str(host).strip().lower()
+                out.append(ServedHost(text.partition("/")[2] if "/" in text else text, name, reach, secret,
+                                      gateway.namespace))
+    return out, unresolved
+
+
 # ---------------------------------------------------------------- what ASM's data plane uses
 def asm_proxied_workloads_of(cluster: ClusterInventory, rules: mesh.ProxyRules, names: GatewaysConfig | None = None,
                              namespaces: Collection[str] | None = None) -> dict[tuple[str, str, str], AsmWorkload]:

@@ -54,10 +54,12 @@ from auditor.gateways import (
     gateway_services,
     gateway_workloads,
     gateways_selecting,
+    host_covers,
     istio_gateways,
     pods_available,
     scan_unread,
     scan_unread_findings,
+    served_hosts,
     service_of,
     stray_gateway_findings,
     vserver_groups,
@@ -913,6 +915,50 @@ class AsmGatewaysPresent(ClusterCheck):
                           message="ASM {gateway_type} gateway {asm_gateway} targets this cluster for {istio_gateway}, "
                                   "but no Istio Gateway selects its pods ({asm_labels}) while {gateways} select "
                                   "Istio's: it gets no listener for their hosts")
+    # The Gateways' hosts and ports, beside the selector (red19b): each host Istio's gateway serves, at each Service
+    # port that reaches its listener, must be served by an ASM gateway of the cluster at that port (auditor.gateways
+    # served_hosts); a TLS host's certificate Secret is read from the gateway pod's namespace.
+    HOSTS_UNSERVED = Outcome(
+        "AA1715", Status.FAIL, "an ASM gateway replaces the Istio gateway, but hosts that Istio Gateways serve on "
+        "Istio's gateway are served by no Istio Gateway that selects an ASM gateway's pods",
+        fix="Point those Gateways' spec.selector at the ASM gateway's pod labels (or add their hosts to a Gateway that "
+            "selects its pods) on the ASM control plane, then re-run.",
+        message="ASM {gateway_type} gateway {asm_gateway} targets this cluster for {istio_gateway}, but no Istio "
+                "Gateway that selects an ASM gateway's pods serves {hosts} (served on Istio's by {gateways}): those "
+                "hosts die with Istio's gateway")
+    PORTS_UNREACHED = Outcome(
+        "AA1716", Status.FAIL, "an ASM gateway replaces the Istio gateway, but at Service ports where clients reach "
+        "Istio's gateway for some hosts no Service port of an ASM gateway reaches a listener for them",
+        fix="Give the IstioGateway's spec.ports each missing port with the targetPort ASM's gateway listens on for the "
+            "server (its port number, unless an ASM Service port equals that number: then that port's targetPort), "
+            "or set the Gateway server's port.number to the Service port (istiod translates it to the targetPort on "
+            "either gateway); then re-run.",
+        message="ASM {gateway_type} gateway {asm_gateway} targets this cluster for {istio_gateway}, but Istio's "
+                "gateway Service reaches a listener for {missing} and no ASM gateway Service port does: clients there "
+                "reach nothing once Istio's gateway is gone")
+    PORTS_UNTOLD = Outcome(
+        "AA1737", Status.UNKNOWN, "an ASM gateway replaces the Istio gateway, but which Service ports reach the "
+        "gateways' listeners cannot be told (the Services not read, or a named targetPort no container port "
+        "resolves)", fix=SCAN_UNREAD_FIX,
+        message="ASM {gateway_type} gateway {asm_gateway} targets this cluster for {istio_gateway}, but which Service "
+                "ports reach the gateways' listeners cannot be told: {reason}")
+    SECRET_DENIED = Outcome(
+        "AA1717", Status.FAIL, "an ASM gateway replaces the Istio gateway, but for TLS hosts the Gateways give it only "
+        "a certificate Secret of another namespace than its own, which istiod never serves it",
+        fix="Copy the certificate Secret into the ASM gateway's namespace and name it there in tls.credentialName "
+            "(without a namespace), then re-run.",
+        message="ASM {gateway_type} gateway {asm_gateway} targets this cluster for {istio_gateway}, but for {hosts} "
+                "its servers name Secret {asm_secrets}, outside its namespace: istiod serves a gateway kubernetes:// "
+                "Secrets of its own namespace only, so those hosts get no certificate")
+    SECRET_ELSEWHERE = Outcome(
+        "AA1738", Status.UNKNOWN, "an ASM gateway replaces the Istio gateway, but for TLS hosts it reads its "
+        "certificate from another Secret than Istio's gateway does (of its own namespace): the audit never reads "
+        "Secrets, so that it exists is not shown",
+        fix="A gateway reads a server's tls.credentialName from its own pod's namespace: copy the certificate Secret "
+            "into the ASM gateway's namespace (or confirm it is there), then exempt this finding with the reason.",
+        message="ASM {gateway_type} gateway {asm_gateway} targets this cluster for {istio_gateway}, but for {hosts} "
+                "ASM's gateway reads Secret {asm_secrets} where Istio's reads {istio_secrets}: the audit never reads "
+                "Secrets, so that it exists is not shown")
     FEWER = Outcome("AA1722", Status.WARN, "fewer ASM gateways than Istio gateways of a type: confirm that one ASM "
                     "gateway serves the hosts of several Istio gateways", Severity.MINOR,
                     message="{istio_count} Istio {gateway_type} gateways but {asm_count} ASM {gateway_type} gateway(s) "
@@ -967,10 +1013,10 @@ class AsmGatewaysPresent(ClusterCheck):
     NO_ISTIO_GATEWAY = Outcome("AA1740", Status.NOT_APPLICABLE,
                                "no Istio ingress or egress gateway (what was looked for is named)",
                                message=f"no Istio ingress or egress gateway in this cluster (looked for {LOOKED_FOR})")
-    outcomes = (REPLACED, NOT_REPLACED, ROLE_UNKNOWN_NOT_REPLACED, NOT_DEPLOYED, NOT_SERVING, NO_LISTENER, NOT_HEALTHY,
-                FEWER,
+    outcomes = (REPLACED, NOT_REPLACED, ROLE_UNKNOWN_NOT_REPLACED, NOT_DEPLOYED, NOT_SERVING, NO_LISTENER,
+                HOSTS_UNSERVED, PORTS_UNREACHED, SECRET_DENIED, NOT_HEALTHY, FEWER,
                 ROLE_UNKNOWN_CONFIRM, CLUSTER_ID_UNKNOWN, NAMES_NO_CLUSTER, STRAY, GATEWAYS_UNSEEN, STRAYS_UNSEEN,
-                ROLE_UNREAD, LISTENERS_UNREAD, NO_ISTIO_GATEWAY)
+                ROLE_UNREAD, LISTENERS_UNREAD, PORTS_UNTOLD, SECRET_ELSEWHERE, NO_ISTIO_GATEWAY)
     needs = (K.DEPLOYMENT,)
     # Pods: the gateways only they tell of (stray_gateway_findings). Services and VirtualServices: a custom gateway's
     # role (auditor.gateways._role_from_config).
@@ -1036,11 +1082,13 @@ class AsmGatewaysPresent(ClusterCheck):
                 if match is not None:
                     free.remove(match)
                     found = self._matched(cluster, istio_gw.name, gtype, match, deployed, subject, ids, counts)
+                    listeners = []
                     if found.code == self.REPLACED.code:
-                        found = self._listeners(cluster, ctx, istio_gw, match,
-                                                workloads[(match.namespace, match.workload_name)], subject, ids,
-                                                gtype) or found
-                    yield found
+                        listeners = self._listeners(cluster, ctx, istio_gw, match,
+                                                    workloads[(match.namespace, match.workload_name)], subject, ids,
+                                                    gtype, [w for key, w in workloads.items() if w.type == gtype
+                                                            and _serves(counts[key])])
+                    yield from listeners or [found]
                 elif covering:
                     yield self.report(self.FEWER, cluster.name,
                                       params={**params, "istio_count": len(mine), "asm_count": len(covering),
@@ -1098,33 +1146,125 @@ class AsmGatewaysPresent(ClusterCheck):
 
     def _listeners(self, cluster: ClusterInventory, ctx: Context, istio_gw: GatewayWorkload, gw: AsmGateway,
                    asm_workload: GatewayWorkload, subject: dict[str, str], ids: dict[str, Any],
-                   gtype: str) -> Finding | None:
+                   gtype: str, asm_workloads: list[GatewayWorkload]) -> list[Finding]:
         """FAIL NO_LISTENER when Istio Gateways (of the cluster or the ASM control plane) select the Istio gateway's
         pods and none selects the ASM gateway's; UNKNOWN LISTENERS_UNREAD when those Gateways could not be read (a
-        selector that binds only Istio's pods would not be seen); None otherwise."""
+        selector that binds only Istio's pods would not be seen); else what _served says of their hosts and ports
+        (empty: nothing lost)."""
         asm = ctx.inv.asm
         unread = [f"{where}: {c.unread_reason(K.GATEWAY)}" for where, c in (("the cluster", cluster), ("ASM", asm))
                   if c is not None and not c.available(K.GATEWAY)]
         if asm is None or unread:
-            return self.report(self.LISTENERS_UNREAD, cluster.name,
-                               params={"gateway_type": gtype, "asm_gateway": gw.name, "istio_gateway": istio_gw.name,
-                                       "reason": "; ".join(unread) or "no ASM control plane given"},
-                               evidence={"istio_gateway": istio_gw.name, "asm_gateway": f"{gw.namespace}/{gw.name}",
-                                         "gateways_unread": unread, **ids},
-                               remediation=self.LISTENERS_UNREAD.fix, **subject)
+            return [self.report(self.LISTENERS_UNREAD, cluster.name,
+                                params={"gateway_type": gtype, "asm_gateway": gw.name, "istio_gateway": istio_gw.name,
+                                        "reason": "; ".join(unread) or "no ASM control plane given"},
+                                evidence={"istio_gateway": istio_gw.name, "asm_gateway": f"{gw.namespace}/{gw.name}",
+                                          "gateways_unread": unread, **ids},
+                                remediation=self.LISTENERS_UNREAD.fix, **subject)]
         objects = [*cluster.objects(K.GATEWAY), *asm.objects(K.GATEWAY)]
         istio_bound = gateways_selecting(objects, istio_gw.pod_labels)
-        if not istio_bound or gateways_selecting(objects, asm_workload.pod_labels):
-            return None
-        labels = ", ".join(f"{k}={v}" for k, v in sorted(asm_workload.pod_labels.items())
-                           if k in ("app", "istio"))
-        return self.report(self.NO_LISTENER, cluster.name,
-                           params={"gateway_type": gtype, "asm_gateway": gw.name, "istio_gateway": istio_gw.name,
-                                   "asm_labels": labels, "gateways": ", ".join(istio_bound)},
-                           evidence={"istio_gateway": istio_gw.name, "asm_gateway": f"{gw.namespace}/{gw.name}",
-                                     "gateways_selecting_istio": istio_bound,
-                                     "asm_pod_labels": dict(asm_workload.pod_labels), **ids},
-                           remediation=self.NO_LISTENER.fix, **subject)
+        if not istio_bound:
+            return []
+        if not gateways_selecting(objects, asm_workload.pod_labels):
+            labels = ", ".join(f"{k}={v}" for k, v in sorted(asm_workload.pod_labels.items())
+                               if k in ("app", "istio"))
+            return [self.report(self.NO_LISTENER, cluster.name,
+                                params={"gateway_type": gtype, "asm_gateway": gw.name, "istio_gateway": istio_gw.name,
+                                        "asm_labels": labels, "gateways": ", ".join(istio_bound)},
+                                evidence={"istio_gateway": istio_gw.name, "asm_gateway": f"{gw.namespace}/{gw.name}",
+                                          "gateways_selecting_istio": istio_bound,
+                                          "asm_pod_labels": dict(asm_workload.pod_labels), **ids},
+                                remediation=self.NO_LISTENER.fix, **subject)]
+        params = {"gateway_type": gtype, "asm_gateway": gw.name, "istio_gateway": istio_gw.name}
+        evidence = {"istio_gateway": istio_gw.name, "asm_gateway": f"{gw.namespace}/{gw.name}",
+                    "gateways_selecting_istio": istio_bound, **ids}
+        return self._served(cluster, istio_gw, asm_workloads, objects, params, evidence, subject)
+
+    def _served(self, cluster: ClusterInventory, istio_gw: GatewayWorkload, asm_workloads: list[GatewayWorkload],
+                objects: list[dict[str, Any]], params: dict[str, Any], evidence: dict[str, Any],
+                subject: dict[str, str]) -> list[Finding]:
+        """Every host the Gateways selecting the Istio gateway's pods serve must be served by a Gateway selecting an
+        ASM gateway's pods (any ASM gateway of the cluster of the same type with a pod available, `asm_workloads`: one
+        may take some hosts, another the rest):
+        FAIL HOSTS_UNSERVED. At each Service port where clients reach Istio's listener for a host, an ASM gateway's
+        Service port must reach a listener for it: FAIL PORTS_UNREACHED, UNKNOWN PORTS_UNTOLD where the ports cannot be
+        told. A TLS host whose certificate Secret ASM's gateway is named only outside its own namespace: FAIL
+        SECRET_DENIED (istiod serves none); one of its own namespace other than Istio's: UNKNOWN SECRET_ELSEWHERE (the
+        audit reads no Secret: names and namespaces only)."""
+        istio_hosts, istio_unresolved = served_hosts(cluster, istio_gw, objects)
+        asm_hosts: list[Any] = []
+        asm_unresolved: list[str] = []
+        for workload in asm_workloads:
+            hosts, unresolved = served_hosts(cluster, workload, objects)
+            asm_hosts += hosts
+            asm_unresolved += unresolved
+        lost_hosts: dict[str, set[str]] = {}   # host -> the Gateways serving it on Istio's
+        lost_ports: dict[int, set[str]] = {}   # Service port -> hosts
+        secrets: dict[str, tuple[str, set[str]]] = {}  # host -> (Istio's Secret, ASM's other Secrets)
+        denied: dict[str, set[str]] = {}  # host -> the Secrets of other namespaces ASM's servers name
+        untold = False
+        for served in istio_hosts:
+            covering = [a for a in asm_hosts if host_covers(a.host, served.host)]
+            if not covering:
+                lost_hosts.setdefault(served.host, set()).add(served.gateway)
+                continue
+            if served.ports is None:
+                untold = True
+            for port in sorted(served.ports or ()):
+                if any(a.ports is not None and port in a.ports for a in covering):
+                    continue
+                if any(a.ports is None for a in covering):
+                    untold = True  # an ASM server whose ports are not told may reach it
+                else:
+                    lost_ports.setdefault(port, set()).add(served.host)
+            # Certificates, where Istio's gateway is served its Secret: ASM's reads one of its own namespace, the same
+            # object only where the namespaces are the same.
+            tls = [a for a in covering if a.secret]
+            if served.secret_readable and tls and not any(a.secret == served.secret and a.secret_readable
+                                                           for a in tls):
+                readable = {a.secret for a in tls if a.secret_readable}
+                if readable:
+                    secrets.setdefault(served.host, (served.secret, set()))[1].update(readable)
+                else:
+                    denied.setdefault(served.host, set()).update(a.secret for a in tls)
+        out: list[Finding] = []
+        if lost_hosts:
+            out.append(self.report(
+                self.HOSTS_UNSERVED, cluster.name,
+                params={**params, "hosts": ", ".join(sorted(lost_hosts)),
+                        "gateways": ", ".join(sorted(set().union(*lost_hosts.values())))},
+                evidence={**evidence, "hosts_unserved": {h: sorted(g) for h, g in sorted(lost_hosts.items())}},
+                remediation=self.HOSTS_UNSERVED.fix, **subject))
+        if lost_ports:
+            missing = "; ".join(f"port {port} ({', '.join(sorted(hosts))})"
+                                for port, hosts in sorted(lost_ports.items()))
+            out.append(self.report(
+                self.PORTS_UNREACHED, cluster.name, params={**params, "missing": missing},
+                evidence={**evidence, "ports_unreached": {str(p): sorted(h) for p, h in sorted(lost_ports.items())}},
+                remediation=self.PORTS_UNREACHED.fix, **subject))
+        elif untold or istio_unresolved:
+            reason = "; ".join(dict.fromkeys([*istio_unresolved, *asm_unresolved])) or (
+                f"services ({cluster.unread_reason(K.SERVICE)})")
+            out.append(self.report(self.PORTS_UNTOLD, cluster.name, params={**params, "reason": reason},
+                                   evidence={**evidence, "ports_untold": reason},
+                                   remediation=self.PORTS_UNTOLD.fix, **subject))
+        if denied:
+            out.append(self.report(
+                self.SECRET_DENIED, cluster.name,
+                params={**params, "hosts": ", ".join(sorted(denied)),
+                        "asm_secrets": ", ".join(sorted(set().union(*denied.values())))},
+                evidence={**evidence, "secrets_denied": {h: sorted(s) for h, s in sorted(denied.items())}},
+                remediation=self.SECRET_DENIED.fix, **subject))
+        if secrets:
+            out.append(self.report(
+                self.SECRET_ELSEWHERE, cluster.name,
+                params={**params, "hosts": ", ".join(sorted(secrets)),
+                        "asm_secrets": ", ".join(sorted(set().union(*(s for _, s in secrets.values())))),
+                        "istio_secrets": ", ".join(sorted({s for s, _ in secrets.values()}))},
+                evidence={**evidence, "secrets": {h: {"istio": i, "asm": sorted(a)} for h, (i, a) in
+                                                  sorted(secrets.items())}},
+                remediation=self.SECRET_ELSEWHERE.fix, **subject))
+        return out
 
     def _matched(self, cluster: ClusterInventory, istio_name: str, gtype: str, gw: AsmGateway,
                  deployed: set[tuple[str, str]], subject: dict[str, str], ids: dict[str, Any],
@@ -1176,6 +1316,24 @@ class LbMember:
     backends_not_shown: tuple[str, Any] | None = None
     lb_id_annotated: bool = True   # reuses the CLB by the loadbalancer-id annotation (CCM then reads its weight)
     vgroups: frozenset[str] = frozenset()  # the vServer group ids its vgroup-port annotation names
+
+
+def _no_pod_serves(cluster: ClusterInventory, gateway: GatewayWorkload) -> tuple[str, Phrase] | None:
+    """(status, why) when the pods behind an ASM gateway Service on a shared CLB are not shown to serve: its workload
+    has no pod available ("FAIL": the Service has no ready endpoint, so its backends on the CLB answer nothing, as
+    asm-gateways-present's AA1713 says of the gateway it matches), or its pod counts cannot be read ("UNKNOWN"); None
+    when a pod is available. A CLB whose ASM side serves nothing takes the Istio side's share nowhere (red18f left it
+    a PASS "Istio 0 : ASM 100" where the ASM gateway on the CLB was scaled to 0 and another ASM gateway was matched)."""
+    desired, available = pods_available(cluster, gateway)
+    if _serves((desired, available)):
+        return None
+    where = f"{gateway.kind} {gateway.namespace}/{gateway.name}"
+    if desired is None or available is None:
+        return ("UNKNOWN", Phrase(N_("the pod counts of its gateway {workload} cannot be read, so whether any pod "
+                                     "behind it serves is not shown"), workload=where))
+    return ("FAIL", Phrase(N_("its gateway {workload} has {available} of {desired} pod(s) available: no ready "
+                              "endpoint, so its backends on the CLB serve nothing"), workload=where,
+                           available=available, desired=desired))
 
 
 class IngressLbWeights(ClusterCheck):
@@ -1259,7 +1417,7 @@ class IngressLbWeights(ClusterCheck):
         for svc in services:
             lb = svc.lb_id or next((by_address[a] for a in svc.lb_addresses if a in by_address), None)
             if lb:
-                groups.setdefault(lb, []).append(self._member(svc, "" if svc.lb_id else "status address"))
+                groups.setdefault(lb, []).append(self._member(cluster, svc, "" if svc.lb_id else "status address"))
         declared_note = None
         ids: dict[str, Any] = {}  # the id the IstioGateways were matched by (the evidence names both when they differ)
         asm = ctx.inv.asm
@@ -1296,15 +1454,18 @@ class IngressLbWeights(ClusterCheck):
             yield from self._judge(cluster, lb, members, ids)
 
     @staticmethod
-    def _member(svc: GatewayService, found_by: str = "") -> LbMember:
+    def _member(cluster: ClusterInventory, svc: GatewayService, found_by: str = "") -> LbMember:
         # Keep the spelling the Service already uses (weight key, else the CLB id key's generation).
         old_style = LB_ID_ANNOTATIONS[1] in svc.annotations and LB_ID_ANNOTATIONS[0] not in svc.annotations
         spelling = next((k for k in LB_WEIGHT_ANNOTATIONS if k in svc.annotations),
                         LB_WEIGHT_ANNOTATIONS[1 if old_style else 0])
         source = "Service annotation" + (f" (on the CLB by its {found_by})" if found_by else "")
+        backends = None
+        if svc.gateway.asm:
+            backends = svc.backends_not_shown() or _no_pod_serves(cluster, svc.gateway)
         return LbMember(f"{svc.namespace}/{svc.name}", svc.gateway.asm, svc.lb_weight, source,
                         svc.gateway.labels.get("operator.istio.io/managed") == "Reconcile", spelling,
-                        svc.weight_not_applied(), svc.backends_not_shown() if svc.gateway.asm else None,
+                        svc.weight_not_applied(), backends,
                         first_annotation(svc.annotations, LB_ID_ANNOTATIONS) is not None,
                         vserver_groups(first_annotation(svc.annotations, LB_VGROUP_PORT_ANNOTATIONS)))
 
