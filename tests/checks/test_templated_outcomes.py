@@ -101,8 +101,9 @@ def test_every_outcome_has_a_template_with_named_fields_only() -> None:
     # sides of 1.24 (AA0334); 141 with asm-gateways-present's deployed gateway with no pod available (AA1713) and
     # egress-routes-to-asm's ASM host no Service answers to (AA1612) or that could not be looked up (AA1634); 142 with
     # asm-gateways-present's ASM gateway no Istio Gateway selects (AA1714)
-    # 143 with asm-gateways-present's listeners untold when the Istio Gateways are unread (AA1736).
-    assert len(outcomes) == 143
+    # 143 with asm-gateways-present's listeners untold when the Istio Gateways are unread (AA1736); 144 with
+    # cross-cluster-gateway-first's cross-network gateway deployed with no pod available (AA1812).
+    assert len(outcomes) == 144
     for check_id, outcome in outcomes:
         if outcome.code in NOT_TEMPLATED:
             continue
