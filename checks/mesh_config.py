@@ -319,7 +319,7 @@ class IstiodRestarted(ClusterCheck):
         changed = mesh.parse_time(changed_text)
         # The columns read, not all 30, of the rows from numpy masks (no loc).
         own = active & equal_to(pods["namespace"], namespace) & equal_to(pods["workload_name"], name)
-        mine = pod_columns(pods, own, ["name", "started", "created", "ready", "phase"])
+        mine = pod_columns(pods, own, ["name", "started", "created", "ready", "phase", "deleting"])
         starts = {str(p): (s or c) for p, s, c in zip(mine["name"], mine["started"], mine["created"],
                                                       strict=True)}
         evidence: dict[str, Any] = {"revision": revision, "configmap": f"{cm_namespace}/{cm_name}",
@@ -334,9 +334,11 @@ class IstiodRestarted(ClusterCheck):
                                                                        "name": name},
                               remediation=restart, evidence=evidence, **subject)
             return
-        if not mine["ready"].astype(bool).any():
+        # Ready and not being deleted: a Terminating pod's endpoints are no longer ready (istio.replica_rows).
+        if not (mine["ready"].to_numpy(dtype=bool) & ~mine["deleting"].to_numpy(dtype=bool)).any():
             # Whenever they started, none serves: another restart does not help until its cause is fixed.
-            phases = {str(p): str(ph) or "?" for p, ph in zip(mine["name"], mine["phase"], strict=True)}
+            phases = {str(p): (str(ph) or "?") + (" (Terminating)" if gone else "") for p, ph, gone in zip(
+                mine["name"], mine["phase"], mine["deleting"], strict=True)}
             first = mesh.object_ref("pod", min(phases))
             k = mesh.kubectl_in(cluster.name, namespace)
             yield self.report(self.NOT_READY, cluster.name, params={
