@@ -147,6 +147,9 @@ POD_COLUMNS = (
     # Whether the pod's proxy leaves its traffic redirection to a CNI plug-in: istio-proxy and no istio-init init
     # container (injected in CNI mode, istio-validation or not); False for a pod without proxy or with istio-init.
     "cni_redirect",
+    # Whether the pod is being deleted (metadata.deletionTimestamp set: Terminating): its controller no longer counts
+    # it among its replicas (istio.replica_rows) and its endpoints are no longer ready.
+    "deleting",
 )
 _CATEGORICAL = ("namespace", "owner_kind", "phase", "proxy", "role", "proxy_image", "xds_agent",
                 "revision", "gateway_label", "drain", "image_kind", "ca_service", "xds_server")
@@ -158,6 +161,7 @@ _PROFILE_COLUMNS = (
     "namespace", "owner_kind", "phase", "revision", "gateway_label", "drain",
     "ready", "proxy", "role", "native", "held_by_proxy", "proxy_image", "xds_agent", "asm_inject", "term_grace",
     "prestop", "long_lived", "exit_on_zero", "asm_env", "image_kind", "ca_service", "xds_server", "cni_redirect",
+    "deleting",
 )
 # What is each pod's own, after the number of its profile in a PodSummaries row.
 _OWN_COLUMNS = ("name", "restarts", "created", "started")
@@ -342,7 +346,7 @@ def summarise_pod(pod: dict[str, Any] | podwire.Pod, rules: mesh.ProxyRules) -> 
     return _row(meta.get("namespace"), meta.get("name"), owner_kind, owner_name, status.get("phase"), ready,
                 restarts, proxy, native, held_by_proxy, labels, revision, meta.get("creationTimestamp"),
                 status.get("startTime"), spec.get("terminationGracePeriodSeconds"), prestop, long_lived, drain,
-                xds_server, cni_redirect)
+                xds_server, cni_redirect, bool(meta.get("deletionTimestamp")))
 
 
 _NO_STATUS = podwire.PodStatus()
@@ -480,7 +484,7 @@ def summarise_pods(pods: list[Any], rules: mesh.ProxyRules, into: PodSummaries) 
             owner_name, template_hash or "", namespace or "", owner_kind, phase or "", revision,
             labels.get("istio") or "", drain, ready, kind, role, native, held_by_proxy, image, xds,
             labels.get(inject_label) == "true", -1 if grace is None else grace, prestop, long_lived, exit_on_zero,
-            asm_env, image_kind, ca_service, xds_server, cni_redirect,
+            asm_env, image_kind, ca_service, xds_server, cni_redirect, bool(meta.deletionTimestamp),
         )
         # The pods of a workload are listed one after the other (by name): a pod whose profile is not the one of the
         # pod before starts a new one (a workload's pods listed apart, or some in another phase, have a few).
@@ -573,8 +577,8 @@ def _drain(annotations: dict[str, str]) -> str:
 def _row(namespace: str | None, name: str | None, owner_kind: str, owner_name: str, phase: str | None, ready: bool,
          restarts: int, proxy: tuple[str, str, str, str, bool, str, bool] | None, native: bool,
          held_by_proxy: bool, labels: dict[str, str], revision: str, created: str | None, started: str | None,
-         grace: int | None, prestop: bool, long_lived: bool, drain: str, xds_server: str, cni_redirect: bool
-         ) -> tuple:
+         grace: int | None, prestop: bool, long_lived: bool, drain: str, xds_server: str, cni_redirect: bool,
+         deleting: bool) -> tuple:
     """The summary tuple (POD_COLUMNS) of a pod read as a dict (summarise_pods reads the same values of a Struct)."""
     if proxy is None:
         kind, role, image, xds = mesh.PROXY_NONE, "", "", "<absent>"
@@ -593,7 +597,7 @@ def _row(namespace: str | None, name: str | None, owner_kind: str, owner_name: s
         _own(started), intern(gateway) if (gateway := labels.get("istio")) else "",
         -1 if grace is None else int(grace), prestop, long_lived, intern(drain) if drain else "", exit_on_zero,
         _own(labels.get("pod-template-hash")), asm_env, image_kind, ca_service,
-        intern(xds_server) if xds_server else "", cni_redirect,
+        intern(xds_server) if xds_server else "", cni_redirect, deleting,
     )
 
 

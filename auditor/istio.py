@@ -198,6 +198,18 @@ def istio_sidecar_rows(pods: pd.DataFrame) -> np.ndarray:
             & among(pods["phase"], ACTIVE_PHASES))
 
 
+def replica_rows(pods: pd.DataFrame) -> np.ndarray:
+    """Which pods their controller counts among its replicas: active (ACTIVE_PHASES) and not being deleted (column
+    `deleting`: metadata.deletionTimestamp set), the ReplicaSet, Job and DaemonSet controllers' rule
+    (kubernetes/kubernetes pkg/controller/controller_utils.go IsPodActive): a Terminating pod runs only until its grace
+    period ends, its endpoints are no longer ready, and its controller makes another in its place. A numpy mask;
+    without the column (a frame of another make), the active pods."""
+    rows = among(pods["phase"], ACTIVE_PHASES)
+    if "deleting" in pods:
+        rows = rows & ~pods["deleting"].to_numpy(dtype=bool)
+    return rows
+
+
 def istio_proxy_rows(pods: pd.DataFrame) -> np.ndarray:
     """Which pods are active and run Istio's proxy, sidecars and gateways alike (not ambient's ztunnel or waypoints):
     a numpy mask, so that a reader narrowing it further selects the rows once."""

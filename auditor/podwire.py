@@ -78,6 +78,7 @@ class _Metadata(TypedDict, total=False):
     uid: str
     resourceVersion: str
     creationTimestamp: str
+    deletionTimestamp: str  # only its presence is read: a pod being deleted (inventory's `deleting` column)
     labels: dict[str, str]
     annotations: dict[str, str]
     ownerReferences: list[_OwnerReference]
@@ -247,6 +248,7 @@ class Metadata(msgspec.Struct, gc=False):
     uid: str | None = None
     resourceVersion: str | None = None
     creationTimestamp: str | None = None
+    deletionTimestamp: str | None = None  # only its presence is read (the dict summary tests it for truth)
     labels: dict[str, str] | None = None
     annotations: dict[str, str] | None = None
     ownerReferences: list[OwnerReference] | None = None

@@ -1596,6 +1596,13 @@ class CrossClusterGatewayFirst(ClusterCheck):
                       "workload",
                       message="east-west gateway in use and no ASM cross-network gateway for this cluster yet: create "
                               "it before moving the first workload to an ASM proxy")
+    # Deployed in the cluster (istio-<name>), its Deployment's status showing no pod available (unschedulable,
+    # crash-looping, scaled to 0: pods_available, as asm-gateways-present judges ingress and egress, AA1713): the
+    # moved workloads' cross-cluster calls have no path, and after the uninstall neither have the others'.
+    NOT_SERVING = Outcome("AA1812", Status.FAIL, "the ASM cross-network gateway is deployed in the cluster but no pod "
+                          "of it is available: cross-cluster calls of ASM-proxied workloads have no path",
+                          message="ASM cross-network gateway {gateways} deployed, {available} of {desired} pod(s) "
+                                  "available: it serves no cross-cluster traffic")
     GATEWAY_UNDATED = Outcome("AA1830", Status.UNKNOWN,
                               "the cross-network IstioGateway's creation time cannot be read",
                               message="the cross-network IstioGateway has no readable creationTimestamp")
@@ -1606,8 +1613,8 @@ class CrossClusterGatewayFirst(ClusterCheck):
     EASTWEST_UNSEEN = Outcome("AA1832", Status.UNKNOWN, "no Istio east-west gateway seen, but the gateway scan could "
                               "not read every kind it reads: one may have been missed", fix=SCAN_UNREAD_FIX,
                               message=SCAN_UNREAD + "no Istio east-west gateway seen, but one may have been missed")
-    outcomes = (BEFORE_FIRST_POD, READY_NO_POD, PODS_BEFORE, PODS_WITHOUT, MISSING, GATEWAY_UNDATED, PODS_UNDATED,
-                EASTWEST_UNSEEN, NO_EASTWEST)
+    outcomes = (BEFORE_FIRST_POD, READY_NO_POD, PODS_BEFORE, PODS_WITHOUT, NOT_SERVING, MISSING, GATEWAY_UNDATED,
+                PODS_UNDATED, EASTWEST_UNSEEN, NO_EASTWEST)
     needs = (K.POD, K.DEPLOYMENT, K.SERVICE)
     # ConfigMaps: the cluster's own id (auditor/clusterid.py), matched against the IstioGateways' clusterIds.
     uses = (*SCAN_KINDS, K.REPLICASET, K.JOB, K.CONFIGMAP)
@@ -1630,7 +1637,7 @@ class CrossClusterGatewayFirst(ClusterCheck):
         times = pd.to_datetime(moved["created"].astype(str), utc=True, errors="coerce", format="ISO8601")
         undated = int(times.isna().sum())
         oldest = times.min() if len(times) > undated else None
-        deployed = {(g.namespace, g.name) for g in gateway_workloads(cluster, ctx.inv.rules, names)
+        deployed = {(g.namespace, g.name): g for g in gateway_workloads(cluster, ctx.inv.rules, names)
                     if g.asm and g.type == EASTWEST}
         crossnet = []
         known = clusterid.identity(cluster)
@@ -1654,6 +1661,20 @@ class CrossClusterGatewayFirst(ClusterCheck):
             else:
                 yield self.report(self.PODS_WITHOUT, cluster.name, params={"pods": len(moved)},
                                   remediation=self.remediation, evidence=evidence)
+            return
+        # Every cross-network gateway of the cluster deployed here and none with a pod available: none serves.
+        counts = [pods_available(cluster, deployed[key]) for g in crossnet
+                  if (key := (g.namespace, g.workload_name)) in deployed]
+        if len(counts) == len(crossnet) and not any(_serves(c) for c in counts):
+            evidence["cross_network_pods"] = {f"{g.namespace}/{g.workload_name}": {"desired": d, "available": a}
+                                              for g, (d, a) in zip(crossnet, counts, strict=True)}
+            yield self.report(self.NOT_SERVING, cluster.name, params={
+                "gateways": ", ".join(f"{g.namespace}/{g.workload_name}" for g in crossnet),
+                "available": sum(a or 0 for _, a in counts), "desired": sum(d or 0 for d, _ in counts)},
+                remediation="\n".join(f"{mesh.kubectl_in(cluster.name, g.namespace)} describe "
+                                      f"{mesh.object_ref('deployment', g.workload_name)}  # replicas, conditions, "
+                                      "events; then its pods' readiness" for g in crossnet),
+                evidence=evidence)
             return
         gw_times = [mesh.parse_time(g.created) for g in crossnet]
         if any(t is None for t in gw_times):

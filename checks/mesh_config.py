@@ -249,6 +249,15 @@ class IstiodRestarted(ClusterCheck):
     NOT_RUNNING = Outcome("AA1011", Status.FAIL, "no istiod pod of the revision runs: nothing serves the new mesh "
                           "config", message="revision {revision}: no running istiod pod of {namespace}/{name}, so "
                                             "nothing serves the new mesh config")
+    # Restarted, but no pod of the revision is Ready: the scheduler could not place it (Pending, PodScheduled False
+    # reason Unschedulable), its image cannot be pulled, or discovery keeps exiting (CrashLoopBackOff). The pod's Ready
+    # condition is the kubelet's (kubernetes/kubernetes pkg/kubelet/status/generate.go GeneratePodReadyCondition); a
+    # pod that is not Ready is no ready endpoint of Service istiod[-<rev>]: nothing serves injection, xDS or
+    # certificates from the new config.
+    NOT_READY = Outcome("AA1013", Status.FAIL, "no istiod pod of the revision is ready (unschedulable, crash-looping, "
+                        "its image not pulled): nothing serves the new mesh config",
+                        message="revision {revision}: none of the {pods} istiod pod(s) of {namespace}/{name} is ready "
+                                "({phases}), so nothing serves the mesh config of {namespace}/{configmap}")
     START_UNKNOWN = Outcome("AA1030", Status.UNKNOWN, "the start time of an istiod pod cannot be read",
                             message="revision {revision}: start time of {pods} unknown")
     NO_CONFIGMAP = Outcome("AA1031", Status.UNKNOWN, "the revision's mesh ConfigMap is missing: there is no change "
@@ -266,8 +275,8 @@ class IstiodRestarted(ClusterCheck):
                                         "--show-managed-fields)")
     # A remote cluster (no istiod) judged against the audited istiod serving its proxies (auditor/remote.py).
     REMOTE = remote_outcomes(passed="AA1002", failed="AA1012", unjudged="AA1035", unlinked="AA1036")
-    outcomes = (RESTARTED, STALE, NOT_RUNNING, START_UNKNOWN, NO_CONFIGMAP, NO_CHANGE_TIME, NO_MANAGED_FIELDS,
-                *REMOTE, *no_istiod_outcomes(elsewhere="AA1034", absent="AA1040"))
+    outcomes = (RESTARTED, STALE, NOT_RUNNING, NOT_READY, START_UNKNOWN, NO_CONFIGMAP, NO_CHANGE_TIME,
+                NO_MANAGED_FIELDS, *REMOTE, *no_istiod_outcomes(elsewhere="AA1034", absent="AA1040"))
     needs = (K.DEPLOYMENT, K.CONFIGMAP, K.POD)
     uses = (K.REPLICASET, K.NAMESPACE)  # Namespace: istio-system's annotation naming a remote's istiod cluster
 
@@ -310,7 +319,7 @@ class IstiodRestarted(ClusterCheck):
         changed = mesh.parse_time(changed_text)
         # The columns read, not all 30, of the rows from numpy masks (no loc).
         own = active & equal_to(pods["namespace"], namespace) & equal_to(pods["workload_name"], name)
-        mine = pod_columns(pods, own, ["name", "started", "created"])
+        mine = pod_columns(pods, own, ["name", "started", "created", "ready", "phase", "deleting"])
         starts = {str(p): (s or c) for p, s, c in zip(mine["name"], mine["started"], mine["created"],
                                                       strict=True)}
         evidence: dict[str, Any] = {"revision": revision, "configmap": f"{cm_namespace}/{cm_name}",
@@ -324,6 +333,19 @@ class IstiodRestarted(ClusterCheck):
             yield self.report(self.NOT_RUNNING, cluster.name, params={"revision": revision, "namespace": namespace,
                                                                        "name": name},
                               remediation=restart, evidence=evidence, **subject)
+            return
+        # Ready and not being deleted: a Terminating pod's endpoints are no longer ready (istio.replica_rows).
+        if not (mine["ready"].to_numpy(dtype=bool) & ~mine["deleting"].to_numpy(dtype=bool)).any():
+            # Whenever they started, none serves: another restart does not help until its cause is fixed.
+            phases = {str(p): (str(ph) or "?") + (" (Terminating)" if gone else "") for p, ph, gone in zip(
+                mine["name"], mine["phase"], mine["deleting"], strict=True)}
+            first = mesh.object_ref("pod", min(phases))
+            k = mesh.kubectl_in(cluster.name, namespace)
+            yield self.report(self.NOT_READY, cluster.name, params={
+                "revision": revision, "pods": len(phases), "namespace": namespace, "name": name,
+                "configmap": cm_name, "phases": ", ".join(f"{p}: {ph}" for p, ph in sorted(phases.items())[:5])},
+                remediation=f"{k} describe {first}; {k} logs {first} -c discovery --previous",
+                evidence={**evidence, "pods_not_ready": phases}, **subject)
             return
         times = {p: mesh.parse_time(t) for p, t in starts.items()}
         unknown = sorted(p for p, t in times.items() if t is None)

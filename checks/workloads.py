@@ -22,6 +22,7 @@ from auditor.istio import (
     among,
     manual_injections,
     pod_columns,
+    replica_rows,
     rerender_remediation,
 )
 from auditor.model import Finding, Gate, Outcome, Severity, Status
@@ -181,7 +182,8 @@ class AsmProxiesReady(ClusterCheck):
         sizes = workload_sizes(asm) if not asm.empty else {}
         short, unread = rollouts.shortfalls(cluster, set(sizes))
         if short:  # rare: which of them lack pods (unready pods that exist are judged below, one finding each)
-            existing = workload_sizes(pod_columns(pods, among(pods["phase"], ACTIVE_PHASES), WORKLOAD_KEY))
+            # A pod being deleted is none of them: its controller counts it no more (istio.replica_rows).
+            existing = workload_sizes(pod_columns(pods, replica_rows(pods), WORKLOAD_KEY))
             short = [(gap, n) for gap in short
                      if (n := existing.get((gap.namespace, gap.kind, gap.name), 0)) < gap.desired]
         yield from self._short(cluster.name, short)
