@@ -59,6 +59,7 @@ class _Metadata(msgspec.Struct):
     namespace: str | None = None
     uid: str | None = None
     creationTimestamp: str | None = None
+    deletionTimestamp: str | None = None  # the pod frame's `deleting` (session 19)
     labels: dict[str, str] | None = None
     annotations: dict[str, str] | None = None
     ownerReferences: list[_OwnerReference] | None = None
