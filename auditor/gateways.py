@@ -1030,6 +1030,7 @@ class AsmGateway:
     created: str
     state: str = ""           # status.Status (e.g. Active)
     error: str = ""           # status.ErrorMessage
+    deleting: str = ""        # metadata.deletionTimestamp: being deleted (finalizers hold it), gone once they are done
     annotations: dict[str, Any] = field(default_factory=dict, hash=False, compare=False)
     overrides: dict[str, Any] = field(default_factory=dict, hash=False, compare=False)
 
@@ -1075,6 +1076,7 @@ def asm_gateways(asm: ClusterInventory) -> list[AsmGateway]:
             raw_type=raw, cluster_ids=tuple(str(i) for i in ids if i), created=meta.get("creationTimestamp") or "",
             state=str(status.get("Status") or status.get("status") or ""),
             error=str(status.get("ErrorMessage") or status.get("errorMessage") or ""),
+            deleting=str(meta.get("deletionTimestamp") or ""),
             annotations=dict(spec.get("serviceAnnotations") or {}),
             overrides=dict(spec.get("overrides") or {}),
         ))

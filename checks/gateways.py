@@ -906,6 +906,14 @@ class AsmGatewaysPresent(ClusterCheck):
                                   "but its Deployment {deployment} has {available} of {desired} pod(s) available: it "
                                   "serves "
                                   "nothing here yet")
+    # Being deleted on the ASM control plane (metadata.deletionTimestamp: the API server keeps an object with finalizers
+    # until they are removed, apimachinery registry/generic/registry/store.go): ASM's controller removes its Deployment
+    # and Service from the clusters, so it replaces nothing however well it serves now.
+    BEING_DELETED = Outcome("AA1718", Status.FAIL, "the ASM gateway that would replace the Istio gateway is being "
+                            "deleted on the ASM control plane: its Deployment and Service go with it",
+                            message="ASM {gateway_type} gateway {asm_gateway} targets this cluster for "
+                                    "{istio_gateway}, but it is being deleted on the ASM control plane (since "
+                                    "{since}): it replaces nothing once the deletion completes")
     # ASM's istiod gives ASM's gateway pods the listeners of the Istio Gateways whose selector matches their labels:
     # Gateways that still select Istio's pods (istio: ingressgateway) only leave ASM's gateway without listeners.
     NO_LISTENER = Outcome("AA1714", Status.FAIL, "an ASM gateway replaces the Istio gateway, but no Istio Gateway "
@@ -1013,8 +1021,8 @@ class AsmGatewaysPresent(ClusterCheck):
     NO_ISTIO_GATEWAY = Outcome("AA1740", Status.NOT_APPLICABLE,
                                "no Istio ingress or egress gateway (what was looked for is named)",
                                message=f"no Istio ingress or egress gateway in this cluster (looked for {LOOKED_FOR})")
-    outcomes = (REPLACED, NOT_REPLACED, ROLE_UNKNOWN_NOT_REPLACED, NOT_DEPLOYED, NOT_SERVING, NO_LISTENER,
-                HOSTS_UNSERVED, PORTS_UNREACHED, SECRET_DENIED, NOT_HEALTHY, FEWER,
+    outcomes = (REPLACED, NOT_REPLACED, ROLE_UNKNOWN_NOT_REPLACED, NOT_DEPLOYED, NOT_SERVING, BEING_DELETED,
+                NO_LISTENER, HOSTS_UNSERVED, PORTS_UNREACHED, SECRET_DENIED, NOT_HEALTHY, FEWER,
                 ROLE_UNKNOWN_CONFIRM, CLUSTER_ID_UNKNOWN, NAMES_NO_CLUSTER, STRAY, GATEWAYS_UNSEEN, STRAYS_UNSEEN,
                 ROLE_UNREAD, LISTENERS_UNREAD, PORTS_UNTOLD, SECRET_ELSEWHERE, NO_ISTIO_GATEWAY)
     needs = (K.DEPLOYMENT,)
@@ -1278,6 +1286,14 @@ class AsmGatewaysPresent(ClusterCheck):
                     "deployment_present": key in deployed,
                     **({"pods_desired": desired, "pods_available": available} if key in deployed else {})}
         params = {"gateway_type": gtype, "asm_gateway": gw.name, "istio_gateway": istio_name}
+        if gw.deleting:
+            return self.report(self.BEING_DELETED, cluster.name, params={**params, "since": gw.deleting},
+                               evidence={**evidence, "deletionTimestamp": gw.deleting},
+                               remediation=f"{mesh.ASM_KUBECTL} {mesh.ns_flag(gw.namespace)} get "
+                                           f"{mesh.object_ref('istiogateway', gw.name)} -o yaml  # metadata."
+                                           "finalizers, and who deletes it; keep Istio's gateway until an ASM "
+                                           "gateway stays",
+                               **subject)
         if key in deployed and not _serves((desired, available)):
             return self.report(self.NOT_SERVING, cluster.name,
                                params={**params, "deployment": f"{gw.namespace}/{gw.workload_name}",

@@ -105,3 +105,26 @@ def test_the_asm_gateway_that_serves_is_the_one_matched(audit):
     [row] = a.rows(CHECK)
     assert (row["status"], row["code"]) == ("PASS", "AA1701")
     assert row["evidence"]["asm_gateway"] == "istio-system/ingressgateway-2"
+
+
+def being_deleted(cr: dict[str, Any]) -> dict[str, Any]:
+    """`kubectl delete --cascade=foreground` of the IstioGateway (or a controller's finalizer): the API server sets
+    deletionTimestamp and keeps the object while finalizers remain (kubernetes/apimachinery pkg/apis/meta/v1 types.go
+    FinalizerDeleteDependents = "foregroundDeletion"; apiserver pkg/registry/generic/registry/store.go
+    updateForGracefulDeletionAndFinalizers)."""
+    cr = {**cr, "metadata": {**cr["metadata"], "deletionTimestamp": "2026-11-20T09:00:00Z",
+                             "deletionGracePeriodSeconds": 0, "finalizers": ["foregroundDeletion"]}}
+    return cr
+
+
+def test_an_asm_gateway_being_deleted_replaces_nothing(audit):
+    """session 19 (red19c noticed): main PASS AA1701 on an IstioGateway being deleted whose Deployment still serves."""
+    a = audit({"cluster-a": [*ingress(), *asm_ingress()]}, "uninstall", config=ONLY,
+              asm=asm_side(being_deleted(INGRESS_CR)))
+    [row] = a.rows(CHECK)
+    assert (row["status"], row["code"], row["severity"]) == ("FAIL", "AA1718", "blocker")
+    assert row["evidence"]["deletionTimestamp"] == "2026-11-20T09:00:00Z"
+    assert a.result.verdict == "NO-GO"
+    # The same gateway not being deleted replaces Istio's (the control).
+    b = audit({"cluster-a": [*ingress(), *asm_ingress()]}, "uninstall", config=ONLY, asm=asm_side(INGRESS_CR))
+    assert [(r["status"], r["code"]) for r in b.rows(CHECK)] == [("PASS", "AA1701")]
