@@ -136,11 +136,17 @@ class MigrationResource(Check):
                                 message="which clusters joined to the ASM instance were audited cannot be told: {why}",
                                 fix="Give each audited cluster its ACK cluster id (fleet file cluster_id, or config "
                                     "asm.cluster_ids) and audit every joined cluster in one run; then audit again.")
+    # Being deleted (metadata.deletionTimestamp, held by finalizers): what ASM does with a migration whose resource
+    # goes away is not published, so its state says nothing of the next step.
+    BEING_DELETED = Outcome("AA0733", Status.UNKNOWN, "ASMMigrateFromIstio/default is being deleted: what the ASM "
+                            "control plane does with the migration then is not known, so its state proves nothing",
+                            message="ASMMigrateFromIstio/default is being deleted (since {since}), in state {state}: "
+                                    "the step after it cannot be judged on it")
     PAST = Outcome("AA0740", Status.NOT_APPLICABLE, "the migration is already past this gate's step",
                    message="state is already {state}; the {gate} step is behind the migration")
     outcomes = (READY, READY_TO_UNINSTALL, COMPLETED, READY_OPTION_SET, READY_OPTION_NOT_SET, MISSING, NOT_SERVED,
                 SWITCH_FAILED, NOT_RECONCILED, UNREACHABLE_STATE, SWITCH_PENDING, BEHIND, NOT_JOINED, ID_CONFLICT,
-                OPTION_NO_EFFECT, NO_EFFECT_BESIDE, UNKNOWN_STATE, NOT_AUDITED, COVERAGE_UNPROVEN, PAST)
+                OPTION_NO_EFFECT, NO_EFFECT_BESIDE, UNKNOWN_STATE, NOT_AUDITED, COVERAGE_UNPROVEN, BEING_DELETED, PAST)
     asm_needs = (K.ASM_MIGRATION,)
     # Each data plane's own id, in ConfigMap kube-system/ack-cluster-profile (auditor/clusterid.py): when not read,
     # only the id given is known.
@@ -216,6 +222,15 @@ class MigrationResource(Check):
         spec, status = cr.get("spec") or {}, cr.get("status") or {}
         desired = str(spec.get("desiredState") or "Init")
         state = str(status.get("state") or "")
+        deleting = (cr.get("metadata") or {}).get("deletionTimestamp")
+        if deleting:
+            yield self.report(self.BEING_DELETED, where, params={"since": str(deleting), "state": state or "-"},
+                              evidence={"deletionTimestamp": str(deleting), "state": state,
+                                        "finalizers": (cr.get("metadata") or {}).get("finalizers")},
+                              remediation=f"{mesh.ASM_KUBECTL} get asmmigratefromistio default -o yaml  # "
+                                          "metadata.finalizers, and who deletes it; ask ASM support before any step",
+                              **subject)
+            return
         message = str(status.get("message") or "")
         spec_retry, status_retry = _counter(spec.get("retryCounter", 0)), _counter(status.get("retryCounter", 0))
         options = advanced_options(cr)

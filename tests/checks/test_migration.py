@@ -169,3 +169,19 @@ def test_copies_differing_in_type_only_stay_different(audit):
 
 def rows_for_all(audit, crs: list[dict], phase: str) -> list[dict]:
     return audit({"cluster-a": [f.istiod()]}, phase, asm=crs).rows("migration-resource")
+
+
+@pytest.mark.parametrize(("gate", "state"), [("uninstall", "Migrating"), ("finished", "Migrating"),
+                                             ("migrating", "SetupIstioForMigrate")])
+def test_a_migration_resource_being_deleted_proves_no_state(audit, gate, state):
+    """session 19 (red19c noticed): `kubectl delete asmmigratefromistio default` on a resource holding a finalizer
+    leaves it with metadata.deletionTimestamp until the finalizer goes (kubernetes/apiserver pkg/registry/generic/
+    registry/store.go updateForGracefulDeletionAndFinalizers; the finalizer here is metav1.FinalizerDeleteDependents,
+    apimachinery pkg/apis/meta/v1/types.go). ASM publishes nothing of what it does with a migration being deleted: its
+    state is no evidence for the next step. Main: PASS (AA0702/AA0701), a GO."""
+    cr = f.migration_cr(state)
+    cr["metadata"].update({"deletionTimestamp": "2026-11-20T09:00:00Z", "deletionGracePeriodSeconds": 0,
+                           "finalizers": ["foregroundDeletion"]})
+    [row] = rows_for(audit, cr, gate)
+    assert (row["status"], row["code"], row["severity"]) == ("UNKNOWN", "AA0733", "blocker")
+    assert row["evidence"]["deletionTimestamp"] == "2026-11-20T09:00:00Z"
