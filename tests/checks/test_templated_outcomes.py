@@ -104,8 +104,8 @@ def test_every_outcome_has_a_template_with_named_fields_only() -> None:
     # 143 with asm-gateways-present's listeners untold when the Istio Gateways are unread (AA1736); 148 with its hosts
     # (AA1715), ports (AA1716, AA1737) and certificate Secrets (AA1717, AA1738) of the Gateways; 149 with
     # cross-cluster-gateway-first's cross-network gateway deployed with no pod available (AA1812); 150 with
-    # asm-gateways-present's ASM gateway being deleted (AA1718); 151 with the migration resource being deleted (AA0733).
-    assert len(outcomes) == 151
+    # asm-gateways-present's ASM gateway being deleted (AA1718).
+    assert len(outcomes) == 150
     for check_id, outcome in outcomes:
         if outcome.code in NOT_TEMPLATED:
             continue
