@@ -18,15 +18,26 @@ Tests assert codes, statuses and that no English sentence of the catalog is left
 from __future__ import annotations
 
 import re
+import subprocess
+from pathlib import Path
 from typing import Any
 
 import pandas as pd
 import pytest
 
+from auditor.engine import run_audit
+from auditor.findings import blocking_mask
 from auditor.i18n import language
+from auditor.render.context import HTML_LIMITS, subject_of
+from auditor.render.context import build as build_context
 from auditor.render.localize import localized
+from auditor.render.markdown import document as markdown_document
+from auditor.sources.snapshot import open_snapshot
 from tests import factory as f
 from tests import install_shapes as S
+from tests.checks.conftest import NOW
+from tests.checks.test_helm_release_leftovers import _base_validator
+from tests.factory import version_info, write_snapshot
 from tests.test_i18n import english_fragments
 
 
@@ -132,3 +143,90 @@ def test_machine_output_keeps_the_english_of_the_gate_findings(audit):
     frame: pd.DataFrame = a.result.findings
     [message] = frame.loc[frame["code"].astype(str) == "AA0011", "message"].tolist()
     assert type(message) is str and message.startswith("--phase setup: already past")
+
+
+# ---------------------------------------------------------------- Next steps: each command once, in the purge's order
+# `helm install istio-base istio/base; helm install istiod istio/istiod; helm install istio-ingress istio/gateway
+# -n istio-ingress` (tests/install_shapes.helm_revision, helm_gateway: manifests/charts/{base,gateway,
+# istio-control/istio-discovery} @1.24.6 with Helm's meta.helm.sh/release-* annotations,
+# helm/helm@v3.21.4:pkg/action/validate.go), left installed at the finished gate while the workloads run ASM's proxy.
+HELM_LINE = re.compile(r"^helm\s.*\suninstall\s+(\S+)\s+-n\s+(\S+)")
+
+
+def helm_istio_left(tmp_path: Path, strict: bool) -> Any:
+    inj = S.Injector("1.24.6", "")
+    shape = S.moved_to_asm(S.helm_revision("1.24.6", ""))
+    objects = [*shape.objects, _base_validator("1.24.6"), *S.helm_gateway(inj, "istio-ingress", "istio-ingress")]
+    clusters = {"cluster-a": objects, "asm": [f.migration_cr("Finished")]}
+    write_snapshot(tmp_path, clusters, versions={name: version_info() for name in clusters}, manifest={"clusters": [
+        {"name": name, "role": "asm" if name == "asm" else "data-plane", "dir": name, "complete": True}
+        for name in clusters]})
+    return run_audit(open_snapshot(tmp_path), "finished", None, strict=strict, now=NOW)
+
+
+def runnable_lines(texts: list[str]) -> list[str]:
+    return [line.strip() for text in texts for line in text.split("\n")
+            if line.strip() and not line.strip().startswith("#")]
+
+
+def uninstalled(lines: list[str]) -> list[str]:
+    """`<namespace>/<release>` of each runnable `helm uninstall` line, in order."""
+    return [f"{m.group(2)}/{m.group(1)}" for m in map(HELM_LINE.match, lines) if m]
+
+
+def next_steps(result: Any) -> list[str]:
+    steps = build_context(result, HTML_LIMITS)["runbook"]
+    return [c for s in steps for c in [*s["commands"], *(a["commands"] for a in s.get("advice") or []
+                                                         if a["commands"])]]
+
+
+def md_block(document: str) -> list[str]:
+    """The command block of summary.md's blockers (the first folded section)."""
+    body = document.split("<details><summary>", 1)[1].split("```bash\n", 1)[1].split("\n```", 1)[0]
+    return [body]
+
+
+@pytest.mark.parametrize("strict", [False, True], ids=["default", "--strict"])
+def test_next_steps_give_each_helm_uninstall_once_in_purge_previews_order(tmp_path, strict):
+    """Istiod's Deployment and webhooks (AA2210 / AA2212), the base chart's validator (AA2212) and the gateway
+    (istio-residue AA2310; with --strict also AA2328's batch) each carry their release's `helm uninstall`. main's Next
+    steps and summary.md ran istiod's release before the gateway's (Istio's Helm docs, "Uninstall": gateways, then
+    istiod, then base), and with --strict `helm uninstall istiod` twice (the second: "not found")."""
+    result = helm_istio_left(tmp_path, strict)
+    frame = result.findings
+    [istiod] = frame[(frame["code"].astype(str) == "AA2210")].to_dict("records")
+    order = istiod["evidence"]["uninstall_order"]
+    assert order == ["istio-ingress/istio-ingress", "istio-system/istiod", "istio-system/istio-base"]
+    blocking = frame[blocking_mask(frame, strict)]
+    holders = [r for r in blocking.to_dict("records") if uninstalled(runnable_lines([str(r["remediation"])]))]
+    assert len(holders) >= (5 if strict else 4)
+    with language("zh-CN"):
+        zh_document = markdown_document(result)
+    for texts in (next_steps(result), md_block(markdown_document(result)), md_block(zh_document)):
+        lines = runnable_lines(texts)
+        assert uninstalled(lines) == order  # each once, in purge-preview's order
+        assert len(lines) == len(set(lines))  # no command twice
+        assert all(parses(text) for text in texts)
+        shown = "\n".join(texts)
+        for row in holders:  # each finding still named beside the command that removes it
+            assert subject_of(row["kind"], row["namespace"], row["name"]) in shown
+    # The findings keep their own command (the blocker table shows each with its subject).
+    assert all(uninstalled(runnable_lines([str(r["remediation"])])) for r in holders)
+
+
+def parses(command: str) -> bool:
+    return subprocess.run(["bash", "-n", "-c", command], capture_output=True).returncode == 0
+
+
+@pytest.mark.parametrize("origin", ["snapshot", "live"])
+def test_every_next_steps_command_parses_in_bash(origin):
+    """The re-audit step's command had placeholders `<new snapshot>` / `<report dir>`: pasted into a shell, a syntax
+    error (a redirection). Now variables that stop the command while unset, as the kubeconfigs' do."""
+    from auditor.api import demo_snapshot_path
+
+    demo = run_audit(open_snapshot(demo_snapshot_path()), "auto")
+    if origin == "live":
+        demo.options = {**demo.options, "origin": "live"}
+    texts = next_steps(demo)
+    assert any(text.startswith("asm-audit run --phase ") for text in texts)
+    assert [text for text in texts if not parses(text)] == []
