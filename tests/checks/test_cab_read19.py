@@ -17,6 +17,7 @@ Tests assert codes, statuses and that no English sentence of the catalog is left
 
 from __future__ import annotations
 
+import html
 import re
 import subprocess
 from pathlib import Path
@@ -230,3 +231,26 @@ def test_every_next_steps_command_parses_in_bash(origin):
     texts = next_steps(demo)
     assert any(text.startswith("asm-audit run --phase ") for text in texts)
     assert [text for text in texts if not parses(text)] == []
+
+
+# ---------------------------------------------------------------- backticks in titles and advice
+def visible_outside_commands(markup: str) -> str:
+    text = re.sub(r"<(script|style|pre)\b.*?</\1>", " ", markup, flags=re.S)
+    return html.unescape(re.sub(r"<[^>]+>", " ", text))
+
+
+@pytest.mark.parametrize("lang", ["en", "zh-CN"])
+def test_titles_and_advice_show_code_not_backticks_in_html_and_pdf(lang):
+    """purge-preview's and istio-residue's titles ("What `istioctl uninstall --purge` will delete ...") and advice such
+    as AA1213's ("without `istioctl kube-inject`") showed their backticks in report.html and report.pdf: Markdown's
+    code spans, shown as code now. Commands (<pre>) are as written."""
+    from auditor.api import demo_snapshot_path
+    from auditor.render.html import html_document, pdf_document, ticks
+
+    demo = run_audit(open_snapshot(demo_snapshot_path()), "auto")
+    with language(lang):
+        documents = {"report.html": html_document(demo), "report.pdf": pdf_document(demo)}
+    for name, markup in documents.items():
+        assert "`" not in visible_outside_commands(markup), name
+        assert "<code>istioctl uninstall --purge</code>" in markup, name
+    assert str(ticks("run `<b>x</b>` & `y`")) == "run <code>&lt;b&gt;x&lt;/b&gt;</code> &amp; <code>y</code>"
