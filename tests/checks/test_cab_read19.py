@@ -254,3 +254,17 @@ def test_titles_and_advice_show_code_not_backticks_in_html_and_pdf(lang):
         assert "`" not in visible_outside_commands(markup), name
         assert "<code>istioctl uninstall --purge</code>" in markup, name
     assert str(ticks("run `<b>x</b>` & `y`")) == "run <code>&lt;b&gt;x&lt;/b&gt;</code> &amp; <code>y</code>"
+
+
+# ---------------------------------------------------------------- --help as a new operator reads it
+@pytest.mark.parametrize("command", [(), ("run",), ("snapshot",), ("demo",), ("checks",), ("explain",), ("diff",),
+                                     ("rbac",), ("history",)])
+def test_help_names_no_value_for_a_flag_and_no_python_type(command):
+    """Typer showed every option's Python type: `--strict <bool>`, `--allow-unknown <bool>`, `--quiet -q <bool>`,
+    `--help <bool>` (a flag takes no value: `--strict true` is refused), `--cluster <list[str]>` (one value each
+    time)."""
+    from tests.test_help_and_demo import help_text, option_names
+
+    text = help_text(*command)
+    assert "--help" in option_names(text)
+    assert "<bool>" not in text and "<list[" not in text
