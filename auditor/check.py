@@ -168,9 +168,14 @@ ENGINE_UNDECLARED = Outcome("AA0004", Status.UNKNOWN, "the check reported an out
 # was said, in the reader's language (as AA0001's).
 GATE_UNKNOWN = Outcome("AA0010", Status.UNKNOWN, "the gate to audit cannot be told (no readable migration state, "
                        "or a data plane showing ASM without an ASM control plane): pass --asm-kubeconfig or "
-                       "--phase", Severity.BLOCKER, message="{reason}")
+                       "--phase", Severity.BLOCKER, message="{reason}",
+                       fix="Give the ASM control plane (--asm-kubeconfig FILE or ASM_KUBECONFIG) and make "
+                           "ASMMigrateFromIstio/default readable there, as the finding says, or name the gate with "
+                           "--phase GATE.")
 GATE_PAST = Outcome("AA0011", Status.FAIL, "the migration is already past the step this gate guards: its checks "
-                    "say nothing about the next step", Severity.BLOCKER, message="{reason}")
+                    "say nothing about the next step", Severity.BLOCKER, message="{reason}",
+                    fix="Audit the step ahead: asm-audit run --phase auto (or --phase with the gate the finding "
+                        "names).")
 PLUGIN_BROKEN = Outcome("AA0020", Status.UNKNOWN, "a check plugin did not load", Severity.MAJOR)
 ENGINE_OUTCOMES = (ENGINE_UNREADABLE, ENGINE_CRASHED, ENGINE_SILENT, ENGINE_UNDECLARED, GATE_UNKNOWN, GATE_PAST,
                    PLUGIN_BROKEN)

@@ -268,3 +268,14 @@ def test_help_names_no_value_for_a_flag_and_no_python_type(command):
     text = help_text(*command)
     assert "--help" in option_names(text)
     assert "<bool>" not in text and "<list[" not in text
+
+
+@pytest.mark.parametrize("code", ["AA0010", "AA0011"])
+def test_explain_says_how_to_fix_a_gate_selection_finding(code, capsys):
+    """`asm-audit explain AA0011` said what it means, not what to do (product.md: "how to fix it"); the engine's gate
+    outcomes carry their fix now."""
+    from auditor.cli.main import main
+
+    assert main(["explain", code]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0].startswith(code) and any(line.startswith("fix:") and "--phase" in line for line in lines)
