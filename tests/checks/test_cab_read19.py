@@ -252,8 +252,9 @@ def test_titles_and_advice_show_code_not_backticks_in_html_and_pdf(lang):
         documents = {"report.html": html_document(demo), "report.pdf": pdf_document(demo)}
     for name, markup in documents.items():
         assert "`" not in visible_outside_commands(markup), name
-        assert "<code>istioctl uninstall --purge</code>" in markup, name
-    assert str(ticks("run `<b>x</b>` & `y`")) == "run <code>&lt;b&gt;x&lt;/b&gt;</code> &amp; <code>y</code>"
+        assert '<code class="tick">istioctl uninstall --purge</code>' in markup, name
+    assert str(ticks("run `<b>x</b>` & `y`")) == ('run <code class="tick">&lt;b&gt;x&lt;/b&gt;</code> &amp; '
+                                                  '<code class="tick">y</code>')
 
 
 # ---------------------------------------------------------------- --help as a new operator reads it
