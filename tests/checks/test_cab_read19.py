@@ -280,3 +280,22 @@ def test_explain_says_how_to_fix_a_gate_selection_finding(code, capsys):
     assert main(["explain", code]) == 0
     lines = capsys.readouterr().out.splitlines()
     assert lines[0].startswith(code) and any(line.startswith("fix:") and "--phase" in line for line in lines)
+
+
+def unquoted(command: str) -> str:
+    return re.sub(r"'[^']*'", "''", command)
+
+
+def test_every_cab_plan_command_parses_and_names_no_placeholder_the_shell_reads_as_a_redirection():
+    """"What each step changes, and how to back out": `-n <namespace> patch deployment <name>` (migrating's back-out)
+    reads a file "namespace" and writes files named "patch" and "--type=json"; `install -f <saved IstioOperator>`
+    (uninstall's) is a syntax error. Variables that stop the command while unset now, as the kubeconfigs' do."""
+    from auditor.api import demo_snapshot_path
+    from auditor.render import changes
+
+    demo = run_audit(open_snapshot(demo_snapshot_path()), "all")
+    commands = [c for entry in changes.plan(demo) for key in ("undo_before_commands", "undo_after_commands")
+                for c in entry[key]]
+    assert len(commands) > 10
+    assert [c for c in commands if not parses(c)] == []
+    assert [c for c in commands if re.search(r"<[A-Za-z][^<>]*>", unquoted(c))] == []
