@@ -124,21 +124,26 @@ class Progress:
     Fleet clusters are read in threads: each plain line is written whole under a lock (one write call),
     so two clusters' lines never interleave."""
 
-    def __init__(self, quiet: bool) -> None:
+    def __init__(self, quiet: bool, lang: str = i18n.DEFAULT_LANG) -> None:
         self.quiet = quiet
+        self.lang = lang  # the audit runs in English (findings.json); its progress lines are said in the reader's
         self.tty = sys.stderr.isatty()
         self._status = None
         self._lock = threading.Lock()
 
     def __enter__(self) -> Progress:
         if not self.quiet and self.tty:
-            self._status = err.status("collecting...")
+            with i18n.language(self.lang):
+                self._status = err.status(_("collecting..."))
             self._status.__enter__()
         return self
 
     def __call__(self, message: str) -> None:
         if self.quiet:
             return
+        if isinstance(message, i18n.Phrase):
+            with i18n.language(self.lang):
+                message = say(message)
         with self._lock:
             if self._status is not None:
                 self._status.update(escape(message))

@@ -299,3 +299,41 @@ def test_every_cab_plan_command_parses_and_names_no_placeholder_the_shell_reads_
     assert len(commands) > 10
     assert [c for c in commands if not parses(c)] == []
     assert [c for c in commands if re.search(r"<[A-Za-z][^<>]*>", unquoted(c))] == []
+
+
+# ---------------------------------------------------------------- the CLI as a new operator meets it
+@pytest.mark.parametrize("kubeconfig_env", [None, ""], ids=["KUBECONFIG unset", "KUBECONFIG empty"])
+def test_an_empty_kubeconfig_variable_reads_the_default_kubeconfig_as_kubectl_does(tmp_path, monkeypatch, capsys,
+                                                                                   kubeconfig_env):
+    """`KUBECONFIG=` (exported empty, as CI templates often leave it) is kubectl's default ~/.kube/config. The audit
+    refused it: "no kubeconfig ( not found)", exit 2, with ~/.kube/config there. Now it reads that file (here a
+    cluster that does not answer: UNKNOWN, exit 3); without the file, one line naming it, exit 2."""
+    from auditor.cli.main import main
+    from tests.test_faults import free_port, kubeconfig_to
+
+    monkeypatch.setenv("HOME", str(tmp_path))
+    if kubeconfig_env is None:
+        monkeypatch.delenv("KUBECONFIG", raising=False)
+    else:
+        monkeypatch.setenv("KUBECONFIG", kubeconfig_env)
+    args = ["run", "--phase", "assessment", "--format", "json", "--out", str(tmp_path / "out"), "--quiet"]
+    assert main(args) == 2
+    [line] = capsys.readouterr().err.strip().splitlines()
+    assert "~/.kube/config not found" in line
+    (tmp_path / ".kube").mkdir()
+    kubeconfig_to(tmp_path / ".kube" / "config", free_port())
+    assert main(args) == 3
+    assert "no kubeconfig" not in capsys.readouterr().err
+
+
+def test_the_progress_lines_are_said_in_the_readers_language(tmp_path, capsys):
+    """`asm-audit demo --lang zh-CN` said "cluster-a: reading 47 kinds from the snapshot" in English between two
+    Chinese lines; the audit itself stays English (findings.json)."""
+    from auditor.cli.main import main
+
+    assert main(["demo", "--lang", "zh-CN", "--format", "json", "--out", str(tmp_path / "zh")]) == 1
+    err = capsys.readouterr().err
+    progress = [line for line in err.splitlines() if line.startswith(("asm", "cluster-a", "cluster-b"))]
+    assert progress and all(english_left(line) == [] and "reading" not in line for line in progress)
+    assert main(["demo", "--format", "json", "--out", str(tmp_path / "en")]) == 1
+    assert "cluster-a: reading 47 kinds from the snapshot" in capsys.readouterr().err
