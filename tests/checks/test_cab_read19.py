@@ -337,3 +337,22 @@ def test_the_progress_lines_are_said_in_the_readers_language(tmp_path, capsys):
     assert progress and all(english_left(line) == [] and "reading" not in line for line in progress)
     assert main(["demo", "--format", "json", "--out", str(tmp_path / "en")]) == 1
     assert "cluster-a: reading 47 kinds from the snapshot" in capsys.readouterr().err
+
+
+def test_zh_cn_bold_in_summary_md_closes_in_commonmark():
+    """summary.md (PR comments, chat) in zh-CN: "**不要继续<full-width colon>**必须先修复 ..." is no bold in
+    CommonMark (GitHub): a closing `**` after punctuation must be followed by a space or punctuation, and a Chinese
+    sentence goes on without one, so the reader saw the asterisks. The colon goes after the bold now; every bold
+    msgstr is checked."""
+    from markdown_it import MarkdownIt
+
+    from tests.test_i18n import translated, zh_catalog
+
+    render = MarkdownIt("commonmark").render
+    bold = [(msgid, message.string) for (msgid, _), message in zh_catalog().items()
+            if "**" in msgid and translated(message)]
+    assert len(bold) >= 8
+    for msgid, msgstr in bold:
+        for text in (msgid, msgstr):
+            filled = re.sub(r"\{[a-z_]+\}", "1", str(text))
+            assert "**" not in html.unescape(re.sub(r"<[^>]+>", "", render(filled))), text
