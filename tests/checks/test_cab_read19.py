@@ -240,7 +240,7 @@ def visible_outside_commands(markup: str) -> str:
 
 
 @pytest.mark.parametrize("lang", ["en", "zh-CN"])
-def test_titles_and_advice_show_code_not_backticks_in_html_and_pdf(lang):
+def test_titles_and_advice_show_code_not_backticks_in_html_and_pdf(lang, tmp_path):
     """purge-preview's and istio-residue's titles ("What `istioctl uninstall --purge` will delete ...") and advice such
     as AA1213's ("without `istioctl kube-inject`") showed their backticks in report.html and report.pdf: Markdown's
     code spans, shown as code now. Commands (<pre>) are as written."""
@@ -253,6 +253,12 @@ def test_titles_and_advice_show_code_not_backticks_in_html_and_pdf(lang):
     for name, markup in documents.items():
         assert "`" not in visible_outside_commands(markup), name
         assert '<code class="tick">istioctl uninstall --purge</code>' in markup, name
+    # Messages too (istio-residue AA2328: "... `istioctl uninstall --purge` has not run here").
+    helm = helm_istio_left(tmp_path, strict=True)
+    assert "`" in " ".join(helm.findings["message"].astype(str))
+    with language(lang):
+        for markup in (html_document(helm), pdf_document(helm)):
+            assert "`" not in visible_outside_commands(markup)
     assert str(ticks("run `<b>x</b>` & `y`")) == ('run <code class="tick">&lt;b&gt;x&lt;/b&gt;</code> &amp; '
                                                   '<code class="tick">y</code>')
 
