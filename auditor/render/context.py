@@ -118,6 +118,21 @@ def _bare_command(line: str) -> str:
     return line.strip().split("  # ", 1)[0].rstrip()
 
 
+_PLAIN_COMMANDS = ("kubectl ", "istioctl ", "helm ", "aliyun ", "asm-audit ", "curl ", "export ")
+_GOES_ON = ("\\", "|", "&&", "||", "{", "(")
+
+
+def _flat(lines: list[str]) -> bool:
+    """Every line a comment, or a command of its own: no loop, block or line going on to the next, whose lines
+    cannot be taken out one by one."""
+    for line in lines:
+        bare = line.strip()
+        if bare and not bare.startswith("#") and (not bare.startswith(_PLAIN_COMMANDS)
+                                                  or _bare_command(bare).endswith(_GOES_ON)):
+            return False
+    return True
+
+
 def uninstall_ranks(frame: pd.DataFrame) -> dict[str, int]:
     """The `helm uninstall` line of each of Istio's Helm releases -> its place in purge-preview's order (AA2521's
     releases, or a finding's uninstall_order evidence: both helmreleases.uninstall_order), per cluster."""
@@ -148,15 +163,16 @@ def commands_once(items: list[tuple[str, list[str]]], ranks: dict[str, int]) -> 
     run as written, a second `helm uninstall` of a release fails ("not found"). Here every release's `helm uninstall`
     is one line, all of them together where the first was, in purge-preview's order (`ranks`: uninstall_ranks), each
     under a comment naming the subjects it removes; the commented-out lines of the releases before it go (they are
-    the lines above it now). Any other command line already given above is not repeated. Advice (not a command) and
-    text whose quotes do not close pass as they are. The findings themselves keep their own command."""
+    the lines above it now). Any other command line already given above is not repeated. Advice (not a command), a
+    script (a loop, a block, a line going on: _flat) and text whose quotes do not close pass as they are. The findings
+    themselves keep their own command."""
     out: list[str | None] = []
     helm: dict[str, tuple[str, list[str]]] = {}  # the bare command -> (its first line, the subjects it removes)
     helm_at: int | None = None
     seen: set[str] = set()
     for text, subjects in items:
         lines = mesh.command_lines(text) if looks_like_command(text) else None
-        if lines is None:
+        if lines is None or not _flat(lines):
             out.append(text)
             continue
         kept: list[str] = []
@@ -173,7 +189,7 @@ def commands_once(items: list[tuple[str, list[str]]], ranks: dict[str, int]) -> 
                     bare.startswith("#") and _COMMENTED_HELM_UNINSTALL.match(after)):
                 changed = True  # the releases that come off before it (and the comment saying so): in the group
             elif bare and not bare.startswith("#") and bare in seen:
-                changed = True
+                changed = True  # a command given above
             else:
                 if bare and not bare.startswith("#"):
                     mine.add(bare)

@@ -362,3 +362,15 @@ def test_zh_cn_bold_in_summary_md_closes_in_commonmark():
         for text in (msgid, msgstr):
             filled = re.sub(r"\{[a-z_]+\}", "1", str(text))
             assert "**" not in html.unescape(re.sub(r"<[^>]+>", "", render(filled))), text
+
+
+def test_next_steps_never_take_a_line_out_of_a_script():
+    """A command line already given is not repeated, but never out of a loop or a line that goes on."""
+    from auditor.render.context import commands_once
+
+    loop = 'for p in a b; do\n  kubectl delete pod "$p"\ndone'
+    items = [(loop, ["Pod a"]), (loop.replace("a b", "c"), ["Pod c"]), ("kubectl get x", ["X"]),
+             ("kubectl get x\nkubectl get y", ["Y"]), ("kubectl get y \\\n  -o yaml", ["Z"])]
+    out = commands_once(items, {})
+    assert out == [loop, loop.replace("a b", "c"), "kubectl get x", "kubectl get y", "kubectl get y \\\n  -o yaml"]
+    assert all(parses(text) for text in out)
