@@ -49,6 +49,8 @@ UNPROVEN_SERVICE_COMMENT = N_("whose istiod this Service is cannot be told (the 
                               "injector or ASM's proxies (CA_ADDR) use it; delete it only if Istio's:")
 INSTALLED_ISTIOCTL = N_("with the istioctl of the installed version")
 ONE_BY_ONE = N_("or one by one:")
+CRD_DELETE_COMMENT = N_("deletes every object of this kind in this cluster: only after istio-config-imported passes "
+                        "and if ASM does not serve this API from the cluster")
 RELEASE_UNINSTALL_COMMENT = N_("its Helm release: removes it, what is left of the release and Helm's record of it")
 RELEASE_AFTER_COMMENT = N_("after Istio's other Helm releases, which come off first (skip those already uninstalled):")
 RELEASE_KEPT_COMMENT = N_("not `helm uninstall` of its Helm release: ASM's data plane uses an object of that release "
@@ -1011,12 +1013,10 @@ class IstioResidue(_LeftoverCheck):
             if not why or self._skip("CustomResourceDefinition", meta, globs, kept):
                 continue
             name = meta.get("name", "")
-            kind = ((crd.get("spec") or {}).get("names") or {}).get("kind") or name
             yield Leftover("CustomResourceDefinition", name, self.CRD, {"name": name, "why": why},
-                           # spec.names.kind is free text of the CRD: in a comment, it must stay on this line.
-                           _delete(cluster.name, "crd", name) + f"  # deletes every {mesh.sh_text(str(kind))} in this "
-                           "cluster: only "
-                           "after istio-config-imported passes and if ASM does not serve this API from the cluster",
+                           # A catalog comment (said in the report's language: render/localize.comments_said); the
+                           # kind is the CRD's name.
+                           _delete(cluster.name, "crd", name) + f"  # {CRD_DELETE_COMMENT}",
                            purge_managed=_purge_managed(meta))
 
     def _rbac(self, cluster: ClusterInventory, ctx: Context, globs: list[str], kept: list[str]) -> Iterator[Leftover]:

@@ -374,3 +374,19 @@ def test_next_steps_never_take_a_line_out_of_a_script():
     out = commands_once(items, {})
     assert out == [loop, loop.replace("a b", "c"), "kubectl get x", "kubectl get y", "kubectl get y \\\n  -o yaml"]
     assert all(parses(text) for text in out)
+
+
+def test_the_shell_comments_of_every_gate_are_said_in_zh_cn():
+    """The demo's every gate in zh-CN: comments in commands are advice to the reader (bash ignores them), said in the
+    report's language. AA1112's (an istioctl-rendered gateway: re-apply the IstioOperator, or set env), AA0702's
+    ("use the istioctl that matches ...") and istio-residue's CRD deletes ("deletes every VirtualService in this
+    cluster: only after ...") were English, built around names the catalog cannot hold."""
+    from auditor.api import demo_snapshot_path
+
+    demo = run_audit(open_snapshot(demo_snapshot_path()), "all")
+    with language("zh-CN"):
+        said = localized(demo).findings
+    comments = [(code, found.group(1)) for code, text in zip(said["code"], said["remediation"].astype(str), strict=True)
+                for line in text.split("\n") if (found := re.search(r"(?:^|\s)#\s+(.*)$", line))]
+    assert {"AA1112", "AA0702", "AA2328"} <= {code for code, _ in comments}
+    assert [(code, comment) for code, comment in comments if ENGLISH.search(comment)] == []
