@@ -390,3 +390,23 @@ def test_the_shell_comments_of_every_gate_are_said_in_zh_cn():
                 for line in text.split("\n") if (found := re.search(r"(?:^|\s)#\s+(.*)$", line))]
     assert {"AA1112", "AA0702", "AA2328"} <= {code for code, _ in comments}
     assert [(code, comment) for code, comment in comments if ENGLISH.search(comment)] == []
+
+
+def test_the_advice_of_every_gate_is_said_in_zh_cn_with_commands_on_lines_of_their_own():
+    """restart-risk's AA1420 / AA1421 advice ("Scale to 2 or more replicas for the move. Add a preStop hook ... Then
+    move it: kubectl ...") was one English line with the command inside it: no command block to copy, and English in
+    the zh-CN report. Each fix is a catalog line now, the command a line of its own."""
+    from auditor.api import demo_snapshot_path
+    from auditor.render.context import looks_like_command, split_remediation
+
+    demo = run_audit(open_snapshot(demo_snapshot_path()), "all")
+    with language("zh-CN"):
+        said = localized(demo).findings
+    advice = [(code, line) for code, text in zip(said["code"], said["remediation"].astype(str), strict=True)
+              for line in text.split("\n") if line.strip() and not looks_like_command(line)]
+    assert {"AA1420", "AA1421"} <= {code for code, _ in advice}
+    assert [(code, line) for code, line in advice if ENGLISH.search(line)] == []
+    risky = demo.findings[demo.findings["code"].astype(str).isin(["AA1420", "AA1421"])]
+    for text in risky["remediation"].astype(str):
+        _, commands = split_remediation(text)
+        assert commands.startswith("kubectl ") and parses(commands)
