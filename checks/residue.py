@@ -49,6 +49,9 @@ UNPROVEN_SERVICE_COMMENT = N_("whose istiod this Service is cannot be told (the 
                               "injector or ASM's proxies (CA_ADDR) use it; delete it only if Istio's:")
 INSTALLED_ISTIOCTL = N_("with the istioctl of the installed version")
 ONE_BY_ONE = N_("or one by one:")
+# The comment after a gateway release's `helm uninstall` (a catalog sentence: said in the report's language).
+GATEWAY_RELEASE_COMMENT = N_("the gateway's Helm release: its workload, Service, ServiceAccount, Role... go with it "
+                             "(helm get manifest lists them)")
 CRD_DELETE_COMMENT = N_("deletes every object of this kind in this cluster: only after istio-config-imported passes "
                         "and if ASM does not serve this API from the cluster")
 RELEASE_UNINSTALL_COMMENT = N_("its Helm release: removes it, what is left of the release and Helm's record of it")
@@ -833,9 +836,7 @@ class IstioResidue(_LeftoverCheck):
         # The Services of another release (or of none) in front of the gateway stay after the uninstall.
         others = sorted(s.name for s in fronting if s.name not in shared and mesh.helm_release(
             {"namespace": s.namespace, "annotations": s.annotations}) != release)
-        command = (mesh.helm_uninstall(cluster.name, *release) + f"  # the gateway's Helm release: its {gw.kind}, "
-                   f"Service, ServiceAccount, Role... go with it (helm get manifest {mesh.sh_text(release[0])} "
-                   f"-n {mesh.sh_text(release[1])} lists them)")
+        command = mesh.helm_uninstall(cluster.name, *release) + f"  # {GATEWAY_RELEASE_COMMENT}"
         if others:
             command += "\n" + _delete(cluster.name, "service", others, gw.namespace)
         return "\n".join([command, *keep])

@@ -211,6 +211,9 @@ def test_next_steps_give_each_helm_uninstall_once_in_purge_previews_order(tmp_pa
         shown = "\n".join(texts)
         for row in holders:  # each finding still named beside the command that removes it
             assert subject_of(row["kind"], row["namespace"], row["name"]) in shown
+    # In zh-CN every comment of the block is said in Chinese (the gateway release's was English around its names).
+    comments = [line.split("# ", 1)[1] for line in md_block(zh_document)[0].split("\n") if "# " in line]
+    assert comments and [c for c in comments if ENGLISH.search(c)] == []
     # The findings keep their own command (the blocker table shows each with its subject).
     assert all(uninstalled(runnable_lines([str(r["remediation"])])) for r in holders)
 
