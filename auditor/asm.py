@@ -41,9 +41,11 @@ def migration_resource(asm: ClusterInventory) -> dict[str, Any] | None:
     if len(views) > 1:
         states = ", ".join(sorted(repr(((obj.get("status") or {}) if isinstance(obj.get("status"), dict) else {})
                                        .get("state")) for obj in copies))
-        raise EvidenceUnavailable(f"the input holds ASMMigrateFromIstio/default {len(copies)} times with different "
-                                  f"spec or status (states {states}): which is the resource now is not known; "
-                                  "keep one copy, as the ASM control plane returns it")
+        # A Phrase: the reason AA0001 and the gate's choice carry is said in the reader's language.
+        raise EvidenceUnavailable(Phrase(N_("the input holds ASMMigrateFromIstio/default {count} times with different "
+                                            "spec or status (states {states}): which is the resource now is not known; "
+                                            "keep one copy, as the ASM control plane returns it"),
+                                         count=len(copies), states=states))
     return found
 
 

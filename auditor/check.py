@@ -164,11 +164,18 @@ ENGINE_SILENT = Outcome("AA0003", Status.UNKNOWN, "the check produced no result 
 ENGINE_UNDECLARED = Outcome("AA0004", Status.UNKNOWN, "the check reported an outcome it does not declare "
                             "(a plugin or catalogue defect): shown as UNKNOWN (a FAIL stays a FAIL), never "
                             "trusted")
+# The gate findings' messages are one of several sentences (auditor/judge.py), each an i18n.Phrase: the reason as it
+# was said, in the reader's language (as AA0001's).
 GATE_UNKNOWN = Outcome("AA0010", Status.UNKNOWN, "the gate to audit cannot be told (no readable migration state, "
                        "or a data plane showing ASM without an ASM control plane): pass --asm-kubeconfig or "
-                       "--phase", Severity.BLOCKER)
+                       "--phase", Severity.BLOCKER, message="{reason}",
+                       fix="Give the ASM control plane (--asm-kubeconfig FILE or ASM_KUBECONFIG) and make "
+                           "ASMMigrateFromIstio/default readable there, as the finding says, or name the gate with "
+                           "--phase GATE.")
 GATE_PAST = Outcome("AA0011", Status.FAIL, "the migration is already past the step this gate guards: its checks "
-                    "say nothing about the next step", Severity.BLOCKER)
+                    "say nothing about the next step", Severity.BLOCKER, message="{reason}",
+                    fix="Audit the step ahead: asm-audit run --phase auto (or --phase with the gate the finding "
+                        "names).")
 EVIDENCE_STALE = Outcome("AA0012", Status.UNKNOWN, "the snapshot was collected longer ago than snapshot.max_age "
                          "(or when is unreadable, or after this audit): it shows the clusters as they were, not as "
                          "they are", Severity.BLOCKER,

@@ -15,6 +15,7 @@ from typing import Any
 from auditor import kinds as K
 from auditor import podwire, timing
 from auditor.errors import ClusterUnreachable, KindNotServed, SourceError, UsageError
+from auditor.i18n import N_, Phrase
 from auditor.inventory import ClusterInventory, Inventory, PodSummaries, slim_page, summarise_pod, summarise_pods
 from auditor.kinds import Kind
 from auditor.sources.base import ClusterSource, ListRestarted, SourceSet
@@ -174,7 +175,7 @@ class Collector:
             raise
 
     def _collect(self, source: ClusterSource, cluster: ClusterInventory, kind: Kind) -> None:
-        self.progress(f"{cluster.name}: reading {kind.kind}")
+        self.progress(Phrase(N_("{cluster}: reading {kind}"), cluster=cluster.name, kind=kind.kind))
         objects: list[dict[str, Any]] = []
         start_pods = cluster.pod_summaries.mark()
         if self.writer:
@@ -235,8 +236,11 @@ class Collector:
         if not todo:
             return
         # Short, to fit one line at 80 columns: the kinds are named only when they are few.
-        self.progress(f"{cluster.name}: reading " + (", ".join(k.kind for k in todo) if len(todo) < 3
-                                                    else f"{len(todo)} kinds from the snapshot"))
+        # A Phrase: the terminal says it in the reader's language (cli.common.Progress).
+        self.progress(Phrase(N_("{cluster}: reading {kind}"), cluster=cluster.name,
+                             kind=", ".join(k.kind for k in todo)) if len(todo) < 3 else
+                      Phrase(N_("{cluster}: reading {count} kinds from the snapshot"), cluster=cluster.name,
+                             count=len(todo)))
         collected: dict[str, list[dict[str, Any]]] = {k.key: [] for k in todo}
         if self.writer:
             for kind in todo:

@@ -169,22 +169,26 @@ def istiod_pinned_version(dep: dict[str, Any]) -> tuple[mesh.Version | None, str
     if maistra is not None:
         # Maistra / OpenShift Service Mesh: its image tags (2.0.8, 2.1.0...) number the product, built on an older
         # Istio (mesh.ISTIO_MAJOR): read as Istio's, 2.0 passed as "Istio 2.0.8 >= 1.10".
-        return None, (f"istiod of Maistra / OpenShift Service Mesh {maistra} (label {mesh.MAISTRA_VERSION_LABEL}): its "
-                      f"image {image!r} is tagged with the product's version, not the Istio release it is built on")
+        return None, Phrase(N_("istiod of Maistra / OpenShift Service Mesh {product} (label {label}): its image "
+                               "{image} is tagged with the product's version, not the Istio release it is built on"),
+                            product=maistra, label=mesh.MAISTRA_VERSION_LABEL, image=repr(image))
+    # The reasons are Phrases: AA0230 carries them inside its sentence, said in the reader's language.
     tag = mesh.image_tag(image)
     parsed = mesh.parse_version(tag)
     version = mesh.istio_release(parsed)
     if version:
-        return version, f"image {image}"
+        return version, Phrase(N_("image {image}"), image=image)
     if tag is None:
-        why = f"image {image!r} is pinned by digest or has no tag"
+        why = Phrase(N_("image {image} is pinned by digest or has no tag"), image=repr(image))
     elif parsed is not None:
-        why = f"image tag {tag!r} of {image!r} is not an Istio release (Istio's are {mesh.ISTIO_MAJOR}.x)"
+        why = Phrase(N_("image tag {tag} of {image} is not an Istio release (Istio's are {major}.x)"), tag=repr(tag),
+                     image=repr(image), major=mesh.ISTIO_MAJOR)
     else:
-        why = f"image tag {tag!r} of {image!r} is not a version"
+        why = Phrase(N_("image tag {tag} of {image} is not a version"), tag=repr(tag), image=repr(image))
     claimed, source = mesh.istiod_version(dep)
     if claimed and source.startswith("label"):
-        why += f"; the install {source} claims {claimed}, confirm it with `istioctl version`"
+        why = Phrase(N_("{why}; the install {source} claims {claimed}, confirm it with `istioctl version`"), why=why,
+                     source=source, claimed=claimed)
     return None, why
 
 

@@ -8,7 +8,7 @@ import dataclasses
 import logging
 import traceback
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from typing import Protocol
+from typing import Any, Protocol
 
 import msgspec
 
@@ -28,9 +28,10 @@ from auditor.check import (
 )
 from auditor.collect import gc_paused
 from auditor.errors import EvidenceUnavailable
+from auditor.i18n import N_, Phrase, joined
 from auditor.inventory import ClusterInventory, Inventory
 from auditor.kinds import Kind
-from auditor.model import MIGRATION_STATES, Finding, Gate, Severity, Status
+from auditor.model import MIGRATION_STATES, Finding, Gate, Outcome, Severity, Status
 from auditor.plan import (
     asm_marks,
     auto_gate,
@@ -413,11 +414,24 @@ def gate_findings(inv: Inventory, phase: str, gates: list[Gate], reason: str) ->
 def _gate_guessed(inv: Inventory, phase: str, gates: list[Gate], reason: str) -> list[Finding]:
     if phase == "auto" and inv.asm is not None and _migration_unreadable(inv):
         # The gate is a guess: its GO must not be read as a GO for the step the cluster is really at.
-        return [Finding(Status.UNKNOWN, inv.asm.name, f"{reason}: the gate is a guess, so this audit "
-                        "cannot be GO; fix the access or pass --phase", severity=Severity.BLOCKER,
-                        gate=gates[0].value, check_id="gate-selection", title="Gate selection (--phase auto)",
-                        code=GATE_UNKNOWN.code, default_severity=GATE_UNKNOWN.severity)]
+        return [_gate_finding(GATE_UNKNOWN, inv.asm.name, Phrase(N_(
+            "{reason}: the gate is a guess, so this audit cannot be GO; fix the access or pass --phase"),
+            reason=reason), gates[0], GUESSED_TITLE)]
     return []
+
+
+# The gate findings' titles and sentences: msgids and Phrases, said in the reader's language (AA0010 / AA0011 carry
+# the sentence as their one field, {reason}, as AA0001 does); findings.json keeps the English.
+GUESSED_TITLE = N_("Gate selection (--phase auto)")
+GATE_TITLE = N_("Gate selection (--phase)")
+OR_AUTO = N_("or --phase auto")  # the comment after AA0011's command
+
+
+def _gate_finding(outcome: Outcome, cluster: str, reason: Phrase, gate: Gate, title: str, *, remediation: str = "",
+                  evidence: dict[str, Any] | None = None) -> Finding:
+    return Finding(outcome.status, cluster, str(reason), remediation=remediation, severity=outcome.severity,
+                   gate=gate.value, check_id="gate-selection", title=title, evidence=evidence or {},
+                   code=outcome.code, default_severity=outcome.severity, params={"reason": reason})
 
 
 def _migration_unreadable(inv: Inventory) -> bool:
@@ -431,55 +445,52 @@ def _migration_unreadable(inv: Inventory) -> bool:
 
 def _gate_unknown_or_past(inv: Inventory, phase: str, gates: list[Gate]) -> list[Finding]:
     gate = gates[0]
-    title = "Gate selection (--phase)"
     if phase == "auto" and (inv.asm is None or migration_absent(inv)):
-        marks = [f"{c.name}: {m}" for c in inv.data_planes for m in asm_marks(c)]
+        marks = [(c.name, m) for c in inv.data_planes for m in asm_marks(c)]
         if marks:
-            shown = "; ".join(marks[:5]) + (f"; and {len(marks) - 5} more" if len(marks) > 5 else "")
+            listed = joined("; ", (joined(": ", pair) for pair in marks[:5]))
+            shown = Phrase(N_("{marks}; and {count} more"), marks=listed, count=len(marks) - 5) if (
+                len(marks) > 5) else listed
+            evidence = {"asm_marks": [f"{name}: {mark}" for name, mark in marks[:50]]}
             if inv.asm is None:
-                return [Finding(Status.UNKNOWN, "mesh", f"--phase auto chose {gate.value} without an ASM control "
-                                f"plane to read the migration state from, but the data plane shows ASM at work "
-                                f"({shown}): the migration may be under way, so the gate is unknown; "
-                                "pass --asm-kubeconfig (or ASM_KUBECONFIG) or --phase GATE",
-                                remediation="Give the ASM control plane (--asm-kubeconfig FILE or ASM_KUBECONFIG) so "
-                                            "the migration state can be read, or name the gate with --phase GATE.",
-                                severity=Severity.BLOCKER, gate=gate.value, check_id="gate-selection", title=title,
-                                evidence={"asm_marks": marks[:50]}, code=GATE_UNKNOWN.code,
-                                default_severity=GATE_UNKNOWN.severity)]
+                return [_gate_finding(GATE_UNKNOWN, "mesh", Phrase(N_(
+                    "--phase auto chose {gate} without an ASM control plane to read the migration state from, but the "
+                    "data plane shows ASM at work ({marks}): the migration may be under way, so the gate is unknown; "
+                    "pass --asm-kubeconfig (or ASM_KUBECONFIG) or --phase GATE"), gate=gate.value, marks=shown),
+                    gate, GATE_TITLE, evidence=evidence, remediation=N_(
+                        "Give the ASM control plane (--asm-kubeconfig FILE or ASM_KUBECONFIG) so the migration state "
+                        "can be read, or name the gate with --phase GATE."))]
             # ASM is at work on the data plane, yet the ASM control plane given holds no migration resource: another
             # ASM instance's kubeconfig, or the resource deleted. "May we join the cluster?" is not the question.
-            return [Finding(Status.UNKNOWN, inv.asm.name, f"--phase auto chose {gate.value}: the ASM control plane "
-                            f"given ({inv.asm.name}) holds no ASMMigrateFromIstio/default, but the data plane shows "
-                            f"ASM at work ({shown}): the cluster is joined to an ASM instance, perhaps another one, "
-                            "so the gate is unknown",
-                            remediation="Check that --asm-kubeconfig (ASM_KUBECONFIG) is the kubeconfig of the ASM "
-                                        "instance this cluster is joined to (ASM console: the instance's clusters), "
-                                        f"and read the resource: {mesh.ASM_KUBECTL} get asmmigratefromistio default "
-                                        "-o yaml; or name the gate with --phase GATE.",
-                            severity=Severity.BLOCKER, gate=gate.value, check_id="gate-selection", title=title,
-                            evidence={"asm_marks": marks[:50]}, code=GATE_UNKNOWN.code,
-                            default_severity=GATE_UNKNOWN.severity)]
+            # The advice, then its command on a line of its own (shown as a command block; the advice said in the
+            # reader's language).
+            return [_gate_finding(GATE_UNKNOWN, inv.asm.name, Phrase(N_(
+                "--phase auto chose {gate}: the ASM control plane given ({asm}) holds no ASMMigrateFromIstio/default, "
+                "but the data plane shows ASM at work ({marks}): the cluster is joined to an ASM instance, perhaps "
+                "another one, so the gate is unknown"), gate=gate.value, asm=inv.asm.name, marks=shown),
+                gate, GATE_TITLE, evidence=evidence, remediation=N_(
+                    "Check that --asm-kubeconfig (ASM_KUBECONFIG) is the kubeconfig of the ASM instance this cluster "
+                    "is joined to (ASM console: the instance's clusters) and read the resource, or name the gate "
+                    "with --phase GATE:") + f"\n{mesh.ASM_KUBECTL} get asmmigratefromistio default -o yaml")]
     state = unrecognised_state(inv) if phase != "all" and inv.asm is not None else None
     if state is not None:
         # Neither --phase auto (which fell back to the first gate) nor an explicit gate can tell whether the step is
         # still ahead: the assessment gate, which --phase auto picks here, does not even read the resource.
-        chosen = f"--phase auto chose {gate.value}, but" if phase == "auto" else f"--phase {phase}:"
-        return [Finding(Status.UNKNOWN, inv.asm.name, f"{chosen} ASMMigrateFromIstio/default is in "
-                        f"state {state}, none of the migration's states ({' -> '.join(MIGRATION_STATES)}): whether "
-                        "this gate's step is still ahead cannot be told, so this audit cannot be GO",
-                        remediation=f"Read the resource ({mesh.ASM_KUBECTL} get asmmigratefromistio default -o yaml) "
-                                    "and status.message; once the state is one of the migration's, re-run the audit.",
-                        severity=Severity.BLOCKER, gate=gate.value, check_id="gate-selection", title=title,
-                        evidence={"state": state}, code=GATE_UNKNOWN.code, default_severity=GATE_UNKNOWN.severity)]
+        chosen = (Phrase(N_("--phase auto chose {gate}, but"), gate=gate.value) if phase == "auto"
+                  else Phrase(N_("--phase {phase}:"), phase=phase))
+        return [_gate_finding(GATE_UNKNOWN, inv.asm.name, Phrase(N_(
+            "{chosen} ASMMigrateFromIstio/default is in state {state}, none of the migration's states ({states}): "
+            "whether this gate's step is still ahead cannot be told, so this audit cannot be GO"), chosen=chosen,
+            state=state, states=" -> ".join(MIGRATION_STATES)), gate, GATE_TITLE, evidence={"state": state},
+            remediation=N_("Read the resource and its status.message; once the state is one of the migration's, "
+                           "re-run the audit:") + f"\n{mesh.ASM_KUBECTL} get asmmigratefromistio default -o yaml")]
     if phase in (g.value for g in Gate):
         state = gate_already_past(inv, gate)
         if state:
             ahead = auto_gate(inv)[0].value
-            return [Finding(Status.FAIL, "mesh", f"--phase {phase}: already past: ASMMigrateFromIstio/default is in "
-                            f"state {state}, beyond the step this gate guards; its checks say nothing about the "
-                            f"next step ({ahead})",
-                            remediation=f"asm-audit run --phase {ahead}   # or --phase auto",
-                            severity=Severity.BLOCKER, gate=gate.value, check_id="gate-selection", title=title,
-                            evidence={"state": state, "next_gate": ahead}, code=GATE_PAST.code,
-                            default_severity=GATE_PAST.severity)]
+            return [_gate_finding(GATE_PAST, "mesh", Phrase(N_(
+                "--phase {phase}: already past: ASMMigrateFromIstio/default is in state {state}, beyond the step this "
+                "gate guards; its checks say nothing about the next step ({ahead})"), phase=phase, state=state,
+                ahead=ahead), gate, GATE_TITLE, evidence={"state": state, "next_gate": ahead},
+                remediation=f"asm-audit run --phase {ahead}   # {OR_AUTO}")]
     return []

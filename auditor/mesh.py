@@ -870,6 +870,39 @@ def sh_text(text: str) -> str:
     return one_line(sh(text))
 
 
+def command_lines(text: str) -> list[str] | None:
+    """`text` split at the newlines of the shell text itself: outside single and double quotes and not escaped by a
+    backslash (a newline in a comment ends it). None when a quote does not close: then nothing tells which newlines
+    are the text's own."""
+    lines: list[str] = []
+    start, quote, index, size = 0, "", 0, len(text)
+    while index < size:
+        char = text[index]
+        if quote == "'":
+            quote = "" if char == "'" else quote
+        elif quote == '"':
+            if char == "\\":
+                index += 1
+            elif char == '"':
+                quote = ""
+        elif char == "\\":
+            index += 1
+        elif char in "'\"":
+            quote = char
+        elif char == "#" and (index == start or text[index - 1] in " \t"):
+            end = text.find("\n", index)  # a comment: quotes in it mean nothing
+            index = size if end < 0 else end
+            continue
+        elif char == "\n":
+            lines.append(text[start:index])
+            start = index + 1
+        index += 1
+    if quote:
+        return None
+    lines.append(text[start:])
+    return lines
+
+
 def one_line(text: str) -> str:
     """`text` with the characters that end or drive a terminal line shown escaped: a command (its words already quoted
     by sh()) or prose made a `# ...` comment stays one line."""

@@ -122,15 +122,16 @@ def _asm_keys(obj: dict[str, Any]) -> list[str]:
 
 
 def asm_marks(cluster: ClusterInventory) -> list[str]:
-    """Signs on a data plane that ASM is already at work there (what `--phase auto` cannot see without ASM)."""
+    """Signs on a data plane that ASM is already at work there (what `--phase auto` cannot see without ASM): Phrases,
+    said in the reader's language inside AA0010's sentence."""
     marks: list[str] = []
     with contextlib.suppress(EvidenceUnavailable):
         pods = cluster.pods()
         asm_pods = int((pods["proxy"].astype(str) == mesh.PROXY_ASM).sum())
         if asm_pods:
-            marks.append(f"{asm_pods} pod(s) with an ASM proxy")
+            marks.append(Phrase(N_("{count} pod(s) with an ASM proxy"), count=asm_pods))
     # ASM's managed istiod Service, proven by mesh.istiod_owners (an Istio revision named 1-24-2 is not ASM's).
-    marks += [f"Service {key} without a local istiod Deployment (ASM's managed control plane)"
+    marks += [Phrase(N_("Service {key} without a local istiod Deployment (ASM's managed control plane)"), key=key)
               for key, (owner, _) in sorted(cluster.istiod_owners().items()) if owner == mesh.OWNER_ASM]
     for kind in (K.DEPLOYMENT, K.SERVICE, K.NAMESPACE):
         if cluster.available(kind):
@@ -139,7 +140,7 @@ def asm_marks(cluster: ClusterInventory) -> list[str]:
                 if keys:
                     meta = obj.get("metadata") or {}
                     where = "/".join(str(x) for x in (meta.get("namespace"), meta.get("name")) if x)
-                    marks.append(f"{kind.kind} {where} carries {keys[0]}")
+                    marks.append(Phrase(N_("{kind} {where} carries {key}"), kind=kind.kind, where=where, key=keys[0]))
                     break  # one object per kind is enough to say so
     return marks
 

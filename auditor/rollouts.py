@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from auditor import kinds as K
 from auditor import mesh
+from auditor.i18n import N_, Phrase
 
 if TYPE_CHECKING:
     from auditor.inventory import ClusterInventory
@@ -81,13 +82,15 @@ def rollout_pending(dep: dict[str, Any]) -> str:
     generation = _count((dep.get("metadata") or {}).get("generation"))
     observed = _count(status.get("observedGeneration"))
     if generation is not None and observed is not None and observed < generation:
-        return (f"the Deployment controller has not acted on its current template yet (observedGeneration {observed} "
-                f"< generation {generation}): its pods may run an earlier one")
+        return Phrase(N_("the Deployment controller has not acted on its current template yet (observedGeneration "
+                         "{observed} < generation {generation}): its pods may run an earlier one"),
+                      observed=observed, generation=generation)
     replicas = _count(status.get("replicas"))
     updated = _count(status.get("updatedReplicas")) or 0
     if replicas and updated < replicas:
-        return (f"its rollout is not finished: {updated} of {replicas} istiod pod(s) run its current template, the "
-                "others an earlier one, whose version is not read")
+        return Phrase(N_("its rollout is not finished: {updated} of {replicas} istiod pod(s) run its current "
+                         "template, the others an earlier one, whose version is not read"),
+                      updated=updated, replicas=replicas)
     return ""
 
 

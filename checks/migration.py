@@ -28,7 +28,11 @@ from auditor.model import GATE_STEPS, MIGRATION_STATES, Finding, Gate, Outcome, 
 def uninstall_command(clusters: list[str]) -> str:
     """The seed's uninstall, per data-plane cluster, with the istioctl of the installed Istio version."""
     return "; ".join(f"istioctl --kubeconfig={mesh.kubeconfig_var(c)} uninstall --purge" for c in clusters) + (
-        "  # use the istioctl that matches the installed Istio version")
+        f"  # {MATCHING_ISTIOCTL}")
+
+
+# A shell comment the catalog holds (said in the report's language: render/localize.comments_said).
+MATCHING_ISTIOCTL = N_("use the istioctl that matches the installed Istio version")
 
 
 def next_state(state: str) -> str | None:

@@ -49,6 +49,11 @@ UNPROVEN_SERVICE_COMMENT = N_("whose istiod this Service is cannot be told (the 
                               "injector or ASM's proxies (CA_ADDR) use it; delete it only if Istio's:")
 INSTALLED_ISTIOCTL = N_("with the istioctl of the installed version")
 ONE_BY_ONE = N_("or one by one:")
+# The comment after a gateway release's `helm uninstall` (a catalog sentence: said in the report's language).
+GATEWAY_RELEASE_COMMENT = N_("the gateway's Helm release: its workload, Service, ServiceAccount, Role... go with it "
+                             "(helm get manifest lists them)")
+CRD_DELETE_COMMENT = N_("deletes every object of this kind in this cluster: only after istio-config-imported passes "
+                        "and if ASM does not serve this API from the cluster")
 RELEASE_UNINSTALL_COMMENT = N_("its Helm release: removes it, what is left of the release and Helm's record of it")
 RELEASE_AFTER_COMMENT = N_("after Istio's other Helm releases, which come off first (skip those already uninstalled):")
 RELEASE_KEPT_COMMENT = N_("not `helm uninstall` of its Helm release: ASM's data plane uses an object of that release "
@@ -831,9 +836,7 @@ class IstioResidue(_LeftoverCheck):
         # The Services of another release (or of none) in front of the gateway stay after the uninstall.
         others = sorted(s.name for s in fronting if s.name not in shared and mesh.helm_release(
             {"namespace": s.namespace, "annotations": s.annotations}) != release)
-        command = (mesh.helm_uninstall(cluster.name, *release) + f"  # the gateway's Helm release: its {gw.kind}, "
-                   f"Service, ServiceAccount, Role... go with it (helm get manifest {mesh.sh_text(release[0])} "
-                   f"-n {mesh.sh_text(release[1])} lists them)")
+        command = mesh.helm_uninstall(cluster.name, *release) + f"  # {GATEWAY_RELEASE_COMMENT}"
         if others:
             command += "\n" + _delete(cluster.name, "service", others, gw.namespace)
         return "\n".join([command, *keep])
@@ -1011,12 +1014,10 @@ class IstioResidue(_LeftoverCheck):
             if not why or self._skip("CustomResourceDefinition", meta, globs, kept):
                 continue
             name = meta.get("name", "")
-            kind = ((crd.get("spec") or {}).get("names") or {}).get("kind") or name
             yield Leftover("CustomResourceDefinition", name, self.CRD, {"name": name, "why": why},
-                           # spec.names.kind is free text of the CRD: in a comment, it must stay on this line.
-                           _delete(cluster.name, "crd", name) + f"  # deletes every {mesh.sh_text(str(kind))} in this "
-                           "cluster: only "
-                           "after istio-config-imported passes and if ASM does not serve this API from the cluster",
+                           # A catalog comment (said in the report's language: render/localize.comments_said); the
+                           # kind is the CRD's name.
+                           _delete(cluster.name, "crd", name) + f"  # {CRD_DELETE_COMMENT}",
                            purge_managed=_purge_managed(meta))
 
     def _rbac(self, cluster: ClusterInventory, ctx: Context, globs: list[str], kept: list[str]) -> Iterator[Leftover]:

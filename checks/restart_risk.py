@@ -84,6 +84,20 @@ def _selected_by_any(pdbs: list[dict[str, Any]] | None, labels: dict[str, str]) 
     return any(selector_matches((p.get("spec") or {}).get("selector"), labels) for p in pdbs)
 
 
+# The fixes of the restart risks (a line each in a finding's remediation): catalog sentences, said in the report's
+# language (render/localize prose()).
+FIX_GRACE = N_("Set terminationGracePeriodSeconds above the proxy's terminationDrainDuration (the reason gives both).")
+FIX_BARE = N_("Run it under a Deployment before the move.")
+FIX_RECREATE = N_("Switch to RollingUpdate for the move.")
+FIX_REPLICAS = N_("Scale to 2 or more replicas for the move.")
+FIX_PRESTOP = N_("Add a preStop hook (e.g. sleep 5) to the app container.")
+FIX_PDB = N_("Add a PodDisruptionBudget.")
+FIX_LONG_LIVED = N_("Set proxyMetadata EXIT_ON_ZERO_ACTIVE_CONNECTIONS=\"true\" (annotation proxy.istio.io/config) and "
+                    "make clients reconnect.")
+FIX_HELD = N_("End each held pod's proxy:")
+THEN_MOVE = N_("Then move it:")
+
+
 @dataclass
 class Risk:
     score: int = 0
@@ -104,8 +118,9 @@ class Risk:
         self._shared = None
 
     def texts(self) -> tuple[str, str]:
-        """The reasons that scored points ("; "-joined) and the distinct fixes (" "-joined), in order."""
-        return joined("; ", (r for r in self.reasons if r.startswith("+"))), " ".join(dict.fromkeys(self.fixes))
+        """The reasons that scored points ("; "-joined) and the distinct fixes (a line each), in order."""
+        return joined("; ", (r for r in self.reasons if r.startswith("+"))), "\n".join(
+            f.rstrip("\n") for f in dict.fromkeys(self.fixes))
 
 
 # The kinds a workload's score reads besides its pods: each unread one may hide points (unscored_points).
@@ -258,8 +273,11 @@ class RestartRisk(ClusterCheck):
         if shared is None:
             reasons, fixes = risk.texts()
             wave = wave_of(risk.score)
+            # Advice a line each (catalog sentences, said in the report's language), then the command on a line of its
+            # own (a command block to copy); after commands of its own (a held Job's), the lead-in is a comment.
+            then = f"# {THEN_MOVE}" if fixes.startswith(FIX_HELD) else THEN_MOVE  # (_held: its only fix)
             shared = risk._shared = (self.HIGH if wave == 3 else self.MEDIUM, {"score": risk.score, "reasons": reasons},
-                                     wave, fixes + ("" if fixes.endswith("\n") else " ") + "Then move it: ")
+                                     wave, (fixes + "\n" if fixes else "") + then + "\n")
         return shared
 
     # -- per-pod work stays vectorised: one pass over the selected rows, then one row per workload
@@ -367,7 +385,7 @@ class RestartRisk(ClusterCheck):
                            pods=", ".join(row.held_pods) + (" ..." if row.held > len(row.held_pods) else "")),
                  # One command per line, none ending a sentence: `... POST quitquitquit.` asked the agent for
                  # "quitquitquit." (read16 found the same in stuck-sidecar-jobs).
-                 "End each held pod's proxy:\n" + "\n".join(
+                 FIX_HELD + "\n" + "\n".join(
                      mesh.quit_proxy_command(cluster, row.namespace, pod) for pod in row.held_pods) + "\n")
         return risk
 
@@ -416,31 +434,31 @@ class RestartRisk(ClusterCheck):
         if grace is not None:
             risk.add(3, Phrase(N_("terminationGracePeriodSeconds {grace}s is not above terminationDrainDuration "
                                   "{drain}s: the proxy is killed while draining"), grace=grace[0], drain=grace[1]),
-                     f"Set terminationGracePeriodSeconds above {grace[1]}s.")
+                     FIX_GRACE)
         if bad_drain:
             risk.add(0, Phrase(N_("proxy.istio.io/config has an unreadable terminationDrainDuration (default "
                                   "assumed)")))
         if shape == "bare":
             risk.add(3, Phrase(N_("bare pod: deleting it is an outage until it is re-created from its manifest")),
-                     "Run it under a Deployment before the move.")
+                     FIX_BARE)
         elif shape == "recreate":
             risk.add(3, Phrase(N_("strategy Recreate: every pod stops before new ones start")),
-                     "Switch to RollingUpdate for the move.")
+                     FIX_RECREATE)
         elif shape == "single-replica":
             points = 3 if kind == "StatefulSet" else 2
             risk.add(points, Phrase(N_("single replica: no other pod serves while it restarts")),
-                     "Scale to 2 or more replicas for the move.")
+                     FIX_REPLICAS)
         elif shape == "single-pod":
             risk.add(2, Phrase(N_("single pod ({kind} spec not readable)"), kind=kind),
-                     "Scale to 2 or more replicas for the move.")
+                     FIX_REPLICAS)
         if not prestop:
             risk.add(1, Phrase(N_("no preStop hook in the app: it may exit before endpoints stop sending traffic")),
-                     "Add a preStop hook (e.g. sleep 5) to the app container.")
+                     FIX_PRESTOP)
         if pdb == "unread":
             risk.add(0, Phrase(N_("PodDisruptionBudgets not readable: not scored")))
         elif pdb == "missing":
             risk.add(1, Phrase(N_("no PodDisruptionBudget: node drains during the move are not limited")),
-                     "Add a PodDisruptionBudget.")
+                     FIX_PDB)
         if long_lived:
             if exit_on_zero:
                 risk.add(1, Phrase(N_("long-lived connections (gRPC/websocket/TCP ports); "
@@ -448,8 +466,7 @@ class RestartRisk(ClusterCheck):
             else:
                 risk.add(2, Phrase(N_("long-lived connections (gRPC/websocket/TCP ports) are cut when the proxy "
                                       "stops")),
-                         "Set proxyMetadata EXIT_ON_ZERO_ACTIVE_CONNECTIONS=\"true\" (annotation "
-                         "proxy.istio.io/config) and make clients reconnect.")
+                         FIX_LONG_LIVED)
         return risk
 
     def _plan(self, cluster: str, scored: list[tuple[int, str, str, str]], unread: dict[str, str],

@@ -22,6 +22,7 @@ from auditor.check import Check, ClusterCheck, Context, same_in_every_gate
 from auditor.config import Config
 from auditor.errors import EvidenceUnavailable
 from auditor.gateways import SCAN_KINDS, eastwest_signals
+from auditor.i18n import N_, Phrase
 from auditor.inventory import ACTIVE_PHASES, ClusterInventory
 from auditor.istio import among, istiod_pinned_version
 from auditor.model import Finding, Gate, Outcome, Severity, Status
@@ -33,6 +34,8 @@ MIN_ASM = (1, 24)
 MIN_ASM_CROSS_CLUSTER = (1, 22)
 # Istio's policy: the control plane may be one minor ahead of the data plane, never behind it.
 MAX_PROXY_LAG_MINORS = 1
+# The comment after AA0230's `rollout status` (advice to the reader: said in the report's language).
+ROLLOUT_COMMENT = N_("finish (or undo) the rollout, then audit again")
 
 
 # Parts of message templates (istio-version's data-plane skew).
@@ -213,10 +216,11 @@ class IstioVersion(ClusterCheck):
                     k: status.get(k) for k in ("observedGeneration", "replicas", "updatedReplicas", "readyReplicas")})
                 yield self.links.judged(cluster, dep, self.report(
                     self.REVISION_UNREAD, cluster.name,
-                    params={"revision": revision, "reason": f"{source} pins {version}, but {pending}"},
+                    params={"revision": revision, "reason": Phrase(N_("{source} pins {version}, but {pending}"),
+                                                                   source=source, version=str(version),
+                                                                   pending=pending)},
                     remediation=f"{mesh.kubectl_in(cluster.name, meta.get('namespace') or '')} rollout status "
-                                f"{mesh.object_ref('deployment', meta['name'])}  # finish (or undo) the rollout, "
-                                "then audit again", **common))
+                                f"{mesh.object_ref('deployment', meta['name'])}  # {ROLLOUT_COMMENT}", **common))
                 unread.add(revision)
                 continue
             by_revision[revision] = version

@@ -36,6 +36,16 @@ def seen_values_text(seen: dict[str, int]) -> str:
 # PROXY_CONFIG_XDS_AGENT values pilot-agent reads as true (env.Register(..., false, ...) parses a bool with
 # strconv.ParseBool: pkg/env/var.go @1.22.0..1.30.3); anything else is its default, false.
 _TRUE_SPELLINGS = tuple(sorted(mesh.GO_TRUE))
+# The advice of an istioctl-rendered gateway's remediation (AA1112): shell comments the catalog holds.
+ISTIOCTL_RENDERED = N_("rendered by istioctl from an IstioOperator and not injected: a restart does not add the "
+                       "setting.")
+SET_IN_ISTIOOPERATOR = N_("Set spec.meshConfig.defaultConfig.proxyMetadata.PROXY_CONFIG_XDS_AGENT: \"true\" in the "
+                          "IstioOperator you installed with, then re-apply it with the istioctl of the installed "
+                          "version:")
+OR_SET_ENV = N_("or set it on the workload directly (the next `istioctl install` must carry it too):")
+OPERATOR_RENDERED = N_("rendered by that in-cluster istio-operator from that IstioOperator and not injected: a restart "
+                       "does not add the setting. Set it in that IstioOperator; the operator then renders the gateway "
+                       "with it:")
 
 
 class PodsXdsAgent(ClusterCheck):
@@ -205,18 +215,15 @@ class PodsXdsAgent(ClusterCheck):
         operator render the gateway again), not by another `istioctl install`."""
         if installed_by != INSTALL_ISTIOCTL:
             return mesh.restart_command(cluster, kind, namespace, name)
+        # The advice as catalog comments (said in the report's language: render/localize.comments_said); the names on
+        # a line of their own (the finding names its subject, the command names the workload).
         if hold is not None:
-            return (f"# {kind} {mesh.sh_text(namespace)}/{mesh.sh_text(name)} is rendered by the in-cluster "
-                    f"istio-operator {mesh.sh_text(hold.operator)} from IstioOperator {mesh.sh_text(hold.subject)} "
-                    "and is not injected: a restart does not add the setting. Set it in that IstioOperator; the "
-                    "operator then renders the gateway with it:\n" + iop_patch_command(cluster, hold))
-        return (f"# {kind} {mesh.sh_text(namespace)}/{mesh.sh_text(name)} was rendered by istioctl from an "
-                "IstioOperator and is not injected: a restart does not add the setting.\n"
-                "# Set spec.meshConfig.defaultConfig.proxyMetadata.PROXY_CONFIG_XDS_AGENT: \"true\" in the "
-                "IstioOperator you installed with, then re-apply it with the istioctl of the installed version:\n"
+            return (f"# istio-operator {mesh.sh_text(hold.operator)}, IstioOperator {mesh.sh_text(hold.subject)}\n"
+                    f"# {OPERATOR_RENDERED}\n" + iop_patch_command(cluster, hold))
+        return (f"# {ISTIOCTL_RENDERED}\n# {SET_IN_ISTIOOPERATOR}\n"
                 f"istioctl --kubeconfig={mesh.kubeconfig_var(cluster)} install -f "
                 "\"${ISTIOOPERATOR_FILE:?the IstioOperator file you installed with}\"\n"
-                "# or set it on the workload directly (the next `istioctl install` must carry it too):\n"
+                f"# {OR_SET_ENV}\n"
                 f"{mesh.kubectl_in(cluster, namespace)} set env {mesh.object_ref(kind.lower(), name)} "
                 f"{mesh.XDS_AGENT_KEY}=true")
 

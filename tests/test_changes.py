@@ -69,8 +69,8 @@ def test_uninstall_back_out_is_backups_before_and_a_reinstall_after(uninstall):
         'istioctl --kubeconfig="${KUBECONFIG_CLUSTER_A:?}" uninstall --purge --dry-run',
         'istioctl --kubeconfig="${KUBECONFIG_CLUSTER_B:?}" uninstall --purge --dry-run']
     assert entry["undo_after_commands"] == [
-        'istioctl --kubeconfig="${KUBECONFIG_CLUSTER_A:?}" install -f <saved IstioOperator>',
-        'istioctl --kubeconfig="${KUBECONFIG_CLUSTER_B:?}" install -f <saved IstioOperator>']
+        'istioctl --kubeconfig="${KUBECONFIG_CLUSTER_A:?}" install -f "${SAVED_ISTIOOPERATOR:?}"',
+        'istioctl --kubeconfig="${KUBECONFIG_CLUSTER_B:?}" install -f "${SAVED_ISTIOOPERATOR:?}"']
     assert len(entry["irreversible"]) == 2 and entry["source"].startswith("domain.md")
 
 
@@ -89,7 +89,8 @@ def test_every_gate_has_a_plan_and_state_changes_only_move_forward():
     undocumented = [g for g, e in plan.items() if any("contact ASM support" in i for i in e["undo_after"])]
     assert undocumented == ["assessment", "setup", "finished"]
     assert plan["migrating"]["undo_after_commands"][0] == (
-        'kubectl --kubeconfig="${KUBECONFIG_CLUSTER_A:?}" -n <namespace> patch deployment <name> --type=json -p '
+        'kubectl --kubeconfig="${KUBECONFIG_CLUSTER_A:?}" -n "${NAMESPACE:?}" patch deployment "${DEPLOYMENT:?}" '
+        '--type=json -p '
         "'[{\"op\":\"remove\",\"path\":\"/spec/template/metadata/labels/sidecar.asm.aliyun.com~1inject\"}]'")
 
 

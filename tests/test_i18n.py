@@ -311,7 +311,7 @@ def test_lang_defaults_from_lc_all_then_lang(no_locale: pytest.MonkeyPatch, caps
         no_locale.setenv(name, value)
     code, summary, err = demo_md(capsys, tmp_path / "out")
     assert code == 1
-    assert ("**不要继续：**" in summary) is chinese
+    assert ("**不要继续**：" in summary) is chinese
     assert ("**Do not proceed:**" in summary) is not chinese
     assert ("退出码 1" in err) is chinese
 
@@ -323,7 +323,7 @@ def test_lang_flag_wins_over_the_locale(no_locale: pytest.MonkeyPatch, capsys: p
     assert code == 1 and "**Do not proceed:**" in summary
     no_locale.setenv("LANG", "C")
     code, summary, _ = demo_md(capsys, tmp_path / "zh", "--lang", "zh_CN")
-    assert code == 1 and "**不要继续：**" in summary
+    assert code == 1 and "**不要继续**：" in summary
 
 
 @pytest.mark.parametrize("command", ["demo", "run"])

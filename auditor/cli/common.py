@@ -14,7 +14,7 @@ from rich.cells import cell_len
 from rich.console import Console
 from rich.markup import escape as _markup_escape
 
-from auditor import i18n
+from auditor import i18n, mesh
 from auditor.config import Config
 from auditor.engine import AuditResult
 from auditor.errors import UsageError
@@ -125,21 +125,26 @@ class Progress:
     Fleet clusters are read in threads: each plain line is written whole under a lock (one write call),
     so two clusters' lines never interleave."""
 
-    def __init__(self, quiet: bool) -> None:
+    def __init__(self, quiet: bool, lang: str = i18n.DEFAULT_LANG) -> None:
         self.quiet = quiet
+        self.lang = lang  # the audit runs in English (findings.json); its progress lines are said in the reader's
         self.tty = sys.stderr.isatty()
         self._status = None
         self._lock = threading.Lock()
 
     def __enter__(self) -> Progress:
         if not self.quiet and self.tty:
-            self._status = err.status("collecting...")
+            with i18n.language(self.lang):
+                self._status = err.status(_("collecting..."))
             self._status.__enter__()
         return self
 
     def __call__(self, message: str) -> None:
         if self.quiet:
             return
+        if isinstance(message, i18n.Phrase):
+            with i18n.language(self.lang):
+                message = say(message)
         with self._lock:
             if self._status is not None:
                 self._status.update(escape(message))
@@ -244,43 +249,10 @@ def next_lines(remediation: str) -> list[str]:
     """The `next:` lines of a remediation, escaped: one per line of the shell text (a comment and its command, a command
     and its fallback), a line's newline shown as an escape only where it is inside quotes (a name's: sh() quotes
     names) or where the quotes do not close."""
-    lines = command_lines(remediation) or [remediation]
+    lines = mesh.command_lines(remediation) or [remediation]
     template = _("next: {remediation}")
     indent = " " * cell_len(template.split("{remediation}")[0])  # under the first line's command (CJK: 2 cells)
     return [template.format(remediation=escape(lines[0])), *(indent + escape(line) for line in lines[1:])]
-
-
-def command_lines(text: str) -> list[str] | None:
-    """`text` split at the newlines of the shell text itself: outside single and double quotes and not escaped by a
-    backslash (a newline in a comment ends it). None when a quote does not close: then nothing tells which newlines
-    are the text's own."""
-    lines: list[str] = []
-    start, quote, index, size = 0, "", 0, len(text)
-    while index < size:
-        char = text[index]
-        if quote == "'":
-            quote = "" if char == "'" else quote
-        elif quote == '"':
-            if char == "\\":
-                index += 1
-            elif char == '"':
-                quote = ""
-        elif char == "\\":
-            index += 1
-        elif char in "'\"":
-            quote = char
-        elif char == "#" and (index == start or text[index - 1] in " \t"):
-            end = text.find("\n", index)  # a comment: quotes in it mean nothing
-            index = size if end < 0 else end
-            continue
-        elif char == "\n":
-            lines.append(text[start:index])
-            start = index + 1
-        index += 1
-    if quote:
-        return None
-    lines.append(text[start:])
-    return lines
 
 
 def _blocker_table(title: str, rows: pd.DataFrame) -> Table | None:

@@ -98,7 +98,7 @@ def demo(
             err.print(_("demo snapshot: {path} (a copy: asm-audit demo --export-snapshot DIR)").format(
                 path=escape(str(snapshot))))
     sources = open_snapshot(snapshot)
-    with Progress(quiet) as progress:
+    with Progress(quiet, language) as progress:
         result = api.run_audit(phase=phase, config=cfg, sources=sources, progress=progress, strict=strict,
                                allow_unknown=allow_unknown, baseline=previous)
     result.options["paper"] = paper  # read by the PDF renderer

@@ -40,4 +40,6 @@ def explain(code: Annotated[str, typer.Argument(help="A finding code, e.g. AA121
         lines.append(f"fix:     {fix}")
         gates = ", ".join(g.value for g in check.gates)
         lines.append(f"gates:   {gates}")
+    elif outcome.fix:  # an engine outcome with a next step of its own (the gate selection's)
+        lines.append("fix:     " + FIX_SLOT.sub(r"<\1>", outcome.fix))
     sys.stdout.write("\n".join(lines) + "\n")

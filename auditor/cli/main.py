@@ -41,15 +41,33 @@ def _help_padding() -> None:
     rich_utils.STYLE_OPTIONS_TABLE_PADDING = (0, 1, 0, 0)
 
 
+def _value_names(command: Any, ctx: Any) -> None:
+    """What --help says each option takes. Typer shows the Python type of every option without a metavar: `--strict
+    <bool>`, `--allow-unknown <bool>`, `--help <bool>`, which reads as a value to give (a flag takes none: `--strict
+    true` is refused), and `--cluster <list[str]>` for a repeatable option (one value each time). A flag gets no
+    value name (as --prometheus-insecure-skip-verify already had), a repeatable option its element's."""
+    for param in command.get_params(ctx):
+        if getattr(param, "metavar", "") is not None or getattr(param, "param_type_name", "") != "option":
+            continue
+        if getattr(param, "is_flag", False):
+            param.metavar = ""
+            continue
+        shown = param.display_type_rich(ctx) if hasattr(param, "display_type_rich") else None
+        if isinstance(shown, str) and shown.startswith("<list[") and shown.endswith("]>"):
+            param.metavar = "<" + shown[len("<list["):-len("]>")] + ">"
+
+
 class _Group(TyperGroup):
     def format_help(self, ctx: Any, formatter: Any) -> None:
         _help_padding()
+        _value_names(self, ctx)
         return super().format_help(ctx, formatter)
 
 
 class _Command(TyperCommand):
     def format_help(self, ctx: Any, formatter: Any) -> None:
         _help_padding()
+        _value_names(self, ctx)
         return super().format_help(ctx, formatter)
 
 

@@ -257,7 +257,7 @@ def run(
                         notify_on=notify_on, notify_secret_file=notify_secret_file, quiet=quiet)
     try:
         tracking.check()
-        with Progress(quiet) as progress:
+        with Progress(quiet, language) as progress:
             result = api.run_audit(target, phase, cfg, allow_unknown=allow_unknown, strict=strict,
                                    progress=progress, baseline=previous, fail_on_new=fail_on_new)
         result.options["paper"] = paper  # read by the PDF renderer

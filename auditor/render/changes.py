@@ -52,7 +52,10 @@ class GateChange:
 
 
 _STATE_CHECK = "{asm_kubectl} get asmmigratefromistio default -o yaml"
-_UNLABEL = ("{kubectl} -n <namespace> patch deployment <name> --type=json -p "
+# What the reader fills in is a variable that stops the command while unset (as the kubeconfigs'): a `<namespace>`
+# placeholder pasted into a shell is a redirection (`-n <namespace> patch` reads a file "namespace" and writes one
+# named "patch"; `-f <saved IstioOperator>` is a syntax error).
+_UNLABEL = ("{kubectl} -n \"${NAMESPACE:?}\" patch deployment \"${DEPLOYMENT:?}\" --type=json -p "
             "'[{\"op\":\"remove\",\"path\":\"/spec/template/metadata/labels/sidecar.asm.aliyun.com~1inject\"}]'")
 
 CHANGES: dict[str, GateChange] = {c.gate: c for c in (
@@ -103,7 +106,8 @@ CHANGES: dict[str, GateChange] = {c.gate: c for c in (
                     "Traffic goes back to Istio's gateways by setting the weights back (the seed's 99:1 "
                     "VirtualService example, reversed).",
                     "{forward_only}."),
-        undo_after_commands=(_UNLABEL, "{kubectl} -n <namespace> edit virtualservice <name>  # weights back"),
+        undo_after_commands=(_UNLABEL, "{kubectl} -n \"${NAMESPACE:?}\" edit virtualservice \"${VIRTUALSERVICE:?}\""
+                                       "  # weights back"),
         irreversible=("The state change to Migrating.",),
         source=SEED),
     GateChange(
@@ -124,7 +128,7 @@ CHANGES: dict[str, GateChange] = {c.gate: c for c in (
         undo_after=("The purge cannot be undone: Istio can only be installed again, with the same revision and "
                     "values and the istioctl of that version; the deleted objects come back only from the backup "
                     "(create them again after removing metadata.uid, resourceVersion and creationTimestamp).",),
-        undo_after_commands=("istioctl --kubeconfig={kubeconfig} install -f <saved IstioOperator>",),
+        undo_after_commands=("istioctl --kubeconfig={kubeconfig} install -f \"${SAVED_ISTIOOPERATOR:?}\"",),
         irreversible=("Deleting an Istio CRD deletes every stored object of its kind: only the backup restores "
                       "them.",
                       "The purge itself: istioctl has no undo."),

@@ -109,6 +109,114 @@ def looks_like_command(text: str) -> bool:
     return first.startswith(_COMMAND_WORDS) or first.startswith(("${", '"${'))
 
 
+# A runnable `helm ... uninstall RELEASE -n NS` line (mesh.helm_uninstall), and the same commented out.
+_HELM_UNINSTALL = re.compile(r"^helm\s.*\suninstall\s")
+_COMMENTED_HELM_UNINSTALL = re.compile(r"^#\s*helm\s.*\suninstall\s")
+
+
+def _bare_command(line: str) -> str:
+    """A command line without the comment after it (the key two lines of one command share)."""
+    return line.strip().split("  # ", 1)[0].rstrip()
+
+
+_PLAIN_COMMANDS = ("kubectl ", "istioctl ", "helm ", "aliyun ", "asm-audit ", "curl ", "export ")
+_GOES_ON = ("\\", "|", "&&", "||", "{", "(")
+
+
+def _flat(lines: list[str]) -> bool:
+    """Every line a comment, or a command of its own: no loop, block or line going on to the next, whose lines
+    cannot be taken out one by one."""
+    for line in lines:
+        bare = line.strip()
+        if bare and not bare.startswith("#") and (not bare.startswith(_PLAIN_COMMANDS)
+                                                  or _bare_command(bare).endswith(_GOES_ON)):
+            return False
+    return True
+
+
+def uninstall_ranks(frame: pd.DataFrame) -> dict[str, int]:
+    """The `helm uninstall` line of each of Istio's Helm releases -> its place in purge-preview's order (AA2521's
+    releases, or a finding's uninstall_order evidence: both helmreleases.uninstall_order), per cluster."""
+    if frame.empty or "evidence" not in frame:
+        return {}
+    holding = frame[_str(frame["remediation"]).str.contains("uninstall", regex=False)]
+    ranks: dict[str, int] = {}
+    for cluster, evidence in zip(holding["cluster"].astype(str), holding["evidence"], strict=True):
+        if not isinstance(evidence, dict):
+            continue
+        order = evidence.get("uninstall_order")
+        if not isinstance(order, list):
+            releases = evidence.get("releases")
+            order = list(releases) if isinstance(releases, dict) else []
+        for place, key in enumerate(order):
+            namespace, _, release = str(key).partition("/")
+            if release:
+                ranks.setdefault(mesh.helm_uninstall(cluster, release, namespace), place)
+    return ranks
+
+
+def commands_once(items: list[tuple[str, list[str]]], ranks: dict[str, int]) -> list[str]:
+    """The command remediations of a block to copy and run top to bottom (Next steps, summary.md): each command once.
+
+    `items`: each distinct remediation with the subjects of the findings that carry it, in the block's order. Several
+    findings of one Helm release each name its `helm uninstall` (istiod's Deployment and its webhooks, AA2210 /
+    AA2212; the base chart's release after the others, commented out, for whoever runs one finding's command alone):
+    run as written, a second `helm uninstall` of a release fails ("not found"). Here every release's `helm uninstall`
+    is one line, all of them together where the first was, in purge-preview's order (`ranks`: uninstall_ranks), each
+    under a comment naming the subjects it removes; the commented-out lines of the releases before it go (they are
+    the lines above it now). Any other command line already given above is not repeated. Advice (not a command), a
+    script (a loop, a block, a line going on: _flat) and text whose quotes do not close pass as they are. The findings
+    themselves keep their own command."""
+    out: list[str | None] = []
+    helm: dict[str, tuple[str, list[str]]] = {}  # the bare command -> (its first line, the subjects it removes)
+    helm_at: int | None = None
+    seen: set[str] = set()
+    for text, subjects in items:
+        lines = mesh.command_lines(text) if looks_like_command(text) else None
+        if lines is None or not _flat(lines):
+            out.append(text)
+            continue
+        kept: list[str] = []
+        changed = False
+        mine: set[str] = set()
+        for index, line in enumerate(lines):
+            bare = line.strip()
+            after = lines[index + 1].strip() if index + 1 < len(lines) else ""
+            if _HELM_UNINSTALL.match(bare):
+                entry = helm.setdefault(_bare_command(bare), (bare, []))
+                entry[1].extend(s for s in subjects if s not in entry[1])
+                changed = True
+            elif _COMMENTED_HELM_UNINSTALL.match(bare) or (
+                    bare.startswith("#") and _COMMENTED_HELM_UNINSTALL.match(after)):
+                changed = True  # the releases that come off before it (and the comment saying so): in the group
+            elif bare and not bare.startswith("#") and bare in seen:
+                changed = True  # a command given above
+            else:
+                if bare and not bare.startswith("#"):
+                    mine.add(bare)
+                kept.append(line)
+        seen |= mine
+        if helm and helm_at is None:
+            helm_at = len(out)
+            out.append(None)
+        if not changed:
+            out.append(text)
+        elif any(line.strip() and not line.strip().startswith("#") for line in kept):
+            out.append("\n".join(kept))
+    if helm_at is not None:
+        first_seen = {key: place for place, key in enumerate(helm)}
+        group = []
+        for key in sorted(helm, key=lambda k: (0, ranks[k]) if k in ranks else (1, first_seen[k])):
+            line, subjects = helm[key]
+            if subjects:
+                named = ", ".join(subjects[:5]) + (_("; and {n} more").format(n=len(subjects) - 5)
+                                                   if len(subjects) > 5 else "")
+                group.append(f"# {mesh.one_line(named)}")
+            group.append(line)
+        out[helm_at] = "\n".join(group)
+    return [text for text in out if text]
+
+
 def subject_of(kind: Any, namespace: Any, name: Any) -> str:
     """'Deployment shop/cart' (or whatever part is known)."""
     kind, namespace, name = clean(kind), clean(namespace), clean(name)
@@ -545,12 +653,28 @@ def risk_section(frame: pd.DataFrame, limits: Limits) -> dict[str, Any]:
 def _audit_command(result: AuditResult, gate: str) -> str:
     data_planes = [c["name"] for c in result.clusters if c.get("role") == "data-plane"]
     parts = [f"asm-audit run --phase {gate}"]
+    # What the reader fills in is a variable that stops the command while unset, like the kubeconfigs': a `<new
+    # snapshot>` placeholder pasted into a shell is a redirection (bash: syntax error near unexpected token).
     if result.options.get("origin") == "snapshot":
-        parts.append("--snapshot <new snapshot>")
+        parts.append('--snapshot "${NEW_SNAPSHOT:?}"')
     else:
         parts += [f"--cluster {mesh.sh(n)}={mesh.kubeconfig_var(n)}" for n in data_planes[:6]]  # names: untrusted
-    parts.append("--out <report dir>")
+    parts.append('--out "${REPORT_DIR:?}"')
     return " ".join(parts)
+
+
+def remediation_items(rows: pd.DataFrame, cut: bool = True) -> list[tuple[str, list[str]]]:
+    """Each distinct remediation of `rows` (`cut`: to 2,000 characters), in their order, with the subjects of the rows
+    that carry it (commands_once names them)."""
+    subjects: dict[str, list[str]] = {}
+    for text, kind, namespace, name in zip(rows["remediation"].astype(str), rows["kind"], rows["namespace"],
+                                           rows["name"], strict=True):
+        if text.strip():
+            named = subjects.setdefault(clean(text, 2000) if cut else text, [])
+            subject = subject_of(kind, namespace, name)
+            if subject and subject not in named:
+                named.append(subject)
+    return list(subjects.items())
 
 
 def runbook(result: AuditResult, block: pd.DataFrame, unknown: pd.DataFrame, limits: Limits) -> list[dict]:
@@ -571,16 +695,18 @@ def runbook(result: AuditResult, block: pd.DataFrame, unknown: pd.DataFrame, lim
         + ["export ASM_KUBECONFIG=/path/to/kubeconfig  # " + _("the ASM control plane")],
         "more": max(0, len(names) - 6)})
     if not block.empty:
-        distinct = [clean(c, 2000) for c in dict.fromkeys(block["remediation"].astype(str)) if c.strip()]
+        items = remediation_items(block)
         commands, advice = [], []
-        for c in distinct:
+        for c, _subjects in items:
             if looks_like_command(c):
-                commands.append(c)
                 continue
             # Advice then its commands (AA1213 "...; check with:" and the command that checks): the commands under
             # their advice, where the sentence that ends in a colon leads to them.
             said, run = split_remediation(c)
             advice.append({"text": said or c, "commands": run})
+        # Each command once, a Helm release's uninstall in purge-preview's order (commands_once).
+        commands = commands_once([(c, s) for c, s in items if looks_like_command(c)],
+                                 uninstall_ranks(result.findings))
         steps.append({
             "title": _("Fix the {n} blocking finding(s)").format(n=f"{len(block):,}"),
             "text": _("Run the remediation of each blocker (one per workload or object). "

@@ -94,6 +94,17 @@ def wbr(context: Any, value: Any) -> Markup:
     return Markup(NAME_BREAKS.sub(lambda m: m.group(1) + mark, str(escape(value))))
 
 
+# A `...` span of a title or advice (a command named in prose: "What `istioctl uninstall --purge` will delete"):
+# Markdown's code span, shown as code in HTML and PDF rather than as backticks. One line, no backtick inside.
+TICKED = re.compile(r"`([^`\n]+)`")
+
+
+def ticks(value: Any) -> Markup:
+    """`value` escaped, each `...` span in it as <code class="tick"> (the backticks dropped; kept on one line by the
+    style sheet, where a command block's own <code> wraps)."""
+    return Markup(TICKED.sub(lambda m: f'<code class="tick">{m.group(1)}</code>', str(escape(value))))
+
+
 @cache
 def environment(lang: str = i18n.DEFAULT_LANG) -> SandboxedEnvironment:
     """The templates in `lang`: jinja2.ext.i18n with that language's catalog (`_`, `ngettext` in templates)."""
@@ -104,6 +115,7 @@ def environment(lang: str = i18n.DEFAULT_LANG) -> SandboxedEnvironment:
     env.install_gettext_translations(i18n.translations(lang), newstyle=True)  # type: ignore[attr-defined]
     env.filters["num"] = num
     env.filters["wbr"] = wbr
+    env.filters["ticks"] = ticks
     env.globals["plural"] = plural
     env.globals["status_rank"] = STATUS_RANK  # the one status order (auditor/model.py), for sortable columns
     return env

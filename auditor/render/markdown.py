@@ -26,9 +26,12 @@ from auditor.render.context import (
     accepted_from_baseline,
     blocking_mask,
     clean,
+    commands_once,
     looks_like_command,
+    remediation_items,
     split_remediation,
     subject_of,
+    uninstall_ranks,
 )
 from auditor.render.counts import blocker_counts, per_gate_text
 from auditor.render.localize import localized
@@ -146,8 +149,9 @@ def document(result: AuditResult) -> str:
             lines += [_("\u2026 and {n} more in `findings.csv` / `report.html`.").format(n=f"{len(block) - TOP:,}"), ""]
         # Advice that is not a command becomes a comment, so the block stays pasteable into a shell; the command
         # lines that follow advice (context.split_remediation) stay commands.
+        # Each command once, a Helm release's uninstall in purge-preview's order (context.commands_once).
         commands = [c if looks_like_command(c) else _commented(c)
-                    for c in dict.fromkeys(shown["remediation"].astype(str)) if c.strip()]
+                    for c in commands_once(remediation_items(shown, cut=False), uninstall_ranks(result.findings))]
         if commands:
             summary = _("Commands for these blockers")  # not inside an f-string: the extractor reads calls only
             lines += [f"<details><summary>{summary}</summary>", "", code_block(commands), "", "</details>", ""]

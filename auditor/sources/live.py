@@ -42,6 +42,7 @@ from auditor.sources.base import LIST_RESTARTED, ClusterSource, ListRestarted
 from auditor.sources.shapes import object_problem
 
 PAGE_SIZE = int(os.environ.get("ASM_AUDIT_PAGE_SIZE", "500"))
+DEFAULT_KUBECONFIG = "~/.kube/config"  # kubectl's, when KUBECONFIG is unset or empty
 # Retries of 429/5xx/dropped connections: at most MAX_ATTEMPTS tries, waits of BASE_DELAY_S doubling
 # (or the server's Retry-After, capped), so one request never costs more than ~MAX_ATTEMPTS * cap.
 MAX_ATTEMPTS = 4
@@ -264,11 +265,15 @@ class LiveCluster(ClusterSource):
             if path and not Path(os.path.expanduser(path)).is_file():
                 raise UsageError(f"cluster {self.name}: kubeconfig {path} not found")
             if not path:
-                default = os.environ.get("KUBECONFIG", "~/.kube/config")
-                first = default.split(os.pathsep)[0]
+                # An empty KUBECONFIG is kubectl's default (~/.kube/config), as an unset one is; the client would read
+                # it as no file at all ("( not found)" here, while ~/.kube/config was there).
+                named = os.environ.get("KUBECONFIG") or ""
+                first = (named or DEFAULT_KUBECONFIG).split(os.pathsep)[0]
                 if not Path(os.path.expanduser(first)).is_file():
-                    raise UsageError(f"cluster {self.name}: no kubeconfig ({default} not found); "
+                    raise UsageError(f"cluster {self.name}: no kubeconfig ({named or DEFAULT_KUBECONFIG} not found); "
                                      "pass --kubeconfig or --snapshot")
+                if not named:
+                    path = os.path.expanduser(DEFAULT_KUBECONFIG)
             self._check_kubeconfig(path)
             configuration = client.Configuration()
             try:
@@ -304,7 +309,7 @@ class LiveCluster(ClusterSource):
         The client's loader reports malformed files as bare TypeErrors or YAML dumps, and only logs a missing
         credential plugin; it loads the files again after this.
         """
-        files = [path] if path else [f for f in os.environ.get("KUBECONFIG", "~/.kube/config").split(os.pathsep)
+        files = [path] if path else [f for f in (os.environ.get("KUBECONFIG") or DEFAULT_KUBECONFIG).split(os.pathsep)
                                      if f and Path(os.path.expanduser(f)).is_file()]
         # Merged like kubectl: the first file that names an entry wins.
         entries: dict[str, dict[str, dict[str, Any]]] = {"contexts": {}, "clusters": {}, "users": {}}

@@ -249,7 +249,7 @@ def test_the_command_moving_a_workload_is_built_once_for_every_check_asking(monk
                """--type='merge' -p '{"spec":{"template":{"metadata":{"labels":{"sidecar.asm.aliyun.com/inject":"""
                """"true"}}}}}'""")
     assert [f.remediation for f in left] == [command]
-    assert [f.remediation.endswith(" Then move it: " + command) for f in risky] == [True]
+    assert [f.remediation.endswith("\nThen move it:\n" + command) for f in risky] == [True]
     assert refs == [("deployment", "once-moved")]  # one per check before
 
 
@@ -296,7 +296,7 @@ def test_workloads_showing_the_same_facts_are_scored_once(monkeypatch: pytest.Mo
         ("solo", f"restart risk 4 (medium risk (score 2-4)): +2 {single}; +1 {no_prestop}; +1 {no_pdb}",
          [f"+2 {single}", f"+1 {no_prestop}", f"+1 {no_pdb}"])]
     assert findings[0].remediation == (
-        "Add a preStop hook (e.g. sleep 5) to the app container. Add a PodDisruptionBudget. Then move it: "
+        "Add a preStop hook (e.g. sleep 5) to the app container.\nAdd a PodDisruptionBudget.\nThen move it:\n"
         "kubectl --kubeconfig=\"${KUBECONFIG_C1:?}\" -n shop patch deployment/app-0 --type='merge' -p "
         "'{\"spec\":{\"template\":{\"metadata\":{\"labels\":{\"sidecar.asm.aliyun.com/inject\":\"true\"}}}}}'")
 
@@ -391,9 +391,9 @@ def test_the_findings_of_the_same_facts_share_what_the_risk_says(monkeypatch: py
                             "preStop hook in the app: it may exit before endpoints stop sending traffic; +1 no "
                             "PodDisruptionBudget: node drains during the move are not limited"}, 2)]
     assert len({id(f.params) for f in findings}) == 2
-    assert [f.remediation.split(" Then move it: ")[0] for f in findings] == [
-        *["Add a preStop hook (e.g. sleep 5) to the app container. Add a PodDisruptionBudget."] * 4,
-        "Scale to 2 or more replicas for the move. Add a preStop hook (e.g. sleep 5) to the app container. "
+    assert [f.remediation.split("\nThen move it:\n")[0] for f in findings] == [
+        *["Add a preStop hook (e.g. sleep 5) to the app container.\nAdd a PodDisruptionBudget."] * 4,
+        "Scale to 2 or more replicas for the move.\nAdd a preStop hook (e.g. sleep 5) to the app container.\n"
         "Add a PodDisruptionBudget."]
 
 

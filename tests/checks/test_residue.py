@@ -236,7 +236,7 @@ def test_residue_warns_about_inert_leftovers(audit):
     assert {name: r["code"] for name, r in warned.items()} == {
         "destinationrules.networking.istio.io": "AA2320", "istiooperators.install.istio.io": "AA2320",
         "istiod-clusterrole-istio-system": "AA2325", "": "AA2328"}
-    assert "deletes every Destinationrule in this cluster" in warned["destinationrules.networking.istio.io"][
+    assert "deletes every object of this kind in this cluster" in warned["destinationrules.networking.istio.io"][
         "remediation"]
     assert "FAIL" not in a.statuses(RES)
 

@@ -50,7 +50,8 @@ def test_risky_workload_warns_with_reasons_and_waves_order_lowest_first(audit):
     for reason in ("terminationGracePeriodSeconds 5s is not above terminationDrainDuration 5s",
                    "single replica", "no preStop", "no PodDisruptionBudget", "long-lived connections"):
         assert reason in reasons
-    assert "Set terminationGracePeriodSeconds above 5s." in ledger["remediation"]
+    assert "Set terminationGracePeriodSeconds above the proxy's terminationDrainDuration" in ledger["remediation"]
+    assert "terminationDrainDuration 5s" in ledger["message"]  # the reason gives the numbers
     assert "patch deployment/ledger" in ledger["remediation"]
     search = rows["search"]  # 2 replicas, but no preStop and no PDB
     assert (search["status"], search["code"], search["severity"], search["evidence"]["score"]) == (
@@ -181,7 +182,7 @@ def test_job_held_running_by_its_sidecar_is_not_moving_by_itself(audit):
     assert lines[0] == "End each held pod's proxy:"
     assert lines[1:3] == [f'kubectl --kubeconfig="${{KUBECONFIG_C1:?}}" -n data exec pod/{pod} -c istio-proxy -- '
                           "pilot-agent request POST quitquitquit" for pod in ("report-7x2k", "report-9q4m")]
-    assert lines[3].startswith("Then move it: ")
+    assert lines[3] == "# Then move it:" and len(lines) == 5
     assert "fresh" not in rows and "native" not in rows
     assert "data/Job/fresh (0)" in rows[""]["evidence"]["waves"][0]["list"]
 
