@@ -490,13 +490,13 @@ def live_replicasets(replicasets: list[tuple[dict[str, Any], dict[str, Any]]]
                       ) -> list[tuple[dict[str, Any], dict[str, Any]]]:
     """The ReplicaSets of one owner whose templates make its pods: those with replicas (a canary and its stable one),
     else the newest (an owner scaled to zero starts from it). Old ones kept for rollback say nothing of what runs."""
-    live = [(obj, t) for obj, t in replicasets if _replicas(obj) > 0]
+    live = [(obj, t) for obj, t in replicasets if replica_count(obj) > 0]
     if live:
         return live
     return [max(replicasets, key=lambda rs: str((rs[0].get("metadata") or {}).get("creationTimestamp") or ""))]
 
 
-def _replicas(obj: dict[str, Any]) -> int:
+def replica_count(obj: dict[str, Any]) -> int:
     value = (obj.get("status") or {}).get("replicas")
     return value if isinstance(value, int) and not isinstance(value, bool) else 0
 

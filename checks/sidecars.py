@@ -296,6 +296,8 @@ class IstioSidecarsRemaining(ClusterCheck):
                                         "asks_for_injection": w.asks, "istio_injectors": w.istio,
                                         "asm_injectors": w.asm, "unproven_injectors": w.unproven,
                                         "labelled_for_asm": w.asm_labelled}
+            if w.template_of:  # an owner not read (an Argo Rollout, a KEDA ScaledJob): judged by what it owns
+                evidence["template_of"] = w.template_of
             command = mesh.asm_inject_command(cluster.name, w.kind, w.namespace, w.name)
             if w.istio and not (w.asm and w.asm_labelled):
                 after = AFTER_ASM if w.asm else AFTER_NONE

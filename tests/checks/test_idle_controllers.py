@@ -1,0 +1,176 @@
+"""istio-sidecars-remaining and the workloads of controllers the auditor does not read, when they run no pod (red19a).
+
+auditor/idle.py judges the workloads that run no pod by their own templates (Deployments, StatefulSets, DaemonSets,
+CronJobs, ReplicationControllers, CloneSets). Argo Rollouts and KEDA's ScaledJob are kinds the auditor does not read:
+their pods are judged through the ReplicaSets and Jobs they own, whose templates inventory.slim keeps (podwire
+TEMPLATE_OWNER_KINDS). A Rollout scaled to zero (by hand, or by a KEDA ScaledObject whose scaleTargetRef names it) and
+a ScaledJob between runs show no pod, so on main the check counted nothing of them and passed (AA1201: GO at the
+uninstall gate, and at the finished gate), while their next pods get Istio's sidecar from Istio's injector (then none
+once the purge deletes it).
+
+Shapes:
+- A Rollout's ReplicaSet as Argo Rollouts makes it (argoproj/argo-rollouts@v1.9.1:rollout/sync.go
+  createDesiredReplicaSet: name <rollout>-<pod-template-hash>, NewControllerRef to the Rollout (argoproj.io/v1alpha1),
+  label rollouts-pod-template-hash on itself and its template (pkg/apis/rollouts/v1alpha1/types.go
+  DefaultRolloutUniqueLabelKey), the template copied from the Rollout's spec.template (or, with spec.workloadRef, the
+  referenced Deployment's: rollout/templateref.go); annotation rollout.argoproj.io/revision). Scaled to zero, every
+  ReplicaSet stays with replicas 0 (revisionHistoryLimit keeps the old ones).
+- A ScaledJob's Jobs as KEDA makes them (kedacore/keda@v2.20.2:pkg/scaling/executor/scale_jobs.go generateJobs:
+  GenerateName <scaledjob>-, labels app.kubernetes.io/managed-by: keda-operator and scaledjob.keda.sh/name, annotation
+  scaledjob.keda.sh/generation, spec copied from spec.jobTargetRef with the template label scaledjob.keda.sh/name,
+  SetControllerReference to the ScaledJob (keda.sh/v1alpha1)); finished ones are kept up to successfulJobsHistoryLimit
+  (default 100, defaultSuccessfulJobsHistoryLimit).
+- The injector webhooks, namespaces and control plane: tests/checks/test_idle_workloads.py (istio-discovery
+  mutatingwebhook.yaml @1.24.6; ASM's injector as the demo models it).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from auditor import mesh
+from tests import factory as f
+from tests.checks.test_idle_workloads import CHECK, base, codes
+
+LATER = "2026-11-12T08:00:00Z"
+
+
+def _template(app: str, extra: dict[str, str] | None = None) -> dict[str, Any]:
+    return {"metadata": {"labels": {"app": app, **(extra or {})}},
+            "spec": {"containers": [{"name": "app", "image": f"registry.example.com/shop/{app}:2.0"}]}}
+
+
+def rollout_replicaset(rollout: str, template_hash: str, revision: int, replicas: int, *, namespace: str = "shop",
+                       labels: dict[str, str] | None = None, created: str = f.T0) -> dict[str, Any]:
+    """argo-rollouts@v1.9.1 rollout/sync.go createDesiredReplicaSet's ReplicaSet (see the module's docstring)."""
+    hashed = {"rollouts-pod-template-hash": template_hash}
+    return {"apiVersion": "apps/v1", "kind": "ReplicaSet",
+            "metadata": f.meta(f"{rollout}-{template_hash}", namespace, {"app": rollout, **hashed},
+                               {"rollout.argoproj.io/revision": str(revision)}, created, ownerReferences=[
+                                   {"apiVersion": "argoproj.io/v1alpha1", "kind": "Rollout", "name": rollout,
+                                    "uid": f._uid(namespace, rollout), "controller": True,
+                                    "blockOwnerDeletion": True}]),
+            "spec": {"replicas": replicas, "selector": {"matchLabels": {"app": rollout, **hashed}},
+                     "template": _template(rollout, {**hashed, **(labels or {})})},
+            "status": {"replicas": replicas, "readyReplicas": replicas, "availableReplicas": replicas,
+                       "observedGeneration": 1}}
+
+
+def rollout_pods(rs: dict[str, Any], count: int, proxy: str = "asm") -> list[dict[str, Any]]:
+    name = rs["metadata"]["name"]
+    labels = rs["spec"]["template"]["metadata"]["labels"]
+    return [f.pod(f"{name}-{i}", rs["metadata"]["namespace"], proxy=proxy, owner=("ReplicaSet", name),
+                  labels=dict(labels)) for i in range(count)]
+
+
+def scaledjob_job(scaled_job: str, suffix: str, *, namespace: str = "batch", labels: dict[str, str] | None = None,
+                  created: str = f.T0, done: bool = True) -> dict[str, Any]:
+    """keda@v2.20.2 scale_jobs.go generateJobs' Job (see the module's docstring), finished or running."""
+    meta_labels = {"app.kubernetes.io/name": scaled_job, "app.kubernetes.io/version": "2.20.2",
+                   "app.kubernetes.io/part-of": scaled_job, "app.kubernetes.io/managed-by": "keda-operator",
+                   "scaledjob.keda.sh/name": scaled_job}
+    template = _template(scaled_job, {"scaledjob.keda.sh/name": scaled_job, **(labels or {})})
+    template["spec"]["restartPolicy"] = "OnFailure"
+    status: dict[str, Any] = {"startTime": created}
+    if done:
+        status.update({"succeeded": 1, "completionTime": created,
+                       "conditions": [{"type": "Complete", "status": "True"}]})
+    else:
+        status["active"] = 1
+    return {"apiVersion": "batch/v1", "kind": "Job",
+            "metadata": f.meta(f"{scaled_job}-{suffix}", namespace, meta_labels,
+                               {"scaledjob.keda.sh/generation": "1"}, created, ownerReferences=[
+                                   {"apiVersion": "keda.sh/v1alpha1", "kind": "ScaledJob", "name": scaled_job,
+                                    "uid": f._uid(namespace, scaled_job), "controller": True,
+                                    "blockOwnerDeletion": True}]),
+            "spec": {"backoffLimit": 6, "completions": 1, "parallelism": 1, "template": template},
+            "status": status}
+
+
+# ------------------------------------------------------------------ Argo Rollouts scaled to zero
+def test_a_rollout_scaled_to_zero_that_istio_still_injects_fails(audit):
+    """main: AA1201 PASS (GO at the uninstall gate): the Rollout's ReplicaSets run no pod, and only Deployments,
+    StatefulSets... were looked at for idle templates."""
+    objs = [rollout_replicaset("checkout", "6b9f7d8c5", 1, 0),
+            rollout_replicaset("checkout", "7c4d5e6f8", 2, 0, created=LATER)]
+    run = audit({"c1": [*base(), *objs]}, "uninstall")
+    assert codes(run)[("Rollout", "checkout")] == ("FAIL", "AA1218")
+    row = run.by_name(CHECK)["checkout"]
+    assert row["namespace"] == "shop"
+    assert row["evidence"]["istio_injectors"] == ["istio-sidecar-injector (namespace.sidecar-injector.istio.io)"]
+    assert row["evidence"]["template_of"] == "ReplicaSet shop/checkout-7c4d5e6f8"  # the newest one
+    # The Rollout's own plugin restarts it, after the label in its template (or in its workloadRef's Deployment's).
+    assert "argo rollouts restart" in row["remediation"]
+    assert "AA1201" not in [r["code"] for r in run.rows(CHECK)]
+    assert run.result.verdict.value == "NO-GO"
+
+
+def test_after_the_purge_a_rollout_scaled_to_zero_gets_no_proxy(audit):
+    run = audit({"c1": [*base(istio=False), rollout_replicaset("checkout", "6b9f7d8c5", 1, 0)]}, "finished")
+    assert codes(run)[("Rollout", "checkout")] == ("FAIL", "AA1219")
+    assert "AA1201" not in [r["code"] for r in run.rows(CHECK)]
+
+
+def test_a_rollout_scaled_to_zero_labelled_for_asm_passes(audit):
+    """Its newest ReplicaSet's template carries ASM's label (the Rollout made one when its template changed, even at
+    zero replicas); an older one without the label, kept for rollback, says nothing of its next pods."""
+    objs = [rollout_replicaset("checkout", "6b9f7d8c5", 1, 0),
+            rollout_replicaset("checkout", "7c4d5e6f8", 2, 0, labels={mesh.ASM_INJECT_LABEL: "true"},
+                               created=LATER)]
+    for gate, istio in (("uninstall", True), ("finished", False)):
+        run = audit({"c1": [*base(istio=istio), *objs]}, gate)
+        assert [(r["status"], r["code"]) for r in run.rows(CHECK)] == [("PASS", "AA1201")], gate
+
+
+def test_a_running_rollout_is_judged_by_its_pods_only(audit):
+    old = rollout_replicaset("checkout", "6b9f7d8c5", 1, 0)
+    new = rollout_replicaset("checkout", "7c4d5e6f8", 2, 2, labels={mesh.ASM_INJECT_LABEL: "true"}, created=LATER)
+    run = audit({"c1": [*base(), old, new, *rollout_pods(new, 2)]}, "uninstall")
+    assert [(r["status"], r["code"]) for r in run.rows(CHECK)] == [("PASS", "AA1201")]
+
+
+def test_a_rollout_in_a_namespace_nothing_injects_passes(audit):
+    run = audit({"c1": [*base(), rollout_replicaset("checkout", "6b9f7d8c5", 1, 0, namespace="plain")]}, "uninstall")
+    assert [(r["status"], r["code"]) for r in run.rows(CHECK)] == [("PASS", "AA1201")]
+
+
+# ------------------------------------------------------------------ KEDA ScaledJob between runs
+def test_a_scaledjob_between_runs_that_istio_still_injects_fails(audit):
+    """main: AA1201 PASS. Its finished Jobs' pods are Succeeded (not active), and a finished Job makes no pod again,
+    but the ScaledJob makes new Jobs from the same template at its next trigger."""
+    jobs = [scaledjob_job("queue-worker", "x7b2k"), scaledjob_job("queue-worker", "p4m9q", created=LATER)]
+    pods = [f.pod("queue-worker-x7b2k-abcde", "batch", proxy="istio", owner=("Job", "queue-worker-x7b2k"),
+                  phase="Succeeded")]
+    run = audit({"c1": [*base(), *jobs, *pods]}, "uninstall")
+    assert codes(run)[("ScaledJob", "queue-worker")] == ("FAIL", "AA1218")
+    row = run.by_name(CHECK)["queue-worker"]
+    assert row["namespace"] == "batch"
+    assert row["evidence"]["template_of"] == "Job batch/queue-worker-p4m9q"
+    # The patch goes to the ScaledJob's spec.jobTargetRef.template (KEDA copies it into every Job it makes).
+    assert "patch scaledjobs.keda.sh/queue-worker" in row["remediation"]
+    assert '"jobTargetRef":{"template":{"metadata":{"labels":{"sidecar.asm.aliyun.com/inject":"true"}}}}' in \
+        row["remediation"]
+    assert run.result.verdict.value == "NO-GO"
+
+
+def test_after_the_purge_a_scaledjob_between_runs_gets_no_proxy(audit):
+    run = audit({"c1": [*base(istio=False), scaledjob_job("queue-worker", "x7b2k")]}, "finished")
+    assert codes(run)[("ScaledJob", "queue-worker")] == ("FAIL", "AA1219")
+
+
+def test_a_scaledjob_whose_newest_job_is_labelled_or_running_passes(audit):
+    labelled = [scaledjob_job("queue-worker", "x7b2k"),
+                scaledjob_job("queue-worker", "p4m9q", labels={mesh.ASM_INJECT_LABEL: "true"}, created=LATER)]
+    running = scaledjob_job("mailer", "r2d2x", done=False)
+    pods = [f.pod("mailer-r2d2x-abcde", "batch", proxy="asm", owner=("Job", "mailer-r2d2x"))]
+    run = audit({"c1": [*base(), *labelled, running, *pods]}, "uninstall")
+    assert [(r["status"], r["code"]) for r in run.rows(CHECK)] == [("PASS", "AA1201")]
+
+
+def test_a_job_of_an_owner_that_does_not_make_jobs_again_is_not_an_idle_workload(audit):
+    """Only the owners known to make Jobs again from one template (KEDA's ScaledJob) are judged as idle workloads: a
+    finished Job of anything else (a JobSet, a Helm hook's owner) makes no pod again."""
+    job = scaledjob_job("trainer", "a1b2c")
+    job["metadata"]["ownerReferences"][0].update({"apiVersion": "jobset.x-k8s.io/v1alpha2", "kind": "JobSet"})
+    run = audit({"c1": [*base(), job]}, "uninstall")
+    assert [(r["status"], r["code"]) for r in run.rows(CHECK)] == [("PASS", "AA1201")]
