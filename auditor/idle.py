@@ -36,7 +36,7 @@ from auditor.inventory import ACTIVE_PHASES, WORKLOAD_KEY, ClusterInventory, con
 # runs no pod has finished, or its pods were deleted: it makes none again); ReplicaSets are judged through their
 # Deployment.
 IDLE_KINDS: tuple[K.Kind, ...] = (K.DEPLOYMENT, K.STATEFULSET, K.DAEMONSET, K.CRONJOB, K.REPLICATIONCONTROLLER,
-                                  K.CLONESET)
+                                  K.CLONESET, *K.ADVANCED_KINDS)
 # Owners of kinds the auditor does not read whose ReplicaSets or Jobs hold the only template of their pods it sees
 # (inventory.slim keeps it: podwire.TEMPLATE_OWNER_KINDS). Any owner of ReplicaSets keeps making pods from the newest
 # one (an Argo Rollout scaled to zero: argoproj/argo-rollouts@v1.9.1 rollout/sync.go createDesiredReplicaSet copies its
@@ -247,7 +247,7 @@ def _why_idle(kind: K.Kind, obj: dict[str, Any]) -> str:
     spec = obj.get("spec") if isinstance(obj.get("spec"), dict) else {}
     if kind is K.CRONJOB:
         return SUSPENDED if spec.get("suspend") is True else BETWEEN_RUNS
-    if kind is K.DAEMONSET:
+    if kind is K.DAEMONSET or kind is K.ADVANCED_DAEMONSET:
         return NO_NODE
     if spec.get("replicas") == 0 and not isinstance(spec.get("replicas"), bool):
         return SCALED_TO_ZERO
@@ -324,7 +324,8 @@ def idle_workloads(cluster: ClusterInventory, active: Iterable[tuple[str, str, s
     # (kind, why it runs no pod, template, namespace, name, where the template was read when not from itself)
     candidates: list[tuple[str, str, dict[str, Any], str, str, str]] = []
     for kind in readable:
-        busy = running.get(kind.kind, set())
+        kind_name = K.workload_kind(kind)
+        busy = running.get(kind_name, set())
         for obj in cluster.objects(kind):
             meta = obj.get("metadata")
             if not isinstance(meta, dict):
@@ -337,7 +338,7 @@ def idle_workloads(cluster: ClusterInventory, active: Iterable[tuple[str, str, s
             template = istio.pod_template(kind, obj)
             if template is None or not _left_to_injector(template) or namespace in IGNORED_NAMESPACES:
                 continue
-            candidates.append((kind.kind, _why_idle(kind, obj), template, namespace, name, ""))
+            candidates.append((kind_name, _why_idle(kind, obj), template, namespace, name, ""))
     candidates.extend(_foreign_idle(cluster, running))
     unread = {kind.kind: cluster.unread_reason(kind) for kind in (K.NAMESPACE, K.MUTATING_WEBHOOK)
               if not cluster.available(kind)}
@@ -453,7 +454,7 @@ def active_workloads(pods: Any) -> list[tuple[str, str, str]]:
 # can: _asks); not read.
 _NS_ASKS, _NS_OPEN, _NS_UNREAD = 1, 2, 3
 # The kinds whose object holds the template a workload's pods are made from, by the pod frame's workload_kind.
-_POD_TEMPLATE_KINDS = {kind.kind: kind for kind in (*IDLE_KINDS, K.JOB, K.REPLICASET)}
+_POD_TEMPLATE_KINDS = {K.workload_kind(kind): kind for kind in (*IDLE_KINDS, K.JOB, K.REPLICASET)}
 # Why whether a workload's pods were asked for a proxy cannot be told (AA1237's reasons).
 BARE_POD = N_("a pod of no workload (its own labels and annotations, sidecar.istio.io/inject among them, are not kept "
               "by this audit)")

@@ -306,7 +306,7 @@ STATUS_ANNOTATION = "sidecar.istio.io/status"
 # (podwire.judged_through_owner): an Argo Rollout's ReplicaSets are judged as the Rollout, a KEDA ScaledJob's Jobs as
 # themselves.
 TEMPLATE_KINDS: tuple[K.Kind, ...] = (K.DEPLOYMENT, K.STATEFULSET, K.DAEMONSET, K.CRONJOB, K.JOB, K.REPLICASET,
-                                      K.REPLICATIONCONTROLLER, K.CLONESET)
+                                      K.REPLICATIONCONTROLLER, K.CLONESET, *K.ADVANCED_KINDS)
 
 
 def pod_template(kind: K.Kind, obj: dict[str, Any]) -> dict[str, Any] | None:
@@ -343,7 +343,7 @@ def _readable(cluster: ClusterInventory, kinds: Iterable[K.Kind]) -> tuple[list[
     missing: dict[str, str] = {}
     for kind in kinds:
         if not cluster.available(kind):
-            missing[kind.kind] = cluster.unread_reason(kind)
+            missing[K.workload_kind(kind)] = cluster.unread_reason(kind)
         else:
             readable.append(kind)
     return readable, missing
@@ -461,6 +461,7 @@ def _kind_injections(cluster: ClusterInventory, rules: mesh.ProxyRules, kind: K.
                      ) -> dict[InjectionKey, TemplateInjection]:
     templates, _ = workload_templates(cluster, (kind,))
     out: dict[InjectionKey, TemplateInjection] = {}
+    kind_name = K.workload_kind(kind)  # its pods' workload kind (an OpenKruise Advanced StatefulSet's with its group)
     # ReplicaSets of an owner that is not read (an Argo Rollout): their pods are the owner's workload (inventory
     # _resolve_owners), so they are judged as the owner, by the templates that make its pods.
     foreign: dict[InjectionKey, list[tuple[dict[str, Any], dict[str, Any]]]] = {}
@@ -475,7 +476,7 @@ def _kind_injections(cluster: ClusterInventory, rules: mesh.ProxyRules, kind: K.
         if found is not None:
             if owner:  # a Job of another owner (a KEDA ScaledJob): its pods are the Job's, its source the owner's
                 found = replace(found, template_of=f"{kind.kind} {namespace}/{name}, owned by {owner[0]} {owner[1]}")
-            out[(namespace, kind.kind, name)] = found
+            out[(namespace, kind_name, name)] = found
     for key, replicasets in foreign.items():
         for obj, template in live_replicasets(replicasets):
             found = template_injection(template, rules)

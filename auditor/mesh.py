@@ -835,13 +835,29 @@ _ROLLOUT_KINDS = {"Deployment": "deployment", "StatefulSet": "statefulset", "Dae
 # Owner kinds restarted by their own kubectl plugin: (plugin and its restart verb, resource prefix).
 # The Argo plugin takes a bare name: `--` ends its options, so a Rollout named `--all` stays a name.
 _PLUGIN_RESTARTS = {"Rollout": ("argo rollouts restart", "-- "), "CloneSet": ("kruise rollout restart", "cloneset/")}
-# A CloneSet updating in place (updateStrategy InPlaceIfPossible/InPlaceOnly) keeps its pods: no injection.
+# A CloneSet updating in place (updateStrategy InPlaceIfPossible/InPlaceOnly) keeps its pods: no injection. So do an
+# OpenKruise Advanced StatefulSet's (spec.updateStrategy.rollingUpdate.podUpdatePolicy) and Advanced DaemonSet's
+# (spec.updateStrategy.rollingUpdate.rollingUpdateType) in place (openkruise/kruise@v1.9.0 apis/apps/v1beta1/
+# statefulset_types.go, daemonset_types.go: InPlaceIfPossible).
 _IN_PLACE_NOTE = ("  # if its updateStrategy.type is InPlaceIfPossible or InPlaceOnly, the pods are updated in "
                   "place and keep their sidecar: delete them one by one instead")
+_IN_PLACE_NOTES = {
+    "CloneSet": _IN_PLACE_NOTE,
+    "StatefulSet.apps.kruise.io": "  # if its updateStrategy.rollingUpdate.podUpdatePolicy is InPlaceIfPossible or "
+                                  "InPlaceOnly, the pods are updated in place and keep their sidecar: delete them one "
+                                  "by one instead",
+    "DaemonSet.apps.kruise.io": "  # if its updateStrategy.rollingUpdate.rollingUpdateType is InPlaceIfPossible, the "
+                                "pods are updated in place and keep their sidecar: delete them one by one instead"}
+# OpenKruise's Advanced StatefulSet and DaemonSet (kinds.workload_kind): no restart verb of kubectl's or of the kruise
+# plugin's (openkruise/kruise-tools@v1.2.2 pkg/internal/polymorphichelpers/objectrestarter.go restarts CloneSets only):
+# their pods are deleted one at a time, selected by their controller reference (the built-in's kind name).
+_ADVANCED_OWNER_KINDS = {"StatefulSet.apps.kruise.io": "StatefulSet", "DaemonSet.apps.kruise.io": "DaemonSet"}
 _OWNER_COLUMNS = ("custom-columns=NAME:.metadata.name,KIND:.metadata.ownerReferences[0].kind,"
                   "OWNER:.metadata.ownerReferences[0].name")
 # Kinds whose pod template is always spec.template (a patch there rolls the pods): built-ins, OpenKruise.
-_TEMPLATE_KINDS = {**_ROLLOUT_KINDS, "CloneSet": "clonesets.apps.kruise.io"}
+_TEMPLATE_KINDS = {**_ROLLOUT_KINDS, "CloneSet": "clonesets.apps.kruise.io",
+                   "StatefulSet.apps.kruise.io": "statefulsets.apps.kruise.io",
+                   "DaemonSet.apps.kruise.io": "daemonsets.apps.kruise.io"}
 # Kinds that make Jobs from a template of their own, and where it is: a CronJob's spec.jobTemplate.spec, KEDA's
 # ScaledJob's spec.jobTargetRef (a JobSpec copied into each Job it makes: kedacore/keda@v2.20.2 apis/keda/v1alpha1/
 # scaledjob_types.go, pkg/scaling/executor/scale_jobs.go generateJobs; CRD scaledjobs.keda.sh).
@@ -933,6 +949,8 @@ def restart_command(cluster: str, kind: str, namespace: str, name: str) -> str:
         plugin, resource = _PLUGIN_RESTARTS[kind]
         return (f"KUBECONFIG={kubeconfig_var(cluster)} kubectl {plugin} {ns_flag(namespace)} "
                 f"{resource}{sh(name)}" + (_IN_PLACE_NOTE if kind == "CloneSet" else ""))
+    if kind in _ADVANCED_OWNER_KINDS:
+        return _delete_owned_pods(cluster, _ADVANCED_OWNER_KINDS[kind], namespace, name)
     if kind not in (*_ROLLOUT_KINDS, "Job", "ReplicaSet", "Pod"):
         return (f"# restart the pods of {sh_text(kind)} {sh_text(namespace)}/{sh_text(name)} through its "
                 "controller (not a built-in workload kind)")
@@ -980,7 +998,7 @@ def _asm_inject_command(cluster: str, kind: str, namespace: str, name: str) -> s
     k = kubectl_in(cluster, namespace)
     if kind in _TEMPLATE_KINDS:
         return (f"{k} patch {object_ref(_TEMPLATE_KINDS[kind], name)} --type='merge' -p '{_INJECT_TEMPLATE_PATCH}'"
-                + (_IN_PLACE_NOTE if kind == "CloneSet" else ""))
+                + _IN_PLACE_NOTES.get(kind, ""))
     resource, *path = _RUN_KINDS[kind]
     return f"{k} patch {object_ref(resource, name)} --type='merge' -p '{_template_patch(path, _INJECT_LABEL)}'"
 
@@ -1015,7 +1033,7 @@ def asm_proxyless_inject_command(cluster: str, kind: str, namespace: str, name: 
         return f"{k} patch {object_ref('cronjob', name)} --type='merge' -p '{patch}'"
     patch = '{"spec":{"template":' + _PROXYLESS_INJECT + "}}"
     return (f"{k} patch {object_ref(_TEMPLATE_KINDS[kind], name)} --type='merge' -p '{patch}'"
-            + (_IN_PLACE_NOTE if kind == "CloneSet" else ""))
+            + _IN_PLACE_NOTES.get(kind, ""))
 
 
 # Commands kept (~200 bytes each); typed: 1 and True, equal keys, would otherwise share one (names are text: anything

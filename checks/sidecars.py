@@ -202,7 +202,7 @@ class IstioSidecarsRemaining(ClusterCheck):
     # Services: which istiod a proxy's CA_ADDR names is told from them (CA_OWNER_UNREAD when they are not read).
     # Namespaces and injector webhooks: which proxy a workload running no pod gets next (auditor/idle.py).
     uses = (K.REPLICASET, K.JOB, K.DEPLOYMENT, K.STATEFULSET, K.DAEMONSET, K.CRONJOB, K.REPLICATIONCONTROLLER,
-            K.CLONESET, K.SERVICE, K.WORKLOADENTRY, K.WORKLOADGROUP, K.NAMESPACE, K.MUTATING_WEBHOOK)
+            K.CLONESET, *K.ADVANCED_KINDS, K.SERVICE, K.WORKLOADENTRY, K.WORKLOADGROUP, K.NAMESPACE, K.MUTATING_WEBHOOK)
 
     def check_cluster(self, cluster: ClusterInventory, ctx: Context) -> Iterable[Finding]:
         found = self._every_gate(cluster, ctx)

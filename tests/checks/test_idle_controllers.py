@@ -174,3 +174,111 @@ def test_a_job_of_an_owner_that_does_not_make_jobs_again_is_not_an_idle_workload
     job["metadata"]["ownerReferences"][0].update({"apiVersion": "jobset.x-k8s.io/v1alpha2", "kind": "JobSet"})
     run = audit({"c1": [*base(), job]}, "uninstall")
     assert [(r["status"], r["code"]) for r in run.rows(CHECK)] == [("PASS", "AA1201")]
+
+
+# ------------------------------------------------------------------ OpenKruise Advanced StatefulSet / DaemonSet
+# openkruise/kruise@v1.9.0: apis/apps/v1beta1/statefulset_types.go (apps.kruise.io/v1beta1 StatefulSet, shortNames
+# sts/asts, spec.updateStrategy.rollingUpdate.podUpdatePolicy ReCreate|InPlaceIfPossible|InPlaceOnly) and
+# daemonset_types.go (apps.kruise.io/v1beta1 DaemonSet, rollingUpdate.rollingUpdateType); their controllers make pods
+# from spec.template owned through NewControllerRef(set, apps.kruise.io/v1beta1 StatefulSet | DaemonSet)
+# (pkg/controller/statefulset/stateful_set_utils.go newStatefulSetPod: <set>-<ordinal>, label
+# statefulset.kubernetes.io/pod-name; pkg/controller/daemonset/daemonset_controller.go).
+def advanced_statefulset(name: str, replicas: int, *, namespace: str = "shop", labels: dict[str, str] | None = None,
+                         template: dict[str, Any] | None = None) -> dict[str, Any]:
+    return {"apiVersion": "apps.kruise.io/v1beta1", "kind": "StatefulSet", "metadata": f.meta(name, namespace),
+            "spec": {"replicas": replicas, "serviceName": name, "selector": {"matchLabels": {"app": name}},
+                     "template": template or _template(name, labels),
+                     "updateStrategy": {"type": "RollingUpdate",
+                                        "rollingUpdate": {"podUpdatePolicy": "ReCreate", "maxUnavailable": 1}}},
+            "status": {"replicas": replicas, "readyReplicas": replicas, "availableReplicas": replicas,
+                       "observedGeneration": 1}}
+
+
+def advanced_daemonset(name: str, *, namespace: str = "shop") -> dict[str, Any]:
+    template = _template(name)
+    template["spec"]["nodeSelector"] = {"pool": "gpu"}
+    return {"apiVersion": "apps.kruise.io/v1beta1", "kind": "DaemonSet", "metadata": f.meta(name, namespace),
+            "spec": {"selector": {"matchLabels": {"app": name}}, "template": template,
+                     "updateStrategy": {"type": "RollingUpdate",
+                                        "rollingUpdate": {"rollingUpdateType": "Standard", "maxUnavailable": 1}}},
+            "status": {"desiredNumberScheduled": 0, "currentNumberScheduled": 0, "numberReady": 0,
+                       "numberMisscheduled": 0, "numberAvailable": 0}}
+
+
+def advanced_pods(name: str, count: int, proxy: str, *, namespace: str = "shop",
+                  labels: dict[str, str] | None = None) -> list[dict[str, Any]]:
+    pods = []
+    for i in range(count):
+        pod = f.pod(f"{name}-{i}", namespace, proxy=proxy, owner=("StatefulSet", name),
+                    labels={"app": name, "statefulset.kubernetes.io/pod-name": f"{name}-{i}", **(labels or {})})
+        pod["metadata"]["ownerReferences"][0]["apiVersion"] = "apps.kruise.io/v1beta1"
+        pods.append(pod)
+    return pods
+
+
+ASTS = "StatefulSet.apps.kruise.io"
+
+
+def test_an_advanced_statefulset_scaled_to_zero_that_istio_still_injects_fails(audit):
+    """main: not read (its kind name is the built-in's, its group OpenKruise's): AA1201 PASS, GO."""
+    run = audit({"c1": [*base(), advanced_statefulset("ledger", 0)]}, "uninstall")
+    assert codes(run)[(ASTS, "ledger")] == ("FAIL", "AA1218")
+    row = run.by_name(CHECK)["ledger"]
+    assert "patch statefulsets.apps.kruise.io/ledger " in row["remediation"]
+    assert "podUpdatePolicy" in row["remediation"]  # in place, the pods would keep their sidecar
+    assert run.result.verdict.value == "NO-GO"
+
+
+def test_after_the_purge_an_advanced_statefulset_scaled_to_zero_gets_no_proxy(audit):
+    run = audit({"c1": [*base(istio=False), advanced_statefulset("ledger", 0)]}, "finished")
+    assert codes(run)[(ASTS, "ledger")] == ("FAIL", "AA1219")
+
+
+def test_an_advanced_daemonset_no_node_runs_fails(audit):
+    run = audit({"c1": [*base(), advanced_daemonset("gpu-agent")]}, "uninstall")
+    assert codes(run)[("DaemonSet.apps.kruise.io", "gpu-agent")] == ("FAIL", "AA1218")
+    assert "patch daemonsets.apps.kruise.io/gpu-agent " in run.by_name(CHECK)["gpu-agent"]["remediation"]
+
+
+def test_pods_of_an_advanced_statefulset_are_told_to_patch_it_not_the_builtin(audit):
+    """main: workload StatefulSet/ledger, remediation `kubectl patch statefulset/ledger`: the apps/v1 resource, which
+    is not there (or is another workload of the same name)."""
+    run = audit({"c1": [*base(), advanced_statefulset("ledger", 2), *advanced_pods("ledger", 2, "istio")]},
+                "uninstall")
+    row = run.by_name(CHECK)["ledger"]
+    assert (row["status"], row["code"], row["kind"]) == ("FAIL", "AA1210", ASTS)
+    assert "patch statefulsets.apps.kruise.io/ledger " in row["remediation"]
+    assert "statefulset/ledger" not in row["remediation"]
+
+
+def test_a_restart_pending_advanced_statefulset_deletes_its_pods_by_owner(audit):
+    labels = {mesh.ASM_INJECT_LABEL: "true"}
+    run = audit({"c1": [*base(), advanced_statefulset("ledger", 2, labels=labels),
+                        *advanced_pods("ledger", 2, "istio", labels=labels)]}, "uninstall")
+    row = run.by_name(CHECK)["ledger"]
+    assert (row["status"], row["code"], row["kind"]) == ("FAIL", "AA1211", ASTS)
+    assert '$2 == "StatefulSet"' in row["remediation"] and "rollout restart" not in row["remediation"]
+
+
+def test_a_running_advanced_statefulset_on_asm_and_a_builtin_beside_it_pass(audit):
+    labels = {mesh.ASM_INJECT_LABEL: "true"}
+    builtin = {"apiVersion": "apps/v1", "kind": "StatefulSet", "metadata": f.meta("cache", "shop"),
+               "spec": {"replicas": 1, "serviceName": "cache", "selector": {"matchLabels": {"app": "cache"}},
+                        "template": _template("cache", labels)},
+               "status": {"replicas": 1, "readyReplicas": 1, "availableReplicas": 1}}
+    cache_pod = f.pod("cache-0", "shop", proxy="asm", owner=("StatefulSet", "cache"), labels={"app": "cache", **labels})
+    run = audit({"c1": [*base(), advanced_statefulset("ledger", 2, labels=labels),
+                        *advanced_pods("ledger", 2, "asm", labels=labels), builtin, cache_pod]}, "uninstall")
+    assert [(r["status"], r["code"]) for r in run.rows(CHECK)] == [("PASS", "AA1201")]
+
+
+def test_a_kube_injected_advanced_statefulset_scaled_to_zero_fails_manual_injection(audit):
+    """main: manual-injection did not read it (AA0601 PASS), and idle skips templates that hold istio-proxy (judged
+    by manual-injection): the uninstall gate said GO for a workload whose next pods bring Istio's sidecar back."""
+    from tests.checks.test_workloads import injected_template
+    sts = advanced_statefulset("ledger", 0, template=injected_template("ledger", "shop"))
+    run = audit({"c1": [*base(), sts]}, "uninstall")
+    [row] = run.rows("manual-injection")
+    assert (row["status"], row["code"], row["kind"], row["name"]) == ("FAIL", "AA0610", ASTS, "ledger")
+    assert "statefulsets.apps.kruise.io/ledger" in row["remediation"] or "statefulset.apps.kruise.io" in \
+        row["remediation"]
