@@ -112,8 +112,10 @@ def test_after_the_purge_a_rollout_scaled_to_zero_gets_no_proxy(audit):
 
 
 def test_a_rollout_scaled_to_zero_labelled_for_asm_passes(audit):
-    """Its newest ReplicaSet's template carries ASM's label (the Rollout made one when its template changed, even at
-    zero replicas); an older one without the label, kept for rollback, says nothing of its next pods."""
+    """Its newest ReplicaSet's template carries ASM's label: the controller makes the ReplicaSet of a changed template
+    whatever the replicas (argo-rollouts@v1.9.1 rollout/controller.go: `if roCtx.newRS == nil` ->
+    createDesiredReplicaSet, at 0 replicas); an older one without the label, kept for rollback, says nothing of its
+    next pods."""
     objs = [rollout_replicaset("checkout", "6b9f7d8c5", 1, 0),
             rollout_replicaset("checkout", "7c4d5e6f8", 2, 0, labels={mesh.ASM_INJECT_LABEL: "true"},
                                created=LATER)]
@@ -282,3 +284,28 @@ def test_a_kube_injected_advanced_statefulset_scaled_to_zero_fails_manual_inject
     assert (row["status"], row["code"], row["kind"], row["name"]) == ("FAIL", "AA0610", ASTS, "ledger")
     assert "statefulsets.apps.kruise.io/ledger" in row["remediation"] or "statefulset.apps.kruise.io" in \
         row["remediation"]
+
+
+def test_scaledjob_commands_patch_its_job_target_template_and_wait_for_its_next_run():
+    assert mesh.asm_inject_command("c1", "ScaledJob", "batch", "queue-worker") == (
+        'kubectl --kubeconfig="${KUBECONFIG_C1:?}" -n batch patch scaledjobs.keda.sh/queue-worker --type=\'merge\' -p '
+        '\'{"spec":{"jobTargetRef":{"template":{"metadata":{"labels":{"sidecar.asm.aliyun.com/inject":"true"}}}}}}\'')
+    # A CronJob's patch is the one it always was (spec.jobTemplate.spec.template).
+    assert mesh.asm_inject_command("c1", "CronJob", "batch", "nightly").endswith(
+        '\'{"spec":{"jobTemplate":{"spec":{"template":{"metadata":{"labels":{"sidecar.asm.aliyun.com/inject":"true"}}}}}}}\'')
+    assert mesh.restart_command("c1", "ScaledJob", "batch", "q;rm") == (
+        "# pods of ScaledJob batch/'q;rm' pick up the change at their next run")
+    assert mesh.asm_inject_command("c1", "ScaledJob", "batch", "--all").split(" patch ")[1].startswith(
+        "scaledjobs.keda.sh/--all ")
+
+
+def test_an_argo_cd_managed_advanced_statefulset_is_named_by_gitops_drift(audit):
+    """gitops-drift looked its pods' workload up among apps/v1 StatefulSets, found none and took it as unmanaged
+    (main: AA2701 PASS); Argo CD's tracking-id annotation (argo-cd docs, resource tracking: <app>:<group>/<kind>:
+    <namespace>/<name>) is on the Advanced StatefulSet itself."""
+    sts = advanced_statefulset("ledger", 2)
+    sts["metadata"]["annotations"] = {
+        "argocd.argoproj.io/tracking-id": "payments:apps.kruise.io/StatefulSet:shop/ledger"}
+    run = audit({"c1": [*base(), sts, *advanced_pods("ledger", 2, "istio")]}, "migrating")
+    rows = [r for r in run.rows("gitops-drift") if r["name"] == "ledger"]
+    assert [(r["status"], r["code"], r["kind"]) for r in rows] == [("WARN", "AA2720", ASTS)]
