@@ -13,8 +13,17 @@ What is read is what decides admission: each MutatingWebhookConfiguration's webh
 the namespace's labels and objectSelector against the pod template's labels (Kubernetes' label-selector rules), and
 what Istio's injector itself skips after the webhook matched (injectRequired, pkg/kube/inject/inject.go @1.24.6:
 hostNetwork pods, the namespaces kube-system and kube-public, `sidecar.istio.io/inject` false, the label winning over
-the annotation). Not read: the injector's neverInjectSelector/alwaysInjectSelector and a global autoInject policy of
-"disabled" (values in ConfigMap istio-sidecar-injector); both are rarely set and would only make fewer pods injected.
+the annotation). Not read: Istio's injector's neverInjectSelector/alwaysInjectSelector and its `policy: disabled`
+(ConfigMap istio-sidecar-injector, key config). In injectRequired they only decide among the pods the webhook already
+sent (alwaysInjectSelector, like sidecar.istio.io/inject=true, overrides `policy: disabled`; it cannot reach a pod no
+webhook selects: istio/istio#30806), so they make Istio's injector take fewer pods than its webhooks select: an
+AA1218 they would clear is a NO-GO on the safe side, never a GO. ASM's own injection policy (console "Sidecar Proxy
+injection"; DescribeServiceMeshDetail ServiceMesh.Spec.MeshConfig.SidecarInjector AutoInjectionPolicyEnabled,
+EnableNamespacesByDefault, SidecarInjectorWebhookAsYaml) is not read either: what it means for a template labelled
+only sidecar.asm.aliyun.com/inject=true is not documented.
+
+Workloads whose kind is not read are judged by what they own: an Argo Rollout's ReplicaSets, a KEDA ScaledJob's Jobs
+(RECURRING_JOB_OWNERS); OpenKruise's CloneSet and Advanced StatefulSet/DaemonSet are read (kinds.py).
 """
 
 from __future__ import annotations
