@@ -23,7 +23,11 @@ if TYPE_CHECKING:
 
 WorkloadKey = tuple[str, str, str]  # (namespace, kind, name)
 _NONE: dict[str, Any] = {}
-KINDS = (K.DEPLOYMENT, K.STATEFULSET, K.DAEMONSET)
+# With OpenKruise's workloads (their counts as the built-ins' are named: openkruise/kruise@v1.9.0 apis/apps/v1alpha1/
+# cloneset_types.go CloneSetStatus.availableReplicas, apis/apps/v1beta1/statefulset_types.go StatefulSetStatus
+# .availableReplicas, daemonset_types.go DaemonSetStatus desiredNumberScheduled / numberAvailable): a moved CloneSet
+# whose new pods cannot be created is as short as a Deployment, and its pods' workload is the CloneSet itself.
+KINDS = (K.DEPLOYMENT, K.STATEFULSET, K.DAEMONSET, K.CLONESET, *K.ADVANCED_KINDS)
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,7 +63,7 @@ def _or(value: Any, default: Any) -> Any:
 
 
 def _desired_available(kind: K.Kind, spec: dict[str, Any], status: dict[str, Any]) -> tuple[int | None, int | None]:
-    if kind is K.DAEMONSET:
+    if kind is K.DAEMONSET or kind is K.ADVANCED_DAEMONSET:
         return _count(status.get("desiredNumberScheduled")), _count(_or(status.get("numberAvailable"), 0))
     replicas = _or(spec.get("replicas"), 1)  # the API server defaults it to 1
     # StatefulSets have availableReplicas since Kubernetes 1.22 (readyReplicas before).
@@ -118,7 +122,7 @@ def shortfalls(cluster: ClusterInventory, asm_workloads: set[WorkloadKey]) -> tu
     unread: dict[str, str] = {}
     for kind in KINDS:
         if not cluster.available(kind):
-            unread[kind.kind] = cluster.unread_reason(kind)
+            unread[K.workload_kind(kind)] = cluster.unread_reason(kind)
             continue
         objects = cluster.objects(kind)
         if kind is K.DEPLOYMENT and cluster.memoised(short_memo_key(objects)):
@@ -128,7 +132,8 @@ def shortfalls(cluster: ClusterInventory, asm_workloads: set[WorkloadKey]) -> tu
 
 
 def _of_kind(objects: Iterable[dict[str, Any]], kind: K.Kind, asm_workloads: set[WorkloadKey]) -> Iterable[Shortfall]:
-    daemons = kind is K.DAEMONSET
+    daemons = kind is K.DAEMONSET or kind is K.ADVANCED_DAEMONSET
+    kind_name = K.workload_kind(kind)  # its pods' workload kind (inventory._resolve_owners)
     for obj in objects:
         # The counts first, inline: most workloads have every pod available, and their templates are not read
         # (~10,000 Deployments and StatefulSets at 50k pods, read cold by the time the checks run).
@@ -141,7 +146,7 @@ def _of_kind(objects: Iterable[dict[str, Any]], kind: K.Kind, asm_workloads: set
         meta = obj.get("metadata") or {}
         labels = ((spec.get("template") or {}).get("metadata") or {}).get("labels") or {}
         marked = labels.get(mesh.ASM_INJECT_LABEL) == "true"
-        key = (meta.get("namespace", ""), kind.kind, meta.get("name", ""))
+        key = (meta.get("namespace", ""), kind_name, meta.get("name", ""))
         if not marked and key not in asm_workloads:
             continue  # not moved: its pods, if any, are judged by the Istio checks
         yield Shortfall(*key, desired, available, _why(status), marked)

@@ -309,3 +309,36 @@ def test_an_argo_cd_managed_advanced_statefulset_is_named_by_gitops_drift(audit)
     run = audit({"c1": [*base(), sts, *advanced_pods("ledger", 2, "istio")]}, "migrating")
     rows = [r for r in run.rows("gitops-drift") if r["name"] == "ledger"]
     assert [(r["status"], r["code"], r["kind"]) for r in rows] == [("WARN", "AA2720", ASTS)]
+
+
+# ------------------------------------------------------------------ asm-proxies-ready: moved OpenKruise workloads short
+def test_a_moved_cloneset_whose_pods_cannot_be_created_fails_asm_proxies_ready(audit):
+    """A CloneSet labelled for ASM whose new pods ASM's injector refuses (or admission rejects): the CloneSet controller
+    deletes the old pods and creates none (kruise@v1.9.0 CloneSetStatus availableReplicas 0 of spec.replicas): nothing
+    Istio's left, no ASM pod unready. main: asm-proxies-ready read Deployments/StatefulSets/DaemonSets only:
+    NOT_APPLICABLE AA1340 (GO to uninstall a mesh whose moved workload runs nothing)."""
+    clone = {"apiVersion": "apps.kruise.io/v1alpha1", "kind": "CloneSet", "metadata": f.meta("search", "shop"),
+             "spec": {"replicas": 3, "selector": {"matchLabels": {"app": "search"}},
+                      "template": _template("search", {mesh.ASM_INJECT_LABEL: "true"}),
+                      "updateStrategy": {"type": "ReCreate"}},
+             "status": {"observedGeneration": 2, "replicas": 0, "readyReplicas": 0, "availableReplicas": 0,
+                        "updatedReplicas": 0, "updatedReadyReplicas": 0}}
+    rows = audit({"c1": [clone]}, "uninstall").rows("asm-proxies-ready")
+    assert [(r["status"], r["code"], r["kind"], r["name"]) for r in rows] == [("FAIL", "AA1313", "CloneSet", "search")]
+
+
+def test_a_moved_advanced_statefulset_short_of_its_pods_fails_asm_proxies_ready(audit):
+    labels = {mesh.ASM_INJECT_LABEL: "true"}
+    sts = advanced_statefulset("ledger", 3, labels=labels)
+    sts["status"].update({"replicas": 1, "readyReplicas": 1, "availableReplicas": 1})
+    run = audit({"c1": [*base(), sts, *advanced_pods("ledger", 1, "asm", labels=labels)]}, "uninstall")
+    rows = [r for r in run.rows("asm-proxies-ready") if r["name"] == "ledger"]
+    assert [(r["status"], r["code"], r["kind"]) for r in rows] == [("FAIL", "AA1313", ASTS)]
+    assert rows[0]["evidence"]["pods"] == 1  # its one running pod counted as its own (the workload keys agree)
+
+
+def test_a_moved_advanced_statefulset_with_all_its_pods_passes_asm_proxies_ready(audit):
+    labels = {mesh.ASM_INJECT_LABEL: "true"}
+    run = audit({"c1": [*base(), advanced_statefulset("ledger", 2, labels=labels),
+                        *advanced_pods("ledger", 2, "asm", labels=labels)]}, "uninstall")
+    assert [(r["status"], r["code"]) for r in run.rows("asm-proxies-ready")] == [("PASS", "AA1301")]
