@@ -35,11 +35,11 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from auditor import istio, mesh, podwire
+from auditor import istio, mesh
 from auditor import kinds as K
 from auditor.errors import EvidenceUnavailable
 from auditor.i18n import N_, Phrase
-from auditor.inventory import ACTIVE_PHASES, WORKLOAD_KEY, ClusterInventory, controller_owner, workload_columns
+from auditor.inventory import ACTIVE_PHASES, WORKLOAD_KEY, ClusterInventory, workload_columns
 
 # The kinds whose objects keep making pods from their own template while none runs. Jobs are left out (a Job that
 # runs no pod has finished, or its pods were deleted: it makes none again); ReplicaSets are judged through their
@@ -393,7 +393,7 @@ def _foreign_idle(cluster: ClusterInventory, running: dict[str, set[tuple[str, s
     ReplicaSets or else its newest (istio.live_replicasets), or of its newest Job."""
     out: list[tuple[str, str, dict[str, Any], str, str, str]] = []
     if cluster.available(K.REPLICASET):
-        for (namespace, kind_name, name), owned in _foreign_owned(cluster, K.REPLICASET).items():
+        for (namespace, kind_name, name), owned in istio.foreign_owned(cluster, K.REPLICASET).items():
             # The pod frame's workload of a foreign ReplicaSet's pods is its owner (inventory._resolve_owners).
             if (namespace, name) in running.get(kind_name, ()) or namespace in IGNORED_NAMESPACES:
                 continue
@@ -404,7 +404,7 @@ def _foreign_idle(cluster: ClusterInventory, running: dict[str, set[tuple[str, s
                 out.append((kind_name, why, template, namespace, name, _ref(K.REPLICASET, obj)))
     if cluster.available(K.JOB):
         busy_jobs = running.get(K.JOB.kind, set())
-        for (namespace, kind_name, name), owned in _foreign_owned(cluster, K.JOB).items():
+        for (namespace, kind_name, name), owned in istio.foreign_owned(cluster, K.JOB).items():
             if kind_name not in RECURRING_JOB_OWNERS or namespace in IGNORED_NAMESPACES or any(
                     (namespace, str((job.get("metadata") or {}).get("name") or "")) in busy_jobs for job, _ in owned):
                 continue
@@ -582,7 +582,7 @@ def _pods_template(cluster: ClusterInventory, kind_name: str, namespace: str, na
     if kind is None:
         if not cluster.available(K.REPLICASET):
             return None, f"{K.REPLICASET.kind} unread: {cluster.unread_reason(K.REPLICASET)}"
-        owned = _foreign_owned(cluster, K.REPLICASET).get((namespace, kind_name, name))
+        owned = istio.foreign_owned(cluster, K.REPLICASET).get((namespace, kind_name, name))
         if not owned:
             return None, Phrase(NO_TEMPLATE, kind=kind_name)
         templates = [template for _, template in istio.live_replicasets(owned)]
@@ -594,20 +594,3 @@ def _pods_template(cluster: ClusterInventory, kind_name: str, namespace: str, na
     if template is None:
         return None, Phrase(NO_TEMPLATE, kind=kind_name)
     return template, ""
-
-
-def _foreign_owned(cluster: ClusterInventory, kind: K.Kind) -> dict[tuple[str, str, str], list[tuple[dict, dict]]]:
-    """(namespace, owner kind, owner name) -> the (object, template) pairs of the ReplicaSets or Jobs (`kind`) an owner
-    whose template is not read owns (inventory.slim keeps their templates, not those of a Deployment's or a CronJob's:
-    podwire.TEMPLATE_OWNER_KINDS), once per cluster and kind."""
-    def build() -> dict[tuple[str, str, str], list[tuple[dict, dict]]]:
-        out: dict[tuple[str, str, str], list[tuple[dict, dict]]] = {}
-        for obj in cluster.objects(kind):
-            template = istio.pod_template(kind, obj)
-            meta = obj.get("metadata")
-            owner = controller_owner(meta) if isinstance(meta, dict) and template is not None else None
-            if owner and owner[0] not in podwire.TEMPLATE_OWNER_KINDS:
-                out.setdefault((str(meta.get("namespace") or ""), str(owner[0]), str(owner[1])), []).append(
-                    (obj, template))
-        return out
-    return cluster.memo(("idle_foreign_owned", kind.key), build)

@@ -75,8 +75,11 @@ def slim(kind: Kind, obj: dict[str, Any]) -> dict[str, Any]:
                 not owned or not podwire.judged_through_owner(meta)):
             # An ownerless ReplicaSet/Job is a workload of its own, one whose owner is not read (an Argo Rollout, a
             # KEDA ScaledJob) the only template of its pods: manual-injection reads it. A Deployment's or CronJob's is
-            # judged through its owner.
+            # judged through its owner. A ReplicaSet's replicas too: what its owner wants of it (asm-proxies-ready
+            # counts a moved Rollout short of its pods: rollouts.shortfalls).
             out["spec"] = {"template": spec["template"]}
+            if "replicas" in spec:
+                out["spec"]["replicas"] = spec["replicas"]
         return out
     _slim_managed_fields(meta)  # after the owner chains above, which keep no managedFields
     if kind is K.CONFIGMAP and meta.get("namespace") != "istio-system":

@@ -487,6 +487,23 @@ def _kind_injections(cluster: ClusterInventory, rules: mesh.ProxyRules, kind: K.
     return out
 
 
+def foreign_owned(cluster: ClusterInventory, kind: K.Kind) -> dict[tuple[str, str, str], list[tuple[dict, dict]]]:
+    """(namespace, owner kind, owner name) -> the (object, template) pairs of the ReplicaSets or Jobs (`kind`) an owner
+    whose template is not read owns (inventory.slim keeps their templates, not those of a Deployment's or a CronJob's:
+    podwire.TEMPLATE_OWNER_KINDS), once per cluster and kind."""
+    def build() -> dict[tuple[str, str, str], list[tuple[dict, dict]]]:
+        out: dict[tuple[str, str, str], list[tuple[dict, dict]]] = {}
+        for obj in cluster.objects(kind):
+            template = pod_template(kind, obj)
+            meta = obj.get("metadata")
+            owner = controller_owner(meta) if isinstance(meta, dict) and template is not None else None
+            if owner and owner[0] not in podwire.TEMPLATE_OWNER_KINDS:
+                out.setdefault((str(meta.get("namespace") or ""), str(owner[0]), str(owner[1])), []).append(
+                    (obj, template))
+        return out
+    return cluster.memo(("foreign_owned", kind.key), build)
+
+
 def live_replicasets(replicasets: list[tuple[dict[str, Any], dict[str, Any]]]
                       ) -> list[tuple[dict[str, Any], dict[str, Any]]]:
     """The ReplicaSets of one owner whose templates make its pods: those with replicas (a canary and its stable one),

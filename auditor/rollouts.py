@@ -128,7 +128,37 @@ def shortfalls(cluster: ClusterInventory, asm_workloads: set[WorkloadKey]) -> tu
         if kind is K.DEPLOYMENT and cluster.memoised(short_memo_key(objects)):
             objects = cluster.memo(short_memo_key(objects), list)[0]  # the Deployments' shared walk picked them
         found.extend(_of_kind(objects, kind, asm_workloads))
+    if cluster.available(K.REPLICASET):  # unread, the pods' workloads are no owner's either (inventory._workloads)
+        found.extend(_foreign_owners(cluster, asm_workloads))
     return found, unread
+
+
+def _foreign_owners(cluster: ClusterInventory, asm_workloads: set[WorkloadKey]) -> Iterable[Shortfall]:
+    """The moved owners of kinds not read (an Argo Rollout) short of their pods, by the ReplicaSets they own
+    (istio.foreign_owned: inventory.slim keeps their template and replicas): desired, the replicas the owner gives its
+    ReplicaSets (argo-rollouts@v1.9.1 rollout/replicaset.go scales them; the sum is the Rollout's replicas, plus a
+    surge while it rolls); available, their ready pods (ReplicaSetStatus readyReplicas: slim keeps no
+    availableReplicas); moved, its newest live template labelled for ASM or its pods on ASM's proxy."""
+    from auditor import istio  # here: istio reads this module's neighbours at import
+    for (namespace, kind_name, name), owned in istio.foreign_owned(cluster, K.REPLICASET).items():
+        desired = available = 0
+        for rs, _ in owned:
+            spec, status = rs.get("spec") or _NONE, rs.get("status") or _NONE
+            wanted, ready = _count(spec.get("replicas")), _count(_or(status.get("readyReplicas"), 0))
+            if wanted is None or ready is None:
+                break  # a count that is no number: not judged
+            desired += wanted
+            available += ready
+        else:
+            if available >= desired:
+                continue
+            _, template = max(istio.live_replicasets(owned), key=lambda p: str(
+                (p[0].get("metadata") or {}).get("creationTimestamp") or ""))
+            labels = (template.get("metadata") or _NONE).get("labels") or _NONE
+            marked = labels.get(mesh.ASM_INJECT_LABEL) == "true"
+            key = (namespace, kind_name, name)
+            if marked or key in asm_workloads:
+                yield Shortfall(*key, desired, available, "", marked)
 
 
 def _of_kind(objects: Iterable[dict[str, Any]], kind: K.Kind, asm_workloads: set[WorkloadKey]) -> Iterable[Shortfall]:

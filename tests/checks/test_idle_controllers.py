@@ -342,3 +342,21 @@ def test_a_moved_advanced_statefulset_with_all_its_pods_passes_asm_proxies_ready
     run = audit({"c1": [*base(), advanced_statefulset("ledger", 2, labels=labels),
                         *advanced_pods("ledger", 2, "asm", labels=labels)]}, "uninstall")
     assert [(r["status"], r["code"]) for r in run.rows("asm-proxies-ready")] == [("PASS", "AA1301")]
+
+
+def test_a_moved_rollout_whose_pods_cannot_be_created_fails_asm_proxies_ready(audit):
+    """The Rollout labelled for ASM made a new ReplicaSet (3 replicas wanted) whose pods ASM's injector refuses, and
+    scaled the old one down: no Istio pod left, no ASM pod unready. main: AA1301 PASS beside the other moved workload
+    (the Rollout is not read, its ReplicaSets were not counted), GO to uninstall."""
+    old = rollout_replicaset("checkout", "6b9f7d8c5", 1, 0)
+    new = rollout_replicaset("checkout", "7c4d5e6f8", 2, 3, labels={mesh.ASM_INJECT_LABEL: "true"}, created=LATER)
+    new["status"] = {"replicas": 0, "observedGeneration": 1, "conditions": [
+        {"type": "ReplicaFailure", "status": "True", "reason": "FailedCreate", "message": "admission webhook denied"}]}
+    run = audit({"c1": [*base(), old, new]}, "uninstall")
+    rows = run.rows("asm-proxies-ready")
+    assert [(r["status"], r["code"], r["kind"], r["name"]) for r in rows] == [("FAIL", "AA1313", "Rollout", "checkout")]
+    assert (rows[0]["evidence"]["desired"], rows[0]["evidence"]["available"]) == (3, 0)
+    # Running all its pods on ASM's proxy, it is not short.
+    new["status"] = {"replicas": 3, "readyReplicas": 3, "availableReplicas": 3, "observedGeneration": 1}
+    run = audit({"c1": [*base(), old, new, *rollout_pods(new, 3)]}, "uninstall")
+    assert [(r["status"], r["code"]) for r in run.rows("asm-proxies-ready")] == [("PASS", "AA1301")]
