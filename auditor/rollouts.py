@@ -15,8 +15,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from auditor import istio, mesh
 from auditor import kinds as K
-from auditor import mesh
 
 if TYPE_CHECKING:
     from auditor.inventory import ClusterInventory
@@ -139,7 +139,6 @@ def _foreign_owners(cluster: ClusterInventory, asm_workloads: set[WorkloadKey]) 
     ReplicaSets (argo-rollouts@v1.9.1 rollout/replicaset.go scales them; the sum is the Rollout's replicas, plus a
     surge while it rolls); available, their ready pods (ReplicaSetStatus readyReplicas: slim keeps no
     availableReplicas); moved, its newest live template labelled for ASM or its pods on ASM's proxy."""
-    from auditor import istio  # here: istio reads this module's neighbours at import
     for (namespace, kind_name, name), owned in istio.foreign_owned(cluster, K.REPLICASET).items():
         desired = available = 0
         for rs, _ in owned:
