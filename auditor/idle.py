@@ -149,6 +149,9 @@ class IdleReading:
     workloads: list[IdleWorkload]
     unread: dict[str, str]  # kind -> why it was not read (what the judgement needed)
     undecided: list[IdleWorkload] = field(default_factory=list)  # what `unread` leaves undecided
+    # The workload kinds whose objects could not be read (kind -> why): a workload of theirs that runs no pod is not
+    # seen at all (IDLE_KINDS; ReplicaSets and Jobs for the owners not read, _foreign_idle).
+    kinds_unread: dict[str, str] = field(default_factory=dict)
 
 
 def _is_injector(hook: dict[str, Any]) -> bool:
@@ -351,8 +354,10 @@ def idle_workloads(cluster: ClusterInventory, active: Iterable[tuple[str, str, s
     candidates.extend(_foreign_idle(cluster, running))
     unread = {kind.kind: cluster.unread_reason(kind) for kind in (K.NAMESPACE, K.MUTATING_WEBHOOK)
               if not cluster.available(kind)}
+    kinds_unread = {K.workload_kind(kind): cluster.unread_reason(kind) for kind in (*IDLE_KINDS, K.REPLICASET, K.JOB)
+                    if not cluster.available(kind) and not _crd_absent(cluster, kind)}
     if not candidates:
-        return IdleReading([], {})
+        return IdleReading([], {}, kinds_unread=kinds_unread)
     hooks = injectors(cluster) if K.MUTATING_WEBHOOK.kind not in unread else []
     namespaces_read = K.NAMESPACE.kind not in unread
     out: list[IdleWorkload] = []
@@ -374,7 +379,20 @@ def idle_workloads(cluster: ClusterInventory, active: Iterable[tuple[str, str, s
             undecided.append(found)
         elif found.asks or found.istio or found.asm or found.unproven:
             out.append(found)
-    return IdleReading(out, unread, undecided)
+    return IdleReading(out, unread, undecided, kinds_unread)
+
+
+def _crd_absent(cluster: ClusterInventory, kind: K.Kind) -> bool:
+    """Whether a kind served by a CRD (OpenKruise's) is known not to exist in the cluster: the CRDs were read and none
+    defines it (a snapshot taken before the auditor read the kind holds none of its objects, nor a word of it)."""
+    if kind.group in _BUILTIN_GROUPS or not cluster.available(K.CRD):
+        return False
+    names = cluster.memo("crd_names", lambda: {str((c.get("metadata") or {}).get("name") or "")
+                                               for c in cluster.objects(K.CRD)})
+    return kind.key not in names
+
+
+_BUILTIN_GROUPS = frozenset({"", "apps", "batch"})
 
 
 def _left_to_injector(template: dict[str, Any]) -> bool:

@@ -360,3 +360,35 @@ def test_a_moved_rollout_whose_pods_cannot_be_created_fails_asm_proxies_ready(au
     new["status"] = {"replicas": 3, "readyReplicas": 3, "availableReplicas": 3, "observedGeneration": 1}
     run = audit({"c1": [*base(), old, new, *rollout_pods(new, 3)]}, "uninstall")
     assert [(r["status"], r["code"]) for r in run.rows("asm-proxies-ready")] == [("PASS", "AA1301")]
+
+
+# ------------------------------------------------------------------ workload kinds unread
+def test_unread_workload_kinds_leave_idle_workloads_unknown_not_a_pass(audit):
+    """main: a workload kind the reader may not list (RBAC) was left out of the idle reading without a word: a
+    StatefulSet scaled to zero, a Rollout's ReplicaSets, an Advanced StatefulSet unseen, AA1201 PASS, GO."""
+    from auditor import kinds as K
+    cases = [(K.STATEFULSET, []), (K.REPLICASET, [rollout_replicaset("checkout", "6b9f7d8c5", 1, 0)])]
+    if hasattr(K, "ADVANCED_STATEFULSET"):  # (main has no such kind: the first cases already fail there)
+        # (OpenKruise installed: its CRD is there, so the kind unread is a blind spot)
+        cases.append((K.ADVANCED_STATEFULSET,
+                      [advanced_statefulset("ledger", 0), f.crd("statefulsets.apps.kruise.io")]))
+    for kind, objs in cases:
+        run = audit({"c1": [*base(), *objs]}, "uninstall", unreadable={"c1": {kind: "403 Forbidden"}})
+        found = [(r["status"], r["code"]) for r in run.rows(CHECK)]
+        assert ("UNKNOWN", "AA1238") in found and ("PASS", "AA1201") not in found, kind.key
+        [row] = [r for r in run.rows(CHECK) if r["code"] == "AA1238"]
+        [(unread_kind, why)] = row["evidence"]["unread"].items()
+        assert unread_kind == K.workload_kind(kind) and why.startswith("403 Forbidden")
+
+
+def test_an_openkruise_kind_not_collected_is_no_blind_spot_where_no_crd_defines_it(audit):
+    """A snapshot taken before the auditor read Advanced StatefulSets holds none of them and no word of them: with the
+    CRDs read and none of OpenKruise's among them, nothing of that kind can exist (no AA1238); with OpenKruise's CRD
+    there, it could."""
+    from auditor import kinds as K
+    unread = {"c1": {kind: "not collected" for kind in K.ADVANCED_KINDS}}
+    run = audit({"c1": [*base(), f.crd("virtualservices.networking.istio.io")]}, "uninstall", unreadable=unread)
+    assert [(r["status"], r["code"]) for r in run.rows(CHECK)] == [("PASS", "AA1201")]
+    run = audit({"c1": [*base(), f.crd("statefulsets.apps.kruise.io")]}, "uninstall", unreadable=unread)
+    [row] = [r for r in run.rows(CHECK) if r["code"] == "AA1238"]
+    assert row["status"] == "UNKNOWN" and list(row["evidence"]["unread"]) == ["StatefulSet.apps.kruise.io"]
