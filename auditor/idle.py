@@ -355,7 +355,7 @@ def idle_workloads(cluster: ClusterInventory, active: Iterable[tuple[str, str, s
     unread = {kind.kind: cluster.unread_reason(kind) for kind in (K.NAMESPACE, K.MUTATING_WEBHOOK)
               if not cluster.available(kind)}
     kinds_unread = {K.workload_kind(kind): cluster.unread_reason(kind) for kind in (*IDLE_KINDS, K.REPLICASET, K.JOB)
-                    if not cluster.available(kind) and not _crd_absent(cluster, kind)}
+                    if not cluster.available(kind) and not istio.crd_absent(cluster, kind)}
     if not candidates:
         return IdleReading([], {}, kinds_unread=kinds_unread)
     hooks = injectors(cluster) if K.MUTATING_WEBHOOK.kind not in unread else []
@@ -380,19 +380,6 @@ def idle_workloads(cluster: ClusterInventory, active: Iterable[tuple[str, str, s
         elif found.asks or found.istio or found.asm or found.unproven:
             out.append(found)
     return IdleReading(out, unread, undecided, kinds_unread)
-
-
-def _crd_absent(cluster: ClusterInventory, kind: K.Kind) -> bool:
-    """Whether a kind served by a CRD (OpenKruise's) is known not to exist in the cluster: the CRDs were read and none
-    defines it (a snapshot taken before the auditor read the kind holds none of its objects, nor a word of it)."""
-    if kind.group in _BUILTIN_GROUPS or not cluster.available(K.CRD):
-        return False
-    names = cluster.memo("crd_names", lambda: {str((c.get("metadata") or {}).get("name") or "")
-                                               for c in cluster.objects(K.CRD)})
-    return kind.key not in names
-
-
-_BUILTIN_GROUPS = frozenset({"", "apps", "batch"})
 
 
 def _left_to_injector(template: dict[str, Any]) -> bool:

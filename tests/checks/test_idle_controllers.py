@@ -392,3 +392,16 @@ def test_an_openkruise_kind_not_collected_is_no_blind_spot_where_no_crd_defines_
     run = audit({"c1": [*base(), f.crd("statefulsets.apps.kruise.io")]}, "uninstall", unreadable=unread)
     [row] = [r for r in run.rows(CHECK) if r["code"] == "AA1238"]
     assert row["status"] == "UNKNOWN" and list(row["evidence"]["unread"]) == ["StatefulSet.apps.kruise.io"]
+
+
+def test_manual_injection_is_not_unknown_for_an_openkruise_kind_no_crd_defines(audit):
+    """The same rule for manual-injection's template kinds: a snapshot of the previous release (no Advanced
+    StatefulSets collected) of a cluster without OpenKruise stays AA0601, where it would have turned AA0630 UNKNOWN."""
+    from auditor import kinds as K
+    unread = {"c1": {kind: "not collected" for kind in (K.CLONESET, *K.ADVANCED_KINDS)}}
+    run = audit({"c1": [*base(), f.crd("virtualservices.networking.istio.io")]}, "uninstall", unreadable=unread)
+    assert [(r["status"], r["code"]) for r in run.rows("manual-injection")] == [("PASS", "AA0601")]
+    run = audit({"c1": [*base(), f.crd("clonesets.apps.kruise.io")]}, "uninstall", unreadable=unread)
+    [row] = run.rows("manual-injection")
+    assert (row["status"], row["code"]) == ("UNKNOWN", "AA0630")
+    assert list(row["evidence"]["unread_kinds"]) == ["CloneSet"]
