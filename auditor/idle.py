@@ -13,8 +13,17 @@ What is read is what decides admission: each MutatingWebhookConfiguration's webh
 the namespace's labels and objectSelector against the pod template's labels (Kubernetes' label-selector rules), and
 what Istio's injector itself skips after the webhook matched (injectRequired, pkg/kube/inject/inject.go @1.24.6:
 hostNetwork pods, the namespaces kube-system and kube-public, `sidecar.istio.io/inject` false, the label winning over
-the annotation). Not read: the injector's neverInjectSelector/alwaysInjectSelector and a global autoInject policy of
-"disabled" (values in ConfigMap istio-sidecar-injector); both are rarely set and would only make fewer pods injected.
+the annotation). Not read: Istio's injector's neverInjectSelector/alwaysInjectSelector and its `policy: disabled`
+(ConfigMap istio-sidecar-injector, key config). In injectRequired they only decide among the pods the webhook already
+sent (alwaysInjectSelector, like sidecar.istio.io/inject=true, overrides `policy: disabled`; it cannot reach a pod no
+webhook selects: istio/istio#30806), so they make Istio's injector take fewer pods than its webhooks select: an
+AA1218 they would clear is a NO-GO on the safe side, never a GO. ASM's own injection policy (console "Sidecar Proxy
+injection"; DescribeServiceMeshDetail ServiceMesh.Spec.MeshConfig.SidecarInjector AutoInjectionPolicyEnabled,
+EnableNamespacesByDefault, SidecarInjectorWebhookAsYaml) is not read either: what it means for a template labelled
+only sidecar.asm.aliyun.com/inject=true is not documented.
+
+Workloads whose kind is not read are judged by what they own: an Argo Rollout's ReplicaSets, a KEDA ScaledJob's Jobs
+(RECURRING_JOB_OWNERS); OpenKruise's CloneSet and Advanced StatefulSet/DaemonSet are read (kinds.py).
 """
 
 from __future__ import annotations
@@ -30,13 +39,20 @@ from auditor import istio, mesh
 from auditor import kinds as K
 from auditor.errors import EvidenceUnavailable
 from auditor.i18n import N_, Phrase
-from auditor.inventory import ACTIVE_PHASES, WORKLOAD_KEY, ClusterInventory, controller_owner, workload_columns
+from auditor.inventory import ACTIVE_PHASES, WORKLOAD_KEY, ClusterInventory, workload_columns
 
 # The kinds whose objects keep making pods from their own template while none runs. Jobs are left out (a Job that
 # runs no pod has finished, or its pods were deleted: it makes none again); ReplicaSets are judged through their
 # Deployment.
 IDLE_KINDS: tuple[K.Kind, ...] = (K.DEPLOYMENT, K.STATEFULSET, K.DAEMONSET, K.CRONJOB, K.REPLICATIONCONTROLLER,
-                                  K.CLONESET)
+                                  K.CLONESET, *K.ADVANCED_KINDS)
+# Owners of kinds the auditor does not read whose ReplicaSets or Jobs hold the only template of their pods it sees
+# (inventory.slim keeps it: podwire.TEMPLATE_OWNER_KINDS). Any owner of ReplicaSets keeps making pods from the newest
+# one (an Argo Rollout scaled to zero: argoproj/argo-rollouts@v1.9.1 rollout/sync.go createDesiredReplicaSet copies its
+# template into a ReplicaSet it owns, kept at 0 replicas); of the owners of Jobs only those known to make Jobs again
+# from one template: KEDA's ScaledJob (kedacore/keda@v2.20.2 pkg/scaling/executor/scale_jobs.go generateJobs copies
+# spec.jobTargetRef into each Job it owns). A finished Job of anything else (a JobSet, a one-off) makes no pod again.
+RECURRING_JOB_OWNERS = frozenset({"ScaledJob"})
 # The namespaces Istio's injector never injects, whatever its webhook matched (kube.IgnoredNamespaces in
 # pkg/kube/inject/webhook.go @1.24.6: kube-system, kube-public).
 IGNORED_NAMESPACES = frozenset({"kube-system", "kube-public"})
@@ -52,6 +68,7 @@ UNPROVEN = "unproven"
 
 # Why a workload runs no pod (said in the finding's message).
 SCALED_TO_ZERO = Phrase(N_("scaled to 0 replicas"))
+JOBS_BETWEEN_RUNS = N_("a {kind} between runs: none of its Jobs runs a pod")
 SUSPENDED = Phrase(N_("a suspended CronJob"))
 BETWEEN_RUNS = Phrase(N_("a CronJob between runs"))
 NO_NODE = Phrase(N_("a DaemonSet no node runs"))
@@ -90,6 +107,7 @@ class IdleWorkload:
     asm: list[str] = field(default_factory=list)       # ASM's
     unproven: list[str] = field(default_factory=list)  # injectors whose owner cannot be told
     undecided: str = ""  # why what selects it cannot be told (namespaces or webhooks unread)
+    template_of: str = ""  # the object its template was read from, when not its own (a Rollout's ReplicaSet)
 
 
 @dataclass
@@ -131,6 +149,9 @@ class IdleReading:
     workloads: list[IdleWorkload]
     unread: dict[str, str]  # kind -> why it was not read (what the judgement needed)
     undecided: list[IdleWorkload] = field(default_factory=list)  # what `unread` leaves undecided
+    # The workload kinds whose objects could not be read (kind -> why): a workload of theirs that runs no pod is not
+    # seen at all (IDLE_KINDS; ReplicaSets and Jobs for the owners not read, _foreign_idle).
+    kinds_unread: dict[str, str] = field(default_factory=dict)
 
 
 def _is_injector(hook: dict[str, Any]) -> bool:
@@ -238,7 +259,7 @@ def _why_idle(kind: K.Kind, obj: dict[str, Any]) -> str:
     spec = obj.get("spec") if isinstance(obj.get("spec"), dict) else {}
     if kind is K.CRONJOB:
         return SUSPENDED if spec.get("suspend") is True else BETWEEN_RUNS
-    if kind is K.DAEMONSET:
+    if kind is K.DAEMONSET or kind is K.ADVANCED_DAEMONSET:
         return NO_NODE
     if spec.get("replicas") == 0 and not isinstance(spec.get("replicas"), bool):
         return SCALED_TO_ZERO
@@ -312,9 +333,11 @@ def idle_workloads(cluster: ClusterInventory, active: Iterable[tuple[str, str, s
     for namespace, kind_name, name in active:
         running.setdefault(kind_name, set()).add((namespace, name))
     readable = [kind for kind in IDLE_KINDS if cluster.available(kind)]
-    candidates: list[tuple[K.Kind, dict[str, Any], dict[str, Any], str, str]] = []
+    # (kind, why it runs no pod, template, namespace, name, where the template was read when not from itself)
+    candidates: list[tuple[str, str, dict[str, Any], str, str, str]] = []
     for kind in readable:
-        busy = running.get(kind.kind, set())
+        kind_name = K.workload_kind(kind)
+        busy = running.get(kind_name, set())
         # Most workloads run a pod: with the kind's (namespace, name) index (each key its own object), only the others
         # are looked at, in list order.
         index = cluster.unique_index(kind)
@@ -328,30 +351,28 @@ def idle_workloads(cluster: ClusterInventory, active: Iterable[tuple[str, str, s
             if (namespace, name) in busy:  # most workloads
                 continue
             template = istio.pod_template(kind, obj)
-            if template is None or _opted_out(template):
+            if template is None or not _left_to_injector(template) or namespace in IGNORED_NAMESPACES:
                 continue
-            spec = template.get("spec") if isinstance(template.get("spec"), dict) else {}
-            if mesh.find_proxy_container(spec)[0] is not None:
-                continue
-            if namespace in IGNORED_NAMESPACES:
-                continue
-            candidates.append((kind, obj, template, namespace, name))
+            candidates.append((kind_name, _why_idle(kind, obj), template, namespace, name, ""))
+    candidates.extend(_foreign_idle(cluster, running))
     unread = {kind.kind: cluster.unread_reason(kind) for kind in (K.NAMESPACE, K.MUTATING_WEBHOOK)
               if not cluster.available(kind)}
+    kinds_unread = {K.workload_kind(kind): cluster.unread_reason(kind) for kind in (*IDLE_KINDS, K.REPLICASET, K.JOB)
+                    if not cluster.available(kind) and not istio.crd_absent(cluster, kind)}
     if not candidates:
-        return IdleReading([], {})
+        return IdleReading([], {}, kinds_unread=kinds_unread)
     hooks = injectors(cluster) if K.MUTATING_WEBHOOK.kind not in unread else []
     namespaces_read = K.NAMESPACE.kind not in unread
     out: list[IdleWorkload] = []
     undecided: list[IdleWorkload] = []
-    for kind, obj, template, namespace, name in candidates:
+    for kind_name, why, template, namespace, name, template_of in candidates:
         labels = _labels(template)
         if not namespaces_read:
             ns_labels: dict[str, str] | None = None  # what selects it is not known
         else:
             ns_labels = _namespace_labels(cluster, namespace)
-        found = IdleWorkload(kind.kind, namespace, name, _why_idle(kind, obj), labels,
-                             labels.get(mesh.ASM_INJECT_LABEL) == "true")
+        found = IdleWorkload(kind_name, namespace, name, why, labels, labels.get(mesh.ASM_INJECT_LABEL) == "true",
+                             template_of=template_of)
         if ns_labels is not None:
             found.asks = _asks(ns_labels, labels)
         _select(found, hooks, ns_labels, labels)
@@ -361,7 +382,54 @@ def idle_workloads(cluster: ClusterInventory, active: Iterable[tuple[str, str, s
             undecided.append(found)
         elif found.asks or found.istio or found.asm or found.unproven:
             out.append(found)
-    return IdleReading(out, unread, undecided)
+    return IdleReading(out, unread, undecided, kinds_unread)
+
+
+def _left_to_injector(template: dict[str, Any]) -> bool:
+    """Whether a pod template leaves its sidecar to an injector: it does not opt out, and holds no istio-proxy
+    container of its own (gateways and kube-injected templates are judged elsewhere)."""
+    if _opted_out(template):
+        return False
+    spec = template.get("spec") if isinstance(template.get("spec"), dict) else {}
+    return mesh.find_proxy_container(spec)[0] is None
+
+
+def _foreign_idle(cluster: ClusterInventory, running: dict[str, set[tuple[str, str]]]
+                  ) -> list[tuple[str, str, dict[str, Any], str, str, str]]:
+    """The owners of kinds not read (an Argo Rollout, a KEDA ScaledJob: RECURRING_JOB_OWNERS) none of whose pods is
+    active, as idle_workloads' candidates: each judged by the template its next pods are made from, that of its live
+    ReplicaSets or else its newest (istio.live_replicasets), or of its newest Job."""
+    out: list[tuple[str, str, dict[str, Any], str, str, str]] = []
+    if cluster.available(K.REPLICASET):
+        for (namespace, kind_name, name), owned in istio.foreign_owned(cluster, K.REPLICASET).items():
+            # The pod frame's workload of a foreign ReplicaSet's pods is its owner (inventory._resolve_owners).
+            if (namespace, name) in running.get(kind_name, ()) or namespace in IGNORED_NAMESPACES:
+                continue
+            live = istio.live_replicasets(owned)
+            obj, template = max(live, key=_created)
+            if _left_to_injector(template):
+                why = SCALED_TO_ZERO if all(istio.replica_count(rs) == 0 for rs, _ in live) else NO_ACTIVE_POD
+                out.append((kind_name, why, template, namespace, name, _ref(K.REPLICASET, obj)))
+    if cluster.available(K.JOB):
+        busy_jobs = running.get(K.JOB.kind, set())
+        for (namespace, kind_name, name), owned in istio.foreign_owned(cluster, K.JOB).items():
+            if kind_name not in RECURRING_JOB_OWNERS or namespace in IGNORED_NAMESPACES or any(
+                    (namespace, str((job.get("metadata") or {}).get("name") or "")) in busy_jobs for job, _ in owned):
+                continue
+            obj, template = max(owned, key=_created)
+            if _left_to_injector(template):
+                out.append((kind_name, Phrase(JOBS_BETWEEN_RUNS, kind=kind_name), template, namespace, name,
+                            _ref(K.JOB, obj)))
+    return out
+
+
+def _created(pair: tuple[dict[str, Any], dict[str, Any]]) -> str:
+    return str((pair[0].get("metadata") or {}).get("creationTimestamp") or "")
+
+
+def _ref(kind: K.Kind, obj: dict[str, Any]) -> str:
+    meta = obj.get("metadata") or {}
+    return f"{kind.kind} {meta.get('namespace', '')}/{meta.get('name', '')}"
 
 
 def active_workloads(pods: Any) -> list[tuple[str, str, str]]:
@@ -410,7 +478,7 @@ def _workload_codes(pods: Any, rows: np.ndarray | None = None) -> tuple[np.ndarr
 # can: _asks); not read.
 _NS_ASKS, _NS_OPEN, _NS_UNREAD = 1, 2, 3
 # The kinds whose object holds the template a workload's pods are made from, by the pod frame's workload_kind.
-_POD_TEMPLATE_KINDS = {kind.kind: kind for kind in (*IDLE_KINDS, K.JOB, K.REPLICASET)}
+_POD_TEMPLATE_KINDS = {K.workload_kind(kind): kind for kind in (*IDLE_KINDS, K.JOB, K.REPLICASET)}
 # Why whether a workload's pods were asked for a proxy cannot be told (AA1237's reasons).
 BARE_POD = N_("a pod of no workload (its own labels and annotations, sidecar.istio.io/inject among them, are not kept "
               "by this audit)")
@@ -530,7 +598,7 @@ def _pods_template(cluster: ClusterInventory, kind_name: str, namespace: str, na
     if kind is None:
         if not cluster.available(K.REPLICASET):
             return None, f"{K.REPLICASET.kind} unread: {cluster.unread_reason(K.REPLICASET)}"
-        owned = _foreign_replicasets(cluster).get((namespace, kind_name, name))
+        owned = istio.foreign_owned(cluster, K.REPLICASET).get((namespace, kind_name, name))
         if not owned:
             return None, Phrase(NO_TEMPLATE, kind=kind_name)
         templates = [template for _, template in istio.live_replicasets(owned)]
@@ -542,19 +610,3 @@ def _pods_template(cluster: ClusterInventory, kind_name: str, namespace: str, na
     if template is None:
         return None, Phrase(NO_TEMPLATE, kind=kind_name)
     return template, ""
-
-
-def _foreign_replicasets(cluster: ClusterInventory) -> dict[tuple[str, str, str], list[tuple[dict, dict]]]:
-    """(namespace, owner kind, owner name) -> the (ReplicaSet, template) pairs of the ReplicaSets an owner whose
-    template is not read owns (inventory.slim keeps their templates, not those of a Deployment's), once per cluster."""
-    def build() -> dict[tuple[str, str, str], list[tuple[dict, dict]]]:
-        out: dict[tuple[str, str, str], list[tuple[dict, dict]]] = {}
-        for obj in cluster.objects(K.REPLICASET):
-            template = istio.pod_template(K.REPLICASET, obj)
-            meta = obj.get("metadata")
-            owner = controller_owner(meta) if isinstance(meta, dict) and template is not None else None
-            if owner:
-                out.setdefault((str(meta.get("namespace") or ""), str(owner[0]), str(owner[1])), []).append(
-                    (obj, template))
-        return out
-    return cluster.memo("idle_foreign_replicasets", build)

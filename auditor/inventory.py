@@ -75,8 +75,11 @@ def slim(kind: Kind, obj: dict[str, Any]) -> dict[str, Any]:
                 not owned or not podwire.judged_through_owner(meta)):
             # An ownerless ReplicaSet/Job is a workload of its own, one whose owner is not read (an Argo Rollout, a
             # KEDA ScaledJob) the only template of its pods: manual-injection reads it. A Deployment's or CronJob's is
-            # judged through its owner.
+            # judged through its owner. A ReplicaSet's replicas too: what its owner wants of it (asm-proxies-ready
+            # counts a moved Rollout short of its pods: rollouts.shortfalls).
             out["spec"] = {"template": spec["template"]}
+            if "replicas" in spec:
+                out["spec"]["replicas"] = spec["replicas"]
         return out
     _slim_managed_fields(meta)  # after the owner chains above, which keep no managedFields
     if kind is K.CONFIGMAP and meta.get("namespace") != "istio-system":
@@ -1162,9 +1165,28 @@ class ClusterInventory:
         have_rs = self.available(K.REPLICASET)
         owners = list(zip(profiles["namespace"], profiles["owner_kind"], profiles["owner_name"],
                           profiles["template_hash"], strict=True))
-        resolved = _resolve_owners(dict.fromkeys(owners), rs_owner, job_owner, have_rs)
+        resolved = _resolve_owners(dict.fromkeys(owners), rs_owner, job_owner, have_rs, self._advanced_workloads())
         # A bare pod's owner is in no `resolved`: dict.get gives it _BARE.
         return list(map(resolved.get, owners, itertools.repeat(_BARE)))
+
+    def _advanced_workloads(self) -> dict[tuple[str, str, str], str]:
+        """(namespace, kind, name) of each OpenKruise Advanced StatefulSet/DaemonSet read -> its workload kind
+        (kinds.workload_kind): its pods' controller reference names the built-in's kind. Where a built-in of the same
+        namespace and name was read too, the pods stay the built-in's (which one owns them is not kept)."""
+        out: dict[tuple[str, str, str], str] = {}
+        for kind, builtin in ((K.ADVANCED_STATEFULSET, K.STATEFULSET), (K.ADVANCED_DAEMONSET, K.DAEMONSET)):
+            if not self.available(kind):
+                continue
+            objects = self.objects(kind)
+            if not objects:
+                continue
+            shadowing = self.by_namespace_and_name(builtin) if self.available(builtin) else {}
+            for obj in objects:
+                meta = obj.get("metadata") or {}
+                key = (meta.get("namespace", ""), meta.get("name", ""))
+                if key not in shadowing:
+                    out[(key[0], kind.kind, key[1])] = K.workload_kind(kind)
+        return out
 
 
 _BARE = ("Pod", None)  # the workload of a pod without an owner: itself (its name is its own)
@@ -1310,10 +1332,12 @@ def _category_texts(column: pd.Series) -> tuple[list[str], np.ndarray]:
     return texts, codes
 
 
-def _resolve_owners(owners: Iterable[tuple[str, str, str, str]], rs_owner: dict, job_owner: dict, have_rs: bool
+def _resolve_owners(owners: Iterable[tuple[str, str, str, str]], rs_owner: dict, job_owner: dict, have_rs: bool,
+                    advanced: dict[tuple[str, str, str], str] | None = None
                     ) -> dict[tuple[str, str, str, str], tuple[str, str]]:
     """Each owner (namespace, kind, name, pod-template-hash) of pods that have one (a kind) -> the workload (kind,
-    name) the pods belong to. One loop over the distinct owners, not a call per owner."""
+    name) the pods belong to. One loop over the distinct owners, not a call per owner. `advanced`: the owners whose
+    kind name is a built-in's but who are OpenKruise's (ClusterInventory._advanced_workloads), with their kind."""
     resolved = {}
     for owner in owners:
         ns, okind, oname, thash = owner
@@ -1330,7 +1354,7 @@ def _resolve_owners(owners: Iterable[tuple[str, str, str, str]], rs_owner: dict,
             if not workload or workload[0] != "CronJob":
                 workload = ("Job", oname)
         else:
-            workload = (okind, oname)
+            workload = (advanced.get((ns, okind, oname), okind) if advanced else okind, oname)
         resolved[owner] = workload
     return resolved
 

@@ -322,7 +322,7 @@ STATUS_ANNOTATION = "sidecar.istio.io/status"
 # (podwire.judged_through_owner): an Argo Rollout's ReplicaSets are judged as the Rollout, a KEDA ScaledJob's Jobs as
 # themselves.
 TEMPLATE_KINDS: tuple[K.Kind, ...] = (K.DEPLOYMENT, K.STATEFULSET, K.DAEMONSET, K.CRONJOB, K.JOB, K.REPLICASET,
-                                      K.REPLICATIONCONTROLLER, K.CLONESET)
+                                      K.REPLICATIONCONTROLLER, K.CLONESET, *K.ADVANCED_KINDS)
 
 
 def pod_template(kind: K.Kind, obj: dict[str, Any]) -> dict[str, Any] | None:
@@ -359,10 +359,24 @@ def _readable(cluster: ClusterInventory, kinds: Iterable[K.Kind]) -> tuple[list[
     missing: dict[str, str] = {}
     for kind in kinds:
         if not cluster.available(kind):
-            missing[kind.kind] = cluster.unread_reason(kind)
+            if not crd_absent(cluster, kind):
+                missing[K.workload_kind(kind)] = cluster.unread_reason(kind)
         else:
             readable.append(kind)
     return readable, missing
+
+
+def crd_absent(cluster: ClusterInventory, kind: K.Kind) -> bool:
+    """Whether a kind served by a CRD (OpenKruise's) is known not to exist in the cluster: the CRDs were read and none
+    defines it (a snapshot taken before the auditor read the kind holds none of its objects, nor a word of it)."""
+    if kind.group in _BUILTIN_GROUPS or not cluster.available(K.CRD):
+        return False
+    names = cluster.memo("crd_names", lambda: {str((c.get("metadata") or {}).get("name") or "")
+                                               for c in cluster.objects(K.CRD)})
+    return kind.key not in names
+
+
+_BUILTIN_GROUPS = frozenset({"", "apps", "batch"})
 
 
 def _owned_skipped(kind: K.Kind) -> bool:
@@ -477,6 +491,7 @@ def _kind_injections(cluster: ClusterInventory, rules: mesh.ProxyRules, kind: K.
                      ) -> dict[InjectionKey, TemplateInjection]:
     templates, _ = workload_templates(cluster, (kind,))
     out: dict[InjectionKey, TemplateInjection] = {}
+    kind_name = K.workload_kind(kind)  # its pods' workload kind (an OpenKruise Advanced StatefulSet's with its group)
     # ReplicaSets of an owner that is not read (an Argo Rollout): their pods are the owner's workload (inventory
     # _resolve_owners), so they are judged as the owner, by the templates that make its pods.
     foreign: dict[InjectionKey, list[tuple[dict[str, Any], dict[str, Any]]]] = {}
@@ -491,7 +506,7 @@ def _kind_injections(cluster: ClusterInventory, rules: mesh.ProxyRules, kind: K.
         if found is not None:
             if owner:  # a Job of another owner (a KEDA ScaledJob): its pods are the Job's, its source the owner's
                 found = replace(found, template_of=f"{kind.kind} {namespace}/{name}, owned by {owner[0]} {owner[1]}")
-            out[(namespace, kind.kind, name)] = found
+            out[(namespace, kind_name, name)] = found
     for key, replicasets in foreign.items():
         for obj, template in live_replicasets(replicasets):
             found = template_injection(template, rules)
@@ -502,17 +517,34 @@ def _kind_injections(cluster: ClusterInventory, rules: mesh.ProxyRules, kind: K.
     return out
 
 
+def foreign_owned(cluster: ClusterInventory, kind: K.Kind) -> dict[tuple[str, str, str], list[tuple[dict, dict]]]:
+    """(namespace, owner kind, owner name) -> the (object, template) pairs of the ReplicaSets or Jobs (`kind`) an owner
+    whose template is not read owns (inventory.slim keeps their templates, not those of a Deployment's or a CronJob's:
+    podwire.TEMPLATE_OWNER_KINDS), once per cluster and kind."""
+    def build() -> dict[tuple[str, str, str], list[tuple[dict, dict]]]:
+        out: dict[tuple[str, str, str], list[tuple[dict, dict]]] = {}
+        for obj in cluster.objects(kind):
+            template = pod_template(kind, obj)
+            meta = obj.get("metadata")
+            owner = controller_owner(meta) if isinstance(meta, dict) and template is not None else None
+            if owner and owner[0] not in podwire.TEMPLATE_OWNER_KINDS:
+                out.setdefault((str(meta.get("namespace") or ""), str(owner[0]), str(owner[1])), []).append(
+                    (obj, template))
+        return out
+    return cluster.memo(("foreign_owned", kind.key), build)
+
+
 def live_replicasets(replicasets: list[tuple[dict[str, Any], dict[str, Any]]]
                       ) -> list[tuple[dict[str, Any], dict[str, Any]]]:
     """The ReplicaSets of one owner whose templates make its pods: those with replicas (a canary and its stable one),
     else the newest (an owner scaled to zero starts from it). Old ones kept for rollback say nothing of what runs."""
-    live = [(obj, t) for obj, t in replicasets if _replicas(obj) > 0]
+    live = [(obj, t) for obj, t in replicasets if replica_count(obj) > 0]
     if live:
         return live
     return [max(replicasets, key=lambda rs: str((rs[0].get("metadata") or {}).get("creationTimestamp") or ""))]
 
 
-def _replicas(obj: dict[str, Any]) -> int:
+def replica_count(obj: dict[str, Any]) -> int:
     value = (obj.get("status") or {}).get("replicas")
     return value if isinstance(value, int) and not isinstance(value, bool) else 0
 

@@ -47,6 +47,23 @@ REPLICATIONCONTROLLER = _k("ReplicationController", "", "v1", "replicationcontro
 CLONESET = _k("CloneSet", "apps.kruise.io", "v1alpha1", "clonesets")
 STATEFULSET = _k("StatefulSet", "apps", "v1", "statefulsets")
 DAEMONSET = _k("DaemonSet", "apps", "v1", "daemonsets")
+# OpenKruise's Advanced StatefulSet and Advanced DaemonSet (openkruise/kruise@v1.9.0: apis/apps/v1beta1/
+# statefulset_types.go, daemonset_types.go; CRDs serve v1beta1 (stored) and v1alpha1): they own their pods directly,
+# made from spec.template, with a controller reference of the built-ins' kind names (NewControllerRef(set,
+# apps.kruise.io/v1beta1 StatefulSet | DaemonSet): pkg/controller/statefulset/stateful_set_utils.go newStatefulSetPod,
+# pkg/controller/daemonset/daemonset_controller.go). Not served where OpenKruise is not installed: read as none.
+ADVANCED_STATEFULSET = _k("StatefulSet", "apps.kruise.io", "v1beta1,v1alpha1", "statefulsets")
+ADVANCED_DAEMONSET = _k("DaemonSet", "apps.kruise.io", "v1beta1,v1alpha1", "daemonsets")
+# The workload kind of a kind whose name is a built-in's, said with its group (findings, commands: `kubectl patch
+# statefulset/x` names the apps/v1 one). Every other kind's workload kind is its name.
+_WORKLOAD_KINDS = {ADVANCED_STATEFULSET.key: "StatefulSet.apps.kruise.io",
+                   ADVANCED_DAEMONSET.key: "DaemonSet.apps.kruise.io"}
+ADVANCED_KINDS = (ADVANCED_STATEFULSET, ADVANCED_DAEMONSET)
+
+
+def workload_kind(kind: Kind) -> str:
+    """The kind a workload of `kind` is named by (a pod frame's workload_kind, a finding's kind)."""
+    return _WORKLOAD_KINDS.get(kind.key, kind.kind)
 JOB = _k("Job", "batch", "v1", "jobs")
 CRONJOB = _k("CronJob", "batch", "v1,v1beta1", "cronjobs")
 PDB = _k("PodDisruptionBudget", "policy", "v1,v1beta1", "poddisruptionbudgets")
@@ -123,8 +140,8 @@ ISTIO_GATEWAY_ASM = _k("IstioGateway", _ASM, "v1beta1,v1", "istiogateways")
 
 ALL_KINDS: tuple[Kind, ...] = (
     POD, SERVICE, CONFIGMAP, NAMESPACE, SERVICEACCOUNT, DEPLOYMENT, REPLICASET, REPLICATIONCONTROLLER, CLONESET,
-    STATEFULSET, DAEMONSET, JOB, CRONJOB, PDB, MUTATING_WEBHOOK, VALIDATING_WEBHOOK, VALIDATING_ADMISSION_POLICY,
-    VALIDATING_ADMISSION_POLICY_BINDING, CRD,
+    STATEFULSET, DAEMONSET, *ADVANCED_KINDS, JOB, CRONJOB, PDB, MUTATING_WEBHOOK, VALIDATING_WEBHOOK,
+    VALIDATING_ADMISSION_POLICY, VALIDATING_ADMISSION_POLICY_BINDING, CRD,
     CLUSTERROLE, CLUSTERROLEBINDING, *ISTIO_API_KINDS, *GATEWAY_API_KINDS, ISTIOOPERATOR, *SAIL_KINDS, ASM_MIGRATION,
     ISTIO_GATEWAY_ASM,
 )

@@ -835,13 +835,33 @@ _ROLLOUT_KINDS = {"Deployment": "deployment", "StatefulSet": "statefulset", "Dae
 # Owner kinds restarted by their own kubectl plugin: (plugin and its restart verb, resource prefix).
 # The Argo plugin takes a bare name: `--` ends its options, so a Rollout named `--all` stays a name.
 _PLUGIN_RESTARTS = {"Rollout": ("argo rollouts restart", "-- "), "CloneSet": ("kruise rollout restart", "cloneset/")}
-# A CloneSet updating in place (updateStrategy InPlaceIfPossible/InPlaceOnly) keeps its pods: no injection.
+# A CloneSet updating in place (updateStrategy InPlaceIfPossible/InPlaceOnly) keeps its pods: no injection. So do an
+# OpenKruise Advanced StatefulSet's (spec.updateStrategy.rollingUpdate.podUpdatePolicy) and Advanced DaemonSet's
+# (spec.updateStrategy.rollingUpdate.rollingUpdateType) in place (openkruise/kruise@v1.9.0 apis/apps/v1beta1/
+# statefulset_types.go, daemonset_types.go: InPlaceIfPossible).
 _IN_PLACE_NOTE = ("  # if its updateStrategy.type is InPlaceIfPossible or InPlaceOnly, the pods are updated in "
                   "place and keep their sidecar: delete them one by one instead")
+_IN_PLACE_NOTES = {
+    "CloneSet": _IN_PLACE_NOTE,
+    "StatefulSet.apps.kruise.io": "  # if its updateStrategy.rollingUpdate.podUpdatePolicy is InPlaceIfPossible or "
+                                  "InPlaceOnly, the pods are updated in place and keep their sidecar: delete them one "
+                                  "by one instead",
+    "DaemonSet.apps.kruise.io": "  # if its updateStrategy.rollingUpdate.rollingUpdateType is InPlaceIfPossible, the "
+                                "pods are updated in place and keep their sidecar: delete them one by one instead"}
+# OpenKruise's Advanced StatefulSet and DaemonSet (kinds.workload_kind): no restart verb of kubectl's or of the kruise
+# plugin's (openkruise/kruise-tools@v1.2.2 pkg/internal/polymorphichelpers/objectrestarter.go restarts CloneSets only):
+# their pods are deleted one at a time, selected by their controller reference (the built-in's kind name).
+_ADVANCED_OWNER_KINDS = {"StatefulSet.apps.kruise.io": "StatefulSet", "DaemonSet.apps.kruise.io": "DaemonSet"}
 _OWNER_COLUMNS = ("custom-columns=NAME:.metadata.name,KIND:.metadata.ownerReferences[0].kind,"
                   "OWNER:.metadata.ownerReferences[0].name")
 # Kinds whose pod template is always spec.template (a patch there rolls the pods): built-ins, OpenKruise.
-_TEMPLATE_KINDS = {**_ROLLOUT_KINDS, "CloneSet": "clonesets.apps.kruise.io"}
+_TEMPLATE_KINDS = {**_ROLLOUT_KINDS, "CloneSet": "clonesets.apps.kruise.io",
+                   "StatefulSet.apps.kruise.io": "statefulsets.apps.kruise.io",
+                   "DaemonSet.apps.kruise.io": "daemonsets.apps.kruise.io"}
+# Kinds that make Jobs from a template of their own, and where it is: a CronJob's spec.jobTemplate.spec, KEDA's
+# ScaledJob's spec.jobTargetRef (a JobSpec copied into each Job it makes: kedacore/keda@v2.20.2 apis/keda/v1alpha1/
+# scaledjob_types.go, pkg/scaling/executor/scale_jobs.go generateJobs; CRD scaledjobs.keda.sh).
+_RUN_KINDS = {"CronJob": ("cronjob", "jobTemplate", "spec"), "ScaledJob": ("scaledjobs.keda.sh", "jobTargetRef")}
 # What a Kubernetes name can hold that a shell reads as one plain word (RBAC names add ':', '@', '+', '=').
 _SHELL_WORD = re.compile(r"[A-Za-z0-9._:@+=-]+")
 _shell_word = _SHELL_WORD.fullmatch  # bound once: asked about every name of every command (~100,000 at 50k pods)
@@ -954,14 +974,16 @@ def quit_proxy_command(cluster: str, namespace: str, pod: str) -> str:
 
 def restart_command(cluster: str, kind: str, namespace: str, name: str) -> str:
     """The command that recreates a workload's pods so the injector runs again."""
-    if kind == "CronJob":  # a comment: the names must not break out of its line
-        return f"# pods of CronJob {sh_text(namespace)}/{sh_text(name)} pick up the change at their next run"
+    if kind in _RUN_KINDS:  # a comment: the names must not break out of its line
+        return f"# pods of {kind} {sh_text(namespace)}/{sh_text(name)} pick up the change at their next run"
     if kind in _PLUGIN_RESTARTS:
         # Workload kinds of popular controllers, restarted by their own kubectl plugins (which take the
         # kubeconfig from the environment, not from flags before the plugin's name).
         plugin, resource = _PLUGIN_RESTARTS[kind]
         return (f"KUBECONFIG={kubeconfig_var(cluster)} kubectl {plugin} {ns_flag(namespace)} "
                 f"{resource}{sh(name)}" + (_IN_PLACE_NOTE if kind == "CloneSet" else ""))
+    if kind in _ADVANCED_OWNER_KINDS:
+        return _delete_owned_pods(cluster, _ADVANCED_OWNER_KINDS[kind], namespace, name)
     if kind not in (*_ROLLOUT_KINDS, "Job", "ReplicaSet", "Pod"):
         return (f"# restart the pods of {sh_text(kind)} {sh_text(namespace)}/{sh_text(name)} through its "
                 "controller (not a built-in workload kind)")
@@ -1002,21 +1024,29 @@ def _asm_inject_command(cluster: str, kind: str, namespace: str, name: str) -> s
         return (f"# add label sidecar.asm.aliyun.com/inject=true to the pod template of Rollout "
                 f"{sh_text(namespace)}/{sh_text(name)} (its spec.template, or that of the Deployment its "
                 f"spec.workloadRef names), then restart it:\n{restart_command(cluster, kind, namespace, name)}")
-    if kind not in _TEMPLATE_KINDS and kind != "CronJob":
+    if kind not in _TEMPLATE_KINDS and kind not in _RUN_KINDS:
         # The kind comes from an owner reference (any string): it and the names stand in a comment.
         return (f"# add label sidecar.asm.aliyun.com/inject=true to the pod template of {sh_text(kind)} "
                 f"{sh_text(namespace)}/{sh_text(name)} in its manifest, then recreate it")
     k = kubectl_in(cluster, namespace)
     if kind in _TEMPLATE_KINDS:
         return (f"{k} patch {object_ref(_TEMPLATE_KINDS[kind], name)} --type='merge' -p '{_INJECT_TEMPLATE_PATCH}'"
-                + (_IN_PLACE_NOTE if kind == "CloneSet" else ""))
-    return f"{k} patch {object_ref('cronjob', name)} --type='merge' -p '{_INJECT_CRONJOB_PATCH}'"
+                + _IN_PLACE_NOTES.get(kind, ""))
+    resource, *path = _RUN_KINDS[kind]
+    return f"{k} patch {object_ref(resource, name)} --type='merge' -p '{_template_patch(path, _INJECT_LABEL)}'"
+
+
+def _template_patch(path: list[str], template: str) -> str:
+    """A merge patch that sets `template` (JSON) as the pod template under spec.<path...>.template."""
+    inner = '{"template":' + template + "}"
+    for key in reversed(path):
+        inner = '{"' + key + '":' + inner + "}"
+    return '{"spec":' + inner + "}"
 
 
 # The merge patches that add ASM's injection label to a pod template (spelled once: one per workload moved).
 _INJECT_LABEL = '{"metadata":{"labels":{"sidecar.asm.aliyun.com/inject":"true"}}}'
 _INJECT_TEMPLATE_PATCH = '{"spec":{"template":' + _INJECT_LABEL + "}}"
-_INJECT_CRONJOB_PATCH = '{"spec":{"jobTemplate":{"spec":{"template":' + _INJECT_LABEL + "}}}}"
 # A proxyless gRPC app moves to ASM's proxyless mode: the injection label and the template ASM documents for it
 # (inject.istio.io/templates: grpc-agent, "Use the proxyless service mesh feature in gRPC services"). The label alone
 # leaves the template annotation grpc-simple, whose bootstrap names istiod.istio-system.svc (Istio's Service name).
@@ -1036,7 +1066,7 @@ def asm_proxyless_inject_command(cluster: str, kind: str, namespace: str, name: 
         return f"{k} patch {object_ref('cronjob', name)} --type='merge' -p '{patch}'"
     patch = '{"spec":{"template":' + _PROXYLESS_INJECT + "}}"
     return (f"{k} patch {object_ref(_TEMPLATE_KINDS[kind], name)} --type='merge' -p '{patch}'"
-            + (_IN_PLACE_NOTE if kind == "CloneSet" else ""))
+            + _IN_PLACE_NOTES.get(kind, ""))
 
 
 # Commands kept (~200 bytes each); typed: 1 and True, equal keys, would otherwise share one (names are text: anything

@@ -15,8 +15,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from auditor import istio, mesh
 from auditor import kinds as K
-from auditor import mesh
 from auditor.i18n import N_, Phrase
 
 if TYPE_CHECKING:
@@ -24,7 +24,11 @@ if TYPE_CHECKING:
 
 WorkloadKey = tuple[str, str, str]  # (namespace, kind, name)
 _NONE: dict[str, Any] = {}
-KINDS = (K.DEPLOYMENT, K.STATEFULSET, K.DAEMONSET)
+# With OpenKruise's workloads (their counts as the built-ins' are named: openkruise/kruise@v1.9.0 apis/apps/v1alpha1/
+# cloneset_types.go CloneSetStatus.availableReplicas, apis/apps/v1beta1/statefulset_types.go StatefulSetStatus
+# .availableReplicas, daemonset_types.go DaemonSetStatus desiredNumberScheduled / numberAvailable): a moved CloneSet
+# whose new pods cannot be created is as short as a Deployment, and its pods' workload is the CloneSet itself.
+KINDS = (K.DEPLOYMENT, K.STATEFULSET, K.DAEMONSET, K.CLONESET, *K.ADVANCED_KINDS)
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,7 +64,7 @@ def _or(value: Any, default: Any) -> Any:
 
 
 def _desired_available(kind: K.Kind, spec: dict[str, Any], status: dict[str, Any]) -> tuple[int | None, int | None]:
-    if kind is K.DAEMONSET:
+    if kind is K.DAEMONSET or kind is K.ADVANCED_DAEMONSET:
         return _count(status.get("desiredNumberScheduled")), _count(_or(status.get("numberAvailable"), 0))
     replicas = _or(spec.get("replicas"), 1)  # the API server defaults it to 1
     # StatefulSets have availableReplicas since Kubernetes 1.22 (readyReplicas before).
@@ -121,17 +125,47 @@ def shortfalls(cluster: ClusterInventory, asm_workloads: set[WorkloadKey]) -> tu
     unread: dict[str, str] = {}
     for kind in KINDS:
         if not cluster.available(kind):
-            unread[kind.kind] = cluster.unread_reason(kind)
+            unread[K.workload_kind(kind)] = cluster.unread_reason(kind)
             continue
         objects = cluster.objects(kind)
         if kind is K.DEPLOYMENT and cluster.memoised(short_memo_key(objects)):
             objects = cluster.memo(short_memo_key(objects), list)[0]  # the Deployments' shared walk picked them
         found.extend(_of_kind(objects, kind, asm_workloads))
+    if cluster.available(K.REPLICASET):  # unread, the pods' workloads are no owner's either (inventory._workloads)
+        found.extend(_foreign_owners(cluster, asm_workloads))
     return found, unread
 
 
+def _foreign_owners(cluster: ClusterInventory, asm_workloads: set[WorkloadKey]) -> Iterable[Shortfall]:
+    """The moved owners of kinds not read (an Argo Rollout) short of their pods, by the ReplicaSets they own
+    (istio.foreign_owned: inventory.slim keeps their template and replicas): desired, the replicas the owner gives its
+    ReplicaSets (argo-rollouts@v1.9.1 rollout/replicaset.go scales them; the sum is the Rollout's replicas, plus a
+    surge while it rolls); available, their ready pods (ReplicaSetStatus readyReplicas: slim keeps no
+    availableReplicas); moved, its newest live template labelled for ASM or its pods on ASM's proxy."""
+    for (namespace, kind_name, name), owned in istio.foreign_owned(cluster, K.REPLICASET).items():
+        desired = available = 0
+        for rs, _ in owned:
+            spec, status = rs.get("spec") or _NONE, rs.get("status") or _NONE
+            wanted, ready = _count(spec.get("replicas")), _count(_or(status.get("readyReplicas"), 0))
+            if wanted is None or ready is None:
+                break  # a count that is no number: not judged
+            desired += wanted
+            available += ready
+        else:
+            if available >= desired:
+                continue
+            _, template = max(istio.live_replicasets(owned), key=lambda p: str(
+                (p[0].get("metadata") or {}).get("creationTimestamp") or ""))
+            labels = (template.get("metadata") or _NONE).get("labels") or _NONE
+            marked = labels.get(mesh.ASM_INJECT_LABEL) == "true"
+            key = (namespace, kind_name, name)
+            if marked or key in asm_workloads:
+                yield Shortfall(*key, desired, available, "", marked)
+
+
 def _of_kind(objects: Iterable[dict[str, Any]], kind: K.Kind, asm_workloads: set[WorkloadKey]) -> Iterable[Shortfall]:
-    daemons = kind is K.DAEMONSET
+    daemons = kind is K.DAEMONSET or kind is K.ADVANCED_DAEMONSET
+    kind_name = K.workload_kind(kind)  # its pods' workload kind (inventory._resolve_owners)
     for obj in objects:
         # The counts first, inline: most workloads have every pod available, and their templates are not read
         # (~10,000 Deployments and StatefulSets at 50k pods, read cold by the time the checks run).
@@ -144,7 +178,7 @@ def _of_kind(objects: Iterable[dict[str, Any]], kind: K.Kind, asm_workloads: set
         meta = obj.get("metadata") or {}
         labels = ((spec.get("template") or {}).get("metadata") or {}).get("labels") or {}
         marked = labels.get(mesh.ASM_INJECT_LABEL) == "true"
-        key = (meta.get("namespace", ""), kind.kind, meta.get("name", ""))
+        key = (meta.get("namespace", ""), kind_name, meta.get("name", ""))
         if not marked and key not in asm_workloads:
             continue  # not moved: its pods, if any, are judged by the Istio checks
         yield Shortfall(*key, desired, available, _why(status), marked)

@@ -37,7 +37,10 @@ INJECTION_LABELS = ("istio-injection", "istio.io/rev", mesh.ASM_INJECT_LABEL)
 # Flux's (name label, namespace label, what applies it), spelled once rather than per object asked about.
 _FLUX_LABELS = tuple((f"{prefix}/name", f"{prefix}/namespace", what) for prefix, what in (
     (FLUX_KUSTOMIZATION, "Flux Kustomization"), (FLUX_HELMRELEASE, "Flux HelmRelease")))
-WORKLOAD_KINDS = {k.kind: k for k in (K.DEPLOYMENT, K.STATEFULSET, K.DAEMONSET, K.CRONJOB, K.JOB)}
+# By the pod frame's workload kind: an OpenKruise Advanced StatefulSet's or DaemonSet's is said with its group
+# (kinds.workload_kind); read as the built-in's, its pods' workload found no object and passed as unmanaged.
+WORKLOAD_KINDS = {K.workload_kind(k): k for k in (K.DEPLOYMENT, K.STATEFULSET, K.DAEMONSET, K.CRONJOB, K.JOB,
+                                                  *K.ADVANCED_KINDS)}
 LISTED = 20
 # The keys manager() reads: an object carrying none of them names no manager (most objects, asked per workload).
 _MARKER_LABELS = frozenset((*(name for name, _, _ in _FLUX_LABELS), INSTANCE, MANAGED_BY))

@@ -228,7 +228,7 @@ class RestartRisk(ClusterCheck):
                               message="no workload left on Istio's sidecar")
     outcomes = (PLAN, MEDIUM, HIGH, RISKY_PLAN, UNSCORED, NOTHING_TO_MOVE)
     needs = (K.POD,)
-    uses = (K.REPLICASET, K.JOB, K.DEPLOYMENT, K.STATEFULSET, K.PDB, K.CONFIGMAP)
+    uses = (K.REPLICASET, K.JOB, K.DEPLOYMENT, K.STATEFULSET, *K.ADVANCED_KINDS, K.PDB, K.CONFIGMAP)
     max_listed_per_wave = 50  # the aggregate evidence lists this many names per wave (counts are complete)
 
     @same_in_every_gate

@@ -164,6 +164,12 @@ class IstioSidecarsRemaining(ClusterCheck):
             "(`kubectl get mutatingwebhookconfigurations -o yaml`), or grant list on namespaces and "
             "mutatingwebhookconfigurations (`asm-audit rbac`); label each such template "
             "sidecar.asm.aliyun.com/inject=true, then audit again.")
+    IDLE_KINDS_UNREAD = Outcome(
+        "AA1238", Status.UNKNOWN, "workload kinds could not be read: a workload of theirs that runs no pod now (scaled "
+        "to zero, between runs) is not seen, nor which proxy its next pods get",
+        message="{kinds} could not be read ({reason}): a workload of theirs that runs no pod now is not seen, nor "
+                "which proxy its next pods get",
+        fix="Grant list on the kinds named (`asm-audit rbac`), or collect them into the snapshot, then audit again.")
     # Pods that run no proxy where their labels ask for one (auditor/idle.unmeshed_pods), at the finished gate.
     UNMESHED = Outcome(
         "AA1220", Status.FAIL, "(finished gate) pods of a workload run no proxy although their namespace's or "
@@ -196,13 +202,15 @@ class IstioSidecarsRemaining(ClusterCheck):
         fix="Grant list on namespaces and the workload kinds named (`asm-audit rbac`) and audit again.")
     outcomes = (CLEAN, LEFT, RESTART_PENDING, PARTLY_MOVED, BAKED_IN, UNCLASSIFIED, VM_GROUP_ON_ISTIO,
                 VM_ENTRY_ON_ISTIO, VM_GROUP_UNPROVEN, VM_ENTRY_UNPROVEN, VM_UNREAD, CA_OWNER_UNREAD, PROXYLESS_ON_ISTIO,
-                PROXYLESS_NO_SERVER, PROXYLESS_UNPROVEN, IDLE_ON_ISTIO, IDLE_NO_INJECTOR, IDLE_UNPROVEN, UNMESHED,
+                PROXYLESS_NO_SERVER, PROXYLESS_UNPROVEN, IDLE_ON_ISTIO, IDLE_NO_INJECTOR, IDLE_UNPROVEN,
+                IDLE_KINDS_UNREAD, UNMESHED,
                 UNMESHED_NEVER_SEEN, UNMESHED_UNPROVEN)
     needs = (K.POD,)
     # Services: which istiod a proxy's CA_ADDR names is told from them (CA_OWNER_UNREAD when they are not read).
     # Namespaces and injector webhooks: which proxy a workload running no pod gets next (auditor/idle.py).
     uses = (K.REPLICASET, K.JOB, K.DEPLOYMENT, K.STATEFULSET, K.DAEMONSET, K.CRONJOB, K.REPLICATIONCONTROLLER,
-            K.CLONESET, K.SERVICE, K.WORKLOADENTRY, K.WORKLOADGROUP, K.NAMESPACE, K.MUTATING_WEBHOOK)
+            K.CLONESET, *K.ADVANCED_KINDS, K.SERVICE, K.WORKLOADENTRY, K.WORKLOADGROUP, K.NAMESPACE, K.MUTATING_WEBHOOK,
+            K.CRD)  # CRDs: an OpenKruise kind not collected is no blind spot where no CRD defines it
 
     def check_cluster(self, cluster: ClusterInventory, ctx: Context) -> Iterable[Finding]:
         found = self._every_gate(cluster, ctx)
@@ -265,12 +273,14 @@ class IstioSidecarsRemaining(ClusterCheck):
         yield from machines
         idle = self._idle_findings(cluster, pods)
         yield from idle
-        if sidecars.empty and not unclassified and not proxyless and not idle:
+        # The workload kinds unread (AA1238) leave the pods' own judgement as it is: only no PASS beside it.
+        judged_idle = [f for f in idle if f.code != self.IDLE_KINDS_UNREAD.code]
+        if sidecars.empty and not unclassified and not proxyless and not judged_idle:
             moved = (pods["proxy"] == mesh.PROXY_ASM) & (pods["role"] == mesh.ROLE_SIDECAR)
             unproven = self._ca_owner_unread(cluster, pods, moved)
             if unproven is not None:
                 yield unproven
-            elif not machines:
+            elif not machines and not idle:
                 asm = int(moved.sum())
                 gateways = int((pods["role"] == mesh.ROLE_GATEWAY).sum())
                 evidence = {"asm_proxy_pods": asm, "gateway_pods": gateways, "pods": len(pods)}
@@ -284,11 +294,16 @@ class IstioSidecarsRemaining(ClusterCheck):
         with no injector of Istio's left, where their injection labels ask for a proxy no webhook gives; UNKNOWN where
         what selects them cannot be told."""
         reading = idle.idle_workloads(cluster, idle.active_workloads(pods))
+        out: list[Finding] = []
+        if reading.kinds_unread:
+            kinds = reading.kinds_unread
+            out.append(self.report(self.IDLE_KINDS_UNREAD, cluster.name, params={
+                "kinds": ", ".join(kinds), "reason": "; ".join(f"{k}: {why}" for k, why in kinds.items())},
+                evidence={"unread": kinds}))
         if not reading.workloads and not reading.undecided:
-            return []
+            return out
         any_istio = any(h.owner == idle.ISTIO for h in idle.injectors(cluster)) \
             if cluster.available(K.MUTATING_WEBHOOK) else True
-        out: list[Finding] = []
         unproven: list[tuple[idle.IdleWorkload, str]] = [(w, w.undecided) for w in reading.undecided]
         for w in reading.workloads:
             subject = {"kind": w.kind, "namespace": w.namespace, "name": w.name}
@@ -296,6 +311,8 @@ class IstioSidecarsRemaining(ClusterCheck):
                                         "asks_for_injection": w.asks, "istio_injectors": w.istio,
                                         "asm_injectors": w.asm, "unproven_injectors": w.unproven,
                                         "labelled_for_asm": w.asm_labelled}
+            if w.template_of:  # an owner not read (an Argo Rollout, a KEDA ScaledJob): judged by what it owns
+                evidence["template_of"] = w.template_of
             command = mesh.asm_inject_command(cluster.name, w.kind, w.namespace, w.name)
             if w.istio and not (w.asm and w.asm_labelled):
                 after = AFTER_ASM if w.asm else AFTER_NONE

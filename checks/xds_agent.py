@@ -125,7 +125,8 @@ class PodsXdsAgent(ClusterCheck):
                 VM_GROUP_OVERRIDE, VM_ON_ISTIO, VM_UNPROVEN, VM_UNREAD)
     needs = (K.POD,)
     # IstioOperators: what the in-cluster istio-operator renders an istioctl gateway from (its remediation).
-    uses = (K.REPLICASET, K.JOB, K.DEPLOYMENT, *SCAN_KINDS, K.WORKLOADENTRY, K.WORKLOADGROUP, K.ISTIOOPERATOR)
+    uses = (K.REPLICASET, K.JOB, K.DEPLOYMENT, *K.ADVANCED_KINDS, *SCAN_KINDS, K.WORKLOADENTRY, K.WORKLOADGROUP,
+            K.ISTIOOPERATOR)
 
     def check_cluster(self, cluster: ClusterInventory, ctx: Context) -> Iterable[Finding]:
         pods = cluster.pods()

@@ -140,7 +140,8 @@ def test_manual_injections_answer_alike_asked_before_or_after_the_gateway_scan()
         [("ingress", "istio-ingressgateway")],
         [("team-2", "Deployment", "baked"), ("team-3", "StatefulSet", "db")],
         {"DaemonSet": "forbidden", "CronJob": "not collected", "Job": "not collected", "ReplicaSet": "not collected",
-         "ReplicationController": "not collected", "CloneSet": "not collected"})
+         "ReplicationController": "not collected", "CloneSet": "not collected",
+         "StatefulSet.apps.kruise.io": "not collected", "DaemonSet.apps.kruise.io": "not collected"})
 
 
 def test_a_template_the_gateway_scan_cannot_judge_for_manual_injections_is_left_to_their_own_walk():

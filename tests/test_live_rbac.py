@@ -131,9 +131,11 @@ def test_rbac_honours_disabled_checks(capsys, tmp_path):
     # pods-xds-agent reads the gateway scan, which reads what it needs for a gateway's role (gateways.SCAN_KINDS):
     # Gateway API Gateways too (the DaemonSets and Istio Gateways are among the engine's facts); and Istio's proxies on
     # VMs, which only WorkloadGroups and WorkloadEntries show (auditor/vms.py); and the IstioOperators the in-cluster
-    # istio-operator renders an istioctl gateway from (its remediation patches that IstioOperator).
+    # istio-operator renders an istioctl gateway from (its remediation patches that IstioOperator). OpenKruise's
+    # Advanced StatefulSets and DaemonSets: the workload a pod's controller reference names (kinds.workload_kind).
     assert resources(role(docs, "asm-audit-reader")["rules"]) == {
         ("", "pods"), ("apps", "replicasets"), ("batch", "jobs"),
+        ("apps.kruise.io", "statefulsets"), ("apps.kruise.io", "daemonsets"),
         ("gateway.networking.k8s.io", "gateways"), ("networking.istio.io", "workloadentries"),
         ("networking.istio.io", "workloadgroups"), ("install.istio.io", "istiooperators")} | ENGINE_FACTS
     assert resources(role(docs, "asm-audit-asm-reader")["rules"]) == {

@@ -26,6 +26,7 @@ from auditor.cli.main import main
 from auditor.engine import AuditResult
 from auditor.findings import findings_frame
 from auditor.gateways import SCAN_KINDS
+from auditor.idle import IDLE_KINDS
 from auditor.model import Finding, Severity, Status
 from auditor.render import charts, context, html
 from auditor.sources.snapshot import open_snapshot
@@ -67,7 +68,9 @@ def migration_scene(root: Path, *, state: str = "Migrating", message: str = "", 
     # Taken with the gateway scan's DaemonSets and Gateways read (there are none): a snapshot silent about them would
     # leave the east-west and gateway checks UNKNOWN. So are WorkloadEntries and WorkloadGroups (no VM here): silent,
     # istio-sidecars-remaining could not rule out VM proxies on Istio's istiod.
-    read = {**{kind.key: "ok" for kind in SCAN_KINDS}, **f.NO_VMS}
+    # And the workload kinds (none scaled to zero here): silent, a workload running no pod could not be ruled out
+    # (istio-sidecars-remaining AA1238).
+    read = {**{kind.key: "ok" for kind in (*SCAN_KINDS, *IDLE_KINDS, K.REPLICASET, K.JOB)}, **f.NO_VMS}
     manifest = {"clusters": [{"name": name, "role": "asm" if name == "asm" else "data-plane", "dir": name,
                               **({} if name == "asm" else {"kinds": read})} for name in clusters]}
     return f.write_snapshot(root, clusters, versions=versions, manifest=manifest)

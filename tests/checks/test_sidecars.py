@@ -50,7 +50,7 @@ def test_without_replicasets_the_deployment_comes_from_the_pod_template_hash(aud
     cart = f.deployment("cart")
     run = audit({"c1": [cart[0], *f.workload_pods(cart, 2)]}, "uninstall",
                 unreadable={"c1": {K.REPLICASET: "403 Forbidden"}})
-    [row] = run.rows("istio-sidecars-remaining")
+    [row] = [r for r in run.rows("istio-sidecars-remaining") if r["code"] != "AA1238"]  # AA1238: Rollouts unseen
     assert (row["kind"], row["name"]) == ("Deployment", "cart")
 
 
