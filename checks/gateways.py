@@ -7,6 +7,7 @@ on the ASM control plane (spec.gatewayType ingress | egress | cross-network, spe
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
@@ -1106,7 +1107,9 @@ class AsmGatewaysPresent(ClusterCheck):
                                                     workloads[(match.namespace, match.workload_name)], subject, ids,
                                                     gtype, [w for key, w in workloads.items() if w.type == gtype
                                                             and _serves(counts[key])])
-                        listeners += self._ingresses(cluster, istio_gw, match, subject, ids, gtype)
+                        listeners += self._ingresses(cluster, ctx, istio_gw, match, subject, ids, gtype,
+                                                     [w for key, w in workloads.items() if w.type == gtype
+                                                      and _serves(counts[key])])
                     yield from listeners or [found]
                 elif covering:
                     yield self.report(self.FEWER, cluster.name,
@@ -1199,14 +1202,26 @@ class AsmGatewaysPresent(ClusterCheck):
                     "gateways_selecting_istio": istio_bound, **ids}
         return self._served(cluster, istio_gw, asm_workloads, objects, params, evidence, subject)
 
-    def _ingresses(self, cluster: ClusterInventory, istio_gw: GatewayWorkload, gw: AsmGateway, subject: dict[str, str],
-                   ids: dict[str, Any], gtype: str) -> list[Finding]:
+    def _ingresses(self, cluster: ClusterInventory, ctx: Context, istio_gw: GatewayWorkload, gw: AsmGateway,
+                   subject: dict[str, str], ids: dict[str, Any], gtype: str,
+                   asm_workloads: list[GatewayWorkload]) -> list[Finding]:
         """UNKNOWN INGRESSES_UNTOLD when Istio's istiods serve Kubernetes Ingresses on the Istio gateway's pods, or when
         which they serve could not be read (Ingresses, IngressClasses or a mesh ConfigMap): ASM's gateway serves them
-        only where ASM's Ingress API access is on, which the cluster does not show."""
+        only where ASM's Ingress API access is on, which the cluster does not show. An Ingress whose every host an
+        Istio Gateway selecting an ASM gateway's pods serves (moved to Gateways and VirtualServices, as AA1715 reads
+        them) is not named."""
         served = istio_served_ingresses(cluster, istio_gw.pod_labels)
         if not served.ingresses and not served.unread:
             return []
+        asm = ctx.inv.asm
+        if served.ingresses and asm is not None and cluster.available(K.GATEWAY) and asm.available(K.GATEWAY):
+            objects = [*cluster.objects(K.GATEWAY), *asm.objects(K.GATEWAY)]
+            covering = [h.host for w in asm_workloads for h in served_hosts(cluster, w, objects)[0]]
+            left = {key: hosts for key, hosts in served.ingresses.items()
+                    if not all(any(host_covers(c, h) for c in covering) for h in hosts)}
+            served = dataclasses.replace(served, ingresses=left)
+            if not served.ingresses and not served.unread:
+                return []
         if served.ingresses:
             names = sorted(served.ingresses)
             why = Phrase(N_("Istio serves Ingress(es) {ingresses} there (hosts {hosts}); ASM serves Ingresses only on "

@@ -28,7 +28,7 @@ from typing import Any
 
 from auditor import kinds as K
 from tests import factory as f
-from tests.checks.test_asm_gateway_hosts_ports import ONLY, istio_ingress, run
+from tests.checks.test_asm_gateway_hosts_ports import ASM, ONLY, gateway, istio_ingress, run, server
 
 CHECK = "asm-gateways-present"
 
@@ -62,11 +62,12 @@ def mesh_with(extra: str) -> dict[str, Any]:
     return cm
 
 
-def audit_with(audit, *objects: dict[str, Any], mesh: dict[str, Any] | None = None, istio=None, **kw: Any):
+def audit_with(audit, *objects: dict[str, Any], mesh: dict[str, Any] | None = None, istio=None,
+               asm_gateways: list[dict[str, Any]] | None = None, **kw: Any):
     """Istio's istiod (default revision) and its mesh config, Istio's ingress gateway, ASM's replacing it, and
-    `objects`; no Istio Gateway (so AA1714/AA1715 have nothing to say)."""
+    `objects`; no Istio Gateway in the cluster (so AA1714/AA1715 have nothing to say), `asm_gateways` on ASM's side."""
     control = [f.istiod(version="1.24.6"), mesh or f.mesh_configmap()]
-    return run(audit, [*control, *objects], [], istio=istio, **kw)
+    return run(audit, [*control, *objects], asm_gateways or [], istio=istio, **kw)
 
 
 def codes(a) -> list[tuple[str, str]]:
@@ -142,6 +143,18 @@ def test_an_ingressclass_unread_leaves_an_ingress_naming_one_unknown(audit):
     a = audit_with(audit, ingress(class_name=None, annotation="nginx"),
                    unreadable={"cluster-a": {K.INGRESSCLASS: "403 Forbidden"}})
     assert codes(a) == [("PASS", "AA1701")]
+
+
+def test_ingress_hosts_moved_to_a_gateway_on_asms_pods_are_served(audit):
+    """The remediation's other way: the hosts served by an Istio Gateway (on ASM's control plane) selecting ASM's
+    gateway pods, as AA1715 reads them; a host it does not cover keeps the UNKNOWN."""
+    moved = gateway("httpbin", "default", ASM, server(80, ["httpbin.example.com"]))
+    a = audit_with(audit, ingress_class(), ingress(), asm_gateways=[moved])
+    assert codes(a) == [("PASS", "AA1701")]
+    a = audit_with(audit, ingress_class(), ingress(), ingress("b", host="blog.example.com"), asm_gateways=[moved])
+    [row] = a.rows(CHECK)
+    assert (row["status"], row["code"]) == ("UNKNOWN", "AA1739")
+    assert row["evidence"]["ingresses"] == {"default/b": ["blog.example.com"]}
 
 
 def test_no_ingress_at_all_keeps_the_pass(audit):
