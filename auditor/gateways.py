@@ -1017,6 +1017,88 @@ def service_of(host: str, rule_namespace: str) -> tuple[str, str] | None:
     return (parts[0], parts[1]) if not rest or rest[0] == "svc" else None
 
 
+def _weighted(value: Any, default: int) -> bool:
+    """Whether a route entry's weight sends it traffic: only a weight read as 0 sends none (what is not a number is
+    taken as sending: egress-routes-to-asm says UNKNOWN AA1631 of it)."""
+    if value is None:
+        return default != 0
+    try:
+        return int(value) != 0
+    except (TypeError, ValueError):
+        return True
+
+
+def references_to_services(cluster: ClusterInventory, services: Collection[tuple[str, str]]
+                           ) -> list[tuple[str, str, str, tuple[str, str], Phrase]]:
+    """What in the cluster still sends traffic to one of `services` ((name, namespace), lower case) by name:
+    (kind, namespace, name, service, how) for
+    - an ExternalName Service whose externalName is `<name>.<namespace>.svc[.<domain>]` (a CNAME to it: kube-dns answers
+      it only while the Service exists);
+    - a VirtualService route destination or mirror naming it (any short form, relative to the VirtualService's
+      namespace: host_fqdn), with a weight other than 0;
+    - a Gateway API route backendRef (kind Service, group core: the defaults) naming it, with a weight other than 0
+      (gateway.networking.k8s.io BackendRef: weight defaults to 1; namespace to the route's).
+    Kinds not read are left out (the checks that need them say UNKNOWN of them)."""
+    wanted = {(n.lower(), ns.lower()) for n, ns in services}
+    out: list[tuple[str, str, str, tuple[str, str], Phrase]] = []
+    if not wanted:
+        return out
+    if cluster.available(K.SERVICE):
+        for svc in cluster.objects(K.SERVICE):
+            spec = svc.get("spec") or {}
+            if spec.get("type") != "ExternalName":
+                continue
+            target = str(spec.get("externalName") or "").strip().lower().rstrip(".")
+            parts = target.split(".")
+            named = (parts[0], parts[1]) if len(parts) >= 3 and parts[2] == "svc" else None
+            meta = svc.get("metadata") or {}
+            if named in wanted:
+                out.append(("Service", meta.get("namespace", ""), meta.get("name", ""), named,
+                            Phrase(N_("its externalName {host}"), host=target)))
+    if cluster.available(K.VIRTUALSERVICE):
+        for vs in cluster.objects(K.VIRTUALSERVICE):
+            meta = vs.get("metadata") or {}
+            vs_ns = str(meta.get("namespace") or "")
+            spec = vs.get("spec") or {}
+            found: dict[tuple[str, str], str] = {}
+            for section in ("http", "tcp", "tls"):
+                for rule in spec.get(section) or ():
+                    if not isinstance(rule, dict):
+                        continue
+                    routes = [r for r in rule.get("route") or () if isinstance(r, dict)]
+                    for dest in routes:
+                        host = str((dest.get("destination") or {}).get("host") or "")
+                        named = service_of(host, vs_ns) if host else None
+                        if named in wanted and _weighted(dest.get("weight"), 100 if len(routes) == 1 else 0):
+                            found.setdefault(named, host)
+                    mirror = rule.get("mirror") if isinstance(rule.get("mirror"), dict) else {}
+                    host = str(mirror.get("host") or "")
+                    if host and (named := service_of(host, vs_ns)) in wanted:
+                        found.setdefault(named, host)
+            for named, host in found.items():
+                out.append(("VirtualService", vs_ns, meta.get("name", ""), named,
+                            Phrase(N_("a route destination {host}"), host=host)))
+    for kind in K.K8S_ROUTE_KINDS:
+        if not cluster.available(kind):
+            continue
+        for route in cluster.objects(kind):
+            meta = route.get("metadata") or {}
+            r_ns = str(meta.get("namespace") or "")
+            hits: set[tuple[str, str]] = set()
+            for rule in (route.get("spec") or {}).get("rules") or ():
+                for ref in (rule.get("backendRefs") if isinstance(rule, dict) else None) or ():
+                    if not isinstance(ref, dict) or (ref.get("kind") or "Service") != "Service" or (
+                            ref.get("group") or "") != "":
+                        continue
+                    named = (str(ref.get("name") or "").lower(), str(ref.get("namespace") or r_ns).lower())
+                    if named in wanted and _weighted(ref.get("weight"), 1):
+                        hits.add(named)
+            for named in sorted(hits):
+                out.append((kind.kind, r_ns, meta.get("name", ""), named,
+                            Phrase(N_("a backendRef {service}"), service=f"{named[1]}/{named[0]}")))
+    return out
+
+
 # ---------------------------------------------------------------- ASM IstioGateway objects
 @dataclass(frozen=True)
 class AsmGateway:
@@ -1216,6 +1298,117 @@ def selects(selector: dict[str, Any], labels: dict[str, str]) -> bool:
     """Whether a Service's spec.selector picks pods with these labels (an empty selector picks none: the API server
     leaves such a Service's Endpoints to whoever writes them)."""
     return bool(selector) and _matches(selector, labels)
+
+
+# ---------------------------------------------------------------- Kubernetes Ingresses Istio serves
+# istio/istio@1.24.6 (and @1.30.3) pilot/pkg/config/kube/ingress: istiod runs the Ingress controller unless its mesh
+# config's ingressControllerMode is OFF (pilot/pkg/bootstrap/configcontroller.go), and turns each Ingress it processes
+# into a Gateway selecting `istio: <ingressSelector>` (else `istio: <ingressService>` unless that is
+# istio-ingressgateway, else `istio: ingressgateway`: getIngressGatewaySelector) with a VirtualService per rule host.
+# Mesh config defaults: ingressService istio-ingressgateway, ingressControllerMode STRICT, ingressClass istio
+# (pkg/config/mesh/mesh.go DefaultMeshConfig); the charts set none of them (istio-discovery templates/configmap.yaml).
+INGRESS_CLASS_ANNOTATION = "kubernetes.io/ingress.class"
+ISTIO_INGRESS_CONTROLLER = "istio.io/ingress-controller"
+_INGRESS_MODES = {"0": "UNSPECIFIED", "1": "OFF", "2": "DEFAULT", "3": "STRICT"}  # istio/api mesh/v1alpha1/config.proto
+
+
+@dataclass(frozen=True)
+class IngressesServed:
+    """The Kubernetes Ingresses an Istio istiod of the cluster turns into listeners on a gateway's pods: `ingresses`
+    ("<namespace>/<name>" -> their rule hosts), and what could not be read that would tell (`unread`)."""
+
+    ingresses: dict[str, tuple[str, ...]]
+    unread: tuple[str, ...]
+    selectors: tuple[str, ...]  # the selectors (`istio=<value>`) of the istiods whose Ingress listeners it gets
+
+    @property
+    def hosts(self) -> list[str]:
+        return sorted({h for hosts in self.ingresses.values() for h in hosts})
+
+
+def _ingress_selector(mesh_config: dict[str, Any]) -> str:
+    """getIngressGatewaySelector: the value of the `istio` label istiod's Ingress Gateways select."""
+    selector = str(mesh_config.get("ingressSelector") or "")
+    service = str(mesh_config.get("ingressService", "istio-ingressgateway") or "")
+    if selector:
+        return selector
+    if service and service != "istio-ingressgateway":
+        return service
+    return "ingressgateway"
+
+
+def _processes(mode: str, ingress_class: str, ingress: dict[str, Any],
+               classes: dict[str, dict[str, Any]] | None) -> bool | None:
+    """shouldProcessIngressWithClass (None: its IngressClass could not be read). `mode` is not OFF."""
+    annotations = (ingress.get("metadata") or {}).get("annotations") or {}
+    if isinstance(annotations, dict) and INGRESS_CLASS_ANNOTATION in annotations:
+        return mode in ("STRICT", "DEFAULT") and str(annotations[INGRESS_CLASS_ANNOTATION]) == ingress_class
+    name = (ingress.get("spec") or {}).get("ingressClassName")
+    if name:
+        if classes is None:
+            return None
+        found = classes.get(str(name))
+        return found is not None and str((found.get("spec") or {}).get("controller") or "") == ISTIO_INGRESS_CONTROLLER
+    return mode == "DEFAULT"
+
+
+def _ingress_hosts(ingress: dict[str, Any]) -> tuple[str, ...]:
+    """The hosts of the rules istiod routes (ConvertIngressVirtualService: a rule without http is skipped, no host is
+    `*`)."""
+    rules = (ingress.get("spec") or {}).get("rules") or ()
+    return tuple(sorted({str(rule.get("host") or "*") for rule in rules
+                         if isinstance(rule, dict) and rule.get("http")}))
+
+
+def istio_served_ingresses(cluster: ClusterInventory, pod_labels: dict[str, str]) -> IngressesServed:
+    """The Kubernetes Ingresses that Istio's istiods (every revision, each with its own mesh config) serve on pods with
+    these labels. ASM serves Ingresses only on an ASM gateway where "Enable Ingress API access" was turned on (ASM >=
+    1.16, help.aliyun.com/document_detail/613527.html), which no Kubernetes object tells."""
+    unread: list[str] = []
+    selectors: set[str] = set()
+    configs: list[tuple[str, str]] = []  # (mode, ingressClass) of the istiods selecting these pods
+    for dep in istio.istiods(cluster):
+        namespace, name = istio.mesh_configmap_of(dep)
+        config: dict[str, Any] = {}
+        if not cluster.available(K.CONFIGMAP):
+            unread.append(_unread_kind(cluster, K.CONFIGMAP))
+            continue
+        cm = cluster.get(K.CONFIGMAP, name, namespace)
+        if cm is not None:
+            try:
+                config = mesh.parse_mesh(cm)
+            except ValueError as exc:
+                unread.append(f"ConfigMap {namespace}/{name} ({exc})")
+                continue
+        mode = str(config.get("ingressControllerMode", "STRICT")).upper()
+        mode = _INGRESS_MODES.get(mode, mode)
+        if mode == "OFF":
+            continue
+        selector = _ingress_selector(config)
+        if pod_labels.get("istio") != selector:
+            continue
+        selectors.add(f"istio={selector}")
+        configs.append((mode, str(config.get("ingressClass", "istio"))))
+    if not configs:
+        return IngressesServed({}, tuple(dict.fromkeys(unread)), ())
+    if not cluster.available(K.INGRESS):
+        unread.append(_unread_kind(cluster, K.INGRESS))
+        return IngressesServed({}, tuple(dict.fromkeys(unread)), tuple(sorted(selectors)))
+    classes = ({str((c.get("metadata") or {}).get("name") or ""): c for c in cluster.objects(K.INGRESSCLASS)}
+               if cluster.available(K.INGRESSCLASS) else None)
+    served: dict[str, tuple[str, ...]] = {}
+    for ingress in cluster.objects(K.INGRESS):
+        hosts = _ingress_hosts(ingress)
+        if not hosts:
+            continue
+        meta = ingress.get("metadata") or {}
+        key = f"{meta.get('namespace', '')}/{meta.get('name', '')}"
+        verdicts = {_processes(mode, cls, ingress, classes) for mode, cls in configs}
+        if True in verdicts:
+            served[key] = hosts
+        elif None in verdicts:
+            unread.append(f"{key}: {_unread_kind(cluster, K.INGRESSCLASS)}")
+    return IngressesServed(served, tuple(dict.fromkeys(unread)), tuple(sorted(selectors)))
 
 
 # ---------------------------------------------------------------- what a gateway's listeners serve

@@ -133,6 +133,12 @@ K8S_ROUTE_KINDS: tuple[Kind, ...] = (K8S_HTTPROUTE, K8S_GRPCROUTE, K8S_TCPROUTE,
 GATEWAY_API_CONFIG_KINDS: tuple[Kind, ...] = (K8S_GATEWAY, *K8S_ROUTE_KINDS, K8S_REFERENCEGRANT)
 GATEWAY_API_KINDS: tuple[Kind, ...] = (K8S_GATEWAYCLASS, *GATEWAY_API_CONFIG_KINDS)
 
+# Kubernetes Ingress: istiod turns those of its class into Gateway listeners on the pods its mesh config's
+# ingressSelector picks (istio/istio@1.24.6:pilot/pkg/config/kube/ingress/controller.go, conversion.go; v1 only since
+# 1.22's fork of the controller). IngressClass is cluster-scoped (its spec.controller tells Istio's).
+INGRESS = _k("Ingress", "networking.k8s.io", "v1", "ingresses")
+INGRESSCLASS = _k("IngressClass", "networking.k8s.io", "v1", "ingressclasses", namespaced=False)
+
 # ASM control-plane APIs.
 _ASM = "istio.alibabacloud.com"
 ASM_MIGRATION = _k("ASMMigrateFromIstio", _ASM, "v1beta1,v1", "asmmigratefromistios", namespaced=False)
@@ -142,8 +148,8 @@ ALL_KINDS: tuple[Kind, ...] = (
     POD, SERVICE, CONFIGMAP, NAMESPACE, SERVICEACCOUNT, DEPLOYMENT, REPLICASET, REPLICATIONCONTROLLER, CLONESET,
     STATEFULSET, DAEMONSET, *ADVANCED_KINDS, JOB, CRONJOB, PDB, MUTATING_WEBHOOK, VALIDATING_WEBHOOK,
     VALIDATING_ADMISSION_POLICY, VALIDATING_ADMISSION_POLICY_BINDING, CRD,
-    CLUSTERROLE, CLUSTERROLEBINDING, *ISTIO_API_KINDS, *GATEWAY_API_KINDS, ISTIOOPERATOR, *SAIL_KINDS, ASM_MIGRATION,
-    ISTIO_GATEWAY_ASM,
+    CLUSTERROLE, CLUSTERROLEBINDING, *ISTIO_API_KINDS, *GATEWAY_API_KINDS, INGRESS, INGRESSCLASS, ISTIOOPERATOR,
+    *SAIL_KINDS, ASM_MIGRATION, ISTIO_GATEWAY_ASM,
 )
 
 BY_GROUP_KIND: dict[tuple[str, str], Kind] = {(k.group, k.kind): k for k in ALL_KINDS}

@@ -7,6 +7,7 @@ on the ASM control plane (spec.gatewayType ingress | egress | cross-network, spe
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
@@ -56,6 +57,7 @@ from auditor.gateways import (
     gateways_selecting,
     host_covers,
     istio_gateways,
+    istio_served_ingresses,
     pods_available,
     scan_unread,
     scan_unread_findings,
@@ -967,6 +969,20 @@ class AsmGatewaysPresent(ClusterCheck):
         message="ASM {gateway_type} gateway {asm_gateway} targets this cluster for {istio_gateway}, but for {hosts} "
                 "ASM's gateway reads Secret {asm_secrets} where Istio's reads {istio_secrets}: the audit never reads "
                 "Secrets, so that it exists is not shown")
+    # Kubernetes Ingresses of Istio's class: istiod gives them listeners on the pods its mesh config's ingressSelector
+    # picks (auditor.gateways istio_served_ingresses); ASM's istiod serves Ingresses only on an ASM gateway where
+    # "Enable Ingress API access" was turned on (help.aliyun.com/document_detail/613527.html), a setting of ASM's that
+    # no Kubernetes object shows. Read the Ingresses of istio's class as AA1715 reads the Gateways' hosts.
+    INGRESSES_UNTOLD = Outcome(
+        "AA1739", Status.UNKNOWN, "an ASM gateway replaces the Istio gateway, but Istio's istiod serves Kubernetes "
+        "Ingresses on Istio's gateway (or which it serves cannot be read), and whether ASM's gateway serves them "
+        "cannot be told",
+        fix="Turn on Ingress API access on the ASM ingress gateway (ASM console > ASM Gateways > Ingress Gateway > "
+            "Advanced features: Enable Ingress API access; ASM 1.16 or later), check each host at the ASM gateway's "
+            "address (curl -H 'Host: <host>' http://<ASM gateway address>/), then exempt this finding with the "
+            "reason; or move the Ingresses to Istio Gateways and VirtualServices selecting the ASM gateway's pods.",
+        message="ASM {gateway_type} gateway {asm_gateway} targets this cluster for {istio_gateway}, but whether it "
+                "serves the Kubernetes Ingresses Istio's istiod serves on Istio's gateway cannot be told: {why}")
     FEWER = Outcome("AA1722", Status.WARN, "fewer ASM gateways than Istio gateways of a type: confirm that one ASM "
                     "gateway serves the hosts of several Istio gateways", Severity.MINOR,
                     message="{istio_count} Istio {gateway_type} gateways but {asm_count} ASM {gateway_type} gateway(s) "
@@ -1024,14 +1040,17 @@ class AsmGatewaysPresent(ClusterCheck):
     outcomes = (REPLACED, NOT_REPLACED, ROLE_UNKNOWN_NOT_REPLACED, NOT_DEPLOYED, NOT_SERVING, BEING_DELETED,
                 NO_LISTENER, HOSTS_UNSERVED, PORTS_UNREACHED, SECRET_DENIED, NOT_HEALTHY, FEWER,
                 ROLE_UNKNOWN_CONFIRM, CLUSTER_ID_UNKNOWN, NAMES_NO_CLUSTER, STRAY, GATEWAYS_UNSEEN, STRAYS_UNSEEN,
-                ROLE_UNREAD, LISTENERS_UNREAD, PORTS_UNTOLD, SECRET_ELSEWHERE, NO_ISTIO_GATEWAY)
+                ROLE_UNREAD, LISTENERS_UNREAD, PORTS_UNTOLD, SECRET_ELSEWHERE, INGRESSES_UNTOLD, NO_ISTIO_GATEWAY)
     needs = (K.DEPLOYMENT,)
     # Pods: the gateways only they tell of (stray_gateway_findings). Services and VirtualServices: a custom gateway's
     # role (auditor.gateways._role_from_config).
     # Gateway API routes: a Gateway API gateway whose routes send to a Hostname or ServiceEntry is an egress gateway.
     # ConfigMaps: the cluster's own id (kube-system/ack-cluster-profile, auditor/clusterid.py), matched against the
     # IstioGateways' clusterIds.
-    uses = (*SCAN_KINDS, K.POD, K.SERVICE, K.VIRTUALSERVICE, K.SERVICEENTRY, *K.K8S_ROUTE_KINDS, K.CONFIGMAP)
+    # Ingresses and IngressClasses (with the mesh ConfigMaps): those Istio's istiod serves on its gateway
+    # (INGRESSES_UNTOLD).
+    uses = (*SCAN_KINDS, K.POD, K.SERVICE, K.VIRTUALSERVICE, K.SERVICEENTRY, *K.K8S_ROUTE_KINDS, K.CONFIGMAP, K.INGRESS,
+            K.INGRESSCLASS)
     # Istio Gateways on the ASM control plane: ASM's istiod gives ASM's gateway pods their listeners (_listeners).
     asm_needs = (K.ISTIO_GATEWAY_ASM, K.GATEWAY)
 
@@ -1096,6 +1115,9 @@ class AsmGatewaysPresent(ClusterCheck):
                                                     workloads[(match.namespace, match.workload_name)], subject, ids,
                                                     gtype, [w for key, w in workloads.items() if w.type == gtype
                                                             and _serves(counts[key])])
+                        listeners += self._ingresses(cluster, ctx, istio_gw, match, subject, ids, gtype,
+                                                     [w for key, w in workloads.items() if w.type == gtype
+                                                      and _serves(counts[key])])
                     yield from listeners or [found]
                 elif covering:
                     yield self.report(self.FEWER, cluster.name,
@@ -1187,6 +1209,44 @@ class AsmGatewaysPresent(ClusterCheck):
         evidence = {"istio_gateway": istio_gw.name, "asm_gateway": f"{gw.namespace}/{gw.name}",
                     "gateways_selecting_istio": istio_bound, **ids}
         return self._served(cluster, istio_gw, asm_workloads, objects, params, evidence, subject)
+
+    def _ingresses(self, cluster: ClusterInventory, ctx: Context, istio_gw: GatewayWorkload, gw: AsmGateway,
+                   subject: dict[str, str], ids: dict[str, Any], gtype: str,
+                   asm_workloads: list[GatewayWorkload]) -> list[Finding]:
+        """UNKNOWN INGRESSES_UNTOLD when Istio's istiods serve Kubernetes Ingresses on the Istio gateway's pods, or when
+        which they serve could not be read (Ingresses, IngressClasses or a mesh ConfigMap): ASM's gateway serves them
+        only where ASM's Ingress API access is on, which the cluster does not show. An Ingress whose every host an
+        Istio Gateway selecting an ASM gateway's pods serves (moved to Gateways and VirtualServices, as AA1715 reads
+        them) is not named."""
+        served = istio_served_ingresses(cluster, istio_gw.pod_labels)
+        if not served.ingresses and not served.unread:
+            return []
+        asm = ctx.inv.asm
+        if served.ingresses and asm is not None and cluster.available(K.GATEWAY) and asm.available(K.GATEWAY):
+            objects = [*cluster.objects(K.GATEWAY), *asm.objects(K.GATEWAY)]
+            covering = [h.host for w in asm_workloads for h in served_hosts(cluster, w, objects)[0]]
+            left = {key: hosts for key, hosts in served.ingresses.items()
+                    if not all(any(host_covers(c, h) for c in covering) for h in hosts)}
+            served = dataclasses.replace(served, ingresses=left)
+            if not served.ingresses and not served.unread:
+                return []
+        if served.ingresses:
+            names = sorted(served.ingresses)
+            why = Phrase(N_("Istio serves Ingress(es) {ingresses} there (hosts {hosts}); ASM serves Ingresses only on "
+                            "a gateway whose Ingress API access is on, which no Kubernetes object shows"),
+                         ingresses=", ".join(names[:10]) + (f" (+{len(names) - 10})" if len(names) > 10 else ""),
+                         hosts=", ".join(served.hosts[:10]))
+        else:
+            why = Phrase(N_("which Ingresses Istio serves there could not be read: {reason}"),
+                         reason="; ".join(served.unread[:5]))
+        return [self.report(self.INGRESSES_UNTOLD, cluster.name,
+                            params={"gateway_type": gtype, "asm_gateway": gw.name, "istio_gateway": istio_gw.name,
+                                    "why": why},
+                            evidence={"istio_gateway": istio_gw.name, "asm_gateway": f"{gw.namespace}/{gw.name}",
+                                      "ingress_selectors": list(served.selectors),
+                                      "ingresses": {k: list(v) for k, v in sorted(served.ingresses.items())[:50]},
+                                      "unread": list(served.unread[:10]), **ids},
+                            remediation=self.INGRESSES_UNTOLD.fix, **subject)]
 
     def _served(self, cluster: ClusterInventory, istio_gw: GatewayWorkload, asm_workloads: list[GatewayWorkload],
                 objects: list[dict[str, Any]], params: dict[str, Any], evidence: dict[str, Any],

@@ -22,10 +22,14 @@ from auditor.asmcni import asm_cni_state
 from auditor.check import ClusterCheck, Context
 from auditor.errors import EvidenceUnavailable
 from auditor.gateways import (
+    EGRESS,
     SCAN_KINDS,
     AsmWorkload,
     asm_data_plane_uses,
     asm_proxied_workloads_of,
+    istio_gateways,
+    references_to_services,
+    selects,
     template_service_account,
     unproven_webhook_calls,
 )
@@ -124,6 +128,18 @@ class PurgePreview(ClusterCheck):
                                    fix=f"Remove {COMPONENT_LABEL} from CRD {{crd}} before the purge so it stays",
                                    message="deleting CRD {crd} deletes {count} {kind} object(s) of ASM's or of another "
                                            "owner: {objects}")
+    # A Service the purge deletes (Istio's gateways' and istiod's: the charts label them, istio-ingress|istio-egress/
+    # templates/service.yaml, istio-discovery/templates/service.yaml @1.24.6) that something still names: an
+    # ExternalName alias (a CNAME kube-dns answers only while the Service exists), a VirtualService route or mirror
+    # (ASM's istiod drops a destination no Service answers: 503 NR), a Gateway API backendRef. Routes to Istio's egress
+    # gateway are egress-routes-to-asm's (AA1610/AA1611).
+    STILL_NAMED = Outcome("AA2513", Status.FAIL, "something still sends traffic by name to a Service the purge "
+                          "deletes (an ExternalName alias, a VirtualService route, a Gateway API backendRef)",
+                          fix="Point it at the ASM gateway's Service (or the Service that replaces the purged one) "
+                              "before the purge, or take operator.istio.io/component off the Service so that it "
+                              "stays (re-pointed at ASM's pods); then audit again.",
+                          message="{subject} names Service {service} ({how}), which the purge deletes: what it sends "
+                                  "there reaches nothing afterwards")
     CASCADE = Outcome("AA2520", Status.WARN, "a purged CRD takes stored objects with it (all of them already on "
                       "ASM): they are gone from this cluster afterwards", Severity.MAJOR,
                       message="the purge deletes {count} labelled object(s) and with their CRDs the stored objects "
@@ -220,9 +236,9 @@ class PurgePreview(ClusterCheck):
                        "Istio labels and no istiod runs: the purge deletes nothing here",
                        message="no object carries operator.istio.io/component or Helm's Istio labels and no istiod "
                                "runs: `istioctl uninstall --purge` deletes nothing here")
-    outcomes = (CLEAN, ASM_OBJECT, NOT_ON_ASM, ASM_OBJECT_UNDER_CRD, CASCADE, HELM, SAIL, KIND_NOT_READ, UNLABELLED,
-                STORED_UNREAD, ASM_COPIES_UNREAD, SHARED_ACCOUNT, CNI_SKIPPED, WEBHOOK_UNPROVEN, CNI_STATE_UNKNOWN,
-                NO_ISTIO)
+    outcomes = (CLEAN, ASM_OBJECT, NOT_ON_ASM, ASM_OBJECT_UNDER_CRD, STILL_NAMED, CASCADE, HELM, SAIL, KIND_NOT_READ,
+                UNLABELLED, STORED_UNREAD, ASM_COPIES_UNREAD, SHARED_ACCOUNT, CNI_SKIPPED, WEBHOOK_UNPROVEN,
+                CNI_STATE_UNKNOWN, NO_ISTIO)
     needs = PRUNED_KINDS
     uses = (*K.ISTIO_API_KINDS, *K.GATEWAY_API_KINDS, K.ISTIOOPERATOR, *K.SAIL_KINDS, K.POD, K.REPLICASET,
             *SCAN_KINDS)
@@ -355,6 +371,9 @@ class PurgePreview(ClusterCheck):
                                               + (f" {mesh.ns_flag(meta['namespace'])}" if meta.get("namespace")
                                                  else "") + f" {COMPONENT_LABEL}-",
                                   evidence={**evidence_base, "istioctl": version})
+        for finding in self._still_named(cluster, ctx, labelled, failed, {**evidence_base, "istioctl": version}):
+            problems += 1
+            yield finding
         for finding in self._unproven_webhooks(cluster, labelled, failed, {**evidence_base, "istioctl": version}):
             problems += 1
             yield finding
@@ -385,6 +404,31 @@ class PurgePreview(ClusterCheck):
         yield self.report(self.CLEAN, cluster.name, params={
             "count": len(listing), "by_kind": ", ".join(f"{n} {k}" for k, n in evidence["by_kind"].items())},
             remediation=command, evidence=evidence)
+
+    def _still_named(self, cluster: ClusterInventory, ctx: Context, labelled: list[tuple[str, dict[str, Any]]],
+                     failed: set[tuple[str, str, str]], evidence: dict[str, Any]) -> Iterator[Finding]:
+        """AA2513 for each object (that the purge leaves) naming a Service it deletes (gateways.references_to_services),
+        but the Services AA2510 keeps (ASM's, or re-pointed at ASM's pods) and routes to Istio's egress gateway
+        (egress-routes-to-asm's)."""
+        purged = {(_meta(obj).get("name", ""), _meta(obj).get("namespace", "")): obj for kind, obj in labelled
+                  if kind == "Service" and ("Service", _meta(obj).get("namespace", ""), _meta(obj).get("name", ""))
+                  not in failed}
+        if not purged:
+            return
+        gone = {(kind, _meta(obj).get("namespace", ""), _meta(obj).get("name", "")) for kind, obj in labelled}
+        egress = [g for g in istio_gateways(cluster, ctx.inv.rules, ctx.config.gateways) if g.type == EGRESS]
+        egress_services = {(str(n).lower(), str(ns).lower()) for (n, ns), svc in purged.items()
+                           if any(g.namespace == ns and selects((svc.get("spec") or {}).get("selector") or {},
+                                                               g.pod_labels) for g in egress)}
+        wanted = {(str(n).lower(), str(ns).lower()) for n, ns in purged}
+        for kind, ns, name, (svc_name, svc_ns), how in references_to_services(cluster, wanted):
+            if (kind, ns, name) in gone or (kind != "Service" and (svc_name, svc_ns) in egress_services):
+                continue
+            yield self.report(self.STILL_NAMED, cluster.name,
+                              params={"subject": _subject(kind, {"namespace": ns, "name": name}),
+                                      "service": f"{svc_ns}/{svc_name}", "how": how},
+                              kind=kind, namespace=ns, name=name, remediation=self.STILL_NAMED.fix,
+                              evidence={**evidence, "service": f"{svc_ns}/{svc_name}"})
 
     def _unproven_webhooks(self, cluster: ClusterInventory, labelled: list[tuple[str, dict[str, Any]]],
                            failed: set[tuple[str, str, str]], evidence: dict[str, Any]) -> Iterator[Finding]:

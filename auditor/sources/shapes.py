@@ -117,6 +117,12 @@ _BODIES: dict[str, dict[str, Any]] = {
                      "status": dict},
     "VirtualService": {"spec": _VS_SPEC},
     "HTTPRoute": _GWAPI_ROUTE, "GRPCRoute": _GWAPI_ROUTE, "TCPRoute": _GWAPI_ROUTE, "TLSRoute": _GWAPI_ROUTE,
+    # The Ingresses istiod turns into listeners as asm-gateways-present reads them (auditor/gateways.py
+    # istio_served_ingresses; kubernetes/api networking/v1 types.go: IngressSpec.IngressClassName *string, Rules
+    # []IngressRule{Host string, HTTP *HTTPIngressRuleValue}; IngressClassSpec.Controller string): a list as a class
+    # name or a rule that is no object would be read as an Ingress Istio does not serve.
+    "Ingress": {"spec": {"ingressClassName": str, "rules": [{"host": str, "http": dict}]}},
+    "IngressClass": {"spec": {"controller": str}},
     "ASMMigrateFromIstio": {"spec": {"desiredState": str, "retryCounter": int, "advancedOptions": dict},
                             "status": {"state": str, "message": str, "retryCounter": int}},
 }

@@ -1,0 +1,112 @@
+"""purge-preview: what still names a Service `istioctl uninstall --purge` deletes (red19d).
+
+The purge deletes every object labelled operator.istio.io/component (operator/pkg/uninstall/prune.go @1.24.6), Istio's
+gateway Services included: istioctl renders istio-ingressgateway / istio-egressgateway with the label
+(manifests/charts/gateways/istio-ingress|istio-egress/templates/service.yaml @1.24.6; tests/install_shapes.py
+iop_gateway). What names such a Service keeps naming it afterwards and reaches nothing:
+- an ExternalName Service aliasing it (`spec.externalName: istio-ingressgateway.istio-system.svc.cluster.local`;
+  kubernetes/api core/v1 ServiceSpec.ExternalName: kube-dns answers a CNAME to that name, which resolves only while
+  the Service exists);
+- a VirtualService route sending mesh callers through the gateway (a hairpin to its public name; the route's
+  destination host names the Service: istio.io/latest/docs/reference/config/networking/virtual-service Destination.host,
+  a destination no Service answers is dropped, IST0101 in `istioctl analyze`);
+- a Gateway API route whose backendRef (kind Service by default, weight 1 by default) names it
+  (gateway.networking.k8s.io BackendRef, istio/istio@1.30.3:tests/integration/pilot/testdata/gateway-api-crd.yaml).
+Main: PASS AA2501 (a GO) with each of them. Routes to Istio's egress gateway stay egress-routes-to-asm's (AA1610).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from tests import factory as f
+from tests import install_shapes as S
+
+CHECK = "purge-preview"
+INGRESS_HOST = "istio-ingressgateway.istio-system.svc.cluster.local"
+
+
+def demo_install() -> list[dict[str, Any]]:
+    """`istioctl install --set profile=demo` 1.24.6: istiod, the ingress and the egress gateway (operator-labelled)."""
+    return S.istioctl_profile("demo", "1.24.6").objects
+
+
+def external_name(name: str, namespace: str, target: str) -> dict[str, Any]:
+    return {"apiVersion": "v1", "kind": "Service", "metadata": f.meta(name, namespace),
+            "spec": {"type": "ExternalName", "externalName": target}}
+
+
+def hairpin_vs(host: str = INGRESS_HOST, weight: int | None = None, other: str | None = None) -> dict[str, Any]:
+    route: list[dict[str, Any]] = [{"destination": {"host": host, "port": {"number": 80}}}]
+    if weight is not None:
+        route[0]["weight"] = weight
+    if other:
+        route.append({"destination": {"host": other, "port": {"number": 80}}, "weight": 100 - (weight or 0)})
+    return f.istio_object("VirtualService", "shop-public", "shop", {"hosts": ["shop.example.com"], "gateways": ["mesh"],
+                                                                    "http": [{"route": route}]})
+
+
+def run(audit, *extra: dict[str, Any]):
+    return audit({"cluster-a": [*demo_install(), *extra]}, "uninstall",
+                 asm=[f.migration_cr("Migrating")], config=f.only_checks(CHECK))
+
+
+def rows(a) -> list[tuple[str, str, str, str]]:
+    return sorted((r["status"], r["code"], r["kind"], r["name"]) for r in a.rows(CHECK))
+
+
+def test_the_demo_install_alone_passes(audit):
+    assert [c for s, c, _, _ in rows(run(audit))] == ["AA2501"]
+
+
+def test_an_externalname_alias_of_istios_ingress_gateway(audit):
+    a = run(audit, external_name("edge", "shop", INGRESS_HOST))
+    assert rows(a) == [("FAIL", "AA2513", "Service", "edge")]
+    (row,) = a.rows(CHECK)
+    assert row["evidence"]["service"] == "istio-system/istio-ingressgateway"
+    assert a.result.verdict == "NO-GO"
+
+
+def test_an_externalname_with_a_trailing_dot_or_another_cluster_domain(audit):
+    a = run(audit, external_name("edge", "shop", "istio-ingressgateway.istio-system.svc.corp.example."))
+    assert rows(a) == [("FAIL", "AA2513", "Service", "edge")]
+
+
+def test_a_hairpin_route_through_istios_ingress_gateway(audit):
+    for host in (INGRESS_HOST, "istio-ingressgateway.istio-system"):
+        a = run(audit, hairpin_vs(host))
+        assert rows(a) == [("FAIL", "AA2513", "VirtualService", "shop-public")], host
+
+
+def test_a_route_weighing_istios_gateway_0_sends_it_nothing(audit):
+    a = run(audit, hairpin_vs(weight=0, other="istio-ingressgateway-asm.istio-system.svc.cluster.local"))
+    assert [c for s, c, _, _ in rows(a)] == ["AA2501"]
+    a = run(audit, hairpin_vs(weight=10, other="istio-ingressgateway-asm.istio-system.svc.cluster.local"))
+    assert rows(a) == [("FAIL", "AA2513", "VirtualService", "shop-public")]
+
+
+def test_a_gateway_api_backendref_to_istios_ingress_gateway(audit):
+    route = f.k8s_route("HTTPRoute", "edge", "shop", [{"name": "public", "namespace": "shop"}],
+                        backend="istio-ingressgateway")
+    for rule in route["spec"]["rules"]:
+        for ref in rule["backendRefs"]:
+            ref["namespace"] = "istio-system"
+    a = run(audit, route)
+    assert rows(a) == [("FAIL", "AA2513", "HTTPRoute", "edge")]
+
+
+def test_routes_to_istios_egress_gateway_are_left_to_egress_routes_to_asm(audit):
+    vs = f.virtualservice("cnn", "shop", hosts=["edition.cnn.com"], gateways=["mesh"],
+                          http=[f.route(("istio-egressgateway.istio-system.svc.cluster.local", None))])
+    a = run(audit, vs)
+    assert [c for s, c, _, _ in rows(a)] == ["AA2501"]
+    # ...but an ExternalName alias of it, which no other check reads, is named.
+    a = run(audit, external_name("out", "shop", "istio-egressgateway.istio-system.svc.cluster.local"))
+    assert rows(a) == [("FAIL", "AA2513", "Service", "out")]
+
+
+def test_a_service_that_is_not_purged_is_not_named(audit):
+    """Names of Services the purge leaves (the app's own, ASM's gateway) are nobody's business here."""
+    a = run(audit, external_name("edge", "shop", "istio-ingressgateway-asm.istio-system.svc.cluster.local"),
+            hairpin_vs("productpage.shop.svc.cluster.local"))
+    assert [c for s, c, _, _ in rows(a)] == ["AA2501"]
