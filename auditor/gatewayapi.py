@@ -210,3 +210,57 @@ def owning_gateway(meta: dict[str, Any]) -> str | None:
             return str(ref.get("name") or "")
     labels = meta.get("labels") or {}
     return next((str(labels[k]) for k in GATEWAY_NAME_LABELS if labels.get(k)), None)
+
+
+def _host(value: Any) -> str:
+    return str(value or "").strip().lower().rstrip(".")
+
+
+def listener_hosts(gateway: dict[str, Any], routes: list[dict[str, Any]]) -> list[str]:
+    """The hosts a Gateway's listeners take requests for: each listener's hostname; a listener without one takes the
+    hostnames of the routes attached to the Gateway (`*` when they name none). gateway-api apis/v1 gateway_types.go
+    Listener.Hostname ("not specified: all hostnames match") and httproute_types.go Hostnames (intersected with the
+    listener's); istio/istio@1.24.6 pilot/pkg/config/kube/gateway/conversion.go turns each listener into a server of
+    that host."""
+    meta = _meta(gateway)
+    namespace, name = meta.get("namespace", ""), meta.get("name", "")
+    attached: list[str] = []
+    for route in routes:
+        route_ns = _meta(route).get("namespace", "")
+        spec = route.get("spec") or {}
+        if any(isinstance(ref, dict) and (ref.get("group") or GROUP) == GROUP and (ref.get("kind") or "Gateway")
+               == "Gateway" and str(ref.get("name") or "") == name and (ref.get("namespace") or route_ns) == namespace
+               for ref in spec.get("parentRefs") or ()):
+            attached += [_host(h) for h in spec.get("hostnames") or () if _host(h)]
+    out: list[str] = []
+    for listener in (gateway.get("spec") or {}).get("listeners") or ():
+        if not isinstance(listener, dict):
+            continue
+        host = _host(listener.get("hostname"))
+        out += [host] if host else (attached or ["*"])
+    return sorted(set(out))
+
+
+def bound_services(gateway: dict[str, Any]) -> list[tuple[str, str]]:
+    """(name, namespace) in lower case of the Services whose pods a Gateway binds to instead of istiod deploying one for
+    it: its spec.addresses of type Hostname (or of no type beside another address; a short name is a Service of the
+    Gateway's namespace). Empty for a Gateway
+    istiod deploys (no address, or one of no type or type IPAddress: IsManaged, extractGatewayServices,
+    istio/istio@1.24.6 pilot/pkg/config/kube/gateway/conversion.go). ASM deploys no gateway for a Gateway: it binds to
+    a pre-deployed ASM gateway this way (help.aliyun.com, "Define routing rules with Gateway API")."""
+    addresses = (gateway.get("spec") or {}).get("addresses") or ()
+    if not addresses:
+        return []
+    if len(addresses) == 1 and (not isinstance(addresses[0], dict) or addresses[0].get("type") in (None, "IPAddress")):
+        return []
+    namespace = str(_meta(gateway).get("namespace") or "").lower()
+    out = []
+    for addr in addresses:
+        if not isinstance(addr, dict) or addr.get("type") not in (None, "Hostname"):
+            continue  # istiod ignores them (InvalidAddress)
+        parts = _host(addr.get("value")).split(".")
+        if len(parts) == 1 and parts[0]:
+            out.append((parts[0], namespace))
+        elif len(parts) >= 2 and (len(parts) == 2 or parts[2] == "svc"):
+            out.append((parts[0], parts[1]))
+    return out

@@ -15,7 +15,7 @@ from typing import Any
 
 import pandas as pd
 
-from auditor import clusterid, istio, mesh
+from auditor import clusterid, gatewayapi, istio, mesh
 from auditor import kinds as K
 from auditor.asm import (
     NO_EFFECT,
@@ -32,6 +32,7 @@ from auditor.gateways import (
     EASTWEST_LOOKED_FOR,
     EGRESS,
     INGRESS,
+    INSTALL_GATEWAY_API,
     ISTIO_NETWORKING_GROUP,
     LB_ID_ANNOTATIONS,
     LB_VGROUP_PORT_ANNOTATIONS,
@@ -983,6 +984,31 @@ class AsmGatewaysPresent(ClusterCheck):
             "reason; or move the Ingresses to Istio Gateways and VirtualServices selecting the ASM gateway's pods.",
         message="ASM {gateway_type} gateway {asm_gateway} targets this cluster for {istio_gateway}, but whether it "
                 "serves the Kubernetes Ingresses Istio's istiod serves on Istio's gateway cannot be told: {why}")
+    # An Istio gateway istiod deployed for a Gateway API Gateway (kube-gateway.yaml @1.24.6: its own istio-proxy, not
+    # injected, `sidecar.istio.io/inject: "false"`) gets its listeners from that Gateway, not from Istio Gateways
+    # (AA1714/AA1715 find none selecting it). ASM deploys no gateway for a Gateway: a Gateway binds to a pre-deployed
+    # ASM gateway through spec.addresses (help.aliyun.com, ASM "Define routing rules with Gateway API"); istiod deploys
+    # one only for a Gateway without such an address (IsManaged, pilot/pkg/config/kube/gateway/conversion.go @1.24.6).
+    # So the Gateway's hosts must be taken by an ASM gateway of the cluster: a Gateway of Istio's class bound to its
+    # Service, or an Istio Gateway selecting its pods; else they die with Istio's gateway (its Deployment is left with
+    # no control plane after the purge, AA2311).
+    GATEWAY_API_UNBOUND = Outcome(
+        "AA1719", Status.FAIL, "an ASM gateway replaces the Istio gateway istiod deployed for a Gateway API Gateway, "
+        "but no Gateway bound to an ASM gateway (spec.addresses) nor Istio Gateway selecting its pods takes that "
+        "Gateway's hosts: ASM deploys no gateway for a Gateway",
+        fix="Bind a Gateway of class istio to the ASM gateway's Service (spec.addresses: type Hostname, value "
+            "<ASM gateway Service>.istio-system.svc.cluster.local) with the Gateway's listeners and attach its routes "
+            "to it (or serve the hosts with Istio Gateways selecting the ASM gateway's pods) on the ASM control plane, "
+            "move the clients to the ASM gateway's address, then re-run.",
+        message="ASM {gateway_type} gateway {asm_gateway} targets this cluster for {istio_gateway}, but no Gateway "
+                "bound to an ASM gateway nor Istio Gateway selecting its pods takes {hosts} of Gateway API Gateway "
+                "{gateway}: ASM deploys no gateway for it, so those hosts die with Istio's gateway")
+    GATEWAY_API_UNTOLD = Outcome(
+        "AA1750", Status.UNKNOWN, "an ASM gateway replaces the Istio gateway istiod deployed for a Gateway API "
+        "Gateway, but whether an ASM gateway takes that Gateway's hosts cannot be told (Gateways or routes not read)",
+        fix=SCAN_UNREAD_FIX,
+        message="ASM {gateway_type} gateway {asm_gateway} targets this cluster for {istio_gateway}, but whether an ASM "
+                "gateway takes {hosts} of Gateway API Gateway {gateway} cannot be told: {reason}")
     FEWER = Outcome("AA1722", Status.WARN, "fewer ASM gateways than Istio gateways of a type: confirm that one ASM "
                     "gateway serves the hosts of several Istio gateways", Severity.MINOR,
                     message="{istio_count} Istio {gateway_type} gateways but {asm_count} ASM {gateway_type} gateway(s) "
@@ -1038,9 +1064,10 @@ class AsmGatewaysPresent(ClusterCheck):
                                "no Istio ingress or egress gateway (what was looked for is named)",
                                message=f"no Istio ingress or egress gateway in this cluster (looked for {LOOKED_FOR})")
     outcomes = (REPLACED, NOT_REPLACED, ROLE_UNKNOWN_NOT_REPLACED, NOT_DEPLOYED, NOT_SERVING, BEING_DELETED,
-                NO_LISTENER, HOSTS_UNSERVED, PORTS_UNREACHED, SECRET_DENIED, NOT_HEALTHY, FEWER,
+                NO_LISTENER, HOSTS_UNSERVED, PORTS_UNREACHED, SECRET_DENIED, GATEWAY_API_UNBOUND, NOT_HEALTHY, FEWER,
                 ROLE_UNKNOWN_CONFIRM, CLUSTER_ID_UNKNOWN, NAMES_NO_CLUSTER, STRAY, GATEWAYS_UNSEEN, STRAYS_UNSEEN,
-                ROLE_UNREAD, LISTENERS_UNREAD, PORTS_UNTOLD, SECRET_ELSEWHERE, INGRESSES_UNTOLD, NO_ISTIO_GATEWAY)
+                ROLE_UNREAD, LISTENERS_UNREAD, PORTS_UNTOLD, SECRET_ELSEWHERE, INGRESSES_UNTOLD, GATEWAY_API_UNTOLD,
+                NO_ISTIO_GATEWAY)
     needs = (K.DEPLOYMENT,)
     # Pods: the gateways only they tell of (stray_gateway_findings). Services and VirtualServices: a custom gateway's
     # role (auditor.gateways._role_from_config).
@@ -1049,10 +1076,12 @@ class AsmGatewaysPresent(ClusterCheck):
     # IstioGateways' clusterIds.
     # Ingresses and IngressClasses (with the mesh ConfigMaps): those Istio's istiod serves on its gateway
     # (INGRESSES_UNTOLD).
+    # GatewayClasses: whether a Gateway bound to an ASM gateway is of an Istio class (_gateway_api_hosts).
     uses = (*SCAN_KINDS, K.POD, K.SERVICE, K.VIRTUALSERVICE, K.SERVICEENTRY, *K.K8S_ROUTE_KINDS, K.CONFIGMAP, K.INGRESS,
-            K.INGRESSCLASS)
-    # Istio Gateways on the ASM control plane: ASM's istiod gives ASM's gateway pods their listeners (_listeners).
-    asm_needs = (K.ISTIO_GATEWAY_ASM, K.GATEWAY)
+            K.INGRESSCLASS, K.K8S_GATEWAYCLASS)
+    # Istio Gateways on the ASM control plane: ASM's istiod gives ASM's gateway pods their listeners (_listeners);
+    # Gateway API Gateways there bound to an ASM gateway's Service likewise (_gateway_api_hosts).
+    asm_needs = (K.ISTIO_GATEWAY_ASM, K.GATEWAY, K.K8S_GATEWAY, K.K8S_GATEWAYCLASS)
 
     def check_cluster(self, cluster: ClusterInventory, ctx: Context) -> Iterator[Finding]:
         names = ctx.config.gateways
@@ -1118,6 +1147,9 @@ class AsmGatewaysPresent(ClusterCheck):
                         listeners += self._ingresses(cluster, ctx, istio_gw, match, subject, ids, gtype,
                                                      [w for key, w in workloads.items() if w.type == gtype
                                                       and _serves(counts[key])])
+                        listeners += self._gateway_api_hosts(cluster, ctx, istio_gw, match, subject, ids, gtype,
+                                                             [w for key, w in workloads.items() if w.type == gtype
+                                                              and _serves(counts[key])])
                     yield from listeners or [found]
                 elif covering:
                     yield self.report(self.FEWER, cluster.name,
@@ -1247,6 +1279,67 @@ class AsmGatewaysPresent(ClusterCheck):
                                       "ingresses": {k: list(v) for k, v in sorted(served.ingresses.items())[:50]},
                                       "unread": list(served.unread[:10]), **ids},
                             remediation=self.INGRESSES_UNTOLD.fix, **subject)]
+
+    def _gateway_api_hosts(self, cluster: ClusterInventory, ctx: Context, istio_gw: GatewayWorkload, gw: AsmGateway,
+                           subject: dict[str, str], ids: dict[str, Any], gtype: str,
+                           asm_workloads: list[GatewayWorkload]) -> list[Finding]:
+        """For an Istio gateway istiod deployed for a Gateway API Gateway: FAIL GATEWAY_API_UNBOUND when a host of that
+        Gateway's listeners is taken neither by a Gateway (of the cluster or the ASM control plane, of an Istio class)
+        bound through spec.addresses to the Service of an ASM gateway of the same type with pods available, nor by an
+        Istio Gateway selecting such a gateway's pods; UNKNOWN GATEWAY_API_UNTOLD where what would tell was not read.
+        A Deployment whose Gateway is gone serves no listener (residue judges it): nothing to lose here."""
+        if istio_gw.installed_by != INSTALL_GATEWAY_API or not cluster.available(K.K8S_GATEWAY):
+            return []  # an unread Gateway API: AA1732 says the scan is blind
+        owner = next((istio_gw.labels[k] for k in gatewayapi.GATEWAY_NAME_LABELS if istio_gw.labels.get(k)), "") or (
+            next((istio_gw.pod_labels[k] for k in gatewayapi.GATEWAY_NAME_LABELS if istio_gw.pod_labels.get(k)), ""))
+        own = cluster.get(K.K8S_GATEWAY, owner, istio_gw.namespace) if owner else None
+        if own is None:
+            return []
+        unread = [f"the cluster's {kind.kind} ({cluster.unread_reason(kind)})" for kind in K.K8S_ROUTE_KINDS
+                  if not cluster.available(kind)]
+        routes = [r for kind in K.K8S_ROUTE_KINDS if cluster.available(kind) for r in cluster.objects(kind)]
+        wanted = gatewayapi.listener_hosts(own, routes)
+        if not wanted:
+            return []
+        asm = ctx.inv.asm
+        sources = [("the cluster", cluster), ("ASM", asm)]
+        unread += [f"{where}: {c.unread_reason(kind)}" for where, c in sources if c is not None
+                   for kind in (K.K8S_GATEWAY, K.GATEWAY) if not c.available(kind)]
+        if asm is None:
+            unread.append("no ASM control plane given")
+        # What ASM's gateways of this type take: hosts of Istio Gateways selecting their pods, and listeners of Gateways
+        # bound to their Services.
+        istio_objects = [o for _, c in sources if c is not None and c.available(K.GATEWAY)
+                         for o in c.objects(K.GATEWAY)]
+        taken = [h.host for w in asm_workloads for h in served_hosts(cluster, w, istio_objects)[0]]
+        keys = {(w.namespace, w.name) for w in asm_workloads}
+        services = {(s.name.lower(), s.namespace.lower()) for s in gateway_services(cluster, ctx.inv.rules,
+                                                                                    ctx.config.gateways)
+                    if (s.gateway.namespace, s.gateway.name) in keys}
+        for _, c in sources:
+            if c is None or not c.available(K.K8S_GATEWAY):
+                continue
+            classes = ({(o.get("metadata") or {}).get("name", ""): o for o in c.objects(K.K8S_GATEWAYCLASS)}
+                       if c.available(K.K8S_GATEWAYCLASS) else None)
+            for other in c.objects(K.K8S_GATEWAY):
+                bound = set(gatewayapi.bound_services(other)) & services
+                if bound and gatewayapi.class_is_istio(str((other.get("spec") or {}).get("gatewayClassName") or ""),
+                                                       classes) is not False:
+                    taken += gatewayapi.listener_hosts(other, [])
+        lost = [h for h in wanted if not any(host_covers(t, h) for t in taken)]
+        if not lost:
+            return []
+        params = {"gateway_type": gtype, "asm_gateway": gw.name, "istio_gateway": istio_gw.name,
+                  "hosts": ", ".join(lost), "gateway": f"{istio_gw.namespace}/{owner}"}
+        evidence = {"istio_gateway": istio_gw.name, "asm_gateway": f"{gw.namespace}/{gw.name}",
+                    "gateway_api_gateway": f"{istio_gw.namespace}/{owner}", "hosts_untaken": lost,
+                    "asm_gateway_services": sorted(f"{n}.{ns}" for n, ns in services), **ids}
+        if unread:
+            return [self.report(self.GATEWAY_API_UNTOLD, cluster.name, params={**params, "reason": "; ".join(unread)},
+                                evidence={**evidence, "unread": unread}, remediation=self.GATEWAY_API_UNTOLD.fix,
+                                **subject)]
+        return [self.report(self.GATEWAY_API_UNBOUND, cluster.name, params=params, evidence=evidence,
+                            remediation=self.GATEWAY_API_UNBOUND.fix, **subject)]
 
     def _served(self, cluster: ClusterInventory, istio_gw: GatewayWorkload, asm_workloads: list[GatewayWorkload],
                 objects: list[dict[str, Any]], params: dict[str, Any], evidence: dict[str, Any],

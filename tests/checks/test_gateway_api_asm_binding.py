@@ -1,0 +1,114 @@
+"""An Istio gateway istiod deployed for a Gateway API Gateway is replaced only by an ASM gateway that takes its hosts.
+
+Shapes:
+- Istio's automated deployment (istio/istio@1.24.6 manifests/charts/istio-control/istio-discovery/files/
+  kube-gateway.yaml, pilot/pkg/config/kube/gateway/deploymentcontroller.go): for a Gateway of class istio without
+  spec.addresses istiod renders `<gateway>-istio` (its own istio-proxy container, pod label `sidecar.istio.io/inject:
+  "false"`, owned by the Gateway); its listeners are the Gateway's, with the hostnames of the routes attached to it
+  (tests/factory.py k8s_gateway, gateway_api_deployment, k8s_route).
+- A Gateway bound to an existing gateway instead: spec.addresses of type Hostname naming its Service (IsManaged and
+  extractGatewayServices, istio/istio@1.24.6 pilot/pkg/config/kube/gateway/conversion.go); a single address of no type
+  or type IPAddress leaves it deployed by istiod.
+- ASM deploys no gateway for a Gateway: "Unlike upstream Istio, where a Gateway resource automatically provisions a
+  data plane, ASM requires you to bind the Gateway to a pre-deployed ingress gateway through the spec.addresses field"
+  (alibabacloud.com/help/en/asm/sidecar/use-cases/use-gateway-api-to-define-a-routing-rule-1694486964018).
+
+main passed AA1701 for any ASM ingress gateway of the cluster: none of the Istio Gateways it reads for listeners
+(AA1714/AA1715) selects a Gateway API gateway's pods, so nothing was compared, and the Gateway's hosts died with Istio's
+gateway after the purge (its Deployment left with no istiod, AA2311 only at the finished gate).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from auditor import kinds as K
+from tests import factory as f
+from tests.checks.test_gateways import IDS, asm_ingress, asm_side
+
+CHECK = "asm-gateways-present"
+ASM_SVC = "istio-ingressgateway-asm.istio-system.svc.cluster.local"
+
+
+def istio_gateway_api(hostname: str = "*.example.com") -> list[dict[str, Any]]:
+    """Gateway edge/web of class istio, istiod's web-istio, and an HTTPRoute shop/shop attached to it."""
+    gateway = f.k8s_gateway("web", "edge", hostname=hostname)
+    route = f.k8s_route("HTTPRoute", "shop", "shop", [{"name": "web", "namespace": "edge"}])
+    return [f.gateway_class("istio"), gateway, *f.gateway_api_deployment(gateway), route]
+
+
+def bound(name: str, namespace: str, value: str = ASM_SVC, *, hostname: str = "*.example.com",
+          address_type: str | None = "Hostname") -> dict[str, Any]:
+    """A Gateway of class istio bound to the ASM gateway's Service (ASM's documented way)."""
+    gateway = f.k8s_gateway(name, namespace, hostname=hostname, uid_salt="asm")
+    address: dict[str, Any] = {"value": value}
+    if address_type is not None:
+        address["type"] = address_type
+    gateway["spec"]["addresses"] = [address]
+    return gateway
+
+
+def run(audit, cluster: list[dict], asm: list[dict] | None = None, **kw: Any):
+    a = audit({"cluster-a": [*cluster, *asm_ingress()]}, "uninstall", config=IDS,
+              asm=asm_side(f.istio_gateway_cr("ingressgateway-asm", "ingress", cluster_ids=["c-a"]), *(asm or [])),
+              **kw)
+    return [(r["status"], r["code"], r["name"]) for r in a.rows(CHECK)], a
+
+
+def test_an_unbound_gateway_api_gateway_is_not_replaced_by_any_asm_ingress_gateway(audit):
+    """Fails on main (PASS AA1701)."""
+    rows, a = run(audit, istio_gateway_api())
+    assert rows == [("FAIL", "AA1719", "web-istio")]
+    evidence = a.rows(CHECK)[0]["evidence"]
+    assert evidence["gateway_api_gateway"] == "edge/web"
+    assert evidence["hosts_untaken"] == ["*.example.com"]
+
+
+def test_the_same_gateway_imported_into_asm_unbound_is_still_not_replaced(audit):
+    """AA2111's import (the same spec on ASM) binds nothing: ASM deploys no web-istio. Fails on main (AA1701)."""
+    gateway = f.k8s_gateway("web", "edge")
+    rows, _ = run(audit, istio_gateway_api(), asm=[f.gateway_class("istio"), gateway])
+    assert rows == [("FAIL", "AA1719", "web-istio")]
+
+
+def test_a_gateway_bound_to_the_asm_gateway_on_the_asm_control_plane_replaces_it(audit):
+    rows, _ = run(audit, istio_gateway_api(), asm=[f.gateway_class("istio"), bound("web-asm", "edge")])
+    assert rows == [("PASS", "AA1701", "web-istio")]
+
+
+def test_a_gateway_bound_by_short_name_in_the_asm_gateways_namespace_in_the_cluster_replaces_it(audit):
+    rows, _ = run(audit, [*istio_gateway_api(), bound("web-asm", "istio-system", "istio-ingressgateway-asm")])
+    assert rows == [("PASS", "AA1701", "web-istio")]
+
+
+def test_a_bound_gateway_for_other_hosts_or_a_single_ip_address_binds_nothing_of_it(audit):
+    """Fail on main (AA1701)."""
+    rows, _ = run(audit, istio_gateway_api(), asm=[bound("web-asm", "edge", hostname="*.other.example")])
+    assert rows == [("FAIL", "AA1719", "web-istio")]
+    # One address of no type is an IP address (IsManaged): istiod deploys web-asm-istio for it, not ASM's gateway.
+    rows, _ = run(audit, istio_gateway_api(), asm=[bound("web-asm", "edge", address_type=None)])
+    assert rows == [("FAIL", "AA1719", "web-istio")]
+
+
+def test_istio_gateways_selecting_the_asm_gateway_take_the_route_hostnames(audit):
+    """A listener without hostname takes the hostnames of its routes; moved to an Istio Gateway on ASM's pods."""
+    objs = istio_gateway_api()
+    gateway, route = objs[1], objs[-1]
+    del gateway["spec"]["listeners"][0]["hostname"]
+    route["spec"]["hostnames"] = ["shop.example.com"]
+    moved = f.istio_object("Gateway", "shop-gw", "istio-system", {
+        "selector": {"istio": "ingressgateway-asm"},
+        "servers": [{"port": {"number": 80, "name": "http", "protocol": "HTTP"}, "hosts": ["shop.example.com"]}]})
+    rows, _ = run(audit, objs, asm=[moved])
+    assert rows == [("PASS", "AA1701", "web-istio")]
+    moved["spec"]["servers"][0]["hosts"] = ["cart.example.com"]
+    rows, a = run(audit, objs, asm=[moved])
+    assert rows == [("FAIL", "AA1719", "web-istio")]
+    assert a.rows(CHECK)[0]["evidence"]["hosts_untaken"] == ["shop.example.com"]
+
+
+def test_unread_gateway_api_gateways_on_asm_are_unknown_not_pass(audit):
+    """Fails on main (PASS AA1701)."""
+    rows, _ = run(audit, istio_gateway_api(),
+                  unreadable={"asm": {K.K8S_GATEWAY: "forbidden: gateways.gateway.networking.k8s.io"}})
+    assert rows == [("UNKNOWN", "AA1750", "web-istio")]
