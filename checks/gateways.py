@@ -1081,7 +1081,7 @@ class AsmGatewaysPresent(ClusterCheck):
             K.INGRESSCLASS, K.K8S_GATEWAYCLASS)
     # Istio Gateways on the ASM control plane: ASM's istiod gives ASM's gateway pods their listeners (_listeners);
     # Gateway API Gateways there bound to an ASM gateway's Service likewise (_gateway_api_hosts).
-    asm_needs = (K.ISTIO_GATEWAY_ASM, K.GATEWAY, K.K8S_GATEWAY, K.K8S_GATEWAYCLASS)
+    asm_needs = (K.ISTIO_GATEWAY_ASM, K.GATEWAY, K.K8S_GATEWAY)
 
     def check_cluster(self, cluster: ClusterInventory, ctx: Context) -> Iterator[Finding]:
         names = ctx.config.gateways
