@@ -216,12 +216,20 @@ def _host(value: Any) -> str:
     return str(value or "").strip().lower().rstrip(".")
 
 
-def listener_hosts(gateway: dict[str, Any], routes: list[dict[str, Any]]) -> list[str]:
-    """The hosts a Gateway's listeners take requests for: each listener's hostname; a listener without one takes the
-    hostnames of the routes attached to the Gateway (`*` when they name none). gateway-api apis/v1 gateway_types.go
-    Listener.Hostname ("not specified: all hostnames match") and httproute_types.go Hostnames (intersected with the
-    listener's); istio/istio@1.24.6 pilot/pkg/config/kube/gateway/conversion.go turns each listener into a server of
-    that host."""
+def _terminates_tls(listener: dict[str, Any]) -> bool:
+    """HTTPS, or TLS with tls.mode Terminate (the default): a listener whose clients need its certificate."""
+    tls = listener.get("tls") or {}
+    mode = (tls.get("mode") if isinstance(tls, dict) else None) or "Terminate"
+    return str(listener.get("protocol") or "") in ("HTTPS", "TLS") and mode == "Terminate"
+
+
+def listener_hosts(gateway: dict[str, Any], routes: list[dict[str, Any]],
+                   skip: frozenset[int] | set[int] = frozenset()) -> list[tuple[str, bool]]:
+    """(host, terminates TLS) a Gateway's listeners take requests for (the listeners of index `skip` left out): each
+    listener's hostname; a listener without one takes the hostnames of the routes attached to the Gateway (`*` when
+    they name none). gateway-api apis/v1 gateway_types.go Listener.Hostname ("not specified: all hostnames match") and
+    httproute_types.go Hostnames (intersected with the listener's); istio/istio@1.24.6
+    pilot/pkg/config/kube/gateway/conversion.go turns each listener into a server of that host."""
     meta = _meta(gateway)
     namespace, name = meta.get("namespace", ""), meta.get("name", "")
     attached: list[str] = []
@@ -232,13 +240,14 @@ def listener_hosts(gateway: dict[str, Any], routes: list[dict[str, Any]]) -> lis
                == "Gateway" and str(ref.get("name") or "") == name and (ref.get("namespace") or route_ns) == namespace
                for ref in spec.get("parentRefs") or ()):
             attached += [_host(h) for h in spec.get("hostnames") or () if _host(h)]
-    out: list[str] = []
-    for listener in (gateway.get("spec") or {}).get("listeners") or ():
-        if not isinstance(listener, dict):
+    out: set[tuple[str, bool]] = set()
+    for index, listener in enumerate((gateway.get("spec") or {}).get("listeners") or ()):
+        if not isinstance(listener, dict) or index in skip:
             continue
         host = _host(listener.get("hostname"))
-        out += [host] if host else (attached or ["*"])
-    return sorted(set(out))
+        secure = _terminates_tls(listener)
+        out.update((h, secure) for h in ([host] if host else (attached or ["*"])))
+    return sorted(out)
 
 
 def bound_services(gateway: dict[str, Any]) -> list[tuple[str, str]]:
@@ -264,3 +273,48 @@ def bound_services(gateway: dict[str, Any]) -> list[tuple[str, str]]:
         elif len(parts) >= 2 and (len(parts) == 2 or parts[2] == "svc"):
             out.append((parts[0], parts[1]))
     return out
+
+
+def _grants_secret(grants: list[dict[str, Any]], proxy_namespace: str, secret_namespace: str, secret: str) -> bool:
+    """A ReferenceGrant of the Secret's namespace lets Gateways of the proxy's namespace use it (SecretAllowed,
+    istio/istio@1.24.6 pilot/pkg/config/kube/gateway/model.go: from Gateway of the proxy's namespace, to Secret)."""
+    for grant in grants:
+        if _meta(grant).get("namespace", "") != secret_namespace:
+            continue
+        spec = grant.get("spec") or {}
+        if not any(isinstance(f, dict) and f.get("group") == GROUP and f.get("kind") == "Gateway"
+                   and f.get("namespace") == proxy_namespace for f in spec.get("from") or ()):
+            continue
+        if any(isinstance(t, dict) and (t.get("group") or "") == "" and t.get("kind") == "Secret"
+               and (not t.get("name") or t.get("name") == secret) for t in spec.get("to") or ()):
+            return True
+    return False
+
+
+def listeners_denied_certificates(gateway: dict[str, Any], proxy_namespace: str,
+                                  grants: list[dict[str, Any]] | None) -> tuple[set[int], list[str]] | None:
+    """The indexes of a Gateway's TLS-terminating listeners whose certificateRefs a gateway proxy of `proxy_namespace`
+    is never served, and those Secrets (namespace/name); None when that depends on ReferenceGrants not read. A
+    certificateRef becomes a kubernetes-gateway:// credential that istiod serves only when verified: the Gateway and
+    the Secret both in the proxy's namespace, or a ReferenceGrant of the Secret's namespace from Gateways of the proxy's
+    namespace (mergeGateways, pilot/pkg/model/gateway.go; filterAuthorizedResources, pilot/pkg/xds/sds.go;
+    SecretAllowed, pilot/pkg/config/kube/gateway/model.go; istio/istio@1.24.6). The Gateway's own namespace gives no
+    right to the proxy of another."""
+    namespace = str(_meta(gateway).get("namespace") or "")
+    denied: set[int] = set()
+    secrets: list[str] = []
+    for index, listener in enumerate((gateway.get("spec") or {}).get("listeners") or ()):
+        if not isinstance(listener, dict) or not _terminates_tls(listener):
+            continue
+        for ref in (listener.get("tls") or {}).get("certificateRefs") or ():
+            if not isinstance(ref, dict) or (ref.get("group") or "") != "" or (ref.get("kind") or "Secret") != "Secret":
+                continue
+            secret_ns, secret = str(ref.get("namespace") or namespace), str(ref.get("name") or "")
+            if namespace == proxy_namespace and secret_ns == proxy_namespace:
+                continue
+            if grants is None:
+                return None
+            if not _grants_secret(grants, proxy_namespace, secret_ns, secret):
+                denied.add(index)
+                secrets.append(f"{secret_ns}/{secret}")
+    return denied, sorted(set(secrets))

@@ -998,8 +998,10 @@ class AsmGatewaysPresent(ClusterCheck):
         "Gateway's hosts: ASM deploys no gateway for a Gateway",
         fix="Bind a Gateway of class istio to the ASM gateway's Service (spec.addresses: type Hostname, value "
             "<ASM gateway Service>.istio-system.svc.cluster.local) with the Gateway's listeners and attach its routes "
-            "to it (or serve the hosts with Istio Gateways selecting the ASM gateway's pods) on the ASM control plane, "
-            "move the clients to the ASM gateway's address, then re-run.",
+            "to it (or serve the hosts with Istio Gateways selecting the ASM gateway's pods) on the ASM control plane; "
+            "for a TLS listener put that Gateway and its certificate Secret in the ASM gateway's namespace, or let a "
+            "ReferenceGrant of the Secret's namespace grant it to Gateways of that namespace; move the clients to the "
+            "ASM gateway's address, then re-run.",
         message="ASM {gateway_type} gateway {asm_gateway} targets this cluster for {istio_gateway}, but no Gateway "
                 "bound to an ASM gateway nor Istio Gateway selecting its pods takes {hosts} of Gateway API Gateway "
                 "{gateway}: ASM deploys no gateway for it, so those hosts die with Istio's gateway")
@@ -1076,12 +1078,13 @@ class AsmGatewaysPresent(ClusterCheck):
     # IstioGateways' clusterIds.
     # Ingresses and IngressClasses (with the mesh ConfigMaps): those Istio's istiod serves on its gateway
     # (INGRESSES_UNTOLD).
-    # GatewayClasses: whether a Gateway bound to an ASM gateway is of an Istio class (_gateway_api_hosts).
+    # GatewayClasses: whether a Gateway bound to an ASM gateway is of an Istio class; ReferenceGrants: whether its TLS
+    # listeners' certificates are served to the ASM gateway (_gateway_api_hosts).
     uses = (*SCAN_KINDS, K.POD, K.SERVICE, K.VIRTUALSERVICE, K.SERVICEENTRY, *K.K8S_ROUTE_KINDS, K.CONFIGMAP, K.INGRESS,
-            K.INGRESSCLASS, K.K8S_GATEWAYCLASS)
+            K.INGRESSCLASS, K.K8S_GATEWAYCLASS, K.K8S_REFERENCEGRANT)
     # Istio Gateways on the ASM control plane: ASM's istiod gives ASM's gateway pods their listeners (_listeners);
     # Gateway API Gateways there bound to an ASM gateway's Service likewise (_gateway_api_hosts).
-    asm_needs = (K.ISTIO_GATEWAY_ASM, K.GATEWAY, K.K8S_GATEWAY)
+    asm_needs = (K.ISTIO_GATEWAY_ASM, K.GATEWAY, K.K8S_GATEWAY, K.K8S_REFERENCEGRANT)
 
     def check_cluster(self, cluster: ClusterInventory, ctx: Context) -> Iterator[Finding]:
         names = ctx.config.gateways
@@ -1307,15 +1310,22 @@ class AsmGatewaysPresent(ClusterCheck):
                    for kind in (K.K8S_GATEWAY, K.GATEWAY) if not c.available(kind)]
         if asm is None:
             unread.append("no ASM control plane given")
-        # What ASM's gateways of this type take: hosts of Istio Gateways selecting their pods, and listeners of Gateways
-        # bound to their Services.
+        # What ASM's gateways of this type take, (host, terminates TLS): hosts of Istio Gateways selecting their pods
+        # (a TLS server only with a certificate istiod serves them, as AA1717 reads it), and listeners of Gateways bound
+        # to their Services (a TLS listener only with certificateRefs istiod serves a proxy of their namespace).
         istio_objects = [o for _, c in sources if c is not None and c.available(K.GATEWAY)
                          for o in c.objects(K.GATEWAY)]
-        taken = [h.host for w in asm_workloads for h in served_hosts(cluster, w, istio_objects)[0]]
+        taken = [(h.host, bool(h.secret)) for w in asm_workloads for h in served_hosts(cluster, w, istio_objects)[0]
+                 if not h.secret or h.secret_readable]
         keys = {(w.namespace, w.name) for w in asm_workloads}
         services = {(s.name.lower(), s.namespace.lower()) for s in gateway_services(cluster, ctx.inv.rules,
                                                                                     ctx.config.gateways)
                     if (s.gateway.namespace, s.gateway.name) in keys}
+        grants = [o for _, c in sources if c is not None and c.available(K.K8S_REFERENCEGRANT)
+                  for o in c.objects(K.K8S_REFERENCEGRANT)]
+        grants_unread = [f"{where}: {c.unread_reason(K.K8S_REFERENCEGRANT)}" for where, c in sources
+                         if c is not None and not c.available(K.K8S_REFERENCEGRANT)]
+        denied_secrets: set[str] = set()
         for _, c in sources:
             if c is None or not c.available(K.K8S_GATEWAY):
                 continue
@@ -1323,17 +1333,27 @@ class AsmGatewaysPresent(ClusterCheck):
                        if c.available(K.K8S_GATEWAYCLASS) else None)
             for other in c.objects(K.K8S_GATEWAY):
                 bound = set(gatewayapi.bound_services(other)) & services
-                if bound and gatewayapi.class_is_istio(str((other.get("spec") or {}).get("gatewayClassName") or ""),
-                                                       classes) is not False:
-                    taken += gatewayapi.listener_hosts(other, [])
-        lost = [h for h in wanted if not any(host_covers(t, h) for t in taken)]
+                if not bound or gatewayapi.class_is_istio(str((other.get("spec") or {}).get("gatewayClassName") or ""),
+                                                          classes) is False:
+                    continue
+                for _, proxy_namespace in sorted(bound):
+                    denied, secrets = gatewayapi.listeners_denied_certificates(other, proxy_namespace, grants) or (
+                        set(), [])
+                    if denied and grants_unread:
+                        unread += [f"ReferenceGrants ({r})" for r in grants_unread if f"ReferenceGrants ({r})"
+                                   not in unread]
+                    denied_secrets.update(secrets)
+                    taken += gatewayapi.listener_hosts(other, [], denied)
+        lost = sorted({h for h, secure in wanted
+                       if not any(t_secure == secure and host_covers(t, h) for t, t_secure in taken)})
         if not lost:
             return []
         params = {"gateway_type": gtype, "asm_gateway": gw.name, "istio_gateway": istio_gw.name,
                   "hosts": ", ".join(lost), "gateway": f"{istio_gw.namespace}/{owner}"}
         evidence = {"istio_gateway": istio_gw.name, "asm_gateway": f"{gw.namespace}/{gw.name}",
                     "gateway_api_gateway": f"{istio_gw.namespace}/{owner}", "hosts_untaken": lost,
-                    "asm_gateway_services": sorted(f"{n}.{ns}" for n, ns in services), **ids}
+                    "asm_gateway_services": sorted(f"{n}.{ns}" for n, ns in services),
+                    **({"certificates_not_served": sorted(denied_secrets)} if denied_secrets else {}), **ids}
         if unread:
             return [self.report(self.GATEWAY_API_UNTOLD, cluster.name, params={**params, "reason": "; ".join(unread)},
                                 evidence={**evidence, "unread": unread}, remediation=self.GATEWAY_API_UNTOLD.fix,

@@ -112,3 +112,66 @@ def test_unread_gateway_api_gateways_on_asm_are_unknown_not_pass(audit):
     rows, _ = run(audit, istio_gateway_api(),
                   unreadable={"asm": {K.K8S_GATEWAY: "forbidden: gateways.gateway.networking.k8s.io"}})
     assert rows == [("UNKNOWN", "AA1750", "web-istio")]
+
+
+# TLS listeners (gateway-api apis/v1 gateway_types.go GatewayTLSConfig: mode Terminate by default, certificateRefs of
+# kind Secret, group "", namespace the Gateway's unless given): istiod serves a gateway proxy a certificateRef only when
+# the Gateway and the Secret are in the proxy's namespace, or a ReferenceGrant of the Secret's namespace lets Gateways
+# of the proxy's namespace use it (istio/istio@1.24.6 pilot/pkg/model/gateway.go mergeGateways, pilot/pkg/xds/sds.go
+# filterAuthorizedResources, pilot/pkg/config/kube/gateway/model.go SecretAllowed). Istio's web-istio runs in the
+# Gateway's namespace; ASM's gateway in istio-system.
+def https(gateway: dict[str, Any], secret_namespace: str | None = None) -> dict[str, Any]:
+    ref: dict[str, Any] = {"group": "", "kind": "Secret", "name": "shop-cert"}
+    if secret_namespace:
+        ref["namespace"] = secret_namespace
+    gateway["spec"]["listeners"] = [{"name": "https", "hostname": "shop.example.com", "port": 443, "protocol": "HTTPS",
+                                     "tls": {"mode": "Terminate", "certificateRefs": [ref]},
+                                     "allowedRoutes": {"namespaces": {"from": "All"}}}]
+    return gateway
+
+
+def secret_grant(namespace: str, from_namespace: str) -> dict[str, Any]:
+    grant = f.reference_grant("gateways-to-certs", namespace, "Gateway", from_namespace, uid_salt="tls")
+    grant["spec"]["to"] = [{"group": "", "kind": "Secret"}]
+    return grant
+
+
+def istio_https_gateway() -> list[dict[str, Any]]:
+    objs = istio_gateway_api()
+    https(objs[1])
+    return objs
+
+
+def test_a_bound_gateway_whose_certificate_the_asm_gateway_is_never_served_takes_no_tls_host(audit):
+    """The Gateway bound as it was, in edge with its edge Secret: ASM's gateway (istio-system) is refused the
+    certificate. Fails on main (PASS AA1701)."""
+    rows, a = run(audit, istio_https_gateway(), asm=[https(bound("web-asm", "edge"))])
+    assert rows == [("FAIL", "AA1719", "web-istio")]
+    evidence = a.rows(CHECK)[0]["evidence"]
+    assert evidence["hosts_untaken"] == ["shop.example.com"]
+    assert evidence["certificates_not_served"] == ["edge/shop-cert"]
+    # Bound in istio-system naming the Secret of edge: still refused without a ReferenceGrant.
+    rows, _ = run(audit, istio_https_gateway(), asm=[https(bound("web-asm", "istio-system"), "edge")])
+    assert rows == [("FAIL", "AA1719", "web-istio")]
+    # A plain-HTTP listener for the host does not take the HTTPS one.
+    rows, _ = run(audit, istio_https_gateway(), asm=[bound("web-asm", "edge", hostname="shop.example.com")])
+    assert rows == [("FAIL", "AA1719", "web-istio")]
+
+
+def test_a_bound_gateway_with_its_certificate_served_to_the_asm_gateway_takes_the_tls_host(audit):
+    # Gateway and Secret in the ASM gateway's namespace.
+    rows, _ = run(audit, istio_https_gateway(), asm=[https(bound("web-asm", "istio-system"))])
+    assert rows == [("PASS", "AA1701", "web-istio")]
+    # A ReferenceGrant of edge lets Gateways of istio-system (the proxy's namespace) use the Secret, in the cluster.
+    rows, _ = run(audit, [*istio_https_gateway(), secret_grant("edge", "istio-system")],
+                  asm=[https(bound("web-asm", "edge"))])
+    assert rows == [("PASS", "AA1701", "web-istio")]
+    # A grant to Gateways of edge (the Gateway's own namespace) is no grant to the proxy of istio-system.
+    rows, _ = run(audit, [*istio_https_gateway(), secret_grant("edge", "edge")], asm=[https(bound("web-asm", "edge"))])
+    assert rows == [("FAIL", "AA1719", "web-istio")]
+
+
+def test_unread_reference_grants_where_a_certificate_needs_one_are_unknown(audit):
+    rows, _ = run(audit, istio_https_gateway(), asm=[https(bound("web-asm", "edge"))],
+                  unreadable={"asm": {K.K8S_REFERENCEGRANT: "forbidden: referencegrants.gateway.networking.k8s.io"}})
+    assert rows == [("UNKNOWN", "AA1750", "web-istio")]
