@@ -1154,6 +1154,12 @@ class AsmGatewaysPresent(ClusterCheck):
                                                              [w for key, w in workloads.items() if w.type == gtype
                                                               and _serves(counts[key])])
                     yield from listeners or [found]
+                elif covering and (unbound := self._gateway_api_hosts(
+                        cluster, ctx, istio_gw, covering[0], subject, ids, gtype,
+                        [w for key, w in workloads.items() if w.type == gtype and _serves(counts[key])])):
+                    # A Gateway API gateway's hosts are told by its Gateway: no reminder to confirm them where no ASM
+                    # gateway takes them (AA1719) or that cannot be told (AA1750).
+                    yield from unbound
                 elif covering:
                     yield self.report(self.FEWER, cluster.name,
                                       params={**params, "istio_count": len(mine), "asm_count": len(covering),

@@ -30,10 +30,10 @@ CHECK = "asm-gateways-present"
 ASM_SVC = "istio-ingressgateway-asm.istio-system.svc.cluster.local"
 
 
-def istio_gateway_api(hostname: str = "*.example.com") -> list[dict[str, Any]]:
+def istio_gateway_api(hostname: str = "*.example.com", namespace: str = "edge") -> list[dict[str, Any]]:
     """Gateway edge/web of class istio, istiod's web-istio, and an HTTPRoute shop/shop attached to it."""
-    gateway = f.k8s_gateway("web", "edge", hostname=hostname)
-    route = f.k8s_route("HTTPRoute", "shop", "shop", [{"name": "web", "namespace": "edge"}])
+    gateway = f.k8s_gateway("web", namespace, hostname=hostname)
+    route = f.k8s_route("HTTPRoute", "shop", "shop", [{"name": "web", "namespace": namespace}])
     return [f.gateway_class("istio"), gateway, *f.gateway_api_deployment(gateway), route]
 
 
@@ -175,3 +175,15 @@ def test_unread_reference_grants_where_a_certificate_needs_one_are_unknown(audit
     rows, _ = run(audit, istio_https_gateway(), asm=[https(bound("web-asm", "edge"))],
                   unreadable={"asm": {K.K8S_REFERENCEGRANT: "forbidden: referencegrants.gateway.networking.k8s.io"}})
     assert rows == [("UNKNOWN", "AA1750", "web-istio")]
+
+
+def test_beside_an_istioctl_gateway_the_asm_gateway_it_matches_does_not_leave_a_gateway_api_gateway_a_warning(audit):
+    """istio-ingressgateway (istioctl, judged first: istio-system before web) takes the one ASM ingress gateway; main
+    then only WARNed (AA1722, minor: GO) that the Gateway API gateway's hosts be confirmed, while nothing takes them."""
+    from tests.checks.test_gateways import ingress
+
+    rows, _ = run(audit, [*ingress(), *istio_gateway_api(namespace="web")])
+    assert sorted(rows) == [("FAIL", "AA1719", "web-istio"), ("PASS", "AA1701", "istio-ingressgateway")]
+    # Bound, its hosts are taken: the reminder stays what it was.
+    rows, _ = run(audit, [*ingress(), *istio_gateway_api(namespace="web")], asm=[bound("web-asm", "web")])
+    assert sorted(rows) == [("PASS", "AA1701", "istio-ingressgateway"), ("WARN", "AA1722", "web-istio")]
