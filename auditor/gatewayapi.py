@@ -224,23 +224,28 @@ def _terminates_tls(listener: dict[str, Any]) -> bool:
 
 
 def listener_hosts(gateway: dict[str, Any], routes: list[dict[str, Any]],
-                   skip: frozenset[int] | set[int] = frozenset()) -> list[tuple[str, bool]]:
+                   skip: frozenset[int] | set[int] = frozenset(), *, routed: bool = False) -> list[tuple[str, bool]]:
     """(host, terminates TLS) a Gateway's listeners take requests for (the listeners of index `skip` left out): each
     listener's hostname; a listener without one takes the hostnames of the routes attached to the Gateway (`*` when
-    they name none). gateway-api apis/v1 gateway_types.go Listener.Hostname ("not specified: all hostnames match") and
-    httproute_types.go Hostnames (intersected with the listener's); istio/istio@1.24.6
-    pilot/pkg/config/kube/gateway/conversion.go turns each listener into a server of that host."""
+    they name none). `routed`: none unless a route attaches to the Gateway (a listener without routes answers 404 or
+    closes the connection: gateway-api's route attachment). gateway-api apis/v1 gateway_types.go Listener.Hostname
+    ("not specified: all hostnames match") and httproute_types.go Hostnames (intersected with the listener's);
+    istio/istio@1.24.6 pilot/pkg/config/kube/gateway/conversion.go turns each listener into a server of that host."""
     meta = _meta(gateway)
     namespace, name = meta.get("namespace", ""), meta.get("name", "")
     attached: list[str] = []
+    any_attached = False
     for route in routes:
         route_ns = _meta(route).get("namespace", "")
         spec = route.get("spec") or {}
         if any(isinstance(ref, dict) and (ref.get("group") or GROUP) == GROUP and (ref.get("kind") or "Gateway")
                == "Gateway" and str(ref.get("name") or "") == name and (ref.get("namespace") or route_ns) == namespace
                for ref in spec.get("parentRefs") or ()):
+            any_attached = True
             attached += [_host(h) for h in spec.get("hostnames") or () if _host(h)]
     out: set[tuple[str, bool]] = set()
+    if routed and not any_attached:
+        return []
     for index, listener in enumerate((gateway.get("spec") or {}).get("listeners") or ()):
         if not isinstance(listener, dict) or index in skip:
             continue

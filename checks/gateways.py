@@ -1084,7 +1084,7 @@ class AsmGatewaysPresent(ClusterCheck):
             K.INGRESSCLASS, K.K8S_GATEWAYCLASS, K.K8S_REFERENCEGRANT)
     # Istio Gateways on the ASM control plane: ASM's istiod gives ASM's gateway pods their listeners (_listeners);
     # Gateway API Gateways there bound to an ASM gateway's Service likewise (_gateway_api_hosts).
-    asm_needs = (K.ISTIO_GATEWAY_ASM, K.GATEWAY, K.K8S_GATEWAY, K.K8S_REFERENCEGRANT)
+    asm_needs = (K.ISTIO_GATEWAY_ASM, K.GATEWAY, K.K8S_GATEWAY, *K.K8S_ROUTE_KINDS, K.K8S_REFERENCEGRANT)
 
     def check_cluster(self, cluster: ClusterInventory, ctx: Context) -> Iterator[Finding]:
         names = ctx.config.gateways
@@ -1331,6 +1331,12 @@ class AsmGatewaysPresent(ClusterCheck):
                   for o in c.objects(K.K8S_REFERENCEGRANT)]
         grants_unread = [f"{where}: {c.unread_reason(K.K8S_REFERENCEGRANT)}" for where, c in sources
                          if c is not None and not c.available(K.K8S_REFERENCEGRANT)]
+        # The routes that may attach to a bound Gateway: of the cluster and of ASM (a listener without one serves
+        # nothing).
+        asm_routes = [*routes, *(r for kind in K.K8S_ROUTE_KINDS if asm is not None and asm.available(kind)
+                                 for r in asm.objects(kind))]
+        routes_unread = [f"ASM's {kind.kind} ({asm.unread_reason(kind)})" for kind in K.K8S_ROUTE_KINDS
+                         if asm is not None and not asm.available(kind)]
         denied_secrets: set[str] = set()
         for _, c in sources:
             if c is None or not c.available(K.K8S_GATEWAY):
@@ -1349,7 +1355,10 @@ class AsmGatewaysPresent(ClusterCheck):
                         unread += [f"ReferenceGrants ({r})" for r in grants_unread if f"ReferenceGrants ({r})"
                                    not in unread]
                     denied_secrets.update(secrets)
-                    taken += gatewayapi.listener_hosts(other, [], denied)
+                    hosts = gatewayapi.listener_hosts(other, asm_routes, denied, routed=True)
+                    if not hosts and routes_unread:
+                        unread += [r for r in routes_unread if r not in unread]
+                    taken += hosts
         lost = sorted({h for h, secure in wanted
                        if not any(t_secure == secure and host_covers(t, h) for t, t_secure in taken)})
         if not lost:

@@ -48,9 +48,17 @@ def bound(name: str, namespace: str, value: str = ASM_SVC, *, hostname: str = "*
     return gateway
 
 
-def run(audit, cluster: list[dict], asm: list[dict] | None = None, **kw: Any):
+def moved_route() -> dict[str, Any]:
+    """The HTTPRoute attached to the bound Gateways web-asm (of edge, istio-system, web) on the ASM control plane."""
+    return f.k8s_route("HTTPRoute", "shop-moved", "shop", [{"name": "web-asm", "namespace": ns}
+                                                           for ns in ("edge", "istio-system", "web")], uid_salt="asm")
+
+
+def run(audit, cluster: list[dict], asm: list[dict] | None = None, *, routes: bool = True, **kw: Any):
+    """routes: the moved HTTPRoute attaches to the bound Gateways (a listener without a route serves nothing)."""
     a = audit({"cluster-a": [*cluster, *asm_ingress()]}, "uninstall", config=IDS,
-              asm=asm_side(f.istio_gateway_cr("ingressgateway-asm", "ingress", cluster_ids=["c-a"]), *(asm or [])),
+              asm=asm_side(f.istio_gateway_cr("ingressgateway-asm", "ingress", cluster_ids=["c-a"]), *(asm or []),
+                           *([moved_route()] if routes else [])),
               **kw)
     return [(r["status"], r["code"], r["name"]) for r in a.rows(CHECK)], a
 
@@ -74,6 +82,18 @@ def test_the_same_gateway_imported_into_asm_unbound_is_still_not_replaced(audit)
 def test_a_gateway_bound_to_the_asm_gateway_on_the_asm_control_plane_replaces_it(audit):
     rows, _ = run(audit, istio_gateway_api(), asm=[f.gateway_class("istio"), bound("web-asm", "edge")])
     assert rows == [("PASS", "AA1701", "web-istio")]
+
+
+def test_a_bound_gateway_no_route_attaches_to_serves_nothing(audit):
+    """The routes left on the old Gateway: ASM's gateway gets the listener but answers 404. Fails on main."""
+    rows, _ = run(audit, istio_gateway_api(), asm=[bound("web-asm", "edge")], routes=False)
+    assert rows == [("FAIL", "AA1719", "web-istio")]
+
+
+def test_unread_routes_on_asm_beside_a_bound_gateway_are_unknown(audit):
+    rows, _ = run(audit, istio_gateway_api(), asm=[bound("web-asm", "edge")], routes=False,
+                  unreadable={"asm": {K.K8S_ROUTE_KINDS[0]: "forbidden: httproutes.gateway.networking.k8s.io"}})
+    assert rows == [("UNKNOWN", "AA1750", "web-istio")]
 
 
 def test_a_gateway_bound_by_short_name_in_the_asm_gateways_namespace_in_the_cluster_replaces_it(audit):

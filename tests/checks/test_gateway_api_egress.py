@@ -53,12 +53,12 @@ def test_gateway_api_egress_gateway_is_not_replaced_by_asm_ingress(audit, backen
     assert "ASM egress gateway" in a.rows(CHECK)[0]["message"]
 
 
-def bound_to_asm(service: str, hostname: str) -> dict:
-    """The Gateway moved onto ASM's gateway: ASM deploys none for a Gateway, it binds to ASM's through spec.addresses
-    (tests/checks/test_gateway_api_asm_binding.py)."""
+def bound_to_asm(service: str, hostname: str) -> list[dict]:
+    """The Gateway moved onto ASM's gateway, and a route attached to it: ASM deploys none for a Gateway, it binds to
+    ASM's through spec.addresses (tests/checks/test_gateway_api_asm_binding.py)."""
     gateway = f.k8s_gateway("moved", "default", hostname=hostname, uid_salt="asm")
     gateway["spec"]["addresses"] = [{"type": "Hostname", "value": f"{service}.istio-system.svc.cluster.local"}]
-    return gateway
+    return [gateway, f.k8s_route("HTTPRoute", "moved", "default", [{"name": "moved"}], uid_salt="asm")]
 
 
 def test_gateway_api_egress_gateway_replaced_by_asm_egress(audit):
@@ -67,7 +67,7 @@ def test_gateway_api_egress_gateway_replaced_by_asm_egress(audit):
                                     selector={"app": "istio-asm-egressgateway", "istio": "asm-egressgateway"})]
     a = audit({"cluster-a": [*egress_gateway_api(), *asm_egress]}, "uninstall", config=IDS,
               asm=asm_side(f.istio_gateway_cr("asm-egressgateway", "egress", cluster_ids=["c-a"]),
-                           bound_to_asm("istio-asm-egressgateway", "edition.cnn.com")))
+                           *bound_to_asm("istio-asm-egressgateway", "edition.cnn.com")))
     assert [(r["status"], r["code"]) for r in a.rows(CHECK)] == [("PASS", "AA1701")]
 
 
@@ -77,7 +77,7 @@ def test_gateway_api_ingress_gateway_stays_ingress(audit):
     route = f.k8s_route("HTTPRoute", "shop", "shop", [{"name": "web", "namespace": "edge"}])
     a = audit({"cluster-a": [gateway, *f.gateway_api_deployment(gateway), route, *asm_ingress()]}, "uninstall",
               config=IDS, asm=asm_side(f.istio_gateway_cr("ingressgateway-asm", "ingress", cluster_ids=["c-a"]),
-                                       bound_to_asm("istio-ingressgateway-asm", "*.example.com")))
+                                       *bound_to_asm("istio-ingressgateway-asm", "*.example.com")))
     assert [(r["status"], r["code"]) for r in a.rows(CHECK)] == [("PASS", "AA1701")]
 
 
@@ -86,5 +86,5 @@ def test_mesh_internal_service_entry_backend_stays_ingress(audit):
     objs[0]["spec"]["location"] = "MESH_INTERNAL"
     a = audit({"cluster-a": [*objs, *asm_ingress()]}, "uninstall", config=IDS,
               asm=asm_side(f.istio_gateway_cr("ingressgateway-asm", "ingress", cluster_ids=["c-a"]),
-                           bound_to_asm("istio-ingressgateway-asm", "edition.cnn.com")))
+                           *bound_to_asm("istio-ingressgateway-asm", "edition.cnn.com")))
     assert [(r["status"], r["code"]) for r in a.rows(CHECK)] == [("PASS", "AA1701")]
