@@ -1316,6 +1316,8 @@ class AsmGatewaysPresent(ClusterCheck):
                    for kind in (K.K8S_GATEWAY, K.GATEWAY) if not c.available(kind)]
         if asm is None:
             unread.append("no ASM control plane given")
+        if not cluster.available(K.SERVICE):  # the ASM gateways' Services, that a Gateway binds to
+            unread.append(f"the cluster's Service ({cluster.unread_reason(K.SERVICE)})")
         # What ASM's gateways of this type take, (host, terminates TLS): hosts of Istio Gateways selecting their pods
         # (a TLS server only with a certificate istiod serves them, as AA1717 reads it), and listeners of Gateways bound
         # to their Services (a TLS listener only with certificateRefs istiod serves a proxy of their namespace).

@@ -207,3 +207,4 @@ def test_beside_an_istioctl_gateway_the_asm_gateway_it_matches_does_not_leave_a_
     # Bound, its hosts are taken: the reminder stays what it was.
     rows, _ = run(audit, [*ingress(), *istio_gateway_api(namespace="web")], asm=[bound("web-asm", "web")])
     assert sorted(rows) == [("PASS", "AA1701", "istio-ingressgateway"), ("WARN", "AA1722", "web-istio")]
+
