@@ -212,6 +212,11 @@ def owning_gateway(meta: dict[str, Any]) -> str | None:
     return next((str(labels[k]) for k in GATEWAY_NAME_LABELS if labels.get(k)), None)
 
 
+
+def _spec(obj: dict[str, Any]) -> dict[str, Any]:
+    spec = obj.get("spec") if isinstance(obj, dict) else None
+    return spec if isinstance(spec, dict) else {}
+
 def _host(value: Any) -> str:
     return str(value or "").strip().lower().rstrip(".")
 
@@ -237,7 +242,7 @@ def listener_hosts(gateway: dict[str, Any], routes: list[dict[str, Any]],
     any_attached = False
     for route in routes:
         route_ns = _meta(route).get("namespace", "")
-        spec = route.get("spec") or {}
+        spec = _spec(route)
         if any(isinstance(ref, dict) and (ref.get("group") or GROUP) == GROUP and (ref.get("kind") or "Gateway")
                == "Gateway" and str(ref.get("name") or "") == name and (ref.get("namespace") or route_ns) == namespace
                for ref in spec.get("parentRefs") or ()):
@@ -246,7 +251,7 @@ def listener_hosts(gateway: dict[str, Any], routes: list[dict[str, Any]],
     out: set[tuple[str, bool]] = set()
     if routed and not any_attached:
         return []
-    for index, listener in enumerate((gateway.get("spec") or {}).get("listeners") or ()):
+    for index, listener in enumerate(_spec(gateway).get("listeners") or ()):
         if not isinstance(listener, dict) or index in skip:
             continue
         host = _host(listener.get("hostname"))
@@ -262,8 +267,8 @@ def bound_services(gateway: dict[str, Any]) -> list[tuple[str, str]]:
     istiod deploys (no address, or one of no type or type IPAddress: IsManaged, extractGatewayServices,
     istio/istio@1.24.6 pilot/pkg/config/kube/gateway/conversion.go). ASM deploys no gateway for a Gateway: it binds to
     a pre-deployed ASM gateway this way (help.aliyun.com, "Define routing rules with Gateway API")."""
-    addresses = (gateway.get("spec") or {}).get("addresses") or ()
-    if not addresses:
+    addresses = _spec(gateway).get("addresses")
+    if not addresses or not isinstance(addresses, list):
         return []
     if len(addresses) == 1 and (not isinstance(addresses[0], dict) or addresses[0].get("type") in (None, "IPAddress")):
         return []
@@ -286,7 +291,7 @@ def _grants_secret(grants: list[dict[str, Any]], proxy_namespace: str, secret_na
     for grant in grants:
         if _meta(grant).get("namespace", "") != secret_namespace:
             continue
-        spec = grant.get("spec") or {}
+        spec = _spec(grant)
         if not any(isinstance(f, dict) and f.get("group") == GROUP and f.get("kind") == "Gateway"
                    and f.get("namespace") == proxy_namespace for f in spec.get("from") or ()):
             continue
@@ -308,10 +313,11 @@ def listeners_denied_certificates(gateway: dict[str, Any], proxy_namespace: str,
     namespace = str(_meta(gateway).get("namespace") or "")
     denied: set[int] = set()
     secrets: list[str] = []
-    for index, listener in enumerate((gateway.get("spec") or {}).get("listeners") or ()):
+    for index, listener in enumerate(_spec(gateway).get("listeners") or ()):
         if not isinstance(listener, dict) or not _terminates_tls(listener):
             continue
-        for ref in (listener.get("tls") or {}).get("certificateRefs") or ():
+        tls = listener.get("tls")
+        for ref in (tls.get("certificateRefs") or () if isinstance(tls, dict) else ()):
             if not isinstance(ref, dict) or (ref.get("group") or "") != "" or (ref.get("kind") or "Secret") != "Secret":
                 continue
             secret_ns, secret = str(ref.get("namespace") or namespace), str(ref.get("name") or "")

@@ -1347,8 +1347,8 @@ class AsmGatewaysPresent(ClusterCheck):
                        if c.available(K.K8S_GATEWAYCLASS) else None)
             for other in c.objects(K.K8S_GATEWAY):
                 bound = set(gatewayapi.bound_services(other)) & services
-                if not bound or gatewayapi.class_is_istio(str((other.get("spec") or {}).get("gatewayClassName") or ""),
-                                                          classes) is False:
+                spec = other.get("spec") if isinstance(other.get("spec"), dict) else {}
+                if not bound or gatewayapi.class_is_istio(str(spec.get("gatewayClassName") or ""), classes) is False:
                     continue
                 for _, proxy_namespace in sorted(bound):
                     denied, secrets = gatewayapi.listeners_denied_certificates(other, proxy_namespace, grants) or (
