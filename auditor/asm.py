@@ -346,5 +346,5 @@ def injection_policy(ctx: Context) -> InjectionPolicy:
         return InjectionPolicy(None, Phrase(N_("the DescribeServiceMeshDetail answer has no {field}"),
                                             field=INJECTION_POLICY_FIELD))
     origin = ctx.inv.openapi_origin("DescribeServiceMeshDetail")
-    return InjectionPolicy(value, Phrase(N_("{origin} ({field}={value})"), origin=origin,
+    return InjectionPolicy(value, Phrase(N_("{origin}: {field}={value}"), origin=origin,
                                          field=INJECTION_POLICY_FIELD, value=str(value).lower()))
