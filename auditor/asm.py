@@ -346,5 +346,14 @@ def injection_policy(ctx: Context) -> InjectionPolicy:
         return InjectionPolicy(None, Phrase(N_("the DescribeServiceMeshDetail answer has no {field}"),
                                             field=INJECTION_POLICY_FIELD))
     origin = ctx.inv.openapi_origin("DescribeServiceMeshDetail")
+    extra = injector.get("SidecarInjectorWebhookAsYaml")
+    if value is False and isinstance(extra, str) and "neverinjectselector" in extra.lower():
+        # ASM's console offers "Selected by NeverInjectSelector" beside "Not include sidecar.istio.io/inject: false"
+        # (document_detail/186136); injectRequired @1.24.6 skips a pod such a selector matches unless the pod says
+        # sidecar.istio.io/inject itself. Where ASM keeps it, and in which shape, is not documented: a template is then
+        # known taken only when it asks itself.
+        return InjectionPolicy(None, Phrase(N_(
+            "{origin}: {field}=false, but SidecarInjectorWebhookAsYaml sets a neverInjectSelector, which may exclude "
+            "the template"), origin=origin, field=INJECTION_POLICY_FIELD))
     return InjectionPolicy(value, Phrase(N_("{origin}: {field}={value}"), origin=origin,
                                          field=INJECTION_POLICY_FIELD, value=str(value).lower()))

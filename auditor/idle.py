@@ -27,7 +27,8 @@ namespace-label condition, which is what ASM's webhooks' namespaceSelector says,
 include sidecar.istio.io/inject: "false"" or "Include sidecar.istio.io/inject: "true"") is read from
 DescribeServiceMeshDetail ServiceMesh.Spec.MeshConfig.SidecarInjector.AutoInjectionPolicyEnabled (auditor/asm.
 injection_policy): a template ASM's webhook selects is taken only when that policy is known to take it (asm_takes).
-Not read: SidecarInjectorWebhookAsYaml (free YAML whose never/alwaysInjectSelector ASM documents no shape for).
+SidecarInjectorWebhookAsYaml is free YAML whose never/alwaysInjectSelector ASM documents no shape for: one naming a
+neverInjectSelector leaves only a template that asks itself known taken.
 
 Workloads whose kind is not read are judged by what they own: an Argo Rollout's ReplicaSets, a KEDA ScaledJob's Jobs
 (RECURRING_JOB_OWNERS); OpenKruise's CloneSet and Advanced StatefulSet/DaemonSet are read (kinds.py).
