@@ -321,6 +321,8 @@ def coverage(inv: Inventory) -> Coverage:
 class InjectionPolicy:
     only_asked: bool | None  # True: only pods carrying sidecar.istio.io/inject=true; False: every pod not opting out
     source: str               # where it was read, or why it is not known
+    # Read, and a neverInjectSelector beside it may exclude a template: what ASM took elsewhere proves nothing of it.
+    selector: bool = False
 
 
 INJECTION_POLICY_FIELD = "SidecarInjector.AutoInjectionPolicyEnabled"
@@ -354,6 +356,6 @@ def injection_policy(ctx: Context) -> InjectionPolicy:
         # known taken only when it asks itself.
         return InjectionPolicy(None, Phrase(N_(
             "{origin}: {field}=false, but SidecarInjectorWebhookAsYaml sets a neverInjectSelector, which may exclude "
-            "the template"), origin=origin, field=INJECTION_POLICY_FIELD))
+            "the template"), origin=origin, field=INJECTION_POLICY_FIELD), selector=True)
     return InjectionPolicy(value, Phrase(N_("{origin}: {field}={value}"), origin=origin,
                                          field=INJECTION_POLICY_FIELD, value=str(value).lower()))

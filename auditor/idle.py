@@ -304,16 +304,44 @@ def _asks_itself(template: dict[str, Any]) -> bool:
     return str(_inject_value(template) or "").lower() in _TRUE
 
 
-def asm_takes(w: IdleWorkload, only_asked: bool | None) -> bool | None:
+def asm_takes(w: IdleWorkload, only_asked: bool | None, label_taken: str | None = None) -> bool | None:
     """Whether ASM's injector, one of whose webhooks selects an idle workload's template, injects its next pods, by
     ASM's pod-level condition (auditor/asm.injection_policy: `only_asked`): True when the template asks itself
-    (sidecar.istio.io/inject=true, taken under either condition) or ASM injects every selected pod not opting out;
-    False when ASM injects only pods that ask and the template does not (ASM's documented condition is not met: that
-    ASM's migration label sidecar.asm.aliyun.com/inject=true stands in for it is documented nowhere); None when ASM's
-    policy is not known."""
-    if w.asks_itself or only_asked is False:
+    (sidecar.istio.io/inject=true, taken under either condition) or ASM injects every selected pod not opting out, or,
+    ASM's policy not read, when the template carries ASM's migration label and the cluster shows ASM took such a
+    template (`label_taken`, asm_label_taken: what ASM did under the policy it has; a policy read as asking for more is
+    not overruled by pods that may predate it); False when ASM injects only pods that ask and the template does not
+    (ASM's documented condition is not met: that ASM's migration label sidecar.asm.aliyun.com/inject=true stands in for
+    it is documented nowhere); None when ASM's policy is not known."""
+    if w.asks_itself or only_asked is False or (only_asked is None and w.asm_labelled and label_taken):
         return True
     return None if only_asked is None else False
+
+
+# How many workloads on ASM's proxy asm_label_taken looks at before it gives up (each a template read).
+_LABEL_TAKEN_TRIES = 200
+
+
+def asm_label_taken(cluster: ClusterInventory, pods: Any) -> str | None:
+    """A workload whose active pods run ASM's sidecar although its template asks for it only by ASM's migration label
+    (sidecar.asm.aliyun.com/inject=true, sidecar.istio.io/inject not true): "<kind> <namespace>/<name>", the proof that
+    ASM's injector, under the policy it has, takes such templates; None when no workload shows it (a migration that
+    moved nothing yet, templates unread)."""
+    if pods is None or len(pods) == 0 or "asm_inject" not in pods:
+        return None
+    rows = (istio.among(pods["proxy"], (mesh.PROXY_ASM,)) & istio.among(pods["role"], (mesh.ROLE_SIDECAR,))
+            & istio.among(pods["phase"], ACTIVE_PHASES) & pods["asm_inject"].to_numpy(dtype=bool))
+    if not rows.any():
+        return None
+    key, codes, values = _workload_codes(pods, rows)
+    _, first = np.unique(key, return_index=True)
+    for at in first[:_LABEL_TAKEN_TRIES].tolist():
+        namespace, kind, name = (str(v[c[at] - 1]) if c[at] else "" for c, v in zip(codes, values, strict=True))
+        template, _ = _pods_template(cluster, kind, namespace, name)
+        if template is not None and _labels(template).get(mesh.ASM_INJECT_LABEL) == "true" \
+                and not _asks_itself(template):
+            return f"{kind} {namespace}/{name}"
+    return None
 
 
 def _namespace_labels(cluster: ClusterInventory, namespace: str) -> dict[str, str]:

@@ -323,6 +323,7 @@ class IstioSidecarsRemaining(ClusterCheck):
         unproven: list[tuple[idle.IdleWorkload, str]] = [(w, w.undecided) for w in reading.undecided]
         on_asm_policy: list[tuple[idle.IdleWorkload, Any]] = []
         policy = None
+        label_taken: str | bool | None = False  # False: not looked for yet
         for w in reading.workloads:
             subject = {"kind": w.kind, "namespace": w.namespace, "name": w.name}
             evidence: dict[str, Any] = {"pods": 0, "why_no_pod": str(w.why), "template_labels": w.labels,
@@ -341,7 +342,9 @@ class IstioSidecarsRemaining(ClusterCheck):
                 # ASM's webhook selects it; its injector then applies ASM's pod-level condition (read once).
                 if policy is None:
                     policy = injection_policy(ctx)
-                takes = idle.asm_takes(w, policy.only_asked)
+                if label_taken is False and w.asm_labelled and policy.only_asked is not False:
+                    label_taken = idle.asm_label_taken(cluster, pods)  # what ASM did, its policy unread
+                takes = idle.asm_takes(w, policy.only_asked, None if policy.selector else label_taken or None)
                 if takes is None:
                     on_asm_policy.append((w, policy.source))
                 elif not takes:
@@ -364,6 +367,8 @@ class IstioSidecarsRemaining(ClusterCheck):
                                                        for w, why in on_asm_policy])
             if policy is not None:  # read for the first of them
                 evidence.update(asm_injection_policy=str(policy.source), only_asked=policy.only_asked)
+            if label_taken:
+                evidence["asm_took_a_template_by_its_label"] = label_taken
             out.append(self.report(self.IDLE_ASM_POLICY, cluster.name, params=params, evidence=evidence))
         return out
 

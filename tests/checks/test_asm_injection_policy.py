@@ -54,13 +54,22 @@ def statuses(run: Any) -> list[tuple[str, str]]:
     return [(r["status"], r["code"]) for r in run.rows(CHECK)]
 
 
+def unproven_base(*, istio: bool = True) -> list[dict[str, Any]]:
+    """base(), its workload on ASM's proxy (shop/cart) made from a template that also asks by sidecar.istio.io/inject:
+    true, so that what ASM took proves nothing of a template carrying ASM's label alone (asm_label_taken)."""
+    objects = base(istio=istio)
+    for obj in objects:
+        if obj["kind"] in ("Deployment", "ReplicaSet") and obj["metadata"]["name"].startswith("cart"):
+            obj["spec"]["template"]["metadata"]["labels"]["sidecar.istio.io/inject"] = "true"
+    return objects
+
+
 # ------------------------------------------------------------------ 1. ASM's own injection policy
 def test_asm_policy_not_given_leaves_a_template_only_asm_selects_unknown_at_both_gates(audit):
     """Main: PASS AA1201 (GO) at both gates: `elif w.asm: continue` took ASM's injector as injecting it."""
     for gate, istio in (("uninstall", True), ("finished", False)):
-        run = audit({"c1": [*base(istio=istio), *labelled(), cronjob("nightly", template_labels={"app": "n",
-                                                                                                  **ASM_LABEL})]},
-                    gate)
+        run = audit({"c1": [*unproven_base(istio=istio), *labelled(),
+                            cronjob("nightly", template_labels={"app": "n", **ASM_LABEL})]}, gate)
         assert statuses(run) == [("UNKNOWN", "AA1239")], gate
         [row] = run.rows(CHECK)
         assert row["evidence"]["workloads"] == ["Deployment shop/moved", "CronJob batch/nightly"]
@@ -106,8 +115,24 @@ def test_asm_policy_taking_every_selected_pod_passes(audit):
 
 def test_an_answer_without_the_field_or_a_failed_read_is_unknown(audit):
     for answer in (asm_policy(None), {"_errors": {"DescribeServiceMeshDetail": "Forbidden.NoPermission (HTTP 403)"}}):
-        run = audit({"c1": [*base(), *labelled()]}, "uninstall", asm_openapi=answer)
+        run = audit({"c1": [*unproven_base(), *labelled()]}, "uninstall", asm_openapi=answer)
         assert statuses(run) == [("UNKNOWN", "AA1239")], answer
+
+
+def test_what_asm_took_proves_its_policy_takes_a_template_by_its_label(audit):
+    """ASM's policy not read, but shop/cart's pods run ASM's sidecar and its template asks only by ASM's label
+    (tests/checks/test_idle_workloads.moved_workload): ASM's injector, under the policy it has, takes such templates, so
+    an idle template carrying ASM's label alone is taken too (session 19: AA1239 would make every mid-migration audit
+    without ASM's OpenAPI answer INCOMPLETE over a CronJob between runs). A policy read as asking for
+    sidecar.istio.io/inject=true is not overruled by pods that may predate it."""
+    for answer in (None, asm_policy(None), {"_errors": {"DescribeServiceMeshDetail": "Forbidden.NoPermission"}}):
+        kw = {} if answer is None else {"asm_openapi": answer}
+        run = audit({"c1": [*base(), *labelled()]}, "uninstall", **kw)
+        assert statuses(run) == [("PASS", "AA1201")], answer
+    run = audit({"c1": [*base(), *labelled()]}, "uninstall", asm_openapi=asm_policy(True))
+    [row] = run.rows(CHECK)
+    assert (row["status"], row["code"]) == ("UNKNOWN", "AA1239")
+    assert row["evidence"]["asm_took_a_template_by_its_label"] == "Deployment shop/cart"
 
 
 def test_a_policy_of_another_type_is_bad_input(audit):
@@ -195,7 +220,7 @@ def test_a_never_inject_selector_beside_the_policy_leaves_a_template_that_does_n
     answer["DescribeServiceMeshDetail"]["ServiceMesh"]["Spec"]["MeshConfig"]["SidecarInjector"][
         "SidecarInjectorWebhookAsYaml"] = "neverInjectSelector:\n- matchLabels:\n    team: batch\n"
     run = audit({"c1": [*base(), *labelled()]}, "uninstall", asm_openapi=answer)
-    assert statuses(run) == [("UNKNOWN", "AA1239")]
+    assert statuses(run) == [("UNKNOWN", "AA1239")]  # what ASM took elsewhere proves nothing of this selector
     asks = labelled("asks", **{"sidecar.istio.io/inject": "true"})
     run = audit({"c1": [*base(), *asks]}, "uninstall", asm_openapi=answer)
     assert statuses(run) == [("PASS", "AA1201")]
