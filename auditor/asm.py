@@ -305,3 +305,57 @@ def coverage(inv: Inventory) -> Coverage:
     listed, audited = set(joined.ids), set(ids.values())
     strangers = tuple((name, i) for name, i in ids.items() if i not in listed) if joined.known else ()
     return Coverage(joined, tuple(i for i in joined.ids if i not in audited), unnamed, strangers, identities)
+
+
+# ASM's own injection policy: after one of ASM's injector webhooks selected a pod, the pod-level condition its injector
+# applies (ASM console "Sidecar Proxy injection", help.aliyun.com/document_detail/186136: a sidecar is injected only if
+# the pod meets both the namespace-label condition and the pod label/annotation condition: "Not include
+# sidecar.istio.io/inject: "false"" or "Include sidecar.istio.io/inject: "true""). The OpenAPI says which in
+# DescribeServiceMeshDetail ServiceMesh.Spec.MeshConfig.SidecarInjector.AutoInjectionPolicyEnabled
+# (alibabacloud-servicemesh20200111 3.4.0 models.py: "whether automatic sidecar proxy injection can be enabled by using
+# pod annotations"; UpdateMeshFeature: default false): true is the second condition (Istio's `policy: disabled`, where
+# injectRequired in pkg/kube/inject/inject.go @1.24.6 injects only a pod whose sidecar.istio.io/inject says true). The
+# namespace condition and EnableNamespacesByDefault are not read here: they are the namespaceSelector of ASM's webhooks
+# in the cluster, read as they are (auditor/idle.py).
+@dataclass(frozen=True)
+class InjectionPolicy:
+    only_asked: bool | None  # True: only pods carrying sidecar.istio.io/inject=true; False: every pod not opting out
+    source: str               # where it was read, or why it is not known
+    # Read, and a neverInjectSelector beside it may exclude a template: what ASM took elsewhere proves nothing of it.
+    selector: bool = False
+
+
+INJECTION_POLICY_FIELD = "SidecarInjector.AutoInjectionPolicyEnabled"
+
+
+def injection_policy(ctx: Context) -> InjectionPolicy:
+    """ASM's pod-level injection condition from the DescribeServiceMeshDetail answer (config file, live or snapshot);
+    only_asked None, with the reason, when no answer says it (none given, the live read failed, the field absent or not
+    the SDK's bool)."""
+    try:
+        detail = ctx.inv.openapi_answer("DescribeServiceMeshDetail")
+    except EvidenceUnavailable as exc:
+        return InjectionPolicy(None, Phrase(N_("DescribeServiceMeshDetail could not be read: {reason}"),
+                                            reason=exc.reason))
+    if not detail:
+        return InjectionPolicy(None, Phrase(N_(
+            "no DescribeServiceMeshDetail answer says ASM's injection policy ({field}): pass --asm-mesh-id and "
+            "--asm-region, or config asm.describe_service_mesh_detail"), field=INJECTION_POLICY_FIELD))
+    spec = ((detail.get("ServiceMesh") or {}).get("Spec") or {}) if isinstance(detail, dict) else {}
+    injector = ((spec.get("MeshConfig") or {}).get("SidecarInjector") or {}) if isinstance(spec, dict) else {}
+    value = injector.get("AutoInjectionPolicyEnabled") if isinstance(injector, dict) else None
+    if not isinstance(value, bool):
+        return InjectionPolicy(None, Phrase(N_("the DescribeServiceMeshDetail answer has no {field}"),
+                                            field=INJECTION_POLICY_FIELD))
+    origin = ctx.inv.openapi_origin("DescribeServiceMeshDetail")
+    extra = injector.get("SidecarInjectorWebhookAsYaml")
+    if value is False and isinstance(extra, str) and "neverinjectselector" in extra.lower():
+        # ASM's console offers "Selected by NeverInjectSelector" beside "Not include sidecar.istio.io/inject: false"
+        # (document_detail/186136); injectRequired @1.24.6 skips a pod such a selector matches unless the pod says
+        # sidecar.istio.io/inject itself. Where ASM keeps it, and in which shape, is not documented: a template is then
+        # known taken only when it asks itself.
+        return InjectionPolicy(None, Phrase(N_(
+            "{origin}: {field}=false, but SidecarInjectorWebhookAsYaml sets a neverInjectSelector, which may exclude "
+            "the template"), origin=origin, field=INJECTION_POLICY_FIELD), selector=True)
+    return InjectionPolicy(value, Phrase(N_("{origin}: {field}={value}"), origin=origin,
+                                         field=INJECTION_POLICY_FIELD, value=str(value).lower()))

@@ -17,10 +17,18 @@ the annotation). Not read: Istio's injector's neverInjectSelector/alwaysInjectSe
 (ConfigMap istio-sidecar-injector, key config). In injectRequired they only decide among the pods the webhook already
 sent (alwaysInjectSelector, like sidecar.istio.io/inject=true, overrides `policy: disabled`; it cannot reach a pod no
 webhook selects: istio/istio#30806), so they make Istio's injector take fewer pods than its webhooks select: an
-AA1218 they would clear is a NO-GO on the safe side, never a GO. ASM's own injection policy (console "Sidecar Proxy
-injection"; DescribeServiceMeshDetail ServiceMesh.Spec.MeshConfig.SidecarInjector AutoInjectionPolicyEnabled,
-EnableNamespacesByDefault, SidecarInjectorWebhookAsYaml) is not read either: what it means for a template labelled
-only sidecar.asm.aliyun.com/inject=true is not documented.
+AA1218 they would clear is a NO-GO on the safe side, never a GO. Istio's
+sidecarInjectorWebhook.enableNamespacesByDefault is its `auto.sidecar-injector.istio.io` webhook, read like the others;
+with the webhook configurations unread, a template that webhook would select (_istio_default_selects) is undecided like
+one whose labels ask.
+
+ASM's own injection policy (console "Sidecar Proxy injection", ASM docs document_detail/186136: the pod must meet the
+namespace-label condition, which is what ASM's webhooks' namespaceSelector says, and a pod-level condition, "Not
+include sidecar.istio.io/inject: "false"" or "Include sidecar.istio.io/inject: "true"") is read from
+DescribeServiceMeshDetail ServiceMesh.Spec.MeshConfig.SidecarInjector.AutoInjectionPolicyEnabled (auditor/asm.
+injection_policy): a template ASM's webhook selects is taken only when that policy is known to take it (asm_takes).
+SidecarInjectorWebhookAsYaml is free YAML whose never/alwaysInjectSelector ASM documents no shape for: one naming a
+neverInjectSelector leaves only a template that asks itself known taken.
 
 Workloads whose kind is not read are judged by what they own: an Argo Rollout's ReplicaSets, a KEDA ScaledJob's Jobs
 (RECURRING_JOB_OWNERS); OpenKruise's CloneSet and Advanced StatefulSet/DaemonSet are read (kinds.py).
@@ -56,6 +64,9 @@ RECURRING_JOB_OWNERS = frozenset({"ScaledJob"})
 # The namespaces Istio's injector never injects, whatever its webhook matched (kube.IgnoredNamespaces in
 # pkg/kube/inject/webhook.go @1.24.6: kube-system, kube-public).
 IGNORED_NAMESPACES = frozenset({"kube-system", "kube-public"})
+# The namespaces the enableNamespacesByDefault webhook leaves out by name (istio-discovery
+# templates/mutatingwebhook.yaml @1.24.6, the `auto.` webhook).
+AUTO_EXCLUDED = frozenset({"kube-system", "kube-public", "kube-node-lease", "local-path-storage"})
 SIDECAR_INJECT = "sidecar.istio.io/inject"
 REV_LABEL = "istio.io/rev"
 INJECTION_LABEL = "istio-injection"
@@ -108,6 +119,7 @@ class IdleWorkload:
     unproven: list[str] = field(default_factory=list)  # injectors whose owner cannot be told
     undecided: str = ""  # why what selects it cannot be told (namespaces or webhooks unread)
     template_of: str = ""  # the object its template was read from, when not its own (a Rollout's ReplicaSet)
+    asks_itself: bool = False  # its template carries sidecar.istio.io/inject=true (_asks_itself)
 
 
 @dataclass
@@ -266,17 +278,70 @@ def _why_idle(kind: K.Kind, obj: dict[str, Any]) -> str:
     return NO_ACTIVE_POD
 
 
+def _inject_value(template: dict[str, Any]) -> Any:
+    """What a pod template's `sidecar.istio.io/inject` says (the label winning over the annotation), None when
+    neither is there."""
+    meta = template.get("metadata") if isinstance(template.get("metadata"), dict) else {}
+    labels = meta.get("labels") if isinstance(meta.get("labels"), dict) else {}
+    annotations = meta.get("annotations") if isinstance(meta.get("annotations"), dict) else {}
+    return labels[SIDECAR_INJECT] if SIDECAR_INJECT in labels else annotations.get(SIDECAR_INJECT)
+
+
 def _opted_out(template: dict[str, Any]) -> bool:
     """injectRequired's per-pod answer when the pod says it itself: `sidecar.istio.io/inject` (label over
     annotation) set to anything but a YAML true, or hostNetwork."""
-    meta = template.get("metadata") if isinstance(template.get("metadata"), dict) else {}
     spec = template.get("spec") if isinstance(template.get("spec"), dict) else {}
     if spec.get("hostNetwork") is True:
         return True
-    labels = meta.get("labels") if isinstance(meta.get("labels"), dict) else {}
-    annotations = meta.get("annotations") if isinstance(meta.get("annotations"), dict) else {}
-    value = labels[SIDECAR_INJECT] if SIDECAR_INJECT in labels else annotations.get(SIDECAR_INJECT)
+    value = _inject_value(template)
     return value is not None and str(value).lower() not in _TRUE and str(value) != ""
+
+
+def _asks_itself(template: dict[str, Any]) -> bool:
+    """Whether a pod template asks for a sidecar in the pod-level condition of an injector whose policy injects only
+    pods that ask (Istio's `policy: disabled`, ASM's "Include sidecar.istio.io/inject: "true""): injectRequired
+    @1.24.6 reads `sidecar.istio.io/inject`, the label winning over the annotation, as a YAML true."""
+    return str(_inject_value(template) or "").lower() in _TRUE
+
+
+def asm_takes(w: IdleWorkload, only_asked: bool | None, label_taken: str | None = None) -> bool | None:
+    """Whether ASM's injector, one of whose webhooks selects an idle workload's template, injects its next pods, by
+    ASM's pod-level condition (auditor/asm.injection_policy: `only_asked`): True when the template asks itself
+    (sidecar.istio.io/inject=true, taken under either condition) or ASM injects every selected pod not opting out, or,
+    ASM's policy not read, when the template carries ASM's migration label and the cluster shows ASM took such a
+    template (`label_taken`, asm_label_taken: what ASM did under the policy it has; a policy read as asking for more is
+    not overruled by pods that may predate it); False when ASM injects only pods that ask and the template does not
+    (ASM's documented condition is not met: that ASM's migration label sidecar.asm.aliyun.com/inject=true stands in for
+    it is documented nowhere); None when ASM's policy is not known."""
+    if w.asks_itself or only_asked is False or (only_asked is None and w.asm_labelled and label_taken):
+        return True
+    return None if only_asked is None else False
+
+
+# How many workloads on ASM's proxy asm_label_taken looks at before it gives up (each a template read).
+_LABEL_TAKEN_TRIES = 200
+
+
+def asm_label_taken(cluster: ClusterInventory, pods: Any) -> str | None:
+    """A workload whose active pods run ASM's sidecar although its template asks for it only by ASM's migration label
+    (sidecar.asm.aliyun.com/inject=true, sidecar.istio.io/inject not true): "<kind> <namespace>/<name>", the proof that
+    ASM's injector, under the policy it has, takes such templates; None when no workload shows it (a migration that
+    moved nothing yet, templates unread)."""
+    if pods is None or len(pods) == 0 or "asm_inject" not in pods:
+        return None
+    rows = (istio.among(pods["proxy"], (mesh.PROXY_ASM,)) & istio.among(pods["role"], (mesh.ROLE_SIDECAR,))
+            & istio.among(pods["phase"], ACTIVE_PHASES) & pods["asm_inject"].to_numpy(dtype=bool))
+    if not rows.any():
+        return None
+    key, codes, values = _workload_codes(pods, rows)
+    _, first = np.unique(key, return_index=True)
+    for at in first[:_LABEL_TAKEN_TRIES].tolist():
+        namespace, kind, name = (str(v[c[at] - 1]) if c[at] else "" for c, v in zip(codes, values, strict=True))
+        template, _ = _pods_template(cluster, kind, namespace, name)
+        if template is not None and _labels(template).get(mesh.ASM_INJECT_LABEL) == "true" \
+                and not _asks_itself(template):
+            return f"{kind} {namespace}/{name}"
+    return None
 
 
 def _namespace_labels(cluster: ClusterInventory, namespace: str) -> dict[str, str]:
@@ -285,6 +350,17 @@ def _namespace_labels(cluster: ClusterInventory, namespace: str) -> dict[str, st
     labels = _labels(cluster.get(K.NAMESPACE, namespace))
     labels.setdefault("kubernetes.io/metadata.name", namespace)  # the API server sets it (1.21+)
     return labels
+
+
+def _istio_default_selects(namespace_labels: dict[str, str], labels: dict[str, str]) -> bool:
+    """Whether the webhook Istio adds with sidecarInjectorWebhook.enableNamespacesByDefault (`auto.sidecar-injector.
+    istio.io`, istio-discovery templates/mutatingwebhook.yaml @1.24.6: namespaceSelector istio-injection and
+    istio.io/rev DoesNotExist, kubernetes.io/metadata.name NotIn AUTO_EXCLUDED; objectSelector sidecar.istio.io/inject
+    and istio.io/rev DoesNotExist) selects a pod of these labels: what no label asks for, Istio injects all the same
+    where it was installed so."""
+    return (INJECTION_LABEL not in namespace_labels and REV_LABEL not in namespace_labels
+            and namespace_labels.get("kubernetes.io/metadata.name") not in AUTO_EXCLUDED
+            and SIDECAR_INJECT not in labels and REV_LABEL not in labels)
 
 
 def _asks(namespace_labels: dict[str, str], labels: dict[str, str]) -> list[str]:
@@ -372,11 +448,15 @@ def idle_workloads(cluster: ClusterInventory, active: Iterable[tuple[str, str, s
         else:
             ns_labels = _namespace_labels(cluster, namespace)
         found = IdleWorkload(kind_name, namespace, name, why, labels, labels.get(mesh.ASM_INJECT_LABEL) == "true",
-                             template_of=template_of)
+                             template_of=template_of, asks_itself=_asks_itself(template))
         if ns_labels is not None:
             found.asks = _asks(ns_labels, labels)
         _select(found, hooks, ns_labels, labels)
-        if ns_labels is None or (unread and found.asks):
+        # With the webhook configurations unread, an Istio installed with sidecarInjectorWebhook.
+        # enableNamespacesByDefault injects this template with no label asking (_istio_default_selects) as much as one
+        # whose labels ask: what selects it is not known either way.
+        if ns_labels is None or (unread and (found.asks or (K.MUTATING_WEBHOOK.kind in unread
+                                                            and _istio_default_selects(ns_labels, labels)))):
             # What selects it (and whether anything should) is not known.
             found.undecided = "; ".join(f"{k} unread: {r}" for k, r in unread.items())
             undecided.append(found)

@@ -8,6 +8,7 @@ from typing import Any
 
 from auditor import idle, mesh, vms
 from auditor import kinds as K
+from auditor.asm import injection_policy
 from auditor.check import ClusterCheck, Context, same_in_every_gate
 from auditor.errors import EvidenceUnavailable
 from auditor.i18n import N_, Phrase, joined
@@ -29,6 +30,10 @@ from auditor.model import Finding, Gate, Outcome, Severity, Status
 # What AA1218 says a workload's next pods get once Istio's injector is deleted.
 AFTER_ASM = Phrase(N_("ASM's proxy from ASM's injector"))
 AFTER_NONE = Phrase(N_("no proxy at all (ASM's injector does not select it)"))
+# Why AA1239 cannot tell whether ASM's injector takes a template its webhook selects, when ASM's policy is read.
+ONLY_ASKED = N_("ASM's injector injects only pods carrying sidecar.istio.io/inject=true ({source}) and the template "
+                "does not carry it; whether ASM's label sidecar.asm.aliyun.com/inject=true stands in for it is not "
+                "documented")
 # What AA1220 says selects a workload's template now when no injector webhook does.
 NO_INJECTOR_NOW = Phrase(N_("no injector webhook of the cluster selects its template (Istio's is gone; ASM's injects "
                             "only templates labelled sidecar.asm.aliyun.com/inject=true during the migration)"))
@@ -164,6 +169,16 @@ class IstioSidecarsRemaining(ClusterCheck):
             "(`kubectl get mutatingwebhookconfigurations -o yaml`), or grant list on namespaces and "
             "mutatingwebhookconfigurations (`asm-audit rbac`); label each such template "
             "sidecar.asm.aliyun.com/inject=true, then audit again.")
+    IDLE_ASM_POLICY = Outcome(
+        "AA1239", Status.UNKNOWN, "a workload that runs no pod now is selected by ASM's injector webhook, and whether "
+        "ASM's injection policy gives its next pods a proxy cannot be told: the policy is not read, or it injects only "
+        "pods carrying sidecar.istio.io/inject=true and the template does not carry it",
+        message="{count} workload(s) that run no pod now ({workloads}) are selected by ASM's injector webhook, and "
+                "whether ASM's injector gives their next pods a proxy cannot be told: {reason}",
+        fix="Give ASM's injection policy (DescribeServiceMeshDetail: --asm-mesh-id and --asm-region, or a saved answer "
+            "in config asm.describe_service_mesh_detail); where ASM injects only pods that ask for it (\"Include "
+            "sidecar.istio.io/inject: true\"), label each such template sidecar.istio.io/inject=true as well; then "
+            "audit again.")
     IDLE_KINDS_UNREAD = Outcome(
         "AA1238", Status.UNKNOWN, "workload kinds could not be read: a workload of theirs that runs no pod now (scaled "
         "to zero, between runs) is not seen, nor which proxy its next pods get",
@@ -203,7 +218,7 @@ class IstioSidecarsRemaining(ClusterCheck):
     outcomes = (CLEAN, LEFT, RESTART_PENDING, PARTLY_MOVED, BAKED_IN, UNCLASSIFIED, VM_GROUP_ON_ISTIO,
                 VM_ENTRY_ON_ISTIO, VM_GROUP_UNPROVEN, VM_ENTRY_UNPROVEN, VM_UNREAD, CA_OWNER_UNREAD, PROXYLESS_ON_ISTIO,
                 PROXYLESS_NO_SERVER, PROXYLESS_UNPROVEN, IDLE_ON_ISTIO, IDLE_NO_INJECTOR, IDLE_UNPROVEN,
-                IDLE_KINDS_UNREAD, UNMESHED,
+                IDLE_ASM_POLICY, IDLE_KINDS_UNREAD, UNMESHED,
                 UNMESHED_NEVER_SEEN, UNMESHED_UNPROVEN)
     needs = (K.POD,)
     # Services: which istiod a proxy's CA_ADDR names is told from them (CA_OWNER_UNREAD when they are not read).
@@ -271,7 +286,7 @@ class IstioSidecarsRemaining(ClusterCheck):
         yield from proxyless
         machines, plain = self._vm_findings(cluster)
         yield from machines
-        idle = self._idle_findings(cluster, pods)
+        idle = self._idle_findings(cluster, pods, ctx)
         yield from idle
         # The workload kinds unread (AA1238) leave the pods' own judgement as it is: only no PASS beside it.
         judged_idle = [f for f in idle if f.code != self.IDLE_KINDS_UNREAD.code]
@@ -288,11 +303,12 @@ class IstioSidecarsRemaining(ClusterCheck):
                     evidence["workload_entries_without_proxy"] = plain
                 yield self.report(self.CLEAN, cluster.name, params={"asm": asm}, evidence=evidence)
 
-    def _idle_findings(self, cluster: ClusterInventory, pods: Any) -> list[Finding]:
+    def _idle_findings(self, cluster: ClusterInventory, pods: Any, ctx: Context) -> list[Finding]:
         """The workloads that run no pod now (auditor/idle.py), judged by the injector webhooks that select their
         template: FAIL where Istio's does (their next pods get its sidecar, then none once the purge deletes it) or,
         with no injector of Istio's left, where their injection labels ask for a proxy no webhook gives; UNKNOWN where
-        what selects them cannot be told."""
+        what selects them cannot be told, or where ASM's does and ASM's own injection policy (auditor/asm.
+        injection_policy) is not known to take the template."""
         reading = idle.idle_workloads(cluster, idle.active_workloads(pods))
         out: list[Finding] = []
         if reading.kinds_unread:
@@ -305,6 +321,9 @@ class IstioSidecarsRemaining(ClusterCheck):
         any_istio = any(h.owner == idle.ISTIO for h in idle.injectors(cluster)) \
             if cluster.available(K.MUTATING_WEBHOOK) else True
         unproven: list[tuple[idle.IdleWorkload, str]] = [(w, w.undecided) for w in reading.undecided]
+        on_asm_policy: list[tuple[idle.IdleWorkload, Any]] = []
+        policy = None
+        label_taken: str | bool | None = False  # False: not looked for yet
         for w in reading.workloads:
             subject = {"kind": w.kind, "namespace": w.namespace, "name": w.name}
             evidence: dict[str, Any] = {"pods": 0, "why_no_pod": str(w.why), "template_labels": w.labels,
@@ -320,6 +339,16 @@ class IstioSidecarsRemaining(ClusterCheck):
                     **subject, "why": w.why, "webhooks": ", ".join(w.istio), "after": after, "command": command},
                     evidence=evidence, **subject))
             elif w.asm:
+                # ASM's webhook selects it; its injector then applies ASM's pod-level condition (read once).
+                if policy is None:
+                    policy = injection_policy(ctx)
+                if label_taken is False and w.asm_labelled and policy.only_asked is not False:
+                    label_taken = idle.asm_label_taken(cluster, pods)  # what ASM did, its policy unread
+                takes = idle.asm_takes(w, policy.only_asked, None if policy.selector else label_taken or None)
+                if takes is None:
+                    on_asm_policy.append((w, policy.source))
+                elif not takes:
+                    on_asm_policy.append((w, Phrase(ONLY_ASKED, source=policy.source)))
                 continue  # ASM's injector takes its next pods
             elif w.unproven:
                 unproven.append((w, Phrase(N_("injector webhook(s) {webhooks} select it, and whose istiod answers "
@@ -333,6 +362,14 @@ class IstioSidecarsRemaining(ClusterCheck):
                                                        for w, why in unproven])
             out.append(self.report(self.IDLE_UNPROVEN, cluster.name, params=params,
                                    evidence={**evidence, "unread": reading.unread}))
+        if on_asm_policy:
+            params, evidence = _workloads_and_reasons([(f"{w.kind} {w.namespace}/{w.name}", why)
+                                                       for w, why in on_asm_policy])
+            if policy is not None:  # read for the first of them
+                evidence.update(asm_injection_policy=str(policy.source), only_asked=policy.only_asked)
+            if label_taken:
+                evidence["asm_took_a_template_by_its_label"] = label_taken
+            out.append(self.report(self.IDLE_ASM_POLICY, cluster.name, params=params, evidence=evidence))
         return out
 
     def _unmeshed_findings(self, cluster: ClusterInventory, pods: Any) -> list[Finding]:

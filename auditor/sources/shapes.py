@@ -204,6 +204,9 @@ _TYPE_NAMES = {str: "a string", int: "a whole number", dict: "an object", bool: 
 #   as the names "['kube-system'" and "'shop']" (shop served by ASM's plug-in: PASS AA2501), a list or string on the
 #   path crashed both checks (AA0002), an InitCNIConfiguration as a list or Enabled "true" was read as ASM not saying
 #   (purge-preview PASS AA2501).
+# - ...SpecMeshConfigSidecarInjector `auto_injection_policy_enabled: bool`, `sidecar_injector_webhook_as_yaml: str`
+#   (asm.injection_policy: whether ASM's injector takes a pod its webhook selected without sidecar.istio.io/inject=true,
+#   and whether a neverInjectSelector may exclude it; istio-sidecars-remaining AA1239): read only as the SDK's types.
 # - ...ServiceMeshServiceMeshInfo `version: str`, `service_mesh_id: str`, `region_id: str` (asm.asm_version:
 #   asm-version, envoyfilter-compatibility; mesh-config-parity's commands; a live answer's mesh and region): a
 #   ServiceMeshInfo of another type crashed asm-version and mesh-config-parity (AA0002).
@@ -223,7 +226,8 @@ _OPENAPI_ANSWERS: dict[str, dict[str, Any]] = {
             "Proxy": {"EnableDNSProxying": bool},
             "ExtraConfiguration": {"TerminationDrainDuration": str},
             "LocalityLB": {"Enabled": bool},
-            "SidecarInjector": {"InitCNIConfiguration": {"Enabled": bool, "ExcludeNamespaces": str}}}}}},
+            "SidecarInjector": {"AutoInjectionPolicyEnabled": bool, "SidecarInjectorWebhookAsYaml": str,
+                                "InitCNIConfiguration": {"Enabled": bool, "ExcludeNamespaces": str}}}}}},
 }
 # DescribeMeshMultiClusterNetworkResponseBody `multi_cluster_networks: Dict[str, MultiClusterNetworksValue]`
 # (MultiClusterNetworksValue: `network: str`, `enable_gateway: bool`, `gateway_name: str`), by cluster id; the

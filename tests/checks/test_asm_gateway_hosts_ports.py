@@ -145,33 +145,30 @@ def test_a_wildcard_server_on_asms_pods_serves_the_host(audit):
     assert codes(a) == [("PASS", "AA1701")]
 
 
-def test_hosts_split_between_two_asm_gateways(audit):
-    """One ASM gateway takes shop's host, another blog's: together they serve all Istio's gateway served."""
+def _split_hosts(audit: Any, *, second_scaled_to_zero: bool = False) -> Any:
+    """Istio's gateway served shop's and blog's hosts; one ASM gateway takes shop's, a second ASM gateway blog's."""
     other = [f.gateway_deployment("istio-ingressgateway-2", asm=True, gateway_type="ingress"),
              f.gateway_service("istio-ingressgateway-2")]
+    if second_scaled_to_zero:
+        scaled_to_zero(other[0])
     shop = gateway("shop-gateway", "shop", ASM, server(80, ["shop.example.com"]))
     blog = gateway("blog-gateway", "blog", {"istio": "ingressgateway-2"}, server(80, ["blog.example.com"]))
     old = gateway("all-gateway", "shop", ISTIO, server(80, ["shop.example.com", "blog.example.com"]))
     objects = [*istio_ingress(), *asm_ingress(), *other, shop, blog, old]
-    a = audit({"cluster-a": objects}, "uninstall", config=ONLY,
-              asm=asm_side(ASM_CR, f.istio_gateway_cr("ingressgateway-2", "ingress", cluster_ids=["c-a"]),
-                           shop, blog, old))
-    assert codes(a) == [("PASS", "AA1701")]
+    return audit({"cluster-a": objects}, "uninstall", config=ONLY,
+                 asm=asm_side(ASM_CR, f.istio_gateway_cr("ingressgateway-2", "ingress", cluster_ids=["c-a"]),
+                              shop, blog, old))
+
+
+def test_hosts_split_between_two_asm_gateways(audit):
+    """One ASM gateway takes shop's host, another blog's: together they serve all Istio's gateway served."""
+    assert codes(_split_hosts(audit)) == [("PASS", "AA1701")]
 
 
 def test_hosts_on_an_asm_gateway_with_no_pod_available_are_not_served(audit):
     """The same split, the ASM gateway that takes blog's host scaled to 0 (tests/checks/test_asm_gateway_serving.py
     scaled_to_zero): nothing serves blog's host once Istio's gateway is gone."""
-    other = [f.gateway_deployment("istio-ingressgateway-2", asm=True, gateway_type="ingress"),
-             f.gateway_service("istio-ingressgateway-2")]
-    scaled_to_zero(other[0])
-    shop = gateway("shop-gateway", "shop", ASM, server(80, ["shop.example.com"]))
-    blog = gateway("blog-gateway", "blog", {"istio": "ingressgateway-2"}, server(80, ["blog.example.com"]))
-    old = gateway("all-gateway", "shop", ISTIO, server(80, ["shop.example.com", "blog.example.com"]))
-    objects = [*istio_ingress(), *asm_ingress(), *other, shop, blog, old]
-    a = audit({"cluster-a": objects}, "uninstall", config=ONLY,
-              asm=asm_side(ASM_CR, f.istio_gateway_cr("ingressgateway-2", "ingress", cluster_ids=["c-a"]),
-                           shop, blog, old))
+    a = _split_hosts(audit, second_scaled_to_zero=True)
     [row] = a.rows(CHECK)
     assert (row["status"], row["code"]) == ("FAIL", "AA1715")
     assert row["evidence"]["hosts_unserved"] == {"blog.example.com": ["shop/all-gateway"]}

@@ -336,7 +336,7 @@ def test_an_empty_kubeconfig_variable_reads_the_default_kubeconfig_as_kubectl_do
 
 
 def test_the_progress_lines_are_said_in_the_readers_language(tmp_path, capsys):
-    """`asm-audit demo --lang zh-CN` said "cluster-a: reading 47 kinds from the snapshot" in English between two
+    """`asm-audit demo --lang zh-CN` said "cluster-a: reading 51 kinds from the snapshot" in English between two
     Chinese lines; the audit itself stays English (findings.json)."""
     from auditor.cli.main import main
 
@@ -345,7 +345,7 @@ def test_the_progress_lines_are_said_in_the_readers_language(tmp_path, capsys):
     progress = [line for line in err.splitlines() if line.startswith(("asm", "cluster-a", "cluster-b"))]
     assert progress and all(english_left(line) == [] and "reading" not in line for line in progress)
     assert main(["demo", "--format", "json", "--out", str(tmp_path / "en")]) == 1
-    assert "cluster-a: reading 47 kinds from the snapshot" in capsys.readouterr().err
+    assert "cluster-a: reading 51 kinds from the snapshot" in capsys.readouterr().err
 
 
 def test_zh_cn_bold_in_summary_md_closes_in_commonmark():

@@ -30,7 +30,7 @@ from typing import Any
 
 from auditor import mesh
 from tests import factory as f
-from tests.checks.test_idle_workloads import CHECK, base, codes
+from tests.checks.test_idle_workloads import ASM_TAKES_ALL, CHECK, base, codes
 
 LATER = "2026-11-12T08:00:00Z"
 
@@ -120,7 +120,7 @@ def test_a_rollout_scaled_to_zero_labelled_for_asm_passes(audit):
             rollout_replicaset("checkout", "7c4d5e6f8", 2, 0, labels={mesh.ASM_INJECT_LABEL: "true"},
                                created=LATER)]
     for gate, istio in (("uninstall", True), ("finished", False)):
-        run = audit({"c1": [*base(istio=istio), *objs]}, gate)
+        run = audit({"c1": [*base(istio=istio), *objs]}, gate, asm_openapi=ASM_TAKES_ALL)
         assert [(r["status"], r["code"]) for r in run.rows(CHECK)] == [("PASS", "AA1201")], gate
 
 
@@ -165,7 +165,7 @@ def test_a_scaledjob_whose_newest_job_is_labelled_or_running_passes(audit):
                 scaledjob_job("queue-worker", "p4m9q", labels={mesh.ASM_INJECT_LABEL: "true"}, created=LATER)]
     running = scaledjob_job("mailer", "r2d2x", done=False)
     pods = [f.pod("mailer-r2d2x-abcde", "batch", proxy="asm", owner=("Job", "mailer-r2d2x"))]
-    run = audit({"c1": [*base(), *labelled, running, *pods]}, "uninstall")
+    run = audit({"c1": [*base(), *labelled, running, *pods]}, "uninstall", asm_openapi=ASM_TAKES_ALL)
     assert [(r["status"], r["code"]) for r in run.rows(CHECK)] == [("PASS", "AA1201")]
 
 

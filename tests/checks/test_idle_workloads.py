@@ -91,6 +91,23 @@ def asm_injector() -> dict[str, Any]:
             "webhooks": hooks}
 
 
+def asm_policy(only_asked: bool | None) -> dict[str, Any]:
+    """A DescribeServiceMeshDetail answer saying ASM's pod-level injection condition, shaped as Alibaba Cloud's SDK
+    models it (alibabacloud-servicemesh20200111 3.4.0 models.py DescribeServiceMeshDetailResponseBodyServiceMeshSpec
+    MeshConfigSidecarInjector `auto_injection_policy_enabled: bool`, JSON key AutoInjectionPolicyEnabled); None leaves
+    the field out."""
+    injector: dict[str, Any] = {"EnableNamespacesByDefault": False, "SidecarInjectorNum": 1}
+    if only_asked is not None:
+        injector["AutoInjectionPolicyEnabled"] = only_asked
+    return {"DescribeServiceMeshDetail": {"ServiceMesh": {
+        "ServiceMeshInfo": {"Version": "v1.24.6.62-g5c7e1f0b-aliyun"},
+        "Spec": {"MeshConfig": {"SidecarInjector": injector}}}}}
+
+
+# ASM's console default ("Not include sidecar.istio.io/inject: "false""): ASM injects every pod its webhooks select.
+ASM_TAKES_ALL = asm_policy(False)
+
+
 def asm_istiod_service() -> dict[str, Any]:
     svc = f.service("istiod-1-24-6", "istio-system", ports=[{"name": "grpc-xds", "port": 15012, "protocol": "TCP"}],
                     cluster_ip="None")
@@ -187,7 +204,8 @@ def test_idle_templates_labelled_for_asm_or_opted_out_or_unmeshed_pass(audit):
     host = scaled_to_zero("hostnet")
     host[0]["spec"]["template"]["spec"]["hostNetwork"] = True
     unmeshed = scaled_to_zero("plainapp", "plain")
-    run = audit({"c1": [*base(), *labelled, *opted_out, *annotated, *host, *unmeshed]}, "uninstall")
+    run = audit({"c1": [*base(), *labelled, *opted_out, *annotated, *host, *unmeshed]}, "uninstall",
+                asm_openapi=ASM_TAKES_ALL)
     assert [(r["status"], r["code"]) for r in run.rows(CHECK)] == [("PASS", "AA1201")]
 
 
@@ -238,7 +256,8 @@ def test_after_the_purge_an_idle_unlabelled_template_gets_no_proxy(audit):
 
 def test_after_the_purge_an_idle_template_asm_injects_passes(audit):
     labelled = scaled_to_zero("moved", template_labels={"app": "moved", "sidecar.asm.aliyun.com/inject": "true"})
-    run = audit({"c1": [*base(istio=False), *labelled, *scaled_to_zero("plainapp", "plain")]}, "finished")
+    run = audit({"c1": [*base(istio=False), *labelled, *scaled_to_zero("plainapp", "plain")]}, "finished",
+                asm_openapi=ASM_TAKES_ALL)
     assert [(r["status"], r["code"]) for r in run.rows(CHECK)] == [("PASS", "AA1201")]
 
 
@@ -249,7 +268,7 @@ def test_after_the_purge_an_asm_injector_taking_the_namespace_passes(audit):
     for h in hook["webhooks"]:
         h["objectSelector"] = {"matchExpressions": [_expr("sidecar.istio.io/inject", "NotIn", "false")]}
     objs = [hook if o.get("kind") == "MutatingWebhookConfiguration" else o for o in base(istio=False)]
-    run = audit({"c1": [*objs, *scaled_to_zero()]}, "finished")
+    run = audit({"c1": [*objs, *scaled_to_zero()]}, "finished", asm_openapi=ASM_TAKES_ALL)
     assert [(r["status"], r["code"]) for r in run.rows(CHECK)] == [("PASS", "AA1201")]
 
 

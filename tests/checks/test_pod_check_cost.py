@@ -20,7 +20,7 @@ from checks.restart_risk import RestartRisk, Risk
 from checks.sidecars import IstioSidecarsRemaining
 from checks.workloads import AsmProxiesReady
 from checks.xds_agent import PodsXdsAgent
-from tests.factory import deployment, pod, workload_pods
+from tests.factory import deployment, pod, read_none_of_the_other_workload_kinds, workload_pods
 from tests.test_lookup_cost import CountingObject
 
 
@@ -31,7 +31,8 @@ def _cluster() -> ClusterInventory:
     cluster = ClusterInventory(name="c1", objects_by_kind={K.DAEMONSET.key: [],
         K.POD.key: [], K.REPLICASET.key: [web[1], api[1], cart[1]], K.DEPLOYMENT.key: [web[0], api[0], cart[0]],
         K.SERVICE.key: [], K.STATEFULSET.key: [], K.JOB.key: [], K.PDB.key: [], K.CONFIGMAP.key: [],
-        K.WORKLOADENTRY.key: [], K.WORKLOADGROUP.key: []})
+        K.WORKLOADENTRY.key: [], K.WORKLOADGROUP.key: [],
+        **read_none_of_the_other_workload_kinds()})
     cluster.pod_rows = [summarise_pod(p, mesh.ProxyRules()) for p in pods]
     return cluster
 
@@ -133,7 +134,8 @@ def _shop(workloads: int, **pod_kw: Any) -> ClusterInventory:
     cluster = ClusterInventory(name="c1", objects_by_kind={K.DAEMONSET.key: [],
         K.POD.key: [], K.REPLICASET.key: [rs for _, rs in (*made, solo)],
         K.DEPLOYMENT.key: [dep for dep, _ in (*made, solo)], K.SERVICE.key: [], K.STATEFULSET.key: [], K.JOB.key: [],
-        K.PDB.key: [], K.CONFIGMAP.key: [], K.WORKLOADENTRY.key: [], K.WORKLOADGROUP.key: []})
+        K.PDB.key: [], K.CONFIGMAP.key: [], K.WORKLOADENTRY.key: [], K.WORKLOADGROUP.key: [],
+        **read_none_of_the_other_workload_kinds()})
     cluster.pod_rows = [summarise_pod(p, mesh.ProxyRules()) for p in pods]
     return cluster
 
@@ -215,7 +217,8 @@ def test_the_kubectl_prefix_of_a_namespace_is_made_once(monkeypatch: pytest.Monk
     monkeypatch.setattr(mesh, "ns_flag", counted)
     made = [deployment(f"web-{i}") for i in range(3)]
     cluster = ClusterInventory(name="c1", objects_by_kind={K.STATEFULSET.key: [], K.DAEMONSET.key: [],
-        K.POD.key: [], K.REPLICASET.key: [rs for _, rs in made], K.DEPLOYMENT.key: [dep for dep, _ in made]})
+        K.POD.key: [], K.REPLICASET.key: [rs for _, rs in made], K.DEPLOYMENT.key: [dep for dep, _ in made],
+        **read_none_of_the_other_workload_kinds()})
     cluster.pod_rows = [summarise_pod(p, mesh.ProxyRules()) for dep_rs in made
                         for p in workload_pods(dep_rs, 2, proxy="asm", ready=False)]
     findings = list(AsmProxiesReady().check_cluster(cluster, Context(inv=Inventory(data_planes=[cluster]),

@@ -29,7 +29,16 @@ from checks.versions import IstioVersion
 from checks.workloads import AsmProxiesReady
 from checks.xds_agent import PodsXdsAgent
 from tests.checks import test_pod_check_cost
-from tests.factory import deployment, istiod, job_pod, mesh_configmap, meta, pod, workload_pods
+from tests.factory import (
+    deployment,
+    istiod,
+    job_pod,
+    mesh_configmap,
+    meta,
+    pod,
+    read_none_of_the_other_workload_kinds,
+    workload_pods,
+)
 
 
 def _cluster() -> ClusterInventory:
@@ -42,7 +51,8 @@ def _cluster() -> ClusterInventory:
     cluster = ClusterInventory(name="c1", objects_by_kind={K.STATEFULSET.key: [], K.DAEMONSET.key: [],
         K.POD.key: [], K.REPLICASET.key: [web[1], control_rs], K.DEPLOYMENT.key: [web[0], control],
         K.JOB.key: [migrate], K.SERVICE.key: [], K.NAMESPACE.key: [], K.CONFIGMAP.key: [mesh_configmap()],
-        K.WORKLOADENTRY.key: [], K.WORKLOADGROUP.key: []})
+        K.WORKLOADENTRY.key: [], K.WORKLOADGROUP.key: [],
+        **read_none_of_the_other_workload_kinds()})
     cluster.pod_rows = [summarise_pod(p, mesh.ProxyRules()) for p in pods]
     return cluster
 
