@@ -14,6 +14,7 @@ unread, is UNKNOWN instead.
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Iterable
 from typing import Any
 
@@ -21,6 +22,7 @@ from auditor import kinds as K
 from auditor.check import ClusterCheck, Context
 from auditor.config import Config
 from auditor.errors import EvidenceUnavailable
+from auditor.evidence import FUTURE_TOLERANCE_S, span
 from auditor.gateways import (
     EASTWEST,
     EGRESS,
@@ -40,7 +42,15 @@ from auditor.gateways import (
 from auditor.i18n import N_, Phrase, joined
 from auditor.inventory import ClusterInventory
 from auditor.model import Finding, Gate, Outcome, Severity, Status
-from auditor.sources.prometheus import FAMILIES, GatewayTraffic, TrafficData, parse_rfc3339, rfc3339, window_steps
+from auditor.sources.prometheus import (
+    FAMILIES,
+    GatewayTraffic,
+    TrafficData,
+    duration_seconds,
+    parse_rfc3339,
+    rfc3339,
+    window_steps,
+)
 from auditor.telemetry import RELIED_TAGS, Gap, gateway_metrics_gaps, telemetry_command
 
 # Phrases: a message says the role in the reader's language (findings.json keeps the English word).
@@ -76,6 +86,13 @@ TELEMETRY_UNREAD_FIX = ("Let the auditor list telemetries.telemetry.istio.io and
                         "again.")
 CLUSTER_LABEL_MISSING_FIX = ("Give the series the cluster label prometheus.cluster_label names (external_labels or "
                              "relabelling) or query one Prometheus per cluster.")
+WINDOW_NOT_NOW_FIX = ("Record the gateway traffic again with the snapshot (`asm-audit snapshot --prometheus URL`), or "
+                      "audit with --prometheus URL, and audit again.")
+# Why a recorded window is not of now (AA1554).
+RECORDED_BEFORE = N_("the recorded window ends {gap} before the snapshot was collected ({collected_at})")
+RECORDED_LONG_AGO = N_("the recorded window ends {age} before this audit (snapshot.max_age {max_age}) and the snapshot "
+                       "does not say when it was collected")
+RECORDED_AFTER = N_("the recorded window ends {age} after this audit's clock")
 # Parts of the message templates below (one gateway's finding).
 GATEWAY = "Istio {gateway_type} gateway: "
 AS_OF = "(window {window} up to {query_time})"
@@ -201,9 +218,19 @@ class IstioGatewayTraffic(ClusterCheck):
         "of them may switch off or relabel the gateway's metrics", fix=TELEMETRY_UNREAD_FIX,
         message=GATEWAY + "zero increase " + AS_OF + ", but {reason}: a Telemetry object or an EnvoyFilter may switch "
                 "off or relabel the gateway's metrics, so the zero does not show that the gateway is idle")
+    # A recording is evidence of the window it measured: a zero counted up to long before the snapshot was collected
+    # (a prometheus.json of an earlier run put into a fresh snapshot), up to long before the audit (a snapshot that
+    # does not say when it was collected), or up to after the audit's clock, is no proof that the gateway is idle now.
+    WINDOW_NOT_NOW = Outcome(
+        "AA1554", Status.UNKNOWN, "zero increase, but the recorded window does not end when the snapshot was "
+        "collected (or, for a snapshot that does not say when, within snapshot.max_age of the audit; or it ends after "
+        "the audit's clock): the zero is not evidence of the gateway now", fix=WINDOW_NOT_NOW_FIX,
+        message=GATEWAY + "zero increase " + AS_OF + ", but {reason}: the zero does not show that the gateway is idle "
+                "now")
     outcomes = (PASS, TRAFFIC, TRAFFIC_ALL_CLUSTERS, TRAFFIC_NEW_SERIES_UNCOUNTED, NO_PROMETHEUS, STRAY, NOT_RECORDED,
                 PROMETHEUS_ERROR, ANSWER_NOT_EVIDENCE, NO_SERIES, OTHER_CLUSTER_LABEL, NEW_SERIES_ONLY, PARTIAL_WINDOW,
-                ZERO_ALL_CLUSTERS, GATEWAYS_UNSEEN, STRAYS_UNSEEN, METRICS_HIDDEN, TELEMETRY_UNREAD, NO_GATEWAY)
+                ZERO_ALL_CLUSTERS, GATEWAYS_UNSEEN, STRAYS_UNSEEN, METRICS_HIDDEN, TELEMETRY_UNREAD, WINDOW_NOT_NOW,
+                NO_GATEWAY)
     needs = (K.DEPLOYMENT,)
     # Pods and ReplicaSets: to explain missing series by gateway pods started inside the window. Telemetry, the mesh
     # ConfigMaps and EnvoyFilters: what the gateway's proxy reports (a zero is no proof with Telemetry or EnvoyFilters
@@ -227,11 +254,11 @@ class IstioGatewayTraffic(ClusterCheck):
         traffic: TrafficData | None = ctx.inv.traffic if isinstance(ctx.inv.traffic, TrafficData) else None
         several = len(ctx.inv.data_planes) > 1
         for gw in gateways:
-            yield self._judge(cluster, gw, traffic, several)
+            yield self._judge(cluster, gw, traffic, several, ctx.now, config.snapshot.max_age)
 
     # ------------------------------------------------------------ one gateway
     def _judge(self, cluster: ClusterInventory, gw: GatewayWorkload, traffic: TrafficData | None,
-               several: bool) -> Finding:
+               several: bool, ctx_now: dt.datetime, max_age: str | None) -> Finding:
         subject = {"kind": gw.kind, "namespace": gw.namespace, "name": gw.name}
         params: dict[str, Any] = {"gateway_type": TYPE_NAMES.get(gw.type, gw.type)}
 
@@ -311,6 +338,9 @@ class IstioGatewayTraffic(ClusterCheck):
             # Series exist, yet no counter's increase() gave a number: nothing shows a real 0.
             return gateway_finding(self.ANSWER_NOT_EVIDENCE, evidence, problem="no request or TCP counter gave an "
                                    "increase over the window (empty answers; an empty answer is not zero)")
+        not_now = _window_not_now(traffic, ctx_now, max_age, tolerance)
+        if not_now is not None:
+            return gateway_finding(self.WINDOW_NOT_NOW, evidence, reason=not_now)
         relied = (*RELIED_TAGS, label) if label else RELIED_TAGS
         try:
             gaps = gateway_metrics_gaps(cluster, gw.namespace, gw.pod_labels, relied, tolerance)
@@ -326,6 +356,29 @@ class IstioGatewayTraffic(ClusterCheck):
         evidence.update(_numbers(increases, born))
         return gateway_finding(self.PASS, evidence, first=rfc3339(first), last=rfc3339(last),
                                families=", ".join(families))
+
+
+def _window_not_now(traffic: TrafficData, now: dt.datetime, max_age: str | None, tolerance: float) -> Phrase | None:
+    """Why a recorded window is not evidence of now, or None (a live query is evaluated at the audit's time).
+
+    `asm-audit snapshot` queries Prometheus after collecting the objects, so a recording's window ends at or after the
+    snapshot's collected_at; one that ends more than `tolerance` before it measured an earlier run. Without a
+    collected_at, the window's end is held to snapshot.max_age as a snapshot's time is (auditor/evidence.py).
+    """
+    if traffic.origin != "recorded":
+        return None
+    end, audit_at = traffic.query_time, now.timestamp()
+    if end > audit_at + FUTURE_TOLERANCE_S:
+        return Phrase(RECORDED_AFTER, age=span(int(end - audit_at)))
+    if traffic.collected_at is not None:
+        if end < traffic.collected_at - tolerance:
+            return Phrase(RECORDED_BEFORE, gap=span(int(traffic.collected_at - end)),
+                          collected_at=rfc3339(traffic.collected_at))
+        return None  # the snapshot's own age is judged once for every gate (AA0012)
+    max_age_s = duration_seconds(max_age) if max_age is not None else None
+    if max_age_s is not None and audit_at - end > max_age_s:
+        return Phrase(RECORDED_LONG_AGO, age=span(int(audit_at - end)), max_age=max_age)
+    return None
 
 
 def _hidden(gaps: list[Gap]) -> str:

@@ -298,6 +298,9 @@ class TrafficData:
     cluster_label: str
     gateways: list[GatewayTraffic] = field(default_factory=list)
     stats: dict[str, Any] = field(default_factory=dict)
+    # A recording's snapshot: when it was collected (unix seconds; None: live, or a snapshot whose manifest has no
+    # readable collected_at). Not part of the record: the snapshot's manifest says it.
+    collected_at: float | None = None
 
     @property
     def window_start(self) -> float:
@@ -619,8 +622,12 @@ def _ordered(result: list[Any]) -> list[Any]:
 
 
 # ---------------------------------------------------------------- providers (engine.run_audit's traffic_provider)
-def recorded_provider(record: Any, where: str = "snapshot prometheus data") -> Callable[[Any, Config], TrafficData]:
+def recorded_provider(record: Any, where: str = "snapshot prometheus data", *,
+                      collected_at: float | None = None) -> Callable[[Any, Config], TrafficData]:
+    """The recording as measured; `collected_at`: when the snapshot holding it was collected (the check compares
+    the recording's window end with it)."""
     data = TrafficData.from_record(record, where)  # validated before collection starts
+    data.collected_at = collected_at
 
     def provide(_inv: Any, _config: Config) -> TrafficData:
         return data
