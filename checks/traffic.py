@@ -227,10 +227,19 @@ class IstioGatewayTraffic(ClusterCheck):
         "the audit's clock): the zero is not evidence of the gateway now", fix=WINDOW_NOT_NOW_FIX,
         message=GATEWAY + "zero increase " + AS_OF + ", but {reason}: the zero does not show that the gateway is idle "
                 "now")
+    # Presence from the start to the end of the window says nothing of the hours between: a gateway Prometheus did not
+    # scrape for a while (its target or Prometheus down) takes the traffic of a proxy restarted or replaced then with it
+    # (the counter started over, or a new pod's series began at zero): increase() never sees it.
+    SERIES_GAP = Outcome(
+        "AA1555", Status.UNKNOWN, "zero increase, but the gateway's series are missing for a while inside the window: "
+        "Prometheus did not scrape the gateway then, and the traffic of a proxy restarted or replaced meanwhile is not "
+        "counted", fix=SCRAPE_HINT,
+        message=GATEWAY + "zero increase, but between {first} and {last} the series are missing for {missing} (window "
+                "{window} up to {query_time}): what crossed a proxy restarted or replaced then is not counted")
     outcomes = (PASS, TRAFFIC, TRAFFIC_ALL_CLUSTERS, TRAFFIC_NEW_SERIES_UNCOUNTED, NO_PROMETHEUS, STRAY, NOT_RECORDED,
                 PROMETHEUS_ERROR, ANSWER_NOT_EVIDENCE, NO_SERIES, OTHER_CLUSTER_LABEL, NEW_SERIES_ONLY, PARTIAL_WINDOW,
                 ZERO_ALL_CLUSTERS, GATEWAYS_UNSEEN, STRAYS_UNSEEN, METRICS_HIDDEN, TELEMETRY_UNREAD, WINDOW_NOT_NOW,
-                NO_GATEWAY)
+                SERIES_GAP, NO_GATEWAY)
     needs = (K.DEPLOYMENT,)
     # Pods and ReplicaSets: to explain missing series by gateway pods started inside the window. Telemetry, the mesh
     # ConfigMaps and EnvoyFilters: what the gateway's proxy reports (a zero is no proof with Telemetry or EnvoyFilters
@@ -331,6 +340,10 @@ class IstioGatewayTraffic(ClusterCheck):
         if not (from_start and to_end):
             return gateway_finding(self.PARTIAL_WINDOW, evidence, _restarts(cluster, gw, traffic),
                                    first=rfc3339(first) or "n/a", last=rfc3339(last) or "n/a", start=rfc3339(start))
+        missing = _missing_inside(measured, traffic.window_seconds)
+        if missing > tolerance:
+            return gateway_finding(self.SERIES_GAP, evidence, first=rfc3339(first), last=rfc3339(last),
+                                   missing=span(int(missing)))
         if shared:
             return gateway_finding(self.ZERO_ALL_CLUSTERS, evidence)
         families = [f for f, v in increases.items() if v is not None]
@@ -356,6 +369,19 @@ class IstioGatewayTraffic(ClusterCheck):
         evidence.update(_numbers(increases, born))
         return gateway_finding(self.PASS, evidence, first=rfc3339(first), last=rfc3339(last),
                                families=", ".join(families))
+
+
+def _missing_inside(measured: GatewayTraffic, window_s: int) -> float:
+    """Seconds between the series' first and last presence step at which they did not exist (0: none missing, or a
+    recording made before series_present was asked)."""
+    if "series_present" not in measured.answers:
+        return 0.0
+    first, last = measured.series_from, measured.series_until
+    if first is None or last is None:
+        return 0.0
+    step = window_steps(window_s)[0]
+    steps = round((last - first) / step) + 1
+    return max(0.0, (steps - (measured.series_present or 0)) * step)
 
 
 def _window_not_now(traffic: TrafficData, now: dt.datetime, max_age: str | None, tolerance: float) -> Phrase | None:

@@ -28,7 +28,17 @@ import pytest
 from auditor import api
 from auditor.config import Config
 from tests.fakeapi import FakeApiServer
-from tests.prometheus_server import PrometheusServer, scenario_gateways, scenario_series
+from tests.prometheus_server import (
+    WINDOW_S,
+    PrometheusServer,
+    Series,
+    counter,
+    family,
+    gateway_deployment,
+    gateway_labels,
+    scenario_gateways,
+    scenario_series,
+)
 from tests.test_traffic import Live, audit, rows, write
 
 NAMESPACES = ["drained", "busy"]  # drained: zero over the whole window (PASS); busy: 10 requests/s (FAIL)
@@ -114,3 +124,70 @@ def test_a_snapshot_without_collected_at_holds_the_window_to_max_age(prom: Live,
 def test_a_window_that_ends_after_the_audits_clock_is_no_proof(prom: Live, recording: dict, tmp_path: Path) -> None:
     result = audit(snapshot_with(tmp_path / "snap", recording, None), prom.when - dt.timedelta(hours=2))
     assert codes(result)["drained"] == ("UNKNOWN", "AA1554")  # main: PASS AA1501
+
+
+# ---------------------------------------------------------------- a gap inside the window (AA1555)
+# Presence at both ends of the window said PASS whatever lay between. Prometheus not scraping the gateway for hours (its
+# target down, Prometheus itself down) while the gateway's proxy restarts (its counters start over at 0) or its pod is
+# replaced (a new pod's series, born at 0) loses every request of that time: increase() sees only samples, and treats
+# the drop after the gap as a reset from 0. main: PASS AA1501 for both.
+GW = "istio-ingressgateway"
+
+
+def gap_series(now: float) -> list[Series]:
+    end = float(now)
+    begin = end - WINDOW_S - 2 * 3600
+    down, back = end - 20 * 3600, end - 2 * 3600  # not scraped for 18 hours
+
+    def labels(ns: str, pod: str) -> dict[str, str]:
+        return gateway_labels(ns, GW, f"{GW}-{pod}")
+
+    return [
+        # replaced: pod gw-a scraped until `down`; its replacement gw-b scraped from `back`, at 0 (idle since)
+        family("requests", labels("gap-replaced", "gw-a"), counter(begin, down, initial=500)),
+        family("requests", labels("gap-replaced", "gw-b"), counter(back, end, initial=0)),
+        # restarted: the same series, 500 before the gap, 0 after it (the proxy restarted inside the gap)
+        family("requests", labels("gap-restarted", "gw-a"), counter(begin, down, initial=500) + counter(back, end)),
+        # counted: the same proxy, not restarted: what crossed it in the gap shows in its counter after (FAIL)
+        family("requests", labels("gap-counted", "gw-a"), counter(begin, down, initial=500)
+               + counter(back, end, initial=800)),
+        # blip: Prometheus restarted, no sample for 8 minutes, idle gateway: within a scrape's tolerance (PASS)
+        family("requests", labels("gap-blip", "gw-a"), counter(begin, end - 6 * 3600, initial=500)
+               + counter(end - 6 * 3600 + 8 * 60, end, initial=500)),
+    ]
+
+
+GAP_CODES = {"gap-replaced": ("UNKNOWN", "AA1555"), "gap-restarted": ("UNKNOWN", "AA1555"),
+             "gap-counted": ("FAIL", "AA1510"), "gap-blip": ("PASS", "AA1501")}
+
+
+@pytest.fixture(scope="module")
+def gap_prom(tmp_path_factory: pytest.TempPathFactory):
+    now = int(time.time()) // 60 * 60
+    with PrometheusServer(gap_series(now), tmp_path_factory.mktemp("gap-prom")) as server:
+        yield Live(server, now)
+
+
+def test_a_scrape_gap_inside_the_window_is_no_proof(gap_prom: Live, tmp_path: Path) -> None:
+    objects = [o for ns in GAP_CODES for o in gateway_deployment(GW, ns, "ingress")]
+    with FakeApiServer() as server:
+        server.set_version("v1.30.4-aliyun.1")
+        server.load(objects)
+        kubeconfig = server.write_kubeconfig(tmp_path / "kubeconfig", context="cluster-a")
+        config = Config.model_validate({"prometheus": {"url": gap_prom.url, "window": "24h"}})
+        live = api.run_audit(api.Target(kubeconfig=str(kubeconfig)), "uninstall", config, now=gap_prom.when,
+                             snapshot_out=tmp_path / "snap.tar.gz")
+    assert codes(live) == GAP_CODES  # main: PASS AA1501 for gap-replaced and gap-restarted
+    offline = api.run_audit(api.Target(snapshot=str(tmp_path / "snap.tar.gz")), "uninstall", Config(),
+                            now=gap_prom.when)
+    assert codes(offline) == GAP_CODES  # the recording carries the count of minutes present
+
+
+def test_a_recording_made_before_the_coverage_was_asked_is_judged_as_before(recording: dict, prom: Live,
+                                                                              tmp_path: Path) -> None:
+    older = json.loads(json.dumps(recording))
+    for gateway in older["gateways"]:
+        gateway["results"].pop("series_present", None)
+        gateway["promql"].pop("series_present", None)
+    result = audit(snapshot_with(tmp_path / "snap", older, stamp(prom.when)), prom.when + dt.timedelta(hours=1))
+    assert codes(result) == {"drained": ("PASS", "AA1501"), "busy": ("FAIL", "AA1510")}

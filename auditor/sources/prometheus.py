@@ -13,6 +13,8 @@ Queries (selector S = the gateway as the reporting client, domain.md):
   series carry). Presence over the whole window is what proves the gateway was scraped. (A series
   counts as present while its last sample is within Prometheus' lookback, 5m by default; a target
   that goes away is marked stale by Prometheus at once.)
+- series_present: at how many of those minutes the series existed (grouped the same way). Fewer than the minutes
+  from the first to the last is a gap: Prometheus did not scrape the gateway for a while inside the window.
 - requests, connections, bytes_sent, bytes_received: sum(increase(<counter>{S}[W])); increase()
   handles counter resets.
 - *_new_series: the first values of series born inside the window (no sample in the hour before
@@ -244,6 +246,11 @@ class GatewayTraffic:
     @property
     def series_until(self) -> float | None:
         return self._scoped("series_until")
+
+    @property
+    def series_present(self) -> float | None:
+        """At how many presence steps the series existed; None when not answered."""
+        return self._scoped("series_present")
 
     def increase(self, family: str) -> float | None:
         return self.scalar(family)
@@ -514,6 +521,15 @@ def presence_queries(base: str, cluster_label: str, window: str, sub_step: str) 
             "series_until": f"max_over_time(timestamp({present})[{window}:{sub_step}])"}
 
 
+def coverage_query(base: str, cluster_label: str, window: str, sub_step: str) -> dict[str, str]:
+    """At how many of the presence query's steps any of the gateway's series existed: a gap between the first and the
+    last is time Prometheus did not scrape the gateway (target or Prometheus down), whose traffic a proxy restarted or
+    replaced meanwhile takes with it."""
+    by = f" by ({cluster_label})" if cluster_label else ""
+    present = f'count{by} ({{__name__=~"{ALL_FAMILIES}",{base}}})'
+    return {"series_present": f"count_over_time({present}[{window}:{sub_step}])"}
+
+
 def traffic_queries(sel: str, window: str, sub_step: str, series_step: str) -> dict[str, str]:
     out: dict[str, str] = {}
     for family, metric in FAMILIES.items():
@@ -588,6 +604,7 @@ class PrometheusSource:
         seen = traffic.grouped("series_from")
         if not seen:
             return  # no series at all: nothing more to ask (UNKNOWN, never PASS)
+        self._run(traffic, coverage_query(base, label, self.window, sub_step), at)
         sel = base
         if label:
             if expected in seen:
