@@ -86,13 +86,15 @@ TELEMETRY_UNREAD_FIX = ("Let the auditor list telemetries.telemetry.istio.io and
                         "again.")
 CLUSTER_LABEL_MISSING_FIX = ("Give the series the cluster label prometheus.cluster_label names (external_labels or "
                              "relabelling) or query one Prometheus per cluster.")
-WINDOW_NOT_NOW_FIX = ("Record the gateway traffic again with the snapshot (`asm-audit snapshot --prometheus URL`), or "
-                      "audit with --prometheus URL, and audit again.")
+WINDOW_NOT_NOW_FIX = ("Set this host's clock right (NTP), record the gateway traffic again with the snapshot "
+                      "(`asm-audit snapshot --prometheus URL`) or audit with --prometheus URL, and audit again.")
 # Why a recorded window is not of now (AA1554).
 RECORDED_BEFORE = N_("the recorded window ends {gap} before the snapshot was collected ({collected_at})")
 RECORDED_LONG_AGO = N_("the recorded window ends {age} before this audit (snapshot.max_age {max_age}) and the snapshot "
                        "does not say when it was collected")
 RECORDED_AFTER = N_("the recorded window ends {age} after this audit's clock")
+BEHIND_PROMETHEUS = N_("the window ends {gap} before Prometheus' own clock said it was ({clock}): the clock of the "
+                       "host that asked is behind, and what crossed the gateway since is not in the window")
 # Parts of the message templates below (one gateway's finding).
 GATEWAY = "Istio {gateway_type} gateway: "
 AS_OF = "(window {window} up to {query_time})"
@@ -220,11 +222,13 @@ class IstioGatewayTraffic(ClusterCheck):
                 "off or relabel the gateway's metrics, so the zero does not show that the gateway is idle")
     # A recording is evidence of the window it measured: a zero counted up to long before the snapshot was collected
     # (a prometheus.json of an earlier run put into a fresh snapshot), up to long before the audit (a snapshot that
-    # does not say when it was collected), or up to after the audit's clock, is no proof that the gateway is idle now.
+    # does not say when it was collected), or up to after the audit's clock, is no proof that the gateway is idle now;
+    # nor, live or recorded, a window asked by a host whose clock is behind Prometheus'.
     WINDOW_NOT_NOW = Outcome(
-        "AA1554", Status.UNKNOWN, "zero increase, but the recorded window does not end when the snapshot was "
-        "collected (or, for a snapshot that does not say when, within snapshot.max_age of the audit; or it ends after "
-        "the audit's clock): the zero is not evidence of the gateway now", fix=WINDOW_NOT_NOW_FIX,
+        "AA1554", Status.UNKNOWN, "zero increase, but the window does not end now: before Prometheus' own clock, "
+        "before the snapshot was collected (or, for a snapshot that does not say when, longer than snapshot.max_age "
+        "before the audit), or after the audit's clock: the zero is not evidence of the gateway now",
+        fix=WINDOW_NOT_NOW_FIX,
         message=GATEWAY + "zero increase " + AS_OF + ", but {reason}: the zero does not show that the gateway is idle "
                 "now")
     # Presence from the start to the end of the window says nothing of the hours between: a gateway Prometheus did not
@@ -385,15 +389,19 @@ def _missing_inside(measured: GatewayTraffic, window_s: int) -> float:
 
 
 def _window_not_now(traffic: TrafficData, now: dt.datetime, max_age: str | None, tolerance: float) -> Phrase | None:
-    """Why a recorded window is not evidence of now, or None (a live query is evaluated at the audit's time).
+    """Why a window is not evidence of now, or None. Live or recorded, a window that ends well before Prometheus' own
+    clock (the Date of its first answer) was asked by a host whose clock is behind.
 
     `asm-audit snapshot` queries Prometheus after collecting the objects, so a recording's window ends at or after the
     snapshot's collected_at; one that ends more than `tolerance` before it measured an earlier run. Without a
     collected_at, the window's end is held to snapshot.max_age as a snapshot's time is (auditor/evidence.py).
     """
+    end, audit_at = traffic.query_time, now.timestamp()
+    if traffic.prometheus_clock is not None and traffic.prometheus_clock - end > tolerance:
+        return Phrase(BEHIND_PROMETHEUS, gap=span(int(traffic.prometheus_clock - end)),
+                      clock=rfc3339(traffic.prometheus_clock))
     if traffic.origin != "recorded":
         return None
-    end, audit_at = traffic.query_time, now.timestamp()
     if end > audit_at + FUTURE_TOLERANCE_S:
         return Phrase(RECORDED_AFTER, age=span(int(end - audit_at)))
     if traffic.collected_at is not None:

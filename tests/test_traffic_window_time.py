@@ -10,6 +10,9 @@ zero is UNKNOWN AA1554 when the window ends before the snapshot was collected, e
 snapshot that does not say when it was collected) ends longer than snapshot.max_age before the audit. Traffic in an
 old recording stays FAIL.
 
+Also (below): series missing for hours inside the window (AA1555), and a window asked by a host whose clock is behind
+Prometheus' (AA1554, live and recorded).
+
 The recordings are what a REAL Prometheus answered (tests/prometheus_server.py: promtool-backfilled scenarios), written
 by the real snapshot writer.
 """
@@ -151,6 +154,9 @@ def gap_series(now: float) -> list[Series]:
         # counted: the same proxy, not restarted: what crossed it in the gap shows in its counter after (FAIL)
         family("requests", labels("gap-counted", "gw-a"), counter(begin, down, initial=500)
                + counter(back, end, initial=800)),
+        # recent: idle for a day, busy for the last hour (1 request/s)
+        family("requests", labels("recent", "gw-a"), counter(begin, end, rate=lambda t: 1.0 if t > end - 3600 else 0.0,
+                                                             initial=500)),
         # blip: Prometheus restarted, no sample for 8 minutes, idle gateway: within a scrape's tolerance (PASS)
         family("requests", labels("gap-blip", "gw-a"), counter(begin, end - 6 * 3600, initial=500)
                + counter(end - 6 * 3600 + 8 * 60, end, initial=500)),
@@ -158,7 +164,7 @@ def gap_series(now: float) -> list[Series]:
 
 
 GAP_CODES = {"gap-replaced": ("UNKNOWN", "AA1555"), "gap-restarted": ("UNKNOWN", "AA1555"),
-             "gap-counted": ("FAIL", "AA1510"), "gap-blip": ("PASS", "AA1501")}
+             "gap-counted": ("FAIL", "AA1510"), "gap-blip": ("PASS", "AA1501"), "recent": ("FAIL", "AA1510")}
 
 
 @pytest.fixture(scope="module")
@@ -191,3 +197,24 @@ def test_a_recording_made_before_the_coverage_was_asked_is_judged_as_before(reco
         gateway["promql"].pop("series_present", None)
     result = audit(snapshot_with(tmp_path / "snap", older, stamp(prom.when)), prom.when + dt.timedelta(hours=1))
     assert codes(result) == {"drained": ("PASS", "AA1501"), "busy": ("FAIL", "AA1510")}
+
+
+# ---------------------------------------------------------------- the asking host's clock behind Prometheus' (AA1554)
+# The window ends at this host's clock: 90 minutes behind, it ends 90 minutes before Prometheus' now and leaves out
+# what came since (main: PASS AA1501 for `recent`, busy for the last hour). Prometheus' clock is the
+# Date header of its first answer (RFC 9110 section 6.6.1: an origin server with a clock sends Date; Prometheus' Go
+# net/http server does), recorded in the snapshot with the query time.
+def test_a_window_asked_by_a_host_whose_clock_is_behind_is_no_proof(gap_prom: Live, tmp_path: Path) -> None:
+    behind = gap_prom.when - dt.timedelta(minutes=90)  # this host's clock, as the audit reads it
+    objects = gateway_deployment(GW, "recent", "ingress") + gateway_deployment(GW, "gap-blip", "ingress")
+    with FakeApiServer() as server:
+        server.set_version("v1.30.4-aliyun.1")
+        server.load(objects)
+        kubeconfig = server.write_kubeconfig(tmp_path / "kubeconfig", context="cluster-a")
+        config = Config.model_validate({"prometheus": {"url": gap_prom.url, "window": "24h"}})
+        live = api.run_audit(api.Target(kubeconfig=str(kubeconfig)), "uninstall", config, now=behind,
+                             snapshot_out=tmp_path / "snap.tar.gz")
+    assert codes(live)["recent"] == ("UNKNOWN", "AA1554")  # main: PASS AA1501
+    assert live.inventory.traffic.prometheus_clock >= gap_prom.now
+    offline = api.run_audit(api.Target(snapshot=str(tmp_path / "snap.tar.gz")), "uninstall", Config(), now=behind)
+    assert codes(offline)["recent"] == ("UNKNOWN", "AA1554")

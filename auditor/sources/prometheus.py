@@ -22,11 +22,14 @@ Queries (selector S = the gateway as the reporting client, domain.md):
   increase() cannot see.
 - last_seen: the last minute at which any of those counters grew (subquery, 5m lookback).
 - series / tcp_series: hourly requests/s and TCP connections/s over the window (query_range).
+Prometheus' own clock at the query time (the Date header of its first answer) is kept beside the query time
+(`prometheus_clock`): a host whose clock is behind asks for a window that ends before Prometheus' now.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import email.utils
 import logging
 import math
 import re
@@ -98,6 +101,17 @@ def rfc3339(ts: float | None) -> str | None:
 
 def parse_rfc3339(text: str) -> float:
     return dt.datetime.fromisoformat(text.replace("Z", "+00:00")).timestamp()
+
+
+def http_date(value: Any) -> float | None:
+    """An HTTP Date header (`Mon, 07 Dec 2026 03:55:00 GMT`) in unix seconds, or None."""
+    if not isinstance(value, str) or not value:
+        return None
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError, IndexError):
+        return None
+    return when.timestamp() if when.tzinfo is not None else None
 
 
 def redact_url(url: str) -> str:
@@ -308,6 +322,9 @@ class TrafficData:
     # A recording's snapshot: when it was collected (unix seconds; None: live, or a snapshot whose manifest has no
     # readable collected_at). Not part of the record: the snapshot's manifest says it.
     collected_at: float | None = None
+    # Prometheus' clock when the query time was this host's (unix seconds; None: not told): a window that ends well
+    # before it was asked by a host whose clock is behind, and leaves out what came since.
+    prometheus_clock: float | None = None
 
     @property
     def window_start(self) -> float:
@@ -322,7 +339,8 @@ class TrafficData:
     def to_record(self) -> dict[str, Any]:
         return {"format": RECORD_FORMAT, "format_version": RECORD_VERSION, "url": self.url,
                 "window": self.window, "window_seconds": self.window_seconds,
-                "query_time": rfc3339(self.query_time), "cluster_label": self.cluster_label,
+                "query_time": rfc3339(self.query_time), "prometheus_clock": rfc3339(self.prometheus_clock),
+                "cluster_label": self.cluster_label,
                 "stats": dict(self.stats), "gateways": [g.to_record() for g in self.gateways]}
 
     @classmethod
@@ -336,12 +354,14 @@ class TrafficData:
             window = str(rec["window"])
             seconds = int(rec.get("window_seconds") or parse_duration(window))
             query_time = parse_rfc3339(str(rec["query_time"]))
+            clock = rec.get("prometheus_clock")
+            prometheus_clock = parse_rfc3339(str(clock)) if clock else None
             gateways = [GatewayTraffic.from_record(g) for g in rec.get("gateways") or []]
         except (KeyError, TypeError, ValueError) as exc:
             raise UsageError(f"{where}: malformed record: {type(exc).__name__}: {exc}") from exc
         return cls(origin="recorded", url=rec.get("url"), window=window, window_seconds=seconds,
                    query_time=query_time, cluster_label=str(rec.get("cluster_label") or ""),
-                   gateways=gateways, stats=dict(rec.get("stats") or {}))
+                   gateways=gateways, stats=dict(rec.get("stats") or {}), prometheus_clock=prometheus_clock)
 
 
 # ---------------------------------------------------------------- errors
@@ -445,6 +465,11 @@ class PrometheusClient:
                       status_forcelist=(502, 503, 504), raise_on_status=False,
                       respect_retry_after_header=False, allowed_methods=("GET",))
         self._requests = requests
+        # Prometheus' own clock: the Date header of its first answer (HTTP servers stamp every response), and this
+        # host's clock when it came. No query of its own: the counts of queries and requests stay what they were.
+        self.server_clock: float | None = None
+        self.local_clock: float | None = None
+        session.hooks["response"].append(self._clock)
         self.client = PrometheusConnect(url=self.url, headers=headers or None, auth=auth,
                                         session=session, retry=retry, timeout=self.timeout)
         self.queries = 0
@@ -452,6 +477,12 @@ class PrometheusClient:
 
     def close(self) -> None:
         self.client.close()
+
+    def _clock(self, response: Any, *_args: Any, **_kwargs: Any) -> Any:
+        if self.server_clock is None and getattr(response, "status_code", 0) == 200:
+            self.server_clock = http_date(response.headers.get("Date"))
+            self.local_clock = time.time() if self.server_clock is not None else None
+        return response
 
     def _call(self, fn: Callable[[], Any]) -> list[dict[str, Any]]:
         requests = self._requests
@@ -590,6 +621,10 @@ class PrometheusSource:
                     failure = traffic.error = exc.reason
                 except QueryFailed as exc:
                     traffic.error = exc.reason
+        if self.client.server_clock is not None and self.client.local_clock is not None:
+            # Prometheus' clock at the query time: what this host's clock moved since `at`, on Prometheus' clock.
+            local_at = now.timestamp() if self.now is None else self.client.local_clock
+            data.prometheus_clock = float(round(self.client.server_clock - (self.client.local_clock - local_at)))
         data.stats = {"queries": self.client.queries, "seconds": round(self.client.seconds, 3)}
         log.debug("prometheus: %s queries in %.3fs", self.client.queries, self.client.seconds)
         return data
