@@ -14,6 +14,7 @@ from auditor import engine
 from auditor.config import Config, load_config
 from auditor.engine import AuditResult
 from auditor.errors import UsageError
+from auditor.evidence import parse_time
 from auditor.fleet import load_fleet
 from auditor.i18n import N_, Phrase
 from auditor.sources.asm_openapi import read_asm_openapi, settings_from
@@ -194,6 +195,8 @@ def traffic_provider_for(sources: SourceSet, config: Config, *, now: Any = None,
     if config.prometheus.url:
         return live_provider(config.prometheus, now=now, progress=progress)
     if sources.recorded_prometheus is not None:
-        return recorded_provider(sources.recorded_prometheus)
+        collected = parse_time(sources.collected_at)
+        return recorded_provider(sources.recorded_prometheus,
+                                 collected_at=collected.timestamp() if collected is not None else None)
     parse_duration(config.prometheus.window)  # a bad --traffic-window is an error even without Prometheus
     return None

@@ -53,7 +53,7 @@ def span(seconds: int) -> str:
     return f"{minutes}m"
 
 
-def _parse(value: Any) -> dt.datetime | None:
+def parse_time(value: Any) -> dt.datetime | None:
     """An RFC 3339 time with its zone (what `snapshot` writes: 2026-11-20T09:30:00Z), as UTC; None otherwise."""
     if not isinstance(value, str) or "T" not in value:
         return None
@@ -72,7 +72,7 @@ def evidence_time(sources: SourceSet, now: dt.datetime, max_age: str | None) -> 
     raw = sources.collected_at
     if raw is None:
         return EvidenceTime("snapshot", None, None)
-    when = _parse(raw)
+    when = parse_time(raw)
     if when is None:
         return EvidenceTime("snapshot", None, None, Phrase(UNREADABLE, value=repr(raw)[:80]), raw)
     collected = when.isoformat(timespec="seconds").replace("+00:00", "Z")

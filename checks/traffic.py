@@ -14,6 +14,7 @@ unread, is UNKNOWN instead.
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Iterable
 from typing import Any
 
@@ -21,6 +22,7 @@ from auditor import kinds as K
 from auditor.check import ClusterCheck, Context
 from auditor.config import Config
 from auditor.errors import EvidenceUnavailable
+from auditor.evidence import FUTURE_TOLERANCE_S, span
 from auditor.gateways import (
     EASTWEST,
     EGRESS,
@@ -40,7 +42,15 @@ from auditor.gateways import (
 from auditor.i18n import N_, Phrase, joined
 from auditor.inventory import ClusterInventory
 from auditor.model import Finding, Gate, Outcome, Severity, Status
-from auditor.sources.prometheus import FAMILIES, GatewayTraffic, TrafficData, parse_rfc3339, rfc3339, window_steps
+from auditor.sources.prometheus import (
+    FAMILIES,
+    GatewayTraffic,
+    TrafficData,
+    duration_seconds,
+    parse_rfc3339,
+    rfc3339,
+    window_steps,
+)
 from auditor.telemetry import RELIED_TAGS, Gap, gateway_metrics_gaps, telemetry_command
 
 # Phrases: a message says the role in the reader's language (findings.json keeps the English word).
@@ -76,6 +86,15 @@ TELEMETRY_UNREAD_FIX = ("Let the auditor list telemetries.telemetry.istio.io and
                         "again.")
 CLUSTER_LABEL_MISSING_FIX = ("Give the series the cluster label prometheus.cluster_label names (external_labels or "
                              "relabelling) or query one Prometheus per cluster.")
+WINDOW_NOT_NOW_FIX = ("Set this host's clock right (NTP), record the gateway traffic again with the snapshot "
+                      "(`asm-audit snapshot --prometheus URL`) or audit with --prometheus URL, and audit again.")
+# Why a recorded window is not of now (AA1554).
+RECORDED_BEFORE = N_("the recorded window ends {gap} before the snapshot was collected ({collected_at})")
+RECORDED_LONG_AGO = N_("the recorded window ends {age} before this audit (snapshot.max_age {max_age}) and the snapshot "
+                       "does not say when it was collected")
+RECORDED_AFTER = N_("the recorded window ends {age} after this audit's clock")
+BEHIND_PROMETHEUS = N_("the window ends {gap} before Prometheus' own clock said it was ({clock}): the clock of the "
+                       "host that asked is behind, and what crossed the gateway since is not in the window")
 # Parts of the message templates below (one gateway's finding).
 GATEWAY = "Istio {gateway_type} gateway: "
 AS_OF = "(window {window} up to {query_time})"
@@ -201,9 +220,30 @@ class IstioGatewayTraffic(ClusterCheck):
         "of them may switch off or relabel the gateway's metrics", fix=TELEMETRY_UNREAD_FIX,
         message=GATEWAY + "zero increase " + AS_OF + ", but {reason}: a Telemetry object or an EnvoyFilter may switch "
                 "off or relabel the gateway's metrics, so the zero does not show that the gateway is idle")
+    # A recording is evidence of the window it measured: a zero counted up to long before the snapshot was collected
+    # (a prometheus.json of an earlier run put into a fresh snapshot), up to long before the audit (a snapshot that
+    # does not say when it was collected), or up to after the audit's clock, is no proof that the gateway is idle now;
+    # nor, live or recorded, a window asked by a host whose clock is behind Prometheus'.
+    WINDOW_NOT_NOW = Outcome(
+        "AA1554", Status.UNKNOWN, "zero increase, but the window does not end now: before Prometheus' own clock, "
+        "before the snapshot was collected (or, for a snapshot that does not say when, longer than snapshot.max_age "
+        "before the audit), or after the audit's clock: the zero is not evidence of the gateway now",
+        fix=WINDOW_NOT_NOW_FIX,
+        message=GATEWAY + "zero increase " + AS_OF + ", but {reason}: the zero does not show that the gateway is idle "
+                "now")
+    # Presence from the start to the end of the window says nothing of the hours between: a gateway Prometheus did not
+    # scrape for a while (its target or Prometheus down) takes the traffic of a proxy restarted or replaced then with it
+    # (the counter started over, or a new pod's series began at zero): increase() never sees it.
+    SERIES_GAP = Outcome(
+        "AA1555", Status.UNKNOWN, "zero increase, but the gateway's series are missing for a while inside the window: "
+        "Prometheus did not scrape the gateway then, and the traffic of a proxy restarted or replaced meanwhile is not "
+        "counted", fix=SCRAPE_HINT,
+        message=GATEWAY + "zero increase, but between {first} and {last} the series are missing for {missing} (window "
+                "{window} up to {query_time}): what crossed a proxy restarted or replaced then is not counted")
     outcomes = (PASS, TRAFFIC, TRAFFIC_ALL_CLUSTERS, TRAFFIC_NEW_SERIES_UNCOUNTED, NO_PROMETHEUS, STRAY, NOT_RECORDED,
                 PROMETHEUS_ERROR, ANSWER_NOT_EVIDENCE, NO_SERIES, OTHER_CLUSTER_LABEL, NEW_SERIES_ONLY, PARTIAL_WINDOW,
-                ZERO_ALL_CLUSTERS, GATEWAYS_UNSEEN, STRAYS_UNSEEN, METRICS_HIDDEN, TELEMETRY_UNREAD, NO_GATEWAY)
+                ZERO_ALL_CLUSTERS, GATEWAYS_UNSEEN, STRAYS_UNSEEN, METRICS_HIDDEN, TELEMETRY_UNREAD, WINDOW_NOT_NOW,
+                SERIES_GAP, NO_GATEWAY)
     needs = (K.DEPLOYMENT,)
     # Pods and ReplicaSets: to explain missing series by gateway pods started inside the window. Telemetry, the mesh
     # ConfigMaps and EnvoyFilters: what the gateway's proxy reports (a zero is no proof with Telemetry or EnvoyFilters
@@ -227,11 +267,11 @@ class IstioGatewayTraffic(ClusterCheck):
         traffic: TrafficData | None = ctx.inv.traffic if isinstance(ctx.inv.traffic, TrafficData) else None
         several = len(ctx.inv.data_planes) > 1
         for gw in gateways:
-            yield self._judge(cluster, gw, traffic, several)
+            yield self._judge(cluster, gw, traffic, several, ctx.now, config.snapshot.max_age)
 
     # ------------------------------------------------------------ one gateway
     def _judge(self, cluster: ClusterInventory, gw: GatewayWorkload, traffic: TrafficData | None,
-               several: bool) -> Finding:
+               several: bool, ctx_now: dt.datetime, max_age: str | None) -> Finding:
         subject = {"kind": gw.kind, "namespace": gw.namespace, "name": gw.name}
         params: dict[str, Any] = {"gateway_type": TYPE_NAMES.get(gw.type, gw.type)}
 
@@ -304,6 +344,10 @@ class IstioGatewayTraffic(ClusterCheck):
         if not (from_start and to_end):
             return gateway_finding(self.PARTIAL_WINDOW, evidence, _restarts(cluster, gw, traffic),
                                    first=rfc3339(first) or "n/a", last=rfc3339(last) or "n/a", start=rfc3339(start))
+        missing = _missing_inside(measured, traffic.window_seconds)
+        if missing > tolerance:
+            return gateway_finding(self.SERIES_GAP, evidence, first=rfc3339(first), last=rfc3339(last),
+                                   missing=span(int(missing)))
         if shared:
             return gateway_finding(self.ZERO_ALL_CLUSTERS, evidence)
         families = [f for f, v in increases.items() if v is not None]
@@ -311,6 +355,9 @@ class IstioGatewayTraffic(ClusterCheck):
             # Series exist, yet no counter's increase() gave a number: nothing shows a real 0.
             return gateway_finding(self.ANSWER_NOT_EVIDENCE, evidence, problem="no request or TCP counter gave an "
                                    "increase over the window (empty answers; an empty answer is not zero)")
+        not_now = _window_not_now(traffic, ctx_now, max_age, tolerance)
+        if not_now is not None:
+            return gateway_finding(self.WINDOW_NOT_NOW, evidence, reason=not_now)
         relied = (*RELIED_TAGS, label) if label else RELIED_TAGS
         try:
             gaps = gateway_metrics_gaps(cluster, gw.namespace, gw.pod_labels, relied, tolerance)
@@ -326,6 +373,46 @@ class IstioGatewayTraffic(ClusterCheck):
         evidence.update(_numbers(increases, born))
         return gateway_finding(self.PASS, evidence, first=rfc3339(first), last=rfc3339(last),
                                families=", ".join(families))
+
+
+def _missing_inside(measured: GatewayTraffic, window_s: int) -> float:
+    """Seconds between the series' first and last presence step at which they did not exist (0: none missing, or a
+    recording made before series_present was asked)."""
+    if "series_present" not in measured.answers:
+        return 0.0
+    first, last = measured.series_from, measured.series_until
+    if first is None or last is None:
+        return 0.0
+    step = window_steps(window_s)[0]
+    steps = round((last - first) / step) + 1
+    return max(0.0, (steps - (measured.series_present or 0)) * step)
+
+
+def _window_not_now(traffic: TrafficData, now: dt.datetime, max_age: str | None, tolerance: float) -> Phrase | None:
+    """Why a window is not evidence of now, or None. Live or recorded, a window that ends well before Prometheus' own
+    clock (the Date of its first answer) was asked by a host whose clock is behind.
+
+    `asm-audit snapshot` queries Prometheus after collecting the objects, so a recording's window ends at or after the
+    snapshot's collected_at; one that ends more than `tolerance` before it measured an earlier run. Without a
+    collected_at, the window's end is held to snapshot.max_age as a snapshot's time is (auditor/evidence.py).
+    """
+    end, audit_at = traffic.query_time, now.timestamp()
+    if traffic.prometheus_clock is not None and traffic.prometheus_clock - end > tolerance:
+        return Phrase(BEHIND_PROMETHEUS, gap=span(int(traffic.prometheus_clock - end)),
+                      clock=rfc3339(traffic.prometheus_clock))
+    if traffic.origin != "recorded":
+        return None
+    if end > audit_at + FUTURE_TOLERANCE_S:
+        return Phrase(RECORDED_AFTER, age=span(int(end - audit_at)))
+    if traffic.collected_at is not None:
+        if end < traffic.collected_at - tolerance:
+            return Phrase(RECORDED_BEFORE, gap=span(int(traffic.collected_at - end)),
+                          collected_at=rfc3339(traffic.collected_at))
+        return None  # the snapshot's own age is judged once for every gate (AA0012)
+    max_age_s = duration_seconds(max_age) if max_age is not None else None
+    if max_age_s is not None and audit_at - end > max_age_s:
+        return Phrase(RECORDED_LONG_AGO, age=span(int(audit_at - end)), max_age=max_age)
+    return None
 
 
 def _hidden(gaps: list[Gap]) -> str:

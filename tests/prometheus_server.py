@@ -524,6 +524,7 @@ def record_demo(workdir: Path) -> dict[str, Any]:
                                now=now)
     record = result.inventory.traffic.to_record()
     record["url"] = "http://prometheus.monitoring:9090"  # what the demo pretends; the test server's port varies
+    record["prometheus_clock"] = DEMO_QUERY_TIME  # ...and its Prometheus' clock (the test server's is today's)
     return record
 
 

@@ -68,7 +68,7 @@ def gateway_finding(result: AuditResult) -> dict[str, Any]:
 
 # ---------------------------------------------------------------- the test double
 class AnswerDouble:
-    """Prometheus' HTTP API on 127.0.0.1: the gateway's series cover the whole window; the answer to
+    """Prometheus' HTTP API on 127.0.0.1: the gateway's series cover the whole window, every minute; the answer to
     `sum(increase(istio_requests_total...))` is `requests` (a vector sample's value, or a whole `data` object
     when `data` is set); every other increase is an empty vector."""
 
@@ -107,6 +107,8 @@ class AnswerDouble:
             return vector(f"{at - WINDOW_S:.0f}", {"cluster": "cluster-a"})
         if query.startswith("max_over_time(timestamp(count"):
             return vector(f"{at:.0f}", {"cluster": "cluster-a"})
+        if query.startswith("count_over_time(count"):  # present at every minute of the window (series_present)
+            return vector(f"{WINDOW_S // 60 + 1}", {"cluster": "cluster-a"})
         if query.startswith("sum(increase(istio_requests_total") and not self.empty_increases:
             if self.data is not None:
                 return self.data

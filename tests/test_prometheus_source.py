@@ -183,7 +183,7 @@ def test_query_count_and_time(prom: Live) -> None:
     started = time.perf_counter()
     data = measure(prom.url, prom.now, namespaces)
     elapsed = time.perf_counter() - started
-    assert data.stats["queries"] == 13 * len(namespaces)  # 2 presence, 4+4 counters, last seen, 2 ranges
+    assert data.stats["queries"] == 14 * len(namespaces)  # 2 presence, coverage, 4+4 counters, last seen, 2 ranges
     assert elapsed < 10, f"{data.stats['queries']} queries took {elapsed:.2f}s"
     print(f"\n{data.stats['queries']} queries for {len(namespaces)} gateways in {elapsed:.3f}s "
           f"(in queries {data.stats['seconds']:.3f}s); backfill {prom.server.timings}")

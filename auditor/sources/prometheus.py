@@ -13,6 +13,8 @@ Queries (selector S = the gateway as the reporting client, domain.md):
   series carry). Presence over the whole window is what proves the gateway was scraped. (A series
   counts as present while its last sample is within Prometheus' lookback, 5m by default; a target
   that goes away is marked stale by Prometheus at once.)
+- series_present: at how many of those minutes the series existed (grouped the same way). Fewer than the minutes
+  from the first to the last is a gap: Prometheus did not scrape the gateway for a while inside the window.
 - requests, connections, bytes_sent, bytes_received: sum(increase(<counter>{S}[W])); increase()
   handles counter resets.
 - *_new_series: the first values of series born inside the window (no sample in the hour before
@@ -20,11 +22,14 @@ Queries (selector S = the gateway as the reporting client, domain.md):
   increase() cannot see.
 - last_seen: the last minute at which any of those counters grew (subquery, 5m lookback).
 - series / tcp_series: hourly requests/s and TCP connections/s over the window (query_range).
+Prometheus' own clock at the query time (the Date header of its first answer) is kept beside the query time
+(`prometheus_clock`): a host whose clock is behind asks for a window that ends before Prometheus' now.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import email.utils
 import logging
 import math
 import re
@@ -96,6 +101,17 @@ def rfc3339(ts: float | None) -> str | None:
 
 def parse_rfc3339(text: str) -> float:
     return dt.datetime.fromisoformat(text.replace("Z", "+00:00")).timestamp()
+
+
+def http_date(value: Any) -> float | None:
+    """An HTTP Date header (`Mon, 07 Dec 2026 03:55:00 GMT`) in unix seconds, or None."""
+    if not isinstance(value, str) or not value:
+        return None
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError, IndexError):
+        return None
+    return when.timestamp() if when.tzinfo is not None else None
 
 
 def redact_url(url: str) -> str:
@@ -245,6 +261,11 @@ class GatewayTraffic:
     def series_until(self) -> float | None:
         return self._scoped("series_until")
 
+    @property
+    def series_present(self) -> float | None:
+        """At how many presence steps the series existed; None when not answered."""
+        return self._scoped("series_present")
+
     def increase(self, family: str) -> float | None:
         return self.scalar(family)
 
@@ -298,6 +319,12 @@ class TrafficData:
     cluster_label: str
     gateways: list[GatewayTraffic] = field(default_factory=list)
     stats: dict[str, Any] = field(default_factory=dict)
+    # A recording's snapshot: when it was collected (unix seconds; None: live, or a snapshot whose manifest has no
+    # readable collected_at). Not part of the record: the snapshot's manifest says it.
+    collected_at: float | None = None
+    # Prometheus' clock when the query time was this host's (unix seconds; None: not told): a window that ends well
+    # before it was asked by a host whose clock is behind, and leaves out what came since.
+    prometheus_clock: float | None = None
 
     @property
     def window_start(self) -> float:
@@ -312,7 +339,8 @@ class TrafficData:
     def to_record(self) -> dict[str, Any]:
         return {"format": RECORD_FORMAT, "format_version": RECORD_VERSION, "url": self.url,
                 "window": self.window, "window_seconds": self.window_seconds,
-                "query_time": rfc3339(self.query_time), "cluster_label": self.cluster_label,
+                "query_time": rfc3339(self.query_time), "prometheus_clock": rfc3339(self.prometheus_clock),
+                "cluster_label": self.cluster_label,
                 "stats": dict(self.stats), "gateways": [g.to_record() for g in self.gateways]}
 
     @classmethod
@@ -326,12 +354,14 @@ class TrafficData:
             window = str(rec["window"])
             seconds = int(rec.get("window_seconds") or parse_duration(window))
             query_time = parse_rfc3339(str(rec["query_time"]))
+            clock = rec.get("prometheus_clock")
+            prometheus_clock = parse_rfc3339(str(clock)) if clock else None
             gateways = [GatewayTraffic.from_record(g) for g in rec.get("gateways") or []]
         except (KeyError, TypeError, ValueError) as exc:
             raise UsageError(f"{where}: malformed record: {type(exc).__name__}: {exc}") from exc
         return cls(origin="recorded", url=rec.get("url"), window=window, window_seconds=seconds,
                    query_time=query_time, cluster_label=str(rec.get("cluster_label") or ""),
-                   gateways=gateways, stats=dict(rec.get("stats") or {}))
+                   gateways=gateways, stats=dict(rec.get("stats") or {}), prometheus_clock=prometheus_clock)
 
 
 # ---------------------------------------------------------------- errors
@@ -435,6 +465,11 @@ class PrometheusClient:
                       status_forcelist=(502, 503, 504), raise_on_status=False,
                       respect_retry_after_header=False, allowed_methods=("GET",))
         self._requests = requests
+        # Prometheus' own clock: the Date header of its first answer (HTTP servers stamp every response), and this
+        # host's clock when it came. No query of its own: the counts of queries and requests stay what they were.
+        self.server_clock: float | None = None
+        self.local_clock: float | None = None
+        session.hooks["response"].append(self._clock)
         self.client = PrometheusConnect(url=self.url, headers=headers or None, auth=auth,
                                         session=session, retry=retry, timeout=self.timeout)
         self.queries = 0
@@ -442,6 +477,12 @@ class PrometheusClient:
 
     def close(self) -> None:
         self.client.close()
+
+    def _clock(self, response: Any, *_args: Any, **_kwargs: Any) -> Any:
+        if self.server_clock is None and getattr(response, "status_code", 0) == 200:
+            self.server_clock = http_date(response.headers.get("Date"))
+            self.local_clock = time.time() if self.server_clock is not None else None
+        return response
 
     def _call(self, fn: Callable[[], Any]) -> list[dict[str, Any]]:
         requests = self._requests
@@ -511,6 +552,15 @@ def presence_queries(base: str, cluster_label: str, window: str, sub_step: str) 
             "series_until": f"max_over_time(timestamp({present})[{window}:{sub_step}])"}
 
 
+def coverage_query(base: str, cluster_label: str, window: str, sub_step: str) -> dict[str, str]:
+    """At how many of the presence query's steps any of the gateway's series existed: a gap between the first and the
+    last is time Prometheus did not scrape the gateway (target or Prometheus down), whose traffic a proxy restarted or
+    replaced meanwhile takes with it."""
+    by = f" by ({cluster_label})" if cluster_label else ""
+    present = f'count{by} ({{__name__=~"{ALL_FAMILIES}",{base}}})'
+    return {"series_present": f"count_over_time({present}[{window}:{sub_step}])"}
+
+
 def traffic_queries(sel: str, window: str, sub_step: str, series_step: str) -> dict[str, str]:
     out: dict[str, str] = {}
     for family, metric in FAMILIES.items():
@@ -571,6 +621,10 @@ class PrometheusSource:
                     failure = traffic.error = exc.reason
                 except QueryFailed as exc:
                     traffic.error = exc.reason
+        if self.client.server_clock is not None and self.client.local_clock is not None:
+            # Prometheus' clock at the query time: what this host's clock moved since `at`, on Prometheus' clock.
+            local_at = now.timestamp() if self.now is None else self.client.local_clock
+            data.prometheus_clock = float(round(self.client.server_clock - (self.client.local_clock - local_at)))
         data.stats = {"queries": self.client.queries, "seconds": round(self.client.seconds, 3)}
         log.debug("prometheus: %s queries in %.3fs", self.client.queries, self.client.seconds)
         return data
@@ -585,6 +639,7 @@ class PrometheusSource:
         seen = traffic.grouped("series_from")
         if not seen:
             return  # no series at all: nothing more to ask (UNKNOWN, never PASS)
+        self._run(traffic, coverage_query(base, label, self.window, sub_step), at)
         sel = base
         if label:
             if expected in seen:
@@ -619,8 +674,12 @@ def _ordered(result: list[Any]) -> list[Any]:
 
 
 # ---------------------------------------------------------------- providers (engine.run_audit's traffic_provider)
-def recorded_provider(record: Any, where: str = "snapshot prometheus data") -> Callable[[Any, Config], TrafficData]:
+def recorded_provider(record: Any, where: str = "snapshot prometheus data", *,
+                      collected_at: float | None = None) -> Callable[[Any, Config], TrafficData]:
+    """The recording as measured; `collected_at`: when the snapshot holding it was collected (the check compares
+    the recording's window end with it)."""
     data = TrafficData.from_record(record, where)  # validated before collection starts
+    data.collected_at = collected_at
 
     def provide(_inv: Any, _config: Config) -> TrafficData:
         return data
