@@ -1056,6 +1056,9 @@ def references_to_services(cluster: ClusterInventory, services: Collection[tuple
                 out.append(("Service", meta.get("namespace", ""), meta.get("name", ""), named,
                             Phrase(N_("its externalName {host}"), host=target)))
     if cluster.available(K.VIRTUALSERVICE):
+        # A host names one of them only if its first label is one of their names: the rest are not resolved
+        # (service_of per destination of every VirtualService: ~20 ms at 50k pods).
+        names = {n for n, _ in wanted}
         for vs in cluster.objects(K.VIRTUALSERVICE):
             meta = vs.get("metadata") or {}
             vs_ns = str(meta.get("namespace") or "")
@@ -1068,12 +1071,14 @@ def references_to_services(cluster: ClusterInventory, services: Collection[tuple
                     routes = [r for r in rule.get("route") or () if isinstance(r, dict)]
                     for dest in routes:
                         host = str((dest.get("destination") or {}).get("host") or "")
-                        named = service_of(host, vs_ns) if host else None
+                        if host.strip().partition(".")[0].lower() not in names:
+                            continue
+                        named = service_of(host, vs_ns)
                         if named in wanted and _weighted(dest.get("weight"), 100 if len(routes) == 1 else 0):
                             found.setdefault(named, host)
                     mirror = rule.get("mirror") if isinstance(rule.get("mirror"), dict) else {}
                     host = str(mirror.get("host") or "")
-                    if host and (named := service_of(host, vs_ns)) in wanted:
+                    if host.strip().partition(".")[0].lower() in names and (named := service_of(host, vs_ns)) in wanted:
                         found.setdefault(named, host)
             for named, host in found.items():
                 out.append(("VirtualService", vs_ns, meta.get("name", ""), named,
