@@ -16,6 +16,7 @@ routes, which Istio serves to its sidecars).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -228,35 +229,82 @@ def _terminates_tls(listener: dict[str, Any]) -> bool:
     return str(listener.get("protocol") or "") in ("HTTPS", "TLS") and mode == "Terminate"
 
 
-def listener_hosts(gateway: dict[str, Any], routes: list[dict[str, Any]],
-                   skip: frozenset[int] | set[int] = frozenset(), *, routed: bool = False) -> list[tuple[str, bool]]:
-    """(host, terminates TLS) a Gateway's listeners take requests for (the listeners of index `skip` left out): each
-    listener's hostname; a listener without one takes the hostnames of the routes attached to the Gateway (`*` when
-    they name none). `routed`: none unless a route attaches to the Gateway (a listener without routes answers 404 or
-    closes the connection: gateway-api's route attachment). gateway-api apis/v1 gateway_types.go Listener.Hostname
-    ("not specified: all hostnames match") and httproute_types.go Hostnames (intersected with the listener's);
-    istio/istio@1.24.6 pilot/pkg/config/kube/gateway/conversion.go turns each listener into a server of that host."""
+# The route kinds a listener takes when its allowedRoutes.kinds says none (gateway-api apis/v1 gateway_types.go
+# AllowedRoutes.Kinds: "the kinds supported by the listener's protocol"; istio/istio@1.24.6 pilot/pkg/config/kube/
+# gateway/conversion.go allowedRoutes: HTTP/HTTPS -> HTTPRoute, GRPCRoute; TLS -> TLSRoute (and TCPRoute where it
+# terminates); TCP -> TCPRoute).
+_DEFAULT_ROUTE_KINDS = {"HTTP": {"HTTPRoute", "GRPCRoute"}, "HTTPS": {"HTTPRoute", "GRPCRoute"},
+                        "TLS": {"TLSRoute", "TCPRoute"}, "TCP": {"TCPRoute"}, "UDP": {"UDPRoute"}}
+
+
+def route_attaches(route: dict[str, Any], gateway: dict[str, Any], listener: dict[str, Any],
+                   namespace_labels: Callable[[str], dict[str, str] | None] | None = None) -> bool:
+    """Whether a route attaches to one listener of a Gateway (gateway-api route attachment, apis/v1 shared_types.go
+    ParentReference: sectionName and port narrow it to a listener; gateway_types.go AllowedRoutes: namespaces.from Same
+    by default, All, or Selector over the route namespace's labels, and the route kinds the listener allows). A
+    Selector whose namespace labels are not known (`namespace_labels` None or answering None) attaches nothing: what is
+    not shown attached serves no host here. A route of no `kind` (a live list's items carry none) is not judged by
+    it."""
     meta = _meta(gateway)
-    namespace, name = meta.get("namespace", ""), meta.get("name", "")
-    attached: list[str] = []
-    any_attached = False
-    for route in routes:
-        route_ns = _meta(route).get("namespace", "")
-        spec = _spec(route)
-        if any(isinstance(ref, dict) and (ref.get("group") or GROUP) == GROUP and (ref.get("kind") or "Gateway")
-               == "Gateway" and str(ref.get("name") or "") == name and (ref.get("namespace") or route_ns) == namespace
-               for ref in spec.get("parentRefs") or ()):
-            any_attached = True
-            attached += [_host(h) for h in spec.get("hostnames") or () if _host(h)]
+    gateway_ns, gateway_name = meta.get("namespace", ""), meta.get("name", "")
+    route_ns = _meta(route).get("namespace", "")
+    allowed = listener.get("allowedRoutes") if isinstance(listener.get("allowedRoutes"), dict) else {}
+    kinds = allowed.get("kinds")
+    route_kind = str(route.get("kind") or "")
+    if route_kind:
+        if isinstance(kinds, list) and kinds:
+            taken = {str(k.get("kind")) for k in kinds if isinstance(k, dict) and (k.get("group") or GROUP) == GROUP}
+        else:
+            taken = _DEFAULT_ROUTE_KINDS.get(str(listener.get("protocol") or ""), set())
+        if route_kind not in taken:
+            return False
+    namespaces = allowed.get("namespaces") if isinstance(allowed.get("namespaces"), dict) else {}
+    origin = namespaces.get("from") or "Same"
+    if origin == "Same":
+        if route_ns != gateway_ns:
+            return False
+    elif origin == "Selector":
+        from auditor.idle import selector_matches  # here: idle reads this module's neighbours
+
+        labels = namespace_labels(route_ns) if namespace_labels is not None else None
+        if labels is None or selector_matches(namespaces.get("selector"), labels) is not True:
+            return False
+    elif origin != "All":
+        return False
+    for ref in _spec(route).get("parentRefs") or ():
+        if not isinstance(ref, dict) or (ref.get("group") or GROUP) != GROUP or (ref.get("kind") or "Gateway") != \
+                "Gateway" or str(ref.get("name") or "") != gateway_name or (ref.get("namespace") or route_ns) != \
+                gateway_ns:
+            continue
+        section, port = ref.get("sectionName"), ref.get("port")
+        if section is not None and str(section) != str(listener.get("name") or ""):
+            continue
+        if port is not None and port != listener.get("port"):
+            continue
+        return True
+    return False
+
+
+def listener_hosts(gateway: dict[str, Any], routes: list[dict[str, Any]],
+                   skip: frozenset[int] | set[int] = frozenset(), *, routed: bool = False,
+                   namespace_labels: Callable[[str], dict[str, str] | None] | None = None) -> list[tuple[str, bool]]:
+    """(host, terminates TLS) a Gateway's listeners take requests for (the listeners of index `skip` left out): each
+    listener's hostname; a listener without one takes the hostnames of the routes attached to it (route_attaches; `*`
+    when they name none). `routed`: a listener no route attaches to takes none (it answers 404 or closes the
+    connection: gateway-api's route attachment). gateway-api apis/v1 gateway_types.go Listener.Hostname ("not
+    specified: all hostnames match") and httproute_types.go Hostnames (intersected with the listener's);
+    istio/istio@1.24.6 pilot/pkg/config/kube/gateway/conversion.go turns each listener into a server of that host."""
     out: set[tuple[str, bool]] = set()
-    if routed and not any_attached:
-        return []
     for index, listener in enumerate(_spec(gateway).get("listeners") or ()):
         if not isinstance(listener, dict) or index in skip:
             continue
+        attached = [r for r in routes if route_attaches(r, gateway, listener, namespace_labels)]
+        if routed and not attached:
+            continue
         host = _host(listener.get("hostname"))
+        names = [_host(h) for r in attached for h in _spec(r).get("hostnames") or () if _host(h)]
         secure = _terminates_tls(listener)
-        out.update((h, secure) for h in ([host] if host else (attached or ["*"])))
+        out.update((h, secure) for h in ([host] if host else (names or ["*"])))
     return sorted(out)
 
 
@@ -278,9 +326,11 @@ def bound_services(gateway: dict[str, Any]) -> list[tuple[str, str]]:
         if not isinstance(addr, dict) or addr.get("type") not in (None, "Hostname"):
             continue  # istiod ignores them (InvalidAddress)
         parts = _host(addr.get("value")).split(".")
+        # istiod expands a dot-less value into the Gateway's namespace and looks anything else up as a Service's full
+        # hostname, name.namespace.svc.<domain> (extractGatewayServices @1.24.6): `name.namespace` binds nothing.
         if len(parts) == 1 and parts[0]:
             out.append((parts[0], namespace))
-        elif len(parts) >= 2 and (len(parts) == 2 or parts[2] == "svc"):
+        elif len(parts) >= 4 and parts[2] == "svc":
             out.append((parts[0], parts[1]))
     return out
 

@@ -1340,6 +1340,15 @@ class AsmGatewaysPresent(ClusterCheck):
         routes_unread = [f"ASM's {kind.kind} ({asm.unread_reason(kind)})" for kind in K.K8S_ROUTE_KINDS
                          if asm is not None and not asm.available(kind)]
         denied_secrets: set[str] = set()
+
+        def namespace_labels(namespace: str) -> dict[str, str] | None:
+            """A route namespace's labels for a listener's allowedRoutes Selector (None: Namespaces not read)."""
+            if not cluster.available(K.NAMESPACE):
+                return None
+            found = cluster.get(K.NAMESPACE, namespace)
+            labels = ((found.get("metadata") or {}).get("labels") or {}) if isinstance(found, dict) else {}
+            return {"kubernetes.io/metadata.name": namespace, **{str(k): str(v) for k, v in labels.items()}}
+
         for _, c in sources:
             if c is None or not c.available(K.K8S_GATEWAY):
                 continue
@@ -1357,7 +1366,8 @@ class AsmGatewaysPresent(ClusterCheck):
                         unread += [f"ReferenceGrants ({r})" for r in grants_unread if f"ReferenceGrants ({r})"
                                    not in unread]
                     denied_secrets.update(secrets)
-                    hosts = gatewayapi.listener_hosts(other, asm_routes, denied, routed=True)
+                    hosts = gatewayapi.listener_hosts(other, asm_routes, denied, routed=True,
+                                                      namespace_labels=namespace_labels)
                     if not hosts and routes_unread:
                         unread += [r for r in routes_unread if r not in unread]
                     taken += hosts

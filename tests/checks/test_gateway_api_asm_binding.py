@@ -208,3 +208,54 @@ def test_beside_an_istioctl_gateway_the_asm_gateway_it_matches_does_not_leave_a_
     rows, _ = run(audit, [*ingress(), *istio_gateway_api(namespace="web")], asm=[bound("web-asm", "web")])
     assert sorted(rows) == [("PASS", "AA1701", "istio-ingressgateway"), ("WARN", "AA1722", "web-istio")]
 
+
+
+# ---------------------------------------------------------------- route attachment per listener (review19, session 17)
+# gateway-api apis/v1 gateway_types.go AllowedRoutes (namespaces.from defaults to Same; Selector over the route
+# namespace's labels) and shared_types.go ParentReference (sectionName / port name one listener): a route that does not
+# attach to a listener gives it no route, and a listener without one answers 404 (the bound Gateway takes no host).
+def test_a_bound_listener_of_default_allowed_routes_takes_no_route_of_another_namespace(audit):
+    """The bound edge/web-asm without allowedRoutes (from: Same), the route in shop: not attached. Before: PASS."""
+    gateway = bound("web-asm", "edge")
+    del gateway["spec"]["listeners"][0]["allowedRoutes"]
+    rows, _ = run(audit, istio_gateway_api(), asm=[gateway])
+    assert rows == [("FAIL", "AA1719", "web-istio")]
+    # The Gateway in the route's own namespace: attached.
+    gateway = bound("web-asm", "shop")
+    del gateway["spec"]["listeners"][0]["allowedRoutes"]
+    route = f.k8s_route("HTTPRoute", "shop-moved", "shop", [{"name": "web-asm"}], uid_salt="asm")
+    rows, _ = run(audit, istio_gateway_api(), asm=[gateway, route], routes=False)
+    assert rows == [("PASS", "AA1701", "web-istio")]
+
+
+def test_a_bound_listener_allowing_a_namespace_selector(audit):
+    """from: Selector matches the route namespace's labels (the cluster's Namespaces); unread, nothing attaches."""
+    gateway = bound("web-asm", "edge")
+    gateway["spec"]["listeners"][0]["allowedRoutes"] = {"namespaces": {"from": "Selector", "selector": {
+        "matchLabels": {"kubernetes.io/metadata.name": "shop"}}}}
+    shop = f.namespace("shop", {"kubernetes.io/metadata.name": "shop"})
+    rows, _ = run(audit, [*istio_gateway_api(), shop], asm=[gateway])
+    assert rows == [("PASS", "AA1701", "web-istio")]
+    gateway["spec"]["listeners"][0]["allowedRoutes"]["namespaces"]["selector"] = {"matchLabels": {"team": "edge"}}
+    rows, _ = run(audit, [*istio_gateway_api(), shop], asm=[gateway])
+    assert rows == [("FAIL", "AA1719", "web-istio")]
+
+
+def test_a_route_naming_another_listener_leaves_this_one_without_routes(audit):
+    """sectionName names the bound Gateway's `other` listener (other.example.org); *.example.com's has no route."""
+    gateway = bound("web-asm", "edge")
+    gateway["spec"]["listeners"].append({"name": "other", "hostname": "other.example.org", "port": 80,
+                                         "protocol": "HTTP", "allowedRoutes": {"namespaces": {"from": "All"}}})
+    route = moved_route()
+    for ref in route["spec"]["parentRefs"]:
+        ref["sectionName"] = "other"
+    a = audit({"cluster-a": [*istio_gateway_api(), *asm_ingress()]}, "uninstall", config=IDS,
+              asm=asm_side(f.istio_gateway_cr("ingressgateway-asm", "ingress", cluster_ids=["c-a"]), gateway, route))
+    assert [(r["status"], r["code"]) for r in a.rows(CHECK)] == [("FAIL", "AA1719")]
+
+
+def test_a_two_label_address_binds_nothing(audit):
+    """istiod expands only a dot-less address into the Gateway's namespace and looks anything else up as a Service's
+    full hostname (extractGatewayServices, istio/istio@1.24.6 conversion.go): `name.namespace` binds nothing."""
+    rows, _ = run(audit, istio_gateway_api(), asm=[bound("web-asm", "edge", "istio-ingressgateway-asm.istio-system")])
+    assert rows == [("FAIL", "AA1719", "web-istio")]
