@@ -1126,14 +1126,21 @@ class AsmGatewaysPresent(ClusterCheck):
                 elif covers is None:
                     undecided.append(gw)
             free = list(covering)
+            # The ASM gateways of this type that take hosts after the purge: pods available, and not being deleted on
+            # the ASM control plane (AA1718: its Deployment goes with it).
+            going = {(g.namespace, g.workload_name) for g in gws if g.deleting}
+            takers = [w for key, w in workloads.items() if w.type == gtype and _serves(counts[key])
+                      and key not in going]
             for istio_gw in mine:
                 subject = {"kind": istio_gw.kind, "namespace": istio_gw.namespace, "name": istio_gw.name}
                 params = {"gateway_type": gtype, "istio_gateway": istio_gw.name}
                 running = [g for g in free if (g.namespace, g.workload_name) in deployed]
-                # Those whose pods serve first: one scaled to 0 replaces nothing while another would.
+                # Those whose pods serve first, and of them those not being deleted: one scaled to 0 or going away
+                # replaces nothing while another would (a blue/green swap of ASM gateways is no FAIL).
                 serving = [g for g in running if _serves(counts[(g.namespace, g.workload_name)])]
+                staying = [g for g in serving if not g.deleting]
                 match = None
-                for pool in (serving, running, free):
+                for pool in (staying, serving, running, free):
                     match = next((g for g in pool if _stem(g.name) == _stem(istio_gw.name)), None) or (
                         pool[0] if pool else None)
                     if match is not None:
@@ -1145,18 +1152,13 @@ class AsmGatewaysPresent(ClusterCheck):
                     if found.code == self.REPLACED.code:
                         listeners = self._listeners(cluster, ctx, istio_gw, match,
                                                     workloads[(match.namespace, match.workload_name)], subject, ids,
-                                                    gtype, [w for key, w in workloads.items() if w.type == gtype
-                                                            and _serves(counts[key])])
-                        listeners += self._ingresses(cluster, ctx, istio_gw, match, subject, ids, gtype,
-                                                     [w for key, w in workloads.items() if w.type == gtype
-                                                      and _serves(counts[key])])
+                                                    gtype, takers)
+                        listeners += self._ingresses(cluster, ctx, istio_gw, match, subject, ids, gtype, takers)
                         listeners += self._gateway_api_hosts(cluster, ctx, istio_gw, match, subject, ids, gtype,
-                                                             [w for key, w in workloads.items() if w.type == gtype
-                                                              and _serves(counts[key])])
+                                                             takers)
                     yield from listeners or [found]
                 elif covering and (unbound := self._gateway_api_hosts(
-                        cluster, ctx, istio_gw, covering[0], subject, ids, gtype,
-                        [w for key, w in workloads.items() if w.type == gtype and _serves(counts[key])])):
+                        cluster, ctx, istio_gw, covering[0], subject, ids, gtype, takers)):
                     # A Gateway API gateway's hosts are told by its Gateway: no reminder to confirm them where no ASM
                     # gateway takes them (AA1719) or that cannot be told (AA1750).
                     yield from unbound

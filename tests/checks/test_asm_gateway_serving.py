@@ -128,3 +128,33 @@ def test_an_asm_gateway_being_deleted_replaces_nothing(audit):
     # The same gateway not being deleted replaces Istio's (the control).
     b = audit({"cluster-a": [*ingress(), *asm_ingress()]}, "uninstall", config=ONLY, asm=asm_side(INGRESS_CR))
     assert [(r["status"], r["code"]) for r in b.rows(CHECK)] == [("PASS", "AA1701")]
+
+
+def test_a_serving_asm_gateway_beside_one_being_deleted_replaces_istios(audit):
+    """Blue/green of ASM gateways (review19): ingressgateway-asm (the name-stem match) is being deleted while
+    ingressgateway-2 serves the cluster: the one staying replaces Istio's (before: FAIL AA1718, a false NO-GO)."""
+    other = [f.gateway_deployment("istio-ingressgateway-2", asm=True, gateway_type="ingress"),
+             f.gateway_service("istio-ingressgateway-2")]
+    a = audit({"cluster-a": [*ingress(), *asm_ingress(), *other]}, "uninstall", config=ONLY,
+              asm=asm_side(being_deleted(INGRESS_CR),
+                           f.istio_gateway_cr("ingressgateway-2", "ingress", cluster_ids=["c-a"])))
+    assert [(r["status"], r["code"], r["evidence"]["asm_gateway"]) for r in a.rows(CHECK)] == [
+        ("PASS", "AA1701", "istio-system/ingressgateway-2")]
+
+
+def test_hosts_only_an_asm_gateway_being_deleted_serves_are_lost(audit):
+    """review19: the matched ASM gateway serves b.example.com; a.example.com only the Gateway of edge-old, an ASM
+    gateway being deleted, serves (before: PASS AA1701, a GO): a host it takes is lost with it (AA1715)."""
+    from tests.checks.test_asm_gateway_hosts_ports import ASM_CR, ISTIO, gateway, istio_ingress, server
+
+    old = [f.gateway_deployment("istio-edge-old", asm=True, gateway_type="ingress", istio_label="edge-old"),
+           f.gateway_service("istio-edge-old", selector={"app": "istio-edge-old", "istio": "edge-old"})]
+    a = audit({"cluster-a": [*istio_ingress(), *asm_ingress(), *old,
+                             gateway("shop", "shop", ISTIO, server(80, ["a.example.com", "b.example.com"]))]},
+              "uninstall", config=ONLY,
+              asm=asm_side(ASM_CR, being_deleted(f.istio_gateway_cr("edge-old", "ingress", cluster_ids=["c-a"])),
+                           gateway("shop-a", "shop", {"istio": "edge-old"}, server(80, ["a.example.com"])),
+                           gateway("shop-b", "shop", {"istio": "ingressgateway-asm"}, server(80, ["b.example.com"]))))
+    rows = [(r["status"], r["code"], r["name"]) for r in a.rows(CHECK)]
+    assert ("FAIL", "AA1715", "istio-ingressgateway") in rows
+    assert not any(status == "PASS" for status, _, _ in rows)
