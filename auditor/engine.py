@@ -161,10 +161,15 @@ def _run_audit(
         notes.append(Phrase(N_("--allow-unknown does not apply: {clusters} could not be read at all (unreachable); "
                                "its findings are UNKNOWN and the verdict is at best INCOMPLETE"),
                             clusters=", ".join(unread_clusters)))
+    # Nor evidence of what the clusters were, not what they are (AA0012): snapshot.max_age is where older is accepted.
+    evidence_at = evidence.evidence_time(sources, now, config.snapshot.max_age)
+    if allow_unknown and evidence_at.problem is not None:
+        allow_unknown, allow_unknown_refused = False, True
+        notes.append(Phrase(N_("--allow-unknown does not apply: {reason}; the verdict is at best INCOMPLETE (a larger "
+                               "snapshot.max_age in the config accepts older evidence)"), reason=evidence_at.problem))
     if plan.needs_asm_marks(phase, inv):
         collector.ensure(plan.ASM_MARK_KINDS, "data-plane")  # after the checks: they judge what they declared
     findings.extend(judge.gate_findings(inv, phase, gates, reason))
-    evidence_at = evidence.evidence_time(sources, now, config.snapshot.max_age)
     findings.extend(evidence.evidence_findings(evidence_at, gates))
 
     exemption_report = apply_exemptions(findings, config.exemptions, today,

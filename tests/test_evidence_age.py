@@ -105,9 +105,17 @@ def test_a_hand_made_snapshot_without_a_time_is_audited_as_before(tmp_path: Path
         assert result.collected_at is None and result.evidence_age_s is None
 
 
-def test_allow_unknown_accepts_old_evidence_like_any_unknown(tmp_path: Path) -> None:
-    result = audit(stamped_snapshot(tmp_path, ago(days=3)), allow_unknown=True)
-    assert age_rows(result) == [("assessment", "UNKNOWN", "AA0012")] and result.verdict.value == "GO"
+def test_allow_unknown_does_not_accept_old_evidence(tmp_path: Path) -> None:
+    """Like a cluster that could not be read at all (engine: allow_unknown_refused), evidence of what the cluster was is
+    no piece of evidence missing: --allow-unknown does not turn it into a GO (review19: it did, exit 0 on a snapshot
+    three weeks old); snapshot.max_age is where older evidence is accepted."""
+    result = audit(stamped_snapshot(tmp_path, ago(days=21)), allow_unknown=True)
+    assert age_rows(result) == [("assessment", "UNKNOWN", "AA0012")]
+    assert result.verdict.value == "INCOMPLETE" and result.exit_code == 3
+    assert result.options["allow_unknown_refused"] is True and result.options["allow_unknown"] is False
+    # Another UNKNOWN is still accepted where the evidence's age is within max_age.
+    fresh = audit(stamped_snapshot(tmp_path / "fresh", ago(hours=1)), allow_unknown=True)
+    assert fresh.options["allow_unknown_refused"] is False
 
 
 def test_findings_json_and_the_cli(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
