@@ -8,7 +8,7 @@ are told apart so that they are never mistaken for Istio's.
 from __future__ import annotations
 
 import re
-from collections.abc import Collection
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -1449,6 +1449,29 @@ def host_covers(pattern: str, host: str) -> bool:
     if pattern in ("*", host):
         return True
     return pattern.startswith("*.") and host.endswith(pattern[1:])
+
+
+class HostIndex:
+    """host_covers over many patterns at once, each pattern with an item: `*` and exact hosts looked up whole, a
+    wildcard `*.example.com` by the suffixes of a host at its dots (a comparison per pattern and host was quadratic:
+    3,000 Gateways of one host each, 9 million calls, 5.5 s)."""
+
+    def __init__(self, items: Iterable[tuple[str, Any]]) -> None:
+        self._by_pattern: dict[str, list[tuple[int, Any]]] = {}
+        for number, (pattern, item) in enumerate(items):
+            self._by_pattern.setdefault(pattern, []).append((number, item))
+
+    def _keys(self, host: str) -> set[str]:
+        return {"*", host, *("*" + host[i:] for i in range(len(host)) if host[i] == ".")}
+
+    def covering(self, host: str) -> list[Any]:
+        """The items whose pattern covers `host` (host_covers), in the order they were given."""
+        found = [entry for key in self._keys(host) for entry in self._by_pattern.get(key, ())]
+        return [item for _, item in sorted(found, key=lambda entry: entry[0])]
+
+    def covers(self, host: str) -> bool:
+        by_pattern = self._by_pattern
+        return any(key in by_pattern for key in self._keys(host))
 
 
 def credential_secret(credential: str, gateway_namespace: str) -> str:

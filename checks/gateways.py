@@ -47,6 +47,7 @@ from auditor.gateways import (
     AsmGateway,
     GatewayService,
     GatewayWorkload,
+    HostIndex,
     asm_gateways,
     ccm_weight,
     destination_answered,
@@ -56,7 +57,6 @@ from auditor.gateways import (
     gateway_services,
     gateway_workloads,
     gateways_selecting,
-    host_covers,
     istio_gateways,
     istio_served_ingresses,
     pods_available,
@@ -1267,9 +1267,8 @@ class AsmGatewaysPresent(ClusterCheck):
         asm = ctx.inv.asm
         if served.ingresses and asm is not None and cluster.available(K.GATEWAY) and asm.available(K.GATEWAY):
             objects = [*cluster.objects(K.GATEWAY), *asm.objects(K.GATEWAY)]
-            covering = [h.host for w in asm_workloads for h in served_hosts(cluster, w, objects)[0]]
-            left = {key: hosts for key, hosts in served.ingresses.items()
-                    if not all(any(host_covers(c, h) for c in covering) for h in hosts)}
+            covering = HostIndex((h.host, h) for w in asm_workloads for h in served_hosts(cluster, w, objects)[0])
+            left = {key: hosts for key, hosts in served.ingresses.items() if not all(map(covering.covers, hosts))}
             served = dataclasses.replace(served, ingresses=left)
             if not served.ingresses and not served.unread:
                 return []
@@ -1373,8 +1372,8 @@ class AsmGatewaysPresent(ClusterCheck):
                     if not hosts and routes_unread:
                         unread += [r for r in routes_unread if r not in unread]
                     taken += hosts
-        lost = sorted({h for h, secure in wanted
-                       if not any(t_secure == secure and host_covers(t, h) for t, t_secure in taken)})
+        takes = {secure: HostIndex((t, t) for t, t_secure in taken if t_secure == secure) for secure in (False, True)}
+        lost = sorted({h for h, secure in wanted if not takes[secure].covers(h)})
         if not lost:
             return []
         params = {"gateway_type": gtype, "asm_gateway": gw.name, "istio_gateway": istio_gw.name,
@@ -1413,8 +1412,9 @@ class AsmGatewaysPresent(ClusterCheck):
         secrets: dict[str, tuple[str, set[str]]] = {}  # host -> (Istio's Secret, ASM's other Secrets)
         denied: dict[str, set[str]] = {}  # host -> the Secrets of other namespaces ASM's servers name
         untold = False
+        asm_index = HostIndex((a.host, a) for a in asm_hosts)
         for served in istio_hosts:
-            covering = [a for a in asm_hosts if host_covers(a.host, served.host)]
+            covering = asm_index.covering(served.host)
             if not covering:
                 lost_hosts.setdefault(served.host, set()).add(served.gateway)
                 continue
