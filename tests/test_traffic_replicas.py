@@ -2,11 +2,12 @@
 
 The series are what Prometheus' kubernetes-pods job writes for a gateway pod: the gateway's pods carry
 prometheus.io/scrape "true", port 15020, path /stats/prometheus (istio/istio@1.24.6
-manifests/charts/gateway/values.yaml podAnnotations; manifests/charts/gateways/istio-ingress/values.yaml alike), and the
-job's relabelling adds `namespace` from __meta_kubernetes_namespace and `pod` from __meta_kubernetes_pod_name
-(istio/istio@1.24.6 samples/addons/prometheus.yaml, job kubernetes-pods), so each series names the pod it came from
-(`<ReplicaSet>-<5 characters>`). Istio's own labels (reporter, source_workload, ...) as tests/prometheus_server.py
-gateway_labels writes them. The Prometheus is REAL (promtool backfill), queried live and then from the recording.
+manifests/charts/gateway/values.yaml podAnnotations; manifests/charts/gateways/istio-ingress/templates/deployment.yaml
+alike), and the job's relabelling adds `namespace` from __meta_kubernetes_namespace and `pod` from
+__meta_kubernetes_pod_name (istio/istio@1.24.6 samples/addons/prometheus.yaml, job kubernetes-pods), so each series
+names the pod it came from (`<ReplicaSet>-<5 characters>`). Istio's own labels (reporter, source_workload, ...) as
+tests/prometheus_server.py gateway_labels writes them. The Prometheus is REAL (promtool backfill), queried live and
+then from the recording.
 
 1. Another cluster's Prometheus (the wrong URL), its series without a cluster label: the same-named gateway there is
    idle, so main said PASS AA1501 for this cluster's gateway whatever crossed it. Its series were scraped from pods that
