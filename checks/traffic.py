@@ -471,12 +471,12 @@ def _unexplained(ended: list[tuple[float, str]], current: dict[str, float | None
     if not ended:
         return None
     if current is None:
-        return [(p, t) for t, p in ended], Phrase(N_("the cluster's pods could not be read to tell whether they "
-                                                              "were replaced"))
+        why = Phrase(N_("the cluster's pods could not be read to tell whether they were replaced"))
+        return [(p, t) for t, p in ended], why
     running = [p for _, p in ended if p in current]
     if running:
-        return [(p, t) for t, p in ended if p in running], Phrase(N_("the pod(s) still run: Prometheus "
-                                                                                      "stopped scraping them"))
+        why = Phrase(N_("the pod(s) still run (Prometheus stopped scraping them)"))
+        return [(p, t) for t, p in ended if p in running], why
     starts = [s for s in current.values() if s is not None]
     lost = [(p, t) for t, p in ended if not p or not any(abs(s - t) <= tolerance for s in starts)]
     if lost:
