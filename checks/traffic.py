@@ -240,10 +240,30 @@ class IstioGatewayTraffic(ClusterCheck):
         "counted", fix=SCRAPE_HINT,
         message=GATEWAY + "zero increase, but between {first} and {last} the series are missing for {missing} (window "
                 "{window} up to {query_time}): what crossed a proxy restarted or replaced then is not counted")
+    # The series of a gateway are grouped by the pod they were scraped from (the pod label of Prometheus'
+    # kubernetes_sd relabelling): presence of the whole is not presence of each replica. One replica's series ending
+    # inside the window while the others go on is a replica Prometheus stopped scraping (it still runs) or one deleted;
+    # a deletion is explained only by a replacement started then (a rollout), else the traffic it carried until it
+    # went is not counted.
+    REPLICA_UNSCRAPED = Outcome(
+        "AA1556", Status.UNKNOWN, "zero increase, but the series of one of the gateway's pods end inside the window "
+        "while the others go on, and no gateway pod started then replaced it (or the pod still runs): what crossed "
+        "that pod after its last scrape is not counted", fix=SCRAPE_HINT,
+        message=GATEWAY + "zero increase " + AS_OF + ", but the series of pod(s) {pods} end inside the window (last "
+                "scraped {last}) while the others go on, and {why}: what crossed them after is not counted")
+    # Series without a cluster label are any Prometheus' series of a gateway of that namespace and name: those of
+    # another cluster's Prometheus (the wrong URL, or a snapshot's recording of another cluster) prove nothing of this
+    # cluster's gateway. The pods they were scraped from at the window's end must be this cluster's gateway pods.
+    FOREIGN_PODS = Outcome(
+        "AA1557", Status.UNKNOWN, "zero increase, but the series carry no cluster label and the pods they were scraped "
+        "from at the window's end are not this cluster's gateway pods: they may be another cluster's Prometheus' "
+        "series of a gateway of the same name", fix=CLUSTER_LABEL_MISSING_FIX,
+        message=GATEWAY + "zero increase " + AS_OF + ", but the series carry no {label!r} label and were scraped at "
+                "the window's end from {pods}, {why}: they do not prove this cluster's gateway was idle")
     outcomes = (PASS, TRAFFIC, TRAFFIC_ALL_CLUSTERS, TRAFFIC_NEW_SERIES_UNCOUNTED, NO_PROMETHEUS, STRAY, NOT_RECORDED,
                 PROMETHEUS_ERROR, ANSWER_NOT_EVIDENCE, NO_SERIES, OTHER_CLUSTER_LABEL, NEW_SERIES_ONLY, PARTIAL_WINDOW,
                 ZERO_ALL_CLUSTERS, GATEWAYS_UNSEEN, STRAYS_UNSEEN, METRICS_HIDDEN, TELEMETRY_UNREAD, WINDOW_NOT_NOW,
-                SERIES_GAP, NO_GATEWAY)
+                SERIES_GAP, REPLICA_UNSCRAPED, FOREIGN_PODS, NO_GATEWAY)
     needs = (K.DEPLOYMENT,)
     # Pods and ReplicaSets: to explain missing series by gateway pods started inside the window. Telemetry, the mesh
     # ConfigMaps and EnvoyFilters: what the gateway's proxy reports (a zero is no proof with Telemetry or EnvoyFilters
@@ -344,9 +364,9 @@ class IstioGatewayTraffic(ClusterCheck):
         if not (from_start and to_end):
             return gateway_finding(self.PARTIAL_WINDOW, evidence, _restarts(cluster, gw, traffic),
                                    first=rfc3339(first) or "n/a", last=rfc3339(last) or "n/a", start=rfc3339(start))
-        missing = _missing_inside(measured, traffic.window_seconds)
+        missing, gap_from, gap_until = _missing_inside(measured, traffic.window_seconds)
         if missing > tolerance:
-            return gateway_finding(self.SERIES_GAP, evidence, first=rfc3339(first), last=rfc3339(last),
+            return gateway_finding(self.SERIES_GAP, evidence, first=rfc3339(gap_from), last=rfc3339(gap_until),
                                    missing=span(int(missing)))
         if shared:
             return gateway_finding(self.ZERO_ALL_CLUSTERS, evidence)
@@ -370,22 +390,98 @@ class IstioGatewayTraffic(ClusterCheck):
             return gateway_finding(self.METRICS_HIDDEN, evidence, commands=commands, hidden=_hidden(gaps),
                                    metrics=", ".join(FAMILIES[f] for f in FAMILIES
                                                      if any(f in g.families for g in gaps)))
+        presence = measured.pod_presence()
+        current = _gateway_pods(cluster, gw)
+        if scope in ("unlabelled", "all"):
+            at_end = sorted(pod for pod, (_, until, _) in presence.items() if until >= (last or 0) - 1)
+            foreign = _foreign(at_end, current)
+            if foreign is not None:
+                return gateway_finding(self.FOREIGN_PODS, evidence, label=label or "cluster", why=foreign,
+                                       pods=", ".join(repr(p) for p in at_end) or "n/a")
+        ended = sorted((until, pod) for pod, (_, until, _) in presence.items() if until < end - tolerance)
+        unexplained = _unexplained(ended, current, tolerance)
+        if unexplained is not None:
+            pods, why = unexplained
+            return gateway_finding(self.REPLICA_UNSCRAPED, evidence, pods=", ".join(repr(p) for p, _ in pods),
+                                   last=", ".join(rfc3339(t) or "n/a" for _, t in pods), why=why)
         evidence.update(_numbers(increases, born))
         return gateway_finding(self.PASS, evidence, first=rfc3339(first), last=rfc3339(last),
                                families=", ".join(families))
 
 
-def _missing_inside(measured: GatewayTraffic, window_s: int) -> float:
-    """Seconds between the series' first and last presence step at which they did not exist (0: none missing, or a
-    recording made before series_present was asked)."""
-    if "series_present" not in measured.answers:
-        return 0.0
+def _missing_inside(measured: GatewayTraffic, window_s: int) -> tuple[float, float | None, float | None]:
+    """The longest time inside the window the gateway's series were missing, with the span it lies in: of one pod's
+    series between its own first and last presence (the proxy may have restarted then while the other replicas went
+    on), or of all of them between the first and the last presence. (0, ...): none missing, or a recording made
+    before series_present was asked."""
     first, last = measured.series_from, measured.series_until
-    if first is None or last is None:
-        return 0.0
+    if "series_present" not in measured.answers or first is None or last is None:
+        return 0.0, first, last
     step = window_steps(window_s)[0]
-    steps = round((last - first) / step) + 1
-    return max(0.0, (steps - (measured.series_present or 0)) * step)
+    presence = measured.pod_presence()
+    worst: tuple[float, float | None, float | None] = (0.0, first, last)
+    for pod_first, pod_last, present in presence.values():
+        missing = max(0.0, (round((pod_last - pod_first) / step) + 1 - (present or 0)) * step)
+        if missing > worst[0]:
+            worst = (missing, pod_first, pod_last)
+    # All of them: the stretches between the pods' spans (each pod's span counted whole: its own gap is judged above).
+    between, reach = 0.0, None
+    for pod_first, pod_last, _ in sorted(presence.values()):
+        if reach is not None and pod_first > reach + step:
+            between += pod_first - reach - step
+        reach = pod_last if reach is None else max(reach, pod_last)
+    if between > worst[0]:
+        worst = (between, first, last)
+    return worst
+
+
+def _gateway_pods(cluster: ClusterInventory, gw: GatewayWorkload) -> dict[str, float | None] | None:
+    """The gateway's pods in the cluster: name -> start time (None: not started or unreadable); None: pods unread."""
+    if not cluster.available(K.POD):
+        return None
+    pods = cluster.pods()
+    mine = pods[(pods["namespace"] == gw.namespace) & (pods["workload_name"] == gw.name)]
+    out: dict[str, float | None] = {}
+    for name, started in zip(mine["name"], mine["started"], strict=True):
+        try:
+            out[str(name)] = parse_rfc3339(str(started)) if started else None
+        except ValueError:
+            out[str(name)] = None
+    return out
+
+
+def _foreign(at_end: list[str], current: dict[str, float | None] | None) -> Phrase | None:
+    """Why the pods scraped at the window's end are not shown to be this cluster's gateway pods, or None."""
+    if current is None:
+        return Phrase(N_("and the cluster's pods could not be read to tell whose they are"))
+    if not at_end or "" in at_end:
+        return Phrase(N_("series without a pod label, so nothing tells whose they are"))
+    strangers = [p for p in at_end if p not in current]
+    if strangers:
+        if len(strangers) == len(at_end):
+            return Phrase(N_("none of which run in this cluster"))
+        return Phrase(N_("of which {pods} do not run in this cluster"), pods=", ".join(repr(p) for p in strangers))
+    return None
+
+
+def _unexplained(ended: list[tuple[float, str]], current: dict[str, float | None] | None,
+                 tolerance: float) -> tuple[list[tuple[str, float]], Phrase] | None:
+    """Pods whose series end inside the window unexplained (with why), or None: a pod gone, replaced by a gateway
+    pod started within `tolerance` of its last scrape (a rollout), is explained."""
+    if not ended:
+        return None
+    if current is None:
+        why = Phrase(N_("the cluster's pods could not be read to tell whether they were replaced"))
+        return [(p, t) for t, p in ended], why
+    running = [p for _, p in ended if p in current]
+    if running:
+        why = Phrase(N_("the pod(s) still run (Prometheus stopped scraping them)"))
+        return [(p, t) for t, p in ended if p in running], why
+    starts = [s for s in current.values() if s is not None]
+    lost = [(p, t) for t, p in ended if not p or not any(abs(s - t) <= tolerance for s in starts)]
+    if lost:
+        return lost, Phrase(N_("no gateway pod running now started then to replace them"))
+    return None
 
 
 def _window_not_now(traffic: TrafficData, now: dt.datetime, max_age: str | None, tolerance: float) -> Phrase | None:

@@ -416,9 +416,13 @@ def scenario_series(now: float) -> list[Series]:
     return out
 
 
-def gateway_deployment(name: str, namespace: str, gateway_type: str, *, asm: bool = False) -> list[dict[str, Any]]:
+T0 = "2026-11-10T08:00:00Z"  # a pod started long before any window (tests/factory.py T0)
+
+
+def gateway_deployment(name: str, namespace: str, gateway_type: str, *, asm: bool = False,
+                       pods: dict[str, str] | None = None) -> list[dict[str, Any]]:
     """A gateway Deployment (+ its ReplicaSet) as istioctl / ASM install it: label istio=<type>gateway,
-    an istio-proxy running `proxy router`."""
+    an istio-proxy running `proxy router`; `pods`: its running pods, name -> start time (RFC 3339)."""
     from tests import factory
 
     label = {"ingress": "ingressgateway", "egress": "egressgateway", "eastwest": "eastwestgateway"}[gateway_type]
@@ -428,7 +432,11 @@ def gateway_deployment(name: str, namespace: str, gateway_type: str, *, asm: boo
     proxy = factory.proxy_container("asm" if asm else "istio", gateway=True)
     dep, rs = factory.deployment(name, namespace, template_labels=dict(labels), labels=labels,
                                  containers=[proxy])
-    return [dep, rs]
+    rs_name = rs["metadata"]["name"]
+    return [dep, rs, *(factory.pod(pod, namespace, proxy="asm" if asm else "istio", gateway=True, created=started,
+                                   owner=("ReplicaSet", rs_name), labels={**labels, "pod-template-hash":
+                                                                          rs_name.rsplit("-", 1)[-1]})
+                       for pod, started in (pods or {}).items())]
 
 
 def scenario_gateways(namespaces: Iterable[str] | None = None) -> list[dict[str, Any]]:
@@ -436,7 +444,9 @@ def scenario_gateways(namespaces: Iterable[str] | None = None) -> list[dict[str,
     out: list[dict[str, Any]] = []
     for ns in namespaces if namespaces is not None else SCENARIOS:
         name, gtype = SCENARIOS[ns]
-        out += gateway_deployment(name, ns, gtype)
+        # The pod the scenario's series were scraped from (their pod label): series without a cluster label prove the
+        # cluster's gateway idle only when scraped from its own pods (AA1557).
+        out += gateway_deployment(name, ns, gtype, pods={f"{name}-gw-a": T0} if ns.startswith("nolabel") else None)
     return out
 
 

@@ -13,6 +13,9 @@ Queries (selector S = the gateway as the reporting client, domain.md):
   series carry). Presence over the whole window is what proves the gateway was scraped. (A series
   counts as present while its last sample is within Prometheus' lookback, 5m by default; a target
   that goes away is marked stale by Prometheus at once.)
+  The three presence queries are grouped by the pod too (POD_LABELS, as Prometheus' kubernetes_sd relabelling writes
+  it): which pods the series were scraped from, and when, tells this cluster's gateway from another's and one replica
+  that stopped being scraped while the others went on.
 - series_present: at how many of those minutes the series existed (grouped the same way). Fewer than the minutes
   from the first to the last is a gap: Prometheus did not scrape the gateway for a while inside the window.
 - requests, connections, bytes_sent, bytes_received: sum(increase(<counter>{S}[W])); increase()
@@ -58,6 +61,9 @@ FAMILIES: dict[str, str] = {
     "bytes_received": "istio_tcp_received_bytes_total",
 }
 ALL_FAMILIES = "|".join(FAMILIES.values())
+# The pod label of a scraped series: istio/istio@1.24.6 samples/addons/prometheus.yaml (job kubernetes-pods) writes
+# `pod` from __meta_kubernetes_pod_name (and `namespace`); older relabelling wrote `pod_name`.
+POD_LABELS = ("pod", "pod_name")
 BORN_LOOKBACK = "1h"      # a series with no sample in this hour before the window is new in the window
 LAST_SEEN_RANGE = "5m"    # increase() range of the last-seen subquery
 MIN_WINDOW_S = 600
@@ -221,13 +227,37 @@ class GatewayTraffic:
         return sum(values) if values else None
 
     def grouped(self, name: str) -> dict[str, float]:
+        """An answer by cluster label value; the pods' answers of one value combined: the earliest first presence,
+        the latest last presence, the steps present of the pods summed (`pod_presence` keeps them apart)."""
+        combine = {"series_from": min, "series_until": max}.get(name)
         out: dict[str, float] = {}
         for sample in self._samples(name):
             value = _value(sample)
             if value is not None:
                 key = (sample.get("metric") or {}).get(self.cluster_label, "") if self.cluster_label else ""
-                out[key] = value
+                out[key] = (combine or float.__add__)(out[key], value) if key in out else value
         return out
+
+    def _per_pod(self, name: str) -> dict[str, float]:
+        """pod -> value of a presence answer, for the series the numbers are restricted to ("" = no pod label)."""
+        out: dict[str, float] = {}
+        for sample in self._samples(name):
+            value, metric = _value(sample), sample.get("metric") or {}
+            if value is None:
+                continue
+            if self.cluster_label and metric.get(self.cluster_label, "") != self.cluster_value:
+                continue
+            out[next((str(metric[lbl]) for lbl in POD_LABELS if metric.get(lbl)), "")] = value
+        return out
+
+    def pod_presence(self) -> dict[str, tuple[float, float, float | None]]:
+        """pod -> (first, last, steps present or None when not asked) of the gateway's series in the window, by the
+        pod label of the scrape ("" = series without one, or a recording made before the pods were asked)."""
+        first, last, present = self._per_pod("series_from"), self._per_pod("series_until"), None
+        if "series_present" in self.answers:
+            present = self._per_pod("series_present")
+        return {pod: (first[pod], last.get(pod, first[pod]), None if present is None else present.get(pod, 0.0))
+                for pod in first}
 
     @property
     def clusters_seen(self) -> list[str]:
@@ -260,11 +290,6 @@ class GatewayTraffic:
     @property
     def series_until(self) -> float | None:
         return self._scoped("series_until")
-
-    @property
-    def series_present(self) -> float | None:
-        """At how many presence steps the series existed; None when not answered."""
-        return self._scoped("series_present")
 
     def increase(self, family: str) -> float | None:
         return self.scalar(family)
@@ -545,8 +570,12 @@ def gateway_selector(namespace: str, name: str) -> str:
             f'source_workload_namespace="{_label_value(namespace)}"')
 
 
+def _presence_by(cluster_label: str) -> str:
+    return f" by ({', '.join((cluster_label, *POD_LABELS) if cluster_label else POD_LABELS)})"
+
+
 def presence_queries(base: str, cluster_label: str, window: str, sub_step: str) -> dict[str, str]:
-    by = f" by ({cluster_label})" if cluster_label else ""
+    by = _presence_by(cluster_label)
     present = f'count{by} ({{__name__=~"{ALL_FAMILIES}",{base}}})'
     return {"series_from": f"min_over_time(timestamp({present})[{window}:{sub_step}])",
             "series_until": f"max_over_time(timestamp({present})[{window}:{sub_step}])"}
@@ -556,7 +585,7 @@ def coverage_query(base: str, cluster_label: str, window: str, sub_step: str) ->
     """At how many of the presence query's steps any of the gateway's series existed: a gap between the first and the
     last is time Prometheus did not scrape the gateway (target or Prometheus down), whose traffic a proxy restarted or
     replaced meanwhile takes with it."""
-    by = f" by ({cluster_label})" if cluster_label else ""
+    by = _presence_by(cluster_label)
     present = f'count{by} ({{__name__=~"{ALL_FAMILIES}",{base}}})'
     return {"series_present": f"count_over_time({present}[{window}:{sub_step}])"}
 

@@ -51,7 +51,8 @@ def recorded(namespace: str, name: str, zero: tuple[str, ...]) -> dict[str, Any]
     (no series of that family, as when Istio does not report it)."""
     at = AT.timestamp()
     sample = lambda value, metric=None: [{"metric": metric or {}, "value": [at, value]}]  # noqa: E731
-    results: dict[str, Any] = {"series_from": sample(str(at - 86_400)), "series_until": sample(str(at)),
+    pod = {"pod": f"{name}-gw-a"}  # the gateway's pod the series were scraped from (audit() runs it)
+    results: dict[str, Any] = {"series_from": sample(str(at - 86_400), pod), "series_until": sample(str(at), pod),
                                "last_seen": [], "series": [], "tcp_series": []}
     for family in FAMILIES:
         results[family] = sample("0") if family in zero else []
@@ -89,7 +90,7 @@ def audit(tmp_path: Path, objects: list[dict[str, Any]], *, kinds: dict[str, str
     gateways = GATEWAYS if gateways is None else gateways
     # Gateway API gateways come with `objects` (istiod's Deployment for a Gateway); the others are istioctl's.
     items = [o for (ns, name), (role, _) in gateways.items() if role != "gateway-api"
-             for o in gateway_deployment(name, ns, role)] + objects
+             for o in gateway_deployment(name, ns, role, pods={f"{name}-gw-a": f.T0})] + objects
     entry: dict[str, Any] = {"name": "cluster-a", "role": "data-plane", "dir": "cluster-a", "complete": True}
     if kinds:
         entry["kinds"] = kinds
@@ -323,6 +324,10 @@ def test_a_gateway_api_gateway_is_targeted_by_targetrefs(tmp_path: Path) -> None
     not."""
     gateway = f.k8s_gateway("edge", "istio-ingress")
     deployed = [gateway, *f.gateway_api_deployment(gateway)]
+    rs = next(o for o in deployed if o["kind"] == "ReplicaSet")  # its pod, which recorded() names the series'
+    deployed.append(f.pod("edge-istio-gw-a", "istio-ingress", gateway=True,
+                          owner=("ReplicaSet", rs["metadata"]["name"]),
+                          labels=rs["spec"]["template"]["metadata"]["labels"]))
     gateways = {("istio-ingress", "edge-istio"): ("gateway-api", FAMILIES)}
 
     def targeting(name: str) -> dict[str, Any]:
