@@ -848,6 +848,11 @@ class EgressRoutesToAsm(ClusterCheck):
 
 
 # ================================================================ asm-gateways-present
+# Shell comments the catalog holds (said in the report's language: render/localize.comments_said).
+DESCRIBE_WHY = N_("replicas, conditions, events; then its pods' readiness")
+KEEP_WHILE_DELETED = N_("metadata.finalizers, and who deletes it; keep Istio's gateway until an ASM gateway stays")
+
+
 def _serves(counts: tuple[int | None, int | None]) -> bool:
     """Whether a gateway workload's (desired, available) pod counts show at least one pod available. A count that is
     not a number does not show it."""
@@ -1492,9 +1497,8 @@ class AsmGatewaysPresent(ClusterCheck):
             return self.report(self.BEING_DELETED, cluster.name, params={**params, "since": gw.deleting},
                                evidence={**evidence, "deletionTimestamp": gw.deleting},
                                remediation=f"{mesh.ASM_KUBECTL} {mesh.ns_flag(gw.namespace)} get "
-                                           f"{mesh.object_ref('istiogateway', gw.name)} -o yaml  # metadata."
-                                           "finalizers, and who deletes it; keep Istio's gateway until an ASM "
-                                           "gateway stays",
+                                           f"{mesh.object_ref('istiogateway', gw.name)} -o yaml  "
+                                           f"# {KEEP_WHILE_DELETED}",
                                **subject)
         if key in deployed and not _serves((desired, available)):
             return self.report(self.NOT_SERVING, cluster.name,
@@ -1502,8 +1506,7 @@ class AsmGatewaysPresent(ClusterCheck):
                                        "desired": _count_text(desired), "available": _count_text(available)},
                                evidence=evidence,
                                remediation=f"{mesh.kubectl(cluster.name)} {mesh.ns_flag(gw.namespace)} describe "
-                                           f"{mesh.object_ref('deployment', gw.workload_name)}  # replicas, "
-                                           "conditions, events; then its pods' readiness",
+                                           f"{mesh.object_ref('deployment', gw.workload_name)}  # {DESCRIBE_WHY}",
                                **subject)
         if gw.error or (gw.namespace, gw.workload_name) not in deployed:
             if (gw.namespace, gw.workload_name) not in deployed:
@@ -1890,8 +1893,8 @@ class CrossClusterGatewayFirst(ClusterCheck):
                 "gateways": ", ".join(f"{g.namespace}/{g.workload_name}" for g in crossnet),
                 "available": sum(a or 0 for _, a in counts), "desired": sum(d or 0 for d, _ in counts)},
                 remediation="\n".join(f"{mesh.kubectl_in(cluster.name, g.namespace)} describe "
-                                      f"{mesh.object_ref('deployment', g.workload_name)}  # replicas, conditions, "
-                                      "events; then its pods' readiness" for g in crossnet),
+                                      f"{mesh.object_ref('deployment', g.workload_name)}  # {DESCRIBE_WHY}"
+                                      for g in crossnet),
                 evidence=evidence)
             return
         gw_times = [mesh.parse_time(g.created) for g in crossnet]

@@ -49,6 +49,9 @@ def _counter(value: Any) -> int | None:
     return value if isinstance(value, int) and not isinstance(value, bool) else None
 
 
+# A shell comment the catalog holds (said in the report's language: render/localize.comments_said).
+ASK_BEFORE_ANY_STEP = N_("metadata.finalizers, and who deletes it; ask ASM support before any step")
+
 class MigrationResource(Check):
     id = "migration-resource"
     title = "ASMMigrateFromIstio/default is in the state this step needs, reconciled, without error"
@@ -231,8 +234,8 @@ class MigrationResource(Check):
             yield self.report(self.BEING_DELETED, where, params={"since": str(deleting), "state": state or "-"},
                               evidence={"deletionTimestamp": str(deleting), "state": state,
                                         "finalizers": (cr.get("metadata") or {}).get("finalizers")},
-                              remediation=f"{mesh.ASM_KUBECTL} get asmmigratefromistio default -o yaml  # "
-                                          "metadata.finalizers, and who deletes it; ask ASM support before any step",
+                              remediation=f"{mesh.ASM_KUBECTL} get asmmigratefromistio default -o yaml  "
+                                          f"# {ASK_BEFORE_ANY_STEP}",
                               **subject)
             return
         message = str(status.get("message") or "")
