@@ -201,6 +201,7 @@ def _run_audit(
         inputs_sha256=sources.digest() or live_digest(sources),
         generated_at=now.isoformat(timespec="seconds").replace("+00:00", "Z"),
         collected_at=evidence_at.collected_at, evidence_age_s=evidence_at.age_s,
+        evidence_unreadable=evidence_at.collected_at is None and evidence_at.problem is not None,
         exemptions=exemption_report, checks=[c.metadata() for c in selected], notes=notes, inventory=inv,
         options={"allow_unknown": allow_unknown, "strict": strict, "phase": phase, "origin": sources.origin,
                  "fail_on_new": fail_on_new, "allow_unknown_refused": allow_unknown_refused},

@@ -101,13 +101,18 @@ def evidence_findings(evidence: EvidenceTime, gates: list[Gate]) -> list[Finding
 
 COLLECTED = N_("snapshot collected {when}, {age} before this audit")
 NOT_RECORDED = N_("snapshot; when it was collected is not recorded")
+NOT_A_TIME = N_("snapshot; its collection time is not a time (AA0012)")
 READ_LIVE = N_("read live during this audit")
 
 
-def evidence_said(origin: str, collected_at: str | None, age_s: int | None, when: str | None = None) -> Phrase:
-    """Where and when the evidence comes from, for the reports and the terminal (`when`: collected_at as shown)."""
-    if origin != "snapshot":
+def evidence_said(result: Any) -> Phrase:
+    """Where and when an audit's evidence comes from (an AuditResult: options.origin, collected_at, evidence_age_s,
+    evidence_unreadable), for the reports and the terminal; the time in the reader's language (format_timestamp)."""
+    from auditor.i18n import format_timestamp
+
+    if result.options.get("origin") != "snapshot":
         return Phrase(READ_LIVE)
-    if collected_at is None or age_s is None:
-        return Phrase(NOT_RECORDED)
-    return Phrase(COLLECTED, when=when or collected_at, age=span(age_s) if age_s >= 0 else "0m")
+    if result.collected_at is None or result.evidence_age_s is None:
+        return Phrase(NOT_A_TIME if getattr(result, "evidence_unreadable", False) else NOT_RECORDED)
+    age = result.evidence_age_s
+    return Phrase(COLLECTED, when=format_timestamp(result.collected_at), age=span(age) if age >= 0 else "0m")

@@ -38,6 +38,7 @@ class AuditResult:
     # generated_at), or a snapshot that does not record it (auditor/evidence.py).
     collected_at: str | None = None
     evidence_age_s: int | None = None
+    evidence_unreadable: bool = False  # the snapshot says when it was collected, in a value that is no time (AA0012)
     exemptions: ExemptionReport = field(default_factory=ExemptionReport)
     checks: list[dict[str, Any]] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)

@@ -151,3 +151,13 @@ def test_the_bundled_demo_is_an_example_and_its_copy_is_a_snapshot(tmp_path: Pat
     assert main(["demo", "--export-snapshot", str(tmp_path / "copy"), "--quiet"]) == 0
     result = run_audit(open_snapshot(tmp_path / "copy"), "uninstall", Config(), now=NOW)
     assert age_rows(result) == [("uninstall", "UNKNOWN", "AA0012")]
+
+
+def test_the_reports_say_where_and_when_the_evidence_comes_from(tmp_path: Path) -> None:
+    from auditor import evidence
+
+    said = {name: evidence.evidence_said(audit(stamped_snapshot(tmp_path / name, value, stamp=stamp))).template
+            for name, value, stamp in (("fresh", ago(hours=2), True), ("none", None, False),
+                                       ("bad", "yesterday", True))}
+    # A time that is no time is not "not recorded" (review19): AA0012 names the value.
+    assert said == {"fresh": evidence.COLLECTED, "none": evidence.NOT_RECORDED, "bad": evidence.NOT_A_TIME}

@@ -195,9 +195,7 @@ def print_summary(result: AuditResult, written: list[Path], quiet: bool = False,
     counts = "  ".join(f"{s.value} {result.summary.get(s.value, 0)}" for s in Status if result.summary.get(s.value))
     err.print(_("findings: {counts}").format(counts=counts or _("none")))
     if result.options.get("origin") == "snapshot":
-        said = say(evidence_said("snapshot", result.collected_at, result.evidence_age_s,
-                                 i18n.format_timestamp(result.collected_at or "")))
-        err.print(_("evidence: {said}").format(said=escape(said)))
+        err.print(_("evidence: {said}").format(said=escape(say(evidence_said(result)))))
     fleet = getattr(result, "fleet", None) or []
     if sum(1 for r in fleet if r["role"] == "data-plane") > 1:  # per-cluster verdicts (auditor/fleet.py)
         err.print(_("clusters: ") + ", ".join(f"{escape(str(r['cluster']))} {r['verdict']}" + (

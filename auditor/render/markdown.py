@@ -133,9 +133,7 @@ def document(result: AuditResult) -> str:
         "|---|---|---|---|---|",
         f"| {md(', '.join(names), 400) or '-'} | {md(format_timestamp(result.generated_at))} | {result.exit_code} | "
         f"asm\\-audit {md(result.tool_version)} | {code_span(result.inputs_sha256, 80) or live} |", "",
-        _("**Evidence:** {said}").format(said=md(say(evidence_said(
-            str(result.options.get("origin") or "live"), result.collected_at, result.evidence_age_s,
-            format_timestamp(result.collected_at or ""))))), "",
+        _("**Evidence:** {said}").format(said=md(say(evidence_said(result)))), "",
         _("**Findings:** {counts} \u2014 **{n} blocking**{beside}").format(
             counts=counts or _("none"), n=f"{n_block:,}", beside=beside), ""]
     if len(result.gate_verdicts) > 1:
