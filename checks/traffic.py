@@ -399,7 +399,8 @@ class IstioGatewayTraffic(ClusterCheck):
                 return gateway_finding(self.FOREIGN_PODS, evidence, label=label or "cluster", why=foreign,
                                        pods=", ".join(repr(p) for p in at_end) or "n/a")
         ended = sorted((until, pod) for pod, (_, until, _) in presence.items() if until < end - tolerance)
-        unexplained = _unexplained(ended, current, tolerance)
+        firsts = [first for first, _, _ in presence.values() if first is not None]
+        unexplained = _unexplained(ended, current, tolerance, firsts)
         if unexplained is not None:
             pods, why = unexplained
             return gateway_finding(self.REPLICA_UNSCRAPED, evidence, pods=", ".join(repr(p) for p, _ in pods),
@@ -465,9 +466,13 @@ def _foreign(at_end: list[str], current: dict[str, float | None] | None) -> Phra
 
 
 def _unexplained(ended: list[tuple[float, str]], current: dict[str, float | None] | None,
-                 tolerance: float) -> tuple[list[tuple[str, float]], Phrase] | None:
-    """Pods whose series end inside the window unexplained (with why), or None: a pod gone, replaced by a gateway
-    pod started within `tolerance` of its last scrape (a rollout), is explained."""
+                 tolerance: float, firsts: list[float] = ()) -> tuple[list[tuple[str, float]], Phrase] | None:
+    """Pods whose series end inside the window unexplained (with why), or None. increase() counts a pod's traffic up to
+    its last scrape: what it does not see is what crossed the pod after it, which matters only where the pod lived on
+    unscraped. A pod still running is that (Prometheus stopped scraping it). A pod gone is explained unless something
+    shows it lived on: a gateway pod running now started more than `tolerance` after its last scrape, and none started,
+    nor any other pod's series began (`firsts`), within `tolerance` of it (a rollout's replacement starts as the old pod
+    stops; a scale-down, an HPA's, has none: review19b, its AA1556 made every such audit INCOMPLETE)."""
     if not ended:
         return None
     if current is None:
@@ -478,9 +483,12 @@ def _unexplained(ended: list[tuple[float, str]], current: dict[str, float | None
         why = Phrase(N_("the pod(s) still run (Prometheus stopped scraping them)"))
         return [(p, t) for t, p in ended if p in running], why
     starts = [s for s in current.values() if s is not None]
-    lost = [(p, t) for t, p in ended if not p or not any(abs(s - t) <= tolerance for s in starts)]
+    near = [*starts, *firsts]
+    lost = [(p, t) for t, p in ended if not p or (any(s - t > tolerance for s in starts)
+                                                  and not any(abs(s - t) <= tolerance for s in near))]
     if lost:
-        return lost, Phrase(N_("no gateway pod running now started then to replace them"))
+        return lost, Phrase(N_("a gateway pod running now started long after they stopped being scraped, and none "
+                               "started as they did: they lived on unscraped"))
     return None
 
 

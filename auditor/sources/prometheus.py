@@ -63,7 +63,7 @@ FAMILIES: dict[str, str] = {
 ALL_FAMILIES = "|".join(FAMILIES.values())
 # The pod label of a scraped series: istio/istio@1.24.6 samples/addons/prometheus.yaml (job kubernetes-pods) writes
 # `pod` from __meta_kubernetes_pod_name (and `namespace`); older relabelling wrote `pod_name`.
-POD_LABELS = ("pod", "pod_name")
+POD_LABELS = ("pod", "pod_name", "kubernetes_pod_name")  # the last: Istio's addon config @1.7.0..1.12.x
 BORN_LOOKBACK = "1h"      # a series with no sample in this hour before the window is new in the window
 LAST_SEEN_RANGE = "5m"    # increase() range of the last-seen subquery
 MIN_WINDOW_S = 600
@@ -382,11 +382,12 @@ class TrafficData:
             clock = rec.get("prometheus_clock")
             prometheus_clock = parse_rfc3339(str(clock)) if clock else None
             gateways = [GatewayTraffic.from_record(g) for g in rec.get("gateways") or []]
+            stats = dict(rec.get("stats") or {})
         except (KeyError, TypeError, ValueError) as exc:
             raise UsageError(f"{where}: malformed record: {type(exc).__name__}: {exc}") from exc
         return cls(origin="recorded", url=rec.get("url"), window=window, window_seconds=seconds,
                    query_time=query_time, cluster_label=str(rec.get("cluster_label") or ""),
-                   gateways=gateways, stats=dict(rec.get("stats") or {}), prometheus_clock=prometheus_clock)
+                   gateways=gateways, stats=stats, prometheus_clock=prometheus_clock)
 
 
 # ---------------------------------------------------------------- errors
