@@ -19,6 +19,10 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
+
+from auditor import kinds as K
+from auditor.errors import UsageError
 from tests import factory as f
 from tests import install_shapes as S
 
@@ -192,10 +196,19 @@ def test_a_gateway_api_request_mirror_to_istios_gateway_warns(audit):
 
 def test_what_may_name_the_purged_services_not_read_is_unknown_not_clean(audit):
     """An Ingress list forbidden to the auditor may hide a front door on istio-ingressgateway: no AA2501 then."""
-    from auditor import kinds as K
-
     for kind in (K.INGRESS, K.VIRTUALSERVICE, K.K8S_HTTPROUTE):
         a = audit({"cluster-a": demo_install()}, "uninstall", asm=[f.migration_cr("Migrating")],
                   config=f.only_checks(CHECK), unreadable={"cluster-a": {kind: "forbidden"}})
         assert [(s, c) for s, c, _, _ in rows(a)] == [("UNKNOWN", "AA2538")], kind.kind
         assert a.result.verdict == "INCOMPLETE", kind.kind
+
+
+def test_an_ingress_backend_or_mirror_of_other_types_is_bad_input(audit):
+    """A list as an Ingress backend's Service name or a mirrors[] destination host was read as naming nothing."""
+    ing = front_door("nginx")
+    ing["spec"]["rules"][0]["http"]["paths"][0]["backend"]["service"]["name"] = ["istio-ingressgateway"]
+    vs = mirroring_vs("mirrors")
+    vs["spec"]["http"][0]["mirrors"][0]["destination"]["host"] = [INGRESS_HOST]
+    for obj in (ing, vs):
+        with pytest.raises(UsageError):
+            run(audit, obj)
