@@ -50,6 +50,9 @@ PRUNED_KINDS: tuple[Kind, ...] = (
 )
 # The kinds whose objects may name a Service by name (gateways.service_references).
 NAMING_KINDS: tuple[Kind, ...] = (K.SERVICE, K.VIRTUALSERVICE, *K.K8S_ROUTE_KINDS, K.INGRESS)
+# The kinds whose routes to Istio's egress gateway egress-routes-to-asm judges (AA1610/AA1611); an ExternalName
+# alias or an Ingress naming that gateway's Service is judged here.
+EGRESS_JUDGED = frozenset({"VirtualService", *(k.kind for k in K.K8S_ROUTE_KINDS)})
 # Shell comments in remediations: advice the reader reads, said in the report's language (render/localize.py).
 CNI_PODS_COMMENT = N_("pods listing istio-validation and no istio-init rely on Istio's CNI plug-in: take their "
                       "namespace out of ASM's CNI ExcludeNamespaces and restart them before the purge")
@@ -456,7 +459,7 @@ class PurgePreview(ClusterCheck):
         found = service_references(cluster, wanted)
         routed = {r[:4] for r in found if not r[5]}
         for kind, ns, name, (svc_name, svc_ns), how, mirror in found:
-            if (kind, ns, name) in gone or (kind != "Service" and (svc_name, svc_ns) in egress_services) or (
+            if (kind, ns, name) in gone or (kind in EGRESS_JUDGED and (svc_name, svc_ns) in egress_services) or (
                     mirror and (kind, ns, name, (svc_name, svc_ns)) in routed):
                 continue
             outcome = self.MIRROR_NAMED if mirror else self.STILL_NAMED

@@ -212,3 +212,13 @@ def test_an_ingress_backend_or_mirror_of_other_types_is_bad_input(audit):
     for obj in (ing, vs):
         with pytest.raises(UsageError):
             run(audit, obj)
+
+
+def test_an_ingress_on_istios_egress_gateway_is_named_here(audit):
+    """egress-routes-to-asm judges VirtualServices and Gateway API routes to Istio's egress gateway, not Ingresses: an
+    Ingress whose backend is istio-egressgateway is this check's (main and the first fix skipped every kind but an
+    ExternalName Service as egress-routes-to-asm's)."""
+    ing = front_door("nginx")
+    ing["spec"]["rules"][0]["http"]["paths"][0]["backend"]["service"]["name"] = "istio-egressgateway"
+    a = run(audit, ing)
+    assert rows(a) == [("FAIL", "AA2513", "Ingress", "front-nginx")]
