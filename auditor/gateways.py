@@ -1034,13 +1034,37 @@ def references_to_services(cluster: ClusterInventory, services: Collection[tuple
     (kind, namespace, name, service, how) for
     - an ExternalName Service whose externalName is `<name>.<namespace>.svc[.<domain>]` (a CNAME to it: kube-dns answers
       it only while the Service exists);
-    - a VirtualService route destination or mirror naming it (any short form, relative to the VirtualService's
+    - a VirtualService route destination naming it (any short form, relative to the VirtualService's
       namespace: host_fqdn), with a weight other than 0;
     - a Gateway API route backendRef (kind Service, group core: the defaults) naming it, with a weight other than 0
-      (gateway.networking.k8s.io BackendRef: weight defaults to 1; namespace to the route's).
+      (gateway.networking.k8s.io BackendRef: weight defaults to 1; namespace to the route's);
+    - a Kubernetes Ingress of any class (nginx, ALB, Traefik... in front of Istio's gateway) whose defaultBackend or
+      rules[].http.paths[].backend names it (kubernetes/api networking/v1 types.go: IngressBackend.Service
+      *IngressServiceBackend{Name, Port}, "The service must exist in the same namespace as the Ingress object").
+    Mirrors are listed apart (mirrors_of_services): a mirror's copy is best effort, its answer ignored.
     Kinds not read are left out (the checks that need them say UNKNOWN of them)."""
+    return [r[:5] for r in service_references(cluster, services) if not r[5]]
+
+
+def mirrors_of_services(cluster: ClusterInventory, services: Collection[tuple[str, str]]
+                        ) -> list[tuple[str, str, str, tuple[str, str], Phrase]]:
+    """What in the cluster mirrors traffic by name to one of `services` and routes none there (references_to_services
+    lists those): a VirtualService's `mirror` or `mirrors[].destination` (istio/api@v1.30.3:networking/v1alpha3/
+    virtual_service.proto HTTPRoute.mirrors = 22, HTTPMirrorPolicy; "Mirrored traffic is on a best effort basis where
+    the sidecar/gateway will not wait for the mirrored cluster to respond"), a Gateway API RequestMirror filter's
+    backendRef, on a rule or on a backendRef (kubernetes-sigs/gateway-api@v1.6.1:apis/v1/httproute_types.go
+    HTTPRouteRule.Filters, HTTPBackendRef.Filters, HTTPRequestMirrorFilter.BackendRef). Losing one loses the copies,
+    not the traffic."""
+    found = service_references(cluster, services)
+    routed = {r[:4] for r in found if not r[5]}
+    return [r[:5] for r in found if r[5] and r[:4] not in routed]
+
+
+def service_references(cluster: ClusterInventory, services: Collection[tuple[str, str]]
+                        ) -> list[tuple[str, str, str, tuple[str, str], Phrase, bool]]:
+    """references_to_services and mirrors_of_services in one walk: the last element is True for a mirror."""
     wanted = {(n.lower(), ns.lower()) for n, ns in services}
-    out: list[tuple[str, str, str, tuple[str, str], Phrase]] = []
+    out: list[tuple[str, str, str, tuple[str, str], Phrase, bool]] = []
     if not wanted:
         return out
     if cluster.available(K.SERVICE):
@@ -1054,7 +1078,7 @@ def references_to_services(cluster: ClusterInventory, services: Collection[tuple
             meta = svc.get("metadata") or {}
             if named in wanted:
                 out.append(("Service", meta.get("namespace", ""), meta.get("name", ""), named,
-                            Phrase(N_("its externalName {host}"), host=target)))
+                            Phrase(N_("its externalName {host}"), host=target), False))
     if cluster.available(K.VIRTUALSERVICE):
         # A host names one of them only if its first label is one of their names: the rest are not resolved
         # (service_of per destination of every VirtualService: ~20 ms at 50k pods).
@@ -1064,6 +1088,7 @@ def references_to_services(cluster: ClusterInventory, services: Collection[tuple
             vs_ns = str(meta.get("namespace") or "")
             spec = vs.get("spec") or {}
             found: dict[tuple[str, str], str] = {}
+            mirrored: dict[tuple[str, str], str] = {}
             for section in ("http", "tcp", "tls"):
                 for rule in spec.get(section) or ():
                     if not isinstance(rule, dict):
@@ -1076,13 +1101,19 @@ def references_to_services(cluster: ClusterInventory, services: Collection[tuple
                         named = service_of(host, vs_ns)
                         if named in wanted and _weighted(dest.get("weight"), 100 if len(routes) == 1 else 0):
                             found.setdefault(named, host)
-                    mirror = rule.get("mirror") if isinstance(rule.get("mirror"), dict) else {}
-                    host = str(mirror.get("host") or "")
-                    if host.strip().partition(".")[0].lower() in names and (named := service_of(host, vs_ns)) in wanted:
-                        found.setdefault(named, host)
+                    mirrors = [rule.get("mirror"), *((m or {}).get("destination") if isinstance(m, dict) else None
+                                                      for m in (rule.get("mirrors") or ()))]
+                    for mirror in mirrors:
+                        host = str(mirror.get("host") or "") if isinstance(mirror, dict) else ""
+                        if host.strip().partition(".")[0].lower() in names and (
+                                named := service_of(host, vs_ns)) in wanted:
+                            mirrored.setdefault(named, host)
             for named, host in found.items():
                 out.append(("VirtualService", vs_ns, meta.get("name", ""), named,
-                            Phrase(N_("a route destination {host}"), host=host)))
+                            Phrase(N_("a route destination {host}"), host=host), False))
+            for named, host in mirrored.items():
+                out.append(("VirtualService", vs_ns, meta.get("name", ""), named,
+                            Phrase(N_("a mirror {host}"), host=host), True))
     for kind in K.K8S_ROUTE_KINDS:
         if not cluster.available(kind):
             continue
@@ -1090,18 +1121,50 @@ def references_to_services(cluster: ClusterInventory, services: Collection[tuple
             meta = route.get("metadata") or {}
             r_ns = str(meta.get("namespace") or "")
             hits: set[tuple[str, str]] = set()
+            mirror_hits: set[tuple[str, str]] = set()
             for rule in (route.get("spec") or {}).get("rules") or ():
-                for ref in (rule.get("backendRefs") if isinstance(rule, dict) else None) or ():
-                    if not isinstance(ref, dict) or (ref.get("kind") or "Service") != "Service" or (
-                            ref.get("group") or "") != "":
-                        continue
-                    named = (str(ref.get("name") or "").lower(), str(ref.get("namespace") or r_ns).lower())
+                if not isinstance(rule, dict):
+                    continue
+                refs = [r for r in rule.get("backendRefs") or () if isinstance(r, dict)]
+                for ref in refs:
+                    named = _core_service_ref(ref, r_ns)
                     if named in wanted and _weighted(ref.get("weight"), 1):
                         hits.add(named)
+                for flt in (*(rule.get("filters") or ()), *(f for r in refs for f in r.get("filters") or ())):
+                    mirror = flt.get("requestMirror") if isinstance(flt, dict) else None
+                    ref = mirror.get("backendRef") if isinstance(mirror, dict) else None
+                    if isinstance(ref, dict) and (named := _core_service_ref(ref, r_ns)) in wanted:
+                        mirror_hits.add(named)
             for named in sorted(hits):
                 out.append((kind.kind, r_ns, meta.get("name", ""), named,
-                            Phrase(N_("a backendRef {service}"), service=f"{named[1]}/{named[0]}")))
+                            Phrase(N_("a backendRef {service}"), service=f"{named[1]}/{named[0]}"), False))
+            for named in sorted(mirror_hits):
+                out.append((kind.kind, r_ns, meta.get("name", ""), named,
+                            Phrase(N_("a requestMirror backendRef {service}"), service=f"{named[1]}/{named[0]}"),
+                            True))
+    if cluster.available(K.INGRESS):
+        for ing in cluster.objects(K.INGRESS):
+            meta = ing.get("metadata") or {}
+            i_ns = str(meta.get("namespace") or "")
+            spec = ing.get("spec") or {}
+            backends = [spec.get("defaultBackend")]
+            for rule in spec.get("rules") or ():
+                paths = ((rule.get("http") or {}).get("paths") or ()) if isinstance(rule, dict) else ()
+                backends.extend(p.get("backend") for p in paths if isinstance(p, dict))
+            hit_names = sorted({(str(svc.get("name") or "").lower(), i_ns.lower()) for b in backends
+                                if isinstance(b, dict) and isinstance(svc := b.get("service"), dict)} & wanted)
+            for named in hit_names:
+                out.append(("Ingress", i_ns, meta.get("name", ""), named,
+                            Phrase(N_("a backend {service}"), service=f"{named[1]}/{named[0]}"), False))
     return out
+
+
+def _core_service_ref(ref: dict[str, Any], namespace: str) -> tuple[str, str] | None:
+    """(name, namespace) lower case of a Gateway API BackendObjectReference to a Service (kind Service, group core:
+    the defaults; namespace the route's by default); None for another kind."""
+    if (ref.get("kind") or "Service") != "Service" or (ref.get("group") or "") != "":
+        return None
+    return str(ref.get("name") or "").lower(), str(ref.get("namespace") or namespace).lower()
 
 
 # ---------------------------------------------------------------- ASM IstioGateway objects

@@ -1824,6 +1824,13 @@ class CrossClusterGatewayFirst(ClusterCheck):
                           "of it is available: cross-cluster calls of ASM-proxied workloads have no path",
                           message="ASM cross-network gateway {gateways} deployed, {available} of {desired} pod(s) "
                                   "available: it serves no cross-cluster traffic")
+    # The same with a count the controller's status does not give (a DaemonSet whose controller wrote no status yet:
+    # kubernetes/api apps/v1 DaemonSetStatus.DesiredNumberScheduled has no omitempty, so only an unwritten status lacks
+    # it): no pod available cannot be told either.
+    COUNTS_UNREAD = Outcome("AA1833", Status.UNKNOWN, "the ASM cross-network gateway is deployed in the cluster but "
+                            "its controller's status does not tell how many of its pods are available",
+                            message="ASM cross-network gateway {gateways} deployed; its pod counts cannot be read "
+                                    "({counts}): whether it serves cross-cluster traffic cannot be told")
     GATEWAY_UNDATED = Outcome("AA1830", Status.UNKNOWN,
                               "the cross-network IstioGateway's creation time cannot be read",
                               message="the cross-network IstioGateway has no readable creationTimestamp")
@@ -1835,7 +1842,7 @@ class CrossClusterGatewayFirst(ClusterCheck):
                               "not read every kind it reads: one may have been missed", fix=SCAN_UNREAD_FIX,
                               message=SCAN_UNREAD + "no Istio east-west gateway seen, but one may have been missed")
     outcomes = (BEFORE_FIRST_POD, READY_NO_POD, PODS_BEFORE, PODS_WITHOUT, NOT_SERVING, MISSING, GATEWAY_UNDATED,
-                PODS_UNDATED, EASTWEST_UNSEEN, NO_EASTWEST)
+                PODS_UNDATED, EASTWEST_UNSEEN, COUNTS_UNREAD, NO_EASTWEST)
     needs = (K.POD, K.DEPLOYMENT, K.SERVICE)
     # ConfigMaps: the cluster's own id (auditor/clusterid.py), matched against the IstioGateways' clusterIds.
     uses = (*SCAN_KINDS, K.REPLICASET, K.JOB, K.CONFIGMAP)
@@ -1889,13 +1896,21 @@ class CrossClusterGatewayFirst(ClusterCheck):
         if len(counts) == len(crossnet) and not any(_serves(c) for c in counts):
             evidence["cross_network_pods"] = {f"{g.namespace}/{g.workload_name}": {"desired": d, "available": a}
                                               for g, (d, a) in zip(crossnet, counts, strict=True)}
+            kinds = {key: w.kind.lower() for key, w in deployed.items()}
+            describe = "\n".join(f"{mesh.kubectl_in(cluster.name, g.namespace)} describe "
+                                 f"{mesh.object_ref(kinds[(g.namespace, g.workload_name)], g.workload_name)}"
+                                 f"  # {DESCRIBE_WHY}" for g in crossnet)
+            gateways = ", ".join(f"{g.namespace}/{g.workload_name}" for g in crossnet)
+            if any(None in c for c in counts):  # a count not given is no proof of no pod
+                yield self.report(self.COUNTS_UNREAD, cluster.name, params={
+                    "gateways": gateways,
+                    "counts": ", ".join(f"{g.namespace}/{g.workload_name}: {_count_text(a)} of {_count_text(d)}"
+                                        for g, (d, a) in zip(crossnet, counts, strict=True))},
+                    remediation=describe, evidence=evidence)
+                return
             yield self.report(self.NOT_SERVING, cluster.name, params={
-                "gateways": ", ".join(f"{g.namespace}/{g.workload_name}" for g in crossnet),
-                "available": sum(a or 0 for _, a in counts), "desired": sum(d or 0 for d, _ in counts)},
-                remediation="\n".join(f"{mesh.kubectl_in(cluster.name, g.namespace)} describe "
-                                      f"{mesh.object_ref('deployment', g.workload_name)}  # {DESCRIBE_WHY}"
-                                      for g in crossnet),
-                evidence=evidence)
+                "gateways": gateways, "available": sum(a or 0 for _, a in counts),
+                "desired": sum(d or 0 for d, _ in counts)}, remediation=describe, evidence=evidence)
             return
         gw_times = [mesh.parse_time(g.created) for g in crossnet]
         if any(t is None for t in gw_times):

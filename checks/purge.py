@@ -28,8 +28,8 @@ from auditor.gateways import (
     asm_data_plane_uses,
     asm_proxied_workloads_of,
     istio_gateways,
-    references_to_services,
     selects,
+    service_references,
     template_service_account,
     unproven_webhook_calls,
 )
@@ -48,6 +48,11 @@ PRUNED_KINDS: tuple[Kind, ...] = (
     K.MUTATING_WEBHOOK, K.VALIDATING_WEBHOOK, K.CLUSTERROLE, K.CLUSTERROLEBINDING, K.CRD,
     K.DEPLOYMENT, K.DAEMONSET, K.SERVICE, K.CONFIGMAP, K.PDB,
 )
+# The kinds whose objects may name a Service by name (gateways.service_references).
+NAMING_KINDS: tuple[Kind, ...] = (K.SERVICE, K.VIRTUALSERVICE, *K.K8S_ROUTE_KINDS, K.INGRESS)
+# The kinds whose routes to Istio's egress gateway egress-routes-to-asm judges (AA1610/AA1611); an ExternalName
+# alias or an Ingress naming that gateway's Service is judged here.
+EGRESS_JUDGED = frozenset({"VirtualService", *(k.kind for k in K.K8S_ROUTE_KINDS)})
 # Shell comments in remediations: advice the reader reads, said in the report's language (render/localize.py).
 CNI_PODS_COMMENT = N_("pods listing istio-validation and no istio-init rely on Istio's CNI plug-in: take their "
                       "namespace out of ASM's CNI ExcludeNamespaces and restart them before the purge")
@@ -134,12 +139,33 @@ class PurgePreview(ClusterCheck):
     # (ASM's istiod drops a destination no Service answers: 503 NR), a Gateway API backendRef. Routes to Istio's egress
     # gateway are egress-routes-to-asm's (AA1610/AA1611).
     STILL_NAMED = Outcome("AA2513", Status.FAIL, "something still sends traffic by name to a Service the purge "
-                          "deletes (an ExternalName alias, a VirtualService route, a Gateway API backendRef)",
+                          "deletes (an ExternalName alias, a VirtualService route, a Gateway API backendRef, an "
+                          "Ingress backend)",
                           fix="Point it at the ASM gateway's Service (or the Service that replaces the purged one) "
                               "before the purge, or take operator.istio.io/component off the Service so that it "
                               "stays (re-pointed at ASM's pods); then audit again.",
                           message="{subject} names Service {service} ({how}), which the purge deletes: what it sends "
                                   "there reaches nothing afterwards")
+    # A mirror (VirtualService mirror/mirrors, Gateway API RequestMirror filter) to a purged Service: the copies are
+    # best effort and their answers ignored (istio/api virtual_service.proto HTTPRoute.mirrors; gateway-api
+    # HTTPRequestMirrorFilter), so the callers' traffic goes on; what the copies fed (a shadow deployment, a capture)
+    # gets nothing afterwards.
+    MIRROR_NAMED = Outcome("AA2523", Status.WARN, "something mirrors traffic by name to a Service the purge deletes "
+                           "(a VirtualService mirror, a Gateway API RequestMirror filter): the copies reach nothing "
+                           "afterwards; the traffic itself goes on", Severity.MAJOR,
+                           fix="Point the mirror at the Service that replaces the purged one (or remove it) before the "
+                               "purge, or take operator.istio.io/component off the Service so that it stays; then "
+                               "audit again.",
+                           message="{subject} mirrors traffic to Service {service} ({how}), which the purge deletes: "
+                                   "the copies reach nothing afterwards")
+    # What names the purged Services is read from these kinds: one not read may hide an AA2513 (a front-door Ingress
+    # forbidden to the auditor), so the purge is not called clean without them.
+    NAMES_UNREAD = Outcome("AA2538", Status.UNKNOWN, "whether something still sends traffic by name to a Service the "
+                           "purge deletes cannot be told: a kind that may name it could not be read",
+                           fix="Grant the auditor list on the kinds named (or collect them into the snapshot), then "
+                               "audit again.",
+                           message="the purge deletes Service(s) {services}; what may still name them could not be "
+                                   "read: {unread}")
     CASCADE = Outcome("AA2520", Status.WARN, "a purged CRD takes stored objects with it (all of them already on "
                       "ASM): they are gone from this cluster afterwards", Severity.MAJOR,
                       message="the purge deletes {count} labelled object(s) and with their CRDs the stored objects "
@@ -236,12 +262,12 @@ class PurgePreview(ClusterCheck):
                        "Istio labels and no istiod runs: the purge deletes nothing here",
                        message="no object carries operator.istio.io/component or Helm's Istio labels and no istiod "
                                "runs: `istioctl uninstall --purge` deletes nothing here")
-    outcomes = (CLEAN, ASM_OBJECT, NOT_ON_ASM, ASM_OBJECT_UNDER_CRD, STILL_NAMED, CASCADE, HELM, SAIL, KIND_NOT_READ,
-                UNLABELLED, STORED_UNREAD, ASM_COPIES_UNREAD, SHARED_ACCOUNT, CNI_SKIPPED, WEBHOOK_UNPROVEN,
-                CNI_STATE_UNKNOWN, NO_ISTIO)
+    outcomes = (CLEAN, ASM_OBJECT, NOT_ON_ASM, ASM_OBJECT_UNDER_CRD, STILL_NAMED, CASCADE, HELM, SAIL, MIRROR_NAMED,
+                KIND_NOT_READ, UNLABELLED, STORED_UNREAD, ASM_COPIES_UNREAD, SHARED_ACCOUNT, CNI_SKIPPED,
+                WEBHOOK_UNPROVEN, CNI_STATE_UNKNOWN, NAMES_UNREAD, NO_ISTIO)
     needs = PRUNED_KINDS
     uses = (*K.ISTIO_API_KINDS, *K.GATEWAY_API_KINDS, K.ISTIOOPERATOR, *K.SAIL_KINDS, K.POD, K.REPLICASET,
-            *SCAN_KINDS)
+            *SCAN_KINDS, K.INGRESS)
 
     def check_cluster(self, cluster: ClusterInventory, ctx: Context) -> Iterable[Finding]:
         labelled: list[tuple[str, dict[str, Any]]] = []
@@ -407,9 +433,9 @@ class PurgePreview(ClusterCheck):
 
     def _still_named(self, cluster: ClusterInventory, ctx: Context, labelled: list[tuple[str, dict[str, Any]]],
                      failed: set[tuple[str, str, str]], evidence: dict[str, Any]) -> Iterator[Finding]:
-        """AA2513 for each object (that the purge leaves) naming a Service it deletes (gateways.references_to_services),
-        but the Services AA2510 keeps (ASM's, or re-pointed at ASM's pods) and routes to Istio's egress gateway
-        (egress-routes-to-asm's)."""
+        """AA2513 for each object (that the purge leaves) sending traffic to a Service it deletes, AA2523 for each only
+        mirroring to one (gateways.service_references), but the Services AA2510 keeps (ASM's, or re-pointed at ASM's
+        pods) and routes to Istio's egress gateway (egress-routes-to-asm's)."""
         purged = {(_meta(obj).get("name", ""), _meta(obj).get("namespace", "")): obj for kind, obj in labelled
                   if kind == "Service" and ("Service", _meta(obj).get("namespace", ""), _meta(obj).get("name", ""))
                   not in failed}
@@ -421,13 +447,26 @@ class PurgePreview(ClusterCheck):
                            if any(g.namespace == ns and selects((svc.get("spec") or {}).get("selector") or {},
                                                                g.pod_labels) for g in egress)}
         wanted = {(str(n).lower(), str(ns).lower()) for n, ns in purged}
-        for kind, ns, name, (svc_name, svc_ns), how in references_to_services(cluster, wanted):
-            if (kind, ns, name) in gone or (kind != "Service" and (svc_name, svc_ns) in egress_services):
+        # A kind whose CRD the purge deletes goes with it (AA2511/AA2520/AA2532 speak of its objects): none is left.
+        crds = {_meta(obj).get("name", "") for kind, obj in labelled if kind == "CustomResourceDefinition"}
+        unread = {kind.kind: cluster.unread_reason(kind) for kind in NAMING_KINDS
+                  if kind.key not in crds and not cluster.available(kind)}
+        if unread:
+            yield self.report(self.NAMES_UNREAD, cluster.name,
+                              params={"services": ", ".join(sorted(f"{ns}/{n}" for n, ns in purged)),
+                                      "unread": "; ".join(f"{k} ({why})" for k, why in unread.items())},
+                              remediation=self.NAMES_UNREAD.fix, evidence={**evidence, "not_read_kinds": unread})
+        found = service_references(cluster, wanted)
+        routed = {r[:4] for r in found if not r[5]}
+        for kind, ns, name, (svc_name, svc_ns), how, mirror in found:
+            if (kind, ns, name) in gone or (kind in EGRESS_JUDGED and (svc_name, svc_ns) in egress_services) or (
+                    mirror and (kind, ns, name, (svc_name, svc_ns)) in routed):
                 continue
-            yield self.report(self.STILL_NAMED, cluster.name,
+            outcome = self.MIRROR_NAMED if mirror else self.STILL_NAMED
+            yield self.report(outcome, cluster.name,
                               params={"subject": _subject(kind, {"namespace": ns, "name": name}),
                                       "service": f"{svc_ns}/{svc_name}", "how": how},
-                              kind=kind, namespace=ns, name=name, remediation=self.STILL_NAMED.fix,
+                              kind=kind, namespace=ns, name=name, remediation=outcome.fix,
                               evidence={**evidence, "service": f"{svc_ns}/{svc_name}"})
 
     def _unproven_webhooks(self, cluster: ClusterInventory, labelled: list[tuple[str, dict[str, Any]]],

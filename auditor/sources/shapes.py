@@ -69,9 +69,11 @@ _ROLLOUT_STATUS = {"replicas": int, "availableReplicas": int, "readyReplicas": i
 _VS_MATCH = [{"gateways": [str]}]
 _VS_ROUTE = [{"destination": {"host": str}}]
 _VS_SPEC = {"hosts": [str], "gateways": [str],
-            "http": [{"route": _VS_ROUTE, "mirror": {"host": str}, "match": _VS_MATCH}],
+            "http": [{"route": _VS_ROUTE, "mirror": {"host": str}, "mirrors": [{"destination": {"host": str}}],
+                      "match": _VS_MATCH}],
             "tcp": [{"route": _VS_ROUTE, "match": _VS_MATCH}], "tls": [{"route": _VS_ROUTE, "match": _VS_MATCH}]}
 _GWAPI_REF = {"group": str, "kind": str, "name": str, "namespace": str}
+_INGRESS_BACKEND = {"service": {"name": str}}
 _GWAPI_FILTERS = [{"type": str, "requestMirror": {"backendRef": _GWAPI_REF}}]
 _GWAPI_ROUTE = {"spec": {"parentRefs": [_GWAPI_REF], "hostnames": [str],
                          "rules": [{"backendRefs": [{**_GWAPI_REF, "filters": _GWAPI_FILTERS}],
@@ -120,8 +122,12 @@ _BODIES: dict[str, dict[str, Any]] = {
     # The Ingresses istiod turns into listeners as asm-gateways-present reads them (auditor/gateways.py
     # istio_served_ingresses; kubernetes/api networking/v1 types.go: IngressSpec.IngressClassName *string, Rules
     # []IngressRule{Host string, HTTP *HTTPIngressRuleValue}; IngressClassSpec.Controller string): a list as a class
-    # name or a rule that is no object would be read as an Ingress Istio does not serve.
-    "Ingress": {"spec": {"ingressClassName": str, "rules": [{"host": str, "http": dict}]}},
+    # name or a rule that is no object would be read as an Ingress Istio does not serve. Its backends as purge-preview
+    # reads them (auditor/gateways.py service_references; IngressSpec.DefaultBackend *IngressBackend,
+    # HTTPIngressRuleValue.Paths []HTTPIngressPath{Backend IngressBackend{Service *IngressServiceBackend{Name}}}):
+    # a list as a backend's Service name was read as naming no Service, and a front door on a purged one passed.
+    "Ingress": {"spec": {"ingressClassName": str, "defaultBackend": _INGRESS_BACKEND,
+                         "rules": [{"host": str, "http": {"paths": [{"backend": _INGRESS_BACKEND}]}}]}},
     "IngressClass": {"spec": {"controller": str}},
     "ASMMigrateFromIstio": {"spec": {"desiredState": str, "retryCounter": int, "advancedOptions": dict},
                             "status": {"state": str, "message": str, "retryCounter": int}},

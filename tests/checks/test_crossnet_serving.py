@@ -66,3 +66,20 @@ def test_declared_for_the_cluster_without_its_deployment_is_judged_as_before(aud
     here."""
     a = audit({"cluster-a": [*eastwest(), *moved_pods(MOVED)]}, "uninstall", config=ONLY, asm=asm_side(CR))
     assert [(r["status"], r["code"]) for r in a.rows(CHECK)] == [("PASS", "AA1801")]
+
+
+def test_pod_counts_the_status_does_not_give_are_unknown_not_0_of_0(audit):
+    """A DaemonSet whose controller wrote no status yet (kubernetes/api apps/v1 DaemonSetStatus: desiredNumberScheduled
+    has no omitempty, so only an unwritten status lacks it; auditor/rollouts.py reads it as no count): main FAILed
+    AA1812 "0 of 0 pod(s) available"; how many pods serve cannot be told: UNKNOWN AA1833, not a NO-GO."""
+    def unwritten_daemonset(dep):
+        dep["kind"] = "DaemonSet"
+        dep["spec"].pop("replicas", None)
+        dep["status"] = {}
+
+    a = audit({"cluster-a": [*eastwest(), crossnet(unwritten_daemonset), *moved_pods(MOVED)]}, "uninstall",
+              config=ONLY, asm=asm_side(CR))
+    [row] = a.rows(CHECK)
+    assert (row["status"], row["code"]) == ("UNKNOWN", "AA1833")
+    assert "describe daemonset/istio-asm-cross-network-m1" in row["remediation"]
+    assert a.result.verdict == "INCOMPLETE"

@@ -19,6 +19,10 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
+
+from auditor import kinds as K
+from auditor.errors import UsageError
 from tests import factory as f
 from tests import install_shapes as S
 
@@ -110,3 +114,111 @@ def test_a_service_that_is_not_purged_is_not_named(audit):
     a = run(audit, external_name("edge", "shop", "istio-ingressgateway-asm.istio-system.svc.cluster.local"),
             hairpin_vs("productpage.shop.svc.cluster.local"))
     assert [c for s, c, _, _ in rows(a)] == ["AA2501"]
+
+
+# red19j: Ingresses of other controllers in front of Istio's gateway, and mirrors.
+# An Ingress's backend is a Service of the Ingress's own namespace (kubernetes/api networking/v1 types.go, v0.34:
+# IngressSpec.DefaultBackend *IngressBackend, Rules[].HTTP.Paths[].Backend IngressBackend{Service
+# *IngressServiceBackend{Name string, Port ServiceBackendPort{Name, Number}}}: "The service must exist in the same
+# namespace as the Ingress object"). The front-door pattern: an nginx / ALB / Traefik Ingress in istio-system whose
+# backend is istio-ingressgateway; once the purge deletes that Service the controller has no endpoint for it (503).
+def front_door(class_name: str, *, default: bool = False) -> dict[str, Any]:
+    backend = {"service": {"name": "istio-ingressgateway", "port": {"number": 80}}}
+    spec: dict[str, Any] = {"ingressClassName": class_name}
+    if default:
+        spec["defaultBackend"] = backend
+    else:
+        spec["rules"] = [{"host": "shop.example.com",
+                          "http": {"paths": [{"path": "/", "pathType": "Prefix", "backend": backend}]}}]
+    return {"apiVersion": "networking.k8s.io/v1", "kind": "Ingress",
+            "metadata": f.meta(f"front-{class_name}", "istio-system"), "spec": spec}
+
+
+def test_an_ingress_of_another_controller_in_front_of_istios_gateway(audit):
+    for class_name in ("nginx", "alb", "traefik"):
+        a = run(audit, front_door(class_name))
+        assert rows(a) == [("FAIL", "AA2513", "Ingress", f"front-{class_name}")], class_name
+        (row,) = a.rows(CHECK)
+        assert row["evidence"]["service"] == "istio-system/istio-ingressgateway"
+        assert a.result.verdict == "NO-GO"
+    a = run(audit, front_door("nginx", default=True))
+    assert rows(a) == [("FAIL", "AA2513", "Ingress", "front-nginx")]
+
+
+def test_an_ingress_elsewhere_names_a_service_of_its_own_namespace(audit):
+    """A backend named istio-ingressgateway in another namespace is that namespace's Service, not Istio's."""
+    ing = front_door("nginx")
+    ing["metadata"]["namespace"] = "shop"
+    a = run(audit, ing)
+    assert [c for s, c, _, _ in rows(a)] == ["AA2501"]
+
+
+# Mirrors: istio/api@v1.30.3:networking/v1alpha3/virtual_service.proto HTTPRoute.mirror (Destination) and
+# HTTPRoute.mirrors = 22 (repeated HTTPMirrorPolicy{destination, percentage}); gateway-api@v1.6.1:apis/v1/
+# httproute_types.go HTTPRouteFilter{type: RequestMirror, requestMirror: HTTPRequestMirrorFilter{backendRef}} on a rule
+# or on a backendRef. A mirror's copies are best effort and their answers ignored: losing the target loses the copies,
+# not the traffic, so WARN AA2523 (not a NO-GO); a route to the same Service stays FAIL AA2513.
+def mirroring_vs(field: str, host: str = INGRESS_HOST) -> dict[str, Any]:
+    http: dict[str, Any] = {"route": [{"destination": {"host": "productpage.shop.svc.cluster.local"}}]}
+    if field == "mirrors":
+        http["mirrors"] = [{"destination": {"host": host, "port": {"number": 80}}, "percentage": {"value": 10.0}}]
+    else:
+        http["mirror"] = {"host": host, "port": {"number": 80}}
+    return f.istio_object("VirtualService", "shop-shadow", "shop", {"hosts": ["productpage"], "http": [http]})
+
+
+def test_a_virtualservice_mirror_or_mirrors_to_istios_gateway_warns(audit):
+    for field in ("mirrors", "mirror"):
+        a = run(audit, mirroring_vs(field))
+        assert rows(a) == [("WARN", "AA2523", "VirtualService", "shop-shadow")], field
+        assert a.result.verdict == "GO", field
+    a = run(audit, mirroring_vs("mirrors", "productpage.shop.svc.cluster.local"))
+    assert [c for s, c, _, _ in rows(a)] == ["AA2501"]
+
+
+def test_a_route_and_a_mirror_to_the_same_service_is_one_fail(audit):
+    vs = mirroring_vs("mirrors")
+    vs["spec"]["http"][0]["route"][0]["destination"]["host"] = INGRESS_HOST
+    a = run(audit, vs)
+    assert rows(a) == [("FAIL", "AA2513", "VirtualService", "shop-shadow")]
+
+
+def test_a_gateway_api_request_mirror_to_istios_gateway_warns(audit):
+    mirror = {"type": "RequestMirror", "requestMirror": {"backendRef": {"name": "istio-ingressgateway",
+                                                                         "namespace": "istio-system", "port": 80}}}
+    for where in ("rule", "backendRef"):
+        route = f.k8s_route("HTTPRoute", "edge", "shop", [{"name": "public", "namespace": "shop"}])
+        rule = route["spec"]["rules"][0]
+        (rule if where == "rule" else rule["backendRefs"][0])["filters"] = [mirror]
+        a = run(audit, route)
+        assert rows(a) == [("WARN", "AA2523", "HTTPRoute", "edge")], where
+
+
+def test_what_may_name_the_purged_services_not_read_is_unknown_not_clean(audit):
+    """An Ingress list forbidden to the auditor may hide a front door on istio-ingressgateway: no AA2501 then."""
+    for kind in (K.INGRESS, K.VIRTUALSERVICE, K.K8S_HTTPROUTE):
+        a = audit({"cluster-a": demo_install()}, "uninstall", asm=[f.migration_cr("Migrating")],
+                  config=f.only_checks(CHECK), unreadable={"cluster-a": {kind: "forbidden"}})
+        assert [(s, c) for s, c, _, _ in rows(a)] == [("UNKNOWN", "AA2538")], kind.kind
+        assert a.result.verdict == "INCOMPLETE", kind.kind
+
+
+def test_an_ingress_backend_or_mirror_of_other_types_is_bad_input(audit):
+    """A list as an Ingress backend's Service name or a mirrors[] destination host was read as naming nothing."""
+    ing = front_door("nginx")
+    ing["spec"]["rules"][0]["http"]["paths"][0]["backend"]["service"]["name"] = ["istio-ingressgateway"]
+    vs = mirroring_vs("mirrors")
+    vs["spec"]["http"][0]["mirrors"][0]["destination"]["host"] = [INGRESS_HOST]
+    for obj in (ing, vs):
+        with pytest.raises(UsageError):
+            run(audit, obj)
+
+
+def test_an_ingress_on_istios_egress_gateway_is_named_here(audit):
+    """egress-routes-to-asm judges VirtualServices and Gateway API routes to Istio's egress gateway, not Ingresses: an
+    Ingress whose backend is istio-egressgateway is this check's (main and the first fix skipped every kind but an
+    ExternalName Service as egress-routes-to-asm's)."""
+    ing = front_door("nginx")
+    ing["spec"]["rules"][0]["http"]["paths"][0]["backend"]["service"]["name"] = "istio-egressgateway"
+    a = run(audit, ing)
+    assert rows(a) == [("FAIL", "AA2513", "Ingress", "front-nginx")]
