@@ -91,7 +91,8 @@ def test_traffic_in_window_is_counted_over_pods_and_codes(prom: Live) -> None:
     assert points[-1][0] == dt.datetime.fromtimestamp(prom.now, dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
     sel = 'reporter="source",source_workload="istio-ingressgateway",source_workload_namespace="busy"'
     assert g.promql["requests"] == f'sum(increase(istio_requests_total{{{sel},cluster="cluster-a"}}[24h]))'
-    assert "count by (cluster, pod, pod_name, kubernetes_pod_name)" in g.promql["series_from"]  # by pod too: whose series they are
+    # By pod too: whose series they are.
+    assert "count by (cluster, pod, pod_name, kubernetes_pod_name)" in g.promql["series_from"]
     assert set(g.pod_presence()) == {"istio-ingressgateway-gw-a", "istio-ingressgateway-gw-b"}
 
 
@@ -158,7 +159,8 @@ def test_cluster_label_selects_mismatches_and_absence(prom: Live) -> None:
     assert one(mapped, "elsewhere").scope == "cluster" and one(mapped, "elsewhere").increase("requests") == 0
     unlabelled = measure(prom.url, prom.now, ["multi"], cluster_label="")
     g = one(unlabelled, "multi")
-    assert g.scope == "all" and "count by (pod, pod_name, kubernetes_pod_name)" in g.promql["series_from"]  # no cluster label to group by
+    # No cluster label to group by.
+    assert g.scope == "all" and "count by (pod, pod_name, kubernetes_pod_name)" in g.promql["series_from"]
     assert g.increase("requests") == pytest.approx(2.0 * WINDOW, rel=0.002)  # both clusters summed
 
 
