@@ -11,6 +11,7 @@ import datetime as dt
 import json
 import tarfile
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -49,11 +50,29 @@ class Live:
         return dt.datetime.fromtimestamp(self.now, dt.UTC)
 
 
+def live_prometheus(series: Any, tmp_path_factory: pytest.TempPathFactory, name: str = "prom") -> Iterator[Live]:
+    """A real Prometheus backfilled with `series(now)` (now: this minute), for a module's fixture to yield."""
+    now = int(time.time()) // 60 * 60
+    with PrometheusServer(series(now), tmp_path_factory.mktemp(name)) as server:
+        yield Live(server, now)
+
+
+def audit_live(objects: list[dict], prometheus: dict[str, Any], now: dt.datetime, tmp: Path,
+               snapshot_out: Path | None = None) -> AuditResult:
+    """The uninstall gate audited live: `objects` served as cluster-a by a fake API server, the config's `prometheus`
+    block as given (its window 24h unless it says), optionally recorded into `snapshot_out`."""
+    with FakeApiServer() as server:
+        server.set_version("v1.30.4-aliyun.1")
+        server.load(objects)
+        kubeconfig = server.write_kubeconfig(tmp / "kubeconfig", context="cluster-a")
+        config = Config.model_validate({"prometheus": {"window": "24h", **prometheus}})
+        return api.run_audit(api.Target(kubeconfig=str(kubeconfig)), "uninstall", config, now=now,
+                             snapshot_out=snapshot_out)
+
+
 @pytest.fixture(scope="module")
 def prom(tmp_path_factory: pytest.TempPathFactory):
-    now = int(time.time()) // 60 * 60
-    with PrometheusServer(scenario_series(now), tmp_path_factory.mktemp("prom")) as server:
-        yield Live(server, now)
+    yield from live_prometheus(scenario_series, tmp_path_factory)
 
 
 def write(root: Path, clusters: dict[str, list[dict]], manifest_extra: dict | None = None) -> Path:
@@ -280,14 +299,8 @@ def comparable(row: dict[str, Any]) -> tuple:
 
 def test_recorded_traffic_gives_the_same_finding_offline(prom: Live, tmp_path: Path) -> None:
     namespaces = ["busy", "drained", "absent", "eastwest", "stopped"]
-    with FakeApiServer() as server:
-        server.set_version("v1.30.4-aliyun.1")
-        server.load(scenario_gateways(namespaces))
-        kubeconfig = server.write_kubeconfig(tmp_path / "kubeconfig", context="cluster-a")
-        config = Config.model_validate({"prometheus": {"url": prom.url, "window": "24h"}})
-        tarball = tmp_path / "snap.tar.gz"
-        live = api.run_audit(api.Target(kubeconfig=str(kubeconfig)), "uninstall", config, now=prom.when,
-                             snapshot_out=tarball)
+    tarball = tmp_path / "snap.tar.gz"
+    live = audit_live(scenario_gateways(namespaces), {"url": prom.url}, prom.when, tmp_path, tarball)
     offline = api.run_audit(api.Target(snapshot=str(tarball)), "uninstall", Config(), now=prom.when)
     live_rows, offline_rows = rows(live), rows(offline)
     assert {k: r["status"] for k, r in live_rows.items()} == {("cluster-a", ns): EXPECTED[ns] for ns in namespaces}

@@ -25,7 +25,6 @@ then from the recording.
 from __future__ import annotations
 
 import datetime as dt
-import time
 from pathlib import Path
 from typing import Any
 
@@ -33,17 +32,15 @@ import pytest
 
 from auditor import api
 from auditor.config import Config
-from tests.fakeapi import FakeApiServer
 from tests.prometheus_server import (
     WINDOW_S,
-    PrometheusServer,
     Series,
     counter,
     family,
     gateway_deployment,
     gateway_labels,
 )
-from tests.test_traffic import Live, rows
+from tests.test_traffic import Live, audit_live, live_prometheus, rows
 
 GW = "istio-ingressgateway"
 RS = gateway_deployment(GW, "x", "ingress")[1]["metadata"]["name"]  # <name>-<pod-template-hash>, as pods are named
@@ -97,9 +94,7 @@ EXPECTED = {"foreign": ("UNKNOWN", "AA1557"), "own": ("PASS", "AA1501"), "replac
 
 @pytest.fixture(scope="module")
 def prom(tmp_path_factory: pytest.TempPathFactory):
-    now = int(time.time()) // 60 * 60
-    with PrometheusServer(series(now), tmp_path_factory.mktemp("prom")) as server:
-        yield Live(server, now)
+    yield from live_prometheus(series, tmp_path_factory)
 
 
 def codes(result: Any) -> dict[str, tuple[str, str]]:
@@ -109,14 +104,8 @@ def codes(result: Any) -> dict[str, tuple[str, str]]:
 @pytest.mark.parametrize("cluster_label", ["cluster", ""])
 def test_whose_pods_the_series_came_from(prom: Live, tmp_path: Path, cluster_label: str) -> None:
     objects = [o for ns, running in pods(prom.now).items() for o in gateway_deployment(GW, ns, "ingress", pods=running)]
-    with FakeApiServer() as server:
-        server.set_version("v1.30.4-aliyun.1")
-        server.load(objects)
-        kubeconfig = server.write_kubeconfig(tmp_path / "kubeconfig", context="cluster-a")
-        config = Config.model_validate({"prometheus": {"url": prom.url, "window": "24h",
-                                                       "cluster_label": cluster_label}})
-        live = api.run_audit(api.Target(kubeconfig=str(kubeconfig)), "uninstall", config, now=prom.when,
-                             snapshot_out=tmp_path / "snap.tar.gz")
+    live = audit_live(objects, {"url": prom.url, "cluster_label": cluster_label}, prom.when, tmp_path,
+                      tmp_path / "snap.tar.gz")
     expected = EXPECTED  # with the cluster label unset ("": every series counts), the same
     assert codes(live) == expected
     assert live.verdict.value == "INCOMPLETE"  # main: no finding of this check keeps it from GO

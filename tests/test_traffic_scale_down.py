@@ -12,17 +12,13 @@ Prometheus; pods as the fake API server serves them.
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from auditor import api
-from auditor.config import Config
-from tests.fakeapi import FakeApiServer
-from tests.prometheus_server import WINDOW_S, PrometheusServer, counter, family, gateway_deployment, gateway_labels
-from tests.test_traffic import Live
+from tests.prometheus_server import WINDOW_S, counter, family, gateway_deployment, gateway_labels
+from tests.test_traffic import audit_live, live_prometheus
 from tests.test_traffic_replicas import GW, LONG_AGO, R1, R2, R3, RS, codes, stamp
 
 R4 = f"{RS}-zz9kk"
@@ -54,17 +50,10 @@ def running(now: int) -> dict[str, dict[str, str]]:
 
 @pytest.fixture(scope="module")
 def prom(tmp_path_factory: pytest.TempPathFactory) -> Any:
-    now = int(time.time()) // 60 * 60
-    with PrometheusServer(series(now), tmp_path_factory.mktemp("prom")) as server:
-        yield Live(server, now)
+    yield from live_prometheus(series, tmp_path_factory)
 
 
 def test_a_scale_down_and_two_rollouts_are_no_gap(prom: Any, tmp_path: Path) -> None:
     objects = [o for ns, pods in running(prom.now).items() for o in gateway_deployment(GW, ns, "ingress", pods=pods)]
-    with FakeApiServer() as server:
-        server.set_version("v1.30.4-aliyun.1")
-        server.load(objects)
-        kubeconfig = server.write_kubeconfig(tmp_path / "kubeconfig", context="cluster-a")
-        config = Config.model_validate({"prometheus": {"url": prom.url, "window": "24h", "cluster_label": "cluster"}})
-        live = api.run_audit(api.Target(kubeconfig=str(kubeconfig)), "uninstall", config, now=prom.when)
+    live = audit_live(objects, {"url": prom.url, "cluster_label": "cluster"}, prom.when, tmp_path)
     assert codes(live) == {ns: ("PASS", "AA1501") for ns in ("scaledown", "tworoll", "tworoll1")}

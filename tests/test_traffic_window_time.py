@@ -22,7 +22,6 @@ from __future__ import annotations
 import datetime as dt
 import json
 import tarfile
-import time
 from pathlib import Path
 from typing import Any
 
@@ -30,10 +29,8 @@ import pytest
 
 from auditor import api
 from auditor.config import Config
-from tests.fakeapi import FakeApiServer
 from tests.prometheus_server import (
     WINDOW_S,
-    PrometheusServer,
     Series,
     counter,
     family,
@@ -42,7 +39,7 @@ from tests.prometheus_server import (
     scenario_gateways,
     scenario_series,
 )
-from tests.test_traffic import Live, audit, rows, write
+from tests.test_traffic import Live, audit, audit_live, live_prometheus, rows, write
 
 NAMESPACES = ["drained", "busy"]  # drained: zero over the whole window (PASS); busy: 10 requests/s (FAIL)
 WEEKS = dt.timedelta(weeks=3)
@@ -50,9 +47,7 @@ WEEKS = dt.timedelta(weeks=3)
 
 @pytest.fixture(scope="module")
 def prom(tmp_path_factory: pytest.TempPathFactory):
-    now = int(time.time()) // 60 * 60
-    with PrometheusServer(scenario_series(now), tmp_path_factory.mktemp("prom")) as server:
-        yield Live(server, now)
+    yield from live_prometheus(scenario_series, tmp_path_factory)
 
 
 def stamp(when: dt.datetime) -> str:
@@ -63,13 +58,7 @@ def stamp(when: dt.datetime) -> str:
 def recording(prom: Live, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     """The manifest's `prometheus` of a snapshot `asm-audit snapshot --prometheus` wrote at prom.when."""
     tmp = tmp_path_factory.mktemp("recording")
-    with FakeApiServer() as server:
-        server.set_version("v1.30.4-aliyun.1")
-        server.load(scenario_gateways(NAMESPACES))
-        kubeconfig = server.write_kubeconfig(tmp / "kubeconfig", context="cluster-a")
-        config = Config.model_validate({"prometheus": {"url": prom.url, "window": "24h"}})
-        api.run_audit(api.Target(kubeconfig=str(kubeconfig)), "uninstall", config, now=prom.when,
-                      snapshot_out=tmp / "snap.tar.gz")
+    audit_live(scenario_gateways(NAMESPACES), {"url": prom.url}, prom.when, tmp, tmp / "snap.tar.gz")
     with tarfile.open(tmp / "snap.tar.gz") as tar:
         manifest = json.load(tar.extractfile("manifest.json"))
     assert manifest["collected_at"] == manifest["prometheus"]["query_time"] == stamp(prom.when)
@@ -169,20 +158,12 @@ GAP_CODES = {"gap-replaced": ("UNKNOWN", "AA1555"), "gap-restarted": ("UNKNOWN",
 
 @pytest.fixture(scope="module")
 def gap_prom(tmp_path_factory: pytest.TempPathFactory):
-    now = int(time.time()) // 60 * 60
-    with PrometheusServer(gap_series(now), tmp_path_factory.mktemp("gap-prom")) as server:
-        yield Live(server, now)
+    yield from live_prometheus(gap_series, tmp_path_factory, "gap-prom")
 
 
 def test_a_scrape_gap_inside_the_window_is_no_proof(gap_prom: Live, tmp_path: Path) -> None:
     objects = [o for ns in GAP_CODES for o in gateway_deployment(GW, ns, "ingress")]
-    with FakeApiServer() as server:
-        server.set_version("v1.30.4-aliyun.1")
-        server.load(objects)
-        kubeconfig = server.write_kubeconfig(tmp_path / "kubeconfig", context="cluster-a")
-        config = Config.model_validate({"prometheus": {"url": gap_prom.url, "window": "24h"}})
-        live = api.run_audit(api.Target(kubeconfig=str(kubeconfig)), "uninstall", config, now=gap_prom.when,
-                             snapshot_out=tmp_path / "snap.tar.gz")
+    live = audit_live(objects, {"url": gap_prom.url}, gap_prom.when, tmp_path, tmp_path / "snap.tar.gz")
     assert codes(live) == GAP_CODES  # main: PASS AA1501 for gap-replaced and gap-restarted
     offline = api.run_audit(api.Target(snapshot=str(tmp_path / "snap.tar.gz")), "uninstall", Config(),
                             now=gap_prom.when)
@@ -207,13 +188,7 @@ def test_a_recording_made_before_the_coverage_was_asked_is_judged_as_before(reco
 def test_a_window_asked_by_a_host_whose_clock_is_behind_is_no_proof(gap_prom: Live, tmp_path: Path) -> None:
     behind = gap_prom.when - dt.timedelta(minutes=90)  # this host's clock, as the audit reads it
     objects = gateway_deployment(GW, "recent", "ingress") + gateway_deployment(GW, "gap-blip", "ingress")
-    with FakeApiServer() as server:
-        server.set_version("v1.30.4-aliyun.1")
-        server.load(objects)
-        kubeconfig = server.write_kubeconfig(tmp_path / "kubeconfig", context="cluster-a")
-        config = Config.model_validate({"prometheus": {"url": gap_prom.url, "window": "24h"}})
-        live = api.run_audit(api.Target(kubeconfig=str(kubeconfig)), "uninstall", config, now=behind,
-                             snapshot_out=tmp_path / "snap.tar.gz")
+    live = audit_live(objects, {"url": gap_prom.url}, behind, tmp_path, tmp_path / "snap.tar.gz")
     assert codes(live)["recent"] == ("UNKNOWN", "AA1554")  # main: PASS AA1501
     assert live.inventory.traffic.prometheus_clock >= gap_prom.now
     offline = api.run_audit(api.Target(snapshot=str(tmp_path / "snap.tar.gz")), "uninstall", Config(), now=behind)
