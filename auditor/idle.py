@@ -344,7 +344,7 @@ def asm_label_taken(cluster: ClusterInventory, pods: Any) -> str | None:
     return None
 
 
-def _namespace_labels(cluster: ClusterInventory, namespace: str) -> dict[str, str]:
+def namespace_labels(cluster: ClusterInventory, namespace: str) -> dict[str, str]:
     """A namespace's labels (the Namespaces read). One the (complete) list does not show has no labels to select by:
     the API server admits no pod into a namespace that does not exist."""
     labels = _labels(cluster.get(K.NAMESPACE, namespace))
@@ -446,7 +446,7 @@ def idle_workloads(cluster: ClusterInventory, active: Iterable[tuple[str, str, s
         if not namespaces_read:
             ns_labels: dict[str, str] | None = None  # what selects it is not known
         else:
-            ns_labels = _namespace_labels(cluster, namespace)
+            ns_labels = namespace_labels(cluster, namespace)
         found = IdleWorkload(kind_name, namespace, name, why, labels, labels.get(mesh.ASM_INJECT_LABEL) == "true",
                              template_of=template_of, asks_itself=_asks_itself(template))
         if ns_labels is not None:
@@ -598,7 +598,7 @@ def unmeshed_pods(cluster: ClusterInventory, pods: Any) -> UnmeshedReading:
         if not namespaces_read:
             by_namespace[namespace] = (_NS_UNREAD, None)
         else:
-            labels = _namespace_labels(cluster, namespace)
+            labels = namespace_labels(cluster, namespace)
             by_namespace[namespace] = (_NS_ASKS if _asks(labels, {}) else _NS_OPEN, labels)
     active = istio.among(pods["phase"], ACTIVE_PHASES)
     # Active pods that do run a proxy, per workload: a workload some of whose pods run one and some none lost it for the

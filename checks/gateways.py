@@ -15,7 +15,7 @@ from typing import Any
 
 import pandas as pd
 
-from auditor import clusterid, gatewayapi, istio, mesh
+from auditor import clusterid, gatewayapi, idle, istio, mesh
 from auditor import kinds as K
 from auditor.asm import (
     NO_EFFECT,
@@ -1349,11 +1349,7 @@ class AsmGatewaysPresent(ClusterCheck):
 
         def namespace_labels(namespace: str) -> dict[str, str] | None:
             """A route namespace's labels for a listener's allowedRoutes Selector (None: Namespaces not read)."""
-            if not cluster.available(K.NAMESPACE):
-                return None
-            found = cluster.get(K.NAMESPACE, namespace)
-            labels = ((found.get("metadata") or {}).get("labels") or {}) if isinstance(found, dict) else {}
-            return {"kubernetes.io/metadata.name": namespace, **{str(k): str(v) for k, v in labels.items()}}
+            return idle.namespace_labels(cluster, namespace) if cluster.available(K.NAMESPACE) else None
 
         for _, c in sources:
             if c is None or not c.available(K.K8S_GATEWAY):
