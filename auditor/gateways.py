@@ -1028,10 +1028,10 @@ def _weighted(value: Any, default: int) -> bool:
         return True
 
 
-def references_to_services(cluster: ClusterInventory, services: Collection[tuple[str, str]]
-                           ) -> list[tuple[str, str, str, tuple[str, str], Phrase]]:
-    """What in the cluster still sends traffic to one of `services` ((name, namespace), lower case) by name:
-    (kind, namespace, name, service, how) for
+def service_references(cluster: ClusterInventory, services: Collection[tuple[str, str]]
+                        ) -> list[tuple[str, str, str, tuple[str, str], Phrase, bool]]:
+    """What in the cluster still sends traffic to one of `services` ((name, namespace), lower case) by name, in one
+    walk: (kind, namespace, name, service, how, mirror) for
     - an ExternalName Service whose externalName is `<name>.<namespace>.svc[.<domain>]` (a CNAME to it: kube-dns answers
       it only while the Service exists);
     - a VirtualService route destination naming it (any short form, relative to the VirtualService's
@@ -1040,29 +1040,14 @@ def references_to_services(cluster: ClusterInventory, services: Collection[tuple
       (gateway.networking.k8s.io BackendRef: weight defaults to 1; namespace to the route's);
     - a Kubernetes Ingress of any class (nginx, ALB, Traefik... in front of Istio's gateway) whose defaultBackend or
       rules[].http.paths[].backend names it (kubernetes/api networking/v1 types.go: IngressBackend.Service
-      *IngressServiceBackend{Name, Port}, "The service must exist in the same namespace as the Ingress object").
-    Mirrors are listed apart (mirrors_of_services): a mirror's copy is best effort, its answer ignored.
+      *IngressServiceBackend{Name, Port}, "The service must exist in the same namespace as the Ingress object");
+    - with `mirror` True, a mirror: a VirtualService's `mirror` or `mirrors[].destination` (istio/api@v1.30.3:
+      networking/v1alpha3/virtual_service.proto HTTPRoute.mirrors = 22, HTTPMirrorPolicy; "Mirrored traffic is on a best
+      effort basis where the sidecar/gateway will not wait for the mirrored cluster to respond"), a Gateway API
+      RequestMirror filter's backendRef, on a rule or on a backendRef (kubernetes-sigs/gateway-api@v1.6.1:
+      apis/v1/httproute_types.go HTTPRouteRule.Filters, HTTPBackendRef.Filters, HTTPRequestMirrorFilter.BackendRef):
+      losing one loses the copies, not the traffic.
     Kinds not read are left out (the checks that need them say UNKNOWN of them)."""
-    return [r[:5] for r in service_references(cluster, services) if not r[5]]
-
-
-def mirrors_of_services(cluster: ClusterInventory, services: Collection[tuple[str, str]]
-                        ) -> list[tuple[str, str, str, tuple[str, str], Phrase]]:
-    """What in the cluster mirrors traffic by name to one of `services` and routes none there (references_to_services
-    lists those): a VirtualService's `mirror` or `mirrors[].destination` (istio/api@v1.30.3:networking/v1alpha3/
-    virtual_service.proto HTTPRoute.mirrors = 22, HTTPMirrorPolicy; "Mirrored traffic is on a best effort basis where
-    the sidecar/gateway will not wait for the mirrored cluster to respond"), a Gateway API RequestMirror filter's
-    backendRef, on a rule or on a backendRef (kubernetes-sigs/gateway-api@v1.6.1:apis/v1/httproute_types.go
-    HTTPRouteRule.Filters, HTTPBackendRef.Filters, HTTPRequestMirrorFilter.BackendRef). Losing one loses the copies,
-    not the traffic."""
-    found = service_references(cluster, services)
-    routed = {r[:4] for r in found if not r[5]}
-    return [r[:5] for r in found if r[5] and r[:4] not in routed]
-
-
-def service_references(cluster: ClusterInventory, services: Collection[tuple[str, str]]
-                        ) -> list[tuple[str, str, str, tuple[str, str], Phrase, bool]]:
-    """references_to_services and mirrors_of_services in one walk: the last element is True for a mirror."""
     wanted = {(n.lower(), ns.lower()) for n, ns in services}
     out: list[tuple[str, str, str, tuple[str, str], Phrase, bool]] = []
     if not wanted:
