@@ -34,7 +34,6 @@ class EvidenceTime:
     """When the evidence was read: `collected_at` (RFC 3339, UTC) and its age at the audit, or None (a live audit:
     now; a snapshot without a readable time); `problem`: why a GO cannot stand on it (None: it can)."""
 
-    origin: str
     collected_at: str | None
     age_s: int | None
     problem: Phrase | None = None
@@ -67,23 +66,21 @@ def parse_time(value: Any) -> dt.datetime | None:
 def evidence_time(sources: SourceSet, now: dt.datetime, max_age: str | None) -> EvidenceTime:
     """When the sources' evidence was collected, and whether its age lets a GO stand (`max_age`: config
     snapshot.max_age, a duration; None: any age; the bundled example: any age)."""
-    if sources.origin != "snapshot":
-        return EvidenceTime(sources.origin, None, None)
     raw = sources.collected_at
-    if raw is None:
-        return EvidenceTime("snapshot", None, None)
+    if sources.origin != "snapshot" or raw is None:
+        return EvidenceTime(None, None)
     when = parse_time(raw)
     if when is None:
-        return EvidenceTime("snapshot", None, None, Phrase(UNREADABLE, value=repr(raw)[:80]), raw)
+        return EvidenceTime(None, None, Phrase(UNREADABLE, value=repr(raw)[:80]), raw)
     collected = when.isoformat(timespec="seconds").replace("+00:00", "Z")
     age = int((now.astimezone(dt.UTC) - when).total_seconds())
     if age < -FUTURE_TOLERANCE_S:
-        return EvidenceTime("snapshot", collected, age, Phrase(FUTURE, collected_at=collected, age=span(-age)), raw)
+        return EvidenceTime(collected, age, Phrase(FUTURE, collected_at=collected, age=span(-age)), raw)
     max_age_s = duration_seconds(max_age) if max_age is not None and not sources.example else None
     if max_age_s is not None and age > max_age_s:
-        return EvidenceTime("snapshot", collected, age, Phrase(STALE, collected_at=collected, age=span(age),
-                                                               max_age=max_age), raw)
-    return EvidenceTime("snapshot", collected, max(age, 0), None, raw)
+        return EvidenceTime(collected, age, Phrase(STALE, collected_at=collected, age=span(age), max_age=max_age),
+                            raw)
+    return EvidenceTime(collected, max(age, 0), None, raw)
 
 
 def evidence_findings(evidence: EvidenceTime, gates: list[Gate]) -> list[Finding]:
