@@ -33,6 +33,8 @@ BUILTIN_CLASSES = ("istio", "istio-waypoint", "istio-remote", "istio-east-west",
 MANAGED_LABEL = mesh.MANAGED_BY_CONTROLLER_LABEL  # gateway.istio.io/managed: which istiod controller made it
 MANAGED_VALUE_PREFIX = "istio.io-"  # istio.io-gateway-controller, istio.io-mesh-controller, ...
 GATEWAY_NAME_LABELS = ("gateway.networking.k8s.io/gateway-name", "istio.io/gateway-name")
+# The DNS domain istiod names Services with unless run with another `--domain` (constants.DefaultClusterLocalDomain).
+DEFAULT_DOMAIN = "cluster.local"
 
 
 def display(kind: Kind) -> str:
@@ -308,30 +310,39 @@ def listener_hosts(gateway: dict[str, Any], routes: list[dict[str, Any]],
     return sorted(out)
 
 
-def bound_services(gateway: dict[str, Any]) -> list[tuple[str, str]]:
+def bound_services(gateway: dict[str, Any], domain: str = DEFAULT_DOMAIN) -> list[tuple[str, str]]:
     """(name, namespace) in lower case of the Services whose pods a Gateway binds to instead of istiod deploying one for
     it: its spec.addresses of type Hostname (or of no type beside another address; a short name is a Service of the
-    Gateway's namespace). Empty for a Gateway
-    istiod deploys (no address, or one of no type or type IPAddress: IsManaged, extractGatewayServices,
-    istio/istio@1.24.6 pilot/pkg/config/kube/gateway/conversion.go). ASM deploys no gateway for a Gateway: it binds to
-    a pre-deployed ASM gateway this way (help.aliyun.com, "Define routing rules with Gateway API")."""
+    Gateway's namespace). Empty for a Gateway istiod deploys (no address, or one of no type or type IPAddress:
+    IsManaged, extractGatewayServices, istio/istio@1.24.6 pilot/pkg/config/kube/gateway/conversion.go). ASM deploys no
+    gateway for a Gateway: it binds to a pre-deployed ASM gateway this way (help.aliyun.com, "Define routing rules
+    with Gateway API").
+
+    Only a Service of the Gateway's own namespace, named by the registry's hostname: istiod applies a bound Gateway to
+    a proxy only for a Service whose hostname is an address *and* whose namespace is the Gateway's (the
+    `si.Service.Attributes.Namespace == cfg.Namespace` test of PushContext.mergeGateways, pilot/pkg/model/
+    push_context.go, istio/istio@1.20.0 to @1.30.3), and its registry names Services `name.namespace.svc.<domain>`
+    with the one domain istiod runs with (`--domain`, cluster.local by default: pilot-discovery's cmd.go)."""
     addresses = _spec(gateway).get("addresses")
     if not addresses or not isinstance(addresses, list):
         return []
     if len(addresses) == 1 and (not isinstance(addresses[0], dict) or addresses[0].get("type") in (None, "IPAddress")):
         return []
     namespace = str(_meta(gateway).get("namespace") or "").lower()
+    suffix = f".svc.{_host(domain)}"
     out = []
     for addr in addresses:
         if not isinstance(addr, dict) or addr.get("type") not in (None, "Hostname"):
             continue  # istiod ignores them (InvalidAddress)
-        parts = _host(addr.get("value")).split(".")
+        value = _host(addr.get("value"))
         # istiod expands a dot-less value into the Gateway's namespace and looks anything else up as a Service's full
-        # hostname, name.namespace.svc.<domain> (extractGatewayServices @1.24.6): `name.namespace` binds nothing.
-        if len(parts) == 1 and parts[0]:
-            out.append((parts[0], namespace))
-        elif len(parts) >= 4 and parts[2] == "svc":
-            out.append((parts[0], parts[1]))
+        # hostname (extractGatewayServices @1.24.6): `name.namespace` binds nothing.
+        if value and "." not in value:
+            out.append((value, namespace))
+        elif value.endswith(suffix) and value[:-len(suffix)].count(".") == 1:
+            name, service_namespace = value[:-len(suffix)].split(".")
+            if service_namespace == namespace:
+                out.append((name, service_namespace))
     return out
 
 

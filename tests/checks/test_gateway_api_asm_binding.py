@@ -80,18 +80,27 @@ def test_the_same_gateway_imported_into_asm_unbound_is_still_not_replaced(audit)
 
 
 def test_a_gateway_bound_to_the_asm_gateway_on_the_asm_control_plane_replaces_it(audit):
-    rows, _ = run(audit, istio_gateway_api(), asm=[f.gateway_class("istio"), bound("web-asm", "edge")])
+    rows, _ = run(audit, istio_gateway_api(), asm=[f.gateway_class("istio"), bound("web-asm", "istio-system")])
     assert rows == [("PASS", "AA1701", "web-istio")]
+
+
+def test_a_gateway_of_another_namespace_naming_the_asm_gateway_s_service_binds_nothing(audit):
+    """istiod applies a bound Gateway to a proxy only for a Service named by an address *and* of the Gateway's own
+    namespace (`si.Service.Attributes.Namespace == cfg.Namespace`, istio/istio@1.24.6 pilot/pkg/model/push_context.go;
+    the same test @1.20.0 and, as InternalParentNamespace, @1.30.3): a Gateway of `edge` naming istio-system's ASM
+    gateway Service configures no listener on it. main took it for a binding (a false GO: PASS AA1701)."""
+    rows, _ = run(audit, istio_gateway_api(), asm=[f.gateway_class("istio"), bound("web-asm", "edge")])
+    assert rows == [("FAIL", "AA1719", "web-istio")]
 
 
 def test_a_bound_gateway_no_route_attaches_to_serves_nothing(audit):
     """The routes left on the old Gateway: ASM's gateway gets the listener but answers 404. Fails on main."""
-    rows, _ = run(audit, istio_gateway_api(), asm=[bound("web-asm", "edge")], routes=False)
+    rows, _ = run(audit, istio_gateway_api(), asm=[bound("web-asm", "istio-system")], routes=False)
     assert rows == [("FAIL", "AA1719", "web-istio")]
 
 
 def test_unread_routes_on_asm_beside_a_bound_gateway_are_unknown(audit):
-    rows, _ = run(audit, istio_gateway_api(), asm=[bound("web-asm", "edge")], routes=False,
+    rows, _ = run(audit, istio_gateway_api(), asm=[bound("web-asm", "istio-system")], routes=False,
                   unreadable={"asm": {K.K8S_ROUTE_KINDS[0]: "forbidden: httproutes.gateway.networking.k8s.io"}})
     assert rows == [("UNKNOWN", "AA1750", "web-istio")]
 
@@ -103,10 +112,10 @@ def test_a_gateway_bound_by_short_name_in_the_asm_gateways_namespace_in_the_clus
 
 def test_a_bound_gateway_for_other_hosts_or_a_single_ip_address_binds_nothing_of_it(audit):
     """Fail on main (AA1701)."""
-    rows, _ = run(audit, istio_gateway_api(), asm=[bound("web-asm", "edge", hostname="*.other.example")])
+    rows, _ = run(audit, istio_gateway_api(), asm=[bound("web-asm", "istio-system", hostname="*.other.example")])
     assert rows == [("FAIL", "AA1719", "web-istio")]
     # One address of no type is an IP address (IsManaged): istiod deploys web-asm-istio for it, not ASM's gateway.
-    rows, _ = run(audit, istio_gateway_api(), asm=[bound("web-asm", "edge", address_type=None)])
+    rows, _ = run(audit, istio_gateway_api(), asm=[bound("web-asm", "istio-system", address_type=None)])
     assert rows == [("FAIL", "AA1719", "web-istio")]
 
 
@@ -163,18 +172,15 @@ def istio_https_gateway() -> list[dict[str, Any]]:
 
 
 def test_a_bound_gateway_whose_certificate_the_asm_gateway_is_never_served_takes_no_tls_host(audit):
-    """The Gateway bound as it was, in edge with its edge Secret: ASM's gateway (istio-system) is refused the
-    certificate. Fails on main (PASS AA1701)."""
-    rows, a = run(audit, istio_https_gateway(), asm=[https(bound("web-asm", "edge"))])
+    """Bound in the ASM gateway's namespace (istio-system, where a bound Gateway must be) naming the Secret Istio's
+    gateway used, of edge: refused without a ReferenceGrant. Fails on main (PASS AA1701)."""
+    rows, a = run(audit, istio_https_gateway(), asm=[https(bound("web-asm", "istio-system"), "edge")])
     assert rows == [("FAIL", "AA1719", "web-istio")]
     evidence = a.rows(CHECK)[0]["evidence"]
     assert evidence["hosts_untaken"] == ["shop.example.com"]
     assert evidence["certificates_not_served"] == ["edge/shop-cert"]
-    # Bound in istio-system naming the Secret of edge: still refused without a ReferenceGrant.
-    rows, _ = run(audit, istio_https_gateway(), asm=[https(bound("web-asm", "istio-system"), "edge")])
-    assert rows == [("FAIL", "AA1719", "web-istio")]
     # A plain-HTTP listener for the host does not take the HTTPS one.
-    rows, _ = run(audit, istio_https_gateway(), asm=[bound("web-asm", "edge", hostname="shop.example.com")])
+    rows, _ = run(audit, istio_https_gateway(), asm=[bound("web-asm", "istio-system", hostname="shop.example.com")])
     assert rows == [("FAIL", "AA1719", "web-istio")]
 
 
@@ -184,15 +190,16 @@ def test_a_bound_gateway_with_its_certificate_served_to_the_asm_gateway_takes_th
     assert rows == [("PASS", "AA1701", "web-istio")]
     # A ReferenceGrant of edge lets Gateways of istio-system (the proxy's namespace) use the Secret, in the cluster.
     rows, _ = run(audit, [*istio_https_gateway(), secret_grant("edge", "istio-system")],
-                  asm=[https(bound("web-asm", "edge"))])
+                  asm=[https(bound("web-asm", "istio-system"), "edge")])
     assert rows == [("PASS", "AA1701", "web-istio")]
-    # A grant to Gateways of edge (the Gateway's own namespace) is no grant to the proxy of istio-system.
-    rows, _ = run(audit, [*istio_https_gateway(), secret_grant("edge", "edge")], asm=[https(bound("web-asm", "edge"))])
+    # A grant to Gateways of edge is no grant to the Gateway and proxy of istio-system.
+    rows, _ = run(audit, [*istio_https_gateway(), secret_grant("edge", "edge")],
+                  asm=[https(bound("web-asm", "istio-system"), "edge")])
     assert rows == [("FAIL", "AA1719", "web-istio")]
 
 
 def test_unread_reference_grants_where_a_certificate_needs_one_are_unknown(audit):
-    rows, _ = run(audit, istio_https_gateway(), asm=[https(bound("web-asm", "edge"))],
+    rows, _ = run(audit, istio_https_gateway(), asm=[https(bound("web-asm", "istio-system"), "edge")],
                   unreadable={"asm": {K.K8S_REFERENCEGRANT: "forbidden: referencegrants.gateway.networking.k8s.io"}})
     assert rows == [("UNKNOWN", "AA1750", "web-istio")]
 
@@ -205,7 +212,7 @@ def test_beside_an_istioctl_gateway_the_asm_gateway_it_matches_does_not_leave_a_
     rows, _ = run(audit, [*ingress(), *istio_gateway_api(namespace="web")])
     assert sorted(rows) == [("FAIL", "AA1719", "web-istio"), ("PASS", "AA1701", "istio-ingressgateway")]
     # Bound, its hosts are taken: the reminder stays what it was.
-    rows, _ = run(audit, [*ingress(), *istio_gateway_api(namespace="web")], asm=[bound("web-asm", "web")])
+    rows, _ = run(audit, [*ingress(), *istio_gateway_api(namespace="web")], asm=[bound("web-asm", "istio-system")])
     assert sorted(rows) == [("PASS", "AA1701", "istio-ingressgateway"), ("WARN", "AA1722", "web-istio")]
 
 
@@ -215,22 +222,21 @@ def test_beside_an_istioctl_gateway_the_asm_gateway_it_matches_does_not_leave_a_
 # namespace's labels) and shared_types.go ParentReference (sectionName / port name one listener): a route that does not
 # attach to a listener gives it no route, and a listener without one answers 404 (the bound Gateway takes no host).
 def test_a_bound_listener_of_default_allowed_routes_takes_no_route_of_another_namespace(audit):
-    """The bound edge/web-asm without allowedRoutes (from: Same), the route in shop: not attached. Before: PASS."""
-    gateway = bound("web-asm", "edge")
+    """The bound istio-system/web-asm without allowedRoutes (from: Same), the route in shop: not attached. Before:
+    PASS."""
+    gateway = bound("web-asm", "istio-system")
     del gateway["spec"]["listeners"][0]["allowedRoutes"]
     rows, _ = run(audit, istio_gateway_api(), asm=[gateway])
     assert rows == [("FAIL", "AA1719", "web-istio")]
-    # The Gateway in the route's own namespace: attached.
-    gateway = bound("web-asm", "shop")
-    del gateway["spec"]["listeners"][0]["allowedRoutes"]
-    route = f.k8s_route("HTTPRoute", "shop-moved", "shop", [{"name": "web-asm"}], uid_salt="asm")
+    # A route of the Gateway's own namespace: attached.
+    route = f.k8s_route("HTTPRoute", "shop-moved", "istio-system", [{"name": "web-asm"}], uid_salt="asm")
     rows, _ = run(audit, istio_gateway_api(), asm=[gateway, route], routes=False)
     assert rows == [("PASS", "AA1701", "web-istio")]
 
 
 def test_a_bound_listener_allowing_a_namespace_selector(audit):
     """from: Selector matches the route namespace's labels (the cluster's Namespaces); unread, nothing attaches."""
-    gateway = bound("web-asm", "edge")
+    gateway = bound("web-asm", "istio-system")
     gateway["spec"]["listeners"][0]["allowedRoutes"] = {"namespaces": {"from": "Selector", "selector": {
         "matchLabels": {"kubernetes.io/metadata.name": "shop"}}}}
     shop = f.namespace("shop", {"kubernetes.io/metadata.name": "shop"})
@@ -243,7 +249,7 @@ def test_a_bound_listener_allowing_a_namespace_selector(audit):
 
 def test_a_route_naming_another_listener_leaves_this_one_without_routes(audit):
     """sectionName names the bound Gateway's `other` listener (other.example.org); *.example.com's has no route."""
-    gateway = bound("web-asm", "edge")
+    gateway = bound("web-asm", "istio-system")
     gateway["spec"]["listeners"].append({"name": "other", "hostname": "other.example.org", "port": 80,
                                          "protocol": "HTTP", "allowedRoutes": {"namespaces": {"from": "All"}}})
     route = moved_route()
@@ -257,5 +263,18 @@ def test_a_route_naming_another_listener_leaves_this_one_without_routes(audit):
 def test_a_two_label_address_binds_nothing(audit):
     """istiod expands only a dot-less address into the Gateway's namespace and looks anything else up as a Service's
     full hostname (extractGatewayServices, istio/istio@1.24.6 conversion.go): `name.namespace` binds nothing."""
-    rows, _ = run(audit, istio_gateway_api(), asm=[bound("web-asm", "edge", "istio-ingressgateway-asm.istio-system")])
+    rows, _ = run(audit, istio_gateway_api(),
+                  asm=[bound("web-asm", "istio-system", "istio-ingressgateway-asm.istio-system")])
     assert rows == [("FAIL", "AA1719", "web-istio")]
+
+
+def test_an_address_of_another_cluster_domain_binds_nothing(audit):
+    """istiod looks a dotted address up as a Service's hostname in its registry (extractGatewayServices, istio/
+    istio@1.24.6 conversion.go), and its registry names Services `<name>.<namespace>.svc.<domain>` with the one domain
+    istiod runs with (`--domain`, default cluster.local: pilot/cmd/pilot-discovery/app/cmd.go; the istio-discovery
+    chart's `global.proxy.clusterDomain`): `...svc.example.internal` names no Service, the Gateway binds nothing.
+    main took anything after `svc` for a binding (a false GO)."""
+    other_domain = "istio-ingressgateway-asm.istio-system.svc.example.internal"
+    rows, _ = run(audit, istio_gateway_api(), asm=[bound("web-asm", "istio-system", other_domain)])
+    assert rows == [("FAIL", "AA1719", "web-istio")]
+
