@@ -1001,12 +1001,13 @@ class AsmGatewaysPresent(ClusterCheck):
         "AA1719", Status.FAIL, "an ASM gateway replaces the Istio gateway istiod deployed for a Gateway API Gateway, "
         "but no Gateway bound to an ASM gateway (spec.addresses) nor Istio Gateway selecting its pods takes that "
         "Gateway's hosts: ASM deploys no gateway for a Gateway",
-        fix="Bind a Gateway of class istio to the ASM gateway's Service (spec.addresses: type Hostname, value "
-            "<ASM gateway Service>.istio-system.svc.cluster.local) with the Gateway's listeners and attach its routes "
-            "to it (or serve the hosts with Istio Gateways selecting the ASM gateway's pods) on the ASM control plane; "
-            "for a TLS listener put that Gateway and its certificate Secret in the ASM gateway's namespace, or let a "
-            "ReferenceGrant of the Secret's namespace grant it to Gateways of that namespace; move the clients to the "
-            "ASM gateway's address, then re-run.",
+        fix="On the ASM control plane, create in the ASM gateway's namespace (istio-system: istiod binds a Gateway "
+            "only to a Service of its own namespace) a Gateway of class istio bound to the ASM gateway's Service "
+            "(spec.addresses: type Hostname, value <ASM gateway Service>.istio-system.svc.cluster.local) with the "
+            "Gateway's listeners, allowing the routes' namespaces (allowedRoutes), and attach its routes to it (or "
+            "serve the hosts with Istio Gateways selecting the ASM gateway's pods); for a TLS listener put its "
+            "certificate Secret in istio-system too, or let a ReferenceGrant of the Secret's namespace grant it to "
+            "Gateways of istio-system; move the clients to the ASM gateway's address, then re-run.",
         message="ASM {gateway_type} gateway {asm_gateway} targets this cluster for {istio_gateway}, but no Gateway "
                 "bound to an ASM gateway nor Istio Gateway selecting its pods takes {hosts} of Gateway API Gateway "
                 "{gateway}: ASM deploys no gateway for it, so those hosts die with Istio's gateway")
