@@ -314,3 +314,45 @@ def test_kubernetes_version_git_version_and_major_minor_on_both_sides_is_unknown
     info = {**f.version_info(git_version), "major": major, "minor": minor}
     [row] = audit({"c1": []}, "assessment", versions={"c1": info}).rows("kubernetes-version")
     assert (row["status"], row["code"]) == (status, code)
+
+
+# ---------------------------------------------------------------- proxies of an uninstalled revision
+def revision_pod(name: str, revision: str, version: str) -> dict:
+    """A pod injected by istiod `revision` (istio/istio@1.24.6 files/injection-template.yaml: annotation istio.io/rev
+    and sidecar.istio.io/status's revision, the injecting istiod's), its proxy pointing at that revision's
+    discoveryAddress istiod-<rev>.istio-system.svc:15012 (templates/configmap.yaml there)."""
+    pod = f.pod(name, owner=None, image=f"docker.io/istio/proxyv2:{version}", annotations={"istio.io/rev": revision})
+    status = json.loads(pod["metadata"]["annotations"]["sidecar.istio.io/status"])
+    pod["metadata"]["annotations"]["sidecar.istio.io/status"] = json.dumps({**status, "revision": revision},
+                                                                           separators=(",", ":"))
+    return pod
+
+
+@pytest.mark.parametrize("with_current", [False, True])
+def test_istio_version_detached_proxies_are_outside_the_skew(audit, with_current):
+    """A canary upgrade 1-22-3 -> 1-23-1 -> 1-24-6 whose 1-22-3 control plane was removed (`istioctl uninstall
+    --revision 1-22-3`, which deletes its istiod-1-22-3 Service too: istio-discovery templates/service.yaml@1.24.6)
+    before every pod was restarted. istioctl warns of exactly that: "There are still N proxies pointing to the control
+    plane revision ... these proxies will become detached from any control plane" (istio/istio@1.24.6
+    operator/cmd/mesh/uninstall.go preCheckWarnings). Beside two istiods main compared those pods with none and said
+    nothing: no skew finding when they were the only proxies, PASS AA0202 "within the supported skew" beside others."""
+    istiods = [f.istiod("1-23-1", "1.23.1"), f.istiod("1-24-6", "1.24.6")]
+    detached = [revision_pod(f"old-{i}", "1-22-3", "1.22.3") for i in range(2)]
+    current = [revision_pod("new-1", "1-24-6", "1.24.6")] if with_current else []
+    rows = audit({"c1": [*istiods, *detached, *current]}, "assessment").rows("istio-version")
+    assert [(r["status"], r["code"]) for r in rows] == [("PASS", "AA0201"), ("PASS", "AA0201"), ("WARN", "AA0220")]
+    [skewed] = rows[2]["evidence"]["skewed"]
+    assert (skewed["revision"], skewed["pods"], skewed["istiod"]) == ("1-22-3", 2, None)
+    assert rows[2]["evidence"]["compared_pods"] == len(current)  # compared with an istiod: none of the detached
+
+
+def test_istio_version_pods_of_a_revision_whose_istiod_is_unread_stay_unmatched(audit):
+    """The revision's istiod is there but its version unread (AA0230 says so): its pods are not detached."""
+    stable = f.istiod("1-23-1", "1.23.1")
+    canary = f.istiod("1-24-6", "1.24.6")
+    canary["spec"]["template"]["spec"]["containers"][0]["image"] = "docker.io/istio/pilot@sha256:" + "c" * 64
+    rows = audit({"c1": [stable, canary, revision_pod("a-1", "1-24-6", "1.24.6"),
+                         revision_pod("b-1", "1-23-1", "1.23.1")]}, "assessment").rows("istio-version")
+    assert [(r["status"], r["code"]) for r in rows] == [("PASS", "AA0201"), ("UNKNOWN", "AA0230"),
+                                                        ("PASS", "AA0202")]
+    assert rows[2]["evidence"]["unmatched_revisions"] == {"1-24-6 docker.io/istio/proxyv2:1.24.6": 1}
