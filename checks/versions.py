@@ -282,12 +282,15 @@ class IstioVersion(ClusterCheck):
                 unpinned[str(image)] = unpinned.get(str(image), 0) + int(count)
                 continue
             control = by_revision.get(str(revision) or "default") or only
-            if control is None and (str(revision) or "default") not in unread:
-                # No istiod of its revision here, read or not, beside several istiods: that revision was uninstalled
+            if control is None and revision and str(revision) not in unread:
+                # The revision that injected it (recorded: annotation istio.io/rev from 1.18, sidecar.istio.io/status
+                # from 1.12) has no istiod here, read or not, beside several istiods: that revision was uninstalled
                 # before its pods were restarted, and its Service (istiod-<rev>, the proxies' discoveryAddress) with it:
                 # "these proxies will become detached from any control plane" (istio/istio@1.24.6
                 # operator/cmd/mesh/uninstall.go preCheckWarnings). Main left them out unsaid: no skew finding at all
-                # when no other proxy was compared, a PASS "within the supported skew" beside those that were.
+                # when no other proxy was compared, a PASS "within the supported skew" beside those that were. A pod
+                # that records none (1.10/1.11 put it in a label only, which also names a requested tag) stays
+                # unmatched.
                 skewed.append({"image": str(image), "pods": int(count), "proxy": str(proxy_version),
                                "istiod": None, "revision": str(revision),
                                "problem": f"no istiod of revision {revision or 'default'} here: detached from any "

@@ -356,3 +356,19 @@ def test_istio_version_pods_of_a_revision_whose_istiod_is_unread_stay_unmatched(
     assert [(r["status"], r["code"]) for r in rows] == [("PASS", "AA0201"), ("UNKNOWN", "AA0230"),
                                                         ("PASS", "AA0202")]
     assert rows[2]["evidence"]["unmatched_revisions"] == {"1-24-6 docker.io/istio/proxyv2:1.24.6": 1}
+
+
+def test_istio_version_pods_recording_no_revision_are_not_called_detached(audit):
+    """Istio 1.10 and 1.11 injected pods record their revision in a label only (istio/istio@1.10.0
+    files/injection-template.yaml: labels istio.io/rev; pkg/kube/inject/inject.go SidecarInjectionStatus has no
+    revision yet), a label that also names a requested revision tag: which istiod injected them is not known, so they
+    are not called detached beside two revisioned istiods."""
+    istiods = [f.istiod("1-10-6", "1.10.6"), f.istiod("1-11-8", "1.11.8")]
+    pod = f.pod("a-1", owner=None, image="docker.io/istio/proxyv2:1.10.6",
+                labels={"app": "a", "istio.io/rev": "1-10-6"})
+    del pod["metadata"]["annotations"]["istio.io/rev"]
+    pod["metadata"]["annotations"]["sidecar.istio.io/status"] = json.dumps(
+        {"initContainers": ["istio-init"], "containers": ["istio-proxy"], "volumes": ["istio-envoy"],
+         "imagePullSecrets": None})
+    rows = audit({"c1": [*istiods, pod]}, "assessment").rows("istio-version")
+    assert [(r["status"], r["code"]) for r in rows] == [("PASS", "AA0201"), ("PASS", "AA0201")]  # as on main
