@@ -328,22 +328,26 @@ def revision_pod(name: str, revision: str, version: str) -> dict:
     return pod
 
 
-@pytest.mark.parametrize("with_current", [False, True])
-def test_istio_version_detached_proxies_are_outside_the_skew(audit, with_current):
-    """A canary upgrade 1-22-3 -> 1-23-1 -> 1-24-6 whose 1-22-3 control plane was removed (`istioctl uninstall
+@pytest.mark.parametrize(("left", "with_current"), [(("1-23-1", "1-24-6"), False), (("1-23-1", "1-24-6"), True),
+                                                    (("1-24-6",), False), (("1-24-6",), True)])
+def test_istio_version_detached_proxies_are_outside_the_skew(audit, left, with_current):
+    """A canary upgrade 1-22-3 -> 1-23-1 -> 1-24-6 whose older control planes were removed (`istioctl uninstall
     --revision 1-22-3`, which deletes its istiod-1-22-3 Service too: istio-discovery templates/service.yaml@1.24.6)
     before every pod was restarted. istioctl warns of exactly that: "There are still N proxies pointing to the control
     plane revision ... these proxies will become detached from any control plane" (istio/istio@1.24.6
-    operator/cmd/mesh/uninstall.go preCheckWarnings). Beside two istiods main compared those pods with none and said
-    nothing: no skew finding when they were the only proxies, PASS AA0202 "within the supported skew" beside others."""
-    istiods = [f.istiod("1-23-1", "1.23.1"), f.istiod("1-24-6", "1.24.6")]
-    detached = [revision_pod(f"old-{i}", "1-22-3", "1.22.3") for i in range(2)]
+    operator/cmd/mesh/uninstall.go preCheckWarnings). Main compared those pods with the one istiod left (1-23-1's
+    proxies one minor behind 1.24.6: PASS AA0202), or beside two said nothing of them: no skew finding when they were
+    the only proxies, PASS AA0202 "within the supported skew" beside others."""
+    versions = {"1-23-1": "1.23.1", "1-24-6": "1.24.6"}
+    istiods = [f.istiod(revision, versions[revision]) for revision in left]
+    gone = "1-22-3" if len(left) == 2 else "1-23-1"
+    detached = [revision_pod(f"old-{i}", gone, versions.get(gone, "1.22.3")) for i in range(2)]
     current = [revision_pod("new-1", "1-24-6", "1.24.6")] if with_current else []
     rows = audit({"c1": [*istiods, *detached, *current]}, "assessment").rows("istio-version")
-    assert [(r["status"], r["code"]) for r in rows] == [("PASS", "AA0201"), ("PASS", "AA0201"), ("WARN", "AA0220")]
-    [skewed] = rows[2]["evidence"]["skewed"]
-    assert (skewed["revision"], skewed["pods"], skewed["istiod"]) == ("1-22-3", 2, None)
-    assert rows[2]["evidence"]["compared_pods"] == len(current)  # compared with an istiod: none of the detached
+    assert [(r["status"], r["code"]) for r in rows] == [("PASS", "AA0201")] * len(left) + [("WARN", "AA0220")]
+    [skewed] = rows[-1]["evidence"]["skewed"]
+    assert (skewed["revision"], skewed["pods"], skewed["istiod"]) == (gone, 2, None)
+    assert rows[-1]["evidence"]["compared_pods"] == len(current)  # compared with an istiod: none of the detached
 
 
 def test_istio_version_pods_of_a_revision_whose_istiod_is_unread_stay_unmatched(audit):
