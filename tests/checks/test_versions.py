@@ -376,3 +376,33 @@ def test_istio_version_pods_recording_no_revision_are_not_called_detached(audit)
          "imagePullSecrets": None})
     rows = audit({"c1": [*istiods, pod]}, "assessment").rows("istio-version")
     assert [(r["status"], r["code"]) for r in rows] == [("PASS", "AA0201"), ("PASS", "AA0201")]  # as on main
+
+
+# ---------------------------------------------------------------- image and /version shapes read as they are written
+@pytest.mark.parametrize(("image", "status", "code"), [
+    # istio-discovery templates/deployment.yaml@1.24.6: "{hub}/{image|pilot}:{tag}[-{variant}]", or `image` whole when
+    # it holds a "/"; a private registry's host may carry a port.
+    ("registry.local:5000/istio/pilot:1.24.6", "PASS", "AA0201"),
+    ("registry.local:5000/istio/pilot", "UNKNOWN", "AA0230"),                   # no tag: not the port's "5000"
+    ("registry.local:5000/istio/pilot@sha256:" + "d" * 64, "UNKNOWN", "AA0230"),  # digest only
+    ("docker.io/istio/pilot:1.8.6@sha256:" + "d" * 64, "FAIL", "AA0210"),       # tag and digest: the tag is read
+    ("gcr.io/istio-testing/pilot:latest", "UNKNOWN", "AA0230"),                 # the chart's own values.yaml defaults
+    ("docker.io/istio/pilot:1.25.0-rc.0", "PASS", "AA0201"),                    # istio/istio tag 1.25.0-rc.0
+    ("docker.io/istio/pilot:1.24.6-tetrate-v0", "PASS", "AA0201"),
+])
+def test_istio_version_reads_istiod_images_as_charts_write_them(audit, image, status, code):
+    dep = f.istiod("default", "1.22.3")
+    dep["spec"]["template"]["spec"]["containers"][0]["image"] = image
+    [row] = [r for r in audit({"c1": [dep]}, "assessment").rows("istio-version") if r["name"] == "istiod"]
+    assert (row["status"], row["code"]) == (status, code)
+
+
+@pytest.mark.parametrize(("git_version", "minor", "status"), [
+    # /version as vendors stamp it: the minor with "+" when gitVersion has a suffix (kubernetes hack/lib/version.sh).
+    ("v1.29.2+k3s1", "29", "PASS"), ("v1.30.4-eks-a737599", "30+", "PASS"), ("v1.31.1-aliyun.1", "31+", "PASS"),
+    ("v1.28.9-gke.1000000", "28+", "PASS"), ("v1.20.15+k3s1", "20", "FAIL"),
+])
+def test_kubernetes_version_vendor_stamps(audit, git_version, minor, status):
+    info = {**f.version_info(git_version), "major": "1", "minor": minor}
+    [row] = audit({"c1": []}, "assessment", versions={"c1": info}).rows("kubernetes-version")
+    assert row["status"] == status
