@@ -294,7 +294,7 @@ class IstioVersion(ClusterCheck):
                 # which may name a requested tag) is matched as before.
                 skewed.append({"image": str(image), "pods": int(count), "proxy": str(proxy_version),
                                "istiod": None, "revision": str(revision),
-                               "problem": f"no istiod of revision {revision or 'default'} here: detached from any "
+                               "problem": f"no istiod of revision {revision} here: detached from any "
                                           "control plane"})
                 continue
             control = control or only
