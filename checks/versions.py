@@ -237,8 +237,8 @@ class IstioVersion(ClusterCheck):
     def _skew(self, cluster: ClusterInventory, by_revision: dict[str, mesh.Version],
               unread: set[str]) -> Iterable[Finding]:
         """Proxy image versions against the istiod of their revision (one row per image and revision). The one
-        readable istiod stands in for an unmatched revision only when no other istiod is there: beside an unreadable
-        canary it would be the wrong istiod."""
+        readable istiod stands in for a pod that records no revision only when no other istiod is there: beside an
+        unreadable canary it would be the wrong istiod. A pod recording a revision no istiod here has is detached."""
         if not cluster.available(K.POD):
             # The revisions were judged; only the data-plane half is missing, and it says so.
             reason = cluster.unread_reason(K.POD)
@@ -281,7 +281,23 @@ class IstioVersion(ClusterCheck):
             if proxy_version is None:
                 unpinned[str(image)] = unpinned.get(str(image), 0) + int(count)
                 continue
-            control = by_revision.get(str(revision) or "default") or only
+            control = by_revision.get(str(revision) or "default")
+            if control is None and revision and str(revision) not in unread:
+                # The revision that injected it is recorded (annotation istio.io/rev from 1.18: "the actual revision,
+                # not the requested revision", aliyun/alibabacloud-servicemesh-api annotation/annotations.yaml as
+                # istio/api's; sidecar.istio.io/status from 1.12) and has no istiod here, read or not: it was
+                # uninstalled before its pods were restarted, its Service (istiod-<rev>, the proxies' discoveryAddress)
+                # with it, and "these proxies will become detached from any control plane" (istio/istio@1.24.6
+                # operator/cmd/mesh/uninstall.go preCheckWarnings). Main compared them with the one istiod left or,
+                # beside several, left them out unsaid (no skew finding when no other proxy was compared, PASS "within
+                # the supported skew" beside those that were). A pod recording none (1.10/1.11 put it in a label only,
+                # which may name a requested tag) is matched as before.
+                skewed.append({"image": str(image), "pods": int(count), "proxy": str(proxy_version),
+                               "istiod": None, "revision": str(revision),
+                               "problem": f"no istiod of revision {revision} here: detached from any "
+                                          "control plane"})
+                continue
+            control = control or only
             if control is None:
                 unmatched[f"{revision or '?'} {image}"] = int(count)
                 continue

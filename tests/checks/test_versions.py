@@ -314,3 +314,95 @@ def test_kubernetes_version_git_version_and_major_minor_on_both_sides_is_unknown
     info = {**f.version_info(git_version), "major": major, "minor": minor}
     [row] = audit({"c1": []}, "assessment", versions={"c1": info}).rows("kubernetes-version")
     assert (row["status"], row["code"]) == (status, code)
+
+
+# ---------------------------------------------------------------- proxies of an uninstalled revision
+def revision_pod(name: str, revision: str, version: str) -> dict:
+    """A pod injected by istiod `revision` (istio/istio@1.24.6 files/injection-template.yaml: annotation istio.io/rev
+    and sidecar.istio.io/status's revision, the injecting istiod's), its proxy pointing at that revision's
+    discoveryAddress istiod-<rev>.istio-system.svc:15012 (templates/configmap.yaml there)."""
+    pod = f.pod(name, owner=None, image=f"docker.io/istio/proxyv2:{version}", annotations={"istio.io/rev": revision})
+    status = json.loads(pod["metadata"]["annotations"]["sidecar.istio.io/status"])
+    pod["metadata"]["annotations"]["sidecar.istio.io/status"] = json.dumps({**status, "revision": revision},
+                                                                           separators=(",", ":"))
+    return pod
+
+
+@pytest.mark.parametrize(("left", "with_current"), [(("1-23-1", "1-24-6"), False), (("1-23-1", "1-24-6"), True),
+                                                    (("1-24-6",), False), (("1-24-6",), True)])
+def test_istio_version_detached_proxies_are_outside_the_skew(audit, left, with_current):
+    """A canary upgrade 1-22-3 -> 1-23-1 -> 1-24-6 whose older control planes were removed (`istioctl uninstall
+    --revision 1-22-3`, which deletes its istiod-1-22-3 Service too: istio-discovery templates/service.yaml@1.24.6)
+    before every pod was restarted. istioctl warns of exactly that: "There are still N proxies pointing to the control
+    plane revision ... these proxies will become detached from any control plane" (istio/istio@1.24.6
+    operator/cmd/mesh/uninstall.go preCheckWarnings). Main compared those pods with the one istiod left (1-23-1's
+    proxies one minor behind 1.24.6: PASS AA0202), or beside two said nothing of them: no skew finding when they were
+    the only proxies, PASS AA0202 "within the supported skew" beside others."""
+    versions = {"1-23-1": "1.23.1", "1-24-6": "1.24.6"}
+    istiods = [f.istiod(revision, versions[revision]) for revision in left]
+    gone = "1-22-3" if len(left) == 2 else "1-23-1"
+    detached = [revision_pod(f"old-{i}", gone, versions.get(gone, "1.22.3")) for i in range(2)]
+    current = [revision_pod("new-1", "1-24-6", "1.24.6")] if with_current else []
+    rows = audit({"c1": [*istiods, *detached, *current]}, "assessment").rows("istio-version")
+    assert [(r["status"], r["code"]) for r in rows] == [("PASS", "AA0201")] * len(left) + [("WARN", "AA0220")]
+    [skewed] = rows[-1]["evidence"]["skewed"]
+    assert (skewed["revision"], skewed["pods"], skewed["istiod"]) == (gone, 2, None)
+    assert rows[-1]["evidence"]["compared_pods"] == len(current)  # compared with an istiod: none of the detached
+
+
+def test_istio_version_pods_of_a_revision_whose_istiod_is_unread_stay_unmatched(audit):
+    """The revision's istiod is there but its version unread (AA0230 says so): its pods are not detached."""
+    stable = f.istiod("1-23-1", "1.23.1")
+    canary = f.istiod("1-24-6", "1.24.6")
+    canary["spec"]["template"]["spec"]["containers"][0]["image"] = "docker.io/istio/pilot@sha256:" + "c" * 64
+    rows = audit({"c1": [stable, canary, revision_pod("a-1", "1-24-6", "1.24.6"),
+                         revision_pod("b-1", "1-23-1", "1.23.1")]}, "assessment").rows("istio-version")
+    assert [(r["status"], r["code"]) for r in rows] == [("PASS", "AA0201"), ("UNKNOWN", "AA0230"),
+                                                        ("PASS", "AA0202")]
+    assert rows[2]["evidence"]["unmatched_revisions"] == {"1-24-6 docker.io/istio/proxyv2:1.24.6": 1}
+
+
+def test_istio_version_pods_recording_no_revision_are_not_called_detached(audit):
+    """Istio 1.10 and 1.11 injected pods record their revision in a label only (istio/istio@1.10.0
+    files/injection-template.yaml: labels istio.io/rev; pkg/kube/inject/inject.go SidecarInjectionStatus has no
+    revision yet), a label that also names a requested revision tag: which istiod injected them is not known, so they
+    are not called detached beside two revisioned istiods."""
+    istiods = [f.istiod("1-10-6", "1.10.6"), f.istiod("1-11-8", "1.11.8")]
+    pod = f.pod("a-1", owner=None, image="docker.io/istio/proxyv2:1.10.6",
+                labels={"app": "a", "istio.io/rev": "1-10-6"})
+    del pod["metadata"]["annotations"]["istio.io/rev"]
+    pod["metadata"]["annotations"]["sidecar.istio.io/status"] = json.dumps(
+        {"initContainers": ["istio-init"], "containers": ["istio-proxy"], "volumes": ["istio-envoy"],
+         "imagePullSecrets": None})
+    rows = audit({"c1": [*istiods, pod]}, "assessment").rows("istio-version")
+    assert [(r["status"], r["code"]) for r in rows] == [("PASS", "AA0201"), ("PASS", "AA0201")]  # as on main
+
+
+# ---------------------------------------------------------------- image and /version shapes read as they are written
+@pytest.mark.parametrize(("image", "status", "code"), [
+    # istio-discovery templates/deployment.yaml@1.24.6: "{hub}/{image|pilot}:{tag}[-{variant}]", or `image` whole when
+    # it holds a "/"; a private registry's host may carry a port.
+    ("registry.local:5000/istio/pilot:1.24.6", "PASS", "AA0201"),
+    ("registry.local:5000/istio/pilot", "UNKNOWN", "AA0230"),                   # no tag: not the port's "5000"
+    ("registry.local:5000/istio/pilot@sha256:" + "d" * 64, "UNKNOWN", "AA0230"),  # digest only
+    ("docker.io/istio/pilot:1.8.6@sha256:" + "d" * 64, "FAIL", "AA0210"),       # tag and digest: the tag is read
+    ("gcr.io/istio-testing/pilot:latest", "UNKNOWN", "AA0230"),                 # the chart's own values.yaml defaults
+    ("docker.io/istio/pilot:1.25.0-rc.0", "PASS", "AA0201"),                    # istio/istio tag 1.25.0-rc.0
+    ("docker.io/istio/pilot:1.24.6-tetrate-v0", "PASS", "AA0201"),
+])
+def test_istio_version_reads_istiod_images_as_charts_write_them(audit, image, status, code):
+    dep = f.istiod("default", "1.22.3")
+    dep["spec"]["template"]["spec"]["containers"][0]["image"] = image
+    [row] = [r for r in audit({"c1": [dep]}, "assessment").rows("istio-version") if r["name"] == "istiod"]
+    assert (row["status"], row["code"]) == (status, code)
+
+
+@pytest.mark.parametrize(("git_version", "minor", "status"), [
+    # /version as vendors stamp it: the minor with "+" when gitVersion has a suffix (kubernetes hack/lib/version.sh).
+    ("v1.29.2+k3s1", "29", "PASS"), ("v1.30.4-eks-a737599", "30+", "PASS"), ("v1.31.1-aliyun.1", "31+", "PASS"),
+    ("v1.28.9-gke.1000000", "28+", "PASS"), ("v1.20.15+k3s1", "20", "FAIL"),
+])
+def test_kubernetes_version_vendor_stamps(audit, git_version, minor, status):
+    info = {**f.version_info(git_version), "major": "1", "minor": minor}
+    [row] = audit({"c1": []}, "assessment", versions={"c1": info}).rows("kubernetes-version")
+    assert row["status"] == status
