@@ -1,9 +1,9 @@
 """istio-cni in use, and namespaces that will reject ASM's `istio-init` (domain.md, "Beyond the seed": CNI).
 
 Istio with istio-cni (DaemonSet `istio-cni-node`) injects no privileged `istio-init`; ASM without its CNI plug-in
-does, and `istio-init` needs NET_ADMIN / NET_RAW, which Pod Security `baseline` and `restricted` (label
-`pod-security.kubernetes.io/enforce`) and capability-checking ValidatingAdmissionPolicies reject. ASM's CNI state
-comes from the config (`asm.cni`), the saved DescribeServiceMeshDetail answer
+does, and `istio-init` needs NET_ADMIN / NET_RAW and root, which Pod Security `baseline` and `restricted` (label
+`pod-security.kubernetes.io/enforce`) and ValidatingAdmissionPolicies checking capabilities or the user reject. ASM's
+CNI state comes from the config (`asm.cni`), the saved DescribeServiceMeshDetail answer
 (`ServiceMesh.Spec.MeshConfig.SidecarInjector.InitCNIConfiguration.Enabled` / `ExcludeNamespaces`), or an ASM-marked
 CNI DaemonSet in the cluster. The namespaces the plug-in skips (where ASM injects istio-init after all) come from the
 config (`asm.cni_exclude_namespaces`), else the answer's ExcludeNamespaces; where neither says, they are not known,
@@ -29,7 +29,14 @@ from auditor.model import Finding, Gate, Outcome, Severity, Status
 PSA_ENFORCE = "pod-security.kubernetes.io/enforce"
 PSA_FORBIDDING = ("baseline", "restricted")
 INJECTION_LABELS = ("istio-injection", "istio.io/rev")
-CAPABILITY_WORDS = ("NET_ADMIN", "NET_RAW", "capabilities")
+# What an admission policy's CEL must name to be able to reject istio-init and admit istio-validation: the fields in
+# which they differ (istio/istio@1.24.6:manifests/charts/istio-control/istio-discovery/files/injection-template.yaml:
+# istio-init adds NET_ADMIN/NET_RAW and runs as root, runAsNonRoot false, a writable root file system; istio-validation,
+# the CNI one, adds nothing and runs as 1337, runAsNonRoot true, read-only). A policy requiring non-root users
+# (vap-library/vap-library@v0.1.12:policies/pss-running-as-non-root/policy.yaml, Kyverno's CEL require-run-as-nonroot
+# as a generated ValidatingAdmissionPolicy) rejects istio-init as surely as one on capabilities.
+CAPABILITY_WORDS = ("NET_ADMIN", "NET_RAW", "capabilities", "runAsNonRoot", "runAsUser", "runAsGroup",
+                    "readOnlyRootFilesystem")
 POLICY_ENGINES = ("gatekeeper", "kyverno")
 ENABLE_ASM_CNI = ("Enable ASM's CNI plug-in before moving the namespace (ASM console: Data Plane Component "
                   "Management, or OpenAPI UpdateMeshFeature CniEnabled=true), then set asm.cni: true in the config "
@@ -61,7 +68,8 @@ def _selects(selector: dict[str, Any] | None, labels: dict[str, str]) -> bool:
 
 
 def capability_policies(cluster: ClusterInventory) -> list[tuple[str, dict[str, Any]]]:
-    """(policy name, binding namespaceSelector) of ValidatingAdmissionPolicies that check capabilities."""
+    """(policy name, binding namespaceSelector) of ValidatingAdmissionPolicies that check what istio-init asks for
+    (CAPABILITY_WORDS: capabilities, the root user, a writable root file system)."""
     if not (cluster.available(K.VALIDATING_ADMISSION_POLICY) and cluster.available(
             K.VALIDATING_ADMISSION_POLICY_BINDING)):
         return []

@@ -303,3 +303,64 @@ def test_asm_cni_on_and_no_meshed_namespace_forbidding_passes_with_exclusions_un
                    config=cni_config(cni=True)).rows(CHECK)
     assert (row["status"], row["code"]) == ("PASS", "AA2602")
     assert row["evidence"]["asm_cni_excluded"] is None
+
+
+# ---------------------------------------------------------------- policies on the user, not on capabilities
+# istio-init runs as root (runAsUser 0, runAsNonRoot false, writable root file system) where istio-validation, the CNI
+# one, runs as 1337 with runAsNonRoot true (istio/istio@1.24.6:manifests/charts/istio-control/istio-discovery/files/
+# injection-template.yaml): a policy requiring non-root users admits Istio's CNI pods and rejects ASM's istio-init.
+def non_root_policy() -> list[dict[str, Any]]:
+    """vap-library/vap-library@v0.1.12: policies/pss-running-as-non-root/policy.yaml (one of its validations, cut
+    short) and release-process/release/bindings.yaml's deny binding, enforced by a namespace label."""
+    policy = f.admission_policy("pss-running-as-non-root.vap-library.com", labels={})
+    policy["spec"]["validations"] = [{
+        "expression": "object.kind != 'Pod' || (!has(object.spec.initContainers) || (has(object.spec.initContainers) "
+                      "&& (object.spec.initContainers.all(container, ((!has(container.securityContext) || "
+                      "(has(container.securityContext) && !has(container.securityContext.runAsNonRoot))) && "
+                      "(has(object.spec.securityContext) && has(object.spec.securityContext.runAsNonRoot) && "
+                      "object.spec.securityContext.runAsNonRoot == true)) || (has(container.securityContext) && "
+                      "has(container.securityContext.runAsNonRoot) && container.securityContext.runAsNonRoot == "
+                      "true)))))",
+        "message": "securityContext.runAsNonRoot must be set to true on any containers, initContainers, and "
+                   "ephemeralContainers in Pods", "reason": "Invalid"}]
+    binding = f.admission_policy("pss-running-as-non-root-deny.vap-library.com", binding=True, labels={})
+    binding["spec"] = {"policyName": "pss-running-as-non-root.vap-library.com", "validationActions": ["Deny", "Audit"],
+                       "matchResources": {"matchPolicy": "Equivalent", "objectSelector": {}, "namespaceSelector": {
+                           "matchLabels": {"vap-library.com/pss-running-as-non-root": "deny"}}}}
+    return [policy, binding]
+
+
+def test_policy_requiring_non_root_users_rejects_istio_init(audit):
+    """A ValidatingAdmissionPolicy requiring runAsNonRoot names no capability: main read it as harmless and passed
+    (AA2601), and the gate went GO while ASM's istio-init (root) would be rejected in shop."""
+    labelled = {"vap-library.com/pss-running-as-non-root": "deny"}
+    a = audit({"cluster-a": meshed_cluster(labelled, *non_root_policy())}, "assessment",
+              config=cni_config(cni=False))
+    (row,) = a.rows(CHECK)
+    assert (row["status"], row["code"], row["name"]) == ("FAIL", "AA2610", "shop")
+    assert row["evidence"]["forbidden_by"] == ["ValidatingAdmissionPolicy pss-running-as-non-root.vap-library.com"]
+    assert a.result.verdict == "NO-GO"
+    # The binding selects namespaces by label: one without it admits istio-init.
+    (row,) = audit({"cluster-a": meshed_cluster(None, *non_root_policy())}, "assessment",
+                   config=cni_config(cni=False)).rows(CHECK)
+    assert (row["status"], row["code"]) == ("PASS", "AA2601")
+
+
+def test_kyverno_generated_policy_on_root_user_rejects_istio_init(audit):
+    """Kyverno's CEL require-run-as-nonroot as the ValidatingAdmissionPolicy Kyverno generates from it
+    (kyverno/policies: pod-security-cel/restricted/require-run-as-nonroot/.chainsaw-test/vap-assert.yaml and
+    vapbinding-assert.yaml: owned by the ClusterPolicy, a binding without namespaceSelector). Main passed (AA2601)."""
+    owner = [{"apiVersion": "kyverno.io/v1", "kind": "ClusterPolicy", "name": "require-run-as-nonroot"}]
+    policy = f.admission_policy("require-run-as-nonroot", labels={"app.kubernetes.io/managed-by": "kyverno"})
+    policy["metadata"]["ownerReferences"] = owner
+    policy["spec"]["validations"] = [{"expression": "(object.spec.containers + (has(object.spec.initContainers) ? "
+                                                    "object.spec.initContainers : [])).all(container, "
+                                                    "has(container.securityContext) && "
+                                                    "has(container.securityContext.runAsNonRoot) && "
+                                                    "container.securityContext.runAsNonRoot == true)"}]
+    binding = f.admission_policy("require-run-as-nonroot-binding", binding=True,
+                                 labels={"app.kubernetes.io/managed-by": "kyverno"})
+    binding["metadata"]["ownerReferences"] = owner
+    (row,) = audit({"cluster-a": meshed_cluster(None, policy, binding)}, "assessment",
+                   config=cni_config(cni=False)).rows(CHECK)
+    assert (row["status"], row["code"], row["name"]) == ("FAIL", "AA2610", "shop")
