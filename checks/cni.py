@@ -37,7 +37,15 @@ INJECTION_LABELS = ("istio-injection", "istio.io/rev")
 # as a generated ValidatingAdmissionPolicy) rejects istio-init as surely as one on capabilities.
 CAPABILITY_WORDS = ("NET_ADMIN", "NET_RAW", "capabilities", "runAsNonRoot", "runAsUser", "runAsGroup",
                     "readOnlyRootFilesystem")
-POLICY_ENGINES = ("gatekeeper", "kyverno")
+# Admission engines whose policies are not read, told by the name of a ValidatingWebhookConfiguration, of one of its
+# webhooks, or a label value: Kubewarden names each policy's configuration `clusterwide-<policy>` /
+# `namespaced-<ns>-<policy>`, its webhook `<that>.kubewarden.admission`, labelled app.kubernetes.io/part-of: kubewarden
+# (kubewarden/kubewarden-controller@v1.35.0:internal/controller/policy_subreconciler_webhook.go, api/policies/v1/
+# clusteradmissionpolicy_types.go GetUniqueName): no "kubewarden" in the configuration's name. A policy with `mutating:
+# true` gets a MutatingWebhookConfiguration of that shape instead, which rejects as well: the recommended
+# capabilities-psp and user-group-psp policies of its kubewarden-defaults chart are (charts/kubewarden-defaults/
+# templates/capabilities-policy.yaml, user-group-policy.yaml @v1.35.0).
+POLICY_ENGINES = ("gatekeeper", "kyverno", "kubewarden")
 ENABLE_ASM_CNI = ("Enable ASM's CNI plug-in before moving the namespace (ASM console: Data Plane Component "
                   "Management, or OpenAPI UpdateMeshFeature CniEnabled=true), then set asm.cni: true in the config "
                   "and audit again.")
@@ -88,10 +96,19 @@ def capability_policies(cluster: ClusterInventory) -> list[tuple[str, dict[str, 
 
 
 def policy_engine_webhooks(cluster: ClusterInventory) -> list[str]:
-    if not cluster.available(K.VALIDATING_WEBHOOK):
-        return []
-    return sorted(name for hook in cluster.objects(K.VALIDATING_WEBHOOK)
-                  if any(e in (name := (hook.get("metadata") or {}).get("name", "")) for e in POLICY_ENGINES))
+    """The webhook configurations (validating or mutating: either may reject a pod) of POLICY_ENGINES."""
+    engines = set()
+    for kind in (K.VALIDATING_WEBHOOK, K.MUTATING_WEBHOOK):
+        if not cluster.available(kind):
+            continue
+        for hook in cluster.objects(kind):
+            meta = hook.get("metadata") or {}
+            names = [str(meta.get("name", "")), *(str(w.get("name", "")) for w in hook.get("webhooks") or ()
+                                                   if isinstance(w, dict)),
+                     *(str(v) for v in (meta.get("labels") or {}).values())]
+            if any(e in n for n in names for e in POLICY_ENGINES):
+                engines.add(str(meta.get("name", "")))
+    return sorted(engines)
 
 
 class CniCompatibility(ClusterCheck):
@@ -183,7 +200,8 @@ class CniCompatibility(ClusterCheck):
     # Why the ASM CNI state is unknown (AsmCni.unknown_why) -> the UNKNOWN that says so.
     _CNI_UNKNOWN_BY_WHY = {"unsaid": CNI_UNKNOWN, "unreadable": CNI_ANSWER_UNREADABLE, "no_field": CNI_ANSWER_SILENT}
     needs = (K.DAEMONSET, K.NAMESPACE, K.POD)
-    uses = (K.VALIDATING_ADMISSION_POLICY, K.VALIDATING_ADMISSION_POLICY_BINDING, K.VALIDATING_WEBHOOK)
+    uses = (K.VALIDATING_ADMISSION_POLICY, K.VALIDATING_ADMISSION_POLICY_BINDING, K.VALIDATING_WEBHOOK,
+            K.MUTATING_WEBHOOK)
 
     @same_in_every_gate
     def check_cluster(self, cluster: ClusterInventory, ctx: Context) -> Iterable[Finding]:

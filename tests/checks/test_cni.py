@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
+
 from auditor import kinds as K
 from tests import factory as f
 
@@ -364,3 +366,48 @@ def test_kyverno_generated_policy_on_root_user_rejects_istio_init(audit):
     (row,) = audit({"cluster-a": meshed_cluster(None, policy, binding)}, "assessment",
                    config=cni_config(cni=False)).rows(CHECK)
     assert (row["status"], row["code"], row["name"]) == ("FAIL", "AA2610", "shop")
+
+
+# ---------------------------------------------------------------- Kubewarden: its webhooks' names do not say it
+def kubewarden_webhook(policy: str, *, mutating: bool) -> dict[str, Any]:
+    """The webhook configuration Kubewarden's controller writes for a ClusterAdmissionPolicy
+    (kubewarden/kubewarden-controller@v1.35.0: internal/controller/policy_subreconciler_webhook.go,
+    api/policies/v1/clusteradmissionpolicy_types.go GetUniqueName `clusterwide-<name>`, internal/constants
+    PartOfLabelKey/Value, PolicyServerServicePort 443, policyserver_controller.go `policy-server-<name>`), with the
+    namespaceSelector of its kubewarden-defaults chart (templates/_helpers.tpl policy-namespace-selector)."""
+    unique = f"clusterwide-{policy}"
+    return {"apiVersion": "admissionregistration.k8s.io/v1",
+            "kind": "MutatingWebhookConfiguration" if mutating else "ValidatingWebhookConfiguration",
+            "metadata": {"name": unique, "labels": {"app.kubernetes.io/part-of": "kubewarden"},
+                         "annotations": {"kubewardenPolicyName": policy, "kubewardenPolicyNamespace": ""}},
+            "webhooks": [{"name": f"{unique}.kubewarden.admission", "admissionReviewVersions": ["v1"],
+                          "sideEffects": "None", "failurePolicy": "Fail", "matchPolicy": "Equivalent",
+                          "clientConfig": {"service": {"namespace": "kubewarden", "name": "policy-server-default",
+                                                       "path": f"/validate/{unique}", "port": 443}},
+                          "rules": [{"apiGroups": [""], "apiVersions": ["v1"], "resources": ["pods"],
+                                     "operations": ["CREATE", "UPDATE"]}],
+                          "namespaceSelector": {"matchExpressions": [{"key": "kubernetes.io/metadata.name",
+                                                                      "operator": "NotIn",
+                                                                      "values": ["kube-system", "kubewarden"]}]}}]}
+
+
+@pytest.mark.parametrize("mutating", [True, False])
+def test_kubewarden_webhooks_are_a_policy_engine(audit, mutating):
+    """Kubewarden's recommended policies (kubewarden-defaults@v1.35.0 values.yaml: drop-capabilities with
+    capabilities-psp, `mutating: true`) reject istio-init's NET_ADMIN in protect mode; their configurations are named
+    clusterwide-<policy>, not after Kubewarden. Main saw no policy engine and passed (AA2601): now the WARN (major)
+    Gatekeeper and Kyverno get."""
+    hook = kubewarden_webhook("drop-capabilities", mutating=mutating)
+    a = audit({"cluster-a": meshed_cluster(None, hook)}, "assessment", config=cni_config(cni=False))
+    (row,) = a.rows(CHECK)
+    assert (row["status"], row["code"], row["severity"]) == ("WARN", "AA2621", "major")
+    assert row["evidence"]["policy_engines"] == ["clusterwide-drop-capabilities"]
+
+
+def test_unread_mutating_webhooks_leave_policy_engines_unknown(audit):
+    """A mutating policy of an engine may reject istio-init: with MutatingWebhookConfigurations not read, whether
+    one is there cannot be told (as with the validating ones)."""
+    (row,) = audit({"cluster-a": meshed_cluster()}, "assessment", config=cni_config(cni=False),
+                   unreadable={"cluster-a": {K.MUTATING_WEBHOOK: "403 Forbidden"}}).rows(CHECK)
+    assert (row["status"], row["code"]) == ("UNKNOWN", "AA2634")
+    assert "MutatingWebhookConfiguration" in row["message"]
