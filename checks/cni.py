@@ -13,6 +13,7 @@ read: their webhooks are named instead.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from typing import Any
 
@@ -28,6 +29,11 @@ from auditor.model import Finding, Gate, Outcome, Severity, Status
 
 PSA_ENFORCE = "pod-security.kubernetes.io/enforce"
 PSA_FORBIDDING = ("baseline", "restricted")
+# Istio's CNI node agent: `istio-cni-node` (mesh.ISTIO_CNI_DAEMONSET, Istio's chart), or one per OpenShift Service
+# Mesh 2 release since 2.3, `istio-cni-node-v2-3` ... `-v2-6` in openshift-operators, whose pods are always injected
+# without istio-init (maistra/istio-operator@maistra-2.5.0: resources/helm/v2.5/istio_cni/templates/
+# daemonset-v2.5.yaml; pkg/controller/servicemesh/controlplane/cni_pruner.go lists them).
+ISTIO_CNI_NAME = re.compile(re.escape(mesh.ISTIO_CNI_DAEMONSET) + r"(-v[0-9]+-[0-9]+)?")
 INJECTION_LABELS = ("istio-injection", "istio.io/rev")
 # What an admission policy's CEL must name to be able to reject istio-init and admit istio-validation: the fields in
 # which they differ (istio/istio@1.24.6:manifests/charts/istio-control/istio-discovery/files/injection-template.yaml:
@@ -205,9 +211,9 @@ class CniCompatibility(ClusterCheck):
 
     @same_in_every_gate
     def check_cluster(self, cluster: ClusterInventory, ctx: Context) -> Iterable[Finding]:
-        istio_cni = sorted(f"{(d.get('metadata') or {}).get('namespace')}/{mesh.ISTIO_CNI_DAEMONSET}"
+        istio_cni = sorted(f"{(d.get('metadata') or {}).get('namespace')}/{(d.get('metadata') or {}).get('name')}"
                            for d in cluster.objects(K.DAEMONSET)
-                           if (d.get("metadata") or {}).get("name") == mesh.ISTIO_CNI_DAEMONSET
+                           if ISTIO_CNI_NAME.fullmatch(str((d.get("metadata") or {}).get("name", "")))
                            and not mesh.asm_owned(d.get("metadata") or {}))
         if not istio_cni:
             yield self.report(self.NO_ISTIO_CNI, cluster.name, params={})

@@ -411,3 +411,23 @@ def test_unread_mutating_webhooks_leave_policy_engines_unknown(audit):
                    unreadable={"cluster-a": {K.MUTATING_WEBHOOK: "403 Forbidden"}}).rows(CHECK)
     assert (row["status"], row["code"]) == ("UNKNOWN", "AA2634")
     assert "MutatingWebhookConfiguration" in row["message"]
+
+
+# ---------------------------------------------------------------- OpenShift Service Mesh 2: one CNI DaemonSet a release
+def test_openshift_service_mesh_cni_daemonset_is_istio_cni(audit):
+    """OpenShift Service Mesh 2.3+ names its CNI node agent per release, istio-cni-node-v2-5 in openshift-operators
+    (maistra/istio-operator@maistra-2.5.0: resources/helm/v2.5/istio_cni/templates/daemonset-v2.5.yaml), and injects
+    every pod without istio-init. Main found no istio-cni-node and said NOT_APPLICABLE (AA2640): a restricted member
+    namespace whose pods will get ASM's istio-init went unjudged."""
+    ds = istio_cni_daemonset("openshift-operators")
+    ds["metadata"]["name"] = "istio-cni-node-v2-5"
+    ds["metadata"]["labels"] = {"maistra-version": "2.5.0", "k8s-app": "istio-cni-node-v2-5", "release": "istio_cni"}
+    ds["spec"]["selector"] = {"matchLabels": {"k8s-app": "istio-cni-node-v2-5"}}
+    ds["spec"]["template"]["metadata"]["labels"] = {"k8s-app": "istio-cni-node-v2-5", "release": "istio_cni"}
+    app = f.deployment("cart")
+    member = f.namespace("shop", labels={"maistra.io/member-of": "istio-system", **RESTRICTED})
+    a = audit({"cluster-a": [member, f.namespace("istio-system"), ds, f.istiod(), *app, *f.workload_pods(app, 2)]},
+              "assessment", config=cni_config(cni=False))
+    (row,) = a.rows(CHECK)
+    assert (row["status"], row["code"], row["name"]) == ("FAIL", "AA2610", "shop")
+    assert row["evidence"]["istio_cni"] == ["openshift-operators/istio-cni-node-v2-5"]
