@@ -24,7 +24,7 @@ from auditor import mesh
 from auditor.asmcni import asm_cni_state
 from auditor.check import ClusterCheck, Context, same_in_every_gate
 from auditor.inventory import ClusterInventory
-from auditor.istio import istio_sidecar_rows
+from auditor.istio import among
 from auditor.model import Finding, Gate, Outcome, Severity, Status
 
 PSA_ENFORCE = "pod-security.kubernetes.io/enforce"
@@ -63,10 +63,16 @@ EXCLUDED_FIX = ("Remove the namespaces from ASM's CNI plug-in ExcludeNamespaces 
 
 
 def meshed_namespaces(cluster: ClusterInventory, pods: pd.DataFrame) -> set[str]:
-    """Namespaces whose pods run Istio's sidecar or that are labelled for Istio's injection: they move to ASM."""
+    """Namespaces whose pods run Istio's sidecar or that are labelled for Istio's injection: they move to ASM.
+
+    A pod of any phase counts: a CronJob's pods, injected by their own label `sidecar.istio.io/inject: "true"` in a
+    namespace labelled for nothing (Istio's object.sidecar-injector.istio.io webhook, istio/istio@1.24.6:
+    manifests/charts/istio-control/istio-discovery/templates/mutatingwebhook.yaml), are Succeeded between runs, and
+    the next run is injected by ASM."""
     # Only the namespace column of those pods, each distinct value once: selecting the rows of the whole frame copied
     # its ~30 columns.
-    sidecars = istio_sidecar_rows(pods) if not pods.empty else None
+    sidecars = (among(pods["proxy"], (mesh.PROXY_ISTIO,)) & among(pods["role"], (mesh.ROLE_SIDECAR,))
+                if not pods.empty else None)
     names = {str(ns) for ns in pods["namespace"][sidecars].unique()} if sidecars is not None else set()
     for ns in cluster.objects(K.NAMESPACE):
         meta = ns.get("metadata") or {}

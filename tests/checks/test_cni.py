@@ -431,3 +431,20 @@ def test_openshift_service_mesh_cni_daemonset_is_istio_cni(audit):
     (row,) = a.rows(CHECK)
     assert (row["status"], row["code"], row["name"]) == ("FAIL", "AA2610", "shop")
     assert row["evidence"]["istio_cni"] == ["openshift-operators/istio-cni-node-v2-5"]
+
+
+# ---------------------------------------------------------------- injected by the pod's own label, between runs
+def test_cronjob_injected_by_pod_label_in_an_unlabelled_namespace_is_judged(audit):
+    """Istio injects pods labelled sidecar.istio.io/inject: "true" in namespaces labelled for nothing
+    (object.sidecar-injector.istio.io, istio/istio@1.24.6: manifests/charts/istio-control/istio-discovery/templates/
+    mutatingwebhook.yaml). A CronJob's pods are Succeeded between runs (native sidecar: tests/factory job_pod,
+    pkg/kube/inject/testdata/inject/job.yaml.injected @1.30.3). Main counted only active pods: `batch` (restricted)
+    was not meshed, shop passed, and the gate went GO; ASM's istio-init on the next run is rejected."""
+    done = f.job_pod("nightly-report-29381760-b7kqz", "batch", "nightly-report-29381760", native=True)
+    done["metadata"]["labels"]["sidecar.istio.io/inject"] = "true"
+    assert done["status"]["phase"] == "Succeeded"
+    a = audit({"cluster-a": meshed_cluster(None, f.namespace("batch", labels=RESTRICTED), done)}, "assessment",
+              config=cni_config(cni=False))
+    (row,) = a.rows(CHECK)
+    assert (row["status"], row["code"], row["name"]) == ("FAIL", "AA2610", "batch")
+    assert a.result.verdict == "NO-GO"
