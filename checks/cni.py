@@ -7,8 +7,9 @@ CNI state comes from the config (`asm.cni`), the saved DescribeServiceMeshDetail
 (`ServiceMesh.Spec.MeshConfig.SidecarInjector.InitCNIConfiguration.Enabled` / `ExcludeNamespaces`), or an ASM-marked
 CNI DaemonSet in the cluster. The namespaces the plug-in skips (where ASM injects istio-init after all) come from the
 config (`asm.cni_exclude_namespaces`), else the answer's ExcludeNamespaces; where neither says, they are not known,
-and a meshed namespace that forbids istio-init is UNKNOWN, not a PASS. Policies of Gatekeeper or Kyverno are not
-read: their webhooks are named instead.
+and a meshed namespace that forbids istio-init is UNKNOWN, not a PASS. Policies of Gatekeeper, Kyverno or Kubewarden
+are not read: their webhooks are named instead. On OpenShift SecurityContextConstraints, not read either, admit pods: a
+meshed namespace there that ASM's plug-in is not known to cover is UNKNOWN.
 """
 
 from __future__ import annotations
@@ -34,6 +35,16 @@ PSA_FORBIDDING = ("baseline", "restricted")
 # without istio-init (maistra/istio-operator@maistra-2.5.0: resources/helm/v2.5/istio_cni/templates/
 # daemonset-v2.5.yaml; pkg/controller/servicemesh/controlplane/cni_pruner.go lists them).
 ISTIO_CNI_NAME = re.compile(re.escape(mesh.ISTIO_CNI_DAEMONSET) + r"(-v[0-9]+-[0-9]+)?")
+# Every OpenShift namespace carries the UID range its SecurityContextConstraints allot (openshift/api:
+# security/v1/consts.go UIDRangeAnnotation, set by OpenShift's namespace SCC allocation controller). There SCCs, not Pod
+# Security labels, admit pods: the default restricted-v2 admits neither NET_ADMIN/NET_RAW nor runAsUser 0, so
+# istio-init needs an SCC granted to the pod's service account, which is not read here.
+OPENSHIFT_UID_RANGE = "openshift.io/sa.scc.uid-range"
+SCC_FIX = ("On OpenShift, SecurityContextConstraints admit istio-init only through an SCC allowing NET_ADMIN/NET_RAW "
+           "and runAsUser 0 that the namespace's service accounts may use (restricted-v2 does not): check with "
+           "`oc get pods -n <namespace> -o yaml | grep openshift.io/scc` and `oc adm policy who-can use scc <name>`. "
+           "Enable ASM's CNI plug-in for the namespace (then set asm.cni and asm.cni_exclude_namespaces in the "
+           "config), or grant such an SCC, and audit again.")
 INJECTION_LABELS = ("istio-injection", "istio.io/rev")
 # What an admission policy's CEL must name to be able to reject istio-init and admit istio-validation: the fields in
 # which they differ (istio/istio@1.24.6:manifests/charts/istio-control/istio-discovery/files/injection-template.yaml:
@@ -201,6 +212,15 @@ class CniCompatibility(ClusterCheck):
                                        "plug-in skips meshed namespaces (ExcludeNamespaces), where ASM injects "
                                        "istio-init", message=_UNREAD + "skips {namespaces} (ExcludeNamespaces) "
                                                                        "({source}), where ASM injects istio-init")
+    # OpenShift: SecurityContextConstraints (not read) admit pods, and a namespace without a Pod Security label is not
+    # thereby open to istio-init; unless ASM's CNI plug-in is known to cover it, whether its pods are admitted is not
+    # known.
+    SCC_UNREAD = Outcome("AA2638", Status.UNKNOWN, "a namespace moving to ASM is on OpenShift, whose "
+                         "SecurityContextConstraints (not read) decide whether istio-init is admitted, and ASM's CNI "
+                         "plug-in is not known to cover it",
+                         message="OpenShift's SecurityContextConstraints decide whether istio-init's NET_ADMIN/NET_RAW "
+                                 "and root user are admitted here (restricted-v2 admits neither; SCCs are not read), "
+                                 "and ASM's CNI plug-in is not known to cover this namespace ({source})")
     NO_ISTIO_CNI = Outcome("AA2640", Status.NOT_APPLICABLE, "Istio does not use istio-cni here (no istio-cni-node "
                            "DaemonSet of Istio's): pods already pass admission with istio-init",
                            message="no istio-cni-node DaemonSet of Istio's: Istio's pods already run istio-init, which "
@@ -208,7 +228,7 @@ class CniCompatibility(ClusterCheck):
     outcomes = (CLEAN, CNI_ON, REJECTED, EXCLUDED, ENGINES, ENGINES_CNI_OFF, ENGINES_EXCLUDED,
                 ENGINES_EXCLUSIONS_UNKNOWN, CNI_UNKNOWN, POLICIES_UNREAD,
                 CNI_ANSWER_UNREADABLE, CNI_ANSWER_SILENT, POLICIES_UNREAD_CNI_OFF, POLICIES_UNREAD_EXCLUDED,
-                EXCLUSIONS_UNKNOWN, POLICIES_UNREAD_EXCLUSIONS_UNKNOWN, NO_ISTIO_CNI)
+                EXCLUSIONS_UNKNOWN, POLICIES_UNREAD_EXCLUSIONS_UNKNOWN, SCC_UNREAD, NO_ISTIO_CNI)
     # Why the ASM CNI state is unknown (AsmCni.unknown_why) -> the UNKNOWN that says so.
     _CNI_UNKNOWN_BY_WHY = {"unsaid": CNI_UNKNOWN, "unreadable": CNI_ANSWER_UNREADABLE, "no_field": CNI_ANSWER_SILENT}
     needs = (K.DAEMONSET, K.NAMESPACE, K.POD)
@@ -244,12 +264,19 @@ class CniCompatibility(ClusterCheck):
                        if labels.get(PSA_ENFORCE) in PSA_FORBIDDING else [])
             reasons += [f"ValidatingAdmissionPolicy {policy}" for policy, selector in policies
                         if _selects(selector, labels)]
+            covered = asm_cni.enabled and excluded_known and name not in asm_cni.excluded
             if not reasons:
+                if OPENSHIFT_UID_RANGE in (meta.get("annotations") or {}) and not covered:
+                    blocked += 1
+                    yield self.report(self.SCC_UNREAD, cluster.name, params={"source": asm_cni.source},
+                                      kind="Namespace", name=name, remediation=SCC_FIX,
+                                      evidence={**evidence, "openshift_uid_range": meta["annotations"][
+                                          OPENSHIFT_UID_RANGE]})
                 continue
             forbidding += 1
             params = {"why": " and ".join(reasons), "source": asm_cni.source}
             where = {"kind": "Namespace", "name": name, "evidence": {**evidence, "forbidden_by": reasons}}
-            if asm_cni.enabled and excluded_known and name not in asm_cni.excluded:
+            if covered:
                 continue
             blocked += 1
             if asm_cni.enabled and not excluded_known:

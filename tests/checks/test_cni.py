@@ -448,3 +448,48 @@ def test_cronjob_injected_by_pod_label_in_an_unlabelled_namespace_is_judged(audi
     (row,) = a.rows(CHECK)
     assert (row["status"], row["code"], row["name"]) == ("FAIL", "AA2610", "batch")
     assert a.result.verdict == "NO-GO"
+
+
+def openshift_member(name: str = "shop", labels: dict[str, str] | None = None) -> dict[str, Any]:
+    """An OpenShift namespace: the SCC allocation annotations every namespace gets (openshift/api:
+    security/v1/consts.go UIDRangeAnnotation, SupplementalGroupsAnnotation, MCSAnnotation), a Service Mesh member."""
+    ns = f.namespace(name, labels={"maistra.io/member-of": "istio-system", **(labels or {})})
+    ns["metadata"]["annotations"] = {"openshift.io/sa.scc.uid-range": "1000680000/10000",
+                                     "openshift.io/sa.scc.supplemental-groups": "1000680000/10000",
+                                     "openshift.io/sa.scc.mcs": "s0:c26,c15"}
+    return ns
+
+
+def ossm_cluster(*namespaces: dict[str, Any]) -> list[dict[str, Any]]:
+    ds = istio_cni_daemonset("openshift-operators")
+    ds["metadata"]["name"] = "istio-cni-node-v2-5"
+    app = f.deployment("cart")
+    return [*namespaces, f.namespace("istio-system"), ds, f.istiod(), *app, *f.workload_pods(app, 2)]
+
+
+def test_openshift_namespace_without_pod_security_label_is_not_a_pass(audit):
+    """On OpenShift, SecurityContextConstraints admit pods; the default restricted-v2 admits neither istio-init's
+    NET_ADMIN/NET_RAW nor its runAsUser 0, and member namespaces carry no Pod Security enforce label. Main said
+    NOT_APPLICABLE here (AA2640, the DaemonSet's name) and, with Istio's own istio-cni-node, passed (AA2601: 'no
+    namespace forbids istio-init'): a GO. SCCs are not read, so it is UNKNOWN until ASM's CNI plug-in is known to cover
+    the namespace."""
+    a = audit({"cluster-a": ossm_cluster(openshift_member())}, "assessment", config=cni_config(cni=False))
+    (row,) = a.rows(CHECK)
+    assert (row["status"], row["code"], row["kind"], row["name"]) == ("UNKNOWN", "AA2638", "Namespace", "shop")
+    assert a.result.verdict == "INCOMPLETE"
+    # ASM's CNI plug-in on and skipping nothing: no istio-init, nothing for an SCC to reject.
+    (row,) = audit({"cluster-a": ossm_cluster(openshift_member())}, "assessment",
+                   config=cni_config(cni=True, cni_exclude_namespaces=[])).rows(CHECK)
+    assert (row["status"], row["code"]) == ("PASS", "AA2602")
+    # A Pod Security label that forbids it still decides: FAIL.
+    (row,) = audit({"cluster-a": ossm_cluster(openshift_member(labels=RESTRICTED))}, "assessment",
+                   config=cni_config(cni=False)).rows(CHECK)
+    assert (row["status"], row["code"]) == ("FAIL", "AA2610")
+
+
+def test_openshift_namespace_with_istio_cni_node_was_a_pass_on_main(audit):
+    """The same namespace beside Istio's own istio-cni-node (Sail's IstioCNI renders that name on OpenShift Service
+    Mesh 3): main passed it (AA2601)."""
+    objects = [openshift_member(), *meshed_cluster()[1:]]
+    (row,) = audit({"cluster-a": objects}, "assessment", config=cni_config(cni=False)).rows(CHECK)
+    assert (row["status"], row["code"], row["name"]) == ("UNKNOWN", "AA2638", "shop")
