@@ -25,9 +25,10 @@ from auditor import mesh
 from auditor.asmcni import asm_cni_state
 from auditor.check import ClusterCheck, Context, same_in_every_gate
 from auditor.inventory import ClusterInventory
-from auditor.istio import among
+from auditor.istio import among, istio_sidecar_rows
 from auditor.model import Finding, Gate, Outcome, Severity, Status
 
+PODS_NAMED = 5
 PSA_ENFORCE = "pod-security.kubernetes.io/enforce"
 PSA_FORBIDDING = ("baseline", "restricted")
 # Istio's CNI node agent: `istio-cni-node` (mesh.ISTIO_CNI_DAEMONSET, Istio's chart), or one per OpenShift Service
@@ -91,6 +92,21 @@ def meshed_namespaces(cluster: ClusterInventory, pods: pd.DataFrame) -> set[str]
         if labels.get("istio-injection") == "enabled" or labels.get("istio.io/rev"):
             names.add(meta.get("name", ""))
     return names
+
+
+def cni_injected(pods: pd.DataFrame) -> list[str]:
+    """Where Istio's running sidecars were injected without istio-init, no node agent of Istio's CNI being seen: the
+    injector wrote istio-validation (CNI mode) instead (istio/istio@1.24.6: manifests/charts/istio-control/
+    istio-discovery/files/injection-template.yaml; pkg/kube/inject/testdata/inject/hello.yaml.cni.injected), so NOT
+    APPLICABLE ("Istio's pods already run istio-init") would be false. Proxyless pods (their xDS bootstrap) are not
+    counted; one namespace named a line, at most PODS_NAMED."""
+    if pods.empty:
+        return []
+    rows = istio_sidecar_rows(pods) & pods["cni_redirect"].to_numpy(dtype=bool) & among(pods["xds_server"], ("",))
+    if not rows.any():
+        return []
+    spaces = sorted({str(ns) for ns in pods["namespace"][rows].unique()})
+    return [f"{ns}: Istio sidecars injected without istio-init" for ns in spaces[:PODS_NAMED]]
 
 
 def _selects(selector: dict[str, Any] | None, labels: dict[str, str]) -> bool:
@@ -241,11 +257,14 @@ class CniCompatibility(ClusterCheck):
                            for d in cluster.objects(K.DAEMONSET)
                            if ISTIO_CNI_NAME.fullmatch(str((d.get("metadata") or {}).get("name", "")))
                            and not mesh.asm_owned(d.get("metadata") or {}))
+        pods = cluster.pods()
+        if not istio_cni:
+            istio_cni = cni_injected(pods)
         if not istio_cni:
             yield self.report(self.NO_ISTIO_CNI, cluster.name, params={})
             return
         asm_cni = asm_cni_state(cluster, ctx)
-        meshed = meshed_namespaces(cluster, cluster.pods())
+        meshed = meshed_namespaces(cluster, pods)
         policies = capability_policies(cluster)
         unread = [k.kind for k in self.uses if not cluster.available(k)]
         evidence: dict[str, Any] = {"istio_cni": istio_cni, "asm_cni": asm_cni.enabled,

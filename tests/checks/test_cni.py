@@ -493,3 +493,25 @@ def test_openshift_namespace_with_istio_cni_node_was_a_pass_on_main(audit):
     objects = [openshift_member(), *meshed_cluster()[1:]]
     (row,) = audit({"cluster-a": objects}, "assessment", config=cni_config(cni=False)).rows(CHECK)
     assert (row["status"], row["code"], row["name"]) == ("UNKNOWN", "AA2638", "shop")
+
+
+# ---------------------------------------------------------------- CNI-mode pods without a node agent seen
+def test_istio_pods_injected_in_cni_mode_without_a_daemonset_seen_are_judged(audit):
+    """Istio's sidecars carry istio-validation, not istio-init (CNI mode, hello.yaml.cni.injected @1.24.6), while no
+    istio-cni-node of Istio's is listed (deleted, or named otherwise): main said NOT_APPLICABLE (AA2640, 'Istio's
+    pods already run istio-init'), which the pods contradict; ASM's istio-init would be rejected in restricted shop."""
+    from tests.checks.test_purge_cni import _in_cni_mode
+
+    app = f.deployment("cart")
+    pods = [_in_cni_mode(p) for p in f.workload_pods(app, 2)]
+    a = audit({"cluster-a": [f.namespace("shop", labels={"istio-injection": "enabled", **RESTRICTED}),
+                             f.namespace("istio-system"), f.istiod(), *app, *pods]},
+              "assessment", config=cni_config(cni=False))
+    (row,) = a.rows(CHECK)
+    assert (row["status"], row["code"], row["name"]) == ("FAIL", "AA2610", "shop")
+    assert row["evidence"]["istio_cni"] == ["shop: Istio sidecars injected without istio-init"]
+    # With istio-init (the factory's pods), no plug-in of Istio's: NOT_APPLICABLE holds.
+    (row,) = audit({"cluster-a": [f.namespace("shop", labels={"istio-injection": "enabled", **RESTRICTED}),
+                                  f.istiod(), *app, *f.workload_pods(app, 2)]}, "assessment",
+                   config=cni_config(cni=False)).rows(CHECK)
+    assert (row["status"], row["code"]) == ("NOT_APPLICABLE", "AA2640")
