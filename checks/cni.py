@@ -25,7 +25,7 @@ from auditor import mesh
 from auditor.asmcni import asm_cni_state
 from auditor.check import ClusterCheck, Context, same_in_every_gate
 from auditor.inventory import ClusterInventory
-from auditor.istio import among, istio_sidecar_rows
+from auditor.istio import TEMPLATE_KINDS, among, istio_sidecar_rows, workload_templates
 from auditor.model import Finding, Gate, Outcome, Severity, Status
 
 PODS_NAMED = 5
@@ -86,11 +86,30 @@ def meshed_namespaces(cluster: ClusterInventory, pods: pd.DataFrame) -> set[str]
     sidecars = (among(pods["proxy"], (mesh.PROXY_ISTIO,)) & among(pods["role"], (mesh.ROLE_SIDECAR,))
                 if not pods.empty else None)
     names = {str(ns) for ns in pods["namespace"][sidecars].unique()} if sidecars is not None else set()
+    labelled: dict[str, dict[str, str]] = {}
     for ns in cluster.objects(K.NAMESPACE):
         meta = ns.get("metadata") or {}
         labels = meta.get("labels") or {}
+        labelled[meta.get("name", "")] = labels
         if labels.get("istio-injection") == "enabled" or labels.get("istio.io/rev"):
             names.add(meta.get("name", ""))
+    # A workload with no pod now (scaled to zero, a CronJob whose finished Jobs are deleted: ttlSecondsAfterFinished)
+    # whose pod template asks Istio's object webhooks for injection in a namespace labelled for neither
+    # (object.sidecar-injector: sidecar.istio.io/inject "true"; rev.object: istio.io/rev; both only where the namespace
+    # has neither istio-injection nor istio.io/rev). Gateways' templates (inject.istio.io/templates: gateway) get no
+    # istio-init.
+    for _kind, obj, template in workload_templates(cluster, TEMPLATE_KINDS)[0]:
+        namespace = str((obj.get("metadata") or {}).get("namespace") or "")
+        ns_labels = labelled.get(namespace, {})
+        if namespace in names or "istio-injection" in ns_labels or "istio.io/rev" in ns_labels:
+            continue
+        meta = template.get("metadata") or {}
+        labels, annotations = meta.get("labels") or {}, meta.get("annotations") or {}
+        if "gateway" in str(annotations.get("inject.istio.io/templates") or ""):
+            continue
+        if labels.get("sidecar.istio.io/inject") == "true" or (
+                labels.get("istio.io/rev") and labels.get("sidecar.istio.io/inject") != "false"):
+            names.add(namespace)
     return names
 
 
@@ -248,8 +267,11 @@ class CniCompatibility(ClusterCheck):
     # Why the ASM CNI state is unknown (AsmCni.unknown_why) -> the UNKNOWN that says so.
     _CNI_UNKNOWN_BY_WHY = {"unsaid": CNI_UNKNOWN, "unreadable": CNI_ANSWER_UNREADABLE, "no_field": CNI_ANSWER_SILENT}
     needs = (K.DAEMONSET, K.NAMESPACE, K.POD)
-    uses = (K.VALIDATING_ADMISSION_POLICY, K.VALIDATING_ADMISSION_POLICY_BINDING, K.VALIDATING_WEBHOOK,
-            K.MUTATING_WEBHOOK)
+    # Admission policies; unread, they are named (POLICY_KINDS).
+    POLICY_KINDS = (K.VALIDATING_ADMISSION_POLICY, K.VALIDATING_ADMISSION_POLICY_BINDING, K.VALIDATING_WEBHOOK,
+                    K.MUTATING_WEBHOOK)
+    # Workload templates: namespaces injected by their pods' labels where no pod runs now (meshed_namespaces).
+    uses = (*POLICY_KINDS, *(k for k in TEMPLATE_KINDS if k is not K.DAEMONSET))
 
     @same_in_every_gate
     def check_cluster(self, cluster: ClusterInventory, ctx: Context) -> Iterable[Finding]:
@@ -266,7 +288,7 @@ class CniCompatibility(ClusterCheck):
         asm_cni = asm_cni_state(cluster, ctx)
         meshed = meshed_namespaces(cluster, pods)
         policies = capability_policies(cluster)
-        unread = [k.kind for k in self.uses if not cluster.available(k)]
+        unread = [k.kind for k in self.POLICY_KINDS if not cluster.available(k)]
         evidence: dict[str, Any] = {"istio_cni": istio_cni, "asm_cni": asm_cni.enabled,
                                     "asm_cni_source": asm_cni.source, **({"not_read": unread} if unread else {})}
         if asm_cni.enabled:  # the namespaces it skips: a sorted list and where it came from, or None (not known)

@@ -515,3 +515,35 @@ def test_istio_pods_injected_in_cni_mode_without_a_daemonset_seen_are_judged(aud
                                   f.istiod(), *app, *f.workload_pods(app, 2)]}, "assessment",
                    config=cni_config(cni=False)).rows(CHECK)
     assert (row["status"], row["code"]) == ("NOT_APPLICABLE", "AA2640")
+
+
+def labelled_cronjob(name: str, namespace: str, labels: dict[str, str],
+                     annotations: dict[str, str] | None = None) -> dict[str, Any]:
+    """A CronJob whose Jobs delete themselves when done (ttlSecondsAfterFinished): between runs no pod is left."""
+    template = {"metadata": {"labels": labels, **({"annotations": annotations} if annotations else {})},
+                "spec": {"restartPolicy": "Never",
+                         "containers": [{"name": "report", "image": "registry.example.com/report:1"}]}}
+    return {"apiVersion": "batch/v1", "kind": "CronJob", "metadata": f.meta(name, namespace),
+            "spec": {"schedule": "0 2 * * *", "jobTemplate": {"spec": {"ttlSecondsAfterFinished": 300,
+                                                                       "template": template}}}}
+
+
+def test_workload_injected_by_its_template_labels_with_no_pod_now_is_judged(audit):
+    """A CronJob asking for Istio's injection by its pods' own label (sidecar.istio.io/inject: "true", Istio's
+    object.sidecar-injector webhook: istio/istio@1.24.6 manifests/charts/istio-control/istio-discovery/templates/
+    mutatingwebhook.yaml), its finished Jobs gone: no pod, no namespace label. Main did not count `batch` as meshed and
+    passed (AA2601); its next run, injected by ASM, gets istio-init, which restricted Pod Security rejects."""
+    job = labelled_cronjob("nightly-report", "batch", {"app": "report", "sidecar.istio.io/inject": "true"})
+    a = audit({"cluster-a": meshed_cluster(None, f.namespace("batch", labels=RESTRICTED), job)}, "assessment",
+              config=cni_config(cni=False))
+    (row,) = a.rows(CHECK)
+    assert (row["status"], row["code"], row["name"]) == ("FAIL", "AA2610", "batch")
+    # A namespace labelled istio-injection=disabled keeps the object webhook out; a gateway template gets no
+    # istio-init (inject.istio.io/templates: gateway, the istio/gateway chart).
+    for ns_labels, template_annotations in (({"istio-injection": "disabled", **RESTRICTED}, None),
+                                            (RESTRICTED, {"inject.istio.io/templates": "gateway"})):
+        job = labelled_cronjob("nightly-report", "batch", {"app": "report", "sidecar.istio.io/inject": "true"},
+                               template_annotations)
+        (row,) = audit({"cluster-a": meshed_cluster(None, f.namespace("batch", labels=ns_labels), job)},
+                       "assessment", config=cni_config(cni=False)).rows(CHECK)
+        assert (row["status"], row["code"]) == ("PASS", "AA2601")
