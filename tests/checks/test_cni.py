@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
+
 from auditor import kinds as K
 from tests import factory as f
 
@@ -303,3 +305,245 @@ def test_asm_cni_on_and_no_meshed_namespace_forbidding_passes_with_exclusions_un
                    config=cni_config(cni=True)).rows(CHECK)
     assert (row["status"], row["code"]) == ("PASS", "AA2602")
     assert row["evidence"]["asm_cni_excluded"] is None
+
+
+# ---------------------------------------------------------------- policies on the user, not on capabilities
+# istio-init runs as root (runAsUser 0, runAsNonRoot false, writable root file system) where istio-validation, the CNI
+# one, runs as 1337 with runAsNonRoot true (istio/istio@1.24.6:manifests/charts/istio-control/istio-discovery/files/
+# injection-template.yaml): a policy requiring non-root users admits Istio's CNI pods and rejects ASM's istio-init.
+def non_root_policy() -> list[dict[str, Any]]:
+    """vap-library/vap-library@v0.1.12: policies/pss-running-as-non-root/policy.yaml (one of its validations, cut
+    short) and release-process/release/bindings.yaml's deny binding, enforced by a namespace label."""
+    policy = f.admission_policy("pss-running-as-non-root.vap-library.com", labels={})
+    policy["spec"]["validations"] = [{
+        "expression": "object.kind != 'Pod' || (!has(object.spec.initContainers) || (has(object.spec.initContainers) "
+                      "&& (object.spec.initContainers.all(container, ((!has(container.securityContext) || "
+                      "(has(container.securityContext) && !has(container.securityContext.runAsNonRoot))) && "
+                      "(has(object.spec.securityContext) && has(object.spec.securityContext.runAsNonRoot) && "
+                      "object.spec.securityContext.runAsNonRoot == true)) || (has(container.securityContext) && "
+                      "has(container.securityContext.runAsNonRoot) && container.securityContext.runAsNonRoot == "
+                      "true)))))",
+        "message": "securityContext.runAsNonRoot must be set to true on any containers, initContainers, and "
+                   "ephemeralContainers in Pods", "reason": "Invalid"}]
+    binding = f.admission_policy("pss-running-as-non-root-deny.vap-library.com", binding=True, labels={})
+    binding["spec"] = {"policyName": "pss-running-as-non-root.vap-library.com", "validationActions": ["Deny", "Audit"],
+                       "matchResources": {"matchPolicy": "Equivalent", "objectSelector": {}, "namespaceSelector": {
+                           "matchLabels": {"vap-library.com/pss-running-as-non-root": "deny"}}}}
+    return [policy, binding]
+
+
+def test_policy_requiring_non_root_users_rejects_istio_init(audit):
+    """A ValidatingAdmissionPolicy requiring runAsNonRoot names no capability: main read it as harmless and passed
+    (AA2601), and the gate went GO while ASM's istio-init (root) would be rejected in shop."""
+    labelled = {"vap-library.com/pss-running-as-non-root": "deny"}
+    a = audit({"cluster-a": meshed_cluster(labelled, *non_root_policy())}, "assessment",
+              config=cni_config(cni=False))
+    (row,) = a.rows(CHECK)
+    assert (row["status"], row["code"], row["name"]) == ("FAIL", "AA2610", "shop")
+    assert row["evidence"]["forbidden_by"] == ["ValidatingAdmissionPolicy pss-running-as-non-root.vap-library.com"]
+    assert a.result.verdict == "NO-GO"
+    # The binding selects namespaces by label: one without it admits istio-init.
+    (row,) = audit({"cluster-a": meshed_cluster(None, *non_root_policy())}, "assessment",
+                   config=cni_config(cni=False)).rows(CHECK)
+    assert (row["status"], row["code"]) == ("PASS", "AA2601")
+
+
+def test_kyverno_generated_policy_on_root_user_rejects_istio_init(audit):
+    """Kyverno's CEL require-run-as-nonroot as the ValidatingAdmissionPolicy Kyverno generates from it
+    (kyverno/policies: pod-security-cel/restricted/require-run-as-nonroot/.chainsaw-test/vap-assert.yaml and
+    vapbinding-assert.yaml: owned by the ClusterPolicy, a binding without namespaceSelector). Main passed (AA2601)."""
+    owner = [{"apiVersion": "kyverno.io/v1", "kind": "ClusterPolicy", "name": "require-run-as-nonroot"}]
+    policy = f.admission_policy("require-run-as-nonroot", labels={"app.kubernetes.io/managed-by": "kyverno"})
+    policy["metadata"]["ownerReferences"] = owner
+    policy["spec"]["validations"] = [{"expression": "(object.spec.containers + (has(object.spec.initContainers) ? "
+                                                    "object.spec.initContainers : [])).all(container, "
+                                                    "has(container.securityContext) && "
+                                                    "has(container.securityContext.runAsNonRoot) && "
+                                                    "container.securityContext.runAsNonRoot == true)"}]
+    binding = f.admission_policy("require-run-as-nonroot-binding", binding=True,
+                                 labels={"app.kubernetes.io/managed-by": "kyverno"})
+    binding["metadata"]["ownerReferences"] = owner
+    (row,) = audit({"cluster-a": meshed_cluster(None, policy, binding)}, "assessment",
+                   config=cni_config(cni=False)).rows(CHECK)
+    assert (row["status"], row["code"], row["name"]) == ("FAIL", "AA2610", "shop")
+
+
+# ---------------------------------------------------------------- Kubewarden: its webhooks' names do not say it
+def kubewarden_webhook(policy: str, *, mutating: bool) -> dict[str, Any]:
+    """The webhook configuration Kubewarden's controller writes for a ClusterAdmissionPolicy
+    (kubewarden/kubewarden-controller@v1.35.0: internal/controller/policy_subreconciler_webhook.go,
+    api/policies/v1/clusteradmissionpolicy_types.go GetUniqueName `clusterwide-<name>`, internal/constants
+    PartOfLabelKey/Value, PolicyServerServicePort 443, policyserver_controller.go `policy-server-<name>`), with the
+    namespaceSelector of its kubewarden-defaults chart (templates/_helpers.tpl policy-namespace-selector)."""
+    unique = f"clusterwide-{policy}"
+    return {"apiVersion": "admissionregistration.k8s.io/v1",
+            "kind": "MutatingWebhookConfiguration" if mutating else "ValidatingWebhookConfiguration",
+            "metadata": {"name": unique, "labels": {"app.kubernetes.io/part-of": "kubewarden"},
+                         "annotations": {"kubewardenPolicyName": policy, "kubewardenPolicyNamespace": ""}},
+            "webhooks": [{"name": f"{unique}.kubewarden.admission", "admissionReviewVersions": ["v1"],
+                          "sideEffects": "None", "failurePolicy": "Fail", "matchPolicy": "Equivalent",
+                          "clientConfig": {"service": {"namespace": "kubewarden", "name": "policy-server-default",
+                                                       "path": f"/validate/{unique}", "port": 443}},
+                          "rules": [{"apiGroups": [""], "apiVersions": ["v1"], "resources": ["pods"],
+                                     "operations": ["CREATE", "UPDATE"]}],
+                          "namespaceSelector": {"matchExpressions": [{"key": "kubernetes.io/metadata.name",
+                                                                      "operator": "NotIn",
+                                                                      "values": ["kube-system", "kubewarden"]}]}}]}
+
+
+@pytest.mark.parametrize("mutating", [True, False])
+def test_kubewarden_webhooks_are_a_policy_engine(audit, mutating):
+    """Kubewarden's recommended policies (kubewarden-defaults@v1.35.0 values.yaml: drop-capabilities with
+    capabilities-psp, `mutating: true`) reject istio-init's NET_ADMIN in protect mode; their configurations are named
+    clusterwide-<policy>, not after Kubewarden. Main saw no policy engine and passed (AA2601): now the WARN (major)
+    Gatekeeper and Kyverno get."""
+    hook = kubewarden_webhook("drop-capabilities", mutating=mutating)
+    a = audit({"cluster-a": meshed_cluster(None, hook)}, "assessment", config=cni_config(cni=False))
+    (row,) = a.rows(CHECK)
+    assert (row["status"], row["code"], row["severity"]) == ("WARN", "AA2621", "major")
+    assert row["evidence"]["policy_engines"] == ["clusterwide-drop-capabilities"]
+
+
+def test_unread_mutating_webhooks_leave_policy_engines_unknown(audit):
+    """A mutating policy of an engine may reject istio-init: with MutatingWebhookConfigurations not read, whether
+    one is there cannot be told (as with the validating ones)."""
+    (row,) = audit({"cluster-a": meshed_cluster()}, "assessment", config=cni_config(cni=False),
+                   unreadable={"cluster-a": {K.MUTATING_WEBHOOK: "403 Forbidden"}}).rows(CHECK)
+    assert (row["status"], row["code"]) == ("UNKNOWN", "AA2634")
+    assert "MutatingWebhookConfiguration" in row["message"]
+
+
+# ---------------------------------------------------------------- OpenShift Service Mesh 2: one CNI DaemonSet a release
+def test_openshift_service_mesh_cni_daemonset_is_istio_cni(audit):
+    """OpenShift Service Mesh 2.3+ names its CNI node agent per release, istio-cni-node-v2-5 in openshift-operators
+    (maistra/istio-operator@maistra-2.5.0: resources/helm/v2.5/istio_cni/templates/daemonset-v2.5.yaml), and injects
+    every pod without istio-init. Main found no istio-cni-node and said NOT_APPLICABLE (AA2640): a restricted member
+    namespace whose pods will get ASM's istio-init went unjudged."""
+    ds = istio_cni_daemonset("openshift-operators")
+    ds["metadata"]["name"] = "istio-cni-node-v2-5"
+    ds["metadata"]["labels"] = {"maistra-version": "2.5.0", "k8s-app": "istio-cni-node-v2-5", "release": "istio_cni"}
+    ds["spec"]["selector"] = {"matchLabels": {"k8s-app": "istio-cni-node-v2-5"}}
+    ds["spec"]["template"]["metadata"]["labels"] = {"k8s-app": "istio-cni-node-v2-5", "release": "istio_cni"}
+    app = f.deployment("cart")
+    member = f.namespace("shop", labels={"maistra.io/member-of": "istio-system", **RESTRICTED})
+    a = audit({"cluster-a": [member, f.namespace("istio-system"), ds, f.istiod(), *app, *f.workload_pods(app, 2)]},
+              "assessment", config=cni_config(cni=False))
+    (row,) = a.rows(CHECK)
+    assert (row["status"], row["code"], row["name"]) == ("FAIL", "AA2610", "shop")
+    assert row["evidence"]["istio_cni"] == ["openshift-operators/istio-cni-node-v2-5"]
+
+
+# ---------------------------------------------------------------- injected by the pod's own label, between runs
+def test_cronjob_injected_by_pod_label_in_an_unlabelled_namespace_is_judged(audit):
+    """Istio injects pods labelled sidecar.istio.io/inject: "true" in namespaces labelled for nothing
+    (object.sidecar-injector.istio.io, istio/istio@1.24.6: manifests/charts/istio-control/istio-discovery/templates/
+    mutatingwebhook.yaml). A CronJob's pods are Succeeded between runs (native sidecar: tests/factory job_pod,
+    pkg/kube/inject/testdata/inject/job.yaml.injected @1.30.3). Main counted only active pods: `batch` (restricted)
+    was not meshed, shop passed, and the gate went GO; ASM's istio-init on the next run is rejected."""
+    done = f.job_pod("nightly-report-29381760-b7kqz", "batch", "nightly-report-29381760", native=True)
+    done["metadata"]["labels"]["sidecar.istio.io/inject"] = "true"
+    assert done["status"]["phase"] == "Succeeded"
+    a = audit({"cluster-a": meshed_cluster(None, f.namespace("batch", labels=RESTRICTED), done)}, "assessment",
+              config=cni_config(cni=False))
+    (row,) = a.rows(CHECK)
+    assert (row["status"], row["code"], row["name"]) == ("FAIL", "AA2610", "batch")
+    assert a.result.verdict == "NO-GO"
+
+
+def openshift_member(name: str = "shop", labels: dict[str, str] | None = None) -> dict[str, Any]:
+    """An OpenShift namespace: the SCC allocation annotations every namespace gets (openshift/api:
+    security/v1/consts.go UIDRangeAnnotation, SupplementalGroupsAnnotation, MCSAnnotation), a Service Mesh member."""
+    ns = f.namespace(name, labels={"maistra.io/member-of": "istio-system", **(labels or {})})
+    ns["metadata"]["annotations"] = {"openshift.io/sa.scc.uid-range": "1000680000/10000",
+                                     "openshift.io/sa.scc.supplemental-groups": "1000680000/10000",
+                                     "openshift.io/sa.scc.mcs": "s0:c26,c15"}
+    return ns
+
+
+def ossm_cluster(*namespaces: dict[str, Any]) -> list[dict[str, Any]]:
+    ds = istio_cni_daemonset("openshift-operators")
+    ds["metadata"]["name"] = "istio-cni-node-v2-5"
+    app = f.deployment("cart")
+    return [*namespaces, f.namespace("istio-system"), ds, f.istiod(), *app, *f.workload_pods(app, 2)]
+
+
+def test_openshift_namespace_without_pod_security_label_is_not_a_pass(audit):
+    """On OpenShift, SecurityContextConstraints admit pods; the default restricted-v2 admits neither istio-init's
+    NET_ADMIN/NET_RAW nor its runAsUser 0, and member namespaces carry no Pod Security enforce label. Main said
+    NOT_APPLICABLE here (AA2640, the DaemonSet's name) and, with Istio's own istio-cni-node, passed (AA2601: 'no
+    namespace forbids istio-init'): a GO. SCCs are not read, so it is UNKNOWN until ASM's CNI plug-in is known to cover
+    the namespace."""
+    a = audit({"cluster-a": ossm_cluster(openshift_member())}, "assessment", config=cni_config(cni=False))
+    (row,) = a.rows(CHECK)
+    assert (row["status"], row["code"], row["kind"], row["name"]) == ("UNKNOWN", "AA2638", "Namespace", "shop")
+    assert a.result.verdict == "INCOMPLETE"
+    # ASM's CNI plug-in on and skipping nothing: no istio-init, nothing for an SCC to reject.
+    (row,) = audit({"cluster-a": ossm_cluster(openshift_member())}, "assessment",
+                   config=cni_config(cni=True, cni_exclude_namespaces=[])).rows(CHECK)
+    assert (row["status"], row["code"]) == ("PASS", "AA2602")
+    # A Pod Security label that forbids it still decides: FAIL.
+    (row,) = audit({"cluster-a": ossm_cluster(openshift_member(labels=RESTRICTED))}, "assessment",
+                   config=cni_config(cni=False)).rows(CHECK)
+    assert (row["status"], row["code"]) == ("FAIL", "AA2610")
+
+
+def test_openshift_namespace_with_istio_cni_node_was_a_pass_on_main(audit):
+    """The same namespace beside Istio's own istio-cni-node (Sail's IstioCNI renders that name on OpenShift Service
+    Mesh 3): main passed it (AA2601)."""
+    objects = [openshift_member(), *meshed_cluster()[1:]]
+    (row,) = audit({"cluster-a": objects}, "assessment", config=cni_config(cni=False)).rows(CHECK)
+    assert (row["status"], row["code"], row["name"]) == ("UNKNOWN", "AA2638", "shop")
+
+
+# ---------------------------------------------------------------- CNI-mode pods without a node agent seen
+def test_istio_pods_injected_in_cni_mode_without_a_daemonset_seen_are_judged(audit):
+    """Istio's sidecars carry istio-validation, not istio-init (CNI mode, hello.yaml.cni.injected @1.24.6), while no
+    istio-cni-node of Istio's is listed (deleted, or named otherwise): main said NOT_APPLICABLE (AA2640, 'Istio's
+    pods already run istio-init'), which the pods contradict; ASM's istio-init would be rejected in restricted shop."""
+    from tests.checks.test_purge_cni import _in_cni_mode
+
+    app = f.deployment("cart")
+    pods = [_in_cni_mode(p) for p in f.workload_pods(app, 2)]
+    a = audit({"cluster-a": [f.namespace("shop", labels={"istio-injection": "enabled", **RESTRICTED}),
+                             f.namespace("istio-system"), f.istiod(), *app, *pods]},
+              "assessment", config=cni_config(cni=False))
+    (row,) = a.rows(CHECK)
+    assert (row["status"], row["code"], row["name"]) == ("FAIL", "AA2610", "shop")
+    assert row["evidence"]["istio_cni"] == ["shop: Istio sidecars injected without istio-init"]
+    # With istio-init (the factory's pods), no plug-in of Istio's: NOT_APPLICABLE holds.
+    (row,) = audit({"cluster-a": [f.namespace("shop", labels={"istio-injection": "enabled", **RESTRICTED}),
+                                  f.istiod(), *app, *f.workload_pods(app, 2)]}, "assessment",
+                   config=cni_config(cni=False)).rows(CHECK)
+    assert (row["status"], row["code"]) == ("NOT_APPLICABLE", "AA2640")
+
+
+def labelled_cronjob(name: str, namespace: str, labels: dict[str, str],
+                     annotations: dict[str, str] | None = None) -> dict[str, Any]:
+    """A CronJob whose Jobs delete themselves when done (ttlSecondsAfterFinished): between runs no pod is left."""
+    template = {"metadata": {"labels": labels, **({"annotations": annotations} if annotations else {})},
+                "spec": {"restartPolicy": "Never",
+                         "containers": [{"name": "report", "image": "registry.example.com/report:1"}]}}
+    return {"apiVersion": "batch/v1", "kind": "CronJob", "metadata": f.meta(name, namespace),
+            "spec": {"schedule": "0 2 * * *", "jobTemplate": {"spec": {"ttlSecondsAfterFinished": 300,
+                                                                       "template": template}}}}
+
+
+def test_workload_injected_by_its_template_labels_with_no_pod_now_is_judged(audit):
+    """A CronJob asking for Istio's injection by its pods' own label (sidecar.istio.io/inject: "true", Istio's
+    object.sidecar-injector webhook: istio/istio@1.24.6 manifests/charts/istio-control/istio-discovery/templates/
+    mutatingwebhook.yaml), its finished Jobs gone: no pod, no namespace label. Main did not count `batch` as meshed and
+    passed (AA2601); its next run, injected by ASM, gets istio-init, which restricted Pod Security rejects."""
+    job = labelled_cronjob("nightly-report", "batch", {"app": "report", "sidecar.istio.io/inject": "true"})
+    a = audit({"cluster-a": meshed_cluster(None, f.namespace("batch", labels=RESTRICTED), job)}, "assessment",
+              config=cni_config(cni=False))
+    (row,) = a.rows(CHECK)
+    assert (row["status"], row["code"], row["name"]) == ("FAIL", "AA2610", "batch")
+    # A namespace labelled istio-injection=disabled keeps the object webhook out; a gateway template gets no
+    # istio-init (inject.istio.io/templates: gateway, the istio/gateway chart).
+    for ns_labels, template_annotations in (({"istio-injection": "disabled", **RESTRICTED}, None),
+                                            (RESTRICTED, {"inject.istio.io/templates": "gateway"})):
+        job = labelled_cronjob("nightly-report", "batch", {"app": "report", "sidecar.istio.io/inject": "true"},
+                               template_annotations)
+        (row,) = audit({"cluster-a": meshed_cluster(None, f.namespace("batch", labels=ns_labels), job)},
+                       "assessment", config=cni_config(cni=False)).rows(CHECK)
+        assert (row["status"], row["code"]) == ("PASS", "AA2601")
