@@ -26,6 +26,12 @@
   `metadata-exchange-1.x`, `tcp-metadata-exchange-1.x`, `stackdriver-filter-1.x`; Istio 1.10 to 1.21,
   manifests/charts/istio-control/istio-discovery/templates/telemetryv2_1.x.yaml) matching only that release's
   proxies: they go with the release, and ASM's proxies have the telemetry built in.
+- Istio's root namespace (meshConfig.rootNamespace; the istio-discovery chart writes global.istioNamespace,
+  istio-system, unless set): istiod applies the EnvoyFilters there to the proxies of every namespace (selector or
+  not), those of any other namespace to that namespace's proxies only (pilot/pkg/model/push_context.go EnvoyFilters
+  @1.30.3). ASM's root namespace is istio-system ("binding a template to the istio-system namespace makes it globally
+  effective": alibabacloud.com/help/en/alibaba-cloud-service-mesh/latest/manage-envoy-filters), or asm.mesh_config's
+  rootNamespace: a filter imported under the same namespace narrows or widens when the two differ.
 """
 
 from __future__ import annotations
@@ -40,11 +46,12 @@ from auditor import kinds as K
 from auditor import mesh
 from auditor.asm import asm_proxy_versions, asm_version
 from auditor.check import ClusterCheck, Context, same_in_every_gate
-from auditor.envoyfilters import INSTALLER_LABELS, generated_release, proxy_version, proxy_version_regexes
+from auditor.envoyfilters import INSTALLER_LABELS, generated_release, istio_roots, proxy_version, proxy_version_regexes
 from auditor.errors import EvidenceUnavailable
 from auditor.i18n import N_, Phrase
 from auditor.inventory import ClusterInventory
 from auditor.model import Finding, Gate, Outcome, Severity, Status
+from auditor.telemetry import ROOT_DEFAULT
 
 KIND = K.ENVOYFILTER.kind
 LISTED = 10
@@ -261,6 +268,14 @@ def _match_without_version(patch: dict[str, Any]) -> str:
     return json.dumps([patch.get("applyTo"), match], sort_keys=True)
 
 
+def asm_root(ctx: Context) -> str:
+    """ASM's root namespace: config asm.mesh_config's rootNamespace, else istio-system (ASM's documented one)."""
+    asm_config = getattr(ctx.setting("config"), "asm", None)
+    mesh_config = getattr(asm_config, "mesh_config", None)
+    root = mesh_config.get("rootNamespace") if isinstance(mesh_config, dict) else None
+    return root if isinstance(root, str) and root else ROOT_DEFAULT
+
+
 class EnvoyFilterCompatibility(ClusterCheck):
     id = "envoyfilter-compatibility"
     title = "Every EnvoyFilter applies to ASM's proxies"
@@ -297,6 +312,24 @@ class EnvoyFilterCompatibility(ClusterCheck):
             "into ASM's proxies), Wasm code of your own through a WasmPlugin with a Wasm module; then remove the "
             "patch. " + _EDIT_FIX,
         message="loads Wasm plugins of the null VM runtime that ASM's proxy does not have: {plugins}")
+    # A filter's scope follows the root namespace (module docstring): imported into ASM under the same namespace, one
+    # in Istio's custom root namespace reaches the proxies of that namespace only, one in ASM's root namespace (Istio's
+    # not) every proxy of the mesh.
+    ROOT_NARROWED = Outcome(
+        "AA2814", Status.FAIL, "the filter is in Istio's root namespace, which is not ASM's: Istio applies it to the "
+        "proxies of every namespace, ASM only to those of its own namespace",
+        fix="Create it in ASM's root namespace {asm_root} (on ASM's control plane, and in the cluster so that a new "
+            "import carries it), then delete it from {namespace}.",
+        message="in {namespace}, Istio's root namespace ({configmaps}): Istio applies it to the proxies of every "
+                "namespace; ASM's root namespace is {asm_root}, and there it applies to the proxies of {namespace} "
+                "only")
+    ROOT_WIDENED = Outcome(
+        "AA2815", Status.FAIL, "the filter is in ASM's root namespace, which is not Istio's: Istio applies it to the "
+        "proxies of its own namespace only, ASM to those of every namespace",
+        fix="Give it a workloadSelector selecting only the proxies it served (in ASM's root namespace {asm_root} a "
+            "selector applies in every namespace), or recreate it in the namespace they run in. " + _EDIT_FIX,
+        message="in {namespace}, ASM's root namespace; Istio's root namespace is {roots}: Istio applies it to the "
+                "proxies of {namespace} only; ASM applies it to those of every namespace")
     GENERATED = Outcome(
         "AA2820", Status.WARN, "a telemetry filter Istio's installer generated for one Istio release: it goes with "
         "that release; ASM needs no equivalent (its proxies have the telemetry built in)", Severity.MINOR,
@@ -332,10 +365,13 @@ class EnvoyFilterCompatibility(ClusterCheck):
                 "equal these values is not known")
     NONE = Outcome("AA2840", Status.NOT_APPLICABLE, "no EnvoyFilter exists in the cluster (the kind was read)",
                    message="no EnvoyFilter in the cluster{why}")
-    outcomes = (COMPATIBLE, VERSION_EXCLUDED, REMOVED_NAME, V2_TYPE, NULL_VM_PLUGIN, GENERATED, UNJUDGEABLE,
+    outcomes = (COMPATIBLE, VERSION_EXCLUDED, REMOVED_NAME, V2_TYPE, NULL_VM_PLUGIN, ROOT_NARROWED, ROOT_WIDENED,
+                GENERATED, UNJUDGEABLE,
                 VERSION_UNKNOWN, SPELLING, PROXIES_UNSEEN, METADATA_UNKNOWN, NONE)
     needs = (K.ENVOYFILTER,)
-    uses = (K.SERVICE, K.DEPLOYMENT, K.POD)  # where ASM's version shows when no config or OpenAPI answer says it
+    # Service, Deployment, Pod: where ASM's version shows when no config or OpenAPI answer says it; Deployment and
+    # ConfigMap: istiod's mesh config, naming Istio's root namespace.
+    uses = (K.SERVICE, K.DEPLOYMENT, K.POD, K.CONFIGMAP)
     reads_other_clusters = True  # ASM's version and proxy images from every data plane (asm_versions)
 
     # The gate changes nothing (the filters, ASM's versions from the config, answers and every data plane): each
@@ -348,9 +384,10 @@ class EnvoyFilterCompatibility(ClusterCheck):
             yield self.report(self.NONE, cluster.name, params={"why": why})
             return
         versions = asm_versions(ctx)
+        scope = (istio_roots(cluster), asm_root(ctx))
         problems = generated = 0
         for obj in filters:
-            findings = list(self._judge(cluster, obj, filters, versions))
+            findings = list(self._judge(cluster, obj, filters, versions, scope))
             generated += any(f.code == self.GENERATED.code for f in findings)
             problems += any(f.code != self.GENERATED.code for f in findings)
             yield from findings
@@ -373,7 +410,7 @@ class EnvoyFilterCompatibility(ClusterCheck):
         return {"asm_edit": f"{mesh.ASM_KUBECTL} {ref}", "cluster_edit": f"{mesh.kubectl(cluster)} {ref}"}
 
     def _judge(self, cluster: ClusterInventory, obj: dict[str, Any], filters: list[dict[str, Any]],
-               versions: AsmVersions) -> Iterator[Finding]:
+               versions: AsmVersions, scope: tuple[dict[str, list[str]], str]) -> Iterator[Finding]:
         where = self._where(obj)
         spec = obj.get("spec")
         patches = spec.get("configPatches") if isinstance(spec, dict) else None
@@ -388,6 +425,7 @@ class EnvoyFilterCompatibility(ClusterCheck):
         if release:
             yield self._generated_finding(cluster.name, obj, release, shown, where)
             return
+        yield from self._scope(cluster.name, spec, scope, where)
         bad = [why for p in patches if (v := proxy_version(p)) is not None and (why := regex_problem(v))]
         if bad:
             yield self.report(self.UNJUDGEABLE, cluster.name,
@@ -423,6 +461,28 @@ class EnvoyFilterCompatibility(ClusterCheck):
             yield self.report(self.NULL_VM_PLUGIN, cluster.name,
                               params={"plugins": listed, **self._edit_params(cluster.name, where)},
                               evidence={"plugins": plugins[:LISTED]}, **where)
+
+    def _scope(self, cluster: str, spec: dict[str, Any], scope: tuple[dict[str, list[str]], str],
+               where: dict[str, str]) -> Iterator[Finding]:
+        """A filter whose reach changes with the root namespace (ROOT_NARROWED, ROOT_WIDENED). One attached by
+        targetRefs reaches the objects it names in its own namespace on either side: left alone."""
+        roots, asm = scope
+        namespace = where["namespace"]
+        if not roots or spec.get("targetRefs") or spec.get("targetRef"):
+            return
+        evidence = {"istio_root_namespaces": roots, "asm_root_namespace": asm}
+        if namespace in roots and namespace != asm:
+            yield self.report(self.ROOT_NARROWED, cluster,
+                              params={"namespace": namespace, "asm_root": asm,
+                                      "configmaps": ", ".join(f"ConfigMap {c}" for c in roots[namespace])},
+                              evidence=evidence, **where)
+        elif namespace == asm and any(root != asm for root in roots):
+            others = ", ".join(f"{root} (ConfigMap {c})" for root, cms in sorted(roots.items()) if root != asm
+                               for c in cms)
+            yield self.report(self.ROOT_WIDENED, cluster,
+                              params={"namespace": namespace, "asm_root": asm, "roots": others,
+                                      **self._edit_params(cluster, where)},
+                              evidence=evidence, **where)
 
     def _generated_finding(self, cluster: str, obj: dict[str, Any], release: str, shown: str,
                            where: dict[str, str]) -> Finding:
