@@ -442,9 +442,9 @@ def root_mesh_configmap(root: str | None) -> dict[str, Any]:
 
 
 def mesh_wide_lua(namespace: str) -> dict[str, Any]:
-    """A selector-less Lua filter, the shape of istio/istio@1.24.6 tests/integration/pilot/testdata/
-    envoyfilter-lua.yaml... placed where the mesh config makes it mesh-wide (pilot/pkg/model/push_context.go
-    EnvoyFilters @1.30.3: the root namespace's filters reach every proxy)."""
+    """The Lua patch of istio/istio@1.24.6 tests/integration/pilot/common/routing.go (EnvoyFilter `outbound`: HCM ->
+    router subFilter, INSERT_BEFORE, lua.v3.Lua), without its workloadSelector, in `namespace`: in the root namespace
+    it reaches every proxy (pilot/pkg/model/push_context.go EnvoyFilters @1.30.3)."""
     return f.istio_object("EnvoyFilter", "add-header", namespace, {"configPatches": [{
         "applyTo": "HTTP_FILTER", "match": {"context": "SIDECAR_INBOUND", "listener": {"filterChain": {"filter": {
             "name": HCM, "subFilter": {"name": "envoy.filters.http.router"}}}}},
