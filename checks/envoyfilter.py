@@ -17,6 +17,12 @@
   "Unable to create Wasm HTTP filter": istio/istio issues 45921, 47042), or skips it when fail_open: on ASM's
   proxies (>= 1.24) such a patch never works. Users copied these from the installer's stats filters and from
   Istio's docs (classify-metrics' attributegen filter).
+- Wasm modules Istio's proxy image shipped as files (`code.local.filename: /etc/istio/extensions/stats-filter.wasm`,
+  `stats-filter.compiled.wasm`, `metadata-exchange-filter[.compiled].wasm`; pilot/docker/Dockerfile.proxyv2 @1.16.0,
+  1.17.0), loaded through the v8 runtime by the installer's telemetry filters with telemetry.v2.prometheus.wasmEnabled
+  (telemetryv2_1.16.yaml @1.16.0) and by users' copies of them: Istio removed the files from proxyv2 at 1.18
+  (istio/istio PR 43595; Dockerfile.proxyv2 @1.18.0 copies none), and Envoy fails to create a Wasm filter whose code
+  cannot be loaded and rejects the listener ("Unable to create Wasm HTTP filter": istio/istio issue 42614).
 - `configPatches[].match.proxy.metadata`: exact matches on the proxy's node metadata (istiod proxyMatch, above;
   istio/api networking/v1alpha3/envoy_filter.proto ProxyMatch.metadata). A pod's own spec decides some keys the same
   under either mesh (its name, namespace, workload, containers, ports); the install decides the others
@@ -99,6 +105,7 @@ _V2_TYPE = re.compile(r"envoy\.api\.v2\.|envoy\.config\.filter\.|envoy\.config\.
 _CURRENT_ISTIO_TYPES = ("istio.envoy.config.filter.http.alpn.v2alpha1.",)
 _PURGE_LABEL = "operator.istio.io/component"
 NULL_VM = "envoy.wasm.runtime.null"
+ISTIO_EXTENSIONS_DIR = "/etc/istio/extensions/"  # where Istio's proxyv2 image kept its Wasm modules until 1.17
 # Where an EnvoyFilter is fixed (a fix template's end, its commands as fields: a report in another language translates
 # the prose around them, where prose and commands joined in code stayed English).
 # The commands on lines of their own after the advice: shown as a command block to copy (render split_remediation).
@@ -218,6 +225,22 @@ def null_vm_plugins(patches: list[Any]) -> list[dict[str, str]]:
     return out
 
 
+def image_wasm_files(patches: list[Any]) -> list[dict[str, str]]:
+    """Every Wasm VM config of the patches' values whose code is a file of Istio's proxy image's extensions directory
+    (`code.local.filename`), with where it is and the file."""
+    out = []
+    for i, patch in enumerate(patches):
+        for path, key, value in _walk(patch.get("patch"), f"configPatches[{i}].patch"):
+            if key not in _VM_CONFIG_KEYS or not isinstance(value, dict):
+                continue
+            code = value.get("code") if isinstance(value.get("code"), dict) else {}
+            local = code.get("local") if isinstance(code.get("local"), dict) else {}
+            filename = local.get("filename")
+            if isinstance(filename, str) and filename.startswith(ISTIO_EXTENSIONS_DIR):
+                out.append({"path": f"{path}.{key}", "file": filename, "patch": str(i)})
+    return out
+
+
 def regex_problem(expression: Any) -> str | None:
     """Why a proxyVersion expression is not one istiod can use, or None."""
     if not isinstance(expression, str):
@@ -312,6 +335,16 @@ class EnvoyFilterCompatibility(ClusterCheck):
             "into ASM's proxies), Wasm code of your own through a WasmPlugin with a Wasm module; then remove the "
             "patch. " + _EDIT_FIX,
         message="loads Wasm plugins of the null VM runtime that ASM's proxy does not have: {plugins}")
+    IMAGE_WASM_FILE = Outcome(
+        "AA2816", Status.FAIL, "the filter loads a Wasm module from a file Istio's proxy image shipped until 1.17 "
+        "(/etc/istio/extensions/): Istio's image has none since 1.18, and ASM's proxy is built on Istio 1.24 or "
+        "later; on ASM's proxies Envoy fails to create the filter and rejects the listener (or skips the filter when "
+        "it fails open)",
+        fix="Replace what it does before the workloads move: metric dimensions and tags through the Telemetry API "
+            "(metrics overrides, tagOverrides) or ASM's observability settings (stats and metadata exchange are built "
+            "into ASM's proxies), Wasm code of your own through a WasmPlugin with a Wasm module; then remove the "
+            "patch. " + _EDIT_FIX,
+        message="loads Wasm modules from files of Istio's proxy image that ASM's proxy does not have: {files}")
     # A filter's scope follows the root namespace (module docstring): imported into ASM under the same namespace, one
     # in Istio's custom root namespace reaches the proxies of that namespace only, one in ASM's root namespace (Istio's
     # not) every proxy of the mesh.
@@ -366,7 +399,7 @@ class EnvoyFilterCompatibility(ClusterCheck):
     NONE = Outcome("AA2840", Status.NOT_APPLICABLE, "no EnvoyFilter exists in the cluster (the kind was read)",
                    message="no EnvoyFilter in the cluster{why}")
     outcomes = (COMPATIBLE, VERSION_EXCLUDED, REMOVED_NAME, V2_TYPE, NULL_VM_PLUGIN, ROOT_NARROWED, ROOT_WIDENED,
-                GENERATED, UNJUDGEABLE,
+                IMAGE_WASM_FILE, GENERATED, UNJUDGEABLE,
                 VERSION_UNKNOWN, SPELLING, PROXIES_UNSEEN, METADATA_UNKNOWN, NONE)
     needs = (K.ENVOYFILTER,)
     # Service, Deployment, Pod: where ASM's version shows when no config or OpenAPI answer says it; Deployment and
@@ -461,6 +494,15 @@ class EnvoyFilterCompatibility(ClusterCheck):
             yield self.report(self.NULL_VM_PLUGIN, cluster.name,
                               params={"plugins": listed, **self._edit_params(cluster.name, where)},
                               evidence={"plugins": plugins[:LISTED]}, **where)
+        files = [item for item in image_wasm_files(patches) if item["patch"] in reaching]
+        if files:
+            loading: dict[str, list[str]] = {}
+            for item in files[:LISTED]:
+                loading.setdefault(item["file"], []).append(f"configPatches[{item['patch']}]")
+            listed = "; ".join(f"{file} at {', '.join(patches_at)}" for file, patches_at in loading.items())
+            yield self.report(self.IMAGE_WASM_FILE, cluster.name,
+                              params={"files": listed, **self._edit_params(cluster.name, where)},
+                              evidence={"files": files[:LISTED]}, **where)
 
     def _scope(self, cluster: str, spec: dict[str, Any], scope: tuple[dict[str, list[str]], str],
                where: dict[str, str]) -> Iterator[Finding]:

@@ -493,3 +493,31 @@ def test_a_fleet_judged_cluster_by_cluster_still_knows_each_clusters_root_namesp
                    "migrating", config=WITH_ASM)
     assert sorted((r["cluster"], r["status"], r["code"]) for r in result.rows(CHECK)) == [
         ("c1", "FAIL", "AA2814"), ("c2", "PASS", "AA2801")]
+
+
+# ---------------------------------------------------------------- Wasm files of Istio's proxy image (red20a)
+def wasm_file_stats(proxy_version: str | None) -> dict[str, Any]:
+    """A user's copy of the installer's stats filter as telemetry.v2.prometheus.wasmEnabled rendered it
+    (istio/istio@1.16.0 manifests/charts/istio-control/istio-discovery/templates/telemetryv2_1.16.yaml: runtime
+    envoy.wasm.runtime.v8, code.local.filename /etc/istio/extensions/stats-filter.compiled.wasm, a file
+    pilot/docker/Dockerfile.proxyv2 @1.16.0 copies into the image and @1.18.0 no longer does)."""
+    patch = _stats_patch("SIDECAR_OUTBOUND", HCM, "envoy.filters.http.router", "1.16")
+    if proxy_version is None:
+        del patch["match"]["proxy"]
+    else:
+        patch["match"]["proxy"]["proxyVersion"] = proxy_version
+    patch["patch"]["value"]["typed_config"]["value"]["config"]["vm_config"] = {
+        "vm_id": "stats_outbound", "runtime": "envoy.wasm.runtime.v8", "allow_precompiled": True,
+        "code": {"local": {"filename": "/etc/istio/extensions/stats-filter.compiled.wasm"}}}
+    return f.istio_object("EnvoyFilter", "custom-stats-wasm", "istio-system", {"configPatches": [patch]})
+
+
+def test_a_wasm_module_from_istios_image_fails_where_it_reaches_asm(audit):
+    """Before: PASS AA2801 (only the null VM's inline plugins were looked for)."""
+    for version in (None, "^1\\..*"):
+        [row] = audit({"c1": [wasm_file_stats(version)]}, "migrating", config=WITH_ASM).rows(CHECK)
+        assert (row["status"], row["code"], row["severity"]) == ("FAIL", "AA2816", "major")
+        assert [i["file"] for i in row["evidence"]["files"]] == ["/etc/istio/extensions/stats-filter.compiled.wasm"]
+    # Pinned to an Istio release that had the file, with no ASM twin: judged by its proxyVersion alone.
+    [row] = audit({"c1": [wasm_file_stats("^1\\.16.*")]}, "migrating", config=WITH_ASM).rows(CHECK)
+    assert (row["status"], row["code"]) == ("FAIL", "AA2810")
