@@ -291,6 +291,11 @@ def _match_without_version(patch: dict[str, Any]) -> str:
     return json.dumps([patch.get("applyTo"), match], sort_keys=True)
 
 
+def _selects_by_labels(spec: dict[str, Any]) -> bool:
+    selector = spec.get("workloadSelector")
+    return bool(selector.get("labels")) if isinstance(selector, dict) else bool(selector)
+
+
 def asm_root(ctx: Context) -> str:
     """ASM's root namespace: config asm.mesh_config's rootNamespace, else istio-system (ASM's documented one)."""
     asm_config = getattr(ctx.setting("config"), "asm", None)
@@ -357,8 +362,8 @@ class EnvoyFilterCompatibility(ClusterCheck):
                 "namespace; ASM's root namespace is {asm_root}, and there it applies to the proxies of {namespace} "
                 "only")
     ROOT_WIDENED = Outcome(
-        "AA2815", Status.FAIL, "the filter is in ASM's root namespace, which is not Istio's: Istio applies it to the "
-        "proxies of its own namespace only, ASM to those of every namespace",
+        "AA2815", Status.FAIL, "the filter, without a workloadSelector, is in ASM's root namespace, which is not "
+        "Istio's: Istio applies it to the proxies of its own namespace only, ASM to those of every namespace",
         fix="Give it a workloadSelector selecting only the proxies it served (in ASM's root namespace {asm_root} a "
             "selector applies in every namespace), or recreate it in the namespace they run in. " + _EDIT_FIX,
         message="in {namespace}, ASM's root namespace; Istio's root namespace is {roots}: Istio applies it to the "
@@ -506,8 +511,9 @@ class EnvoyFilterCompatibility(ClusterCheck):
 
     def _scope(self, cluster: str, spec: dict[str, Any], scope: tuple[dict[str, list[str]], str],
                where: dict[str, str]) -> Iterator[Finding]:
-        """A filter whose reach changes with the root namespace (ROOT_NARROWED, ROOT_WIDENED). One attached by
-        targetRefs reaches the objects it names in its own namespace on either side: left alone."""
+        """A filter whose reach changes with the root namespace (ROOT_NARROWED; ROOT_WIDENED for one without a
+        workloadSelector). One attached by targetRefs reaches the objects it names in its own namespace on either
+        side: left alone."""
         roots, asm = scope
         namespace = where["namespace"]
         if not roots or spec.get("targetRefs") or spec.get("targetRef"):
@@ -518,7 +524,9 @@ class EnvoyFilterCompatibility(ClusterCheck):
                               params={"namespace": namespace, "asm_root": asm,
                                       "configmaps": ", ".join(f"ConfigMap {c}" for c in roots[namespace])},
                               evidence=evidence, **where)
-        elif namespace == asm and any(root != asm for root in roots):
+        elif namespace == asm and any(root != asm for root in roots) and not _selects_by_labels(spec):
+            # Selector-less only: one selecting by labels reaches, on ASM, the pods of other namespaces carrying them
+            # too, which the pods' labels (not read here) would tell; a gateway's selector rarely matches elsewhere.
             others = ", ".join(f"{root} (ConfigMap {c})" for root, cms in sorted(roots.items()) if root != asm
                                for c in cms)
             yield self.report(self.ROOT_WIDENED, cluster,

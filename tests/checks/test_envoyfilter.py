@@ -521,3 +521,13 @@ def test_a_wasm_module_from_istios_image_fails_where_it_reaches_asm(audit):
     # Pinned to an Istio release that had the file, with no ASM twin: judged by its proxyVersion alone.
     [row] = audit({"c1": [wasm_file_stats("^1\\.16.*")]}, "migrating", config=WITH_ASM).rows(CHECK)
     assert (row["status"], row["code"]) == ("FAIL", "AA2810")
+
+
+def test_a_gateway_filter_with_a_selector_in_istio_system_is_left_to_its_selector(audit):
+    """Istio's root istio-config: a filter in istio-system selecting the ingress gateway by its labels reaches, on
+    ASM, pods carrying those labels in other namespaces too, which are rarely there: not judged a widening."""
+    gateway_lua = mesh_wide_lua("istio-system")
+    gateway_lua["spec"]["workloadSelector"] = {"labels": {"istio": "ingressgateway"}}
+    [row] = audit({"c1": [f.istiod(), root_mesh_configmap("istio-config"), gateway_lua]}, "migrating",
+                  config=WITH_ASM).rows(CHECK)
+    assert (row["status"], row["code"]) == ("PASS", "AA2801")
