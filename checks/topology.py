@@ -63,8 +63,10 @@ def dead_injectors(cluster: ClusterInventory, webhooks: list[dict[str, Any]], se
     failing closed (failurePolicy Fail, the v1 default; the chart writes it: revision-tags.yaml, mutatingwebhook.yaml
     @1.24.6), with the namespaces whose unlabelled pods they select (namespaceSelector, and an objectSelector that a
     pod without Istio's labels passes): the API server rejects every pod created there ("failed calling webhook":
-    the Service is not found). A revision's istiod deleted while its tag (`istioctl tag set`) or webhook stays: only
-    a webhook of a revision no istiod Deployment of the cluster runs (`served`) is asked about."""
+    the Service is not found). A revision removed with `helm uninstall` or kubectl while a tag made by `istioctl tag
+    set` (or the chart's revision-tags.yaml applied by hand) still points at it: `istioctl uninstall --revision`
+    prunes such a tag with it (it selects istio.io/rev: operator/pkg/uninstall/prune.go @1.24.6), the others do not.
+    Only a webhook of a revision no istiod Deployment of the cluster runs (`served`) is asked about."""
     for config in webhooks:
         meta = config.get("metadata") or {}
         labels = _labels(config)
