@@ -463,7 +463,6 @@ class EnvoyFilterCompatibility(ClusterCheck):
         if release:
             yield self._generated_finding(cluster.name, obj, release, shown, where)
             return
-        yield from self._scope(cluster.name, spec, scope, where)
         bad = [why for p in patches if (v := proxy_version(p)) is not None and (why := regex_problem(v))]
         if bad:
             yield self.report(self.UNJUDGEABLE, cluster.name,
@@ -482,6 +481,8 @@ class EnvoyFilterCompatibility(ClusterCheck):
         # UNKNOWN above.
         known = versions.all()
         reaching = {str(i) for i, p in enumerate(patches) if _reaches_asm(p, known)}
+        if reaching or not known:  # a filter pinned to Istio's releases alone serves Istio's proxies, wherever it is
+            yield from self._scope(cluster.name, spec, scope, where)
         matched = install_metadata([p for i, p in enumerate(patches) if str(i) in reaching])
         if matched:
             shown_metadata = ", ".join(f"{k}={v!r}" for k, v in sorted(matched.items()))

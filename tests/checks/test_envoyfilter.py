@@ -531,3 +531,16 @@ def test_a_gateway_filter_with_a_selector_in_istio_system_is_left_to_its_selecto
     [row] = audit({"c1": [f.istiod(), root_mesh_configmap("istio-config"), gateway_lua]}, "migrating",
                   config=WITH_ASM).rows(CHECK)
     assert (row["status"], row["code"]) == ("PASS", "AA2801")
+
+
+def test_a_filter_pinned_to_istios_release_in_the_custom_root_is_judged_by_its_proxy_version_alone(audit):
+    """The Istio-only half of a per-version pair sits in Istio's custom root next to its ASM twin: the twin narrows
+    on ASM (AA2814), the pinned one serves Istio's proxies only and goes with them."""
+    pinned = mesh_wide_lua("istio-config")
+    pinned["metadata"]["name"] = "add-header-122"
+    pinned["spec"]["configPatches"][0]["match"]["proxy"] = {"proxyVersion": "^1\\.22.*"}
+    twin = mesh_wide_lua("istio-config")
+    twin["spec"]["configPatches"][0]["match"]["proxy"] = {"proxyVersion": "^1\\.24.*"}
+    rows = audit({"c1": [f.istiod(), root_mesh_configmap("istio-config"), pinned, twin]}, "migrating",
+                 config=WITH_ASM).rows(CHECK)
+    assert [(r["name"], r["code"]) for r in rows] == [("add-header", "AA2814")]
