@@ -22,7 +22,7 @@ from typing import Any
 
 import pandas as pd
 
-from auditor import clusterid, evidence, judge, mesh, plan, timing
+from auditor import clusterid, envoyfilters, evidence, judge, mesh, plan, timing
 from auditor import kinds as K
 from auditor.check import Check, Context
 from auditor.collect import Collector, Progress, _quiet, gc_paused, read_ahead
@@ -235,7 +235,7 @@ def _cluster_by_cluster(phase: str, sources: SourceSet, writer: SnapshotWriter |
 # What readers after a cluster's checks use of it (derived views kept in ClusterInventory.memo): cross-cluster
 # checks (asm-version, egress-routes-to-asm's conclude), the gate already past (plan), the cluster facts.
 KEPT_VIEWS = ("istiod_owners", "istiod_deployed", "gateway_workloads", "eastwest_signals", "gateway_services",
-              "data_plane_facts", clusterid.PROFILE_VIEW, SERVICE_REGISTRY_VIEW)
+              "data_plane_facts", clusterid.PROFILE_VIEW, SERVICE_REGISTRY_VIEW, envoyfilters.ROOTS_VIEW)
 # The pod frame's columns read after a cluster's checks: ASM proxy images (asm.asm_proxy_versions), the fleet rows'
 # counts (fleet.proxy_counts), the report's progress (render.context, with the proxyless apps' xds_server), tracking's
 # sidecar pods; and the marks a proxy is classified from (ClusterInventory._classify_proxies).
@@ -270,6 +270,7 @@ class _OneAtATime:
                     eastwest_signals(cluster, rules, names)
                     gateway_services(cluster, rules, names)
             service_registry(cluster)  # egress-routes-to-asm's conclude reads every data plane's
+            envoyfilters.istio_roots(cluster)  # envoyfilter-compatibility's, read after every data plane
         except Exception:  # kept whole: its readers meet the same problem later, as without a release
             return
         cluster.release(KEPT_VIEWS, {kind.key for kind in keep}, KEPT_POD_COLUMNS)

@@ -12,6 +12,11 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from auditor import kinds as K
+from auditor import mesh
+from auditor.inventory import ClusterInventory
+from auditor.istio import istiods
+
 GENERATED_NAME = re.compile(r"^(stats-filter|tcp-stats-filter|metadata-exchange|tcp-metadata-exchange|"
                             r"stackdriver-filter|tcp-stackdriver-filter)-(1\.\d+)(-[a-z0-9-]+)?$")
 INSTALLER_LABELS = ("istio.io/rev", "operator.istio.io/component")
@@ -47,3 +52,28 @@ def installer_telemetry_release(obj: dict[str, Any]) -> str | None:
     if not isinstance(patches, list) or not all(isinstance(p, dict) for p in patches):
         return None
     return generated_release(obj, proxy_version_regexes(patches))
+
+
+# The memo key of istio_roots: kept when a fleet's cluster is released after its checks (engine.KEPT_VIEWS), for
+# envoyfilter-compatibility, which runs after every data plane was read.
+ROOTS_VIEW = "istio_root_namespaces"
+
+
+def istio_roots(cluster: ClusterInventory) -> dict[str, list[str]]:
+    """Istio's root namespaces -> the mesh ConfigMaps (namespace/name) that say so, one per istiod revision whose mesh
+    config was read (telemetry.mesh_view; one without rootNamespace means istio-system, istiod's default). A revision
+    whose mesh config was not read adds nothing; so do unread Deployments or ConfigMaps."""
+    return cluster.memo(ROOTS_VIEW, lambda: _roots(cluster))
+
+
+def _roots(cluster: ClusterInventory) -> dict[str, list[str]]:
+    from auditor.telemetry import mesh_view  # telemetry reads installer_telemetry_release from here
+
+    if not (cluster.available(K.DEPLOYMENT) and cluster.available(K.CONFIGMAP)):
+        return {}
+    roots: dict[str, list[str]] = {}
+    for revision in sorted({mesh.istiod_revision(d) for d in istiods(cluster)}):
+        view = mesh_view(cluster, revision)
+        if view.root is not None and view.where is not None:
+            roots.setdefault(view.root, []).append("/".join(view.where))
+    return roots

@@ -17,6 +17,12 @@
   "Unable to create Wasm HTTP filter": istio/istio issues 45921, 47042), or skips it when fail_open: on ASM's
   proxies (>= 1.24) such a patch never works. Users copied these from the installer's stats filters and from
   Istio's docs (classify-metrics' attributegen filter).
+- Wasm modules Istio's proxy image shipped as files (`code.local.filename: /etc/istio/extensions/stats-filter.wasm`,
+  `stats-filter.compiled.wasm`, `metadata-exchange-filter[.compiled].wasm`; pilot/docker/Dockerfile.proxyv2 @1.16.0,
+  1.17.0), loaded through the v8 runtime by the installer's telemetry filters with telemetry.v2.prometheus.wasmEnabled
+  (telemetryv2_1.16.yaml @1.16.0) and by users' copies of them: Istio removed the files from proxyv2 at 1.18
+  (istio/istio PR 43595; Dockerfile.proxyv2 @1.18.0 copies none), and Envoy fails to create a Wasm filter whose code
+  cannot be loaded and rejects the listener ("Unable to create Wasm HTTP filter": istio/istio issue 42614).
 - `configPatches[].match.proxy.metadata`: exact matches on the proxy's node metadata (istiod proxyMatch, above;
   istio/api networking/v1alpha3/envoy_filter.proto ProxyMatch.metadata). A pod's own spec decides some keys the same
   under either mesh (its name, namespace, workload, containers, ports); the install decides the others
@@ -26,6 +32,12 @@
   `metadata-exchange-1.x`, `tcp-metadata-exchange-1.x`, `stackdriver-filter-1.x`; Istio 1.10 to 1.21,
   manifests/charts/istio-control/istio-discovery/templates/telemetryv2_1.x.yaml) matching only that release's
   proxies: they go with the release, and ASM's proxies have the telemetry built in.
+- Istio's root namespace (meshConfig.rootNamespace; the istio-discovery chart writes global.istioNamespace,
+  istio-system, unless set): istiod applies the EnvoyFilters there to the proxies of every namespace (selector or
+  not), those of any other namespace to that namespace's proxies only (pilot/pkg/model/push_context.go EnvoyFilters
+  @1.30.3). ASM's root namespace is istio-system ("binding a template to the istio-system namespace makes it globally
+  effective": alibabacloud.com/help/en/alibaba-cloud-service-mesh/latest/manage-envoy-filters), or asm.mesh_config's
+  rootNamespace: a filter imported under the same namespace narrows or widens when the two differ.
 """
 
 from __future__ import annotations
@@ -40,11 +52,12 @@ from auditor import kinds as K
 from auditor import mesh
 from auditor.asm import asm_proxy_versions, asm_version
 from auditor.check import ClusterCheck, Context, same_in_every_gate
-from auditor.envoyfilters import INSTALLER_LABELS, generated_release, proxy_version, proxy_version_regexes
+from auditor.envoyfilters import INSTALLER_LABELS, generated_release, istio_roots, proxy_version, proxy_version_regexes
 from auditor.errors import EvidenceUnavailable
 from auditor.i18n import N_, Phrase
 from auditor.inventory import ClusterInventory
 from auditor.model import Finding, Gate, Outcome, Severity, Status
+from auditor.telemetry import ROOT_DEFAULT
 
 KIND = K.ENVOYFILTER.kind
 LISTED = 10
@@ -92,6 +105,7 @@ _V2_TYPE = re.compile(r"envoy\.api\.v2\.|envoy\.config\.filter\.|envoy\.config\.
 _CURRENT_ISTIO_TYPES = ("istio.envoy.config.filter.http.alpn.v2alpha1.",)
 _PURGE_LABEL = "operator.istio.io/component"
 NULL_VM = "envoy.wasm.runtime.null"
+ISTIO_EXTENSIONS_DIR = "/etc/istio/extensions/"  # where Istio's proxyv2 image kept its Wasm modules until 1.17
 # Where an EnvoyFilter is fixed (a fix template's end, its commands as fields: a report in another language translates
 # the prose around them, where prose and commands joined in code stayed English).
 # The commands on lines of their own after the advice: shown as a command block to copy (render split_remediation).
@@ -211,6 +225,22 @@ def null_vm_plugins(patches: list[Any]) -> list[dict[str, str]]:
     return out
 
 
+def image_wasm_files(patches: list[Any]) -> list[dict[str, str]]:
+    """Every Wasm VM config of the patches' values whose code is a file of Istio's proxy image's extensions directory
+    (`code.local.filename`), with where it is and the file."""
+    out = []
+    for i, patch in enumerate(patches):
+        for path, key, value in _walk(patch.get("patch"), f"configPatches[{i}].patch"):
+            if key not in _VM_CONFIG_KEYS or not isinstance(value, dict):
+                continue
+            code = value.get("code") if isinstance(value.get("code"), dict) else {}
+            local = code.get("local") if isinstance(code.get("local"), dict) else {}
+            filename = local.get("filename")
+            if isinstance(filename, str) and filename.startswith(ISTIO_EXTENSIONS_DIR):
+                out.append({"path": f"{path}.{key}", "file": filename, "patch": str(i)})
+    return out
+
+
 def regex_problem(expression: Any) -> str | None:
     """Why a proxyVersion expression is not one istiod can use, or None."""
     if not isinstance(expression, str):
@@ -261,6 +291,19 @@ def _match_without_version(patch: dict[str, Any]) -> str:
     return json.dumps([patch.get("applyTo"), match], sort_keys=True)
 
 
+def _selects_by_labels(spec: dict[str, Any]) -> bool:
+    selector = spec.get("workloadSelector")
+    return bool(selector.get("labels")) if isinstance(selector, dict) else bool(selector)
+
+
+def asm_root(ctx: Context) -> str:
+    """ASM's root namespace: config asm.mesh_config's rootNamespace, else istio-system (ASM's documented one)."""
+    asm_config = getattr(ctx.setting("config"), "asm", None)
+    mesh_config = getattr(asm_config, "mesh_config", None)
+    root = mesh_config.get("rootNamespace") if isinstance(mesh_config, dict) else None
+    return root if isinstance(root, str) and root else ROOT_DEFAULT
+
+
 class EnvoyFilterCompatibility(ClusterCheck):
     id = "envoyfilter-compatibility"
     title = "Every EnvoyFilter applies to ASM's proxies"
@@ -297,6 +340,34 @@ class EnvoyFilterCompatibility(ClusterCheck):
             "into ASM's proxies), Wasm code of your own through a WasmPlugin with a Wasm module; then remove the "
             "patch. " + _EDIT_FIX,
         message="loads Wasm plugins of the null VM runtime that ASM's proxy does not have: {plugins}")
+    IMAGE_WASM_FILE = Outcome(
+        "AA2816", Status.FAIL, "the filter loads a Wasm module from a file Istio's proxy image shipped until 1.17 "
+        "(/etc/istio/extensions/): Istio's image has none since 1.18, and ASM's proxy is built on Istio 1.24 or "
+        "later; on ASM's proxies Envoy fails to create the filter and rejects the listener (or skips the filter when "
+        "it fails open)",
+        fix="Replace what it does before the workloads move: metric dimensions and tags through the Telemetry API "
+            "(metrics overrides, tagOverrides) or ASM's observability settings (stats and metadata exchange are built "
+            "into ASM's proxies), Wasm code of your own through a WasmPlugin with a Wasm module; then remove the "
+            "patch. " + _EDIT_FIX,
+        message="loads Wasm modules from files of Istio's proxy image that ASM's proxy does not have: {files}")
+    # A filter's scope follows the root namespace (module docstring): imported into ASM under the same namespace, one
+    # in Istio's custom root namespace reaches the proxies of that namespace only, one in ASM's root namespace (Istio's
+    # not) every proxy of the mesh.
+    ROOT_NARROWED = Outcome(
+        "AA2814", Status.FAIL, "the filter is in Istio's root namespace, which is not ASM's: Istio applies it to the "
+        "proxies of every namespace, ASM only to those of its own namespace",
+        fix="Create it in ASM's root namespace {asm_root} (on ASM's control plane, and in the cluster so that a new "
+            "import carries it), then delete it from {namespace}.",
+        message="in {namespace}, Istio's root namespace ({configmaps}): Istio applies it to the proxies of every "
+                "namespace; ASM's root namespace is {asm_root}, and there it applies to the proxies of {namespace} "
+                "only")
+    ROOT_WIDENED = Outcome(
+        "AA2815", Status.FAIL, "the filter, without a workloadSelector, is in ASM's root namespace, which is not "
+        "Istio's: Istio applies it to the proxies of its own namespace only, ASM to those of every namespace",
+        fix="Give it a workloadSelector selecting only the proxies it served (in ASM's root namespace {asm_root} a "
+            "selector applies in every namespace), or recreate it in the namespace they run in. " + _EDIT_FIX,
+        message="in {namespace}, ASM's root namespace; Istio's root namespace is {roots}: Istio applies it to the "
+                "proxies of {namespace} only; ASM applies it to those of every namespace")
     GENERATED = Outcome(
         "AA2820", Status.WARN, "a telemetry filter Istio's installer generated for one Istio release: it goes with "
         "that release; ASM needs no equivalent (its proxies have the telemetry built in)", Severity.MINOR,
@@ -332,10 +403,13 @@ class EnvoyFilterCompatibility(ClusterCheck):
                 "equal these values is not known")
     NONE = Outcome("AA2840", Status.NOT_APPLICABLE, "no EnvoyFilter exists in the cluster (the kind was read)",
                    message="no EnvoyFilter in the cluster{why}")
-    outcomes = (COMPATIBLE, VERSION_EXCLUDED, REMOVED_NAME, V2_TYPE, NULL_VM_PLUGIN, GENERATED, UNJUDGEABLE,
+    outcomes = (COMPATIBLE, VERSION_EXCLUDED, REMOVED_NAME, V2_TYPE, NULL_VM_PLUGIN, ROOT_NARROWED, ROOT_WIDENED,
+                IMAGE_WASM_FILE, GENERATED, UNJUDGEABLE,
                 VERSION_UNKNOWN, SPELLING, PROXIES_UNSEEN, METADATA_UNKNOWN, NONE)
     needs = (K.ENVOYFILTER,)
-    uses = (K.SERVICE, K.DEPLOYMENT, K.POD)  # where ASM's version shows when no config or OpenAPI answer says it
+    # Service, Deployment, Pod: where ASM's version shows when no config or OpenAPI answer says it; Deployment and
+    # ConfigMap: istiod's mesh config, naming Istio's root namespace.
+    uses = (K.SERVICE, K.DEPLOYMENT, K.POD, K.CONFIGMAP)
     reads_other_clusters = True  # ASM's version and proxy images from every data plane (asm_versions)
 
     # The gate changes nothing (the filters, ASM's versions from the config, answers and every data plane): each
@@ -348,9 +422,10 @@ class EnvoyFilterCompatibility(ClusterCheck):
             yield self.report(self.NONE, cluster.name, params={"why": why})
             return
         versions = asm_versions(ctx)
+        scope = (istio_roots(cluster), asm_root(ctx))
         problems = generated = 0
         for obj in filters:
-            findings = list(self._judge(cluster, obj, filters, versions))
+            findings = list(self._judge(cluster, obj, filters, versions, scope))
             generated += any(f.code == self.GENERATED.code for f in findings)
             problems += any(f.code != self.GENERATED.code for f in findings)
             yield from findings
@@ -373,7 +448,7 @@ class EnvoyFilterCompatibility(ClusterCheck):
         return {"asm_edit": f"{mesh.ASM_KUBECTL} {ref}", "cluster_edit": f"{mesh.kubectl(cluster)} {ref}"}
 
     def _judge(self, cluster: ClusterInventory, obj: dict[str, Any], filters: list[dict[str, Any]],
-               versions: AsmVersions) -> Iterator[Finding]:
+               versions: AsmVersions, scope: tuple[dict[str, list[str]], str]) -> Iterator[Finding]:
         where = self._where(obj)
         spec = obj.get("spec")
         patches = spec.get("configPatches") if isinstance(spec, dict) else None
@@ -406,6 +481,8 @@ class EnvoyFilterCompatibility(ClusterCheck):
         # UNKNOWN above.
         known = versions.all()
         reaching = {str(i) for i, p in enumerate(patches) if _reaches_asm(p, known)}
+        if reaching or not known:  # a filter pinned to Istio's releases alone serves Istio's proxies, wherever it is
+            yield from self._scope(cluster.name, spec, scope, where)
         matched = install_metadata([p for i, p in enumerate(patches) if str(i) in reaching])
         if matched:
             shown_metadata = ", ".join(f"{k}={v!r}" for k, v in sorted(matched.items()))
@@ -423,6 +500,40 @@ class EnvoyFilterCompatibility(ClusterCheck):
             yield self.report(self.NULL_VM_PLUGIN, cluster.name,
                               params={"plugins": listed, **self._edit_params(cluster.name, where)},
                               evidence={"plugins": plugins[:LISTED]}, **where)
+        files = [item for item in image_wasm_files(patches) if item["patch"] in reaching]
+        if files:
+            loading: dict[str, list[str]] = {}
+            for item in files[:LISTED]:
+                loading.setdefault(item["file"], []).append(f"configPatches[{item['patch']}]")
+            listed = "; ".join(f"{file} at {', '.join(patches_at)}" for file, patches_at in loading.items())
+            yield self.report(self.IMAGE_WASM_FILE, cluster.name,
+                              params={"files": listed, **self._edit_params(cluster.name, where)},
+                              evidence={"files": files[:LISTED]}, **where)
+
+    def _scope(self, cluster: str, spec: dict[str, Any], scope: tuple[dict[str, list[str]], str],
+               where: dict[str, str]) -> Iterator[Finding]:
+        """A filter whose reach changes with the root namespace (ROOT_NARROWED; ROOT_WIDENED for one without a
+        workloadSelector). One attached by targetRefs reaches the objects it names in its own namespace on either
+        side: left alone."""
+        roots, asm = scope
+        namespace = where["namespace"]
+        if not roots or spec.get("targetRefs") or spec.get("targetRef"):
+            return
+        evidence = {"istio_root_namespaces": roots, "asm_root_namespace": asm}
+        if namespace in roots and namespace != asm:
+            yield self.report(self.ROOT_NARROWED, cluster,
+                              params={"namespace": namespace, "asm_root": asm,
+                                      "configmaps": ", ".join(f"ConfigMap {c}" for c in roots[namespace])},
+                              evidence=evidence, **where)
+        elif namespace == asm and any(root != asm for root in roots) and not _selects_by_labels(spec):
+            # Selector-less only: one selecting by labels reaches, on ASM, the pods of other namespaces carrying them
+            # too, which the pods' labels (not read here) would tell; a gateway's selector rarely matches elsewhere.
+            others = ", ".join(f"{root} (ConfigMap {c})" for root, cms in sorted(roots.items()) if root != asm
+                               for c in cms)
+            yield self.report(self.ROOT_WIDENED, cluster,
+                              params={"namespace": namespace, "asm_root": asm, "roots": others,
+                                      **self._edit_params(cluster, where)},
+                              evidence=evidence, **where)
 
     def _generated_finding(self, cluster: str, obj: dict[str, Any], release: str, shown: str,
                            where: dict[str, str]) -> Finding:

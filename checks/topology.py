@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 from typing import Any
 
+from auditor import idle, mesh
 from auditor import kinds as K
-from auditor import mesh
 from auditor.check import ClusterCheck, Context, no_istiod_outcomes
 from auditor.gateways import ASM_MARKER
 from auditor.inventory import ACTIVE_PHASES, ClusterInventory
@@ -57,6 +57,42 @@ def namespace_usage(namespaces: list[dict[str, Any]], tags: dict[str, str]) -> d
     return {k: sorted(v) for k, v in sorted(usage.items())}
 
 
+def dead_injectors(cluster: ClusterInventory, webhooks: list[dict[str, Any]], served: set[str]
+                   ) -> Iterator[dict[str, Any]]:
+    """Istio's injector webhooks (labelled istio.io/rev or istio.io/tag) that call a Service the cluster does not have,
+    failing closed (failurePolicy Fail, the v1 default; the chart writes it: revision-tags.yaml, mutatingwebhook.yaml
+    @1.24.6), with the namespaces whose unlabelled pods they select (namespaceSelector, and an objectSelector that a
+    pod without Istio's labels passes): the API server rejects every pod created there ("failed calling webhook":
+    the Service is not found). A revision removed with `helm uninstall` or kubectl while a tag made by `istioctl tag
+    set` (or the chart's revision-tags.yaml applied by hand) still points at it: `istioctl uninstall --revision`
+    prunes such a tag with it (it selects istio.io/rev: operator/pkg/uninstall/prune.go @1.24.6), the others do not.
+    Only a webhook of a revision no istiod Deployment of the cluster runs (`served`) is asked about."""
+    for config in webhooks:
+        meta = config.get("metadata") or {}
+        labels = _labels(config)
+        if (REV_LABEL not in labels and TAG_LABEL not in labels) or labels.get(REV_LABEL, "default") in served:
+            continue
+        dead: dict[str, list[str]] = {}
+        for hook in config.get("webhooks") or ():
+            client = hook.get("clientConfig") if isinstance(hook, dict) else None
+            service = client.get("service") if isinstance(client, dict) else None
+            if not isinstance(service, dict) or not service.get("name") or hook.get("failurePolicy", "Fail") != "Fail":
+                continue
+            target = (str(service["name"]), str(service.get("namespace") or ""))
+            if cluster.get(K.SERVICE, *target) is not None or idle.selector_matches(
+                    hook.get("objectSelector"), {}) is not True:
+                continue
+            selected = [str(ns["metadata"].get("name") or "") for ns in cluster.objects(K.NAMESPACE)
+                        if idle.selector_matches(hook.get("namespaceSelector"), idle.namespace_labels(
+                            cluster, str(ns["metadata"].get("name") or ""))) is True]
+            if selected:
+                dead.setdefault("/".join(reversed(target)), []).extend(selected)
+        if dead:
+            yield {"name": str(meta.get("name") or ""), "revision": labels.get(REV_LABEL, "default"),
+                   "tag": labels.get(TAG_LABEL, ""),
+                   "services": sorted(dead), "namespaces": sorted({n for nss in dead.values() for n in nss})}
+
+
 class IstioRevisions(ClusterCheck):
     id = "istio-revisions"
     title = "Istio revisions, tags and the namespaces using them"
@@ -84,14 +120,22 @@ class IstioRevisions(ClusterCheck):
                             message="the Sail operator re-renders Istio's mesh config from its Istio resource "
                                     "({istios}) and reverts what ASM sets there (PROXY_CONFIG_XDS_AGENT) unless that "
                                     "resource's spec.values.meshConfig carries it")
+    DEAD_INJECTOR = Outcome(
+        "AA0410", Status.FAIL, "an Istio injector webhook (a revision's or a revision tag's) calls an istiod Service "
+        "that does not exist and fails closed: the API server rejects every pod created in the namespaces it selects, "
+        "the migration's restarts included", Severity.MAJOR,
+        fix="Before any workload restarts, point the tag at a running revision or remove the webhook, and relabel the "
+            "namespaces to a served revision:\n{fix}",
+        message="calls Service {services}, which does not exist (failurePolicy Fail): the API server rejects the pods "
+                "created in {count} namespace(s): {namespaces}")
     # A remote cluster (no istiod): covered by the revisions of the audited istiod serving it (auditor/remote.py).
     REMOTE = remote_link_outcomes(linked="AA0402", unjudged="AA0432", unlinked="AA0433")
-    outcomes = (ONE, SEVERAL, OPERATOR, SAIL_OPERATOR, *REMOTE,
+    outcomes = (ONE, DEAD_INJECTOR, SEVERAL, OPERATOR, SAIL_OPERATOR, *REMOTE,
                 *no_istiod_outcomes(elsewhere="AA0430", pods_unread="AA0431", absent="AA0440"))
     needs = (K.DEPLOYMENT, K.NAMESPACE, K.MUTATING_WEBHOOK)
     # ConfigMap: a remote's Helm values record, naming the address of the control plane serving it
-    # (auditor/remote.remote_addresses).
-    uses = (K.POD, K.REPLICASET, K.ISTIOOPERATOR, K.SAIL_ISTIO, K.CONFIGMAP)
+    # (auditor/remote.remote_addresses). Service: whether the istiod an injector webhook calls exists.
+    uses = (K.POD, K.REPLICASET, K.ISTIOOPERATOR, K.SAIL_ISTIO, K.CONFIGMAP, K.SERVICE)
 
     def prepare(self, ctx: Context) -> None:
         self.links = Links()
@@ -148,6 +192,18 @@ class IstioRevisions(ClusterCheck):
         for dep in deployments:  # what covers a remote cluster served by one of them
             self.links.judged(cluster, dep, finding)
         yield finding
+        if cluster.available(K.SERVICE):
+            for dead in dead_injectors(cluster, webhooks, served):
+                tag = dead["tag"]
+                delete = (f"{mesh.kubectl(cluster.name)} delete "
+                          f"{mesh.object_ref('mutatingwebhookconfiguration', dead['name'])}")
+                fix = (f"istioctl tag set {mesh.sh(tag)} --revision <a running revision> --overwrite\n{delete}  # or "
+                       "remove it" if tag else delete)
+                yield self.report(self.DEAD_INJECTOR, cluster.name,
+                                  params={"services": ", ".join(dead["services"]), "count": len(dead["namespaces"]),
+                                          "namespaces": ", ".join(dead["namespaces"][:10]) + (
+                                              ", ..." if len(dead["namespaces"]) > 10 else ""), "fix": fix},
+                                  kind="MutatingWebhookConfiguration", name=dead["name"], evidence=dead)
         yield from self._operators(cluster, operators)
 
     def _operators(self, cluster: ClusterInventory, operators: list[dict[str, Any]]) -> Iterator[Finding]:

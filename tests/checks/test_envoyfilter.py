@@ -427,3 +427,120 @@ def test_remediations_are_said_in_the_reports_language_commands_as_written(audit
     assert "`istioctl uninstall --purge`" in said[("AA2820", "stats-filter-1.16")]
     assert "`helm uninstall`" in said[("AA2820", "tcp-stats-filter-1.16")]
     assert "delete envoyfilter/tcp-stats-filter-1.16" in said[("AA2820", "tcp-stats-filter-1.16")]
+
+
+# ---------------------------------------------------------------- the root namespace (red20a)
+def root_mesh_configmap(root: str | None) -> dict[str, Any]:
+    """Istio's mesh ConfigMap as istio/istio@1.24.6 manifests/charts/istio-control/istio-discovery/templates/
+    configmap.yaml renders it: `rootNamespace: {{ .Values.meshConfig.rootNamespace | default
+    .Values.global.istioNamespace }}` (None: a mesh config without the field, istiod's default istio-system)."""
+    mesh = "defaultConfig:\n  discoveryAddress: istiod.istio-system.svc:15012\ntrustDomain: cluster.local\n"
+    if root is not None:
+        mesh += f"rootNamespace: {root}\n"
+    return f.configmap("istio", "istio-system", {"mesh": mesh, "meshNetworks": "networks: {}"},
+                       labels={"istio.io/rev": "default", "operator.istio.io/component": "Pilot"})
+
+
+def mesh_wide_lua(namespace: str) -> dict[str, Any]:
+    """The Lua patch of istio/istio@1.24.6 tests/integration/pilot/common/routing.go (EnvoyFilter `outbound`: HCM ->
+    router subFilter, INSERT_BEFORE, lua.v3.Lua), without its workloadSelector, in `namespace`: in the root namespace
+    it reaches every proxy (pilot/pkg/model/push_context.go EnvoyFilters @1.30.3)."""
+    return f.istio_object("EnvoyFilter", "add-header", namespace, {"configPatches": [{
+        "applyTo": "HTTP_FILTER", "match": {"context": "SIDECAR_INBOUND", "listener": {"filterChain": {"filter": {
+            "name": HCM, "subFilter": {"name": "envoy.filters.http.router"}}}}},
+        "patch": {"operation": "INSERT_BEFORE", "value": {"name": "envoy.filters.http.lua", "typed_config": {
+            "@type": "type.googleapis.com/envoy.extensions.filters.http.lua.v3.Lua",
+            "inlineCode": "function envoy_on_response(h) h:headers():add('x-mesh', 'on') end"}}}}]})
+
+
+def test_a_filter_in_istios_custom_root_namespace_narrows_on_asm(audit):
+    """meshConfig.rootNamespace: istio-config. Istio applies add-header to every proxy; imported into ASM (root
+    namespace istio-system) it reaches the proxies of istio-config only. Before: PASS AA2801."""
+    objects = [f.istiod(), root_mesh_configmap("istio-config"), mesh_wide_lua("istio-config")]
+    for phase in ("migrating", "uninstall"):
+        [row] = audit({"c1": objects}, phase, config=WITH_ASM).rows(CHECK)
+        assert (row["status"], row["code"], row["severity"]) == ("FAIL", "AA2814", "major")
+        assert (row["namespace"], row["name"]) == ("istio-config", "add-header")
+        assert row["evidence"]["istio_root_namespaces"] == {"istio-config": ["istio-system/istio"]}
+
+
+def test_a_filter_in_istio_system_widens_on_asm_when_istios_root_is_elsewhere(audit):
+    """Istio's root istio-config: add-header in istio-system reaches istio-system's proxies only; on ASM, whose root
+    namespace istio-system is, every proxy. Before: PASS AA2801."""
+    objects = [f.istiod(), root_mesh_configmap("istio-config"), mesh_wide_lua("istio-system")]
+    [row] = audit({"c1": objects}, "migrating", config=WITH_ASM).rows(CHECK)
+    assert (row["status"], row["code"]) == ("FAIL", "AA2815")
+    assert (row["namespace"], row["name"]) == ("istio-system", "add-header")
+
+
+def test_the_same_root_namespace_on_both_sides_passes(audit):
+    # Explicit istio-system, the field left out (istiod's default), or ASM's root set to Istio's custom one.
+    for root in ("istio-system", None):
+        objects = [f.istiod(), root_mesh_configmap(root), mesh_wide_lua("istio-system")]
+        [row] = audit({"c1": objects}, "migrating", config=WITH_ASM).rows(CHECK)
+        assert (row["status"], row["code"]) == ("PASS", "AA2801")
+    config = {**WITH_ASM, "asm": {"version": ASM_RAW, "mesh_config": {"rootNamespace": "istio-config"}}}
+    objects = [f.istiod(), root_mesh_configmap("istio-config"), mesh_wide_lua("istio-config")]
+    [row] = audit({"c1": objects}, "migrating", config=config).rows(CHECK)
+    assert (row["status"], row["code"]) == ("PASS", "AA2801")
+
+
+def test_a_fleet_judged_cluster_by_cluster_still_knows_each_clusters_root_namespace(audit):
+    """envoyfilter-compatibility runs after every data plane was read and released: Istio's root namespace is a view
+    kept past the release (engine.KEPT_VIEWS), not read again from released ConfigMaps."""
+    result = audit({"c1": [f.istiod(), root_mesh_configmap("istio-config"), mesh_wide_lua("istio-config")],
+                    "c2": [f.istiod(), root_mesh_configmap(None), mesh_wide_lua("istio-system")]},
+                   "migrating", config=WITH_ASM)
+    assert sorted((r["cluster"], r["status"], r["code"]) for r in result.rows(CHECK)) == [
+        ("c1", "FAIL", "AA2814"), ("c2", "PASS", "AA2801")]
+
+
+# ---------------------------------------------------------------- Wasm files of Istio's proxy image (red20a)
+def wasm_file_stats(proxy_version: str | None) -> dict[str, Any]:
+    """A user's copy of the installer's stats filter as telemetry.v2.prometheus.wasmEnabled rendered it
+    (istio/istio@1.16.0 manifests/charts/istio-control/istio-discovery/templates/telemetryv2_1.16.yaml: runtime
+    envoy.wasm.runtime.v8, code.local.filename /etc/istio/extensions/stats-filter.compiled.wasm, a file
+    pilot/docker/Dockerfile.proxyv2 @1.16.0 copies into the image and @1.18.0 no longer does)."""
+    patch = _stats_patch("SIDECAR_OUTBOUND", HCM, "envoy.filters.http.router", "1.16")
+    if proxy_version is None:
+        del patch["match"]["proxy"]
+    else:
+        patch["match"]["proxy"]["proxyVersion"] = proxy_version
+    patch["patch"]["value"]["typed_config"]["value"]["config"]["vm_config"] = {
+        "vm_id": "stats_outbound", "runtime": "envoy.wasm.runtime.v8", "allow_precompiled": True,
+        "code": {"local": {"filename": "/etc/istio/extensions/stats-filter.compiled.wasm"}}}
+    return f.istio_object("EnvoyFilter", "custom-stats-wasm", "istio-system", {"configPatches": [patch]})
+
+
+def test_a_wasm_module_from_istios_image_fails_where_it_reaches_asm(audit):
+    """Before: PASS AA2801 (only the null VM's inline plugins were looked for)."""
+    for version in (None, "^1\\..*"):
+        [row] = audit({"c1": [wasm_file_stats(version)]}, "migrating", config=WITH_ASM).rows(CHECK)
+        assert (row["status"], row["code"], row["severity"]) == ("FAIL", "AA2816", "major")
+        assert [i["file"] for i in row["evidence"]["files"]] == ["/etc/istio/extensions/stats-filter.compiled.wasm"]
+    # Pinned to an Istio release that had the file, with no ASM twin: judged by its proxyVersion alone.
+    [row] = audit({"c1": [wasm_file_stats("^1\\.16.*")]}, "migrating", config=WITH_ASM).rows(CHECK)
+    assert (row["status"], row["code"]) == ("FAIL", "AA2810")
+
+
+def test_a_gateway_filter_with_a_selector_in_istio_system_is_left_to_its_selector(audit):
+    """Istio's root istio-config: a filter in istio-system selecting the ingress gateway by its labels reaches, on
+    ASM, pods carrying those labels in other namespaces too, which are rarely there: not judged a widening."""
+    gateway_lua = mesh_wide_lua("istio-system")
+    gateway_lua["spec"]["workloadSelector"] = {"labels": {"istio": "ingressgateway"}}
+    [row] = audit({"c1": [f.istiod(), root_mesh_configmap("istio-config"), gateway_lua]}, "migrating",
+                  config=WITH_ASM).rows(CHECK)
+    assert (row["status"], row["code"]) == ("PASS", "AA2801")
+
+
+def test_a_filter_pinned_to_istios_release_in_the_custom_root_is_judged_by_its_proxy_version_alone(audit):
+    """The Istio-only half of a per-version pair sits in Istio's custom root next to its ASM twin: the twin narrows
+    on ASM (AA2814), the pinned one serves Istio's proxies only and goes with them."""
+    pinned = mesh_wide_lua("istio-config")
+    pinned["metadata"]["name"] = "add-header-122"
+    pinned["spec"]["configPatches"][0]["match"]["proxy"] = {"proxyVersion": "^1\\.22.*"}
+    twin = mesh_wide_lua("istio-config")
+    twin["spec"]["configPatches"][0]["match"]["proxy"] = {"proxyVersion": "^1\\.24.*"}
+    rows = audit({"c1": [f.istiod(), root_mesh_configmap("istio-config"), pinned, twin]}, "migrating",
+                 config=WITH_ASM).rows(CHECK)
+    assert [(r["name"], r["code"]) for r in rows] == [("add-header", "AA2814")]

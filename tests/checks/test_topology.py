@@ -132,3 +132,60 @@ def test_an_operator_labelled_app_kubernetes_io_name_is_called_out_too(audit):
     warn = [r for r in audit({"c1": [f.istiod(), operator]}, "assessment").rows("istio-revisions")
             if r["status"] == "WARN"]
     assert [(r["name"], r["code"]) for r in warn] == [("mesh-operator", "AA0421")]
+
+
+# ---------------------------------------------------------------- istio-revisions: an injector whose istiod is gone
+def tag_webhook(tag: str, revision: str) -> dict:
+    """`istio-revision-tag-<tag>` as istio/istio@1.24.6 manifests/charts/istio-control/istio-discovery/templates/
+    revision-tags.yaml renders it (istioctl tag set writes the same template): labels istio.io/tag and istio.io/rev,
+    webhooks rev.namespace. (namespace label istio.io/rev=<tag>) and rev.object. (pod label istio.io/rev=<tag>), both
+    calling Service istiod-<revision> with failurePolicy Fail."""
+    def hook(prefix: str, namespace_selector: list, object_selector: list) -> dict:
+        return {"name": f"{prefix}sidecar-injector.istio.io", "sideEffects": "None", "failurePolicy": "Fail",
+                "admissionReviewVersions": ["v1"],
+                "clientConfig": {"service": {"name": f"istiod-{revision}", "namespace": "istio-system",
+                                             "path": "/inject", "port": 443}},
+                "rules": [{"operations": ["CREATE"], "apiGroups": [""], "apiVersions": ["v1"], "resources": ["pods"]}],
+                "namespaceSelector": {"matchExpressions": namespace_selector},
+                "objectSelector": {"matchExpressions": object_selector}}
+    not_false = {"key": "sidecar.istio.io/inject", "operator": "NotIn", "values": ["false"]}
+    return {"apiVersion": "admissionregistration.k8s.io/v1", "kind": "MutatingWebhookConfiguration",
+            "metadata": f.meta(f"istio-revision-tag-{tag}", labels={
+                "istio.io/tag": tag, "istio.io/rev": revision, "operator.istio.io/component": "Pilot",
+                "app": "sidecar-injector", "app.kubernetes.io/name": "istiod"}),
+            "webhooks": [
+                hook("rev.namespace.", [{"key": "istio.io/rev", "operator": "In", "values": [tag]},
+                                        {"key": "istio-injection", "operator": "DoesNotExist"}], [not_false]),
+                hook("rev.object.", [{"key": "istio.io/rev", "operator": "DoesNotExist"},
+                                     {"key": "istio-injection", "operator": "DoesNotExist"}],
+                     [not_false, {"key": "istio.io/rev", "operator": "In", "values": [tag]}])]}
+
+
+def test_a_tag_whose_istiod_is_gone_fails_naming_the_namespaces_whose_pods_are_rejected(audit):
+    """Mid-way through a canary upgrade: `istioctl tag set prod --revision 1-20-1`, then istiod-1-20-1 deleted; the
+    tag's webhook still calls Service istiod-1-20-1 (gone) and fails closed, so no pod can be created in `shop`. Before:
+    PASS AA0401, the namespace listed in the evidence only."""
+    objects = [f.istiod("1-22-3", "1.22.3"), f.service("istiod-1-22-3", "istio-system"),
+               injector_webhook("istio-sidecar-injector-1-22-3", "1-22-3"), tag_webhook("prod", "1-20-1"),
+               tag_webhook("canary", "1-22-3"),
+               f.namespace("shop", {"istio.io/rev": "prod"}), f.namespace("front", {"istio.io/rev": "canary"}),
+               f.namespace("plain")]
+    rows = audit({"c1": objects}, "assessment").rows("istio-revisions")
+    assert [(r["status"], r["code"]) for r in rows] == [("PASS", "AA0401"), ("FAIL", "AA0410")]
+    dead = rows[1]
+    assert (dead["severity"], dead["kind"], dead["name"]) == ("major", "MutatingWebhookConfiguration",
+                                                              "istio-revision-tag-prod")
+    assert dead["evidence"]["namespaces"] == ["shop"]
+    assert dead["evidence"]["services"] == ["istio-system/istiod-1-20-1"]
+    assert "istioctl tag set prod --revision" in dead["remediation"]
+
+
+def test_an_injector_failing_open_or_services_unread_is_not_judged_dead(audit):
+    ignore = tag_webhook("prod", "1-20-1")
+    for hook in ignore["webhooks"]:
+        hook["failurePolicy"] = "Ignore"
+    base = [f.istiod("1-22-3", "1.22.3"), f.namespace("shop", {"istio.io/rev": "prod"})]
+    assert [r["code"] for r in audit({"c1": [*base, ignore]}, "assessment").rows("istio-revisions")] == ["AA0401"]
+    unread = audit({"c1": [*base, tag_webhook("prod", "1-20-1")]}, "assessment",
+                   unreadable={"c1": {K.SERVICE: "403 Forbidden"}}).rows("istio-revisions")
+    assert [r["code"] for r in unread] == ["AA0401"]
