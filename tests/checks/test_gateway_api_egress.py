@@ -56,9 +56,12 @@ def test_gateway_api_egress_gateway_is_not_replaced_by_asm_ingress(audit, backen
 def bound_to_asm(service: str, hostname: str) -> list[dict]:
     """The Gateway moved onto ASM's gateway, and a route attached to it: ASM deploys none for a Gateway, it binds to
     ASM's through spec.addresses (tests/checks/test_gateway_api_asm_binding.py)."""
-    gateway = f.k8s_gateway("moved", "default", hostname=hostname, uid_salt="asm")
+    # In the ASM gateway's own namespace: istiod binds a Gateway only to a Service of its namespace (mergeGateways,
+    # istio/istio@1.24.6 pilot/pkg/model/push_context.go).
+    gateway = f.k8s_gateway("moved", "istio-system", hostname=hostname, uid_salt="asm")
     gateway["spec"]["addresses"] = [{"type": "Hostname", "value": f"{service}.istio-system.svc.cluster.local"}]
-    return [gateway, f.k8s_route("HTTPRoute", "moved", "default", [{"name": "moved"}], uid_salt="asm")]
+    return [gateway, f.k8s_route("HTTPRoute", "moved", "default", [{"name": "moved", "namespace": "istio-system"}],
+                                 uid_salt="asm")]
 
 
 def test_gateway_api_egress_gateway_replaced_by_asm_egress(audit):
