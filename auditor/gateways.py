@@ -1218,6 +1218,16 @@ def asm_gateways(asm: ClusterInventory) -> list[AsmGateway]:
     return out
 
 
+def going_workloads(gws: Iterable[AsmGateway]) -> dict[tuple[str, str], AsmGateway]:
+    """(namespace, istio-<name>) -> the IstioGateway, of the ASM gateways being deleted on the ASM control plane
+    (metadata.deletionTimestamp: the API server keeps an object with finalizers until they are removed, apimachinery
+    registry/generic/registry/store.go). ASM's controller removes that Deployment and its Service from every cluster
+    once the deletion completes: however well they serve now, no check counts them as an ASM gateway that stays
+    (asm-gateways-present AA1718, egress-routes-to-asm AA1613, ingress-lb-weights AA2014, cross-cluster-gateway-first
+    AA1813). The one rule for every reader of asm_gateways: a key of this map is a gateway that is going."""
+    return {(g.namespace, g.workload_name): g for g in gws if g.deleting}
+
+
 STRAY_GATEWAY = ("pods of {workload} run istio-proxy as a gateway (`proxy router`) but no gateway Deployment or "
                  "DaemonSet explains them: ")
 STRAY_GATEWAY_FIX = "Name the gateway in the config (gateways:) or check its owner, then audit again."
