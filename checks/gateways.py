@@ -59,6 +59,7 @@ from auditor.gateways import (
     gateways_selecting,
     going_workloads,
     istio_gateways,
+    istio_injectors_selecting,
     istio_served_ingresses,
     pods_available,
     scan_unread,
@@ -93,11 +94,18 @@ INJECTION_ON = "enabled"
 INJECT_LABEL = "sidecar.istio.io/inject"
 
 
-def injected_gateways(cluster: ClusterInventory, rules: mesh.ProxyRules, names: Any) -> list[str]:
-    """Istio's gateways (east-west aside: their own signal) whose pods Istio's webhook injects, in istio-system: the
-    namespace ASM labels istio-injection: disable unless the advanced option is set."""
-    return [f"{g.kind} {g.namespace}/{g.name}" for g in istio_gateways(cluster, rules, names)
-            if g.namespace == ISTIO_SYSTEM and g.type != EASTWEST and g.pod_labels.get(INJECT_LABEL) == "true"]
+def injected_gateways(cluster: ClusterInventory, rules: mesh.ProxyRules, names: Any,
+                      eastwest: bool = False) -> list[GatewayWorkload]:
+    """Istio's gateways whose pods Istio's webhook injects, in istio-system: the namespace ASM labels istio-injection:
+    disable unless the advanced option is set. The east-west ones when `eastwest`, else the others (east-west
+    gateways are their own signal)."""
+    return [g for g in istio_gateways(cluster, rules, names)
+            if g.namespace == ISTIO_SYSTEM and (g.type == EASTWEST) == eastwest
+            and g.pod_labels.get(INJECT_LABEL) == "true"]
+
+
+def _named(gateways: list[GatewayWorkload]) -> list[str]:
+    return [f"{g.kind} {g.namespace}/{g.name}" for g in gateways]
 
 
 # ================================================================ eastwest-gateway-options
@@ -169,16 +177,37 @@ class EastwestGatewayOptions(ClusterCheck):
         "AA0816", Status.FAIL, "Istio gateways injected in istio-system: ASMMigrateFromIstio/default does not exist, "
         "so the advanced option cannot be set",
         message=_INJECTED + ": ASMMigrateFromIstio/default does not exist, so the advanced option cannot be set")
+    # istio-system's label is not all: Istio's webhooks select a pod by the namespace's labels and the pod's together
+    # (auditor.gateways.istio_injectors_selecting). `istio-injection: enabled` (what one may set for "keep istio-system
+    # injectable") is read only by the default revision's namespace. webhook: a revisioned gateway (istio.io/rev pods:
+    # gen-eastwest-gateway.sh --revision, the gateway chart's `revision`) with no default injector is then injected by
+    # none, and its next pods keep the image `auto` and never start.
+    NOT_SELECTED = Outcome(
+        "AA0817", Status.FAIL, "Istio gateways in istio-system left to Istio's injector webhook: no Istio injector "
+        "webhook selects their pods with istio-system labelled as it is, so their next pods are not injected (image "
+        "auto) and never start",
+        fix="Remove the istio-injection label from istio-system (`kubectl label ns istio-system istio-injection-`): "
+            "Istio's rev.object. and object. webhooks then select the gateway pods by their own istio.io/rev or "
+            "sidecar.istio.io/inject label; or label istio-system istio.io/rev=<the gateway's revision>; then re-run.",
+        message="{gateways}: no Istio injector webhook selects their pods ({pod_labels}) in istio-system labelled "
+                "{namespace_labels}: their next pods are not injected and never start")
+    SELECTION_UNREAD = Outcome(
+        "AA0832", Status.UNKNOWN, "Istio gateways in istio-system left to Istio's injector webhook: whether an Istio "
+        "injector webhook selects their pods cannot be told (the webhooks not read, or only injectors whose owner or "
+        "selector cannot be told select them)", fix=SCAN_UNREAD_FIX,
+        message="{gateways}: whether an Istio injector webhook selects their pods in istio-system cannot be told: "
+                "{reason}")
     outcomes = (SET, INJECTED_SET, OPTION_NOT_SET, SEED_SPELLING, NO_MIGRATION, INJECTION_DISABLED,
-                INJECTED_OPTION_NOT_SET, INJECTED_DISABLED, INJECTED_NO_MIGRATION, OPTION_UNREADABLE,
-                EASTWEST_UNSEEN, NO_EASTWEST)
+                INJECTED_OPTION_NOT_SET, INJECTED_DISABLED, INJECTED_NO_MIGRATION, NOT_SELECTED, OPTION_UNREADABLE,
+                SELECTION_UNREAD, EASTWEST_UNSEEN, NO_EASTWEST)
     needs = (K.DEPLOYMENT, K.SERVICE, K.NAMESPACE)
-    uses = SCAN_KINDS
+    # Mutating webhooks: whether Istio's injector selects the gateway pods left to it (istio_injectors_selecting).
+    uses = (*SCAN_KINDS, K.MUTATING_WEBHOOK)
     asm_needs = (K.ASM_MIGRATION,)
 
     def check_cluster(self, cluster: ClusterInventory, ctx: Context) -> Iterable[Finding]:
         signals = eastwest_signals(cluster, ctx.inv.rules, ctx.config.gateways)
-        injected = [] if signals else injected_gateways(cluster, ctx.inv.rules, ctx.config.gateways)
+        injected = [] if signals else _named(injected_gateways(cluster, ctx.inv.rules, ctx.config.gateways))
         if not signals and not injected:
             # N/A only when the scan saw everything; a gateway seen is judged whatever was not read
             yield from scan_unread_findings(self, cluster, self.EASTWEST_UNSEEN) or [
@@ -216,12 +245,20 @@ class EastwestGatewayOptions(ClusterCheck):
                         remediation=option_patch(cr) + "  # the seed's patch names it "
                                                        "disableIstioSystemLabelReconciliation, which ASM does not read",
                         evidence=evidence, **subject))
+        selection: Finding | None = None
         if label_blocks:
             problems.append(self.report(
                 self.INJECTION_DISABLED, cluster.name, params={"label": label}, evidence=evidence,
                 remediation=f"{mesh.kubectl(cluster.name)} label ns {ISTIO_SYSTEM} istio-injection-", **subject))
+        else:
+            selection = self._selection(cluster, injected_gateways(cluster, ctx.inv.rules, ctx.config.gateways,
+                                                                   eastwest=True), evidence, subject)
+            if selection is not None and selection.status == Status.FAIL:
+                problems.append(selection)
         if problems:
             yield from problems
+        elif selection is not None:
+            yield selection
         elif option_unknown is not None:
             yield self.report(self.OPTION_UNREADABLE, cluster.name, params={"reason": option_unknown},
                               evidence=evidence, **subject)
@@ -257,18 +294,64 @@ class EastwestGatewayOptions(ClusterCheck):
                         self.INJECTED_OPTION_NOT_SET, cluster.name,
                         params={**where, "options": json.dumps(options, sort_keys=True) if options else "absent"},
                         remediation=option_patch(cr), evidence=evidence, **subject))
+        selection: Finding | None = None
         if label is not None and label != INJECTION_ON:
             problems.append(self.report(
                 self.INJECTED_DISABLED, cluster.name, params={**where, "label": label}, evidence=evidence,
                 remediation=f"{mesh.kubectl(cluster.name)} label ns {ISTIO_SYSTEM} istio-injection-", **subject))
+        else:
+            selection = self._selection(cluster, injected_gateways(cluster, ctx.inv.rules, ctx.config.gateways),
+                                        evidence, subject)
+            if selection is not None and selection.status == Status.FAIL:
+                problems.append(selection)
         if problems:
             yield from problems
+        elif selection is not None:
+            yield selection
         elif unread:
             yield self.report(ENGINE_UNREADABLE, cluster.name, params={"reason": unread}, evidence=evidence)
         else:
             yield self.report(self.INJECTED_SET, cluster.name, params={**where, "option": option},
                               evidence=evidence, **subject)
 
+
+    def _selection(self, cluster: ClusterInventory, gateways: list[GatewayWorkload], evidence: dict[str, Any],
+                   subject: dict[str, str]) -> Finding | None:
+        """FAIL NOT_SELECTED when no Istio injector webhook selects the pods of some of `gateways` (those left to the
+        webhook, in istio-system) with istio-system labelled as it is; UNKNOWN SELECTION_UNREAD when that cannot be
+        told; None when one selects each."""
+        if not gateways:
+            return None
+        names = ", ".join(_named(gateways))
+        try:
+            found = {g: istio_injectors_selecting(cluster, ISTIO_SYSTEM, g.pod_labels) for g in gateways}
+        except EvidenceUnavailable as exc:
+            return self.report(self.SELECTION_UNREAD, cluster.name,
+                               params={"gateways": names, "reason": f"{K.MUTATING_WEBHOOK.key} ({exc.reason})"},
+                               evidence=evidence, remediation=SCAN_UNREAD_FIX, **subject)
+        evidence["istio_injectors_selecting"] = {f"{g.namespace}/{g.name}": istio for g, (istio, _) in found.items()}
+        none = [g for g, (istio, unproven) in found.items() if not istio and not unproven]
+        if none:
+            ns_labels = {k: v for k, v in idle.namespace_labels(cluster, ISTIO_SYSTEM).items()
+                         if k in (idle.INJECTION_LABEL, idle.REV_LABEL)}
+            pod_labels = "; ".join(
+                f"{g.name}: " + (", ".join(f"{k}={g.pod_labels[k]}" for k in (INJECT_LABEL, idle.REV_LABEL)
+                                           if k in g.pod_labels) or "-") for g in none)
+            return self.report(self.NOT_SELECTED, cluster.name,
+                               params={"gateways": ", ".join(_named(none)), "pod_labels": pod_labels,
+                                       "namespace_labels": ", ".join(f"{k}={v}" for k, v in sorted(ns_labels.items()))
+                                       or "with neither istio-injection nor istio.io/rev"},
+                               evidence=evidence,
+                               remediation=f"{mesh.kubectl(cluster.name)} label ns {ISTIO_SYSTEM} istio-injection-",
+                               **subject)
+        maybe = {f"{g.namespace}/{g.name}": unproven for g, (istio, unproven) in found.items() if not istio}
+        if maybe:
+            return self.report(self.SELECTION_UNREAD, cluster.name,
+                               params={"gateways": names, "reason": "only injectors whose owner or selector cannot be "
+                                                                    "told select them: " + "; ".join(
+                                           f"{g}: {', '.join(h)}" for g, h in maybe.items())},
+                               evidence=evidence, remediation=SCAN_UNREAD_FIX, **subject)
+        return None
 
 # ================================================================ egress-routes-to-asm
 @dataclass
