@@ -97,10 +97,10 @@ INJECT_LABEL = "sidecar.istio.io/inject"
 def injected_gateways(cluster: ClusterInventory, rules: mesh.ProxyRules, names: Any,
                       eastwest: bool = False) -> list[GatewayWorkload]:
     """Istio's gateways whose pods Istio's webhook injects, in istio-system: the namespace ASM labels istio-injection:
-    disable unless the advanced option is set. The east-west ones when `eastwest`, else the others (east-west
-    gateways are their own signal)."""
+    disable unless the advanced option is set. All of them when `eastwest` (beside an east-west gateway every one is
+    judged), else those not east-west (east-west gateways are their own signal)."""
     return [g for g in istio_gateways(cluster, rules, names)
-            if g.namespace == ISTIO_SYSTEM and (g.type == EASTWEST) == eastwest
+            if g.namespace == ISTIO_SYSTEM and (eastwest or g.type != EASTWEST)
             and g.pod_labels.get(INJECT_LABEL) == "true"]
 
 

@@ -102,3 +102,21 @@ def test_another_gateway_left_to_the_injector_in_istio_system_too(audit):
     assert outcomes(a) == [("FAIL", "AA0817")]
     b = run(audit, istio_system(), *S.istiod(REVISIONED), *ingress, config=ids)
     assert outcomes(b) == [("PASS", "AA0802")]
+
+
+def test_beside_an_eastwest_gateway_every_gateway_left_to_the_injector_is_judged(audit):
+    """gen-eastwest-gateway.sh @1.10.6 renders the east-west gateway whole (no injectionTemplate: `proxy router`,
+    sidecar.istio.io/inject "false", ISTIO_META_ROUTER_MODE sni-dnat; tests/install_shapes.py iop_gateway), so it needs
+    no injector; the revisioned chart ingress gateway beside it in istio-system does, and none selects it."""
+    rendered = S.iop_gateway(S.Injector("1.22.8"), "istio-eastwestgateway", "IngressGateways",
+                             istio_label="eastwestgateway", extra_labels={"topology.istio.io/network": NETWORK},
+                             extra_env={"ISTIO_META_ROUTER_MODE": "sni-dnat",
+                                        "ISTIO_META_REQUESTED_NETWORK_VIEW": NETWORK})
+    ingress = [o for o in S.helm_gateway(REVISIONED, "istio-ingressgateway", "istio-system")
+               if o["kind"] != "Namespace"]
+    a = run(audit, istio_system(**{"istio-injection": "enabled"}), *S.istiod(REVISIONED), *rendered, *ingress)
+    [row] = a.rows(CHECK)
+    assert (row["status"], row["code"]) == ("FAIL", "AA0817")
+    assert row["evidence"]["istio_injectors_selecting"] == {"istio-system/istio-ingressgateway": []}
+    b = run(audit, istio_system(**{"istio-injection": "enabled"}), *S.istiod(REVISIONED), *rendered)
+    assert outcomes(b) == [("PASS", "AA0801")]
