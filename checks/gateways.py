@@ -1241,7 +1241,8 @@ class AsmGatewaysPresent(ClusterCheck):
         # The cluster's own id where it writes one, else the given one; the evidence names both when they differ.
         known = clusterid.identity(cluster)
         cid, ids = known.cluster_id, known.evidence()
-        yield from self._role_unknown(cluster, [g for g in istio if g.type == ROLE_UNKNOWN], gws, deployed, known)
+        yield from self._role_unknown(cluster, [g for g in istio if g.type == ROLE_UNKNOWN], gws, deployed, known,
+                                      counts)
         for gtype in (INGRESS, EGRESS):
             mine = sorted((g for g in istio if g.type == gtype), key=lambda g: (g.namespace, g.name))
             if not mine:
@@ -1322,15 +1323,18 @@ class AsmGatewaysPresent(ClusterCheck):
                                       evidence={**ids, "asm_gateways": others}, **subject)
 
     def _role_unknown(self, cluster: ClusterInventory, unknown: list[GatewayWorkload], gws: list[AsmGateway],
-                      deployed: set[tuple[str, str]], known: clusterid.Identity) -> Iterator[Finding]:
+                      deployed: set[tuple[str, str]], known: clusterid.Identity,
+                      counts: dict[tuple[str, str], tuple[int | None, int | None]]) -> Iterator[Finding]:
         """Istio gateways whose role nothing tells are still replaced: any ASM ingress/egress gateway for this
         cluster may be the one; none at all is a FAIL. A role that config unread would have told (role_unread) is
         UNKNOWN beside ASM gateways: read, it may be one that none of them replaces (FAIL AA1710)."""
-        # Only those whose Deployment runs here: one declared for the cluster but not deployed serves nothing; nor one
-        # being deleted on the ASM control plane (going_workloads: its Deployment goes with it).
+        # Only those whose Deployment runs here with a pod available: one declared for the cluster but not deployed, or
+        # deployed with no pod available (AA1713), serves nothing; nor one being deleted on the ASM control plane
+        # (going_workloads: its Deployment goes with it).
         going = going_workloads(gws)
         candidates = [g for g in gws if g.type in (INGRESS, EGRESS) and g.covers(known.cluster_id) is not False
-                      and (key := (g.namespace, g.workload_name)) in deployed and key not in going]
+                      and (key := (g.namespace, g.workload_name)) in deployed and key not in going
+                      and _serves(counts[key])]
         for gw in unknown:
             subject = {"kind": gw.kind, "namespace": gw.namespace, "name": gw.name}
             evidence = {"why_gateway": gw.reason, "installed_by": gw.installed_by,

@@ -164,3 +164,17 @@ def test_a_role_unknown_istio_gateway_with_only_an_asm_gateway_being_deleted_is_
     assert a.result.verdict == "NO-GO"
     b = audit({"cluster-a": objects}, "uninstall", config=IDS, asm=asm_side(cr))
     assert [(r["status"], r["code"]) for r in b.rows(PRESENT)] == [("WARN", "AA1723")]
+
+
+def test_a_role_unknown_istio_gateway_beside_an_asm_gateway_with_no_pod_available_is_not_replaced(audit):
+    """The same with the ASM gateway's Deployment scaled to 0 (tests/checks/test_asm_gateway_serving.scaled_to_zero):
+    it serves nothing, as asm-gateways-present says of a matched one (AA1713); main: WARN AA1723, a GO."""
+    from tests.checks.test_asm_gateway_serving import scaled_to_zero
+    from tests.checks.test_gateway_shapes import PRESENT, cluster, custom_gateway
+
+    cr = f.istio_gateway_cr("ingressgateway", "ingress", cluster_ids=["c-a"])
+    dep = f.gateway_deployment("istio-ingressgateway", asm=True, gateway_type="ingress")
+    scaled_to_zero(dep)
+    a = audit({"cluster-a": cluster(*custom_gateway("gw-7", "edge", "gw-7"), dep)}, "uninstall", config=IDS,
+              asm=asm_side(cr))
+    assert [(r["status"], r["code"]) for r in a.rows(PRESENT)] == [("FAIL", "AA1711")]
