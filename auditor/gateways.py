@@ -14,7 +14,7 @@ from typing import Any
 
 import pandas as pd
 
-from auditor import gatewayapi, istio, mesh, rollouts
+from auditor import gatewayapi, idle, istio, mesh, rollouts
 from auditor import kinds as K
 from auditor.check import Check
 from auditor.config import GatewaysConfig
@@ -1216,6 +1216,45 @@ def asm_gateways(asm: ClusterInventory) -> list[AsmGateway]:
             overrides=dict(spec.get("overrides") or {}),
         ))
     return out
+
+
+def istio_injectors_selecting(cluster: ClusterInventory, namespace: str, pod_labels: dict[str, str]
+                              ) -> tuple[list[str], list[str]]:
+    """(Istio's injector webhooks that select a pod of `pod_labels` in `namespace` as that namespace is labelled now,
+    the injectors that may select it but whose owner or selector cannot be told). Raises EvidenceUnavailable when the
+    webhooks were not read.
+
+    What a gateway left to the webhook (image `auto`, inject.istio.io/templates: gateway) needs at each pod creation:
+    Istio's webhooks select by the namespace's istio-injection / istio.io/rev labels and the pod's
+    sidecar.istio.io/inject / istio.io/rev labels together (istio-control/istio-discovery/templates/
+    mutatingwebhook.yaml @1.24.6, 1.30.3: rev.namespace. and rev.object. want istio-injection DoesNotExist; only the
+    default revision's, or a `default` tag's, namespace. webhook selects istio-injection=enabled). So
+    `istio-injection: enabled` leaves a revisioned gateway (istio.io/rev=<rev> pods, gen-eastwest-gateway.sh
+    --revision, the gateway chart's `revision`) without a proxy unless a default injector exists."""
+    hooks = idle.injectors(cluster)
+    ns_labels = idle.namespace_labels(cluster, namespace)
+    selecting: list[str] = []
+    unproven: list[str] = []
+    for hook in hooks:
+        by_ns = idle.selector_matches(hook.namespace_selector, ns_labels)
+        by_object = idle.selector_matches(hook.object_selector, pod_labels)
+        if by_ns is False or by_object is False or hook.owner == idle.ASM:
+            continue  # ASM's injector gives ASM's proxy, not the gateway Istio's istiod serves
+        if by_ns is None or by_object is None or hook.owner == idle.UNPROVEN:
+            unproven.append(hook.ref)
+        else:
+            selecting.append(hook.ref)
+    return selecting, unproven
+
+
+def going_workloads(gws: Iterable[AsmGateway]) -> dict[tuple[str, str], AsmGateway]:
+    """(namespace, istio-<name>) -> the IstioGateway, of the ASM gateways being deleted on the ASM control plane
+    (metadata.deletionTimestamp: the API server keeps an object with finalizers until they are removed, apimachinery
+    registry/generic/registry/store.go). ASM's controller removes that Deployment and its Service from every cluster
+    once the deletion completes: however well they serve now, no check counts them as an ASM gateway that stays
+    (asm-gateways-present AA1718, egress-routes-to-asm AA1613, ingress-lb-weights AA2014, cross-cluster-gateway-first
+    AA1813). The one rule for every reader of asm_gateways: a key of this map is a gateway that is going."""
+    return {(g.namespace, g.workload_name): g for g in gws if g.deleting}
 
 
 STRAY_GATEWAY = ("pods of {workload} run istio-proxy as a gateway (`proxy router`) but no gateway Deployment or "

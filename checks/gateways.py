@@ -57,7 +57,9 @@ from auditor.gateways import (
     gateway_services,
     gateway_workloads,
     gateways_selecting,
+    going_workloads,
     istio_gateways,
+    istio_injectors_selecting,
     istio_served_ingresses,
     pods_available,
     scan_unread,
@@ -92,11 +94,18 @@ INJECTION_ON = "enabled"
 INJECT_LABEL = "sidecar.istio.io/inject"
 
 
-def injected_gateways(cluster: ClusterInventory, rules: mesh.ProxyRules, names: Any) -> list[str]:
-    """Istio's gateways (east-west aside: their own signal) whose pods Istio's webhook injects, in istio-system: the
-    namespace ASM labels istio-injection: disable unless the advanced option is set."""
-    return [f"{g.kind} {g.namespace}/{g.name}" for g in istio_gateways(cluster, rules, names)
-            if g.namespace == ISTIO_SYSTEM and g.type != EASTWEST and g.pod_labels.get(INJECT_LABEL) == "true"]
+def injected_gateways(cluster: ClusterInventory, rules: mesh.ProxyRules, names: Any,
+                      eastwest: bool = False) -> list[GatewayWorkload]:
+    """Istio's gateways whose pods Istio's webhook injects, in istio-system: the namespace ASM labels istio-injection:
+    disable unless the advanced option is set. All of them when `eastwest` (beside an east-west gateway every one is
+    judged), else those not east-west (east-west gateways are their own signal)."""
+    return [g for g in istio_gateways(cluster, rules, names)
+            if g.namespace == ISTIO_SYSTEM and (eastwest or g.type != EASTWEST)
+            and g.pod_labels.get(INJECT_LABEL) == "true"]
+
+
+def _named(gateways: list[GatewayWorkload]) -> list[str]:
+    return [f"{g.kind} {g.namespace}/{g.name}" for g in gateways]
 
 
 # ================================================================ eastwest-gateway-options
@@ -168,16 +177,37 @@ class EastwestGatewayOptions(ClusterCheck):
         "AA0816", Status.FAIL, "Istio gateways injected in istio-system: ASMMigrateFromIstio/default does not exist, "
         "so the advanced option cannot be set",
         message=_INJECTED + ": ASMMigrateFromIstio/default does not exist, so the advanced option cannot be set")
+    # istio-system's label is not all: Istio's webhooks select a pod by the namespace's labels and the pod's together
+    # (auditor.gateways.istio_injectors_selecting). `istio-injection: enabled` (what one may set for "keep istio-system
+    # injectable") is read only by the default revision's namespace. webhook: a revisioned gateway (istio.io/rev pods:
+    # gen-eastwest-gateway.sh --revision, the gateway chart's `revision`) with no default injector is then injected by
+    # none, and its next pods keep the image `auto` and never start.
+    NOT_SELECTED = Outcome(
+        "AA0817", Status.FAIL, "Istio gateways in istio-system left to Istio's injector webhook: no Istio injector "
+        "webhook selects their pods with istio-system labelled as it is, so their next pods are not injected (image "
+        "auto) and never start",
+        fix="Remove the istio-injection label from istio-system (`kubectl label ns istio-system istio-injection-`): "
+            "Istio's rev.object. and object. webhooks then select the gateway pods by their own istio.io/rev or "
+            "sidecar.istio.io/inject label; or label istio-system istio.io/rev=<the gateway's revision>; then re-run.",
+        message="{gateways}: no Istio injector webhook selects their pods ({pod_labels}) in istio-system labelled "
+                "{namespace_labels}: their next pods are not injected and never start")
+    SELECTION_UNREAD = Outcome(
+        "AA0832", Status.UNKNOWN, "Istio gateways in istio-system left to Istio's injector webhook: whether an Istio "
+        "injector webhook selects their pods cannot be told (the webhooks not read, or only injectors whose owner or "
+        "selector cannot be told select them)", fix=SCAN_UNREAD_FIX,
+        message="{gateways}: whether an Istio injector webhook selects their pods in istio-system cannot be told: "
+                "{reason}")
     outcomes = (SET, INJECTED_SET, OPTION_NOT_SET, SEED_SPELLING, NO_MIGRATION, INJECTION_DISABLED,
-                INJECTED_OPTION_NOT_SET, INJECTED_DISABLED, INJECTED_NO_MIGRATION, OPTION_UNREADABLE,
-                EASTWEST_UNSEEN, NO_EASTWEST)
+                INJECTED_OPTION_NOT_SET, INJECTED_DISABLED, INJECTED_NO_MIGRATION, NOT_SELECTED, OPTION_UNREADABLE,
+                SELECTION_UNREAD, EASTWEST_UNSEEN, NO_EASTWEST)
     needs = (K.DEPLOYMENT, K.SERVICE, K.NAMESPACE)
-    uses = SCAN_KINDS
+    # Mutating webhooks: whether Istio's injector selects the gateway pods left to it (istio_injectors_selecting).
+    uses = (*SCAN_KINDS, K.MUTATING_WEBHOOK)
     asm_needs = (K.ASM_MIGRATION,)
 
     def check_cluster(self, cluster: ClusterInventory, ctx: Context) -> Iterable[Finding]:
         signals = eastwest_signals(cluster, ctx.inv.rules, ctx.config.gateways)
-        injected = [] if signals else injected_gateways(cluster, ctx.inv.rules, ctx.config.gateways)
+        injected = [] if signals else _named(injected_gateways(cluster, ctx.inv.rules, ctx.config.gateways))
         if not signals and not injected:
             # N/A only when the scan saw everything; a gateway seen is judged whatever was not read
             yield from scan_unread_findings(self, cluster, self.EASTWEST_UNSEEN) or [
@@ -215,12 +245,20 @@ class EastwestGatewayOptions(ClusterCheck):
                         remediation=option_patch(cr) + "  # the seed's patch names it "
                                                        "disableIstioSystemLabelReconciliation, which ASM does not read",
                         evidence=evidence, **subject))
+        selection: Finding | None = None
         if label_blocks:
             problems.append(self.report(
                 self.INJECTION_DISABLED, cluster.name, params={"label": label}, evidence=evidence,
                 remediation=f"{mesh.kubectl(cluster.name)} label ns {ISTIO_SYSTEM} istio-injection-", **subject))
+        else:
+            selection = self._selection(cluster, injected_gateways(cluster, ctx.inv.rules, ctx.config.gateways,
+                                                                   eastwest=True), evidence, subject)
+            if selection is not None and selection.status == Status.FAIL:
+                problems.append(selection)
         if problems:
             yield from problems
+        elif selection is not None:
+            yield selection
         elif option_unknown is not None:
             yield self.report(self.OPTION_UNREADABLE, cluster.name, params={"reason": option_unknown},
                               evidence=evidence, **subject)
@@ -256,18 +294,64 @@ class EastwestGatewayOptions(ClusterCheck):
                         self.INJECTED_OPTION_NOT_SET, cluster.name,
                         params={**where, "options": json.dumps(options, sort_keys=True) if options else "absent"},
                         remediation=option_patch(cr), evidence=evidence, **subject))
+        selection: Finding | None = None
         if label is not None and label != INJECTION_ON:
             problems.append(self.report(
                 self.INJECTED_DISABLED, cluster.name, params={**where, "label": label}, evidence=evidence,
                 remediation=f"{mesh.kubectl(cluster.name)} label ns {ISTIO_SYSTEM} istio-injection-", **subject))
+        else:
+            selection = self._selection(cluster, injected_gateways(cluster, ctx.inv.rules, ctx.config.gateways),
+                                        evidence, subject)
+            if selection is not None and selection.status == Status.FAIL:
+                problems.append(selection)
         if problems:
             yield from problems
+        elif selection is not None:
+            yield selection
         elif unread:
             yield self.report(ENGINE_UNREADABLE, cluster.name, params={"reason": unread}, evidence=evidence)
         else:
             yield self.report(self.INJECTED_SET, cluster.name, params={**where, "option": option},
                               evidence=evidence, **subject)
 
+
+    def _selection(self, cluster: ClusterInventory, gateways: list[GatewayWorkload], evidence: dict[str, Any],
+                   subject: dict[str, str]) -> Finding | None:
+        """FAIL NOT_SELECTED when no Istio injector webhook selects the pods of some of `gateways` (those left to the
+        webhook, in istio-system) with istio-system labelled as it is; UNKNOWN SELECTION_UNREAD when that cannot be
+        told; None when one selects each."""
+        if not gateways:
+            return None
+        names = ", ".join(_named(gateways))
+        try:
+            found = {g: istio_injectors_selecting(cluster, ISTIO_SYSTEM, g.pod_labels) for g in gateways}
+        except EvidenceUnavailable as exc:
+            return self.report(self.SELECTION_UNREAD, cluster.name,
+                               params={"gateways": names, "reason": f"{K.MUTATING_WEBHOOK.key} ({exc.reason})"},
+                               evidence=evidence, remediation=SCAN_UNREAD_FIX, **subject)
+        evidence["istio_injectors_selecting"] = {f"{g.namespace}/{g.name}": istio for g, (istio, _) in found.items()}
+        none = [g for g, (istio, unproven) in found.items() if not istio and not unproven]
+        if none:
+            ns_labels = {k: v for k, v in idle.namespace_labels(cluster, ISTIO_SYSTEM).items()
+                         if k in (idle.INJECTION_LABEL, idle.REV_LABEL)}
+            pod_labels = "; ".join(
+                f"{g.name}: " + (", ".join(f"{k}={g.pod_labels[k]}" for k in (INJECT_LABEL, idle.REV_LABEL)
+                                           if k in g.pod_labels) or "-") for g in none)
+            return self.report(self.NOT_SELECTED, cluster.name,
+                               params={"gateways": ", ".join(_named(none)), "pod_labels": pod_labels,
+                                       "namespace_labels": ", ".join(f"{k}={v}" for k, v in sorted(ns_labels.items()))
+                                       or "with neither istio-injection nor istio.io/rev"},
+                               evidence=evidence,
+                               remediation=f"{mesh.kubectl(cluster.name)} label ns {ISTIO_SYSTEM} istio-injection-",
+                               **subject)
+        maybe = {f"{g.namespace}/{g.name}": unproven for g, (istio, unproven) in found.items() if not istio}
+        if maybe:
+            return self.report(self.SELECTION_UNREAD, cluster.name,
+                               params={"gateways": names, "reason": "only injectors whose owner or selector cannot be "
+                                                                    "told select them: " + "; ".join(
+                                           f"{g}: {', '.join(h)}" for g, h in maybe.items())},
+                               evidence=evidence, remediation=SCAN_UNREAD_FIX, **subject)
+        return None
 
 # ================================================================ egress-routes-to-asm
 @dataclass
@@ -305,6 +389,9 @@ class EgressHosts:
     istio: set[tuple[str, str]] = field(default_factory=set)
     asm: set[tuple[str, str]] = field(default_factory=set)
     asm_seen: set[tuple[str, str]] = field(default_factory=set)  # ASM egress Services found in a cluster
+    # (name, namespace) in lower case of ASM egress Services whose gateway is being deleted on the ASM control plane
+    # (going_workloads) -> that IstioGateway: egress sent there is dropped once the deletion completes.
+    going: dict[tuple[str, str], AsmGateway] = field(default_factory=dict)
     # (istio, asm) as last indexed, the index: (name, namespace) in lower case -> "istio" | "asm", and its names.
     _indexed: tuple[frozenset[tuple[str, str]], frozenset[tuple[str, str]], dict[tuple[str, str], str],
                     frozenset[str]] | None = field(default=None, init=False, repr=False, compare=False)
@@ -346,8 +433,16 @@ class EgressHosts:
 
     def asm_service(self) -> tuple[str, str]:
         """(namespace, name) of the ASM egress gateway Service to send to: one found in a cluster first (the
-        configured name is in `asm` whether it exists or not)."""
-        return sorted(self.asm_seen & self.asm or self.asm)[0]
+        configured name is in `asm` whether it exists or not), one whose gateway stays before one being deleted."""
+        staying = {(ns, n) for ns, n in self.asm if (n.lower(), ns.lower()) not in self.going}
+        return sorted(self.asm_seen & staying or self.asm_seen & self.asm or staying or self.asm)[0]
+
+    def going_of(self, host: str, rule_namespace: str) -> AsmGateway | None:
+        """The IstioGateway being deleted whose egress Service `host` names, None when it names none."""
+        if not self.going:
+            return None
+        service = service_of(host, rule_namespace)
+        return self.going.get(service) if service is not None else None
 
     def asm_host(self) -> str:
         ns, name = self.asm_service()
@@ -357,9 +452,12 @@ class EgressHosts:
 def egress_hosts(cluster: ClusterInventory | None, ctx: Context, asm: list[AsmGateway]) -> EgressHosts:
     names = ctx.config.gateways
     hosts = EgressHosts(istio={(names.namespace, names.istio_egress)}, asm={(names.namespace, names.asm_egress)})
+    going = going_workloads(asm)
     for gw in asm:
         if gw.type == EGRESS:
             hosts.asm.add((gw.namespace or names.namespace, gw.workload_name))
+            if (gw.namespace, gw.workload_name) in going:
+                hosts.going[(gw.workload_name.lower(), (gw.namespace or names.namespace).lower())] = gw
     clusters = [cluster] if cluster is not None else ctx.inv.data_planes
     for c in clusters:
         if not (c.available(K.DEPLOYMENT) and c.available(K.SERVICE)):
@@ -369,6 +467,11 @@ def egress_hosts(cluster: ClusterInventory | None, ctx: Context, asm: list[AsmGa
                 (hosts.asm if svc.gateway.asm else hosts.istio).add((svc.namespace, svc.name))
                 if svc.gateway.asm:
                     hosts.asm_seen.add((svc.namespace, svc.name))
+                    # A Service in front of a going gateway's pods (the seed's asm-egressgateway alias) goes dead
+                    # with them.
+                    gw = going.get((svc.gateway.namespace, svc.gateway.name))
+                    if gw is not None:
+                        hosts.going[(svc.name.lower(), svc.namespace.lower())] = gw
     return hosts
 
 
@@ -630,12 +733,23 @@ class EgressRoutesToAsm(ClusterCheck):
                              "istio-system, as ASM creates it), or create the Service the host names; then re-run.",
                          message="{kind} {hosts}: egress routed to {missing}, which no Service or ServiceEntry of "
                                  "{clusters} answers to: {routes}")
+    # Sent to an ASM egress gateway being deleted on the ASM control plane (auditor.gateways.going_workloads, as
+    # asm-gateways-present's AA1718): its Service answers now, but ASM's controller removes it and its Deployment from
+    # the clusters, so the egress routed there is dropped once the deletion completes.
+    TO_DELETED = Outcome("AA1613", Status.FAIL, "a route sends egress to an ASM egress gateway that is being deleted "
+                         "on the ASM control plane: its Deployment and Service go with it",
+                         fix="Point the destination at an ASM egress gateway that stays (or stop the IstioGateway's "
+                             "deletion), then re-run.",
+                         message="{kind} {hosts}: egress routed to {going}, of ASM egress gateway {asm_gateways} being "
+                                 "deleted on the ASM control plane (since {since}): that egress is dropped once the "
+                                 "deletion completes: {routes}")
     TO_UNREAD = Outcome("AA1634", Status.UNKNOWN, "a route sends egress to an ASM egress gateway host whose Service "
                         "could not be looked up: whether ASM's gateway gets that traffic cannot be told",
                         fix=SCAN_UNREAD_FIX,
                         message="{kind} {hosts}: egress routed to {missing}; no Service of that name, and the "
                                 "Services or ServiceEntries of {clusters} could not be read: {routes}")
-    outcomes = (ALL_TO_ASM, ROUTE_ALL_TO_ASM, TO_ISTIO, ROUTE_TO_ISTIO, TO_NOWHERE, ASM_UNREADABLE, BAD_WEIGHT,
+    outcomes = (ALL_TO_ASM, ROUTE_ALL_TO_ASM, TO_ISTIO, ROUTE_TO_ISTIO, TO_NOWHERE, TO_DELETED, ASM_UNREADABLE,
+                BAD_WEIGHT,
                 GATEWAYS_UNSEEN, ROUTES_UNREAD, TO_UNREAD, NONE_HERE, NONE_ON_ASM)
     needs = (K.VIRTUALSERVICE, K.DEPLOYMENT, K.SERVICE)
     # ServiceEntries: a custom gateway's role (where the routes bound to its Gateway send). Gateway API routes: mesh
@@ -739,23 +853,36 @@ class EgressRoutesToAsm(ClusterCheck):
 
     def _nowhere(self, where: str, splits: list[RouteSplit], namespace: str, clusters: list[ClusterInventory],
                  kind: str, params: dict[str, Any], evidence: dict[str, Any],
-                 subject: dict[str, str]) -> Finding | None:
+                 subject: dict[str, str], hosts: EgressHosts) -> Finding | None:
         """FAIL TO_NOWHERE when a destination classed as ASM's egress gateway, with weight, names a host that no
-        Service or ServiceEntry of a cluster answers to (UNKNOWN TO_UNREAD when that could not be looked up); None
-        when every one answers."""
+        Service or ServiceEntry of a cluster answers to (UNKNOWN TO_UNREAD when that could not be looked up); FAIL
+        TO_DELETED when it names the Service of an ASM egress gateway being deleted; None when every one answers and
+        stays."""
         missing: dict[str, list[str]] = {}
         unread: dict[str, list[str]] = {}
+        going: dict[str, AsmGateway] = {}
         for split in splits:
             for dest in split.destinations:
                 if dest.get("gateway") != "asm" or not dest.get("effective_weight"):
                     continue
                 host = str(dest.get("host") or "")
+                gw = hosts.going_of(host, namespace)
+                if gw is not None:
+                    going[host] = gw
                 for c in clusters:
                     answered = destination_answered(c, host, namespace)
                     if answered is False:
                         missing.setdefault(host, []).append(c.name)
                     elif answered is None:
                         unread.setdefault(host, []).append(c.name)
+        if going and not missing:
+            gws = sorted({f"{g.namespace}/{g.name}": g for g in going.values()}.items())
+            return self.report(self.TO_DELETED, where, remediation=self.TO_DELETED.fix,
+                               params={**params, "kind": kind, "going": ", ".join(sorted(going)),
+                                       "asm_gateways": ", ".join(n for n, _ in gws),
+                                       "since": min(g.deleting for _, g in gws)},
+                               evidence={**evidence, "asm_gateways_being_deleted": {n: g.deleting for n, g in gws}},
+                               **subject)
         if not missing and not unread:
             return None
         outcome, found = (self.TO_NOWHERE, missing) if missing else (self.TO_UNREAD, unread)
@@ -795,7 +922,7 @@ class EgressRoutesToAsm(ClusterCheck):
             "istio_egress_hosts": sorted(f"{n}.{n2}" for n2, n in hosts.istio)}
         params = {"kind": kind.kind, "hosts": ", ".join(shown) or name, "routes": ", ".join(s.text for s in splits)}
         if not any(s.uses_istio for s in splits):
-            nowhere = self._nowhere(where, splits, ns, clusters, kind.kind, params, evidence, subject)
+            nowhere = self._nowhere(where, splits, ns, clusters, kind.kind, params, evidence, subject, hosts)
             if nowhere is not None:
                 return nowhere
             return self.report(self.ROUTE_ALL_TO_ASM, where, params=params, evidence=evidence, **subject)
@@ -841,7 +968,7 @@ class EgressRoutesToAsm(ClusterCheck):
                                remediation=f"{kubectl} {mesh.ns_flag(ns)} patch "
                                            f"{mesh.object_ref('virtualservice', name)} --type=json -p {mesh.sh(patch)}",
                                evidence=evidence, **subject)
-        nowhere = self._nowhere(where, splits, ns, clusters, "VirtualService", params, evidence, subject)
+        nowhere = self._nowhere(where, splits, ns, clusters, "VirtualService", params, evidence, subject, hosts)
         if nowhere is not None:
             return nowhere
         return self.report(self.ALL_TO_ASM, where, params=params, evidence=evidence, **subject)
@@ -1115,7 +1242,8 @@ class AsmGatewaysPresent(ClusterCheck):
         # The cluster's own id where it writes one, else the given one; the evidence names both when they differ.
         known = clusterid.identity(cluster)
         cid, ids = known.cluster_id, known.evidence()
-        yield from self._role_unknown(cluster, [g for g in istio if g.type == ROLE_UNKNOWN], gws, deployed, known)
+        yield from self._role_unknown(cluster, [g for g in istio if g.type == ROLE_UNKNOWN], gws, deployed, known,
+                                      counts)
         for gtype in (INGRESS, EGRESS):
             mine = sorted((g for g in istio if g.type == gtype), key=lambda g: (g.namespace, g.name))
             if not mine:
@@ -1134,7 +1262,7 @@ class AsmGatewaysPresent(ClusterCheck):
             free = list(covering)
             # The ASM gateways of this type that take hosts after the purge: pods available, and not being deleted on
             # the ASM control plane (AA1718: its Deployment goes with it).
-            going = {(g.namespace, g.workload_name) for g in gws if g.deleting}
+            going = going_workloads(gws)
             takers = [w for key, w in workloads.items() if w.type == gtype and _serves(counts[key])
                       and key not in going]
             for istio_gw in mine:
@@ -1144,7 +1272,7 @@ class AsmGatewaysPresent(ClusterCheck):
                 # Those whose pods serve first, and of them those not being deleted: one scaled to 0 or going away
                 # replaces nothing while another would (a blue/green swap of ASM gateways is no FAIL).
                 serving = [g for g in running if _serves(counts[(g.namespace, g.workload_name)])]
-                staying = [g for g in serving if not g.deleting]
+                staying = [g for g in serving if (g.namespace, g.workload_name) not in going]
                 match = None
                 for pool in (staying, serving, running, free):
                     match = next((g for g in pool if _stem(g.name) == _stem(istio_gw.name)), None) or (
@@ -1196,13 +1324,18 @@ class AsmGatewaysPresent(ClusterCheck):
                                       evidence={**ids, "asm_gateways": others}, **subject)
 
     def _role_unknown(self, cluster: ClusterInventory, unknown: list[GatewayWorkload], gws: list[AsmGateway],
-                      deployed: set[tuple[str, str]], known: clusterid.Identity) -> Iterator[Finding]:
+                      deployed: set[tuple[str, str]], known: clusterid.Identity,
+                      counts: dict[tuple[str, str], tuple[int | None, int | None]]) -> Iterator[Finding]:
         """Istio gateways whose role nothing tells are still replaced: any ASM ingress/egress gateway for this
         cluster may be the one; none at all is a FAIL. A role that config unread would have told (role_unread) is
         UNKNOWN beside ASM gateways: read, it may be one that none of them replaces (FAIL AA1710)."""
-        # Only those whose Deployment runs here: one declared for the cluster but not deployed serves nothing.
+        # Only those whose Deployment runs here with a pod available: one declared for the cluster but not deployed, or
+        # deployed with no pod available (AA1713), serves nothing; nor one being deleted on the ASM control plane
+        # (going_workloads: its Deployment goes with it).
+        going = going_workloads(gws)
         candidates = [g for g in gws if g.type in (INGRESS, EGRESS) and g.covers(known.cluster_id) is not False
-                      and (g.namespace, g.workload_name) in deployed]
+                      and (key := (g.namespace, g.workload_name)) in deployed and key not in going
+                      and _serves(counts[key])]
         for gw in unknown:
             subject = {"kind": gw.kind, "namespace": gw.namespace, "name": gw.name}
             evidence = {"why_gateway": gw.reason, "installed_by": gw.installed_by,
@@ -1534,6 +1667,7 @@ class LbMember:
     backends_not_shown: tuple[str, Any] | None = None
     lb_id_annotated: bool = True   # reuses the CLB by the loadbalancer-id annotation (CCM then reads its weight)
     vgroups: frozenset[str] = frozenset()  # the vServer group ids its vgroup-port annotation names
+    workload: tuple[str, str] | None = None  # (namespace, name) of the gateway workload behind the Service
 
 
 def _no_pod_serves(cluster: ClusterInventory, gateway: GatewayWorkload) -> tuple[str, Phrase] | None:
@@ -1642,7 +1776,19 @@ class IngressLbWeights(ClusterCheck):
         if asm is not None and asm.available(K.ISTIO_GATEWAY_ASM):
             known = clusterid.identity(cluster)
             cid, ids = known.cluster_id, known.evidence()
-            for gw in asm_gateways(asm):
+            gws = asm_gateways(asm)
+            # An ASM gateway being deleted on the ASM control plane takes its Service, and so its backends, off the CLB
+            # (going_workloads): it takes none of the traffic the Istio side gives up, however it serves now.
+            going = going_workloads(gws)
+            for members in groups.values():
+                for m in members:
+                    if m.asm and m.workload in going:
+                        gw = going[m.workload]
+                        m.backends_not_shown = ("FAIL", Phrase(
+                            N_("its IstioGateway {gateway} is being deleted on the ASM control plane (since {since}): "
+                               "its Service and backends go with it"),
+                            gateway=f"{gw.namespace}/{gw.name}", since=gw.deleting))
+            for gw in gws:
                 if gw.type != INGRESS or gw.covers(cid) is not True:
                     continue
                 annotations = gw.service_annotations(cid)
@@ -1685,7 +1831,8 @@ class IngressLbWeights(ClusterCheck):
                         svc.gateway.labels.get("operator.istio.io/managed") == "Reconcile", spelling,
                         svc.weight_not_applied(), backends,
                         first_annotation(svc.annotations, LB_ID_ANNOTATIONS) is not None,
-                        vserver_groups(first_annotation(svc.annotations, LB_VGROUP_PORT_ANNOTATIONS)))
+                        vserver_groups(first_annotation(svc.annotations, LB_VGROUP_PORT_ANNOTATIONS)),
+                        (svc.gateway.namespace, svc.gateway.name))
 
     @staticmethod
     def _asm_weight(m: LbMember, weight: int | None) -> int:
@@ -1821,6 +1968,15 @@ class CrossClusterGatewayFirst(ClusterCheck):
                           "of it is available: cross-cluster calls of ASM-proxied workloads have no path",
                           message="ASM cross-network gateway {gateways} deployed, {available} of {desired} pod(s) "
                                   "available: it serves no cross-cluster traffic")
+    # Being deleted on the ASM control plane (auditor.gateways.going_workloads, as asm-gateways-present judges ingress
+    # and egress, AA1718): ASM's controller removes its Deployment and Service from the cluster, so the moved
+    # workloads' cross-cluster calls lose their path however well it serves now, and after the uninstall so do the
+    # others'.
+    BEING_DELETED = Outcome("AA1813", Status.FAIL, "the ASM cross-network gateway for the cluster is being deleted on "
+                            "the ASM control plane: its Deployment and Service go with it",
+                            message="ASM cross-network gateway {gateways} is being deleted on the ASM control plane "
+                                    "(since {since}): once the deletion completes, ASM-proxied workloads have no "
+                                    "cross-cluster path")
     # The same with a count the controller's status does not give (a DaemonSet whose controller wrote no status yet:
     # kubernetes/api apps/v1 DaemonSetStatus.DesiredNumberScheduled has no omitempty, so only an unwritten status lacks
     # it): no pod available cannot be told either.
@@ -1838,7 +1994,8 @@ class CrossClusterGatewayFirst(ClusterCheck):
     EASTWEST_UNSEEN = Outcome("AA1832", Status.UNKNOWN, "no Istio east-west gateway seen, but the gateway scan could "
                               "not read every kind it reads: one may have been missed", fix=SCAN_UNREAD_FIX,
                               message=SCAN_UNREAD + "no Istio east-west gateway seen, but one may have been missed")
-    outcomes = (BEFORE_FIRST_POD, READY_NO_POD, PODS_BEFORE, PODS_WITHOUT, NOT_SERVING, MISSING, GATEWAY_UNDATED,
+    outcomes = (BEFORE_FIRST_POD, READY_NO_POD, PODS_BEFORE, PODS_WITHOUT, NOT_SERVING, BEING_DELETED, MISSING,
+                GATEWAY_UNDATED,
                 PODS_UNDATED, EASTWEST_UNSEEN, COUNTS_UNREAD, NO_EASTWEST)
     needs = (K.POD, K.DEPLOYMENT, K.SERVICE)
     # ConfigMaps: the cluster's own id (auditor/clusterid.py), matched against the IstioGateways' clusterIds.
@@ -1879,6 +2036,22 @@ class CrossClusterGatewayFirst(ClusterCheck):
                                     **known.evidence()}
         if undated:
             evidence["pods_without_creation_time"] = undated
+        going = going_workloads(crossnet)
+        if crossnet and all((g.namespace, g.workload_name) in going for g in crossnet):
+            evidence["deletionTimestamp"] = {f"{g.namespace}/{g.name}": g.deleting for g in crossnet}
+            yield self.report(self.BEING_DELETED, cluster.name,
+                              params={"gateways": ", ".join(f"{g.namespace}/{g.name}" for g in crossnet),
+                                      "since": min(g.deleting for g in crossnet)},
+                              remediation="\n".join(f"{mesh.ASM_KUBECTL} {mesh.ns_flag(g.namespace)} get "
+                                                    f"{mesh.object_ref('istiogateway', g.name)} -o yaml  "
+                                                    f"# {KEEP_WHILE_DELETED}" for g in crossnet),
+                              evidence=evidence)
+            return
+        if going:  # one staying beside them is the cross-network gateway (a blue/green swap is no FAIL)
+            crossnet = [g for g in crossnet if (g.namespace, g.workload_name) not in going]
+            evidence["cross_network_gateways"] = [f"{g.namespace}/{g.name} ({g.raw_type}, created {g.created})"
+                                                  for g in crossnet]
+            evidence["being_deleted"] = {f"{g.namespace}/{g.name}": g.deleting for g in going.values()}
         if not crossnet:
             if moved.empty:
                 yield self.report(self.MISSING, cluster.name, params={}, remediation=self.remediation,

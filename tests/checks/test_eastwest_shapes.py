@@ -118,6 +118,10 @@ def test_any_injection_label_but_enabled_keeps_istio_off_the_gateway(audit, valu
 
 @pytest.mark.parametrize("labels", [{}, {"istio-injection": "enabled"}])
 def test_no_label_or_enabled_lets_istio_inject_the_gateway(audit, labels):
-    objs = [istio_system(**labels), *chart_eastwest("istio-eastwestgateway", "istio-system")]
+    # With istiod of the default revision and its injector (tests/install_shapes.py istiod): its object. webhook
+    # selects the chart's pods (sidecar.istio.io/inject "true") in an unlabelled namespace, its namespace. webhook in
+    # one labelled enabled (red20c: the injector is read, tests/checks/test_eastwest_injection.py).
+    objs = [istio_system(**labels), *chart_eastwest("istio-eastwestgateway", "istio-system"),
+            *S.istiod(S.Injector("1.30.3"))]
     a = audit({"cluster-a": objs}, "setup", asm=[f.migration_cr(option="stopIstioSystemInjectionDisabling")])
     assert [(r["status"], r["code"]) for r in a.rows("eastwest-gateway-options")] == [("PASS", "AA0801")]

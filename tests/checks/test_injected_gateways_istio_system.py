@@ -25,7 +25,9 @@ OPTION = "stopIstioSystemInjectionDisabling"
 
 def cluster(*objs: dict, label: str | None = "disable") -> list[dict]:
     labels = {"kubernetes.io/metadata.name": "istio-system", **({"istio-injection": label} if label else {})}
-    return [f.namespace("istio-system", labels=labels), f.istiod(version="1.24.6"), *objs]
+    # Istio's injector (the default revision's webhooks, tests/factory.py injector_hooks): what injects the gateway.
+    return [f.namespace("istio-system", labels=labels), f.istiod(version="1.24.6"),
+            f.webhook_config("istio-sidecar-injector"), *objs]
 
 
 def chart_ingress(ns: str = "istio-system") -> list[dict]:
