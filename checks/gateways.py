@@ -1300,7 +1300,11 @@ class AsmGatewaysPresent(ClusterCheck):
         asm = ctx.inv.asm
         if served.ingresses and asm is not None and cluster.available(K.GATEWAY) and asm.available(K.GATEWAY):
             objects = [*cluster.objects(K.GATEWAY), *asm.objects(K.GATEWAY)]
-            covering = HostIndex((h.host, h) for w in asm_workloads for h in served_hosts(cluster, w, objects)[0])
+            # What routes bound to those Gateways take there (route_hosts, as _served reads them; ASM's
+            # VirtualServices unread: none shown taken, the UNKNOWN stays).
+            bound = bound_virtual_services(asm.objects(K.VIRTUALSERVICE)) if asm.available(K.VIRTUALSERVICE) else {}
+            covering = HostIndex((name, h) for w in asm_workloads for h in served_hosts(cluster, w, objects)[0]
+                                 for name in route_hosts(h, bound))
             left = {key: hosts for key, hosts in served.ingresses.items() if not all(map(covering.covers, hosts))}
             served = dataclasses.replace(served, ingresses=left)
             if not served.ingresses and not served.unread:
@@ -1357,8 +1361,14 @@ class AsmGatewaysPresent(ClusterCheck):
         # to their Services (a TLS listener only with certificateRefs istiod serves a proxy of their namespace).
         istio_objects = [o for _, c in sources if c is not None and c.available(K.GATEWAY)
                          for o in c.objects(K.GATEWAY)]
-        taken = [(h.host, bool(h.secret)) for w in asm_workloads for h in served_hosts(cluster, w, istio_objects)[0]
-                 if not h.secret or h.secret_readable]
+        # ... of those servers, what routes bound to their Gateways take (route_hosts, as _served reads them).
+        listed = [h for w in asm_workloads for h in served_hosts(cluster, w, istio_objects)[0]
+                  if not h.secret or h.secret_readable]
+        vs_read = asm is not None and asm.available(K.VIRTUALSERVICE)
+        if listed and asm is not None and not vs_read:
+            unread.append(f"ASM's VirtualServices ({asm.unread_reason(K.VIRTUALSERVICE)})")
+        bound = bound_virtual_services(asm.objects(K.VIRTUALSERVICE)) if vs_read and asm is not None else {}
+        taken = [(name, bool(h.secret)) for h in listed for name in route_hosts(h, bound)]
         keys = {(w.namespace, w.name) for w in asm_workloads}
         services = {(s.name.lower(), s.namespace.lower()) for s in gateway_services(cluster, ctx.inv.rules,
                                                                                     ctx.config.gateways)

@@ -14,7 +14,9 @@ exportTo `.` or a list of namespaces makes it visible only to gateway pods of th
 (push_context.go initVirtualServices, VirtualServicesForGateway @1.30.3); an http match naming only other gateways, or
 another port, builds no route (pilot/pkg/networking/core/route/route.go BuildHTTPRoutesForVirtualService, "no routes
 matched"). A server with tls.httpsRedirect answers its hosts with a redirect without any route (gateway.go, the
-RequireTls virtual hosts).
+RequireTls virtual hosts). ASM's own topic says the same: "A Gateway only configures the ports where a proxy listens.
+You must also configure a VirtualService to define the traffic routing rules." (alibabacloud.com/help/en/asm/ambient/
+user-guide/configure-an-istio-gateway-for-multiple-ingress-gateway-services).
 
 Shapes: bookinfo's Gateway and VirtualService (istio/istio@1.24.6 samples/bookinfo/networking/bookinfo-gateway.yaml:
 server 8080 HTTP hosts `*`, VirtualService hosts `*` with gateways [bookinfo-gateway] and http routes to productpage
@@ -223,3 +225,46 @@ def test_a_virtualservice_left_in_the_cluster_routes_nothing_on_asms_gateway(aud
     a = audit({"cluster-a": cluster}, "uninstall", config=ONLY,
               asm=asm_side(ASM_CR, *gateways, bookinfo_vs(["istio-system/ingressgateway"])))
     assert codes(a) == [ROUTES_UNBOUND]
+
+
+# ---------------------------------------------------------------- the same rule where Ingress, Gateway API hosts move
+def test_ingress_hosts_moved_to_a_gateway_on_asms_pods_need_its_routes(audit):
+    """Istio's Kubernetes Ingress task (tests/checks/test_ingress_on_istio_gateway.py ingress: httpbin.example.com),
+    its host moved to an Istio Gateway selecting ASM's pods (AA1739's other remediation) but no VirtualService bound to
+    it: ASM's gateway answers 404 for it, so the Ingress is not shown served (UNKNOWN AA1739; main: PASS AA1701)."""
+    from tests.checks.test_ingress_on_istio_gateway import ingress, ingress_class
+
+    moved = gateway("httpbin", "default", ASM, http_server(["httpbin.example.com"], port=80))
+    routed = f.virtualservice("httpbin", "default", hosts=["httpbin.example.com"], gateways=["httpbin"], http=[
+        {"match": [{"uri": {"prefix": "/status"}}],
+         "route": [{"destination": {"host": "httpbin", "port": {"number": 8000}}}]}])
+    cluster = [f.istiod(version="1.24.6"), f.mesh_configmap(), *istio_ingress(), *asm_ingress(), ingress_class(),
+               ingress()]
+    a = audit({"cluster-a": cluster}, "uninstall", config=ONLY, asm=asm_side(ASM_CR, moved))
+    assert codes(a) == [("UNKNOWN", "AA1739")]
+    a = audit({"cluster-a": cluster}, "uninstall", config=ONLY, asm=asm_side(ASM_CR, moved, routed))
+    assert codes(a) == [PASS]
+
+
+def test_gateway_api_hosts_moved_to_a_gateway_on_asms_pods_need_its_routes(audit):
+    """A Gateway API Gateway's hosts (tests/checks/test_gateway_api_asm_binding.py istio_gateway_api: edge/web,
+    HTTPRoute shop/shop for shop.example.com) taken by an Istio Gateway selecting ASM's pods only where a
+    VirtualService bound to it routes them (FAIL AA1719 without; main: PASS AA1701); UNKNOWN AA1750 where ASM's
+    VirtualServices are unread."""
+    from tests.checks.test_gateway_api_asm_binding import istio_gateway_api
+
+    objs = istio_gateway_api()
+    del objs[1]["spec"]["listeners"][0]["hostname"]
+    objs[-1]["spec"]["hostnames"] = ["shop.example.com"]
+    moved = gateway("shop-gw", "istio-system", ASM, http_server(["shop.example.com"], port=80))
+    routed = f.virtualservice("shop", "shop", hosts=["shop.example.com"], gateways=["istio-system/shop-gw"],
+                              http=[{"route": [{"destination": {"host": "web", "port": {"number": 80}}}]}])
+    cluster = [*objs, *asm_ingress()]
+
+    def rows(*asm: dict[str, Any], **kw: Any) -> list[tuple[str, str]]:
+        a = audit({"cluster-a": cluster}, "uninstall", config=ONLY, asm=asm_side(ASM_CR, *asm), **kw)
+        return codes(a)
+
+    assert rows(moved) == [("FAIL", "AA1719")]
+    assert rows(moved, routed) == [PASS]
+    assert rows(moved, routed, unreadable={"asm": {K.VIRTUALSERVICE: "403 Forbidden"}}) == [("UNKNOWN", "AA1750")]
