@@ -1688,17 +1688,44 @@ def _exported_to(export_to: Any, vs_namespace: str, proxy_namespace: str) -> boo
     return ("." in values and proxy_namespace == vs_namespace) or proxy_namespace in values
 
 
-def bound_virtual_services(objects: Iterable[dict[str, Any]]) -> dict[str, list[dict[str, Any]]]:
+class BoundRoutes:
     """The VirtualServices bound to each Istio Gateway (namespace/name): spec.gateways resolved as istiod does
     (_gateway_keys); `mesh`, and none given (which means `mesh`: getGatewayNames, push_context.go @1.30.3), bind none.
-    A VirtualService's http/tls/tcp match `gateways` only narrow the Gateways its spec.gateways bind."""
-    out: dict[str, list[dict[str, Any]]] = {}
-    for vs in objects:
-        spec = vs.get("spec") if isinstance(vs.get("spec"), dict) else {}
-        namespace = str((vs.get("metadata") or {}).get("namespace") or "")
-        for key in _gateway_keys(spec.get("gateways"), namespace):
-            out.setdefault(key, []).append(vs)
-    return out
+    A VirtualService's http/tls/tcp match `gateways` only narrow the Gateways its spec.gateways bind. The hosts of
+    those bound to a Gateway are looked up in a HostIndex (a Gateway listing thousands of hosts, with as many
+    VirtualServices bound, compared each with each was quadratic)."""
+
+    def __init__(self, objects: Iterable[dict[str, Any]]) -> None:
+        self._by_gateway: dict[str, list[tuple[dict[str, Any], str, tuple[str, ...]]]] = {}
+        self._index: dict[str, HostIndex] = {}
+        for vs in objects:
+            spec = vs.get("spec") if isinstance(vs.get("spec"), dict) else {}
+            namespace = str((vs.get("metadata") or {}).get("namespace") or "")
+            hosts = tuple(host_fqdn(h, namespace) for h in spec.get("hosts") or () if isinstance(h, str))
+            for key in _gateway_keys(spec.get("gateways"), namespace):
+                self._by_gateway.setdefault(key, []).append((vs, namespace, hosts))
+
+    def meeting(self, gateway: str, host: str) -> list[tuple[dict[str, Any], str, list[str]]]:
+        """(VirtualService, its namespace, the hosts it shares with `host`) of those bound to the Gateway, in order."""
+        bound = self._by_gateway.get(gateway, ())
+        if "*" in host:  # a wildcard server host may cover VirtualService hosts: each is compared
+            candidates = [(number, h) for number, (_, _, hosts) in enumerate(bound) for h in hosts]
+        else:  # an exact one meets only the VirtualService hosts that cover it
+            index = self._index.get(gateway)
+            if index is None:
+                index = self._index[gateway] = HostIndex(
+                    (h, (number, h)) for number, (_, _, hosts) in enumerate(bound) for h in hosts)
+            candidates = index.covering(host)
+        shared: dict[int, list[str]] = {}
+        for number, vs_host in candidates:
+            if x := _shared_host(host, vs_host):
+                shared.setdefault(number, []).append(x)
+        return [(bound[n][0], bound[n][1], names) for n, names in sorted(shared.items())]
+
+
+def bound_virtual_services(objects: Iterable[dict[str, Any]]) -> BoundRoutes:
+    """BoundRoutes of these VirtualServices."""
+    return BoundRoutes(objects)
 
 
 def _for_gateway(match: dict[str, Any], gateway: str, namespace: str) -> bool:
@@ -1736,7 +1763,7 @@ def _http_route_built(rules: Any, served: ServedHost, namespace: str) -> bool:
     return False
 
 
-def route_hosts(served: ServedHost, bound: dict[str, list[dict[str, Any]]], *, strict: bool = True) -> list[str]:
+def route_hosts(served: ServedHost, bound: BoundRoutes, *, strict: bool = True) -> list[str]:
     """The hosts that routes take on a gateway's listener for a Gateway server host (`bound`: bound_virtual_services
     of the VirtualServices istiod reads), none when nothing would answer there but a 404 or a closed connection.
 
@@ -1751,13 +1778,8 @@ def route_hosts(served: ServedHost, bound: dict[str, list[dict[str, Any]]], *, s
     if served.routes == ROUTE_NONE:
         return [served.host]
     out: list[str] = []
-    for vs in bound.get(served.gateway, ()):
+    for vs, namespace, shared in bound.meeting(served.gateway, served.host):
         spec = vs.get("spec") if isinstance(vs.get("spec"), dict) else {}
-        namespace = str((vs.get("metadata") or {}).get("namespace") or "")
-        hosts = [host_fqdn(str(h), namespace) for h in spec.get("hosts") or () if isinstance(h, str)]
-        shared = [x for h in hosts if (x := _shared_host(served.host, h))]
-        if not shared:
-            continue
         if not strict:
             out += shared
             continue

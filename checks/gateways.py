@@ -1302,7 +1302,7 @@ class AsmGatewaysPresent(ClusterCheck):
             objects = [*cluster.objects(K.GATEWAY), *asm.objects(K.GATEWAY)]
             # What routes bound to those Gateways take there (route_hosts, as _served reads them; ASM's
             # VirtualServices unread: none shown taken, the UNKNOWN stays).
-            bound = bound_virtual_services(asm.objects(K.VIRTUALSERVICE)) if asm.available(K.VIRTUALSERVICE) else {}
+            bound = bound_virtual_services(asm.objects(K.VIRTUALSERVICE) if asm.available(K.VIRTUALSERVICE) else ())
             covering = HostIndex((name, h) for w in asm_workloads for h in served_hosts(cluster, w, objects)[0]
                                  for name in route_hosts(h, bound))
             left = {key: hosts for key, hosts in served.ingresses.items() if not all(map(covering.covers, hosts))}
@@ -1367,7 +1367,7 @@ class AsmGatewaysPresent(ClusterCheck):
         vs_read = asm is not None and asm.available(K.VIRTUALSERVICE)
         if listed and asm is not None and not vs_read:
             unread.append(f"ASM's VirtualServices ({asm.unread_reason(K.VIRTUALSERVICE)})")
-        bound = bound_virtual_services(asm.objects(K.VIRTUALSERVICE)) if vs_read and asm is not None else {}
+        bound = bound_virtual_services(asm.objects(K.VIRTUALSERVICE) if vs_read and asm is not None else ())
         taken = [(name, bool(h.secret)) for h in listed for name in route_hosts(h, bound)]
         keys = {(w.namespace, w.name) for w in asm_workloads}
         services = {(s.name.lower(), s.namespace.lower()) for s in gateway_services(cluster, ctx.inv.rules,
@@ -1457,11 +1457,11 @@ class AsmGatewaysPresent(ClusterCheck):
             asm_unresolved += unresolved
         # Istio's istiod routes by the cluster's VirtualServices, ASM's by the ASM control plane's (where the Istio
         # config is imported, istio-config-imported): a VirtualService left in the cluster routes nothing on ASM's.
-        istio_bound = bound_virtual_services(cluster.objects(K.VIRTUALSERVICE)) if cluster.available(
-            K.VIRTUALSERVICE) else {}
+        istio_bound = bound_virtual_services(cluster.objects(K.VIRTUALSERVICE) if cluster.available(
+            K.VIRTUALSERVICE) else ())
         routes_unread = [] if asm.available(K.VIRTUALSERVICE) else [
             f"ASM's VirtualServices ({asm.unread_reason(K.VIRTUALSERVICE)})"]
-        asm_bound = bound_virtual_services(asm.objects(K.VIRTUALSERVICE)) if not routes_unread else {}
+        asm_bound = bound_virtual_services(asm.objects(K.VIRTUALSERVICE) if not routes_unread else ())
         routed = HostIndex((name, a) for a in asm_hosts for name in route_hosts(a, asm_bound))
         unrouted: dict[str, set[str]] = {}    # host -> the Gateways listing it for ASM's pods, without a route there
         lost_hosts: dict[str, set[str]] = {}   # host -> the Gateways serving it on Istio's
