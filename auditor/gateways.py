@@ -1512,6 +1512,30 @@ DISABLE_PORT_TRANSLATION_LABEL = "experimental.istio.io/disable-gateway-port-tra
 _BUILTIN_CREDENTIAL, _K8S_GATEWAY_CREDENTIAL, _K8S_CREDENTIAL = "builtin://", "kubernetes-gateway://", "kubernetes://"
 
 
+# What a Gateway server needs before its listener serves a host (istio/istio@1.30.3 and @1.24.6:
+# pilot/pkg/networking/core/gateway.go; pkg/config/gateway/gateway.go IsHTTPServer, IsPassThroughServer): an HTTP
+# server, or HTTPS terminating TLS, the http routes of VirtualServices bound to its Gateway
+# (buildGatewayHTTPRouteConfig: none, and its only virtual host is a `blackhole` one without routes, a 404); a
+# PASSTHROUGH server `tls` routes
+# (buildGatewayNetworkFiltersFromTLSRoutes); any other (TCP, TLS terminated) `tcp` routes
+# (buildGatewayNetworkFiltersFromTCPRoutes). An AUTO_PASSTHROUGH server serves the registry's Services by SNI, and an
+# HTTP server with tls.httpsRedirect answers its hosts with a redirect: neither needs a route.
+ROUTE_HTTP, ROUTE_TLS, ROUTE_TCP, ROUTE_NONE = "http", "tls", "tcp", ""
+_HTTP_PROTOCOLS = frozenset({"HTTP", "HTTP2", "GRPC", "GRPC-WEB", "HTTP_PROXY"})  # protocol.Parse ... IsHTTP()
+
+
+def _server_routes(server: dict[str, Any], tls: dict[str, Any]) -> str:
+    protocol = str(((server.get("port") or {}) if isinstance(server.get("port"), dict) else {}).get("protocol")
+                   or "").upper()
+    # ServerTLSSettings.mode defaults to PASSTHROUGH, the enum's 0 (istio/api@v1.30.3 networking/v1alpha3/gateway.proto)
+    mode = str(tls.get("mode") or "PASSTHROUGH").upper() if isinstance(server.get("tls"), dict) else ""
+    if protocol in _HTTP_PROTOCOLS or (protocol == "HTTPS" and mode not in ("PASSTHROUGH", "AUTO_PASSTHROUGH")):
+        return ROUTE_NONE if tls.get("httpsRedirect") is True else ROUTE_HTTP
+    if mode == "AUTO_PASSTHROUGH":
+        return ROUTE_NONE
+    return ROUTE_TLS if mode == "PASSTHROUGH" else ROUTE_TCP
+
+
 @dataclass(frozen=True)
 class ServedHost:
     """A host a gateway's listeners serve for an Istio Gateway server."""
@@ -1522,6 +1546,9 @@ class ServedHost:
     #                               listener; None when the Services were not read or a targetPort could not be resolved
     secret: str = ""          # namespace/name of the Secret its credentialName names ("" without one)
     namespace: str = ""       # the gateway pod's namespace: the only one whose kubernetes:// Secrets it is served
+    routes: str = ROUTE_HTTP  # the routes that give its listener something to serve (ROUTE_*)
+    scope: str = "*"          # the namespace of the VirtualServices its host takes (`ns/host`; "*": any)
+    number: int | None = None  # the server's port.number (a route match's port is compared with it)
 
     @property
     def secret_readable(self) -> bool:
@@ -1667,11 +1694,153 @@ def served_hosts(cluster: ClusterInventory, gateway: GatewayWorkload, gateways: 
             names = tls.get("credentialNames") if isinstance(tls.get("credentialNames"), list) else []
             secret = credential_secret(str((names or [tls.get("credentialName")])[0] or ""), gateway.namespace)
             hosts = server.get("hosts")
+            routes = _server_routes(server, tls)
             for host in hosts if isinstance(hosts, list) else ():
                 text = str(host).strip().lower()
-                out.append(ServedHost(text.partition("/")[2] if "/" in text else text, name, reach, secret,
-                                      gateway.namespace))
+                scope, _, bare = text.partition("/") if "/" in text else ("*", "", text)
+                scope = str(meta.get("namespace") or "") if scope == "." else scope
+                out.append(ServedHost(bare, name, reach, secret, gateway.namespace, routes, scope,
+                                      number if isinstance(number, int) else None))
     return out, unresolved
+
+
+def _shared_host(a: str, b: str) -> str:
+    """The hosts two host patterns share, as istiod's host.Names.Intersection keeps them: the narrower where one covers
+    the other, "" where neither does."""
+    if host_covers(a, b):
+        return b
+    return a if host_covers(b, a) else ""
+
+
+def _exported_to(export_to: Any, vs_namespace: str, proxy_namespace: str) -> bool:
+    """Whether a VirtualService's exportTo lets istiod give it to gateway pods of `proxy_namespace`
+    (initVirtualServices, VirtualServicesForGateway, pilot/pkg/model/push_context.go @1.30.3 and @1.24.6): none given,
+    the mesh default (defaultVirtualServiceExportTo, `*` unless the mesh config sets it); `*` everyone; `~` no one;
+    `.` its own namespace; else the namespaces listed."""
+    if not isinstance(export_to, list) or not export_to:
+        return True
+    values = {str(e) for e in export_to}
+    if "*" in values:
+        return True
+    if "~" in values:
+        return False
+    return ("." in values and proxy_namespace == vs_namespace) or proxy_namespace in values
+
+
+class BoundRoutes:
+    """The VirtualServices bound to each Istio Gateway (namespace/name): spec.gateways resolved as istiod does
+    (_gateway_keys); `mesh`, and none given (which means `mesh`: getGatewayNames, push_context.go @1.30.3), bind none.
+    A VirtualService's http/tls/tcp match `gateways` only narrow the Gateways its spec.gateways bind. The hosts of
+    those bound to a Gateway are looked up in a HostIndex (a Gateway listing thousands of hosts, with as many
+    VirtualServices bound, compared each with each was quadratic)."""
+
+    def __init__(self, objects: Iterable[dict[str, Any]]) -> None:
+        self._by_gateway: dict[str, list[tuple[dict[str, Any], str, tuple[str, ...]]]] = {}
+        self._index: dict[str, HostIndex] = {}
+        for vs in objects:
+            spec = vs.get("spec") if isinstance(vs.get("spec"), dict) else {}
+            namespace = str((vs.get("metadata") or {}).get("namespace") or "")
+            hosts = tuple(host_fqdn(h, namespace) for h in spec.get("hosts") or () if isinstance(h, str))
+            for key in _gateway_keys(spec.get("gateways"), namespace):
+                self._by_gateway.setdefault(key, []).append((vs, namespace, hosts))
+
+    def meeting(self, gateway: str, host: str) -> list[tuple[dict[str, Any], str, list[str]]]:
+        """(VirtualService, its namespace, the hosts it shares with `host`) of those bound to the Gateway, in order."""
+        bound = self._by_gateway.get(gateway, ())
+        if "*" in host:  # a wildcard server host may cover VirtualService hosts: each is compared
+            candidates = [(number, h) for number, (_, _, hosts) in enumerate(bound) for h in hosts]
+        else:  # an exact one meets only the VirtualService hosts that cover it
+            index = self._index.get(gateway)
+            if index is None:
+                index = self._index[gateway] = HostIndex(
+                    (h, (number, h)) for number, (_, _, hosts) in enumerate(bound) for h in hosts)
+            candidates = index.covering(host)
+        shared: dict[int, list[str]] = {}
+        for number, vs_host in candidates:
+            if x := _shared_host(host, vs_host):
+                shared.setdefault(number, []).append(x)
+        return [(bound[n][0], bound[n][1], names) for n, names in sorted(shared.items())]
+
+
+def bound_virtual_services(objects: Iterable[dict[str, Any]]) -> BoundRoutes:
+    """BoundRoutes of these VirtualServices."""
+    return BoundRoutes(objects)
+
+
+def _for_gateway(match: dict[str, Any], gateway: str, namespace: str) -> bool:
+    named = match.get("gateways")
+    return not named or gateway in _gateway_keys(named, namespace)
+
+
+def _l4_match(match: dict[str, Any], served: ServedHost, namespace: str) -> bool:
+    """l4SingleMatch (gateway.go @1.30.3): the match's port, if any, is the server's, and its gateways, if any, name
+    the server's Gateway."""
+    port = match.get("port")
+    return (not port or port == served.number) and _for_gateway(match, served.gateway, namespace)
+
+
+def _http_route_built(rules: Any, served: ServedHost, namespace: str) -> bool:
+    """Whether BuildHTTPRoutesForVirtualService (pilot/pkg/networking/core/route/route.go @1.30.3) builds a route for
+    the server's Gateway and port: a rule without match, or a match whose gateways (if any) name the Gateway, whose
+    port (if any) is the server's, and (without gateways) whose sourceNamespace (if any) is the gateway pod's
+    (sourceMatchHTTP, TranslateRoute). Else "no routes matched": the VirtualService gives the listener nothing."""
+    for rule in rules if isinstance(rules, list) else ():
+        if not isinstance(rule, dict):
+            continue
+        matches = [m for m in rule.get("match") or () if isinstance(m, dict)]
+        if not matches:
+            return True
+        for m in matches:
+            port = m.get("port")
+            if port and port != served.number:
+                continue
+            if m.get("gateways"):
+                if _for_gateway(m, served.gateway, namespace):
+                    return True
+            elif not m.get("sourceNamespace") or m.get("sourceNamespace") == served.namespace:
+                return True
+    return False
+
+
+def route_hosts(served: ServedHost, bound: BoundRoutes, *, strict: bool = True) -> list[str]:
+    """The hosts that routes take on a gateway's listener for a Gateway server host (`bound`: bound_virtual_services
+    of the VirtualServices istiod reads), none when nothing would answer there but a 404 or a closed connection.
+
+    strict (what a gateway is proven to serve): as istiod builds the listener (gateway.go @1.30.3 and @1.24.6) from the
+    VirtualServices bound to the server's Gateway and exported to the gateway pod's namespace, of the server host's
+    namespace where it names one (`ns/host`), whose hosts meet the server host: an HTTP server the hosts they share
+    where an http route is built for it (buildGatewayHTTPRouteConfig); a PASSTHROUGH server the sniHosts of a tls match
+    for its port and Gateway (buildGatewayNetworkFiltersFromTLSRoutes); a TCP server all of it where a tcp rule matches
+    its port and Gateway (buildGatewayNetworkFiltersFromTCPRoutes, l4MultiMatch). A server needing no route
+    (ROUTE_NONE) serves its host. Not strict (what a gateway may serve): the hosts that any bound VirtualService's hosts
+    share with the server host, whatever its routes and exportTo."""
+    if served.routes == ROUTE_NONE:
+        return [served.host]
+    out: list[str] = []
+    for vs, namespace, shared in bound.meeting(served.gateway, served.host):
+        spec = vs.get("spec") if isinstance(vs.get("spec"), dict) else {}
+        if not strict:
+            out += shared
+            continue
+        if not _exported_to(spec.get("exportTo"), namespace, served.namespace) or served.scope not in ("*", namespace):
+            continue
+        if served.routes == ROUTE_HTTP:
+            if _http_route_built(spec.get("http"), served, namespace):
+                out += shared
+        elif served.routes == ROUTE_TCP:
+            for rule in spec.get("tcp") or ():
+                matches = [m for m in (rule.get("match") or ()) if isinstance(m, dict)] if isinstance(rule, dict) \
+                    else None
+                if matches is not None and (not matches or any(_l4_match(m, served, namespace) for m in matches)):
+                    out.append(served.host)
+                    break
+        else:
+            for rule in spec.get("tls") or ():
+                for m in (rule.get("match") or ()) if isinstance(rule, dict) else ():
+                    if isinstance(m, dict) and _l4_match(m, served, namespace):
+                        out += [x for sni in m.get("sniHosts") or () if (x := _shared_host(served.host,
+                                                                                           str(sni).lower()))]
+    return list(dict.fromkeys(out))
 
 
 # ---------------------------------------------------------------- what ASM's data plane uses

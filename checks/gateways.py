@@ -49,6 +49,7 @@ from auditor.gateways import (
     GatewayWorkload,
     HostIndex,
     asm_gateways,
+    bound_virtual_services,
     ccm_weight,
     destination_answered,
     eastwest_signals,
@@ -62,6 +63,7 @@ from auditor.gateways import (
     istio_injectors_selecting,
     istio_served_ingresses,
     pods_available,
+    route_hosts,
     scan_unread,
     scan_unread_findings,
     served_hosts,
@@ -1069,6 +1071,28 @@ class AsmGatewaysPresent(ClusterCheck):
         message="ASM {gateway_type} gateway {asm_gateway} targets this cluster for {istio_gateway}, but no Istio "
                 "Gateway that selects an ASM gateway's pods serves {hosts} (served on Istio's by {gateways}): those "
                 "hosts die with Istio's gateway")
+    # A Gateway server serves nothing by itself (red20f): istiod gives its listener what the routes of VirtualServices
+    # bound to that Gateway take (auditor.gateways route_hosts; an HTTP server without one answers 404, a TLS
+    # passthrough or TCP server without one closes the connection). A Gateway added for ASM's pods with Istio's hosts
+    # while the VirtualServices still name only Istio's Gateway leaves ASM's gateway serving none of them.
+    ROUTES_UNBOUND = Outcome(
+        "AA1724", Status.FAIL, "an ASM gateway replaces the Istio gateway, but for hosts that Istio's gateway serves, "
+        "the Gateways selecting an ASM gateway's pods list them and no VirtualService bound to those Gateways routes "
+        "them: ASM's gateway answers 404 (HTTP) or closes the connection (TLS passthrough, TCP)",
+        fix="Add the Gateway that selects the ASM gateway's pods to spec.gateways of the VirtualServices routing those "
+            "hosts (as <namespace>/<name>; a short name is the VirtualService's own namespace), with routes of the "
+            "server's kind (http for HTTP/HTTPS, tls for TLS passthrough, tcp for TCP), exported to the ASM gateway's "
+            "namespace, on the ASM control plane; then re-run.",
+        message="ASM {gateway_type} gateway {asm_gateway} targets this cluster for {istio_gateway}, but for {hosts} "
+                "(listed by {gateways}, which select an ASM gateway's pods) no VirtualService bound to those Gateways "
+                "routes them: ASM's gateway answers 404 or closes the connection there, so those hosts die with "
+                "Istio's gateway")
+    ROUTES_UNREAD = Outcome(
+        "AA1751", Status.UNKNOWN, "an ASM gateway replaces the Istio gateway, and Gateways selecting its pods list "
+        "hosts that Istio's gateway serves, but the VirtualServices that would route them there could not be read",
+        fix=SCAN_UNREAD_FIX,
+        message="ASM {gateway_type} gateway {asm_gateway} targets this cluster for {istio_gateway}, but whether a "
+                "VirtualService routes {hosts} on it cannot be told: {reason}")
     PORTS_UNREACHED = Outcome(
         "AA1716", Status.FAIL, "an ASM gateway replaces the Istio gateway, but at Service ports where clients reach "
         "Istio's gateway for some hosts no Service port of an ASM gateway reaches a listener for them",
@@ -1199,10 +1223,11 @@ class AsmGatewaysPresent(ClusterCheck):
                                "no Istio ingress or egress gateway (what was looked for is named)",
                                message=f"no Istio ingress or egress gateway in this cluster (looked for {LOOKED_FOR})")
     outcomes = (REPLACED, NOT_REPLACED, ROLE_UNKNOWN_NOT_REPLACED, NOT_DEPLOYED, NOT_SERVING, BEING_DELETED,
-                NO_LISTENER, HOSTS_UNSERVED, PORTS_UNREACHED, SECRET_DENIED, GATEWAY_API_UNBOUND, NOT_HEALTHY, FEWER,
+                NO_LISTENER, HOSTS_UNSERVED, ROUTES_UNBOUND, PORTS_UNREACHED, SECRET_DENIED, GATEWAY_API_UNBOUND,
+                NOT_HEALTHY, FEWER,
                 ROLE_UNKNOWN_CONFIRM, CLUSTER_ID_UNKNOWN, NAMES_NO_CLUSTER, STRAY, GATEWAYS_UNSEEN, STRAYS_UNSEEN,
                 ROLE_UNREAD, LISTENERS_UNREAD, PORTS_UNTOLD, SECRET_ELSEWHERE, INGRESSES_UNTOLD, GATEWAY_API_UNTOLD,
-                NO_ISTIO_GATEWAY)
+                ROUTES_UNREAD, NO_ISTIO_GATEWAY)
     needs = (K.DEPLOYMENT,)
     # Pods: the gateways only they tell of (stray_gateway_findings). Services and VirtualServices: a custom gateway's
     # role (auditor.gateways._role_from_config).
@@ -1217,7 +1242,9 @@ class AsmGatewaysPresent(ClusterCheck):
             K.INGRESSCLASS, K.K8S_GATEWAYCLASS, K.K8S_REFERENCEGRANT)
     # Istio Gateways on the ASM control plane: ASM's istiod gives ASM's gateway pods their listeners (_listeners);
     # Gateway API Gateways there bound to an ASM gateway's Service likewise (_gateway_api_hosts).
-    asm_needs = (K.ISTIO_GATEWAY_ASM, K.GATEWAY, K.K8S_GATEWAY, *K.K8S_ROUTE_KINDS, K.K8S_REFERENCEGRANT)
+    # VirtualServices there too: the routes bound to the Gateways that give ASM's gateway its hosts (_served).
+    asm_needs = (K.ISTIO_GATEWAY_ASM, K.GATEWAY, K.K8S_GATEWAY, *K.K8S_ROUTE_KINDS, K.K8S_REFERENCEGRANT,
+                 K.VIRTUALSERVICE)
 
     def check_cluster(self, cluster: ClusterInventory, ctx: Context) -> Iterator[Finding]:
         names = ctx.config.gateways
@@ -1390,7 +1417,7 @@ class AsmGatewaysPresent(ClusterCheck):
         params = {"gateway_type": gtype, "asm_gateway": gw.name, "istio_gateway": istio_gw.name}
         evidence = {"istio_gateway": istio_gw.name, "asm_gateway": f"{gw.namespace}/{gw.name}",
                     "gateways_selecting_istio": istio_bound, **ids}
-        return self._served(cluster, istio_gw, asm_workloads, objects, params, evidence, subject)
+        return self._served(cluster, asm, istio_gw, asm_workloads, objects, params, evidence, subject)
 
     def _ingresses(self, cluster: ClusterInventory, ctx: Context, istio_gw: GatewayWorkload, gw: AsmGateway,
                    subject: dict[str, str], ids: dict[str, Any], gtype: str,
@@ -1406,7 +1433,11 @@ class AsmGatewaysPresent(ClusterCheck):
         asm = ctx.inv.asm
         if served.ingresses and asm is not None and cluster.available(K.GATEWAY) and asm.available(K.GATEWAY):
             objects = [*cluster.objects(K.GATEWAY), *asm.objects(K.GATEWAY)]
-            covering = HostIndex((h.host, h) for w in asm_workloads for h in served_hosts(cluster, w, objects)[0])
+            # What routes bound to those Gateways take there (route_hosts, as _served reads them; ASM's
+            # VirtualServices unread: none shown taken, the UNKNOWN stays).
+            bound = bound_virtual_services(asm.objects(K.VIRTUALSERVICE) if asm.available(K.VIRTUALSERVICE) else ())
+            covering = HostIndex((name, h) for w in asm_workloads for h in served_hosts(cluster, w, objects)[0]
+                                 for name in route_hosts(h, bound))
             left = {key: hosts for key, hosts in served.ingresses.items() if not all(map(covering.covers, hosts))}
             served = dataclasses.replace(served, ingresses=left)
             if not served.ingresses and not served.unread:
@@ -1463,8 +1494,14 @@ class AsmGatewaysPresent(ClusterCheck):
         # to their Services (a TLS listener only with certificateRefs istiod serves a proxy of their namespace).
         istio_objects = [o for _, c in sources if c is not None and c.available(K.GATEWAY)
                          for o in c.objects(K.GATEWAY)]
-        taken = [(h.host, bool(h.secret)) for w in asm_workloads for h in served_hosts(cluster, w, istio_objects)[0]
-                 if not h.secret or h.secret_readable]
+        # ... of those servers, what routes bound to their Gateways take (route_hosts, as _served reads them).
+        listed = [h for w in asm_workloads for h in served_hosts(cluster, w, istio_objects)[0]
+                  if not h.secret or h.secret_readable]
+        vs_read = asm is not None and asm.available(K.VIRTUALSERVICE)
+        if listed and asm is not None and not vs_read:
+            unread.append(f"ASM's VirtualServices ({asm.unread_reason(K.VIRTUALSERVICE)})")
+        bound = bound_virtual_services(asm.objects(K.VIRTUALSERVICE) if vs_read and asm is not None else ())
+        taken = [(name, bool(h.secret)) for h in listed for name in route_hosts(h, bound)]
         keys = {(w.namespace, w.name) for w in asm_workloads}
         services = {(s.name.lower(), s.namespace.lower()) for s in gateway_services(cluster, ctx.inv.rules,
                                                                                     ctx.config.gateways)
@@ -1524,9 +1561,9 @@ class AsmGatewaysPresent(ClusterCheck):
         return [self.report(self.GATEWAY_API_UNBOUND, cluster.name, params=params, evidence=evidence,
                             remediation=self.GATEWAY_API_UNBOUND.fix, **subject)]
 
-    def _served(self, cluster: ClusterInventory, istio_gw: GatewayWorkload, asm_workloads: list[GatewayWorkload],
-                objects: list[dict[str, Any]], params: dict[str, Any], evidence: dict[str, Any],
-                subject: dict[str, str]) -> list[Finding]:
+    def _served(self, cluster: ClusterInventory, asm: ClusterInventory, istio_gw: GatewayWorkload,
+                asm_workloads: list[GatewayWorkload], objects: list[dict[str, Any]], params: dict[str, Any],
+                evidence: dict[str, Any], subject: dict[str, str]) -> list[Finding]:
         """Every host the Gateways selecting the Istio gateway's pods serve must be served by a Gateway selecting an
         ASM gateway's pods (any ASM gateway of the cluster of the same type with a pod available, `asm_workloads`: one
         may take some hosts, another the rest):
@@ -1534,7 +1571,16 @@ class AsmGatewaysPresent(ClusterCheck):
         Service port must reach a listener for it: FAIL PORTS_UNREACHED, UNKNOWN PORTS_UNTOLD where the ports cannot be
         told. A TLS host whose certificate Secret ASM's gateway is named only outside its own namespace: FAIL
         SECRET_DENIED (istiod serves none); one of its own namespace other than Istio's: UNKNOWN SECRET_ELSEWHERE (the
-        audit reads no Secret: names and namespaces only)."""
+        audit reads no Secret: names and namespaces only).
+
+        A Gateway server serves only what routes bound to its Gateway take (route_hosts): Istio's gateway is asked
+        for the hosts the cluster's VirtualServices bound to its Gateways share with their servers (any of them,
+        whatever their routes: Istio's side may be over-counted, never under-counted), or for the server's host
+        where none is bound (as before: a host Istio's gateway answers 404 is still asked for); ASM's gateway serves
+        only what routes of the right kind, bound and exported to it, take (the ASM control plane's VirtualServices,
+        which ASM's istiod reads). A host listed by a Gateway selecting
+        an ASM gateway's pods and routed by none there: FAIL ROUTES_UNBOUND; UNKNOWN ROUTES_UNREAD where the
+        VirtualServices could not be read."""
         istio_hosts, istio_unresolved = served_hosts(cluster, istio_gw, objects)
         asm_hosts: list[Any] = []
         asm_unresolved: list[str] = []
@@ -1542,16 +1588,30 @@ class AsmGatewaysPresent(ClusterCheck):
             hosts, unresolved = served_hosts(cluster, workload, objects)
             asm_hosts += hosts
             asm_unresolved += unresolved
+        # Istio's istiod routes by the cluster's VirtualServices, ASM's by the ASM control plane's (where the Istio
+        # config is imported, istio-config-imported): a VirtualService left in the cluster routes nothing on ASM's.
+        istio_bound = bound_virtual_services(cluster.objects(K.VIRTUALSERVICE) if cluster.available(
+            K.VIRTUALSERVICE) else ())
+        routes_unread = [] if asm.available(K.VIRTUALSERVICE) else [
+            f"ASM's VirtualServices ({asm.unread_reason(K.VIRTUALSERVICE)})"]
+        asm_bound = bound_virtual_services(asm.objects(K.VIRTUALSERVICE) if not routes_unread else ())
+        routed = HostIndex((name, a) for a in asm_hosts for name in route_hosts(a, asm_bound))
+        unrouted: dict[str, set[str]] = {}    # host -> the Gateways listing it for ASM's pods, without a route there
         lost_hosts: dict[str, set[str]] = {}   # host -> the Gateways serving it on Istio's
         lost_ports: dict[int, set[str]] = {}   # Service port -> hosts
         secrets: dict[str, tuple[str, set[str]]] = {}  # host -> (Istio's Secret, ASM's other Secrets)
         denied: dict[str, set[str]] = {}  # host -> the Secrets of other namespaces ASM's servers name
         untold = False
         asm_index = HostIndex((a.host, a) for a in asm_hosts)
-        for served in istio_hosts:
-            covering = asm_index.covering(served.host)
+        asked = [(name, served) for served in istio_hosts
+                 for name in (route_hosts(served, istio_bound, strict=False) or [served.host])]
+        for host, served in asked:
+            covering = routed.covering(host)
             if not covering:
-                lost_hosts.setdefault(served.host, set()).add(served.gateway)
+                if not asm_index.covers(host):
+                    lost_hosts.setdefault(host, set()).add(served.gateway)
+                else:
+                    unrouted.setdefault(host, set()).update(a.gateway for a in asm_index.covering(host))
                 continue
             if served.ports is None:
                 untold = True
@@ -1561,7 +1621,7 @@ class AsmGatewaysPresent(ClusterCheck):
                 if any(a.ports is None for a in covering):
                     untold = True  # an ASM server whose ports are not told may reach it
                 else:
-                    lost_ports.setdefault(port, set()).add(served.host)
+                    lost_ports.setdefault(port, set()).add(host)
             # Certificates, where Istio's gateway is served its Secret: ASM's reads one of its own namespace, the same
             # object only where the namespaces are the same.
             tls = [a for a in covering if a.secret]
@@ -1569,9 +1629,9 @@ class AsmGatewaysPresent(ClusterCheck):
                                                            for a in tls):
                 readable = {a.secret for a in tls if a.secret_readable}
                 if readable:
-                    secrets.setdefault(served.host, (served.secret, set()))[1].update(readable)
+                    secrets.setdefault(host, (served.secret, set()))[1].update(readable)
                 else:
-                    denied.setdefault(served.host, set()).update(a.secret for a in tls)
+                    denied.setdefault(host, set()).update(a.secret for a in tls)
         out: list[Finding] = []
         if lost_hosts:
             out.append(self.report(
@@ -1580,6 +1640,19 @@ class AsmGatewaysPresent(ClusterCheck):
                         "gateways": ", ".join(sorted(set().union(*lost_hosts.values())))},
                 evidence={**evidence, "hosts_unserved": {h: sorted(g) for h, g in sorted(lost_hosts.items())}},
                 remediation=self.HOSTS_UNSERVED.fix, **subject))
+        if unrouted:
+            hosts_param = {**params, "hosts": ", ".join(sorted(unrouted))}
+            routes_evidence = {**evidence, "hosts_unrouted": {h: sorted(g) for h, g in sorted(unrouted.items())}}
+            if routes_unread:
+                reason = "; ".join(routes_unread)
+                out.append(self.report(self.ROUTES_UNREAD, cluster.name, params={**hosts_param, "reason": reason},
+                                       evidence={**routes_evidence, "unread": routes_unread},
+                                       remediation=self.ROUTES_UNREAD.fix, **subject))
+            else:
+                out.append(self.report(
+                    self.ROUTES_UNBOUND, cluster.name,
+                    params={**hosts_param, "gateways": ", ".join(sorted(set().union(*unrouted.values())))},
+                    evidence=routes_evidence, remediation=self.ROUTES_UNBOUND.fix, **subject))
         if lost_ports:
             missing = "; ".join(f"port {port} ({', '.join(sorted(hosts))})"
                                 for port, hosts in sorted(lost_ports.items()))

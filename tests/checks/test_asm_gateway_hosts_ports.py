@@ -65,11 +65,39 @@ def moved(name: str, namespace: str, *servers: dict[str, Any]) -> tuple[dict[str
     return gateway(name, namespace, ISTIO, *servers), gateway(name, namespace, ASM, *servers)
 
 
+def routes(*gateways: dict[str, Any]) -> list[dict[str, Any]]:
+    """A VirtualService bound to each Gateway routing its servers' hosts with routes of each server's kind (http; tls
+    sniHosts for PASSTHROUGH; tcp otherwise): a Gateway server serves only what bound routes take (red20f,
+    tests/checks/test_asm_gateway_routes_bound.py; istio/istio@1.30.3 pilot/pkg/networking/core/gateway.go)."""
+    out = []
+    for gw in gateways:
+        meta, servers = gw["metadata"], gw["spec"]["servers"]
+        hosts = sorted({h.partition("/")[2] if "/" in h else h for s in servers for h in s["hosts"]})
+        dest = [{"destination": {"host": f"web.{meta['namespace']}.svc.cluster.local", "port": {"number": 80}}}]
+        spec: dict[str, Any] = {"hosts": hosts, "gateways": [f"{meta['namespace']}/{meta['name']}"]}
+        for s in servers:
+            number, mode = s["port"]["number"], (s.get("tls") or {}).get("mode")
+            if s["port"]["protocol"] in ("HTTP", "HTTPS") and mode != "PASSTHROUGH":
+                spec["http"] = [{"route": dest}]
+            elif mode == "PASSTHROUGH":
+                spec.setdefault("tls", []).append({"match": [{"port": number, "sniHosts": s["hosts"]}],
+                                                   "route": dest})
+            else:
+                spec.setdefault("tcp", []).append({"match": [{"port": number}], "route": dest})
+        out.append(f.istio_object("VirtualService", f"{meta['name']}-routes", meta["namespace"], spec))
+    return out
+
+
 def run(audit, cluster_gateways: list[dict[str, Any]], asm_gateways: list[dict[str, Any]],
         istio: list[dict[str, Any]] | None = None, asm: list[dict[str, Any]] | None = None, **kw: Any):
-    objects = [*(istio or istio_ingress()), *(asm or asm_ingress()), *cluster_gateways]
+    """Each side's Gateways with their routes (a VirtualService bound to each: routes()) to the Service `web` of the
+    Gateway's namespace (a Service of the cluster: the gateway stays an ingress gateway)."""
+    here = [o for o in cluster_gateways if o.get("kind") == "Gateway"]
+    there = [o for o in asm_gateways if o.get("kind") == "Gateway"]
+    backends = [f.service("web", ns) for ns in sorted({g["metadata"]["namespace"] for g in here})]
+    objects = [*(istio or istio_ingress()), *(asm or asm_ingress()), *cluster_gateways, *routes(*here), *backends]
     return audit({"cluster-a": objects}, "uninstall", config=kw.pop("config", ONLY),
-                 asm=asm_side(ASM_CR, *asm_gateways), **kw)
+                 asm=asm_side(ASM_CR, *asm_gateways, *routes(*there)), **kw)
 
 
 def codes(a) -> list[tuple[str, str]]:
@@ -154,10 +182,10 @@ def _split_hosts(audit: Any, *, second_scaled_to_zero: bool = False) -> Any:
     shop = gateway("shop-gateway", "shop", ASM, server(80, ["shop.example.com"]))
     blog = gateway("blog-gateway", "blog", {"istio": "ingressgateway-2"}, server(80, ["blog.example.com"]))
     old = gateway("all-gateway", "shop", ISTIO, server(80, ["shop.example.com", "blog.example.com"]))
-    objects = [*istio_ingress(), *asm_ingress(), *other, shop, blog, old]
+    objects = [*istio_ingress(), *asm_ingress(), *other, shop, blog, old, *routes(shop, blog, old)]
     return audit({"cluster-a": objects}, "uninstall", config=ONLY,
                  asm=asm_side(ASM_CR, f.istio_gateway_cr("ingressgateway-2", "ingress", cluster_ids=["c-a"]),
-                              shop, blog, old))
+                              shop, blog, old, *routes(shop, blog, old)))
 
 
 def test_hosts_split_between_two_asm_gateways(audit):

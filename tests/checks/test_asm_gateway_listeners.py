@@ -31,9 +31,18 @@ def bookinfo_gateway(selector: dict[str, str] | None) -> dict[str, Any]:
     return f.istio_object("Gateway", "bookinfo-gateway", "shop", spec)
 
 
+def bookinfo_vs() -> dict[str, Any]:
+    """The sample's VirtualService (hosts `*`, gateways [bookinfo-gateway], http routes to productpage 9080): a
+    Gateway's listener serves only what the routes bound to it take (red20f, tests/checks/
+    test_asm_gateway_routes_bound.py)."""
+    return f.virtualservice("bookinfo", "shop", hosts=["*"], gateways=["bookinfo-gateway"], http=[
+        {"match": [{"uri": {"exact": "/productpage"}}],
+         "route": [{"destination": {"host": "productpage", "port": {"number": 9080}}}]}])
+
+
 def run(audit, gateway: dict[str, Any]):
-    objects = [*ingress(), *asm_ingress(), gateway]
-    return audit({"cluster-a": objects}, "uninstall", config=ONLY, asm=asm_side(ASM_CR, gateway))
+    objects = [*ingress(), *asm_ingress(), gateway, bookinfo_vs()]
+    return audit({"cluster-a": objects}, "uninstall", config=ONLY, asm=asm_side(ASM_CR, gateway, bookinfo_vs()))
 
 
 def test_gateways_selecting_only_istios_pods_leave_asms_gateway_without_listeners(audit):

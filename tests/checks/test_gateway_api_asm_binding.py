@@ -120,7 +120,9 @@ def test_a_bound_gateway_for_other_hosts_or_a_single_ip_address_binds_nothing_of
 
 
 def test_istio_gateways_selecting_the_asm_gateway_take_the_route_hostnames(audit):
-    """A listener without hostname takes the hostnames of its routes; moved to an Istio Gateway on ASM's pods."""
+    """A listener without hostname takes the hostnames of its routes; moved to an Istio Gateway on ASM's pods, with a
+    VirtualService bound to it (a Gateway server serves only what bound routes take: red20f,
+    tests/checks/test_asm_gateway_routes_bound.py)."""
     objs = istio_gateway_api()
     gateway, route = objs[1], objs[-1]
     del gateway["spec"]["listeners"][0]["hostname"]
@@ -128,10 +130,12 @@ def test_istio_gateways_selecting_the_asm_gateway_take_the_route_hostnames(audit
     moved = f.istio_object("Gateway", "shop-gw", "istio-system", {
         "selector": {"istio": "ingressgateway-asm"},
         "servers": [{"port": {"number": 80, "name": "http", "protocol": "HTTP"}, "hosts": ["shop.example.com"]}]})
-    rows, _ = run(audit, objs, asm=[moved])
+    routed = f.virtualservice("shop", "shop", hosts=["*.example.com"], gateways=["istio-system/shop-gw"],
+                              http=[{"route": [{"destination": {"host": "web", "port": {"number": 80}}}]}])
+    rows, _ = run(audit, objs, asm=[moved, routed])
     assert rows == [("PASS", "AA1701", "web-istio")]
     moved["spec"]["servers"][0]["hosts"] = ["cart.example.com"]
-    rows, a = run(audit, objs, asm=[moved])
+    rows, a = run(audit, objs, asm=[moved, routed])
     assert rows == [("FAIL", "AA1719", "web-istio")]
     assert a.rows(CHECK)[0]["evidence"]["hosts_untaken"] == ["shop.example.com"]
 

@@ -17,6 +17,7 @@ Shapes, and where they come from (istio/istio):
 
 from __future__ import annotations
 
+import copy
 from typing import Any
 
 import pytest
@@ -963,7 +964,10 @@ def test_bookinfo_bound_to_its_gateway_and_mesh_is_served_by_an_ingress_gateway(
     not replace it, FAIL AA1710 (a false NO-GO). Its Gateway's routes go to productpage, a Service of the cluster:
     ingress, replaced by ASM's ingress gateway (PASS AA1701). Since red18f: its Gateway selects `istio: ingress` and
     ASM's gateway pods carry `istio: ingressgateway`, so ASM's gateway gets no listener for bookinfo (FAIL AA1714, a
-    match of the same type all the same); with a Gateway selecting ASM's pods it passes."""
+    match of the same type all the same); with a Gateway selecting ASM's pods and the VirtualService bound to it on the
+    ASM control plane it passes. Since red20f: that Gateway with the VirtualService still bound only to
+    bookinfo-gateway gives ASM's gateway no route for bookinfo.example.com (a 404: buildGatewayHTTPRouteConfig,
+    pilot/pkg/networking/core/gateway.go @1.30.3), FAIL AA1724 (main: PASS AA1701)."""
     asm_deployment = f.gateway_deployment("istio-ingressgateway", asm=True, gateway_type="ingress")
     objects = cluster(*bookinfo_on_helm_ingress(), asm_deployment)
     a = audit({"cluster-a": objects}, "uninstall", asm=ASM_INGRESS_ONLY, config=IDS)
@@ -972,7 +976,12 @@ def test_bookinfo_bound_to_its_gateway_and_mesh_is_served_by_an_ingress_gateway(
     asm_bound = f.istio_object("Gateway", "bookinfo-gateway-asm", "shop", {
         "selector": {"istio": "ingressgateway"},
         "servers": [{"port": {"number": 8080, "name": "http", "protocol": "HTTP"}, "hosts": ["*"]}]})
-    a = audit({"cluster-a": [*objects, asm_bound]}, "uninstall", asm=ASM_INGRESS_ONLY, config=IDS)
+    [vs] = [o for o in objects if o["kind"] == "VirtualService"]
+    a = audit({"cluster-a": [*objects, asm_bound]}, "uninstall", asm=[*ASM_INGRESS_ONLY, vs], config=IDS)
+    assert [(r["status"], r["code"], r["name"]) for r in a.rows(PRESENT)] == [("FAIL", "AA1724", "istio-ingress")]
+    rebound = copy.deepcopy(vs)
+    rebound["spec"]["gateways"] = ["bookinfo-gateway", "bookinfo-gateway-asm", "mesh"]
+    a = audit({"cluster-a": [*objects, asm_bound]}, "uninstall", asm=[*ASM_INGRESS_ONLY, rebound], config=IDS)
     assert [(r["status"], r["code"], r["name"]) for r in a.rows(PRESENT)] == [("PASS", "AA1701", "istio-ingress")]
 
 
