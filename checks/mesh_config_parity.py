@@ -42,12 +42,19 @@ DRAIN = "defaultConfig.drainDuration"
 TERMINATION_DRAIN = "defaultConfig.terminationDrainDuration"
 LOCALITY = "localityLbSetting.enabled"
 LOCALITY_RULES = "localityLbSetting"
+# Where mesh-wide configuration lives: istiod applies PeerAuthentication, RequestAuthentication, AuthorizationPolicy,
+# Sidecar, EnvoyFilter, Telemetry, WasmPlugin, ProxyConfig and DestinationRule of this namespace to every namespace
+# (pilot/pkg/model/authentication.go, authorization.go, telemetry.go, proxy_config.go, push_context.go
+# @1.22.0..1.30.3); Helm's istio-discovery chart writes it as global.istioNamespace unless meshConfig sets it
+# (templates/configmap.yaml @1.24.6). A config object is imported into its own namespace: where the roots differ, what
+# was mesh-wide on Istio applies to one namespace on ASM, and what was one namespace's in ASM's root becomes mesh-wide.
+ROOT = "rootNamespace"
 # Fields whose difference changes behaviour but not who may talk to whom: a WARN each.
 PROXY_DEFAULTS = (HOLD, DNS_CAPTURE, DRAIN, TERMINATION_DRAIN, LOCALITY, LOCALITY_RULES)
 # Istio's defaults for what a mesh ConfigMap leaves out (pkg/config/mesh/mesh.go, 1.18 to 1.29).
 ISTIO_DEFAULTS: dict[str, Any] = {TRUST_DOMAIN: "cluster.local", OUTBOUND: "ALLOW_ANY", HOLD: False,
                                   DNS_CAPTURE: False, DRAIN: "45s", TERMINATION_DRAIN: "5s", LOCALITY: True,
-                                  LOCALITY_RULES: {}}
+                                  LOCALITY_RULES: {}, ROOT: "istio-system"}
 # Extension providers every istiod defines itself (DefaultMeshConfig.ExtensionProviders): ASM's istiod too.
 BUILTIN_PROVIDERS = frozenset({"prometheus", "stackdriver", "envoy"})
 # ASM's DescribeServiceMeshDetail ServiceMesh.Spec.MeshConfig -> MeshConfig field. Not in that API: trustDomain,
@@ -106,7 +113,8 @@ def mesh_fields(config: dict[str, Any], *, defaults: bool) -> dict[str, Any]:
              TERMINATION_DRAIN: default_config.get("terminationDrainDuration"),
              LOCALITY: locality.get("enabled", True) if isinstance(locality, dict) else None,
              LOCALITY_RULES: {k: v for k, v in locality.items() if k != "enabled"}
-             if isinstance(locality, dict) else None}
+             if isinstance(locality, dict) else None,
+             ROOT: config.get("rootNamespace")}
     out.update({k: v for k, v in found.items() if v is not None})
     if "trustDomainAliases" in config or defaults:
         out["trustDomainAliases"] = list(config.get("trustDomainAliases") or [])
@@ -445,6 +453,15 @@ class MeshConfigParity(ClusterCheck):
         fix="Define extension provider {provider} in ASM's mesh config (ASM console) before moving; for CUSTOM "
             "authorization ASM uses ASMSecurityPolicy (custom authorization service). Or change the objects "
             "naming it. Then list it in asm.mesh_config extensionProviders.")
+    ROOT_NAMESPACE_DIFFERS = Outcome(
+        "AA2417", Status.FAIL, "rootNamespace differs: Istio's mesh-wide configuration (PeerAuthentication, "
+        "AuthorizationPolicy, Sidecar, EnvoyFilter, Telemetry... in its root namespace) applies to that namespace "
+        "alone on ASM, and ASM's root namespace makes mesh-wide what was one namespace's",
+        message="revision {revision}: rootNamespace is {istio_value} on Istio and {asm_value} on ASM ({asm_source}): "
+        "objects in {istio_value} stop applying mesh-wide once imported, those in {asm_value} start to",
+        fix="Before importing, move the mesh-wide objects of namespace {istio_value} into namespace {asm_value} on the "
+            "ASM control plane and review what namespace {asm_value} holds, or give the two meshes the same "
+            "rootNamespace; then set asm.mesh_config rootNamespace to ASM's.")
     OUTBOUND_DIFFERS = Outcome(
         "AA2413", Status.FAIL, "outboundTrafficPolicy.mode differs: REGISTRY_ONLY -> ALLOW_ANY opens egress, "
         "ALLOW_ANY -> REGISTRY_ONLY breaks calls to hosts without a ServiceEntry",
@@ -474,7 +491,7 @@ class MeshConfigParity(ClusterCheck):
             "answer (asm.describe_service_mesh_detail, or --asm-mesh-id/--asm-region).")
     ASM_FIELD_UNKNOWN = Outcome(
         "AA2431", Status.UNKNOWN, "a field that decides who may talk to whom (trust domain, a referenced "
-        "extension provider, outboundTrafficPolicy) is not given by ASM's side",
+        "extension provider, outboundTrafficPolicy, a rootNamespace Istio moved) is not given by ASM's side",
         message="{field}: ASM's value is not known ({reason}); Istio's is {istio_value}; affected: {affected}",
         fix="Write ASM's {field} into asm.mesh_config (read it in ASM's console); DescribeServiceMeshDetail does "
             "not return it.")
@@ -496,7 +513,8 @@ class MeshConfigParity(ClusterCheck):
     REMOTE = remote_outcomes(passed="AA2402", failed="AA2414", warned="AA2422", unjudged="AA2435",
                              unlinked="AA2436")
     outcomes = (CLEAN, TRUST_DOMAIN_DIFFERS, ASM_TRUST_DOMAIN_REJECTED, REMOTE_REJECTS, PRINCIPAL_REJECTED,
-                PROVIDER_MISSING, OUTBOUND_DIFFERS, PROXY_DEFAULT_DIFFERS, PROXY_DEFAULT_UNCOMPARED, NO_ASM_SIDE,
+                PROVIDER_MISSING, ROOT_NAMESPACE_DIFFERS, OUTBOUND_DIFFERS, PROXY_DEFAULT_DIFFERS,
+                PROXY_DEFAULT_UNCOMPARED, NO_ASM_SIDE,
                 ASM_FIELD_UNKNOWN, ISTIO_UNREADABLE, ELSEWHERE, NO_ISTIO, *REMOTE)
     needs = (K.DEPLOYMENT, K.CONFIGMAP, K.AUTHORIZATIONPOLICY, K.TELEMETRY)
     # Istio proxies without a local mesh config: UNKNOWN, not N/A; their istiod's cluster named by istio-system's
@@ -780,6 +798,18 @@ class MeshConfigParity(ClusterCheck):
             out.append(self.say(self.OUTBOUND_DIFFERS, cluster.name, **subject,
                                    params={**common, "istio_value": istio_out, "asm_value": side.values[OUTBOUND],
                                            "asm_source": side.sources[OUTBOUND], "effect": effect}))
+        istio_root = rev.fields[ROOT]
+        if ROOT not in side.values:
+            # ASM's gaps are not assumed to be Istio's defaults; a root Istio moved elsewhere is where it matters.
+            if istio_root != ISTIO_DEFAULTS[ROOT]:
+                out.append(self.say(self.ASM_FIELD_UNKNOWN, cluster.name, **subject,
+                                    params={"field": ROOT, "reason": side.not_in(), "istio_value": istio_root,
+                                            "affected": Phrase(N_("mesh-wide configuration in namespace {namespace}"),
+                                                               namespace=istio_root)}))
+        elif side.values[ROOT] != istio_root:
+            out.append(self.say(self.ROOT_NAMESPACE_DIFFERS, cluster.name, **subject,
+                                params={**common, "istio_value": istio_root, "asm_value": side.values[ROOT],
+                                        "asm_source": side.sources[ROOT]}))
         for name in PROXY_DEFAULTS:
             istio_value = rev.fields[name]
             # Istio's value set elsewhere than the mesh config (the injector's values): said where, in the evidence.

@@ -462,3 +462,32 @@ def test_bad_mesh_config_exits_2_with_one_line(tmp_path, capsys, demo_dir):
     lines = err.strip().splitlines()
     assert len(lines) == 1 and "'asm.mesh_config': not valid YAML" in lines[0]
     assert not (tmp_path / "out").exists()
+
+
+# ---------------------------------------------------------------- rootNamespace
+def test_root_namespace_moved_on_istio_is_compared(audit):
+    """istiod applies the PeerAuthentication, AuthorizationPolicy, Sidecar, EnvoyFilter, Telemetry... of its
+    rootNamespace to every namespace (istio/istio@1.30.3 pilot/pkg/model/authentication.go, authorization.go
+    lookupInNamespaces, push_context.go); the istio-discovery chart writes `rootNamespace: {{ .Values.meshConfig.
+    rootNamespace | default .Values.global.istioNamespace }}` (templates/configmap.yaml @1.24.6). A mesh-wide STRICT
+    PeerAuthentication in Istio's root `istio-config`, imported as it is, applies to namespace istio-config alone on an
+    ASM whose root is istio-system: PASS AA2401 before, as the field was not compared."""
+    mesh = MESH_1_22.replace("rootNamespace: istio-system", "rootNamespace: istio-config") + PROVIDERS_YAML
+    strict = f.istio_object("PeerAuthentication", "default", "istio-config", {"mtls": {"mode": "STRICT"}})
+    rows = audit({"cluster-a": cluster(mesh, strict)}, "migrating",
+                 config=asm({**ASM_EQUAL, "rootNamespace": "istio-system"})).rows(CHECK)
+    assert codes(rows) == [("FAIL", "AA2417")]
+    assert (rows[0]["kind"], rows[0]["namespace"], rows[0]["name"]) == ("ConfigMap", "istio-system", "istio")
+    assert (rows[0]["evidence"]["istio_value"], rows[0]["evidence"]["asm_value"]) == ("istio-config", "istio-system")
+
+    # ASM's root not given: not assumed to be Istio's default, so UNKNOWN where Istio moved its own.
+    rows = audit({"cluster-a": cluster(mesh, strict)}, "migrating", config=asm(ASM_EQUAL)).rows(CHECK)
+    assert [(r["status"], r["code"], r["evidence"]["field"]) for r in rows] == [
+        ("UNKNOWN", "AA2431", "rootNamespace")]
+
+    # The same root on both sides, or Istio's default root and ASM's not given: nothing to say.
+    same = audit({"cluster-a": cluster(mesh, strict)}, "migrating",
+                 config=asm({**ASM_EQUAL, "rootNamespace": "istio-config"})).rows(CHECK)
+    assert codes(same) == [("PASS", "AA2401")]
+    assert codes(audit({"cluster-a": cluster()}, "migrating", config=asm(ASM_EQUAL)).rows(CHECK)) == [
+        ("PASS", "AA2401")]
