@@ -49,12 +49,18 @@ LOCALITY_RULES = "localityLbSetting"
 # (templates/configmap.yaml @1.24.6). A config object is imported into its own namespace: where the roots differ, what
 # was mesh-wide on Istio applies to one namespace on ASM, and what was one namespace's in ASM's root becomes mesh-wide.
 ROOT = "rootNamespace"
+# Where a Service, VirtualService or DestinationRule that sets no exportTo (annotation networking.istio.io/exportTo,
+# field exportTo) is visible: istiod's default is every namespace ("*") unless the mesh config lists others
+# (pilot/pkg/model/push_context.go initDefaultExportMaps @1.22.0..1.30.3). Most objects set none: a difference changes
+# which namespaces reach each Service and which routes and policies their proxies take.
+EXPORT_TO = ("defaultServiceExportTo", "defaultVirtualServiceExportTo", "defaultDestinationRuleExportTo")
 # Fields whose difference changes behaviour but not who may talk to whom: a WARN each.
 PROXY_DEFAULTS = (HOLD, DNS_CAPTURE, DRAIN, TERMINATION_DRAIN, LOCALITY, LOCALITY_RULES)
 # Istio's defaults for what a mesh ConfigMap leaves out (pkg/config/mesh/mesh.go, 1.18 to 1.29).
 ISTIO_DEFAULTS: dict[str, Any] = {TRUST_DOMAIN: "cluster.local", OUTBOUND: "ALLOW_ANY", HOLD: False,
                                   DNS_CAPTURE: False, DRAIN: "45s", TERMINATION_DRAIN: "5s", LOCALITY: True,
-                                  LOCALITY_RULES: {}, ROOT: "istio-system"}
+                                  LOCALITY_RULES: {}, ROOT: "istio-system",
+                                  **{name: ["*"] for name in EXPORT_TO}}
 # Extension providers every istiod defines itself (DefaultMeshConfig.ExtensionProviders): ASM's istiod too.
 BUILTIN_PROVIDERS = frozenset({"prometheus", "stackdriver", "envoy"})
 # ASM's DescribeServiceMeshDetail ServiceMesh.Spec.MeshConfig -> MeshConfig field. Not in that API: trustDomain,
@@ -114,7 +120,8 @@ def mesh_fields(config: dict[str, Any], *, defaults: bool) -> dict[str, Any]:
              LOCALITY: locality.get("enabled", True) if isinstance(locality, dict) else None,
              LOCALITY_RULES: {k: v for k, v in locality.items() if k != "enabled"}
              if isinstance(locality, dict) else None,
-             ROOT: config.get("rootNamespace")}
+             ROOT: config.get("rootNamespace"),
+             **{name: sorted(set(config[name] or ["*"])) for name in EXPORT_TO if name in config}}
     out.update({k: v for k, v in found.items() if v is not None})
     if "trustDomainAliases" in config or defaults:
         out["trustDomainAliases"] = list(config.get("trustDomainAliases") or [])
@@ -462,6 +469,13 @@ class MeshConfigParity(ClusterCheck):
         fix="Before importing, move the mesh-wide objects of namespace {istio_value} into namespace {asm_value} on the "
             "ASM control plane and review what namespace {asm_value} holds, or give the two meshes the same "
             "rootNamespace; then set asm.mesh_config rootNamespace to ASM's.")
+    EXPORT_TO_DIFFERS = Outcome(
+        "AA2418", Status.FAIL, "a default exportTo differs: Services, VirtualServices or DestinationRules that set no "
+        "exportTo are visible to other namespaces on one side and not on the other",
+        message="revision {revision}: {field} is {istio_value} on Istio and {asm_value} on ASM ({asm_source}): "
+        "objects that set no exportTo change which namespaces see them once workloads move",
+        fix="Give the two meshes the same {field} (ASM console: mesh config, or {field} in Istio's {configmap}), then "
+            "set asm.mesh_config {field} to ASM's.")
     OUTBOUND_DIFFERS = Outcome(
         "AA2413", Status.FAIL, "outboundTrafficPolicy.mode differs: REGISTRY_ONLY -> ALLOW_ANY opens egress, "
         "ALLOW_ANY -> REGISTRY_ONLY breaks calls to hosts without a ServiceEntry",
@@ -491,7 +505,8 @@ class MeshConfigParity(ClusterCheck):
             "answer (asm.describe_service_mesh_detail, or --asm-mesh-id/--asm-region).")
     ASM_FIELD_UNKNOWN = Outcome(
         "AA2431", Status.UNKNOWN, "a field that decides who may talk to whom (trust domain, a referenced "
-        "extension provider, outboundTrafficPolicy, a rootNamespace Istio moved) is not given by ASM's side",
+        "extension provider, outboundTrafficPolicy, a rootNamespace Istio moved, a default exportTo Istio set) is not "
+        "given by ASM's side",
         message="{field}: ASM's value is not known ({reason}); Istio's is {istio_value}; affected: {affected}",
         fix="Write ASM's {field} into asm.mesh_config (read it in ASM's console); DescribeServiceMeshDetail does "
             "not return it.")
@@ -513,7 +528,7 @@ class MeshConfigParity(ClusterCheck):
     REMOTE = remote_outcomes(passed="AA2402", failed="AA2414", warned="AA2422", unjudged="AA2435",
                              unlinked="AA2436")
     outcomes = (CLEAN, TRUST_DOMAIN_DIFFERS, ASM_TRUST_DOMAIN_REJECTED, REMOTE_REJECTS, PRINCIPAL_REJECTED,
-                PROVIDER_MISSING, ROOT_NAMESPACE_DIFFERS, OUTBOUND_DIFFERS, PROXY_DEFAULT_DIFFERS,
+                PROVIDER_MISSING, ROOT_NAMESPACE_DIFFERS, EXPORT_TO_DIFFERS, OUTBOUND_DIFFERS, PROXY_DEFAULT_DIFFERS,
                 PROXY_DEFAULT_UNCOMPARED, NO_ASM_SIDE,
                 ASM_FIELD_UNKNOWN, ISTIO_UNREADABLE, ELSEWHERE, NO_ISTIO, *REMOTE)
     needs = (K.DEPLOYMENT, K.CONFIGMAP, K.AUTHORIZATIONPOLICY, K.TELEMETRY)
@@ -810,6 +825,18 @@ class MeshConfigParity(ClusterCheck):
             out.append(self.say(self.ROOT_NAMESPACE_DIFFERS, cluster.name, **subject,
                                 params={**common, "istio_value": istio_root, "asm_value": side.values[ROOT],
                                         "asm_source": side.sources[ROOT]}))
+        for name in EXPORT_TO:
+            istio_value = rev.fields[name]
+            if name not in side.values:
+                if istio_value != ISTIO_DEFAULTS[name]:
+                    out.append(self.say(self.ASM_FIELD_UNKNOWN, cluster.name, **subject,
+                                        params={"field": name, "reason": side.not_in(),
+                                                "istio_value": shown(istio_value),
+                                                "affected": Phrase(N_("objects that set no exportTo"))}))
+            elif side.values[name] != istio_value:
+                out.append(self.say(self.EXPORT_TO_DIFFERS, cluster.name, **subject,
+                                    params={**common, "field": name, "istio_value": shown(istio_value),
+                                            "asm_value": shown(side.values[name]), "asm_source": side.sources[name]}))
         for name in PROXY_DEFAULTS:
             istio_value = rev.fields[name]
             # Istio's value set elsewhere than the mesh config (the injector's values): said where, in the evidence.

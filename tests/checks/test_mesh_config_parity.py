@@ -491,3 +491,28 @@ def test_root_namespace_moved_on_istio_is_compared(audit):
     assert codes(same) == [("PASS", "AA2401")]
     assert codes(audit({"cluster-a": cluster()}, "migrating", config=asm(ASM_EQUAL)).rows(CHECK)) == [
         ("PASS", "AA2401")]
+
+
+# ---------------------------------------------------------------- default exportTo
+def test_default_export_to_is_compared(audit):
+    """istiod makes a Service, VirtualService or DestinationRule that sets no exportTo visible where the mesh config's
+    defaultServiceExportTo / defaultVirtualServiceExportTo / defaultDestinationRuleExportTo say, every namespace ("*")
+    when unset (istio/istio@1.22.0 and @1.30.3 pilot/pkg/model/push_context.go initDefaultExportMaps). A mesh that
+    keeps Services to their own namespace (meshConfig.defaultServiceExportTo: ["."]) moved to an ASM that exports them
+    everywhere opens every Service to every namespace: PASS AA2401 before, as the field was not compared."""
+    mesh = MESH_1_22 + PROVIDERS_YAML + 'defaultServiceExportTo:\n- "."\n'
+    rows = audit({"cluster-a": cluster(mesh)}, "migrating",
+                 config=asm({**ASM_EQUAL, "defaultServiceExportTo": ["*"]})).rows(CHECK)
+    assert codes(rows) == [("FAIL", "AA2418")]
+    assert (rows[0]["evidence"]["field"], rows[0]["evidence"]["istio_value"], rows[0]["evidence"]["asm_value"]) == (
+        "defaultServiceExportTo", ".", "*")
+
+    # ASM's not given: not assumed to be Istio's default ("*"), so UNKNOWN where Istio set another.
+    rows = audit({"cluster-a": cluster(mesh)}, "migrating", config=asm(ASM_EQUAL)).rows(CHECK)
+    assert [(r["status"], r["code"], r["evidence"]["field"]) for r in rows] == [
+        ("UNKNOWN", "AA2431", "defaultServiceExportTo")]
+
+    # The same on both sides: PASS.
+    rows = audit({"cluster-a": cluster(mesh)}, "migrating",
+                 config=asm({**ASM_EQUAL, "defaultServiceExportTo": ["."]})).rows(CHECK)
+    assert codes(rows) == [("PASS", "AA2401")]
