@@ -186,6 +186,9 @@ class IstioConfigImported(ClusterCheck):
         # (~12,000 at 50k pods, read cold by then).
         self.index: dict[str, dict[tuple[str, str], tuple[Any, Any, str | None]]] = {}
         self.asm_errors: dict[str, str] = {}
+        # ASM's objects being deleted (metadata.deletionTimestamp: gone once their finalizers are), per kind: no copy
+        # to rely on, so compared as absent, and said so.
+        self.deleting: dict[str, dict[tuple[str, str], str]] = {}
         index, asm_errors, asm = self.index, self.asm_errors, ctx.inv.asm
         if asm is not None:
             for kind in COMPARED_KINDS:
@@ -193,7 +196,11 @@ class IstioConfigImported(ClusterCheck):
                     by_key: dict[tuple[str, str], tuple[Any, Any, str | None]] = {}
                     for obj in asm.objects(kind):
                         meta = obj.get("metadata") or {}  # read once per object (both parts of the key, the uid)
-                        by_key[(meta.get("namespace", ""), meta.get("name", ""))] = (
+                        key = (meta.get("namespace", ""), meta.get("name", ""))
+                        if meta.get("deletionTimestamp"):
+                            self.deleting.setdefault(kind.key, {})[key] = str(meta["deletionTimestamp"])
+                            continue
+                        by_key[key] = (
                             obj.get("spec") or {}, meta.get("uid"), revision_filtered(kind, meta))
                     index[kind.key] = by_key
                 except EvidenceUnavailable as exc:
@@ -272,6 +279,8 @@ class IstioConfigImported(ClusterCheck):
                                       **subject)
                 elif twin is None:
                     problems += 1
+                    if (since := self.deleting.get(kind.key, {}).get((ns, name))) is not None:
+                        evidence["asm_copy_deleted_since"] = since
                     outcome = self.GATEWAY_API_NOT_SERVED if _asm_lacks_gateway_api(ctx, kind) else self.MISSING
                     yield self.report(outcome, cluster.name, params={"kind": label, "namespace": ns, "name": name},
                                       remediation=command, evidence=evidence, **subject)

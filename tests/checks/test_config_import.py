@@ -161,3 +161,16 @@ def test_asm_copy_labelled_with_a_revision_is_not_proven_served(audit):
     (row,) = audit({"cluster-a": [labelled("")]}, "uninstall", asm=[]).rows(CHECK)
     assert (row["status"], row["code"]) == ("FAIL", "AA2110")
     assert 'del(.metadata.labels["istio.io/rev"])' in row["remediation"]
+
+
+def test_asm_copy_being_deleted_is_not_a_copy(audit):
+    """An object whose metadata.deletionTimestamp is set is being deleted: the API server removes it once its
+    finalizers are (here `foregroundDeletion`, what `kubectl delete --cascade=foreground` sets: kubernetes/apimachinery
+    pkg/apis/meta/v1/types.go FinalizerDeleteDependents, DeletionTimestamp). The ASM copy about to go was counted as
+    imported: PASS AA2101 before, FAIL AA2110 now, with when its deletion was asked."""
+    asm = objects("asm")
+    asm[0]["metadata"].update(deletionTimestamp="2026-12-01T10:00:00Z", finalizers=["foregroundDeletion"])
+    rows = audit({"cluster-a": objects("cluster")}, "uninstall", asm=asm).rows(CHECK)
+    assert [(r["status"], r["code"], r["kind"], r["name"]) for r in rows] == [
+        ("FAIL", "AA2110", "DestinationRule", "cart")]
+    assert rows[0]["evidence"]["asm_copy_deleted_since"] == "2026-12-01T10:00:00Z"
