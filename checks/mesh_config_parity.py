@@ -226,6 +226,8 @@ class Revision:
     origins: dict[str, tuple[str, str]] = field(default_factory=dict)
     # The trust domains of meshConfig.caCertificates: Istio's proxies accept peers of these too.
     ca_trust_domains: list[str] = field(default_factory=list)
+    # The ConfigMap istiod reads under this mesh config (SHARED_MESH_CONFIG), when there is one.
+    shared: str = ""
 
     def trust_domains(self) -> list[str]:
         """The trust domains Istio's proxies of this revision accept a peer of, exactly (no wildcard): trustDomain,
@@ -243,6 +245,47 @@ def ca_trust_domains(config: dict[str, Any]) -> list[str]:
 
 
 HOLD_VALUE = "global.proxy.holdApplicationUntilProxyStarts"
+# istiod's env naming a ConfigMap of its namespace (key `mesh`) that it reads under its own mesh config: defaults <
+# that ConfigMap < istiod's mesh config, the same overlay as one source on another (pilot/pkg/features/pilot.go
+# SharedMeshConfig; pilot/pkg/bootstrap/mesh.go getConfigurationSources, "User configuration is applied first";
+# pkg/config/mesh/meshwatcher/collection.go NewCollection; pkg/config/mesh/mesh.go ApplyMeshConfig, @1.30.3; in
+# pilot/pkg/bootstrap since 1.10). An invalid one is ignored ("invalid mesh config, ignoring").
+SHARED_MESH_CONFIG = "SHARED_MESH_CONFIG"
+
+
+def shared_mesh_config(dep: dict[str, Any]) -> str | None:
+    """The ConfigMap an istiod Deployment's SHARED_MESH_CONFIG names (its discovery container's env), or None."""
+    containers = (((dep.get("spec") or {}).get("template") or {}).get("spec") or {}).get("containers") or []
+    for container in containers:
+        if not isinstance(container, dict) or container.get("name") not in ("discovery", None):
+            continue
+        for env in container.get("env") or ():
+            if isinstance(env, dict) and env.get("name") == SHARED_MESH_CONFIG and env.get("value"):
+                return str(env["value"])
+    return None
+
+
+def overlaid(user: dict[str, Any], own: dict[str, Any]) -> dict[str, Any]:
+    """istiod's mesh config `own` applied on the shared one `user` as ApplyMeshConfig applies a source: every field of
+    `own` replaces the user's, but defaultConfig (merged field by field, proxyMetadata key by key: MergeProxyConfig),
+    defaultProviders (field by field), extensionProviders (by name) and trustDomainAliases (the union)."""
+    out = {**user, **own}
+    if isinstance(user.get("defaultConfig"), dict) and isinstance(own.get("defaultConfig"), dict):
+        merged = {**user["defaultConfig"], **own["defaultConfig"]}
+        metadata = {**(user["defaultConfig"].get("proxyMetadata") or {}),
+                    **(own["defaultConfig"].get("proxyMetadata") or {})}
+        if metadata:
+            merged["proxyMetadata"] = metadata
+        out["defaultConfig"] = merged
+    if isinstance(user.get("defaultProviders"), dict) and isinstance(own.get("defaultProviders"), dict):
+        out["defaultProviders"] = {**user["defaultProviders"], **own["defaultProviders"]}
+    if isinstance(user.get("extensionProviders"), list) and isinstance(own.get("extensionProviders"), list):
+        by_name = {p.get("name"): p for p in user["extensionProviders"] if isinstance(p, dict)}
+        by_name.update({p.get("name"): p for p in own["extensionProviders"] if isinstance(p, dict)})
+        out["extensionProviders"] = list(by_name.values())
+    if "trustDomainAliases" in user or "trustDomainAliases" in own:
+        out["trustDomainAliases"] = sorted(set(_strings(user.get("trustDomainAliases"), own.get("trustDomainAliases"))))
+    return out
 
 
 def injector_hold(cluster: ClusterInventory, namespace: str, revision: str) -> str | None:
@@ -615,11 +658,18 @@ class MeshConfigParity(ClusterCheck):
     # -- Istio's side
     def _istio_side(self, cluster: ClusterInventory) -> tuple[list[Revision], list[Finding]]:
         wanted: dict[tuple[str, str], str] = {}
+        shared: dict[tuple[str, str], str] = {}  # istiod's mesh ConfigMap -> the one it reads under it
         for dep in istiods(cluster):
-            wanted.setdefault(mesh_configmap_of(dep), mesh.istiod_revision(dep))
+            key = mesh_configmap_of(dep)
+            wanted.setdefault(key, mesh.istiod_revision(dep))
+            if (name := shared_mesh_config(dep)) and name != key[1]:
+                shared.setdefault(key, name)
+        # A shared ConfigMap named like a revision's (istio-user) is part of a mesh config, not one of its own.
+        underneath = {(namespace, name) for (namespace, _), name in shared.items()}
         for cm in mesh.mesh_configmaps(cluster.objects(K.CONFIGMAP), ISTIO_NS):
             name = cm["metadata"]["name"]
-            wanted.setdefault((ISTIO_NS, name), mesh.revision_of_configmap(name))
+            if (ISTIO_NS, name) not in underneath:
+                wanted.setdefault((ISTIO_NS, name), mesh.revision_of_configmap(name))
         revisions: list[Revision] = []
         problems: list[Finding] = []
         for (namespace, name), revision in sorted(wanted.items()):
@@ -632,6 +682,12 @@ class MeshConfigParity(ClusterCheck):
                 problem = mesh_config_problem(config)
                 if problem:
                     raise ValueError(problem)
+                user = self._shared_config(cluster, namespace, shared.get((namespace, name)))
+                if user is not None:
+                    config = overlaid(user, config)
+                    problem = mesh_config_problem(config)
+                    if problem:
+                        raise ValueError(problem)
             except ValueError as exc:
                 command = (f"{mesh.kubectl(cluster.name)} {mesh.ns_flag(namespace)} get "
                            f"{mesh.object_ref('configmap', name)} -o jsonpath='{{.data.mesh}}'")
@@ -641,11 +697,25 @@ class MeshConfigParity(ClusterCheck):
                                                     "problem": problem_of(exc), "command": command}))
                 continue
             rev = Revision(revision, namespace, name, mesh_fields(config, defaults=True),
-                           config.get("defaultProviders") or {}, ca_trust_domains=ca_trust_domains(config))
+                           config.get("defaultProviders") or {}, ca_trust_domains=ca_trust_domains(config),
+                           shared=shared.get((namespace, name), "") if user is not None else "")
             if rev.fields[HOLD] is not True and (injector := injector_hold(cluster, namespace, revision)):
                 rev.fields[HOLD], rev.origins[HOLD] = True, (namespace, injector)
             revisions.append(rev)
         return revisions, problems
+
+    @staticmethod
+    def _shared_config(cluster: ClusterInventory, namespace: str, name: str | None) -> dict[str, Any] | None:
+        """The mesh config of the shared ConfigMap istiod reads under its own, None when there is none it applies
+        (not named, absent, or invalid: istiod ignores it)."""
+        cm = cluster.get(K.CONFIGMAP, name, namespace) if name else None
+        if cm is None or "mesh" not in (cm.get("data") or {}):
+            return None
+        try:
+            config = mesh.parse_mesh(cm)
+        except ValueError:
+            return None
+        return None if mesh_config_problem(config) else config
 
     def _no_istio_here(self, cluster: ClusterInventory) -> Judged:
         """No mesh config here: N/A, or UNKNOWN (ELSEWHERE), which a remote whose istiod may be an audited cluster's
@@ -860,4 +930,7 @@ class MeshConfigParity(ClusterCheck):
                                                "asm_value": shown(side.values[name]),
                                                "asm_source": side.sources[name],
                                                "asm_command": command, **where}, evidence=origin))
+        if rev.shared:  # Istio's values are the mesh config's over the shared ConfigMap's: say where to look
+            for finding in out:
+                finding.evidence["istio_shared_mesh_config"] = f"ConfigMap {rev.namespace}/{rev.shared}"
         return out

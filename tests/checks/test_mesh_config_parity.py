@@ -516,3 +516,35 @@ def test_default_export_to_is_compared(audit):
     rows = audit({"cluster-a": cluster(mesh)}, "migrating",
                  config=asm({**ASM_EQUAL, "defaultServiceExportTo": ["."]})).rows(CHECK)
     assert codes(rows) == [("PASS", "AA2401")]
+
+
+# ---------------------------------------------------------------- SHARED_MESH_CONFIG
+def shared_istiod(name: str) -> dict[str, Any]:
+    """istiod with SHARED_MESH_CONFIG set through the chart's pilot.env (istio-discovery templates/deployment.yaml
+    renders `pilot.env` into the discovery container's env, @1.24.6)."""
+    dep = f.istiod()
+    dep["spec"]["template"]["spec"]["containers"][0]["env"] = [{"name": "SHARED_MESH_CONFIG", "value": name}]
+    return dep
+
+
+def test_shared_mesh_config_is_read_under_istiods_own(audit):
+    """istiod reads the ConfigMap its SHARED_MESH_CONFIG env names (key mesh, in its namespace) and applies its own
+    mesh config over it: defaults < shared < own (istio/istio@1.30.3 pilot/pkg/bootstrap/mesh.go
+    getConfigurationSources, "User configuration is applied first"; pkg/config/mesh/meshwatcher/collection.go). A
+    REGISTRY_ONLY set in the shared ConfigMap only was read as Istio's default ALLOW_ANY: PASS AA2401 before."""
+    app = f.deployment("cart")
+    base = [f.namespace("shop", labels={"istio-injection": "enabled"}), shared_istiod("mesh-defaults"),
+            mesh_cm(MESH_1_22 + PROVIDERS_YAML), *app, *f.workload_pods(app, 2)]
+    registry_only = f.configmap("mesh-defaults", "istio-system",
+                                {"mesh": "outboundTrafficPolicy:\n  mode: REGISTRY_ONLY\n"})
+    rows = audit({"cluster-a": [*base, registry_only]}, "migrating", config=asm(ASM_EQUAL)).rows(CHECK)
+    assert [(r["status"], r["code"], r["name"]) for r in rows] == [("FAIL", "AA2413", "istio")]
+    assert rows[0]["evidence"]["istio_shared_mesh_config"] == "ConfigMap istio-system/mesh-defaults"
+
+    # istiod's own mesh config wins where it sets the field; a shared ConfigMap named like a revision's (istio-user) is
+    # part of that mesh config, not a revision of its own.
+    base[1] = shared_istiod("istio-user")
+    own = mesh_cm(MESH_1_22 + PROVIDERS_YAML + "outboundTrafficPolicy:\n  mode: ALLOW_ANY\n")
+    user = f.configmap("istio-user", "istio-system", {"mesh": "outboundTrafficPolicy:\n  mode: REGISTRY_ONLY\n"})
+    rows = audit({"cluster-a": [*base[:2], own, *base[3:], user]}, "migrating", config=asm(ASM_EQUAL)).rows(CHECK)
+    assert codes(rows) == [("PASS", "AA2401")]
