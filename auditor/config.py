@@ -154,7 +154,8 @@ _DURATION = re.compile(r"^(?:\d+(?:\.\d+)?(?:h|m|s|ms|us|µs|ns))+$")
 # MeshConfig fields mesh-config-parity compares (a near miss of one of them is a typo, not another field).
 MESH_CONFIG_COMPARED = ("trustDomain", "trustDomainAliases", "extensionProviders", "defaultProviders",
                         "outboundTrafficPolicy", "defaultConfig", "localityLbSetting", "rootNamespace",
-                        "defaultServiceExportTo", "defaultVirtualServiceExportTo", "defaultDestinationRuleExportTo")
+                        "defaultServiceExportTo", "defaultVirtualServiceExportTo", "defaultDestinationRuleExportTo",
+                        "discoverySelectors")
 
 
 def is_duration(value: Any) -> bool:
@@ -172,6 +173,8 @@ def mesh_config_problem(mesh: dict[str, Any]) -> str | None:
     checks: list[tuple[str, Any, bool]] = [
         ("trustDomain", mesh.get("trustDomain"), isinstance(mesh.get("trustDomain"), str)),
         ("rootNamespace", mesh.get("rootNamespace"), isinstance(mesh.get("rootNamespace"), str)),
+        ("discoverySelectors", mesh.get("discoverySelectors"), isinstance(mesh.get("discoverySelectors"), list)
+         and all(isinstance(s, dict) for s in mesh["discoverySelectors"])),
         *((name, mesh.get(name), isinstance(mesh.get(name), list) and all(isinstance(v, str) for v in mesh[name]))
           for name in ("defaultServiceExportTo", "defaultVirtualServiceExportTo", "defaultDestinationRuleExportTo")),
         ("trustDomainAliases", mesh.get("trustDomainAliases"), isinstance(mesh.get("trustDomainAliases"), list)

@@ -54,13 +54,18 @@ ROOT = "rootNamespace"
 # (pilot/pkg/model/push_context.go initDefaultExportMaps @1.22.0..1.30.3). Most objects set none: a difference changes
 # which namespaces reach each Service and which routes and policies their proxies take.
 EXPORT_TO = ("defaultServiceExportTo", "defaultVirtualServiceExportTo", "defaultDestinationRuleExportTo")
+# The namespaces istiod discovers Services and endpoints in, and (since 1.22's enhanced resource scoping) reads Istio
+# configuration of: every namespace when unset (pkg/kube/namespace/filter.go; pilot/pkg/config/kube/crdclient/client.go
+# namespaceFilter @1.24.0, 1.30.3). Where the selectors differ, moved workloads stop finding Services of the namespaces
+# ASM leaves out, and configuration Istio never read takes effect in the ones it adds.
+DISCOVERY = "discoverySelectors"
 # Fields whose difference changes behaviour but not who may talk to whom: a WARN each.
 PROXY_DEFAULTS = (HOLD, DNS_CAPTURE, DRAIN, TERMINATION_DRAIN, LOCALITY, LOCALITY_RULES)
 # Istio's defaults for what a mesh ConfigMap leaves out (pkg/config/mesh/mesh.go, 1.18 to 1.29).
 ISTIO_DEFAULTS: dict[str, Any] = {TRUST_DOMAIN: "cluster.local", OUTBOUND: "ALLOW_ANY", HOLD: False,
                                   DNS_CAPTURE: False, DRAIN: "45s", TERMINATION_DRAIN: "5s", LOCALITY: True,
                                   LOCALITY_RULES: {}, ROOT: "istio-system",
-                                  **{name: ["*"] for name in EXPORT_TO}}
+                                  **{name: ["*"] for name in EXPORT_TO}, DISCOVERY: []}
 # Extension providers every istiod defines itself (DefaultMeshConfig.ExtensionProviders): ASM's istiod too.
 BUILTIN_PROVIDERS = frozenset({"prometheus", "stackdriver", "envoy"})
 # ASM's DescribeServiceMeshDetail ServiceMesh.Spec.MeshConfig -> MeshConfig field. Not in that API: trustDomain,
@@ -121,7 +126,10 @@ def mesh_fields(config: dict[str, Any], *, defaults: bool) -> dict[str, Any]:
              LOCALITY_RULES: {k: v for k, v in locality.items() if k != "enabled"}
              if isinstance(locality, dict) else None,
              ROOT: config.get("rootNamespace"),
-             **{name: sorted(set(config[name] or ["*"])) for name in EXPORT_TO if name in config}}
+             **{name: sorted(set(config[name] or ["*"])) for name in EXPORT_TO if name in config},
+             # ORed selectors: their order says nothing
+             DISCOVERY: sorted(config[DISCOVERY] or [], key=lambda s: orjson.dumps(s, option=orjson.OPT_SORT_KEYS))
+             if DISCOVERY in config else None}
     out.update({k: v for k, v in found.items() if v is not None})
     if "trustDomainAliases" in config or defaults:
         out["trustDomainAliases"] = list(config.get("trustDomainAliases") or [])
@@ -160,6 +168,11 @@ def shown(value: Any) -> str:
     if isinstance(value, dict):
         return yaml.safe_dump(value, default_flow_style=True, width=1_000_000).strip() if value else "{}"
     return str(value)
+
+
+def flow(value: list[Any]) -> str:
+    """A list of mappings (discoverySelectors) as flow YAML, "(none)" when empty."""
+    return yaml.safe_dump(value, default_flow_style=True, width=1_000_000).strip() if value else "(none)"
 
 
 def _detail_fields(detail: dict[str, Any]) -> dict[str, Any]:
@@ -519,6 +532,14 @@ class MeshConfigParity(ClusterCheck):
         "objects that set no exportTo change which namespaces see them once workloads move",
         fix="Give the two meshes the same {field} (ASM console: mesh config, or {field} in Istio's {configmap}), then "
             "set asm.mesh_config {field} to ASM's.")
+    DISCOVERY_DIFFERS = Outcome(
+        "AA2419", Status.FAIL, "discoverySelectors differ: ASM's istiod discovers Services and reads Istio "
+        "configuration in other namespaces than Istio's",
+        message="revision {revision}: discoverySelectors are {istio_value} on Istio and {asm_value} on ASM "
+        "({asm_source}): moved workloads lose the Services of namespaces ASM leaves out, and configuration Istio never "
+        "read applies in namespaces ASM adds",
+        fix="Give the two meshes the same discoverySelectors (ASM console: discovery selectors, or meshConfig "
+            "discoverySelectors in Istio's {configmap}), then set asm.mesh_config discoverySelectors to ASM's.")
     OUTBOUND_DIFFERS = Outcome(
         "AA2413", Status.FAIL, "outboundTrafficPolicy.mode differs: REGISTRY_ONLY -> ALLOW_ANY opens egress, "
         "ALLOW_ANY -> REGISTRY_ONLY breaks calls to hosts without a ServiceEntry",
@@ -548,8 +569,8 @@ class MeshConfigParity(ClusterCheck):
             "answer (asm.describe_service_mesh_detail, or --asm-mesh-id/--asm-region).")
     ASM_FIELD_UNKNOWN = Outcome(
         "AA2431", Status.UNKNOWN, "a field that decides who may talk to whom (trust domain, a referenced "
-        "extension provider, outboundTrafficPolicy, a rootNamespace Istio moved, a default exportTo Istio set) is not "
-        "given by ASM's side",
+        "extension provider, outboundTrafficPolicy, or one Istio changed from its default: rootNamespace, a default "
+        "exportTo, discoverySelectors) is not given by ASM's side",
         message="{field}: ASM's value is not known ({reason}); Istio's is {istio_value}; affected: {affected}",
         fix="Write ASM's {field} into asm.mesh_config (read it in ASM's console); DescribeServiceMeshDetail does "
             "not return it.")
@@ -571,7 +592,8 @@ class MeshConfigParity(ClusterCheck):
     REMOTE = remote_outcomes(passed="AA2402", failed="AA2414", warned="AA2422", unjudged="AA2435",
                              unlinked="AA2436")
     outcomes = (CLEAN, TRUST_DOMAIN_DIFFERS, ASM_TRUST_DOMAIN_REJECTED, REMOTE_REJECTS, PRINCIPAL_REJECTED,
-                PROVIDER_MISSING, ROOT_NAMESPACE_DIFFERS, EXPORT_TO_DIFFERS, OUTBOUND_DIFFERS, PROXY_DEFAULT_DIFFERS,
+                PROVIDER_MISSING, ROOT_NAMESPACE_DIFFERS, EXPORT_TO_DIFFERS, DISCOVERY_DIFFERS,
+                OUTBOUND_DIFFERS, PROXY_DEFAULT_DIFFERS,
                 PROXY_DEFAULT_UNCOMPARED, NO_ASM_SIDE,
                 ASM_FIELD_UNKNOWN, ISTIO_UNREADABLE, ELSEWHERE, NO_ISTIO, *REMOTE)
     needs = (K.DEPLOYMENT, K.CONFIGMAP, K.AUTHORIZATIONPOLICY, K.TELEMETRY)
@@ -907,6 +929,18 @@ class MeshConfigParity(ClusterCheck):
                 out.append(self.say(self.EXPORT_TO_DIFFERS, cluster.name, **subject,
                                     params={**common, "field": name, "istio_value": shown(istio_value),
                                             "asm_value": shown(side.values[name]), "asm_source": side.sources[name]}))
+        istio_selectors = rev.fields[DISCOVERY]
+        if DISCOVERY not in side.values:
+            if istio_selectors:
+                out.append(self.say(self.ASM_FIELD_UNKNOWN, cluster.name, **subject,
+                                    params={"field": DISCOVERY, "reason": side.not_in(),
+                                            "istio_value": flow(istio_selectors),
+                                            "affected": Phrase(N_("Services and configuration of every namespace"))}))
+        elif side.values[DISCOVERY] != istio_selectors:
+            out.append(self.say(self.DISCOVERY_DIFFERS, cluster.name, **subject,
+                                params={**common, "istio_value": flow(istio_selectors),
+                                        "asm_value": flow(side.values[DISCOVERY]),
+                                        "asm_source": side.sources[DISCOVERY]}))
         for name in PROXY_DEFAULTS:
             istio_value = rev.fields[name]
             # Istio's value set elsewhere than the mesh config (the injector's values): said where, in the evidence.

@@ -548,3 +548,30 @@ def test_shared_mesh_config_is_read_under_istiods_own(audit):
     user = f.configmap("istio-user", "istio-system", {"mesh": "outboundTrafficPolicy:\n  mode: REGISTRY_ONLY\n"})
     rows = audit({"cluster-a": [*base[:2], own, *base[3:], user]}, "migrating", config=asm(ASM_EQUAL)).rows(CHECK)
     assert codes(rows) == [("PASS", "AA2401")]
+
+
+# ---------------------------------------------------------------- discoverySelectors
+def test_discovery_selectors_are_compared(audit):
+    """istiod discovers Services, and reads Istio configuration, only in the namespaces meshConfig.discoverySelectors
+    select (every namespace when unset): istio/istio@1.24.0 and @1.30.3 pilot/pkg/config/kube/crdclient/client.go
+    namespaceFilter, pkg/kube/namespace/filter.go; the selector shape of Istio's "discovery selectors" docs. A mesh
+    scoped to labelled namespaces moved to an ASM that discovers every namespace activates configuration Istio never
+    read (and the reverse loses Services): PASS AA2401 before, as the field was not compared."""
+    mesh = MESH_1_22 + PROVIDERS_YAML + "discoverySelectors:\n- matchLabels:\n    istio-discovery: enabled\n"
+    rows = audit({"cluster-a": cluster(mesh)}, "migrating",
+                 config=asm({**ASM_EQUAL, "discoverySelectors": []})).rows(CHECK)
+    assert codes(rows) == [("FAIL", "AA2419")]
+    assert (rows[0]["evidence"]["istio_value"], rows[0]["evidence"]["asm_value"]) == (
+        "[{matchLabels: {istio-discovery: enabled}}]", "(none)")
+
+    rows = audit({"cluster-a": cluster(mesh)}, "migrating", config=asm(ASM_EQUAL)).rows(CHECK)
+    assert [(r["status"], r["code"], r["evidence"]["field"]) for r in rows] == [
+        ("UNKNOWN", "AA2431", "discoverySelectors")]
+
+    two = [{"matchExpressions": [{"key": "region", "operator": "In", "values": ["cn-hangzhou"]}]},
+           {"matchLabels": {"istio-discovery": "enabled"}}]
+    mesh_two = (MESH_1_22 + PROVIDERS_YAML + "discoverySelectors:\n- matchLabels:\n    istio-discovery: enabled\n"
+                "- matchExpressions:\n  - key: region\n    operator: In\n    values: [cn-hangzhou]\n")
+    rows = audit({"cluster-a": cluster(mesh_two)}, "migrating",
+                 config=asm({**ASM_EQUAL, "discoverySelectors": two})).rows(CHECK)
+    assert codes(rows) == [("PASS", "AA2401")]  # the same selectors, in another order
