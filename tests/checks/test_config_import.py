@@ -174,3 +174,18 @@ def test_asm_copy_being_deleted_is_not_a_copy(audit):
     assert [(r["status"], r["code"], r["kind"], r["name"]) for r in rows] == [
         ("FAIL", "AA2110", "DestinationRule", "cart")]
     assert rows[0]["evidence"]["asm_copy_deleted_since"] == "2026-12-01T10:00:00Z"
+
+
+def test_istio_1_30_traffic_extensions_are_compared(audit):
+    """Istio 1.30 adds TrafficExtension (extensions.istio.io/v1alpha1: Lua or WebAssembly filters that istiod pushes to
+    the proxies it selects: istio/istio@1.30.0 manifests/charts/base/files/crd-all.gen.yaml, pilot/pkg/model/
+    push_context.go initTrafficExtensions; the object below is pkg/test/datasets/validation/dataset/
+    extensions-v1alpha1-TrafficExtension.yaml @1.30.3). The kind was not read: a cluster whose only configuration is a
+    Lua filter the ASM control plane does not have said PASS AA2103 ("nothing to import")."""
+    lua = f.istio_object("TrafficExtension", "valid", "bookinfo", {
+        "selector": {"matchLabels": {"app": "productpage"}}, "phase": "AUTHN",
+        "lua": {"inlineCode": 'function envoy_on_request(request_handle)\n  request_handle:headers():add('
+                              '"x-lua-injected", "true")\nend\n'}})
+    (row,) = audit({"cluster-a": [f.istiod(version="1.30.3"), lua]}, "uninstall", asm=[]).rows(CHECK)
+    assert (row["status"], row["code"], row["kind"], row["name"]) == ("FAIL", "AA2110", "TrafficExtension", "valid")
+    assert "get trafficextensions.extensions.istio.io/valid" in row["remediation"]
