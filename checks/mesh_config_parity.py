@@ -59,13 +59,19 @@ EXPORT_TO = ("defaultServiceExportTo", "defaultVirtualServiceExportTo", "default
 # namespaceFilter @1.24.0, 1.30.3). Where the selectors differ, moved workloads stop finding Services of the namespaces
 # ASM leaves out, and configuration Istio never read takes effect in the ones it adds.
 DISCOVERY = "discoverySelectors"
+# How the proxies normalize a request path before routes and AuthorizationPolicy paths match it (Envoy's
+# normalize_path, merge_slashes, path_with_escaped_slashes_action: pilot/pkg/networking/core/listener_builder.go
+# @1.22.0, @1.30.3; DEFAULT is BASE). Istio's security best practices set MERGE_SLASHES or DECODE_AND_MERGE_SLASHES so
+# that `//admin` or `%2Fadmin` cannot pass a rule on `/admin`: a weaker normalization on ASM reopens that.
+PATH_NORMALIZATION = "pathNormalization.normalization"
 # Fields whose difference changes behaviour but not who may talk to whom: a WARN each.
 PROXY_DEFAULTS = (HOLD, DNS_CAPTURE, DRAIN, TERMINATION_DRAIN, LOCALITY, LOCALITY_RULES)
 # Istio's defaults for what a mesh ConfigMap leaves out (pkg/config/mesh/mesh.go, 1.18 to 1.29).
 ISTIO_DEFAULTS: dict[str, Any] = {TRUST_DOMAIN: "cluster.local", OUTBOUND: "ALLOW_ANY", HOLD: False,
                                   DNS_CAPTURE: False, DRAIN: "45s", TERMINATION_DRAIN: "5s", LOCALITY: True,
                                   LOCALITY_RULES: {}, ROOT: "istio-system",
-                                  **{name: ["*"] for name in EXPORT_TO}, DISCOVERY: []}
+                                  **{name: ["*"] for name in EXPORT_TO}, DISCOVERY: [],
+                                  PATH_NORMALIZATION: "BASE"}
 # Extension providers every istiod defines itself (DefaultMeshConfig.ExtensionProviders): ASM's istiod too.
 BUILTIN_PROVIDERS = frozenset({"prometheus", "stackdriver", "envoy"})
 # ASM's DescribeServiceMeshDetail ServiceMesh.Spec.MeshConfig -> MeshConfig field. Not in that API: trustDomain,
@@ -114,6 +120,8 @@ def mesh_fields(config: dict[str, Any], *, defaults: bool) -> dict[str, Any]:
     default_config = config.get("defaultConfig") or {}
     metadata = default_config.get("proxyMetadata") or {}
     locality = config.get("localityLbSetting")
+    normalization = ((config["pathNormalization"] or {}).get("normalization", "DEFAULT")
+                     if "pathNormalization" in config else None)
     found = {TRUST_DOMAIN: config.get("trustDomain"),
              OUTBOUND: (config.get("outboundTrafficPolicy") or {}).get("mode", "ALLOW_ANY")
              if "outboundTrafficPolicy" in config else None,
@@ -129,7 +137,8 @@ def mesh_fields(config: dict[str, Any], *, defaults: bool) -> dict[str, Any]:
              **{name: sorted(set(config[name] or ["*"])) for name in EXPORT_TO if name in config},
              # ORed selectors: their order says nothing
              DISCOVERY: sorted(config[DISCOVERY] or [], key=lambda s: orjson.dumps(s, option=orjson.OPT_SORT_KEYS))
-             if DISCOVERY in config else None}
+             if DISCOVERY in config else None,
+             PATH_NORMALIZATION: "BASE" if normalization == "DEFAULT" else normalization}
     out.update({k: v for k, v in found.items() if v is not None})
     if "trustDomainAliases" in config or defaults:
         out["trustDomainAliases"] = list(config.get("trustDomainAliases") or [])
@@ -540,6 +549,14 @@ class MeshConfigParity(ClusterCheck):
         "read applies in namespaces ASM adds",
         fix="Give the two meshes the same discoverySelectors (ASM console: discovery selectors, or meshConfig "
             "discoverySelectors in Istio's {configmap}), then set asm.mesh_config discoverySelectors to ASM's.")
+    PATH_NORMALIZATION_DIFFERS = Outcome(
+        "AA2423", Status.FAIL, "pathNormalization differs: request paths are matched against routes and "
+        "AuthorizationPolicy paths after another normalization on ASM",
+        message="revision {revision}: pathNormalization.normalization is {istio_value} on Istio and {asm_value} on "
+        "ASM ({asm_source}): paths that one side merges or decodes reach the other's routes and AuthorizationPolicy "
+        "rules as they were sent",
+        fix="Give the two meshes the same pathNormalization (ASM console: mesh config, or meshConfig pathNormalization "
+            "in Istio's {configmap}), then set asm.mesh_config pathNormalization to ASM's.")
     OUTBOUND_DIFFERS = Outcome(
         "AA2413", Status.FAIL, "outboundTrafficPolicy.mode differs: REGISTRY_ONLY -> ALLOW_ANY opens egress, "
         "ALLOW_ANY -> REGISTRY_ONLY breaks calls to hosts without a ServiceEntry",
@@ -570,7 +587,7 @@ class MeshConfigParity(ClusterCheck):
     ASM_FIELD_UNKNOWN = Outcome(
         "AA2431", Status.UNKNOWN, "a field that decides who may talk to whom (trust domain, a referenced "
         "extension provider, outboundTrafficPolicy, or one Istio changed from its default: rootNamespace, a default "
-        "exportTo, discoverySelectors) is not given by ASM's side",
+        "exportTo, discoverySelectors, pathNormalization) is not given by ASM's side",
         message="{field}: ASM's value is not known ({reason}); Istio's is {istio_value}; affected: {affected}",
         fix="Write ASM's {field} into asm.mesh_config (read it in ASM's console); DescribeServiceMeshDetail does "
             "not return it.")
@@ -593,7 +610,7 @@ class MeshConfigParity(ClusterCheck):
                              unlinked="AA2436")
     outcomes = (CLEAN, TRUST_DOMAIN_DIFFERS, ASM_TRUST_DOMAIN_REJECTED, REMOTE_REJECTS, PRINCIPAL_REJECTED,
                 PROVIDER_MISSING, ROOT_NAMESPACE_DIFFERS, EXPORT_TO_DIFFERS, DISCOVERY_DIFFERS,
-                OUTBOUND_DIFFERS, PROXY_DEFAULT_DIFFERS,
+                PATH_NORMALIZATION_DIFFERS, OUTBOUND_DIFFERS, PROXY_DEFAULT_DIFFERS,
                 PROXY_DEFAULT_UNCOMPARED, NO_ASM_SIDE,
                 ASM_FIELD_UNKNOWN, ISTIO_UNREADABLE, ELSEWHERE, NO_ISTIO, *REMOTE)
     needs = (K.DEPLOYMENT, K.CONFIGMAP, K.AUTHORIZATIONPOLICY, K.TELEMETRY)
@@ -941,6 +958,18 @@ class MeshConfigParity(ClusterCheck):
                                 params={**common, "istio_value": flow(istio_selectors),
                                         "asm_value": flow(side.values[DISCOVERY]),
                                         "asm_source": side.sources[DISCOVERY]}))
+        istio_paths = rev.fields[PATH_NORMALIZATION]
+        if PATH_NORMALIZATION not in side.values:
+            if istio_paths != ISTIO_DEFAULTS[PATH_NORMALIZATION]:
+                out.append(self.say(self.ASM_FIELD_UNKNOWN, cluster.name, **subject,
+                                    params={"field": PATH_NORMALIZATION, "reason": side.not_in(),
+                                            "istio_value": istio_paths,
+                                            "affected": Phrase(N_("AuthorizationPolicy and route path matching"))}))
+        elif side.values[PATH_NORMALIZATION] != istio_paths:
+            out.append(self.say(self.PATH_NORMALIZATION_DIFFERS, cluster.name, **subject,
+                                params={**common, "istio_value": istio_paths,
+                                        "asm_value": side.values[PATH_NORMALIZATION],
+                                        "asm_source": side.sources[PATH_NORMALIZATION]}))
         for name in PROXY_DEFAULTS:
             istio_value = rev.fields[name]
             # Istio's value set elsewhere than the mesh config (the injector's values): said where, in the evidence.

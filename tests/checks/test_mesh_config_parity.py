@@ -575,3 +575,30 @@ def test_discovery_selectors_are_compared(audit):
     rows = audit({"cluster-a": cluster(mesh_two)}, "migrating",
                  config=asm({**ASM_EQUAL, "discoverySelectors": two})).rows(CHECK)
     assert codes(rows) == [("PASS", "AA2401")]  # the same selectors, in another order
+
+
+# ---------------------------------------------------------------- pathNormalization
+def test_path_normalization_is_compared(audit):
+    """The proxies normalize a request path as meshConfig.pathNormalization says before routes and AuthorizationPolicy
+    paths match it (istio/istio@1.22.0 and @1.30.3 pilot/pkg/networking/core/listener_builder.go: DEFAULT and BASE
+    normalize_path only, MERGE_SLASHES merges slashes, DECODE_AND_MERGE_SLASHES also unescapes %2F). A mesh hardened
+    with DECODE_AND_MERGE_SLASHES (Istio's security best practices) moved to an ASM on the default lets `//admin` pass a
+    DENY on `/admin`: PASS AA2401 before, as the field was not compared."""
+    mesh = MESH_1_22 + PROVIDERS_YAML + "pathNormalization:\n  normalization: DECODE_AND_MERGE_SLASHES\n"
+    deny = f.istio_object("AuthorizationPolicy", "deny-admin", "shop", {
+        "selector": {"matchLabels": {"app": "cart"}}, "action": "DENY",
+        "rules": [{"to": [{"operation": {"paths": ["/admin*"]}}]}]})
+    rows = audit({"cluster-a": cluster(mesh, deny)}, "migrating",
+                 config=asm({**ASM_EQUAL, "pathNormalization": {"normalization": "DEFAULT"}})).rows(CHECK)
+    assert codes(rows) == [("FAIL", "AA2423")]
+    assert (rows[0]["evidence"]["istio_value"], rows[0]["evidence"]["asm_value"]) == (
+        "DECODE_AND_MERGE_SLASHES", "BASE")
+
+    rows = audit({"cluster-a": cluster(mesh, deny)}, "migrating", config=asm(ASM_EQUAL)).rows(CHECK)
+    assert [(r["status"], r["code"], r["evidence"]["field"]) for r in rows] == [
+        ("UNKNOWN", "AA2431", "pathNormalization.normalization")]
+
+    # Istio's default and ASM's BASE (DEFAULT means BASE): nothing to say.
+    rows = audit({"cluster-a": cluster(MESH_1_22 + PROVIDERS_YAML, deny)}, "migrating",
+                 config=asm({**ASM_EQUAL, "pathNormalization": {"normalization": "BASE"}})).rows(CHECK)
+    assert codes(rows) == [("PASS", "AA2401")]
