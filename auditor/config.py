@@ -153,7 +153,13 @@ def split_names(text: str) -> list[str]:
 _DURATION = re.compile(r"^(?:\d+(?:\.\d+)?(?:h|m|s|ms|us|µs|ns))+$")
 # MeshConfig fields mesh-config-parity compares (a near miss of one of them is a typo, not another field).
 MESH_CONFIG_COMPARED = ("trustDomain", "trustDomainAliases", "extensionProviders", "defaultProviders",
-                        "outboundTrafficPolicy", "defaultConfig", "localityLbSetting")
+                        "outboundTrafficPolicy", "defaultConfig", "localityLbSetting", "rootNamespace",
+                        "defaultServiceExportTo", "defaultVirtualServiceExportTo", "defaultDestinationRuleExportTo",
+                        "discoverySelectors", "pathNormalization")
+
+
+# meshconfig ProxyPathNormalization.NormalizationType (istio/api mesh/v1alpha1/config.proto).
+PATH_NORMALIZATIONS = ("DEFAULT", "NONE", "BASE", "MERGE_SLASHES", "DECODE_AND_MERGE_SLASHES")
 
 
 def is_duration(value: Any) -> bool:
@@ -170,6 +176,13 @@ def mesh_config_problem(mesh: dict[str, Any]) -> str | None:
                           close=repr(close[0]))
     checks: list[tuple[str, Any, bool]] = [
         ("trustDomain", mesh.get("trustDomain"), isinstance(mesh.get("trustDomain"), str)),
+        ("rootNamespace", mesh.get("rootNamespace"), isinstance(mesh.get("rootNamespace"), str)),
+        ("discoverySelectors", mesh.get("discoverySelectors"), isinstance(mesh.get("discoverySelectors"), list)
+         and all(isinstance(s, dict) for s in mesh["discoverySelectors"])),
+        ("pathNormalization", mesh.get("pathNormalization"), isinstance(mesh.get("pathNormalization"), dict)
+         and mesh["pathNormalization"].get("normalization", "DEFAULT") in PATH_NORMALIZATIONS),
+        *((name, mesh.get(name), isinstance(mesh.get(name), list) and all(isinstance(v, str) for v in mesh[name]))
+          for name in ("defaultServiceExportTo", "defaultVirtualServiceExportTo", "defaultDestinationRuleExportTo")),
         ("trustDomainAliases", mesh.get("trustDomainAliases"), isinstance(mesh.get("trustDomainAliases"), list)
          and all(isinstance(a, str) for a in mesh["trustDomainAliases"])),
         ("extensionProviders", mesh.get("extensionProviders"), isinstance(mesh.get("extensionProviders"), list)

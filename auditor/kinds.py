@@ -98,6 +98,10 @@ PEERAUTHENTICATION = _k("PeerAuthentication", _SEC, "v1,v1beta1", "peerauthentic
 REQUESTAUTHENTICATION = _k("RequestAuthentication", _SEC, "v1,v1beta1", "requestauthentications")
 TELEMETRY = _k("Telemetry", "telemetry.istio.io", "v1,v1alpha1", "telemetries")
 WASMPLUGIN = _k("WasmPlugin", "extensions.istio.io", "v1alpha1", "wasmplugins")
+# Istio 1.30's Lua and WebAssembly filters (istio/istio@1.30.0 manifests/charts/base/files/crd-all.gen.yaml,
+# pkg/config/schema/metadata.yaml; release note "Added TrafficExtension API"; pilot/pkg/model/push_context.go
+# initTrafficExtensions): not served before 1.30.
+TRAFFICEXTENSION = _k("TrafficExtension", "extensions.istio.io", "v1alpha1", "trafficextensions")
 ISTIOOPERATOR = _k("IstioOperator", "install.istio.io", "v1alpha1", "istiooperators")
 # The Sail operator's resources (istio-ecosystem/sail-operator api/v1/*_types.go @1.30.3: group sailoperator.io, v1,
 # v1alpha1 before; all cluster-scoped). While they exist, the operator (re)installs what they describe.
@@ -113,7 +117,7 @@ SAIL_KINDS: tuple[Kind, ...] = (SAIL_ISTIO, SAIL_ISTIOCNI, SAIL_ZTUNNEL, SAIL_IS
 ISTIO_API_KINDS: tuple[Kind, ...] = (
     VIRTUALSERVICE, DESTINATIONRULE, GATEWAY, SERVICEENTRY, SIDECAR, WORKLOADENTRY, WORKLOADGROUP,
     ENVOYFILTER, PROXYCONFIG, AUTHORIZATIONPOLICY, PEERAUTHENTICATION, REQUESTAUTHENTICATION,
-    TELEMETRY, WASMPLUGIN,
+    TELEMETRY, WASMPLUGIN, TRAFFICEXTENSION,
 )
 
 # Gateway API (gateway.networking.k8s.io): Istio implements it (GatewayClass `istio`, controller

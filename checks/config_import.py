@@ -48,6 +48,13 @@ _NOTHING = "no Istio API object to import in this cluster"
 _LEFT_OUT = "; {skipped} Gateway API object(s) not served by Istio (other GatewayClasses) left out"
 STRIP = ("del(.metadata.uid, .metadata.resourceVersion, .metadata.creationTimestamp, .metadata.generation, "
          ".metadata.managedFields, .metadata.ownerReferences, .status)")
+# istiod serves a config object labelled istio.io/rev only when the label names its own revision (REVISION env; no
+# label: every revision): pkg/config/model.go LabelsInRevision, used by pilot/pkg/config/kube/crdclient/client.go
+# inRevision for every Istio kind and every Gateway API kind but Gateway (whose label picks the revision or tag that
+# deploys it), istio/istio@1.22.0, @1.30.3. A copy keeping Istio's revision is served by no ASM istiod but one of that
+# very name, which nothing read shows: the import drops the label, so every ASM revision serves the copy.
+REV_LABEL = "istio.io/rev"
+STRIP_REV = ' | del(.metadata.labels["istio.io/rev"])'
 
 
 def _short(value: Any) -> Any:
@@ -80,10 +87,19 @@ def spec_diff(cluster_side: Any, asm_side: Any, path: str = "spec",
     return out
 
 
-def _import_command(cluster: str, kind: Kind, namespace: str, name: str) -> str:
+def revision_filtered(kind: Kind, meta: dict[str, Any]) -> str | None:
+    """The istio.io/rev label of an object istiod serves only to the revision it names (REV_LABEL), else None."""
+    if kind is K.K8S_GATEWAY:
+        return None
+    value = (meta.get("labels") or {}).get(REV_LABEL)
+    return None if value is None else str(value)
+
+
+def _import_command(cluster: str, kind: Kind, namespace: str, name: str, *, drop_rev: bool = False) -> str:
     resource = f"{kind.plural}.{kind.group}"
     ns = f"{mesh.ns_flag(namespace)} " if namespace else ""
-    return (f"{mesh.kubectl(cluster)} {ns}get {mesh.object_ref(resource, name)} -o json | jq '{STRIP}' | "
+    strip = STRIP + (STRIP_REV if drop_rev else "")
+    return (f"{mesh.kubectl(cluster)} {ns}get {mesh.object_ref(resource, name)} -o json | jq '{strip}' | "
             f"{mesh.ASM_KUBECTL} apply -f -")
 
 
@@ -146,6 +162,12 @@ class IstioConfigImported(ClusterCheck):
                                              "instance first)")
     DIFFERS = Outcome("AA2112", Status.FAIL, "an Istio API object's spec differs on the ASM control plane",
                       message="{kind} {namespace}/{name} differs on the ASM control plane ({paths})")
+    REVISION_LABELLED = Outcome("AA2132", Status.UNKNOWN, "the ASM control plane's copy of an Istio API object is "
+                                "labelled istio.io/rev: istiod serves it only to the revision it names, and nothing "
+                                "read shows that ASM runs that revision",
+                                message="{kind} {namespace}/{name} is on the ASM control plane with an equal spec, but "
+                                        "labelled istio.io/rev={revision}: ASM's istiod serves it only if its "
+                                        "revision is {revision}")
     UNREADABLE = Outcome("AA2130", Status.UNKNOWN, "objects of a kind cannot be read in the cluster, so they cannot be "
                          "compared", message="{kind} objects cannot be compared: {reason}")
     ASM_UNREADABLE = Outcome("AA2131", Status.UNKNOWN, "objects of a kind cannot be read on the ASM control plane, so "
@@ -153,26 +175,33 @@ class IstioConfigImported(ClusterCheck):
                              message="{count} {kind} object(s) cannot be compared: the ASM control plane's {kind} "
                                      "objects are unreadable: {reason}")
     outcomes = (EQUAL, EQUAL_SERVED, NOTHING, EQUAL_LEFT_OUT, EQUAL_SERVED_LEFT_OUT, NOTHING_LEFT_OUT, MISSING,
-                GATEWAY_API_NOT_SERVED, DIFFERS, UNREADABLE, ASM_UNREADABLE)
+                GATEWAY_API_NOT_SERVED, DIFFERS, UNREADABLE, ASM_UNREADABLE, REVISION_LABELLED)
     # An unreadable kind is UNKNOWN for that kind alone (see _cluster). GatewayClasses tell Istio's Gateways.
     uses = (*COMPARED_KINDS, K.K8S_GATEWAYCLASS)
     asm_needs = COMPARED_KINDS
 
     def prepare(self, ctx: Context) -> None:
-        # Per kind: (namespace, name) -> (spec, uid) of ASM's object, all the comparison reads of it, taken while its
-        # metadata is at hand: the walk of the cluster's objects then reads no ASM object again (~12,000 at 50k
-        # pods, read cold by then).
-        self.index: dict[str, dict[tuple[str, str], tuple[Any, Any]]] = {}
+        # Per kind: (namespace, name) -> (spec, uid, istio.io/rev label) of ASM's object, all the comparison reads of
+        # it, taken while its metadata is at hand: the walk of the cluster's objects then reads no ASM object again
+        # (~12,000 at 50k pods, read cold by then).
+        self.index: dict[str, dict[tuple[str, str], tuple[Any, Any, str | None]]] = {}
         self.asm_errors: dict[str, str] = {}
+        # ASM's objects being deleted (metadata.deletionTimestamp: gone once their finalizers are), per kind: no copy
+        # to rely on, so compared as absent, and said so.
+        self.deleting: dict[str, dict[tuple[str, str], str]] = {}
         index, asm_errors, asm = self.index, self.asm_errors, ctx.inv.asm
         if asm is not None:
             for kind in COMPARED_KINDS:
                 try:
-                    by_key: dict[tuple[str, str], tuple[Any, Any]] = {}
+                    by_key: dict[tuple[str, str], tuple[Any, Any, str | None]] = {}
                     for obj in asm.objects(kind):
                         meta = obj.get("metadata") or {}  # read once per object (both parts of the key, the uid)
-                        by_key[(meta.get("namespace", ""), meta.get("name", ""))] = (obj.get("spec") or {},
-                                                                                     meta.get("uid"))
+                        key = (meta.get("namespace", ""), meta.get("name", ""))
+                        if meta.get("deletionTimestamp"):
+                            self.deleting.setdefault(kind.key, {})[key] = str(meta["deletionTimestamp"])
+                            continue
+                        by_key[key] = (
+                            obj.get("spec") or {}, meta.get("uid"), revision_filtered(kind, meta))
                     index[kind.key] = by_key
                 except EvidenceUnavailable as exc:
                     asm_errors[kind.key] = exc.reason
@@ -181,7 +210,7 @@ class IstioConfigImported(ClusterCheck):
         return self._cluster(cluster, ctx, self.index, self.asm_errors)
 
     def _cluster(self, cluster: ClusterInventory, ctx: Context,
-                 index: dict[str, dict[tuple[str, str], tuple[Any, Any]]],
+                 index: dict[str, dict[tuple[str, str], tuple[Any, Any, str | None]]],
                  asm_errors: dict[str, str]) -> Iterator[Finding]:
         source = f"data-plane API server of {cluster.name}"
         counts: dict[str, int] = {}
@@ -224,21 +253,34 @@ class IstioConfigImported(ClusterCheck):
                 ns, name = meta.get("namespace", ""), meta.get("name", "")
                 twin = get_twin((ns, name))
                 same_uid = False
+                twin_rev = None
                 if twin is not None:
-                    twin_spec, twin_uid = twin
+                    twin_spec, twin_uid, twin_rev = twin
                     uid = meta.get("uid")
                     if uid and twin_uid == uid:
                         same_uid = True
                         served_from_asm += 1
-                    if (obj.get("spec") or {}) == twin_spec:
+                    if twin_rev is None and (obj.get("spec") or {}) == twin_spec:
                         equal += 1
                         continue  # equal: no finding, so no evidence nor command to build (most objects at scale)
                 evidence: dict[str, Any] = {"source": source, "compared_with": f"ASM control plane ({asm_name})",
                                             "served_from_asm": same_uid, "apiVersion": obj.get("apiVersion")}
-                command = _import_command(cluster.name, kind, ns, name)
+                command = _import_command(cluster.name, kind, ns, name,
+                                          drop_rev=revision_filtered(kind, meta) is not None)
                 subject = {"kind": label, "namespace": ns, "name": name}
-                if twin is None:
+                if twin is not None and twin_rev is not None and (obj.get("spec") or {}) == twin_spec:
                     problems += 1
+                    resource = f"{kind.plural}.{kind.group}"
+                    unlabel = (f"{mesh.ASM_KUBECTL} {mesh.ns_flag(ns) + ' ' if ns else ''}label "
+                               f"{mesh.object_ref(resource, name)} {REV_LABEL}-")
+                    yield self.report(self.REVISION_LABELLED, cluster.name,
+                                      params={"kind": label, "namespace": ns, "name": name, "revision": twin_rev},
+                                      remediation=unlabel, evidence={**evidence, "asm_revision_label": twin_rev},
+                                      **subject)
+                elif twin is None:
+                    problems += 1
+                    if (since := self.deleting.get(kind.key, {}).get((ns, name))) is not None:
+                        evidence["asm_copy_deleted_since"] = since
                     outcome = self.GATEWAY_API_NOT_SERVED if _asm_lacks_gateway_api(ctx, kind) else self.MISSING
                     yield self.report(outcome, cluster.name, params={"kind": label, "namespace": ns, "name": name},
                                       remediation=command, evidence=evidence, **subject)

@@ -42,12 +42,36 @@ DRAIN = "defaultConfig.drainDuration"
 TERMINATION_DRAIN = "defaultConfig.terminationDrainDuration"
 LOCALITY = "localityLbSetting.enabled"
 LOCALITY_RULES = "localityLbSetting"
+# Where mesh-wide configuration lives: istiod applies PeerAuthentication, RequestAuthentication, AuthorizationPolicy,
+# Sidecar, EnvoyFilter, Telemetry, WasmPlugin, ProxyConfig and DestinationRule of this namespace to every namespace
+# (pilot/pkg/model/authentication.go, authorization.go, telemetry.go, proxy_config.go, push_context.go
+# @1.22.0..1.30.3); Helm's istio-discovery chart writes it as global.istioNamespace unless meshConfig sets it
+# (templates/configmap.yaml @1.24.6). A config object is imported into its own namespace: where the roots differ, what
+# was mesh-wide on Istio applies to one namespace on ASM, and what was one namespace's in ASM's root becomes mesh-wide.
+ROOT = "rootNamespace"
+# Where a Service, VirtualService or DestinationRule that sets no exportTo (annotation networking.istio.io/exportTo,
+# field exportTo) is visible: istiod's default is every namespace ("*") unless the mesh config lists others
+# (pilot/pkg/model/push_context.go initDefaultExportMaps @1.22.0..1.30.3). Most objects set none: a difference changes
+# which namespaces reach each Service and which routes and policies their proxies take.
+EXPORT_TO = ("defaultServiceExportTo", "defaultVirtualServiceExportTo", "defaultDestinationRuleExportTo")
+# The namespaces istiod discovers Services and endpoints in, and (since 1.22's enhanced resource scoping) reads Istio
+# configuration of: every namespace when unset (pkg/kube/namespace/filter.go; pilot/pkg/config/kube/crdclient/client.go
+# namespaceFilter @1.24.0, 1.30.3). Where the selectors differ, moved workloads stop finding Services of the namespaces
+# ASM leaves out, and configuration Istio never read takes effect in the ones it adds.
+DISCOVERY = "discoverySelectors"
+# How the proxies normalize a request path before routes and AuthorizationPolicy paths match it (Envoy's
+# normalize_path, merge_slashes, path_with_escaped_slashes_action: pilot/pkg/networking/core/listener_builder.go
+# @1.22.0, @1.30.3; DEFAULT is BASE). Istio's security best practices set MERGE_SLASHES or DECODE_AND_MERGE_SLASHES so
+# that `//admin` or `%2Fadmin` cannot pass a rule on `/admin`: a weaker normalization on ASM reopens that.
+PATH_NORMALIZATION = "pathNormalization.normalization"
 # Fields whose difference changes behaviour but not who may talk to whom: a WARN each.
 PROXY_DEFAULTS = (HOLD, DNS_CAPTURE, DRAIN, TERMINATION_DRAIN, LOCALITY, LOCALITY_RULES)
 # Istio's defaults for what a mesh ConfigMap leaves out (pkg/config/mesh/mesh.go, 1.18 to 1.29).
 ISTIO_DEFAULTS: dict[str, Any] = {TRUST_DOMAIN: "cluster.local", OUTBOUND: "ALLOW_ANY", HOLD: False,
                                   DNS_CAPTURE: False, DRAIN: "45s", TERMINATION_DRAIN: "5s", LOCALITY: True,
-                                  LOCALITY_RULES: {}}
+                                  LOCALITY_RULES: {}, ROOT: "istio-system",
+                                  **{name: ["*"] for name in EXPORT_TO}, DISCOVERY: [],
+                                  PATH_NORMALIZATION: "BASE"}
 # Extension providers every istiod defines itself (DefaultMeshConfig.ExtensionProviders): ASM's istiod too.
 BUILTIN_PROVIDERS = frozenset({"prometheus", "stackdriver", "envoy"})
 # ASM's DescribeServiceMeshDetail ServiceMesh.Spec.MeshConfig -> MeshConfig field. Not in that API: trustDomain,
@@ -96,6 +120,8 @@ def mesh_fields(config: dict[str, Any], *, defaults: bool) -> dict[str, Any]:
     default_config = config.get("defaultConfig") or {}
     metadata = default_config.get("proxyMetadata") or {}
     locality = config.get("localityLbSetting")
+    normalization = ((config["pathNormalization"] or {}).get("normalization", "DEFAULT")
+                     if "pathNormalization" in config else None)
     found = {TRUST_DOMAIN: config.get("trustDomain"),
              OUTBOUND: (config.get("outboundTrafficPolicy") or {}).get("mode", "ALLOW_ANY")
              if "outboundTrafficPolicy" in config else None,
@@ -106,7 +132,13 @@ def mesh_fields(config: dict[str, Any], *, defaults: bool) -> dict[str, Any]:
              TERMINATION_DRAIN: default_config.get("terminationDrainDuration"),
              LOCALITY: locality.get("enabled", True) if isinstance(locality, dict) else None,
              LOCALITY_RULES: {k: v for k, v in locality.items() if k != "enabled"}
-             if isinstance(locality, dict) else None}
+             if isinstance(locality, dict) else None,
+             ROOT: config.get("rootNamespace"),
+             **{name: sorted(set(config[name] or ["*"])) for name in EXPORT_TO if name in config},
+             # ORed selectors: their order says nothing
+             DISCOVERY: sorted(config[DISCOVERY] or [], key=lambda s: orjson.dumps(s, option=orjson.OPT_SORT_KEYS))
+             if DISCOVERY in config else None,
+             PATH_NORMALIZATION: "BASE" if normalization == "DEFAULT" else normalization}
     out.update({k: v for k, v in found.items() if v is not None})
     if "trustDomainAliases" in config or defaults:
         out["trustDomainAliases"] = list(config.get("trustDomainAliases") or [])
@@ -145,6 +177,11 @@ def shown(value: Any) -> str:
     if isinstance(value, dict):
         return yaml.safe_dump(value, default_flow_style=True, width=1_000_000).strip() if value else "{}"
     return str(value)
+
+
+def flow(value: list[Any]) -> str:
+    """A list of mappings (discoverySelectors) as flow YAML, "(none)" when empty."""
+    return yaml.safe_dump(value, default_flow_style=True, width=1_000_000).strip() if value else "(none)"
 
 
 def _detail_fields(detail: dict[str, Any]) -> dict[str, Any]:
@@ -211,6 +248,8 @@ class Revision:
     origins: dict[str, tuple[str, str]] = field(default_factory=dict)
     # The trust domains of meshConfig.caCertificates: Istio's proxies accept peers of these too.
     ca_trust_domains: list[str] = field(default_factory=list)
+    # The ConfigMap istiod reads under this mesh config (SHARED_MESH_CONFIG), when there is one.
+    shared: str = ""
 
     def trust_domains(self) -> list[str]:
         """The trust domains Istio's proxies of this revision accept a peer of, exactly (no wildcard): trustDomain,
@@ -228,6 +267,47 @@ def ca_trust_domains(config: dict[str, Any]) -> list[str]:
 
 
 HOLD_VALUE = "global.proxy.holdApplicationUntilProxyStarts"
+# istiod's env naming a ConfigMap of its namespace (key `mesh`) that it reads under its own mesh config: defaults <
+# that ConfigMap < istiod's mesh config, the same overlay as one source on another (pilot/pkg/features/pilot.go
+# SharedMeshConfig; pilot/pkg/bootstrap/mesh.go getConfigurationSources, "User configuration is applied first";
+# pkg/config/mesh/meshwatcher/collection.go NewCollection; pkg/config/mesh/mesh.go ApplyMeshConfig, @1.30.3; in
+# pilot/pkg/bootstrap since 1.10). An invalid one is ignored ("invalid mesh config, ignoring").
+SHARED_MESH_CONFIG = "SHARED_MESH_CONFIG"
+
+
+def shared_mesh_config(dep: dict[str, Any]) -> str | None:
+    """The ConfigMap an istiod Deployment's SHARED_MESH_CONFIG names (its discovery container's env), or None."""
+    containers = (((dep.get("spec") or {}).get("template") or {}).get("spec") or {}).get("containers") or []
+    for container in containers:
+        if not isinstance(container, dict) or container.get("name") not in ("discovery", None):
+            continue
+        for env in container.get("env") or ():
+            if isinstance(env, dict) and env.get("name") == SHARED_MESH_CONFIG and env.get("value"):
+                return str(env["value"])
+    return None
+
+
+def overlaid(user: dict[str, Any], own: dict[str, Any]) -> dict[str, Any]:
+    """istiod's mesh config `own` applied on the shared one `user` as ApplyMeshConfig applies a source: every field of
+    `own` replaces the user's, but defaultConfig (merged field by field, proxyMetadata key by key: MergeProxyConfig),
+    defaultProviders (field by field), extensionProviders (by name) and trustDomainAliases (the union)."""
+    out = {**user, **own}
+    if isinstance(user.get("defaultConfig"), dict) and isinstance(own.get("defaultConfig"), dict):
+        merged = {**user["defaultConfig"], **own["defaultConfig"]}
+        metadata = {**(user["defaultConfig"].get("proxyMetadata") or {}),
+                    **(own["defaultConfig"].get("proxyMetadata") or {})}
+        if metadata:
+            merged["proxyMetadata"] = metadata
+        out["defaultConfig"] = merged
+    if isinstance(user.get("defaultProviders"), dict) and isinstance(own.get("defaultProviders"), dict):
+        out["defaultProviders"] = {**user["defaultProviders"], **own["defaultProviders"]}
+    if isinstance(user.get("extensionProviders"), list) and isinstance(own.get("extensionProviders"), list):
+        by_name = {p.get("name"): p for p in user["extensionProviders"] if isinstance(p, dict)}
+        by_name.update({p.get("name"): p for p in own["extensionProviders"] if isinstance(p, dict)})
+        out["extensionProviders"] = list(by_name.values())
+    if "trustDomainAliases" in user or "trustDomainAliases" in own:
+        out["trustDomainAliases"] = sorted(set(_strings(user.get("trustDomainAliases"), own.get("trustDomainAliases"))))
+    return out
 
 
 def injector_hold(cluster: ClusterInventory, namespace: str, revision: str) -> str | None:
@@ -445,6 +525,38 @@ class MeshConfigParity(ClusterCheck):
         fix="Define extension provider {provider} in ASM's mesh config (ASM console) before moving; for CUSTOM "
             "authorization ASM uses ASMSecurityPolicy (custom authorization service). Or change the objects "
             "naming it. Then list it in asm.mesh_config extensionProviders.")
+    ROOT_NAMESPACE_DIFFERS = Outcome(
+        "AA2417", Status.FAIL, "rootNamespace differs: Istio's mesh-wide configuration (PeerAuthentication, "
+        "AuthorizationPolicy, Sidecar, EnvoyFilter, Telemetry... in its root namespace) applies to that namespace "
+        "alone on ASM, and ASM's root namespace makes mesh-wide what was one namespace's",
+        message="revision {revision}: rootNamespace is {istio_value} on Istio and {asm_value} on ASM ({asm_source}): "
+        "objects in {istio_value} stop applying mesh-wide once imported, those in {asm_value} start to",
+        fix="Before importing, move the mesh-wide objects of namespace {istio_value} into namespace {asm_value} on the "
+            "ASM control plane and review what namespace {asm_value} holds, or give the two meshes the same "
+            "rootNamespace; then set asm.mesh_config rootNamespace to ASM's.")
+    EXPORT_TO_DIFFERS = Outcome(
+        "AA2418", Status.FAIL, "a default exportTo differs: Services, VirtualServices or DestinationRules that set no "
+        "exportTo are visible to other namespaces on one side and not on the other",
+        message="revision {revision}: {field} is {istio_value} on Istio and {asm_value} on ASM ({asm_source}): "
+        "objects that set no exportTo change which namespaces see them once workloads move",
+        fix="Give the two meshes the same {field} (ASM console: mesh config, or {field} in Istio's {configmap}), then "
+            "set asm.mesh_config {field} to ASM's.")
+    DISCOVERY_DIFFERS = Outcome(
+        "AA2419", Status.FAIL, "discoverySelectors differ: ASM's istiod discovers Services and reads Istio "
+        "configuration in other namespaces than Istio's",
+        message="revision {revision}: discoverySelectors are {istio_value} on Istio and {asm_value} on ASM "
+        "({asm_source}): moved workloads lose the Services of namespaces ASM leaves out, and configuration Istio never "
+        "read applies in namespaces ASM adds",
+        fix="Give the two meshes the same discoverySelectors (ASM console: discovery selectors, or meshConfig "
+            "discoverySelectors in Istio's {configmap}), then set asm.mesh_config discoverySelectors to ASM's.")
+    PATH_NORMALIZATION_DIFFERS = Outcome(
+        "AA2423", Status.FAIL, "pathNormalization differs: request paths are matched against routes and "
+        "AuthorizationPolicy paths after another normalization on ASM",
+        message="revision {revision}: pathNormalization.normalization is {istio_value} on Istio and {asm_value} on "
+        "ASM ({asm_source}): paths that one side merges or decodes reach the other's routes and AuthorizationPolicy "
+        "rules as they were sent",
+        fix="Give the two meshes the same pathNormalization (ASM console: mesh config, or meshConfig pathNormalization "
+            "in Istio's {configmap}), then set asm.mesh_config pathNormalization to ASM's.")
     OUTBOUND_DIFFERS = Outcome(
         "AA2413", Status.FAIL, "outboundTrafficPolicy.mode differs: REGISTRY_ONLY -> ALLOW_ANY opens egress, "
         "ALLOW_ANY -> REGISTRY_ONLY breaks calls to hosts without a ServiceEntry",
@@ -474,7 +586,8 @@ class MeshConfigParity(ClusterCheck):
             "answer (asm.describe_service_mesh_detail, or --asm-mesh-id/--asm-region).")
     ASM_FIELD_UNKNOWN = Outcome(
         "AA2431", Status.UNKNOWN, "a field that decides who may talk to whom (trust domain, a referenced "
-        "extension provider, outboundTrafficPolicy) is not given by ASM's side",
+        "extension provider, outboundTrafficPolicy, or one Istio changed from its default: rootNamespace, a default "
+        "exportTo, discoverySelectors, pathNormalization) is not given by ASM's side",
         message="{field}: ASM's value is not known ({reason}); Istio's is {istio_value}; affected: {affected}",
         fix="Write ASM's {field} into asm.mesh_config (read it in ASM's console); DescribeServiceMeshDetail does "
             "not return it.")
@@ -496,7 +609,9 @@ class MeshConfigParity(ClusterCheck):
     REMOTE = remote_outcomes(passed="AA2402", failed="AA2414", warned="AA2422", unjudged="AA2435",
                              unlinked="AA2436")
     outcomes = (CLEAN, TRUST_DOMAIN_DIFFERS, ASM_TRUST_DOMAIN_REJECTED, REMOTE_REJECTS, PRINCIPAL_REJECTED,
-                PROVIDER_MISSING, OUTBOUND_DIFFERS, PROXY_DEFAULT_DIFFERS, PROXY_DEFAULT_UNCOMPARED, NO_ASM_SIDE,
+                PROVIDER_MISSING, ROOT_NAMESPACE_DIFFERS, EXPORT_TO_DIFFERS, DISCOVERY_DIFFERS,
+                PATH_NORMALIZATION_DIFFERS, OUTBOUND_DIFFERS, PROXY_DEFAULT_DIFFERS,
+                PROXY_DEFAULT_UNCOMPARED, NO_ASM_SIDE,
                 ASM_FIELD_UNKNOWN, ISTIO_UNREADABLE, ELSEWHERE, NO_ISTIO, *REMOTE)
     needs = (K.DEPLOYMENT, K.CONFIGMAP, K.AUTHORIZATIONPOLICY, K.TELEMETRY)
     # Istio proxies without a local mesh config: UNKNOWN, not N/A; their istiod's cluster named by istio-system's
@@ -582,11 +697,18 @@ class MeshConfigParity(ClusterCheck):
     # -- Istio's side
     def _istio_side(self, cluster: ClusterInventory) -> tuple[list[Revision], list[Finding]]:
         wanted: dict[tuple[str, str], str] = {}
+        shared: dict[tuple[str, str], str] = {}  # istiod's mesh ConfigMap -> the one it reads under it
         for dep in istiods(cluster):
-            wanted.setdefault(mesh_configmap_of(dep), mesh.istiod_revision(dep))
+            key = mesh_configmap_of(dep)
+            wanted.setdefault(key, mesh.istiod_revision(dep))
+            if (name := shared_mesh_config(dep)) and name != key[1]:
+                shared.setdefault(key, name)
+        # A shared ConfigMap named like a revision's (istio-user) is part of a mesh config, not one of its own.
+        underneath = {(namespace, name) for (namespace, _), name in shared.items()}
         for cm in mesh.mesh_configmaps(cluster.objects(K.CONFIGMAP), ISTIO_NS):
             name = cm["metadata"]["name"]
-            wanted.setdefault((ISTIO_NS, name), mesh.revision_of_configmap(name))
+            if (ISTIO_NS, name) not in underneath:
+                wanted.setdefault((ISTIO_NS, name), mesh.revision_of_configmap(name))
         revisions: list[Revision] = []
         problems: list[Finding] = []
         for (namespace, name), revision in sorted(wanted.items()):
@@ -599,6 +721,12 @@ class MeshConfigParity(ClusterCheck):
                 problem = mesh_config_problem(config)
                 if problem:
                     raise ValueError(problem)
+                user = self._shared_config(cluster, namespace, shared.get((namespace, name)))
+                if user is not None:
+                    config = overlaid(user, config)
+                    problem = mesh_config_problem(config)
+                    if problem:
+                        raise ValueError(problem)
             except ValueError as exc:
                 command = (f"{mesh.kubectl(cluster.name)} {mesh.ns_flag(namespace)} get "
                            f"{mesh.object_ref('configmap', name)} -o jsonpath='{{.data.mesh}}'")
@@ -608,11 +736,25 @@ class MeshConfigParity(ClusterCheck):
                                                     "problem": problem_of(exc), "command": command}))
                 continue
             rev = Revision(revision, namespace, name, mesh_fields(config, defaults=True),
-                           config.get("defaultProviders") or {}, ca_trust_domains=ca_trust_domains(config))
+                           config.get("defaultProviders") or {}, ca_trust_domains=ca_trust_domains(config),
+                           shared=shared.get((namespace, name), "") if user is not None else "")
             if rev.fields[HOLD] is not True and (injector := injector_hold(cluster, namespace, revision)):
                 rev.fields[HOLD], rev.origins[HOLD] = True, (namespace, injector)
             revisions.append(rev)
         return revisions, problems
+
+    @staticmethod
+    def _shared_config(cluster: ClusterInventory, namespace: str, name: str | None) -> dict[str, Any] | None:
+        """The mesh config of the shared ConfigMap istiod reads under its own, None when there is none it applies
+        (not named, absent, or invalid: istiod ignores it)."""
+        cm = cluster.get(K.CONFIGMAP, name, namespace) if name else None
+        if cm is None or "mesh" not in (cm.get("data") or {}):
+            return None
+        try:
+            config = mesh.parse_mesh(cm)
+        except ValueError:
+            return None
+        return None if mesh_config_problem(config) else config
 
     def _no_istio_here(self, cluster: ClusterInventory) -> Judged:
         """No mesh config here: N/A, or UNKNOWN (ELSEWHERE), which a remote whose istiod may be an audited cluster's
@@ -780,6 +922,54 @@ class MeshConfigParity(ClusterCheck):
             out.append(self.say(self.OUTBOUND_DIFFERS, cluster.name, **subject,
                                    params={**common, "istio_value": istio_out, "asm_value": side.values[OUTBOUND],
                                            "asm_source": side.sources[OUTBOUND], "effect": effect}))
+        istio_root = rev.fields[ROOT]
+        if ROOT not in side.values:
+            # ASM's gaps are not assumed to be Istio's defaults; a root Istio moved elsewhere is where it matters.
+            if istio_root != ISTIO_DEFAULTS[ROOT]:
+                out.append(self.say(self.ASM_FIELD_UNKNOWN, cluster.name, **subject,
+                                    params={"field": ROOT, "reason": side.not_in(), "istio_value": istio_root,
+                                            "affected": Phrase(N_("mesh-wide configuration in namespace {namespace}"),
+                                                               namespace=istio_root)}))
+        elif side.values[ROOT] != istio_root:
+            out.append(self.say(self.ROOT_NAMESPACE_DIFFERS, cluster.name, **subject,
+                                params={**common, "istio_value": istio_root, "asm_value": side.values[ROOT],
+                                        "asm_source": side.sources[ROOT]}))
+        for name in EXPORT_TO:
+            istio_value = rev.fields[name]
+            if name not in side.values:
+                if istio_value != ISTIO_DEFAULTS[name]:
+                    out.append(self.say(self.ASM_FIELD_UNKNOWN, cluster.name, **subject,
+                                        params={"field": name, "reason": side.not_in(),
+                                                "istio_value": shown(istio_value),
+                                                "affected": Phrase(N_("objects that set no exportTo"))}))
+            elif side.values[name] != istio_value:
+                out.append(self.say(self.EXPORT_TO_DIFFERS, cluster.name, **subject,
+                                    params={**common, "field": name, "istio_value": shown(istio_value),
+                                            "asm_value": shown(side.values[name]), "asm_source": side.sources[name]}))
+        istio_selectors = rev.fields[DISCOVERY]
+        if DISCOVERY not in side.values:
+            if istio_selectors:
+                out.append(self.say(self.ASM_FIELD_UNKNOWN, cluster.name, **subject,
+                                    params={"field": DISCOVERY, "reason": side.not_in(),
+                                            "istio_value": flow(istio_selectors),
+                                            "affected": Phrase(N_("Services and configuration of every namespace"))}))
+        elif side.values[DISCOVERY] != istio_selectors:
+            out.append(self.say(self.DISCOVERY_DIFFERS, cluster.name, **subject,
+                                params={**common, "istio_value": flow(istio_selectors),
+                                        "asm_value": flow(side.values[DISCOVERY]),
+                                        "asm_source": side.sources[DISCOVERY]}))
+        istio_paths = rev.fields[PATH_NORMALIZATION]
+        if PATH_NORMALIZATION not in side.values:
+            if istio_paths != ISTIO_DEFAULTS[PATH_NORMALIZATION]:
+                out.append(self.say(self.ASM_FIELD_UNKNOWN, cluster.name, **subject,
+                                    params={"field": PATH_NORMALIZATION, "reason": side.not_in(),
+                                            "istio_value": istio_paths,
+                                            "affected": Phrase(N_("AuthorizationPolicy and route path matching"))}))
+        elif side.values[PATH_NORMALIZATION] != istio_paths:
+            out.append(self.say(self.PATH_NORMALIZATION_DIFFERS, cluster.name, **subject,
+                                params={**common, "istio_value": istio_paths,
+                                        "asm_value": side.values[PATH_NORMALIZATION],
+                                        "asm_source": side.sources[PATH_NORMALIZATION]}))
         for name in PROXY_DEFAULTS:
             istio_value = rev.fields[name]
             # Istio's value set elsewhere than the mesh config (the injector's values): said where, in the evidence.
@@ -803,4 +993,7 @@ class MeshConfigParity(ClusterCheck):
                                                "asm_value": shown(side.values[name]),
                                                "asm_source": side.sources[name],
                                                "asm_command": command, **where}, evidence=origin))
+        if rev.shared:  # Istio's values are the mesh config's over the shared ConfigMap's: say where to look
+            for finding in out:
+                finding.evidence["istio_shared_mesh_config"] = f"ConfigMap {rev.namespace}/{rev.shared}"
         return out

@@ -410,7 +410,7 @@ _ISTIO_API_VERSIONS = {
     "Sidecar": "networking.istio.io/v1", "EnvoyFilter": "networking.istio.io/v1alpha3",
     "AuthorizationPolicy": "security.istio.io/v1", "PeerAuthentication": "security.istio.io/v1",
     "RequestAuthentication": "security.istio.io/v1", "Telemetry": "telemetry.istio.io/v1",
-    "WasmPlugin": "extensions.istio.io/v1alpha1",
+    "WasmPlugin": "extensions.istio.io/v1alpha1", "TrafficExtension": "extensions.istio.io/v1alpha1",
 }
 
 

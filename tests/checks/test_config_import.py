@@ -127,3 +127,65 @@ def test_installer_generated_telemetry_filters_are_not_asked_for_on_asm(audit):
     users_copy["metadata"].pop("labels")
     (row,) = audit({"cluster-a": [users_copy]}, "uninstall", asm=[]).rows(CHECK)
     assert (row["status"], row["code"], row["name"]) == ("FAIL", "AA2110", "stats-filter-1.16")
+
+
+def test_asm_copy_labelled_with_a_revision_is_not_proven_served(audit):
+    """istiod serves a config object labelled istio.io/rev only when the label names its own revision (REVISION env,
+    `{{ .Values.revision | default "default" }}`): istio/istio@1.22.0 and @1.30.3 pkg/config/model.go LabelsInRevision,
+    pilot/pkg/config/kube/crdclient/client.go inRevision (every kind but the Gateway API Gateway);
+    manifests/charts/istio-control/istio-discovery/templates/deployment.yaml REVISION. A cluster whose config was
+    labelled for its revisioned istiod (istiod-1-20-1) imported with the label kept (the import command kept every
+    label) is served by no ASM istiod but one of revision 1-20-1: PASS AA2101 before, UNKNOWN now."""
+    rev = {"istio.io/rev": "1-20-1"}
+
+    def labelled(salt: str) -> dict:
+        return f.istio_object("DestinationRule", "cart", "shop", CART_DR, labels=dict(rev), uid_salt=salt)
+
+    plain = [f.virtualservice("catalog", http=CATALOG_VS["http"], hosts=CATALOG_VS["hosts"], uid_salt=s)
+             for s in ("", "asm")]
+    a = audit({"cluster-a": [f.istiod("1-20-1", "1.20.1"), labelled(""), plain[0]]}, "uninstall",
+              asm=[labelled("asm"), plain[1]])
+    (row,) = a.rows(CHECK)
+    assert (row["status"], row["code"], row["kind"], row["name"]) == ("UNKNOWN", "AA2132", "DestinationRule", "cart")
+    assert row["evidence"]["asm_revision_label"] == "1-20-1"
+    assert row["remediation"].endswith("label destinationrules.networking.istio.io/cart istio.io/rev-")
+
+    # The ASM copy without the label is served by every ASM revision: PASS.
+    unlabelled = labelled("asm")
+    unlabelled["metadata"].pop("labels")
+    (row,) = audit({"cluster-a": [f.istiod("1-20-1", "1.20.1"), labelled(""), plain[0]]}, "uninstall",
+                   asm=[unlabelled, plain[1]]).rows(CHECK)
+    assert (row["status"], row["code"]) == ("PASS", "AA2101")
+
+    # Not imported yet: the command that imports it drops the label.
+    (row,) = audit({"cluster-a": [labelled("")]}, "uninstall", asm=[]).rows(CHECK)
+    assert (row["status"], row["code"]) == ("FAIL", "AA2110")
+    assert 'del(.metadata.labels["istio.io/rev"])' in row["remediation"]
+
+
+def test_asm_copy_being_deleted_is_not_a_copy(audit):
+    """An object whose metadata.deletionTimestamp is set is being deleted: the API server removes it once its
+    finalizers are (here `foregroundDeletion`, what `kubectl delete --cascade=foreground` sets: kubernetes/apimachinery
+    pkg/apis/meta/v1/types.go FinalizerDeleteDependents, DeletionTimestamp). The ASM copy about to go was counted as
+    imported: PASS AA2101 before, FAIL AA2110 now, with when its deletion was asked."""
+    asm = objects("asm")
+    asm[0]["metadata"].update(deletionTimestamp="2026-12-01T10:00:00Z", finalizers=["foregroundDeletion"])
+    rows = audit({"cluster-a": objects("cluster")}, "uninstall", asm=asm).rows(CHECK)
+    assert [(r["status"], r["code"], r["kind"], r["name"]) for r in rows] == [
+        ("FAIL", "AA2110", "DestinationRule", "cart")]
+    assert rows[0]["evidence"]["asm_copy_deleted_since"] == "2026-12-01T10:00:00Z"
+
+
+def test_istio_1_30_traffic_extensions_are_compared(audit):
+    """Istio 1.30 adds TrafficExtension (extensions.istio.io/v1alpha1: Lua or WebAssembly filters that istiod pushes to
+    the proxies it selects: istio/istio@1.30.0 manifests/charts/base/files/crd-all.gen.yaml, pilot/pkg/model/
+    push_context.go initTrafficExtensions; the object below is pkg/test/datasets/validation/dataset/
+    extensions-v1alpha1-TrafficExtension.yaml @1.30.3). The kind was not read: a cluster whose only configuration is a
+    Lua filter the ASM control plane does not have said PASS AA2103 ("nothing to import")."""
+    lua = f.istio_object("TrafficExtension", "valid", "bookinfo", {
+        "selector": {"matchLabels": {"app": "productpage"}}, "phase": "AUTHN",
+        "lua": {"inlineCode": 'function envoy_on_request(request_handle)\n  request_handle:headers():add('
+                              '"x-lua-injected", "true")\nend\n'}})
+    (row,) = audit({"cluster-a": [f.istiod(version="1.30.3"), lua]}, "uninstall", asm=[]).rows(CHECK)
+    assert (row["status"], row["code"], row["kind"], row["name"]) == ("FAIL", "AA2110", "TrafficExtension", "valid")
+    assert "get trafficextensions.extensions.istio.io/valid" in row["remediation"]

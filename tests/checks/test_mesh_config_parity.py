@@ -462,3 +462,143 @@ def test_bad_mesh_config_exits_2_with_one_line(tmp_path, capsys, demo_dir):
     lines = err.strip().splitlines()
     assert len(lines) == 1 and "'asm.mesh_config': not valid YAML" in lines[0]
     assert not (tmp_path / "out").exists()
+
+
+# ---------------------------------------------------------------- rootNamespace
+def test_root_namespace_moved_on_istio_is_compared(audit):
+    """istiod applies the PeerAuthentication, AuthorizationPolicy, Sidecar, EnvoyFilter, Telemetry... of its
+    rootNamespace to every namespace (istio/istio@1.30.3 pilot/pkg/model/authentication.go, authorization.go
+    lookupInNamespaces, push_context.go); the istio-discovery chart writes `rootNamespace: {{ .Values.meshConfig.
+    rootNamespace | default .Values.global.istioNamespace }}` (templates/configmap.yaml @1.24.6). A mesh-wide STRICT
+    PeerAuthentication in Istio's root `istio-config`, imported as it is, applies to namespace istio-config alone on an
+    ASM whose root is istio-system: PASS AA2401 before, as the field was not compared."""
+    mesh = MESH_1_22.replace("rootNamespace: istio-system", "rootNamespace: istio-config") + PROVIDERS_YAML
+    strict = f.istio_object("PeerAuthentication", "default", "istio-config", {"mtls": {"mode": "STRICT"}})
+    rows = audit({"cluster-a": cluster(mesh, strict)}, "migrating",
+                 config=asm({**ASM_EQUAL, "rootNamespace": "istio-system"})).rows(CHECK)
+    assert codes(rows) == [("FAIL", "AA2417")]
+    assert (rows[0]["kind"], rows[0]["namespace"], rows[0]["name"]) == ("ConfigMap", "istio-system", "istio")
+    assert (rows[0]["evidence"]["istio_value"], rows[0]["evidence"]["asm_value"]) == ("istio-config", "istio-system")
+
+    # ASM's root not given: not assumed to be Istio's default, so UNKNOWN where Istio moved its own.
+    rows = audit({"cluster-a": cluster(mesh, strict)}, "migrating", config=asm(ASM_EQUAL)).rows(CHECK)
+    assert [(r["status"], r["code"], r["evidence"]["field"]) for r in rows] == [
+        ("UNKNOWN", "AA2431", "rootNamespace")]
+
+    # The same root on both sides, or Istio's default root and ASM's not given: nothing to say.
+    same = audit({"cluster-a": cluster(mesh, strict)}, "migrating",
+                 config=asm({**ASM_EQUAL, "rootNamespace": "istio-config"})).rows(CHECK)
+    assert codes(same) == [("PASS", "AA2401")]
+    assert codes(audit({"cluster-a": cluster()}, "migrating", config=asm(ASM_EQUAL)).rows(CHECK)) == [
+        ("PASS", "AA2401")]
+
+
+# ---------------------------------------------------------------- default exportTo
+def test_default_export_to_is_compared(audit):
+    """istiod makes a Service, VirtualService or DestinationRule that sets no exportTo visible where the mesh config's
+    defaultServiceExportTo / defaultVirtualServiceExportTo / defaultDestinationRuleExportTo say, every namespace ("*")
+    when unset (istio/istio@1.22.0 and @1.30.3 pilot/pkg/model/push_context.go initDefaultExportMaps). A mesh that
+    keeps Services to their own namespace (meshConfig.defaultServiceExportTo: ["."]) moved to an ASM that exports them
+    everywhere opens every Service to every namespace: PASS AA2401 before, as the field was not compared."""
+    mesh = MESH_1_22 + PROVIDERS_YAML + 'defaultServiceExportTo:\n- "."\n'
+    rows = audit({"cluster-a": cluster(mesh)}, "migrating",
+                 config=asm({**ASM_EQUAL, "defaultServiceExportTo": ["*"]})).rows(CHECK)
+    assert codes(rows) == [("FAIL", "AA2418")]
+    assert (rows[0]["evidence"]["field"], rows[0]["evidence"]["istio_value"], rows[0]["evidence"]["asm_value"]) == (
+        "defaultServiceExportTo", ".", "*")
+
+    # ASM's not given: not assumed to be Istio's default ("*"), so UNKNOWN where Istio set another.
+    rows = audit({"cluster-a": cluster(mesh)}, "migrating", config=asm(ASM_EQUAL)).rows(CHECK)
+    assert [(r["status"], r["code"], r["evidence"]["field"]) for r in rows] == [
+        ("UNKNOWN", "AA2431", "defaultServiceExportTo")]
+
+    # The same on both sides: PASS.
+    rows = audit({"cluster-a": cluster(mesh)}, "migrating",
+                 config=asm({**ASM_EQUAL, "defaultServiceExportTo": ["."]})).rows(CHECK)
+    assert codes(rows) == [("PASS", "AA2401")]
+
+
+# ---------------------------------------------------------------- SHARED_MESH_CONFIG
+def shared_istiod(name: str) -> dict[str, Any]:
+    """istiod with SHARED_MESH_CONFIG set through the chart's pilot.env (istio-discovery templates/deployment.yaml
+    renders `pilot.env` into the discovery container's env, @1.24.6)."""
+    dep = f.istiod()
+    dep["spec"]["template"]["spec"]["containers"][0]["env"] = [{"name": "SHARED_MESH_CONFIG", "value": name}]
+    return dep
+
+
+def test_shared_mesh_config_is_read_under_istiods_own(audit):
+    """istiod reads the ConfigMap its SHARED_MESH_CONFIG env names (key mesh, in its namespace) and applies its own
+    mesh config over it: defaults < shared < own (istio/istio@1.30.3 pilot/pkg/bootstrap/mesh.go
+    getConfigurationSources, "User configuration is applied first"; pkg/config/mesh/meshwatcher/collection.go). A
+    REGISTRY_ONLY set in the shared ConfigMap only was read as Istio's default ALLOW_ANY: PASS AA2401 before."""
+    app = f.deployment("cart")
+    base = [f.namespace("shop", labels={"istio-injection": "enabled"}), shared_istiod("mesh-defaults"),
+            mesh_cm(MESH_1_22 + PROVIDERS_YAML), *app, *f.workload_pods(app, 2)]
+    registry_only = f.configmap("mesh-defaults", "istio-system",
+                                {"mesh": "outboundTrafficPolicy:\n  mode: REGISTRY_ONLY\n"})
+    rows = audit({"cluster-a": [*base, registry_only]}, "migrating", config=asm(ASM_EQUAL)).rows(CHECK)
+    assert [(r["status"], r["code"], r["name"]) for r in rows] == [("FAIL", "AA2413", "istio")]
+    assert rows[0]["evidence"]["istio_shared_mesh_config"] == "ConfigMap istio-system/mesh-defaults"
+
+    # istiod's own mesh config wins where it sets the field; a shared ConfigMap named like a revision's (istio-user) is
+    # part of that mesh config, not a revision of its own.
+    base[1] = shared_istiod("istio-user")
+    own = mesh_cm(MESH_1_22 + PROVIDERS_YAML + "outboundTrafficPolicy:\n  mode: ALLOW_ANY\n")
+    user = f.configmap("istio-user", "istio-system", {"mesh": "outboundTrafficPolicy:\n  mode: REGISTRY_ONLY\n"})
+    rows = audit({"cluster-a": [*base[:2], own, *base[3:], user]}, "migrating", config=asm(ASM_EQUAL)).rows(CHECK)
+    assert codes(rows) == [("PASS", "AA2401")]
+
+
+# ---------------------------------------------------------------- discoverySelectors
+def test_discovery_selectors_are_compared(audit):
+    """istiod discovers Services, and reads Istio configuration, only in the namespaces meshConfig.discoverySelectors
+    select (every namespace when unset): istio/istio@1.24.0 and @1.30.3 pilot/pkg/config/kube/crdclient/client.go
+    namespaceFilter, pkg/kube/namespace/filter.go; the selector shape of Istio's "discovery selectors" docs. A mesh
+    scoped to labelled namespaces moved to an ASM that discovers every namespace activates configuration Istio never
+    read (and the reverse loses Services): PASS AA2401 before, as the field was not compared."""
+    mesh = MESH_1_22 + PROVIDERS_YAML + "discoverySelectors:\n- matchLabels:\n    istio-discovery: enabled\n"
+    rows = audit({"cluster-a": cluster(mesh)}, "migrating",
+                 config=asm({**ASM_EQUAL, "discoverySelectors": []})).rows(CHECK)
+    assert codes(rows) == [("FAIL", "AA2419")]
+    assert (rows[0]["evidence"]["istio_value"], rows[0]["evidence"]["asm_value"]) == (
+        "[{matchLabels: {istio-discovery: enabled}}]", "(none)")
+
+    rows = audit({"cluster-a": cluster(mesh)}, "migrating", config=asm(ASM_EQUAL)).rows(CHECK)
+    assert [(r["status"], r["code"], r["evidence"]["field"]) for r in rows] == [
+        ("UNKNOWN", "AA2431", "discoverySelectors")]
+
+    two = [{"matchExpressions": [{"key": "region", "operator": "In", "values": ["cn-hangzhou"]}]},
+           {"matchLabels": {"istio-discovery": "enabled"}}]
+    mesh_two = (MESH_1_22 + PROVIDERS_YAML + "discoverySelectors:\n- matchLabels:\n    istio-discovery: enabled\n"
+                "- matchExpressions:\n  - key: region\n    operator: In\n    values: [cn-hangzhou]\n")
+    rows = audit({"cluster-a": cluster(mesh_two)}, "migrating",
+                 config=asm({**ASM_EQUAL, "discoverySelectors": two})).rows(CHECK)
+    assert codes(rows) == [("PASS", "AA2401")]  # the same selectors, in another order
+
+
+# ---------------------------------------------------------------- pathNormalization
+def test_path_normalization_is_compared(audit):
+    """The proxies normalize a request path as meshConfig.pathNormalization says before routes and AuthorizationPolicy
+    paths match it (istio/istio@1.22.0 and @1.30.3 pilot/pkg/networking/core/listener_builder.go: DEFAULT and BASE
+    normalize_path only, MERGE_SLASHES merges slashes, DECODE_AND_MERGE_SLASHES also unescapes %2F). A mesh hardened
+    with DECODE_AND_MERGE_SLASHES (Istio's security best practices) moved to an ASM on the default lets `//admin` pass a
+    DENY on `/admin`: PASS AA2401 before, as the field was not compared."""
+    mesh = MESH_1_22 + PROVIDERS_YAML + "pathNormalization:\n  normalization: DECODE_AND_MERGE_SLASHES\n"
+    deny = f.istio_object("AuthorizationPolicy", "deny-admin", "shop", {
+        "selector": {"matchLabels": {"app": "cart"}}, "action": "DENY",
+        "rules": [{"to": [{"operation": {"paths": ["/admin*"]}}]}]})
+    rows = audit({"cluster-a": cluster(mesh, deny)}, "migrating",
+                 config=asm({**ASM_EQUAL, "pathNormalization": {"normalization": "DEFAULT"}})).rows(CHECK)
+    assert codes(rows) == [("FAIL", "AA2423")]
+    assert (rows[0]["evidence"]["istio_value"], rows[0]["evidence"]["asm_value"]) == (
+        "DECODE_AND_MERGE_SLASHES", "BASE")
+
+    rows = audit({"cluster-a": cluster(mesh, deny)}, "migrating", config=asm(ASM_EQUAL)).rows(CHECK)
+    assert [(r["status"], r["code"], r["evidence"]["field"]) for r in rows] == [
+        ("UNKNOWN", "AA2431", "pathNormalization.normalization")]
+
+    # Istio's default and ASM's BASE (DEFAULT means BASE): nothing to say.
+    rows = audit({"cluster-a": cluster(MESH_1_22 + PROVIDERS_YAML, deny)}, "migrating",
+                 config=asm({**ASM_EQUAL, "pathNormalization": {"normalization": "BASE"}})).rows(CHECK)
+    assert codes(rows) == [("PASS", "AA2401")]

@@ -73,9 +73,9 @@ def test_equal_objects_get_no_import_command(audit, monkeypatch: pytest.MonkeyPa
     calls: list[str] = []
     command = config_import._import_command
 
-    def counted(cluster: str, kind: Any, namespace: str, name: str) -> str:
+    def counted(cluster: str, kind: Any, namespace: str, name: str, **options: Any) -> str:
         calls.append(name)
-        return command(cluster, kind, namespace, name)
+        return command(cluster, kind, namespace, name, **options)
 
     monkeypatch.setattr(config_import, "_import_command", counted)
     cluster_side = app_routes(300)
