@@ -8,7 +8,7 @@ are told apart so that they are never mistaken for Istio's.
 from __future__ import annotations
 
 import re
-from collections.abc import Collection, Iterable
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -1549,6 +1549,8 @@ class ServedHost:
     routes: str = ROUTE_HTTP  # the routes that give its listener something to serve (ROUTE_*)
     scope: str = "*"          # the namespace of the VirtualServices its host takes (`ns/host`; "*": any)
     number: int | None = None  # the server's port.number (a route match's port is compared with it)
+    # The gateway pods' labels (a route match's sourceLabels must be among them: sourceMatchHTTP)
+    labels: frozenset[tuple[str, str]] = frozenset()
 
     @property
     def secret_readable(self) -> bool:
@@ -1670,6 +1672,7 @@ def served_hosts(cluster: ClusterInventory, gateway: GatewayWorkload, gateways: 
         ports, found = _service_ports(cluster, gateway)
         unresolved = list(found)  # the memo's own list stays as it is
     out: list[ServedHost] = []
+    labels = frozenset((str(k), str(v)) for k, v in gateway.pod_labels.items())
     for obj in gateways:
         spec = obj.get("spec") if isinstance(obj.get("spec"), dict) else {}
         selector = spec.get("selector") or {}
@@ -1700,7 +1703,7 @@ def served_hosts(cluster: ClusterInventory, gateway: GatewayWorkload, gateways: 
                 scope, _, bare = text.partition("/") if "/" in text else ("*", "", text)
                 scope = str(meta.get("namespace") or "") if scope == "." else scope
                 out.append(ServedHost(bare, name, reach, secret, gateway.namespace, routes, scope,
-                                      number if isinstance(number, int) else None))
+                                      number if isinstance(number, int) else None, labels))
     return out, unresolved
 
 
@@ -1714,9 +1717,9 @@ def _shared_host(a: str, b: str) -> str:
 
 def _exported_to(export_to: Any, vs_namespace: str, proxy_namespace: str) -> bool:
     """Whether a VirtualService's exportTo lets istiod give it to gateway pods of `proxy_namespace`
-    (initVirtualServices, VirtualServicesForGateway, pilot/pkg/model/push_context.go @1.30.3 and @1.24.6): none given,
-    the mesh default (defaultVirtualServiceExportTo, `*` unless the mesh config sets it); `*` everyone; `~` no one;
-    `.` its own namespace; else the namespaces listed."""
+    (initVirtualServices, VirtualServicesForGateway, pilot/pkg/model/push_context.go @1.30.3 and @1.24.6): `*`
+    everyone; `~` no one; `.` its own namespace; else the namespaces listed (none given: route_hosts passes the mesh's
+    default)."""
     if not isinstance(export_to, list) or not export_to:
         return True
     values = {str(e) for e in export_to}
@@ -1779,11 +1782,19 @@ def _l4_match(match: dict[str, Any], served: ServedHost, namespace: str) -> bool
     return (not port or port == served.number) and _for_gateway(match, served.gateway, namespace)
 
 
+def _labels_among(wanted: Any, labels: frozenset[tuple[str, str]]) -> bool:
+    """labels.Instance(sourceLabels).SubsetOf(proxy labels): none asked, or each one among the pod's."""
+    if not wanted:
+        return True
+    return isinstance(wanted, dict) and all((str(k), str(v)) in labels for k, v in wanted.items())
+
+
 def _http_route_built(rules: Any, served: ServedHost, namespace: str) -> bool:
     """Whether BuildHTTPRoutesForVirtualService (pilot/pkg/networking/core/route/route.go @1.30.3) builds a route for
     the server's Gateway and port: a rule without match, or a match whose gateways (if any) name the Gateway, whose
-    port (if any) is the server's, and (without gateways) whose sourceNamespace (if any) is the gateway pod's
-    (sourceMatchHTTP, TranslateRoute). Else "no routes matched": the VirtualService gives the listener nothing."""
+    port (if any) is the server's, and (without gateways) whose sourceLabels (if any) are among the gateway pods'
+    labels and whose sourceNamespace (if any) is the gateway pod's (sourceMatchHTTP, TranslateRoute). Else "no routes
+    matched": the VirtualService gives the listener nothing."""
     for rule in rules if isinstance(rules, list) else ():
         if not isinstance(rule, dict):
             continue
@@ -1797,32 +1808,31 @@ def _http_route_built(rules: Any, served: ServedHost, namespace: str) -> bool:
             if m.get("gateways"):
                 if _for_gateway(m, served.gateway, namespace):
                     return True
-            elif not m.get("sourceNamespace") or m.get("sourceNamespace") == served.namespace:
+            elif _labels_among(m.get("sourceLabels"), served.labels) and (
+                    not m.get("sourceNamespace") or m.get("sourceNamespace") == served.namespace):
                 return True
     return False
 
 
-def route_hosts(served: ServedHost, bound: BoundRoutes, *, strict: bool = True) -> list[str]:
+def route_hosts(served: ServedHost, bound: BoundRoutes, *, export_default: Sequence[str] = ("*",)) -> list[str]:
     """The hosts that routes take on a gateway's listener for a Gateway server host (`bound`: bound_virtual_services
     of the VirtualServices istiod reads), none when nothing would answer there but a 404 or a closed connection.
 
-    strict (what a gateway is proven to serve): as istiod builds the listener (gateway.go @1.30.3 and @1.24.6) from the
-    VirtualServices bound to the server's Gateway and exported to the gateway pod's namespace, of the server host's
-    namespace where it names one (`ns/host`), whose hosts meet the server host: an HTTP server the hosts they share
-    where an http route is built for it (buildGatewayHTTPRouteConfig); a PASSTHROUGH server the sniHosts of a tls match
-    for its port and Gateway (buildGatewayNetworkFiltersFromTLSRoutes); a TCP server all of it where a tcp rule matches
-    its port and Gateway (buildGatewayNetworkFiltersFromTCPRoutes, l4MultiMatch). A server needing no route
-    (ROUTE_NONE) serves its host. Not strict (what a gateway may serve): the hosts that any bound VirtualService's hosts
-    share with the server host, whatever its routes and exportTo."""
+    As istiod builds the listener (gateway.go @1.30.3 and @1.24.6) from the VirtualServices bound to the server's
+    Gateway and exported to the gateway pod's namespace, of the server host's namespace where it names one (`ns/host`),
+    whose hosts meet the server host: an HTTP server the hosts they share where an http route is built for it
+    (buildGatewayHTTPRouteConfig); a PASSTHROUGH server the sniHosts of a tls match for its port and Gateway
+    (buildGatewayNetworkFiltersFromTLSRoutes); a TCP server all of it where a tcp rule matches its port and Gateway
+    (buildGatewayNetworkFiltersFromTCPRoutes, l4MultiMatch). A server needing no route (ROUTE_NONE) serves its host.
+    `export_default`: the mesh's defaultVirtualServiceExportTo (`*` unless its mesh config sets it) for a
+    VirtualService without exportTo."""
     if served.routes == ROUTE_NONE:
         return [served.host]
     out: list[str] = []
     for vs, namespace, shared in bound.meeting(served.gateway, served.host):
         spec = vs.get("spec") if isinstance(vs.get("spec"), dict) else {}
-        if not strict:
-            out += shared
-            continue
-        if not _exported_to(spec.get("exportTo"), namespace, served.namespace) or served.scope not in ("*", namespace):
+        if served.scope not in ("*", namespace) or not _exported_to(spec.get("exportTo") or list(export_default),
+                                                                     namespace, served.namespace):
             continue
         if served.routes == ROUTE_HTTP:
             if _http_route_built(spec.get("http"), served, namespace):

@@ -1004,6 +1004,15 @@ def _stem(name: str) -> str:
     return name
 
 
+def asm_export_default(ctx: Context) -> tuple[str, ...]:
+    """ASM's defaultVirtualServiceExportTo (config asm.mesh_config; `*`, Istio's default, when it does not say): where
+    a VirtualService without exportTo reaches (initDefaultExportMaps, pilot/pkg/model/push_context.go @1.30.3)."""
+    asm_config = getattr(ctx.setting("config"), "asm", None)
+    mesh_config = getattr(asm_config, "mesh_config", None) or {}
+    given = mesh_config.get("defaultVirtualServiceExportTo") if isinstance(mesh_config, dict) else None
+    return tuple(str(v) for v in given) if isinstance(given, list) and given else ("*",)
+
+
 class AsmGatewaysPresent(ClusterCheck):
     id = "asm-gateways-present"
     title = "An ASM gateway exists for each Istio ingress and egress gateway"
@@ -1417,7 +1426,8 @@ class AsmGatewaysPresent(ClusterCheck):
         params = {"gateway_type": gtype, "asm_gateway": gw.name, "istio_gateway": istio_gw.name}
         evidence = {"istio_gateway": istio_gw.name, "asm_gateway": f"{gw.namespace}/{gw.name}",
                     "gateways_selecting_istio": istio_bound, **ids}
-        return self._served(cluster, asm, istio_gw, asm_workloads, objects, params, evidence, subject)
+        return self._served(cluster, asm, istio_gw, asm_workloads, objects, params, evidence, subject,
+                            asm_export_default(ctx))
 
     def _ingresses(self, cluster: ClusterInventory, ctx: Context, istio_gw: GatewayWorkload, gw: AsmGateway,
                    subject: dict[str, str], ids: dict[str, Any], gtype: str,
@@ -1437,7 +1447,7 @@ class AsmGatewaysPresent(ClusterCheck):
             # VirtualServices unread: none shown taken, the UNKNOWN stays).
             bound = bound_virtual_services(asm.objects(K.VIRTUALSERVICE) if asm.available(K.VIRTUALSERVICE) else ())
             covering = HostIndex((name, h) for w in asm_workloads for h in served_hosts(cluster, w, objects)[0]
-                                 for name in route_hosts(h, bound))
+                                 for name in route_hosts(h, bound, export_default=asm_export_default(ctx)))
             left = {key: hosts for key, hosts in served.ingresses.items() if not all(map(covering.covers, hosts))}
             served = dataclasses.replace(served, ingresses=left)
             if not served.ingresses and not served.unread:
@@ -1501,7 +1511,9 @@ class AsmGatewaysPresent(ClusterCheck):
         if listed and asm is not None and not vs_read:
             unread.append(f"ASM's VirtualServices ({asm.unread_reason(K.VIRTUALSERVICE)})")
         bound = bound_virtual_services(asm.objects(K.VIRTUALSERVICE) if vs_read and asm is not None else ())
-        taken = [(name, bool(h.secret)) for h in listed for name in route_hosts(h, bound)]
+        export_default = asm_export_default(ctx)
+        taken = [(name, bool(h.secret)) for h in listed
+                 for name in route_hosts(h, bound, export_default=export_default)]
         keys = {(w.namespace, w.name) for w in asm_workloads}
         services = {(s.name.lower(), s.namespace.lower()) for s in gateway_services(cluster, ctx.inv.rules,
                                                                                     ctx.config.gateways)
@@ -1563,7 +1575,7 @@ class AsmGatewaysPresent(ClusterCheck):
 
     def _served(self, cluster: ClusterInventory, asm: ClusterInventory, istio_gw: GatewayWorkload,
                 asm_workloads: list[GatewayWorkload], objects: list[dict[str, Any]], params: dict[str, Any],
-                evidence: dict[str, Any], subject: dict[str, str]) -> list[Finding]:
+                evidence: dict[str, Any], subject: dict[str, str], export_default: tuple[str, ...]) -> list[Finding]:
         """Every host the Gateways selecting the Istio gateway's pods serve must be served by a Gateway selecting an
         ASM gateway's pods (any ASM gateway of the cluster of the same type with a pod available, `asm_workloads`: one
         may take some hosts, another the rest):
@@ -1573,13 +1585,15 @@ class AsmGatewaysPresent(ClusterCheck):
         SECRET_DENIED (istiod serves none); one of its own namespace other than Istio's: UNKNOWN SECRET_ELSEWHERE (the
         audit reads no Secret: names and namespaces only).
 
-        A Gateway server serves only what routes bound to its Gateway take (route_hosts): Istio's gateway is asked
-        for the hosts the cluster's VirtualServices bound to its Gateways share with their servers (any of them,
-        whatever their routes: Istio's side may be over-counted, never under-counted), or for the server's host
-        where none is bound (as before: a host Istio's gateway answers 404 is still asked for); ASM's gateway serves
-        only what routes of the right kind, bound and exported to it, take (the ASM control plane's VirtualServices,
-        which ASM's istiod reads). A host listed by a Gateway selecting
-        an ASM gateway's pods and routed by none there: FAIL ROUTES_UNBOUND; UNKNOWN ROUTES_UNREAD where the
+        A Gateway server serves only what routes bound to its Gateway take (route_hosts), on either gateway: Istio's
+        gateway is asked for what the cluster's VirtualServices route on it (a VirtualService without exportTo seen by
+        it: Istio's mesh default is not read, `*` errs to asking more), not for a host it answers 404 already (a
+        Gateway no VirtualService binds loses nothing); with
+        the cluster's VirtualServices unread, for every server host, and what ASM's gateway does not route of them is
+        UNKNOWN ROUTES_UNREAD, not a FAIL. ASM's gateway serves only what routes of the right kind, bound and exported
+        to it, take (the ASM control plane's VirtualServices, which ASM's istiod reads; a VirtualService without
+        exportTo by asm.mesh_config's defaultVirtualServiceExportTo, `*` when not given). A host listed by a Gateway
+        selecting an ASM gateway's pods and routed by none there: FAIL ROUTES_UNBOUND; UNKNOWN ROUTES_UNREAD where the
         VirtualServices could not be read."""
         istio_hosts, istio_unresolved = served_hosts(cluster, istio_gw, objects)
         asm_hosts: list[Any] = []
@@ -1590,12 +1604,15 @@ class AsmGatewaysPresent(ClusterCheck):
             asm_unresolved += unresolved
         # Istio's istiod routes by the cluster's VirtualServices, ASM's by the ASM control plane's (where the Istio
         # config is imported, istio-config-imported): a VirtualService left in the cluster routes nothing on ASM's.
-        istio_bound = bound_virtual_services(cluster.objects(K.VIRTUALSERVICE) if cluster.available(
-            K.VIRTUALSERVICE) else ())
+        istio_routes_read = cluster.available(K.VIRTUALSERVICE)
+        istio_bound = bound_virtual_services(cluster.objects(K.VIRTUALSERVICE) if istio_routes_read else ())
         routes_unread = [] if asm.available(K.VIRTUALSERVICE) else [
             f"ASM's VirtualServices ({asm.unread_reason(K.VIRTUALSERVICE)})"]
-        asm_bound = bound_virtual_services(asm.objects(K.VIRTUALSERVICE) if not routes_unread else ())
-        routed = HostIndex((name, a) for a in asm_hosts for name in route_hosts(a, asm_bound))
+        if not istio_routes_read:
+            routes_unread.append(f"the cluster's VirtualServices ({cluster.unread_reason(K.VIRTUALSERVICE)})")
+        asm_bound = bound_virtual_services(asm.objects(K.VIRTUALSERVICE) if asm.available(K.VIRTUALSERVICE) else ())
+        routed = HostIndex((name, a) for a in asm_hosts
+                           for name in route_hosts(a, asm_bound, export_default=export_default))
         unrouted: dict[str, set[str]] = {}    # host -> the Gateways listing it for ASM's pods, without a route there
         lost_hosts: dict[str, set[str]] = {}   # host -> the Gateways serving it on Istio's
         lost_ports: dict[int, set[str]] = {}   # Service port -> hosts
@@ -1604,7 +1621,7 @@ class AsmGatewaysPresent(ClusterCheck):
         untold = False
         asm_index = HostIndex((a.host, a) for a in asm_hosts)
         asked = [(name, served) for served in istio_hosts
-                 for name in (route_hosts(served, istio_bound, strict=False) or [served.host])]
+                 for name in (route_hosts(served, istio_bound) if istio_routes_read else [served.host])]
         for host, served in asked:
             covering = routed.covering(host)
             if not covering:

@@ -137,10 +137,16 @@ def test_mesh_is_no_gateway(audit):
 
 
 def test_export_to_hides_a_virtualservice_from_asms_gateway_pods(audit):
-    """ASM's gateway pods run in istio-system; bookinfo's VirtualService exported to `.` is seen only in bookinfo."""
+    """ASM's gateway pods run in istio-system; bookinfo's VirtualService exported to `.` is seen only in bookinfo:
+    the one bound to ASM's Gateway that way routes nothing there, while Istio's sees its own."""
     both = ["istio-system/ingressgateway", "istio-system/asm-ingress"]
-    a = run(audit, [*istio_and_asm_gateways(http_server(["*"])), bookinfo_vs(both, export_to=["."])])
+    a = run(audit, [*istio_and_asm_gateways(http_server(["*"])),
+                    bookinfo_vs(["istio-system/ingressgateway"], name="istio-side"),
+                    bookinfo_vs(["istio-system/asm-ingress"], export_to=["."])])
     assert ROUTES_UNBOUND in codes(a)
+    # The same `.` VirtualService bound to both: Istio's gateway does not see it either (404 today): nothing lost.
+    a = run(audit, [*istio_and_asm_gateways(http_server(["*"])), bookinfo_vs(both, export_to=["."])])
+    assert codes(a) == [PASS]
     a = run(audit, [*istio_and_asm_gateways(http_server(["*"])), bookinfo_vs(both, export_to=["istio-system"])])
     assert codes(a) == [PASS]
     a = run(audit, [*istio_and_asm_gateways(http_server(["*"])), bookinfo_vs(both, export_to=["*"])])
@@ -152,8 +158,13 @@ def test_http_matches_for_istios_gateway_only_build_no_route_on_asms(audit):
     only_istio = [{"uri": {"prefix": "/"}, "gateways": ["istio-system/ingressgateway"]}]
     a = run(audit, [*istio_and_asm_gateways(http_server(["*"])), bookinfo_vs(both, match=only_istio)])
     assert codes(a) == [ROUTES_UNBOUND]
+    # A match of another port builds no route on either gateway (review20): Istio's answers 404 already, nothing lost;
+    # beside a VirtualService routing on Istio's only, the same match leaves ASM's without a route.
     other_port = [{"uri": {"prefix": "/"}, "port": 9999}]
     a = run(audit, [*istio_and_asm_gateways(http_server(["*"])), bookinfo_vs(both, match=other_port)])
+    assert codes(a) == [PASS]
+    a = run(audit, [*istio_and_asm_gateways(http_server(["*"])), bookinfo_vs(both, match=other_port),
+                    bookinfo_vs(["istio-system/ingressgateway"], name="istio-side")])
     assert codes(a) == [ROUTES_UNBOUND]
 
 
@@ -193,10 +204,17 @@ def test_passthrough_needs_tls_routes_and_tcp_needs_tcp_routes(audit):
     with_tls = f.istio_object("VirtualService", "db", "data",
                               {"hosts": ["db.example.com"], "gateways": both, "tls": tls_route})
     with_tcp = f.istio_object("VirtualService", "db", "data", {"hosts": ["*"], "gateways": both, "tcp": tcp_route})
-    assert codes(run(audit, [*istio_and_asm_gateways(passthrough), http_only])) == [ROUTES_UNBOUND]
+    # What Istio's gateway serves today: routes of the right kind bound to its Gateway only.
+    istio_tls = f.istio_object("VirtualService", "db-istio", "data", {
+        "hosts": ["db.example.com"], "gateways": ["istio-system/ingressgateway"], "tls": tls_route})
+    istio_tcp = f.istio_object("VirtualService", "db-istio", "data", {
+        "hosts": ["*"], "gateways": ["istio-system/ingressgateway"], "tcp": tcp_route})
+    assert codes(run(audit, [*istio_and_asm_gateways(passthrough), http_only, istio_tls])) == [ROUTES_UNBOUND]
     assert codes(run(audit, [*istio_and_asm_gateways(passthrough), with_tls])) == [PASS]
-    assert codes(run(audit, [*istio_and_asm_gateways(tcp), with_tls])) == [ROUTES_UNBOUND]
+    assert codes(run(audit, [*istio_and_asm_gateways(tcp), with_tls, istio_tcp])) == [ROUTES_UNBOUND]
     assert codes(run(audit, [*istio_and_asm_gateways(tcp), with_tcp])) == [PASS]
+    # The wrong kind on both: Istio's gateway serves nothing there today either (review20): nothing lost.
+    assert codes(run(audit, [*istio_and_asm_gateways(passthrough), http_only])) == [PASS]
 
 
 def test_https_redirect_answers_without_a_route(audit):
@@ -268,3 +286,69 @@ def test_gateway_api_hosts_moved_to_a_gateway_on_asms_pods_need_its_routes(audit
     assert rows(moved) == [("FAIL", "AA1719")]
     assert rows(moved, routed) == [PASS]
     assert rows(moved, routed, unreadable={"asm": {K.VIRTUALSERVICE: "403 Forbidden"}}) == [("UNKNOWN", "AA1750")]
+
+
+# ---------------------------------------------------------------- review20: Istio's side asked only what it serves
+# Istio's gateway answers a server host no route takes with a 404 (buildGatewayHTTPRouteConfig's blackhole virtual
+# host, istio/istio@1.30.3 pilot/pkg/networking/core/gateway.go) or a closed connection: moving to ASM loses nothing
+# there. Before: the server's host was asked of ASM whenever the cluster's VirtualServices took none of it (a false
+# NO-GO on stale Gateways), and non-TLS hosts of a TLS VirtualService (not its sniHosts) on a passthrough server.
+def shared_asm_gateway() -> list[dict[str, Any]]:
+    """ASM's gateway pods labelled istio: ingressgateway too (the Gateways selecting Istio's select them)."""
+    asm = asm_gateway_service()
+    asm[0]["spec"]["template"]["metadata"]["labels"]["istio"] = "ingressgateway"
+    asm[0]["spec"]["selector"]["matchLabels"]["istio"] = "ingressgateway"
+    asm[1]["spec"]["selector"]["istio"] = "ingressgateway"
+    return asm
+
+
+def test_a_stale_gateway_no_virtualservice_binds_loses_nothing(audit):
+    config = [gateway("bookinfo-gateway", "bookinfo", ISTIO, http_server(["*"])),
+              gateway("old-gateway", "bookinfo", ISTIO, http_server(["old.example.com"])),
+              bookinfo_vs(["bookinfo-gateway"], hosts=["bookinfo.example.com"])]
+    a = audit({"cluster-a": [*istio_ingress(), *shared_asm_gateway(), *config]}, "uninstall", config=ONLY,
+              asm=asm_side(ASM_CR, *config))
+    assert codes(a) == [PASS]
+
+
+def test_passthrough_is_compared_by_the_sni_hosts_on_both_sides(audit):
+    """The same PASSTHROUGH server and VirtualService (hosts *.example.com, a tls match for a.example.com) bound to
+    both Gateways: each gateway serves a.example.com (buildGatewayNetworkFiltersFromTLSRoutes: the sniHosts)."""
+    passthrough = {"port": {"number": 443, "name": "tls", "protocol": "TLS"}, "hosts": ["*.example.com"],
+                   "tls": {"mode": "PASSTHROUGH"}}
+    vs = f.istio_object("VirtualService", "sni", "data", {
+        "hosts": ["*.example.com"], "gateways": ["istio-system/ingressgateway", "istio-system/asm-ingress"],
+        "tls": [{"match": [{"port": 443, "sniHosts": ["a.example.com"]}],
+                 "route": [{"destination": {"host": "a.data.svc.cluster.local", "port": {"number": 443}}}]}]})
+    assert codes(run(audit, [*istio_and_asm_gateways(passthrough), vs])) == [PASS]
+
+
+def test_the_clusters_virtualservices_unread_leave_asms_routes_unknown_not_failed(audit):
+    """What Istio's gateway routes cannot be told: every server host is asked, and one ASM's routes do not take is
+    UNKNOWN (AA1751), not a FAIL from what was not read."""
+    config = [*istio_and_asm_gateways(http_server(["*"])),
+              bookinfo_vs(["istio-system/ingressgateway", "istio-system/asm-ingress"], hosts=["bookinfo.example.com"])]
+    a = run(audit, config, unreadable={"cluster-a": {K.VIRTUALSERVICE: "403 Forbidden"}})
+    assert codes(a) == [ROUTES_UNREAD]
+
+
+def test_source_labels_the_asm_gateway_pods_lack_build_no_route(audit):
+    """sourceMatchHTTP (route.go @1.30.3): a match without gateways whose sourceLabels are not among the gateway pod's
+    labels builds no route; ASM's gateway answers 404. Before: PASS AA1701 (a false GO)."""
+    m = [{"uri": {"prefix": "/"}, "sourceLabels": {"app": "frontend"}}]
+    a = run(audit, [*istio_and_asm_gateways(http_server(["a.example.com"])),
+                    bookinfo_vs(["istio-system/asm-ingress"], hosts=["a.example.com"], match=m),
+                    bookinfo_vs(["istio-system/ingressgateway"], hosts=["a.example.com"], name="istio-side")])
+    assert codes(a) == [ROUTES_UNBOUND]
+
+
+def test_asms_default_export_to_hides_virtualservices_without_export_to(audit):
+    """asm.mesh_config defaultVirtualServiceExportTo ["."] (initDefaultExportMaps, push_context.go @1.30.3): a
+    VirtualService of bookinfo without exportTo is not seen by ASM's gateway pods in istio-system."""
+    config = [*istio_and_asm_gateways(http_server(["*"])),
+              bookinfo_vs(["istio-system/ingressgateway", "istio-system/asm-ingress"])]
+    assert codes(run(audit, config)) == [PASS]
+    settings = {**ONLY, "asm": {**ONLY.get("asm", {}), "mesh_config": {"defaultVirtualServiceExportTo": ["."]}}}
+    a = audit({"cluster-a": [*istio_ingress(), *asm_gateway_service(), *config]}, "uninstall", config=settings,
+              asm=asm_side(ASM_CR, *config))
+    assert codes(a) == [ROUTES_UNBOUND]

@@ -145,16 +145,18 @@ def test_a_serving_asm_gateway_beside_one_being_deleted_replaces_istios(audit):
 def test_hosts_only_an_asm_gateway_being_deleted_serves_are_lost(audit):
     """review19: the matched ASM gateway serves b.example.com; a.example.com only the Gateway of edge-old, an ASM
     gateway being deleted, serves (before: PASS AA1701, a GO): a host it takes is lost with it (AA1715)."""
-    from tests.checks.test_asm_gateway_hosts_ports import ASM_CR, ISTIO, gateway, istio_ingress, server
+    from tests.checks.test_asm_gateway_hosts_ports import ASM_CR, ISTIO, gateway, istio_ingress, routes, server
 
     old = [f.gateway_deployment("istio-edge-old", asm=True, gateway_type="ingress", istio_label="edge-old"),
            f.gateway_service("istio-edge-old", selector={"app": "istio-edge-old", "istio": "edge-old"})]
-    a = audit({"cluster-a": [*istio_ingress(), *asm_ingress(), *old,
-                             gateway("shop", "shop", ISTIO, server(80, ["a.example.com", "b.example.com"]))]},
+    # Each Gateway with a VirtualService routing its hosts (a server without one serves nothing: red20f).
+    istio_shop = gateway("shop", "shop", ISTIO, server(80, ["a.example.com", "b.example.com"]))
+    shop_a = gateway("shop-a", "shop", {"istio": "edge-old"}, server(80, ["a.example.com"]))
+    shop_b = gateway("shop-b", "shop", {"istio": "ingressgateway-asm"}, server(80, ["b.example.com"]))
+    a = audit({"cluster-a": [*istio_ingress(), *asm_ingress(), *old, istio_shop, *routes(istio_shop)]},
               "uninstall", config=ONLY,
               asm=asm_side(ASM_CR, being_deleted(f.istio_gateway_cr("edge-old", "ingress", cluster_ids=["c-a"])),
-                           gateway("shop-a", "shop", {"istio": "edge-old"}, server(80, ["a.example.com"])),
-                           gateway("shop-b", "shop", {"istio": "ingressgateway-asm"}, server(80, ["b.example.com"]))))
+                           shop_a, shop_b, *routes(shop_a, shop_b)))
     rows = [(r["status"], r["code"], r["name"]) for r in a.rows(CHECK)]
     assert ("FAIL", "AA1715", "istio-ingressgateway") in rows
     assert not any(status == "PASS" for status, _, _ in rows)
