@@ -11,7 +11,8 @@ installed by `helm install istiod istio/istiod -n istio-control --set global.ist
 network labelled on istio-control, the label on istio-system (the namespace ASM's components use in a joined cluster)
 is not Istio's network, and absence of one there is no evidence of a single network.
 Main read only istio-system: ASM's wrong network passed as WARN AA1920 ("Istio gives no network", a GO) or, with
-istio-system labelled as ASM has it, as PASS AA1901.
+istio-system labelled as ASM has it, as PASS AA1901. The injector's values there were not even collected (inventory.slim
+dropped ConfigMap data outside istio-system).
 """
 
 from __future__ import annotations
@@ -69,6 +70,12 @@ def test_the_istiod_namespace_label_is_istios_network(audit):
 
 def test_istio_system_labelled_as_asm_has_it_is_not_istios_network(audit):
     row = network_row(audit, [istio_system("network-1"), *istio_in_istio_control("network-2")], "network-1")
+    assert (row["status"], row["code"]) == ("FAIL", "AA1910"), row["message"]
+
+
+def test_the_injector_values_of_the_istiod_namespace_are_read(audit):
+    row = network_row(audit, [istio_system(), *istio_in_istio_control(None, values_network="network-2")],
+                      "network-3")
     assert (row["status"], row["code"]) == ("FAIL", "AA1910"), row["message"]
 
 
