@@ -51,6 +51,21 @@ _OWNERLESS_METADATA = (*_OWNED_METADATA, "annotations")
 _STATUS_COUNTS = frozenset({"replicas", "readyReplicas", "active", "succeeded", "failed"})
 
 
+def _istio_install_configmap(meta: dict[str, Any], data: Any) -> bool:
+    """An istiod's own ConfigMap, which an istiod installed outside istio-system (`helm install istiod ... -n
+    istio-control`) has in its namespace (the chart's .Release.Namespace; istiod reads its mesh config and network
+    from POD_NAMESPACE, istio/istio@1.30.3 pilot/pkg/bootstrap/options.go, mesh.go): the mesh config (`istio[-<rev>]`
+    with a `mesh` key, not `istio-ca-root-cert`), the injector's (`istio-sidecar-injector[-<rev>]`) and the Helm values
+    record (`values[-<rev>]` of component Pilot). Their data is kept wherever they are (one per revision); other
+    ConfigMaps' data outside istio-system is not read."""
+    name = str(meta.get("name") or "")
+    if name.startswith("istio-sidecar-injector"):
+        return True
+    if name == "values" or name.startswith("values-"):
+        return (meta.get("labels") or {}).get("operator.istio.io/component") == "Pilot"
+    return bool(mesh.MESH_CONFIGMAP.match(name)) and isinstance(data, dict) and "mesh" in data
+
+
 def slim(kind: Kind, obj: dict[str, Any]) -> dict[str, Any]:
     """Drop what no check reads. Idempotent, so a snapshot of slimmed objects audits the same."""
     meta = obj.get("metadata")
@@ -85,7 +100,7 @@ def slim(kind: Kind, obj: dict[str, Any]) -> dict[str, Any]:
     if kind is K.CONFIGMAP and meta.get("namespace") != "istio-system":
         if clusterid.profile_keeps(meta):
             clusterid.slim_profile(obj)  # the cluster's own id, nothing else of it (auditor/clusterid.py)
-        else:
+        elif not _istio_install_configmap(meta, obj.get("data")):
             obj.pop("data", None)
             obj.pop("binaryData", None)
     if kind is K.CRD:

@@ -28,6 +28,21 @@ from auditor.remote import istiod_cluster_id
 
 
 # ---------------------------------------------------------------- Istio's side
+def system_namespaces(cluster: ClusterInventory) -> list[str]:
+    """The namespaces whose label topology.istio.io/network istiod takes as its cluster's network, and where its
+    injector and mesh ConfigMaps are: each istiod's own (its SystemNamespace is args.Namespace = POD_NAMESPACE, the
+    pod's namespace: istio/istio@1.30.3 pilot/pkg/bootstrap/options.go, server.go; the Namespace of that name,
+    pilot/pkg/serviceregistry/kube/controller/controller.go onSystemNamespaceEvent), in the order read; istio-system
+    where no istiod runs here (a remote cluster, whose istiod's namespace is not seen) or Deployments were not read."""
+    found: list[str] = []
+    if cluster.available(K.DEPLOYMENT):
+        for dep in cluster.istiod_deployments():
+            namespace = (dep.get("metadata") or {}).get("namespace") or "istio-system"
+            if namespace not in found:
+                found.append(namespace)
+    return found or ["istio-system"]
+
+
 def istio_network(cluster: ClusterInventory, rules: mesh.ProxyRules | None = None
                   ) -> tuple[str | None, list[tuple[str, str]], list[str]]:
     """(network, [(source, value), ...], [source that could not be read, ...]) for a cluster as Istio sees it; the
@@ -41,23 +56,26 @@ def istio_network(cluster: ClusterInventory, rules: mesh.ProxyRules | None = Non
     seen: list[tuple[str, str]] = []
     recorded: list[tuple[str, str]] = []  # the Helm values record: what the install was given, last
     unreadable: list[str] = []
-    ns = cluster.get(K.NAMESPACE, "istio-system")
-    label = (((ns or {}).get("metadata") or {}).get("labels") or {}).get(NETWORK_LABEL)
-    if label:
-        seen.append(("namespace istio-system label topology.istio.io/network", label))
+    systems = system_namespaces(cluster)
+    for system in systems:
+        ns = cluster.get(K.NAMESPACE, system)
+        label = (((ns or {}).get("metadata") or {}).get("labels") or {}).get(NETWORK_LABEL)
+        if label:
+            seen.append((f"namespace {system} label topology.istio.io/network", label))
     if cluster.available(K.MUTATING_WEBHOOK):
         seen += _injection_path_networks(cluster)
     if cluster.available(K.CONFIGMAP):
         for cm in cluster.objects(K.CONFIGMAP):
             meta = cm.get("metadata") or {}
-            if meta.get("namespace") != "istio-system":
+            cm_namespace = meta.get("namespace")
+            if cm_namespace not in systems:
                 continue
             name = meta.get("name", "")
             data = cm.get("data") or {}
             if name.startswith("istio-sidecar-injector") and data.get("values"):
                 network = _values_network(data["values"])
                 if network:
-                    seen.append((f"ConfigMap istio-system/{name} values global.network", network))
+                    seen.append((f"ConfigMap {cm_namespace}/{name} values global.network", network))
             elif (name == "values" or name.startswith("values-")) and data.get("merged-values") and (
                     (meta.get("labels") or {}).get("operator.istio.io/component") == "Pilot"):
                 # The istio-discovery chart's record of its Helm values (configmap-values.yaml @1.26.8, 1.30.3): the
@@ -65,12 +83,12 @@ def istio_network(cluster: ClusterInventory, rules: mesh.ProxyRules | None = Non
                 # ConfigMap) keeps the global.network it was installed with.
                 network = _values_network(data["merged-values"])
                 if network:
-                    recorded.append((f"ConfigMap istio-system/{name} merged-values global.network", network))
+                    recorded.append((f"ConfigMap {cm_namespace}/{name} merged-values global.network", network))
     if cluster.available(K.DEPLOYMENT):
         for gw in istio_gateways(cluster, rules or mesh.ProxyRules()):
             if gw.type == EASTWEST and gw.labels.get(NETWORK_LABEL):
                 seen.append((f"east-west gateway {gw.namespace}/{gw.name} label", gw.labels[NETWORK_LABEL]))
-        mesh_networks, unreadable = _mesh_networks_network(cluster)
+        mesh_networks, unreadable = _mesh_networks_network(cluster, systems)
         if mesh_networks:
             seen.append(mesh_networks)
     if cluster.available(K.SERVICE):
@@ -239,16 +257,19 @@ def registry_networks(cluster: ClusterInventory, dep: dict[str, Any]) -> Registr
     return RegistryNetworks(where, pairs)
 
 
-def _mesh_networks_network(cluster: ClusterInventory) -> tuple[tuple[str, str] | None, list[str]]:
+def _mesh_networks_network(cluster: ClusterInventory, systems: list[str]
+                           ) -> tuple[tuple[str, str] | None, list[str]]:
     """The network whose meshNetworks endpoints name this istiod's CLUSTER_ID (fromRegistry), and the meshNetworks
-    that could not be read (not YAML, or not shaped as Istio's MeshNetworks): those may hold the network."""
+    that could not be read (not YAML, or not shaped as Istio's MeshNetworks): those may hold the network. The mesh
+    ConfigMaps are those of the istiods' namespaces (`systems`, system_namespaces)."""
     # Without CLUSTER_ID in its env istiod runs as `Kubernetes` (remote.istiod_cluster_id), which fromRegistry may name.
     cluster_ids = {cid for dep in cluster.istiod_deployments() if (cid := istiod_cluster_id(dep))}
     if not cluster_ids or not cluster.available(K.CONFIGMAP):
         return None, []
     unreadable: list[str] = []
-    for cm in mesh.mesh_configmaps(cluster.objects(K.CONFIGMAP)):
-        where = f"ConfigMap istio-system/{cm['metadata']['name']} meshNetworks"
+    configmaps = cluster.objects(K.CONFIGMAP)
+    for cm in (cm for system in systems for cm in mesh.mesh_configmaps(configmaps, system)):
+        where = f"ConfigMap {cm['metadata'].get('namespace')}/{cm['metadata']['name']} meshNetworks"
         networks, problem = _parse_mesh_networks(cm)
         if problem:
             unreadable.append(problem)

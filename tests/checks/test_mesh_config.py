@@ -216,6 +216,19 @@ def test_the_setting_is_read_from_the_istiod_namespace(audit):
     assert "absent in istio-control/istio" in row["message"]
 
 
+def test_the_setting_in_the_istiod_namespace_configmap_is_read(audit):
+    # istiod installed with `helm install istiod istio/istiod -n istio-control` reads ConfigMap istio-control/istio
+    # (pilot/pkg/bootstrap/mesh.go getConfigurationSources, args.Namespace = POD_NAMESPACE, options.go @1.30.3). Its
+    # data outside istio-system was dropped when collected (inventory.slim): the setting there read as absent, FAIL
+    # AA0910 on main.
+    own = f.configmap("istio", "istio-control",
+                      {"mesh": 'defaultConfig:\n  discoveryAddress: istiod.istio-control.svc:15012\n  proxyMetadata:\n'
+                               '    PROXY_CONFIG_XDS_AGENT: "true"\nrootNamespace: istio-control\n'},
+                      managed_times=CHANGED)
+    [row] = audit({"c1": [*istiod_in("istio-control", AFTER), own]}, "migrating").rows("mesh-config-xds-agent")
+    assert (row["status"], row["code"], row["namespace"], row["name"]) == ("PASS", "AA0901", "istio-control", "istio")
+
+
 def test_the_restart_is_compared_with_the_istiod_namespace_configmap(audit):
     # istio-system/istio last changed long before the pod started; the istiod's own ConfigMap changed after it.
     own = f.configmap("istio", "istio-control", {"mesh": 'defaultConfig:\n  proxyMetadata:\n'
