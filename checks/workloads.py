@@ -195,7 +195,7 @@ class AsmProxiesReady(ClusterCheck):
             short = [(gap, n) for gap in short
                      if (n := existing.get((gap.namespace, gap.kind, gap.name), 0)) < gap.desired]
         yield from self._short(cluster.name, short)
-        unproxied = self._unproxied(cluster.name, pods)
+        unproxied = self._unproxied(cluster, pods)
         yield from unproxied
         if unread:
             yield self.report(self.WORKLOADS_UNREAD, cluster.name, params={
@@ -245,12 +245,14 @@ class AsmProxiesReady(ClusterCheck):
                                                                  "threshold": self.restart_threshold},
                               evidence={"pods": len(asm), "workloads": workloads})
 
-    def _unproxied(self, cluster: str, pods: Any) -> list[Finding]:
+    def _unproxied(self, cluster: ClusterInventory, pods: Any) -> list[Finding]:
         """AA1314 for each workload whose pods carry ASM's migration label (sidecar.asm.aliyun.com/inject=true, the
         seed's way to move a workload) yet run no proxy: the label asked ASM's injector for its proxy and the pod was
         admitted without one (classified by what it runs, not by the label: a pod the label moved runs ASM's proxy).
         Nothing Istio's is left of it and no ASM-proxied pod of it is unready, so no other rule of this gate sees it.
-        Active pods not being deleted (istio.replica_rows); a proxyless gRPC app's bootstrap is judged elsewhere."""
+        Active pods not being deleted (istio.replica_rows); a proxyless gRPC app's bootstrap is judged elsewhere; a
+        workload no injector ever injects (rollouts.never_injected: hostNetwork, kube-system...) was outside the mesh
+        under Istio too, and the label changes nothing for it."""
         if "asm_inject" not in pods or len(pods) == 0:
             return []
         rows = replica_rows(pods) & among(pods["proxy"], (mesh.PROXY_NONE,)) & pods["asm_inject"].to_numpy(dtype=bool)
@@ -260,16 +262,18 @@ class AsmProxiesReady(ClusterCheck):
             return []
         totals = workload_sizes(pod_columns(pods, replica_rows(pods), WORKLOAD_KEY))
         keys, bounds, values = workload_columns(pod_columns(pods, rows, [*WORKLOAD_KEY, "name"]), ("name",))
-        found = []
+        found, where = [], cluster.name
         for g, (namespace, kind, name) in enumerate(keys):
+            if rollouts.never_injected(cluster, kind, namespace, name):
+                continue
             names = sorted(str(n) for n in values["name"][bounds[g]:bounds[g + 1]])
-            k = f"{mesh.kubectl(cluster)} {mesh.ns_flag(namespace)}"
+            k = f"{mesh.kubectl(where)} {mesh.ns_flag(namespace)}"
             found.append(self.report(
-                self.UNPROXIED, cluster, params={"unproxied": len(names), "total": int(
+                self.UNPROXIED, where, params={"unproxied": len(names), "total": int(
                     totals.get((namespace, kind, name), len(names)))}, kind=kind, namespace=namespace, name=name,
                 remediation=(f"{k} describe {mesh.object_ref('pod', names[0])}; {k} get mutatingwebhookconfigurations "
                              "-o yaml  # why ASM's injector did not take it; once it does, recreate its pods:\n"
-                             + mesh.restart_command(cluster, kind, namespace, name)),
+                             + mesh.restart_command(where, kind, namespace, name)),
                 evidence={"unproxied": names[:20], "pods": len(names), "asm_inject_label": True}))
         return found
 

@@ -51,3 +51,17 @@ def test_unlabelled_pods_without_a_proxy_and_terminating_ones_are_not_judged(aud
     pods = [*f.workload_pods(plain, 2, proxy=None), *going, *f.workload_pods(cart, 2, first=1, proxy="asm")]
     [row] = audit({"c1": [*plain, *cart, *pods]}, "uninstall").rows("asm-proxies-ready")
     assert (row["status"], row["code"]) == ("PASS", "AA1301")
+
+
+def test_workloads_no_injector_ever_injects_are_left_alone(audit):
+    """hostNetwork templates and the namespaces injectRequired ignores (istio/istio@1.30.3 pkg/kube/inject/inject.go,
+    initializer.go IgnoredNamespaces): their pods ran no proxy under Istio either; the label changes nothing."""
+    agent = moved("agent")
+    agent[0]["spec"]["template"]["spec"]["hostNetwork"] = True
+    agent[1]["spec"]["template"]["spec"]["hostNetwork"] = True
+    system = f.deployment("dns", "kube-system", template_labels={"app": "dns", ASM_LABEL: "true"})
+    web = moved("web")
+    pods = [*f.workload_pods(agent, 2, proxy=None), *f.workload_pods(system, 2, proxy=None),
+            *f.workload_pods(web, 2, proxy="asm")]
+    [row] = audit({"c1": [*agent, *system, *web, *pods]}, "uninstall").rows("asm-proxies-ready")
+    assert (row["status"], row["code"]) == ("PASS", "AA1301")
