@@ -172,8 +172,9 @@ UNSCORED_KINDS = (K.CONFIGMAP, K.DEPLOYMENT, K.STATEFULSET, K.PDB)
 def unscored_points(kind: str, unread: Mapping[str, str]) -> int:
     """The most points the kinds not read (kind name -> why) could have added to a workload of `kind`
     (RestartRisk._facts, _risk): the mesh config's terminationDrainDuration at or above the grace period (+3, any
-    workload but those run to completion); strategy Recreate or a single replica of the Deployment or StatefulSet itself
-    (+3); no PodDisruptionBudget selecting it (+1, read for Deployments and StatefulSets). A bare pod scores 3 already.
+    workload but those run to completion); strategy Recreate, a rolling update stopping every pod at once
+    (all_at_once) or a single replica of the Deployment or StatefulSet itself (+3); no PodDisruptionBudget selecting
+    it (+1, read for Deployments and StatefulSets). A bare pod scores 3 already.
     """
     if kind in RUN_TO_COMPLETION or kind == "Pod":
         return 0
