@@ -164,7 +164,11 @@ class AsmProxiesReady(ClusterCheck):
                         "webhook that failed open, an opt-out label), so the workload left the mesh instead of moving "
                         "to ASM",
                         message="{unproxied} of {total} pod(s) carry sidecar.asm.aliyun.com/inject=true and run no "
-                                "proxy: they are outside the mesh")
+                                "proxy: they are outside the mesh",
+                        fix="Find why ASM's injector did not take the pods (ASM's injection policy, its injector "
+                            "webhook's reachability and failurePolicy, a sidecar.istio.io/inject=false label on the "
+                            "template), then recreate them; a workload that must stay outside the mesh drops the "
+                            "label instead.")
     WORKLOADS_UNREAD = Outcome("AA1330", Status.UNKNOWN, "the workloads could not be read, so a moved workload short "
                                "of its pods (none created, none listed) cannot be seen",
                                message="{kinds} could not be read: a workload moved to ASM whose pods cannot be "
