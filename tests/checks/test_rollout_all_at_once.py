@@ -2,11 +2,12 @@
 
 The seed's label patch rolls the Deployment with its own strategy. The Deployment controller resolves maxSurge
 (rounded up) and maxUnavailable (rounded down) against spec.replicas, making maxUnavailable 1 when both come to 0,
-capped at the replica count (kubernetes/kubernetes pkg/controller/deployment/util/deployment_util.go ResolveFenceposts,
-MaxUnavailable), and scales the old ReplicaSet down to replicas - maxUnavailable available pods without waiting for a
-new pod to be ready (pkg/controller/deployment/rolling.go reconcileOldReplicaSets and
-scaleDownOldReplicaSetsForRollingUpdate). With maxUnavailable at or above the replica count that floor is 0: every
-Istio pod stops at once, as with strategy Recreate. The defaults the API server writes (pkg/apis/apps/v1/defaults.go
+capped at the replica count (kubernetes/kubernetes@00bdb3fade2e pkg/controller/deployment/util/deployment_util.go
+ResolveFenceposts, MaxUnavailable; unchanged since), and scales the old ReplicaSet down to replicas - maxUnavailable
+available pods without waiting for a new pod to be ready (kubernetes/kubernetes@03e060242dcb
+pkg/controller/deployment/rolling.go reconcileOldReplicaSets and scaleDownOldReplicaSetsForRollingUpdate: minAvailable
+= spec.replicas - maxUnavailable). With maxUnavailable at or above the replica count that floor is 0: every Istio pod
+stops at once, as with strategy Recreate. The defaults the API server writes (pkg/apis/apps/v1/defaults.go
 SetDefaults_Deployment: RollingUpdate, 25%/25%) never do. main scored such a workload 0 (preStop, a PDB, grace above
 the drain): PASS AA1401, "can restart without expected traffic loss".
 """
