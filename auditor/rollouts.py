@@ -182,3 +182,25 @@ def _of_kind(objects: Iterable[dict[str, Any]], kind: K.Kind, asm_workloads: set
         if not marked and key not in asm_workloads:
             continue  # not moved: its pods, if any, are judged by the Istio checks
         yield Shortfall(*key, desired, available, _why(status), marked)
+
+
+# The namespaces Istio's injector never injects, whatever the labels (istio/istio@1.30.3 pkg/kube/inject/initializer.go
+# IgnoredNamespaces, read by inject.go injectRequired).
+NEVER_INJECTED_NAMESPACES = frozenset({"kube-system", "kube-public", "kube-node-lease", "local-path-storage"})
+_TEMPLATE_KINDS = {K.workload_kind(kind): kind for kind in (*KINDS, K.JOB)}
+
+
+def never_injected(cluster: ClusterInventory, kind_name: str, namespace: str, name: str) -> bool:
+    """Whether no Istio-derived injector gives the pods of this workload a proxy whatever their labels ask: its
+    namespace is one injectRequired ignores, or its pod template (read where its kind was) sets hostNetwork, which
+    injectRequired skips first (istio/istio@1.30.3 pkg/kube/inject/inject.go). A label asking for ASM's proxy on such a
+    workload changes nothing: its pods were outside the mesh under Istio too."""
+    if namespace in NEVER_INJECTED_NAMESPACES:
+        return True
+    kind = _TEMPLATE_KINDS.get(kind_name)
+    if kind is None or not cluster.available(kind):
+        return False
+    obj = cluster.get(kind, name, namespace)
+    template = istio.pod_template(kind, obj) if isinstance(obj, dict) else None
+    spec = (template or _NONE).get("spec")
+    return isinstance(spec, dict) and spec.get("hostNetwork") is True

@@ -77,6 +77,46 @@ def selector_matches(selector: dict[str, Any] | None, labels: dict[str, str]) ->
     return True
 
 
+def _int_or_percent(value: Any, replicas: int, round_up: bool) -> int | None:
+    """An IntOrString of a rolling update scaled to `replicas` as the Deployment controller does
+    (k8s.io/apimachinery intstr.GetScaledValueFromIntOrPercent: "N%" of replicas, rounded up for maxSurge and down for
+    maxUnavailable); None when it is neither."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value
+    if isinstance(value, str) and value.endswith("%") and value[:-1].isdigit():
+        scaled = int(value[:-1]) * replicas
+        return -(-scaled // 100) if round_up else scaled // 100
+    return None
+
+
+def all_at_once(spec: dict[str, Any]) -> tuple[Any, int] | None:
+    """(maxUnavailable as written, replicas) when a Deployment's RollingUpdate may stop every pod at once: its
+    maxUnavailable, resolved as kubernetes/kubernetes pkg/controller/deployment/util/deployment_util.go
+    ResolveFenceposts and MaxUnavailable do (defaults 25%/25% as the API server sets them; both resolving to 0 make
+    maxUnavailable 1; capped at replicas), reaches the replica count. rolling.go reconcileOldReplicaSets then scales
+    the old ReplicaSet down to replicas - maxUnavailable = 0 available pods without waiting for a new pod to be
+    ready: the outage of Recreate. None otherwise (another strategy, counts that are no numbers)."""
+    strategy = spec.get("strategy") or {}
+    if not isinstance(strategy, dict) or strategy.get("type", "RollingUpdate") not in (None, "RollingUpdate"):
+        return None
+    replicas = spec.get("replicas", 1)
+    replicas = 1 if replicas is None else replicas
+    if not isinstance(replicas, int) or isinstance(replicas, bool) or replicas < 1:
+        return None
+    rolling = strategy.get("rollingUpdate") or {}
+    rolling = rolling if isinstance(rolling, dict) else {}
+    written = rolling.get("maxUnavailable")
+    written = "25%" if written is None else written
+    surge_written = rolling.get("maxSurge")
+    surge = _int_or_percent("25%" if surge_written is None else surge_written, replicas, True)
+    unavailable = _int_or_percent(written, replicas, False)
+    if surge is None or unavailable is None:
+        return None
+    if surge == 0 and unavailable == 0:
+        unavailable = 1
+    return (written, replicas) if min(unavailable, replicas) >= replicas else None
+
+
 def _selected_by_any(pdbs: list[dict[str, Any]] | None, labels: dict[str, str]) -> bool:
     """Whether any of a namespace's PodDisruptionBudgets (None: it has none) selects pods of these labels."""
     if not pdbs:  # most namespaces: no generator, nor any(), per workload
@@ -89,6 +129,8 @@ def _selected_by_any(pdbs: list[dict[str, Any]] | None, labels: dict[str, str]) 
 FIX_GRACE = N_("Set terminationGracePeriodSeconds above the proxy's terminationDrainDuration (the reason gives both).")
 FIX_BARE = N_("Run it under a Deployment before the move.")
 FIX_RECREATE = N_("Switch to RollingUpdate for the move.")
+FIX_ALL_AT_ONCE = N_("Set the rolling update's maxUnavailable below the replica count (e.g. 25%) and maxSurge to 1 or "
+                     "more for the move.")
 FIX_REPLICAS = N_("Scale to 2 or more replicas for the move.")
 FIX_PRESTOP = N_("Add a preStop hook (e.g. sleep 5) to the app container.")
 FIX_PDB = N_("Add a PodDisruptionBudget.")
@@ -130,8 +172,9 @@ UNSCORED_KINDS = (K.CONFIGMAP, K.DEPLOYMENT, K.STATEFULSET, K.PDB)
 def unscored_points(kind: str, unread: Mapping[str, str]) -> int:
     """The most points the kinds not read (kind name -> why) could have added to a workload of `kind`
     (RestartRisk._facts, _risk): the mesh config's terminationDrainDuration at or above the grace period (+3, any
-    workload but those run to completion); strategy Recreate or a single replica of the Deployment or StatefulSet itself
-    (+3); no PodDisruptionBudget selecting it (+1, read for Deployments and StatefulSets). A bare pod scores 3 already.
+    workload but those run to completion); strategy Recreate, a rolling update stopping every pod at once
+    (all_at_once) or a single replica of the Deployment or StatefulSet itself (+3); no PodDisruptionBudget selecting
+    it (+1, read for Deployments and StatefulSets). A bare pod scores 3 already.
     """
     if kind in RUN_TO_COMPLETION or kind == "Pod":
         return 0
@@ -148,8 +191,8 @@ def wave_of(score: int) -> int:
 # Msgids: the report says them in the reader's language (render/context.risk_section); evidence keeps the English.
 WAVES = {1: N_("low risk (score 0-1)"), 2: N_("medium risk (score 2-4)"), 3: N_("high risk (score 5+)")}
 WAVE_NAMES = {1: N_("low risk"), 2: N_("medium risk"), 3: N_("high risk")}
-SCORING = N_("grace<=drain +3; bare pod/Recreate +3; single replica +2 (StatefulSet +3); no preStop +1; no PDB +1; "
-             "long-lived ports +2 (+1 with EXIT_ON_ZERO_ACTIVE_CONNECTIONS)")
+SCORING = N_("grace<=drain +3; bare pod/Recreate/maxUnavailable>=replicas +3; single replica +2 (StatefulSet +3); "
+             "no preStop +1; no PDB +1; long-lived ports +2 (+1 with EXIT_ON_ZERO_ACTIVE_CONNECTIONS)")
 
 
 WorkloadPods = namedtuple("WorkloadPods", ("namespace", "workload_kind", "workload_name", "pods", "grace_min",
@@ -393,8 +436,8 @@ class RestartRisk(ClusterCheck):
     def _facts(row: Any, objects: WorkloadObjects, pdbs: PdbsByNamespace | None) -> tuple[Any, ...]:
         """What _risk reads of a workload (not run to completion with held pods), as a key: its kind, then for the
         others (grace and drain as the reasons write them, or None; unreadable drain; what its controller shows:
-        "bare", "recreate", "single-replica", "single-pod" or ""; preStop; PodDisruptionBudget: "unread",
-        "missing" or ""; long-lived ports; EXIT_ON_ZERO_ACTIVE_CONNECTIONS)."""
+        "bare", "recreate", ("all-at-once", maxUnavailable, replicas), "single-replica", "single-pod" or "";
+        preStop; PodDisruptionBudget: "unread", "missing" or ""; long-lived ports; EXIT_ON_ZERO_ACTIVE_CONNECTIONS)."""
         # One unpacking of the row (WorkloadPods, or the pandas path's rows: the same fields in the same order), not
         # an attribute read per field (~5,000 workloads at 50k pods).
         namespace, kind, name, pods, grace_min, drain_max, short_grace, prestop, long_lived, exit_on_zero, bad_drain = \
@@ -409,7 +452,9 @@ class RestartRisk(ClusterCheck):
             shape = "bare"
         elif obj is not None and kind in ("Deployment", "StatefulSet"):
             replicas = spec.get("replicas", 1)
+            at_once = all_at_once(spec) if kind == "Deployment" else None
             shape = ("recreate" if (spec.get("strategy") or {}).get("type") == "Recreate"
+                     else ("all-at-once", str(at_once[0]), at_once[1]) if at_once
                      else "single-replica" if replicas == 1 else "")
         elif int(pods) == 1 and kind not in ("DaemonSet",):
             shape = "single-pod"
@@ -424,8 +469,9 @@ class RestartRisk(ClusterCheck):
         return (kind, grace, bool(bad_drain), shape, bool(prestop), pdb, bool(long_lived), bool(exit_on_zero))
 
     @staticmethod
-    def _risk(kind: str, grace: tuple[int, str] | None = None, bad_drain: bool = False, shape: str = "",
-              prestop: bool = True, pdb: str = "", long_lived: bool = False, exit_on_zero: bool = False) -> Risk:
+    def _risk(kind: str, grace: tuple[int, str] | None = None, bad_drain: bool = False,
+              shape: str | tuple[str, str, int] = "", prestop: bool = True, pdb: str = "", long_lived: bool = False,
+              exit_on_zero: bool = False) -> Risk:
         """The score and reasons of a workload's facts (_facts)."""
         risk = Risk()
         if kind in RUN_TO_COMPLETION:
@@ -444,6 +490,11 @@ class RestartRisk(ClusterCheck):
         elif shape == "recreate":
             risk.add(3, Phrase(N_("strategy Recreate: every pod stops before new ones start")),
                      FIX_RECREATE)
+        elif isinstance(shape, tuple):  # ("all-at-once", maxUnavailable as written, replicas): _facts
+            risk.add(3, Phrase(N_("rolling update with maxUnavailable {max_unavailable} of {replicas} replica(s): "
+                                  "every pod stops at once, before a new one is ready"), max_unavailable=shape[1],
+                               replicas=shape[2]),
+                     FIX_ALL_AT_ONCE)
         elif shape == "single-replica":
             points = 3 if kind == "StatefulSet" else 2
             risk.add(points, Phrase(N_("single replica: no other pod serves while it restarts")),

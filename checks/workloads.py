@@ -159,6 +159,16 @@ class AsmProxiesReady(ClusterCheck):
     SHORT = Outcome("AA1313", Status.FAIL, "a workload moved to ASM runs fewer pods than it should: its new pods "
                     "are not created (ASM's injector unreachable or refusing, admission, quota...)",
                     message="{existing} of {desired} pod(s) exist, {available} available{why}")
+    UNPROXIED = Outcome("AA1314", Status.FAIL, "pods of a workload labelled for ASM's proxy (sidecar.asm.aliyun.com/"
+                        "inject=true) run no proxy at all: ASM's injector did not take them (its injection policy, a "
+                        "webhook that failed open, an opt-out label), so the workload left the mesh instead of moving "
+                        "to ASM",
+                        message="{unproxied} of {total} pod(s) carry sidecar.asm.aliyun.com/inject=true and run no "
+                                "proxy: they are outside the mesh",
+                        fix="Find why ASM's injector did not take the pods (ASM's injection policy, its injector "
+                            "webhook's reachability and failurePolicy, a sidecar.istio.io/inject=false label on the "
+                            "template), then recreate them; a workload that must stay outside the mesh drops the "
+                            "label instead.")
     WORKLOADS_UNREAD = Outcome("AA1330", Status.UNKNOWN, "the workloads could not be read, so a moved workload short "
                                "of its pods (none created, none listed) cannot be seen",
                                message="{kinds} could not be read: a workload moved to ASM whose pods cannot be "
@@ -167,7 +177,8 @@ class AsmProxiesReady(ClusterCheck):
                                    "audit again.")
     NO_ASM_PROXY = Outcome("AA1340", Status.NOT_APPLICABLE, "no pod runs ASM's proxy yet",
                            message="no pod runs an ASM proxy yet")
-    outcomes = (READY, NOT_READY, RESTARTING, NOT_READY_AND_RESTARTING, SHORT, WORKLOADS_UNREAD, NO_ASM_PROXY)
+    outcomes = (READY, NOT_READY, RESTARTING, NOT_READY_AND_RESTARTING, SHORT, UNPROXIED, WORKLOADS_UNREAD,
+                NO_ASM_PROXY)
     needs = (K.POD,)
     # The workloads' status: a moved workload whose pods cannot be created has none to judge (rollouts.py).
     uses = (K.REPLICASET, K.JOB, *rollouts.KINDS)
@@ -188,12 +199,14 @@ class AsmProxiesReady(ClusterCheck):
             short = [(gap, n) for gap in short
                      if (n := existing.get((gap.namespace, gap.kind, gap.name), 0)) < gap.desired]
         yield from self._short(cluster.name, short)
+        unproxied = self._unproxied(cluster, pods)
+        yield from unproxied
         if unread:
             yield self.report(self.WORKLOADS_UNREAD, cluster.name, params={
                 "kinds": ", ".join(unread), "reason": "; ".join(f"{k}: {why}" for k, why in unread.items())},
                 evidence={"unread": unread})
         if asm.empty:
-            if not short and not unread:
+            if not short and not unread and not unproxied:
                 yield self.report(self.NO_ASM_PROXY, cluster.name, params={})
             return
         not_ready = ~asm["ready"].to_numpy().astype(bool)
@@ -230,11 +243,43 @@ class AsmProxiesReady(ClusterCheck):
                                       "phases": {**value_counts(pod_phases[start:end], phases_seen)},
                                       "pod_count": total,
                                       "restart_threshold": self.restart_threshold})
-        if bad.empty and not short and not unread:
+        if bad.empty and not short and not unread and not unproxied:
             workloads = len(sizes)
             yield self.report(self.READY, cluster.name, params={"pods": len(asm), "workloads": workloads,
                                                                  "threshold": self.restart_threshold},
                               evidence={"pods": len(asm), "workloads": workloads})
+
+    def _unproxied(self, cluster: ClusterInventory, pods: Any) -> list[Finding]:
+        """AA1314 for each workload whose pods carry ASM's migration label (sidecar.asm.aliyun.com/inject=true, the
+        seed's way to move a workload) yet run no proxy: the label asked ASM's injector for its proxy and the pod was
+        admitted without one (classified by what it runs, not by the label: a pod the label moved runs ASM's proxy).
+        Nothing Istio's is left of it and no ASM-proxied pod of it is unready, so no other rule of this gate sees it.
+        Active pods not being deleted (istio.replica_rows); a proxyless gRPC app's bootstrap is judged elsewhere; a
+        workload no injector ever injects (rollouts.never_injected: hostNetwork, kube-system...) was outside the mesh
+        under Istio too, and the label changes nothing for it."""
+        if "asm_inject" not in pods or len(pods) == 0:
+            return []
+        rows = replica_rows(pods) & among(pods["proxy"], (mesh.PROXY_NONE,)) & pods["asm_inject"].to_numpy(dtype=bool)
+        if "xds_server" in pods:
+            rows &= among(pods["xds_server"], ("",))
+        if not rows.any():
+            return []
+        totals = workload_sizes(pod_columns(pods, replica_rows(pods), WORKLOAD_KEY))
+        keys, bounds, values = workload_columns(pod_columns(pods, rows, [*WORKLOAD_KEY, "name"]), ("name",))
+        found, where = [], cluster.name
+        for g, (namespace, kind, name) in enumerate(keys):
+            if rollouts.never_injected(cluster, kind, namespace, name):
+                continue
+            names = sorted(str(n) for n in values["name"][bounds[g]:bounds[g + 1]])
+            k = f"{mesh.kubectl(where)} {mesh.ns_flag(namespace)}"
+            found.append(self.report(
+                self.UNPROXIED, where, params={"unproxied": len(names), "total": int(
+                    totals.get((namespace, kind, name), len(names)))}, kind=kind, namespace=namespace, name=name,
+                remediation=(f"{k} describe {mesh.object_ref('pod', names[0])}; {k} get mutatingwebhookconfigurations "
+                             "-o yaml  # why ASM's injector did not take it; once it does, recreate its pods:\n"
+                             + mesh.restart_command(where, kind, namespace, name)),
+                evidence={"unproxied": names[:20], "pods": len(names), "asm_inject_label": True}))
+        return found
 
     def _short(self, cluster: str, short: list[tuple[rollouts.Shortfall, int]]) -> Iterable[Finding]:
         """AA1313 for each moved workload with fewer pods than it should run (`existing`: its pods listed)."""

@@ -1,0 +1,71 @@
+"""restart-risk: a Deployment whose rolling update may stop every pod at once (red20i).
+
+The seed's label patch rolls the Deployment with its own strategy. The Deployment controller resolves maxSurge
+(rounded up) and maxUnavailable (rounded down) against spec.replicas, making maxUnavailable 1 when both come to 0,
+capped at the replica count (kubernetes/kubernetes@00bdb3fade2e pkg/controller/deployment/util/deployment_util.go
+ResolveFenceposts, MaxUnavailable; unchanged since), and scales the old ReplicaSet down to replicas - maxUnavailable
+available pods without waiting for a new pod to be ready (kubernetes/kubernetes@03e060242dcb
+pkg/controller/deployment/rolling.go reconcileOldReplicaSets and scaleDownOldReplicaSetsForRollingUpdate: minAvailable
+= spec.replicas - maxUnavailable). With maxUnavailable at or above the replica count that floor is 0: every Istio pod
+stops at once, as with strategy Recreate. The defaults the API server writes (pkg/apis/apps/v1/defaults.go
+SetDefaults_Deployment: RollingUpdate, 25%/25%) never do. main scored such a workload 0 (preStop, a PDB, grace above
+the drain): PASS AA1401, "can restart without expected traffic loss".
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from tests import factory as f
+
+
+def pdb(name: str) -> dict:
+    return {"apiVersion": "policy/v1", "kind": "PodDisruptionBudget", "metadata": f.meta(f"{name}-pdb", "shop"),
+            "spec": {"minAvailable": 1, "selector": {"matchLabels": {"app": name}}}}
+
+
+def rolled(name: str, replicas: int, rolling: dict | None) -> list[dict]:
+    """A Deployment as kubectl returns it (strategy defaulted by the API server, rollingUpdate as written), its pods
+    otherwise safe: preStop, grace 30s above the 5s drain, a PodDisruptionBudget, plain HTTP."""
+    dep = f.deployment(name, replicas=replicas)
+    dep[0]["spec"]["strategy"] = {"type": "RollingUpdate", "rollingUpdate": rolling or {"maxSurge": "25%",
+                                                                                       "maxUnavailable": "25%"}}
+    return [*dep, *f.workload_pods(dep, replicas, prestop=True), pdb(name)]
+
+
+@pytest.mark.parametrize(("replicas", "rolling"), [
+    (3, {"maxSurge": "25%", "maxUnavailable": "100%"}),
+    (2, {"maxSurge": 0, "maxUnavailable": 2}),
+    (4, {"maxSurge": 1, "maxUnavailable": 5}),  # capped at replicas (MaxUnavailable)
+])
+def test_every_pod_at_once_is_high_enough_to_warn(audit, replicas, rolling):
+    run = audit({"c1": rolled("cart", replicas, rolling)}, "migrating")
+    rows = run.by_name("restart-risk")
+    cart = rows["cart"]  # main: no finding of cart, and the plan PASS AA1401
+    assert (cart["status"], cart["code"], cart["evidence"]["score"]) == ("WARN", "AA1420", 3)
+    assert cart["evidence"]["reasons"][0].startswith("+3 rolling update with maxUnavailable")
+    assert "maxUnavailable below the replica count" in cart["remediation"]
+    assert (rows[""]["status"], rows[""]["code"]) == ("WARN", "AA1422")
+
+
+def test_defaults_and_partial_rolls_stay_low_risk(audit):
+    objects = [*rolled("cart", 3, None),  # 25%/25% of 3: surge 1, unavailable 0
+               *rolled("web", 4, {"maxSurge": "25%", "maxUnavailable": "50%"})]  # 2 of 4 stop: 2 serve
+    [plan] = audit({"c1": objects}, "migrating").rows("restart-risk")
+    assert (plan["status"], plan["code"]) == ("PASS", "AA1401")
+
+
+@pytest.mark.parametrize(("spec", "expected"), [
+    ({"replicas": 1, "strategy": {"type": "RollingUpdate", "rollingUpdate": {"maxSurge": 0, "maxUnavailable": 1}}},
+     (1, 1)),
+    # Both resolve to 0 (10% of 1 rounded down, surge 0): ResolveFenceposts makes maxUnavailable 1.
+    ({"replicas": 1, "strategy": {"rollingUpdate": {"maxSurge": "0%", "maxUnavailable": "10%"}}}, ("10%", 1)),
+    ({"replicas": 1, "strategy": {"type": "RollingUpdate"}}, None),  # 25%/25%: surge 1 first, then the old one
+    ({"strategy": {"type": "RollingUpdate", "rollingUpdate": {"maxUnavailable": "100%"}}}, ("100%", 1)),
+    ({"replicas": 3, "strategy": {"type": "Recreate"}}, None),  # scored as Recreate
+    ({"replicas": 3, "strategy": {"rollingUpdate": {"maxUnavailable": "lots"}}}, None),  # no number: not judged
+])
+def test_all_at_once_resolves_as_the_deployment_controller(spec, expected):
+    from checks.restart_risk import all_at_once  # (new in red20i: imported here, so the audits above run on main)
+
+    assert all_at_once(spec) == expected
