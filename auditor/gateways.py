@@ -2016,12 +2016,12 @@ def unproven_webhook_calls(cluster: ClusterInventory, objects: list[tuple[str, d
 # own namespace and of the mesh's root namespace (meshConfig.rootNamespace, default istio-system) whose selector
 # (EnvoyFilter: workloadSelector.labels) is a subset of its pod's labels, or that have none (istio/istio@1.24.6 and
 # @1.30.3: pilot/pkg/model/authorization.go ListAuthorizationPolicies, authentication.go getConfigsForWorkload,
-# push_context.go EnvoyFilters / WasmPluginsByListenerInfo). A policy attached by targetRefs (targetRef before 1.22)
-# applies only to the pods of the Gateway API Gateway it names (label gateway.networking.k8s.io/gateway-name,
-# istio.io/gateway-name before), and such pods take selector policies too (ENABLE_SELECTOR_BASED_K8S_GATEWAY_POLICY,
-# on by default): policyattachment.go ShouldAttachPolicy (@1.30.3 also wants the policy in the pod's namespace;
-# @1.24.6 does not: the looser one is read, so Istio's side is never under-counted). Istio's gateway gets the
-# cluster's, ASM's gateway the ASM control plane's.
+# push_context.go EnvoyFilters / WasmPluginsByListenerInfo, extensions.go MatchListener). A policy attached by
+# targetRefs (targetRef before 1.22) applies only to the pods of the Gateway API Gateway it names (label
+# gateway.networking.k8s.io/gateway-name, istio.io/gateway-name before), and such pods take selector policies too
+# (ENABLE_SELECTOR_BASED_K8S_GATEWAY_POLICY, on by default): policyattachment.go ShouldAttachPolicy (@1.30.3 also
+# wants the policy in the pod's namespace; @1.24.6 does not: the looser one is read, so Istio's side is never
+# under-counted). Istio's gateway gets the cluster's, ASM's gateway the ASM control plane's.
 GATEWAY_POLICY_KINDS: tuple[Kind, ...] = (K.AUTHORIZATIONPOLICY, K.REQUESTAUTHENTICATION, K.ENVOYFILTER, K.WASMPLUGIN)
 _ATTACHMENT_FIELDS = frozenset({"selector", "workloadSelector", "targetRef", "targetRefs"})
 _GATEWAY_API_GROUP = "gateway.networking.k8s.io"

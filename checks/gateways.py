@@ -1465,7 +1465,9 @@ class AsmGatewaysPresent(ClusterCheck):
         if parity.missing:
             refs = [p.ref for p in parity.missing]
             shown = ", ".join(refs[:10]) + (f" (+{len(refs) - 10})" if len(refs) > 10 else "")
-            labels = ", ".join(f"{k}={v}" for k, v in sorted(asm_workload.pod_labels.items()) if k in ("app", "istio"))
+            shown_labels = sorted((k, v) for k, v in asm_workload.pod_labels.items() if k in ("app", "istio")) or (
+                sorted(asm_workload.pod_labels.items())[:5])
+            labels = ", ".join(f"{k}={v}" for k, v in shown_labels)
             out.append(self.report(
                 self.POLICIES_UNGUARDED, cluster.name, params={**params, "policies": shown, "asm_labels": labels},
                 evidence={**evidence, "policies_unguarded": [p.evidence() for p in parity.missing[:50]],
