@@ -7,6 +7,7 @@ are told apart so that they are never mistaken for Istio's.
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass, field
@@ -18,6 +19,7 @@ from auditor import gatewayapi, idle, istio, mesh, rollouts
 from auditor import kinds as K
 from auditor.check import Check
 from auditor.config import GatewaysConfig
+from auditor.envoyfilters import installer_telemetry_release, istio_roots
 from auditor.i18n import N_, Phrase
 from auditor.inventory import ACTIVE_PHASES, ClusterInventory
 from auditor.kinds import Kind
@@ -2017,3 +2019,171 @@ def unproven_webhook_calls(cluster: ClusterInventory, objects: list[tuple[str, d
                                                   "ASM's included)")), "")
                 break
     return out
+
+
+# ---------------------------------------------------------------- the policies istiod applies to a gateway's pods
+# istiod applies to a proxy the AuthorizationPolicies, RequestAuthentications, EnvoyFilters and WasmPlugins of its
+# own namespace and of the mesh's root namespace (meshConfig.rootNamespace, default istio-system) whose selector
+# (EnvoyFilter: workloadSelector.labels) is a subset of its pod's labels, or that have none (istio/istio@1.24.6 and
+# @1.30.3: pilot/pkg/model/authorization.go ListAuthorizationPolicies, authentication.go getConfigsForWorkload,
+# push_context.go EnvoyFilters / WasmPluginsByListenerInfo, extensions.go MatchListener). A policy attached by
+# targetRefs (targetRef before 1.22) applies only to the pods of the Gateway API Gateway it names (label
+# gateway.networking.k8s.io/gateway-name, istio.io/gateway-name before), and such pods take selector policies too
+# (ENABLE_SELECTOR_BASED_K8S_GATEWAY_POLICY, on by default): policyattachment.go ShouldAttachPolicy (@1.30.3 also
+# wants the policy in the pod's namespace; @1.24.6 does not: the looser one is read, so Istio's side is never
+# under-counted). Istio's gateway gets the cluster's, ASM's gateway the ASM control plane's.
+GATEWAY_POLICY_KINDS: tuple[Kind, ...] = (K.AUTHORIZATIONPOLICY, K.REQUESTAUTHENTICATION, K.ENVOYFILTER, K.WASMPLUGIN)
+_ATTACHMENT_FIELDS = frozenset({"selector", "workloadSelector", "targetRef", "targetRefs"})
+_GATEWAY_API_GROUP = "gateway.networking.k8s.io"
+_POLICIES_VIEW = "gateway_policies"
+
+
+@dataclass(frozen=True)
+class GatewayPolicy:
+    """One policy of GATEWAY_POLICY_KINDS as istiod attaches it: `selector` the labels it selects (None: every pod of
+    the namespaces it reaches), `targets` its targetRefs as (group, kind, name, namespace), `key` its spec without the
+    fields that attach it (what a counterpart on the other control plane must equal)."""
+
+    kind: str
+    namespace: str
+    name: str
+    selector: tuple[tuple[str, str], ...] | None
+    targets: tuple[tuple[str, str, str, str], ...]
+    key: str
+
+    @property
+    def ref(self) -> str:
+        return f"{self.kind} {self.namespace}/{self.name}"
+
+    def evidence(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"kind": self.kind, "namespace": self.namespace, "name": self.name}
+        if self.targets:
+            out["targetRefs"] = [{"group": g, "kind": k, "name": n, **({"namespace": ns} if ns else {})}
+                                 for g, k, n, ns in self.targets]
+        else:
+            out["selector"] = dict(self.selector or ())
+        return out
+
+
+def _gateway_policy(kind: Kind, obj: dict[str, Any]) -> GatewayPolicy | None:
+    """None for what guards no gateway of the user's: an object without a spec, and what Istio's installer made (its
+    per-release telemetry EnvoyFilters, objects labelled operator.istio.io/component): ASM brings its own."""
+    meta = obj.get("metadata") or {}
+    spec = obj.get("spec")
+    if not isinstance(spec, dict) or not isinstance(meta, dict):
+        return None
+    labels = meta.get("labels") if isinstance(meta.get("labels"), dict) else {}
+    if "operator.istio.io/component" in labels:
+        return None
+    if kind is K.ENVOYFILTER:
+        if installer_telemetry_release(obj) is not None:
+            return None
+        holder = spec.get("workloadSelector")
+        selected = holder.get("labels") if isinstance(holder, dict) else None
+    else:
+        holder = spec.get("selector")
+        selected = holder.get("matchLabels") if isinstance(holder, dict) else None
+    selector = (tuple(sorted((str(k), str(v)) for k, v in selected.items())) if isinstance(selected, dict)
+                else None)
+    refs = spec.get("targetRefs")
+    if not isinstance(refs, list) or not refs:
+        refs = [spec["targetRef"]] if isinstance(spec.get("targetRef"), dict) else []
+    targets = tuple((str(r.get("group") or ""), str(r.get("kind") or ""), str(r.get("name") or ""),
+                     str(r.get("namespace") or "")) for r in refs if isinstance(r, dict))
+    key = json.dumps({k: v for k, v in spec.items() if k not in _ATTACHMENT_FIELDS}, sort_keys=True, default=str)
+    return GatewayPolicy(kind.kind, str(meta.get("namespace") or ""), str(meta.get("name") or ""), selector, targets,
+                         key)
+
+
+@dataclass(frozen=True)
+class _PolicyIndex:
+    by_namespace: dict[tuple[str, str], list[GatewayPolicy]]   # (kind, namespace) -> policies
+    by_spec: dict[tuple[str, str], list[GatewayPolicy]]        # (kind, key) -> policies
+    unread: dict[str, str]                                     # kind -> why it was not read
+
+
+def _policy_index(inv: ClusterInventory) -> _PolicyIndex:
+    """The policies of one inventory, indexed once: a gateway asks for two namespaces, and a counterpart by spec."""
+
+    def build() -> _PolicyIndex:
+        by_namespace: dict[tuple[str, str], list[GatewayPolicy]] = {}
+        by_spec: dict[tuple[str, str], list[GatewayPolicy]] = {}
+        unread: dict[str, str] = {}
+        for kind in GATEWAY_POLICY_KINDS:
+            if not inv.available(kind):  # a CRD not served was read: none
+                unread[kind.kind] = inv.unread_reason(kind)
+                continue
+            for obj in inv.objects(kind):
+                policy = _gateway_policy(kind, obj)
+                if policy is not None:
+                    by_namespace.setdefault((policy.kind, policy.namespace), []).append(policy)
+                    by_spec.setdefault((policy.kind, policy.key), []).append(policy)
+        return _PolicyIndex(by_namespace, by_spec, unread)
+
+    return inv.memo(_POLICIES_VIEW, build)
+
+
+def policy_applies(policy: GatewayPolicy, namespace: str, labels: dict[str, str], roots: Collection[str]) -> bool:
+    """Whether istiod applies the policy to a pod of `namespace` with these labels, the mesh's root namespace(s) being
+    `roots` (ShouldAttachPolicy, above)."""
+    if policy.namespace != namespace and policy.namespace not in roots:
+        return False
+    selected = all(labels.get(k) == v for k, v in policy.selector or ())
+    gateway = next((labels[k] for k in GATEWAY_API_NAME_LABELS if labels.get(k)), None)
+    if gateway is None or not policy.targets:
+        return selected and not (gateway is None and policy.targets)
+    return any(group == _GATEWAY_API_GROUP and kind == "Gateway" and name == gateway and ns in ("", namespace)
+               for group, kind, name, ns in policy.targets)
+
+
+def asm_root_namespace(config: Any) -> str:
+    """ASM's root namespace: the config's asm.mesh_config rootNamespace, else istio-system (ASM's own)."""
+    mesh_config = getattr(getattr(config, "asm", None), "mesh_config", None)
+    root = mesh_config.get("rootNamespace") if isinstance(mesh_config, dict) else None
+    return root if isinstance(root, str) and root else "istio-system"
+
+
+def istio_root_namespaces(cluster: ClusterInventory) -> frozenset[str]:
+    """Istio's root namespaces, one per istiod revision whose mesh config was read; istio-system (istiod's default)
+    where none was read."""
+    return frozenset(istio_roots(cluster)) or frozenset({"istio-system"})
+
+
+@dataclass(frozen=True)
+class PolicyParity:
+    """Of the policies istiod applies to an Istio gateway's pods: `missing`, those with no counterpart applying to an
+    ASM gateway's pods on the ASM control plane (the same kind and spec but what attaches it); `untold`, those whose
+    counterpart cannot be looked for (the kind not read there); `unread`, what was not read that would tell
+    ("<where> <kind> (<why>)")."""
+
+    missing: tuple[GatewayPolicy, ...] = ()
+    untold: tuple[GatewayPolicy, ...] = ()
+    unread: tuple[str, ...] = ()
+
+
+def gateway_policy_parity(cluster: ClusterInventory, asm: ClusterInventory | None, istio_gw: GatewayWorkload,
+                          asm_gw: GatewayWorkload, istio_roots: Collection[str], asm_root: str) -> PolicyParity:
+    """Each policy the cluster's istiod applies to `istio_gw`'s pods must have a counterpart ASM's istiod applies to
+    `asm_gw`'s pods: one of the ASM control plane of the same kind whose spec equals it but for its selector,
+    workloadSelector or targetRefs (the same policy where its selector picks both). Looked up by spec: no walk of
+    policies x pods."""
+    mine = _policy_index(cluster)
+    theirs = _policy_index(asm) if asm is not None else None
+    unread = [f"the cluster's {kind} ({why})" for kind, why in mine.unread.items()]
+    applying = [p for kind in GATEWAY_POLICY_KINDS if kind.kind not in mine.unread
+                for namespace in sorted({istio_gw.namespace, *istio_roots})
+                for p in mine.by_namespace.get((kind.kind, namespace), ())
+                if policy_applies(p, istio_gw.namespace, istio_gw.pod_labels, istio_roots)]
+    missing: list[GatewayPolicy] = []
+    untold: list[GatewayPolicy] = []
+    for policy in applying:
+        if theirs is None or policy.kind in theirs.unread:
+            why = "no ASM control plane given" if theirs is None else (
+                f"ASM's {policy.kind} ({theirs.unread[policy.kind]})")
+            if why not in unread:
+                unread.append(why)
+            untold.append(policy)
+        elif not any(policy_applies(other, asm_gw.namespace, asm_gw.pod_labels, (asm_root,))
+                     for other in theirs.by_spec.get((policy.kind, policy.key), ())):
+            missing.append(policy)
+    return PolicyParity(tuple(missing), tuple(untold), tuple(unread))

@@ -31,6 +31,7 @@ from auditor.gateways import (
     EASTWEST,
     EASTWEST_LOOKED_FOR,
     EGRESS,
+    GATEWAY_POLICY_KINDS,
     INGRESS,
     INSTALL_GATEWAY_API,
     ISTIO_NETWORKING_GROUP,
@@ -49,11 +50,13 @@ from auditor.gateways import (
     GatewayWorkload,
     HostIndex,
     asm_gateways,
+    asm_root_namespace,
     bound_virtual_services,
     ccm_weight,
     destination_answered,
     eastwest_signals,
     first_annotation,
+    gateway_policy_parity,
     gateway_role_why,
     gateway_services,
     gateway_workloads,
@@ -61,6 +64,7 @@ from auditor.gateways import (
     going_workloads,
     istio_gateways,
     istio_injectors_selecting,
+    istio_root_namespaces,
     istio_served_ingresses,
     pods_available,
     route_hosts,
@@ -1102,6 +1106,30 @@ class AsmGatewaysPresent(ClusterCheck):
         fix=SCAN_UNREAD_FIX,
         message="ASM {gateway_type} gateway {asm_gateway} targets this cluster for {istio_gateway}, but whether a "
                 "VirtualService routes {hosts} on it cannot be told: {reason}")
+    # The policies that guard Istio's gateway (red20k): istiod applies to a gateway's pods the AuthorizationPolicies,
+    # RequestAuthentications, EnvoyFilters and WasmPlugins whose selector picks their labels, of their namespace and
+    # of the root namespace (auditor.gateways gateway_policy_parity). The istio.io tasks select Istio's pods
+    # (`istio: ingressgateway`, `app: istio-ingressgateway`); ASM's gateway pods carry other labels (`istio:
+    # <IstioGateway name>`, `app: istio-<name>`), so an imported copy guards nothing there: after the purge the hosts
+    # are served without the IP allow-list, the JWT rule, the ext_authz call or the rate limit.
+    POLICIES_UNGUARDED = Outcome(
+        "AA1725", Status.FAIL, "an ASM gateway replaces the Istio gateway, but policies applied to Istio's gateway "
+        "pods (AuthorizationPolicy, RequestAuthentication, EnvoyFilter, WasmPlugin) have no counterpart applying to "
+        "ASM's gateway pods on the ASM control plane: ASM's gateway serves without them",
+        fix="On the ASM control plane, give each policy named a counterpart of the same kind and spec in the ASM "
+            "gateway's namespace (or ASM's root namespace) whose selector (EnvoyFilter: workloadSelector.labels) "
+            "picks the ASM gateway's pod labels (a policy attached by targetRefs gets a selector instead: ASM's "
+            "gateway is no Gateway API gateway); then re-run.",
+        message="ASM {gateway_type} gateway {asm_gateway} targets this cluster for {istio_gateway}, but {policies} "
+                "apply to Istio's gateway pods and nothing of the same kind and spec applies to ASM's ({asm_labels}) "
+                "on the ASM control plane: once Istio's gateway is gone its hosts are served without them")
+    POLICIES_UNREAD = Outcome(
+        "AA1752", Status.UNKNOWN, "an ASM gateway replaces the Istio gateway, but the policies that would guard the "
+        "gateways (AuthorizationPolicy, RequestAuthentication, EnvoyFilter, WasmPlugin) could not be read in the "
+        "cluster or on the ASM control plane: whether ASM's gateway keeps those of Istio's cannot be told",
+        fix=SCAN_UNREAD_FIX,
+        message="ASM {gateway_type} gateway {asm_gateway} targets this cluster for {istio_gateway}, but whether every "
+                "policy applied to Istio's gateway pods applies to ASM's too cannot be told: {reason}")
     PORTS_UNREACHED = Outcome(
         "AA1716", Status.FAIL, "an ASM gateway replaces the Istio gateway, but at Service ports where clients reach "
         "Istio's gateway for some hosts no Service port of an ASM gateway reaches a listener for them",
@@ -1233,10 +1261,10 @@ class AsmGatewaysPresent(ClusterCheck):
                                message=f"no Istio ingress or egress gateway in this cluster (looked for {LOOKED_FOR})")
     outcomes = (REPLACED, NOT_REPLACED, ROLE_UNKNOWN_NOT_REPLACED, NOT_DEPLOYED, NOT_SERVING, BEING_DELETED,
                 NO_LISTENER, HOSTS_UNSERVED, ROUTES_UNBOUND, PORTS_UNREACHED, SECRET_DENIED, GATEWAY_API_UNBOUND,
-                NOT_HEALTHY, FEWER,
+                POLICIES_UNGUARDED, NOT_HEALTHY, FEWER,
                 ROLE_UNKNOWN_CONFIRM, CLUSTER_ID_UNKNOWN, NAMES_NO_CLUSTER, STRAY, GATEWAYS_UNSEEN, STRAYS_UNSEEN,
                 ROLE_UNREAD, LISTENERS_UNREAD, PORTS_UNTOLD, SECRET_ELSEWHERE, INGRESSES_UNTOLD, GATEWAY_API_UNTOLD,
-                ROUTES_UNREAD, NO_ISTIO_GATEWAY)
+                ROUTES_UNREAD, POLICIES_UNREAD, NO_ISTIO_GATEWAY)
     needs = (K.DEPLOYMENT,)
     # Pods: the gateways only they tell of (stray_gateway_findings). Services and VirtualServices: a custom gateway's
     # role (auditor.gateways._role_from_config).
@@ -1247,13 +1275,14 @@ class AsmGatewaysPresent(ClusterCheck):
     # (INGRESSES_UNTOLD).
     # GatewayClasses: whether a Gateway bound to an ASM gateway is of an Istio class; ReferenceGrants: whether its TLS
     # listeners' certificates are served to the ASM gateway (_gateway_api_hosts).
+    # The policies that guard a gateway's pods (POLICIES_UNGUARDED), in the cluster and on the ASM control plane.
     uses = (*SCAN_KINDS, K.POD, K.SERVICE, K.VIRTUALSERVICE, K.SERVICEENTRY, *K.K8S_ROUTE_KINDS, K.CONFIGMAP, K.INGRESS,
-            K.INGRESSCLASS, K.K8S_GATEWAYCLASS, K.K8S_REFERENCEGRANT)
+            K.INGRESSCLASS, K.K8S_GATEWAYCLASS, K.K8S_REFERENCEGRANT, *GATEWAY_POLICY_KINDS)
     # Istio Gateways on the ASM control plane: ASM's istiod gives ASM's gateway pods their listeners (_listeners);
     # Gateway API Gateways there bound to an ASM gateway's Service likewise (_gateway_api_hosts).
     # VirtualServices there too: the routes bound to the Gateways that give ASM's gateway its hosts (_served).
     asm_needs = (K.ISTIO_GATEWAY_ASM, K.GATEWAY, K.K8S_GATEWAY, *K.K8S_ROUTE_KINDS, K.K8S_REFERENCEGRANT,
-                 K.VIRTUALSERVICE)
+                 K.VIRTUALSERVICE, *GATEWAY_POLICY_KINDS)
 
     def check_cluster(self, cluster: ClusterInventory, ctx: Context) -> Iterator[Finding]:
         names = ctx.config.gateways
@@ -1326,6 +1355,9 @@ class AsmGatewaysPresent(ClusterCheck):
                         listeners += self._ingresses(cluster, ctx, istio_gw, match, subject, ids, gtype, takers)
                         listeners += self._gateway_api_hosts(cluster, ctx, istio_gw, match, subject, ids, gtype,
                                                              takers)
+                        listeners += self._policies(cluster, ctx, istio_gw, match,
+                                                    workloads[(match.namespace, match.workload_name)], subject, ids,
+                                                    gtype)
                     yield from listeners or [found]
                 elif covering and (unbound := self._gateway_api_hosts(
                         cluster, ctx, istio_gw, covering[0], subject, ids, gtype, takers)):
@@ -1428,6 +1460,37 @@ class AsmGatewaysPresent(ClusterCheck):
                     "gateways_selecting_istio": istio_bound, **ids}
         return self._served(cluster, asm, istio_gw, asm_workloads, objects, params, evidence, subject,
                             asm_export_default(ctx))
+
+    def _policies(self, cluster: ClusterInventory, ctx: Context, istio_gw: GatewayWorkload, gw: AsmGateway,
+                  asm_workload: GatewayWorkload, subject: dict[str, str], ids: dict[str, Any],
+                  gtype: str) -> list[Finding]:
+        """FAIL POLICIES_UNGUARDED where a policy the cluster's istiod applies to the Istio gateway's pods has no
+        counterpart the ASM control plane applies to the ASM gateway's pods (auditor.gateways gateway_policy_parity);
+        UNKNOWN POLICIES_UNREAD where a kind was not read (a CRD not served was read: none)."""
+        parity = gateway_policy_parity(cluster, ctx.inv.asm, istio_gw, asm_workload, istio_root_namespaces(cluster),
+                                       asm_root_namespace(ctx.config))
+        params = {"gateway_type": gtype, "asm_gateway": gw.name, "istio_gateway": istio_gw.name}
+        evidence = {"istio_gateway": istio_gw.name, "asm_gateway": f"{gw.namespace}/{gw.name}", **ids}
+        out: list[Finding] = []
+        if parity.missing:
+            refs = [p.ref for p in parity.missing]
+            shown = ", ".join(refs[:10]) + (f" (+{len(refs) - 10})" if len(refs) > 10 else "")
+            shown_labels = sorted((k, v) for k, v in asm_workload.pod_labels.items() if k in ("app", "istio")) or (
+                sorted(asm_workload.pod_labels.items())[:5])
+            labels = ", ".join(f"{k}={v}" for k, v in shown_labels)
+            out.append(self.report(
+                self.POLICIES_UNGUARDED, cluster.name, params={**params, "policies": shown, "asm_labels": labels},
+                evidence={**evidence, "policies_unguarded": [p.evidence() for p in parity.missing[:50]],
+                          "asm_pod_labels": dict(asm_workload.pod_labels)},
+                remediation=self.POLICIES_UNGUARDED.fix, **subject))
+        if parity.unread:
+            reason = "; ".join(parity.unread)
+            out.append(self.report(
+                self.POLICIES_UNREAD, cluster.name, params={**params, "reason": reason},
+                evidence={**evidence, "unread": list(parity.unread),
+                          "policies_untold": [p.evidence() for p in parity.untold[:50]]},
+                remediation=self.POLICIES_UNREAD.fix, **subject))
+        return out
 
     def _ingresses(self, cluster: ClusterInventory, ctx: Context, istio_gw: GatewayWorkload, gw: AsmGateway,
                    subject: dict[str, str], ids: dict[str, Any], gtype: str,

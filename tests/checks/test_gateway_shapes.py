@@ -640,9 +640,10 @@ def test_asm_gateways_present_is_unknown_when_the_snapshot_holds_no_daemonsets(t
     a = Audit(run_audit(open_snapshot(tmp_path), "uninstall", Config.model_validate(IDS), now=NOW))
     rows = sorted((r["status"], r["code"], r["name"]) for r in a.rows(PRESENT))
     # main: the PASS alone; the Gateways unread also leave the replacement's listeners untold (AA1736, session 16), and
-    # the Ingresses not collected, which of them Istio's istiod serves on Istio's gateway (AA1739, red19d)
+    # the Ingresses not collected, which of them Istio's istiod serves on Istio's gateway (AA1739, red19d), and the
+    # policies not collected, which of them guard Istio's gateway (AA1752, red20k)
     assert rows == [("UNKNOWN", "AA1732", ""), ("UNKNOWN", "AA1736", "istio-ingress"),
-                    ("UNKNOWN", "AA1739", "istio-ingress")]
+                    ("UNKNOWN", "AA1739", "istio-ingress"), ("UNKNOWN", "AA1752", "istio-ingress")]
     (unknown,) = [r for r in a.rows(PRESENT) if r["code"] == "AA1732"]
     assert unknown["message"].startswith("the gateway scan could not read daemonsets.apps (the snapshot holds no "
                                          "DaemonSet objects for this cluster (not collected)); "

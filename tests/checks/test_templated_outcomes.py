@@ -114,8 +114,9 @@ def test_every_outcome_has_a_template_with_named_fields_only() -> None:
     # being deleted in egress-routes-to-asm (AA1613) and cross-cluster-gateway-first (AA1813); 165 with
     # eastwest-gateway-options' gateways no Istio injector selects (AA0817) or not told to (AA0832); 167 with
     # asm-gateways-present's hosts that Gateways on ASM's pods list and no bound route takes (AA1724) or whose routes
-    # are unread (AA1751).
-    assert len(outcomes) == 167
+    # are unread (AA1751); 169 with asm-gateways-present's policies on Istio's gateway pods with no counterpart on
+    # ASM's (AA1725) or unread (AA1752).
+    assert len(outcomes) == 169
     for check_id, outcome in outcomes:
         if outcome.code in NOT_TEMPLATED:
             continue
