@@ -161,6 +161,54 @@ def _objects_in(doc: Any, path: Path, checked_pods: bool = False) -> Iterator[di
     yield doc
 
 
+class PartialList(list[dict[str, Any]]):
+    """What _batches_in yields, empty, for a List that says it is one page of a longer list: `kinds` (keys) it holds
+    or names by its own kind, none of them read whole by it; `reason` names the file and what says so."""
+
+    def __init__(self, kinds: set[str], reason: str) -> None:
+        super().__init__()
+        self.kinds = kinds
+        self.reason = reason
+
+
+def _page_of_more(doc: dict[str, Any]) -> str | None:
+    """What says a List is one page of a longer list, or None.
+
+    k8s.io/apimachinery pkg/apis/meta/v1/types.go ListMeta: `continue` "indicates that the server has more data
+    available" (set when the request had a `limit`, as `kubectl get --raw '/api/v1/pods?limit=500'` or a client's
+    single page), `remainingItemCount` the "number of subsequent items in the list which are not included in this list
+    response"; both are omitted from a complete list (omitempty), as from every `kubectl get -o json|yaml`.
+    """
+    meta = doc.get("metadata")
+    if not isinstance(meta, dict):
+        return None
+    token, remaining = meta.get("continue"), meta.get("remainingItemCount")
+    if token:
+        return (f"metadata.continue is set ({remaining} more items not in it)" if remaining
+                else "metadata.continue is set")
+    if remaining not in (None, 0):
+        return f"metadata.remainingItemCount is {str(remaining)[:40]}"
+    return None
+
+
+def _partial(doc: dict[str, Any], path: Path, why: str) -> PartialList:
+    """The kinds a List that is one page names (by its own kind, `PodList`, or by its items' kinds), as PartialList."""
+    kinds: set[str] = set()
+    list_kind, api_version = doc.get("kind"), doc.get("apiVersion")
+    if isinstance(list_kind, str) and list_kind != "List" and isinstance(api_version, str):
+        kind = kind_of({"apiVersion": api_version, "kind": list_kind[:-4]})
+        if kind is not None:
+            kinds.add(kind.key)
+    items = doc.get("items")
+    for item in items if isinstance(items, list) else ():
+        kind = kind_of(item) if isinstance(item, dict) and isinstance(item.get("apiVersion", ""), str) and isinstance(
+            item.get("kind", ""), str) else None
+        if kind is not None:
+            kinds.add(kind.key)
+    return PartialList(kinds, f"{path} holds one page of a longer list, not all of it ({why}); list without a "
+                              "limit (kubectl get -A -o json|yaml) or with every page")
+
+
 def _batches_in(doc: Any, path: Path, checked_pods: bool = False, by_kind: bool = False,
                 raw: bytes | memoryview | None = None) -> Iterator[tuple[list[dict[str, Any]], bool]]:
     """The objects of `doc` (what _objects_in yields), and whether they are all of one kind and apiVersion.
@@ -173,6 +221,10 @@ def _batches_in(doc: Any, path: Path, checked_pods: bool = False, by_kind: bool 
     """
     if isinstance(doc, dict):
         kind, items = doc.get("kind"), doc.get("items")
+        why = _page_of_more(doc) if isinstance(kind, str) and kind.endswith("List") else None
+        if why is not None:  # its objects are not all there is: none of them is taken (SnapshotCluster.scan)
+            yield _partial(doc, path, why), False
+            return
         if isinstance(kind, str) and kind.endswith("List") and isinstance(items, list):
             fit = isinstance(items, podwire.OwnedItems) or all_fit(items, raw)
             raw = None  # the file's text is not read again: not held while the caller reads its objects
@@ -209,6 +261,8 @@ def read_object_file(path: Path, reduce: bool = False,
     to what inventory.slim keeps (auditor.podwire). `raw`: the file's bytes, when already read.
     """
     for objects, _ in _file_batches(path, reduce, raw):
+        if type(objects) is PartialList:
+            raise UsageError(objects.reason)
         yield from objects
 
 
@@ -266,6 +320,7 @@ class SnapshotCluster(ClusterSource):
         self._files: list[Path] | None = None
         self._file_kinds: dict[Path, set[str]] = {}  # kinds each file holds, learnt by the first scan
         self._found: set[str] = set()
+        self._partial: dict[str, str] = {}  # kind key -> why a file holds only part of its objects (PartialList)
         self._tree = tree
         if tree is not None:
             tree.acquire()
@@ -321,7 +376,11 @@ class SnapshotCluster(ClusterSource):
             raise SourceError(f"{status} (recorded in the snapshot)")
 
     def absent_error(self, kind: Kind) -> SourceError | None:
-        """After a scan for `kind` found no object: an error unless the snapshot says none existed."""
+        """After a scan for `kind`: an error if a file holds only one page of its objects (PartialList), or if it
+        found none unless the snapshot says none existed."""
+        partial = self._partial.get(kind.key)
+        if partial is not None:
+            return SourceError(partial)
         if kind.key in self._found or self.complete or self.kind_status.get(kind.key) is not None:
             return None
         return SourceError(f"the snapshot holds no {kind.kind} objects for this cluster (not collected)")
@@ -353,6 +412,11 @@ class SnapshotCluster(ClusterSource):
                 batches = _file_batches(path, reduce, raw, by_kind=True, reducible=reducible)
                 del raw  # the generator holds it until it has parsed the file
                 for objects, uniform in batches:
+                    if type(objects) is PartialList:  # one page of a longer list: its kinds are not all read
+                        held |= objects.kinds
+                        for key in objects.kinds:
+                            self._partial.setdefault(key, objects.reason)
+                        continue
                     if uniform:  # one kind and apiVersion: the kind of the first is the kind of all
                         kind = kind_of(objects[0]) if objects else None
                         if kind is not None:  # unknown kinds are ignored by contract
@@ -384,10 +448,10 @@ class SnapshotCluster(ClusterSource):
         for _, objects in self.scan([kind]):
             empty = False
             yield objects
+        error = self.absent_error(kind)
+        if error is not None:
+            raise error
         if empty:
-            error = self.absent_error(kind)
-            if error is not None:
-                raise error
             yield []
 
 
