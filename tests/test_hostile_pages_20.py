@@ -1,0 +1,169 @@
+"""Evidence that is quietly partial: one page of a paged List read as the whole list (red20g).
+
+k8s.io/apimachinery pkg/apis/meta/v1/types.go (kubernetes/apimachinery@048d783) ListMeta: `continue` "may be set if
+the user set a limit on the number of items returned, and indicates that the server has more data available";
+`remainingItemCount` is "the number of subsequent items in the list which are not included in this list response",
+"left unset and omitted" when the list is complete. ListOptions.Limit: "clients should only use the presence of the
+continue field to determine whether more results are available". A complete `kubectl get -A -o json|yaml` never
+carries either (both omitempty).
+
+Snapshots: a file saved from `kubectl get --raw '/api/v1/pods?limit=500'` (a PodList whose items omit kind and
+apiVersion, ListMeta first) or from a client's single page was read as every pod of the cluster: the pods not on
+that page vanished, and the uninstall gate said GO with workloads still on Istio's sidecar (exit 0). Now the kinds
+such a file holds (or names by its own kind) are unread: UNKNOWN (AA0001) naming the file, in every decode path
+(podwire's pod Structs, its reduced and owned-item Lists, orjson, YAML).
+
+Live: a page that counts remaining items (remainingItemCount > 0) yet gives no continue token ended the walk as if
+complete; now the kind is unread, naming the answer.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from auditor import api
+from auditor import kinds as K
+from auditor.cli.main import main
+from auditor.errors import SourceError
+from auditor.sources.snapshot import SnapshotCluster
+from tests import factory as f
+from tests import test_faults
+from tests.test_faults import focus_config, rows
+from tests.test_readonly import NOW
+
+served = test_faults.served  # fixture
+
+# A continue token as kube-apiserver encodes it (base64 of {"v":"meta.k8s.io/v1","rv":...,"start":...}).
+TOKEN = "eyJ2IjoibWV0YS5rOHMuaW8vdjEiLCJydiI6ODEyMzQsInN0YXJ0Ijoic2hvcC9jYXJ0LTFcdTAwMDAifQ"
+PAGE = {"resourceVersion": "81234", "continue": TOKEN, "remainingItemCount": 1}
+ASM_CONFIG = "asm:\n  mesh_config: {trustDomain: cluster.local, outboundTrafficPolicy: {mode: ALLOW_ANY}}\n"
+COMPLETE = {"clusters": [{"name": "cluster-a", "role": "data-plane", "complete": True},
+                         {"name": "asm", "role": "asm", "complete": True}]}
+
+
+def raw_page(kind: str, api_version: str, items: list[dict[str, Any]], meta: dict[str, Any]) -> dict[str, Any]:
+    """A typed List as kube-apiserver answers a `limit`ed list: ListMeta first, items without kind/apiVersion."""
+    bare = [{k: v for k, v in item.items() if k not in ("kind", "apiVersion")} for item in items]
+    return {"kind": kind, "apiVersion": api_version, "metadata": meta, "items": bare}
+
+
+def kubectl_list(items: list[dict[str, Any]], meta: dict[str, Any]) -> dict[str, Any]:
+    """`kubectl get -o json`'s List (keys sorted, items whole) with the given ListMeta."""
+    return {"apiVersion": "v1", "items": items, "kind": "List", "metadata": meta}
+
+
+def handmade(root: Path, pod_files: dict[str, dict[str, Any]]) -> Path:
+    """tests/test_handmade_snapshot.py's GO at the uninstall gate (every pod on ASM's proxy, complete manifest), its
+    pods from `pod_files`."""
+    cluster = root / "cluster-a"
+    cluster.mkdir(parents=True)
+    for name, doc in pod_files.items():
+        text = yaml.safe_dump(doc) if name.endswith(".yaml") else json.dumps(doc)
+        (cluster / name).write_text(text)
+    (cluster / "istio.yaml").write_text(yaml.safe_dump_all([f.istiod(), f.mesh_configmap()]))
+    (cluster / "virtualservices.yaml").write_text('apiVersion: v1\nitems: []\nkind: List\nmetadata:\n'
+                                                  '  resourceVersion: ""\n')
+    asm = root / "asm"
+    asm.mkdir()
+    (asm / "migration.yaml").write_text(yaml.safe_dump(f.migration_cr("Migrating")))
+    (root / "manifest.json").write_text(json.dumps(COMPLETE))
+    return root
+
+
+def uninstall(root: Path, tmp_path: Path) -> tuple[int, list[dict[str, Any]]]:
+    out = tmp_path / "out"
+    config = tmp_path / "asm.yaml"
+    config.write_text(ASM_CONFIG)
+    code = main(["run", "--snapshot", str(root), "--phase", "uninstall", "--format", "json", "--out", str(out),
+                 "--config", str(config), "-q"])
+    return code, json.loads((out / "findings.json").read_text())["findings"]
+
+
+ON_ASM = [f.pod("cart-1", proxy="asm")]
+
+PARTIAL_FILES = {
+    # `kubectl get --raw '/api/v1/pods?limit=500'`: podwire's reduced List (items without kind).
+    "raw-page-json": {"pods.json": raw_page("PodList", "v1", ON_ASM, PAGE)},
+    # Items that say `v1 Pod`, ListMeta after them: podwire's pod Structs (pod_structs).
+    "list-json": {"pods.json": kubectl_list(ON_ASM, PAGE)},
+    "raw-page-yaml": {"pods.yaml": raw_page("PodList", "v1", ON_ASM, PAGE)},
+    "continue-only": {"pods.json": raw_page("PodList", "v1", ON_ASM, {"resourceVersion": "81234",
+                                                                       "continue": TOKEN})},
+    "remaining-only": {"pods.json": kubectl_list(ON_ASM, {"resourceVersion": "81234", "remainingItemCount": 3})},
+    # The other namespaces' pods in a whole file beside it do not make the page whole.
+    "beside-a-whole-file": {"pods-istio-system.json": kubectl_list([f.pod("other-1", "web", proxy="asm")],
+                                                                    {"resourceVersion": ""}),
+                            "pods.json": raw_page("PodList", "v1", ON_ASM, PAGE)},
+}
+
+
+@pytest.mark.parametrize("files", PARTIAL_FILES.values(), ids=PARTIAL_FILES.keys())
+def test_a_snapshot_file_of_one_page_of_pods_is_not_every_pod(tmp_path, files):
+    """Was GO (exit 0): the pods past the page, on Istio's sidecar or not, were never seen."""
+    code, findings = uninstall(handmade(tmp_path / "snap", files), tmp_path)
+    remaining = [r for r in findings if r["check_id"] == "istio-sidecars-remaining"]
+    assert [(r["status"], r["code"]) for r in remaining] == [("UNKNOWN", "AA0001")]
+    assert "pods." in remaining[0]["message"] and "one page of a longer list" in remaining[0]["message"]
+    assert code == 3
+
+
+def test_a_whole_list_with_list_meta_is_still_read(tmp_path):
+    """The control: a complete list (resourceVersion, no continue) is every pod, and the gate says GO."""
+    files = {"pods.json": raw_page("PodList", "v1", ON_ASM, {"resourceVersion": "81234"})}
+    code, findings = uninstall(handmade(tmp_path / "snap", files), tmp_path)
+    remaining = [r for r in findings if r["check_id"] == "istio-sidecars-remaining"]
+    assert [r["status"] for r in remaining] == ["PASS"]
+    assert code == 0
+
+
+def _scan(directory: Path, kind: K.Kind, reduce: bool) -> tuple[list[Any], SourceError | None]:
+    cluster = SnapshotCluster("c", "data-plane", directory, {"complete": True})
+    found = [obj for _, objects in cluster.scan([kind], reduce=reduce) for obj in objects]
+    return found, cluster.absent_error(kind)
+
+
+OWNED = f.deployment("cart")[1]  # its ReplicaSet, owned by the Deployment (podwire's owned-item path)
+
+
+@pytest.mark.parametrize("reduce", [True, False], ids=["reduced", "whole"])
+@pytest.mark.parametrize("name, doc, kind", [
+    ("replicasets.json", raw_page("ReplicaSetList", "apps/v1", [OWNED], PAGE), K.REPLICASET),
+    ("replicasets-list.json", kubectl_list([OWNED], PAGE), K.REPLICASET),
+    ("configmaps.json", raw_page("ConfigMapList", "v1", [f.mesh_configmap()], PAGE), K.CONFIGMAP),
+    ("mixed.yaml", kubectl_list([f.mesh_configmap(), OWNED], PAGE), K.REPLICASET),
+    ("mixed.yaml", kubectl_list([f.mesh_configmap(), OWNED], PAGE), K.CONFIGMAP),
+    ("pods.json", kubectl_list(ON_ASM, PAGE), K.POD),
+], ids=["rs-raw-page", "rs-list", "configmaps", "list-of-kinds-rs", "list-of-kinds-cm", "pods"])
+def test_a_page_file_leaves_its_kinds_unread_in_every_decode_path(tmp_path, reduce, name, doc, kind):
+    (tmp_path / name).write_text(yaml.safe_dump(doc) if name.endswith(".yaml") else json.dumps(doc))
+    found, error = _scan(tmp_path, kind, reduce)
+    assert found == []
+    assert error is not None and str(tmp_path / name) in error.reason, error
+
+
+@pytest.mark.parametrize("reduce", [True, False], ids=["reduced", "whole"])
+def test_a_page_file_leaves_other_files_kinds_alone(tmp_path, reduce):
+    """Only the kinds the page holds or names are unread: a whole file of another kind is read as before."""
+    (tmp_path / "pods.json").write_text(json.dumps(raw_page("PodList", "v1", ON_ASM, PAGE)))
+    (tmp_path / "cm.json").write_text(json.dumps(kubectl_list([f.mesh_configmap()], {"resourceVersion": ""})))
+    found, error = _scan(tmp_path, K.CONFIGMAP, reduce)
+    assert error is None and [o["metadata"]["name"] for o in found] == ["istio"]
+
+
+# ---------------------------------------------------------------- live
+def test_a_live_page_counting_remaining_items_without_a_continue_token_is_not_the_list(served, fake_api):
+    """remainingItemCount > 0 with no continue: the walk stopped as if the list were complete (pods PASS/GO)."""
+    body = json.dumps({"kind": "PodList", "apiVersion": "v1",
+                       "metadata": {"resourceVersion": "81234", "remainingItemCount": 120}, "items": []})
+    fake_api.add_fault(r"^/api/v1/pods$", 200, times=None, body=body)
+    result = api.run_audit(served, "migrating", focus_config(Path(str(served.kubeconfig)).parent), now=NOW)
+    [row] = rows(result, "pods-xds-agent")
+    assert row["status"] == "UNKNOWN" and row["code"] == "AA0001", row
+    [cluster] = result.inventory.data_planes
+    assert "remainingItemCount" in cluster.errors["pods"]
+    assert result.exit_code == 3
