@@ -171,6 +171,12 @@ class PartialList(list[dict[str, Any]]):
         self.reason = reason
 
 
+# k8s.io/apimachinery pkg/apis/meta/v1/types.go: PartialObjectMetadata is "a generic representation of any object with
+# ObjectMeta" (TypeMeta meta.k8s.io/v1, no kind of its own object), served in place of a list's objects when asked.
+# Its kind unknown, such a file was ignored; a manifest claiming `complete` then read its objects' kind as none.
+_METADATA_ONLY = frozenset({"PartialObjectMetadataList", "PartialObjectMetadata"})
+
+
 def _page_of_more(doc: dict[str, Any]) -> str | None:
     """What says a List is one page of a longer list, or None.
 
@@ -221,6 +227,10 @@ def _batches_in(doc: Any, path: Path, checked_pods: bool = False, by_kind: bool 
     """
     if isinstance(doc, dict):
         kind, items = doc.get("kind"), doc.get("items")
+        if kind in _METADATA_ONLY and str(doc.get("apiVersion")).startswith("meta.k8s.io/"):
+            raise UsageError(f"{path}: a {kind} (objects' metadata only, an answer to `Accept: application/json;"
+                             "as=PartialObjectMetadataList;g=meta.k8s.io;v=v1`) names neither the kind of its objects "
+                             "nor what they hold; save whole objects (kubectl get -A -o json|yaml)")
         why = _page_of_more(doc) if isinstance(kind, str) and kind.endswith("List") else None
         if why is not None:  # its objects are not all there is: none of them is taken (SnapshotCluster.scan)
             yield _partial(doc, path, why), False
