@@ -192,3 +192,26 @@ def test_a_file_of_metadata_only_is_refused_naming_it(tmp_path, capsys, name):
     assert code == 2
     err = capsys.readouterr().err
     assert name in err and "PartialObjectMetadataList" in err
+
+
+# ---------------------------------------------------------------- live discovery of one group unavailable
+def test_a_group_whose_discovery_answers_503_is_unread_and_the_others_are_read(tmp_path, fake_api, fake_asm):
+    """An aggregated API whose backend is down answers its discovery 503 (kube-aggregator proxies /apis/<group>/<v>
+    to it); the groups read here are built-in or CRDs, served by the API server itself. Still, a group's discovery
+    that fails (503 past the retries) leaves only that group's kinds unread: not "not served", and not every kind.
+    A guard (this passed before): EnvoyFilters UNKNOWN, not NOT_APPLICABLE; pods still judged."""
+    from tests import test_live_discovery as discovery
+
+    fake_api.add_fault(r"^/apis/networking\.istio\.io/v1alpha3$", 503, times=None)
+    fake_api.add_fault(r"^/apis/metrics\.k8s\.io", 503, times=None)  # never asked: no kind read is served there
+    result = api.run_audit(discovery.target(tmp_path, fake_api, fake_asm), "migrating", discovery.config(tmp_path),
+                           now=NOW)
+    [row] = rows(result, "envoyfilter-compatibility")
+    assert row["status"] == "UNKNOWN", row
+    assert {r["status"] for r in rows(result, "pods-xds-agent")} - {"UNKNOWN"}
+    [cluster] = result.inventory.data_planes
+    assert "envoyfilters.networking.istio.io" in cluster.errors
+    assert "envoyfilters.networking.istio.io" not in cluster.not_served
+    assert "pods" not in cluster.errors and "deployments.apps" not in cluster.errors
+    assert not [r for r in fake_api.requests if r.path.startswith("/apis/metrics.k8s.io")]
+    assert result.exit_code == 3
