@@ -215,3 +215,35 @@ def test_a_group_whose_discovery_answers_503_is_unread_and_the_others_are_read(t
     assert "pods" not in cluster.errors and "deployments.apps" not in cluster.errors
     assert not [r for r in fake_api.requests if r.path.startswith("/apis/metrics.k8s.io")]
     assert result.exit_code == 3
+
+
+# ---------------------------------------------------------------- a written snapshot missing a part file
+def test_a_written_snapshot_missing_a_part_of_its_pods_leaves_pods_unread(tmp_path, fake_api, fake_asm, capsys,
+                                                                          monkeypatch):
+    """`asm-audit snapshot` writes long lists in parts (pods.json, pods.part0001.json, ...) and its tarball in sorted
+    order, so `manifest.json` comes before a cluster named after it (`prod`): a `tar -x` cut short, or a part deleted,
+    left the manifest saying pods "ok" and fewer pods in the files. The missing pod (PROXY_CONFIG_XDS_AGENT "false",
+    FAIL AA1110) was simply not there: pods-xds-agent PASS, GO (exit 0). The manifest now records how many objects of
+    each kind were written (`objects`); fewer in the files leave the kind unread (UNKNOWN), the run INCOMPLETE."""
+    import tarfile
+
+    from auditor.sources import snapshot
+
+    served = test_faults.serve(tmp_path, fake_api, fake_asm, [f.pod("legacy-1", "shop", xds_agent="false")])
+    monkeypatch.setattr(snapshot, "WRITE_PART_ITEMS", 1)  # a part per pod
+    tarball = tmp_path / "snap.tar.gz"
+    assert main(test_faults.snapshot_cli(served, tarball)) == 0
+    capsys.readouterr()
+    root = tmp_path / "extracted"
+    with tarfile.open(tarball) as archive:
+        archive.extractall(root, filter="data")
+    focus = focus_config(tmp_path)
+    whole = api.run_audit(api.Target(snapshot=str(root)), "migrating", focus, now=NOW)
+    assert ("FAIL", "AA1110") in [(r["status"], r["code"]) for r in rows(whole, "pods-xds-agent")]  # the control
+    [part] = [p for p in (root / "prod").glob("pods*.json") if "legacy-1" in p.read_text()]
+    part.unlink()
+    result = api.run_audit(api.Target(snapshot=str(root)), "migrating", focus, now=NOW)
+    [row] = rows(result, "pods-xds-agent")
+    assert (row["status"], row["code"]) == ("UNKNOWN", "AA0001"), row
+    assert "manifest records" in row["message"]
+    assert result.exit_code == 3

@@ -324,6 +324,10 @@ class SnapshotCluster(ClusterSource):
         self.cluster_id = entry.get("cluster_id")
         self.complete = bool(entry.get("complete"))
         self.kind_status: dict[str, str] = dict(entry.get("kinds") or {})
+        # How many objects of each kind `asm-audit snapshot` wrote (its manifest's `objects`): fewer in the files means
+        # one of them is missing (a part file deleted, an extraction cut short), not that fewer objects existed.
+        self.recorded: dict[str, int] = dict(entry.get("objects") or {})
+        self._read: dict[str, int] = {}  # kind key -> objects the last scan for it found
         # A cluster that did not answer when the snapshot was taken stays unreachable offline (INCOMPLETE),
         # instead of vanishing from the audit.
         self.unreachable: str | None = entry.get("unreachable")
@@ -391,6 +395,10 @@ class SnapshotCluster(ClusterSource):
         partial = self._partial.get(kind.key)
         if partial is not None:
             return SourceError(partial)
+        recorded, read = self.recorded.get(kind.key), self._read.get(kind.key, 0)
+        if recorded is not None and read < recorded:
+            return SourceError(f"the snapshot's manifest records {recorded} {kind.kind} objects for this cluster, its "
+                               f"files hold {read}: a file of them is missing or was cut (not all were read)")
         if kind.key in self._found or self.complete or self.kind_status.get(kind.key) is not None:
             return None
         return SourceError(f"the snapshot holds no {kind.kind} objects for this cluster (not collected)")
@@ -403,6 +411,8 @@ class SnapshotCluster(ClusterSource):
         `reduce`: pods, owned ReplicaSets and Jobs come reduced to what the inventory keeps (read_object_file).
         """
         wanted = {k.key: k for k in kinds}
+        for key in wanted:
+            self._read[key] = 0
         # The files this scan reads: those not known (from an earlier scan) to hold none of the wanted kinds.
         known = self._file_kinds
         files = [path for path in self._object_files() if path not in known or not known[path].isdisjoint(wanted)]
@@ -447,6 +457,7 @@ class SnapshotCluster(ClusterSource):
             self._file_kinds[path] = held
             self._found |= held
             for key, objects in found.items():
+                self._read[key] += len(objects)
                 yield wanted[key], objects
             # The caller is done with this file's objects: freed before the next file is decoded, not after it.
             found.clear()
@@ -821,6 +832,10 @@ def _manifest_problem(manifest: dict[str, Any]) -> str | None:
         if kinds is not None and (not isinstance(kinds, dict) or not all(
                 isinstance(k, str) and isinstance(v, str) for k, v in kinds.items())):
             return f"cluster {name!r}: 'kinds' must map kind keys to status strings"
+        counts = entry.get("objects")
+        if counts is not None and (not isinstance(counts, dict) or not all(
+                isinstance(k, str) and type(v) is int and v >= 0 for k, v in counts.items())):
+            return f"cluster {name!r}: 'objects' must map kind keys to counts of objects"
     for key in ("asm_openapi", "prometheus", "networks"):
         if manifest.get(key) is not None and not isinstance(manifest[key], dict):
             return f"{key!r} must be a JSON object"
@@ -882,12 +897,14 @@ class SnapshotWriter:
         self._open: dict[tuple[str, str], tuple[io.BufferedWriter, int, int]] = {}
         # (cluster, kind) whose objects could not be written, and why: recorded as the kind's status at end().
         self._unwritable: dict[tuple[str, str], str] = {}
+        # (cluster, kind) -> objects written: the manifest's `objects`, checked when the snapshot is read.
+        self._written: dict[tuple[str, str], int] = {}
 
     @_unless_aborted
     def cluster(self, source: ClusterSource) -> dict[str, Any]:
         entry = self._entries.get(source.name)
         if entry is None:
-            entry = {"name": source.name, "role": source.role, "dir": source.name, "kinds": {}}
+            entry = {"name": source.name, "role": source.role, "dir": source.name, "kinds": {}, "objects": {}}
             if source.cluster_id:
                 entry["cluster_id"] = source.cluster_id
             self._entries[source.name] = entry
@@ -918,6 +935,7 @@ class SnapshotWriter:
     def begin(self, source: ClusterSource, kind: Kind) -> None:
         self.cluster(source)
         self._unwritable.pop((source.name, kind.key), None)
+        self._written[(source.name, kind.key)] = 0
         self._open_part(source, kind, 0)
 
     def _drop(self, source: ClusterSource, kind: Kind) -> None:
@@ -961,6 +979,7 @@ class SnapshotWriter:
                 fh.write(b",\n")
             fh.write(encoded)
             count += 1
+            self._written[(source.name, kind.key)] += 1
         self._open[(source.name, kind.key)] = (fh, count, part)
 
     @_unless_aborted
@@ -975,7 +994,13 @@ class SnapshotWriter:
                 self._open.pop((source.name, kind.key))
                 handle[0].write(b"\n]}\n")
                 handle[0].close()
-        self.cluster(source)["kinds"][kind.key] = status
+        entry = self.cluster(source)
+        entry["kinds"][kind.key] = status
+        written = self._written.pop((source.name, kind.key), None)
+        if status == STATUS_OK and handle and written is not None:
+            entry.setdefault("objects", {})[kind.key] = written
+        else:
+            entry.get("objects", {}).pop(kind.key, None)
 
     @_unless_aborted
     def extra(self, key: str, value: Any) -> None:
