@@ -247,3 +247,16 @@ def test_a_written_snapshot_missing_a_part_of_its_pods_leaves_pods_unread(tmp_pa
     assert (row["status"], row["code"]) == ("UNKNOWN", "AA0001"), row
     assert "manifest records" in row["message"]
     assert result.exit_code == 3
+
+
+@pytest.mark.parametrize("objects", [{"pods": "3"}, {"pods": -1}, {"pods": True}, ["pods"]])
+def test_a_manifest_whose_object_counts_are_not_counts_is_refused(tmp_path, capsys, objects):
+    root = handmade(tmp_path / "snap", {"pods.json": kubectl_list(ON_ASM, {"resourceVersion": ""})})
+    manifest = json.loads((root / "manifest.json").read_text())
+    manifest["clusters"][0]["objects"] = objects
+    (root / "manifest.json").write_text(json.dumps(manifest))
+    (tmp_path / "asm.yaml").write_text(ASM_CONFIG)
+    code = main(["run", "--snapshot", str(root), "--phase", "uninstall", "--format", "json", "--out",
+                 str(tmp_path / "out"), "--config", str(tmp_path / "asm.yaml"), "-q"])
+    assert code == 2
+    assert "'objects' must map kind keys to counts" in capsys.readouterr().err
