@@ -95,6 +95,9 @@ PARTIAL_FILES = {
     "continue-only": {"pods.json": raw_page("PodList", "v1", ON_ASM, {"resourceVersion": "81234",
                                                                        "continue": TOKEN})},
     "remaining-only": {"pods.json": kubectl_list(ON_ASM, {"resourceVersion": "81234", "remainingItemCount": 3})},
+    # A typed List without apiVersion: its items are read as core v1 Pods (as a whole one's are), so is its page.
+    "no-api-version": {"pods.json": {k: v for k, v in raw_page("PodList", "v1", ON_ASM, PAGE).items()
+                                     if k != "apiVersion"}},
     # The other namespaces' pods in a whole file beside it do not make the page whole.
     "beside-a-whole-file": {"pods-istio-system.json": kubectl_list([f.pod("other-1", "web", proxy="asm")],
                                                                     {"resourceVersion": ""}),

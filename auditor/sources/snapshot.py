@@ -198,19 +198,21 @@ def _page_of_more(doc: dict[str, Any]) -> str | None:
 
 
 def _partial(doc: dict[str, Any], path: Path, why: str) -> PartialList:
-    """The kinds a List that is one page names (by its own kind, `PodList`, or by its items' kinds), as PartialList."""
-    kinds: set[str] = set()
+    """The kinds a List that is one page names (by its own kind, `PodList`, or by its items' kinds), as PartialList.
+
+    An item's kind and apiVersion default to the List's, as _objects_in reads a typed List's items."""
     list_kind, api_version = doc.get("kind"), doc.get("apiVersion")
-    if isinstance(list_kind, str) and list_kind != "List" and isinstance(api_version, str):
-        kind = kind_of({"apiVersion": api_version, "kind": list_kind[:-4]})
-        if kind is not None:
-            kinds.add(kind.key)
+    typed = list_kind[:-4] if isinstance(list_kind, str) and list_kind != "List" else None
     items = doc.get("items")
-    for item in items if isinstance(items, list) else ():
-        kind = kind_of(item) if isinstance(item, dict) and isinstance(item.get("apiVersion", ""), str) and isinstance(
-            item.get("kind", ""), str) else None
-        if kind is not None:
-            kinds.add(kind.key)
+    kinds: set[str] = set()
+    for obj in [{}, *(items if isinstance(items, list) else ())]:
+        if not isinstance(obj, dict):
+            continue
+        name, version = obj.get("kind") or typed, obj.get("apiVersion") or api_version
+        if isinstance(name, str) and isinstance(version, str | None):
+            kind = kind_of({"apiVersion": version or "", "kind": name})
+            if kind is not None:
+                kinds.add(kind.key)
     return PartialList(kinds, f"{path} holds one page of a longer list, not all of it ({why}); list without a "
                               "limit (kubectl get -A -o json|yaml) or with every page")
 
