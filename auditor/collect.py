@@ -242,6 +242,7 @@ class Collector:
                       Phrase(N_("{cluster}: reading {count} kinds from the snapshot"), cluster=cluster.name,
                              count=len(todo)))
         collected: dict[str, list[dict[str, Any]]] = {k.key: [] for k in todo}
+        start_pods = cluster.pod_summaries.mark()
         if self.writer:
             for kind in todo:
                 self.writer.begin(source, kind)
@@ -256,7 +257,9 @@ class Collector:
             error = source.absent_error(kind)
             if error is None:
                 cluster.objects_by_kind[kind.key] = collected[kind.key]
-            else:
+            else:  # none found, or a file holds one page of them only: the kind is not read
+                if kind is K.POD:
+                    cluster.pod_summaries.truncate(start_pods)
                 cluster.record_error(kind, error.reason)
             if self.writer:
                 self.writer.end(source, kind, STATUS_OK if error is None else error.reason)

@@ -182,6 +182,7 @@ class _PodFile(TypedDict, total=False):
     """A snapshot List file in the shape `asm-audit snapshot` writes pods: every item a Pod."""
     apiVersion: str
     kind: Required[str]
+    metadata: _ListMeta | None  # kept: one page of a longer list is not read as the whole (snapshot._page_of_more)
     items: Required[list[_Pod]]
 
 
@@ -300,6 +301,7 @@ class Pod(msgspec.Struct, gc=False, kw_only=True):
 class _PodStructFile(msgspec.Struct, gc=False):
     kind: str
     items: list[Pod]
+    metadata: _ListMeta | None = None  # one page of a longer list (continue, remainingItemCount) takes the dict path
 
 
 _POD_STRUCT_FILE = msgspec.json.Decoder(_PodStructFile)
@@ -381,8 +383,9 @@ def pod_structs(raw: bytes) -> PodPage | None:
         doc = _POD_STRUCT_FILE.decode(raw)
     except _REFUSED:
         return None
-    if doc.kind not in ("List", "PodList"):
-        return None
+    if doc.kind not in ("List", "PodList") or (doc.metadata and (
+            doc.metadata.get("continue") or doc.metadata.get("remainingItemCount"))):
+        return None  # not a file of pods only, or one page of a longer list (snapshot._page_of_more tells the reader)
     for pod in doc.items:
         if pod.kind != "Pod" or pod.apiVersion != "v1":
             return None
@@ -497,7 +500,16 @@ def reduced_list(raw: bytes) -> dict[str, Any] | None:
                 items.append(wire.loads(memoryview(raw_item)))
     except (*_REFUSED, orjson.JSONDecodeError):
         return None
-    return {"apiVersion": doc.apiVersion, "kind": doc.kind, "items": items}
+    return _list_of(doc.apiVersion, doc.kind, doc.metadata, items)
+
+
+def _list_of(api_version: Any, kind: str, metadata: Any, items: list[Any]) -> dict[str, Any]:
+    """A reduced List file as a dict, its metadata kept when it has any: one page of a longer list (continue,
+    remainingItemCount) is not read as the whole (auditor.sources.snapshot._page_of_more)."""
+    doc = {"apiVersion": api_version, "kind": kind, "items": items}
+    if metadata:
+        doc["metadata"] = metadata
+    return doc
 
 
 class _OwnedFile(TypedDict, total=False):
@@ -555,10 +567,10 @@ def _owned_file(raw: bytes) -> dict[str, Any] | None:
                 items[index] = wire.loads(memoryview(raw_items[index]))
         except (*_REFUSED, orjson.JSONDecodeError):
             return None
-        return {"apiVersion": doc.get("apiVersion"), "kind": kind, "items": items}
+        return _list_of(doc.get("apiVersion"), kind, doc.get("metadata"), items)
     if uniform:
         items = OwnedItems(items)
-    return {"apiVersion": doc.get("apiVersion"), "kind": kind, "items": items}
+    return _list_of(doc.get("apiVersion"), kind, doc.get("metadata"), items)
 
 
 class OwnedItems(list[dict[str, Any]]):

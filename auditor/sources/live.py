@@ -567,9 +567,17 @@ class LiveCluster(ClusterSource):
                     raise SourceError(forbidden_message(kind), status=403) from exc
                 raise
             yield list_items(kind, path, answer)
-            token = (answer.get("metadata") or {}).get("continue") if isinstance(
-                answer.get("metadata"), dict) else None
+            meta = answer.get("metadata")
+            token = meta.get("continue") if isinstance(meta, dict) else None
             if not token:
+                remaining = meta.get("remainingItemCount") if isinstance(meta, dict) else None
+                if remaining not in (None, 0):
+                    # k8s.io/apimachinery meta/v1 ListMeta: remainingItemCount is "the number of subsequent items in
+                    # the list which are not included in this list response", omitted once the list is complete. A
+                    # page that counts more items yet gives no continue token to read them is not the whole list.
+                    raise SourceError(f"GET {path}: the list answer says {str(remaining)[:40]} more items remain "
+                                      f"(metadata.remainingItemCount) but gives no continue token to read them; "
+                                      f"{kind.kind} objects were not all read")
                 return
             if not isinstance(token, str):
                 raise SourceError(f"GET {path}: malformed list answer (continue token is not a string)")

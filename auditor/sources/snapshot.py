@@ -161,6 +161,62 @@ def _objects_in(doc: Any, path: Path, checked_pods: bool = False) -> Iterator[di
     yield doc
 
 
+class PartialList(list[dict[str, Any]]):
+    """What _batches_in yields, empty, for a List that says it is one page of a longer list: `kinds` (keys) it holds
+    or names by its own kind, none of them read whole by it; `reason` names the file and what says so."""
+
+    def __init__(self, kinds: set[str], reason: str) -> None:
+        super().__init__()
+        self.kinds = kinds
+        self.reason = reason
+
+
+# k8s.io/apimachinery pkg/apis/meta/v1/types.go: PartialObjectMetadata is "a generic representation of any object with
+# ObjectMeta" (TypeMeta meta.k8s.io/v1, no kind of its own object), served in place of a list's objects when asked.
+# Its kind unknown, such a file was ignored; a manifest claiming `complete` then read its objects' kind as none.
+_METADATA_ONLY = frozenset({"PartialObjectMetadataList", "PartialObjectMetadata"})
+
+
+def _page_of_more(doc: dict[str, Any]) -> str | None:
+    """What says a List is one page of a longer list, or None.
+
+    k8s.io/apimachinery pkg/apis/meta/v1/types.go ListMeta: `continue` "indicates that the server has more data
+    available" (set when the request had a `limit`, as `kubectl get --raw '/api/v1/pods?limit=500'` or a client's
+    single page), `remainingItemCount` the "number of subsequent items in the list which are not included in this list
+    response"; both are omitted from a complete list (omitempty), as from every `kubectl get -o json|yaml`.
+    """
+    meta = doc.get("metadata")
+    if not isinstance(meta, dict):
+        return None
+    token, remaining = meta.get("continue"), meta.get("remainingItemCount")
+    if token:
+        return (f"metadata.continue is set ({remaining} more items not in it)" if remaining
+                else "metadata.continue is set")
+    if remaining not in (None, 0):
+        return f"metadata.remainingItemCount is {str(remaining)[:40]}"
+    return None
+
+
+def _partial(doc: dict[str, Any], path: Path, why: str) -> PartialList:
+    """The kinds a List that is one page names (by its own kind, `PodList`, or by its items' kinds), as PartialList.
+
+    An item's kind and apiVersion default to the List's, as _objects_in reads a typed List's items."""
+    list_kind, api_version = doc.get("kind"), doc.get("apiVersion")
+    typed = list_kind[:-4] if isinstance(list_kind, str) and list_kind != "List" else None
+    items = doc.get("items")
+    kinds: set[str] = set()
+    for obj in [{}, *(items if isinstance(items, list) else ())]:
+        if not isinstance(obj, dict):
+            continue
+        name, version = obj.get("kind") or typed, obj.get("apiVersion") or api_version
+        if isinstance(name, str) and isinstance(version, str | None):
+            kind = kind_of({"apiVersion": version or "", "kind": name})
+            if kind is not None:
+                kinds.add(kind.key)
+    return PartialList(kinds, f"{path} holds one page of a longer list, not all of it ({why}); list without a "
+                              "limit (kubectl get -A -o json|yaml) or with every page")
+
+
 def _batches_in(doc: Any, path: Path, checked_pods: bool = False, by_kind: bool = False,
                 raw: bytes | memoryview | None = None) -> Iterator[tuple[list[dict[str, Any]], bool]]:
     """The objects of `doc` (what _objects_in yields), and whether they are all of one kind and apiVersion.
@@ -173,6 +229,14 @@ def _batches_in(doc: Any, path: Path, checked_pods: bool = False, by_kind: bool 
     """
     if isinstance(doc, dict):
         kind, items = doc.get("kind"), doc.get("items")
+        if kind in _METADATA_ONLY and str(doc.get("apiVersion")).startswith("meta.k8s.io/"):
+            raise UsageError(f"{path}: a {kind} (objects' metadata only, an answer to `Accept: application/json;"
+                             "as=PartialObjectMetadataList;g=meta.k8s.io;v=v1`) names neither the kind of its objects "
+                             "nor what they hold; save whole objects (kubectl get -A -o json|yaml)")
+        why = _page_of_more(doc) if isinstance(kind, str) and kind.endswith("List") else None
+        if why is not None:  # its objects are not all there is: none of them is taken (SnapshotCluster.scan)
+            yield _partial(doc, path, why), False
+            return
         if isinstance(kind, str) and kind.endswith("List") and isinstance(items, list):
             fit = isinstance(items, podwire.OwnedItems) or all_fit(items, raw)
             raw = None  # the file's text is not read again: not held while the caller reads its objects
@@ -209,6 +273,8 @@ def read_object_file(path: Path, reduce: bool = False,
     to what inventory.slim keeps (auditor.podwire). `raw`: the file's bytes, when already read.
     """
     for objects, _ in _file_batches(path, reduce, raw):
+        if type(objects) is PartialList:
+            raise UsageError(objects.reason)
         yield from objects
 
 
@@ -260,12 +326,17 @@ class SnapshotCluster(ClusterSource):
         self.cluster_id = entry.get("cluster_id")
         self.complete = bool(entry.get("complete"))
         self.kind_status: dict[str, str] = dict(entry.get("kinds") or {})
+        # How many objects of each kind `asm-audit snapshot` wrote (its manifest's `objects`): fewer in the files means
+        # one of them is missing (a part file deleted, an extraction cut short), not that fewer objects existed.
+        self.recorded: dict[str, int] = dict(entry.get("objects") or {})
+        self._read: dict[str, int] = {}  # kind key -> objects the last scan for it found
         # A cluster that did not answer when the snapshot was taken stays unreachable offline (INCOMPLETE),
         # instead of vanishing from the audit.
         self.unreachable: str | None = entry.get("unreachable")
         self._files: list[Path] | None = None
         self._file_kinds: dict[Path, set[str]] = {}  # kinds each file holds, learnt by the first scan
         self._found: set[str] = set()
+        self._partial: dict[str, str] = {}  # kind key -> why a file holds only part of its objects (PartialList)
         self._tree = tree
         if tree is not None:
             tree.acquire()
@@ -321,7 +392,15 @@ class SnapshotCluster(ClusterSource):
             raise SourceError(f"{status} (recorded in the snapshot)")
 
     def absent_error(self, kind: Kind) -> SourceError | None:
-        """After a scan for `kind` found no object: an error unless the snapshot says none existed."""
+        """After a scan for `kind`: an error if a file holds only one page of its objects (PartialList), or if it
+        found none unless the snapshot says none existed."""
+        partial = self._partial.get(kind.key)
+        if partial is not None:
+            return SourceError(partial)
+        recorded, read = self.recorded.get(kind.key), self._read.get(kind.key, 0)
+        if recorded is not None and read < recorded:
+            return SourceError(f"the snapshot's manifest records {recorded} {kind.kind} objects for this cluster, its "
+                               f"files hold {read}: a file of them is missing or was cut (not all were read)")
         if kind.key in self._found or self.complete or self.kind_status.get(kind.key) is not None:
             return None
         return SourceError(f"the snapshot holds no {kind.kind} objects for this cluster (not collected)")
@@ -334,6 +413,8 @@ class SnapshotCluster(ClusterSource):
         `reduce`: pods, owned ReplicaSets and Jobs come reduced to what the inventory keeps (read_object_file).
         """
         wanted = {k.key: k for k in kinds}
+        for key in wanted:
+            self._read[key] = 0
         # The files this scan reads: those not known (from an earlier scan) to hold none of the wanted kinds.
         known = self._file_kinds
         files = [path for path in self._object_files() if path not in known or not known[path].isdisjoint(wanted)]
@@ -353,6 +434,11 @@ class SnapshotCluster(ClusterSource):
                 batches = _file_batches(path, reduce, raw, by_kind=True, reducible=reducible)
                 del raw  # the generator holds it until it has parsed the file
                 for objects, uniform in batches:
+                    if type(objects) is PartialList:  # one page of a longer list: its kinds are not all read
+                        held |= objects.kinds
+                        for key in objects.kinds:
+                            self._partial.setdefault(key, objects.reason)
+                        continue
                     if uniform:  # one kind and apiVersion: the kind of the first is the kind of all
                         kind = kind_of(objects[0]) if objects else None
                         if kind is not None:  # unknown kinds are ignored by contract
@@ -373,6 +459,7 @@ class SnapshotCluster(ClusterSource):
             self._file_kinds[path] = held
             self._found |= held
             for key, objects in found.items():
+                self._read[key] += len(objects)
                 yield wanted[key], objects
             # The caller is done with this file's objects: freed before the next file is decoded, not after it.
             found.clear()
@@ -384,10 +471,10 @@ class SnapshotCluster(ClusterSource):
         for _, objects in self.scan([kind]):
             empty = False
             yield objects
+        error = self.absent_error(kind)
+        if error is not None:
+            raise error
         if empty:
-            error = self.absent_error(kind)
-            if error is not None:
-                raise error
             yield []
 
 
@@ -747,6 +834,10 @@ def _manifest_problem(manifest: dict[str, Any]) -> str | None:
         if kinds is not None and (not isinstance(kinds, dict) or not all(
                 isinstance(k, str) and isinstance(v, str) for k, v in kinds.items())):
             return f"cluster {name!r}: 'kinds' must map kind keys to status strings"
+        counts = entry.get("objects")
+        if counts is not None and (not isinstance(counts, dict) or not all(
+                isinstance(k, str) and type(v) is int and v >= 0 for k, v in counts.items())):
+            return f"cluster {name!r}: 'objects' must map kind keys to counts of objects"
     for key in ("asm_openapi", "prometheus", "networks"):
         if manifest.get(key) is not None and not isinstance(manifest[key], dict):
             return f"{key!r} must be a JSON object"
@@ -808,12 +899,14 @@ class SnapshotWriter:
         self._open: dict[tuple[str, str], tuple[io.BufferedWriter, int, int]] = {}
         # (cluster, kind) whose objects could not be written, and why: recorded as the kind's status at end().
         self._unwritable: dict[tuple[str, str], str] = {}
+        # (cluster, kind) -> objects written: the manifest's `objects`, checked when the snapshot is read.
+        self._written: dict[tuple[str, str], int] = {}
 
     @_unless_aborted
     def cluster(self, source: ClusterSource) -> dict[str, Any]:
         entry = self._entries.get(source.name)
         if entry is None:
-            entry = {"name": source.name, "role": source.role, "dir": source.name, "kinds": {}}
+            entry = {"name": source.name, "role": source.role, "dir": source.name, "kinds": {}, "objects": {}}
             if source.cluster_id:
                 entry["cluster_id"] = source.cluster_id
             self._entries[source.name] = entry
@@ -844,6 +937,7 @@ class SnapshotWriter:
     def begin(self, source: ClusterSource, kind: Kind) -> None:
         self.cluster(source)
         self._unwritable.pop((source.name, kind.key), None)
+        self._written[(source.name, kind.key)] = 0
         self._open_part(source, kind, 0)
 
     def _drop(self, source: ClusterSource, kind: Kind) -> None:
@@ -887,6 +981,7 @@ class SnapshotWriter:
                 fh.write(b",\n")
             fh.write(encoded)
             count += 1
+            self._written[(source.name, kind.key)] += 1
         self._open[(source.name, kind.key)] = (fh, count, part)
 
     @_unless_aborted
@@ -901,7 +996,13 @@ class SnapshotWriter:
                 self._open.pop((source.name, kind.key))
                 handle[0].write(b"\n]}\n")
                 handle[0].close()
-        self.cluster(source)["kinds"][kind.key] = status
+        entry = self.cluster(source)
+        entry["kinds"][kind.key] = status
+        written = self._written.pop((source.name, kind.key), None)
+        if status == STATUS_OK and handle and written is not None:
+            entry.setdefault("objects", {})[kind.key] = written
+        else:
+            entry.get("objects", {}).pop(kind.key, None)
 
     @_unless_aborted
     def extra(self, key: str, value: Any) -> None:
