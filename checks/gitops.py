@@ -15,6 +15,7 @@ from auditor.check import ClusterCheck, Context, same_in_every_gate
 from auditor.inventory import WORKLOAD_KEY, ClusterInventory, workload_groups
 from auditor.istio import among, pod_columns
 from auditor.labelled import (
+    ARGO_INSTANCE,
     ARGO_TRACKING,
     FLUX_HELMRELEASE,
     FLUX_KUSTOMIZATION,
@@ -28,7 +29,10 @@ from auditor.model import Finding, Gate, Outcome, Severity, Status
 
 # The markers each tool writes on the objects it applies:
 # - Argo CD: annotation argocd.argoproj.io/tracking-id "<app>:<group>/<kind>:<namespace>/<name>" (annotation
-#   tracking), or label app.kubernetes.io/instance "<app>" (label tracking, Argo CD's default before 3.0).
+#   tracking), or label app.kubernetes.io/instance "<app>" (label tracking, Argo CD's default before 3.0), or the
+#   label its FAQ recommends as application.instanceLabelKey, argocd.argoproj.io/instance "<app>" (the only marker
+#   label tracking then writes; <namespace>_<app> for an Application outside Argo CD's namespace: Application.
+#   InstanceName, argoproj/argo-cd@v3.5.1:pkg/apis/application/v1alpha1/types.go, util/argo/resource_tracking.go).
 # - Flux: labels kustomize.toolkit.fluxcd.io/name + /namespace (kustomize-controller), helm.toolkit.fluxcd.io/name
 #   + /namespace (helm-controller's post-renderer).
 # - Helm 3.2+: annotations meta.helm.sh/release-name + release-namespace, label app.kubernetes.io/managed-by=Helm.
@@ -43,9 +47,28 @@ WORKLOAD_KINDS = {K.workload_kind(k): k for k in (K.DEPLOYMENT, K.STATEFULSET, K
                                                   *K.ADVANCED_KINDS)}
 LISTED = 20
 # The keys manager() reads: an object carrying none of them names no manager (most objects, asked per workload).
-_MARKER_LABELS = frozenset((*(name for name, _, _ in _FLUX_LABELS), INSTANCE, MANAGED_BY))
+_MARKER_LABELS = frozenset((*(name for name, _, _ in _FLUX_LABELS), ARGO_INSTANCE, INSTANCE, MANAGED_BY))
 _MARKER_ANNOTATIONS = frozenset((ARGO_TRACKING, HELM_RELEASE))
 _INJECTION_LABEL_SET = frozenset(INJECTION_LABELS)
+
+
+def applier(meta: dict[str, Any]) -> str:
+    """The Argo CD Application or Flux Kustomization/HelmRelease that applies this object, as the markers only those
+    controllers write say (not Helm's nor app.kubernetes.io/instance, which Istio's charts and istioctl write too);
+    "" when none is set."""
+    labels = meta.get("labels") or {}
+    annotations = meta.get("annotations") or {}
+    own_ns = meta.get("namespace") or ""
+    for name_label, namespace_label, what in _FLUX_LABELS:
+        if labels.get(name_label):
+            return f"{what} {labels.get(namespace_label) or own_ns}/{labels[name_label]}"
+    tracking = annotations.get(ARGO_TRACKING)
+    if tracking:
+        return f"Argo CD Application {tracking.split(':', 1)[0].replace('_', '/', 1)}"
+    instance = labels.get(ARGO_INSTANCE)
+    if instance:
+        return f"Argo CD Application {instance.replace('_', '/', 1)} (label tracking, {ARGO_INSTANCE})"
+    return ""
 
 
 def manager(meta: dict[str, Any]) -> str:
@@ -54,13 +77,10 @@ def manager(meta: dict[str, Any]) -> str:
     annotations = meta.get("annotations") or {}
     if _MARKER_LABELS.isdisjoint(labels) and _MARKER_ANNOTATIONS.isdisjoint(annotations):
         return ""
+    by = applier(meta)
+    if by:
+        return by
     own_ns = meta.get("namespace") or ""
-    for name_label, namespace_label, what in _FLUX_LABELS:
-        if labels.get(name_label):
-            return f"{what} {labels.get(namespace_label) or own_ns}/{labels[name_label]}"
-    tracking = annotations.get(ARGO_TRACKING)
-    if tracking:
-        return f"Argo CD Application {tracking.split(':', 1)[0].replace('_', '/', 1)}"
     if annotations.get(HELM_RELEASE):
         return f"Helm release {annotations.get(mesh.HELM_RELEASE_NAMESPACE) or own_ns}/{annotations[HELM_RELEASE]}"
     instance = labels.get(INSTANCE)

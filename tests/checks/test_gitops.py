@@ -131,3 +131,20 @@ def test_every_marker_gitops_asks_for_is_one_the_shared_walk_records():
 
     assert set(labelled.LABELS) >= gitops._MARKER_LABELS
     assert set(labelled.ANNOTATIONS) >= gitops._MARKER_ANNOTATIONS
+
+
+def test_argo_cd_label_tracking_under_its_recommended_custom_key_is_a_marker(audit):
+    """Argo CD's FAQ recommends application.instanceLabelKey: argocd.argoproj.io/instance (argoproj/argo-cd@v3.5.1:
+    docs/faq.md "Why Is My App Out Of Sync Even After Syncing?", docs/user-guide/resource_tracking.md "Use custom
+    label"); label tracking then writes that label alone (SetAppInstance, util/argo/resource_tracking.go), with
+    <namespace>_<app> for an Application outside Argo CD's namespace (Application.InstanceName,
+    pkg/apis/application/v1alpha1/types.go). main read no marker there: AA2701 PASS for a self-healed workload and
+    namespace whose kubectl injection change the next sync reverts."""
+    ns = f.namespace("shop", {"istio-injection": "enabled", "argocd.argoproj.io/instance": "shop-namespaces"})
+    objects = [ns, *managed_deployment("cart", "shop", labels={"argocd.argoproj.io/instance": "team-a_shop-prod"})]
+    rows = audit({"c1": objects}, "migrating", config=CONFIG).by_name(CHECK)
+    assert sorted(rows) == ["cart", "shop"]
+    assert (rows["cart"]["status"], rows["cart"]["code"]) == ("WARN", "AA2720")
+    assert rows["cart"]["evidence"]["managed_by"].startswith("Argo CD Application team-a/shop-prod")
+    assert (rows["shop"]["status"], rows["shop"]["code"]) == ("WARN", "AA2722")
+    assert rows["shop"]["evidence"]["managed_by"].startswith("Argo CD Application shop-namespaces")
