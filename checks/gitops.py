@@ -107,6 +107,23 @@ def manager(meta: dict[str, Any]) -> str:
     return ""
 
 
+# Argo CD's managedNamespaceMetadata (an Application's syncPolicy, with CreateNamespace=true) sets its labels on the
+# destination namespace by server-side apply at every sync, without tracking (argoproj/argo-cd@v3.5.1
+# controller/sync_namespace.go: SetAppInstance left a TODO, issue 11196; docs/user-guide/sync-options.md), and
+# annotates it argocd.argoproj.io/sync-options: ServerSideApply=true (appendSSAAnnotation; gitops-engine/pkg/sync/
+# common/types.go).
+ARGO_SYNC_OPTIONS = "argocd.argoproj.io/sync-options"
+
+
+def _argo_namespace_metadata(meta: dict[str, Any]) -> str:
+    """The Argo CD Application whose managedNamespaceMetadata labels this namespace, as far as the namespace tells."""
+    options = (meta.get("annotations") or {}).get(ARGO_SYNC_OPTIONS)
+    if isinstance(options, str) and "ServerSideApply=true" in options:
+        return (f"the Argo CD Application deploying into {meta.get('name') or ''} "
+                f"(syncPolicy.managedNamespaceMetadata, {ARGO_SYNC_OPTIONS}: {options}; no tracking)")
+    return ""
+
+
 def _marked(cluster: ClusterInventory, kind: K.Kind) -> set[int]:
     """The ids of the objects of `kind` that carry a key manager() reads, from one walk of the kind that purge-preview's
     and istio-residue's questions share (labelled.py): manager() names no manager for any other object, so their
@@ -305,7 +322,7 @@ class GitopsDrift(ClusterCheck):
                 if _INJECTION_LABEL_SET.isdisjoint(labels):
                     continue  # most namespaces: no label dict built
                 namespaces_seen += 1
-                by = manager(meta)
+                by = manager(meta) or _argo_namespace_metadata(meta)
                 if by:  # the injection labels picked only for a namespace reported (most carry no marker)
                     warned += 1
                     yield self._namespace(cluster.name, meta.get("name") or "", by, _injection_labels(labels))

@@ -257,3 +257,17 @@ def test_istiod_chart_under_argo_cd_label_tracking_is_unknown_at_uninstall(audit
     assert row["evidence"]["instance"] == "istiod"
     assert "Deployment istio-system/istiod" in row["evidence"]["objects"]
     assert run.result.verdict.value == "INCOMPLETE"
+
+
+def test_namespace_labelled_by_argo_cd_managed_namespace_metadata_warns(audit):
+    """An Application's syncPolicy.managedNamespaceMetadata (with CreateNamespace=true) sets its labels on the
+    destination namespace by server-side apply at every sync and writes no tracking on it, only the annotation
+    argocd.argoproj.io/sync-options: ServerSideApply=true (argoproj/argo-cd@v3.5.1 controller/sync_namespace.go
+    syncNamespace, appendSSAAnnotation; docs/user-guide/sync-options.md "Namespace Auto-Creation"). main read no
+    marker there: AA2701 PASS, while a kubectl change of the namespace's injection label is reverted."""
+    ns = f.namespace("shop", {"istio-injection": "enabled"})
+    ns["metadata"]["annotations"] = {"argocd.argoproj.io/sync-options": "ServerSideApply=true"}
+    objects = [ns, *managed_deployment("cart", "shop")]
+    [row] = audit({"c1": objects}, "migrating", config=CONFIG).rows(CHECK)
+    assert (row["status"], row["code"], row["kind"], row["name"]) == ("WARN", "AA2722", "Namespace", "shop")
+    assert row["evidence"]["managed_by"].startswith("the Argo CD Application deploying into shop")
