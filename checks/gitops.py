@@ -1,5 +1,7 @@
 """Namespaces and mesh workloads managed by Argo CD, Flux or Helm (domain.md, "Beyond the seed"): an injection
-label set with kubectl is reverted at their next sync, so the move to ASM must be made in Git."""
+label set with kubectl is reverted at their next sync, so the move to ASM must be made in Git. At the uninstall gate,
+the same for `istioctl uninstall --purge`: what it deletes must not be applied by Argo CD or Flux, whose next sync
+installs Istio's control plane again."""
 
 from __future__ import annotations
 

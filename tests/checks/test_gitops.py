@@ -5,6 +5,7 @@ Markers as the controllers write them: Argo CD's annotation argocd.argoproj.io/t
 app.kubernetes.io/instance; Flux kustomize-controller's kustomize.toolkit.fluxcd.io/name + /namespace labels and
 helm-controller's helm.toolkit.fluxcd.io/name + /namespace labels; Helm 3's meta.helm.sh/release-name and
 release-namespace annotations with label app.kubernetes.io/managed-by=Helm (helm pkg/action/validate.go).
+At the uninstall gate: the objects `istioctl uninstall --purge` deletes that Argo CD or Flux applies (see below).
 """
 
 from __future__ import annotations
