@@ -191,9 +191,12 @@ def flux_applied_istiod(controller: str, name: str, namespace: str, method: str)
     internal/controller/kustomization_controller.go SetOwnerLabels)."""
     out = shapes.istiod(ISTIO, method=method)
     for obj in out:
+        labels = obj["metadata"].setdefault("labels", {})
+        if method == "istioctl":  # what `istioctl install` adds when it applies (getOwnerLabels), not generate
+            labels.pop("operator.istio.io/managed", None)
+            labels.pop("operator.istio.io/version", None)
         if obj["kind"] not in ("Pod", "ReplicaSet"):
-            obj["metadata"].setdefault("labels", {}).update({f"{controller}/name": name,
-                                                             f"{controller}/namespace": namespace})
+            labels.update({f"{controller}/name": name, f"{controller}/namespace": namespace})
     return out
 
 
