@@ -66,6 +66,11 @@ _APPLIER_LABELS = (*(name for name, _, _ in _FLUX_LABELS), ARGO_INSTANCE)
 # istioctl install labels what it applies operator.istio.io/managed: Reconcile (getOwnerLabels, istio/istio@1.24.6..
 # 1.30.3 operator/pkg/install/install.go; getCoreOwnerLabels @1.22.8 operator/pkg/helmreconciler/reconciler.go).
 ISTIOCTL_MANAGED = "operator.istio.io/managed"
+# istioctl renders Istio's charts as release "istio" (renderChart, operator/pkg/helm/helm.go @1.24.6), with Helm's
+# Release.Service "Helm" (helm/helm@v3.16.1 pkg/chartutil/values.go): what it writes without installing (`istioctl tag
+# set`'s revision-tag webhooks, istioctl/pkg/tag/generate.go; `istioctl manifest generate`) carries
+# app.kubernetes.io/instance: istio and no operator.istio.io/managed. Argo CD's label tracking names the Application.
+ISTIOCTL_RELEASE = "istio"
 
 
 def applier(meta: dict[str, Any]) -> str:
@@ -222,7 +227,8 @@ class GitopsDrift(ClusterCheck):
         which Istio's charts write too (istio.labels, istio-discovery templates/zzz_profile.yaml @1.24.6): an object
         carrying it with neither Helm's release annotations (helm install/upgrade, Flux's helm-controller) nor
         istioctl's operator.istio.io/managed was applied from rendered manifests, as Argo CD applies a chart (`helm
-        template`) and as `helm template | kubectl apply` does: that is unproven (AA2732), never a PASS."""
+        template`) and as `helm template | kubectl apply` does: that is unproven (AA2732), never a PASS. Unless the
+        instance is istioctl's release name (ISTIOCTL_RELEASE): an Application named "istio" is not told apart."""
         by_applier: dict[str, list[str]] = {}
         unproven: dict[str, list[str]] = {}
         unread: list[str] = []
@@ -247,9 +253,12 @@ class GitopsDrift(ClusterCheck):
                 by = applier(meta)
                 if by:
                     by_applier.setdefault(by, []).append(subject)
-                elif not (meta.get("annotations") or {}).get(HELM_RELEASE) and ISTIOCTL_MANAGED not in (
-                        meta.get("labels") or {}):
-                    unproven.setdefault(str((meta.get("labels") or {}).get(INSTANCE)), []).append(subject)
+                    continue
+                labels = meta.get("labels") or {}
+                instance = str(labels.get(INSTANCE) or "")
+                if instance and instance != ISTIOCTL_RELEASE and ISTIOCTL_MANAGED not in labels and not (
+                        meta.get("annotations") or {}).get(HELM_RELEASE):
+                    unproven.setdefault(instance, []).append(subject)
         for by, objects in sorted(by_applier.items()):
             yield self.report(self.PURGE_REVERTED, cluster.name,
                               params={"count": len(objects), "manager": by, "objects": ", ".join(objects[:LISTED])},

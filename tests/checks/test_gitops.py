@@ -231,13 +231,14 @@ def test_istio_installed_by_helm_or_istioctl_passes_the_uninstall_gate(audit, me
     charts as release "istio" (istio/istio@1.24.6 operator/pkg/helm/helm.go renderChart) with Helm's Release.Service
     "Helm" (helm/helm@v3.16.1 pkg/chartutil/values.go ToRenderValues, the Helm istioctl 1.24.6 builds with), so its
     objects carry app.kubernetes.io/instance: istio too, beside the operator.istio.io/managed: Reconcile its install
-    adds (getOwnerLabels, operator/pkg/install/install.go)."""
+    adds to every object it applies (applyLabelsAndAnnotations -> getOwnerLabels, operator/pkg/install/install.go)."""
     objects = shapes.istiod(ISTIO, method=method)
     if method == "istioctl":
         for obj in objects:
             if obj["kind"] not in ("Pod", "ReplicaSet"):
-                obj["metadata"].setdefault("labels", {}).update({"app.kubernetes.io/instance": "istio",
-                                                                 "app.kubernetes.io/managed-by": "Helm"})
+                obj["metadata"].setdefault("labels", {}).update({
+                    "app.kubernetes.io/instance": "istio", "app.kubernetes.io/managed-by": "Helm",
+                    "operator.istio.io/managed": "Reconcile", "operator.istio.io/version": ISTIO.version})
     run = audit({"c1": objects}, "uninstall", config=CONFIG)
     [row] = run.rows(CHECK)
     assert (row["status"], row["code"]) == ("PASS", "AA2702")
@@ -285,3 +286,19 @@ def test_namespace_labelled_by_argo_cd_managed_namespace_metadata_warns(audit):
     [row] = audit({"c1": objects}, "migrating", config=CONFIG).rows(CHECK)
     assert (row["status"], row["code"], row["kind"], row["name"]) == ("WARN", "AA2722", "Namespace", "shop")
     assert row["evidence"]["managed_by"].startswith("the Argo CD Application deploying into shop")
+
+
+def test_istioctl_tag_set_webhook_is_not_taken_for_argo_cd_label_tracking(audit):
+    """`istioctl tag set prod-stable --revision 1-24-6` renders the revision-tag webhook from the istiod chart
+    (istio/istio@1.24.6 istioctl/pkg/tag/generate.go, helm.Render; templates/revision-tags.yaml: operator.istio.io/
+    component: Pilot and istio.labels) as release "istio" (operator/pkg/helm/helm.go renderChart) and creates it: no
+    Helm release annotation, no operator.istio.io/managed, app.kubernetes.io/instance: istio. istioctl's render,
+    not an Application's label tracking: no AA2732."""
+    inj = shapes.Injector("1.24.6", revision="1-24-6")
+    tag = shapes.revision_tag("prod-stable", inj)
+    meta = tag["metadata"]
+    meta["annotations"] = {}
+    meta["labels"].update({"release": "istio", "app.kubernetes.io/instance": "istio"})
+    objects = [*shapes.istiod(inj, method="istioctl"), tag]
+    [row] = audit({"c1": objects}, "uninstall", config=CONFIG).rows(CHECK)
+    assert (row["status"], row["code"]) == ("PASS", "AA2702")
