@@ -20,6 +20,9 @@ COMPONENT_LABEL = "operator.istio.io/component"  # what `istioctl uninstall --pu
 # HELM_RELEASE (auditor/mesh.py): Helm 3.2+ on every object of a release
 # The markers of the tools that re-apply objects from Git or a chart (checks/gitops.py says what each names).
 ARGO_TRACKING = "argocd.argoproj.io/tracking-id"
+# Argo CD's label tracking under the key its FAQ recommends for application.instanceLabelKey
+# (argoproj/argo-cd@v3.5.1:docs/faq.md, docs/user-guide/resource_tracking.md "Use custom label").
+ARGO_INSTANCE = "argocd.argoproj.io/instance"
 INSTANCE = "app.kubernetes.io/instance"
 MANAGED_BY = "app.kubernetes.io/managed-by"
 FLUX_KUSTOMIZATION = "kustomize.toolkit.fluxcd.io"
@@ -27,7 +30,7 @@ FLUX_HELMRELEASE = "helm.toolkit.fluxcd.io"
 NETWORK_LABEL = "topology.istio.io/network"  # an east-west gateway Service's network (network-consistency)
 # The keys the walk looks for: asking about any other raises KeyError (add it here).
 LABELS = (COMPONENT_LABEL, MANAGED_LABEL, f"{FLUX_KUSTOMIZATION}/name", f"{FLUX_HELMRELEASE}/name", INSTANCE,
-          MANAGED_BY, NETWORK_LABEL)
+          MANAGED_BY, NETWORK_LABEL, ARGO_INSTANCE)
 ANNOTATIONS = (HELM_RELEASE, ARGO_TRACKING)
 _LABEL_SET, _ANNOTATION_SET = frozenset(LABELS), frozenset(ANNOTATIONS)
 

@@ -1,5 +1,7 @@
 """Namespaces and mesh workloads managed by Argo CD, Flux or Helm (domain.md, "Beyond the seed"): an injection
-label set with kubectl is reverted at their next sync, so the move to ASM must be made in Git."""
+label set with kubectl is reverted at their next sync, so the move to ASM must be made in Git. At the uninstall gate,
+the same for `istioctl uninstall --purge`: what it deletes must not be applied by Argo CD or Flux, whose next sync
+installs Istio's control plane again."""
 
 from __future__ import annotations
 
@@ -15,7 +17,9 @@ from auditor.check import ClusterCheck, Context, same_in_every_gate
 from auditor.inventory import WORKLOAD_KEY, ClusterInventory, workload_groups
 from auditor.istio import among, pod_columns
 from auditor.labelled import (
+    ARGO_INSTANCE,
     ARGO_TRACKING,
+    COMPONENT_LABEL,
     FLUX_HELMRELEASE,
     FLUX_KUSTOMIZATION,
     HELM_RELEASE,
@@ -28,7 +32,10 @@ from auditor.model import Finding, Gate, Outcome, Severity, Status
 
 # The markers each tool writes on the objects it applies:
 # - Argo CD: annotation argocd.argoproj.io/tracking-id "<app>:<group>/<kind>:<namespace>/<name>" (annotation
-#   tracking), or label app.kubernetes.io/instance "<app>" (label tracking, Argo CD's default before 3.0).
+#   tracking), or label app.kubernetes.io/instance "<app>" (label tracking, Argo CD's default before 3.0), or the
+#   label its FAQ recommends as application.instanceLabelKey, argocd.argoproj.io/instance "<app>" (the only marker
+#   label tracking then writes; <namespace>_<app> for an Application outside Argo CD's namespace: Application.
+#   InstanceName, argoproj/argo-cd@v3.5.1:pkg/apis/application/v1alpha1/types.go, util/argo/resource_tracking.go).
 # - Flux: labels kustomize.toolkit.fluxcd.io/name + /namespace (kustomize-controller), helm.toolkit.fluxcd.io/name
 #   + /namespace (helm-controller's post-renderer).
 # - Helm 3.2+: annotations meta.helm.sh/release-name + release-namespace, label app.kubernetes.io/managed-by=Helm.
@@ -43,9 +50,46 @@ WORKLOAD_KINDS = {K.workload_kind(k): k for k in (K.DEPLOYMENT, K.STATEFULSET, K
                                                   *K.ADVANCED_KINDS)}
 LISTED = 20
 # The keys manager() reads: an object carrying none of them names no manager (most objects, asked per workload).
-_MARKER_LABELS = frozenset((*(name for name, _, _ in _FLUX_LABELS), INSTANCE, MANAGED_BY))
+_MARKER_LABELS = frozenset((*(name for name, _, _ in _FLUX_LABELS), ARGO_INSTANCE, INSTANCE, MANAGED_BY))
 _MARKER_ANNOTATIONS = frozenset((ARGO_TRACKING, HELM_RELEASE))
 _INJECTION_LABEL_SET = frozenset(INJECTION_LABELS)
+# The kinds of the objects `istioctl uninstall --purge` deletes (every one labelled operator.istio.io/component:
+# istio/istio operator/pkg/uninstall/prune.go; Istio's charts write the label on istiod's objects under Helm and Argo
+# CD too, istio-discovery templates @1.22.8..1.30.3) that every gate reads: istiod and its injector/validator webhooks
+# among them. One of these applied by Argo CD or Flux comes back at the next sync after the purge (Argo CD's selfHeal
+# within seconds: argo-cd@v3.5.1 docs/user-guide/auto_sync.md; a Kustomization at its interval, kustomize-controller
+# applies every object of its source), and with istiod its injector: new pods get Istio's sidecar again.
+PURGED_KINDS: tuple[K.Kind, ...] = (K.DEPLOYMENT, K.MUTATING_WEBHOOK, K.VALIDATING_WEBHOOK, K.SERVICE, K.CONFIGMAP,
+                                    K.DAEMONSET, K.CRD)
+# The markers applier() reads, asked of the shared walk (labelled.py) rather than of every purged object's metadata.
+_APPLIER_LABELS = (*(name for name, _, _ in _FLUX_LABELS), ARGO_INSTANCE)
+# istioctl install labels what it applies operator.istio.io/managed: Reconcile (getOwnerLabels, istio/istio@1.24.6..
+# 1.30.3 operator/pkg/install/install.go; getCoreOwnerLabels @1.22.8 operator/pkg/helmreconciler/reconciler.go).
+ISTIOCTL_MANAGED = "operator.istio.io/managed"
+# istioctl renders Istio's charts as release "istio" (renderChart, operator/pkg/helm/helm.go @1.24.6), with Helm's
+# Release.Service "Helm" (helm/helm@v3.16.1 pkg/chartutil/values.go): what it writes without installing (`istioctl tag
+# set`'s revision-tag webhooks, istioctl/pkg/tag/generate.go; `istioctl manifest generate`) carries
+# app.kubernetes.io/instance: istio and no operator.istio.io/managed. Argo CD's label tracking names the Application.
+ISTIOCTL_RELEASE = "istio"
+
+
+def applier(meta: dict[str, Any]) -> str:
+    """The Argo CD Application or Flux Kustomization/HelmRelease that applies this object, as the markers only those
+    controllers write say (not Helm's nor app.kubernetes.io/instance, which Istio's charts and istioctl write too);
+    "" when none is set."""
+    labels = meta.get("labels") or {}
+    annotations = meta.get("annotations") or {}
+    own_ns = meta.get("namespace") or ""
+    for name_label, namespace_label, what in _FLUX_LABELS:
+        if labels.get(name_label):
+            return f"{what} {labels.get(namespace_label) or own_ns}/{labels[name_label]}"
+    tracking = annotations.get(ARGO_TRACKING)
+    if tracking:
+        return f"Argo CD Application {tracking.split(':', 1)[0].replace('_', '/', 1)}"
+    instance = labels.get(ARGO_INSTANCE)
+    if instance:
+        return f"Argo CD Application {instance.replace('_', '/', 1)} (label tracking, {ARGO_INSTANCE})"
+    return ""
 
 
 def manager(meta: dict[str, Any]) -> str:
@@ -54,13 +98,10 @@ def manager(meta: dict[str, Any]) -> str:
     annotations = meta.get("annotations") or {}
     if _MARKER_LABELS.isdisjoint(labels) and _MARKER_ANNOTATIONS.isdisjoint(annotations):
         return ""
+    by = applier(meta)
+    if by:
+        return by
     own_ns = meta.get("namespace") or ""
-    for name_label, namespace_label, what in _FLUX_LABELS:
-        if labels.get(name_label):
-            return f"{what} {labels.get(namespace_label) or own_ns}/{labels[name_label]}"
-    tracking = annotations.get(ARGO_TRACKING)
-    if tracking:
-        return f"Argo CD Application {tracking.split(':', 1)[0].replace('_', '/', 1)}"
     if annotations.get(HELM_RELEASE):
         return f"Helm release {annotations.get(mesh.HELM_RELEASE_NAMESPACE) or own_ns}/{annotations[HELM_RELEASE]}"
     instance = labels.get(INSTANCE)
@@ -70,6 +111,23 @@ def manager(meta: dict[str, Any]) -> str:
             "Helm chart, applied by Argo CD or another tool"
     if instance:
         return f"Argo CD Application {instance} (label tracking; app.kubernetes.io/instance, not confirmed)"
+    return ""
+
+
+# Argo CD's managedNamespaceMetadata (an Application's syncPolicy, with CreateNamespace=true) sets its labels on the
+# destination namespace by server-side apply at every sync, without tracking (argoproj/argo-cd@v3.5.1
+# controller/sync_namespace.go: SetAppInstance left a TODO, issue 11196; docs/user-guide/sync-options.md), and
+# annotates it argocd.argoproj.io/sync-options: ServerSideApply=true (appendSSAAnnotation; gitops-engine/pkg/sync/
+# common/types.go).
+ARGO_SYNC_OPTIONS = "argocd.argoproj.io/sync-options"
+
+
+def _argo_namespace_metadata(meta: dict[str, Any]) -> str:
+    """The Argo CD Application whose managedNamespaceMetadata labels this namespace, as far as the namespace tells."""
+    options = (meta.get("annotations") or {}).get(ARGO_SYNC_OPTIONS)
+    if isinstance(options, str) and "ServerSideApply=true" in options:
+        return (f"the Argo CD Application deploying into {meta.get('name') or ''} "
+                f"(syncPolicy.managedNamespaceMetadata, {ARGO_SYNC_OPTIONS}: {options}; no tracking)")
     return ""
 
 
@@ -106,7 +164,7 @@ def _pods_per_workload(sidecars: pd.DataFrame) -> list[tuple[tuple[str, str, str
 class GitopsDrift(ClusterCheck):
     id = "gitops-drift"
     title = "Injection changes of GitOps- and Helm-managed objects are made in Git"
-    gates = (Gate.ASSESSMENT, Gate.MIGRATING)
+    gates = (Gate.ASSESSMENT, Gate.MIGRATING, Gate.UNINSTALL)
     severity = Severity.MAJOR
     rationale = ("Argo CD, Flux and Helm re-apply the manifests in Git: an injection label set with kubectl is "
                  "reverted at the next sync (self-heal), and the workload goes back to Istio's sidecar at its next "
@@ -134,12 +192,101 @@ class GitopsDrift(ClusterCheck):
                                      "readable, or not a built-in workload kind): {objects}")
     NO_MESH = Outcome("AA2740", Status.NOT_APPLICABLE, "no pod runs a sidecar and no namespace carries injection "
                       "labels", message="no pod runs a sidecar and no namespace carries injection labels")
-    outcomes = (CLEAN, WORKLOAD_ON_ISTIO, WORKLOAD_MOVED, NAMESPACE, MARKERS_UNREAD, NO_MESH)
+    # The uninstall gate: what `istioctl uninstall --purge` deletes must not be applied from Git.
+    PURGE_KEPT = Outcome("AA2702", Status.PASS, "none of the objects `istioctl uninstall --purge` deletes is applied "
+                         "by Argo CD or Flux", message="none of the {count} object(s) labelled "
+                         "operator.istio.io/component carries Argo CD's or Flux's marker")
+    PURGE_REVERTED = Outcome("AA2723", Status.FAIL, "objects `istioctl uninstall --purge` deletes are applied by Argo "
+                             "CD or Flux: their next sync installs Istio's control plane again",
+                             message="{count} object(s) the purge deletes are applied by {manager} ({objects}): its "
+                                     "next sync installs them again")
+    PURGE_UNPROVEN = Outcome("AA2732", Status.UNKNOWN, "objects `istioctl uninstall --purge` deletes were applied "
+                             "from rendered manifests by a tool that left no mark of its own, as Argo CD's label "
+                             "tracking does: whether its next sync installs them again cannot be told",
+                             message="{count} object(s) the purge deletes carry app.kubernetes.io/instance={instance} "
+                                     "and neither Helm's release annotations nor istioctl's labels ({objects})")
+    PURGE_UNREAD = Outcome("AA2731", Status.UNKNOWN, "the objects `istioctl uninstall --purge` deletes could not all "
+                           "be read: whether Argo CD or Flux applies them cannot be told",
+                           message="not read: {kinds}")
+    outcomes = (CLEAN, PURGE_KEPT, WORKLOAD_ON_ISTIO, WORKLOAD_MOVED, NAMESPACE, PURGE_REVERTED, MARKERS_UNREAD,
+                PURGE_UNREAD, PURGE_UNPROVEN, NO_MESH)
     needs = (K.POD,)
-    uses = (K.NAMESPACE, *WORKLOAD_KINDS.values())
+    uses = (K.NAMESPACE, *WORKLOAD_KINDS.values(), *PURGED_KINDS)
+
+    def check_cluster(self, cluster: ClusterInventory, ctx: Context) -> Iterable[Finding]:
+        if ctx.gate is Gate.UNINSTALL:
+            return self._purge(cluster)
+        return self._injection(cluster, ctx)
+
+    def _purge(self, cluster: ClusterInventory) -> Iterable[Finding]:
+        """The uninstall gate: the objects the purge deletes that Argo CD or Flux applies, per Application/
+        Kustomization/HelmRelease. ASM's own objects and the Sail operator's renders (istio-residue AA2215) are not
+        asked about.
+
+        Argo CD's label tracking under its default key (its default before 3.0) writes app.kubernetes.io/instance only,
+        which Istio's charts write too (istio.labels, istio-discovery templates/zzz_profile.yaml @1.24.6): an object
+        carrying it with neither Helm's release annotations (helm install/upgrade, Flux's helm-controller) nor
+        istioctl's operator.istio.io/managed was applied from rendered manifests, as Argo CD applies a chart (`helm
+        template`) and as `helm template | kubectl apply` does: that is unproven (AA2732), never a PASS. Unless the
+        instance is istioctl's release name (ISTIOCTL_RELEASE): an Application named "istio" is not told apart."""
+        by_applier: dict[str, list[str]] = {}
+        unproven: dict[str, list[str]] = {}
+        unread: list[str] = []
+        count = 0
+        for kind in PURGED_KINDS:
+            if not cluster.available(kind):
+                unread.append(f"{kind.kind} ({cluster.unread_reason(kind)})")
+                continue
+            purged = carrying_label(cluster, kind, COMPONENT_LABEL)
+            count += len(purged)
+            applied = {id(obj) for key in _APPLIER_LABELS for obj in carrying_label(cluster, kind, key)} | {
+                id(obj) for obj in carrying_annotation(cluster, kind, ARGO_TRACKING)}
+            instanced = {id(obj) for obj in carrying_label(cluster, kind, INSTANCE)}
+            for obj in purged:
+                if id(obj) not in applied and id(obj) not in instanced:
+                    continue
+                meta = obj.get("metadata") or {}
+                if mesh.asm_owned(meta) or mesh.sail_installed(meta):
+                    continue
+                ns = meta.get("namespace")
+                subject = f"{kind.kind} {ns + '/' if ns else ''}{meta.get('name')}"
+                by = applier(meta)
+                if by:
+                    by_applier.setdefault(by, []).append(subject)
+                    continue
+                labels = meta.get("labels") or {}
+                instance = str(labels.get(INSTANCE) or "")
+                if instance and instance != ISTIOCTL_RELEASE and ISTIOCTL_MANAGED not in labels and not (
+                        meta.get("annotations") or {}).get(HELM_RELEASE):
+                    unproven.setdefault(instance, []).append(subject)
+        for by, objects in sorted(by_applier.items()):
+            yield self.report(self.PURGE_REVERTED, cluster.name,
+                              params={"count": len(objects), "manager": by, "objects": ", ".join(objects[:LISTED])},
+                              evidence={"managed_by": by, "objects": objects[:LISTED], "count": len(objects)},
+                              remediation=f"Take Istio out of {by} before the purge: delete Istio's manifests or "
+                              "chart from its source and let it prune them, or delete it (Argo CD: `argocd app "
+                              "delete`, cascading; Flux: `flux delete kustomization|helmrelease`); suspending it "
+                              "(Argo CD: no automated sync; Flux: `flux suspend`) holds it only until someone "
+                              "resumes it. Then run the purge.")
+        for instance, objects in sorted(unproven.items()):
+            yield self.report(self.PURGE_UNPROVEN, cluster.name, params={
+                "count": len(objects), "instance": instance, "objects": ", ".join(objects[:LISTED])},
+                evidence={"instance": instance, "objects": objects[:LISTED], "count": len(objects)},
+                remediation=f"Find what applied them: `kubectl get applications.argoproj.io -A` (on the Argo CD "
+                f"that manages this cluster) for an Application {instance} (label tracking), and take Istio out "
+                "of it before the purge (see AA2723); if they were applied by hand (`helm template | kubectl "
+                "apply`, `istioctl manifest generate`), exempt this code for the cluster.")
+        if unread:
+            yield self.report(self.PURGE_UNREAD, cluster.name, params={"kinds": "; ".join(unread)},
+                              evidence={"unread": unread},
+                              remediation="Grant get/list on the kinds named and audit again; or look for Argo CD's "
+                              "and Flux's markers by hand: kubectl get deploy,mutatingwebhookconfigurations -A -l "
+                              "operator.istio.io/component -o jsonpath='{..metadata.labels}{..metadata.annotations}'.")
+        elif not by_applier and not unproven:
+            yield self.report(self.PURGE_KEPT, cluster.name, params={"count": count}, evidence={"count": count})
 
     @same_in_every_gate
-    def check_cluster(self, cluster: ClusterInventory, ctx: Context) -> Iterable[Finding]:
+    def _injection(self, cluster: ClusterInventory, ctx: Context) -> Iterable[Finding]:
         pods = cluster.pods()
         # Only the columns counted, not a copy of all 30 for tens of thousands of pods.
         sidecars = pod_columns(pods, ~among(pods["proxy"], (mesh.PROXY_NONE,)) & among(pods["role"], (
@@ -186,7 +333,7 @@ class GitopsDrift(ClusterCheck):
                 if _INJECTION_LABEL_SET.isdisjoint(labels):
                     continue  # most namespaces: no label dict built
                 namespaces_seen += 1
-                by = manager(meta)
+                by = manager(meta) or _argo_namespace_metadata(meta)
                 if by:  # the injection labels picked only for a namespace reported (most carry no marker)
                     warned += 1
                     yield self._namespace(cluster.name, meta.get("name") or "", by, _injection_labels(labels))

@@ -347,7 +347,7 @@ def test_findings_json_and_csv_are_the_same_in_both_languages(capsys: pytest.Cap
     assert en.pop("generated_at") and zh.pop("generated_at")
     assert en.pop("evidence_age_seconds") and zh.pop("evidence_age_seconds")  # the two runs' seconds apart
     assert en == zh
-    assert "params" not in en["findings"][0] and len(en["findings"]) == 61
+    assert "params" not in en["findings"][0] and len(en["findings"]) == 63
     assert (tmp_path / "en" / "findings.csv").read_bytes() == (tmp_path / "zh-CN" / "findings.csv").read_bytes()
     junit = [re.sub(r'timestamp="[^"]*"', "", (tmp_path / lang / "junit.xml").read_text(encoding="utf-8"))
              for lang in ("en", "zh-CN")]

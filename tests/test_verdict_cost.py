@@ -160,12 +160,13 @@ def test_verdicts_summary_and_fleet_rows_ask_each_category_not_pandas(demo_resul
     assert as_text == []
     assert [(r["cluster"], r["verdict"], r["blockers"], r["unknown"], r["counts"]["PASS"], r.get("istio_sidecar_pods"),
              r.get("asm_proxy_pods"), r.get("istio_sidecar_workloads"), r.get("pods")) for r in rows] == [
-        ("cluster-a", "NO-GO", 39, 2, 26, 13, 7, 8, 34), ("cluster-b", "NO-GO", 22, 2, 29, 11, 8, 5, 30),
+        ("cluster-a", "NO-GO", 39, 2, 27, 13, 7, 8, 34), ("cluster-b", "NO-GO", 22, 2, 30, 11, 8, 5, 30),
         ("asm", "GO", 0, 0, 4, None, None, None, None)]
     assert {g: v.value for g, v in verdicts.items()} == {"assessment": "GO", "setup": "GO", "migrating": "NO-GO",
                                                          "uninstall": "NO-GO", "finished": "NO-GO"}
     # manual-injection at finished (red18b): cluster-a's kube-injected template FAIL AA0610, cluster-b PASS AA0601.
-    assert summary == {"PASS": 59, "FAIL": 61, "WARN": 41, "UNKNOWN": 4, "NOT_APPLICABLE": 9}
+    # gitops-drift at uninstall (red20h): AA2702 PASS in each data-plane cluster.
+    assert summary == {"PASS": 61, "FAIL": 61, "WARN": 41, "UNKNOWN": 4, "NOT_APPLICABLE": 9}
     assert effects == {"exempted": 0, "severity_overridden": 0}
 
 

@@ -5,14 +5,18 @@ Markers as the controllers write them: Argo CD's annotation argocd.argoproj.io/t
 app.kubernetes.io/instance; Flux kustomize-controller's kustomize.toolkit.fluxcd.io/name + /namespace labels and
 helm-controller's helm.toolkit.fluxcd.io/name + /namespace labels; Helm 3's meta.helm.sh/release-name and
 release-namespace annotations with label app.kubernetes.io/managed-by=Helm (helm pkg/action/validate.go).
+At the uninstall gate: the objects `istioctl uninstall --purge` deletes that Argo CD or Flux applies (see below).
 """
 
 from __future__ import annotations
 
 from typing import Any
 
+import pytest
+
 from auditor import kinds as K
 from tests import factory as f
+from tests import install_shapes as shapes
 
 CHECK = "gitops-drift"
 CONFIG = f.only_checks(CHECK)
@@ -38,10 +42,12 @@ def test_argo_cd_workload_on_istio_warns_major_naming_the_application(audit):
                                              "of Deployment shop/cart in the source of Argo CD Application shop-prod")
 
 
-def test_not_audited_at_uninstall(audit):
+def test_workloads_not_judged_at_uninstall(audit):
+    """At the uninstall gate only what the purge deletes is asked about (the injection changes are done by then)."""
     objects = managed_deployment("cart", "shop", annotations={
         "argocd.argoproj.io/tracking-id": "shop-prod:apps/Deployment:shop/cart"})
-    assert audit({"c1": objects}, "uninstall", config=CONFIG).rows(CHECK) == []
+    rows = audit({"c1": objects}, "uninstall", config=CONFIG).rows(CHECK)
+    assert [(r["status"], r["code"]) for r in rows] == [("PASS", "AA2702")]
 
 
 def test_apps_in_any_namespace_tracking_id_names_namespace_and_application(audit):
@@ -131,3 +137,168 @@ def test_every_marker_gitops_asks_for_is_one_the_shared_walk_records():
 
     assert set(labelled.LABELS) >= gitops._MARKER_LABELS
     assert set(labelled.ANNOTATIONS) >= gitops._MARKER_ANNOTATIONS
+
+
+def test_argo_cd_label_tracking_under_its_recommended_custom_key_is_a_marker(audit):
+    """Argo CD's FAQ recommends application.instanceLabelKey: argocd.argoproj.io/instance (argoproj/argo-cd@v3.5.1:
+    docs/faq.md "Why Is My App Out Of Sync Even After Syncing?", docs/user-guide/resource_tracking.md "Use custom
+    label"); label tracking then writes that label alone (SetAppInstance, util/argo/resource_tracking.go), with
+    <namespace>_<app> for an Application outside Argo CD's namespace (Application.InstanceName,
+    pkg/apis/application/v1alpha1/types.go). main read no marker there: AA2701 PASS for a self-healed workload and
+    namespace whose kubectl injection change the next sync reverts."""
+    ns = f.namespace("shop", {"istio-injection": "enabled", "argocd.argoproj.io/instance": "shop-namespaces"})
+    objects = [ns, *managed_deployment("cart", "shop", labels={"argocd.argoproj.io/instance": "team-a_shop-prod"})]
+    rows = audit({"c1": objects}, "migrating", config=CONFIG).by_name(CHECK)
+    assert sorted(rows) == ["cart", "shop"]
+    assert (rows["cart"]["status"], rows["cart"]["code"]) == ("WARN", "AA2720")
+    assert rows["cart"]["evidence"]["managed_by"].startswith("Argo CD Application team-a/shop-prod")
+    assert (rows["shop"]["status"], rows["shop"]["code"]) == ("WARN", "AA2722")
+    assert rows["shop"]["evidence"]["managed_by"].startswith("Argo CD Application shop-namespaces")
+
+
+# ---------------------------------------------------------------- the uninstall gate: the purge undone by a sync
+ISTIO = shapes.Injector("1.24.6")
+HELM_MARKS = ("meta.helm.sh/release-name", "meta.helm.sh/release-namespace")
+
+
+def _group(obj: dict[str, Any]) -> str:
+    api_version = obj["apiVersion"]
+    return api_version.rpartition("/")[0] if "/" in api_version else ""
+
+
+def argo_cd_rendered_istiod(app: str) -> list[dict[str, Any]]:
+    """The istiod chart as an Argo CD Application (source repoURL https://istio-release.storage.googleapis.com/charts,
+    chart istiod) applies it: Argo CD renders it with `helm template` (no Helm release annotations; the chart's own
+    labels, operator.istio.io/component: Pilot among them, stay: istio-discovery templates @1.24.6) and annotates every
+    object argocd.argoproj.io/tracking-id "<app>:<group>/<kind>:<namespace>/<name>" (annotation tracking, the default
+    since 3.0: argoproj/argo-cd@v3.5.1 util/argo/resource_tracking.go BuildAppInstanceValue, SetAppInstance)."""
+    out = shapes.istiod(ISTIO, method="helm")
+    for obj in out:
+        meta = obj["metadata"]
+        notes = {k: v for k, v in (meta.get("annotations") or {}).items() if k not in HELM_MARKS}
+        if obj["kind"] not in ("Pod", "ReplicaSet"):  # what the controllers make is not tracked
+            notes["argocd.argoproj.io/tracking-id"] = (f"{app}:{_group(obj)}/{obj['kind']}:"
+                                                       f"{meta.get('namespace') or ''}/{meta['name']}")
+        meta["annotations"] = notes
+    return out
+
+
+def flux_applied_istiod(controller: str, name: str, namespace: str, method: str) -> list[dict[str, Any]]:
+    """istiod as Flux applies it: a HelmRelease's chart installed by helm-controller (Helm's release annotations, and
+    the origin labels helm.toolkit.fluxcd.io/name + /namespace of its post-renderer: fluxcd/helm-controller@v1.6.3
+    internal/postrender/common_renderer.go originLabels), or `istioctl manifest generate` output in a Kustomization's
+    source (kustomize-controller's kustomize.toolkit.fluxcd.io/name + /namespace: fluxcd/kustomize-controller@v1.9.4
+    internal/controller/kustomization_controller.go SetOwnerLabels)."""
+    out = shapes.istiod(ISTIO, method=method)
+    for obj in out:
+        labels = obj["metadata"].setdefault("labels", {})
+        if method == "istioctl":  # what `istioctl install` adds when it applies (getOwnerLabels), not generate
+            labels.pop("operator.istio.io/managed", None)
+            labels.pop("operator.istio.io/version", None)
+        if obj["kind"] not in ("Pod", "ReplicaSet"):
+            labels.update({f"{controller}/name": name, f"{controller}/namespace": namespace})
+    return out
+
+
+@pytest.mark.parametrize(("objects", "manager"), [
+    (argo_cd_rendered_istiod("istio-istiod"), "Argo CD Application istio-istiod"),
+    (argo_cd_rendered_istiod("platform_istiod"), "Argo CD Application platform/istiod"),
+    (flux_applied_istiod("helm.toolkit.fluxcd.io", "istiod", "flux-system", "helm"),
+     "Flux HelmRelease flux-system/istiod"),
+    (flux_applied_istiod("kustomize.toolkit.fluxcd.io", "istio", "flux-system", "istioctl"),
+     "Flux Kustomization flux-system/istio"),
+], ids=["argo-cd", "argo-cd apps in any namespace", "flux helmrelease", "flux kustomization"])
+def test_istiod_applied_by_argo_cd_or_flux_fails_the_uninstall_gate(audit, objects, manager):
+    """`istioctl uninstall --purge` deletes istiod and its webhooks; the Application/Kustomization/HelmRelease that
+    applies them installs them again at its next sync (Argo CD's selfHeal within seconds, argo-cd@v3.5.1
+    docs/user-guide/auto_sync.md), and its injector gives new pods Istio's sidecar again. main did not audit the
+    uninstall gate at all: GO."""
+    apps = shapes.injected_workload(ISTIO, "cart", "shop")
+    run = audit({"c1": [*objects, *apps]}, "uninstall", config=CONFIG)
+    [row] = run.rows(CHECK)
+    assert (row["status"], row["code"], row["severity"]) == ("FAIL", "AA2723", "major")
+    assert row["evidence"]["managed_by"] == manager
+    assert {"Deployment istio-system/istiod", "MutatingWebhookConfiguration istio-sidecar-injector"} <= set(
+        row["evidence"]["objects"])
+    assert run.result.verdict.value == "NO-GO"
+
+
+@pytest.mark.parametrize("method", ["helm", "istioctl"])
+def test_istio_installed_by_helm_or_istioctl_passes_the_uninstall_gate(audit, method):
+    """Helm's own marks (meta.helm.sh/release-name, app.kubernetes.io/managed-by: Helm) and the chart's
+    app.kubernetes.io/instance (istio.labels, istio-discovery templates/zzz_profile.yaml @1.24.6) are no controller
+    that re-applies the purged objects: helm uninstall removes what is left (istio-residue). istioctl renders the same
+    charts as release "istio" (istio/istio@1.24.6 operator/pkg/helm/helm.go renderChart) with Helm's Release.Service
+    "Helm" (helm/helm@v3.16.1 pkg/chartutil/values.go ToRenderValues, the Helm istioctl 1.24.6 builds with), so its
+    objects carry app.kubernetes.io/instance: istio too, beside the operator.istio.io/managed: Reconcile its install
+    adds to every object it applies (applyLabelsAndAnnotations -> getOwnerLabels, operator/pkg/install/install.go)."""
+    objects = shapes.istiod(ISTIO, method=method)
+    if method == "istioctl":
+        for obj in objects:
+            if obj["kind"] not in ("Pod", "ReplicaSet"):
+                obj["metadata"].setdefault("labels", {}).update({
+                    "app.kubernetes.io/instance": "istio", "app.kubernetes.io/managed-by": "Helm",
+                    "operator.istio.io/managed": "Reconcile", "operator.istio.io/version": ISTIO.version})
+    run = audit({"c1": objects}, "uninstall", config=CONFIG)
+    [row] = run.rows(CHECK)
+    assert (row["status"], row["code"]) == ("PASS", "AA2702")
+    assert row["evidence"]["count"] >= 4
+    assert run.result.verdict.value == "GO"
+
+
+def test_unreadable_webhooks_at_uninstall_are_unknown_never_pass(audit):
+    run = audit({"c1": shapes.istiod(ISTIO, method="helm")}, "uninstall", config=CONFIG,
+                unreadable={"c1": {K.MUTATING_WEBHOOK: "forbidden"}})
+    [row] = run.rows(CHECK)
+    assert (row["status"], row["code"]) == ("UNKNOWN", "AA2731")
+
+
+def test_istiod_chart_under_argo_cd_label_tracking_is_unknown_at_uninstall(audit):
+    """Argo CD before 3.0 tracked by label by default: app.kubernetes.io/instance=<app> on every object it applies
+    (SetAppInstance, TrackingMethodLabel: argo-cd@v3.5.1 util/argo/resource_tracking.go; common.LabelKeyAppInstance),
+    which Istio's charts write themselves (istio.labels, istio-discovery templates/zzz_profile.yaml @1.24.6). Rendered
+    with `helm template`, the objects carry no Helm release annotation, and no operator.istio.io/managed (istioctl
+    install's getOwnerLabels, operator/pkg/install/install.go @1.24.6): nothing tells whether an Application re-applies
+    them after the purge. main: no finding at uninstall (GO)."""
+    objects = shapes.istiod(ISTIO, method="helm")
+    for obj in objects:
+        meta = obj["metadata"]
+        meta["annotations"] = {k: v for k, v in (meta.get("annotations") or {}).items() if k not in HELM_MARKS}
+        if obj["kind"] not in ("Pod", "ReplicaSet"):
+            meta.setdefault("labels", {})["app.kubernetes.io/instance"] = "istiod"
+    run = audit({"c1": objects}, "uninstall", config=CONFIG)
+    [row] = run.rows(CHECK)
+    assert (row["status"], row["code"]) == ("UNKNOWN", "AA2732")
+    assert row["evidence"]["instance"] == "istiod"
+    assert "Deployment istio-system/istiod" in row["evidence"]["objects"]
+    assert run.result.verdict.value == "INCOMPLETE"
+
+
+def test_namespace_labelled_by_argo_cd_managed_namespace_metadata_warns(audit):
+    """An Application's syncPolicy.managedNamespaceMetadata (with CreateNamespace=true) sets its labels on the
+    destination namespace by server-side apply at every sync and writes no tracking on it, only the annotation
+    argocd.argoproj.io/sync-options: ServerSideApply=true (argoproj/argo-cd@v3.5.1 controller/sync_namespace.go
+    syncNamespace, appendSSAAnnotation; docs/user-guide/sync-options.md "Namespace Auto-Creation"). main read no
+    marker there: AA2701 PASS, while a kubectl change of the namespace's injection label is reverted."""
+    ns = f.namespace("shop", {"istio-injection": "enabled"})
+    ns["metadata"]["annotations"] = {"argocd.argoproj.io/sync-options": "ServerSideApply=true"}
+    objects = [ns, *managed_deployment("cart", "shop")]
+    [row] = audit({"c1": objects}, "migrating", config=CONFIG).rows(CHECK)
+    assert (row["status"], row["code"], row["kind"], row["name"]) == ("WARN", "AA2722", "Namespace", "shop")
+    assert row["evidence"]["managed_by"].startswith("the Argo CD Application deploying into shop")
+
+
+def test_istioctl_tag_set_webhook_is_not_taken_for_argo_cd_label_tracking(audit):
+    """`istioctl tag set prod-stable --revision 1-24-6` renders the revision-tag webhook from the istiod chart
+    (istio/istio@1.24.6 istioctl/pkg/tag/generate.go, helm.Render; templates/revision-tags.yaml: operator.istio.io/
+    component: Pilot and istio.labels) as release "istio" (operator/pkg/helm/helm.go renderChart) and creates it: no
+    Helm release annotation, no operator.istio.io/managed, app.kubernetes.io/instance: istio. istioctl's render,
+    not an Application's label tracking: no AA2732."""
+    inj = shapes.Injector("1.24.6", revision="1-24-6")
+    tag = shapes.revision_tag("prod-stable", inj)
+    meta = tag["metadata"]
+    meta["annotations"] = {}
+    meta["labels"].update({"release": "istio", "app.kubernetes.io/instance": "istio"})
+    objects = [*shapes.istiod(inj, method="istioctl"), tag]
+    [row] = audit({"c1": objects}, "uninstall", config=CONFIG).rows(CHECK)
+    assert (row["status"], row["code"]) == ("PASS", "AA2702")

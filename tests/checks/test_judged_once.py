@@ -280,11 +280,13 @@ def test_one_finding_object_returned_by_two_checks_is_judged_for_each(tmp_path, 
 # The checks run in two gates or more whose findings do not depend on the gate: judged once per cluster and audit
 # (same_in_every_gate). The others, and why: manual-injection's outcome is the gate's (plan it / xds agent / still
 # bakes Istio in); migration-resource (mesh-wide) compares the state with the one the gate needs and names the gate;
-# asm-version is mesh-wide (no check_cluster; its second gate costs ~0.1 ms: what it reads is kept per cluster).
-JUDGED_ONCE = ["cni-compatibility", "cross-cluster-gateway-first", "envoyfilter-compatibility", "gitops-drift",
+# asm-version is mesh-wide (no check_cluster; its second gate costs ~0.1 ms: what it reads is kept per cluster);
+# gitops-drift judges the injection changes once for assessment and migrating, and at uninstall what the purge
+# deletes instead.
+JUDGED_ONCE = ["cni-compatibility", "cross-cluster-gateway-first", "envoyfilter-compatibility",
                "istio-sidecars-remaining", "istio-version", "kubernetes-version", "mesh-config-parity",
                "network-consistency", "restart-risk", "stuck-sidecar-jobs"]
-JUDGED_PER_GATE = ["manual-injection"]
+JUDGED_PER_GATE = ["gitops-drift", "manual-injection"]
 
 
 @pytest.mark.parametrize("data_planes", [["cluster-a", "cluster-b"], ["cluster-a"]],
