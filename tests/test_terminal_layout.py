@@ -176,7 +176,7 @@ def test_an_unreachable_cluster_is_one_line_naming_its_server_and_cause(tmp_path
     err = capsys.readouterr().err
     about_down = [line for line in err.splitlines() if " unreachable: " in line]
     assert about_down == [f"UNKNOWN cluster down unreachable: cannot connect to http://127.0.0.1:{port}: "
-                          "connection refused (75 finding(s) UNKNOWN)"]
+                          "connection refused (76 finding(s) UNKNOWN)"]
     assert "NewConnectionError" not in err
     doc = json.loads((tmp_path / "out" / "findings.json").read_text())
     [facts] = [c for c in doc["clusters"] if c["name"] == "down"]
