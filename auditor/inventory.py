@@ -343,7 +343,8 @@ def summarise_pod(pod: dict[str, Any] | podwire.Pod, rules: mesh.ProxyRules) -> 
     # Istio's CNI plug-in reads every container's name (cni/pkg/plugin/kubernetes.go @1.24.6); istio-init is an init
     # container as every injector writes it.
     cni_redirect = container is not None and not any(
-        isinstance(c, dict) and c.get("name") == mesh.ISTIO_INIT for c in spec.get("initContainers") or ())
+        isinstance(c, dict) and c.get("name") == mesh.ISTIO_INIT for c in spec.get("initContainers") or ()) and (
+        _redirected(annotations))
     xds_server = ""
     for c in spec.get("initContainers") or ():
         if c.get("name") == mesh.PROXYLESS_BOOTSTRAP_INIT:  # (find_proxy_container read each one's name already)
@@ -490,6 +491,8 @@ def summarise_pods(pods: list[Any], rules: mesh.ProxyRules, into: PodSummaries) 
                     break
                 held_by_proxy = True
         annotations = meta.annotations or no_entries
+        if cni_redirect:
+            cni_redirect = _redirected(annotations)
         # The common cases without a call: `istio.io/rev` set, no proxy.istio.io/config annotation.
         revision = annotations.get("istio.io/rev") or _revision(annotations, container is not None)
         drain = _drain(annotations) if "proxy.istio.io/config" in annotations else ""
@@ -578,6 +581,16 @@ def _revision(annotations: dict[str, str], has_proxy: bool) -> str:
         except (orjson.JSONDecodeError, AttributeError):
             revision = ""
     return revision
+
+
+def _redirected(annotations: dict[str, str]) -> bool:
+    """Whether a pod injected without istio-init has its traffic redirected at all (then by a CNI plug-in): not where
+    the injector wrote interception mode NONE (no istio-init nor istio-validation: injection-template.yaml @1.24.6,
+    which writes the annotation on every pod) nor for the grpc-agent template (proxyless gRPC: grpc-agent.yaml @1.24.6
+    writes no init container; the pod asks for it by inject.istio.io/templates)."""
+    if annotations.get("sidecar.istio.io/interceptionMode") == "NONE":
+        return False
+    return "grpc-agent" not in {t.strip() for t in (annotations.get("inject.istio.io/templates") or "").split(",")}
 
 
 def _drain(annotations: dict[str, str]) -> str:

@@ -547,3 +547,30 @@ def test_workload_injected_by_its_template_labels_with_no_pod_now_is_judged(audi
         (row,) = audit({"cluster-a": meshed_cluster(None, f.namespace("batch", labels=ns_labels), job)},
                        "assessment", config=cni_config(cni=False)).rows(CHECK)
         assert (row["status"], row["code"]) == ("PASS", "AA2601")
+
+
+# ---------------------------------------------------------------- review20: pods with no istio-init for another reason
+# Istio's injector writes neither istio-init nor istio-validation for interception mode NONE (istio/istio@1.24.6
+# manifests/charts/istio-control/istio-discovery/files/injection-template.yaml, the `ne ... NONE` guard; the
+# annotation sidecar.istio.io/interceptionMode on every pod), and the grpc-agent template (files/grpc-agent.yaml
+# @1.24.6, asked by inject.istio.io/templates) no init container at all: such pods are redirected by no CNI plug-in,
+# and are no evidence that Istio used one (fa33fcf took them for it: FAIL AA2610 on a restricted namespace).
+def _no_init_pods(annotations: dict[str, str]) -> list[dict]:
+    app = f.deployment("cart")
+    pods = f.workload_pods(app, 2, annotations=annotations)
+    for pod in pods:
+        pod["spec"].pop("initContainers", None)
+        pod["status"].pop("initContainerStatuses", None)
+    return [f.namespace("shop", labels={"istio-injection": "enabled", **RESTRICTED}), f.namespace("istio-system"),
+            f.istiod(), *app, *pods]
+
+
+@pytest.mark.parametrize("annotations", [{"sidecar.istio.io/interceptionMode": "NONE"},
+                                         {"inject.istio.io/templates": "grpc-agent"}], ids=["none", "grpc-agent"])
+def test_pods_without_redirection_are_no_evidence_of_istio_cni(audit, annotations):
+    a = audit({"cluster-a": _no_init_pods(annotations)}, "assessment", config=cni_config(cni=False))
+    assert [(r["status"], r["code"]) for r in a.rows(CHECK)] == [("NOT_APPLICABLE", "AA2640")]
+    # The same pods in REDIRECT mode without istio-init: CNI mode (istio-validation), judged as fa33fcf does.
+    a = audit({"cluster-a": _no_init_pods({"sidecar.istio.io/interceptionMode": "REDIRECT"})}, "assessment",
+              config=cni_config(cni=False))
+    assert ("FAIL", "AA2610") in [(r["status"], r["code"]) for r in a.rows(CHECK)]
