@@ -106,6 +106,11 @@ _CURRENT_ISTIO_TYPES = ("istio.envoy.config.filter.http.alpn.v2alpha1.",)
 _PURGE_LABEL = "operator.istio.io/component"
 NULL_VM = "envoy.wasm.runtime.null"
 ISTIO_EXTENSIONS_DIR = "/etc/istio/extensions/"  # where Istio's proxyv2 image kept its Wasm modules until 1.17
+# The files it kept there (pilot/docker/Dockerfile.proxyv2 @1.17.0 COPYs these four, @1.18.0 none): another file of the
+# directory is the user's own (mounted by sidecar.istio.io/userVolumeMount, as Admiral does), not the image's.
+ISTIO_IMAGE_WASM_FILES = frozenset(f"{ISTIO_EXTENSIONS_DIR}{name}" for name in (
+    "stats-filter.wasm", "stats-filter.compiled.wasm", "metadata-exchange-filter.wasm",
+    "metadata-exchange-filter.compiled.wasm"))
 # Where an EnvoyFilter is fixed (a fix template's end, its commands as fields: a report in another language translates
 # the prose around them, where prose and commands joined in code stayed English).
 # The commands on lines of their own after the advice: shown as a command block to copy (render split_remediation).
@@ -226,8 +231,8 @@ def null_vm_plugins(patches: list[Any]) -> list[dict[str, str]]:
 
 
 def image_wasm_files(patches: list[Any]) -> list[dict[str, str]]:
-    """Every Wasm VM config of the patches' values whose code is a file of Istio's proxy image's extensions directory
-    (`code.local.filename`), with where it is and the file."""
+    """Every Wasm VM config of the patches' values whose code is one of the files Istio's proxy image kept in its
+    extensions directory (`code.local.filename`, ISTIO_IMAGE_WASM_FILES), with where it is and the file."""
     out = []
     for i, patch in enumerate(patches):
         for path, key, value in _walk(patch.get("patch"), f"configPatches[{i}].patch"):
@@ -236,7 +241,7 @@ def image_wasm_files(patches: list[Any]) -> list[dict[str, str]]:
             code = value.get("code") if isinstance(value.get("code"), dict) else {}
             local = code.get("local") if isinstance(code.get("local"), dict) else {}
             filename = local.get("filename")
-            if isinstance(filename, str) and filename.startswith(ISTIO_EXTENSIONS_DIR):
+            if isinstance(filename, str) and filename in ISTIO_IMAGE_WASM_FILES:
                 out.append({"path": f"{path}.{key}", "file": filename, "patch": str(i)})
     return out
 

@@ -523,6 +523,17 @@ def test_a_wasm_module_from_istios_image_fails_where_it_reaches_asm(audit):
     assert (row["status"], row["code"]) == ("FAIL", "AA2810")
 
 
+def test_a_users_own_module_in_the_extensions_directory_is_not_the_images(audit):
+    """review20: only the four files Dockerfile.proxyv2 @1.17.0 COPYs were Istio's image's; a user's module mounted
+    there (sidecar.istio.io/userVolumeMount: Admiral's /etc/istio/extensions/dynamicrouter.wasm) goes wherever the
+    mount goes. Before: FAIL AA2816."""
+    own = wasm_file_stats(None)
+    vm = own["spec"]["configPatches"][0]["patch"]["value"]["typed_config"]["value"]["config"]["vm_config"]
+    vm["code"]["local"]["filename"] = "/etc/istio/extensions/dynamicrouter.wasm"
+    [row] = audit({"c1": [own]}, "migrating", config=WITH_ASM).rows(CHECK)
+    assert row["code"] != "AA2816"
+
+
 def test_a_gateway_filter_with_a_selector_in_istio_system_is_left_to_its_selector(audit):
     """Istio's root istio-config: a filter in istio-system selecting the ingress gateway by its labels reaches, on
     ASM, pods carrying those labels in other namespaces too, which are rarely there: not judged a widening."""
