@@ -252,7 +252,7 @@ class CniCompatibility(ClusterCheck):
     # known.
     SCC_UNREAD = Outcome("AA2638", Status.UNKNOWN, "a namespace moving to ASM is on OpenShift, whose "
                          "SecurityContextConstraints (not read) decide whether istio-init is admitted, and ASM's CNI "
-                         "plug-in is not known to cover it",
+                         "plug-in is not known to cover it", fix=SCC_FIX,
                          message="OpenShift's SecurityContextConstraints decide whether istio-init's NET_ADMIN/NET_RAW "
                                  "and root user are admitted here (restricted-v2 admits neither; SCCs are not read), "
                                  "and ASM's CNI plug-in is not known to cover this namespace ({source})")
@@ -310,7 +310,7 @@ class CniCompatibility(ClusterCheck):
                 if OPENSHIFT_UID_RANGE in (meta.get("annotations") or {}) and not covered:
                     blocked += 1
                     yield self.report(self.SCC_UNREAD, cluster.name, params={"source": asm_cni.source},
-                                      kind="Namespace", name=name, remediation=SCC_FIX,
+                                      kind="Namespace", name=name, remediation=self.SCC_UNREAD.fix,
                                       evidence={**evidence, "openshift_uid_range": meta["annotations"][
                                           OPENSHIFT_UID_RANGE]})
                 continue
