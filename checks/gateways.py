@@ -348,7 +348,9 @@ class EastwestGatewayOptions(ClusterCheck):
                                        "namespace_labels": ", ".join(f"{k}={v}" for k, v in sorted(ns_labels.items()))
                                        or "with neither istio-injection nor istio.io/rev"},
                                evidence=evidence,
-                               remediation=f"{mesh.kubectl(cluster.name)} label ns {ISTIO_SYSTEM} istio-injection-",
+                               # The label's removal where it is there to remove (review20); else the fix's choices.
+                               remediation=(f"{mesh.kubectl(cluster.name)} label ns {ISTIO_SYSTEM} istio-injection-"
+                                            if idle.INJECTION_LABEL in ns_labels else self.NOT_SELECTED.fix),
                                **subject)
         maybe = {f"{g.namespace}/{g.name}": unproven for g, (istio, unproven) in found.items() if not istio}
         if maybe:

@@ -120,3 +120,13 @@ def test_beside_an_eastwest_gateway_every_gateway_left_to_the_injector_is_judged
     assert row["evidence"]["istio_injectors_selecting"] == {"istio-system/istio-ingressgateway": []}
     b = run(audit, istio_system(**{"istio-injection": "enabled"}), *S.istiod(REVISIONED), *rendered)
     assert outcomes(b) == [("PASS", "AA0801")]
+
+
+def test_with_no_istio_injection_label_to_remove_the_fix_is_not_its_removal(audit):
+    """review20: a gateway of revision `canary` no injector serves, istio-system unlabelled: FAIL AA0817, and the
+    remediation is not `label ns istio-system istio-injection-` (a no-op there) but the outcome's choices."""
+    canary = S.Injector("1.30.3", revision="canary")
+    a = run(audit, istio_system(), *S.istiod(REVISIONED), *eastwest(canary))
+    assert outcomes(a) == [("FAIL", "AA0817")]
+    [row] = a.rows(CHECK)
+    assert not row["remediation"].startswith("kubectl")
