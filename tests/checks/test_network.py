@@ -140,6 +140,15 @@ def test_switch_inferred_from_cross_network_istiogateway(audit):
               config={"asm": {"cluster_ids": IDS, "networks": {"cluster-a": "network-1"}}})
     switch = rows_by_kind(a)[("cluster-a", "MultiClusterNetwork")]
     assert (switch["status"], switch["code"]) == ("PASS", "AA1903") and "asm-cross-network-m1" in switch["message"]
+    # Being deleted (`kubectl delete --cascade=foreground`: deletionTimestamp, finalizer foregroundDeletion, kept by
+    # apiserver registry/generic/registry/store.go), it shows no switch that stays on (turning the switch off may be
+    # what deletes it): not PASS (red20c's note).
+    cr["metadata"].update(deletionTimestamp="2026-12-07T05:00:00Z", deletionGracePeriodSeconds=0,
+                          finalizers=["foregroundDeletion"])
+    a = audit({"cluster-a": [istio_system("network-1"), *eastwest("network-1")]}, "migrating", asm=[cr],
+              config={"asm": {"cluster_ids": IDS, "networks": {"cluster-a": "network-1"}}})
+    switch = rows_by_kind(a)[("cluster-a", "MultiClusterNetwork")]
+    assert (switch["status"], switch["code"]) == ("UNKNOWN", "AA1934")
 
 
 def test_fleet_file_networks_reach_the_check(audit):
