@@ -2050,6 +2050,8 @@ class GatewayPolicy:
     selector: tuple[tuple[str, str], ...] | None
     targets: tuple[tuple[str, str, str, str], ...]
     key: str
+    going: bool = False   # metadata.deletionTimestamp set: kept by finalizers, on its way out
+    revision: str = ""    # its istio.io/rev label: served only to that revision's istiod (LabelsInRevision)
 
     @property
     def ref(self) -> str:
@@ -2090,9 +2092,12 @@ def _gateway_policy(kind: Kind, obj: dict[str, Any]) -> GatewayPolicy | None:
         refs = [spec["targetRef"]] if isinstance(spec.get("targetRef"), dict) else []
     targets = tuple((str(r.get("group") or ""), str(r.get("kind") or ""), str(r.get("name") or ""),
                      str(r.get("namespace") or "")) for r in refs if isinstance(r, dict))
-    key = json.dumps({k: v for k, v in spec.items() if k not in _ATTACHMENT_FIELDS}, sort_keys=True, default=str)
+    compared = {k: v for k, v in spec.items() if k not in _ATTACHMENT_FIELDS}
+    if kind is K.AUTHORIZATIONPOLICY and not compared.get("action"):
+        compared["action"] = "ALLOW"  # the API's default (istio/api security/v1beta1 authorization.proto: ALLOW = 0)
+    key = json.dumps(compared, sort_keys=True, default=str)
     return GatewayPolicy(kind.kind, str(meta.get("namespace") or ""), str(meta.get("name") or ""), selector, targets,
-                         key)
+                         key, bool(meta.get("deletionTimestamp")), str(labels.get("istio.io/rev") or ""))
 
 
 @dataclass(frozen=True)
@@ -2165,8 +2170,10 @@ def gateway_policy_parity(cluster: ClusterInventory, asm: ClusterInventory | Non
                           asm_gw: GatewayWorkload, istio_roots: Collection[str], asm_root: str) -> PolicyParity:
     """Each policy the cluster's istiod applies to `istio_gw`'s pods must have a counterpart ASM's istiod applies to
     `asm_gw`'s pods: one of the ASM control plane of the same kind whose spec equals it but for its selector,
-    workloadSelector or targetRefs (the same policy where its selector picks both). Looked up by spec: no walk of
-    policies x pods."""
+    workloadSelector or targetRefs (the same policy where its selector picks both), AuthorizationPolicy's action
+    ALLOW whether written or not. A counterpart being deleted is none; one labelled istio.io/rev (served only to that
+    revision, whose name on ASM no object read shows: istio-config-imported's AA2132) leaves the policy untold.
+    Looked up by spec: no walk of policies x pods."""
     mine = _policy_index(cluster)
     theirs = _policy_index(asm) if asm is not None else None
     unread = [f"the cluster's {kind} ({why})" for kind, why in mine.unread.items()]
@@ -2183,7 +2190,15 @@ def gateway_policy_parity(cluster: ClusterInventory, asm: ClusterInventory | Non
             if why not in unread:
                 unread.append(why)
             untold.append(policy)
-        elif not any(policy_applies(other, asm_gw.namespace, asm_gw.pod_labels, (asm_root,))
-                     for other in theirs.by_spec.get((policy.kind, policy.key), ())):
-            missing.append(policy)
+        else:
+            counterparts = [other for other in theirs.by_spec.get((policy.kind, policy.key), ())
+                            if not other.going and policy_applies(other, asm_gw.namespace, asm_gw.pod_labels,
+                                                                  (asm_root,))]
+            if not counterparts:
+                missing.append(policy)
+            elif all(other.revision for other in counterparts):
+                why = "ASM's counterparts labelled istio.io/rev (served to that revision only)"
+                if why not in unread:
+                    unread.append(why)
+                untold.append(policy)
     return PolicyParity(tuple(missing), tuple(untold), tuple(unread))

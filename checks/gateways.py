@@ -1118,10 +1118,11 @@ class AsmGatewaysPresent(ClusterCheck):
         "AA1725", Status.FAIL, "an ASM gateway replaces the Istio gateway, but policies applied to Istio's gateway "
         "pods (AuthorizationPolicy, RequestAuthentication, EnvoyFilter, WasmPlugin) have no counterpart applying to "
         "ASM's gateway pods on the ASM control plane: ASM's gateway serves without them",
-        fix="On the ASM control plane, give each policy named a counterpart of the same kind and spec in the ASM "
-            "gateway's namespace (or ASM's root namespace) whose selector (EnvoyFilter: workloadSelector.labels) "
-            "picks the ASM gateway's pod labels (a policy attached by targetRefs gets a selector instead: ASM's "
-            "gateway is no Gateway API gateway); then re-run.",
+        fix="On the ASM control plane, add beside each policy named a counterpart under a new name (leave the "
+            "imported copy as it is: istio-config-imported compares it with Istio's) of the same kind and spec in "
+            "the ASM gateway's namespace (or ASM's root namespace) whose selector (EnvoyFilter: "
+            "workloadSelector.labels) picks the ASM gateway's pod labels (a policy attached by targetRefs gets a "
+            "selector instead: ASM's gateway is no Gateway API gateway); then re-run.",
         message="ASM {gateway_type} gateway {asm_gateway} targets this cluster for {istio_gateway}, but {policies} "
                 "apply to Istio's gateway pods and nothing of the same kind and spec applies to ASM's ({asm_labels}) "
                 "on the ASM control plane: once Istio's gateway is gone its hosts are served without them")

@@ -321,3 +321,34 @@ def test_the_lookup_is_indexed_not_a_walk_of_every_policy(audit, monkeypatch):
     a = run(audit, [*many, ingress_policy()], [*many, ingress_policy(ASM_APP)])
     assert codes(a) == [PASS]
     assert calls[0] <= 10
+
+
+# ---------------------------------------------------------------- review20b
+def test_a_counterpart_spelling_out_the_default_action_is_a_counterpart(audit):
+    """AuthorizationPolicy.action defaults to ALLOW (istio/api security/v1beta1 authorization.proto: ALLOW = 0): a twin
+    that writes it is the same policy. Before: FAIL AA1725."""
+    implicit = ingress_policy()
+    del implicit["spec"]["action"]
+    twin = ingress_policy(ASM_APP)
+    twin["metadata"]["name"] = "ingress-policy-asm"
+    a = run(audit, [implicit], [implicit, twin])
+    assert codes(a) == [PASS]
+
+
+def test_a_counterpart_being_deleted_is_none(audit):
+    """deletionTimestamp with a finalizer (`kubectl delete --cascade=foreground`: apiserver registry/generic/registry/
+    store.go keeps it): going, it guards nothing once gone. Before: PASS AA1701."""
+    twin = filter_ratelimit(ASM, name="filter-ratelimit-asm")
+    twin["metadata"].update(deletionTimestamp="2026-12-07T05:00:00Z", deletionGracePeriodSeconds=0,
+                            finalizers=["foregroundDeletion"])
+    a = run(audit, [filter_ratelimit()], [filter_ratelimit(), twin])
+    assert codes(a) == [UNGUARDED]
+
+
+def test_a_counterpart_labelled_with_a_revision_is_untold(audit):
+    """istio.io/rev on a config object: istiod serves it to that revision only (pkg/config/model.go LabelsInRevision,
+    istio/istio@1.30.3); ASM's revision name is on no object read (istio-config-imported AA2132). Before: PASS."""
+    twin = filter_ratelimit(ASM, name="filter-ratelimit-asm")
+    twin["metadata"].setdefault("labels", {})["istio.io/rev"] = "1-22-3"
+    a = run(audit, [filter_ratelimit()], [filter_ratelimit(), twin])
+    assert codes(a) == [("UNKNOWN", "AA1752")]
