@@ -15,7 +15,7 @@ from auditor import kinds as K
 from auditor import mesh
 from auditor.check import ClusterCheck, Context, same_in_every_gate
 from auditor.inventory import WORKLOAD_KEY, ClusterInventory, workload_groups
-from auditor.istio import among, pod_columns
+from auditor.istio import OperatorHold, among, operator_hold, pod_columns
 from auditor.labelled import (
     ARGO_INSTANCE,
     ARGO_TRACKING,
@@ -71,6 +71,8 @@ ISTIOCTL_MANAGED = "operator.istio.io/managed"
 # set`'s revision-tag webhooks, istioctl/pkg/tag/generate.go; `istioctl manifest generate`) carries
 # app.kubernetes.io/instance: istio and no operator.istio.io/managed. Argo CD's label tracking names the Application.
 ISTIOCTL_RELEASE = "istio"
+# The label `istioctl tag set` writes on a revision tag's webhook (templates/revision-tags.yaml @1.24.6).
+TAG_LABEL = "istio.io/tag"
 
 
 def applier(meta: dict[str, Any]) -> str:
@@ -161,6 +163,19 @@ def _pods_per_workload(sidecars: pd.DataFrame) -> list[tuple[tuple[str, str, str
     return list(zip(not_moved.index.tolist(), not_moved["size"].tolist(), not_moved["sum"].tolist(), strict=True))
 
 
+def _operator_holds(cluster: ClusterInventory) -> list[OperatorHold]:
+    """The running in-cluster istio-operator's holds on the Deployments the purge deletes (istio.operator_hold), one
+    per IstioOperator: what it reconciles istiod from (Istio <= 1.23)."""
+    if not cluster.available(K.DEPLOYMENT):
+        return []
+    holds: dict[tuple[str, str], OperatorHold] = {}
+    for obj in carrying_label(cluster, K.DEPLOYMENT, COMPONENT_LABEL):
+        hold = operator_hold(cluster, obj)
+        if hold is not None:
+            holds.setdefault((hold.namespace, hold.name), hold)
+    return list(holds.values())
+
+
 class GitopsDrift(ClusterCheck):
     id = "gitops-drift"
     title = "Injection changes of GitOps- and Helm-managed objects are made in Git"
@@ -211,7 +226,7 @@ class GitopsDrift(ClusterCheck):
     outcomes = (CLEAN, PURGE_KEPT, WORKLOAD_ON_ISTIO, WORKLOAD_MOVED, NAMESPACE, PURGE_REVERTED, MARKERS_UNREAD,
                 PURGE_UNREAD, PURGE_UNPROVEN, NO_MESH)
     needs = (K.POD,)
-    uses = (K.NAMESPACE, *WORKLOAD_KINDS.values(), *PURGED_KINDS)
+    uses = (K.NAMESPACE, *WORKLOAD_KINDS.values(), *PURGED_KINDS, K.ISTIOOPERATOR)
 
     def check_cluster(self, cluster: ClusterInventory, ctx: Context) -> Iterable[Finding]:
         if ctx.gate is Gate.UNINSTALL:
@@ -228,7 +243,10 @@ class GitopsDrift(ClusterCheck):
         carrying it with neither Helm's release annotations (helm install/upgrade, Flux's helm-controller) nor
         istioctl's operator.istio.io/managed was applied from rendered manifests, as Argo CD applies a chart (`helm
         template`) and as `helm template | kubectl apply` does: that is unproven (AA2732), never a PASS. Unless the
-        instance is istioctl's release name (ISTIOCTL_RELEASE): an Application named "istio" is not told apart."""
+        instance is istioctl's release name (ISTIOCTL_RELEASE) on a revision-tag webhook `istioctl tag set` rendered
+        (it carries istio.io/tag). With the in-cluster istio-operator (Istio <= 1.23) running, the IstioOperator it
+        reconciles istiod from is what Argo CD or Flux may apply: the purge deletes it (prune.go @1.22.0), their next
+        sync re-creates it and the operator installs istiod again (AA2723 names it)."""
         by_applier: dict[str, list[str]] = {}
         unproven: dict[str, list[str]] = {}
         unread: list[str] = []
@@ -256,18 +274,33 @@ class GitopsDrift(ClusterCheck):
                     continue
                 labels = meta.get("labels") or {}
                 instance = str(labels.get(INSTANCE) or "")
-                if instance and instance != ISTIOCTL_RELEASE and ISTIOCTL_MANAGED not in labels and not (
+                # istioctl's revision-tag webhooks carry istio.io/tag; an Application named "istio" tracking by label
+                # writes the same instance on everything else (review20b: was PASS AA2702).
+                istioctl_tag = instance == ISTIOCTL_RELEASE and TAG_LABEL in labels
+                if instance and not istioctl_tag and ISTIOCTL_MANAGED not in labels and not (
                         meta.get("annotations") or {}).get(HELM_RELEASE):
                     unproven.setdefault(instance, []).append(subject)
+        for hold in _operator_holds(cluster):
+            if hold.iop is None:
+                unread.append(f"{K.ISTIOOPERATOR.kind} {hold.namespace}/{hold.name} the operator {hold.operator} "
+                              f"reconciles ({hold.unread})")
+                continue
+            by = applier(hold.iop.get("metadata") or {})
+            if by:
+                by_applier.setdefault(by, []).append(f"{K.ISTIOOPERATOR.kind} {hold.namespace}/{hold.name}")
         for by, objects in sorted(by_applier.items()):
             yield self.report(self.PURGE_REVERTED, cluster.name,
                               params={"count": len(objects), "manager": by, "objects": ", ".join(objects[:LISTED])},
                               evidence={"managed_by": by, "objects": objects[:LISTED], "count": len(objects)},
-                              remediation=f"Take Istio out of {by} before the purge: delete Istio's manifests or "
-                              "chart from its source and let it prune them, or delete it (Argo CD: `argocd app "
-                              "delete`, cascading; Flux: `flux delete kustomization|helmrelease`); suspending it "
-                              "(Argo CD: no automated sync; Flux: `flux suspend`) holds it only until someone "
-                              "resumes it. Then run the purge.")
+                              remediation=f"Take Istio out of {by} before the purge, leaving its objects in place "
+                              "for the purge to judge and delete: delete it without its resources (Argo CD: `argocd "
+                              "app delete <app> --cascade=false`; Flux: set `prune: false` on the Kustomization, or "
+                              "delete a HelmRelease after `flux suspend helmrelease <name>`: helm-controller "
+                              "uninstalls no suspended release, fluxcd/helm-controller#568), or delete Istio's "
+                              "manifests or chart from its source without pruning. Suspending it (Argo CD: no "
+                              "automated sync; Flux: `flux suspend`) holds it only until someone resumes it. The "
+                              "objects keep its marks: then exempt AA2723 for this cluster (it cannot tell an orphan "
+                              "from an applied object) and run the purge.")
         for instance, objects in sorted(unproven.items()):
             yield self.report(self.PURGE_UNPROVEN, cluster.name, params={
                 "count": len(objects), "instance": instance, "objects": ", ".join(objects[:LISTED])},

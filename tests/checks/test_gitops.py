@@ -302,3 +302,41 @@ def test_istioctl_tag_set_webhook_is_not_taken_for_argo_cd_label_tracking(audit)
     objects = [*shapes.istiod(inj, method="istioctl"), tag]
     [row] = audit({"c1": objects}, "uninstall", config=CONFIG).rows(CHECK)
     assert (row["status"], row["code"]) == ("PASS", "AA2702")
+
+
+# ---------------------------------------------------------------- review20b
+def test_an_application_named_istio_under_label_tracking_is_unknown_not_istioctl(audit):
+    """The chart rendered with `helm template` by an Application named "istio" (label tracking, Argo CD's default
+    before 3.0: app.kubernetes.io/instance=istio on every object) is not istioctl's render: only istioctl's revision-tag
+    webhooks carry istio.io/tag (templates/revision-tags.yaml @1.24.6). Before: PASS AA2702, a GO."""
+    objects = shapes.istiod(ISTIO, method="helm")
+    for obj in objects:
+        meta = obj["metadata"]
+        meta["annotations"] = {k: v for k, v in (meta.get("annotations") or {}).items() if k not in HELM_MARKS}
+        if obj["kind"] not in ("Pod", "ReplicaSet"):
+            meta.setdefault("labels", {})["app.kubernetes.io/instance"] = "istio"
+    [row] = audit({"c1": objects}, "uninstall", config=CONFIG).rows(CHECK)
+    assert (row["status"], row["code"]) == ("UNKNOWN", "AA2732")
+
+
+def test_an_istiooperator_applied_by_argo_cd_for_the_in_cluster_operator_fails(audit):
+    """Istio 1.22 by the in-cluster istio-operator (`istioctl operator init`; its chart's Deployment carries no
+    operator.istio.io/component and survives the purge) reconciling IstioOperator
+    istio-system/example-istiocontrolplane, which Argo CD applies (tracking-id: argo-cd@v3.5.1
+    util/argo/resource_tracking.go). The purge deletes the IstioOperator (operator/pkg/helmreconciler/prune.go
+    @1.22.0, --purge), Argo CD's next sync re-creates it and the operator installs istiod again. Before: PASS AA2702."""
+    from tests.checks.test_mesh_config_operator import IOP, iop, operator
+
+    istiod = f.istiod()
+    istiod["metadata"].setdefault("labels", {}).update({
+        "operator.istio.io/component": "Pilot", "operator.istio.io/managed": "Reconcile",
+        "install.operator.istio.io/owning-resource": IOP,
+        "install.operator.istio.io/owning-resource-namespace": "istio-system"})
+    cr = iop(annotations={"argocd.argoproj.io/tracking-id":
+                          f"istio:install.istio.io/IstioOperator:istio-system/{IOP}"})
+    rows = audit({"c1": [istiod, operator(), cr]}, "uninstall", config=CONFIG).rows(CHECK)
+    assert [(r["status"], r["code"]) for r in rows] == [("FAIL", "AA2723")]
+    assert f"IstioOperator istio-system/{IOP}" in rows[0]["evidence"]["objects"]
+    # Without the operator running, the CR re-created reconciles nothing: not named.
+    rows = audit({"c1": [istiod, cr]}, "uninstall", config=CONFIG).rows(CHECK)
+    assert [(r["status"], r["code"]) for r in rows] == [("PASS", "AA2702")]
