@@ -775,7 +775,8 @@ class MeshConfigParity(ClusterCheck):
     def _no_istio(self, cluster: ClusterInventory) -> Finding:
         if not cluster.available(K.POD):
             raise EvidenceUnavailable("no Istio mesh ConfigMap here and pods were not read: cannot tell whether "
-                                      "Istio proxies here take their mesh config from another cluster", cluster.name)
+                                      "Istio proxies here take their mesh config from another cluster",
+                                      cluster=cluster.name)
         pods = cluster.pods()
         proxies = int(pods["proxy"].isin([mesh.PROXY_ISTIO, mesh.PROXY_UNKNOWN]).sum()) if not pods.empty else 0
         if proxies:

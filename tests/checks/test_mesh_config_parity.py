@@ -602,3 +602,13 @@ def test_path_normalization_is_compared(audit):
     rows = audit({"cluster-a": cluster(MESH_1_22 + PROVIDERS_YAML, deny)}, "migrating",
                  config=asm({**ASM_EQUAL, "pathNormalization": {"normalization": "BASE"}})).rows(CHECK)
     assert codes(rows) == [("PASS", "AA2401")]
+
+
+def test_no_mesh_configmap_and_pods_unread_is_unknown_not_a_crash(audit):
+    """red20p's note: the UNKNOWN raised there named the cluster positionally (EvidenceUnavailable's cluster is a
+    keyword): a TypeError, the engine's AA0002 crash, which --allow-unknown then refuses."""
+    a = audit({"c1": [f.namespace("istio-system")]}, "migrating", config=f.only_checks(CHECK),
+              unreadable={"c1": {K.POD: "pods is forbidden"}})
+    codes = [r["code"] for r in a.rows(CHECK)]
+    assert codes and "AA0002" not in codes
+    assert {r["status"] for r in a.rows(CHECK)} == {"UNKNOWN"}
