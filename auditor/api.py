@@ -82,6 +82,13 @@ def open_sources(target: Target) -> SourceSet:
         if target.clusters or target.kubeconfig or target.context or target.fleet:
             raise UsageError("--snapshot cannot be combined with live cluster options")
         return open_snapshot(target.snapshot)
+    if (target.kubeconfig or target.context) and (target.clusters or target.fleet):
+        # Only --cluster/--fleet's clusters were read: the one --kubeconfig/--context named was silently not audited,
+        # and the run's GO said nothing of it.
+        given = " and ".join(flag for flag, value in (("--kubeconfig", target.kubeconfig),
+                                                       ("--context", target.context)) if value)
+        raise UsageError(f"{given} name the data plane of a one-cluster run; with --cluster or --fleet name every "
+                         "cluster there (--cluster NAME=KUBECONFIG[@CONTEXT], or the fleet file)")
     specs = list(target.clusters)
     asm_kubeconfig = target.asm_kubeconfig or os.environ.get("ASM_KUBECONFIG")
     asm_context = target.asm_context

@@ -34,12 +34,36 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
+# The engine's own codes (AA00xx, auditor/check.py ENGINE_OUTCOMES): reported on behalf of every check (unreadable
+# evidence AA0001, a crashed check AA0002, ...). An exemption or a severity override naming one would reach every
+# check's such findings at once (what a catch-all check pattern does, refused below), not the one the operator saw.
+ENGINE_CODE = re.compile(r"AA00[0-9]{2}")
+
+
+def engine_code_problem(code: str, what: str) -> str | None:
+    """Why `code` cannot be named by `what` (an exemption, a severity override), or None."""
+    if not ENGINE_CODE.fullmatch(code):
+        return None
+    return (f"{code} is the engine's code, reported on behalf of every check (unreadable evidence, a crashed check, "
+            f"...): {what} must name a check or one of its own codes (e.g. check: <check id> with status: [UNKNOWN])")
+
+
 class ChecksConfig(_Strict):
     disable: list[str] = Field(default_factory=list)
     severity: dict[str, Severity] = Field(default_factory=dict)
 
+    @field_validator("severity")
+    @classmethod
+    def _no_engine_codes(cls, value: dict[str, Severity]) -> dict[str, Severity]:
+        for key in value:
+            problem = engine_code_problem(key, "a severity override")
+            if problem:
+                raise ValueError(problem)
+        return value
+
 
 ExemptStatus = Literal["FAIL", "WARN", "UNKNOWN"]
+_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 
 
 # Ids no catalogue holds: a check pattern matching all of them matches whatever id a check may have.
@@ -83,6 +107,18 @@ class Exemption(_Strict):
             raise ValueError("every exemption needs a non-empty reason")
         return value
 
+    @field_validator("expires", mode="before")
+    @classmethod
+    def _a_day(cls, value: Any) -> Any:
+        # The last day it applies, as a date. pydantic would take a time of day at midnight
+        # (`2027-01-31T00:00:00+08:00`, a Unix time) as that date, dropping the zone: applied until the end of
+        # 2027-01-31 UTC, 32 hours after the moment written (a GO the operator did not give). Only a plain date.
+        if isinstance(value, dt.datetime) or (value is not None and not isinstance(value, dt.date | str)) or (
+                isinstance(value, str) and not _DATE.fullmatch(value)):
+            raise ValueError("expires is the last day the exemption applies, a date YYYY-MM-DD (UTC), "
+                             "not a time of day or a number")
+        return value
+
     @field_validator("status", mode="before")
     @classmethod
     def _one_status(cls, value: Any) -> Any:
@@ -96,6 +132,9 @@ class Exemption(_Strict):
         if not self.check.strip() or matches_any_id(self.check_id):
             raise ValueError(f"check {self.check!r} matches every check id: an exemption must name a check "
                              "(one exemption per check; globs like 'istio-*' are fine)")
+        problem = engine_code_problem(self.check, "an exemption")
+        if problem:
+            raise ValueError(problem)
         return self
 
     @property

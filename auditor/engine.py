@@ -175,6 +175,13 @@ def _run_audit(
     exemption_report = apply_exemptions(findings, config.exemptions, today,
                                         audited_checks=[c.id for c in selected])
     notes.extend(exemption_notes(exemption_report))
+    # Nor what no check judged (judge.UNJUDGED_CODES): AA0010's gate is a guess, a crashed check may hide a blocker.
+    codes = judge.unjudged(findings)
+    if allow_unknown and codes:
+        allow_unknown, allow_unknown_refused = False, True
+        notes.append(Phrase(N_("--allow-unknown does not apply: {codes} (no judgement was made: the gate is unknown, a "
+                               "check crashed, said nothing or reported an outcome it does not declare, or a plugin "
+                               "did not load); the verdict is at best INCOMPLETE"), codes=", ".join(codes)))
     frame = findings_frame(findings)
 
     def gate_verdicts_of(judged: pd.DataFrame) -> dict[str, str]:

@@ -404,6 +404,20 @@ def _unreadable(cluster: ClusterInventory, kinds: Iterable[Kind]) -> str | None:
     return None
 
 
+# UNKNOWNs that are no missing evidence but no judgement at all: the gate itself unknown (AA0010: "this audit cannot be
+# GO"), a check that crashed, said nothing or reported an outcome it never declared, a plugin that did not load.
+# --allow-unknown accepts evidence that could not be read, never these (the engine refuses it, as for a cluster not
+# read at all): product.md, "Fail safe. Never GO on missing evidence, malformed input, or a crash."
+UNJUDGED_CODES = frozenset(o.code for o in (ENGINE_CRASHED, ENGINE_SILENT, ENGINE_UNDECLARED, GATE_UNKNOWN,
+                                            PLUGIN_BROKEN))
+
+
+def unjudged(findings: Iterable[Finding]) -> list[str]:
+    """The codes of UNJUDGED_CODES among the non-exempt UNKNOWN findings (an exemption by check id may accept one)."""
+    return sorted({f.code for f in findings if f.code in UNJUDGED_CODES and f.status == Status.UNKNOWN
+                   and not f.exempt})
+
+
 def gate_findings(inv: Inventory, phase: str, gates: list[Gate], reason: str) -> list[Finding]:
     """A GO must be about the step the cluster is at: an unknown gate is UNKNOWN, a gate already past is a FAIL.
 

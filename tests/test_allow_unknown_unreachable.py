@@ -65,3 +65,28 @@ def test_allow_unknown_still_accepts_what_a_read_cluster_lacks(kubeconfigs):
     result = audit(kubeconfigs, ["up"], allow_unknown=True)
     assert result.verdict is Verdict.GO and result.options["allow_unknown"] is True
     assert not result.options.get("allow_unknown_refused")
+
+
+# ---------------------------------------------------------------- no judgement made (red20p)
+# A crashed check (AA0002) judged nothing: the blocker it would have found may be there. product.md: "Fail safe. Never
+# GO on missing evidence, malformed input, or a crash." On main --allow-unknown accepted the crash: GO, exit 0.
+def test_allow_unknown_never_accepts_a_crashed_check(tmp_path):
+    from auditor.engine import run_audit
+    from auditor.findings import records
+    from auditor.sources.snapshot import open_snapshot
+    from tests.test_engine import Crashing, snapshot_of
+
+    snap = snapshot_of(tmp_path, [f.pod("a-1", owner=None, proxy="asm")], complete=True)
+    settings = {**f.only_checks("istio-sidecars-remaining"), "snapshot": {"max_age": None}}
+    result = run_audit(open_snapshot(snap), "uninstall", Config.model_validate(settings), extra_checks=[Crashing],
+                       allow_unknown=True)
+    assert [(r["status"], r["code"]) for r in records(result.findings) if r["check_id"] == "test-crashing"] == [
+        ("UNKNOWN", "AA0002")]
+    assert (result.verdict, result.exit_code) == (Verdict.INCOMPLETE, 3)  # main: GO, 0
+    assert result.options["allow_unknown_refused"] is True
+    assert any("--allow-unknown does not apply: AA0002" in note for note in result.notes)
+    # The way out is explicit and said: the check exempted by its id, with a reason (or disabled).
+    settings["exemptions"] = [{"check": "test-crashing", "reason": "known defect, fixed in 2.1 (CHG-11)"}]
+    accepted = run_audit(open_snapshot(snap), "uninstall", Config.model_validate(settings), extra_checks=[Crashing],
+                         allow_unknown=True)
+    assert accepted.verdict is Verdict.GO and not accepted.options["allow_unknown_refused"]

@@ -270,3 +270,82 @@ def test_narrow_check_globs_are_still_accepted(pattern, tmp_path):
     result = audit(root, [{"check": pattern, "reason": "CAB accepted (CHG-5)"}])
     assert result.verdict is Verdict.GO and result.exit_code == 0
     assert result.findings["exempt"].sum() == 2
+
+
+# ---------------------------------------------------------------- the engine's codes (red20p)
+# AA00xx are reported on behalf of every check (auditor/check.py ENGINE_OUTCOMES). On main an exemption naming one was
+# accepted and reached every check's such findings: `check: AA0001` (written for the one UNKNOWN an operator had
+# checked by hand) turned the UNKNOWNs of three checks that could not read pods into GO, exit 0.
+FORBIDDEN_PODS_CHECKS = ("istio-sidecars-remaining", "restart-risk", "stuck-sidecar-jobs")
+
+
+def forbidden_pods_snapshot(root: Path) -> Path:
+    sidecar_snapshot(root)
+    manifest = json.loads((root / "manifest.json").read_text())
+    manifest["clusters"][0]["kinds"] = {"pods": "forbidden: pods is forbidden"}
+    (root / "manifest.json").write_text(json.dumps(manifest))
+    return root
+
+
+@pytest.mark.parametrize("code", ["AA0001", "AA0002", "AA0003", "AA0004"])
+def test_an_exemption_naming_an_engine_code_is_refused_with_exit_2(code, tmp_path, capsys):
+    root = forbidden_pods_snapshot(tmp_path / "snap")
+    plain = run_audit(open_snapshot(root), "uninstall", Config.model_validate(only(*FORBIDDEN_PODS_CHECKS)),
+                      today=TODAY, now=NOW)
+    assert plain.verdict is Verdict.INCOMPLETE
+    assert {r["code"] for r in records(plain.findings) if r["status"] == "UNKNOWN"} == {"AA0001"}
+    assert len({r["check_id"] for r in records(plain.findings) if r["status"] == "UNKNOWN"}) == 3
+    cfg = tmp_path / "cfg.json"
+    cfg.write_text(json.dumps({**only(*FORBIDDEN_PODS_CHECKS), "exemptions": [
+        {"check": code, "cluster": "cluster-a", "reason": "pods checked by hand (CHG-7)"}]}))
+    out = tmp_path / "out"
+    exit_code = main(["run", "--snapshot", str(root), "--phase", "uninstall", "--config", str(cfg), "--out", str(out),
+                      "--format", "json", "-q"])
+    err = capsys.readouterr().err
+    assert exit_code == 2, (exit_code, err)  # main: 0 (GO) for AA0001
+    assert len(err.strip().splitlines()) == 1 and "Traceback" not in err and code in err
+    assert not (out / "findings.json").exists()
+
+
+def test_an_exemption_by_check_still_accepts_that_checks_unknowns(tmp_path):
+    # What to write instead: the check, narrowed to UNKNOWN; the other checks' UNKNOWNs still count.
+    root = forbidden_pods_snapshot(tmp_path / "snap")
+    config = Config.model_validate({**only(*FORBIDDEN_PODS_CHECKS), "exemptions": [
+        {"check": "istio-sidecars-remaining", "status": ["UNKNOWN"], "reason": "pods checked by hand (CHG-7)"}]})
+    result = run_audit(open_snapshot(root), "uninstall", config, today=TODAY, now=NOW)
+    assert result.verdict is Verdict.INCOMPLETE
+    exempt = {r["check_id"] for r in records(result.findings) if r["exempt"]}
+    assert exempt == {"istio-sidecars-remaining"}
+
+
+# ---------------------------------------------------------------- expires: a date, not a moment (red20p)
+# pydantic reads a time of day at midnight as its date and drops the zone: on main each of these (a moment already past
+# when the test runs: today 00:00 at UTC+14 is yesterday 10:00Z) was today's date, and the exemption applied until the
+# end of today UTC: GO, exit 0, up to 38 hours after the moment written.
+def _moments_past() -> list[str]:
+    today = dt.datetime.now(dt.UTC).date()
+    midnight = dt.datetime.combine(today, dt.time(), tzinfo=dt.UTC)
+    return [f"{today}T00:00:00+14:00", f"{today}T00:00:00Z", f"{today} 00:00:00", str(int(midnight.timestamp()))]
+
+
+@pytest.mark.parametrize("which", range(4), ids=["utc+14", "Z", "no-zone", "unix-time"])
+def test_an_expiry_with_a_time_of_day_is_refused_with_exit_2(which, tmp_path, capsys):
+    root = sidecar_snapshot(tmp_path / "snap")
+    cfg = tmp_path / "cfg.yaml"
+    cfg.write_text(f"checks: {json.dumps(only('istio-sidecars-remaining')['checks'])}\nsnapshot: {{max_age: null}}\n"
+                   "exemptions:\n  - check: istio-sidecars-remaining\n    reason: CAB accepted (CHG-3)\n"
+                   f"    expires: {_moments_past()[which]}\n")
+    out = tmp_path / "out"
+    exit_code = main(["run", "--snapshot", str(root), "--phase", "uninstall", "--config", str(cfg), "--out", str(out),
+                      "--format", "json", "-q"])
+    err = capsys.readouterr().err
+    assert exit_code == 2, (exit_code, err)  # main: 0 (GO)
+    assert "exemptions[0].expires" in err and len(err.strip().splitlines()) == 1
+    assert not (out / "findings.json").exists()
+
+
+def test_a_plain_date_is_still_the_last_day_it_applies():
+    assert ex(expires="2026-11-15").expires == TODAY
+    assert ex(expires=TODAY).expires == TODAY
+    with pytest.raises(ValueError, match="expires"):
+        ex(expires=dt.datetime(2026, 11, 15, tzinfo=dt.UTC))

@@ -274,3 +274,33 @@ def test_a_strict_fleet_row_counts_the_blockers_its_verdict_counted(fleet_file):
                            extra_checks=[WarnsOnce])
     [row] = [r for r in result.fleet if r["cluster"] == "cluster-go"]
     assert row["verdict"] == "NO-GO" and row["blockers"] == 1  # main: blockers 0
+
+
+# ---------------------------------------------------------------- --kubeconfig beside --cluster / --fleet (red20p)
+# On main only --cluster's (or the fleet file's) clusters were read: the cluster --kubeconfig named was silently not
+# audited. `--kubeconfig nogo.yaml --context ctx-nogo --cluster cluster-go=go.yaml@ctx-go` was GO, exit 0, its
+# overview naming cluster-go alone, while the cluster of --kubeconfig holds a blocker (NO-GO on its own).
+@pytest.mark.parametrize("flags", [("--kubeconfig", "--context"), ("--kubeconfig",), ("--context",)])
+@pytest.mark.parametrize("others", ["--cluster", "--fleet"])
+def test_kubeconfig_or_context_beside_cluster_or_fleet_is_exit_2(fleet_file, tmp_path, capsys, flags, others):
+    kdir = fleet_file.parent / "kubeconfigs"
+    cfg = tmp_path / "cfg.yaml"
+    cfg.write_text(yaml.safe_dump(judged_only().model_dump(mode="json", include={"checks"})))
+    alone = main(["run", "--kubeconfig", str(kdir / "nogo.yaml"), "--context", "ctx-nogo",
+                  "--asm-kubeconfig", str(kdir / "asm.yaml"), "--asm-context", "ctx-asm", "--phase", "uninstall",
+                  "--config", str(cfg), "--out", str(tmp_path / "alone"), "--format", "json", "-q"])
+    assert alone == 1  # the control: that cluster on its own is NO-GO
+    capsys.readouterr()
+    single = {"--kubeconfig": str(kdir / "nogo.yaml"), "--context": "ctx-nogo"}
+    fleet = tmp_path / "fleet.yaml"
+    fleet.write_text(yaml.safe_dump({"clusters": [{"name": "cluster-go", "kubeconfig": str(kdir / "go.yaml"),
+                                                   "context": "ctx-go"}]}))
+    other = ["--cluster", f"cluster-go={kdir / 'go.yaml'}@ctx-go"] if others == "--cluster" else ["--fleet", str(fleet)]
+    out = tmp_path / "out"
+    code = main(["run", *[a for flag in flags for a in (flag, single[flag])], *other,
+                 "--asm-kubeconfig", str(kdir / "asm.yaml"), "--asm-context", "ctx-asm", "--phase", "uninstall",
+                 "--config", str(cfg), "--out", str(out), "--format", "json", "-q"])
+    err = capsys.readouterr().err
+    assert code == 2, (code, err)  # main: 0 (GO about cluster-go alone)
+    assert len(err.strip().splitlines()) == 1 and flags[0] in err and "Traceback" not in err
+    assert not (out / "findings.json").exists()

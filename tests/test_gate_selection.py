@@ -220,3 +220,40 @@ def test_auto_with_asm_holding_no_migration_on_a_pure_istio_cluster_is_the_asses
     root = snapshot_with_empty_asm(tmp_path / "snap", istio_cluster())
     result = run_audit(open_snapshot(root), "auto", Config())
     assert result.gate == "assessment" and gate_rows(result) == []
+
+
+# ---------------------------------------------------------------- --allow-unknown and a gate that is a guess (red20p)
+# AA0010 says "this audit cannot be GO", yet --allow-unknown accepted it like missing evidence: on main each of these
+# was GO, exit 0, about the assessment gate ("may we join the cluster?") of a cluster ASM already works on, or whose
+# migration is in an unknown state. A CI job without the ASM kubeconfig passing --allow-unknown (no Prometheus there)
+# is the first case.
+def _guessed(case: str, root: Path) -> Path:
+    if case == "no ASM control plane, ASM proxies on the data plane":
+        return snapshot(root, istio_cluster(asm_pods=2))
+    if case == "state Paused":
+        return snapshot(root, istio_cluster(), cr_state="Paused")
+    return f.write_snapshot(root, {"cluster-a": istio_cluster(),
+                                   "asm": [f.migration_cr("Init"), f.migration_cr("Migrating")]},
+                            versions={"cluster-a": f.version_info(), "asm": f.version_info()},
+                            manifest={"clusters": [{"name": "cluster-a", "role": "data-plane", "complete": True},
+                                                   {"name": "asm", "role": "asm", "complete": True}]})
+
+
+@pytest.mark.parametrize("case", ["no ASM control plane, ASM proxies on the data plane", "state Paused",
+                                  "two copies of the resource (Init, Migrating)"])
+def test_allow_unknown_never_accepts_a_gate_that_is_a_guess(case: str, tmp_path: Path,
+                                                           capsys: pytest.CaptureFixture) -> None:
+    root = _guessed(case, tmp_path / "snap")
+    config = tmp_path / "c.yaml"
+    config.write_text("asm: {version: v1.24.6.62-g5c7e1f0b-aliyun}\nsnapshot: {max_age: null}\n")
+    out = tmp_path / "out"
+    code = main(["run", "--snapshot", str(root), "--config", str(config), "--allow-unknown", "--out", str(out),
+                 "--format", "json"])
+    err = capsys.readouterr().err
+    doc = json.loads((out / "findings.json").read_text())
+    assert (code, doc["verdict"], doc["exit_code"]) == (3, "INCOMPLETE", 3), err  # main: (0, "GO", 0)
+    assert doc["gate"] == "assessment"
+    assert [(x["status"], x["code"]) for x in doc["findings"] if x["check_id"] == "gate-selection"] == [
+        ("UNKNOWN", "AA0010")]
+    assert doc["options"]["allow_unknown"] is False and doc["options"]["allow_unknown_refused"] is True
+    assert any("--allow-unknown does not apply: AA0010" in note for note in doc["notes"])

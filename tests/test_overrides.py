@@ -19,8 +19,11 @@ import pytest
 
 from auditor import api
 from auditor.config import Config
+from auditor.engine import run_audit
 from auditor.findings import records
+from auditor.model import Verdict
 from auditor.sources.snapshot import open_snapshot
+from tests import factory as f
 
 # Every check with a blocking FAIL in the demo, downgraded: the demo's NO-GO becomes GO. ASM's trust domain is
 # in no OpenAPI answer: given here, so mesh-config-parity compares it instead of saying UNKNOWN.
@@ -113,3 +116,26 @@ def test_downgraded_go_is_said_on_pdf_page_1(hidden_go: tuple[int, str, Path]) -
     assert "GO The evidence supports istioctl uninstall --purge" in words
     assert f"exit 0 {DISCLOSURE}" in words  # in the verdict badge, under the exit code
     assert f"Config: {DISCLOSURE}." in words  # and in the headline beside it
+
+
+# ---------------------------------------------------------------- the engine's codes (red20p)
+def test_a_severity_override_naming_an_engine_code_is_refused(tmp_path) -> None:
+    """AA0004 is every check's undeclared FAIL (stays a FAIL so nothing accepts it by accident): on main
+    `checks.severity: {AA0004: info}` demoted it for every check at once and a plugin's undeclared FAIL became GO."""
+    from pydantic import ValidationError
+
+    from tests.test_codes import _Plugin
+
+    objects = {"cluster-a": [f.namespace("istio-system")], "asm": [f.migration_cr("Migrating")]}
+    versions = {"cluster-a": f.version_info(), "asm": f.version_info()}
+    root = f.write_snapshot(tmp_path / "snap", objects, versions=versions,
+                            manifest={"clusters": [{"name": "cluster-a", "role": "data-plane", "dir": "cluster-a",
+                                                    "complete": True},
+                                                   {"name": "asm", "role": "asm", "dir": "asm", "complete": True}]})
+    plugin = type("P_undeclared_fail", (_Plugin,), {"emit": "undeclared-status"})
+    settings = {"checks": {"disable": f.only_checks()["checks"]["disable"]}, "snapshot": {"max_age": None}}
+    plain = run_audit(open_snapshot(root), "uninstall", Config.model_validate(settings), extra_checks=[plugin])
+    assert plain.verdict is Verdict.NO_GO
+    with pytest.raises(ValidationError, match="AA0004 is the engine's code"):
+        config = Config.model_validate({**settings, "checks": {**settings["checks"], "severity": {"AA0004": "info"}}})
+        assert run_audit(open_snapshot(root), "uninstall", config, extra_checks=[plugin]).verdict is not Verdict.GO

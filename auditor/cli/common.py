@@ -291,8 +291,9 @@ def _print_unknowns(result: AuditResult, top: int) -> None:
     if (result.options or {}).get("allow_unknown"):  # given already: saying "to accept" would mislead
         err.print(f"[yellow]{len(unknown)} UNKNOWN[/] " + _("(no evidence; accepted by --allow-unknown):"))
     elif (result.options or {}).get("allow_unknown_refused"):
-        err.print(f"[yellow]{len(unknown)} UNKNOWN[/] " + _("(no evidence; a cluster could not be read at all, so "
-                                                            "--allow-unknown does not apply):"))
+        # Why it does not apply (a cluster not read at all, old evidence, no judgement made) is the notes' word.
+        err.print(f"[yellow]{len(unknown)} UNKNOWN[/] " + _("(--allow-unknown does not apply here; the notes below "
+                                                            "say why):"))
     else:
         err.print(f"[yellow]{len(unknown)} UNKNOWN[/] " + _("(no evidence; --allow-unknown to accept):"))
     for name, error in down.items():
