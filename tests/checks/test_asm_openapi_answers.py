@@ -1,0 +1,112 @@
+"""ASM's OpenAPI answers as Alibaba Cloud really returns (and users record) them: what may stand for the instance.
+
+Shapes: DescribeServiceMeshDetail as alibabacloud-servicemesh20200111 3.4.0 models.py maps it
+(DescribeServiceMeshDetailResponseBodyServiceMeshServiceMeshInfo: ServiceMeshId, RegionId, State, Version, Name,
+Profile...; versions like `v1.24.6.41-g1a2b3c4-aliyun`). The error body is Alibaba Cloud's common error answer (RequestId,
+HostId, Code, Message, Recommend; what ASM sends with HTTP 403 for Forbidden.RAM, as tests/fake_asm_openapi.py answers).
+The instance states: `running` at rest (aliyun/terraform-provider-alicloud
+alicloud/resource_alicloud_service_mesh_service_mesh.go waits for "$.ServiceMeshInfo.State" == "running" after
+CreateServiceMesh); `upgrading` and `upgrading_failed` during and after a failed upgrade (help.aliyun.com
+api-servicemesh-2020-01-11-describeservicemeshupgradestatus, UpgradeDetail.MeshStatus).
+
+Each of these passed asm-version (PASS AA0301) on main.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+
+from tests import factory as f
+
+CHECK = "asm-version"
+PROD, STAGING = "c3adfe9d5d949fb7fc79433dec16a6ecc", "cd8e3b0f1a2c44b6b8f0e2d4c6a8b0d2f"
+
+
+def detail(mesh_id: str = PROD, version: str = "v1.24.6.41-g1a2b3c4-aliyun", *, region: str = "cn-hangzhou",
+           state: str = "running") -> dict[str, Any]:
+    return {"RequestId": "5B4D9E2A-7C1F-5A3B-9E8D-2F6A1C0B7E34", "ServiceMesh": {
+        "Clusters": ["ccd5fb440ca044596d71f6863e74de82e"],
+        "ServiceMeshInfo": {"ServiceMeshId": mesh_id, "RegionId": region, "State": state, "Version": version,
+                            "Name": "mesh-prod", "Profile": "Default", "CreationTime": "2026-10-02T03:11:09Z",
+                            "UpdateTime": "2026-11-09T07:02:11Z", "ErrorMessage": ""}}}
+
+
+def read_from(mesh_id: str = PROD, region: str = "cn-hangzhou") -> dict[str, Any]:
+    """What `asm-audit snapshot --asm-mesh-id --asm-region` records beside the answers (read_asm_openapi)."""
+    return {"mesh_id": mesh_id, "region": region, "read_at": "2026-11-15T11:58:02Z"}
+
+
+def version_row(run) -> tuple[str, str, str]:
+    [row] = run.rows(CHECK)
+    return row["status"], row["code"], row["message"]
+
+
+def test_the_instance_the_config_names_passes_on_its_own_answer(audit):
+    run = audit({"c1": []}, "setup", asm=[], config={"asm": {"mesh_id": PROD, "region": "cn-hangzhou"}},
+                asm_openapi={"DescribeServiceMeshDetail": detail(), "_read_from": read_from()})
+    assert version_row(run)[:2] == ("PASS", "AA0301")
+
+
+def test_a_snapshot_of_another_instance_than_the_config_names_is_unknown(audit):
+    # The config of production (asm.mesh_id), a snapshot taken of staging (already on 1.24): staging's answer was
+    # judged as production's. Was PASS AA0301.
+    run = audit({"c1": []}, "setup", asm=[], config={"asm": {"mesh_id": PROD, "region": "cn-hangzhou"}},
+                asm_openapi={"DescribeServiceMeshDetail": detail(STAGING), "_read_from": read_from(STAGING)})
+    status, _, message = version_row(run)
+    assert status == "UNKNOWN" and "MeshIdMismatch" in message and STAGING in message and PROD in message
+
+
+def test_a_snapshot_read_in_another_region_than_the_config_names_is_unknown(audit):
+    run = audit({"c1": []}, "setup", asm=[], config={"asm": {"mesh_id": PROD, "region": "cn-beijing"}},
+                asm_openapi={"DescribeServiceMeshDetail": detail(), "_read_from": read_from()})
+    status, _, message = version_row(run)
+    assert status == "UNKNOWN" and "RegionMismatch" in message
+
+
+def test_a_saved_answer_of_another_instance_than_the_config_names_is_unknown(audit, tmp_path):
+    path = tmp_path / "detail.json"
+    path.write_text(json.dumps(detail(STAGING)))
+    run = audit({"c1": []}, "setup", asm=[], config={"asm": {"mesh_id": PROD, "region": "cn-hangzhou",
+                                                            "describe_service_mesh_detail": str(path)}})
+    status, _, message = version_row(run)
+    assert status == "UNKNOWN" and "MeshIdMismatch" in message
+
+
+def test_a_saved_answer_of_another_instance_than_the_snapshot_read_is_unknown(audit, tmp_path):
+    # The snapshot recorded production (1.22); the config names a detail file saved from staging (1.24).
+    path = tmp_path / "detail.json"
+    path.write_text(json.dumps(detail(STAGING)))
+    run = audit({"c1": []}, "setup", asm=[], config={"asm": {"describe_service_mesh_detail": str(path)}},
+                asm_openapi={"DescribeServiceMeshDetail": detail(PROD, "v1.22.6.54-g0123abc-aliyun"),
+                             "_read_from": read_from()})
+    status, _, message = version_row(run)
+    assert status == "UNKNOWN" and "MeshIdMismatch" in message
+
+
+def test_a_recorded_error_answer_is_the_failed_read_it_records(audit):
+    # The body ASM sends with HTTP 403, saved as the answer: was read as an answer that says nothing, and asm-version
+    # passed on the istiod-1-24-6 Service instead (PASS AA0301); a failed read is UNKNOWN with the code.
+    error = {"RequestId": "1C9F2B7E-3D4A-5E6B-8C7D-9E0F1A2B3C4D", "HostId": "servicemesh.aliyuncs.com",
+             "Code": "Forbidden.RAM", "Message": "User not authorized to operate on the specified resource.",
+             "Recommend": "https://api.aliyun.com/troubleshoot?q=Forbidden.RAM"}
+    run = audit({"c1": [f.service("istiod-1-24-6", "istio-system")]}, "setup", asm=[],
+                asm_openapi={"DescribeServiceMeshDetail": error})
+    status, _, message = version_row(run)
+    assert status == "UNKNOWN" and "DescribeServiceMeshDetail: Forbidden.RAM" in message
+
+
+@pytest.mark.parametrize("state", ["upgrading", "upgrading_failed"])
+def test_an_instance_not_running_has_no_settled_version(audit, state):
+    run = audit({"c1": []}, "setup", asm=[], asm_openapi={"DescribeServiceMeshDetail": detail(state=state)})
+    status, _, message = version_row(run)
+    assert status == "UNKNOWN" and repr(state) in message
+
+
+def test_an_answer_without_a_state_still_gives_its_version(audit):
+    answer = detail()
+    del answer["ServiceMesh"]["ServiceMeshInfo"]["State"]
+    run = audit({"c1": []}, "setup", asm=[], asm_openapi={"DescribeServiceMeshDetail": answer})
+    assert version_row(run)[:2] == ("PASS", "AA0301")
