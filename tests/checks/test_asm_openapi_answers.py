@@ -2,8 +2,9 @@
 
 Shapes: DescribeServiceMeshDetail as alibabacloud-servicemesh20200111 3.4.0 models.py maps it
 (DescribeServiceMeshDetailResponseBodyServiceMeshServiceMeshInfo: ServiceMeshId, RegionId, State, Version, Name,
-Profile...; versions like `v1.24.6.41-g1a2b3c4-aliyun`). The error body is Alibaba Cloud's common error answer (RequestId,
-HostId, Code, Message, Recommend; what ASM sends with HTTP 403 for Forbidden.RAM, as tests/fake_asm_openapi.py answers).
+Profile...; versions like `v1.24.6.41-g1a2b3c4-aliyun`). The error body is Alibaba Cloud's common error answer
+(RequestId, HostId, Code, Message, Recommend; what ASM sends with HTTP 403 for Forbidden.RAM, as
+tests/fake_asm_openapi.py answers).
 The instance states: `running` at rest (aliyun/terraform-provider-alicloud
 alicloud/resource_alicloud_service_mesh_service_mesh.go waits for "$.ServiceMeshInfo.State" == "running" after
 CreateServiceMesh); `upgrading` and `upgrading_failed` during and after a failed upgrade (help.aliyun.com
@@ -19,9 +20,21 @@ from typing import Any
 
 import pytest
 
+from auditor.sources.asm_openapi import AsmOpenApiTarget, read_asm_openapi
 from tests import factory as f
+from tests.fake_asm_openapi import ACCESS_KEY_ID, ACCESS_KEY_SECRET, FakeAsmOpenApi, demo_answers
 
 CHECK = "asm-version"
+
+
+class _AnyString(str):
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, str) and bool(other)
+
+    __hash__ = str.__hash__
+
+
+ANY_STRING = _AnyString()
 PROD, STAGING = "c3adfe9d5d949fb7fc79433dec16a6ecc", "cd8e3b0f1a2c44b6b8f0e2d4c6a8b0d2f"
 
 
@@ -110,3 +123,38 @@ def test_an_answer_without_a_state_still_gives_its_version(audit):
     del answer["ServiceMesh"]["ServiceMeshInfo"]["State"]
     run = audit({"c1": []}, "setup", asm=[], asm_openapi={"DescribeServiceMeshDetail": answer})
     assert version_row(run)[:2] == ("PASS", "AA0301")
+
+
+# ---------------------------------------------------------------- live: the answer as the server sent it
+@pytest.fixture
+def credentials(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in ("ALIBABA_CLOUD_SECURITY_TOKEN", "ALIBABA_CLOUD_PROFILE", "ALIBABA_CLOUD_ROLE_ARN",
+                 "ALIBABA_CLOUD_OIDC_TOKEN_FILE", "ALIBABA_CLOUD_CREDENTIALS_URI"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("ALIBABA_CLOUD_ACCESS_KEY_ID", ACCESS_KEY_ID)
+    monkeypatch.setenv("ALIBABA_CLOUD_ACCESS_KEY_SECRET", ACCESS_KEY_SECRET)
+
+
+def test_a_live_answer_without_the_cluster_list_is_not_an_empty_list(audit, credentials):
+    """DescribeClustersInServiceMesh answered with its RequestId alone: the SDK's to_map wrote `Clusters: []`
+    (alibabacloud-servicemesh20200111 3.4.0 models.py DescribeClustersInServiceMeshResponseBody.to_map), read as ASM
+    saying no cluster is joined. The audited cluster, without a known id, then passed the instance-wide switch
+    (PASS AA0701) although ASM's detail lists two joined clusters; what the server sent says nothing of them: UNKNOWN
+    AA0732, as a recorded answer without the list."""
+    with FakeAsmOpenApi() as fake:
+        fake.meshes[fake.mesh_id]["DescribeClustersInServiceMesh"] = {}  # the fake adds the RequestId
+        answers = read_asm_openapi(AsmOpenApiTarget(fake.mesh_id, "cn-hangzhou", fake.url))
+    run = audit({"c1": [f.istiod()]}, "migrating", asm=[f.migration_cr("SetupIstioForMigrate")], asm_openapi=answers)
+    found = [(r["status"], r["code"]) for r in run.rows("migration-resource")]
+    assert ("UNKNOWN", "AA0732") in found  # main: [("PASS", "AA0701")] alone
+    assert answers["DescribeClustersInServiceMesh"] == {"RequestId": ANY_STRING}
+
+
+def test_a_live_answer_keeps_the_lists_the_server_sent(credentials):
+    with FakeAsmOpenApi() as fake:
+        answers = read_asm_openapi(AsmOpenApiTarget(fake.mesh_id, "cn-hangzhou", fake.url))
+        _, sent = demo_answers()
+    assert [c["ClusterId"] for c in answers["DescribeClustersInServiceMesh"]["Clusters"]] == [
+        c["ClusterId"] for c in sent["DescribeClustersInServiceMesh"]["Clusters"]]
+    assert answers["DescribeMeshMultiClusterNetwork"]["MultiClusterNetworks"] == sent[
+        "DescribeMeshMultiClusterNetwork"]["MultiClusterNetworks"]
