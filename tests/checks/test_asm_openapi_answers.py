@@ -22,6 +22,8 @@ import pytest
 
 from auditor.sources.asm_openapi import AsmOpenApiTarget, read_asm_openapi
 from tests import factory as f
+from tests.checks.test_cni import RESTRICTED, meshed_cluster
+from tests.factory import only_checks
 from tests.fake_asm_openapi import ACCESS_KEY_ID, ACCESS_KEY_SECRET, FakeAsmOpenApi, demo_answers
 
 CHECK = "asm-version"
@@ -158,3 +160,22 @@ def test_a_live_answer_keeps_the_lists_the_server_sent(credentials):
         c["ClusterId"] for c in sent["DescribeClustersInServiceMesh"]["Clusters"]]
     assert answers["DescribeMeshMultiClusterNetwork"]["MultiClusterNetworks"] == sent[
         "DescribeMeshMultiClusterNetwork"]["MultiClusterNetworks"]
+
+
+# ---------------------------------------------------------------- ASM's CNI plug-in, its exclusions unsaid
+def test_a_cni_answer_without_its_exclusions_does_not_say_it_skips_none(audit):
+    """InitCNIConfiguration {"Enabled": true} and no ExcludeNamespaces (the SDK's to_map leaves out a field the server
+    sent no value for; models.py ...SidecarInjectorInitCNIConfiguration.to_map): read as "skips none", so the
+    restricted namespace shop passed (PASS AA2602, GO). Which namespaces the plug-in skips is not said: UNKNOWN
+    AA2636, as with asm.cni: true alone. An explicit "" still says it skips none."""
+    answer = detail()
+    answer["ServiceMesh"]["Spec"] = {"MeshConfig": {"SidecarInjector": {"InitCNIConfiguration": {"Enabled": True}}}}
+    run = audit({"cluster-a": meshed_cluster(RESTRICTED)}, "assessment", config=only_checks("cni-compatibility"),
+                asm_openapi={"DescribeServiceMeshDetail": answer})
+    [row] = run.rows("cni-compatibility")
+    assert (row["status"], row["code"], row["name"]) == ("UNKNOWN", "AA2636", "shop")
+    answer["ServiceMesh"]["Spec"]["MeshConfig"]["SidecarInjector"]["InitCNIConfiguration"]["ExcludeNamespaces"] = ""
+    run = audit({"cluster-a": meshed_cluster(RESTRICTED)}, "assessment", config=only_checks("cni-compatibility"),
+                asm_openapi={"DescribeServiceMeshDetail": answer})
+    [row] = run.rows("cni-compatibility")
+    assert (row["status"], row["code"]) == ("PASS", "AA2602")
