@@ -162,6 +162,12 @@ class AsmOpenApi:
                                       util_models.RuntimeOptions())
                 body = response.body.to_map() if response.body is not None else {}
                 if "body" in sent:
+                    error = _recorded_error(action, sent["body"]) if isinstance(sent["body"], dict) else None
+                    if error:
+                        # An error body the SDK let through (its status not 4xx/5xx): its models would keep only the
+                        # RequestId, an answer that says nothing, and the checks would fall back to weaker sources.
+                        code = str(sent["body"]["Code"]).strip()
+                        raise OpenApiFailure(action, code, _clean(str(sent["body"].get("Message") or "")))
                     body = _as_sent(body, sent["body"])
                 if not isinstance(body, dict):
                     raise OpenApiFailure(action, "MalformedAnswer", "the answer is not a JSON object")

@@ -179,3 +179,18 @@ def test_a_cni_answer_without_its_exclusions_does_not_say_it_skips_none(audit):
                 asm_openapi={"DescribeServiceMeshDetail": answer})
     [row] = run.rows("cni-compatibility")
     assert (row["status"], row["code"]) == ("PASS", "AA2602")
+
+
+def test_a_live_error_body_with_status_200_is_the_failed_read_it_says(audit, credentials):
+    """The SDK raises on a 4xx/5xx status only (alibabacloud_tea_openapi do_rpcrequest); an error body sent with 200 was
+    mapped by its models to the RequestId alone, an answer that says nothing: asm-version passed on the istiod-1-24-6
+    Service (PASS AA0301). It is the failed read it says, named with its code."""
+    with FakeAsmOpenApi() as fake:
+        fake.meshes[fake.mesh_id]["DescribeServiceMeshDetail"] = {
+            "HostId": "servicemesh.aliyuncs.com", "Code": "Forbidden.RAM",
+            "Message": "User not authorized to operate on the specified resource.",
+            "Recommend": "https://api.aliyun.com/troubleshoot?q=Forbidden.RAM"}  # the fake adds the RequestId
+        answers = read_asm_openapi(AsmOpenApiTarget(fake.mesh_id, "cn-hangzhou", fake.url))
+    run = audit({"c1": [f.service("istiod-1-24-6", "istio-system")]}, "setup", asm=[], asm_openapi=answers)
+    status, _, message = version_row(run)
+    assert status == "UNKNOWN" and "DescribeServiceMeshDetail: Forbidden.RAM" in message
