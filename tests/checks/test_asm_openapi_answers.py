@@ -194,3 +194,16 @@ def test_a_live_error_body_with_status_200_is_the_failed_read_it_says(audit, cre
     run = audit({"c1": [f.service("istiod-1-24-6", "istio-system")]}, "setup", asm=[], asm_openapi=answers)
     status, _, message = version_row(run)
     assert status == "UNKNOWN" and "DescribeServiceMeshDetail: Forbidden.RAM" in message
+
+
+def test_another_instances_networks_do_not_pass_network_consistency(audit):
+    """The snapshot's DescribeMeshMultiClusterNetwork recorded from staging; the config names production: staging's
+    networks matched the cluster's (PASS AA1901/AA1902 on main). Not production's answer: UNKNOWN."""
+    from tests.checks.test_network import IDS, answer, eastwest, istio_system
+
+    run = audit({"cluster-a": [istio_system("network-1"), *eastwest("network-1")]}, "migrating", asm=[],
+                config={"asm": {"cluster_ids": IDS, "mesh_id": PROD, "region": "cn-hangzhou"}},
+                asm_openapi={**answer(c_a=("network-1", True)), "_read_from": read_from(STAGING)})
+    rows = run.rows("network-consistency")
+    assert rows and {r["status"] for r in rows} == {"UNKNOWN"}
+    assert any("MeshIdMismatch" in r["message"] for r in rows)
