@@ -124,6 +124,9 @@ def _run_audit(
             c.cluster_id = config.asm.cluster_ids[c.name]
 
     notes: list[str] = [n for n in [config.alias_note()] if n]
+    recorded = sources.asm_openapi.get("_errors") if isinstance(sources.asm_openapi.get("_errors"), dict) else {}
+    notes += list(dict.fromkeys(line for action, line in (openapi.get("_errors") or {}).items()
+                                if action not in recorded))  # what vet_answers refused, said once as a failed read is
     asm_first = list(plan.GATE_SELECTION_ASM_KINDS)
     if sources.origin == "snapshot":
         # One pass over the ASM cluster's files reads every kind its checks need (the gates known), or any gate may

@@ -72,6 +72,7 @@ def test_a_snapshot_of_another_instance_than_the_config_names_is_unknown(audit):
                 asm_openapi={"DescribeServiceMeshDetail": detail(STAGING), "_read_from": read_from(STAGING)})
     status, _, message = version_row(run)
     assert status == "UNKNOWN" and "MeshIdMismatch" in message and STAGING in message and PROD in message
+    assert sum("MeshIdMismatch" in str(n) for n in run.result.notes) == 1  # a note, as a failed live read is
 
 
 def test_a_snapshot_read_in_another_region_than_the_config_names_is_unknown(audit):
