@@ -132,10 +132,27 @@ def answered_version(ctx: Context) -> tuple[mesh.Version | None, str, str] | Non
     config file, live or snapshot), None when none gives one. Raises EvidenceUnavailable when reading it live failed."""
     detail = ctx.inv.openapi_answer("DescribeServiceMeshDetail")
     if detail:
-        raw = (((detail.get("ServiceMesh") or {}).get("ServiceMeshInfo") or {}).get("Version"))
+        info = (detail.get("ServiceMesh") or {}).get("ServiceMeshInfo") or {}
+        raw = info.get("Version")
+        state = info.get("State")
+        if raw and isinstance(state, str) and state.strip() and state.strip().lower() != RUNNING:
+            # An instance being upgraded (or whose upgrade failed) runs its control plane on both versions, or on the
+            # old one, while the answer names one: its version is not settled (was PASS on the version named).
+            raise EvidenceUnavailable(
+                f"{ctx.inv.openapi_origin('DescribeServiceMeshDetail')}: the ASM instance is in state {state!r}, not "
+                f"{RUNNING!r} (ServiceMesh.ServiceMeshInfo.State): its version {raw} is not settled; audit again once "
+                "the upgrade has finished")
         if raw:
             return mesh.parse_version(raw), ctx.inv.openapi_origin("DescribeServiceMeshDetail"), raw
     return None
+
+
+# DescribeServiceMeshDetail ServiceMesh.ServiceMeshInfo.State of an instance at rest: Alibaba Cloud's Terraform
+# provider waits for it after creating one (aliyun/terraform-provider-alicloud
+# alicloud/resource_alicloud_service_mesh_service_mesh.go: BuildStateConf(..., []string{"running"}, ...,
+# "$.ServiceMeshInfo.State")); DescribeServiceMeshUpgradeStatus names the states of an upgrade: running, upgrading,
+# upgrading_failed (help: api-servicemesh-2020-01-11-describeservicemeshupgradestatus, MeshStatus).
+RUNNING = "running"
 
 
 def service_source(name: str, cluster: str) -> str:

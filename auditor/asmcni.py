@@ -60,8 +60,14 @@ def _init_cni(detail: Any) -> Any:
     return ((spec.get("MeshConfig") or {}).get("SidecarInjector") or {}).get("InitCNIConfiguration")
 
 
-def _exclusions(cni: dict[str, Any], origin: str) -> tuple[frozenset[str], str]:
-    """The namespaces an InitCNIConfiguration says the plug-in skips, and where that was read."""
+def _exclusions(cni: dict[str, Any], origin: str) -> tuple[frozenset[str] | None, str]:
+    """The namespaces an InitCNIConfiguration says the plug-in skips, and where that was read; (None, "") when it does
+    not say. The SDK's to_map leaves out a field the server sent no value for (alibabacloud-servicemesh20200111 3.4.0
+    models.py DescribeServiceMeshDetailResponseBodyServiceMeshSpecMeshConfigSidecarInjectorInitCNIConfiguration:
+    `if self.exclude_namespaces is not None`), and a saved answer may lack it: that is not "skips none" (`""`). It was
+    read as such, and a restricted namespace the plug-in may skip passed (cni-compatibility PASS AA2602)."""
+    if cni.get("ExcludeNamespaces") is None:
+        return None, ""
     return _split(cni.get("ExcludeNamespaces")), f"{origin} (InitCNIConfiguration.ExcludeNamespaces)"
 
 

@@ -54,6 +54,7 @@ from auditor.model import Gate, Verdict
 from auditor.plan import FACT_KINDS, PHASES, migration_resource
 from auditor.registry import Registry, load_registry
 from auditor.result import AuditResult, cluster_facts, data_plane_facts, live_digest
+from auditor.sources.asm_openapi import vet_answers
 from auditor.sources.base import SourceSet
 from auditor.sources.snapshot import SnapshotWriter
 
@@ -113,6 +114,8 @@ def _run_audit(
         if path:
             openapi[action] = check_openapi_answer(action, path, load_openapi_answer(path))
             openapi["_origins"] = {**(openapi.get("_origins") or {}), action: f"ASM OpenAPI {action} answer {path}"}
+    # Recorded error bodies, and answers of another instance or region than the audited one, are failed reads.
+    openapi = vet_answers(openapi, config.asm.mesh_id, config.asm.region)
     _check_kubeconfig_variables([s.name for s in sources.data_planes])
     inv = Inventory(data_planes=[], rules=rules, asm_openapi=openapi)
     collector = Collector(sources, inv, progress, writer)
@@ -121,6 +124,9 @@ def _run_audit(
             c.cluster_id = config.asm.cluster_ids[c.name]
 
     notes: list[str] = [n for n in [config.alias_note()] if n]
+    recorded = sources.asm_openapi.get("_errors") if isinstance(sources.asm_openapi.get("_errors"), dict) else {}
+    notes += list(dict.fromkeys(line for action, line in (openapi.get("_errors") or {}).items()
+                                if action not in recorded))  # what vet_answers refused, said once as a failed read is
     asm_first = list(plan.GATE_SELECTION_ASM_KINDS)
     if sources.origin == "snapshot":
         # One pass over the ASM cluster's files reads every kind its checks need (the gates known), or any gate may

@@ -157,8 +157,18 @@ class AsmOpenApi:
                 if self._client is None:
                     self._client = _client(self.target)
                 request = getattr(models, request_model)(service_mesh_id=self.target.mesh_id)
-                response = getattr(self._client, method)(request, util_models.RuntimeOptions())
+                sent: dict[str, Any] = {}
+                response = _recording(self._client, sent, getattr(self._client, method), request,
+                                      util_models.RuntimeOptions())
                 body = response.body.to_map() if response.body is not None else {}
+                if "body" in sent:
+                    error = _recorded_error(action, sent["body"]) if isinstance(sent["body"], dict) else None
+                    if error:
+                        # An error body the SDK let through (its status not 4xx/5xx): its models would keep only the
+                        # RequestId, an answer that says nothing, and the checks would fall back to weaker sources.
+                        code = str(sent["body"]["Code"]).strip()
+                        raise OpenApiFailure(action, code, _clean(str(sent["body"].get("Message") or "")))
+                    body = _as_sent(body, sent["body"])
                 if not isinstance(body, dict):
                     raise OpenApiFailure(action, "MalformedAnswer", "the answer is not a JSON object")
                 # The SDK's models declare the fields' types but from_map/to_map copy whatever the server sent: the
@@ -183,6 +193,43 @@ class AsmOpenApi:
                     failure = OpenApiFailure(action, failure.code, f"still throttled after {attempt} attempts")
                 raise failure from None
         raise AssertionError("unreachable")
+
+
+def _recording(client: Any, sent: dict[str, Any], call: Callable[..., Any], *args: Any) -> Any:
+    """`call(*args)` (one SDK describe_*_with_options), keeping in `sent["body"]` the JSON body the server sent, as the
+    SDK's call_api returned it before its models mapped it."""
+    through = getattr(client, "call_api", None)
+    if through is None:
+        return call(*args)
+
+    def call_api(params: Any, request: Any, runtime: Any) -> Any:
+        result = through(params, request, runtime)
+        if isinstance(result, dict):
+            sent["body"] = result.get("body")
+        return result
+
+    client.call_api = call_api
+    try:
+        return call(*args)
+    finally:
+        del client.call_api
+
+
+def _as_sent(mapped: Any, sent: Any) -> Any:
+    """The SDK's mapping of an answer without the empty lists and maps its models write where the server sent none.
+
+    The models' to_map always writes some containers (alibabacloud-servicemesh20200111 3.4.0 models.py:
+    DescribeClustersInServiceMeshResponseBody.to_map `result['Clusters'] = []`,
+    DescribeMeshMultiClusterNetworkResponseBody.to_map `result['MultiClusterNetworks'] = {}`): an answer that carries no
+    list of the mesh's clusters (a RequestId alone) read as ASM saying no cluster is joined, and the audited clusters
+    without a known id passed migration-resource's coverage of the instance (PASS AA0701 where ASM's detail lists two
+    joined clusters). What the server sent decides; the models still filter it to the fields they declare."""
+    if isinstance(mapped, dict) and isinstance(sent, dict):
+        return {key: _as_sent(value, sent.get(key)) for key, value in mapped.items()
+                if key in sent or not (isinstance(value, (list, dict)) and not value)}
+    if isinstance(mapped, list) and isinstance(sent, list) and len(mapped) == len(sent):
+        return [_as_sent(m, s) for m, s in zip(mapped, sent, strict=True)]
+    return mapped
 
 
 def read_asm_openapi(target: AsmOpenApiTarget, progress: Callable[[str], None] | None = None,
@@ -219,3 +266,71 @@ def _wrong_mesh(target: AsmOpenApiTarget, detail: dict[str, Any] | None) -> str 
         return (f"ASM OpenAPI DescribeServiceMeshDetail: RegionMismatch (mesh {target.mesh_id} is in "
                 f"{info['RegionId']}, --asm-region is {target.region}): fix --asm-region")
     return None
+
+
+# The keys of Alibaba Cloud's error answer (the body ASM's OpenAPI sends with an HTTP 4xx/5xx: RequestId, HostId, Code,
+# Message, Recommend; the fake endpoint of tests/fake_asm_openapi.py answers the same). The SDK raises on the status;
+# a recording that kept the body anyway (a proxy log, a copy from OpenAPI Explorer, `curl > detail.json`) holds one.
+_ERROR_KEYS = frozenset({"RequestId", "HostId", "Code", "Message", "Recommend", "AccessDeniedDetail"})
+
+
+def _recorded_error(action: str, answer: dict[str, Any]) -> str | None:
+    """The one line of a failed read when `answer` is an error body (a Code, a Message, nothing else), else None."""
+    code = answer.get("Code")
+    if not (isinstance(code, str) and code.strip()) or not set(answer) <= _ERROR_KEYS:
+        return None
+    return str(OpenApiFailure(action, code.strip(), _clean(str(answer.get("Message") or ""))))
+
+
+def _mesh_of(answer: dict[str, Any]) -> tuple[str | None, str | None]:
+    """(ServiceMeshId, RegionId) a DescribeServiceMeshDetail answer says it is for (None where it does not say)."""
+    mesh_detail = answer.get("ServiceMesh")
+    info = mesh_detail.get("ServiceMeshInfo") if isinstance(mesh_detail, dict) else None
+    info = info if isinstance(info, dict) else {}
+    mesh_id, region = info.get("ServiceMeshId"), info.get("RegionId")
+    return (mesh_id if isinstance(mesh_id, str) and mesh_id else None,
+            region if isinstance(region, str) and region else None)
+
+
+def vet_answers(openapi: dict[str, Any], mesh_id: str | None = None, region: str | None = None) -> dict[str, Any]:
+    """The OpenAPI answers of one audit (live, snapshot, or files named in the config) with those that cannot stand for
+    the instance audited moved to `_errors`, each as the one line of a failed read (the checks needing it are UNKNOWN):
+
+    - an error body recorded as an answer (`{"RequestId", "HostId", "Code": "Forbidden.RAM", "Message"}`): a failed
+      read, as when it was read live; it was taken for an answer that says nothing, and the checks fell back to a weaker
+      source (asm-version PASS on an istiod-<rev> Service name) where the failed read is UNKNOWN;
+    - an answer of another instance or region than the one audited: the config's asm.mesh_id / asm.region, else the
+      instance the answers were read from (`_read_from`, written by read_asm_openapi: live or a snapshot). A
+      DescribeServiceMeshDetail answer names its own (ServiceMesh.ServiceMeshInfo.ServiceMeshId, RegionId); recorded
+      answers are the `_read_from` instance's. Such an answer passed asm-version on another instance's version (a
+      staging mesh already on 1.24 in a snapshot audited with the config of production's)."""
+    out = dict(openapi)
+    errors = dict(out.get(ERRORS_KEY) or {}) if isinstance(out.get(ERRORS_KEY), dict) else {}
+    read = out.get(READ_FROM_KEY) if isinstance(out.get(READ_FROM_KEY), dict) else {}
+    named = out.get("_origins") if isinstance(out.get("_origins"), dict) else {}
+    read_mesh = read.get("mesh_id") if isinstance(read.get("mesh_id"), str) else None
+    read_region = read.get("region") if isinstance(read.get("region"), str) else None
+    want_mesh, want_region = mesh_id or read_mesh, region or read_region
+    for action in [a for a in out if not str(a).startswith("_")]:
+        answer = out[action]
+        if not isinstance(answer, dict):
+            continue
+        line = _recorded_error(action, answer)
+        if line is None:
+            says_mesh, says_region = _mesh_of(answer) if action == "DescribeServiceMeshDetail" else (None, None)
+            if action not in named:  # recorded with the others: read from the `_read_from` instance
+                says_mesh, says_region = says_mesh or read_mesh, says_region or read_region
+            if want_mesh and says_mesh and says_mesh != want_mesh:
+                line = (f"ASM OpenAPI {action}: MeshIdMismatch (the answer is for mesh {says_mesh}; "
+                        + (f"config asm.mesh_id is {want_mesh})" if mesh_id else
+                           f"the other answers were read from mesh {want_mesh})"))
+            elif want_region and says_region and says_region != want_region:
+                line = (f"ASM OpenAPI {action}: RegionMismatch (the answer is for region {says_region}; "
+                        + (f"config asm.region is {want_region})" if region else
+                           f"the other answers were read in {want_region})"))
+        if line:
+            del out[action]
+            errors[action] = line
+    if errors:
+        out[ERRORS_KEY] = errors
+    return out
