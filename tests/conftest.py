@@ -72,3 +72,16 @@ def demo_dir() -> Path:
     from auditor.api import demo_snapshot_path
 
     return demo_snapshot_path()
+
+
+@pytest.fixture
+def credentials(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The SDK's credentials from the environment only (no profile, role or token file of the machine), the fake ASM
+    OpenAPI endpoint's keys (tests/fake_asm_openapi.py)."""
+    from tests.fake_asm_openapi import ACCESS_KEY_ID, ACCESS_KEY_SECRET
+
+    for name in ("ALIBABA_CLOUD_SECURITY_TOKEN", "ALIBABA_CLOUD_PROFILE", "ALIBABA_CLOUD_ROLE_ARN",
+                 "ALIBABA_CLOUD_OIDC_TOKEN_FILE", "ALIBABA_CLOUD_CREDENTIALS_URI"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("ALIBABA_CLOUD_ACCESS_KEY_ID", ACCESS_KEY_ID)
+    monkeypatch.setenv("ALIBABA_CLOUD_ACCESS_KEY_SECRET", ACCESS_KEY_SECRET)

@@ -24,7 +24,7 @@ from auditor.sources.asm_openapi import AsmOpenApiTarget, read_asm_openapi
 from tests import factory as f
 from tests.checks.test_cni import RESTRICTED, meshed_cluster
 from tests.factory import only_checks
-from tests.fake_asm_openapi import ACCESS_KEY_ID, ACCESS_KEY_SECRET, FakeAsmOpenApi, demo_answers
+from tests.fake_asm_openapi import FakeAsmOpenApi, demo_answers
 
 CHECK = "asm-version"
 
@@ -129,13 +129,6 @@ def test_an_answer_without_a_state_still_gives_its_version(audit):
 
 
 # ---------------------------------------------------------------- live: the answer as the server sent it
-@pytest.fixture
-def credentials(monkeypatch: pytest.MonkeyPatch) -> None:
-    for name in ("ALIBABA_CLOUD_SECURITY_TOKEN", "ALIBABA_CLOUD_PROFILE", "ALIBABA_CLOUD_ROLE_ARN",
-                 "ALIBABA_CLOUD_OIDC_TOKEN_FILE", "ALIBABA_CLOUD_CREDENTIALS_URI"):
-        monkeypatch.delenv(name, raising=False)
-    monkeypatch.setenv("ALIBABA_CLOUD_ACCESS_KEY_ID", ACCESS_KEY_ID)
-    monkeypatch.setenv("ALIBABA_CLOUD_ACCESS_KEY_SECRET", ACCESS_KEY_SECRET)
 
 
 def test_a_live_answer_without_the_cluster_list_is_not_an_empty_list(audit, credentials):
