@@ -202,3 +202,37 @@ def test_junit_is_never_all_green_unless_go(case: str, tmp_path: Path) -> None:
     result = _audit(case, tmp_path / "snap")
     for gate, suite in _suites(result).items():
         assert _red(suite) == (result.gate_verdicts[gate] != "GO"), gate
+
+
+# ---------------------------------------------------------------- --phase all: each gate's verdict read on its own
+@pytest.mark.parametrize("allow_unknown", [False, True])
+def test_phase_all_with_an_unrecognised_state_says_no_gate_is_go(allow_unknown: bool, tmp_path: Path) -> None:
+    """State "Paused" (none of the migration's): --phase assessment and --phase setup alone are INCOMPLETE (AA0010).
+    Main, --phase all: assessment GO (its checks never read the resource) and, with --allow-unknown, setup GO too
+    (migration-resource's AA0730 accepted), in gate_verdicts, the per-gate JUnit suites and the CAB pack."""
+    root = _paused(tmp_path / "snap")
+    config = Config.model_validate({**ASM_VERSION, "snapshot": {"max_age": None}})
+    result = run_audit(open_snapshot(root), "all", config, allow_unknown=allow_unknown)
+    for gate in result.gates:
+        alone = run_audit(open_snapshot(root), gate, config, allow_unknown=allow_unknown)
+        assert alone.verdict.value != "GO", gate
+        assert result.gate_verdicts[gate] != "GO", gate  # main: assessment GO (and setup GO with --allow-unknown)
+    assert [r.gate for r in result.findings.itertuples() if r.code == "AA0010"] == list(result.gates)
+
+
+def test_the_cab_runbook_never_says_now_go_for_a_step_already_taken(tmp_path: Path) -> None:
+    """--phase all at state Migrating (no AA0011 there by design): main's runbook said "Now (GO): join the
+    cluster(s) to ASM" and "Now (GO): desiredState -> SetupIstioForMigrate" with the command switching it back."""
+    from auditor.render.context import HTML_LIMITS, runbook
+
+    root = _past(tmp_path / "snap")
+    result = run_audit(open_snapshot(root), "all", Config.model_validate(
+        {**ASM_VERSION, "snapshot": {"max_age": None}}))
+    assert result.gate_verdicts["assessment"] == result.gate_verdicts["setup"] == "GO"  # their checks pass
+    empty = result.findings.iloc[:0]
+    steps = {s["title"]: s for s in runbook(result, empty, empty, HTML_LIMITS)}
+    now = [t for t in steps if t.startswith("Now (GO):")]
+    assert now == [], now  # main: assessment's and setup's steps
+    for title, step in steps.items():
+        if "SetupIstioForMigrate" in title or "Migrating" in title.split(":")[-1]:
+            assert not any("desiredState" in c and "patch" in c for c in step["commands"]), title

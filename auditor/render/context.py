@@ -29,7 +29,7 @@ from auditor.i18n import N_, format_timestamp, ngettext, say
 from auditor.i18n import gettext as _
 from auditor.inventory import ACTIVE_PHASES, ClusterInventory
 from auditor.istio import proxyless_rows, proxyless_server_owner
-from auditor.model import GATE_ORDER, GATE_STEPS, SEVERITY_RANK, STATUS_RANK, Status
+from auditor.model import GATE_ORDER, GATE_STEPS, SEVERITY_RANK, STATUS_RANK, Gate, Status, gate_past
 from auditor.render import charts
 from auditor.render.counts import blocker_counts, distinct_blockers, per_gate_text, plural
 
@@ -734,8 +734,16 @@ def runbook(result: AuditResult, block: pd.DataFrame, unknown: pd.DataFrame, lim
                       "commands": [_audit_command(result, gate)] if verdict != "GO" else [], "more": 0})
     data_planes = [c for c in result.clusters if c.get("role") == "data-plane"]
     verify = f"{mesh.ASM_KUBECTL} get asmmigratefromistio default -o yaml"
+    # A gate the migration is already past (--phase all audits every gate, and says no AA0011 there) is never "Now":
+    # its step was taken; switching back is no step of the migration.
+    states = {str(c.get("migration_state")) for c in result.clusters if c.get("migration_state")}
+    now_at = states.pop() if len(states) == 1 else ""
     for gate in gates:
-        when = _("Now (GO):") if result.gate_verdicts.get(gate) == "GO" else _("After a GO only:")
+        past = gate in {g.value for g in GATE_STEPS} and gate_past(Gate(gate), now_at)
+        if past:
+            when = _("Already past (state {state}), not a step to take:").format(state=now_at)
+        else:
+            when = _("Now (GO):") if result.gate_verdicts.get(gate) == "GO" else _("After a GO only:")
         what = _(GATE_STEP.get(gate, gate))  # GATE_STEP's prose step is marked N_() where it is defined
         step: dict[str, Any] = {"title": f"{when} {what}", "commands": [], "more": 0}
         if gate == "assessment":
@@ -761,6 +769,10 @@ def runbook(result: AuditResult, block: pd.DataFrame, unknown: pd.DataFrame, lim
                              "then audit the finished gate.").format(versions=versions)
             step["commands"] = [f"istioctl --kubeconfig={mesh.kubeconfig_var(c['name'])} uninstall --purge"
                                 for c in data_planes[:6]]
+        if past:  # no command that would switch the migration back
+            step["text"] = _("ASMMigrateFromIstio/default is in state {state}: this step was taken already. Check "
+                             "it:").format(state=now_at)
+            step["commands"] = [verify]
         steps.append(step)
     return steps
 
