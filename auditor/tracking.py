@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 import pandas as pd
 
 from auditor.errors import EvidenceUnavailable
-from auditor.findings import blocking_mask
+from auditor.findings import blocking_mask, strict_of
 from auditor.fleet import istio_sidecar_pods
 from auditor.model import Verdict
 
@@ -35,7 +35,8 @@ class CheckCount:
 
 @dataclass(frozen=True, slots=True)
 class BlockerCount:
-    """Non-exempt blocker/major FAIL findings of one check: what keeps the gate NO-GO."""
+    """Non-exempt blocker/major FAIL findings of one check (with --strict any FAIL or WARN): what keeps the gate
+    NO-GO."""
 
     cluster: str
     gate: str
@@ -110,7 +111,7 @@ def record_of(result: AuditResult) -> RunRecord:
         table = frame[keys].astype(str).replace("nan", "")
         for (cluster, gate, check_id, status, severity), n in table.value_counts(sort=False).items():
             checks.append(CheckCount(cluster, gate, check_id, status, severity, int(n)))
-        blocking = blocking_mask(frame)
+        blocking = blocking_mask(frame, strict_of(result))  # what the verdict counted: --strict's WARNs too
         if blocking.any():
             counted = table[blocking][["cluster", "gate", "check_id"]].value_counts(sort=False)
             blockers = [BlockerCount(c, g, k, int(n)) for (c, g, k), n in counted.items()]

@@ -236,3 +236,19 @@ def test_the_cab_runbook_never_says_now_go_for_a_step_already_taken(tmp_path: Pa
     for title, step in steps.items():
         if "SetupIstioForMigrate" in title or "Migrating" in title.split(":")[-1]:
             assert not any("desiredState" in c and "patch" in c for c in step["commands"]), title
+
+
+def test_strict_blockers_are_counted_by_the_gauge_and_the_notification(tmp_path: Path) -> None:
+    """--strict: restart-risk's WARNs make the run NO-GO. Main: asm_audit_blockers absent and the chat said
+    "NO-GO ... blockers 0" (blocking_mask without --strict)."""
+    from auditor.findings import blocking_mask
+
+    root = snapshot(tmp_path / "snap", istio_cluster())
+    result = run_audit(open_snapshot(root), "assessment", Config.model_validate(
+        {**ASM_VERSION, "snapshot": {"max_age": None}}), strict=True)
+    assert result.verdict.value == "NO-GO"
+    blocking = int(blocking_mask(result.findings, True).sum())
+    record = record_of(result)
+    assert blocking and record.blockers_total() == blocking  # main: 0
+    _, lines = summary_lines(record, None, False)
+    assert f"blockers {blocking}," in lines[1]
