@@ -116,6 +116,10 @@ def test_a_mesh_wide_finding_decides_each_clusters_verdict_too(case: str, tmp_pa
     # the fleet verdict is the worst of the rows, which is the run's
     order = [ORDER[r["verdict"]] for r in result.fleet if r["verdict"]]
     assert min(order) == ORDER[verdict]
+    # the report's clusters table says where the cluster's verdict comes from (its own counts are 0)
+    from auditor.render.html import html_document
+
+    assert re.search(r"<b>cluster-a</b>.*?mesh-wide findings: " + verdict + "<", html_document(result), re.S)
 
 
 def test_every_gate_of_phase_all_per_cluster_includes_the_mesh_wide_findings(tmp_path: Path) -> None:

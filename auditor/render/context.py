@@ -407,6 +407,9 @@ def fleet_rows(result: AuditResult) -> list[dict[str, Any]]:
                     "state": clean(row.get("state")), "error": clean(row.get("error"), 300),
                     "blockers": int(row.get("blockers") or 0), "unknown": int(row.get("unknown") or 0),
                     "exempt": int(row.get("exempt") or 0),
+                    # the mesh-wide findings' verdict folded into a data plane's (auditor/fleet.py), when it is no GO
+                    "mesh_wide": clean(row.get("mesh_wide")) if row.get("role") == "data-plane" and row.get(
+                        "mesh_wide") not in (None, "GO") else "",
                     "istio_workloads": row.get("istio_sidecar_workloads"),
                     "asm_pods": row.get("asm_proxy_pods"), "pods": row.get("pods")})
     return out
@@ -856,6 +859,7 @@ def build(result: AuditResult, limits: Limits = HTML_LIMITS) -> dict[str, Any]:
         f = by_name.get(c.get("name"))
         c["verdict"], c["verdict_class"] = (f["verdict"], f["class"]) if f else ("", "none")
         c["blockers"], c["unknown"] = (f["blockers"], f["unknown"]) if f else (None, None)
+        c["mesh_wide"] = f["mesh_wide"] if f else ""
     data_planes = [c for c in clusters if c.get("role") == "data-plane"]
     positions = {c["name"]: charts.stage_index(c.get("migration_state"), result.gates, c.get("reachable") is not False,
                                                c.get("asm_joined")) for c in data_planes}
