@@ -256,3 +256,20 @@ def test_strict_blockers_are_counted_by_the_gauge_and_the_notification(tmp_path:
     assert blocking and record.blockers_total() == blocking  # main: 0
     _, lines = summary_lines(record, None, False)
     assert f"blockers {blocking}," in lines[1]
+
+
+@pytest.mark.parametrize("case", ["AA0010 gate guessed", "AA0012 stale evidence"])
+def test_the_terminal_never_offers_allow_unknown_where_it_is_refused(case: str, tmp_path: Path,
+                                                                    capsys: pytest.CaptureFixture) -> None:
+    """Main's terminal said "(no evidence; --allow-unknown to accept)" beside AA0010 / AA0012, which the engine
+    refuses to accept (red20p): the reader re-ran with the flag and got INCOMPLETE again."""
+    build, phase, _, code = CASES[case]
+    config = tmp_path / "c.yaml"
+    config.write_text(yaml.safe_dump(ASM_VERSION if code == "AA0012" else {**ASM_VERSION,
+                                                                          "snapshot": {"max_age": None}}))
+    argv = ["run", "--snapshot", str(build(tmp_path / "snap")), "--phase", phase, "--config", str(config),
+            "--out", str(tmp_path / "out"), "--format", "json"]
+    assert main(argv) == 3
+    err = capsys.readouterr().err
+    assert "--allow-unknown to accept" not in err and f"--allow-unknown would not accept {code}" in err
+    assert main([*argv, "--allow-unknown"]) == 3  # indeed refused
