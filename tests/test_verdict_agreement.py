@@ -240,6 +240,14 @@ def test_the_cab_runbook_never_says_now_go_for_a_step_already_taken(tmp_path: Pa
     for title, step in steps.items():
         if "SetupIstioForMigrate" in title or "Migrating" in title.split(":")[-1]:
             assert not any("desiredState" in c and "patch" in c for c in step["commands"]), title
+    # The per-gate verdicts a reader sees say which GO is about a step already taken (summary.md, HTML/PDF).
+    from auditor.render.html import html_document
+    from auditor.render.markdown import document as markdown_document
+
+    per_gate = next(line for line in markdown_document(result).splitlines() if line.startswith("**Per gate:**"))
+    assert "assessment 🟢 GO (already past)" in per_gate and "setup 🟢 GO (already past)" in per_gate
+    assert "uninstall 🔴 NO-GO," in per_gate  # the step ahead is not past
+    assert "assessment: GO (already past)</span>" in html_document(result)
 
 
 def test_strict_blockers_are_counted_by_the_gauge_and_the_notification(tmp_path: Path) -> None:
