@@ -14,9 +14,14 @@ Fleet file (YAML; relative kubeconfig paths are taken relative to the file)::
       kubeconfig: kubeconfigs/asm.yaml
       context: asm
 
-Verdicts: a data-plane cluster's verdict is the verdict of the findings about that cluster (same rules
-as the run's verdict); findings about the mesh as a whole (the ASM control plane, the migration resource)
-get their own row. The fleet verdict is the worst of all rows, which is the run's verdict.
+Verdicts: findings about the mesh as a whole (of no data plane: the ASM control plane, the migration resource,
+the gate selection AA0010/AA0011, the evidence's age AA0012, a plugin not loaded) get their own row. A data-plane
+cluster's verdict at a gate is the verdict of its own findings of that gate (same rules as the run's verdict; a gate
+with none of its findings proves nothing about it: INCOMPLETE) and the mesh-wide findings of that gate: one step of
+the mesh (one ASMMigrateFromIstio) is taken for every cluster, so what blocks the mesh blocks each cluster (a
+cluster's row never says GO where the run cannot). Its verdict is the worst over the gates audited; `gate_verdicts`
+holds each gate's, `mesh_wide` the verdict of the mesh-wide findings (None when there are none). The fleet verdict
+is the worst of all rows, which is the run's verdict.
 """
 
 from __future__ import annotations
@@ -113,6 +118,13 @@ def _verdict(by_gate: dict[str, Verdict | None]) -> Verdict:
     return worst(v for v in by_gate.values() if v is not None)
 
 
+def _with_mesh_wide(own: dict[str, Verdict | None], mesh_wide: dict[str, Verdict | None]) -> dict[str, Verdict]:
+    """A data plane's verdict per gate: its own findings' (INCOMPLETE where it has none of the gate) and the mesh-wide
+    findings' of that gate, the worse of the two."""
+    return {g: worst([v or Verdict.INCOMPLETE, *([mesh_wide[g]] if mesh_wide.get(g) else [])])
+            for g, v in own.items()}
+
+
 def _state(cluster: ClusterInventory | None) -> tuple[str, str | None]:
     if cluster is None:
         return STATE_ABSENT, None
@@ -169,11 +181,14 @@ def _distinct_workloads(pods: pd.DataFrame, rows: np.ndarray) -> int:
     return len(pd.unique(key))
 
 
-def _row(name: str, role: str, verdict: Verdict, tally: dict[str, Any], cluster: ClusterInventory | None
-         ) -> dict[str, Any]:
+def _row(name: str, role: str, by_gate: dict[str, Verdict | None], tally: dict[str, Any],
+         cluster: ClusterInventory | None, mesh_wide: Verdict | None = None) -> dict[str, Any]:
     state, error = _state(cluster)
-    row: dict[str, Any] = {"cluster": name, "role": role, "verdict": verdict.value, "state": state, "error": error,
-                           "cluster_id": cluster.cluster_id if cluster else None, **tally}
+    row: dict[str, Any] = {"cluster": name, "role": role, "verdict": _verdict(by_gate).value,
+                           "gate_verdicts": {g: v.value for g, v in by_gate.items() if v is not None},
+                           "mesh_wide": mesh_wide.value if mesh_wide is not None else None,
+                           "state": state, "error": error, "cluster_id": cluster.cluster_id if cluster else None,
+                           **tally}
     if role == "data-plane" and cluster is not None:
         # The id the audit used: the cluster's own where its ack-cluster-profile says one, else the given one.
         known = clusterid.identity(cluster)
@@ -222,12 +237,14 @@ def overview(inv: Inventory, frame: pd.DataFrame, gates: list[str], *, allow_unk
     verdicts = verdicts_by_group(judged, rows, size, gates, allow_unknown=allow_unknown, strict=strict)
     tallies = _tallies(frame, rows, size, relieved, strict)
     row_of = {name: i for i, name in enumerate(names)}
-    out = [_row(c.name, "data-plane", _verdict(verdicts[row_of[c.name]]), tallies[row_of[c.name]], c)
-           for c in inv.data_planes]
+    mesh_judged = {g: v for g, v in verdicts[-1].items() if v is not None}
+    folded = worst(mesh_judged.values()) if mesh_judged else None
+    out = [_row(c.name, "data-plane", _with_mesh_wide(verdicts[row_of[c.name]], verdicts[-1]),
+                tallies[row_of[c.name]], c, folded) for c in inv.data_planes]
     mesh_wide = int(count_by(rows, size)[-1])
     if mesh_wide or inv.asm is not None:
         label = inv.asm.name if inv.asm is not None else "mesh"
-        out.append(_row(label, "asm", _verdict(verdicts[-1]), tallies[-1], inv.asm))
+        out.append(_row(label, "asm", verdicts[-1], tallies[-1], inv.asm))
         if not mesh_wide:
             # Nothing was judged at mesh level: the row informs, it does not make the fleet INCOMPLETE.
             out[-1]["verdict"] = None

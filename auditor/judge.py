@@ -486,18 +486,22 @@ def _gate_unknown_or_past(inv: Inventory, phase: str, gates: list[Gate]) -> list
                     "Check that --asm-kubeconfig (ASM_KUBECONFIG) is the kubeconfig of the ASM instance this cluster "
                     "is joined to (ASM console: the instance's clusters) and read the resource, or name the gate "
                     "with --phase GATE:") + f"\n{mesh.ASM_KUBECTL} get asmmigratefromistio default -o yaml")]
-    state = unrecognised_state(inv) if phase != "all" and inv.asm is not None else None
+    state = unrecognised_state(inv) if inv.asm is not None else None
     if state is not None:
         # Neither --phase auto (which fell back to the first gate) nor an explicit gate can tell whether the step is
-        # still ahead: the assessment gate, which --phase auto picks here, does not even read the resource.
+        # still ahead: the assessment gate, which --phase auto picks here, does not even read the resource. With
+        # --phase all each gate's verdict is read on its own (gate_verdicts, the per-gate JUnit suites, the CAB
+        # pack's "Now (GO)"): each gate says it, as --phase GATE would (red20v; main: assessment GO there, and setup
+        # GO under --allow-unknown, which accepted migration-resource's UNKNOWN).
         chosen = (Phrase(N_("--phase auto chose {gate}, but"), gate=gate.value) if phase == "auto"
                   else Phrase(N_("--phase {phase}:"), phase=phase))
         return [_gate_finding(GATE_UNKNOWN, inv.asm.name, Phrase(N_(
             "{chosen} ASMMigrateFromIstio/default is in state {state}, none of the migration's states ({states}): "
             "whether this gate's step is still ahead cannot be told, so this audit cannot be GO"), chosen=chosen,
-            state=state, states=" -> ".join(MIGRATION_STATES)), gate, GATE_TITLE, evidence={"state": state},
+            state=state, states=" -> ".join(MIGRATION_STATES)), each, GATE_TITLE, evidence={"state": state},
             remediation=N_("Read the resource and its status.message; once the state is one of the migration's, "
-                           "re-run the audit:") + f"\n{mesh.ASM_KUBECTL} get asmmigratefromistio default -o yaml")]
+                           "re-run the audit:") + f"\n{mesh.ASM_KUBECTL} get asmmigratefromistio default -o yaml")
+            for each in (gates if phase == "all" else gates[:1])]
     if phase in (g.value for g in Gate):
         state = gate_already_past(inv, gate)
         if state:

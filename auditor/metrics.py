@@ -57,7 +57,8 @@ def registry_of(record: RunRecord) -> CollectorRegistry:
                      ["cluster", "gate", "check_id", "status", "severity"], registry=registry)
     for c in record.checks:
         findings.labels(c.cluster, c.gate, c.check_id, c.status, c.severity).set(c.count)
-    blockers = Gauge(BLOCKERS, "Non-exempt blocker/major FAIL findings per check: what keeps a gate NO-GO.",
+    blockers = Gauge(BLOCKERS, "Non-exempt blocker/major FAIL findings per check (with --strict any FAIL or WARN): "
+                     "what keeps a gate NO-GO.",
                      ["cluster", "gate", "check_id"], registry=registry)
     for b in record.blockers:
         blockers.labels(b.cluster, b.gate, b.check_id).set(b.count)

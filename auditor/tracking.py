@@ -13,14 +13,14 @@ from typing import TYPE_CHECKING
 import pandas as pd
 
 from auditor.errors import EvidenceUnavailable
-from auditor.findings import blocking_mask, verdict_of
+from auditor.findings import blocking_mask, strict_of
 from auditor.fleet import istio_sidecar_pods
 from auditor.model import Verdict
 
 if TYPE_CHECKING:
     from auditor.engine import AuditResult
 
-MESH_ROLE = "asm"
+MESH_ROLE = "asm"  # the fleet overview's role of the mesh-wide row
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,7 +35,8 @@ class CheckCount:
 
 @dataclass(frozen=True, slots=True)
 class BlockerCount:
-    """Non-exempt blocker/major FAIL findings of one check: what keeps the gate NO-GO."""
+    """Non-exempt blocker/major FAIL findings of one check (with --strict any FAIL or WARN): what keeps the gate
+    NO-GO."""
 
     cluster: str
     gate: str
@@ -75,32 +76,14 @@ def epoch_of(generated_at: str) -> float:
     return dt.datetime.fromisoformat(generated_at).timestamp()
 
 
-def _cluster_gate_verdicts(result: AuditResult, frame: pd.DataFrame) -> dict[tuple[str, str], str]:
-    """Each cluster row of the fleet overview, per audited gate.
-
-    With one gate the fleet row's verdict is that gate's (it already honours --fail-on-new). With several gates
-    each is judged from the cluster's findings of that gate; a mesh row without findings for a gate says nothing.
-    """
-    gates: list[str] = list(result.gates)
-    options = result.options
-    rows = result.fleet or []
+def _cluster_gate_verdicts(result: AuditResult) -> dict[tuple[str, str], str]:
+    """Each row of the fleet overview, per audited gate: the row's own `gate_verdicts` (auditor/fleet.py: a data
+    plane's include the mesh-wide findings of the gate, and honour --fail-on-new), so the gauge, the history and the
+    notification say what findings.json's fleet rows say. A mesh row without findings of a gate says nothing of it."""
     out: dict[tuple[str, str], str] = {}
-    data_plane_names = [r["cluster"] for r in rows if r.get("role") != MESH_ROLE]
-    cluster_col = frame["cluster"].astype(str) if not frame.empty else pd.Series(dtype=str)
-    gate_col = frame["gate"].astype(str) if not frame.empty else pd.Series(dtype=str)
-    for row in rows:
-        name = str(row["cluster"])
-        if len(gates) == 1:
-            if row.get("verdict"):
-                out[(name, gates[0])] = str(row["verdict"])
-            continue
-        mine = ~cluster_col.isin(data_plane_names) if row.get("role") == MESH_ROLE else cluster_col == name
-        for gate in gates:
-            subset = frame[mine & (gate_col == gate)] if not frame.empty else frame
-            if subset.empty and row.get("role") == MESH_ROLE:
-                continue
-            out[(name, gate)] = verdict_of(subset, allow_unknown=bool(options.get("allow_unknown")),
-                                           strict=bool(options.get("strict"))).value
+    for row in result.fleet or []:
+        for gate, verdict in (row.get("gate_verdicts") or {}).items():
+            out[(str(row["cluster"]), str(gate))] = str(verdict)
     return out
 
 
@@ -128,7 +111,7 @@ def record_of(result: AuditResult) -> RunRecord:
         table = frame[keys].astype(str).replace("nan", "")
         for (cluster, gate, check_id, status, severity), n in table.value_counts(sort=False).items():
             checks.append(CheckCount(cluster, gate, check_id, status, severity, int(n)))
-        blocking = blocking_mask(frame)
+        blocking = blocking_mask(frame, strict_of(result))  # what the verdict counted: --strict's WARNs too
         if blocking.any():
             counted = table[blocking][["cluster", "gate", "check_id"]].value_counts(sort=False)
             blockers = [BlockerCount(c, g, k, int(n)) for (c, g, k), n in counted.items()]
@@ -136,7 +119,7 @@ def record_of(result: AuditResult) -> RunRecord:
         generated_at=result.generated_at, timestamp=epoch_of(result.generated_at), gate=str(result.gate),
         verdict=Verdict(result.verdict).value, exit_code=int(result.exit_code),
         inputs_sha256=str(result.inputs_sha256), tool_version=str(result.tool_version),
-        verdicts=_cluster_gate_verdicts(result, frame), checks=sorted(checks, key=lambda c: (
+        verdicts=_cluster_gate_verdicts(result), checks=sorted(checks, key=lambda c: (
             c.cluster, c.gate, c.check_id, c.status, c.severity)),
         blockers=sorted(blockers, key=lambda b: (b.cluster, b.gate, b.check_id)),
         sidecar_pods=_sidecar_pods(result))

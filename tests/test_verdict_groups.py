@@ -30,19 +30,33 @@ def _sliced_verdicts(frame: pd.DataFrame, gates: list[str], allow_unknown: bool,
     return {g: verdict_of(frame[frame["gate"] == g], allow_unknown=allow_unknown, strict=strict) for g in gates}
 
 
+def _relieved(sub: pd.DataFrame, relieved: pd.Series | None) -> tuple[pd.DataFrame, int]:
+    if relieved is None or sub.empty:
+        return sub, 0
+    mask = relieved.reindex(sub.index, fill_value=False)
+    return sub.assign(exempt=sub["exempt"] | mask), int(mask.sum())
+
+
 def _sliced_row(sub: pd.DataFrame, gates: list[str], allow_unknown: bool, strict: bool,
-                relieved: pd.Series | None) -> dict[str, Any]:
-    """The old fleet row, from the cluster's slice (blockers counted as its verdict counts them: --strict too)."""
-    judged, accepted = sub, 0
-    if relieved is not None and not sub.empty:
-        mask = relieved.reindex(sub.index, fill_value=False)
-        accepted = int(mask.sum())
-        judged = sub.assign(exempt=sub["exempt"] | mask)
-    present = [g for g in gates if (judged["gate"] == g).any()]
-    verdict = worst(_sliced_verdicts(judged, present, allow_unknown, strict).values()) if not judged.empty else (
-        Verdict.INCOMPLETE)
+                relieved: pd.Series | None, mesh_wide: pd.DataFrame | None = None) -> dict[str, Any]:
+    """The fleet row, from the cluster's slice (blockers counted as its verdict counts them: --strict too). A data
+    plane's (`mesh_wide`: the findings of no data plane) is judged per gate audited: its own slice of the gate
+    (INCOMPLETE when empty: nothing proven of it there) and the mesh-wide slice of the gate (when not empty), the
+    worse; the mesh row's over the gates it has findings of."""
+    judged, accepted = _relieved(sub, relieved)
+    if mesh_wide is None:
+        present = [g for g in gates if (judged["gate"] == g).any()]
+        by_gate = _sliced_verdicts(judged, present, allow_unknown, strict)
+    else:
+        mesh_judged = _relieved(mesh_wide, relieved)[0]
+        by_gate = {}
+        for g in gates:
+            mine, theirs = judged[judged["gate"] == g], mesh_judged[mesh_judged["gate"] == g]
+            by_gate[g] = worst([verdict_of(mine, allow_unknown=allow_unknown, strict=strict)] + (
+                [verdict_of(theirs, allow_unknown=allow_unknown, strict=strict)] if not theirs.empty else []))
+    verdict = worst(by_gate.values())
     status = sub["status"].astype(str)
-    return {"verdict": verdict.value,
+    return {"verdict": verdict.value, "gate_verdicts": {g: v.value for g, v in by_gate.items()},
             "counts": {s.value: int((status == s.value).sum()) for s in Status},
             "blockers": int(blocking_mask(sub, strict).sum()) if not sub.empty else 0,
             "unknown": int(((status == "UNKNOWN") & ~sub["exempt"]).sum()),
@@ -69,16 +83,23 @@ def test_fleet_rows_are_what_each_clusters_slice_says(findings, gates, allow_unk
                     asm=ClusterInventory(name="asm") if asm else None)
     rows = overview(inv, frame, gates, allow_unknown=allow_unknown, strict=strict, relieved=relieved)
     cluster = frame["cluster"].astype(str)
-    expected = [{"cluster": n, "role": "data-plane", **_sliced_row(frame[cluster == n], gates, allow_unknown, strict,
-                                                                   relieved)} for n in planes]
     rest = frame[~cluster.isin(planes)]
+    expected = [{"cluster": n, "role": "data-plane", **_sliced_row(frame[cluster == n], gates, allow_unknown, strict,
+                                                                   relieved, rest)} for n in planes]
     if not rest.empty or asm:
         expected.append({"cluster": "asm" if asm else "mesh", "role": "asm",
                          **_sliced_row(rest, gates, allow_unknown, strict, relieved)})
         if rest.empty:
             expected[-1]["verdict"] = None
-    keys = ["cluster", "role", "verdict", "counts", "blockers", "unknown", "exempt", "accepted_from_baseline"]
+    keys = ["cluster", "role", "verdict", "gate_verdicts", "counts", "blockers", "unknown", "exempt",
+            "accepted_from_baseline"]
     assert [{k: r[k] for k in keys} for r in rows] == [{k: r[k] for k in keys} for r in expected]
+    # No data plane's row is better than the mesh-wide row at any gate (the run's verdict is the worst of the rows).
+    order = {"NO-GO": 0, "INCOMPLETE": 1, "GO": 2}
+    if not rest.empty:
+        for row in rows[:len(planes)]:
+            for g, v in row["gate_verdicts"].items():
+                assert order[v] <= order[rows[-1]["gate_verdicts"].get(g, "GO")]
 
 
 def test_a_fleet_row_by_example():

@@ -29,7 +29,7 @@ from auditor.i18n import N_, format_timestamp, ngettext, say
 from auditor.i18n import gettext as _
 from auditor.inventory import ACTIVE_PHASES, ClusterInventory
 from auditor.istio import proxyless_rows, proxyless_server_owner
-from auditor.model import GATE_ORDER, GATE_STEPS, SEVERITY_RANK, STATUS_RANK, Status
+from auditor.model import GATE_ORDER, GATE_STEPS, SEVERITY_RANK, STATUS_RANK, Gate, Status, gate_past
 from auditor.render import charts
 from auditor.render.counts import blocker_counts, distinct_blockers, per_gate_text, plural
 
@@ -407,6 +407,9 @@ def fleet_rows(result: AuditResult) -> list[dict[str, Any]]:
                     "state": clean(row.get("state")), "error": clean(row.get("error"), 300),
                     "blockers": int(row.get("blockers") or 0), "unknown": int(row.get("unknown") or 0),
                     "exempt": int(row.get("exempt") or 0),
+                    # the mesh-wide findings' verdict folded into a data plane's (auditor/fleet.py), when it is no GO
+                    "mesh_wide": clean(row.get("mesh_wide")) if row.get("role") == "data-plane" and row.get(
+                        "mesh_wide") not in (None, "GO") else "",
                     "istio_workloads": row.get("istio_sidecar_workloads"),
                     "asm_pods": row.get("asm_proxy_pods"), "pods": row.get("pods")})
     return out
@@ -677,6 +680,15 @@ def remediation_items(rows: pd.DataFrame, cut: bool = True) -> list[tuple[str, l
     return list(subjects.items())
 
 
+def past_gates(result: AuditResult) -> tuple[str, set[str]]:
+    """The migration's state (ASMMigrateFromIstio/default's, as the clusters table shows it) and the audited gates it
+    is already past (model.gate_past): under --phase all their GO is about a step taken already, never one to take."""
+    states = {str(c.get("migration_state")) for c in result.clusters if c.get("migration_state")}
+    now_at = states.pop() if len(states) == 1 else ""
+    known = {g.value for g in GATE_STEPS}
+    return now_at, {g for g in result.gates if g in known and gate_past(Gate(g), now_at)}
+
+
 def runbook(result: AuditResult, block: pd.DataFrame, unknown: pd.DataFrame, limits: Limits) -> list[dict]:
     """Next steps with the exact commands: fix, re-audit, take the step, verify."""
     steps: list[dict[str, Any]] = []
@@ -734,8 +746,15 @@ def runbook(result: AuditResult, block: pd.DataFrame, unknown: pd.DataFrame, lim
                       "commands": [_audit_command(result, gate)] if verdict != "GO" else [], "more": 0})
     data_planes = [c for c in result.clusters if c.get("role") == "data-plane"]
     verify = f"{mesh.ASM_KUBECTL} get asmmigratefromistio default -o yaml"
+    # A gate the migration is already past (--phase all audits every gate, and says no AA0011 there) is never "Now":
+    # its step was taken; switching back is no step of the migration.
+    now_at, behind = past_gates(result)
     for gate in gates:
-        when = _("Now (GO):") if result.gate_verdicts.get(gate) == "GO" else _("After a GO only:")
+        past = gate in behind
+        if past:
+            when = _("Already past (state {state}), not a step to take:").format(state=now_at)
+        else:
+            when = _("Now (GO):") if result.gate_verdicts.get(gate) == "GO" else _("After a GO only:")
         what = _(GATE_STEP.get(gate, gate))  # GATE_STEP's prose step is marked N_() where it is defined
         step: dict[str, Any] = {"title": f"{when} {what}", "commands": [], "more": 0}
         if gate == "assessment":
@@ -761,6 +780,10 @@ def runbook(result: AuditResult, block: pd.DataFrame, unknown: pd.DataFrame, lim
                              "then audit the finished gate.").format(versions=versions)
             step["commands"] = [f"istioctl --kubeconfig={mesh.kubeconfig_var(c['name'])} uninstall --purge"
                                 for c in data_planes[:6]]
+        if past:  # no command that would switch the migration back
+            step["text"] = _("ASMMigrateFromIstio/default is in state {state}: this step was taken already. Check "
+                             "it:").format(state=now_at)
+            step["commands"] = [verify]
         steps.append(step)
     return steps
 
@@ -844,6 +867,7 @@ def build(result: AuditResult, limits: Limits = HTML_LIMITS) -> dict[str, Any]:
         f = by_name.get(c.get("name"))
         c["verdict"], c["verdict_class"] = (f["verdict"], f["class"]) if f else ("", "none")
         c["blockers"], c["unknown"] = (f["blockers"], f["unknown"]) if f else (None, None)
+        c["mesh_wide"] = f["mesh_wide"] if f else ""
     data_planes = [c for c in clusters if c.get("role") == "data-plane"]
     positions = {c["name"]: charts.stage_index(c.get("migration_state"), result.gates, c.get("reachable") is not False,
                                                c.get("asm_joined")) for c in data_planes}
@@ -858,7 +882,8 @@ def build(result: AuditResult, limits: Limits = HTML_LIMITS) -> dict[str, Any]:
         "gate_title": _("every gate") if result.gate == "all" else _("{gate} gate").format(gate=clean(result.gate)),
         "gate_reason": clean(say(result.gate_reason), 300),
         "gate_verdicts": [{"gate": g, "verdict": v, "step": _(GATE_STEP.get(g, g)),
-                           "class": charts.VERDICT_CLASS.get(v, "incomplete")}
+                           "class": charts.VERDICT_CLASS.get(v, "incomplete"),
+                           "past": _("already past") if g in past_gates(result)[1] else ""}
                           for g, v in result.gate_verdicts.items()],
         "headline": headline(result, n_block, len(by_check), len(unknown), len(warn_all), per_gate_text(per_gate)),
         "generated_at": format_timestamp(clean(result.generated_at)), "tool_version": clean(result.tool_version),

@@ -1,9 +1,12 @@
 """junit.xml for CI widgets: one testsuite per gate, one testcase per check and cluster.
 
-A testcase carries the worst non-exempt status of its findings: FAIL -> <failure>, UNKNOWN -> <error>,
-all NOT_APPLICABLE -> <skipped>, otherwise it passes (WARN and exempt findings are listed in
-<system-out>). The shape is the one Jenkins, GitLab, GitHub test reporters and Azure read:
-testsuites/testsuite/testcase with tests/failures/errors/skipped counts that add up.
+A testcase carries the worst non-exempt status of its findings: FAIL -> <failure> (with --strict a WARN too: it
+blocks), UNKNOWN -> <error>, all NOT_APPLICABLE -> <skipped>, otherwise it passes (WARN and exempt findings are
+listed in <system-out>). A CI system shows each testcase green or red: a gate whose verdict is not GO while none of its
+testcases says so (a gate with no finding at all is INCOMPLETE: nothing was audited there) gets one more testcase,
+`verdict [gate]`, failed (NO-GO) or in error (INCOMPLETE), so no suite is all green where the gate is not GO.
+The shape is the one Jenkins, GitLab, GitHub test reporters and Azure read: testsuites/testsuite/testcase
+with tests/failures/errors/skipped counts that add up.
 Text from clusters goes through `clean` (XML 1.0 forbids most control characters) and ElementTree
 escaping; each testcase lists at most MAX_LINES findings, the rest are in findings.csv.
 """
@@ -16,6 +19,7 @@ from pathlib import Path
 import pandas as pd
 
 from auditor.engine import AuditResult
+from auditor.findings import strict_of
 from auditor.model import GATE_ORDER, SEVERITY_RANK, STATUS_RANK
 from auditor.render import write_atomic
 from auditor.render.context import clean, subject_of
@@ -41,7 +45,8 @@ def _lines(group: pd.DataFrame) -> str:
     return "\n".join(shown)
 
 
-def _testcase(suite: ET.Element, gate: str, check_id: str, cluster: str, group: pd.DataFrame) -> str:
+def _testcase(suite: ET.Element, gate: str, check_id: str, cluster: str, group: pd.DataFrame,
+              strict: bool = False) -> str:
     """Add one testcase; returns its outcome: failure, error, skipped or passed."""
     codes = " ".join(sorted({str(c) for c in group["code"] if c})) if "code" in group else ""
     case = ET.SubElement(suite, "testcase", {
@@ -52,12 +57,14 @@ def _testcase(suite: ET.Element, gate: str, check_id: str, cluster: str, group: 
     live = group[~group["exempt"]]
     live_status = live["status"].astype(str)
     outcome = "passed"
-    if (live_status == "FAIL").any():
-        failing = live[live_status == "FAIL"]
+    failed = live_status.isin(("FAIL", "WARN") if strict else ("FAIL",))
+    if failed.any():
+        failing = live[failed]
         first = failing.iloc[0]
         worst = min(failing["severity"].astype(str), key=lambda s: SEVERITY_RANK.get(s, 9))
+        said = " ".join(f"{n} {st}" for st, n in failing["status"].astype(str).value_counts().sort_index().items())
         el = ET.SubElement(case, "failure", {
-            "message": clean(f"{len(failing)} FAIL: {first['message']}", MESSAGE_CHARS), "type": worst})
+            "message": clean(f"{said}: {first['message']}", MESSAGE_CHARS), "type": worst})
         el.text = _lines(failing)
         outcome = "failure"
     elif (live_status == "UNKNOWN").any():
@@ -72,7 +79,7 @@ def _testcase(suite: ET.Element, gate: str, check_id: str, cluster: str, group: 
                                                          MESSAGE_CHARS)})
         outcome = "skipped"
     # Everything else (passes, warnings, exempt findings, and the UNKNOWN behind a failure) for the record.
-    rest = group.drop(index=live[live_status == "FAIL"].index) if outcome == "failure" else group
+    rest = group.drop(index=live[failed].index) if outcome == "failure" else group
     if outcome == "error":
         rest = rest.drop(index=live[live_status == "UNKNOWN"].index)
     if outcome != "skipped" and len(rest):
@@ -82,8 +89,27 @@ def _testcase(suite: ET.Element, gate: str, check_id: str, cluster: str, group: 
     return outcome
 
 
+def _verdict_case(suite: ET.Element, gate: str, verdict: str, counts: dict[str, int]) -> str | None:
+    """The gate's verdict as a testcase of its own, when it is not GO and no testcase of the suite is red for it: a
+    NO-GO without a failure, an INCOMPLETE without a failure or an error (a gate none of whose checks said anything:
+    an empty suite reads as green). Returns the outcome added, or None."""
+    if verdict == "NO-GO" and not counts["failures"]:
+        outcome, tag = "failure", "failure"
+    elif verdict == "INCOMPLETE" and not counts["failures"] and not counts["errors"]:
+        outcome, tag = "error", "error"
+    else:
+        return None
+    case = ET.SubElement(suite, "testcase", {"name": f"verdict [{gate}]", "classname": f"asm-audit.{gate}.verdict",
+                                             "time": "0"})
+    why = (f"the {gate} gate is {verdict}: no finding of this gate was reported" if not counts["tests"] else
+           f"the {gate} gate is {verdict} (see findings.json)")
+    ET.SubElement(case, tag, {"message": why, "type": verdict})
+    return outcome
+
+
 def document(result: AuditResult) -> ET.Element:
     root = ET.Element("testsuites", {"name": "asm-audit"})
+    strict = strict_of(result)
     frame = result.findings
     totals = {"tests": 0, "failures": 0, "errors": 0, "skipped": 0}
     timestamp = clean(result.generated_at).removesuffix("Z")[:19]
@@ -102,10 +128,14 @@ def document(result: AuditResult) -> ET.Element:
         if not sub.empty:
             keys = [sub["check_id"].astype(str), sub["cluster"].astype(str)]
             for (check_id, cluster), group in sub.groupby(keys, sort=False):
-                outcome = _testcase(suite, gate, check_id, cluster, group)
+                outcome = _testcase(suite, gate, check_id, cluster, group, strict)
                 counts["tests"] += 1
                 if outcome != "passed":
                     counts[{"failure": "failures", "error": "errors", "skipped": "skipped"}[outcome]] += 1
+        added = _verdict_case(suite, gate, result.gate_verdicts.get(gate, result.verdict.value), counts)
+        if added:
+            counts["tests"] += 1
+            counts[{"failure": "failures", "error": "errors"}[added]] += 1
         for key, value in counts.items():
             suite.set(key, str(value))
             totals[key] += value

@@ -28,6 +28,7 @@ from auditor.render.context import (
     clean,
     commands_once,
     looks_like_command,
+    past_gates,
     remediation_items,
     split_remediation,
     subject_of,
@@ -137,8 +138,10 @@ def document(result: AuditResult) -> str:
         _("**Findings:** {counts} \u2014 **{n} blocking**{beside}").format(
             counts=counts or _("none"), n=f"{n_block:,}", beside=beside), ""]
     if len(result.gate_verdicts) > 1:
-        lines.append(_("**Per gate:**") + " " + ", ".join(f"{md(g)} {ICON.get(v, '')} {v}"
-                                                   for g, v in result.gate_verdicts.items()))
+        behind = past_gates(result)[1]  # a GO about a step the migration has taken already says so
+        lines.append(_("**Per gate:**") + " " + ", ".join(
+            f"{md(g)} {ICON.get(v, '')} {v}" + (" (" + _("already past") + ")" if g in behind else "")
+            for g, v in result.gate_verdicts.items()))
         lines.append("")
     if not block.empty:
         shown = block.sort_values(["severity", "check_id", "cluster", "namespace", "name"]).head(TOP)
