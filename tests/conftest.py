@@ -7,6 +7,7 @@ with capsys); keep a subprocess for what only a real process shows (the installe
 
 from __future__ import annotations
 
+import os
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -14,6 +15,11 @@ from pathlib import Path
 import pytest
 
 from tests.fakeapi import FakeApiServer
+
+# Tests talk to loopback only: where no other credential is found, the Alibaba Cloud SDK's default chain asks the ECS
+# metadata service (100.100.100.200) for a RAM role (alibabacloud_credentials provider/default.py; read once, at its
+# import, from this variable). Children started by tests inherit it.
+os.environ.setdefault("ALIBABA_CLOUD_ECS_METADATA_DISABLED", "true")
 
 MAX_CHILD_INTERPRETERS_PER_TEST = 20
 _children = [0]

@@ -48,9 +48,8 @@ from tests import factory as f
 from tests.checks import test_mesh_config_parity as parity
 from tests.checks import test_network as network
 from tests.checks.conftest import audit  # noqa: F401  (the fixture)
-from tests.test_asm_openapi import (  # noqa: F401  (fixtures)
+from tests.test_asm_openapi import (  # noqa: F401  (fixtures; `credentials` is tests/conftest.py's)
     asm_openapi,
-    credentials,
     data_plane,
     live_args,
     run_cli,
