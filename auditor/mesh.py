@@ -67,15 +67,15 @@ class ProxyRules:
     1.8 tagged its proxy the same way (`registry-vpc.cn-beijing.aliyuncs.com/acs/proxyv2:1.8.6`). There only ASM's
     own tags (`v<version>.<build>-g<sha>-aliyun`: `acs/proxyv2:v1.14.3.47-ga31201346f-aliyun` in an ASM-injected pod
     with ASM_ID) or a digest are ASM's image; an Istio release tag there is read as no mark (IMAGE_UNREADABLE), so the
-    proxy's env and CA_ADDR decide. Hosts: ASM's registries only (`registry[-vpc].<region>.aliyuncs.com`,
+    proxy's env and CA_ADDR decide. Hosts: ASM's registries only (`registry[-intl][-vpc].<region>.aliyuncs.com`,
     `registry-<region>[-vpc].ack.aliyuncs.com`), never an ACR Enterprise instance's `<name>-registry.<region>.cr.
     aliyuncs.com`, the customer's own registry whatever its name.
     """
 
     asm_image_patterns: list[str] = field(default_factory=lambda: [
-        # registry[-vpc].<region>.aliyuncs.com/acs/proxyv2, registry-<region>[-vpc].ack.aliyuncs.com/acs/proxyv2:
+        # registry[-intl][-vpc].<region>.aliyuncs.com/acs/proxyv2, registry-<region>[-vpc].ack.aliyuncs.com/acs/proxyv2:
         # a `v` tag (ASM's; Istio's release tags have none) or a digest
-        r"^(?:registry(?:-vpc)?\.[a-z0-9-]+|registry-[a-z0-9-]+\.ack)\.aliyuncs\.com/acs/proxyv2(?:@|:v[^:@/]*(?:@|$))",
+        r"^(?:registry(?:-intl)?(?:-vpc)?\.[a-z0-9-]+|registry-[a-z0-9-]+\.ack)\.aliyuncs\.com/acs/proxyv2(?:@|:v[^:@/]*(?:@|$))",
         r":v?\d+\.\d+\.\d+(\.\d+)?-g[0-9a-f]+-aliyun(?:@|$)",  # ASM tags: v1.22.6.54-g<sha>-aliyun[@digest]
     ])
     asm_env_names: list[str] = field(default_factory=lambda: ["ASM_ID", "ASM_APP_VERSION"])
@@ -111,7 +111,7 @@ class ProxyRules:
 # ASM's own repository on ASM's registries with a tag not in ASM's `v` scheme (ProxyRules: an Istio release tag, as
 # ACK's Istio and ASM up to 1.8 ran): no mark either way, whatever asm_image_patterns say.
 _ASM_REPOSITORY = re.compile(
-    r"(?:registry(?:-vpc)?\.[a-z0-9-]+|registry-[a-z0-9-]+\.ack)\.aliyuncs\.com/acs/proxyv2:(?!v)")
+    r"(?:registry(?:-intl)?(?:-vpc)?\.[a-z0-9-]+|registry-[a-z0-9-]+\.ack)\.aliyuncs\.com/acs/proxyv2:(?!v)")
 _CA_SERVICE = re.compile(r"^(istiod(?:-[a-z0-9-]+)?)\.([a-z0-9-]+)\.svc\b")
 
 

@@ -302,6 +302,9 @@ def test_rule_table(env, image, owner, expected):
     # an ACR Enterprise instance whose name starts with "registry": the customer's registry, not ASM's
     ("registry-prod-registry.cn-hangzhou.cr.aliyuncs.com/acs/proxyv2" + DIGEST, ""),
     ("registry-registry-vpc.cn-hangzhou.cr.aliyuncs.com/acs/proxyv2:1.22.3", "istio"),
+    # ACR's international endpoints (registry-intl[-vpc].<region>.aliyuncs.com), as before
+    ("registry-intl.ap-southeast-1.aliyuncs.com/acs/proxyv2" + DIGEST, "asm"),
+    ("registry-intl-vpc.ap-southeast-1.aliyuncs.com/acs/proxyv2:1.22.3", ""),
     ("docker.io/istio/proxyv2:1.24.2-distroless", "istio"),
     ("gcr.io/istio-release/proxyv2:1.18.7", "istio"),
     ("docker.io/istio/proxyv2:latest", ""),
