@@ -58,14 +58,25 @@ class ProxyRules:
     """How to tell an ASM proxy from an Istio sidecar: only by marks ASM alone sets (domain.md).
 
     Configurable because registries get mirrored. An aliyuncs.com registry proves nothing (teams mirror
-    Istio's proxyv2 into their own Alibaba Cloud registry); ASM's image is its own repository `acs/proxyv2`
-    on ASM's registry hosts, or ASM's tag scheme `v1.24.6.62-g<sha>-aliyun`.
+    Istio's proxyv2 into their own Alibaba Cloud registry); ASM's image is ASM's build in its own repository
+    `acs/proxyv2` on ASM's registry hosts, or ASM's tag scheme `v1.24.6.62-g<sha>-aliyun`.
+
+    That repository alone is no proof either: ACK's `acs` namespace re-publishes other builds under their own tags
+    (`acs/alpine`, `acs/maven`), ACK's own in-cluster Istio (its `istio.alibabacloud.com` Istio resource, istio-pilot
+    in istio-system, Istio's injector) injected `registry.cn-beijing.aliyuncs.com/acs/proxyv2:1.4.6`, and ASM up to
+    1.8 tagged its proxy the same way (`registry-vpc.cn-beijing.aliyuncs.com/acs/proxyv2:1.8.6`). There only ASM's
+    own tags (`v<version>.<build>-g<sha>-aliyun`: `acs/proxyv2:v1.14.3.47-ga31201346f-aliyun` in an ASM-injected pod
+    with ASM_ID) or a digest are ASM's image; an Istio release tag there is read as no mark (IMAGE_UNREADABLE), so the
+    proxy's env and CA_ADDR decide. Hosts: ASM's registries only (`registry[-intl][-vpc].<region>.aliyuncs.com`,
+    `registry-<region>[-vpc].ack.aliyuncs.com`), never an ACR Enterprise instance's `<name>-registry.<region>.cr.
+    aliyuncs.com`, the customer's own registry whatever its name.
     """
 
     asm_image_patterns: list[str] = field(default_factory=lambda: [
-        # registry[-vpc].<region>.aliyuncs.com/acs/proxyv2, registry-<region>[-vpc].ack.aliyuncs.com/acs/proxyv2
-        r"^registry[.-][a-z0-9.-]*aliyuncs\.com/acs/proxyv2[:@]",
-        r":v?\d+\.\d+\.\d+(\.\d+)?-g[0-9a-f]+-aliyun$",  # ASM tags: v1.22.6.54-g<sha>-aliyun
+        # registry[-intl][-vpc].<region>.aliyuncs.com/acs/proxyv2, registry-<region>[-vpc].ack.aliyuncs.com/acs/proxyv2:
+        # a `v` tag (ASM's; Istio's release tags have none) or a digest
+        r"^(?:registry(?:-intl)?(?:-vpc)?\.[a-z0-9-]+|registry-[a-z0-9-]+\.ack)\.aliyuncs\.com/acs/proxyv2(?:@|:v[^:@/]*(?:@|$))",
+        r":v?\d+\.\d+\.\d+(\.\d+)?-g[0-9a-f]+-aliyun(?:@|$)",  # ASM tags: v1.22.6.54-g<sha>-aliyun[@digest]
     ])
     asm_env_names: list[str] = field(default_factory=lambda: ["ASM_ID", "ASM_APP_VERSION"])
     # CA_ADDRs that may name an istiod (`istiod[-<rev>].<ns>.svc[...]:15012`). Naming ASM's revision pattern
@@ -78,9 +89,12 @@ class ProxyRules:
 
     def image_kind(self, image: str) -> str:
         """IMAGE_ASM for ASM's image, IMAGE_ISTIO for a release-tagged image of anyone else's (Istio's, or a
-        mirror of it), IMAGE_UNREADABLE when the reference says nothing (digest only, `latest`, no image)."""
+        mirror of it), IMAGE_UNREADABLE when the reference says nothing (digest only, `latest`, no image, an Istio
+        release tag in ASM's own repository)."""
         if any(r.search(image) for r in self._image_res):
             return IMAGE_ASM
+        if _ASM_REPOSITORY.match(image):  # ASM's repository, an Istio release tag: ACK's Istio, old ASM (see above)
+            return IMAGE_UNREADABLE
         return IMAGE_ISTIO if parse_version(image_tag(image)) else IMAGE_UNREADABLE
 
     def has_asm_env(self, env: dict[str, str]) -> bool:
@@ -94,6 +108,10 @@ class ProxyRules:
         return f"{m.group(2)}/{m.group(1)}" if m else ""
 
 
+# ASM's own repository on ASM's registries with a tag not in ASM's `v` scheme (ProxyRules: an Istio release tag, as
+# ACK's Istio and ASM up to 1.8 ran): no mark either way, whatever asm_image_patterns say.
+_ASM_REPOSITORY = re.compile(
+    r"(?:registry(?:-intl)?(?:-vpc)?\.[a-z0-9-]+|registry-[a-z0-9-]+\.ack)\.aliyuncs\.com/acs/proxyv2:(?!v)")
 _CA_SERVICE = re.compile(r"^(istiod(?:-[a-z0-9-]+)?)\.([a-z0-9-]+)\.svc\b")
 
 

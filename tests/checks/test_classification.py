@@ -223,6 +223,59 @@ def test_services_unreadable_leave_ca_addr_unproven(audit):
     assert a.statuses(SIDECARS) == ["FAIL"]
 
 
+# ---------------------------------------------------------------- ASM's repository is no proof by itself
+# `acs` on Alibaba Cloud's public registry is ACK's namespace, and more than ASM's proxy lives there under Istio's own
+# release tags: ACK's in-cluster Istio (Istio resource istio.alibabacloud.com/v1beta1 `istio-config` owning Istio's
+# injector webhook, pods talking to istio-pilot.istio-system:15010) injected
+# `registry.cn-beijing.aliyuncs.com/acs/proxyv2:1.4.6` into istio-init and istio-proxy, and ASM 1.8 injected
+# `registry-vpc.cn-beijing.aliyuncs.com/acs/proxyv2:1.8.6` (public `kubectl describe pod` notes, find_string ids
+# 34720183389 and 94758592); ASM's own builds are tagged `v<version>.<build>-g<sha>-aliyun` (an ASM-injected pod with
+# ASM_ID and ASM_APP_VERSION runs `registry-vpc.cn-beijing.aliyuncs.com/acs/proxyv2:v1.14.3.47-ga31201346f-aliyun`,
+# find_string id 12952064376). Istio's injector writes whatever image its values or the pod's
+# `sidecar.istio.io/proxyImage` name (injection-template.yaml @1.24.6, `image:` of istio-proxy), and CA_ADDR only when
+# it has one (ACK's Istio 1.4 wrote none). An ACR Enterprise instance is `<name>-registry.<region>.cr.aliyuncs.com`
+# whatever the name: the customer's own registry (their own `acs` namespace included).
+ACS_ISTIO_IMAGES = {
+    "Istio release in ACK's acs namespace": "registry.cn-beijing.aliyuncs.com/acs/proxyv2:1.22.3",
+    "ACK's Istio 1.4 image": "registry.cn-beijing.aliyuncs.com/acs/proxyv2:1.4.6",
+    "ACR EE instance named registry-prod, digest": "registry-prod-registry.cn-hangzhou.cr.aliyuncs.com/acs/proxyv2"
+                                                   + DIGEST,
+}
+
+
+@pytest.mark.parametrize("case", list(ACS_ISTIO_IMAGES))
+def test_istio_sidecars_left_after_the_purge_on_acs_images_block_finished(audit, case):
+    """Finished: Istio's istiod is gone, so CA_ADDR names a Service no longer there (no mark); a pod Istio injected and
+    nobody restarted still runs its sidecar. The image was its only 'ASM' mark: GO with an Istio sidecar left."""
+    pods = [sidecar_pod(f"cart-5d8f7c9b6-{i}", image=ACS_ISTIO_IMAGES[case], ca_addr="istiod.istio-system.svc:15012")
+            for i in "ab"]
+    a = audit({"cluster-a": cluster(*with_owner(pods))}, "finished", asm=[f.migration_cr("Finished")])
+    assert proxy_kinds(a) == ["istio", "istio"]
+    assert a.statuses(SIDECARS) == ["FAIL"]
+    assert a.result.verdict == "NO-GO"
+
+
+@pytest.mark.parametrize("case", list(ACS_ISTIO_IMAGES))
+def test_istio_sidecars_without_ca_addr_on_acs_images_are_istio_sidecars(audit, case):
+    """Uninstall with Istio's istiod running, its sidecars injected without CA_ADDR (ACK's Istio 1.4 shape): the image
+    was the only mark, read as ASM's: the uninstall gate saw no Istio sidecar left."""
+    pods = [sidecar_pod(f"cart-5d8f7c9b6-{i}", image=ACS_ISTIO_IMAGES[case], ca_addr=None) for i in "ab"]
+    a = audit({"cluster-a": cluster(f.istiod(), *with_owner(pods))}, "uninstall", asm=[f.migration_cr("Migrating")])
+    assert proxy_kinds(a) == ["istio", "istio"]
+    assert a.statuses(SIDECARS) == ["FAIL"]
+    assert a.result.verdict == "NO-GO"
+
+
+def test_asm_proxies_in_asms_repository_stay_asms_by_their_env(audit):
+    """ASM's repository with an Istio release tag is no mark either way: an ASM-injected proxy there (ASM 1.8's
+    `acs/proxyv2:1.8.6`, ASM_ID set) is ASM's by its env, never a contradiction."""
+    pods = [sidecar_pod("cart-5d8f7c9b6-a", image="registry-vpc.cn-beijing.aliyuncs.com/acs/proxyv2:1.8.6",
+                        ca_addr=None, asm_env=True)]
+    a = audit({"cluster-a": cluster(*with_owner(pods))}, "finished", asm=[f.migration_cr("Finished")])
+    assert proxy_kinds(a) == ["asm"]
+    assert a.statuses(SIDECARS) == ["PASS"]
+
+
 # ---------------------------------------------------------------- the rule table itself
 @pytest.mark.parametrize("env,image,owner,expected", [
     (False, "", "", "istio"), (True, "", "", "asm"), (False, "asm", "", "asm"), (False, "", "asm", "asm"),
@@ -239,6 +292,19 @@ def test_rule_table(env, image, owner, expected):
     ("registry-vpc.cn-shanghai.aliyuncs.com/acs/proxyv2" + DIGEST, "asm"),
     ("registry.cn-hangzhou.aliyuncs.com/acme/proxyv2:1.22.3", "istio"),
     ("acme-registry.cn-hangzhou.cr.aliyuncs.com/acs/proxyv2:1.22.3", "istio"),  # their own `acs` namespace
+    # ASM's tag pinned with its digest too (kustomize/Argo CD's tag@digest): still ASM's tag scheme
+    ("harbor.corp.example/mesh/proxyv2:v1.24.6.62-g5c7e1f0b-aliyun" + DIGEST, "asm"),
+    ("registry-cn-hangzhou-vpc.ack.aliyuncs.com/acs/proxyv2:v1.24.6.62-g5c7e1f0b-aliyun" + DIGEST, "asm"),
+    # ASM's repository with an Istio release tag: ACK's own Istio 1.4.6, ASM up to 1.8: no mark either way
+    ("registry.cn-beijing.aliyuncs.com/acs/proxyv2:1.4.6", ""),
+    ("registry-vpc.cn-beijing.aliyuncs.com/acs/proxyv2:1.8.6", ""),
+    ("registry-cn-hangzhou.ack.aliyuncs.com/acs/proxyv2:1.22.3-distroless", ""),
+    # an ACR Enterprise instance whose name starts with "registry": the customer's registry, not ASM's
+    ("registry-prod-registry.cn-hangzhou.cr.aliyuncs.com/acs/proxyv2" + DIGEST, ""),
+    ("registry-registry-vpc.cn-hangzhou.cr.aliyuncs.com/acs/proxyv2:1.22.3", "istio"),
+    # ACR's international endpoints (registry-intl[-vpc].<region>.aliyuncs.com), as before
+    ("registry-intl.ap-southeast-1.aliyuncs.com/acs/proxyv2" + DIGEST, "asm"),
+    ("registry-intl-vpc.ap-southeast-1.aliyuncs.com/acs/proxyv2:1.22.3", ""),
     ("docker.io/istio/proxyv2:1.24.2-distroless", "istio"),
     ("gcr.io/istio-release/proxyv2:1.18.7", "istio"),
     ("docker.io/istio/proxyv2:latest", ""),
