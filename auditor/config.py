@@ -40,12 +40,13 @@ class _Strict(BaseModel):
 ENGINE_CODE = re.compile(r"AA00[0-9]{2}")
 
 
-def engine_code_problem(code: str, what: str) -> str | None:
-    """Why `code` cannot be named by `what` (an exemption, a severity override), or None."""
+def engine_code_problem(code: str, what: str, example: str) -> str | None:
+    """Why `code` cannot be named by `what` (an exemption, a severity override; `example`: what to write instead),
+    or None."""
     if not ENGINE_CODE.fullmatch(code):
         return None
     return (f"{code} is the engine's code, reported on behalf of every check (unreadable evidence, a crashed check, "
-            f"...): {what} must name a check or one of its own codes (e.g. check: <check id> with status: [UNKNOWN])")
+            f"...): {what} must name a check or one of its own codes (e.g. {example})")
 
 
 class ChecksConfig(_Strict):
@@ -56,7 +57,8 @@ class ChecksConfig(_Strict):
     @classmethod
     def _no_engine_codes(cls, value: dict[str, Severity]) -> dict[str, Severity]:
         for key in value:
-            problem = engine_code_problem(key, "a severity override")
+            problem = engine_code_problem(key, "a severity override",
+                                          "checks.severity: {<check id or its code>: minor}")
             if problem:
                 raise ValueError(problem)
         return value
@@ -132,7 +134,7 @@ class Exemption(_Strict):
         if not self.check.strip() or matches_any_id(self.check_id):
             raise ValueError(f"check {self.check!r} matches every check id: an exemption must name a check "
                              "(one exemption per check; globs like 'istio-*' are fine)")
-        problem = engine_code_problem(self.check, "an exemption")
+        problem = engine_code_problem(self.check, "an exemption", "check: <check id> with status: [UNKNOWN]")
         if problem:
             raise ValueError(problem)
         return self

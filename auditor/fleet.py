@@ -21,7 +21,8 @@ with none of its findings proves nothing about it: INCOMPLETE) and the mesh-wide
 the mesh (one ASMMigrateFromIstio) is taken for every cluster, so what blocks the mesh blocks each cluster (a
 cluster's row never says GO where the run cannot). Its verdict is the worst over the gates audited; `gate_verdicts`
 holds each gate's, `mesh_wide` the verdict of the mesh-wide findings (None when there are none). The fleet verdict
-is the worst of all rows, which is the run's verdict.
+is the worst of all rows; it is the run's verdict except where a data plane has no finding of its own at a gate (its
+checks disabled): then its row says INCOMPLETE while the run may say GO (review20c; the row errs to the cautious side).
 """
 
 from __future__ import annotations

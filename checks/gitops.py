@@ -69,7 +69,9 @@ ISTIOCTL_MANAGED = "operator.istio.io/managed"
 # istioctl renders Istio's charts as release "istio" (renderChart, operator/pkg/helm/helm.go @1.24.6), with Helm's
 # Release.Service "Helm" (helm/helm@v3.16.1 pkg/chartutil/values.go): what it writes without installing (`istioctl tag
 # set`'s revision-tag webhooks, istioctl/pkg/tag/generate.go; `istioctl manifest generate`) carries
-# app.kubernetes.io/instance: istio and no operator.istio.io/managed. Argo CD's label tracking names the Application.
+# app.kubernetes.io/instance: istio and no operator.istio.io/managed. Argo CD's label tracking names the Application,
+# so only the revision-tag webhooks (TAG_LABEL) are told apart as istioctl's; `manifest generate | kubectl apply` output
+# is unproven (AA2732) like a label-tracked Application's.
 ISTIOCTL_RELEASE = "istio"
 # The label `istioctl tag set` writes on a revision tag's webhook (templates/revision-tags.yaml @1.24.6).
 TAG_LABEL = "istio.io/tag"
@@ -161,6 +163,18 @@ def _pods_per_workload(sidecars: pd.DataFrame) -> list[tuple[tuple[str, str, str
     not_moved = (sidecars["proxy"] != mesh.PROXY_ASM).groupby([sidecars[k] for k in WORKLOAD_KEY], observed=True,
                                                               sort=True, dropna=False).agg(["size", "sum"])
     return list(zip(not_moved.index.tolist(), not_moved["size"].tolist(), not_moved["sum"].tolist(), strict=True))
+
+
+def label_tracked(meta: dict[str, Any]) -> str:
+    """The app.kubernetes.io/instance of an object applied from rendered manifests by a tool that left no mark of its
+    own, as Argo CD's label tracking does (its default before 3.0): neither Helm's release annotation nor istioctl's
+    operator.istio.io/managed; "" otherwise. istioctl's revision-tag webhooks (instance "istio", labelled istio.io/tag)
+    are istioctl's; an Application named "istio" writes the same instance on everything else (review20b)."""
+    labels = meta.get("labels") or {}
+    instance = str(labels.get(INSTANCE) or "")
+    if not instance or ISTIOCTL_MANAGED in labels or (meta.get("annotations") or {}).get(HELM_RELEASE):
+        return ""
+    return "" if instance == ISTIOCTL_RELEASE and TAG_LABEL in labels else instance
 
 
 def _operator_holds(cluster: ClusterInventory) -> list[OperatorHold]:
@@ -272,22 +286,20 @@ class GitopsDrift(ClusterCheck):
                 if by:
                     by_applier.setdefault(by, []).append(subject)
                     continue
-                labels = meta.get("labels") or {}
-                instance = str(labels.get(INSTANCE) or "")
-                # istioctl's revision-tag webhooks carry istio.io/tag; an Application named "istio" tracking by label
-                # writes the same instance on everything else (review20b: was PASS AA2702).
-                istioctl_tag = instance == ISTIOCTL_RELEASE and TAG_LABEL in labels
-                if instance and not istioctl_tag and ISTIOCTL_MANAGED not in labels and not (
-                        meta.get("annotations") or {}).get(HELM_RELEASE):
+                instance = label_tracked(meta)
+                if instance:
                     unproven.setdefault(instance, []).append(subject)
         for hold in _operator_holds(cluster):
             if hold.iop is None:
                 unread.append(f"{K.ISTIOOPERATOR.kind} {hold.namespace}/{hold.name} the operator {hold.operator} "
                               f"reconciles ({hold.unread})")
                 continue
-            by = applier(hold.iop.get("metadata") or {})
-            if by:
-                by_applier.setdefault(by, []).append(f"{K.ISTIOOPERATOR.kind} {hold.namespace}/{hold.name}")
+            iop_meta = hold.iop.get("metadata") or {}
+            subject = f"{K.ISTIOOPERATOR.kind} {hold.namespace}/{hold.name}"
+            if by := applier(iop_meta):
+                by_applier.setdefault(by, []).append(subject)
+            elif instance := label_tracked(iop_meta):  # Argo CD's default label tracking (review20c)
+                unproven.setdefault(instance, []).append(subject)
         for by, objects in sorted(by_applier.items()):
             yield self.report(self.PURGE_REVERTED, cluster.name,
                               params={"count": len(objects), "manager": by, "objects": ", ".join(objects[:LISTED])},

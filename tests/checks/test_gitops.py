@@ -340,3 +340,20 @@ def test_an_istiooperator_applied_by_argo_cd_for_the_in_cluster_operator_fails(a
     # Without the operator running, the CR re-created reconciles nothing: not named.
     rows = audit({"c1": [istiod, cr]}, "uninstall", config=CONFIG).rows(CHECK)
     assert [(r["status"], r["code"]) for r in rows] == [("PASS", "AA2702")]
+
+
+def test_an_istiooperator_under_argo_cd_label_tracking_is_unknown(audit):
+    """review20c: the same IstioOperator applied by Argo CD's default label tracking (app.kubernetes.io/instance only:
+    argo-cd common/common.go LabelKeyAppInstance) is unproven (AA2732), not PASS AA2702."""
+    from tests.checks.test_mesh_config_operator import IOP, iop, operator
+
+    istiod = f.istiod()
+    istiod["metadata"].setdefault("labels", {}).update({
+        "operator.istio.io/component": "Pilot", "operator.istio.io/managed": "Reconcile",
+        "install.operator.istio.io/owning-resource": IOP,
+        "install.operator.istio.io/owning-resource-namespace": "istio-system"})
+    cr = iop()
+    cr["metadata"].setdefault("labels", {})["app.kubernetes.io/instance"] = "istio-control-plane"
+    rows = audit({"c1": [istiod, operator(), cr]}, "uninstall", config=CONFIG).rows(CHECK)
+    assert [(r["status"], r["code"]) for r in rows] == [("UNKNOWN", "AA2732")]
+    assert rows[0]["evidence"]["objects"] == [f"IstioOperator istio-system/{IOP}"]
