@@ -2100,30 +2100,52 @@ def _gateway_policy(kind: Kind, obj: dict[str, Any]) -> GatewayPolicy | None:
                          key, bool(meta.get("deletionTimestamp")), str(labels.get("istio.io/rev") or ""))
 
 
-@dataclass(frozen=True)
 class _PolicyIndex:
-    by_namespace: dict[tuple[str, str], list[GatewayPolicy]]   # (kind, namespace) -> policies
-    by_spec: dict[tuple[str, str], list[GatewayPolicy]]        # (kind, key) -> policies
-    unread: dict[str, str]                                     # kind -> why it was not read
+    """The policies of one inventory by (kind, namespace), as objects; judged (_gateway_policy: the spec key's JSON)
+    only for the namespaces asked (a gateway's and the root namespaces): a cluster's thousands of app-namespace
+    AuthorizationPolicies are never serialised. `spec_index` looks counterparts up by spec over given namespaces."""
+
+    def __init__(self, raw: dict[tuple[Kind, str], list[dict[str, Any]]], unread: dict[str, str]) -> None:
+        self._raw = raw
+        self.unread = unread  # kind -> why it was not read
+        self._judged: dict[tuple[str, str], list[GatewayPolicy]] = {}
+        self._by_spec: dict[tuple[str, frozenset[str]], dict[str, list[GatewayPolicy]]] = {}
+
+    def policies(self, kind: Kind, namespace: str) -> list[GatewayPolicy]:
+        key = (kind.kind, namespace)
+        found = self._judged.get(key)
+        if found is None:
+            found = self._judged[key] = [p for obj in self._raw.get((kind, namespace), ())
+                                         if (p := _gateway_policy(kind, obj)) is not None]
+        return found
+
+    def by_spec(self, kind: Kind, namespaces: Collection[str]) -> dict[str, list[GatewayPolicy]]:
+        """The policies of `kind` in `namespaces` by their spec key."""
+        key = (kind.kind, frozenset(namespaces))
+        found = self._by_spec.get(key)
+        if found is None:
+            found = self._by_spec[key] = {}
+            for namespace in sorted(key[1]):
+                for policy in self.policies(kind, namespace):
+                    found.setdefault(policy.key, []).append(policy)
+        return found
 
 
 def _policy_index(inv: ClusterInventory) -> _PolicyIndex:
-    """The policies of one inventory, indexed once: a gateway asks for two namespaces, and a counterpart by spec."""
+    """The policies of one inventory, indexed once by kind and namespace (a gateway asks for two namespaces)."""
 
     def build() -> _PolicyIndex:
-        by_namespace: dict[tuple[str, str], list[GatewayPolicy]] = {}
-        by_spec: dict[tuple[str, str], list[GatewayPolicy]] = {}
+        raw: dict[tuple[Kind, str], list[dict[str, Any]]] = {}
         unread: dict[str, str] = {}
         for kind in GATEWAY_POLICY_KINDS:
             if not inv.available(kind):  # a CRD not served was read: none
                 unread[kind.kind] = inv.unread_reason(kind)
                 continue
             for obj in inv.objects(kind):
-                policy = _gateway_policy(kind, obj)
-                if policy is not None:
-                    by_namespace.setdefault((policy.kind, policy.namespace), []).append(policy)
-                    by_spec.setdefault((policy.kind, policy.key), []).append(policy)
-        return _PolicyIndex(by_namespace, by_spec, unread)
+                meta = obj.get("metadata")
+                namespace = str(meta.get("namespace") or "") if isinstance(meta, dict) else ""
+                raw.setdefault((kind, namespace), []).append(obj)
+        return _PolicyIndex(raw, unread)
 
     return inv.memo(_POLICIES_VIEW, build)
 
@@ -2177,13 +2199,14 @@ def gateway_policy_parity(cluster: ClusterInventory, asm: ClusterInventory | Non
     mine = _policy_index(cluster)
     theirs = _policy_index(asm) if asm is not None else None
     unread = [f"the cluster's {kind} ({why})" for kind, why in mine.unread.items()]
-    applying = [p for kind in GATEWAY_POLICY_KINDS if kind.kind not in mine.unread
+    applying = [(kind, p) for kind in GATEWAY_POLICY_KINDS if kind.kind not in mine.unread
                 for namespace in sorted({istio_gw.namespace, *istio_roots})
-                for p in mine.by_namespace.get((kind.kind, namespace), ())
+                for p in mine.policies(kind, namespace)
                 if policy_applies(p, istio_gw.namespace, istio_gw.pod_labels, istio_roots)]
     missing: list[GatewayPolicy] = []
     untold: list[GatewayPolicy] = []
-    for policy in applying:
+    reach = (asm_gw.namespace, asm_root)  # the namespaces whose policies ASM's istiod applies to its gateway's pods
+    for kind, policy in applying:
         if theirs is None or policy.kind in theirs.unread:
             why = "no ASM control plane given" if theirs is None else (
                 f"ASM's {policy.kind} ({theirs.unread[policy.kind]})")
@@ -2191,7 +2214,7 @@ def gateway_policy_parity(cluster: ClusterInventory, asm: ClusterInventory | Non
                 unread.append(why)
             untold.append(policy)
         else:
-            counterparts = [other for other in theirs.by_spec.get((policy.kind, policy.key), ())
+            counterparts = [other for other in theirs.by_spec(kind, reach).get(policy.key, ())
                             if not other.going and policy_applies(other, asm_gw.namespace, asm_gw.pod_labels,
                                                                   (asm_root,))]
             if not counterparts:

@@ -25,7 +25,7 @@ from auditor import mesh
 from auditor.asmcni import asm_cni_state
 from auditor.check import ClusterCheck, Context, same_in_every_gate
 from auditor.inventory import ClusterInventory
-from auditor.istio import TEMPLATE_KINDS, among, istio_sidecar_rows, workload_templates
+from auditor.istio import TEMPLATE_KINDS, among, istio_sidecar_rows, pod_template
 from auditor.model import Finding, Gate, Outcome, Severity, Status
 
 PODS_NAMED = 5
@@ -98,18 +98,26 @@ def meshed_namespaces(cluster: ClusterInventory, pods: pd.DataFrame) -> set[str]
     # (object.sidecar-injector: sidecar.istio.io/inject "true"; rev.object: istio.io/rev; both only where the namespace
     # has neither istio-injection nor istio.io/rev). Gateways' templates (inject.istio.io/templates: gateway) get no
     # istio-init.
-    for _kind, obj, template in workload_templates(cluster, TEMPLATE_KINDS)[0]:
-        namespace = str((obj.get("metadata") or {}).get("namespace") or "")
-        ns_labels = labelled.get(namespace, {})
-        if namespace in names or "istio-injection" in ns_labels or "istio.io/rev" in ns_labels:
+    # Each object's namespace is asked first: in a meshed cluster most namespaces are known already, and their templates
+    # are not read (a walk of ~29,000 templates at 50k pods otherwise).
+    decided = names | {name for name, labels in labelled.items() if "istio-injection" in labels or
+                       "istio.io/rev" in labels}
+    for kind in TEMPLATE_KINDS:
+        if not cluster.available(kind):
             continue
-        meta = template.get("metadata") or {}
-        labels, annotations = meta.get("labels") or {}, meta.get("annotations") or {}
-        if "gateway" in str(annotations.get("inject.istio.io/templates") or ""):
-            continue
-        if labels.get("sidecar.istio.io/inject") == "true" or (
-                labels.get("istio.io/rev") and labels.get("sidecar.istio.io/inject") != "false"):
-            names.add(namespace)
+        for obj in cluster.objects(kind):
+            namespace = str((obj.get("metadata") or {}).get("namespace") or "")
+            if namespace in decided:
+                continue
+            template = pod_template(kind, obj)
+            meta = (template.get("metadata") or {}) if template is not None else {}
+            labels, annotations = meta.get("labels") or {}, meta.get("annotations") or {}
+            if "gateway" in str(annotations.get("inject.istio.io/templates") or ""):
+                continue
+            if labels.get("sidecar.istio.io/inject") == "true" or (
+                    labels.get("istio.io/rev") and labels.get("sidecar.istio.io/inject") != "false"):
+                names.add(namespace)
+                decided.add(namespace)
     return names
 
 
