@@ -21,7 +21,7 @@ from typing import Any
 import pandas as pd
 
 from auditor import kinds as K
-from auditor import mesh
+from auditor import mesh, podwire
 from auditor.asmcni import asm_cni_state
 from auditor.check import ClusterCheck, Context, same_in_every_gate
 from auditor.inventory import ClusterInventory
@@ -105,9 +105,11 @@ def meshed_namespaces(cluster: ClusterInventory, pods: pd.DataFrame) -> set[str]
     for kind in TEMPLATE_KINDS:
         if not cluster.available(kind):
             continue
+        owned_skipped = kind in (K.REPLICASET, K.JOB)  # judged through their owner (istio.workload_templates)
         for obj in cluster.objects(kind):
-            namespace = str((obj.get("metadata") or {}).get("namespace") or "")
-            if namespace in decided:
+            obj_meta = obj.get("metadata") or {}
+            namespace = str(obj_meta.get("namespace") or "")
+            if namespace in decided or (owned_skipped and podwire.judged_through_owner(obj_meta)):
                 continue
             template = pod_template(kind, obj)
             meta = (template.get("metadata") or {}) if template is not None else {}
