@@ -148,6 +148,23 @@ def webhook_targets(obj: dict[str, Any]) -> list[str]:
             for w in obj.get("webhooks") or ()]
 
 
+def asm_targets(obj: dict[str, Any], asm_istiods: set[str]) -> list[bool]:
+    """For each webhook of `obj` calling a Service: whether it is ASM's istiod, by namespace and name (asm_istiods are
+    names in istio-system: an `istiod-<rev>` of another namespace, where Istio may be installed, is not ASM's)."""
+    return [ns == ISTIO_SYSTEM and name in asm_istiods for ns, name in _services_called(obj)]
+
+
+def _services_called(obj: dict[str, Any]) -> list[tuple[str, str]]:
+    """(namespace, name) of the Service each webhook of `obj` calls (none for a URL)."""
+    out = []
+    for w in obj.get("webhooks") or ():
+        service = (w.get("clientConfig") or {}).get("service") or {}
+        name = str(service.get("name") or "")
+        if name:
+            out.append((str(service.get("namespace") or ""), name))
+    return out
+
+
 def served_revisions(webhook: dict[str, Any]) -> set[str]:
     """Revisions an injector webhook serves: its istio.io/rev / istio.io/tag labels and selector values."""
     labels = (webhook.get("metadata") or {}).get("labels") or {}
@@ -168,12 +185,13 @@ def is_istio_webhook(obj: dict[str, Any], pattern: re.Pattern[str], asm_istiods:
     meta = obj.get("metadata") or {}
     if asm_owned(meta):
         return False
-    targets = [t for t in webhook_targets(obj) if t]
-    if targets and all(t in asm_istiods for t in targets) and not istio_installed(meta):
+    calls_asm = asm_targets(obj, asm_istiods)
+    if calls_asm and all(calls_asm) and not istio_installed(meta):
         return False  # points only at ASM's managed istiod-<rev>
     if pattern.match(meta.get("name", "")):
         return True
-    return any(ISTIOD_SERVICE.match(t) and t not in asm_istiods for t in targets)
+    return any(ISTIOD_SERVICE.match(name) and not (ns == ISTIO_SYSTEM and name in asm_istiods)
+               for ns, name in _services_called(obj))
 
 
 def asm_revisions(cluster: ClusterInventory) -> set[str]:
@@ -187,7 +205,7 @@ def asm_revisions(cluster: ClusterInventory) -> set[str]:
     for obj in webhooks:
         meta = obj.get("metadata") or {}
         if (not is_istio_webhook(obj, ISTIO_INJECTOR, asm_istiods) and (
-                asm_owned(meta) or any(t in asm_istiods for t in webhook_targets(obj)))) or (
+                asm_owned(meta) or any(asm_targets(obj, asm_istiods)))) or (
                 (K.MUTATING_WEBHOOK.kind, "", meta.get("name", "")) in calling_asm):
             revs |= served_revisions(obj)
     return revs
