@@ -253,6 +253,18 @@ def test_unreadable_webhooks_at_uninstall_are_unknown_never_pass(audit):
     assert (row["status"], row["code"]) == ("UNKNOWN", "AA2731")
 
 
+def label_tracked_istiod(instance: str) -> list[dict[str, Any]]:
+    """The istiod chart rendered with `helm template` (no Helm release annotations) and applied by an Argo CD
+    Application `instance` under label tracking (app.kubernetes.io/instance on every object it applies)."""
+    objects = shapes.istiod(ISTIO, method="helm")
+    for obj in objects:
+        meta = obj["metadata"]
+        meta["annotations"] = {k: v for k, v in (meta.get("annotations") or {}).items() if k not in HELM_MARKS}
+        if obj["kind"] not in ("Pod", "ReplicaSet"):
+            meta.setdefault("labels", {})["app.kubernetes.io/instance"] = instance
+    return objects
+
+
 def test_istiod_chart_under_argo_cd_label_tracking_is_unknown_at_uninstall(audit):
     """Argo CD before 3.0 tracked by label by default: app.kubernetes.io/instance=<app> on every object it applies
     (SetAppInstance, TrackingMethodLabel: argo-cd@v3.5.1 util/argo/resource_tracking.go; common.LabelKeyAppInstance),
@@ -260,12 +272,7 @@ def test_istiod_chart_under_argo_cd_label_tracking_is_unknown_at_uninstall(audit
     with `helm template`, the objects carry no Helm release annotation, and no operator.istio.io/managed (istioctl
     install's getOwnerLabels, operator/pkg/install/install.go @1.24.6): nothing tells whether an Application re-applies
     them after the purge. main: no finding at uninstall (GO)."""
-    objects = shapes.istiod(ISTIO, method="helm")
-    for obj in objects:
-        meta = obj["metadata"]
-        meta["annotations"] = {k: v for k, v in (meta.get("annotations") or {}).items() if k not in HELM_MARKS}
-        if obj["kind"] not in ("Pod", "ReplicaSet"):
-            meta.setdefault("labels", {})["app.kubernetes.io/instance"] = "istiod"
+    objects = label_tracked_istiod("istiod")
     run = audit({"c1": objects}, "uninstall", config=CONFIG)
     [row] = run.rows(CHECK)
     assert (row["status"], row["code"]) == ("UNKNOWN", "AA2732")
@@ -309,12 +316,7 @@ def test_an_application_named_istio_under_label_tracking_is_unknown_not_istioctl
     """The chart rendered with `helm template` by an Application named "istio" (label tracking, Argo CD's default
     before 3.0: app.kubernetes.io/instance=istio on every object) is not istioctl's render: only istioctl's revision-tag
     webhooks carry istio.io/tag (templates/revision-tags.yaml @1.24.6). Before: PASS AA2702, a GO."""
-    objects = shapes.istiod(ISTIO, method="helm")
-    for obj in objects:
-        meta = obj["metadata"]
-        meta["annotations"] = {k: v for k, v in (meta.get("annotations") or {}).items() if k not in HELM_MARKS}
-        if obj["kind"] not in ("Pod", "ReplicaSet"):
-            meta.setdefault("labels", {})["app.kubernetes.io/instance"] = "istio"
+    objects = label_tracked_istiod("istio")
     [row] = audit({"c1": objects}, "uninstall", config=CONFIG).rows(CHECK)
     assert (row["status"], row["code"]) == ("UNKNOWN", "AA2732")
 
