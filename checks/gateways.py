@@ -62,6 +62,8 @@ from auditor.gateways import (
     gateway_workloads,
     gateways_selecting,
     going_workloads,
+    host_fqdn,
+    hosts_unrouted,
     istio_gateways,
     istio_injectors_selecting,
     istio_root_namespaces,
@@ -756,14 +758,34 @@ class EgressRoutesToAsm(ClusterCheck):
                         fix=SCAN_UNREAD_FIX,
                         message="{kind} {hosts}: egress routed to {missing}; no Service of that name, and the "
                                 "Services or ServiceEntries of {clusters} could not be read: {routes}")
-    outcomes = (ALL_TO_ASM, ROUTE_ALL_TO_ASM, TO_ISTIO, ROUTE_TO_ISTIO, TO_NOWHERE, TO_DELETED, ASM_UNREADABLE,
-                BAD_WEIGHT,
-                GATEWAYS_UNSEEN, ROUTES_UNREAD, TO_UNREAD, NONE_HERE, NONE_ON_ASM)
+    # The second hop of Istio's egress pattern (red20z): the mesh sends the host to the egress gateway's Service, and
+    # only a Gateway selecting the egress gateway's pods with a server for the host, and a VirtualService bound to that
+    # Gateway routing it, give the gateway a route for it (auditor.gateways hosts_unrouted). A mesh route repointed at
+    # ASM's egress Service while the Gateway still selects Istio's pods (`istio: egressgateway`) sends the egress to a
+    # gateway that answers 404 (HTTP) or closes the connection (TLS passthrough, TCP).
+    NOT_FORWARDED = Outcome(
+        "AA1614", Status.FAIL, "a route sends egress to an ASM egress gateway that has no route for its hosts: no "
+        "Gateway selecting ASM's egress gateway pods serves them with a VirtualService bound to it routing them on",
+        fix="On the ASM control plane, point the egress Gateway's spec.selector at the ASM egress gateway's pod labels "
+            "(or add a Gateway selecting them with a server for the hosts), and bind the VirtualService that routes "
+            "the hosts to the external service to that Gateway (spec.gateways and its match gateways); then re-run.",
+        message="{kind} {hosts}: egress routed to ASM egress gateway(s) {asm_gateways}, which route none of "
+                "{unrouted}: no Gateway selecting their pods serves these hosts with a VirtualService bound to it "
+                "routing them, so that egress gets a 404 or a closed connection: {routes}")
+    FORWARD_UNREAD = Outcome(
+        "AA1635", Status.UNKNOWN, "a route sends egress to an ASM egress gateway, and the ASM control plane's Gateways "
+        "or VirtualServices could not be read: whether ASM's gateway routes those hosts on cannot be told",
+        fix=SCAN_UNREAD_FIX,
+        message="{kind} {hosts}: egress routed to ASM egress gateway(s) {asm_gateways}; whether they route it on "
+                "cannot be told: {unread} not read: {routes}")
+    outcomes = (ALL_TO_ASM, ROUTE_ALL_TO_ASM, TO_ISTIO, ROUTE_TO_ISTIO, TO_NOWHERE, TO_DELETED, NOT_FORWARDED,
+                ASM_UNREADABLE, BAD_WEIGHT,
+                GATEWAYS_UNSEEN, ROUTES_UNREAD, TO_UNREAD, FORWARD_UNREAD, NONE_HERE, NONE_ON_ASM)
     needs = (K.VIRTUALSERVICE, K.DEPLOYMENT, K.SERVICE)
     # ServiceEntries: a custom gateway's role (where the routes bound to its Gateway send). Gateway API routes: mesh
-    # routes that send to an egress gateway, and a Gateway API gateway's role.
-    uses = (*SCAN_KINDS, K.SERVICEENTRY, *K.K8S_ROUTE_KINDS)
-    asm_needs = (K.VIRTUALSERVICE, K.ISTIO_GATEWAY_ASM)
+    # routes that send to an egress gateway, and a Gateway API gateway's role. Gateways: the egress second hop.
+    uses = (*SCAN_KINDS, K.SERVICEENTRY, *K.K8S_ROUTE_KINDS, K.GATEWAY)
+    asm_needs = (K.VIRTUALSERVICE, K.ISTIO_GATEWAY_ASM, K.GATEWAY)
 
     def prepare(self, ctx: Context) -> None:
         self.asm_gws: list[AsmGateway] = []
@@ -774,6 +796,7 @@ class EgressRoutesToAsm(ClusterCheck):
             self.asm_error = exc.reason
         # (ns, name) -> (verdict, spec) of a data-plane copy
         self.reported: dict[tuple[str, str], tuple[str, Any]] = {}
+        self.ctx = ctx
 
     def check_cluster(self, cluster: ClusterInventory, ctx: Context) -> Iterator[Finding]:
         return self._cluster(cluster, ctx, self.asm_gws, self.reported)
@@ -979,7 +1002,61 @@ class EgressRoutesToAsm(ClusterCheck):
         nowhere = self._nowhere(where, splits, ns, clusters, "VirtualService", params, evidence, subject, hosts)
         if nowhere is not None:
             return nowhere
+        unforwarded = self._second_hop(where, splits, ns, vs_hosts, clusters, params, evidence, subject)
+        if unforwarded is not None:
+            return unforwarded
         return self.report(self.ALL_TO_ASM, where, params=params, evidence=evidence, **subject)
+
+    def _second_hop(self, where: str, splits: list[RouteSplit], namespace: str, vs_hosts: list[str],
+                    clusters: list[ClusterInventory], params: dict[str, Any], evidence: dict[str, Any],
+                    subject: dict[str, str]) -> Finding | None:
+        """FAIL NOT_FORWARDED when the ASM egress gateway pods behind a destination with weight (its Service's, in a
+        cluster) have no route for the VirtualService's hosts (hosts_unrouted over the cluster's and the ASM control
+        plane's Gateways and ASM's VirtualServices, as asm-gateways-present's AA1724 reads ASM's gateways); UNKNOWN
+        FORWARD_UNREAD when ASM's Gateways or VirtualServices could not be read; None when each is routed on, or no
+        ASM egress gateway workload is found behind the destinations."""
+        ctx = self.ctx
+        targets = {service_of(str(d.get("host") or ""), namespace) for s in splits for d in s.destinations
+                   if d.get("gateway") == "asm" and d.get("effective_weight")} - {None}
+        wanted = [host_fqdn(h, namespace) for h in vs_hosts if h and h != "*"]
+        if not targets or not wanted:
+            return None
+        asm = ctx.inv.asm
+        unread = [] if asm is not None and asm.available(K.GATEWAY) and asm.available(K.VIRTUALSERVICE) else [
+            f"ASM's {kind.kind}s ({asm.unread_reason(kind) if asm is not None else 'not collected'})"
+            for kind in (K.GATEWAY, K.VIRTUALSERVICE) if asm is None or not asm.available(kind)]
+        bound = bound_virtual_services(asm.objects(K.VIRTUALSERVICE) if not unread and asm is not None else ())
+        names: set[str] = set()
+        unrouted: dict[str, list[str]] = {}
+        for c in clusters:
+            if not (c.available(K.DEPLOYMENT) and c.available(K.SERVICE)):
+                continue
+            workloads = {(svc.gateway.namespace, svc.gateway.name): svc.gateway
+                         for svc in gateway_services(c, ctx.inv.rules, ctx.config.gateways)
+                         if svc.gateway.asm and svc.gateway.type == EGRESS
+                         and (svc.name.lower(), svc.namespace.lower()) in targets}
+            if not workloads:
+                continue
+            names.update(f"{c.name}:{ns}/{n}" for ns, n in workloads)
+            if unread:
+                continue
+            gateways = [*(c.objects(K.GATEWAY) if c.available(K.GATEWAY) else ()), *asm.objects(K.GATEWAY)]
+            for host in hosts_unrouted(c, workloads.values(), gateways, bound, wanted, asm_export_default(ctx)):
+                unrouted.setdefault(host, []).append(c.name)
+        if not names:
+            return None
+        shown = {"kind": "VirtualService", "asm_gateways": ", ".join(sorted(names))}
+        if unread:
+            return self.report(self.FORWARD_UNREAD, where, remediation=self.FORWARD_UNREAD.fix,
+                               params={**params, **shown, "unread": "; ".join(unread)},
+                               evidence={**evidence, "asm_egress_gateways": sorted(names), "not_read": unread},
+                               **subject)
+        if not unrouted:
+            return None
+        return self.report(self.NOT_FORWARDED, where, remediation=self.NOT_FORWARDED.fix,
+                           params={**params, **shown, "unrouted": ", ".join(sorted(unrouted))},
+                           evidence={**evidence, "asm_egress_gateways": sorted(names), "unrouted_hosts": unrouted},
+                           **subject)
 
 
 # ================================================================ asm-gateways-present

@@ -328,8 +328,10 @@ def test_a_backendref_weight_that_is_no_whole_number_is_unknown(audit, weight): 
                                                   (1, ("FAIL", "AA1610")), ("1", ("FAIL", "AA1610"))])
 def test_whole_weights_are_read_as_before(audit, weight, expected):  # noqa: F811
     """Control: as on main (a quoted whole number included)."""
+    from tests.checks.test_egress_second_hop import asm_egress_hop  # ASM's gateway routes it on (red20z)
+
     vs = cnn_vs((ISTIO_EGRESS, weight), (ASM_EGRESS, 100))
-    assert _eg(audit({"cluster-a": [*egress_gateways(), vs]}, "uninstall", asm=[vs])) == [expected]
+    assert _eg(audit({"cluster-a": [*egress_gateways(), vs]}, "uninstall", asm=[vs, *asm_egress_hop()])) == [expected]
 
 
 # ---------------------------------------------------------------- version.json: /version and kubectl's output at once

@@ -63,8 +63,11 @@ def test_egress_routed_to_an_asm_egress_gateway_being_deleted_fails(audit, host)
     assert [(r["status"], r["code"], r["severity"]) for r in rows] == [("FAIL", "AA1613", "blocker")]
     assert rows[0]["evidence"]["asm_gateways_being_deleted"] == {"istio-system/asm-egressgateway": DELETED_AT}
     assert a.result.verdict == "NO-GO"
-    # The same gateway staying carries it (the control).
-    b = audit({"cluster-a": [*egress_gateways(), vs]}, "uninstall", config=IDS, asm=asm_side(EGRESS_CR, vs))
+    # The same gateway staying carries it (the control; with its second hop, red20z).
+    from tests.checks.test_egress_second_hop import asm_egress_hop
+
+    b = audit({"cluster-a": [*egress_gateways(), vs]}, "uninstall", config=IDS,
+              asm=asm_side(EGRESS_CR, vs, *asm_egress_hop()))
     assert [(r["status"], r["code"]) for r in b.rows(EGRESS)] == [("PASS", "AA1601")]
 
 

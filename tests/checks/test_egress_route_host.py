@@ -20,6 +20,7 @@ from typing import Any
 
 from auditor import kinds as K
 from tests import factory as f
+from tests.checks.test_egress_second_hop import asm_egress_hop
 from tests.checks.test_gateways import ASM_EGRESS, ISTIO_EGRESS, asm_side, cnn_vs, egress_gateways
 from tests.checks.test_gateways_gwx16 import backend, classic_egress, cnn_entry, mesh_route
 
@@ -54,11 +55,14 @@ def test_the_seeds_host_without_its_service_is_a_fail(audit):
 
 
 def test_the_seeds_host_with_its_alias_service_or_asms_own_service_passes(audit):
+    # ASM's egress gateway routes the host on (red20z: asm_egress_hop, the second hop AA1614 asks for)
     vs = cnn_vs((ISTIO_EGRESS, 0), (ASM_EGRESS, 100))
-    a = audit({"cluster-a": [*egress_gateways(), vs]}, "uninstall", config=ONLY, asm=asm_side(ASM_EGRESS_CR, vs))
+    a = audit({"cluster-a": [*egress_gateways(), vs]}, "uninstall", config=ONLY,
+              asm=asm_side(ASM_EGRESS_CR, vs, *asm_egress_hop()))
     assert rows(a) == [("cluster-a", "PASS", "AA1601", "direct-cnn-through-egress-gateway")]
     vs = cnn_vs((ISTIO_EGRESS, 0), (ASM_SERVICE_HOST, 100))
-    a = audit({"cluster-a": [*without_alias(), vs]}, "uninstall", config=ONLY, asm=asm_side(ASM_EGRESS_CR, vs))
+    a = audit({"cluster-a": [*without_alias(), vs]}, "uninstall", config=ONLY,
+              asm=asm_side(ASM_EGRESS_CR, vs, *asm_egress_hop()))
     assert rows(a) == [("cluster-a", "PASS", "AA1601", "direct-cnn-through-egress-gateway")]
     assert a.result.verdict == "GO"
 
@@ -66,7 +70,8 @@ def test_the_seeds_host_with_its_alias_service_or_asms_own_service_passes(audit)
 def test_a_weight_0_destination_to_nowhere_carries_nothing_and_passes(audit):
     """The missing host at weight 0 beside ASM's real Service at 100: no traffic goes to it."""
     vs = cnn_vs((ISTIO_EGRESS, 0), (ASM_EGRESS, 0), (ASM_SERVICE_HOST, 100))
-    a = audit({"cluster-a": [*without_alias(), vs]}, "uninstall", config=ONLY, asm=asm_side(ASM_EGRESS_CR, vs))
+    a = audit({"cluster-a": [*without_alias(), vs]}, "uninstall", config=ONLY,
+              asm=asm_side(ASM_EGRESS_CR, vs, *asm_egress_hop()))
     assert rows(a) == [("cluster-a", "PASS", "AA1601", "direct-cnn-through-egress-gateway")]
 
 

@@ -202,7 +202,12 @@ def test_egress_pass_when_istio_weight_zero_or_only_asm(audit):
     zero = cnn_vs((ISTIO_EGRESS, 0), (ASM_EGRESS, 100))
     only = f.virtualservice("api-egress", hosts=["api.example.com"], http=[f.route(("asm-egressgateway", None))])
     only["metadata"]["namespace"] = "istio-system"  # short name resolves in the rule's own namespace
-    a = audit({"cluster-a": [*egress_gateways(), zero, only]}, "uninstall", asm=[zero, only])
+    from tests.checks.test_egress_second_hop import asm_egress_hop  # ASM's gateway routes them on (red20z)
+
+    hops = [*asm_egress_hop("edition.cnn.com"), *asm_egress_hop("api.example.com")]
+    hops[2]["metadata"]["name"], hops[3]["metadata"]["name"] = "asm-egress-api", "asm-egress-hop-api"
+    hops[3]["spec"]["gateways"] = ["asm-egress-api"]
+    a = audit({"cluster-a": [*egress_gateways(), zero, only]}, "uninstall", asm=[zero, only, *hops])
     rows = a.by_name(CHECK_EG)
     assert rows["direct-cnn-through-egress-gateway"]["status"] == "PASS"
     assert "0:100" in rows["direct-cnn-through-egress-gateway"]["message"]
@@ -235,7 +240,9 @@ def test_egress_short_name_in_other_namespace_is_not_the_gateway(audit):
 def test_egress_asm_copy_that_differs_is_judged_on_its_own(audit):
     done = cnn_vs((ISTIO_EGRESS, 0), (ASM_EGRESS, 100))
     stale = cnn_vs((ISTIO_EGRESS, 50), (ASM_EGRESS, 50))
-    a = audit({"cluster-a": [*egress_gateways(), done]}, "uninstall", asm=[stale])
+    from tests.checks.test_egress_second_hop import asm_egress_hop  # ASM's gateway routes it on (red20z)
+
+    a = audit({"cluster-a": [*egress_gateways(), done]}, "uninstall", asm=[stale, *asm_egress_hop()])
     by_cluster = {r["cluster"]: r for r in a.rows(CHECK_EG)}
     assert by_cluster["cluster-a"]["status"] == "PASS"
     assert by_cluster["asm"]["status"] == "FAIL" and "50:50" in by_cluster["asm"]["message"]
@@ -455,11 +462,13 @@ def test_nothing_to_replace_needs_no_asm_control_plane(audit):
 
 # ================================================================ each outcome from a real-shaped input
 def test_egress_routes_outcomes_of_their_own(audit):
+    from tests.checks.test_egress_second_hop import asm_egress_hop  # ASM's gateway routes it on (red20z)
+
     done = cnn_vs((ISTIO_EGRESS, 0), (ASM_EGRESS, 100))
-    a = audit({"cluster-a": [*egress_gateways(), done]}, "uninstall", asm=[])
+    a = audit({"cluster-a": [*egress_gateways(), done]}, "uninstall", asm=asm_egress_hop())
     assert {r["cluster"]: (r["status"], r["code"]) for r in a.rows(CHECK_EG)} == {
         "cluster-a": ("PASS", "AA1601"), "asm": ("NOT_APPLICABLE", "AA1641")}
-    a = audit({"cluster-a": egress_gateways()}, "uninstall", asm=[done])
+    a = audit({"cluster-a": egress_gateways()}, "uninstall", asm=[done, *asm_egress_hop()])
     assert {r["cluster"]: (r["status"], r["code"]) for r in a.rows(CHECK_EG)} == {
         "cluster-a": ("NOT_APPLICABLE", "AA1640"), "asm": ("PASS", "AA1601")}
 
