@@ -797,6 +797,7 @@ class EgressRoutesToAsm(ClusterCheck):
         # (ns, name) -> (verdict, spec) of a data-plane copy
         self.reported: dict[tuple[str, str], tuple[str, Any]] = {}
         self.ctx = ctx
+        self._asm_bound: Any = None  # ASM's VirtualServices by the Gateway they bind (the second hop), built once
 
     def check_cluster(self, cluster: ClusterInventory, ctx: Context) -> Iterator[Finding]:
         return self._cluster(cluster, ctx, self.asm_gws, self.reported)
@@ -1025,7 +1026,9 @@ class EgressRoutesToAsm(ClusterCheck):
         unread = [] if asm is not None and asm.available(K.GATEWAY) and asm.available(K.VIRTUALSERVICE) else [
             f"ASM's {kind.kind}s ({asm.unread_reason(kind) if asm is not None else 'not collected'})"
             for kind in (K.GATEWAY, K.VIRTUALSERVICE) if asm is None or not asm.available(kind)]
-        bound = bound_virtual_services(asm.objects(K.VIRTUALSERVICE) if not unread and asm is not None else ())
+        if not unread and self._asm_bound is None:  # once per run: asked per egress route
+            self._asm_bound = bound_virtual_services(asm.objects(K.VIRTUALSERVICE) if asm is not None else ())
+        bound = self._asm_bound if not unread else bound_virtual_services(())
         names: set[str] = set()
         unrouted: dict[str, list[str]] = {}
         for c in clusters:
