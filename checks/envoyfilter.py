@@ -54,10 +54,10 @@ from auditor.asm import asm_proxy_versions, asm_version
 from auditor.check import ClusterCheck, Context, same_in_every_gate
 from auditor.envoyfilters import INSTALLER_LABELS, generated_release, istio_roots, proxy_version, proxy_version_regexes
 from auditor.errors import EvidenceUnavailable
+from auditor.gateways import asm_root_namespace
 from auditor.i18n import N_, Phrase
 from auditor.inventory import ClusterInventory
 from auditor.model import Finding, Gate, Outcome, Severity, Status
-from auditor.telemetry import ROOT_DEFAULT
 
 KIND = K.ENVOYFILTER.kind
 LISTED = 10
@@ -301,12 +301,13 @@ def _selects_by_labels(spec: dict[str, Any]) -> bool:
     return bool(selector.get("labels")) if isinstance(selector, dict) else bool(selector)
 
 
-def asm_root(ctx: Context) -> str:
-    """ASM's root namespace: config asm.mesh_config's rootNamespace, else istio-system (ASM's documented one)."""
-    asm_config = getattr(ctx.setting("config"), "asm", None)
-    mesh_config = getattr(asm_config, "mesh_config", None)
-    root = mesh_config.get("rootNamespace") if isinstance(mesh_config, dict) else None
-    return root if isinstance(root, str) and root else ROOT_DEFAULT
+def _patches_listed(items: list[dict[str, Any]], key: str) -> str:
+    """`<item[key]> at configPatches[i], ...; ...`: each value once, with the patches naming it (the first LISTED
+    items; the whole path of each is in the evidence)."""
+    at: dict[str, list[str]] = {}
+    for item in items[:LISTED]:
+        at.setdefault(item[key], []).append(f"configPatches[{item['patch']}]")
+    return "; ".join(f"{value} at {', '.join(patches)}" for value, patches in at.items())
 
 
 class EnvoyFilterCompatibility(ClusterCheck):
@@ -427,7 +428,7 @@ class EnvoyFilterCompatibility(ClusterCheck):
             yield self.report(self.NONE, cluster.name, params={"why": why})
             return
         versions = asm_versions(ctx)
-        scope = (istio_roots(cluster), asm_root(ctx))
+        scope = (istio_roots(cluster), asm_root_namespace(ctx.setting("config")))
         problems = generated = 0
         for obj in filters:
             findings = list(self._judge(cluster, obj, filters, versions, scope))
@@ -496,23 +497,17 @@ class EnvoyFilterCompatibility(ClusterCheck):
                               evidence={"metadata": matched}, **where)
         plugins = [item for item in null_vm_plugins(patches) if item["patch"] in reaching]
         if plugins:
-            # Each plugin once, with the patches loading it (the whole path of each is in the evidence): the
-            # installer's stats filter loads the same plugin in three patches, one per proxy direction.
-            at: dict[str, list[str]] = {}
-            for item in plugins[:LISTED]:
-                at.setdefault(item["plugin"], []).append(f"configPatches[{item['patch']}]")
-            listed = "; ".join(f"{plugin} at {', '.join(patches_at)}" for plugin, patches_at in at.items())
+            # Each plugin once, with the patches loading it: the installer's stats filter loads the same plugin in
+            # three patches, one per proxy direction.
             yield self.report(self.NULL_VM_PLUGIN, cluster.name,
-                              params={"plugins": listed, **self._edit_params(cluster.name, where)},
+                              params={"plugins": _patches_listed(plugins, "plugin"),
+                                      **self._edit_params(cluster.name, where)},
                               evidence={"plugins": plugins[:LISTED]}, **where)
         files = [item for item in image_wasm_files(patches) if item["patch"] in reaching]
         if files:
-            loading: dict[str, list[str]] = {}
-            for item in files[:LISTED]:
-                loading.setdefault(item["file"], []).append(f"configPatches[{item['patch']}]")
-            listed = "; ".join(f"{file} at {', '.join(patches_at)}" for file, patches_at in loading.items())
             yield self.report(self.IMAGE_WASM_FILE, cluster.name,
-                              params={"files": listed, **self._edit_params(cluster.name, where)},
+                              params={"files": _patches_listed(files, "file"),
+                                      **self._edit_params(cluster.name, where)},
                               evidence={"files": files[:LISTED]}, **where)
 
     def _scope(self, cluster: str, spec: dict[str, Any], scope: tuple[dict[str, list[str]], str],
