@@ -258,13 +258,13 @@ def read_asm_openapi(target: AsmOpenApiTarget, progress: Callable[[str], None] |
 
 
 def _wrong_mesh(target: AsmOpenApiTarget, detail: dict[str, Any] | None) -> str | None:
-    info = ((detail or {}).get("ServiceMesh") or {}).get("ServiceMeshInfo") or {}
-    if info.get("ServiceMeshId") and info["ServiceMeshId"] != target.mesh_id:
+    says_mesh, says_region = _mesh_of(detail) if isinstance(detail, dict) else (None, None)
+    if says_mesh and says_mesh != target.mesh_id:
         return (f"ASM OpenAPI DescribeServiceMeshDetail: MeshIdMismatch (asked for {target.mesh_id}, the answer is "
-                f"for {info['ServiceMeshId']})")
-    if info.get("RegionId") and info["RegionId"] != target.region:
+                f"for {says_mesh})")
+    if says_region and says_region != target.region:
         return (f"ASM OpenAPI DescribeServiceMeshDetail: RegionMismatch (mesh {target.mesh_id} is in "
-                f"{info['RegionId']}, --asm-region is {target.region}): fix --asm-region")
+                f"{says_region}, --asm-region is {target.region}): fix --asm-region")
     return None
 
 
