@@ -190,6 +190,7 @@ class CniCompatibility(ClusterCheck):
     remediation = ENABLE_ASM_CNI
     _FORBIDS = "{why} forbids istio-init's NET_ADMIN/NET_RAW"
     _CNI_UNKNOWN = _FORBIDS + "; Istio used istio-cni ({istio_cni}); "
+    _ENGINES_MEANING = "Gatekeeper, Kyverno or Kubewarden admits pods here and their policies are not read; "
     _ENGINES = ("admission webhooks {engines} may forbid istio-init's capabilities; their policies are not read and "
                 "ASM's CNI plug-in ")
     _UNREAD = ("{kinds} could not be read, so admission policies forbidding istio-init cannot be ruled out, and ASM's "
@@ -208,19 +209,17 @@ class CniCompatibility(ClusterCheck):
                        "CNI plug-in skips it (ExcludeNamespaces): its pods will be rejected",
                        message=_FORBIDS + " and ASM's CNI plug-in skips this namespace (ExcludeNamespaces) ({source}): "
                                           "pods moved to ASM will be rejected")
-    ENGINES = Outcome("AA2620", Status.WARN, "Gatekeeper or Kyverno admits pods here and their policies are not "
-                      "read; whether ASM's CNI plug-in is on is not known", Severity.MAJOR,
+    ENGINES = Outcome("AA2620", Status.WARN, _ENGINES_MEANING + "whether ASM's CNI plug-in is on is not known",
+                      Severity.MAJOR,
                       message=_ENGINES + "is not known to be on")
-    ENGINES_CNI_OFF = Outcome("AA2621", Status.WARN, "Gatekeeper or Kyverno admits pods here and their policies are "
-                              "not read; ASM's CNI plug-in is off", Severity.MAJOR,
+    ENGINES_CNI_OFF = Outcome("AA2621", Status.WARN, _ENGINES_MEANING + "ASM's CNI plug-in is off", Severity.MAJOR,
                               message=_ENGINES + "is off ({source})")
-    ENGINES_EXCLUSIONS_UNKNOWN = Outcome("AA2623", Status.WARN, "Gatekeeper or Kyverno admits pods here and their "
-                                         "policies are not read; ASM's CNI plug-in is on and which namespaces it "
-                                         "skips (ExcludeNamespaces) is not known", Severity.MAJOR, fix=EXCLUSIONS_FIX,
+    ENGINES_EXCLUSIONS_UNKNOWN = Outcome("AA2623", Status.WARN, _ENGINES_MEANING + "ASM's CNI plug-in is on and which "
+                                         "namespaces it skips (ExcludeNamespaces) is not known", Severity.MAJOR,
+                                         fix=EXCLUSIONS_FIX,
                                          message=_ENGINES + _SKIPS_UNKNOWN)
-    ENGINES_EXCLUDED = Outcome("AA2622", Status.WARN, "Gatekeeper or Kyverno admits pods here and their policies are "
-                               "not read; ASM's CNI plug-in skips meshed namespaces (ExcludeNamespaces), where ASM "
-                               "injects istio-init", Severity.MAJOR,
+    ENGINES_EXCLUDED = Outcome("AA2622", Status.WARN, _ENGINES_MEANING + "ASM's CNI plug-in skips meshed namespaces "
+                               "(ExcludeNamespaces), where ASM injects istio-init", Severity.MAJOR,
                                message=_ENGINES + "skips {namespaces} (ExcludeNamespaces) ({source}), where ASM "
                                                   "injects istio-init")
     CNI_UNKNOWN = Outcome("AA2630", Status.UNKNOWN, "a namespace moving to ASM forbids istio-init's capabilities and "
