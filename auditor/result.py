@@ -15,7 +15,7 @@ from auditor.findings import (
     ExemptionReport,
 )
 from auditor.inventory import ClusterInventory, Inventory
-from auditor.model import Verdict
+from auditor.model import GATE_STEPS, Gate, Verdict, gate_past
 from auditor.network import NetworkFact, network_fact
 from auditor.sources.base import SourceSet
 
@@ -53,6 +53,15 @@ class AuditResult:
     history: dict[str, Any] | None = None
     # Where the audit's time went (auditor/timing.py Clock.summary): for bench/ and the curious; decides nothing.
     timings: dict[str, Any] | None = None
+
+    def past_gates(self) -> tuple[str, list[str]]:
+        """The migration's state (ASMMigrateFromIstio/default's, as the clusters table shows it) and the audited gates
+        it is already past (model.gate_past), in gate order: under --phase all their GO is about a step taken
+        already, never one to take."""
+        states = {str(c.get("migration_state")) for c in self.clusters if c.get("migration_state")}
+        now_at = states.pop() if len(states) == 1 else ""
+        known = {g.value for g in GATE_STEPS}
+        return now_at, [g for g in self.gates if g in known and gate_past(Gate(g), now_at)]
 
 
 def cluster_facts(inv: Inventory, cr: dict[str, Any] | None, given: dict[str, str]) -> list[dict[str, Any]]:

@@ -248,6 +248,11 @@ def test_the_cab_runbook_never_says_now_go_for_a_step_already_taken(tmp_path: Pa
     assert "assessment 🟢 GO (already past)" in per_gate and "setup 🟢 GO (already past)" in per_gate
     assert "uninstall 🔴 NO-GO," in per_gate  # the step ahead is not past
     assert "assessment: GO (already past)</span>" in html_document(result)
+    # ... and so does findings.json, for a pipeline reading gate_verdicts (main: GO for both, nothing else said).
+    from auditor.render.json_out import document as json_document
+
+    past = json_document(result)["gates_past"]
+    assert {"assessment", "setup"} <= set(past) and "uninstall" not in past and "finished" not in past
 
 
 def test_strict_blockers_are_counted_by_the_gauge_and_the_notification(tmp_path: Path) -> None:

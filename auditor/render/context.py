@@ -29,7 +29,7 @@ from auditor.i18n import N_, format_timestamp, ngettext, say
 from auditor.i18n import gettext as _
 from auditor.inventory import ACTIVE_PHASES, ClusterInventory
 from auditor.istio import proxyless_rows, proxyless_server_owner
-from auditor.model import GATE_ORDER, GATE_STEPS, SEVERITY_RANK, STATUS_RANK, Gate, Status, gate_past
+from auditor.model import GATE_ORDER, GATE_STEPS, SEVERITY_RANK, STATUS_RANK, Status
 from auditor.render import charts
 from auditor.render.counts import blocker_counts, distinct_blockers, per_gate_text, plural
 
@@ -680,15 +680,6 @@ def remediation_items(rows: pd.DataFrame, cut: bool = True) -> list[tuple[str, l
     return list(subjects.items())
 
 
-def past_gates(result: AuditResult) -> tuple[str, set[str]]:
-    """The migration's state (ASMMigrateFromIstio/default's, as the clusters table shows it) and the audited gates it
-    is already past (model.gate_past): under --phase all their GO is about a step taken already, never one to take."""
-    states = {str(c.get("migration_state")) for c in result.clusters if c.get("migration_state")}
-    now_at = states.pop() if len(states) == 1 else ""
-    known = {g.value for g in GATE_STEPS}
-    return now_at, {g for g in result.gates if g in known and gate_past(Gate(g), now_at)}
-
-
 def runbook(result: AuditResult, block: pd.DataFrame, unknown: pd.DataFrame, limits: Limits) -> list[dict]:
     """Next steps with the exact commands: fix, re-audit, take the step, verify."""
     steps: list[dict[str, Any]] = []
@@ -748,7 +739,7 @@ def runbook(result: AuditResult, block: pd.DataFrame, unknown: pd.DataFrame, lim
     verify = f"{mesh.ASM_KUBECTL} get asmmigratefromistio default -o yaml"
     # A gate the migration is already past (--phase all audits every gate, and says no AA0011 there) is never "Now":
     # its step was taken; switching back is no step of the migration.
-    now_at, behind = past_gates(result)
+    now_at, behind = result.past_gates()
     for gate in gates:
         past = gate in behind
         if past:
@@ -883,7 +874,7 @@ def build(result: AuditResult, limits: Limits = HTML_LIMITS) -> dict[str, Any]:
         "gate_reason": clean(say(result.gate_reason), 300),
         "gate_verdicts": [{"gate": g, "verdict": v, "step": _(GATE_STEP.get(g, g)),
                            "class": charts.VERDICT_CLASS.get(v, "incomplete"),
-                           "past": _("already past") if g in past_gates(result)[1] else ""}
+                           "past": _("already past") if g in result.past_gates()[1] else ""}
                           for g, v in result.gate_verdicts.items()],
         "headline": headline(result, n_block, len(by_check), len(unknown), len(warn_all), per_gate_text(per_gate)),
         "generated_at": format_timestamp(clean(result.generated_at)), "tool_version": clean(result.tool_version),

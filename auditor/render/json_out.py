@@ -29,6 +29,9 @@ def document(result: AuditResult) -> dict[str, Any]:
         "gates": result.gates,
         "gate_reason": result.gate_reason,
         "gate_verdicts": result.gate_verdicts,
+        # Added in 1.x (schema_version stays 1): the audited gates the migration is already past (--phase all audits
+        # them too): their GO says their checks hold now, not that a step may be taken.
+        "gates_past": result.past_gates()[1],
         "verdict": result.verdict.value,
         "exit_code": result.exit_code,
         "inputs_sha256": result.inputs_sha256,

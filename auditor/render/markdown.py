@@ -28,7 +28,6 @@ from auditor.render.context import (
     clean,
     commands_once,
     looks_like_command,
-    past_gates,
     remediation_items,
     split_remediation,
     subject_of,
@@ -138,7 +137,7 @@ def document(result: AuditResult) -> str:
         _("**Findings:** {counts} \u2014 **{n} blocking**{beside}").format(
             counts=counts or _("none"), n=f"{n_block:,}", beside=beside), ""]
     if len(result.gate_verdicts) > 1:
-        behind = past_gates(result)[1]  # a GO about a step the migration has taken already says so
+        behind = result.past_gates()[1]  # a GO about a step the migration has taken already says so
         lines.append(_("**Per gate:**") + " " + ", ".join(
             f"{md(g)} {ICON.get(v, '')} {v}" + (" (" + _("already past") + ")" if g in behind else "")
             for g, v in result.gate_verdicts.items()))
