@@ -620,10 +620,11 @@ def installer_owned_ref(ref: Any) -> bool:
 SAIL_INSTALLED = "rendered by the Sail operator"
 
 
-def sail_mesh_config_patch(cluster: str, istio: str) -> str:
-    """The command that puts PROXY_CONFIG_XDS_AGENT into a Sail `Istio` resource's values, from which the Sail operator
-    renders the mesh config (api/v1/values_types.gen.go: spec.values.meshConfig.defaultConfig.proxyMetadata)."""
-    return (f"{kubectl(cluster)} patch {object_ref('istios.sailoperator.io', istio)} --type=merge -p "
+def sail_mesh_config_patch(cluster: str, istio: str, resource: str = "istios.sailoperator.io") -> str:
+    """The command that puts PROXY_CONFIG_XDS_AGENT into a Sail `Istio` resource's values (or, `resource`, an
+    IstioRevision's), from which the Sail operator renders the mesh config (api/v1/values_types.gen.go:
+    spec.values.meshConfig.defaultConfig.proxyMetadata)."""
+    return (f"{kubectl(cluster)} patch {object_ref(resource, istio)} --type=merge -p "
             "'{\"spec\":{\"values\":{\"meshConfig\":{\"defaultConfig\":{\"proxyMetadata\":"
             "{\"PROXY_CONFIG_XDS_AGENT\":\"true\"}}}}}}'")
 

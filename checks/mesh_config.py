@@ -137,15 +137,39 @@ class MeshConfigXdsAgent(ClusterCheck):
         message="revision {revision}: PROXY_CONFIG_XDS_AGENT: \"true\" in {namespace}/{configmap}, rendered by the "
                 "in-cluster istio-operator {operator} from IstioOperator {istio_operator}, which cannot be read "
                 "({reason}): whether the operator's next reconcile reverts it is not known")
+    # The Sail operator renders the mesh ConfigMap from its IstioRevision's spec.values (controllers/istiorevision/
+    # istiorevision_controller.go @1.30.3: Install(..., rev.Spec.Values, ...)) and watches the ConfigMap it rendered
+    # (pkg/watches/istiod.go): any change of it, or of any other object it rendered, re-applies the chart
+    # (docs/general/resource-customization.adoc: even sailoperator.io/ignore does not stop the latter).
+    SAIL_REVERTS = Outcome(
+        "AA0917", Status.FAIL, "the setting is in the mesh ConfigMap, but the Sail operator renders that ConfigMap "
+        "from an IstioRevision whose spec.values.meshConfig does not set it: its next reconcile (any change of what it "
+        "rendered, its pod restarting) puts the ConfigMap back without it", Severity.MAJOR,
+        fix="Set it in the Sail resource the revision comes from, which the operator then renders the ConfigMap "
+            "with:\n{command}",
+        message="revision {revision}: PROXY_CONFIG_XDS_AGENT: \"true\" in {namespace}/{configmap}, but the Sail "
+                "operator {operator} renders that ConfigMap from IstioRevision {istio_revision}, whose spec.values."
+                "meshConfig.defaultConfig.proxyMetadata.PROXY_CONFIG_XDS_AGENT is {sail_value}: its next reconcile "
+                "reverts the ConfigMap, and pods injected after that cannot talk mTLS to ASM proxies")
+    SAIL_CR_UNREAD = Outcome(
+        "AA0935", Status.UNKNOWN, "the setting is in the mesh ConfigMap, but the Sail operator renders that "
+        "ConfigMap from an IstioRevision that cannot be read: whether its next reconcile reverts it is not known",
+        fix="Grant list on istiorevisions.sailoperator.io (`asm-audit rbac`) or collect them into the snapshot, then "
+            "audit again; or check that the IstioRevision's spec.values.meshConfig.defaultConfig.proxyMetadata sets "
+            "PROXY_CONFIG_XDS_AGENT: \"true\".",
+        message="revision {revision}: PROXY_CONFIG_XDS_AGENT: \"true\" in {namespace}/{configmap}, rendered by the "
+                "Sail operator {operator} from IstioRevision {istio_revision}, which cannot be read ({reason}): "
+                "whether its next reconcile reverts it is not known")
     # A remote cluster (no istiod) judged against the audited istiod serving its proxies (auditor/remote.py).
     REMOTE = remote_outcomes(passed="AA0902", failed="AA0915", unjudged="AA0932", unlinked="AA0933")
     outcomes = (SET, SET_FROM_GIT, ABSENT, NO_CONFIGMAP, UNPARSABLE, UNQUOTED, WRONG_VALUE, OPERATOR_REVERTS,
-                OPERATOR_CR_UNREAD, *REMOTE,
+                OPERATOR_CR_UNREAD, SAIL_REVERTS, SAIL_CR_UNREAD, *REMOTE,
                 *no_istiod_outcomes(elsewhere="AA0930", pods_unread="AA0931", absent="AA0940"))
     needs = (K.DEPLOYMENT, K.CONFIGMAP)
     # Istio proxies without a local istiod: UNKNOWN, not N/A; their istiod's cluster named by istio-system's
     # annotation (Namespace). IstioOperators: what the in-cluster istio-operator renders the ConfigMap from.
-    uses = (K.POD, K.REPLICASET, K.NAMESPACE, K.ISTIOOPERATOR)
+    # IstioRevisions: what the Sail operator renders it from.
+    uses = (K.POD, K.REPLICASET, K.NAMESPACE, K.ISTIOOPERATOR, K.SAIL_ISTIOREVISION)
 
     def prepare(self, ctx: Context) -> None:
         self.links = Links()
@@ -188,6 +212,8 @@ class MeshConfigXdsAgent(ClusterCheck):
                                remediation=f"Inspect it: {show}", evidence=evidence, **subject)
         if isinstance(value, str) and value in mesh.GO_TRUE:  # copied into each pod's env; ParseBool
             held = self._operator_hold(cluster, cm, where, evidence, subject)
+            if held is None:
+                held = self._sail_hold(cluster, cm, where, evidence, subject)
             if held is not None:
                 return held
             applier = gitops_applier(cm)
@@ -228,6 +254,67 @@ class MeshConfigXdsAgent(ClusterCheck):
             **params, "iop_value": repr(iop_value) if found else "<absent>",
             "command": iop_patch_command(cluster.name, hold)},
             evidence=evidence, **subject)
+
+
+    def _sail_hold(self, cluster: ClusterInventory, cm: dict[str, Any], where: dict[str, str],
+                   evidence: dict[str, Any], subject: dict[str, str]) -> Finding | None:
+        """FAIL when a running Sail operator renders `cm` from an IstioRevision (its ownerReference) whose values lack
+        the setting, UNKNOWN when the IstioRevisions cannot be read; None otherwise (no such owner, no running
+        operator, the revision gone, or its values set)."""
+        revision_name = sail_revision_owner(cm)
+        operators = [d for d in cluster.istio_operator_deployments()
+                     if mesh.is_sail_operator(d) and (d.get("spec") or {}).get("replicas") != 0]
+        if revision_name is None or not operators:
+            return None
+        op_meta = operators[0].get("metadata") or {}
+        operator = f"{op_meta.get('namespace') or ''}/{op_meta.get('name') or ''}"
+        evidence.update({"sail_istio_revision": revision_name, "operator_deployment": operator})
+        params = {**where, "operator": operator, "istio_revision": revision_name}
+        if not cluster.available(K.SAIL_ISTIOREVISION):
+            reason = cluster.unread_reason(K.SAIL_ISTIOREVISION)
+            return self.report(self.SAIL_CR_UNREAD, cluster.name, params={**params, "reason": reason},
+                               evidence={**evidence, "istiorevisions_unread": reason}, **subject)
+        rev = cluster.get(K.SAIL_ISTIOREVISION, revision_name)
+        if rev is None:
+            return None
+        found, value = sail_proxy_metadata(rev, mesh.XDS_AGENT_KEY)
+        evidence["sail_value"] = value if found else None
+        if found and isinstance(value, str) and value in mesh.GO_TRUE:
+            return None
+        return self.report(self.SAIL_REVERTS, cluster.name, params={
+            **params, "sail_value": repr(value) if found else "<absent>",
+            "command": sail_patch_command(cluster.name, rev)}, evidence=evidence, **subject)
+
+
+def sail_revision_owner(obj: dict[str, Any]) -> str | None:
+    """The IstioRevision a Sail-rendered object belongs to (the ownerReference its post-renderer adds,
+    pkg/helm/postrenderer.go @1.30.3), None when none."""
+    for ref in (obj.get("metadata") or {}).get("ownerReferences") or ():
+        if isinstance(ref, dict) and mesh.owner_group(ref) == mesh.SAIL_GROUP and ref.get("kind") == "IstioRevision" \
+                and ref.get("name"):
+            return str(ref["name"])
+    return None
+
+
+def sail_proxy_metadata(rev: dict[str, Any], key: str) -> tuple[bool, Any]:
+    """(found, value) of spec.values.meshConfig.defaultConfig.proxyMetadata[key] of an IstioRevision
+    (api/v1/values_types.gen.go @1.30.3: Values.MeshConfig, MeshConfig.DefaultConfig, ProxyConfig.ProxyMetadata)."""
+    node: Any = rev
+    for part in ("spec", "values", "meshConfig", "defaultConfig", "proxyMetadata"):
+        node = node.get(part) if isinstance(node, dict) else None
+    return (True, node[key]) if isinstance(node, dict) and key in node else (False, None)
+
+
+def sail_patch_command(cluster: str, rev: dict[str, Any]) -> str:
+    """The patch that sets the value where the revision's values come from: the Istio resource owning it (the Istio
+    controller writes its IstioRevisions' values from the Istio's, controllers/istio/istio_controller.go @1.30.3), else
+    the IstioRevision itself."""
+    meta = rev.get("metadata") or {}
+    owner = next((str(r["name"]) for r in meta.get("ownerReferences") or () if isinstance(r, dict)
+                  and mesh.owner_group(r) == mesh.SAIL_GROUP and r.get("kind") == "Istio" and r.get("name")), None)
+    if owner is not None:
+        return mesh.sail_mesh_config_patch(cluster, owner)
+    return mesh.sail_mesh_config_patch(cluster, str(meta.get("name") or ""), "istiorevisions.sailoperator.io")
 
 
 class IstiodRestarted(ClusterCheck):

@@ -57,40 +57,75 @@ def namespace_usage(namespaces: list[dict[str, Any]], tags: dict[str, str]) -> d
     return {k: sorted(v) for k, v in sorted(usage.items())}
 
 
-def dead_injectors(cluster: ClusterInventory, webhooks: list[dict[str, Any]], served: set[str]
-                   ) -> Iterator[dict[str, Any]]:
+def scaled_to_zero(dep: dict[str, Any]) -> bool:
+    """A Deployment its spec holds at 0 replicas (`kubectl scale --replicas=0`): it runs no pod. The chart leaves
+    `replicas` out when an HPA scales istiod (deployment.yaml @1.28.0), and an HPA never goes below 1."""
+    replicas = (dep.get("spec") or {}).get("replicas")
+    return replicas == 0 and not isinstance(replicas, bool)
+
+
+def _template_labels(dep: dict[str, Any]) -> dict[str, str]:
+    return ((((dep.get("spec") or {}).get("template") or {}).get("metadata") or {}).get("labels")) or {}
+
+
+def idle_istiods_behind(service: dict[str, Any], istiod_deployments: list[dict[str, Any]]) -> list[str]:
+    """The istiod Deployments scaled to zero that a Service selects, when nothing else of them it selects runs: the
+    Service exists but has no endpoint, and a webhook calling it fails as one calling a missing Service does ("no
+    endpoints available for service"). Empty when the Service has no selector (a remote's ExternalName or its
+    hand-written Endpoints: the primary's istiod) or selects a running istiod (service.yaml @1.28.0 selects app=istiod
+    and istio.io/rev, or istio=pilot for the default revision)."""
+    selector = (service.get("spec") or {}).get("selector")
+    if not isinstance(selector, dict) or not selector:
+        return []
+    namespace = (service.get("metadata") or {}).get("namespace") or ""
+    selected = [d for d in istiod_deployments if (d.get("metadata") or {}).get("namespace") == namespace
+                and all(_template_labels(d).get(k) == v for k, v in selector.items())]
+    if not selected or not all(scaled_to_zero(d) for d in selected):
+        return []
+    return sorted(f"{namespace}/{d['metadata'].get('name', '')}" for d in selected)
+
+
+def dead_injectors(cluster: ClusterInventory, webhooks: list[dict[str, Any]], served: set[str],
+                   istiod_deployments: list[dict[str, Any]] | None = None) -> Iterator[dict[str, Any]]:
     """Istio's injector webhooks (labelled istio.io/rev or istio.io/tag) that call a Service the cluster does not have,
-    failing closed (failurePolicy Fail, the v1 default; the chart writes it: revision-tags.yaml, mutatingwebhook.yaml
-    @1.24.6), with the namespaces whose unlabelled pods they select (namespaceSelector, and an objectSelector that a
-    pod without Istio's labels passes): the API server rejects every pod created there ("failed calling webhook":
-    the Service is not found). A revision removed with `helm uninstall` or kubectl while a tag made by `istioctl tag
-    set` (or the chart's revision-tags.yaml applied by hand) still points at it: `istioctl uninstall --revision`
-    prunes such a tag with it (it selects istio.io/rev: operator/pkg/uninstall/prune.go @1.24.6), the others do not.
-    Only a webhook of a revision no istiod Deployment of the cluster runs (`served`) is asked about."""
+    or one whose only istiod is scaled to zero (`idle`: those Deployments), failing closed (failurePolicy Fail, the v1
+    default; the chart writes it: revision-tags.yaml, mutatingwebhook.yaml @1.24.6), with the namespaces whose
+    unlabelled pods they select (namespaceSelector, and an objectSelector that a pod without Istio's labels passes):
+    the API server rejects every pod created there ("failed calling webhook": the Service is not found, or has no
+    endpoint). A revision removed with `helm uninstall` or kubectl while a tag made by `istioctl tag set` (or the
+    chart's revision-tags.yaml applied by hand) still points at it: `istioctl uninstall --revision` prunes such a tag
+    with it (it selects istio.io/rev: operator/pkg/uninstall/prune.go @1.24.6), the others do not; or an istiod
+    scaled to 0 with its webhooks left. Only a webhook of a revision no running istiod Deployment of the cluster
+    serves (`served`) is asked about."""
     for config in webhooks:
         meta = config.get("metadata") or {}
         labels = _labels(config)
         if (REV_LABEL not in labels and TAG_LABEL not in labels) or labels.get(REV_LABEL, "default") in served:
             continue
         dead: dict[str, list[str]] = {}
+        idle_behind: set[str] = set()
         for hook in config.get("webhooks") or ():
             client = hook.get("clientConfig") if isinstance(hook, dict) else None
             service = client.get("service") if isinstance(client, dict) else None
             if not isinstance(service, dict) or not service.get("name") or hook.get("failurePolicy", "Fail") != "Fail":
                 continue
             target = (str(service["name"]), str(service.get("namespace") or ""))
-            if cluster.get(K.SERVICE, *target) is not None or idle.selector_matches(
-                    hook.get("objectSelector"), {}) is not True:
+            found = cluster.get(K.SERVICE, *target)
+            idle_ones = idle_istiods_behind(found, istiod_deployments or []) if found is not None else []
+            alive = found is not None and not idle_ones
+            if alive or idle.selector_matches(hook.get("objectSelector"), {}) is not True:
                 continue
             selected = [str(ns["metadata"].get("name") or "") for ns in cluster.objects(K.NAMESPACE)
                         if idle.selector_matches(hook.get("namespaceSelector"), idle.namespace_labels(
                             cluster, str(ns["metadata"].get("name") or ""))) is True]
             if selected:
                 dead.setdefault("/".join(reversed(target)), []).extend(selected)
+                idle_behind.update(idle_ones)
         if dead:
             yield {"name": str(meta.get("name") or ""), "revision": labels.get(REV_LABEL, "default"),
                    "tag": labels.get(TAG_LABEL, ""),
-                   "services": sorted(dead), "namespaces": sorted({n for nss in dead.values() for n in nss})}
+                   "services": sorted(dead), "namespaces": sorted({n for nss in dead.values() for n in nss}),
+                   "idle_istiods": sorted(idle_behind)}
 
 
 class IstioRevisions(ClusterCheck):
@@ -128,9 +163,19 @@ class IstioRevisions(ClusterCheck):
             "namespaces to a served revision:\n{fix}",
         message="calls Service {services}, which does not exist (failurePolicy Fail): the API server rejects the pods "
                 "created in {count} namespace(s): {namespaces}")
+    # The istiod a webhook calls kept (Deployment, Service) but scaled to 0: the Service has no endpoint, and the
+    # API server fails the call as it fails one to a missing Service (failurePolicy Fail).
+    IDLE_INJECTOR = Outcome(
+        "AA0411", Status.FAIL, "an Istio injector webhook (a revision's or a revision tag's) calls an istiod scaled to "
+        "zero and fails closed: its Service has no endpoint, and the API server rejects every pod created in the "
+        "namespaces it selects, the migration's restarts included", Severity.MAJOR,
+        fix="Before any workload restarts, scale that istiod back up, or point the tag at a running revision or remove "
+            "the webhook and relabel the namespaces to a served revision:\n{fix}",
+        message="calls Service {services}, whose istiod {istiods} is scaled to 0 (failurePolicy Fail): the API server "
+                "rejects the pods created in {count} namespace(s): {namespaces}")
     # A remote cluster (no istiod): covered by the revisions of the audited istiod serving it (auditor/remote.py).
     REMOTE = remote_link_outcomes(linked="AA0402", unjudged="AA0432", unlinked="AA0433")
-    outcomes = (ONE, DEAD_INJECTOR, SEVERAL, OPERATOR, SAIL_OPERATOR, *REMOTE,
+    outcomes = (ONE, DEAD_INJECTOR, IDLE_INJECTOR, SEVERAL, OPERATOR, SAIL_OPERATOR, *REMOTE,
                 *no_istiod_outcomes(elsewhere="AA0430", pods_unread="AA0431", absent="AA0440"))
     needs = (K.DEPLOYMENT, K.NAMESPACE, K.MUTATING_WEBHOOK)
     # ConfigMap: a remote's Helm values record, naming the address of the control plane serving it
@@ -193,16 +238,25 @@ class IstioRevisions(ClusterCheck):
             self.links.judged(cluster, dep, finding)
         yield finding
         if cluster.available(K.SERVICE):
-            for dead in dead_injectors(cluster, webhooks, served):
+            # A revision whose every istiod is scaled to 0 serves no webhook call (scaled_to_zero).
+            running = {mesh.istiod_revision(dep) for dep in deployments if not scaled_to_zero(dep)}
+            for dead in dead_injectors(cluster, webhooks, running, deployments):
                 tag = dead["tag"]
                 delete = (f"{mesh.kubectl(cluster.name)} delete "
                           f"{mesh.object_ref('mutatingwebhookconfiguration', dead['name'])}")
                 fix = (f"istioctl tag set {mesh.sh(tag)} --revision <a running revision> --overwrite\n{delete}  # or "
                        "remove it" if tag else delete)
-                yield self.report(self.DEAD_INJECTOR, cluster.name,
-                                  params={"services": ", ".join(dead["services"]), "count": len(dead["namespaces"]),
-                                          "namespaces": ", ".join(dead["namespaces"][:10]) + (
-                                              ", ..." if len(dead["namespaces"]) > 10 else ""), "fix": fix},
+                params = {"services": ", ".join(dead["services"]), "count": len(dead["namespaces"]),
+                          "namespaces": ", ".join(dead["namespaces"][:10]) + (
+                              ", ..." if len(dead["namespaces"]) > 10 else ""), "fix": fix}
+                outcome = self.DEAD_INJECTOR
+                if dead["idle_istiods"]:
+                    outcome, params["istiods"] = self.IDLE_INJECTOR, ", ".join(dead["idle_istiods"])
+                    params["fix"] = "\n".join(
+                        f"{mesh.kubectl(cluster.name)} {mesh.ns_flag(ref.partition('/')[0])} scale "
+                        f"deployment/{mesh.sh(ref.partition('/')[2])} --replicas=1" for ref in dead["idle_istiods"]
+                    ) + f"\n# or: {fix.splitlines()[0]}"
+                yield self.report(outcome, cluster.name, params=params,
                                   kind="MutatingWebhookConfiguration", name=dead["name"], evidence=dead)
         yield from self._operators(cluster, operators)
 
