@@ -49,6 +49,11 @@ def _slim_managed_fields(meta: dict[str, Any]) -> None:
 _OWNED_METADATA = ("name", "namespace", "uid", "ownerReferences", "creationTimestamp", "labels")
 _OWNERLESS_METADATA = (*_OWNED_METADATA, "annotations")
 _STATUS_COUNTS = frozenset({"replicas", "readyReplicas", "active", "succeeded", "failed"})
+# What gitops-reinstall reads of the GitOps controllers' status (auditor/gitops.py): the resources an Application
+# manages, a HelmRelease's release history and inventory, a Kustomization's inventory.
+_GITOPS_STATUS = {K.ARGO_APPLICATION.key: frozenset({"resources"}), K.ARGO_APPLICATIONSET.key: frozenset(),
+                  K.FLUX_HELMRELEASE.key: frozenset({"history", "inventory"}),
+                  K.FLUX_KUSTOMIZATION.key: frozenset({"inventory"})}
 
 
 def _istio_install_configmap(meta: dict[str, Any], data: Any) -> bool:
@@ -103,6 +108,11 @@ def slim(kind: Kind, obj: dict[str, Any]) -> dict[str, Any]:
         elif not _istio_install_configmap(meta, obj.get("data")):
             obj.pop("data", None)
             obj.pop("binaryData", None)
+    kept_status = _GITOPS_STATUS.get(kind.key)
+    if kept_status is not None and isinstance(obj.get("status"), dict):
+        # An Application's status also holds its sync history and last operation (the manifests' revisions, every
+        # resource's result): only what gitops-reinstall reads is kept.
+        obj["status"] = {k: v for k, v in obj["status"].items() if k in kept_status}
     if kind is K.CRD:
         # CRD schemas are huge and unused: keep names, group, versions served.
         spec = obj.get("spec") or {}
@@ -118,7 +128,7 @@ def slim_page(kind: Kind, page: list[dict[str, Any]]) -> list[dict[str, Any]]:
     without two calls per object; the page itself is returned."""
     if type(page) is podwire.OwnedItems:
         return _slim_owned_items(page)
-    if kind is K.REPLICASET or kind is K.JOB or kind is K.CONFIGMAP or kind is K.CRD:
+    if kind is K.REPLICASET or kind is K.JOB or kind is K.CONFIGMAP or kind is K.CRD or kind.key in _GITOPS_STATUS:
         return [slim(kind, obj) for obj in page]
     for obj in page:
         meta = obj.get("metadata")

@@ -143,6 +143,17 @@ GATEWAY_API_KINDS: tuple[Kind, ...] = (K8S_GATEWAYCLASS, *GATEWAY_API_CONFIG_KIN
 INGRESS = _k("Ingress", "networking.k8s.io", "v1", "ingresses")
 INGRESSCLASS = _k("IngressClass", "networking.k8s.io", "v1", "ingressclasses", namespaced=False)
 
+# The GitOps controllers' own objects: what they install from (checks/gitops.py, gitops-reinstall). Argo CD's
+# Application and ApplicationSet (argoproj/argo-cd@v3.5.1 pkg/apis/application/v1alpha1/types.go,
+# applicationset_types.go: v1alpha1 only); Flux's HelmRelease (fluxcd/helm-controller@v1.6.3 api/v2: v2 served, v2beta2
+# and v2beta1 by older releases) and Kustomization (fluxcd/kustomize-controller@v1.9.4 api/v1: v1, v1beta2 before).
+# Not served where the controller is not installed: read as none.
+ARGO_APPLICATION = _k("Application", "argoproj.io", "v1alpha1", "applications")
+ARGO_APPLICATIONSET = _k("ApplicationSet", "argoproj.io", "v1alpha1", "applicationsets")
+FLUX_HELMRELEASE = _k("HelmRelease", "helm.toolkit.fluxcd.io", "v2,v2beta2,v2beta1", "helmreleases")
+FLUX_KUSTOMIZATION = _k("Kustomization", "kustomize.toolkit.fluxcd.io", "v1,v1beta2", "kustomizations")
+GITOPS_KINDS: tuple[Kind, ...] = (ARGO_APPLICATION, ARGO_APPLICATIONSET, FLUX_HELMRELEASE, FLUX_KUSTOMIZATION)
+
 # ASM control-plane APIs.
 _ASM = "istio.alibabacloud.com"
 ASM_MIGRATION = _k("ASMMigrateFromIstio", _ASM, "v1beta1,v1", "asmmigratefromistios", namespaced=False)
@@ -153,7 +164,7 @@ ALL_KINDS: tuple[Kind, ...] = (
     STATEFULSET, DAEMONSET, *ADVANCED_KINDS, JOB, CRONJOB, PDB, MUTATING_WEBHOOK, VALIDATING_WEBHOOK,
     VALIDATING_ADMISSION_POLICY, VALIDATING_ADMISSION_POLICY_BINDING, CRD,
     CLUSTERROLE, CLUSTERROLEBINDING, *ISTIO_API_KINDS, *GATEWAY_API_KINDS, INGRESS, INGRESSCLASS, ISTIOOPERATOR,
-    *SAIL_KINDS, ASM_MIGRATION, ISTIO_GATEWAY_ASM,
+    *SAIL_KINDS, *GITOPS_KINDS, ASM_MIGRATION, ISTIO_GATEWAY_ASM,
 )
 
 BY_GROUP_KIND: dict[tuple[str, str], Kind] = {(k.group, k.kind): k for k in ALL_KINDS}

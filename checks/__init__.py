@@ -16,7 +16,7 @@ from checks.gateways import (
     EgressRoutesToAsm,
     IngressLbWeights,
 )
-from checks.gitops import GitopsDrift
+from checks.gitops import GitopsDrift, GitopsReinstall
 from checks.mesh_config import IstiodRestarted, MeshConfigXdsAgent
 from checks.mesh_config_parity import MeshConfigParity
 from checks.migration import MigrationResource
@@ -60,6 +60,7 @@ BUILTIN_CHECKS = (
     CniCompatibility,
     StuckSidecarJobs,
     GitopsDrift,
+    GitopsReinstall,
     EnvoyFilterCompatibility,
     MeshConfigParity,
 )

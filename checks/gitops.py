@@ -11,8 +11,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from auditor import gitops, mesh
 from auditor import kinds as K
-from auditor import mesh
 from auditor.check import ClusterCheck, Context, same_in_every_gate
 from auditor.inventory import WORKLOAD_KEY, ClusterInventory, workload_groups
 from auditor.istio import OperatorHold, among, operator_hold, pod_columns
@@ -416,3 +416,192 @@ class GitopsDrift(ClusterCheck):
                            name=name, evidence={"managed_by": by, "labels": injection},
                            remediation=f"Change the injection labels of Namespace {name} in the source of {by} "
                            "(Git or chart values); a kubectl label is reverted at the next sync.")
+
+
+# ================================================================ gitops-reinstall
+class GitopsReinstall(ClusterCheck):
+    """The GitOps controllers' own objects, read in the cluster they run in: after `istioctl uninstall --purge` no
+    tracking mark is left on Istio's objects (gitops-drift AA2723 asks them before), but the Application, HelmRelease
+    or Kustomization that installed them is still there and installs istiod and its injector again at its next sync.
+
+    Argo CD has no suspend (argo-cd@v3.5.1 types.go: SyncPolicy has no such field; the alpha skip-reconcile
+    annotation is undone by deleting it): an Application without automated sync still reinstalls Istio at the next
+    manual sync, which the OutOfSync/Missing status the purge leaves invites, or when someone turns automated sync
+    on. Only its deletion (without cascading, so that nothing else is deleted with it) or a source or destination
+    without Istio proves it gone, so both fail (AA3010 automated, AA3011 manual: a team that accepts the manual one
+    exempts that code with its reason). Flux's `spec.suspend: true` stops helm-controller and kustomize-controller
+    from reconciling it at all (neither installs nor uninstalls: fluxcd/helm-controller#568): a suspended one passes,
+    named in the evidence."""
+
+    id = "gitops-reinstall"
+    title = "No Argo CD Application or Flux HelmRelease/Kustomization installs Istio's control plane again"
+    gates = (Gate.UNINSTALL, Gate.FINISHED)
+    severity = Severity.BLOCKER
+    rationale = ("After `istioctl uninstall --purge` no tracking label is left on Istio's objects, but the Argo CD "
+                 "Application (or the ApplicationSet generating it), Flux HelmRelease or Kustomization that installed "
+                 "them still holds Istio's charts or manifests: its next sync installs istiod and its injector "
+                 "webhook again, new pods get Istio's sidecar and two injectors race with ASM's.")
+    remediation = ("Delete the Application without cascading (or take Istio out of its source in Git); suspend or "
+                   "delete the Flux HelmRelease/Kustomization named.")
+    CLEAN = Outcome("AA3001", Status.PASS, "no Argo CD Application/ApplicationSet nor Flux HelmRelease/Kustomization "
+                    "installs Istio's control plane in this cluster",
+                    message="{count} Argo CD/Flux object(s) read: none installs Istio's control plane in this cluster "
+                            "({suspended} suspended Flux object(s) of Istio's)")
+    ARGO_AUTOMATED = Outcome("AA3010", Status.FAIL, "an Argo CD Application with automated sync installs Istio's "
+                             "control plane: its next sync reinstalls istiod and its injector",
+                             message="{subject} installs {installs}; automated sync reinstalls it")
+    ARGO_MANUAL = Outcome("AA3011", Status.FAIL, "an Argo CD Application without automated sync installs Istio's "
+                          "control plane: the next manual sync (or turning automated sync on) reinstalls it",
+                          message="{subject} installs {installs}; its next manual sync reinstalls it")
+    ARGO_GENERATOR = Outcome("AA3012", Status.FAIL, "an Argo CD ApplicationSet's template installs Istio's control "
+                             "plane in this cluster: it generates an Application that reinstalls it",
+                             message="{subject} templates Applications installing {installs} in this cluster")
+    FLUX = Outcome("AA3013", Status.FAIL, "a Flux HelmRelease or Kustomization installs Istio's control plane and is "
+                   "not suspended: its next reconciliation reinstalls it",
+                   message="{subject} installs {installs} and is not suspended")
+    UNREAD = Outcome("AA3030", Status.UNKNOWN, "the Argo CD or Flux objects could not be read: whether one installs "
+                     "Istio again cannot be told", message="not read: {kinds}")
+    ELSEWHERE = Outcome("AA3031", Status.UNKNOWN, "an Argo CD or Flux object installing Istio's control plane targets "
+                        "a cluster the auditor cannot identify: it may be this one or another cluster being migrated",
+                        message="{subject} installs {installs} into {target}")
+    NONE = Outcome("AA3040", Status.NOT_APPLICABLE, "no Argo CD Application/ApplicationSet nor Flux "
+                   "HelmRelease/Kustomization in this cluster",
+                   message="no Argo CD Application/ApplicationSet nor Flux HelmRelease/Kustomization found")
+    outcomes = (CLEAN, ARGO_AUTOMATED, ARGO_MANUAL, ARGO_GENERATOR, FLUX, UNREAD, ELSEWHERE, NONE)
+    uses = K.GITOPS_KINDS
+
+    @same_in_every_gate
+    def check_cluster(self, cluster: ClusterInventory, ctx: Context) -> Iterable[Finding]:
+        unread = [f"{k.kind} ({cluster.unread_reason(k)})" for k in K.GITOPS_KINDS if not cluster.available(k)]
+        objects = {k: cluster.objects(k) for k in K.GITOPS_KINDS if cluster.available(k)}
+        judged = [*self._argo(cluster, objects), *self._flux(cluster, objects)]
+        suspended = [f for f in judged if isinstance(f, str)]
+        yield from (f for f in judged if not isinstance(f, str))
+        if unread:
+            yield self.report(self.UNREAD, cluster.name, params={"kinds": "; ".join(unread)},
+                              evidence={"unread": unread},
+                              remediation="Grant get/list on applications/applicationsets.argoproj.io, "
+                              "helmreleases.helm.toolkit.fluxcd.io and kustomizations.kustomize.toolkit.fluxcd.io "
+                              "and audit again.")
+        elif len(suspended) == len(judged):
+            count = sum(len(v) for v in objects.values())
+            if not count:
+                yield self.report(self.NONE, cluster.name, params={})
+            else:
+                yield self.report(self.CLEAN, cluster.name, params={"count": count, "suspended": len(suspended)},
+                                  evidence={"count": count, "suspended": suspended[:LISTED]})
+
+    def _argo(self, cluster: ClusterInventory, objects: dict[K.Kind, list[dict[str, Any]]]) -> Iterable[Finding]:
+        apps = objects.get(K.ARGO_APPLICATION, [])
+        generated: dict[tuple[str, str], list[dict[str, Any]]] = {}  # (namespace, ApplicationSet) -> its Applications
+        for app in apps:
+            meta = gitops.mapping(app.get("metadata"))
+            for ref in gitops.items(meta.get("ownerReferences")):
+                if isinstance(ref, dict) and ref.get("kind") == "ApplicationSet":
+                    generated.setdefault((meta.get("namespace") or "", str(ref.get("name") or "")), []).append(app)
+        for app in apps:
+            meta = gitops.mapping(app.get("metadata"))
+            spec = gitops.mapping(app.get("spec"))
+            installs = gitops.argo_installs(spec, gitops.mapping(app.get("status")))
+            if not installs:
+                continue
+            ns, name = str(meta.get("namespace") or ""), str(meta.get("name") or "")
+            owner = next((str(r.get("name") or "") for r in gitops.items(meta.get("ownerReferences"))
+                          if r.get("kind") == "ApplicationSet"), "")
+            subject = f"Argo CD Application {ns}/{name}"
+            target = gitops.argo_destination(spec)
+            if target:
+                yield self._elsewhere(cluster.name, K.ARGO_APPLICATION, ns, name, subject, installs, target)
+                continue
+            automated = gitops.argo_automated(spec)
+            yield self.report(self.ARGO_AUTOMATED if automated else self.ARGO_MANUAL, cluster.name,
+                              params={"subject": subject, "installs": ", ".join(installs[:LISTED])},
+                              kind=K.ARGO_APPLICATION.kind, namespace=ns, name=name,
+                              evidence={"installs": installs[:LISTED], "automated_sync": automated,
+                                        "application_set": owner, "applied_by": applier(meta)},
+                              remediation=self._argo_fix(cluster.name, ns, name, owner, applier(meta)))
+        for appset in objects.get(K.ARGO_APPLICATIONSET, []):
+            meta = gitops.mapping(appset.get("metadata"))
+            ns, name = str(meta.get("namespace") or ""), str(meta.get("name") or "")
+            if generated.get((ns, name)):
+                continue  # its Applications are judged above, each naming it
+            spec = gitops.mapping(gitops.mapping(gitops.mapping(appset.get("spec")).get("template")).get("spec"))
+            installs = gitops.argo_installs(spec)
+            if not installs:
+                continue
+            subject = f"Argo CD ApplicationSet {ns}/{name}"
+            dest = gitops.mapping(spec.get("destination"))
+            target = gitops.argo_destination(spec)
+            if any(gitops.templated(str(v)) for v in dest.values()):
+                # Which clusters its generators fill in is not known without running them; none generated here.
+                yield self._elsewhere(cluster.name, K.ARGO_APPLICATIONSET, ns, name, subject, installs,
+                                      "the clusters its generators name")
+            elif target:
+                yield self._elsewhere(cluster.name, K.ARGO_APPLICATIONSET, ns, name, subject, installs, target)
+            else:
+                yield self.report(self.ARGO_GENERATOR, cluster.name,
+                                  params={"subject": subject, "installs": ", ".join(installs[:LISTED])},
+                                  kind=K.ARGO_APPLICATIONSET.kind, namespace=ns, name=name,
+                                  evidence={"installs": installs[:LISTED], "applied_by": applier(meta)},
+                                  remediation=self._appset_fix(cluster.name, ns, name))
+
+    def _flux(self, cluster: ClusterInventory, objects: dict[K.Kind, list[dict[str, Any]]]) -> Iterable[Finding | str]:
+        """Findings, and the subjects of the suspended ones (text) for the PASS's evidence."""
+        for kind in (K.FLUX_HELMRELEASE, K.FLUX_KUSTOMIZATION):
+            for obj in objects.get(kind, []):
+                meta = gitops.mapping(obj.get("metadata"))
+                spec = gitops.mapping(obj.get("spec"))
+                installs = gitops.flux_installs(kind.kind, spec, gitops.mapping(obj.get("status")))
+                if not installs:
+                    continue
+                ns, name = str(meta.get("namespace") or ""), str(meta.get("name") or "")
+                subject = f"Flux {kind.kind} {ns}/{name}"
+                if spec.get("suspend") is True:
+                    yield subject
+                elif spec.get("kubeConfig"):
+                    # The cluster it applies to is in a Secret it names: never read.
+                    yield self._elsewhere(cluster.name, kind, ns, name, subject, installs,
+                                          "the cluster of its spec.kubeConfig Secret")
+                else:
+                    flux = f"flux --kubeconfig={mesh.kubeconfig_var(cluster.name)}"
+                    resource = kind.kind.lower()
+                    yield self.report(self.FLUX, cluster.name,
+                                      params={"subject": subject, "installs": ", ".join(installs[:LISTED])},
+                                      kind=kind.kind, namespace=ns, name=name,
+                                      evidence={"installs": installs[:LISTED], "applied_by": applier(meta)},
+                                      remediation=f"{flux} suspend {resource} {mesh.sh(name)} {mesh.ns_flag(ns)}\n"
+                                      f"# or without the flux CLI: {mesh.kubectl_in(cluster.name, ns)} patch "
+                                      f"{kind.key}/{mesh.sh(name)} --type=merge -p '{{\"spec\":{{\"suspend\":true}}}}'"
+                                      "\n# then take Istio out of its source in Git; delete it only while suspended "
+                                      "(helm-controller uninstalls no suspended release, kustomize-controller prunes "
+                                      "nothing of a suspended Kustomization)")
+
+    def _elsewhere(self, cluster: str, kind: K.Kind, ns: str, name: str, subject: str, installs: list[str],
+                   target: str) -> Finding:
+        return self.report(self.ELSEWHERE, cluster, params={"subject": subject, "installs": ", ".join(
+            installs[:LISTED]), "target": target}, kind=kind.kind, namespace=ns, name=name,
+            evidence={"installs": installs[:LISTED], "target": target},
+            remediation=f"If {target} is a cluster being migrated to ASM, take Istio out of {subject} (see AA3010/"
+            "AA3013); if it is not, exempt AA3031 for this object with that reason.")
+
+    @staticmethod
+    def _argo_fix(cluster: str, ns: str, name: str, appset: str, applied_by: str) -> str:
+        kubectl = mesh.kubectl_in(cluster, ns)
+        app = f"applications.argoproj.io/{mesh.sh(name)}"
+        lines = []
+        if appset:
+            lines.append(f"# generated by ApplicationSet {mesh.sh_text(appset)}, which re-creates it: delete that "
+                         "first, keeping its Applications (or take Istio out of its template in Git)")
+            lines.append(f"{kubectl} delete applicationsets.argoproj.io/{mesh.sh(appset)} --cascade=orphan")
+        if applied_by:
+            lines.append(f"# applied by {mesh.sh_text(applied_by)}: take it out of that source too, or it comes back")
+        lines.append("# without its resources-finalizer the delete leaves what it deployed in place (the purge "
+                     "judges and deletes it)")
+        lines.append(f"{kubectl} patch {app} --type=merge -p '{{\"metadata\":{{\"finalizers\":null}}}}'")
+        lines.append(f"{kubectl} delete {app}")
+        return "\n".join(lines)
+
+    @staticmethod
+    def _appset_fix(cluster: str, ns: str, name: str) -> str:
+        return (f"{mesh.kubectl_in(cluster, ns)} delete applicationsets.argoproj.io/{mesh.sh(name)} --cascade=orphan"
+                "\n# or take Istio out of its template or generators in Git")

@@ -228,9 +228,9 @@ def test_an_unreachable_cluster_is_one_zh_cn_line_and_one_report_line(tmp_path: 
     err = capsys.readouterr().err
     reason = f"cannot connect to http://127.0.0.1:{port}: connection refused"
     assert [line for line in err.splitlines() if "不可达" in line] == [
-        f"UNKNOWN：集群 down 不可达：{reason}（76 条检查结果为 UNKNOWN）"]
+        f"UNKNOWN：集群 down 不可达：{reason}（78 条检查结果为 UNKNOWN）"]
     page = visible_text((tmp_path / "out" / "report.html").read_text(encoding="utf-8"))
-    assert f"down  不可达：{reason} — 76 条检查结果为 UNKNOWN。" in page
+    assert f"down  不可达：{reason} — 78 条检查结果为 UNKNOWN。" in page
 
 
 def test_the_blocker_table_of_a_wide_terminal_has_zh_cn_headers_and_whole_names(tmp_path: Path) -> None:
@@ -347,7 +347,7 @@ def test_findings_json_and_csv_are_the_same_in_both_languages(capsys: pytest.Cap
     assert en.pop("generated_at") and zh.pop("generated_at")
     assert en.pop("evidence_age_seconds") and zh.pop("evidence_age_seconds")  # the two runs' seconds apart
     assert en == zh
-    assert "params" not in en["findings"][0] and len(en["findings"]) == 63
+    assert "params" not in en["findings"][0] and len(en["findings"]) == 65
     assert (tmp_path / "en" / "findings.csv").read_bytes() == (tmp_path / "zh-CN" / "findings.csv").read_bytes()
     junit = [re.sub(r'timestamp="[^"]*"', "", (tmp_path / lang / "junit.xml").read_text(encoding="utf-8"))
              for lang in ("en", "zh-CN")]

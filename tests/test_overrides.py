@@ -57,7 +57,7 @@ def test_override_reaches_findings_whose_check_set_its_own_severity() -> None:
 def test_without_config_default_severity_equals_severity_and_nothing_is_counted() -> None:
     result = demo_audit({})
     rows = records(result.findings)
-    assert all(r["default_severity"] == r["severity"] for r in rows) and len(rows) == 63
+    assert all(r["default_severity"] == r["severity"] for r in rows) and len(rows) == 65
     assert result.summary["exempted"] == 0 and result.summary["severity_overridden"] == 0
 
 

@@ -129,8 +129,8 @@ def test_snapshot_progress_lines_fit_80_columns(tmp_path: Path) -> None:
     reading = [line for line in proc.stderr.splitlines() if ": reading " in line]
     # --phase auto: each cluster's files in one pass, the ASM cluster's too (its migration state with every kind any
     # gate's checks read: before, the migration state first and the other 21 kinds in a second pass)
-    assert reading == ["asm: reading 23 kinds from the snapshot", "cluster-a: reading 52 kinds from the snapshot",
-                       "cluster-b: reading 52 kinds from the snapshot"]
+    assert reading == ["asm: reading 23 kinds from the snapshot", "cluster-a: reading 56 kinds from the snapshot",
+                       "cluster-b: reading 56 kinds from the snapshot"]
 
 
 class RecordingStream(io.StringIO):
@@ -176,7 +176,7 @@ def test_an_unreachable_cluster_is_one_line_naming_its_server_and_cause(tmp_path
     err = capsys.readouterr().err
     about_down = [line for line in err.splitlines() if " unreachable: " in line]
     assert about_down == [f"UNKNOWN cluster down unreachable: cannot connect to http://127.0.0.1:{port}: "
-                          "connection refused (76 finding(s) UNKNOWN)"]
+                          "connection refused (78 finding(s) UNKNOWN)"]
     assert "NewConnectionError" not in err
     doc = json.loads((tmp_path / "out" / "findings.json").read_text())
     [facts] = [c for c in doc["clusters"] if c["name"] == "down"]

@@ -166,7 +166,9 @@ def test_verdicts_summary_and_fleet_rows_ask_each_category_not_pandas(demo_resul
                                                          "uninstall": "NO-GO", "finished": "NO-GO"}
     # manual-injection at finished (red18b): cluster-a's kube-injected template FAIL AA0610, cluster-b PASS AA0601.
     # gitops-drift at uninstall (red20h): AA2702 PASS in each data-plane cluster.
-    assert summary == {"PASS": 61, "FAIL": 61, "WARN": 41, "UNKNOWN": 4, "NOT_APPLICABLE": 9}
+    # gitops-reinstall at uninstall and finished (red21b): AA3040 NOT_APPLICABLE in each data-plane cluster (the demo
+    # runs neither Argo CD nor Flux).
+    assert summary == {"PASS": 61, "FAIL": 61, "WARN": 41, "UNKNOWN": 4, "NOT_APPLICABLE": 13}
     assert effects == {"exempted": 0, "severity_overridden": 0}
 
 

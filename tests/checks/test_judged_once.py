@@ -284,8 +284,8 @@ def test_one_finding_object_returned_by_two_checks_is_judged_for_each(tmp_path, 
 # gitops-drift judges the injection changes once for assessment and migrating, and at uninstall what the purge
 # deletes instead.
 JUDGED_ONCE = ["cni-compatibility", "cross-cluster-gateway-first", "envoyfilter-compatibility",
-               "istio-sidecars-remaining", "istio-version", "kubernetes-version", "mesh-config-parity",
-               "network-consistency", "restart-risk", "stuck-sidecar-jobs"]
+               "gitops-reinstall", "istio-sidecars-remaining", "istio-version", "kubernetes-version",
+               "mesh-config-parity", "network-consistency", "restart-risk", "stuck-sidecar-jobs"]
 JUDGED_PER_GATE = ["gitops-drift", "manual-injection"]
 
 
