@@ -1869,6 +1869,55 @@ def hosts_unrouted(cluster: ClusterInventory, workloads: Iterable[GatewayWorkloa
     return [h for h in dict.fromkeys(hosts) if not routed.covers(h)]
 
 
+def listener_port(cluster: ClusterInventory, gateway: GatewayWorkload, number: int) -> int | None:
+    """The pod port istiod puts a gateway's listener for a Gateway server (or a Gateway API listener) of port `number`
+    on: the targetPort of the first Service port equal to it (of a Service selecting the pods, not labelled
+    DISABLE_PORT_TRANSLATION_LABEL), else the number itself (resolvePorts, pilot/pkg/model/gateway.go @1.24.6 and
+    @1.30.3). None when the Services were not read or a named targetPort could not be resolved."""
+    if not cluster.available(K.SERVICE):
+        return None
+    ports, unresolved = _service_ports(cluster, gateway)
+    if unresolved:
+        return None
+    return next((target for port, target, translates, _ in ports if translates and port == number), number)
+
+
+def service_port_target(cluster: ClusterInventory, gateway: GatewayWorkload, service: str, namespace: str,
+                        port: int) -> tuple[bool, int | None]:
+    """(whether the Service `namespace/service` in front of the gateway exposes `port`, the pod port it sends it to,
+    None when a named targetPort could not be resolved)."""
+    ports, _ = _service_ports(cluster, gateway)
+    where = f"Service {namespace}/{service}".lower()
+    found = [target for number, target, _, svc in ports if svc.lower() == where and number == port]
+    return (bool(found), found[0] if found else None)
+
+
+def gateway_listeners(cluster: ClusterInventory, workloads: Iterable[GatewayWorkload], gateways: list[dict[str, Any]],
+                      bound: BoundRoutes, export_default: Sequence[str] = ("*",)
+                      ) -> list[tuple[GatewayWorkload, int | None, str]]:
+    """(workload, server port number, host) of each host a route takes on the listeners of these gateway workloads
+    (hosts_unrouted's listeners, with the port of the server each is on)."""
+    return [(w, served.number, name) for w in workloads for served in served_hosts(cluster, w, gateways)[0]
+            for name in route_hosts(served, bound, export_default=export_default)]
+
+
+def gateway_api_listeners(gateway: dict[str, Any], routes: list[dict[str, Any]],
+                          namespace_labels: Any = None) -> list[tuple[int | None, str]]:
+    """(listener port, host) of each host a Gateway API Gateway's listeners take with a route attached (a listener no
+    route attaches to answers 404 or closes the connection: gatewayapi.listener_hosts with routed=True)."""
+    listeners = ((gateway.get("spec") or {}) if isinstance(gateway.get("spec"), dict) else {}).get("listeners")
+    listeners = listeners if isinstance(listeners, list) else []
+    out: list[tuple[int | None, str]] = []
+    for index, listener in enumerate(listeners):
+        if not isinstance(listener, dict):
+            continue
+        others = {i for i in range(len(listeners)) if i != index}
+        port = listener.get("port") if isinstance(listener.get("port"), int) else None
+        out += [(port, host) for host, _ in gatewayapi.listener_hosts(gateway, routes, others, routed=True,
+                                                                     namespace_labels=namespace_labels)]
+    return out
+
+
 # ---------------------------------------------------------------- what ASM's data plane uses
 def asm_proxied_workloads_of(cluster: ClusterInventory, rules: mesh.ProxyRules, names: GatewaysConfig | None = None,
                              namespaces: Collection[str] | None = None) -> dict[tuple[str, str, str], AsmWorkload]:

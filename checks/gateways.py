@@ -56,6 +56,8 @@ from auditor.gateways import (
     destination_answered,
     eastwest_signals,
     first_annotation,
+    gateway_api_listeners,
+    gateway_listeners,
     gateway_policy_parity,
     gateway_role_why,
     gateway_services,
@@ -63,17 +65,18 @@ from auditor.gateways import (
     gateways_selecting,
     going_workloads,
     host_fqdn,
-    hosts_unrouted,
     istio_gateways,
     istio_injectors_selecting,
     istio_root_namespaces,
     istio_served_ingresses,
+    listener_port,
     pods_available,
     route_hosts,
     scan_unread,
     scan_unread_findings,
     served_hosts,
     service_of,
+    service_port_target,
     stray_gateway_findings,
     vserver_groups,
 )
@@ -533,9 +536,11 @@ def route_splits(vs: dict[str, Any], hosts: EgressHosts, kind_of: Classifier | N
                 route = [d for d in route if isinstance(d, dict)]
             only = len(route) == 1
             resolved = []
+            ports: list[Any] = []
             touched = False
             for dest in route:
-                host = str((dest.get("destination") or {}).get("host") or "")
+                destination = dest.get("destination") or {}
+                host = str(destination.get("host") or "")
                 raw = dest.get("weight")
                 if raw is None:
                     weight = 100 if only else 0
@@ -549,6 +554,10 @@ def route_splits(vs: dict[str, Any], hosts: EgressHosts, kind_of: Classifier | N
                 which = kind_of(host, vs)
                 if which is not None:
                     touched = True
+                    port = destination.get("port")
+                    ports.append(port.get("number") if isinstance(port, dict) else None)
+                else:
+                    ports.append(None)
                 resolved.append((host, raw, weight, which))
             mirror = rule.get("mirror")
             mirror_to_istio = False
@@ -556,7 +565,11 @@ def route_splits(vs: dict[str, Any], hosts: EgressHosts, kind_of: Classifier | N
                 mirrored = str(mirror.get("host") or "")
                 mirror_to_istio = bool(mirrored) and kind_of(mirrored, vs) == "istio"
             if touched or mirror_to_istio:  # most routes reach no egress gateway: no split built for them
-                out.append(_split(section, index, resolved, mirror_to_istio))
+                split = _split(section, index, resolved, mirror_to_istio)
+                for dest, port in zip(split.destinations, ports, strict=True):
+                    if dest["gateway"] != "other" and port is not None:
+                        dest["port"] = port  # the egress gateway Service's port it is sent to (the second hop's)
+                out.append(split)
     return out
 
 
@@ -661,6 +674,9 @@ def gateway_api_splits(route: dict[str, Any], kind_of: Classifier) -> list[Route
             split.mirror_paths = to_istio
             for dest, (ref_kind, j) in zip(split.destinations, ref_kinds, strict=True):
                 dest["kind"], dest["index"] = ref_kind, j
+                port = rule["backendRefs"][j].get("port")
+                if dest["gateway"] != "other" and port is not None:
+                    dest["port"] = port
             out.append(split)
     return out
 
@@ -778,14 +794,33 @@ class EgressRoutesToAsm(ClusterCheck):
         fix=SCAN_UNREAD_FIX,
         message="{kind} {hosts}: egress routed to ASM egress gateway(s) {asm_gateways}; whether they route it on "
                 "cannot be told: {unread} not read: {routes}")
+    # The port of the second hop (red21e): the mesh hop reaches ASM's egress gateway at the Service port its destination
+    # (backendRef) names, so that Service must expose it, and a listener the host is routed on must sit on the pod port
+    # it sends to (a Gateway server's port is put on the targetPort of the Service port of that number: resolvePorts,
+    # pilot/pkg/model/gateway.go @1.24.6). Else the sidecar has no such port to send to, or the gateway has no listener
+    # for the host there.
+    PORT_UNEXPOSED = Outcome(
+        "AA1615", Status.FAIL, "a route sends egress to a port that the ASM egress gateway's Service does not expose",
+        fix="Send the route to a port of the ASM egress gateway's Service (or add the port to its IstioGateway's "
+            "spec.ports on the ASM control plane), with a Gateway server on that port; then re-run.",
+        message="{kind} {hosts}: egress routed to {ports}, which the ASM egress gateway's Service does not expose, so "
+                "that egress is dropped: {routes}")
+    PORT_UNROUTED = Outcome(
+        "AA1616", Status.FAIL, "a route sends egress to an ASM egress gateway port on which that gateway does not "
+                               "route its hosts (its Gateway serves them on other ports only)",
+        fix="Give the egress Gateway on the ASM control plane a server (listener) on the port the route sends to, with "
+            "the route bound to it matching that port, or send the route to the port the Gateway serves; then re-run.",
+        message="{kind} {hosts}: egress routed to ASM egress gateway(s) {asm_gateways} at {ports}, where no listener "
+                "routes it (they route it on other ports only), so that egress gets a closed connection: {routes}")
     outcomes = (ALL_TO_ASM, ROUTE_ALL_TO_ASM, TO_ISTIO, ROUTE_TO_ISTIO, TO_NOWHERE, TO_DELETED, NOT_FORWARDED,
-                ASM_UNREADABLE, BAD_WEIGHT,
+                PORT_UNEXPOSED, PORT_UNROUTED, ASM_UNREADABLE, BAD_WEIGHT,
                 GATEWAYS_UNSEEN, ROUTES_UNREAD, TO_UNREAD, FORWARD_UNREAD, NONE_HERE, NONE_ON_ASM)
     needs = (K.VIRTUALSERVICE, K.DEPLOYMENT, K.SERVICE)
     # ServiceEntries: a custom gateway's role (where the routes bound to its Gateway send). Gateway API routes: mesh
-    # routes that send to an egress gateway, and a Gateway API gateway's role. Gateways: the egress second hop.
-    uses = (*SCAN_KINDS, K.SERVICEENTRY, *K.K8S_ROUTE_KINDS, K.GATEWAY)
-    asm_needs = (K.VIRTUALSERVICE, K.ISTIO_GATEWAY_ASM, K.GATEWAY)
+    # routes that send to an egress gateway, and a Gateway API gateway's role. Gateways (Istio's and the Gateway API's,
+    # with the routes attached to them): the egress second hop.
+    uses = (*SCAN_KINDS, K.SERVICEENTRY, *K.K8S_ROUTE_KINDS, K.GATEWAY, K.K8S_GATEWAYCLASS)
+    asm_needs = (K.VIRTUALSERVICE, K.ISTIO_GATEWAY_ASM, K.GATEWAY, K.K8S_GATEWAY, *K.K8S_ROUTE_KINDS)
 
     def prepare(self, ctx: Context) -> None:
         self.asm_gws: list[AsmGateway] = []
@@ -957,6 +992,11 @@ class EgressRoutesToAsm(ClusterCheck):
             nowhere = self._nowhere(where, splits, ns, clusters, kind.kind, params, evidence, subject, hosts)
             if nowhere is not None:
                 return nowhere
+            wanted, wanted_unread = mesh_route_hosts(route, clusters)
+            unforwarded = self._second_hop(where, kind.kind, splits, ns, wanted, clusters, params, evidence, subject,
+                                           wanted_unread)
+            if unforwarded is not None:
+                return unforwarded
             return self.report(self.ROUTE_ALL_TO_ASM, where, params=params, evidence=evidence, **subject)
         ops = gateway_api_patch([s for s in splits if s.uses_istio], hosts)
         resource = mesh.object_ref(f"{kind.kind.lower()}.{kind.group}", name)
@@ -1003,63 +1043,184 @@ class EgressRoutesToAsm(ClusterCheck):
         nowhere = self._nowhere(where, splits, ns, clusters, "VirtualService", params, evidence, subject, hosts)
         if nowhere is not None:
             return nowhere
-        unforwarded = self._second_hop(where, splits, ns, vs_hosts, clusters, params, evidence, subject)
+        wanted = [host_fqdn(h, ns) for h in vs_hosts if h and h != "*"]
+        unforwarded = self._second_hop(where, "VirtualService", splits, ns, wanted, clusters, params, evidence, subject)
         if unforwarded is not None:
             return unforwarded
         return self.report(self.ALL_TO_ASM, where, params=params, evidence=evidence, **subject)
 
-    def _second_hop(self, where: str, splits: list[RouteSplit], namespace: str, vs_hosts: list[str],
+    def _second_hop(self, where: str, kind: str, splits: list[RouteSplit], namespace: str, wanted: list[str],
                     clusters: list[ClusterInventory], params: dict[str, Any], evidence: dict[str, Any],
-                    subject: dict[str, str]) -> Finding | None:
-        """FAIL NOT_FORWARDED when the ASM egress gateway pods behind a destination with weight (its Service's, in a
-        cluster) have no route for the VirtualService's hosts (hosts_unrouted over the cluster's and the ASM control
-        plane's Gateways and ASM's VirtualServices, as asm-gateways-present's AA1724 reads ASM's gateways); UNKNOWN
-        FORWARD_UNREAD when ASM's Gateways or VirtualServices could not be read; None when each is routed on, or no
-        ASM egress gateway workload is found behind the destinations."""
+                    subject: dict[str, str], wanted_unread: str = "") -> Finding | None:
+        """The second hop of a route (VirtualService or Gateway API mesh route) sending `wanted` hosts to ASM's egress
+        gateway: the ASM egress gateway pods behind a destination with weight (its Service's, in a cluster) must route
+        each host on at the port the destination names. Routes there: the servers of the Istio Gateways (the
+        cluster's and the ASM control plane's) selecting the pods with the VirtualServices bound to them
+        (gateway_listeners, as asm-gateways-present's AA1724 reads ASM's gateways), and the listeners of Gateway API
+        Gateways bound to the egress Service through spec.addresses with a route attached (gateway_api_listeners, as
+        its AA1747 does). FAIL PORT_UNEXPOSED: the Service has no such port; NOT_FORWARDED: no listener routes a
+        host; PORT_UNROUTED: listeners route it on other ports only; UNKNOWN FORWARD_UNREAD where what would tell
+        was not read. None when each is routed on there, or no ASM egress gateway workload is behind the
+        destinations."""
         ctx = self.ctx
-        targets = {service_of(str(d.get("host") or ""), namespace) for s in splits for d in s.destinations
-                   if d.get("gateway") == "asm" and d.get("effective_weight")} - {None}
-        wanted = [host_fqdn(h, namespace) for h in vs_hosts if h and h != "*"]
-        if not targets or not wanted:
+        # (Service name, namespace) in lower case -> the ports sent to there (None: the destination names none)
+        targets: dict[tuple[str, str], set[int | None]] = {}
+        for s in splits:
+            for d in s.destinations:
+                if d.get("gateway") == "asm" and d.get("effective_weight"):
+                    service = service_of(str(d.get("host") or ""), namespace)
+                    if service is not None:
+                        port = d.get("port")
+                        targets.setdefault(service, set()).add(
+                            port if isinstance(port, int) and not isinstance(port, bool) else None)
+        if not targets or (not wanted and not wanted_unread):
             return None
         asm = ctx.inv.asm
         unread = [] if asm is not None and asm.available(K.GATEWAY) and asm.available(K.VIRTUALSERVICE) else [
-            f"ASM's {kind.kind}s ({asm.unread_reason(kind) if asm is not None else 'not collected'})"
-            for kind in (K.GATEWAY, K.VIRTUALSERVICE) if asm is None or not asm.available(kind)]
+            f"ASM's {k.kind}s ({asm.unread_reason(k) if asm is not None else 'not collected'})"
+            for k in (K.GATEWAY, K.VIRTUALSERVICE) if asm is None or not asm.available(k)]
+        if wanted_unread:
+            unread.append(wanted_unread)
         if not unread and self._asm_bound is None:  # once per run: asked per egress route
             self._asm_bound = bound_virtual_services(asm.objects(K.VIRTUALSERVICE) if asm is not None else ())
         bound = self._asm_bound if not unread else bound_virtual_services(())
+        # A host not routed may be routed by a Gateway API Gateway, or a route attached to one, that was not read.
+        gwapi_kinds = (K.K8S_GATEWAY, *K.K8S_ROUTE_KINDS)
+        gwapi_unread = [f"ASM's {k.kind}s ({asm.unread_reason(k)})" for k in gwapi_kinds
+                        if asm is not None and not asm.available(k)]
+        asm_routes = [r for k in K.K8S_ROUTE_KINDS if asm is not None and asm.available(k) for r in asm.objects(k)]
         names: set[str] = set()
         unrouted: dict[str, list[str]] = {}
+        wrong_port: dict[str, list[str]] = {}
+        unexposed: dict[str, list[str]] = {}
+        untold: dict[str, list[str]] = {}
         for c in clusters:
             if not (c.available(K.DEPLOYMENT) and c.available(K.SERVICE)):
                 continue
-            workloads = {(svc.gateway.namespace, svc.gateway.name): svc.gateway
-                         for svc in gateway_services(c, ctx.inv.rules, ctx.config.gateways)
-                         if svc.gateway.asm and svc.gateway.type == EGRESS
-                         and (svc.name.lower(), svc.namespace.lower()) in targets}
-            if not workloads:
+            services = {(svc.name.lower(), svc.namespace.lower()): svc
+                        for svc in gateway_services(c, ctx.inv.rules, ctx.config.gateways)
+                        if svc.gateway.asm and svc.gateway.type == EGRESS
+                        and (svc.name.lower(), svc.namespace.lower()) in targets}
+            if not services:
                 continue
-            names.update(f"{c.name}:{ns}/{n}" for ns, n in workloads)
+            names.update(f"{c.name}:{svc.gateway.namespace}/{svc.gateway.name}" for svc in services.values())
             if unread:
                 continue
             gateways = [*(c.objects(K.GATEWAY) if c.available(K.GATEWAY) else ()), *asm.objects(K.GATEWAY)]
-            for host in hosts_unrouted(c, workloads.values(), gateways, bound, wanted, asm_export_default(ctx)):
-                unrouted.setdefault(host, []).append(c.name)
+            listeners = gateway_listeners(c, {svc.gateway for svc in services.values()}, gateways, bound,
+                                          asm_export_default(ctx))
+            listeners += self._gateway_api_listeners(c, asm, services, asm_routes, gwapi_unread)
+            for key, ports in targets.items():
+                svc = services.get(key)
+                if svc is None:
+                    continue
+                own = [(number, host) for w, number, host in listeners if w == svc.gateway]
+                anywhere = HostIndex((h, h) for _, h in own)
+                for port in sorted(ports, key=lambda p: -1 if p is None else p):
+                    at_port, port_untold = anywhere, False
+                    if port is not None:
+                        exposed, target = service_port_target(c, svc.gateway, svc.name, svc.namespace, port)
+                        if not exposed:
+                            unexposed.setdefault(f"{svc.name}.{svc.namespace}:{port}", []).append(c.name)
+                            continue
+                        pod_ports = {number: listener_port(c, svc.gateway, number) if number is not None else None
+                                     for number, _ in own}
+                        port_untold = target is None or None in pod_ports.values()
+                        at_port = HostIndex((h, h) for number, h in own
+                                            if target is not None and pod_ports[number] == target)
+                    for host in wanted:
+                        if at_port.covers(host):
+                            continue
+                        shown = host if port is None else f"{host}:{port}"
+                        if port_untold:
+                            untold.setdefault(shown, []).append(c.name)
+                        elif anywhere.covers(host):
+                            wrong_port.setdefault(shown, []).append(c.name)
+                        else:
+                            unrouted.setdefault(host, []).append(c.name)
         if not names:
             return None
-        shown = {"kind": "VirtualService", "asm_gateways": ", ".join(sorted(names))}
-        if unread:
+        shown_names = {"kind": kind, "asm_gateways": ", ".join(sorted(names))}
+        base = {**evidence, "asm_egress_gateways": sorted(names)}
+        if unexposed:
+            return self.report(self.PORT_UNEXPOSED, where, remediation=self.PORT_UNEXPOSED.fix,
+                               params={**params, **shown_names, "ports": ", ".join(sorted(unexposed))},
+                               evidence={**base, "ports_not_exposed": unexposed}, **subject)
+        if unread or ((unrouted or wrong_port) and gwapi_unread) or untold:
+            why = [*unread, *(gwapi_unread if unrouted or wrong_port else ()),
+                   *(f"the ASM egress gateway's Service ports for {h} (a named targetPort not resolved)"
+                     for h in sorted(untold))]
             return self.report(self.FORWARD_UNREAD, where, remediation=self.FORWARD_UNREAD.fix,
-                               params={**params, **shown, "unread": "; ".join(unread)},
-                               evidence={**evidence, "asm_egress_gateways": sorted(names), "not_read": unread},
-                               **subject)
-        if not unrouted:
-            return None
-        return self.report(self.NOT_FORWARDED, where, remediation=self.NOT_FORWARDED.fix,
-                           params={**params, **shown, "unrouted": ", ".join(sorted(unrouted))},
-                           evidence={**evidence, "asm_egress_gateways": sorted(names), "unrouted_hosts": unrouted},
-                           **subject)
+                               params={**params, **shown_names, "unread": "; ".join(why)},
+                               evidence={**base, "not_read": why}, **subject)
+        if unrouted:
+            return self.report(self.NOT_FORWARDED, where, remediation=self.NOT_FORWARDED.fix,
+                               params={**params, **shown_names, "unrouted": ", ".join(sorted(unrouted))},
+                               evidence={**base, "unrouted_hosts": unrouted}, **subject)
+        if wrong_port:
+            return self.report(self.PORT_UNROUTED, where, remediation=self.PORT_UNROUTED.fix,
+                               params={**params, **shown_names, "ports": ", ".join(sorted(wrong_port))},
+                               evidence={**base, "unrouted_at_port": wrong_port}, **subject)
+        return None
+
+    @staticmethod
+    def _gateway_api_listeners(cluster: ClusterInventory, asm: ClusterInventory | None,
+                               services: dict[tuple[str, str], GatewayService], asm_routes: list[dict[str, Any]],
+                               unread: list[str]) -> list[tuple[GatewayWorkload, int | None, str]]:
+        """(ASM egress workload, listener port, host) the Gateway API Gateways of the cluster and the ASM control plane
+        bound to these Services (spec.addresses, gatewayapi.bound_services) route, with the routes of both attached;
+        what of them could not be read is added to `unread` (once)."""
+        routes = [*(r for k in K.K8S_ROUTE_KINDS if cluster.available(k) for r in cluster.objects(k)), *asm_routes]
+        for k in (K.K8S_GATEWAY, *K.K8S_ROUTE_KINDS):
+            if not cluster.available(k) and (why := f"{cluster.name}'s {k.kind}s ({cluster.unread_reason(k)})") \
+                    not in unread:
+                unread.append(why)
+
+        def namespace_labels(namespace: str) -> dict[str, str] | None:
+            """A route namespace's labels for a listener's allowedRoutes Selector (None: Namespaces not read)."""
+            return idle.namespace_labels(cluster, namespace) if cluster.available(K.NAMESPACE) else None
+
+        out: list[tuple[GatewayWorkload, int | None, str]] = []
+        for source in (cluster, asm):
+            if source is None or not source.available(K.K8S_GATEWAY):
+                continue
+            classes = ({(o.get("metadata") or {}).get("name", ""): o for o in source.objects(K.K8S_GATEWAYCLASS)}
+                       if source.available(K.K8S_GATEWAYCLASS) else None)
+            for gateway in source.objects(K.K8S_GATEWAY):
+                keys = set(gatewayapi.bound_services(gateway)) & services.keys()
+                spec = gateway.get("spec") if isinstance(gateway.get("spec"), dict) else {}
+                if not keys or gatewayapi.class_is_istio(str(spec.get("gatewayClassName") or ""), classes) is False:
+                    continue
+                taken = gateway_api_listeners(gateway, routes, namespace_labels)
+                out += [(services[key].gateway, port, host) for key in sorted(keys) for port, host in taken]
+        return out
+
+
+def mesh_route_hosts(route: dict[str, Any], clusters: list[ClusterInventory]) -> tuple[list[str], str]:
+    """The hosts a Gateway API mesh route routes (istio/istio@1.24.6 pilot/pkg/config/kube/gateway/conversion.go: a
+    parentRef ServiceEntry's hosts (serviceEntryHosts), a parentRef Service's name.namespace.svc.cluster.local), and
+    what could not be read to tell them ("" when nothing)."""
+    meta = route.get("metadata") or {}
+    namespace = str(meta.get("namespace") or "default")
+    spec = route.get("spec") if isinstance(route.get("spec"), dict) else {}
+    hosts: list[str] = []
+    unread = ""
+    for ref in spec.get("parentRefs") or ():
+        if not isinstance(ref, dict):
+            continue
+        group, kind, name = str(ref.get("group") or ""), str(ref.get("kind") or ""), str(ref.get("name") or "")
+        ref_ns = str(ref.get("namespace") or namespace)
+        if kind == "ServiceEntry" and group == ISTIO_NETWORKING_GROUP:
+            for c in clusters:
+                if not c.available(K.SERVICEENTRY):
+                    unread = f"{c.name}'s ServiceEntries ({c.unread_reason(K.SERVICEENTRY)})"
+                    continue
+                entry = c.get(K.SERVICEENTRY, name, ref_ns)
+                entry_spec = (entry or {}).get("spec") if isinstance((entry or {}).get("spec"), dict) else {}
+                hosts += [str(h).lower() for h in entry_spec.get("hosts") or () if isinstance(h, str)]
+        elif kind == "Service" and group in ("", "core"):
+            hosts.append(f"{name}.{ref_ns}.svc.cluster.local".lower())
+    return [h for h in dict.fromkeys(hosts) if h and h != "*"], unread
 
 
 # ================================================================ asm-gateways-present

@@ -227,8 +227,12 @@ def test_weighted_mesh_route_split_fails_with_the_weights_patch(audit):
 @pytest.mark.parametrize("istio_weight,expected", [(0, ("PASS", "AA1602")), (None, ("FAIL", "AA1611"))])
 def test_mesh_route_weights_default_to_one(audit, istio_weight, expected):
     """A backendRef weight defaults to 1 (Gateway API): an Istio backendRef without weight beside ASM's gets half."""
+    from tests.checks.test_egress_second_hop import asm_egress_hop
+
     route = mesh_route([backend("istio-egressgateway", istio_weight), backend("istio-asm-egressgateway")])
-    a = audit({"cluster-a": [*classic_egress(), *ASM_EGRESS_GW, cnn_entry(), route]}, "uninstall", asm=[])
+    # ASM's egress gateway routes edition.cnn.com on (the second hop, red21e): the PASS needs it.
+    a = audit({"cluster-a": [*classic_egress(), *ASM_EGRESS_GW, cnn_entry(), route]}, "uninstall",
+              asm=asm_egress_hop())
     assert [(r["status"], r["code"]) for r in a.rows(EG) if r["cluster"] == "cluster-a"] == [expected]
 
 
