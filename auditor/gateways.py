@@ -1855,20 +1855,6 @@ def route_hosts(served: ServedHost, bound: BoundRoutes, *, export_default: Seque
     return list(dict.fromkeys(out))
 
 
-def hosts_unrouted(cluster: ClusterInventory, workloads: Iterable[GatewayWorkload], gateways: list[dict[str, Any]],
-                   bound: BoundRoutes, hosts: Iterable[str], export_default: Sequence[str] = ("*",)) -> list[str]:
-    """Of `hosts`, those that no route takes on the listeners of these gateway workloads: what a client sent to them
-    for such a host gets a 404 (HTTP) or a closed connection (TLS passthrough, TCP). The listeners are the servers of
-    the Gateways (`gateways`) selecting the workloads' pods (served_hosts), each carrying what the VirtualServices bound
-    to its Gateway route there (route_hosts, `bound`: bound_virtual_services): istiod builds a gateway's listeners and
-    routes from those only (pilot/pkg/networking/core/gateway.go @1.24.6 and @1.30.3). An egress gateway is the second
-    hop of Istio's egress pattern: the mesh routes the external host to its Service, and a Gateway selecting its pods
-    with a VirtualService bound to that Gateway sends the host on."""
-    routed = HostIndex((name, name) for w in workloads for served in served_hosts(cluster, w, gateways)[0]
-                       for name in route_hosts(served, bound, export_default=export_default))
-    return [h for h in dict.fromkeys(hosts) if not routed.covers(h)]
-
-
 def listener_port(cluster: ClusterInventory, gateway: GatewayWorkload, number: int) -> int | None:
     """The pod port istiod puts a gateway's listener for a Gateway server (or a Gateway API listener) of port `number`
     on: the targetPort of the first Service port equal to it (of a Service selecting the pods, not labelled
@@ -1895,8 +1881,13 @@ def service_port_target(cluster: ClusterInventory, gateway: GatewayWorkload, ser
 def gateway_listeners(cluster: ClusterInventory, workloads: Iterable[GatewayWorkload], gateways: list[dict[str, Any]],
                       bound: BoundRoutes, export_default: Sequence[str] = ("*",)
                       ) -> list[tuple[GatewayWorkload, int | None, str]]:
-    """(workload, server port number, host) of each host a route takes on the listeners of these gateway workloads
-    (hosts_unrouted's listeners, with the port of the server each is on)."""
+    """(workload, server port number, host) of each host a route takes on the listeners of these gateway workloads:
+    the servers of the Gateways (`gateways`) selecting the workloads' pods (served_hosts), each carrying what the
+    VirtualServices bound to its Gateway route there (route_hosts, `bound`: bound_virtual_services); istiod builds a
+    gateway's listeners and routes from those only (pilot/pkg/networking/core/gateway.go @1.24.6 and @1.30.3). A host
+    a client sends to such a gateway on no listener gets a 404 (HTTP) or a closed connection (TLS passthrough, TCP).
+    An egress gateway is the second hop of Istio's egress pattern: the mesh routes the external host to its Service,
+    and a Gateway selecting its pods with a VirtualService bound to that Gateway sends the host on."""
     return [(w, served.number, name) for w in workloads for served in served_hosts(cluster, w, gateways)[0]
             for name in route_hosts(served, bound, export_default=export_default)]
 

@@ -776,9 +776,9 @@ class EgressRoutesToAsm(ClusterCheck):
                                 "Services or ServiceEntries of {clusters} could not be read: {routes}")
     # The second hop of Istio's egress pattern (red20z): the mesh sends the host to the egress gateway's Service, and
     # only a Gateway selecting the egress gateway's pods with a server for the host, and a VirtualService bound to that
-    # Gateway routing it, give the gateway a route for it (auditor.gateways hosts_unrouted). A mesh route repointed at
-    # ASM's egress Service while the Gateway still selects Istio's pods (`istio: egressgateway`) sends the egress to a
-    # gateway that answers 404 (HTTP) or closes the connection (TLS passthrough, TCP).
+    # Gateway routing it, give the gateway a route for it (auditor.gateways gateway_listeners). A mesh route repointed
+    # at ASM's egress Service while the Gateway still selects Istio's pods (`istio: egressgateway`) sends the egress to
+    # a gateway that answers 404 (HTTP) or closes the connection (TLS passthrough, TCP).
     NOT_FORWARDED = Outcome(
         "AA1614", Status.FAIL, "a route sends egress to an ASM egress gateway that has no route for its hosts: no "
         "Gateway selecting ASM's egress gateway pods serves them with a VirtualService bound to it routing them on",
@@ -820,7 +820,7 @@ class EgressRoutesToAsm(ClusterCheck):
     # routes that send to an egress gateway, and a Gateway API gateway's role. Gateways (Istio's and the Gateway API's,
     # with the routes attached to them): the egress second hop.
     uses = (*SCAN_KINDS, K.SERVICEENTRY, *K.K8S_ROUTE_KINDS, K.GATEWAY, K.K8S_GATEWAYCLASS)
-    asm_needs = (K.VIRTUALSERVICE, K.ISTIO_GATEWAY_ASM, K.GATEWAY, K.K8S_GATEWAY, *K.K8S_ROUTE_KINDS)
+    asm_needs = (K.VIRTUALSERVICE, K.ISTIO_GATEWAY_ASM, K.GATEWAY, K.K8S_GATEWAY, *K.K8S_ROUTE_KINDS, K.SERVICEENTRY)
 
     def prepare(self, ctx: Context) -> None:
         self.asm_gws: list[AsmGateway] = []
@@ -992,7 +992,7 @@ class EgressRoutesToAsm(ClusterCheck):
             nowhere = self._nowhere(where, splits, ns, clusters, kind.kind, params, evidence, subject, hosts)
             if nowhere is not None:
                 return nowhere
-            wanted, wanted_unread = mesh_route_hosts(route, clusters)
+            wanted, wanted_unread = mesh_route_hosts(route, clusters, self.ctx.inv.asm)
             unforwarded = self._second_hop(where, kind.kind, splits, ns, wanted, clusters, params, evidence, subject,
                                            wanted_unread)
             if unforwarded is not None:
@@ -1196,10 +1196,13 @@ class EgressRoutesToAsm(ClusterCheck):
         return out
 
 
-def mesh_route_hosts(route: dict[str, Any], clusters: list[ClusterInventory]) -> tuple[list[str], str]:
+def mesh_route_hosts(route: dict[str, Any], clusters: list[ClusterInventory],
+                     asm: ClusterInventory | None = None) -> tuple[list[str], str]:
     """The hosts a Gateway API mesh route routes (istio/istio@1.24.6 pilot/pkg/config/kube/gateway/conversion.go: a
     parentRef ServiceEntry's hosts (serviceEntryHosts), a parentRef Service's name.namespace.svc.cluster.local), and
-    what could not be read to tell them ("" when nothing)."""
+    what could not be read to tell them ("" when nothing). A parent ServiceEntry is looked up in the clusters and on
+    the ASM control plane: once Istio's config is imported into ASM it may live only there, while the route stays in
+    the data plane."""
     meta = route.get("metadata") or {}
     namespace = str(meta.get("namespace") or "default")
     spec = route.get("spec") if isinstance(route.get("spec"), dict) else {}
@@ -1211,7 +1214,7 @@ def mesh_route_hosts(route: dict[str, Any], clusters: list[ClusterInventory]) ->
         group, kind, name = str(ref.get("group") or ""), str(ref.get("kind") or ""), str(ref.get("name") or "")
         ref_ns = str(ref.get("namespace") or namespace)
         if kind == "ServiceEntry" and group == ISTIO_NETWORKING_GROUP:
-            for c in clusters:
+            for c in [*clusters, asm] if asm is not None else clusters:
                 if not c.available(K.SERVICEENTRY):
                     unread = f"{c.name}'s ServiceEntries ({c.unread_reason(K.SERVICEENTRY)})"
                     continue

@@ -132,6 +132,24 @@ def test_virtualservice_mesh_hop_with_a_gateway_api_second_hop_passes(audit):
     assert codes(a) == [VS_PASS]
 
 
+def test_the_mesh_routes_service_entry_only_on_asm_still_gets_a_second_hop(audit):
+    """Istio's config imported into ASM: the parent ServiceEntry lives on the ASM control plane only, the route stays in
+    the data plane (review21: main found no hosts for it and passed the route, AA1602, a GO)."""
+    a = audit({"cluster-a": [*egress_gateways()[2:], mesh_route()]}, "uninstall", config=ONLY,
+              asm=asm_side(CR, tls_entry(), cnn_gateway(ISTIO_PODS)))
+    assert judged(a) == [NOT_FORWARDED]
+    assert a.result.verdict == "NO-GO"
+    a = audit({"cluster-a": [*egress_gateways()[2:], mesh_route()]}, "uninstall", config=ONLY,
+              asm=asm_side(CR, tls_entry(), *gwapi_hop()))
+    assert judged(a) == [ROUTE_PASS]
+
+
+def test_the_mesh_routes_service_entry_unread_on_asm_is_unknown(audit):
+    a = audit({"cluster-a": [*egress_gateways()[2:], mesh_route()]}, "uninstall", config=ONLY,
+              asm=asm_side(CR, tls_entry(), *gwapi_hop()), unreadable={"asm": {K.SERVICEENTRY: "403 Forbidden"}})
+    assert judged(a) == [FORWARD_UNREAD]
+
+
 def test_gateway_api_routes_unread_on_asm_is_unknown(audit):
     a = run(audit, [mesh_route()], gwapi_hop(), unreadable={"asm": {K.K8S_HTTPROUTE: "403 Forbidden"}})
     assert judged(a) == [FORWARD_UNREAD]
