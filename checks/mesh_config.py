@@ -169,7 +169,7 @@ class MeshConfigXdsAgent(ClusterCheck):
     # Istio proxies without a local istiod: UNKNOWN, not N/A; their istiod's cluster named by istio-system's
     # annotation (Namespace). IstioOperators: what the in-cluster istio-operator renders the ConfigMap from.
     # IstioRevisions: what the Sail operator renders it from.
-    uses = (K.POD, K.REPLICASET, K.NAMESPACE, K.ISTIOOPERATOR, K.SAIL_ISTIOREVISION)
+    uses = (K.POD, K.REPLICASET, K.NAMESPACE, K.ISTIOOPERATOR, K.SAIL_ISTIOREVISION, K.SAIL_ISTIO)
 
     def prepare(self, ctx: Context) -> None:
         self.links = Links()
@@ -277,7 +277,19 @@ class MeshConfigXdsAgent(ClusterCheck):
         rev = cluster.get(K.SAIL_ISTIOREVISION, revision_name)
         if rev is None:
             return None
-        found, value = sail_proxy_metadata(rev, mesh.XDS_AGENT_KEY)
+        # The Istio controller writes an owned IstioRevision's values from its Istio's spec.values and reverts an edit
+        # of the IstioRevision alone (it watches the IstioRevisions it owns: controllers/istio/istio_controller.go
+        # @1.30.3 reconcileActiveRevision): the Istio resource is what holds.
+        source, owner = rev, sail_istio_owner(rev)
+        if owner is not None:
+            evidence["sail_istio"] = owner
+            params["istio_revision"] = f"{revision_name} (its values written from Istio {owner})"
+            if not cluster.available(K.SAIL_ISTIO):
+                reason = cluster.unread_reason(K.SAIL_ISTIO)
+                return self.report(self.SAIL_CR_UNREAD, cluster.name, params={**params, "reason": reason},
+                                   evidence={**evidence, "istios_unread": reason}, **subject)
+            source = cluster.get(K.SAIL_ISTIO, owner) or rev
+        found, value = sail_proxy_metadata(source, mesh.XDS_AGENT_KEY)
         evidence["sail_value"] = value if found else None
         if found and isinstance(value, str) and value in mesh.GO_TRUE:
             return None
@@ -305,16 +317,22 @@ def sail_proxy_metadata(rev: dict[str, Any], key: str) -> tuple[bool, Any]:
     return (True, node[key]) if isinstance(node, dict) and key in node else (False, None)
 
 
+def sail_istio_owner(rev: dict[str, Any]) -> str | None:
+    """The Istio resource owning an IstioRevision (the Istio controller's ownerReference), None when none."""
+    return next((str(r["name"]) for r in (rev.get("metadata") or {}).get("ownerReferences") or ()
+                 if isinstance(r, dict) and mesh.owner_group(r) == mesh.SAIL_GROUP and r.get("kind") == "Istio"
+                 and r.get("name")), None)
+
+
 def sail_patch_command(cluster: str, rev: dict[str, Any]) -> str:
     """The patch that sets the value where the revision's values come from: the Istio resource owning it (the Istio
     controller writes its IstioRevisions' values from the Istio's, controllers/istio/istio_controller.go @1.30.3), else
     the IstioRevision itself."""
-    meta = rev.get("metadata") or {}
-    owner = next((str(r["name"]) for r in meta.get("ownerReferences") or () if isinstance(r, dict)
-                  and mesh.owner_group(r) == mesh.SAIL_GROUP and r.get("kind") == "Istio" and r.get("name")), None)
+    owner = sail_istio_owner(rev)
     if owner is not None:
         return mesh.sail_mesh_config_patch(cluster, owner)
-    return mesh.sail_mesh_config_patch(cluster, str(meta.get("name") or ""), "istiorevisions.sailoperator.io")
+    name = str((rev.get("metadata") or {}).get("name") or "")
+    return mesh.sail_mesh_config_patch(cluster, name, "istiorevisions.sailoperator.io")
 
 
 class IstiodRestarted(ClusterCheck):

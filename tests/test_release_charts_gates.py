@@ -174,3 +174,29 @@ def test_istiorevisions_unread_is_unknown(tmp_path: Path) -> None:
     [row] = rows(result, "mesh-config-xds-agent")
     assert (row["status"], row["code"]) == ("UNKNOWN", "AA0935")
     assert (result.verdict, result.exit_code) == ("INCOMPLETE", 3)
+
+
+def _set_in(shape: s.Shape, kinds: tuple[str, ...]) -> s.Shape:
+    for obj in shape.objects:
+        if obj["kind"] in kinds:
+            obj["spec"].setdefault("values", {})["meshConfig"] = copy.deepcopy(
+                {"defaultConfig": {"proxyMetadata": {"PROXY_CONFIG_XDS_AGENT": "true"}}})
+    return shape
+
+
+def test_the_setting_in_the_istiorevision_only_is_reverted_by_its_istio(tmp_path: Path) -> None:
+    """The IstioRevision is owned by Istio/default (sail_shape, as the Istio controller writes it): the controller
+    writes the revision's values from the Istio's and reverts an edit of the IstioRevision alone
+    (sail-operator@1.30.3 controllers/istio/istio_controller.go reconcileActiveRevision). review21: PASS AA0901, GO."""
+    result = audit(tmp_path, _set_in(sail_with_asm_edit(), ("IstioRevision",)), "migrating", "SetupIstioForMigrate")
+    [row] = rows(result, "mesh-config-xds-agent")
+    assert (row["status"], row["code"]) == ("FAIL", "AA0917")
+    assert (result.verdict, result.exit_code) == ("NO-GO", 1)
+
+
+def test_the_owning_istio_unread_is_unknown(tmp_path: Path) -> None:
+    result = audit(tmp_path, _set_in(sail_with_asm_edit(), ("IstioRevision",)), "migrating", "SetupIstioForMigrate",
+                   unreadable={K.SAIL_ISTIO: "403 Forbidden: istios.sailoperator.io"})
+    [row] = rows(result, "mesh-config-xds-agent")
+    assert (row["status"], row["code"]) == ("UNKNOWN", "AA0935")
+    assert (result.verdict, result.exit_code) == ("INCOMPLETE", 3)
