@@ -417,6 +417,8 @@ def idle_workloads(cluster: ClusterInventory, active: Iterable[tuple[str, str, s
         # Most workloads run a pod: with the kind's (namespace, name) index (each key its own object), only the others
         # are looked at, in list order.
         index = cluster.unique_index(kind)
+        if index is not None and busy.issuperset(index):
+            continue  # every workload of the kind runs a pod: told in one C loop, no Python step per workload
         for obj in cluster.objects(kind) if index is None else [obj for key, obj in index.items() if key not in busy]:
             meta = obj.get("metadata")
             if not isinstance(meta, dict):
@@ -522,15 +524,16 @@ def active_workloads(pods: Any) -> list[tuple[str, str, str]]:
         return []
     key, codes, values = _workload_codes(pods, rows)
     _, first = np.unique(key, return_index=True)
-    # Each column's values at those rows, taken at once from its values (not all of them written as text, nor indexed
-    # one workload at a time); a missing one as "".
+    # Each column's values at those rows, taken at once from its values (not indexed one workload at a time), and
+    # written as text only where taken: a name column's categories are every pod's workload name, active or not
+    # (~19 ms of str() at 50k pods for ~12,000 workloads); a missing one as "".
     columns = []
     for column_codes, uniques in zip(codes, values, strict=True):
         at = column_codes[first]
-        taken = (np.asarray([str(u) for u in uniques], dtype=object)[np.maximum(at - 1, 0)] if len(uniques)
+        taken = (np.asarray(uniques, dtype=object)[np.maximum(at - 1, 0)] if len(uniques)
                  else np.full(len(at), "", dtype=object))
         taken[at == 0] = ""
-        columns.append(taken.tolist())
+        columns.append([u if type(u) is str else str(u) for u in taken.tolist()])
     return list(zip(*columns, strict=True))
 
 
