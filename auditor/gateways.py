@@ -1080,7 +1080,10 @@ def service_references(cluster: ClusterInventory, services: Collection[tuple[str
                 for rule in spec.get(section) or ():
                     if not isinstance(rule, dict):
                         continue
-                    routes = [r for r in rule.get("route") or () if isinstance(r, dict)]
+                    routes = rule.get("route") or ()
+                    # A rule of one destination (most): the list as it is; else its destinations that are objects.
+                    if type(routes) is not list or len(routes) != 1 or type(routes[0]) is not dict:
+                        routes = [r for r in routes if isinstance(r, dict)]
                     for dest in routes:
                         host = str((dest.get("destination") or {}).get("host") or "")
                         if host.strip().partition(".")[0].lower() not in names:
@@ -1088,8 +1091,11 @@ def service_references(cluster: ClusterInventory, services: Collection[tuple[str
                         named = service_of(host, vs_ns)
                         if named in wanted and _weighted(dest.get("weight"), 100 if len(routes) == 1 else 0):
                             found.setdefault(named, host)
-                    mirrors = [rule.get("mirror"), *((m or {}).get("destination") if isinstance(m, dict) else None
-                                                      for m in (rule.get("mirrors") or ()))]
+                    mirror, more = rule.get("mirror"), rule.get("mirrors")
+                    if not mirror and not more:
+                        continue  # most rules mirror nothing (an absent mirror names no host: nothing to read)
+                    mirrors = [mirror, *((m or {}).get("destination") if isinstance(m, dict) else None
+                                         for m in (more or ()))]
                     for mirror in mirrors:
                         host = str(mirror.get("host") or "") if isinstance(mirror, dict) else ""
                         if host.strip().partition(".")[0].lower() in names and (

@@ -108,7 +108,10 @@ def meshed_namespaces(cluster: ClusterInventory, pods: pd.DataFrame) -> set[str]
         owned_skipped = kind in (K.REPLICASET, K.JOB)  # judged through their owner (istio.workload_templates)
         for obj in cluster.objects(kind):
             obj_meta = obj.get("metadata") or {}
-            namespace = str(obj_meta.get("namespace") or "")
+            namespace = obj_meta.get("namespace")
+            if type(namespace) is str and namespace in decided:
+                continue  # nearly every object: its namespace as written, no str() of it
+            namespace = str(namespace or "")
             if namespace in decided or (owned_skipped and podwire.judged_through_owner(obj_meta)):
                 continue
             template = pod_template(kind, obj)

@@ -69,3 +69,16 @@ def test_all_at_once_resolves_as_the_deployment_controller(spec, expected):
     from checks.restart_risk import all_at_once  # (new in red20i: imported here, so the audits above run on main)
 
     assert all_at_once(spec) == expected
+
+
+def test_all_at_once_answers_each_value_for_itself_whatever_was_asked_before():
+    """speed21 resolves each distinct (maxUnavailable, maxSurge, replicas) once: 1, True and 1.0 hash alike, and only 1
+    is a count (_int_or_percent); an unhashable value is resolved as before (not kept), whichever came first."""
+    from checks.restart_risk import all_at_once
+
+    def spec(unavailable: object) -> dict:
+        return {"replicas": 1, "strategy": {"rollingUpdate": {"maxSurge": 0, "maxUnavailable": unavailable}}}
+
+    for order in ([1, True, 1.0, [1]], [[1], 1.0, True, 1]):
+        answers = {repr(value): all_at_once(spec(value)) for value in order}
+        assert answers == {"1": (1, 1), "True": None, "1.0": None, "[1]": None}
