@@ -1120,7 +1120,16 @@ class ClusterInventory:
         return list(self.memo(key, lambda: [d for d in deployments if wanted(d)]))
 
     def proxy_marks(self, asm_env: bool, image_kind: str, ca_service: str, image: str = "") -> mesh.ProxyMarks:
-        owner = self.istiod_owners().get(str(ca_service), (mesh.OWNER_UNPROVEN, ""))[0]
+        owners = self.istiod_owners()
+        found = owners.get(str(ca_service))
+        if found is not None:
+            owner = found[0]
+        elif ca_service and all(self._owner_evidence()[:2]):
+            # Services and Deployments read, neither named so: the istiod it names is not in the cluster (Istio's,
+            # purged: ASM's managed one leaves its istiod-<rev> Service). No proof of ASM's, nor a neutral mark.
+            owner = mesh.OWNER_ABSENT
+        else:
+            owner = mesh.OWNER_UNPROVEN
         return mesh.ProxyMarks(bool(asm_env), str(image_kind), owner, str(image), str(ca_service))
 
     def _classify_proxies(self, frame: pd.DataFrame) -> None:
