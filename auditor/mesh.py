@@ -138,7 +138,8 @@ class ProxyMarks:
         if self.image_kind:
             parts.append(f"image {self.image}: {'ASM' if self.image_kind == IMAGE_ASM else 'Istio release'}")
         if self.ca_owner:
-            parts.append(f"CA_ADDR names {self.ca_service}: {_OWNER_WORDS.get(self.ca_owner, self.ca_owner)}")
+            parts.append(f"CA_ADDR/discoveryAddress name {self.ca_service.strip()}: "
+                         f"{_OWNER_WORDS.get(self.ca_owner, self.ca_owner)}")
         return "; ".join(parts) or "no mark"
 
 
@@ -161,6 +162,46 @@ def classify(marks: ProxyMarks) -> str:
     if asm and istio:
         return PROXY_UNKNOWN
     return PROXY_ASM if asm else PROXY_ISTIO
+
+
+def worst_owner(owners: list[str]) -> str:
+    """The owner of a proxy's control plane from the owners of the istiods it names (CA and xDS): Istio's if either
+    is, then one not in the cluster, then a conflict, then unproven; ASM's only when every one is; unproven for none."""
+    for owner in (OWNER_ISTIO, OWNER_ABSENT, OWNER_CONFLICT, OWNER_UNPROVEN):
+        if owner in owners:
+            return owner
+    return OWNER_ASM if owners else OWNER_UNPROVEN
+
+
+# The env var Istio's injector writes the pod's proxy config into, minus its defaults (injection-template.yaml
+# `{{ protoToJSON .ProxyConfig }}`, pkg/kube/inject/template.go cleanProxyConfig @1.22.3); pilot-agent applies it over
+# the mesh defaults, then the pod's proxy.istio.io/config annotation over it (pilot/cmd/pilot-agent/config/config.go
+# ConstructProxyConfig, getMeshConfig @1.22.3).
+PROXY_CONFIG_ENV = "PROXY_CONFIG"
+# Between the two istiods a proxy names in the pod frame's ca_service column, when they differ.
+SERVICES_SEPARATOR = " "
+
+
+def istiod_services(rules: ProxyRules, ca_addr: str, proxy_config: str) -> str:
+    """`<namespace>/<service>` of the istiod a proxy's CA_ADDR names, and, where PROXY_CONFIG writes a discoveryAddress
+    naming another istiod, that one too (SERVICES_SEPARATOR between): the proxy takes its certificates from the first
+    and its configuration (xDS) from the second. The injector writes discoveryAddress only where it is not the default
+    istiod.istio-system.svc:15012 (cleanProxyConfig): a revision's, or a remote's; with a CA of another make
+    (`global.caAddress`, e.g. cert-manager's istio-csr) CA_ADDR names no istiod and the discoveryAddress is the only
+    name. An unwritten one is not read as the default: whether ASM's injector writes its own is not documented. Never
+    raises: a live pod's PROXY_CONFIG may be anything."""
+    ca = rules.ca_service(ca_addr)
+    if "discoveryAddress" not in proxy_config:
+        return ca
+    try:
+        parsed = json.loads(proxy_config)
+    except ValueError:
+        return ca
+    address = parsed.get("discoveryAddress") if isinstance(parsed, dict) else None
+    xds = rules.ca_service(address) if isinstance(address, str) else ""
+    if not xds or xds == ca:
+        return ca
+    return f"{ca}{SERVICES_SEPARATOR}{xds}"
 
 
 def on_istio_control_plane(marks: ProxyMarks) -> bool:

@@ -17,13 +17,22 @@ gets no configuration. Before it, it is served by Istio's istiod, which the unin
 
 from __future__ import annotations
 
+import pytest
+
 from auditor import mesh
 from auditor.engine import run_audit
 from auditor.findings import records
 from auditor.sources.snapshot import open_snapshot
 from tests import factory as f
 from tests.checks.conftest import NOW
-from tests.checks.test_classification import asm_istiod_service, cluster, proxy_kinds, sidecar_pod, with_owner
+from tests.checks.test_classification import (
+    asm_istiod_service,
+    cluster,
+    istio_revision,
+    proxy_kinds,
+    sidecar_pod,
+    with_owner,
+)
 from tests.factory import version_info, write_snapshot
 
 SIDECARS = "istio-sidecars-remaining"
@@ -78,3 +87,46 @@ def test_asm_env_with_an_istiod_not_seen_stays_asm(audit):
     a = audit({"cluster-a": cluster(asm_istiod_service(), *with_owner(pods))}, "finished",
               asm=[f.migration_cr("Finished")])
     assert proxy_kinds(a) == ["asm"]
+
+
+# cert-manager's istio-csr as Istio's CA: its install guides set `values.global.caAddress:
+# cert-manager-istio-csr.cert-manager.svc:443` (and ENABLE_CA_SERVER=false on istiod), so CA_ADDR names no istiod; the
+# proxy still takes its configuration from istiod, by the discoveryAddress its PROXY_CONFIG carries: a revision's
+# `istiod-<rev>.istio-system.svc:15012` (istio-discovery templates/configmap.yaml @1.22.3), not the default, so kept
+# by cleanProxyConfig. ASM's proxy image through the chart's `global.hub`/`global.tag`.
+ISTIO_CSR = "cert-manager-istio-csr.cert-manager.svc:443"
+
+
+def istio_csr_pod(name: str) -> dict:
+    p = sidecar_pod(name, image=f.ASM_PROXY_IMAGE, ca_addr=ISTIO_CSR, rev="1-22-3")
+    proxy = next(c for c in p["spec"]["containers"] if c["name"] == "istio-proxy")
+    proxy["env"] = [e for e in proxy["env"] if e["name"] != "PROXY_CONFIG"]
+    proxy["env"].append({"name": "PROXY_CONFIG",
+                         "value": '{"discoveryAddress":"istiod-1-22-3.istio-system.svc:15012"}\n'})
+    return p
+
+
+@pytest.mark.parametrize("gate", ["uninstall", "finished"])
+def test_asm_image_with_another_ca_is_judged_by_its_discovery_address(audit, gate):
+    """Uninstall: istiod-1-22-3 (Istio's, its Deployment runs) serves them; finished: it is purged. Old: CA_ADDR named
+    no istiod, so the image alone made them ASM's: PASS AA1201, GO at both gates."""
+    control = istio_revision("1-22-3", "1.22.3") if gate == "uninstall" else []
+    pods = [istio_csr_pod(f"cart-5d8f7c9b6-{i}") for i in "ab"]
+    a = audit({"cluster-a": cluster(*control, asm_istiod_service(), *with_owner(pods))}, gate,
+              asm=[f.migration_cr("Migrating" if gate == "uninstall" else "Finished")])
+    assert [(r["status"], r["code"], r["name"]) for r in a.rows(SIDECARS)] == [("FAIL", "AA1240", "cart")]
+    assert a.result.verdict == "NO-GO"
+
+
+def test_discovery_address_of_asms_istiod_keeps_an_asm_proxy(audit):
+    """Control: ASM's proxy whose PROXY_CONFIG names ASM's istiod-1-24-6 (as its CA_ADDR does) is ASM's."""
+    pods = [f.pod(f"cart-5d8f7c9b6-{i}", "shop", proxy="asm", owner=("ReplicaSet", "cart-5d8f7c9b6")) for i in "ab"]
+    for p in pods:
+        proxy = next(c for c in p["spec"]["containers"] if c["name"] == "istio-proxy")
+        for e in proxy["env"]:
+            if e["name"] == "PROXY_CONFIG":
+                e["value"] = '{"discoveryAddress":"istiod-1-24-6.istio-system.svc:15012"}\n'
+    a = audit({"cluster-a": cluster(asm_istiod_service(), *with_owner(pods))}, "finished",
+              asm=[f.migration_cr("Finished")])
+    assert proxy_kinds(a) == ["asm", "asm"]
+    assert [(r["status"], r["code"]) for r in a.rows(SIDECARS)] == [("PASS", "AA1201")]
