@@ -257,7 +257,7 @@ def _own(value: str | None) -> str:
     return "" if value is None else str(value)  # a live answer msgspec refused is not type-checked
 
 
-_SUMMARY_ENV = ("CA_ADDR", mesh.XDS_AGENT_KEY, "EXIT_ON_ZERO_ACTIVE_CONNECTIONS")
+_SUMMARY_ENV = ("CA_ADDR", mesh.PROXY_CONFIG_ENV, mesh.XDS_AGENT_KEY, "EXIT_ON_ZERO_ACTIVE_CONNECTIONS")
 
 
 # Proxy marks remembered per distinct (image, env the summary reads): a fleet has few proxy builds and settings.
@@ -571,7 +571,7 @@ def _proxy_marks(env: dict[str, str], image: str, rules: mesh.ProxyRules,
     pod frame keeps it (interned, the xDS agent value "<absent>" when unset)."""
     # Of these only image_kind can raise (a live pod's image of another type), and it does before the role.
     image_kind = rules.image_kind(image)
-    ca_service = rules.ca_service(env.get("CA_ADDR", ""))
+    ca_service = mesh.istiod_services(rules, env.get("CA_ADDR", ""), env.get(mesh.PROXY_CONFIG_ENV, ""))
     xds = mesh.xds_agent_value(env)
     marks = (sys.intern(image) if image else "", sys.intern(image_kind) if image_kind else "",
              sys.intern(ca_service) if ca_service else "", rules.has_asm_env(env),
@@ -1130,8 +1130,19 @@ class ClusterInventory:
         return list(self.memo(key, lambda: [d for d in deployments if wanted(d)]))
 
     def proxy_marks(self, asm_env: bool, image_kind: str, ca_service: str, image: str = "") -> mesh.ProxyMarks:
-        owner = self.istiod_owners().get(str(ca_service), (mesh.OWNER_UNPROVEN, ""))[0]
-        return mesh.ProxyMarks(bool(asm_env), str(image_kind), owner, str(image), str(ca_service))
+        """The marks of a proxy; `ca_service` is the pod frame's column (mesh.istiod_services: the istiod its CA_ADDR
+        names, and the one its discoveryAddress names where another)."""
+        owners = self.istiod_owners()
+        read = all(self._owner_evidence()[:2])
+        found = []
+        for service in str(ca_service).split(mesh.SERVICES_SEPARATOR):
+            if not service:
+                continue
+            known = owners.get(service)
+            # Services and Deployments read, neither named so: the istiod it names is not in the cluster (Istio's,
+            # purged: ASM's managed one leaves its istiod-<rev> Service). No proof of ASM's, nor a neutral mark.
+            found.append(known[0] if known is not None else mesh.OWNER_ABSENT if read else mesh.OWNER_UNPROVEN)
+        return mesh.ProxyMarks(bool(asm_env), str(image_kind), mesh.worst_owner(found), str(image), str(ca_service))
 
     def _classify_proxies(self, frame: pd.DataFrame) -> None:
         """Set `proxy` from each pod's marks: one decision per distinct (ASM env, image kind, CA service)."""

@@ -290,31 +290,50 @@ def pod_columns(pods: pd.DataFrame, rows: np.ndarray, columns: Iterable[str]) ->
     return pd.DataFrame({column: pods[column].array[rows] for column in columns}, copy=False)
 
 
+ON_ISTIO_MESSAGE = ("{pods} pod(s) run a proxy whose CA_ADDR names Istio's istiod or an istiod the cluster does not "
+                    "have, whatever else marks them ASM's: they depend on Istio's control plane, which `istioctl "
+                    "uninstall --purge` removes (or removed): {marks}")
 UNCLASSIFIED_MESSAGE = ("{pods} pod(s) carry contradicting proxy marks, so it cannot be told whether they run Istio's "
                         "sidecar or ASM's proxy: {marks}")
 
 
-def unclassified_proxy_findings(check: ClusterCheck, outcome: Outcome, cluster: ClusterInventory, pods: pd.DataFrame
-                                ) -> Iterable[Finding]:
+def unclassified_proxy_findings(check: ClusterCheck, outcome: Outcome, cluster: ClusterInventory, pods: pd.DataFrame,
+                                on_istio: Outcome | None = None) -> Iterable[Finding]:
     """One UNKNOWN (`outcome`, message UNCLASSIFIED_MESSAGE) per workload whose pods' marks contradict each other
     (mesh.classify): neither counted as moved nor as left, named with the marks, so the operator can settle it (fix
-    the pod or the rules)."""
+    the pod or the rules). With `on_istio` (message ON_ISTIO_MESSAGE), the pods among them whose CA_ADDR names Istio's
+    istiod or one the cluster does not have (mesh.on_istio_control_plane) are that outcome's instead: whatever their
+    image or env say, they depend on the control plane the uninstall removes."""
     columns = ("name", "asm_env", "image_kind", "ca_service", "proxy_image")
     rows = among(pods["proxy"], (mesh.PROXY_UNKNOWN,)) & among(pods["phase"], ACTIVE_PHASES)
     if not rows.any():  # the usual case: selecting no rows still copies each of the frame's ~30 columns
         return
     unknown = pods.loc[rows, [*WORKLOAD_KEY, *columns]]
     for (namespace, kind, name), group in workload_rows(unknown, columns):
-        marks = sorted({cluster.proxy_marks(*m).describe() for m in zip(
-            group["asm_env"], group["image_kind"], group["ca_service"], group["proxy_image"], strict=True)})
-        yield check.report(outcome, cluster.name, params={"pods": len(group["name"]), "marks": marks[0]},
+        found = [(pod, cluster.proxy_marks(*m)) for pod, *m in zip(
+            group["name"], group["asm_env"], group["image_kind"], group["ca_service"], group["proxy_image"],
+            strict=True)]
+        dependent = [(pod, m) for pod, m in found if on_istio is not None and mesh.on_istio_control_plane(m)]
+        doubtful = [(pod, m) for pod, m in found if on_istio is None or not mesh.on_istio_control_plane(m)]
+        if dependent and on_istio is not None:
+            names = [pod for pod, _ in dependent]
+            marks = sorted({m.describe() for _, m in dependent})
+            yield check.report(on_istio, cluster.name, params={"pods": len(names), "marks": marks[0]},
+                               kind=kind, namespace=namespace, name=name,
+                               remediation=mesh.asm_inject_command(cluster.name, kind, namespace, name),
+                               evidence={"pods": names[:20], "pod_count": len(names), "marks": marks})
+        if not doubtful:
+            continue
+        names = [pod for pod, _ in doubtful]
+        marks = sorted({m.describe() for _, m in doubtful})
+        yield check.report(outcome, cluster.name, params={"pods": len(names), "marks": marks[0]},
                            kind=kind, namespace=namespace, name=name,
                            remediation="Inspect the pod's istio-proxy (image, env ASM_ID, CA_ADDR); if the image is "
                                        "ASM's mirrored under another name, list a pattern for it in "
                                        "classification.asm_image_patterns in the config beside the built-in ones "
                                        "(the list replaces them: README, \"Config file\"); then "
                                        "audit again.",
-                           evidence={"pods": group["name"][:20], "pod_count": len(group["name"]), "marks": marks})
+                           evidence={"pods": names[:20], "pod_count": len(names), "marks": marks})
 
 
 STATUS_ANNOTATION = "sidecar.istio.io/status"

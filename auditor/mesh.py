@@ -49,8 +49,14 @@ OWNER_ASM, OWNER_ISTIO, OWNER_UNPROVEN = "asm", "istio", ""
 # An istiod Service carrying ASM's marks AND Istio's install labels: whose it is cannot be told, so the proxies
 # it serves are UNKNOWN (never ASM's, never silently Istio's).
 OWNER_CONFLICT = "conflict"
+# An istiod the cluster does not have: Services and Deployments were read and neither is named so. After `istioctl
+# uninstall --purge` deleted Istio's istiod, the proxies Istio's injector made still name it (CA_ADDR
+# istiod[-<rev>].<ns>.svc:15012, injection-template.yaml @1.22.3): they get no certificates nor configuration, whatever
+# image they run (the injector's values or a pod's sidecar.istio.io/proxyImage may name ASM's).
+OWNER_ABSENT = "absent"
 _OWNER_WORDS = {OWNER_ASM: "ASM's istiod", OWNER_ISTIO: "Istio's istiod",
-                OWNER_CONFLICT: "an istiod Service with both ASM's marks and Istio's install labels"}
+                OWNER_CONFLICT: "an istiod Service with both ASM's marks and Istio's install labels",
+                OWNER_ABSENT: "an istiod the cluster does not have (removed, or never there)"}
 
 
 @dataclass
@@ -132,7 +138,8 @@ class ProxyMarks:
         if self.image_kind:
             parts.append(f"image {self.image}: {'ASM' if self.image_kind == IMAGE_ASM else 'Istio release'}")
         if self.ca_owner:
-            parts.append(f"CA_ADDR names {self.ca_service}: {_OWNER_WORDS.get(self.ca_owner, self.ca_owner)}")
+            parts.append(f"CA_ADDR/discoveryAddress name {self.ca_service.strip()}: "
+                         f"{_OWNER_WORDS.get(self.ca_owner, self.ca_owner)}")
         return "; ".join(parts) or "no mark"
 
 
@@ -140,7 +147,8 @@ def classify(marks: ProxyMarks) -> str:
     """The rule table: ASM only by marks ASM alone sets, none of them contradicted.
 
     ASM marks: ASM env, ASM's image, CA_ADDR of an istiod proven ASM's.
-    Istio marks: a release-tagged image that is not ASM's (Istio's or a mirror), CA_ADDR of a local istiod.
+    Istio marks: a release-tagged image that is not ASM's (Istio's or a mirror), CA_ADDR of a local istiod, or,
+    without ASM's env, CA_ADDR of an istiod the cluster does not have (OWNER_ABSENT: Istio's, purged).
     | ASM marks | Istio marks | kind                                                 |
     | any       | none        | asm                                                  |
     | any       | any         | unknown (named with its marks; blocks GO)            |
@@ -150,10 +158,60 @@ def classify(marks: ProxyMarks) -> str:
     if marks.ca_owner == OWNER_CONFLICT:
         return PROXY_UNKNOWN
     asm = marks.asm_env or marks.image_kind == IMAGE_ASM or marks.ca_owner == OWNER_ASM
-    istio = marks.image_kind == IMAGE_ISTIO or marks.ca_owner == OWNER_ISTIO
+    istio = marks.image_kind == IMAGE_ISTIO or on_istio_control_plane(marks)
     if asm and istio:
         return PROXY_UNKNOWN
     return PROXY_ASM if asm else PROXY_ISTIO
+
+
+def worst_owner(owners: list[str]) -> str:
+    """The owner of a proxy's control plane from the owners of the istiods it names (CA and xDS): Istio's if either
+    is, then one not in the cluster, then a conflict, then unproven; ASM's only when every one is; unproven for none."""
+    for owner in (OWNER_ISTIO, OWNER_ABSENT, OWNER_CONFLICT, OWNER_UNPROVEN):
+        if owner in owners:
+            return owner
+    return OWNER_ASM if owners else OWNER_UNPROVEN
+
+
+# The env var Istio's injector writes the pod's proxy config into, minus its defaults (injection-template.yaml
+# `{{ protoToJSON .ProxyConfig }}`, pkg/kube/inject/template.go cleanProxyConfig @1.22.3); pilot-agent applies it over
+# the mesh defaults, then the pod's proxy.istio.io/config annotation over it (pilot/cmd/pilot-agent/config/config.go
+# ConstructProxyConfig, getMeshConfig @1.22.3).
+PROXY_CONFIG_ENV = "PROXY_CONFIG"
+# Between the two istiods a proxy names in the pod frame's ca_service column, when they differ.
+SERVICES_SEPARATOR = " "
+
+
+def istiod_services(rules: ProxyRules, ca_addr: str, proxy_config: str) -> str:
+    """`<namespace>/<service>` of the istiod a proxy's CA_ADDR names, and, where PROXY_CONFIG writes a discoveryAddress
+    naming another istiod, that one too (SERVICES_SEPARATOR between): the proxy takes its certificates from the first
+    and its configuration (xDS) from the second. The injector writes discoveryAddress only where it is not the default
+    istiod.istio-system.svc:15012 (cleanProxyConfig): a revision's, or a remote's; with a CA of another make
+    (`global.caAddress`, e.g. cert-manager's istio-csr) CA_ADDR names no istiod and the discoveryAddress is the only
+    name. An unwritten one is not read as the default: whether ASM's injector writes its own is not documented. Never
+    raises: a live pod's PROXY_CONFIG may be anything."""
+    ca = rules.ca_service(ca_addr)
+    if "discoveryAddress" not in proxy_config:
+        return ca
+    try:
+        parsed = json.loads(proxy_config)
+    except ValueError:
+        return ca
+    address = parsed.get("discoveryAddress") if isinstance(parsed, dict) else None
+    xds = rules.ca_service(address) if isinstance(address, str) else ""
+    if not xds or xds == ca:
+        return ca
+    return f"{ca}{SERVICES_SEPARATOR}{xds}"
+
+
+def on_istio_control_plane(marks: ProxyMarks) -> bool:
+    """Whether a proxy's CA_ADDR names Istio's istiod (a local istiod Deployment backs it, or Istio's install labels)
+    or one the cluster does not have: it depends on the control plane `istioctl uninstall --purge` removes (or already
+    removed), whoever built its image or set its env. Where its other marks are ASM's (classify: PROXY_UNKNOWN) the
+    uninstall and finished gates still judge it: a FAIL, not a doubt --allow-unknown may accept."""
+    # ASM's env (ASM_ID) is written by ASM's injector alone, which also wrote the CA_ADDR: an istiod not seen beside it
+    # is no sign of Istio's (an image is: Istio's injector writes any image its values or the pod's annotation name).
+    return marks.ca_owner == OWNER_ISTIO or (marks.ca_owner == OWNER_ABSENT and not marks.asm_env)
 
 
 def find_proxy_container(spec: dict[str, Any]) -> tuple[dict[str, Any] | None, bool]:

@@ -14,6 +14,7 @@ from auditor.errors import EvidenceUnavailable
 from auditor.i18n import N_, Phrase, joined
 from auditor.inventory import ClusterInventory, workload_columns, workload_counts
 from auditor.istio import (
+    ON_ISTIO_MESSAGE,
     SERVER_ABSENT,
     UNCLASSIFIED_MESSAGE,
     WORKLOAD_KEY,
@@ -88,6 +89,13 @@ class IstioSidecarsRemaining(ClusterCheck):
     UNCLASSIFIED = Outcome("AA1230", Status.UNKNOWN,
                            "pods whose proxy marks contradict each other: Istio's or ASM's cannot be told",
                            message=UNCLASSIFIED_MESSAGE)
+    # Contradicting marks where one is a CA_ADDR of Istio's istiod (or of one the cluster no longer has): Istio's
+    # injector made the pod with ASM's image (its values' hub/proxy.image, or sidecar.istio.io/proxyImage), or the
+    # like. Which image it runs does not matter to the uninstall: the istiod it depends on goes (or went) with it.
+    ON_ISTIO_CONTROL_PLANE = Outcome(
+        "AA1240", Status.FAIL, "pods run a proxy marked ASM's (image or env) whose CA_ADDR names Istio's istiod, or an "
+        "istiod the cluster no longer has (purged): they depend on Istio's control plane, whatever image they run",
+        message=ON_ISTIO_MESSAGE)
     VM_GROUP_ON_ISTIO = Outcome("AA1214", Status.FAIL, "VM proxies auto-registered from a WorkloadGroup are connected "
                                 "to this cluster's self-built istiod: the uninstall cuts them off from xDS and "
                                 "certificates",
@@ -215,7 +223,8 @@ class IstioSidecarsRemaining(ClusterCheck):
         message="{count} workload(s) run pods with no proxy beside pods with one ({workloads}), and whether injection "
                 "is asked for them cannot be told: {reason}",
         fix="Grant list on namespaces and the workload kinds named (`asm-audit rbac`) and audit again.")
-    outcomes = (CLEAN, LEFT, RESTART_PENDING, PARTLY_MOVED, BAKED_IN, UNCLASSIFIED, VM_GROUP_ON_ISTIO,
+    outcomes = (CLEAN, LEFT, RESTART_PENDING, PARTLY_MOVED, BAKED_IN, UNCLASSIFIED, ON_ISTIO_CONTROL_PLANE,
+                VM_GROUP_ON_ISTIO,
                 VM_ENTRY_ON_ISTIO, VM_GROUP_UNPROVEN, VM_ENTRY_UNPROVEN, VM_UNREAD, CA_OWNER_UNREAD, PROXYLESS_ON_ISTIO,
                 PROXYLESS_NO_SERVER, PROXYLESS_UNPROVEN, IDLE_ON_ISTIO, IDLE_NO_INJECTOR, IDLE_UNPROVEN,
                 IDLE_ASM_POLICY, IDLE_KINDS_UNREAD, UNMESHED,
@@ -280,7 +289,8 @@ class IstioSidecarsRemaining(ClusterCheck):
                 outcome = self.LEFT
             yield self.report(outcome, cluster.name, params=params, kind=kind, namespace=namespace, name=name,
                               remediation=remediation, evidence=evidence)
-        unclassified = list(unclassified_proxy_findings(self, self.UNCLASSIFIED, cluster, pods))
+        unclassified = list(unclassified_proxy_findings(self, self.UNCLASSIFIED, cluster, pods,
+                                                        on_istio=self.ON_ISTIO_CONTROL_PLANE))
         yield from unclassified
         proxyless = self._proxyless_findings(cluster, pods, ctx)
         yield from proxyless

@@ -241,6 +241,9 @@ def test_mirrored_registry_pattern_classifies_asm_proxies(tmp_path):
 
     dep = f.deployment("cart")
     pods = f.workload_pods(dep, 2, proxy="istio", image="mirror.corp.example/mesh/asm-proxy:v1.24.6")
+    for pod in pods:  # the image as the only mark: no CA_ADDR naming an istiod this cluster does not have
+        proxy = next(c for c in pod["spec"]["containers"] if c["name"] == "istio-proxy")
+        proxy["env"] = [e for e in proxy["env"] if e["name"] != "CA_ADDR"]
     root = f.write_snapshot(tmp_path / "snap", {"cluster-a": [f.namespace("shop"), *dep, *pods]},
                             manifest={"clusters": [{"name": "cluster-a", "role": "data-plane", "dir": "cluster-a",
                                                     "complete": True}]})

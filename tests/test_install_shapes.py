@@ -343,13 +343,14 @@ def _conflicting(kind: str) -> list[dict[str, Any]]:
 
 @pytest.mark.parametrize("kind", ["asm-env+istio-image", "asm-env+istio-ca", "asm-image+istio-ca"])
 def test_conflicting_marks_are_unknown_never_asm(tmp_path: Path, kind: str) -> None:
-    """The marks conflict, so the workload is UNKNOWN naming it (issue 15), never a moved one: not GO."""
+    """The marks conflict (issue 15), never a moved one; and each proxy's CA_ADDR names the local Istio istiod, which
+    the uninstall removes: FAIL AA1240, not an UNKNOWN --allow-unknown could accept (red21a)."""
     shape = _istiod_only()
     shape.extend([s.namespace("moved"), s.asm_istiod_service(), *_conflicting(kind)])
     result = audit(tmp_path, shape, "uninstall", "Migrating")
-    assert [(r["namespace"], r["name"], r["status"]) for r in rows(result, "istio-sidecars-remaining")] == [
-        ("moved", "cart", "UNKNOWN")]
-    assert (result.verdict, result.exit_code) == ("INCOMPLETE", 3)
+    assert [(r["namespace"], r["name"], r["status"], r["code"])
+            for r in rows(result, "istio-sidecars-remaining")] == [("moved", "cart", "FAIL", "AA1240")]
+    assert (result.verdict, result.exit_code) == ("NO-GO", 1)
 
 
 def test_ambient_components_are_not_kube_injected_sidecars(tmp_path: Path) -> None:

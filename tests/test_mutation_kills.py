@@ -634,6 +634,13 @@ def _copy(obj: dict[str, Any]) -> dict[str, Any]:
     return copy.deepcopy(obj)
 
 
+def _drop_ca_addr(dep: dict[str, Any]) -> None:
+    """The image alone as a mark: without CA_ADDR, whose istiod (istiod.istio-system, not in these one-object
+    clusters: an istiod the cluster does not have, mesh.OWNER_ABSENT) would contradict an ASM image."""
+    proxy = dep["spec"]["template"]["spec"]["containers"][0]
+    proxy["env"] = [e for e in proxy.get("env") or () if e.get("name") != "CA_ADDR"]
+
+
 def found(objects: list[dict[str, Any]], kinds: tuple[K.Kind, ...] | None = None,
           names: GatewaysConfig | None = None) -> list[tuple]:
     cluster = inventory(objects, kinds) if kinds is not None else inventory(objects)
@@ -696,6 +703,7 @@ def test_asm_gateways() -> None:
          "Deployment", "asm")]
     by_image = _copy(IOP_GATEWAY)                                   # no ASM marker: ASM's image alone
     by_image["spec"]["template"]["spec"]["containers"][0]["image"] = shapes.ASM_IMAGE_VPC
+    _drop_ca_addr(by_image)
     assert found([by_image]) == [("ingress", "istio-system", "istio-ingressgateway", True,
                                   "ASM marker/image; label istio / gateway name", "Deployment", "asm")]
     conflicting = _copy(IOP_GATEWAY)                                # ASM's env on Istio's image: not ASM's
@@ -944,7 +952,9 @@ def test_gateway_workloads_are_remembered_per_rules_and_names() -> None:
     assert [w.type for w in g.gateway_workloads(cluster, mesh.ProxyRules())] == ["unknown"]
     assert [w.type for w in g.gateway_workloads(cluster, mesh.ProxyRules(), GatewaysConfig(istio_egress="edge-gw"))
             ] == ["egress"]
-    iop = inventory([IOP_GATEWAY])
+    iop_gateway = _copy(IOP_GATEWAY)
+    _drop_ca_addr(iop_gateway)
+    iop = inventory([iop_gateway])
     default_rules = mesh.ProxyRules()   # kept alive: the memo keys on id(rules)
     claims_istio_image = mesh.ProxyRules(asm_image_patterns=[r"^docker\.io/istio/proxyv2:"])
     assert [w.asm for w in g.gateway_workloads(iop, default_rules)] == [False]

@@ -182,8 +182,6 @@ def test_ca_addr_of_an_unproven_service_is_no_asm_mark(audit):
 CONFLICTS = {
     # ASM's env with Istio's release image
     "ASM env, Istio image": (dict(image="docker.io/istio/proxyv2:1.22.3", ca_addr=None, asm_env=True), []),
-    # ASM's image, but certificates from the local self-built istiod
-    "ASM image, Istio CA": (dict(image=f.ASM_PROXY_IMAGE, ca_addr="istiod.istio-system.svc:15012"), [f.istiod()]),
     # Istio's image, CA of ASM's managed istiod
     "Istio image, ASM CA": (dict(image="docker.io/istio/proxyv2:1.22.3",
                                  ca_addr="istiod-1-24-6.istio-system.svc:15012"), [asm_istiod_service()]),
@@ -202,6 +200,17 @@ def test_conflicting_marks_are_unknown_and_block_go(audit, case):
     assert rows[0]["evidence"]["pods"] == ["cart-5d8f7c9b6-a"]
     assert a.result.verdict in ("INCOMPLETE", "NO-GO")
     assert a.result.verdict != "GO"
+
+
+def test_asm_image_with_istio_ca_is_unknown_but_fails_the_uninstall_gate(audit):
+    """ASM's image, but certificates from the local self-built istiod (Istio's injector with ASM's image in its values):
+    whose proxy it is stays unknown, but it depends on the istiod the uninstall removes: FAIL AA1240, which
+    --allow-unknown cannot accept (red21a; tests/checks/test_proxy_identity_istio_cp.py)."""
+    pods = [sidecar_pod("cart-5d8f7c9b6-a", image=f.ASM_PROXY_IMAGE, ca_addr="istiod.istio-system.svc:15012")]
+    a = audit({"cluster-a": cluster(f.istiod(), *with_owner(pods))}, "uninstall", asm=[f.migration_cr("Migrating")])
+    assert proxy_kinds(a) == ["unknown"]
+    assert [(r["status"], r["code"], r["name"]) for r in a.rows(SIDECARS)] == [("FAIL", "AA1240", "cart")]
+    assert a.result.verdict == "NO-GO"
 
 
 def test_conflicting_marks_are_unknown_for_pods_xds_agent_too(audit):
