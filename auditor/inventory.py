@@ -965,8 +965,11 @@ class ClusterInventory:
 
     def unread_reason(self, kind: Kind) -> str:
         """Why a kind `available` says no to was not read: the API's error, the cluster unreachable, or not collected
-        (a hand-made snapshot without it)."""
-        return self.errors.get(kind.key) or self.unreachable or "not collected"
+        (a hand-made snapshot without it). An unreachable cluster says so first: its per-kind errors (connection
+        refused, each) do not tell a reader that nothing of the cluster was read."""
+        if self.unreachable:
+            return f"cluster {self.name} unreachable: {self.unreachable}"
+        return self.errors.get(kind.key) or "not collected"
 
     def served(self, kind: Kind) -> bool:
         """False when the API server said it does not serve the kind (CRD absent)."""
