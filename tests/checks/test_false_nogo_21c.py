@@ -109,3 +109,56 @@ def test_the_only_asm_gateway_of_the_role_being_deleted_still_fails(audit):
     # that the one being deleted also serves it").
     assert sorted(r["code"] for r in one.rows(GW)) == ["AA1710", "AA1718"]
     assert run.result.verdict == one.result.verdict == "NO-GO"
+
+
+# ---------------------------------------------------------------- asm-proxies-ready
+# A template with both sidecar.asm.aliyun.com/inject: "true" (the seed's patch) and sidecar.istio.io/inject: "false".
+# ASM injects a pod only if it does not carry sidecar.istio.io/inject "false", under either injection policy ("Not
+# include sidecar.istio.io/inject: "false"" / "Include ... "true"": ASM docs "Configure sidecar injection policies",
+# help.aliyun.com/document_detail/186136; the label wins over the annotation), as Istio does (istio/istio@1.30.3
+# istio-discovery templates/mutatingwebhook.yaml objectSelector `sidecar.istio.io/inject NotIn [false]`, pkg/kube/
+# inject/inject.go injectRequired): its pods ran no proxy under Istio either. Main: FAIL AA1314 (major), a NO-GO on a
+# workload that never was in the mesh. Now WARN AA1315; the ASM label alone with no proxy stays FAIL AA1314.
+READY = "asm-proxies-ready"
+ASM_LABEL = "sidecar.asm.aliyun.com/inject"
+
+
+@pytest.mark.parametrize("where", ["label", "annotation"])
+def test_a_template_that_opts_out_is_told_not_blocking(audit, where):
+    labels = {"app": "ledger", ASM_LABEL: "true"}
+    notes = None
+    if where == "label":
+        labels["sidecar.istio.io/inject"] = "false"
+    else:
+        notes = {"sidecar.istio.io/inject": "false"}
+    ledger = f.deployment("ledger", replicas=2, template_labels=labels, template_annotations=notes)
+    web = f.deployment("web", replicas=2, template_labels={"app": "web", ASM_LABEL: "true"})
+    pods = [*f.workload_pods(ledger, 2, proxy=None), *f.workload_pods(web, 2, proxy="asm")]
+    run = audit({"c1": [*ledger, *web, *pods]}, "uninstall")
+    got = sorted((r["status"], r["code"], r["name"]) for r in run.rows(READY))
+    assert got == [("PASS", "AA1301", ""), ("WARN", "AA1315", "ledger")]  # main: FAIL AA1314 ledger
+    assert next(r for r in run.rows(READY) if r["code"] == "AA1315")["severity"] == "minor"
+
+
+@pytest.mark.parametrize("labels", [{"sidecar.istio.io/inject": "true"}, {}, {"sidecar.istio.io/inject": "false"}])
+def test_the_asm_label_without_a_proxy_still_fails(audit, labels):
+    """No opt-out (or the label saying true, or the opt-out only as an annotation under a label saying true: the label
+    wins): ASM's injector should have taken the pods, so they left the mesh."""
+    notes = {"sidecar.istio.io/inject": "false"} if labels.get("sidecar.istio.io/inject") == "false" else None
+    labels = {"sidecar.istio.io/inject": "true"} if notes else labels
+    cart = f.deployment("cart", replicas=2, template_labels={"app": "cart", ASM_LABEL: "true", **labels},
+                        template_annotations=notes)
+    run = audit({"c1": [*cart, *f.workload_pods(cart, 2, proxy=None)]}, "uninstall")
+    assert [(r["status"], r["code"]) for r in run.rows(READY)] == [("FAIL", "AA1314")]
+    assert run.result.verdict == "NO-GO"
+
+
+def test_an_opt_out_read_from_no_template_still_fails(audit):
+    """The Deployment not read (its template unknown): the opt-out is not proven."""
+    from auditor import kinds as K
+
+    ledger = f.deployment("ledger", replicas=1, template_labels={"app": "ledger", ASM_LABEL: "true",
+                                                                "sidecar.istio.io/inject": "false"})
+    run = audit({"c1": [*ledger, *f.workload_pods(ledger, 1, proxy=None)]}, "uninstall",
+                unreadable={"c1": {K.DEPLOYMENT: "forbidden"}})
+    assert "AA1314" in [r["code"] for r in run.rows(READY)]
