@@ -162,3 +162,71 @@ def test_an_opt_out_read_from_no_template_still_fails(audit):
     run = audit({"c1": [*ledger, *f.workload_pods(ledger, 1, proxy=None)]}, "uninstall",
                 unreadable={"c1": {K.DEPLOYMENT: "forbidden"}})
     assert "AA1314" in [r["code"] for r in run.rows(READY)]
+
+
+# ---------------------------------------------------------------- ambient-mode
+# `istioctl install --set profile=ambient` (or Helm's istio-cni with profile=ambient and the ztunnel chart) with no
+# workload enrolled: ztunnel DaemonSet and istio-cni-node with istio-cni-config AMBIENT_ENABLED=true
+# (tests/install_shapes.py, from istio/istio charts/ztunnel and charts/istio-cni templates). A pod is redirected only
+# when its namespace or its own label enrols it and it runs no sidecar (cni/pkg/util/podutil.go
+# PodRedirectionEnabled; from 1.25 istio-cni-config AMBIENT_ENABLEMENT_SELECTOR, by default those labels). Main: FAIL
+# AA0510 "in use" (major), a NO-GO on a cluster where ambient moves no traffic. Now PASS AA0502 when nothing enrols a
+# workload, FAIL AA0510 when a namespace, a pod template or a waypoint does, UNKNOWN AA0530 when that cannot be told.
+AMB = "ambient-mode"
+
+
+def _ambient_profile() -> list[dict]:
+    from tests.install_shapes import ISTIO_NS, Injector, _daemonset, istio_cni
+
+    inj = Injector("1.24.6")
+    ztunnel = _daemonset("ztunnel", ISTIO_NS, {"app": "ztunnel", "app.kubernetes.io/name": "ztunnel"},
+                         "istio-proxy", f"{inj.hub}/ztunnel:{inj.version}")
+    cart = f.deployment("cart", replicas=2)  # plain workloads, no proxy, no ambient label
+    return [f.namespace("shop", {"istio-injection": "enabled"}), ztunnel, *istio_cni(inj, ambient=True), *cart,
+            *f.workload_pods(cart, 2, proxy=None)]
+
+
+def test_the_ambient_profile_with_nothing_enrolled_passes(audit):
+    [row] = audit({"c1": _ambient_profile()}, "assessment").rows(AMB)
+    assert (row["status"], row["code"]) == ("PASS", "AA0502")  # main: FAIL AA0510
+    assert any("ztunnel" in s for s in row["evidence"]["installed"])
+
+
+def test_a_pod_template_enrolled_by_its_own_label_fails(audit):
+    ledger = f.deployment("ledger", replicas=1, template_labels={"app": "ledger", "istio.io/dataplane-mode": "ambient"})
+    run = audit({"c1": [*_ambient_profile(), *ledger, *f.workload_pods(ledger, 1, proxy=None)]}, "assessment")
+    [row] = run.rows(AMB)
+    assert (row["status"], row["code"]) == ("FAIL", "AA0510")
+    assert any("ledger" in s for s in row["evidence"]["signals"])
+
+
+def test_an_ambient_namespace_still_fails(audit):
+    objects = [*_ambient_profile(), f.namespace("pay", {"istio.io/dataplane-mode": "ambient"})]
+    [row] = audit({"c1": objects}, "assessment").rows(AMB)
+    assert (row["status"], row["code"]) == ("FAIL", "AA0510")
+
+
+def test_enrolment_not_told_is_unknown(audit):
+    from auditor import kinds as K
+
+    run = audit({"c1": _ambient_profile()}, "assessment", unreadable={"c1": {K.POD: "403 Forbidden: pods"}})
+    assert [(r["status"], r["code"]) for r in run.rows(AMB)] == [("UNKNOWN", "AA0530")]
+    # A pod of no workload (kubectl run): the pod frame keeps no labels, so its enrolment is not told.
+    run = audit({"c1": [*_ambient_profile(), f.pod("debug", "shop", proxy=None)]}, "assessment")
+    assert [(r["status"], r["code"]) for r in run.rows(AMB)] == [("UNKNOWN", "AA0530")]
+
+
+def test_a_custom_enablement_selector_is_unknown(audit):
+    objects = _ambient_profile()
+    cm = next(o for o in objects if o["kind"] == "ConfigMap" and o["metadata"]["name"] == "istio-cni-config")
+    cm["data"]["AMBIENT_ENABLEMENT_SELECTOR"] = (
+        "- podSelector:\n    matchLabels: {mesh.example.com/ambient: \"yes\"}\n")
+    [row] = audit({"c1": objects}, "assessment").rows(AMB)
+    assert (row["status"], row["code"]) == ("UNKNOWN", "AA0530")
+    default = ("- podSelector:\n    matchLabels: {istio.io/dataplane-mode: ambient}\n"
+               "- namespaceSelector:\n    matchLabels: {istio.io/dataplane-mode: ambient}\n"
+               "  podSelector:\n    matchExpressions:\n    - {key: istio.io/dataplane-mode, operator: NotIn, "
+               "values: [none]}\n")
+    cm["data"]["AMBIENT_ENABLEMENT_SELECTOR"] = default
+    [row] = audit({"c1": objects}, "assessment").rows(AMB)
+    assert (row["status"], row["code"]) == ("PASS", "AA0502")
