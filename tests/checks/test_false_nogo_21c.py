@@ -230,3 +230,28 @@ def test_a_custom_enablement_selector_is_unknown(audit):
     cm["data"]["AMBIENT_ENABLEMENT_SELECTOR"] = default
     [row] = audit({"c1": objects}, "assessment").rows(AMB)
     assert (row["status"], row["code"]) == ("PASS", "AA0502")
+
+
+# ---------------------------------------------------------------- purge-preview AA2535: kept (no change)
+# A DescribeServiceMeshDetail answer whose InitCNIConfiguration has Enabled and no ExcludeNamespaces key. Nothing
+# published says ASM leaves the key out when no namespace is excluded: the SDK (alibabacloud-servicemesh20200111 3.4.0
+# models.py ...SidecarInjectorInitCNIConfiguration) drops any field the server sent no value for, both ways
+# (to_map/from_map `is not None`), and documents no default; Istio's own CNI chart excludes kube-system by default
+# (charts/istio-cni values.yaml excludeNamespaces), so "not said" is not "none". It stays UNKNOWN (INCOMPLETE, not a
+# NO-GO); the user who knows says so in the config, and an answer that says "" (none) passes.
+def test_an_answer_without_exclude_namespaces_stays_unknown_and_the_config_settles_it(audit):
+    from tests.checks.test_purge_cni import CHECK, cluster, mesh_detail
+
+    answer = mesh_detail(True)
+    del answer["DescribeServiceMeshDetail"]["ServiceMesh"]["Spec"]["MeshConfig"]["SidecarInjector"][
+        "InitCNIConfiguration"]["ExcludeNamespaces"]
+    a = audit({"cluster-a": cluster()}, "uninstall", asm=[f.migration_cr("Migrating")], asm_openapi=answer,
+              config=f.only_checks(CHECK))
+    assert [(r["status"], r["code"]) for r in a.rows(CHECK)] == [("UNKNOWN", "AA2535")]
+    assert a.result.verdict == "INCOMPLETE"
+    said = audit({"cluster-a": cluster()}, "uninstall", asm=[f.migration_cr("Migrating")], asm_openapi=answer,
+                 config={**f.only_checks(CHECK), "asm": {"cni_exclude_namespaces": []}})
+    assert [(r["status"], r["code"]) for r in said.rows(CHECK)] == [("PASS", "AA2501")]
+    none = audit({"cluster-a": cluster()}, "uninstall", asm=[f.migration_cr("Migrating")],
+                 asm_openapi=mesh_detail(True, ""), config=f.only_checks(CHECK))
+    assert [(r["status"], r["code"]) for r in none.rows(CHECK)] == [("PASS", "AA2501")]
