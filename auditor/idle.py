@@ -336,7 +336,7 @@ def asm_label_taken(cluster: ClusterInventory, pods: Any) -> str | None:
     _, first = np.unique(key, return_index=True)
     for at in first[:_LABEL_TAKEN_TRIES].tolist():
         namespace, kind, name = (str(v[c[at] - 1]) if c[at] else "" for c, v in zip(codes, values, strict=True))
-        template, _ = _pods_template(cluster, kind, namespace, name)
+        template, _ = pods_template(cluster, kind, namespace, name)
         if template is not None and _labels(template).get(mesh.ASM_INJECT_LABEL) == "true" \
                 and not _asks_itself(template):
             return f"{kind} {namespace}/{name}"
@@ -655,7 +655,7 @@ def unmeshed_pods(cluster: ClusterInventory, pods: Any) -> UnmeshedReading:
     for g, (namespace, kind, name) in enumerate(keys):
         namespace, kind, name = str(namespace), str(kind), str(name)
         state, ns_labels = by_namespace.get(namespace, (_NS_OPEN, {}))
-        template, why = _pods_template(cluster, kind, namespace, name)
+        template, why = pods_template(cluster, kind, namespace, name)
         if template is None:
             if state != _NS_OPEN:  # in a namespace that asks (or may): whether the pod opts out is not known
                 cannot_tell(f"{kind} {namespace}/{name}", namespaces_unread or why, g)
@@ -679,8 +679,8 @@ def unmeshed_pods(cluster: ClusterInventory, pods: Any) -> UnmeshedReading:
     return UnmeshedReading(out, undecided, webhooks_unread, undecided_meshed, asm_since or "")
 
 
-def _pods_template(cluster: ClusterInventory, kind_name: str, namespace: str, name: str
-                   ) -> tuple[dict[str, Any] | None, str]:
+def pods_template(cluster: ClusterInventory, kind_name: str, namespace: str, name: str
+                  ) -> tuple[dict[str, Any] | None, str]:
     """The pod template a workload's pods are made from (what their labels, annotations and hostNetwork come from),
     or None and why not: a pod of no workload, its kind unread, its object or template not read. An owner of a kind
     not read (an Argo Rollout) by the ReplicaSets it owns (their templates kept: inventory.slim), the live ones."""

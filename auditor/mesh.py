@@ -369,13 +369,16 @@ def image_tag(image: str | None) -> str | None:
 
 
 def kubernetes_version(version_info: dict[str, Any] | None) -> Version | None:
+    """The release a /version answer names; None for none, and for 0.0: Kubernetes' placeholder of a build without
+    version stamping (gitVersion "v0.0.0-master+$Format:%H$", gitMajor/gitMinor "": kubernetes/kubernetes@0abf1fc0
+    staging/src/k8s.io/component-base/version/base.go) is no release."""
     if not version_info:
         return None
     parsed = parse_version(version_info.get("gitVersion"))
-    if parsed:
+    if parsed and (parsed.major, parsed.minor) != (0, 0):
         return parsed
     major, minor = _version_part(version_info.get("major")), _version_part(version_info.get("minor"))
-    if major is None or minor is None:
+    if major is None or minor is None or (major, minor) == (0, 0):
         return None
     return Version(major, minor)
 

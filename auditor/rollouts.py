@@ -204,3 +204,30 @@ def never_injected(cluster: ClusterInventory, kind_name: str, namespace: str, na
     template = istio.pod_template(kind, obj) if isinstance(obj, dict) else None
     spec = (template or _NONE).get("spec")
     return isinstance(spec, dict) and spec.get("hostNetwork") is True
+
+
+def opts_out_of_injection(cluster: ClusterInventory, kind_name: str, namespace: str, name: str) -> bool:
+    """Whether the workload's pod template (read where its kind was) opts out of injection with
+    `sidecar.istio.io/inject: "false"`, the label winning over the annotation. Every injector here honours it: Istio's
+    webhook objectSelector leaves such pods out and injectRequired skips them (istio/istio@1.30.3 manifests/charts/
+    istio-control/istio-discovery/templates/mutatingwebhook.yaml, pkg/kube/inject/inject.go), and ASM injects a pod
+    only if it does not carry it, under either of its injection policies (ASM docs "Configure sidecar injection
+    policies", help.aliyun.com/document_detail/186136; no exception for sidecar.asm.aliyun.com/inject is documented).
+    Its pods ran no proxy under Istio either: the template's own choice, not a move that failed. False when the
+    template is not read or says anything else."""
+    kind = _TEMPLATE_KINDS.get(kind_name)
+    if kind is None or not cluster.available(kind):
+        return False
+    obj = cluster.get(kind, name, namespace)
+    template = istio.pod_template(kind, obj) if isinstance(obj, dict) else None
+    meta = (template or _NONE).get("metadata")
+    if not isinstance(meta, dict):
+        return False
+    labels, notes = meta.get("labels"), meta.get("annotations")
+    labels = labels if isinstance(labels, dict) else _NONE
+    notes = notes if isinstance(notes, dict) else _NONE
+    value = labels[INJECT] if INJECT in labels else notes.get(INJECT)
+    return isinstance(value, str) and value.strip().lower() == "false"
+
+
+INJECT = "sidecar.istio.io/inject"

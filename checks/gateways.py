@@ -1591,6 +1591,12 @@ class AsmGatewaysPresent(ClusterCheck):
                         pool[0] if pool else None)
                     if match is not None:
                         break
+                # The ASM gateways of the role that stay: one being deleted (AA1718) replaces nothing, so a gateway
+                # left over to it is judged as it will be once the deletion completes (AA1722 beside one that stays:
+                # a NO-GO that lifts by itself was no finding of its own), and only with none staying is it AA1718.
+                kept = [g for g in covering if not g.deleting]
+                if match is not None and match.deleting and kept:
+                    match = None
                 if match is not None:
                     free.remove(match)
                     found = self._matched(cluster, istio_gw.name, gtype, match, deployed, subject, ids, counts)
@@ -1606,16 +1612,16 @@ class AsmGatewaysPresent(ClusterCheck):
                                                     workloads[(match.namespace, match.workload_name)], subject, ids,
                                                     gtype)
                     yield from listeners or [found]
-                elif covering and (unbound := self._gateway_api_hosts(
-                        cluster, ctx, istio_gw, covering[0], subject, ids, gtype, takers)):
+                elif kept and (unbound := self._gateway_api_hosts(
+                        cluster, ctx, istio_gw, kept[0], subject, ids, gtype, takers)):
                     # A Gateway API gateway's hosts are told by its Gateway: no reminder to confirm them where no ASM
                     # gateway takes them (AA1719) or that cannot be told (AA1750).
                     yield from unbound
-                elif covering:
+                elif kept:
                     yield self.report(self.FEWER, cluster.name,
-                                      params={**params, "istio_count": len(mine), "asm_count": len(covering),
-                                              "asm_gateways": ", ".join(g.name for g in covering)},
-                                      evidence={"asm_gateways": [g.name for g in covering], **ids},
+                                      params={**params, "istio_count": len(mine), "asm_count": len(kept),
+                                              "asm_gateways": ", ".join(g.name for g in kept)},
+                                      evidence={"asm_gateways": [g.name for g in kept], **ids},
                                       remediation=self.remediation, **subject)
                 elif named := [g for g in undecided if not g.names_no_cluster]:
                     yield self.report(self.CLUSTER_ID_UNKNOWN, cluster.name,

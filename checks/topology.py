@@ -280,32 +280,109 @@ class IstioRevisions(ClusterCheck):
 
 def ambient_signals(cluster: ClusterInventory) -> list[str]:
     """Why this cluster runs Istio's ambient data plane; empty when nothing says so."""
+    enrolled, installed = ambient_parts(cluster)
+    return [*enrolled, *installed]
+
+
+def ambient_parts(cluster: ClusterInventory) -> tuple[list[str], list[str]]:
+    """(what enrols workloads in the ambient data plane: ambient namespaces, waypoints; what only installs it:
+    ztunnel, istio-cni in ambient mode)."""
     signals = [f"Namespace {ns['metadata']['name']} labelled {DATAPLANE_MODE_LABEL}=ambient"
                for ns in cluster.objects(K.NAMESPACE) if _labels(ns).get(DATAPLANE_MODE_LABEL) == "ambient"]
+    installed: list[str] = []
     for ds in cluster.objects(K.DAEMONSET):
         meta = ds.get("metadata") or {}
         if _is_asm(ds):
             continue
         where = f"DaemonSet {meta.get('namespace')}/{meta.get('name')}"
         if mesh.is_ztunnel(ds):
-            signals.append(f"{where} (ztunnel)")
+            installed.append(f"{where} (ztunnel)")
             continue
         containers = ((((ds.get("spec") or {}).get("template") or {}).get("spec") or {}).get("containers")) or ()
         for container in containers:
             if mesh.env_map(container).get("AMBIENT_ENABLED", "").lower() == "true":
-                signals.append(f"{where} (istio-cni with AMBIENT_ENABLED=true)")
+                installed.append(f"{where} (istio-cni with AMBIENT_ENABLED=true)")
                 break
     if cluster.available(K.CONFIGMAP):
         for cm in cluster.objects(K.CONFIGMAP):
             meta = cm.get("metadata") or {}
             if meta.get("name") == "istio-cni-config" and str((cm.get("data") or {}).get(
                     "AMBIENT_ENABLED", "")).lower() == "true":
-                signals.append(f"ConfigMap {meta.get('namespace')}/istio-cni-config (AMBIENT_ENABLED=true)")
+                installed.append(f"ConfigMap {meta.get('namespace')}/istio-cni-config (AMBIENT_ENABLED=true)")
     if cluster.available(K.DEPLOYMENT):
         for dep in cluster.waypoint_deployments():
             meta = dep["metadata"]
             signals.append(f"Deployment {meta.get('namespace')}/{meta['name']} (waypoint proxy)")
-    return signals
+    return signals, installed
+
+
+# Istio's CNI agent skips these namespaces' pods (charts/istio-cni values.yaml excludeNamespaces: [kube-system], the
+# ConfigMap's EXCLUDE_NAMESPACES): their static and system pods are no ambient workloads.
+_AMBIENT_SKIPPED = ("kube-system",)
+
+
+def pods_enrolled(cluster: ClusterInventory) -> tuple[list[str], list[str]]:
+    """(workloads whose pod template enrols them in the ambient data plane by the pod label
+    istio.io/dataplane-mode=ambient, why that cannot be told for the rest). Istio's CNI agent redirects a pod that its
+    namespace or its own label enrols and that runs no sidecar (cni/pkg/util/podutil.go PodRedirectionEnabled; from
+    1.25 the ConfigMap istio-cni-config's AMBIENT_ENABLEMENT_SELECTOR, by default that pod label or the namespace
+    label without `none`): so only pods running no proxy are looked at, by the template they are made from (the pod
+    frame keeps no labels). A selector naming other labels can enrol any pod: then nothing is told."""
+    undecided: list[str] = []
+    if cluster.available(K.CONFIGMAP):
+        for cm in cluster.objects(K.CONFIGMAP):
+            meta = cm.get("metadata") or {}
+            selector = (cm.get("data") or {}).get("AMBIENT_ENABLEMENT_SELECTOR") if meta.get(
+                "name") == "istio-cni-config" else None
+            if selector and _selector_keys(selector) != {DATAPLANE_MODE_LABEL}:
+                undecided.append(f"ConfigMap {meta.get('namespace')}/istio-cni-config enrols pods by its own "
+                                 "AMBIENT_ENABLEMENT_SELECTOR")
+    else:
+        undecided.append(f"ConfigMaps unread (istio-cni-config's enablement selector): "
+                         f"{cluster.unread_reason(K.CONFIGMAP)}")
+    if not cluster.available(K.DEPLOYMENT):
+        undecided.append(f"Deployments unread (waypoints): {cluster.unread_reason(K.DEPLOYMENT)}")
+    if not cluster.available(K.POD):
+        return [], [*undecided, f"Pods unread: {cluster.unread_reason(K.POD)}"]
+    pods = cluster.pods()
+    if pods.empty:
+        return [], undecided
+    rows = (among(pods["proxy"], (mesh.PROXY_NONE,)) & among(pods["phase"], ACTIVE_PHASES)
+            & ~among(pods["namespace"], _AMBIENT_SKIPPED))
+    keys = pods.loc[rows, ["namespace", "workload_kind", "workload_name"]].drop_duplicates()
+    enrolled: list[str] = []
+    for namespace, kind, name in keys.itertuples(index=False, name=None):
+        template, why = idle.pods_template(cluster, str(kind), str(namespace), str(name))
+        if template is None:
+            undecided.append(f"{kind} {namespace}/{name}: {why}")
+        elif _labels(template).get(DATAPLANE_MODE_LABEL) == "ambient":
+            enrolled.append(f"{kind} {namespace}/{name} (pods labelled {DATAPLANE_MODE_LABEL}=ambient)")
+    return enrolled, undecided
+
+
+def _selector_keys(text: Any) -> set[str] | None:
+    """The label keys an AMBIENT_ENABLEMENT_SELECTOR (YAML: a list of {podSelector, namespaceSelector}) names; None
+    when it is not that shape."""
+    import yaml
+
+    from auditor import yamlsafe
+
+    try:
+        doc = yamlsafe.safe_load(str(text))
+    except yaml.YAMLError:
+        return None
+    if not isinstance(doc, list):
+        return None
+    keys: set[str] = set()
+    for entry in doc:
+        if not isinstance(entry, dict):
+            return None
+        for selector in entry.values():
+            if not isinstance(selector, dict):
+                return None
+            keys.update(str(k) for k in (selector.get("matchLabels") or {}))
+            keys.update(str(e.get("key")) for e in (selector.get("matchExpressions") or []) if isinstance(e, dict))
+    return keys
 
 
 class AmbientMode(ClusterCheck):
@@ -318,14 +395,44 @@ class AmbientMode(ClusterCheck):
     remediation = "Move ambient namespaces back to sidecars (or plan their migration with Alibaba Cloud) first."
     NOT_IN_USE = Outcome("AA0501", Status.PASS, "no ambient data plane (ztunnel, ambient namespaces) in use",
                          message="no ambient namespace, ztunnel, ambient istio-cni or waypoint found")
+    # Istio's ambient profile installed (`istioctl install --set profile=ambient`: ztunnel, istio-cni with
+    # AMBIENT_ENABLED) with no workload enrolled: it moves no traffic, and the sidecar migration does not touch it.
+    # Main: FAIL AA0510 "in use", a NO-GO on every cluster that merely has the profile.
+    INSTALLED_UNUSED = Outcome("AA0502", Status.PASS, "the ambient data plane is installed but no workload is "
+                               "enrolled in it (no ambient namespace or pod label, no waypoint)",
+                               message="ambient data plane installed ({installed}) but no workload enrolled: no "
+                                       "namespace or pod labelled istio.io/dataplane-mode=ambient, no waypoint")
     IN_USE = Outcome("AA0510", Status.FAIL, "the ambient data plane is in use: not covered by this migration procedure",
                      message="ambient data plane in use ({signals}): not covered by this migration procedure")
-    outcomes = (NOT_IN_USE, IN_USE)
+    ENROLMENT_UNKNOWN = Outcome("AA0530", Status.UNKNOWN, "the ambient data plane is installed and whether a workload "
+                                "is enrolled in it cannot be told",
+                                message="ambient data plane installed ({installed}); whether a workload is enrolled "
+                                        "cannot be told: {reasons}",
+                                fix="Grant list on Pods, ConfigMaps and the workload kinds (`asm-audit rbac`), or "
+                                    "check by hand (kubectl get pods -A -l istio.io/dataplane-mode=ambient; kubectl "
+                                    "get pods -A -o jsonpath for the annotation ambient.istio.io/redirection), then "
+                                    "audit again.")
+    outcomes = (NOT_IN_USE, INSTALLED_UNUSED, IN_USE, ENROLMENT_UNKNOWN)
     needs = (K.NAMESPACE, K.DAEMONSET)
-    uses = (K.CONFIGMAP, K.DEPLOYMENT)
+    uses = (K.CONFIGMAP, K.DEPLOYMENT, K.POD)
 
     def check_cluster(self, cluster: ClusterInventory, ctx: Context) -> Iterable[Finding]:
-        signals = ambient_signals(cluster)
+        signals, installed = ambient_parts(cluster)
+        if installed and not signals:
+            enrolled, undecided = pods_enrolled(cluster)
+            if not enrolled:
+                shown = "; ".join(installed[:3]) + ("; ..." if len(installed) > 3 else "")
+                if undecided:
+                    yield self.report(self.ENROLMENT_UNKNOWN, cluster.name, params={
+                        "installed": shown, "reasons": "; ".join(undecided[:3]) + (
+                            "; ..." if len(undecided) > 3 else "")},
+                        evidence={"installed": installed, "undecided": undecided[:50]})
+                else:
+                    yield self.report(self.INSTALLED_UNUSED, cluster.name, params={"installed": shown},
+                                      evidence={"installed": installed})
+                return
+            signals = enrolled
+        signals = [*signals, *installed]
         if signals:
             shown = "; ".join(signals[:3]) + ("; ..." if len(signals) > 3 else "")
             yield self.report(self.IN_USE, cluster.name, params={"signals": shown},

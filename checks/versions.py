@@ -63,6 +63,11 @@ _VERSION_AGAIN = ("Read the server's version again (kubectl version -o json: its
                   "snapshot.")
 
 
+def _placeholder(version: mesh.Version) -> bool:
+    """Kubernetes 0.0: what an unstamped build reports (KubernetesVersion.PLACEHOLDER), never a release."""
+    return (version.major, version.minor) == (0, 0)
+
+
 class KubernetesVersion(ClusterCheck):
     id = "kubernetes-version"
     title = "Kubernetes is 1.21 or later"
@@ -88,7 +93,20 @@ class KubernetesVersion(ClusterCheck):
                        message="gitVersion {git_version} says Kubernetes {git}, major/minor {major}.{minor} say "
                                "{major_minor}: one of them is not this server's version",
                        fix=_VERSION_AGAIN)
-    outcomes = (SUPPORTED, TOO_OLD, UNREAD, UNPARSED, DISAGREE)
+    # Kubernetes' own fallback when a build sets no version (kubernetes/kubernetes@0abf1fc0 staging/src/k8s.io/
+    # component-base/version/base.go: gitVersion "v0.0.0-master+$Format:%H$", gitMajor and gitMinor ""), which `go
+    # build` without the release ldflags, dev clusters and some vendor builds serve: no release, so not "Kubernetes 0.0
+    # is older than 1.21" (a FAIL, NO-GO, on a cluster of any age).
+    PLACEHOLDER = Outcome("AA0133", Status.UNKNOWN, "the /version answer carries Kubernetes' placeholder version "
+                          "v0.0.0 (a build without version stamping) and no major/minor: which release runs is not "
+                          "told",
+                          message="gitVersion {git_version} is Kubernetes' placeholder for a build without version "
+                                  "stamping, and major/minor ({major}, {minor}) name no release: the Kubernetes "
+                                  "version is not told",
+                          fix="Find which Kubernetes release the API server was built from (its vendor, or the "
+                              "source it was built from); if it is 1.21 or later, exempt AA0133 for this cluster with "
+                              "that reason, or rebuild it with the release's version stamped, then audit again.")
+    outcomes = (SUPPORTED, TOO_OLD, UNREAD, UNPARSED, DISAGREE, PLACEHOLDER)
 
     @same_in_every_gate
     def check_cluster(self, cluster: ClusterInventory, ctx: Context) -> Iterable[Finding]:
@@ -108,6 +126,12 @@ class KubernetesVersion(ClusterCheck):
             major_minor = mesh.kubernetes_version({"major": info.get("major"), "minor": info.get("minor")})
         except ValueError:  # digits beyond int()'s limit are no version either
             major_minor = None
+        # 0.0 is no release on either side (PLACEHOLDER): gitVersion v0.0.0[-master+...], or major/minor "0"/"0".
+        placeholder = version is not None and _placeholder(version)
+        if placeholder:
+            version = None
+        if major_minor is not None and _placeholder(major_minor):
+            major_minor = None
         source = f"gitVersion {raw}"
         if version is None:
             version = major_minor
@@ -122,7 +146,12 @@ class KubernetesVersion(ClusterCheck):
                 evidence=evidence)
             return
         evidence["source"] = source
-        if version is None:
+        if version is None and placeholder:
+            evidence["source"] = "Kubernetes' placeholder version (a build without version stamping)"
+            yield self.report(self.PLACEHOLDER, cluster.name, params={
+                "git_version": repr(raw), "major": repr(info.get("major")), "minor": repr(info.get("minor"))},
+                evidence=evidence)
+        elif version is None:
             yield self.report(self.UNPARSED, cluster.name, params={
                 "git_version": repr(raw), "major": repr(info.get("major")), "minor": repr(info.get("minor"))},
                 evidence=evidence)

@@ -169,6 +169,19 @@ class AsmProxiesReady(ClusterCheck):
                             "webhook's reachability and failurePolicy, a sidecar.istio.io/inject=false label on the "
                             "template), then recreate them; a workload that must stay outside the mesh drops the "
                             "label instead.")
+    # Both labels on one template: ASM's injector, like Istio's, honours sidecar.istio.io/inject=false
+    # (rollouts.opts_out_of_injection), so its pods were proxyless under Istio too and stay so by the template's own
+    # choice: told, not blocking (main: FAIL AA1314, a NO-GO on a workload that never was in the mesh).
+    OPTED_OUT = Outcome("AA1315", Status.WARN, "pods of a workload labelled for ASM's proxy (sidecar.asm.aliyun.com/"
+                        "inject=true) run no proxy because its template also opts out (sidecar.istio.io/inject="
+                        "\"false\"), which ASM's injector honours as Istio's did: it stays outside the mesh",
+                        Severity.MINOR,
+                        message="{unproxied} of {total} pod(s) carry sidecar.asm.aliyun.com/inject=true and run no "
+                                "proxy: the template also carries sidecar.istio.io/inject=false, which ASM's injector "
+                                "honours, as Istio's did",
+                        fix="If the workload is meant to stay outside the mesh, drop sidecar.asm.aliyun.com/inject "
+                            "from its template; if it is meant to move to ASM, drop sidecar.istio.io/inject=false "
+                            "and recreate its pods.")
     WORKLOADS_UNREAD = Outcome("AA1330", Status.UNKNOWN, "the workloads could not be read, so a moved workload short "
                                "of its pods (none created, none listed) cannot be seen",
                                message="{kinds} could not be read: a workload moved to ASM whose pods cannot be "
@@ -177,7 +190,7 @@ class AsmProxiesReady(ClusterCheck):
                                    "audit again.")
     NO_ASM_PROXY = Outcome("AA1340", Status.NOT_APPLICABLE, "no pod runs ASM's proxy yet",
                            message="no pod runs an ASM proxy yet")
-    outcomes = (READY, NOT_READY, RESTARTING, NOT_READY_AND_RESTARTING, SHORT, UNPROXIED, WORKLOADS_UNREAD,
+    outcomes = (READY, NOT_READY, RESTARTING, NOT_READY_AND_RESTARTING, SHORT, UNPROXIED, OPTED_OUT, WORKLOADS_UNREAD,
                 NO_ASM_PROXY)
     needs = (K.POD,)
     # The workloads' status: a moved workload whose pods cannot be created has none to judge (rollouts.py).
@@ -199,8 +212,9 @@ class AsmProxiesReady(ClusterCheck):
             short = [(gap, n) for gap in short
                      if (n := existing.get((gap.namespace, gap.kind, gap.name), 0)) < gap.desired]
         yield from self._short(cluster.name, short)
-        unproxied = self._unproxied(cluster, pods)
-        yield from unproxied
+        found = self._unproxied(cluster, pods)
+        yield from found
+        unproxied = [x for x in found if x.code != self.OPTED_OUT.code]  # what keeps the cluster from READY
         if unread:
             yield self.report(self.WORKLOADS_UNREAD, cluster.name, params={
                 "kinds": ", ".join(unread), "reason": "; ".join(f"{k}: {why}" for k, why in unread.items())},
@@ -272,6 +286,15 @@ class AsmProxiesReady(ClusterCheck):
                 continue
             names = sorted(str(n) for n in values["name"][bounds[g]:bounds[g + 1]])
             k = f"{mesh.kubectl(where)} {mesh.ns_flag(namespace)}"
+            if rollouts.opts_out_of_injection(cluster, kind, namespace, name):
+                found.append(self.report(
+                    self.OPTED_OUT, where, params={"unproxied": len(names), "total": int(
+                        totals.get((namespace, kind, name), len(names)))}, kind=kind, namespace=namespace, name=name,
+                    remediation=(f"{k} get {mesh.object_ref(mesh.sh(kind.lower()), name)} -o jsonpath="
+                                 "'{.spec.template.metadata.labels}'  # both labels; drop the one that is not meant"),
+                    evidence={"unproxied": names[:20], "pods": len(names), "asm_inject_label": True,
+                              "sidecar_inject": "false"}))
+                continue
             found.append(self.report(
                 self.UNPROXIED, where, params={"unproxied": len(names), "total": int(
                     totals.get((namespace, kind, name), len(names)))}, kind=kind, namespace=namespace, name=name,

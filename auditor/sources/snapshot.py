@@ -138,6 +138,12 @@ def _objects_in(doc: Any, path: Path, checked_pods: bool = False) -> Iterator[di
     kind = doc.get("kind")
     if not isinstance(kind, str) or not kind:
         raise UsageError(f"{path}: an object has no 'kind'")
+    if kind.endswith("List") and _no_items(doc):
+        return  # an empty list, as Go writes one (_no_items)
+    if kind.endswith("List") and "items" in doc and not isinstance(doc["items"], list):
+        # Named as what it is: read as an object, it was refused as "a PodList object without metadata.name".
+        raise UsageError(f"{path}: a {kind[:100]}'s items is {type(doc['items']).__name__}, not a list of objects "
+                         "(nor null, an empty list)")
     if kind.endswith("List") and isinstance(doc.get("items"), list):
         item_kind = kind[:-4] if kind != "List" else None
         for item in doc["items"]:
@@ -159,6 +165,14 @@ def _objects_in(doc: Any, path: Path, checked_pods: bool = False) -> Iterator[di
     if problem:
         raise UsageError(f"{path}: {problem}")
     yield doc
+
+
+def _no_items(doc: dict[str, Any]) -> bool:
+    """A List whose `items` is null: how Go's encoding/json writes a list type's nil slice (apimachinery's typed lists,
+    `Items []T json:"items"`, carry no omitempty; a hand-made dump or a proxy built on them writes `"items": null`
+    for none), and how YAML reads a bare `items:`. Kubernetes decodes it as no items, and so does the live source
+    (auditor.sources.live.list_items): an empty list, which proves nothing exists only where an empty `[]` would."""
+    return "items" in doc and doc["items"] is None
 
 
 class PartialList(list[dict[str, Any]]):
@@ -236,6 +250,9 @@ def _batches_in(doc: Any, path: Path, checked_pods: bool = False, by_kind: bool 
         why = _page_of_more(doc) if isinstance(kind, str) and kind.endswith("List") else None
         if why is not None:  # its objects are not all there is: none of them is taken (SnapshotCluster.scan)
             yield _partial(doc, path, why), False
+            return
+        if isinstance(kind, str) and kind.endswith("List") and items is None and "items" in doc:
+            yield [], True  # _no_items: read as `[]` is
             return
         if isinstance(kind, str) and kind.endswith("List") and isinstance(items, list):
             fit = isinstance(items, podwire.OwnedItems) or all_fit(items, raw)
