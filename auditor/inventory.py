@@ -178,6 +178,11 @@ POD_COLUMNS = (
     # Whether the pod is being deleted (metadata.deletionTimestamp set: Terminating): its controller no longer counts
     # it among its replicas (istio.replica_rows) and its endpoints are no longer ready.
     "deleting",
+    # Whether Istio's CNI agent captured the pod into the ambient data plane: it writes ambient.istio.io/redirection:
+    # enabled once ztunnel has the pod's traffic, and takes it off when it lets the pod go (cni/pkg/util/podutil.go,
+    # cni/pkg/nodeagent/informers.go @1.24.6): the pod's traffic goes through ztunnel, with no proxy of its own. Asked
+    # only of a pod without proxy: the agent never captures a pod with a sidecar (PodRedirectionEnabled, podutil.go).
+    "ambient",
 )
 _CATEGORICAL = ("namespace", "owner_kind", "phase", "proxy", "role", "proxy_image", "xds_agent",
                 "revision", "gateway_label", "drain", "image_kind", "ca_service", "xds_server")
@@ -189,7 +194,7 @@ _PROFILE_COLUMNS = (
     "namespace", "owner_kind", "phase", "revision", "gateway_label", "drain",
     "ready", "proxy", "role", "native", "held_by_proxy", "proxy_image", "xds_agent", "asm_inject", "term_grace",
     "prestop", "long_lived", "exit_on_zero", "asm_env", "image_kind", "ca_service", "xds_server", "cni_redirect",
-    "deleting",
+    "deleting", "ambient",
 )
 # What is each pod's own, after the number of its profile in a PodSummaries row.
 _OWN_COLUMNS = ("name", "restarts", "created", "started")
@@ -375,7 +380,8 @@ def summarise_pod(pod: dict[str, Any] | podwire.Pod, rules: mesh.ProxyRules) -> 
     return _row(meta.get("namespace"), meta.get("name"), owner_kind, owner_name, status.get("phase"), ready,
                 restarts, proxy, native, held_by_proxy, labels, revision, meta.get("creationTimestamp"),
                 status.get("startTime"), spec.get("terminationGracePeriodSeconds"), prestop, long_lived, drain,
-                xds_server, cni_redirect, bool(meta.get("deletionTimestamp")))
+                xds_server, cni_redirect, bool(meta.get("deletionTimestamp")),
+                container is None and annotations.get(mesh.AMBIENT_REDIRECTION) == mesh.AMBIENT_REDIRECTION_ENABLED)
 
 
 _NO_STATUS = podwire.PodStatus()
@@ -393,6 +399,7 @@ def summarise_pods(pods: list[Any], rules: mesh.ProxyRules, into: PodSummaries) 
     no_proxy = (mesh.PROXY_NONE, "", "", "", "", False, "<absent>", False)  # _row's columns of a pod without proxy
     intern, join, inject_label, run_policies = sys.intern, "".join, mesh.ASM_INJECT_LABEL, _RUN_POLICIES
     bootstrap_init, istio_init = mesh.PROXYLESS_BOOTSTRAP_INIT, mesh.ISTIO_INIT
+    ambient_annotation, ambient_enabled = mesh.AMBIENT_REDIRECTION, mesh.AMBIENT_REDIRECTION_ENABLED
     decode_env, decode_strings = podwire.ENV_VARS.decode, podwire.STRINGS.decode
     profiles, rows = into.profiles, into.rows
     append = rows.append
@@ -516,6 +523,7 @@ def summarise_pods(pods: list[Any], rules: mesh.ProxyRules, into: PodSummaries) 
             labels.get("istio") or "", drain, ready, kind, role, native, held_by_proxy, image, xds,
             labels.get(inject_label) == "true", -1 if grace is None else grace, prestop, long_lived, exit_on_zero,
             asm_env, image_kind, ca_service, xds_server, cni_redirect, bool(meta.deletionTimestamp),
+            container is None and annotations.get(ambient_annotation) == ambient_enabled,
         )
         # The pods of a workload are listed one after the other (by name): a pod whose profile is not the one of the
         # pod before starts a new one (a workload's pods listed apart, or some in another phase, have a few).
@@ -619,7 +627,7 @@ def _row(namespace: str | None, name: str | None, owner_kind: str, owner_name: s
          restarts: int, proxy: tuple[str, str, str, str, bool, str, bool] | None, native: bool,
          held_by_proxy: bool, labels: dict[str, str], revision: str, created: str | None, started: str | None,
          grace: int | None, prestop: bool, long_lived: bool, drain: str, xds_server: str, cni_redirect: bool,
-         deleting: bool) -> tuple:
+         deleting: bool, ambient: bool) -> tuple:
     """The summary tuple (POD_COLUMNS) of a pod read as a dict (summarise_pods reads the same values of a Struct)."""
     if proxy is None:
         kind, role, image, xds = mesh.PROXY_NONE, "", "", "<absent>"
@@ -638,7 +646,7 @@ def _row(namespace: str | None, name: str | None, owner_kind: str, owner_name: s
         _own(started), intern(gateway) if (gateway := labels.get("istio")) else "",
         -1 if grace is None else int(grace), prestop, long_lived, intern(drain) if drain else "", exit_on_zero,
         _own(labels.get("pod-template-hash")), asm_env, image_kind, ca_service,
-        intern(xds_server) if xds_server else "", cni_redirect, deleting,
+        intern(xds_server) if xds_server else "", cni_redirect, deleting, ambient,
     )
 
 

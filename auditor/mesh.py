@@ -254,6 +254,12 @@ AMBIENT_IMAGE_MARK = "/ztunnel:"
 NON_SIDECAR_ARGS = frozenset((GATEWAY_PROXY_ARG, *AMBIENT_PROXY_ARGS))
 
 
+# What Istio's CNI agent writes on a pod it captured into the ambient data plane (annotation.AmbientRedirection,
+# constants.AmbientRedirectionEnabled: the annotationPatch of cni/pkg/util/podutil.go @1.22.0..1.30.3).
+AMBIENT_REDIRECTION = "ambient.istio.io/redirection"
+AMBIENT_REDIRECTION_ENABLED = "enabled"
+
+
 def role_of(args: Any, image: str) -> str:
     """proxy_role from a proxy container's args and image (what pods decoded as Structs give)."""
     if GATEWAY_PROXY_ARG in args:

@@ -12,12 +12,13 @@ from auditor.asm import injection_policy
 from auditor.check import ClusterCheck, Context, same_in_every_gate
 from auditor.errors import EvidenceUnavailable
 from auditor.i18n import N_, Phrase, joined
-from auditor.inventory import ClusterInventory, workload_columns, workload_counts
+from auditor.inventory import ACTIVE_PHASES, ClusterInventory, workload_columns, workload_counts
 from auditor.istio import (
     ON_ISTIO_MESSAGE,
     SERVER_ABSENT,
     UNCLASSIFIED_MESSAGE,
     WORKLOAD_KEY,
+    among,
     istio_sidecar_rows,
     manual_injections,
     pod_columns,
@@ -223,7 +224,20 @@ class IstioSidecarsRemaining(ClusterCheck):
         message="{count} workload(s) run pods with no proxy beside pods with one ({workloads}), and whether injection "
                 "is asked for them cannot be told: {reason}",
         fix="Grant list on namespaces and the workload kinds named (`asm-audit rbac`) and audit again.")
-    outcomes = (CLEAN, LEFT, RESTART_PENDING, PARTLY_MOVED, BAKED_IN, UNCLASSIFIED, ON_ISTIO_CONTROL_PLANE,
+    # Pods Istio's CNI agent captured into the ambient data plane (the pod frame's `ambient`): no proxy of their own,
+    # their traffic through ztunnel (and a waypoint where one is used), both configured and given certificates by
+    # Istio's istiod, which the purge removes with Istio's CNI agent. Istio's own uninstall guide: "You must remove
+    # workloads from the ambient data plane before uninstalling Istio" (istio.io docs/ambient/getting-started/cleanup).
+    AMBIENT = Outcome(
+        "AA1222", Status.FAIL, "pods of a workload are on Istio's ambient data plane (captured into ztunnel by Istio's "
+        "CNI agent): the uninstall removes the istiod that configures ztunnel and issues its certificates; this "
+        "procedure does not move them to ASM",
+        message="{total} pod(s) of {kind} {namespace}/{name} are on Istio's ambient data plane (annotated "
+                "ambient.istio.io/redirection=enabled: their traffic goes through ztunnel), not on ASM's proxy",
+        fix="Take the workload off the ambient data plane before the uninstall: label its pod template for ASM's "
+            "proxy (Istio's CNI agent never captures a pod with a sidecar), and once no pod of the namespace is "
+            "captured remove its istio.io/dataplane-mode label (a pod's own label likewise):\n{command}")
+    outcomes = (CLEAN, LEFT, RESTART_PENDING, PARTLY_MOVED, BAKED_IN, AMBIENT, UNCLASSIFIED, ON_ISTIO_CONTROL_PLANE,
                 VM_GROUP_ON_ISTIO,
                 VM_ENTRY_ON_ISTIO, VM_GROUP_UNPROVEN, VM_ENTRY_UNPROVEN, VM_UNREAD, CA_OWNER_UNREAD, PROXYLESS_ON_ISTIO,
                 PROXYLESS_NO_SERVER, PROXYLESS_UNPROVEN, IDLE_ON_ISTIO, IDLE_NO_INJECTOR, IDLE_UNPROVEN,
@@ -289,6 +303,8 @@ class IstioSidecarsRemaining(ClusterCheck):
                 outcome = self.LEFT
             yield self.report(outcome, cluster.name, params=params, kind=kind, namespace=namespace, name=name,
                               remediation=remediation, evidence=evidence)
+        ambient = self._ambient_findings(cluster, pods)
+        yield from ambient
         unclassified = list(unclassified_proxy_findings(self, self.UNCLASSIFIED, cluster, pods,
                                                         on_istio=self.ON_ISTIO_CONTROL_PLANE))
         yield from unclassified
@@ -300,7 +316,7 @@ class IstioSidecarsRemaining(ClusterCheck):
         yield from idle
         # The workload kinds unread (AA1238) leave the pods' own judgement as it is: only no PASS beside it.
         judged_idle = [f for f in idle if f.code != self.IDLE_KINDS_UNREAD.code]
-        if sidecars.empty and not unclassified and not proxyless and not judged_idle:
+        if sidecars.empty and not ambient and not unclassified and not proxyless and not judged_idle:
             moved = (pods["proxy"] == mesh.PROXY_ASM) & (pods["role"] == mesh.ROLE_SIDECAR)
             unproven = self._ca_owner_unread(cluster, pods, moved)
             if unproven is not None:
@@ -312,6 +328,30 @@ class IstioSidecarsRemaining(ClusterCheck):
                 if plain:  # read and judged: endpoints without a proxy (databases a ServiceEntry selects)
                     evidence["workload_entries_without_proxy"] = plain
                 yield self.report(self.CLEAN, cluster.name, params={"asm": asm}, evidence=evidence)
+
+    def _ambient_findings(self, cluster: ClusterInventory, pods: Any) -> list[Finding]:
+        """Per workload whose active pods Istio's CNI agent captured into the ambient data plane (mesh.
+        AMBIENT_REDIRECTION, the pod frame's `ambient`) and that run no proxy of their own: FAIL. Without the column
+        (a frame of another make), none."""
+        if "ambient" not in pods or pods.empty:
+            return []
+        rows = (pods["ambient"].to_numpy(dtype=bool) & among(pods["proxy"], (mesh.PROXY_NONE,))
+                & among(pods["phase"], ACTIVE_PHASES))
+        if not rows.any():
+            return []
+        captured = pod_columns(pods, rows, [*WORKLOAD_KEY, "name"])
+        keys, bounds, values = workload_columns(captured, ("name",))
+        out: list[Finding] = []
+        for g, (namespace, kind, name) in enumerate(keys):
+            start, end = bounds[g], bounds[g + 1]
+            subject = {"kind": kind, "namespace": namespace, "name": name}
+            command = (f"{mesh.asm_inject_command(cluster.name, kind, namespace, name)}\n"
+                       f"{mesh.kubectl(cluster.name)} label namespace {mesh.sh(namespace)} istio.io/dataplane-mode-")
+            out.append(self.report(self.AMBIENT, cluster.name, params={**subject, "total": end - start,
+                                                                         "command": command},
+                                   evidence={"pods": values["name"][start:min(end, start + 20)],
+                                             "pod_count": end - start}, **subject))
+        return out
 
     def _idle_findings(self, cluster: ClusterInventory, pods: Any, ctx: Context) -> list[Finding]:
         """The workloads that run no pod now (auditor/idle.py), judged by the injector webhooks that select their

@@ -126,6 +126,9 @@ class Shape:
     # Istio proxies that are neither app sidecars nor north-south/east-west gateways (ambient waypoints):
     # must not be missed, may be reported as sidecars or as gateways.
     other_istio_proxies: set[tuple[str, str]] = field(default_factory=set)
+    # Workloads with no proxy of their own that Istio's CNI agent captured into ztunnel (ambient.istio.io/redirection:
+    # enabled): on Istio's data plane all the same, so they block the uninstall and finished gates too.
+    ambient_workloads: set[tuple[str, str]] = field(default_factory=set)
     ambient: bool = False
     istiod_elsewhere: bool = False   # a remote cluster: the pods' istiod runs in the primary cluster
 
@@ -143,6 +146,7 @@ class Shape:
         self.asm_workloads |= other.asm_workloads
         self.istio_versions |= other.istio_versions
         self.other_istio_proxies |= other.other_istio_proxies
+        self.ambient_workloads |= other.ambient_workloads
         self.ambient = self.ambient or other.ambient
         self.istiod_elsewhere = self.istiod_elsewhere or other.istiod_elsewhere
         return self
@@ -930,6 +934,7 @@ def ambient_shape(version: str = "1.24.6") -> Shape:
     shape.extend(ambient_mesh(inj))
     shape.ambient = True
     shape.other_istio_proxies.add(("ambient-apps", "waypoint"))
+    shape.ambient_workloads.add(("ambient-apps", "reviews"))
     shape.name, shape.source = f"ambient-{version}", f"charts/ztunnel@{version}"
     return shape
 

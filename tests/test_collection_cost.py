@@ -376,8 +376,9 @@ def test_the_pods_of_a_workload_are_typed_once_for_what_they_share(tmp_path: Pat
     # Before: 15 columns inferred and 14 factorized over all 120 pods; then (session 9) the workload's kind and name
     # still factorized over the 120 pods.
     # (session 16: xds_server, a 13th categorical column, one value per profile like the others.)
-    # (session 17: cni_redirect, a 12th profile column typed once per profile; session 19: deleting, a 13th.)
-    assert sorted(inferred) == [1] * 28 + [120] * 4  # 13 columns and 15 categories' distinct values; 4 own columns
+    # (session 17: cni_redirect, a 12th profile column typed once per profile; session 19: deleting, a 13th;
+    # session 21: ambient, a 14th.)
+    assert sorted(inferred) == [1] * 29 + [120] * 4  # 14 columns and 15 categories' distinct values; 4 own columns
     assert sorted(factorized) == [1] * 15  # the 13 categorical columns, the workload's kind and name
     assert frame["workload_name"].tolist() == ["web"] * 120 and frame["namespace"].tolist() == ["shop"] * 120
     assert frame["name"].tolist() == [f"web-5d8f7c9b6-{i:03d}" for i in range(120)]

@@ -60,9 +60,9 @@ def _assert_the_usual_frame(frame: pd.DataFrame) -> None:
 def test_a_categorical_column_is_told_text_from_its_distinct_values(monkeypatch: pytest.MonkeyPatch):
     asked = _calls(monkeypatch, pd.api.types, "infer_dtype", lambda values, *args: len(values))
     frame = _cluster().pods()
-    # Value by value only for the 17 columns that are not categories (session 17: the bool cni_redirect; session 19:
-    # the bool deleting); before: all 29 (27 + the workload kind, name).
-    assert asked.count(PODS) == 17
+    # Value by value only for the 18 columns that are not categories (session 17: the bool cni_redirect; session 19:
+    # the bool deleting; session 21: the bool ambient); before: all 29 (27 + the workload kind, name).
+    assert asked.count(PODS) == 18
     # the 15 categories' distinct values (session 16: xds_server, "" in every pod here)
     assert sorted(asked)[:15] == [1] * 4 + [2] * 10 + [3]
     _assert_the_usual_frame(frame)
