@@ -19,8 +19,28 @@ from typing import Any
 ISTIO_CHART_REPOS = ("istio-release.storage.googleapis.com/charts", "gcr.io/istio-release/charts")
 ISTIO_CHARTS = frozenset({"base", "istiod", "istiod-remote", "gateway", "cni", "ztunnel"})
 # The charts of Istio's control plane (istiod and its injector webhook) whatever repository serves them (a mirror, a
-# Git checkout of istio/istio: manifests/charts/istio-control/istio-discovery is the istiod chart's directory).
-CONTROL_PLANE_CHARTS = frozenset({"istiod", "istiod-remote", "istio-discovery"})
+# Git checkout of istio/istio: manifests/charts/istio-control/istio-discovery is the istiod chart's directory), and
+# istio-default (manifests/charts/default @1.24.6..1.30.3: the default revision tag's sidecar-injector
+# MutatingWebhookConfiguration, failurePolicy Fail, pointing at istiod: with istiod purged every pod creation it
+# selects fails).
+CONTROL_PLANE_CHARTS = frozenset({"istiod", "istiod-remote", "istio-discovery", "istio-default"})
+# What Istio's other charts re-create, read from their templates (istio/istio@1.24.6..1.30.3 manifests/charts/*/
+# templates): none holds istiod or an injector webhook, so they are not what AA3010 says, but after the purge they
+# put Istio's objects back (WARN AA3020). The key is the chart's name (Chart.yaml) or its directory in istio/istio.
+OTHER_CHART_EFFECTS = {
+    # base: crds.yaml, and with defaultRevision set (its default "default") defaultrevision-validatingwebhook
+    # configuration.yaml: istiod-default-validator for every Istio API group, calling Service istiod in istio-system
+    # (failurePolicy Ignore when rendered fresh, as Argo CD's `helm template` does; none, so Fail, on a Helm upgrade
+    # @1.30.3).
+    "base": "Istio's CRDs and ValidatingWebhookConfiguration istiod-default-validator, which calls the purged istiod",
+    # gateway: deployment.yaml, image "auto" that only an injector's gateway template fills in; service.yaml.
+    "gateway": "an Istio gateway Deployment (image \"auto\", filled in by an injector) and its Service",
+    # istio-cni (chart "cni"): daemonset.yaml istio-cni-node, configmap-cni.yaml, its ClusterRole(Binding).
+    "cni": "Istio's CNI node agent DaemonSet istio-cni-node and its ClusterRoles",
+    # ztunnel: daemonset.yaml ztunnel, rbac.yaml: ambient mode's node proxy, which needs istiod for its certificates.
+    "ztunnel": "Istio's ambient node proxy DaemonSet ztunnel, which cannot start without istiod",
+}
+_CHART_DIRS = {"istio-cni": "cni", "istio-ingress": "gateway", "istio-egress": "gateway", "default": "istio-default"}
 ISTIO_GIT_REPOS = ("github.com/istio/istio",)
 # Argo CD's names for the cluster it runs in (argo-cd common/common.go KubernetesInternalAPIServerAddr, InClusterName).
 IN_CLUSTER_SERVERS = frozenset({"https://kubernetes.default.svc", "https://kubernetes.default.svc:443",
@@ -52,6 +72,17 @@ def _repo(url: str) -> str:
     return out[:-4] if out.endswith(".git") else out
 
 
+def _oci_chart(repo_url: str, path: str) -> tuple[str, str]:
+    """(repository, chart) of an Argo CD OCI source whose repoURL is the chart itself and whose path is "." or empty
+    (argo-cd@v3.5.1 docs/user-guide/oci.md: "the path should always be set to `.`" for an OCI Helm chart); ("", "")
+    for any other source."""
+    url = repo_url.strip().rstrip("/")
+    if not url.lower().startswith("oci://") or path.strip() not in ("", ".", "./"):
+        return "", ""
+    repo, _, chart = url[len("oci://"):].rpartition("/")
+    return (f"oci://{repo}", chart) if repo and chart else ("", "")
+
+
 def istio_chart(repo_url: str, chart: str) -> str:
     """The Istio chart a (repository, chart) names, or "": a control-plane chart from any repository, any of Istio's
     charts from Istio's repositories (an OCI repoURL may end with the chart itself)."""
@@ -72,7 +103,9 @@ def istio_object(group: str, kind: str, name: str) -> bool:
     if group == "apps" and kind == "Deployment":
         return name == "istiod" or name.startswith("istiod-")
     if group == "admissionregistration.k8s.io" and kind == "MutatingWebhookConfiguration":
-        return name.startswith("istio-sidecar-injector")
+        # istio-revision-tag-<tag>: a revision tag's injector (the istio-default chart's istio-revision-tag-default,
+        # manifests/charts/default/templates/mutatingwebhook.yaml @1.24.6..1.30.3; `istioctl tag set`).
+        return name.startswith(("istio-sidecar-injector", "istio-revision-tag-"))
     return (group == "install.istio.io" and kind == "IstioOperator") or (
         group == "sailoperator.io" and kind in ("Istio", "IstioRevision"))
 
@@ -84,23 +117,83 @@ def _argo_sources(spec: dict[str, Any]) -> list[dict[str, Any]]:
     return [*sources, dry] if dry else sources
 
 
-def argo_installs(spec: dict[str, Any], status: dict[str, Any] | None = None) -> list[str]:
-    """What of Istio an Application (or an ApplicationSet's template) installs, as its sources and the resources it
-    manages say ("chart istiod of <repo>", "Deployment istio-system/istiod"); [] when none is Istio's."""
-    found: list[str] = []
+def _istio_git_chart(repo: str, path: str) -> str:
+    """The Istio chart a path names: a chart directory anywhere (a mirror), or any directory of istio/istio's
+    manifests/charts ("istio-control" for one not known by name: read as the control plane, fail safe)."""
+    name = istio_chart("", path)
+    if name:
+        return name
+    parts = path.strip().strip("/").split("/")
+    if _repo(repo) in ISTIO_GIT_REPOS and parts[:2] == ["manifests", "charts"]:
+        last = parts[-1] if len(parts) > 2 else ""
+        return _CHART_DIRS.get(last, last if last in OTHER_CHART_EFFECTS else "istio-control")
+    return ""
+
+
+def argo_charts(spec: dict[str, Any]) -> list[tuple[str, str]]:
+    """(chart name, how the source names it) for each source of an Application (or an ApplicationSet's template) that
+    is one of Istio's charts; the name is a key of OTHER_CHART_EFFECTS or a control-plane chart."""
+    found: list[tuple[str, str]] = []
     for source in _argo_sources(spec):
         repo, chart, path = _text(source.get("repoURL")), _text(source.get("chart")), _text(source.get("path"))
-        name = istio_chart(repo, chart) if chart or not path else ""
+        chart_repo = repo
+        if not chart:  # an OCI chart as Argo CD's OCI guide declares it: the repoURL ends with it, path "."
+            oci_repo, oci_chart = _oci_chart(repo, path)
+            if oci_chart:
+                chart_repo, chart, path = oci_repo, oci_chart, ""
+        name = istio_chart(chart_repo, chart) if chart or not path else ""
         if name:
-            found.append(f"chart {name} of {repo}")
-        elif path and (istio_chart("", path) or (_repo(repo) in ISTIO_GIT_REPOS
-                                                  and path.strip("/").startswith("manifests/charts"))):
-            found.append(f"path {path} of {repo}")
+            found.append((name, f"chart {name} of {repo}"))
+        elif path:
+            name = _istio_git_chart(repo, path)
+            if name:
+                found.append((name, f"path {path} of {repo}"))
+    return found
+
+
+def control_plane(chart: str) -> bool:
+    """Whether an Istio chart argo_charts names installs istiod or an injector (what AA3010 says it reinstalls)."""
+    return chart not in OTHER_CHART_EFFECTS
+
+
+def argo_installs(spec: dict[str, Any], status: dict[str, Any] | None = None) -> list[str]:
+    """What of Istio's control plane an Application (or an ApplicationSet's template) installs, as its sources and the
+    resources it manages say ("chart istiod of <repo>", "Deployment istio-system/istiod"); [] when none is."""
+    found = [said for chart, said in argo_charts(spec) if control_plane(chart)]
     for res in items((status or {}).get("resources")):
         group, kind, name = _text(res.get("group")), _text(res.get("kind")), _text(res.get("name"))
         if istio_object(group, kind, name):
             found.append(_subject(kind, _text(res.get("namespace")), name))
     return found
+
+
+def argo_other_charts(spec: dict[str, Any]) -> list[str]:
+    """Istio's charts an Application's sources apply that install no control plane, each with what it re-creates."""
+    return [f"{said} ({OTHER_CHART_EFFECTS[chart]})" for chart, said in argo_charts(spec) if not control_plane(chart)]
+
+
+# The GitOps objects a parent applies (app of apps: argo-cd@v3.5.1 docs/operator-manual/cluster-bootstrapping.md, a
+# root Application whose source holds Application manifests; Flux: a Kustomization applying HelmReleases and
+# Kustomizations, fluxcd/flux2-kustomize-helm-example), by (group, kind).
+GITOPS_GROUP_KINDS = frozenset({("argoproj.io", "Application"), ("argoproj.io", "ApplicationSet"),
+                                ("helm.toolkit.fluxcd.io", "HelmRelease"),
+                                ("kustomize.toolkit.fluxcd.io", "Kustomization")})
+
+
+def children(status: dict[str, Any]) -> list[tuple[str, str, str, str]]:
+    """(group, kind, namespace, name) of the Argo CD/Flux objects an Application (status.resources: ResourceStatus,
+    types.go, listed while OutOfSync/Missing too) or a Flux object (status.inventory) applies: what its next sync
+    re-creates when deleted."""
+    found = [(_text(r.get("group")), _text(r.get("kind")), _text(r.get("namespace")), _text(r.get("name")))
+             for r in items(status.get("resources"))]
+    found += [(group, kind, namespace, name) for namespace, name, group, kind in _inventory(status)]
+    return [c for c in found if (c[0], c[1]) in GITOPS_GROUP_KINDS and c[3]]
+
+
+def istio_named(name: str) -> bool:
+    """A GitOps object named as Istio's control plane release (istio.io "Install with Helm": `helm install istiod
+    istio/istiod`; a revision's istiod-<rev>): read as installing it when its own spec is not in the cluster."""
+    return name in CONTROL_PLANE_CHARTS or name.startswith("istiod-")
 
 
 def argo_destination(spec: dict[str, Any]) -> str:
@@ -147,6 +240,26 @@ def flux_installs(kind: str, spec: dict[str, Any], status: dict[str, Any]) -> li
         if istio_object(group, obj_kind, name):
             found.append(_subject(obj_kind, namespace, name))
     return found
+
+
+# What `argocd cluster add` creates in the cluster it registers (argo-cd@v3.5.1 util/clusterauth/clusterauth.go:
+# ArgoCDManagerServiceAccount, ArgoCDManagerClusterRole, ArgoCDManagerClusterRoleBinding; InstallClusterManagerRBAC).
+ARGOCD_MANAGER_ACCOUNT = "argocd-manager"
+ARGOCD_MANAGER_ROLE = "argocd-manager-role"
+ARGOCD_MANAGER_BINDING = "argocd-manager-role-binding"
+
+
+def argo_manager(binding: dict[str, Any]) -> tuple[str, str, str] | None:
+    """(binding, "<namespace>/argocd-manager", role) when a ClusterRoleBinding is the one `argocd cluster add` writes:
+    its name, bound to ServiceAccount argocd-manager (in --system-namespace, kube-system by default); else None."""
+    name = _text(mapping(binding.get("metadata")).get("name"))
+    if name != ARGOCD_MANAGER_BINDING:
+        return None
+    for subject in items(binding.get("subjects")):
+        if subject.get("kind") == "ServiceAccount" and subject.get("name") == ARGOCD_MANAGER_ACCOUNT:
+            role = _text(mapping(binding.get("roleRef")).get("name")) or ARGOCD_MANAGER_ROLE
+            return name, f"{_text(subject.get('namespace'))}/{ARGOCD_MANAGER_ACCOUNT}", role
+    return None
 
 
 def _subject(kind: str, namespace: str, name: str) -> str:

@@ -419,6 +419,90 @@ class GitopsDrift(ClusterCheck):
 
 
 # ================================================================ gitops-reinstall
+# An Argo CD/Flux object by (kind, namespace, name).
+_Key = tuple[K.Kind, str, str]
+
+
+class _Family:
+    """Which Argo CD/Flux objects apply which, as the appliers' status lists them (app of apps: a root Application's
+    status.resources names its child Applications, Synced or OutOfSync/Missing; a Flux Kustomization's
+    status.inventory its HelmReleases and Kustomizations). Only appliers that apply here count: an Application whose
+    destination is this cluster, a Flux object neither suspended nor applying through a kubeConfig. ApplicationSets
+    are left out: their generated Applications name them by ownerReference (GitopsReinstall._argo)."""
+
+    def __init__(self, cluster: str, objects: Mapping[K.Kind, list[dict[str, Any]]]) -> None:
+        self.cluster = cluster
+        self._kinds = {(k.group, k.kind): k for k in objects}  # the kinds read: a child of another is not judged
+        self._present = {(k, str(gitops.mapping(o.get("metadata")).get("namespace") or ""),
+                          str(gitops.mapping(o.get("metadata")).get("name") or "")) for k, objs in objects.items()
+                         for o in objs}
+        self._parents: dict[_Key, list[_Key]] = {}
+        for kind, objs in objects.items():
+            if kind is K.ARGO_APPLICATIONSET:
+                continue
+            for obj in objs:
+                meta, spec = gitops.mapping(obj.get("metadata")), gitops.mapping(obj.get("spec"))
+                if kind is K.ARGO_APPLICATION:
+                    here = not gitops.argo_destination(spec)
+                else:
+                    here = spec.get("suspend") is not True and not spec.get("kubeConfig")
+                if not here:
+                    continue
+                parent = (kind, str(meta.get("namespace") or ""), str(meta.get("name") or ""))
+                for child in self._children(gitops.mapping(obj.get("status"))):
+                    if child != parent:
+                        self._parents.setdefault(child, []).append(parent)
+
+    def _children(self, status: dict[str, Any]) -> list[_Key]:
+        return [(self._kinds[(group, kind)], ns, name) for group, kind, ns, name in gitops.children(status)
+                if (group, kind) in self._kinds]
+
+    def absent(self, status: dict[str, Any]) -> list[tuple[str, bool]]:
+        """The objects of a read kind this applier applies that are not in the cluster, each with whether its name is
+        Istio's control plane's (gitops.istio_named)."""
+        return [(_said(child), gitops.istio_named(child[2])) for child in dict.fromkeys(self._children(status))
+                if child not in self._present]
+
+    def parents(self, key: _Key) -> list[str]:
+        return [_said(p) for p in self._parents.get(key, [])]
+
+    def said(self, key: _Key, subject: str) -> str:
+        """The subject, naming what re-creates it."""
+        parents = self.parents(key)
+        return f"{subject} (applied by {', '.join(parents)})" if parents else subject
+
+    def fix(self, key: _Key, seen: frozenset[_Key] = frozenset()) -> str:
+        """The commands that stop its appliers re-creating it, the outermost first ("" without one): deleted or
+        suspended before it, or the next sync of one brings it (and its finalizer patched away) back."""
+        lines: list[str] = []
+        for parent in self._parents.get(key, []):
+            if parent in seen:
+                continue
+            lines.append(self.fix(parent, seen | {key, parent}).rstrip("\n"))
+            kind, ns, name = parent
+            child = mesh.sh_text(_said(key))
+            if kind is K.ARGO_APPLICATION:
+                kubectl, app = mesh.kubectl_in(self.cluster, ns), f"applications.argoproj.io/{mesh.sh(name)}"
+                lines.append(f"# {mesh.sh_text(_said(parent))} re-creates {child} at its next sync (app of apps): "
+                             "take it out of its source in Git, or first delete that Application without cascading "
+                             "(what it deployed stays in place)")
+                lines.append(f"{kubectl} patch {app} --type=merge -p '{{\"metadata\":{{\"finalizers\":null}}}}'")
+                lines.append(f"{kubectl} delete {app}")
+            else:
+                lines.append(f"# {mesh.sh_text(_said(parent))} re-creates {child} at its next reconciliation: "
+                             "suspend it first (that deletes nothing), then take it out of its source in Git")
+                lines.append(f"flux --kubeconfig={mesh.kubeconfig_var(self.cluster)} suspend {kind.kind.lower()} "
+                             f"{mesh.sh(name)} {mesh.ns_flag(ns)}")
+        text = "\n".join(line for line in lines if line)
+        return text + "\n" if text else ""
+
+
+def _said(key: _Key) -> str:
+    kind, ns, name = key
+    tool = "Argo CD" if kind.group == "argoproj.io" else "Flux"
+    return f"{tool} {kind.kind} {ns + '/' if ns else ''}{name}"
+
+
 class GitopsReinstall(ClusterCheck):
     """The GitOps controllers' own objects, read in the cluster they run in: after `istioctl uninstall --purge` no
     tracking mark is left on Istio's objects (gitops-drift AA2723 asks them before), but the Application, HelmRelease
@@ -467,22 +551,38 @@ class GitopsReinstall(ClusterCheck):
     NONE = Outcome("AA3040", Status.NOT_APPLICABLE, "no Argo CD Application/ApplicationSet nor Flux "
                    "HelmRelease/Kustomization in this cluster",
                    message="no Argo CD Application/ApplicationSet nor Flux HelmRelease/Kustomization found")
-    outcomes = (CLEAN, ARGO_AUTOMATED, ARGO_MANUAL, ARGO_GENERATOR, FLUX, UNREAD, ELSEWHERE, NONE)
-    uses = K.GITOPS_KINDS
+    OTHER_CHART = Outcome("AA3020", Status.WARN, "an Argo CD Application or ApplicationSet applies Istio's base, "
+                          "gateway, cni or ztunnel chart: none installs istiod nor an injector, but its next sync puts "
+                          "those Istio objects back after the purge", Severity.MAJOR,
+                          message="{subject} applies {charts}")
+    REMOTE_ARGO = Outcome("AA3032", Status.UNKNOWN, "this cluster is registered with an Argo CD that runs in another "
+                          "cluster (`argocd cluster add` left its argocd-manager ServiceAccount bound here): that Argo "
+                          "CD's Applications are not readable here and may install Istio again",
+                          message="{binding} binds ServiceAccount {account} to {role} (`argocd cluster add`)")
+    CHILD_UNREAD = Outcome("AA3033", Status.UNKNOWN, "an Argo CD or Flux object applies Argo CD/Flux objects that are "
+                           "not in the cluster (deleted): its next sync re-creates them, and what they install is in "
+                           "Git, not readable here", message="{subject} re-creates {children}, not in this cluster")
+    outcomes = (CLEAN, ARGO_AUTOMATED, ARGO_MANUAL, ARGO_GENERATOR, FLUX, OTHER_CHART, UNREAD, ELSEWHERE, REMOTE_ARGO,
+                CHILD_UNREAD, NONE)
+    # ClusterRoleBindings: what `argocd cluster add` leaves in a cluster an Argo CD elsewhere manages.
+    uses = (*K.GITOPS_KINDS, K.CLUSTERROLEBINDING)
+
 
     @same_in_every_gate
     def check_cluster(self, cluster: ClusterInventory, ctx: Context) -> Iterable[Finding]:
-        unread = [f"{k.kind} ({cluster.unread_reason(k)})" for k in K.GITOPS_KINDS if not cluster.available(k)]
+        unread = [f"{k.kind} ({cluster.unread_reason(k)})" for k in self.uses if not cluster.available(k)]
         objects = {k: cluster.objects(k) for k in K.GITOPS_KINDS if cluster.available(k)}
-        judged = [*self._argo(cluster, objects), *self._flux(cluster, objects)]
+        family = _Family(cluster.name, objects)
+        judged = [*self._argo(cluster, objects, family), *self._flux(cluster, objects, family),
+                  *self._remote_argo(cluster)]
         suspended = [f for f in judged if isinstance(f, str)]
         yield from (f for f in judged if not isinstance(f, str))
         if unread:
             yield self.report(self.UNREAD, cluster.name, params={"kinds": "; ".join(unread)},
                               evidence={"unread": unread},
                               remediation="Grant get/list on applications/applicationsets.argoproj.io, "
-                              "helmreleases.helm.toolkit.fluxcd.io and kustomizations.kustomize.toolkit.fluxcd.io "
-                              "and audit again.")
+                              "helmreleases.helm.toolkit.fluxcd.io, kustomizations.kustomize.toolkit.fluxcd.io and "
+                              "clusterrolebindings.rbac.authorization.k8s.io and audit again.")
         elif len(suspended) == len(judged):
             count = sum(len(v) for v in objects.values())
             if not count:
@@ -491,35 +591,71 @@ class GitopsReinstall(ClusterCheck):
                 yield self.report(self.CLEAN, cluster.name, params={"count": count, "suspended": len(suspended)},
                                   evidence={"count": count, "suspended": suspended[:LISTED]})
 
-    def _argo(self, cluster: ClusterInventory, objects: dict[K.Kind, list[dict[str, Any]]]) -> Iterable[Finding]:
+    def _remote_argo(self, cluster: ClusterInventory) -> Iterable[Finding]:
+        """`argocd cluster add` run against this cluster: the Argo CD managing it runs elsewhere, so no Application
+        here says what it installs (argo-cd@v3.5.1 util/clusterauth/clusterauth.go InstallClusterManagerRBAC:
+        ServiceAccount argocd-manager in --system-namespace, default kube-system, bound by ClusterRoleBinding
+        argocd-manager-role-binding to ClusterRole argocd-manager-role; with --namespace a RoleBinding of that name
+        per namespace instead, not read)."""
+        if not cluster.available(K.CLUSTERROLEBINDING):
+            return
+        for binding in cluster.objects(K.CLUSTERROLEBINDING):
+            found = gitops.argo_manager(binding)
+            if found is None:
+                continue
+            name, account, role = found
+            yield self.report(self.REMOTE_ARGO, cluster.name, params={
+                "binding": f"ClusterRoleBinding {name}", "account": account, "role": f"ClusterRole {role}"},
+                kind=K.CLUSTERROLEBINDING.kind, name=name, evidence={"service_account": account, "role": role},
+                remediation="Audit the cluster that runs that Argo CD (`argocd cluster list` there names this "
+                "cluster): its Applications whose destination is this cluster are judged there (AA3031). If none "
+                "installs Istio, exempt AA3032 for this cluster with that reason.")
+
+    def _argo(self, cluster: ClusterInventory, objects: dict[K.Kind, list[dict[str, Any]]],
+              family: _Family) -> Iterable[Finding]:
         apps = objects.get(K.ARGO_APPLICATION, [])
         generated: dict[tuple[str, str], list[dict[str, Any]]] = {}  # (namespace, ApplicationSet) -> its Applications
         for app in apps:
             meta = gitops.mapping(app.get("metadata"))
             for ref in gitops.items(meta.get("ownerReferences")):
-                if isinstance(ref, dict) and ref.get("kind") == "ApplicationSet":
+                if ref.get("kind") == "ApplicationSet":
                     generated.setdefault((meta.get("namespace") or "", str(ref.get("name") or "")), []).append(app)
         for app in apps:
             meta = gitops.mapping(app.get("metadata"))
             spec = gitops.mapping(app.get("spec"))
-            installs = gitops.argo_installs(spec, gitops.mapping(app.get("status")))
-            if not installs:
-                continue
+            status = gitops.mapping(app.get("status"))
             ns, name = str(meta.get("namespace") or ""), str(meta.get("name") or "")
+            target = gitops.argo_destination(spec)
+            installs = gitops.argo_installs(spec, status)
+            # An app of apps whose child is gone: its next sync re-creates it (children are applied here only when
+            # its destination is this cluster).
+            absent = [] if target else family.absent(status)
+            installs += [f"{child} (not in the cluster: re-created at its next sync)" for child, named in absent
+                         if named]
             owner = next((str(r.get("name") or "") for r in gitops.items(meta.get("ownerReferences"))
                           if r.get("kind") == "ApplicationSet"), "")
             subject = f"Argo CD Application {ns}/{name}"
-            target = gitops.argo_destination(spec)
-            if target:
+            key = (K.ARGO_APPLICATION, ns, name)
+            if installs and target:
                 yield self._elsewhere(cluster.name, K.ARGO_APPLICATION, ns, name, subject, installs, target)
-                continue
-            automated = gitops.argo_automated(spec)
-            yield self.report(self.ARGO_AUTOMATED if automated else self.ARGO_MANUAL, cluster.name,
-                              params={"subject": subject, "installs": ", ".join(installs[:LISTED])},
-                              kind=K.ARGO_APPLICATION.kind, namespace=ns, name=name,
-                              evidence={"installs": installs[:LISTED], "automated_sync": automated,
-                                        "application_set": owner, "applied_by": applier(meta)},
-                              remediation=self._argo_fix(cluster.name, ns, name, owner, applier(meta)))
+            elif installs:
+                automated = gitops.argo_automated(spec)
+                yield self.report(self.ARGO_AUTOMATED if automated else self.ARGO_MANUAL, cluster.name,
+                                  params={"subject": family.said(key, subject),
+                                          "installs": ", ".join(installs[:LISTED])},
+                                  kind=K.ARGO_APPLICATION.kind, namespace=ns, name=name,
+                                  evidence={"installs": installs[:LISTED], "automated_sync": automated,
+                                            "application_set": owner, "applied_by": applier(meta),
+                                            "parents": family.parents(key)},
+                                  remediation=family.fix(key) + self._argo_fix(cluster.name, ns, name, owner,
+                                                                               applier(meta)))
+            elif any(not named for _, named in absent):
+                yield self._child_unread(cluster.name, family, key, subject,
+                                         [child for child, named in absent if not named],
+                                         self._argo_fix(cluster.name, ns, name, owner, applier(meta)))
+            elif not target and (charts := gitops.argo_other_charts(spec)):
+                yield self._other_chart(cluster.name, family, key, subject, charts,
+                                        self._argo_fix(cluster.name, ns, name, owner, applier(meta)))
         for appset in objects.get(K.ARGO_APPLICATIONSET, []):
             meta = gitops.mapping(appset.get("metadata"))
             ns, name = str(meta.get("namespace") or ""), str(meta.get("name") or "")
@@ -527,54 +663,97 @@ class GitopsReinstall(ClusterCheck):
                 continue  # its Applications are judged above, each naming it
             spec = gitops.mapping(gitops.mapping(gitops.mapping(appset.get("spec")).get("template")).get("spec"))
             installs = gitops.argo_installs(spec)
-            if not installs:
-                continue
             subject = f"Argo CD ApplicationSet {ns}/{name}"
+            key = (K.ARGO_APPLICATIONSET, ns, name)
             dest = gitops.mapping(spec.get("destination"))
             target = gitops.argo_destination(spec)
             if any(gitops.templated(str(v)) for v in dest.values()):
                 # Which clusters its generators fill in is not known without running them; none generated here.
-                yield self._elsewhere(cluster.name, K.ARGO_APPLICATIONSET, ns, name, subject, installs,
-                                      "the clusters its generators name")
+                target = "the clusters its generators name"
+            if not installs:
+                charts = [] if target else gitops.argo_other_charts(spec)
+                if charts:
+                    yield self._other_chart(cluster.name, family, key, subject, charts,
+                                            self._appset_fix(cluster.name, ns, name))
             elif target:
                 yield self._elsewhere(cluster.name, K.ARGO_APPLICATIONSET, ns, name, subject, installs, target)
             else:
                 yield self.report(self.ARGO_GENERATOR, cluster.name,
-                                  params={"subject": subject, "installs": ", ".join(installs[:LISTED])},
+                                  params={"subject": family.said(key, subject),
+                                          "installs": ", ".join(installs[:LISTED])},
                                   kind=K.ARGO_APPLICATIONSET.kind, namespace=ns, name=name,
-                                  evidence={"installs": installs[:LISTED], "applied_by": applier(meta)},
-                                  remediation=self._appset_fix(cluster.name, ns, name))
+                                  evidence={"installs": installs[:LISTED], "applied_by": applier(meta),
+                                            "parents": family.parents(key)},
+                                  remediation=family.fix(key) + self._appset_fix(cluster.name, ns, name))
 
-    def _flux(self, cluster: ClusterInventory, objects: dict[K.Kind, list[dict[str, Any]]]) -> Iterable[Finding | str]:
+    def _flux(self, cluster: ClusterInventory, objects: dict[K.Kind, list[dict[str, Any]]],
+              family: _Family) -> Iterable[Finding | str]:
         """Findings, and the subjects of the suspended ones (text) for the PASS's evidence."""
         for kind in (K.FLUX_HELMRELEASE, K.FLUX_KUSTOMIZATION):
             for obj in objects.get(kind, []):
                 meta = gitops.mapping(obj.get("metadata"))
                 spec = gitops.mapping(obj.get("spec"))
-                installs = gitops.flux_installs(kind.kind, spec, gitops.mapping(obj.get("status")))
-                if not installs:
+                status = gitops.mapping(obj.get("status"))
+                installs = gitops.flux_installs(kind.kind, spec, status)
+                remote = bool(spec.get("kubeConfig"))
+                # What it applied and is gone comes back at its next reconciliation (applied here: no kubeConfig).
+                absent = [] if remote else family.absent(status)
+                installs += [f"{child} (not in the cluster: re-created at its next reconciliation)"
+                             for child, named in absent if named]
+                unread_children = [child for child, named in absent if not named]
+                if not installs and not unread_children:
                     continue
                 ns, name = str(meta.get("namespace") or ""), str(meta.get("name") or "")
                 subject = f"Flux {kind.kind} {ns}/{name}"
+                key = (kind, ns, name)
                 if spec.get("suspend") is True:
                     yield subject
-                elif spec.get("kubeConfig"):
+                elif remote:
                     # The cluster it applies to is in a Secret it names: never read.
                     yield self._elsewhere(cluster.name, kind, ns, name, subject, installs,
                                           "the cluster of its spec.kubeConfig Secret")
+                elif not installs:
+                    yield self._child_unread(cluster.name, family, key, subject, unread_children,
+                                             self._flux_fix(cluster.name, kind, ns, name))
                 else:
-                    flux = f"flux --kubeconfig={mesh.kubeconfig_var(cluster.name)}"
-                    resource = kind.kind.lower()
                     yield self.report(self.FLUX, cluster.name,
-                                      params={"subject": subject, "installs": ", ".join(installs[:LISTED])},
+                                      params={"subject": family.said(key, subject),
+                                              "installs": ", ".join(installs[:LISTED])},
                                       kind=kind.kind, namespace=ns, name=name,
-                                      evidence={"installs": installs[:LISTED], "applied_by": applier(meta)},
-                                      remediation=f"{flux} suspend {resource} {mesh.sh(name)} {mesh.ns_flag(ns)}\n"
-                                      f"# or without the flux CLI: {mesh.kubectl_in(cluster.name, ns)} patch "
-                                      f"{kind.key}/{mesh.sh(name)} --type=merge -p '{{\"spec\":{{\"suspend\":true}}}}'"
-                                      "\n# then take Istio out of its source in Git; delete it only while suspended "
-                                      "(helm-controller uninstalls no suspended release, kustomize-controller prunes "
-                                      "nothing of a suspended Kustomization)")
+                                      evidence={"installs": installs[:LISTED], "applied_by": applier(meta),
+                                                "parents": family.parents(key)},
+                                      remediation=family.fix(key) + self._flux_fix(cluster.name, kind, ns, name))
+
+    def _child_unread(self, cluster: str, family: _Family, key: _Key, subject: str, children: list[str],
+                      fix: str) -> Finding:
+        kind, ns, name = key
+        return self.report(self.CHILD_UNREAD, cluster, params={"subject": family.said(key, subject),
+                                                               "children": ", ".join(children[:LISTED])},
+                           kind=kind.kind, namespace=ns, name=name,
+                           evidence={"children": children[:LISTED], "parents": family.parents(key)},
+                           remediation=f"# read {mesh.sh_text(', '.join(children[:LISTED]))} in Git: if one installs "
+                           f"Istio, take it out of the source of {mesh.sh_text(subject)}, or stop that:\n"
+                           + family.fix(key) + fix + "\n# if none does, exempt AA3033 for this object with that "
+                           "reason")
+
+    def _other_chart(self, cluster: str, family: _Family, key: _Key, subject: str, charts: list[str],
+                     fix: str) -> Finding:
+        kind, ns, name = key
+        return self.report(self.OTHER_CHART, cluster, params={"subject": family.said(key, subject),
+                                                              "charts": "; ".join(charts[:LISTED])},
+                           kind=kind.kind, namespace=ns, name=name,
+                           evidence={"charts": charts[:LISTED], "parents": family.parents(key)},
+                           remediation=family.fix(key) + fix)
+
+    @staticmethod
+    def _flux_fix(cluster: str, kind: K.Kind, ns: str, name: str) -> str:
+        flux = f"flux --kubeconfig={mesh.kubeconfig_var(cluster)}"
+        return (f"{flux} suspend {kind.kind.lower()} {mesh.sh(name)} {mesh.ns_flag(ns)}\n"
+                f"# or without the flux CLI: {mesh.kubectl_in(cluster, ns)} patch "
+                f"{kind.key}/{mesh.sh(name)} --type=merge -p '{{\"spec\":{{\"suspend\":true}}}}'"
+                "\n# then take Istio out of its source in Git; delete it only while suspended "
+                "(helm-controller uninstalls no suspended release, kustomize-controller prunes "
+                "nothing of a suspended Kustomization)")
 
     def _elsewhere(self, cluster: str, kind: K.Kind, ns: str, name: str, subject: str, installs: list[str],
                    target: str) -> Finding:

@@ -191,3 +191,125 @@ def records_failing(run) -> list[dict[str, Any]]:
     return [r for r in run.rows(CHECK) + [r for c in ("migration-resource", "istio-control-plane-removed",
                                                       "istio-residue", "istio-sidecars-remaining")
                                           for r in run.rows(c)] if r["status"] in ("FAIL", "UNKNOWN")]
+
+
+# --- review21 (fix21b) ------------------------------------------------------------------------------------------------
+def child_entry(kind: str, name: str, *, synced: bool) -> dict[str, Any]:
+    """An entry of a root Application's status.resources for a child it applies (ResourceStatus, argo-cd@v3.5.1
+    types.go; an app of apps as docs/operator-manual/cluster-bootstrapping.md declares one: the parent's Git path holds
+    the child Applications' manifests, and a child not in the cluster is listed OutOfSync with health Missing)."""
+    entry: dict[str, Any] = {"group": "argoproj.io", "version": "v1alpha1", "kind": kind, "namespace": "argocd",
+                             "name": name, "status": "Synced" if synced else "OutOfSync"}
+    entry["health"] = {"status": "Healthy" if synced else "Missing"}
+    return entry
+
+
+def root(children: list[dict[str, Any]], automated: bool | None = True) -> dict[str, Any]:
+    return application("root", source={"repoURL": "https://git.example.com/platform/apps.git", "path": "apps",
+                                       "targetRevision": "main"}, destination={
+        "server": "https://kubernetes.default.svc", "namespace": "argocd"}, resources=children, automated=automated)
+
+
+def test_app_of_apps_child_names_its_parent_whose_fix_comes_first(audit):
+    """Before: the child's remediation removed its finalizer and deleted it, and the root's next sync (selfHeal)
+    re-created it with its finalizer, Istio and all; the root itself passed."""
+    run = audit({"c1": [root([child_entry("Application", "istiod", synced=True)]), application("istiod")]},
+                "finished", config=CONFIG)
+    [row] = run.rows(CHECK)
+    assert (row["status"], row["code"], row["name"]) == ("FAIL", "AA3010", "istiod")
+    assert row["evidence"]["parents"] == ["Argo CD Application argocd/root"]
+    fix = row["remediation"]
+    assert fix.index("delete applications.argoproj.io/root") < fix.index("delete applications.argoproj.io/istiod")
+
+
+def test_app_of_apps_with_its_istiod_child_deleted_fails_on_the_root(audit):
+    """The child deleted (as AA3010's remediation said) and the root left: its next sync re-creates it. Before: PASS
+    AA3001 (review21, false GO)."""
+    missing = [child_entry("Application", "istiod", synced=False)]
+    assert rows(audit, [root(missing)]) == [("FAIL", "AA3010", "root")]
+    assert rows(audit, [root(missing, automated=False)]) == [("FAIL", "AA3011", "root")]
+    # A child whose name says nothing of Istio: what it installs is in Git, not readable here.
+    other = [child_entry("Application", "platform-addons", synced=False)]
+    assert rows(audit, [root(other)]) == [("UNKNOWN", "AA3033", "root")]
+    # A child in the cluster that installs no Istio, and a child of a root deploying elsewhere: nothing re-created here.
+    nginx = application("ingress-nginx", source={"repoURL": "https://kubernetes.github.io/ingress-nginx",
+                                                 "chart": "ingress-nginx", "targetRevision": "4.11.2"})
+    assert rows(audit, [root([child_entry("Application", "ingress-nginx", synced=True)]), nginx]) == [
+        ("PASS", "AA3001", "")]
+    remote_root = root(missing)
+    remote_root["spec"]["destination"] = {"server": "https://10.0.0.12:6443", "namespace": "argocd"}
+    assert rows(audit, [remote_root]) == [("PASS", "AA3001", "")]
+
+
+def test_flux_kustomization_re_creating_istiods_helmrelease(audit):
+    """flux2-kustomize-helm-example's layout: Kustomization 'infrastructure' applies HelmRelease istiod (inventory id
+    '<namespace>_<name>_<group>_<kind>', kustomize-controller@v1.9.4 api/v1/inventory_types.go)."""
+    entries = ["flux-system_istiod_helm.toolkit.fluxcd.io_HelmRelease",
+               "flux-system_istio_source.toolkit.fluxcd.io_HelmRepository"]
+    # Before: PASS AA3001 with the HelmRelease deleted.
+    assert rows(audit, [kustomization("infrastructure", entries)]) == [("FAIL", "AA3013", "infrastructure")]
+    assert rows(audit, [kustomization("infrastructure", entries, suspend=True)]) == [("PASS", "AA3001", "")]
+    run = audit({"c1": [kustomization("infrastructure", entries), helmrelease("istiod")]}, "finished", config=CONFIG)
+    [row] = run.rows(CHECK)
+    assert (row["status"], row["code"], row["name"]) == ("FAIL", "AA3013", "istiod")
+    assert row["evidence"]["parents"] == ["Flux Kustomization flux-system/infrastructure"]
+    fix = row["remediation"]
+    assert fix.index("suspend kustomization infrastructure") < fix.index("suspend helmrelease istiod")
+    unknown = kustomization("infrastructure", ["flux-system_apps_kustomize.toolkit.fluxcd.io_Kustomization"])
+    assert rows(audit, [unknown]) == [("UNKNOWN", "AA3033", "infrastructure")]
+
+
+def argocd_manager_rbac() -> list[dict[str, Any]]:
+    """What `argocd cluster add` leaves in the cluster it registers (argo-cd@v3.5.1 util/clusterauth/clusterauth.go:
+    InstallClusterManagerRBAC, upsertClusterRole/upsertClusterRoleBinding, ArgoCDManagerClusterPolicyRules)."""
+    role = {"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRole",
+            "metadata": f.meta("argocd-manager-role"),
+            "rules": [{"apiGroups": ["*"], "resources": ["*"], "verbs": ["*"]},
+                      {"nonResourceURLs": ["*"], "verbs": ["*"]}]}
+    binding = {"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRoleBinding",
+               "metadata": f.meta("argocd-manager-role-binding"),
+               "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole",
+                           "name": "argocd-manager-role"},
+               "subjects": [{"kind": "ServiceAccount", "name": "argocd-manager", "namespace": "kube-system"}]}
+    return [role, binding]
+
+
+def test_a_cluster_managed_by_an_argo_cd_elsewhere_is_unknown(audit):
+    """No Application here, but an Argo CD in another cluster applies to this one. Before: NOT_APPLICABLE AA3040."""
+    assert rows(audit, argocd_manager_rbac()) == [("UNKNOWN", "AA3032", "argocd-manager-role-binding")]
+    # Beside this cluster's own objects too: what the other Argo CD applies is not read here.
+    assert rows(audit, [*argocd_manager_rbac(), helmrelease("istiod", suspend=True)]) == [
+        ("UNKNOWN", "AA3032", "argocd-manager-role-binding")]
+    other = argocd_manager_rbac()[1]
+    other["metadata"] = f.meta("ops-admin")
+    assert rows(audit, [other]) == [("NOT_APPLICABLE", "AA3040", "")]
+    forbidden = {"c1": {K.CLUSTERROLEBINDING: "forbidden: clusterrolebindings.rbac.authorization.k8s.io"}}
+    assert rows(audit, [], unreadable=forbidden) == [("UNKNOWN", "AA3030", "")]
+
+
+@pytest.mark.parametrize("repo", ["oci://gcr.io/istio-release/charts/istiod", "oci://registry.example.com/mirror/istiod"])
+def test_argo_cds_oci_chart_form(audit, repo):
+    """argo-cd@v3.5.1 docs/user-guide/oci.md: an OCI Helm chart's repoURL names the chart and `path` is ".". Before:
+    PASS AA3001."""
+    app = application("istiod", source={"repoURL": repo, "targetRevision": "1.24.6", "path": "."})
+    assert rows(audit, [app]) == [("FAIL", "AA3010", "istiod")]
+
+
+@pytest.mark.parametrize(("source", "expected"), [
+    # istio/istio@1.24.6..1.30.3 manifests/charts: base (CRDs, istiod-default-validator), gateway (a gateway
+    # Deployment), istio-cni and ztunnel (DaemonSets) hold neither istiod nor an injector webhook. Before: FAIL AA3010.
+    ({"repoURL": ISTIO_CHARTS, "chart": "base"}, ("WARN", "AA3020")),
+    ({"repoURL": ISTIO_CHARTS, "chart": "gateway"}, ("WARN", "AA3020")),
+    ({"repoURL": ISTIO_CHARTS, "chart": "cni"}, ("WARN", "AA3020")),
+    ({"repoURL": "oci://gcr.io/istio-release/charts/ztunnel", "path": "."}, ("WARN", "AA3020")),
+    ({"repoURL": "https://github.com/istio/istio.git", "path": "manifests/charts/gateways/istio-ingress"},
+     ("WARN", "AA3020")),
+    # manifests/charts/default (chart istio-default): the default revision tag's injector webhook, failurePolicy Fail.
+    ({"repoURL": "https://github.com/istio/istio.git", "path": "manifests/charts/default"}, ("FAIL", "AA3010")),
+    ({"repoURL": ISTIO_CHARTS, "chart": "istiod"}, ("FAIL", "AA3010")),
+])
+def test_only_charts_installing_istiod_or_an_injector_fail(audit, source, expected):
+    app = application("istio", source={**source, "targetRevision": "1.24.6"})
+    assert rows(audit, [app]) == [(*expected, "istio")]
+    # Flux's HelmRelease names no repository (its HelmRepository is not read): only control-plane charts count.
+    assert rows(audit, [helmrelease("istio", chart="gateway")]) == [("PASS", "AA3001", "")]
