@@ -579,10 +579,11 @@ def _proxy_marks(env: dict[str, str], image: str, rules: mesh.ProxyRules,
     pod frame keeps it (interned, the xDS agent value "<absent>" when unset)."""
     # Of these only image_kind can raise (a live pod's image of another type), and it does before the role.
     image_kind = rules.image_kind(image)
-    ca_service = mesh.istiod_services(rules, env.get("CA_ADDR", ""), env.get(mesh.PROXY_CONFIG_ENV, ""))
+    asm_env = rules.has_asm_env(env)
+    ca_service = mesh.istiod_services(rules, env.get("CA_ADDR", ""), env.get(mesh.PROXY_CONFIG_ENV, ""), asm_env)
     xds = mesh.xds_agent_value(env)
     marks = (sys.intern(image) if image else "", sys.intern(image_kind) if image_kind else "",
-             sys.intern(ca_service) if ca_service else "", rules.has_asm_env(env),
+             sys.intern(ca_service) if ca_service else "", asm_env,
              "<absent>" if xds is None else sys.intern(xds) if xds else "",
              env.get("EXIT_ON_ZERO_ACTIVE_CONNECTIONS", "").lower() == "true")
     if len(seen) < _PROXY_MARKS_KEPT:

@@ -182,17 +182,31 @@ PROXY_CONFIG_ENV = "PROXY_CONFIG"
 SERVICES_SEPARATOR = " "
 
 
-def istiod_services(rules: ProxyRules, ca_addr: str, proxy_config: str) -> str:
+# The discoveryAddress of Istio's default proxy config (mesh.DefaultProxyConfig, pkg/config/mesh/mesh.go @1.10.0 ..
+# @1.30.3): Istio's injector leaves it out of PROXY_CONFIG (pkg/kube/inject/template.go cleanProxyConfig).
+DEFAULT_DISCOVERY_ADDRESS = "istiod.istio-system.svc:15012"
+
+
+def istiod_services(rules: ProxyRules, ca_addr: str, proxy_config: str, asm_env: bool = False) -> str:
     """`<namespace>/<service>` of the istiod a proxy's CA_ADDR names, and, where PROXY_CONFIG writes a discoveryAddress
     naming another istiod, that one too (SERVICES_SEPARATOR between): the proxy takes its certificates from the first
     and its configuration (xDS) from the second. The injector writes discoveryAddress only where it is not the default
     istiod.istio-system.svc:15012 (cleanProxyConfig): a revision's, or a remote's; with a CA of another make
     (`global.caAddress`, e.g. cert-manager's istio-csr) CA_ADDR names no istiod and the discoveryAddress is the only
-    name. An unwritten one is not read as the default: whether ASM's injector writes its own is not documented. Never
-    raises: a live pod's PROXY_CONFIG may be anything."""
+    name. Where CA_ADDR names a CA that is no istiod and PROXY_CONFIG is an object without a discoveryAddress, the
+    proxy dials the default: read as such for a proxy without ASM's env (Istio's injector on its default revision with
+    istio-csr as CA: otherwise the image alone decided, ASM's if ASM's); ASM's injector writes its own (its pods carry
+    ASM's env), so theirs is not guessed, nor that of a proxy with no CA_ADDR (no injector writes none). Never raises:
+    a live pod's PROXY_CONFIG may be anything."""
     ca = rules.ca_service(ca_addr)
     if "discoveryAddress" not in proxy_config:
-        return ca
+        if ca or asm_env or not ca_addr or not proxy_config.strip().startswith("{"):
+            return ca
+        try:
+            parsed = json.loads(proxy_config)
+        except ValueError:
+            return ca
+        return rules.ca_service(DEFAULT_DISCOVERY_ADDRESS) if isinstance(parsed, dict) else ca
     try:
         parsed = json.loads(proxy_config)
     except ValueError:

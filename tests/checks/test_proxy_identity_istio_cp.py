@@ -130,3 +130,22 @@ def test_discovery_address_of_asms_istiod_keeps_an_asm_proxy(audit):
               asm=[f.migration_cr("Finished")])
     assert proxy_kinds(a) == ["asm", "asm"]
     assert [(r["status"], r["code"]) for r in a.rows(SIDECARS)] == [("PASS", "AA1201")]
+
+
+@pytest.mark.parametrize("gate", ["uninstall", "finished"])
+def test_asm_image_with_another_ca_on_istios_default_revision_dials_the_default_istiod(audit, gate):
+    """istio-csr as CA on Istio's default revision: cleanProxyConfig leaves the default discoveryAddress
+    (istiod.istio-system.svc:15012) out of PROXY_CONFIG (`{}`, testdata/inject/hello.yaml.injected @1.22.3), so neither
+    CA_ADDR nor PROXY_CONFIG names an istiod. review21b: the ASM image alone made them ASM's, PASS AA1201, GO."""
+    control = [f.istiod()] if gate == "uninstall" else []
+    pods = []
+    for i in "ab":
+        p = sidecar_pod(f"cart-5d8f7c9b6-{i}", image=f.ASM_PROXY_IMAGE, ca_addr=ISTIO_CSR)
+        proxy = next(c for c in p["spec"]["containers"] if c["name"] == "istio-proxy")
+        proxy["env"] = [e for e in proxy["env"] if e["name"] != "PROXY_CONFIG"]
+        proxy["env"].append({"name": "PROXY_CONFIG", "value": "{}\n"})
+        pods.append(p)
+    a = audit({"cluster-a": cluster(*control, asm_istiod_service(), *with_owner(pods))}, gate,
+              asm=[f.migration_cr("Migrating" if gate == "uninstall" else "Finished")])
+    assert [(r["status"], r["code"], r["name"]) for r in a.rows(SIDECARS)] == [("FAIL", "AA1240", "cart")]
+    assert a.result.verdict == "NO-GO"
