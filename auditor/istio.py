@@ -290,9 +290,9 @@ def pod_columns(pods: pd.DataFrame, rows: np.ndarray, columns: Iterable[str]) ->
     return pd.DataFrame({column: pods[column].array[rows] for column in columns}, copy=False)
 
 
-ON_ISTIO_MESSAGE = ("{pods} pod(s) run a proxy whose CA_ADDR names Istio's istiod or an istiod the cluster does not "
-                    "have, whatever else marks them ASM's: they depend on Istio's control plane, which `istioctl "
-                    "uninstall --purge` removes (or removed): {marks}")
+ON_ISTIO_MESSAGE = ("{pods} pod(s) run a proxy whose CA_ADDR or PROXY_CONFIG discoveryAddress names Istio's istiod or "
+                    "an istiod the cluster does not have, whatever else marks them ASM's: they depend on Istio's "
+                    "control plane, which `istioctl uninstall --purge` removes (or removed): {marks}")
 UNCLASSIFIED_MESSAGE = ("{pods} pod(s) carry contradicting proxy marks, so it cannot be told whether they run Istio's "
                         "sidecar or ASM's proxy: {marks}")
 
@@ -309,12 +309,19 @@ def unclassified_proxy_findings(check: ClusterCheck, outcome: Outcome, cluster: 
     if not rows.any():  # the usual case: selecting no rows still copies each of the frame's ~30 columns
         return
     unknown = pods.loc[rows, [*WORKLOAD_KEY, *columns]]
+    # A workload's pods share their marks (and a fleet injected with another hub shares a few): judged once each.
+    judged: dict[tuple[Any, ...], tuple[mesh.ProxyMarks, bool]] = {}
     for (namespace, kind, name), group in workload_rows(unknown, columns):
-        found = [(pod, cluster.proxy_marks(*m)) for pod, *m in zip(
-            group["name"], group["asm_env"], group["image_kind"], group["ca_service"], group["proxy_image"],
-            strict=True)]
-        dependent = [(pod, m) for pod, m in found if on_istio is not None and mesh.on_istio_control_plane(m)]
-        doubtful = [(pod, m) for pod, m in found if on_istio is None or not mesh.on_istio_control_plane(m)]
+        found: list[tuple[str, mesh.ProxyMarks, bool]] = []
+        for pod, *values in zip(group["name"], group["asm_env"], group["image_kind"], group["ca_service"],
+                                group["proxy_image"], strict=True):
+            key = tuple(values)
+            if key not in judged:
+                marks = cluster.proxy_marks(*values)
+                judged[key] = (marks, on_istio is not None and mesh.on_istio_control_plane(marks))
+            found.append((pod, *judged[key]))
+        dependent = [(pod, m) for pod, m, on_istio_cp in found if on_istio_cp]
+        doubtful = [(pod, m) for pod, m, on_istio_cp in found if not on_istio_cp]
         if dependent and on_istio is not None:
             names = [pod for pod, _ in dependent]
             marks = sorted({m.describe() for _, m in dependent})
