@@ -95,8 +95,8 @@ class IstioSidecarsRemaining(ClusterCheck):
     # like. Which image it runs does not matter to the uninstall: the istiod it depends on goes (or went) with it.
     ON_ISTIO_CONTROL_PLANE = Outcome(
         "AA1240", Status.FAIL, "pods run a proxy marked ASM's (image or env) whose CA_ADDR or PROXY_CONFIG "
-        "discoveryAddress names Istio's istiod, or an istiod the cluster no longer has (purged): they depend on Istio's "
-        "control plane, whatever image they run",
+        "discoveryAddress names Istio's istiod, or an istiod the cluster no longer has (purged): they depend on "
+        "Istio's control plane, whatever image they run",
         message=ON_ISTIO_MESSAGE)
     VM_GROUP_ON_ISTIO = Outcome("AA1214", Status.FAIL, "VM proxies auto-registered from a WorkloadGroup are connected "
                                 "to this cluster's self-built istiod: the uninstall cuts them off from xDS and "
