@@ -1592,11 +1592,20 @@ class AsmGatewaysPresent(ClusterCheck):
                     if match is not None:
                         break
                 # The ASM gateways of the role that stay: one being deleted (AA1718) replaces nothing, so a gateway
-                # left over to it is judged as it will be once the deletion completes (AA1722 beside one that stays:
-                # a NO-GO that lifts by itself was no finding of its own), and only with none staying is it AA1718.
+                # left over to it is judged as without it (fix21c: not being deleted is not serving): matched to a
+                # staying gateway still free as the pools above would (_matched: AA1712 / AA1713 when it serves
+                # nothing); with none free, AA1722 beside one deployed and serving, over covering (it may be matched
+                # already: a NO-GO that lifts by itself was no finding of its own); else AA1718.
                 kept = [g for g in covering if not g.deleting]
-                if match is not None and match.deleting and kept:
-                    match = None
+                if match is not None and match.deleting:
+                    spares = [g for g in running if not g.deleting] or [g for g in free if not g.deleting]
+                    spare = next((g for g in spares if _stem(g.name) == _stem(istio_gw.name)),
+                                 spares[0] if spares else None)
+                    if spare is not None:
+                        match = spare
+                    elif any((key := (g.namespace, g.workload_name)) in deployed and _serves(counts[key])
+                             and key not in going for g in kept):
+                        match = None
                 if match is not None:
                     free.remove(match)
                     found = self._matched(cluster, istio_gw.name, gtype, match, deployed, subject, ids, counts)

@@ -93,6 +93,74 @@ def test_a_gateway_being_deleted_beside_one_staying_is_the_fewer_warning(audit, 
     assert run.result.verdict == "GO"  # the warning is minor: listed, not blocking
 
 
+
+def _not_deployed(objects: list[dict]) -> list[dict]:
+    """The IstioGateway names the cluster but ASM's controller has no istio-<name> Deployment or Service there (not
+    yet created, or removed by hand)."""
+    return []
+
+
+def _scaled(shape):  # type: ignore[no-untyped-def]
+    def apply(objects: list[dict]) -> list[dict]:
+        shape(next(o for o in objects if o["kind"] == "Deployment"))
+        return objects
+    apply.__name__ = shape.__name__
+    return apply
+
+
+def _staying_shapes() -> list:  # type: ignore[type-arg]
+    from tests.checks.test_asm_gateway_serving import pods_not_ready, scaled_to_zero
+
+    return [(_scaled(scaled_to_zero), "AA1713"), (_scaled(pods_not_ready), "AA1713"), (_not_deployed, "AA1712")]
+
+
+# fix21c (review21b): the red21c rule above dropped the deleting match whenever another ASM gateway of the role was not
+# being deleted, serving or not: a staying gateway scaled to 0 (kubectl scale / HPA, the Deployment status shape of
+# test_asm_gateway_serving, from kubernetes/api apps/v1 DeploymentStatus), with no pod Ready, or not deployed in the
+# cluster at all covered both Istio gateways with a minor WARN AA1722: GO with nothing serving after the purge.
+@pytest.mark.parametrize(("shape", "code"), _staying_shapes(), ids=lambda v: getattr(v, "__name__", v))
+@pytest.mark.parametrize("going_name", ["ingressgateway-asm", "ingressgateway-internal-asm"])
+def test_a_gateway_being_deleted_beside_one_that_does_not_serve_fails(audit, going_name, shape, code):
+    from tests.checks.test_asm_gateway_serving import being_deleted
+    from tests.checks.test_gateways import IDS, asm_side
+
+    names = ("ingressgateway-asm", "ingressgateway-internal-asm")
+    staying = next(n for n in names if n != going_name)
+    crs = [f.istio_gateway_cr(n, "ingress", cluster_ids=["c-a"]) for n in names]
+    crs = [being_deleted(cr) if cr["metadata"]["name"] == going_name else cr for cr in crs]
+    objects = [*_two_istio_ingresses(), *_asm_ingress(going_name), *shape(_asm_ingress(staying))]
+    run = audit({"cluster-a": objects}, "uninstall", config={**IDS, **f.only_checks(GW)}, asm=asm_side(*crs))
+    rows = run.rows(GW)
+    # main: WARN AA1722 twice, GO. Each Istio gateway is left to a gateway that serves nothing after the purge: one to
+    # the staying gateway that does not serve (AA1713 / AA1712, as without the deleting one), one to the going one.
+    assert sorted((r["status"], r["code"]) for r in rows) == sorted([("FAIL", code), ("FAIL", "AA1718")])
+    assert {r["name"] for r in rows} == {"istio-ingressgateway", "istio-ingressgateway-internal"}
+    assert run.result.verdict == "NO-GO"
+
+
+def test_a_gateway_being_deleted_beside_one_serving_and_one_not_is_judged_as_without_it(audit):
+    """Three ASM ingress gateways for two Istio ones: one going, one serving, one scaled to 0. Once the deletion
+    completes it is the cluster without the going one, where the one scaled to 0 is left a gateway it does not serve
+    (AA1713, NO-GO); main: PASS AA1701 and WARN AA1722 ("confirm that the serving one also serves it"), GO."""
+    from tests.checks.test_asm_gateway_serving import being_deleted, scaled_to_zero
+    from tests.checks.test_gateways import IDS, asm_side
+
+    going, serving, idle = "ingressgateway-asm", "ingressgateway-public-asm", "ingressgateway-internal-asm"
+    crs = [being_deleted(f.istio_gateway_cr(going, "ingress", cluster_ids=["c-a"])),
+           f.istio_gateway_cr(serving, "ingress", cluster_ids=["c-a"]),
+           f.istio_gateway_cr(idle, "ingress", cluster_ids=["c-a"])]
+    objects = [*_two_istio_ingresses(), *_asm_ingress(going), *_asm_ingress(serving),
+               *_scaled(scaled_to_zero)(_asm_ingress(idle))]
+    config = {**IDS, **f.only_checks(GW)}
+    run = audit({"cluster-a": objects}, "uninstall", config=config, asm=asm_side(*crs))
+    without = audit({"cluster-a": [o for o in objects if going not in o["metadata"]["name"]]}, "uninstall",
+                    config=config, asm=asm_side(*crs[1:]))
+    got = sorted((r["name"], r["status"], r["code"]) for r in run.rows(GW))
+    assert got == sorted((r["name"], r["status"], r["code"]) for r in without.rows(GW))
+    assert sorted(c for _, _, c in got) == ["AA1701", "AA1713"]
+    assert run.result.verdict == without.result.verdict == "NO-GO"
+
+
 def test_the_only_asm_gateway_of_the_role_being_deleted_still_fails(audit):
     from tests.checks.test_asm_gateway_serving import being_deleted
     from tests.checks.test_gateways import IDS, asm_side
