@@ -601,3 +601,39 @@ def rerender_remediation(cluster: str, kind: str, namespace: str, name: str, *, 
     if proxyless:
         return f"{RERENDER_PROXYLESS_ADVICE}\n{get} | grep -n -e grpc-bootstrap-init -e sidecar.istio.io/status"
     return f"{RERENDER_ADVICE}\n{get} | grep -n istio-proxy"
+
+
+def ambient_daemonsets(cluster: ClusterInventory) -> tuple[list[str], list[str]]:
+    """(Istio's ambient node components: ztunnel, istio-cni with AMBIENT_ENABLED=true; ASM's: ztunnel DaemonSets
+    carrying an asm.alibabacloud.com key), each as `DaemonSet ns/name (what)`. ASM runs an ambient mode of its own
+    (ASM >= 1.25, its docs "Choose a data plane mode"), Istio's ztunnel and CNI: its captured pods may carry the same
+    annotation ambient.istio.io/redirection (not published either way)."""
+    istio_parts: list[str] = []
+    asm_parts: list[str] = []
+    for ds in cluster.objects(K.DAEMONSET):
+        meta = ds.get("metadata") or {}
+        where = f"DaemonSet {meta.get('namespace')}/{meta.get('name')}"
+        if mesh.asm_marked(meta):
+            if mesh.is_ztunnel(ds):
+                asm_parts.append(f"{where} (ASM's ztunnel)")
+            continue
+        if mesh.is_ztunnel(ds):
+            istio_parts.append(f"{where} (ztunnel)")
+            continue
+        containers = ((((ds.get("spec") or {}).get("template") or {}).get("spec") or {}).get("containers")) or ()
+        for container in containers:
+            if mesh.env_map(container).get("AMBIENT_ENABLED", "").lower() == "true":
+                istio_parts.append(f"{where} (istio-cni with AMBIENT_ENABLED=true)")
+                break
+    return istio_parts, asm_parts
+
+
+def ambient_capture_is_asms(cluster: ClusterInventory) -> bool:
+    """Whether the pods annotated ambient.istio.io/redirection=enabled were proven captured by ASM's ambient data
+    plane, not Istio's: the DaemonSets read, an ASM ztunnel among them and no ambient component of Istio's. Anything
+    less (DaemonSets unread, Istio's ztunnel or ambient istio-cni present, no ztunnel at all: a capture left behind by
+    a removed one, whose in-pod redirection still points at it) proves nothing, and the capture counts as Istio's."""
+    if not cluster.available(K.DAEMONSET):
+        return False
+    istio_parts, asm_parts = ambient_daemonsets(cluster)
+    return bool(asm_parts) and not istio_parts

@@ -18,6 +18,7 @@ from auditor.istio import (
     SERVER_ABSENT,
     UNCLASSIFIED_MESSAGE,
     WORKLOAD_KEY,
+    ambient_capture_is_asms,
     among,
     istio_sidecar_rows,
     manual_injections,
@@ -339,6 +340,10 @@ class IstioSidecarsRemaining(ClusterCheck):
         rows = (pods["ambient"].to_numpy(dtype=bool) & among(pods["proxy"], (mesh.PROXY_NONE,))
                 & among(pods["phase"], ACTIVE_PHASES))
         if not rows.any():
+            return []
+        # ASM's own ambient data plane (its ztunnel, none of Istio's) may capture pods the same way: those stay on
+        # ASM's. With anything less proven the capture counts as Istio's (istio.ambient_capture_is_asms).
+        if ambient_capture_is_asms(cluster):
             return []
         captured = pod_columns(pods, rows, [*WORKLOAD_KEY, "name"])
         keys, bounds, values = workload_columns(captured, ("name",))

@@ -5,12 +5,14 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 from typing import Any
 
+import numpy as np
+
 from auditor import idle, mesh
 from auditor import kinds as K
 from auditor.check import ClusterCheck, Context, no_istiod_outcomes
 from auditor.gateways import ASM_MARKER
 from auditor.inventory import ACTIVE_PHASES, ClusterInventory
-from auditor.istio import among, istiod_pinned_version, istiods
+from auditor.istio import ambient_capture_is_asms, ambient_daemonsets, among, istiod_pinned_version, istiods
 from auditor.model import Finding, Gate, Outcome, Severity, Status
 from auditor.remote import Links, remote_link_outcomes
 
@@ -289,20 +291,7 @@ def ambient_parts(cluster: ClusterInventory) -> tuple[list[str], list[str]]:
     ztunnel, istio-cni in ambient mode)."""
     signals = [f"Namespace {ns['metadata']['name']} labelled {DATAPLANE_MODE_LABEL}=ambient"
                for ns in cluster.objects(K.NAMESPACE) if _labels(ns).get(DATAPLANE_MODE_LABEL) == "ambient"]
-    installed: list[str] = []
-    for ds in cluster.objects(K.DAEMONSET):
-        meta = ds.get("metadata") or {}
-        if _is_asm(ds):
-            continue
-        where = f"DaemonSet {meta.get('namespace')}/{meta.get('name')}"
-        if mesh.is_ztunnel(ds):
-            installed.append(f"{where} (ztunnel)")
-            continue
-        containers = ((((ds.get("spec") or {}).get("template") or {}).get("spec") or {}).get("containers")) or ()
-        for container in containers:
-            if mesh.env_map(container).get("AMBIENT_ENABLED", "").lower() == "true":
-                installed.append(f"{where} (istio-cni with AMBIENT_ENABLED=true)")
-                break
+    installed, _ = ambient_daemonsets(cluster)  # ASM's own ambient components left out
     if cluster.available(K.CONFIGMAP):
         for cm in cluster.objects(K.CONFIGMAP):
             meta = cm.get("metadata") or {}
@@ -322,24 +311,16 @@ _AMBIENT_SKIPPED = ("kube-system",)
 
 
 def pods_enrolled(cluster: ClusterInventory) -> tuple[list[str], list[str]]:
-    """(workloads whose pod template enrols them in the ambient data plane by the pod label
-    istio.io/dataplane-mode=ambient, why that cannot be told for the rest). Istio's CNI agent redirects a pod that its
-    namespace or its own label enrols and that runs no sidecar (cni/pkg/util/podutil.go PodRedirectionEnabled; from
-    1.25 the ConfigMap istio-cni-config's AMBIENT_ENABLEMENT_SELECTOR, by default that pod label or the namespace
-    label without `none`): so only pods running no proxy are looked at, by the template they are made from (the pod
-    frame keeps no labels). A selector naming other labels can enrol any pod: then nothing is told."""
+    """(workloads with pods on the ambient data plane or whose pod template enrols them, why that cannot be told for
+    the rest). Istio's CNI agent annotates a pod it captured (mesh.AMBIENT_REDIRECTION, the pod frame's `ambient`)
+    when it sets up the pod's network, whatever enrolled it (its namespace, its own label even when set by hand on the
+    pod, from 1.25 istio-cni-config's AMBIENT_ENABLEMENT_SELECTOR; cni/pkg/util/podutil.go PodRedirectionEnabled),
+    and re-captures a running pod whose labels change (cni/pkg/nodeagent/informers.go @1.24.6): a pod with a phase
+    and no annotation is not on ztunnel. A pod template labelled istio.io/dataplane-mode=ambient enrols its next pods
+    (its pods the agent could not capture, host network, stay a plan for ambient). Only a pod with no status yet
+    (never set up on a node) is judged by its template, and undecided when none is read or a custom selector applies.
+    Pods of kube-system (the agent's default excludeNamespaces) count only when captured all the same."""
     undecided: list[str] = []
-    if cluster.available(K.CONFIGMAP):
-        for cm in cluster.objects(K.CONFIGMAP):
-            meta = cm.get("metadata") or {}
-            selector = (cm.get("data") or {}).get("AMBIENT_ENABLEMENT_SELECTOR") if meta.get(
-                "name") == "istio-cni-config" else None
-            if selector and _selector_keys(selector) != {DATAPLANE_MODE_LABEL}:
-                undecided.append(f"ConfigMap {meta.get('namespace')}/istio-cni-config enrols pods by its own "
-                                 "AMBIENT_ENABLEMENT_SELECTOR")
-    else:
-        undecided.append(f"ConfigMaps unread (istio-cni-config's enablement selector): "
-                         f"{cluster.unread_reason(K.CONFIGMAP)}")
     if not cluster.available(K.DEPLOYMENT):
         undecided.append(f"Deployments unread (waypoints): {cluster.unread_reason(K.DEPLOYMENT)}")
     if not cluster.available(K.POD):
@@ -347,17 +328,62 @@ def pods_enrolled(cluster: ClusterInventory) -> tuple[list[str], list[str]]:
     pods = cluster.pods()
     if pods.empty:
         return [], undecided
-    rows = (among(pods["proxy"], (mesh.PROXY_NONE,)) & among(pods["phase"], ACTIVE_PHASES)
-            & ~among(pods["namespace"], _AMBIENT_SKIPPED))
-    keys = pods.loc[rows, ["namespace", "workload_kind", "workload_name"]].drop_duplicates()
-    enrolled: list[str] = []
-    for namespace, kind, name in keys.itertuples(index=False, name=None):
+    proxyless = among(pods["proxy"], (mesh.PROXY_NONE,)) & among(pods["phase"], ACTIVE_PHASES)
+    # Without the column (a frame of another make) no pod is told by its annotation: each is judged as unset-up.
+    told = "ambient" in pods
+    captured = proxyless & pods["ambient"].to_numpy(dtype=bool) if told else np.zeros(len(pods), dtype=bool)
+    key = ["namespace", "workload_kind", "workload_name"]
+    enrolled = _captured(pods, captured)
+    rest = pods.loc[proxyless & ~captured & ~among(pods["namespace"], _AMBIENT_SKIPPED), [*key, "phase"]]
+    unset = rest["phase"].astype(str).eq("").to_numpy() if told else np.ones(len(rest), dtype=bool)
+    if unset.any():
+        undecided.extend(_selector_unknown(cluster))
+    unset_keys = set(rest.loc[unset, key].itertuples(index=False, name=None))
+    for namespace, kind, name in rest[key].drop_duplicates().itertuples(index=False, name=None):
         template, why = idle.pods_template(cluster, str(kind), str(namespace), str(name))
-        if template is None:
-            undecided.append(f"{kind} {namespace}/{name}: {why}")
-        elif _labels(template).get(DATAPLANE_MODE_LABEL) == "ambient":
+        if template is not None and _labels(template).get(DATAPLANE_MODE_LABEL) == "ambient":
             enrolled.append(f"{kind} {namespace}/{name} (pods labelled {DATAPLANE_MODE_LABEL}=ambient)")
+        elif template is None and (namespace, kind, name) in unset_keys:
+            undecided.append(f"{kind} {namespace}/{name}: pods with no status yet (not set up on a node), and no "
+                             f"pod template read to tell their labels ({why})")
     return enrolled, undecided
+
+
+def captured_workloads(cluster: ClusterInventory) -> list[str]:
+    """The workloads with active pods Istio's CNI agent captured (annotated, no proxy of their own); none with Pods
+    unread."""
+    if not cluster.available(K.POD):
+        return []
+    pods = cluster.pods()
+    if pods.empty or "ambient" not in pods:
+        return []
+    return _captured(pods, among(pods["proxy"], (mesh.PROXY_NONE,)) & among(pods["phase"], ACTIVE_PHASES)
+                     & pods["ambient"].to_numpy(dtype=bool))
+
+
+def _captured(pods: Any, rows: np.ndarray) -> list[str]:
+    key = ["namespace", "workload_kind", "workload_name"]
+    return [f"{kind} {namespace}/{name} ({count} pod(s) annotated {mesh.AMBIENT_REDIRECTION}="
+            f"{mesh.AMBIENT_REDIRECTION_ENABLED}: captured into ztunnel)"
+            # observed=True: the key columns are categorical; their product of categories would be enumerated.
+            for (namespace, kind, name), count in pods.loc[rows, key].groupby(
+                key, observed=True, sort=False).size().items()]
+
+
+def _selector_unknown(cluster: ClusterInventory) -> list[str]:
+    """Why which labels enrol a pod cannot be told: istio-cni-config unread, or its AMBIENT_ENABLEMENT_SELECTOR
+    naming other labels than istio.io/dataplane-mode."""
+    if not cluster.available(K.CONFIGMAP):
+        return [f"ConfigMaps unread (istio-cni-config's enablement selector): {cluster.unread_reason(K.CONFIGMAP)}"]
+    out: list[str] = []
+    for cm in cluster.objects(K.CONFIGMAP):
+        meta = cm.get("metadata") or {}
+        selector = (cm.get("data") or {}).get("AMBIENT_ENABLEMENT_SELECTOR") if meta.get(
+            "name") == "istio-cni-config" else None
+        if selector and _selector_keys(selector) != {DATAPLANE_MODE_LABEL}:
+            out.append(f"ConfigMap {meta.get('namespace')}/istio-cni-config enrols pods by its own "
+                       "AMBIENT_ENABLEMENT_SELECTOR")
+    return out
 
 
 def _selector_keys(text: Any) -> set[str] | None:
@@ -414,10 +440,16 @@ class AmbientMode(ClusterCheck):
                                     "audit again.")
     outcomes = (NOT_IN_USE, INSTALLED_UNUSED, IN_USE, ENROLMENT_UNKNOWN)
     needs = (K.NAMESPACE, K.DAEMONSET)
-    uses = (K.CONFIGMAP, K.DEPLOYMENT, K.POD)
+    # The workload kinds: a pod not yet set up is told by its template (pods_enrolled, idle.pods_template); read when
+    # this check runs alone too, or its reason would say "not collected" of a kind the full audit reads.
+    uses = (K.CONFIGMAP, K.POD, *idle.IDLE_KINDS, K.JOB, K.REPLICASET)
 
     def check_cluster(self, cluster: ClusterInventory, ctx: Context) -> Iterable[Finding]:
         signals, installed = ambient_parts(cluster)
+        if not signals and not installed and not ambient_capture_is_asms(cluster):
+            # Pods captured with no ambient component of Istio's seen (one not recognised, or removed and its
+            # redirection left in the pods): in use all the same. Proven ASM's own ambient: not Istio's.
+            signals = captured_workloads(cluster)
         if installed and not signals:
             enrolled, undecided = pods_enrolled(cluster)
             if not enrolled:

@@ -279,8 +279,11 @@ def test_enrolment_not_told_is_unknown(audit):
 
     run = audit({"c1": _ambient_profile()}, "assessment", unreadable={"c1": {K.POD: "403 Forbidden: pods"}})
     assert [(r["status"], r["code"]) for r in run.rows(AMB)] == [("UNKNOWN", "AA0530")]
-    # A pod of no workload (kubectl run): the pod frame keeps no labels, so its enrolment is not told.
-    run = audit({"c1": [*_ambient_profile(), f.pod("debug", "shop", proxy=None)]}, "assessment")
+    # A pod of no workload (kubectl run) not yet set up on a node (no status): the pod frame keeps no labels and it
+    # carries no capture annotation yet, so its enrolment is not told. (Running, its annotation tells: fix21d.)
+    debug = f.pod("debug", "shop", proxy=None)
+    debug.pop("status")
+    run = audit({"c1": [*_ambient_profile(), debug]}, "assessment")
     assert [(r["status"], r["code"]) for r in run.rows(AMB)] == [("UNKNOWN", "AA0530")]
 
 
@@ -289,6 +292,13 @@ def test_a_custom_enablement_selector_is_unknown(audit):
     cm = next(o for o in objects if o["kind"] == "ConfigMap" and o["metadata"]["name"] == "istio-cni-config")
     cm["data"]["AMBIENT_ENABLEMENT_SELECTOR"] = (
         "- podSelector:\n    matchLabels: {mesh.example.com/ambient: \"yes\"}\n")
+    # Running pods tell by their capture annotation whatever the selector (fix21d); a pod not yet set up does not.
+    [row] = audit({"c1": objects}, "assessment").rows(AMB)
+    assert (row["status"], row["code"]) == ("PASS", "AA0502")
+    pending = f.workload_pods(f.deployment("cart", replicas=2), 1, first=2, proxy=None)
+    for p in pending:
+        p.pop("status")
+    objects = [*objects, *pending]
     [row] = audit({"c1": objects}, "assessment").rows(AMB)
     assert (row["status"], row["code"]) == ("UNKNOWN", "AA0530")
     default = ("- podSelector:\n    matchLabels: {istio.io/dataplane-mode: ambient}\n"
