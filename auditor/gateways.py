@@ -701,6 +701,12 @@ def unrecognised_gateway_pods(cluster: ClusterInventory, gateways: list[GatewayW
                    if (ns, kind, name) not in known})
 
 
+def router_workload_keys(cluster: ClusterInventory) -> frozenset[tuple[str, str, str]]:
+    """(namespace, kind, name) of the workloads of active pods running Istio's (or an unproven) proxy as a gateway;
+    empty when pods are unreadable (the caller's `needs`/`uses` says so)."""
+    return _router_workloads(cluster) if cluster.available(K.POD) else frozenset()
+
+
 def _router_workloads(cluster: ClusterInventory) -> frozenset[tuple[str, str, str]]:
     """(namespace, kind, name) of the workloads of active pods running Istio's (or an unproven) proxy as a gateway,
     selected once per cluster for the checks that ask (istio-gateway-traffic, cross-cluster-gateway-first...): from

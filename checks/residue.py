@@ -30,7 +30,9 @@ from auditor.gateways import (
     asm_data_plane_uses,
     asm_proxied_workloads_of,
     gateway_services,
+    gateway_workloads,
     istio_gateways,
+    router_workload_keys,
     unproven_webhook_calls,
 )
 from auditor.helmreleases import istio_release_of, release_plan
@@ -694,6 +696,16 @@ class IstioResidue(_LeftoverCheck):
                            # gateway (...)"): the clause before it must not say it again.
                            message="{kind} {namespace}/{name} is on ASM ({why}), but {count} of its pod(s) still run "
                                    "Istio's (or an unproven) proxy, without istiod: restart it, do not delete it")
+    # Pods of an Istio gateway its Deployment no longer explains: `kubectl delete deployment --cascade=orphan` (or a
+    # bare pod) leaves its ReplicaSet and pods running Istio's proxy as a gateway with no istiod (red21g: GO at the
+    # finished gate, no finding naming them; the uninstall gate's AA1531/AA1731 already refuse a GO there).
+    ORPHANED_GATEWAY_PODS = Outcome(
+        "AA2318", Status.FAIL, "pods still run Istio's proxy as a gateway (`proxy router`) with no gateway Deployment "
+        "or DaemonSet behind them (left by a non-cascading delete, or bare pods): without istiod they get no config "
+        "and their certificates expire",
+        message="pods of {kind} {namespace}/{name} still run Istio's (or an unproven) proxy as a gateway (`proxy "
+                "router`) with no gateway Deployment or DaemonSet behind them: without istiod they get no config and "
+                "their certificates expire, and a Service selecting them may still send them traffic")
     CRD = Outcome("AA2320", Status.WARN, "an Istio-installed CRD is still present (delete it only after "
                   "istio-config-imported passes)", Severity.MINOR,
                   message="Istio-installed CRD {name} ({why}) is still present")
@@ -739,9 +751,9 @@ class IstioResidue(_LeftoverCheck):
                                       "revision was found to compare with (no istiod-<rev> Service, no ASM "
                                       "MutatingWebhookConfiguration)")
     outcomes = (CLEAN, GATEWAY, GATEWAY_API, GATEWAY_API_ORPHAN, ADMISSION_POLICY, PINNED_NAMESPACE, ISTIO_CNI, ZTUNNEL,
-                PARTLY_MOVED, CRD, GATEWAY_API_SERVICE, GATEWAY_API_ORPHAN_SERVICE, GATEWAY_OF_ISTIO_CLASS,
-                GATEWAY_CLASS, RBAC, CONFIGMAP, ISTIOD_SERVICE, PURGE_PENDING, IN_USE, CATEGORY_UNREADABLE,
-                NO_ASM_REVISION)
+                PARTLY_MOVED, ORPHANED_GATEWAY_PODS, CRD, GATEWAY_API_SERVICE, GATEWAY_API_ORPHAN_SERVICE,
+                GATEWAY_OF_ISTIO_CLASS, GATEWAY_CLASS, RBAC, CONFIGMAP, ISTIOD_SERVICE, PURGE_PENDING, IN_USE,
+                CATEGORY_UNREADABLE, NO_ASM_REVISION)
     uses = (K.NAMESPACE, K.CRD, K.CLUSTERROLE, K.CLUSTERROLEBINDING, K.CONFIGMAP, K.DEPLOYMENT, K.SERVICE,
             K.MUTATING_WEBHOOK, K.VALIDATING_ADMISSION_POLICY, K.VALIDATING_ADMISSION_POLICY_BINDING,
             K.K8S_GATEWAYCLASS, K.POD, K.REPLICASET, *SCAN_KINDS)  # SCAN_KINDS: DaemonSets too
@@ -813,6 +825,18 @@ class IstioResidue(_LeftoverCheck):
             params = {"type": gw.type, "namespace": gw.namespace, "name": gw.name,
                       "services": ", ".join(fronts) or "none"}
             yield Leftover(gw.kind, gw.name, self.GATEWAY, params, command, gw.namespace, evidence=evidence)
+        # Gateway pods no gateway workload (Istio's or ASM's) explains: their own owner (a ReplicaSet left by
+        # `--cascade=orphan`, a bare pod) is what goes.
+        known = {(g.namespace, g.kind, g.name) for g in gateway_workloads(cluster, ctx.inv.rules, names)}
+        for namespace, kind, name in sorted(router_workload_keys(cluster) - known):
+            meta = {"name": name, "namespace": namespace}
+            if allow_reason(kind, meta, globs):
+                kept.append(f"{kind} {namespace}/{name}: {allow_reason(kind, meta, globs)}")
+                continue
+            yield Leftover(kind, name, self.ORPHANED_GATEWAY_PODS,
+                           {"kind": kind, "namespace": namespace, "name": name},
+                           _delete(cluster.name, kind.lower(), name, namespace), namespace,
+                           evidence={"workload": f"{kind} {namespace}/{name}"})
 
     @staticmethod
     def _gateway_removal(cluster: ClusterInventory, gw: GatewayWorkload, fronting: list[GatewayService],

@@ -6,15 +6,15 @@ docker.io/istio/proxyv2:1.10.6, args `proxy router`), every application moved to
 deleted with `kubectl delete deployment istio-ingressgateway --cascade=orphan` (kubectl's documented orphan deletion:
 the ReplicaSet and its pods stay, no owner above them). Istio's proxy still runs in the cluster: the finished gate must
 not say GO. The uninstall gate already says UNKNOWN for such pods (AA1531, AA1731); the finished gate's checks read
-gateways from Deployments/DaemonSets only and say nothing (red21g: left for the lead, see the report).
+gateways from Deployments/DaemonSets only and said nothing: GO (red21g). Now istio-residue FAILs AA2318 on the
+ReplicaSet left behind, with its delete command.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
 
-import pytest
-
+from auditor.findings import records
 from tests import install_shapes as s
 from tests.test_install_shapes import _belongs_to, audit
 
@@ -37,7 +37,18 @@ def test_uninstall_gate_already_refuses_orphaned_gateway_pods(tmp_path: Path) ->
     assert result.verdict != "GO"
 
 
-@pytest.mark.xfail(strict=True, reason="red21g: finished gate GO while Istio gateway pods (no Deployment) still run")
 def test_finished_gate_refuses_orphaned_gateway_pods(tmp_path: Path) -> None:
     result = audit(tmp_path, _orphaned_gateway(), "finished", "Finished")
-    assert result.verdict != "GO"
+    assert result.verdict == "NO-GO"
+    orphans = [r for r in records(result.findings) if r["code"] == "AA2318"]
+    assert [(r["status"], r["kind"], r["namespace"]) for r in orphans] == [("FAIL", "ReplicaSet", s.ISTIO_NS)]
+    assert orphans[0]["name"].startswith("istio-ingressgateway-")
+    assert " delete replicaset/istio-ingressgateway-" in orphans[0]["remediation"]
+
+
+def test_the_finished_gate_names_no_orphan_while_the_deployment_is_there(tmp_path: Path) -> None:
+    """Control: the gateway's Deployment still there is AA2310's (its pods are explained), never AA2318 too."""
+    shape = s.moved_to_asm(s.istioctl_profile("default", "1.10.6"))
+    result = audit(tmp_path, shape, "finished", "Finished")
+    codes = {r["code"] for r in records(result.findings) if r["check_id"] == "istio-residue"}
+    assert "AA2310" in codes and "AA2318" not in codes
