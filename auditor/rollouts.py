@@ -197,13 +197,18 @@ def never_injected(cluster: ClusterInventory, kind_name: str, namespace: str, na
     workload changes nothing: its pods were outside the mesh under Istio too."""
     if namespace in NEVER_INJECTED_NAMESPACES:
         return True
+    spec = _template_of(cluster, kind_name, namespace, name).get("spec")
+    return isinstance(spec, dict) and spec.get("hostNetwork") is True
+
+
+def _template_of(cluster: ClusterInventory, kind_name: str, namespace: str, name: str) -> dict[str, Any]:
+    """The workload's pod template, read where its kind was; {} when its kind has none here or was not read, or
+    the object or its template is missing."""
     kind = _TEMPLATE_KINDS.get(kind_name)
     if kind is None or not cluster.available(kind):
-        return False
+        return _NONE
     obj = cluster.get(kind, name, namespace)
-    template = istio.pod_template(kind, obj) if isinstance(obj, dict) else None
-    spec = (template or _NONE).get("spec")
-    return isinstance(spec, dict) and spec.get("hostNetwork") is True
+    return (istio.pod_template(kind, obj) if isinstance(obj, dict) else None) or _NONE
 
 
 def opts_out_of_injection(cluster: ClusterInventory, kind_name: str, namespace: str, name: str) -> bool:
@@ -215,12 +220,7 @@ def opts_out_of_injection(cluster: ClusterInventory, kind_name: str, namespace: 
     policies", help.aliyun.com/document_detail/186136; no exception for sidecar.asm.aliyun.com/inject is documented).
     Its pods ran no proxy under Istio either: the template's own choice, not a move that failed. False when the
     template is not read or says anything else."""
-    kind = _TEMPLATE_KINDS.get(kind_name)
-    if kind is None or not cluster.available(kind):
-        return False
-    obj = cluster.get(kind, name, namespace)
-    template = istio.pod_template(kind, obj) if isinstance(obj, dict) else None
-    meta = (template or _NONE).get("metadata")
+    meta = _template_of(cluster, kind_name, namespace, name).get("metadata")
     if not isinstance(meta, dict):
         return False
     labels, notes = meta.get("labels"), meta.get("annotations")
