@@ -604,12 +604,20 @@ def rerender_remediation(cluster: str, kind: str, namespace: str, name: str, *, 
 
 
 def ambient_daemonsets(cluster: ClusterInventory) -> tuple[list[str], list[str]]:
-    """(Istio's ambient node components: ztunnel, istio-cni with AMBIENT_ENABLED=true; ASM's: ztunnel DaemonSets
-    carrying an asm.alibabacloud.com key), each as `DaemonSet ns/name (what)`. ASM runs an ambient mode of its own
-    (ASM >= 1.25, its docs "Choose a data plane mode"), Istio's ztunnel and CNI: its captured pods may carry the same
-    annotation ambient.istio.io/redirection (not published either way)."""
+    """(Istio's ambient node components: ztunnel, istio-cni with AMBIENT_ENABLED=true in its env or in the ConfigMap
+    istio-cni-config its chart hands it by envFrom (charts/istio-cni templates/daemonset.yaml, configmap.yaml
+    @1.24.6); ASM's: ztunnel DaemonSets carrying an asm.alibabacloud.com key), each as `DaemonSet ns/name (what)` or
+    `ConfigMap ns/istio-cni-config (...)`. ASM runs an ambient mode of its own (ASM >= 1.25, its docs "Choose a data
+    plane mode"), Istio's ztunnel and CNI: its captured pods may carry the same annotation
+    ambient.istio.io/redirection (not published either way)."""
     istio_parts: list[str] = []
     asm_parts: list[str] = []
+    if cluster.available(K.CONFIGMAP):
+        for cm in cluster.objects(K.CONFIGMAP):
+            meta = cm.get("metadata") or {}
+            if meta.get("name") == "istio-cni-config" and not mesh.asm_marked(meta) and str(
+                    (cm.get("data") or {}).get("AMBIENT_ENABLED", "")).lower() == "true":
+                istio_parts.append(f"ConfigMap {meta.get('namespace')}/istio-cni-config (AMBIENT_ENABLED=true)")
     for ds in cluster.objects(K.DAEMONSET):
         meta = ds.get("metadata") or {}
         where = f"DaemonSet {meta.get('namespace')}/{meta.get('name')}"
@@ -631,9 +639,10 @@ def ambient_daemonsets(cluster: ClusterInventory) -> tuple[list[str], list[str]]
 def ambient_capture_is_asms(cluster: ClusterInventory) -> bool:
     """Whether the pods annotated ambient.istio.io/redirection=enabled were proven captured by ASM's ambient data
     plane, not Istio's: the DaemonSets read, an ASM ztunnel among them and no ambient component of Istio's. Anything
-    less (DaemonSets unread, Istio's ztunnel or ambient istio-cni present, no ztunnel at all: a capture left behind by
-    a removed one, whose in-pod redirection still points at it) proves nothing, and the capture counts as Istio's."""
-    if not cluster.available(K.DAEMONSET):
+    less (DaemonSets or ConfigMaps unread, Istio's ztunnel or ambient istio-cni present, no ztunnel at all: a capture
+    left behind by a removed one, whose in-pod redirection still points at it) proves nothing, and the capture counts
+    as Istio's."""
+    if not (cluster.available(K.DAEMONSET) and cluster.available(K.CONFIGMAP)):
         return False
     istio_parts, asm_parts = ambient_daemonsets(cluster)
     return bool(asm_parts) and not istio_parts

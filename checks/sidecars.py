@@ -250,7 +250,8 @@ class IstioSidecarsRemaining(ClusterCheck):
     # Namespaces and injector webhooks: which proxy a workload running no pod gets next (auditor/idle.py).
     uses = (K.REPLICASET, K.JOB, K.DEPLOYMENT, K.STATEFULSET, K.DAEMONSET, K.CRONJOB, K.REPLICATIONCONTROLLER,
             K.CLONESET, *K.ADVANCED_KINDS, K.SERVICE, K.WORKLOADENTRY, K.WORKLOADGROUP, K.NAMESPACE, K.MUTATING_WEBHOOK,
-            K.CRD)  # CRDs: an OpenKruise kind not collected is no blind spot where no CRD defines it
+            K.CRD,  # CRDs: an OpenKruise kind not collected is no blind spot where no CRD defines it
+            K.CONFIGMAP)  # istio-cni-config: Istio's ambient CNI (istio.ambient_capture_is_asms)
 
     def check_cluster(self, cluster: ClusterInventory, ctx: Context) -> Iterable[Finding]:
         found = self._every_gate(cluster, ctx)

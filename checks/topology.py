@@ -292,12 +292,6 @@ def ambient_parts(cluster: ClusterInventory) -> tuple[list[str], list[str]]:
     signals = [f"Namespace {ns['metadata']['name']} labelled {DATAPLANE_MODE_LABEL}=ambient"
                for ns in cluster.objects(K.NAMESPACE) if _labels(ns).get(DATAPLANE_MODE_LABEL) == "ambient"]
     installed, _ = ambient_daemonsets(cluster)  # ASM's own ambient components left out
-    if cluster.available(K.CONFIGMAP):
-        for cm in cluster.objects(K.CONFIGMAP):
-            meta = cm.get("metadata") or {}
-            if meta.get("name") == "istio-cni-config" and str((cm.get("data") or {}).get(
-                    "AMBIENT_ENABLED", "")).lower() == "true":
-                installed.append(f"ConfigMap {meta.get('namespace')}/istio-cni-config (AMBIENT_ENABLED=true)")
     if cluster.available(K.DEPLOYMENT):
         for dep in cluster.waypoint_deployments():
             meta = dep["metadata"]

@@ -137,3 +137,23 @@ def test_asms_ambient_alone_is_not_istios_at_assessment(audit):
     run = audit({"c1": [_asm_ztunnel(), *_ledger(captured=True, pod_label=False)]}, "assessment",
                 config=f.only_checks(AMB))
     assert _codes(run, AMB) == [("PASS", "AA0501")]
+
+
+def test_istios_ambient_cni_told_by_its_configmap_keeps_the_fail(audit):
+    """ASM's ztunnel beside Istio's istio-cni, whose AMBIENT_ENABLED reaches its container only by envFrom from the
+    ConfigMap istio-cni-config (charts/istio-cni templates/daemonset.yaml and configmap.yaml @1.24.6; the shape after
+    `helm uninstall ztunnel` with Istio's CNI left): review21c: Istio's CNI agent, which captured the pod, was not seen
+    (ambient_daemonsets read container env only), the capture read as ASM's: PASS AA1201, GO."""
+    from tests.install_shapes import Injector, istio_cni
+
+    objects = [_asm_ztunnel(), *istio_cni(Injector("1.24.6"), ambient=True), *_ledger(captured=True, pod_label=False)]
+    run = audit({"c1": objects}, "uninstall", config=f.only_checks(SIDECARS))
+    assert ("FAIL", "AA1222") in _codes(run, SIDECARS)
+
+
+def test_configmaps_unread_keep_the_fail(audit):
+    from auditor import kinds as K
+
+    run = audit({"c1": [_asm_ztunnel(), *_ledger(captured=True, pod_label=False)]}, "uninstall",
+                config=f.only_checks(SIDECARS), unreadable={"c1": {K.CONFIGMAP: "403 Forbidden: configmaps"}})
+    assert ("FAIL", "AA1222") in _codes(run, SIDECARS)
