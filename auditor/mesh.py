@@ -13,6 +13,7 @@ import shlex
 from dataclasses import dataclass, field
 from typing import Any
 
+import orjson
 import yaml
 
 from auditor import yamlsafe
@@ -199,20 +200,20 @@ def istiod_services(rules: ProxyRules, ca_addr: str, proxy_config: str, asm_env:
     ASM's env), so theirs is not guessed, nor that of a proxy with no CA_ADDR (no injector writes none). Never raises:
     a live pod's PROXY_CONFIG may be anything."""
     ca = rules.ca_service(ca_addr)
-    if "discoveryAddress" not in proxy_config:
-        if ca or asm_env or not ca_addr or not proxy_config.strip().startswith("{"):
-            return ca
-        try:
-            parsed = json.loads(proxy_config)
-        except ValueError:
-            return ca
-        return rules.ca_service(DEFAULT_DISCOVERY_ADDRESS) if isinstance(parsed, dict) else ca
+    # Where the default would not be read, a PROXY_CONFIG without the word needs no parsing (nearly every proxy).
+    guess_default = not (ca or asm_env or not ca_addr)
+    if "discoveryAddress" not in proxy_config and not guess_default:
+        return ca
     try:
-        parsed = json.loads(proxy_config)
+        parsed = orjson.loads(proxy_config)  # refuses nesting deeper than 1024 (ValueError), as json would recurse
     except ValueError:
         return ca
-    address = parsed.get("discoveryAddress") if isinstance(parsed, dict) else None
-    xds = rules.ca_service(address) if isinstance(address, str) else ""
+    if not isinstance(parsed, dict):
+        return ca
+    address = parsed.get("discoveryAddress")
+    if not isinstance(address, str) or not address:  # absent (or null): the default, dropped by cleanProxyConfig
+        return rules.ca_service(DEFAULT_DISCOVERY_ADDRESS) if guess_default else ca
+    xds = rules.ca_service(address)
     if not xds or xds == ca:
         return ca
     return f"{ca}{SERVICES_SEPARATOR}{xds}"

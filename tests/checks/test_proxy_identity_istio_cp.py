@@ -149,3 +149,32 @@ def test_asm_image_with_another_ca_on_istios_default_revision_dials_the_default_
               asm=[f.migration_cr("Migrating" if gate == "uninstall" else "Finished")])
     assert [(r["status"], r["code"], r["name"]) for r in a.rows(SIDECARS)] == [("FAIL", "AA1240", "cart")]
     assert a.result.verdict == "NO-GO"
+
+
+def _csr_pod(name: str, proxy_config: str) -> dict:
+    p = sidecar_pod(name, image=f.ASM_PROXY_IMAGE, ca_addr=ISTIO_CSR)
+    proxy = next(c for c in p["spec"]["containers"] if c["name"] == "istio-proxy")
+    proxy["env"] = [e for e in proxy["env"] if e["name"] != "PROXY_CONFIG"]
+    proxy["env"].append({"name": "PROXY_CONFIG", "value": proxy_config})
+    return p
+
+
+@pytest.mark.parametrize("proxy_config", ['{"discoveryAddress":null}',
+                                          '{"proxyMetadata":{"NOTE":"no discoveryAddress override"}}'])
+def test_a_proxy_config_naming_no_discovery_address_is_the_default_whatever_its_text(audit, proxy_config):
+    """review21c: the rule hung on the word `discoveryAddress` in the text: these were ASM's by image, GO."""
+    pods = [_csr_pod(f"cart-5d8f7c9b6-{i}", proxy_config) for i in "ab"]
+    a = audit({"cluster-a": cluster(asm_istiod_service(), *with_owner(pods))}, "finished",
+              asm=[f.migration_cr("Finished")])
+    assert [(r["status"], r["code"]) for r in a.rows(SIDECARS)] == [("FAIL", "AA1240")]
+
+
+def test_a_proxy_config_nested_too_deep_is_no_crash(audit):
+    """A live pod's PROXY_CONFIG may be anything: 5,000 levels of nesting made json.loads raise RecursionError and
+    the whole audit stop (review21c). It names no istiod that can be read: the default is not guessed."""
+    deep = '{"a":' * 5000 + "1" + "}" * 5000
+    pods = [_csr_pod(f"cart-5d8f7c9b6-{i}", deep) for i in "ab"]
+    a = audit({"cluster-a": cluster(asm_istiod_service(), *with_owner(pods))}, "finished",
+              asm=[f.migration_cr("Finished")])
+    rows = a.rows(SIDECARS)
+    assert rows and all(r["code"] != "AA0002" for r in rows)  # judged, not a crashed check
