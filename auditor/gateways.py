@@ -701,10 +701,16 @@ def unrecognised_gateway_pods(cluster: ClusterInventory, gateways: list[GatewayW
                    if (ns, kind, name) not in known})
 
 
-def router_workload_keys(cluster: ClusterInventory) -> frozenset[tuple[str, str, str]]:
-    """(namespace, kind, name) of the workloads of active pods running Istio's (or an unproven) proxy as a gateway;
-    empty when pods are unreadable (the caller's `needs`/`uses` says so)."""
-    return _router_workloads(cluster) if cluster.available(K.POD) else frozenset()
+def lasting_router_workloads(cluster: ClusterInventory) -> frozenset[tuple[str, str, str]]:
+    """(namespace, kind, name) of the workloads of active pods running Istio's (or an unproven) proxy as a gateway
+    that are not being deleted (pods Terminating after their Deployment's delete leave by themselves); empty when pods
+    are unreadable (the caller's `needs`/`uses` says so)."""
+    if not cluster.available(K.POD):
+        return frozenset()
+    if not _router_workloads(cluster):
+        return frozenset()
+    pods = cluster.pods()
+    return _select_router_workloads(pods, ~pods["deleting"].to_numpy(dtype=bool) if "deleting" in pods else None)
 
 
 def _router_workloads(cluster: ClusterInventory) -> frozenset[tuple[str, str, str]]:
@@ -714,12 +720,14 @@ def _router_workloads(cluster: ClusterInventory) -> frozenset[tuple[str, str, st
     return cluster.memo("router_workloads", lambda: _select_router_workloads(cluster.pods()))
 
 
-def _select_router_workloads(pods: pd.DataFrame) -> frozenset[tuple[str, str, str]]:
+def _select_router_workloads(pods: pd.DataFrame, among_rows: Any = None) -> frozenset[tuple[str, str, str]]:
     if pods.empty:
         return frozenset()
     # ASM's own gateway pods need no replacing; Istio's (or unproven) ones must all be explained.
     rows = (istio.among(pods["role"], (mesh.ROLE_GATEWAY,)) & istio.among(pods["phase"], ACTIVE_PHASES)
             & istio.among(pods["proxy"], (mesh.PROXY_ISTIO, mesh.PROXY_UNKNOWN)))
+    if among_rows is not None:
+        rows = rows & among_rows
     routers = istio.pod_columns(pods, rows, ("namespace", "workload_kind", "workload_name"))
     return frozenset(zip(routers["namespace"].astype(str), routers["workload_kind"].astype(str),
                          routers["workload_name"].astype(str), strict=True))

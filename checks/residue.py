@@ -32,7 +32,7 @@ from auditor.gateways import (
     gateway_services,
     gateway_workloads,
     istio_gateways,
-    router_workload_keys,
+    lasting_router_workloads,
     unproven_webhook_calls,
 )
 from auditor.helmreleases import istio_release_of, release_plan
@@ -828,7 +828,17 @@ class IstioResidue(_LeftoverCheck):
         # Gateway pods no gateway workload (Istio's or ASM's) explains: their own owner (a ReplicaSet left by
         # `--cascade=orphan`, a bare pod) is what goes.
         known = {(g.namespace, g.kind, g.name) for g in gateway_workloads(cluster, ctx.inv.rules, names)}
-        for namespace, kind, name in sorted(router_workload_keys(cluster) - known):
+        orphans = sorted(lasting_router_workloads(cluster) - known)
+        # Which owner explains a gateway pod is told by the workload kinds read: unread, its owner may be a gateway
+        # Deployment or DaemonSet the scan could not see (and the pod frame names a guess, not an object to delete).
+        unread = [k for k in (K.DEPLOYMENT, K.DAEMONSET, K.REPLICASET) if not cluster.available(k)]
+        if orphans and unread:
+            yield Leftover("", "", self.CATEGORY_UNREADABLE, {
+                "category": "gateway pods with no gateway workload",
+                "reason": "; ".join(f"{k.kind}s unread ({cluster.unread_reason(k)})" for k in unread)}, "",
+                evidence={"workloads": [f"{k} {n}/{m}" for n, k, m in orphans][:20]})
+            orphans = []
+        for namespace, kind, name in orphans:
             meta = {"name": name, "namespace": namespace}
             if allow_reason(kind, meta, globs):
                 kept.append(f"{kind} {namespace}/{name}: {allow_reason(kind, meta, globs)}")

@@ -52,3 +52,33 @@ def test_the_finished_gate_names_no_orphan_while_the_deployment_is_there(tmp_pat
     result = audit(tmp_path, shape, "finished", "Finished")
     codes = {r["code"] for r in records(result.findings) if r["check_id"] == "istio-residue"}
     assert "AA2310" in codes and "AA2318" not in codes
+
+
+def test_gateway_pods_terminating_after_their_deployments_delete_are_no_orphans(tmp_path: Path) -> None:
+    """Right after AA2310's own remediation (`kubectl delete deployment`): the ReplicaSet is gone, its pods are
+    Terminating (metadata.deletionTimestamp set by the API server, apiserver registry/rest/delete.go): they leave by
+    themselves. review21c: FAIL AA2318 with `delete replicaset/...` of an object no longer there, NO-GO."""
+    shape = _orphaned_gateway()
+    shape.objects = [o for o in shape.objects
+                     if not (o["kind"] == "ReplicaSet" and o["metadata"]["name"].startswith("istio-ingressgateway-"))]
+    for obj in shape.objects:
+        if obj["kind"] == "Pod" and obj["metadata"]["name"].startswith("istio-ingressgateway-"):
+            obj["metadata"]["deletionTimestamp"] = "2026-11-20T10:00:00Z"
+            obj["metadata"]["deletionGracePeriodSeconds"] = 30
+    result = audit(tmp_path, shape, "finished", "Finished")
+    assert not [r for r in records(result.findings) if r["code"] == "AA2318"]
+
+
+def test_replicasets_unread_leave_the_orphans_unknown(tmp_path: Path) -> None:
+    """ReplicaSets unread: which owner explains the gateway pods is a guess (the pod frame names the Deployment the
+    pod-template-hash suggests, review21c: `delete deployment/...` of a Deployment already gone): UNKNOWN, not a FAIL
+    naming the wrong object."""
+    from auditor import kinds as K
+    from tests.test_release_charts_gates import audit as audit_with_unread
+
+    result = audit_with_unread(tmp_path, _orphaned_gateway(), "finished", "Finished",
+                               unreadable={K.REPLICASET: "403 Forbidden: replicasets"})
+    residue = [r for r in records(result.findings) if r["check_id"] == "istio-residue"]
+    assert not [r for r in residue if r["code"] == "AA2318"]
+    assert ("UNKNOWN", "AA2330") in {(r["status"], r["code"]) for r in residue}
+    assert result.verdict != "GO"
