@@ -341,6 +341,9 @@ def summarise_pod(pod: dict[str, Any] | podwire.Pod, rules: mesh.ProxyRules) -> 
                 value = item.get("value")
                 env[name] = "" if value is None else str(value)
         proxy = _proxy_columns(env, container.get("image") or "", rules, seen, container)
+        if mesh.PROXY_CONFIG_ANNOTATION in annotations:  # the pod's own proxy config, applied over PROXY_CONFIG
+            services = mesh.with_annotation_istiod(rules, proxy[2], annotations[mesh.PROXY_CONFIG_ANNOTATION])
+            proxy = (*proxy[:2], sys.intern(services) if services else "", *proxy[3:])
     # Decided in the order of the code before the Struct reader: a malformed live pod meets the same first error.
     revision = _revision(annotations, container is not None)
 
@@ -512,7 +515,12 @@ def summarise_pods(pods: list[Any], rules: mesh.ProxyRules, into: PodSummaries) 
             cni_redirect = _redirected(annotations)
         # The common cases without a call: `istio.io/rev` set, no proxy.istio.io/config annotation.
         revision = annotations.get("istio.io/rev") or _revision(annotations, container is not None)
-        drain = _drain(annotations) if "proxy.istio.io/config" in annotations else ""
+        drain = ""
+        if mesh.PROXY_CONFIG_ANNOTATION in annotations:
+            drain = _drain(annotations)
+            if container is not None:  # the pod's own proxy config, applied over PROXY_CONFIG (mesh.py)
+                ca_service = mesh.with_annotation_istiod(rules, ca_service, annotations[mesh.PROXY_CONFIG_ANNOTATION])
+                ca_service = sys.intern(ca_service) if ca_service else ""
         labels = meta.labels or no_entries
         namespace, phase, grace = meta.namespace, status.phase, spec.terminationGracePeriodSeconds
         created, started, template_hash = meta.creationTimestamp, status.startTime, labels.get("pod-template-hash")

@@ -219,6 +219,47 @@ def istiod_services(rules: ProxyRules, ca_addr: str, proxy_config: str, asm_env:
     return f"{ca}{SERVICES_SEPARATOR}{xds}"
 
 
+# The pod's own proxy config: pilot-agent reads the pod's annotations at every start (the downward API file
+# /etc/istio/pod/annotations the injector mounts) and applies this one LAST, over PROXY_CONFIG (pilot/cmd/pilot-agent/
+# config/config.go getMeshConfig @1.22.3). The injector merges it into PROXY_CONFIG only when it injects: set later on
+# the pod, or on a kube-injected template, it reaches the agent and not the env.
+PROXY_CONFIG_ANNOTATION = "proxy.istio.io/config"
+# ApplyProxyConfig reads YAML into protojson, which takes the JSON name and the proto field name alike.
+_DISCOVERY_KEYS = ("discoveryAddress", "discovery_address")
+_ANNOTATION_ADDRESSES_KEPT = 1_000
+
+
+def _annotation_addresses(annotation: str) -> tuple[str, ...]:
+    """The discoveryAddress values a proxy.istio.io/config text writes (none where it cannot be read)."""
+    if "iscovery" not in annotation and "\\" not in annotation:  # a key spelled by escapes has a backslash
+        return ()
+    try:
+        parsed = yamlsafe.safe_load(annotation)
+    except Exception:  # a malformed annotation stops that pod's agent, not the audit; it names no istiod here
+        return ()
+    if not isinstance(parsed, dict):
+        return ()
+    return tuple(a for key in _DISCOVERY_KEYS if isinstance(a := parsed.get(key), str) and a)
+
+
+# A workload's pods share the text: parsed once. Only short texts are kept (an annotation may be up to 256 KiB).
+_kept_annotation_addresses = functools.lru_cache(maxsize=_ANNOTATION_ADDRESSES_KEPT)(_annotation_addresses)
+
+
+def with_annotation_istiod(rules: ProxyRules, services: str, annotation: Any) -> str:
+    """The pod frame's ca_service column (istiod_services) plus the istiod the pod's proxy.istio.io/config annotation
+    names as discoveryAddress, where another: the agent dials it from its next start, or dials it already; which one
+    it started with cannot be told, so both count (the worst owner decides). Never raises."""
+    if not isinstance(annotation, str) or not annotation:
+        return services
+    named = services.split(SERVICES_SEPARATOR) if services else []
+    for address in (_kept_annotation_addresses if len(annotation) <= 4096 else _annotation_addresses)(annotation):
+        xds = rules.ca_service(address)
+        if xds and xds not in named:
+            named.append(xds)
+    return SERVICES_SEPARATOR.join(named)
+
+
 def on_istio_control_plane(marks: ProxyMarks) -> bool:
     """Whether a proxy's CA_ADDR names Istio's istiod (a local istiod Deployment backs it, or Istio's install labels)
     or one the cluster does not have: it depends on the control plane `istioctl uninstall --purge` removes (or already

@@ -178,3 +178,62 @@ def test_a_proxy_config_nested_too_deep_is_no_crash(audit):
               asm=[f.migration_cr("Finished")])
     rows = a.rows(SIDECARS)
     assert rows and all(r["code"] != "AA0002" for r in rows)  # judged, not a crashed check
+
+
+# The pod's own proxy config, read by pilot-agent at every start from the downward API file /etc/istio/pod/annotations
+# (the injector mounts `istio-podinfo` with metadata.annotations: injection-template.yaml @1.22.3) and applied LAST,
+# over the PROXY_CONFIG env (pilot/cmd/pilot-agent/config/config.go getMeshConfig step 4, mesh.ApplyProxyConfig
+# @1.22.3): its discoveryAddress is the xDS server the proxy dials. The injector merges the annotation into
+# PROXY_CONFIG only when it injects; an annotation set later on the pod, or on the template of a manually injected
+# workload (`istioctl kube-inject` writes the sidecar, PROXY_CONFIG included, into the template; the webhook does not
+# inject a pod that already carries sidecar.istio.io/status) reaches the agent and not the env. YAML, as users write
+# it.
+ISTIO_XDS_ANNOTATION = "discoveryAddress: istiod.istio-system.svc:15012\n"
+
+
+def asm_pod_with_annotation(name: str, annotation: str) -> dict:
+    """ASM's proxy (image, ASM_ID, CA_ADDR and PROXY_CONFIG naming ASM's istiod-1-24-6) whose pod annotation names
+    another discoveryAddress."""
+    p = f.pod(name, "shop", proxy="asm", owner=("ReplicaSet", "cart-5d8f7c9b6"),
+              annotations={"proxy.istio.io/config": annotation})
+    proxy = next(c for c in p["spec"]["containers"] if c["name"] == "istio-proxy")
+    for e in proxy["env"]:
+        if e["name"] == "PROXY_CONFIG":
+            e["value"] = '{"discoveryAddress":"istiod-1-24-6.istio-system.svc:15012"}\n'
+    return p
+
+
+@pytest.mark.parametrize("gate", ["uninstall", pytest.param("finished", marks=pytest.mark.xfail(strict=True, reason=(
+    "red21h, left for the lead: after the purge the annotation names an istiod the cluster no longer has, and "
+    "mesh.on_istio_control_plane excuses an absent istiod for a proxy with ASM's env (its injector wrote CA_ADDR); "
+    "the annotation is the user's, not the injector's: the column cannot tell them apart yet")))])
+def test_the_pod_annotation_discovery_address_of_istios_istiod_is_istios(audit, gate):
+    """red21h: the annotation's discoveryAddress (Istio's istiod) was not read: the env's marks alone made these ASM's,
+    PASS AA1201, GO at both gates; the proxies take their configuration from the istiod the uninstall removes."""
+    control = [f.istiod()] if gate == "uninstall" else []
+    pods = [asm_pod_with_annotation(f"cart-5d8f7c9b6-{i}", ISTIO_XDS_ANNOTATION) for i in "ab"]
+    a = audit({"cluster-a": cluster(*control, asm_istiod_service(), *with_owner(pods))}, gate,
+              asm=[f.migration_cr("Migrating" if gate == "uninstall" else "Finished")])
+    assert [(r["status"], r["code"], r["name"]) for r in a.rows(SIDECARS)] == [("FAIL", "AA1240", "cart")]
+    assert a.result.verdict == "NO-GO"
+
+
+@pytest.mark.parametrize("annotation", ['{"discoveryAddress": "istiod.istio-system.svc:15012"}',
+                                        # protojson takes the proto field name too (jsonpb Unmarshal)
+                                        "discovery_address: istiod.istio-system.svc:15012"])
+def test_the_pod_annotation_is_read_as_json_and_by_its_proto_name(audit, annotation):
+    pods = [asm_pod_with_annotation(f"cart-5d8f7c9b6-{i}", annotation) for i in "ab"]
+    a = audit({"cluster-a": cluster(f.istiod(), asm_istiod_service(), *with_owner(pods))}, "uninstall",
+              asm=[f.migration_cr("Migrating")])
+    assert [(r["status"], r["code"]) for r in a.rows(SIDECARS)] == [("FAIL", "AA1240")]
+
+
+@pytest.mark.parametrize("annotation", ["discoveryAddress: istiod-1-24-6.istio-system.svc:15012\n",
+                                        "terminationDrainDuration: 30s\n", "{not yaml: [", "discoveryAddress: [1]\n"])
+def test_a_pod_annotation_naming_asms_istiod_or_none_keeps_an_asm_proxy(audit, annotation):
+    """Control: an annotation naming ASM's istiod, none, or one that cannot be read leaves ASM's proxy ASM's."""
+    pods = [asm_pod_with_annotation(f"cart-5d8f7c9b6-{i}", annotation) for i in "ab"]
+    a = audit({"cluster-a": cluster(asm_istiod_service(), *with_owner(pods))}, "finished",
+              asm=[f.migration_cr("Finished")])
+    assert proxy_kinds(a) == ["asm", "asm"]
+    assert [(r["status"], r["code"]) for r in a.rows(SIDECARS)] == [("PASS", "AA1201")]
