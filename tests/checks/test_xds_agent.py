@@ -93,3 +93,20 @@ def test_eastwest_gateway_passes_mtls_through_and_is_not_checked(audit):
     pods = [*f.workload_pods(ew, 2, gateway=True, xds_agent=None), *f.workload_pods(cart, 1)]
     [row] = audit({"c1": [*ew, *cart, *pods]}, "migrating").rows("pods-xds-agent")
     assert row["status"] == "PASS" and row["evidence"]["eastwest_gateway_pods_skipped"] == 2
+
+
+def test_the_pod_annotation_proxy_metadata_is_not_the_agents(audit):
+    """red21h, checked and no defect: pilot-agent applies the pod's proxy.istio.io/config annotation last, over
+    PROXY_CONFIG (pilot/cmd/pilot-agent/config/config.go getMeshConfig @1.22.3), but PROXY_CONFIG_XDS_AGENT is read
+    once from the process environment at package init (options.go env.Register(...).Get(): EnableDynamicProxyConfig,
+    options/agent.go) and pilot-agent sets no env var from proxyMetadata (no os.Setenv under pilot/cmd, pkg/istio-agent,
+    pkg/bootstrap @1.22.3). The injector merges the annotation (and a ProxyConfig CR's environmentVariables:
+    pilot/pkg/model/proxy_config.go toMeshConfigProxyConfig) into the env it writes, so the env alone decides."""
+    cart, web = f.deployment("cart"), f.deployment("web")
+    off = {"proxy.istio.io/config": "proxyMetadata:\n  PROXY_CONFIG_XDS_AGENT: \"false\"\n"}
+    run = audit({"c1": [*cart, *web, *f.workload_pods(cart, 2, xds_agent="true", annotations=off),
+                        *f.workload_pods(web, 1, xds_agent="false", annotations=off)]}, "migrating")
+    rows = run.by_name("pods-xds-agent")
+    assert (rows["web"]["status"], rows["web"]["code"]) == ("FAIL", "AA1110")
+    assert [(r["status"], r["code"], r["evidence"]["workloads_ok"]) for r in run.rows("pods-xds-agent")
+            if r["status"] == "PASS"] == [("PASS", "AA1101", 1)]
