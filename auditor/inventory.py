@@ -1158,10 +1158,13 @@ class ClusterInventory:
         for service in str(ca_service).split(mesh.SERVICES_SEPARATOR):
             if not service:
                 continue
-            known = owners.get(service)
+            by_annotation = service.startswith(mesh.ANNOTATION_NAMED)
+            known = owners.get(service.removeprefix(mesh.ANNOTATION_NAMED))
             # Services and Deployments read, neither named so: the istiod it names is not in the cluster (Istio's,
-            # purged: ASM's managed one leaves its istiod-<rev> Service). No proof of ASM's, nor a neutral mark.
-            found.append(known[0] if known is not None else mesh.OWNER_ABSENT if read else mesh.OWNER_UNPROVEN)
+            # purged: ASM's managed one leaves its istiod-<rev> Service). No proof of ASM's, nor a neutral mark; named
+            # by the pod's own annotation (no injector's), Istio's gone istiod whatever ASM's env says.
+            absent = mesh.OWNER_ISTIO if by_annotation else mesh.OWNER_ABSENT
+            found.append(known[0] if known is not None else absent if read else mesh.OWNER_UNPROVEN)
         return mesh.ProxyMarks(bool(asm_env), str(image_kind), mesh.worst_owner(found), str(image), str(ca_service))
 
     def _classify_proxies(self, frame: pd.DataFrame) -> None:

@@ -255,9 +255,14 @@ def with_annotation_istiod(rules: ProxyRules, services: str, annotation: Any) ->
     named = services.split(SERVICES_SEPARATOR) if services else []
     for address in (_kept_annotation_addresses if len(annotation) <= 4096 else _annotation_addresses)(annotation):
         xds = rules.ca_service(address)
-        if xds and xds not in named:
-            named.append(xds)
+        if xds and xds not in named and ANNOTATION_NAMED + xds not in named:
+            named.append(ANNOTATION_NAMED + xds)
     return SERVICES_SEPARATOR.join(named)
+
+
+# Marks an istiod the pod's annotation names (with_annotation_istiod), not an injector: one the cluster does not have
+# is no ASM injector's stale name (on_istio_control_plane's excuse for ASM's env) but the user's, whom the agent obeys.
+ANNOTATION_NAMED = "annotation:"
 
 
 def on_istio_control_plane(marks: ProxyMarks) -> bool:

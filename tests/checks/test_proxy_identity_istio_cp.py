@@ -203,13 +203,12 @@ def asm_pod_with_annotation(name: str, annotation: str) -> dict:
     return p
 
 
-@pytest.mark.parametrize("gate", ["uninstall", pytest.param("finished", marks=pytest.mark.xfail(strict=True, reason=(
-    "red21h, left for the lead: after the purge the annotation names an istiod the cluster no longer has, and "
-    "mesh.on_istio_control_plane excuses an absent istiod for a proxy with ASM's env (its injector wrote CA_ADDR); "
-    "the annotation is the user's, not the injector's: the column cannot tell them apart yet")))])
+@pytest.mark.parametrize("gate", ["uninstall", "finished"])
 def test_the_pod_annotation_discovery_address_of_istios_istiod_is_istios(audit, gate):
     """red21h: the annotation's discoveryAddress (Istio's istiod) was not read: the env's marks alone made these ASM's,
-    PASS AA1201, GO at both gates; the proxies take their configuration from the istiod the uninstall removes."""
+    PASS AA1201, GO at both gates; the proxies take their configuration from the istiod the uninstall removes. After
+    the purge that istiod is gone: an absent istiod is excused for ASM's env only when an injector named it (its
+    CA_ADDR), not when the pod's annotation does (mesh.ANNOTATION_NAMED)."""
     control = [f.istiod()] if gate == "uninstall" else []
     pods = [asm_pod_with_annotation(f"cart-5d8f7c9b6-{i}", ISTIO_XDS_ANNOTATION) for i in "ab"]
     a = audit({"cluster-a": cluster(*control, asm_istiod_service(), *with_owner(pods))}, gate,
