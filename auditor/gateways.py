@@ -2106,7 +2106,14 @@ def unproven_webhook_calls(cluster: ClusterInventory, objects: list[tuple[str, d
 # (ENABLE_SELECTOR_BASED_K8S_GATEWAY_POLICY, on by default): policyattachment.go ShouldAttachPolicy (@1.30.3 also
 # wants the policy in the pod's namespace; @1.24.6 does not: the looser one is read, so Istio's side is never
 # under-counted). Istio's gateway gets the cluster's, ASM's gateway the ASM control plane's.
-GATEWAY_POLICY_KINDS: tuple[Kind, ...] = (K.AUTHORIZATIONPOLICY, K.REQUESTAUTHENTICATION, K.ENVOYFILTER, K.WASMPLUGIN)
+# Telemetry too (red21i: the access logs, tracing and metrics a gateway reports, which compliance may require), but
+# istiod takes a Telemetry with a selector or targetRefs from the proxy's own namespace only, and of the root namespace
+# only the namespace-wide one (pilot/pkg/model/telemetry.go applicableTelemetries @1.24.6). Not PeerAuthentication
+# (its mTLS mode builds sidecars' inbound listeners only: authn InboundMTLSSettings in listener_inbound.go; a
+# gateway's servers take their TLS from the Gateway) nor Sidecar (a gateway always has the default scope:
+# push_context.go getSidecarScope, "Gateways always use default sidecar scope").
+GATEWAY_POLICY_KINDS: tuple[Kind, ...] = (K.AUTHORIZATIONPOLICY, K.REQUESTAUTHENTICATION, K.ENVOYFILTER, K.WASMPLUGIN,
+                                          K.TELEMETRY)
 _ATTACHMENT_FIELDS = frozenset({"selector", "workloadSelector", "targetRef", "targetRefs"})
 _GATEWAY_API_GROUP = "gateway.networking.k8s.io"
 _POLICIES_VIEW = "gateway_policies"
@@ -2229,6 +2236,8 @@ def policy_applies(policy: GatewayPolicy, namespace: str, labels: dict[str, str]
     `roots` (ShouldAttachPolicy, above)."""
     if policy.namespace != namespace and policy.namespace not in roots:
         return False
+    if policy.kind == K.TELEMETRY.kind and policy.namespace != namespace and (policy.selector or policy.targets):
+        return False  # a root namespace's Telemetry reaches other namespaces only without selector or targetRefs
     selected = all(labels.get(k) == v for k, v in policy.selector or ())
     gateway = next((labels[k] for k in GATEWAY_API_NAME_LABELS if labels.get(k)), None)
     if gateway is None or not policy.targets:

@@ -1353,15 +1353,15 @@ class AsmGatewaysPresent(ClusterCheck):
         message="ASM {gateway_type} gateway {asm_gateway} targets this cluster for {istio_gateway}, but whether a "
                 "VirtualService routes {hosts} on it cannot be told: {reason}")
     # The policies that guard Istio's gateway (red20k): istiod applies to a gateway's pods the AuthorizationPolicies,
-    # RequestAuthentications, EnvoyFilters and WasmPlugins whose selector picks their labels, of their namespace and
-    # of the root namespace (auditor.gateways gateway_policy_parity). The istio.io tasks select Istio's pods
-    # (`istio: ingressgateway`, `app: istio-ingressgateway`); ASM's gateway pods carry other labels (`istio:
-    # <IstioGateway name>`, `app: istio-<name>`), so an imported copy guards nothing there: after the purge the hosts
-    # are served without the IP allow-list, the JWT rule, the ext_authz call or the rate limit.
+    # RequestAuthentications, EnvoyFilters, WasmPlugins and Telemetries (red21i) whose selector picks their labels, of
+    # their namespace and of the root namespace (auditor.gateways gateway_policy_parity). The istio.io tasks select
+    # Istio's pods (`istio: ingressgateway`, `app: istio-ingressgateway`); ASM's gateway pods carry other labels
+    # (`istio: <IstioGateway name>`, `app: istio-<name>`), so an imported copy guards nothing there: after the purge the
+    # hosts are served without the IP allow-list, the JWT rule, the ext_authz call, the rate limit or the access log.
     POLICIES_UNGUARDED = Outcome(
         "AA1725", Status.FAIL, "an ASM gateway replaces the Istio gateway, but policies applied to Istio's gateway "
-        "pods (AuthorizationPolicy, RequestAuthentication, EnvoyFilter, WasmPlugin) have no counterpart applying to "
-        "ASM's gateway pods on the ASM control plane: ASM's gateway serves without them",
+        "pods (AuthorizationPolicy, RequestAuthentication, EnvoyFilter, WasmPlugin, Telemetry) have no counterpart "
+        "applying to ASM's gateway pods on the ASM control plane: ASM's gateway serves without them",
         fix="On the ASM control plane, add beside each policy named a counterpart under a new name (leave the "
             "imported copy as it is: istio-config-imported compares it with Istio's) of the same kind and spec in "
             "the ASM gateway's namespace (or ASM's root namespace) whose selector (EnvoyFilter: "
@@ -1372,8 +1372,8 @@ class AsmGatewaysPresent(ClusterCheck):
                 "on the ASM control plane: once Istio's gateway is gone its hosts are served without them")
     POLICIES_UNREAD = Outcome(
         "AA1752", Status.UNKNOWN, "an ASM gateway replaces the Istio gateway, but the policies that would guard the "
-        "gateways (AuthorizationPolicy, RequestAuthentication, EnvoyFilter, WasmPlugin) could not be read in the "
-        "cluster or on the ASM control plane: whether ASM's gateway keeps those of Istio's cannot be told",
+        "gateways (AuthorizationPolicy, RequestAuthentication, EnvoyFilter, WasmPlugin, Telemetry) could not be read "
+        "in the cluster or on the ASM control plane: whether ASM's gateway keeps those of Istio's cannot be told",
         fix=SCAN_UNREAD_FIX,
         message="ASM {gateway_type} gateway {asm_gateway} targets this cluster for {istio_gateway}, but whether every "
                 "policy applied to Istio's gateway pods applies to ASM's too cannot be told: {reason}")

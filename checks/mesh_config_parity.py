@@ -74,6 +74,12 @@ ISTIO_DEFAULTS: dict[str, Any] = {TRUST_DOMAIN: "cluster.local", OUTBOUND: "ALLO
                                   PATH_NORMALIZATION: "BASE"}
 # Extension providers every istiod defines itself (DefaultMeshConfig.ExtensionProviders): ASM's istiod too.
 BUILTIN_PROVIDERS = frozenset({"prometheus", "stackdriver", "envoy"})
+# A CUSTOM AuthorizationPolicy names its provider only: istiod builds the ext_authz filter from the mesh config's
+# provider of that name (service, port, timeout, failOpen, headers: pilot/pkg/security/authz/builder/extauthz.go
+# @1.24.6), so a provider of the same name on ASM that calls another service or port decides the requests differently
+# (or, failing to reach it, denies them all, or with failOpen lets them all through). Its body is compared, the port as
+# a number (a string in YAML parses as one: meshconfig ...ExtAuthz*Provider.port is uint32).
+_PROVIDER_PORTS = ("port",)
 # ASM's DescribeServiceMeshDetail ServiceMesh.Spec.MeshConfig -> MeshConfig field. Not in that API: trustDomain,
 # trustDomainAliases, extensionProviders, holdApplicationUntilProxyStarts (UpdateMeshFeature sets it but Describe
 # does not return it), drainDuration, localityLbSetting failover/distribute (their answer shape is undocumented).
@@ -156,6 +162,7 @@ class AsmSide:
     origins: list[str] = field(default_factory=list)       # what was read: the config key, the OpenAPI answer
     missing: str = ""
     mesh_id: str = "<mesh-id>"
+    providers: dict[str, dict[str, Any]] = field(default_factory=dict)  # asm.mesh_config's extensionProviders by name
 
     def source(self) -> str:
         """What was read, as a Phrase (an OpenAPI answer's origin is one: a message says it in the reader's
@@ -166,6 +173,20 @@ class AsmSide:
 
     def not_in(self) -> str:
         return Phrase(N_("not in {source}"), source=self.source())
+
+
+def provider_bodies(config: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """A MeshConfig's extensionProviders by name, each without its name, its ports as numbers (_PROVIDER_PORTS);
+    the last of a name wins, as overlaid() keeps it."""
+    out: dict[str, dict[str, Any]] = {}
+    for provider in _dicts(config.get("extensionProviders")):
+        body = {k: v for k, v in provider.items() if k != "name"}
+        for kind, settings in list(body.items()):
+            if isinstance(settings, dict):
+                body[kind] = {k: (int(v) if k in _PROVIDER_PORTS and isinstance(v, str) and v.isdigit() else v)
+                              for k, v in settings.items()}
+        out[str(provider.get("name"))] = body
+    return out
 
 
 def shown(value: Any) -> str:
@@ -212,6 +233,7 @@ def asm_side(ctx: Context) -> AsmSide:
     if asm_config is not None and asm_config.mesh_config is not None:
         for name, value in mesh_fields(asm_config.mesh_config, defaults=False).items():
             side.values[name], side.sources[name] = value, CONFIG_KEY
+        side.providers = provider_bodies(asm_config.mesh_config)
         side.origins.append(CONFIG_KEY)
     why: str = Phrase(N_("neither {config} nor a {action} answer gives ASM's mesh config"), config=CONFIG_KEY,
                       action=DETAIL)
@@ -250,6 +272,8 @@ class Revision:
     ca_trust_domains: list[str] = field(default_factory=list)
     # The ConfigMap istiod reads under this mesh config (SHARED_MESH_CONFIG), when there is one.
     shared: str = ""
+    providers: dict[str, dict[str, Any]] = field(default_factory=dict)  # extensionProviders by name
+
 
     def trust_domains(self) -> list[str]:
         """The trust domains Istio's proxies of this revision accept a peer of, exactly (no wildcard): trustDomain,
@@ -525,6 +549,14 @@ class MeshConfigParity(ClusterCheck):
         fix="Define extension provider {provider} in ASM's mesh config (ASM console) before moving; for CUSTOM "
             "authorization ASM uses ASMSecurityPolicy (custom authorization service). Or change the objects "
             "naming it. Then list it in asm.mesh_config extensionProviders.")
+    PROVIDER_DIFFERS = Outcome(
+        "AA2424", Status.FAIL, "an extension provider named by a CUSTOM AuthorizationPolicy is defined otherwise in "
+        "ASM's mesh config (another service, port or setting): the policy's requests are decided by another "
+        "authorization call",
+        message="revision {revision}: extension provider {provider}, named by {objects}, is {istio_value} on Istio and "
+        "{asm_value} on ASM ({asm_source}): those requests are authorized by another call once workloads move",
+        fix="Give ASM's extension provider {provider} Istio's definition (ASM console: mesh config), or change the "
+            "policies naming it; then write it into asm.mesh_config extensionProviders as ASM has it.")
     ROOT_NAMESPACE_DIFFERS = Outcome(
         "AA2417", Status.FAIL, "rootNamespace differs: Istio's mesh-wide configuration (PeerAuthentication, "
         "AuthorizationPolicy, Sidecar, EnvoyFilter, Telemetry... in its root namespace) applies to that namespace "
@@ -609,7 +641,7 @@ class MeshConfigParity(ClusterCheck):
     REMOTE = remote_outcomes(passed="AA2402", failed="AA2414", warned="AA2422", unjudged="AA2435",
                              unlinked="AA2436")
     outcomes = (CLEAN, TRUST_DOMAIN_DIFFERS, ASM_TRUST_DOMAIN_REJECTED, REMOTE_REJECTS, PRINCIPAL_REJECTED,
-                PROVIDER_MISSING, ROOT_NAMESPACE_DIFFERS, EXPORT_TO_DIFFERS, DISCOVERY_DIFFERS,
+                PROVIDER_MISSING, PROVIDER_DIFFERS, ROOT_NAMESPACE_DIFFERS, EXPORT_TO_DIFFERS, DISCOVERY_DIFFERS,
                 PATH_NORMALIZATION_DIFFERS, OUTBOUND_DIFFERS, PROXY_DEFAULT_DIFFERS,
                 PROXY_DEFAULT_UNCOMPARED, NO_ASM_SIDE,
                 ASM_FIELD_UNKNOWN, ISTIO_UNREADABLE, ELSEWHERE, NO_ISTIO, *REMOTE)
@@ -737,7 +769,8 @@ class MeshConfigParity(ClusterCheck):
                 continue
             rev = Revision(revision, namespace, name, mesh_fields(config, defaults=True),
                            config.get("defaultProviders") or {}, ca_trust_domains=ca_trust_domains(config),
-                           shared=shared.get((namespace, name), "") if user is not None else "")
+                           shared=shared.get((namespace, name), "") if user is not None else "",
+                           providers=provider_bodies(config))
             if rev.fields[HOLD] is not True and (injector := injector_hold(cluster, namespace, revision)):
                 rev.fields[HOLD], rev.origins[HOLD] = True, (namespace, injector)
             revisions.append(rev)
@@ -902,6 +935,32 @@ class MeshConfigParity(ClusterCheck):
                                   params={"provider": name, "objects": listed(objects),
                                           "asm_value": ", ".join(side.values[PROVIDERS])},
                                   evidence={"objects": sorted(set(objects)), "asm_source": side.sources[PROVIDERS]})
+            elif name in custom:
+                yield from self._provider_body(cluster, revisions, side, name, custom[name])
+
+    def _provider_body(self, cluster: ClusterInventory, revisions: list[Revision], side: AsmSide, name: str,
+                       policies: list[str]) -> Iterator[Finding]:
+        """A provider CUSTOM AuthorizationPolicies name, which ASM defines too: FAIL PROVIDER_DIFFERS for each
+        revision defining it otherwise than ASM; UNKNOWN when ASM's side gives its name alone (its body unknown)."""
+        asm_body = side.providers.get(name)
+        defining = [rev for rev in revisions if name in rev.providers]
+        if not defining:
+            return
+        if not asm_body:
+            yield self.say(self.ASM_FIELD_UNKNOWN, cluster.name,
+                           params={"field": f"{PROVIDERS}[{name}]", "reason": side.not_in(),
+                                   "istio_value": shown(defining[0].providers[name]), "affected": listed(policies)},
+                           evidence={"policies": sorted(set(policies))})
+            return
+        for rev in defining:
+            if rev.providers[name] != asm_body:
+                yield self.say(self.PROVIDER_DIFFERS, cluster.name, kind="ConfigMap", namespace=rev.namespace,
+                               name=rev.configmap,
+                               params={"revision": rev.revision, "provider": name, "objects": listed(policies),
+                                       "istio_value": shown(rev.providers[name]), "asm_value": shown(asm_body),
+                                       "asm_source": side.sources[PROVIDERS]},
+                               evidence={"policies": sorted(set(policies)), "istio_provider": rev.providers[name],
+                                         "asm_provider": asm_body})
 
     # -- outboundTrafficPolicy and proxy defaults, per revision
     def _compare_revision(self, cluster: ClusterInventory, rev: Revision, side: AsmSide) -> list[Finding]:

@@ -277,6 +277,55 @@ def test_a_kind_not_served_on_asm_leaves_istios_policies_unguarded(audit):
     assert codes(a) == [UNGUARDED]
 
 
+# ---------------------------------------------------------------- red21i: Telemetry, not PeerAuthentication or Sidecar
+def gateway_access_logs(labels: dict[str, str] | None = None) -> dict[str, Any]:
+    """Access logs on the ingress gateway only: istio.io docs tasks/observability/logs/access-log (Telemetry API,
+    accessLogging providers [envoy]) with the workload selector of tasks/observability/telemetry-api
+    (istio/api@1.30.3 telemetry/v1alpha1/telemetry.proto: selector.matchLabels)."""
+    return policy("Telemetry", "gateway-access-logs", {
+        "selector": {"matchLabels": labels or ISTIO}, "accessLogging": [{"providers": [{"name": "envoy"}]}]})
+
+
+def test_a_telemetry_imported_with_istios_selector_leaves_asms_gateway_without_access_logs(audit):
+    """istiod applies Telemetry by selector to gateways too (pilot/pkg/model/telemetry.go applicableTelemetries
+    @1.24.6): imported as it is, ASM's gateway writes no access log. Before: PASS AA1701, GO."""
+    a = run(audit, [gateway_access_logs()])
+    assert codes(a) == [UNGUARDED]
+    assert [p["kind"] for p in row(a, UNGUARDED)["evidence"]["policies_unguarded"]] == ["Telemetry"]
+    assert a.result.verdict == "NO-GO"
+
+
+def test_a_telemetry_repointed_at_asms_pods_passes(audit):
+    a = run(audit, [gateway_access_logs()], [gateway_access_logs(ASM)])
+    assert codes(a) == [PASS]
+
+
+def test_peer_authentication_and_sidecar_on_the_gateway_are_not_asked_for(audit):
+    """A gateway's servers take their TLS from the Gateway (PeerAuthentication builds sidecars' inbound only: authn
+    InboundMTLSSettings, listener_inbound.go), and a gateway always has the default Sidecar scope (push_context.go
+    getSidecarScope @1.24.6). Shapes: istio.io tasks/security/authentication/authn-policy (STRICT, port-level) and
+    reference/config/networking/sidecar (workloadSelector)."""
+    strict = policy("PeerAuthentication", "gateway-strict", {
+        "selector": {"matchLabels": ISTIO}, "mtls": {"mode": "STRICT"},
+        "portLevelMtls": {"15443": {"mode": "DISABLE"}}})
+    sidecar = policy("Sidecar", "gateway-egress", {
+        "workloadSelector": {"labels": ISTIO}, "egress": [{"hosts": ["./*", "istio-system/*"]}]})
+    a = run(audit, [strict, sidecar], [])
+    assert codes(a) == [PASS]
+
+
+def test_a_root_namespace_telemetry_with_a_selector_reaches_its_own_namespace_only():
+    """applicableTelemetries takes of the root namespace only the namespace-wide Telemetry: one with a selector there
+    reaches no gateway of another namespace (a counterpart there guards nothing)."""
+    def telemetry(selector: dict[str, str] | None) -> Any:
+        return gateways.GatewayPolicy("Telemetry", "istio-system", "t", tuple(sorted(selector.items()))
+                                      if selector is not None else None, (), "{}")
+    roots = ("istio-system",)
+    assert gateways.policy_applies(telemetry(ASM), "istio-system", ASM, roots)
+    assert not gateways.policy_applies(telemetry(ASM), "asm-gateways", ASM, roots)
+    assert gateways.policy_applies(telemetry(None), "asm-gateways", ASM, roots)
+
+
 # ---------------------------------------------------------------- attachment, as ShouldAttachPolicy reads it
 def gp(selector: dict[str, str] | None = None, targets: tuple[tuple[str, str, str, str], ...] = (),
        namespace: str = "istio-system") -> Any:

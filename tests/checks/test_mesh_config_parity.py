@@ -232,6 +232,37 @@ def test_fail_when_referenced_extension_providers_are_missing_on_asm(audit):
     assert by_provider["otel-tracing"]["evidence"]["objects"] == ["Telemetry istio-system/otel-demo (tracing)"]
 
 
+# red21i: a CUSTOM AuthorizationPolicy names its provider only; istiod builds the ext_authz filter from the mesh
+# config's provider of that name (istio/istio@1.24.6 pilot/pkg/security/authz/builder/extauthz.go). The same name on
+# ASM pointing at another service or port (shape: Istio's "External Authorization" task provider, as PROVIDERS_YAML)
+# authorizes those requests by another call: no PASS.
+def test_fail_when_a_custom_policys_provider_calls_another_service_on_asm(audit):
+    elsewhere = {**ASM_EQUAL, "extensionProviders": [
+        {"name": "sample-ext-authz-grpc", "envoyExtAuthzGrpc": {"service": "authz.security.svc.cluster.local",
+                                                               "port": "9001"}}]}
+    a = audit({"cluster-a": cluster(MESH_1_22 + PROVIDERS_YAML, ext_authz())}, "uninstall", config=asm(elsewhere))
+    (row,) = a.rows(CHECK)
+    assert (row["status"], row["code"], row["name"]) == ("FAIL", "AA2424", "istio")
+    assert row["evidence"]["policies"] == ["AuthorizationPolicy foo/ext-authz"]
+
+
+def test_custom_provider_equal_but_for_the_ports_spelling_passes(audit):
+    # "9000" in YAML and 9000 are the same uint32 port (meshconfig EnvoyExternalAuthorizationGrpcProvider.port).
+    same = {**ASM_EQUAL, "extensionProviders": [
+        {"name": "sample-ext-authz-grpc", "envoyExtAuthzGrpc": {"service": "ext-authz.foo.svc.cluster.local",
+                                                               "port": 9000}}]}
+    a = audit({"cluster-a": cluster(MESH_1_22 + PROVIDERS_YAML, ext_authz())}, "uninstall", config=asm(same))
+    assert codes(a.rows(CHECK)) == [("PASS", "AA2401")]
+
+
+def test_custom_provider_named_without_its_body_on_asm_is_unknown(audit):
+    named = {**ASM_EQUAL, "extensionProviders": [{"name": "sample-ext-authz-grpc"}]}
+    a = audit({"cluster-a": cluster(MESH_1_22 + PROVIDERS_YAML, ext_authz())}, "uninstall", config=asm(named))
+    (row,) = a.rows(CHECK)
+    assert (row["status"], row["code"], row["evidence"]["field"]) == (
+        "UNKNOWN", "AA2431", "extensionProviders[sample-ext-authz-grpc]")
+
+
 def test_a_hostile_provider_name_is_quoted_in_the_fix(audit):
     hostile = "x;touch /tmp/pwned"
     a = audit({"cluster-a": cluster(MESH_1_22, telemetry("t", "shop", "tracing", hostile))}, "migrating",
