@@ -516,11 +516,15 @@ def summarise_pods(pods: list[Any], rules: mesh.ProxyRules, into: PodSummaries) 
         # The common cases without a call: `istio.io/rev` set, no proxy.istio.io/config annotation.
         revision = annotations.get("istio.io/rev") or _revision(annotations, container is not None)
         drain = ""
+        # This pod's istiods: the list's (ca_service, decided once per list of containers), and the one its own
+        # annotation names. Kept apart: the list's value is the next pod's too.
+        pod_ca_service = ca_service
         if mesh.PROXY_CONFIG_ANNOTATION in annotations:
             drain = _drain(annotations)
             if container is not None:  # the pod's own proxy config, applied over PROXY_CONFIG (mesh.py)
-                ca_service = mesh.with_annotation_istiod(rules, ca_service, annotations[mesh.PROXY_CONFIG_ANNOTATION])
-                ca_service = sys.intern(ca_service) if ca_service else ""
+                pod_ca_service = mesh.with_annotation_istiod(rules, ca_service,
+                                                             annotations[mesh.PROXY_CONFIG_ANNOTATION])
+                pod_ca_service = sys.intern(pod_ca_service) if pod_ca_service else ""
         labels = meta.labels or no_entries
         namespace, phase, grace = meta.namespace, status.phase, spec.terminationGracePeriodSeconds
         created, started, template_hash = meta.creationTimestamp, status.startTime, labels.get("pod-template-hash")
@@ -530,7 +534,7 @@ def summarise_pods(pods: list[Any], rules: mesh.ProxyRules, into: PodSummaries) 
             owner_name, template_hash or "", namespace or "", owner_kind, phase or "", revision,
             labels.get("istio") or "", drain, ready, kind, role, native, held_by_proxy, image, xds,
             labels.get(inject_label) == "true", -1 if grace is None else grace, prestop, long_lived, exit_on_zero,
-            asm_env, image_kind, ca_service, xds_server, cni_redirect, bool(meta.deletionTimestamp),
+            asm_env, image_kind, pod_ca_service, xds_server, cni_redirect, bool(meta.deletionTimestamp),
             container is None and annotations.get(ambient_annotation) == ambient_enabled,
         )
         # The pods of a workload are listed one after the other (by name): a pod whose profile is not the one of the

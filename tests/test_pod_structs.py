@@ -116,6 +116,33 @@ def test_the_cni_mode_column_is_the_same_on_both_paths():
     assert summaries.whole_rows() == from_dicts
 
 
+def test_one_pods_annotation_istiod_is_its_own_not_the_next_pods():
+    """Pods of one workload share their containers (decided once per list on the Struct path); the first carries a
+    proxy.istio.io/config annotation naming Istio's istiod (mesh.with_annotation_istiod), the others none. review21d:
+    the annotation's istiod was written into the list's value and carried to every pod after it (AA1240 on pods
+    without the annotation, on live audits and JSON snapshots only)."""
+    from auditor.inventory import POD_COLUMNS
+
+    first = f.pod("cart-5d8f7c9b6-a", "shop", proxy="asm", owner=("ReplicaSet", "cart-5d8f7c9b6"),
+                  annotations={"proxy.istio.io/config": "discoveryAddress: istiod.istio-system.svc:15012\n"})
+    rest = []
+    for suffix in "bc":
+        pod = copy.deepcopy(first)
+        pod["metadata"]["name"] = f"cart-5d8f7c9b6-{suffix}"
+        del pod["metadata"]["annotations"]["proxy.istio.io/config"]
+        rest.append(pod)
+    pods = [first, *rest]
+    structs = structs_of(pods)
+    assert structs is not None
+    from_dicts = [summarise_pod(pod, RULES) for pod in pods]
+    column = POD_COLUMNS.index("ca_service")
+    assert from_dicts[0][column].endswith(mesh.ANNOTATION_NAMED + "istio-system/istiod")
+    assert all(mesh.ANNOTATION_NAMED not in row[column] for row in from_dicts[1:])
+    summaries = PodSummaries.empty()
+    summarise_pods(structs, RULES, summaries)
+    assert summaries.whole_rows() == from_dicts
+
+
 @MUTATE
 @given(mutated_pods())
 def test_a_mutated_pod_the_structs_accept_has_no_shape_problem_and_the_same_row(pod: dict[str, Any]):
