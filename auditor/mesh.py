@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+import hashlib
 import json
 import re
 import shlex
@@ -229,9 +230,15 @@ _DISCOVERY_KEYS = ("discoveryAddress", "discovery_address")
 _ANNOTATION_ADDRESSES_KEPT = 1_000
 
 
+def _may_name_an_address(annotation: str) -> bool:
+    # A key spelled by escapes has one of YAML's character escapes in a quoted key; other backslashes (a stats
+    # matcher's regexps) spell no key.
+    return "iscovery" in annotation or any(e in annotation for e in ("\\x", "\\u", "\\U"))
+
+
 def _annotation_addresses(annotation: str) -> tuple[str, ...]:
     """The discoveryAddress values a proxy.istio.io/config text writes (none where it cannot be read)."""
-    if "iscovery" not in annotation and "\\" not in annotation:  # a key spelled by escapes has a backslash
+    if not _may_name_an_address(annotation):
         return ()
     try:
         parsed = yamlsafe.safe_load(annotation)
@@ -242,8 +249,36 @@ def _annotation_addresses(annotation: str) -> tuple[str, ...]:
     return tuple(a for key in _DISCOVERY_KEYS if isinstance(a := parsed.get(key), str) and a)
 
 
-# A workload's pods share the text: parsed once. Only short texts are kept (an annotation may be up to 256 KiB).
-_kept_annotation_addresses = functools.lru_cache(maxsize=_ANNOTATION_ADDRESSES_KEPT)(_annotation_addresses)
+# A workload's pods share the text: parsed once, remembered by a digest of it (an annotation may be up to 256 KiB:
+# the texts themselves are not kept).
+_addresses_by_digest: dict[bytes, tuple[str, ...]] = {}
+
+
+# The text before and its addresses (a workload's pods are listed together), swapped as one tuple: readers in other
+# threads (a fleet's clusters) see a pair, never half of two.
+_last_annotation: tuple[str | None, tuple[str, ...]] = (None, ())
+
+
+def _kept_annotation_addresses(annotation: str) -> tuple[str, ...]:
+    global _last_annotation
+    text, found = _last_annotation
+    if annotation == text:
+        return found
+    found = _remembered_addresses(annotation)
+    _last_annotation = (annotation, found)
+    return found
+
+
+def _remembered_addresses(annotation: str) -> tuple[str, ...]:
+    if not _may_name_an_address(annotation):  # nearly every annotation (drain, holdApplication...): no digest
+        return ()
+    key = hashlib.blake2b(annotation.encode("utf-8", "surrogatepass"), digest_size=16).digest()
+    found = _addresses_by_digest.get(key)
+    if found is None:
+        found = _annotation_addresses(annotation)
+        if len(_addresses_by_digest) < _ANNOTATION_ADDRESSES_KEPT:
+            _addresses_by_digest[key] = found
+    return found
 
 
 def with_annotation_istiod(rules: ProxyRules, services: str, annotation: Any) -> str:
@@ -253,7 +288,7 @@ def with_annotation_istiod(rules: ProxyRules, services: str, annotation: Any) ->
     if not isinstance(annotation, str) or not annotation:
         return services
     named = services.split(SERVICES_SEPARATOR) if services else []
-    for address in (_kept_annotation_addresses if len(annotation) <= 4096 else _annotation_addresses)(annotation):
+    for address in _kept_annotation_addresses(annotation):
         xds = rules.ca_service(address)
         if xds and xds not in named and ANNOTATION_NAMED + xds not in named:
             named.append(ANNOTATION_NAMED + xds)
