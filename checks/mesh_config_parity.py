@@ -175,16 +175,47 @@ class AsmSide:
         return Phrase(N_("not in {source}"), source=self.source())
 
 
+# What an ext_authz provider leaves out means these (pilot/pkg/security/authz/builder/extauthz.go @1.24.6: timeout
+# 600s, failOpen false, statusOnError Envoy's 403); its header lists are matched as "any of", so their order says
+# nothing. Written out on one side and implicit on the other, the provider is the same.
+_EXT_AUTHZ_KINDS = ("envoyExtAuthzHttp", "envoyExtAuthzGrpc")
+_EXT_AUTHZ_DEFAULTS: dict[str, tuple[Any, ...]] = {"failOpen": (False,), "statusOnError": ("", "403"),
+                                                   "timeout": ("600s", "10m", "600.0s")}
+
+
+def _camel(key: str) -> str:
+    """protojson takes a field's proto name (envoy_ext_authz_grpc) as its JSON name (envoyExtAuthzGrpc)."""
+    head, *rest = key.split("_")
+    return head + "".join(part[:1].upper() + part[1:] for part in rest)
+
+
+def _provider_settings(kind: str, settings: dict[str, Any]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for key, value in settings.items():
+        key = _camel(str(key))
+        if key in _PROVIDER_PORTS and isinstance(value, str) and value.isascii() and value.isdigit():
+            value = int(value)
+        if kind in _EXT_AUTHZ_KINDS:
+            if value in ([], {}, None) or value in _EXT_AUTHZ_DEFAULTS.get(key, ()):
+                continue
+            if isinstance(value, list) and all(isinstance(v, str) for v in value):
+                value = sorted(value)
+        out[key] = value
+    return out
+
+
 def provider_bodies(config: dict[str, Any]) -> dict[str, dict[str, Any]]:
-    """A MeshConfig's extensionProviders by name, each without its name, its ports as numbers (_PROVIDER_PORTS);
-    the last of a name wins, as overlaid() keeps it."""
+    """A MeshConfig's extensionProviders by name, each without its name, its field names as protojson's JSON names,
+    its ports as numbers (_PROVIDER_PORTS), an ext_authz provider without what it leaves out by default and with its
+    header lists in order; the last of a name wins, as overlaid() keeps it."""
     out: dict[str, dict[str, Any]] = {}
     for provider in _dicts(config.get("extensionProviders")):
-        body = {k: v for k, v in provider.items() if k != "name"}
-        for kind, settings in list(body.items()):
-            if isinstance(settings, dict):
-                body[kind] = {k: (int(v) if k in _PROVIDER_PORTS and isinstance(v, str) and v.isdigit() else v)
-                              for k, v in settings.items()}
+        body: dict[str, Any] = {}
+        for kind, settings in provider.items():
+            if kind == "name":
+                continue
+            kind = _camel(str(kind))
+            body[kind] = _provider_settings(kind, settings) if isinstance(settings, dict) else settings
         out[str(provider.get("name"))] = body
     return out
 

@@ -255,6 +255,34 @@ def test_custom_provider_equal_but_for_the_ports_spelling_passes(audit):
     assert codes(a.rows(CHECK)) == [("PASS", "AA2401")]
 
 
+@pytest.mark.parametrize("settings", [
+    # what extauthz.go @1.24.6 takes when a field is left out: timeout 600s, failOpen false, statusOnError 403
+    {"service": "ext-authz.foo.svc.cluster.local", "port": 9000, "timeout": "600s", "failOpen": False,
+     "statusOnError": "403"},
+    # protojson's proto field names (meshconfig.proto) beside the JSON names
+    {"service": "ext-authz.foo.svc.cluster.local", "port": "9000", "include_request_headers_in_check": []},
+], ids=["defaults-written-out", "proto-field-names"])
+def test_custom_provider_equal_in_meaning_passes(audit, settings):
+    """review21d: red21i compared the provider's text, so ASM's console writing the defaults out was FAIL AA2424."""
+    same = {**ASM_EQUAL, "extensionProviders": [{"name": "sample-ext-authz-grpc", "envoy_ext_authz_grpc": settings}]}
+    a = audit({"cluster-a": cluster(MESH_1_22 + PROVIDERS_YAML, ext_authz())}, "uninstall", config=asm(same))
+    assert codes(a.rows(CHECK)) == [("PASS", "AA2401")]
+
+
+def test_custom_provider_header_lists_in_another_order_pass_and_another_fail_open_fails(audit):
+    istio = PROVIDERS_YAML.replace('    port: "9000"\n', '    port: "9000"\n    failOpen: false\n'
+                                   '    includeRequestHeadersInCheck: [x-ext-authz, authorization]\n', 1)
+    body = {"service": "ext-authz.foo.svc.cluster.local", "port": 9000,
+            "includeRequestHeadersInCheck": ["authorization", "x-ext-authz"]}
+    same = {**ASM_EQUAL, "extensionProviders": [{"name": "sample-ext-authz-grpc", "envoyExtAuthzGrpc": body}]}
+    a = audit({"cluster-a": cluster(MESH_1_22 + istio, ext_authz())}, "uninstall", config=asm(same))
+    assert codes(a.rows(CHECK)) == [("PASS", "AA2401")]
+    fails_open = {**ASM_EQUAL, "extensionProviders": [{"name": "sample-ext-authz-grpc",
+                                                      "envoyExtAuthzGrpc": {**body, "failOpen": True}}]}
+    a = audit({"cluster-a": cluster(MESH_1_22 + istio, ext_authz())}, "uninstall", config=asm(fails_open))
+    assert codes(a.rows(CHECK)) == [("FAIL", "AA2424")]
+
+
 def test_custom_provider_named_without_its_body_on_asm_is_unknown(audit):
     named = {**ASM_EQUAL, "extensionProviders": [{"name": "sample-ext-authz-grpc"}]}
     a = audit({"cluster-a": cluster(MESH_1_22 + PROVIDERS_YAML, ext_authz())}, "uninstall", config=asm(named))
