@@ -2174,11 +2174,39 @@ def _gateway_policy(kind: Kind, obj: dict[str, Any]) -> GatewayPolicy | None:
     targets = tuple((str(r.get("group") or ""), str(r.get("kind") or ""), str(r.get("name") or ""),
                      str(r.get("namespace") or "")) for r in refs if isinstance(r, dict))
     compared = {k: v for k, v in spec.items() if k not in _ATTACHMENT_FIELDS}
+    if kind is K.TELEMETRY:
+        # One that only switches telemetry off guards nothing the gateway loses with it; `disabled: false` and empty
+        # lists are what an unwritten field means (istio/api telemetry/v1 telemetry.proto: bool and repeated fields).
+        entries = [e for field in ("accessLogging", "tracing", "metrics") for e in _listed(compared.get(field))]
+        if entries and all(isinstance(e, dict) and e.get("disabled") is True for e in entries):
+            return None
+        compared = _without_unset(compared)
     if kind is K.AUTHORIZATIONPOLICY and not compared.get("action"):
         compared["action"] = "ALLOW"  # the API's default (istio/api security/v1beta1 authorization.proto: ALLOW = 0)
     key = json.dumps(compared, sort_keys=True, default=str)
     return GatewayPolicy(kind.kind, str(meta.get("namespace") or ""), str(meta.get("name") or ""), selector, targets,
                          key, bool(meta.get("deletionTimestamp")), str(labels.get("istio.io/rev") or ""))
+
+
+def _listed(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else []
+
+
+def _without_unset(value: Any) -> Any:
+    """A Telemetry spec without what equals an unwritten field: `disabled: false`, empty lists and mappings."""
+    if isinstance(value, dict):
+        out = {}
+        for key, item in value.items():
+            if key == "disabled" and item is False:
+                continue
+            item = _without_unset(item)
+            if item in ([], {}, None):
+                continue
+            out[key] = item
+        return out
+    if isinstance(value, list):
+        return [_without_unset(item) for item in value]
+    return value
 
 
 class _PolicyIndex:

@@ -300,6 +300,24 @@ def test_a_telemetry_repointed_at_asms_pods_passes(audit):
     assert codes(a) == [PASS]
 
 
+def test_a_telemetry_counterpart_spelling_out_what_is_unset_passes(audit):
+    """review21d: ASM's counterpart writing `disabled: false` (the bool's unset value, telemetry.proto) was FAIL
+    AA1725 beside Istio's that leaves it out."""
+    theirs = gateway_access_logs(ASM)
+    theirs["spec"]["accessLogging"][0]["disabled"] = False
+    theirs["spec"]["tracing"] = []
+    a = run(audit, [gateway_access_logs()], [theirs])
+    assert codes(a) == [PASS]
+
+
+def test_a_telemetry_that_only_switches_access_logs_off_needs_no_counterpart(audit):
+    """Losing a Telemetry whose every entry is `disabled: true` removes no log nor guard (review21d: FAIL AA1725)."""
+    off = policy("Telemetry", "gateway-no-access-logs", {
+        "selector": {"matchLabels": ISTIO}, "accessLogging": [{"disabled": True}]})
+    a = run(audit, [off], [])
+    assert codes(a) == [PASS]
+
+
 def test_peer_authentication_and_sidecar_on_the_gateway_are_not_asked_for(audit):
     """A gateway's servers take their TLS from the Gateway (PeerAuthentication builds sidecars' inbound only: authn
     InboundMTLSSettings, listener_inbound.go), and a gateway always has the default Sidecar scope (push_context.go
