@@ -241,7 +241,8 @@ def _annotation_addresses(annotation: str) -> tuple[str, ...]:
     if not _may_name_an_address(annotation):
         return ()
     try:
-        parsed = yamlsafe.safe_load(annotation)
+        # pilot-agent reads it with sigs.k8s.io/yaml: the first document only (config.go ApplyProxyConfig @1.22.3).
+        parsed = yamlsafe.safe_load_first(annotation)
     except Exception:  # a malformed annotation stops that pod's agent, not the audit; it names no istiod here
         return ()
     if not isinstance(parsed, dict):

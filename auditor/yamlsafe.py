@@ -86,3 +86,9 @@ class BoundedSafeLoader(Composer, *_PARSER_BASES, SafeConstructor, Resolver):  #
 def safe_load(text: str | bytes) -> Any:
     """yaml.safe_load with the bounds above."""
     return yaml.load(text, Loader=BoundedSafeLoader)  # a SafeConstructor: no arbitrary objects
+
+
+def safe_load_first(text: str | bytes) -> Any:
+    """The first document of `text` with the bounds above, as Go's yaml.Unmarshal (go-yaml v2, under
+    sigs.k8s.io/yaml) reads one: the documents after it are neither read nor refused. None for no document."""
+    return next(iter(yaml.load_all(text, Loader=BoundedSafeLoader)), None)

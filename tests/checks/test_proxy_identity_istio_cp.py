@@ -236,3 +236,13 @@ def test_a_pod_annotation_naming_asms_istiod_or_none_keeps_an_asm_proxy(audit, a
               asm=[f.migration_cr("Finished")])
     assert proxy_kinds(a) == ["asm", "asm"]
     assert [(r["status"], r["code"]) for r in a.rows(SIDECARS)] == [("PASS", "AA1201")]
+
+
+def test_the_pod_annotation_is_read_to_its_first_document(audit):
+    """pilot-agent reads proxy.istio.io/config with sigs.k8s.io/yaml (go-yaml v2 Unmarshal: the first document only,
+    pilot/cmd/pilot-agent/config/config.go @1.22.3); PyYAML's safe_load refuses a text of two documents, so it named
+    no istiod and the pods stayed ASM's: PASS AA1201, GO (review21d)."""
+    pods = [asm_pod_with_annotation(f"cart-5d8f7c9b6-{i}", ISTIO_XDS_ANNOTATION + "---\nx: 1\n") for i in "ab"]
+    a = audit({"cluster-a": cluster(f.istiod(), asm_istiod_service(), *with_owner(pods))}, "uninstall",
+              asm=[f.migration_cr("Migrating")])
+    assert [(r["status"], r["code"]) for r in a.rows(SIDECARS)] == [("FAIL", "AA1240")]
