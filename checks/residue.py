@@ -33,6 +33,7 @@ from auditor.gateways import (
     gateway_workloads,
     istio_gateways,
     lasting_router_workloads,
+    selects,
     unproven_webhook_calls,
 )
 from auditor.helmreleases import istio_release_of, release_plan
@@ -843,10 +844,42 @@ class IstioResidue(_LeftoverCheck):
             if allow_reason(kind, meta, globs):
                 kept.append(f"{kind} {namespace}/{name}: {allow_reason(kind, meta, globs)}")
                 continue
+            command = _delete(cluster.name, kind.lower(), name, namespace)
+            evidence: dict[str, Any] = {"workload": f"{kind} {namespace}/{name}"}
+            fronts, shared = self._orphan_services(cluster, ctx, kind, namespace, name)
+            if fronts:
+                command += "\n" + _delete(cluster.name, "service", fronts, namespace)
+                evidence["services"] = fronts
+            if shared:
+                command += "".join(f"\n# keep Service {mesh.sh_text(namespace)}/{mesh.sh_text(svc)}: it selects pods "
+                                   "of ASM's data plane too (evidence kept_services)" for svc in sorted(shared))
+                evidence["kept_services"] = shared
             yield Leftover(kind, name, self.ORPHANED_GATEWAY_PODS,
-                           {"kind": kind, "namespace": namespace, "name": name},
-                           _delete(cluster.name, kind.lower(), name, namespace), namespace,
-                           evidence={"workload": f"{kind} {namespace}/{name}"})
+                           {"kind": kind, "namespace": namespace, "name": name}, command, namespace,
+                           evidence=evidence)
+
+    @staticmethod
+    def _orphan_services(cluster: ClusterInventory, ctx: Context, kind: str, namespace: str,
+                         name: str) -> tuple[list[str], dict[str, str]]:
+        """The Services of `namespace` selecting the pods of an orphaned gateway workload (its ReplicaSet's template
+        labels: the LoadBalancer Service of the Deployment deleted with --cascade=orphan stays in front of them), and
+        those of them ASM's data plane uses too (name -> why: kept, as for a gateway Deployment's Services). Nothing
+        for a bare pod or when Services or its owner were not read."""
+        if kind != "ReplicaSet" or not (cluster.available(K.REPLICASET) and cluster.available(K.SERVICE)):
+            return [], {}
+        owner = cluster.get(K.REPLICASET, name, namespace) or {}
+        template = ((owner.get("spec") or {}).get("template") or {}) if isinstance(owner, dict) else {}
+        labels = (template.get("metadata") or {}).get("labels") if isinstance(template, dict) else None
+        if not isinstance(labels, dict) or not labels:
+            return [], {}
+        labels = {str(k): str(v) for k, v in labels.items()}
+        selecting = [svc for svc in cluster.objects(K.SERVICE)
+                     if (svc.get("metadata") or {}).get("namespace") == namespace
+                     and selects((svc.get("spec") or {}).get("selector") or {}, labels)]
+        uses = _asm_uses(cluster, ctx, [("Service", svc) for svc in selecting])
+        shared = {svc_name: why for (_, _, svc_name), why in uses.items()}
+        fronts = sorted(str((svc.get("metadata") or {}).get("name") or "") for svc in selecting)
+        return [n for n in fronts if n and n not in shared], shared
 
     @staticmethod
     def _gateway_removal(cluster: ClusterInventory, gw: GatewayWorkload, fronting: list[GatewayService],

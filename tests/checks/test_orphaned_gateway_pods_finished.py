@@ -44,6 +44,10 @@ def test_finished_gate_refuses_orphaned_gateway_pods(tmp_path: Path) -> None:
     assert [(r["status"], r["kind"], r["namespace"]) for r in orphans] == [("FAIL", "ReplicaSet", s.ISTIO_NS)]
     assert orphans[0]["name"].startswith("istio-ingressgateway-")
     assert " delete replicaset/istio-ingressgateway-" in orphans[0]["remediation"]
+    # the gateway chart's LoadBalancer Service (istio-ingress templates/service.yaml @1.10.6) still selects them: it
+    # goes with them, or the re-audit after AA2318's command is GO with it left (review21c)
+    assert " delete service/istio-ingressgateway" in orphans[0]["remediation"]
+    assert orphans[0]["evidence"]["services"] == ["istio-ingressgateway"]
 
 
 def test_the_finished_gate_names_no_orphan_while_the_deployment_is_there(tmp_path: Path) -> None:
