@@ -205,6 +205,10 @@ def istiod_services(rules: ProxyRules, ca_addr: str, proxy_config: str, asm_env:
     guess_default = not (ca or asm_env or not ca_addr)
     if "discoveryAddress" not in proxy_config and not guess_default:
         return ca
+    if guess_default and not proxy_config.strip():
+        # No PROXY_CONFIG: a rendered gateway (charts/gateways istio-ingress templates/deployment.yaml @1.22.8), whose
+        # agent takes the mounted mesh config's defaults (the istio ConfigMap at /etc/istio/config).
+        return rules.ca_service(DEFAULT_DISCOVERY_ADDRESS)
     try:
         parsed = orjson.loads(proxy_config)  # refuses nesting deeper than 1024 (ValueError), as json would recurse
     except ValueError:

@@ -246,3 +246,30 @@ def test_the_pod_annotation_is_read_to_its_first_document(audit):
     a = audit({"cluster-a": cluster(f.istiod(), asm_istiod_service(), *with_owner(pods))}, "uninstall",
               asm=[f.migration_cr("Migrating")])
     assert [(r["status"], r["code"]) for r in a.rows(SIDECARS)] == [("FAIL", "AA1240")]
+
+
+def test_a_rendered_gateway_with_asms_image_and_another_ca_is_istios(tmp_path):
+    """istioctl's default profile @1.22.8 (tests/install_shapes.istioctl_profile: the gateway as charts/gateways/
+    istio-ingress templates/deployment.yaml renders it, no PROXY_CONFIG: its agent takes the mounted istio ConfigMap's
+    defaults, discoveryAddress Istio's istiod), CA_ADDR istio-csr's, the proxy image ASM's. review21c: the gateway
+    scan read it as ASM's by its image (no ASM gateway asked to replace it; purge-preview AA2510 said ASM's data plane
+    runs on it)."""
+    from tests import install_shapes as s
+    from tests.test_install_shapes import _belongs_to
+    from tests.test_install_shapes import audit as shape_audit
+
+    shape = s.moved_to_asm(s.istioctl_profile("default", "1.22.8"))
+    shape.objects = [o for o in shape.objects if not _belongs_to(o, shape.istio_sidecar_workloads)]
+    for obj in shape.objects:
+        if obj["kind"] in ("Deployment", "ReplicaSet", "Pod"):
+            spec = obj["spec"] if obj["kind"] == "Pod" else obj["spec"]["template"]["spec"]
+            for c in spec.get("containers", []):
+                for e in c.get("env", []):
+                    if e["name"] == "CA_ADDR" and e.get("value") == ISTIO_CA:
+                        e["value"] = ISTIO_CSR
+                        if c["name"] == "istio-proxy":
+                            c["image"] = s.ASM_IMAGE_VPC
+    result = shape_audit(tmp_path, shape, "uninstall", "Migrating")
+    found = {(r["check_id"], r["status"], r["code"]) for r in records(result.findings)}
+    assert ("asm-gateways-present", "FAIL", "AA1710") in found  # Istio's gateway: an ASM gateway must replace it
+    assert not any(code == "AA2510" for _, _, code in found)  # no longer "ASM's data plane runs on it"
