@@ -44,6 +44,7 @@ from auditor.inventory import ClusterInventory
 from auditor.model import Finding, Gate, Outcome, Severity, Status
 from auditor.sources.prometheus import (
     FAMILIES,
+    POD_LABELS,
     GatewayTraffic,
     TrafficData,
     duration_seconds,
@@ -270,10 +271,19 @@ class IstioGatewayTraffic(ClusterCheck):
         fix=SCRAPE_HINT,
         message=GATEWAY + "zero increase " + AS_OF + ", but pod(s) {pods}, running since before the window, have no "
                 "series in it while {scraped} were scraped: what crossed them is not counted")
+    # Series without a pod label (a scrape job that writes none) fold every replica into one presence: one replica's
+    # series stopping, or never there, while another's go on shows no gap. With one replica running that is the
+    # gateway's presence; with several, nothing proves each was scraped.
+    REPLICAS_UNTOLD = Outcome(
+        "AA1559", Status.UNKNOWN, "zero increase, but the series carry no pod label and the gateway runs several pods: "
+        "nothing shows that each of them was scraped for the whole window", fix=SCRAPE_HINT,
+        message=GATEWAY + "zero increase " + AS_OF + ", but the series carry no pod label ({labels}) and the gateway "
+                "runs {count} pods ({pods}): nothing shows that each was scraped for the whole window")
     outcomes = (PASS, TRAFFIC, TRAFFIC_ALL_CLUSTERS, TRAFFIC_NEW_SERIES_UNCOUNTED, NO_PROMETHEUS, STRAY, NOT_RECORDED,
                 PROMETHEUS_ERROR, ANSWER_NOT_EVIDENCE, NO_SERIES, OTHER_CLUSTER_LABEL, NEW_SERIES_ONLY, PARTIAL_WINDOW,
                 ZERO_ALL_CLUSTERS, GATEWAYS_UNSEEN, STRAYS_UNSEEN, METRICS_HIDDEN, TELEMETRY_UNREAD, WINDOW_NOT_NOW,
-                SERIES_GAP, REPLICA_UNSCRAPED, FOREIGN_PODS, REPLICA_NEVER_SCRAPED, NO_GATEWAY)
+                SERIES_GAP, REPLICA_UNSCRAPED, FOREIGN_PODS, REPLICA_NEVER_SCRAPED, REPLICAS_UNTOLD,
+                NO_GATEWAY)
     needs = (K.DEPLOYMENT,)
     # Pods and ReplicaSets: to explain missing series by gateway pods started inside the window. Telemetry, the mesh
     # ConfigMaps and EnvoyFilters: what the gateway's proxy reports (a zero is no proof with Telemetry or EnvoyFilters
@@ -415,7 +425,11 @@ class IstioGatewayTraffic(ClusterCheck):
             pods, why = unexplained
             return gateway_finding(self.REPLICA_UNSCRAPED, evidence, pods=", ".join(repr(p) for p, _ in pods),
                                    last=", ".join(rfc3339(t) or "n/a" for _, t in pods), why=why)
-        never = _never_scraped(presence, _gateway_pods(cluster, gw, running=True), start)
+        running = _gateway_pods(cluster, gw, running=True)
+        if "" in presence and running is not None and len(running) > 1:
+            return gateway_finding(self.REPLICAS_UNTOLD, evidence, labels=", ".join(POD_LABELS), count=len(running),
+                                   pods=", ".join(repr(p) for p in sorted(running)))
+        never = _never_scraped(presence, running, start)
         if never:
             return gateway_finding(self.REPLICA_NEVER_SCRAPED, evidence, pods=", ".join(repr(p) for p in never),
                                    scraped=", ".join(repr(p) for p in sorted(presence)))

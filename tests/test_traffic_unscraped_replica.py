@@ -1,4 +1,4 @@
-"""istio-gateway-traffic: a gateway scaled to more replicas than Prometheus scrapes (AA1558).
+"""istio-gateway-traffic: a gateway scaled to more replicas than Prometheus scrapes (AA1558, AA1559).
 
 A gateway pod Prometheus never scrapes has no series at all, so neither presence nor a gap tells of it: the zero of
 its scraped siblings was PASS AA1501 on main whatever crossed the unscraped replica. The series are what Prometheus'
@@ -16,6 +16,13 @@ Scenarios (pods name -> start time; r1 idle and scraped the whole window):
 - both: r1 and r2 both scraped, idle: PASS;
 - evicted: r2 since long before the window but Failed (evicted: status.phase Failed, as the kubelet leaves it), no
   series: it carries no traffic, PASS.
+
+Series without a pod label (a kubernetes_sd pod-role job that keeps only `instance`, `<pod IP>:15020`, and `job`, as
+Prometheus' kubernetes_sd writes them without relabelling: the `count by (cluster, pod, ...)` of the presence queries
+folds every replica into one): one replica's series stopping while another's go on is invisible.
+- nopod: r1 scraped all along, r2 (still running) scraped only until 20 hours before the end: UNKNOWN AA1559 (main:
+  PASS AA1501);
+- nopod-one: one replica, scraped all along: its presence is the gateway's, PASS.
 """
 
 from __future__ import annotations
@@ -49,7 +56,16 @@ def series(now: float) -> list[Series]:
         return family("requests", gateway_labels(ns, GW, pod, "cluster-a"), counter(begin, end, initial=initial))
 
     return [flat("unscraped", R1), flat("scaled-up", R1), flat("both", R1), flat("both", R2, initial=900),
-            flat("evicted", R1)]
+            flat("evicted", R1),
+            bare("nopod", "10.0.0.11:15020", begin, end), bare("nopod", "10.0.0.12:15020", begin, end - 20 * 3600),
+            bare("nopod-one", "10.0.0.13:15020", begin, end)]
+
+
+def bare(ns: str, instance: str, start: float, stop: float) -> Series:
+    """A gateway series scraped by a job that writes no pod label: Istio's labels, `instance` and `job` only."""
+    labels = gateway_labels(ns, GW, "-", "cluster-a", instance=instance, job="kubernetes-pods")
+    del labels["pod"], labels["namespace"]
+    return family("requests", labels, counter(start, stop, initial=500))
 
 
 def pods(now: float) -> dict[str, dict[str, str]]:
@@ -58,6 +74,8 @@ def pods(now: float) -> dict[str, dict[str, str]]:
         "scaled-up": {R1: LONG_AGO, R3: stamp(now - 4 * 3600)},
         "both": {R1: LONG_AGO, R2: LONG_AGO},
         "evicted": {R1: LONG_AGO, R2: LONG_AGO},
+        "nopod": {R1: LONG_AGO, R2: LONG_AGO},
+        "nopod-one": {R1: LONG_AGO},
     }
 
 
@@ -70,8 +88,8 @@ def objects(now: float) -> list[dict[str, Any]]:
 
 
 EXPECTED = {"unscraped": ("UNKNOWN", "AA1558"), "scaled-up": ("PASS", "AA1501"), "both": ("PASS", "AA1501"),
-            "evicted": ("PASS", "AA1501")}
-# main: PASS AA1501 for every one of them
+            "evicted": ("PASS", "AA1501"), "nopod": ("UNKNOWN", "AA1559"), "nopod-one": ("PASS", "AA1501")}
+# main: PASS AA1501 for every one of them (with the cluster label)
 
 
 @pytest.fixture(scope="module")
@@ -87,8 +105,12 @@ def codes(result: Any) -> dict[str, tuple[str, str]]:
 def test_a_replica_prometheus_never_scrapes(prom: Live, tmp_path: Path, cluster_label: str) -> None:
     live = audit_live(objects(prom.now), {"url": prom.url, "cluster_label": cluster_label}, prom.when, tmp_path,
                       tmp_path / "snap.tar.gz")
-    assert codes(live) == EXPECTED
+    # Without the cluster label every series counts, and series without a pod label cannot be shown this cluster's
+    # (AA1557, as before).
+    expected = EXPECTED if cluster_label else {**EXPECTED, "nopod": ("UNKNOWN", "AA1557"),
+                                               "nopod-one": ("UNKNOWN", "AA1557")}
+    assert codes(live) == expected
     assert live.verdict.value == "INCOMPLETE"  # main: GO
     offline = api.run_audit(api.Target(snapshot=str(tmp_path / "snap.tar.gz")), "uninstall", Config(),
                             now=prom.when)
-    assert codes(offline) == EXPECTED
+    assert codes(offline) == expected
