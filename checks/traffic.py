@@ -44,6 +44,7 @@ from auditor.inventory import ClusterInventory
 from auditor.model import Finding, Gate, Outcome, Severity, Status
 from auditor.sources.prometheus import (
     FAMILIES,
+    POD_LABELS,
     GatewayTraffic,
     TrafficData,
     duration_seconds,
@@ -260,10 +261,29 @@ class IstioGatewayTraffic(ClusterCheck):
         "series of a gateway of the same name", fix=CLUSTER_LABEL_MISSING_FIX,
         message=GATEWAY + "zero increase " + AS_OF + ", but the series carry no {label!r} label and were scraped at "
                 "the window's end from {pods}, {why}: they do not prove this cluster's gateway was idle")
+    # A replica Prometheus never scrapes has no series at all: no presence ends, no gap shows, and its siblings' zero
+    # says nothing of it. A pod that ran through the whole window with none while a sibling's were scraped is that
+    # (behind one Service the siblings share the traffic); an idle replica started inside the window (an HPA's) has no
+    # series until its first request, as Istio creates its counters then, and proves nothing either way.
+    REPLICA_NEVER_SCRAPED = Outcome(
+        "AA1558", Status.UNKNOWN, "zero increase, but a gateway pod running since before the window has no series in "
+        "it while another pod's were scraped: Prometheus does not scrape it, and what crossed it is not counted",
+        fix=SCRAPE_HINT,
+        message=GATEWAY + "zero increase " + AS_OF + ", but pod(s) {pods}, running since before the window, have no "
+                "series in it while {scraped} were scraped: what crossed them is not counted")
+    # Series without a pod label (a scrape job that writes none) fold every replica into one presence: one replica's
+    # series stopping, or never there, while another's go on shows no gap. With one replica running that is the
+    # gateway's presence; with several, nothing proves each was scraped.
+    REPLICAS_UNTOLD = Outcome(
+        "AA1559", Status.UNKNOWN, "zero increase, but the series carry no pod label and the gateway runs several pods: "
+        "nothing shows that each of them was scraped for the whole window", fix=SCRAPE_HINT,
+        message=GATEWAY + "zero increase " + AS_OF + ", but the series carry no pod label ({labels}) and the gateway "
+                "runs {count} pods ({pods}): nothing shows that each was scraped for the whole window")
     outcomes = (PASS, TRAFFIC, TRAFFIC_ALL_CLUSTERS, TRAFFIC_NEW_SERIES_UNCOUNTED, NO_PROMETHEUS, STRAY, NOT_RECORDED,
                 PROMETHEUS_ERROR, ANSWER_NOT_EVIDENCE, NO_SERIES, OTHER_CLUSTER_LABEL, NEW_SERIES_ONLY, PARTIAL_WINDOW,
                 ZERO_ALL_CLUSTERS, GATEWAYS_UNSEEN, STRAYS_UNSEEN, METRICS_HIDDEN, TELEMETRY_UNREAD, WINDOW_NOT_NOW,
-                SERIES_GAP, REPLICA_UNSCRAPED, FOREIGN_PODS, NO_GATEWAY)
+                SERIES_GAP, REPLICA_UNSCRAPED, FOREIGN_PODS, REPLICA_NEVER_SCRAPED, REPLICAS_UNTOLD,
+                NO_GATEWAY)
     needs = (K.DEPLOYMENT,)
     # Pods and ReplicaSets: to explain missing series by gateway pods started inside the window. Telemetry, the mesh
     # ConfigMaps and EnvoyFilters: what the gateway's proxy reports (a zero is no proof with Telemetry or EnvoyFilters
@@ -405,6 +425,14 @@ class IstioGatewayTraffic(ClusterCheck):
             pods, why = unexplained
             return gateway_finding(self.REPLICA_UNSCRAPED, evidence, pods=", ".join(repr(p) for p, _ in pods),
                                    last=", ".join(rfc3339(t) or "n/a" for _, t in pods), why=why)
+        running = _gateway_pods(cluster, gw, running=True)
+        if "" in presence and running is not None and len(running) > 1:
+            return gateway_finding(self.REPLICAS_UNTOLD, evidence, labels=", ".join(POD_LABELS), count=len(running),
+                                   pods=", ".join(repr(p) for p in sorted(running)))
+        never = _never_scraped(presence, running, start)
+        if never:
+            return gateway_finding(self.REPLICA_NEVER_SCRAPED, evidence, pods=", ".join(repr(p) for p in never),
+                                   scraped=", ".join(repr(p) for p in sorted(presence)))
         evidence.update(_numbers(increases, born))
         return gateway_finding(self.PASS, evidence, first=rfc3339(first), last=rfc3339(last),
                                families=", ".join(families))
@@ -436,12 +464,17 @@ def _missing_inside(measured: GatewayTraffic, window_s: int) -> tuple[float, flo
     return worst
 
 
-def _gateway_pods(cluster: ClusterInventory, gw: GatewayWorkload) -> dict[str, float | None] | None:
-    """The gateway's pods in the cluster: name -> start time (None: not started or unreadable); None: pods unread."""
+def _gateway_pods(cluster: ClusterInventory, gw: GatewayWorkload, *,
+                  running: bool = False) -> dict[str, float | None] | None:
+    """The gateway's pods in the cluster (`running`: only those in phase Running): name -> start time (None: not
+    started or unreadable); None: pods unread."""
     if not cluster.available(K.POD):
         return None
     pods = cluster.pods()
-    mine = pods[(pods["namespace"] == gw.namespace) & (pods["workload_name"] == gw.name)]
+    rows = (pods["namespace"] == gw.namespace) & (pods["workload_name"] == gw.name)
+    if running:  # a Failed or Succeeded pod (evicted, completed) carries no traffic: no series is no gap
+        rows &= pods["phase"] == "Running"
+    mine = pods[rows]
     out: dict[str, float | None] = {}
     for name, started in zip(mine["name"], mine["started"], strict=True):
         try:
@@ -490,6 +523,17 @@ def _unexplained(ended: list[tuple[float, str]], current: dict[str, float | None
         return lost, Phrase(N_("a gateway pod running now started long after they stopped being scraped, and none "
                                "started as they did: they lived on unscraped"))
     return None
+
+
+def _never_scraped(presence: dict[str, tuple[float, float, float | None]], current: dict[str, float | None] | None,
+                   start: float) -> list[str]:
+    """The gateway's running pods started before the window (so in it all along) without any series in it, while the
+    series name the pods they came from. Series without a pod label cannot tell the pods apart (nothing is claimed);
+    pods unread are judged where the series' pods are (FOREIGN_PODS, REPLICA_UNSCRAPED)."""
+    if current is None or not presence or "" in presence:
+        return []
+    return sorted(pod for pod, started in current.items()
+                  if pod not in presence and started is not None and started <= start)
 
 
 def _window_not_now(traffic: TrafficData, now: dt.datetime, max_age: str | None, tolerance: float) -> Phrase | None:
