@@ -641,8 +641,12 @@ def _gateway_of(cluster: ClusterInventory, rules: mesh.ProxyRules, kind: str, me
         return None  # a sidecar-injected app that happens to carry a gateway's label or name
     image = (proxy or {}).get("image") or ""
     env = mesh.env_map(proxy or {})
-    marks = cluster.proxy_marks(rules.has_asm_env(env), rules.image_kind(image) if image else "",
-                                rules.ca_service(env.get("CA_ADDR", "")), image)
+    asm_env = rules.has_asm_env(env)
+    # The istiods it names as the pod frame reads them (mesh.istiod_services): a CA_ADDR / discoveryAddress at an
+    # address (an istiod in another cluster) is no proof of ASM's gateway, whatever image the template names.
+    marks = cluster.proxy_marks(asm_env, rules.image_kind(image) if image else "",
+                                mesh.istiod_services(rules, env.get("CA_ADDR", ""), env.get(mesh.PROXY_CONFIG_ENV, ""),
+                                                     asm_env), image)
     asm = _has_asm_marker(meta) or mesh.classify(marks) == mesh.PROXY_ASM
     # Phrases: a finding that gives the reason (AA2510 "an ASM gateway (...)") says it in the reader's language.
     gtype, why_role = stated, Phrase(N_("label istio / gateway name"))

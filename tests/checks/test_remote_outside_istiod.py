@@ -22,6 +22,7 @@ import pytest
 
 from auditor import mesh
 from tests import factory as f
+from tests import install_shapes as S
 from tests.checks.test_classification import asm_istiod_service, cluster, proxy_kinds, sidecar_pod, with_owner
 
 SIDECARS = "istio-sidecars-remaining"
@@ -73,3 +74,32 @@ def test_asm_env_with_such_an_address_stays_asm(audit):
 ])
 def test_istiod_services_names_an_outside_istiod(ca_addr, proxy_config, asm_env, expected):
     assert mesh.istiod_services(mesh.ProxyRules(), ca_addr, proxy_config, asm_env) == expected
+
+
+# An IstioOperator-rendered gateway (not injected: its Deployment template carries the proxy's env): the gateways
+# chart writes CA_ADDR from values.global.caAddress when set (manifests/charts/gateways/istio-ingress/templates/
+# deployment.yaml @1.22.3), the image from global.hub / global.proxy.image, and operator.istio.io/component labels.
+def rendered_gateway(ca_addr: str) -> list[dict]:
+    objs = S.iop_gateway(S.Injector("1.22.3"), "istio-ingressgateway", "IngressGateways", istio_label="ingressgateway")
+    for obj in objs:
+        spec = obj.get("spec") or {}
+        for container in (spec.get("template", {}).get("spec") or spec).get("containers") or []:
+            if container["name"] == "istio-proxy":
+                container["image"] = f.ASM_PROXY_IMAGE
+                for e in container["env"]:
+                    if e["name"] == "CA_ADDR":
+                        e["value"] = ca_addr
+    return objs
+
+
+@pytest.mark.parametrize(("gate", "check", "code"), [("finished", "istio-residue", "AA2310"),
+                                                     ("uninstall", "asm-gateways-present", "AA1710")])
+def test_istio_gateway_served_from_another_cluster_is_istios(audit, gate, check, code):
+    """Old: the gateway scan read CA_ADDR alone (an address: no istiod), so ASM's image made it ASM's gateway; at the
+    finished gate istio-residue passed and the audit said GO with Istio's gateway still running; at uninstall no ASM
+    gateway was asked for it (N/A AA1740)."""
+    objs = [S.namespace("istio-system"), *rendered_gateway(EXTERNAL_ISTIOD), *S.asm_workload("cart", "apps"),
+            S.asm_istiod_service()]
+    a = audit({"cluster-b": objs}, gate, asm=[f.migration_cr("Migrating" if gate == "uninstall" else "Finished")])
+    assert [(r["status"], r["code"], r["name"]) for r in a.rows(check)] == [("FAIL", code, "istio-ingressgateway")]
+    assert a.result.verdict == "NO-GO"
