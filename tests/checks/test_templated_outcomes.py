@@ -118,8 +118,8 @@ def test_every_outcome_has_a_template_with_named_fields_only() -> None:
     # ASM's (AA1725) or unread (AA1752); 171 with egress-routes-to-asm's second hop on ASM's egress gateway unrouted
     # (AA1614) or unread (AA1635); 173 with its port that ASM's egress Service does not expose (AA1615) or on which
     # ASM's egress gateway routes nothing (AA1616); 174 with kubernetes-version's placeholder version v0.0.0 of an
-    # unstamped build (AA0133).
-    assert len(outcomes) == 174
+    # unstamped build (AA0133); 175 with purge-preview's istiod serving remote clusters none audited (AA2539).
+    assert len(outcomes) == 175
     for check_id, outcome in outcomes:
         if outcome.code in NOT_TEMPLATED:
             continue
