@@ -642,9 +642,9 @@ def _gateway_of(cluster: ClusterInventory, rules: mesh.ProxyRules, kind: str, me
     image = (proxy or {}).get("image") or ""
     env = mesh.env_map(proxy or {})
     asm_env = rules.has_asm_env(env)
-    # The istiods its proxy names, as a pod's are read (mesh.istiod_services: CA_ADDR, PROXY_CONFIG's
-    # discoveryAddress or, with a CA of another make, the default): a rendered gateway with ASM's image and istio-csr
-    # as CA was ASM's by its image alone (review21c).
+    # The istiods its proxy names, as a pod's are read (mesh.istiod_services: CA_ADDR, PROXY_CONFIG's discoveryAddress,
+    # an address of an istiod in another cluster or, with a CA of another make, the default): a rendered gateway with
+    # ASM's image and istio-csr or an external istiod as CA was ASM's by its image alone (review21c, red21k).
     services = mesh.istiod_services(rules, env.get("CA_ADDR", ""), env.get(mesh.PROXY_CONFIG_ENV, ""), asm_env)
     marks = cluster.proxy_marks(asm_env, rules.image_kind(image) if image else "", services, image)
     asm = _has_asm_marker(meta) or mesh.classify(marks) == mesh.PROXY_ASM

@@ -203,12 +203,14 @@ def istiod_services(rules: ProxyRules, ca_addr: str, proxy_config: str, asm_env:
     ca = rules.ca_service(ca_addr)
     # Where the default would not be read, a PROXY_CONFIG without the word needs no parsing (nearly every proxy).
     guess_default = not (ca or asm_env or not ca_addr)
+    if not ca and not asm_env:
+        ca = outside_istiod(ca_addr)
     if "discoveryAddress" not in proxy_config and not guess_default:
         return ca
     if guess_default and not proxy_config.strip():
         # No PROXY_CONFIG: a rendered gateway (charts/gateways istio-ingress templates/deployment.yaml @1.22.8), whose
         # agent takes the mounted mesh config's defaults (the istio ConfigMap at /etc/istio/config).
-        return rules.ca_service(DEFAULT_DISCOVERY_ADDRESS)
+        return SERVICES_SEPARATOR.join(s for s in dict.fromkeys((ca, rules.ca_service(DEFAULT_DISCOVERY_ADDRESS))) if s)
     try:
         parsed = orjson.loads(proxy_config)  # refuses nesting deeper than 1024 (ValueError), as json would recurse
     except ValueError:
@@ -217,11 +219,32 @@ def istiod_services(rules: ProxyRules, ca_addr: str, proxy_config: str, asm_env:
         return ca
     address = parsed.get("discoveryAddress")
     if not isinstance(address, str) or not address:  # absent (or null): the default, dropped by cleanProxyConfig
-        return rules.ca_service(DEFAULT_DISCOVERY_ADDRESS) if guess_default else ca
-    xds = rules.ca_service(address)
+        default = rules.ca_service(DEFAULT_DISCOVERY_ADDRESS) if guess_default else ""
+        return SERVICES_SEPARATOR.join(s for s in dict.fromkeys((ca, default)) if s)
+    xds = rules.ca_service(address) or ("" if asm_env else outside_istiod(address))
     if not xds or xds == ca:
         return ca
-    return f"{ca}{SERVICES_SEPARATOR}{xds}"
+    return f"{ca}{SERVICES_SEPARATOR}{xds}" if ca else xds
+
+
+# An istiod reached by address, not by a Service of the cluster: the CA_ADDR / discoveryAddress `<host>:15012` Istio's
+# guides make the injector write for a control plane in another cluster. The external control plane guide sets both
+# to $EXTERNAL_ISTIOD_ADDR:15012, the address of the external cluster's gateway exposing istiod (istio.io content/en/
+# docs/setup/install/external-controlplane/index.md, snip get_external_istiod_iop: meshConfig.defaultConfig.
+# discoveryAddress and values.global.caAddress); a remote pointed at the primary's east-west gateway IP is the same
+# shape. ASM's injector writes its own istiod-<rev>.istio-system.svc and ASM's env, so for a proxy without ASM's env
+# such an address is Istio's control plane outside this cluster, never a proof of ASM's (classify: OWNER_ABSENT).
+OUTSIDE_NAMED = "address:"
+_OUTSIDE_ISTIOD = re.compile(r"^(?:\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9.-]+):15012$")
+
+
+def outside_istiod(address: str) -> str:
+    """OUTSIDE_NAMED + `address` when it names istiod's port 15012 at an IP or a host that is no istiod Service name
+    (the caller asks rules.ca_service first), "" otherwise (another CA such as istio-csr on 443, nothing)."""
+    address = address.strip()
+    if len(address) > 270 or not _OUTSIDE_ISTIOD.match(address):  # a DNS name is at most 253 characters
+        return ""
+    return OUTSIDE_NAMED + address.lower()
 
 
 # The pod's own proxy config: pilot-agent reads the pod's annotations at every start (the downward API file

@@ -40,6 +40,7 @@ from auditor.istio import istiod_pinned_version
 from auditor.kinds import Kind
 from auditor.labelled import COMPONENT_LABEL, carrying_label
 from auditor.model import Finding, Gate, Outcome, Severity, Status
+from auditor.remote import CONTROL_PLANE_CLUSTERS, DEFAULT_CLUSTER_ID, istiod_cluster_id, istiod_external
 
 # The kinds prune.go deletes with --purge that the auditor reads (NamespacedResources + AllClusterResources).
 # Pods are pruned too, but the inventory keeps them only as summaries (no labels): labelled pods belong to the
@@ -258,18 +259,34 @@ class PurgePreview(ClusterCheck):
                                message="{subject} carries operator.istio.io/component, so the purge deletes it, but "
                                        "its webhook {webhook} calls {calls}, whose istiod cannot be told Istio's "
                                        "({why}): if it is ASM's, the purge deletes ASM's injection path")
+    # Istio's primary-remote guides install the primary with values.pilot.env.EXTERNAL_ISTIOD=true (istio.io setup/
+    # install/multicluster/primary-remote), the istiod that reads remote clusters' controlPlaneClusters annotation and
+    # serves their proxies (auditor/remote.py); the external control plane guide installs its istiod so too. Which
+    # remote clusters it serves is written only in the remote secrets (never read) and in the remotes themselves: the
+    # purge leaves their proxies with no CA and no configuration unless every such remote is already on ASM.
+    SERVES_REMOTES = Outcome("AA2539", Status.UNKNOWN, "an istiod the uninstall removes runs with EXTERNAL_ISTIOD "
+                             "true (it serves remote clusters' proxies) and no audited cluster is its remote: whether "
+                             "remote clusters still depend on it cannot be told",
+                             fix="Audit every remote cluster this istiod serves in the same run (the clusters named "
+                                 "by this cluster's remote secrets, istio-remote-secret-*: `kubectl get secret -n "
+                                 "istio-system -l istio/multiCluster=true`), so that their own findings say whether "
+                                 "their proxies are on ASM.",
+                             message="istiod {istiod} (CLUSTER_ID {cluster_id}) runs with EXTERNAL_ISTIOD true and "
+                                     "none of the audited clusters names it in topology.istio.io/controlPlaneClusters "
+                                     "({unread}): remote clusters it serves would lose their control plane")
     NO_ISTIO = Outcome("AA2540", Status.NOT_APPLICABLE, "nothing carries operator.istio.io/component or Helm's "
                        "Istio labels and no istiod runs: the purge deletes nothing here",
                        message="no object carries operator.istio.io/component or Helm's Istio labels and no istiod "
                                "runs: `istioctl uninstall --purge` deletes nothing here")
     outcomes = (CLEAN, ASM_OBJECT, NOT_ON_ASM, ASM_OBJECT_UNDER_CRD, STILL_NAMED, CASCADE, HELM, SAIL, MIRROR_NAMED,
                 KIND_NOT_READ, UNLABELLED, STORED_UNREAD, ASM_COPIES_UNREAD, SHARED_ACCOUNT, CNI_SKIPPED,
-                WEBHOOK_UNPROVEN, CNI_STATE_UNKNOWN, NAMES_UNREAD, NO_ISTIO)
+                WEBHOOK_UNPROVEN, CNI_STATE_UNKNOWN, NAMES_UNREAD, SERVES_REMOTES, NO_ISTIO)
     needs = PRUNED_KINDS
     uses = (*K.ISTIO_API_KINDS, *K.GATEWAY_API_KINDS, K.ISTIOOPERATOR, *K.SAIL_KINDS, K.POD, K.REPLICASET,
-            *SCAN_KINDS, K.INGRESS)
+            *SCAN_KINDS, K.INGRESS, K.NAMESPACE)
 
     def check_cluster(self, cluster: ClusterInventory, ctx: Context) -> Iterable[Finding]:
+        self._record_links(cluster)
         labelled: list[tuple[str, dict[str, Any]]] = []
         for kind in PRUNED_KINDS:
             # Only the objects carrying the label or the release annotation, from one walk of the kind that
@@ -319,6 +336,46 @@ class PurgePreview(ClusterCheck):
                 yield self.report(self.NO_ISTIO, cluster.name, params={}, evidence=evidence_base)
             return
         yield from self._purge(cluster, ctx, labelled, evidence_base)
+
+    def prepare(self, ctx: Context) -> None:
+        # For AA2539 (conclude): the istiods with EXTERNAL_ISTIOD true, and what each cluster's Namespaces name in
+        # topology.istio.io/controlPlaneClusters, kept as each cluster is judged (clusters are read one at a time).
+        self._serving: list[tuple[str, str, str, str]] = []  # (cluster, namespace, name, CLUSTER_ID)
+        self._named: dict[str, set[str]] = {}  # CLUSTER_ID (or "*") -> the clusters naming it
+        self._namespaces_read: set[str] = set()
+
+    def _record_links(self, cluster: ClusterInventory) -> None:
+        """What AA2539 needs of this cluster: its istiods serving remotes, the control planes its Namespaces name."""
+        if cluster.available(K.NAMESPACE):
+            for ns in cluster.objects(K.NAMESPACE):
+                value = (_meta(ns).get("annotations") or {}).get(CONTROL_PLANE_CLUSTERS)
+                if isinstance(value, str):
+                    for entry in {e.strip() for e in value.split(",") if e.strip()}:
+                        self._named.setdefault(entry, set()).add(cluster.name)
+            self._namespaces_read.add(cluster.name)
+        for dep in cluster.istiod_deployments():
+            if istiod_external(dep):
+                meta = _meta(dep)
+                self._serving.append((cluster.name, str(meta.get("namespace") or ""), str(meta.get("name") or ""),
+                                      istiod_cluster_id(dep) or DEFAULT_CLUSTER_ID))
+
+    def conclude(self, ctx: Context) -> Iterator[Finding]:
+        """AA2539 for each istiod running with EXTERNAL_ISTIOD true that no other audited cluster names in its
+        Namespaces' topology.istio.io/controlPlaneClusters (its CLUSTER_ID, or `*`). A linked remote is audited in
+        this run: its own findings (istio-sidecars-remaining) say whether its proxies still need this istiod. A
+        cluster whose Namespaces were not read could be such a remote: said, still UNKNOWN."""
+        for cluster, namespace, name, cluster_id in self._serving:
+            linked = (self._named.get(cluster_id, set()) | self._named.get("*", set())) - {cluster}
+            if linked:
+                continue
+            unread = sorted(c.name for c in ctx.inv.data_planes
+                            if c.name != cluster and c.name not in self._namespaces_read)
+            yield self.report(self.SERVES_REMOTES, cluster, kind="Deployment", namespace=namespace, name=name,
+                              params={"istiod": f"{namespace}/{name}", "cluster_id": cluster_id,
+                                      "unread": (Phrase(N_("Namespaces not read in {clusters}"),
+                                                        clusters=", ".join(unread)) if unread
+                                                 else Phrase(N_("every audited cluster's Namespaces read")))},
+                              evidence={"not_read": NOT_READ_NOTE, "unread_clusters": unread})
 
     @staticmethod
     def _operator_resources(cluster: ClusterInventory, evidence: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
