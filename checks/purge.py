@@ -40,7 +40,7 @@ from auditor.istio import istiod_pinned_version
 from auditor.kinds import Kind
 from auditor.labelled import COMPONENT_LABEL, carrying_label
 from auditor.model import Finding, Gate, Outcome, Severity, Status
-from auditor.remote import CONTROL_PLANE_CLUSTERS, DEFAULT_CLUSTER_ID, istiod_cluster_id, istiod_external
+from auditor.remote import CONTROL_PLANE_CLUSTERS, istiod_cluster_id, istiod_external
 
 # The kinds prune.go deletes with --purge that the auditor reads (NamespacedResources + AllClusterResources).
 # Pods are pruned too, but the inventory keeps them only as summaries (no labels): labelled pods belong to the
@@ -340,7 +340,7 @@ class PurgePreview(ClusterCheck):
     def prepare(self, ctx: Context) -> None:
         # For AA2539 (conclude): the istiods with EXTERNAL_ISTIOD true, and what each cluster's Namespaces name in
         # topology.istio.io/controlPlaneClusters, kept as each cluster is judged (clusters are read one at a time).
-        self._serving: list[tuple[str, str, str, str]] = []  # (cluster, namespace, name, CLUSTER_ID)
+        self._serving: list[tuple[str, str, str, str | None]] = []  # (cluster, namespace, name, CLUSTER_ID)
         self._named: dict[str, set[str]] = {}  # CLUSTER_ID (or "*") -> the clusters naming it
         self._namespaces_read: set[str] = set()
 
@@ -354,10 +354,12 @@ class PurgePreview(ClusterCheck):
                         self._named.setdefault(entry, set()).add(cluster.name)
             self._namespaces_read.add(cluster.name)
         for dep in cluster.istiod_deployments():
-            if istiod_external(dep):
+            # EXTERNAL_ISTIOD or CLUSTER_ID not a literal (valueFrom: None) cannot be read: such an istiod may serve
+            # remotes, and no audited cluster can be told to name it (review21e: read as "no" and as the default id).
+            if istiod_external(dep) is not False:
                 meta = _meta(dep)
                 self._serving.append((cluster.name, str(meta.get("namespace") or ""), str(meta.get("name") or ""),
-                                      istiod_cluster_id(dep) or DEFAULT_CLUSTER_ID))
+                                      istiod_cluster_id(dep)))
 
     def conclude(self, ctx: Context) -> Iterator[Finding]:
         """AA2539 for each istiod running with EXTERNAL_ISTIOD true that no other audited cluster names in its
@@ -365,13 +367,14 @@ class PurgePreview(ClusterCheck):
         this run: its own findings (istio-sidecars-remaining) say whether its proxies still need this istiod. A
         cluster whose Namespaces were not read could be such a remote: said, still UNKNOWN."""
         for cluster, namespace, name, cluster_id in self._serving:
-            linked = (self._named.get(cluster_id, set()) | self._named.get("*", set())) - {cluster}
+            linked = ((self._named.get(cluster_id, set()) | self._named.get("*", set())) - {cluster}
+                      if cluster_id is not None else set())
             if linked:
                 continue
             unread = sorted(c.name for c in ctx.inv.data_planes
                             if c.name != cluster and c.name not in self._namespaces_read)
             yield self.report(self.SERVES_REMOTES, cluster, kind="Deployment", namespace=namespace, name=name,
-                              params={"istiod": f"{namespace}/{name}", "cluster_id": cluster_id,
+                              params={"istiod": f"{namespace}/{name}", "cluster_id": cluster_id or "(valueFrom)",
                                       "unread": (Phrase(N_("Namespaces not read in {clusters}"),
                                                         clusters=", ".join(unread)) if unread
                                                  else Phrase(N_("every audited cluster's Namespaces read")))},

@@ -73,3 +73,33 @@ def test_a_primary_of_its_own_serves_no_remote(audit):
     a = run(audit, {"cluster-a": primary_on_asm(external=False)})
     assert codes(a) == [("cluster-a", "PASS", "AA2501", "")]
     assert a.result.verdict == "GO"
+
+
+def _from_config_map(objs: list[dict], name: str) -> list[dict]:
+    """The discovery container's `name` env taken from a ConfigMap (valueFrom), as a kustomize overlay may write it."""
+    for obj in objs:
+        if obj["kind"] == "Deployment" and obj["metadata"]["name"].startswith("istiod"):
+            for c in obj["spec"]["template"]["spec"]["containers"]:
+                if c["name"] == "discovery":
+                    c["env"] = [e for e in c.get("env", []) if e["name"] != name]
+                    c["env"].append({"name": name, "valueFrom": {"configMapKeyRef": {"name": "istiod-env",
+                                                                                     "key": name}}})
+    return objs
+
+
+def test_an_external_istiod_flag_not_written_literally_is_not_read_as_no(audit):
+    """review21e: EXTERNAL_ISTIOD by valueFrom was read as false (no AA2539): GO."""
+    a = run(audit, {"cluster-a": _from_config_map(primary_on_asm(), "EXTERNAL_ISTIOD")})
+    assert ("cluster-a", "UNKNOWN", "AA2539", "istiod") in codes(a)
+
+
+def test_a_cluster_id_not_written_literally_links_no_remote(audit):
+    """review21e: CLUSTER_ID by valueFrom was read as the default `Kubernetes`, which a remote of another mesh may
+    name: no remote can be told to name an istiod whose id is not read."""
+    remote = pointed_at(remote_cluster(), EASTWEST_IP)
+    for obj in remote:  # a remote naming istiod's default id, `Kubernetes` (of another primary, or this one's)
+        annotations = obj["metadata"].get("annotations") or {}
+        if obj["kind"] == "Namespace" and "topology.istio.io/controlPlaneClusters" in annotations:
+            annotations["topology.istio.io/controlPlaneClusters"] = "Kubernetes"
+    a = run(audit, {"cluster-a": _from_config_map(primary_on_asm(), "CLUSTER_ID"), "cluster-b": remote})
+    assert ("cluster-a", "UNKNOWN", "AA2539", "istiod") in codes(a)
