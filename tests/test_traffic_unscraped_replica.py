@@ -27,7 +27,6 @@ folds every replica into one): one replica's series stopping while another's go 
 
 from __future__ import annotations
 
-import datetime as dt
 from pathlib import Path
 from typing import Any
 
@@ -36,16 +35,8 @@ import pytest
 from auditor import api
 from auditor.config import Config
 from tests.prometheus_server import WINDOW_S, Series, counter, family, gateway_deployment, gateway_labels
-from tests.test_traffic import Live, audit_live, live_prometheus, rows
-
-GW = "istio-ingressgateway"
-RS = gateway_deployment(GW, "x", "ingress")[1]["metadata"]["name"]  # <name>-<pod-template-hash>, as pods are named
-R1, R2, R3 = f"{RS}-7hx2q", f"{RS}-m4zkp", f"{RS}-c9wtd"
-LONG_AGO = "2026-11-10T08:00:00Z"
-
-
-def stamp(ts: float) -> str:
-    return dt.datetime.fromtimestamp(ts, dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+from tests.test_traffic import Live, audit_live, live_prometheus
+from tests.test_traffic_replicas import GW, LONG_AGO, R1, R2, R3, codes, stamp
 
 
 def series(now: float) -> list[Series]:
@@ -95,10 +86,6 @@ EXPECTED = {"unscraped": ("UNKNOWN", "AA1558"), "scaled-up": ("PASS", "AA1501"),
 @pytest.fixture(scope="module")
 def prom(tmp_path_factory: pytest.TempPathFactory):
     yield from live_prometheus(series, tmp_path_factory)
-
-
-def codes(result: Any) -> dict[str, tuple[str, str]]:
-    return {ns: (r["status"], r["code"]) for (_, ns), r in rows(result).items()}
 
 
 @pytest.mark.parametrize("cluster_label", ["cluster", ""])
