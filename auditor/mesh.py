@@ -207,24 +207,24 @@ def istiod_services(rules: ProxyRules, ca_addr: str, proxy_config: str, asm_env:
         ca = outside_istiod(ca_addr)
     if "discoveryAddress" not in proxy_config and not guess_default:
         return ca
-    if guess_default and not proxy_config.strip():
-        # No PROXY_CONFIG: a rendered gateway (charts/gateways istio-ingress templates/deployment.yaml @1.22.8), whose
-        # agent takes the mounted mesh config's defaults (the istio ConfigMap at /etc/istio/config).
-        return SERVICES_SEPARATOR.join(s for s in dict.fromkeys((ca, rules.ca_service(DEFAULT_DISCOVERY_ADDRESS))) if s)
     try:
-        parsed = orjson.loads(proxy_config)  # refuses nesting deeper than 1024 (ValueError), as json would recurse
+        # No PROXY_CONFIG (only where the default is guessed): a rendered gateway (charts/gateways istio-ingress
+        # templates/deployment.yaml @1.22.8), whose agent takes the mounted mesh config's defaults (the istio
+        # ConfigMap at /etc/istio/config). orjson refuses nesting deeper than 1024 (ValueError): json would recurse.
+        parsed = orjson.loads(proxy_config) if proxy_config.strip() else {}
     except ValueError:
         return ca
     if not isinstance(parsed, dict):
         return ca
     address = parsed.get("discoveryAddress")
     if not isinstance(address, str) or not address:  # absent (or null): the default, dropped by cleanProxyConfig
-        default = rules.ca_service(DEFAULT_DISCOVERY_ADDRESS) if guess_default else ""
-        return SERVICES_SEPARATOR.join(s for s in dict.fromkeys((ca, default)) if s)
-    xds = rules.ca_service(address) or ("" if asm_env else outside_istiod(address))
-    if not xds or xds == ca:
-        return ca
-    return f"{ca}{SERVICES_SEPARATOR}{xds}" if ca else xds
+        return _named(ca, rules.ca_service(DEFAULT_DISCOVERY_ADDRESS) if guess_default else "")
+    return _named(ca, rules.ca_service(address) or ("" if asm_env else outside_istiod(address)))
+
+
+def _named(*services: str) -> str:
+    """The pod frame's ca_service value of these istiods: each once, in order, none empty."""
+    return SERVICES_SEPARATOR.join(dict.fromkeys(s for s in services if s))
 
 
 # An istiod reached by address, not by a Service of the cluster: the CA_ADDR / discoveryAddress `<host>:15012` Istio's
