@@ -281,6 +281,12 @@ def _removal(cluster: ClusterInventory, ctx: Context, meta: dict[str, Any], dele
     return "\n".join(lines), {"helm_release": key, "uninstall_order": [release_key(r) for r in plan.order]}
 
 
+def _keep_shared_service(namespace: str, name: str) -> str:
+    """The comment beside a removal that keeps a Service in front of Istio's gateway pods that ASM's data plane uses."""
+    return (f"# keep Service {mesh.sh_text(namespace)}/{mesh.sh_text(name)}: it selects pods of ASM's data plane too "
+            "(evidence kept_services)")
+
+
 def _delete(cluster: str, resource: str, names: str | list[str], namespace: str = "") -> str:
     """`kubectl delete` of one object or several (each name its own shell word: they come from the cluster)."""
     ns = f"{mesh.ns_flag(namespace)} " if namespace else ""
@@ -851,8 +857,7 @@ class IstioResidue(_LeftoverCheck):
                 command += "\n" + _delete(cluster.name, "service", fronts, namespace)
                 evidence["services"] = fronts
             if shared:
-                command += "".join(f"\n# keep Service {mesh.sh_text(namespace)}/{mesh.sh_text(svc)}: it selects pods "
-                                   "of ASM's data plane too (evidence kept_services)" for svc in sorted(shared))
+                command += "".join("\n" + _keep_shared_service(namespace, svc) for svc in sorted(shared))
                 evidence["kept_services"] = shared
             yield Leftover(kind, name, self.ORPHANED_GATEWAY_PODS,
                            {"kind": kind, "namespace": namespace, "name": name}, command, namespace,
@@ -897,8 +902,7 @@ class IstioResidue(_LeftoverCheck):
         meta = (obj or {}).get("metadata") or {}
         release = mesh.helm_release(meta)
         others = _release_others(cluster, release, gw, fronting) if release is not None else []
-        keep = [f"# keep Service {mesh.sh_text(s.namespace)}/{mesh.sh_text(s.name)}: it selects pods of ASM's data "
-                "plane too (evidence kept_services)" for s in sorted(fronting, key=lambda s: s.name)
+        keep = [_keep_shared_service(s.namespace, s.name) for s in sorted(fronting, key=lambda s: s.name)
                 if s.name in shared]
         held = sorted(s.name for s in fronting if s.name in shared and release is not None and mesh.helm_release(
             {"namespace": s.namespace, "annotations": s.annotations}) == release)
