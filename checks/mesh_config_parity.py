@@ -83,9 +83,12 @@ _PROVIDER_PORTS = ("port",)
 # ASM's DescribeServiceMeshDetail ServiceMesh.Spec.MeshConfig -> MeshConfig field. Not in that API: trustDomain,
 # trustDomainAliases, extensionProviders, holdApplicationUntilProxyStarts (UpdateMeshFeature sets it but Describe
 # does not return it), drainDuration, localityLbSetting failover/distribute (their answer shape is undocumented).
+# ExtraConfiguration.DiscoverySelectors is ASM's "service discovery selectors" (an ASM scoped to labelled namespaces,
+# beside an Istio that discovers every one, passed when asm.mesh_config did not repeat them).
 ASM_API_FIELDS = {OUTBOUND: "OutboundTrafficPolicy", DNS_CAPTURE: "Proxy.EnableDNSProxying",
                   TERMINATION_DRAIN: "ExtraConfiguration.TerminationDrainDuration",
-                  LOCALITY: "LocalityLB.Enabled (else EnableLocalityLB)"}
+                  LOCALITY: "LocalityLB.Enabled (else EnableLocalityLB)",
+                  DISCOVERY: "ExtraConfiguration.DiscoverySelectors"}
 # The aliyun CLI (UpdateMeshFeature) parameter that sets each field on ASM, where there is one.
 ASM_UPDATE_PARAMS = {OUTBOUND: "OutboundTrafficPolicy", DNS_CAPTURE: "DNSProxyingEnabled",
                      HOLD: "HoldApplicationUntilProxyStarts", TERMINATION_DRAIN: "TerminationDrainDuration",
@@ -119,6 +122,11 @@ def listed(items: Iterable[str]) -> str:
     return ", ".join(names[:LISTED]) + more
 
 
+def ordered_selectors(selectors: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """discoverySelectors in one order: they are ORed, so their order says nothing."""
+    return sorted(selectors, key=lambda s: orjson.dumps(s, option=orjson.OPT_SORT_KEYS))
+
+
 def mesh_fields(config: dict[str, Any], *, defaults: bool) -> dict[str, Any]:
     """The compared fields of a MeshConfig mapping (already shape-checked); Istio's defaults fill the gaps
     only when `defaults` (Istio's own ConfigMap; never ASM's, whose gaps stay unknown)."""
@@ -141,9 +149,7 @@ def mesh_fields(config: dict[str, Any], *, defaults: bool) -> dict[str, Any]:
              if isinstance(locality, dict) else None,
              ROOT: config.get("rootNamespace"),
              **{name: sorted(set(config[name] or ["*"])) for name in EXPORT_TO if name in config},
-             # ORed selectors: their order says nothing
-             DISCOVERY: sorted(config[DISCOVERY] or [], key=lambda s: orjson.dumps(s, option=orjson.OPT_SORT_KEYS))
-             if DISCOVERY in config else None,
+             DISCOVERY: ordered_selectors(config[DISCOVERY] or []) if DISCOVERY in config else None,
              PATH_NORMALIZATION: "BASE" if normalization == "DEFAULT" else normalization}
     out.update({k: v for k, v in found.items() if v is not None})
     if "trustDomainAliases" in config or defaults:
@@ -248,6 +254,12 @@ def _detail_fields(detail: dict[str, Any]) -> dict[str, Any]:
     drain = (spec.get("ExtraConfiguration") or {}).get("TerminationDrainDuration")
     if is_duration(drain):
         out[TERMINATION_DRAIN] = drain
+    # ASM's "service discovery selectors": Kubernetes label selectors, as UpdateMeshFeature's DiscoverySelectors sets
+    # them (aliyun/alibabacloud-java-sdk servicemesh-20200111 UpdateMeshFeatureRequest.java example
+    # [{"matchExpressions":[{"key":"asm-discovery","operator":"Exists"}]}]); an empty list selects every namespace.
+    selectors = (spec.get("ExtraConfiguration") or {}).get("DiscoverySelectors")
+    if isinstance(selectors, list) and all(isinstance(s, dict) for s in selectors):
+        out[DISCOVERY] = ordered_selectors(selectors)
     locality = (spec.get("LocalityLB") or {}).get("Enabled")
     locality = locality if isinstance(locality, bool) else spec.get("EnableLocalityLB")
     if isinstance(locality, bool):

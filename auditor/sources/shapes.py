@@ -218,7 +218,8 @@ _TYPE_NAMES = {str: "a string", int: "a whole number", dict: "an object", bool: 
 #   ServiceMeshInfo of another type crashed asm-version and mesh-config-parity (AA0002).
 # - ...ServiceMeshSpecMeshConfig `outbound_traffic_policy: str`, `enable_locality_lb: bool`, `proxy`
 #   (...SpecMeshConfigProxy `enable_dnsproxying: bool`), `extra_configuration` (...SpecMeshConfigExtraConfiguration
-#   `termination_drain_duration: str`), `locality_lb` (...SpecMeshConfigLocalityLB `enabled: bool`): mesh-config-parity
+#   `termination_drain_duration: str`, `discovery_selectors: List[Dict[str, Any]]`), `locality_lb`
+#   (...SpecMeshConfigLocalityLB `enabled: bool`): mesh-config-parity
 #   (_detail_fields). Proxy, ExtraConfiguration or LocalityLB of another type crashed it (AA0002); EnableDNSProxying
 #   or LocalityLB.Enabled as a string ("true") was read as ASM not saying, and the difference from Istio went
 #   unreported (WARN AA2420 with the SDK's bool), or LocalityLB.Enabled gave way to EnableLocalityLB.
@@ -230,7 +231,7 @@ _OPENAPI_ANSWERS: dict[str, dict[str, Any]] = {
         "Spec": {"MeshConfig": {
             "OutboundTrafficPolicy": str, "EnableLocalityLB": bool,
             "Proxy": {"EnableDNSProxying": bool},
-            "ExtraConfiguration": {"TerminationDrainDuration": str},
+            "ExtraConfiguration": {"TerminationDrainDuration": str, "DiscoverySelectors": [dict]},
             "LocalityLB": {"Enabled": bool},
             "SidecarInjector": {"AutoInjectionPolicyEnabled": bool, "SidecarInjectorWebhookAsYaml": str,
                                 "InitCNIConfiguration": {"Enabled": bool, "ExcludeNamespaces": str}}}}}},

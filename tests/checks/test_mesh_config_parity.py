@@ -8,7 +8,7 @@ defaultConfig.discoveryAddress, and 1.18's default zipkin tracer). Extension pro
 AuthorizationPolicy are those of Istio's docs (tasks "External Authorization" with sample-ext-authz-grpc,
 "OpenTelemetry" tracing with otel-tracing). ASM's side: config asm.mesh_config, or DescribeServiceMeshDetail as
 the servicemesh 2020-01-11 SDK models it (ServiceMesh.Spec.MeshConfig.OutboundTrafficPolicy, Proxy.EnableDNSProxying,
-EnableLocalityLB, ExtraConfiguration.TerminationDrainDuration).
+EnableLocalityLB, ExtraConfiguration.TerminationDrainDuration, ExtraConfiguration.DiscoverySelectors).
 """
 
 from __future__ import annotations
@@ -635,6 +635,51 @@ def test_discovery_selectors_are_compared(audit):
                  config=asm({**ASM_EQUAL, "discoverySelectors": two})).rows(CHECK)
     assert codes(rows) == [("PASS", "AA2401")]  # the same selectors, in another order
 
+
+
+# ASM's discovery selectors as its OpenAPI answers them: DescribeServiceMeshDetail
+# ServiceMesh.Spec.MeshConfig.ExtraConfiguration.DiscoverySelectors, a list of label selectors ("the control plane
+# discovers and processes only application services in the specified namespaces": alibabacloud-servicemesh20200111
+# 3.4.0 models.py ...SpecMeshConfigExtraConfiguration.discovery_selectors, List[Dict[str, Any]]), in Kubernetes'
+# LabelSelector shape, as UpdateMeshFeature sets them (aliyun/alibabacloud-java-sdk@64b04e9d servicemesh-20200111/src/
+# main/java/com/aliyun/servicemesh20200111/models/UpdateMeshFeatureRequest.java, DiscoverySelectors example
+# [{"matchExpressions":[{"key":"asm-discovery","operator":"Exists"}]}]; ASM's guide "Use service discovery selectors").
+ASM_SELECTORS = [{"matchExpressions": [{"key": "asm-discovery", "operator": "Exists"}]}]
+
+
+def test_discovery_selectors_from_asm_answer(audit):
+    """An ASM scoped by discovery selectors (its console's "service discovery selectors") beside an Istio that
+    discovers every namespace: moved workloads lose the Services of the namespaces ASM leaves out. ASM's own answer
+    says so; asm.mesh_config (written for the trust domain and providers) does not: PASS AA2401 before, the answer's
+    field not read."""
+    answer = detail(OutboundTrafficPolicy="ALLOW_ANY", ExtraConfiguration={"DiscoverySelectors": ASM_SELECTORS})
+    rows = audit({"cluster-a": cluster()}, "migrating", config=asm(ASM_EQUAL), asm_openapi=answer).rows(CHECK)
+    assert codes(rows) == [("FAIL", "AA2419")]
+    assert (rows[0]["evidence"]["istio_value"], rows[0]["evidence"]["asm_value"]) == (
+        "(none)", "[{matchExpressions: [{key: asm-discovery, operator: Exists}]}]")
+
+    # The same selectors on both sides: compared and equal (AA2431 UNKNOWN before: "not in" the answer).
+    mesh = (MESH_1_22 + PROVIDERS_YAML + "discoverySelectors:\n- matchExpressions:\n  - key: asm-discovery\n"
+            "    operator: Exists\n")
+    rows = audit({"cluster-a": cluster(mesh)}, "migrating", config=asm(ASM_EQUAL), asm_openapi=answer).rows(CHECK)
+    assert codes(rows) == [("PASS", "AA2401")]
+
+    # No selectors on ASM (an empty list: every namespace) and none on Istio: equal.
+    empty = detail(OutboundTrafficPolicy="ALLOW_ANY", ExtraConfiguration={"DiscoverySelectors": []})
+    rows = audit({"cluster-a": cluster()}, "migrating", config=asm(ASM_EQUAL), asm_openapi=empty).rows(CHECK)
+    assert codes(rows) == [("PASS", "AA2401")]
+
+    # asm.mesh_config's own discoverySelectors stand before the answer's, as every field of it does.
+    rows = audit({"cluster-a": cluster()}, "migrating", config=asm({**ASM_EQUAL, "discoverySelectors": []}),
+                 asm_openapi=answer).rows(CHECK)
+    assert codes(rows) == [("PASS", "AA2401")]
+
+    # Not the SDK's list of objects (UpdateMeshFeature's parameter is that list as a JSON string): bad input naming the
+    # field, never read as ASM not saying.
+    spelled = detail(OutboundTrafficPolicy="ALLOW_ANY",
+                     ExtraConfiguration={"DiscoverySelectors": json.dumps(ASM_SELECTORS)})
+    with pytest.raises(UsageError, match=r"ExtraConfiguration\.DiscoverySelectors must be a list"):
+        audit({"cluster-a": cluster()}, "migrating", config=asm(ASM_EQUAL), asm_openapi=spelled)
 
 # ---------------------------------------------------------------- pathNormalization
 def test_path_normalization_is_compared(audit):
