@@ -242,6 +242,22 @@ def flow(value: list[Any]) -> str:
     return yaml.safe_dump(value, default_flow_style=True, width=1_000_000).strip() if value else "(none)"
 
 
+# The SDK types the selectors as bare dicts; whether the answer spells their keys as Kubernetes does (matchLabels) or
+# in the answer's own PascalCase (MatchLabels) is undocumented: read both, so equal selectors are never a difference.
+_SELECTOR_KEYS = {"MatchLabels": "matchLabels", "MatchExpressions": "matchExpressions"}
+_EXPRESSION_KEYS = {"Key": "key", "Operator": "operator", "Values": "values"}
+
+
+def _selector_keys(selector: dict[str, Any]) -> dict[str, Any]:
+    """A label selector of ASM's answer with Kubernetes' key spelling."""
+    out = {_SELECTOR_KEYS.get(k, k): v for k, v in selector.items()}
+    expressions = out.get("matchExpressions")
+    if isinstance(expressions, list):
+        out["matchExpressions"] = [{_EXPRESSION_KEYS.get(k, k): v for k, v in e.items()} if isinstance(e, dict) else e
+                                   for e in expressions]
+    return out
+
+
 def _detail_fields(detail: dict[str, Any]) -> dict[str, Any]:
     """The MeshConfig fields DescribeServiceMeshDetail's answer gives (ASM_API_FIELDS), as Istio writes them."""
     spec = ((detail.get("ServiceMesh") or {}).get("Spec") or {}).get("MeshConfig") or {}
@@ -259,7 +275,7 @@ def _detail_fields(detail: dict[str, Any]) -> dict[str, Any]:
     # [{"matchExpressions":[{"key":"asm-discovery","operator":"Exists"}]}]); an empty list selects every namespace.
     selectors = (spec.get("ExtraConfiguration") or {}).get("DiscoverySelectors")
     if isinstance(selectors, list) and all(isinstance(s, dict) for s in selectors):
-        out[DISCOVERY] = ordered_selectors(selectors)
+        out[DISCOVERY] = ordered_selectors([_selector_keys(s) for s in selectors])
     locality = (spec.get("LocalityLB") or {}).get("Enabled")
     locality = locality if isinstance(locality, bool) else spec.get("EnableLocalityLB")
     if isinstance(locality, bool):

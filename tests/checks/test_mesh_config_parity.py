@@ -664,6 +664,13 @@ def test_discovery_selectors_from_asm_answer(audit):
     rows = audit({"cluster-a": cluster(mesh)}, "migrating", config=asm(ASM_EQUAL), asm_openapi=answer).rows(CHECK)
     assert codes(rows) == [("PASS", "AA2401")]
 
+    # The answer's keys in its own PascalCase (the SDK types the selectors as bare dicts; their spelling is not
+    # documented): the same selectors, never a difference (a false NO-GO otherwise).
+    pascal = detail(OutboundTrafficPolicy="ALLOW_ANY", ExtraConfiguration={"DiscoverySelectors": [
+        {"MatchExpressions": [{"Key": "asm-discovery", "Operator": "Exists"}]}]})
+    rows = audit({"cluster-a": cluster(mesh)}, "migrating", config=asm(ASM_EQUAL), asm_openapi=pascal).rows(CHECK)
+    assert codes(rows) == [("PASS", "AA2401")]
+
     # No selectors on ASM (an empty list: every namespace) and none on Istio: equal.
     empty = detail(OutboundTrafficPolicy="ALLOW_ANY", ExtraConfiguration={"DiscoverySelectors": []})
     rows = audit({"cluster-a": cluster()}, "migrating", config=asm(ASM_EQUAL), asm_openapi=empty).rows(CHECK)
