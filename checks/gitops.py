@@ -25,6 +25,8 @@ from auditor.labelled import (
     FLUX_KUSTOMIZATION,
     HELM_RELEASE,
     INSTANCE,
+    KUBEVELA_APP,
+    KUBEVELA_APP_NAMESPACE,
     MANAGED_BY,
     carrying_annotation,
     carrying_label,
@@ -41,6 +43,8 @@ from auditor.model import Finding, Gate, Outcome, Severity, Status
 #   + /namespace (helm-controller's post-renderer).
 # - Rancher Fleet: annotation objectset.rio.cattle.io/id "default-<bundle>" beside Helm's (its agent installs each
 #   bundle as a Helm release: rancher/fleet@v0.16.1 internal/helmdeployer/postrender.go, install.go).
+# - KubeVela: labels app.oam.dev/name + /namespace on what its Application dispatches (re-applied at every re-sync,
+#   state keep: kubevela/kubevela@v1.10.9 pkg/resourcekeeper/statekeep.go).
 # - Helm 3.2+: annotations meta.helm.sh/release-name + release-namespace, label app.kubernetes.io/managed-by=Helm.
 # Namespace labels that decide injection (Istio's and ASM's).
 INJECTION_LABELS = ("istio-injection", "istio.io/rev", mesh.ASM_INJECT_LABEL)
@@ -53,7 +57,8 @@ WORKLOAD_KINDS = {K.workload_kind(k): k for k in (K.DEPLOYMENT, K.STATEFULSET, K
                                                   *K.ADVANCED_KINDS)}
 LISTED = 20
 # The keys manager() reads: an object carrying none of them names no manager (most objects, asked per workload).
-_MARKER_LABELS = frozenset((*(name for name, _, _ in _FLUX_LABELS), ARGO_INSTANCE, INSTANCE, MANAGED_BY))
+_MARKER_LABELS = frozenset((*(name for name, _, _ in _FLUX_LABELS), ARGO_INSTANCE, INSTANCE, MANAGED_BY,
+                            KUBEVELA_APP))
 _MARKER_ANNOTATIONS = frozenset((ARGO_TRACKING, HELM_RELEASE, FLEET_ID))
 _INJECTION_LABEL_SET = frozenset(INJECTION_LABELS)
 # The kinds of the objects `istioctl uninstall --purge` deletes (every one labelled operator.istio.io/component:
@@ -65,10 +70,11 @@ _INJECTION_LABEL_SET = frozenset(INJECTION_LABELS)
 PURGED_KINDS: tuple[K.Kind, ...] = (K.DEPLOYMENT, K.MUTATING_WEBHOOK, K.VALIDATING_WEBHOOK, K.SERVICE, K.CONFIGMAP,
                                     K.DAEMONSET, K.CRD)
 # The markers applier() reads, asked of the shared walk (labelled.py) rather than of every purged object's metadata.
-_APPLIER_LABELS = (*(name for name, _, _ in _FLUX_LABELS), ARGO_INSTANCE)
+_APPLIER_LABELS = (*(name for name, _, _ in _FLUX_LABELS), ARGO_INSTANCE, KUBEVELA_APP)
 _APPLIER_ANNOTATIONS = (ARGO_TRACKING, FLEET_ID)
 # How applier() names a Fleet bundle (the remediation of AA2723 tells Fleet's apart by it).
 FLEET_BUNDLE = "Rancher Fleet bundle"
+KUBEVELA = "KubeVela Application"
 # istioctl install labels what it applies operator.istio.io/managed: Reconcile (getOwnerLabels, istio/istio@1.24.6..
 # 1.30.3 operator/pkg/install/install.go; getCoreOwnerLabels @1.22.8 operator/pkg/helmreconciler/reconciler.go).
 ISTIOCTL_MANAGED = "operator.istio.io/managed"
@@ -84,9 +90,9 @@ TAG_LABEL = "istio.io/tag"
 
 
 def applier(meta: dict[str, Any]) -> str:
-    """The Argo CD Application, Flux Kustomization/HelmRelease or Rancher Fleet bundle that applies this object, as the
-    markers only those controllers write say (not Helm's nor app.kubernetes.io/instance, which Istio's charts and
-    istioctl write too); "" when none is set."""
+    """The Argo CD Application, Flux Kustomization/HelmRelease, Rancher Fleet bundle or KubeVela Application that
+    applies this object, as the markers only those controllers write say (not Helm's nor app.kubernetes.io/instance,
+    which Istio's charts and istioctl write too); "" when none is set."""
     labels = meta.get("labels") or {}
     annotations = meta.get("annotations") or {}
     own_ns = meta.get("namespace") or ""
@@ -99,6 +105,9 @@ def applier(meta: dict[str, Any]) -> str:
     instance = labels.get(ARGO_INSTANCE)
     if instance:
         return f"Argo CD Application {instance.replace('_', '/', 1)} (label tracking, {ARGO_INSTANCE})"
+    vela = labels.get(KUBEVELA_APP)
+    if vela:
+        return f"{KUBEVELA} {labels.get(KUBEVELA_APP_NAMESPACE) or own_ns}/{vela}"
     fleet = annotations.get(FLEET_ID)
     if fleet:
         # Its agent re-deploys the bundle when its Helm release is gone (deployer.go helmdeploy, EnsureInstalled), at
@@ -235,10 +244,12 @@ class GitopsDrift(ClusterCheck):
                       "labels", message="no pod runs a sidecar and no namespace carries injection labels")
     # The uninstall gate: what `istioctl uninstall --purge` deletes must not be applied from Git.
     PURGE_KEPT = Outcome("AA2702", Status.PASS, "none of the objects `istioctl uninstall --purge` deletes is applied "
-                         "by Argo CD, Flux or Rancher Fleet", message="none of the {count} object(s) labelled "
-                         "operator.istio.io/component carries Argo CD's, Flux's or Rancher Fleet's marker")
+                         "by Argo CD, Flux, Rancher Fleet or KubeVela", message="none of the {count} object(s) "
+                         "labelled operator.istio.io/component carries Argo CD's, Flux's, Rancher Fleet's or "
+                         "KubeVela's marker")
     PURGE_REVERTED = Outcome("AA2723", Status.FAIL, "objects `istioctl uninstall --purge` deletes are applied by Argo "
-                             "CD, Flux or Rancher Fleet: their next sync installs Istio's control plane again",
+                             "CD, Flux, Rancher Fleet or KubeVela: their next sync installs Istio's control plane "
+                             "again",
                              message="{count} object(s) the purge deletes are applied by {manager} ({objects}): its "
                                      "next sync installs them again")
     PURGE_UNPROVEN = Outcome("AA2732", Status.UNKNOWN, "objects `istioctl uninstall --purge` deletes were applied "
@@ -317,6 +328,7 @@ class GitopsDrift(ClusterCheck):
                               params={"count": len(objects), "manager": by, "objects": ", ".join(objects[:LISTED])},
                               evidence={"managed_by": by, "objects": objects[:LISTED], "count": len(objects)},
                               remediation=self._fleet_fix(by) if by.startswith(FLEET_BUNDLE) else
+                              self._kubevela_fix(cluster.name, by) if by.startswith(KUBEVELA) else
                               f"Take Istio out of {by} before the purge, leaving its objects in place "
                               "for the purge to judge and delete: delete it without its resources (Argo CD: `argocd "
                               "app delete <app> --cascade=false`; Flux: set `prune: false` on the Kustomization, or "
@@ -358,6 +370,19 @@ class GitopsDrift(ClusterCheck):
                 "installs again a release that is gone (after the purge or `helm uninstall`). The objects keep its "
                 "marks: then exempt AA2723 for this cluster (it cannot tell an orphan from an applied object) and run "
                 "the purge.")
+
+    @staticmethod
+    def _kubevela_fix(cluster: str, by: str) -> str:
+        """Deleting a KubeVela Application and leaving what it dispatched (`vela delete --orphan`: kubevela/
+        kubevela@v1.10.9 references/cli/delete.go); run where the Application is (the hub of a multi-cluster
+        KubeVela)."""
+        ns, _, name = by[len(KUBEVELA) + 1:].partition("/")
+        return (f"# {mesh.sh_text(by)} re-applies them at every re-sync (state keep): take Istio out of it before "
+                "the purge, leaving its objects in place for the purge to judge and delete (run it where the "
+                "Application is: this cluster, or the hub cluster of a multi-cluster KubeVela)\n"
+                f"KUBECONFIG={mesh.kubeconfig_var(cluster)} vela delete {mesh.sh(name)} -n {mesh.sh(ns)} --orphan"
+                "\n# or remove Istio's component from it in Git or its definition; the objects keep its labels: then "
+                "exempt AA2723 for this cluster and run the purge")
 
     @same_in_every_gate
     def _injection(self, cluster: ClusterInventory, ctx: Context) -> Iterable[Finding]:

@@ -406,3 +406,31 @@ def test_a_fleet_deployed_workload_names_fleet(audit):
     [row] = audit({"c1": dep}, "migrating", config=CONFIG).rows(CHECK)
     assert (row["status"], row["code"]) == ("WARN", "AA2720")
     assert "default-shop-apps" in row["evidence"]["managed_by"]
+
+
+def kubevela_dispatched_istiod(app: str, namespace: str) -> list[dict[str, Any]]:
+    """`istioctl manifest generate` output as a KubeVela Application's k8s-objects component dispatches it: every
+    workload and trait object carries app.oam.dev/name, /namespace, /appRevision and /component (kubevela/
+    kubevela@v1.10.9 pkg/appfile/appfile.go generateAndFilterCommonLabels; pkg/oam/labels.go)."""
+    objects = shapes.istiod(ISTIO, method="istioctl")
+    for obj in objects:
+        labels = obj["metadata"].setdefault("labels", {})
+        labels.pop("operator.istio.io/managed", None)  # generated, not `istioctl install`ed
+        if obj["kind"] not in ("Pod", "ReplicaSet"):
+            labels.update({"app.oam.dev/name": app, "app.oam.dev/namespace": namespace,
+                           "app.oam.dev/appRevision": f"{app}-v1", "app.oam.dev/component": "istio-control-plane"})
+    return objects
+
+
+def test_istiod_dispatched_by_a_kubevela_application_fails_the_uninstall_gate(audit):
+    """KubeVela's application controller re-applies every resource of its resource tracker at each re-sync (state
+    keep, every 5 minutes by default: pkg/resourcekeeper/statekeep.go StateKeep, cmd/core/app/options/options.go
+    application-re-sync-period), re-creating what the purge deleted. Before: PASS AA2702."""
+    apps = shapes.injected_workload(ISTIO, "cart", "shop")
+    run = audit({"c1": [*kubevela_dispatched_istiod("mesh", "vela-system"), *apps]}, "uninstall", config=CONFIG)
+    [row] = run.rows(CHECK)
+    assert (row["status"], row["code"]) == ("FAIL", "AA2723")
+    assert row["evidence"]["managed_by"] == "KubeVela Application vela-system/mesh"
+    assert "Deployment istio-system/istiod" in row["evidence"]["objects"]
+    assert "--orphan" in row["remediation"]
+    assert run.result.verdict.value == "NO-GO"
