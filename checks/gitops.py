@@ -715,30 +715,40 @@ class GitopsReinstall(ClusterCheck):
             ns, name = str(meta.get("namespace") or ""), str(meta.get("name") or "")
             if generated.get((ns, name)):
                 continue  # its Applications are judged above, each naming it
-            spec = gitops.mapping(gitops.mapping(gitops.mapping(appset.get("spec")).get("template")).get("spec"))
-            installs = gitops.argo_installs(spec)
+            # One spec per list element, its parameters filled in (the chart and destination may be among them).
+            here: list[str] = []
+            elsewhere: dict[str, list[str]] = {}
+            charts: list[str] = []
+            for spec in gitops.appset_specs(gitops.mapping(appset.get("spec"))):
+                installs = gitops.argo_installs(spec)
+                target = gitops.argo_destination(spec)
+                if any(gitops.templated(str(v)) for v in gitops.mapping(spec.get("destination")).values()):
+                    # Which clusters its generators fill in is not known without running them; none generated here.
+                    target = "the clusters its generators name"
+                if installs and target:
+                    elsewhere.setdefault(target, []).extend(installs)
+                elif installs:
+                    here.extend(installs)
+                elif not target:
+                    charts.extend(gitops.argo_other_charts(spec))
+            here, charts = list(dict.fromkeys(here)), list(dict.fromkeys(charts))
             subject = f"Argo CD ApplicationSet {ns}/{name}"
             key = (K.ARGO_APPLICATIONSET, ns, name)
-            dest = gitops.mapping(spec.get("destination"))
-            target = gitops.argo_destination(spec)
-            if any(gitops.templated(str(v)) for v in dest.values()):
-                # Which clusters its generators fill in is not known without running them; none generated here.
-                target = "the clusters its generators name"
-            if not installs:
-                charts = [] if target else gitops.argo_other_charts(spec)
-                if charts:
-                    yield self._other_chart(cluster.name, family, key, subject, charts,
-                                            self._appset_fix(cluster.name, ns, name))
-            elif target:
-                yield self._elsewhere(cluster.name, K.ARGO_APPLICATIONSET, ns, name, subject, installs, target)
-            else:
+            if here:
                 yield self.report(self.ARGO_GENERATOR, cluster.name,
                                   params={"subject": family.said(key, subject),
-                                          "installs": ", ".join(installs[:LISTED])},
+                                          "installs": ", ".join(here[:LISTED])},
                                   kind=K.ARGO_APPLICATIONSET.kind, namespace=ns, name=name,
-                                  evidence={"installs": installs[:LISTED], "applied_by": applier(meta),
+                                  evidence={"installs": here[:LISTED], "applied_by": applier(meta),
                                             "parents": family.parents(key)},
                                   remediation=family.fix(key) + self._appset_fix(cluster.name, ns, name))
+            elif elsewhere:
+                yield self._elsewhere(cluster.name, K.ARGO_APPLICATIONSET, ns, name, subject,
+                                      list(dict.fromkeys(i for found in elsewhere.values() for i in found)),
+                                      ", ".join(elsewhere))
+            elif charts:
+                yield self._other_chart(cluster.name, family, key, subject, charts,
+                                        self._appset_fix(cluster.name, ns, name))
 
     def _flux(self, cluster: ClusterInventory, objects: dict[K.Kind, list[dict[str, Any]]],
               family: _Family) -> Iterable[Finding | str]:
