@@ -11,6 +11,7 @@ status.inventory.entries[].id "<namespace>_<name>_<group>_<kind>")."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from typing import Any
 
@@ -214,6 +215,41 @@ def argo_automated(spec: dict[str, Any]) -> bool:
 def templated(value: str) -> bool:
     """An ApplicationSet template field filled per generated Application (fasttemplate or Go template)."""
     return "{{" in value
+
+
+# A template parameter: fasttemplate's {{key}} / {{values.key}}, or Go template's {{.key}} / {{ .values.key }}.
+_PARAMETER = re.compile(r"\{\{\s*\.?([A-Za-z0-9_-]+(?:\.[A-Za-z0-9_-]+)*)\s*\}\}")
+
+
+def _parameter(element: dict[str, Any], path: str) -> str | None:
+    """A list element's value for a parameter: by its key (fasttemplate's flat values.<key> too) or its path."""
+    value: Any = element
+    for part in path.split("."):
+        value = value.get(part) if isinstance(value, dict) else None
+    return value if isinstance(value, str) else None
+
+
+def _filled(value: Any, element: dict[str, Any]) -> Any:
+    """`value` (a template's field, at any depth) with the element's parameters filled in; others left as written."""
+    if isinstance(value, str):
+        return _PARAMETER.sub(lambda m: _parameter(element, m.group(1)) or m.group(0), value)
+    if isinstance(value, dict):
+        return {k: _filled(v, element) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_filled(v, element) for v in value]
+    return value
+
+
+def appset_specs(appset_spec: dict[str, Any]) -> list[dict[str, Any]]:
+    """The Application specs an ApplicationSet's template makes, one per element of its list generators with that
+    element's parameters filled in (argo-cd@v3.5.1 applicationset/generators/list.go: a plain element's string values
+    by key, its `values` map's as values.<key>; with goTemplate the element itself); the template as written when its
+    generators are of another kind (git, cluster...: what they fill in is not readable here)."""
+    template = mapping(mapping(appset_spec.get("template")).get("spec"))
+    elements = [e for g in items(appset_spec.get("generators")) for e in items(mapping(g.get("list")).get("elements"))]
+    if not elements or not _PARAMETER.search(repr(template)):
+        return [template]
+    return [_filled(template, element) for element in elements]
 
 
 def _inventory(status: dict[str, Any]) -> Iterable[tuple[str, str, str, str]]:

@@ -27,11 +27,19 @@ INSTANCE = "app.kubernetes.io/instance"
 MANAGED_BY = "app.kubernetes.io/managed-by"
 FLUX_KUSTOMIZATION = "kustomize.toolkit.fluxcd.io"
 FLUX_HELMRELEASE = "helm.toolkit.fluxcd.io"
+# Rancher Fleet's agent (and wrangler's apply, which Fleet's deployer reuses) annotates every object it deploys with
+# its object set's id, "<agent default namespace>-<bundle>" (rancher/fleet@v0.16.1 internal/helmdeployer/
+# postrender.go, internal/cmd/agent/deployer/desiredset/plan.go GetSetID, GetLabelsAndAnnotations).
+FLEET_ID = "objectset.rio.cattle.io/id"
+# KubeVela's application controller labels every object it dispatches with its Application's name and namespace
+# (kubevela/kubevela@v1.10.9 pkg/appfile/appfile.go generateAndFilterCommonLabels; pkg/oam/labels.go).
+KUBEVELA_APP = "app.oam.dev/name"
+KUBEVELA_APP_NAMESPACE = "app.oam.dev/namespace"
 NETWORK_LABEL = "topology.istio.io/network"  # an east-west gateway Service's network (network-consistency)
 # The keys the walk looks for: asking about any other raises KeyError (add it here).
 LABELS = (COMPONENT_LABEL, MANAGED_LABEL, f"{FLUX_KUSTOMIZATION}/name", f"{FLUX_HELMRELEASE}/name", INSTANCE,
-          MANAGED_BY, NETWORK_LABEL, ARGO_INSTANCE)
-ANNOTATIONS = (HELM_RELEASE, ARGO_TRACKING)
+          MANAGED_BY, NETWORK_LABEL, ARGO_INSTANCE, KUBEVELA_APP)
+ANNOTATIONS = (HELM_RELEASE, ARGO_TRACKING, FLEET_ID)
 _LABEL_SET, _ANNOTATION_SET = frozenset(LABELS), frozenset(ANNOTATIONS)
 
 Found = tuple[dict[str, list[dict[str, Any]]], dict[str, list[dict[str, Any]]]]

@@ -20,10 +20,13 @@ from auditor.labelled import (
     ARGO_INSTANCE,
     ARGO_TRACKING,
     COMPONENT_LABEL,
+    FLEET_ID,
     FLUX_HELMRELEASE,
     FLUX_KUSTOMIZATION,
     HELM_RELEASE,
     INSTANCE,
+    KUBEVELA_APP,
+    KUBEVELA_APP_NAMESPACE,
     MANAGED_BY,
     carrying_annotation,
     carrying_label,
@@ -38,6 +41,10 @@ from auditor.model import Finding, Gate, Outcome, Severity, Status
 #   InstanceName, argoproj/argo-cd@v3.5.1:pkg/apis/application/v1alpha1/types.go, util/argo/resource_tracking.go).
 # - Flux: labels kustomize.toolkit.fluxcd.io/name + /namespace (kustomize-controller), helm.toolkit.fluxcd.io/name
 #   + /namespace (helm-controller's post-renderer).
+# - Rancher Fleet: annotation objectset.rio.cattle.io/id "default-<bundle>" beside Helm's (its agent installs each
+#   bundle as a Helm release: rancher/fleet@v0.16.1 internal/helmdeployer/postrender.go, install.go).
+# - KubeVela: labels app.oam.dev/name + /namespace on what its Application dispatches (re-applied at every re-sync,
+#   state keep: kubevela/kubevela@v1.10.9 pkg/resourcekeeper/statekeep.go).
 # - Helm 3.2+: annotations meta.helm.sh/release-name + release-namespace, label app.kubernetes.io/managed-by=Helm.
 # Namespace labels that decide injection (Istio's and ASM's).
 INJECTION_LABELS = ("istio-injection", "istio.io/rev", mesh.ASM_INJECT_LABEL)
@@ -50,8 +57,9 @@ WORKLOAD_KINDS = {K.workload_kind(k): k for k in (K.DEPLOYMENT, K.STATEFULSET, K
                                                   *K.ADVANCED_KINDS)}
 LISTED = 20
 # The keys manager() reads: an object carrying none of them names no manager (most objects, asked per workload).
-_MARKER_LABELS = frozenset((*(name for name, _, _ in _FLUX_LABELS), ARGO_INSTANCE, INSTANCE, MANAGED_BY))
-_MARKER_ANNOTATIONS = frozenset((ARGO_TRACKING, HELM_RELEASE))
+_MARKER_LABELS = frozenset((*(name for name, _, _ in _FLUX_LABELS), ARGO_INSTANCE, INSTANCE, MANAGED_BY,
+                            KUBEVELA_APP))
+_MARKER_ANNOTATIONS = frozenset((ARGO_TRACKING, HELM_RELEASE, FLEET_ID))
 _INJECTION_LABEL_SET = frozenset(INJECTION_LABELS)
 # The kinds of the objects `istioctl uninstall --purge` deletes (every one labelled operator.istio.io/component:
 # istio/istio operator/pkg/uninstall/prune.go; Istio's charts write the label on istiod's objects under Helm and Argo
@@ -62,7 +70,11 @@ _INJECTION_LABEL_SET = frozenset(INJECTION_LABELS)
 PURGED_KINDS: tuple[K.Kind, ...] = (K.DEPLOYMENT, K.MUTATING_WEBHOOK, K.VALIDATING_WEBHOOK, K.SERVICE, K.CONFIGMAP,
                                     K.DAEMONSET, K.CRD)
 # The markers applier() reads, asked of the shared walk (labelled.py) rather than of every purged object's metadata.
-_APPLIER_LABELS = (*(name for name, _, _ in _FLUX_LABELS), ARGO_INSTANCE)
+_APPLIER_LABELS = (*(name for name, _, _ in _FLUX_LABELS), ARGO_INSTANCE, KUBEVELA_APP)
+_APPLIER_ANNOTATIONS = (ARGO_TRACKING, FLEET_ID)
+# How applier() names a Fleet bundle (the remediation of AA2723 tells Fleet's apart by it).
+FLEET_BUNDLE = "Rancher Fleet bundle"
+KUBEVELA = "KubeVela Application"
 # istioctl install labels what it applies operator.istio.io/managed: Reconcile (getOwnerLabels, istio/istio@1.24.6..
 # 1.30.3 operator/pkg/install/install.go; getCoreOwnerLabels @1.22.8 operator/pkg/helmreconciler/reconciler.go).
 ISTIOCTL_MANAGED = "operator.istio.io/managed"
@@ -78,9 +90,9 @@ TAG_LABEL = "istio.io/tag"
 
 
 def applier(meta: dict[str, Any]) -> str:
-    """The Argo CD Application or Flux Kustomization/HelmRelease that applies this object, as the markers only those
-    controllers write say (not Helm's nor app.kubernetes.io/instance, which Istio's charts and istioctl write too);
-    "" when none is set."""
+    """The Argo CD Application, Flux Kustomization/HelmRelease, Rancher Fleet bundle or KubeVela Application that
+    applies this object, as the markers only those controllers write say (not Helm's nor app.kubernetes.io/instance,
+    which Istio's charts and istioctl write too); "" when none is set."""
     labels = meta.get("labels") or {}
     annotations = meta.get("annotations") or {}
     own_ns = meta.get("namespace") or ""
@@ -93,6 +105,15 @@ def applier(meta: dict[str, Any]) -> str:
     instance = labels.get(ARGO_INSTANCE)
     if instance:
         return f"Argo CD Application {instance.replace('_', '/', 1)} (label tracking, {ARGO_INSTANCE})"
+    vela = labels.get(KUBEVELA_APP)
+    if vela:
+        return f"{KUBEVELA} {labels.get(KUBEVELA_APP_NAMESPACE) or own_ns}/{vela}"
+    fleet = annotations.get(FLEET_ID)
+    if fleet:
+        # Its agent re-deploys the bundle when its Helm release is gone (deployer.go helmdeploy, EnsureInstalled), at
+        # its next Git change, or at once with the GitRepo's correctDrift: not a plain Helm release.
+        release = annotations.get(HELM_RELEASE)
+        return f"{FLEET_BUNDLE} {fleet} ({FLEET_ID}{f'; Helm release {release}' if release else ''})"
     return ""
 
 
@@ -223,10 +244,12 @@ class GitopsDrift(ClusterCheck):
                       "labels", message="no pod runs a sidecar and no namespace carries injection labels")
     # The uninstall gate: what `istioctl uninstall --purge` deletes must not be applied from Git.
     PURGE_KEPT = Outcome("AA2702", Status.PASS, "none of the objects `istioctl uninstall --purge` deletes is applied "
-                         "by Argo CD or Flux", message="none of the {count} object(s) labelled "
-                         "operator.istio.io/component carries Argo CD's or Flux's marker")
+                         "by Argo CD, Flux, Rancher Fleet or KubeVela", message="none of the {count} object(s) "
+                         "labelled operator.istio.io/component carries Argo CD's, Flux's, Rancher Fleet's or "
+                         "KubeVela's marker")
     PURGE_REVERTED = Outcome("AA2723", Status.FAIL, "objects `istioctl uninstall --purge` deletes are applied by Argo "
-                             "CD or Flux: their next sync installs Istio's control plane again",
+                             "CD, Flux, Rancher Fleet or KubeVela: their next sync installs Istio's control plane "
+                             "again",
                              message="{count} object(s) the purge deletes are applied by {manager} ({objects}): its "
                                      "next sync installs them again")
     PURGE_UNPROVEN = Outcome("AA2732", Status.UNKNOWN, "objects `istioctl uninstall --purge` deletes were applied "
@@ -272,7 +295,7 @@ class GitopsDrift(ClusterCheck):
             purged = carrying_label(cluster, kind, COMPONENT_LABEL)
             count += len(purged)
             applied = {id(obj) for key in _APPLIER_LABELS for obj in carrying_label(cluster, kind, key)} | {
-                id(obj) for obj in carrying_annotation(cluster, kind, ARGO_TRACKING)}
+                id(obj) for key in _APPLIER_ANNOTATIONS for obj in carrying_annotation(cluster, kind, key)}
             instanced = {id(obj) for obj in carrying_label(cluster, kind, INSTANCE)}
             for obj in purged:
                 if id(obj) not in applied and id(obj) not in instanced:
@@ -304,7 +327,9 @@ class GitopsDrift(ClusterCheck):
             yield self.report(self.PURGE_REVERTED, cluster.name,
                               params={"count": len(objects), "manager": by, "objects": ", ".join(objects[:LISTED])},
                               evidence={"managed_by": by, "objects": objects[:LISTED], "count": len(objects)},
-                              remediation=f"Take Istio out of {by} before the purge, leaving its objects in place "
+                              remediation=self._fleet_fix(by) if by.startswith(FLEET_BUNDLE) else
+                              self._kubevela_fix(cluster.name, by) if by.startswith(KUBEVELA) else
+                              f"Take Istio out of {by} before the purge, leaving its objects in place "
                               "for the purge to judge and delete: delete it without its resources (Argo CD: `argocd "
                               "app delete <app> --cascade=false`; Flux: set `prune: false` on the Kustomization, or "
                               "delete a HelmRelease after `flux suspend helmrelease <name>`: helm-controller "
@@ -329,6 +354,35 @@ class GitopsDrift(ClusterCheck):
                               "operator.istio.io/component -o jsonpath='{..metadata.labels}{..metadata.annotations}'.")
         elif not by_applier and not unproven:
             yield self.report(self.PURGE_KEPT, cluster.name, params={"count": count}, evidence={"count": count})
+
+    @staticmethod
+    def _fleet_fix(by: str) -> str:
+        """Taking Istio out of a Fleet bundle without deleting its objects: the agent deletes only the Helm release's
+        record of a bundle removed with keepResources (rancher/fleet@v0.16.1 internal/helmdeployer/delete.go
+        deleteByRelease), which it reads from the release (install.go: the chart's fleet.cattle.io/keep-resources
+        annotation), so the bundle must be deployed again with it first."""
+        return (f"Take Istio out of {by} before the purge, leaving its objects in place for the purge to judge and "
+                "delete. On the cluster running Fleet's manager (Rancher's local cluster), find the GitRepo that "
+                "makes the bundle (`kubectl get bundles.fleet.cattle.io -A`, `kubectl get gitrepos.fleet.cattle.io "
+                "-A`), set `keepResources: true` on it and wait until the bundle is deployed again (Ready), then "
+                "remove Istio's path from the GitRepo (or delete the GitRepo): its agent then deletes only the Helm "
+                "release's record. `paused: true` on the GitRepo holds back only the changes in Git: the agent still "
+                "installs again a release that is gone (after the purge or `helm uninstall`). The objects keep its "
+                "marks: then exempt AA2723 for this cluster (it cannot tell an orphan from an applied object) and run "
+                "the purge.")
+
+    @staticmethod
+    def _kubevela_fix(cluster: str, by: str) -> str:
+        """Deleting a KubeVela Application and leaving what it dispatched (`vela delete --orphan`: kubevela/
+        kubevela@v1.10.9 references/cli/delete.go); run where the Application is (the hub of a multi-cluster
+        KubeVela)."""
+        ns, _, name = by[len(KUBEVELA) + 1:].partition("/")
+        return (f"# {mesh.sh_text(by)} re-applies them at every re-sync (state keep): take Istio out of it before "
+                "the purge, leaving its objects in place for the purge to judge and delete (run it where the "
+                "Application is: this cluster, or the hub cluster of a multi-cluster KubeVela)\n"
+                f"KUBECONFIG={mesh.kubeconfig_var(cluster)} vela delete {mesh.sh(name)} -n {mesh.sh(ns)} --orphan"
+                "\n# or remove Istio's component from it in Git or its definition; the objects keep its labels: then "
+                "exempt AA2723 for this cluster and run the purge")
 
     @same_in_every_gate
     def _injection(self, cluster: ClusterInventory, ctx: Context) -> Iterable[Finding]:
@@ -661,30 +715,40 @@ class GitopsReinstall(ClusterCheck):
             ns, name = str(meta.get("namespace") or ""), str(meta.get("name") or "")
             if generated.get((ns, name)):
                 continue  # its Applications are judged above, each naming it
-            spec = gitops.mapping(gitops.mapping(gitops.mapping(appset.get("spec")).get("template")).get("spec"))
-            installs = gitops.argo_installs(spec)
+            # One spec per list element, its parameters filled in (the chart and destination may be among them).
+            here: list[str] = []
+            elsewhere: dict[str, list[str]] = {}
+            charts: list[str] = []
+            for spec in gitops.appset_specs(gitops.mapping(appset.get("spec"))):
+                installs = gitops.argo_installs(spec)
+                target = gitops.argo_destination(spec)
+                if any(gitops.templated(str(v)) for v in gitops.mapping(spec.get("destination")).values()):
+                    # Which clusters its generators fill in is not known without running them; none generated here.
+                    target = "the clusters its generators name"
+                if installs and target:
+                    elsewhere.setdefault(target, []).extend(installs)
+                elif installs:
+                    here.extend(installs)
+                elif not target:
+                    charts.extend(gitops.argo_other_charts(spec))
+            here, charts = list(dict.fromkeys(here)), list(dict.fromkeys(charts))
             subject = f"Argo CD ApplicationSet {ns}/{name}"
             key = (K.ARGO_APPLICATIONSET, ns, name)
-            dest = gitops.mapping(spec.get("destination"))
-            target = gitops.argo_destination(spec)
-            if any(gitops.templated(str(v)) for v in dest.values()):
-                # Which clusters its generators fill in is not known without running them; none generated here.
-                target = "the clusters its generators name"
-            if not installs:
-                charts = [] if target else gitops.argo_other_charts(spec)
-                if charts:
-                    yield self._other_chart(cluster.name, family, key, subject, charts,
-                                            self._appset_fix(cluster.name, ns, name))
-            elif target:
-                yield self._elsewhere(cluster.name, K.ARGO_APPLICATIONSET, ns, name, subject, installs, target)
-            else:
+            if here:
                 yield self.report(self.ARGO_GENERATOR, cluster.name,
                                   params={"subject": family.said(key, subject),
-                                          "installs": ", ".join(installs[:LISTED])},
+                                          "installs": ", ".join(here[:LISTED])},
                                   kind=K.ARGO_APPLICATIONSET.kind, namespace=ns, name=name,
-                                  evidence={"installs": installs[:LISTED], "applied_by": applier(meta),
+                                  evidence={"installs": here[:LISTED], "applied_by": applier(meta),
                                             "parents": family.parents(key)},
                                   remediation=family.fix(key) + self._appset_fix(cluster.name, ns, name))
+            elif elsewhere:
+                yield self._elsewhere(cluster.name, K.ARGO_APPLICATIONSET, ns, name, subject,
+                                      list(dict.fromkeys(i for found in elsewhere.values() for i in found)),
+                                      ", ".join(elsewhere))
+            elif charts:
+                yield self._other_chart(cluster.name, family, key, subject, charts,
+                                        self._appset_fix(cluster.name, ns, name))
 
     def _flux(self, cluster: ClusterInventory, objects: dict[K.Kind, list[dict[str, Any]]],
               family: _Family) -> Iterable[Finding | str]:

@@ -359,3 +359,78 @@ def test_an_istiooperator_under_argo_cd_label_tracking_is_unknown(audit):
     rows = audit({"c1": [istiod, operator(), cr]}, "uninstall", config=CONFIG).rows(CHECK)
     assert [(r["status"], r["code"]) for r in rows] == [("UNKNOWN", "AA2732")]
     assert rows[0]["evidence"]["objects"] == [f"IstioOperator istio-system/{IOP}"]
+
+
+# --- red22b -----------------------------------------------------------------------------------------------------------
+def fleet_deployed_istiod(bundle: str) -> list[dict[str, Any]]:
+    """Istio's istiod chart deployed by Rancher Fleet's agent from a GitRepo path (bundle `bundle`): Fleet installs
+    every bundle as a Helm release, named after the bundle unless helm.releaseName is set (rancher/fleet@v0.16.1
+    internal/helmdeployer/deployer.go getOpts, names.HelmReleaseName), so Helm's release annotations are there; its
+    post-renderer adds to every object the annotation objectset.rio.cattle.io/id "<agent default namespace>-<bundle>"
+    ("default-<bundle>": internal/helmdeployer/postrender.go Run, internal/cmd/agent/deployer/desiredset/plan.go
+    GetSetID, GetLabelsAndAnnotations; internal/cmd/agent/operator.go defaultNamespace) and the label
+    objectset.rio.cattle.io/hash, the SHA-1 of that id (desiredset_apply.go objectSetHash)."""
+    objects = shapes.istiod(ISTIO, method="helm")
+    for obj in objects:
+        meta = obj["metadata"]
+        if obj["kind"] in ("Pod", "ReplicaSet"):  # made by the Deployment, not deployed by Fleet
+            continue
+        meta["annotations"] = {**(meta.get("annotations") or {}), "meta.helm.sh/release-name": bundle,
+                               "meta.helm.sh/release-namespace": "istio-system",
+                               "objectset.rio.cattle.io/id": f"default-{bundle}"}
+        meta.setdefault("labels", {})["objectset.rio.cattle.io/hash"] = "6c1c3b2f0e5d8f09a1b4c7d2e3f4a5b6c7d8e9f0"
+    return objects
+
+
+def test_istiod_deployed_by_rancher_fleet_fails_the_uninstall_gate(audit):
+    """Fleet's agent re-deploys a bundle whose Helm release is gone (internal/cmd/agent/deployer/deployer.go
+    helmdeploy: EnsureInstalled, internal/helmdeployer/history.go), at its next Git change, or at once with the
+    GitRepo's correctDrift (gitrepo_types.go CorrectDrift): after the purge (or the `helm uninstall` purge-preview
+    offers for the release) istiod and its injector come back. Before: PASS AA2702, read as a plain Helm release."""
+    apps = shapes.injected_workload(ISTIO, "cart", "shop")
+    run = audit({"c1": [*fleet_deployed_istiod("mesh-istio-istiod"), *apps]}, "uninstall", config=CONFIG)
+    [row] = run.rows(CHECK)
+    assert (row["status"], row["code"]) == ("FAIL", "AA2723")
+    assert "default-mesh-istio-istiod" in row["evidence"]["managed_by"]
+    assert {"Deployment istio-system/istiod", "MutatingWebhookConfiguration istio-sidecar-injector"} <= set(
+        row["evidence"]["objects"])
+    assert "keepResources" in row["remediation"]
+    assert run.result.verdict.value == "NO-GO"
+
+
+def test_a_fleet_deployed_workload_names_fleet(audit):
+    """A mesh workload Fleet deploys: its injection label belongs in the GitRepo's source, as for Argo CD and Flux."""
+    dep = managed_deployment("cart", "shop", annotations={"meta.helm.sh/release-name": "shop-apps",
+                                                          "meta.helm.sh/release-namespace": "shop",
+                                                          "objectset.rio.cattle.io/id": "default-shop-apps"})
+    [row] = audit({"c1": dep}, "migrating", config=CONFIG).rows(CHECK)
+    assert (row["status"], row["code"]) == ("WARN", "AA2720")
+    assert "default-shop-apps" in row["evidence"]["managed_by"]
+
+
+def kubevela_dispatched_istiod(app: str, namespace: str) -> list[dict[str, Any]]:
+    """`istioctl manifest generate` output as a KubeVela Application's k8s-objects component dispatches it: every
+    workload and trait object carries app.oam.dev/name, /namespace, /appRevision and /component (kubevela/
+    kubevela@v1.10.9 pkg/appfile/appfile.go generateAndFilterCommonLabels; pkg/oam/labels.go)."""
+    objects = shapes.istiod(ISTIO, method="istioctl")
+    for obj in objects:
+        labels = obj["metadata"].setdefault("labels", {})
+        labels.pop("operator.istio.io/managed", None)  # generated, not `istioctl install`ed
+        if obj["kind"] not in ("Pod", "ReplicaSet"):
+            labels.update({"app.oam.dev/name": app, "app.oam.dev/namespace": namespace,
+                           "app.oam.dev/appRevision": f"{app}-v1", "app.oam.dev/component": "istio-control-plane"})
+    return objects
+
+
+def test_istiod_dispatched_by_a_kubevela_application_fails_the_uninstall_gate(audit):
+    """KubeVela's application controller re-applies every resource of its resource tracker at each re-sync (state
+    keep, every 5 minutes by default: pkg/resourcekeeper/statekeep.go StateKeep, cmd/core/app/options/options.go
+    application-re-sync-period), re-creating what the purge deleted. Before: PASS AA2702."""
+    apps = shapes.injected_workload(ISTIO, "cart", "shop")
+    run = audit({"c1": [*kubevela_dispatched_istiod("mesh", "vela-system"), *apps]}, "uninstall", config=CONFIG)
+    [row] = run.rows(CHECK)
+    assert (row["status"], row["code"]) == ("FAIL", "AA2723")
+    assert row["evidence"]["managed_by"] == "KubeVela Application vela-system/mesh"
+    assert "Deployment istio-system/istiod" in row["evidence"]["objects"]
+    assert "--orphan" in row["remediation"]
+    assert run.result.verdict.value == "NO-GO"

@@ -140,7 +140,11 @@ def test_a_generated_application_names_its_application_set(audit):
     [row] = run.rows(CHECK)
     assert (row["status"], row["code"], row["evidence"]["application_set"]) == ("FAIL", "AA3010", "istio")
     assert "delete applicationsets.argoproj.io/istio --cascade=orphan" in row["remediation"]
-    # Alone (its Application deleted, the controller not running), templated: which clusters it fills in is unknown.
+    # Alone (its Application deleted, the controller not running): its list element fills in this cluster (red22b:
+    # was UNKNOWN AA3031, the template's {{url}} read as any cluster).
+    assert rows(audit, [appset]) == [("FAIL", "AA3012", "istio")]
+    # A generator whose parameters are not readable here (a cluster generator): which clusters it fills in is unknown.
+    appset["spec"]["generators"] = [{"clusters": {"selector": {"matchLabels": {"mesh": "istio"}}}}]
     assert rows(audit, [appset]) == [("UNKNOWN", "AA3031", "istio")]
     appset["spec"]["template"]["spec"]["destination"] = IN_CLUSTER
     assert rows(audit, [appset]) == [("FAIL", "AA3012", "istio")]
@@ -313,3 +317,37 @@ def test_only_charts_installing_istiod_or_an_injector_fail(audit, source, expect
     assert rows(audit, [app]) == [(*expected, "istio")]
     # Flux's HelmRelease names no repository (its HelmRepository is not read): only control-plane charts count.
     assert rows(audit, [helmrelease("istio", chart="gateway")]) == [("PASS", "AA3001", "")]
+
+
+# --- red22b -----------------------------------------------------------------------------------------------------------
+def templated_appset(elements: list[dict[str, Any]], *, go_template: bool = False) -> dict[str, Any]:
+    """An ApplicationSet installing Istio's charts one Application per list element, the chart (and destination) in
+    its template's parameters (argo-cd@v3.5.1 applicationset/generators/list.go: a plain element's string values are
+    parameters by key, its `values` map's as values.<key>; with goTemplate the element itself, `.key`;
+    docs/operator-manual/applicationset/Generators-List.md). Its Applications are not in the cluster (deleted, and
+    the controller not running)."""
+    param = (lambda key: f"{{{{.{key}}}}}") if go_template else (lambda key: f"{{{{{key}}}}}")
+    spec: dict[str, Any] = {
+        "generators": [{"list": {"elements": elements}}],
+        "template": {"metadata": {"name": f"istio-{param('chart')}"},
+                     "spec": {"project": "default",
+                              "source": {"repoURL": ISTIO_CHARTS, "chart": param("chart"), "targetRevision": "1.24.6"},
+                              "destination": {"server": param("url"), "namespace": "istio-system"},
+                              "syncPolicy": {"automated": {"prune": True, "selfHeal": True}}}}}
+    if go_template:
+        spec["goTemplate"] = True
+    return {"apiVersion": "argoproj.io/v1alpha1", "kind": "ApplicationSet", "metadata": f.meta("istio", "argocd"),
+            "spec": spec}
+
+
+@pytest.mark.parametrize("go_template", [False, True])
+def test_an_application_sets_list_parameters_fill_its_template(audit, go_template):
+    """Before: PASS AA3001 (the chart `{{chart}}` named nothing of Istio's)."""
+    here = "https://kubernetes.default.svc"
+    elements = [{"chart": "base", "url": here}, {"chart": "istiod", "url": here}]
+    assert rows(audit, [templated_appset(elements, go_template=go_template)]) == [("FAIL", "AA3012", "istio")]
+    # The same charts into another cluster: which that is cannot be told here.
+    elsewhere = [{**e, "url": "https://10.0.0.12:6443"} for e in elements]
+    assert rows(audit, [templated_appset(elsewhere, go_template=go_template)]) == [("UNKNOWN", "AA3031", "istio")]
+    # Only Istio's base chart: what it puts back is a warning, as for an Application of it.
+    assert rows(audit, [templated_appset(elements[:1], go_template=go_template)]) == [("WARN", "AA3020", "istio")]
