@@ -20,7 +20,7 @@ from auditor.istio import (
     operator_hold,
     pod_columns,
 )
-from auditor.labelled import ARGO_TRACKING, FLUX_HELMRELEASE, FLUX_KUSTOMIZATION
+from auditor.labelled import ARGO_TRACKING, FLEET_ID, FLUX_HELMRELEASE, FLUX_KUSTOMIZATION, KUBEVELA_APP
 from auditor.model import Finding, Gate, Outcome, Severity, Status
 from auditor.remote import Links, remote_outcomes
 
@@ -43,9 +43,14 @@ def xds_agent_in_mesh(cm: dict[str, Any]) -> tuple[Any, str | None]:
 # What a GitOps tool that keeps an object as Git has it writes on it (auditor/labelled.py, as gitops-drift reads them):
 # Argo CD's annotation tracking (its default since 3.0; its label tracking, app.kubernetes.io/instance, is also the
 # label Istio's chart puts on every object, so it tells nothing here), Flux's kustomize- and helm-controller labels.
+# KubeVela re-applies what its Application dispatched at every re-sync (state keep, every 5 minutes by default);
+# Rancher Fleet's agent upgrades its bundle's release at the next Git change, or at once with correctDrift
+# (gitops-drift's markers: auditor/labelled.py).
 GITOPS_APPLIERS = (("annotations", ARGO_TRACKING, "Argo CD", "tracking-id"),
                    ("labels", f"{FLUX_KUSTOMIZATION}/name", "Flux", "Kustomization"),
-                   ("labels", f"{FLUX_HELMRELEASE}/name", "Flux", "HelmRelease"))
+                   ("labels", f"{FLUX_HELMRELEASE}/name", "Flux", "HelmRelease"),
+                   ("labels", KUBEVELA_APP, "KubeVela", "Application"),
+                   ("annotations", FLEET_ID, "Rancher Fleet", "bundle"))
 
 
 def gitops_applier(obj: dict[str, Any]) -> tuple[str, str] | None:

@@ -251,6 +251,12 @@ GIT_MARKS = {
                                       "kustomize.toolkit.fluxcd.io/namespace": "flux-system"}),
     "flux-helmrelease": ("labels", {"helm.toolkit.fluxcd.io/name": "istiod",
                                     "helm.toolkit.fluxcd.io/namespace": "istio-system"}),
+    # KubeVela labels what its Application dispatches (kubevela/kubevela@v1.10.9 pkg/oam/labels.go) and re-applies it
+    # at every re-sync; Rancher Fleet annotates its bundle's objects with the object set id "<namespace>-<bundle>"
+    # (rancher/fleet@v0.16.1 internal/helmdeployer/postrender.go). PASS AA0901 before.
+    "kubevela": ("labels", {"app.oam.dev/name": "istio", "app.oam.dev/namespace": "vela-system"}),
+    "fleet": ("annotations", {"objectset.rio.cattle.io/id": "default-istio-istiod",
+                              "meta.helm.sh/release-name": "istio-istiod"}),
 }
 
 
