@@ -1207,6 +1207,20 @@ def restart_command(cluster: str, kind: str, namespace: str, name: str) -> str:
     return f"{k} delete {object_ref('pod', name)}  # recreate it from its manifest"
 
 
+# What the prompt of delete_owned_pods_asking asks of the reader (a catalog comment: said in the report's language).
+ASK_EACH_POD = N_("xargs -p asks before each pod: answer y once the pod deleted before it is back and Ready")
+
+
+def delete_owned_pods_asking(cluster: str, kind: str, namespace: str, name: str) -> str:
+    """_delete_owned_pods, asking on the terminal before each deletion (xargs -p): a controller that replaces its pods
+    only when they are deleted (updateStrategy OnDelete) does not wait for one to be Ready before the next is
+    deleted, and neither does xargs."""
+    k = kubectl_in(cluster, namespace)
+    return (f"{k} get pods --no-headers -o '{_OWNER_COLUMNS}' | owner={sh(name)} awk "
+            f"'$2 == \"{kind}\" && $3 == ENVIRON[\"owner\"] {{print \"pod/\" $1}}' | xargs -r -p -n 1 {k} delete"
+            f"  # {ASK_EACH_POD}")
+
+
 def _delete_owned_pods(cluster: str, kind: str, namespace: str, name: str) -> str:
     """Delete the pods a controller owns one at a time, selected by owner reference, not by name: a Job or
     DaemonSet of the same name makes pods named alike. The owner's name reaches awk through the environment

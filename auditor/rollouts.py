@@ -231,3 +231,115 @@ def opts_out_of_injection(cluster: ClusterInventory, kind_name: str, namespace: 
 
 
 INJECT = "sidecar.istio.io/inject"
+
+
+# ---------------------------------------------------------------- what moves a workload's pods
+# A template change (ASM's label, `kubectl rollout restart`'s annotation) recreates the pods of a built-in workload
+# only when its update strategy rolls them (kubernetes/api@v0.31.0 apps/v1/types.go): a paused Deployment
+# (DeploymentSpec.paused) rolls none until resumed, and `kubectl rollout restart` refuses it
+# (kubernetes/kubectl@v0.31.14 pkg/polymorphichelpers/objectrestarter.go: "can't restart paused deployment (run rollout
+# resume first)"); a
+# StatefulSet or DaemonSet of updateStrategy OnDelete recreates a pod from its current template only when the pod is
+# deleted; a StatefulSet's RollingUpdate partition leaves the pods of ordinal below it untouched ("All pods from ordinal
+# Partition-1 to 0 remain untouched"), recreated from the earlier revision even when deleted.
+HOLD_PAUSED = "paused"
+HOLD_ON_DELETE = "OnDelete"
+_PARTITION = "partition "
+_HOLD_KINDS = {"Deployment": K.DEPLOYMENT, "StatefulSet": K.STATEFULSET, "DaemonSet": K.DAEMONSET}
+# Advice before the commands that release the hold (catalog comments: said in the report's language).
+PAUSED_NOTE = N_("Its rollout is paused (spec.paused): no template change rolls a pod until it is resumed, and "
+                 "`kubectl rollout restart` refuses it; resuming also rolls out whatever else was changed while it was "
+                 "paused:")
+ON_DELETE_NOTE = N_("Its updateStrategy is OnDelete: a template change (or `kubectl rollout restart`) recreates no "
+                    "pod; each pod moves when it is deleted, one at a time:")
+PARTITION_NOTE = N_("Its rolling update's partition keeps the pods of ordinal below it on their earlier template, even "
+                    "when deleted: lower it to 0 (or let the tool that set it finish its rollout):")
+UNFINISHED_NOTE = N_("Its template already asks for ASM's proxy and its controller has not replaced these pods yet (a "
+                     "rollout under way, or stuck): see why:")
+# Why AA1241's pods stay on an earlier template (its message).
+HELD_WHY = {HOLD_PAUSED: N_("its rollout is paused (spec.paused), so the labelled template rolls out no pod"),
+            HOLD_ON_DELETE: N_("its updateStrategy is OnDelete, so a pod moves only when it is deleted"),
+            "": N_("its controller has not replaced them yet (a rollout under way or stuck)")}
+PARTITION_WHY = N_("its rolling update's partition {partition} keeps the pods of ordinal below it on their earlier "
+                   "template")
+
+
+def update_hold(cluster: ClusterInventory, kind_name: str, namespace: str, name: str) -> str:
+    """What keeps the workload's pods on an earlier template whatever its template says: HOLD_PAUSED, HOLD_ON_DELETE,
+    "partition N" (N > 0), or "" (none, or its object not read)."""
+    kind = _HOLD_KINDS.get(kind_name)
+    if kind is None or not cluster.available(kind):
+        return ""
+    obj = cluster.get(kind, name, namespace)
+    spec = obj.get("spec") if isinstance(obj, dict) else None
+    if not isinstance(spec, dict):
+        return ""
+    if kind is K.DEPLOYMENT:
+        return HOLD_PAUSED if spec.get("paused") is True else ""
+    strategy = spec.get("updateStrategy")
+    strategy = strategy if isinstance(strategy, dict) else _NONE
+    if strategy.get("type") == "OnDelete":
+        return HOLD_ON_DELETE
+    rolling = strategy.get("rollingUpdate")
+    partition = _count(rolling.get("partition")) if kind is K.STATEFULSET and isinstance(rolling, dict) else None
+    return f"{_PARTITION}{partition}" if partition else ""
+
+
+def hold_why(hold: str) -> Phrase:
+    """Why AA1241's pods stay on an earlier template, said for its message."""
+    if hold.startswith(_PARTITION):
+        return Phrase(PARTITION_WHY, partition=int(hold[len(_PARTITION):]))
+    return Phrase(HELD_WHY[hold])
+
+
+def _release(cluster: str, kind_name: str, namespace: str, name: str, hold: str, template_changed: bool) -> str:
+    """The commands that recreate the pods of a held workload from its current template (after a template change, or
+    recreating them as a restart would)."""
+    k = mesh.kubectl_in(cluster, namespace)
+    ref = mesh.object_ref(kind_name.lower(), name)
+    if hold == HOLD_PAUSED:
+        return (f"# {PAUSED_NOTE}\n{k} rollout resume {ref}"
+                + ("" if template_changed else f"\n{k} rollout restart {ref}"))
+    if hold == HOLD_ON_DELETE:
+        return f"# {ON_DELETE_NOTE}\n" + mesh.delete_owned_pods_asking(cluster, kind_name, namespace, name)
+    patch = '{"spec":{"updateStrategy":{"rollingUpdate":{"partition":0}}}}'
+    return (f"# {PARTITION_NOTE}\n{k} patch {ref} --type='merge' -p '{patch}'"
+            + ("" if template_changed else f"\n{k} rollout restart {ref}"))
+
+
+def restart_command(cluster: ClusterInventory, kind_name: str, namespace: str, name: str) -> str:
+    """mesh.restart_command, for a workload whose update strategy holds its pods (update_hold) the commands that do
+    recreate them."""
+    hold = update_hold(cluster, kind_name, namespace, name)
+    if not hold:
+        return mesh.restart_command(cluster.name, kind_name, namespace, name)
+    return _release(cluster.name, kind_name, namespace, name, hold, template_changed=False)
+
+
+def inject_command(cluster: ClusterInventory, kind_name: str, namespace: str, name: str) -> str:
+    """mesh.asm_inject_command, followed for a held workload (update_hold) by what moves its pods: the patch alone
+    moves none (paused, OnDelete) or only some (partition)."""
+    command = mesh.asm_inject_command(cluster.name, kind_name, namespace, name)
+    hold = update_hold(cluster, kind_name, namespace, name)
+    if not hold:
+        return command
+    return command + "\n" + _release(cluster.name, kind_name, namespace, name, hold, template_changed=True)
+
+
+def template_asks_asm(cluster: ClusterInventory, kind_name: str, namespace: str, name: str) -> bool:
+    """Whether the workload's pod template (read where its kind was) carries ASM's injection label."""
+    meta = _template_of(cluster, kind_name, namespace, name).get("metadata")
+    labels = meta.get("labels") if isinstance(meta, dict) else None
+    return isinstance(labels, dict) and labels.get(mesh.ASM_INJECT_LABEL) == "true"
+
+
+def unfinished_command(cluster: ClusterInventory, kind_name: str, namespace: str, name: str, hold: str) -> str:
+    """AA1241's remediation: the pods of a workload whose template already asks for ASM's proxy are of an earlier
+    template. A held one is released; else its rollout is watched and why its new pods do not come is shown."""
+    if hold:
+        return _release(cluster.name, kind_name, namespace, name, hold, template_changed=True)
+    if kind_name not in _HOLD_KINDS:  # no `kubectl rollout status` of it: recreating its pods gives them its template
+        return mesh.restart_command(cluster.name, kind_name, namespace, name)
+    k, ref = mesh.kubectl_in(cluster.name, namespace), mesh.object_ref(kind_name.lower(), name)
+    return (f"# {UNFINISHED_NOTE}\n{k} rollout status {ref} --timeout=300s\n{k} describe {ref}\n"
+            f"{k} get events --field-selector reason=FailedCreate")

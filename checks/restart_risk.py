@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 
 from auditor import kinds as K
-from auditor import mesh
+from auditor import mesh, rollouts
 from auditor.check import ClusterCheck, Context, same_in_every_gate
 from auditor.i18n import N_, Phrase, joined
 from auditor.inventory import ClusterInventory, frame_rows, workload_groups
@@ -283,7 +283,8 @@ class RestartRisk(ClusterCheck):
                               message="no workload left on Istio's sidecar")
     outcomes = (PLAN, MEDIUM, HIGH, RISKY_PLAN, UNSCORED, NOTHING_TO_MOVE)
     needs = (K.POD,)
-    uses = (K.REPLICASET, K.JOB, K.DEPLOYMENT, K.STATEFULSET, *K.ADVANCED_KINDS, K.PDB, K.CONFIGMAP)
+    # DaemonSets: whether one moves by its template at all (rollouts.update_hold: updateStrategy OnDelete).
+    uses = (K.REPLICASET, K.JOB, K.DEPLOYMENT, K.STATEFULSET, K.DAEMONSET, *K.ADVANCED_KINDS, K.PDB, K.CONFIGMAP)
     max_listed_per_wave = 50  # the aggregate evidence lists this many names per wave (counts are complete)
 
     @same_in_every_gate
@@ -301,7 +302,9 @@ class RestartRisk(ClusterCheck):
         unread = {kind.kind: cluster.unread_reason(kind) for kind in UNSCORED_KINDS if not cluster.available(kind)}
         uncertain = 0  # workloads scored below 2 that what was not read could make risky
         where = cluster.name
-        score_of, shared_of, inject = self._score, self._shared, mesh.asm_inject_command
+        # The command that moves it (rollouts.inject_command: the label, then for a paused, OnDelete or partitioned
+        # workload what recreates its pods, which the label alone does not).
+        score_of, shared_of, inject = self._score, self._shared, rollouts.inject_command
         for row in per_workload:
             # WorkloadPods, or the pandas path's rows (frame_rows): the workload key first, in the same order.
             namespace, kind, name = row[0], row[1], row[2]
@@ -312,7 +315,7 @@ class RestartRisk(ClusterCheck):
                 outcome, params, wave, fixes = shared_of(risk)
                 yield self.report(
                     outcome, where, params=params, kind=kind, namespace=namespace, name=name,
-                    remediation=fixes + inject(where, kind, namespace, name),
+                    remediation=fixes + inject(cluster, kind, namespace, name),
                     evidence={"score": score, "wave": wave, "reasons": risk.reasons,
                               "pods": int(row.pods), "grace_seconds": int(row.grace_min),
                               "drain_seconds": float(row.drain_max)})

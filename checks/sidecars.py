@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from auditor import idle, mesh, vms
+from auditor import idle, mesh, rollouts, vms
 from auditor import kinds as K
 from auditor.asm import injection_policy
 from auditor.check import ClusterCheck, Context, same_in_every_gate
@@ -88,6 +88,13 @@ class IstioSidecarsRemaining(ClusterCheck):
                        "kube-inject): relabelling alone does not move it; re-render the manifest",
                        message=_LEFT + "; the workload template itself contains istio-proxy (kube-inject), so "
                                        "relabelling alone may not move it")
+    # The template asks for ASM's proxy and these pods are of an earlier one (rollouts.update_hold): a paused
+    # Deployment, an OnDelete StatefulSet or DaemonSet, a StatefulSet's partition, or a rollout under way or stuck.
+    # (main: AA1210 "not labelled yet", with the label patch that changes nothing for them.)
+    HELD = Outcome("AA1241", Status.FAIL, "the workload's template is labelled for ASM's proxy, but its pods were made "
+                   "from an earlier template and still run Istio's sidecar: its update strategy holds them (paused, "
+                   "OnDelete, a StatefulSet partition) or its rollout has not replaced them yet",
+                   message=_LEFT + " although its template is labelled sidecar.asm.aliyun.com/inject=true: {why}")
     UNCLASSIFIED = Outcome("AA1230", Status.UNKNOWN,
                            "pods whose proxy marks contradict each other: Istio's or ASM's cannot be told",
                            message=UNCLASSIFIED_MESSAGE)
@@ -239,8 +246,8 @@ class IstioSidecarsRemaining(ClusterCheck):
         fix="Take the workload off the ambient data plane before the uninstall: label its pod template for ASM's "
             "proxy (Istio's CNI agent never captures a pod with a sidecar), and once no pod of the namespace is "
             "captured remove its istio.io/dataplane-mode label (a pod's own label likewise):\n{command}")
-    outcomes = (CLEAN, LEFT, RESTART_PENDING, PARTLY_MOVED, BAKED_IN, AMBIENT, UNCLASSIFIED, ON_ISTIO_CONTROL_PLANE,
-                VM_GROUP_ON_ISTIO,
+    outcomes = (CLEAN, LEFT, RESTART_PENDING, PARTLY_MOVED, BAKED_IN, HELD, AMBIENT, UNCLASSIFIED,
+                ON_ISTIO_CONTROL_PLANE, VM_GROUP_ON_ISTIO,
                 VM_ENTRY_ON_ISTIO, VM_GROUP_UNPROVEN, VM_ENTRY_UNPROVEN, VM_UNREAD, CA_OWNER_UNREAD, PROXYLESS_ON_ISTIO,
                 PROXYLESS_NO_SERVER, PROXYLESS_UNPROVEN, IDLE_ON_ISTIO, IDLE_NO_INJECTOR, IDLE_UNPROVEN,
                 IDLE_ASM_POLICY, IDLE_KINDS_UNREAD, UNMESHED,
@@ -295,14 +302,21 @@ class IstioSidecarsRemaining(ClusterCheck):
                 evidence["manual_injection"] = True
                 outcome = self.BAKED_IN
             elif labelled == total:
-                remediation = mesh.restart_command(cluster.name, kind, namespace, name)
+                remediation = rollouts.restart_command(cluster, kind, namespace, name)
                 outcome = self.RESTART_PENDING
             elif labelled:
                 params["labelled"] = labelled
-                remediation = mesh.asm_inject_command(cluster.name, kind, namespace, name)
+                remediation = rollouts.inject_command(cluster, kind, namespace, name)
                 outcome = self.PARTLY_MOVED
+            elif rollouts.template_asks_asm(cluster, kind, namespace, name):
+                # Labelled already: what holds its pods on the earlier template is the next step, not the label.
+                hold = rollouts.update_hold(cluster, kind, namespace, name)
+                params["why"] = rollouts.hold_why(hold)
+                evidence["update_hold"] = hold
+                remediation = rollouts.unfinished_command(cluster, kind, namespace, name, hold)
+                outcome = self.HELD
             else:
-                remediation = mesh.asm_inject_command(cluster.name, kind, namespace, name)
+                remediation = rollouts.inject_command(cluster, kind, namespace, name)
                 outcome = self.LEFT
             yield self.report(outcome, cluster.name, params=params, kind=kind, namespace=namespace, name=name,
                               remediation=remediation, evidence=evidence)

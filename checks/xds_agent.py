@@ -7,7 +7,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from auditor import kinds as K
-from auditor import mesh, vms
+from auditor import mesh, rollouts, vms
 from auditor.check import ClusterCheck, Context
 from auditor.errors import EvidenceUnavailable
 from auditor.gateways import INSTALL_ISTIOCTL, SCAN_KINDS, gateway_workloads
@@ -125,8 +125,9 @@ class PodsXdsAgent(ClusterCheck):
                 VM_GROUP_OVERRIDE, VM_ON_ISTIO, VM_UNPROVEN, VM_UNREAD)
     needs = (K.POD,)
     # IstioOperators: what the in-cluster istio-operator renders an istioctl gateway from (its remediation).
-    uses = (K.REPLICASET, K.JOB, K.DEPLOYMENT, *K.ADVANCED_KINDS, *SCAN_KINDS, K.WORKLOADENTRY, K.WORKLOADGROUP,
-            K.ISTIOOPERATOR)
+    # StatefulSets: whether a restart recreates their pods (rollouts.update_hold: OnDelete, a partition).
+    uses = (K.REPLICASET, K.JOB, K.DEPLOYMENT, K.STATEFULSET, *K.ADVANCED_KINDS, *SCAN_KINDS, K.WORKLOADENTRY,
+            K.WORKLOADGROUP, K.ISTIOOPERATOR)
 
     def check_cluster(self, cluster: ClusterInventory, ctx: Context) -> Iterable[Finding]:
         pods = cluster.pods()
@@ -174,9 +175,11 @@ class PodsXdsAgent(ClusterCheck):
                 outcome, cluster.name, params={"missing": end - start, "total": total,
                                                "seen": seen_text},
                 kind=kind, namespace=namespace, name=name,
+                # An injected workload is restarted (rollouts.restart_command: a paused, OnDelete or partitioned
+                # one by what does recreate its pods); an istioctl-rendered gateway is re-rendered (_remedy).
                 remediation=self._remedy(cluster.name, kind, namespace, name, installed_by,
-                                         self._hold(cluster, kind, namespace, name)
-                                         if installed_by == INSTALL_ISTIOCTL else None),
+                                         self._hold(cluster, kind, namespace, name))
+                if installed_by == INSTALL_ISTIOCTL else rollouts.restart_command(cluster, kind, namespace, name),
                 evidence={"pods": pod_names[start:min(end, start + 20)], "values": {**seen}, "pod_count": total,
                           "gateway": gateway, "installed_by": installed_by or None})
         machines = self._vm_findings(cluster)

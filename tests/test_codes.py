@@ -60,8 +60,9 @@ def test_findings_json_carries_code_and_default_severity(tmp_path, demo_dir):
     assert doc["schema_version"] == 1
     assert all(CODE.match(r["code"]) and r["default_severity"] for r in doc["findings"])
     sidecars = [r for r in doc["findings"] if r["check_id"] == "istio-sidecars-remaining" and r["status"] == "FAIL"]
-    # the demo has plain leftovers, a workload labelled but not restarted, and a kube-injected template
-    assert sidecars and {r["code"] for r in sidecars} <= {"AA1210", "AA1211", "AA1212", "AA1213"}
+    # the demo has plain leftovers, a workload labelled but not restarted (shop/checkout, paused: AA1241), and a
+    # kube-injected template
+    assert sidecars and {r["code"] for r in sidecars} <= {"AA1210", "AA1211", "AA1212", "AA1213", "AA1241"}
     assert {r["code"] for r in sidecars if r["evidence"].get("manual_injection")} == {"AA1213"}
     junit = (out / "junit.xml").read_text()
     assert re.search(r'testcase name="istio-sidecars-remaining \[cluster-a\] [^"]*AA1210', junit)
