@@ -83,6 +83,10 @@ METRICS_HIDDEN_FIX = ("Make the gateway's proxy report REQUEST_COUNT and the TCP
                       "with their reporter, source_workload and source_workload_namespace labels: remove the override "
                       "or patch (or give it mode SERVER, or a selector that leaves the gateway out), then audit again "
                       "after a full window. See the object: {commands}")
+PARTIAL_ANSWER_FIX = ("Make every store behind the query endpoint answer (the warning names the one that did not: a "
+                      "Thanos sidecar or store gateway, a Cortex or Mimir ingester), or point --prometheus at the "
+                      "Prometheus that scrapes the gateways, then audit again: `asm-audit run --phase uninstall "
+                      "--prometheus URL`")
 # A Prometheus whose series carry no pod label stays so audit after audit (AA1559): say why, and the way out.
 POD_LABEL_FIX = ("The series carry no pod label: a Prometheus that federates Istio's workload-level recording rules "
                  "(sum without the instance and pod labels, as istio.io's production-scale monitoring advises) or a "
@@ -295,10 +299,19 @@ class IstioGatewayTraffic(ClusterCheck):
         "nothing shows that each of them was scraped for the whole window", fix=POD_LABEL_FIX,
         message=GATEWAY + "zero increase " + AS_OF + ", but the series carry no pod label ({labels}) and the gateway "
                 "runs {count} pods ({pods}): nothing shows that each was scraped for the whole window")
+    # A querier in front of several stores (Thanos' partial response, on by default) answers 200 with the series it
+    # could get and a warning naming the stores that did not answer: a store's missing series (another replica's, the
+    # window's start) then look like no traffic. Traffic seen in such an answer is still traffic.
+    PARTIAL_ANSWER = Outcome(
+        "AA1560", Status.UNKNOWN, "zero increase, but Prometheus answered with warnings (a query endpoint such as "
+        "Thanos' returns a partial answer when one of its stores does not answer): series missing from a partial "
+        "answer prove nothing", fix=PARTIAL_ANSWER_FIX,
+        message=GATEWAY + "zero increase " + AS_OF + ", but Prometheus warned about its answer to {query}: {warning}; "
+                "series missing from a partial answer prove nothing")
     outcomes = (PASS, TRAFFIC, TRAFFIC_ALL_CLUSTERS, TRAFFIC_NEW_SERIES_UNCOUNTED, NO_PROMETHEUS, STRAY, NOT_RECORDED,
                 PROMETHEUS_ERROR, ANSWER_NOT_EVIDENCE, NO_SERIES, OTHER_CLUSTER_LABEL, NEW_SERIES_ONLY, PARTIAL_WINDOW,
                 ZERO_ALL_CLUSTERS, GATEWAYS_UNSEEN, STRAYS_UNSEEN, METRICS_HIDDEN, TELEMETRY_UNREAD, WINDOW_NOT_NOW,
-                SERIES_GAP, REPLICA_UNSCRAPED, FOREIGN_PODS, REPLICA_NEVER_SCRAPED, REPLICAS_UNTOLD,
+                SERIES_GAP, REPLICA_UNSCRAPED, FOREIGN_PODS, REPLICA_NEVER_SCRAPED, REPLICAS_UNTOLD, PARTIAL_ANSWER,
                 NO_GATEWAY)
     needs = (K.DEPLOYMENT,)
     # Pods and ReplicaSets: to explain missing series by gateway pods started inside the window. Telemetry, the mesh
@@ -394,6 +407,9 @@ class IstioGatewayTraffic(ClusterCheck):
                 outcome, params["uncounted"] = self.TRAFFIC_NEW_SERIES_UNCOUNTED, _count(uncounted)
             return self.report(outcome, cluster.name, params=params, remediation=remediation, evidence=evidence,
                                **subject)
+        if measured.warnings:
+            query, said = next(iter(measured.warnings.items()))
+            return gateway_finding(self.PARTIAL_ANSWER, evidence, query=query, warning="; ".join(said))
         if born_traffic:
             return gateway_finding(self.NEW_SERIES_ONLY, evidence, first=rfc3339(first),
                                    counted=_count(_sum(*born.values())))

@@ -173,6 +173,12 @@ def _shown(value: Any) -> str:
     return text if len(text) <= 80 else text[:77] + "..."
 
 
+def _shown_text(value: Any, limit: int = 200) -> str:
+    """A remote server's text as a report may quote it: a string, cut at `limit` characters."""
+    text = str(value)
+    return text if len(text) <= limit else text[:limit - 3] + "..."
+
+
 def sample_problem(name: str, sample: Any) -> str | None:
     """Why one sample of an instant answer is not a number we may judge by, or None when it is."""
     if not isinstance(sample, dict):
@@ -211,6 +217,9 @@ class GatewayTraffic:
     promql: dict[str, str] = field(default_factory=dict)
     answers: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
     error: str | None = None
+    # query name -> the `warnings` Prometheus' API sent beside its answer (a Thanos querier's partial response: a store
+    # did not answer and its series are missing). Absent from recordings made before they were kept.
+    warnings: dict[str, list[str]] = field(default_factory=dict)
 
     # -- derived
     def _samples(self, name: str) -> list[dict[str, Any]]:
@@ -339,10 +348,13 @@ class GatewayTraffic:
 
     # -- record
     def to_record(self) -> dict[str, Any]:
-        return {"cluster": self.cluster, "namespace": self.namespace, "name": self.name,
-                "gateway_type": self.gateway_type, "cluster_label": self.cluster_label,
-                "cluster_wanted": self.cluster_wanted, "cluster_value": self.cluster_value,
-                "error": self.error, "promql": dict(self.promql), "results": dict(self.answers)}
+        record = {"cluster": self.cluster, "namespace": self.namespace, "name": self.name,
+                  "gateway_type": self.gateway_type, "cluster_label": self.cluster_label,
+                  "cluster_wanted": self.cluster_wanted, "cluster_value": self.cluster_value,
+                  "error": self.error, "promql": dict(self.promql), "results": dict(self.answers)}
+        if self.warnings:  # only when there are: a recording without warnings reads as it did before they were kept
+            record["warnings"] = dict(self.warnings)
+        return record
 
     @classmethod
     def from_record(cls, rec: dict[str, Any]) -> GatewayTraffic:
@@ -351,7 +363,9 @@ class GatewayTraffic:
                    cluster_label=str(rec.get("cluster_label") or ""),
                    cluster_wanted=rec.get("cluster_wanted"), cluster_value=rec.get("cluster_value"),
                    promql=dict(rec.get("promql") or {}), answers=dict(rec.get("results") or {}),
-                   error=rec.get("error"))
+                   error=rec.get("error"),
+                   warnings={str(name): [str(w) for w in ws]
+                             for name, ws in dict(rec.get("warnings") or {}).items() if ws})
 
 
 @dataclass
@@ -518,6 +532,11 @@ class PrometheusClient:
         self.server_clock: float | None = None
         self.local_clock: float | None = None
         session.hooks["response"].append(self._clock)
+        # The `warnings` of the last answer: prometheus_api_client returns data.result only, and a Thanos querier (or
+        # Cortex/Mimir) answers 200 with the series it could get and warnings naming the stores that did not answer
+        # (the Prometheus API's Response: status, data, warnings; cortexproject/cortex pkg/api/query/response.go).
+        self.warnings: list[str] = []
+        session.hooks["response"].append(self._keep_warnings)
         self.client = PrometheusConnect(url=self.url, headers=headers or None, auth=auth,
                                         session=session, retry=retry, timeout=self.timeout)
         self.queries = 0
@@ -532,10 +551,21 @@ class PrometheusClient:
             self.local_clock = time.time() if self.server_clock is not None else None
         return response
 
+    def _keep_warnings(self, response: Any, *_args: Any, **_kwargs: Any) -> Any:
+        if getattr(response, "status_code", 0) == 200 and b'"warnings"' in (response.content or b""):
+            try:
+                said = response.json().get("warnings")
+            except (ValueError, AttributeError):
+                said = None
+            if said:
+                self.warnings = [_shown_text(w) for w in (said if isinstance(said, list) else [said])]
+        return response
+
     def _call(self, fn: Callable[[], Any]) -> list[dict[str, Any]]:
         requests = self._requests
         from prometheus_api_client.exceptions import PrometheusApiClientException
 
+        self.warnings = []
         started = time.perf_counter()
         try:
             with warnings.catch_warnings():
@@ -730,6 +760,8 @@ class PrometheusSource:
         for name, promql in queries.items():
             traffic.promql[name] = promql
             traffic.answers[name] = _ordered(self.client.query(promql, at))
+            if self.client.warnings:
+                traffic.warnings[name] = list(self.client.warnings)
 
 
 def _ordered(result: list[Any]) -> list[Any]:
