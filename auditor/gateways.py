@@ -7,6 +7,7 @@ are told apart so that they are never mistaken for Istio's.
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import re
 from collections.abc import Collection, Iterable, Sequence
@@ -703,6 +704,28 @@ def unrecognised_gateway_pods(cluster: ClusterInventory, gateways: list[GatewayW
     known = {(g.namespace, g.kind, g.name) for g in gateways}
     return sorted({f"{kind} {ns}/{name}" for ns, kind, name in _router_workloads(cluster)
                    if (ns, kind, name) not in known})
+
+
+def gateway_pod_starts(cluster: ClusterInventory, gw: GatewayWorkload, *,
+                       running: bool = False) -> dict[str, float | None] | None:
+    """The gateway's pods in the cluster (`running`: only those in phase Running): name -> start time in unix seconds
+    (None: not started or unreadable); None: pods unread. Read by istio-gateway-traffic and by the Prometheus source
+    (which replicas to ask about)."""
+    if not cluster.available(K.POD):
+        return None
+    pods = cluster.pods()
+    rows = (pods["namespace"] == gw.namespace) & (pods["workload_name"] == gw.name)
+    if running:  # a Failed or Succeeded pod (evicted, completed) carries no traffic: no series is no gap
+        rows &= pods["phase"] == "Running"
+    mine = pods[rows]
+    out: dict[str, float | None] = {}
+    for name, started in zip(mine["name"], mine["started"], strict=True):
+        try:
+            out[str(name)] = (dt.datetime.fromisoformat(str(started).replace("Z", "+00:00")).timestamp()
+                              if started else None)
+        except ValueError:
+            out[str(name)] = None
+    return out
 
 
 def lasting_router_workloads(cluster: ClusterInventory) -> frozenset[tuple[str, str, str]]:

@@ -35,6 +35,7 @@ from auditor.gateways import (
     STRAY_GATEWAY,
     STRAY_GATEWAY_FIX,
     GatewayWorkload,
+    gateway_pod_starts,
     istio_gateways,
     scan_unread_findings,
     stray_gateway_findings,
@@ -82,6 +83,18 @@ METRICS_HIDDEN_FIX = ("Make the gateway's proxy report REQUEST_COUNT and the TCP
                       "with their reporter, source_workload and source_workload_namespace labels: remove the override "
                       "or patch (or give it mode SERVER, or a selector that leaves the gateway out), then audit again "
                       "after a full window. See the object: {commands}")
+PARTIAL_ANSWER_FIX = ("Make every store behind the query endpoint answer (the warning names the one that did not: a "
+                      "Thanos sidecar or store gateway, a Cortex or Mimir ingester), or point --prometheus at the "
+                      "Prometheus that scrapes the gateways, then audit again: `asm-audit run --phase uninstall "
+                      "--prometheus URL`")
+# A Prometheus whose series carry no pod label stays so audit after audit (AA1559): say why, and the way out.
+POD_LABEL_FIX = ("The series carry no pod label: a Prometheus that federates Istio's workload-level recording rules "
+                 "(sum without the instance and pod labels, as istio.io's production-scale monitoring advises) or a "
+                 "scrape job that writes no pod label cannot tell the replicas apart, and stays so. Point --prometheus "
+                 "(prometheus.url) at the Prometheus that scrapes the gateway pods themselves (the cluster's own, "
+                 "holding the raw istio_requests_total with its pod label), or give the scrape job the pod label "
+                 "(relabel __meta_kubernetes_pod_name to pod), then audit again: `asm-audit run --phase uninstall "
+                 "--prometheus URL`")
 TELEMETRY_UNREAD_FIX = ("Let the auditor list telemetries.telemetry.istio.io and envoyfilters.networking.istio.io "
                         "(`asm-audit rbac` prints the ClusterRole), or take a snapshot that holds them, and audit "
                         "again.")
@@ -265,24 +278,40 @@ class IstioGatewayTraffic(ClusterCheck):
     # says nothing of it. A pod that ran through the whole window with none while a sibling's were scraped is that
     # (behind one Service the siblings share the traffic); an idle replica started inside the window (an HPA's) has no
     # series until its first request, as Istio creates its counters then, and proves nothing either way.
+    # An idle replica has no request/TCP series either (Istio creates the counters at the first request): one whose
+    # proxy's uptime gauge (PROXY_UPTIME, the same scrape) covers the window was scraped and served nothing.
     REPLICA_NEVER_SCRAPED = Outcome(
         "AA1558", Status.UNKNOWN, "zero increase, but a gateway pod running since before the window has no series in "
-        "it while another pod's were scraped: Prometheus does not scrape it, and what crossed it is not counted",
+        "it, nor its proxy's envoy_server_uptime for the whole window, while another pod's were scraped: Prometheus "
+        "does not scrape it, and what crossed it is not counted",
         fix=SCRAPE_HINT,
         message=GATEWAY + "zero increase " + AS_OF + ", but pod(s) {pods}, running since before the window, have no "
-                "series in it while {scraped} were scraped: what crossed them is not counted")
-    # Series without a pod label (a scrape job that writes none) fold every replica into one presence: one replica's
-    # series stopping, or never there, while another's go on shows no gap. With one replica running that is the
-    # gateway's presence; with several, nothing proves each was scraped.
+                "series in it, nor envoy_server_uptime for the whole window, while {scraped} were scraped: what "
+                "crossed them is not counted")
+    # Series without a pod label (a scrape job that writes none, or a Prometheus that federates Istio's workload-level
+    # recording rules, which sum the pod away: istio.io docs/ops/best-practices/observability, "Using Prometheus for
+    # production-scale monitoring") fold every replica into one presence: one replica's series stopping, or never
+    # there, while another's go on shows no gap. With one replica running that is the gateway's presence; with
+    # several, nothing proves each was scraped. Permanent for such a Prometheus: the way out is the one that scrapes
+    # the pods.
     REPLICAS_UNTOLD = Outcome(
         "AA1559", Status.UNKNOWN, "zero increase, but the series carry no pod label and the gateway runs several pods: "
-        "nothing shows that each of them was scraped for the whole window", fix=SCRAPE_HINT,
+        "nothing shows that each of them was scraped for the whole window", fix=POD_LABEL_FIX,
         message=GATEWAY + "zero increase " + AS_OF + ", but the series carry no pod label ({labels}) and the gateway "
                 "runs {count} pods ({pods}): nothing shows that each was scraped for the whole window")
+    # A querier in front of several stores (Thanos' partial response, on by default) answers 200 with the series it
+    # could get and a warning naming the stores that did not answer: a store's missing series (another replica's, the
+    # window's start) then look like no traffic. Traffic seen in such an answer is still traffic.
+    PARTIAL_ANSWER = Outcome(
+        "AA1560", Status.UNKNOWN, "zero increase, but Prometheus answered with warnings (a query endpoint such as "
+        "Thanos' returns a partial answer when one of its stores does not answer): series missing from a partial "
+        "answer prove nothing", fix=PARTIAL_ANSWER_FIX,
+        message=GATEWAY + "zero increase " + AS_OF + ", but Prometheus warned about its answer to {query}: {warning}; "
+                "series missing from a partial answer prove nothing")
     outcomes = (PASS, TRAFFIC, TRAFFIC_ALL_CLUSTERS, TRAFFIC_NEW_SERIES_UNCOUNTED, NO_PROMETHEUS, STRAY, NOT_RECORDED,
                 PROMETHEUS_ERROR, ANSWER_NOT_EVIDENCE, NO_SERIES, OTHER_CLUSTER_LABEL, NEW_SERIES_ONLY, PARTIAL_WINDOW,
                 ZERO_ALL_CLUSTERS, GATEWAYS_UNSEEN, STRAYS_UNSEEN, METRICS_HIDDEN, TELEMETRY_UNREAD, WINDOW_NOT_NOW,
-                SERIES_GAP, REPLICA_UNSCRAPED, FOREIGN_PODS, REPLICA_NEVER_SCRAPED, REPLICAS_UNTOLD,
+                SERIES_GAP, REPLICA_UNSCRAPED, FOREIGN_PODS, REPLICA_NEVER_SCRAPED, REPLICAS_UNTOLD, PARTIAL_ANSWER,
                 NO_GATEWAY)
     needs = (K.DEPLOYMENT,)
     # Pods and ReplicaSets: to explain missing series by gateway pods started inside the window. Telemetry, the mesh
@@ -378,6 +407,9 @@ class IstioGatewayTraffic(ClusterCheck):
                 outcome, params["uncounted"] = self.TRAFFIC_NEW_SERIES_UNCOUNTED, _count(uncounted)
             return self.report(outcome, cluster.name, params=params, remediation=remediation, evidence=evidence,
                                **subject)
+        if measured.warnings:
+            query, said = next(iter(measured.warnings.items()))
+            return gateway_finding(self.PARTIAL_ANSWER, evidence, query=query, warning="; ".join(said))
         if born_traffic:
             return gateway_finding(self.NEW_SERIES_ONLY, evidence, first=rfc3339(first),
                                    counted=_count(_sum(*born.values())))
@@ -411,7 +443,7 @@ class IstioGatewayTraffic(ClusterCheck):
                                    metrics=", ".join(FAMILIES[f] for f in FAMILIES
                                                      if any(f in g.families for g in gaps)))
         presence = measured.pod_presence()
-        current = _gateway_pods(cluster, gw)
+        current = gateway_pod_starts(cluster, gw)
         if scope in ("unlabelled", "all"):
             at_end = sorted(pod for pod, (_, until, _) in presence.items() if until >= (last or 0) - 1)
             foreign = _foreign(at_end, current)
@@ -425,11 +457,15 @@ class IstioGatewayTraffic(ClusterCheck):
             pods, why = unexplained
             return gateway_finding(self.REPLICA_UNSCRAPED, evidence, pods=", ".join(repr(p) for p, _ in pods),
                                    last=", ".join(rfc3339(t) or "n/a" for _, t in pods), why=why)
-        running = _gateway_pods(cluster, gw, running=True)
+        running = gateway_pod_starts(cluster, gw, running=True)
         if "" in presence and running is not None and len(running) > 1:
             return gateway_finding(self.REPLICAS_UNTOLD, evidence, labels=", ".join(POD_LABELS), count=len(running),
                                    pods=", ".join(repr(p) for p in sorted(running)))
         never = _never_scraped(presence, running, start)
+        if never:
+            # A replica whose proxy Prometheus scraped all window yet has no request/TCP series served nothing: Istio
+            # creates those counters at the first request. A recording made before that was asked keeps AA1558.
+            never = [pod for pod in never if not _proxy_scraped(measured, pod, traffic.window_seconds, tolerance)]
         if never:
             return gateway_finding(self.REPLICA_NEVER_SCRAPED, evidence, pods=", ".join(repr(p) for p in never),
                                    scraped=", ".join(repr(p) for p in sorted(presence)))
@@ -462,26 +498,6 @@ def _missing_inside(measured: GatewayTraffic, window_s: int) -> tuple[float, flo
     if between > worst[0]:
         worst = (between, first, last)
     return worst
-
-
-def _gateway_pods(cluster: ClusterInventory, gw: GatewayWorkload, *,
-                  running: bool = False) -> dict[str, float | None] | None:
-    """The gateway's pods in the cluster (`running`: only those in phase Running): name -> start time (None: not
-    started or unreadable); None: pods unread."""
-    if not cluster.available(K.POD):
-        return None
-    pods = cluster.pods()
-    rows = (pods["namespace"] == gw.namespace) & (pods["workload_name"] == gw.name)
-    if running:  # a Failed or Succeeded pod (evicted, completed) carries no traffic: no series is no gap
-        rows &= pods["phase"] == "Running"
-    mine = pods[rows]
-    out: dict[str, float | None] = {}
-    for name, started in zip(mine["name"], mine["started"], strict=True):
-        try:
-            out[str(name)] = parse_rfc3339(str(started)) if started else None
-        except ValueError:
-            out[str(name)] = None
-    return out
 
 
 def _foreign(at_end: list[str], current: dict[str, float | None] | None) -> Phrase | None:
@@ -534,6 +550,16 @@ def _never_scraped(presence: dict[str, tuple[float, float, float | None]], curre
         return []
     return sorted(pod for pod, started in current.items()
                   if pod not in presence and started is not None and started <= start)
+
+
+def _proxy_scraped(measured: GatewayTraffic, pod: str, window_s: int, tolerance: float) -> bool:
+    """Whether the pod's proxy exported its uptime gauge at the presence steps of the whole window but `tolerance`
+    (PROXY_UPTIME, in the scrape that would carry its request/TCP counters had it served anything)."""
+    steps = measured.proxy_steps()
+    if not steps or pod not in steps:
+        return False
+    step = window_steps(window_s)[0]
+    return (window_s // step - steps[pod]) * step <= tolerance
 
 
 def _window_not_now(traffic: TrafficData, now: dt.datetime, max_age: str | None, tolerance: float) -> Phrase | None:

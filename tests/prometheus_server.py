@@ -224,13 +224,16 @@ class FaultProxy:
     """An HTTP server on 127.0.0.1 in front of a real Prometheus that can misbehave on purpose.
 
     delay: seconds to wait before answering; status: answer every request with this HTTP status and a
-    Prometheus-shaped error body; require: (header, value) that must be present, else 401. Requests
-    seen are kept in `.seen` as (path, headers).
+    Prometheus-shaped error body; require: (header, value) that must be present, else 401; warnings: the
+    top-level `warnings` of Prometheus' API response added to every answer (a Thanos querier's partial
+    response). Requests seen are kept in `.seen` as (path, headers).
     """
 
     def __init__(self, upstream: str, *, delay: float = 0.0, status: int | None = None,
-                 require: tuple[str, str] | None = None, error: str = "injected by FaultProxy") -> None:
+                 require: tuple[str, str] | None = None, error: str = "injected by FaultProxy",
+                 warnings: list[str] | None = None) -> None:
         self.upstream = upstream.rstrip("/")
+        self.warnings = warnings  # added to each successful answer, as a Thanos querier's partial response says
         self.delay = delay
         self.status = status
         self.require = require
@@ -266,7 +269,10 @@ class FaultProxy:
                     return
                 try:
                     with urllib.request.urlopen(proxy.upstream + self.path, timeout=30) as answer:
-                        self._answer(answer.status, answer.read())
+                        body = answer.read()
+                        if proxy.warnings and answer.status == 200:
+                            body = json.dumps({**json.loads(body), "warnings": proxy.warnings}).encode()
+                        self._answer(answer.status, body)
                 except urllib.error.HTTPError as exc:
                     self._answer(exc.code, exc.read())
                 except OSError as exc:  # upstream gone (e.g. stopped while this request slept)

@@ -25,6 +25,11 @@ Queries (selector S = the gateway as the reporting client, domain.md):
   increase() cannot see.
 - last_seen: the last minute at which any of those counters grew (subquery, 5m lookback).
 - series / tcp_series: hourly requests/s and TCP connections/s over the window (query_range).
+- proxy_present: for the gateway's running pods (the inventory's) that have no request/TCP series in the window, at
+  how many of the presence steps each one's proxy exported PROXY_UPTIME, by the pod (asked only when there are such
+  pods and the series carry a pod label). Istio creates its request/TCP counters at a proxy's first request, so an idle
+  replica has none; Envoy's uptime gauge is in the same scrape from the proxy's start: a replica scraped all window
+  with no request/TCP series served nothing in it.
 Prometheus' own clock at the query time (the Date header of its first answer) is kept beside the query time
 (`prometheus_clock`): a host whose clock is behind asks for a window that ends before Prometheus' now.
 """
@@ -46,7 +51,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 from auditor.config import Config, PrometheusConfig
 from auditor.errors import EvidenceUnavailable, UsageError
-from auditor.gateways import istio_gateways
+from auditor.gateways import gateway_pod_starts, istio_gateways
 from auditor.secretfile import read_secret_file
 
 log = logging.getLogger("asm_audit")
@@ -64,6 +69,16 @@ ALL_FAMILIES = "|".join(FAMILIES.values())
 # The pod label of a scraped series: istio/istio@1.24.6 samples/addons/prometheus.yaml (job kubernetes-pods) writes
 # `pod` from __meta_kubernetes_pod_name (and `namespace`); older relabelling wrote `pod_name`.
 POD_LABELS = ("pod", "pod_name", "kubernetes_pod_name")  # the last: Istio's addon config @1.7.0..1.12.x
+# A gauge every Istio proxy exports from its start, in the same scrape as its request/TCP counters: `server` is one of
+# the stats prefixes istio-agent always includes (requiredEnvoyStatsMatcherInclusionPrefixes, istio/istio@1.24.6
+# pkg/bootstrap/config.go), served with Istio's own metrics on the merged endpoint :15020/stats/prometheus
+# (pilot/cmd/pilot-agent/status/server.go handleStats). Not `up`: the agent answers 200 with its own metrics when it
+# cannot read Envoy's (handleStats logs and goes on), so up == 1 does not show that the proxy's counters were scraped.
+PROXY_UPTIME = "envoy_server_uptime"
+# The labels of the pod's namespace beside each pod label of POD_LABELS: the kubernetes-pods job writes namespace/pod
+# (istio/istio@1.24.6 samples/addons/prometheus.yaml), Istio's PodMonitor namespace/pod_name (samples/addons/extras/
+# prometheus-operator.yaml), the addon config @1.7.0..1.12.x kubernetes_namespace/kubernetes_pod_name.
+POD_NAMESPACE_LABELS = {"pod": "namespace", "pod_name": "namespace", "kubernetes_pod_name": "kubernetes_namespace"}
 BORN_LOOKBACK = "1h"      # a series with no sample in this hour before the window is new in the window
 LAST_SEEN_RANGE = "5m"    # increase() range of the last-seen subquery
 MIN_WINDOW_S = 600
@@ -158,6 +173,12 @@ def _shown(value: Any) -> str:
     return text if len(text) <= 80 else text[:77] + "..."
 
 
+def _shown_text(value: Any, limit: int = 200) -> str:
+    """A remote server's text as a report may quote it: a string, cut at `limit` characters."""
+    text = str(value)
+    return text if len(text) <= limit else text[:limit - 3] + "..."
+
+
 def sample_problem(name: str, sample: Any) -> str | None:
     """Why one sample of an instant answer is not a number we may judge by, or None when it is."""
     if not isinstance(sample, dict):
@@ -196,6 +217,9 @@ class GatewayTraffic:
     promql: dict[str, str] = field(default_factory=dict)
     answers: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
     error: str | None = None
+    # query name -> the `warnings` Prometheus' API sent beside its answer (a Thanos querier's partial response: a store
+    # did not answer and its series are missing). Absent from recordings made before they were kept.
+    warnings: dict[str, list[str]] = field(default_factory=dict)
 
     # -- derived
     def _samples(self, name: str) -> list[dict[str, Any]]:
@@ -259,6 +283,13 @@ class GatewayTraffic:
         return {pod: (first[pod], last.get(pod, first[pod]), None if present is None else present.get(pod, 0.0))
                 for pod in first}
 
+    def proxy_steps(self) -> dict[str, float] | None:
+        """pod -> presence steps at which its proxy exported PROXY_UPTIME (`proxy_present`, asked for the running
+        replicas without request/TCP series); None: not asked (no such replica, or a recording made before it was)."""
+        if "proxy_present" not in self.answers:
+            return None
+        return self._per_pod("proxy_present")
+
     @property
     def clusters_seen(self) -> list[str]:
         """Cluster label values of the gateway's series in the window ("" = series without the label)."""
@@ -317,10 +348,13 @@ class GatewayTraffic:
 
     # -- record
     def to_record(self) -> dict[str, Any]:
-        return {"cluster": self.cluster, "namespace": self.namespace, "name": self.name,
-                "gateway_type": self.gateway_type, "cluster_label": self.cluster_label,
-                "cluster_wanted": self.cluster_wanted, "cluster_value": self.cluster_value,
-                "error": self.error, "promql": dict(self.promql), "results": dict(self.answers)}
+        record = {"cluster": self.cluster, "namespace": self.namespace, "name": self.name,
+                  "gateway_type": self.gateway_type, "cluster_label": self.cluster_label,
+                  "cluster_wanted": self.cluster_wanted, "cluster_value": self.cluster_value,
+                  "error": self.error, "promql": dict(self.promql), "results": dict(self.answers)}
+        if self.warnings:  # only when there are: a recording without warnings reads as it did before they were kept
+            record["warnings"] = dict(self.warnings)
+        return record
 
     @classmethod
     def from_record(cls, rec: dict[str, Any]) -> GatewayTraffic:
@@ -329,7 +363,9 @@ class GatewayTraffic:
                    cluster_label=str(rec.get("cluster_label") or ""),
                    cluster_wanted=rec.get("cluster_wanted"), cluster_value=rec.get("cluster_value"),
                    promql=dict(rec.get("promql") or {}), answers=dict(rec.get("results") or {}),
-                   error=rec.get("error"))
+                   error=rec.get("error"),
+                   warnings={str(name): [str(w) for w in ws]
+                             for name, ws in dict(rec.get("warnings") or {}).items() if ws})
 
 
 @dataclass
@@ -496,6 +532,11 @@ class PrometheusClient:
         self.server_clock: float | None = None
         self.local_clock: float | None = None
         session.hooks["response"].append(self._clock)
+        # The `warnings` of the last answer: prometheus_api_client returns data.result only, and a Thanos querier (or
+        # Cortex/Mimir) answers 200 with the series it could get and warnings naming the stores that did not answer
+        # (the Prometheus API's Response: status, data, warnings; cortexproject/cortex pkg/api/query/response.go).
+        self.warnings: list[str] = []
+        session.hooks["response"].append(self._keep_warnings)
         self.client = PrometheusConnect(url=self.url, headers=headers or None, auth=auth,
                                         session=session, retry=retry, timeout=self.timeout)
         self.queries = 0
@@ -510,10 +551,21 @@ class PrometheusClient:
             self.local_clock = time.time() if self.server_clock is not None else None
         return response
 
+    def _keep_warnings(self, response: Any, *_args: Any, **_kwargs: Any) -> Any:
+        if getattr(response, "status_code", 0) == 200 and b'"warnings"' in (response.content or b""):
+            try:
+                said = response.json().get("warnings")
+            except (ValueError, AttributeError):
+                said = None
+            if said:
+                self.warnings = [_shown_text(w) for w in (said if isinstance(said, list) else [said])]
+        return response
+
     def _call(self, fn: Callable[[], Any]) -> list[dict[str, Any]]:
         requests = self._requests
         from prometheus_api_client.exceptions import PrometheusApiClientException
 
+        self.warnings = []
         started = time.perf_counter()
         try:
             with warnings.catch_warnings():
@@ -605,6 +657,17 @@ def traffic_queries(sel: str, window: str, sub_step: str, series_step: str) -> d
     return out
 
 
+def proxy_presence_query(namespace: str, pods: list[str], cluster_label: str, cluster_value: str | None,
+                         window: str, sub_step: str) -> dict[str, str]:
+    """At how many of the presence query's steps each of `pods` (exact names, of `namespace`) exported PROXY_UPTIME:
+    whether Prometheus scraped the proxy of a replica that has no request/TCP series."""
+    names = "|".join(_label_value(re.escape(pod)) for pod in pods)
+    scoped = f',{cluster_label}="{_label_value(cluster_value)}"' if cluster_label and cluster_value is not None else ""
+    uptime = " or ".join(f'{PROXY_UPTIME}{{{ns_label}="{_label_value(namespace)}",{pod_label}=~"{names}"{scoped}}}'
+                         for pod_label, ns_label in POD_NAMESPACE_LABELS.items())
+    return {"proxy_present": f"count_over_time(count{_presence_by(cluster_label)} ({uptime})[{window}:{sub_step}])"}
+
+
 RANGE_QUERIES = ("series", "tcp_series")
 
 
@@ -645,8 +708,10 @@ class PrometheusSource:
                     traffic.error = failure
                     continue
                 self.progress(f"prometheus: {cluster.name} {gw.namespace}/{gw.name}")
+                running = gateway_pod_starts(cluster, gw, running=True) or {}
                 try:
-                    self._measure(traffic, at, self.cfg.cluster_label_values.get(cluster.name, cluster.name))
+                    self._measure(traffic, at, self.cfg.cluster_label_values.get(cluster.name, cluster.name),
+                                  sorted(running))
                 except PrometheusUnavailable as exc:
                     failure = traffic.error = exc.reason
                 except QueryFailed as exc:
@@ -659,7 +724,7 @@ class PrometheusSource:
         log.debug("prometheus: %s queries in %.3fs", self.client.queries, self.client.seconds)
         return data
 
-    def _measure(self, traffic: GatewayTraffic, at: float, expected: str) -> None:
+    def _measure(self, traffic: GatewayTraffic, at: float, expected: str, running: list[str]) -> None:
         sub_step_s, series_step_s = window_steps(self.window_s)
         sub_step, series_step = prom_duration(sub_step_s), prom_duration(series_step_s)
         base = gateway_selector(traffic.namespace, traffic.name)
@@ -679,6 +744,11 @@ class PrometheusSource:
             else:
                 return  # only other clusters' series: nothing of this cluster to measure
             sel = f'{base},{label}="{_label_value(traffic.cluster_value)}"'
+        scraped = traffic.pod_presence()
+        idle = [pod for pod in running if pod not in scraped]
+        if idle and "" not in scraped:  # series without a pod label cannot tell which replicas have none
+            self._run(traffic, proxy_presence_query(traffic.namespace, idle, label, traffic.cluster_value,
+                                                    self.window, sub_step), at)
         queries = traffic_queries(sel, self.window, sub_step, series_step)
         self._run(traffic, {k: v for k, v in queries.items() if k not in RANGE_QUERIES}, at)
         start = at - self.window_s + series_step_s
@@ -690,6 +760,8 @@ class PrometheusSource:
         for name, promql in queries.items():
             traffic.promql[name] = promql
             traffic.answers[name] = _ordered(self.client.query(promql, at))
+            if self.client.warnings:
+                traffic.warnings[name] = list(self.client.warnings)
 
 
 def _ordered(result: list[Any]) -> list[Any]:
