@@ -123,9 +123,25 @@ def _gateway_shaped(template: dict[str, Any], proxy: dict[str, Any] | None, labe
     annotations = (template.get("metadata") or {}).get("annotations") or {}
     containers = ((template.get("spec") or {}).get("containers")) or []
     alone = all(c.get("name") == mesh.PROXY_CONTAINER for c in containers)
-    if alone and (annotations.get("inject.istio.io/templates") == "gateway" or proxy.get("image") == "auto"):
+    gateway_template = _asks_gateway_template(annotations.get(INJECT_TEMPLATES))
+    if alone and (gateway_template or proxy.get("image") == "auto"):
         return Phrase(N_("gateway injection template (istio-proxy only, image auto)"))
+    if gateway_template:
+        # The injector gives its pods the gateway template (`proxy router`) whatever runs beside istio-proxy: the
+        # gateway chart's `additionalContainers` (manifests/charts/gateway values.yaml, templates/deployment.yaml
+        # @1.27.0 .. @1.30.3) put the user's containers there (red22a: neither gateway nor role-stated, its pods
+        # were unexplained gateway pods: UNKNOWN AA1731 at uninstall, AA2318's `kubectl delete` after the purge).
+        return Phrase(N_("gateway injection template (inject.istio.io/templates: gateway)"))
     return ""
+
+
+# The pod annotation naming the injection templates, a comma-separated list (selectTemplates, pkg/kube/inject/
+# inject.go @1.24.6: split on ",", each name trimmed): the gateway chart's podAnnotations write `gateway`.
+INJECT_TEMPLATES = "inject.istio.io/templates"
+
+
+def _asks_gateway_template(value: Any) -> bool:
+    return isinstance(value, str) and "gateway" in (name.strip() for name in value.split(","))
 
 
 def _gateway_api_labelled(labels: dict[str, str]) -> bool:

@@ -283,7 +283,14 @@ APP = {"name": "web", "image": "nginx:1.27"}
      "gateway injection template (istio-proxy only, image auto)"),
     (_template([PROXY_AUTO]), PROXY_AUTO, {}, "gateway injection template (istio-proxy only, image auto)"),
     (_template([PROXY_REAL], {"inject.istio.io/templates": "sidecar"}), PROXY_REAL, {}, ""),
-    (_template([APP, PROXY_AUTO], {"inject.istio.io/templates": "gateway"}), PROXY_AUTO, {}, ""),
+    # the injector gives it the gateway template (`proxy router`) whatever runs beside istio-proxy: the gateway
+    # chart's additionalContainers @1.27+ (red22a); image auto beside an app without it is a customised sidecar
+    (_template([APP, PROXY_AUTO], {"inject.istio.io/templates": "gateway"}), PROXY_AUTO, {},
+     "gateway injection template (inject.istio.io/templates: gateway)"),
+    (_template([APP, PROXY_AUTO], {"inject.istio.io/templates": "gateway,spire"}), PROXY_AUTO, {},
+     "gateway injection template (inject.istio.io/templates: gateway)"),
+    (_template([APP, PROXY_AUTO]), PROXY_AUTO, {}, ""),
+    (_template([APP, PROXY_AUTO], {"inject.istio.io/templates": "sidecar,spire"}), PROXY_AUTO, {}, ""),
     (_template([APP, SIDECAR]), SIDECAR, {"istio": "ingressgateway"}, ""),   # manual injection of an app
     ({}, PROXY_AUTO, {}, "gateway injection template (istio-proxy only, image auto)"),
 ])
