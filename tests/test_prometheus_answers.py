@@ -129,7 +129,13 @@ class AnswerDouble:
         self.server.server_close()
 
 
-NOW = int(time.time()) // 60 * 60
+def now() -> int:
+    """The audit's time, taken when a test runs: the double's HTTP Date is Prometheus' clock, and a window ending at
+    a time taken when the module was imported (minutes earlier on a busy suite) ends before it (AA1554)."""
+    return int(time.time()) // 60 * 60
+
+
+NOW = now()
 
 # name -> (double settings, words the UNKNOWN message must contain)
 HOSTILE: dict[str, tuple[dict[str, Any], str]] = {
@@ -148,7 +154,7 @@ def test_the_double_gives_pass_for_a_real_zero(tmp_path: Path) -> None:
     """The double is faithful enough: a real "0" over a covered window is a PASS (the control case)."""
     root = snapshot(tmp_path / "snap")
     with AnswerDouble(requests="0") as double:
-        result = audit_with(root, double.url, NOW)
+        result = audit_with(root, double.url, now())
     row = gateway_finding(result)
     assert (row["status"], row["code"]) == ("PASS", "AA1501"), row["message"]
     assert row["evidence"]["requests"] == 0.0
@@ -159,7 +165,7 @@ def test_an_answer_that_is_not_a_number_is_unknown(case: str, tmp_path: Path) ->
     settings, words = HOSTILE[case]
     root = snapshot(tmp_path / "snap")
     with AnswerDouble(**settings) as double:
-        result = audit_with(root, double.url, NOW)
+        result = audit_with(root, double.url, now())
     row = gateway_finding(result)
     assert (row["status"], row["code"]) == ("UNKNOWN", "AA1534"), (case, row["status"], row["message"])
     assert words in row["message"], row["message"]  # what is wrong with the answer, quoted
