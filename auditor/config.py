@@ -371,15 +371,16 @@ def remote_clusters_problem(value: Any) -> str | None:
         return ("expected a mapping of each primary cluster (this audit's name or its istiod's CLUSTER_ID) to the list "
                 "of remote clusters its istiod serves")
     for primary, remotes in value.items():
-        if not isinstance(primary, str) or not primary.strip():
-            return f"a primary cluster must be named by a non-empty text: {primary!r}"
+        if not isinstance(primary, str) or not primary.strip() or not primary.isprintable():
+            return f"a primary cluster must be named by a non-empty, printable text: {primary!r}"
         if remotes is None:
             # A bare `cluster-a:` would silently mean "declares nothing" where the operator meant a list.
             return f"{primary}: give the remote clusters its istiod serves as a list, or [] when it serves none"
         if not isinstance(remotes, list):
             return f"{primary}: expected a list of remote cluster names, got {type(remotes).__name__}"
         for remote in remotes:
-            if not isinstance(remote, str) or not remote.strip() or any(c.isspace() or c == "," for c in remote):
+            if not isinstance(remote, str) or not remote.isprintable() or any(c.isspace() or c == "," for c in remote) \
+                    or not remote:
                 return f"{primary}: not a cluster name: {remote!r} (one name per item, no spaces or commas)"
             if remote.startswith(REMOTE_SECRET_PREFIX):
                 return (f"{primary}: {remote!r} is a remote secret's name: write the remote cluster's name (what "

@@ -67,6 +67,9 @@ WEBHOOK_LABEL_COMMENT = N_("if it calls ASM's istiod (a revision tag set for ASM
                            "before the purge so that the webhook stays:")
 REMOTES_COMMENT = N_("declare each REMOTE above in the config under remote_clusters (<this cluster>: [<remote>, "
                      "...], each as this audit names it; [] when none) and audit every one in the same run")
+UNDECLARED_COMMENT = N_("a cluster named that is a REMOTE above goes into remote_clusters (as this audit names it); "
+                        "one that is not is no remote of this istiod: correct its "
+                        "topology.istio.io/controlPlaneClusters annotation")
 NOT_READ_NOTE = ("also pruned but never read by the auditor: Secrets, ServiceAccounts, Roles, RoleBindings, "
                  "HorizontalPodAutoscalers, NetworkAttachmentDefinitions, EnvoyFilters "
                  "carrying the label; list them with `kubectl get <kind> -A -l operator.istio.io/component`")
@@ -443,20 +446,21 @@ class PurgePreview(ClusterCheck):
                                   evidence={**evidence, "not_audited": missing})
             # A cluster declared for another istiod running with the same CLUSTER_ID names that one as much as this.
             if undeclared := sorted(by_id - declared_by_id.get(cluster_id or "", set())):
-                yield self.report(self.UNDECLARED_REMOTE, cluster, **where, remediation=remediation,
+                yield self.report(self.UNDECLARED_REMOTE, cluster, **where,
+                                  remediation=self._remote_secrets_command(cluster, namespace, UNDECLARED_COMMENT),
                                   params={**params, "clusters": ", ".join(undeclared),
                                           "declared": ", ".join(sorted(declared)) if declared else Phrase(N_("none"))},
                                   evidence={**evidence, "undeclared": undeclared})
 
     @staticmethod
-    def _remote_secrets_command(cluster: str, namespace: str) -> str:
+    def _remote_secrets_command(cluster: str, namespace: str, comment: str = REMOTES_COMMENT) -> str:
         """The names of the remote secrets of istiod's namespace (the multicluster secret controller watches its own,
         pilot/pkg/bootstrap/server.go @1.22.3) and the remote each names (istioctl's annotation
         networking.istio.io/cluster, istioctl/pkg/multicluster/options.go, remote_secret.go @1.22.3): metadata only."""
         columns = mesh.sh("custom-columns=NAME:.metadata.name,"
                           "REMOTE:.metadata.annotations.networking\\.istio\\.io/cluster")
         return (f"{mesh.kubectl(cluster)} get secret {mesh.ns_flag(namespace)} -l istio/multiCluster=true "
-                f"-o {columns}\n# {REMOTES_COMMENT}")
+                f"-o {columns}\n# {comment}")
 
     @staticmethod
     def _operator_resources(cluster: ClusterInventory, evidence: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:

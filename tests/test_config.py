@@ -292,6 +292,8 @@ def test_remote_clusters_per_primary(tmp_path, text, expected):
     "remote_clusters: {cluster-a: [istio-remote-secret-cluster-b]}\n",
     "remote_clusters: {cluster-a: [cluster-a]}\n",
     "remote_clusters: {'': [cluster-b]}\n",
+    "remote_clusters: {cluster-a: [\"cluster-b\\e[2J\"]}\n",
+    "remote_clusters: {\"cluster-a\\x00\": [cluster-b]}\n",
 ])
 def test_bad_remote_clusters_is_one_clear_line(tmp_path, text):
     with pytest.raises(UsageError) as err:
