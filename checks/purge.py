@@ -429,10 +429,10 @@ class PurgePreview(ClusterCheck):
             params = {"istiod": f"{namespace}/{name}", "cluster_id": cluster_id or "(valueFrom)", "cluster": cluster}
             evidence = {"not_read": NOT_READ_NOTE, "named_by_cluster_id": sorted(by_id),
                         "named_by_any": sorted(by_any), "unread_clusters": unread}
-            remediation = self._remote_secrets_command(cluster, namespace)
             if declared is None:
                 named_by = sorted(by_id | by_any)
-                yield self.report(self.SERVES_REMOTES, cluster, **where, remediation=remediation, evidence=evidence,
+                yield self.report(self.SERVES_REMOTES, cluster, **where, evidence=evidence,
+                                  remediation=self._remote_secrets_command(cluster, namespace),
                                   params={**params, "named_by": ", ".join(named_by) if named_by
                                           else Phrase(N_("none")),
                                           "unread": (Phrase(N_("Namespaces not read in {clusters}"),
