@@ -359,6 +359,37 @@ class SnapshotConfig(_Strict):
         return value
 
 
+# istioctl create-remote-secret names each remote's Secret istio-remote-secret-<remote>
+# (remoteSecretNameFromClusterName, istioctl/pkg/multicluster/remote_secret.go @1.22.3): the operator writes <remote>.
+REMOTE_SECRET_PREFIX = "istio-remote-secret-"
+
+
+def remote_clusters_problem(value: Any) -> str | None:
+    """Why `remote_clusters` has the wrong shape (one line), or None. The shape: {primary: [remote, ...]}, the primary
+    by this audit's cluster name or its istiod's CLUSTER_ID, each remote by this audit's name for it; [] for none."""
+    if not isinstance(value, dict):
+        return ("expected a mapping of each primary cluster (this audit's name or its istiod's CLUSTER_ID) to the list "
+                "of remote clusters its istiod serves")
+    for primary, remotes in value.items():
+        if not isinstance(primary, str) or not primary.strip() or not primary.isprintable():
+            return f"a primary cluster must be named by a non-empty, printable text: {primary!r}"
+        if remotes is None:
+            # A bare `cluster-a:` would silently mean "declares nothing" where the operator meant a list.
+            return f"{primary}: give the remote clusters its istiod serves as a list, or [] when it serves none"
+        if not isinstance(remotes, list):
+            return f"{primary}: expected a list of remote cluster names, got {type(remotes).__name__}"
+        for remote in remotes:
+            if not isinstance(remote, str) or not remote.isprintable() or any(c.isspace() or c == "," for c in remote) \
+                    or not remote:
+                return f"{primary}: not a cluster name: {remote!r} (one name per item, no spaces or commas)"
+            if remote.startswith(REMOTE_SECRET_PREFIX):
+                return (f"{primary}: {remote!r} is a remote secret's name: write the remote cluster's name (what "
+                        f"follows {REMOTE_SECRET_PREFIX}, as this audit names that cluster)")
+            if remote == primary:
+                return f"{primary}: a cluster is not its own remote"
+    return None
+
+
 class Config(_Strict):
     checks: ChecksConfig = Field(default_factory=ChecksConfig)
     exemptions: list[Exemption] = Field(default_factory=list)
@@ -368,6 +399,28 @@ class Config(_Strict):
     classification: ClassificationConfig = Field(default_factory=ClassificationConfig)
     residue: ResidueConfig = Field(default_factory=ResidueConfig)
     snapshot: SnapshotConfig = Field(default_factory=SnapshotConfig)
+    # Per primary cluster (this audit's name, or its istiod's CLUSTER_ID), the remote clusters its istiod serves
+    # (EXTERNAL_ISTIOD true: primary-remote, external control plane), as this audit names them: written from the
+    # primary's remote secrets (names only; the tool never reads Secrets). purge-preview (AA2539, AA2541, AA2542).
+    remote_clusters: dict[str, list[str]] = Field(default_factory=dict)
+
+    @field_validator("remote_clusters", mode="before")
+    @classmethod
+    def _remote_clusters(cls, value: Any) -> Any:
+        if value is None:
+            raise ValueError("give each primary cluster's remote clusters as a mapping ({primary: [remote, ...]})")
+        problem = remote_clusters_problem(value)
+        if problem:
+            raise ValueError(problem)
+        return value
+
+    def remotes_of(self, cluster: str, cluster_id: str | None) -> set[str] | None:
+        """The remote clusters declared for an istiod of `cluster` running with `cluster_id` (both keys' together:
+        declaring more only asks more to be audited); None when neither is declared."""
+        keys = [k for k in (cluster, cluster_id) if k is not None and k in self.remote_clusters]
+        if not keys:
+            return None
+        return {remote for key in keys for remote in self.remote_clusters[key]}
 
     def disabled(self) -> set[str]:
         return {CHECK_ALIASES.get(c, c) for c in self.checks.disable}

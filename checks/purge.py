@@ -65,6 +65,11 @@ SHARED_ACCOUNT_COMMENT = N_("if the first command shows operator.istio.io/compon
                             "keeps running as the account):")
 WEBHOOK_LABEL_COMMENT = N_("if it calls ASM's istiod (a revision tag set for ASM's revision), take the label off "
                            "before the purge so that the webhook stays:")
+REMOTES_COMMENT = N_("declare each REMOTE above in the config under remote_clusters (<this cluster>: [<remote>, "
+                     "...], each as this audit names it; [] when none) and audit every one in the same run")
+UNDECLARED_COMMENT = N_("a cluster named that is a REMOTE above goes into remote_clusters (as this audit names it); "
+                        "one that is not is no remote of this istiod: correct its "
+                        "topology.istio.io/controlPlaneClusters annotation")
 NOT_READ_NOTE = ("also pruned but never read by the auditor: Secrets, ServiceAccounts, Roles, RoleBindings, "
                  "HorizontalPodAutoscalers, NetworkAttachmentDefinitions, EnvoyFilters "
                  "carrying the label; list them with `kubectl get <kind> -A -l operator.istio.io/component`")
@@ -262,25 +267,64 @@ class PurgePreview(ClusterCheck):
     # Istio's primary-remote guides install the primary with values.pilot.env.EXTERNAL_ISTIOD=true (istio.io setup/
     # install/multicluster/primary-remote), the istiod that reads remote clusters' controlPlaneClusters annotation and
     # serves their proxies (auditor/remote.py); the external control plane guide installs its istiod so too. Which
-    # remote clusters it serves is written only in the remote secrets (never read) and in the remotes themselves: the
-    # purge leaves their proxies with no CA and no configuration unless every such remote is already on ASM.
+    # remote clusters it serves is written only in its remote secrets (istio-remote-secret-<remote>, label
+    # istio/multiCluster=true: istioctl/pkg/multicluster/remote_secret.go, pkg/kube/multicluster/secretcontroller.go
+    # @1.22.3; never read) and in the remotes themselves: the purge leaves their proxies with no CA and no
+    # configuration unless every such remote is already on ASM. A remote audited here is judged by its own findings;
+    # one not audited is seen by nobody, so the operator declares them (config remote_clusters) and the check holds
+    # the declaration to the audit (review22: one audited remote naming the istiod hid a second one, a GO).
     SERVES_REMOTES = Outcome("AA2539", Status.UNKNOWN, "an istiod the uninstall removes runs with EXTERNAL_ISTIOD "
-                             "true (it serves remote clusters' proxies) and no audited cluster is its remote: whether "
-                             "remote clusters still depend on it cannot be told",
-                             fix="Audit every remote cluster this istiod serves in the same run (the clusters named "
-                                 "by this cluster's remote secrets, istio-remote-secret-*: `kubectl get secret -n "
-                                 "istio-system -l istio/multiCluster=true`), so that their own findings say whether "
-                                 "their proxies are on ASM.",
-                             message="istiod {istiod} (CLUSTER_ID {cluster_id}) runs with EXTERNAL_ISTIOD true and "
-                                     "none of the audited clusters names it in topology.istio.io/controlPlaneClusters "
-                                     "({unread}): remote clusters it serves would lose their control plane")
+                             "true (it serves remote clusters' proxies) and the config does not declare which remote "
+                             "clusters it serves (remote_clusters): whether remote clusters this run does not audit "
+                             "still depend on it cannot be told, even when an audited cluster names it",
+                             fix="List the remote clusters this istiod serves from its cluster's remote secrets, names "
+                                 "only (`kubectl get secret -n istio-system -l istio/multiCluster=true`: one "
+                                 "istio-remote-secret-<remote> per remote; the tool never reads Secrets), declare them "
+                                 "in the config under remote_clusters (`<this cluster>: [<remote>, ...]`, each remote "
+                                 "as this audit names it; [] when none) and audit every one in the same run, so that "
+                                 "their own findings say whether their proxies are on ASM.",
+                             message="istiod {istiod} (CLUSTER_ID {cluster_id}) runs with EXTERNAL_ISTIOD true and the "
+                                     "config does not declare the remote clusters it serves (remote_clusters, under "
+                                     "{cluster} or its CLUSTER_ID); audited clusters naming it in "
+                                     "topology.istio.io/controlPlaneClusters: {named_by} ({unread}): a remote cluster "
+                                     "it serves that this run does not audit would lose its control plane")
+    REMOTE_NOT_AUDITED = Outcome("AA2541", Status.UNKNOWN, "an istiod the uninstall removes serves remote clusters "
+                                 "the config declares (remote_clusters) that this run does not audit: whether their "
+                                 "proxies still depend on it cannot be told",
+                                 fix="Audit the remote clusters named in the same run (--cluster NAME=KUBECONFIG or "
+                                     "the fleet file, under the names declared), so that their own findings say "
+                                     "whether their proxies are on ASM; a remote this istiod no longer serves (its "
+                                     "istio-remote-secret-<remote> gone from `kubectl get secret -n istio-system -l "
+                                     "istio/multiCluster=true`) comes out of remote_clusters.",
+                                 message="istiod {istiod} (CLUSTER_ID {cluster_id}) serves the declared remote "
+                                         "cluster(s) {remotes}, which this run does not audit: their proxies would "
+                                         "lose their control plane unless they are already on ASM")
+    # FAIL, not UNKNOWN: the audit holds evidence against the operator's declaration (as AA0718 for a given cluster
+    # id its cluster contradicts). One of the two, the declaration or the annotation, is wrong and must be corrected,
+    # and a declaration shown incomplete once cannot vouch for the remotes this run does not audit. A remote naming
+    # `*` names every istiod, not this one: it does not contradict a declaration.
+    UNDECLARED_REMOTE = Outcome("AA2542", Status.FAIL, "an audited cluster names an istiod the uninstall removes "
+                                "(EXTERNAL_ISTIOD true) in topology.istio.io/controlPlaneClusters, but the config's "
+                                "remote_clusters leaves it out of that istiod's remotes: the declaration or the "
+                                "annotation is wrong, and a declaration found incomplete cannot vouch for the remotes "
+                                "this run does not audit",
+                                fix="Compare the declaration with this cluster's remote secrets, names only (`kubectl "
+                                    "get secret -n istio-system -l istio/multiCluster=true`): add the cluster named to "
+                                    "remote_clusters (as this audit names it), or, if this istiod does not serve it, "
+                                    "correct that cluster's topology.istio.io/controlPlaneClusters annotation; then "
+                                    "audit again.",
+                                message="{clusters} name(s) istiod {istiod} (CLUSTER_ID {cluster_id}) in "
+                                        "topology.istio.io/controlPlaneClusters, but remote_clusters declares as its "
+                                        "remotes only {declared}: the declaration (from this cluster's remote "
+                                        "secrets) or that annotation is wrong")
     NO_ISTIO = Outcome("AA2540", Status.NOT_APPLICABLE, "nothing carries operator.istio.io/component or Helm's "
                        "Istio labels and no istiod runs: the purge deletes nothing here",
                        message="no object carries operator.istio.io/component or Helm's Istio labels and no istiod "
                                "runs: `istioctl uninstall --purge` deletes nothing here")
     outcomes = (CLEAN, ASM_OBJECT, NOT_ON_ASM, ASM_OBJECT_UNDER_CRD, STILL_NAMED, CASCADE, HELM, SAIL, MIRROR_NAMED,
                 KIND_NOT_READ, UNLABELLED, STORED_UNREAD, ASM_COPIES_UNREAD, SHARED_ACCOUNT, CNI_SKIPPED,
-                WEBHOOK_UNPROVEN, CNI_STATE_UNKNOWN, NAMES_UNREAD, SERVES_REMOTES, NO_ISTIO)
+                WEBHOOK_UNPROVEN, CNI_STATE_UNKNOWN, NAMES_UNREAD, SERVES_REMOTES, REMOTE_NOT_AUDITED,
+                UNDECLARED_REMOTE, NO_ISTIO)
     needs = PRUNED_KINDS
     uses = (*K.ISTIO_API_KINDS, *K.GATEWAY_API_KINDS, K.ISTIOOPERATOR, *K.SAIL_KINDS, K.POD, K.REPLICASET,
             *SCAN_KINDS, K.INGRESS, K.NAMESPACE)
@@ -362,23 +406,61 @@ class PurgePreview(ClusterCheck):
                                       istiod_cluster_id(dep)))
 
     def conclude(self, ctx: Context) -> Iterator[Finding]:
-        """AA2539 for each istiod running with EXTERNAL_ISTIOD true that no other audited cluster names in its
-        Namespaces' topology.istio.io/controlPlaneClusters (its CLUSTER_ID, or `*`). A linked remote is audited in
-        this run: its own findings (istio-sidecars-remaining) say whether its proxies still need this istiod. A
-        cluster whose Namespaces were not read could be such a remote: said, still UNKNOWN."""
-        for cluster, namespace, name, cluster_id in self._serving:
-            linked = ((self._named.get(cluster_id, set()) | self._named.get("*", set())) - {cluster}
-                      if cluster_id is not None else set())
-            if linked:
+        """For each istiod running with EXTERNAL_ISTIOD true (or not known false), held to the remote clusters the
+        config declares for it (remote_clusters, by its cluster's name or its CLUSTER_ID): AA2539 when none are declared
+        (whoever names it: an audited remote says nothing of one not audited), AA2541 naming the declared remotes this
+        run does not audit, AA2542 naming the audited clusters whose Namespaces name its CLUSTER_ID
+        (topology.istio.io/controlPlaneClusters) that the declaration leaves out. Declared remotes all audited: their
+        own findings (istio-sidecars-remaining) say whether their proxies still need this istiod."""
+        audited = {c.name for c in ctx.inv.data_planes}
+        declared_by_id: dict[str, set[str]] = {}  # CLUSTER_ID -> the remotes declared for any istiod running with it
+        declarations = []
+        for cluster, _, _, cluster_id in self._serving:
+            declared = ctx.config.remotes_of(cluster, cluster_id)
+            declarations.append(declared)
+            if declared is not None and cluster_id is not None:
+                declared_by_id.setdefault(cluster_id, set()).update(declared)
+        for (cluster, namespace, name, cluster_id), declared in zip(self._serving, declarations, strict=True):
+            # Who names this istiod: its CLUSTER_ID (not known: nobody can be told to) or `*`, any istiod.
+            by_id = self._named.get(cluster_id, set()) - {cluster} if cluster_id is not None else set()
+            by_any = self._named.get("*", set()) - {cluster}
+            unread = sorted(c for c in audited if c != cluster and c not in self._namespaces_read)
+            where = {"kind": "Deployment", "namespace": namespace, "name": name}
+            params = {"istiod": f"{namespace}/{name}", "cluster_id": cluster_id or "(valueFrom)", "cluster": cluster}
+            evidence = {"not_read": NOT_READ_NOTE, "named_by_cluster_id": sorted(by_id),
+                        "named_by_any": sorted(by_any), "unread_clusters": unread}
+            if declared is None:
+                named_by = sorted(by_id | by_any)
+                yield self.report(self.SERVES_REMOTES, cluster, **where, evidence=evidence,
+                                  remediation=self._remote_secrets_command(cluster, namespace),
+                                  params={**params, "named_by": ", ".join(named_by) if named_by
+                                          else Phrase(N_("none")),
+                                          "unread": (Phrase(N_("Namespaces not read in {clusters}"),
+                                                            clusters=", ".join(unread)) if unread
+                                                     else Phrase(N_("every audited cluster's Namespaces read")))})
                 continue
-            unread = sorted(c.name for c in ctx.inv.data_planes
-                            if c.name != cluster and c.name not in self._namespaces_read)
-            yield self.report(self.SERVES_REMOTES, cluster, kind="Deployment", namespace=namespace, name=name,
-                              params={"istiod": f"{namespace}/{name}", "cluster_id": cluster_id or "(valueFrom)",
-                                      "unread": (Phrase(N_("Namespaces not read in {clusters}"),
-                                                        clusters=", ".join(unread)) if unread
-                                                 else Phrase(N_("every audited cluster's Namespaces read")))},
-                              evidence={"not_read": NOT_READ_NOTE, "unread_clusters": unread})
+            evidence["declared_remotes"] = sorted(declared)
+            if missing := sorted(declared - audited - {cluster}):
+                yield self.report(self.REMOTE_NOT_AUDITED, cluster, **where, remediation=self.REMOTE_NOT_AUDITED.fix,
+                                  params={**params, "remotes": ", ".join(missing)},
+                                  evidence={**evidence, "not_audited": missing})
+            # A cluster declared for another istiod running with the same CLUSTER_ID names that one as much as this.
+            if undeclared := sorted(by_id - declared_by_id.get(cluster_id or "", set())):
+                yield self.report(self.UNDECLARED_REMOTE, cluster, **where,
+                                  remediation=self._remote_secrets_command(cluster, namespace, UNDECLARED_COMMENT),
+                                  params={**params, "clusters": ", ".join(undeclared),
+                                          "declared": ", ".join(sorted(declared)) if declared else Phrase(N_("none"))},
+                                  evidence={**evidence, "undeclared": undeclared})
+
+    @staticmethod
+    def _remote_secrets_command(cluster: str, namespace: str, comment: str = REMOTES_COMMENT) -> str:
+        """The names of the remote secrets of istiod's namespace (the multicluster secret controller watches its own,
+        pilot/pkg/bootstrap/server.go @1.22.3) and the remote each names (istioctl's annotation
+        networking.istio.io/cluster, istioctl/pkg/multicluster/options.go, remote_secret.go @1.22.3): metadata only."""
+        columns = mesh.sh("custom-columns=NAME:.metadata.name,"
+                          "REMOTE:.metadata.annotations.networking\\.istio\\.io/cluster")
+        return (f"{mesh.kubectl(cluster)} get secret {mesh.ns_flag(namespace)} -l istio/multiCluster=true "
+                f"-o {columns}\n# {comment}")
 
     @staticmethod
     def _operator_resources(cluster: ClusterInventory, evidence: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:

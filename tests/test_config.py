@@ -269,3 +269,41 @@ def test_readme_config_example_is_valid_and_runs(tmp_path, demo_dir):
     result = api.run_audit(api.Target(snapshot=str(demo_dir)), "uninstall", config)
     assert result.verdict.value in ("GO", "NO-GO", "INCOMPLETE")
     assert "ingress-lb-weights" not in set(result.findings["check_id"].astype(str))
+
+
+# remote_clusters (purge-preview AA2539/AA2541/AA2542): per primary (this audit's name or its istiod's CLUSTER_ID),
+# the remote clusters its istiod serves, written from its remote secrets' names (istio-remote-secret-<remote>).
+@pytest.mark.parametrize(("text", "expected"), [
+    ("remote_clusters: {cluster-a: [cluster-b, cluster-c]}\n", {"cluster-a": ["cluster-b", "cluster-c"]}),
+    ("remote_clusters: {cluster1: []}\n", {"cluster1": []}),
+    ("checks: {disable: []}\n", {}),
+])
+def test_remote_clusters_per_primary(tmp_path, text, expected):
+    assert load_config(write(tmp_path, text)).remote_clusters == expected
+
+
+@pytest.mark.parametrize("text", [
+    "remote_clusters:\n",
+    "remote_clusters: [cluster-b]\n",
+    "remote_clusters: {cluster-a: }\n",
+    "remote_clusters: {cluster-a: cluster-b}\n",
+    "remote_clusters: {cluster-a: [cluster-b, 7]}\n",
+    "remote_clusters: {cluster-a: ['cluster-b, cluster-c']}\n",
+    "remote_clusters: {cluster-a: [istio-remote-secret-cluster-b]}\n",
+    "remote_clusters: {cluster-a: [cluster-a]}\n",
+    "remote_clusters: {'': [cluster-b]}\n",
+    "remote_clusters: {cluster-a: [\"cluster-b\\e[2J\"]}\n",
+    "remote_clusters: {\"cluster-a\\x00\": [cluster-b]}\n",
+])
+def test_bad_remote_clusters_is_one_clear_line(tmp_path, text):
+    with pytest.raises(UsageError) as err:
+        load_config(write(tmp_path, text))
+    assert "'remote_clusters'" in str(err.value) and "\n" not in str(err.value)
+
+
+def test_bad_remote_clusters_exits_2(tmp_path, capsys, demo_dir):
+    cfg = write(tmp_path, "remote_clusters: {cluster-a: cluster-b}\n")
+    code, err = run_cli(capsys, "run", "--snapshot", str(demo_dir), "--config", str(cfg), "--out",
+                        str(tmp_path / "out"), "--format", "json", "-q")
+    assert code == 2
+    assert len(err.strip().splitlines()) == 1 and "'remote_clusters'" in err
