@@ -199,6 +199,11 @@ MESH_CONFIG_COMPARED = ("trustDomain", "trustDomainAliases", "extensionProviders
                         "discoverySelectors", "pathNormalization")
 
 
+# Istio's injector values global.proxy.<name> that say what a sidecar intercepts (asm.sidecar_interception).
+SIDECAR_INTERCEPTION = ("includeIPRanges", "excludeIPRanges", "includeInboundPorts", "excludeInboundPorts",
+                        "includeOutboundPorts", "excludeOutboundPorts")
+
+
 # meshconfig ProxyPathNormalization.NormalizationType (istio/api mesh/v1alpha1/config.proto).
 PATH_NORMALIZATIONS = ("DEFAULT", "NONE", "BASE", "MERGE_SLASHES", "DECODE_AND_MERGE_SLASHES")
 
@@ -275,6 +280,25 @@ class AsmConfig(_Strict):
     # ASM's mesh config as Istio MeshConfig (YAML text or a mapping; mesh-config-parity). Fields left out are
     # not assumed to be Istio's defaults: they are read from DescribeServiceMeshDetail where it has them.
     mesh_config: dict[str, Any] | None = None
+    # ASM's global sidecar traffic interception (its console's Sidecar Proxy Setting), by the names of Istio's injector
+    # values global.proxy.<name>, each a comma-separated string (or a list): what DescribeServiceMeshDetail does not
+    # give (includeInboundPorts, includeOutboundPorts) or stands before its answer (mesh-config-parity).
+    sidecar_interception: dict[str, Any] | None = None
+
+    @field_validator("sidecar_interception", mode="before")
+    @classmethod
+    def _sidecar_interception(cls, value: Any) -> Any:
+        if value is None:
+            return None
+        if not isinstance(value, dict):
+            raise ValueError(f"expected a mapping of {', '.join(SIDECAR_INTERCEPTION)} to comma-separated values")
+        for name, entries in value.items():
+            if name not in SIDECAR_INTERCEPTION:
+                raise ValueError(f"unknown interception value {name!r}: one of {', '.join(SIDECAR_INTERCEPTION)}")
+            parts = entries if isinstance(entries, list) else [entries]
+            if not all(isinstance(part, str | int) and not isinstance(part, bool) for part in parts):
+                raise ValueError(f"{name}: expected a comma-separated string of addresses or ports (or a list)")
+        return value
 
     @field_validator("cni_exclude_namespaces", mode="before")
     @classmethod

@@ -3,6 +3,9 @@ mesh config parity).
 
 Istio's side: ConfigMap `istio` / `istio-<rev>` (key `mesh`, YAML MeshConfig) of each istiod, plus any such
 ConfigMap in istio-system; a field it leaves out has Istio's default (pkg/config/mesh/mesh.go DefaultMeshConfig).
+What each revision's sidecars intercept (its injector's values global.proxy.includeIPRanges and the like, ConfigMap
+istio-sidecar-injector[-<rev>]) is compared with ASM's global sidecar setting (config `asm.sidecar_interception`, then
+the answer's IncludeIPRanges, ExcludeIPRanges, ExcludeInboundPorts, ExcludeOutboundPorts).
 ASM's side, field by field: config `asm.mesh_config` (Istio MeshConfig YAML) first, then the DescribeServiceMeshDetail
 answer (`ServiceMesh.Spec.MeshConfig`, servicemesh 2020-01-11 API), mapped as ASM_API_FIELDS says. A field neither
 gives is not assumed to be a default: trust domain and extension providers are not in that API at all, so without
@@ -64,6 +67,20 @@ DISCOVERY = "discoverySelectors"
 # @1.22.0, @1.30.3; DEFAULT is BASE). Istio's security best practices set MERGE_SLASHES or DECODE_AND_MERGE_SLASHES so
 # that `//admin` or `%2Fadmin` cannot pass a rule on `/admin`: a weaker normalization on ASM reopens that.
 PATH_NORMALIZATION = "pathNormalization.normalization"
+# What a sidecar intercepts: the injector's Helm values global.proxy.<name> (ConfigMap istio-sidecar-injector[-<rev>],
+# key `values`: istio-discovery templates/istiod-injector-configmap.yaml), which the injection template writes into
+# every pod's istio-init / istio-validation args and traffic.sidecar.istio.io/* annotations unless the pod's own
+# annotation says otherwise (files/injection-template.yaml `annotation .ObjectMeta ... .Values.global.proxy.<name>`,
+# istio/istio@1.22.3 and @1.30.3). A pod template's own annotations move with the pod (ASM's injector reads the same
+# ones); the mesh-wide values are what changes when a pod is re-injected by ASM. Defaults (values.yaml @1.22.3,
+# @1.30.3): every outbound address and inbound port, no exclusion. ASM's global values are its console's Sidecar
+# Proxy Setting (a namespace's setting there overrides them).
+INTERCEPTION_DEFAULTS: dict[str, list[str]] = {
+    "includeIPRanges": ["*"], "excludeIPRanges": [], "includeInboundPorts": ["*"], "excludeInboundPorts": [],
+    "includeOutboundPorts": [], "excludeOutboundPorts": []}
+INTERCEPTION_VALUE = "global.proxy.{name}"
+INTERCEPTION = {INTERCEPTION_VALUE.format(name=name): name for name in INTERCEPTION_DEFAULTS}
+CONFIG_INTERCEPTION = "config asm.sidecar_interception"
 # Fields whose difference changes behaviour but not who may talk to whom: a WARN each.
 PROXY_DEFAULTS = (HOLD, DNS_CAPTURE, DRAIN, TERMINATION_DRAIN, LOCALITY, LOCALITY_RULES)
 # Istio's defaults for what a mesh ConfigMap leaves out (pkg/config/mesh/mesh.go, 1.18 to 1.29).
@@ -85,14 +102,24 @@ _PROVIDER_PORTS = ("port",)
 # does not return it), drainDuration, localityLbSetting failover/distribute (their answer shape is undocumented).
 # ExtraConfiguration.DiscoverySelectors is ASM's "service discovery selectors" (an ASM scoped to labelled namespaces,
 # beside an Istio that discovers every one, passed when asm.mesh_config did not repeat them).
+# Of the interception values, the answer gives IncludeIPRanges, ExcludeIPRanges, ExcludeInboundPorts and
+# ExcludeOutboundPorts, each a comma-separated string (aliyun/alibabacloud-java-sdk@8b7a7d8d servicemesh-20200111 ...
+# models/DescribeServiceMeshDetailResponseBody.java ...ServiceMeshSpecMeshConfig); not includeInboundPorts nor
+# includeOutboundPorts (config asm.sidecar_interception gives them).
+_ASM_INTERCEPTION_FIELDS = {name: name[0].upper() + name[1:] for name in (
+    "includeIPRanges", "excludeIPRanges", "excludeInboundPorts", "excludeOutboundPorts")}
 ASM_API_FIELDS = {OUTBOUND: "OutboundTrafficPolicy", DNS_CAPTURE: "Proxy.EnableDNSProxying",
                   TERMINATION_DRAIN: "ExtraConfiguration.TerminationDrainDuration",
                   LOCALITY: "LocalityLB.Enabled (else EnableLocalityLB)",
-                  DISCOVERY: "ExtraConfiguration.DiscoverySelectors"}
+                  DISCOVERY: "ExtraConfiguration.DiscoverySelectors",
+                  **{INTERCEPTION_VALUE.format(name=name): api for name, api in _ASM_INTERCEPTION_FIELDS.items()}}
 # The aliyun CLI (UpdateMeshFeature) parameter that sets each field on ASM, where there is one.
 ASM_UPDATE_PARAMS = {OUTBOUND: "OutboundTrafficPolicy", DNS_CAPTURE: "DNSProxyingEnabled",
                      HOLD: "HoldApplicationUntilProxyStarts", TERMINATION_DRAIN: "TerminationDrainDuration",
-                     LOCALITY: "LocalityLoadBalancing"}
+                     LOCALITY: "LocalityLoadBalancing",
+                     # UpdateMeshFeatureRequest.java @64b04e9d: each a comma-separated string
+                     **{INTERCEPTION_VALUE.format(name=name): name[0].upper() + name[1:]
+                        for name in INTERCEPTION_DEFAULTS}}
 # ISTIO_META_DNS_CAPTURE as pilot-agent (env.Register: strconv.ParseBool, its default false when the value does not
 # parse: pilot/cmd/pilot-agent/options/options.go, pkg/env/var.go), istio-cni (cni/pkg/plugin/sidecar_redirect.go) and
 # istiod (pkg/model/proxy.go StringBool) read it, @1.22.0 to 1.30.3: Go's true spellings (mesh.GO_TRUE), "1" and "T"
@@ -103,7 +130,7 @@ LISTED = 5
 # Fix fields built as shell words or prose already (quoted where needed when made).
 # A shell comment after ASM's update command (said in the reader's language: render/localize.comments_said).
 KEEPS_ISTIO_VALUE = N_("gives ASM Istio's value")
-PREFORMATTED = frozenset({"command", "asm_command", "mesh_id", "configmap", "field"})
+PREFORMATTED = frozenset({"command", "asm_command", "mesh_id", "configmap", "field", "injector", "setting"})
 
 
 def seconds(duration: str) -> float:
@@ -258,6 +285,19 @@ def _selector_keys(selector: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
+def interception_list(value: Any, name: str) -> list[str] | None:
+    """An interception value (a comma-separated string, as Helm values, ASM's answer and UpdateMeshFeature write it; a
+    number where Helm's --set typed a single port) as a sorted list of its entries, whitespace and order aside; ["*"]
+    where a `*` takes every address or port; None when it is neither (the injector could not render it either)."""
+    if isinstance(value, bool) or not isinstance(value, str | int | list):
+        return None
+    parts = value if isinstance(value, list) else [value]
+    if not all(isinstance(part, str | int) and not isinstance(part, bool) for part in parts):
+        return None
+    items = sorted({item.strip() for part in parts for item in str(part).split(",") if item.strip()})
+    return ["*"] if "*" in items and name.startswith("include") else items
+
+
 def _detail_fields(detail: dict[str, Any]) -> dict[str, Any]:
     """The MeshConfig fields DescribeServiceMeshDetail's answer gives (ASM_API_FIELDS), as Istio writes them."""
     spec = ((detail.get("ServiceMesh") or {}).get("Spec") or {}).get("MeshConfig") or {}
@@ -276,6 +316,11 @@ def _detail_fields(detail: dict[str, Any]) -> dict[str, Any]:
     selectors = (spec.get("ExtraConfiguration") or {}).get("DiscoverySelectors")
     if isinstance(selectors, list) and all(isinstance(s, dict) for s in selectors):
         out[DISCOVERY] = ordered_selectors([_selector_keys(s) for s in selectors])
+    for name, api in _ASM_INTERCEPTION_FIELDS.items():
+        # An empty IncludeIPRanges would take no outbound address at all: more likely a value the answer leaves
+        # unset than a mesh that intercepts no egress, so it is not taken as ASM's value (an empty exclusion is none).
+        if isinstance(spec.get(api), str) and (spec[api].strip() or name != "includeIPRanges"):
+            out[INTERCEPTION_VALUE.format(name=name)] = interception_list(spec[api], name)
     locality = (spec.get("LocalityLB") or {}).get("Enabled")
     locality = locality if isinstance(locality, bool) else spec.get("EnableLocalityLB")
     if isinstance(locality, bool):
@@ -294,6 +339,11 @@ def asm_side(ctx: Context) -> AsmSide:
             side.values[name], side.sources[name] = value, CONFIG_KEY
         side.providers = provider_bodies(asm_config.mesh_config)
         side.origins.append(CONFIG_KEY)
+    if asm_config is not None and asm_config.sidecar_interception:
+        for name, value in asm_config.sidecar_interception.items():
+            key = INTERCEPTION_VALUE.format(name=name)
+            side.values[key], side.sources[key] = interception_list(value, name), CONFIG_INTERCEPTION
+        side.origins.append(CONFIG_INTERCEPTION)
     why: str = Phrase(N_("neither {config} nor a {action} answer gives ASM's mesh config"), config=CONFIG_KEY,
                       action=DETAIL)
     try:
@@ -332,7 +382,10 @@ class Revision:
     # The ConfigMap istiod reads under this mesh config (SHARED_MESH_CONFIG), when there is one.
     shared: str = ""
     providers: dict[str, dict[str, Any]] = field(default_factory=dict)  # extensionProviders by name
-
+    # The injector ConfigMap whose values say what this revision's sidecars intercept (INTERCEPTION, in `fields`), and
+    # why they are not known where they are not.
+    injector: str = ""
+    injector_problem: str = ""
 
     def trust_domains(self) -> list[str]:
         """The trust domains Istio's proxies of this revision accept a peer of, exactly (no wildcard): trustDomain,
@@ -393,27 +446,65 @@ def overlaid(user: dict[str, Any], own: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-def injector_hold(cluster: ClusterInventory, namespace: str, revision: str) -> str | None:
-    """The injector ConfigMap whose Helm values hold the revision's applications until the proxy starts, or None.
+def injector_proxy_values(cluster: ClusterInventory, namespace: str, revision: str
+                          ) -> tuple[str, dict[str, Any] | None, str]:
+    """(the revision's injector ConfigMap, its Helm values' global.proxy or None, why None).
 
-    Istio's injection template holds them when the pod's ProxyConfig (the mesh's defaultConfig) says so *or* the
-    values' global.proxy.holdApplicationUntilProxyStarts does (files/injection-template.yaml `$holdProxy`
-    @1.22.0-1.30.3; NOTES.txt only warns that the value is deprecated); the values live in ConfigMap
-    istio-sidecar-injector[-<rev>], key `values`, as JSON (templates/istiod-injector-configmap.yaml)."""
+    istiod reads its injection template and values from ConfigMap istio-sidecar-injector[-<rev>] of its namespace, key
+    `values` as JSON (templates/istiod-injector-configmap.yaml; pilot/pkg/bootstrap/sidecarinjector.go, which skips
+    injection where the ConfigMap is missing, @1.22.3)."""
     name = "istio-sidecar-injector" + ("" if revision in ("", "default") else f"-{revision}")
     cm = cluster.get(K.CONFIGMAP, name, namespace)
-    text = ((cm or {}).get("data") or {}).get("values")
+    if cm is None:
+        return name, None, Phrase(N_("not found"))
+    text = (cm.get("data") or {}).get("values")
     if not isinstance(text, str) or not text:
-        return None
+        return name, None, Phrase(N_("it has no key values"))
     try:
         values = orjson.loads(text)
     except orjson.JSONDecodeError:
-        return None  # the injector cannot render with it either
-    proxy = ((values.get("global") if isinstance(values, dict) else None) or {})
-    proxy = (proxy.get("proxy") if isinstance(proxy, dict) else None) or {}
-    if isinstance(proxy, dict) and proxy.get("holdApplicationUntilProxyStarts") is True:
-        return name
-    return None
+        return name, None, Phrase(N_("its key values is not JSON"))  # the injector cannot render with it either
+    # The chart always renders global.proxy (values.yaml); without it nothing says what the pods intercept.
+    global_values = values.get("global") if isinstance(values, dict) else None
+    proxy = global_values.get("proxy") if isinstance(global_values, dict) else None
+    if not isinstance(proxy, dict):
+        return name, None, Phrase(N_("its values' global.proxy is not a mapping"))
+    return name, proxy, ""
+
+
+def injector_hold(proxy: dict[str, Any] | None) -> bool:
+    """Whether the injector's values hold the revision's applications until the proxy starts.
+
+    Istio's injection template holds them when the pod's ProxyConfig (the mesh's defaultConfig) says so *or* the
+    values' global.proxy.holdApplicationUntilProxyStarts does (files/injection-template.yaml `$holdProxy`
+    @1.22.0-1.30.3; NOTES.txt only warns that the value is deprecated)."""
+    return proxy is not None and proxy.get("holdApplicationUntilProxyStarts") is True
+
+
+def injector_interception(proxy: dict[str, Any]) -> tuple[dict[str, list[str]], str]:
+    """The interception values of the injector's global.proxy (a value left out is the chart's default), and the
+    first that cannot be read ("" when none)."""
+    out: dict[str, list[str]] = {}
+    for name, default in INTERCEPTION_DEFAULTS.items():
+        value = interception_list(proxy[name], name) if name in proxy else default
+        if value is None:
+            return out, INTERCEPTION_VALUE.format(name=name)
+        out[INTERCEPTION_VALUE.format(name=name)] = value
+    return out, ""
+
+
+def revision_proxies(cluster: ClusterInventory, revision: str) -> int | None:
+    """How many active pods of the cluster run Istio's proxy of this revision (the injector's `istio.io/rev`
+    annotation, the sidecar status's revision), None when pods were not read."""
+    if not cluster.available(K.POD):
+        return None
+    pods = cluster.pods()
+    if pods.empty:
+        return 0
+    wanted = ("", "default") if revision in ("", "default") else (revision,)
+    rows = (among(pods["proxy"], (mesh.PROXY_ISTIO, mesh.PROXY_UNKNOWN)) & among(pods["phase"], ACTIVE_PHASES)
+            & among(pods["revision"], wanted))
+    return int(rows.sum())
 
 
 def _dicts(value: Any) -> list[dict[str, Any]]:
@@ -559,7 +650,8 @@ class MeshConfigParity(ClusterCheck):
     rationale = ("Workloads moved to ASM run under ASM's mesh config: a different trust domain denies "
                  "AuthorizationPolicy principals and cross-mesh mTLS, a missing extension provider fails the "
                  "Telemetry or CUSTOM policy naming it, another outboundTrafficPolicy opens or breaks egress, "
-                 "and proxy defaults change start-up, DNS and draining.")
+                 "other sidecar interception ranges or ports change what bypasses the proxy, and proxy defaults "
+                 "change start-up, DNS and draining.")
     remediation = ("Make ASM's mesh config match Istio's (ASM console, or aliyun servicemesh UpdateMeshFeature), "
                    "or change Istio's mesh ConfigMap to what ASM will do, before moving workloads; then set "
                    "asm.mesh_config so the audit can compare.")
@@ -668,6 +760,31 @@ class MeshConfigParity(ClusterCheck):
         Severity.MINOR,
         message="revision {revision}: Istio sets {field}: {istio_value}; ASM's value is not known ({reason})",
         fix="Read the value in ASM's console and write it into asm.mesh_config ({field}).")
+    INTERCEPTION_DIFFERS = Outcome(
+        "AA2425", Status.FAIL, "a sidecar traffic interception value (addresses or ports taken into or kept out of the "
+        "proxy) differs between Istio's injector and ASM's global sidecar setting: pods moved to ASM intercept other "
+        "traffic (a pod template's own traffic.sidecar.istio.io annotations move with it; the mesh-wide values do not)",
+        message="revision {revision}: {field} is {istio_value} on Istio ({injector}) and {asm_value} on ASM "
+        "({asm_source}): pods moved to ASM intercept other traffic than Istio's did",
+        # The command on a line of its own: shown as a command block to copy (render split_remediation).
+        fix="Make them equal before moving: set {field} in the Helm values that render Istio's {injector} "
+            "(IstioOperator values or the istiod chart), or give ASM Istio's value (ASM console: Sidecar Proxy "
+            "Setting, global; a namespace's setting there overrides it for that namespace):\n"
+            "aliyun servicemesh UpdateMeshFeature --ServiceMeshId {mesh_id} --{parameter} {setting}")
+    INTERCEPTION_UNKNOWN = Outcome(
+        "AA2426", Status.UNKNOWN, "Istio's injector intercepts other traffic than its default and ASM's global sidecar "
+        "interception value is not known",
+        message="revision {revision}: Istio sets {field} to {istio_value} ({injector}); ASM's value is not known "
+        "({reason})",
+        fix="Read ASM's global Sidecar Proxy Setting (ASM console) and write it into the config's "
+            "asm.sidecar_interception ({name}), or give the DescribeServiceMeshDetail answer (it has IncludeIPRanges, "
+            "ExcludeIPRanges, ExcludeInboundPorts and ExcludeOutboundPorts).")
+    INJECTOR_UNREADABLE = Outcome(
+        "AA2427", Status.UNKNOWN, "the injector ConfigMap of a revision whose pods run here cannot be read: what its "
+        "sidecars intercept is not known, so it cannot be compared with ASM's",
+        message="revision {revision}: Istio's injector values {namespace}/{name} cannot be read ({problem}); {proxies} "
+        "pod(s) run that revision's proxy",
+        fix="Inspect it: {command}")
     NO_ASM_SIDE = Outcome(
         "AA2430", Status.UNKNOWN, "ASM's mesh config is not known: neither asm.mesh_config nor a "
         "DescribeServiceMeshDetail answer",
@@ -701,7 +818,8 @@ class MeshConfigParity(ClusterCheck):
                              unlinked="AA2436")
     outcomes = (CLEAN, TRUST_DOMAIN_DIFFERS, ASM_TRUST_DOMAIN_REJECTED, REMOTE_REJECTS, PRINCIPAL_REJECTED,
                 PROVIDER_MISSING, PROVIDER_DIFFERS, ROOT_NAMESPACE_DIFFERS, EXPORT_TO_DIFFERS, DISCOVERY_DIFFERS,
-                PATH_NORMALIZATION_DIFFERS, OUTBOUND_DIFFERS, PROXY_DEFAULT_DIFFERS,
+                PATH_NORMALIZATION_DIFFERS, OUTBOUND_DIFFERS, INTERCEPTION_DIFFERS, INTERCEPTION_UNKNOWN,
+                INJECTOR_UNREADABLE, PROXY_DEFAULT_DIFFERS,
                 PROXY_DEFAULT_UNCOMPARED, NO_ASM_SIDE,
                 ASM_FIELD_UNKNOWN, ISTIO_UNREADABLE, ELSEWHERE, NO_ISTIO, *REMOTE)
     needs = (K.DEPLOYMENT, K.CONFIGMAP, K.AUTHORIZATIONPOLICY, K.TELEMETRY)
@@ -775,14 +893,16 @@ class MeshConfigParity(ClusterCheck):
             self._acceptance(cluster, revisions, side, judged)
         if found:
             return judged
-        compared = sorted(side.values)
+        # An interception value is compared only where every revision's injector was read.
+        compared = sorted(n for n in side.values if side.values[n] is not None and (
+            n not in INTERCEPTION or all(n in r.fields for r in revisions)))
         judged.clean = self.say(
             self.CLEAN, cluster.name,
             params={"revisions": names, "asm_source": side.source(), "compared": ", ".join(compared)},
             evidence={"compared": {n: {"asm": side.values[n], "asm_source": side.sources[n],
                                        "istio": {r.revision: r.fields.get(n) for r in revisions}}
                                    for n in compared},
-                      "not_compared": sorted(set(ISTIO_DEFAULTS) - set(compared))})
+                      "not_compared": sorted((set(ISTIO_DEFAULTS) | set(INTERCEPTION)) - set(compared))})
         return judged
 
     # -- Istio's side
@@ -830,8 +950,16 @@ class MeshConfigParity(ClusterCheck):
                            config.get("defaultProviders") or {}, ca_trust_domains=ca_trust_domains(config),
                            shared=shared.get((namespace, name), "") if user is not None else "",
                            providers=provider_bodies(config))
-            if rev.fields[HOLD] is not True and (injector := injector_hold(cluster, namespace, revision)):
-                rev.fields[HOLD], rev.origins[HOLD] = True, (namespace, injector)
+            rev.injector, proxy, rev.injector_problem = injector_proxy_values(cluster, namespace, revision)
+            if rev.fields[HOLD] is not True and injector_hold(proxy):
+                rev.fields[HOLD], rev.origins[HOLD] = True, (namespace, rev.injector)
+            if proxy is not None:
+                interception, unreadable_value = injector_interception(proxy)
+                if unreadable_value:
+                    rev.injector_problem = Phrase(N_("its value {value} is not a comma-separated string"),
+                                                  value=unreadable_value)
+                else:
+                    rev.fields.update(interception)
             revisions.append(rev)
         return revisions, problems
 
@@ -1021,6 +1149,44 @@ class MeshConfigParity(ClusterCheck):
                                evidence={"policies": sorted(set(policies)), "istio_provider": rev.providers[name],
                                          "asm_provider": asm_body})
 
+    # -- what the revision's sidecars intercept (its injector's values) against ASM's global sidecar setting
+    def _interception(self, cluster: ClusterInventory, rev: Revision, side: AsmSide, common: dict[str, Any]
+                      ) -> list[Finding]:
+        subject = {"kind": "ConfigMap", "namespace": rev.namespace, "name": rev.injector}
+        injector = f"ConfigMap {mesh.sh_text(rev.namespace)}/{mesh.sh_text(rev.injector)}"
+        given = [key for key in INTERCEPTION if side.values.get(key) is not None]
+        if rev.injector_problem:
+            # Only where ASM's side gives something to compare, and pods of the revision run (or were not read): a
+            # mesh ConfigMap left behind without its injector and pods intercepts nothing.
+            proxies = revision_proxies(cluster, rev.revision) if given else 0
+            if proxies == 0:
+                return []
+            command = (f"{mesh.kubectl(cluster.name)} {mesh.ns_flag(rev.namespace)} get "
+                       f"{mesh.object_ref('configmap', rev.injector)} -o jsonpath='{{.data.values}}'")
+            return [self.say(self.INJECTOR_UNREADABLE, cluster.name, **subject,
+                             params={"revision": rev.revision, "namespace": rev.namespace, "name": rev.injector,
+                                     "problem": rev.injector_problem, "command": command,
+                                     "proxies": "an unknown number of (pods not read)" if proxies is None
+                                     else str(proxies)},
+                             evidence={"asm_given": given})]
+        out: list[Finding] = []
+        for key, name in INTERCEPTION.items():
+            istio_value = rev.fields[key]
+            if side.values.get(key) is None:
+                if istio_value != INTERCEPTION_DEFAULTS[name]:
+                    out.append(self.say(self.INTERCEPTION_UNKNOWN, cluster.name, **subject,
+                                        params={"revision": rev.revision, "field": key, "name": name,
+                                                "istio_value": shown(istio_value), "injector": injector,
+                                                "reason": side.not_in()}))
+            elif side.values[key] != istio_value:
+                out.append(self.say(self.INTERCEPTION_DIFFERS, cluster.name, **subject,
+                                    params={**common, "field": key, "istio_value": shown(istio_value),
+                                            "asm_value": shown(side.values[key]), "asm_source": side.sources[key],
+                                            "injector": injector, "parameter": ASM_UPDATE_PARAMS[key],
+                                            "setting": mesh.sh(",".join(istio_value))},
+                                    evidence={"istio_entries": istio_value, "asm_entries": side.values[key]}))
+        return out
+
     # -- outboundTrafficPolicy and proxy defaults, per revision
     def _compare_revision(self, cluster: ClusterInventory, rev: Revision, side: AsmSide) -> list[Finding]:
         subject = {"kind": "ConfigMap", "namespace": rev.namespace, "name": rev.configmap}
@@ -1112,6 +1278,7 @@ class MeshConfigParity(ClusterCheck):
                                                "asm_value": shown(side.values[name]),
                                                "asm_source": side.sources[name],
                                                "asm_command": command, **where}, evidence=origin))
+        out += self._interception(cluster, rev, side, common)
         if rev.shared:  # Istio's values are the mesh config's over the shared ConfigMap's: say where to look
             for finding in out:
                 finding.evidence["istio_shared_mesh_config"] = f"ConfigMap {rev.namespace}/{rev.shared}"

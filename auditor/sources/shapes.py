@@ -219,7 +219,8 @@ _TYPE_NAMES = {str: "a string", int: "a whole number", dict: "an object", bool: 
 # - ...ServiceMeshSpecMeshConfig `outbound_traffic_policy: str`, `enable_locality_lb: bool`, `proxy`
 #   (...SpecMeshConfigProxy `enable_dnsproxying: bool`), `extra_configuration` (...SpecMeshConfigExtraConfiguration
 #   `termination_drain_duration: str`, `discovery_selectors: List[Dict[str, Any]]`), `locality_lb`
-#   (...SpecMeshConfigLocalityLB `enabled: bool`): mesh-config-parity
+#   (...SpecMeshConfigLocalityLB `enabled: bool`), `include_ipranges`, `exclude_ipranges`, `exclude_inbound_ports`,
+#   `exclude_outbound_ports` (each `str`, comma-separated: sidecar traffic interception): mesh-config-parity
 #   (_detail_fields). Proxy, ExtraConfiguration or LocalityLB of another type crashed it (AA0002); EnableDNSProxying
 #   or LocalityLB.Enabled as a string ("true") was read as ASM not saying, and the difference from Istio went
 #   unreported (WARN AA2420 with the SDK's bool), or LocalityLB.Enabled gave way to EnableLocalityLB.
@@ -230,6 +231,7 @@ _OPENAPI_ANSWERS: dict[str, dict[str, Any]] = {
         "ServiceMeshInfo": {"Version": str, "ServiceMeshId": str, "RegionId": str},
         "Spec": {"MeshConfig": {
             "OutboundTrafficPolicy": str, "EnableLocalityLB": bool,
+            "IncludeIPRanges": str, "ExcludeIPRanges": str, "ExcludeInboundPorts": str, "ExcludeOutboundPorts": str,
             "Proxy": {"EnableDNSProxying": bool},
             "ExtraConfiguration": {"TerminationDrainDuration": str, "DiscoverySelectors": [dict]},
             "LocalityLB": {"Enabled": bool},

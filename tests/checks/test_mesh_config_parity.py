@@ -361,14 +361,22 @@ def test_dns_capture_is_read_as_go_reads_a_bool(audit):
                 "defaultConfig.proxyMetadata.ISTIO_META_DNS_CAPTURE", "true")
 
 
-def injector_cm(hold: bool, revision: str = "default") -> dict[str, Any]:
+# The chart's interception values (istio/istio@1.22.3 and @1.30.3 manifests/charts/istio-control/istio-discovery/
+# values.yaml global.proxy): every outbound address and inbound port, nothing excluded.
+INTERCEPTION_CHART_DEFAULTS = {"includeIPRanges": "*", "excludeIPRanges": "", "includeInboundPorts": "*",
+                               "excludeInboundPorts": "", "includeOutboundPorts": "", "excludeOutboundPorts": ""}
+
+
+def injector_cm(hold: bool = False, revision: str = "default", **proxy: Any) -> dict[str, Any]:
     """ConfigMap istio-sidecar-injector[-<rev>] as istio/istio@1.30.3 manifests/charts/istio-control/istio-discovery/
     templates/istiod-injector-configmap.yaml renders it: key `values`, the picked Helm values (global,
-    sidecarInjectorWebhook, revision, pilot.cni/env, gateways) as pretty JSON, beside the injection `config`."""
+    sidecarInjectorWebhook, revision, pilot.cni/env, gateways) as pretty JSON, beside the injection `config`;
+    `proxy` overrides global.proxy's values (as `--set values.global.proxy.<name>=...` does)."""
     values = {"gateways": {"securityContext": {}, "seccompProfile": {}},
               "global": {"hub": "docker.io/istio", "tag": "1.22.3",
                          "proxy": {"autoInject": "enabled", "holdApplicationUntilProxyStarts": hold,
-                                   "image": "proxyv2", "privileged": False}},
+                                   "image": "proxyv2", "privileged": False, **INTERCEPTION_CHART_DEFAULTS,
+                                   **proxy}},
               "pilot": {"cni": {"enabled": False}, "env": {}}, "revision": "" if revision == "default" else revision,
               "sidecarInjectorWebhook": {"defaultTemplates": [], "rewriteAppHTTPProbe": True}}
     name = "istio-sidecar-injector" + ("" if revision == "default" else f"-{revision}")
@@ -723,3 +731,129 @@ def test_no_mesh_configmap_and_pods_unread_is_unknown_not_a_crash(audit):
     codes = [r["code"] for r in a.rows(CHECK)]
     assert codes and "AA0002" not in codes
     assert {r["status"] for r in a.rows(CHECK)} == {"UNKNOWN"}
+
+
+# ---------------------------------------------------------------- sidecar traffic interception
+# Istio's side: the injector's Helm values global.proxy.includeIPRanges, excludeIPRanges, includeInboundPorts,
+# excludeInboundPorts, includeOutboundPorts, excludeOutboundPorts (istio/istio@1.22.3 manifests/charts/istio-control/
+# istio-discovery/values.yaml; files/injection-template.yaml writes them into istio-init's args and the pod's
+# traffic.sidecar.istio.io/* annotations). ASM's: DescribeServiceMeshDetail ServiceMesh.Spec.MeshConfig
+# IncludeIPRanges, ExcludeIPRanges, ExcludeInboundPorts, ExcludeOutboundPorts, comma-separated strings
+# (aliyun/alibabacloud-java-sdk@8b7a7d8d servicemesh-20200111/src/main/java/com/aliyun/servicemesh20200111/models/
+# DescribeServiceMeshDetailResponseBody.java; UpdateMeshFeatureRequest.java @64b04e9d sets all six; ASM's guide
+# "Configure settings to allow traffic to bypass sidecar proxies": global, then namespace, then pod annotations).
+ASM_INTERCEPTION = {"IncludeIPRanges": "*", "ExcludeIPRanges": "", "ExcludeInboundPorts": "",
+                    "ExcludeOutboundPorts": ""}
+
+
+def interception_answer(**fields: str) -> dict[str, Any]:
+    return detail(OutboundTrafficPolicy="ALLOW_ANY", **{**ASM_INTERCEPTION, **fields})
+
+
+def test_interception_differs_fails_both_ways(audit):
+    """Istio takes only the cluster's 10.0.0.0/8 into the proxy (external calls bypass it, REGISTRY_ONLY or not);
+    ASM, on its default "*", takes every address: after the move, calls to external hosts go through the proxy (and
+    under REGISTRY_ONLY are blocked). PASS AA2401 before: the injector's values were not compared."""
+    istio = [injector_cm(includeIPRanges="10.0.0.0/8")]
+    rows = audit({"cluster-a": cluster(MESH_1_22 + PROVIDERS_YAML, *istio)}, "migrating", config=asm(ASM_EQUAL),
+                 asm_openapi=interception_answer()).rows(CHECK)
+    assert [(r["status"], r["code"], r["evidence"]["field"]) for r in rows] == [
+        ("FAIL", "AA2425", "global.proxy.includeIPRanges")]
+    assert (rows[0]["evidence"]["istio_entries"], rows[0]["evidence"]["asm_entries"]) == (["10.0.0.0/8"], ["*"])
+    assert (rows[0]["kind"], rows[0]["name"]) == ("ConfigMap", "istio-sidecar-injector")
+    assert "--IncludeIPRanges 10.0.0.0/8" in rows[0]["remediation"]
+
+    # The other way: an exclusion Istio's workloads rely on (a database port kept out of the proxy) that ASM lacks,
+    # and one ASM has that Istio did not (its metadata server's addresses bypass ASM's proxy).
+    istio = [injector_cm(excludeOutboundPorts="3306")]
+    rows = audit({"cluster-a": cluster(MESH_1_22 + PROVIDERS_YAML, *istio)}, "migrating", config=asm(ASM_EQUAL),
+                 asm_openapi=interception_answer(ExcludeIPRanges="100.100.100.200/32")).rows(CHECK)
+    assert sorted((r["status"], r["code"], r["evidence"]["field"]) for r in rows) == [
+        ("FAIL", "AA2425", "global.proxy.excludeIPRanges"), ("FAIL", "AA2425", "global.proxy.excludeOutboundPorts")]
+
+
+def test_interception_equal_but_for_order_and_spelling_passes(audit):
+    # Helm's --set types a lone port as a number; the lists are sets (istio-iptables takes each entry once).
+    istio = [injector_cm(excludeInboundPorts="8080, 9090", excludeOutboundPorts=3306,
+                         excludeIPRanges="169.254.169.254/32")]
+    rows = audit({"cluster-a": cluster(MESH_1_22 + PROVIDERS_YAML, *istio)}, "migrating", config=asm(ASM_EQUAL),
+                 asm_openapi=interception_answer(ExcludeInboundPorts="9090,8080", ExcludeOutboundPorts="3306",
+                                                 ExcludeIPRanges="169.254.169.254/32")).rows(CHECK)
+    assert codes(rows) == [("PASS", "AA2401")]
+    assert "global.proxy.includeIPRanges" in rows[0]["evidence"]["compared"]
+
+
+def test_interception_unknown_when_asm_does_not_give_it(audit):
+    # The answer without IncludeIPRanges (or with an empty one: more likely unset than "no egress at all").
+    istio = [injector_cm(includeIPRanges="10.0.0.0/8")]
+    for answer in (detail(OutboundTrafficPolicy="ALLOW_ANY"), interception_answer(IncludeIPRanges="")):
+        rows = audit({"cluster-a": cluster(MESH_1_22 + PROVIDERS_YAML, *istio)}, "migrating", config=asm(ASM_EQUAL),
+                     asm_openapi=answer).rows(CHECK)
+        assert [(r["status"], r["code"], r["evidence"]["field"]) for r in rows] == [
+            ("UNKNOWN", "AA2426", "global.proxy.includeIPRanges")]
+    # includeInboundPorts is not in the answer at all: the config gives it.
+    istio = [injector_cm(includeInboundPorts="80,8080")]
+    rows = audit({"cluster-a": cluster(MESH_1_22 + PROVIDERS_YAML, *istio)}, "migrating", config=asm(ASM_EQUAL),
+                 asm_openapi=interception_answer()).rows(CHECK)
+    assert [(r["status"], r["code"], r["evidence"]["field"]) for r in rows] == [
+        ("UNKNOWN", "AA2426", "global.proxy.includeInboundPorts")]
+    config = {"asm": {"mesh_config": ASM_EQUAL, "sidecar_interception": {"includeInboundPorts": "8080,80"}}}
+    rows = audit({"cluster-a": cluster(MESH_1_22 + PROVIDERS_YAML, *istio)}, "migrating", config=config,
+                 asm_openapi=interception_answer()).rows(CHECK)
+    assert codes(rows) == [("PASS", "AA2401")]
+    config["asm"]["sidecar_interception"] = {"includeInboundPorts": "*"}
+    rows = audit({"cluster-a": cluster(MESH_1_22 + PROVIDERS_YAML, *istio)}, "migrating", config=config,
+                 asm_openapi=interception_answer()).rows(CHECK)
+    assert codes(rows) == [("FAIL", "AA2425")]
+
+
+def test_interception_unknown_when_the_injector_is_unread(audit):
+    # No injector ConfigMap (or values that are not JSON) while the revision's pods run Istio's proxy: what they
+    # intercept is not known, never taken as the chart's defaults.
+    broken = injector_cm()
+    broken["data"]["values"] = "{not json"
+    for objects in ((), (broken,)):
+        rows = audit({"cluster-a": cluster(MESH_1_22 + PROVIDERS_YAML, *objects)}, "migrating",
+                     config=asm(ASM_EQUAL), asm_openapi=interception_answer()).rows(CHECK)
+        assert [(r["status"], r["code"], r["name"]) for r in rows] == [
+            ("UNKNOWN", "AA2427", "istio-sidecar-injector")]
+    # Without Istio's pods of that revision nothing is intercepted by it: nothing to say.
+    rows = audit({"cluster-a": cluster(MESH_1_22 + PROVIDERS_YAML, proxy="asm")}, "migrating",
+                 config=asm(ASM_EQUAL), asm_openapi=interception_answer()).rows(CHECK)
+    assert codes(rows) == [("PASS", "AA2401")]
+    assert "global.proxy.includeIPRanges" not in rows[0]["evidence"]["compared"]
+
+
+def test_interception_judged_per_revision(audit):
+    """Each revision's sidecars intercept as its own injector says (istio-sidecar-injector-<rev>)."""
+    canary_app = f.deployment("search")
+    canary = [f.istiod("canary", version="1.22.3"), mesh_cm(MESH_1_22 + PROVIDERS_YAML, "canary"),
+              *canary_app, *f.workload_pods(canary_app, 2, annotations={"istio.io/rev": "canary"})]
+    objects = [injector_cm(), injector_cm(revision="canary", excludeOutboundPorts="5432"), *canary]
+    rows = audit({"cluster-a": cluster(MESH_1_22 + PROVIDERS_YAML, *objects)}, "migrating", config=asm(ASM_EQUAL),
+                 asm_openapi=interception_answer()).rows(CHECK)
+    assert [(r["status"], r["code"], r["name"]) for r in rows] == [
+        ("FAIL", "AA2425", "istio-sidecar-injector-canary")]
+    # The canary's injector missing while its pods run: UNKNOWN for it alone, the default revision still compared.
+    objects = [injector_cm(), *canary]
+    rows = audit({"cluster-a": cluster(MESH_1_22 + PROVIDERS_YAML, *objects)}, "migrating", config=asm(ASM_EQUAL),
+                 asm_openapi=interception_answer()).rows(CHECK)
+    assert [(r["status"], r["code"], r["name"], r["evidence"]["revision"]) for r in rows] == [
+        ("UNKNOWN", "AA2427", "istio-sidecar-injector-canary", "canary")]
+
+
+def test_interception_of_another_type_is_bad_input(audit):
+    # The SDK types each as a string; a list is not ASM's answer (bad input naming the field, not "not given").
+    with pytest.raises(UsageError, match=r"IncludeIPRanges must be a string"):
+        audit({"cluster-a": cluster()}, "migrating", config=asm(ASM_EQUAL),
+              asm_openapi=interception_answer(IncludeIPRanges=["10.0.0.0/8"]))
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ("asm:\n  sidecar_interception: {includeIpRanges: '*'}\n", "unknown interception value 'includeIpRanges'"),
+    ("asm:\n  sidecar_interception: {excludeOutboundPorts: true}\n", "excludeOutboundPorts: expected"),
+])
+def test_bad_sidecar_interception_is_a_usage_error(tmp_path, text, expected):
+    with pytest.raises(UsageError) as err:
+        load_config(write_config(tmp_path, text))
+    assert expected in str(err.value)
