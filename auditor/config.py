@@ -339,6 +339,7 @@ class ClassificationConfig(_Strict):
         return value
 
 
+NAMED_DISABLED = 12  # disabled checks named in the note beside the verdict (summary.checks_disabled counts them all)
 # The checks residue.allow narrows (checks/residue.py: its _LeftoverCheck subclasses).
 RESIDUE_ALLOW_CHECKS = ("istio-control-plane-removed", "istio-residue")
 # Objects of Istio's control plane and leftovers, as the residue checks name them (checks/residue.py allow_reason:
@@ -417,8 +418,11 @@ class Config(_Strict):
         exist, a blocker among them never shows), and its residue.allow globs where a check they narrow ran."""
         notes = []
         if disabled_here:
+            # Named up to NAMED_DISABLED (a focused config disables most of the catalogue); the count says the rest.
+            named = ", ".join(disabled_here[:NAMED_DISABLED]) + (
+                f" (+{len(disabled_here) - NAMED_DISABLED})" if len(disabled_here) > NAMED_DISABLED else "")
             notes.append(Phrase(N_("checks.disable in the config: {checks} not run at this gate (their findings, "
-                                   "blockers included, are not in this report)"), checks=", ".join(disabled_here)))
+                                   "blockers included, are not in this report)"), checks=named))
         narrowed = [c for c in RESIDUE_ALLOW_CHECKS if c in set(run_checks)]
         if self.residue.allow and narrowed:
             notes.append(Phrase(N_("residue.allow in the config: objects matching {patterns} are not judged as "
