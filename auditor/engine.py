@@ -167,6 +167,14 @@ def _run_audit(
         notes.append(Phrase(N_("--allow-unknown does not apply: {clusters} could not be read at all (unreachable); "
                                "its findings are UNKNOWN and the verdict is at best INCOMPLETE"),
                             clusters=", ".join(unread_clusters)))
+    # Nor one that answered but let no list be read (no ClusterRole bound, a token refused everywhere): every check of
+    # it UNKNOWN is as little evidence as an unreachable one's (a CI gate without `asm-audit rbac` applied said GO).
+    refused_lists = {c.name: reason for c in inv.clusters() if not c.unreachable and (reason := c.nothing_read())}
+    if allow_unknown and refused_lists:
+        allow_unknown, allow_unknown_refused = False, True
+        notes.append(Phrase(N_("--allow-unknown does not apply: no list of {clusters} could be read ({reason}); its "
+                               "findings are UNKNOWN and the verdict is at best INCOMPLETE"),
+                            clusters=", ".join(refused_lists), reason=next(iter(refused_lists.values()))))
     # Nor evidence of what the clusters were, not what they are (AA0012): snapshot.max_age is where older is accepted.
     evidence_at = evidence.evidence_time(sources, now, config.snapshot.max_age)
     if allow_unknown and evidence_at.problem is not None:
