@@ -169,7 +169,8 @@ def _run_audit(
                             clusters=", ".join(unread_clusters)))
     # Nor one that answered but let no list be read (no ClusterRole bound, a token refused everywhere): every check of
     # it UNKNOWN is as little evidence as an unreachable one's (a CI gate without `asm-audit rbac` applied said GO).
-    refused_lists = {c.name: reason for c in inv.clusters() if not c.unreachable and (reason := c.nothing_read())}
+    # (No walrus here: in a comprehension it would bind in this function, over the gate's `reason`.)
+    refused_lists = {c.name: c.nothing_read() for c in inv.clusters() if not c.unreachable and c.nothing_read()}
     if allow_unknown and refused_lists:
         allow_unknown, allow_unknown_refused = False, True
         notes.append(Phrase(N_("--allow-unknown does not apply: no list of {clusters} could be read ({reason}); its "
