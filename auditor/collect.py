@@ -116,6 +116,20 @@ class Collector:
     def ensure(self, kinds: Iterable[Kind], role: str) -> None:
         with gc_paused(), timing.part(timing.COLLECT, role):
             self._ensure(kinds, role)
+        if role == "data-plane":
+            self._refuse_one_cluster_twice()
+
+    def _refuse_one_cluster_twice(self) -> None:
+        """Two live data planes that read one cluster (a kubeconfig or context copied, a context forgotten: the
+        current one) are bad input: the second name's own cluster was never read, and its GO would be the first's."""
+        identities = [(cluster.name, source.server(), _system_uid(cluster)) for source, cluster in self.pairs
+                      if source.role == "data-plane" and _is_live(source)]
+        twice = one_cluster_twice(identities)
+        if twice is not None:
+            first, second = twice
+            raise UsageError(f"clusters {first!r} and {second!r} are one cluster: the same API server and the same "
+                             "kube-system namespace uid; the kubeconfig or context of one of them names the other "
+                             "(--cluster NAME=KUBECONFIG@CONTEXT, or the fleet file)")
 
     def ensure_cluster(self, cluster: ClusterInventory, kinds: Iterable[Kind]) -> None:
         """`kinds` of one cluster only (a fleet judged cluster by cluster: engine.py)."""
@@ -268,6 +282,31 @@ class Collector:
         if self.writer:
             self.writer.begin(source, kind)
             self.writer.end(source, kind, status)
+
+
+def _system_uid(cluster: ClusterInventory) -> str | None:
+    """The uid of the cluster's kube-system Namespace, if its Namespaces were read: set by the API server when it
+    creates the namespace (kubernetes pkg/controlplane/controller/systemnamespaces), the usual id of a cluster."""
+    for obj in cluster.objects_by_kind.get(K.NAMESPACE.key) or ():
+        meta = obj.get("metadata") if isinstance(obj, dict) else None
+        if isinstance(meta, dict) and meta.get("name") == "kube-system":
+            uid = meta.get("uid")
+            return uid if isinstance(uid, str) and uid else None
+    return None
+
+
+def one_cluster_twice(identities: Iterable[tuple[str, str | None, str | None]]) -> tuple[str, str] | None:
+    """The first two names of (name, API server URL, kube-system uid) that share both URL and uid: one cluster under
+    two names. Either alone proves nothing: a proxy serves several clusters at one URL (Teleport tells them apart by
+    the client certificate), a cluster restored from another's etcd snapshot keeps its uids. None when none do."""
+    seen: dict[tuple[str, str], str] = {}
+    for name, server, uid in identities:
+        if not server or not uid:
+            continue
+        first = seen.setdefault((server.rstrip("/"), uid), name)
+        if first != name:
+            return first, name
+    return None
 
 
 def _pods_first(kinds: Iterable[Kind]) -> list[Kind]:

@@ -363,8 +363,40 @@ class ClassificationConfig(_Strict):
         return value
 
 
+NAMED_DISABLED = 12  # disabled checks named in the note beside the verdict (summary.checks_disabled counts them all)
+# The checks residue.allow narrows (checks/residue.py: its _LeftoverCheck subclasses).
+RESIDUE_ALLOW_CHECKS = ("istio-control-plane-removed", "istio-residue")
+# Objects of Istio's control plane and leftovers, as the residue checks name them (checks/residue.py allow_reason:
+# "Kind/name", and "Kind/namespace/name" for a namespaced one), and names no cluster holds: a residue.allow pattern
+# matching one subject of each matches whatever object a check may name.
+_RESIDUE_PROBES: tuple[tuple[str, ...], ...] = (
+    ("Deployment/istiod", "Deployment/istio-system/istiod"),
+    ("MutatingWebhookConfiguration/istio-sidecar-injector",),
+    ("CustomResourceDefinition/virtualservices.networking.istio.io",),
+    ("ConfigMap/istio", "ConfigMap/istio-system/istio"),
+    ("Z/a", "Z/b/a"), ("a/0",), ("x.y.z/-", "x.y.z/n/-"),
+)
+
+
+def residue_allow_matches_everything(pattern: str) -> bool:
+    """True when a residue.allow glob keeps every object the residue checks may name (`*`, `*/*`, `**`, `?*`...)."""
+    return all(any(fnmatch.fnmatchcase(subject, pattern) for subject in subjects) for subjects in _RESIDUE_PROBES)
+
+
 class ResidueConfig(_Strict):
     allow: list[str] = Field(default_factory=list)  # "Kind/name" globs that ASM or you own
+
+    @field_validator("allow")
+    @classmethod
+    def _narrow(cls, value: list[str]) -> list[str]:
+        # `*` kept istiod, Istio's webhooks and every leftover out of istio-control-plane-removed and istio-residue:
+        # the finished gate said GO with Istio's control plane still there, and nothing said so beside the verdict.
+        for pattern in value:
+            if residue_allow_matches_everything(pattern):
+                raise ValueError(f"residue.allow {pattern!r} matches every object: name what ASM or you own "
+                                 "(\"Kind/name\" or \"Kind/namespace/name\", globs like 'ClusterRole/istio-reader-*' "
+                                 "are fine)")
+        return value
 
 
 class SnapshotConfig(_Strict):
@@ -456,6 +488,24 @@ class Config(_Strict):
         """Old draft check ids the file uses -> the catalogue ids they were mapped to."""
         used = [*self.checks.disable, *self.checks.severity, *(e.check for e in self.exemptions)]
         return {old: CHECK_ALIASES[old] for old in used if old in CHECK_ALIASES}
+
+    def left_out_notes(self, disabled_here: list[str], run_checks: Iterable[str]) -> list[Phrase]:
+        """What this config keeps out of the audited gates' judgement, said beside the verdict (product.md: nothing
+        that changed the verdict is hidden): the gates' checks it disables (`disabled_here`: none of their findings
+        exist, a blocker among them never shows), and its residue.allow globs where a check they narrow ran."""
+        notes = []
+        if disabled_here:
+            # Named up to NAMED_DISABLED (a focused config disables most of the catalogue); the count says the rest.
+            named = ", ".join(disabled_here[:NAMED_DISABLED]) + (
+                f" (+{len(disabled_here) - NAMED_DISABLED})" if len(disabled_here) > NAMED_DISABLED else "")
+            notes.append(Phrase(N_("checks.disable in the config: {checks} not run at this gate (their findings, "
+                                   "blockers included, are not in this report)"), checks=named))
+        narrowed = [c for c in RESIDUE_ALLOW_CHECKS if c in set(run_checks)]
+        if self.residue.allow and narrowed:
+            notes.append(Phrase(N_("residue.allow in the config: objects matching {patterns} are not judged as "
+                                   "Istio's leftovers ({checks})"),
+                                patterns=", ".join(self.residue.allow), checks=", ".join(narrowed)))
+        return notes
 
     def alias_note(self) -> str | None:
         used = self.aliases_used()

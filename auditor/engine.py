@@ -167,6 +167,15 @@ def _run_audit(
         notes.append(Phrase(N_("--allow-unknown does not apply: {clusters} could not be read at all (unreachable); "
                                "its findings are UNKNOWN and the verdict is at best INCOMPLETE"),
                             clusters=", ".join(unread_clusters)))
+    # Nor one that answered but let no list be read (no ClusterRole bound, a token refused everywhere): every check of
+    # it UNKNOWN is as little evidence as an unreachable one's (a CI gate without `asm-audit rbac` applied said GO).
+    # (No walrus here: in a comprehension it would bind in this function, over the gate's `reason`.)
+    refused_lists = {c.name: c.nothing_read() for c in inv.clusters() if not c.unreachable and c.nothing_read()}
+    if allow_unknown and refused_lists:
+        allow_unknown, allow_unknown_refused = False, True
+        notes.append(Phrase(N_("--allow-unknown does not apply: no list of {clusters} could be read ({reason}); its "
+                               "findings are UNKNOWN and the verdict is at best INCOMPLETE"),
+                            clusters=", ".join(refused_lists), reason=next(iter(refused_lists.values()))))
     # Nor evidence of what the clusters were, not what they are (AA0012): snapshot.max_age is where older is accepted.
     evidence_at = evidence.evidence_time(sources, now, config.snapshot.max_age)
     if allow_unknown and evidence_at.problem is not None:
@@ -181,6 +190,10 @@ def _run_audit(
     exemption_report = apply_exemptions(findings, config.exemptions, today,
                                         audited_checks=[c.id for c in selected])
     notes.extend(exemption_notes(exemption_report))
+    # The audited gates' checks the config disabled: counted (summary.checks_disabled) and named beside the verdict,
+    # as exemptions are; a disabled blocker check otherwise left a GO with no trace of it in any output.
+    disabled_here = [c.id for c in plan.checks_for(gates, registry) if c.id in disabled]
+    notes.extend(config.left_out_notes(disabled_here, [c.id for c in selected]))
     # Nor what no check judged (judge.UNJUDGED_CODES): AA0010's gate is a guess, a crashed check may hide a blocker.
     codes = judge.unjudged(findings)
     if allow_unknown and codes:
@@ -210,7 +223,7 @@ def _run_audit(
         findings=frame, verdict=verdict, exit_code=exit_code_of(verdict),
         gate=phase if phase == "all" else gates[0].value, gates=[g.value for g in gates], gate_reason=reason,
         gate_verdicts=gate_verdicts, clusters=cluster_facts(inv, cr, networks),
-        summary={**summary_of(frame), **config_effects(frame)},
+        summary={**summary_of(frame), **config_effects(frame), "checks_disabled": len(disabled_here)},
         inputs_sha256=sources.digest() or live_digest(sources),
         generated_at=now.isoformat(timespec="seconds").replace("+00:00", "Z"),
         collected_at=evidence_at.collected_at, evidence_age_s=evidence_at.age_s,

@@ -369,7 +369,8 @@ def _text_ids(column: pd.Series, ids: dict[str, int]) -> np.ndarray:
 
 
 def disclosure(summary: dict[str, int], unknown_accepted: int = 0) -> str:
-    """The words said next to the verdict, e.g. "2 findings exempted, 3 severities overridden by config", and the
+    """The words said next to the verdict, e.g. "2 findings exempted, 3 severities overridden, 1 check disabled by
+    config" (summary.checks_disabled: the audited gates' checks the config disabled), and the
     UNKNOWN findings --allow-unknown let through (`unknown_accepted`): each changed what the verdict says."""
     exempted, overridden = summary.get("exempted", 0), summary.get("severity_overridden", 0)
     parts = []
@@ -377,6 +378,9 @@ def disclosure(summary: dict[str, int], unknown_accepted: int = 0) -> str:
         parts.append(ngettext("{n} finding exempted", "{n} findings exempted", exempted).format(n=exempted))
     if overridden:
         parts.append(ngettext("{n} severity overridden", "{n} severities overridden", overridden).format(n=overridden))
+    disabled = summary.get("checks_disabled", 0)
+    if disabled:  # the gate's checks the config disabled: their findings, blockers included, do not exist
+        parts.append(ngettext("{n} check disabled", "{n} checks disabled", disabled).format(n=disabled))
     said = _("{parts} by config").format(parts=", ".join(parts)) if parts else ""
     if unknown_accepted:
         said += (", " if said else "") + ngettext("{n} UNKNOWN accepted by --allow-unknown",

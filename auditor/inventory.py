@@ -919,6 +919,13 @@ class ClusterInventory:
         self.objects_by_kind.pop(kind.key, None)
         self._memo.clear()
 
+    def nothing_read(self) -> str | None:
+        """Why none of this answering cluster's lists could be read (the first error: every list forbidden, a token
+        refused everywhere), or None when one was read, or nothing failed (kinds not served are no failure)."""
+        if not self.errors or self.released or any(key not in self.not_served for key in self.objects_by_kind):
+            return None
+        return next(iter(self.errors.values()))
+
     def memoised(self, key: Any) -> bool:
         """Whether memo(key, ...) would answer without computing."""
         return key in self._memo

@@ -34,6 +34,10 @@ class ClusterSource(ABC):
     def describe(self) -> str:
         return self.name
 
+    def server(self) -> str | None:
+        """The API server URL this source reads, when it reads one (a live cluster)."""
+        return None
+
     def close(self) -> None:  # noqa: B027 - optional hook
         pass
 

@@ -360,6 +360,11 @@ class LiveCluster(ClusterSource):
             self._client.close()
             self._client = None
 
+    def server(self) -> str | None:
+        """The API server URL its kubeconfig names, once loaded (validate): with the cluster's kube-system uid, it
+        tells one cluster given under two names (collect.one_cluster_twice)."""
+        return str(self._client.configuration.host).rstrip("/") if self._client is not None else None
+
     # -- one GET
     def _raw_get(self, path: str, query: list[tuple[str, Any]] | None = None) -> tuple[int, bytes, Any]:
         refuse_unsafe(path, query)

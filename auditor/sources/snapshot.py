@@ -119,6 +119,9 @@ def _mapped(fh: IO[bytes]) -> memoryview | None:
 
 
 STATUS_OK = "ok"
+# manifest.json's "format" and "format_version", as SnapshotWriter writes them and _manifest_problem reads them.
+SNAPSHOT_FORMAT = "asm-audit-snapshot"
+SNAPSHOT_FORMAT_VERSION = 1
 # A file at least this big is mapped, not read (read_snapshot_file): a 50 MB file of pods read into memory cost a new
 # buffer, faulted in and copied, and the scan waited for it (0.15 s of a ~1.9 s 50k-pod audit). Below it a read
 # costs less.
@@ -838,6 +841,16 @@ def _read_json_object(path: Path) -> dict[str, Any]:
 
 def _manifest_problem(manifest: dict[str, Any]) -> str | None:
     """Why manifest.json cannot be used, or None. Checked up front so nothing downstream trips on its shape."""
+    # What SnapshotWriter writes ("format", "format_version"); a hand-made manifest may leave both out. A newer
+    # format may record what this reader does not know how to read (files it ignores, counts it does not check):
+    # read as format 1, what it leaves unread would be judged as none, as the Prometheus record's version is refused.
+    fmt, version = manifest.get("format"), manifest.get("format_version")
+    if fmt is not None and fmt != SNAPSHOT_FORMAT:
+        return f"'format' is {str(fmt)[:100]!r}, not {SNAPSHOT_FORMAT!r}: not an asm-audit snapshot manifest"
+    if version is not None and version != SNAPSHOT_FORMAT_VERSION:
+        newer = type(version) is int and version > SNAPSHOT_FORMAT_VERSION
+        return (f"format_version {str(version)[:40]!r} is not one this asm-audit reads ({SNAPSHOT_FORMAT_VERSION})"
+                + ("; it was written by a newer asm-audit: audit it with that version or newer" if newer else ""))
     entries = manifest.get("clusters")
     if entries is not None and (not isinstance(entries, list) or not all(
             isinstance(e, dict) and isinstance(e.get("name"), str) and e["name"] for e in entries)):
@@ -906,7 +919,7 @@ class SnapshotWriter:
         self.out = out
         self.root = Path(tempfile.mkdtemp(prefix="asm-audit-write-"))
         self.manifest: dict[str, Any] = {
-            "format": "asm-audit-snapshot", "format_version": 1, "tool_version": __version__,
+            "format": SNAPSHOT_FORMAT, "format_version": SNAPSHOT_FORMAT_VERSION, "tool_version": __version__,
             "collected_at": None, "clusters": [],
         }
         self._entries: dict[str, dict[str, Any]] = {}
