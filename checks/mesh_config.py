@@ -8,7 +8,7 @@ from typing import Any
 from auditor import kinds as K
 from auditor import mesh
 from auditor.check import ClusterCheck, Context, no_istiod_outcomes
-from auditor.i18n import problem_of
+from auditor.i18n import N_, Phrase, problem_of
 from auditor.inventory import ACTIVE_PHASES, ClusterInventory
 from auditor.istio import (
     among,
@@ -89,7 +89,9 @@ class MeshConfigXdsAgent(ClusterCheck):
     severity = Severity.BLOCKER
     rationale = ("SetupIstioForMigrate adds defaultConfig.proxyMetadata.PROXY_CONFIG_XDS_AGENT: \"true\" to Istio's "
                  "mesh config (ConfigMap istio or istio-<rev> in istio-system, key mesh) so that pods injected from "
-                 "then on can talk mTLS to ASM proxies. A revision without it injects pods that cannot.")
+                 "then on can talk mTLS to ASM proxies. A revision without it injects pods that cannot, and so does "
+                 "a ProxyConfig resource turning it off for the pods it applies to (its environmentVariables override "
+                 "the mesh config's at injection).")
     remediation = ("Switch ASMMigrateFromIstio to SetupIstioForMigrate (ASM writes the setting); if it is missing "
                    "afterwards, find what reverted it (istio-operator, Helm, GitOps) and re-run the switch.")
     SET = Outcome("AA0901", Status.PASS, "every revision's mesh config sets PROXY_CONFIG_XDS_AGENT: \"true\"",
@@ -165,16 +167,33 @@ class MeshConfigXdsAgent(ClusterCheck):
         message="revision {revision}: PROXY_CONFIG_XDS_AGENT: \"true\" in {namespace}/{configmap}, rendered by the "
                 "Sail operator {operator} from IstioRevision {istio_revision}, which cannot be read ({reason}): "
                 "whether its next reconcile reverts it is not known")
+    # Istio's injector renders a pod's env from its effective proxy config, in which a ProxyConfig resource's
+    # environmentVariables override the mesh config's proxyMetadata key by key (proxy_config_overrides).
+    PROXYCONFIG_OFF = Outcome(
+        "AA0918", Status.FAIL, "a ProxyConfig resource sets PROXY_CONFIG_XDS_AGENT (spec.environmentVariables) to a "
+        "value pilot-agent reads as false, over the mesh config: the pods it applies to are injected without the "
+        "setting, whatever the mesh ConfigMap says",
+        fix="Remove the key from the ProxyConfig (or set it to \"true\"), then restart the Istio-sidecar workloads it "
+            "applies to so they are injected again (pods-xds-agent lists them):\n{command}",
+        message="ProxyConfig {namespace}/{name} sets PROXY_CONFIG_XDS_AGENT to {value} for {scope}, over the mesh "
+                "config: pods injected there lack the setting and cannot talk mTLS to ASM proxies")
+    PROXYCONFIG_UNREAD = Outcome(
+        "AA0936", Status.UNKNOWN, "ProxyConfig resources cannot be read: one turning PROXY_CONFIG_XDS_AGENT off over "
+        "the mesh config for some pods cannot be ruled out",
+        fix="Grant list on proxyconfigs.networking.istio.io (`asm-audit rbac`) or collect them into the snapshot, then "
+            "audit again.",
+        message="ProxyConfig objects cannot be read ({reason}): one turning PROXY_CONFIG_XDS_AGENT off over the mesh "
+                "config for some pods cannot be ruled out")
     # A remote cluster (no istiod) judged against the audited istiod serving its proxies (auditor/remote.py).
     REMOTE = remote_outcomes(passed="AA0902", failed="AA0915", unjudged="AA0932", unlinked="AA0933")
     outcomes = (SET, SET_FROM_GIT, ABSENT, NO_CONFIGMAP, UNPARSABLE, UNQUOTED, WRONG_VALUE, OPERATOR_REVERTS,
-                OPERATOR_CR_UNREAD, SAIL_REVERTS, SAIL_CR_UNREAD, *REMOTE,
+                OPERATOR_CR_UNREAD, SAIL_REVERTS, SAIL_CR_UNREAD, PROXYCONFIG_OFF, PROXYCONFIG_UNREAD, *REMOTE,
                 *no_istiod_outcomes(elsewhere="AA0930", pods_unread="AA0931", absent="AA0940"))
     needs = (K.DEPLOYMENT, K.CONFIGMAP)
     # Istio proxies without a local istiod: UNKNOWN, not N/A; their istiod's cluster named by istio-system's
     # annotation (Namespace). IstioOperators: what the in-cluster istio-operator renders the ConfigMap from.
-    # IstioRevisions: what the Sail operator renders it from.
-    uses = (K.POD, K.REPLICASET, K.NAMESPACE, K.ISTIOOPERATOR, K.SAIL_ISTIOREVISION, K.SAIL_ISTIO)
+    # IstioRevisions: what the Sail operator renders it from. ProxyConfigs: what overrides it pod by pod at injection.
+    uses = (K.POD, K.REPLICASET, K.NAMESPACE, K.ISTIOOPERATOR, K.SAIL_ISTIOREVISION, K.SAIL_ISTIO, K.PROXYCONFIG)
 
     def prepare(self, ctx: Context) -> None:
         self.links = Links()
@@ -196,6 +215,34 @@ class MeshConfigXdsAgent(ClusterCheck):
                 continue
             judged[key] = finding = self._configmap(cluster, dep, key)
             yield self.links.judged(cluster, dep, finding)
+        yield from self._proxy_configs(cluster, deployments)
+
+    def _proxy_configs(self, cluster: ClusterInventory, deployments: list[dict[str, Any]]) -> Iterator[Finding]:
+        """FAIL for each ProxyConfig the injector applies that turns the setting off; UNKNOWN when they cannot be
+        read. Every istiod reads every ProxyConfig of its cluster (pilot/pkg/model/push_context.go initProxyConfigs)."""
+        if not cluster.available(K.PROXYCONFIG):
+            reason = cluster.unread_reason(K.PROXYCONFIG)
+            yield self.report(self.PROXYCONFIG_UNREAD, cluster.name, params={"reason": reason},
+                              kind=K.PROXYCONFIG.kind, evidence={"proxyconfigs_unread": reason})
+            return
+        roots = {root_namespace(cluster, dep) for dep in deployments}
+        for obj, value, scope, selector in proxy_config_overrides(cluster.objects(K.PROXYCONFIG)):
+            meta = obj.get("metadata") or {}
+            namespace, name = str(meta.get("namespace") or ""), str(meta.get("name") or "")
+            if scope == SCOPE_SELECTOR:
+                said = Phrase(N_("pods labelled {labels} in namespace {namespace}"), namespace=namespace,
+                              labels=",".join(f"{k}={v}" for k, v in sorted(selector.items())))
+            elif namespace in roots:
+                scope = SCOPE_MESH
+                said = Phrase(N_("every pod of the mesh (its root namespace {namespace})"), namespace=namespace)
+            else:
+                said = Phrase(N_("every pod of namespace {namespace}"), namespace=namespace)
+            yield self.report(self.PROXYCONFIG_OFF, cluster.name, params={
+                "namespace": namespace, "name": name, "value": repr(value),
+                "scope": said, "command": proxy_config_patch_command(cluster.name, namespace, name)},
+                kind=K.PROXYCONFIG.kind, namespace=namespace, name=name,
+                evidence={"value": value, "scope": scope, "selector": selector or None,
+                          "created": meta.get("creationTimestamp")})
 
     def _configmap(self, cluster: ClusterInventory, dep: dict[str, Any], key: tuple[str, str]) -> Finding:
         """The finding of istiod `dep`'s mesh ConfigMap `key`."""
@@ -301,6 +348,70 @@ class MeshConfigXdsAgent(ClusterCheck):
         return self.report(self.SAIL_REVERTS, cluster.name, params={
             **params, "sail_value": repr(value) if found else "<absent>",
             "command": sail_patch_command(cluster.name, rev)}, evidence=evidence, **subject)
+
+
+# Where a ProxyConfig applies (pilot/pkg/model/proxy_config.go @1.22.3..1.26.4): every pod of the mesh (the root
+# namespace's, no selector), every pod of its namespace (no selector), or the pods its selector's matchLabels match.
+SCOPE_MESH, SCOPE_NAMESPACE, SCOPE_SELECTOR = "mesh", "namespace", "selector"
+
+
+def proxy_config_overrides(objects: Iterable[dict[str, Any]]
+                           ) -> list[tuple[dict[str, Any], Any, str, dict[str, Any]]]:
+    """(ProxyConfig, value, SCOPE_NAMESPACE or SCOPE_SELECTOR, its matchLabels) of those the injector applies whose
+    spec.environmentVariables set PROXY_CONFIG_XDS_AGENT to a value pilot-agent does not read as true.
+
+    As EffectiveProxyConfig takes them: per namespace the oldest ProxyConfig without a selector (sorted by creation
+    time, then name.namespace: sortConfigByCreationTime; mergedNamespaceConfig returns the first); one whose selector
+    has matchLabels for the pods they match (mergedWorkloadConfig); one with a selector but no matchLabels for none.
+    Their environmentVariables become proxyMetadata (toMeshConfigProxyConfig), merged over the mesh config's key by key
+    (pkg/config/mesh/mesh.go MergeProxyConfig): only one naming the key changes it. A selector ProxyConfig shadowed by
+    an older one matching the same pods is still reported: which pods each matches is not worked out here."""
+    def order(obj: dict[str, Any]) -> tuple[str, str]:
+        meta = obj.get("metadata") or {}
+        return (str(meta.get("creationTimestamp") or ""), f"{meta.get('name') or ''}.{meta.get('namespace') or ''}")
+
+    first_unselected: set[str] = set()
+    out = []
+    for obj in sorted((o for o in objects if isinstance(o, dict)), key=order):
+        spec = obj.get("spec") if isinstance(obj.get("spec"), dict) else {}
+        namespace = str((obj.get("metadata") or {}).get("namespace") or "")
+        selector = spec.get("selector")
+        labels = selector.get("matchLabels") if isinstance(selector, dict) else None
+        if selector is None:
+            if namespace in first_unselected:
+                continue  # a newer namespace-wide one: Istio applies the oldest only
+            first_unselected.add(namespace)
+            scope, labels = SCOPE_NAMESPACE, {}
+        elif isinstance(labels, dict) and labels:
+            scope = SCOPE_SELECTOR
+        else:
+            continue  # a selector without matchLabels selects nothing
+        env = spec.get("environmentVariables")
+        if not isinstance(env, dict) or mesh.XDS_AGENT_KEY not in env:
+            continue
+        value = env[mesh.XDS_AGENT_KEY]
+        if not (isinstance(value, str) and value in mesh.GO_TRUE):
+            out.append((obj, value, scope, labels))
+    return out
+
+
+def root_namespace(cluster: ClusterInventory, dep: dict[str, Any]) -> str:
+    """The mesh config's rootNamespace of istiod `dep` (Istio's default istio-system: pkg/config/mesh/mesh.go
+    DefaultMeshConfig), where a ProxyConfig without selector applies to every pod."""
+    namespace, name = mesh_configmap_of(dep)
+    cm = cluster.get(K.CONFIGMAP, name, namespace)
+    try:
+        root = mesh.parse_mesh(cm).get("rootNamespace") if cm is not None else None
+    except ValueError:
+        root = None
+    return root if isinstance(root, str) and root else "istio-system"
+
+
+def proxy_config_patch_command(cluster: str, namespace: str, name: str) -> str:
+    """The JSON patch removing PROXY_CONFIG_XDS_AGENT from a ProxyConfig's environmentVariables."""
+    patch = f'[{{"op":"remove","path":"/spec/environmentVariables/{mesh.XDS_AGENT_KEY}"}}]'
+    return (f"{mesh.kubectl_in(cluster, namespace)} patch {mesh.object_ref('proxyconfigs.networking.istio.io', name)} "
+            f"--type=json -p {mesh.sh(patch)}")
 
 
 def sail_revision_owner(obj: dict[str, Any]) -> str | None:

@@ -411,6 +411,7 @@ _ISTIO_API_VERSIONS = {
     "AuthorizationPolicy": "security.istio.io/v1", "PeerAuthentication": "security.istio.io/v1",
     "RequestAuthentication": "security.istio.io/v1", "Telemetry": "telemetry.istio.io/v1",
     "WasmPlugin": "extensions.istio.io/v1alpha1", "TrafficExtension": "extensions.istio.io/v1alpha1",
+    "ProxyConfig": "networking.istio.io/v1beta1",  # served as v1beta1 only (manifests/charts/base crd-all @1.22.3)
 }
 
 
