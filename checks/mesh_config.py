@@ -227,7 +227,7 @@ class MeshConfigXdsAgent(ClusterCheck):
             return
         roots = {root_namespace(cluster, dep) for dep in deployments}
         for obj, value, scope, selector in proxy_config_overrides(cluster.objects(K.PROXYCONFIG)):
-            meta = obj.get("metadata") or {}
+            meta = metadata_of(obj)
             namespace, name = str(meta.get("namespace") or ""), str(meta.get("name") or "")
             if scope == SCOPE_SELECTOR:
                 said = Phrase(N_("pods labelled {labels} in namespace {namespace}"), namespace=namespace,
@@ -367,14 +367,14 @@ def proxy_config_overrides(objects: Iterable[dict[str, Any]]
     (pkg/config/mesh/mesh.go MergeProxyConfig): only one naming the key changes it. A selector ProxyConfig shadowed by
     an older one matching the same pods is still reported: which pods each matches is not worked out here."""
     def order(obj: dict[str, Any]) -> tuple[str, str]:
-        meta = obj.get("metadata") or {}
+        meta = metadata_of(obj)
         return (str(meta.get("creationTimestamp") or ""), f"{meta.get('name') or ''}.{meta.get('namespace') or ''}")
 
     first_unselected: set[str] = set()
     out = []
     for obj in sorted((o for o in objects if isinstance(o, dict)), key=order):
         spec = obj.get("spec") if isinstance(obj.get("spec"), dict) else {}
-        namespace = str((obj.get("metadata") or {}).get("namespace") or "")
+        namespace = str(metadata_of(obj).get("namespace") or "")
         selector = spec.get("selector")
         labels = selector.get("matchLabels") if isinstance(selector, dict) else None
         if selector is None:
@@ -393,6 +393,12 @@ def proxy_config_overrides(objects: Iterable[dict[str, Any]]
         if not (isinstance(value, str) and value in mesh.GO_TRUE):
             out.append((obj, value, scope, labels))
     return out
+
+
+def metadata_of(obj: dict[str, Any]) -> dict[str, Any]:
+    """An object's metadata, {} when it is not a mapping (a hand-made snapshot may hold anything)."""
+    meta = obj.get("metadata")
+    return meta if isinstance(meta, dict) else {}
 
 
 def root_namespace(cluster: ClusterInventory, dep: dict[str, Any]) -> str:
