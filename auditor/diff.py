@@ -411,15 +411,22 @@ FORMATS = {"text": render_text, "md": render_markdown}
 
 
 # ---------------------------------------------------------------- run --baseline
-def existing_blockers(frame: pd.DataFrame, baseline: dict[str, Any], strict: bool) -> pd.Series:
+def existing_blockers(frame: pd.DataFrame, baseline: dict[str, Any], strict: bool,
+                      audited_checks: Iterable[str] | None = None) -> pd.Series:
     """Rows that block now and whose subject already blocked in the baseline report with the same finding code
-    (accepted debt); another code on that subject is another reason to block, not accepted."""
+    (accepted debt); another code on that subject is another reason to block, not accepted.
+
+    With `audited_checks`, only findings of those checks: the engine's own (gate-selection's AA0011, the gate already
+    past) are no debt to carry, as no exemption applies to them (findings.apply_exemptions): a pipeline pinned to a
+    gate the migration has left would say GO from its second run on."""
     if frame.empty:
         return pd.Series([], dtype=bool, index=frame.index)
     known = blocking_keys(baseline)
     cols = [frame[c].astype(str).where(frame[c].notna(), "") for c in ("cluster", "gate", "check_id", "kind",
                                                                          "namespace", "name", "code")]
     keys = pd.Series([tuple(k) in known for k in zip(*cols, strict=True)], index=frame.index, dtype=bool)
+    if audited_checks is not None:
+        keys &= frame["check_id"].astype(str).isin(list(audited_checks)).to_numpy(dtype=bool)
     return keys & blocking_mask(frame, strict)
 
 

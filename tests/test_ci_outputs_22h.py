@@ -4,7 +4,9 @@
    of the same check on the same object, whatever the finding's code. mesh-config-parity reports every mesh-config
    difference of a revision on its ConfigMap (istio-system/istio): with outboundTrafficPolicy's AA2413 accepted in
    the baseline, a new difference on the same ConfigMap (AA2418: defaultServiceExportTo, AA2417: rootNamespace) was
-   accepted too: GO, exit 0, `new_blockers: []`. A blocker is now known by its code as well.
+   accepted too: GO, exit 0, `new_blockers: []`. A blocker is now known by its code as well. Nor was the engine's
+   AA0011 (the gate already past) kept out: a pipeline pinned to a gate the migration had left said GO from its
+   second run on; only the audited checks' blockers are accepted from a baseline now.
 2. A report directory reused with fewer formats kept the earlier run's files: a new findings.json saying NO-GO beside
    the last run's junit.xml and summary.md saying GO (a junit reporter or a PR comment step read the old verdict).
    The files of the formats not written this time are removed with the move of the new set (and put back with the
@@ -118,6 +120,28 @@ def test_diff_counts_a_blocker_by_its_code():
     assert delta["blockers"] == {"before": 1, "after": 1, "new": 1, "resolved": 1, "still_open": 0}
     same = D.compare(old, old)
     assert same["new_blockers"] == [] and same["blockers"]["still_open"] == 1
+
+
+def test_a_gate_already_past_is_never_debt_carried_from_the_baseline(tmp_path):
+    """A pipeline pinned to --phase setup while the demo's ASMMigrateFromIstio is in state Migrating: AA0011 (the gate
+    is already past, its checks say nothing of the next step) was accepted from the baseline: GO, exit 0, on the
+    second run. The engine's own findings are not exempted by config; nor are they accepted from a baseline."""
+    from auditor.api import demo_snapshot_path
+
+    cfg = tmp_path / "asm-audit.yaml"
+    cfg.write_text(yaml.safe_dump({"snapshot": {"max_age": None}}))
+
+    def setup_gate(out: str, *extra: str) -> tuple[int, dict[str, Any]]:
+        code = main(["run", "--snapshot", str(demo_snapshot_path()), "--phase", "setup", "--out", str(tmp_path / out),
+                     "--format", "json", "-q", "--config", str(cfg), *extra])
+        return code, json.loads((tmp_path / out / "findings.json").read_text())
+
+    code, old = setup_gate("first")
+    assert code == 1 and ("gate-selection", "AA0011", "FAIL") in {(r["check_id"], r["code"], r["status"])
+                                                                  for r in old["findings"]}
+    code, doc = setup_gate("second", "--baseline", str(tmp_path / "first" / "findings.json"), "--fail-on-new")
+    assert code == 1 and doc["verdict"] == "NO-GO" and doc["gates_past"] == ["setup"]
+    assert doc["baseline"]["accepted_from_baseline"] == 0
 
 
 # ---------------------------------------------------------------- a reused report directory
