@@ -1,7 +1,9 @@
 """What changed between two audits: two findings.json documents (schema_version 1), or a baseline and a run.
 
 A subject is (cluster, gate, check_id, kind, namespace, name). A check may give several findings for one
-subject; the subject's status is the worst of them and it blocks when any of them blocks. "Blocks" is
+subject; the subject's status is the worst of them (status changes are told per subject). A blocker is a subject and
+a finding code: one object may block for several reasons (mesh-config-parity says each mesh-config difference of a
+revision on its ConfigMap), and a new reason is a new blocker, never one the baseline already accepted. "Blocks" is
 judged as each report recorded it: a non-exempt FAIL of severity blocker/major (any FAIL or WARN when that
 report ran with --strict). So an exemption that expired, or a severity raised in the config, makes a
 blocker "new" even when the cluster did not change: the approver did not accept it before.
@@ -33,6 +35,7 @@ SEVERITIES = tuple(s.value for s in Severity)
 VERDICTS = tuple(v.value for v in Verdict)
 
 Key = tuple[str, str, str, str, str, str]  # cluster, gate, check_id, kind, namespace, name
+BlockerKey = tuple[str, str, str, str, str, str, str]  # a Key and the finding's code
 
 
 # ---------------------------------------------------------------- reading
@@ -97,6 +100,10 @@ def key_of(rec: dict[str, Any]) -> Key:
                                                   "name"))  # type: ignore[return-value]
 
 
+def blocker_key_of(rec: dict[str, Any]) -> BlockerKey:
+    return (*key_of(rec), str(rec.get("code") or ""))  # type: ignore[return-value]
+
+
 @dataclass
 class Subject:
     key: Key
@@ -107,31 +114,42 @@ class Subject:
     message: str
     remediation: str
     exempt: bool
+    code: str = ""
 
     def as_dict(self) -> dict[str, Any]:
         cluster, gate, check_id, kind, namespace, name = self.key
-        return {"cluster": cluster, "gate": gate, "check_id": check_id, "kind": kind, "namespace": namespace,
-                "name": name, "status": self.status, "severity": self.severity, "title": self.title,
-                "message": self.message, "remediation": self.remediation, "exempt": self.exempt}
+        return {"cluster": cluster, "gate": gate, "check_id": check_id, "code": self.code, "kind": kind,
+                "namespace": namespace, "name": name, "status": self.status, "severity": self.severity,
+                "title": self.title, "message": self.message, "remediation": self.remediation, "exempt": self.exempt}
+
+
+def _subject_of(key: Key, recs: list[dict[str, Any]], strict: bool) -> Subject:
+    # The representative: a blocking finding if any, else the worst status.
+    rep = min(recs, key=lambda r: (not is_blocking(r, strict), STATUS_RANK.get(str(r.get("status")), 9)))
+    return Subject(key, str(rep.get("status")), is_blocking(rep, strict), str(rep.get("severity")),
+                   str(rep.get("title") or ""), str(rep.get("message") or ""),
+                   str(rep.get("remediation") or ""), bool(rep.get("exempt")), str(rep.get("code") or ""))
 
 
 def subjects(findings: Iterable[dict[str, Any]], strict: bool = False) -> dict[Key, Subject]:
     grouped: dict[Key, list[dict[str, Any]]] = defaultdict(list)
     for rec in findings:
         grouped[key_of(rec)].append(rec)
-    out: dict[Key, Subject] = {}
-    for key, recs in grouped.items():
-        # The representative: a blocking finding if any, else the worst status.
-        rep = min(recs, key=lambda r: (not is_blocking(r, strict), STATUS_RANK.get(str(r.get("status")), 9)))
-        out[key] = Subject(key, str(rep.get("status")), is_blocking(rep, strict), str(rep.get("severity")),
-                           str(rep.get("title") or ""), str(rep.get("message") or ""),
-                           str(rep.get("remediation") or ""), bool(rep.get("exempt")))
-    return out
+    return {key: _subject_of(key, recs, strict) for key, recs in grouped.items()}
 
 
-def blocking_keys(doc: dict[str, Any]) -> set[Key]:
+def blockers_of(findings: Iterable[dict[str, Any]], strict: bool = False) -> dict[BlockerKey, Subject]:
+    """The blocking findings by subject and code: what `--fail-on-new` accepts and `diff` counts as one blocker."""
+    grouped: dict[BlockerKey, list[dict[str, Any]]] = defaultdict(list)
+    for rec in findings:
+        if is_blocking(rec, strict):
+            grouped[blocker_key_of(rec)].append(rec)
+    return {key: _subject_of(key[:6], recs, strict) for key, recs in grouped.items()}  # type: ignore[arg-type]
+
+
+def blocking_keys(doc: dict[str, Any]) -> set[BlockerKey]:
     strict = bool((doc.get("options") or {}).get("strict"))
-    return {k for k, s in subjects(doc.get("findings") or (), strict).items() if s.blocking}
+    return set(blockers_of(doc.get("findings") or (), strict))
 
 
 # ---------------------------------------------------------------- migration progress
@@ -223,7 +241,7 @@ def _header(doc: dict[str, Any]) -> dict[str, Any]:
 
 
 def _sort_key(item: dict[str, Any]) -> tuple:
-    return (item["check_id"], item["cluster"], item["gate"], item["namespace"], item["name"])
+    return (item["check_id"], item["cluster"], item["gate"], item["namespace"], item["name"], item["code"])
 
 
 def compare(old: dict[str, Any], new: dict[str, Any]) -> dict[str, Any]:
@@ -232,16 +250,19 @@ def compare(old: dict[str, Any], new: dict[str, Any]) -> dict[str, Any]:
     new_strict = bool((new.get("options") or {}).get("strict"))
     before = subjects(old.get("findings") or (), old_strict)
     after = subjects(new.get("findings") or (), new_strict)
+    # Blockers by subject and code: a new code on an object that blocked before is a new blocker.
+    blocked_before = blockers_of(old.get("findings") or (), old_strict)
+    blocked_after = blockers_of(new.get("findings") or (), new_strict)
 
-    new_blockers = [s.as_dict() for k, s in after.items() if s.blocking and not (k in before and before[k].blocking)]
+    new_blockers = [s.as_dict() for k, s in blocked_after.items() if k not in blocked_before]
     resolved = []
-    for k, s in before.items():
-        if s.blocking and not (k in after and after[k].blocking):
+    for k, s in blocked_before.items():
+        if k not in blocked_after:
             item = s.as_dict()
-            now = after.get(k)
+            now = after.get(k[:6])  # type: ignore[call-overload]
             item["now"] = ("exempt " + now.status) if now and now.exempt else (now.status if now else ABSENT)
             resolved.append(item)
-    still = sum(1 for k, s in after.items() if s.blocking and k in before and before[k].blocking)
+    still = sum(1 for k in blocked_after if k in blocked_before)
 
     changes = []
     per_check: dict[str, Counter[str]] = defaultdict(Counter)
@@ -265,8 +286,7 @@ def compare(old: dict[str, Any], new: dict[str, Any]) -> dict[str, Any]:
         "new": _header(new),
         "verdict_change": {"from": old_verdict, "to": new_verdict, "changed": old_verdict != new_verdict},
         "gate_changed": (old.get("gates") or [old.get("gate")]) != (new.get("gates") or [new.get("gate")]),
-        "blockers": {"before": sum(1 for s in before.values() if s.blocking),
-                     "after": sum(1 for s in after.values() if s.blocking),
+        "blockers": {"before": len(blocked_before), "after": len(blocked_after),
                      "new": len(new_blockers), "resolved": len(resolved), "still_open": still},
         "new_blockers": sorted(new_blockers, key=_sort_key),
         "resolved_blockers": sorted(resolved, key=_sort_key),
@@ -391,14 +411,22 @@ FORMATS = {"text": render_text, "md": render_markdown}
 
 
 # ---------------------------------------------------------------- run --baseline
-def existing_blockers(frame: pd.DataFrame, baseline: dict[str, Any], strict: bool) -> pd.Series:
-    """Rows that block now and whose subject already blocked in the baseline report (accepted debt)."""
+def existing_blockers(frame: pd.DataFrame, baseline: dict[str, Any], strict: bool,
+                      audited_checks: Iterable[str] | None = None) -> pd.Series:
+    """Rows that block now and whose subject already blocked in the baseline report with the same finding code
+    (accepted debt); another code on that subject is another reason to block, not accepted.
+
+    With `audited_checks`, only findings of those checks: the engine's own (gate-selection's AA0011, the gate already
+    past) are no debt to carry, as no exemption applies to them (findings.apply_exemptions): a pipeline pinned to a
+    gate the migration has left would say GO from its second run on."""
     if frame.empty:
         return pd.Series([], dtype=bool, index=frame.index)
     known = blocking_keys(baseline)
     cols = [frame[c].astype(str).where(frame[c].notna(), "") for c in ("cluster", "gate", "check_id", "kind",
-                                                                         "namespace", "name")]
+                                                                         "namespace", "name", "code")]
     keys = pd.Series([tuple(k) in known for k in zip(*cols, strict=True)], index=frame.index, dtype=bool)
+    if audited_checks is not None:
+        keys &= frame["check_id"].astype(str).isin(list(audited_checks)).to_numpy(dtype=bool)
     return keys & blocking_mask(frame, strict)
 
 

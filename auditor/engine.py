@@ -207,7 +207,8 @@ def _run_audit(
         return {g: v.value for g, v in verdicts_by_gate(judged, [g.value for g in gates], allow_unknown=allow_unknown,
                                                          strict=strict).items()}
 
-    relieved = existing_blockers(frame, baseline, strict) if baseline is not None and fail_on_new else None
+    relieved = existing_blockers(frame, baseline, strict, audited_checks=[c.id for c in selected]) if (
+        baseline is not None and fail_on_new) else None
     judged = frame.assign(exempt=frame["exempt"] | relieved) if relieved is not None else frame
     gate_verdicts = gate_verdicts_of(judged)
     verdict = worst(Verdict(v) for v in gate_verdicts.values())

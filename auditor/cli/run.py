@@ -63,7 +63,7 @@ from auditor.cli.tracking_options import (
 from auditor.diff import load_report
 from auditor.engine import PHASES, AuditResult
 from auditor.errors import UsageError, unknown_phase
-from auditor.render import DEFAULT_FORMATS, check_outputs, parse_formats, render_all
+from auditor.render import DEFAULT_FORMATS, REPORT_FILES, check_outputs, parse_formats, render_all
 from auditor.render.json_out import dumps
 
 
@@ -140,14 +140,22 @@ def render_staged(result: AuditResult, out: Path, formats: list[str]) -> list[Pa
         # Every file a renderer left (the ones it returned first, in format order).
         files = list(dict.fromkeys([*returned, *sorted(p for p in stage.rglob("*") if p.is_file())]))
         moves = [(path, out / path.relative_to(stage)) for path in files]
-        _move_set(moves, out, stage)
+        _move_set(moves, out, stage, stale=_earlier_reports(out, {target for _, target in moves}))
         return [target for path, target in moves if path in returned]
     finally:
         shutil.rmtree(stage, ignore_errors=True)
 
 
-def _move_set(moves: list[tuple[Path, Path]], out: Path, stage: Path) -> None:
-    """Move the new report files into place all together or not at all.
+def _earlier_reports(out: Path, written: set[Path]) -> list[Path]:
+    """The report files of an earlier run in --out that this run does not write (another --format): left there, a
+    junit.xml or summary.md saying GO would sit beside this run's findings.json saying NO-GO, and a pipeline step that
+    reads it would act on the old verdict. Only the file names the renderers write; anything else is the user's."""
+    return [out / name for name in REPORT_FILES if out / name not in written
+            and ((out / name).is_symlink() or (out / name).is_file())]
+
+
+def _move_set(moves: list[tuple[Path, Path]], out: Path, stage: Path, stale: list[Path] | None = None) -> None:
+    """Move the new report files into place all together or not at all, and take an earlier run's `stale` reports away.
 
     Each old file is first set aside (inside the stage); if any move fails, the new files placed so far are
     removed and the old ones put back, so --out never holds a new report.html beside an old findings.json.
@@ -159,6 +167,11 @@ def _move_set(moves: list[tuple[Path, Path]], out: Path, stage: Path) -> None:
     kept: list[tuple[Path, Path]] = []
     placed: list[Path] = []
     try:
+        for target in stale or []:  # set aside like a replaced file: back in place if the move fails
+            aside = previous / target.relative_to(out)
+            aside.parent.mkdir(parents=True, exist_ok=True)
+            os.replace(target, aside)
+            kept.append((aside, target))
         for path, target in moves:
             target.parent.mkdir(parents=True, exist_ok=True)
             if target.exists():

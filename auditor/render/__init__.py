@@ -59,6 +59,11 @@ _RENDERERS: dict[str, tuple[str, str]] = {
 }
 
 
+# The file each format writes into --out (the renderers' names): a run that does not write one of them removes an
+# earlier run's copy (cli/run.py), so a report directory never holds two runs' verdicts.
+REPORT_FILES = ("findings.json", "findings.csv", "junit.xml", "summary.md", "report.html", "report.pdf")
+
+
 def renderers(formats: Iterable[str] | None = None) -> dict[str, Renderer]:
     """The renderers of `formats` (default: every format) this build can run; a format whose module cannot be
     imported (an optional dependency missing) is left out."""
