@@ -79,6 +79,8 @@ INTERCEPTION_DEFAULTS: dict[str, list[str]] = {
     "includeIPRanges": ["*"], "excludeIPRanges": [], "includeInboundPorts": ["*"], "excludeInboundPorts": [],
     "includeOutboundPorts": [], "excludeOutboundPorts": []}
 INTERCEPTION_VALUE = "global.proxy.{name}"
+# The ECS metadata server (its address on every Alibaba Cloud instance), as an excludeIPRanges entry.
+METADATA_SERVER = frozenset({"100.100.100.200/32", "100.100.100.200"})
 INTERCEPTION = {INTERCEPTION_VALUE.format(name=name): name for name in INTERCEPTION_DEFAULTS}
 CONFIG_INTERCEPTION = "config asm.sidecar_interception"
 # Fields whose difference changes behaviour but not who may talk to whom: a WARN each.
@@ -149,9 +151,47 @@ def listed(items: Iterable[str]) -> str:
     return ", ".join(names[:LISTED]) + more
 
 
+def _in_order(values: list[Any]) -> list[Any]:
+    return sorted(values, key=lambda v: orjson.dumps(v, option=orjson.OPT_SORT_KEYS))
+
+
+# The SDK types ASM's selectors as bare dicts; whether its answer spells their keys as Kubernetes does (matchLabels) or
+# in the answer's own PascalCase (MatchLabels) is undocumented: both read alike.
+_SELECTOR_KEYS = {"MatchLabels": "matchLabels", "MatchExpressions": "matchExpressions"}
+_EXPRESSION_KEYS = {"Key": "key", "Operator": "operator", "Values": "values"}
+
+
+def _expression(expression: Any) -> Any:
+    """A matchExpressions entry as Kubernetes reads it: an empty or null `values` (Exists, DoesNotExist) is none, and
+    the values of In/NotIn are a set."""
+    if not isinstance(expression, dict):
+        return expression
+    out = {_EXPRESSION_KEYS.get(k, k): v for k, v in expression.items()}
+    values = out.get("values")
+    if not values:
+        out.pop("values", None)
+    elif isinstance(values, list):
+        out["values"] = _in_order(values)
+    return out
+
+
+def canonical_selector(selector: dict[str, Any]) -> dict[str, Any]:
+    """A label selector as LabelSelectorAsSelector reads it: null or empty matchLabels / matchExpressions are none,
+    its expressions (ANDed) and their values in one order, keys spelled as Kubernetes does."""
+    out: dict[str, Any] = {}
+    for key, value in selector.items():
+        key = _SELECTOR_KEYS.get(key, key)
+        if key in ("matchLabels", "matchExpressions") and not value:
+            continue
+        out[key] = _in_order([_expression(e) for e in value]) if key == "matchExpressions" and isinstance(
+            value, list) else value
+    return out
+
+
 def ordered_selectors(selectors: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """discoverySelectors in one order: they are ORed, so their order says nothing."""
-    return sorted(selectors, key=lambda s: orjson.dumps(s, option=orjson.OPT_SORT_KEYS))
+    """discoverySelectors as one canonical list: they are ORed, so their order says nothing, and each is read as
+    Kubernetes reads a label selector (equal selectors written two ways are no difference)."""
+    return _in_order([canonical_selector(s) for s in selectors])
 
 
 def mesh_fields(config: dict[str, Any], *, defaults: bool) -> dict[str, Any]:
@@ -269,22 +309,6 @@ def flow(value: list[Any]) -> str:
     return yaml.safe_dump(value, default_flow_style=True, width=1_000_000).strip() if value else "(none)"
 
 
-# The SDK types the selectors as bare dicts; whether the answer spells their keys as Kubernetes does (matchLabels) or
-# in the answer's own PascalCase (MatchLabels) is undocumented: read both, so equal selectors are never a difference.
-_SELECTOR_KEYS = {"MatchLabels": "matchLabels", "MatchExpressions": "matchExpressions"}
-_EXPRESSION_KEYS = {"Key": "key", "Operator": "operator", "Values": "values"}
-
-
-def _selector_keys(selector: dict[str, Any]) -> dict[str, Any]:
-    """A label selector of ASM's answer with Kubernetes' key spelling."""
-    out = {_SELECTOR_KEYS.get(k, k): v for k, v in selector.items()}
-    expressions = out.get("matchExpressions")
-    if isinstance(expressions, list):
-        out["matchExpressions"] = [{_EXPRESSION_KEYS.get(k, k): v for k, v in e.items()} if isinstance(e, dict) else e
-                                   for e in expressions]
-    return out
-
-
 def interception_list(value: Any, name: str) -> list[str] | None:
     """An interception value (a comma-separated string, as Helm values, ASM's answer and UpdateMeshFeature write it; a
     number where Helm's --set typed a single port) as a sorted list of its entries, whitespace and order aside; ["*"]
@@ -315,7 +339,7 @@ def _detail_fields(detail: dict[str, Any]) -> dict[str, Any]:
     # [{"matchExpressions":[{"key":"asm-discovery","operator":"Exists"}]}]); an empty list selects every namespace.
     selectors = (spec.get("ExtraConfiguration") or {}).get("DiscoverySelectors")
     if isinstance(selectors, list) and all(isinstance(s, dict) for s in selectors):
-        out[DISCOVERY] = ordered_selectors([_selector_keys(s) for s in selectors])
+        out[DISCOVERY] = ordered_selectors(selectors)
     for name, api in _ASM_INTERCEPTION_FIELDS.items():
         # An empty IncludeIPRanges would take no outbound address at all: more likely a value the answer leaves
         # unset than a mesh that intercepts no egress, so it is not taken as ASM's value (an empty exclusion is none).
@@ -769,8 +793,8 @@ class MeshConfigParity(ClusterCheck):
         # The command on a line of its own: shown as a command block to copy (render split_remediation).
         fix="Make them equal before moving: set {field} in the Helm values that render Istio's {injector} "
             "(IstioOperator values or the istiod chart), or give ASM Istio's value (ASM console: Sidecar Proxy "
-            "Setting, global; a namespace's setting there overrides it for that namespace):\n"
-            "aliyun servicemesh UpdateMeshFeature --ServiceMeshId {mesh_id} --{parameter} {setting}")
+            "Setting, global; a namespace's setting there overrides it for that namespace; where Istio's value is "
+            "empty, clear ASM's there: an empty parameter is no value to the aliyun CLI){asm_command}")
     INTERCEPTION_UNKNOWN = Outcome(
         "AA2426", Status.UNKNOWN, "Istio's injector intercepts other traffic than its default and ASM's global sidecar "
         "interception value is not known",
@@ -1172,18 +1196,27 @@ class MeshConfigParity(ClusterCheck):
         out: list[Finding] = []
         for key, name in INTERCEPTION.items():
             istio_value = rev.fields[key]
-            if side.values.get(key) is None:
+            asm_value = side.values.get(key)
+            if name == "excludeIPRanges" and asm_value:
+                # Alibaba Cloud's metadata server kept out of ASM's proxy is no mesh traffic: a moved pod reaches it
+                # as before (REGISTRY_ONLY no longer blocks it); said as a difference it would fail ordinary meshes.
+                asm_value = [entry for entry in asm_value if entry not in METADATA_SERVER or entry in istio_value]
+            if asm_value is None:
                 if istio_value != INTERCEPTION_DEFAULTS[name]:
                     out.append(self.say(self.INTERCEPTION_UNKNOWN, cluster.name, **subject,
                                         params={"revision": rev.revision, "field": key, "name": name,
                                                 "istio_value": shown(istio_value), "injector": injector,
                                                 "reason": side.not_in()}))
-            elif side.values[key] != istio_value:
+            elif asm_value != istio_value:
                 out.append(self.say(self.INTERCEPTION_DIFFERS, cluster.name, **subject,
                                     params={**common, "field": key, "istio_value": shown(istio_value),
                                             "asm_value": shown(side.values[key]), "asm_source": side.sources[key],
-                                            "injector": injector, "parameter": ASM_UPDATE_PARAMS[key],
-                                            "setting": mesh.sh(",".join(istio_value))},
+                                            "injector": injector,
+                                            # The command only with a value to give: `--ExcludeOutboundPorts ''` is
+                                            # refused by the CLI or leaves ASM's value as it is (review22a).
+                                            "asm_command": f"\naliyun servicemesh UpdateMeshFeature --ServiceMeshId "
+                                                           f"{common['mesh_id']} --{ASM_UPDATE_PARAMS[key]} "
+                                                           f"{mesh.sh(','.join(istio_value))}" if istio_value else ""},
                                     evidence={"istio_entries": istio_value, "asm_entries": side.values[key]}))
         return out
 

@@ -679,6 +679,19 @@ def test_discovery_selectors_from_asm_answer(audit):
     rows = audit({"cluster-a": cluster(mesh)}, "migrating", config=asm(ASM_EQUAL), asm_openapi=pascal).rows(CHECK)
     assert codes(rows) == [("PASS", "AA2401")]
 
+    # Equal selectors written another way (review22a: FAIL AA2419 before): null or empty matchLabels /
+    # matchExpressions / values are none (apimachinery LabelSelectorAsSelector), expressions and In values are sets.
+    istio_mesh = (MESH_1_22 + PROVIDERS_YAML + "discoverySelectors:\n- matchLabels:\n    istio-discovery: enabled\n"
+                  "- matchExpressions:\n  - key: tier\n    operator: In\n    values: [web, api]\n"
+                  "  - key: asm-discovery\n    operator: Exists\n")
+    spelled = detail(OutboundTrafficPolicy="ALLOW_ANY", ExtraConfiguration={"DiscoverySelectors": [
+        {"MatchExpressions": [{"Key": "asm-discovery", "Operator": "Exists", "Values": None},
+                              {"Key": "tier", "Operator": "In", "Values": ["api", "web"]}], "MatchLabels": None},
+        {"matchLabels": {"istio-discovery": "enabled"}, "matchExpressions": []}]})
+    rows = audit({"cluster-a": cluster(istio_mesh)}, "migrating", config=asm(ASM_EQUAL),
+                 asm_openapi=spelled).rows(CHECK)
+    assert codes(rows) == [("PASS", "AA2401")]
+
     # No selectors on ASM (an empty list: every namespace) and none on Istio: equal.
     empty = detail(OutboundTrafficPolicy="ALLOW_ANY", ExtraConfiguration={"DiscoverySelectors": []})
     rows = audit({"cluster-a": cluster()}, "migrating", config=asm(ASM_EQUAL), asm_openapi=empty).rows(CHECK)
@@ -764,12 +777,31 @@ def test_interception_differs_fails_both_ways(audit):
     assert "--IncludeIPRanges 10.0.0.0/8" in rows[0]["remediation"]
 
     # The other way: an exclusion Istio's workloads rely on (a database port kept out of the proxy) that ASM lacks,
-    # and one ASM has that Istio did not (its metadata server's addresses bypass ASM's proxy).
+    # and one ASM has that Istio did not (the cluster's Service range bypasses ASM's proxy: no mTLS to STRICT peers).
     istio = [injector_cm(excludeOutboundPorts="3306")]
     rows = audit({"cluster-a": cluster(MESH_1_22 + PROVIDERS_YAML, *istio)}, "migrating", config=asm(ASM_EQUAL),
-                 asm_openapi=interception_answer(ExcludeIPRanges="100.100.100.200/32")).rows(CHECK)
+                 asm_openapi=interception_answer(ExcludeIPRanges="172.16.0.0/16")).rows(CHECK)
     assert sorted((r["status"], r["code"], r["evidence"]["field"]) for r in rows) == [
         ("FAIL", "AA2425", "global.proxy.excludeIPRanges"), ("FAIL", "AA2425", "global.proxy.excludeOutboundPorts")]
+    # Istio's value empty: no UpdateMeshFeature with an empty parameter (review22a: `--ExcludeIPRanges ''` is no value
+    # to the aliyun CLI), the console step only; Istio's value given: the command.
+    by_field = {r["evidence"]["field"]: r["remediation"] for r in rows}
+    assert "UpdateMeshFeature" not in by_field["global.proxy.excludeIPRanges"]
+    assert "--ExcludeOutboundPorts 3306" in by_field["global.proxy.excludeOutboundPorts"]
+
+
+def test_asm_keeping_the_metadata_server_out_of_its_proxy_is_no_difference(audit):
+    """Alibaba Cloud's ECS metadata server (100.100.100.200) excluded on ASM's side only: a moved pod reaches it as
+    before, bypassing the proxy (review22a: FAIL AA2425 on an Istio at its chart defaults, every ordinary mesh if ASM
+    ships it so). Excluded on Istio's side only it stays a difference: on ASM's proxy, REGISTRY_ONLY blocks it."""
+    istio = [injector_cm()]
+    rows = audit({"cluster-a": cluster(MESH_1_22 + PROVIDERS_YAML, *istio)}, "migrating", config=asm(ASM_EQUAL),
+                 asm_openapi=interception_answer(ExcludeIPRanges="100.100.100.200/32")).rows(CHECK)
+    assert codes(rows) == [("PASS", "AA2401")]
+    istio = [injector_cm(excludeIPRanges="100.100.100.200/32")]
+    rows = audit({"cluster-a": cluster(MESH_1_22 + PROVIDERS_YAML, *istio)}, "migrating", config=asm(ASM_EQUAL),
+                 asm_openapi=interception_answer()).rows(CHECK)
+    assert codes(rows) == [("FAIL", "AA2425")]
 
 
 def test_interception_equal_but_for_order_and_spelling_passes(audit):
