@@ -616,8 +616,12 @@ class GitopsReinstall(ClusterCheck):
     CHILD_UNREAD = Outcome("AA3033", Status.UNKNOWN, "an Argo CD or Flux object applies Argo CD/Flux objects that are "
                            "not in the cluster (deleted): its next sync re-creates them, and what they install is in "
                            "Git, not readable here", message="{subject} re-creates {children}, not in this cluster")
+    GENERATOR_UNREAD = Outcome("AA3034", Status.UNKNOWN, "an Argo CD ApplicationSet's generators fill the chart, "
+                               "path or repository of its template with parameters not readable here (a clusters, "
+                               "git or other generator's): whether it installs Istio's control plane cannot be told",
+                               message="{subject} fills {fields} from generators not readable here")
     outcomes = (CLEAN, ARGO_AUTOMATED, ARGO_MANUAL, ARGO_GENERATOR, FLUX, OTHER_CHART, UNREAD, ELSEWHERE, REMOTE_ARGO,
-                CHILD_UNREAD, NONE)
+                CHILD_UNREAD, GENERATOR_UNREAD, NONE)
     # ClusterRoleBindings: what `argocd cluster add` leaves in a cluster an Argo CD elsewhere manages.
     uses = (*K.GITOPS_KINDS, K.CLUSTERROLEBINDING)
 
@@ -719,8 +723,13 @@ class GitopsReinstall(ClusterCheck):
             here: list[str] = []
             elsewhere: dict[str, list[str]] = {}
             charts: list[str] = []
+            unfilled: list[str] = []
             for spec in gitops.appset_specs(gitops.mapping(appset.get("spec"))):
                 installs = gitops.argo_installs(spec)
+                if not installs:
+                    # A chart, path or repository a generator not readable here fills in (clusters, git...):
+                    # what it installs is not known (was the template as written: no Istio chart, PASS).
+                    unfilled.extend(gitops.unfilled_source(spec))
                 target = gitops.argo_destination(spec)
                 if any(gitops.templated(str(v)) for v in gitops.mapping(spec.get("destination")).values()):
                     # Which clusters its generators fill in is not known without running them; none generated here.
@@ -731,7 +740,8 @@ class GitopsReinstall(ClusterCheck):
                     here.extend(installs)
                 elif not target:
                     charts.extend(gitops.argo_other_charts(spec))
-            here, charts = list(dict.fromkeys(here)), list(dict.fromkeys(charts))
+            here, charts, unfilled = (list(dict.fromkeys(here)), list(dict.fromkeys(charts)),
+                                      list(dict.fromkeys(unfilled)))
             subject = f"Argo CD ApplicationSet {ns}/{name}"
             key = (K.ARGO_APPLICATIONSET, ns, name)
             if here:
@@ -742,6 +752,14 @@ class GitopsReinstall(ClusterCheck):
                                   evidence={"installs": here[:LISTED], "applied_by": applier(meta),
                                             "parents": family.parents(key)},
                                   remediation=family.fix(key) + self._appset_fix(cluster.name, ns, name))
+            elif unfilled:
+                yield self.report(self.GENERATOR_UNREAD, cluster.name,
+                                  params={"subject": family.said(key, subject),
+                                          "fields": ", ".join(unfilled[:LISTED])},
+                                  kind=K.ARGO_APPLICATIONSET.kind, namespace=ns, name=name,
+                                  evidence={"unfilled": unfilled[:LISTED], "applied_by": applier(meta),
+                                            "parents": family.parents(key)},
+                                  remediation=self._generator_fix(cluster.name, ns, name))
             elif elsewhere:
                 yield self._elsewhere(cluster.name, K.ARGO_APPLICATIONSET, ns, name, subject,
                                       list(dict.fromkeys(i for found in elsewhere.values() for i in found)),
@@ -843,6 +861,20 @@ class GitopsReinstall(ClusterCheck):
         lines.append(f"{kubectl} patch {app} --type=merge -p '{{\"metadata\":{{\"finalizers\":null}}}}'")
         lines.append(f"{kubectl} delete {app}")
         return "\n".join(lines)
+
+    @staticmethod
+    def _generator_fix(cluster: str, ns: str, name: str) -> str:
+        """What the ApplicationSet generates, as Argo CD's ApplicationSet controller renders it (`argocd appset
+        generate`, argo-cd@v3.5.1 cmd/argocd/commands/applicationset.go: the Applications it would make, made
+        nowhere), then the usual choice."""
+        kubectl = mesh.kubectl_in(cluster, ns)
+        return (f"# list what it generates (run where Argo CD's API server is reachable):\n"
+                f"{kubectl} get applicationsets.argoproj.io/{mesh.sh(name)} -o yaml > appset.yaml\n"
+                "argocd appset generate appset.yaml -o yaml\n"
+                "# if an Application it lists installs istiod, an injector or an IstioOperator into this cluster, "
+                "take Istio out of its template or generators in Git, or:\n"
+                f"{kubectl} delete applicationsets.argoproj.io/{mesh.sh(name)} --cascade=orphan\n"
+                "# if none does, exempt AA3034 for this object with that reason")
 
     @staticmethod
     def _appset_fix(cluster: str, ns: str, name: str) -> str:
