@@ -383,6 +383,117 @@ def residue_allow_matches_everything(pattern: str) -> bool:
     return all(any(fnmatch.fnmatchcase(subject, pattern) for subject in subjects) for subjects in _RESIDUE_PROBES)
 
 
+# Istio's control plane, which no residue.allow pattern may keep out of the residue checks (the finished gate said GO
+# with it there, only a note saying so): each shape is a sequence of literal text and runs of name characters
+# ("one or more", or "any"), matched against a pattern as the checks match it (checks/residue.py allow_reason:
+# "Kind/name" and "Kind/namespace/name"). istiod's Deployment and its revisions' istiod-<rev> in any namespace
+# (istio/istio manifests/charts/istio-control/istio-discovery templates/deployment.yaml); the injector webhooks
+# istio-sidecar-injector[-<rev>] and a revision tag's istio-revision-tag-<tag> (mutatingwebhook.yaml, istioctl tag);
+# the validators istio-validator-<rev>-<namespace> (validatingwebhookconfiguration.yaml) and istiod-default-validator
+# (base chart); the mesh ConfigMap istio[-<rev>] in istio-system (configmap.yaml). The ConfigMap's revision is read as
+# a versioned one (1-22-3, a digit first), a conventional name (canary, stable...) or any text a wildcard stands for:
+# istio-<rev> shares its prefix with Istio's other ConfigMaps (istio-ca-root-cert, istio-sidecar-injector...),
+# which a narrow pattern may name.
+_LABEL = frozenset("abcdefghijklmnopqrstuvwxyz0123456789-")
+_NAME = _LABEL | {"."}
+_DIGIT = frozenset("0123456789")
+_NS = (_LABEL, 1)  # a namespace: one or more label characters
+_REVISION_NAMES = ("canary", "stable", "default", "prod", "prod-stable", "prod-canary", "latest")
+_Shape = tuple[str | tuple[frozenset[str], int], ...]
+
+
+def _both_forms(kind: str, name: tuple[str | tuple[frozenset[str], int], ...],
+                namespace: str | tuple[frozenset[str], int] = _NS) -> list[_Shape]:
+    return [(f"{kind}/", *name), (f"{kind}/", namespace, "/", *name)]
+
+
+_RESIDUE_PROTECTED: tuple[tuple[str, list[_Shape]], ...] = (
+    ("istiod's Deployment", [*_both_forms("Deployment", ("istiod",)),
+                             *_both_forms("Deployment", ("istiod-", (_LABEL, 1)))]),
+    ("Istio's sidecar injector webhook", [
+        ("MutatingWebhookConfiguration/istio-sidecar-injector", (_NAME, 0)),
+        ("MutatingWebhookConfiguration/istio-revision-tag-", (_NAME, 1))]),
+    ("Istio's validating webhook", [("ValidatingWebhookConfiguration/istio-validator-", (_NAME, 1)),
+                                    ("ValidatingWebhookConfiguration/istiod-default-validator",)]),
+    ("Istio's mesh ConfigMap istio[-<rev>]", [
+        *_both_forms("ConfigMap", ("istio",), "istio-system"),
+        *_both_forms("ConfigMap", ("istio-", (_DIGIT, 1), (_LABEL, 0)), "istio-system"),
+        *(shape for rev in _REVISION_NAMES for shape in _both_forms("ConfigMap", (f"istio-{rev}",), "istio-system")),
+        *_both_forms("ConfigMap", ("istio-", (frozenset("x"), 1)), "istio-system")]),
+)
+
+
+def _glob_tokens(pattern: str) -> list[str]:
+    """fnmatch's tokens: '*', '?', a bracket set as written ('[a-z]', '[!x]'), or one literal character (a '['
+    without its ']' is literal, as fnmatch.translate reads it)."""
+    tokens: list[str] = []
+    i = 0
+    while i < len(pattern):
+        char = pattern[i]
+        if char == "[":
+            j = i + 1
+            if j < len(pattern) and pattern[j] == "!":
+                j += 1
+            if j < len(pattern) and pattern[j] == "]":
+                j += 1
+            while j < len(pattern) and pattern[j] != "]":
+                j += 1
+            if j < len(pattern):
+                tokens.append(pattern[i:j + 1])
+                i = j + 1
+                continue
+        tokens.append(char)
+        i += 1
+    return tokens
+
+
+def _glob_matches_shape(pattern: str, shape: _Shape) -> bool:
+    """Whether some text of `shape` matches the fnmatch pattern: a search over (pattern token, shape item, item
+    consumed) pairs, each step one character both accept (a single character is asked of fnmatch itself)."""
+    tokens = _glob_tokens(pattern)
+    items: list[tuple[frozenset[str], int, bool]] = []  # (characters, least count, repeats)
+    for part in shape:
+        if isinstance(part, str):
+            items.extend((frozenset(c), 1, False) for c in part)
+        else:
+            items.append((part[0], part[1], True))
+
+    def accepts(token: str, char: str) -> bool:
+        return token in ("*", "?") or (token == char if len(token) == 1 else fnmatch.fnmatchcase(char, token))
+
+    start = (0, 0, 0)
+    seen, todo = {start}, [start]
+    while todo:
+        g, t, used = todo.pop()
+        if g == len(tokens) and t == len(items):
+            return True
+        moves: list[tuple[int, int, int]] = []
+        if g < len(tokens) and tokens[g] == "*":
+            moves.append((g + 1, t, used))  # the star matches nothing more
+        if t < len(items):
+            chars, least, repeats = items[t]
+            if used >= least:
+                moves.append((g, t + 1, 0))  # the item is done
+            if g < len(tokens) and (repeats or not used):
+                token = tokens[g]
+                step = g if token == "*" else g + 1
+                if any(accepts(token, c) for c in chars):
+                    moves.append((step, t, 1))
+        for move in moves:
+            if move not in seen:
+                seen.add(move)
+                todo.append(move)
+    return False
+
+
+def residue_allow_keeps_control_plane(pattern: str) -> str:
+    """What of Istio's control plane a residue.allow glob would keep out of the residue checks; "" for none."""
+    for what, shapes in _RESIDUE_PROTECTED:
+        if any(_glob_matches_shape(pattern, shape) for shape in shapes):
+            return what
+    return ""
+
+
 class ResidueConfig(_Strict):
     allow: list[str] = Field(default_factory=list)  # "Kind/name" globs that ASM or you own
 
@@ -396,6 +507,11 @@ class ResidueConfig(_Strict):
                 raise ValueError(f"residue.allow {pattern!r} matches every object: name what ASM or you own "
                                  "(\"Kind/name\" or \"Kind/namespace/name\", globs like 'ClusterRole/istio-reader-*' "
                                  "are fine)")
+            # `*istio*` passed the test above and still kept istiod, its webhooks and the mesh config (GO, fix22j).
+            kept = residue_allow_keeps_control_plane(pattern)
+            if kept:
+                raise ValueError(f"residue.allow {pattern!r} matches {kept}: Istio's control plane is never allowed "
+                                 "(exempt a finding with its reason instead); name what ASM or you own more narrowly")
         return value
 
 

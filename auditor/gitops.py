@@ -15,6 +15,10 @@ import re
 from collections.abc import Iterable
 from typing import Any
 
+import yaml
+
+from auditor.yamlsafe import safe_load
+
 # Istio's Helm repositories (istio.io "Install with Helm": https://istio-release.storage.googleapis.com/charts; the
 # same charts as OCI artifacts under gcr.io/istio-release/charts) and their charts (istio/istio manifests/charts).
 ISTIO_CHART_REPOS = ("istio-release.storage.googleapis.com/charts", "gcr.io/istio-release/charts")
@@ -222,11 +226,15 @@ _PARAMETER = re.compile(r"\{\{\s*\.?([A-Za-z0-9_-]+(?:\.[A-Za-z0-9_-]+)*)\s*\}\}
 
 
 def _parameter(element: dict[str, Any], path: str) -> str | None:
-    """A list element's value for a parameter: by its key (fasttemplate's flat values.<key> too) or its path."""
-    value: Any = element
-    for part in path.split("."):
-        value = value.get(part) if isinstance(value, dict) else None
-    return value if isinstance(value, str) else None
+    """A parameter set's value for a parameter: by its key (fasttemplate's flat values.<key> too) or its path."""
+    value: Any = element.get(path)
+    if value is None:
+        value = element
+        for part in path.split("."):
+            value = value.get(part) if isinstance(value, dict) else None
+    if isinstance(value, bool):
+        return None
+    return value if isinstance(value, str) else str(value) if isinstance(value, int | float) else None
 
 
 def _filled(value: Any, element: dict[str, Any]) -> Any:
@@ -240,16 +248,133 @@ def _filled(value: Any, element: dict[str, Any]) -> Any:
     return value
 
 
+# The generators whose parameters come from outside the ApplicationSet (Argo CD's cluster Secrets, Git, an SCM or
+# pull-request API, a plugin, a placement decision: argo-cd@v3.5.1 applicationset/generators/): not readable here, so
+# a template parameter of theirs stays as written (one parameter set that fills nothing).
+_NESTING = ("matrix", "merge")
+# Parameter sets one ApplicationSet is expanded into, at most: past it (a matrix of long lists) the rest are not
+# enumerated, and one set filling nothing stands for them (unproven, never a silent PASS).
+MAX_PARAMETER_SETS = 5000
+_UNREAD: list[dict[str, Any]] = [{}]
+
+
+def _generator_kind(generator: dict[str, Any]) -> str:
+    """The generator's kind: its one key other than `selector` (ApplicationSetGenerator's fields)."""
+    return next((key for key, value in generator.items() if key != "selector" and isinstance(value, dict)), "")
+
+
+def _deep_merged(winner: dict[str, Any], other: dict[str, Any]) -> dict[str, Any]:
+    """`winner` with what it lacks taken from `other`, map by map (mergo.Merge without override: a field of
+    `winner` set to a value stays; a nested map is merged)."""
+    out = dict(other)
+    for key, value in winner.items():
+        if isinstance(value, dict) and isinstance(out.get(key), dict):
+            out[key] = _deep_merged(value, out[key])
+        elif value not in (None, "", {}, []):
+            out[key] = value
+    return out
+
+
+def _list_parameters(generator: dict[str, Any]) -> list[dict[str, Any]]:
+    """A list generator's parameter sets (argo-cd@v3.5.1 applicationset/generators/list.go): its elements, then those
+    of elementsYaml (Argo CD 2.9+: a YAML list of the elements, appended). An elementsYaml still holding a template
+    (a matrix's second generator filled from the first's parameters that are not readable here) or not a YAML list
+    of mappings is unread: one set filling nothing."""
+    found = items(generator.get("elements"))
+    text = generator.get("elementsYaml")
+    if isinstance(text, str) and text.strip():
+        loaded: Any = None
+        if not templated(text):
+            try:
+                loaded = safe_load(text)
+            except yaml.YAMLError:  # what it lists is not known (Argo CD's controller errors on it too)
+                loaded = None
+        if isinstance(loaded, list) and all(isinstance(e, dict) for e in loaded):
+            found = [*found, *loaded]
+        else:
+            found = [*found, *_UNREAD]
+    return found
+
+
+def _parameter_sets(generator: dict[str, Any], depth: int = 0) -> list[dict[str, Any]]:
+    """The parameter sets a generator makes, as far as the ApplicationSet itself says: a list's elements, a matrix's
+    combinations (matrix.go: each set of the first generator with each of the second, the second's fields filled
+    from the first's set), a merge's (merge.go: the first generator's sets, each overridden by a later one's set of
+    the same mergeKeys values). A generator whose parameters are not readable here makes one set filling nothing."""
+    kind = _generator_kind(generator)
+    body = mapping(generator.get(kind))
+    if depth > 8 or kind not in ("list", *_NESTING):
+        return list(_UNREAD)
+    if kind == "list":
+        return _list_parameters(body)
+    children = items(body.get("generators"))
+    if kind == "matrix":
+        if len(children) != 2:  # Argo CD refuses it (ErrLessThanTwoGenerators/ErrMoreThanTwoGenerators): no Apps
+            return []
+        out: list[dict[str, Any]] = []
+        for first in _parameter_sets(children[0], depth + 1):
+            for second in _parameter_sets(_filled(children[1], first), depth + 1):
+                # Both sets' parameters, the first's winning (matrix.go: mergo.Merge of the second, then the first
+                # with override; fasttemplate's CombineStringMaps takes both).
+                out.append(_deep_merged(first, second))
+                if len(out) >= MAX_PARAMETER_SETS:
+                    return [*out, *_UNREAD]
+        return out
+    return _merged_sets(children, [k for k in body.get("mergeKeys") or () if isinstance(k, str)], depth)
+
+
+def _merged_sets(children: list[dict[str, Any]], merge_keys: list[str], depth: int) -> list[dict[str, Any]]:
+    """A merge generator's parameter sets (merge.go): each set of the first generator, overridden by the set of a
+    later generator with the same values of the merge keys. A later generator not readable here may override any
+    set: each then also stands overridden by unknown values (only its merge keys known)."""
+    if len(children) < 2 or not merge_keys:
+        return []  # Argo CD refuses it (ErrLessThanTwoGeneratorsInMerge, ErrNoMergeKeys): no Applications
+    later = [_parameter_sets(child, depth + 1) for child in children[1:]]
+    out: list[dict[str, Any]] = []
+    for base in _parameter_sets(children[0], depth + 1):
+        if not base:  # the first generator's sets are not readable: any later set may be one of them, or none
+            out.append(base)
+            out.extend(s for sets in later for s in sets if s)
+            continue
+        merged = dict(base)
+        unknown_override = False
+        for sets in later:
+            unknown_override |= any(not s for s in sets)
+            key = [_parameter(base, k) for k in merge_keys]
+            for override in sets:
+                if override and [_parameter(override, k) for k in merge_keys] == key:
+                    merged = _deep_merged(override, merged)
+        out.append(merged)
+        if unknown_override:
+            out.append({k: merged[k] for k in merge_keys if k in merged})
+        if len(out) >= MAX_PARAMETER_SETS:
+            return [*out, *_UNREAD]
+    return out
+
+
 def appset_specs(appset_spec: dict[str, Any]) -> list[dict[str, Any]]:
-    """The Application specs an ApplicationSet's template makes, one per element of its list generators with that
-    element's parameters filled in (argo-cd@v3.5.1 applicationset/generators/list.go: a plain element's string values
-    by key, its `values` map's as values.<key>; with goTemplate the element itself); the template as written when its
-    generators are of another kind (git, cluster...: what they fill in is not readable here)."""
-    template = mapping(mapping(appset_spec.get("template")).get("spec"))
-    elements = [e for g in items(appset_spec.get("generators")) for e in items(mapping(g.get("list")).get("elements"))]
-    if not elements or not _PARAMETER.search(repr(template)):
-        return [template]
-    return [_filled(template, element) for element in elements]
+    """The Application specs an ApplicationSet makes, one per parameter set of each generator with its parameters
+    filled in (argo-cd@v3.5.1 applicationset/generators/: list.go, matrix.go, merge.go; a plain list element's string
+    values by key, its `values` map's as values.<key>; with goTemplate the element itself), in the template a
+    generator of its own may override (generator_spec_processor.go mergeGeneratorTemplate). A parameter of a
+    generator not readable here (clusters, git...) stays as written: see unfilled_source."""
+    base = mapping(appset_spec.get("template"))
+    specs: list[dict[str, Any]] = []
+    for generator in items(appset_spec.get("generators")):
+        own = mapping(mapping(generator.get(_generator_kind(generator))).get("template"))
+        template = mapping((_deep_merged(own, base) if own else base).get("spec"))
+        if not templated(repr(template)):  # nothing to fill: one Application spec whatever the parameters
+            specs.append(template)
+            continue
+        specs.extend(_filled(template, params) for params in _parameter_sets(generator))
+    return specs or [mapping(base.get("spec"))]
+
+
+def unfilled_source(spec: dict[str, Any]) -> list[str]:
+    """The fields naming what an Application (made from an ApplicationSet's template) installs, its repoURL, chart
+    or path, that still hold a template parameter: what they name is not known here."""
+    return [f"{field} {source[field]}" for source in _argo_sources(spec) for field in ("repoURL", "chart", "path")
+            if templated(_text(source.get(field)))]
 
 
 def _inventory(status: dict[str, Any]) -> Iterable[tuple[str, str, str, str]]:

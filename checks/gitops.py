@@ -42,7 +42,10 @@ from auditor.model import Finding, Gate, Outcome, Severity, Status
 # - Flux: labels kustomize.toolkit.fluxcd.io/name + /namespace (kustomize-controller), helm.toolkit.fluxcd.io/name
 #   + /namespace (helm-controller's post-renderer).
 # - Rancher Fleet: annotation objectset.rio.cattle.io/id "default-<bundle>" beside Helm's (its agent installs each
-#   bundle as a Helm release: rancher/fleet@v0.16.1 internal/helmdeployer/postrender.go, install.go).
+#   bundle as a Helm release: rancher/fleet@v0.16.1 internal/helmdeployer/postrender.go, install.go). Without Helm's
+#   release annotations the same id is wrangler's apply, which Rancher's own controllers use (its set id a handler's
+#   name or a UUID, the owner in objectset.rio.cattle.io/owner-gvk/-name/-namespace: rancher/wrangler@v3.7.1
+#   pkg/apply/desiredset_apply.go GetLabelsAndAnnotations); k3s's add-ons write it empty (no set id, an owner).
 # - KubeVela: labels app.oam.dev/name + /namespace on what its Application dispatches (re-applied at every re-sync,
 #   state keep: kubevela/kubevela@v1.10.9 pkg/resourcekeeper/statekeep.go).
 # - Helm 3.2+: annotations meta.helm.sh/release-name + release-namespace, label app.kubernetes.io/managed-by=Helm.
@@ -72,8 +75,13 @@ PURGED_KINDS: tuple[K.Kind, ...] = (K.DEPLOYMENT, K.MUTATING_WEBHOOK, K.VALIDATI
 # The markers applier() reads, asked of the shared walk (labelled.py) rather than of every purged object's metadata.
 _APPLIER_LABELS = (*(name for name, _, _ in _FLUX_LABELS), ARGO_INSTANCE, KUBEVELA_APP)
 _APPLIER_ANNOTATIONS = (ARGO_TRACKING, FLEET_ID)
-# How applier() names a Fleet bundle (the remediation of AA2723 tells Fleet's apart by it).
+# How applier() names a Fleet bundle and another wrangler apply set (the remediation of AA2723 tells them apart).
 FLEET_BUNDLE = "Rancher Fleet bundle"
+WRANGLER_SET = "Rancher wrangler apply set"
+# wrangler's owner annotations (desiredset_apply.go LabelGVK, LabelName, LabelNamespace).
+WRANGLER_OWNER_GVK = "objectset.rio.cattle.io/owner-gvk"
+WRANGLER_OWNER_NAME = "objectset.rio.cattle.io/owner-name"
+WRANGLER_OWNER_NAMESPACE = "objectset.rio.cattle.io/owner-namespace"
 KUBEVELA = "KubeVela Application"
 # istioctl install labels what it applies operator.istio.io/managed: Reconcile (getOwnerLabels, istio/istio@1.24.6..
 # 1.30.3 operator/pkg/install/install.go; getCoreOwnerLabels @1.22.8 operator/pkg/helmreconciler/reconciler.go).
@@ -108,13 +116,30 @@ def applier(meta: dict[str, Any]) -> str:
     vela = labels.get(KUBEVELA_APP)
     if vela:
         return f"{KUBEVELA} {labels.get(KUBEVELA_APP_NAMESPACE) or own_ns}/{vela}"
-    fleet = annotations.get(FLEET_ID)
-    if fleet:
-        # Its agent re-deploys the bundle when its Helm release is gone (deployer.go helmdeploy, EnsureInstalled), at
-        # its next Git change, or at once with the GitRepo's correctDrift: not a plain Helm release.
+    set_id = annotations.get(FLEET_ID)
+    if set_id:
         release = annotations.get(HELM_RELEASE)
-        return f"{FLEET_BUNDLE} {fleet} ({FLEET_ID}{f'; Helm release {release}' if release else ''})"
+        if release:
+            # Fleet's agent: it re-deploys the bundle when its Helm release is gone (deployer.go helmdeploy,
+            # EnsureInstalled), at its next Git change, or at once with the GitRepo's correctDrift.
+            return f"{FLEET_BUNDLE} {set_id} ({FLEET_ID}; Helm release {release})"
+        # Another controller on wrangler's apply (Rancher's own): it applies its set again when its handler runs.
+        owner = wrangler_owner(annotations)
+        said = f"; owner {owner[0]} {owner[1] + '/' if owner[1] else ''}{owner[2]}" if owner else ""
+        return f"{WRANGLER_SET} {set_id} ({FLEET_ID}{said})"
     return ""
+
+
+def wrangler_owner(annotations: dict[str, Any]) -> tuple[str, str, str] | None:
+    """(kubectl resource "<kind>.<version>.<group>", namespace, name) of the owner wrangler's apply names (owner-gvk is
+    GroupVersionKind.String(): "<group>/<version>, Kind=<kind>", the group empty for core kinds); None without one."""
+    gvk, name = str(annotations.get(WRANGLER_OWNER_GVK) or ""), str(annotations.get(WRANGLER_OWNER_NAME) or "")
+    group_version, sep, kind = gvk.partition(", Kind=")
+    if not (sep and kind and name):
+        return None
+    group, _, version = group_version.rpartition("/")
+    resource = ".".join(part for part in (kind.lower(), version, group) if part)
+    return resource, str(annotations.get(WRANGLER_OWNER_NAMESPACE) or ""), name
 
 
 def manager(meta: dict[str, Any]) -> str:
@@ -285,6 +310,7 @@ class GitopsDrift(ClusterCheck):
         reconciles istiod from is what Argo CD or Flux may apply: the purge deletes it (prune.go @1.22.0), their next
         sync re-creates it and the operator installs istiod again (AA2723 names it)."""
         by_applier: dict[str, list[str]] = {}
+        examples: dict[str, dict[str, Any]] = {}  # a wrangler set's (not Fleet's): the metadata of one of its objects
         unproven: dict[str, list[str]] = {}
         unread: list[str] = []
         count = 0
@@ -308,6 +334,8 @@ class GitopsDrift(ClusterCheck):
                 by = applier(meta)
                 if by:
                     by_applier.setdefault(by, []).append(subject)
+                    if by.startswith(WRANGLER_SET):
+                        examples.setdefault(by, meta)
                     continue
                 instance = label_tracked(meta)
                 if instance:
@@ -321,6 +349,8 @@ class GitopsDrift(ClusterCheck):
             subject = f"{K.ISTIOOPERATOR.kind} {hold.namespace}/{hold.name}"
             if by := applier(iop_meta):
                 by_applier.setdefault(by, []).append(subject)
+                if by.startswith(WRANGLER_SET):
+                    examples.setdefault(by, iop_meta)
             elif instance := label_tracked(iop_meta):  # Argo CD's default label tracking (review20c)
                 unproven.setdefault(instance, []).append(subject)
         for by, objects in sorted(by_applier.items()):
@@ -328,6 +358,7 @@ class GitopsDrift(ClusterCheck):
                               params={"count": len(objects), "manager": by, "objects": ", ".join(objects[:LISTED])},
                               evidence={"managed_by": by, "objects": objects[:LISTED], "count": len(objects)},
                               remediation=self._fleet_fix(by) if by.startswith(FLEET_BUNDLE) else
+                              self._wrangler_fix(cluster.name, by, examples[by]) if by in examples else
                               self._kubevela_fix(cluster.name, by) if by.startswith(KUBEVELA) else
                               f"Take Istio out of {by} before the purge, leaving its objects in place "
                               "for the purge to judge and delete: delete it without its resources (Argo CD: `argocd "
@@ -370,6 +401,34 @@ class GitopsDrift(ClusterCheck):
                 "installs again a release that is gone (after the purge or `helm uninstall`). The objects keep its "
                 "marks: then exempt AA2723 for this cluster (it cannot tell an orphan from an applied object) and run "
                 "the purge.")
+
+    @staticmethod
+    def _wrangler_fix(cluster: str, by: str, meta: dict[str, Any]) -> str:
+        """A set wrangler's apply writes outside Fleet (Rancher's own controllers, an operator built on wrangler):
+        no GitRepo nor bundle to edit; the controller applies its set again from its owner object or its own
+        desired state whenever its handler runs (rancher/wrangler@v3.7.1 pkg/apply)."""
+        lines = [f"# {mesh.sh_text(by)}: a controller built on Rancher's wrangler (not a Fleet bundle: no Helm "
+                 "release) applies these objects and applies them again when its handler runs; find it and stop it "
+                 "applying Istio before the purge"]
+        set_id = str((meta.get("annotations") or {}).get(FLEET_ID) or "")
+        owner = wrangler_owner(meta.get("annotations") or {})
+        if owner:
+            resource, namespace, name = owner
+            lines.append("# the object it applies them for (delete it or take Istio out of it, as its controller "
+                         "documents):")
+            head = mesh.kubectl_in(cluster, namespace) if namespace else mesh.kubectl(cluster)
+            lines.append(f"{head} get {mesh.sh(resource)}/{mesh.sh(name)} -o yaml")
+        else:
+            lines.append(f"# its set id {mesh.sh_text(set_id)} names the controller's handler (or is a UUID it "
+                         "generated): the other objects carrying it tell which controller that is")
+            lines.append(f"{mesh.kubectl(cluster)} get deployments,daemonsets,services,configmaps,"
+                         "mutatingwebhookconfigurations,validatingwebhookconfigurations -A -o custom-columns="
+                         "'KIND:.kind,NAMESPACE:.metadata.namespace,NAME:.metadata.name,"
+                         "SET:.metadata.annotations.objectset\\.rio\\.cattle\\.io/id' | grep -F -- "
+                         f"{mesh.sh(set_id)}")
+        lines.append("# the objects keep its marks: then exempt AA2723 for this cluster (it cannot tell an orphan "
+                     "from an applied object) and run the purge")
+        return "\n".join(lines)
 
     @staticmethod
     def _kubevela_fix(cluster: str, by: str) -> str:
@@ -616,8 +675,12 @@ class GitopsReinstall(ClusterCheck):
     CHILD_UNREAD = Outcome("AA3033", Status.UNKNOWN, "an Argo CD or Flux object applies Argo CD/Flux objects that are "
                            "not in the cluster (deleted): its next sync re-creates them, and what they install is in "
                            "Git, not readable here", message="{subject} re-creates {children}, not in this cluster")
+    GENERATOR_UNREAD = Outcome("AA3034", Status.UNKNOWN, "an Argo CD ApplicationSet's generators fill the chart, "
+                               "path or repository of its template with parameters not readable here (a clusters, "
+                               "git or other generator's): whether it installs Istio's control plane cannot be told",
+                               message="{subject} fills {fields} from generators not readable here")
     outcomes = (CLEAN, ARGO_AUTOMATED, ARGO_MANUAL, ARGO_GENERATOR, FLUX, OTHER_CHART, UNREAD, ELSEWHERE, REMOTE_ARGO,
-                CHILD_UNREAD, NONE)
+                CHILD_UNREAD, GENERATOR_UNREAD, NONE)
     # ClusterRoleBindings: what `argocd cluster add` leaves in a cluster an Argo CD elsewhere manages.
     uses = (*K.GITOPS_KINDS, K.CLUSTERROLEBINDING)
 
@@ -719,8 +782,13 @@ class GitopsReinstall(ClusterCheck):
             here: list[str] = []
             elsewhere: dict[str, list[str]] = {}
             charts: list[str] = []
+            unfilled: list[str] = []
             for spec in gitops.appset_specs(gitops.mapping(appset.get("spec"))):
                 installs = gitops.argo_installs(spec)
+                if not installs:
+                    # A chart, path or repository a generator not readable here fills in (clusters, git...):
+                    # what it installs is not known (was the template as written: no Istio chart, PASS).
+                    unfilled.extend(gitops.unfilled_source(spec))
                 target = gitops.argo_destination(spec)
                 if any(gitops.templated(str(v)) for v in gitops.mapping(spec.get("destination")).values()):
                     # Which clusters its generators fill in is not known without running them; none generated here.
@@ -731,7 +799,8 @@ class GitopsReinstall(ClusterCheck):
                     here.extend(installs)
                 elif not target:
                     charts.extend(gitops.argo_other_charts(spec))
-            here, charts = list(dict.fromkeys(here)), list(dict.fromkeys(charts))
+            here, charts, unfilled = (list(dict.fromkeys(here)), list(dict.fromkeys(charts)),
+                                      list(dict.fromkeys(unfilled)))
             subject = f"Argo CD ApplicationSet {ns}/{name}"
             key = (K.ARGO_APPLICATIONSET, ns, name)
             if here:
@@ -742,6 +811,14 @@ class GitopsReinstall(ClusterCheck):
                                   evidence={"installs": here[:LISTED], "applied_by": applier(meta),
                                             "parents": family.parents(key)},
                                   remediation=family.fix(key) + self._appset_fix(cluster.name, ns, name))
+            elif unfilled:
+                yield self.report(self.GENERATOR_UNREAD, cluster.name,
+                                  params={"subject": family.said(key, subject),
+                                          "fields": ", ".join(unfilled[:LISTED])},
+                                  kind=K.ARGO_APPLICATIONSET.kind, namespace=ns, name=name,
+                                  evidence={"unfilled": unfilled[:LISTED], "applied_by": applier(meta),
+                                            "parents": family.parents(key)},
+                                  remediation=self._generator_fix(cluster.name, ns, name))
             elif elsewhere:
                 yield self._elsewhere(cluster.name, K.ARGO_APPLICATIONSET, ns, name, subject,
                                       list(dict.fromkeys(i for found in elsewhere.values() for i in found)),
@@ -843,6 +920,20 @@ class GitopsReinstall(ClusterCheck):
         lines.append(f"{kubectl} patch {app} --type=merge -p '{{\"metadata\":{{\"finalizers\":null}}}}'")
         lines.append(f"{kubectl} delete {app}")
         return "\n".join(lines)
+
+    @staticmethod
+    def _generator_fix(cluster: str, ns: str, name: str) -> str:
+        """What the ApplicationSet generates, as Argo CD's ApplicationSet controller renders it (`argocd appset
+        generate`, argo-cd@v3.5.1 cmd/argocd/commands/applicationset.go: the Applications it would make, made
+        nowhere), then the usual choice."""
+        kubectl = mesh.kubectl_in(cluster, ns)
+        return (f"# list what it generates (run where Argo CD's API server is reachable):\n"
+                f"{kubectl} get applicationsets.argoproj.io/{mesh.sh(name)} -o yaml > appset.yaml\n"
+                "argocd appset generate appset.yaml -o yaml\n"
+                "# if an Application it lists installs istiod, an injector or an IstioOperator into this cluster, "
+                "take Istio out of its template or generators in Git, or:\n"
+                f"{kubectl} delete applicationsets.argoproj.io/{mesh.sh(name)} --cascade=orphan\n"
+                "# if none does, exempt AA3034 for this object with that reason")
 
     @staticmethod
     def _appset_fix(cluster: str, ns: str, name: str) -> str:

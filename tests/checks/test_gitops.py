@@ -408,6 +408,48 @@ def test_a_fleet_deployed_workload_names_fleet(audit):
     assert "default-shop-apps" in row["evidence"]["managed_by"]
 
 
+def wrangler_applied_istiod(set_id: str, owner: tuple[str, str, str] | None) -> list[dict[str, Any]]:
+    """Istio's istiod as a controller built on rancher/wrangler's apply writes it (rancher/wrangler@v3.7.1
+    pkg/apply/desiredset_apply.go GetLabelsAndAnnotations: annotation objectset.rio.cattle.io/id = its set id, a
+    handler's name or a UUID; with an owner, objectset.rio.cattle.io/owner-gvk/-name/-namespace; label
+    objectset.rio.cattle.io/hash; desiredset_compare.go: objectset.rio.cattle.io/applied). No Helm release: wrangler
+    applies the objects itself, unlike Fleet's agent (which installs each bundle as a Helm release)."""
+    objects = shapes.istiod(ISTIO, method="istioctl")
+    for obj in objects:
+        meta = obj["metadata"]
+        if obj["kind"] in ("Pod", "ReplicaSet"):
+            continue
+        annotations = {"objectset.rio.cattle.io/id": set_id, "objectset.rio.cattle.io/applied": "H4sIAAAAAAAA/w=="}
+        if owner:
+            gvk, namespace, name = owner
+            annotations |= {"objectset.rio.cattle.io/owner-gvk": gvk, "objectset.rio.cattle.io/owner-name": name,
+                            "objectset.rio.cattle.io/owner-namespace": namespace}
+        meta["annotations"] = {**(meta.get("annotations") or {}), **annotations}
+        meta.setdefault("labels", {})["objectset.rio.cattle.io/hash"] = "0e7b5d0c5b1d4f5f7e0b2f1c9d8a7b6c5d4e3f2a"
+    return objects
+
+
+@pytest.mark.parametrize(("set_id", "owner"), [
+    ("mesh-installer", ("mesh.example.io/v1, Kind=MeshInstall", "istio-system", "default")),
+    ("9f1c2d3e-4b5a-6978-8a9b-0c1d2e3f4a5b", None)])
+def test_istiod_applied_by_a_wrangler_controller_is_not_sent_to_fleet(audit, set_id, owner):
+    """Rancher's own controllers apply with wrangler and write the same id annotation, with no Helm release. Still
+    FAIL AA2723 (wrangler applies its set again when its handler runs), but the fix sent the operator to Fleet's
+    GitRepo and bundles (keepResources), which do not exist for it (fix22j)."""
+    apps = shapes.injected_workload(ISTIO, "cart", "shop")
+    run = audit({"c1": [*wrangler_applied_istiod(set_id, owner), *apps]}, "uninstall", config=CONFIG)
+    [row] = run.rows(CHECK)
+    assert (row["status"], row["code"]) == ("FAIL", "AA2723")
+    assert set_id in row["evidence"]["managed_by"]
+    assert "fleet.cattle.io" not in row["remediation"] and "keepResources" not in row["remediation"]
+    if owner:  # the next command finds the object that owns the set
+        assert "-n istio-system get meshinstall.v1.mesh.example.io/default" in row["remediation"]
+    # Fleet's (its Helm release beside the id) keeps Fleet's fix.
+    run = audit({"c1": [*fleet_deployed_istiod("mesh-istio-istiod"), *apps]}, "uninstall", config=CONFIG)
+    [row] = run.rows(CHECK)
+    assert (row["status"], row["code"]) == ("FAIL", "AA2723") and "keepResources" in row["remediation"]
+
+
 def kubevela_dispatched_istiod(app: str, namespace: str) -> list[dict[str, Any]]:
     """`istioctl manifest generate` output as a KubeVela Application's k8s-objects component dispatches it: every
     workload and trait object carries app.oam.dev/name, /namespace, /appRevision and /component (kubevela/

@@ -351,3 +351,95 @@ def test_an_application_sets_list_parameters_fill_its_template(audit, go_templat
     assert rows(audit, [templated_appset(elsewhere, go_template=go_template)]) == [("UNKNOWN", "AA3031", "istio")]
     # Only Istio's base chart: what it puts back is a warning, as for an Application of it.
     assert rows(audit, [templated_appset(elements[:1], go_template=go_template)]) == [("WARN", "AA3020", "istio")]
+
+
+# --- fix22j: nested generators, elementsYaml, parameters not readable here -----------------------------------------
+# Shapes from argo-cd@v3.5.1: applicationset/generators/list.go (elements, then elementsYaml's YAML list appended),
+# matrix.go (exactly two generators; each set of the first combined with each set of the second, the second's fields
+# filled from the first's set), merge.go (the first generator's sets, each overridden by a later generator's set with
+# the same mergeKeys values), generator_spec_processor.go (a generator's own template over the ApplicationSet's), and
+# docs/operator-manual/applicationset/Generators-{Matrix,Merge,List}.md.
+HERE = "https://kubernetes.default.svc"
+CLUSTERS = {"clusters": {"selector": {"matchLabels": {"mesh": "istio"}}}}
+
+
+def appset_of(generators: list[dict[str, Any]], *, server: str = "{{.server}}", path: str | None = None,
+              go_template: bool = True) -> dict[str, Any]:
+    """An ApplicationSet of Istio's repository whose chart (and destination) are parameters of its generators."""
+    source: dict[str, Any] = {"repoURL": ISTIO_CHARTS, "chart": "{{.chart}}", "targetRevision": "1.24.6"}
+    if path is not None:
+        source = {"repoURL": "https://git.example.com/platform/addons.git", "path": path, "targetRevision": "main"}
+    spec: dict[str, Any] = {"generators": generators,
+                            "template": {"metadata": {"name": "{{.name}}-addon"},
+                                         "spec": {"project": "default", "source": source,
+                                                  "destination": {"server": server, "namespace": "istio-system"},
+                                                  "syncPolicy": {"automated": {"prune": True, "selfHeal": True}}}}}
+    if go_template:
+        spec["goTemplate"] = True
+    return {"apiVersion": "argoproj.io/v1alpha1", "kind": "ApplicationSet", "metadata": f.meta("addons", "argocd"),
+            "spec": spec}
+
+
+def test_a_list_nested_in_a_matrix_fills_the_chart(audit):
+    """The brief's scenario: matrix of the clusters generator and a list naming istiod. Was PASS AA3001 (only the
+    top-level list.elements were read; the chart stayed '{{.chart}}')."""
+    matrix = {"matrix": {"generators": [CLUSTERS, {"list": {"elements": [{"chart": "istiod"}]}}]}}
+    # The destination is the clusters generator's `server`: not readable here.
+    assert rows(audit, [appset_of([matrix])]) == [("UNKNOWN", "AA3031", "addons")]
+    assert rows(audit, [appset_of([matrix], server=HERE)]) == [("FAIL", "AA3012", "addons")]
+    # A list whose element names the cluster: both generators' parameters combined.
+    both = {"matrix": {"generators": [{"list": {"elements": [{"server": HERE}]}},
+                                      {"list": {"elements": [{"chart": "gateway"}, {"chart": "istiod"}]}}]}}
+    assert rows(audit, [appset_of([both])]) == [("FAIL", "AA3012", "addons")]
+
+
+def test_elements_yaml_is_read(audit):
+    """list.elementsYaml (Argo CD 2.9+): a YAML list of the elements. Was PASS AA3001."""
+    text = f"- chart: istiod\n  server: {HERE}\n- chart: base\n  server: {HERE}\n"
+    assert rows(audit, [appset_of([{"list": {"elements": [], "elementsYaml": text}}])]) == [
+        ("FAIL", "AA3012", "addons")]
+    # The docs' shape: a matrix's list filled from a git file's content, not readable here.
+    git_files = {"git": {"repoURL": "https://git.example.com/platform/addons.git", "revision": "HEAD",
+                         "files": [{"path": "clusters/prod/addons.yaml"}]}}
+    dynamic = {"matrix": {"generators": [git_files, {"list": {"elementsYaml": "{{ .key.components | toJson }}"}}]}}
+    assert rows(audit, [appset_of([dynamic], server=HERE)]) == [("UNKNOWN", "AA3034", "addons")]
+
+
+def test_a_merge_overrides_by_its_merge_keys(audit):
+    base = {"list": {"elements": [{"name": "prod", "server": HERE, "chart": "gateway"}]}}
+    override = {"list": {"elements": [{"name": "prod", "chart": "istiod"}, {"name": "dev", "chart": "cni"}]}}
+    merge = {"merge": {"mergeKeys": ["name"], "generators": [base, override]}}
+    assert rows(audit, [appset_of([merge])]) == [("FAIL", "AA3012", "addons")]
+    # No set of the override shares the base's merge key: discarded, the base's gateway chart stays (a warning).
+    merge["merge"]["mergeKeys"] = ["server"]
+    assert rows(audit, [appset_of([merge])]) == [("WARN", "AA3020", "addons")]
+    # The docs' shape: a clusters base overridden per cluster by a list: the clusters it leaves alone keep the
+    # clusters generator's chart parameter, not readable here.
+    merge = {"merge": {"mergeKeys": ["server"], "generators": [
+        CLUSTERS, {"list": {"elements": [{"server": "https://10.0.0.12:6443", "chart": "gateway"}]}}]}}
+    assert rows(audit, [appset_of([merge], server=HERE)]) == [("UNKNOWN", "AA3034", "addons")]
+
+
+def test_a_chart_or_path_a_generator_not_read_here_fills_is_unknown(audit):
+    """Was PASS AA3001: the template as written names no Istio chart, but the git/clusters generator fills it."""
+    git_dirs = {"git": {"repoURL": "https://git.example.com/platform/addons.git", "revision": "HEAD",
+                        "directories": [{"path": "addons/*"}]}}
+    assert rows(audit, [appset_of([git_dirs], server=HERE, path="{{.path.path}}")]) == [
+        ("UNKNOWN", "AA3034", "addons")]
+    assert rows(audit, [appset_of([CLUSTERS], server=HERE)]) == [("UNKNOWN", "AA3034", "addons")]
+    # Controls: a chart every element fills, none Istio's, and a fixed non-Istio source with a clusters generator.
+    filled = appset_of([{"list": {"elements": [{"chart": "gateway-api", "server": HERE}]}}])
+    filled["spec"]["template"]["spec"]["source"]["repoURL"] = "https://charts.example.com"
+    assert rows(audit, [filled]) == [("PASS", "AA3001", "")]
+    fixed = appset_of([CLUSTERS], path="addons/ingress-nginx")
+    assert rows(audit, [fixed]) == [("PASS", "AA3001", "")]
+
+
+def test_a_generators_own_template_is_read(audit):
+    """A generator's template overrides the ApplicationSet's (mergeGeneratorTemplate)."""
+    own = {"list": {"elements": [{"name": "prod", "server": HERE}],
+                    "template": {"metadata": {}, "spec": {"project": "default",
+                                                          "source": {"repoURL": ISTIO_CHARTS, "chart": "istiod",
+                                                                     "targetRevision": "1.24.6"}}}}}
+    appset = appset_of([own], path="addons/ingress-nginx")
+    assert rows(audit, [appset]) == [("FAIL", "AA3012", "addons")]
