@@ -319,6 +319,9 @@ def restart_command(cluster: ClusterInventory, kind_name: str, namespace: str, n
 def inject_command(cluster: ClusterInventory, kind_name: str, namespace: str, name: str) -> str:
     """mesh.asm_inject_command, followed for a held workload (update_hold) by what moves its pods: the patch alone
     moves none (paused, OnDelete) or only some (partition)."""
+    knative = knative_owner(cluster, kind_name, namespace, name)
+    if knative is not None:  # its Deployment is its Revision's: the label goes on the Knative Service's template
+        return knative_inject_command(cluster.name, namespace, knative)
     command = mesh.asm_inject_command(cluster.name, kind_name, namespace, name)
     hold = update_hold(cluster, kind_name, namespace, name)
     if not hold:
@@ -343,3 +346,80 @@ def unfinished_command(cluster: ClusterInventory, kind_name: str, namespace: str
     k, ref = mesh.kubectl_in(cluster.name, namespace), mesh.object_ref(kind_name.lower(), name)
     return (f"# {UNFINISHED_NOTE}\n{k} rollout status {ref} --timeout=300s\n{k} describe {ref}\n"
             f"{k} get events --field-selector reason=FailedCreate")
+
+
+# ---------------------------------------------------------------- Knative Serving's Revisions
+# A Revision's Deployment (knative/serving@knative-v1.23.0 pkg/reconciler/revision/resources/deploy.go MakeDeployment:
+# controller reference to the Revision, serving.knative.dev/v1; labels serving.knative.dev/revision, /configuration and,
+# made by a Knative Service, /service, from the Revision's: meta.go makeLabels) is put back to what its Revision says
+# (pkg/reconciler/revision/cruds.go checkAndUpdateDeployment: before knative-v1.21.0 every spec difference, a template
+# label among them, is reverted), and a Revision's spec never changes: the template to label is its Knative Service's
+# (or bare Configuration's) spec.template, which makes a new Revision.
+KNATIVE_GROUP = "serving.knative.dev"
+KNATIVE_SERVICE_LABEL = "serving.knative.dev/service"
+KNATIVE_CONFIGURATION_LABEL = "serving.knative.dev/configuration"
+# The labeler's word on whether a Route's traffic names the Revision (pkg/apis/serving/v1/revision_helpers.go
+# RoutingState): "reserve" once none does, "active" while one does, "pending" before it is decided.
+ROUTING_STATE_LABEL = "serving.knative.dev/routingState"
+ROUTING_RESERVE = "reserve"
+KNATIVE_NOTE = N_("Knative's Revision made this Deployment and puts its template back (a Revision never changes): "
+                  "label the pod template of its Knative Service (or Configuration), which makes a new Revision; a "
+                  "Route whose traffic names this Revision keeps sending it requests until it names the new one "
+                  "(latestRevision: true):")
+
+
+@dataclass(frozen=True, slots=True)
+class KnativeOwner:
+    revision: str
+    service: str        # the Knative Service whose template made it ("" for a bare Configuration's)
+    configuration: str
+
+
+def knative_owner(cluster: ClusterInventory, kind_name: str, namespace: str, name: str) -> KnativeOwner | None:
+    """The Knative Revision that controls a Deployment (its controller reference), None for any other workload or
+    with the Deployments unread."""
+    if kind_name != "Deployment" or not cluster.available(K.DEPLOYMENT):
+        return None
+    obj = cluster.get(K.DEPLOYMENT, name, namespace)
+    meta = obj.get("metadata") if isinstance(obj, dict) else None
+    return knative_owner_of(meta) if isinstance(meta, dict) else None
+
+
+def knative_owner_of(meta: dict[str, Any]) -> KnativeOwner | None:
+    """knative_owner, from a Deployment's metadata."""
+    refs = meta.get("ownerReferences")
+    if not refs:  # most Deployments
+        return None
+    for ref in refs:
+        if not isinstance(ref, dict) or not ref.get("controller", True):
+            continue
+        if ref.get("kind") != "Revision" or not str(ref.get("apiVersion") or "").startswith(KNATIVE_GROUP + "/"):
+            return None
+        labels = meta.get("labels") if isinstance(meta.get("labels"), dict) else _NONE
+        return KnativeOwner(str(ref.get("name") or ""), str(labels.get(KNATIVE_SERVICE_LABEL) or ""),
+                            str(labels.get(KNATIVE_CONFIGURATION_LABEL) or ""))
+    return None
+
+
+def routeless_revision(cluster: ClusterInventory, namespace: str, owner: KnativeOwner) -> bool:
+    """Whether the Revision is read and no Route's traffic names it (routingState reserve): scaled to zero, it gets no
+    pod again while none does (pkg/reconciler/revision/resources/pa.go reachability: Unreachable). False when the
+    Revisions are unread, it is not among them, or its state is active, pending or not written."""
+    if not cluster.available(K.KNATIVE_REVISION):
+        return False
+    obj = cluster.get(K.KNATIVE_REVISION, owner.revision, namespace)
+    meta = obj.get("metadata") if isinstance(obj, dict) else None
+    labels = meta.get("labels") if isinstance(meta, dict) else None
+    return isinstance(labels, dict) and labels.get(ROUTING_STATE_LABEL) == ROUTING_RESERVE
+
+
+def knative_inject_command(cluster: str, namespace: str, owner: KnativeOwner) -> str:
+    """ASM's label on the template of the Knative Service (or Configuration) that made a Revision's Deployment."""
+    if owner.service:
+        ref = mesh.object_ref("services.serving.knative.dev", owner.service)
+    elif owner.configuration:
+        ref = mesh.object_ref("configurations.serving.knative.dev", owner.configuration)
+    else:
+        return f"# {KNATIVE_NOTE}\n# Revision {mesh.sh_text(namespace)}/{mesh.sh_text(owner.revision)}"
+    return (f"# {KNATIVE_NOTE}\n{mesh.kubectl_in(cluster, namespace)} patch {ref} --type='merge' -p "
+            f"'{mesh._INJECT_TEMPLATE_PATCH}'")
