@@ -283,8 +283,10 @@ class RestartRisk(ClusterCheck):
                               message="no workload left on Istio's sidecar")
     outcomes = (PLAN, MEDIUM, HIGH, RISKY_PLAN, UNSCORED, NOTHING_TO_MOVE)
     needs = (K.POD,)
-    # DaemonSets: whether one moves by its template at all (rollouts.update_hold: updateStrategy OnDelete).
-    uses = (K.REPLICASET, K.JOB, K.DEPLOYMENT, K.STATEFULSET, K.DAEMONSET, *K.ADVANCED_KINDS, K.PDB, K.CONFIGMAP)
+    # DaemonSets: whether one moves by its template at all (rollouts.update_hold: updateStrategy OnDelete); CloneSets:
+    # whether their update strategy is paused or partitioned (update_hold).
+    uses = (K.REPLICASET, K.JOB, K.DEPLOYMENT, K.STATEFULSET, K.DAEMONSET, K.CLONESET, *K.ADVANCED_KINDS, K.PDB,
+            K.CONFIGMAP)
     max_listed_per_wave = 50  # the aggregate evidence lists this many names per wave (counts are complete)
 
     @same_in_every_gate
