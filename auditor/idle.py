@@ -42,7 +42,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from auditor import istio, mesh
+from auditor import istio, mesh, rollouts
 from auditor import kinds as K
 from auditor.errors import EvidenceUnavailable
 from auditor.i18n import N_, Phrase
@@ -428,6 +428,8 @@ def idle_workloads(cluster: ClusterInventory, running: dict[str, set[tuple[str, 
             template = istio.pod_template(kind, obj)
             if template is None or not _left_to_injector(template) or namespace in IGNORED_NAMESPACES:
                 continue
+            if kind is K.DEPLOYMENT and meta.get("ownerReferences") and _routeless_revision(cluster, namespace, meta):
+                continue  # no pod while no Route names its Revision
             candidates.append((kind_name, _why_idle(kind, obj), template, namespace, name, ""))
     candidates.extend(_foreign_idle(cluster, running))
     unread = {kind.kind: cluster.unread_reason(kind) for kind in (K.NAMESPACE, K.MUTATING_WEBHOOK)
@@ -462,6 +464,16 @@ def idle_workloads(cluster: ClusterInventory, running: dict[str, set[tuple[str, 
         elif found.asks or found.istio or found.asm or found.unproven:
             out.append(found)
     return IdleReading(out, unread, undecided, kinds_unread)
+
+
+def _routeless_revision(cluster: ClusterInventory, namespace: str, meta: dict[str, Any]) -> bool:
+    """Whether a Deployment is a Knative Revision's that no Route's traffic names (rollouts.routeless_revision): the
+    autoscaler keeps it at 0 (knative/serving@knative-v1.23.0 pkg/reconciler/revision/resources/pa.go: Unreachable),
+    so it makes no pod while none does, and its template is the Revision's, which never changes. The garbage
+    collector keeps such Revisions (config/core/configmaps/gc.yaml: up to min-non-active-revisions, 20) for a
+    rollback: a Route made to name one again gives it pods from that template."""
+    owner = rollouts.knative_owner_of(meta)
+    return owner is not None and rollouts.routeless_revision(cluster, namespace, owner)
 
 
 def _left_to_injector(template: dict[str, Any]) -> bool:

@@ -64,6 +64,11 @@ ADVANCED_KINDS = (ADVANCED_STATEFULSET, ADVANCED_DAEMONSET)
 def workload_kind(kind: Kind) -> str:
     """The kind a workload of `kind` is named by (a pod frame's workload_kind, a finding's kind)."""
     return _WORKLOAD_KINDS.get(kind.key, kind.kind)
+# Knative Serving's Revision (knative/serving@knative-v1.23.0 pkg/apis/serving/v1/revision_types.go; CRD
+# revisions.serving.knative.dev): it owns the Deployment its pods are made from (pkg/reconciler/revision/resources/
+# deploy.go), and its label serving.knative.dev/routingState says whether a Route's traffic names it
+# (revision_helpers.go: "reserve" once none does). Not served where Knative is not installed: read as none.
+KNATIVE_REVISION = _k("Revision", "serving.knative.dev", "v1", "revisions")
 JOB = _k("Job", "batch", "v1", "jobs")
 CRONJOB = _k("CronJob", "batch", "v1,v1beta1", "cronjobs")
 PDB = _k("PodDisruptionBudget", "policy", "v1,v1beta1", "poddisruptionbudgets")
@@ -161,7 +166,7 @@ ISTIO_GATEWAY_ASM = _k("IstioGateway", _ASM, "v1beta1,v1", "istiogateways")
 
 ALL_KINDS: tuple[Kind, ...] = (
     POD, SERVICE, CONFIGMAP, NAMESPACE, SERVICEACCOUNT, DEPLOYMENT, REPLICASET, REPLICATIONCONTROLLER, CLONESET,
-    STATEFULSET, DAEMONSET, *ADVANCED_KINDS, JOB, CRONJOB, PDB, MUTATING_WEBHOOK, VALIDATING_WEBHOOK,
+    STATEFULSET, DAEMONSET, *ADVANCED_KINDS, KNATIVE_REVISION, JOB, CRONJOB, PDB, MUTATING_WEBHOOK, VALIDATING_WEBHOOK,
     VALIDATING_ADMISSION_POLICY, VALIDATING_ADMISSION_POLICY_BINDING, CRD,
     CLUSTERROLE, CLUSTERROLEBINDING, *ISTIO_API_KINDS, *GATEWAY_API_KINDS, INGRESS, INGRESSCLASS, ISTIOOPERATOR,
     *SAIL_KINDS, *GITOPS_KINDS, ASM_MIGRATION, ISTIO_GATEWAY_ASM,

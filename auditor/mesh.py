@@ -1193,7 +1193,10 @@ def restart_command(cluster: str, kind: str, namespace: str, name: str) -> str:
         return (f"KUBECONFIG={kubeconfig_var(cluster)} kubectl {plugin} {ns_flag(namespace)} "
                 f"{resource}{sh(name)}" + (_IN_PLACE_NOTE if kind == "CloneSet" else ""))
     if kind in _ADVANCED_OWNER_KINDS:
-        return _delete_owned_pods(cluster, _ADVANCED_OWNER_KINDS[kind], namespace, name)
+        # Asking before each pod: deleted back to back (each `kubectl delete` returns once its pod is gone, before its
+        # replacement is Ready) a quorum of three loses two members at once. rollouts.restart_command, reading the
+        # object, has its controller roll them where a template change recreates pods.
+        return delete_owned_pods_asking(cluster, _ADVANCED_OWNER_KINDS[kind], namespace, name)
     if kind not in (*_ROLLOUT_KINDS, "Job", "ReplicaSet", "Pod"):
         return (f"# restart the pods of {sh_text(kind)} {sh_text(namespace)}/{sh_text(name)} through its "
                 "controller (not a built-in workload kind)")
@@ -1258,6 +1261,23 @@ def _asm_inject_command(cluster: str, kind: str, namespace: str, name: str) -> s
                 + _IN_PLACE_NOTES.get(kind, ""))
     resource, *path = _RUN_KINDS[kind]
     return f"{k} patch {object_ref(resource, name)} --type='merge' -p '{_template_patch(path, _INJECT_LABEL)}'"
+
+
+def template_resource(kind: str) -> str | None:
+    """The resource a patch of a workload kind's spec.template names (`statefulset`, `clonesets.apps.kruise.io`...),
+    None for a kind whose template is not spec.template."""
+    return _TEMPLATE_KINDS.get(kind)
+
+
+def pod_owner_kind(kind: str) -> str:
+    """The kind a workload's pods name in their controller reference (an Advanced StatefulSet's: `StatefulSet`)."""
+    return _ADVANCED_OWNER_KINDS.get(kind, kind)
+
+
+# A merge patch that changes a pod template as `kubectl rollout restart` does (its restartedAt annotation, the time of
+# the run): the controller then rolls the pods by its update strategy.
+RESTARTED_AT_PATCH = ("'{\"spec\":{\"template\":{\"metadata\":{\"annotations\":{\"kubectl.kubernetes.io/restartedAt\":"
+                      "\"'\"$(date -u +%Y-%m-%dT%H:%M:%SZ)\"'\"}}}}}'")
 
 
 def _template_patch(path: list[str], template: str) -> str:

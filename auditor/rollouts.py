@@ -242,31 +242,62 @@ INJECT = "sidecar.istio.io/inject"
 # StatefulSet or DaemonSet of updateStrategy OnDelete recreates a pod from its current template only when the pod is
 # deleted; a StatefulSet's RollingUpdate partition leaves the pods of ordinal below it untouched ("All pods from ordinal
 # Partition-1 to 0 remain untouched"), recreated from the earlier revision even when deleted.
+# OpenKruise's have the same holds, written elsewhere (openkruise/kruise@v1.9.0): an Advanced StatefulSet's
+# updateStrategy.type OnDelete, rollingUpdate.paused and rollingUpdate.partition (ordinals, as the built-in's:
+# apis/apps/v1beta1/statefulset_types.go); an Advanced DaemonSet's type OnDelete, rollingUpdate.paused and
+# rollingUpdate.partition ("The number of DaemonSet pods remained to be old version": daemonset_types.go); a CloneSet's
+# updateStrategy.paused and updateStrategy.partition ("the desired number of pods in old revisions", an int or a
+# percent: apis/apps/v1alpha1/cloneset_types.go). `kubectl kruise rollout restart` restarts CloneSets only
+# (openkruise/kruise-tools@v1.2.2 pkg/internal/polymorphichelpers/objectrestarter.go), and none of them while held.
 HOLD_PAUSED = "paused"
+HOLD_STRATEGY_PAUSED = "updateStrategy paused"  # OpenKruise's
 HOLD_ON_DELETE = "OnDelete"
-_PARTITION = "partition "
-_HOLD_KINDS = {"Deployment": K.DEPLOYMENT, "StatefulSet": K.STATEFULSET, "DaemonSet": K.DAEMONSET}
+_PARTITION = "partition "  # the pods of ordinal below it are kept (StatefulSets)
+_KEPT = "kept "            # that many pods (or percent) are kept (a CloneSet's, an Advanced DaemonSet's partition)
+_HOLD_KINDS = {"Deployment": K.DEPLOYMENT, "StatefulSet": K.STATEFULSET, "DaemonSet": K.DAEMONSET,
+               "CloneSet": K.CLONESET, K.workload_kind(K.ADVANCED_STATEFULSET): K.ADVANCED_STATEFULSET,
+               K.workload_kind(K.ADVANCED_DAEMONSET): K.ADVANCED_DAEMONSET}
+_ROLLOUT_STATUS_KINDS = frozenset({"Deployment", "StatefulSet", "DaemonSet"})  # what `kubectl rollout status` reads
 # Advice before the commands that release the hold (catalog comments: said in the report's language).
 PAUSED_NOTE = N_("Its rollout is paused (spec.paused): no template change rolls a pod until it is resumed, and "
                  "`kubectl rollout restart` refuses it; resuming also rolls out whatever else was changed while it was "
                  "paused:")
+STRATEGY_PAUSED_NOTE = N_("Its update strategy is paused (OpenKruise's updateStrategy paused): no template change "
+                          "rolls a pod until it is unpaused; unpausing also rolls out whatever else was changed while "
+                          "it was paused:")
 ON_DELETE_NOTE = N_("Its updateStrategy is OnDelete: a template change (or `kubectl rollout restart`) recreates no "
                     "pod; each pod moves when it is deleted, one at a time:")
 PARTITION_NOTE = N_("Its rolling update's partition keeps the pods of ordinal below it on their earlier template, even "
                     "when deleted: lower it to 0 (or let the tool that set it finish its rollout):")
+KEPT_NOTE = N_("Its update strategy's partition keeps that many of its pods on their earlier template: lower it to 0 "
+               "(or let the tool that set it finish its rollout):")
 UNFINISHED_NOTE = N_("Its template already asks for ASM's proxy and its controller has not replaced these pods yet (a "
                      "rollout under way, or stuck): see why:")
 # Why AA1241's pods stay on an earlier template (its message).
 HELD_WHY = {HOLD_PAUSED: N_("its rollout is paused (spec.paused), so the labelled template rolls out no pod"),
+            HOLD_STRATEGY_PAUSED: N_("its update strategy is paused (OpenKruise's updateStrategy paused), so the "
+                                     "labelled template rolls out no pod"),
             HOLD_ON_DELETE: N_("its updateStrategy is OnDelete, so a pod moves only when it is deleted"),
             "": N_("its controller has not replaced them yet (a rollout under way or stuck)")}
 PARTITION_WHY = N_("its rolling update's partition {partition} keeps the pods of ordinal below it on their earlier "
                    "template")
+KEPT_WHY = N_("its update strategy's partition {partition} keeps that many of its pods on their earlier template")
+
+
+def _kept(value: Any) -> str:
+    """An OpenKruise partition (an int or a percent) that keeps pods, as written; "" when it keeps none."""
+    count = _count(value)
+    if count is not None:
+        return str(count) if count > 0 else ""
+    if isinstance(value, str) and value.strip() not in ("", "0", "0%"):
+        return value.strip()
+    return ""
 
 
 def update_hold(cluster: ClusterInventory, kind_name: str, namespace: str, name: str) -> str:
-    """What keeps the workload's pods on an earlier template whatever its template says: HOLD_PAUSED, HOLD_ON_DELETE,
-    "partition N" (N > 0), or "" (none, or its object not read)."""
+    """What keeps the workload's pods on an earlier template whatever its template says: HOLD_PAUSED,
+    HOLD_STRATEGY_PAUSED, HOLD_ON_DELETE, "partition N" (N > 0), "kept N" (N pods or N%), or "" (none, or its object
+    not read)."""
     kind = _HOLD_KINDS.get(kind_name)
     if kind is None or not cluster.available(kind):
         return ""
@@ -278,52 +309,107 @@ def update_hold(cluster: ClusterInventory, kind_name: str, namespace: str, name:
         return HOLD_PAUSED if spec.get("paused") is True else ""
     strategy = spec.get("updateStrategy")
     strategy = strategy if isinstance(strategy, dict) else _NONE
+    if kind is K.CLONESET:
+        if strategy.get("paused") is True:
+            return HOLD_STRATEGY_PAUSED
+        kept = _kept(strategy.get("partition"))
+        return f"{_KEPT}{kept}" if kept else ""
     if strategy.get("type") == "OnDelete":
         return HOLD_ON_DELETE
     rolling = strategy.get("rollingUpdate")
-    partition = _count(rolling.get("partition")) if kind is K.STATEFULSET and isinstance(rolling, dict) else None
+    rolling = rolling if isinstance(rolling, dict) else _NONE
+    if kind is K.DAEMONSET:
+        return ""
+    if rolling.get("paused") is True:  # OpenKruise's (the built-in StatefulSet has no such field)
+        return HOLD_STRATEGY_PAUSED
+    if kind is K.ADVANCED_DAEMONSET:
+        kept = _kept(rolling.get("partition"))
+        return f"{_KEPT}{kept}" if kept else ""
+    partition = _count(rolling.get("partition"))
     return f"{_PARTITION}{partition}" if partition else ""
 
 
 def hold_why(hold: str) -> Phrase:
     """Why AA1241's pods stay on an earlier template, said for its message."""
     if hold.startswith(_PARTITION):
-        return Phrase(PARTITION_WHY, partition=int(hold[len(_PARTITION):]))
+        return Phrase(PARTITION_WHY, partition=hold[len(_PARTITION):])
+    if hold.startswith(_KEPT):
+        return Phrase(KEPT_WHY, partition=hold[len(_KEPT):])
     return Phrase(HELD_WHY[hold])
 
 
-def _release(cluster: str, kind_name: str, namespace: str, name: str, hold: str, template_changed: bool) -> str:
+def _strategy_patch(kind_name: str, field: str, value: str) -> str:
+    """A merge patch of one field of the update strategy: a CloneSet's updateStrategy.<field>, the others'
+    updateStrategy.rollingUpdate.<field>."""
+    inner = '{"' + field + '":' + value + "}"
+    if kind_name != "CloneSet":
+        inner = '{"rollingUpdate":' + inner + "}"
+    return '{"spec":{"updateStrategy":' + inner + "}}"
+
+
+def _release(cluster: ClusterInventory, kind_name: str, namespace: str, name: str, hold: str,
+             template_changed: bool) -> str:
     """The commands that recreate the pods of a held workload from its current template (after a template change, or
     recreating them as a restart would)."""
-    k = mesh.kubectl_in(cluster, namespace)
-    ref = mesh.object_ref(kind_name.lower(), name)
-    if hold == HOLD_PAUSED:
-        return (f"# {PAUSED_NOTE}\n{k} rollout resume {ref}"
-                + ("" if template_changed else f"\n{k} rollout restart {ref}"))
+    k = mesh.kubectl_in(cluster.name, namespace)
+    ref = mesh.object_ref(mesh.template_resource(kind_name) or kind_name.lower(), name)
     if hold == HOLD_ON_DELETE:
-        return f"# {ON_DELETE_NOTE}\n" + mesh.delete_owned_pods_asking(cluster, kind_name, namespace, name)
-    patch = '{"spec":{"updateStrategy":{"rollingUpdate":{"partition":0}}}}'
-    return (f"# {PARTITION_NOTE}\n{k} patch {ref} --type='merge' -p '{patch}'"
-            + ("" if template_changed else f"\n{k} rollout restart {ref}"))
+        return f"# {ON_DELETE_NOTE}\n" + mesh.delete_owned_pods_asking(cluster.name, mesh.pod_owner_kind(kind_name),
+                                                                       namespace, name)
+    # Released, the pods still need a template change to move when none was made (a restart).
+    restart = "" if template_changed else "\n" + _restart(cluster, kind_name, namespace, name)
+    if hold == HOLD_PAUSED:
+        return f"# {PAUSED_NOTE}\n{k} rollout resume {ref}" + restart
+    if hold == HOLD_STRATEGY_PAUSED:
+        note, patch = STRATEGY_PAUSED_NOTE, _strategy_patch(kind_name, "paused", "false")
+    else:
+        note = KEPT_NOTE if hold.startswith(_KEPT) else PARTITION_NOTE
+        patch = _strategy_patch(kind_name, "partition", "0")
+    return f"# {note}\n{k} patch {ref} --type='merge' -p '{patch}'" + restart
+
+
+def _restart(cluster: ClusterInventory, kind_name: str, namespace: str, name: str) -> str:
+    """The command that recreates a workload's pods (no hold in the way), its controller rolling them where it can:
+    an Advanced StatefulSet or DaemonSet whose update recreates pods (podUpdatePolicy ReCreate, rollingUpdateType
+    Standard or Surging) gets its template's restartedAt annotation changed, as `kubectl rollout restart` does (no
+    restart verb exists for them); updated in place, a template annotation keeps the pods and their sidecar, so they
+    are deleted one at a time, asking (mesh.restart_command), as where the object is not read."""
+    kind = _HOLD_KINDS.get(kind_name)
+    if kind is K.ADVANCED_STATEFULSET or kind is K.ADVANCED_DAEMONSET:
+        obj = cluster.get(kind, name, namespace) if cluster.available(kind) else None
+        spec = obj.get("spec") if isinstance(obj, dict) else None
+        strategy = spec.get("updateStrategy") if isinstance(spec, dict) else None
+        rolling = strategy.get("rollingUpdate") if isinstance(strategy, dict) else None
+        rolling = rolling if isinstance(rolling, dict) else _NONE
+        policy = rolling.get("podUpdatePolicy" if kind is K.ADVANCED_STATEFULSET else "rollingUpdateType")
+        if isinstance(spec, dict) and (policy is None or policy in ("ReCreate", "Standard", "Surging")):
+            return (f"{mesh.kubectl_in(cluster.name, namespace)} patch "
+                    f"{mesh.object_ref(mesh.template_resource(kind_name) or '', name)} --type='merge' -p "
+                    f"{mesh.RESTARTED_AT_PATCH}")
+    return mesh.restart_command(cluster.name, kind_name, namespace, name)
 
 
 def restart_command(cluster: ClusterInventory, kind_name: str, namespace: str, name: str) -> str:
     """mesh.restart_command, for a workload whose update strategy holds its pods (update_hold) the commands that do
-    recreate them."""
+    recreate them, and for an OpenKruise Advanced StatefulSet or DaemonSet its controller's rolling update where it
+    recreates pods (_restart)."""
     hold = update_hold(cluster, kind_name, namespace, name)
     if not hold:
-        return mesh.restart_command(cluster.name, kind_name, namespace, name)
-    return _release(cluster.name, kind_name, namespace, name, hold, template_changed=False)
+        return _restart(cluster, kind_name, namespace, name)
+    return _release(cluster, kind_name, namespace, name, hold, template_changed=False)
 
 
 def inject_command(cluster: ClusterInventory, kind_name: str, namespace: str, name: str) -> str:
     """mesh.asm_inject_command, followed for a held workload (update_hold) by what moves its pods: the patch alone
     moves none (paused, OnDelete) or only some (partition)."""
+    knative = knative_owner(cluster, kind_name, namespace, name)
+    if knative is not None:  # its Deployment is its Revision's: the label goes on the Knative Service's template
+        return knative_inject_command(cluster.name, namespace, knative)
     command = mesh.asm_inject_command(cluster.name, kind_name, namespace, name)
     hold = update_hold(cluster, kind_name, namespace, name)
     if not hold:
         return command
-    return command + "\n" + _release(cluster.name, kind_name, namespace, name, hold, template_changed=True)
+    return command + "\n" + _release(cluster, kind_name, namespace, name, hold, template_changed=True)
 
 
 def template_asks_asm(cluster: ClusterInventory, kind_name: str, namespace: str, name: str) -> bool:
@@ -337,9 +423,86 @@ def unfinished_command(cluster: ClusterInventory, kind_name: str, namespace: str
     """AA1241's remediation: the pods of a workload whose template already asks for ASM's proxy are of an earlier
     template. A held one is released; else its rollout is watched and why its new pods do not come is shown."""
     if hold:
-        return _release(cluster.name, kind_name, namespace, name, hold, template_changed=True)
-    if kind_name not in _HOLD_KINDS:  # no `kubectl rollout status` of it: recreating its pods gives them its template
-        return mesh.restart_command(cluster.name, kind_name, namespace, name)
+        return _release(cluster, kind_name, namespace, name, hold, template_changed=True)
+    if kind_name not in _ROLLOUT_STATUS_KINDS:  # no `kubectl rollout status` of it: recreating its pods gives them its
+        return restart_command(cluster, kind_name, namespace, name)  # template
     k, ref = mesh.kubectl_in(cluster.name, namespace), mesh.object_ref(kind_name.lower(), name)
     return (f"# {UNFINISHED_NOTE}\n{k} rollout status {ref} --timeout=300s\n{k} describe {ref}\n"
             f"{k} get events --field-selector reason=FailedCreate")
+
+
+# ---------------------------------------------------------------- Knative Serving's Revisions
+# A Revision's Deployment (knative/serving@knative-v1.23.0 pkg/reconciler/revision/resources/deploy.go MakeDeployment:
+# controller reference to the Revision, serving.knative.dev/v1; labels serving.knative.dev/revision, /configuration and,
+# made by a Knative Service, /service, from the Revision's: meta.go makeLabels) is put back to what its Revision says
+# (pkg/reconciler/revision/cruds.go checkAndUpdateDeployment: before knative-v1.21.0 every spec difference, a template
+# label among them, is reverted), and a Revision's spec never changes: the template to label is its Knative Service's
+# (or bare Configuration's) spec.template, which makes a new Revision.
+KNATIVE_GROUP = "serving.knative.dev"
+KNATIVE_SERVICE_LABEL = "serving.knative.dev/service"
+KNATIVE_CONFIGURATION_LABEL = "serving.knative.dev/configuration"
+# The labeler's word on whether a Route's traffic names the Revision (pkg/apis/serving/v1/revision_helpers.go
+# RoutingState): "reserve" once none does, "active" while one does, "pending" before it is decided.
+ROUTING_STATE_LABEL = "serving.knative.dev/routingState"
+ROUTING_RESERVE = "reserve"
+KNATIVE_NOTE = N_("Knative's Revision made this Deployment and puts its template back (a Revision never changes): "
+                  "label the pod template of its Knative Service (or Configuration), which makes a new Revision; a "
+                  "Route whose traffic names this Revision keeps sending it requests until it names the new one "
+                  "(latestRevision: true):")
+
+
+@dataclass(frozen=True, slots=True)
+class KnativeOwner:
+    revision: str
+    service: str        # the Knative Service whose template made it ("" for a bare Configuration's)
+    configuration: str
+
+
+def knative_owner(cluster: ClusterInventory, kind_name: str, namespace: str, name: str) -> KnativeOwner | None:
+    """The Knative Revision that controls a Deployment (its controller reference), None for any other workload or
+    with the Deployments unread."""
+    if kind_name != "Deployment" or not cluster.available(K.DEPLOYMENT):
+        return None
+    obj = cluster.get(K.DEPLOYMENT, name, namespace)
+    meta = obj.get("metadata") if isinstance(obj, dict) else None
+    return knative_owner_of(meta) if isinstance(meta, dict) else None
+
+
+def knative_owner_of(meta: dict[str, Any]) -> KnativeOwner | None:
+    """knative_owner, from a Deployment's metadata."""
+    refs = meta.get("ownerReferences")
+    if not refs:  # most Deployments
+        return None
+    for ref in refs:
+        if not isinstance(ref, dict) or not ref.get("controller", True):
+            continue
+        if ref.get("kind") != "Revision" or not str(ref.get("apiVersion") or "").startswith(KNATIVE_GROUP + "/"):
+            return None
+        labels = meta.get("labels") if isinstance(meta.get("labels"), dict) else _NONE
+        return KnativeOwner(str(ref.get("name") or ""), str(labels.get(KNATIVE_SERVICE_LABEL) or ""),
+                            str(labels.get(KNATIVE_CONFIGURATION_LABEL) or ""))
+    return None
+
+
+def routeless_revision(cluster: ClusterInventory, namespace: str, owner: KnativeOwner) -> bool:
+    """Whether the Revision is read and no Route's traffic names it (routingState reserve): scaled to zero, it gets no
+    pod again while none does (pkg/reconciler/revision/resources/pa.go reachability: Unreachable). False when the
+    Revisions are unread, it is not among them, or its state is active, pending or not written."""
+    if not cluster.available(K.KNATIVE_REVISION):
+        return False
+    obj = cluster.get(K.KNATIVE_REVISION, owner.revision, namespace)
+    meta = obj.get("metadata") if isinstance(obj, dict) else None
+    labels = meta.get("labels") if isinstance(meta, dict) else None
+    return isinstance(labels, dict) and labels.get(ROUTING_STATE_LABEL) == ROUTING_RESERVE
+
+
+def knative_inject_command(cluster: str, namespace: str, owner: KnativeOwner) -> str:
+    """ASM's label on the template of the Knative Service (or Configuration) that made a Revision's Deployment."""
+    if owner.service:
+        ref = mesh.object_ref("services.serving.knative.dev", owner.service)
+    elif owner.configuration:
+        ref = mesh.object_ref("configurations.serving.knative.dev", owner.configuration)
+    else:
+        return f"# {KNATIVE_NOTE}\n# Revision {mesh.sh_text(namespace)}/{mesh.sh_text(owner.revision)}"
+    return (f"# {KNATIVE_NOTE}\n{mesh.kubectl_in(cluster, namespace)} patch {ref} --type='merge' -p "
+            f"'{mesh._INJECT_TEMPLATE_PATCH}'")

@@ -28,7 +28,7 @@ _UNIT = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0}
 RUN_TO_COMPLETION = ("Job", "CronJob")
 HELD_PODS_LISTED = 10
 _NONE: dict[tuple[Any, Any], dict[str, Any]] = {}  # the objects of a kind not looked up (read only)
-# Kind -> (namespace, name) -> its Deployment or StatefulSet (RestartRisk._workload_objects).
+# Kind -> (namespace, name) -> its Deployment, StatefulSet or DaemonSet (RestartRisk._workload_objects).
 WorkloadObjects = dict[str, Mapping[tuple[Any, Any], dict[str, Any]]]
 PdbsByNamespace = dict[str, list[dict[str, Any]]]
 
@@ -129,6 +129,29 @@ def _resolved_all_at_once(written: Any, surge_written: Any, replicas: int) -> tu
     return (written, replicas) if min(unavailable, replicas) >= replicas else None
 
 
+def daemonset_all_at_once(obj: dict[str, Any]) -> tuple[Any, int] | None:
+    """(maxUnavailable as written, pods) when a DaemonSet's RollingUpdate stops the pod of every node at once: its
+    maxUnavailable (default 1), a percent of status.desiredNumberScheduled rounded up (kubernetes/api@v0.31.0
+    apps/v1/types.go RollingUpdateDaemonSet), reaches that count, and no surge pod comes first (maxSurge, default 0).
+    One node's pod is left to the single-pod scoring of other kinds (a DaemonSet's never scores: it is the node's).
+    None otherwise (OnDelete, counts that are no numbers)."""
+    spec, status = obj.get("spec") or {}, obj.get("status") or {}
+    strategy = spec.get("updateStrategy") if isinstance(spec, dict) else None
+    strategy = strategy if isinstance(strategy, dict) else {}
+    if strategy.get("type", "RollingUpdate") not in (None, "RollingUpdate") or not isinstance(status, dict):
+        return None
+    pods = status.get("desiredNumberScheduled")
+    if not isinstance(pods, int) or isinstance(pods, bool) or pods < 2:
+        return None
+    rolling = strategy.get("rollingUpdate") if isinstance(strategy.get("rollingUpdate"), dict) else {}
+    written = 1 if rolling.get("maxUnavailable") is None else rolling["maxUnavailable"]
+    surge = _int_or_percent(0 if rolling.get("maxSurge") is None else rolling["maxSurge"], pods, True)
+    unavailable = _int_or_percent(written, pods, True)
+    if surge is None or unavailable is None or surge > 0:
+        return None
+    return (written, pods) if unavailable >= pods else None
+
+
 def _selected_by_any(pdbs: list[dict[str, Any]] | None, labels: dict[str, str]) -> bool:
     """Whether any of a namespace's PodDisruptionBudgets (None: it has none) selects pods of these labels."""
     if not pdbs:  # most namespaces: no generator, nor any(), per workload
@@ -178,21 +201,23 @@ class Risk:
 
 
 # The kinds a workload's score reads besides its pods: each unread one may hide points (unscored_points).
-UNSCORED_KINDS = (K.CONFIGMAP, K.DEPLOYMENT, K.STATEFULSET, K.PDB)
+UNSCORED_KINDS = (K.CONFIGMAP, K.DEPLOYMENT, K.STATEFULSET, K.DAEMONSET, K.PDB)
 
 
 def unscored_points(kind: str, unread: Mapping[str, str]) -> int:
     """The most points the kinds not read (kind name -> why) could have added to a workload of `kind`
     (RestartRisk._facts, _risk): the mesh config's terminationDrainDuration at or above the grace period (+3, any
     workload but those run to completion); strategy Recreate, a rolling update stopping every pod at once
-    (all_at_once) or a single replica of the Deployment or StatefulSet itself (+3); no PodDisruptionBudget selecting
-    it (+1, read for Deployments and StatefulSets). A bare pod scores 3 already.
+    (all_at_once, daemonset_all_at_once) or a single replica of the Deployment or StatefulSet itself (+3); no
+    PodDisruptionBudget selecting it (+1, read for Deployments and StatefulSets). A bare pod scores 3 already.
     """
     if kind in RUN_TO_COMPLETION or kind == "Pod":
         return 0
     points = 3 if K.CONFIGMAP.kind in unread else 0
     if kind in (K.DEPLOYMENT.kind, K.STATEFULSET.kind):
         points += (3 if kind in unread else 0) + (1 if K.PDB.kind in unread else 0)
+    elif kind == K.DAEMONSET.kind and kind in unread:
+        points += 3  # a rolling update stopping every node's pod at once (daemonset_all_at_once)
     return points
 
 
@@ -283,8 +308,10 @@ class RestartRisk(ClusterCheck):
                               message="no workload left on Istio's sidecar")
     outcomes = (PLAN, MEDIUM, HIGH, RISKY_PLAN, UNSCORED, NOTHING_TO_MOVE)
     needs = (K.POD,)
-    # DaemonSets: whether one moves by its template at all (rollouts.update_hold: updateStrategy OnDelete).
-    uses = (K.REPLICASET, K.JOB, K.DEPLOYMENT, K.STATEFULSET, K.DAEMONSET, *K.ADVANCED_KINDS, K.PDB, K.CONFIGMAP)
+    # DaemonSets: whether one moves by its template at all (rollouts.update_hold: updateStrategy OnDelete); CloneSets:
+    # whether their update strategy is paused or partitioned (update_hold).
+    uses = (K.REPLICASET, K.JOB, K.DEPLOYMENT, K.STATEFULSET, K.DAEMONSET, K.CLONESET, *K.ADVANCED_KINDS, K.PDB,
+            K.CONFIGMAP)
     max_listed_per_wave = 50  # the aggregate evidence lists this many names per wave (counts are complete)
 
     @same_in_every_gate
@@ -397,11 +424,11 @@ class RestartRisk(ClusterCheck):
 
     @staticmethod
     def _workload_objects(cluster: ClusterInventory) -> WorkloadObjects:
-        """Kind -> (namespace, name) -> the Deployment or StatefulSet, the last one listed under its key (a missing
-        namespace reads as ""): the inventory's index (gitops-drift reads it too) when that holds every object under
-        a key of its own, else a dict of this check's own."""
+        """Kind -> (namespace, name) -> the Deployment, StatefulSet or DaemonSet, the last one listed under its key (a
+        missing namespace reads as ""): the inventory's index (gitops-drift reads it too) when that holds every object
+        under a key of its own, else a dict of this check's own."""
         out: WorkloadObjects = {}
-        for kind in (K.DEPLOYMENT, K.STATEFULSET):
+        for kind in (K.DEPLOYMENT, K.STATEFULSET, K.DAEMONSET):
             if cluster.available(kind):
                 unique = cluster.unique_index(kind)
                 if unique is None:
@@ -462,7 +489,10 @@ class RestartRisk(ClusterCheck):
         grace = (int(grace_min), f"{drain_max:g}") if short_grace else None
         obj = objects.get(kind, _NONE).get((namespace, name))
         spec = (obj or {}).get("spec") or {}
-        template_labels = (((spec.get("template") or {}).get("metadata") or {}).get("labels")) or {}
+        # (A DaemonSet's pods are no PodDisruptionBudget's business: its rolling update and `kubectl drain
+        # --ignore-daemonsets` pass them by.)
+        template_labels = (((spec.get("template") or {}).get("metadata") or {}).get("labels")) or {} \
+            if kind != "DaemonSet" else {}
         if kind == "Pod":
             shape = "bare"
         elif obj is not None and kind in ("Deployment", "StatefulSet"):
@@ -471,6 +501,9 @@ class RestartRisk(ClusterCheck):
             shape = ("recreate" if (spec.get("strategy") or {}).get("type") == "Recreate"
                      else ("all-at-once", str(at_once[0]), at_once[1]) if at_once
                      else "single-replica" if replicas == 1 else "")
+        elif obj is not None and kind == "DaemonSet":
+            at_once = daemonset_all_at_once(obj)
+            shape = ("all-at-once", str(at_once[0]), at_once[1]) if at_once else ""
         elif int(pods) == 1 and kind not in ("DaemonSet",):
             shape = "single-pod"
         else:

@@ -257,6 +257,7 @@ class IstioSidecarsRemaining(ClusterCheck):
     # Namespaces and injector webhooks: which proxy a workload running no pod gets next (auditor/idle.py).
     uses = (K.REPLICASET, K.JOB, K.DEPLOYMENT, K.STATEFULSET, K.DAEMONSET, K.CRONJOB, K.REPLICATIONCONTROLLER,
             K.CLONESET, *K.ADVANCED_KINDS, K.SERVICE, K.WORKLOADENTRY, K.WORKLOADGROUP, K.NAMESPACE, K.MUTATING_WEBHOOK,
+            K.KNATIVE_REVISION,  # whether a Route names a Knative Revision whose Deployment runs no pod (idle.py)
             K.CRD,  # CRDs: an OpenKruise kind not collected is no blind spot where no CRD defines it
             K.CONFIGMAP)  # istio-cni-config: Istio's ambient CNI (istio.ambient_capture_is_asms)
 
@@ -403,7 +404,9 @@ class IstioSidecarsRemaining(ClusterCheck):
                                         "labelled_for_asm": w.asm_labelled}
             if w.template_of:  # an owner not read (an Argo Rollout, a KEDA ScaledJob): judged by what it owns
                 evidence["template_of"] = w.template_of
-            command = mesh.asm_inject_command(cluster.name, w.kind, w.namespace, w.name)
+            # The label, and what moves its next pods where the label alone does not (rollouts.inject_command: a
+            # paused or partitioned workload; a Knative Revision's Deployment, whose Knative Service's template it is).
+            command = rollouts.inject_command(cluster, w.kind, w.namespace, w.name)
             if w.istio and not (w.asm and w.asm_labelled):
                 after = AFTER_ASM if w.asm else AFTER_NONE
                 out.append(self.report(self.IDLE_ON_ISTIO, cluster.name, params={

@@ -126,8 +126,9 @@ class PodsXdsAgent(ClusterCheck):
     needs = (K.POD,)
     # IstioOperators: what the in-cluster istio-operator renders an istioctl gateway from (its remediation).
     # StatefulSets: whether a restart recreates their pods (rollouts.update_hold: OnDelete, a partition).
-    uses = (K.REPLICASET, K.JOB, K.DEPLOYMENT, K.STATEFULSET, *K.ADVANCED_KINDS, *SCAN_KINDS, K.WORKLOADENTRY,
-            K.WORKLOADGROUP, K.ISTIOOPERATOR)
+    # CloneSets and OpenKruise's Advanced kinds: their update strategy's holds and restart (update_hold, _restart).
+    uses = (K.REPLICASET, K.JOB, K.DEPLOYMENT, K.STATEFULSET, K.CLONESET, *K.ADVANCED_KINDS, *SCAN_KINDS,
+            K.WORKLOADENTRY, K.WORKLOADGROUP, K.ISTIOOPERATOR)
 
     def check_cluster(self, cluster: ClusterInventory, ctx: Context) -> Iterable[Finding]:
         pods = cluster.pods()

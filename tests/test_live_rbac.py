@@ -133,10 +133,11 @@ def test_rbac_honours_disabled_checks(capsys, tmp_path):
     # VMs, which only WorkloadGroups and WorkloadEntries show (auditor/vms.py); and the IstioOperators the in-cluster
     # istio-operator renders an istioctl gateway from (its remediation patches that IstioOperator). OpenKruise's
     # Advanced StatefulSets and DaemonSets: the workload a pod's controller reference names (kinds.workload_kind).
-    # StatefulSets: their update strategy (OnDelete, partition) says whether a restart moves their pods (AA1241).
+    # StatefulSets: their update strategy (OnDelete, partition) says whether a restart moves their pods (AA1241); so
+    # does a CloneSet's (paused, partition: red22f).
     assert resources(role(docs, "asm-audit-reader")["rules"]) == {
         ("", "pods"), ("apps", "replicasets"), ("batch", "jobs"), ("apps", "statefulsets"),
-        ("apps.kruise.io", "statefulsets"), ("apps.kruise.io", "daemonsets"),
+        ("apps.kruise.io", "statefulsets"), ("apps.kruise.io", "daemonsets"), ("apps.kruise.io", "clonesets"),
         ("gateway.networking.k8s.io", "gateways"), ("networking.istio.io", "workloadentries"),
         ("networking.istio.io", "workloadgroups"), ("install.istio.io", "istiooperators")} | ENGINE_FACTS
     assert resources(role(docs, "asm-audit-asm-reader")["rules"]) == {

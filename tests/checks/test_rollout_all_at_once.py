@@ -82,3 +82,40 @@ def test_all_at_once_answers_each_value_for_itself_whatever_was_asked_before():
     for order in ([1, True, 1.0, [1]], [[1], 1.0, True, 1]):
         answers = {repr(value): all_at_once(spec(value)) for value in order}
         assert answers == {"1": (1, 1), "True": None, "1.0": None, "[1]": None}
+
+
+# ------------------------------------------------------------------ DaemonSets (red22f)
+# kubernetes/api@v0.31.0 apps/v1/types.go RollingUpdateDaemonSet: maxUnavailable "a percentage of total number of
+# DaemonSet pods at the start of the update ... calculated from percentage by rounding up", of
+# status.desiredNumberScheduled (default 1); maxSurge (default 0) ... "cannot be 0 if MaxUnavailable is 0". With
+# maxUnavailable at or above desiredNumberScheduled every node's pod stops at once. main read only Deployments'.
+def rolled_daemonset(name: str, nodes: int, rolling: dict | None) -> list[dict]:
+    ds = {"apiVersion": "apps/v1", "kind": "DaemonSet", "metadata": f.meta(name, "shop", {"app": name}),
+          "spec": {"selector": {"matchLabels": {"app": name}},
+                   "updateStrategy": {"type": "RollingUpdate",
+                                      "rollingUpdate": rolling or {"maxUnavailable": 1, "maxSurge": 0}},
+                   "template": {"metadata": {"labels": {"app": name}},
+                                "spec": {"terminationGracePeriodSeconds": 30,
+                                         "containers": [{"name": "agent", "image": "registry.example.com/agent:1"}]}}},
+          "status": {"desiredNumberScheduled": nodes, "currentNumberScheduled": nodes, "numberReady": nodes,
+                     "numberAvailable": nodes, "updatedNumberScheduled": nodes, "observedGeneration": 1}}
+    pods = [f.pod(f"{name}-{i}", "shop", owner=("DaemonSet", name), labels={"app": name}, prestop=True)
+            for i in range(nodes)]
+    return [ds, *pods, pdb(name)]
+
+
+@pytest.mark.parametrize("rolling", [{"maxUnavailable": "100%", "maxSurge": 0}, {"maxUnavailable": 3},
+                                     {"maxUnavailable": "90%"}])  # 90% of 3 rounded up: 3
+def test_a_daemonset_stopping_every_pod_at_once_warns(audit, rolling):
+    run = audit({"c1": rolled_daemonset("node-agent", 3, rolling)}, "migrating")
+    rows = run.by_name("restart-risk")
+    agent = rows["node-agent"]  # main: no finding, the plan PASS AA1401
+    assert (agent["status"], agent["code"], agent["evidence"]["score"]) == ("WARN", "AA1420", 3)
+
+
+def test_daemonsets_rolling_some_nodes_at_a_time_or_on_one_node_stay_low_risk(audit):
+    objects = [*rolled_daemonset("node-agent", 3, None), *rolled_daemonset("log-agent", 4, {"maxUnavailable": "50%"}),
+               *rolled_daemonset("surge-agent", 3, {"maxUnavailable": 0, "maxSurge": "100%"}),
+               *rolled_daemonset("one-node", 1, {"maxUnavailable": "100%"})]
+    [plan] = audit({"c1": objects}, "migrating").rows("restart-risk")
+    assert (plan["status"], plan["code"]) == ("PASS", "AA1401")
