@@ -84,7 +84,8 @@ def asm_network_settings(ctx: Context) -> AsmNetworkSettings:
             cid = item["ClusterId"]
             if cid:
                 out.by_id[str(cid)] = {"network": item["Network"], "enable_gateway": item["EnableGateway"],
-                                       "gateway_name": item["GatewayName"], "source": source}
+                                       "gateway_name": item["GatewayName"],
+                                       "custom_gateway_address": item["CustomGatewayAddress"], "source": source}
         out.sources.append(source)
     for name, network in ctx.networks.items():  # as the user gave them: fleet file, then config (which wins)
         entry = out.by_cluster[name] = {"network": network}
