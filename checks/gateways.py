@@ -2401,15 +2401,23 @@ class CrossClusterGatewayFirst(ClusterCheck):
                             message="ASM cross-network gateway {gateways} deployed; its pod counts cannot be read "
                                     "({counts}): whether it serves cross-cluster traffic cannot be told")
     # Declared for the cluster (its clusterIds name it) but no istio-<name> workload of it here: ASM's controller has
-    # not deployed it (or failed to), so it serves nothing, as asm-gateways-present says of ingress and egress (AA1712);
-    # FAIL whether or not a workload here moved yet, as AA1812: the other clusters' moved workloads reach this one
-    # through it.
+    # not deployed it (or failed to), so it serves nothing, as asm-gateways-present says of ingress and egress (AA1712).
+    # With workloads here on ASM's proxy already a FAIL; before the first moves a WARN, as MISSING (the seed deploys it
+    # in the Migrating phase, before moving workloads).
+    _NOT_DEPLOYED_FIX = ("See why ASM's controller has not deployed it (the IstioGateway's status and events on the "
+                         "ASM control plane), or re-create it for this cluster; then re-run.")
     NOT_DEPLOYED = Outcome("AA1814", Status.FAIL, "an ASM cross-network gateway is declared for the cluster but not "
-                           "deployed in it: cross-cluster calls of ASM-proxied workloads have no path",
-                           fix="See why ASM's controller has not deployed it (the IstioGateway's status and events on "
-                               "the ASM control plane), or re-create it for this cluster; then re-run.",
-                           message="ASM cross-network gateway {gateways} targets this cluster, but its Deployment "
-                                   "{deployments} is not in this cluster: it serves no cross-cluster traffic")
+                           "deployed in it, and pods already run ASM proxies: their cross-cluster calls have no path",
+                           fix=_NOT_DEPLOYED_FIX,
+                           message="{pods} pod(s) already run ASM proxies; ASM cross-network gateway {gateways} "
+                                   "targets this cluster, but its Deployment {deployments} is not in this cluster: it "
+                                   "serves no cross-cluster traffic")
+    NOT_DEPLOYED_YET = Outcome("AA1821", Status.WARN, "an ASM cross-network gateway is declared for the cluster but "
+                               "not deployed in it yet: it must serve before the first workload moves",
+                               fix=_NOT_DEPLOYED_FIX,
+                               message="ASM cross-network gateway {gateways} targets this cluster, but its Deployment "
+                                       "{deployments} is not in this cluster yet: it must serve before the first "
+                                       "workload moves to an ASM proxy")
     # Deployed and serving, but its LoadBalancer Service has no address (status.loadBalancer.ingress empty, no
     # spec.externalIPs): istiod keeps a network gateway only with an address (extractGatewaysInner over
     # ClusterExternalAddresses, istio/istio@1.22.3 pilot/pkg/serviceregistry/kube/controller/network.go, conversion.go),
@@ -2442,8 +2450,8 @@ class CrossClusterGatewayFirst(ClusterCheck):
                               "not read every kind it reads: one may have been missed", fix=SCAN_UNREAD_FIX,
                               message=SCAN_UNREAD + "no Istio east-west gateway seen, but one may have been missed")
     outcomes = (BEFORE_FIRST_POD, READY_NO_POD, PODS_BEFORE, PODS_WITHOUT, NOT_SERVING, NOT_DEPLOYED, NO_ADDRESS,
-                BEING_DELETED, MISSING, GATEWAY_UNDATED, PODS_UNDATED, EASTWEST_UNSEEN, COUNTS_UNREAD, ADDRESS_UNKNOWN,
-                NO_EASTWEST)
+                BEING_DELETED, MISSING, NOT_DEPLOYED_YET, GATEWAY_UNDATED, PODS_UNDATED, EASTWEST_UNSEEN, COUNTS_UNREAD,
+                ADDRESS_UNKNOWN, NO_EASTWEST)
     needs = (K.POD, K.DEPLOYMENT, K.SERVICE)
     # ConfigMaps: the cluster's own id (auditor/clusterid.py), matched against the IstioGateways' clusterIds.
     uses = (*SCAN_KINDS, K.REPLICASET, K.JOB, K.CONFIGMAP)
@@ -2514,8 +2522,8 @@ class CrossClusterGatewayFirst(ClusterCheck):
         if undeployed:
             evidence["not_deployed"] = [f"{g.namespace}/{g.workload_name}" for g in undeployed]
         if len(undeployed) == len(crossnet):
-            yield self.report(self.NOT_DEPLOYED, cluster.name, params={
-                "gateways": ", ".join(f"{g.namespace}/{g.name}" for g in crossnet),
+            yield self.report(self.NOT_DEPLOYED_YET if moved.empty else self.NOT_DEPLOYED, cluster.name, params={
+                "pods": len(moved), "gateways": ", ".join(f"{g.namespace}/{g.name}" for g in crossnet),
                 "deployments": ", ".join(evidence["not_deployed"])},
                 remediation="\n".join(f"{mesh.ASM_KUBECTL} {mesh.ns_flag(g.namespace)} describe "
                                       f"{mesh.object_ref('istiogateway', g.name)}" for g in crossnet),

@@ -64,10 +64,11 @@ def test_declared_for_the_cluster_but_not_deployed_fails(audit, gate):
     assert a.result.verdict == "NO-GO"
 
 
-def test_not_deployed_before_any_move_fails_too(audit):
-    """As AA1812: the other clusters' moved workloads reach this one through it."""
+def test_not_deployed_before_any_move_warns(audit):
+    """Nothing moved yet: as MISSING (AA1820), a WARN before the Migrating phase in which the seed deploys it (main:
+    PASS AA1802, "exists")."""
     a = audit({"cluster-a": [*eastwest()]}, "migrating", config=ONLY, asm=asm_side(CR))
-    assert codes(a) == [("FAIL", "AA1814")]
+    assert codes(a) == [("WARN", "AA1821")]
 
 
 def test_another_deployment_of_that_name_is_not_taken_for_none(audit):
