@@ -87,7 +87,8 @@ def option_patch(cr: dict[str, Any] | None) -> str:
 
 def network_items(answer: dict[str, Any]) -> list[dict[str, Any]]:
     """The per-cluster entries of a DescribeMeshMultiClusterNetwork answer, each with its fields under ASM's spelling
-    (ClusterId, Network, EnableGateway, GatewayName) whichever case the answer used: read here once for every reader."""
+    (ClusterId, Network, EnableGateway, GatewayName, CustomGatewayAddress) whichever case the answer used: read here
+    once for every reader."""
     nets = answer.get("MultiClusterNetworks") or answer.get("multiClusterNetworks") or []
     if isinstance(nets, dict):
         # {"cluster-id": {...}} or {"Networks": [...]}
@@ -102,7 +103,9 @@ def _canonical(item: dict[str, Any]) -> dict[str, Any]:
             "Network": item.get("Network") or item.get("network"),
             # An explicit EnableGateway (even false or null) wins over the camel-case spelling.
             "EnableGateway": item["EnableGateway"] if "EnableGateway" in item else item.get("enableGateway"),
-            "GatewayName": item.get("GatewayName") or item.get("gatewayName")}
+            "GatewayName": item.get("GatewayName") or item.get("gatewayName"),
+            # ASM's own address for the cluster's cross-network gateway ("ip:port"), in place of its Service's.
+            "CustomGatewayAddress": item.get("CustomGatewayAddress") or item.get("customGatewayAddress")}
 
 
 def asm_version(ctx: Context) -> tuple[mesh.Version | None, str, str | None]:

@@ -118,9 +118,8 @@ def _data_plane_facts(c: ClusterInventory, rules: mesh.ProxyRules | None
 
 
 def asm_networks(inv: Inventory, given: dict[str, str]) -> dict[str, str]:
-    """Cluster name -> network as ASM has it: as the user gave them (fleet file, config), else the OpenAPI answer."""
-    if given:
-        return dict(given)
+    """Cluster name -> network as ASM has it: the OpenAPI answer's, else as the user gave them (fleet file, config),
+    as network-consistency takes them (checks/network.AsmNetworkSettings.entry)."""
     answer = inv.asm_openapi.get("DescribeMeshMultiClusterNetwork") or {}
     by_id = {}
     for item in network_items(answer):
@@ -129,7 +128,7 @@ def asm_networks(inv: Inventory, given: dict[str, str]) -> dict[str, str]:
             by_id[cid] = net
     # By the id used: the cluster's own where it writes one (auditor/clusterid.py), else the given one.
     used = {c.name: clusterid.used_id(c) for c in inv.data_planes}
-    return {name: by_id[cid] for name, cid in used.items() if cid in by_id}
+    return {**given, **{name: by_id[cid] for name, cid in used.items() if cid in by_id}}
 
 
 def live_digest(sources: SourceSet) -> str:

@@ -22,6 +22,7 @@ from auditor.asm import (
     SEED_PATCH_SPELLING,
     advanced_option,
     migration_resource,
+    network_items,
     option_patch,
     seed_spelling_used,
 )
@@ -2399,6 +2400,45 @@ class CrossClusterGatewayFirst(ClusterCheck):
                             "its controller's status does not tell how many of its pods are available",
                             message="ASM cross-network gateway {gateways} deployed; its pod counts cannot be read "
                                     "({counts}): whether it serves cross-cluster traffic cannot be told")
+    # Declared for the cluster (its clusterIds name it) but no istio-<name> workload of it here: ASM's controller has
+    # not deployed it (or failed to), so it serves nothing, as asm-gateways-present says of ingress and egress (AA1712).
+    # With workloads here on ASM's proxy already a FAIL; before the first moves a WARN, as MISSING (the seed deploys it
+    # in the Migrating phase, before moving workloads).
+    _NOT_DEPLOYED_FIX = ("See why ASM's controller has not deployed it (the IstioGateway's status and events on the "
+                         "ASM control plane), or re-create it for this cluster; then re-run.")
+    NOT_DEPLOYED = Outcome("AA1814", Status.FAIL, "an ASM cross-network gateway is declared for the cluster but not "
+                           "deployed in it, and pods already run ASM proxies: their cross-cluster calls have no path",
+                           fix=_NOT_DEPLOYED_FIX,
+                           message="{pods} pod(s) already run ASM proxies; ASM cross-network gateway {gateways} "
+                                   "targets this cluster, but its Deployment {deployments} is not in this cluster: it "
+                                   "serves no cross-cluster traffic")
+    NOT_DEPLOYED_YET = Outcome("AA1821", Status.WARN, "an ASM cross-network gateway is declared for the cluster but "
+                               "not deployed in it yet: it must serve before the first workload moves",
+                               fix=_NOT_DEPLOYED_FIX,
+                               message="ASM cross-network gateway {gateways} targets this cluster, but its Deployment "
+                                       "{deployments} is not in this cluster yet: it must serve before the first "
+                                       "workload moves to an ASM proxy")
+    # Deployed and serving, but its LoadBalancer Service has no address (status.loadBalancer.ingress empty, no
+    # spec.externalIPs): istiod keeps a network gateway only with an address (extractGatewaysInner over
+    # ClusterExternalAddresses, istio/istio@1.22.3 pilot/pkg/serviceregistry/kube/controller/network.go, conversion.go),
+    # so no other network reaches this one through it, unless ASM holds an address of its own for the cluster
+    # (DescribeMeshMultiClusterNetwork CustomGatewayAddress).
+    NO_ADDRESS = Outcome("AA1815", Status.FAIL, "the ASM cross-network gateway's load balancer has no address and ASM "
+                         "holds no custom gateway address for the cluster: other networks cannot reach this one "
+                         "through it",
+                         fix="Find why the load balancer got no address (`kubectl describe service` events: "
+                             "SyncLoadBalancerFailed), or set a custom gateway address for the cluster in ASM's "
+                             "network settings; then re-run.",
+                         message="ASM cross-network gateway Service {services} has no load balancer address and ASM "
+                                 "holds no custom gateway address for this cluster: no other network reaches it")
+    ADDRESS_UNKNOWN = Outcome("AA1834", Status.UNKNOWN, "the ASM cross-network gateway's load balancer has no address, "
+                              "and whether ASM holds a custom gateway address for the cluster is not known",
+                              fix="Provide ASM's network settings (--asm-mesh-id/--asm-region, or a saved "
+                                  "DescribeMeshMultiClusterNetwork answer in asm.multi_cluster_network), or find why "
+                                  "the load balancer got no address (`kubectl describe service`); then re-run.",
+                              message="ASM cross-network gateway Service {services} has no load balancer address; "
+                                      "whether ASM holds a custom gateway address for this cluster is not known "
+                                      "({why})")
     GATEWAY_UNDATED = Outcome("AA1830", Status.UNKNOWN,
                               "the cross-network IstioGateway's creation time cannot be read",
                               message="the cross-network IstioGateway has no readable creationTimestamp")
@@ -2409,9 +2449,9 @@ class CrossClusterGatewayFirst(ClusterCheck):
     EASTWEST_UNSEEN = Outcome("AA1832", Status.UNKNOWN, "no Istio east-west gateway seen, but the gateway scan could "
                               "not read every kind it reads: one may have been missed", fix=SCAN_UNREAD_FIX,
                               message=SCAN_UNREAD + "no Istio east-west gateway seen, but one may have been missed")
-    outcomes = (BEFORE_FIRST_POD, READY_NO_POD, PODS_BEFORE, PODS_WITHOUT, NOT_SERVING, BEING_DELETED, MISSING,
-                GATEWAY_UNDATED,
-                PODS_UNDATED, EASTWEST_UNSEEN, COUNTS_UNREAD, NO_EASTWEST)
+    outcomes = (BEFORE_FIRST_POD, READY_NO_POD, PODS_BEFORE, PODS_WITHOUT, NOT_SERVING, NOT_DEPLOYED, NO_ADDRESS,
+                BEING_DELETED, MISSING, NOT_DEPLOYED_YET, GATEWAY_UNDATED, PODS_UNDATED, EASTWEST_UNSEEN, COUNTS_UNREAD,
+                ADDRESS_UNKNOWN, NO_EASTWEST)
     needs = (K.POD, K.DEPLOYMENT, K.SERVICE)
     # ConfigMaps: the cluster's own id (auditor/clusterid.py), matched against the IstioGateways' clusterIds.
     uses = (*SCAN_KINDS, K.REPLICASET, K.JOB, K.CONFIGMAP)
@@ -2475,10 +2515,25 @@ class CrossClusterGatewayFirst(ClusterCheck):
                 yield self.report(self.PODS_WITHOUT, cluster.name, params={"pods": len(moved)},
                                   remediation=self.remediation, evidence=evidence)
             return
-        # Every cross-network gateway of the cluster deployed here and none with a pod available: none serves.
+        # Declared for this cluster with no workload of that name here (one there that the scan does not take for
+        # ASM's gateway is judged as deployed, as before): none of them serves.
+        undeployed = [g for g in crossnet if (g.namespace, g.workload_name) not in deployed
+                      and not _workload_there(cluster, g.namespace, g.workload_name)]
+        if undeployed:
+            evidence["not_deployed"] = [f"{g.namespace}/{g.workload_name}" for g in undeployed]
+        if len(undeployed) == len(crossnet):
+            yield self.report(self.NOT_DEPLOYED_YET if moved.empty else self.NOT_DEPLOYED, cluster.name, params={
+                "pods": len(moved), "gateways": ", ".join(f"{g.namespace}/{g.name}" for g in crossnet),
+                "deployments": ", ".join(evidence["not_deployed"])},
+                remediation="\n".join(f"{mesh.ASM_KUBECTL} {mesh.ns_flag(g.namespace)} describe "
+                                      f"{mesh.object_ref('istiogateway', g.name)}" for g in crossnet),
+                evidence=evidence)
+            return
+        # Every cross-network gateway of the cluster deployed here (or not deployed) and none with a pod available:
+        # none serves.
         counts = [pods_available(cluster, deployed[key]) for g in crossnet
                   if (key := (g.namespace, g.workload_name)) in deployed]
-        if len(counts) == len(crossnet) and not any(_serves(c) for c in counts):
+        if len(counts) + len(undeployed) == len(crossnet) and not any(_serves(c) for c in counts):
             evidence["cross_network_pods"] = {f"{g.namespace}/{g.workload_name}": {"desired": d, "available": a}
                                               for g, (d, a) in zip(crossnet, counts, strict=True)}
             kinds = {key: w.kind.lower() for key, w in deployed.items()}
@@ -2496,6 +2551,10 @@ class CrossClusterGatewayFirst(ClusterCheck):
             yield self.report(self.NOT_SERVING, cluster.name, params={
                 "gateways": gateways, "available": sum(a or 0 for _, a in counts),
                 "desired": sum(d or 0 for d, _ in counts)}, remediation=describe, evidence=evidence)
+            return
+        unreachable = self._without_address(cluster, ctx, crossnet, deployed, known.cluster_id, evidence)
+        if unreachable is not None:
+            yield unreachable
             return
         gw_times = [mesh.parse_time(g.created) for g in crossnet]
         if any(t is None for t in gw_times):
@@ -2526,3 +2585,57 @@ class CrossClusterGatewayFirst(ClusterCheck):
         else:
             yield self.report(self.BEFORE_FIRST_POD, cluster.name,
                               params={"created": first_gw.isoformat(), "oldest": oldest.isoformat()}, evidence=evidence)
+
+    def _without_address(self, cluster: ClusterInventory, ctx: Context, crossnet: list[AsmGateway],
+                         deployed: dict[tuple[str, str], GatewayWorkload], cluster_id: str | None,
+                         evidence: dict[str, Any]) -> Finding | None:
+        """FAIL NO_ADDRESS when every serving cross-network gateway of the cluster is fronted only by LoadBalancer
+        Services whose status (written: `{}` before the cloud controller sets an address) holds no address and that
+        have no spec.externalIPs, and ASM's network answer gives the cluster no CustomGatewayAddress; UNKNOWN
+        ADDRESS_UNKNOWN when that answer does not tell; None when one has an address (or is no load balancer:
+        NodePort and others are not judged here)."""
+        serving = {key: deployed[key] for g in crossnet if (key := (g.namespace, g.workload_name)) in deployed
+                   and _serves(pods_available(cluster, deployed[key]))}
+        if not serving:
+            return None
+        services = [s for s in gateway_services(cluster, ctx.inv.rules, ctx.config.gateways)
+                    if (s.gateway.namespace, s.gateway.name) in serving]
+        fronted = {(s.gateway.namespace, s.gateway.name) for s in services}
+        if fronted != set(serving) or not all(_lb_without_address(cluster, s) for s in services):
+            return None
+        names = ", ".join(f"{s.namespace}/{s.name}" for s in services)
+        evidence = {**evidence, "no_address": [f"{s.namespace}/{s.name}" for s in services]}
+        describe = "\n".join(f"{mesh.kubectl_in(cluster.name, s.namespace)} describe "
+                             f"{mesh.object_ref('service', s.name)}" for s in services)
+        try:
+            answer = ctx.inv.openapi_answer("DescribeMeshMultiClusterNetwork")
+        except EvidenceUnavailable as exc:
+            answer, why = None, str(exc.reason)
+        else:
+            why = "no DescribeMeshMultiClusterNetwork answer given"
+        entry = next((item for item in network_items(answer or {}) if cluster_id and item["ClusterId"] == cluster_id),
+                     None)
+        if answer and entry is None:
+            why = f"the DescribeMeshMultiClusterNetwork answer has no entry for cluster id {cluster_id or '?'}"
+        if entry is None:
+            return self.report(self.ADDRESS_UNKNOWN, cluster.name, params={"services": names, "why": why},
+                               remediation=describe, evidence=evidence)
+        if entry["CustomGatewayAddress"]:
+            return None  # ASM hands the other networks that address instead
+        return self.report(self.NO_ADDRESS, cluster.name, params={"services": names}, remediation=describe,
+                           evidence={**evidence, "custom_gateway_address": entry["CustomGatewayAddress"]})
+
+
+def _workload_there(cluster: ClusterInventory, namespace: str, name: str) -> bool:
+    """Whether a Deployment or DaemonSet of that name is in the namespace (kinds not read: not known to be absent)."""
+    return any(not cluster.available(kind) or cluster.get(kind, name, namespace) is not None
+               for kind in (K.DEPLOYMENT, K.DAEMONSET))
+
+
+def _lb_without_address(cluster: ClusterInventory, svc: GatewayService) -> bool:
+    """A LoadBalancer Service whose written status holds no ingress address and that has no spec.externalIPs: istiod
+    gives it no ClusterExternalAddresses (ConvertService, pilot/pkg/serviceregistry/kube/conversion.go @1.22.3)."""
+    if svc.service_type != "LoadBalancer" or not svc.lb_status_read or svc.lb_addresses:
+        return False
+    obj = cluster.get(K.SERVICE, svc.name, svc.namespace) or {}
+    return not ((obj.get("spec") or {}).get("externalIPs"))

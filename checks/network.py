@@ -63,11 +63,17 @@ class AsmNetworkSettings:
         return not self.by_cluster and not self.by_id
 
     def entry(self, name: str, cluster_id: str | None) -> dict[str, Any] | None:
-        """ASM's settings of one cluster: the answer's entry for its id (the id used: auditor/clusterid.py), the
-        network the user gave it over the answer's."""
+        """ASM's settings of one cluster: the answer's entry for its id (the id used: auditor/clusterid.py). The
+        network the user gave it (config, fleet file) stands in only where the answer gives none: ASM's answer is
+        what ASM does, a typed network what the user believes (`asm_network_given` when the two differ)."""
         found = dict(self.by_id[cluster_id]) if cluster_id and cluster_id in self.by_id else None
-        if name in self.by_cluster:
-            found = {**(found or {"enable_gateway": None, "gateway_name": None}), **self.by_cluster[name]}
+        given = self.by_cluster.get(name)
+        if given is None:
+            return found
+        if found is None or not found.get("network"):
+            return {**(found or {"enable_gateway": None, "gateway_name": None}), **given}
+        if given["network"] != found["network"]:
+            found["given"] = dict(given)
         return found
 
 
@@ -84,7 +90,8 @@ def asm_network_settings(ctx: Context) -> AsmNetworkSettings:
             cid = item["ClusterId"]
             if cid:
                 out.by_id[str(cid)] = {"network": item["Network"], "enable_gateway": item["EnableGateway"],
-                                       "gateway_name": item["GatewayName"], "source": source}
+                                       "gateway_name": item["GatewayName"],
+                                       "custom_gateway_address": item["CustomGatewayAddress"], "source": source}
         out.sources.append(source)
     for name, network in ctx.networks.items():  # as the user gave them: fleet file, then config (which wins)
         entry = out.by_cluster[name] = {"network": network}
@@ -284,6 +291,8 @@ class NetworkConsistency(ClusterCheck):
             "istio_network": istio, "istio_sources": [f"{s}: {v}" for s, v in sources],
             "asm_network": asm_net, "asm_source": (asm_entry or {}).get("source"),
             **known.evidence(), "eastwest_signals": signals}
+        if asm_entry and asm_entry.get("given"):
+            evidence["asm_network_given"] = asm_entry["given"]  # typed, and not what ASM's answer says
         distinct = sorted({v for _, v in sources})
         if len(distinct) > 1:
             evidence["istio_sources_disagree"] = distinct

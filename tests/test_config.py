@@ -224,6 +224,9 @@ def test_config_networks_win_over_fleet_networks_in_sources(tmp_path, demo_dir):
     from auditor.sources.snapshot import open_snapshot
 
     sources = open_snapshot(str(demo_dir))
+    # Without the demo's DescribeMeshMultiClusterNetwork answer, which wins over both (red22g:
+    # tests/checks/test_network_answer_wins_22g.py).
+    sources.asm_openapi.pop("DescribeMeshMultiClusterNetwork")
     sources.networks = {"cluster-a": "from-fleet", "cluster-b": "fleet-b"}
     config = Config.model_validate({"asm": {"networks": {"cluster-a": "from-config"}}})
     result = api.run_audit(sources=sources, phase="uninstall", config=config)

@@ -239,7 +239,8 @@ _OPENAPI_ANSWERS: dict[str, dict[str, Any]] = {
                                 "InitCNIConfiguration": {"Enabled": bool, "ExcludeNamespaces": str}}}}}},
 }
 # DescribeMeshMultiClusterNetworkResponseBody `multi_cluster_networks: Dict[str, MultiClusterNetworksValue]`
-# (MultiClusterNetworksValue: `network: str`, `enable_gateway: bool`, `gateway_name: str`), by cluster id; the
+# (MultiClusterNetworksValue: `network: str`, `enable_gateway: bool`, `gateway_name: str`, `custom_gateway_address:
+# str`, 3.4.0), by cluster id; the
 # TypeScript SDK's JSON spells them camel-case; asm.network_items reads a list of entries with ClusterId too (alone or
 # under Networks). network-consistency and the cluster table: EnableGateway "false" (or 0) was read as not given, and a
 # cross-network IstioGateway for the cluster then passed the switch (PASS AA1903 where the SDK's false gives FAIL
@@ -247,7 +248,8 @@ _OPENAPI_ANSWERS: dict[str, dict[str, Any]] = {
 # ['network-1']"); a ClusterId that is no string crashed the audit (exit 4); an entry that is no object, next to others,
 # hid every entry of the answer (UNKNOWN AA1930: ASM's networks not known).
 _NETWORK_ENTRY: dict[str, Any] = {key: kind for name, kind in (("ClusterId", str), ("Network", str),
-                                                               ("EnableGateway", bool), ("GatewayName", str))
+                                                               ("EnableGateway", bool), ("GatewayName", str),
+                                                               ("CustomGatewayAddress", str))
                                   for key in (name, name[0].lower() + name[1:])}
 _NETWORK_LISTS = ("MultiClusterNetworks", "multiClusterNetworks")
 

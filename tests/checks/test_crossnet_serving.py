@@ -61,11 +61,11 @@ def test_a_cross_network_gateway_with_a_pod_available_passes(audit, shape):
     assert [(r["status"], r["code"]) for r in a.rows(CHECK)] == [("PASS", "AA1801")]
 
 
-def test_declared_for_the_cluster_without_its_deployment_is_judged_as_before(audit):
-    """The IstioGateway naming the cluster, no istio-<name> Deployment read: unchanged (PASS AA1801), not judged
-    here."""
+def test_declared_for_the_cluster_without_its_deployment_fails(audit):
+    """The IstioGateway naming the cluster, no istio-<name> Deployment there: it serves nothing (red22g: was PASS
+    AA1801; tests/checks/test_crossnet_reachable_22g.py)."""
     a = audit({"cluster-a": [*eastwest(), *moved_pods(MOVED)]}, "uninstall", config=ONLY, asm=asm_side(CR))
-    assert [(r["status"], r["code"]) for r in a.rows(CHECK)] == [("PASS", "AA1801")]
+    assert [(r["status"], r["code"]) for r in a.rows(CHECK)] == [("FAIL", "AA1814")]
 
 
 def test_pod_counts_the_status_does_not_give_are_unknown_not_0_of_0(audit):

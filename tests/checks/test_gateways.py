@@ -394,6 +394,13 @@ def moved_pods(created: str) -> list[dict]:
     return [*dep_rs, *f.workload_pods(dep_rs, 2, proxy="asm", created=created)]
 
 
+def asm_crossnet() -> dict:
+    """The Deployment ASM's IstioGateway controller puts in the cluster for asm-cross-network-m1 (a gateway declared
+    for the cluster but not deployed there serves nothing: AA1814, test_crossnet_reachable_22g.py)."""
+    return f.gateway_deployment("istio-asm-cross-network-m1", asm=True, gateway_type="cross-network",
+                                labels={"topology.istio.io/network": "network-1"})
+
+
 def test_cross_network_not_applicable_without_eastwest(audit):
     a = audit({"cluster-a": moved_pods("2026-11-14T00:00:00Z")}, "migrating", asm=[])
     assert outcomes(a, CHECK_CN) == [("NOT_APPLICABLE", "AA1840")]
@@ -401,14 +408,16 @@ def test_cross_network_not_applicable_without_eastwest(audit):
 
 @pytest.mark.parametrize("spelling", ["cross-network", "CrossNetwork"])
 def test_cross_network_pass_when_gateway_first(audit, spelling):
-    a = audit({"cluster-a": [*eastwest(), *moved_pods("2026-11-14T00:00:00Z")]}, "migrating", config=IDS,
+    a = audit({"cluster-a": [*eastwest(), asm_crossnet(), *moved_pods("2026-11-14T00:00:00Z")]}, "migrating",
+              config=IDS,
               asm=[f.istio_gateway_cr("asm-cross-network-m1", spelling, cluster_ids=["c-a"], created=GW_TIME)])
     (row,) = a.rows(CHECK_CN)
     assert (row["status"], row["code"]) == ("PASS", "AA1801")
 
 
 def test_cross_network_fail_when_pods_moved_first(audit):
-    a = audit({"cluster-a": [*eastwest(), *moved_pods("2026-11-12T08:00:00Z")]}, "uninstall", config=IDS,
+    a = audit({"cluster-a": [*eastwest(), asm_crossnet(), *moved_pods("2026-11-12T08:00:00Z")]}, "uninstall",
+              config=IDS,
               asm=[f.istio_gateway_cr("asm-cross-network-m1", "cross-network", cluster_ids=["c-a"], created=GW_TIME)])
     (row,) = a.rows(CHECK_CN)
     assert (row["status"], row["code"]) == ("FAIL", "AA1810")
@@ -434,7 +443,7 @@ def test_cross_network_unknown(audit):
 
 
 def test_cross_network_unknown_when_pod_creation_time_unreadable(audit):
-    a = audit({"cluster-a": [*eastwest(), *moved_pods("")]}, "migrating", config=IDS,
+    a = audit({"cluster-a": [*eastwest(), asm_crossnet(), *moved_pods("")]}, "migrating", config=IDS,
               asm=[f.istio_gateway_cr("asm-cross-network-m1", "cross-network", cluster_ids=["c-a"], created=GW_TIME)])
     (row,) = a.rows(CHECK_CN)
     assert (row["status"], row["code"]) == ("UNKNOWN", "AA1831")
@@ -490,6 +499,6 @@ def test_asm_gateways_present_outcomes_of_their_own(audit):
 
 
 def test_cross_network_gateway_ready_before_any_move(audit):
-    a = audit({"cluster-a": eastwest()}, "migrating", config=IDS,
+    a = audit({"cluster-a": [*eastwest(), asm_crossnet()]}, "migrating", config=IDS,
               asm=[f.istio_gateway_cr("asm-cross-network-m1", "cross-network", cluster_ids=["c-a"], created=GW_TIME)])
     assert outcomes(a, CHECK_CN) == [("PASS", "AA1802")]

@@ -65,16 +65,18 @@ def test_fail_on_mismatch_and_switch_off(audit):
 
 
 def test_config_networks_and_answer_file(audit, tmp_path):
-    """asm.networks wins for the network; a saved answer file supplies EnableGateway."""
+    """A saved answer file is ASM's own word: its network-9 is judged over the typed asm.networks network-1 (red22g:
+    the typed one passed AA1901), and it supplies EnableGateway."""
     saved = tmp_path / "networks.json"
     saved.write_text(json.dumps(answer(c_a=("network-9", True))["DescribeMeshMultiClusterNetwork"]))
     a = audit({"cluster-a": [istio_system("network-1"), *eastwest("network-1")]}, "migrating", asm=[],
               config={"asm": {"cluster_ids": IDS, "networks": {"cluster-a": "network-1"},
                               "multi_cluster_network": str(saved)}})
     rows = rows_by_kind(a)
-    assert codes_by_kind(a) == {("cluster-a", "Namespace"): ("PASS", "AA1901"),
+    assert codes_by_kind(a) == {("cluster-a", "Namespace"): ("FAIL", "AA1910"),
                                 ("cluster-a", "MultiClusterNetwork"): ("PASS", "AA1902")}
-    assert rows[("cluster-a", "Namespace")]["evidence"]["asm_source"] == "config asm.networks"
+    assert rows[("cluster-a", "Namespace")]["evidence"]["asm_source"].endswith(str(saved))
+    assert rows[("cluster-a", "Namespace")]["evidence"]["asm_network_given"]["source"] == "config asm.networks"
 
 
 def test_fail_when_answer_lacks_the_cluster(audit):

@@ -345,10 +345,11 @@ def locs_while_judging(monkeypatch: pytest.MonkeyPatch, check_class: type, metho
 
 
 def test_cross_cluster_gateway_first_takes_the_moved_pods_without_loc(audit, monkeypatch: pytest.MonkeyPatch):
-    from tests.checks.test_gateways import GW_TIME, IDS, eastwest, moved_pods
+    from tests.checks.test_gateways import GW_TIME, IDS, asm_crossnet, eastwest, moved_pods
 
     locs = locs_while_judging(monkeypatch, egress.CrossClusterGatewayFirst)
-    a = audit({"cluster-a": [*eastwest(), *moved_pods("2026-11-12T08:00:00Z")]}, "uninstall", config=IDS,
+    a = audit({"cluster-a": [*eastwest(), asm_crossnet(), *moved_pods("2026-11-12T08:00:00Z")]}, "uninstall",
+              config=IDS,
               asm=[f.istio_gateway_cr("asm-cross-network-m1", "cross-network", cluster_ids=["c-a"], created=GW_TIME)])
     (row,) = a.rows("cross-cluster-gateway-first")
     assert (row["status"], row["code"], row["evidence"]["asm_proxy_pods"]) == ("FAIL", "AA1810", 2)

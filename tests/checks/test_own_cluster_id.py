@@ -114,11 +114,12 @@ def test_lb_weights_read_the_own_ids_overrides_not_the_given_ones(audit):
 # ================================================================ cross-cluster-gateway-first
 def test_cross_network_gateway_for_the_own_id_counts(audit):
     """No id given; ASM's cross-network gateway lists the own id and was created before the first ASM proxy (its
-    Deployment not seen here). Main: FAIL AA1811 (no cross-network gateway for the cluster)."""
+    Deployment not seen here). Main: FAIL AA1811 (no cross-network gateway for the cluster). Taken for the cluster's,
+    it is judged as one declared for it and not deployed here (AA1814, red22g; was PASS AA1801)."""
     a = audit({"cluster-a": [*eastwest(), *moved_pods("2026-11-14T00:00:00Z"), ack_profile(ID_A)]}, "migrating",
               asm=[f.istio_gateway_cr("asm-cross-network-m1", "cross-network", cluster_ids=[ID_A], created=GW_TIME)])
     [row] = a.rows(CN)
-    assert (row["status"], row["code"]) == ("PASS", "AA1801")
+    assert (row["status"], row["code"]) == ("FAIL", "AA1814")
     assert row["evidence"]["cluster_id"] == ID_A
 
 
@@ -191,4 +192,4 @@ def test_each_check_reads_the_profile_itself(audit):
     a = audit({"cluster-a": [*eastwest(), *moved_pods("2026-11-14T00:00:00Z"), ack_profile(ID_A)]}, "migrating",
               config=f.only_checks(CN),
               asm=[f.istio_gateway_cr("asm-cross-network-m1", "cross-network", cluster_ids=[ID_A], created=GW_TIME)])
-    assert outcomes(a, CN) == [("PASS", "AA1801")]
+    assert outcomes(a, CN) == [("FAIL", "AA1814")]  # the own id's gateway, not deployed here (not AA1811: not taken)

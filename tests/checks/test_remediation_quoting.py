@@ -163,8 +163,10 @@ def test_cronjob_restart_note_stays_a_comment(audit, value):
                                  "spec": {"containers": [{"name": "app", "image": "registry.example.com/n:1"}]}}}}
     pod = f.pod("nightly-29012345-x7k2p", "shop", proxy="asm", owner=("Job", "nightly-29012345"),
                 created="2026-11-12T08:00:00Z")
+    from tests.checks.test_gateways import asm_crossnet  # deployed in the cluster: AA1814 otherwise
+
     eastwest = [f.gateway_deployment("istio-eastwestgateway", labels={"topology.istio.io/network": "network-1"})]
-    a = audit({"cluster-a": [*eastwest, job, pod]}, "uninstall", config=IDS,
+    a = audit({"cluster-a": [*eastwest, asm_crossnet(), job, pod]}, "uninstall", config=IDS,
               asm=[f.istio_gateway_cr("asm-cross-network-m1", "cross-network", cluster_ids=["c-a"],
                                       created="2026-11-13T09:41:30Z")])
     (row,) = a.rows("cross-cluster-gateway-first")
