@@ -119,6 +119,9 @@ class IdleWorkload:
     undecided: str = ""  # why what selects it cannot be told (namespaces or webhooks unread)
     template_of: str = ""  # the object its template was read from, when not its own (a Rollout's ReplicaSet)
     asks_itself: bool = False  # its template carries sidecar.istio.io/inject=true (_asks_itself)
+    # What holds its next pods on an earlier template than its own (rollouts.update_hold: a paused Deployment, a paused
+    # or unpromoted Argo Rollout), "" for none: they are judged by that earlier template's labels (`template_of`).
+    held: str = ""
 
 
 @dataclass
@@ -430,12 +433,19 @@ def idle_workloads(cluster: ClusterInventory, running: dict[str, set[tuple[str, 
                 continue
             if kind is K.DEPLOYMENT and meta.get("ownerReferences") and _routeless_revision(cluster, namespace, meta):
                 continue  # no pod while no Route names its Revision
+            if kind is K.DEPLOYMENT and (obj.get("spec") or {}).get("paused") is True:
+                held = _paused_deployment(cluster, obj, template, namespace, name)
+                if held is not None:  # its next pods come from an earlier ReplicaSet (or which one is not known)
+                    candidates.append((kind_name, _why_idle(kind, obj), held[0], namespace, name, held[1]))
+                    continue
             candidates.append((kind_name, _why_idle(kind, obj), template, namespace, name, ""))
     candidates.extend(_foreign_idle(cluster, running))
     unread = {kind.kind: cluster.unread_reason(kind) for kind in (K.NAMESPACE, K.MUTATING_WEBHOOK)
               if not cluster.available(kind)}
     kinds_unread = {K.workload_kind(kind): cluster.unread_reason(kind) for kind in (*IDLE_KINDS, K.REPLICASET, K.JOB)
                     if not cluster.available(kind) and not istio.crd_absent(cluster, kind)}
+    if _rollouts_unread(cluster, running):  # whether an idle Rollout holds its next pods cannot be told
+        kinds_unread[K.ARGO_ROLLOUT.kind] = cluster.unread_reason(K.ARGO_ROLLOUT)
     if not candidates:
         return IdleReading([], {}, kinds_unread=kinds_unread)
     hooks = injectors(cluster) if K.MUTATING_WEBHOOK.kind not in unread else []
@@ -443,13 +453,22 @@ def idle_workloads(cluster: ClusterInventory, running: dict[str, set[tuple[str, 
     out: list[IdleWorkload] = []
     undecided: list[IdleWorkload] = []
     for kind_name, why, template, namespace, name, template_of in candidates:
+        held = ""
+        if template_of.startswith(_HELD_MARK):  # judged by an earlier ReplicaSet's template (_paused_deployment)
+            held, _, template_of = template_of[len(_HELD_MARK):].partition(_HELD_MARK)
         labels = _labels(template)
         if not namespaces_read:
             ns_labels: dict[str, str] | None = None  # what selects it is not known
         else:
             ns_labels = namespace_labels(cluster, namespace)
         found = IdleWorkload(kind_name, namespace, name, why, labels, labels.get(mesh.ASM_INJECT_LABEL) == "true",
-                             template_of=template_of, asks_itself=_asks_itself(template))
+                             template_of=template_of, asks_itself=_asks_itself(template), held=held)
+        if held and template_of.startswith(_UNREAD_MARK):
+            # Which ReplicaSet a paused Deployment's scale-up scales cannot be told: neither is its next pods' proxy.
+            found.template_of = ""
+            found.undecided = template_of[len(_UNREAD_MARK):]
+            undecided.append(found)
+            continue
         if ns_labels is not None:
             found.asks = _asks(ns_labels, labels)
         _select(found, hooks, ns_labels, labels)
@@ -464,6 +483,45 @@ def idle_workloads(cluster: ClusterInventory, running: dict[str, set[tuple[str, 
         elif found.asks or found.istio or found.asm or found.unproven:
             out.append(found)
     return IdleReading(out, unread, undecided, kinds_unread)
+
+
+# The candidates' `template_of` of a held workload: _HELD_MARK, its hold, _HELD_MARK, then where its template was read
+# (or _UNREAD_MARK and why it cannot be): the candidate tuples keep their shape.
+_HELD_MARK = "\x00held:"
+_UNREAD_MARK = "\x00unread:"
+# The label the Deployment controller adds to each ReplicaSet's labels (its template's labels, which become its pods'),
+# not part of the Deployment's template (kubernetes/kubernetes@v1.31.0 pkg/controller/deployment/sync.go
+# getNewReplicaSet: labelsutil.CloneAndAddLabel(d.Spec.Template.Labels, DefaultDeploymentUniqueLabelKey, hash)).
+POD_TEMPLATE_HASH = "pod-template-hash"
+
+
+def _paused_deployment(cluster: ClusterInventory, obj: dict[str, Any], template: dict[str, Any], namespace: str,
+                       name: str) -> tuple[dict[str, Any], str] | None:
+    """A paused Deployment's next pods are not made from its template: the controller's sync of a paused Deployment
+    makes no ReplicaSet for a changed template and scales the one its template matches, else the active ones, else the
+    newest (kubernetes/kubernetes@v1.31.0 pkg/controller/deployment/sync.go sync: getAllReplicaSetsAndSyncRevision
+    with createIfNotExisted false, then scale; util/deployment_util.go FindActiveOrLatest), made from an earlier
+    template until `kubectl rollout resume`. Its ReplicaSets' own labels are their template's (getNewReplicaSet), all
+    inventory.slim keeps of them: the template its next pods get is one with the ReplicaSet's labels (the active ones,
+    else the newest; one not labelled for ASM first), and (template, held template_of) when those differ from its
+    own; None when they do not, or it has no ReplicaSet (its first one is made from its template once resumed); with
+    the ReplicaSets unread, its template with an unread mark (undecided)."""
+    own = _labels(template)
+    if not cluster.available(K.REPLICASET):
+        why = f"{K.REPLICASET.kind} unread: {cluster.unread_reason(K.REPLICASET)}"
+        return template, f"{_HELD_MARK}{rollouts.HOLD_PAUSED}{_HELD_MARK}{_UNREAD_MARK}{why}"
+    owned = rollouts.deployment_replicasets(cluster).get((namespace, name))
+    if not owned:
+        return None
+    active = [rs for rs in owned if istio.replica_count(rs) > 0]
+    scaled = active or [max(owned, key=lambda rs: str((rs.get("metadata") or {}).get("creationTimestamp") or ""))]
+    chosen = next((rs for rs in scaled if _labels(rs).get(mesh.ASM_INJECT_LABEL) != "true"), scaled[0])
+    labels = {k: v for k, v in _labels(chosen).items() if k != POD_TEMPLATE_HASH}
+    if labels == own:
+        return None
+    meta = template.get("metadata") if isinstance(template.get("metadata"), dict) else {}
+    earlier = {**template, "metadata": {**meta, "labels": labels}}  # its annotations and spec are not kept: as now
+    return earlier, f"{_HELD_MARK}{rollouts.HOLD_PAUSED}{_HELD_MARK}{_ref(K.REPLICASET, chosen)}"
 
 
 def _routeless_revision(cluster: ClusterInventory, namespace: str, meta: dict[str, Any]) -> bool:
@@ -498,9 +556,14 @@ def _foreign_idle(cluster: ClusterInventory, running: dict[str, set[tuple[str, s
                 continue
             live = istio.live_replicasets(owned)
             obj, template = max(live, key=_created)
+            held = ""
+            if kind_name == "Rollout":
+                obj, template, held = _held_rollout(cluster, namespace, name, owned, obj, template)
             if _left_to_injector(template):
                 why = SCALED_TO_ZERO if all(istio.replica_count(rs) == 0 for rs, _ in live) else NO_ACTIVE_POD
-                out.append((kind_name, why, template, namespace, name, _ref(K.REPLICASET, obj)))
+                where = _ref(K.REPLICASET, obj)
+                out.append((kind_name, why, template, namespace, name,
+                            f"{_HELD_MARK}{held}{_HELD_MARK}{where}" if held else where))
     if cluster.available(K.JOB):
         busy_jobs = running.get(K.JOB.kind, set())
         for (namespace, kind_name, name), owned in istio.foreign_owned(cluster, K.JOB).items():
@@ -512,6 +575,40 @@ def _foreign_idle(cluster: ClusterInventory, running: dict[str, set[tuple[str, s
                 out.append((kind_name, Phrase(JOBS_BETWEEN_RUNS, kind=kind_name), template, namespace, name,
                             _ref(K.JOB, obj)))
     return out
+
+
+def _rollouts_unread(cluster: ClusterInventory, running: dict[str, set[tuple[str, str]]]) -> bool:
+    """Whether an Argo Rollout that runs no pod owns ReplicaSets here and the Rollouts could not be read (their CRD
+    not shown absent): which of its templates its next pods get (_held_rollout) cannot be told."""
+    if cluster.available(K.ARGO_ROLLOUT) or istio.crd_absent(cluster, K.ARGO_ROLLOUT) \
+            or not cluster.available(K.REPLICASET):
+        return False
+    busy = running.get("Rollout", set())
+    return any(kind_name == "Rollout" and (namespace, name) not in busy
+               for namespace, kind_name, name in istio.foreign_owned(cluster, K.REPLICASET))
+
+
+def _held_rollout(cluster: ClusterInventory, namespace: str, name: str, owned: list[tuple[dict, dict]],
+                  obj: dict[str, Any], template: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any], str]:
+    """An Argo Rollout (read) that is paused or whose update is not promoted (rollouts.rollout_hold) scales its stable
+    ReplicaSet (status.stableRS, by its rollouts-pod-template-hash label) beside its newest: its next pods get either
+    template, the one not labelled for ASM judged (argoproj/argo-rollouts@v1.8.4 rollout/canary.go, replicaset.go:
+    the stable ReplicaSet keeps the replicas the canary's weight does not take; blue-green, the active one). Else, or
+    with the Rollout or its stable ReplicaSet not read, the newest as before."""
+    if not cluster.available(K.ARGO_ROLLOUT):
+        return obj, template, ""
+    rollout = cluster.get(K.ARGO_ROLLOUT, name, namespace)
+    hold = rollouts.rollout_hold(rollout) if isinstance(rollout, dict) else ""
+    if not hold:
+        return obj, template, ""
+    stable_hash = str(((rollout.get("status") or {}).get("stableRS")) or "")
+    stable = next(((rs, t) for rs, t in owned if stable_hash and _labels(rs).get(rollouts.ROLLOUT_HASH_LABEL) ==
+                   stable_hash), None)
+    if stable is None:
+        return obj, template, hold
+    if _labels(template).get(mesh.ASM_INJECT_LABEL) == "true":
+        return stable[0], stable[1], hold
+    return obj, template, hold
 
 
 def _created(pair: tuple[dict[str, Any], dict[str, Any]]) -> str:

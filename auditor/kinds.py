@@ -69,6 +69,12 @@ def workload_kind(kind: Kind) -> str:
 # deploy.go), and its label serving.knative.dev/routingState says whether a Route's traffic names it
 # (revision_helpers.go: "reserve" once none does). Not served where Knative is not installed: read as none.
 KNATIVE_REVISION = _k("Revision", "serving.knative.dev", "v1", "revisions")
+# Argo Rollouts' Rollout (argoproj/argo-rollouts@v1.8.4 pkg/apis/rollouts/v1alpha1/types.go; CRD rollouts.argoproj.io,
+# v1alpha1 only): it owns the ReplicaSets its pods are made from (labelled rollouts-pod-template-hash), from its
+# spec.template or the template of the Deployment its spec.workloadRef names; spec.paused and status.pauseConditions
+# hold its update, status.stableRS names the ReplicaSet it keeps until the update is promoted. Not served where Argo
+# Rollouts is not installed: read as none.
+ARGO_ROLLOUT = _k("Rollout", "argoproj.io", "v1alpha1", "rollouts")
 JOB = _k("Job", "batch", "v1", "jobs")
 CRONJOB = _k("CronJob", "batch", "v1,v1beta1", "cronjobs")
 PDB = _k("PodDisruptionBudget", "policy", "v1,v1beta1", "poddisruptionbudgets")
@@ -166,8 +172,8 @@ ISTIO_GATEWAY_ASM = _k("IstioGateway", _ASM, "v1beta1,v1", "istiogateways")
 
 ALL_KINDS: tuple[Kind, ...] = (
     POD, SERVICE, CONFIGMAP, NAMESPACE, SERVICEACCOUNT, DEPLOYMENT, REPLICASET, REPLICATIONCONTROLLER, CLONESET,
-    STATEFULSET, DAEMONSET, *ADVANCED_KINDS, KNATIVE_REVISION, JOB, CRONJOB, PDB, MUTATING_WEBHOOK, VALIDATING_WEBHOOK,
-    VALIDATING_ADMISSION_POLICY, VALIDATING_ADMISSION_POLICY_BINDING, CRD,
+    STATEFULSET, DAEMONSET, *ADVANCED_KINDS, KNATIVE_REVISION, ARGO_ROLLOUT, JOB, CRONJOB, PDB, MUTATING_WEBHOOK,
+    VALIDATING_WEBHOOK, VALIDATING_ADMISSION_POLICY, VALIDATING_ADMISSION_POLICY_BINDING, CRD,
     CLUSTERROLE, CLUSTERROLEBINDING, *ISTIO_API_KINDS, *GATEWAY_API_KINDS, INGRESS, INGRESSCLASS, ISTIOOPERATOR,
     *SAIL_KINDS, *GITOPS_KINDS, ASM_MIGRATION, ISTIO_GATEWAY_ASM,
 )

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 from auditor import istio, mesh
 from auditor import kinds as K
 from auditor.i18n import N_, Phrase
+from auditor.inventory import controller_owner
 
 if TYPE_CHECKING:
     from auditor.inventory import ClusterInventory
@@ -204,6 +205,9 @@ def never_injected(cluster: ClusterInventory, kind_name: str, namespace: str, na
 def _template_of(cluster: ClusterInventory, kind_name: str, namespace: str, name: str) -> dict[str, Any]:
     """The workload's pod template, read where its kind was; {} when its kind has none here or was not read, or
     the object or its template is missing."""
+    if kind_name == "Rollout":  # an Argo Rollout, read where its CRD is: its own template or its workloadRef's
+        obj = cluster.get(K.ARGO_ROLLOUT, name, namespace) if cluster.available(K.ARGO_ROLLOUT) else None
+        return (rollout_template(cluster, obj) if isinstance(obj, dict) else None) or _NONE
     kind = _TEMPLATE_KINDS.get(kind_name)
     if kind is None or not cluster.available(kind):
         return _NONE
@@ -252,11 +256,24 @@ INJECT = "sidecar.istio.io/inject"
 HOLD_PAUSED = "paused"
 HOLD_STRATEGY_PAUSED = "updateStrategy paused"  # OpenKruise's
 HOLD_ON_DELETE = "OnDelete"
+# An Argo Rollout's (argoproj/argo-rollouts@v1.8.4): paused (spec.paused, or status.pauseConditions the controller adds
+# at a canary `pause` step, an inconclusive analysis or a blue-green pre-promotion: rollout/sync.go isPaused), or an
+# update not promoted yet (status.currentPodHash, its template's ReplicaSet, not status.stableRS: the canary's setWeight
+# steps under way). Its stable ReplicaSet keeps the earlier template's pods meanwhile, and `kubectl argo rollouts
+# restart` recreates each pod from its own ReplicaSet's template (rollout/restart.go deletes them), so only a promotion
+# moves them: `kubectl argo rollouts promote` clears spec.paused and the pause conditions (pkg/kubectl-argo-rollouts/
+# cmd/promote/promote.go; the v1.8 plugin has no `resume`), `--full` skips the remaining steps, pauses and analysis.
+HOLD_ROLLOUT_PAUSED = "Rollout paused"
+HOLD_ROLLOUT_STEPS = "Rollout update not promoted"
+_ROLLOUT_HOLDS = frozenset({HOLD_ROLLOUT_PAUSED, HOLD_ROLLOUT_STEPS})
+# The label the Rollout controller puts on each ReplicaSet it makes, its template's hash (status.stableRS and
+# currentPodHash name ReplicaSets by it: pkg/apis/rollouts/v1alpha1/types.go DefaultRolloutUniqueLabelKey).
+ROLLOUT_HASH_LABEL = "rollouts-pod-template-hash"
 _PARTITION = "partition "  # the pods of ordinal below it are kept (StatefulSets)
 _KEPT = "kept "            # that many pods (or percent) are kept (a CloneSet's, an Advanced DaemonSet's partition)
 _HOLD_KINDS = {"Deployment": K.DEPLOYMENT, "StatefulSet": K.STATEFULSET, "DaemonSet": K.DAEMONSET,
                "CloneSet": K.CLONESET, K.workload_kind(K.ADVANCED_STATEFULSET): K.ADVANCED_STATEFULSET,
-               K.workload_kind(K.ADVANCED_DAEMONSET): K.ADVANCED_DAEMONSET}
+               K.workload_kind(K.ADVANCED_DAEMONSET): K.ADVANCED_DAEMONSET, "Rollout": K.ARGO_ROLLOUT}
 _ROLLOUT_STATUS_KINDS = frozenset({"Deployment", "StatefulSet", "DaemonSet"})  # what `kubectl rollout status` reads
 # Advice before the commands that release the hold (catalog comments: said in the report's language).
 PAUSED_NOTE = N_("Its rollout is paused (spec.paused): no template change rolls a pod until it is resumed, and "
@@ -273,11 +290,24 @@ KEPT_NOTE = N_("Its update strategy's partition keeps that many of its pods on t
                "(or let the tool that set it finish its rollout):")
 UNFINISHED_NOTE = N_("Its template already asks for ASM's proxy and its controller has not replaced these pods yet (a "
                      "rollout under way, or stuck): see why:")
+ROLLOUT_PAUSED_NOTE = N_("Its Argo Rollout is paused (spec.paused, or at a canary pause step or a blue-green "
+                        "pre-promotion): its stable ReplicaSet keeps the earlier template's pods, and `kubectl argo "
+                        "rollouts restart` recreates them from that same template; promote it (once per pause step, or "
+                        "--full to skip the remaining steps, pauses and analysis):")
+ROLLOUT_STEPS_NOTE = N_("Its Argo Rollout's update is not promoted yet (its canary steps are under way): its stable "
+                       "ReplicaSet keeps the earlier template's pods until the last step; watch it, and promote it "
+                       "where it waits (--full skips the remaining steps, pauses and analysis):")
+ROLLOUT_TEMPLATE_NOTE = N_("Argo Rollouts rolls the labelled template out by the Rollout's strategy (its canary steps "
+                           "or blue-green promotion); promote it where it waits:")
 # Why AA1241's pods stay on an earlier template (its message).
 HELD_WHY = {HOLD_PAUSED: N_("its rollout is paused (spec.paused), so the labelled template rolls out no pod"),
             HOLD_STRATEGY_PAUSED: N_("its update strategy is paused (OpenKruise's updateStrategy paused), so the "
                                      "labelled template rolls out no pod"),
             HOLD_ON_DELETE: N_("its updateStrategy is OnDelete, so a pod moves only when it is deleted"),
+            HOLD_ROLLOUT_PAUSED: N_("its Argo Rollout is paused (spec.paused, a canary pause step or a blue-green "
+                                    "pre-promotion), so its stable ReplicaSet keeps the earlier template"),
+            HOLD_ROLLOUT_STEPS: N_("its Argo Rollout's update is not promoted yet (canary steps under way), so its "
+                                   "stable ReplicaSet keeps the earlier template"),
             "": N_("its controller has not replaced them yet (a rollout under way or stuck)")}
 PARTITION_WHY = N_("its rolling update's partition {partition} keeps the pods of ordinal below it on their earlier "
                    "template")
@@ -307,6 +337,8 @@ def update_hold(cluster: ClusterInventory, kind_name: str, namespace: str, name:
         return ""
     if kind is K.DEPLOYMENT:
         return HOLD_PAUSED if spec.get("paused") is True else ""
+    if kind is K.ARGO_ROLLOUT:
+        return rollout_hold(obj)
     strategy = spec.get("updateStrategy")
     strategy = strategy if isinstance(strategy, dict) else _NONE
     if kind is K.CLONESET:
@@ -327,6 +359,79 @@ def update_hold(cluster: ClusterInventory, kind_name: str, namespace: str, name:
         return f"{_KEPT}{kept}" if kept else ""
     partition = _count(rolling.get("partition"))
     return f"{_PARTITION}{partition}" if partition else ""
+
+
+def rollout_hold(obj: dict[str, Any]) -> str:
+    """What keeps an Argo Rollout's pods on its stable ReplicaSet's template: HOLD_ROLLOUT_PAUSED (spec.paused, or
+    pause conditions: rollout/sync.go isPaused), HOLD_ROLLOUT_STEPS (status.currentPodHash is not status.stableRS:
+    an update not promoted yet), or ""."""
+    spec, status = obj.get("spec"), obj.get("status")
+    spec = spec if isinstance(spec, dict) else _NONE
+    status = status if isinstance(status, dict) else _NONE
+    if spec.get("paused") is True or status.get("pauseConditions"):
+        return HOLD_ROLLOUT_PAUSED
+    stable, current = status.get("stableRS"), status.get("currentPodHash")
+    if isinstance(stable, str) and stable and isinstance(current, str) and current and stable != current:
+        return HOLD_ROLLOUT_STEPS
+    return ""
+
+
+def rollout_template(cluster: ClusterInventory, obj: dict[str, Any]) -> dict[str, Any] | None:
+    """The pod template an Argo Rollout makes its ReplicaSets from: its spec.template, or with spec.workloadRef that of
+    the Deployment it names (rollout/templateref.go copies it; the Rollout's own template is then empty), None when
+    that Deployment is not read or has none."""
+    spec = obj.get("spec")
+    if not isinstance(spec, dict):
+        return None
+    ref = spec.get("workloadRef")
+    if isinstance(ref, dict) and ref.get("name"):
+        if ref.get("kind") != "Deployment" or not cluster.available(K.DEPLOYMENT):
+            return None
+        namespace = str((obj.get("metadata") or _NONE).get("namespace") or "")
+        deployment = cluster.get(K.DEPLOYMENT, str(ref["name"]), namespace)
+        return istio.pod_template(K.DEPLOYMENT, deployment) if isinstance(deployment, dict) else None
+    template = spec.get("template")
+    return template if isinstance(template, dict) else None
+
+
+def rollout_workload_ref(cluster: ClusterInventory, namespace: str, name: str) -> str:
+    """The name of the Deployment an Argo Rollout (read) takes its template from (spec.workloadRef), "" for none."""
+    if not cluster.available(K.ARGO_ROLLOUT):
+        return ""
+    obj = cluster.get(K.ARGO_ROLLOUT, name, namespace)
+    spec = obj.get("spec") if isinstance(obj, dict) else None
+    ref = spec.get("workloadRef") if isinstance(spec, dict) else None
+    return str(ref.get("name") or "") if isinstance(ref, dict) and ref.get("kind") == "Deployment" else ""
+
+
+def _argo(cluster: str, verb: str, namespace: str, name: str) -> str:
+    """A `kubectl argo rollouts` command on one Rollout (the plugin takes the kubeconfig from the environment; `--`
+    ends its options, so a Rollout named `--all` stays a name: mesh._PLUGIN_RESTARTS)."""
+    return f"KUBECONFIG={mesh.kubeconfig_var(cluster)} kubectl argo rollouts {verb} {mesh.ns_flag(namespace)} -- " \
+           f"{mesh.sh(name)}"
+
+
+def deployment_replicasets(cluster: ClusterInventory) -> dict[tuple[str, str], list[dict[str, Any]]]:
+    """(namespace, Deployment name) -> the ReplicaSets it controls (read), once per cluster. Asked only for a paused
+    Deployment that runs no pod (idle._paused_deployment): one walk of the ReplicaSets then."""
+    def build() -> dict[tuple[str, str], list[dict[str, Any]]]:
+        out: dict[tuple[str, str], list[dict[str, Any]]] = {}
+        for rs in cluster.objects(K.REPLICASET):
+            meta = rs.get("metadata")
+            owner = controller_owner(meta) if isinstance(meta, dict) else None
+            if owner and owner[0] == "Deployment":
+                out.setdefault((str(meta.get("namespace") or ""), str(owner[1])), []).append(rs)
+        return out
+    return cluster.memo("deployment_replicasets", build)
+
+
+def _rollout_release(cluster: ClusterInventory, namespace: str, name: str, hold: str) -> str:
+    """What moves the pods of a held Argo Rollout to its current template: its promotion (a paused one), or its
+    status watched and a promotion where it waits (an update under way)."""
+    if hold == HOLD_ROLLOUT_PAUSED:
+        return f"# {ROLLOUT_PAUSED_NOTE}\n{_argo(cluster.name, 'promote', namespace, name)}"
+    return (f"# {ROLLOUT_STEPS_NOTE}\n{_argo(cluster.name, 'status --timeout 300s', namespace, name)}\n"
+            f"{_argo(cluster.name, 'promote', namespace, name)}")
 
 
 def hold_why(hold: str) -> Phrase:
@@ -351,6 +456,8 @@ def _release(cluster: ClusterInventory, kind_name: str, namespace: str, name: st
              template_changed: bool) -> str:
     """The commands that recreate the pods of a held workload from its current template (after a template change, or
     recreating them as a restart would)."""
+    if hold in _ROLLOUT_HOLDS:
+        return _rollout_release(cluster, namespace, name, hold)
     k = mesh.kubectl_in(cluster.name, namespace)
     ref = mesh.object_ref(mesh.template_resource(kind_name) or kind_name.lower(), name)
     if hold == HOLD_ON_DELETE:
@@ -394,7 +501,8 @@ def restart_command(cluster: ClusterInventory, kind_name: str, namespace: str, n
     recreate them, and for an OpenKruise Advanced StatefulSet or DaemonSet its controller's rolling update where it
     recreates pods (_restart)."""
     hold = update_hold(cluster, kind_name, namespace, name)
-    if not hold:
+    # A held Argo Rollout still restarts: its controller recreates each pod from the ReplicaSet that made it.
+    if not hold or hold in _ROLLOUT_HOLDS:
         return _restart(cluster, kind_name, namespace, name)
     return _release(cluster, kind_name, namespace, name, hold, template_changed=False)
 
@@ -405,11 +513,28 @@ def inject_command(cluster: ClusterInventory, kind_name: str, namespace: str, na
     knative = knative_owner(cluster, kind_name, namespace, name)
     if knative is not None:  # its Deployment is its Revision's: the label goes on the Knative Service's template
         return knative_inject_command(cluster.name, namespace, knative)
+    if kind_name == "Rollout" and cluster.available(K.ARGO_ROLLOUT) and cluster.get(K.ARGO_ROLLOUT, name, namespace):
+        return _rollout_inject_command(cluster, namespace, name)
     command = mesh.asm_inject_command(cluster.name, kind_name, namespace, name)
     hold = update_hold(cluster, kind_name, namespace, name)
     if not hold:
         return command
     return command + "\n" + _release(cluster, kind_name, namespace, name, hold, template_changed=True)
+
+
+def _rollout_inject_command(cluster: ClusterInventory, namespace: str, name: str) -> str:
+    """ASM's label on an Argo Rollout's template (read): its own spec.template, or with spec.workloadRef the
+    Deployment's, which the Rollout controller copies into a new ReplicaSet (rollout/templateref.go); then its
+    strategy rolls it out, and a held Rollout is promoted (a template change of a paused one rolls nothing)."""
+    k = mesh.kubectl_in(cluster.name, namespace)
+    deployment = rollout_workload_ref(cluster, namespace, name)
+    ref = mesh.object_ref("deployment", deployment) if deployment else mesh.object_ref("rollouts.argoproj.io", name)
+    patch = f"{k} patch {ref} --type='merge' -p '{mesh._INJECT_TEMPLATE_PATCH}'"
+    hold = update_hold(cluster, "Rollout", namespace, name)
+    if hold:
+        return patch + "\n" + _rollout_release(cluster, namespace, name, hold)
+    return (f"{patch}\n# {ROLLOUT_TEMPLATE_NOTE}\n{_argo(cluster.name, 'status --timeout 300s', namespace, name)}\n"
+            f"{_argo(cluster.name, 'promote', namespace, name)}")
 
 
 def template_asks_asm(cluster: ClusterInventory, kind_name: str, namespace: str, name: str) -> bool:
@@ -424,6 +549,8 @@ def unfinished_command(cluster: ClusterInventory, kind_name: str, namespace: str
     template. A held one is released; else its rollout is watched and why its new pods do not come is shown."""
     if hold:
         return _release(cluster, kind_name, namespace, name, hold, template_changed=True)
+    if kind_name == "Rollout" and cluster.available(K.ARGO_ROLLOUT):
+        return _rollout_release(cluster, namespace, name, HOLD_ROLLOUT_STEPS)
     if kind_name not in _ROLLOUT_STATUS_KINDS:  # no `kubectl rollout status` of it: recreating its pods gives them its
         return restart_command(cluster, kind_name, namespace, name)  # template
     k, ref = mesh.kubectl_in(cluster.name, namespace), mesh.object_ref(kind_name.lower(), name)

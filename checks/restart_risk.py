@@ -311,7 +311,8 @@ class RestartRisk(ClusterCheck):
     # DaemonSets: whether one moves by its template at all (rollouts.update_hold: updateStrategy OnDelete); CloneSets:
     # whether their update strategy is paused or partitioned (update_hold).
     uses = (K.REPLICASET, K.JOB, K.DEPLOYMENT, K.STATEFULSET, K.DAEMONSET, K.CLONESET, *K.ADVANCED_KINDS, K.PDB,
-            K.CONFIGMAP)
+            K.CONFIGMAP,
+            K.ARGO_ROLLOUT)  # an Argo Rollout's template and hold: where its label goes (rollouts.inject_command)
     max_listed_per_wave = 50  # the aggregate evidence lists this many names per wave (counts are complete)
 
     @same_in_every_gate

@@ -37,6 +37,9 @@ AFTER_NONE = Phrase(N_("no proxy at all (ASM's injector does not select it)"))
 ONLY_ASKED = N_("ASM's injector injects only pods carrying sidecar.istio.io/inject=true ({source}) and the template "
                 "does not carry it; whether ASM's label sidecar.asm.aliyun.com/inject=true stands in for it is not "
                 "documented")
+# Why a held workload that runs no pod (idle.IdleWorkload.held) is judged by an earlier template (AA1218's, AA1219's
+# {why}): a paused Deployment's scale-up scales an earlier ReplicaSet, a held Argo Rollout's its stable one.
+HELD_IDLE = N_("{why}; {hold}: its next pods are made from the template of {made_from}")
 # What AA1220 says selects a workload's template now when no injector webhook does.
 NO_INJECTOR_NOW = Phrase(N_("no injector webhook of the cluster selects its template (Istio's is gone; ASM's injects "
                             "only templates labelled sidecar.asm.aliyun.com/inject=true during the migration)"))
@@ -256,7 +259,9 @@ class IstioSidecarsRemaining(ClusterCheck):
     # Services: which istiod a proxy's CA_ADDR names is told from them (CA_OWNER_UNREAD when they are not read).
     # Namespaces and injector webhooks: which proxy a workload running no pod gets next (auditor/idle.py).
     uses = (K.REPLICASET, K.JOB, K.DEPLOYMENT, K.STATEFULSET, K.DAEMONSET, K.CRONJOB, K.REPLICATIONCONTROLLER,
-            K.CLONESET, *K.ADVANCED_KINDS, K.SERVICE, K.WORKLOADENTRY, K.WORKLOADGROUP, K.NAMESPACE, K.MUTATING_WEBHOOK,
+            K.CLONESET, *K.ADVANCED_KINDS,
+            K.ARGO_ROLLOUT,  # a Rollout's hold and template (rollouts.update_hold, idle._held_rollout)
+            K.SERVICE, K.WORKLOADENTRY, K.WORKLOADGROUP, K.NAMESPACE, K.MUTATING_WEBHOOK,
             K.KNATIVE_REVISION,  # whether a Route names a Knative Revision whose Deployment runs no pod (idle.py)
             K.CRD,  # CRDs: an OpenKruise kind not collected is no blind spot where no CRD defines it
             K.CONFIGMAP)  # istio-cni-config: Istio's ambient CNI (istio.ambient_capture_is_asms)
@@ -407,10 +412,17 @@ class IstioSidecarsRemaining(ClusterCheck):
             # The label, and what moves its next pods where the label alone does not (rollouts.inject_command: a
             # paused or partitioned workload; a Knative Revision's Deployment, whose Knative Service's template it is).
             command = rollouts.inject_command(cluster, w.kind, w.namespace, w.name)
+            why: Any = w.why
+            if w.held:  # a paused Deployment or a held Argo Rollout: its next pods are made from an earlier template
+                evidence["update_hold"] = w.held
+                why = Phrase(HELD_IDLE, why=w.why, hold=rollouts.hold_why(w.held), made_from=w.template_of)
+                if rollouts.template_asks_asm(cluster, w.kind, w.namespace, w.name):
+                    # Its own template is labelled already: releasing the hold is the step (resume, promote).
+                    command = rollouts.unfinished_command(cluster, w.kind, w.namespace, w.name, w.held)
             if w.istio and not (w.asm and w.asm_labelled):
                 after = AFTER_ASM if w.asm else AFTER_NONE
                 out.append(self.report(self.IDLE_ON_ISTIO, cluster.name, params={
-                    **subject, "why": w.why, "webhooks": ", ".join(w.istio), "after": after, "command": command},
+                    **subject, "why": why, "webhooks": ", ".join(w.istio), "after": after, "command": command},
                     evidence=evidence, **subject))
             elif w.asm:
                 # ASM's webhook selects it; its injector then applies ASM's pod-level condition (read once).
@@ -429,7 +441,7 @@ class IstioSidecarsRemaining(ClusterCheck):
                                               "them is not proven"), webhooks=", ".join(w.unproven))))
             elif w.asks and not any_istio:
                 out.append(self.report(self.IDLE_NO_INJECTOR, cluster.name, params={
-                    **subject, "why": w.why, "asks": joined(", ", w.asks), "command": command},
+                    **subject, "why": why, "asks": joined(", ", w.asks), "command": command},
                     evidence=evidence, **subject))
         if unproven:
             params, evidence = _workloads_and_reasons([(f"{w.kind} {w.namespace}/{w.name}", why)
@@ -473,8 +485,10 @@ class IstioSidecarsRemaining(ClusterCheck):
             subject = {"kind": w.kind, "namespace": w.namespace, "name": w.name}
             # Labelled for ASM already: its pods only need recreating; else the label first (a patch of a Deployment's,
             # StatefulSet's or DaemonSet's template rolls its pods).
-            command = (mesh.restart_command(cluster.name, w.kind, w.namespace, w.name) if w.asm_labelled
-                       else mesh.asm_inject_command(cluster.name, w.kind, w.namespace, w.name))
+            # (rollouts': a paused Deployment is resumed, as `kubectl rollout restart` refuses it, and an Argo
+            # Rollout read is labelled where its template is.)
+            command = (rollouts.restart_command(cluster, w.kind, w.namespace, w.name) if w.asm_labelled
+                       else rollouts.inject_command(cluster, w.kind, w.namespace, w.name))
             evidence: dict[str, Any] = {"pods": w.pods, "pod_count": w.pod_count, "asks_for_injection": w.asks,
                                         "template_labels": w.labels, "labelled_for_asm": w.asm_labelled,
                                         "istio_injectors": w.istio, "asm_injectors": w.asm,
