@@ -131,6 +131,26 @@ def template_labelled(cluster: ClusterInventory) -> list[tuple[str, dict[str, An
     return found
 
 
+def preview_command(cluster: str, version: str) -> str:
+    """The command that previews the purge with the istioctl of `version` ("" when not one). `uninstall` is under
+    `istioctl x` up to 1.14 (istioctl/cmd/root.go: experimentalCmd @1.10.6..1.14.6, rootCmd from 1.15.0), and takes
+    no --dry-run in 1.10 (operator/cmd/mesh/uninstall.go @1.10.6: no addFlags; @1.11.0 adds it): there the purge's
+    own selection, listed with kubectl, is the preview, and it asks before it deletes."""
+    kubeconfig = f"--kubeconfig={mesh.kubeconfig_var(cluster)}"
+    parsed = mesh.parse_version(version) if version else None
+    if parsed is not None and (parsed.major, parsed.minor) < (1, 11):
+        kinds = ("deployments,daemonsets,services,configmaps,pods,serviceaccounts,roles,rolebindings,"
+                 "poddisruptionbudgets,horizontalpodautoscalers,envoyfilters,gateways.networking.istio.io,"
+                 "virtualservices,destinationrules,peerauthentications,persistentvolumeclaims")
+        cluster_kinds = ("mutatingwebhookconfigurations,validatingwebhookconfigurations,clusterroles,"
+                         "clusterrolebindings,customresourcedefinitions")
+        return (f"kubectl {kubeconfig} get {kinds} -A -l {COMPONENT_LABEL}\n"
+                f"kubectl {kubeconfig} get {cluster_kinds} -l {COMPONENT_LABEL}\n"
+                f"# istioctl {kubeconfig} x uninstall --purge")
+    experimental = "x " if parsed is not None and (parsed.major, parsed.minor) < (1, 15) else ""
+    return f"istioctl {kubeconfig} {experimental}uninstall --purge --dry-run"
+
+
 class PurgePreview(ClusterCheck):
     id = "purge-preview"
     title = "What `istioctl uninstall --purge` will delete is Istio's alone, and already on ASM"
@@ -553,8 +573,7 @@ class PurgePreview(ClusterCheck):
                templated: list[tuple[str, dict[str, Any]]], evidence_base: dict[str, Any]) -> Iterator[Finding]:
         exact, version = istioctl_version(cluster)
         # Which istioctl to run belongs to the command: its version, or why one version cannot be named.
-        command = (f"istioctl --kubeconfig={mesh.kubeconfig_var(cluster.name)} uninstall --purge --dry-run"
-                   + (f"  # istioctl {exact}" if exact else f"\n# {version}"))
+        command = preview_command(cluster.name, exact) + (f"  # istioctl {exact}" if exact else f"\n# {version}")
         listing = sorted(_subject(kind, _meta(obj)) for kind, obj in labelled)
         # Every finding says how much the purge deletes: the CAB pack's "what the step changes" reads it.
         evidence_base = {**evidence_base, "deleted_count": len(listing),
