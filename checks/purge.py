@@ -63,6 +63,10 @@ CNI_SETTING_COMMENT = N_("ASM's CNI setting is ServiceMesh.Spec.MeshConfig.Sidec
                          "audit again")
 SHARED_ACCOUNT_COMMENT = N_("if the first command shows operator.istio.io/component, take the label off (ASM's proxy "
                             "keeps running as the account):")
+TEMPLATE_LABEL_COMMENT = N_("its pods carry operator.istio.io/component from its pod template, and the installer "
+                            "rendered its ServiceAccount (and the Role, RoleBinding, HorizontalPodAutoscaler of the "
+                            "same gateway) with it: take the label off each that ASM's data plane uses (the template "
+                            "patch rolls its pods):")
 WEBHOOK_LABEL_COMMENT = N_("if it calls ASM's istiod (a revision tag set for ASM's revision), take the label off "
                            "before the purge so that the webhook stays:")
 REMOTES_COMMENT = N_("declare each REMOTE above in the config under remote_clusters (<this cluster>: [<remote>, "
@@ -111,6 +115,42 @@ def istioctl_version(cluster: ClusterInventory) -> tuple[str, str]:
     return "", "the installed Istio version cannot be read from istiod's image; confirm it with `istioctl version`"
 
 
+def template_labelled(cluster: ClusterInventory) -> list[tuple[str, dict[str, Any]]]:
+    """The Deployments and DaemonSets (those read) whose pod template's labels hold operator.istio.io/component: the
+    purge deletes their pods, whatever the workload's own labels say. Few in any cluster (Istio's gateways, istiod,
+    istio-cni); one dict lookup per workload."""
+    found: list[tuple[str, dict[str, Any]]] = []
+    for kind in (K.DEPLOYMENT, K.DAEMONSET):
+        if not cluster.available(kind):
+            continue
+        for obj in cluster.objects(kind):
+            template = (obj.get("spec") or {}).get("template") or {}
+            labels = (template.get("metadata") or {}).get("labels") if isinstance(template, dict) else None
+            if isinstance(labels, dict) and COMPONENT_LABEL in labels:
+                found.append((kind.kind, obj))
+    return found
+
+
+def preview_command(cluster: str, version: str) -> str:
+    """The command that previews the purge with the istioctl of `version` ("" when not one). `uninstall` is under
+    `istioctl x` up to 1.14 (istioctl/cmd/root.go: experimentalCmd @1.10.6..1.14.6, rootCmd from 1.15.0), and takes
+    no --dry-run in 1.10 (operator/cmd/mesh/uninstall.go @1.10.6: no addFlags; @1.11.0 adds it): there the purge's
+    own selection, listed with kubectl, is the preview, and it asks before it deletes."""
+    kubeconfig = f"--kubeconfig={mesh.kubeconfig_var(cluster)}"
+    parsed = mesh.parse_version(version) if version else None
+    if parsed is not None and (parsed.major, parsed.minor) < (1, 11):
+        kinds = ("deployments,daemonsets,services,configmaps,pods,serviceaccounts,roles,rolebindings,"
+                 "poddisruptionbudgets,horizontalpodautoscalers,envoyfilters,gateways.networking.istio.io,"
+                 "virtualservices,destinationrules,peerauthentications,persistentvolumeclaims")
+        cluster_kinds = ("mutatingwebhookconfigurations,validatingwebhookconfigurations,clusterroles,"
+                         "clusterrolebindings,customresourcedefinitions")
+        return (f"kubectl {kubeconfig} get {kinds} -A -l {COMPONENT_LABEL}\n"
+                f"kubectl {kubeconfig} get {cluster_kinds} -l {COMPONENT_LABEL}\n"
+                f"# istioctl {kubeconfig} x uninstall --purge")
+    experimental = "x " if parsed is not None and (parsed.major, parsed.minor) < (1, 15) else ""
+    return f"istioctl {kubeconfig} {experimental}uninstall --purge --dry-run"
+
+
 class PurgePreview(ClusterCheck):
     id = "purge-preview"
     title = "What `istioctl uninstall --purge` will delete is Istio's alone, and already on ASM"
@@ -152,6 +192,23 @@ class PurgePreview(ClusterCheck):
                               "stays (re-pointed at ASM's pods); then audit again.",
                           message="{subject} names Service {service} ({how}), which the purge deletes: what it sends "
                                   "there reaches nothing afterwards")
+    # A workload on ASM's proxy that the purge leaves (its own label gone, or never there) whose pod template still
+    # carries operator.istio.io/component: its pods carry it, and Pods are pruned by the label (NamespacedResources
+    # @1.10.6, 1.16.7, 1.22.3: helmreconciler/prune.go; @1.24.6, 1.26.3: uninstall/prune.go). The charts write it on
+    # the template, the ServiceAccount and the Role/RoleBinding of the same gateway (manifests/charts/gateways/
+    # istio-ingress/templates/{injected-deployment,serviceaccount,role}.yaml @1.24.6): the purge deletes every pod at
+    # once and the account they run as, so the ReplicaSet cannot create them again. AA2510's fix (the Deployment's
+    # label off) leaves exactly this (red22m: a GO).
+    TEMPLATE_LABELLED = Outcome("AA2514", Status.FAIL, "a workload on ASM's proxy has operator.istio.io/component in "
+                                "its pod template: the purge deletes its pods all at once (Pods are pruned by the "
+                                "label) and the ServiceAccount rendered beside it, so they cannot start again",
+                                fix="Take the label off the pod template (a rolling restart) and off its "
+                                    "ServiceAccount, Role, RoleBinding and HorizontalPodAutoscaler that carry it "
+                                    "(the commands given), then audit again.",
+                                message="{kind} {namespace}/{name} runs ASM's proxy ({why}) and its pod template "
+                                        "carries operator.istio.io/component: the purge deletes all its pods at once, "
+                                        "and ServiceAccount {account}, which the installer rendered with the same "
+                                        "label; its pods then cannot be created again")
     # A mirror (VirtualService mirror/mirrors, Gateway API RequestMirror filter) to a purged Service: the copies are
     # best effort and their answers ignored (istio/api virtual_service.proto HTTPRoute.mirrors; gateway-api
     # HTTPRequestMirrorFilter), so the callers' traffic goes on; what the copies fed (a shadow deployment, a capture)
@@ -324,7 +381,7 @@ class PurgePreview(ClusterCheck):
     outcomes = (CLEAN, ASM_OBJECT, NOT_ON_ASM, ASM_OBJECT_UNDER_CRD, STILL_NAMED, CASCADE, HELM, SAIL, MIRROR_NAMED,
                 KIND_NOT_READ, UNLABELLED, STORED_UNREAD, ASM_COPIES_UNREAD, SHARED_ACCOUNT, CNI_SKIPPED,
                 WEBHOOK_UNPROVEN, CNI_STATE_UNKNOWN, NAMES_UNREAD, SERVES_REMOTES, REMOTE_NOT_AUDITED,
-                UNDECLARED_REMOTE, NO_ISTIO)
+                UNDECLARED_REMOTE, NO_ISTIO, TEMPLATE_LABELLED)
     needs = PRUNED_KINDS
     uses = (*K.ISTIO_API_KINDS, *K.GATEWAY_API_KINDS, K.ISTIOOPERATOR, *K.SAIL_KINDS, K.POD, K.REPLICASET,
             *SCAN_KINDS, K.INGRESS, K.NAMESPACE)
@@ -375,11 +432,19 @@ class PurgePreview(ClusterCheck):
             yield self.report(self.UNLABELLED, cluster.name, params={}, kind="Deployment",
                               namespace=meta.get("namespace", ""), name=meta.get("name", ""),
                               evidence=evidence_base)
-        if not labelled:
+        # A pod template carrying the label: its pods are purged even when nothing else is (AA2514 when on ASM's proxy;
+        # Istio's own, such as an istiod applied from `istioctl manifest generate`, are AA2531's).
+        templated = template_labelled(cluster)
+        if not labelled and templated:
+            spaces = {_meta(obj).get("namespace", "") for _, obj in templated}
+            on_asm = asm_proxied_workloads_of(cluster, ctx.inv.rules, ctx.config.gateways, spaces)
+            templated = [(kind, obj) for kind, obj in templated
+                         if (kind, _meta(obj).get("namespace", ""), _meta(obj).get("name", "")) in on_asm]
+        if not labelled and not templated:
             if not helm_releases and not unlabelled:
                 yield self.report(self.NO_ISTIO, cluster.name, params={}, evidence=evidence_base)
             return
-        yield from self._purge(cluster, ctx, labelled, evidence_base)
+        yield from self._purge(cluster, ctx, labelled, templated, evidence_base)
 
     def prepare(self, ctx: Context) -> None:
         # For AA2539 (conclude): the istiods with EXTERNAL_ISTIOD true, and what each cluster's Namespaces name in
@@ -505,11 +570,10 @@ class PurgePreview(ClusterCheck):
                            evidence={**evidence_base, "sail_resources": listing[:50], "rendered": rendered[:50]})
 
     def _purge(self, cluster: ClusterInventory, ctx: Context, labelled: list[tuple[str, dict[str, Any]]],
-               evidence_base: dict[str, Any]) -> Iterator[Finding]:
+               templated: list[tuple[str, dict[str, Any]]], evidence_base: dict[str, Any]) -> Iterator[Finding]:
         exact, version = istioctl_version(cluster)
         # Which istioctl to run belongs to the command: its version, or why one version cannot be named.
-        command = (f"istioctl --kubeconfig={mesh.kubeconfig_var(cluster.name)} uninstall --purge --dry-run"
-                   + (f"  # istioctl {exact}" if exact else f"\n# {version}"))
+        command = preview_command(cluster.name, exact) + (f"  # istioctl {exact}" if exact else f"\n# {version}")
         listing = sorted(_subject(kind, _meta(obj)) for kind, obj in labelled)
         # Every finding says how much the purge deletes: the CAB pack's "what the step changes" reads it.
         evidence_base = {**evidence_base, "deleted_count": len(listing),
@@ -519,10 +583,14 @@ class PurgePreview(ClusterCheck):
         failed: set[tuple[str, str, str]] = set()
         # What ASM's data plane runs, in the namespaces of the labelled workloads, Services and ConfigMaps (all that
         # _serving_asm and _shared_accounts compare it with): not every moved workload's template.
-        spaces = {_meta(obj).get("namespace", "") for kind, obj in labelled
+        # With those of the workloads whose pod template carries the label (their pods are purged: AA2514).
+        spaces = {_meta(obj).get("namespace", "") for kind, obj in (*labelled, *templated)
                   if kind in ("Deployment", "DaemonSet", "Service", "ConfigMap")}
         asm = asm_proxied_workloads_of(cluster, ctx.inv.rules, ctx.config.gateways, spaces) if spaces else {}
         serving = self._serving_asm(cluster, labelled, asm)
+        templated_on_asm = {(kind, _meta(obj).get("namespace", ""), _meta(obj).get("name", "")): obj
+                            for kind, obj in templated}
+        templated_on_asm = {key: obj for key, obj in templated_on_asm.items() if key in asm}
         for kind, obj in labelled:
             if kind == "IstioOperator":
                 continue  # deleted by istioctl 1.22/1.23 whatever its labels: no label to take off; Istio's own
@@ -530,15 +598,29 @@ class PurgePreview(ClusterCheck):
             owner = mesh.asm_owned(meta) or serving.get((kind, meta.get("namespace", ""), meta.get("name", "")))
             if owner and not (kind == "Pod" and owner.startswith("owned by")):  # pods are owned by their workload
                 problems += 1
-                failed.add((kind, meta.get("namespace", ""), meta.get("name", "")))
+                key = (kind, meta.get("namespace", ""), meta.get("name", ""))
+                failed.add(key)
+                remediation = (f"kubectl --kubeconfig={mesh.kubeconfig_var(cluster.name)}"
+                               f" label {mesh.sh(kind.lower() + '/' + meta.get('name', ''))}"
+                               + (f" {mesh.ns_flag(meta['namespace'])}" if meta.get("namespace") else "")
+                               + f" {COMPONENT_LABEL}-")
+                if key in templated_on_asm:
+                    # Its pods and ServiceAccount go too: one fix for all (else AA2514 next time).
+                    remediation += "\n" + self._template_commands(cluster.name, kind, key[1], key[2],
+                                                                    templated_on_asm.pop(key))
                 yield self.report(self.ASM_OBJECT, cluster.name,
                                   params={"subject": _subject(kind, meta), "owner": owner},
                                   kind=kind, namespace=meta.get("namespace", ""), name=meta.get("name", ""),
-                                  remediation=f"kubectl --kubeconfig={mesh.kubeconfig_var(cluster.name)}"
-                                              f" label {mesh.sh(kind.lower() + '/' + meta.get('name', ''))}"
-                                              + (f" {mesh.ns_flag(meta['namespace'])}" if meta.get("namespace")
-                                                 else "") + f" {COMPONENT_LABEL}-",
-                                  evidence={**evidence_base, "istioctl": version})
+                                  remediation=remediation, evidence={**evidence_base, "istioctl": version})
+        for (kind, ns, name), obj in sorted(templated_on_asm.items()):
+            problems += 1
+            account = template_service_account(obj) or "default"
+            yield self.report(self.TEMPLATE_LABELLED, cluster.name,
+                              params={"kind": kind, "namespace": ns, "name": name, "why": asm[(kind, ns, name)].why,
+                                      "account": account},
+                              kind=kind, namespace=ns, name=name,
+                              remediation=self._template_commands(cluster.name, kind, ns, name, obj),
+                              evidence={**evidence_base, "istioctl": version, "service_account": account})
         for finding in self._still_named(cluster, ctx, labelled, failed, {**evidence_base, "istioctl": version}):
             problems += 1
             yield finding
@@ -572,6 +654,22 @@ class PurgePreview(ClusterCheck):
         yield self.report(self.CLEAN, cluster.name, params={
             "count": len(listing), "by_kind": ", ".join(f"{n} {k}" for k, n in evidence["by_kind"].items())},
             remediation=command, evidence=evidence)
+
+    @staticmethod
+    def _template_commands(cluster: str, kind: str, namespace: str, name: str, obj: dict[str, Any]) -> str:
+        """The commands that take operator.istio.io/component off a workload's pod template and off its ServiceAccount,
+        and list what else of its namespace carries it (the gateway's Role, RoleBinding, HorizontalPodAutoscaler)."""
+        kubectl = mesh.kubectl(cluster)
+        patch = '[{"op":"remove","path":"/spec/template/metadata/labels/operator.istio.io~1component"}]'
+        account = template_service_account(obj) or "default"
+        return "\n".join([
+            f"# {TEMPLATE_LABEL_COMMENT}",
+            f"{kubectl} {mesh.ns_flag(namespace)} patch {mesh.object_ref(kind.lower(), name)} --type=json "
+            f"-p {mesh.sh(patch)}",
+            f"{kubectl} label {mesh.object_ref('serviceaccount', account)} {mesh.ns_flag(namespace)} "
+            f"{COMPONENT_LABEL}-",
+            f"{kubectl} get serviceaccount,role,rolebinding,horizontalpodautoscaler {mesh.ns_flag(namespace)} "
+            f"-l {COMPONENT_LABEL} --show-labels"])
 
     def _still_named(self, cluster: ClusterInventory, ctx: Context, labelled: list[tuple[str, dict[str, Any]]],
                      failed: set[tuple[str, str, str]], evidence: dict[str, Any]) -> Iterator[Finding]:
