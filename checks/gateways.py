@@ -1621,11 +1621,12 @@ class AsmGatewaysPresent(ClusterCheck):
                                                     workloads[(match.namespace, match.workload_name)], subject, ids,
                                                     gtype)
                     yield from listeners or [found]
-                elif kept and (unbound := self._gateway_api_hosts(
-                        cluster, ctx, istio_gw, kept[0], subject, ids, gtype, takers)):
-                    # A Gateway API gateway's hosts are told by its Gateway: no reminder to confirm them where no ASM
-                    # gateway takes them (AA1719) or that cannot be told (AA1750).
-                    yield from unbound
+                elif kept and (unserved := self._shared(cluster, ctx, istio_gw, kept, deployed, going, counts,
+                                                         workloads, subject, ids, gtype, takers)):
+                    # An Istio gateway left to an ASM gateway another one took is judged for what it serves as a
+                    # matched one is (red22n: its hosts, ports, Ingresses, Gateway API hosts and policies): no reminder
+                    # to confirm what is known lost (a FAIL) or cannot be told (an UNKNOWN).
+                    yield from unserved
                 elif kept:
                     yield self.report(self.FEWER, cluster.name,
                                       params={**params, "istio_count": len(mine), "asm_count": len(kept),
@@ -1652,6 +1653,27 @@ class AsmGatewaysPresent(ClusterCheck):
                                       params={**params, "namespace": istio_gw.namespace, "name": istio_gw.name,
                                               "cluster_id": cid or f"<cluster id of {cluster.name}>"},
                                       evidence={**ids, "asm_gateways": others}, **subject)
+
+    def _shared(self, cluster: ClusterInventory, ctx: Context, istio_gw: GatewayWorkload, kept: list[AsmGateway],
+                deployed: set[tuple[str, str]], going: dict[tuple[str, str], AsmGateway],
+                counts: dict[tuple[str, str], tuple[int | None, int | None]],
+                workloads: dict[tuple[str, str], GatewayWorkload], subject: dict[str, str], ids: dict[str, Any],
+                gtype: str, takers: list[GatewayWorkload]) -> list[Finding]:
+        """What an Istio gateway left without an ASM gateway of its own (fewer ASM gateways than Istio's: AA1722)
+        loses: the comparisons a matched gateway gets (_listeners, _ingresses, _gateway_api_hosts, _policies) against
+        the first ASM gateway of the role that is deployed here, serves and stays. An operator's second Istio gateway
+        (an internal one: IstioOperator spec.components.ingressGateways[] with its own `istio` label) serves hosts
+        through Gateways selecting only its pods; main left them to a minor WARN, a GO while they die with it. With no
+        such ASM gateway, only the Gateway API hosts are asked of (the first kept one), as before."""
+        shared = next((g for g in kept if (key := (g.namespace, g.workload_name)) in deployed and _serves(counts[key])
+                       and key not in going), None)
+        if shared is None:
+            return self._gateway_api_hosts(cluster, ctx, istio_gw, kept[0], subject, ids, gtype, takers)
+        workload = workloads[(shared.namespace, shared.workload_name)]
+        return [*self._listeners(cluster, ctx, istio_gw, shared, workload, subject, ids, gtype, takers),
+                *self._ingresses(cluster, ctx, istio_gw, shared, subject, ids, gtype, takers),
+                *self._gateway_api_hosts(cluster, ctx, istio_gw, shared, subject, ids, gtype, takers),
+                *self._policies(cluster, ctx, istio_gw, shared, workload, subject, ids, gtype)]
 
     def _role_unknown(self, cluster: ClusterInventory, unknown: list[GatewayWorkload], gws: list[AsmGateway],
                       deployed: set[tuple[str, str]], known: clusterid.Identity,
