@@ -2171,6 +2171,18 @@ class IngressLbWeights(ClusterCheck):
                                        "(vServer groups), or let CCM serve the ASM Service, then audit again.",
                                    message="CLB {lb}: Istio ingress Service {name} has weight 0, but that an ASM "
                                            "backend serves the CLB is not shown: ASM's {asm_member}: {why}")
+    # ASM's cut-over puts both Services' backends into the CLB's vServer groups, one per listener, each Service naming
+    # them by vgroup-port (CCM adds its backends only there). With the Istio side at 0, a group the Istio Service names
+    # and no ASM Service with weight above 0 joins holds no backend taking traffic: its listener serves nothing, now and
+    # after the purge (the docs' ASM example names the port-80 group only; red22n: main passed "Istio 0 : ASM 100").
+    GROUPS_UNSERVED = Outcome(
+        "AA2015", Status.FAIL, "the Istio ingress gateway Service's weight is 0, but vServer groups it names on the "
+        "shared CLB get no ASM backend with weight above 0: the listeners forwarding to them serve nothing",
+        fix="Name those vServer groups in the ASM ingress gateway Service's vgroup-port annotation (the IstioGateway's "
+            "serviceAnnotations, \"<group id>:<port>,...\" for every listener port the Istio Service names), with "
+            "weight above 0, then audit again.",
+        message="CLB {lb}: Istio ingress Service {name} has weight 0, but no ASM backend with weight above 0 is in its "
+                "vServer group(s) {groups}: the listeners forwarding to them serve nothing")
     NOT_A_NUMBER = Outcome("AA2030", Status.UNKNOWN, "a CLB weight annotation is not an integer 0-100 as CCM reads "
                            "it (CCM refuses to sync the Service)",
                            message="CLB {lb}: a weight annotation is not an integer 0-100 as CCM reads it: {weights}")
@@ -2184,7 +2196,7 @@ class IngressLbWeights(ClusterCheck):
                                                     "cannot tell that no Istio ingress gateway Service on a shared CLB "
                                                     "still has weight")
     outcomes = (WEIGHT_ZERO, WEIGHT_ABOVE_ZERO, NOTHING_SERVES, WEIGHT_UNSET, WEIGHT_NOT_APPLIED, NO_ASM_BACKEND,
-                NOT_A_NUMBER, GATEWAYS_UNSEEN, WEIGHT_UNPROVEN, ASM_BACKEND_UNPROVEN, NOT_SHARED)
+                GROUPS_UNSERVED, NOT_A_NUMBER, GATEWAYS_UNSEEN, WEIGHT_UNPROVEN, ASM_BACKEND_UNPROVEN, NOT_SHARED)
     needs = (K.SERVICE, K.DEPLOYMENT)
     # VirtualServices, ServiceEntries: a custom gateway's role (egress, not ingress). ConfigMaps: the cluster's own id
     # (auditor/clusterid.py), which picks the IstioGateways for it and their spec.overrides[<cluster id>].
@@ -2303,6 +2315,10 @@ class IngressLbWeights(ClusterCheck):
                     asm_groups=", ".join(sorted(m.vgroups)), istio_groups=", ".join(sorted(istio_groups))))
         asm_serving = [m for m in members if m.asm and m.backends_not_shown is None]
         asm_sum = sum(self._asm_weight(m, weights[m.service]) for m in asm_serving)
+        # The vServer groups ASM backends with weight above 0 join; None where one of those members names none (a CLB
+        # CCM made for it: its own groups, not compared).
+        taking = [m for m in asm_serving if self._asm_weight(m, weights[m.service]) > 0]
+        asm_groups = frozenset().union(*(m.vgroups for m in taking)) if all(m.vgroups for m in taking) else None
         asm_unknown = [m for m in members if m.asm and m.backends_not_shown and m.backends_not_shown[0] == "UNKNOWN"]
         asm_absent = [m for m in members if m.asm and m.backends_not_shown and m.backends_not_shown[0] == "FAIL"]
         split = f"Istio {istio_sum} : ASM {asm_sum}"
@@ -2343,6 +2359,12 @@ class IngressLbWeights(ClusterCheck):
             elif weight == 0 and asm_sum == 0:
                 yield self.report(self.NOTHING_SERVES, cluster.name, params=params,
                                   evidence=evidence, **subject)
+            elif weight == 0 and asm_groups is not None and (unserved := sorted(m.vgroups - asm_groups)):
+                yield self.report(self.GROUPS_UNSERVED, cluster.name,
+                                  params={**params, "name": name, "groups": ", ".join(unserved)},
+                                  remediation=self.GROUPS_UNSERVED.fix + clb_weights_command(lb),
+                                  evidence={**evidence, "vserver_groups_unserved": unserved,
+                                            "asm_vserver_groups": sorted(asm_groups)}, **subject)
             elif weight == 0:
                 yield self.report(self.WEIGHT_ZERO, cluster.name, params=params, evidence=evidence, **subject)
             elif weight is None:
