@@ -1622,11 +1622,12 @@ class AsmGatewaysPresent(ClusterCheck):
                                                     workloads[(match.namespace, match.workload_name)], subject, ids,
                                                     gtype)
                     yield from listeners or [found]
-                elif kept and (unbound := self._gateway_api_hosts(
-                        cluster, ctx, istio_gw, kept[0], subject, ids, gtype, takers)):
-                    # A Gateway API gateway's hosts are told by its Gateway: no reminder to confirm them where no ASM
-                    # gateway takes them (AA1719) or that cannot be told (AA1750).
-                    yield from unbound
+                elif kept and (unserved := self._shared(cluster, ctx, istio_gw, kept, deployed, going, counts,
+                                                         workloads, subject, ids, gtype, takers)):
+                    # An Istio gateway left to an ASM gateway another one took is judged for what it serves as a
+                    # matched one is (red22n: its hosts, ports, Ingresses, Gateway API hosts and policies): no reminder
+                    # to confirm what is known lost (a FAIL) or cannot be told (an UNKNOWN).
+                    yield from unserved
                 elif kept:
                     yield self.report(self.FEWER, cluster.name,
                                       params={**params, "istio_count": len(mine), "asm_count": len(kept),
@@ -1653,6 +1654,27 @@ class AsmGatewaysPresent(ClusterCheck):
                                       params={**params, "namespace": istio_gw.namespace, "name": istio_gw.name,
                                               "cluster_id": cid or f"<cluster id of {cluster.name}>"},
                                       evidence={**ids, "asm_gateways": others}, **subject)
+
+    def _shared(self, cluster: ClusterInventory, ctx: Context, istio_gw: GatewayWorkload, kept: list[AsmGateway],
+                deployed: set[tuple[str, str]], going: dict[tuple[str, str], AsmGateway],
+                counts: dict[tuple[str, str], tuple[int | None, int | None]],
+                workloads: dict[tuple[str, str], GatewayWorkload], subject: dict[str, str], ids: dict[str, Any],
+                gtype: str, takers: list[GatewayWorkload]) -> list[Finding]:
+        """What an Istio gateway left without an ASM gateway of its own (fewer ASM gateways than Istio's: AA1722)
+        loses: the comparisons a matched gateway gets (_listeners, _ingresses, _gateway_api_hosts, _policies) against
+        the first ASM gateway of the role that is deployed here, serves and stays. An operator's second Istio gateway
+        (an internal one: IstioOperator spec.components.ingressGateways[] with its own `istio` label) serves hosts
+        through Gateways selecting only its pods; main left them to a minor WARN, a GO while they die with it. With no
+        such ASM gateway, only the Gateway API hosts are asked of (the first kept one), as before."""
+        shared = next((g for g in kept if (key := (g.namespace, g.workload_name)) in deployed and _serves(counts[key])
+                       and key not in going), None)
+        if shared is None:
+            return self._gateway_api_hosts(cluster, ctx, istio_gw, kept[0], subject, ids, gtype, takers)
+        workload = workloads[(shared.namespace, shared.workload_name)]
+        return [*self._listeners(cluster, ctx, istio_gw, shared, workload, subject, ids, gtype, takers),
+                *self._ingresses(cluster, ctx, istio_gw, shared, subject, ids, gtype, takers),
+                *self._gateway_api_hosts(cluster, ctx, istio_gw, shared, subject, ids, gtype, takers),
+                *self._policies(cluster, ctx, istio_gw, shared, workload, subject, ids, gtype)]
 
     def _role_unknown(self, cluster: ClusterInventory, unknown: list[GatewayWorkload], gws: list[AsmGateway],
                       deployed: set[tuple[str, str]], known: clusterid.Identity,
@@ -2150,6 +2172,18 @@ class IngressLbWeights(ClusterCheck):
                                        "(vServer groups), or let CCM serve the ASM Service, then audit again.",
                                    message="CLB {lb}: Istio ingress Service {name} has weight 0, but that an ASM "
                                            "backend serves the CLB is not shown: ASM's {asm_member}: {why}")
+    # ASM's cut-over puts both Services' backends into the CLB's vServer groups, one per listener, each Service naming
+    # them by vgroup-port (CCM adds its backends only there). With the Istio side at 0, a group the Istio Service names
+    # and no ASM Service with weight above 0 joins holds no backend taking traffic: its listener serves nothing, now and
+    # after the purge (the docs' ASM example names the port-80 group only; red22n: main passed "Istio 0 : ASM 100").
+    GROUPS_UNSERVED = Outcome(
+        "AA2015", Status.FAIL, "the Istio ingress gateway Service's weight is 0, but vServer groups it names on the "
+        "shared CLB get no ASM backend with weight above 0: the listeners forwarding to them serve nothing",
+        fix="Name those vServer groups in the ASM ingress gateway Service's vgroup-port annotation (the IstioGateway's "
+            "serviceAnnotations, \"<group id>:<port>,...\" for every listener port the Istio Service names), with "
+            "weight above 0, then audit again.",
+        message="CLB {lb}: Istio ingress Service {name} has weight 0, but no ASM backend with weight above 0 is in its "
+                "vServer group(s) {groups}: the listeners forwarding to them serve nothing")
     NOT_A_NUMBER = Outcome("AA2030", Status.UNKNOWN, "a CLB weight annotation is not an integer 0-100 as CCM reads "
                            "it (CCM refuses to sync the Service)",
                            message="CLB {lb}: a weight annotation is not an integer 0-100 as CCM reads it: {weights}")
@@ -2163,7 +2197,7 @@ class IngressLbWeights(ClusterCheck):
                                                     "cannot tell that no Istio ingress gateway Service on a shared CLB "
                                                     "still has weight")
     outcomes = (WEIGHT_ZERO, WEIGHT_ABOVE_ZERO, NOTHING_SERVES, WEIGHT_UNSET, WEIGHT_NOT_APPLIED, NO_ASM_BACKEND,
-                NOT_A_NUMBER, GATEWAYS_UNSEEN, WEIGHT_UNPROVEN, ASM_BACKEND_UNPROVEN, NOT_SHARED)
+                GROUPS_UNSERVED, NOT_A_NUMBER, GATEWAYS_UNSEEN, WEIGHT_UNPROVEN, ASM_BACKEND_UNPROVEN, NOT_SHARED)
     needs = (K.SERVICE, K.DEPLOYMENT)
     # VirtualServices, ServiceEntries: a custom gateway's role (egress, not ingress). ConfigMaps: the cluster's own id
     # (auditor/clusterid.py), which picks the IstioGateways for it and their spec.overrides[<cluster id>].
@@ -2282,6 +2316,10 @@ class IngressLbWeights(ClusterCheck):
                     asm_groups=", ".join(sorted(m.vgroups)), istio_groups=", ".join(sorted(istio_groups))))
         asm_serving = [m for m in members if m.asm and m.backends_not_shown is None]
         asm_sum = sum(self._asm_weight(m, weights[m.service]) for m in asm_serving)
+        # The vServer groups ASM backends with weight above 0 join; None where one of those members names none (a CLB
+        # CCM made for it: its own groups, not compared).
+        taking = [m for m in asm_serving if self._asm_weight(m, weights[m.service]) > 0]
+        asm_groups = frozenset().union(*(m.vgroups for m in taking)) if all(m.vgroups for m in taking) else None
         asm_unknown = [m for m in members if m.asm and m.backends_not_shown and m.backends_not_shown[0] == "UNKNOWN"]
         asm_absent = [m for m in members if m.asm and m.backends_not_shown and m.backends_not_shown[0] == "FAIL"]
         split = f"Istio {istio_sum} : ASM {asm_sum}"
@@ -2322,6 +2360,12 @@ class IngressLbWeights(ClusterCheck):
             elif weight == 0 and asm_sum == 0:
                 yield self.report(self.NOTHING_SERVES, cluster.name, params=params,
                                   evidence=evidence, **subject)
+            elif weight == 0 and asm_groups is not None and (unserved := sorted(m.vgroups - asm_groups)):
+                yield self.report(self.GROUPS_UNSERVED, cluster.name,
+                                  params={**params, "name": name, "groups": ", ".join(unserved)},
+                                  remediation=self.GROUPS_UNSERVED.fix + clb_weights_command(lb),
+                                  evidence={**evidence, "vserver_groups_unserved": unserved,
+                                            "asm_vserver_groups": sorted(asm_groups)}, **subject)
             elif weight == 0:
                 yield self.report(self.WEIGHT_ZERO, cluster.name, params=params, evidence=evidence, **subject)
             elif weight is None:
