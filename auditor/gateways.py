@@ -729,6 +729,14 @@ def gateway_pod_starts(cluster: ClusterInventory, gw: GatewayWorkload, *,
     (which replicas to ask about)."""
     if not cluster.available(K.POD):
         return None
+    # Asked three times per gateway (the Prometheus source, the traffic check's current and running pods): one pass
+    # over the pod frame's columns each, not three; a copy each, the callers keep what they were given.
+    starts = cluster.memo(("gateway_pod_starts", gw.namespace, gw.name, running),
+                          lambda: _gateway_pod_starts(cluster, gw, running))
+    return dict(starts)
+
+
+def _gateway_pod_starts(cluster: ClusterInventory, gw: GatewayWorkload, running: bool) -> dict[str, float | None]:
     pods = cluster.pods()
     rows = (pods["namespace"] == gw.namespace) & (pods["workload_name"] == gw.name)
     if running:  # a Failed or Succeeded pod (evicted, completed) carries no traffic: no series is no gap

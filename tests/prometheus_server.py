@@ -231,9 +231,10 @@ class FaultProxy:
 
     def __init__(self, upstream: str, *, delay: float = 0.0, status: int | None = None,
                  require: tuple[str, str] | None = None, error: str = "injected by FaultProxy",
-                 warnings: list[str] | None = None) -> None:
+                 warnings: list[str] | None = None, warnings_on: str = "") -> None:
         self.upstream = upstream.rstrip("/")
         self.warnings = warnings  # added to each successful answer, as a Thanos querier's partial response says
+        self.warnings_on = warnings_on  # only to the answers of paths holding it (e.g. "query_range"), if given
         self.delay = delay
         self.status = status
         self.require = require
@@ -270,7 +271,7 @@ class FaultProxy:
                 try:
                     with urllib.request.urlopen(proxy.upstream + self.path, timeout=30) as answer:
                         body = answer.read()
-                        if proxy.warnings and answer.status == 200:
+                        if proxy.warnings and answer.status == 200 and proxy.warnings_on in self.path:
                             body = json.dumps({**json.loads(body), "warnings": proxy.warnings}).encode()
                         self._answer(answer.status, body)
                 except urllib.error.HTTPError as exc:

@@ -49,3 +49,12 @@ def test_a_zero_in_a_partial_answer_is_no_proof(prom: Live, tmp_path: Path, warn
     offline = api.run_audit(api.Target(snapshot=str(tmp_path / "snap.tar.gz")), "uninstall", Config(),
                             now=prom.when)
     assert codes(offline) == expected  # the warnings are recorded with the answers
+
+
+def test_a_partial_range_answer_is_no_proof_either(prom: Live, tmp_path: Path) -> None:
+    """Only the range queries (the hourly series the gaps are read from) answered partially: their warnings were not
+    kept (review22a), and the zero was PASS AA1501."""
+    with FaultProxy(prom.url, warnings=[WARNING], warnings_on="/api/v1/query_range") as proxy:
+        live = audit_live(scenario_gateways(NAMESPACES), {"url": proxy.url}, prom.when, tmp_path,
+                          tmp_path / "snap.tar.gz")
+    assert codes(live) == {"drained": ("UNKNOWN", "AA1560"), "busy": ("FAIL", "AA1510")}

@@ -755,13 +755,19 @@ class PrometheusSource:
         for name in RANGE_QUERIES:
             traffic.promql[name] = queries[name]
             traffic.answers[name] = _ordered(self.client.query_range(queries[name], start, at, series_step_s))
+            self._keep_warnings(traffic, name)
+
+    def _keep_warnings(self, traffic: GatewayTraffic, name: str) -> None:
+        # A range answer is as partial as an instant one when a store did not answer (review22a: only the instant
+        # queries' were kept, and the series' gaps are read from the range answers).
+        if self.client.warnings:
+            traffic.warnings[name] = list(self.client.warnings)
 
     def _run(self, traffic: GatewayTraffic, queries: dict[str, str], at: float) -> None:
         for name, promql in queries.items():
             traffic.promql[name] = promql
             traffic.answers[name] = _ordered(self.client.query(promql, at))
-            if self.client.warnings:
-                traffic.warnings[name] = list(self.client.warnings)
+            self._keep_warnings(traffic, name)
 
 
 def _ordered(result: list[Any]) -> list[Any]:
