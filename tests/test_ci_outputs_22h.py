@@ -187,3 +187,31 @@ def test_a_failed_move_keeps_the_previous_set_with_its_other_formats(tmp_path, c
     assert run_into(no_go, out, config, "json") == 2
     assert {p.name: (p.read_bytes() if p.is_file() else None) for p in out.iterdir()} == before
     assert [p.name for p in tmp_path.iterdir() if p.name.endswith(".partial")] == []
+
+
+def test_files_of_report_names_that_are_not_ours_are_left_alone(tmp_path):
+    """review22b: `--out .` in a repository root deleted the user's own summary.md and report.html (any file of a
+    report's name was an earlier run's). Only files that say they are this tool's reports are taken away."""
+    config, _go, no_go = snapshots(tmp_path)
+    out = tmp_path / "out"
+    out.mkdir()
+    own = {"summary.md": "# Release notes\n", "report.html": "<html><title>Q3 report</title></html>",
+           "junit.xml": '<testsuites name="unit-tests"/>', "findings.csv": "id,finding\n1,none\n",
+           "report.pdf": "%PDF-1.7 not ours"}
+    for name, text in own.items():
+        (out / name).write_text(text)
+    assert run_into(no_go, out, config, "json") == 1
+    assert {name: (out / name).read_text() for name in own} == own
+    assert sorted(p.name for p in out.iterdir()) == sorted([*own, "findings.json"])
+
+
+def test_an_earlier_runs_pdf_is_known_as_ours(tmp_path):
+    """The PDF says so in its document information (Subject "asm-audit <version>; ...", in a compressed stream)."""
+    from auditor.render import written_by_asm_audit
+
+    config, go, no_go = snapshots(tmp_path)
+    out = tmp_path / "out"
+    assert run_into(go, out, config, "json,pdf") == 0
+    assert written_by_asm_audit(out / "report.pdf")
+    assert run_into(no_go, out, config, "json") == 1
+    assert sorted(p.name for p in out.iterdir()) == ["findings.json"]

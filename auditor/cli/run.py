@@ -63,7 +63,14 @@ from auditor.cli.tracking_options import (
 from auditor.diff import load_report
 from auditor.engine import PHASES, AuditResult
 from auditor.errors import UsageError, unknown_phase
-from auditor.render import DEFAULT_FORMATS, REPORT_FILES, check_outputs, parse_formats, render_all
+from auditor.render import (
+    DEFAULT_FORMATS,
+    REPORT_FILES,
+    check_outputs,
+    parse_formats,
+    render_all,
+    written_by_asm_audit,
+)
 from auditor.render.json_out import dumps
 
 
@@ -149,9 +156,10 @@ def render_staged(result: AuditResult, out: Path, formats: list[str]) -> list[Pa
 def _earlier_reports(out: Path, written: set[Path]) -> list[Path]:
     """The report files of an earlier run in --out that this run does not write (another --format): left there, a
     junit.xml or summary.md saying GO would sit beside this run's findings.json saying NO-GO, and a pipeline step that
-    reads it would act on the old verdict. Only the file names the renderers write; anything else is the user's."""
+    reads it would act on the old verdict. Only the file names the renderers write, and of those only the files that
+    say they are this tool's reports (render.written_by_asm_audit): anything else is the user's, left as it is."""
     return [out / name for name in REPORT_FILES if out / name not in written
-            and ((out / name).is_symlink() or (out / name).is_file())]
+            and ((out / name).is_symlink() or ((out / name).is_file() and written_by_asm_audit(out / name)))]
 
 
 def _move_set(moves: list[tuple[Path, Path]], out: Path, stage: Path, stale: list[Path] | None = None) -> None:

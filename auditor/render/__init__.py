@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import functools
 import os
+import re
 import tempfile
+import zlib
 from collections.abc import Callable, Iterable
 from pathlib import Path
 
@@ -62,6 +64,43 @@ _RENDERERS: dict[str, tuple[str, str]] = {
 # The file each format writes into --out (the renderers' names): a run that does not write one of them removes an
 # earlier run's copy (cli/run.py), so a report directory never holds two runs' verdicts.
 REPORT_FILES = ("findings.json", "findings.csv", "junit.xml", "summary.md", "report.html", "report.pdf")
+# What each report says of its maker near its start (a file of one of those names that does not is the user's: a
+# summary.md or report.html of their own in `--out .` was deleted, review22b).
+_OWN_MARKS: dict[str, tuple[bytes, ...]] = {
+    "findings.json": (b'"schema_version"', b'"tool_version"'),  # both
+    "findings.csv": (b"cluster,gate,check_id,",),
+    "junit.xml": (b'<testsuites name="asm-audit"',),
+    "summary.md": (b"asm\\-audit ",),  # the header table's Tool cell, Markdown-escaped
+    "report.html": (b"asm-audit</title>",),
+}
+_HEAD = 16384
+_STREAM = re.compile(rb"stream\r?\n")
+
+
+def written_by_asm_audit(path: Path) -> bool:
+    """Whether `path` (one of REPORT_FILES) is a report this tool wrote, by what the report says of its maker: the
+    PDF by its document information's Subject "asm-audit <version>; ..." (in a compressed object stream, read from the
+    end where WeasyPrint writes it)."""
+    try:
+        if path.name == "report.pdf":
+            data = path.read_bytes()
+            if not data.startswith(b"%PDF-"):
+                return False
+            for found in reversed(list(_STREAM.finditer(data))[-32:]):
+                end = data.find(b"endstream", found.end())
+                try:
+                    text = zlib.decompressobj().decompress(data[found.end():end], 1 << 22)
+                except zlib.error:
+                    continue
+                if b"/Subject (asm-audit " in text:
+                    return True
+            return False
+        with path.open("rb") as f:
+            head = f.read(_HEAD)
+    except OSError:
+        return False
+    marks = _OWN_MARKS.get(path.name, ())
+    return bool(marks) and all(mark in head for mark in marks)
 
 
 def renderers(formats: Iterable[str] | None = None) -> dict[str, Renderer]:
