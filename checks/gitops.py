@@ -138,7 +138,8 @@ def wrangler_owner(annotations: dict[str, Any]) -> tuple[str, str, str] | None:
     if not (sep and kind and name):
         return None
     group, _, version = group_version.rpartition("/")
-    resource = ".".join(part for part in (kind.lower(), version, group) if part)
+    # A core kind by its name alone: kubectl reads `secret.v1` as resource secret of API group "v1" (review22b).
+    resource = f"{kind.lower()}.{version}.{group}" if group else kind.lower()
     return resource, str(annotations.get(WRANGLER_OWNER_NAMESPACE) or ""), name
 
 

@@ -431,7 +431,10 @@ def wrangler_applied_istiod(set_id: str, owner: tuple[str, str, str] | None) -> 
 
 @pytest.mark.parametrize(("set_id", "owner"), [
     ("mesh-installer", ("mesh.example.io/v1, Kind=MeshInstall", "istio-system", "default")),
-    ("9f1c2d3e-4b5a-6978-8a9b-0c1d2e3f4a5b", None)])
+    ("9f1c2d3e-4b5a-6978-8a9b-0c1d2e3f4a5b", None),
+    # A core kind's GroupVersionKind.String() has an empty group: "/v1, Kind=ConfigMap" (review22b: the command said
+    # configmap.v1/..., which kubectl reads as resource configmap of API group "v1").
+    ("addon-installer", ("/v1, Kind=ConfigMap", "kube-system", "istio-addon"))])
 def test_istiod_applied_by_a_wrangler_controller_is_not_sent_to_fleet(audit, set_id, owner):
     """Rancher's own controllers apply with wrangler and write the same id annotation, with no Helm release. Still
     FAIL AA2723 (wrangler applies its set again when its handler runs), but the fix sent the operator to Fleet's
@@ -443,7 +446,8 @@ def test_istiod_applied_by_a_wrangler_controller_is_not_sent_to_fleet(audit, set
     assert set_id in row["evidence"]["managed_by"]
     assert "fleet.cattle.io" not in row["remediation"] and "keepResources" not in row["remediation"]
     if owner:  # the next command finds the object that owns the set
-        assert "-n istio-system get meshinstall.v1.mesh.example.io/default" in row["remediation"]
+        resource = {"/v1, Kind=ConfigMap": "configmap"}.get(owner[0], "meshinstall.v1.mesh.example.io")
+        assert f"-n {owner[1]} get {resource}/{owner[2]} -o yaml" in row["remediation"]
     # Fleet's (its Helm release beside the id) keeps Fleet's fix.
     run = audit({"c1": [*fleet_deployed_istiod("mesh-istio-istiod"), *apps]}, "uninstall", config=CONFIG)
     [row] = run.rows(CHECK)
