@@ -95,6 +95,54 @@ def test_a_paused_deployment_whose_pods_lost_their_proxy_is_resumed_not_restarte
     assert "rollout resume deployment/web" in row["remediation"]
 
 
+def reverted_while_paused() -> list[dict[str, Any]]:
+    """Deployment `reports` rolled to an ASM-labelled template (its ReplicaSet RS2, the newest), paused, its template
+    put back to the earlier, unlabelled one (RS1's, older), then scaled to 0: no ReplicaSet is active (spec.replicas
+    0), so a scale-up scales the ReplicaSet whose template equals the Deployment's (FindNewReplicaSet, EqualIgnoreHash),
+    RS1, and only with none such the newest (kubernetes/kubernetes@v1.31.0 pkg/controller/deployment/util/
+    deployment_util.go FindActiveOrLatest: `if newRS != nil { return newRS }; return oldRSs[0]`)."""
+    dep, rs1 = f.deployment("reports", replicas=0, template_labels={"app": "reports"})
+    dep["spec"]["paused"] = True
+    dep["status"] = {"observedGeneration": 5,
+                     "conditions": [{"type": "Progressing", "status": "Unknown", "reason": "DeploymentPaused",
+                                     "message": "Deployment is paused"}]}
+    rs1["spec"]["replicas"], rs1["status"] = 0, {"replicas": 0}
+    rs1["metadata"]["annotations"] = {"deployment.kubernetes.io/revision": "1"}
+    _, rs2 = f.deployment("reports", replicas=0, template_labels={"app": "reports", **ASM})
+    labelled_hash = "5f8d9c7b6"
+    rs2["metadata"].update(name=f"reports-{labelled_hash}", uid=f._uid("shop", f"reports-{labelled_hash}"),
+                           creationTimestamp=LATER, annotations={"deployment.kubernetes.io/revision": "2"})
+    rs2["metadata"]["labels"] = {"app": "reports", **ASM, "pod-template-hash": labelled_hash}
+    rs2["metadata"]["ownerReferences"] = rs1["metadata"]["ownerReferences"]
+    rs2["spec"]["template"] = copy.deepcopy(rs2["spec"]["template"])
+    rs2["spec"]["template"]["metadata"]["labels"] = {"app": "reports", **ASM, "pod-template-hash": labelled_hash}
+    rs2["spec"]["replicas"], rs2["status"] = 0, {"replicas": 0}
+    return [dep, rs1, rs2]
+
+
+def test_a_paused_deployment_at_zero_reverted_to_its_unlabelled_template_fails(audit):
+    """Old: judged by the newest ReplicaSet (RS2, labelled for ASM): PASS AA1201, GO; a scale-up scales RS1 (its
+    template is the Deployment's), whose pods Istio's injector takes. New: FAIL AA1218."""
+    run = audit({"c1": [*base(), *reverted_while_paused()]}, "uninstall", asm_openapi=ASM_TAKES_ALL)
+    assert codes(run)[("Deployment", "reports")] == ("FAIL", "AA1218")
+    assert run.result.verdict.value == "NO-GO"
+
+
+def test_a_paused_deployment_at_zero_whose_newest_replicaset_is_unlabelled_still_fails(audit):
+    """The other way round: the template labelled for ASM and an older ReplicaSet whose labels are its own, the newest
+    not labelled. Labels alone do not prove the older one's template is the Deployment's (an image may differ), and
+    then the newest is scaled: judged by the one not labelled for ASM, as before (FAIL AA1218)."""
+    dep, rs1, rs2 = reverted_while_paused()
+    dep["spec"]["template"]["metadata"]["labels"] = {"app": "reports", **ASM}
+    for rs, labels in ((rs1, {"app": "reports", **ASM}), (rs2, {"app": "reports"})):  # RS1 older, RS2 newest
+        labels["pod-template-hash"] = rs["metadata"]["labels"]["pod-template-hash"]
+        rs["metadata"]["labels"] = labels
+        rs["spec"]["template"] = copy.deepcopy(rs["spec"]["template"])
+        rs["spec"]["template"]["metadata"]["labels"] = dict(labels)
+    run = audit({"c1": [*base(), dep, rs1, rs2]}, "uninstall", asm_openapi=ASM_TAKES_ALL)
+    assert codes(run)[("Deployment", "reports")] == ("FAIL", "AA1218")
+
+
 # ------------------------------------------------------------------ Argo Rollouts
 STABLE, CANARY = "6b9f7d8c5", "7c4d5e6f8"
 
