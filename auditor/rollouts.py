@@ -507,6 +507,19 @@ def restart_command(cluster: ClusterInventory, kind_name: str, namespace: str, n
     return _release(cluster, kind_name, namespace, name, hold, template_changed=False)
 
 
+def labelled_restart_command(cluster: ClusterInventory, kind_name: str, namespace: str, name: str) -> str:
+    """What recreates the pods of a workload whose template is taken as labelled for ASM already: restart_command,
+    but for a held Argo Rollout its release (promote): `kubectl argo rollouts restart` recreates each pod from its own
+    ReplicaSet (argoproj/argo-rollouts@v1.8.4 rollout/restart.go), the stable one's from the earlier template, and
+    with its own template not labelled after all (a canary's was), the label first (inject_command)."""
+    hold = update_hold(cluster, kind_name, namespace, name) if kind_name == "Rollout" else ""
+    if hold not in _ROLLOUT_HOLDS:
+        return restart_command(cluster, kind_name, namespace, name)
+    if template_asks_asm(cluster, kind_name, namespace, name):
+        return unfinished_command(cluster, kind_name, namespace, name, hold)
+    return inject_command(cluster, kind_name, namespace, name)
+
+
 def inject_command(cluster: ClusterInventory, kind_name: str, namespace: str, name: str) -> str:
     """mesh.asm_inject_command, followed for a held workload (update_hold) by what moves its pods: the patch alone
     moves none (paused, OnDelete) or only some (partition)."""

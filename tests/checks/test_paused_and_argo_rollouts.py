@@ -260,3 +260,25 @@ def test_an_idle_rollout_with_the_rollouts_unread_is_unknown(audit):
     run = audit({"c1": [*base(), *objs]}, "uninstall", asm_openapi=ASM_TAKES_ALL,
                 unreadable={"c1": {K.ARGO_ROLLOUT: "403 Forbidden"}})
     assert ("UNKNOWN", "AA1238") in [(r["status"], r["code"]) for r in run.rows(CHECK)]
+
+
+def held_rollout_losing_its_proxy() -> list[dict[str, Any]]:
+    """At a canary pause step, its template labelled for ASM: the canary ReplicaSet (listed first: the API server
+    lists by name) runs ASM's proxy, the stable one's pods run none (made from the earlier, unlabelled template)."""
+    canary_hash = "1d2c3b4a5"
+    ro = rollout(labels=ASM, pause_step=True, current=canary_hash)
+    canary = rollout_replicaset("checkout", canary_hash, 2, 1, labels=ASM, created=LATER)
+    stable = rollout_replicaset("checkout", STABLE, 1, 3)
+    return [ro, canary, stable, *rollout_pods(canary, 1, proxy="asm"), *rollout_pods(stable, 3, proxy=None)]
+
+
+def test_a_held_rollout_whose_stable_pods_lost_their_proxy_is_promoted_not_restarted(audit):
+    """AA1220 at the finished gate. Old remediation `kubectl argo rollouts restart`, which recreates the stable pods
+    from their own, unlabelled ReplicaSet (argo-rollouts@v1.8.4 rollout/restart.go): they never reach ASM. New: the
+    release (promote), as AA1241's."""
+    run = audit({"c1": [*base(istio=False), *held_rollout_losing_its_proxy()]}, "finished", asm_openapi=ASM_TAKES_ALL)
+    row = run.by_name(CHECK)["checkout"]
+    assert (row["status"], row["code"]) == ("FAIL", "AA1220")
+    commands = _commands(row["remediation"])
+    assert "kubectl argo rollouts promote -n shop -- checkout" in commands
+    assert "kubectl argo rollouts restart" not in commands
