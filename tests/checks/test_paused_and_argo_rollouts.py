@@ -282,3 +282,37 @@ def test_a_held_rollout_whose_stable_pods_lost_their_proxy_is_promoted_not_resta
     commands = _commands(row["remediation"])
     assert "kubectl argo rollouts promote -n shop -- checkout" in commands
     assert "kubectl argo rollouts restart" not in commands
+
+
+def _gated_promote(remediation: str) -> None:
+    """The Rollout's state is shown first (`kubectl argo rollouts get rollout`), nothing waits on `status` (it returns
+    only once Healthy or Degraded: at a pause step it times out), and promote is a step of its own, a `#` line saying
+    when above it: run at a setWeight step or during an analysis, promote skips it (argoproj/argo-rollouts@v1.8.4
+    pkg/kubectl-argo-rollouts/cmd/promote/promote.go: not paused, it moves status.currentStepIndex on)."""
+    lines = remediation.splitlines()
+    commands = _commands(remediation)
+    assert "kubectl argo rollouts status" not in commands
+    shown = next(i for i, line in enumerate(lines) if "kubectl argo rollouts get rollout -n shop -- checkout" in line)
+    promote = next(i for i, line in enumerate(lines) if "kubectl argo rollouts promote -n shop -- checkout" in line)
+    assert shown < promote and lines[promote - 1].lstrip().startswith("#")
+
+
+def test_a_rollout_under_way_is_shown_before_a_gated_promote(audit):
+    """AA1241 of a Rollout whose canary steps are under way: old `status --timeout 300s` then `promote`, whatever the
+    step (a promote during setWeight or analysis skips it)."""
+    run = audit({"c1": [*base(), *canary_in_flight(rollout(labels=ASM), 3, 1)]}, "uninstall")
+    row = run.by_name(CHECK)["checkout"]
+    assert (row["status"], row["code"]) == ("FAIL", "AA1241")
+    _gated_promote(row["remediation"])
+
+
+def test_a_rollout_labelled_now_is_shown_before_a_gated_promote(audit):
+    """AA1210 of a Rollout not held, not labelled: the label goes on its template, its strategy rolls it out, and
+    promote is run only where it waits (old: `status --timeout 300s` then `promote`)."""
+    ro = rollout(stable=STABLE, current=STABLE)
+    stable = rollout_replicaset("checkout", STABLE, 1, 2)
+    run = audit({"c1": [*base(), ro, stable, *rollout_pods(stable, 2, proxy="istio")]}, "uninstall")
+    row = run.by_name(CHECK)["checkout"]
+    assert (row["status"], row["code"]) == ("FAIL", "AA1210")
+    assert "patch rollouts.argoproj.io/checkout --type='merge'" in row["remediation"]
+    _gated_promote(row["remediation"])
