@@ -498,14 +498,15 @@ POD_TEMPLATE_HASH = "pod-template-hash"
 def _paused_deployment(cluster: ClusterInventory, obj: dict[str, Any], template: dict[str, Any], namespace: str,
                        name: str) -> tuple[dict[str, Any], str] | None:
     """A paused Deployment's next pods are not made from its template: the controller's sync of a paused Deployment
-    makes no ReplicaSet for a changed template and scales the one its template matches, else the active ones, else the
-    newest (kubernetes/kubernetes@v1.31.0 pkg/controller/deployment/sync.go sync: getAllReplicaSetsAndSyncRevision
-    with createIfNotExisted false, then scale; util/deployment_util.go FindActiveOrLatest), made from an earlier
-    template until `kubectl rollout resume`. Its ReplicaSets' own labels are their template's (getNewReplicaSet), all
-    inventory.slim keeps of them: the template its next pods get is one with the ReplicaSet's labels (the active ones,
-    else the newest; one not labelled for ASM first), and (template, held template_of) when those differ from its
-    own; None when they do not, or it has no ReplicaSet (its first one is made from its template once resumed); with
-    the ReplicaSets unread, its template with an unread mark (undecided)."""
+    makes no ReplicaSet for a changed template and scales its active ReplicaSets, else the one whose template is its
+    own, else the newest (kubernetes/kubernetes@v1.31.0 pkg/controller/deployment/sync.go sync:
+    getAllReplicaSetsAndSyncRevision with createIfNotExisted false, then scale; util/deployment_util.go
+    FindActiveOrLatest), made from an earlier template until `kubectl rollout resume`. Its ReplicaSets' own labels are
+    their template's (getNewReplicaSet), all inventory.slim keeps of them: the template its next pods get is one with
+    the ReplicaSet's labels (the active ones, else _scaled_when_none_active; one not labelled for ASM first), and
+    (template, held template_of) when those differ from its own; None when they do not, or it has no ReplicaSet (its
+    first one is made from its template once resumed); with the ReplicaSets unread, its template with an unread mark
+    (undecided)."""
     own = _labels(template)
     if not cluster.available(K.REPLICASET):
         why = f"{K.REPLICASET.kind} unread: {cluster.unread_reason(K.REPLICASET)}"
@@ -514,14 +515,32 @@ def _paused_deployment(cluster: ClusterInventory, obj: dict[str, Any], template:
     if not owned:
         return None
     active = [rs for rs in owned if istio.replica_count(rs) > 0]
-    scaled = active or [max(owned, key=lambda rs: str((rs.get("metadata") or {}).get("creationTimestamp") or ""))]
+    scaled = active or _scaled_when_none_active(owned, own)
     chosen = next((rs for rs in scaled if _labels(rs).get(mesh.ASM_INJECT_LABEL) != "true"), scaled[0])
-    labels = {k: v for k, v in _labels(chosen).items() if k != POD_TEMPLATE_HASH}
+    labels = _hashless_labels(chosen)
     if labels == own:
         return None
     meta = template.get("metadata") if isinstance(template.get("metadata"), dict) else {}
     earlier = {**template, "metadata": {**meta, "labels": labels}}  # its annotations and spec are not kept: as now
     return earlier, f"{_HELD_MARK}{rollouts.HOLD_PAUSED}{_HELD_MARK}{_ref(K.REPLICASET, chosen)}"
+
+
+def _hashless_labels(rs: dict[str, Any]) -> dict[str, str]:
+    """A Deployment's ReplicaSet's labels without the controller's pod-template-hash: its template's as the
+    Deployment had it."""
+    return {k: v for k, v in _labels(rs).items() if k != POD_TEMPLATE_HASH}
+
+
+def _scaled_when_none_active(owned: list[dict[str, Any]], own: dict[str, str]) -> list[dict[str, Any]]:
+    """The ReplicaSets a paused Deployment none of whose ReplicaSets is active may scale up: FindActiveOrLatest
+    (kubernetes/kubernetes@v1.31.0 pkg/controller/deployment/util/deployment_util.go) takes the one whose template
+    equals the Deployment's (FindNewReplicaSet, EqualIgnoreHash), the newest only when none does. Only labels are
+    kept: one whose labels are the template's may be that one (a rolled-back template, paused), or may differ in
+    what is not kept (an image), and then the newest is scaled: both, the caller judging by the one not labelled
+    for ASM (a label match alone must not clear a newest ReplicaSet that Istio's injector takes)."""
+    newest = max(owned, key=lambda rs: str((rs.get("metadata") or {}).get("creationTimestamp") or ""))
+    same_labels = [rs for rs in owned if _hashless_labels(rs) == own]
+    return same_labels if any(rs is newest for rs in same_labels) else [*same_labels, newest]
 
 
 def _routeless_revision(cluster: ClusterInventory, namespace: str, meta: dict[str, Any]) -> bool:

@@ -295,10 +295,16 @@ ROLLOUT_PAUSED_NOTE = N_("Its Argo Rollout is paused (spec.paused, or at a canar
                         "rollouts restart` recreates them from that same template; promote it (once per pause step, or "
                         "--full to skip the remaining steps, pauses and analysis):")
 ROLLOUT_STEPS_NOTE = N_("Its Argo Rollout's update is not promoted yet (its canary steps are under way): its stable "
-                       "ReplicaSet keeps the earlier template's pods until the last step; watch it, and promote it "
-                       "where it waits (--full skips the remaining steps, pauses and analysis):")
+                       "ReplicaSet keeps the earlier template's pods until the last step; see which step it is at:")
 ROLLOUT_TEMPLATE_NOTE = N_("Argo Rollouts rolls the labelled template out by the Rollout's strategy (its canary steps "
-                           "or blue-green promotion); promote it where it waits:")
+                           "or blue-green promotion); see which step it is at:")
+# The step after `kubectl argo rollouts get rollout`: promote only where it waits. Not paused, promote moves
+# status.currentStepIndex on (pkg/kubectl-argo-rollouts/cmd/promote/promote.go), skipping a setWeight step or an
+# analysis under way; and `kubectl argo rollouts status` returns only once Healthy or Degraded (at a pause it times
+# out), so it cannot gate it.
+PROMOTE_WHEN_NOTE = N_("Only when that shows it Paused (a canary pause step or a blue-green pre-promotion), promote "
+                       "it, once per pause step; while a setWeight step or an analysis is under way, wait and look "
+                       "again (a promotion then skips it; --full skips every remaining step, pause and analysis):")
 # Why AA1241's pods stay on an earlier template (its message).
 HELD_WHY = {HOLD_PAUSED: N_("its rollout is paused (spec.paused), so the labelled template rolls out no pod"),
             HOLD_STRATEGY_PAUSED: N_("its update strategy is paused (OpenKruise's updateStrategy paused), so the "
@@ -427,10 +433,15 @@ def deployment_replicasets(cluster: ClusterInventory) -> dict[tuple[str, str], l
 
 def _rollout_release(cluster: ClusterInventory, namespace: str, name: str, hold: str) -> str:
     """What moves the pods of a held Argo Rollout to its current template: its promotion (a paused one), or its
-    status watched and a promotion where it waits (an update under way)."""
+    state shown and a promotion only where it waits (an update under way: _gated_promote)."""
     if hold == HOLD_ROLLOUT_PAUSED:
         return f"# {ROLLOUT_PAUSED_NOTE}\n{_argo(cluster.name, 'promote', namespace, name)}"
-    return (f"# {ROLLOUT_STEPS_NOTE}\n{_argo(cluster.name, 'status --timeout 300s', namespace, name)}\n"
+    return f"# {ROLLOUT_STEPS_NOTE}\n{_gated_promote(cluster, namespace, name)}"
+
+
+def _gated_promote(cluster: ClusterInventory, namespace: str, name: str) -> str:
+    """An Argo Rollout's state shown, then its promotion as a step run only where it waits (PROMOTE_WHEN_NOTE)."""
+    return (f"{_argo(cluster.name, 'get rollout', namespace, name)}\n# {PROMOTE_WHEN_NOTE}\n"
             f"{_argo(cluster.name, 'promote', namespace, name)}")
 
 
@@ -507,6 +518,19 @@ def restart_command(cluster: ClusterInventory, kind_name: str, namespace: str, n
     return _release(cluster, kind_name, namespace, name, hold, template_changed=False)
 
 
+def labelled_restart_command(cluster: ClusterInventory, kind_name: str, namespace: str, name: str) -> str:
+    """What recreates the pods of a workload whose template is taken as labelled for ASM already: restart_command,
+    but for a held Argo Rollout its release (promote): `kubectl argo rollouts restart` recreates each pod from its own
+    ReplicaSet (argoproj/argo-rollouts@v1.8.4 rollout/restart.go), the stable one's from the earlier template, and
+    with its own template not labelled after all (a canary's was), the label first (inject_command)."""
+    hold = update_hold(cluster, kind_name, namespace, name) if kind_name == "Rollout" else ""
+    if hold not in _ROLLOUT_HOLDS:
+        return restart_command(cluster, kind_name, namespace, name)
+    if template_asks_asm(cluster, kind_name, namespace, name):
+        return unfinished_command(cluster, kind_name, namespace, name, hold)
+    return inject_command(cluster, kind_name, namespace, name)
+
+
 def inject_command(cluster: ClusterInventory, kind_name: str, namespace: str, name: str) -> str:
     """mesh.asm_inject_command, followed for a held workload (update_hold) by what moves its pods: the patch alone
     moves none (paused, OnDelete) or only some (partition)."""
@@ -533,8 +557,7 @@ def _rollout_inject_command(cluster: ClusterInventory, namespace: str, name: str
     hold = update_hold(cluster, "Rollout", namespace, name)
     if hold:
         return patch + "\n" + _rollout_release(cluster, namespace, name, hold)
-    return (f"{patch}\n# {ROLLOUT_TEMPLATE_NOTE}\n{_argo(cluster.name, 'status --timeout 300s', namespace, name)}\n"
-            f"{_argo(cluster.name, 'promote', namespace, name)}")
+    return f"{patch}\n# {ROLLOUT_TEMPLATE_NOTE}\n{_gated_promote(cluster, namespace, name)}"
 
 
 def template_asks_asm(cluster: ClusterInventory, kind_name: str, namespace: str, name: str) -> bool:

@@ -487,7 +487,8 @@ class IstioSidecarsRemaining(ClusterCheck):
             # StatefulSet's or DaemonSet's template rolls its pods).
             # (rollouts': a paused Deployment is resumed, as `kubectl rollout restart` refuses it, and an Argo
             # Rollout read is labelled where its template is.)
-            command = (rollouts.restart_command(cluster, w.kind, w.namespace, w.name) if w.asm_labelled
+            # (a held Argo Rollout is promoted: its restart remakes the stable pods from their unlabelled template.)
+            command = (rollouts.labelled_restart_command(cluster, w.kind, w.namespace, w.name) if w.asm_labelled
                        else rollouts.inject_command(cluster, w.kind, w.namespace, w.name))
             evidence: dict[str, Any] = {"pods": w.pods, "pod_count": w.pod_count, "asks_for_injection": w.asks,
                                         "template_labels": w.labels, "labelled_for_asm": w.asm_labelled,

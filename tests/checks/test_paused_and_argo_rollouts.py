@@ -95,6 +95,54 @@ def test_a_paused_deployment_whose_pods_lost_their_proxy_is_resumed_not_restarte
     assert "rollout resume deployment/web" in row["remediation"]
 
 
+def reverted_while_paused() -> list[dict[str, Any]]:
+    """Deployment `reports` rolled to an ASM-labelled template (its ReplicaSet RS2, the newest), paused, its template
+    put back to the earlier, unlabelled one (RS1's, older), then scaled to 0: no ReplicaSet is active (spec.replicas
+    0), so a scale-up scales the ReplicaSet whose template equals the Deployment's (FindNewReplicaSet, EqualIgnoreHash),
+    RS1, and only with none such the newest (kubernetes/kubernetes@v1.31.0 pkg/controller/deployment/util/
+    deployment_util.go FindActiveOrLatest: `if newRS != nil { return newRS }; return oldRSs[0]`)."""
+    dep, rs1 = f.deployment("reports", replicas=0, template_labels={"app": "reports"})
+    dep["spec"]["paused"] = True
+    dep["status"] = {"observedGeneration": 5,
+                     "conditions": [{"type": "Progressing", "status": "Unknown", "reason": "DeploymentPaused",
+                                     "message": "Deployment is paused"}]}
+    rs1["spec"]["replicas"], rs1["status"] = 0, {"replicas": 0}
+    rs1["metadata"]["annotations"] = {"deployment.kubernetes.io/revision": "1"}
+    _, rs2 = f.deployment("reports", replicas=0, template_labels={"app": "reports", **ASM})
+    labelled_hash = "5f8d9c7b6"
+    rs2["metadata"].update(name=f"reports-{labelled_hash}", uid=f._uid("shop", f"reports-{labelled_hash}"),
+                           creationTimestamp=LATER, annotations={"deployment.kubernetes.io/revision": "2"})
+    rs2["metadata"]["labels"] = {"app": "reports", **ASM, "pod-template-hash": labelled_hash}
+    rs2["metadata"]["ownerReferences"] = rs1["metadata"]["ownerReferences"]
+    rs2["spec"]["template"] = copy.deepcopy(rs2["spec"]["template"])
+    rs2["spec"]["template"]["metadata"]["labels"] = {"app": "reports", **ASM, "pod-template-hash": labelled_hash}
+    rs2["spec"]["replicas"], rs2["status"] = 0, {"replicas": 0}
+    return [dep, rs1, rs2]
+
+
+def test_a_paused_deployment_at_zero_reverted_to_its_unlabelled_template_fails(audit):
+    """Old: judged by the newest ReplicaSet (RS2, labelled for ASM): PASS AA1201, GO; a scale-up scales RS1 (its
+    template is the Deployment's), whose pods Istio's injector takes. New: FAIL AA1218."""
+    run = audit({"c1": [*base(), *reverted_while_paused()]}, "uninstall", asm_openapi=ASM_TAKES_ALL)
+    assert codes(run)[("Deployment", "reports")] == ("FAIL", "AA1218")
+    assert run.result.verdict.value == "NO-GO"
+
+
+def test_a_paused_deployment_at_zero_whose_newest_replicaset_is_unlabelled_still_fails(audit):
+    """The other way round: the template labelled for ASM and an older ReplicaSet whose labels are its own, the newest
+    not labelled. Labels alone do not prove the older one's template is the Deployment's (an image may differ), and
+    then the newest is scaled: judged by the one not labelled for ASM, as before (FAIL AA1218)."""
+    dep, rs1, rs2 = reverted_while_paused()
+    dep["spec"]["template"]["metadata"]["labels"] = {"app": "reports", **ASM}
+    for rs, labels in ((rs1, {"app": "reports", **ASM}), (rs2, {"app": "reports"})):  # RS1 older, RS2 newest
+        labels["pod-template-hash"] = rs["metadata"]["labels"]["pod-template-hash"]
+        rs["metadata"]["labels"] = labels
+        rs["spec"]["template"] = copy.deepcopy(rs["spec"]["template"])
+        rs["spec"]["template"]["metadata"]["labels"] = dict(labels)
+    run = audit({"c1": [*base(), dep, rs1, rs2]}, "uninstall", asm_openapi=ASM_TAKES_ALL)
+    assert codes(run)[("Deployment", "reports")] == ("FAIL", "AA1218")
+
+
 # ------------------------------------------------------------------ Argo Rollouts
 STABLE, CANARY = "6b9f7d8c5", "7c4d5e6f8"
 
@@ -212,3 +260,59 @@ def test_an_idle_rollout_with_the_rollouts_unread_is_unknown(audit):
     run = audit({"c1": [*base(), *objs]}, "uninstall", asm_openapi=ASM_TAKES_ALL,
                 unreadable={"c1": {K.ARGO_ROLLOUT: "403 Forbidden"}})
     assert ("UNKNOWN", "AA1238") in [(r["status"], r["code"]) for r in run.rows(CHECK)]
+
+
+def held_rollout_losing_its_proxy() -> list[dict[str, Any]]:
+    """At a canary pause step, its template labelled for ASM: the canary ReplicaSet (listed first: the API server
+    lists by name) runs ASM's proxy, the stable one's pods run none (made from the earlier, unlabelled template)."""
+    canary_hash = "1d2c3b4a5"
+    ro = rollout(labels=ASM, pause_step=True, current=canary_hash)
+    canary = rollout_replicaset("checkout", canary_hash, 2, 1, labels=ASM, created=LATER)
+    stable = rollout_replicaset("checkout", STABLE, 1, 3)
+    return [ro, canary, stable, *rollout_pods(canary, 1, proxy="asm"), *rollout_pods(stable, 3, proxy=None)]
+
+
+def test_a_held_rollout_whose_stable_pods_lost_their_proxy_is_promoted_not_restarted(audit):
+    """AA1220 at the finished gate. Old remediation `kubectl argo rollouts restart`, which recreates the stable pods
+    from their own, unlabelled ReplicaSet (argo-rollouts@v1.8.4 rollout/restart.go): they never reach ASM. New: the
+    release (promote), as AA1241's."""
+    run = audit({"c1": [*base(istio=False), *held_rollout_losing_its_proxy()]}, "finished", asm_openapi=ASM_TAKES_ALL)
+    row = run.by_name(CHECK)["checkout"]
+    assert (row["status"], row["code"]) == ("FAIL", "AA1220")
+    commands = _commands(row["remediation"])
+    assert "kubectl argo rollouts promote -n shop -- checkout" in commands
+    assert "kubectl argo rollouts restart" not in commands
+
+
+def _gated_promote(remediation: str) -> None:
+    """The Rollout's state is shown first (`kubectl argo rollouts get rollout`), nothing waits on `status` (it returns
+    only once Healthy or Degraded: at a pause step it times out), and promote is a step of its own, a `#` line saying
+    when above it: run at a setWeight step or during an analysis, promote skips it (argoproj/argo-rollouts@v1.8.4
+    pkg/kubectl-argo-rollouts/cmd/promote/promote.go: not paused, it moves status.currentStepIndex on)."""
+    lines = remediation.splitlines()
+    commands = _commands(remediation)
+    assert "kubectl argo rollouts status" not in commands
+    shown = next(i for i, line in enumerate(lines) if "kubectl argo rollouts get rollout -n shop -- checkout" in line)
+    promote = next(i for i, line in enumerate(lines) if "kubectl argo rollouts promote -n shop -- checkout" in line)
+    assert shown < promote and lines[promote - 1].lstrip().startswith("#")
+
+
+def test_a_rollout_under_way_is_shown_before_a_gated_promote(audit):
+    """AA1241 of a Rollout whose canary steps are under way: old `status --timeout 300s` then `promote`, whatever the
+    step (a promote during setWeight or analysis skips it)."""
+    run = audit({"c1": [*base(), *canary_in_flight(rollout(labels=ASM), 3, 1)]}, "uninstall")
+    row = run.by_name(CHECK)["checkout"]
+    assert (row["status"], row["code"]) == ("FAIL", "AA1241")
+    _gated_promote(row["remediation"])
+
+
+def test_a_rollout_labelled_now_is_shown_before_a_gated_promote(audit):
+    """AA1210 of a Rollout not held, not labelled: the label goes on its template, its strategy rolls it out, and
+    promote is run only where it waits (old: `status --timeout 300s` then `promote`)."""
+    ro = rollout(stable=STABLE, current=STABLE)
+    stable = rollout_replicaset("checkout", STABLE, 1, 2)
+    run = audit({"c1": [*base(), ro, stable, *rollout_pods(stable, 2, proxy="istio")]}, "uninstall")
+    row = run.by_name(CHECK)["checkout"]
+    assert (row["status"], row["code"]) == ("FAIL", "AA1210")
+    assert "patch rollouts.argoproj.io/checkout --type='merge'" in row["remediation"]
+    _gated_promote(row["remediation"])
