@@ -50,6 +50,14 @@ PRUNED_KINDS: tuple[Kind, ...] = (
     K.MUTATING_WEBHOOK, K.VALIDATING_WEBHOOK, K.CLUSTERROLE, K.CLUSTERROLEBINDING, K.CRD,
     K.DEPLOYMENT, K.DAEMONSET, K.SERVICE, K.CONFIGMAP, K.PDB,
 )
+# The Istio configuration kinds istioctl before 1.20 also prunes (NamespacedResources: DestinationRule, EnvoyFilter,
+# Gateway, VirtualService, PeerAuthentication and PersistentVolumeClaims, operator/pkg/helmreconciler/prune.go
+# @1.10.6, 1.16.7, 1.19.10; gone from @1.20.0, EnvoyFilter back from 1.20.5/1.21.1). EnvoyFilters are judged for every
+# version (PRUNED above them); PersistentVolumeClaims are not read.
+OLD_PRUNED_CONFIG: tuple[Kind, ...] = (K.DESTINATIONRULE, K.GATEWAY, K.VIRTUALSERVICE, K.PEERAUTHENTICATION)
+OLD_PRUNE_UNTIL = (1, 20)
+# kubectl's name for them: `gateway` alone may name the Gateway API's.
+RESOURCE_OF = {kind.kind: f"{kind.plural}.{kind.group}" for kind in OLD_PRUNED_CONFIG}
 # The kinds whose objects may name a Service by name (gateways.service_references).
 NAMING_KINDS: tuple[Kind, ...] = (K.SERVICE, K.VIRTUALSERVICE, *K.K8S_ROUTE_KINDS, K.INGRESS)
 # The kinds whose routes to Istio's egress gateway egress-routes-to-asm judges (AA1610/AA1611); an ExternalName
@@ -234,6 +242,24 @@ class PurgePreview(ClusterCheck):
                                        "{workloads} run ASM's proxy as it: the purge deletes it, so their tokens stop "
                                        "being accepted (no certificate renewal by ASM's istiod) and their pods cannot "
                                        "be created again")
+    # istioctl before 1.20 also deletes the VirtualServices, Gateways, DestinationRules and PeerAuthentications carrying
+    # the label (OLD_PRUNED_CONFIG): configuration ASM's control plane does not hold is lost to the migration (nothing
+    # left to import) and never reaches ASM's data plane.
+    CONFIG_NOT_ON_ASM = Outcome("AA2516", Status.FAIL, "istioctl before 1.20 also deletes the Istio configuration "
+                                "carrying operator.istio.io/component (VirtualServices, Gateways, DestinationRules, "
+                                "PeerAuthentications), and ASM's control plane does not hold it",
+                                fix="Import it into ASM first (istio-config-imported), or take operator.istio.io/"
+                                    "component off it so that the purge leaves it; then audit again.",
+                                message="istioctl {version} also deletes {count} {kind} object(s) carrying "
+                                        "operator.istio.io/component that ASM's control plane does not hold: "
+                                        "{objects}")
+    CONFIG_UNREAD = Outcome("AA2517", Status.UNKNOWN, "istioctl before 1.20 also deletes the Istio configuration "
+                            "carrying operator.istio.io/component; what it deletes, or whether ASM's control plane "
+                            "holds it, cannot be told",
+                            fix="Grant the auditor list on the kind named here and on ASM's control plane (or collect "
+                                "them into the snapshot), then audit again.",
+                            message="istioctl {version} also deletes the {kind} objects carrying "
+                                    "operator.istio.io/component; {what} could not be read: {reason}")
     ACCOUNTS_UNREAD = Outcome("AA2543", Status.UNKNOWN, "ServiceAccounts could not be read: whether the purge deletes "
                               "the accounts workloads on ASM's proxy run as cannot be told",
                               fix="Grant the auditor list on serviceaccounts (or collect them into the snapshot), or "
@@ -413,7 +439,8 @@ class PurgePreview(ClusterCheck):
     outcomes = (CLEAN, ASM_OBJECT, NOT_ON_ASM, ASM_OBJECT_UNDER_CRD, STILL_NAMED, CASCADE, HELM, SAIL, MIRROR_NAMED,
                 KIND_NOT_READ, UNLABELLED, STORED_UNREAD, ASM_COPIES_UNREAD, SHARED_ACCOUNT, CNI_SKIPPED,
                 WEBHOOK_UNPROVEN, CNI_STATE_UNKNOWN, NAMES_UNREAD, SERVES_REMOTES, REMOTE_NOT_AUDITED,
-                UNDECLARED_REMOTE, NO_ISTIO, TEMPLATE_LABELLED, ACCOUNT_LABELLED, ACCOUNTS_UNREAD)
+                UNDECLARED_REMOTE, NO_ISTIO, TEMPLATE_LABELLED, ACCOUNT_LABELLED, ACCOUNTS_UNREAD, CONFIG_NOT_ON_ASM,
+                CONFIG_UNREAD)
     needs = PRUNED_KINDS
     # ServiceAccounts: metadata only is judged (never their token Secrets, which the auditor never reads).
     uses = (*K.ISTIO_API_KINDS, *K.GATEWAY_API_KINDS, K.ISTIOOPERATOR, *K.SAIL_KINDS, K.POD, K.REPLICASET,
@@ -443,6 +470,7 @@ class PurgePreview(ClusterCheck):
         evidence_base: dict[str, Any] = {"not_read": not_read_note(
             [kind for kind, read in (("ServiceAccounts", accounts_read), ("EnvoyFilters", filters_read)) if not read])}
         labelled.extend(self._operator_resources(cluster, evidence_base))
+        labelled.extend(self._old_pruned_config(cluster, evidence_base))
         sail = self._sail(cluster, labelled, evidence_base)
         if sail is not None:
             yield sail
@@ -582,6 +610,56 @@ class PurgePreview(ClusterCheck):
             return []
         return [("IstioOperator", o) for o in operators] if (version.major, version.minor) < (1, 24) else []
 
+    @staticmethod
+    def _old_pruned_config(cluster: ClusterInventory, evidence: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
+        """The labelled objects of OLD_PRUNED_CONFIG (those read) when the installed istiod is before 1.20, whose
+        istioctl deletes them too; named in the evidence when its version is not read."""
+        exact, _ = istioctl_version(cluster)
+        version = mesh.parse_version(exact) if exact else None
+        if version is not None and (version.major, version.minor) >= OLD_PRUNE_UNTIL:
+            return []
+        found = [(kind.kind, obj) for kind in OLD_PRUNED_CONFIG if cluster.available(kind)
+                 for obj in carrying_label(cluster, kind, COMPONENT_LABEL)]
+        evidence["not_read"] = evidence["not_read"].replace(" carrying the label", ", PersistentVolumeClaims (istioctl "
+                                                            "before 1.20) carrying the label")
+        if version is None:
+            if found:
+                evidence["old_istioctl_config"] = ("istioctl before 1.20 also deletes these, carrying the label: "
+                                                   + ", ".join(sorted(_subject(k, _meta(o)) for k, o in found)[:50]))
+            return []
+        return found
+
+    def _old_config(self, cluster: ClusterInventory, ctx: Context, labelled: list[tuple[str, dict[str, Any]]],
+                    failed: set[tuple[str, str, str]], exact: str, evidence: dict[str, Any]) -> Iterator[Finding]:
+        """AA2516 per kind of OLD_PRUNED_CONFIG whose labelled objects (istioctl before 1.20 deletes them) ASM's control
+        plane does not hold (by namespace and name, as _cascade compares); AA2517 when the kind or ASM's copies could
+        not be read. Those of ASM's or another owner are AA2510's."""
+        version = mesh.parse_version(exact) if exact else None
+        if version is None or (version.major, version.minor) >= OLD_PRUNE_UNTIL:
+            return
+        for kind in OLD_PRUNED_CONFIG:
+            params: dict[str, Any] = {"version": exact, "kind": kind.kind}
+            if not cluster.available(kind):
+                yield self.report(self.CONFIG_UNREAD, cluster.name, evidence=evidence, params={
+                    **params, "what": Phrase(N_("they")), "reason": cluster.unread_reason(kind)})
+                continue
+            subjects = {(ns, name) for k, o in labelled if k == kind.kind
+                        and (k, ns := _meta(o).get("namespace", ""), name := _meta(o).get("name", "")) not in failed}
+            if not subjects:
+                continue
+            try:
+                held = {(_meta(o).get("namespace", ""), _meta(o).get("name", ""))
+                        for o in ctx.inv.require_asm().objects(kind)}
+            except EvidenceUnavailable as exc:
+                yield self.report(self.CONFIG_UNREAD, cluster.name, evidence=evidence, params={
+                    **params, "what": Phrase(N_("ASM's copies of them")), "reason": exc.reason})
+                continue
+            if missing := sorted(_subject(kind.kind, {"namespace": ns, "name": n}) for ns, n in subjects - held):
+                yield self.report(self.CONFIG_NOT_ON_ASM, cluster.name,
+                                  params={**params, "count": len(missing), "objects": ", ".join(missing[:10])},
+                                  remediation=self.CONFIG_NOT_ON_ASM.fix,
+                                  evidence={**evidence, "not_on_asm": missing[:50]})
+
     def _sail(self, cluster: ClusterInventory, labelled: list[tuple[str, dict[str, Any]]],
               evidence_base: dict[str, Any]) -> Finding | None:
         """AA2522 when the Sail operator installed Istio here: its resources, its Deployment or what it rendered."""
@@ -645,7 +723,7 @@ class PurgePreview(ClusterCheck):
                 key = (kind, meta.get("namespace", ""), meta.get("name", ""))
                 failed.add(key)
                 remediation = (f"kubectl --kubeconfig={mesh.kubeconfig_var(cluster.name)}"
-                               f" label {mesh.sh(kind.lower() + '/' + meta.get('name', ''))}"
+                               f" label {mesh.sh(RESOURCE_OF.get(kind, kind.lower()) + '/' + meta.get('name', ''))}"
                                + (f" {mesh.ns_flag(meta['namespace'])}" if meta.get("namespace") else "")
                                + f" {COMPONENT_LABEL}-")
                 if key in templated_on_asm:
@@ -686,6 +764,9 @@ class PurgePreview(ClusterCheck):
             if unread is not None:
                 problems += 1
                 yield unread
+        for finding in self._old_config(cluster, ctx, labelled, failed, exact, {**evidence_base, "istioctl": version}):
+            problems += 1
+            yield finding
         cni = self._cni_skipped(cluster, ctx, labelled, {**evidence_base, "istioctl": version})
         if cni is not None:
             problems += 1
