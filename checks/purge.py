@@ -6,8 +6,9 @@ deletes every object of its kind stored in the cluster. Helm-installed Istio is 
 uninstall`: Istio's charts label istiod's objects operator.istio.io/component: Pilot under Helm too (istio-discovery
 templates @1.22.8..1.30.3; not the base chart's CRDs nor the gateway chart), so the purge deletes those and leaves the
 rest of the release and Helm's record of it (Secret sh.helm.release.v1.*; a later `helm uninstall` skips what is gone:
-rdelete, helm/helm@v3.21.4:pkg/kube/client.go). Secrets, ServiceAccounts, Roles, RoleBindings,
-HorizontalPodAutoscalers and NetworkAttachmentDefinitions are pruned too but never read here: every finding says so.
+rdelete, helm/helm@v3.21.4:pkg/kube/client.go). ServiceAccounts are pruned too: their metadata is read, and one that
+workloads on ASM's proxy run as FAILs (AA2515; unread: AA2543). Secrets, Roles, RoleBindings, HorizontalPodAutoscalers
+and NetworkAttachmentDefinitions are pruned too but never read here (Secrets never are): every finding says so.
 """
 
 from __future__ import annotations
@@ -49,6 +50,14 @@ PRUNED_KINDS: tuple[Kind, ...] = (
     K.MUTATING_WEBHOOK, K.VALIDATING_WEBHOOK, K.CLUSTERROLE, K.CLUSTERROLEBINDING, K.CRD,
     K.DEPLOYMENT, K.DAEMONSET, K.SERVICE, K.CONFIGMAP, K.PDB,
 )
+# The Istio configuration kinds istioctl before 1.20 also prunes (NamespacedResources: DestinationRule, EnvoyFilter,
+# Gateway, VirtualService, PeerAuthentication and PersistentVolumeClaims, operator/pkg/helmreconciler/prune.go
+# @1.10.6, 1.16.7, 1.19.10; gone from @1.20.0, EnvoyFilter back from 1.20.5/1.21.1). EnvoyFilters are judged for every
+# version (PRUNED above them); PersistentVolumeClaims are not read.
+OLD_PRUNED_CONFIG: tuple[Kind, ...] = (K.DESTINATIONRULE, K.GATEWAY, K.VIRTUALSERVICE, K.PEERAUTHENTICATION)
+OLD_PRUNE_UNTIL = (1, 20)
+# kubectl's name for them: `gateway` alone may name the Gateway API's.
+RESOURCE_OF = {kind.kind: f"{kind.plural}.{kind.group}" for kind in OLD_PRUNED_CONFIG}
 # The kinds whose objects may name a Service by name (gateways.service_references).
 NAMING_KINDS: tuple[Kind, ...] = (K.SERVICE, K.VIRTUALSERVICE, *K.K8S_ROUTE_KINDS, K.INGRESS)
 # The kinds whose routes to Istio's egress gateway egress-routes-to-asm judges (AA1610/AA1611); an ExternalName
@@ -74,9 +83,18 @@ REMOTES_COMMENT = N_("declare each REMOTE above in the config under remote_clust
 UNDECLARED_COMMENT = N_("a cluster named that is a REMOTE above goes into remote_clusters (as this audit names it); "
                         "one that is not is no remote of this istiod: correct its "
                         "topology.istio.io/controlPlaneClusters annotation")
+# The pruned kinds never read (Secrets never are), and those read when they can be: what every finding's evidence says
+# the auditor did not see.
+NEVER_READ = ("Secrets", "Roles", "RoleBindings", "HorizontalPodAutoscalers", "NetworkAttachmentDefinitions")
 NOT_READ_NOTE = ("also pruned but never read by the auditor: Secrets, ServiceAccounts, Roles, RoleBindings, "
                  "HorizontalPodAutoscalers, NetworkAttachmentDefinitions, EnvoyFilters "
                  "carrying the label; list them with `kubectl get <kind> -A -l operator.istio.io/component`")
+
+
+def not_read_note(unread: Iterable[str]) -> str:
+    """The evidence's note on what the purge deletes that the auditor did not read: NEVER_READ and `unread`."""
+    return (f"also pruned but never read by the auditor: {', '.join((*NEVER_READ, *unread))} carrying the label; "
+            "list them with `kubectl get <kind> -A -l operator.istio.io/component`")
 
 
 def _meta(obj: dict[str, Any]) -> dict[str, Any]:
@@ -209,6 +227,46 @@ class PurgePreview(ClusterCheck):
                                         "carries operator.istio.io/component: the purge deletes all its pods at once, "
                                         "and ServiceAccount {account}, which the installer rendered with the same "
                                         "label; its pods then cannot be created again")
+    # ServiceAccounts are pruned by the label (NamespacedResources: helmreconciler/prune.go @1.10.6, 1.16.7, 1.22.3;
+    # uninstall/prune.go @1.24.6, 1.26.3), and istioctl renders each gateway's account `<gateway>-service-account` with
+    # it (manifests/charts/gateways/istio-ingress|istio-egress/templates/serviceaccount.yaml @1.24.6). A gateway moved
+    # onto ASM's proxy that keeps it loses it to the purge: the tokens its pods hold are bound to the deleted account
+    # (istio-agent's CSR to ASM's istiod is refused, certificates stop renewing) and the ReplicaSet cannot create pods
+    # running as it (red22o: the Deployment's and template's labels taken off, the account's kept, was a GO).
+    ACCOUNT_LABELLED = Outcome("AA2515", Status.FAIL, "a ServiceAccount that workloads on ASM's proxy run as carries "
+                               "operator.istio.io/component: the purge deletes it, their tokens stop being accepted "
+                               "and their pods cannot be created again",
+                               fix="Take operator.istio.io/component off the ServiceAccount before the purge (the "
+                                   "command given), then audit again.",
+                               message="ServiceAccount {namespace}/{name} carries operator.istio.io/component and "
+                                       "{workloads} run ASM's proxy as it: the purge deletes it, so their tokens stop "
+                                       "being accepted (no certificate renewal by ASM's istiod) and their pods cannot "
+                                       "be created again")
+    # istioctl before 1.20 also deletes the VirtualServices, Gateways, DestinationRules and PeerAuthentications carrying
+    # the label (OLD_PRUNED_CONFIG): configuration ASM's control plane does not hold is lost to the migration (nothing
+    # left to import) and never reaches ASM's data plane.
+    CONFIG_NOT_ON_ASM = Outcome("AA2516", Status.FAIL, "istioctl before 1.20 also deletes the Istio configuration "
+                                "carrying operator.istio.io/component (VirtualServices, Gateways, DestinationRules, "
+                                "PeerAuthentications), and ASM's control plane does not hold it",
+                                fix="Import it into ASM first (istio-config-imported), or take operator.istio.io/"
+                                    "component off it so that the purge leaves it; then audit again.",
+                                message="istioctl {version} also deletes {count} {kind} object(s) carrying "
+                                        "operator.istio.io/component that ASM's control plane does not hold: "
+                                        "{objects}")
+    CONFIG_UNREAD = Outcome("AA2517", Status.UNKNOWN, "istioctl before 1.20 also deletes the Istio configuration "
+                            "carrying operator.istio.io/component; what it deletes, or whether ASM's control plane "
+                            "holds it, cannot be told",
+                            fix="Grant the auditor list on the kind named here and on ASM's control plane (or collect "
+                                "them into the snapshot), then audit again.",
+                            message="istioctl {version} also deletes the {kind} objects carrying "
+                                    "operator.istio.io/component; {what} could not be read: {reason}")
+    ACCOUNTS_UNREAD = Outcome("AA2543", Status.UNKNOWN, "ServiceAccounts could not be read: whether the purge deletes "
+                              "the accounts workloads on ASM's proxy run as cannot be told",
+                              fix="Grant the auditor list on serviceaccounts (or collect them into the snapshot), or "
+                                  "take operator.istio.io/component off each account the commands given list; then "
+                                  "audit again.",
+                              message="ServiceAccounts could not be read ({reason}): whether the purge deletes "
+                                      "{accounts}, which {count} workload(s) on ASM's proxy run as, cannot be told")
     # A mirror (VirtualService mirror/mirrors, Gateway API RequestMirror filter) to a purged Service: the copies are
     # best effort and their answers ignored (istio/api virtual_service.proto HTTPRoute.mirrors; gateway-api
     # HTTPRequestMirrorFilter), so the callers' traffic goes on; what the copies fed (a shadow deployment, a capture)
@@ -381,10 +439,12 @@ class PurgePreview(ClusterCheck):
     outcomes = (CLEAN, ASM_OBJECT, NOT_ON_ASM, ASM_OBJECT_UNDER_CRD, STILL_NAMED, CASCADE, HELM, SAIL, MIRROR_NAMED,
                 KIND_NOT_READ, UNLABELLED, STORED_UNREAD, ASM_COPIES_UNREAD, SHARED_ACCOUNT, CNI_SKIPPED,
                 WEBHOOK_UNPROVEN, CNI_STATE_UNKNOWN, NAMES_UNREAD, SERVES_REMOTES, REMOTE_NOT_AUDITED,
-                UNDECLARED_REMOTE, NO_ISTIO, TEMPLATE_LABELLED)
+                UNDECLARED_REMOTE, NO_ISTIO, TEMPLATE_LABELLED, ACCOUNT_LABELLED, ACCOUNTS_UNREAD, CONFIG_NOT_ON_ASM,
+                CONFIG_UNREAD)
     needs = PRUNED_KINDS
+    # ServiceAccounts: metadata only is judged (never their token Secrets, which the auditor never reads).
     uses = (*K.ISTIO_API_KINDS, *K.GATEWAY_API_KINDS, K.ISTIOOPERATOR, *K.SAIL_KINDS, K.POD, K.REPLICASET,
-            *SCAN_KINDS, K.INGRESS, K.NAMESPACE)
+            *SCAN_KINDS, K.INGRESS, K.NAMESPACE, K.SERVICEACCOUNT)
 
     def check_cluster(self, cluster: ClusterInventory, ctx: Context) -> Iterable[Finding]:
         self._record_links(cluster)
@@ -402,9 +462,15 @@ class PurgePreview(ClusterCheck):
         filters_read = cluster.available(K.ENVOYFILTER)
         if filters_read:
             labelled.extend(("EnvoyFilter", obj) for obj in carrying_label(cluster, K.ENVOYFILTER, COMPONENT_LABEL))
-        evidence_base: dict[str, Any] = {"not_read": NOT_READ_NOTE if not filters_read else NOT_READ_NOTE.replace(
-            ", EnvoyFilters", "")}
+        # ServiceAccounts too (NamespacedResources @1.10.6..1.30.3): those ASM's data plane runs as are judged (AA2515).
+        accounts_read = cluster.available(K.SERVICEACCOUNT)
+        if accounts_read:
+            labelled.extend(("ServiceAccount", obj)
+                            for obj in carrying_label(cluster, K.SERVICEACCOUNT, COMPONENT_LABEL))
+        evidence_base: dict[str, Any] = {"not_read": not_read_note(
+            [kind for kind, read in (("ServiceAccounts", accounts_read), ("EnvoyFilters", filters_read)) if not read])}
         labelled.extend(self._operator_resources(cluster, evidence_base))
+        labelled.extend(self._old_pruned_config(cluster, evidence_base))
         sail = self._sail(cluster, labelled, evidence_base)
         if sail is not None:
             yield sail
@@ -544,6 +610,56 @@ class PurgePreview(ClusterCheck):
             return []
         return [("IstioOperator", o) for o in operators] if (version.major, version.minor) < (1, 24) else []
 
+    @staticmethod
+    def _old_pruned_config(cluster: ClusterInventory, evidence: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
+        """The labelled objects of OLD_PRUNED_CONFIG (those read) when the installed istiod is before 1.20, whose
+        istioctl deletes them too; named in the evidence when its version is not read."""
+        exact, _ = istioctl_version(cluster)
+        version = mesh.parse_version(exact) if exact else None
+        if version is not None and (version.major, version.minor) >= OLD_PRUNE_UNTIL:
+            return []
+        found = [(kind.kind, obj) for kind in OLD_PRUNED_CONFIG if cluster.available(kind)
+                 for obj in carrying_label(cluster, kind, COMPONENT_LABEL)]
+        evidence["not_read"] = evidence["not_read"].replace(" carrying the label", ", PersistentVolumeClaims (istioctl "
+                                                            "before 1.20) carrying the label")
+        if version is None:
+            if found:
+                evidence["old_istioctl_config"] = ("istioctl before 1.20 also deletes these, carrying the label: "
+                                                   + ", ".join(sorted(_subject(k, _meta(o)) for k, o in found)[:50]))
+            return []
+        return found
+
+    def _old_config(self, cluster: ClusterInventory, ctx: Context, labelled: list[tuple[str, dict[str, Any]]],
+                    failed: set[tuple[str, str, str]], exact: str, evidence: dict[str, Any]) -> Iterator[Finding]:
+        """AA2516 per kind of OLD_PRUNED_CONFIG whose labelled objects (istioctl before 1.20 deletes them) ASM's control
+        plane does not hold (by namespace and name, as _cascade compares); AA2517 when the kind or ASM's copies could
+        not be read. Those of ASM's or another owner are AA2510's."""
+        version = mesh.parse_version(exact) if exact else None
+        if version is None or (version.major, version.minor) >= OLD_PRUNE_UNTIL:
+            return
+        for kind in OLD_PRUNED_CONFIG:
+            params: dict[str, Any] = {"version": exact, "kind": kind.kind}
+            if not cluster.available(kind):
+                yield self.report(self.CONFIG_UNREAD, cluster.name, evidence=evidence, params={
+                    **params, "what": Phrase(N_("they")), "reason": cluster.unread_reason(kind)})
+                continue
+            subjects = {(ns, name) for k, o in labelled if k == kind.kind
+                        and (k, ns := _meta(o).get("namespace", ""), name := _meta(o).get("name", "")) not in failed}
+            if not subjects:
+                continue
+            try:
+                held = {(_meta(o).get("namespace", ""), _meta(o).get("name", ""))
+                        for o in ctx.inv.require_asm().objects(kind)}
+            except EvidenceUnavailable as exc:
+                yield self.report(self.CONFIG_UNREAD, cluster.name, evidence=evidence, params={
+                    **params, "what": Phrase(N_("ASM's copies of them")), "reason": exc.reason})
+                continue
+            if missing := sorted(_subject(kind.kind, {"namespace": ns, "name": n}) for ns, n in subjects - held):
+                yield self.report(self.CONFIG_NOT_ON_ASM, cluster.name,
+                                  params={**params, "count": len(missing), "objects": ", ".join(missing[:10])},
+                                  remediation=self.CONFIG_NOT_ON_ASM.fix,
+                                  evidence={**evidence, "not_on_asm": missing[:50]})
+
     def _sail(self, cluster: ClusterInventory, labelled: list[tuple[str, dict[str, Any]]],
               evidence_base: dict[str, Any]) -> Finding | None:
         """AA2522 when the Sail operator installed Istio here: its resources, its Deployment or what it rendered."""
@@ -584,9 +700,15 @@ class PurgePreview(ClusterCheck):
         # What ASM's data plane runs, in the namespaces of the labelled workloads, Services and ConfigMaps (all that
         # _serving_asm and _shared_accounts compare it with): not every moved workload's template.
         # With those of the workloads whose pod template carries the label (their pods are purged: AA2514).
+        # With those of the labelled ServiceAccounts (AA2515), and every namespace when ServiceAccounts were not read
+        # (AA2543: which accounts ASM's data plane runs as, anywhere).
+        accounts_read = cluster.available(K.SERVICEACCOUNT)
         spaces = {_meta(obj).get("namespace", "") for kind, obj in (*labelled, *templated)
-                  if kind in ("Deployment", "DaemonSet", "Service", "ConfigMap")}
-        asm = asm_proxied_workloads_of(cluster, ctx.inv.rules, ctx.config.gateways, spaces) if spaces else {}
+                  if kind in ("Deployment", "DaemonSet", "Service", "ConfigMap", "ServiceAccount")}
+        if not accounts_read:
+            asm = asm_proxied_workloads_of(cluster, ctx.inv.rules, ctx.config.gateways)
+        else:
+            asm = asm_proxied_workloads_of(cluster, ctx.inv.rules, ctx.config.gateways, spaces) if spaces else {}
         serving = self._serving_asm(cluster, labelled, asm)
         templated_on_asm = {(kind, _meta(obj).get("namespace", ""), _meta(obj).get("name", "")): obj
                             for kind, obj in templated}
@@ -601,7 +723,7 @@ class PurgePreview(ClusterCheck):
                 key = (kind, meta.get("namespace", ""), meta.get("name", ""))
                 failed.add(key)
                 remediation = (f"kubectl --kubeconfig={mesh.kubeconfig_var(cluster.name)}"
-                               f" label {mesh.sh(kind.lower() + '/' + meta.get('name', ''))}"
+                               f" label {mesh.sh(RESOURCE_OF.get(kind, kind.lower()) + '/' + meta.get('name', ''))}"
                                + (f" {mesh.ns_flag(meta['namespace'])}" if meta.get("namespace") else "")
                                + f" {COMPONENT_LABEL}-")
                 if key in templated_on_asm:
@@ -627,7 +749,22 @@ class PurgePreview(ClusterCheck):
         for finding in self._unproven_webhooks(cluster, labelled, failed, {**evidence_base, "istioctl": version}):
             problems += 1
             yield finding
-        for finding in self._shared_accounts(cluster, labelled, asm, {**evidence_base, "istioctl": version}):
+        if accounts_read:
+            for finding in self._labelled_accounts(cluster, labelled, asm, failed,
+                                                   {**evidence_base, "istioctl": version}):
+                problems += 1
+                yield finding
+        else:
+            shared: set[tuple[str, str, str]] = set()
+            for finding in self._shared_accounts(cluster, labelled, asm, {**evidence_base, "istioctl": version}):
+                problems += 1
+                shared.add((finding.kind, finding.namespace, finding.name))
+                yield finding
+            unread = self._accounts_unread(cluster, labelled, asm, shared, {**evidence_base, "istioctl": version})
+            if unread is not None:
+                problems += 1
+                yield unread
+        for finding in self._old_config(cluster, ctx, labelled, failed, exact, {**evidence_base, "istioctl": version}):
             problems += 1
             yield finding
         cni = self._cni_skipped(cluster, ctx, labelled, {**evidence_base, "istioctl": version})
@@ -833,6 +970,60 @@ class PurgePreview(ClusterCheck):
                              f"{mesh.kubectl(cluster.name)} label {mesh.object_ref('serviceaccount', account)} "
                              f"{mesh.ns_flag(ns)} {COMPONENT_LABEL}-"),
                 evidence={**evidence, "why_asm": workload.why, "istio_workloads": users})
+
+    def _labelled_accounts(self, cluster: ClusterInventory, labelled: list[tuple[str, dict[str, Any]]],
+                           asm: dict[tuple[str, str, str], AsmWorkload], failed: set[tuple[str, str, str]],
+                           evidence: dict[str, Any]) -> Iterator[Finding]:
+        """AA2515 for each ServiceAccount the purge deletes (it carries the label) that workloads on ASM's proxy run as
+        (their pod template's serviceAccountName), but those AA2510 already reported (ASM's or another owner's)."""
+        users: dict[tuple[str, str], list[tuple[str, str, str]]] = {}
+        for key, workload in sorted(asm.items()):
+            users.setdefault((key[1], workload.service_account or "default"), []).append(key)
+        for kind, obj in labelled:
+            if kind != "ServiceAccount":
+                continue
+            meta = _meta(obj)
+            ns, name = meta.get("namespace", ""), meta.get("name", "")
+            keys = users.get((ns, name))
+            if not keys or ("ServiceAccount", ns, name) in failed:
+                continue
+            workloads = [f"{k[0]} {k[1]}/{k[2]}" for k in keys]
+            yield self.report(self.ACCOUNT_LABELLED, cluster.name,
+                              params={"namespace": ns, "name": name, "workloads": ", ".join(workloads[:10])},
+                              kind="ServiceAccount", namespace=ns, name=name,
+                              remediation=f"{mesh.kubectl(cluster.name)} label "
+                                          f"{mesh.object_ref('serviceaccount', name)} {mesh.ns_flag(ns)} "
+                                          f"{COMPONENT_LABEL}-",
+                              evidence={**evidence, "asm_workloads": workloads[:50],
+                                        "why_asm": {w: str(asm[k].why) for w, k in zip(workloads[:10], keys,
+                                                                                          strict=False)}})
+
+    def _accounts_unread(self, cluster: ClusterInventory, labelled: list[tuple[str, dict[str, Any]]],
+                         asm: dict[tuple[str, str, str], AsmWorkload], shared: set[tuple[str, str, str]],
+                         evidence: dict[str, Any]) -> Finding | None:
+        """AA2543 when ServiceAccounts were not read and workloads on ASM's proxy (that the purge leaves; not already
+        AA2534's) run as an account of their own: whether it carries the label is not known. `default` is left out:
+        the charts render no account of that name (each component's, `<gateway>-service-account`, istiod, istio-cni),
+        and kube-controller-manager creates it in every namespace."""
+        purged = {(kind, _meta(obj).get("namespace", ""), _meta(obj).get("name", "")) for kind, obj in labelled}
+        accounts: dict[tuple[str, str], int] = {}
+        for key, workload in asm.items():
+            account = workload.service_account
+            if account and account != "default" and key not in shared and key not in purged:
+                accounts[(key[1], account)] = accounts.get((key[1], account), 0) + 1
+        if not accounts:
+            return None
+        listed = sorted(accounts)
+        kubectl = mesh.kubectl(cluster.name)
+        spaces = sorted({ns for ns, _ in listed})
+        commands = [f"{kubectl} get serviceaccount {mesh.ns_flag(ns)} -l {COMPONENT_LABEL} --show-labels"
+                    for ns in spaces[:10]]
+        return self.report(self.ACCOUNTS_UNREAD, cluster.name,
+                           params={"reason": cluster.unread_reason(K.SERVICEACCOUNT),
+                                   "accounts": ", ".join(f"{ns}/{name}" for ns, name in listed[:10]),
+                                   "count": sum(accounts.values())},
+                           remediation="\n".join(commands),
+                           evidence={**evidence, "accounts": [f"{ns}/{name}" for ns, name in listed[:50]]})
 
     def _cascade(self, cluster: ClusterInventory, ctx: Context, crd: dict[str, Any],
                  evidence_base: dict[str, Any]) -> tuple[Finding | None, str]:

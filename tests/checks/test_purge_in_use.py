@@ -18,6 +18,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from auditor import kinds as K
 from tests import factory as f
 
 CHECK = "purge-preview"
@@ -116,13 +117,14 @@ def test_fail_when_a_labelled_tag_webhook_calls_asms_istiod(audit):
 def test_unknown_when_asms_gateway_runs_as_the_service_account_of_istios_gateway(audit):
     # The ASM gateway applied from a copy of Istio's manifest keeps serviceAccountName
     # istio-ingressgateway-service-account (templates/deployment.yaml @1.24.6: `{{ $gateway.name }}-service-account`),
-    # which templates/serviceaccount.yaml renders with operator.istio.io/component: the purge deletes it. The
-    # auditor reads no ServiceAccounts: UNKNOWN, with the command that shows its labels.
+    # which templates/serviceaccount.yaml renders with operator.istio.io/component: the purge deletes it. With
+    # ServiceAccounts not read: UNKNOWN, with the command that shows its labels (read: test_purge_service_accounts).
     cluster = istio_install()
     cluster[1]["spec"]["template"]["spec"]["serviceAccountName"] = "istio-ingressgateway-service-account"
     gateway = asm_gateway()
     gateway["spec"]["template"]["spec"]["serviceAccountName"] = "istio-ingressgateway-service-account"
-    a = audit({"cluster-a": [*cluster, gateway]}, "uninstall", asm=[f.migration_cr("Migrating")])
+    a = audit({"cluster-a": [*cluster, gateway]}, "uninstall", asm=[f.migration_cr("Migrating")],
+              unreadable={"cluster-a": {K.SERVICEACCOUNT: "403 Forbidden"}})
     rows = a.rows(CHECK)
     assert [(r["status"], r["code"], r["kind"], r["name"]) for r in rows] == [
         ("UNKNOWN", "AA2534", "Deployment", "istio-ingressgateway-asm")]
