@@ -2229,7 +2229,7 @@ def _host_network(cluster: ClusterInventory, kind: str, namespace: str, name: st
     reaches their container ports, whatever the Services (IstioGateway spec.hostNetwork for ASM's)."""
     kinds = {"Deployment": K.DEPLOYMENT, "DaemonSet": K.DAEMONSET}
     obj = cluster.get(kinds[kind], name, namespace) if kind in kinds and cluster.available(kinds[kind]) else None
-    return bool((((obj or {}).get("spec") or {}).get("template") or {}).get("spec", {}).get("hostNetwork"))
+    return bool(((((obj or {}).get("spec") or {}).get("template") or {}).get("spec") or {}).get("hostNetwork"))
 
 
 def _reach_evidence(svc: GatewayService) -> dict[str, Any]:
