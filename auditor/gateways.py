@@ -8,6 +8,7 @@ are told apart so that they are never mistaken for Istio's.
 from __future__ import annotations
 
 import datetime as dt
+import ipaddress
 import json
 import re
 from collections.abc import Collection, Iterable, Sequence
@@ -82,6 +83,19 @@ LB_IGNORE_WEIGHT_UPDATE_ANNOTATIONS = (_CCM + "alibaba-cloud-loadbalancer-ignore
 # type LoadBalancer, and no spec.loadBalancerClass but alibabacloud.com/nlb, no `service.beta.kubernetes.io/class`.
 NLB_CLASS = "alibabacloud.com/nlb"
 LB_CLASS_ANNOTATION = "service.beta.kubernetes.io/class"
+# Who can reach a load balancer CCM gives a Service: `internet` or `intranet` (VPC only), by the address-type annotation
+# (kubernetes/cloud-provider-alibaba-cloud@v2.14.0: pkg/controller/service/reconcile/annotation/annotations.go
+# AddressType, read by AnnotationRequest.Get in its alibaba-cloud- then alicloud- spelling; clbv1/loadbalancer.go
+# BuildLocalModel, nlbv2/loadbalancer.go with nlbmodel.GetAddressType, case-insensitive). A load balancer CCM creates
+# without it is `internet` (annotation.DefaultValue, setModelDefaultValue); one reused by loadbalancer-id keeps the
+# type it was created with (CCM cannot change a CLB's: "can not change LoadBalancer AddressType once created").
+LB_ADDRESS_TYPE_ANNOTATIONS = (_CCM + "alibaba-cloud-loadbalancer-address-type",
+                               _CCM + "alicloud-loadbalancer-address-type")
+INTERNET, INTRANET = "internet", "intranet"
+# `eip`: CCM shows the elastic IP bound to the load balancer as the Service's address (service_controller.go
+# updateServiceStatus, setEIPAsExternalIP): an intranet CLB with an EIP is reached from the internet.
+LB_EXTERNAL_IP_TYPE_ANNOTATIONS = (_CCM + "alibaba-cloud-loadbalancer-external-ip-type",
+                                   _CCM + "alicloud-loadbalancer-external-ip-type")
 _GO_ATOI = re.compile(r"[+-]?[0-9]+")  # strconv.Atoi: an optional sign and ASCII digits, nothing else
 
 
@@ -834,6 +848,7 @@ class GatewayService:
     # status.loadBalancer is there (the API server writes it for every Service, `{}` before a controller sets one):
     # an empty ingress list then is read, not a hand-made snapshot's missing status.
     lb_status_read: bool = field(default=False, hash=False, compare=False)
+    external_ips: tuple[str, ...] = field(default=(), hash=False, compare=False)  # spec.externalIPs
 
     @property
     def fqdn(self) -> str:
@@ -868,6 +883,54 @@ class GatewayService:
                                          "balancer (see the Service's events, SyncLoadBalancerFailed), so whether its "
                                          "backends are on it is not shown")))
         return shown
+
+    @property
+    def lb_pending(self) -> bool:
+        """A LoadBalancer Service whose written status holds no address and that has no spec.externalIPs: nothing
+        outside the cluster reaches it yet but its node ports (CCM writes the address only once the load balancer is
+        applied; a hand-made snapshot without status is not taken for pending)."""
+        return (self.service_type == "LoadBalancer" and self.lb_status_read and not self.lb_addresses
+                and not self.external_ips)
+
+    @property
+    def reached_from_outside(self) -> bool:
+        """Clients outside the cluster reach it by an address of its own: a load balancer with an address (or one not
+        shown pending), or spec.externalIPs. NodePorts are node-level, not counted here."""
+        return bool(self.external_ips) or (self.service_type == "LoadBalancer" and not self.lb_pending)
+
+    @property
+    def opens_node_ports(self) -> bool:
+        """NodePort and LoadBalancer Services open node ports (kube-proxy: every node's address reaches them)."""
+        return self.service_type in ("NodePort", "LoadBalancer")
+
+    def address_type(self) -> str | None:
+        """INTERNET or INTRANET: who reaches its load balancer; None when not told (not a LoadBalancer, an unknown
+        annotation value, a CLB reused by id without the annotation whose status address is neither private nor
+        public). The annotation where CCM serves the Service; else (another controller's class, a reused load
+        balancer without it) its status address: a private (RFC 1918) one is a VPC's, a public one the internet's."""
+        if self.service_type != "LoadBalancer":
+            return None
+        # CCM serves it (helper.NeedCLB / NeedNLB): no other controller's class.
+        if self.lb_class in ("", NLB_CLASS) and not self.annotations.get(LB_CLASS_ANNOTATION):
+            if (first_annotation(self.annotations, LB_EXTERNAL_IP_TYPE_ANNOTATIONS) or "") == "eip":
+                return INTERNET
+            stated = first_annotation(self.annotations, LB_ADDRESS_TYPE_ANNOTATIONS)
+            if stated:
+                return stated.strip().lower() if stated.strip().lower() in (INTERNET, INTRANET) else None
+            if not first_annotation(self.annotations, LB_ID_ANNOTATIONS):
+                return INTERNET  # created by CCM without the annotation: its default
+        kinds = {_address_reach(a) for a in self.lb_addresses}
+        if INTERNET in kinds:
+            return INTERNET
+        return INTRANET if kinds == {INTRANET} else None
+
+
+def _address_reach(address: str) -> str | None:
+    try:
+        ip = ipaddress.ip_address(address)
+    except ValueError:
+        return None  # a hostname (an NLB's DNS name): not told by itself
+    return INTRANET if ip.is_private else INTERNET if ip.is_global else None
 
 
 def ccm_weight(raw: str | None) -> int | None:
@@ -1002,7 +1065,8 @@ def _walk_services(cluster: ClusterInventory, rules: mesh.ProxyRules, names: Gat
                                           str(spec.get("loadBalancerClass") or ""),
                                           tuple(str(a) for i in ingress if isinstance(i, dict)
                                                 for a in (i.get("ip"), i.get("hostname")) if a),
-                                          isinstance(lb_status, dict)))
+                                          isinstance(lb_status, dict),
+                                          tuple(str(ip) for ip in spec.get("externalIPs") or () if ip)))
                 break
     return signals, out
 
@@ -1241,6 +1305,7 @@ class AsmGateway:
     deleting: str = ""        # metadata.deletionTimestamp: being deleted (finalizers hold it), gone once they are done
     annotations: dict[str, Any] = field(default_factory=dict, hash=False, compare=False)
     overrides: dict[str, Any] = field(default_factory=dict, hash=False, compare=False)
+    service_type: str = ""    # spec.serviceType (ClusterIP | NodePort | LoadBalancer), "" when not set
 
     @property
     def workload_name(self) -> str:
@@ -1252,6 +1317,16 @@ class AsmGateway:
         override = (self.overrides.get(cluster_id) or {}) if cluster_id else {}
         merged.update({str(k): str(v) for k, v in (override.get("serviceAnnotations") or {}).items()})
         return merged
+
+    def service_type_in(self, cluster_id: str | None) -> tuple[str, str]:
+        """(the serviceType its Service gets in one cluster, the spec field saying it): spec.overrides[<cluster id>]
+        wins over spec (IstioGatewayBasicConfiguration in both, aliyun/alibabacloud-servicemesh-api@4df57487:
+        alibabacloudservicemesh/v1/istiogateway_types.go, `ServiceType corev1.ServiceType json:"serviceType"`, enum
+        ClusterIP;NodePort;LoadBalancer). ("", "spec.serviceType") when neither sets it."""
+        override = (self.overrides.get(cluster_id) or {}) if cluster_id else {}
+        if isinstance(override, dict) and override.get("serviceType"):
+            return str(override["serviceType"]), f"spec.overrides.{cluster_id}.serviceType"
+        return self.service_type, "spec.serviceType"
 
     def covers(self, cluster_id: str | None) -> bool | None:
         """True/False for a known cluster id; None when it cannot be told: clusterIds set and the id unknown, or no
@@ -1287,6 +1362,7 @@ def asm_gateways(asm: ClusterInventory) -> list[AsmGateway]:
             deleting=str(meta.get("deletionTimestamp") or ""),
             annotations=dict(spec.get("serviceAnnotations") or {}),
             overrides=dict(spec.get("overrides") or {}),
+            service_type=str(spec.get("serviceType") or ""),
         ))
     return out
 

@@ -35,7 +35,10 @@ from auditor.gateways import (
     GATEWAY_POLICY_KINDS,
     INGRESS,
     INSTALL_GATEWAY_API,
+    INTERNET,
+    INTRANET,
     ISTIO_NETWORKING_GROUP,
+    LB_ADDRESS_TYPE_ANNOTATIONS,
     LB_ID_ANNOTATIONS,
     LB_VGROUP_PORT_ANNOTATIONS,
     LB_WEIGHT_ANNOTATIONS,
@@ -1378,6 +1381,57 @@ class AsmGatewaysPresent(ClusterCheck):
         fix=SCAN_UNREAD_FIX,
         message="ASM {gateway_type} gateway {asm_gateway} targets this cluster for {istio_gateway}, but whether every "
                 "policy applied to Istio's gateway pods applies to ASM's too cannot be told: {reason}")
+    # Who reaches the gateway from outside the cluster (fix22p): main compared hosts, ports and policies but not the
+    # Services' type, so an IstioGateway of serviceType ClusterIP (or NodePort) replacing Istio's LoadBalancer gateway
+    # passed AA1701, a GO with nothing outside reaching ASM's gateway. Read from the Services of both gateways in the
+    # cluster (those selecting their pods: the IstioGateway's istio-<name> and any alias); a ClusterIP Istio gateway
+    # (behind an Ingress or a load balancer of its own) loses nothing whatever ASM's is.
+    UNREACHED = Outcome(
+        "AA1726", Status.FAIL, "an ASM gateway replaces the Istio gateway, but clients outside the cluster reach "
+        "Istio's gateway (a LoadBalancer Service, spec.externalIPs, node ports) and nothing of the kind reaches ASM's: "
+        "its Services are ClusterIP (or NodePort where Istio's has a load balancer)",
+        fix="Set serviceType LoadBalancer (NodePort where Istio's gateway is reached by node ports only) on the "
+            "IstioGateway on the ASM control plane (ASM console > ASM Gateways > {asm_gateway} > YAML, or "
+            "`{command}`), give clients the address its Service then gets (status.loadBalancer.ingress), then re-run.",
+        message="ASM {gateway_type} gateway {asm_gateway} targets this cluster for {istio_gateway}, but clients "
+                "outside the cluster reach Istio's gateway through {istio_services} while ASM's gateway is fronted by "
+                "{asm_services}: nothing outside reaches it once Istio's gateway is gone")
+    NO_ADDRESS = Outcome(
+        "AA1727", Status.FAIL, "an ASM gateway replaces the Istio gateway, whose load balancer clients outside the "
+        "cluster reach, but the ASM gateway's LoadBalancer Service has no address yet (status.loadBalancer empty): "
+        "the cloud controller has not given it a load balancer",
+        fix="See why the cloud controller gave the ASM gateway's Service no load balancer (`{command}`: events such as "
+            "SyncLoadBalancerFailed), correct the IstioGateway's serviceAnnotations on the ASM control plane, wait for "
+            "the address, then re-run.",
+        message="ASM {gateway_type} gateway {asm_gateway} targets this cluster for {istio_gateway}, but its "
+                "LoadBalancer Service {asm_services} has no address in status.loadBalancer while clients reach Istio's "
+                "gateway through {istio_services}: nothing outside reaches ASM's gateway yet")
+    INTERNET_LOST = Outcome(
+        "AA1728", Status.FAIL, "an ASM gateway replaces the Istio gateway, but Istio's load balancer is "
+        "internet-facing and every load balancer of ASM's gateway is intranet (VPC only): clients on the internet "
+        "reach nothing once Istio's gateway is gone",
+        fix="Give the ASM gateway an internet-facing load balancer: set {annotation}: internet in the IstioGateway's "
+            "serviceAnnotations on the ASM control plane (`{command}`; CCM does not change the address type of a CLB "
+            "it created: the Service gets a new one, or reuse an internet-facing CLB by its loadbalancer-id); if ASM's "
+            "gateway is meant for the VPC only, exempt this finding with the reason. Then re-run.",
+        message="ASM {gateway_type} gateway {asm_gateway} targets this cluster for {istio_gateway}, but its load "
+                "balancer ({asm_services}) is intranet while Istio's ({istio_services}) is internet-facing: clients "
+                "on the internet reach nothing once Istio's gateway is gone")
+    INTERNET_OPENED = Outcome(
+        "AA1729", Status.WARN, "an ASM gateway replaces the Istio gateway, but Istio's load balancer is intranet (VPC "
+        "only) and ASM's is internet-facing: the hosts become reachable from the internet", Severity.MAJOR,
+        fix="Confirm that the hosts are meant for the internet (access control, loadBalancerSourceRanges); else set "
+            "{annotation}: intranet in the IstioGateway's serviceAnnotations on the ASM control plane (`{command}`), "
+            "then re-run.",
+        message="ASM {gateway_type} gateway {asm_gateway} targets this cluster for {istio_gateway}, but its load "
+                "balancer ({asm_services}) is internet-facing while Istio's ({istio_services}) is intranet: what only "
+                "the VPC reached becomes reachable from the internet")
+    REACH_UNREAD = Outcome(
+        "AA1753", Status.UNKNOWN, "an ASM gateway replaces the Istio gateway, but the Services could not be read: "
+        "whether clients outside the cluster reach ASM's gateway as they reach Istio's cannot be told",
+        fix=SCAN_UNREAD_FIX,
+        message="ASM {gateway_type} gateway {asm_gateway} targets this cluster for {istio_gateway}, but whether "
+                "clients outside the cluster reach it as they reach Istio's cannot be told: {reason}")
     PORTS_UNREACHED = Outcome(
         "AA1716", Status.FAIL, "an ASM gateway replaces the Istio gateway, but at Service ports where clients reach "
         "Istio's gateway for some hosts no Service port of an ASM gateway reaches a listener for them",
@@ -1509,10 +1563,10 @@ class AsmGatewaysPresent(ClusterCheck):
                                message=f"no Istio ingress or egress gateway in this cluster (looked for {LOOKED_FOR})")
     outcomes = (REPLACED, NOT_REPLACED, ROLE_UNKNOWN_NOT_REPLACED, NOT_DEPLOYED, NOT_SERVING, BEING_DELETED,
                 NO_LISTENER, HOSTS_UNSERVED, ROUTES_UNBOUND, PORTS_UNREACHED, SECRET_DENIED, GATEWAY_API_UNBOUND,
-                POLICIES_UNGUARDED, NOT_HEALTHY, FEWER,
+                POLICIES_UNGUARDED, UNREACHED, NO_ADDRESS, INTERNET_LOST, NOT_HEALTHY, INTERNET_OPENED, FEWER,
                 ROLE_UNKNOWN_CONFIRM, CLUSTER_ID_UNKNOWN, NAMES_NO_CLUSTER, STRAY, GATEWAYS_UNSEEN, STRAYS_UNSEEN,
                 ROLE_UNREAD, LISTENERS_UNREAD, PORTS_UNTOLD, SECRET_ELSEWHERE, INGRESSES_UNTOLD, GATEWAY_API_UNTOLD,
-                ROUTES_UNREAD, POLICIES_UNREAD, NO_ISTIO_GATEWAY)
+                ROUTES_UNREAD, POLICIES_UNREAD, REACH_UNREAD, NO_ISTIO_GATEWAY)
     needs = (K.DEPLOYMENT,)
     # Pods: the gateways only they tell of (stray_gateway_findings). Services and VirtualServices: a custom gateway's
     # role (auditor.gateways._role_from_config).
@@ -1621,6 +1675,7 @@ class AsmGatewaysPresent(ClusterCheck):
                         listeners += self._policies(cluster, ctx, istio_gw, match,
                                                     workloads[(match.namespace, match.workload_name)], subject, ids,
                                                     gtype)
+                        listeners += self._reach(cluster, ctx, istio_gw, match, subject, ids, gtype, takers)
                     yield from listeners or [found]
                 elif kept and (unserved := self._shared(cluster, ctx, istio_gw, kept, deployed, going, counts,
                                                          workloads, subject, ids, gtype, takers)):
@@ -1674,7 +1729,87 @@ class AsmGatewaysPresent(ClusterCheck):
         return [*self._listeners(cluster, ctx, istio_gw, shared, workload, subject, ids, gtype, takers),
                 *self._ingresses(cluster, ctx, istio_gw, shared, subject, ids, gtype, takers),
                 *self._gateway_api_hosts(cluster, ctx, istio_gw, shared, subject, ids, gtype, takers),
-                *self._policies(cluster, ctx, istio_gw, shared, workload, subject, ids, gtype)]
+                *self._policies(cluster, ctx, istio_gw, shared, workload, subject, ids, gtype),
+                *self._reach(cluster, ctx, istio_gw, shared, subject, ids, gtype, takers)]
+
+    def _reach(self, cluster: ClusterInventory, ctx: Context, istio_gw: GatewayWorkload, gw: AsmGateway,
+               subject: dict[str, str], ids: dict[str, Any], gtype: str,
+               takers: list[GatewayWorkload]) -> list[Finding]:
+        """Whether clients outside the cluster reach an ASM gateway as they reach Istio's, from the Services selecting
+        each gateway's pods (the ASM gateway matched and every other one of the role that serves and stays: one may
+        take Istio's hosts where another does not). Istio's reached by a load balancer (with an address, or not shown
+        pending) or spec.externalIPs: FAIL UNREACHED when no ASM Service is, NO_ADDRESS when ASM's load balancers have
+        no address yet; then by the load balancers' address type, FAIL INTERNET_LOST when Istio's is internet-facing
+        and ASM's only intranet, WARN INTERNET_OPENED the reverse. Istio's reached by node ports only (NodePort, a
+        load balancer still pending, hostNetwork pods): FAIL UNREACHED when ASM's opens none. A ClusterIP Istio gateway
+        loses nothing. ASM Services on the very load balancer Istio's Service names (ASM's ingress cut-over by CLB
+        weights) change no one's reach: ingress-lb-weights judges that load balancer. UNKNOWN REACH_UNREAD: Services
+        not read."""
+        params = {"gateway_type": gtype, "asm_gateway": gw.name, "istio_gateway": istio_gw.name}
+        cid = clusterid.used_id(cluster)
+        service_type, type_field = gw.service_type_in(cid)
+        evidence = {"asm_gateway": f"{gw.namespace}/{gw.name}", type_field: service_type, **ids}
+        if not cluster.available(K.SERVICE):
+            reason = f"services ({cluster.unread_reason(K.SERVICE)})"
+            return [self.report(self.REACH_UNREAD, cluster.name, params={**params, "reason": reason},
+                                evidence={**evidence, "unread": reason}, remediation=self.REACH_UNREAD.fix, **subject)]
+        asm_keys = {(gw.namespace, gw.workload_name), *((t.namespace, t.name) for t in takers)}
+        istio_svcs, asm_svcs = [], []
+        for svc in gateway_services(cluster, ctx.inv.rules, ctx.config.gateways):
+            key = (svc.gateway.namespace, svc.gateway.name)
+            if not svc.gateway.asm and key == (istio_gw.namespace, istio_gw.name):
+                istio_svcs.append(svc)
+            elif svc.gateway.asm and key in asm_keys:
+                asm_svcs.append(svc)
+        istio_outside = [s for s in istio_svcs if s.reached_from_outside]
+        istio_lbs = {s.lb_id for s in istio_svcs if s.service_type == "LoadBalancer" and s.lb_id}
+        if any(s.service_type == "LoadBalancer" and s.lb_id in istio_lbs for s in asm_svcs):
+            return []  # the same load balancer: who reaches it does not change (ingress-lb-weights judges it)
+        istio_nodes = istio_outside or [s for s in istio_svcs if s.opens_node_ports] or (
+            istio_svcs if _host_network(cluster, istio_gw.kind, istio_gw.namespace, istio_gw.name) else [])
+        if not istio_nodes:
+            return []  # ClusterIP: nothing outside reaches it but what stands in front of it (an Ingress, an SLB)
+        asm_outside = [s for s in asm_svcs if s.reached_from_outside]
+        evidence = {**evidence, "istio_services": {f"{s.namespace}/{s.name}": _reach_evidence(s) for s in istio_svcs},
+                    "asm_services": {f"{s.namespace}/{s.name}": _reach_evidence(s) for s in asm_svcs}}
+        params = {**params, "istio_services": _services_text(istio_outside or istio_nodes),
+                  "asm_services": _services_text(asm_svcs) or Phrase(N_("no Service"))}
+        pending = [s for s in asm_svcs if s.lb_pending]
+        if istio_outside and not asm_outside and pending:
+            return [self.report(self.NO_ADDRESS, cluster.name,
+                                params={**params, "asm_services": _services_text(pending),
+                                        "command": f"{mesh.kubectl_in(cluster.name, pending[0].namespace)} describe "
+                                                   f"{mesh.object_ref('service', pending[0].name)}"},
+                                evidence=evidence, **subject)]
+        asm_nodes = asm_outside or [s for s in asm_svcs if s.opens_node_ports] or (
+            asm_svcs if any(_host_network(cluster, "Deployment", ns, name) for ns, name in asm_keys) else [])
+        if (istio_outside and not asm_outside) or not asm_nodes:
+            wanted = "LoadBalancer" if istio_outside else "NodePort"
+            return [self.report(self.UNREACHED, cluster.name,
+                                params={**params, "command": _istiogateway_patch(
+                                    gw, cid, type_field != "spec.serviceType", {"serviceType": wanted})},
+                                evidence=evidence, **subject)]
+        istio_types = {s.address_type() for s in istio_outside if s.service_type == "LoadBalancer"}
+        asm_types = {s.address_type() for s in asm_outside if s.service_type == "LoadBalancer"}
+        if not istio_types or not asm_types or None in asm_types or any(s.external_ips for s in asm_outside):
+            return []  # not load balancers on both sides, or who reaches ASM's is not told
+        if INTERNET in istio_types and asm_types == {INTRANET}:
+            outcome, wanted = self.INTERNET_LOST, INTERNET
+        elif istio_types == {INTRANET} and INTERNET in asm_types:
+            outcome, wanted = self.INTERNET_OPENED, INTRANET
+        else:
+            return []
+        annotation = LB_ADDRESS_TYPE_ANNOTATIONS[0]
+        # Where the cluster's Service takes the annotation from: spec.overrides[<cluster id>] when it sets one there.
+        override = (gw.overrides.get(cid) or {}) if cid else {}
+        overridden = isinstance(override, dict) and first_annotation(
+            {str(k): str(v) for k, v in (override.get("serviceAnnotations") or {}).items()},
+            LB_ADDRESS_TYPE_ANNOTATIONS) is not None
+        patch = {"serviceAnnotations": {annotation: wanted}}
+        return [self.report(outcome, cluster.name,
+                            params={**params, "annotation": annotation,
+                                    "command": _istiogateway_patch(gw, cid, overridden, patch)},
+                            evidence=evidence, **subject)]
 
     def _role_unknown(self, cluster: ClusterInventory, unknown: list[GatewayWorkload], gws: list[AsmGateway],
                       deployed: set[tuple[str, str]], known: clusterid.Identity,
@@ -2087,6 +2222,39 @@ class AsmGatewaysPresent(ClusterCheck):
                                **subject)
         return self.report(self.REPLACED, cluster.name, params={**params, "workload": gw.workload_name},
                            evidence=evidence, **subject)
+
+
+def _host_network(cluster: ClusterInventory, kind: str, namespace: str, name: str) -> bool:
+    """Whether the workload's pods run on the node's network (spec.template.spec.hostNetwork): every node's address
+    reaches their container ports, whatever the Services (IstioGateway spec.hostNetwork for ASM's)."""
+    kinds = {"Deployment": K.DEPLOYMENT, "DaemonSet": K.DAEMONSET}
+    obj = cluster.get(kinds[kind], name, namespace) if kind in kinds and cluster.available(kinds[kind]) else None
+    return bool(((((obj or {}).get("spec") or {}).get("template") or {}).get("spec") or {}).get("hostNetwork"))
+
+
+def _reach_evidence(svc: GatewayService) -> dict[str, Any]:
+    return {"type": svc.service_type, "addresses": list(svc.lb_addresses), "externalIPs": list(svc.external_ips),
+            "address_type": svc.address_type(), "pending": svc.lb_pending}
+
+
+def _services_text(services: list[GatewayService]) -> str:
+    """`ns/name (Type[, address-type][, addresses])` of each Service, for a message."""
+    out = []
+    for svc in services:
+        parts = [svc.service_type, *([t] if (t := svc.address_type()) else []),
+                 *(svc.lb_addresses or svc.external_ips)]
+        out.append(f"{svc.namespace}/{svc.name} ({', '.join(parts)})")
+    return ", ".join(out)
+
+
+def _istiogateway_patch(gw: AsmGateway, cluster_id: str | None, in_override: bool, fields: dict[str, Any]) -> str:
+    """The kubectl patch of the IstioGateway on the ASM control plane that sets `fields` where this cluster's Service
+    takes them from: spec.overrides[<cluster id>] when that sets them (`in_override`), else spec (a merge patch: other
+    annotations stay)."""
+    spec: dict[str, Any] = {"overrides": {cluster_id: fields}} if in_override and cluster_id else fields
+    body = json.dumps({"spec": spec}, separators=(",", ":"), sort_keys=True)
+    return (f"{mesh.ASM_KUBECTL} {mesh.ns_flag(gw.namespace)} patch {mesh.object_ref('istiogateway', gw.name)} "
+            f"--type=merge -p {mesh.sh(body)}")
 
 
 # ================================================================ ingress-lb-weights

@@ -35,6 +35,9 @@ PRESENT = "asm-gateways-present"
 TRAFFIC = "istio-gateway-traffic"
 XDS = "pods-xds-agent"
 IDS = {"asm": {"cluster_ids": {"cluster-a": "c-a"}}}
+# The Service ASM's controller creates beside the istio-<name> Deployment of an IstioGateway (spec.serviceType, here
+# LoadBalancer): without it nothing reaches ASM's gateway (asm-gateways-present AA1726, fix22p).
+ASM_SERVICE = f.gateway_service("istio-ingressgateway")
 
 
 def helm_gateway(release: str, namespace: str, *, kind: str = "Deployment", version: str = "1.24.2",
@@ -134,7 +137,7 @@ def test_helm_gateway_chart_daemonset_is_judged(audit):
 def test_helm_gateway_replaced_by_asm_ingress_passes(audit):
     asm = [f.migration_cr("Migrating"), f.istio_gateway_cr("ingressgateway", "ingress", cluster_ids=["c-a"])]
     objs = cluster(*helm_gateway("istio-ingress", "istio-ingress"),
-                   f.gateway_deployment("istio-ingressgateway", asm=True, gateway_type="ingress"))
+                   f.gateway_deployment("istio-ingressgateway", asm=True, gateway_type="ingress"), ASM_SERVICE)
     a = audit({"cluster-a": objs}, "uninstall", asm=asm, config=IDS)
     assert [(r["status"], r["name"]) for r in a.rows(PRESENT)] == [("PASS", "istio-ingress")]
 
@@ -607,7 +610,7 @@ def edge_egress_daemonset(release: str = "istio-egressgateway") -> list[dict[str
 def replaced_ingress_and_daemonset_egress() -> tuple[list[dict], list[dict]]:
     asm = [f.migration_cr("Migrating"), f.istio_gateway_cr("ingressgateway", "ingress", cluster_ids=["c-a"])]
     objs = cluster(*helm_gateway("istio-ingress", "istio-ingress"),
-                   f.gateway_deployment("istio-ingressgateway", asm=True, gateway_type="ingress"),
+                   f.gateway_deployment("istio-ingressgateway", asm=True, gateway_type="ingress"), ASM_SERVICE,
                    *edge_egress_daemonset())
     return objs, asm
 
@@ -970,7 +973,7 @@ def test_bookinfo_bound_to_its_gateway_and_mesh_is_served_by_an_ingress_gateway(
     bookinfo-gateway gives ASM's gateway no route for bookinfo.example.com (a 404: buildGatewayHTTPRouteConfig,
     pilot/pkg/networking/core/gateway.go @1.30.3), FAIL AA1724 (main: PASS AA1701)."""
     asm_deployment = f.gateway_deployment("istio-ingressgateway", asm=True, gateway_type="ingress")
-    objects = cluster(*bookinfo_on_helm_ingress(), asm_deployment)
+    objects = cluster(*bookinfo_on_helm_ingress(), asm_deployment, ASM_SERVICE)
     a = audit({"cluster-a": objects}, "uninstall", asm=ASM_INGRESS_ONLY, config=IDS)
     assert kinds_found(a) == {"istio-ingress/istio-ingress": "ingress"}
     assert [(r["status"], r["code"], r["name"]) for r in a.rows(PRESENT)] == [("FAIL", "AA1714", "istio-ingress")]
@@ -993,8 +996,8 @@ def test_a_hairpin_mesh_route_into_an_ingress_gateway_leaves_it_ingress(audit):
     and no egress route (the hairpin is not judged by egress-routes-to-asm). Since red18f: matched to ASM's ingress
     gateway, whose pods no Gateway selects (edge-in's selects edge-in's): FAIL AA1714, not AA1710."""
     asm_deployment = f.gateway_deployment("istio-ingressgateway", asm=True, gateway_type="ingress")
-    a = audit({"cluster-a": cluster(*edge_in_ingress("hairpin"), asm_deployment)}, "uninstall", asm=ASM_INGRESS_ONLY,
-              config=IDS)
+    a = audit({"cluster-a": cluster(*edge_in_ingress("hairpin"), asm_deployment, ASM_SERVICE)}, "uninstall",
+              asm=ASM_INGRESS_ONLY, config=IDS)
     assert kinds_found(a) == {"edge/edge-in": "ingress"}
     assert [(r["status"], r["code"], r["name"]) for r in a.rows(PRESENT)] == [("FAIL", "AA1714", "edge-in")]
     assert "FAIL" not in [r["status"] for r in a.rows("egress-routes-to-asm")]

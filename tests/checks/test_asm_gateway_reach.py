@@ -1,0 +1,213 @@
+"""asm-gateways-present at the uninstall gate: clients outside the cluster must reach ASM's gateway as they reach
+Istio's (fix22p). Main compared hosts, ports and policies but not the Services' type: an IstioGateway of serviceType
+ClusterIP (or NodePort) replacing Istio's LoadBalancer gateway passed AA1701, a GO with nothing outside reaching it.
+
+Shapes. Istio's gateway Service is what the istio-ingress chart renders: `type: {{ $gateway.type }}`, LoadBalancer by
+default, selector = the gateway's labels (istio/istio@1.22.3: manifests/charts/gateways/istio-ingress/
+templates/service.yaml, values.yaml `type: LoadBalancer`). ASM's IstioGateway sets its Service's type by
+spec.serviceType (enum ClusterIP;NodePort;LoadBalancer), spec.overrides[<cluster id>] per cluster, and its annotations
+by spec.serviceAnnotations (aliyun/alibabacloud-servicemesh-api@4df57487: alibabacloudservicemesh/v1/
+istiogateway_types.go IstioGatewayBasicConfiguration). Alibaba Cloud's CCM writes a load balancer's address into
+status.loadBalancer.ingress[].ip once it applied the load balancer, and nothing before (`loadBalancer: {}`, as the API
+server writes it for every Service); the address type comes from the annotation
+service.beta.kubernetes.io/alibaba-cloud-loadbalancer-address-type (internet | intranet), `internet` when a CLB CCM
+creates has none (kubernetes/cloud-provider-alibaba-cloud@v2.14.0: pkg/controller/service/clbv1/service_controller.go
+updateServiceStatus, loadBalancer.go BuildLocalModel / setModelDefaultValue; reconcile/annotation/annotations.go
+AddressType, DefaultValue). An intranet CLB gets an address of the VPC (private), an internet one a public address.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from auditor import kinds as K
+from tests import factory as f
+from tests.checks.test_gateways import CCM, IDS, asm_side
+
+CHECK = "asm-gateways-present"
+ONLY = {**IDS, **f.only_checks(CHECK)}
+ADDRESS_TYPE = f"{CCM}alibaba-cloud-loadbalancer-address-type"
+PUBLIC, PRIVATE = "47.96.10.20", "192.168.3.17"
+
+
+def istio_gateway(type_: str = "LoadBalancer", address: str | None = PUBLIC, annotations: dict | None = None,
+                  external_ips: list[str] | None = None) -> list[dict[str, Any]]:
+    """istio-ingressgateway as `istioctl install` renders it; `address` as CCM writes it (None: status written, no
+    address yet)."""
+    svc = f.gateway_service("istio-ingressgateway", type_=type_, annotations=annotations)
+    _status(svc, address)
+    if external_ips:
+        svc["spec"]["externalIPs"] = external_ips
+    return [f.gateway_deployment("istio-ingressgateway"), svc]
+
+
+def asm_gateway(type_: str = "LoadBalancer", address: str | None = PUBLIC,
+                annotations: dict | None = None) -> list[dict[str, Any]]:
+    """istio-ingressgateway-asm as ASM's controller deploys it from the IstioGateway (spec.serviceType, its
+    serviceAnnotations on the Service)."""
+    svc = f.gateway_service("istio-ingressgateway-asm", type_=type_,
+                            annotations={"asm.alibabacloud.com/managed-by-asm": "true", **(annotations or {})},
+                            selector={"app": "istio-ingressgateway-asm", "istio": "ingressgateway-asm"})
+    _status(svc, address)
+    return [f.gateway_deployment("istio-ingressgateway-asm", asm=True, gateway_type="ingress"), svc]
+
+
+def _status(svc: dict[str, Any], address: str | None) -> None:
+    lb = svc["spec"]["type"] == "LoadBalancer" and address
+    svc["status"] = {"loadBalancer": {"ingress": [{"ip": address, "ipMode": "VIP"}]} if lb else {}}
+
+
+def cr(service_type: str = "LoadBalancer", annotations: dict | None = None, overrides: dict | None = None) -> dict:
+    out = f.istio_gateway_cr("ingressgateway-asm", "ingress", cluster_ids=["c-a"], service_annotations=annotations,
+                             overrides=overrides)
+    out["spec"]["serviceType"] = service_type
+    return out
+
+
+def rows(a) -> list[tuple[str, str]]:
+    return [(r["status"], r["code"]) for r in a.rows(CHECK)]
+
+
+@pytest.mark.parametrize("asm_type", ["ClusterIP", "NodePort"])
+def test_a_clusterip_or_nodeport_asm_gateway_for_istios_load_balancer_fails(audit, asm_type):
+    """Main: PASS AA1701, GO."""
+    a = audit({"cluster-a": [*istio_gateway(), *asm_gateway(asm_type)]}, "uninstall", config=ONLY,
+              asm=asm_side(cr(asm_type)))
+    [row] = a.rows(CHECK)
+    assert (row["status"], row["code"], row["severity"]) == ("FAIL", "AA1726", "blocker")
+    assert row["evidence"]["spec.serviceType"] == asm_type
+    assert row["evidence"]["asm_services"]["istio-system/istio-ingressgateway-asm"]["type"] == asm_type
+    assert "patch istiogateway/ingressgateway-asm" in row["remediation"]
+    assert a.result.verdict == "NO-GO"
+
+
+def test_the_override_for_the_cluster_is_the_type_named(audit):
+    """spec.overrides[c-a].serviceType ClusterIP under a LoadBalancer spec: the Service in c-a is ClusterIP."""
+    a = audit({"cluster-a": [*istio_gateway(), *asm_gateway("ClusterIP")]}, "uninstall", config=ONLY,
+              asm=asm_side(cr("LoadBalancer", overrides={"c-a": {"serviceType": "ClusterIP"}})))
+    [row] = a.rows(CHECK)
+    assert (row["status"], row["code"]) == ("FAIL", "AA1726")
+    assert row["evidence"]["spec.overrides.c-a.serviceType"] == "ClusterIP"
+    assert '"overrides":{"c-a":{"serviceType":"LoadBalancer"}}' in row["remediation"]
+
+
+def test_no_service_of_asms_gateway_at_all_fails(audit):
+    dep = f.gateway_deployment("istio-ingressgateway-asm", asm=True, gateway_type="ingress")
+    a = audit({"cluster-a": [*istio_gateway(), dep]}, "uninstall", config=ONLY, asm=asm_side(cr()))
+    assert rows(a) == [("FAIL", "AA1726")]
+
+
+def test_istios_external_ips_count_as_reached_from_outside(audit):
+    a = audit({"cluster-a": [*istio_gateway("ClusterIP", external_ips=["203.0.113.7"]), *asm_gateway("ClusterIP")]},
+              "uninstall", config=ONLY, asm=asm_side(cr("ClusterIP")))
+    assert rows(a) == [("FAIL", "AA1726")]
+
+
+def test_istios_node_ports_need_node_ports_on_asms(audit):
+    """A NodePort Istio gateway (behind a hand-made SLB on the node ports): a ClusterIP ASM gateway loses it, a
+    NodePort or LoadBalancer one does not."""
+    a = audit({"cluster-a": [*istio_gateway("NodePort"), *asm_gateway("ClusterIP")]}, "uninstall", config=ONLY,
+              asm=asm_side(cr("ClusterIP")))
+    assert rows(a) == [("FAIL", "AA1726")]
+    assert '"serviceType":"NodePort"' in a.rows(CHECK)[0]["remediation"]
+    for asm_type in ("NodePort", "LoadBalancer"):
+        b = audit({"cluster-a": [*istio_gateway("NodePort"), *asm_gateway(asm_type)]}, "uninstall", config=ONLY,
+                  asm=asm_side(cr(asm_type)))
+        assert rows(b) == [("PASS", "AA1701")], asm_type
+
+
+@pytest.mark.parametrize("asm_type", ["ClusterIP", "NodePort", "LoadBalancer"])
+def test_a_clusterip_istio_gateway_loses_nothing(audit, asm_type):
+    """Istio's gateway behind an Ingress (or an SLB of its own) on a ClusterIP Service: no difference."""
+    a = audit({"cluster-a": [*istio_gateway("ClusterIP"), *asm_gateway(asm_type)]}, "uninstall", config=ONLY,
+              asm=asm_side(cr(asm_type)))
+    assert rows(a) == [("PASS", "AA1701")]
+    assert a.result.verdict == "GO"
+
+
+def test_an_asm_load_balancer_without_an_address_yet_fails(audit):
+    """CCM has not applied ASM's Service (status.loadBalancer `{}`): nothing outside reaches it yet."""
+    a = audit({"cluster-a": [*istio_gateway(), *asm_gateway(address=None)]}, "uninstall", config=ONLY,
+              asm=asm_side(cr()))
+    [row] = a.rows(CHECK)
+    assert (row["status"], row["code"]) == ("FAIL", "AA1727")
+    assert row["evidence"]["asm_services"]["istio-system/istio-ingressgateway-asm"]["pending"] is True
+    assert "describe service/istio-ingressgateway-asm" in row["remediation"]
+    assert a.result.verdict == "NO-GO"
+
+
+def test_load_balancers_on_both_sides_pass(audit):
+    a = audit({"cluster-a": [*istio_gateway(), *asm_gateway(address="47.96.10.21")]}, "uninstall", config=ONLY,
+              asm=asm_side(cr()))
+    assert rows(a) == [("PASS", "AA1701")]
+
+
+def test_an_intranet_asm_load_balancer_for_an_internet_one_fails(audit):
+    """Istio's CLB created by CCM with no address-type (internet, a public address); ASM's annotated intranet (a
+    VPC address): clients on the internet reach nothing."""
+    intranet = {ADDRESS_TYPE: "intranet"}
+    a = audit({"cluster-a": [*istio_gateway(), *asm_gateway(address=PRIVATE, annotations=intranet)]}, "uninstall",
+              config=ONLY, asm=asm_side(cr(annotations=intranet)))
+    [row] = a.rows(CHECK)
+    assert (row["status"], row["code"]) == ("FAIL", "AA1728")
+    assert row["evidence"]["istio_services"]["istio-system/istio-ingressgateway"]["address_type"] == "internet"
+    assert row["evidence"]["asm_services"]["istio-system/istio-ingressgateway-asm"]["address_type"] == "intranet"
+    assert a.result.verdict == "NO-GO"
+
+
+def test_an_internet_asm_load_balancer_for_an_intranet_one_warns(audit):
+    intranet = {ADDRESS_TYPE: "intranet"}
+    a = audit({"cluster-a": [*istio_gateway(address=PRIVATE, annotations=intranet), *asm_gateway()]}, "uninstall",
+              config=ONLY, asm=asm_side(cr()))
+    [row] = a.rows(CHECK)
+    assert (row["status"], row["code"], row["severity"]) == ("WARN", "AA1729", "major")
+    assert a.result.verdict == "GO"
+
+
+def test_an_intranet_load_balancer_with_an_eip_is_reached_from_the_internet(audit):
+    """external-ip-type eip: CCM shows the EIP bound to the intranet CLB as the address (updateServiceStatus)."""
+    eip = {ADDRESS_TYPE: "intranet", f"{CCM}alibaba-cloud-loadbalancer-external-ip-type": "eip"}
+    a = audit({"cluster-a": [*istio_gateway(), *asm_gateway(address="47.96.10.22", annotations=eip)]}, "uninstall",
+              config=ONLY, asm=asm_side(cr(annotations=eip)))
+    assert rows(a) == [("PASS", "AA1701")]
+
+
+def test_a_reused_clb_without_the_annotation_is_told_by_its_address(audit):
+    """Istio's Service reuses a CLB by id with no address-type annotation: its private address says intranet, so an
+    internet ASM gateway widens who reaches it."""
+    reused = {f"{CCM}alibaba-cloud-loadbalancer-id": "lb-istio"}
+    a = audit({"cluster-a": [*istio_gateway(address=PRIVATE, annotations=reused), *asm_gateway()]}, "uninstall",
+              config=ONLY, asm=asm_side(cr()))
+    assert rows(a) == [("WARN", "AA1729")]
+
+
+def test_services_unread_leave_the_reach_unknown(audit):
+    a = audit({"cluster-a": [*istio_gateway(), *asm_gateway("ClusterIP")]}, "uninstall", config=ONLY,
+              asm=asm_side(cr("ClusterIP")), unreadable={"cluster-a": {K.SERVICE: "403 Forbidden"}})
+    assert ("UNKNOWN", "AA1753") in rows(a)
+    assert ("PASS", "AA1701") not in rows(a)
+    assert a.result.verdict == "INCOMPLETE"
+
+
+def test_asm_on_istios_own_clb_is_left_to_ingress_lb_weights(audit):
+    """ASM's ingress cut-over: both Services name one CLB by id (clb_reuse); ASM's not yet applied by CCM changes no
+    one's reach here (ingress-lb-weights judges its backends on that CLB)."""
+    from tests.checks.test_gateways import clb_reuse
+
+    a = audit({"cluster-a": [*istio_gateway(annotations=clb_reuse("lb-1")),
+                             *asm_gateway(address=None, annotations=clb_reuse("lb-1"))]}, "uninstall", config=ONLY,
+              asm=asm_side(cr(annotations=clb_reuse("lb-1"))))
+    assert rows(a) == [("PASS", "AA1701")]
+
+
+
+def test_an_intranet_load_balancer_set_for_the_cluster_alone_is_patched_there(audit):
+    """spec.overrides[c-a].serviceAnnotations makes c-a's Service intranet: the fix patches that override."""
+    intranet = {ADDRESS_TYPE: "intranet"}
+    a = audit({"cluster-a": [*istio_gateway(), *asm_gateway(address=PRIVATE, annotations=intranet)]}, "uninstall",
+              config=ONLY, asm=asm_side(cr(overrides={"c-a": {"serviceAnnotations": intranet}})))
+    [row] = a.rows(CHECK)
+    assert (row["status"], row["code"]) == ("FAIL", "AA1728")
+    assert f'"overrides":{{"c-a":{{"serviceAnnotations":{{"{ADDRESS_TYPE}":"internet"}}}}}}' in row["remediation"]
