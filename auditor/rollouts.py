@@ -534,6 +534,17 @@ def labelled_restart_command(cluster: ClusterInventory, kind_name: str, namespac
 def inject_command(cluster: ClusterInventory, kind_name: str, namespace: str, name: str) -> str:
     """mesh.asm_inject_command, followed for a held workload (update_hold) by what moves its pods: the patch alone
     moves none (paused, OnDelete) or only some (partition)."""
+    # Asked of the same workload by istio-sidecars-remaining and restart-risk (~5,000 workloads each at 50k pods),
+    # each answer looking up its owner, its Knative Revision and its hold: one answer per workload and cluster.
+    answers: dict[tuple[str, str, str], str] = cluster.memo("inject_commands", dict)
+    key = (kind_name, namespace, name)
+    answer = answers.get(key)
+    if answer is None:
+        answer = answers[key] = _inject_command(cluster, kind_name, namespace, name)
+    return answer
+
+
+def _inject_command(cluster: ClusterInventory, kind_name: str, namespace: str, name: str) -> str:
     knative = knative_owner(cluster, kind_name, namespace, name)
     if knative is not None:  # its Deployment is its Revision's: the label goes on the Knative Service's template
         return knative_inject_command(cluster.name, namespace, knative)
