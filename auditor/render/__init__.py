@@ -74,7 +74,7 @@ _OWN_MARKS: dict[str, tuple[bytes, ...]] = {
     "report.html": (b"asm-audit</title>",),
 }
 _HEAD = 16384
-_STREAM = re.compile(rb"stream\r?\n")
+_STREAM = re.compile(rb"(?<!end)stream\r?\n")  # a stream's start, not the line after "endstream"
 
 
 def written_by_asm_audit(path: Path) -> bool:
@@ -94,7 +94,7 @@ def written_by_asm_audit(path: Path) -> bool:
                     continue
                 if b"/Subject (asm-audit " in text:
                     return True
-            return False
+            return b"/Subject (asm-audit " in data  # an information dictionary written uncompressed
         with path.open("rb") as f:
             head = f.read(_HEAD)
     except OSError:
