@@ -297,3 +297,22 @@ def test_a_clusterip_asm_gateway_behind_a_gateway_api_route_is_reached(audit):
     a = audit({"cluster-a": [*istio_gateway(), *asm_gateway("ClusterIP"), route]}, "uninstall", config=ONLY,
               asm=asm_side(cr("ClusterIP")))
     assert rows(a) == [("PASS", "AA1701")]
+
+
+def test_a_host_network_asm_daemonset_opens_the_node_ports_istios_needs(audit):
+    """An ASM gateway run as a DaemonSet on the node's network (IstioGateway spec.hostNetwork, as the IstioGateway
+    sample shows it) behind a ClusterIP Service: every node's address reaches its listeners, as Istio's NodePort
+    Service does. Main looked the taker up as a Deployment: FAIL AA1726, NO-GO. (DaemonSet status:
+    desiredNumberScheduled / numberAvailable, k8s.io/api apps/v1 DaemonSetStatus.)"""
+    ds = f.gateway_deployment("istio-ingressgateway-asm", asm=True, gateway_type="ingress")
+    ds["kind"] = "DaemonSet"
+    ds["spec"].pop("replicas", None)
+    ds["spec"]["template"]["spec"]["hostNetwork"] = True
+    ds["status"] = {"desiredNumberScheduled": 3, "currentNumberScheduled": 3, "numberReady": 3,
+                    "numberAvailable": 3, "updatedNumberScheduled": 3, "observedGeneration": 1}
+    svc = asm_gateway("ClusterIP")[1]
+    crd = cr("ClusterIP")
+    crd["spec"]["hostNetwork"] = True
+    a = audit({"cluster-a": [*istio_gateway("NodePort"), ds, svc]}, "uninstall", config=ONLY, asm=asm_side(crd))
+    assert rows(a) == [("PASS", "AA1701")]
+    assert a.result.verdict == "GO"
