@@ -81,6 +81,7 @@ from auditor.gateways import (
     served_hosts,
     service_of,
     service_port_target,
+    service_references,
     stray_gateway_findings,
     vserver_groups,
 )
@@ -1675,7 +1676,9 @@ class AsmGatewaysPresent(ClusterCheck):
                         listeners += self._policies(cluster, ctx, istio_gw, match,
                                                     workloads[(match.namespace, match.workload_name)], subject, ids,
                                                     gtype)
-                        listeners += self._reach(cluster, ctx, istio_gw, match, subject, ids, gtype, takers)
+                        listeners += self._reach(cluster, ctx, istio_gw, match,
+                                                 workloads[(match.namespace, match.workload_name)], subject, ids,
+                                                 gtype, takers)
                     yield from listeners or [found]
                 elif kept and (unserved := self._shared(cluster, ctx, istio_gw, kept, deployed, going, counts,
                                                          workloads, subject, ids, gtype, takers)):
@@ -1730,21 +1733,22 @@ class AsmGatewaysPresent(ClusterCheck):
                 *self._ingresses(cluster, ctx, istio_gw, shared, subject, ids, gtype, takers),
                 *self._gateway_api_hosts(cluster, ctx, istio_gw, shared, subject, ids, gtype, takers),
                 *self._policies(cluster, ctx, istio_gw, shared, workload, subject, ids, gtype),
-                *self._reach(cluster, ctx, istio_gw, shared, subject, ids, gtype, takers)]
+                *self._reach(cluster, ctx, istio_gw, shared, workload, subject, ids, gtype, takers)]
 
     def _reach(self, cluster: ClusterInventory, ctx: Context, istio_gw: GatewayWorkload, gw: AsmGateway,
-               subject: dict[str, str], ids: dict[str, Any], gtype: str,
+               workload: GatewayWorkload, subject: dict[str, str], ids: dict[str, Any], gtype: str,
                takers: list[GatewayWorkload]) -> list[Finding]:
         """Whether clients outside the cluster reach an ASM gateway as they reach Istio's, from the Services selecting
-        each gateway's pods (the ASM gateway matched and every other one of the role that serves and stays: one may
-        take Istio's hosts where another does not). Istio's reached by a load balancer (with an address, or not shown
-        pending) or spec.externalIPs: FAIL UNREACHED when no ASM Service is, NO_ADDRESS when ASM's load balancers have
-        no address yet; then by the load balancers' address type, FAIL INTERNET_LOST when Istio's is internet-facing
-        and ASM's only intranet, WARN INTERNET_OPENED the reverse. Istio's reached by node ports only (NodePort, a
-        load balancer still pending, hostNetwork pods): FAIL UNREACHED when ASM's opens none. A ClusterIP Istio gateway
-        loses nothing. ASM Services on the very load balancer Istio's Service names (ASM's ingress cut-over by CLB
-        weights) change no one's reach: ingress-lb-weights judges that load balancer. UNKNOWN REACH_UNREAD: Services
-        not read."""
+        each gateway's pods (those of the role that serve, stay and take a host Istio's serves: _reach_pool; the one
+        matched when that cannot be told). An ASM gateway Service an Ingress or a Gateway API route names as its backend
+        is reached through what stands in front of it, as a ClusterIP Istio gateway is. Istio's reached by a load
+        balancer (with an address, or not shown pending) or spec.externalIPs: FAIL UNREACHED when no ASM Service is,
+        NO_ADDRESS when ASM's load balancers have no address yet; then by the load balancers' address type, FAIL
+        INTERNET_LOST when Istio's is internet-facing and ASM's only intranet, WARN INTERNET_OPENED the reverse. Istio's
+        reached by node ports only (NodePort, a load balancer still pending, hostNetwork pods): FAIL UNREACHED when
+        ASM's opens none. A ClusterIP Istio gateway loses nothing. ASM Services on the very load balancer Istio's
+        Service names (ASM's ingress cut-over by CLB weights) change no one's reach: ingress-lb-weights judges that load
+        balancer. UNKNOWN REACH_UNREAD: Services not read."""
         params = {"gateway_type": gtype, "asm_gateway": gw.name, "istio_gateway": istio_gw.name}
         cid = clusterid.used_id(cluster)
         service_type, type_field = gw.service_type_in(cid)
@@ -1753,7 +1757,8 @@ class AsmGatewaysPresent(ClusterCheck):
             reason = f"services ({cluster.unread_reason(K.SERVICE)})"
             return [self.report(self.REACH_UNREAD, cluster.name, params={**params, "reason": reason},
                                 evidence={**evidence, "unread": reason}, remediation=self.REACH_UNREAD.fix, **subject)]
-        asm_keys = {(gw.namespace, gw.workload_name), *((t.namespace, t.name) for t in takers)}
+        pool = self._reach_pool(cluster, ctx, istio_gw, workload, takers)
+        asm_keys = {(w.namespace, w.name) for w in pool}
         istio_svcs, asm_svcs = [], []
         for svc in gateway_services(cluster, ctx.inv.rules, ctx.config.gateways):
             key = (svc.gateway.namespace, svc.gateway.name)
@@ -1770,6 +1775,8 @@ class AsmGatewaysPresent(ClusterCheck):
         if not istio_nodes:
             return []  # ClusterIP: nothing outside reaches it but what stands in front of it (an Ingress, an SLB)
         asm_outside = [s for s in asm_svcs if s.reached_from_outside]
+        if _fronted(cluster, asm_svcs):
+            return []  # an Ingress or a Gateway API route in front of ASM's (ALB, nginx): it reaches ASM's, as Istio's
         evidence = {**evidence, "istio_services": {f"{s.namespace}/{s.name}": _reach_evidence(s) for s in istio_svcs},
                     "asm_services": {f"{s.namespace}/{s.name}": _reach_evidence(s) for s in asm_svcs}}
         params = {**params, "istio_services": _services_text(istio_outside or istio_nodes),
@@ -1782,7 +1789,7 @@ class AsmGatewaysPresent(ClusterCheck):
                                                    f"{mesh.object_ref('service', pending[0].name)}"},
                                 evidence=evidence, **subject)]
         asm_nodes = asm_outside or [s for s in asm_svcs if s.opens_node_ports] or (
-            asm_svcs if any(_host_network(cluster, "Deployment", ns, name) for ns, name in asm_keys) else [])
+            asm_svcs if any(_host_network(cluster, w.kind, w.namespace, w.name) for w in pool) else [])
         if (istio_outside and not asm_outside) or not asm_nodes:
             wanted = "LoadBalancer" if istio_outside else "NodePort"
             return [self.report(self.UNREACHED, cluster.name,
@@ -1810,6 +1817,41 @@ class AsmGatewaysPresent(ClusterCheck):
                             params={**params, "annotation": annotation,
                                     "command": _istiogateway_patch(gw, cid, overridden, patch)},
                             evidence=evidence, **subject)]
+
+    def _reach_pool(self, cluster: ClusterInventory, ctx: Context, istio_gw: GatewayWorkload,
+                    workload: GatewayWorkload, takers: list[GatewayWorkload]) -> list[GatewayWorkload]:
+        """The ASM gateways whose Services stand for Istio's reach: of those of the role that serve and stay
+        (`takers`), the ones that take a host Istio's gateway serves, as _listeners and _ingresses read them (the hosts
+        the Istio Gateways selecting its pods route, and those of the Ingresses its istiods serve there, against what
+        Istio Gateways selecting ASM's pods route). An internet ASM gateway serving other hosts does not carry Istio's
+        internet clients to an intranet one that took them (review22c: the pool passed AA1701, a GO). When that cannot
+        be told (Gateways unread, no host of Istio's known, none taken), the matched gateway alone."""
+        asm = ctx.inv.asm
+        if asm is None or not cluster.available(K.GATEWAY) or not asm.available(K.GATEWAY):
+            return [workload]
+        objects = [*cluster.objects(K.GATEWAY), *asm.objects(K.GATEWAY)]
+        istio_hosts, _ = served_hosts(cluster, istio_gw, objects)
+        istio_routes_read = cluster.available(K.VIRTUALSERVICE)
+        istio_bound = bound_virtual_services(cluster.objects(K.VIRTUALSERVICE) if istio_routes_read else ())
+        asked = {name for served in istio_hosts
+                 for name in (route_hosts(served, istio_bound) if istio_routes_read else [served.host])}
+        asked.update(istio_served_ingresses(cluster, istio_gw.pod_labels).hosts)
+        if not asked:
+            return [workload]
+        asked_index = HostIndex((h, h) for h in asked)
+        asm_routes_read = asm.available(K.VIRTUALSERVICE)
+        asm_bound = bound_virtual_services(asm.objects(K.VIRTUALSERVICE) if asm_routes_read else ())
+        export_default = asm_export_default(ctx)
+        pool = []
+        for taker in takers:
+            taken = [name for served in served_hosts(cluster, taker, objects)[0]
+                     for name in (route_hosts(served, asm_bound, export_default=export_default) if asm_routes_read
+                                  else [served.host])]
+            taken_index = HostIndex((h, h) for h in taken)
+            # Either way round: ASM's `*.a.com` takes Istio's `x.a.com`, ASM's `x.a.com` part of Istio's `*.a.com`.
+            if any(map(taken_index.covers, asked)) or any(map(asked_index.covers, taken)):
+                pool.append(taker)
+        return pool or [workload]
 
     def _role_unknown(self, cluster: ClusterInventory, unknown: list[GatewayWorkload], gws: list[AsmGateway],
                       deployed: set[tuple[str, str]], known: clusterid.Identity,
@@ -2230,6 +2272,15 @@ def _host_network(cluster: ClusterInventory, kind: str, namespace: str, name: st
     kinds = {"Deployment": K.DEPLOYMENT, "DaemonSet": K.DAEMONSET}
     obj = cluster.get(kinds[kind], name, namespace) if kind in kinds and cluster.available(kinds[kind]) else None
     return bool(((((obj or {}).get("spec") or {}).get("template") or {}).get("spec") or {}).get("hostNetwork"))
+
+
+def _fronted(cluster: ClusterInventory, services: list[GatewayService]) -> bool:
+    """Whether a Kubernetes Ingress (ALB, nginx...) or a Gateway API route names one of these Services as its backend
+    (service_references, mirrors aside): what serves that Ingress or route reaches the gateway from outside, as a
+    ClusterIP Istio gateway is taken to be reached by what stands in front of it."""
+    fronts = {"Ingress", *(kind.kind for kind in K.K8S_ROUTE_KINDS)}
+    wanted = {(s.name.lower(), s.namespace.lower()) for s in services}
+    return any(kind in fronts and not mirror for kind, _, _, _, _, mirror in service_references(cluster, wanted))
 
 
 def _reach_evidence(svc: GatewayService) -> dict[str, Any]:

@@ -211,3 +211,108 @@ def test_an_intranet_load_balancer_set_for_the_cluster_alone_is_patched_there(au
     [row] = a.rows(CHECK)
     assert (row["status"], row["code"]) == ("FAIL", "AA1728")
     assert f'"overrides":{{"c-a":{{"serviceAnnotations":{{"{ADDRESS_TYPE}":"internet"}}}}}}' in row["remediation"]
+
+
+# ---------------------------------------------------------------- review22c: which ASM gateways stand for Istio's reach
+# A second ASM ingress gateway, as ASM's controller deploys an IstioGateway `public-asm` (the same shapes as above).
+# Istio Gateways (networking.istio.io) give a gateway's pods the listeners of those whose selector matches their labels
+# (istio/istio@1.30.3 pilot/pkg/model/push_context.go mergeGateways): which ASM gateway takes a host is told by them.
+def public_asm(address: str = "47.96.10.30") -> list[dict[str, Any]]:
+    svc = f.gateway_service("istio-public-asm", type_="LoadBalancer",
+                            annotations={"asm.alibabacloud.com/managed-by-asm": "true"},
+                            selector={"app": "istio-public-asm", "istio": "public-asm"})
+    _status(svc, address)
+    return [f.gateway_deployment("istio-public-asm", asm=True, gateway_type="ingress"), svc]
+
+
+def public_cr() -> dict:
+    return f.istio_gateway_cr("public-asm", "ingress", cluster_ids=["c-a"])
+
+
+def hosts_on(selector: dict[str, str], host: str, name: str) -> list[dict[str, Any]]:
+    """An Istio Gateway serving `host` on port 80 of the pods `selector` picks, and a VirtualService routing it."""
+    from tests.checks.test_asm_gateway_hosts_ports import gateway, routes, server
+
+    gw = gateway(name, "shop", selector, server(80, [host]))
+    return [gw, *routes(gw)]
+
+
+def test_an_internet_asm_gateway_serving_other_hosts_does_not_reach_istios_for_the_intranet_one(audit):
+    """Istio's internet CLB serves a.com; ASM's ingressgateway-asm takes a.com on an intranet CLB, public-asm only b.com
+    on an internet one: a.com's internet clients are lost (main pooled both: PASS AA1701, GO)."""
+    intranet = {ADDRESS_TYPE: "intranet"}
+    cluster = [*istio_gateway(), *asm_gateway(address=PRIVATE, annotations=intranet), *public_asm(),
+               *hosts_on({"istio": "ingressgateway"}, "a.com", "a-gw"), f.service("web", "shop")]
+    there = [*hosts_on({"istio": "ingressgateway-asm"}, "a.com", "a-gw"),
+             *hosts_on({"istio": "public-asm"}, "b.com", "b-gw")]
+    a = audit({"cluster-a": cluster}, "uninstall", config=ONLY, asm=asm_side(cr(annotations=intranet), public_cr(),
+                                                                              *there))
+    assert rows(a) == [("FAIL", "AA1728")]
+    assert list(a.rows(CHECK)[0]["evidence"]["asm_services"]) == ["istio-system/istio-ingressgateway-asm"]
+    assert a.result.verdict == "NO-GO"
+    # public-asm taking a.com as well: a.com's internet clients reach it there.
+    there = [*hosts_on({"istio": "ingressgateway-asm"}, "a.com", "a-gw"),
+             *hosts_on({"istio": "public-asm"}, "a.com", "b-gw")]
+    b = audit({"cluster-a": cluster}, "uninstall", config=ONLY, asm=asm_side(cr(annotations=intranet), public_cr(),
+                                                                              *there))
+    assert rows(b) == [("PASS", "AA1701")]
+
+
+def test_without_hosts_to_tell_the_matched_gateway_alone_is_judged(audit):
+    """No Istio Gateway tells which ASM gateway takes Istio's hosts: the matched (intranet) one alone, not the pool."""
+    intranet = {ADDRESS_TYPE: "intranet"}
+    a = audit({"cluster-a": [*istio_gateway(), *asm_gateway(address=PRIVATE, annotations=intranet), *public_asm()]},
+              "uninstall", config=ONLY, asm=asm_side(cr(annotations=intranet), public_cr()))
+    assert ("FAIL", "AA1728") in rows(a)
+    assert a.result.verdict == "NO-GO"
+
+
+# An Ingress's backend is a Service of its own namespace (kubernetes/api networking/v1 types.go: IngressBackend.Service
+# *IngressServiceBackend{Name, Port}, "The service must exist in the same namespace as the Ingress object"); an ALB
+# Ingress (ingressClassName alb) in front of ASM's ClusterIP gateway Service is how clients outside reach it.
+def alb_front(service: str = "istio-ingressgateway-asm") -> dict[str, Any]:
+    backend = {"service": {"name": service, "port": {"number": 80}}}
+    return {"apiVersion": "networking.k8s.io/v1", "kind": "Ingress", "metadata": f.meta("front-alb", "istio-system"),
+            "spec": {"ingressClassName": "alb", "rules": [{"host": "a.com", "http": {"paths": [
+                {"path": "/", "pathType": "Prefix", "backend": backend}]}}]}}
+
+
+def test_a_clusterip_asm_gateway_behind_an_alb_ingress_is_reached(audit):
+    """Main: FAIL AA1726 (NO-GO) while Istio's side takes ClusterIP as "something stands in front"."""
+    a = audit({"cluster-a": [*istio_gateway(), *asm_gateway("ClusterIP"), alb_front()]}, "uninstall", config=ONLY,
+              asm=asm_side(cr("ClusterIP")))
+    assert rows(a) == [("PASS", "AA1701")]
+    assert a.result.verdict == "GO"
+    # An Ingress naming another Service stands in front of nothing of ASM's.
+    b = audit({"cluster-a": [*istio_gateway(), *asm_gateway("ClusterIP"), alb_front("web")]}, "uninstall",
+              config=ONLY, asm=asm_side(cr("ClusterIP")))
+    assert rows(b) == [("FAIL", "AA1726")]
+
+
+def test_a_clusterip_asm_gateway_behind_a_gateway_api_route_is_reached(audit):
+    """An HTTPRoute (gateway.networking.k8s.io/v1, backendRefs[] kind Service by default) of another Gateway naming
+    ASM's gateway Service as its backend."""
+    route = f.k8s_route("HTTPRoute", "front", "istio-system", [{"name": "alb-gw"}],
+                        backend="istio-ingressgateway-asm", port=80)
+    a = audit({"cluster-a": [*istio_gateway(), *asm_gateway("ClusterIP"), route]}, "uninstall", config=ONLY,
+              asm=asm_side(cr("ClusterIP")))
+    assert rows(a) == [("PASS", "AA1701")]
+
+
+def test_a_host_network_asm_daemonset_opens_the_node_ports_istios_needs(audit):
+    """An ASM gateway run as a DaemonSet on the node's network (IstioGateway spec.hostNetwork, as the IstioGateway
+    sample shows it) behind a ClusterIP Service: every node's address reaches its listeners, as Istio's NodePort
+    Service does. Main looked the taker up as a Deployment: FAIL AA1726, NO-GO. (DaemonSet status:
+    desiredNumberScheduled / numberAvailable, k8s.io/api apps/v1 DaemonSetStatus.)"""
+    ds = f.gateway_deployment("istio-ingressgateway-asm", asm=True, gateway_type="ingress")
+    ds["kind"] = "DaemonSet"
+    ds["spec"].pop("replicas", None)
+    ds["spec"]["template"]["spec"]["hostNetwork"] = True
+    ds["status"] = {"desiredNumberScheduled": 3, "currentNumberScheduled": 3, "numberReady": 3,
+                    "numberAvailable": 3, "updatedNumberScheduled": 3, "observedGeneration": 1}
+    svc = asm_gateway("ClusterIP")[1]
+    crd = cr("ClusterIP")
+    crd["spec"]["hostNetwork"] = True
+    a = audit({"cluster-a": [*istio_gateway("NodePort"), ds, svc]}, "uninstall", config=ONLY, asm=asm_side(crd))
+    assert rows(a) == [("PASS", "AA1701")]
+    assert a.result.verdict == "GO"
