@@ -58,6 +58,35 @@ OLD_PRUNED_CONFIG: tuple[Kind, ...] = (K.DESTINATIONRULE, K.GATEWAY, K.VIRTUALSE
 OLD_PRUNE_UNTIL = (1, 20)
 # kubectl's name for them: `gateway` alone may name the Gateway API's.
 RESOURCE_OF = {kind.kind: f"{kind.plural}.{kind.group}" for kind in OLD_PRUNED_CONFIG}
+# The ServiceAccounts Istio's installer renders, each with operator.istio.io/component (istio/istio@1.24.6
+# manifests/charts: gateways/istio-ingress|istio-egress/templates/serviceaccount.yaml `<gateway>-service-account`;
+# istio-control/istio-discovery/templates/serviceaccount.yaml `istiod[-<rev>]`;
+# base/templates/reader-serviceaccount.yaml `istio-reader-service-account`; istio-cni/templates/serviceaccount.yaml
+# `istio-cni`; ztunnel/templates `ztunnel`):
+# with ServiceAccounts unread, an account of another name outside the namespaces the purge touches cannot carry the
+# label from the installer (AA2543's breadth, review22c).
+CHART_ACCOUNT_SUFFIX = "-service-account"
+CHART_ACCOUNT_PREFIXES = ("istiod", "istio-reader", "istio-cni")
+CHART_ACCOUNT_NAMES = frozenset({"ztunnel"})
+
+
+def chart_rendered_account(name: str) -> bool:
+    """Whether an Istio chart renders a ServiceAccount of this name (so istioctl may have labelled it)."""
+    return (name.endswith(CHART_ACCOUNT_SUFFIX) or name.startswith(CHART_ACCOUNT_PREFIXES)
+            or name in CHART_ACCOUNT_NAMES)
+
+
+def chart_account_spaces(cluster: ClusterInventory) -> set[str]:
+    """The namespaces of the Deployments/DaemonSets (those read) whose pods run as a chart-rendered account: one
+    lookup per workload, so that AA2543 need not ask which workloads run ASM's proxy in every namespace."""
+    spaces: set[str] = set()
+    for kind in (K.DEPLOYMENT, K.DAEMONSET):
+        if cluster.available(kind):
+            spaces.update(_meta(obj).get("namespace", "") for obj in cluster.objects(kind)
+                          if chart_rendered_account(template_service_account(obj)))
+    return spaces
+
+
 # The kinds whose objects may name a Service by name (gateways.service_references).
 NAMING_KINDS: tuple[Kind, ...] = (K.SERVICE, K.VIRTUALSERVICE, *K.K8S_ROUTE_KINDS, K.INGRESS)
 # The kinds whose routes to Istio's egress gateway egress-routes-to-asm judges (AA1610/AA1611); an ExternalName
@@ -700,15 +729,13 @@ class PurgePreview(ClusterCheck):
         # What ASM's data plane runs, in the namespaces of the labelled workloads, Services and ConfigMaps (all that
         # _serving_asm and _shared_accounts compare it with): not every moved workload's template.
         # With those of the workloads whose pod template carries the label (their pods are purged: AA2514).
-        # With those of the labelled ServiceAccounts (AA2515), and every namespace when ServiceAccounts were not read
-        # (AA2543: which accounts ASM's data plane runs as, anywhere).
+        # With those of the labelled ServiceAccounts (AA2515), and, when ServiceAccounts were not read, those of the
+        # workloads running as an account a chart renders (AA2543: the accounts the installer may have labelled).
         accounts_read = cluster.available(K.SERVICEACCOUNT)
         spaces = {_meta(obj).get("namespace", "") for kind, obj in (*labelled, *templated)
                   if kind in ("Deployment", "DaemonSet", "Service", "ConfigMap", "ServiceAccount")}
-        if not accounts_read:
-            asm = asm_proxied_workloads_of(cluster, ctx.inv.rules, ctx.config.gateways)
-        else:
-            asm = asm_proxied_workloads_of(cluster, ctx.inv.rules, ctx.config.gateways, spaces) if spaces else {}
+        asked = spaces if accounts_read else spaces | chart_account_spaces(cluster)
+        asm = asm_proxied_workloads_of(cluster, ctx.inv.rules, ctx.config.gateways, asked) if asked else {}
         serving = self._serving_asm(cluster, labelled, asm)
         templated_on_asm = {(kind, _meta(obj).get("namespace", ""), _meta(obj).get("name", "")): obj
                             for kind, obj in templated}
@@ -760,7 +787,8 @@ class PurgePreview(ClusterCheck):
                 problems += 1
                 shared.add((finding.kind, finding.namespace, finding.name))
                 yield finding
-            unread = self._accounts_unread(cluster, labelled, asm, shared, {**evidence_base, "istioctl": version})
+            unread = self._accounts_unread(cluster, labelled, asm, shared, spaces,
+                                           {**evidence_base, "istioctl": version})
             if unread is not None:
                 problems += 1
                 yield unread
@@ -1000,16 +1028,19 @@ class PurgePreview(ClusterCheck):
 
     def _accounts_unread(self, cluster: ClusterInventory, labelled: list[tuple[str, dict[str, Any]]],
                          asm: dict[tuple[str, str, str], AsmWorkload], shared: set[tuple[str, str, str]],
-                         evidence: dict[str, Any]) -> Finding | None:
+                         spaces: set[str], evidence: dict[str, Any]) -> Finding | None:
         """AA2543 when ServiceAccounts were not read and workloads on ASM's proxy (that the purge leaves; not already
-        AA2534's) run as an account of their own: whether it carries the label is not known. `default` is left out:
-        the charts render no account of that name (each component's, `<gateway>-service-account`, istiod, istio-cni),
-        and kube-controller-manager creates it in every namespace."""
+        AA2534's) run as an account of their own that the installer could have labelled: one in a namespace holding
+        labelled objects (`spaces`), or one of a name a chart renders (chart_rendered_account). Whether it carries the
+        label is not known. `default` is left out: the charts render no account of that name, and
+        kube-controller-manager creates it in every namespace; an application's own account elsewhere is no installer's
+        (review22c: every snapshot before session 22 was INCOMPLETE for them)."""
         purged = {(kind, _meta(obj).get("namespace", ""), _meta(obj).get("name", "")) for kind, obj in labelled}
         accounts: dict[tuple[str, str], int] = {}
         for key, workload in asm.items():
             account = workload.service_account
-            if account and account != "default" and key not in shared and key not in purged:
+            if account and account != "default" and key not in shared and key not in purged \
+                    and (key[1] in spaces or chart_rendered_account(account)):
                 accounts[(key[1], account)] = accounts.get((key[1], account), 0) + 1
         if not accounts:
             return None
