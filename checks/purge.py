@@ -142,17 +142,36 @@ def crd_kind(crd: dict[str, Any]) -> tuple[str, Kind | None]:
     return f"{kind}.{group}", K.BY_GROUP_KIND.get((group, kind))
 
 
-def istioctl_version(cluster: ClusterInventory) -> tuple[str, str]:
-    """(version, note): the Istio version whose istioctl must run the purge ("" when not one), from the
-    operator-installed istiod images."""
-    versions, unread = set(), []
+def installed_versions(cluster: ClusterInventory) -> tuple[list[mesh.Version], list[Any]]:
+    """The versions the operator-installed istiods' images pin, and why each of the others cannot be read."""
+    versions: list[mesh.Version] = []
+    unread: list[Any] = []
     for dep in cluster.istiod_deployments():
         if COMPONENT_LABEL in (_meta(dep).get("labels") or {}):
             version, why = istiod_pinned_version(dep)
             if version:
-                versions.add(str(version))
+                versions.append(version)
             else:
                 unread.append(why)
+    return versions, unread
+
+
+def old_prune_version(cluster: ClusterInventory) -> tuple[mesh.Version | None, Any]:
+    """(version, why): the lowest Istio version the installed istiods' images pin, with which the configuration
+    istioctl before 1.20 prunes is judged (a canary 1.18 + 1.19 has no single istioctl, and each revision's removal
+    runs its own: the oldest prunes the most); None with why when no version can be read (review22c: was PASS)."""
+    versions, unread = installed_versions(cluster)
+    if versions:
+        return min(versions, key=lambda v: (v.major, v.minor, v.patch)), ""
+    return None, "; ".join(str(why) for why in unread) or Phrase(N_("no istiod carrying {label} runs"),
+                                                                  label=COMPONENT_LABEL)
+
+
+def istioctl_version(cluster: ClusterInventory) -> tuple[str, str]:
+    """(version, note): the Istio version whose istioctl must run the purge ("" when not one), from the
+    operator-installed istiod images."""
+    pinned, unread = installed_versions(cluster)
+    versions = {str(v) for v in pinned}
     if len(versions) == 1 and not unread:
         version = versions.pop()
         return version, f"use istioctl {version} (the installed istiod's version)"
@@ -642,9 +661,9 @@ class PurgePreview(ClusterCheck):
     @staticmethod
     def _old_pruned_config(cluster: ClusterInventory, evidence: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
         """The labelled objects of OLD_PRUNED_CONFIG (those read) when the installed istiod is before 1.20, whose
-        istioctl deletes them too; named in the evidence when its version is not read."""
-        exact, _ = istioctl_version(cluster)
-        version = mesh.parse_version(exact) if exact else None
+        istioctl deletes them too (the lowest when revisions differ); named in the evidence when no version is read
+        (AA2517: _old_config)."""
+        version, _ = old_prune_version(cluster)
         if version is not None and (version.major, version.minor) >= OLD_PRUNE_UNTIL:
             return []
         found = [(kind.kind, obj) for kind in OLD_PRUNED_CONFIG if cluster.available(kind)
@@ -659,15 +678,24 @@ class PurgePreview(ClusterCheck):
         return found
 
     def _old_config(self, cluster: ClusterInventory, ctx: Context, labelled: list[tuple[str, dict[str, Any]]],
-                    failed: set[tuple[str, str, str]], exact: str, evidence: dict[str, Any]) -> Iterator[Finding]:
+                    failed: set[tuple[str, str, str]], evidence: dict[str, Any]) -> Iterator[Finding]:
         """AA2516 per kind of OLD_PRUNED_CONFIG whose labelled objects (istioctl before 1.20 deletes them) ASM's control
         plane does not hold (by namespace and name, as _cascade compares); AA2517 when the kind or ASM's copies could
-        not be read. Those of ASM's or another owner are AA2510's."""
-        version = mesh.parse_version(exact) if exact else None
-        if version is None or (version.major, version.minor) >= OLD_PRUNE_UNTIL:
+        not be read, or when no istiod's version can be read and such labelled objects exist. Those of ASM's or another
+        owner are AA2510's."""
+        version, why = old_prune_version(cluster)
+        if version is None:
+            for kind in OLD_PRUNED_CONFIG:
+                if cluster.available(kind) and carrying_label(cluster, kind, COMPONENT_LABEL):
+                    yield self.report(self.CONFIG_UNREAD, cluster.name, evidence=evidence, params={
+                        "version": Phrase(N_("before 1.20")), "kind": kind.kind,
+                        "what": Phrase(N_("the installed Istio version")), "reason": why})
             return
+        if (version.major, version.minor) >= OLD_PRUNE_UNTIL:
+            return
+        kubectl = mesh.kubectl(cluster.name)
         for kind in OLD_PRUNED_CONFIG:
-            params: dict[str, Any] = {"version": exact, "kind": kind.kind}
+            params: dict[str, Any] = {"version": str(version), "kind": kind.kind}
             if not cluster.available(kind):
                 yield self.report(self.CONFIG_UNREAD, cluster.name, evidence=evidence, params={
                     **params, "what": Phrase(N_("they")), "reason": cluster.unread_reason(kind)})
@@ -684,9 +712,13 @@ class PurgePreview(ClusterCheck):
                     **params, "what": Phrase(N_("ASM's copies of them")), "reason": exc.reason})
                 continue
             if missing := sorted(_subject(kind.kind, {"namespace": ns, "name": n}) for ns, n in subjects - held):
+                # One command per object, naming the kind by its group as AA2510's do (`gateway` alone may be the
+                # Gateway API's).
+                commands = [f"{kubectl} label {mesh.object_ref(RESOURCE_OF[kind.kind], n)} {mesh.ns_flag(ns)} "
+                            f"{COMPONENT_LABEL}-" for ns, n in sorted(subjects - held)]
                 yield self.report(self.CONFIG_NOT_ON_ASM, cluster.name,
                                   params={**params, "count": len(missing), "objects": ", ".join(missing[:10])},
-                                  remediation=self.CONFIG_NOT_ON_ASM.fix,
+                                  remediation="\n".join(commands),
                                   evidence={**evidence, "not_on_asm": missing[:50]})
 
     def _sail(self, cluster: ClusterInventory, labelled: list[tuple[str, dict[str, Any]]],
@@ -792,7 +824,7 @@ class PurgePreview(ClusterCheck):
             if unread is not None:
                 problems += 1
                 yield unread
-        for finding in self._old_config(cluster, ctx, labelled, failed, exact, {**evidence_base, "istioctl": version}):
+        for finding in self._old_config(cluster, ctx, labelled, failed, {**evidence_base, "istioctl": version}):
             problems += 1
             yield finding
         cni = self._cni_skipped(cluster, ctx, labelled, {**evidence_base, "istioctl": version})
