@@ -58,6 +58,35 @@ OLD_PRUNED_CONFIG: tuple[Kind, ...] = (K.DESTINATIONRULE, K.GATEWAY, K.VIRTUALSE
 OLD_PRUNE_UNTIL = (1, 20)
 # kubectl's name for them: `gateway` alone may name the Gateway API's.
 RESOURCE_OF = {kind.kind: f"{kind.plural}.{kind.group}" for kind in OLD_PRUNED_CONFIG}
+# The ServiceAccounts Istio's installer renders, each with operator.istio.io/component (istio/istio@1.24.6
+# manifests/charts: gateways/istio-ingress|istio-egress/templates/serviceaccount.yaml `<gateway>-service-account`;
+# istio-control/istio-discovery/templates/serviceaccount.yaml `istiod[-<rev>]`;
+# base/templates/reader-serviceaccount.yaml `istio-reader-service-account`; istio-cni/templates/serviceaccount.yaml
+# `istio-cni`; ztunnel/templates `ztunnel`):
+# with ServiceAccounts unread, an account of another name outside the namespaces the purge touches cannot carry the
+# label from the installer (AA2543's breadth, review22c).
+CHART_ACCOUNT_SUFFIX = "-service-account"
+CHART_ACCOUNT_PREFIXES = ("istiod", "istio-reader", "istio-cni")
+CHART_ACCOUNT_NAMES = frozenset({"ztunnel"})
+
+
+def chart_rendered_account(name: str) -> bool:
+    """Whether an Istio chart renders a ServiceAccount of this name (so istioctl may have labelled it)."""
+    return (name.endswith(CHART_ACCOUNT_SUFFIX) or name.startswith(CHART_ACCOUNT_PREFIXES)
+            or name in CHART_ACCOUNT_NAMES)
+
+
+def chart_account_spaces(cluster: ClusterInventory) -> set[str]:
+    """The namespaces of the Deployments/DaemonSets (those read) whose pods run as a chart-rendered account: one
+    lookup per workload, so that AA2543 need not ask which workloads run ASM's proxy in every namespace."""
+    spaces: set[str] = set()
+    for kind in (K.DEPLOYMENT, K.DAEMONSET):
+        if cluster.available(kind):
+            spaces.update(_meta(obj).get("namespace", "") for obj in cluster.objects(kind)
+                          if chart_rendered_account(template_service_account(obj)))
+    return spaces
+
+
 # The kinds whose objects may name a Service by name (gateways.service_references).
 NAMING_KINDS: tuple[Kind, ...] = (K.SERVICE, K.VIRTUALSERVICE, *K.K8S_ROUTE_KINDS, K.INGRESS)
 # The kinds whose routes to Istio's egress gateway egress-routes-to-asm judges (AA1610/AA1611); an ExternalName
@@ -113,17 +142,36 @@ def crd_kind(crd: dict[str, Any]) -> tuple[str, Kind | None]:
     return f"{kind}.{group}", K.BY_GROUP_KIND.get((group, kind))
 
 
-def istioctl_version(cluster: ClusterInventory) -> tuple[str, str]:
-    """(version, note): the Istio version whose istioctl must run the purge ("" when not one), from the
-    operator-installed istiod images."""
-    versions, unread = set(), []
+def installed_versions(cluster: ClusterInventory) -> tuple[list[mesh.Version], list[Any]]:
+    """The versions the operator-installed istiods' images pin, and why each of the others cannot be read."""
+    versions: list[mesh.Version] = []
+    unread: list[Any] = []
     for dep in cluster.istiod_deployments():
         if COMPONENT_LABEL in (_meta(dep).get("labels") or {}):
             version, why = istiod_pinned_version(dep)
             if version:
-                versions.add(str(version))
+                versions.append(version)
             else:
                 unread.append(why)
+    return versions, unread
+
+
+def old_prune_version(cluster: ClusterInventory) -> tuple[mesh.Version | None, Any]:
+    """(version, why): the lowest Istio version the installed istiods' images pin, with which the configuration
+    istioctl before 1.20 prunes is judged (a canary 1.18 + 1.19 has no single istioctl, and each revision's removal
+    runs its own: the oldest prunes the most); None with why when no version can be read (review22c: was PASS)."""
+    versions, unread = installed_versions(cluster)
+    if versions:
+        return min(versions, key=lambda v: (v.major, v.minor, v.patch)), ""
+    return None, "; ".join(str(why) for why in unread) or Phrase(N_("no istiod carrying {label} runs"),
+                                                                  label=COMPONENT_LABEL)
+
+
+def istioctl_version(cluster: ClusterInventory) -> tuple[str, str]:
+    """(version, note): the Istio version whose istioctl must run the purge ("" when not one), from the
+    operator-installed istiod images."""
+    pinned, unread = installed_versions(cluster)
+    versions = {str(v) for v in pinned}
     if len(versions) == 1 and not unread:
         version = versions.pop()
         return version, f"use istioctl {version} (the installed istiod's version)"
@@ -613,9 +661,9 @@ class PurgePreview(ClusterCheck):
     @staticmethod
     def _old_pruned_config(cluster: ClusterInventory, evidence: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
         """The labelled objects of OLD_PRUNED_CONFIG (those read) when the installed istiod is before 1.20, whose
-        istioctl deletes them too; named in the evidence when its version is not read."""
-        exact, _ = istioctl_version(cluster)
-        version = mesh.parse_version(exact) if exact else None
+        istioctl deletes them too (the lowest when revisions differ); named in the evidence when no version is read
+        (AA2517: _old_config)."""
+        version, _ = old_prune_version(cluster)
         if version is not None and (version.major, version.minor) >= OLD_PRUNE_UNTIL:
             return []
         found = [(kind.kind, obj) for kind in OLD_PRUNED_CONFIG if cluster.available(kind)
@@ -630,15 +678,24 @@ class PurgePreview(ClusterCheck):
         return found
 
     def _old_config(self, cluster: ClusterInventory, ctx: Context, labelled: list[tuple[str, dict[str, Any]]],
-                    failed: set[tuple[str, str, str]], exact: str, evidence: dict[str, Any]) -> Iterator[Finding]:
+                    failed: set[tuple[str, str, str]], evidence: dict[str, Any]) -> Iterator[Finding]:
         """AA2516 per kind of OLD_PRUNED_CONFIG whose labelled objects (istioctl before 1.20 deletes them) ASM's control
         plane does not hold (by namespace and name, as _cascade compares); AA2517 when the kind or ASM's copies could
-        not be read. Those of ASM's or another owner are AA2510's."""
-        version = mesh.parse_version(exact) if exact else None
-        if version is None or (version.major, version.minor) >= OLD_PRUNE_UNTIL:
+        not be read, or when no istiod's version can be read and such labelled objects exist. Those of ASM's or another
+        owner are AA2510's."""
+        version, why = old_prune_version(cluster)
+        if version is None:
+            for kind in OLD_PRUNED_CONFIG:
+                if cluster.available(kind) and carrying_label(cluster, kind, COMPONENT_LABEL):
+                    yield self.report(self.CONFIG_UNREAD, cluster.name, evidence=evidence, params={
+                        "version": Phrase(N_("before 1.20")), "kind": kind.kind,
+                        "what": Phrase(N_("the installed Istio version")), "reason": why})
             return
+        if (version.major, version.minor) >= OLD_PRUNE_UNTIL:
+            return
+        kubectl = mesh.kubectl(cluster.name)
         for kind in OLD_PRUNED_CONFIG:
-            params: dict[str, Any] = {"version": exact, "kind": kind.kind}
+            params: dict[str, Any] = {"version": str(version), "kind": kind.kind}
             if not cluster.available(kind):
                 yield self.report(self.CONFIG_UNREAD, cluster.name, evidence=evidence, params={
                     **params, "what": Phrase(N_("they")), "reason": cluster.unread_reason(kind)})
@@ -655,9 +712,13 @@ class PurgePreview(ClusterCheck):
                     **params, "what": Phrase(N_("ASM's copies of them")), "reason": exc.reason})
                 continue
             if missing := sorted(_subject(kind.kind, {"namespace": ns, "name": n}) for ns, n in subjects - held):
+                # One command per object, naming the kind by its group as AA2510's do (`gateway` alone may be the
+                # Gateway API's).
+                commands = [f"{kubectl} label {mesh.object_ref(RESOURCE_OF[kind.kind], n)} {mesh.ns_flag(ns)} "
+                            f"{COMPONENT_LABEL}-" for ns, n in sorted(subjects - held)]
                 yield self.report(self.CONFIG_NOT_ON_ASM, cluster.name,
                                   params={**params, "count": len(missing), "objects": ", ".join(missing[:10])},
-                                  remediation=self.CONFIG_NOT_ON_ASM.fix,
+                                  remediation="\n".join(commands),
                                   evidence={**evidence, "not_on_asm": missing[:50]})
 
     def _sail(self, cluster: ClusterInventory, labelled: list[tuple[str, dict[str, Any]]],
@@ -700,15 +761,13 @@ class PurgePreview(ClusterCheck):
         # What ASM's data plane runs, in the namespaces of the labelled workloads, Services and ConfigMaps (all that
         # _serving_asm and _shared_accounts compare it with): not every moved workload's template.
         # With those of the workloads whose pod template carries the label (their pods are purged: AA2514).
-        # With those of the labelled ServiceAccounts (AA2515), and every namespace when ServiceAccounts were not read
-        # (AA2543: which accounts ASM's data plane runs as, anywhere).
+        # With those of the labelled ServiceAccounts (AA2515), and, when ServiceAccounts were not read, those of the
+        # workloads running as an account a chart renders (AA2543: the accounts the installer may have labelled).
         accounts_read = cluster.available(K.SERVICEACCOUNT)
         spaces = {_meta(obj).get("namespace", "") for kind, obj in (*labelled, *templated)
                   if kind in ("Deployment", "DaemonSet", "Service", "ConfigMap", "ServiceAccount")}
-        if not accounts_read:
-            asm = asm_proxied_workloads_of(cluster, ctx.inv.rules, ctx.config.gateways)
-        else:
-            asm = asm_proxied_workloads_of(cluster, ctx.inv.rules, ctx.config.gateways, spaces) if spaces else {}
+        asked = spaces if accounts_read else spaces | chart_account_spaces(cluster)
+        asm = asm_proxied_workloads_of(cluster, ctx.inv.rules, ctx.config.gateways, asked) if asked else {}
         serving = self._serving_asm(cluster, labelled, asm)
         templated_on_asm = {(kind, _meta(obj).get("namespace", ""), _meta(obj).get("name", "")): obj
                             for kind, obj in templated}
@@ -760,11 +819,12 @@ class PurgePreview(ClusterCheck):
                 problems += 1
                 shared.add((finding.kind, finding.namespace, finding.name))
                 yield finding
-            unread = self._accounts_unread(cluster, labelled, asm, shared, {**evidence_base, "istioctl": version})
+            unread = self._accounts_unread(cluster, labelled, asm, shared, spaces,
+                                           {**evidence_base, "istioctl": version})
             if unread is not None:
                 problems += 1
                 yield unread
-        for finding in self._old_config(cluster, ctx, labelled, failed, exact, {**evidence_base, "istioctl": version}):
+        for finding in self._old_config(cluster, ctx, labelled, failed, {**evidence_base, "istioctl": version}):
             problems += 1
             yield finding
         cni = self._cni_skipped(cluster, ctx, labelled, {**evidence_base, "istioctl": version})
@@ -1000,16 +1060,19 @@ class PurgePreview(ClusterCheck):
 
     def _accounts_unread(self, cluster: ClusterInventory, labelled: list[tuple[str, dict[str, Any]]],
                          asm: dict[tuple[str, str, str], AsmWorkload], shared: set[tuple[str, str, str]],
-                         evidence: dict[str, Any]) -> Finding | None:
+                         spaces: set[str], evidence: dict[str, Any]) -> Finding | None:
         """AA2543 when ServiceAccounts were not read and workloads on ASM's proxy (that the purge leaves; not already
-        AA2534's) run as an account of their own: whether it carries the label is not known. `default` is left out:
-        the charts render no account of that name (each component's, `<gateway>-service-account`, istiod, istio-cni),
-        and kube-controller-manager creates it in every namespace."""
+        AA2534's) run as an account of their own that the installer could have labelled: one in a namespace holding
+        labelled objects (`spaces`), or one of a name a chart renders (chart_rendered_account). Whether it carries the
+        label is not known. `default` is left out: the charts render no account of that name, and
+        kube-controller-manager creates it in every namespace; an application's own account elsewhere is no installer's
+        (review22c: every snapshot before session 22 was INCOMPLETE for them)."""
         purged = {(kind, _meta(obj).get("namespace", ""), _meta(obj).get("name", "")) for kind, obj in labelled}
         accounts: dict[tuple[str, str], int] = {}
         for key, workload in asm.items():
             account = workload.service_account
-            if account and account != "default" and key not in shared and key not in purged:
+            if account and account != "default" and key not in shared and key not in purged \
+                    and (key[1] in spaces or chart_rendered_account(account)):
                 accounts[(key[1], account)] = accounts.get((key[1], account), 0) + 1
         if not accounts:
             return None

@@ -81,3 +81,56 @@ def test_asms_own_labelled_gateway_is_aa2510_with_the_resource_named_by_its_grou
     (row,) = a.rows(CHECK)
     assert (row["status"], row["code"], row["kind"]) == ("FAIL", "AA2510", "Gateway")
     assert "label gateways.networking.istio.io/meshexpansion-gateway -n istio-system" in row["remediation"]
+
+
+def two_revisions(*versions: str, image: str | None = None) -> list[dict[str, Any]]:
+    """istiod of each revision (canary upgrade: istioctl install --revision), the first the default one."""
+    deps = [f.istiod("default" if i == 0 else f"rev{i}", version=v) for i, v in enumerate(versions)]
+    if image is not None:
+        deps[0]["spec"]["template"]["spec"]["containers"][0]["image"] = image
+    return deps
+
+
+def audit_with(audit, istiods: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    a = audit({"cluster-a": [*istiods, *mesh_expansion()]}, "uninstall", asm=[f.migration_cr("Migrating")])
+    return a.rows(CHECK)
+
+
+def test_fail_when_two_revisions_both_before_1_20_delete_config_asm_does_not_hold(audit):
+    # review22c: a canary 1.18.7 + 1.19.10 has no single istioctl version: the config was only named in the evidence
+    # (PASS AA2501, GO). Both istioctls delete it; the lowest is judged.
+    found = audit_with(audit, two_revisions("1.18.7", "1.19.10"))
+    assert sorted((r["status"], r["code"]) for r in found) == [("FAIL", "AA2516"), ("FAIL", "AA2516")]
+
+
+def test_fail_when_one_revision_before_1_20_and_one_after(audit):
+    # `istioctl uninstall --revision` of the 1.19 revision runs the 1.19 istioctl, whose prune lists these kinds.
+    found = audit_with(audit, two_revisions("1.19.10", "1.22.3"))
+    assert sorted((r["status"], r["code"]) for r in found) == [("FAIL", "AA2516"), ("FAIL", "AA2516")]
+
+
+def test_fail_judged_with_the_readable_version_when_another_is_digest_pinned(audit):
+    found = audit_with(audit, two_revisions("1.19.10", "1.18.7", image="docker.io/istio/pilot@sha256:" + "a" * 64))
+    assert sorted((r["status"], r["code"]) for r in found) == [("FAIL", "AA2516"), ("FAIL", "AA2516")]
+
+
+def test_unknown_when_no_istiod_version_can_be_read_and_labelled_config_exists(audit):
+    # A digest-pinned istiod: which istioctl runs the purge, and so whether it deletes them, cannot be told.
+    found = audit_with(audit, two_revisions("1.19.10", image="docker.io/istio/pilot@sha256:" + "a" * 64))
+    assert sorted((r["status"], r["code"]) for r in found) == [("UNKNOWN", "AA2517"), ("UNKNOWN", "AA2517")]
+
+
+def test_unknown_version_without_labelled_config_is_no_unknown(audit):
+    a = audit({"cluster-a": two_revisions("1.19.10", image="docker.io/istio/pilot@sha256:" + "a" * 64)}, "uninstall",
+              asm=[f.migration_cr("Migrating")])
+    assert [(r["status"], r["code"]) for r in a.rows(CHECK)] == [("PASS", "AA2501")]
+
+
+def test_aa2516_gives_a_label_command_per_object(audit):
+    found = rows(audit, "1.16.7")
+    commands = sorted(r["remediation"] for r in found)
+    assert commands == [
+        'kubectl --kubeconfig="${KUBECONFIG_CLUSTER_A:?}" label gateways.networking.istio.io/meshexpansion-gateway '
+        "-n istio-system operator.istio.io/component-",
+        'kubectl --kubeconfig="${KUBECONFIG_CLUSTER_A:?}" label virtualservices.networking.istio.io/'
+        "meshexpansion-vs-istiod -n istio-system operator.istio.io/component-"]

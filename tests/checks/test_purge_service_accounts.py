@@ -93,12 +93,48 @@ def test_unknown_when_service_accounts_cannot_be_read(audit):
 
 
 def test_unknown_names_an_asm_gateway_outside_the_namespaces_the_purge_touches(audit):
-    # Unread, any account ASM's data plane runs as may carry the label: not only those of istio-system.
+    # Unread, an account the installer renders may carry the label wherever it renders it: a gateway installed into its
+    # own namespace gets `<gateway>-service-account` there (istio/istio@1.24.6 manifests/charts/gateways/istio-ingress/
+    # templates/serviceaccount.yaml), even once nothing else of that namespace carries the label. Its name, not its
+    # namespace, is what says the installer may have labelled it (review22c: any other account outside the purge's
+    # namespaces cannot carry it from the installer and is no UNKNOWN).
     cluster = [f.namespace("istio-gateways"), *eastwest_gateway("istio-gateways", deployment_label=False,
                                                                  template_label=False)]
     rows = run(audit, cluster, unreadable={"cluster-a": {K.SERVICEACCOUNT: "403 Forbidden"}})
     assert [(r["status"], r["code"]) for r in rows] == [("UNKNOWN", "AA2543")]
     assert rows[0]["evidence"]["accounts"] == [f"istio-gateways/{ACCOUNT}"]
+
+
+def app_on_asm(ns: str = "shop", account: str = "reviews") -> list[dict[str, Any]]:
+    """An application moved onto ASM's proxy, running as an account of its own (not one any Istio chart renders)."""
+    dep_rs = f.deployment("reviews", ns, replicas=2)
+    dep_rs[0]["spec"]["template"]["spec"]["serviceAccountName"] = account
+    return [f.namespace(ns), *dep_rs, *f.workload_pods(dep_rs, 2, proxy="asm")]
+
+
+def test_an_apps_own_account_outside_the_purges_namespaces_is_no_unknown(audit):
+    # review22c: with ServiceAccounts unread (snapshots before session 22, the previous ClusterRole) every workload on
+    # ASM's proxy running as its own account raised AA2543: INCOMPLETE on nearly every real audit. The installer labels
+    # only what it renders (its charts' accounts, in the namespaces it installs into).
+    a = audit({"cluster-a": [*istio_install(), asm_gateway(), *app_on_asm()]}, "uninstall",
+              asm=[f.migration_cr("Migrating")], unreadable={"cluster-a": {K.SERVICEACCOUNT: "not collected"}})
+    assert [(r["status"], r["code"]) for r in a.rows(CHECK)] == [("PASS", "AA2501")]  # old code: UNKNOWN AA2543
+
+
+def test_an_apps_own_account_in_a_namespace_the_purge_touches_stays_unknown(audit):
+    a = audit({"cluster-a": [*istio_install(), asm_gateway(), *app_on_asm("istio-system")]}, "uninstall",
+              asm=[f.migration_cr("Migrating")], unreadable={"cluster-a": {K.SERVICEACCOUNT: "not collected"}})
+    rows = a.rows(CHECK)
+    assert [(r["status"], r["code"]) for r in rows] == [("UNKNOWN", "AA2543")]
+    assert rows[0]["evidence"]["accounts"] == ["istio-system/reviews"]
+
+
+def test_a_chart_named_account_outside_the_purges_namespaces_stays_unknown(audit):
+    # istio-cni's chart names its account istio-cni (istio/istio@1.24.6 manifests/charts/istio-cni/templates/
+    # serviceaccount.yaml): a workload running as one, wherever, may run as an account the installer labelled.
+    a = audit({"cluster-a": [*istio_install(), *app_on_asm("kube-system", "istio-cni")]}, "uninstall",
+              asm=[f.migration_cr("Migrating")], unreadable={"cluster-a": {K.SERVICEACCOUNT: "not collected"}})
+    assert [(r["status"], r["code"]) for r in a.rows(CHECK)] == [("UNKNOWN", "AA2543")]
 
 
 def test_workloads_running_as_default_are_no_unknown(audit):
