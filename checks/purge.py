@@ -205,7 +205,8 @@ def preview_command(cluster: str, version: str) -> str:
     kubeconfig = f"--kubeconfig={mesh.kubeconfig_var(cluster)}"
     parsed = mesh.parse_version(version) if version else None
     if parsed is not None and (parsed.major, parsed.minor) < (1, 11):
-        kinds = ("deployments,daemonsets,services,configmaps,pods,serviceaccounts,roles,rolebindings,"
+        # Secrets too (helmreconciler/prune.go @1.10.6 NamespacedResources): their names, as kubectl lists them.
+        kinds = ("deployments,daemonsets,services,configmaps,secrets,pods,serviceaccounts,roles,rolebindings,"
                  "poddisruptionbudgets,horizontalpodautoscalers,envoyfilters,gateways.networking.istio.io,"
                  "virtualservices,destinationrules,peerauthentications,persistentvolumeclaims")
         cluster_kinds = ("mutatingwebhookconfigurations,validatingwebhookconfigurations,clusterroles,"
