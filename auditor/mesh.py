@@ -1196,12 +1196,12 @@ def restart_command(cluster: str, kind: str, namespace: str, name: str) -> str:
         # Asking before each pod: deleted back to back (each `kubectl delete` returns once its pod is gone, before its
         # replacement is Ready) a quorum of three loses two members at once. rollouts.restart_command, reading the
         # object, has its controller roll them where a template change recreates pods.
-        return delete_owned_pods_asking(cluster, _ADVANCED_OWNER_KINDS[kind], namespace, name)
+        return delete_owned_pods(cluster, _ADVANCED_OWNER_KINDS[kind], namespace, name, ask=True)
     if kind not in (*_ROLLOUT_KINDS, "Job", "ReplicaSet", "Pod"):
         return (f"# restart the pods of {sh_text(kind)} {sh_text(namespace)}/{sh_text(name)} through its "
                 "controller (not a built-in workload kind)")
     if kind == "ReplicaSet":
-        return _delete_owned_pods(cluster, kind, namespace, name)
+        return delete_owned_pods(cluster, kind, namespace, name)
     k = kubectl_in(cluster, namespace)
     if kind in _ROLLOUT_KINDS:
         return f"{k} rollout restart {object_ref(_ROLLOUT_KINDS[kind], name)}"
@@ -1210,28 +1210,21 @@ def restart_command(cluster: str, kind: str, namespace: str, name: str) -> str:
     return f"{k} delete {object_ref('pod', name)}  # recreate it from its manifest"
 
 
-# What the prompt of delete_owned_pods_asking asks of the reader (a catalog comment: said in the report's language).
+# What the prompt of delete_owned_pods(ask=True) asks of the reader (a catalog comment: said in the report's language).
 ASK_EACH_POD = N_("xargs -p asks before each pod: answer y once the pod deleted before it is back and Ready")
 
 
-def delete_owned_pods_asking(cluster: str, kind: str, namespace: str, name: str) -> str:
-    """_delete_owned_pods, asking on the terminal before each deletion (xargs -p): a controller that replaces its pods
-    only when they are deleted (updateStrategy OnDelete) does not wait for one to be Ready before the next is
-    deleted, and neither does xargs."""
-    k = kubectl_in(cluster, namespace)
-    return (f"{k} get pods --no-headers -o '{_OWNER_COLUMNS}' | owner={sh(name)} awk "
-            f"'$2 == \"{kind}\" && $3 == ENVIRON[\"owner\"] {{print \"pod/\" $1}}' | xargs -r -p -n 1 {k} delete"
-            f"  # {ASK_EACH_POD}")
-
-
-def _delete_owned_pods(cluster: str, kind: str, namespace: str, name: str) -> str:
+def delete_owned_pods(cluster: str, kind: str, namespace: str, name: str, *, ask: bool = False) -> str:
     """Delete the pods a controller owns one at a time, selected by owner reference, not by name: a Job or
     DaemonSet of the same name makes pods named alike. The owner's name reaches awk through the environment
-    (ENVIRON), which, unlike `awk -v`, does not turn backslash sequences into other characters."""
+    (ENVIRON), which, unlike `awk -v`, does not turn backslash sequences into other characters. `ask`: on the terminal
+    before each deletion (xargs -p): a controller that replaces its pods only when they are deleted (updateStrategy
+    OnDelete) does not wait for one to be Ready before the next is deleted, and neither does xargs."""
     k = kubectl_in(cluster, namespace)
+    tail = (f"-p -n 1 {k} delete  # {ASK_EACH_POD}" if ask
+            else f"-n 1 {k} delete  # one at a time; the {kind} recreates them")
     return (f"{k} get pods --no-headers -o '{_OWNER_COLUMNS}' | owner={sh(name)} awk "
-            f"'$2 == \"{kind}\" && $3 == ENVIRON[\"owner\"] {{print \"pod/\" $1}}' | xargs -r -n 1 {k} delete"
-            f"  # one at a time; the {kind} recreates them")
+            f"'$2 == \"{kind}\" && $3 == ENVIRON[\"owner\"] {{print \"pod/\" $1}}' | xargs -r {tail}")
 
 
 def asm_inject_command(cluster: str, kind: str, namespace: str, name: str) -> str:

@@ -472,8 +472,8 @@ def _release(cluster: ClusterInventory, kind_name: str, namespace: str, name: st
     k = mesh.kubectl_in(cluster.name, namespace)
     ref = mesh.object_ref(mesh.template_resource(kind_name) or kind_name.lower(), name)
     if hold == HOLD_ON_DELETE:
-        return f"# {ON_DELETE_NOTE}\n" + mesh.delete_owned_pods_asking(cluster.name, mesh.pod_owner_kind(kind_name),
-                                                                       namespace, name)
+        return f"# {ON_DELETE_NOTE}\n" + mesh.delete_owned_pods(cluster.name, mesh.pod_owner_kind(kind_name),
+                                                                namespace, name, ask=True)
     # Released, the pods still need a template change to move when none was made (a restart).
     restart = "" if template_changed else "\n" + _restart(cluster, kind_name, namespace, name)
     if hold == HOLD_PAUSED:
