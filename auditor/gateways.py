@@ -1311,10 +1311,14 @@ class AsmGateway:
     def workload_name(self) -> str:
         return f"istio-{self.name}"
 
+    def override_in(self, cluster_id: str | None) -> Any:
+        """spec.overrides[<cluster id>] as written ({} when the cluster has none)."""
+        return (self.overrides.get(cluster_id) or {}) if cluster_id else {}
+
     def service_annotations(self, cluster_id: str | None) -> dict[str, str]:
         """Annotations the gateway's Service gets in one cluster (spec.overrides[<cluster id>] wins)."""
         merged = {str(k): str(v) for k, v in self.annotations.items()}
-        override = (self.overrides.get(cluster_id) or {}) if cluster_id else {}
+        override = self.override_in(cluster_id)
         merged.update({str(k): str(v) for k, v in (override.get("serviceAnnotations") or {}).items()})
         return merged
 
@@ -1323,7 +1327,7 @@ class AsmGateway:
         wins over spec (IstioGatewayBasicConfiguration in both, aliyun/alibabacloud-servicemesh-api@4df57487:
         alibabacloudservicemesh/v1/istiogateway_types.go, `ServiceType corev1.ServiceType json:"serviceType"`, enum
         ClusterIP;NodePort;LoadBalancer). ("", "spec.serviceType") when neither sets it."""
-        override = (self.overrides.get(cluster_id) or {}) if cluster_id else {}
+        override = self.override_in(cluster_id)
         if isinstance(override, dict) and override.get("serviceType"):
             return str(override["serviceType"]), f"spec.overrides.{cluster_id}.serviceType"
         return self.service_type, "spec.serviceType"

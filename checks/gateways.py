@@ -1808,7 +1808,7 @@ class AsmGatewaysPresent(ClusterCheck):
             return []
         annotation = LB_ADDRESS_TYPE_ANNOTATIONS[0]
         # Where the cluster's Service takes the annotation from: spec.overrides[<cluster id>] when it sets one there.
-        override = (gw.overrides.get(cid) or {}) if cid else {}
+        override = gw.override_in(cid)
         overridden = isinstance(override, dict) and first_annotation(
             {str(k): str(v) for k, v in (override.get("serviceAnnotations") or {}).items()},
             LB_ADDRESS_TYPE_ANNOTATIONS) is not None
