@@ -12,6 +12,12 @@ meshNetworks of the istiods its proxies are proven to follow (auditor/remote.py:
 it by the cluster name its injector webhooks give its pods (auditor/network.injection_path_cluster); unproven, it stays
 as before (WARN AA1920, N/A AA1940) with the reason in its evidence (`primary_network_unproven`). ASM giving such a
 remote no network is judged as for a cluster with a network of its own (AA1911 / AA1930 / AA1932).
+
+A cluster with its own istiod and no Istio network is on Istio's one flat network. ASM putting it in a network no other
+cluster of ASM's is in splits that network: judged by what ASM's istiod then does with the other networks' calls into
+it (direct while no ASM cross-network gateway serves here, through it once one does, failing when it has no pod:
+AA1921 / AA1922 / AA1913). An east-west gateway without a network that serves VMs (WorkloadGroups, WorkloadEntries) is
+the single-cluster VM gateway: no network, no cross-network traffic, no switch to need (AA1941).
 """
 
 from __future__ import annotations
@@ -32,6 +38,7 @@ from auditor.gateways import (
     asm_gateways,
     eastwest_signals,
     gateway_workloads,
+    pods_available,
     scan_unread_findings,
 )
 from auditor.inventory import ClusterInventory
@@ -39,6 +46,7 @@ from auditor.model import Finding, Gate, Outcome, Severity, Status
 from auditor.network import RegistryNetworks, injection_path_cluster, istio_network, registry_networks
 from auditor.network import inject_path_envs as inject_path_envs  # imported from here by tests and callers
 from auditor.remote import Links, Remote
+from auditor.vms import vm_proxies
 
 HOW_TO_PROVIDE = ("pass --asm-mesh-id/--asm-region to read it from ASM, set asm.networks (<cluster>: <network>) "
                   "in the config, or save the answer of "
@@ -47,6 +55,10 @@ HOW_TO_PROVIDE = ("pass --asm-mesh-id/--asm-region to read it from ASM, set asm.
 # Templates filled with the finding's params (fields {network}, {cluster}).
 CONSOLE_STEP = ("ASM console > Cluster & workload management > Kubernetes clusters > network settings: set the "
                 "cluster's network to {network} (it must equal Istio's)")
+# Istio runs the clusters on one flat network (no network anywhere): ASM's networks keep that by naming one network
+# for all of them (or none).
+FLAT_STEP = ("ASM console > Cluster & workload management > Kubernetes clusters > network settings: put {cluster} in "
+             "the same network as the other clusters ({other_networks}), as Istio runs them on one network")
 SWITCH_STEP = ("ASM console > the cluster's network settings: enable 'Access Through Cross-cluster Mesh Proxy' "
                "for {cluster}")
 
@@ -75,6 +87,21 @@ class AsmNetworkSettings:
         if given["network"] != found["network"]:
             found["given"] = dict(given)
         return found
+
+
+    def other_networks(self, name: str, cluster_id: str | None) -> dict[str, list[str]]:
+        """network -> the other clusters ASM puts in it (not this one): ASM's answer lists every cluster of the mesh
+        (by id), so it alone is read where given and this cluster's id is known; else the networks the user gave."""
+        out: dict[str, list[str]] = {}
+        if self.by_id and cluster_id:
+            for cid, entry in sorted(self.by_id.items()):
+                if cid != cluster_id and entry.get("network"):
+                    out.setdefault(str(entry["network"]), []).append(f"cluster id {cid}")
+            return out
+        for other, entry in sorted(self.by_cluster.items()):
+            if other != name and entry.get("network"):
+                out.setdefault(str(entry["network"]), []).append(other)
+        return out
 
 
 def asm_network_settings(ctx: Context) -> AsmNetworkSettings:
@@ -135,6 +162,43 @@ class NetworkConsistency(ClusterCheck):
                        "will treat its Istio sidecars as another network", Severity.MINOR,
                        message="Istio gives this cluster no network (single network), ASM puts it in {asm_network}: "
                                "ASM proxies will treat Istio sidecars here as another network")
+    # Istio gives the cluster no network (its proxies and endpoints are on every network: Proxy.InNetwork is true for an
+    # empty network, pilot/pkg/model/context.go @1.22.3..1.30.3), ASM puts it in one and another cluster in another.
+    # ASM's istiod then sends its other networks' proxies an endpoint here directly while no network gateway serves
+    # this network, and only through that gateway once one does, mutual-TLS endpoints only (EndpointsByNetworkFilter:
+    # `InNetwork(epNetwork) || len(gateways) == 0` is direct, else `isMtlsEnabled`, pilot/pkg/xds/endpoints/
+    # ep_filters.go @1.22.3, 1.24.6, 1.26.8, 1.30.3). ASM's gateway for this network is its cross-network gateway,
+    # deployed here as istio-<name> (cross-cluster-gateway-first reads it the same way).
+    SPLIT_DIRECT = Outcome("AA1921", Status.WARN, "Istio runs the cluster on one network with the others (it gives it "
+                           "none), ASM puts it in a network of its own, and no ASM cross-network gateway runs here: "
+                           "ASM proxies in the other networks still reach its pods directly", Severity.MINOR,
+                           fix=FLAT_STEP,
+                           message="Istio gives this cluster no network (one flat network); ASM puts it in "
+                                   "{asm_network} and other clusters in {other_networks}; no ASM cross-network "
+                                   "gateway runs here, so ASM proxies in those networks reach its pods directly, as "
+                                   "Istio's do, until one serves")
+    SPLIT_VIA_GATEWAY = Outcome("AA1922", Status.WARN, "Istio runs the cluster on one network with the others (it "
+                                "gives it none), ASM puts it in a network of its own: ASM proxies in the other "
+                                "networks reach its pods only through ASM's cross-network gateway, and only pods with "
+                                "a mesh proxy", Severity.MAJOR, fix=FLAT_STEP,
+                                message="Istio gives this cluster no network (one flat network); ASM puts it in "
+                                        "{asm_network} and other clusters in {other_networks}: ASM proxies there "
+                                        "reach its pods only through ASM cross-network gateway {gateways}, and no "
+                                        "longer its {plain} pod(s) without a mesh proxy")
+    SPLIT_GATEWAY_DOWN = Outcome("AA1913", Status.FAIL, "Istio runs the cluster on one network with the others (it "
+                                 "gives it none), ASM puts it in a network of its own and sends the other networks' "
+                                 "calls to its pods to ASM's cross-network gateway here, which has no pod available: "
+                                 "those calls fail", fix=FLAT_STEP,
+                                 message="Istio gives this cluster no network (one flat network); ASM puts it in "
+                                         "{asm_network} and other clusters in {other_networks}: ASM proxies there send "
+                                         "calls to its pods to ASM cross-network gateway {gateways}, which has "
+                                         "{available} of {desired} pod(s) available: those calls fail")
+    SPLIT_UNKNOWN = Outcome("AA1939", Status.UNKNOWN, "Istio runs the cluster on one network with the others (it "
+                            "gives it none), ASM puts it in a network of its own, and whether ASM's cross-network "
+                            "gateway for it serves cannot be told", fix=FLAT_STEP,
+                            message="Istio gives this cluster no network (one flat network); ASM puts it in "
+                                    "{asm_network} and other clusters in {other_networks}; whether calls from those "
+                                    "networks reach its pods cannot be told: {why}")
     ASM_UNKNOWN = Outcome("AA1930", Status.UNKNOWN,
                           "ASM's networks are not known (config or saved DescribeMeshMultiClusterNetwork answer)",
                           fix=HOW_TO_PROVIDE,
@@ -188,13 +252,24 @@ class NetworkConsistency(ClusterCheck):
     NO_NETWORK = Outcome("AA1940", Status.NOT_APPLICABLE, "Istio gives the cluster no network",
                          message="Istio gives this cluster no network (no topology.istio.io/network anywhere, no "
                                  "east-west gateway)")
-    outcomes = (SAME, SWITCH_ON, SWITCH_ON_BY_GATEWAY, DIFFERENT, ASM_HAS_NONE, SWITCH_OFF, ASM_ONLY, ASM_UNKNOWN,
-                ISTIO_UNKNOWN, CLUSTER_ID_UNKNOWN, SWITCH_UNKNOWN, SWITCH_NOT_SEEN, MESH_NETWORKS_UNREAD,
-                EASTWEST_UNSEEN, SOURCES_DISAGREE, SOURCES_UNREAD, NO_NETWORK)
+    # istio/istio samples/multicluster/gen-eastwest-gateway.sh --single-cluster (@1.22.3, "single-cluster installations
+    # may need this gateway to allow VMs to get discovery"): an east-west gateway without topology.istio.io/network
+    # or ISTIO_META_REQUESTED_NETWORK_VIEW, exposing istiod to VMs (WorkloadGroups, WorkloadEntries) on the cluster's
+    # own network; istiod takes no network gateway from it (a network gateway needs a network: getGatewayDetails,
+    # pilot/pkg/serviceregistry/kube/controller/network.go @1.30.3).
+    VM_GATEWAY = Outcome("AA1941", Status.NOT_APPLICABLE, "Istio gives the cluster no network; its east-west gateway "
+                         "has none either and serves VMs on the cluster's own network",
+                         message="Istio gives this cluster no network; its east-west gateway has none either and "
+                                 "serves VMs on this network ({vms}): no cross-network traffic")
+    outcomes = (SAME, SWITCH_ON, SWITCH_ON_BY_GATEWAY, DIFFERENT, ASM_HAS_NONE, SWITCH_OFF, SPLIT_GATEWAY_DOWN,
+                ASM_ONLY, SPLIT_DIRECT, SPLIT_VIA_GATEWAY, ASM_UNKNOWN, ISTIO_UNKNOWN, CLUSTER_ID_UNKNOWN,
+                SWITCH_UNKNOWN, SWITCH_NOT_SEEN, MESH_NETWORKS_UNREAD, EASTWEST_UNSEEN, SOURCES_DISAGREE,
+                SOURCES_UNREAD, SPLIT_UNKNOWN, NO_NETWORK, VM_GATEWAY)
     needs = (K.NAMESPACE, K.DEPLOYMENT, K.SERVICE)
     # Pod: the Istio proxy revisions of a remote cluster (no istiod) linked to its primary (auditor/remote.py).
     # ConfigMap: also the cluster's own id (kube-system/ack-cluster-profile, auditor/clusterid.py), ASM's entries' key.
-    uses = (K.CONFIGMAP, K.MUTATING_WEBHOOK, K.POD, *SCAN_KINDS)
+    # WorkloadGroup / WorkloadEntry: the VMs an east-west gateway without a network serves (VM_GATEWAY).
+    uses = (K.CONFIGMAP, K.MUTATING_WEBHOOK, K.POD, K.WORKLOADGROUP, K.WORKLOADENTRY, *SCAN_KINDS)
     asm_needs = (K.ISTIO_GATEWAY_ASM,)
 
     def prepare(self, ctx: Context) -> None:
@@ -321,12 +396,24 @@ class NetworkConsistency(ClusterCheck):
             if (asm_net or not unseen) and self._remote(cluster, ctx, params, evidence):
                 self.defer(cluster)  # judged in conclude, by the primary's meshNetworks naming it
             elif asm_net:
-                yield self.report(self.ASM_ONLY, cluster.name, params=params, evidence=evidence,
-                                  remediation=self.remediation, **subject)
+                yield self._flat(cluster, ctx, settings, cid, params, evidence)
             elif not unseen:
                 yield self.report(self.NO_NETWORK, cluster.name, params=params, evidence=evidence, **subject)
         elif istio is None:
-            yield self.report(self.ISTIO_UNKNOWN, cluster.name, params=params, evidence=evidence, **subject)
+            vms, unproven = self._vm_gateway(cluster)
+            if not vms:
+                yield self.report(self.ISTIO_UNKNOWN, cluster.name, params=params,
+                                  evidence={**evidence, "vm_gateway_unproven": unproven}, **subject)
+            else:
+                # The gateway carries no cross-network traffic: Istio's network is none, and ASM's cross-cluster mesh
+                # proxy switch is not what it needs.
+                signals = []
+                evidence["vm_proxies"] = vms
+                if asm_net:
+                    yield self._flat(cluster, ctx, settings, cid, params, evidence)
+                else:
+                    yield self.report(self.VM_GATEWAY, cluster.name, params={"vms": ", ".join(vms[:5])},
+                                      evidence=evidence, **subject)
         elif asm_entry is None or not asm_net:
             if settings.empty:
                 yield self.report(self.ASM_UNKNOWN, cluster.name, params=params, remediation=HOW_TO_PROVIDE,
@@ -349,6 +436,74 @@ class NetworkConsistency(ClusterCheck):
 
         if signals:
             yield self._switch(cluster, ctx, asm_entry, evidence, cid)
+
+    def _flat(self, cluster: ClusterInventory, ctx: Context, settings: AsmNetworkSettings, cid: str | None,
+              params: dict[str, Any], evidence: dict[str, Any]) -> Finding:
+        """Istio gives the cluster no network and ASM gives it one. With every other cluster ASM lists in the same
+        network (or none), nothing changes for traffic (ASM_ONLY, as before). With another in another network, ASM
+        splits Istio's flat network: its other networks' proxies reach this cluster's pods directly while no ASM
+        cross-network gateway serves here, through it once one does (mutual TLS only), and not at all when it is
+        deployed with no pod available (the SPLIT_* outcomes' comment)."""
+        subject = {"kind": "Namespace", "name": "istio-system"}
+        split = {network: who for network, who in settings.other_networks(cluster.name, cid).items()
+                 if network != params["asm_network"]}
+        # No istiod here: a remote whose network a primary's meshNetworks may give (unproven: `conclude`), not known to
+        # be on Istio's flat network.
+        if not split or not cluster.istiod_deployments():
+            return self.report(self.ASM_ONLY, cluster.name, params=params, evidence=evidence,
+                               remediation=self.remediation, **subject)
+        params = {**params, "other_networks": "; ".join(f"{network}: {', '.join(who)}"
+                                                        for network, who in sorted(split.items()))}
+        evidence = {**evidence, "asm_other_networks": split}
+        # ASM's gateway for this network as its controller deployed it here (the gateway scan's ASM east-west
+        # workloads): the address its istiod hands the other networks for this one is its Service's.
+        deployed = [g for g in gateway_workloads(cluster, ctx.inv.rules, ctx.config.gateways)
+                    if g.asm and g.type == EASTWEST]
+        if not deployed:
+            custom = ((settings.by_id.get(cid) or {}) if cid else {}).get("custom_gateway_address")
+            if custom:  # ASM hands the other networks that address for this one: what answers there is not seen
+                return self.report(self.SPLIT_UNKNOWN, cluster.name, params={
+                    **params, "why": f"ASM names custom gateway address {custom} for this cluster and no ASM "
+                                     "cross-network gateway runs here"},
+                    evidence={**evidence, "custom_gateway_address": custom}, **subject)
+            return self.report(self.SPLIT_DIRECT, cluster.name, params=params, evidence=evidence, **subject)
+        counts = {f"{g.namespace}/{g.name}": pods_available(cluster, g) for g in deployed}
+        evidence["cross_network_pods"] = {name: {"desired": d, "available": a} for name, (d, a) in counts.items()}
+        gateways = ", ".join(counts)
+        if any(available for _, available in counts.values()):
+            plain: int | str = "?"
+            if cluster.available(K.POD):
+                pods = cluster.pods()
+                plain = int(((pods["proxy"] == mesh.PROXY_NONE) & (pods["namespace"] != "kube-system")).sum()) \
+                    if not pods.empty else 0
+            return self.report(self.SPLIT_VIA_GATEWAY, cluster.name,
+                               params={**params, "gateways": gateways, "plain": plain},
+                               evidence={**evidence, "pods_without_mesh_proxy": plain}, **subject)
+        if any(None in pair for pair in counts.values()):  # a count not given is no proof of no pod
+            return self.report(self.SPLIT_UNKNOWN, cluster.name, params={
+                **params, "why": f"the pod counts of ASM cross-network gateway {gateways} cannot be read"},
+                evidence=evidence, **subject)
+        return self.report(self.SPLIT_GATEWAY_DOWN, cluster.name, params={
+            **params, "gateways": gateways, "available": 0,
+            "desired": sum(desired or 0 for desired, _ in counts.values())}, evidence=evidence, **subject)
+
+    def _vm_gateway(self, cluster: ClusterInventory) -> tuple[list[str], str]:
+        """The VM proxies (WorkloadGroups, WorkloadEntries with a proxy) an east-west gateway without a network
+        serves (gen-eastwest-gateway.sh --single-cluster), or ([], why it is not shown to be such a gateway)."""
+        unread = {kind.kind: cluster.unread_reason(kind) for kind in (K.CONFIGMAP, K.MUTATING_WEBHOOK)
+                  if not cluster.available(kind)}
+        if unread:  # the injector's values or webhook path, not read, may hold the network
+            return [], "; ".join(f"{kind} not read ({why})" for kind, why in unread.items())
+        vms = vm_proxies(cluster)
+        if vms.unread:
+            return [], "; ".join(f"{kind} not read ({why})" for kind, why in vms.unread)
+        found = [f"WorkloadGroup {g.namespace}/{g.name}" for g in vms.groups] + [
+            f"WorkloadEntry {(e.get('metadata') or {}).get('namespace')}/{(e.get('metadata') or {}).get('name')}"
+            for e in vms.entries]
+        if not found:
+            return [], ("no WorkloadGroup or WorkloadEntry with a proxy: what the east-west gateway without a network "
+                        "serves is not known (another cluster's meshNetworks may name it)")
+        return found, ""
 
     def _remote(self, cluster: ClusterInventory, ctx: Context, params: dict[str, Any],
                 evidence: dict[str, Any]) -> bool:
