@@ -37,6 +37,7 @@ from auditor.gateways import (
     SCAN_UNREAD_FIX,
     asm_gateways,
     eastwest_signals,
+    gateway_services,
     gateway_workloads,
     pods_available,
     scan_unread_findings,
@@ -456,16 +457,25 @@ class NetworkConsistency(ClusterCheck):
                                                         for network, who in sorted(split.items()))}
         evidence = {**evidence, "asm_other_networks": split}
         # ASM's gateway for this network as its controller deployed it here (the gateway scan's ASM east-west
-        # workloads): the address its istiod hands the other networks for this one is its Service's.
+        # workloads). istiod keeps a network gateway only with an address: its Service's load balancer or external IPs
+        # (extractGatewaysInner over ClusterExternalAddresses, network.go / conversion.go @1.22.3), or the custom
+        # address ASM hands the other networks for this cluster (CustomGatewayAddress); without one they go direct.
         deployed = [g for g in gateway_workloads(cluster, ctx.inv.rules, ctx.config.gateways)
                     if g.asm and g.type == EASTWEST]
+        custom = ((settings.by_id.get(cid) or {}) if cid else {}).get("custom_gateway_address")
+        if custom:
+            evidence["custom_gateway_address"] = custom
+        if not deployed and custom:  # ASM hands the other networks that address for this one: what answers is unseen
+            return self.report(self.SPLIT_UNKNOWN, cluster.name, params={
+                **params, "why": f"ASM names custom gateway address {custom} for this cluster and no ASM "
+                                 "cross-network gateway runs here"}, evidence=evidence, **subject)
+        keys = {(g.namespace, g.name) for g in deployed}
+        services = [svc for svc in gateway_services(cluster, ctx.inv.rules, ctx.config.gateways)
+                    if (svc.gateway.namespace, svc.gateway.name) in keys]
+        if deployed and not custom and not any(not svc.lb_pending for svc in services):
+            evidence["cross_network_gateways_without_address"] = [f"{g.namespace}/{g.name}" for g in deployed]
+            deployed = []
         if not deployed:
-            custom = ((settings.by_id.get(cid) or {}) if cid else {}).get("custom_gateway_address")
-            if custom:  # ASM hands the other networks that address for this one: what answers there is not seen
-                return self.report(self.SPLIT_UNKNOWN, cluster.name, params={
-                    **params, "why": f"ASM names custom gateway address {custom} for this cluster and no ASM "
-                                     "cross-network gateway runs here"},
-                    evidence={**evidence, "custom_gateway_address": custom}, **subject)
             return self.report(self.SPLIT_DIRECT, cluster.name, params=params, evidence=evidence, **subject)
         counts = {f"{g.namespace}/{g.name}": pods_available(cluster, g) for g in deployed}
         evidence["cross_network_pods"] = {name: {"desired": d, "available": a} for name, (d, a) in counts.items()}

@@ -51,13 +51,20 @@ def flat(name: str) -> list[dict]:
     return [istio_system(None), istiod_with_cluster_id(name)]
 
 
-def crossnet(shape=None) -> dict:
-    """ASM's cross-network gateway as its IstioGateway controller deploys it (tests/checks/test_crossnet_serving.py)."""
-    dep = f.gateway_deployment("istio-asm-cross-network-m1", asm=True, gateway_type="cross-network",
+NAME = "istio-asm-cross-network-m1"
+
+
+def crossnet(shape=None, lb: dict | None = None) -> list[dict]:
+    """ASM's cross-network gateway as its IstioGateway controller deploys it, and its Service on 15443 with a load
+    balancer address (tests/checks/test_crossnet_serving.py, test_crossnet_reachable_22g.py)."""
+    dep = f.gateway_deployment(NAME, asm=True, gateway_type="cross-network",
                                labels={"topology.istio.io/network": "network-1"})
     if shape is not None:
         shape(dep)
-    return dep
+    svc = f.gateway_service(NAME, ports=[15021, 15443],
+                            labels={"app": NAME, "asm.alibabacloud.com/managed-by-asm": "true"})
+    svc["status"] = {"loadBalancer": {"ingress": [{"ip": "47.98.1.10"}]} if lb is None else lb}
+    return [dep, svc]
 
 
 def codes(a, cluster: str) -> list[tuple[str, str]]:
@@ -70,7 +77,7 @@ SPLIT = answer(c_a=("network-1", True, ""), c_b=("network-2", True, ""))
 @pytest.mark.parametrize("shape", [scaled_to_zero, pods_not_ready])
 def test_split_flat_network_whose_gateway_serves_nothing_fails(audit, shape):
     """Main: WARN AA1920 (GO) while ASM proxies in network-2 send every call into cluster-a to a gateway with no pod."""
-    a = audit({"cluster-a": [*flat("cluster-a"), crossnet(shape)], "cluster-b": flat("cluster-b")}, "uninstall",
+    a = audit({"cluster-a": [*flat("cluster-a"), *crossnet(shape)], "cluster-b": flat("cluster-b")}, "uninstall",
               asm=[], config=ONLY, asm_openapi=SPLIT)
     assert codes(a, "cluster-a") == [("FAIL", "AA1913")]
     row = a.rows(CHECK)[0]
@@ -81,7 +88,7 @@ def test_split_flat_network_whose_gateway_serves_nothing_fails(audit, shape):
 
 @pytest.mark.parametrize("shape", [None, half_ready])
 def test_split_flat_network_through_a_serving_gateway_warns(audit, shape):
-    a = audit({"cluster-a": [*flat("cluster-a"), crossnet(shape)], "cluster-b": flat("cluster-b")}, "uninstall",
+    a = audit({"cluster-a": [*flat("cluster-a"), *crossnet(shape)], "cluster-b": flat("cluster-b")}, "uninstall",
               asm=[], config=ONLY, asm_openapi=SPLIT)
     assert codes(a, "cluster-a") == [("WARN", "AA1922")]
     # cluster-b runs no ASM cross-network gateway: cluster-a's ASM proxies still reach its pods directly
@@ -94,8 +101,18 @@ def test_split_flat_network_without_any_gateway_warns(audit):
     assert codes(a, "cluster-a") == [("WARN", "AA1921")] and codes(a, "cluster-b") == [("WARN", "AA1921")]
 
 
+def test_a_gateway_without_an_address_is_no_network_gateway(audit):
+    """Its Service's status.loadBalancer `{}` (no address yet), no custom address: istiod keeps no gateway for the
+    network, so the other networks still reach this cluster's pods directly (not the FAIL of a gateway they are sent
+    to)."""
+    a = audit({"cluster-a": [*flat("cluster-a"), *crossnet(scaled_to_zero, lb={})], "cluster-b": flat("cluster-b")},
+              "uninstall", asm=[], config=ONLY, asm_openapi=SPLIT)
+    assert codes(a, "cluster-a") == [("WARN", "AA1921")]
+    assert a.rows(CHECK)[0]["evidence"]["cross_network_gateways_without_address"] == [f"istio-system/{NAME}"]
+
+
 def test_one_asm_network_for_every_cluster_is_as_before(audit):
-    a = audit({"cluster-a": [*flat("cluster-a"), crossnet(scaled_to_zero)], "cluster-b": flat("cluster-b")},
+    a = audit({"cluster-a": [*flat("cluster-a"), *crossnet(scaled_to_zero)], "cluster-b": flat("cluster-b")},
               "uninstall", asm=[], config=ONLY,
               asm_openapi=answer(c_a=("network-1", False, ""), c_b=("network-1", False, "")))
     assert codes(a, "cluster-a") == [("WARN", "AA1920")] and codes(a, "cluster-b") == [("WARN", "AA1920")]
