@@ -89,6 +89,8 @@ class Check:
             # A fix without fields is the outcome's whole next step (Outcome.fix: it replaces the check's
             # remediation): a finding reported without one said nothing to do (AA0717, AA0732 did).
             remediation = fix if fix and "{" not in fix else ""
+        if outcome.aspect and params:
+            kw["aspect"] = aspect_of(outcome, params)
         # The subject's fields by position, not gathered into a dict of keywords and spread again (12,000 findings at
         # 50k pods); what is not given is the Finding's own default. Without extra keywords (nearly every finding) the
         # call spreads no dict either.
@@ -151,6 +153,11 @@ class Check:
             "outcomes": [{"code": o.code, "status": o.status.value, "meaning": o.meaning,
                           "severity": (o.severity or cls.severity).value} for o in cls.outcomes],
         }
+
+
+def aspect_of(outcome: Outcome, params: dict[str, Any]) -> str:
+    """A finding's aspect (Outcome.aspect): `name=value` of each of the outcome's aspect params it was given."""
+    return "; ".join(f"{name}={params[name]}" for name in outcome.aspect if name in params)
 
 
 # Outcomes the engine reports on any check's behalf (codes AA00xx).

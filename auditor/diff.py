@@ -2,9 +2,10 @@
 
 A subject is (cluster, gate, check_id, kind, namespace, name). A check may give several findings for one
 subject; the subject's status is the worst of them (status changes are told per subject). A blocker is a subject and
-a finding code: one object may block for several reasons (mesh-config-parity says each mesh-config difference of a
-revision on its ConfigMap), and a new reason is a new blocker, never one the baseline already accepted. "Blocks" is
-judged as each report recorded it: a non-exempt FAIL of severity blocker/major (any FAIL or WARN when that
+a finding code and the finding's aspect (model.Outcome.aspect: which field, provider or category of the object it is
+about): one object may block for several reasons (mesh-config-parity says each mesh-config difference of a revision on
+its ConfigMap, each under one code), and a new reason is a new blocker, never one the baseline already accepted.
+"Blocks" is judged as each report recorded it: a non-exempt FAIL of severity blocker/major (any FAIL or WARN when that
 report ran with --strict). So an exemption that expired, or a severity raised in the config, makes a
 blocker "new" even when the cluster did not change: the approver did not accept it before.
 """
@@ -17,6 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import orjson
 import pandas as pd
 
@@ -35,7 +37,7 @@ SEVERITIES = tuple(s.value for s in Severity)
 VERDICTS = tuple(v.value for v in Verdict)
 
 Key = tuple[str, str, str, str, str, str]  # cluster, gate, check_id, kind, namespace, name
-BlockerKey = tuple[str, str, str, str, str, str, str]  # a Key and the finding's code
+BlockerKey = tuple[str, str, str, str, str, str, str, str]  # a Key, the finding's code and its aspect
 
 
 # ---------------------------------------------------------------- reading
@@ -95,13 +97,17 @@ def audit_verdict(doc: dict[str, Any]) -> str:
 
 
 # ---------------------------------------------------------------- subjects
+_KEY_COLUMNS = ("cluster", "gate", "check_id", "kind", "namespace", "name")
+
+
 def key_of(rec: dict[str, Any]) -> Key:
-    return tuple(str(rec.get(k) or "") for k in ("cluster", "gate", "check_id", "kind", "namespace",
-                                                  "name"))  # type: ignore[return-value]
+    return tuple(str(rec.get(k) or "") for k in _KEY_COLUMNS)  # type: ignore[return-value]
 
 
 def blocker_key_of(rec: dict[str, Any]) -> BlockerKey:
-    return (*key_of(rec), str(rec.get("code") or ""))  # type: ignore[return-value]
+    # A report written before findings carried an aspect has none: its blockers of aspected outcomes match nothing
+    # now (new, not accepted: the safe side, once).
+    return (*key_of(rec), str(rec.get("code") or ""), str(rec.get("aspect") or ""))  # type: ignore[return-value]
 
 
 @dataclass
@@ -115,11 +121,12 @@ class Subject:
     remediation: str
     exempt: bool
     code: str = ""
+    aspect: str = ""
 
     def as_dict(self) -> dict[str, Any]:
         cluster, gate, check_id, kind, namespace, name = self.key
-        return {"cluster": cluster, "gate": gate, "check_id": check_id, "code": self.code, "kind": kind,
-                "namespace": namespace, "name": name, "status": self.status, "severity": self.severity,
+        return {"cluster": cluster, "gate": gate, "check_id": check_id, "code": self.code, "aspect": self.aspect,
+                "kind": kind, "namespace": namespace, "name": name, "status": self.status, "severity": self.severity,
                 "title": self.title, "message": self.message, "remediation": self.remediation, "exempt": self.exempt}
 
 
@@ -128,7 +135,8 @@ def _subject_of(key: Key, recs: list[dict[str, Any]], strict: bool) -> Subject:
     rep = min(recs, key=lambda r: (not is_blocking(r, strict), STATUS_RANK.get(str(r.get("status")), 9)))
     return Subject(key, str(rep.get("status")), is_blocking(rep, strict), str(rep.get("severity")),
                    str(rep.get("title") or ""), str(rep.get("message") or ""),
-                   str(rep.get("remediation") or ""), bool(rep.get("exempt")), str(rep.get("code") or ""))
+                   str(rep.get("remediation") or ""), bool(rep.get("exempt")), str(rep.get("code") or ""),
+                   str(rep.get("aspect") or ""))
 
 
 def subjects(findings: Iterable[dict[str, Any]], strict: bool = False) -> dict[Key, Subject]:
@@ -147,9 +155,10 @@ def blockers_of(findings: Iterable[dict[str, Any]], strict: bool = False) -> dic
     return {key: _subject_of(key[:6], recs, strict) for key, recs in grouped.items()}  # type: ignore[arg-type]
 
 
-def blocking_keys(doc: dict[str, Any]) -> set[BlockerKey]:
+def blocking_counts(doc: dict[str, Any]) -> Counter[BlockerKey]:
+    """How many blocking findings of each blocker the report holds."""
     strict = bool((doc.get("options") or {}).get("strict"))
-    return set(blockers_of(doc.get("findings") or (), strict))
+    return Counter(blocker_key_of(rec) for rec in doc.get("findings") or () if is_blocking(rec, strict))
 
 
 # ---------------------------------------------------------------- migration progress
@@ -241,7 +250,8 @@ def _header(doc: dict[str, Any]) -> dict[str, Any]:
 
 
 def _sort_key(item: dict[str, Any]) -> tuple:
-    return (item["check_id"], item["cluster"], item["gate"], item["namespace"], item["name"], item["code"])
+    return (item["check_id"], item["cluster"], item["gate"], item["namespace"], item["name"], item["code"],
+            item.get("aspect") or "")
 
 
 def compare(old: dict[str, Any], new: dict[str, Any]) -> dict[str, Any]:
@@ -413,21 +423,31 @@ FORMATS = {"text": render_text, "md": render_markdown}
 # ---------------------------------------------------------------- run --baseline
 def existing_blockers(frame: pd.DataFrame, baseline: dict[str, Any], strict: bool,
                       audited_checks: Iterable[str] | None = None) -> pd.Series:
-    """Rows that block now and whose subject already blocked in the baseline report with the same finding code
-    (accepted debt); another code on that subject is another reason to block, not accepted.
+    """Rows that block now and whose subject already blocked in the baseline report with the same finding code and
+    aspect (accepted debt); another code or aspect on that subject is another reason to block, not accepted. No more
+    rows of one blocker are accepted than the baseline had: a second finding of an outcome that declares no aspect
+    is a reason the baseline did not show.
 
     With `audited_checks`, only findings of those checks: the engine's own (gate-selection's AA0011, the gate already
     past) are no debt to carry, as no exemption applies to them (findings.apply_exemptions): a pipeline pinned to a
     gate the migration has left would say GO from its second run on."""
     if frame.empty:
         return pd.Series([], dtype=bool, index=frame.index)
-    known = blocking_keys(baseline)
-    cols = [frame[c].astype(str).where(frame[c].notna(), "") for c in ("cluster", "gate", "check_id", "kind",
-                                                                         "namespace", "name", "code")]
-    keys = pd.Series([tuple(k) in known for k in zip(*cols, strict=True)], index=frame.index, dtype=bool)
+    known = blocking_counts(baseline)
+    candidates = blocking_mask(frame, strict).to_numpy(dtype=bool, copy=True)
     if audited_checks is not None:
-        keys &= frame["check_id"].astype(str).isin(list(audited_checks)).to_numpy(dtype=bool)
-    return keys & blocking_mask(frame, strict)
+        candidates &= frame["check_id"].astype(str).isin(list(audited_checks)).to_numpy(dtype=bool)
+    accepted = np.zeros(len(frame), dtype=bool)
+    rows = np.flatnonzero(candidates)
+    if len(rows) and known:
+        blocking = frame.iloc[rows]
+        cols = [blocking[c].astype(str).where(blocking[c].notna(), "") if c in blocking
+                else pd.Series("", index=blocking.index) for c in (*_KEY_COLUMNS, "code", "aspect")]
+        for row, key in zip(rows, zip(*cols, strict=True), strict=True):
+            if known[key] > 0:  # type: ignore[index]
+                known[key] -= 1  # type: ignore[index]
+                accepted[row] = True
+    return pd.Series(accepted, index=frame.index, dtype=bool)
 
 
 def since_baseline(result: Any, baseline: dict[str, Any], *, fail_on_new: bool, accepted: int,

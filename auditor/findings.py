@@ -56,6 +56,7 @@ def findings_frame(findings: Iterable[Finding]) -> pd.DataFrame:
         "default_severity": _categorical([f.default_severity or f.severity for f in findings], SEVERITY_DTYPE,
                                          text=True),
         "code": _categorical([f.code for f in findings]),
+        "aspect": _categorical([f.aspect for f in findings]),
     }, columns=list(FINDING_COLUMNS))
     # The message template's values, for the human reports in another language (auditor/render/localize.py);
     # not one of FINDING_COLUMNS: findings.json and findings.csv do not carry it.
@@ -417,7 +418,8 @@ def blockers(frame: pd.DataFrame, strict: bool = False) -> pd.DataFrame:
 
 
 # The columns a record holds as text: "" for a missing value.
-_RECORD_TEXT_KEYS = ("cluster", "gate", "check_id", "severity", "default_severity", "status", "kind", "namespace")
+_RECORD_TEXT_KEYS = ("cluster", "gate", "check_id", "severity", "default_severity", "status", "kind", "namespace",
+                     "aspect")
 
 
 def records(frame: pd.DataFrame) -> list[dict[str, Any]]:

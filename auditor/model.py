@@ -108,6 +108,9 @@ class Finding(msgspec.Struct):
     code: str = ""  # the declared outcome (Outcome.code); the engine fills it in from the status when unset
     # The values filled into the outcome's message template (None: a free-text message, English only).
     params: dict[str, Any] | None = None
+    # What of its object the finding is about where one object has several findings of one code (Outcome.aspect):
+    # with the object and the code, the finding's identity for --fail-on-new and diff. "" for most findings.
+    aspect: str = ""
 
 
 CODE_PATTERN = r"^[A-Z]{2,4}[0-9]{3,4}$"
@@ -121,6 +124,9 @@ class Outcome:
     `severity` overrides the check's for this outcome; `fix`, when set, replaces the check's remediation text.
     `message` is the finding's English message as a `str.format` template with named fields only; a finding made
     from it keeps its `params`, so a renderer can say the same in another language (gettext msgid = the template).
+    `aspect` names the params that tell apart two findings of this outcome about one object (a mesh config field of
+    one ConfigMap, an extension provider, a category of evidence): a finding's `aspect` is their values, and with its
+    object and code they say which blocker it is (--fail-on-new accepts only the same blocker, not another field's).
     """
 
     code: str
@@ -129,6 +135,7 @@ class Outcome:
     severity: Severity | None = None
     fix: str = ""
     message: str = ""
+    aspect: tuple[str, ...] = ()
 
 
 FINDING_COLUMNS: tuple[str, ...] = (
@@ -136,4 +143,5 @@ FINDING_COLUMNS: tuple[str, ...] = (
     "message", "remediation", "evidence", "exempt", "exempt_reason",
     "default_severity",  # last: CSV columns that existed before keep their position
     "code",
+    "aspect",
 )

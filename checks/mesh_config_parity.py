@@ -723,7 +723,8 @@ class MeshConfigParity(ClusterCheck):
         "(ASM has: {asm_value})",
         fix="Define extension provider {provider} in ASM's mesh config (ASM console) before moving; for CUSTOM "
             "authorization ASM uses ASMSecurityPolicy (custom authorization service). Or change the objects "
-            "naming it. Then list it in asm.mesh_config extensionProviders.")
+            "naming it. Then list it in asm.mesh_config extensionProviders.",
+        aspect=("provider",))
     PROVIDER_DIFFERS = Outcome(
         "AA2424", Status.FAIL, "an extension provider named by a CUSTOM AuthorizationPolicy is defined otherwise in "
         "ASM's mesh config (another service, port or setting): the policy's requests are decided by another "
@@ -731,7 +732,8 @@ class MeshConfigParity(ClusterCheck):
         message="revision {revision}: extension provider {provider}, named by {objects}, is {istio_value} on Istio and "
         "{asm_value} on ASM ({asm_source}): those requests are authorized by another call once workloads move",
         fix="Give ASM's extension provider {provider} Istio's definition (ASM console: mesh config), or change the "
-            "policies naming it; then write it into asm.mesh_config extensionProviders as ASM has it.")
+            "policies naming it; then write it into asm.mesh_config extensionProviders as ASM has it.",
+        aspect=("revision", "provider"))
     ROOT_NAMESPACE_DIFFERS = Outcome(
         "AA2417", Status.FAIL, "rootNamespace differs: Istio's mesh-wide configuration (PeerAuthentication, "
         "AuthorizationPolicy, Sidecar, EnvoyFilter, Telemetry... in its root namespace) applies to that namespace "
@@ -747,7 +749,8 @@ class MeshConfigParity(ClusterCheck):
         message="revision {revision}: {field} is {istio_value} on Istio and {asm_value} on ASM ({asm_source}): "
         "objects that set no exportTo change which namespaces see them once workloads move",
         fix="Give the two meshes the same {field} (ASM console: mesh config, or {field} in Istio's {configmap}), then "
-            "set asm.mesh_config {field} to ASM's.")
+            "set asm.mesh_config {field} to ASM's.",
+        aspect=("revision", "field"))
     DISCOVERY_DIFFERS = Outcome(
         "AA2419", Status.FAIL, "discoverySelectors differ: ASM's istiod discovers Services and reads Istio "
         "configuration in other namespaces than Istio's",
@@ -778,12 +781,14 @@ class MeshConfigParity(ClusterCheck):
         "moved pods behave differently", Severity.MAJOR,
         message="revision {revision}: {field} is {istio_value} on Istio and {asm_value} on ASM ({asm_source})",
         fix="Decide which value the workloads need and set it on the other side: in ASM's console, or {field} in "
-            "Istio's {configmap}.{asm_command}")
+            "Istio's {configmap}.{asm_command}",
+        aspect=("revision", "field"))
     PROXY_DEFAULT_UNCOMPARED = Outcome(
         "AA2421", Status.WARN, "Istio sets a proxy default ASM's side does not give: it cannot be compared",
         Severity.MINOR,
         message="revision {revision}: Istio sets {field}: {istio_value}; ASM's value is not known ({reason})",
-        fix="Read the value in ASM's console and write it into asm.mesh_config ({field}).")
+        fix="Read the value in ASM's console and write it into asm.mesh_config ({field}).",
+        aspect=("revision", "field"))
     INTERCEPTION_DIFFERS = Outcome(
         "AA2425", Status.FAIL, "a sidecar traffic interception value (addresses or ports taken into or kept out of the "
         "proxy) differs between Istio's injector and ASM's global sidecar setting: pods moved to ASM intercept other "
@@ -794,7 +799,8 @@ class MeshConfigParity(ClusterCheck):
         fix="Make them equal before moving: set {field} in the Helm values that render Istio's {injector} "
             "(IstioOperator values or the istiod chart), or give ASM Istio's value (ASM console: Sidecar Proxy "
             "Setting, global; a namespace's setting there overrides it for that namespace; where Istio's value is "
-            "empty, clear ASM's there: an empty parameter is no value to the aliyun CLI){asm_command}")
+            "empty, clear ASM's there: an empty parameter is no value to the aliyun CLI){asm_command}",
+        aspect=("revision", "field"))
     INTERCEPTION_UNKNOWN = Outcome(
         "AA2426", Status.UNKNOWN, "Istio's injector intercepts other traffic than its default and ASM's global sidecar "
         "interception value is not known",
@@ -802,7 +808,8 @@ class MeshConfigParity(ClusterCheck):
         "({reason})",
         fix="Read ASM's global Sidecar Proxy Setting (ASM console) and write it into the config's "
             "asm.sidecar_interception ({name}), or give the DescribeServiceMeshDetail answer (it has IncludeIPRanges, "
-            "ExcludeIPRanges, ExcludeInboundPorts and ExcludeOutboundPorts).")
+            "ExcludeIPRanges, ExcludeInboundPorts and ExcludeOutboundPorts).",
+        aspect=("revision", "field"))
     INJECTOR_UNREADABLE = Outcome(
         "AA2427", Status.UNKNOWN, "the injector ConfigMap of a revision whose pods run here cannot be read: what its "
         "sidecars intercept is not known, so it cannot be compared with ASM's",
@@ -822,7 +829,8 @@ class MeshConfigParity(ClusterCheck):
         "exportTo, discoverySelectors, pathNormalization) is not given by ASM's side",
         message="{field}: ASM's value is not known ({reason}); Istio's is {istio_value}; affected: {affected}",
         fix="Write ASM's {field} into asm.mesh_config (read it in ASM's console); DescribeServiceMeshDetail does "
-            "not return it.")
+            "not return it.",
+        aspect=("field",))
     ISTIO_UNREADABLE = Outcome(
         "AA2433", Status.UNKNOWN, "an Istio mesh ConfigMap is missing or cannot be parsed",
         message="revision {revision}: Istio's mesh config {namespace}/{name} cannot be read: {problem}",

@@ -503,7 +503,8 @@ class IstioControlPlaneRemoved(_LeftoverCheck):
                              "operator.istio.io/component: `istioctl uninstall --purge` deletes it; keep it and take "
                              "the label off")
     CATEGORY_UNREADABLE = Outcome("AA2230", Status.UNKNOWN, "a category of objects cannot be read",
-                                  message="{category}: {reason}")
+                                  message="{category}: {reason}",
+        aspect=("category",))
     outcomes = (CLEAN, ISTIOD, ISTIOD_PODS, WEBHOOK, OPERATOR, ISTIO_OPERATOR, SAIL_OPERATOR, SAIL_RESOURCE, IN_USE,
                 CATEGORY_UNREADABLE)
     # All optional to the engine: each category says UNKNOWN for itself when its kinds are unreadable.
@@ -751,7 +752,8 @@ class IstioResidue(_LeftoverCheck):
                              "operator.istio.io/component: `istioctl uninstall --purge` deletes it; keep it and take "
                              "the label off")
     CATEGORY_UNREADABLE = Outcome("AA2330", Status.UNKNOWN, "a category of objects cannot be read",
-                                  message="{category}: {reason}")
+                                  message="{category}: {reason}",
+        aspect=("category",))
     NO_ASM_REVISION = Outcome("AA2331", Status.UNKNOWN, "namespaces carry istio.io/rev but no ASM injector revision "
                               "was found to compare with",
                               message="{count} namespace(s) carry istio.io/rev ({namespaces}) but no ASM injector "

@@ -183,8 +183,8 @@ def test_subjects_collapse_to_worst_and_strict_counts_warn():
     doc = {"findings": [{**rec, "status": "PASS"}, {**rec, "status": "WARN"}], "options": {"strict": False}}
     subject = D.subjects(doc["findings"])[("c", "uninstall", "x", "", "", "")]
     assert subject.status == "WARN" and not subject.blocking
-    assert D.blocking_keys({**doc, "options": {"strict": True}}) == {("c", "uninstall", "x", "", "", "", "")}
-    assert D.blocking_keys(doc) == set()
+    assert D.blocking_counts({**doc, "options": {"strict": True}}) == {("c", "uninstall", "x", "", "", "", "", ""): 1}
+    assert not D.blocking_counts(doc)
 
 
 def test_exemption_expiring_makes_a_new_blocker():

@@ -101,7 +101,7 @@ def test_the_findings_frame_has_the_same_columns_and_types_with_or_without_findi
     frame = findings_frame(findings)
     assert list(frame.columns) == [*FINDING_COLUMNS, "params"]
     categorical = {"cluster", "gate", "check_id", "severity", "status", "kind", "namespace", "default_severity",
-                   "code"}
+                   "code", "aspect"}
     assert {c for c in frame.columns if isinstance(frame[c].dtype, pd.CategoricalDtype)} == categorical
     assert list(frame["status"].cat.categories) == [s.value for s in Status]
     assert frame["exempt"].dtype == bool
