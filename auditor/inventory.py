@@ -50,10 +50,14 @@ _OWNED_METADATA = ("name", "namespace", "uid", "ownerReferences", "creationTimes
 _OWNERLESS_METADATA = (*_OWNED_METADATA, "annotations")
 _STATUS_COUNTS = frozenset({"replicas", "readyReplicas", "active", "succeeded", "failed"})
 # What gitops-reinstall reads of the GitOps controllers' status (auditor/gitops.py): the resources an Application
-# manages, a HelmRelease's release history and inventory, a Kustomization's inventory.
+# manages, a HelmRelease's release history and inventory, a Kustomization's inventory (a v1beta1 one's snapshot), a
+# Fleet Bundle's resource keys, a KubeVela Application's applied resources; nothing of a chart source's.
 _GITOPS_STATUS = {K.ARGO_APPLICATION.key: frozenset({"resources"}), K.ARGO_APPLICATIONSET.key: frozenset(),
                   K.FLUX_HELMRELEASE.key: frozenset({"history", "inventory"}),
-                  K.FLUX_KUSTOMIZATION.key: frozenset({"inventory"})}
+                  K.FLUX_KUSTOMIZATION.key: frozenset({"inventory", "snapshot"}),  # snapshot: v1beta1's, no inventory
+                  K.FLUX_OCIREPOSITORY.key: frozenset(), K.FLUX_HELMCHART.key: frozenset(),
+                  K.FLEET_BUNDLE.key: frozenset({"resourceKey"}),
+                  K.KUBEVELA_APPLICATION.key: frozenset({"appliedResources"})}
 
 
 def _istio_install_configmap(meta: dict[str, Any], data: Any) -> bool:
