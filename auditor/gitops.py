@@ -534,6 +534,19 @@ def _group_of(api_version: str) -> str:
     return api_version.rpartition("/")[0] if "/" in api_version else ""
 
 
+def bundle_file_read(name: str) -> bool:
+    """Whether fleet_installs reads a Bundle resource of this name: a chart's Chart.yaml, a plain manifest (not one of
+    a chart's templates, which need rendering, nor its crds/)."""
+    path = f"/{name}"
+    if path.rsplit("/", 1)[-1] in ("Chart.yaml", "Chart.yml"):
+        return True
+    return name.endswith((".yaml", ".yml", ".json")) and "/templates/" not in path and "/crds/" not in path
+
+
+# What a manifest of Istio's control plane (istio_object) holds somewhere: a manifest without any is not parsed.
+_ISTIO_HINTS = ("istiod", "istio-sidecar-injector", "istio-revision-tag-", "IstioOperator", "sailoperator.io")
+
+
 def fleet_installs(spec: dict[str, Any], status: dict[str, Any]) -> list[str]:
     """What of Istio's control plane a Fleet Bundle renders: its Helm chart (spec.helm{chart,repo}), the Chart.yaml
     among its resources (a chart fleet apply downloaded or a directory of the GitRepo: "This includes the content of
@@ -551,8 +564,11 @@ def fleet_installs(spec: dict[str, Any], status: dict[str, Any]) -> list[str]:
             chart = istio_chart("", _text(meta.get("name")))
             if chart:
                 found.append(f"chart {chart} ({name})")
-        elif name.endswith((".yaml", ".yml", ".json")) and "/templates/" not in f"/{name}":
-            for obj in _manifest_objects(_bundle_content(resource)):
+        elif bundle_file_read(name):
+            text = _bundle_content(resource)
+            if not any(hint in text for hint in _ISTIO_HINTS):
+                continue
+            for obj in _manifest_objects(text):
                 meta = mapping(obj.get("metadata"))
                 if istio_object(_group_of(_text(obj.get("apiVersion"))), _text(obj.get("kind")),
                                 _text(meta.get("name"))):
