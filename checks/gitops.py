@@ -885,7 +885,8 @@ class GitopsReinstall(ClusterCheck):
                                       kind=kind.kind, namespace=ns, name=name,
                                       evidence={"source": chart_unread, "parents": family.parents(key)},
                                       remediation=self._chart_unread_fix(cluster.name, ns, name)
-                                      + self._flux_fix(cluster.name, kind, ns, name))
+                                      + family.fix(key) + self._flux_fix(cluster.name, kind, ns, name)
+                                      + "\n# if it is not, exempt AA3035 for this object with that reason")
                 elif not installs and suspects:
                     yield self.report(self.SNAPSHOT_KINDS, cluster.name,
                                       params={"subject": family.said(key, subject), "kinds": ", ".join(
@@ -959,13 +960,15 @@ class GitopsReinstall(ClusterCheck):
                 continue
             repo = str((meta.get("labels") or {}).get("fleet.cattle.io/repo-name") or "")
             kubectl = mesh.kubectl_in(cluster.name, ns)
+            find = (f"# the GitRepo making it (label fleet.cattle.io/repo-name): {mesh.sh_text(repo)}\n" if repo else
+                    f"# the GitRepo making it (no fleet.cattle.io/repo-name label: find it)\n{kubectl} get "
+                    "gitrepos.fleet.cattle.io -o wide\n")
             yield self.report(self.FLEET, cluster.name, params={"subject": subject,
                                                                 "installs": ", ".join(installs[:LISTED])},
                               kind=K.FLEET_BUNDLE.kind, namespace=ns, name=name,
                               evidence={"installs": installs[:LISTED], "gitrepo": repo},
-                              remediation=f"# the GitRepo making it (label fleet.cattle.io/repo-name): "
-                              f"{mesh.sh_text(repo or 'see the bundle labels')}\n"
-                              f"{kubectl} patch gitrepos.fleet.cattle.io/{mesh.sh(repo or name)} --type=merge -p "
+                              remediation=f"{find}{kubectl} patch gitrepos.fleet.cattle.io/"
+                              f"{mesh.sh(repo or '<gitrepo>')} --type=merge -p "
                               "'{\"spec\":{\"keepResources\":true}}'\n# wait until the bundle is Ready again, then "
                               "take Istio's path out of the GitRepo in Git (or delete the GitRepo): its agent then "
                               "deletes only the Helm release's record, and the purge judges and deletes the rest")
