@@ -7,17 +7,21 @@ sourceHydrator.drySource, destination{server,name}, syncPolicy.automated{enabled
 namespace,name}) and applicationset_types.go (spec.template.spec, ownerReferences of the Applications it generates);
 fluxcd/helm-controller@v1.6.3 api/v2 (spec.chart.spec.chart, spec.suspend, spec.kubeConfig, status.history[].chartName,
 status.inventory.entries[].id) and fluxcd/kustomize-controller@v1.9.4 api/v1 (spec.suspend, spec.kubeConfig,
-status.inventory.entries[].id "<namespace>_<name>_<group>_<kind>")."""
+status.inventory.entries[].id "<namespace>_<name>_<group>_<kind>"; v1beta1's status.snapshot, kinds only); a
+HelmRelease's spec.chartRef and the OCIRepository/HelmChart it names (fluxcd/source-controller@v1.9.1 api/v1); Rancher
+Fleet's Bundle (rancher/fleet@v0.16.1) and KubeVela's Application (kubevela/kubevela@v1.10.9)."""
 
 from __future__ import annotations
 
+import base64
 import re
+import zlib
 from collections.abc import Iterable
 from typing import Any
 
 import yaml
 
-from auditor.yamlsafe import safe_load
+from auditor.yamlsafe import BoundedSafeLoader, safe_load
 
 # Istio's Helm repositories (istio.io "Install with Helm": https://istio-release.storage.googleapis.com/charts; the
 # same charts as OCI artifacts under gcr.io/istio-release/charts) and their charts (istio/istio manifests/charts).
@@ -393,7 +397,7 @@ def flux_installs(kind: str, spec: dict[str, Any], status: dict[str, Any]) -> li
     found: list[str] = []
     if kind == "HelmRelease":
         chart = _text(mapping(mapping(spec.get("chart")).get("spec")).get("chart"))
-        names = [chart] + [_text(h.get("chartName")) for h in items(status.get("history"))]
+        names = [chart, *flux_history_charts(status)]
         for name in dict.fromkeys(n for n in names if n):
             if istio_chart("", name):
                 found.append(f"chart {name}")
@@ -425,3 +429,195 @@ def argo_manager(binding: dict[str, Any]) -> tuple[str, str, str] | None:
 
 def _subject(kind: str, namespace: str, name: str) -> str:
     return f"{kind} {namespace + '/' if namespace else ''}{name}"
+
+
+# ---------------------------------------------------------------- a HelmRelease's chartRef
+# The kinds a HelmRelease's spec.chartRef may name (helm-controller@v1.6.3 api/v2/reference_types.go
+# CrossNamespaceSourceReference, kubebuilder Enum OCIRepository;HelmChart;ExternalArtifact).
+CHART_REF_KINDS = ("OCIRepository", "HelmChart", "ExternalArtifact")
+
+
+def flux_chart_ref(spec: dict[str, Any], own_namespace: str) -> tuple[str, str, str] | None:
+    """(kind, namespace, name) of the chart source a HelmRelease's spec.chartRef names (its namespace defaults to the
+    HelmRelease's); None without one."""
+    ref = mapping(spec.get("chartRef"))
+    kind, name = _text(ref.get("kind")), _text(ref.get("name"))
+    if not (kind or name):
+        return None
+    return kind, _text(ref.get("namespace")) or own_namespace, name
+
+
+def flux_history_charts(status: dict[str, Any]) -> list[str]:
+    """The chart names of a HelmRelease's release history (status.history[].chartName, snapshot_types.go)."""
+    return [n for n in (_text(h.get("chartName")) for h in items(status.get("history"))) if n]
+
+
+def flux_source_chart(kind: str, source: dict[str, Any]) -> str:
+    """The control-plane chart an OCIRepository (spec.url: the chart's own OCI address, oci://<registry>/<path>/<chart>:
+    source-controller@v1.9.1 api/v1 ocirepository_types.go) or a HelmChart (spec.chart: a chart name, or a path in
+    its GitRepository/Bucket: helmchart_types.go) holds, said with where it is from; "" when it holds none."""
+    spec = mapping(source.get("spec"))
+    if kind == "OCIRepository":
+        url = _text(spec.get("url")).strip().rstrip("/")
+        repo, _, chart = url.rpartition("/")
+        found = istio_chart(repo, chart) if repo and chart else ""
+        return f"chart {found} ({url})" if found and control_plane(found) else ""
+    chart = _text(spec.get("chart"))
+    found = istio_chart("", chart)
+    return f"chart {found} (HelmChart {chart})" if found else ""
+
+
+# ---------------------------------------------------------------- a v1beta1 Kustomization's snapshot
+def _gvk_group(gvk: str) -> str:
+    """The group of a GroupVersionKind.String(), "<group>/<version>, Kind=<kind>" ("" for a core kind)."""
+    group_version = gvk.split(",", 1)[0].strip()
+    return group_version.rpartition("/")[0]
+
+
+def flux_snapshot_suspects(status: dict[str, Any]) -> list[str]:
+    """What a Kustomization served as v1beta1 says it applied, when it has no inventory: status.snapshot.entries[]
+    {namespace, kinds: {"<group>/<version>, Kind=<kind>": kind}} (kustomize-controller@v0.15.5 api/v1beta1/
+    snapshot_types.go NewSnapshot; v1beta2 replaced it by status.inventory), kinds per namespace without names. The
+    kinds that may be Istio's control plane or what installs it: a MutatingWebhookConfiguration (an injector), an
+    IstioOperator, a Sail operator Istio/IstioRevision, a Deployment in a namespace named istio-*."""
+    if mapping(status.get("inventory")).get("entries"):
+        return []
+    found: list[str] = []
+    for entry in items(mapping(status.get("snapshot")).get("entries")):
+        namespace = _text(entry.get("namespace"))
+        for gvk, kind in mapping(entry.get("kinds")).items():
+            group, kind = _gvk_group(str(gvk)), _text(kind)
+            suspect = (group == "admissionregistration.k8s.io" and kind == "MutatingWebhookConfiguration") or (
+                group == "install.istio.io" and kind == "IstioOperator") or (
+                group == "sailoperator.io" and kind in ("Istio", "IstioRevision")) or (
+                group == "apps" and kind == "Deployment" and namespace.startswith("istio"))
+            if suspect:
+                found.append(f"{kind} ({f'namespace {namespace}' if namespace else 'cluster-scoped'})")
+    return list(dict.fromkeys(found))
+
+
+# ---------------------------------------------------------------- Rancher Fleet's Bundles
+# Fleet's manager workspace for the cluster it runs in (Rancher's local cluster, a standalone Fleet's own: rancher/
+# fleet@v0.16.1 docs, "fleet-local" and "fleet-default" namespaces): a Bundle elsewhere targets downstream clusters.
+FLEET_LOCAL = "fleet-local"
+# Bounds on a Bundle resource decoded here (base64+gz): a chart's files are small; past it the resource is not read.
+MAX_BUNDLE_RESOURCE = 4 << 20
+
+
+def _bundle_content(resource: dict[str, Any]) -> str:
+    """A Bundle resource's text (spec.resources[].content, encoding "" or "base64+gz": bundle_types.go
+    BundleResource); "" when not decodable within MAX_BUNDLE_RESOURCE."""
+    content = _text(resource.get("content"))
+    if _text(resource.get("encoding")) != "base64+gz":
+        return content[:MAX_BUNDLE_RESOURCE]
+    try:
+        inflate = zlib.decompressobj(16 + zlib.MAX_WBITS)  # gzip
+        data = inflate.decompress(base64.b64decode(content), MAX_BUNDLE_RESOURCE)
+        return data.decode("utf-8", "replace")
+    except (ValueError, zlib.error):
+        return ""
+
+
+def _manifest_objects(text: str) -> Iterable[dict[str, Any]]:
+    """The mappings of a plain YAML manifest's documents; none for a Helm template ({{ }}) or unparsable text."""
+    if not text or "{{" in text:
+        return
+    try:
+        for doc in yaml.load_all(text, Loader=BoundedSafeLoader):
+            if isinstance(doc, dict):
+                yield doc
+    except yaml.YAMLError:
+        return
+
+
+def _group_of(api_version: str) -> str:
+    return api_version.rpartition("/")[0] if "/" in api_version else ""
+
+
+def bundle_file_read(name: str) -> bool:
+    """Whether fleet_installs reads a Bundle resource of this name: a chart's Chart.yaml, a plain manifest (not one of
+    a chart's templates, which need rendering, nor its crds/)."""
+    path = f"/{name}"
+    if path.rsplit("/", 1)[-1] in ("Chart.yaml", "Chart.yml"):
+        return True
+    return name.endswith((".yaml", ".yml", ".json")) and "/templates/" not in path and "/crds/" not in path
+
+
+# What a manifest of Istio's control plane (istio_object) holds somewhere: a manifest without any is not parsed.
+_ISTIO_HINTS = ("istiod", "istio-sidecar-injector", "istio-revision-tag-", "IstioOperator", "sailoperator.io")
+
+
+def fleet_installs(spec: dict[str, Any], status: dict[str, Any]) -> list[str]:
+    """What of Istio's control plane a Fleet Bundle renders: its Helm chart (spec.helm{chart,repo}), the Chart.yaml
+    among its resources (a chart fleet apply downloaded or a directory of the GitRepo: "This includes the content of
+    downloaded helm charts"), a plain manifest among them, or the resource keys it lists (status.resourceKey[]{
+    apiVersion,kind,namespace,name}); [] when none is."""
+    found: list[str] = []
+    helm = mapping(spec.get("helm"))
+    chart = istio_chart(_text(helm.get("repo")), _text(helm.get("chart")))
+    if chart and control_plane(chart):
+        found.append(f"chart {chart}")
+    for resource in items(spec.get("resources")):
+        name = _text(resource.get("name"))
+        if name.rsplit("/", 1)[-1] in ("Chart.yaml", "Chart.yml"):
+            meta = next(iter(_manifest_objects(_bundle_content(resource))), {})
+            chart = istio_chart("", _text(meta.get("name")))
+            if chart:
+                found.append(f"chart {chart} ({name})")
+        elif bundle_file_read(name):
+            text = _bundle_content(resource)
+            if not any(hint in text for hint in _ISTIO_HINTS):
+                continue
+            for obj in _manifest_objects(text):
+                meta = mapping(obj.get("metadata"))
+                if istio_object(_group_of(_text(obj.get("apiVersion"))), _text(obj.get("kind")),
+                                _text(meta.get("name"))):
+                    found.append(_subject(_text(obj.get("kind")), _text(meta.get("namespace")),
+                                          _text(meta.get("name"))))
+    for key in items(status.get("resourceKey")):
+        kind, name = _text(key.get("kind")), _text(key.get("name"))
+        if istio_object(_group_of(_text(key.get("apiVersion"))), kind, name):
+            found.append(_subject(kind, _text(key.get("namespace")), name))
+    return list(dict.fromkeys(found))
+
+
+# ---------------------------------------------------------------- KubeVela's Applications
+# The hub's own cluster in KubeVela (pkg/multicluster ClusterLocalName "local"; an empty cluster is the hub too).
+KUBEVELA_LOCAL = ("", "local")
+
+
+def kubevela_installs(spec: dict[str, Any], status: dict[str, Any]) -> dict[str, list[str]]:
+    """What of Istio's control plane a KubeVela Application dispatches, by cluster ("" the one it runs in): the
+    resources it applied (status.appliedResources[] of common.ClusterObjectReference {cluster, apiVersion, kind,
+    namespace, name}: kubevela@v1.10.9 apis/core.oam.dev/common/types.go), and its components (a `helm` component's
+    properties {url, chart}, the fluxcd addon's; a `k8s-objects` component's properties.objects) into the clusters of
+    its topology policy ("the clusters of its topology policy" when it names others than the hub)."""
+    out: dict[str, list[str]] = {}
+    for ref in items(status.get("appliedResources")):
+        kind, name = _text(ref.get("kind")), _text(ref.get("name"))
+        if istio_object(_group_of(_text(ref.get("apiVersion"))), kind, name):
+            cluster = _text(ref.get("cluster"))
+            out.setdefault("" if cluster in KUBEVELA_LOCAL else cluster, []).append(
+                _subject(kind, _text(ref.get("namespace")), name))
+    target = ""
+    for policy in items(spec.get("policies")):
+        if _text(policy.get("type")) == "topology":
+            props = mapping(policy.get("properties"))
+            clusters = [c for c in props.get("clusters") or () if isinstance(c, str)]
+            if props.get("clusterLabelSelector") is not None or any(c not in KUBEVELA_LOCAL for c in clusters):
+                target = "the clusters of its topology policy"
+    for component in items(spec.get("components")):
+        props = mapping(component.get("properties"))
+        kind = _text(component.get("type"))
+        if kind == "helm":
+            chart = istio_chart(_text(props.get("url")), _text(props.get("chart")))
+            if chart and control_plane(chart):
+                out.setdefault(target, []).append(f"chart {chart} (component {_text(component.get('name'))})")
+        elif kind == "k8s-objects":
+            for obj in items(props.get("objects")):
+                meta = mapping(obj.get("metadata"))
+                if istio_object(_group_of(_text(obj.get("apiVersion"))), _text(obj.get("kind")),
+                                _text(meta.get("name"))):
+                    out.setdefault(target, []).append(_subject(_text(obj.get("kind")), _text(meta.get("namespace")),
+                                                               _text(meta.get("name"))))
+    return {cluster: list(dict.fromkeys(found)) for cluster, found in out.items()}

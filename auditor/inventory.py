@@ -24,7 +24,7 @@ import numpy as np
 import orjson
 import pandas as pd
 
-from auditor import clusterid, mesh, podwire, timing
+from auditor import clusterid, gitops, mesh, podwire, timing
 from auditor import kinds as K
 from auditor.errors import EvidenceUnavailable
 from auditor.i18n import N_, Phrase
@@ -50,10 +50,14 @@ _OWNED_METADATA = ("name", "namespace", "uid", "ownerReferences", "creationTimes
 _OWNERLESS_METADATA = (*_OWNED_METADATA, "annotations")
 _STATUS_COUNTS = frozenset({"replicas", "readyReplicas", "active", "succeeded", "failed"})
 # What gitops-reinstall reads of the GitOps controllers' status (auditor/gitops.py): the resources an Application
-# manages, a HelmRelease's release history and inventory, a Kustomization's inventory.
+# manages, a HelmRelease's release history and inventory, a Kustomization's inventory (a v1beta1 one's snapshot), a
+# Fleet Bundle's resource keys, a KubeVela Application's applied resources; nothing of a chart source's.
 _GITOPS_STATUS = {K.ARGO_APPLICATION.key: frozenset({"resources"}), K.ARGO_APPLICATIONSET.key: frozenset(),
                   K.FLUX_HELMRELEASE.key: frozenset({"history", "inventory"}),
-                  K.FLUX_KUSTOMIZATION.key: frozenset({"inventory"})}
+                  K.FLUX_KUSTOMIZATION.key: frozenset({"inventory", "snapshot"}),  # snapshot: v1beta1's, no inventory
+                  K.FLUX_OCIREPOSITORY.key: frozenset(), K.FLUX_HELMCHART.key: frozenset(),
+                  K.FLEET_BUNDLE.key: frozenset({"resourceKey"}),
+                  K.KUBEVELA_APPLICATION.key: frozenset({"appliedResources"})}
 
 
 def _istio_install_configmap(meta: dict[str, Any], data: Any) -> bool:
@@ -113,6 +117,13 @@ def slim(kind: Kind, obj: dict[str, Any]) -> dict[str, Any]:
         # An Application's status also holds its sync history and last operation (the manifests' revisions, every
         # resource's result): only what gitops-reinstall reads is kept.
         obj["status"] = {k: v for k, v in obj["status"].items() if k in kept_status}
+    if kind is K.FLEET_BUNDLE and isinstance(obj.get("spec"), dict):
+        # A Bundle holds every file of its charts (spec.resources): only those gitops.fleet_installs reads are kept,
+        # its Chart.yaml files and plain manifests (not a chart's templates nor its CRDs).
+        spec = obj["spec"]
+        if isinstance(spec.get("resources"), list):
+            spec["resources"] = [r for r in spec["resources"] if isinstance(r, dict) and gitops.bundle_file_read(
+                str(r.get("name") or ""))]
     if kind is K.CRD:
         # CRD schemas are huge and unused: keep names, group, versions served.
         spec = obj.get("spec") or {}

@@ -164,6 +164,22 @@ ARGO_APPLICATIONSET = _k("ApplicationSet", "argoproj.io", "v1alpha1", "applicati
 FLUX_HELMRELEASE = _k("HelmRelease", "helm.toolkit.fluxcd.io", "v2,v2beta2,v2beta1", "helmreleases")
 FLUX_KUSTOMIZATION = _k("Kustomization", "kustomize.toolkit.fluxcd.io", "v1,v1beta2", "kustomizations")
 GITOPS_KINDS: tuple[Kind, ...] = (ARGO_APPLICATION, ARGO_APPLICATIONSET, FLUX_HELMRELEASE, FLUX_KUSTOMIZATION)
+# The chart sources a HelmRelease's spec.chartRef names (fluxcd/helm-controller@v1.6.3 api/v2/reference_types.go
+# CrossNamespaceSourceReference: OCIRepository, HelmChart or ExternalArtifact): fluxcd/source-controller@v1.9.1
+# api/v1 ocirepository_types.go (spec.url, the chart's own OCI address) and helmchart_types.go (spec.chart, a name or a
+# path in its source); v1 served since Flux 2.6 (OCIRepository) / 2.2 (HelmChart), v1beta2 before.
+FLUX_OCIREPOSITORY = _k("OCIRepository", "source.toolkit.fluxcd.io", "v1,v1beta2", "ocirepositories")
+FLUX_HELMCHART = _k("HelmChart", "source.toolkit.fluxcd.io", "v1,v1beta2", "helmcharts")
+# Rancher Fleet's Bundle (rancher/fleet@v0.16.1 pkg/apis/fleet.cattle.io/v1alpha1/bundle_types.go: spec.helm{chart,
+# repo}, spec.resources[]{name,content,encoding}, status.resourceKey[]), in the cluster running Fleet's manager; and
+# KubeVela's Application (kubevela/kubevela@v1.10.9 apis/core.oam.dev/v1beta1/application_types.go: spec.components,
+# status.appliedResources[] of common.ClusterObjectReference), where KubeVela runs. Their markers stay on the objects
+# they applied, which the purge deletes: these are what applies them again. Not served where not installed.
+FLEET_BUNDLE = _k("Bundle", "fleet.cattle.io", "v1alpha1", "bundles")
+KUBEVELA_APPLICATION = _k("Application", "core.oam.dev", "v1beta1", "applications")
+# Read by gitops-reinstall only where they matter (a chartRef without a release history; a Fleet or KubeVela CRD the
+# cluster defines): a snapshot taken before they were read is judged as it was.
+GITOPS_OPTIONAL_KINDS: tuple[Kind, ...] = (FLUX_OCIREPOSITORY, FLUX_HELMCHART, FLEET_BUNDLE, KUBEVELA_APPLICATION)
 
 # ASM control-plane APIs.
 _ASM = "istio.alibabacloud.com"
@@ -175,7 +191,7 @@ ALL_KINDS: tuple[Kind, ...] = (
     STATEFULSET, DAEMONSET, *ADVANCED_KINDS, KNATIVE_REVISION, ARGO_ROLLOUT, JOB, CRONJOB, PDB, MUTATING_WEBHOOK,
     VALIDATING_WEBHOOK, VALIDATING_ADMISSION_POLICY, VALIDATING_ADMISSION_POLICY_BINDING, CRD,
     CLUSTERROLE, CLUSTERROLEBINDING, *ISTIO_API_KINDS, *GATEWAY_API_KINDS, INGRESS, INGRESSCLASS, ISTIOOPERATOR,
-    *SAIL_KINDS, *GITOPS_KINDS, ASM_MIGRATION, ISTIO_GATEWAY_ASM,
+    *SAIL_KINDS, *GITOPS_KINDS, *GITOPS_OPTIONAL_KINDS, ASM_MIGRATION, ISTIO_GATEWAY_ASM,
 )
 
 BY_GROUP_KIND: dict[tuple[str, str], Kind] = {(k.group, k.kind): k for k in ALL_KINDS}

@@ -15,7 +15,7 @@ from auditor import gitops, mesh
 from auditor import kinds as K
 from auditor.check import ClusterCheck, Context, same_in_every_gate
 from auditor.inventory import WORKLOAD_KEY, ClusterInventory, workload_groups
-from auditor.istio import OperatorHold, among, operator_hold, pod_columns
+from auditor.istio import OperatorHold, among, crd_absent, operator_hold, pod_columns
 from auditor.labelled import (
     ARGO_INSTANCE,
     ARGO_TRACKING,
@@ -617,6 +617,10 @@ def _said(key: _Key) -> str:
     return f"{tool} {kind.kind} {ns + '/' if ns else ''}{name}"
 
 
+# The chart sources a HelmRelease's chartRef may name that the auditor reads (ExternalArtifact is not read).
+_CHART_SOURCES = {"OCIRepository": K.FLUX_OCIREPOSITORY, "HelmChart": K.FLUX_HELMCHART}
+
+
 class GitopsReinstall(ClusterCheck):
     """The GitOps controllers' own objects, read in the cluster they run in: after `istioctl uninstall --purge` no
     tracking mark is left on Istio's objects (gitops-drift AA2723 asks them before), but the Application, HelmRelease
@@ -680,19 +684,39 @@ class GitopsReinstall(ClusterCheck):
                                "path or repository of its template with parameters not readable here (a clusters, "
                                "git or other generator's): whether it installs Istio's control plane cannot be told",
                                message="{subject} fills {fields} from generators not readable here")
-    outcomes = (CLEAN, ARGO_AUTOMATED, ARGO_MANUAL, ARGO_GENERATOR, FLUX, OTHER_CHART, UNREAD, ELSEWHERE, REMOTE_ARGO,
-                CHILD_UNREAD, GENERATOR_UNREAD, NONE)
-    # ClusterRoleBindings: what `argocd cluster add` leaves in a cluster an Argo CD elsewhere manages.
-    uses = (*K.GITOPS_KINDS, K.CLUSTERROLEBINDING)
+    FLEET = Outcome("AA3014", Status.FAIL, "a Rancher Fleet Bundle of the cluster's own workspace (fleet-local) "
+                    "renders Istio's control plane: Fleet's agent installs it again once the purge has removed it",
+                    message="{subject} renders {installs}")
+    KUBEVELA = Outcome("AA3015", Status.FAIL, "a KubeVela Application dispatches Istio's control plane into this "
+                       "cluster: its next re-sync applies it again after the purge",
+                       message="{subject} dispatches {installs}")
+    CHART_UNREAD = Outcome("AA3035", Status.UNKNOWN, "a Flux HelmRelease takes its chart from the source its "
+                           "spec.chartRef names, which could not be read, and has no release history: whether it "
+                           "installs Istio's control plane cannot be told",
+                           message="{subject} takes its chart from {source}")
+    SNAPSHOT_KINDS = Outcome("AA3036", Status.UNKNOWN, "a Flux Kustomization served as v1beta1 lists what it applied "
+                             "by kind only (status.snapshot, no inventory): kinds Istio's control plane is made of "
+                             "are among them, without their names", message="{subject} applies {kinds}")
+    outcomes = (CLEAN, ARGO_AUTOMATED, ARGO_MANUAL, ARGO_GENERATOR, FLUX, FLEET, KUBEVELA, OTHER_CHART, UNREAD,
+                ELSEWHERE, REMOTE_ARGO, CHILD_UNREAD, GENERATOR_UNREAD, CHART_UNREAD, SNAPSHOT_KINDS, NONE)
+    # ClusterRoleBindings: what `argocd cluster add` leaves in a cluster an Argo CD elsewhere manages. The optional
+    # kinds (a chartRef's source, Fleet's Bundles, KubeVela's Applications) and the CRDs that say whether Fleet's and
+    # KubeVela's kinds exist at all (a snapshot taken before they were read holds none of them).
+    REQUIRED = (*K.GITOPS_KINDS, K.CLUSTERROLEBINDING)
+    APPLIERS = (K.FLEET_BUNDLE, K.KUBEVELA_APPLICATION)
+    uses = (*REQUIRED, *K.GITOPS_OPTIONAL_KINDS, K.CRD)
 
 
     @same_in_every_gate
     def check_cluster(self, cluster: ClusterInventory, ctx: Context) -> Iterable[Finding]:
-        unread = [f"{k.kind} ({cluster.unread_reason(k)})" for k in self.uses if not cluster.available(k)]
+        # Fleet's and KubeVela's kinds not read are a blind spot unless the cluster's CRDs (read) define neither.
+        unread = [f"{k.kind}.{k.group} ({cluster.unread_reason(k)})" if k in self.APPLIERS else
+                  f"{k.kind} ({cluster.unread_reason(k)})" for k in (*self.REQUIRED, *self.APPLIERS)
+                  if not cluster.available(k) and not (k in self.APPLIERS and crd_absent(cluster, k))]
         objects = {k: cluster.objects(k) for k in K.GITOPS_KINDS if cluster.available(k)}
         family = _Family(cluster.name, objects)
         judged = [*self._argo(cluster, objects, family), *self._flux(cluster, objects, family),
-                  *self._remote_argo(cluster)]
+                  *self._fleet(cluster), *self._kubevela(cluster), *self._remote_argo(cluster)]
         suspended = [f for f in judged if isinstance(f, str)]
         yield from (f for f in judged if not isinstance(f, str))
         if unread:
@@ -837,19 +861,42 @@ class GitopsReinstall(ClusterCheck):
                 spec = gitops.mapping(obj.get("spec"))
                 status = gitops.mapping(obj.get("status"))
                 installs = gitops.flux_installs(kind.kind, spec, status)
+                ns, name = str(meta.get("namespace") or ""), str(meta.get("name") or "")
+                chart_unread = ""
+                if kind is K.FLUX_HELMRELEASE and not installs:
+                    found, chart_unread = self._chart_ref(cluster, spec, status, ns)
+                    installs += found
+                suspects = gitops.flux_snapshot_suspects(status) if kind is K.FLUX_KUSTOMIZATION else []
                 remote = bool(spec.get("kubeConfig"))
                 # What it applied and is gone comes back at its next reconciliation (applied here: no kubeConfig).
                 absent = [] if remote else family.absent(status)
                 installs += [f"{child} (not in the cluster: re-created at its next reconciliation)"
                              for child, named in absent if named]
                 unread_children = [child for child, named in absent if not named]
-                if not installs and not unread_children:
+                if not installs and not unread_children and not chart_unread and not suspects:
                     continue
-                ns, name = str(meta.get("namespace") or ""), str(meta.get("name") or "")
                 subject = f"Flux {kind.kind} {ns}/{name}"
                 key = (kind, ns, name)
                 if spec.get("suspend") is True:
                     yield subject
+                elif not installs and chart_unread:
+                    yield self.report(self.CHART_UNREAD, cluster.name,
+                                      params={"subject": family.said(key, subject), "source": chart_unread},
+                                      kind=kind.kind, namespace=ns, name=name,
+                                      evidence={"source": chart_unread, "parents": family.parents(key)},
+                                      remediation=self._chart_unread_fix(cluster.name, ns, name)
+                                      + family.fix(key) + self._flux_fix(cluster.name, kind, ns, name)
+                                      + "\n# if it is not, exempt AA3035 for this object with that reason")
+                elif not installs and suspects:
+                    yield self.report(self.SNAPSHOT_KINDS, cluster.name,
+                                      params={"subject": family.said(key, subject), "kinds": ", ".join(
+                                          suspects[:LISTED])}, kind=kind.kind, namespace=ns, name=name,
+                                      evidence={"kinds": suspects[:LISTED], "parents": family.parents(key)},
+                                      remediation=f"# read what it applies: {mesh.kubectl_in(cluster.name, ns)} get "
+                                      f"{kind.key}/{mesh.sh(name)} -o jsonpath='{{.spec.path}}' (in its Git source); "
+                                      "if it holds istiod, an injector or an IstioOperator:\n"
+                                      + family.fix(key) + self._flux_fix(cluster.name, kind, ns, name)
+                                      + "\n# if it does not, exempt AA3036 for this object with that reason")
                 elif remote:
                     # The cluster it applies to is in a Secret it names: never read.
                     yield self._elsewhere(cluster.name, kind, ns, name, subject, installs,
@@ -865,6 +912,89 @@ class GitopsReinstall(ClusterCheck):
                                       evidence={"installs": installs[:LISTED], "applied_by": applier(meta),
                                                 "parents": family.parents(key)},
                                       remediation=family.fix(key) + self._flux_fix(cluster.name, kind, ns, name))
+
+    @staticmethod
+    def _chart_ref(cluster: ClusterInventory, spec: dict[str, Any], status: dict[str, Any], ns: str
+                   ) -> tuple[list[str], str]:
+        """(what of Istio's control plane the chart source a HelmRelease's spec.chartRef names holds, why that
+        source could not be read): helm-controller v2's chartRef (an OCIRepository or HelmChart of source-controller)
+        leaves spec.chart empty, so the chart is known from the source or, once released, from status.history
+        (flux_installs reads it). With a history the source not read is judged on the history, as before."""
+        ref = gitops.flux_chart_ref(spec, ns)
+        if ref is None:
+            return [], ""
+        ref_kind, ref_ns, ref_name = ref
+        said = f"{ref_kind} {ref_ns}/{ref_name}"
+        source_kind = _CHART_SOURCES.get(ref_kind)
+        if source_kind is None or not cluster.available(source_kind):
+            why = cluster.unread_reason(source_kind) if source_kind else "a kind the auditor does not read"
+            return [], "" if gitops.flux_history_charts(status) else f"{said} ({why})"
+        source = cluster.get(source_kind, ref_name, ref_ns)
+        if source is None:
+            return [], "" if gitops.flux_history_charts(status) else f"{said} (not in the cluster)"
+        found = gitops.flux_source_chart(ref_kind, source)
+        return ([f"{found}, {said}"] if found else []), ""
+
+    @staticmethod
+    def _chart_unread_fix(cluster: str, ns: str, name: str) -> str:
+        return (f"# read the chart it installs: {mesh.kubectl_in(cluster, ns)} get helmreleases.helm.toolkit.fluxcd.io/"
+                f"{mesh.sh(name)} -o jsonpath='{{.spec.chartRef}}', then that source's spec.url or spec.chart; if "
+                "it is istiod (or istiod-remote, istio-discovery, istio-default):\n")
+
+    def _fleet(self, cluster: ClusterInventory) -> Iterable[Finding]:
+        """Fleet's Bundles, read in the cluster running Fleet's manager: one of workspace fleet-local targets this
+        cluster (FAIL); another workspace's targets downstream clusters the auditor cannot name (AA3031). A paused
+        Bundle still fails: `paused` holds back changes only, the agent installs a release that is gone again."""
+        if not cluster.available(K.FLEET_BUNDLE):
+            return
+        for bundle in cluster.objects(K.FLEET_BUNDLE):
+            meta = gitops.mapping(bundle.get("metadata"))
+            installs = gitops.fleet_installs(gitops.mapping(bundle.get("spec")), gitops.mapping(bundle.get("status")))
+            if not installs:
+                continue
+            ns, name = str(meta.get("namespace") or ""), str(meta.get("name") or "")
+            subject = f"Rancher Fleet Bundle {ns}/{name}"
+            if ns != gitops.FLEET_LOCAL:
+                yield self._elsewhere(cluster.name, K.FLEET_BUNDLE, ns, name, subject, installs,
+                                      f"the clusters its targets select (Fleet workspace {ns})")
+                continue
+            repo = str((meta.get("labels") or {}).get("fleet.cattle.io/repo-name") or "")
+            kubectl = mesh.kubectl_in(cluster.name, ns)
+            find = (f"# the GitRepo making it (label fleet.cattle.io/repo-name): {mesh.sh_text(repo)}\n" if repo else
+                    f"# the GitRepo making it (no fleet.cattle.io/repo-name label: find it)\n{kubectl} get "
+                    "gitrepos.fleet.cattle.io -o wide\n")
+            yield self.report(self.FLEET, cluster.name, params={"subject": subject,
+                                                                "installs": ", ".join(installs[:LISTED])},
+                              kind=K.FLEET_BUNDLE.kind, namespace=ns, name=name,
+                              evidence={"installs": installs[:LISTED], "gitrepo": repo},
+                              remediation=f"{find}{kubectl} patch gitrepos.fleet.cattle.io/"
+                              f"{mesh.sh(repo or '<gitrepo>')} --type=merge -p "
+                              "'{\"spec\":{\"keepResources\":true}}'\n# wait until the bundle is Ready again, then "
+                              "take Istio's path out of the GitRepo in Git (or delete the GitRepo): its agent then "
+                              "deletes only the Helm release's record, and the purge judges and deletes the rest")
+
+    def _kubevela(self, cluster: ClusterInventory) -> Iterable[Finding]:
+        """KubeVela's Applications, read in the cluster KubeVela runs in (the hub): what one dispatches to the hub
+        fails; to a managed cluster, named by its topology policy or applied resources, is AA3031."""
+        if not cluster.available(K.KUBEVELA_APPLICATION):
+            return
+        for app in cluster.objects(K.KUBEVELA_APPLICATION):
+            meta = gitops.mapping(app.get("metadata"))
+            by_cluster = gitops.kubevela_installs(gitops.mapping(app.get("spec")), gitops.mapping(app.get("status")))
+            ns, name = str(meta.get("namespace") or ""), str(meta.get("name") or "")
+            subject = f"{KUBEVELA} {ns}/{name}"
+            here = by_cluster.pop("", [])
+            if here:
+                yield self.report(self.KUBEVELA, cluster.name, params={"subject": subject,
+                                                                       "installs": ", ".join(here[:LISTED])},
+                                  kind=K.KUBEVELA_APPLICATION.kind, namespace=ns, name=name,
+                                  evidence={"installs": here[:LISTED]},
+                                  remediation=f"KUBECONFIG={mesh.kubeconfig_var(cluster.name)} vela delete "
+                                  f"{mesh.sh(name)} -n {mesh.sh(ns)} --orphan\n# or take Istio's component out of "
+                                  "it in Git; --orphan leaves what it dispatched for the purge to judge and delete")
+            elif by_cluster:
+                yield self._elsewhere(cluster.name, K.KUBEVELA_APPLICATION, ns, name, subject,
+                                      [i for found in by_cluster.values() for i in found], ", ".join(by_cluster))
 
     def _child_unread(self, cluster: str, family: _Family, key: _Key, subject: str, children: list[str],
                       fix: str) -> Finding:

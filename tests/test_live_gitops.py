@@ -51,3 +51,26 @@ def test_served_but_forbidden_is_unknown(tmp_path, fake_api, fake_asm):
     crds(fake_api)
     fake_api.add_fault(r"/apis/argoproj\.io/v1alpha1/applications", 403, times=None)
     assert audit(tmp_path, fake_api, fake_asm, [application("istiod")]) == [("UNKNOWN", "AA3030")]
+
+
+# --- fix23e: a HelmRelease's chartRef and Fleet's Bundles, read live ------------------------------------------------
+def test_a_chart_ref_to_istiods_oci_chart_read_live_fails(tmp_path, fake_api, fake_asm):
+    """helm-controller v2's spec.chartRef, no history yet (source-controller@v1.9.1 OCIRepository v1): main PASS."""
+    from tests.checks.test_gitops_reinstall_23e import chart_ref_release, oci_repository
+    crds(fake_api)
+    fake_api.register_kind("source.toolkit.fluxcd.io", "v1", "OCIRepository", "ocirepositories")
+    assert audit(tmp_path, fake_api, fake_asm, [
+        chart_ref_release("istiod", "OCIRepository", "istiod"),
+        oci_repository("istiod", "oci://gcr.io/istio-release/charts/istiod")]) == [("FAIL", "AA3013")]
+
+
+def test_fleet_bundles_served_but_forbidden_are_unknown(tmp_path, fake_api, fake_asm):
+    from auditor import kinds as K
+    from tests.checks.test_gitops_reinstall_23e import bundle, crd
+    crds(fake_api)
+    fake_api.register_kind("fleet.cattle.io", "v1alpha1", "Bundle", "bundles")
+    fleet_crd = crd(K.FLEET_BUNDLE)
+    assert audit(tmp_path, fake_api, fake_asm, [fleet_crd, bundle("istio", helm={
+        "chart": "istiod", "repo": "https://istio-release.storage.googleapis.com/charts"})]) == [("FAIL", "AA3014")]
+    fake_api.add_fault(r"/apis/fleet\.cattle\.io/v1alpha1/bundles", 403, times=None)
+    assert audit(tmp_path, fake_api, fake_asm, [fleet_crd]) == [("UNKNOWN", "AA3030")]
