@@ -14,7 +14,7 @@ and NetworkAttachmentDefinitions are pruned too but never read here (Secrets nev
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable, Iterator
+from collections.abc import Collection, Iterable, Iterator
 from typing import Any
 
 from auditor import kinds as K
@@ -37,11 +37,12 @@ from auditor.gateways import (
 from auditor.helmreleases import istio_helm_releases, key_of, releases_asm_runs_on, uninstall_order
 from auditor.i18n import N_, Phrase
 from auditor.inventory import ClusterInventory
-from auditor.istio import istiod_pinned_version
+from auditor.istio import among, istiod_pinned_version, pod_columns, pod_template
 from auditor.kinds import Kind
 from auditor.labelled import COMPONENT_LABEL, carrying_label
 from auditor.model import Finding, Gate, Outcome, Severity, Status
 from auditor.remote import CONTROL_PLANE_CLUSTERS, istiod_cluster_id, istiod_external
+from auditor.rollouts import rollout_template
 
 # The kinds prune.go deletes with --purge that the auditor reads (NamespacedResources + AllClusterResources).
 # Pods are pruned too, but the inventory keeps them only as summaries (no labels): labelled pods belong to the
@@ -87,6 +88,47 @@ def chart_account_spaces(cluster: ClusterInventory) -> set[str]:
     return spaces
 
 
+# The pod owners other than Deployments/DaemonSets (asm_proxied_workloads' own) whose pod template says which
+# ServiceAccount their pods run as, by the pod frame's workload_kind (a Rollout's: rollouts.rollout_template). A bare
+# pod's account is kept nowhere (the inventory keeps pods as summaries).
+ACCOUNT_TEMPLATE_KINDS: dict[str, Kind] = {K.workload_kind(kind): kind for kind in (
+    K.STATEFULSET, K.CRONJOB, K.JOB, K.REPLICASET, K.REPLICATIONCONTROLLER, K.CLONESET, *K.ADVANCED_KINDS)}
+
+
+def other_asm_pod_workloads(cluster: ClusterInventory, namespaces: Collection[str]) -> list[tuple[str, str, str]]:
+    """(kind, namespace, name) of the workloads of these namespaces, other than Deployments/DaemonSets, one of whose
+    pods runs ASM's proxy (StatefulSets, CronJobs, Jobs, Rollouts, CloneSets, bare pods: kind Pod), from the pod frame;
+    [] when pods were not read (the pod checks of the gate say UNKNOWN for them)."""
+    if not namespaces or not cluster.available(K.POD):
+        return []
+    pods = cluster.pods()
+    if pods.empty:
+        return []
+    rows = among(pods["proxy"], (mesh.PROXY_ASM,)) & among(pods["namespace"], tuple(namespaces)) \
+        & ~among(pods["workload_kind"], ("Deployment", "DaemonSet"))
+    if not rows.any():
+        return []
+    found = pod_columns(pods, rows, ("namespace", "workload_kind", "workload_name")).drop_duplicates()
+    return sorted(zip(found["workload_kind"].astype(str), found["namespace"].astype(str),
+                      found["workload_name"].astype(str), strict=True))
+
+
+def workload_account(cluster: ClusterInventory, kind_name: str, namespace: str, name: str) -> str | None:
+    """The ServiceAccount the pods of this workload run as, from its pod template (`default` when it names none: the
+    ServiceAccount admission plugin's default); None when it cannot be read (a bare pod, a kind not read, the object
+    or its template missing)."""
+    if kind_name == "Rollout":
+        obj = cluster.get(K.ARGO_ROLLOUT, name, namespace) if cluster.available(K.ARGO_ROLLOUT) else None
+        template = rollout_template(cluster, obj) if isinstance(obj, dict) else None
+    else:
+        kind = ACCOUNT_TEMPLATE_KINDS.get(kind_name)
+        obj = cluster.get(kind, name, namespace) if kind is not None and cluster.available(kind) else None
+        template = pod_template(kind, obj) if kind is not None and isinstance(obj, dict) else None
+    if template is None:
+        return None
+    return template_service_account({"spec": {"template": template}}) or "default"
+
+
 # The kinds whose objects may name a Service by name (gateways.service_references).
 NAMING_KINDS: tuple[Kind, ...] = (K.SERVICE, K.VIRTUALSERVICE, *K.K8S_ROUTE_KINDS, K.INGRESS)
 # The kinds whose routes to Istio's egress gateway egress-routes-to-asm judges (AA1610/AA1611); an ExternalName
@@ -101,6 +143,8 @@ CNI_SETTING_COMMENT = N_("ASM's CNI setting is ServiceMesh.Spec.MeshConfig.Sidec
                          "audit again")
 SHARED_ACCOUNT_COMMENT = N_("if the first command shows operator.istio.io/component, take the label off (ASM's proxy "
                             "keeps running as the account):")
+ACCOUNT_OF_UNREAD_COMMENT = N_("a pod on ASM's proxy running as one of these accounts loses it to the purge: take the "
+                               "label off that account:")
 TEMPLATE_LABEL_COMMENT = N_("its pods carry operator.istio.io/component from its pod template, and the installer "
                             "rendered its ServiceAccount (and the Role, RoleBinding, HorizontalPodAutoscaler of the "
                             "same gateway) with it: take the label off each that ASM's data plane uses (the template "
@@ -309,6 +353,18 @@ class PurgePreview(ClusterCheck):
                                 "them into the snapshot), then audit again.",
                             message="istioctl {version} also deletes the {kind} objects carrying "
                                     "operator.istio.io/component; {what} could not be read: {reason}")
+    # Pods on ASM's proxy whose account is not read (a bare pod: the inventory keeps pods as summaries; a StatefulSet,
+    # CronJob, Rollout... whose kind was not read) in a namespace where the purge deletes labelled ServiceAccounts: any
+    # of them may be the account they run as (AA2515 when it is).
+    ACCOUNT_OF_UNREAD = Outcome("AA2544", Status.UNKNOWN, "pods on ASM's proxy run in a namespace where the purge "
+                                "deletes ServiceAccounts carrying operator.istio.io/component, and the account they "
+                                "run as cannot be read: whether the purge deletes it cannot be told",
+                                fix="List the ServiceAccount each pod of the namespace runs as (the command given); "
+                                    "take operator.istio.io/component off each purged account that a pod on ASM's "
+                                    "proxy runs as, or let the auditor read the workload's kind; then audit again.",
+                                message="the purge deletes ServiceAccount(s) {accounts} of namespace {namespace}, "
+                                        "and which account {count} workload(s) on ASM's proxy run as cannot be read: "
+                                        "{workloads}")
     ACCOUNTS_UNREAD = Outcome("AA2543", Status.UNKNOWN, "ServiceAccounts could not be read: whether the purge deletes "
                               "the accounts workloads on ASM's proxy run as cannot be told",
                               fix="Grant the auditor list on serviceaccounts (or collect them into the snapshot), or "
@@ -489,11 +545,12 @@ class PurgePreview(ClusterCheck):
                 KIND_NOT_READ, UNLABELLED, STORED_UNREAD, ASM_COPIES_UNREAD, SHARED_ACCOUNT, CNI_SKIPPED,
                 WEBHOOK_UNPROVEN, CNI_STATE_UNKNOWN, NAMES_UNREAD, SERVES_REMOTES, REMOTE_NOT_AUDITED,
                 UNDECLARED_REMOTE, NO_ISTIO, TEMPLATE_LABELLED, ACCOUNT_LABELLED, ACCOUNTS_UNREAD, CONFIG_NOT_ON_ASM,
-                CONFIG_UNREAD)
+                CONFIG_UNREAD, ACCOUNT_OF_UNREAD)
     needs = PRUNED_KINDS
     # ServiceAccounts: metadata only is judged (never their token Secrets, which the auditor never reads).
-    uses = (*K.ISTIO_API_KINDS, *K.GATEWAY_API_KINDS, K.ISTIOOPERATOR, *K.SAIL_KINDS, K.POD, K.REPLICASET,
-            *SCAN_KINDS, K.INGRESS, K.NAMESPACE, K.SERVICEACCOUNT)
+    # The pod owners' templates: which account the pods on ASM's proxy run as (AA2515/AA2544).
+    uses = (*K.ISTIO_API_KINDS, *K.GATEWAY_API_KINDS, K.ISTIOOPERATOR, *K.SAIL_KINDS, K.POD, *SCAN_KINDS, K.INGRESS,
+            K.NAMESPACE, K.SERVICEACCOUNT, *ACCOUNT_TEMPLATE_KINDS.values(), K.ARGO_ROLLOUT)
 
     def check_cluster(self, cluster: ClusterInventory, ctx: Context) -> Iterable[Finding]:
         self._record_links(cluster)
@@ -1036,18 +1093,34 @@ class PurgePreview(ClusterCheck):
                            asm: dict[tuple[str, str, str], AsmWorkload], failed: set[tuple[str, str, str]],
                            evidence: dict[str, Any]) -> Iterator[Finding]:
         """AA2515 for each ServiceAccount the purge deletes (it carries the label) that workloads on ASM's proxy run as
-        (their pod template's serviceAccountName), but those AA2510 already reported (ASM's or another owner's)."""
+        (their pod template's serviceAccountName), but those AA2510 already reported (ASM's or another owner's). Every
+        pod owner counts: the Deployments/DaemonSets of `asm`, and the StatefulSets, CronJobs, Jobs, Rollouts,
+        CloneSets one of whose pods runs ASM's proxy (a StatefulSet moved onto ASM running as a labelled account was a
+        GO). AA2544 for the namespaces of such accounts where pods on ASM's proxy run as an account not read (bare
+        pods, a kind not read)."""
+        accounts = {(_meta(obj).get("namespace", ""), _meta(obj).get("name", "")) for kind, obj in labelled
+                    if kind == "ServiceAccount"}
+        accounts = {key for key in accounts if ("ServiceAccount", *key) not in failed}
+        if not accounts:
+            return
+        spaces = {ns for ns, _ in accounts}
         users: dict[tuple[str, str], list[tuple[str, str, str]]] = {}
         for key, workload in sorted(asm.items()):
-            users.setdefault((key[1], workload.service_account or "default"), []).append(key)
-        for kind, obj in labelled:
-            if kind != "ServiceAccount":
-                continue
-            meta = _meta(obj)
-            ns, name = meta.get("namespace", ""), meta.get("name", "")
+            if key[1] in spaces:
+                users.setdefault((key[1], workload.service_account or "default"), []).append(key)
+        unread: dict[str, list[tuple[str, str, str]]] = {}
+        for key in other_asm_pod_workloads(cluster, spaces):
+            account = workload_account(cluster, *key)
+            if account is None:
+                unread.setdefault(key[1], []).append(key)
+            else:
+                users.setdefault((key[1], account), []).append(key)
+        reported: set[str] = set()
+        for ns, name in sorted(accounts):
             keys = users.get((ns, name))
-            if not keys or ("ServiceAccount", ns, name) in failed:
+            if not keys:
                 continue
+            reported.add(ns)
             workloads = [f"{k[0]} {k[1]}/{k[2]}" for k in keys]
             yield self.report(self.ACCOUNT_LABELLED, cluster.name,
                               params={"namespace": ns, "name": name, "workloads": ", ".join(workloads[:10])},
@@ -1056,8 +1129,32 @@ class PurgePreview(ClusterCheck):
                                           f"{mesh.object_ref('serviceaccount', name)} {mesh.ns_flag(ns)} "
                                           f"{COMPONENT_LABEL}-",
                               evidence={**evidence, "asm_workloads": workloads[:50],
-                                        "why_asm": {w: str(asm[k].why) for w, k in zip(workloads[:10], keys,
-                                                                                          strict=False)}})
+                                        "why_asm": {w: str(asm[k].why) if k in asm else str(Phrase(N_(
+                                            "its pods run ASM's proxy"))) for w, k in zip(workloads[:10], keys,
+                                                                                         strict=False)}})
+        for ns, keys in sorted(unread.items()):
+            # The accounts of the namespace the purge deletes, but those already reported (a FAIL stands for them).
+            names = sorted(name for space, name in accounts if space == ns and not users.get((ns, name)))
+            if not names:
+                continue
+            workloads = [f"{k[0]} {k[1]}/{k[2]}" for k in keys]
+            yield self.report(self.ACCOUNT_OF_UNREAD, cluster.name,
+                              params={"namespace": ns, "accounts": ", ".join(names[:10]),
+                                      "workloads": ", ".join(workloads[:10]), "count": len(workloads)},
+                              namespace=ns,
+                              remediation=self._accounts_of_command(cluster.name, ns, names),
+                              evidence={**evidence, "asm_workloads": workloads[:50], "labelled_accounts": names[:50]})
+
+    @staticmethod
+    def _accounts_of_command(cluster: str, namespace: str, accounts: list[str]) -> str:
+        """The pods of the namespace and the ServiceAccount each runs as (the API server fills
+        spec.serviceAccountName), then the label off each purged account one of them runs as."""
+        kubectl = mesh.kubectl(cluster)
+        columns = mesh.sh("custom-columns=POD:.metadata.name,SERVICEACCOUNT:.spec.serviceAccountName")
+        lines = [f"{kubectl} get pods {mesh.ns_flag(namespace)} -o {columns}", f"# {ACCOUNT_OF_UNREAD_COMMENT}"]
+        lines += [f"# {kubectl} label {mesh.object_ref('serviceaccount', name)} {mesh.ns_flag(namespace)} "
+                  f"{COMPONENT_LABEL}-" for name in accounts[:10]]
+        return "\n".join(lines)
 
     def _accounts_unread(self, cluster: ClusterInventory, labelled: list[tuple[str, dict[str, Any]]],
                          asm: dict[tuple[str, str, str], AsmWorkload], shared: set[tuple[str, str, str]],
