@@ -57,6 +57,8 @@ PRUNED_KINDS: tuple[Kind, ...] = (
 # version (PRUNED above them); PersistentVolumeClaims are not read.
 OLD_PRUNED_CONFIG: tuple[Kind, ...] = (K.DESTINATIONRULE, K.GATEWAY, K.VIRTUALSERVICE, K.PEERAUTHENTICATION)
 OLD_PRUNE_UNTIL = (1, 20)
+# istioctl before 1.24 also deletes every IstioOperator with --purge (PurgePreview._operator_resources).
+OPERATOR_PRUNE_UNTIL = (1, 24)
 # kubectl's name for them: `gateway` alone may name the Gateway API's.
 RESOURCE_OF = {kind.kind: f"{kind.plural}.{kind.group}" for kind in OLD_PRUNED_CONFIG}
 # The ServiceAccounts Istio's installer renders, each with operator.istio.io/component (istio/istio@1.24.6
@@ -703,18 +705,20 @@ class PurgePreview(ClusterCheck):
     def _operator_resources(cluster: ClusterInventory, evidence: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
         """The IstioOperators istioctl 1.22/1.23's purge deletes, every one whatever its labels (finalizers cleared
         first: getIstioOperatorCR and deleteResource, operator/pkg/helmreconciler/prune.go @1.22.3, 1.23.6; gone
-        from operator/pkg/uninstall/prune.go @1.24.0..1.30.3). Listed when the installed istiod is 1.22/1.23; named in
-        the evidence when its version is not read."""
+        from operator/pkg/uninstall/prune.go @1.24.0..1.30.3). Judged by the lowest installed istiod's version, as the
+        configuration istioctl before 1.20 prunes (old_prune_version: a canary 1.22 + 1.24 has no single istioctl, and
+        the oldest deletes the most); named in the evidence when no version is read. Istio's install records only
+        (ASM's control plane takes none): what the purge deletes, no finding of their own."""
         if not cluster.available(K.ISTIOOPERATOR) or not (operators := cluster.objects(K.ISTIOOPERATOR)):
             return []
-        exact, _ = istioctl_version(cluster)
-        version = mesh.parse_version(exact) if exact else None
+        version, _ = old_prune_version(cluster)
         if version is None:
             listed = ", ".join(sorted(_subject("IstioOperator", _meta(o)) for o in operators))
             evidence["istio_operators"] = ("istioctl before 1.24 also deletes every IstioOperator, whatever its "
                                            f"labels: {listed}")
             return []
-        return [("IstioOperator", o) for o in operators] if (version.major, version.minor) < (1, 24) else []
+        return [("IstioOperator", o) for o in operators] if (version.major, version.minor) < OPERATOR_PRUNE_UNTIL \
+            else []
 
     @staticmethod
     def _old_pruned_config(cluster: ClusterInventory, evidence: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
