@@ -37,7 +37,8 @@ from auditor.gateways import (
 from auditor.helmreleases import istio_helm_releases, key_of, releases_asm_runs_on, uninstall_order
 from auditor.i18n import N_, Phrase
 from auditor.inventory import ClusterInventory
-from auditor.istio import among, istiod_pinned_version, pod_columns, pod_template
+from auditor.istio import among, pod_columns, pod_template
+from auditor.istioctl import istioctl_version, old_prune_version, preview_command
 from auditor.kinds import Kind
 from auditor.labelled import COMPONENT_LABEL, carrying_label
 from auditor.model import Finding, Gate, Outcome, Severity, Status
@@ -188,45 +189,6 @@ def crd_kind(crd: dict[str, Any]) -> tuple[str, Kind | None]:
     return f"{kind}.{group}", K.BY_GROUP_KIND.get((group, kind))
 
 
-def installed_versions(cluster: ClusterInventory) -> tuple[list[mesh.Version], list[Any]]:
-    """The versions the operator-installed istiods' images pin, and why each of the others cannot be read."""
-    versions: list[mesh.Version] = []
-    unread: list[Any] = []
-    for dep in cluster.istiod_deployments():
-        if COMPONENT_LABEL in (_meta(dep).get("labels") or {}):
-            version, why = istiod_pinned_version(dep)
-            if version:
-                versions.append(version)
-            else:
-                unread.append(why)
-    return versions, unread
-
-
-def old_prune_version(cluster: ClusterInventory) -> tuple[mesh.Version | None, Any]:
-    """(version, why): the lowest Istio version the installed istiods' images pin, with which the configuration
-    istioctl before 1.20 prunes is judged (a canary 1.18 + 1.19 has no single istioctl, and each revision's removal
-    runs its own: the oldest prunes the most); None with why when no version can be read (review22c: was PASS)."""
-    versions, unread = installed_versions(cluster)
-    if versions:
-        return min(versions, key=lambda v: (v.major, v.minor, v.patch)), ""
-    return None, "; ".join(str(why) for why in unread) or Phrase(N_("no istiod carrying {label} runs"),
-                                                                  label=COMPONENT_LABEL)
-
-
-def istioctl_version(cluster: ClusterInventory) -> tuple[str, str]:
-    """(version, note): the Istio version whose istioctl must run the purge ("" when not one), from the
-    operator-installed istiod images."""
-    pinned, unread = installed_versions(cluster)
-    versions = {str(v) for v in pinned}
-    if len(versions) == 1 and not unread:
-        version = versions.pop()
-        return version, f"use istioctl {version} (the installed istiod's version)"
-    if versions:
-        return "", (f"istiod revisions run {', '.join(sorted(versions))}; use the istioctl of each revision's "
-                    "version (`istioctl uninstall --revision <rev>`) before --purge")
-    return "", "the installed Istio version cannot be read from istiod's image; confirm it with `istioctl version`"
-
-
 def template_labelled(cluster: ClusterInventory) -> list[tuple[str, dict[str, Any]]]:
     """The Deployments and DaemonSets (those read) whose pod template's labels hold operator.istio.io/component: the
     purge deletes their pods, whatever the workload's own labels say. Few in any cluster (Istio's gateways, istiod,
@@ -241,27 +203,6 @@ def template_labelled(cluster: ClusterInventory) -> list[tuple[str, dict[str, An
             if isinstance(labels, dict) and COMPONENT_LABEL in labels:
                 found.append((kind.kind, obj))
     return found
-
-
-def preview_command(cluster: str, version: str) -> str:
-    """The command that previews the purge with the istioctl of `version` ("" when not one). `uninstall` is under
-    `istioctl x` up to 1.14 (istioctl/cmd/root.go: experimentalCmd @1.10.6..1.14.6, rootCmd from 1.15.0), and takes
-    no --dry-run in 1.10 (operator/cmd/mesh/uninstall.go @1.10.6: no addFlags; @1.11.0 adds it): there the purge's
-    own selection, listed with kubectl, is the preview, and it asks before it deletes."""
-    kubeconfig = f"--kubeconfig={mesh.kubeconfig_var(cluster)}"
-    parsed = mesh.parse_version(version) if version else None
-    if parsed is not None and (parsed.major, parsed.minor) < (1, 11):
-        # Secrets too (helmreconciler/prune.go @1.10.6 NamespacedResources): their names, as kubectl lists them.
-        kinds = ("deployments,daemonsets,services,configmaps,secrets,pods,serviceaccounts,roles,rolebindings,"
-                 "poddisruptionbudgets,horizontalpodautoscalers,envoyfilters,gateways.networking.istio.io,"
-                 "virtualservices,destinationrules,peerauthentications,persistentvolumeclaims")
-        cluster_kinds = ("mutatingwebhookconfigurations,validatingwebhookconfigurations,clusterroles,"
-                         "clusterrolebindings,customresourcedefinitions")
-        return (f"kubectl {kubeconfig} get {kinds} -A -l {COMPONENT_LABEL}\n"
-                f"kubectl {kubeconfig} get {cluster_kinds} -l {COMPONENT_LABEL}\n"
-                f"# istioctl {kubeconfig} x uninstall --purge")
-    experimental = "x " if parsed is not None and (parsed.major, parsed.minor) < (1, 15) else ""
-    return f"istioctl {kubeconfig} {experimental}uninstall --purge --dry-run"
 
 
 class PurgePreview(ClusterCheck):
