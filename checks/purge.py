@@ -98,17 +98,19 @@ ACCOUNT_TEMPLATE_KINDS: dict[str, Kind] = {K.workload_kind(kind): kind for kind 
     K.STATEFULSET, K.CRONJOB, K.JOB, K.REPLICASET, K.REPLICATIONCONTROLLER, K.CLONESET, *K.ADVANCED_KINDS)}
 
 
-def other_asm_pod_workloads(cluster: ClusterInventory, namespaces: Collection[str]) -> list[tuple[str, str, str]]:
-    """(kind, namespace, name) of the workloads of these namespaces, other than Deployments/DaemonSets, one of whose
-    pods runs ASM's proxy (StatefulSets, CronJobs, Jobs, Rollouts, CloneSets, bare pods: kind Pod), from the pod frame;
-    [] when pods were not read (the pod checks of the gate say UNKNOWN for them)."""
-    if not namespaces or not cluster.available(K.POD):
+def other_asm_pod_workloads(cluster: ClusterInventory, namespaces: Collection[str] | None
+                            ) -> list[tuple[str, str, str]]:
+    """(kind, namespace, name) of the workloads of these namespaces (None: all), other than Deployments/DaemonSets,
+    one of whose pods runs ASM's proxy (StatefulSets, CronJobs, Jobs, Rollouts, CloneSets, bare pods: kind Pod), from
+    the pod frame; [] when pods were not read (the pod checks of the gate say UNKNOWN for them)."""
+    if (namespaces is not None and not namespaces) or not cluster.available(K.POD):
         return []
     pods = cluster.pods()
     if pods.empty:
         return []
-    rows = among(pods["proxy"], (mesh.PROXY_ASM,)) & among(pods["namespace"], tuple(namespaces)) \
-        & ~among(pods["workload_kind"], ("Deployment", "DaemonSet"))
+    rows = among(pods["proxy"], (mesh.PROXY_ASM,)) & ~among(pods["workload_kind"], ("Deployment", "DaemonSet"))
+    if namespaces is not None:
+        rows &= among(pods["namespace"], tuple(namespaces))
     if not rows.any():
         return []
     found = pod_columns(pods, rows, ("namespace", "workload_kind", "workload_name")).drop_duplicates()
@@ -1116,6 +1118,13 @@ class PurgePreview(ClusterCheck):
             account = workload.service_account
             if account and account != "default" and key not in shared and key not in purged \
                     and (key[1] in spaces or chart_rendered_account(account)):
+                accounts[(key[1], account)] = accounts.get((key[1], account), 0) + 1
+        # The other pod owners on ASM's proxy, by their template's account (a StatefulSet running as a gateway's account
+        # was left out). One whose account is not read either (a bare pod) is not counted: with ServiceAccounts read,
+        # AA2544 asks of it.
+        for key in other_asm_pod_workloads(cluster, None):
+            account = workload_account(cluster, *key) if key not in purged else None
+            if account and account != "default" and (key[1] in spaces or chart_rendered_account(account)):
                 accounts[(key[1], account)] = accounts.get((key[1], account), 0) + 1
         if not accounts:
             return None

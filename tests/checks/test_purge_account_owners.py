@@ -148,3 +148,19 @@ def test_a_fail_for_the_account_stands_for_the_unread_pods(audit):
     # The only labelled account is already FAIL: an UNKNOWN about it would add nothing.
     a = audit_of(audit, [*statefulset(), *_pods("debug", None, 1, ACCOUNT)])
     assert found(a) == [("FAIL", "AA2515", "ServiceAccount", ACCOUNT)]
+
+
+def test_unknown_when_service_accounts_are_not_read_and_a_statefulset_runs_as_a_chart_account(audit):
+    # ServiceAccounts unread (snapshots before session 22): AA2543 named the Deployments/DaemonSets' accounts only.
+    a = audit({"cluster-a": [f.istiod(version="1.24.6"), *statefulset()]}, "uninstall",
+              asm=[f.migration_cr("Migrating")], unreadable={"cluster-a": {K.SERVICEACCOUNT: "403 Forbidden"}})
+    assert found(a) == [("UNKNOWN", "AA2543", "", "")]  # main: PASS AA2501
+    assert a.rows(CHECK)[0]["evidence"]["accounts"] == [f"{NS}/{ACCOUNT}"]
+
+
+def test_unread_accounts_leave_an_apps_statefulset_elsewhere_alone(audit):
+    # An application's own account outside the namespaces the purge touches is no installer's (review22c).
+    a = audit({"cluster-a": [f.istiod(version="1.24.6"), f.namespace("db"), *statefulset(account="db", ns="db")]},
+              "uninstall", asm=[f.migration_cr("Migrating")],
+              unreadable={"cluster-a": {K.SERVICEACCOUNT: "403 Forbidden"}})
+    assert found(a) == [("PASS", "AA2501", "", "")]
