@@ -22,7 +22,7 @@ from typing import Any
 
 import pandas as pd
 
-from auditor import clusterid, envoyfilters, evidence, judge, mesh, plan, timing
+from auditor import clusterid, envoyfilters, evidence, istioctl, judge, mesh, plan, timing
 from auditor import kinds as K
 from auditor.check import Check, Context
 from auditor.collect import Collector, Progress, _quiet, gc_paused, read_ahead
@@ -262,7 +262,8 @@ def _cluster_by_cluster(phase: str, sources: SourceSet, writer: SnapshotWriter |
 # What readers after a cluster's checks use of it (derived views kept in ClusterInventory.memo): cross-cluster
 # checks (asm-version, egress-routes-to-asm's conclude), the gate already past (plan), the cluster facts.
 KEPT_VIEWS = ("istiod_owners", "istiod_deployed", "gateway_workloads", "eastwest_signals", "gateway_services",
-              "data_plane_facts", clusterid.PROFILE_VIEW, SERVICE_REGISTRY_VIEW, envoyfilters.ROOTS_VIEW)
+              "data_plane_facts", clusterid.PROFILE_VIEW, SERVICE_REGISTRY_VIEW, envoyfilters.ROOTS_VIEW,
+              istioctl.ISTIOCTL_VIEW)
 # The pod frame's columns read after a cluster's checks: ASM proxy images (asm.asm_proxy_versions), the fleet rows'
 # counts (fleet.proxy_counts), the report's progress (render.context, with the proxyless apps' xds_server), tracking's
 # sidecar pods; and the marks a proxy is classified from (ClusterInventory._classify_proxies).
@@ -292,6 +293,7 @@ class _OneAtATime:
             clusterid.profile(cluster)  # the id it writes of itself: migration-resource runs after every cluster
             if cluster.available(K.DEPLOYMENT):
                 plan.istiod_deployed(cluster)
+                istioctl.installed_istioctl(cluster)  # migration-resource's AA0702 command: its istioctl
                 gateway_workloads(cluster, rules, names)
                 if cluster.available(K.SERVICE):
                     eastwest_signals(cluster, rules, names)

@@ -22,13 +22,22 @@ from auditor.asm import (
 from auditor.check import ENGINE_UNREADABLE, Check, Context
 from auditor.errors import EvidenceUnavailable
 from auditor.i18n import N_, Phrase
+from auditor.inventory import ClusterInventory
+from auditor.istioctl import installed_istioctl, purge_command
 from auditor.model import GATE_STEPS, MIGRATION_STATES, Finding, Gate, Outcome, Severity, Status
 
 
-def uninstall_command(clusters: list[str]) -> str:
-    """The seed's uninstall, per data-plane cluster, with the istioctl of the installed Istio version."""
-    return "; ".join(f"istioctl --kubeconfig={mesh.kubeconfig_var(c)} uninstall --purge" for c in clusters) + (
-        f"  # {MATCHING_ISTIOCTL}")
+def uninstall_command(clusters: list[ClusterInventory]) -> str:
+    """The seed's uninstall, one line per data-plane cluster, as the istioctl of its installed Istio version spells it
+    (istioctl.purge_command: `istioctl x uninstall` up to 1.14), that version named; where one version cannot be read
+    from its istiods (none read, revisions of several, Deployments not read), today's spelling and the advice to
+    match it."""
+    lines = []
+    for cluster in clusters:
+        version, _ = installed_istioctl(cluster)
+        lines.append(purge_command(cluster.name, version)
+                     + (f"  # istioctl {version}" if version else f"  # {MATCHING_ISTIOCTL}"))
+    return "\n".join(lines)
 
 
 # A shell comment the catalog holds (said in the report's language: render/localize.comments_said).
@@ -157,7 +166,8 @@ class MigrationResource(Check):
     asm_needs = (K.ASM_MIGRATION,)
     # Each data plane's own id, in ConfigMap kube-system/ack-cluster-profile (auditor/clusterid.py): when not read,
     # only the id given is known.
-    uses = (K.CONFIGMAP,)
+    # Their istiod Deployments: which istioctl spells AA0702's uninstall (istioctl.istioctl_version).
+    uses = (K.CONFIGMAP, K.DEPLOYMENT)
     # The gates whose step is a switch of the instance's one ASMMigrateFromIstio (and the proof of the last one): it
     # moves every joined cluster, audited or not. `istioctl uninstall --purge` is run per cluster.
     WHOLE_INSTANCE_GATES = (Gate.SETUP, Gate.MIGRATING, Gate.FINISHED)
@@ -298,7 +308,7 @@ class MigrationResource(Check):
         elif ctx.gate is Gate.UNINSTALL:
             # The gate's own step: removing Istio while in Migrating.
             yield self.report(self.READY_TO_UNINSTALL, where, params={"state": state},
-                              remediation=uninstall_command([c.name for c in ctx.inv.data_planes]),
+                              remediation=uninstall_command(ctx.inv.data_planes),
                               evidence=evidence, **subject)
         else:
             # The gate's own step: the next state switch (the setup gate names the istio-system label option).

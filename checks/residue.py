@@ -41,6 +41,7 @@ from auditor.helmreleases import key_of as release_key
 from auditor.i18n import N_
 from auditor.inventory import ACTIVE_PHASES, ClusterInventory
 from auditor.istio import among, pod_columns
+from auditor.istioctl import installed_istioctl, installer_version, one_version, purge_command
 from auditor.labelled import COMPONENT_LABEL, HELM_RELEASE, carrying_annotation, carrying_label
 from auditor.mesh import asm_owned, istio_installed
 from auditor.model import Finding, Gate, Outcome, Severity, Status
@@ -226,6 +227,7 @@ class Leftover:
     evidence: dict[str, Any] | None = None
     purge_managed: bool = False  # labelled operator.istio.io/component: `istioctl uninstall --purge` removes it
     release: tuple[str, str] | None = None  # the Helm release of Istio that installed it (_istio_release)
+    installer_version: str = ""  # its operator.istio.io/version label: the istioctl that installed it
 
     @property
     def status(self) -> Status:
@@ -401,7 +403,13 @@ class _LeftoverCheck(ClusterCheck):
             # What ASM's data plane uses and still carries the label goes with the purge: its label first.
             first = (f"# first take {COMPONENT_LABEL} off what ASM's data plane uses ({self.IN_USE.code}), or the "
                      "purge deletes it too\n" if in_use else "")
-            purge = f"istioctl --kubeconfig={mesh.kubeconfig_var(cluster.name)} uninstall --purge"
+            # As the istioctl of the installed version spells it (`istioctl x uninstall` up to 1.14), that version
+            # named; else today's spelling and the advice to match it.
+            version, _ = installed_istioctl(cluster)
+            # istiod gone (this gate's usual case): the version the leftovers' installer wrote on them, when one.
+            version = version or one_version(i.installer_version for _, i in purge_batch)
+            purge = purge_command(cluster.name, version) + (f"  # istioctl {version}" if version
+                                                            else f"  # {INSTALLED_ISTIOCTL}")
             # Istio's charts label what Helm installs too: the purge deletes those and leaves Helm's record of their
             # release; `helm uninstall` removes both (purge-preview AA2521).
             # Only the releases `helm uninstall` may remove: none that ASM's data plane uses an object of, none whose
@@ -423,7 +431,7 @@ class _LeftoverCheck(ClusterCheck):
             # All of them in releases to uninstall: that is the one way (a purge or `kubectl delete` after it finds
             # nothing, and before it leaves Helm's records).
             then = "" if not rest else ((first + "\n") if releases else first) + purge + (
-                f"  # {INSTALLED_ISTIOCTL}\n# {ONE_BY_ONE}\n" + "\n".join(i.command for i in rest))
+                f"\n# {ONE_BY_ONE}\n" + "\n".join(i.command for i in rest))
             out.append(self.report(
                 self.PURGE_PENDING, cluster.name, params={"count": len(purge_batch)},
                 remediation=then or first,
@@ -1109,7 +1117,7 @@ class IstioResidue(_LeftoverCheck):
                            # A catalog comment (said in the report's language: render/localize.comments_said); the
                            # kind is the CRD's name.
                            _delete(cluster.name, "crd", name) + f"  # {CRD_DELETE_COMMENT}",
-                           purge_managed=_purge_managed(meta))
+                           purge_managed=_purge_managed(meta), installer_version=installer_version(meta))
 
     def _rbac(self, cluster: ClusterInventory, ctx: Context, globs: list[str], kept: list[str]) -> Iterator[Leftover]:
         revisions = asm_revisions(cluster) if cluster.available(K.SERVICE) else set()
@@ -1125,7 +1133,8 @@ class IstioResidue(_LeftoverCheck):
                 command, evidence = _removal(cluster, ctx, meta, _delete(cluster.name, resource, name),
                                              _purge_managed(meta))
                 yield Leftover(kind.kind, name, self.RBAC, {"kind": kind.kind, "name": name}, command,
-                               purge_managed=_purge_managed(meta), release=istio_release_of(meta), evidence=evidence)
+                               purge_managed=_purge_managed(meta), installer_version=installer_version(meta),
+                               release=istio_release_of(meta), evidence=evidence)
 
     def _configmaps(self, cluster: ClusterInventory, ctx: Context, globs: list[str],
                     kept: list[str]) -> Iterator[Leftover]:
@@ -1149,8 +1158,8 @@ class IstioResidue(_LeftoverCheck):
                                          _purge_managed(meta))
             yield Leftover("ConfigMap", name, self.CONFIGMAP, {"namespace": ISTIO_SYSTEM, "name": name,
                                                                "why": istio_installed(meta)},
-                           command, ISTIO_SYSTEM, purge_managed=_purge_managed(meta), release=istio_release_of(meta),
-                           evidence=evidence)
+                           command, ISTIO_SYSTEM, purge_managed=_purge_managed(meta),
+                           installer_version=installer_version(meta), release=istio_release_of(meta), evidence=evidence)
 
     def _istiod_service(self, cluster: ClusterInventory, ctx: Context, globs: list[str],
                         kept: list[str]) -> Iterator[Leftover]:
@@ -1180,6 +1189,6 @@ class IstioResidue(_LeftoverCheck):
                     f"# {kubectl} get {mesh.object_ref('service', name)} -n {ISTIO_SYSTEM} -o yaml")) + "\n" + command
                 evidence["owner_unproven"] = why
             yield Leftover("Service", name, self.ISTIOD_SERVICE, {"namespace": ISTIO_SYSTEM, "name": name},
-                           command, ISTIO_SYSTEM, purge_managed=_purge_managed(meta), release=istio_release_of(meta),
-                           evidence=evidence)
+                           command, ISTIO_SYSTEM, purge_managed=_purge_managed(meta),
+                           installer_version=installer_version(meta), release=istio_release_of(meta), evidence=evidence)
 

@@ -217,3 +217,24 @@ def test_no_helm_uninstall_when_asm_runs_on_every_istio_release(audit):
     a = audit({"cluster-a": [f.namespace("istio-ingress"), dep, rs, svc, *pods]}, "uninstall",
               asm=[f.migration_cr("Migrating")])
     assert not [r for r in a.rows(CHECK) if r["code"] == "AA2521"]
+
+
+def test_a_canary_1_22_and_1_24_counts_the_istiooperators_the_older_istioctl_deletes(audit):
+    # Two revisions (istioctl install --revision, each istiod's image pinning its version): no single istioctl, and the
+    # 1.22 revision's istioctl deletes every IstioOperator with --purge (getIstioOperatorCR, operator/pkg/
+    # helmreconciler/prune.go @1.22.3) where 1.24's does not (operator/pkg/uninstall/prune.go @1.24.6): the oldest
+    # decides, as for the configuration istioctl before 1.20 prunes (old_prune_version).
+    cluster = [f.istiod(version="1.22.3"), f.istiod("1-24-6", version="1.24.6"), f.istio_operator_cr()]
+    a = audit({"cluster-a": cluster}, "uninstall", asm=[f.migration_cr("Migrating")])
+    (row,) = a.rows(CHECK)
+    assert row["evidence"]["by_kind"] == {"Deployment": 2, "IstioOperator": 1}  # main: {"Deployment": 2}
+    assert "IstioOperator/istio-system/installed-state" in row["evidence"]["deleted"]
+    assert "istio_operators" not in row["evidence"]
+
+
+def test_a_canary_1_24_and_1_26_leaves_the_istiooperators(audit):
+    cluster = [f.istiod(version="1.24.6"), f.istiod("1-26-3", version="1.26.3"), f.istio_operator_cr()]
+    a = audit({"cluster-a": cluster}, "uninstall", asm=[f.migration_cr("Migrating")])
+    (row,) = a.rows(CHECK)
+    assert row["evidence"]["by_kind"] == {"Deployment": 2}
+    assert "istio_operators" not in row["evidence"]  # main: named as deleted by "istioctl before 1.24"

@@ -1,0 +1,84 @@
+"""The uninstall's command as the installed Istio's istioctl spells it, in every check that gives it (fix23b, lead 3).
+
+`uninstall` is under `istioctl x` up to 1.14 (istio/istio@1.10.6 and @1.14.6 istioctl/cmd/root.go:
+experimentalCmd.AddCommand(mesh.UninstallCmd(...)); @1.15.0 rootCmd.AddCommand): `istioctl uninstall --purge` is no
+command of istioctl 1.10..1.14. istioctl labels everything it installs operator.istio.io/version with its own version
+(@1.22.3 operator/pkg/helmreconciler/reconciler.go getCoreOwnerLabels; @1.24.6 operator/pkg/install/install.go
+getOwnerLabels). purge-preview's preview had the rule (red22m); main's migration-resource AA0702 and istio-residue
+AA2328 said `istioctl uninstall --purge` for every version.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from tests import factory as f
+from tests.checks.test_residue import asm_footprint
+
+KUBECONFIG_A = '--kubeconfig="${KUBECONFIG_CLUSTER_A:?}"'
+KUBECONFIG_B = '--kubeconfig="${KUBECONFIG_CLUSTER_B:?}"'
+SPELLED = [("1.10.6", "x uninstall --purge"), ("1.14.6", "x uninstall --purge"), ("1.22.3", "uninstall --purge")]
+
+
+def ready_to_uninstall(audit, clusters: dict[str, list[dict]]) -> str:
+    (row,) = audit(clusters, "uninstall", asm=[f.migration_cr("Migrating")]).rows("migration-resource")
+    assert (row["status"], row["code"]) == ("PASS", "AA0702")
+    return row["remediation"]
+
+
+@pytest.mark.parametrize(("version", "command"), SPELLED)
+def test_aa0702_uses_the_installed_istioctls_spelling(audit, version, command):
+    remediation = ready_to_uninstall(audit, {"cluster-a": [f.istiod(version=version)]})
+    # main: `istioctl ... uninstall --purge  # use the istioctl that matches ...` for 1.10 and 1.14 too
+    assert remediation == f"istioctl {KUBECONFIG_A} {command}  # istioctl {version}"
+
+
+def test_aa0702_one_line_per_cluster_each_with_its_own_version(audit):
+    remediation = ready_to_uninstall(audit, {"cluster-a": [f.istiod(version="1.14.6")],
+                                             "cluster-b": [f.istiod(version="1.22.3")]})
+    assert remediation.splitlines() == [f"istioctl {KUBECONFIG_A} x uninstall --purge  # istioctl 1.14.6",
+                                        f"istioctl {KUBECONFIG_B} uninstall --purge  # istioctl 1.22.3"]
+
+
+def test_aa0702_without_one_version_names_todays_command_and_says_to_match_it(audit):
+    # Revisions of two versions: no single istioctl (purge-preview says which revision runs which).
+    remediation = ready_to_uninstall(audit, {"cluster-a": [f.istiod(version="1.14.6"),
+                                                           f.istiod("1-22-3", version="1.22.3")]})
+    command, comment = remediation.split("  # ")
+    assert command == f"istioctl {KUBECONFIG_A} uninstall --purge"
+    assert "istioctl 1." not in comment
+
+
+def leftovers(audit, cluster: list[dict]) -> list[str]:
+    (row,) = [r for r in audit({"cluster-a": [*asm_footprint(), *cluster]}, "finished", asm=[]).rows("istio-residue")
+              if r["code"] == "AA2328"]
+    assert row["status"] == "WARN"
+    return row["remediation"].splitlines()
+
+
+def mesh_config(version: str | None = None) -> dict:
+    """The mesh ConfigMap `istio` istioctl left behind (its install labels, operator.istio.io/version when given)."""
+    labels = {**f.ISTIO_INSTALL_LABELS, "operator.istio.io/component": "Pilot"}
+    if version:
+        labels["operator.istio.io/version"] = version
+    return f.configmap("istio", "istio-system", {"mesh": "{}"}, labels=labels)
+
+
+@pytest.mark.parametrize(("version", "command"), SPELLED)
+def test_aa2328_uses_the_installed_istioctls_spelling(audit, version, command):
+    lines = leftovers(audit, [mesh_config(), f.istiod(version=version)])
+    assert lines[0] == f"istioctl {KUBECONFIG_A} {command}  # istioctl {version}"  # main: always `uninstall --purge`
+
+
+@pytest.mark.parametrize(("version", "command"), SPELLED)
+def test_aa2328_with_istiod_gone_reads_the_version_its_installer_wrote(audit, version, command):
+    # The finished gate's usual case: istiod deleted, the installer's ConfigMap left with its labels.
+    lines = leftovers(audit, [mesh_config(version)])
+    assert lines[0] == f"istioctl {KUBECONFIG_A} {command}  # istioctl {version}"
+
+
+def test_aa2328_without_a_version_names_todays_command_and_says_to_match_it(audit):
+    lines = leftovers(audit, [mesh_config()])
+    command, comment = lines[0].split("  # ")
+    assert command == f"istioctl {KUBECONFIG_A} uninstall --purge"
+    assert "istioctl 1." not in comment
