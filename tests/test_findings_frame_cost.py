@@ -57,8 +57,9 @@ def test_categorical_columns_are_built_from_the_distinct_objects(categorical_siz
     statuses, severities, gates, clusters, namespaces). On the old code 9 categoricals were given all 1,000."""
     frame = findings_frame(_findings(1_000))
     assert len(frame) == 1_000
-    # cluster, check_id, kind, namespace, code; gate, status and both severities are made from codes (fixed dtypes)
-    assert len(categorical_sizes) == 5
+    # cluster, check_id, kind, namespace, code, aspect; gate, status and both severities are made from codes (fixed
+    # dtypes)
+    assert len(categorical_sizes) == 6
     assert max(categorical_sizes) <= 5
     assert frame["status"].astype(str).tolist()[:4] == ["PASS", "FAIL", "FAIL", "PASS"]
     assert frame["severity"].astype(str).tolist()[:3] == ["minor", "major", "minor"]
@@ -111,7 +112,7 @@ def test_records_write_each_category_once(monkeypatch: pytest.MonkeyPatch) -> No
     assert rows[0] == {"cluster": "c0", "gate": "setup", "check_id": "restart-risk", "title": "Restart risk",
                        "severity": "minor", "status": "PASS", "kind": "Deployment", "namespace": "ns0", "name": "w0",
                        "message": "m0", "remediation": "", "evidence": {}, "exempt": False, "exempt_reason": None,
-                       "default_severity": "info", "code": "AA1101"}
+                       "default_severity": "info", "code": "AA1101", "aspect": ""}
     assert (rows[1]["severity"], rows[1]["default_severity"], rows[1]["status"]) == ("", "", "FAIL")
     assert [r["namespace"] for r in rows[:5]] == ["ns0", "ns1", "ns2", "ns3", "ns0"]
     assert all(type(r["exempt"]) is bool for r in rows)
