@@ -8,6 +8,7 @@ from typing import Any
 from auditor import kinds as K
 from auditor import mesh
 from auditor.check import ClusterCheck, Context, no_istiod_outcomes
+from auditor.config import mesh_config_problem
 from auditor.i18n import N_, Phrase, problem_of
 from auditor.inventory import ACTIVE_PHASES, ClusterInventory
 from auditor.istio import (
@@ -19,6 +20,7 @@ from auditor.istio import (
     mesh_configmap_of,
     operator_hold,
     pod_columns,
+    shared_mesh_config,
 )
 from auditor.labelled import ARGO_TRACKING, FLEET_ID, FLUX_HELMRELEASE, FLUX_KUSTOMIZATION, KUBEVELA_APP
 from auditor.model import Finding, Gate, Outcome, Severity, Status
@@ -258,6 +260,17 @@ class MeshConfigXdsAgent(ClusterCheck):
             return self.report(self.NO_CONFIGMAP, cluster.name, params={**where, "istiod": dep["metadata"]["name"]},
                                remediation=self.remediation, evidence=evidence, **subject)
         value, problem = xds_agent_in_mesh(cm)
+        shared = shared_configmap(cluster, dep, key) if not problem and value is None else None
+        if shared is not None:
+            # istiod's own mesh config does not name the key: the shared ConfigMap's value is the one it injects with
+            # (proxyMetadata merged key by key, its own over the shared one's). That ConfigMap is judged.
+            shared_value, _ = xds_agent_in_mesh(shared)
+            if shared_value is not None:
+                cm, value, name = shared, shared_value, str((shared.get("metadata") or {}).get("name") or "")
+                subject["name"] = where["configmap"] = name
+                evidence["shared_mesh_config"] = f"{cm_namespace}/{name}"
+                show = (f"{mesh.kubectl(cluster.name)} {mesh.ns_flag(cm_namespace)} get "
+                        f"{mesh.object_ref('configmap', name)} -o jsonpath='{{.data.mesh}}'")
         evidence.update({"value": value, "last_change": mesh.last_change_time(cm)})
         if problem:
             return self.report(self.UNPARSABLE, cluster.name, params={"revision": revision, "problem": problem},
@@ -393,6 +406,33 @@ def proxy_config_overrides(objects: Iterable[dict[str, Any]]
         if not (isinstance(value, str) and value in mesh.GO_TRUE):
             out.append((obj, value, scope, labels))
     return out
+
+
+def _last_change(cm: dict[str, Any]) -> tuple[str | None, bool]:
+    """(the ConfigMap's last change as written: its newest managedFields time, else its creation, a lower bound;
+    whether it came from managedFields)."""
+    meta = cm.get("metadata") or {}
+    managed = [m.get("time") for m in meta.get("managedFields") or () if isinstance(m, dict) and m.get("time")]
+    return (max(managed), True) if managed else (meta.get("creationTimestamp"), False)
+
+
+def shared_configmap(cluster: ClusterInventory, dep: dict[str, Any], key: tuple[str, str]) -> dict[str, Any] | None:
+    """The ConfigMap istiod `dep` reads under its own mesh config (istio.shared_mesh_config: its SHARED_MESH_CONFIG
+    env, a ConfigMap of its namespace), when it exists and istiod applies it: None when none is named, it is the
+    revision's own, it is missing, or its mesh config is invalid (istiod ignores it: "user config invalid, ignoring
+    it", pkg/config/mesh/watcher.go @1.22.3)."""
+    name = shared_mesh_config(dep)
+    namespace = key[0]
+    if not name or name == key[1]:
+        return None
+    cm = cluster.get(K.CONFIGMAP, name, namespace)
+    if cm is None or "mesh" not in (cm.get("data") or {}):
+        return None
+    try:
+        config = mesh.parse_mesh(cm)
+    except ValueError:
+        return None
+    return None if mesh_config_problem(config) else cm
 
 
 def metadata_of(obj: dict[str, Any]) -> dict[str, Any]:
@@ -540,9 +580,13 @@ class IstiodRestarted(ClusterCheck):
         if cm is None:
             yield self.report(self.NO_CONFIGMAP, cluster.name, params=where, **subject)
             return
-        cm_meta = cm.get("metadata") or {}
-        managed = [m.get("time") for m in cm_meta.get("managedFields") or () if m.get("time")]
-        changed_text = max(managed) if managed else cm_meta.get("creationTimestamp")
+        # istiod injects with its own mesh config over the shared one its SHARED_MESH_CONFIG names: a change of either
+        # changes what it injects, so the later of their last changes is what its pods must have started after.
+        sources = [cm] + [c for c in (shared_configmap(cluster, dep, (cm_namespace, cm_name)),) if c is not None]
+        changes = [_last_change(c) for c in sources]
+        managed = all(from_managed for _, from_managed in changes)
+        known = [t for t, _ in changes if t]
+        changed_text = max(known) if len(known) == len(changes) else None
         changed = mesh.parse_time(changed_text)
         # The columns read, not all 30, of the rows from numpy masks (no loc).
         own = active & equal_to(pods["namespace"], namespace) & equal_to(pods["workload_name"], name)
@@ -553,6 +597,10 @@ class IstiodRestarted(ClusterCheck):
                                     "configmap_changed": changed_text,
                                     "change_time_source": "managedFields" if managed else "creationTimestamp",
                                     "pods_started": starts}
+        if len(sources) > 1:
+            shared_name = (sources[1].get("metadata") or {}).get("name")
+            evidence.update(shared_mesh_config=f"{cm_namespace}/{shared_name}", shared_changed=changes[1][0])
+            where = {**where, "configmap": f"{cm_name} (+ {shared_name})"}
         if changed is None:
             yield self.report(self.NO_CHANGE_TIME, cluster.name, params=where, evidence=evidence, **subject)
             return
