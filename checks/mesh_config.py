@@ -3,19 +3,22 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
 from typing import Any
 
+from auditor import idle, mesh
 from auditor import kinds as K
-from auditor import mesh
 from auditor.check import ClusterCheck, Context, no_istiod_outcomes
 from auditor.config import mesh_config_problem
 from auditor.i18n import N_, Phrase, problem_of
 from auditor.inventory import ACTIVE_PHASES, ClusterInventory
 from auditor.istio import (
+    WORKLOAD_KEY,
     among,
     equal_to,
     iop_patch_command,
     iop_proxy_metadata,
+    istio_proxy_rows,
     istiods,
     mesh_configmap_of,
     operator_hold,
@@ -179,6 +182,16 @@ class MeshConfigXdsAgent(ClusterCheck):
             "applies to so they are injected again (pods-xds-agent lists them):\n{command}",
         message="ProxyConfig {namespace}/{name} sets PROXY_CONFIG_XDS_AGENT to {value} for {scope}, over the mesh "
                 "config: pods injected there lack the setting and cannot talk mTLS to ASM proxies")
+    # The same ProxyConfig where it covers no pod or workload template Istio's injector injects now (its namespace, or
+    # its selector, reaches none of them): nothing injected during the migration takes its value (review22b #7).
+    PROXYCONFIG_OFF_UNUSED = Outcome(
+        "AA0921", Status.WARN, "a ProxyConfig resource sets PROXY_CONFIG_XDS_AGENT to a value pilot-agent reads as "
+        "false, but covers no pod or workload template Istio's injector injects now: not a blocker; a pod Istio "
+        "injects there later would lack the setting", Severity.MINOR,
+        fix="Remove the key from the ProxyConfig (or set it to \"true\") before Istio injects anything it covers:\n"
+            "{command}",
+        message="ProxyConfig {namespace}/{name} sets PROXY_CONFIG_XDS_AGENT to {value} for {scope}, over the mesh "
+                "config, but no pod or workload template there is injected by Istio now")
     PROXYCONFIG_UNREAD = Outcome(
         "AA0936", Status.UNKNOWN, "ProxyConfig resources cannot be read: one turning PROXY_CONFIG_XDS_AGENT off over "
         "the mesh config for some pods cannot be ruled out",
@@ -189,13 +202,16 @@ class MeshConfigXdsAgent(ClusterCheck):
     # A remote cluster (no istiod) judged against the audited istiod serving its proxies (auditor/remote.py).
     REMOTE = remote_outcomes(passed="AA0902", failed="AA0915", unjudged="AA0932", unlinked="AA0933")
     outcomes = (SET, SET_FROM_GIT, ABSENT, NO_CONFIGMAP, UNPARSABLE, UNQUOTED, WRONG_VALUE, OPERATOR_REVERTS,
-                OPERATOR_CR_UNREAD, SAIL_REVERTS, SAIL_CR_UNREAD, PROXYCONFIG_OFF, PROXYCONFIG_UNREAD, *REMOTE,
+                OPERATOR_CR_UNREAD, SAIL_REVERTS, SAIL_CR_UNREAD, PROXYCONFIG_OFF, PROXYCONFIG_OFF_UNUSED,
+                PROXYCONFIG_UNREAD, *REMOTE,
                 *no_istiod_outcomes(elsewhere="AA0930", pods_unread="AA0931", absent="AA0940"))
     needs = (K.DEPLOYMENT, K.CONFIGMAP)
     # Istio proxies without a local istiod: UNKNOWN, not N/A; their istiod's cluster named by istio-system's
     # annotation (Namespace). IstioOperators: what the in-cluster istio-operator renders the ConfigMap from.
     # IstioRevisions: what the Sail operator renders it from. ProxyConfigs: what overrides it pod by pod at injection.
-    uses = (K.POD, K.REPLICASET, K.NAMESPACE, K.ISTIOOPERATOR, K.SAIL_ISTIOREVISION, K.SAIL_ISTIO, K.PROXYCONFIG)
+    # Workloads, namespaces and injector webhooks: what Istio injects under a ProxyConfig (_istio_injected_under).
+    uses = (K.POD, K.REPLICASET, K.NAMESPACE, K.ISTIOOPERATOR, K.SAIL_ISTIOREVISION, K.SAIL_ISTIO, K.PROXYCONFIG,
+            *idle.IDLE_KINDS, K.JOB, K.MUTATING_WEBHOOK)
 
     def prepare(self, ctx: Context) -> None:
         self.links = Links()
@@ -228,6 +244,7 @@ class MeshConfigXdsAgent(ClusterCheck):
                               kind=K.PROXYCONFIG.kind, evidence={"proxyconfigs_unread": reason})
             return
         roots = {root_namespace(cluster, dep) for dep in deployments}
+        injected = None  # what Istio injects now, read once and only when a ProxyConfig turns the setting off
         for obj, value, scope, selector in proxy_config_overrides(cluster.objects(K.PROXYCONFIG)):
             meta = metadata_of(obj)
             namespace, name = str(meta.get("namespace") or ""), str(meta.get("name") or "")
@@ -239,12 +256,15 @@ class MeshConfigXdsAgent(ClusterCheck):
                 said = Phrase(N_("every pod of the mesh (its root namespace {namespace})"), namespace=namespace)
             else:
                 said = Phrase(N_("every pod of namespace {namespace}"), namespace=namespace)
-            yield self.report(self.PROXYCONFIG_OFF, cluster.name, params={
+            if injected is None:
+                injected = istio_injected(cluster)
+            covered = injected.covered(cluster, None if scope == SCOPE_MESH else namespace, selector)
+            yield self.report(self.PROXYCONFIG_OFF if covered else self.PROXYCONFIG_OFF_UNUSED, cluster.name, params={
                 "namespace": namespace, "name": name, "value": repr(value),
                 "scope": said, "command": proxy_config_patch_command(cluster.name, namespace, name)},
                 kind=K.PROXYCONFIG.kind, namespace=namespace, name=name,
                 evidence={"value": value, "scope": scope, "selector": selector or None,
-                          "created": meta.get("creationTimestamp")})
+                          "created": meta.get("creationTimestamp"), "covers_istio_injected": covered})
 
     def _configmap(self, cluster: ClusterInventory, dep: dict[str, Any], key: tuple[str, str]) -> Finding:
         """The finding of istiod `dep`'s mesh ConfigMap `key`."""
@@ -433,6 +453,75 @@ def shared_configmap(cluster: ClusterInventory, dep: dict[str, Any], key: tuple[
     except ValueError:
         return None
     return None if mesh_config_problem(config) else cm
+
+
+# Labels a controller adds to each pod beside its template's (the Deployment controller's pod-template-hash, the
+# StatefulSet and DaemonSet controllers' controller-revision-hash and pod name/index, the Job controller's): a selector
+# naming one may match the pods although the template does not carry it.
+CONTROLLER_POD_LABELS = frozenset({
+    "pod-template-hash", "controller-revision-hash", "statefulset.kubernetes.io/pod-name",
+    "apps.kubernetes.io/pod-index", "job-name", "controller-uid", "batch.kubernetes.io/job-name",
+    "batch.kubernetes.io/controller-uid", "batch.kubernetes.io/job-completion-index"})
+
+
+def selector_may_match(selector: dict[str, Any], labels: dict[str, str] | None) -> bool:
+    """Whether a ProxyConfig's matchLabels may match the pods made from a template of these labels (None: not known,
+    so they may): each key the template carries with the same value, or one a controller adds to its pods."""
+    if labels is None:
+        return True
+    return all(labels.get(str(k)) == str(v) if str(k) in labels else str(k) in CONTROLLER_POD_LABELS
+               for k, v in selector.items())
+
+
+@dataclass
+class IstioInjected:
+    """What Istio's injector injects in a cluster now, by namespace: the workloads of the active pods on Istio's proxy
+    (their template labels read only when a selector asks), and the workloads that run no pod whose next pods Istio's
+    injector takes or may take (auditor/idle.py); `unknown`: why what it injects cannot be told (then a ProxyConfig is
+    taken as covering it)."""
+
+    running: dict[str, list[tuple[str, str]]]              # namespace -> (kind, name) of Istio-proxied workloads
+    idle: dict[str, list[dict[str, str]]]                   # namespace -> template labels of idle workloads
+    unknown: str = ""
+
+    def covered(self, cluster: ClusterInventory, namespace: str | None, selector: dict[str, Any]) -> bool:
+        """Whether a ProxyConfig of `namespace` (None: mesh-wide) and matchLabels `selector` ({}: every pod there)
+        covers anything Istio injects, or may."""
+        if self.unknown:
+            return True
+        namespaces = list({*self.running, *self.idle}) if namespace is None else [namespace]
+        for ns in namespaces:
+            if any(selector_may_match(selector, labels) for labels in self.idle.get(ns, ())):
+                return True
+            for kind, name in self.running.get(ns, ()):
+                if not selector:
+                    return True
+                template, _ = idle.pods_template(cluster, kind, ns, name)
+                if selector_may_match(selector, idle._labels(template) if template is not None else None):
+                    return True
+        return False
+
+
+def istio_injected(cluster: ClusterInventory) -> IstioInjected:
+    """IstioInjected of the cluster: the pod frame's active Istio-proxy pods by workload, and idle.idle_workloads'
+    workloads that Istio's webhook selects (not taken by ASM's for its label), or whose injector is not told."""
+    if not cluster.available(K.POD):
+        return IstioInjected({}, {}, f"{K.POD.kind} unread: {cluster.unread_reason(K.POD)}")
+    pods = cluster.pods()
+    running: dict[str, list[tuple[str, str]]] = {}
+    rows = istio_proxy_rows(pods)
+    if rows.any():
+        for namespace, kind, name in {tuple(map(str, key)) for key in zip(
+                *(pods[c].array[rows].tolist() for c in WORKLOAD_KEY), strict=True)}:
+            running.setdefault(namespace, []).append((kind, name))
+    reading = idle.idle_workloads(cluster, idle.active_workloads(pods))
+    if reading.kinds_unread:
+        return IstioInjected(running, {}, "; ".join(f"{k} unread: {r}" for k, r in reading.kinds_unread.items()))
+    waiting: dict[str, list[dict[str, str]]] = {}
+    for w in [*reading.workloads, *reading.undecided]:
+        if w.undecided or w.unproven or (w.istio and not (w.asm and w.asm_labelled)):
+            waiting.setdefault(w.namespace, []).append(w.labels)
+    return IstioInjected(running, waiting)
 
 
 def metadata_of(obj: dict[str, Any]) -> dict[str, Any]:
