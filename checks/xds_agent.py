@@ -6,11 +6,11 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from auditor import idle, mesh, rollouts, vms
+from auditor import idle, istio, mesh, rollouts, vms
 from auditor import kinds as K
 from auditor.check import ClusterCheck, Context
 from auditor.errors import EvidenceUnavailable
-from auditor.gateways import INSTALL_ISTIOCTL, SCAN_KINDS, gateway_workloads
+from auditor.gateways import INSTALL_ISTIOCTL, SCAN_KINDS, gateway_workloads, proxy_config_templates
 from auditor.i18n import N_, Phrase, joined
 from auditor.inventory import ClusterInventory, value_counts, workload_columns, workload_sizes
 from auditor.istio import (
@@ -231,6 +231,8 @@ class PodsXdsAgent(ClusterCheck):
         label), UNKNOWN where what selects it cannot be told (namespaces or webhooks unread, an injector not proven
         Istio's or ASM's). Only the templates naming the key are judged (mesh.annotation_xds_agent reads the text
         first): at 50k pods the others cost a dict lookup each."""
+        if not _some_template_turns_off(cluster):  # most clusters: one walk of the templates, no workload judged
+            return []
         reading = idle.idle_workloads(cluster, idle.active_workloads(pods), wanted=_template_turns_off)
         out: list[Finding] = []
         for w in [*reading.workloads, *reading.undecided]:
@@ -378,6 +380,25 @@ def _template_turns_off(template: dict[str, Any]) -> bool:
         return False
     value = mesh.annotation_xds_agent(annotations)
     return value is not None and value not in mesh.GO_TRUE
+
+
+# The kinds whose objects hold the pod templates idle.idle_workloads judges (a foreign owner's by its ReplicaSets or
+# Jobs: inventory.slim keeps no template of a Deployment's ReplicaSet nor of a CronJob's Job).
+_TEMPLATE_HOLDERS = (*idle.IDLE_KINDS, K.REPLICASET, K.JOB)
+
+
+def _some_template_turns_off(cluster: ClusterInventory) -> bool:
+    """Whether any pod template read sets PROXY_CONFIG_XDS_AGENT off in its proxy.istio.io/config, before
+    idle.idle_workloads (which reads the pods' workloads and the ReplicaSets' owners) is asked at all: the templates
+    carrying the annotation (gateways.proxy_config_templates, the Deployments' noted by the gateway scan), few."""
+    for kind in _TEMPLATE_HOLDERS:
+        if not cluster.available(kind):
+            continue
+        for obj in proxy_config_templates(cluster, kind):
+            template = istio.pod_template(kind, obj)
+            if template is not None and _template_turns_off(template):
+                return True
+    return False
 
 
 def _edit_template_command(cluster: str, kind: str, namespace: str, name: str) -> str:
