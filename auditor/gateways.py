@@ -630,7 +630,8 @@ def _gateway_workloads(cluster: ClusterInventory, rules: mesh.ProxyRules,
             tmpl_meta = template.get("metadata") or {}
             tmpl_labels = tmpl_meta.get("labels") or {}
             labels = {**(meta.get("labels") or {}), **tmpl_labels}
-            if proxy_config in (tmpl_meta.get("annotations") or ()):
+            notes = tmpl_meta.get("annotations")
+            if isinstance(notes, dict) and proxy_config in notes:
                 annotated[workload_kind.key].append(dep)
             proxy, native = find_proxy(template.get("spec") or {})
             if operators is not None and deployments:
@@ -692,7 +693,7 @@ def _proxy_config_templates(cluster: ClusterInventory, kind: Kind) -> list[dict[
         template = spec.get("template") if isinstance(spec, dict) else None
         meta = template.get("metadata") if isinstance(template, dict) else None
         notes = meta.get("annotations") if isinstance(meta, dict) else None
-        if notes and annotation in notes:
+        if isinstance(notes, dict) and annotation in notes:
             out.append(obj)
     return out
 

@@ -92,3 +92,13 @@ def test_webhooks_unread_leave_it_unknown(audit):
                 unreadable={"c1": {K.MUTATING_WEBHOOK: "403 Forbidden"}})
     assert statuses(run) == {"nightly": ("UNKNOWN", "AA1134")}
     assert run.result.verdict != "GO"
+
+
+def test_annotations_of_no_known_shape_are_not_judged(audit):
+    """YAML that does not parse, or an unquoted YAML boolean (protojson refuses a bool in map<string,string>: the
+    injector ignores the annotation): nothing read, nothing raised."""
+    objs = [*base(),
+            *idle_deployment("broken", "shop", {"proxy.istio.io/config": "proxyMetadata: [PROXY_CONFIG_XDS_AGENT"}),
+            *idle_deployment("bool", "shop", {"proxy.istio.io/config": "proxyMetadata: {PROXY_CONFIG_XDS_AGENT: no}"})]
+    run = audit({"c1": objs}, "migrating", config=ONLY)
+    assert statuses(run) == {}
