@@ -607,6 +607,9 @@ def _gateway_workloads(cluster: ClusterInventory, rules: mesh.ProxyRules,
     # one of its templates raised: that kind is left to manual_injections' own walk, which meets the same error.
     injections: dict[str, dict[istio.InjectionKey, istio.TemplateInjection] | None] = {
         kind.key: {} for kind in (K.DEPLOYMENT, K.DAEMONSET)}
+    # The objects whose pod template carries proxy.istio.io/config (proxy_config_templates), noted in the same walk.
+    annotated: dict[str, list[dict[str, Any]]] = {kind.key: [] for kind in (K.DEPLOYMENT, K.DAEMONSET)}
+    proxy_config = mesh.PROXY_CONFIG_ANNOTATION
     out = []
     # The istio-operator's and the waypoints' Deployments (mesh.is_istio_operator, mesh.is_waypoint_deployment),
     # asked here while each one's metadata and template are at hand: their ClusterInventory views then walk no
@@ -624,8 +627,12 @@ def _gateway_workloads(cluster: ClusterInventory, rules: mesh.ProxyRules,
             meta = dep.get("metadata") or {}
             name, namespace = meta.get("name", ""), meta.get("namespace", "")
             template = ((dep.get("spec") or {}).get("template")) or {}
-            tmpl_labels = ((template.get("metadata") or {}).get("labels")) or {}
+            tmpl_meta = template.get("metadata") or {}
+            tmpl_labels = tmpl_meta.get("labels") or {}
             labels = {**(meta.get("labels") or {}), **tmpl_labels}
+            notes = tmpl_meta.get("annotations")
+            if isinstance(notes, dict) and proxy_config in notes:
+                annotated[workload_kind.key].append(dep)
             proxy, native = find_proxy(template.get("spec") or {})
             if operators is not None and deployments:
                 try:
@@ -658,6 +665,36 @@ def _gateway_workloads(cluster: ClusterInventory, rules: mesh.ProxyRules,
         found = injections[workload_kind.key]
         if found is not None and cluster.available(workload_kind):
             istio.kind_injections(cluster, rules, workload_kind, found)
+    for workload_kind in kinds:
+        proxy_config_templates(cluster, workload_kind, annotated[workload_kind.key])
+    return out
+
+
+def proxy_config_templates(cluster: ClusterInventory, kind: Kind,
+                           walked: list[dict[str, Any]] | None = None) -> list[dict[str, Any]]:
+    """The objects of a readable kind whose pod template (a CronJob's under spec.jobTemplate) carries the
+    proxy.istio.io/config annotation, memoised per cluster. `walked`: that answer from a walk over every object of the
+    kind that had the templates at hand (the gateway scan, over Deployments and DaemonSets), kept unless the kind was
+    already walked: ~9,500 Deployments are not walked again at 50k pods. Read it, never change it."""
+    key = ("proxy_config_templates", kind.key)
+    if walked is not None:
+        return cluster.memo(key, lambda: walked)
+    return cluster.memo(key, lambda: _proxy_config_templates(cluster, kind))
+
+
+def _proxy_config_templates(cluster: ClusterInventory, kind: Kind) -> list[dict[str, Any]]:
+    annotation = mesh.PROXY_CONFIG_ANNOTATION
+    cronjob = kind is K.CRONJOB
+    out = []
+    for obj in cluster.objects(kind):
+        spec = obj.get("spec")
+        if cronjob and isinstance(spec, dict):
+            spec = (spec.get("jobTemplate") or {}).get("spec")
+        template = spec.get("template") if isinstance(spec, dict) else None
+        meta = template.get("metadata") if isinstance(template, dict) else None
+        notes = meta.get("annotations") if isinstance(meta, dict) else None
+        if isinstance(notes, dict) and annotation in notes:
+            out.append(obj)
     return out
 
 

@@ -36,6 +36,7 @@ Workloads whose kind is not read are judged by what they own: an Argo Rollout's 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -122,6 +123,8 @@ class IdleWorkload:
     # What holds its next pods on an earlier template than its own (rollouts.update_hold: a paused Deployment, a paused
     # or unpromoted Argo Rollout), "" for none: they are judged by that earlier template's labels (`template_of`).
     held: str = ""
+    # The pod template it was judged by (for a caller that reads more of it than its labels).
+    template: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass
@@ -402,12 +405,14 @@ def _select(found: IdleWorkload | UnmeshedWorkload, hooks: list[Injector], ns_la
             {ISTIO: found.istio, ASM: found.asm, UNPROVEN: found.unproven}[hook.owner].append(hook.ref)
 
 
-def idle_workloads(cluster: ClusterInventory, running: dict[str, set[tuple[str, str]]]) -> IdleReading:
+def idle_workloads(cluster: ClusterInventory, running: dict[str, set[tuple[str, str]]],
+                   wanted: Callable[[dict[str, Any]], bool] | None = None) -> IdleReading:
     """The workloads of IDLE_KINDS none of whose pods is active (`running`: kind -> (namespace, name) of its workloads
     with a Running/Pending pod, active_workloads), whose template leaves the sidecar to an injector (no istio-proxy
     container of its own: gateways and kube-injected templates are judged elsewhere) and does not opt out; each with
     the injector webhooks that select it and what asks for injection. Namespaces and webhook configurations unread:
-    `unread`."""
+    `unread`. `wanted`: only the templates it accepts (a caller after one annotation: the injectors and namespaces
+    are then judged for those alone, none when no template is wanted)."""
     readable = [kind for kind in IDLE_KINDS if cluster.available(kind)]
     # (kind, why it runs no pod, template, namespace, name, where the template was read when not from itself)
     candidates: list[tuple[str, str, dict[str, Any], str, str, str]] = []
@@ -429,7 +434,8 @@ def idle_workloads(cluster: ClusterInventory, running: dict[str, set[tuple[str, 
             if (namespace, name) in busy:  # most workloads
                 continue
             template = istio.pod_template(kind, obj)
-            if template is None or not _left_to_injector(template) or namespace in IGNORED_NAMESPACES:
+            if template is None or (wanted is not None and not wanted(template)) or not _left_to_injector(template) \
+                    or namespace in IGNORED_NAMESPACES:
                 continue
             if kind is K.DEPLOYMENT and meta.get("ownerReferences") and _routeless_revision(cluster, namespace, meta):
                 continue  # no pod while no Route names its Revision
@@ -439,7 +445,7 @@ def idle_workloads(cluster: ClusterInventory, running: dict[str, set[tuple[str, 
                     candidates.append((kind_name, _why_idle(kind, obj), held[0], namespace, name, held[1]))
                     continue
             candidates.append((kind_name, _why_idle(kind, obj), template, namespace, name, ""))
-    candidates.extend(_foreign_idle(cluster, running))
+    candidates.extend(_foreign_idle(cluster, running, wanted))
     unread = {kind.kind: cluster.unread_reason(kind) for kind in (K.NAMESPACE, K.MUTATING_WEBHOOK)
               if not cluster.available(kind)}
     kinds_unread = {K.workload_kind(kind): cluster.unread_reason(kind) for kind in (*IDLE_KINDS, K.REPLICASET, K.JOB)
@@ -462,7 +468,8 @@ def idle_workloads(cluster: ClusterInventory, running: dict[str, set[tuple[str, 
         else:
             ns_labels = namespace_labels(cluster, namespace)
         found = IdleWorkload(kind_name, namespace, name, why, labels, labels.get(mesh.ASM_INJECT_LABEL) == "true",
-                             template_of=template_of, asks_itself=_asks_itself(template), held=held)
+                             template_of=template_of, asks_itself=_asks_itself(template), held=held,
+                             template=template)
         if held and template_of.startswith(_UNREAD_MARK):
             # Which ReplicaSet a paused Deployment's scale-up scales cannot be told: neither is its next pods' proxy.
             found.template_of = ""
@@ -562,7 +569,8 @@ def _left_to_injector(template: dict[str, Any]) -> bool:
     return mesh.find_proxy_container(spec)[0] is None
 
 
-def _foreign_idle(cluster: ClusterInventory, running: dict[str, set[tuple[str, str]]]
+def _foreign_idle(cluster: ClusterInventory, running: dict[str, set[tuple[str, str]]],
+                  wanted: Callable[[dict[str, Any]], bool] | None = None
                   ) -> list[tuple[str, str, dict[str, Any], str, str, str]]:
     """The owners of kinds not read (an Argo Rollout, a KEDA ScaledJob: RECURRING_JOB_OWNERS) none of whose pods is
     active, as idle_workloads' candidates: each judged by the template its next pods are made from, that of its live
@@ -578,7 +586,7 @@ def _foreign_idle(cluster: ClusterInventory, running: dict[str, set[tuple[str, s
             held = ""
             if kind_name == "Rollout":
                 obj, template, held = _held_rollout(cluster, namespace, name, owned, obj, template)
-            if _left_to_injector(template):
+            if (wanted is None or wanted(template)) and _left_to_injector(template):
                 why = SCALED_TO_ZERO if all(istio.replica_count(rs) == 0 for rs, _ in live) else NO_ACTIVE_POD
                 where = _ref(K.REPLICASET, obj)
                 out.append((kind_name, why, template, namespace, name,
@@ -590,7 +598,7 @@ def _foreign_idle(cluster: ClusterInventory, running: dict[str, set[tuple[str, s
                     (namespace, str((job.get("metadata") or {}).get("name") or "")) in busy_jobs for job, _ in owned):
                 continue
             obj, template = max(owned, key=_created)
-            if _left_to_injector(template):
+            if (wanted is None or wanted(template)) and _left_to_injector(template):
                 out.append((kind_name, Phrase(JOBS_BETWEEN_RUNS, kind=kind_name), template, namespace, name,
                             _ref(K.JOB, obj)))
     return out

@@ -40,6 +40,28 @@ def mesh_configmap_of(dep: dict[str, Any]) -> tuple[str, str]:
     return (dep.get("metadata") or {}).get("namespace") or "istio-system", mesh_configmap_name(dep)
 
 
+# istiod's env naming a ConfigMap of its namespace (key `mesh`) that it reads under its own mesh config: defaults <
+# that ConfigMap < istiod's mesh config, the same overlay as one source on another (pilot/pkg/features/pilot.go
+# SharedMeshConfig; pilot/pkg/bootstrap/mesh.go getConfigurationSources, "User configuration is applied first";
+# pkg/config/mesh/meshwatcher/collection.go NewCollection; pkg/config/mesh/mesh.go ApplyMeshConfig, @1.30.3; in
+# pilot/pkg/bootstrap since 1.10; @1.22.3 pilot/pkg/bootstrap/mesh.go initMeshConfiguration, kubemesh.AddUserMeshConfig,
+# pkg/config/mesh/watcher.go merged(): the user config applied on the defaults, the revision's on that). An invalid one
+# is ignored ("invalid mesh config, ignoring"; @1.22.3 "user config invalid, ignoring it").
+SHARED_MESH_CONFIG = "SHARED_MESH_CONFIG"
+
+
+def shared_mesh_config(dep: dict[str, Any]) -> str | None:
+    """The ConfigMap an istiod Deployment's SHARED_MESH_CONFIG names (its discovery container's env), or None."""
+    containers = (((dep.get("spec") or {}).get("template") or {}).get("spec") or {}).get("containers") or []
+    for container in containers:
+        if not isinstance(container, dict) or container.get("name") not in ("discovery", None):
+            continue
+        for env in container.get("env") or ():
+            if isinstance(env, dict) and env.get("name") == SHARED_MESH_CONFIG and env.get("value"):
+                return str(env["value"])
+    return None
+
+
 # ---------------------------------------------------------------- the in-cluster istio-operator's hold on its objects
 # What the istio-operator (Istio 1.10..1.23, `istioctl operator init`) labels every object it renders with: the
 # IstioOperator it renders it from (getCoreOwnerLabels, istio/istio@1.20.0 operator/pkg/helmreconciler/reconciler.go;

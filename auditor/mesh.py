@@ -277,6 +277,36 @@ def _annotation_addresses(annotation: str) -> tuple[str, ...]:
     return tuple(a for key in _DISCOVERY_KEYS if isinstance(a := parsed.get(key), str) and a)
 
 
+# YAML's character escapes: a quoted key may spell PROXY_CONFIG_XDS_AGENT with them.
+_YAML_ESCAPES = ("\\x", "\\u", "\\U")
+
+
+def annotation_xds_agent(annotations: Any) -> str | None:
+    """PROXY_CONFIG_XDS_AGENT as a pod's (or pod template's) proxy.istio.io/config annotation sets it in proxyMetadata.
+    Istio's injector merges that annotation, key by key, over the mesh config's defaultConfig and the namespace's
+    ProxyConfig, under a ProxyConfig whose selector matches the pod, and writes the result's proxyMetadata as
+    istio-proxy's env (pkg/kube/inject/webhook.go GetProxyConfigOrDefault; pilot/pkg/model/proxy_config.go
+    EffectiveProxyConfig, proxyConfigFromAnnotation; injection-template.yaml `range .ProxyConfig.ProxyMetadata`,
+    @1.22.3 and 1.24.6). None when it does not name the key, or names it with no string (protojson then refuses the
+    annotation and the injector ignores it)."""
+    text = annotations.get(PROXY_CONFIG_ANNOTATION) if isinstance(annotations, dict) else None
+    # The text first: the annotation is rare, and one that never spells the key (nor a YAML escape) cannot set it.
+    if not isinstance(text, str) or (XDS_AGENT_KEY not in text and not any(e in text for e in _YAML_ESCAPES)):
+        return None
+    try:
+        parsed = yamlsafe.safe_load_first(text)
+    except Exception:  # a malformed annotation is refused by the injector: it sets nothing
+        return None
+    if not isinstance(parsed, dict):
+        return None
+    value = None
+    for key in ("proxyMetadata", "proxy_metadata"):  # protojson takes the JSON name and the proto field name alike
+        metadata = parsed.get(key)
+        if isinstance(metadata, dict) and XDS_AGENT_KEY in metadata:
+            value = metadata[XDS_AGENT_KEY]
+    return value if isinstance(value, str) else None
+
+
 # A workload's pods share the text: parsed once, remembered by a digest of it (an annotation may be up to 256 KiB:
 # the texts themselves are not kept).
 _addresses_by_digest: dict[bytes, tuple[str, ...]] = {}

@@ -3,22 +3,27 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
 from typing import Any
 
+from auditor import idle, mesh
 from auditor import kinds as K
-from auditor import mesh
 from auditor.check import ClusterCheck, Context, no_istiod_outcomes
+from auditor.config import mesh_config_problem
 from auditor.i18n import N_, Phrase, problem_of
 from auditor.inventory import ACTIVE_PHASES, ClusterInventory
 from auditor.istio import (
+    WORKLOAD_KEY,
     among,
     equal_to,
     iop_patch_command,
     iop_proxy_metadata,
+    istio_proxy_rows,
     istiods,
     mesh_configmap_of,
     operator_hold,
     pod_columns,
+    shared_mesh_config,
 )
 from auditor.labelled import ARGO_TRACKING, FLEET_ID, FLUX_HELMRELEASE, FLUX_KUSTOMIZATION, KUBEVELA_APP
 from auditor.model import Finding, Gate, Outcome, Severity, Status
@@ -177,6 +182,16 @@ class MeshConfigXdsAgent(ClusterCheck):
             "applies to so they are injected again (pods-xds-agent lists them):\n{command}",
         message="ProxyConfig {namespace}/{name} sets PROXY_CONFIG_XDS_AGENT to {value} for {scope}, over the mesh "
                 "config: pods injected there lack the setting and cannot talk mTLS to ASM proxies")
+    # The same ProxyConfig where it covers no pod or workload template Istio's injector injects now (its namespace, or
+    # its selector, reaches none of them): nothing injected during the migration takes its value (review22b #7).
+    PROXYCONFIG_OFF_UNUSED = Outcome(
+        "AA0921", Status.WARN, "a ProxyConfig resource sets PROXY_CONFIG_XDS_AGENT to a value pilot-agent reads as "
+        "false, but covers no pod or workload template Istio's injector injects now: not a blocker; a pod Istio "
+        "injects there later would lack the setting", Severity.MINOR,
+        fix="Remove the key from the ProxyConfig (or set it to \"true\") before Istio injects anything it covers:\n"
+            "{command}",
+        message="ProxyConfig {namespace}/{name} sets PROXY_CONFIG_XDS_AGENT to {value} for {scope}, over the mesh "
+                "config, but no pod or workload template there is injected by Istio now")
     PROXYCONFIG_UNREAD = Outcome(
         "AA0936", Status.UNKNOWN, "ProxyConfig resources cannot be read: one turning PROXY_CONFIG_XDS_AGENT off over "
         "the mesh config for some pods cannot be ruled out",
@@ -187,13 +202,16 @@ class MeshConfigXdsAgent(ClusterCheck):
     # A remote cluster (no istiod) judged against the audited istiod serving its proxies (auditor/remote.py).
     REMOTE = remote_outcomes(passed="AA0902", failed="AA0915", unjudged="AA0932", unlinked="AA0933")
     outcomes = (SET, SET_FROM_GIT, ABSENT, NO_CONFIGMAP, UNPARSABLE, UNQUOTED, WRONG_VALUE, OPERATOR_REVERTS,
-                OPERATOR_CR_UNREAD, SAIL_REVERTS, SAIL_CR_UNREAD, PROXYCONFIG_OFF, PROXYCONFIG_UNREAD, *REMOTE,
+                OPERATOR_CR_UNREAD, SAIL_REVERTS, SAIL_CR_UNREAD, PROXYCONFIG_OFF, PROXYCONFIG_OFF_UNUSED,
+                PROXYCONFIG_UNREAD, *REMOTE,
                 *no_istiod_outcomes(elsewhere="AA0930", pods_unread="AA0931", absent="AA0940"))
     needs = (K.DEPLOYMENT, K.CONFIGMAP)
     # Istio proxies without a local istiod: UNKNOWN, not N/A; their istiod's cluster named by istio-system's
     # annotation (Namespace). IstioOperators: what the in-cluster istio-operator renders the ConfigMap from.
     # IstioRevisions: what the Sail operator renders it from. ProxyConfigs: what overrides it pod by pod at injection.
-    uses = (K.POD, K.REPLICASET, K.NAMESPACE, K.ISTIOOPERATOR, K.SAIL_ISTIOREVISION, K.SAIL_ISTIO, K.PROXYCONFIG)
+    # Workloads, namespaces and injector webhooks: what Istio injects under a ProxyConfig (_istio_injected_under).
+    uses = (K.POD, K.REPLICASET, K.NAMESPACE, K.ISTIOOPERATOR, K.SAIL_ISTIOREVISION, K.SAIL_ISTIO, K.PROXYCONFIG,
+            *idle.IDLE_KINDS, K.JOB, K.MUTATING_WEBHOOK)
 
     def prepare(self, ctx: Context) -> None:
         self.links = Links()
@@ -226,6 +244,7 @@ class MeshConfigXdsAgent(ClusterCheck):
                               kind=K.PROXYCONFIG.kind, evidence={"proxyconfigs_unread": reason})
             return
         roots = {root_namespace(cluster, dep) for dep in deployments}
+        injected = None  # what Istio injects now, read once and only when a ProxyConfig turns the setting off
         for obj, value, scope, selector in proxy_config_overrides(cluster.objects(K.PROXYCONFIG)):
             meta = metadata_of(obj)
             namespace, name = str(meta.get("namespace") or ""), str(meta.get("name") or "")
@@ -237,12 +256,15 @@ class MeshConfigXdsAgent(ClusterCheck):
                 said = Phrase(N_("every pod of the mesh (its root namespace {namespace})"), namespace=namespace)
             else:
                 said = Phrase(N_("every pod of namespace {namespace}"), namespace=namespace)
-            yield self.report(self.PROXYCONFIG_OFF, cluster.name, params={
+            if injected is None:
+                injected = istio_injected(cluster)
+            covered = injected.covered(cluster, None if scope == SCOPE_MESH else namespace, selector)
+            yield self.report(self.PROXYCONFIG_OFF if covered else self.PROXYCONFIG_OFF_UNUSED, cluster.name, params={
                 "namespace": namespace, "name": name, "value": repr(value),
                 "scope": said, "command": proxy_config_patch_command(cluster.name, namespace, name)},
                 kind=K.PROXYCONFIG.kind, namespace=namespace, name=name,
                 evidence={"value": value, "scope": scope, "selector": selector or None,
-                          "created": meta.get("creationTimestamp")})
+                          "created": meta.get("creationTimestamp"), "covers_istio_injected": covered})
 
     def _configmap(self, cluster: ClusterInventory, dep: dict[str, Any], key: tuple[str, str]) -> Finding:
         """The finding of istiod `dep`'s mesh ConfigMap `key`."""
@@ -258,6 +280,17 @@ class MeshConfigXdsAgent(ClusterCheck):
             return self.report(self.NO_CONFIGMAP, cluster.name, params={**where, "istiod": dep["metadata"]["name"]},
                                remediation=self.remediation, evidence=evidence, **subject)
         value, problem = xds_agent_in_mesh(cm)
+        shared = shared_configmap(cluster, dep, key) if not problem and value is None else None
+        if shared is not None:
+            # istiod's own mesh config does not name the key: the shared ConfigMap's value is the one it injects with
+            # (proxyMetadata merged key by key, its own over the shared one's). That ConfigMap is judged.
+            shared_value, _ = xds_agent_in_mesh(shared)
+            if shared_value is not None:
+                cm, value, name = shared, shared_value, str((shared.get("metadata") or {}).get("name") or "")
+                subject["name"] = where["configmap"] = name
+                evidence["shared_mesh_config"] = f"{cm_namespace}/{name}"
+                show = (f"{mesh.kubectl(cluster.name)} {mesh.ns_flag(cm_namespace)} get "
+                        f"{mesh.object_ref('configmap', name)} -o jsonpath='{{.data.mesh}}'")
         evidence.update({"value": value, "last_change": mesh.last_change_time(cm)})
         if problem:
             return self.report(self.UNPARSABLE, cluster.name, params={"revision": revision, "problem": problem},
@@ -393,6 +426,102 @@ def proxy_config_overrides(objects: Iterable[dict[str, Any]]
         if not (isinstance(value, str) and value in mesh.GO_TRUE):
             out.append((obj, value, scope, labels))
     return out
+
+
+def _last_change(cm: dict[str, Any]) -> tuple[str | None, bool]:
+    """(the ConfigMap's last change as written: its newest managedFields time, else its creation, a lower bound;
+    whether it came from managedFields)."""
+    meta = cm.get("metadata") or {}
+    managed = [m.get("time") for m in meta.get("managedFields") or () if isinstance(m, dict) and m.get("time")]
+    return (max(managed), True) if managed else (meta.get("creationTimestamp"), False)
+
+
+def shared_configmap(cluster: ClusterInventory, dep: dict[str, Any], key: tuple[str, str]) -> dict[str, Any] | None:
+    """The ConfigMap istiod `dep` reads under its own mesh config (istio.shared_mesh_config: its SHARED_MESH_CONFIG
+    env, a ConfigMap of its namespace), when it exists and istiod applies it: None when none is named, it is the
+    revision's own, it is missing, or its mesh config is invalid (istiod ignores it: "user config invalid, ignoring
+    it", pkg/config/mesh/watcher.go @1.22.3)."""
+    name = shared_mesh_config(dep)
+    namespace = key[0]
+    if not name or name == key[1]:
+        return None
+    cm = cluster.get(K.CONFIGMAP, name, namespace)
+    if cm is None or "mesh" not in (cm.get("data") or {}):
+        return None
+    try:
+        config = mesh.parse_mesh(cm)
+    except ValueError:
+        return None
+    return None if mesh_config_problem(config) else cm
+
+
+# Labels a controller adds to each pod beside its template's (the Deployment controller's pod-template-hash, the
+# StatefulSet and DaemonSet controllers' controller-revision-hash and pod name/index, the Job controller's): a selector
+# naming one may match the pods although the template does not carry it.
+CONTROLLER_POD_LABELS = frozenset({
+    "pod-template-hash", "controller-revision-hash", "statefulset.kubernetes.io/pod-name",
+    "apps.kubernetes.io/pod-index", "job-name", "controller-uid", "batch.kubernetes.io/job-name",
+    "batch.kubernetes.io/controller-uid", "batch.kubernetes.io/job-completion-index"})
+
+
+def selector_may_match(selector: dict[str, Any], labels: dict[str, str] | None) -> bool:
+    """Whether a ProxyConfig's matchLabels may match the pods made from a template of these labels (None: not known,
+    so they may): each key the template carries with the same value, or one a controller adds to its pods."""
+    if labels is None:
+        return True
+    return all(labels.get(str(k)) == str(v) if str(k) in labels else str(k) in CONTROLLER_POD_LABELS
+               for k, v in selector.items())
+
+
+@dataclass
+class IstioInjected:
+    """What Istio's injector injects in a cluster now, by namespace: the workloads of the active pods on Istio's proxy
+    (their template labels read only when a selector asks), and the workloads that run no pod whose next pods Istio's
+    injector takes or may take (auditor/idle.py); `unknown`: why what it injects cannot be told (then a ProxyConfig is
+    taken as covering it)."""
+
+    running: dict[str, list[tuple[str, str]]]              # namespace -> (kind, name) of Istio-proxied workloads
+    idle: dict[str, list[dict[str, str]]]                   # namespace -> template labels of idle workloads
+    unknown: str = ""
+
+    def covered(self, cluster: ClusterInventory, namespace: str | None, selector: dict[str, Any]) -> bool:
+        """Whether a ProxyConfig of `namespace` (None: mesh-wide) and matchLabels `selector` ({}: every pod there)
+        covers anything Istio injects, or may."""
+        if self.unknown:
+            return True
+        namespaces = list({*self.running, *self.idle}) if namespace is None else [namespace]
+        for ns in namespaces:
+            if any(selector_may_match(selector, labels) for labels in self.idle.get(ns, ())):
+                return True
+            for kind, name in self.running.get(ns, ()):
+                if not selector:
+                    return True
+                template, _ = idle.pods_template(cluster, kind, ns, name)
+                if selector_may_match(selector, idle._labels(template) if template is not None else None):
+                    return True
+        return False
+
+
+def istio_injected(cluster: ClusterInventory) -> IstioInjected:
+    """IstioInjected of the cluster: the pod frame's active Istio-proxy pods by workload, and idle.idle_workloads'
+    workloads that Istio's webhook selects (not taken by ASM's for its label), or whose injector is not told."""
+    if not cluster.available(K.POD):
+        return IstioInjected({}, {}, f"{K.POD.kind} unread: {cluster.unread_reason(K.POD)}")
+    pods = cluster.pods()
+    running: dict[str, list[tuple[str, str]]] = {}
+    rows = istio_proxy_rows(pods)
+    if rows.any():
+        for namespace, kind, name in {tuple(map(str, key)) for key in zip(
+                *(pods[c].array[rows].tolist() for c in WORKLOAD_KEY), strict=True)}:
+            running.setdefault(namespace, []).append((kind, name))
+    reading = idle.idle_workloads(cluster, idle.active_workloads(pods))
+    if reading.kinds_unread:
+        return IstioInjected(running, {}, "; ".join(f"{k} unread: {r}" for k, r in reading.kinds_unread.items()))
+    waiting: dict[str, list[dict[str, str]]] = {}
+    for w in [*reading.workloads, *reading.undecided]:
+        if w.undecided or w.unproven or (w.istio and not (w.asm and w.asm_labelled)):
+            waiting.setdefault(w.namespace, []).append(w.labels)
+    return IstioInjected(running, waiting)
 
 
 def metadata_of(obj: dict[str, Any]) -> dict[str, Any]:
@@ -540,9 +669,13 @@ class IstiodRestarted(ClusterCheck):
         if cm is None:
             yield self.report(self.NO_CONFIGMAP, cluster.name, params=where, **subject)
             return
-        cm_meta = cm.get("metadata") or {}
-        managed = [m.get("time") for m in cm_meta.get("managedFields") or () if m.get("time")]
-        changed_text = max(managed) if managed else cm_meta.get("creationTimestamp")
+        # istiod injects with its own mesh config over the shared one its SHARED_MESH_CONFIG names: a change of either
+        # changes what it injects, so the later of their last changes is what its pods must have started after.
+        sources = [cm] + [c for c in (shared_configmap(cluster, dep, (cm_namespace, cm_name)),) if c is not None]
+        changes = [_last_change(c) for c in sources]
+        managed = all(from_managed for _, from_managed in changes)
+        known = [t for t, _ in changes if t]
+        changed_text = max(known) if len(known) == len(changes) else None
         changed = mesh.parse_time(changed_text)
         # The columns read, not all 30, of the rows from numpy masks (no loc).
         own = active & equal_to(pods["namespace"], namespace) & equal_to(pods["workload_name"], name)
@@ -553,6 +686,10 @@ class IstiodRestarted(ClusterCheck):
                                     "configmap_changed": changed_text,
                                     "change_time_source": "managedFields" if managed else "creationTimestamp",
                                     "pods_started": starts}
+        if len(sources) > 1:
+            shared_name = (sources[1].get("metadata") or {}).get("name")
+            evidence.update(shared_mesh_config=f"{cm_namespace}/{shared_name}", shared_changed=changes[1][0])
+            where = {**where, "configmap": f"{cm_name} (+ {shared_name})"}
         if changed is None:
             yield self.report(self.NO_CHANGE_TIME, cluster.name, params=where, evidence=evidence, **subject)
             return

@@ -29,7 +29,7 @@ from auditor.config import is_duration, mesh_config_problem
 from auditor.errors import EvidenceUnavailable
 from auditor.i18n import N_, Phrase, joined, problem_of
 from auditor.inventory import ACTIVE_PHASES, ClusterInventory
-from auditor.istio import among, istiods, mesh_configmap_of
+from auditor.istio import among, istiods, mesh_configmap_of, shared_mesh_config
 from auditor.model import Finding, Gate, Outcome, Severity, Status
 from auditor.remote import Istiod, Links, Remote, remote_outcomes
 
@@ -427,26 +427,6 @@ def ca_trust_domains(config: dict[str, Any]) -> list[str]:
 
 
 HOLD_VALUE = "global.proxy.holdApplicationUntilProxyStarts"
-# istiod's env naming a ConfigMap of its namespace (key `mesh`) that it reads under its own mesh config: defaults <
-# that ConfigMap < istiod's mesh config, the same overlay as one source on another (pilot/pkg/features/pilot.go
-# SharedMeshConfig; pilot/pkg/bootstrap/mesh.go getConfigurationSources, "User configuration is applied first";
-# pkg/config/mesh/meshwatcher/collection.go NewCollection; pkg/config/mesh/mesh.go ApplyMeshConfig, @1.30.3; in
-# pilot/pkg/bootstrap since 1.10). An invalid one is ignored ("invalid mesh config, ignoring").
-SHARED_MESH_CONFIG = "SHARED_MESH_CONFIG"
-
-
-def shared_mesh_config(dep: dict[str, Any]) -> str | None:
-    """The ConfigMap an istiod Deployment's SHARED_MESH_CONFIG names (its discovery container's env), or None."""
-    containers = (((dep.get("spec") or {}).get("template") or {}).get("spec") or {}).get("containers") or []
-    for container in containers:
-        if not isinstance(container, dict) or container.get("name") not in ("discovery", None):
-            continue
-        for env in container.get("env") or ():
-            if isinstance(env, dict) and env.get("name") == SHARED_MESH_CONFIG and env.get("value"):
-                return str(env["value"])
-    return None
-
-
 def overlaid(user: dict[str, Any], own: dict[str, Any]) -> dict[str, Any]:
     """istiod's mesh config `own` applied on the shared one `user` as ApplyMeshConfig applies a source: every field of
     `own` replaces the user's, but defaultConfig (merged field by field, proxyMetadata key by key: MergeProxyConfig),

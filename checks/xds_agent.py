@@ -6,11 +6,11 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
+from auditor import idle, istio, mesh, rollouts, vms
 from auditor import kinds as K
-from auditor import mesh, rollouts, vms
 from auditor.check import ClusterCheck, Context
 from auditor.errors import EvidenceUnavailable
-from auditor.gateways import INSTALL_ISTIOCTL, SCAN_KINDS, gateway_workloads
+from auditor.gateways import INSTALL_ISTIOCTL, SCAN_KINDS, gateway_workloads, proxy_config_templates
 from auditor.i18n import N_, Phrase, joined
 from auditor.inventory import ClusterInventory, value_counts, workload_columns, workload_sizes
 from auditor.istio import (
@@ -121,14 +121,35 @@ class PodsXdsAgent(ClusterCheck):
             "into the snapshot, then audit again.",
         message="{kind} objects cannot be read ({reason}): VM proxies on Istio's istiod without "
                 "PROXY_CONFIG_XDS_AGENT cannot be ruled out")
+    # A workload that runs no pod now (auditor/idle.py: scaled to 0, a CronJob between runs...) whose pod template's
+    # proxy.istio.io/config turns the setting off: Istio's injector merges that annotation over the mesh config
+    # (mesh.annotation_xds_agent), so its next pods start without it, and no pod shows it yet.
+    TEMPLATE_OFF = Outcome(
+        "AA1114", Status.FAIL, "a workload that runs no pod now turns PROXY_CONFIG_XDS_AGENT off in its pod template's "
+        "proxy.istio.io/config annotation, and Istio's injector takes its next pods: they start without the setting",
+        fix="Remove PROXY_CONFIG_XDS_AGENT from the proxyMetadata of the pod template's proxy.istio.io/config "
+            "annotation (or set it to \"true\"):\n{command}",
+        message="{kind} {namespace}/{name} ({why}) sets PROXY_CONFIG_XDS_AGENT={value} in its pod template's "
+                "proxy.istio.io/config, and Istio's injector webhook(s) {webhooks} take its next pods: they start "
+                "without the setting and cannot talk mTLS to ASM proxies")
+    TEMPLATE_OFF_UNPROVEN = Outcome(
+        "AA1134", Status.UNKNOWN, "a workload that runs no pod now turns PROXY_CONFIG_XDS_AGENT off in its pod "
+        "template's proxy.istio.io/config annotation, and whether Istio's injector takes its next pods cannot be told",
+        fix="Find which injector takes its pods (kubectl get mutatingwebhookconfigurations; the namespace's labels); "
+            "where it is Istio's, remove PROXY_CONFIG_XDS_AGENT from the annotation's proxyMetadata (or set it to "
+            "\"true\"):\n{command}",
+        message="{kind} {namespace}/{name} ({why}) sets PROXY_CONFIG_XDS_AGENT={value} in its pod template's "
+                "proxy.istio.io/config; whether Istio's injector takes its next pods cannot be told ({reason})")
     outcomes = (CARRIED, NO_ISTIO_PROXY, MISSING, GATEWAY_MISSING, ISTIOCTL_GATEWAY_MISSING, UNCLASSIFIED,
-                VM_GROUP_OVERRIDE, VM_ON_ISTIO, VM_UNPROVEN, VM_UNREAD)
+                VM_GROUP_OVERRIDE, VM_ON_ISTIO, VM_UNPROVEN, VM_UNREAD, TEMPLATE_OFF, TEMPLATE_OFF_UNPROVEN)
     needs = (K.POD,)
     # IstioOperators: what the in-cluster istio-operator renders an istioctl gateway from (its remediation).
     # StatefulSets: whether a restart recreates their pods (rollouts.update_hold: OnDelete, a partition).
     # CloneSets and OpenKruise's Advanced kinds: their update strategy's holds and restart (update_hold, _restart).
+    # The workloads that run no pod (idle.IDLE_KINDS), their namespaces and the injector webhooks: whose next pods a
+    # template turning the setting off gives Istio's injector (AA1114).
     uses = (K.REPLICASET, K.JOB, K.DEPLOYMENT, K.STATEFULSET, K.CLONESET, *K.ADVANCED_KINDS, *SCAN_KINDS,
-            K.WORKLOADENTRY, K.WORKLOADGROUP, K.ISTIOOPERATOR)
+            K.WORKLOADENTRY, K.WORKLOADGROUP, K.ISTIOOPERATOR, *idle.IDLE_KINDS, K.NAMESPACE, K.MUTATING_WEBHOOK)
 
     def check_cluster(self, cluster: ClusterInventory, ctx: Context) -> Iterable[Finding]:
         pods = cluster.pods()
@@ -185,6 +206,8 @@ class PodsXdsAgent(ClusterCheck):
                           "gateway": gateway, "installed_by": installed_by or None})
         machines = self._vm_findings(cluster)
         yield from machines
+        templates = self._idle_template_findings(cluster, pods)
+        yield from templates
         # The workloads lacking the value that `sizes` counts (a pod with a missing key is grouped by neither).
         ok_workloads = len(sizes) - len(sizes.keys() & keys)
         # Proxyless gRPC apps (Istio's grpc-simple: no proxy, an xDS bootstrap) have no agent to carry the setting:
@@ -193,7 +216,7 @@ class PodsXdsAgent(ClusterCheck):
         proxyless = int(proxyless_rows(pods).sum())
         extra = {"proxyless_grpc_pods_not_judged": proxyless} if proxyless else {}
         if proxies.empty:
-            if machines:  # "nothing to restart" would hide the VM proxies reported above
+            if machines or templates:  # "nothing to restart" would hide the VM proxies or templates reported above
                 return
             yield self.report(self.NO_ISTIO_PROXY, cluster.name, params={},
                               evidence={"workloads_ok": 0, "eastwest_gateway_pods_skipped": skipped, **extra})
@@ -201,6 +224,37 @@ class PodsXdsAgent(ClusterCheck):
             yield self.report(self.CARRIED, cluster.name, params={"workloads": ok_workloads},
                               evidence={"workloads_ok": ok_workloads, "eastwest_gateway_pods_skipped": skipped,
                                         **extra})
+
+    def _idle_template_findings(self, cluster: ClusterInventory, pods: Any) -> list[Finding]:
+        """Per workload that runs no pod now and whose pod template's proxy.istio.io/config sets the value to one
+        pilot-agent reads as false: FAIL where Istio's injector webhook selects it (and ASM's does not take it by its
+        label), UNKNOWN where what selects it cannot be told (namespaces or webhooks unread, an injector not proven
+        Istio's or ASM's). Only the templates naming the key are judged (mesh.annotation_xds_agent reads the text
+        first): at 50k pods the others cost a dict lookup each."""
+        if not _some_template_turns_off(cluster):  # most clusters: one walk of the templates, no workload judged
+            return []
+        reading = idle.idle_workloads(cluster, idle.active_workloads(pods), wanted=_template_turns_off)
+        out: list[Finding] = []
+        for w in [*reading.workloads, *reading.undecided]:
+            value = mesh.annotation_xds_agent(((w.template.get("metadata") or {}).get("annotations")) or {})
+            subject = {"kind": w.kind, "namespace": w.namespace, "name": w.name}
+            evidence: dict[str, Any] = {"pods": 0, "why_no_pod": str(w.why), "value": value,
+                                        "istio_injectors": w.istio, "asm_injectors": w.asm,
+                                        "unproven_injectors": w.unproven, "labelled_for_asm": w.asm_labelled}
+            if w.template_of:
+                evidence["template_of"] = w.template_of
+            params = {**subject, "why": w.why, "value": mesh.sh_text(repr(value)),
+                      "command": _edit_template_command(cluster.name, w.kind, w.namespace, w.name)}
+            if w.undecided or (w.unproven and not w.istio):
+                reason = w.undecided or Phrase(N_("injector webhook(s) {webhooks} select it, and whose istiod "
+                                                  "answers them is not proven"), webhooks=", ".join(w.unproven))
+                out.append(self.report(self.TEMPLATE_OFF_UNPROVEN, cluster.name, params={**params, "reason": reason},
+                                       evidence={**evidence, "undecided": str(reason)}, **subject))
+            elif w.istio and not (w.asm and w.asm_labelled):
+                out.append(self.report(self.TEMPLATE_OFF, cluster.name,
+                                       params={**params, "webhooks": ", ".join(w.istio)}, evidence=evidence,
+                                       **subject))
+        return out
 
     @staticmethod
     def _hold(cluster: ClusterInventory, kind: str, namespace: str, name: str) -> OperatorHold | None:
@@ -315,6 +369,46 @@ class PodsXdsAgent(ClusterCheck):
         return self.report(self.VM_UNPROVEN, cluster, params={**where, "why": joined("; ", [address, *signs])},
                            remediation=_vm_unproven(cluster, namespace, self.VM_UNPROVEN.code), evidence=evidence,
                            **subject)
+
+
+def _template_turns_off(template: dict[str, Any]) -> bool:
+    """Whether a pod template's proxy.istio.io/config sets PROXY_CONFIG_XDS_AGENT to a value pilot-agent reads as
+    false (idle.idle_workloads' `wanted`)."""
+    metadata = template.get("metadata")
+    annotations = metadata.get("annotations") if isinstance(metadata, dict) else None
+    if not annotations:
+        return False
+    value = mesh.annotation_xds_agent(annotations)
+    return value is not None and value not in mesh.GO_TRUE
+
+
+# The kinds whose objects hold the pod templates idle.idle_workloads judges (a foreign owner's by its ReplicaSets or
+# Jobs: inventory.slim keeps no template of a Deployment's ReplicaSet nor of a CronJob's Job).
+_TEMPLATE_HOLDERS = (*idle.IDLE_KINDS, K.REPLICASET, K.JOB)
+
+
+def _some_template_turns_off(cluster: ClusterInventory) -> bool:
+    """Whether any pod template read sets PROXY_CONFIG_XDS_AGENT off in its proxy.istio.io/config, before
+    idle.idle_workloads (which reads the pods' workloads and the ReplicaSets' owners) is asked at all: the templates
+    carrying the annotation (gateways.proxy_config_templates, the Deployments' noted by the gateway scan), few."""
+    for kind in _TEMPLATE_HOLDERS:
+        if not cluster.available(kind):
+            continue
+        for obj in proxy_config_templates(cluster, kind):
+            template = istio.pod_template(kind, obj)
+            if template is not None and _template_turns_off(template):
+                return True
+    return False
+
+
+def _edit_template_command(cluster: str, kind: str, namespace: str, name: str) -> str:
+    """The command that opens a workload's pod template for editing (a CronJob's under spec.jobTemplate); a comment for
+    a kind read through what it owns (an Argo Rollout, a KEDA ScaledJob)."""
+    resource = mesh.template_resource(kind) or {"CronJob": "cronjob", "ScaledJob": "scaledjobs.keda.sh"}.get(kind)
+    if resource is None:
+        return (f"# edit the pod template of {mesh.sh_text(kind)} {mesh.sh_text(namespace)}/{mesh.sh_text(name)} in "
+                "its manifest")
+    return f"{mesh.kubectl_in(cluster, namespace)} edit {mesh.object_ref(resource, name)}"
 
 
 # The type a pilot-agent started with PROXY_CONFIG_XDS_AGENT=true asks istiod for (pkg/model/xds.go ProxyConfigType;

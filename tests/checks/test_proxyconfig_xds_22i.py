@@ -20,6 +20,7 @@ from typing import Any
 
 from auditor import kinds as K
 from tests import factory as f
+from tests.checks.test_idle_workloads import istio_injector
 from tests.checks.test_mesh_config import istiod_with_pods
 
 CHECK = "mesh-config-xds-agent"
@@ -50,10 +51,12 @@ def cronjob(name: str, namespace: str) -> dict[str, Any]:
 
 
 def migrating_cluster(*extra: dict[str, Any]) -> list[dict[str, Any]]:
-    """SetupIstioForMigrate done: the mesh config sets it, istiod restarted after, every running sidecar carries it."""
+    """SetupIstioForMigrate done: the mesh config sets it, istiod restarted after, every running sidecar carries it.
+    Istio's injector webhooks as its chart writes them (tests/checks/test_idle_workloads.istio_injector): what injects
+    the CronJob's next run (fix23a: a ProxyConfig is judged by what Istio injects under it)."""
     app = f.deployment("cart", "shop", replicas=2)
     return [f.namespace("shop", {"istio-injection": "enabled"}), f.namespace("batch", {"istio-injection": "enabled"}),
-            *istiod_with_pods(), f.mesh_configmap("true"), *app, *f.workload_pods(app, 2),
+            *istiod_with_pods(), f.mesh_configmap("true"), istio_injector(), *app, *f.workload_pods(app, 2),
             cronjob("nightly-report", "batch"), *extra]
 
 
