@@ -1287,6 +1287,32 @@ def service_references(cluster: ClusterInventory, services: Collection[tuple[str
     return out
 
 
+def backend_name_paths(obj: dict[str, Any], kind: str, service: tuple[str, str]) -> list[str]:
+    """JSON-patch paths of the Service names by which an Ingress (defaultBackend, rules[].http.paths[].backend) or a
+    Gateway API route (rules[].backendRefs[], with a weight other than 0) sends traffic to `service` ((name, namespace),
+    lower case), as service_references finds them."""
+    meta = obj.get("metadata") or {}
+    namespace = str(meta.get("namespace") or "").lower()
+    spec = obj.get("spec") or {}
+    out: list[str] = []
+    if kind == "Ingress":
+        if service[1] != namespace:
+            return out
+        backends = [("/spec/defaultBackend", spec.get("defaultBackend"))]
+        for i, rule in enumerate(spec.get("rules") or ()):
+            paths = ((rule.get("http") or {}).get("paths") or ()) if isinstance(rule, dict) else ()
+            backends += [(f"/spec/rules/{i}/http/paths/{j}/backend", p.get("backend")) for j, p in enumerate(paths)
+                         if isinstance(p, dict)]
+        return [f"{base}/service/name" for base, b in backends if isinstance(b, dict)
+                and isinstance(svc := b.get("service"), dict) and str(svc.get("name") or "").lower() == service[0]]
+    for i, rule in enumerate(spec.get("rules") or ()):
+        for j, ref in enumerate((rule.get("backendRefs") or ()) if isinstance(rule, dict) else ()):
+            if isinstance(ref, dict) and _core_service_ref(ref, namespace) == service and _weighted(
+                    ref.get("weight"), 1):
+                out.append(f"/spec/rules/{i}/backendRefs/{j}")
+    return out
+
+
 def _core_service_ref(ref: dict[str, Any], namespace: str) -> tuple[str, str] | None:
     """(name, namespace) lower case of a Gateway API BackendObjectReference to a Service (kind Service, group core:
     the defaults; namespace the route's by default); None for another kind."""
@@ -1324,7 +1350,8 @@ def gateway_fronts(cluster: ClusterInventory, services: Collection[tuple[str, st
       the spec.clusterIP of a ClusterIP Service, the status addresses of a LoadBalancer one (kubernetes/ingress-nginx@
       cd31c4c0: internal/ingress/status/status.go statusAddressFromService), else its pods' node addresses;
     - a route's parent Gateways' status.addresses[].value (kubernetes-sigs/gateway-api@v1.6.1: apis/v1/
-      gateway_types.go GatewayStatus.Addresses []GatewayStatusAddress{Type, Value}).
+      gateway_types.go GatewayStatus.Addresses []GatewayStatusAddress{Type, Value}); a mesh route, whose parents are
+      Services or ServiceEntries (GAMMA), is no front.
     An address is a Service's cluster IP (CLUSTER_ONLY), a load balancer Service's status address (that Service's
     address type: lb_address_type), a spec.externalIPs entry, or else told by itself (private: INTRANET, public:
     INTERNET); a hostname no Service publishes (an ALB's DNS name: the AlbConfig's addressType is not read) tells
@@ -1345,6 +1372,8 @@ def gateway_fronts(cluster: ClusterInventory, services: Collection[tuple[str, st
             found = ((obj.get("status") or {}).get("loadBalancer") or {}).get("ingress") or ()
             addresses = [str(a.get("ip") or a.get("hostname") or "") for a in found if isinstance(a, dict)]
             reaches = [_front_address_reach(cluster, a) for a in addresses if a]
+        elif not any(_gateway_parent(ref) for ref in (obj.get("spec") or {}).get("parentRefs") or ()):
+            continue  # a mesh route (GAMMA: parentRef a Service or a ServiceEntry) brings no client from outside
         else:
             ingress_class = ""
             addresses, reaches = _route_parent_addresses(cluster, obj, namespace)
@@ -1360,8 +1389,7 @@ def _route_parent_addresses(cluster: ClusterInventory, route: dict[str, Any], na
     addresses: list[str] = []
     reaches: list[str | None] = []
     for ref in (route.get("spec") or {}).get("parentRefs") or ():
-        if not isinstance(ref, dict) or (ref.get("kind") or "Gateway") != "Gateway" or (
-                (ref.get("group") or GATEWAY_API_GROUP) != GATEWAY_API_GROUP):
+        if not _gateway_parent(ref):
             continue
         parent = cluster.get(K.K8S_GATEWAY, str(ref.get("name") or ""), str(ref.get("namespace") or namespace)) if (
             cluster.available(K.K8S_GATEWAY)) else None
@@ -1372,6 +1400,12 @@ def _route_parent_addresses(cluster: ClusterInventory, route: dict[str, Any], na
         addresses += values
         reaches += [_front_address_reach(cluster, v) for v in values]
     return addresses, reaches
+
+
+def _gateway_parent(ref: Any) -> bool:
+    """Whether a route's parentRef names a Gateway (kind Gateway, group gateway.networking.k8s.io: the defaults)."""
+    return isinstance(ref, dict) and (ref.get("kind") or "Gateway") == "Gateway" and (
+        (ref.get("group") or GATEWAY_API_GROUP) == GATEWAY_API_GROUP)
 
 
 def _widest(reaches: list[str | None]) -> str | None:

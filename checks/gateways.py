@@ -57,6 +57,7 @@ from auditor.gateways import (
     HostIndex,
     asm_gateways,
     asm_root_namespace,
+    backend_name_paths,
     bound_virtual_services,
     ccm_weight,
     destination_answered,
@@ -1429,6 +1430,19 @@ class AsmGatewaysPresent(ClusterCheck):
         message="ASM {gateway_type} gateway {asm_gateway} targets this cluster for {istio_gateway}, but its load "
                 "balancer ({asm_services}) is internet-facing while Istio's ({istio_services}) is intranet: what only "
                 "the VPC reached becomes reachable from the internet")
+    # An Ingress (nginx, ALB, Traefik) or a Gateway API route whose backend is Istio's gateway Service sends its traffic
+    # through Istio's gateway whatever ASM's serves: after `istioctl uninstall --purge` that Service is gone (an
+    # istioctl-installed gateway: purge-preview AA2513 says so too) or fronts a gateway whose istiod is gone (the
+    # gateway chart's, or istiod's Gateway API deployment, which the purge leaves: tests/install_shapes.py).
+    FRONTS_ISTIO = Outcome(
+        "AA1741", Status.FAIL, "an ASM gateway replaces the Istio gateway, but an Ingress or a Gateway API route "
+        "still sends traffic to the Istio gateway's Service: it does not reach ASM's gateway, and after the uninstall "
+        "reaches nothing, or a gateway without a control plane",
+        fix="Point the backend at the ASM gateway's Service (`{command}`; an Ingress reaches only Services of its own "
+            "namespace, a route another namespace's only with a ReferenceGrant there), then re-run.",
+        message="{front} sends traffic to Istio's gateway Service {service}, which ASM {gateway_type} gateway "
+                "{asm_gateway} (Service {asm_service}) replaces for {istio_gateway}: that traffic does not reach ASM's "
+                "gateway")
     # An Ingress or a Gateway API route in front of ASM's gateway Service (an ALB, nginx): it carries the clients of
     # Istio's load balancer only as far as its own addresses reach; an ALB's DNS name, or no address published, does
     # not tell how far (auditor.gateways gateway_fronts).
@@ -1583,7 +1597,7 @@ class AsmGatewaysPresent(ClusterCheck):
                 POLICIES_UNGUARDED, UNREACHED, NO_ADDRESS, INTERNET_LOST, NOT_HEALTHY, INTERNET_OPENED, FEWER,
                 ROLE_UNKNOWN_CONFIRM, CLUSTER_ID_UNKNOWN, NAMES_NO_CLUSTER, STRAY, GATEWAYS_UNSEEN, STRAYS_UNSEEN,
                 ROLE_UNREAD, LISTENERS_UNREAD, PORTS_UNTOLD, SECRET_ELSEWHERE, INGRESSES_UNTOLD, GATEWAY_API_UNTOLD,
-                ROUTES_UNREAD, POLICIES_UNREAD, REACH_UNREAD, FRONT_UNTOLD, NO_ISTIO_GATEWAY)
+                ROUTES_UNREAD, POLICIES_UNREAD, REACH_UNREAD, FRONT_UNTOLD, FRONTS_ISTIO, NO_ISTIO_GATEWAY)
     needs = (K.DEPLOYMENT,)
     # Pods: the gateways only they tell of (stray_gateway_findings). Services and VirtualServices: a custom gateway's
     # role (auditor.gateways._role_from_config).
@@ -1695,6 +1709,9 @@ class AsmGatewaysPresent(ClusterCheck):
                         listeners += self._reach(cluster, ctx, istio_gw, match,
                                                  workloads[(match.namespace, match.workload_name)], subject, ids,
                                                  gtype, takers)
+                        listeners += self._fronting_istio(cluster, ctx, istio_gw, match,
+                                                          workloads[(match.namespace, match.workload_name)], ids,
+                                                          gtype)
                     yield from listeners or [found]
                 elif kept and (unserved := self._shared(cluster, ctx, istio_gw, kept, deployed, going, counts,
                                                          workloads, subject, ids, gtype, takers)):
@@ -1749,7 +1766,8 @@ class AsmGatewaysPresent(ClusterCheck):
                 *self._ingresses(cluster, ctx, istio_gw, shared, subject, ids, gtype, takers),
                 *self._gateway_api_hosts(cluster, ctx, istio_gw, shared, subject, ids, gtype, takers),
                 *self._policies(cluster, ctx, istio_gw, shared, workload, subject, ids, gtype),
-                *self._reach(cluster, ctx, istio_gw, shared, workload, subject, ids, gtype, takers)]
+                *self._reach(cluster, ctx, istio_gw, shared, workload, subject, ids, gtype, takers),
+                *self._fronting_istio(cluster, ctx, istio_gw, shared, workload, ids, gtype)]
 
     def _reach(self, cluster: ClusterInventory, ctx: Context, istio_gw: GatewayWorkload, gw: AsmGateway,
                workload: GatewayWorkload, subject: dict[str, str], ids: dict[str, Any], gtype: str,
@@ -1857,6 +1875,57 @@ class AsmGatewaysPresent(ClusterCheck):
                             params={**params, "annotation": annotation,
                                     "command": _istiogateway_patch(gw, cid, overridden, patch)},
                             evidence=evidence, **subject)]
+
+    def _fronting_istio(self, cluster: ClusterInventory, ctx: Context, istio_gw: GatewayWorkload, gw: AsmGateway,
+                        workload: GatewayWorkload, ids: dict[str, Any], gtype: str) -> list[Finding]:
+        """FAIL FRONTS_ISTIO for each Ingress or Gateway API route of a Gateway (gateway_fronts, mirrors aside) whose
+        backend is a Service selecting the Istio ingress gateway's pods (a Service re-pointed at ASM's pods counts as
+        ASM's: not named), with the JSON patch that names the ASM gateway's Service instead (one of the Ingress's
+        namespace where there is one). Services not read: _reach says UNKNOWN AA1753."""
+        if gtype != INGRESS or not cluster.available(K.SERVICE):
+            return []  # routes to Istio's egress gateway: egress-routes-to-asm's (AA1611); Ingresses: purge-preview's
+        istio_svcs, asm_svcs = [], []
+        for svc in gateway_services(cluster, ctx.inv.rules, ctx.config.gateways):
+            key = (svc.gateway.namespace, svc.gateway.name)
+            if not svc.gateway.asm and key == (istio_gw.namespace, istio_gw.name):
+                istio_svcs.append(svc)
+            elif svc.gateway.asm and key == (workload.namespace, workload.name):
+                asm_svcs.append(svc)
+        if not istio_svcs:
+            return []
+        kinds = {"Ingress": K.INGRESS, **{k.kind: k for k in K.K8S_ROUTE_KINDS}}
+        out: list[Finding] = []
+        for front in gateway_fronts(cluster, [(s.name, s.namespace) for s in istio_svcs]):
+            obj = cluster.get(kinds[front.kind], front.name, front.namespace) or {}
+            for svc in istio_svcs:
+                paths = backend_name_paths(obj, front.kind, (svc.name.lower(), svc.namespace.lower()))
+                if not paths:
+                    continue
+                asm_svc = next((a for a in asm_svcs if a.namespace == front.namespace), None) or (
+                    asm_svcs[0] if asm_svcs else None)
+                asm_name, asm_ns = (asm_svc.name, asm_svc.namespace) if asm_svc else (gw.workload_name, gw.namespace)
+                if front.kind == "Ingress":
+                    ops = [{"op": "replace", "path": path, "value": asm_name} for path in paths]
+                    resource = "ingress"
+                else:
+                    ops = [{"op": "add", "path": f"{path}/name", "value": asm_name} for path in paths]
+                    ops += [{"op": "add", "path": f"{path}/namespace", "value": asm_ns} for path in paths
+                            if asm_ns != front.namespace]
+                    resource = f"{front.kind.lower()}.{GATEWAY_API_GROUP}"
+                body = json.dumps(ops, separators=(",", ":"))
+                command = (f"{mesh.kubectl_in(cluster.name, front.namespace)} patch "
+                           f"{mesh.object_ref(resource, front.name)} --type=json -p {mesh.sh(body)}")
+                out.append(self.report(
+                    self.FRONTS_ISTIO, cluster.name,
+                    params={"front": f"{front.kind} {front.namespace}/{front.name}",
+                            "service": f"{svc.namespace}/{svc.name}", "gateway_type": gtype, "asm_gateway": gw.name,
+                            "asm_service": f"{asm_ns}/{asm_name}", "istio_gateway": istio_gw.name,
+                            "command": command},
+                    evidence={"istio_gateway": istio_gw.name, "asm_gateway": f"{gw.namespace}/{gw.name}",
+                              "service": f"{svc.namespace}/{svc.name}", "backend_paths": paths,
+                              "asm_service": f"{asm_ns}/{asm_name}", **ids},
+                    kind=front.kind, namespace=front.namespace, name=front.name))
+        return out
 
     def _front_untold(self, cluster: ClusterInventory, untold: list[Front], params: dict[str, Any],
                       evidence: dict[str, Any], subject: dict[str, str]) -> Finding:

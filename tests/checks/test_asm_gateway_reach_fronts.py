@@ -139,3 +139,78 @@ def test_a_gateway_api_front_is_judged_by_its_parent_gateways_addresses(audit):
     edge["status"]["addresses"] = [{"type": "IPAddress", "value": "47.96.10.41"}]
     c = audit_fronted(audit, route, edge)
     assert rows(c) == [("PASS", "AA1701")]
+
+
+# ---------------------------------------------------------------- fronts still on Istio's gateway Service (AA1741)
+# The same Ingress shape with Istio's gateway Service as its backend. Istio's gateway installed by the gateway chart
+# (`helm install istio-ingressgateway istio/gateway -n istio-system`: tests/install_shapes.py helm_gateway, its objects
+# carry no operator.istio.io/component, so `istioctl uninstall --purge` leaves them and purge-preview's AA2513 names no
+# front on it): main passed AA1701, a GO, while the Ingress keeps sending its traffic to Istio's gateway.
+def helm_istio_gateway() -> list[dict[str, Any]]:
+    from tests import install_shapes as S
+
+    return S.gateway_chart("istio-ingressgateway", "istio-system").objects
+
+
+def audit_istio_fronted(audit, *extra: dict[str, Any]):
+    from tests.checks.test_asm_gateway_reach import hosts_on
+
+    # The shape's Gateway istio-ingressgateway-routes (shop.example.com) moved to ASM's gateway on the ASM side.
+    return audit({"cluster-a": [*helm_istio_gateway(), *asm_gateway(address="47.96.10.21"), *extra]}, "uninstall",
+                 config=ONLY, asm=asm_side(cr(), *hosts_on({"istio": "ingressgateway-asm"}, "shop.example.com",
+                                                           "istio-ingressgateway-routes")))
+
+
+def test_an_ingress_still_on_istios_gateway_service_fails_with_the_patch_to_asms(audit):
+    for class_name in ("nginx", "alb"):
+        a = audit_istio_fronted(audit, front(class_name, [{"ip": "47.96.10.60"}], service="istio-ingressgateway"))
+        found = sorted((r["status"], r["code"], r["kind"], r["name"]) for r in a.rows(CHECK))
+        assert found == [("FAIL", "AA1741", "Ingress", f"front-{class_name}")], class_name
+        [row] = a.rows(CHECK)
+        assert row["evidence"]["service"] == "istio-system/istio-ingressgateway"
+        assert row["evidence"]["asm_service"] == "istio-system/istio-ingressgateway-asm"
+        assert (f"patch ingress/front-{class_name} --type=json -p '[{{\"op\":\"replace\",\"path\":"
+                "\"/spec/rules/0/http/paths/0/backend/service/name\",\"value\":\"istio-ingressgateway-asm\"}]'"
+                in row["remediation"])
+        assert a.result.verdict == "NO-GO"
+    # Pointed at ASM's Service: nothing left on Istio's.
+    b = audit_istio_fronted(audit, front("nginx", [{"ip": "47.96.10.60"}]))
+    assert rows(b) == [("PASS", "AA1701")]
+
+
+def test_an_ingress_of_another_namespace_names_its_own_namespaces_service(audit):
+    ing = front("nginx", [{"ip": "47.96.10.60"}], service="istio-ingressgateway")
+    ing["metadata"]["namespace"] = "shop"
+    a = audit_istio_fronted(audit, ing)
+    assert rows(a) == [("PASS", "AA1701")]
+
+
+def test_a_gateway_api_route_still_on_istios_gateway_service_fails(audit):
+    """An HTTPRoute of another namespace whose backendRef names Istio's gateway Service (namespace istio-system: a
+    ReferenceGrant there allows it); a RequestMirror to it alone copies traffic and is not named."""
+    route = f.k8s_route("HTTPRoute", "edge", "shop", [{"name": "edge", "namespace": "shop"}],
+                        backend="istio-ingressgateway", port=80)
+    route["spec"]["rules"][0]["backendRefs"][0]["namespace"] = "istio-system"
+    a = audit_istio_fronted(audit, route)
+    [row] = a.rows(CHECK)
+    assert (row["status"], row["code"], row["kind"], row["name"]) == ("FAIL", "AA1741", "HTTPRoute", "edge")
+    assert '"path":"/spec/rules/0/backendRefs/0/name","value":"istio-ingressgateway-asm"' in row["remediation"]
+    mirror = f.k8s_route("HTTPRoute", "shadow", "shop", [{"name": "edge", "namespace": "shop"}])
+    mirror["spec"]["rules"][0]["filters"] = [{"type": "RequestMirror", "requestMirror": {"backendRef": {
+        "name": "istio-ingressgateway", "namespace": "istio-system", "port": 80}}}]
+    b = audit_istio_fronted(audit, mirror)
+    assert rows(b) == [("PASS", "AA1701")]
+
+
+def test_a_mesh_route_naming_a_gateway_service_is_no_front(audit):
+    """A GAMMA route (parentRef a Service: gateway-api@v1.6.1 apis/v1/shared_types.go ParentReference kind Service,
+    group core) carries mesh callers, not outside clients: it neither reaches ASM's ClusterIP gateway from outside
+    (AA1726 stands, not UNKNOWN) nor is a front left on Istio's (no AA1741)."""
+    on_asm = f.k8s_route("HTTPRoute", "mesh", "istio-system", [{"kind": "Service", "group": "", "name": "web"}],
+                         backend="istio-ingressgateway-asm", port=80)
+    a = audit_fronted(audit, on_asm)
+    assert rows(a) == [("FAIL", "AA1726")]
+    on_istio = f.k8s_route("HTTPRoute", "mesh", "istio-system", [{"kind": "Service", "group": "", "name": "web"}],
+                           backend="istio-ingressgateway", port=80)
+    b = audit_istio_fronted(audit, on_istio)
+    assert rows(b) == [("PASS", "AA1701")]
