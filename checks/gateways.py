@@ -1774,10 +1774,11 @@ class AsmGatewaysPresent(ClusterCheck):
                takers: list[GatewayWorkload]) -> list[Finding]:
         """Whether clients outside the cluster reach an ASM gateway as they reach Istio's, from the Services selecting
         each gateway's pods (those of the role that serve, stay and take a host Istio's serves: _reach_pool; the one
-        matched when that cannot be told). An ASM gateway Service an Ingress or a Gateway API route names as its backend
-        is reached through what stands in front of it, as a ClusterIP Istio gateway is. Istio's reached by a load
-        balancer (with an address, or not shown pending) or spec.externalIPs: FAIL UNREACHED when no ASM Service is,
-        NO_ADDRESS when ASM's load balancers have no address yet; then by the load balancers' address type, FAIL
+        matched when that cannot be told; the patch names the pool's IstioGateway). An Ingress or a Gateway's route
+        naming an ASM gateway Service as its backend reaches it as far as its own addresses do (gateway_fronts): UNKNOWN
+        FRONT_UNTOLD where they do not tell and nothing else reaches ASM's as Istio's is reached. Istio's reached by a
+        load balancer (with an address, or not shown pending) or spec.externalIPs: FAIL UNREACHED when no ASM Service
+        is, NO_ADDRESS when ASM's load balancers have no address yet; then by the load balancers' address type, FAIL
         INTERNET_LOST when Istio's is internet-facing and ASM's only intranet, WARN INTERNET_OPENED the reverse. Istio's
         reached by node ports only (NodePort, a load balancer still pending, hostNetwork pods): FAIL UNREACHED when
         ASM's opens none. A ClusterIP Istio gateway loses nothing. ASM Services on the very load balancer Istio's
@@ -1795,11 +1796,13 @@ class AsmGatewaysPresent(ClusterCheck):
         asm_keys = {(w.namespace, w.name) for w in pool}
         # The IstioGateway whose Service the patch changes: the matched one where it is of the pool, else the pool's.
         if (gw.namespace, gw.workload_name) not in asm_keys:
+            matched = f"{gw.namespace}/{gw.name}"
             gw = next((g for w in pool for g in asm_gateways(ctx.inv.require_asm())
                        if (g.namespace, g.workload_name) == (w.namespace, w.name)), gw)
             params = {**params, "asm_gateway": gw.name}
             service_type, type_field = gw.service_type_in(cid)
-            evidence = {"asm_gateway": f"{gw.namespace}/{gw.name}", type_field: service_type, **ids}
+            evidence = {"asm_gateway": f"{gw.namespace}/{gw.name}", "matched_asm_gateway": matched,
+                        type_field: service_type, **ids}
         istio_svcs, asm_svcs = [], []
         for svc in gateway_services(cluster, ctx.inv.rules, ctx.config.gateways):
             key = (svc.gateway.namespace, svc.gateway.name)
