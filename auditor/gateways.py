@@ -945,21 +945,27 @@ class GatewayService:
         annotation value, a CLB reused by id without the annotation whose status address is neither private nor
         public). The annotation where CCM serves the Service; else (another controller's class, a reused load
         balancer without it) its status address: a private (RFC 1918) one is a VPC's, a public one the internet's."""
-        if self.service_type != "LoadBalancer":
-            return None
-        # CCM serves it (helper.NeedCLB / NeedNLB): no other controller's class.
-        if self.lb_class in ("", NLB_CLASS) and not self.annotations.get(LB_CLASS_ANNOTATION):
-            if (first_annotation(self.annotations, LB_EXTERNAL_IP_TYPE_ANNOTATIONS) or "") == "eip":
-                return INTERNET
-            stated = first_annotation(self.annotations, LB_ADDRESS_TYPE_ANNOTATIONS)
-            if stated:
-                return stated.strip().lower() if stated.strip().lower() in (INTERNET, INTRANET) else None
-            if not first_annotation(self.annotations, LB_ID_ANNOTATIONS):
-                return INTERNET  # created by CCM without the annotation: its default
-        kinds = {_address_reach(a) for a in self.lb_addresses}
-        if INTERNET in kinds:
+        return lb_address_type(self.service_type, self.annotations, self.lb_class, self.lb_addresses)
+
+
+def lb_address_type(service_type: str, annotations: dict[str, str], lb_class: str,
+                    addresses: Iterable[str]) -> str | None:
+    """GatewayService.address_type for any Service: INTERNET or INTRANET, None when not told."""
+    if service_type != "LoadBalancer":
+        return None
+    # CCM serves it (helper.NeedCLB / NeedNLB): no other controller's class.
+    if lb_class in ("", NLB_CLASS) and not annotations.get(LB_CLASS_ANNOTATION):
+        if (first_annotation(annotations, LB_EXTERNAL_IP_TYPE_ANNOTATIONS) or "") == "eip":
             return INTERNET
-        return INTRANET if kinds == {INTRANET} else None
+        stated = first_annotation(annotations, LB_ADDRESS_TYPE_ANNOTATIONS)
+        if stated:
+            return stated.strip().lower() if stated.strip().lower() in (INTERNET, INTRANET) else None
+        if not first_annotation(annotations, LB_ID_ANNOTATIONS):
+            return INTERNET  # created by CCM without the annotation: its default
+    kinds = {_address_reach(a) for a in addresses}
+    if INTERNET in kinds:
+        return INTERNET
+    return INTRANET if kinds == {INTRANET} else None
 
 
 def _address_reach(address: str) -> str | None:
@@ -1318,12 +1324,172 @@ def service_references(cluster: ClusterInventory, services: Collection[tuple[str
     return out
 
 
+def backend_name_paths(obj: dict[str, Any], kind: str, service: tuple[str, str]) -> list[str]:
+    """JSON-patch paths of the Service names by which an Ingress (defaultBackend, rules[].http.paths[].backend) or a
+    Gateway API route (rules[].backendRefs[], with a weight other than 0) sends traffic to `service` ((name, namespace),
+    lower case), as service_references finds them."""
+    meta = obj.get("metadata") or {}
+    namespace = str(meta.get("namespace") or "").lower()
+    spec = obj.get("spec") or {}
+    out: list[str] = []
+    if kind == "Ingress":
+        if service[1] != namespace:
+            return out
+        backends = [("/spec/defaultBackend", spec.get("defaultBackend"))]
+        for i, rule in enumerate(spec.get("rules") or ()):
+            paths = ((rule.get("http") or {}).get("paths") or ()) if isinstance(rule, dict) else ()
+            backends += [(f"/spec/rules/{i}/http/paths/{j}/backend", p.get("backend")) for j, p in enumerate(paths)
+                         if isinstance(p, dict)]
+        return [f"{base}/service/name" for base, b in backends if isinstance(b, dict)
+                and isinstance(svc := b.get("service"), dict) and str(svc.get("name") or "").lower() == service[0]]
+    for i, rule in enumerate(spec.get("rules") or ()):
+        for j, ref in enumerate((rule.get("backendRefs") or ()) if isinstance(rule, dict) else ()):
+            if isinstance(ref, dict) and _core_service_ref(ref, namespace) == service and _weighted(
+                    ref.get("weight"), 1):
+                out.append(f"/spec/rules/{i}/backendRefs/{j}")
+    return out
+
+
 def _core_service_ref(ref: dict[str, Any], namespace: str) -> tuple[str, str] | None:
     """(name, namespace) lower case of a Gateway API BackendObjectReference to a Service (kind Service, group core:
     the defaults; namespace the route's by default); None for another kind."""
     if (ref.get("kind") or "Service") != "Service" or (ref.get("group") or "") != "":
         return None
     return str(ref.get("name") or "").lower(), str(ref.get("namespace") or namespace).lower()
+
+
+# ---------------------------------------------------------------- what stands in front of a gateway's Service
+CLUSTER_ONLY = "cluster"  # a front reached only from inside the cluster (its address a Service's cluster IP)
+GATEWAY_API_GROUP = "gateway.networking.k8s.io"
+
+
+@dataclass(frozen=True)
+class Front:
+    """A Kubernetes Ingress (nginx, ALB, Traefik...) or a Gateway API route whose backend is one of a gateway's
+    Services, and who reaches it: INTERNET, INTRANET (a VPC), CLUSTER_ONLY, or None when its addresses do not tell."""
+
+    kind: str
+    namespace: str
+    name: str
+    reach: str | None
+    addresses: tuple[str, ...]   # the Ingress's status addresses, or its parent Gateways' (a route's)
+    ingress_class: str = ""      # spec.ingressClassName (or the kubernetes.io/ingress.class annotation)
+
+    def text(self) -> str:
+        return f"{self.kind} {self.namespace}/{self.name} ({', '.join(self.addresses) or '-'})"
+
+
+def gateway_fronts(cluster: ClusterInventory, services: Collection[tuple[str, str]]) -> list[Front]:
+    """The Ingresses and Gateway API routes that send traffic to one of `services` ((name, namespace)) by name
+    (service_references, mirrors aside), each with who reaches it, read from the addresses its controller publishes:
+    - an Ingress's status.loadBalancer.ingress[].ip / .hostname (kubernetes/api networking/v1 types.go IngressStatus,
+      IngressLoadBalancerIngress{IP, Hostname}); ingress-nginx publishes there what its --publish-service Service has:
+      the spec.clusterIP of a ClusterIP Service, the status addresses of a LoadBalancer one (kubernetes/ingress-nginx@
+      cd31c4c0: internal/ingress/status/status.go statusAddressFromService), else its pods' node addresses;
+    - a route's parent Gateways' status.addresses[].value (kubernetes-sigs/gateway-api@v1.6.1: apis/v1/
+      gateway_types.go GatewayStatus.Addresses []GatewayStatusAddress{Type, Value}); a mesh route, whose parents are
+      Services or ServiceEntries (GAMMA), is no front.
+    An address is a Service's cluster IP (CLUSTER_ONLY), a load balancer Service's status address (that Service's
+    address type: lb_address_type), a spec.externalIPs entry, or else told by itself (private: INTRANET, public:
+    INTERNET); a hostname no Service publishes (an ALB's DNS name: the AlbConfig's addressType is not read) tells
+    nothing. A front with no address (the controller wrote none yet, or does not write status) is not told either."""
+    wanted = {(n.lower(), ns.lower()) for n, ns in services}
+    kinds = {"Ingress": K.INGRESS, **{k.kind: k for k in K.K8S_ROUTE_KINDS}}
+    seen: set[tuple[str, str, str]] = set()
+    out: list[Front] = []
+    for kind, namespace, name, _, _, mirror in service_references(cluster, wanted):
+        if kind not in kinds or mirror or (kind, namespace, name) in seen:
+            continue
+        seen.add((kind, namespace, name))
+        obj = cluster.get(kinds[kind], name, namespace) or {}
+        if kind == "Ingress":
+            spec = obj.get("spec") or {}
+            ingress_class = str(spec.get("ingressClassName") or ((obj.get("metadata") or {}).get("annotations") or {})
+                                .get("kubernetes.io/ingress.class") or "")
+            found = ((obj.get("status") or {}).get("loadBalancer") or {}).get("ingress") or ()
+            addresses = [str(a.get("ip") or a.get("hostname") or "") for a in found if isinstance(a, dict)]
+            reaches = [_front_address_reach(cluster, a) for a in addresses if a]
+        elif not any(_gateway_parent(ref) for ref in (obj.get("spec") or {}).get("parentRefs") or ()):
+            continue  # a mesh route (GAMMA: parentRef a Service or a ServiceEntry) brings no client from outside
+        else:
+            ingress_class = ""
+            addresses, reaches = _route_parent_addresses(cluster, obj, namespace)
+        addresses = [a for a in addresses if a]
+        out.append(Front(kind, namespace, name, _widest(reaches), tuple(addresses), ingress_class))
+    return out
+
+
+def _route_parent_addresses(cluster: ClusterInventory, route: dict[str, Any], namespace: str
+                            ) -> tuple[list[str], list[str | None]]:
+    """The status addresses of a route's parent Gateways, and who reaches each (None for a parent not read, not
+    found, or without an address: not told)."""
+    addresses: list[str] = []
+    reaches: list[str | None] = []
+    for ref in (route.get("spec") or {}).get("parentRefs") or ():
+        if not _gateway_parent(ref):
+            continue
+        parent = cluster.get(K.K8S_GATEWAY, str(ref.get("name") or ""), str(ref.get("namespace") or namespace)) if (
+            cluster.available(K.K8S_GATEWAY)) else None
+        values = [str(a.get("value") or "") for a in ((parent or {}).get("status") or {}).get("addresses") or ()
+                  if isinstance(a, dict) and a.get("value")]
+        if not values:
+            reaches.append(None)
+        addresses += values
+        reaches += [_front_address_reach(cluster, v) for v in values]
+    return addresses, reaches
+
+
+def _gateway_parent(ref: Any) -> bool:
+    """Whether a route's parentRef names a Gateway (kind Gateway, group gateway.networking.k8s.io: the defaults)."""
+    return isinstance(ref, dict) and (ref.get("kind") or "Gateway") == "Gateway" and (
+        (ref.get("group") or GATEWAY_API_GROUP) == GATEWAY_API_GROUP)
+
+
+def _widest(reaches: list[str | None]) -> str | None:
+    """Who reaches a front through all its addresses: the internet if any does; not told if any is not; else a VPC,
+    else the cluster alone. No address: not told."""
+    if not reaches:
+        return None
+    if INTERNET in reaches:
+        return INTERNET
+    if None in reaches:
+        return None
+    return INTRANET if INTRANET in reaches else CLUSTER_ONLY
+
+
+def _front_address_reach(cluster: ClusterInventory, address: str) -> str | None:
+    index = _service_address_reach(cluster)
+    key = address.strip().lower()
+    return index[key] if key in index else _address_reach(key)
+
+
+def _service_address_reach(cluster: ClusterInventory) -> dict[str, str | None]:
+    """Every address a Service of the cluster answers at -> who reaches it (cluster IPs: CLUSTER_ONLY; a load
+    balancer's status addresses: its address type; spec.externalIPs: told by themselves), once per cluster and only
+    when a front is asked about."""
+    def build() -> dict[str, str | None]:
+        out: dict[str, str | None] = {}
+        if not cluster.available(K.SERVICE):
+            return out
+        for svc in cluster.objects(K.SERVICE):
+            spec = svc.get("spec") or {}
+            for ip in (spec.get("clusterIP"), *(spec.get("clusterIPs") or ())):
+                if isinstance(ip, str) and ip and ip != "None":
+                    out.setdefault(ip.lower(), CLUSTER_ONLY)
+            for ip in spec.get("externalIPs") or ():
+                if isinstance(ip, str):
+                    out[ip.lower()] = _address_reach(ip)
+            if spec.get("type") != "LoadBalancer":
+                continue
+            found = ((svc.get("status") or {}).get("loadBalancer") or {}).get("ingress") or ()
+            addresses = [str(a.get("ip") or a.get("hostname") or "").lower() for a in found if isinstance(a, dict)]
+            annotations = {str(k): str(v) for k, v in ((svc.get("metadata") or {}).get("annotations") or {}).items()}
+            reach = lb_address_type("LoadBalancer", annotations, str(spec.get("loadBalancerClass") or ""), addresses)
+            for address in addresses:
+                if address and out.get(address) != INTERNET:
+                    out[address] = reach
+        return out
+    return cluster.memo("service_address_reach", build)
 
 
 # ---------------------------------------------------------------- ASM IstioGateway objects

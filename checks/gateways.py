@@ -32,6 +32,7 @@ from auditor.gateways import (
     EASTWEST,
     EASTWEST_LOOKED_FOR,
     EGRESS,
+    GATEWAY_API_GROUP,
     GATEWAY_POLICY_KINDS,
     INGRESS,
     INSTALL_GATEWAY_API,
@@ -50,17 +51,20 @@ from auditor.gateways import (
     STRAY_GATEWAY,
     STRAY_GATEWAY_FIX,
     AsmGateway,
+    Front,
     GatewayService,
     GatewayWorkload,
     HostIndex,
     asm_gateways,
     asm_root_namespace,
+    backend_name_paths,
     bound_virtual_services,
     ccm_weight,
     destination_answered,
     eastwest_signals,
     first_annotation,
     gateway_api_listeners,
+    gateway_fronts,
     gateway_listeners,
     gateway_policy_parity,
     gateway_role_why,
@@ -81,7 +85,6 @@ from auditor.gateways import (
     served_hosts,
     service_of,
     service_port_target,
-    service_references,
     stray_gateway_findings,
     vserver_groups,
 )
@@ -1427,6 +1430,33 @@ class AsmGatewaysPresent(ClusterCheck):
         message="ASM {gateway_type} gateway {asm_gateway} targets this cluster for {istio_gateway}, but its load "
                 "balancer ({asm_services}) is internet-facing while Istio's ({istio_services}) is intranet: what only "
                 "the VPC reached becomes reachable from the internet")
+    # An Ingress (nginx, ALB, Traefik) or a Gateway API route whose backend is Istio's gateway Service sends its traffic
+    # through Istio's gateway whatever ASM's serves: after `istioctl uninstall --purge` that Service is gone (an
+    # istioctl-installed gateway: purge-preview AA2513 says so too) or fronts a gateway whose istiod is gone (the
+    # gateway chart's, or istiod's Gateway API deployment, which the purge leaves: tests/install_shapes.py).
+    FRONTS_ISTIO = Outcome(
+        "AA1741", Status.FAIL, "an ASM gateway replaces the Istio gateway, but an Ingress or a Gateway API route "
+        "still sends traffic to the Istio gateway's Service: it does not reach ASM's gateway, and after the uninstall "
+        "reaches nothing, or a gateway without a control plane",
+        fix="Point the backend at the ASM gateway's Service (`{command}`; an Ingress reaches only Services of its own "
+            "namespace, a route another namespace's only with a ReferenceGrant there), then re-run.",
+        message="{front} sends traffic to Istio's gateway Service {service}, which ASM {gateway_type} gateway "
+                "{asm_gateway} (Service {asm_service}) replaces for {istio_gateway}: that traffic does not reach ASM's "
+                "gateway")
+    # An Ingress or a Gateway API route in front of ASM's gateway Service (an ALB, nginx): it carries the clients of
+    # Istio's load balancer only as far as its own addresses reach; an ALB's DNS name, or no address published, does
+    # not tell how far (auditor.gateways gateway_fronts).
+    FRONT_UNTOLD = Outcome(
+        "AA1754", Status.UNKNOWN, "an ASM gateway replaces the Istio gateway, which clients outside the cluster reach, "
+        "and is reached only through an Ingress or a Gateway API route in front of it whose addresses do not tell "
+        "who reaches it: whether those clients reach ASM's gateway cannot be told",
+        fix="See who reaches the front (`{command}`: its status addresses; for an ALB Ingress the AlbConfig its "
+            "IngressClass names, spec.config.addressType Internet or Intranet). If it reaches Istio's clients, exempt "
+            "this finding with that reason; else give the ASM gateway a load balancer of Istio's kind (IstioGateway "
+            "serviceType LoadBalancer and its serviceAnnotations on the ASM control plane). Then re-run.",
+        message="ASM {gateway_type} gateway {asm_gateway} targets this cluster for {istio_gateway}, which clients "
+                "outside the cluster reach through {istio_services}; ASM's gateway is reached only through "
+                "{fronts}, whose addresses do not tell who reaches it")
     REACH_UNREAD = Outcome(
         "AA1753", Status.UNKNOWN, "an ASM gateway replaces the Istio gateway, but the Services could not be read: "
         "whether clients outside the cluster reach ASM's gateway as they reach Istio's cannot be told",
@@ -1567,7 +1597,7 @@ class AsmGatewaysPresent(ClusterCheck):
                 POLICIES_UNGUARDED, UNREACHED, NO_ADDRESS, INTERNET_LOST, NOT_HEALTHY, INTERNET_OPENED, FEWER,
                 ROLE_UNKNOWN_CONFIRM, CLUSTER_ID_UNKNOWN, NAMES_NO_CLUSTER, STRAY, GATEWAYS_UNSEEN, STRAYS_UNSEEN,
                 ROLE_UNREAD, LISTENERS_UNREAD, PORTS_UNTOLD, SECRET_ELSEWHERE, INGRESSES_UNTOLD, GATEWAY_API_UNTOLD,
-                ROUTES_UNREAD, POLICIES_UNREAD, REACH_UNREAD, NO_ISTIO_GATEWAY)
+                ROUTES_UNREAD, POLICIES_UNREAD, REACH_UNREAD, FRONT_UNTOLD, FRONTS_ISTIO, NO_ISTIO_GATEWAY)
     needs = (K.DEPLOYMENT,)
     # Pods: the gateways only they tell of (stray_gateway_findings). Services and VirtualServices: a custom gateway's
     # role (auditor.gateways._role_from_config).
@@ -1679,6 +1709,9 @@ class AsmGatewaysPresent(ClusterCheck):
                         listeners += self._reach(cluster, ctx, istio_gw, match,
                                                  workloads[(match.namespace, match.workload_name)], subject, ids,
                                                  gtype, takers)
+                        listeners += self._fronting_istio(cluster, ctx, istio_gw, match,
+                                                          workloads[(match.namespace, match.workload_name)], ids,
+                                                          gtype)
                     yield from listeners or [found]
                 elif kept and (unserved := self._shared(cluster, ctx, istio_gw, kept, deployed, going, counts,
                                                          workloads, subject, ids, gtype, takers)):
@@ -1733,17 +1766,19 @@ class AsmGatewaysPresent(ClusterCheck):
                 *self._ingresses(cluster, ctx, istio_gw, shared, subject, ids, gtype, takers),
                 *self._gateway_api_hosts(cluster, ctx, istio_gw, shared, subject, ids, gtype, takers),
                 *self._policies(cluster, ctx, istio_gw, shared, workload, subject, ids, gtype),
-                *self._reach(cluster, ctx, istio_gw, shared, workload, subject, ids, gtype, takers)]
+                *self._reach(cluster, ctx, istio_gw, shared, workload, subject, ids, gtype, takers),
+                *self._fronting_istio(cluster, ctx, istio_gw, shared, workload, ids, gtype)]
 
     def _reach(self, cluster: ClusterInventory, ctx: Context, istio_gw: GatewayWorkload, gw: AsmGateway,
                workload: GatewayWorkload, subject: dict[str, str], ids: dict[str, Any], gtype: str,
                takers: list[GatewayWorkload]) -> list[Finding]:
         """Whether clients outside the cluster reach an ASM gateway as they reach Istio's, from the Services selecting
         each gateway's pods (those of the role that serve, stay and take a host Istio's serves: _reach_pool; the one
-        matched when that cannot be told). An ASM gateway Service an Ingress or a Gateway API route names as its backend
-        is reached through what stands in front of it, as a ClusterIP Istio gateway is. Istio's reached by a load
-        balancer (with an address, or not shown pending) or spec.externalIPs: FAIL UNREACHED when no ASM Service is,
-        NO_ADDRESS when ASM's load balancers have no address yet; then by the load balancers' address type, FAIL
+        matched when that cannot be told; the patch names the pool's IstioGateway). An Ingress or a Gateway's route
+        naming an ASM gateway Service as its backend reaches it as far as its own addresses do (gateway_fronts): UNKNOWN
+        FRONT_UNTOLD where they do not tell and nothing else reaches ASM's as Istio's is reached. Istio's reached by a
+        load balancer (with an address, or not shown pending) or spec.externalIPs: FAIL UNREACHED when no ASM Service
+        is, NO_ADDRESS when ASM's load balancers have no address yet; then by the load balancers' address type, FAIL
         INTERNET_LOST when Istio's is internet-facing and ASM's only intranet, WARN INTERNET_OPENED the reverse. Istio's
         reached by node ports only (NodePort, a load balancer still pending, hostNetwork pods): FAIL UNREACHED when
         ASM's opens none. A ClusterIP Istio gateway loses nothing. ASM Services on the very load balancer Istio's
@@ -1759,6 +1794,15 @@ class AsmGatewaysPresent(ClusterCheck):
                                 evidence={**evidence, "unread": reason}, remediation=self.REACH_UNREAD.fix, **subject)]
         pool = self._reach_pool(cluster, ctx, istio_gw, workload, takers)
         asm_keys = {(w.namespace, w.name) for w in pool}
+        # The IstioGateway whose Service the patch changes: the matched one where it is of the pool, else the pool's.
+        if (gw.namespace, gw.workload_name) not in asm_keys:
+            matched = f"{gw.namespace}/{gw.name}"
+            gw = next((g for w in pool for g in asm_gateways(ctx.inv.require_asm())
+                       if (g.namespace, g.workload_name) == (w.namespace, w.name)), gw)
+            params = {**params, "asm_gateway": gw.name}
+            service_type, type_field = gw.service_type_in(cid)
+            evidence = {"asm_gateway": f"{gw.namespace}/{gw.name}", "matched_asm_gateway": matched,
+                        type_field: service_type, **ids}
         istio_svcs, asm_svcs = [], []
         for svc in gateway_services(cluster, ctx.inv.rules, ctx.config.gateways):
             key = (svc.gateway.namespace, svc.gateway.name)
@@ -1775,34 +1819,47 @@ class AsmGatewaysPresent(ClusterCheck):
         if not istio_nodes:
             return []  # ClusterIP: nothing outside reaches it but what stands in front of it (an Ingress, an SLB)
         asm_outside = [s for s in asm_svcs if s.reached_from_outside]
-        if _fronted(cluster, asm_svcs):
-            return []  # an Ingress or a Gateway API route in front of ASM's (ALB, nginx): it reaches ASM's, as Istio's
+        # An Ingress or a Gateway API route in front of ASM's Services (ALB, nginx) reaches ASM's gateway as far as
+        # its own addresses reach (gateway_fronts): one reached from the cluster alone carries no outside client
+        # (main took any front for Istio's reach: an internal nginx beside Istio's internet CLB passed, a GO).
+        fronts = gateway_fronts(cluster, [(s.name, s.namespace) for s in asm_svcs]) if asm_svcs else []
+        fronts_outside = [fr for fr in fronts if fr.reach in (INTERNET, INTRANET)]
+        untold = [fr for fr in fronts if fr.reach is None]
         evidence = {**evidence, "istio_services": {f"{s.namespace}/{s.name}": _reach_evidence(s) for s in istio_svcs},
-                    "asm_services": {f"{s.namespace}/{s.name}": _reach_evidence(s) for s in asm_svcs}}
+                    "asm_services": {f"{s.namespace}/{s.name}": _reach_evidence(s) for s in asm_svcs},
+                    **({"fronts": {f"{fr.kind} {fr.namespace}/{fr.name}": {"reach": fr.reach,
+                                                                          "addresses": list(fr.addresses)}
+                                   for fr in fronts}} if fronts else {})}
         params = {**params, "istio_services": _services_text(istio_outside or istio_nodes),
-                  "asm_services": _services_text(asm_svcs) or Phrase(N_("no Service"))}
-        pending = [s for s in asm_svcs if s.lb_pending]
-        if istio_outside and not asm_outside and pending:
-            return [self.report(self.NO_ADDRESS, cluster.name,
-                                params={**params, "asm_services": _services_text(pending),
-                                        "command": f"{mesh.kubectl_in(cluster.name, pending[0].namespace)} describe "
-                                                   f"{mesh.object_ref('service', pending[0].name)}"},
-                                evidence=evidence, **subject)]
+                  "asm_services": ", ".join(filter(None, [_services_text(asm_svcs), *(fr.text() for fr in fronts)]))
+                  or Phrase(N_("no Service"))}
         asm_nodes = asm_outside or [s for s in asm_svcs if s.opens_node_ports] or (
             asm_svcs if any(_host_network(cluster, w.kind, w.namespace, w.name) for w in pool) else [])
-        if (istio_outside and not asm_outside) or not asm_nodes:
+        if not (asm_outside if istio_outside else asm_nodes) and not fronts_outside:
+            if untold:
+                return [self._front_untold(cluster, untold, params, evidence, subject)]
+            pending = [s for s in asm_svcs if s.lb_pending]
+            if istio_outside and pending:
+                return [self.report(self.NO_ADDRESS, cluster.name,
+                                    params={**params, "asm_services": _services_text(pending),
+                                            "command": f"{mesh.kubectl_in(cluster.name, pending[0].namespace)} "
+                                                       f"describe {mesh.object_ref('service', pending[0].name)}"},
+                                    evidence=evidence, **subject)]
             wanted = "LoadBalancer" if istio_outside else "NodePort"
             return [self.report(self.UNREACHED, cluster.name,
                                 params={**params, "command": _istiogateway_patch(
                                     gw, cid, type_field != "spec.serviceType", {"serviceType": wanted})},
                                 evidence=evidence, **subject)]
         istio_types = {s.address_type() for s in istio_outside if s.service_type == "LoadBalancer"}
-        asm_types = {s.address_type() for s in asm_outside if s.service_type == "LoadBalancer"}
-        if not istio_types or not asm_types or None in asm_types or any(s.external_ips for s in asm_outside):
+        own_types = {s.address_type() for s in asm_outside if s.service_type == "LoadBalancer"}
+        asm_types = own_types | {fr.reach for fr in fronts_outside}
+        if not istio_types or not asm_types or None in own_types or any(s.external_ips for s in asm_outside):
             return []  # not load balancers on both sides, or who reaches ASM's is not told
+        if INTERNET in istio_types and INTERNET not in asm_types and untold:
+            return [self._front_untold(cluster, untold, params, evidence, subject)]
         if INTERNET in istio_types and asm_types == {INTRANET}:
             outcome, wanted = self.INTERNET_LOST, INTERNET
-        elif istio_types == {INTRANET} and INTERNET in asm_types:
+        elif istio_types == {INTRANET} and INTERNET in own_types:
             outcome, wanted = self.INTERNET_OPENED, INTRANET
         else:
             return []
@@ -1812,11 +1869,81 @@ class AsmGatewaysPresent(ClusterCheck):
         overridden = isinstance(override, dict) and first_annotation(
             {str(k): str(v) for k, v in (override.get("serviceAnnotations") or {}).items()},
             LB_ADDRESS_TYPE_ANNOTATIONS) is not None
-        patch = {"serviceAnnotations": {annotation: wanted}}
+        patch: dict[str, Any] = {"serviceAnnotations": {annotation: wanted}}
+        if not own_types:
+            # Only fronts reach ASM's gateway (intranet ones): its own Service becomes the internet load balancer.
+            patch["serviceType"] = "LoadBalancer"
+            overridden = overridden or type_field != "spec.serviceType"
         return [self.report(outcome, cluster.name,
                             params={**params, "annotation": annotation,
                                     "command": _istiogateway_patch(gw, cid, overridden, patch)},
                             evidence=evidence, **subject)]
+
+    def _fronting_istio(self, cluster: ClusterInventory, ctx: Context, istio_gw: GatewayWorkload, gw: AsmGateway,
+                        workload: GatewayWorkload, ids: dict[str, Any], gtype: str) -> list[Finding]:
+        """FAIL FRONTS_ISTIO for each Ingress or Gateway API route of a Gateway (gateway_fronts, mirrors aside) whose
+        backend is a Service selecting the Istio ingress gateway's pods (a Service re-pointed at ASM's pods counts as
+        ASM's: not named), with the JSON patch that names the ASM gateway's Service instead (one of the Ingress's
+        namespace where there is one). Services not read: _reach says UNKNOWN AA1753."""
+        if gtype != INGRESS or not cluster.available(K.SERVICE):
+            return []  # routes to Istio's egress gateway: egress-routes-to-asm's (AA1611); Ingresses: purge-preview's
+        istio_svcs, asm_svcs = [], []
+        for svc in gateway_services(cluster, ctx.inv.rules, ctx.config.gateways):
+            key = (svc.gateway.namespace, svc.gateway.name)
+            if not svc.gateway.asm and key == (istio_gw.namespace, istio_gw.name):
+                istio_svcs.append(svc)
+            elif svc.gateway.asm and key == (workload.namespace, workload.name):
+                asm_svcs.append(svc)
+        if not istio_svcs:
+            return []
+        kinds = {"Ingress": K.INGRESS, **{k.kind: k for k in K.K8S_ROUTE_KINDS}}
+        out: list[Finding] = []
+        for front in gateway_fronts(cluster, [(s.name, s.namespace) for s in istio_svcs]):
+            obj = cluster.get(kinds[front.kind], front.name, front.namespace) or {}
+            for svc in istio_svcs:
+                paths = backend_name_paths(obj, front.kind, (svc.name.lower(), svc.namespace.lower()))
+                if not paths:
+                    continue
+                asm_svc = next((a for a in asm_svcs if a.namespace == front.namespace), None) or (
+                    asm_svcs[0] if asm_svcs else None)
+                asm_name, asm_ns = (asm_svc.name, asm_svc.namespace) if asm_svc else (gw.workload_name, gw.namespace)
+                if front.kind == "Ingress":
+                    ops = [{"op": "replace", "path": path, "value": asm_name} for path in paths]
+                    resource = "ingress"
+                else:
+                    ops = [{"op": "add", "path": f"{path}/name", "value": asm_name} for path in paths]
+                    ops += [{"op": "add", "path": f"{path}/namespace", "value": asm_ns} for path in paths
+                            if asm_ns != front.namespace]
+                    resource = f"{front.kind.lower()}.{GATEWAY_API_GROUP}"
+                body = json.dumps(ops, separators=(",", ":"))
+                command = (f"{mesh.kubectl_in(cluster.name, front.namespace)} patch "
+                           f"{mesh.object_ref(resource, front.name)} --type=json -p {mesh.sh(body)}")
+                out.append(self.report(
+                    self.FRONTS_ISTIO, cluster.name,
+                    params={"front": f"{front.kind} {front.namespace}/{front.name}",
+                            "service": f"{svc.namespace}/{svc.name}", "gateway_type": gtype, "asm_gateway": gw.name,
+                            "asm_service": f"{asm_ns}/{asm_name}", "istio_gateway": istio_gw.name,
+                            "command": command},
+                    evidence={"istio_gateway": istio_gw.name, "asm_gateway": f"{gw.namespace}/{gw.name}",
+                              "service": f"{svc.namespace}/{svc.name}", "backend_paths": paths,
+                              "asm_service": f"{asm_ns}/{asm_name}", **ids},
+                    kind=front.kind, namespace=front.namespace, name=front.name))
+        return out
+
+    def _front_untold(self, cluster: ClusterInventory, untold: list[Front], params: dict[str, Any],
+                      evidence: dict[str, Any], subject: dict[str, str]) -> Finding:
+        """UNKNOWN FRONT_UNTOLD: ASM's gateway is reached only through fronts whose addresses do not tell who reaches
+        them; the command shows the first one and its IngressClass (whose spec.parameters names an ALB's AlbConfig)."""
+        first = untold[0]
+        refs = [mesh.object_ref(first.kind.lower() if first.kind == "Ingress"
+                                else f"{first.kind.lower()}.{GATEWAY_API_GROUP}", first.name)]
+        if first.ingress_class:
+            refs.append(mesh.object_ref("ingressclass", first.ingress_class))
+        command = f"{mesh.kubectl_in(cluster.name, first.namespace)} get {' '.join(refs)} -o yaml"
+        return self.report(self.FRONT_UNTOLD, cluster.name,
+                           params={**params, "fronts": ", ".join(fr.text() for fr in untold[:10]),
+                                   "command": command},
+                           evidence=evidence, **subject)
 
     def _reach_pool(self, cluster: ClusterInventory, ctx: Context, istio_gw: GatewayWorkload,
                     workload: GatewayWorkload, takers: list[GatewayWorkload]) -> list[GatewayWorkload]:
@@ -1829,8 +1956,7 @@ class AsmGatewaysPresent(ClusterCheck):
         asm = ctx.inv.asm
         if asm is None or not cluster.available(K.GATEWAY) or not asm.available(K.GATEWAY):
             return [workload]
-        objects = [*cluster.objects(K.GATEWAY), *asm.objects(K.GATEWAY)]
-        istio_hosts, _ = served_hosts(cluster, istio_gw, objects)
+        istio_hosts, _ = _hosts_served(cluster, asm, istio_gw)
         istio_routes_read = cluster.available(K.VIRTUALSERVICE)
         istio_bound = bound_virtual_services(cluster.objects(K.VIRTUALSERVICE) if istio_routes_read else ())
         asked = {name for served in istio_hosts
@@ -1844,7 +1970,7 @@ class AsmGatewaysPresent(ClusterCheck):
         export_default = asm_export_default(ctx)
         pool = []
         for taker in takers:
-            taken = [name for served in served_hosts(cluster, taker, objects)[0]
+            taken = [name for served in _hosts_served(cluster, asm, taker)[0]
                      for name in (route_hosts(served, asm_bound, export_default=export_default) if asm_routes_read
                                   else [served.host])]
             taken_index = HostIndex((h, h) for h in taken)
@@ -1903,7 +2029,7 @@ class AsmGatewaysPresent(ClusterCheck):
                                 evidence={"istio_gateway": istio_gw.name, "asm_gateway": f"{gw.namespace}/{gw.name}",
                                           "gateways_unread": unread, **ids},
                                 remediation=self.LISTENERS_UNREAD.fix, **subject)]
-        objects = [*cluster.objects(K.GATEWAY), *asm.objects(K.GATEWAY)]
+        objects = _gateway_objects(cluster, asm)
         istio_bound = gateways_selecting(objects, istio_gw.pod_labels)
         if not istio_bound:
             return []
@@ -1920,7 +2046,7 @@ class AsmGatewaysPresent(ClusterCheck):
         params = {"gateway_type": gtype, "asm_gateway": gw.name, "istio_gateway": istio_gw.name}
         evidence = {"istio_gateway": istio_gw.name, "asm_gateway": f"{gw.namespace}/{gw.name}",
                     "gateways_selecting_istio": istio_bound, **ids}
-        return self._served(cluster, asm, istio_gw, asm_workloads, objects, params, evidence, subject,
+        return self._served(cluster, asm, istio_gw, asm_workloads, params, evidence, subject,
                             asm_export_default(ctx))
 
     def _policies(self, cluster: ClusterInventory, ctx: Context, istio_gw: GatewayWorkload, gw: AsmGateway,
@@ -1967,11 +2093,10 @@ class AsmGatewaysPresent(ClusterCheck):
             return []
         asm = ctx.inv.asm
         if served.ingresses and asm is not None and cluster.available(K.GATEWAY) and asm.available(K.GATEWAY):
-            objects = [*cluster.objects(K.GATEWAY), *asm.objects(K.GATEWAY)]
             # What routes bound to those Gateways take there (route_hosts, as _served reads them; ASM's
             # VirtualServices unread: none shown taken, the UNKNOWN stays).
             bound = bound_virtual_services(asm.objects(K.VIRTUALSERVICE) if asm.available(K.VIRTUALSERVICE) else ())
-            covering = HostIndex((name, h) for w in asm_workloads for h in served_hosts(cluster, w, objects)[0]
+            covering = HostIndex((name, h) for w in asm_workloads for h in _hosts_served(cluster, asm, w)[0]
                                  for name in route_hosts(h, bound, export_default=asm_export_default(ctx)))
             left = {key: hosts for key, hosts in served.ingresses.items() if not all(map(covering.covers, hosts))}
             served = dataclasses.replace(served, ingresses=left)
@@ -2099,7 +2224,7 @@ class AsmGatewaysPresent(ClusterCheck):
                             remediation=self.GATEWAY_API_UNBOUND.fix, **subject)]
 
     def _served(self, cluster: ClusterInventory, asm: ClusterInventory, istio_gw: GatewayWorkload,
-                asm_workloads: list[GatewayWorkload], objects: list[dict[str, Any]], params: dict[str, Any],
+                asm_workloads: list[GatewayWorkload], params: dict[str, Any],
                 evidence: dict[str, Any], subject: dict[str, str], export_default: tuple[str, ...]) -> list[Finding]:
         """Every host the Gateways selecting the Istio gateway's pods serve must be served by a Gateway selecting an
         ASM gateway's pods (any ASM gateway of the cluster of the same type with a pod available, `asm_workloads`: one
@@ -2120,11 +2245,11 @@ class AsmGatewaysPresent(ClusterCheck):
         exportTo by asm.mesh_config's defaultVirtualServiceExportTo, `*` when not given). A host listed by a Gateway
         selecting an ASM gateway's pods and routed by none there: FAIL ROUTES_UNBOUND; UNKNOWN ROUTES_UNREAD where the
         VirtualServices could not be read."""
-        istio_hosts, istio_unresolved = served_hosts(cluster, istio_gw, objects)
+        istio_hosts, istio_unresolved = _hosts_served(cluster, asm, istio_gw)
         asm_hosts: list[Any] = []
         asm_unresolved: list[str] = []
         for workload in asm_workloads:
-            hosts, unresolved = served_hosts(cluster, workload, objects)
+            hosts, unresolved = _hosts_served(cluster, asm, workload)
             asm_hosts += hosts
             asm_unresolved += unresolved
         # Istio's istiod routes by the cluster's VirtualServices, ASM's by the ASM control plane's (where the Istio
@@ -2274,13 +2399,18 @@ def _host_network(cluster: ClusterInventory, kind: str, namespace: str, name: st
     return bool(((((obj or {}).get("spec") or {}).get("template") or {}).get("spec") or {}).get("hostNetwork"))
 
 
-def _fronted(cluster: ClusterInventory, services: list[GatewayService]) -> bool:
-    """Whether a Kubernetes Ingress (ALB, nginx...) or a Gateway API route names one of these Services as its backend
-    (service_references, mirrors aside): what serves that Ingress or route reaches the gateway from outside, as a
-    ClusterIP Istio gateway is taken to be reached by what stands in front of it."""
-    fronts = {"Ingress", *(kind.kind for kind in K.K8S_ROUTE_KINDS)}
-    wanted = {(s.name.lower(), s.namespace.lower()) for s in services}
-    return any(kind in fronts and not mirror for kind, _, _, _, _, mirror in service_references(cluster, wanted))
+def _gateway_objects(cluster: ClusterInventory, asm: ClusterInventory) -> list[dict[str, Any]]:
+    """The Istio Gateways of the cluster and of the ASM control plane (both read), once per audit."""
+    return cluster.memo(("gateway_objects_with_asm", id(asm)),
+                        lambda: [*cluster.objects(K.GATEWAY), *asm.objects(K.GATEWAY)])
+
+
+def _hosts_served(cluster: ClusterInventory, asm: ClusterInventory, workload: GatewayWorkload
+                  ) -> tuple[list[Any], list[str]]:
+    """served_hosts of a gateway against _gateway_objects, once per gateway and audit: _reach_pool asks it of every
+    ASM gateway of the role for every Istio gateway, _ingresses and _served ask it again (callers do not change it)."""
+    key = ("served_hosts_with_asm", id(asm), workload.asm, workload.kind, workload.namespace, workload.name)
+    return cluster.memo(key, lambda: served_hosts(cluster, workload, _gateway_objects(cluster, asm)))
 
 
 def _reach_evidence(svc: GatewayService) -> dict[str, Any]:

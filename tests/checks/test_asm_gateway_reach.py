@@ -267,17 +267,66 @@ def test_without_hosts_to_tell_the_matched_gateway_alone_is_judged(audit):
     assert a.result.verdict == "NO-GO"
 
 
+def test_the_patch_names_the_istiogateway_of_the_reach_pool_not_the_matched_one(audit):
+    """ingressgateway-asm (matched by name, on an internet CLB) serves b.com only; public-asm takes Istio's a.com on an
+    intranet CLB: the address type to change is public-asm's (main patched istiogateway/ingressgateway-asm, whose CLB
+    is internet-facing already: the patch changed nothing and AA1728 stayed)."""
+    intranet = {ADDRESS_TYPE: "intranet"}
+    deployment, svc = public_asm(PRIVATE)
+    svc["metadata"]["annotations"][ADDRESS_TYPE] = "intranet"
+    cluster = [*istio_gateway(), *asm_gateway(address="47.96.10.21"), deployment, svc,
+               *hosts_on({"istio": "ingressgateway"}, "a.com", "a-gw"), f.service("web", "shop")]
+    there = [*hosts_on({"istio": "ingressgateway-asm"}, "b.com", "b-gw"),
+             *hosts_on({"istio": "public-asm"}, "a.com", "a-gw")]
+    public = f.istio_gateway_cr("public-asm", "ingress", cluster_ids=["c-a"], service_annotations=intranet)
+    a = audit({"cluster-a": cluster}, "uninstall", config=ONLY, asm=asm_side(cr(), public, *there))
+    [row] = a.rows(CHECK)
+    assert (row["status"], row["code"]) == ("FAIL", "AA1728")
+    assert row["evidence"]["asm_gateway"] == "istio-system/public-asm"
+    assert "patch istiogateway/public-asm" in row["remediation"]
+    assert "istiogateway/ingressgateway-asm" not in row["remediation"]
+
+
+def test_each_gateways_served_hosts_are_read_once_per_audit(audit, monkeypatch):
+    """_reach_pool asked served_hosts of every ASM gateway of the role for every Istio gateway, and _served asked
+    again: once per gateway now (two Istio ingress gateways, three ASM ones)."""
+    import checks.gateways as checks_gateways
+
+    calls: dict[tuple[str, str], int] = {}
+    real = checks_gateways.served_hosts
+
+    def counting(cluster, gateway, gateways):
+        calls[(gateway.namespace, gateway.name)] = calls.get((gateway.namespace, gateway.name), 0) + 1
+        return real(cluster, gateway, gateways)
+
+    monkeypatch.setattr(checks_gateways, "served_hosts", counting)
+    internal = f.gateway_deployment("istio-internal-ingressgateway")
+    internal_svc = f.gateway_service("istio-internal-ingressgateway", type_="ClusterIP")
+    third = f.gateway_deployment("istio-third-asm", asm=True, gateway_type="ingress")
+    cluster = [*istio_gateway(), internal, internal_svc, *asm_gateway(address="47.96.10.21"), *public_asm(), third,
+               *hosts_on({"istio": "ingressgateway"}, "a.com", "a-gw"), f.service("web", "shop")]
+    there = [*hosts_on({"istio": "ingressgateway-asm"}, "a.com", "a-gw"),
+             *hosts_on({"istio": "public-asm"}, "b.com", "b-gw")]
+    audit({"cluster-a": cluster}, "uninstall", config=ONLY,
+          asm=asm_side(cr(), public_cr(), f.istio_gateway_cr("third-asm", "ingress", cluster_ids=["c-a"]), *there))
+    assert len(calls) >= 4, calls
+    assert max(calls.values()) == 1, calls
+
+
 # An Ingress's backend is a Service of its own namespace (kubernetes/api networking/v1 types.go: IngressBackend.Service
-# *IngressServiceBackend{Name, Port}, "The service must exist in the same namespace as the Ingress object"); an ALB
-# Ingress (ingressClassName alb) in front of ASM's ClusterIP gateway Service is how clients outside reach it.
+# *IngressServiceBackend{Name, Port}, "The service must exist in the same namespace as the Ingress object"); an
+# Ingress in front of ASM's ClusterIP gateway Service is how clients outside reach it, as far as the address its
+# controller publishes in status.loadBalancer.ingress[] reaches (fix23c: tests/checks/test_asm_gateway_reach_fronts.py;
+# an ALB's DNS name there does not tell, so this one is reached at a public address).
 def alb_front(service: str = "istio-ingressgateway-asm") -> dict[str, Any]:
     backend = {"service": {"name": service, "port": {"number": 80}}}
     return {"apiVersion": "networking.k8s.io/v1", "kind": "Ingress", "metadata": f.meta("front-alb", "istio-system"),
             "spec": {"ingressClassName": "alb", "rules": [{"host": "a.com", "http": {"paths": [
-                {"path": "/", "pathType": "Prefix", "backend": backend}]}}]}}
+                {"path": "/", "pathType": "Prefix", "backend": backend}]}}]},
+            "status": {"loadBalancer": {"ingress": [{"ip": "47.96.10.50"}]}}}
 
 
-def test_a_clusterip_asm_gateway_behind_an_alb_ingress_is_reached(audit):
+def test_a_clusterip_asm_gateway_behind_an_ingress_reached_on_the_internet_is_reached(audit):
     """Main: FAIL AA1726 (NO-GO) while Istio's side takes ClusterIP as "something stands in front"."""
     a = audit({"cluster-a": [*istio_gateway(), *asm_gateway("ClusterIP"), alb_front()]}, "uninstall", config=ONLY,
               asm=asm_side(cr("ClusterIP")))
@@ -294,7 +343,9 @@ def test_a_clusterip_asm_gateway_behind_a_gateway_api_route_is_reached(audit):
     ASM's gateway Service as its backend."""
     route = f.k8s_route("HTTPRoute", "front", "istio-system", [{"name": "alb-gw"}],
                         backend="istio-ingressgateway-asm", port=80)
-    a = audit({"cluster-a": [*istio_gateway(), *asm_gateway("ClusterIP"), route]}, "uninstall", config=ONLY,
+    parent = f.k8s_gateway("alb-gw", "istio-system", class_name="alb")
+    parent["status"]["addresses"] = [{"type": "IPAddress", "value": "47.96.10.51"}]
+    a = audit({"cluster-a": [*istio_gateway(), *asm_gateway("ClusterIP"), route, parent]}, "uninstall", config=ONLY,
               asm=asm_side(cr("ClusterIP")))
     assert rows(a) == [("PASS", "AA1701")]
 
