@@ -241,7 +241,10 @@ def _run_audit(
         evidence_unreadable=evidence_at.collected_at is None and evidence_at.problem is not None,
         exemptions=exemption_report, checks=[c.metadata() for c in selected], notes=notes, inventory=inv,
         options={"allow_unknown": allow_unknown, "strict": strict, "phase": phase, "origin": sources.origin,
-                 "fail_on_new": fail_on_new, "allow_unknown_refused": allow_unknown_refused},
+                 "fail_on_new": fail_on_new, "allow_unknown_refused": allow_unknown_refused,
+                 # What of each data plane's primary evidence was not read, given the flag or not: the terminal says
+                 # the flag would not accept it rather than offering it (cli/common._not_acceptable).
+                 "unread_primary_kinds": {name: kinds for name, (kinds, _) in unread_primary.items()}},
         fleet=fleet_rows, cluster_verdicts={r["cluster"]: r["verdict"] for r in fleet_rows if r["verdict"]},
     )
     if baseline is not None:

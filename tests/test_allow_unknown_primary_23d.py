@@ -49,12 +49,12 @@ def clusters(tmp_path: Path) -> Iterator[tuple[Path, FakeApiServer]]:
         yield tmp_path, data_plane
 
 
-def run(root: Path, phase: str, *extra: str, checks: tuple[str, ...] = JUDGED) -> tuple[int, dict]:
+def run(root: Path, phase: str, *extra: str, checks: tuple[str, ...] = JUDGED, quiet: bool = True) -> tuple[int, dict]:
     config = root / "config.yaml"
     config.write_text(yaml.safe_dump(f.only_checks(*checks)))
     out = root / f"out-{phase}"
-    code = main(["run", "--phase", phase, "--config", str(config), "--out", str(out), "--format", "json", "--quiet",
-                 *extra])
+    code = main(["run", "--phase", phase, "--config", str(config), "--out", str(out), "--format", "json",
+                 *(["--quiet"] if quiet else []), *extra])
     return code, json.loads((out / "findings.json").read_text())
 
 
@@ -126,3 +126,16 @@ def test_primary_kinds_follow_the_checks_declarations():
         needed = {k for c in checks if gate in c.gates for k in c.needs}
         assert set(plan.PRIMARY_KINDS[gate]) <= needed, gate
         assert (K.POD in plan.PRIMARY_KINDS[gate]) == (K.POD in needed), gate
+
+
+def test_without_the_flag_the_terminal_does_not_offer_it_for_unread_pods(clusters, capsys):
+    """The UNKNOWN line offered "--allow-unknown to accept", which the run with the flag then refuses: it says the flag
+    would not accept them, and findings.json names the unread primary kinds."""
+    root, server = clusters
+    server.enforce_rbac(readable_but(K.POD))
+    capsys.readouterr()
+    code, doc = run(root, "uninstall", *live(root), quiet=False)
+    err = capsys.readouterr().err
+    assert (code, doc["verdict"]) == (3, "INCOMPLETE")
+    assert doc["options"]["unread_primary_kinds"] == {"ctx-dp": ["Pod"]}
+    assert "--allow-unknown would not accept" in err and "--allow-unknown to accept" not in err
