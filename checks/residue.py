@@ -90,11 +90,12 @@ def allow_reason(kind: str, meta: dict[str, Any], globs: list[str]) -> str | Non
 
 # The ConfigMaps istiod's chart names after its revision, each labelled istio.io/rev: <rev> ("default" for none): the
 # mesh config `istio[-<rev>]` (istio/istio manifests/charts/istio-control/istio-discovery @1.22.3
-# templates/configmap.yaml) and the injector's `istio-sidecar-injector[-<rev>]` (istiod-injector-configmap.yaml).
+# templates/configmap.yaml), the injector's `istio-sidecar-injector[-<rev>]` (istiod-injector-configmap.yaml) and from
+# 1.26 the chart's `values[-<rev>]` (configmap-values.yaml @1.26.8).
 # residue.allow is for what ASM or you own: config.py refuses the globs that name these for any revision, but a narrow
 # one (`ConfigMap/istio-system/istio-b*`) matches a custom revision's, which only the cluster tells. (The Service
 # istiod-<rev> is left to the allow: one not proven Istio's nor ASM's is what an allow may rightly keep.)
-REVISION_NAMED: dict[str, tuple[str, ...]] = {"ConfigMap": ("istio", "istio-sidecar-injector")}
+REVISION_NAMED: dict[str, tuple[str, ...]] = {"ConfigMap": ("istio", "istio-sidecar-injector", "values")}
 
 
 def istio_revisions(cluster: ClusterInventory) -> set[str]:

@@ -4,11 +4,11 @@ config.py refuses the residue.allow globs that name Istio's mesh ConfigMap for a
 `*istio*`), but not a narrow one such as `ConfigMap/istio-system/istio-b*` or `ConfigMap/istio-blue`: whether `blue` is
 a revision only the cluster tells. istiod's chart names its ConfigMaps after its revision and labels them with it
 (istio/istio manifests/charts/istio-control/istio-discovery @1.22.3: templates/configmap.yaml `istio-<rev>`,
-istiod-injector-configmap.yaml `istio-sidecar-injector-<rev>`; labels istio.io/rev, install.operator.istio.io/
-owning-resource, operator.istio.io/component: Pilot, release), and a Helm install adds Helm's own marks
-(app.kubernetes.io/managed-by: Helm, meta.helm.sh/release-name/-namespace). Such a glob hid the revision's
-ConfigMaps the purge still has to remove (AA2328) or left behind (AA2326): istio-residue said PASS, and --strict said
-GO. Now the allow is ignored for them, and the finding's evidence says which allow and why.
+istiod-injector-configmap.yaml `istio-sidecar-injector-<rev>`; @1.26.8 also configmap-values.yaml `values-<rev>`;
+labels istio.io/rev, install.operator.istio.io/owning-resource, operator.istio.io/component: Pilot, release), and a
+Helm install adds Helm's own marks (app.kubernetes.io/managed-by: Helm, meta.helm.sh/release-name/-namespace). Such a
+glob hid the revision's ConfigMaps the purge still has to remove (AA2328) or left behind (AA2326): istio-residue said
+PASS, and --strict said GO. Now the allow is ignored for them, and the finding's evidence says which allow and why.
 """
 
 from __future__ import annotations
@@ -43,14 +43,17 @@ def settings(*allow: str) -> dict[str, Any]:
 
 def test_a_narrow_glob_does_not_keep_a_revisions_configmaps_from_the_purge(audit):
     """Was PASS AA2301 (and GO under --strict): the purge's batch lost both ConfigMaps."""
-    cluster = [*asm_footprint(), blue_configmap("istio-blue"), blue_configmap("istio-sidecar-injector-blue")]
+    cluster = [*asm_footprint(), blue_configmap("istio-blue"), blue_configmap("istio-sidecar-injector-blue"),
+               blue_configmap("values-blue")]  # 1.26's configmap-values.yaml (@1.26.8), labelled as the others
     a = audit({"cluster-a": cluster}, "finished", asm=[],
-              config=settings("ConfigMap/istio-system/istio-b*", "ConfigMap/istio-sidecar-injector-blue"))
+              config=settings("ConfigMap/istio-system/istio-b*", "ConfigMap/istio-sidecar-injector-blue",
+                              "ConfigMap/*/values-*"))
     (row,) = a.rows(RES)
     assert (row["status"], row["code"]) == ("WARN", "AA2328")
     assert sorted(row["evidence"]["objects"]) == ["ConfigMap istio-system/istio-blue",
-                                                  "ConfigMap istio-system/istio-sidecar-injector-blue"]
-    assert len(row["evidence"]["allow_ignored"]) == 2
+                                                  "ConfigMap istio-system/istio-sidecar-injector-blue",
+                                                  "ConfigMap istio-system/values-blue"]
+    assert len(row["evidence"]["allow_ignored"]) == 3
     assert verdict_of(a.result.findings, strict=True) is Verdict.NO_GO
 
 
