@@ -195,7 +195,7 @@ def unread_primary_kinds(inv: Inventory, gates: Sequence[Gate],
         wanted += [k for k in PRIMARY_KINDS.get(gate, ()) if k in read_by_gate and k not in wanted]
     out: dict[str, tuple[list[str], str]] = {}
     for cluster in inv.data_planes:
-        if cluster.unreachable or cluster.pending:
+        if cluster.unreachable:  # refused already (engine.py), its every kind unread
             continue
         unread = [k for k in wanted if not cluster.available(k)]
         if unread:

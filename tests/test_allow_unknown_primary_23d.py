@@ -139,3 +139,27 @@ def test_without_the_flag_the_terminal_does_not_offer_it_for_unread_pods(cluster
     assert (code, doc["verdict"]) == (3, "INCOMPLETE")
     assert doc["options"]["unread_primary_kinds"] == {"ctx-dp": ["Pod"]}
     assert "--allow-unknown would not accept" in err and "--allow-unknown to accept" not in err
+
+
+def test_a_fleet_snapshot_judged_cluster_by_cluster_refuses_too(tmp_path):
+    """Two data planes (judged one at a time, engine._cluster_by_cluster), one whose pods list was recorded forbidden
+    in the manifest (`asm-audit snapshot` writes the kind's status): the other's evidence does not stand for it."""
+    from auditor import api
+    from auditor.config import Config
+
+    def moved(name: str) -> list[dict]:
+        cart = f.deployment(f"cart-{name}")
+        return [f.namespace("istio-system"), f.namespace("shop"), *cart, *f.workload_pods(cart, 1, proxy="asm")]
+
+    clusters = {"a": moved("a"), "b": moved("b"), "asm": [f.migration_cr("Migrating")]}
+    entries = [{"name": "a", "role": "data-plane", "dir": "a", "complete": True},
+               {"name": "b", "role": "data-plane", "dir": "b", "complete": True,
+                "kinds": {K.POD.key: 'pods is forbidden: User "ci" cannot list resource "pods"'}},
+               {"name": "asm", "role": "asm", "dir": "asm", "complete": True}]
+    root = f.write_snapshot(tmp_path / "snap", clusters, versions={n: f.version_info() for n in clusters},
+                            manifest={"clusters": entries})
+    config = Config.model_validate(f.only_checks(*JUDGED))
+    result = api.run_audit(api.Target(snapshot=str(root)), "uninstall", config, allow_unknown=True)
+    assert (result.verdict.value, result.exit_code) == ("INCOMPLETE", 3)
+    assert result.options["unread_primary_kinds"] == {"b": ["Pod"]}
+    assert result.cluster_verdicts["a"] == "GO"
