@@ -176,6 +176,16 @@ def _run_audit(
         notes.append(Phrase(N_("--allow-unknown does not apply: no list of {clusters} could be read ({reason}); its "
                                "findings are UNKNOWN and the verdict is at best INCOMPLETE"),
                             clusters=", ".join(refused_lists), reason=next(iter(refused_lists.values()))))
+    # Nor a data plane whose primary kinds for the gate were not read (plan.PRIMARY_KINDS: its Pods): every check
+    # judging its workloads UNKNOWN is no evidence of the data plane (pods forbidden alone said GO, fix23d).
+    unread_primary = plan.unread_primary_kinds(inv, gates, selected)
+    if allow_unknown and unread_primary:
+        allow_unknown, allow_unknown_refused = False, True
+        kinds, why = next(iter(unread_primary.values()))
+        notes.append(Phrase(N_("--allow-unknown does not apply: {kinds} of {clusters} could not be read ({reason}), "
+                               "the evidence of the gate's data-plane checks; their findings are UNKNOWN and the "
+                               "verdict is at best INCOMPLETE"),
+                            kinds=", ".join(kinds), clusters=", ".join(unread_primary), reason=why))
     # Nor evidence of what the clusters were, not what they are (AA0012): snapshot.max_age is where older is accepted.
     evidence_at = evidence.evidence_time(sources, now, config.snapshot.max_age)
     if allow_unknown and evidence_at.problem is not None:
@@ -231,7 +241,10 @@ def _run_audit(
         evidence_unreadable=evidence_at.collected_at is None and evidence_at.problem is not None,
         exemptions=exemption_report, checks=[c.metadata() for c in selected], notes=notes, inventory=inv,
         options={"allow_unknown": allow_unknown, "strict": strict, "phase": phase, "origin": sources.origin,
-                 "fail_on_new": fail_on_new, "allow_unknown_refused": allow_unknown_refused},
+                 "fail_on_new": fail_on_new, "allow_unknown_refused": allow_unknown_refused,
+                 # What of each data plane's primary evidence was not read, given the flag or not: the terminal says
+                 # the flag would not accept it rather than offering it (cli/common._not_acceptable).
+                 "unread_primary_kinds": {name: kinds for name, (kinds, _) in unread_primary.items()}},
         fleet=fleet_rows, cluster_verdicts={r["cluster"]: r["verdict"] for r in fleet_rows if r["verdict"]},
     )
     if baseline is not None:

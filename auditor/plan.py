@@ -32,6 +32,18 @@ GATE_SELECTION_ASM_KINDS = (K.ASM_MIGRATION,)  # the migration state decides the
 GATE_SELECTION_KINDS = (K.DEPLOYMENT,)  # --phase auto: is Istio's control plane still installed?
 ASM_MARK_KINDS = (K.POD, *FACT_KINDS)  # --phase auto without ASM: what ASM leaves on a data plane
 PHASES = ("auto", "all", *(g.value for g in Gate))
+# Each gate's primary kinds: the data plane's evidence itself, not a piece of it. Every gate whose checks need Pods
+# judges the data plane from them (sidecars left, proxies ready, restart risk, xDS agents); with them unread (RBAC
+# 403 on pods only) each such check is UNKNOWN, and --allow-unknown accepting them all said GO on no data-plane evidence
+# (fix23d). The engine refuses the flag then (unread_primary_kinds). Setup's checks only `use` Pods (tests pin this
+# table against the checks' declarations: tests/test_allow_unknown_primary_23d.py).
+PRIMARY_KINDS: dict[Gate, tuple[Kind, ...]] = {
+    Gate.ASSESSMENT: (K.POD,),
+    Gate.SETUP: (),
+    Gate.MIGRATING: (K.POD,),
+    Gate.UNINSTALL: (K.POD,),
+    Gate.FINISHED: (K.POD,),
+}
 
 
 def migration_resource(inv: Inventory) -> dict[str, Any] | None:
@@ -170,6 +182,25 @@ def data_plane_kinds(checks: Iterable[type[Check]]) -> list[Kind]:
 
 def asm_kinds(checks: Iterable[type[Check]]) -> list[Kind]:
     return [k for c in checks for k in c.asm_needs]
+
+
+def unread_primary_kinds(inv: Inventory, gates: Sequence[Gate],
+                         checks: Iterable[type[Check]]) -> dict[str, tuple[list[str], str]]:
+    """Per answering data plane, the primary kinds of the audited gates (PRIMARY_KINDS) that a selected check of
+    that gate reads and that could not be read (forbidden, failed, or absent from a snapshot), with the first reason.
+    A kind no selected check reads was never asked for: a config leaving those checks out is its own choice."""
+    wanted: list[Kind] = []
+    for gate in gates:
+        read_by_gate = {k for c in checks if gate in c.gates for k in (*c.needs, *c.uses)}
+        wanted += [k for k in PRIMARY_KINDS.get(gate, ()) if k in read_by_gate and k not in wanted]
+    out: dict[str, tuple[list[str], str]] = {}
+    for cluster in inv.data_planes:
+        if cluster.unreachable:  # refused already (engine.py), its every kind unread
+            continue
+        unread = [k for k in wanted if not cluster.available(k)]
+        if unread:
+            out[cluster.name] = ([k.kind for k in unread], cluster.unread_reason(unread[0]))
+    return out
 
 
 def gates_for(phase: str, inv: Inventory) -> tuple[list[Gate], str]:

@@ -89,6 +89,38 @@ def allow_reason(kind: str, meta: dict[str, Any], globs: list[str]) -> str | Non
     return None
 
 
+# The ConfigMaps istiod's chart names after its revision, each labelled istio.io/rev: <rev> ("default" for none): the
+# mesh config `istio[-<rev>]` (istio/istio manifests/charts/istio-control/istio-discovery @1.22.3
+# templates/configmap.yaml), the injector's `istio-sidecar-injector[-<rev>]` (istiod-injector-configmap.yaml) and from
+# 1.26 the chart's `values[-<rev>]` (configmap-values.yaml @1.26.8).
+# residue.allow is for what ASM or you own: config.py refuses the globs that name these for any revision, but a narrow
+# one (`ConfigMap/istio-system/istio-b*`) matches a custom revision's, which only the cluster tells. (The Service
+# istiod-<rev> is left to the allow: one not proven Istio's nor ASM's is what an allow may rightly keep.)
+REVISION_NAMED: dict[str, tuple[str, ...]] = {"ConfigMap": ("istio", "istio-sidecar-injector", "values")}
+
+
+def istio_revisions(cluster: ClusterInventory) -> set[str]:
+    """The revisions of Istio's istiod Deployments in this cluster (none when Deployments were not read)."""
+    if not cluster.available(K.DEPLOYMENT):
+        return set()
+    return {mesh.istiod_revision(dep) for dep in cluster.istiod_deployments()
+            if not asm_owned(dep.get("metadata") or {})}
+
+
+def revision_object(kind: str, meta: dict[str, Any], revisions: set[str]) -> str | None:
+    """The Istio revision whose control-plane object this is by its chart's name for it (REVISION_NAMED): its own
+    istio.io/rev label's, or one of `revisions` (istiod's still deployed); None for any other object."""
+    name = str(meta.get("name") or "")
+    label = str(((meta.get("labels") or {}).get("istio.io/rev")) or "")
+    for base in REVISION_NAMED.get(kind, ()):
+        if name == base:
+            return label or "default"
+        for rev in ({label} if label else set()) | revisions:
+            if rev != "default" and name == f"{base}-{rev}":
+                return rev
+    return None
+
+
 def _allow_globs(ctx: Context) -> list[str]:
     config = ctx.config
     return list(config.residue.allow) if config is not None else []
@@ -423,6 +455,9 @@ class _LeftoverCheck(ClusterCheck):
                                                            if r not in releases)):
                 extra["helm_releases_not_uninstalled"] = {
                     key: plan.kept.get(key) or plan.unread or "not read" for key in not_offered}
+            if ignored := [f"{i.kind} {i.namespace + '/' if i.namespace else ''}{i.name}: {i.evidence['allow_ignored']}"
+                           for _, i in purge_batch if (i.evidence or {}).get("allow_ignored")]:
+                extra["allow_ignored"] = ignored
             rest = [i for _, i in purge_batch if i.release not in releases]
             if releases:
                 first += (f"# {len(purge_batch) - len(rest)} of them installed by Helm release(s) of Istio: `helm "
@@ -456,6 +491,18 @@ class _LeftoverCheck(ClusterCheck):
             kept.append(f"{kind} {ns + '/' if ns else ''}{meta.get('name')}: {reason}")
             return True
         return False
+
+    @classmethod
+    def _skip_unless_revision(cls, kind: str, meta: dict[str, Any], globs: list[str], kept: list[str],
+                              revisions: set[str]) -> tuple[bool, dict[str, Any]]:
+        """_skip, but a residue.allow glob never keeps an Istio revision's control-plane object (revision_object):
+        (skip, evidence saying which allow was ignored and why)."""
+        allowed = None if asm_owned(meta) else allow_reason(kind, meta, globs)
+        rev = revision_object(kind, meta, revisions) if allowed else None
+        if rev is None:
+            return cls._skip(kind, meta, globs, kept), {}
+        return False, {"allow_ignored": f"{allowed} matches it, but it is Istio revision {rev}'s {kind} (istiod's "
+                                        "chart names it after its revision): Istio's control plane is never allowed"}
 
 
 # ================================================================ istio-control-plane-removed
@@ -1138,6 +1185,7 @@ class IstioResidue(_LeftoverCheck):
 
     def _configmaps(self, cluster: ClusterInventory, ctx: Context, globs: list[str],
                     kept: list[str]) -> Iterator[Leftover]:
+        revisions = istio_revisions(cluster)
         for cm in cluster.objects(K.CONFIGMAP):
             meta = cm.get("metadata") or {}
             name = meta.get("name", "")
@@ -1145,7 +1193,8 @@ class IstioResidue(_LeftoverCheck):
                 continue
             if not ISTIO_SYSTEM_CONFIGMAP.match(name) or not istio_installed(meta):
                 continue
-            if self._skip("ConfigMap", meta, globs, kept):
+            skip, ignored = self._skip_unless_revision("ConfigMap", meta, globs, kept, revisions)
+            if skip:
                 continue
             # The mesh config `istio[-<rev>]` a gateway on ASM's proxy mounts (purge-preview's rule): no leftover.
             why = _asm_uses(cluster, ctx, [("ConfigMap", cm)]).get(("ConfigMap", ISTIO_SYSTEM, name))
@@ -1159,7 +1208,8 @@ class IstioResidue(_LeftoverCheck):
             yield Leftover("ConfigMap", name, self.CONFIGMAP, {"namespace": ISTIO_SYSTEM, "name": name,
                                                                "why": istio_installed(meta)},
                            command, ISTIO_SYSTEM, purge_managed=_purge_managed(meta),
-                           installer_version=installer_version(meta), release=istio_release_of(meta), evidence=evidence)
+                           installer_version=installer_version(meta), release=istio_release_of(meta),
+                           evidence={**evidence, **ignored})
 
     def _istiod_service(self, cluster: ClusterInventory, ctx: Context, globs: list[str],
                         kept: list[str]) -> Iterator[Leftover]:

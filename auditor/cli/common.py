@@ -279,16 +279,20 @@ def _blocker_table(title: str, rows: pd.DataFrame) -> Table | None:
     return table
 
 
-def _not_acceptable(unknown: pd.DataFrame, down: dict[str, str]) -> list[str]:
+def _not_acceptable(unknown: pd.DataFrame, down: dict[str, str], unread_primary: dict[str, list[str]]) -> list[str]:
     """What --allow-unknown does not accept among these UNKNOWN findings (the engine's rule, engine.py): a cluster
-    not read at all, evidence too old (AA0012), no judgement made (judge.UNJUDGED_CODES: AA0010, a crashed or silent
-    check, a plugin not loaded). Exempt ones aside."""
+    not read at all, a data plane's primary kinds not read (options.unread_primary_kinds: its Pods), evidence too old
+    (AA0012), no judgement made (judge.UNJUDGED_CODES: AA0010, a crashed or silent check, a plugin not loaded). Exempt
+    ones aside."""
     from auditor.check import EVIDENCE_STALE
     from auditor.judge import UNJUDGED_CODES
 
     live = unknown[~unknown["exempt"].to_numpy(dtype=bool)]
     codes = sorted(set(live["code"].astype(str)) & (UNJUDGED_CODES | {EVIDENCE_STALE.code}))
-    return [*sorted(name for name in down if (live["cluster"].astype(str) == name).any()), *codes]
+    on = set(live["cluster"].astype(str))
+    unread = [f"{', '.join(kinds)} of {name}" for name, kinds in sorted(unread_primary.items())
+              if name not in down and name in on]
+    return [*sorted(name for name in down if name in on), *unread, *codes]
 
 
 def _print_unknowns(result: AuditResult, top: int) -> None:
@@ -306,7 +310,7 @@ def _print_unknowns(result: AuditResult, top: int) -> None:
         # Why it does not apply (a cluster not read at all, old evidence, no judgement made) is the notes' word.
         err.print(f"[yellow]{len(unknown)} UNKNOWN[/] " + _("(--allow-unknown does not apply here; the notes below "
                                                             "say why):"))
-    elif refused := _not_acceptable(unknown, down):
+    elif refused := _not_acceptable(unknown, down, (result.options or {}).get("unread_primary_kinds") or {}):
         # The engine refuses --allow-unknown for these (engine.py): "to accept" would send the reader round once more.
         err.print(f"[yellow]{len(unknown)} UNKNOWN[/] " + _("(--allow-unknown would not accept {what}):").format(
             what=escape(", ".join(refused))))

@@ -38,6 +38,11 @@ from auditor.yamlsafe import BoundedSafeLoader
 _T = TypeVar("_T")
 OBJECT_SUFFIXES = (".yaml", ".yml", ".json")
 SPECIAL_FILES = {"version.json", "manifest.json", "prometheus.json"}
+# macOS writes a file's extended attributes and resource fork beside it as `._<name>` where the file system or archive
+# cannot hold them (bsdtar's copyfile(3) entries in a tar made on a Mac, Finder copies to a USB disk or a share): an
+# AppleDouble file (RFC 1740), which starts with this magic number and holds no Kubernetes object. `._pods.json` read as
+# objects was "malformed JSON" (exit 2); only the magic, not the name alone, makes a file one to skip.
+APPLEDOUBLE_MAGIC = b"\x00\x05\x16\x07"
 # Limits on what a .tar.gz may expand to (a hostile or corrupt archive must not fill the disk).
 # Read at each extraction so tests and users can set them through the environment.
 DEFAULT_MAX_TAR_BYTES = 8 * 1024**3
@@ -49,6 +54,23 @@ DEFAULT_MAX_TAR_MEMBERS = 100_000
 # A bigger file, however small the archive it comes in (that one was 2 MB), is refused, not the OOM killer's.
 DEFAULT_MAX_FILE_BYTES = 512 * 1024**2
 FILE_LIMIT_VARIABLE = "ASM_AUDIT_MAX_SNAPSHOT_FILE_BYTES"
+
+
+def is_appledouble(path: Path) -> bool:
+    """A macOS `._<name>` AppleDouble file (APPLEDOUBLE_MAGIC): metadata of another file, never objects."""
+    if not path.name.startswith("._"):
+        return False
+    try:
+        with path.open("rb") as fh:
+            return fh.read(len(APPLEDOUBLE_MAGIC)) == APPLEDOUBLE_MAGIC
+    except OSError:
+        return False  # read as any other file: its error is said there
+
+
+def is_object_file(path: Path) -> bool:
+    """A file of a snapshot's cluster directory that holds objects (its own special files and AppleDouble aside)."""
+    return (path.suffix in OBJECT_SUFFIXES and path.name not in SPECIAL_FILES and path.is_file()
+            and not is_appledouble(path))
 
 
 def _limit(env: str, default: int) -> int:
@@ -399,8 +421,7 @@ class SnapshotCluster(ClusterSource):
 
     def _object_files(self) -> list[Path]:
         if self._files is None:
-            self._files = [p for p in sorted(self.directory.rglob("*"))
-                           if p.suffix in OBJECT_SUFFIXES and p.name not in SPECIAL_FILES and p.is_file()]
+            self._files = [p for p in sorted(self.directory.rglob("*")) if is_object_file(p)]
         return self._files
 
     def check_status(self, kind: Kind) -> None:
@@ -421,6 +442,11 @@ class SnapshotCluster(ClusterSource):
         if recorded is not None and read < recorded:
             return SourceError(f"the snapshot's manifest records {recorded} {kind.kind} objects for this cluster, its "
                                f"files hold {read}: a file of them is missing or was cut (not all were read)")
+        if recorded is not None and read > recorded:
+            # The writer records what it wrote: more is a file added or copied in (`pods (1).json`, another
+            # snapshot's files merged), not the cluster as it was read; which objects are the cluster's cannot be told.
+            return SourceError(f"the snapshot's manifest records {recorded} {kind.kind} objects for this cluster, its "
+                               f"files hold {read}: a file was added or copied in (not the snapshot as taken)")
         if kind.key in self._found or self.complete or self.kind_status.get(kind.key) is not None:
             return None
         return SourceError(f"the snapshot holds no {kind.kind} objects for this cluster (not collected)")
@@ -779,11 +805,12 @@ def _open_root(path: Path, root: Path, sha: str, tree: _ExtractedTree | None) ->
     entries: list[dict[str, Any]] = manifest.get("clusters") or []
     if not entries:
         subdirs = sorted(d for d in root.iterdir() if d.is_dir() and any(
-            f.suffix in OBJECT_SUFFIXES for f in d.rglob("*")))
+            f.suffix in OBJECT_SUFFIXES and not is_appledouble(f) for f in d.rglob("*")))
         if subdirs:
             entries = [{"name": d.name, "role": "asm" if d.name == "asm" else "data-plane", "dir": d.name}
                        for d in subdirs]
-        elif not any(f.suffix in OBJECT_SUFFIXES and f.name != "manifest.json" for f in root.iterdir()):
+        elif not any(f.suffix in OBJECT_SUFFIXES and f.name != "manifest.json" and not is_appledouble(f)
+                     for f in root.iterdir()):
             # Nothing to read at all (a wrong or empty directory): bad input, not a cluster with nothing collected.
             raise UsageError(f"snapshot {path}: no .yaml, .yml or .json file in it; a snapshot is what `asm-audit "
                              "snapshot` writes or a directory of `kubectl get ... -o yaml` dumps (README, Snapshot "
