@@ -220,6 +220,8 @@ def _run_audit(
     relieved = existing_blockers(frame, baseline, strict, audited_checks=[c.id for c in selected]) if (
         baseline is not None and fail_on_new) else None
     judged = frame.assign(exempt=frame["exempt"] | relieved) if relieved is not None else frame
+    if relieved is not None:  # said per finding too: junit.xml and findings.json readers see which FAIL did not block
+        frame["baseline_accepted"] = relieved.to_numpy(dtype=bool)
     gate_verdicts = gate_verdicts_of(judged)
     verdict = worst(Verdict(v) for v in gate_verdicts.values())
     verdict_without_baseline = worst(Verdict(v) for v in gate_verdicts_of(frame).values()) if (

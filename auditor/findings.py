@@ -57,6 +57,7 @@ def findings_frame(findings: Iterable[Finding]) -> pd.DataFrame:
                                          text=True),
         "code": _categorical([f.code for f in findings]),
         "aspect": _categorical([f.aspect for f in findings]),
+        "baseline_accepted": np.zeros(len(findings), dtype=bool),  # set by the engine under --fail-on-new
     }, columns=list(FINDING_COLUMNS))
     # The message template's values, for the human reports in another language (auditor/render/localize.py);
     # not one of FINDING_COLUMNS: findings.json and findings.csv do not carry it.
@@ -431,6 +432,8 @@ def records(frame: pd.DataFrame) -> list[dict[str, Any]]:
     values = {c: frame[c].tolist() for c in columns if c not in _RECORD_TEXT_KEYS}
     values |= {key: _record_texts(frame[key]) for key in _RECORD_TEXT_KEYS}
     values["exempt"] = list(map(bool, values["exempt"]))
+    if "baseline_accepted" in values:
+        values["baseline_accepted"] = list(map(bool, values["baseline_accepted"]))
     return [dict(zip(columns, row, strict=True)) for row in zip(*(values[c] for c in columns), strict=True)]
 
 

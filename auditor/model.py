@@ -144,4 +144,6 @@ FINDING_COLUMNS: tuple[str, ...] = (
     "default_severity",  # last: CSV columns that existed before keep their position
     "code",
     "aspect",
+    # True where --fail-on-new let the blocking finding through as known in the baseline (it stays FAIL, not exempt).
+    "baseline_accepted",
 )

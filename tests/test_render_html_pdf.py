@@ -87,7 +87,8 @@ def with_findings(result: AuditResult, extra: list[Finding]) -> AuditResult:
         for key in ("cluster", "gate", "check_id", "kind", "namespace"):
             row[key] = str(row[key])
         row["status"], row["severity"] = Status(str(row["status"])), Severity(str(row["severity"]))
-        existing.append(Finding(**row))
+        # The frame's own columns (baseline_accepted: set by the engine, not by checks) are no Finding field.
+        existing.append(Finding(**{k: v for k, v in row.items() if k in Finding.__struct_fields__}))
     return dataclasses.replace(result, findings=findings_frame([*existing, *extra]))
 
 

@@ -15,7 +15,7 @@ from typing import Any
 
 import pandas as pd
 
-from auditor import mesh
+from auditor import istioctl, mesh
 from auditor.i18n import N_
 from auditor.i18n import gettext as _
 from auditor.render.context import GATE_STEP, clean
@@ -124,7 +124,7 @@ CHANGES: dict[str, GateChange] = {c.gate: c for c in (
         undo_before_commands=(
             "{kubectl} get istiooperators.install.istio.io -A -o yaml > istiooperator-{cluster}.yaml",
             "{kubectl} get " + ISTIO_CATEGORY + " -A -o yaml > istio-objects-{cluster}.yaml",
-            "istioctl --kubeconfig={kubeconfig} uninstall --purge --dry-run"),
+            "{purge_preview}"),
         undo_after=("The purge cannot be undone: Istio can only be installed again, with the same revision and "
                     "values and the istioctl of that version; the deleted objects come back only from the backup "
                     "(create them again after removing metadata.uid, resourceVersion and creationTimestamp).",),
@@ -224,19 +224,23 @@ def cluster_numbers(frame: pd.DataFrame, gate: str, cluster: str) -> list[dict[s
     return []
 
 
-def _fill(command: str, cluster: str) -> str:
-    """The command for one cluster (replace, not str.format: commands hold JSON braces)."""
+def _fill(command: str, cluster: str, version: str = "") -> str:
+    """The command for one cluster (replace, not str.format: commands hold JSON braces); `{purge_preview}` is the
+    purge's preview as the istioctl of the cluster's Istio `version` takes it (auditor/istioctl.py)."""
+    if "{purge_preview}" in command:
+        command = command.replace("{purge_preview}", istioctl.preview_command(cluster, version))
     for field, value in (("{kubectl}", mesh.kubectl(cluster)), ("{kubeconfig}", mesh.kubeconfig_var(cluster)),
                          ("{cluster}", mesh.sh(cluster)), ("{asm_kubectl}", mesh.ASM_KUBECTL)):
         command = command.replace(field, value)
     return command
 
 
-def _commands(templates: tuple[str, ...], clusters: list[str]) -> list[str]:
+def _commands(templates: tuple[str, ...], clusters: list[str], versions: dict[str, str] | None = None) -> list[str]:
     out: list[str] = []
+    versions = versions or {}
     for template in templates:
-        if "{kubectl}" in template or "{kubeconfig}" in template:
-            out += [_fill(template, c) for c in clusters[:CLUSTER_COMMANDS_SHOWN]]
+        if "{kubectl}" in template or "{kubeconfig}" in template or "{purge_preview}" in template:
+            out += [_fill(template, c, versions.get(c, "")) for c in clusters[:CLUSTER_COMMANDS_SHOWN]]
         else:
             out.append(_fill(template, ""))
     return list(dict.fromkeys(out))
@@ -253,6 +257,7 @@ def plan(result: Any) -> list[dict[str, Any]]:
     findings) and how to back out before and after it; prose in the current language (auditor/i18n.py)."""
     frame: pd.DataFrame = result.findings
     clusters = [str(c["name"]) for c in result.clusters if c.get("role") == "data-plane"]
+    versions = {str(c["name"]): str(c.get("istio_version") or "") for c in result.clusters}
     out = []
     for gate in result.gates:
         change = CHANGES.get(gate)
@@ -263,7 +268,7 @@ def plan(result: Any) -> list[dict[str, Any]]:
             "creates": prose(change.creates), "changes": prose(change.changes), "deletes": prose(change.deletes),
             "clusters": [{"name": clean(c, 100), "numbers": cluster_numbers(frame, gate, c)} for c in clusters],
             "undo_before": prose(change.undo_before),
-            "undo_before_commands": _commands(change.undo_before_commands, clusters),
+            "undo_before_commands": _commands(change.undo_before_commands, clusters, versions),
             "undo_after": prose(change.undo_after),
             "undo_after_commands": _commands(change.undo_after_commands, clusters),
             "irreversible": prose(change.irreversible), "source": _(change.source),

@@ -19,8 +19,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from auditor import istioctl, mesh, vms
 from auditor import kinds as K
-from auditor import mesh, vms
 from auditor.engine import AuditResult
 from auditor.errors import EvidenceUnavailable
 from auditor.evidence import evidence_said
@@ -769,7 +769,8 @@ def runbook(result: AuditResult, block: pd.DataFrame, unknown: pd.DataFrame, lim
                                          if c.get("istio_version")})) or _("the installed version")
             step["text"] = _("With the istioctl that matches the installed Istio ({versions}), in each cluster; "
                              "then audit the finished gate.").format(versions=versions)
-            step["commands"] = [f"istioctl --kubeconfig={mesh.kubeconfig_var(c['name'])} uninstall --purge"
+            # Each cluster's as its installed istioctl spells it (`istioctl x uninstall` up to 1.14).
+            step["commands"] = [istioctl.purge_command(c["name"], str(c.get("istio_version") or ""))
                                 for c in data_planes[:6]]
         if past:  # no command that would switch the migration back
             step["text"] = _("ASMMigrateFromIstio/default is in state {state}: this step was taken already. Check "

@@ -1,10 +1,11 @@
 """junit.xml for CI widgets: one testsuite per gate, one testcase per check and cluster.
 
 A testcase carries the worst non-exempt status of its findings: FAIL -> <failure> (with --strict a WARN too: it
-blocks), UNKNOWN -> <error>, all NOT_APPLICABLE -> <skipped>, otherwise it passes (WARN and exempt findings are
-listed in <system-out>). A CI system shows each testcase green or red: a gate whose verdict is not GO while none of its
-testcases says so (a gate with no finding at all is INCOMPLETE: nothing was audited there) gets one more testcase,
-`verdict [gate]`, failed (NO-GO) or in error (INCOMPLETE), so no suite is all green where the gate is not GO.
+blocks), UNKNOWN -> <error>, all NOT_APPLICABLE -> <skipped>, otherwise it passes (WARN, exempt findings and
+blockers --fail-on-new accepted from the baseline are listed in <system-out>). A CI system shows each testcase green
+or red: a gate whose verdict is not GO while none of its testcases says so (a gate with no finding at all is
+INCOMPLETE: nothing was audited there) gets one more testcase, `verdict [gate]`, failed (NO-GO) or in error
+(INCOMPLETE), so no suite is all green where the gate is not GO.
 The shape is the one Jenkins, GitLab, GitHub test reporters and Azure read: testsuites/testsuite/testcase
 with tests/failures/errors/skipped counts that add up.
 Text from clusters goes through `clean` (XML 1.0 forbids most control characters) and ElementTree
@@ -33,6 +34,8 @@ def _line(row: pd.Series) -> str:
     text = f"{row['status']} [{row['severity']}] {subject}: {clean(row['message'], 1000)}"
     if row["exempt"]:
         text += f" (exempt: {clean(row['exempt_reason'], 300)})"
+    elif row.get("baseline_accepted", False):
+        text += " (accepted: in the baseline, --fail-on-new)"
     if row["remediation"] and str(row["status"]) in ("FAIL", "UNKNOWN", "WARN"):
         text += f"\n    remediation: {clean(row['remediation'], 2000)}"
     return text
@@ -54,7 +57,12 @@ def _testcase(suite: ET.Element, gate: str, check_id: str, cluster: str, group: 
         "classname": clean(f"asm-audit.{gate}.{check_id}", 300),
         "time": "0"})
     status = group["status"].astype(str)
-    live = group[~group["exempt"]]
+    # Exempt findings and, under --fail-on-new, blockers the baseline already had do not block: not red here either
+    # (a GO run's junit.xml with failures fails the CI step the exit code let through).
+    blocking = ~group["exempt"]
+    if "baseline_accepted" in group:
+        blocking &= ~group["baseline_accepted"]
+    live = group[blocking]
     live_status = live["status"].astype(str)
     outcome = "passed"
     failed = live_status.isin(("FAIL", "WARN") if strict else ("FAIL",))

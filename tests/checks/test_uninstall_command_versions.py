@@ -82,3 +82,22 @@ def test_aa2328_without_a_version_names_todays_command_and_says_to_match_it(audi
     command, comment = lines[0].split("  # ")
     assert command == f"istioctl {KUBECONFIG_A} uninstall --purge"
     assert "istioctl 1." not in comment
+
+
+# ---------------------------------------------------------------- the report's own commands (left by fix23b)
+def test_the_reports_uninstall_step_and_purge_preview_use_each_clusters_istioctl(audit):
+    """The runbook's uninstall step and the change plan's preview said `istioctl uninstall --purge [--dry-run]` for
+    every cluster: no command of istioctl 1.10..1.14. Each cluster's now, as purge-preview and AA0702 spell it."""
+    from auditor.render import changes
+    from auditor.render.context import HTML_LIMITS, runbook
+
+    result = audit({"cluster-a": [f.istiod(version="1.14.6")], "cluster-b": [f.istiod(version="1.22.3")]},
+                   "uninstall", asm=[f.migration_cr("Migrating")]).result
+    [entry] = changes.plan(result)
+    previews = [c for c in entry["undo_before_commands"] if c.startswith("istioctl")]
+    assert previews == [f"istioctl {KUBECONFIG_A} x uninstall --purge --dry-run",
+                        f"istioctl {KUBECONFIG_B} uninstall --purge --dry-run"]
+    empty = result.findings.iloc[0:0]
+    [step] = [s for s in runbook(result, empty, empty, HTML_LIMITS) if "uninstall --purge" in " ".join(s["commands"])]
+    assert step["commands"] == [f"istioctl {KUBECONFIG_A} x uninstall --purge",
+                                f"istioctl {KUBECONFIG_B} uninstall --purge"]
