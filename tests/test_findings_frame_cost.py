@@ -112,7 +112,7 @@ def test_records_write_each_category_once(monkeypatch: pytest.MonkeyPatch) -> No
     assert rows[0] == {"cluster": "c0", "gate": "setup", "check_id": "restart-risk", "title": "Restart risk",
                        "severity": "minor", "status": "PASS", "kind": "Deployment", "namespace": "ns0", "name": "w0",
                        "message": "m0", "remediation": "", "evidence": {}, "exempt": False, "exempt_reason": None,
-                       "default_severity": "info", "code": "AA1101", "aspect": ""}
+                       "default_severity": "info", "code": "AA1101", "aspect": "", "baseline_accepted": False}
     assert (rows[1]["severity"], rows[1]["default_severity"], rows[1]["status"]) == ("", "", "FAIL")
     assert [r["namespace"] for r in rows[:5]] == ["ns0", "ns1", "ns2", "ns3", "ns0"]
     assert all(type(r["exempt"]) is bool for r in rows)
