@@ -30,8 +30,9 @@ injection_policy): a template ASM's webhook selects is taken only when that poli
 SidecarInjectorWebhookAsYaml is free YAML whose never/alwaysInjectSelector ASM documents no shape for: one naming a
 neverInjectSelector leaves only a template that asks itself known taken.
 
-Workloads whose kind is not read are judged by what they own: an Argo Rollout's ReplicaSets, a KEDA ScaledJob's Jobs
-(RECURRING_JOB_OWNERS); OpenKruise's CloneSet and Advanced StatefulSet/DaemonSet are read (kinds.py).
+Owners the pod frame does not resolve to a template kind of its own are judged by what they own: an Argo Rollout's
+ReplicaSets (the Rollout itself is read for its hold and its template: _held_rollout, auditor/rollouts.py), a KEDA
+ScaledJob's Jobs (RECURRING_JOB_OWNERS); OpenKruise's CloneSet and Advanced StatefulSet/DaemonSet are read (kinds.py).
 """
 
 from __future__ import annotations
@@ -572,8 +573,8 @@ def _left_to_injector(template: dict[str, Any]) -> bool:
 def _foreign_idle(cluster: ClusterInventory, running: dict[str, set[tuple[str, str]]],
                   wanted: Callable[[dict[str, Any]], bool] | None = None
                   ) -> list[tuple[str, str, dict[str, Any], str, str, str]]:
-    """The owners of kinds not read (an Argo Rollout, a KEDA ScaledJob: RECURRING_JOB_OWNERS) none of whose pods is
-    active, as idle_workloads' candidates: each judged by the template its next pods are made from, that of its live
+    """The owners judged by what they own (an Argo Rollout, a KEDA ScaledJob: RECURRING_JOB_OWNERS) none of whose pods
+    is active, as idle_workloads' candidates: each judged by the template its next pods are made from, that of its live
     ReplicaSets or else its newest (istio.live_replicasets), or of its newest Job."""
     out: list[tuple[str, str, dict[str, Any], str, str, str]] = []
     if cluster.available(K.REPLICASET):
@@ -819,7 +820,8 @@ def pods_template(cluster: ClusterInventory, kind_name: str, namespace: str, nam
                   ) -> tuple[dict[str, Any] | None, str]:
     """The pod template a workload's pods are made from (what their labels, annotations and hostNetwork come from),
     or None and why not: a pod of no workload, its kind unread, its object or template not read. An owner of a kind
-    not read (an Argo Rollout) by the ReplicaSets it owns (their templates kept: inventory.slim), the live ones."""
+    judged by what it owns (an Argo Rollout) by the ReplicaSets it owns (their templates kept: inventory.slim), the live
+    ones."""
     if kind_name == "Pod":
         return None, Phrase(BARE_POD)
     kind = _POD_TEMPLATE_KINDS.get(kind_name)

@@ -134,9 +134,11 @@ def test_rbac_honours_disabled_checks(capsys, tmp_path):
     # istio-operator renders an istioctl gateway from (its remediation patches that IstioOperator). OpenKruise's
     # Advanced StatefulSets and DaemonSets: the workload a pod's controller reference names (kinds.workload_kind).
     # StatefulSets: their update strategy (OnDelete, partition) says whether a restart moves their pods (AA1241); so
-    # does a CloneSet's (paused, partition: red22f).
+    # does a CloneSet's (paused, partition: red22f). CronJobs and ReplicationControllers: the templates of workloads
+    # running no pod now that turn PROXY_CONFIG_XDS_AGENT off (AA1114, fix23a).
     assert resources(role(docs, "asm-audit-reader")["rules"]) == {
-        ("", "pods"), ("apps", "replicasets"), ("batch", "jobs"), ("apps", "statefulsets"),
+        ("", "pods"), ("apps", "replicasets"), ("batch", "jobs"), ("apps", "statefulsets"), ("batch", "cronjobs"),
+        ("", "replicationcontrollers"),
         ("apps.kruise.io", "statefulsets"), ("apps.kruise.io", "daemonsets"), ("apps.kruise.io", "clonesets"),
         ("gateway.networking.k8s.io", "gateways"), ("networking.istio.io", "workloadentries"),
         ("networking.istio.io", "workloadgroups"), ("install.istio.io", "istiooperators")} | ENGINE_FACTS
