@@ -70,8 +70,11 @@ def istioctl_version(cluster: ClusterInventory) -> tuple[str, str]:
         version = versions.pop()
         return version, f"use istioctl {version} (the installed istiod's version)"
     if versions:
+        # `uninstall` is under `istioctl x` up to 1.14 (purge_command): each revision's spelling.
+        spelled = "istioctl [x] uninstall --revision <rev>`, `x` up to 1.14" if any(
+            (v.major, v.minor) < EXPERIMENTAL_UNTIL for v in pinned) else "istioctl uninstall --revision <rev>`"
         return "", (f"istiod revisions run {', '.join(sorted(versions))}; use the istioctl of each revision's "
-                    "version (`istioctl uninstall --revision <rev>`) before --purge")
+                    f"version (`{spelled}) before --purge")
     return "", "the installed Istio version cannot be read from istiod's image; confirm it with `istioctl version`"
 
 

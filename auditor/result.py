@@ -8,7 +8,7 @@ from typing import Any
 
 import pandas as pd
 
-from auditor import __version__, clusterid, mesh
+from auditor import __version__, clusterid, istioctl, mesh
 from auditor import kinds as K
 from auditor.asm import joined_clusters, network_items
 from auditor.findings import (
@@ -72,11 +72,14 @@ def cluster_facts(inv: Inventory, cr: dict[str, Any] | None, given: dict[str, st
     out = []
     for c in inv.clusters():
         k8s = mesh.kubernetes_version(c.version_info)
-        istio = asm_version = None
+        istio = asm_version = istioctl_version = None
         network = NetworkFact(None)
         cluster_id, source = c.cluster_id, None
         if c.role == "data-plane":
             istio, network, asm_version = data_plane_facts(c, inv.rules)
+            # The one version whose istioctl removes its Istio (None with several revisions' versions or none read):
+            # what the report's uninstall and preview commands are spelled for (`istio_version` lists every istiod).
+            istioctl_version = (istioctl.installed_istioctl(c)[0] or None) if not c.unreachable else None
             # The id matched against ASM's: the cluster's own (ack-cluster-profile) where it says one, else the given.
             known = clusterid.identity(c)
             cluster_id, source = known.cluster_id, known.source
@@ -84,7 +87,7 @@ def cluster_facts(inv: Inventory, cr: dict[str, Any] | None, given: dict[str, st
             "name": c.name, "role": c.role, "cluster_id": cluster_id, "cluster_id_source": source,
             "kubernetes_version": c.version_info.get("gitVersion") if c.version_info else None,
             "kubernetes_semver": str(k8s) if k8s else None,
-            "istio_version": istio, "asm_version": asm_version,
+            "istio_version": istio, "istioctl_version": istioctl_version, "asm_version": asm_version,
             # Istio's network by network-consistency's rule (auditor/network.py): the first source's, with a note
             # where sources disagree or what may hold it was not read; every source read, as "<source>: <network>".
             "migration_state": state, "network": network.network, "network_sources": list(network.sources),

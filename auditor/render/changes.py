@@ -257,7 +257,7 @@ def plan(result: Any) -> list[dict[str, Any]]:
     findings) and how to back out before and after it; prose in the current language (auditor/i18n.py)."""
     frame: pd.DataFrame = result.findings
     clusters = [str(c["name"]) for c in result.clusters if c.get("role") == "data-plane"]
-    versions = {str(c["name"]): str(c.get("istio_version") or "") for c in result.clusters}
+    versions = {str(c["name"]): str(c.get("istioctl_version") or "") for c in result.clusters}
     out = []
     for gate in result.gates:
         change = CHANGES.get(gate)

@@ -770,7 +770,7 @@ def runbook(result: AuditResult, block: pd.DataFrame, unknown: pd.DataFrame, lim
             step["text"] = _("With the istioctl that matches the installed Istio ({versions}), in each cluster; "
                              "then audit the finished gate.").format(versions=versions)
             # Each cluster's as its installed istioctl spells it (`istioctl x uninstall` up to 1.14).
-            step["commands"] = [istioctl.purge_command(c["name"], str(c.get("istio_version") or ""))
+            step["commands"] = [istioctl.purge_command(c["name"], str(c.get("istioctl_version") or ""))
                                 for c in data_planes[:6]]
         if past:  # no command that would switch the migration back
             step["text"] = _("ASMMigrateFromIstio/default is in state {state}: this step was taken already. Check "

@@ -101,3 +101,22 @@ def test_the_reports_uninstall_step_and_purge_preview_use_each_clusters_istioctl
     [step] = [s for s in runbook(result, empty, empty, HTML_LIMITS) if "uninstall --purge" in " ".join(s["commands"])]
     assert step["commands"] == [f"istioctl {KUBECONFIG_A} x uninstall --purge",
                                 f"istioctl {KUBECONFIG_B} uninstall --purge"]
+
+
+def test_two_revisions_of_versions_spelled_apart_get_todays_spelling_in_the_report(audit):
+    """review23a: istio_version lists every istiod ("1.14.6, 1.20.0") and was parsed as 1.14: `istioctl x uninstall`,
+    which istioctl 1.20 no longer has (root.go @1.20.0 registers uninstall at the root only). With no one version the
+    report says today's spelling, as AA0702 does, from the one reader of the installed istioctl."""
+    from auditor.render import changes
+    from auditor.render.context import HTML_LIMITS, runbook
+
+    result = audit({"cluster-a": [f.istiod(version="1.14.6"), f.istiod("1-20-0", version="1.20.0")]},
+                   "uninstall", asm=[f.migration_cr("Migrating")]).result
+    [facts] = [c for c in result.clusters if c["name"] == "cluster-a"]
+    assert facts["istio_version"] == "1.14.6, 1.20.0" and facts["istioctl_version"] is None
+    [entry] = changes.plan(result)
+    assert [c for c in entry["undo_before_commands"] if c.startswith("istioctl")] == [
+        f"istioctl {KUBECONFIG_A} uninstall --purge --dry-run"]
+    empty = result.findings.iloc[0:0]
+    [step] = [s for s in runbook(result, empty, empty, HTML_LIMITS) if "uninstall --purge" in " ".join(s["commands"])]
+    assert step["commands"] == [f"istioctl {KUBECONFIG_A} uninstall --purge"]
