@@ -91,6 +91,7 @@ from auditor.gateways import (
 from auditor.i18n import N_, Phrase
 from auditor.inventory import ClusterInventory
 from auditor.model import Finding, Gate, Outcome, Severity, Status
+from auditor.network import vm_gateway
 
 ISTIO_SYSTEM = "istio-system"
 # A shell comment after the annotate command (said in the reader's language: render/localize.comments_said).
@@ -2842,12 +2843,24 @@ class CrossClusterGatewayFirst(ClusterCheck):
     EASTWEST_UNSEEN = Outcome("AA1832", Status.UNKNOWN, "no Istio east-west gateway seen, but the gateway scan could "
                               "not read every kind it reads: one may have been missed", fix=SCAN_UNREAD_FIX,
                               message=SCAN_UNREAD + "no Istio east-west gateway seen, but one may have been missed")
+    # istio/istio@1.22.3:samples/multicluster/gen-eastwest-gateway.sh --single-cluster: an east-west gateway without a
+    # network, on a cluster Istio gives none, only so VMs reach istiod and the services. istiod makes no network gateway
+    # of it, so no cross-cluster call goes through it and ASM's cross-network gateway is not what replaces it; the VMs
+    # are judged by istio-sidecars-remaining. The same predicate as network-consistency's AA1941
+    # (auditor/network.vm_gateway).
+    VM_GATEWAY = Outcome("AA1841", Status.NOT_APPLICABLE, "the east-west gateway has no network, on a cluster Istio "
+                         "gives none, and serves VMs: it carries no cross-network traffic",
+                         message="east-west gateway without a network, on a cluster Istio gives none, serving VMs "
+                                 "({vms}): no cross-network traffic, no ASM cross-network gateway needed for it")
     outcomes = (BEFORE_FIRST_POD, READY_NO_POD, PODS_BEFORE, PODS_WITHOUT, NOT_SERVING, NOT_DEPLOYED, NO_ADDRESS,
                 BEING_DELETED, MISSING, NOT_DEPLOYED_YET, GATEWAY_UNDATED, PODS_UNDATED, EASTWEST_UNSEEN, COUNTS_UNREAD,
-                ADDRESS_UNKNOWN, NO_EASTWEST)
+                ADDRESS_UNKNOWN, NO_EASTWEST, VM_GATEWAY)
     needs = (K.POD, K.DEPLOYMENT, K.SERVICE)
     # ConfigMaps: the cluster's own id (auditor/clusterid.py), matched against the IstioGateways' clusterIds.
-    uses = (*SCAN_KINDS, K.REPLICASET, K.JOB, K.CONFIGMAP)
+    # Namespaces, ConfigMaps, injector webhooks, WorkloadGroups, WorkloadEntries: Istio's network for the cluster and
+    # the VMs an east-west gateway without one serves (VM_GATEWAY); not read, the gateway is judged as before.
+    uses = (*SCAN_KINDS, K.REPLICASET, K.JOB, K.CONFIGMAP, K.NAMESPACE, K.MUTATING_WEBHOOK, K.WORKLOADGROUP,
+            K.WORKLOADENTRY)
     asm_needs = (K.ISTIO_GATEWAY_ASM,)
 
     @same_in_every_gate  # the gate changes nothing: its pods' creation times parsed once, not once per gate
@@ -2857,6 +2870,11 @@ class CrossClusterGatewayFirst(ClusterCheck):
         if not signals:  # N/A only when the scan saw everything; with an east-west gateway seen, ASM's is what counts
             yield from scan_unread_findings(self, cluster, self.EASTWEST_UNSEEN) or [
                 self.report(self.NO_EASTWEST, cluster.name, params={})]
+            return
+        vms, _ = vm_gateway(cluster, ctx.inv.rules)
+        if vms:
+            yield self.report(self.VM_GATEWAY, cluster.name, params={"vms": ", ".join(vms[:5])},
+                              evidence={"eastwest_signals": signals, "vm_proxies": vms})
             return
         pods = cluster.pods()
         # The columns read of the rows read, from numpy masks: no loc (its index take and copy through the blocks); the
