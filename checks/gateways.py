@@ -90,6 +90,7 @@ from auditor.gateways import (
 )
 from auditor.i18n import N_, Phrase
 from auditor.inventory import ClusterInventory
+from auditor.labelled import COMPONENT_LABEL
 from auditor.model import Finding, Gate, Outcome, Severity, Status
 from auditor.network import vm_gateway
 
@@ -1432,9 +1433,10 @@ class AsmGatewaysPresent(ClusterCheck):
                 "balancer ({asm_services}) is internet-facing while Istio's ({istio_services}) is intranet: what only "
                 "the VPC reached becomes reachable from the internet")
     # An Ingress (nginx, ALB, Traefik) or a Gateway API route whose backend is Istio's gateway Service sends its traffic
-    # through Istio's gateway whatever ASM's serves: after `istioctl uninstall --purge` that Service is gone (an
-    # istioctl-installed gateway: purge-preview AA2513 says so too) or fronts a gateway whose istiod is gone (the
-    # gateway chart's, or istiod's Gateway API deployment, which the purge leaves: tests/install_shapes.py).
+    # through Istio's gateway whatever ASM's serves: after `istioctl uninstall --purge` that Service fronts a gateway
+    # whose istiod is gone (the gateway chart's, or istiod's Gateway API deployment, which the purge leaves:
+    # tests/install_shapes.py). A Service the purge deletes (an istioctl-installed gateway's, labelled
+    # operator.istio.io/component) is purge-preview's AA2513, not named twice.
     FRONTS_ISTIO = Outcome(
         "AA1741", Status.FAIL, "an ASM gateway replaces the Istio gateway, but an Ingress or a Gateway API route "
         "still sends traffic to the Istio gateway's Service: it does not reach ASM's gateway, and after the uninstall "
@@ -1895,6 +1897,10 @@ class AsmGatewaysPresent(ClusterCheck):
                 istio_svcs.append(svc)
             elif svc.gateway.asm and key == (workload.namespace, workload.name):
                 asm_svcs.append(svc)
+        # A Service carrying operator.istio.io/component is one `istioctl uninstall --purge` deletes (the istio-ingress
+        # chart's, istioctl's: templates/service.yaml @1.22.3): purge-preview names each front still on it (AA2513), the
+        # one edit for both. Those the purge leaves (the gateway chart's, or the label taken off) are judged here.
+        istio_svcs = [svc for svc in istio_svcs if COMPONENT_LABEL not in svc.labels]
         if not istio_svcs:
             return []
         kinds = {"Ingress": K.INGRESS, **{k.kind: k for k in K.K8S_ROUTE_KINDS}}
