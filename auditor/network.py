@@ -25,6 +25,7 @@ from auditor.inventory import ClusterInventory
 from auditor.istio import mesh_configmap_of
 from auditor.labelled import NETWORK_LABEL, carrying_label
 from auditor.remote import istiod_cluster_id
+from auditor.vms import vm_proxies
 
 
 # ---------------------------------------------------------------- Istio's side
@@ -106,6 +107,45 @@ def istio_network(cluster: ClusterInventory, rules: mesh.ProxyRules | None = Non
                 seen.append((f"Service {meta.get('namespace')}/{meta.get('name')} label", labels[NETWORK_LABEL]))
     seen += recorded
     return (seen[0][1] if seen else None), seen, unreadable
+
+
+def vm_gateway(cluster: ClusterInventory, rules: mesh.ProxyRules | None = None,
+               network: tuple[str | None, list[str]] | None = None) -> tuple[list[str], str]:
+    """The VM proxies (WorkloadGroups, WorkloadEntries with a proxy) an east-west gateway serves when Istio gives the
+    cluster no network, or ([], why it is not shown to be such a gateway). One predicate for network-consistency
+    (N/A AA1941) and cross-cluster-gateway-first (N/A AA1841); the caller has seen an east-west gateway.
+
+    istio/istio@1.22.3:samples/multicluster/gen-eastwest-gateway.sh --single-cluster ("single-cluster installations may
+    need this gateway to allow VMs to get discovery") labels it with no topology.istio.io/network and gives it no
+    ISTIO_META_REQUESTED_NETWORK_VIEW; istiod takes no network gateway from a gateway without a network
+    (getGatewayDetails, pilot/pkg/serviceregistry/kube/controller/network.go @1.30.3): it carries no cross-network
+    traffic. `network` is istio_network's (network, unreadable) when the caller has read it already."""
+    if network is None:
+        try:
+            found, _, unreadable = istio_network(cluster, rules)
+        except Exception as exc:  # a malformed source: not shown to be the VM gateway (network-consistency's UNKNOWN)
+            reason = getattr(exc, "reason", None) or f"{type(exc).__name__}: {exc}"
+            return [], f"Istio's network sources could not be read ({str(reason)[:200]})"
+    else:
+        found, unreadable = network
+    if found is not None:
+        return [], f"Istio gives the cluster network {found}"
+    if unreadable:  # meshNetworks that could not be read may give the cluster a network
+        return [], "; ".join(unreadable)
+    unread = {kind.kind: cluster.unread_reason(kind) for kind in (K.CONFIGMAP, K.MUTATING_WEBHOOK)
+              if not cluster.available(kind)}
+    if unread:  # the injector's values or webhook path, not read, may hold the network
+        return [], "; ".join(f"{kind} not read ({why})" for kind, why in unread.items())
+    vms = vm_proxies(cluster)
+    if vms.unread:
+        return [], "; ".join(f"{kind} not read ({why})" for kind, why in vms.unread)
+    proxies = [f"WorkloadGroup {g.namespace}/{g.name}" for g in vms.groups] + [
+        f"WorkloadEntry {(e.get('metadata') or {}).get('namespace')}/{(e.get('metadata') or {}).get('name')}"
+        for e in vms.entries]
+    if not proxies:
+        return [], ("no WorkloadGroup or WorkloadEntry with a proxy: what the east-west gateway without a network "
+                    "serves is not known (another cluster's meshNetworks may name it)")
+    return proxies, ""
 
 
 def _values_network(text: str) -> str | None:

@@ -90,7 +90,9 @@ from auditor.gateways import (
 )
 from auditor.i18n import N_, Phrase
 from auditor.inventory import ClusterInventory
+from auditor.labelled import COMPONENT_LABEL
 from auditor.model import Finding, Gate, Outcome, Severity, Status
+from auditor.network import vm_gateway
 
 ISTIO_SYSTEM = "istio-system"
 # A shell comment after the annotate command (said in the reader's language: render/localize.comments_said).
@@ -1431,9 +1433,10 @@ class AsmGatewaysPresent(ClusterCheck):
                 "balancer ({asm_services}) is internet-facing while Istio's ({istio_services}) is intranet: what only "
                 "the VPC reached becomes reachable from the internet")
     # An Ingress (nginx, ALB, Traefik) or a Gateway API route whose backend is Istio's gateway Service sends its traffic
-    # through Istio's gateway whatever ASM's serves: after `istioctl uninstall --purge` that Service is gone (an
-    # istioctl-installed gateway: purge-preview AA2513 says so too) or fronts a gateway whose istiod is gone (the
-    # gateway chart's, or istiod's Gateway API deployment, which the purge leaves: tests/install_shapes.py).
+    # through Istio's gateway whatever ASM's serves: after `istioctl uninstall --purge` that Service fronts a gateway
+    # whose istiod is gone (the gateway chart's, or istiod's Gateway API deployment, which the purge leaves:
+    # tests/install_shapes.py). A Service the purge deletes (an istioctl-installed gateway's, labelled
+    # operator.istio.io/component) is purge-preview's AA2513, not named twice.
     FRONTS_ISTIO = Outcome(
         "AA1741", Status.FAIL, "an ASM gateway replaces the Istio gateway, but an Ingress or a Gateway API route "
         "still sends traffic to the Istio gateway's Service: it does not reach ASM's gateway, and after the uninstall "
@@ -1894,6 +1897,10 @@ class AsmGatewaysPresent(ClusterCheck):
                 istio_svcs.append(svc)
             elif svc.gateway.asm and key == (workload.namespace, workload.name):
                 asm_svcs.append(svc)
+        # A Service carrying operator.istio.io/component is one `istioctl uninstall --purge` deletes (the istio-ingress
+        # chart's, istioctl's: templates/service.yaml @1.22.3): purge-preview names each front still on it (AA2513), the
+        # one edit for both. Those the purge leaves (the gateway chart's, or the label taken off) are judged here.
+        istio_svcs = [svc for svc in istio_svcs if COMPONENT_LABEL not in svc.labels]
         if not istio_svcs:
             return []
         kinds = {"Ingress": K.INGRESS, **{k.kind: k for k in K.K8S_ROUTE_KINDS}}
@@ -2842,12 +2849,24 @@ class CrossClusterGatewayFirst(ClusterCheck):
     EASTWEST_UNSEEN = Outcome("AA1832", Status.UNKNOWN, "no Istio east-west gateway seen, but the gateway scan could "
                               "not read every kind it reads: one may have been missed", fix=SCAN_UNREAD_FIX,
                               message=SCAN_UNREAD + "no Istio east-west gateway seen, but one may have been missed")
+    # istio/istio@1.22.3:samples/multicluster/gen-eastwest-gateway.sh --single-cluster: an east-west gateway without a
+    # network, on a cluster Istio gives none, only so VMs reach istiod and the services. istiod makes no network gateway
+    # of it, so no cross-cluster call goes through it and ASM's cross-network gateway is not what replaces it; the VMs
+    # are judged by istio-sidecars-remaining. The same predicate as network-consistency's AA1941
+    # (auditor/network.vm_gateway).
+    VM_GATEWAY = Outcome("AA1841", Status.NOT_APPLICABLE, "the east-west gateway has no network, on a cluster Istio "
+                         "gives none, and serves VMs: it carries no cross-network traffic",
+                         message="east-west gateway without a network, on a cluster Istio gives none, serving VMs "
+                                 "({vms}): no cross-network traffic, no ASM cross-network gateway needed for it")
     outcomes = (BEFORE_FIRST_POD, READY_NO_POD, PODS_BEFORE, PODS_WITHOUT, NOT_SERVING, NOT_DEPLOYED, NO_ADDRESS,
                 BEING_DELETED, MISSING, NOT_DEPLOYED_YET, GATEWAY_UNDATED, PODS_UNDATED, EASTWEST_UNSEEN, COUNTS_UNREAD,
-                ADDRESS_UNKNOWN, NO_EASTWEST)
+                ADDRESS_UNKNOWN, NO_EASTWEST, VM_GATEWAY)
     needs = (K.POD, K.DEPLOYMENT, K.SERVICE)
     # ConfigMaps: the cluster's own id (auditor/clusterid.py), matched against the IstioGateways' clusterIds.
-    uses = (*SCAN_KINDS, K.REPLICASET, K.JOB, K.CONFIGMAP)
+    # Namespaces, ConfigMaps, injector webhooks, WorkloadGroups, WorkloadEntries: Istio's network for the cluster and
+    # the VMs an east-west gateway without one serves (VM_GATEWAY); not read, the gateway is judged as before.
+    uses = (*SCAN_KINDS, K.REPLICASET, K.JOB, K.CONFIGMAP, K.NAMESPACE, K.MUTATING_WEBHOOK, K.WORKLOADGROUP,
+            K.WORKLOADENTRY)
     asm_needs = (K.ISTIO_GATEWAY_ASM,)
 
     @same_in_every_gate  # the gate changes nothing: its pods' creation times parsed once, not once per gate
@@ -2857,6 +2876,11 @@ class CrossClusterGatewayFirst(ClusterCheck):
         if not signals:  # N/A only when the scan saw everything; with an east-west gateway seen, ASM's is what counts
             yield from scan_unread_findings(self, cluster, self.EASTWEST_UNSEEN) or [
                 self.report(self.NO_EASTWEST, cluster.name, params={})]
+            return
+        vms, _ = vm_gateway(cluster, ctx.inv.rules)
+        if vms:
+            yield self.report(self.VM_GATEWAY, cluster.name, params={"vms": ", ".join(vms[:5])},
+                              evidence={"eastwest_signals": signals, "vm_proxies": vms})
             return
         pods = cluster.pods()
         # The columns read of the rows read, from numpy masks: no loc (its index take and copy through the blocks); the

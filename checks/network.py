@@ -44,10 +44,9 @@ from auditor.gateways import (
 )
 from auditor.inventory import ClusterInventory
 from auditor.model import Finding, Gate, Outcome, Severity, Status
-from auditor.network import RegistryNetworks, injection_path_cluster, istio_network, registry_networks
+from auditor.network import RegistryNetworks, injection_path_cluster, istio_network, registry_networks, vm_gateway
 from auditor.network import inject_path_envs as inject_path_envs  # imported from here by tests and callers
 from auditor.remote import Links, Remote
-from auditor.vms import vm_proxies
 
 HOW_TO_PROVIDE = ("pass --asm-mesh-id/--asm-region to read it from ASM, set asm.networks (<cluster>: <network>) "
                   "in the config, or save the answer of "
@@ -401,7 +400,7 @@ class NetworkConsistency(ClusterCheck):
             elif not unseen:
                 yield self.report(self.NO_NETWORK, cluster.name, params=params, evidence=evidence, **subject)
         elif istio is None:
-            vms, unproven = self._vm_gateway(cluster)
+            vms, unproven = vm_gateway(cluster, ctx.inv.rules, (istio, unreadable))
             if not vms:
                 yield self.report(self.ISTIO_UNKNOWN, cluster.name, params=params,
                                   evidence={**evidence, "vm_gateway_unproven": unproven}, **subject)
@@ -496,24 +495,6 @@ class NetworkConsistency(ClusterCheck):
         return self.report(self.SPLIT_GATEWAY_DOWN, cluster.name, params={
             **params, "gateways": gateways, "available": 0,
             "desired": sum(desired or 0 for desired, _ in counts.values())}, evidence=evidence, **subject)
-
-    def _vm_gateway(self, cluster: ClusterInventory) -> tuple[list[str], str]:
-        """The VM proxies (WorkloadGroups, WorkloadEntries with a proxy) an east-west gateway without a network
-        serves (gen-eastwest-gateway.sh --single-cluster), or ([], why it is not shown to be such a gateway)."""
-        unread = {kind.kind: cluster.unread_reason(kind) for kind in (K.CONFIGMAP, K.MUTATING_WEBHOOK)
-                  if not cluster.available(kind)}
-        if unread:  # the injector's values or webhook path, not read, may hold the network
-            return [], "; ".join(f"{kind} not read ({why})" for kind, why in unread.items())
-        vms = vm_proxies(cluster)
-        if vms.unread:
-            return [], "; ".join(f"{kind} not read ({why})" for kind, why in vms.unread)
-        found = [f"WorkloadGroup {g.namespace}/{g.name}" for g in vms.groups] + [
-            f"WorkloadEntry {(e.get('metadata') or {}).get('namespace')}/{(e.get('metadata') or {}).get('name')}"
-            for e in vms.entries]
-        if not found:
-            return [], ("no WorkloadGroup or WorkloadEntry with a proxy: what the east-west gateway without a network "
-                        "serves is not known (another cluster's meshNetworks may name it)")
-        return found, ""
 
     def _remote(self, cluster: ClusterInventory, ctx: Context, params: dict[str, Any],
                 evidence: dict[str, Any]) -> bool:
