@@ -1444,8 +1444,9 @@ class AsmGatewaysPresent(ClusterCheck):
                 "{asm_gateway} (Service {asm_service}) replaces for {istio_gateway}: that traffic does not reach ASM's "
                 "gateway")
     # An Ingress or a Gateway API route in front of ASM's gateway Service (an ALB, nginx): it carries the clients of
-    # Istio's load balancer only as far as its own addresses reach; an ALB's DNS name, or no address published, does
-    # not tell how far (auditor.gateways gateway_fronts).
+    # Istio's load balancer only as far as its own addresses reach; an ALB's DNS name tells how far only through its
+    # AlbConfig (read, found, not reusing an ALB by id), and no address published does not tell at all
+    # (auditor.gateways gateway_fronts, alb_config_reach).
     FRONT_UNTOLD = Outcome(
         "AA1754", Status.UNKNOWN, "an ASM gateway replaces the Istio gateway, which clients outside the cluster reach, "
         "and is reached only through an Ingress or a Gateway API route in front of it whose addresses do not tell "
