@@ -139,3 +139,18 @@ def test_albconfigs_unread_or_not_in_an_older_snapshot_leave_the_front_untold(au
     b = audit_alb(audit, alb_class(), alb_ingress())
     assert rows(b) == [("UNKNOWN", "AA1754")]
 
+
+
+def test_an_albconfig_or_ingressclass_of_other_types_is_refused():
+    """A list as the addressType, or as the IngressClass's parameters name, would be read as another ALB's reach: the
+    snapshot is refused naming the object (auditor/sources/shapes.py), as the API server would never serve it."""
+    from auditor.sources.shapes import object_problem
+
+    bad = albconfig()
+    bad["spec"]["config"]["addressType"] = ["Intranet"]
+    assert object_problem("AlbConfig", bad) is not None
+    klass = alb_class()
+    klass["spec"]["parameters"]["name"] = ["alb"]
+    assert object_problem("IngressClass", klass) is not None
+    assert object_problem("AlbConfig", albconfig()) is None
+    assert object_problem("IngressClass", alb_class()) is None
