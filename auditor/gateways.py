@@ -1374,6 +1374,7 @@ class Front:
     reach: str | None
     addresses: tuple[str, ...]   # the Ingress's status addresses, or its parent Gateways' (a route's)
     ingress_class: str = ""      # spec.ingressClassName (or the kubernetes.io/ingress.class annotation)
+    alb_config: str = ""         # an ALB Ingress's AlbConfig (its IngressClass's spec.parameters, or the annotation)
 
     def text(self) -> str:
         return f"{self.kind} {self.namespace}/{self.name} ({', '.join(self.addresses) or '-'})"
@@ -1391,8 +1392,9 @@ def gateway_fronts(cluster: ClusterInventory, services: Collection[tuple[str, st
       Services or ServiceEntries (GAMMA), is no front.
     An address is a Service's cluster IP (CLUSTER_ONLY), a load balancer Service's status address (that Service's
     address type: lb_address_type), a spec.externalIPs entry, or else told by itself (private: INTRANET, public:
-    INTERNET); a hostname no Service publishes (an ALB's DNS name: the AlbConfig's addressType is not read) tells
-    nothing. A front with no address (the controller wrote none yet, or does not write status) is not told either."""
+    INTERNET); a hostname no Service publishes tells nothing by itself, but an ALB Ingress's (the ALB's DNS name) is
+    reached as its AlbConfig's address type says (alb_config_reach). A front with no address (the controller wrote
+    none yet, or does not write status) is not told either."""
     wanted = {(n.lower(), ns.lower()) for n, ns in services}
     kinds = {"Ingress": K.INGRESS, **{k.kind: k for k in K.K8S_ROUTE_KINDS}}
     seen: set[tuple[str, str, str]] = set()
@@ -1409,14 +1411,75 @@ def gateway_fronts(cluster: ClusterInventory, services: Collection[tuple[str, st
             found = ((obj.get("status") or {}).get("loadBalancer") or {}).get("ingress") or ()
             addresses = [str(a.get("ip") or a.get("hostname") or "") for a in found if isinstance(a, dict)]
             reaches = [_front_address_reach(cluster, a) for a in addresses if a]
+            alb_config, alb_reach = alb_config_reach(cluster, obj, ingress_class)
+            # An address no Service and no IP range tells (the ALB's DNS name): the ALB's own address type.
+            reaches = [alb_reach if r is None else r for r in reaches]
         elif not any(_gateway_parent(ref) for ref in (obj.get("spec") or {}).get("parentRefs") or ()):
             continue  # a mesh route (GAMMA: parentRef a Service or a ServiceEntry) brings no client from outside
         else:
-            ingress_class = ""
+            ingress_class, alb_config = "", ""
             addresses, reaches = _route_parent_addresses(cluster, obj, namespace)
         addresses = [a for a in addresses if a]
-        out.append(Front(kind, namespace, name, _widest(reaches), tuple(addresses), ingress_class))
+        out.append(Front(kind, namespace, name, _widest(reaches), tuple(addresses), ingress_class, alb_config))
     return out
+
+
+# The ALB Ingress controller (alibaba/alibaba-load-balancer-controller@v1.2.0), its IngressClass controller name
+# (pkg/controller/ingress/reconcile/store/common.go ALBIngressController) and the Ingress annotation naming an AlbConfig
+# (pkg/util/constant.go IngressSuffixAlbConfigName under the prefix alb.ingress.kubernetes.io: reconcile/annotations).
+ALB_INGRESS_CONTROLLER = "ingress.k8s.alibabacloud/alb"
+ALB_CONFIG_ANNOTATION = "alb.ingress.kubernetes.io/albconfig.name"
+
+
+def alb_config_reach(cluster: ClusterInventory, ingress: dict[str, Any], ingress_class: str) -> tuple[str, str | None]:
+    """(the AlbConfig an ALB Ingress is served by, who reaches that ALB: INTERNET, INTRANET or None when not told);
+    ("", None) for an Ingress of another controller or whose class is not read.
+
+    The controller serves an Ingress whose IngressClass has spec.controller ingress.k8s.alibabacloud/alb (or, without
+    spec.ingressClassName, the kubernetes.io/ingress.class annotation `alb`), on the ALB of the AlbConfig that the
+    Ingress's alb.ingress.kubernetes.io/albconfig.name annotation names, else its IngressClass's spec.parameters.name
+    (alibaba/alibaba-load-balancer-controller@v1.2.0: store/common.go IsValid; builder/albconfig_manager/
+    group_loader.go LoadGroupID, IngressClass). The AlbConfig's spec.config (LoadBalancerSpec: albconfig_types.go) says
+    who reaches the ALB it creates: addressType Internet (the default: model_build_load_balancer.go) or Intranet. What
+    does not tell (None): the AlbConfig not read or not found (a snapshot taken before it was read), spec.config.id
+    (an existing ALB reused: its own address type, never set from the AlbConfig: alb.go updateAlbLoadBalancer leaves
+    updateAlbLoadBalancerAddressTypeConfig out), an unknown addressType, an Intranet ALB with an internet IPv6 address
+    (addressIpVersion DualStack, ipv6AddressType Internet: reached from the internet over IPv6 alone)."""
+    meta = ingress.get("metadata") or {}
+    annotations = meta.get("annotations") or {}
+    spec = ingress.get("spec") or {}
+    by_annotation = str(annotations.get(ALB_CONFIG_ANNOTATION) or "") if isinstance(annotations, dict) else ""
+    class_obj = cluster.get(K.INGRESSCLASS, ingress_class) if ingress_class and cluster.available(
+        K.INGRESSCLASS) else None
+    class_spec = (class_obj or {}).get("spec") or {}
+    if class_obj is not None:
+        if class_spec.get("controller") != ALB_INGRESS_CONTROLLER:
+            return "", None
+        params = class_spec.get("parameters") or {}
+        by_class = str(params.get("name") or "") if isinstance(params, dict) and params.get("kind") == "AlbConfig" \
+            else ""
+        name = by_annotation or by_class
+    elif not spec.get("ingressClassName") and ingress_class == "alb" and by_annotation:
+        name = by_annotation  # the class by annotation, no IngressClass: the controller's own class name
+    else:
+        return "", None
+    if not name:
+        return "", None
+    if not cluster.available(K.ALBCONFIG):
+        return name, None
+    found = [c for c in cluster.objects(K.ALBCONFIG) if (c.get("metadata") or {}).get("name") == name]
+    if len(found) != 1:
+        return name, None  # none, or one per namespace (a namespaced CRD of older controllers): not told which
+    config = (found[0].get("spec") or {}).get("config") or {}
+    if not isinstance(config, dict) or config.get("id"):
+        return name, None
+    address_type = str(config.get("addressType") or "Internet").strip().lower()
+    if address_type not in (INTERNET, INTRANET):
+        return name, None
+    if address_type == INTRANET and str(config.get("addressIpVersion") or "").lower() == "dualstack" and str(
+            config.get("ipv6AddressType") or "").lower() == INTERNET:
+        return name, None
+    return name, address_type
 
 
 def _route_parent_addresses(cluster: ClusterInventory, route: dict[str, Any], namespace: str

@@ -153,6 +153,12 @@ GATEWAY_API_KINDS: tuple[Kind, ...] = (K8S_GATEWAYCLASS, *GATEWAY_API_CONFIG_KIN
 # 1.22's fork of the controller). IngressClass is cluster-scoped (its spec.controller tells Istio's).
 INGRESS = _k("Ingress", "networking.k8s.io", "v1", "ingresses")
 INGRESSCLASS = _k("IngressClass", "networking.k8s.io", "v1", "ingressclasses", namespaced=False)
+# The ALB Ingress controller's AlbConfig (alibaba/alibaba-load-balancer-controller@v1.2.0: pkg/apis/alibabacloud/v1/
+# albconfig_types.go; CRD albconfigs.alibabacloud.com, v1, cluster-scoped by pkg/controller/ingress/register.go): one
+# ALB instance, named by an ALB IngressClass's spec.parameters; its spec.config.addressType says whether the ALB is
+# internet-facing (asm-gateway reach of an ALB Ingress in front of ASM's gateway). Not served where the controller is
+# not installed: read as none; a snapshot taken before it was read leaves an ALB front untold, as it was.
+ALBCONFIG = _k("AlbConfig", "alibabacloud.com", "v1", "albconfigs", namespaced=False)
 
 # The GitOps controllers' own objects: what they install from (checks/gitops.py, gitops-reinstall). Argo CD's
 # Application and ApplicationSet (argoproj/argo-cd@v3.5.1 pkg/apis/application/v1alpha1/types.go,
@@ -190,8 +196,8 @@ ALL_KINDS: tuple[Kind, ...] = (
     POD, SERVICE, CONFIGMAP, NAMESPACE, SERVICEACCOUNT, DEPLOYMENT, REPLICASET, REPLICATIONCONTROLLER, CLONESET,
     STATEFULSET, DAEMONSET, *ADVANCED_KINDS, KNATIVE_REVISION, ARGO_ROLLOUT, JOB, CRONJOB, PDB, MUTATING_WEBHOOK,
     VALIDATING_WEBHOOK, VALIDATING_ADMISSION_POLICY, VALIDATING_ADMISSION_POLICY_BINDING, CRD,
-    CLUSTERROLE, CLUSTERROLEBINDING, *ISTIO_API_KINDS, *GATEWAY_API_KINDS, INGRESS, INGRESSCLASS, ISTIOOPERATOR,
-    *SAIL_KINDS, *GITOPS_KINDS, *GITOPS_OPTIONAL_KINDS, ASM_MIGRATION, ISTIO_GATEWAY_ASM,
+    CLUSTERROLE, CLUSTERROLEBINDING, *ISTIO_API_KINDS, *GATEWAY_API_KINDS, INGRESS, INGRESSCLASS, ALBCONFIG,
+    ISTIOOPERATOR, *SAIL_KINDS, *GITOPS_KINDS, *GITOPS_OPTIONAL_KINDS, ASM_MIGRATION, ISTIO_GATEWAY_ASM,
 )
 
 BY_GROUP_KIND: dict[tuple[str, str], Kind] = {(k.group, k.kind): k for k in ALL_KINDS}

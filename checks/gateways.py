@@ -1447,8 +1447,9 @@ class AsmGatewaysPresent(ClusterCheck):
                 "{asm_gateway} (Service {asm_service}) replaces for {istio_gateway}: that traffic does not reach ASM's "
                 "gateway")
     # An Ingress or a Gateway API route in front of ASM's gateway Service (an ALB, nginx): it carries the clients of
-    # Istio's load balancer only as far as its own addresses reach; an ALB's DNS name, or no address published, does
-    # not tell how far (auditor.gateways gateway_fronts).
+    # Istio's load balancer only as far as its own addresses reach; an ALB's DNS name tells how far only through its
+    # AlbConfig (read, found, not reusing an ALB by id), and no address published does not tell at all
+    # (auditor.gateways gateway_fronts, alb_config_reach).
     FRONT_UNTOLD = Outcome(
         "AA1754", Status.UNKNOWN, "an ASM gateway replaces the Istio gateway, which clients outside the cluster reach, "
         "and is reached only through an Ingress or a Gateway API route in front of it whose addresses do not tell "
@@ -1612,8 +1613,9 @@ class AsmGatewaysPresent(ClusterCheck):
     # GatewayClasses: whether a Gateway bound to an ASM gateway is of an Istio class; ReferenceGrants: whether its TLS
     # listeners' certificates are served to the ASM gateway (_gateway_api_hosts).
     # The policies that guard a gateway's pods (POLICIES_UNGUARDED), in the cluster and on the ASM control plane.
+    # AlbConfigs: who reaches an ALB Ingress in front of ASM's gateway (gateway_fronts, FRONT_UNTOLD).
     uses = (*SCAN_KINDS, K.POD, K.SERVICE, K.VIRTUALSERVICE, K.SERVICEENTRY, *K.K8S_ROUTE_KINDS, K.CONFIGMAP, K.INGRESS,
-            K.INGRESSCLASS, K.K8S_GATEWAYCLASS, K.K8S_REFERENCEGRANT, *GATEWAY_POLICY_KINDS)
+            K.INGRESSCLASS, K.ALBCONFIG, K.K8S_GATEWAYCLASS, K.K8S_REFERENCEGRANT, *GATEWAY_POLICY_KINDS)
     # Istio Gateways on the ASM control plane: ASM's istiod gives ASM's gateway pods their listeners (_listeners);
     # Gateway API Gateways there bound to an ASM gateway's Service likewise (_gateway_api_hosts).
     # VirtualServices there too: the routes bound to the Gateways that give ASM's gateway its hosts (_served).
@@ -1830,9 +1832,10 @@ class AsmGatewaysPresent(ClusterCheck):
         untold = [fr for fr in fronts if fr.reach is None]
         evidence = {**evidence, "istio_services": {f"{s.namespace}/{s.name}": _reach_evidence(s) for s in istio_svcs},
                     "asm_services": {f"{s.namespace}/{s.name}": _reach_evidence(s) for s in asm_svcs},
-                    **({"fronts": {f"{fr.kind} {fr.namespace}/{fr.name}": {"reach": fr.reach,
-                                                                          "addresses": list(fr.addresses)}
-                                   for fr in fronts}} if fronts else {})}
+                    **({"fronts": {f"{fr.kind} {fr.namespace}/{fr.name}": {
+                        "reach": fr.reach, "addresses": list(fr.addresses),
+                        **({"alb_config": fr.alb_config} if fr.alb_config else {})} for fr in fronts}}
+                       if fronts else {})}
         params = {**params, "istio_services": _services_text(istio_outside or istio_nodes),
                   "asm_services": ", ".join(filter(None, [_services_text(asm_svcs), *(fr.text() for fr in fronts)]))
                   or Phrase(N_("no Service"))}
@@ -1940,12 +1943,15 @@ class AsmGatewaysPresent(ClusterCheck):
     def _front_untold(self, cluster: ClusterInventory, untold: list[Front], params: dict[str, Any],
                       evidence: dict[str, Any], subject: dict[str, str]) -> Finding:
         """UNKNOWN FRONT_UNTOLD: ASM's gateway is reached only through fronts whose addresses do not tell who reaches
-        them; the command shows the first one and its IngressClass (whose spec.parameters names an ALB's AlbConfig)."""
+        them; the command shows the first one, its IngressClass (whose spec.parameters names an ALB's AlbConfig) and
+        that AlbConfig (not read, not found, or reusing an ALB by spec.config.id)."""
         first = untold[0]
         refs = [mesh.object_ref(first.kind.lower() if first.kind == "Ingress"
                                 else f"{first.kind.lower()}.{GATEWAY_API_GROUP}", first.name)]
         if first.ingress_class:
             refs.append(mesh.object_ref("ingressclass", first.ingress_class))
+        if first.alb_config:
+            refs.append(mesh.object_ref(f"{K.ALBCONFIG.plural}.{K.ALBCONFIG.group}", first.alb_config))
         command = f"{mesh.kubectl_in(cluster.name, first.namespace)} get {' '.join(refs)} -o yaml"
         return self.report(self.FRONT_UNTOLD, cluster.name,
                            params={**params, "fronts": ", ".join(fr.text() for fr in untold[:10]),

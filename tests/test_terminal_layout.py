@@ -129,8 +129,8 @@ def test_snapshot_progress_lines_fit_80_columns(tmp_path: Path) -> None:
     reading = [line for line in proc.stderr.splitlines() if ": reading " in line]
     # --phase auto: each cluster's files in one pass, the ASM cluster's too (its migration state with every kind any
     # gate's checks read: before, the migration state first and the other 21 kinds in a second pass)
-    assert reading == ["asm: reading 23 kinds from the snapshot", "cluster-a: reading 63 kinds from the snapshot",
-                       "cluster-b: reading 63 kinds from the snapshot"]
+    assert reading == ["asm: reading 23 kinds from the snapshot", "cluster-a: reading 64 kinds from the snapshot",
+                       "cluster-b: reading 64 kinds from the snapshot"]
 
 
 class RecordingStream(io.StringIO):

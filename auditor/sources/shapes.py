@@ -128,7 +128,14 @@ _BODIES: dict[str, dict[str, Any]] = {
     # a list as a backend's Service name was read as naming no Service, and a front door on a purged one passed.
     "Ingress": {"spec": {"ingressClassName": str, "defaultBackend": _INGRESS_BACKEND,
                          "rules": [{"host": str, "http": {"paths": [{"backend": _INGRESS_BACKEND}]}}]}},
-    "IngressClass": {"spec": {"controller": str}},
+    # An ALB IngressClass's spec.parameters (IngressClassParametersReference{APIGroup *string, Kind, Name string}) and
+    # the AlbConfig it names (alibaba/alibaba-load-balancer-controller@v1.2.0: pkg/apis/alibabacloud/v1/
+    # albconfig_types.go AlbConfigSpec.LoadBalancer `json:"config"`, LoadBalancerSpec{Id, AddressType,
+    # Ipv6AddressType, AddressIpVersion string}) as auditor/gateways.py alb_config_reach reads them: a list as the
+    # addressType or the AlbConfig's name would be read as another ALB's reach.
+    "IngressClass": {"spec": {"controller": str, "parameters": {"apiGroup": str, "kind": str, "name": str}}},
+    "AlbConfig": {"spec": {"config": {"id": str, "addressType": str, "ipv6AddressType": str,
+                                      "addressIpVersion": str}}},
     "ASMMigrateFromIstio": {"spec": {"desiredState": str, "retryCounter": int, "advancedOptions": dict},
                             "status": {"state": str, "message": str, "retryCounter": int}},
 }

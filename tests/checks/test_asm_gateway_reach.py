@@ -317,7 +317,7 @@ def test_each_gateways_served_hosts_are_read_once_per_audit(audit, monkeypatch):
 # *IngressServiceBackend{Name, Port}, "The service must exist in the same namespace as the Ingress object"); an
 # Ingress in front of ASM's ClusterIP gateway Service is how clients outside reach it, as far as the address its
 # controller publishes in status.loadBalancer.ingress[] reaches (fix23c: tests/checks/test_asm_gateway_reach_fronts.py;
-# an ALB's DNS name there does not tell, so this one is reached at a public address).
+# an ALB's DNS name there tells only through its AlbConfig (fix23i), so this one is reached at a public address).
 def alb_front(service: str = "istio-ingressgateway-asm") -> dict[str, Any]:
     backend = {"service": {"name": service, "port": {"number": 80}}}
     return {"apiVersion": "networking.k8s.io/v1", "kind": "Ingress", "metadata": f.meta("front-alb", "istio-system"),

@@ -16,7 +16,8 @@ Shapes.
 - The ALB Ingress controller (ingressClassName alb, IngressClass spec.controller ingress.k8s.alibabacloud/alb,
   spec.parameters naming an AlbConfig, alibabacloud.com/v1) writes the ALB's DNS name as the status hostname; whether
   the ALB is internet-facing or internal is AlbConfig spec.config.addressType (Internet by default; help.aliyun.com ACK
-  "Configure ALB instances with AlbConfig"), which the audit does not read: UNKNOWN, not PASS.
+  "Configure ALB instances with AlbConfig"). Here neither the IngressClass nor the AlbConfig is in the cluster: UNKNOWN,
+  not PASS (an AlbConfig read: tests/checks/test_asm_gateway_reach_alb.py, fix23i).
 - A Gateway API route's parent Gateway publishes its addresses in status.addresses[].value (kubernetes-sigs/gateway-api
   @v1.6.1: apis/v1/gateway_types.go GatewayStatus.Addresses).
 """

@@ -345,7 +345,7 @@ def test_the_progress_lines_are_said_in_the_readers_language(tmp_path, capsys):
     progress = [line for line in err.splitlines() if line.startswith(("asm", "cluster-a", "cluster-b"))]
     assert progress and all(english_left(line) == [] and "reading" not in line for line in progress)
     assert main(["demo", "--format", "json", "--out", str(tmp_path / "en")]) == 1
-    assert "cluster-a: reading 63 kinds from the snapshot" in capsys.readouterr().err
+    assert "cluster-a: reading 64 kinds from the snapshot" in capsys.readouterr().err
 
 
 def test_zh_cn_bold_in_summary_md_closes_in_commonmark():
