@@ -10,21 +10,26 @@ is read here, in that order; checks/network.py judges them against ASM's, audito
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from dataclasses import dataclass
+import ipaddress
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
 
+import msgspec
 import orjson
 import yaml
 
 from auditor import kinds as K
 from auditor import mesh, yamlsafe
-from auditor.gateways import EASTWEST, istio_gateways, network_gateway_port
+from auditor.check import ClusterCheck, Context
+from auditor.config import GatewaysConfig
+from auditor.gateways import EASTWEST, gateway_services, istio_gateways, network_gateway_port
 from auditor.inventory import ClusterInventory
 from auditor.istio import mesh_configmap_of
 from auditor.labelled import NETWORK_LABEL, carrying_label
-from auditor.remote import istiod_cluster_id
+from auditor.model import Finding
+from auditor.remote import Links, istiod_cluster_id
 from auditor.vms import vm_proxies
 
 
@@ -269,6 +274,9 @@ class RegistryNetworks:
     where: str                                  # the ConfigMap read
     pairs: tuple[tuple[str, str], ...] = ()     # (fromRegistry, network) as listed
     problem: str | None = None                  # why its networks of a registry cannot be told
+    # (network, "address" or "registryServiceName", value) of each gateway listed: where istiod sends other networks'
+    # calls into that network (vm_gateway_routed)
+    gateways: tuple[tuple[str, str, str], ...] = ()
 
 
 def registry_networks(cluster: ClusterInventory, dep: dict[str, Any]) -> RegistryNetworks:
@@ -294,7 +302,142 @@ def registry_networks(cluster: ClusterInventory, dep: dict[str, Any]) -> Registr
     pairs = tuple((str(endpoint["fromRegistry"]), str(network)) for network, body in networks.items()
                   for endpoint in (body or {}).get("endpoints") or ()
                   if isinstance(endpoint, dict) and endpoint.get("fromRegistry"))
-    return RegistryNetworks(where, pairs)
+    gateways = tuple((str(network), key, str(gateway[key])) for network, body in networks.items()
+                     for gateway in (body or {}).get("gateways") or () if isinstance(gateway, dict)
+                     for key in ("address", "registryServiceName") if gateway.get(key))
+    return RegistryNetworks(where, pairs, gateways=gateways)
+
+
+# ---------------------------------------------------------------- the VM gateway in a fleet
+@dataclass(frozen=True)
+class VmGatewayFront:
+    """What a cluster whose own objects show its east-west gateway to be the VM gateway (vm_gateway) keeps for the
+    fleet's judgement (vm_gateway_routed), once its objects are released: strings only."""
+
+    cluster: str
+    registries: tuple[str | None, ...]       # the registry name other istiods give it: its istiods' CLUSTER_IDs
+    services: tuple[tuple[str, str], ...]    # (namespace, name) of its Istio east-west gateways' Services
+    addresses: tuple[str, ...]               # their load balancer addresses and externalIPs
+    addresses_known: bool                    # every one is a LoadBalancer whose status was read: no other address
+
+
+def vm_gateway_front(cluster: ClusterInventory, rules: mesh.ProxyRules, names: GatewaysConfig | None
+                     ) -> VmGatewayFront:
+    """The cluster's registry names and its Istio east-west gateways' Services and addresses (the addresses istiod
+    takes a network gateway's from: a Service's ClusterExternalAddresses, its load balancer's ingress and externalIPs:
+    pilot/pkg/serviceregistry/kube/conversion.go @1.22.3). A cluster without istiod is named by its injector's path."""
+    registries: tuple[str | None, ...] = tuple(dict.fromkeys(
+        istiod_cluster_id(dep) for dep in cluster.istiod_deployments()))
+    if not registries:
+        registries = (injection_path_cluster(cluster)[0],)
+    services = [s for s in gateway_services(cluster, rules, names) if s.gateway.type == EASTWEST and not s.gateway.asm]
+    addresses = tuple(dict.fromkeys(a for s in services for a in (*s.lb_addresses, *s.external_ips)))
+    known = all(s.service_type == "LoadBalancer" and s.lb_status_read for s in services)
+    return VmGatewayFront(cluster.name, registries, tuple((s.namespace, s.name) for s in services), addresses, known)
+
+
+def _address_key(text: str) -> str:
+    """An address as compared: an IP in its canonical form, a host name in lower case."""
+    try:
+        return str(ipaddress.ip_address(text.strip().strip("[]")))
+    except ValueError:
+        return text.strip().lower()
+
+
+def vm_gateway_routed(front: VmGatewayFront, links: Links, ctx: Context) -> str | None:
+    """Why another audited cluster's istiod may send cross-network calls through this cluster's east-west gateway
+    (the gateway is then no VM gateway only), None when none does.
+
+    An istiod puts a registry's endpoints on the network whose meshNetworks endpoints name it (fromRegistry), takes
+    that network's gateways from the registry's Services its registryServiceName names (reloadMeshNetworks,
+    getGatewayDetails, extractGatewaysInner: pilot/pkg/serviceregistry/kube/controller/network.go @1.22.3, 1.30.3)
+    and from the addresses listed (NetworkManager.reload, pilot/pkg/model/network.go @1.22.3), and sends its other
+    networks' proxies to those gateways (EndpointsByNetworkFilter, pilot/pkg/xds/endpoints/ep_filters.go). So the
+    gateway carries other networks' calls where another istiod's meshNetworks list its address for any network, or
+    name this cluster's registry with its Service or an address that may be its own (a host name may alias its load
+    balancer's; an IP is told apart only from a load balancer whose addresses were read). Not shown otherwise where an
+    audited cluster's istiods or meshNetworks could not be read, or this cluster's registry name cannot be."""
+    unseen = sorted(c.name for c in ctx.inv.data_planes if c.name != front.cluster and c.name not in links.seen)
+    if unseen:
+        return (f"the istiods of cluster(s) {', '.join(unseen)} could not be read: their meshNetworks may route other "
+                "networks through this gateway")
+    if not front.registries or None in front.registries:
+        return "the registry name (CLUSTER_ID) by which other istiods' meshNetworks name this cluster cannot be read"
+    own = {_address_key(a) for a in front.addresses}
+    hosts = tuple(f"{name}.{namespace}.svc." for namespace, name in front.services)
+    for istiod in links.istiods:
+        if istiod.cluster == front.cluster:
+            continue
+        fact = links.fact_of(istiod)
+        who = f"istiod {istiod.namespace}/{istiod.name} of cluster {istiod.cluster}"
+        if not isinstance(fact, RegistryNetworks):
+            return f"the meshNetworks of {who} were not read"
+        if fact.problem:
+            return f"{who}: {fact.problem}"
+        named = {network: registry for registry, network in fact.pairs if registry in front.registries}
+        for network, key, value in fact.gateways:
+            said = f"{fact.where} of {who} gives network {network} the gateway {key} {value}"
+            if key == "address" and _address_key(value) in own:
+                return f"{said}: this cluster's east-west gateway's address"
+            if network not in named:
+                continue
+            said += f" and puts this cluster's registry in it (fromRegistry {named[network]})"
+            if key == "registryServiceName" and value.startswith(hosts):
+                return f"{said}: this cluster's east-west gateway's Service"
+            if key == "address" and not (front.addresses_known and _is_ip(value)):
+                return f"{said}: it may be this cluster's east-west gateway's address"
+    return None
+
+
+def _is_ip(text: str) -> bool:
+    try:
+        ipaddress.ip_address(text.strip().strip("[]"))
+    except ValueError:
+        return False
+    return True
+
+
+@dataclass
+class VmGatewayHolds:
+    """One check's clusters whose east-west gateway their own objects show to be the VM gateway, in a fleet: held for
+    `conclude` with the findings either way, since another cluster's istiod may route other networks through it
+    (vm_gateway_routed). Shared by every gate of a check judged once for all gates, as remote.Links."""
+
+    held: dict[str, tuple[VmGatewayFront, tuple[Finding, ...], tuple[Finding, ...]]] = field(default_factory=dict)
+
+    @classmethod
+    def shared(cls, ctx: Context, check: type[ClusterCheck]) -> VmGatewayHolds:
+        """Kept in ctx.judged_once under a key no cluster's clean-up matches (no cluster's id is None)."""
+        key = (check, "auditor.network.VmGatewayHolds", None)
+        holds = ctx.judged_once.get(key)
+        if not isinstance(holds, cls):
+            holds = ctx.judged_once[key] = cls()
+        return holds
+
+    @staticmethod
+    def needed(ctx: Context) -> bool:
+        """Only a fleet has another cluster whose istiod may route through the gateway."""
+        return len(ctx.inv.data_planes) > 1
+
+    def hold(self, front: VmGatewayFront, as_vm_gateway: Iterable[Finding], as_cross_network: Iterable[Finding]
+             ) -> None:
+        self.held[front.cluster] = (front, tuple(as_vm_gateway), tuple(as_cross_network))
+
+    def deferred(self) -> frozenset[str]:
+        return frozenset(self.held)
+
+    def conclude(self, links: Links, ctx: Context) -> Iterator[Finding]:
+        """Each held cluster's findings as a cross-network gateway where another istiod may route through it (the
+        reason in evidence vm_gateway_unproven), else as the VM gateway."""
+        for front, as_vm_gateway, as_cross_network in self.held.values():
+            why = vm_gateway_routed(front, links, ctx)
+            if why:
+                yield from (msgspec.structs.replace(f, evidence={**f.evidence, "vm_gateway_unproven": why})
+                            for f in as_cross_network)
+            else:
+                yield from (msgspec.structs.replace(f, evidence={
+                    **f.evidence, "vm_gateway_fleet": "no other audited istiod's meshNetworks routes other networks "
+                                                      "through this gateway"}) for f in as_vm_gateway)
 
 
 def _mesh_networks_network(cluster: ClusterInventory, systems: list[str]

@@ -92,7 +92,8 @@ from auditor.i18n import N_, Phrase
 from auditor.inventory import ClusterInventory
 from auditor.labelled import COMPONENT_LABEL
 from auditor.model import Finding, Gate, Outcome, Severity, Status
-from auditor.network import vm_gateway
+from auditor.network import VmGatewayHolds, registry_networks, vm_gateway, vm_gateway_front
+from auditor.remote import Links
 
 ISTIO_SYSTEM = "istio-system"
 # A shell comment after the annotate command (said in the reader's language: render/localize.comments_said).
@@ -2875,8 +2876,22 @@ class CrossClusterGatewayFirst(ClusterCheck):
             K.WORKLOADENTRY)
     asm_needs = (K.ISTIO_GATEWAY_ASM,)
 
+    def prepare(self, ctx: Context) -> None:
+        # In a fleet, each istiod's meshNetworks and the clusters whose east-west gateway is the VM gateway on their
+        # own objects: another cluster's istiod may route other networks through it (judged in conclude).
+        self.links = Links.shared(ctx, type(self))
+        self.vm_holds = VmGatewayHolds.shared(ctx, type(self))
+
+    def deferred(self) -> frozenset[str]:
+        return super().deferred() | self.vm_holds.deferred()
+
     @same_in_every_gate  # the gate changes nothing: its pods' creation times parsed once, not once per gate
     def check_cluster(self, cluster: ClusterInventory, ctx: Context) -> Iterator[Finding]:
+        if VmGatewayHolds.needed(ctx):  # the fleet's meshNetworks, for the VM gateways held (vm_gateway_routed)
+            istiods = cluster.istiod_deployments()
+            self.links.primary(cluster, istiods)
+            for dep in istiods:
+                self.links.keep(cluster, dep, registry_networks(cluster, dep))
         names = ctx.config.gateways
         signals = eastwest_signals(cluster, ctx.inv.rules, names)
         if not signals:  # N/A only when the scan saw everything; with an east-west gateway seen, ASM's is what counts
@@ -2884,10 +2899,22 @@ class CrossClusterGatewayFirst(ClusterCheck):
                 self.report(self.NO_EASTWEST, cluster.name, params={})]
             return
         vms, _ = vm_gateway(cluster, ctx.inv.rules)
-        if vms:
-            yield self.report(self.VM_GATEWAY, cluster.name, params={"vms": ", ".join(vms[:5])},
-                              evidence={"eastwest_signals": signals, "vm_proxies": vms})
+        if not vms:
+            yield from self._cross_network(cluster, ctx, signals)
             return
+        as_vm_gateway = self.report(self.VM_GATEWAY, cluster.name, params={"vms": ", ".join(vms[:5])},
+                                    evidence={"eastwest_signals": signals, "vm_proxies": vms})
+        if not VmGatewayHolds.needed(ctx):
+            yield as_vm_gateway
+            return
+        # Judged both ways now (the cluster's objects are released before conclude), one kept there.
+        self.vm_holds.hold(vm_gateway_front(cluster, ctx.inv.rules, names), [as_vm_gateway],
+                           list(self._cross_network(cluster, ctx, signals)))
+
+    def _cross_network(self, cluster: ClusterInventory, ctx: Context, signals: list[str]) -> Iterator[Finding]:
+        """The Istio east-west gateway as a cross-network one: ASM's cross-network gateway must serve before the first
+        workload moves."""
+        names = ctx.config.gateways
         pods = cluster.pods()
         # The columns read of the rows read, from numpy masks: no loc (its index take and copy through the blocks); the
         # creation times alone unless some pods started before the gateway (tens of thousands of moved pods).
@@ -3008,6 +3035,11 @@ class CrossClusterGatewayFirst(ClusterCheck):
         else:
             yield self.report(self.BEFORE_FIRST_POD, cluster.name,
                               params={"created": first_gw.isoformat(), "oldest": oldest.isoformat()}, evidence=evidence)
+
+    def conclude(self, ctx: Context) -> Iterable[Finding]:
+        """A cluster whose east-west gateway is the VM gateway on its own objects, as such (AA1841) unless another
+        istiod's meshNetworks route through it (auditor/network.vm_gateway_routed): then as a cross-network gateway."""
+        return self.vm_holds.conclude(self.links, ctx)
 
     def _without_address(self, cluster: ClusterInventory, ctx: Context, crossnet: list[AsmGateway],
                          deployed: dict[tuple[str, str], GatewayWorkload], cluster_id: str | None,

@@ -44,7 +44,15 @@ from auditor.gateways import (
 )
 from auditor.inventory import ClusterInventory
 from auditor.model import Finding, Gate, Outcome, Severity, Status
-from auditor.network import RegistryNetworks, injection_path_cluster, istio_network, registry_networks, vm_gateway
+from auditor.network import (
+    RegistryNetworks,
+    VmGatewayHolds,
+    injection_path_cluster,
+    istio_network,
+    registry_networks,
+    vm_gateway,
+    vm_gateway_front,
+)
 from auditor.network import inject_path_envs as inject_path_envs  # imported from here by tests and callers
 from auditor.remote import Links, Remote
 
@@ -278,9 +286,12 @@ class NetworkConsistency(ClusterCheck):
         # istiod its meshNetworks' (fromRegistry, network) pairs; per remote cluster without a network of its own,
         # the Istio cluster name its injector gives its pods and what today's finding said (strings only).
         self.links = Links.shared(ctx, type(self))
+        # In a fleet, the clusters whose east-west gateway is the VM gateway on their own objects: another cluster's
+        # istiod may route other networks through it (judged in conclude).
+        self.vm_holds = VmGatewayHolds.shared(ctx, type(self))
 
     def deferred(self) -> frozenset[str]:
-        return super().deferred() | self.links.deferred()
+        return super().deferred() | self.links.deferred() | self.vm_holds.deferred()
 
     @same_in_every_gate
     def check_cluster(self, cluster: ClusterInventory, ctx: Context) -> Iterator[Finding]:
@@ -295,7 +306,10 @@ class NetworkConsistency(ClusterCheck):
         """A remote cluster without a network of its own, judged by the meshNetworks of the istiods its proxies are
         proven to follow (auditor/remote.py), which name it by the Istio cluster name its injector gives its pods
         (auditor/network.injection_path_cluster): as today (AA1920, or AA1940 when ASM gives it none either) when not
-        proven."""
+        proven. A cluster whose east-west gateway is the VM gateway on its own objects, as such (AA1941) unless another
+        istiod's meshNetworks route through it (auditor/network.vm_gateway_routed): then as a cross-network gateway
+        whose network is not found (AA1931, and the switch)."""
+        yield from self.vm_holds.conclude(self.links, ctx)
         for remote in self.links.remotes:
             name, name_source, params, evidence = remote.kept
             links = self.links.link(remote, ctx)
@@ -401,19 +415,26 @@ class NetworkConsistency(ClusterCheck):
                 yield self.report(self.NO_NETWORK, cluster.name, params=params, evidence=evidence, **subject)
         elif istio is None:
             vms, unproven = vm_gateway(cluster, ctx.inv.rules, (istio, unreadable))
+            # As a cross-network gateway whose network is not found: UNKNOWN, and the switch it needs.
+            as_cross_network = [self.report(self.ISTIO_UNKNOWN, cluster.name, params=params,
+                                            evidence={**evidence, "vm_gateway_unproven": unproven}, **subject),
+                                self._switch(cluster, ctx, asm_entry, evidence, cid)]
             if not vms:
-                yield self.report(self.ISTIO_UNKNOWN, cluster.name, params=params,
-                                  evidence={**evidence, "vm_gateway_unproven": unproven}, **subject)
-            else:
-                # The gateway carries no cross-network traffic: Istio's network is none, and ASM's cross-cluster mesh
-                # proxy switch is not what it needs.
-                signals = []
-                evidence["vm_proxies"] = vms
-                if asm_net:
-                    yield self._flat(cluster, ctx, settings, cid, params, evidence)
-                else:
-                    yield self.report(self.VM_GATEWAY, cluster.name, params={"vms": ", ".join(vms[:5])},
-                                      evidence=evidence, **subject)
+                yield from as_cross_network
+                return
+            # The gateway carries no cross-network traffic: Istio's network is none, and ASM's cross-cluster mesh
+            # proxy switch is not what it needs; unless another cluster's istiod routes through it (held for
+            # conclude in a fleet).
+            vm_evidence = {**evidence, "vm_proxies": vms}
+            as_vm_gateway = self._flat(cluster, ctx, settings, cid, params, vm_evidence) if asm_net else \
+                self.report(self.VM_GATEWAY, cluster.name, params={"vms": ", ".join(vms[:5])}, evidence=vm_evidence,
+                            **subject)
+            if not self.vm_holds.needed(ctx):
+                yield as_vm_gateway
+                return
+            self.vm_holds.hold(vm_gateway_front(cluster, ctx.inv.rules, ctx.config.gateways), [as_vm_gateway],
+                               as_cross_network)
+            return
         elif asm_entry is None or not asm_net:
             if settings.empty:
                 yield self.report(self.ASM_UNKNOWN, cluster.name, params=params, remediation=HOW_TO_PROVIDE,
