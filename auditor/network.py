@@ -124,7 +124,9 @@ def vm_gateway(cluster: ClusterInventory, rules: mesh.ProxyRules | None = None,
     need this gateway to allow VMs to get discovery") labels it with no topology.istio.io/network and gives it no
     ISTIO_META_REQUESTED_NETWORK_VIEW; istiod takes no network gateway from a gateway without a network
     (getGatewayDetails, pilot/pkg/serviceregistry/kube/controller/network.go @1.30.3): it carries no cross-network
-    traffic. `network` is istio_network's (network, unreadable) when the caller has read it already."""
+    traffic of this cluster's istiod. Another cluster's istiod may still route through it (its meshNetworks): in a
+    fleet the callers hold the judgement for conclude (VmGatewayHolds, vm_gateway_routed). `network` is
+    istio_network's (network, unreadable) when the caller has read it already."""
     if network is None:
         try:
             found, _, unreadable = istio_network(cluster, rules)

@@ -2860,7 +2860,8 @@ class CrossClusterGatewayFirst(ClusterCheck):
     # network, on a cluster Istio gives none, only so VMs reach istiod and the services. istiod makes no network gateway
     # of it, so no cross-cluster call goes through it and ASM's cross-network gateway is not what replaces it; the VMs
     # are judged by istio-sidecars-remaining. The same predicate as network-consistency's AA1941
-    # (auditor/network.vm_gateway).
+    # (auditor/network.vm_gateway); in a fleet, only where no other audited istiod's meshNetworks route other networks
+    # through it (auditor/network.vm_gateway_routed, in conclude): else judged as a cross-network gateway.
     VM_GATEWAY = Outcome("AA1841", Status.NOT_APPLICABLE, "the east-west gateway has no network, on a cluster Istio "
                          "gives none, and serves VMs: it carries no cross-network traffic",
                          message="east-west gateway without a network, on a cluster Istio gives none, serving VMs "

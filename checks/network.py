@@ -17,7 +17,10 @@ A cluster with its own istiod and no Istio network is on Istio's one flat networ
 cluster of ASM's is in splits that network: judged by what ASM's istiod then does with the other networks' calls into
 it (direct while no ASM cross-network gateway serves here, through it once one does, failing when it has no pod:
 AA1921 / AA1922 / AA1913). An east-west gateway without a network that serves VMs (WorkloadGroups, WorkloadEntries) is
-the single-cluster VM gateway: no network, no cross-network traffic, no switch to need (AA1941).
+the single-cluster VM gateway: no network, no cross-network traffic, no switch to need (AA1941). In a fleet it is so
+only once no other audited istiod's meshNetworks route other networks through it (judged in `conclude`:
+auditor/network.vm_gateway_routed); else, or where those cannot be read, it is judged as a cross-network gateway whose
+network is not found (AA1931, and the switch).
 """
 
 from __future__ import annotations
@@ -264,7 +267,8 @@ class NetworkConsistency(ClusterCheck):
     # may need this gateway to allow VMs to get discovery"): an east-west gateway without topology.istio.io/network
     # or ISTIO_META_REQUESTED_NETWORK_VIEW, exposing istiod to VMs (WorkloadGroups, WorkloadEntries) on the cluster's
     # own network; istiod takes no network gateway from it (a network gateway needs a network: getGatewayDetails,
-    # pilot/pkg/serviceregistry/kube/controller/network.go @1.30.3).
+    # pilot/pkg/serviceregistry/kube/controller/network.go @1.30.3). In a fleet, only where no other audited istiod's
+    # meshNetworks route through it (auditor/network.vm_gateway_routed, in conclude).
     VM_GATEWAY = Outcome("AA1941", Status.NOT_APPLICABLE, "Istio gives the cluster no network; its east-west gateway "
                          "has none either and serves VMs on the cluster's own network",
                          message="Istio gives this cluster no network; its east-west gateway has none either and "
