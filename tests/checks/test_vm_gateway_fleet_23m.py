@@ -113,6 +113,7 @@ def test_a_fleet_whose_other_primary_does_not_route_through_it_keeps_the_vm_gate
     judged in conclude from the one record)."""
     a = audit_fleet(audit, cluster_a(), cluster_b(NETWORK_B), phase=phase)
     gates = len({r["gate"] for r in a.rows(CHECK)})
+    assert gates == (2 if phase == "all" else 1)  # migrating and uninstall
     assert codes(a, CHECK) == [("NOT_APPLICABLE", "AA1841")] * gates
     assert codes(a, NETWORK_CHECK) == [("NOT_APPLICABLE", "AA1941")] * gates
     assert codes(a, CHECK, "cluster-b") and "ENGINE" not in str(codes(a, CHECK, "cluster-b"))
@@ -142,3 +143,12 @@ def test_the_other_clusters_deployments_unread_is_no_vm_gateway(audit):
     a = audit({"cluster-a": cluster_a(), "cluster-b": cluster_b(NETWORK_B + network_a(BY_SERVICE))}, "uninstall",
               config=ONLY, asm=asm_side(), unreadable={"cluster-b": {K.DEPLOYMENT: "forbidden"}})
     assert codes(a, CHECK) == [("FAIL", "AA1811")]
+
+
+def test_every_gate_judges_the_held_gateway_as_cross_network(audit):
+    """check_cluster runs once for both gates (same_in_every_gate); each gate's conclude reads the one record."""
+    a = audit_fleet(audit, cluster_a(), cluster_b(NETWORK_B + network_a(BY_SERVICE)), phase="all")
+    assert codes(a, CHECK) == [("FAIL", "AA1811")] * 2
+    assert [c for c in codes(a, NETWORK_CHECK) if c[1] == "AA1931"] == [("UNKNOWN", "AA1931")] * 2
+    row = next(r for r in a.rows(CHECK) if r["cluster"] == "cluster-a")
+    assert row["evidence"]["vm_gateway_unproven"]  # why, for the operator
