@@ -1429,6 +1429,8 @@ def gateway_fronts(cluster: ClusterInventory, services: Collection[tuple[str, st
 # (pkg/util/constant.go IngressSuffixAlbConfigName under the prefix alb.ingress.kubernetes.io: reconcile/annotations).
 ALB_INGRESS_CONTROLLER = "ingress.k8s.alibabacloud/alb"
 ALB_CONFIG_ANNOTATION = "alb.ingress.kubernetes.io/albconfig.name"
+ALB_INGRESS_CLASS = "alb"           # store/common.go IngressClassName: served by annotation with no IngressClass
+ALB_DEFAULT_CONFIG = "default"      # group_loader.go DefaultGroupName: no annotation and no IngressClass parameters
 
 
 def alb_config_reach(cluster: ClusterInventory, ingress: dict[str, Any], ingress_class: str) -> tuple[str, str | None]:
@@ -1437,14 +1439,15 @@ def alb_config_reach(cluster: ClusterInventory, ingress: dict[str, Any], ingress
 
     The controller serves an Ingress whose IngressClass has spec.controller ingress.k8s.alibabacloud/alb (or, without
     spec.ingressClassName, the kubernetes.io/ingress.class annotation `alb`), on the ALB of the AlbConfig that the
-    Ingress's alb.ingress.kubernetes.io/albconfig.name annotation names, else its IngressClass's spec.parameters.name
-    (alibaba/alibaba-load-balancer-controller@v1.2.0: store/common.go IsValid; builder/albconfig_manager/
-    group_loader.go LoadGroupID, IngressClass). The AlbConfig's spec.config (LoadBalancerSpec: albconfig_types.go) says
-    who reaches the ALB it creates: addressType Internet (the default: model_build_load_balancer.go) or Intranet. What
-    does not tell (None): the AlbConfig not read or not found (a snapshot taken before it was read), spec.config.id
-    (an existing ALB reused: its own address type, never set from the AlbConfig: alb.go updateAlbLoadBalancer leaves
-    updateAlbLoadBalancerAddressTypeConfig out), an unknown addressType, an Intranet ALB with an internet IPv6 address
-    (addressIpVersion DualStack, ipv6AddressType Internet: reached from the internet over IPv6 alone)."""
+    Ingress's alb.ingress.kubernetes.io/albconfig.name annotation names, else its IngressClass's spec.parameters.name,
+    else (no IngressClass of that name) the AlbConfig `default` (alibaba/alibaba-load-balancer-controller@v1.2.0:
+    store/common.go IsValid; builder/albconfig_manager/group_loader.go LoadGroupID, IngressClass, DefaultGroupName). The
+    AlbConfig's spec.config (LoadBalancerSpec: albconfig_types.go) says who reaches the ALB it creates: addressType
+    Internet (the default: model_build_load_balancer.go) or Intranet. What does not tell (None): the AlbConfig not read
+    or not found (a snapshot taken before it was read), spec.config.id (an existing ALB reused: its own address type,
+    never set from the AlbConfig: alb.go updateAlbLoadBalancer leaves updateAlbLoadBalancerAddressTypeConfig out), an
+    unknown addressType, an Intranet ALB with an internet IPv6 address (addressIpVersion DualStack, ipv6AddressType
+    Internet: reached from the internet over IPv6 alone)."""
     meta = ingress.get("metadata") or {}
     annotations = meta.get("annotations") or {}
     spec = ingress.get("spec") or {}
@@ -1459,8 +1462,12 @@ def alb_config_reach(cluster: ClusterInventory, ingress: dict[str, Any], ingress
         by_class = str(params.get("name") or "") if isinstance(params, dict) and params.get("kind") == "AlbConfig" \
             else ""
         name = by_annotation or by_class
-    elif not spec.get("ingressClassName") and ingress_class == "alb" and by_annotation:
-        name = by_annotation  # the class by annotation, no IngressClass: the controller's own class name
+    elif not spec.get("ingressClassName") and ingress_class == ALB_INGRESS_CLASS and (
+            by_annotation or cluster.available(K.INGRESSCLASS)):
+        # The class by annotation `alb` (the controller's own name) with no IngressClass `alb`: the annotation's
+        # AlbConfig, else the one named `default` (group_loader.go LoadGroupID: DefaultGroupName when IngressClass
+        # finds none). IngressClasses not read: one named `alb` may name another AlbConfig, so not told.
+        name = by_annotation or ALB_DEFAULT_CONFIG
     else:
         return "", None
     if not name:
