@@ -1324,14 +1324,16 @@ def service_references(cluster: ClusterInventory, services: Collection[tuple[str
     return out
 
 
-def backend_name_paths(obj: dict[str, Any], kind: str, service: tuple[str, str]) -> list[str]:
+def backend_name_paths(obj: dict[str, Any], kind: str, service: tuple[str, str]) -> list[tuple[str, Any]]:
     """JSON-patch paths of the Service names by which an Ingress (defaultBackend, rules[].http.paths[].backend) or a
     Gateway API route (rules[].backendRefs[], with a weight other than 0) sends traffic to `service` ((name, namespace),
-    lower case), as service_references finds them."""
+    lower case), as service_references finds them, each with the port it names as written: an Ingress backend's
+    service.port ({number} or {name}: kubernetes/api networking/v1 ServiceBackendPort), a backendRef's port (a number:
+    gateway-api apis/v1 BackendObjectReference.Port). The port's own path is the name's sibling `port`."""
     meta = obj.get("metadata") or {}
     namespace = str(meta.get("namespace") or "").lower()
     spec = obj.get("spec") or {}
-    out: list[str] = []
+    out: list[tuple[str, Any]] = []
     if kind == "Ingress":
         if service[1] != namespace:
             return out
@@ -1340,14 +1342,62 @@ def backend_name_paths(obj: dict[str, Any], kind: str, service: tuple[str, str])
             paths = ((rule.get("http") or {}).get("paths") or ()) if isinstance(rule, dict) else ()
             backends += [(f"/spec/rules/{i}/http/paths/{j}/backend", p.get("backend")) for j, p in enumerate(paths)
                          if isinstance(p, dict)]
-        return [f"{base}/service/name" for base, b in backends if isinstance(b, dict)
+        return [(f"{base}/service/name", svc.get("port")) for base, b in backends if isinstance(b, dict)
                 and isinstance(svc := b.get("service"), dict) and str(svc.get("name") or "").lower() == service[0]]
     for i, rule in enumerate(spec.get("rules") or ()):
         for j, ref in enumerate((rule.get("backendRefs") or ()) if isinstance(rule, dict) else ()):
             if isinstance(ref, dict) and _core_service_ref(ref, namespace) == service and _weighted(
                     ref.get("weight"), 1):
-                out.append(f"/spec/rules/{i}/backendRefs/{j}")
+                out.append((f"/spec/rules/{i}/backendRefs/{j}", ref.get("port")))
     return out
+
+
+PORT_KEPT, PORT_MOVED, PORT_MISSING, PORT_UNTOLD = "kept", "moved", "missing", "untold"
+
+
+def service_port_entries(obj: dict[str, Any] | None) -> list[dict[str, Any]]:
+    """spec.ports of a Service, or of an IstioGateway (ASM's controller gives the gateway's Service those ports, their
+    names included), the well-formed entries (a port number) only."""
+    ports = ((obj or {}).get("spec") or {}).get("ports")
+    return [p for p in ports if isinstance(p, dict) and isinstance(p.get("port"), int)] if isinstance(
+        ports, list) else []
+
+
+def asm_backend_port(written: Any, istio_ports: list[dict[str, Any]], asm_ports: list[dict[str, Any]] | None
+                     ) -> tuple[str, dict[str, Any] | None]:
+    """How a backend's port (as backend_name_paths gives it) fares once the backend names ASM's gateway Service
+    instead of Istio's: (PORT_KEPT, None) when ASM's Service has it as written (the same name for an Ingress's
+    port.name: the gateway charts name theirs status-port/http2/https, istio/istio@1.22.3 manifests/charts/gateway/
+    values.yaml service.ports, while ASM's take the IstioGateway's spec.ports names; the same number otherwise);
+    (PORT_MOVED, ASM's port entry) when only another port of ASM's matches the Istio Service port the backend reaches,
+    by port number first (the number a Gateway server names: istiod puts it on that port's targetPort on either
+    gateway), else by targetPort; (PORT_MISSING, Istio's entry or None) when none does; (PORT_UNTOLD, None) when ASM's
+    ports are not known or the backend names no port."""
+    if asm_ports is None:
+        return PORT_UNTOLD, None
+    if isinstance(written, dict):
+        name, number = str(written.get("name") or ""), written.get("number")
+    else:
+        name, number = "", written
+    if not name and not isinstance(number, int):
+        return PORT_UNTOLD, None
+    if name and any(str(p.get("name") or "") == name for p in asm_ports):
+        return PORT_KEPT, None
+    if not name and any(p["port"] == number for p in asm_ports):
+        return PORT_KEPT, None
+    istio = next((p for p in istio_ports if (str(p.get("name") or "") == name if name else p["port"] == number)),
+                 None)
+    if istio is None:
+        return PORT_MISSING, None  # the backend already names a port Istio's Service lacks
+    match = next((p for p in asm_ports if p["port"] == istio["port"]), None) or next(
+        (p for p in asm_ports if _target_port(p) == _target_port(istio)), None)
+    return (PORT_MOVED, match) if match is not None else (PORT_MISSING, istio)
+
+
+def _target_port(entry: dict[str, Any]) -> str:
+    """A Service port's targetPort as text (its port number when not set: the API server's default)."""
+    target = entry.get("targetPort")
+    return str(entry["port"] if target is None or target == "" else target)
 
 
 def _core_service_ref(ref: dict[str, Any], namespace: str) -> tuple[str, str] | None:
