@@ -1909,7 +1909,9 @@ class AsmGatewaysPresent(ClusterCheck):
         """FAIL FRONTS_ISTIO for each Ingress or Gateway API route of a Gateway (gateway_fronts, mirrors aside) whose
         backend is a Service selecting the Istio ingress gateway's pods (a Service re-pointed at ASM's pods counts as
         ASM's: not named), with the JSON patch that names the ASM gateway's Service instead (one of the Ingress's
-        namespace where there is one). Services not read: _reach says UNKNOWN AA1753."""
+        namespace where there is one) and, where that Service lacks the backend's port as written, ASM's port of the
+        same number or targetPort (asm_backend_port); FAIL FRONTS_ISTIO_NO_PORT where it has none, the IstioGateway's
+        spec.ports patch first. Services not read: _reach says UNKNOWN AA1753."""
         if gtype != INGRESS or not cluster.available(K.SERVICE):
             return []  # routes to Istio's egress gateway: egress-routes-to-asm's (AA1611); Ingresses: purge-preview's
         istio_svcs, asm_svcs = [], []
