@@ -1324,14 +1324,16 @@ def service_references(cluster: ClusterInventory, services: Collection[tuple[str
     return out
 
 
-def backend_name_paths(obj: dict[str, Any], kind: str, service: tuple[str, str]) -> list[str]:
+def backend_name_paths(obj: dict[str, Any], kind: str, service: tuple[str, str]) -> list[tuple[str, Any]]:
     """JSON-patch paths of the Service names by which an Ingress (defaultBackend, rules[].http.paths[].backend) or a
     Gateway API route (rules[].backendRefs[], with a weight other than 0) sends traffic to `service` ((name, namespace),
-    lower case), as service_references finds them."""
+    lower case), as service_references finds them, each with the port it names as written: an Ingress backend's
+    service.port ({number} or {name}: kubernetes/api networking/v1 ServiceBackendPort), a backendRef's port (a number:
+    gateway-api apis/v1 BackendObjectReference.Port). The port's own path is the name's sibling `port`."""
     meta = obj.get("metadata") or {}
     namespace = str(meta.get("namespace") or "").lower()
     spec = obj.get("spec") or {}
-    out: list[str] = []
+    out: list[tuple[str, Any]] = []
     if kind == "Ingress":
         if service[1] != namespace:
             return out
@@ -1340,14 +1342,62 @@ def backend_name_paths(obj: dict[str, Any], kind: str, service: tuple[str, str])
             paths = ((rule.get("http") or {}).get("paths") or ()) if isinstance(rule, dict) else ()
             backends += [(f"/spec/rules/{i}/http/paths/{j}/backend", p.get("backend")) for j, p in enumerate(paths)
                          if isinstance(p, dict)]
-        return [f"{base}/service/name" for base, b in backends if isinstance(b, dict)
+        return [(f"{base}/service/name", svc.get("port")) for base, b in backends if isinstance(b, dict)
                 and isinstance(svc := b.get("service"), dict) and str(svc.get("name") or "").lower() == service[0]]
     for i, rule in enumerate(spec.get("rules") or ()):
         for j, ref in enumerate((rule.get("backendRefs") or ()) if isinstance(rule, dict) else ()):
             if isinstance(ref, dict) and _core_service_ref(ref, namespace) == service and _weighted(
                     ref.get("weight"), 1):
-                out.append(f"/spec/rules/{i}/backendRefs/{j}")
+                out.append((f"/spec/rules/{i}/backendRefs/{j}", ref.get("port")))
     return out
+
+
+PORT_KEPT, PORT_MOVED, PORT_MISSING, PORT_UNTOLD = "kept", "moved", "missing", "untold"
+
+
+def service_port_entries(obj: dict[str, Any] | None) -> list[dict[str, Any]]:
+    """spec.ports of a Service, or of an IstioGateway (ASM's controller gives the gateway's Service those ports, their
+    names included), the well-formed entries (a port number) only."""
+    ports = ((obj or {}).get("spec") or {}).get("ports")
+    return [p for p in ports if isinstance(p, dict) and isinstance(p.get("port"), int)] if isinstance(
+        ports, list) else []
+
+
+def asm_backend_port(written: Any, istio_ports: list[dict[str, Any]], asm_ports: list[dict[str, Any]] | None
+                     ) -> tuple[str, dict[str, Any] | None]:
+    """How a backend's port (as backend_name_paths gives it) fares once the backend names ASM's gateway Service
+    instead of Istio's: (PORT_KEPT, None) when ASM's Service has it as written (the same name for an Ingress's
+    port.name: the gateway charts name theirs status-port/http2/https, istio/istio@1.22.3 manifests/charts/gateway/
+    values.yaml service.ports, while ASM's take the IstioGateway's spec.ports names; the same number otherwise);
+    (PORT_MOVED, ASM's port entry) when only another port of ASM's matches the Istio Service port the backend reaches,
+    by port number first (the number a Gateway server names: istiod puts it on that port's targetPort on either
+    gateway), else by targetPort; (PORT_MISSING, Istio's entry or None) when none does; (PORT_UNTOLD, None) when ASM's
+    ports are not known or the backend names no port."""
+    if asm_ports is None:
+        return PORT_UNTOLD, None
+    if isinstance(written, dict):
+        name, number = str(written.get("name") or ""), written.get("number")
+    else:
+        name, number = "", written
+    if not name and not isinstance(number, int):
+        return PORT_UNTOLD, None
+    if name and any(str(p.get("name") or "") == name for p in asm_ports):
+        return PORT_KEPT, None
+    if not name and any(p["port"] == number for p in asm_ports):
+        return PORT_KEPT, None
+    istio = next((p for p in istio_ports if (str(p.get("name") or "") == name if name else p["port"] == number)),
+                 None)
+    if istio is None:
+        return PORT_MISSING, None  # the backend already names a port Istio's Service lacks
+    match = next((p for p in asm_ports if p["port"] == istio["port"]), None) or next(
+        (p for p in asm_ports if _target_port(p) == _target_port(istio)), None)
+    return (PORT_MOVED, match) if match is not None else (PORT_MISSING, istio)
+
+
+def _target_port(entry: dict[str, Any]) -> str:
+    """A Service port's targetPort as text (its port number when not set: the API server's default)."""
+    target = entry.get("targetPort")
+    return str(entry["port"] if target is None or target == "" else target)
 
 
 def _core_service_ref(ref: dict[str, Any], namespace: str) -> tuple[str, str] | None:
@@ -1429,6 +1479,8 @@ def gateway_fronts(cluster: ClusterInventory, services: Collection[tuple[str, st
 # (pkg/util/constant.go IngressSuffixAlbConfigName under the prefix alb.ingress.kubernetes.io: reconcile/annotations).
 ALB_INGRESS_CONTROLLER = "ingress.k8s.alibabacloud/alb"
 ALB_CONFIG_ANNOTATION = "alb.ingress.kubernetes.io/albconfig.name"
+ALB_INGRESS_CLASS = "alb"           # store/common.go IngressClassName: served by annotation with no IngressClass
+ALB_DEFAULT_CONFIG = "default"      # group_loader.go DefaultGroupName: no annotation and no IngressClass parameters
 
 
 def alb_config_reach(cluster: ClusterInventory, ingress: dict[str, Any], ingress_class: str) -> tuple[str, str | None]:
@@ -1437,14 +1489,15 @@ def alb_config_reach(cluster: ClusterInventory, ingress: dict[str, Any], ingress
 
     The controller serves an Ingress whose IngressClass has spec.controller ingress.k8s.alibabacloud/alb (or, without
     spec.ingressClassName, the kubernetes.io/ingress.class annotation `alb`), on the ALB of the AlbConfig that the
-    Ingress's alb.ingress.kubernetes.io/albconfig.name annotation names, else its IngressClass's spec.parameters.name
-    (alibaba/alibaba-load-balancer-controller@v1.2.0: store/common.go IsValid; builder/albconfig_manager/
-    group_loader.go LoadGroupID, IngressClass). The AlbConfig's spec.config (LoadBalancerSpec: albconfig_types.go) says
-    who reaches the ALB it creates: addressType Internet (the default: model_build_load_balancer.go) or Intranet. What
-    does not tell (None): the AlbConfig not read or not found (a snapshot taken before it was read), spec.config.id
-    (an existing ALB reused: its own address type, never set from the AlbConfig: alb.go updateAlbLoadBalancer leaves
-    updateAlbLoadBalancerAddressTypeConfig out), an unknown addressType, an Intranet ALB with an internet IPv6 address
-    (addressIpVersion DualStack, ipv6AddressType Internet: reached from the internet over IPv6 alone)."""
+    Ingress's alb.ingress.kubernetes.io/albconfig.name annotation names, else its IngressClass's spec.parameters.name,
+    else (no IngressClass of that name) the AlbConfig `default` (alibaba/alibaba-load-balancer-controller@v1.2.0:
+    store/common.go IsValid; builder/albconfig_manager/group_loader.go LoadGroupID, IngressClass, DefaultGroupName). The
+    AlbConfig's spec.config (LoadBalancerSpec: albconfig_types.go) says who reaches the ALB it creates: addressType
+    Internet (the default: model_build_load_balancer.go) or Intranet. What does not tell (None): the AlbConfig not read
+    or not found (a snapshot taken before it was read), spec.config.id (an existing ALB reused: its own address type,
+    never set from the AlbConfig: alb.go updateAlbLoadBalancer leaves updateAlbLoadBalancerAddressTypeConfig out), an
+    unknown addressType, an Intranet ALB with an internet IPv6 address (addressIpVersion DualStack, ipv6AddressType
+    Internet: reached from the internet over IPv6 alone)."""
     meta = ingress.get("metadata") or {}
     annotations = meta.get("annotations") or {}
     spec = ingress.get("spec") or {}
@@ -1459,8 +1512,12 @@ def alb_config_reach(cluster: ClusterInventory, ingress: dict[str, Any], ingress
         by_class = str(params.get("name") or "") if isinstance(params, dict) and params.get("kind") == "AlbConfig" \
             else ""
         name = by_annotation or by_class
-    elif not spec.get("ingressClassName") and ingress_class == "alb" and by_annotation:
-        name = by_annotation  # the class by annotation, no IngressClass: the controller's own class name
+    elif not spec.get("ingressClassName") and ingress_class == ALB_INGRESS_CLASS and (
+            by_annotation or cluster.available(K.INGRESSCLASS)):
+        # The class by annotation `alb` (the controller's own name) with no IngressClass `alb`: the annotation's
+        # AlbConfig, else the one named `default` (group_loader.go LoadGroupID: DefaultGroupName when IngressClass
+        # finds none). IngressClasses not read: one named `alb` may name another AlbConfig, so not told.
+        name = by_annotation or ALB_DEFAULT_CONFIG
     else:
         return "", None
     if not name:

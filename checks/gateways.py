@@ -44,6 +44,8 @@ from auditor.gateways import (
     LB_VGROUP_PORT_ANNOTATIONS,
     LB_WEIGHT_ANNOTATIONS,
     LOOKED_FOR,
+    PORT_MISSING,
+    PORT_MOVED,
     ROLE_UNKNOWN,
     SCAN_KINDS,
     SCAN_UNREAD,
@@ -55,6 +57,7 @@ from auditor.gateways import (
     GatewayService,
     GatewayWorkload,
     HostIndex,
+    asm_backend_port,
     asm_gateways,
     asm_root_namespace,
     backend_name_paths,
@@ -84,6 +87,7 @@ from auditor.gateways import (
     scan_unread_findings,
     served_hosts,
     service_of,
+    service_port_entries,
     service_port_target,
     stray_gateway_findings,
     vserver_groups,
@@ -1447,6 +1451,20 @@ class AsmGatewaysPresent(ClusterCheck):
         message="{front} sends traffic to Istio's gateway Service {service}, which ASM {gateway_type} gateway "
                 "{asm_gateway} (Service {asm_service}) replaces for {istio_gateway}: that traffic does not reach ASM's "
                 "gateway")
+    # The same front, but ASM's gateway Service has no port for the one its backend reaches on Istio's (an Ingress's
+    # port.name `http2` of the gateway chart where ASM's Service names its ports after the IstioGateway's spec.ports,
+    # and no port of that number or targetPort either; a route's port number ASM's Service lacks): renaming the
+    # backend alone leaves it on a port that is not there, so the port comes first (auditor.gateways asm_backend_port).
+    FRONTS_ISTIO_NO_PORT = Outcome(
+        "AA1742", Status.FAIL, "an ASM gateway replaces the Istio gateway, but an Ingress or a Gateway API route "
+        "still sends traffic to the Istio gateway's Service at a port that the ASM gateway's Service does not have: "
+        "pointing it at ASM's Service alone does not reach ASM's gateway",
+        fix="Give the IstioGateway's spec.ports the port on the ASM control plane (`{command}`: the targetPort where "
+            "ASM's gateway listens for the hosts), then point the backend at the ASM gateway's Service "
+            "(`{backend_command}`), then re-run.",
+        message="{front} sends traffic to Istio's gateway Service {service} at port {port}, and ASM {gateway_type} "
+                "gateway {asm_gateway} (Service {asm_service}) replaces it for {istio_gateway} but has no such port "
+                "(its ports: {asm_ports}): that traffic does not reach ASM's gateway")
     # An Ingress or a Gateway API route in front of ASM's gateway Service (an ALB, nginx): it carries the clients of
     # Istio's load balancer only as far as its own addresses reach; an ALB's DNS name tells how far only through its
     # AlbConfig (read, found, not reusing an ALB by id), and no address published does not tell at all
@@ -1602,7 +1620,8 @@ class AsmGatewaysPresent(ClusterCheck):
                 POLICIES_UNGUARDED, UNREACHED, NO_ADDRESS, INTERNET_LOST, NOT_HEALTHY, INTERNET_OPENED, FEWER,
                 ROLE_UNKNOWN_CONFIRM, CLUSTER_ID_UNKNOWN, NAMES_NO_CLUSTER, STRAY, GATEWAYS_UNSEEN, STRAYS_UNSEEN,
                 ROLE_UNREAD, LISTENERS_UNREAD, PORTS_UNTOLD, SECRET_ELSEWHERE, INGRESSES_UNTOLD, GATEWAY_API_UNTOLD,
-                ROUTES_UNREAD, POLICIES_UNREAD, REACH_UNREAD, FRONT_UNTOLD, FRONTS_ISTIO, NO_ISTIO_GATEWAY)
+                ROUTES_UNREAD, POLICIES_UNREAD, REACH_UNREAD, FRONT_UNTOLD, FRONTS_ISTIO, FRONTS_ISTIO_NO_PORT,
+                NO_ISTIO_GATEWAY)
     needs = (K.DEPLOYMENT,)
     # Pods: the gateways only they tell of (stray_gateway_findings). Services and VirtualServices: a custom gateway's
     # role (auditor.gateways._role_from_config).
@@ -1891,7 +1910,9 @@ class AsmGatewaysPresent(ClusterCheck):
         """FAIL FRONTS_ISTIO for each Ingress or Gateway API route of a Gateway (gateway_fronts, mirrors aside) whose
         backend is a Service selecting the Istio ingress gateway's pods (a Service re-pointed at ASM's pods counts as
         ASM's: not named), with the JSON patch that names the ASM gateway's Service instead (one of the Ingress's
-        namespace where there is one). Services not read: _reach says UNKNOWN AA1753."""
+        namespace where there is one) and, where that Service lacks the backend's port as written, ASM's port of the
+        same number or targetPort (asm_backend_port); FAIL FRONTS_ISTIO_NO_PORT where it has none, the IstioGateway's
+        spec.ports patch first. Services not read: _reach says UNKNOWN AA1753."""
         if gtype != INGRESS or not cluster.available(K.SERVICE):
             return []  # routes to Istio's egress gateway: egress-routes-to-asm's (AA1611); Ingresses: purge-preview's
         istio_svcs, asm_svcs = [], []
@@ -1918,27 +1939,59 @@ class AsmGatewaysPresent(ClusterCheck):
                 asm_svc = next((a for a in asm_svcs if a.namespace == front.namespace), None) or (
                     asm_svcs[0] if asm_svcs else None)
                 asm_name, asm_ns = (asm_svc.name, asm_svc.namespace) if asm_svc else (gw.workload_name, gw.namespace)
-                if front.kind == "Ingress":
-                    ops = [{"op": "replace", "path": path, "value": asm_name} for path in paths]
-                    resource = "ingress"
-                else:
-                    ops = [{"op": "add", "path": f"{path}/name", "value": asm_name} for path in paths]
-                    ops += [{"op": "add", "path": f"{path}/namespace", "value": asm_ns} for path in paths
-                            if asm_ns != front.namespace]
-                    resource = f"{front.kind.lower()}.{GATEWAY_API_GROUP}"
+                istio_ports = service_port_entries(cluster.get(K.SERVICE, svc.name, svc.namespace))
+                asm_ports = _asm_service_ports(cluster, ctx, asm_svc, gw)
+                ops: list[dict[str, Any]] = []
+                missing: list[tuple[str, Any, dict[str, Any] | None]] = []
+                for path, written in paths:
+                    how, entry = asm_backend_port(written, istio_ports, asm_ports)
+                    base = path.removesuffix("/name")
+                    if front.kind == "Ingress":
+                        ops.append({"op": "replace", "path": path, "value": asm_name})
+                        if how == PORT_MOVED and entry is not None:
+                            ops.append({"op": "replace", "path": f"{base}/port", "value": {"number": entry["port"]}})
+                    else:
+                        ops.append({"op": "add", "path": f"{path}/name", "value": asm_name})
+                        if asm_ns != front.namespace:
+                            ops.append({"op": "add", "path": f"{path}/namespace", "value": asm_ns})
+                        if how == PORT_MOVED and entry is not None:
+                            ops.append({"op": "replace", "path": f"{path}/port", "value": entry["port"]})
+                    if how == PORT_MISSING:
+                        missing.append((path, written, entry))
+                resource = "ingress" if front.kind == "Ingress" else f"{front.kind.lower()}.{GATEWAY_API_GROUP}"
                 body = json.dumps(ops, separators=(",", ":"))
                 command = (f"{mesh.kubectl_in(cluster.name, front.namespace)} patch "
                            f"{mesh.object_ref(resource, front.name)} --type=json -p {mesh.sh(body)}")
+                params = {"front": f"{front.kind} {front.namespace}/{front.name}",
+                          "service": f"{svc.namespace}/{svc.name}", "gateway_type": gtype, "asm_gateway": gw.name,
+                          "asm_service": f"{asm_ns}/{asm_name}", "istio_gateway": istio_gw.name}
+                evidence = {"istio_gateway": istio_gw.name, "asm_gateway": f"{gw.namespace}/{gw.name}",
+                            "service": f"{svc.namespace}/{svc.name}", "backend_paths": [p for p, _ in paths],
+                            "asm_service": f"{asm_ns}/{asm_name}", **ids}
+                subject = {"kind": front.kind, "namespace": front.namespace, "name": front.name}
+                if not missing:
+                    out.append(self.report(self.FRONTS_ISTIO, cluster.name, params={**params, "command": command},
+                                           evidence=evidence, **subject))
+                    continue
+                # A port ASM's Service lacks: add Istio's (its name, number, targetPort) to the IstioGateway first, so
+                # that the backend renamed reaches it as written.
+                added = [entry for _, _, entry in missing if entry is not None]
+                new_ports = [p for p in added if not any(p["port"] == q["port"] for q in asm_ports or ())]
+                # A merge patch replaces the whole list: the ports ASM's Service has now (as the IstioGateway writes
+                # them, else as the Service does) stay.
+                kept = service_port_entries(_istio_gateway_object(ctx, gw)) or asm_ports or []
+                port_command = _istiogateway_patch(gw, None, False, {"ports": [
+                    {k: p[k] for k in ("name", "port", "targetPort", "protocol") if k in p}
+                    for p in (*kept, *{p["port"]: p for p in new_ports}.values())]}) if new_ports else (
+                    f"{mesh.ASM_KUBECTL} {mesh.ns_flag(gw.namespace)} get "
+                    f"{mesh.object_ref('istiogateway', gw.name)} -o yaml")
                 out.append(self.report(
-                    self.FRONTS_ISTIO, cluster.name,
-                    params={"front": f"{front.kind} {front.namespace}/{front.name}",
-                            "service": f"{svc.namespace}/{svc.name}", "gateway_type": gtype, "asm_gateway": gw.name,
-                            "asm_service": f"{asm_ns}/{asm_name}", "istio_gateway": istio_gw.name,
-                            "command": command},
-                    evidence={"istio_gateway": istio_gw.name, "asm_gateway": f"{gw.namespace}/{gw.name}",
-                              "service": f"{svc.namespace}/{svc.name}", "backend_paths": paths,
-                              "asm_service": f"{asm_ns}/{asm_name}", **ids},
-                    kind=front.kind, namespace=front.namespace, name=front.name))
+                    self.FRONTS_ISTIO_NO_PORT, cluster.name,
+                    params={**params, "port": ", ".join(_port_text(w) for _, w, _ in missing),
+                            "asm_ports": ", ".join(_port_text(p) for p in asm_ports or ()) or Phrase(N_("none")),
+                            "command": port_command, "backend_command": command},
+                    evidence={**evidence, "ports_missing": {p: w for p, w, _ in missing},
+                              "asm_service_ports": asm_ports}, **subject))
         return out
 
     def _front_untold(self, cluster: ClusterInventory, untold: list[Front], params: dict[str, Any],
@@ -2440,6 +2493,33 @@ def _services_text(services: list[GatewayService]) -> str:
                  *(svc.lb_addresses or svc.external_ips)]
         out.append(f"{svc.namespace}/{svc.name} ({', '.join(parts)})")
     return ", ".join(out)
+
+
+def _istio_gateway_object(ctx: Context, gw: AsmGateway) -> dict[str, Any] | None:
+    """The IstioGateway as the ASM control plane holds it (None when not there or not read)."""
+    asm = ctx.inv.asm
+    if asm is None or not asm.available(K.ISTIO_GATEWAY_ASM):
+        return None
+    return asm.get(K.ISTIO_GATEWAY_ASM, gw.name, gw.namespace)
+
+
+def _asm_service_ports(cluster: ClusterInventory, ctx: Context, asm_svc: GatewayService | None, gw: AsmGateway
+                       ) -> list[dict[str, Any]] | None:
+    """The ports of ASM's gateway Service: the cluster's Service as read, else (not deployed yet) the IstioGateway's
+    spec.ports its controller gives it; None when neither holds any."""
+    if asm_svc is not None:
+        ports = service_port_entries(cluster.get(K.SERVICE, asm_svc.name, asm_svc.namespace))
+    else:
+        ports = service_port_entries(_istio_gateway_object(ctx, gw))
+    return ports or None
+
+
+def _port_text(port: Any) -> str:
+    """A Service port entry or a backend's port as written, for a message: its name and number."""
+    if isinstance(port, dict):
+        name, number = port.get("name"), port.get("port", port.get("number"))
+        return "/".join(str(v) for v in (name, number) if v not in (None, ""))
+    return str(port)
 
 
 def _istiogateway_patch(gw: AsmGateway, cluster_id: str | None, in_override: bool, fields: dict[str, Any]) -> str:

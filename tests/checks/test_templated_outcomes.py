@@ -134,8 +134,9 @@ def test_every_outcome_has_a_template_with_named_fields_only() -> None:
     # pods on ASM's proxy whose account is not read beside a labelled ServiceAccount (AA2544); 203 with asm-gateway
     # reachability's fronts whose addresses do not tell who reaches them (AA1754) and its Ingresses and Gateway API
     # routes still on Istio's gateway Service (AA1741); 204 with cross-cluster-gateway-first's east-west gateway
-    # without a network that serves VMs (AA1841).
-    assert len(outcomes) == 204
+    # without a network that serves VMs (AA1841); 205 with asm-gateways-present's fronts on Istio's gateway Service at a
+    # port ASM's gateway Service lacks (AA1742).
+    assert len(outcomes) == 205
     for check_id, outcome in outcomes:
         if outcome.code in NOT_TEMPLATED:
             continue
