@@ -561,9 +561,10 @@ def bundle_resource_kept(resource: dict[str, Any]) -> dict[str, Any] | None:
 
 
 def _istio_manifest(obj: dict[str, Any]) -> Iterable[str]:
-    """Istio's control-plane objects in a manifest document: the object itself, or the items of a `kind: List`
-    (kubectl's and Fleet's way of writing several objects as one document: both apply each item)."""
-    if _text(obj.get("kind")) == "List" and _text(obj.get("apiVersion")) == "v1":
+    """Istio's control-plane objects in a manifest document: the object itself, or the items of a list (`kind: List`,
+    a <Kind>List with items[]), which kubectl and Fleet apply item by item (rancher/wrangler pkg/yaml/yaml.go
+    ToObjects flattens an UnstructuredList)."""
+    if _text(obj.get("kind")).endswith("List") and isinstance(obj.get("items"), list):
         for item in items(obj.get("items")):
             yield from _istio_manifest(item)
         return

@@ -1002,8 +1002,8 @@ class GitopsReinstall(ClusterCheck):
             self.FLEET_OCI, cluster, params={"subject": subject, "contents": contents, "target": target},
             kind=K.FLEET_BUNDLE.kind, namespace=ns, name=name,
             evidence={"contents_id": contents, "oci_reference": reference, "gitrepo": repo, "target": target},
-            remediation=f"# where its contents are: {kubectl} get bundles.fleet.cattle.io/{mesh.sh(name)} -o "
-            "jsonpath='{.status.ociReference}'\n# what Fleet's agents deployed from them:\n"
+            remediation=f"# where its contents are (the OCI artifact):\n{kubectl} get bundles.fleet.cattle.io/"
+            f"{mesh.sh(name)} -o jsonpath='{{.status.ociReference}}'\n# what Fleet's agents deployed from them:\n"
             f"{mesh.kubectl(cluster)} get bundledeployments.fleet.cattle.io -A -l {mesh.sh(selector)} -o "
             "jsonpath='{range .items[*]}{.status.resources}{\"\\n\"}{end}'\n# the paths of the GitRepo making it "
             f"(label fleet.cattle.io/repo-name: {mesh.sh_text(repo or '<none>')}):\n{kubectl} get "
