@@ -640,11 +640,13 @@ class GitopsReinstall(ClusterCheck):
     gates = (Gate.UNINSTALL, Gate.FINISHED)
     severity = Severity.BLOCKER
     rationale = ("After `istioctl uninstall --purge` no tracking label is left on Istio's objects, but the Argo CD "
-                 "Application (or the ApplicationSet generating it), Flux HelmRelease or Kustomization that installed "
-                 "them still holds Istio's charts or manifests: its next sync installs istiod and its injector "
-                 "webhook again, new pods get Istio's sidecar and two injectors race with ASM's.")
+                 "Application (or the ApplicationSet generating it), Flux HelmRelease or Kustomization, Rancher Fleet "
+                 "Bundle or KubeVela Application that installed them still holds Istio's charts or manifests: its "
+                 "next sync installs istiod and its injector webhook again, new pods get Istio's sidecar and two "
+                 "injectors race with ASM's.")
     remediation = ("Delete the Application without cascading (or take Istio out of its source in Git); suspend or "
-                   "delete the Flux HelmRelease/Kustomization named.")
+                   "delete the Flux HelmRelease/Kustomization named; take Istio out of the Fleet GitRepo (with "
+                   "keepResources) or delete the KubeVela Application with --orphan.")
     CLEAN = Outcome("AA3001", Status.PASS, "no Argo CD Application/ApplicationSet, Flux HelmRelease/Kustomization, "
                     "Rancher Fleet Bundle nor KubeVela Application installs Istio's control plane in this cluster",
                     message="{count} Argo CD/Flux/Fleet/KubeVela object(s) read: none installs Istio's control plane "
@@ -661,8 +663,8 @@ class GitopsReinstall(ClusterCheck):
     FLUX = Outcome("AA3013", Status.FAIL, "a Flux HelmRelease or Kustomization installs Istio's control plane and is "
                    "not suspended: its next reconciliation reinstalls it",
                    message="{subject} installs {installs} and is not suspended")
-    UNREAD = Outcome("AA3030", Status.UNKNOWN, "the Argo CD or Flux objects could not be read: whether one installs "
-                     "Istio again cannot be told", message="not read: {kinds}")
+    UNREAD = Outcome("AA3030", Status.UNKNOWN, "the Argo CD, Flux, Rancher Fleet or KubeVela objects could not be "
+                     "read: whether one installs Istio again cannot be told", message="not read: {kinds}")
     ELSEWHERE = Outcome("AA3031", Status.UNKNOWN, "an Argo CD, Flux, Rancher Fleet or KubeVela object installing "
                         "Istio's control plane targets a cluster the auditor cannot identify: it may be this one or "
                         "another cluster being migrated",
