@@ -545,13 +545,59 @@ def bundle_file_read(name: str) -> bool:
 
 # What a manifest of Istio's control plane (istio_object) holds somewhere: a manifest without any is not parsed.
 _ISTIO_HINTS = ("istiod", "istio-sidecar-injector", "istio-revision-tag-", "IstioOperator", "sailoperator.io")
+# A chart archive `helm dependency update` fetched into an umbrella chart's charts/, "<name>-<version>.tgz" (helm/
+# helm@v3.18.4 pkg/chartutil/save.go); Helm loads every chart of charts/ as a subchart, listed in Chart.yaml or not
+# (pkg/chart/loader/load.go).
+_CHART_ARCHIVE = re.compile(r"(?:^|/)charts/([A-Za-z0-9._-]+?)-v?[0-9]+\.[0-9]+\.[0-9]+[A-Za-z0-9.+-]*\.tgz$")
+
+
+def bundle_resource_kept(resource: dict[str, Any]) -> dict[str, Any] | None:
+    """What the inventory keeps of a Bundle resource: a file fleet_installs reads whole, a chart archive's name only
+    (its chart is named there; the archive is not read), nothing of the rest."""
+    name = _text(resource.get("name"))
+    if _CHART_ARCHIVE.search(name):
+        return {"name": name}
+    return resource if bundle_file_read(name) else None
+
+
+def _istio_manifest(obj: dict[str, Any]) -> Iterable[str]:
+    """Istio's control-plane objects in a manifest document: the object itself, or the items of a list (`kind: List`,
+    a <Kind>List with items[]), which kubectl and Fleet apply item by item (rancher/wrangler pkg/yaml/yaml.go
+    ToObjects flattens an UnstructuredList)."""
+    if _text(obj.get("kind")).endswith("List") and isinstance(obj.get("items"), list):
+        for item in items(obj.get("items")):
+            yield from _istio_manifest(item)
+        return
+    meta = mapping(obj.get("metadata"))
+    kind, name = _text(obj.get("kind")), _text(meta.get("name"))
+    if istio_object(_group_of(_text(obj.get("apiVersion"))), kind, name):
+        yield _subject(kind, _text(meta.get("namespace")), name)
+
+
+def _chart_yaml_installs(name: str, meta: dict[str, Any]) -> list[str]:
+    """The control-plane charts a Chart.yaml is or depends on: its own name, and each of its dependencies[]{name,
+    repository, alias} (an umbrella chart: helm/helm@v3.18.4 pkg/chart/dependency.go Dependency), judged by the same
+    rule as any chart source (a `condition` is not evaluated: read as enabled, fail safe)."""
+    found: list[str] = []
+    chart = istio_chart("", _text(meta.get("name")))
+    if chart:
+        found.append(f"chart {chart} ({name})")
+    for dependency in items(meta.get("dependencies")):
+        chart = istio_chart(_text(dependency.get("repository")), _text(dependency.get("name")))
+        if chart and control_plane(chart):
+            found.append(f"chart {chart}, a dependency of {name}")
+    return found
 
 
 def fleet_installs(spec: dict[str, Any], status: dict[str, Any]) -> list[str]:
     """What of Istio's control plane a Fleet Bundle renders: its Helm chart (spec.helm{chart,repo}), the Chart.yaml
     among its resources (a chart fleet apply downloaded or a directory of the GitRepo: "This includes the content of
-    downloaded helm charts"), a plain manifest among them, or the resource keys it lists (status.resourceKey[]{
-    apiVersion,kind,namespace,name}); [] when none is."""
+    downloaded helm charts") with its dependencies and the chart archives of its charts/ (fleet apply runs `helm
+    dependency update` in a chart's directory: rancher/fleet@v0.16.1 internal/bundlereader/loaddirectory.go), a plain
+    manifest among them (YAML or JSON, a `kind: List`'s items), or the resource keys it lists (status.resourceKey[]{
+    apiVersion,kind,namespace,name}: written by Fleet up to v0.12, reconciler/bundle_status.go setResourceKey; set to
+    nil from v0.13, reconciler/bundle_controller.go); [] when none is. A Bundle whose contents are in an OCI registry
+    has no resources (see fleet_contents_in_oci)."""
     found: list[str] = []
     helm = mapping(spec.get("helm"))
     chart = istio_chart(_text(helm.get("repo")), _text(helm.get("chart")))
@@ -559,21 +605,18 @@ def fleet_installs(spec: dict[str, Any], status: dict[str, Any]) -> list[str]:
         found.append(f"chart {chart}")
     for resource in items(spec.get("resources")):
         name = _text(resource.get("name"))
+        archive = _CHART_ARCHIVE.search(name)
         if name.rsplit("/", 1)[-1] in ("Chart.yaml", "Chart.yml"):
-            meta = next(iter(_manifest_objects(_bundle_content(resource))), {})
-            chart = istio_chart("", _text(meta.get("name")))
+            found += _chart_yaml_installs(name, next(iter(_manifest_objects(_bundle_content(resource))), {}))
+        elif archive:
+            chart = istio_chart("", archive.group(1))
             if chart:
                 found.append(f"chart {chart} ({name})")
         elif bundle_file_read(name):
             text = _bundle_content(resource)
-            if not any(hint in text for hint in _ISTIO_HINTS):
-                continue
-            for obj in _manifest_objects(text):
-                meta = mapping(obj.get("metadata"))
-                if istio_object(_group_of(_text(obj.get("apiVersion"))), _text(obj.get("kind")),
-                                _text(meta.get("name"))):
-                    found.append(_subject(_text(obj.get("kind")), _text(meta.get("namespace")),
-                                          _text(meta.get("name"))))
+            if any(hint in text for hint in _ISTIO_HINTS):
+                for obj in _manifest_objects(text):
+                    found += _istio_manifest(obj)
     for key in items(status.get("resourceKey")):
         kind, name = _text(key.get("kind")), _text(key.get("name"))
         if istio_object(_group_of(_text(key.get("apiVersion"))), kind, name):
@@ -581,17 +624,61 @@ def fleet_installs(spec: dict[str, Any], status: dict[str, Any]) -> list[str]:
     return list(dict.fromkeys(found))
 
 
+def fleet_contents_in_oci(spec: dict[str, Any]) -> str:
+    """The id of a Bundle's contents stored in an OCI registry (spec.contentsId), "" when they are in the Bundle:
+    fleet apply with an OCI registry secret pushes them there and leaves spec.resources nil (rancher/fleet@v0.16.1
+    internal/cmd/cli/apply/apply.go saveOCIBundle; OCI storage on unless its OCI_STORAGE variable is false,
+    internal/ocistorage/ociwrapper.go OCIIsEnabled)."""
+    return _text(spec.get("contentsId")).strip()
+
+
 # ---------------------------------------------------------------- KubeVela's Applications
 # The hub's own cluster in KubeVela (pkg/multicluster ClusterLocalName "local"; an empty cluster is the hub too).
 KUBEVELA_LOCAL = ("", "local")
+# The one label of the hub's virtual cluster "local" (oam-dev/cluster-gateway, as vendored by kubevela@v1.10.9,
+# pkg/apis/cluster/v1alpha1/virtualcluster_types.go newVirtualCluster: "<MetaApiGroupName>/control-plane" "true",
+# pkg/config/meta.go "cluster.core.oam.dev"); a managed cluster's is "false".
+KUBEVELA_HUB_LABELS = {"cluster.core.oam.dev/control-plane": "true"}
+
+
+def kubevela_placements(policies: list[dict[str, Any]]) -> tuple[bool, list[str]]:
+    """(whether the hub is among the clusters an Application's topology policies place it in, the other clusters,
+    named or described), as kubevela@v1.10.9 pkg/policy/topology.go GetPlacementsFromTopologyPolicies reads them:
+    without a topology policy the hub only; per policy its `clusters` when set (the hub if "local" is among them),
+    else its clusterLabelSelector (every virtual cluster whose labels match, the hub's own among them: oam-dev/
+    cluster-gateway virtualcluster_client.go List starts from the local cluster; {} matches every cluster), else the
+    hub. Every topology policy counts (a workflow's deploy steps may use fewer: a superset, fail safe); none placing
+    anything is read as the hub."""
+    hub, others, any_topology = False, [], False
+    for policy in policies:
+        if _text(policy.get("type")) != "topology":
+            continue
+        any_topology = True
+        props = mapping(policy.get("properties"))
+        clusters, selector = props.get("clusters"), props.get("clusterLabelSelector")
+        if isinstance(clusters, list):
+            names = [c for c in clusters if isinstance(c, str)]
+            hub = hub or any(c in KUBEVELA_LOCAL for c in names)
+            others += [c for c in names if c not in KUBEVELA_LOCAL]
+        elif isinstance(selector, dict):
+            if all(KUBEVELA_HUB_LABELS.get(str(k)) == str(v) for k, v in selector.items()):
+                hub = True  # {} or the hub's own label selects it
+            if selector.get("cluster.core.oam.dev/control-plane") != "true":
+                said = ", ".join(f"{k}={v}" for k, v in selector.items())
+                others.append(f"the clusters labelled {said}" if said else "every cluster registered with KubeVela")
+        else:
+            hub = True  # neither (a deprecated clusterSelector needs a feature gate off by default): the hub
+    if not any_topology or not (hub or others):
+        hub = True
+    return hub, list(dict.fromkeys(others))
 
 
 def kubevela_installs(spec: dict[str, Any], status: dict[str, Any]) -> dict[str, list[str]]:
-    """What of Istio's control plane a KubeVela Application dispatches, by cluster ("" the one it runs in): the
-    resources it applied (status.appliedResources[] of common.ClusterObjectReference {cluster, apiVersion, kind,
+    """What of Istio's control plane a KubeVela Application dispatches, by cluster ("" the one it runs in, the hub):
+    the resources it applied (status.appliedResources[] of common.ClusterObjectReference {cluster, apiVersion, kind,
     namespace, name}: kubevela@v1.10.9 apis/core.oam.dev/common/types.go), and its components (a `helm` component's
-    properties {url, chart}, the fluxcd addon's; a `k8s-objects` component's properties.objects) into the clusters of
-    its topology policy ("the clusters of its topology policy" when it names others than the hub)."""
+    properties {url, chart}, the fluxcd addon's; a `k8s-objects` component's properties.objects) into each cluster its
+    topology policies place it in (kubevela_placements): the hub's part under "", the others' under their names."""
     out: dict[str, list[str]] = {}
     for ref in items(status.get("appliedResources")):
         kind, name = _text(ref.get("kind")), _text(ref.get("name"))
@@ -599,25 +686,19 @@ def kubevela_installs(spec: dict[str, Any], status: dict[str, Any]) -> dict[str,
             cluster = _text(ref.get("cluster"))
             out.setdefault("" if cluster in KUBEVELA_LOCAL else cluster, []).append(
                 _subject(kind, _text(ref.get("namespace")), name))
-    target = ""
-    for policy in items(spec.get("policies")):
-        if _text(policy.get("type")) == "topology":
-            props = mapping(policy.get("properties"))
-            clusters = [c for c in props.get("clusters") or () if isinstance(c, str)]
-            if props.get("clusterLabelSelector") is not None or any(c not in KUBEVELA_LOCAL for c in clusters):
-                target = "the clusters of its topology policy"
+    hub, others = kubevela_placements(items(spec.get("policies")))
+    targets = ([""] if hub else []) + others
     for component in items(spec.get("components")):
         props = mapping(component.get("properties"))
         kind = _text(component.get("type"))
+        found: list[str] = []
         if kind == "helm":
             chart = istio_chart(_text(props.get("url")), _text(props.get("chart")))
             if chart and control_plane(chart):
-                out.setdefault(target, []).append(f"chart {chart} (component {_text(component.get('name'))})")
+                found.append(f"chart {chart} (component {_text(component.get('name'))})")
         elif kind == "k8s-objects":
             for obj in items(props.get("objects")):
-                meta = mapping(obj.get("metadata"))
-                if istio_object(_group_of(_text(obj.get("apiVersion"))), _text(obj.get("kind")),
-                                _text(meta.get("name"))):
-                    out.setdefault(target, []).append(_subject(_text(obj.get("kind")), _text(meta.get("namespace")),
-                                                               _text(meta.get("name"))))
+                found += _istio_manifest(obj)
+        for target in targets if found else ():
+            out.setdefault(target, []).extend(found)
     return {cluster: list(dict.fromkeys(found)) for cluster, found in out.items()}

@@ -51,12 +51,13 @@ _OWNERLESS_METADATA = (*_OWNED_METADATA, "annotations")
 _STATUS_COUNTS = frozenset({"replicas", "readyReplicas", "active", "succeeded", "failed"})
 # What gitops-reinstall reads of the GitOps controllers' status (auditor/gitops.py): the resources an Application
 # manages, a HelmRelease's release history and inventory, a Kustomization's inventory (a v1beta1 one's snapshot), a
-# Fleet Bundle's resource keys, a KubeVela Application's applied resources; nothing of a chart source's.
+# Fleet Bundle's resource keys and OCI reference, a KubeVela Application's applied resources; nothing of a chart
+# source's.
 _GITOPS_STATUS = {K.ARGO_APPLICATION.key: frozenset({"resources"}), K.ARGO_APPLICATIONSET.key: frozenset(),
                   K.FLUX_HELMRELEASE.key: frozenset({"history", "inventory"}),
                   K.FLUX_KUSTOMIZATION.key: frozenset({"inventory", "snapshot"}),  # snapshot: v1beta1's, no inventory
                   K.FLUX_OCIREPOSITORY.key: frozenset(), K.FLUX_HELMCHART.key: frozenset(),
-                  K.FLEET_BUNDLE.key: frozenset({"resourceKey"}),
+                  K.FLEET_BUNDLE.key: frozenset({"resourceKey", "ociReference"}),  # resourceKey: Fleet <= v0.12
                   K.KUBEVELA_APPLICATION.key: frozenset({"appliedResources"})}
 
 
@@ -119,11 +120,12 @@ def slim(kind: Kind, obj: dict[str, Any]) -> dict[str, Any]:
         obj["status"] = {k: v for k, v in obj["status"].items() if k in kept_status}
     if kind is K.FLEET_BUNDLE and isinstance(obj.get("spec"), dict):
         # A Bundle holds every file of its charts (spec.resources): only those gitops.fleet_installs reads are kept,
-        # its Chart.yaml files and plain manifests (not a chart's templates nor its CRDs).
+        # its Chart.yaml files and plain manifests (not a chart's templates nor its CRDs), and the names of the
+        # chart archives of an umbrella chart's charts/.
         spec = obj["spec"]
         if isinstance(spec.get("resources"), list):
-            spec["resources"] = [r for r in spec["resources"] if isinstance(r, dict) and gitops.bundle_file_read(
-                str(r.get("name") or ""))]
+            kept = (gitops.bundle_resource_kept(r) for r in spec["resources"] if isinstance(r, dict))
+            spec["resources"] = [r for r in kept if r is not None]
     if kind is K.CRD:
         # CRD schemas are huge and unused: keep names, group, versions served.
         spec = obj.get("spec") or {}

@@ -177,7 +177,8 @@ GITOPS_KINDS: tuple[Kind, ...] = (ARGO_APPLICATION, ARGO_APPLICATIONSET, FLUX_HE
 FLUX_OCIREPOSITORY = _k("OCIRepository", "source.toolkit.fluxcd.io", "v1,v1beta2", "ocirepositories")
 FLUX_HELMCHART = _k("HelmChart", "source.toolkit.fluxcd.io", "v1,v1beta2", "helmcharts")
 # Rancher Fleet's Bundle (rancher/fleet@v0.16.1 pkg/apis/fleet.cattle.io/v1alpha1/bundle_types.go: spec.helm{chart,
-# repo}, spec.resources[]{name,content,encoding}, status.resourceKey[]), in the cluster running Fleet's manager; and
+# repo}, spec.resources[]{name,content,encoding} or spec.contentsId when they are in OCI, status.ociReference; the
+# status.resourceKey[] Fleet up to v0.12 wrote), in the cluster running Fleet's manager; and
 # KubeVela's Application (kubevela/kubevela@v1.10.9 apis/core.oam.dev/v1beta1/application_types.go: spec.components,
 # status.appliedResources[] of common.ClusterObjectReference), where KubeVela runs. Their markers stay on the objects
 # they applied, which the purge deletes: these are what applies them again. Not served where not installed.

@@ -636,19 +636,21 @@ class GitopsReinstall(ClusterCheck):
     named in the evidence."""
 
     id = "gitops-reinstall"
-    title = "No Argo CD Application or Flux HelmRelease/Kustomization installs Istio's control plane again"
+    title = "No Argo CD, Flux, Rancher Fleet or KubeVela object installs Istio's control plane again"
     gates = (Gate.UNINSTALL, Gate.FINISHED)
     severity = Severity.BLOCKER
     rationale = ("After `istioctl uninstall --purge` no tracking label is left on Istio's objects, but the Argo CD "
-                 "Application (or the ApplicationSet generating it), Flux HelmRelease or Kustomization that installed "
-                 "them still holds Istio's charts or manifests: its next sync installs istiod and its injector "
-                 "webhook again, new pods get Istio's sidecar and two injectors race with ASM's.")
+                 "Application (or the ApplicationSet generating it), Flux HelmRelease or Kustomization, Rancher Fleet "
+                 "Bundle or KubeVela Application that installed them still holds Istio's charts or manifests: its "
+                 "next sync installs istiod and its injector webhook again, new pods get Istio's sidecar and two "
+                 "injectors race with ASM's.")
     remediation = ("Delete the Application without cascading (or take Istio out of its source in Git); suspend or "
-                   "delete the Flux HelmRelease/Kustomization named.")
-    CLEAN = Outcome("AA3001", Status.PASS, "no Argo CD Application/ApplicationSet nor Flux HelmRelease/Kustomization "
-                    "installs Istio's control plane in this cluster",
-                    message="{count} Argo CD/Flux object(s) read: none installs Istio's control plane in this cluster "
-                            "({suspended} suspended Flux object(s) of Istio's)")
+                   "delete the Flux HelmRelease/Kustomization named; take Istio out of the Fleet GitRepo (with "
+                   "keepResources) or delete the KubeVela Application with --orphan.")
+    CLEAN = Outcome("AA3001", Status.PASS, "no Argo CD Application/ApplicationSet, Flux HelmRelease/Kustomization, "
+                    "Rancher Fleet Bundle nor KubeVela Application installs Istio's control plane in this cluster",
+                    message="{count} Argo CD/Flux/Fleet/KubeVela object(s) read: none installs Istio's control plane "
+                            "in this cluster ({suspended} suspended Flux object(s) of Istio's)")
     ARGO_AUTOMATED = Outcome("AA3010", Status.FAIL, "an Argo CD Application with automated sync installs Istio's "
                              "control plane: its next sync reinstalls istiod and its injector",
                              message="{subject} installs {installs}; automated sync reinstalls it")
@@ -661,14 +663,16 @@ class GitopsReinstall(ClusterCheck):
     FLUX = Outcome("AA3013", Status.FAIL, "a Flux HelmRelease or Kustomization installs Istio's control plane and is "
                    "not suspended: its next reconciliation reinstalls it",
                    message="{subject} installs {installs} and is not suspended")
-    UNREAD = Outcome("AA3030", Status.UNKNOWN, "the Argo CD or Flux objects could not be read: whether one installs "
-                     "Istio again cannot be told", message="not read: {kinds}")
-    ELSEWHERE = Outcome("AA3031", Status.UNKNOWN, "an Argo CD or Flux object installing Istio's control plane targets "
-                        "a cluster the auditor cannot identify: it may be this one or another cluster being migrated",
+    UNREAD = Outcome("AA3030", Status.UNKNOWN, "the Argo CD, Flux, Rancher Fleet or KubeVela objects could not be "
+                     "read: whether one installs Istio again cannot be told", message="not read: {kinds}")
+    ELSEWHERE = Outcome("AA3031", Status.UNKNOWN, "an Argo CD, Flux, Rancher Fleet or KubeVela object installing "
+                        "Istio's control plane targets a cluster the auditor cannot identify: it may be this one or "
+                        "another cluster being migrated",
                         message="{subject} installs {installs} into {target}")
-    NONE = Outcome("AA3040", Status.NOT_APPLICABLE, "no Argo CD Application/ApplicationSet nor Flux "
-                   "HelmRelease/Kustomization in this cluster",
-                   message="no Argo CD Application/ApplicationSet nor Flux HelmRelease/Kustomization found")
+    NONE = Outcome("AA3040", Status.NOT_APPLICABLE, "no Argo CD Application/ApplicationSet, Flux "
+                   "HelmRelease/Kustomization, Rancher Fleet Bundle nor KubeVela Application in this cluster",
+                   message="no Argo CD Application/ApplicationSet, Flux HelmRelease/Kustomization, Rancher Fleet "
+                           "Bundle nor KubeVela Application found")
     OTHER_CHART = Outcome("AA3020", Status.WARN, "an Argo CD Application or ApplicationSet applies Istio's base, "
                           "gateway, cni or ztunnel chart: none installs istiod nor an injector, but its next sync puts "
                           "those Istio objects back after the purge", Severity.MAJOR,
@@ -697,8 +701,12 @@ class GitopsReinstall(ClusterCheck):
     SNAPSHOT_KINDS = Outcome("AA3036", Status.UNKNOWN, "a Flux Kustomization served as v1beta1 lists what it applied "
                              "by kind only (status.snapshot, no inventory): kinds Istio's control plane is made of "
                              "are among them, without their names", message="{subject} applies {kinds}")
+    FLEET_OCI = Outcome("AA3037", Status.UNKNOWN, "a Rancher Fleet Bundle keeps its contents in an OCI registry "
+                        "(spec.contentsId, no spec.resources): whether it renders Istio's control plane cannot be "
+                        "told from the Bundle", message="{subject} keeps its contents in OCI artifact {contents}, "
+                        "deployed to {target}")
     outcomes = (CLEAN, ARGO_AUTOMATED, ARGO_MANUAL, ARGO_GENERATOR, FLUX, FLEET, KUBEVELA, OTHER_CHART, UNREAD,
-                ELSEWHERE, REMOTE_ARGO, CHILD_UNREAD, GENERATOR_UNREAD, CHART_UNREAD, SNAPSHOT_KINDS, NONE)
+                ELSEWHERE, REMOTE_ARGO, CHILD_UNREAD, GENERATOR_UNREAD, CHART_UNREAD, SNAPSHOT_KINDS, FLEET_OCI, NONE)
     # ClusterRoleBindings: what `argocd cluster add` leaves in a cluster an Argo CD elsewhere manages. The optional
     # kinds (a chartRef's source, Fleet's Bundles, KubeVela's Applications) and the CRDs that say whether Fleet's and
     # KubeVela's kinds exist at all (a snapshot taken before they were read holds none of them).
@@ -723,10 +731,13 @@ class GitopsReinstall(ClusterCheck):
             yield self.report(self.UNREAD, cluster.name, params={"kinds": "; ".join(unread)},
                               evidence={"unread": unread},
                               remediation="Grant get/list on applications/applicationsets.argoproj.io, "
-                              "helmreleases.helm.toolkit.fluxcd.io, kustomizations.kustomize.toolkit.fluxcd.io and "
-                              "clusterrolebindings.rbac.authorization.k8s.io and audit again.")
+                              "helmreleases.helm.toolkit.fluxcd.io, kustomizations.kustomize.toolkit.fluxcd.io, "
+                              "clusterrolebindings.rbac.authorization.k8s.io and, where their CRDs exist, "
+                              "bundles.fleet.cattle.io and applications.core.oam.dev, and audit again.")
         elif len(suspended) == len(judged):
-            count = sum(len(v) for v in objects.values())
+            # Fleet's Bundles and KubeVela's Applications read count too: "none found" would be false with them.
+            count = sum(len(v) for v in objects.values()) + sum(
+                len(cluster.objects(k)) for k in self.APPLIERS if cluster.available(k))
             if not count:
                 yield self.report(self.NONE, cluster.name, params={})
             else:
@@ -949,11 +960,16 @@ class GitopsReinstall(ClusterCheck):
             return
         for bundle in cluster.objects(K.FLEET_BUNDLE):
             meta = gitops.mapping(bundle.get("metadata"))
-            installs = gitops.fleet_installs(gitops.mapping(bundle.get("spec")), gitops.mapping(bundle.get("status")))
-            if not installs:
+            spec, status = gitops.mapping(bundle.get("spec")), gitops.mapping(bundle.get("status"))
+            installs = gitops.fleet_installs(spec, status)
+            contents = gitops.fleet_contents_in_oci(spec)
+            if not installs and not contents:
                 continue
             ns, name = str(meta.get("namespace") or ""), str(meta.get("name") or "")
             subject = f"Rancher Fleet Bundle {ns}/{name}"
+            if not installs:
+                yield self._fleet_oci(cluster.name, ns, name, subject, contents, status, meta)
+                continue
             if ns != gitops.FLEET_LOCAL:
                 yield self._elsewhere(cluster.name, K.FLEET_BUNDLE, ns, name, subject, installs,
                                       f"the clusters its targets select (Fleet workspace {ns})")
@@ -973,9 +989,34 @@ class GitopsReinstall(ClusterCheck):
                               "take Istio's path out of the GitRepo in Git (or delete the GitRepo): its agent then "
                               "deletes only the Helm release's record, and the purge judges and deletes the rest")
 
+    def _fleet_oci(self, cluster: str, ns: str, name: str, subject: str, contents: str, status: dict[str, Any],
+                   meta: dict[str, Any]) -> Finding:
+        """A Bundle whose contents fleet apply pushed to an OCI registry: what it renders is read from its
+        BundleDeployments' status.resources (what the agent deployed: bundledeployment_types.go, labelled
+        fleet.cattle.io/bundle-name and bundle-namespace) or from the GitRepo's paths."""
+        target = ("this cluster" if ns == gitops.FLEET_LOCAL else
+                  f"the clusters its targets select (Fleet workspace {ns})")
+        reference = str(status.get("ociReference") or "")
+        repo = str((meta.get("labels") or {}).get("fleet.cattle.io/repo-name") or "")
+        kubectl = mesh.kubectl_in(cluster, ns)
+        selector = f"fleet.cattle.io/bundle-name={name},fleet.cattle.io/bundle-namespace={ns}"
+        return self.report(
+            self.FLEET_OCI, cluster, params={"subject": subject, "contents": contents, "target": target},
+            kind=K.FLEET_BUNDLE.kind, namespace=ns, name=name,
+            evidence={"contents_id": contents, "oci_reference": reference, "gitrepo": repo, "target": target},
+            remediation=f"# where its contents are (the OCI artifact):\n{kubectl} get bundles.fleet.cattle.io/"
+            f"{mesh.sh(name)} -o jsonpath='{{.status.ociReference}}'\n# what Fleet's agents deployed from them:\n"
+            f"{mesh.kubectl(cluster)} get bundledeployments.fleet.cattle.io -A -l {mesh.sh(selector)} -o "
+            "jsonpath='{range .items[*]}{.status.resources}{\"\\n\"}{end}'\n# the paths of the GitRepo making it "
+            f"(label fleet.cattle.io/repo-name: {mesh.sh_text(repo or '<none>')}):\n{kubectl} get "
+            f"gitrepos.fleet.cattle.io/{mesh.sh(repo or '<gitrepo>')} -o jsonpath='{{.spec.paths}}'\n"
+            "# if they hold istiod, an injector or an IstioOperator, take Istio out of it as AA3014 says; if they "
+            "do not, exempt AA3037 for this object with that reason")
+
     def _kubevela(self, cluster: ClusterInventory) -> Iterable[Finding]:
         """KubeVela's Applications, read in the cluster KubeVela runs in (the hub): what one dispatches to the hub
-        fails; to a managed cluster, named by its topology policy or applied resources, is AA3031."""
+        fails; to a managed cluster, named by its topology policies or applied resources, is AA3031 (both when it
+        dispatches to the hub and to others)."""
         if not cluster.available(K.KUBEVELA_APPLICATION):
             return
         for app in cluster.objects(K.KUBEVELA_APPLICATION):
@@ -992,7 +1033,7 @@ class GitopsReinstall(ClusterCheck):
                                   remediation=f"KUBECONFIG={mesh.kubeconfig_var(cluster.name)} vela delete "
                                   f"{mesh.sh(name)} -n {mesh.sh(ns)} --orphan\n# or take Istio's component out of "
                                   "it in Git; --orphan leaves what it dispatched for the purge to judge and delete")
-            elif by_cluster:
+            if by_cluster:  # the managed clusters' part (a topology of the hub and others gives both findings)
                 yield self._elsewhere(cluster.name, K.KUBEVELA_APPLICATION, ns, name, subject,
                                       [i for found in by_cluster.values() for i in found], ", ".join(by_cluster))
 
