@@ -60,6 +60,10 @@ _TEMPLATE_UNPROVEN_FIX = ("Find which injector takes its pods (kubectl get mutat
                           "annotation's proxyMetadata (or set it to \"true\"):\n{command}")
 _TEMPLATE_UNPROVEN = ("{kind} {namespace}/{name} ({why}) sets PROXY_CONFIG_XDS_AGENT={value} in its pod template's "
                       "proxy.istio.io/config; whether Istio's injector takes its next pods cannot be told ({reason})")
+# AA1110's advice where the workload's own template turns it off: shell comment the catalog holds.
+TEMPLATE_TURNS_IT_OFF = N_("its pod template's proxy.istio.io/config turns PROXY_CONFIG_XDS_AGENT off, and a restart "
+                           "would keep it off: remove it from the annotation's proxyMetadata (or set it to \"true\") "
+                           "first, then restart")
 # Why a workload with running pods is judged by its template (AA1115's {why}).
 MADE_BEFORE = N_("its running pods were made before its template turned the setting off")
 
@@ -213,6 +217,8 @@ class PodsXdsAgent(ClusterCheck):
         keys, bounds, values = workload_columns(missing_all, ("name", "xds_agent", "role"))
         pod_names, xds_values, roles = values["name"], values["xds_agent"], values["role"]
         seen_before: dict[tuple[Any, ...], dict[str, int]] = {}
+        # A workload whose own template turns it off gets it off again from a restart: its template is edited first.
+        turning_off = _templates_turning_off(cluster) if keys else {}
         # id of a dict of seen_before -> that dict (held, so its id is not reused) and its text: written once per
         # distinct values
         seen_texts: dict[int, tuple[dict[str, int], str]] = {}
@@ -236,7 +242,7 @@ class PodsXdsAgent(ClusterCheck):
                 # one by what does recreate its pods); an istioctl-rendered gateway is re-rendered (_remedy).
                 remediation=self._remedy(cluster.name, kind, namespace, name, installed_by,
                                          self._hold(cluster, kind, namespace, name))
-                if installed_by == INSTALL_ISTIOCTL else rollouts.restart_command(cluster, kind, namespace, name),
+                if installed_by == INSTALL_ISTIOCTL else _restart(cluster, kind, namespace, name, turning_off),
                 evidence={"pods": pod_names[start:min(end, start + 20)], "values": {**seen}, "pod_count": total,
                           "gateway": gateway, "installed_by": installed_by or None})
         machines = self._vm_findings(cluster)
@@ -471,23 +477,43 @@ def _templates_under_pods(cluster: ClusterInventory, running: dict[str, set[tupl
     skips are not, nor those whose pods lack it already (`lacking`, (namespace, kind, name): AA1110 asks their
     restart). A paused Deployment is judged by its own template too: `kubectl rollout resume` rolls it out."""
     out: list[idle.Candidate] = []
-    for kind in idle.IDLE_KINDS:
-        if not cluster.available(kind):
-            continue
-        kind_name = K.workload_kind(kind)
-        busy = running.get(kind_name)
-        if not busy:
-            continue
-        for obj in proxy_config_templates(cluster, kind):
-            meta = obj.get("metadata") if isinstance(obj.get("metadata"), dict) else {}
-            namespace, name = str(meta.get("namespace") or ""), str(meta.get("name") or "")
-            if (namespace, name) not in busy or (namespace, kind_name, name) in lacking \
-                    or namespace in idle.IGNORED_NAMESPACES:
-                continue
-            template = istio.pod_template(kind, obj)
-            if template is not None and _template_turns_off(template) and idle.left_to_injector(template):
-                out.append((kind_name, Phrase(MADE_BEFORE), template, namespace, name, ""))
+    for (namespace, kind_name, name), template in _templates_turning_off(cluster).items():
+        if (namespace, name) in running.get(kind_name, ()) and (namespace, kind_name, name) not in lacking \
+                and namespace not in idle.IGNORED_NAMESPACES and idle.left_to_injector(template):
+            out.append((kind_name, Phrase(MADE_BEFORE), template, namespace, name, ""))
     return out
+
+
+def _templates_turning_off(cluster: ClusterInventory) -> dict[tuple[str, str, str], dict[str, Any]]:
+    """(namespace, workload kind, name) -> its own pod template, of the workloads (idle.IDLE_KINDS read) whose
+    template's proxy.istio.io/config turns the setting off, from the templates carrying that annotation alone
+    (gateways.proxy_config_templates, few); once per cluster."""
+    def build() -> dict[tuple[str, str, str], dict[str, Any]]:
+        found: dict[tuple[str, str, str], dict[str, Any]] = {}
+        for kind in idle.IDLE_KINDS:
+            if not cluster.available(kind):
+                continue
+            kind_name = K.workload_kind(kind)
+            for obj in proxy_config_templates(cluster, kind):
+                meta = obj.get("metadata") if isinstance(obj.get("metadata"), dict) else {}
+                template = istio.pod_template(kind, obj)
+                if template is not None and _template_turns_off(template):
+                    found.setdefault((str(meta.get("namespace") or ""), kind_name, str(meta.get("name") or "")),
+                                     template)
+        return found
+    return cluster.memo("xds_agent_templates_turning_off", build)
+
+
+def _restart(cluster: ClusterInventory, kind: str, namespace: str, name: str,
+             turning_off: dict[tuple[str, str, str], dict[str, Any]]) -> str:
+    """The restart of an injected workload whose pods lack the setting (rollouts.restart_command), after the edit of
+    its pod template where that template's proxy.istio.io/config turns it off: the injector would give the restarted
+    pods the template's value again (istio/istio@1.22.3 pkg/kube/inject/webhook.go)."""
+    restart = rollouts.restart_command(cluster, kind, namespace, name)
+    if (str(namespace), str(kind), str(name)) not in turning_off:
+        return restart
+    return (f"# {TEMPLATE_TURNS_IT_OFF}\n{_edit_template_command(cluster.name, str(kind), str(namespace), str(name))}\n"
+            + restart)
 
 
 def _istio_injector_may_exist(cluster: ClusterInventory) -> bool:

@@ -131,3 +131,17 @@ def test_workload_kinds_unread_with_only_asms_injector_say_nothing(audit):
     run = audit({"c1": base(istio=False)}, "migrating", config=ONLY,
                 unreadable={"c1": {K.CRONJOB: "403 Forbidden"}})
     assert codes(run) == {}
+
+
+def test_pods_lacking_it_under_a_template_turning_it_off_are_told_to_edit_it_before_the_restart(audit):
+    """AA1110 alone (the template is not reported a second time), but a restart alone would give the new pods the
+    template's value again: the edit of the template comes first. Main: the restart alone."""
+    dep = f.deployment("cart2", "shop", template_annotations=OFF)
+    plain = f.deployment("web", "shop")
+    run = audit({"c1": [*base(), *dep, *f.workload_pods(dep, 2, xds_agent="false", annotations=OFF),
+                        *plain, *f.workload_pods(plain, 1, xds_agent=None)]}, "migrating", config=ONLY)
+    assert codes(run) == {"cart2": ("FAIL", "AA1110"), "web": ("FAIL", "AA1110")}
+    rows = run.by_name(CHECK)
+    edit, restart = rows["cart2"]["remediation"].split("\n")[1:]
+    assert edit.endswith("edit deployment/cart2") and restart.endswith("rollout restart deployment/cart2")
+    assert "edit" not in rows["web"]["remediation"]
