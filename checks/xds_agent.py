@@ -247,7 +247,7 @@ class PodsXdsAgent(ClusterCheck):
                           "gateway": gateway, "installed_by": installed_by or None})
         machines = self._vm_findings(cluster)
         yield from machines
-        templates = self._template_findings(cluster, pods, {tuple(map(str, key)) for key in keys})
+        templates = self._template_findings(cluster, pods, keys)
         yield from templates
         # The workloads lacking the value that `sizes` counts (a pod with a missing key is grouped by neither).
         ok_workloads = len(sizes) - len(sizes.keys() & keys)
@@ -267,7 +267,7 @@ class PodsXdsAgent(ClusterCheck):
                                         **extra})
 
     def _template_findings(self, cluster: ClusterInventory, pods: Any,
-                           lacking: set[tuple[str, ...]]) -> list[Finding]:
+                           lacking: list[tuple[Any, ...]]) -> list[Finding]:
         """Per workload whose pod template's proxy.istio.io/config sets the value to one pilot-agent reads as false,
         where its next pods are made from that template: one that runs no pod now (AA1114/AA1134), and one whose
         running pods were made before (AA1115/AA1135; those already lacking it, `lacking`, are AA1110's). FAIL where
@@ -293,7 +293,8 @@ class PodsXdsAgent(ClusterCheck):
         if not _some_template_turns_off(cluster):  # most clusters: one walk of the templates, no workload judged
             return out
         idle_reading = idle.idle_workloads(cluster, running_of(), wanted=_template_turns_off)
-        under_pods = idle.judge_candidates(cluster, _templates_under_pods(cluster, running_of(), lacking))
+        under_pods = idle.judge_candidates(cluster, _templates_under_pods(
+            cluster, running_of(), {tuple(map(str, key)) for key in lacking}))
         for reading, taken, unproven in ((idle_reading, self.TEMPLATE_OFF, self.TEMPLATE_OFF_UNPROVEN),
                                          (under_pods, self.TEMPLATE_OFF_UNDER_PODS,
                                           self.TEMPLATE_OFF_UNDER_PODS_UNPROVEN)):
@@ -450,16 +451,19 @@ def _template_turns_off(template: dict[str, Any]) -> bool:
     return value is not None and value not in mesh.GO_TRUE
 
 
-# The kinds whose objects hold the pod templates idle.idle_workloads judges (a foreign owner's by its ReplicaSets or
-# Jobs: inventory.slim keeps no template of a Deployment's ReplicaSet nor of a CronJob's Job).
-_TEMPLATE_HOLDERS = (*idle.IDLE_KINDS, K.REPLICASET, K.JOB)
+# The kinds beside idle.IDLE_KINDS whose objects hold the pod templates idle.idle_workloads judges (a foreign owner's
+# by its ReplicaSets or Jobs: inventory.slim keeps no template of a Deployment's ReplicaSet nor of a CronJob's Job).
+_OWNED_TEMPLATE_HOLDERS = (K.REPLICASET, K.JOB)
 
 
 def _some_template_turns_off(cluster: ClusterInventory) -> bool:
     """Whether any pod template read sets PROXY_CONFIG_XDS_AGENT off in its proxy.istio.io/config, before
     idle.idle_workloads (which reads the pods' workloads and the ReplicaSets' owners) is asked at all: the templates
-    carrying the annotation (gateways.proxy_config_templates, the Deployments' noted by the gateway scan), few."""
-    for kind in _TEMPLATE_HOLDERS:
+    carrying the annotation (gateways.proxy_config_templates, the Deployments' noted by the gateway scan), few; the
+    workloads' own found once (_templates_turning_off, which AA1110's remediation asked already)."""
+    if _templates_turning_off(cluster):
+        return True
+    for kind in _OWNED_TEMPLATE_HOLDERS:
         if not cluster.available(kind):
             continue
         for obj in proxy_config_templates(cluster, kind):
@@ -510,7 +514,7 @@ def _restart(cluster: ClusterInventory, kind: str, namespace: str, name: str,
     its pod template where that template's proxy.istio.io/config turns it off: the injector would give the restarted
     pods the template's value again (istio/istio@1.22.3 pkg/kube/inject/webhook.go)."""
     restart = rollouts.restart_command(cluster, kind, namespace, name)
-    if (str(namespace), str(kind), str(name)) not in turning_off:
+    if not turning_off or (str(namespace), str(kind), str(name)) not in turning_off:  # most clusters: none
         return restart
     return (f"# {TEMPLATE_TURNS_IT_OFF}\n{_edit_template_command(cluster.name, str(kind), str(namespace), str(name))}\n"
             + restart)
