@@ -435,7 +435,7 @@ def idle_workloads(cluster: ClusterInventory, running: dict[str, set[tuple[str, 
             if (namespace, name) in busy:  # most workloads
                 continue
             template = istio.pod_template(kind, obj)
-            if template is None or (wanted is not None and not wanted(template)) or not _left_to_injector(template) \
+            if template is None or (wanted is not None and not wanted(template)) or not left_to_injector(template) \
                     or namespace in IGNORED_NAMESPACES:
                 continue
             if kind is K.DEPLOYMENT and meta.get("ownerReferences") and _routeless_revision(cluster, namespace, meta):
@@ -447,12 +447,36 @@ def idle_workloads(cluster: ClusterInventory, running: dict[str, set[tuple[str, 
                     continue
             candidates.append((kind_name, _why_idle(kind, obj), template, namespace, name, ""))
     candidates.extend(_foreign_idle(cluster, running, wanted))
-    unread = {kind.kind: cluster.unread_reason(kind) for kind in (K.NAMESPACE, K.MUTATING_WEBHOOK)
-              if not cluster.available(kind)}
+    return judge_candidates(cluster, candidates, unread_workload_kinds(cluster, lambda: running))
+
+
+# A workload judged by judge_candidates: (its kind, why it is judged by its template (why it runs no pod), the template,
+# namespace, name, where the template was read when not from itself).
+Candidate = tuple[str, str, dict[str, Any], str, str, str]
+
+
+def unread_workload_kinds(cluster: ClusterInventory,
+                          running: Callable[[], dict[str, set[tuple[str, str]]]]) -> dict[str, str]:
+    """The workload kinds whose objects (their pod templates) could not be read, kind -> why (IDLE_KINDS; ReplicaSets
+    and Jobs for the owners not read, _foreign_idle; Argo Rollouts where one that runs no pod owns ReplicaSets): a
+    workload of theirs that runs no pod is not seen at all, nor the template its next pods get. `running`
+    (active_workloads) is asked only where the Rollouts are unread."""
     kinds_unread = {K.workload_kind(kind): cluster.unread_reason(kind) for kind in (*IDLE_KINDS, K.REPLICASET, K.JOB)
                     if not cluster.available(kind) and not istio.crd_absent(cluster, kind)}
-    if _rollouts_unread(cluster, running):  # whether an idle Rollout holds its next pods cannot be told
+    if (not cluster.available(K.ARGO_ROLLOUT) and cluster.available(K.REPLICASET)
+            and _rollouts_unread(cluster, running())):  # whether an idle Rollout holds its next pods cannot be told
         kinds_unread[K.ARGO_ROLLOUT.kind] = cluster.unread_reason(K.ARGO_ROLLOUT)
+    return kinds_unread
+
+
+def judge_candidates(cluster: ClusterInventory, candidates: list[Candidate],
+                     kinds_unread: dict[str, str] | None = None) -> IdleReading:
+    """Per candidate workload, the injector webhooks that select its template and what asks for injection
+    (idle_workloads' judgement; a caller's own candidates too: pods-xds-agent's templates changed under running pods).
+    Namespaces and webhook configurations unread: the reading's `unread`, the workloads they leave `undecided`."""
+    kinds_unread = kinds_unread or {}
+    unread = {kind.kind: cluster.unread_reason(kind) for kind in (K.NAMESPACE, K.MUTATING_WEBHOOK)
+              if not cluster.available(kind)}
     if not candidates:
         return IdleReading([], {}, kinds_unread=kinds_unread)
     hooks = injectors(cluster) if K.MUTATING_WEBHOOK.kind not in unread else []
@@ -561,7 +585,7 @@ def _routeless_revision(cluster: ClusterInventory, namespace: str, meta: dict[st
     return owner is not None and rollouts.routeless_revision(cluster, namespace, owner)
 
 
-def _left_to_injector(template: dict[str, Any]) -> bool:
+def left_to_injector(template: dict[str, Any]) -> bool:
     """Whether a pod template leaves its sidecar to an injector: it does not opt out, and holds no istio-proxy
     container of its own (gateways and kube-injected templates are judged elsewhere)."""
     if _opted_out(template):
@@ -587,7 +611,7 @@ def _foreign_idle(cluster: ClusterInventory, running: dict[str, set[tuple[str, s
             held = ""
             if kind_name == "Rollout":
                 obj, template, held = _held_rollout(cluster, namespace, name, owned, obj, template)
-            if (wanted is None or wanted(template)) and _left_to_injector(template):
+            if (wanted is None or wanted(template)) and left_to_injector(template):
                 why = SCALED_TO_ZERO if all(istio.replica_count(rs) == 0 for rs, _ in live) else NO_ACTIVE_POD
                 where = _ref(K.REPLICASET, obj)
                 out.append((kind_name, why, template, namespace, name,
@@ -599,7 +623,7 @@ def _foreign_idle(cluster: ClusterInventory, running: dict[str, set[tuple[str, s
                     (namespace, str((job.get("metadata") or {}).get("name") or "")) in busy_jobs for job, _ in owned):
                 continue
             obj, template = max(owned, key=_created)
-            if (wanted is None or wanted(template)) and _left_to_injector(template):
+            if (wanted is None or wanted(template)) and left_to_injector(template):
                 out.append((kind_name, Phrase(JOBS_BETWEEN_RUNS, kind=kind_name), template, namespace, name,
                             _ref(K.JOB, obj)))
     return out

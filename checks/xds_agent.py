@@ -48,6 +48,26 @@ OPERATOR_RENDERED = N_("rendered by that in-cluster istio-operator from that Ist
                        "with it:")
 
 
+# AA1114/AA1115 and AA1134/AA1135 say the same of a template (their meanings tell a workload running no pod from one
+# whose template changed under its pods).
+_TEMPLATE_FIX = ("Remove PROXY_CONFIG_XDS_AGENT from the proxyMetadata of the pod template's proxy.istio.io/config "
+                 "annotation (or set it to \"true\"):\n{command}")
+_TEMPLATE_TAKEN = ("{kind} {namespace}/{name} ({why}) sets PROXY_CONFIG_XDS_AGENT={value} in its pod template's "
+                   "proxy.istio.io/config, and Istio's injector webhook(s) {webhooks} take its next pods: they start "
+                   "without the setting and cannot talk mTLS to ASM proxies")
+_TEMPLATE_UNPROVEN_FIX = ("Find which injector takes its pods (kubectl get mutatingwebhookconfigurations; the "
+                          "namespace's labels); where it is Istio's, remove PROXY_CONFIG_XDS_AGENT from the "
+                          "annotation's proxyMetadata (or set it to \"true\"):\n{command}")
+_TEMPLATE_UNPROVEN = ("{kind} {namespace}/{name} ({why}) sets PROXY_CONFIG_XDS_AGENT={value} in its pod template's "
+                      "proxy.istio.io/config; whether Istio's injector takes its next pods cannot be told ({reason})")
+# AA1110's advice where the workload's own template turns it off: shell comment the catalog holds.
+TEMPLATE_TURNS_IT_OFF = N_("its pod template's proxy.istio.io/config turns PROXY_CONFIG_XDS_AGENT off, and a restart "
+                           "would keep it off: remove it from the annotation's proxyMetadata (or set it to \"true\") "
+                           "first, then restart")
+# Why a workload with running pods is judged by its template (AA1115's {why}).
+MADE_BEFORE = N_("its running pods were made before its template turned the setting off")
+
+
 class PodsXdsAgent(ClusterCheck):
     id = "pods-xds-agent"
     title = "Every Istio-sidecar pod carries PROXY_CONFIG_XDS_AGENT=true"
@@ -127,29 +147,48 @@ class PodsXdsAgent(ClusterCheck):
     TEMPLATE_OFF = Outcome(
         "AA1114", Status.FAIL, "a workload that runs no pod now turns PROXY_CONFIG_XDS_AGENT off in its pod template's "
         "proxy.istio.io/config annotation, and Istio's injector takes its next pods: they start without the setting",
-        fix="Remove PROXY_CONFIG_XDS_AGENT from the proxyMetadata of the pod template's proxy.istio.io/config "
-            "annotation (or set it to \"true\"):\n{command}",
-        message="{kind} {namespace}/{name} ({why}) sets PROXY_CONFIG_XDS_AGENT={value} in its pod template's "
-                "proxy.istio.io/config, and Istio's injector webhook(s) {webhooks} take its next pods: they start "
-                "without the setting and cannot talk mTLS to ASM proxies")
+        fix=_TEMPLATE_FIX, message=_TEMPLATE_TAKEN)
     TEMPLATE_OFF_UNPROVEN = Outcome(
         "AA1134", Status.UNKNOWN, "a workload that runs no pod now turns PROXY_CONFIG_XDS_AGENT off in its pod "
         "template's proxy.istio.io/config annotation, and whether Istio's injector takes its next pods cannot be told",
-        fix="Find which injector takes its pods (kubectl get mutatingwebhookconfigurations; the namespace's labels); "
-            "where it is Istio's, remove PROXY_CONFIG_XDS_AGENT from the annotation's proxyMetadata (or set it to "
-            "\"true\"):\n{command}",
-        message="{kind} {namespace}/{name} ({why}) sets PROXY_CONFIG_XDS_AGENT={value} in its pod template's "
-                "proxy.istio.io/config; whether Istio's injector takes its next pods cannot be told ({reason})")
+        fix=_TEMPLATE_UNPROVEN_FIX, message=_TEMPLATE_UNPROVEN)
+    # A workload whose running pods carry the setting (or run no Istio proxy) while its template turns it off: the
+    # template changed after they were made and was not rolled out (an OnDelete StatefulSet or DaemonSet, a paused
+    # Deployment, a partition, a CronJob whose earlier Job still runs). The injector reads the template's annotation
+    # when it makes each pod (istio/istio@1.22.3 pkg/kube/inject/webhook.go injectPod: GetProxyConfigOrDefault over
+    # the pod's annotations), so the next pods start without it; the running pods show nothing of it.
+    TEMPLATE_OFF_UNDER_PODS = Outcome(
+        "AA1115", Status.FAIL, "a workload's running pods were made before its pod template's proxy.istio.io/config "
+        "annotation turned PROXY_CONFIG_XDS_AGENT off (not rolled out: OnDelete, paused, a CronJob's earlier Job), and "
+        "Istio's injector takes its next pods: they start without the setting",
+        fix=_TEMPLATE_FIX, message=_TEMPLATE_TAKEN)
+    TEMPLATE_OFF_UNDER_PODS_UNPROVEN = Outcome(
+        "AA1135", Status.UNKNOWN, "a workload's running pods were made before its pod template's proxy.istio.io/config "
+        "annotation turned PROXY_CONFIG_XDS_AGENT off, and whether Istio's injector takes its next pods cannot be told",
+        fix=_TEMPLATE_UNPROVEN_FIX, message=_TEMPLATE_UNPROVEN)
+    # The workload kinds holding pod templates could not be read: a template turning the setting off (AA1114, AA1115)
+    # is not seen, where an injector of Istio's (or of no proven owner) may take its next pods.
+    TEMPLATE_KINDS_UNREAD = Outcome(
+        "AA1136", Status.UNKNOWN, "workload kinds could not be read: a pod template turning PROXY_CONFIG_XDS_AGENT off "
+        "for the next pods Istio's injector makes (a workload that runs no pod now, or one whose template changed "
+        "under its running pods) cannot be ruled out",
+        fix="Grant list on the kinds named (`asm-audit rbac`), or collect them into the snapshot, then audit again.",
+        message="{kinds} could not be read ({reason}): a pod template turning PROXY_CONFIG_XDS_AGENT off for the next "
+                "pods Istio's injector makes cannot be ruled out")
     outcomes = (CARRIED, NO_ISTIO_PROXY, MISSING, GATEWAY_MISSING, ISTIOCTL_GATEWAY_MISSING, UNCLASSIFIED,
-                VM_GROUP_OVERRIDE, VM_ON_ISTIO, VM_UNPROVEN, VM_UNREAD, TEMPLATE_OFF, TEMPLATE_OFF_UNPROVEN)
+                VM_GROUP_OVERRIDE, VM_ON_ISTIO, VM_UNPROVEN, VM_UNREAD, TEMPLATE_OFF, TEMPLATE_OFF_UNPROVEN,
+                TEMPLATE_OFF_UNDER_PODS, TEMPLATE_OFF_UNDER_PODS_UNPROVEN, TEMPLATE_KINDS_UNREAD)
     needs = (K.POD,)
     # IstioOperators: what the in-cluster istio-operator renders an istioctl gateway from (its remediation).
     # StatefulSets: whether a restart recreates their pods (rollouts.update_hold: OnDelete, a partition).
     # CloneSets and OpenKruise's Advanced kinds: their update strategy's holds and restart (update_hold, _restart).
     # The workloads that run no pod (idle.IDLE_KINDS), their namespaces and the injector webhooks: whose next pods a
-    # template turning the setting off gives Istio's injector (AA1114).
+    # template turning the setting off gives Istio's injector (AA1114, AA1115); what idle.py reads with them (an Argo
+    # Rollout's hold, a Knative Revision's Route) and the CRDs (an OpenKruise kind no CRD defines is not unread:
+    # AA1136).
     uses = (K.REPLICASET, K.JOB, K.DEPLOYMENT, K.STATEFULSET, K.CLONESET, *K.ADVANCED_KINDS, *SCAN_KINDS,
-            K.WORKLOADENTRY, K.WORKLOADGROUP, K.ISTIOOPERATOR, *idle.IDLE_KINDS, K.NAMESPACE, K.MUTATING_WEBHOOK)
+            K.WORKLOADENTRY, K.WORKLOADGROUP, K.ISTIOOPERATOR, *idle.IDLE_KINDS, K.NAMESPACE, K.MUTATING_WEBHOOK,
+            K.ARGO_ROLLOUT, K.KNATIVE_REVISION, K.CRD)
 
     def check_cluster(self, cluster: ClusterInventory, ctx: Context) -> Iterable[Finding]:
         pods = cluster.pods()
@@ -178,6 +217,8 @@ class PodsXdsAgent(ClusterCheck):
         keys, bounds, values = workload_columns(missing_all, ("name", "xds_agent", "role"))
         pod_names, xds_values, roles = values["name"], values["xds_agent"], values["role"]
         seen_before: dict[tuple[Any, ...], dict[str, int]] = {}
+        # A workload whose own template turns it off gets it off again from a restart: its template is edited first.
+        turning_off = _templates_turning_off(cluster) if keys else {}
         # id of a dict of seen_before -> that dict (held, so its id is not reused) and its text: written once per
         # distinct values
         seen_texts: dict[int, tuple[dict[str, int], str]] = {}
@@ -201,12 +242,12 @@ class PodsXdsAgent(ClusterCheck):
                 # one by what does recreate its pods); an istioctl-rendered gateway is re-rendered (_remedy).
                 remediation=self._remedy(cluster.name, kind, namespace, name, installed_by,
                                          self._hold(cluster, kind, namespace, name))
-                if installed_by == INSTALL_ISTIOCTL else rollouts.restart_command(cluster, kind, namespace, name),
+                if installed_by == INSTALL_ISTIOCTL else _restart(cluster, kind, namespace, name, turning_off),
                 evidence={"pods": pod_names[start:min(end, start + 20)], "values": {**seen}, "pod_count": total,
                           "gateway": gateway, "installed_by": installed_by or None})
         machines = self._vm_findings(cluster)
         yield from machines
-        templates = self._idle_template_findings(cluster, pods)
+        templates = self._template_findings(cluster, pods, keys)
         yield from templates
         # The workloads lacking the value that `sizes` counts (a pod with a missing key is grouped by neither).
         ok_workloads = len(sizes) - len(sizes.keys() & keys)
@@ -225,36 +266,64 @@ class PodsXdsAgent(ClusterCheck):
                               evidence={"workloads_ok": ok_workloads, "eastwest_gateway_pods_skipped": skipped,
                                         **extra})
 
-    def _idle_template_findings(self, cluster: ClusterInventory, pods: Any) -> list[Finding]:
-        """Per workload that runs no pod now and whose pod template's proxy.istio.io/config sets the value to one
-        pilot-agent reads as false: FAIL where Istio's injector webhook selects it (and ASM's does not take it by its
-        label), UNKNOWN where what selects it cannot be told (namespaces or webhooks unread, an injector not proven
-        Istio's or ASM's). Only the templates naming the key are judged (mesh.annotation_xds_agent reads the text
-        first): at 50k pods the others cost a dict lookup each."""
-        if not _some_template_turns_off(cluster):  # most clusters: one walk of the templates, no workload judged
-            return []
-        reading = idle.idle_workloads(cluster, idle.active_workloads(pods), wanted=_template_turns_off)
+    def _template_findings(self, cluster: ClusterInventory, pods: Any,
+                           lacking: list[tuple[Any, ...]]) -> list[Finding]:
+        """Per workload whose pod template's proxy.istio.io/config sets the value to one pilot-agent reads as false,
+        where its next pods are made from that template: one that runs no pod now (AA1114/AA1134), and one whose
+        running pods were made before (AA1115/AA1135; those already lacking it, `lacking`, are AA1110's). FAIL where
+        Istio's injector webhook selects it (and ASM's does not take it by its label), UNKNOWN where what selects it
+        cannot be told (namespaces or webhooks unread, an injector not proven Istio's or ASM's). The workload kinds
+        unread: AA1136, where an injector of Istio's may be there. Only the templates naming the key are judged
+        (mesh.annotation_xds_agent reads the text first): at 50k pods the others cost a dict lookup each."""
+        running: dict[str, set[tuple[str, str]]] | None = None
+
+        def running_of() -> dict[str, set[tuple[str, str]]]:
+            nonlocal running
+            if running is None:
+                running = idle.active_workloads(pods)
+            return running
+
         out: list[Finding] = []
-        for w in [*reading.workloads, *reading.undecided]:
-            value = mesh.annotation_xds_agent(((w.template.get("metadata") or {}).get("annotations")) or {})
-            subject = {"kind": w.kind, "namespace": w.namespace, "name": w.name}
-            evidence: dict[str, Any] = {"pods": 0, "why_no_pod": str(w.why), "value": value,
-                                        "istio_injectors": w.istio, "asm_injectors": w.asm,
-                                        "unproven_injectors": w.unproven, "labelled_for_asm": w.asm_labelled}
-            if w.template_of:
-                evidence["template_of"] = w.template_of
-            params = {**subject, "why": w.why, "value": mesh.sh_text(repr(value)),
-                      "command": _edit_template_command(cluster.name, w.kind, w.namespace, w.name)}
-            if w.undecided or (w.unproven and not w.istio):
-                reason = w.undecided or Phrase(N_("injector webhook(s) {webhooks} select it, and whose istiod "
-                                                  "answers them is not proven"), webhooks=", ".join(w.unproven))
-                out.append(self.report(self.TEMPLATE_OFF_UNPROVEN, cluster.name, params={**params, "reason": reason},
-                                       evidence={**evidence, "undecided": str(reason)}, **subject))
-            elif w.istio and not (w.asm and w.asm_labelled):
-                out.append(self.report(self.TEMPLATE_OFF, cluster.name,
-                                       params={**params, "webhooks": ", ".join(w.istio)}, evidence=evidence,
-                                       **subject))
+        kinds_unread = idle.unread_workload_kinds(cluster, running_of)
+        if kinds_unread and _istio_injector_may_exist(cluster):
+            reason = "; ".join(f"{k}: {why}" for k, why in kinds_unread.items())
+            out.append(self.report(self.TEMPLATE_KINDS_UNREAD, cluster.name,
+                                   params={"kinds": ", ".join(kinds_unread), "reason": reason},
+                                   evidence={"unread": kinds_unread}))
+        if not _some_template_turns_off(cluster):  # most clusters: one walk of the templates, no workload judged
+            return out
+        idle_reading = idle.idle_workloads(cluster, running_of(), wanted=_template_turns_off)
+        under_pods = idle.judge_candidates(cluster, _templates_under_pods(
+            cluster, running_of(), {tuple(map(str, key)) for key in lacking}))
+        for reading, taken, unproven in ((idle_reading, self.TEMPLATE_OFF, self.TEMPLATE_OFF_UNPROVEN),
+                                         (under_pods, self.TEMPLATE_OFF_UNDER_PODS,
+                                          self.TEMPLATE_OFF_UNDER_PODS_UNPROVEN)):
+            for w in [*reading.workloads, *reading.undecided]:
+                out.extend(self._template_finding(cluster.name, w, taken, unproven))
         return out
+
+    def _template_finding(self, cluster: str, w: idle.IdleWorkload, taken: Outcome,
+                          unproven: Outcome) -> list[Finding]:
+        value = mesh.annotation_xds_agent(((w.template.get("metadata") or {}).get("annotations")) or {})
+        subject = {"kind": w.kind, "namespace": w.namespace, "name": w.name}
+        evidence: dict[str, Any] = {"why": str(w.why), "value": value, "istio_injectors": w.istio,
+                                    "asm_injectors": w.asm, "unproven_injectors": w.unproven,
+                                    "labelled_for_asm": w.asm_labelled}
+        if taken is self.TEMPLATE_OFF:
+            evidence.update(pods=0, why_no_pod=evidence.pop("why"))
+        if w.template_of:
+            evidence["template_of"] = w.template_of
+        params = {**subject, "why": w.why, "value": mesh.sh_text(repr(value)),
+                  "command": _edit_template_command(cluster, w.kind, w.namespace, w.name)}
+        if w.undecided or (w.unproven and not w.istio):
+            reason = w.undecided or Phrase(N_("injector webhook(s) {webhooks} select it, and whose istiod "
+                                              "answers them is not proven"), webhooks=", ".join(w.unproven))
+            return [self.report(unproven, cluster, params={**params, "reason": reason},
+                                evidence={**evidence, "undecided": str(reason)}, **subject)]
+        if w.istio and not (w.asm and w.asm_labelled):
+            return [self.report(taken, cluster, params={**params, "webhooks": ", ".join(w.istio)}, evidence=evidence,
+                                **subject)]
+        return []
 
     @staticmethod
     def _hold(cluster: ClusterInventory, kind: str, namespace: str, name: str) -> OperatorHold | None:
@@ -382,16 +451,19 @@ def _template_turns_off(template: dict[str, Any]) -> bool:
     return value is not None and value not in mesh.GO_TRUE
 
 
-# The kinds whose objects hold the pod templates idle.idle_workloads judges (a foreign owner's by its ReplicaSets or
-# Jobs: inventory.slim keeps no template of a Deployment's ReplicaSet nor of a CronJob's Job).
-_TEMPLATE_HOLDERS = (*idle.IDLE_KINDS, K.REPLICASET, K.JOB)
+# The kinds beside idle.IDLE_KINDS whose objects hold the pod templates idle.idle_workloads judges (a foreign owner's
+# by its ReplicaSets or Jobs: inventory.slim keeps no template of a Deployment's ReplicaSet nor of a CronJob's Job).
+_OWNED_TEMPLATE_HOLDERS = (K.REPLICASET, K.JOB)
 
 
 def _some_template_turns_off(cluster: ClusterInventory) -> bool:
     """Whether any pod template read sets PROXY_CONFIG_XDS_AGENT off in its proxy.istio.io/config, before
     idle.idle_workloads (which reads the pods' workloads and the ReplicaSets' owners) is asked at all: the templates
-    carrying the annotation (gateways.proxy_config_templates, the Deployments' noted by the gateway scan), few."""
-    for kind in _TEMPLATE_HOLDERS:
+    carrying the annotation (gateways.proxy_config_templates, the Deployments' noted by the gateway scan), few; the
+    workloads' own found once (_templates_turning_off, which AA1110's remediation asked already)."""
+    if _templates_turning_off(cluster):
+        return True
+    for kind in _OWNED_TEMPLATE_HOLDERS:
         if not cluster.available(kind):
             continue
         for obj in proxy_config_templates(cluster, kind):
@@ -399,6 +471,61 @@ def _some_template_turns_off(cluster: ClusterInventory) -> bool:
             if template is not None and _template_turns_off(template):
                 return True
     return False
+
+
+def _templates_under_pods(cluster: ClusterInventory, running: dict[str, set[tuple[str, str]]],
+                          lacking: set[tuple[str, ...]]) -> list[idle.Candidate]:
+    """The workloads with an active pod whose own pod template turns the setting off (idle.judge_candidates'
+    candidates), from the templates carrying proxy.istio.io/config alone (gateways.proxy_config_templates, few):
+    those not left to an injector (a gateway's own istio-proxy container, opted out) or in a namespace Istio's injector
+    skips are not, nor those whose pods lack it already (`lacking`, (namespace, kind, name): AA1110 asks their
+    restart). A paused Deployment is judged by its own template too: `kubectl rollout resume` rolls it out."""
+    out: list[idle.Candidate] = []
+    for (namespace, kind_name, name), template in _templates_turning_off(cluster).items():
+        if (namespace, name) in running.get(kind_name, ()) and (namespace, kind_name, name) not in lacking \
+                and namespace not in idle.IGNORED_NAMESPACES and idle.left_to_injector(template):
+            out.append((kind_name, Phrase(MADE_BEFORE), template, namespace, name, ""))
+    return out
+
+
+def _templates_turning_off(cluster: ClusterInventory) -> dict[tuple[str, str, str], dict[str, Any]]:
+    """(namespace, workload kind, name) -> its own pod template, of the workloads (idle.IDLE_KINDS read) whose
+    template's proxy.istio.io/config turns the setting off, from the templates carrying that annotation alone
+    (gateways.proxy_config_templates, few); once per cluster."""
+    def build() -> dict[tuple[str, str, str], dict[str, Any]]:
+        found: dict[tuple[str, str, str], dict[str, Any]] = {}
+        for kind in idle.IDLE_KINDS:
+            if not cluster.available(kind):
+                continue
+            kind_name = K.workload_kind(kind)
+            for obj in proxy_config_templates(cluster, kind):
+                meta = obj.get("metadata") if isinstance(obj.get("metadata"), dict) else {}
+                template = istio.pod_template(kind, obj)
+                if template is not None and _template_turns_off(template):
+                    found.setdefault((str(meta.get("namespace") or ""), kind_name, str(meta.get("name") or "")),
+                                     template)
+        return found
+    return cluster.memo("xds_agent_templates_turning_off", build)
+
+
+def _restart(cluster: ClusterInventory, kind: str, namespace: str, name: str,
+             turning_off: dict[tuple[str, str, str], dict[str, Any]]) -> str:
+    """The restart of an injected workload whose pods lack the setting (rollouts.restart_command), after the edit of
+    its pod template where that template's proxy.istio.io/config turns it off: the injector would give the restarted
+    pods the template's value again (istio/istio@1.22.3 pkg/kube/inject/webhook.go)."""
+    restart = rollouts.restart_command(cluster, kind, namespace, name)
+    if not turning_off or (str(namespace), str(kind), str(name)) not in turning_off:  # most clusters: none
+        return restart
+    return (f"# {TEMPLATE_TURNS_IT_OFF}\n{_edit_template_command(cluster.name, str(kind), str(namespace), str(name))}\n"
+            + restart)
+
+
+def _istio_injector_may_exist(cluster: ClusterInventory) -> bool:
+    """Whether an injector webhook of Istio's, or of no proven owner, may take pods (the webhook configurations
+    unread: it may): else no template's next pods get Istio's proxy, whatever it says."""
+    if not cluster.available(K.MUTATING_WEBHOOK):
+        return True
+    return any(hook.owner != idle.ASM for hook in idle.injectors(cluster))
 
 
 def _edit_template_command(cluster: str, kind: str, namespace: str, name: str) -> str:

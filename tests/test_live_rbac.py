@@ -134,14 +134,18 @@ def test_rbac_honours_disabled_checks(capsys, tmp_path):
     # istio-operator renders an istioctl gateway from (its remediation patches that IstioOperator). OpenKruise's
     # Advanced StatefulSets and DaemonSets: the workload a pod's controller reference names (kinds.workload_kind).
     # StatefulSets: their update strategy (OnDelete, partition) says whether a restart moves their pods (AA1241); so
-    # does a CloneSet's (paused, partition: red22f). CronJobs and ReplicationControllers: the templates of workloads
-    # running no pod now that turn PROXY_CONFIG_XDS_AGENT off (AA1114, fix23a).
+    # does a CloneSet's (paused, partition: red22f). The pod templates of every workload kind (CronJobs,
+    # ReplicationControllers among them) that may turn the setting off for the next pods (AA1114/AA1115), with what
+    # auditor/idle.py reads beside them (an Argo Rollout's hold, a Knative Revision's Route, the CRDs: an OpenKruise
+    # kind no CRD defines is not unread, AA1136).
     assert resources(role(docs, "asm-audit-reader")["rules"]) == {
         ("", "pods"), ("apps", "replicasets"), ("batch", "jobs"), ("apps", "statefulsets"), ("batch", "cronjobs"),
         ("", "replicationcontrollers"),
         ("apps.kruise.io", "statefulsets"), ("apps.kruise.io", "daemonsets"), ("apps.kruise.io", "clonesets"),
         ("gateway.networking.k8s.io", "gateways"), ("networking.istio.io", "workloadentries"),
-        ("networking.istio.io", "workloadgroups"), ("install.istio.io", "istiooperators")} | ENGINE_FACTS
+        ("networking.istio.io", "workloadgroups"), ("install.istio.io", "istiooperators"),
+        ("batch", "cronjobs"), ("", "replicationcontrollers"), ("argoproj.io", "rollouts"),
+        ("serving.knative.dev", "revisions"), ("apiextensions.k8s.io", "customresourcedefinitions")} | ENGINE_FACTS
     assert resources(role(docs, "asm-audit-asm-reader")["rules"]) == {
         ("istio.alibabacloud.com", "asmmigratefromistios")}  # the engine's gate selection reads it
 
