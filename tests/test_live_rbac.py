@@ -139,8 +139,7 @@ def test_rbac_honours_disabled_checks(capsys, tmp_path):
     # auditor/idle.py reads beside them (an Argo Rollout's hold, a Knative Revision's Route, the CRDs: an OpenKruise
     # kind no CRD defines is not unread, AA1136).
     assert resources(role(docs, "asm-audit-reader")["rules"]) == {
-        ("", "pods"), ("apps", "replicasets"), ("batch", "jobs"), ("apps", "statefulsets"), ("batch", "cronjobs"),
-        ("", "replicationcontrollers"),
+        ("", "pods"), ("apps", "replicasets"), ("batch", "jobs"), ("apps", "statefulsets"),
         ("apps.kruise.io", "statefulsets"), ("apps.kruise.io", "daemonsets"), ("apps.kruise.io", "clonesets"),
         ("gateway.networking.k8s.io", "gateways"), ("networking.istio.io", "workloadentries"),
         ("networking.istio.io", "workloadgroups"), ("install.istio.io", "istiooperators"),
