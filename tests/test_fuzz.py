@@ -20,6 +20,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from auditor import api, mesh
+from auditor import kinds as K
 from auditor.config import ChecksConfig, Config
 from auditor.errors import UsageError
 from auditor.findings import records
@@ -211,6 +212,11 @@ def go_snapshot(root: Path, objects: list[dict[str, Any]], cr: dict[str, Any]) -
     # A cluster without VMs: its WorkloadEntries and WorkloadGroups read, none found (pods-xds-agent judges Istio's
     # proxies on VMs from them, and says UNKNOWN when they were not collected: tests/checks/test_vm_migrating.py).
     manifest = f.no_vms_manifest("c1")
+    # And its other workload kinds read, none found: a template of one of them running no pod (a CronJob between runs)
+    # could turn PROXY_CONFIG_XDS_AGENT off for its next pods, which pods-xds-agent says UNKNOWN of when they were not
+    # collected (AA1136, tests/checks/test_xds_agent_templates_23j.py).
+    manifest["clusters"][0]["kinds"].update({kind.key: "ok" for kind in (
+        K.STATEFULSET, K.DAEMONSET, K.CRONJOB, K.JOB, K.REPLICATIONCONTROLLER, K.CLONESET, *K.ADVANCED_KINDS)})
     manifest["clusters"].append({"name": "asm", "role": "asm", "dir": "asm"})
     (root / "manifest.json").write_text(json.dumps(manifest))
     return root
