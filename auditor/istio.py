@@ -17,6 +17,7 @@ import pandas as pd
 from auditor import kinds as K
 from auditor import mesh, podwire
 from auditor.check import ClusterCheck
+from auditor.config import mesh_config_problem
 from auditor.errors import EvidenceUnavailable
 from auditor.i18n import N_, Phrase
 from auditor.inventory import ACTIVE_PHASES, ClusterInventory, controller_owner, workload_rows
@@ -60,6 +61,21 @@ def shared_mesh_config(dep: dict[str, Any]) -> str | None:
             if isinstance(env, dict) and env.get("name") == SHARED_MESH_CONFIG and env.get("value"):
                 return str(env["value"])
     return None
+
+
+def applied_shared_mesh(cluster: ClusterInventory, namespace: str, name: str | None
+                        ) -> tuple[dict[str, Any], dict[str, Any]] | None:
+    """(the ConfigMap, its mesh config) of the shared ConfigMap `name` an istiod of `namespace` reads under its own
+    mesh config (SHARED_MESH_CONFIG), None when there is none it applies: not named, absent, no `mesh` key, or an
+    invalid mesh config (istiod ignores it: "user config invalid, ignoring it", pkg/config/mesh/watcher.go @1.22.3)."""
+    cm = cluster.get(K.CONFIGMAP, name, namespace) if name else None
+    if cm is None or "mesh" not in (cm.get("data") or {}):
+        return None
+    try:
+        config = mesh.parse_mesh(cm)
+    except ValueError:
+        return None
+    return None if mesh_config_problem(config) else (cm, config)
 
 
 # ---------------------------------------------------------------- the in-cluster istio-operator's hold on its objects

@@ -9,12 +9,12 @@ from typing import Any
 from auditor import idle, mesh
 from auditor import kinds as K
 from auditor.check import ClusterCheck, Context, no_istiod_outcomes
-from auditor.config import mesh_config_problem
 from auditor.i18n import N_, Phrase, problem_of
 from auditor.inventory import ACTIVE_PHASES, ClusterInventory
 from auditor.istio import (
     WORKLOAD_KEY,
     among,
+    applied_shared_mesh,
     equal_to,
     iop_patch_command,
     iop_proxy_metadata,
@@ -442,17 +442,10 @@ def shared_configmap(cluster: ClusterInventory, dep: dict[str, Any], key: tuple[
     revision's own, it is missing, or its mesh config is invalid (istiod ignores it: "user config invalid, ignoring
     it", pkg/config/mesh/watcher.go @1.22.3)."""
     name = shared_mesh_config(dep)
-    namespace = key[0]
     if not name or name == key[1]:
         return None
-    cm = cluster.get(K.CONFIGMAP, name, namespace)
-    if cm is None or "mesh" not in (cm.get("data") or {}):
-        return None
-    try:
-        config = mesh.parse_mesh(cm)
-    except ValueError:
-        return None
-    return None if mesh_config_problem(config) else cm
+    applied = applied_shared_mesh(cluster, key[0], name)
+    return applied[0] if applied is not None else None
 
 
 # Labels a controller adds to each pod beside its template's (the Deployment controller's pod-template-hash, the

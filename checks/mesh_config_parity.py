@@ -29,7 +29,7 @@ from auditor.config import is_duration, mesh_config_problem
 from auditor.errors import EvidenceUnavailable
 from auditor.i18n import N_, Phrase, joined, problem_of
 from auditor.inventory import ACTIVE_PHASES, ClusterInventory
-from auditor.istio import among, istiods, mesh_configmap_of, shared_mesh_config
+from auditor.istio import among, applied_shared_mesh, istiods, mesh_configmap_of, shared_mesh_config
 from auditor.model import Finding, Gate, Outcome, Severity, Status
 from auditor.remote import Istiod, Links, Remote, remote_outcomes
 
@@ -979,14 +979,8 @@ class MeshConfigParity(ClusterCheck):
     def _shared_config(cluster: ClusterInventory, namespace: str, name: str | None) -> dict[str, Any] | None:
         """The mesh config of the shared ConfigMap istiod reads under its own, None when there is none it applies
         (not named, absent, or invalid: istiod ignores it)."""
-        cm = cluster.get(K.CONFIGMAP, name, namespace) if name else None
-        if cm is None or "mesh" not in (cm.get("data") or {}):
-            return None
-        try:
-            config = mesh.parse_mesh(cm)
-        except ValueError:
-            return None
-        return None if mesh_config_problem(config) else config
+        applied = applied_shared_mesh(cluster, namespace, name)
+        return applied[1] if applied is not None else None
 
     def _no_istio_here(self, cluster: ClusterInventory) -> Judged:
         """No mesh config here: N/A, or UNKNOWN (ELSEWHERE), which a remote whose istiod may be an audited cluster's
