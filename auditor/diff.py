@@ -441,8 +441,7 @@ def existing_blockers(frame: pd.DataFrame, baseline: dict[str, Any], strict: boo
     rows = np.flatnonzero(candidates)
     if len(rows) and known:
         blocking = frame.iloc[rows]
-        cols = [blocking[c].astype(str).where(blocking[c].notna(), "") if c in blocking
-                else pd.Series("", index=blocking.index) for c in (*_KEY_COLUMNS, "code", "aspect")]
+        cols = [blocking[c].astype(str).where(blocking[c].notna(), "") for c in (*_KEY_COLUMNS, "code", "aspect")]
         for row, key in zip(rows, zip(*cols, strict=True), strict=True):
             if known[key] > 0:  # type: ignore[index]
                 known[key] -= 1  # type: ignore[index]

@@ -432,8 +432,7 @@ def records(frame: pd.DataFrame) -> list[dict[str, Any]]:
     values = {c: frame[c].tolist() for c in columns if c not in _RECORD_TEXT_KEYS}
     values |= {key: _record_texts(frame[key]) for key in _RECORD_TEXT_KEYS}
     values["exempt"] = list(map(bool, values["exempt"]))
-    if "baseline_accepted" in values:
-        values["baseline_accepted"] = list(map(bool, values["baseline_accepted"]))
+    values["baseline_accepted"] = list(map(bool, values["baseline_accepted"]))
     return [dict(zip(columns, row, strict=True)) for row in zip(*(values[c] for c in columns), strict=True)]
 
 
